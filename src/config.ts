@@ -1,0 +1,109 @@
+// The only reader of the environment. Typed defaults, environment overrides, validated at start:
+// a bad value stops the process with a message naming the variable, the value and the rule.
+
+import * as path from 'node:path';
+import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
+import type { Durability } from './storage/index.ts';
+
+export interface Config extends Tunables {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: LogLevel;
+  durability: Durability;
+  storeIp: boolean;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** What a parser returns for a value it refuses: the rule the value broke. */
+class Invalid {
+  constructor(readonly rule: string) {}
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function loadConfig(env: Env = Bun.env): Config {
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T | Invalid): T => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    const value = parse(raw);
+    if (value instanceof Invalid) {
+      problems.push(`${name}=${JSON.stringify(raw)}: ${value.rule}`);
+      return fallback;
+    }
+    return value;
+  };
+  const int = (min: number, max: number) => (raw: string) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= min && n <= max
+      ? n
+      : new Invalid(`must be a whole number from ${min} to ${max}`);
+  };
+  const bool = (raw: string) => {
+    const v = raw.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    return new Invalid('must be true or false (1/0, yes/no, on/off)');
+  };
+  const duration = (raw: string) => {
+    const m = DURATION.exec(raw);
+    return m
+      ? Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] as number)
+      : new Invalid('must be a duration like 500ms, 30s, 15m, 24h or 7d');
+  };
+  const oneOf =
+    <T extends string>(values: readonly T[]) =>
+    (raw: string): T | Invalid =>
+      (values as readonly string[]).includes(raw)
+        ? (raw as T)
+        : new Invalid(`must be one of ${values.join(', ')}`);
+
+  const logLevel = read<LogLevel>('LOG_LEVEL', 'info', oneOf(LOG_LEVELS));
+  const durability = read<Durability>('DURABILITY', 'fsync', oneOf(['fsync', 'os'] as const));
+  const config: Config = {
+    host: read('HOST', '127.0.0.1', (raw) => raw),
+    port: read('PORT', 8080, int(0, 65535)),
+    dataDir: path.resolve(read('DATA_DIR', './data', (raw) => raw)),
+    logLevel,
+    durability,
+    storeIp: read('STORE_IP', false, bool),
+    trustProxy: read('TRUST_PROXY', false, bool),
+    dedupWindowMs: read('DEDUP_WINDOW', defaultTunables.dedupWindowMs, duration),
+    dedupKeysMax: read('DEDUP_KEYS_MAX', defaultTunables.dedupKeysMax, int(1, 2 ** 31)),
+    commitQueueEventsMax: read(
+      'COMMIT_QUEUE_EVENTS_MAX',
+      defaultTunables.commitQueueEventsMax,
+      int(1, 10_000_000),
+    ),
+    commitQueueBytesMax: read(
+      'COMMIT_QUEUE_BYTES_MAX',
+      defaultTunables.commitQueueBytesMax,
+      int(1, 2 ** 40),
+    ),
+    hotBytesMax: read('HOT_BYTES_MAX', defaultTunables.hotBytesMax, int(1, 2 ** 40)),
+    walFileBytesMax: read(
+      'WAL_FILE_BYTES_MAX',
+      defaultTunables.walFileBytesMax,
+      int(1 << 20, 2 ** 32),
+    ),
+    diskFreeBytesMin: read(
+      'DISK_FREE_BYTES_MIN',
+      defaultTunables.diskFreeBytesMin,
+      int(0, 2 ** 50),
+    ),
+    shutdownDeadlineMs: read('SHUTDOWN_DEADLINE', defaultTunables.shutdownDeadlineMs, duration),
+    retryAfterSeconds: read('RETRY_AFTER_SECONDS', defaultTunables.retryAfterSeconds, int(1, 3600)),
+  };
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}

@@ -1,0 +1,64 @@
+// Expected failures. One error type with a machine-readable code; http/errors.ts maps it to a
+// response once. Hot-path outcomes are returned values, not AppErrors (see STYLE.md).
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'invalid_json'
+  | 'validation_failed'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'not_found'
+  | 'overloaded'
+  | 'rate_limited'
+  | 'not_ready'
+  | 'shutting_down'
+  | 'internal';
+
+/** One item of a 422 body, in FastAPI's shape. */
+export interface FieldIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+const statusByCode: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 422,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  not_found: 404,
+  overloaded: 503,
+  rate_limited: 429,
+  not_ready: 503,
+  shutting_down: 503,
+  internal: 500,
+};
+
+export interface AppErrorOptions {
+  issues?: FieldIssue[];
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  readonly issues: FieldIssue[] | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = statusByCode[code];
+    this.issues = options.issues;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  static validation(issues: FieldIssue[]): AppError {
+    return new AppError('validation_failed', 'validation failed', { issues });
+  }
+}

@@ -1,0 +1,162 @@
+// The unified event (DESIGN.md §2): the one shape every ingest API maps onto, and the rules that
+// turn a client's input into a stored event. Shape checks (types, lengths) happen at the edge
+// with TypeBox; the rules here need context (clock, request headers, limits).
+
+import type { FieldIssue } from './errors.ts';
+import { eventLimits } from './limits.ts';
+import { parseTimestamp } from './time.ts';
+
+export type Properties = Record<string, unknown>;
+
+/** What a client may send, after its API's own shape was checked and mapped. */
+export interface EventInput {
+  event_id?: string;
+  tenant_id?: string;
+  name: string;
+  timestamp?: string | number;
+  user_id?: string;
+  anonymous_id?: string;
+  session_id?: string;
+  source?: string;
+  path?: string;
+  referrer?: string;
+  url?: string;
+  user_agent?: string;
+  ip?: string;
+  duration?: number;
+  value?: number;
+  properties?: Properties;
+}
+
+/** An event as stored: every field present, absent ones null, times in UTC epoch ms. */
+export interface StoredEvent {
+  event_id: string;
+  tenant: string;
+  name: string;
+  timestamp: number;
+  received_at: number;
+  user_id: string | null;
+  anonymous_id: string | null;
+  session_id: string | null;
+  source: string | null;
+  path: string | null;
+  referrer: string | null;
+  url: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  duration: number | null;
+  value: number | null;
+  properties: Properties | null;
+}
+
+/** Facts about the request an event arrived in, used where the body is silent. */
+export interface RequestContext {
+  tenant: string;
+  receivedAt: number;
+  userAgent: string | null;
+  ip: string | null;
+  /** Keep the client IP in the stored event; off by default (privacy). */
+  storeIp: boolean;
+  newEventId: () => string;
+}
+
+export type NormalizeResult =
+  | { ok: true; event: StoredEvent }
+  | { ok: false; issues: FieldIssue[] };
+
+/**
+ * Applies the rules of DESIGN.md §2 that a schema cannot express. `loc` is the location of the
+ * event in the request (e.g. ["body"] or ["body", "events", 3]) so issues name the exact item.
+ */
+export function normalizeEvent(
+  input: EventInput,
+  ctx: RequestContext,
+  loc: (string | number)[],
+): NormalizeResult {
+  const issues: FieldIssue[] = [];
+  let timestamp = ctx.receivedAt;
+  if (input.timestamp !== undefined) {
+    const parsed = parseTimestamp(input.timestamp);
+    if (!parsed.ok) {
+      issues.push({ loc: [...loc, 'timestamp'], msg: parsed.msg, type: 'datetime_parsing' });
+    } else if (parsed.ms > ctx.receivedAt + eventLimits.futureSkewMs) {
+      issues.push({
+        loc: [...loc, 'timestamp'],
+        msg: 'timestamp must not be more than 24 hours in the future',
+        type: 'datetime_future',
+      });
+    } else {
+      timestamp = parsed.ms;
+    }
+  }
+  if (input.properties !== undefined) checkProperties(input.properties, loc, issues);
+  if (issues.length > 0) return { ok: false, issues };
+
+  const url = input.url ?? null;
+  const ip = input.ip ?? ctx.ip;
+  return {
+    ok: true,
+    event: {
+      event_id: input.event_id ?? ctx.newEventId(),
+      tenant: ctx.tenant,
+      name: input.name,
+      timestamp,
+      received_at: ctx.receivedAt,
+      user_id: input.user_id ?? null,
+      anonymous_id: input.anonymous_id ?? null,
+      session_id: input.session_id ?? null,
+      source: input.source ?? null,
+      path: input.path ?? (url === null ? null : pathOfUrl(url)),
+      referrer: input.referrer ?? null,
+      url,
+      user_agent: input.user_agent ?? ctx.userAgent,
+      ip: ctx.storeIp ? ip : null,
+      duration: input.duration ?? null,
+      value: input.value ?? null,
+      properties: input.properties ?? null,
+    },
+  };
+}
+
+function checkProperties(props: Properties, loc: (string | number)[], issues: FieldIssue[]): void {
+  const keys = Object.keys(props).length;
+  if (keys > eventLimits.propertiesKeysMax) {
+    issues.push({
+      loc: [...loc, 'properties'],
+      msg: `properties must have at most ${eventLimits.propertiesKeysMax} keys (got ${keys})`,
+      type: 'too_long',
+    });
+    return;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(props));
+  if (bytes > eventLimits.propertiesBytesMax) {
+    issues.push({
+      loc: [...loc, 'properties'],
+      msg: `properties must serialize to at most ${eventLimits.propertiesBytesMax} bytes (got ${bytes})`,
+      type: 'too_long',
+    });
+  }
+}
+
+/** The path of an absolute or relative URL, or null when it has none. */
+export function pathOfUrl(url: string): string | null {
+  try {
+    return new URL(url, 'http://relative.invalid').pathname || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The key under which an event is unique: one event_id per tenant. */
+export function eventKey(tenant: string, eventId: string): string {
+  return `${tenant}\u0000${eventId}`;
+}
+
+/** The event as an API returns it: UTC ISO 8601 times. */
+export function presentEvent(e: StoredEvent): Record<string, unknown> {
+  return {
+    ...e,
+    timestamp: new Date(e.timestamp).toISOString(),
+    received_at: new Date(e.received_at).toISOString(),
+  };
+}

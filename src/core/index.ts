@@ -1,0 +1,27 @@
+// Public surface of core: types, errors, clock, limits. Imports nothing else in src.
+export { assert, InvariantError } from './assert.ts';
+export { type Clock, ManualClock, systemClock } from './clock.ts';
+export { AppError, type AppErrorOptions, type ErrorCode, type FieldIssue } from './errors.ts';
+export {
+  type EventInput,
+  eventKey,
+  type NormalizeResult,
+  normalizeEvent,
+  type Properties,
+  pathOfUrl,
+  presentEvent,
+  type RequestContext,
+  type StoredEvent,
+} from './event.ts';
+export {
+  DAY_MS,
+  defaultTunables,
+  eventLimits,
+  HOUR_MS,
+  KiB,
+  MiB,
+  requestLimits,
+  type Tunables,
+} from './limits.ts';
+export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
+export { parseTimestamp, type TimestampParse, toIso } from './time.ts';

@@ -1,0 +1,69 @@
+// Every limit Tally enforces, in one place, with units last in each name. Modules receive these
+// through plain option objects; config.ts lets an operator override the tunable ones. The
+// relations between them are asserted at load time so an inconsistent edit fails at once.
+
+import { assert } from './assert.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Limits of the event model (DESIGN.md §2). Not configurable: clients rely on them. */
+export const eventLimits = {
+  eventIdCharsMax: 128,
+  tenantCharsMax: 128,
+  nameCharsMax: 120,
+  idCharsMax: 128, // user_id, anonymous_id, session_id, source
+  urlCharsMax: 2048, // path, referrer, url
+  userAgentCharsMax: 1024,
+  ipCharsMax: 64,
+  propertiesKeysMax: 64,
+  propertiesBytesMax: 8 * KiB,
+  eventBytesMax: 32 * KiB,
+  futureSkewMs: 24 * HOUR_MS,
+} as const;
+
+/** Limits of one ingest request. */
+export const requestLimits = {
+  batchEventsMax: 5000,
+  bodyBytesMax: 5 * MiB,
+} as const;
+
+/** Defaults of the tunable limits; config.ts may override them. */
+export const defaultTunables = {
+  /** Events waiting for the next group commit before ingest answers 503. */
+  commitQueueEventsMax: 200_000,
+  /** Encoded bytes waiting for the next group commit before ingest answers 503. */
+  commitQueueBytesMax: 128 * MiB,
+  /** Memory for acknowledged events held in memory before ingest answers 503. */
+  hotBytesMax: 512 * MiB,
+  /** Distinct (tenant, event_id) keys remembered for deduplication before ingest answers 503. */
+  dedupKeysMax: 20_000_000,
+  /** How long an event_id is remembered; 0 means forever. */
+  dedupWindowMs: 7 * DAY_MS,
+  /** A write-ahead log file is closed and a new one started past this size. */
+  walFileBytesMax: 64 * MiB,
+  /** Free disk space under which /ready reports not ready and ingest answers 503. */
+  diskFreeBytesMin: 256 * MiB,
+  /** Time given to in-flight work on SIGTERM/SIGINT before the process exits anyway. */
+  shutdownDeadlineMs: 10_000,
+  /** Seconds a client is told to wait (Retry-After) when ingest is overloaded. */
+  retryAfterSeconds: 1,
+};
+
+export type Tunables = typeof defaultTunables;
+
+assert(requestLimits.bodyBytesMax >= eventLimits.eventBytesMax, 'a body must hold one event');
+assert(eventLimits.propertiesBytesMax < eventLimits.eventBytesMax, 'properties fit in an event');
+assert(
+  defaultTunables.commitQueueBytesMax >= requestLimits.bodyBytesMax * 4,
+  'the commit queue holds several full batches',
+);
+assert(
+  defaultTunables.commitQueueEventsMax >= requestLimits.batchEventsMax * 4,
+  'the commit queue holds several full batches',
+);
+assert(defaultTunables.walFileBytesMax >= requestLimits.bodyBytesMax * 2, 'a group fits a file');
+
+export { DAY_MS, HOUR_MS, KiB, MiB };

@@ -1,0 +1,66 @@
+// Parsing of client timestamps: ISO 8601 with an explicit offset, or epoch milliseconds.
+// A timestamp without a zone is ambiguous, so it is refused rather than guessed.
+
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/** The earliest epoch-ms value taken as a timestamp (1970-01-01), and the latest (year 9999). */
+const EPOCH_MS_MIN = 0;
+const EPOCH_MS_MAX = 253_402_300_799_999;
+
+export type TimestampParse = { ok: true; ms: number } | { ok: false; msg: string };
+
+export function parseTimestamp(value: string | number): TimestampParse {
+  if (typeof value === 'number') return parseEpochMs(value);
+  const m = ISO_WITH_OFFSET.exec(value);
+  if (!m) {
+    return {
+      ok: false,
+      msg: 'timestamp must be ISO 8601 with a zone offset (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds',
+    };
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m as unknown as string[];
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = s === undefined ? 0 : Number(s);
+  const millis = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const check = new Date(local);
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return { ok: false, msg: `timestamp ${value} is not a valid calendar date and time` };
+  }
+  const offsetMs = parseOffsetMs(zone as string);
+  if (offsetMs === null) return { ok: false, msg: `timestamp ${value} has an invalid offset` };
+  return parseEpochMs(local - offsetMs);
+}
+
+function parseEpochMs(ms: number): TimestampParse {
+  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
+    return { ok: false, msg: 'timestamp must be whole epoch milliseconds between 1970 and 9999' };
+  }
+  return { ok: true, ms };
+}
+
+function parseOffsetMs(zone: string): number | null {
+  if (zone === 'Z' || zone === 'z') return 0;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  if (hours > 23 || minutes > 59) return null;
+  return sign * (hours * 60 + minutes) * 60_000;
+}
+
+export function toIso(ms: number): string {
+  return new Date(ms).toISOString();
+}

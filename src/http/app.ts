@@ -1,0 +1,59 @@
+// Builds the HTTP application from its dependencies. Never listens: main.ts does, and tests
+// call `app.handle(new Request(…))` without a socket.
+
+import { openapi } from '@elysiajs/openapi';
+import { Elysia } from 'elysia';
+import type { AppDeps } from './context.ts';
+import { tenantOf } from './context.ts';
+import { errorResponse, toAppError } from './errors.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+
+const startedAt = new WeakMap<Request, number>();
+
+export function createApp(deps: AppDeps) {
+  const { log } = deps;
+  const logRequests = log.enabled('info');
+  return new Elysia()
+    .onRequest(({ request }) => {
+      if (logRequests) startedAt.set(request, performance.now());
+    })
+    .onError(({ error, code, set }) => {
+      const appError = toAppError(error, code, log);
+      set.status = appError.status;
+      return errorResponse(appError, deps.options.retryAfterSeconds);
+    })
+    .onAfterResponse(({ request, set, path }) => {
+      if (!logRequests) return;
+      const start = startedAt.get(request);
+      log.info('request', {
+        method: request.method,
+        path,
+        status: typeof set.status === 'number' ? set.status : Number(set.status ?? 200),
+        duration_ms:
+          start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
+        tenant: tenantOf(request),
+      });
+    })
+    .use(
+      openapi({
+        path: '/openapi',
+        documentation: {
+          info: {
+            title: 'Tally',
+            version: '0.1.0',
+            description:
+              'Self-hostable real-time event analytics: durable ingest, exact-once per event_id.',
+          },
+          tags: [
+            { name: 'events', description: 'Ingest and read events' },
+            { name: 'operations', description: 'Health and readiness' },
+          ],
+        },
+      }),
+    )
+    .use(healthRoutes(deps))
+    .use(eventRoutes(deps));
+}
+
+export type App = ReturnType<typeof createApp>;

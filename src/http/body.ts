@@ -1,0 +1,144 @@
+// Reads a request body within limits before anything parses it: a declared or streamed size
+// over the limit is refused with 413 as soon as it is known, and a gzip body is inflated only
+// up to the limit (a gzip bomb never costs more than `bytesMax` of memory).
+
+import { gunzipSync } from 'node:zlib';
+import { AppError } from '../core/index.ts';
+
+export type BodyFormat = 'json' | 'ndjson' | 'text';
+
+export interface BodyRead {
+  format: BodyFormat;
+  bytes: Buffer;
+}
+
+/** Content types each ingest route takes, mapped to how its body is parsed. */
+export const JSON_TYPES: Record<string, BodyFormat> = {
+  'application/json': 'json',
+  'text/plain': 'json', // browser beacons send JSON as text/plain to avoid a CORS preflight
+};
+
+export const JSON_OR_NDJSON_TYPES: Record<string, BodyFormat> = {
+  ...JSON_TYPES,
+  'application/x-ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+};
+
+export async function readBody(
+  request: Request,
+  accepted: Record<string, BodyFormat>,
+  bytesMax: number,
+): Promise<BodyRead> {
+  const format = formatOf(request.headers.get('content-type'), accepted);
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > bytesMax) throw tooLarge(bytesMax);
+  const raw = await readLimited(request, bytesMax);
+  const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return { format, bytes: raw };
+  if (encoding !== 'gzip' && encoding !== 'x-gzip') {
+    throw new AppError(
+      'unsupported_media_type',
+      `Content-Encoding ${encoding} is not supported; send identity or gzip`,
+    );
+  }
+  return { format, bytes: gunzipLimited(raw, bytesMax) };
+}
+
+function formatOf(header: string | null, accepted: Record<string, BodyFormat>): BodyFormat {
+  const type = (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  const format = accepted[type];
+  if (format === undefined) {
+    throw new AppError(
+      'unsupported_media_type',
+      `Content-Type ${type || '(empty)'} is not supported here; send ${Object.keys(accepted).join(', ')}`,
+    );
+  }
+  return format;
+}
+
+async function readLimited(request: Request, bytesMax: number): Promise<Buffer> {
+  if (request.body === null) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > bytesMax) {
+      void reader.cancel();
+      throw tooLarge(bytesMax);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? Buffer.from(chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
+}
+
+function gunzipLimited(raw: Buffer, bytesMax: number): Buffer {
+  try {
+    return gunzipSync(raw, { maxOutputLength: bytesMax });
+  } catch (error) {
+    if (
+      error instanceof RangeError ||
+      (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+    ) {
+      throw tooLarge(bytesMax, 'decompressed ');
+    }
+    throw new AppError('bad_request', 'the body is not valid gzip', { cause: error });
+  }
+}
+
+export function tooLarge(bytesMax: number, what = ''): AppError {
+  return new AppError('payload_too_large', `the ${what}body is larger than ${bytesMax} bytes`);
+}
+
+/** Parses a JSON body; malformed JSON is a 400 that says where it broke. */
+export function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Parses NDJSON, one value per non-empty line. A line longer than `lineBytesMax` is refused
+ * before it is parsed.
+ */
+export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: number): unknown[] {
+  const items: unknown[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end === -1) end = bytes.length;
+    line++;
+    if (end - start > lineBytesMax) {
+      throw new AppError(
+        'payload_too_large',
+        `NDJSON line ${line} is larger than the ${lineBytesMax}-byte event limit`,
+      );
+    }
+    const text = bytes.toString('utf8', start, end).trim();
+    start = end + 1;
+    if (text === '') continue;
+    if (items.length === itemsMax) {
+      throw AppError.validation([
+        {
+          loc: ['body', 'events'],
+          msg: `a batch holds at most ${itemsMax} events`,
+          type: 'too_long',
+        },
+      ]);
+    }
+    try {
+      items.push(JSON.parse(text));
+    } catch (error) {
+      throw new AppError(
+        'invalid_json',
+        `NDJSON line ${line} is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  return items;
+}

@@ -1,0 +1,47 @@
+// What route handlers need besides the request: the engine, the clock, request-level options,
+// and per-request facts shared with the request logger (which tenant a request acted for).
+
+import type { Clock, Logger } from '../core/index.ts';
+import type { Ingestor } from '../engine/index.ts';
+
+export interface HttpOptions {
+  /** Keep client IPs in stored events (off: only used for derived fields). */
+  storeIp: boolean;
+  /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */
+  trustProxy: boolean;
+  retryAfterSeconds: number;
+}
+
+export interface AppDeps {
+  ingestor: Ingestor;
+  clock: Clock;
+  log: Logger;
+  options: HttpOptions;
+  /** False once shutdown began: new writes get 503 while in-flight ones finish. */
+  isAccepting: () => boolean;
+  newEventId?: () => string;
+}
+
+const tenantOfRequest = new WeakMap<Request, string>();
+
+export function noteTenant(request: Request, tenant: string): void {
+  tenantOfRequest.set(request, tenant);
+}
+
+export function tenantOf(request: Request): string | undefined {
+  return tenantOfRequest.get(request);
+}
+
+/** The client address: the socket peer, or the first X-Forwarded-For hop behind a proxy. */
+export function clientIp(
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | null,
+  trustProxy: boolean,
+): string | null {
+  if (trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for');
+    const first = forwarded?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return server?.requestIP(request)?.address ?? null;
+}

@@ -1,0 +1,3 @@
+// Public surface of http: the application factory and what it needs.
+export { type App, createApp } from './app.ts';
+export type { AppDeps, HttpOptions } from './context.ts';

@@ -1,0 +1,130 @@
+// Request and response schemas (TypeBox through Elysia's `t`). Ingest bodies are checked with a
+// module-level compiled checker per item, which is several times faster than validating a whole
+// 5,000-item array through the framework and lets errors name each item.
+
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { type TSchema, t } from 'elysia';
+import type { OpenAPIV3 } from 'openapi-types';
+import { eventLimits, requestLimits } from '../core/index.ts';
+
+const text = (maxLength: number, description: string) =>
+  t.String({ minLength: 1, maxLength, description });
+
+/** A TypeBox schema is JSON Schema; this tells the OpenAPI types so. */
+export function openApiSchema(schema: TSchema): OpenAPIV3.SchemaObject {
+  return schema as unknown as OpenAPIV3.SchemaObject;
+}
+
+export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
+
+export const EventIn = t.Object(
+  {
+    event_id: t.Optional(
+      text(eventLimits.eventIdCharsMax, 'Unique per tenant; a UUIDv7 is generated when absent.'),
+    ),
+    tenant_id: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: eventLimits.tenantCharsMax,
+        pattern: TENANT_PATTERN,
+        description: 'Tenant (project); `default` when absent.',
+      }),
+    ),
+    name: text(eventLimits.nameCharsMax, 'Event name, e.g. `page_view` or `signup`.'),
+    timestamp: t.Optional(
+      t.Union([t.String(), t.Number()], {
+        description:
+          'ISO 8601 with a zone offset, or epoch milliseconds; receive time when absent.',
+      }),
+    ),
+    user_id: t.Optional(text(eventLimits.idCharsMax, 'Your id for the user.')),
+    anonymous_id: t.Optional(text(eventLimits.idCharsMax, 'Device or cookie id.')),
+    session_id: t.Optional(text(eventLimits.idCharsMax, 'Session id.')),
+    source: t.Optional(text(eventLimits.idCharsMax, 'Where the event came from (app, service).')),
+    path: t.Optional(text(eventLimits.urlCharsMax, 'Page path; taken from `url` when absent.')),
+    referrer: t.Optional(t.String({ maxLength: eventLimits.urlCharsMax })),
+    url: t.Optional(t.String({ maxLength: eventLimits.urlCharsMax })),
+    user_agent: t.Optional(
+      t.String({
+        maxLength: eventLimits.userAgentCharsMax,
+        description: 'The request User-Agent when absent.',
+      }),
+    ),
+    ip: t.Optional(t.String({ maxLength: eventLimits.ipCharsMax })),
+    duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
+    value: t.Optional(t.Number({ description: 'Numeric value (metric data points).' })),
+    properties: t.Optional(
+      t.Record(t.String(), t.Unknown(), {
+        description: `At most ${eventLimits.propertiesKeysMax} keys and ${eventLimits.propertiesBytesMax} bytes.`,
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export type EventInBody = typeof EventIn.static;
+export const eventInChecker = TypeCompiler.Compile(EventIn);
+
+export const BatchIn = t.Object({
+  events: t.Array(EventIn, { maxItems: requestLimits.batchEventsMax }),
+});
+
+export const exampleEvent = {
+  event_id: '0193b5c4-7a1e-7c3a-9d2e-4f5a6b7c8d9e',
+  name: 'page_view',
+  timestamp: '2026-11-25T10:15:00Z',
+  user_id: 'user_42',
+  session_id: 's_8f2c',
+  path: '/pricing',
+  referrer: 'https://news.ycombinator.com/',
+  properties: { plan: 'pro' },
+};
+
+export const EventAccepted = t.Object({
+  status: t.Union([t.Literal('accepted'), t.Literal('duplicate')]),
+  event_id: t.String(),
+  duplicate: t.Boolean(),
+});
+
+export const BatchAccepted = t.Object({
+  accepted: t.Integer(),
+  duplicates: t.Integer(),
+  results: t.Array(
+    t.Object({
+      event_id: t.String(),
+      status: t.Union([t.Literal('accepted'), t.Literal('duplicate')]),
+    }),
+  ),
+});
+
+export const StoredEventOut = t.Object({
+  event_id: t.String(),
+  tenant: t.String(),
+  name: t.String(),
+  timestamp: t.String({ format: 'date-time' }),
+  received_at: t.String({ format: 'date-time' }),
+  user_id: t.Nullable(t.String()),
+  anonymous_id: t.Nullable(t.String()),
+  session_id: t.Nullable(t.String()),
+  source: t.Nullable(t.String()),
+  path: t.Nullable(t.String()),
+  referrer: t.Nullable(t.String()),
+  url: t.Nullable(t.String()),
+  user_agent: t.Nullable(t.String()),
+  ip: t.Nullable(t.String()),
+  duration: t.Nullable(t.Number()),
+  value: t.Nullable(t.Number()),
+  properties: t.Nullable(t.Record(t.String(), t.Unknown())),
+});
+
+export const ValidationErrorOut = t.Object({
+  detail: t.Array(
+    t.Object({
+      loc: t.Array(t.Union([t.String(), t.Integer()])),
+      msg: t.String(),
+      type: t.String(),
+    }),
+  ),
+});
+
+export const ErrorOut = t.Object({ detail: t.String(), code: t.String() });

@@ -1,0 +1,213 @@
+// The native ingest API (seed 001 paths): one event, a batch (JSON or NDJSON), and one stored
+// event by id. Bodies are read and checked by hand (see model.ts for why), then go through the
+// one ingest path of the engine.
+
+import { Elysia, type TSchema, t } from 'elysia';
+import {
+  AppError,
+  eventLimits,
+  presentEvent,
+  requestLimits,
+  type StoredEvent,
+} from '../../core/index.ts';
+import type { IngestOutcome } from '../../engine/index.ts';
+import { JSON_OR_NDJSON_TYPES, JSON_TYPES, parseJson, parseNdjson, readBody } from '../body.ts';
+import { type AppDeps, clientIp, noteTenant } from '../context.ts';
+import {
+  BatchAccepted,
+  BatchIn,
+  ErrorOut,
+  EventAccepted,
+  EventIn,
+  exampleEvent,
+  openApiSchema,
+  StoredEventOut,
+  ValidationErrorOut,
+} from '../model.ts';
+import { type PrepareContext, prepareEvents } from '../prepare.ts';
+
+const DEFAULT_TENANT = 'default';
+
+export function eventRoutes(deps: AppDeps) {
+  const newEventId = deps.newEventId ?? (() => Bun.randomUUIDv7());
+
+  const contextOf = (request: Request, server: Parameters<typeof clientIp>[1]): PrepareContext => ({
+    defaultTenant: DEFAULT_TENANT,
+    receivedAt: deps.clock.now(),
+    userAgent: request.headers.get('user-agent'),
+    ip: clientIp(request, server, deps.options.trustProxy),
+    storeIp: deps.options.storeIp,
+    newEventId,
+  });
+
+  const ingest = async (events: StoredEvent[], lines: string[]) => {
+    if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
+    const outcome: IngestOutcome = await deps.ingestor.ingest(events, lines);
+    if (outcome.kind === 'overloaded') {
+      throw new AppError('overloaded', `ingest is overloaded: ${outcome.reason}; retry later`);
+    }
+    return outcome;
+  };
+
+  return new Elysia({ prefix: '/api/v1/events', tags: ['events'] })
+    .post(
+      '/',
+      async ({ request, server, set }) => {
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const item = parseJson(body.bytes);
+        requireObject(item, ['body']);
+        const { events, lines } = prepareEvents([item], contextOf(request, server), () => ['body']);
+        const event = events[0] as StoredEvent;
+        noteTenant(request, event.tenant);
+        const outcome = await ingest(events, lines);
+        const duplicate = outcome.duplicates > 0;
+        set.status = 202;
+        return {
+          status: duplicate ? 'duplicate' : 'accepted',
+          event_id: event.event_id,
+          duplicate,
+        };
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Ingest one event',
+          description:
+            'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` for the same tenant is reported as a duplicate and stored once.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
+            },
+          },
+          responses: responses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
+        },
+      },
+    )
+    .post(
+      '/batch',
+      async ({ request, server, set }) => {
+        const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
+        const items = batchItems(body.format, body.bytes);
+        const { events, lines } = prepareEvents(items, contextOf(request, server), (i) => [
+          'body',
+          'events',
+          i,
+        ]);
+        noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
+        const outcome = await ingest(events, lines);
+        set.status = 202;
+        return {
+          accepted: outcome.accepted,
+          duplicates: outcome.duplicates,
+          results: outcome.results,
+        };
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Ingest a batch of events',
+          description: `Up to ${requestLimits.batchEventsMax} events and ${requestLimits.bodyBytesMax} bytes (after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the request with every bad item named, and nothing is written.`,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: openApiSchema(BatchIn),
+                example: { events: [exampleEvent] },
+              },
+              'application/x-ndjson': {
+                schema: openApiSchema(EventIn),
+                example: JSON.stringify(exampleEvent),
+              },
+            },
+          },
+          responses: responses(BatchAccepted, 'Accepted; one result per input event, in order'),
+        },
+      },
+    )
+    .get(
+      '/:event_id',
+      ({ params, query, request }) => {
+        const tenant = query.tenant_id ?? DEFAULT_TENANT;
+        noteTenant(request, tenant);
+        const event = deps.ingestor.get(tenant, params.event_id);
+        if (event === undefined) {
+          throw new AppError('not_found', `no event ${params.event_id} for tenant ${tenant}`);
+        }
+        return presentEvent(event);
+      },
+      {
+        params: t.Object({ event_id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
+        query: t.Object({
+          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+        }),
+        detail: {
+          summary: 'Get one stored event',
+          responses: {
+            200: {
+              description: 'The stored event, times in UTC ISO 8601',
+              content: { 'application/json': { schema: openApiSchema(StoredEventOut) } },
+            },
+            404: {
+              description: 'No such event',
+              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
+            },
+          },
+        },
+      },
+    );
+}
+
+function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[] {
+  if (format === 'ndjson') {
+    const items = parseNdjson(bytes, eventLimits.eventBytesMax, requestLimits.batchEventsMax);
+    if (items.length === 0) throw emptyBatch();
+    return items;
+  }
+  const body = parseJson(bytes);
+  requireObject(body, ['body']);
+  const events = (body as { events?: unknown }).events;
+  if (!Array.isArray(events)) {
+    throw AppError.validation([
+      { loc: ['body', 'events'], msg: 'events must be an array of events', type: 'list_type' },
+    ]);
+  }
+  if (events.length > requestLimits.batchEventsMax) {
+    throw AppError.validation([
+      {
+        loc: ['body', 'events'],
+        msg: `a batch holds at most ${requestLimits.batchEventsMax} events (got ${events.length})`,
+        type: 'too_long',
+      },
+    ]);
+  }
+  if (events.length === 0) throw emptyBatch();
+  return events;
+}
+
+function emptyBatch(): AppError {
+  return AppError.validation([
+    { loc: ['body', 'events'], msg: 'events must hold at least 1 event', type: 'too_short' },
+  ]);
+}
+
+function requireObject(value: unknown, loc: (string | number)[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw AppError.validation([{ loc, msg: 'the body must be a JSON object', type: 'dict_type' }]);
+  }
+}
+
+function responses(ok: TSchema, description: string) {
+  const json = (schema: TSchema) => ({ 'application/json': { schema: openApiSchema(schema) } });
+  return {
+    202: { description, content: json(ok) },
+    400: { description: 'Malformed JSON', content: json(ErrorOut) },
+    413: { description: 'Body or event over its size limit', content: json(ErrorOut) },
+    415: { description: 'Unsupported Content-Type or Content-Encoding', content: json(ErrorOut) },
+    422: {
+      description: 'Validation failed; nothing was written',
+      content: json(ValidationErrorOut),
+    },
+    503: { description: 'Overloaded or shutting down; see Retry-After', content: json(ErrorOut) },
+  };
+}

@@ -1,0 +1,56 @@
+// Liveness and readiness for load balancers and the Docker HEALTHCHECK.
+
+import { Elysia, t } from 'elysia';
+import type { AppDeps } from '../context.ts';
+import { ErrorOut, openApiSchema } from '../model.ts';
+
+export function healthRoutes(deps: AppDeps) {
+  return new Elysia({ tags: ['operations'] })
+    .get('/health', () => ({ status: 'ok' as const }), {
+      detail: {
+        summary: 'Liveness: the process answers',
+        responses: {
+          200: {
+            description: 'Alive',
+            content: {
+              'application/json': { schema: openApiSchema(t.Object({ status: t.Literal('ok') })) },
+            },
+          },
+        },
+      },
+    })
+    .get(
+      '/ready',
+      ({ set }) => {
+        if (!deps.isAccepting()) {
+          set.status = 503;
+          return { detail: 'the server is shutting down', code: 'not_ready' };
+        }
+        const status = deps.ingestor.readiness();
+        if (!status.ok) {
+          set.status = 503;
+          return { detail: status.reason, code: 'not_ready' };
+        }
+        return { status: 'ready' as const };
+      },
+      {
+        detail: {
+          summary: 'Readiness: the store can take writes',
+          responses: {
+            200: {
+              description: 'Ready',
+              content: {
+                'application/json': {
+                  schema: openApiSchema(t.Object({ status: t.Literal('ready') })),
+                },
+              },
+            },
+            503: {
+              description: 'Not ready, with the reason',
+              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
+            },
+          },
+        },
+      },
+    );
+}

@@ -1,0 +1,71 @@
+// Turns TypeBox errors into FastAPI-style field issues whose messages name the field and the
+// rule, e.g. {"loc":["body","events",3,"user_id"],"msg":"user_id must be at most 128
+// characters","type":"string_too_long"}.
+
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
+import type { TSchema } from 'elysia';
+import type { FieldIssue } from '../core/index.ts';
+
+/** Issues for `value` against `checker`, at most one per field, located under `loc`. */
+export function issuesOf<T extends TSchema>(
+  checker: TypeCheck<T>,
+  value: unknown,
+  loc: (string | number)[],
+): FieldIssue[] {
+  const seen = new Set<string>();
+  const issues: FieldIssue[] = [];
+  for (const error of checker.Errors(value)) {
+    if (seen.has(error.path)) continue;
+    seen.add(error.path);
+    const fieldPath = error.path
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replaceAll('~1', '/').replaceAll('~0', '~')));
+    issues.push({ loc: [...loc, ...fieldPath], ...describe(error, fieldPath) });
+  }
+  return issues;
+}
+
+function describe(error: ValueError, fieldPath: (string | number)[]): Omit<FieldIssue, 'loc'> {
+  const field = fieldPath.length === 0 ? 'body' : String(fieldPath.at(-1));
+  const s = error.schema as Record<string, unknown>;
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return { msg: `${field} is required`, type: 'missing' };
+    case ValueErrorType.String:
+      return { msg: `${field} must be a string`, type: 'string_type' };
+    case ValueErrorType.StringMaxLength:
+      return { msg: `${field} must be at most ${s.maxLength} characters`, type: 'string_too_long' };
+    case ValueErrorType.StringMinLength:
+      return {
+        msg: `${field} must be at least ${s.minLength} character${s.minLength === 1 ? '' : 's'}`,
+        type: 'string_too_short',
+      };
+    case ValueErrorType.StringPattern:
+      return { msg: `${field} must match ${s.pattern}`, type: 'string_pattern_mismatch' };
+    case ValueErrorType.Number:
+    case ValueErrorType.Integer:
+      return { msg: `${field} must be a number`, type: 'float_type' };
+    case ValueErrorType.NumberMinimum:
+      return { msg: `${field} must be ≥ ${s.minimum}`, type: 'greater_than_equal' };
+    case ValueErrorType.NumberMaximum:
+      return { msg: `${field} must be ≤ ${s.maximum}`, type: 'less_than_equal' };
+    case ValueErrorType.Object:
+      return { msg: `${field} must be an object`, type: 'dict_type' };
+    case ValueErrorType.Array:
+      return { msg: `${field} must be an array`, type: 'list_type' };
+    case ValueErrorType.ArrayMaxItems:
+      return { msg: `${field} must have at most ${s.maxItems} items`, type: 'too_long' };
+    case ValueErrorType.Union:
+      return { msg: `${field} has the wrong type: ${unionHint(s)}`, type: 'union_type' };
+    case ValueErrorType.Literal:
+      return { msg: `${field} must be ${JSON.stringify(s.const)}`, type: 'literal_error' };
+    default:
+      return { msg: `${field}: ${error.message}`, type: 'value_error' };
+  }
+}
+
+function unionHint(schema: Record<string, unknown>): string {
+  return typeof schema.description === 'string' ? schema.description : 'see the schema';
+}

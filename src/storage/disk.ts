@@ -1,0 +1,26 @@
+// Whether the data directory can take writes: it exists, is writable, and has free space.
+
+import * as fs from 'node:fs';
+
+export type DiskStatus = { ok: true; freeBytes: number } | { ok: false; reason: string };
+
+export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (error) {
+    return { ok: false, reason: `data directory ${dir} is not writable (${errorCode(error)})` };
+  }
+  const stat = fs.statfsSync(dir);
+  const freeBytes = stat.bavail * stat.bsize;
+  if (freeBytes < freeBytesMin) {
+    return {
+      ok: false,
+      reason: `only ${freeBytes} bytes free under ${dir}; at least ${freeBytesMin} are required`,
+    };
+  }
+  return { ok: true, freeBytes };
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof Error && 'code' in error ? String(error.code) : String(error);
+}

@@ -1,0 +1,45 @@
+// The on-disk frame of one write-ahead log record:
+//
+//   u32 LE  payload length in bytes
+//   u32 LE  CRC-32 of (sequence bytes ++ payload)
+//   u64 LE  sequence number (strictly increasing across the whole log)
+//   payload
+//
+// A frame whose header or payload is cut short, or whose CRC does not match, marks the end of
+// the valid log: that is what a crash in the middle of a write leaves behind.
+
+export const FRAME_HEADER_BYTES = 16;
+/** A frame larger than this is not something Tally wrote: treat it as corruption. */
+export const FRAME_PAYLOAD_BYTES_MAX = 256 * 1024 * 1024;
+
+export function encodeFrame(seq: number, payload: Uint8Array, out: Buffer, at: number): number {
+  out.writeUInt32LE(payload.length, at);
+  out.writeBigUInt64LE(BigInt(seq), at + 8);
+  out.set(payload, at + FRAME_HEADER_BYTES);
+  const crc = crcOf(out, at + 8, at + FRAME_HEADER_BYTES + payload.length);
+  out.writeUInt32LE(crc, at + 4);
+  return at + FRAME_HEADER_BYTES + payload.length;
+}
+
+export type FrameRead =
+  | { kind: 'frame'; seq: number; payload: Uint8Array; next: number }
+  | { kind: 'end' }
+  | { kind: 'torn'; reason: string };
+
+/** Reads the frame at `at`; 'end' exactly at the end of the data, 'torn' for anything invalid. */
+export function decodeFrame(data: Buffer, at: number): FrameRead {
+  if (at === data.length) return { kind: 'end' };
+  if (at + FRAME_HEADER_BYTES > data.length) return { kind: 'torn', reason: 'short header' };
+  const length = data.readUInt32LE(at);
+  if (length > FRAME_PAYLOAD_BYTES_MAX) return { kind: 'torn', reason: 'impossible length' };
+  const end = at + FRAME_HEADER_BYTES + length;
+  if (end > data.length) return { kind: 'torn', reason: 'short payload' };
+  const crc = data.readUInt32LE(at + 4);
+  if (crcOf(data, at + 8, end) !== crc) return { kind: 'torn', reason: 'checksum mismatch' };
+  const seq = Number(data.readBigUInt64LE(at + 8));
+  return { kind: 'frame', seq, payload: data.subarray(at + FRAME_HEADER_BYTES, end), next: end };
+}
+
+function crcOf(buf: Buffer, start: number, end: number): number {
+  return Bun.hash.crc32(buf.subarray(start, end)) >>> 0;
+}

@@ -1,0 +1,191 @@
+// The write-ahead log: numbered append-only files of CRC-framed records in `<dataDir>/wal/`.
+// Appends are written with one write() per group and made durable with fdatasync (or left to
+// the OS page cache in 'os' mode). Opening the log replays every record and truncates a torn
+// tail, the only damage a crash can leave, since a file is never written again once rotated.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../core/index.ts';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES } from './wal-frame.ts';
+
+export type Durability = 'fsync' | 'os';
+
+export interface WalOptions {
+  dir: string;
+  fileBytesMax: number;
+  durability: Durability;
+}
+
+export interface WalRecord {
+  seq: number;
+  payload: Uint8Array;
+}
+
+interface WalFile {
+  index: number;
+  name: string;
+  lastSeq: number;
+}
+
+const FILE_PATTERN = /^(\d{10})\.wal$/;
+
+export class WriteAheadLog {
+  private fd: number;
+  private fileBytes: number;
+  private nextSeq: number;
+  private closed = false;
+
+  private constructor(
+    private readonly options: WalOptions,
+    private readonly files: WalFile[],
+    lastSeq: number,
+  ) {
+    const current = files.at(-1);
+    assert(current !== undefined, 'the log always has a current file');
+    const full = path.join(options.dir, current.name);
+    this.fd = fs.openSync(full, 'a');
+    this.fileBytes = fs.fstatSync(this.fd).size;
+    this.nextSeq = lastSeq + 1;
+  }
+
+  /**
+   * Opens (or creates) the log, calling `onRecord` for every committed record in order. A torn
+   * tail of the newest file is truncated; damage anywhere else refuses to start.
+   */
+  static open(options: WalOptions, onRecord: (record: WalRecord) => void): WriteAheadLog {
+    fs.mkdirSync(options.dir, { recursive: true });
+    const names = fs
+      .readdirSync(options.dir)
+      .filter((n) => FILE_PATTERN.test(n))
+      .sort();
+    const files: WalFile[] = [];
+    let lastSeq = 0;
+    names.forEach((name, i) => {
+      const isNewest = i === names.length - 1;
+      const fileLastSeq = replayFile(path.join(options.dir, name), isNewest, lastSeq, onRecord);
+      lastSeq = Math.max(lastSeq, fileLastSeq);
+      files.push({ index: Number(name.slice(0, 10)), name, lastSeq: fileLastSeq });
+    });
+    if (files.length === 0) files.push(createFile(options.dir, 1));
+    return new WriteAheadLog(options, files, lastSeq);
+  }
+
+  /** Writes one frame per payload at the end of the log (not yet durable); returns the last seq. */
+  append(payloads: readonly Uint8Array[]): number {
+    assert(!this.closed, 'append to a closed log');
+    let bytes = 0;
+    for (const p of payloads) bytes += FRAME_HEADER_BYTES + p.length;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const p of payloads) at = encodeFrame(this.nextSeq++, p, out, at);
+    assert(at === bytes, 'frames fill the buffer exactly');
+    writeAll(this.fd, out);
+    this.fileBytes += bytes;
+    const lastSeq = this.nextSeq - 1;
+    const current = this.files.at(-1);
+    assert(current !== undefined, 'the log always has a current file');
+    current.lastSeq = lastSeq;
+    return lastSeq;
+  }
+
+  /** Makes everything appended so far durable (a no-op in 'os' mode). */
+  sync(): Promise<void> {
+    if (this.options.durability === 'os') return Promise.resolve();
+    const fd = this.fd;
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Starts a new file once the current one is full. Call only when nothing is unsynced. */
+  rotateIfFull(): void {
+    if (this.fileBytes < this.options.fileBytesMax) return;
+    const current = this.files.at(-1);
+    assert(current !== undefined, 'the log always has a current file');
+    fs.closeSync(this.fd);
+    const next = createFile(this.options.dir, current.index + 1);
+    next.lastSeq = current.lastSeq;
+    this.files.push(next);
+    this.fd = fs.openSync(path.join(this.options.dir, next.name), 'a');
+    this.fileBytes = 0;
+  }
+
+  /** Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now). */
+  releaseThrough(seq: number): number {
+    let released = 0;
+    while (this.files.length > 1) {
+      const oldest = this.files[0];
+      assert(oldest !== undefined, 'files is non-empty');
+      if (oldest.lastSeq > seq) break;
+      fs.rmSync(path.join(this.options.dir, oldest.name));
+      this.files.shift();
+      released++;
+    }
+    return released;
+  }
+
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  get fileCount(): number {
+    return this.files.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+}
+
+function replayFile(
+  file: string,
+  isNewest: boolean,
+  prevSeq: number,
+  onRecord: (record: WalRecord) => void,
+): number {
+  const data = fs.readFileSync(file);
+  let at = 0;
+  let lastSeq = prevSeq;
+  for (;;) {
+    const read = decodeFrame(data, at);
+    if (read.kind === 'end') break;
+    if (read.kind === 'torn') {
+      if (!isNewest) {
+        throw new Error(
+          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not the newest file, so this is not a torn write: restore it from a backup or move it away`,
+        );
+      }
+      fs.truncateSync(file, at);
+      break;
+    }
+    assert(read.seq > lastSeq, `log sequence goes backwards in ${file} at byte ${at}`);
+    lastSeq = read.seq;
+    onRecord({ seq: read.seq, payload: read.payload });
+    at = read.next;
+  }
+  return lastSeq;
+}
+
+function createFile(dir: string, index: number): WalFile {
+  const name = `${String(index).padStart(10, '0')}.wal`;
+  fs.closeSync(fs.openSync(path.join(dir, name), 'a'));
+  syncDirectory(dir);
+  return { index, name, lastSeq: 0 };
+}
+
+/** fsyncs a directory so that a file created or removed in it survives a power loss. */
+export function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let at = 0;
+  while (at < buf.length) at += fs.writeSync(fd, buf, at, buf.length - at);
+}
