@@ -51,7 +51,7 @@ export function eventRoutes(deps: AppDeps) {
 
   return new Elysia({ prefix: '/api/v1/events', tags: ['events'] })
     .post(
-      '/',
+      '',
       async ({ request, server, set }) => {
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseJson(body.bytes);

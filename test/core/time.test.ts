@@ -1,0 +1,34 @@
+import { describe, expect, test } from 'bun:test';
+import { parseTimestamp } from '../../src/core/index.ts';
+
+describe('parseTimestamp', () => {
+  test.each([
+    ['2026-01-31T12:00:00Z', Date.UTC(2026, 0, 31, 12)],
+    ['2026-01-31T12:00:00.123Z', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
+    ['2026-01-31T12:00:00.123456+00:00', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
+    ['2026-01-31T14:30:00+02:30', Date.UTC(2026, 0, 31, 12)],
+    ['2026-01-31T07:00:00-0500', Date.UTC(2026, 0, 31, 12)],
+    ['2026-01-31 12:00Z', Date.UTC(2026, 0, 31, 12)],
+    [1_769_860_800_000, 1_769_860_800_000],
+  ])('%p is %p', (input, expected) => {
+    expect(parseTimestamp(input)).toEqual({ ok: true, ms: expected });
+  });
+
+  test.each([
+    ['2026-01-31T12:00:00', 'zone offset'],
+    ['2026-02-30T12:00:00Z', 'calendar'],
+    ['2026-01-31T25:00:00Z', 'calendar'],
+    ['yesterday', 'ISO 8601'],
+    ['2026-01-31T12:00:00+25:00', 'offset'],
+  ])('%p is refused (%s)', (input, fragment) => {
+    const result = parseTimestamp(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.msg).toContain(fragment);
+  });
+
+  test('epoch values must be whole milliseconds in range', () => {
+    expect(parseTimestamp(1.5).ok).toBe(false);
+    expect(parseTimestamp(-1).ok).toBe(false);
+    expect(parseTimestamp(Number.NaN).ok).toBe(false);
+  });
+});

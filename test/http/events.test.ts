@@ -1,0 +1,285 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(() => {
+  t = makeTestApp();
+});
+afterEach(() => t.close());
+
+const json = (r: Response) => r.json() as Promise<Record<string, unknown>>;
+
+describe('POST /api/v1/events', () => {
+  test('accepts one event with 202 and makes it readable', async () => {
+    const res = await t.post('/api/v1/events', {
+      event_id: 'e-1',
+      name: 'page_view',
+      path: '/pricing',
+      timestamp: '2026-11-25T13:00:00+01:00',
+      properties: { plan: 'pro' },
+    });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ status: 'accepted', event_id: 'e-1', duplicate: false });
+    const got = await t.get('/api/v1/events/e-1');
+    expect(got.status).toBe(200);
+    expect(await json(got)).toMatchObject({
+      event_id: 'e-1',
+      tenant: 'default',
+      name: 'page_view',
+      path: '/pricing',
+      timestamp: '2026-11-25T12:00:00.000Z',
+      received_at: new Date(T0).toISOString(),
+      properties: { plan: 'pro' },
+      user_id: null,
+    });
+  });
+
+  test('generates a UUIDv7 id when the client sends none', async () => {
+    const body = await json(await t.post('/api/v1/events', { name: 'signup' }));
+    expect(body.event_id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+  });
+
+  test('reports a repeated event_id as a duplicate and stores it once', async () => {
+    await t.post('/api/v1/events', { event_id: 'dup', name: 'a', user_id: 'first' });
+    const again = await t.post('/api/v1/events', { event_id: 'dup', name: 'a', user_id: 'second' });
+    expect(again.status).toBe(202);
+    expect(await json(again)).toEqual({ status: 'duplicate', event_id: 'dup', duplicate: true });
+    expect((await json(await t.get('/api/v1/events/dup'))).user_id).toBe('first');
+    expect(t.ingestor.stats().hotEvents).toBe(1);
+  });
+
+  test('the same id in two tenants is two events', async () => {
+    await t.post('/api/v1/events', { event_id: 'same', name: 'a', tenant_id: 'acme' });
+    const other = await t.post('/api/v1/events', {
+      event_id: 'same',
+      name: 'a',
+      tenant_id: 'globex',
+    });
+    expect((await json(other)).duplicate).toBe(false);
+    expect((await t.get('/api/v1/events/same?tenant_id=acme')).status).toBe(200);
+    expect((await t.get('/api/v1/events/same')).status).toBe(404);
+  });
+
+  test('422 names each bad field with FastAPI-style issues, and writes nothing', async () => {
+    const res = await t.post('/api/v1/events', { name: '', user_id: 5, duration: -1 });
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'name'],
+          msg: 'name must be at least 1 character',
+          type: 'string_too_short',
+        },
+        { loc: ['body', 'user_id'], msg: 'user_id must be a string', type: 'string_type' },
+        { loc: ['body', 'duration'], msg: 'duration must be ≥ 0', type: 'greater_than_equal' },
+      ],
+    });
+    expect(t.ingestor.stats().hotEvents).toBe(0);
+  });
+
+  test('missing name, zone-less and future timestamps are 422', async () => {
+    const missing = await json(await t.post('/api/v1/events', { user_id: 'u' }));
+    expect(missing.detail).toEqual([
+      { loc: ['body', 'name'], msg: 'name is required', type: 'missing' },
+    ]);
+    const naive = await t.post('/api/v1/events', { name: 'a', timestamp: '2026-11-25T12:00:00' });
+    expect(naive.status).toBe(422);
+    const future = await t.post('/api/v1/events', { name: 'a', timestamp: T0 + 25 * 3600_000 });
+    expect(await json(future)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'timestamp'],
+          msg: 'timestamp must not be more than 24 hours in the future',
+          type: 'datetime_future',
+        },
+      ],
+    });
+  });
+
+  test('null optional fields count as absent', async () => {
+    const res = await t.post('/api/v1/events', { name: 'a', user_id: null, event_id: 'n1' });
+    expect(res.status).toBe(202);
+    expect((await json(await t.get('/api/v1/events/n1'))).user_id).toBeNull();
+  });
+
+  test('malformed JSON is 400, a non-object is 422, a wrong content type is 415', async () => {
+    const bad = await t.post('/api/v1/events', '{"name":');
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ code: 'invalid_json' });
+    expect((await t.post('/api/v1/events', '[1]')).status).toBe(422);
+    const form = await t.post('/api/v1/events', 'name=x', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.status).toBe(415);
+    expect(await json(form)).toMatchObject({ code: 'unsupported_media_type' });
+  });
+
+  test('an event over 32 KB is 413 from its declared length, before parsing', async () => {
+    const res = await t.post(
+      '/api/v1/events',
+      `{"name":"a","properties":{"x":"${'y'.repeat(40_000)}"}}`,
+    );
+    expect(res.status).toBe(413);
+    expect(await json(res)).toMatchObject({ code: 'payload_too_large' });
+  });
+
+  test('accepts gzip bodies', async () => {
+    const body = gzipSync(JSON.stringify({ name: 'zipped', event_id: 'gz' }));
+    const res = await t.post('/api/v1/events', body, { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(202);
+    expect((await t.get('/api/v1/events/gz')).status).toBe(200);
+  });
+
+  test('unknown content encodings are 415, broken gzip is 400', async () => {
+    const br = await t.post('/api/v1/events', '{"name":"a"}', { 'content-encoding': 'br' });
+    expect(br.status).toBe(415);
+    const broken = await t.post('/api/v1/events', 'not gzip', { 'content-encoding': 'gzip' });
+    expect(broken.status).toBe(400);
+  });
+
+  test('GET an unknown id is 404 with the error shape', async () => {
+    const res = await t.get('/api/v1/events/nope');
+    expect(res.status).toBe(404);
+    expect(await json(res)).toEqual({
+      detail: 'no event nope for tenant default',
+      code: 'not_found',
+    });
+  });
+});
+
+describe('POST /api/v1/events/batch', () => {
+  const events = (n: number, prefix = 'b') =>
+    Array.from({ length: n }, (_, i) => ({
+      event_id: `${prefix}${i}`,
+      name: 'click',
+      user_id: `u${i}`,
+    }));
+
+  test('answers per event in input order, with duplicates inside and across batches', async () => {
+    await t.post('/api/v1/events', { event_id: 'b1', name: 'click' });
+    const res = await t.post('/api/v1/events/batch', {
+      events: [...events(3), { event_id: 'b0', name: 'click' }],
+    });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({
+      accepted: 2,
+      duplicates: 2,
+      results: [
+        { event_id: 'b0', status: 'accepted' },
+        { event_id: 'b1', status: 'duplicate' },
+        { event_id: 'b2', status: 'accepted' },
+        { event_id: 'b0', status: 'duplicate' },
+      ],
+    });
+    expect(t.ingestor.stats().hotEvents).toBe(3);
+  });
+
+  test('takes NDJSON', async () => {
+    const body = events(3)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    const res = await t.post('/api/v1/events/batch', `${body}\n`, {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(res.status).toBe(202);
+    expect((await json(res)).accepted).toBe(3);
+  });
+
+  test('is all-or-nothing: every bad item is named and nothing is written', async () => {
+    const batch = events(5);
+    batch[1] = { event_id: 'x', name: '', user_id: 'u' };
+    (batch as unknown[])[3] = { event_id: 'y', user_id: 7 };
+    const res = await t.post('/api/v1/events/batch', { events: batch });
+    expect(res.status).toBe(422);
+    const detail = (await json(res)).detail as { loc: unknown[] }[];
+    expect(detail.map((d) => d.loc)).toEqual([
+      ['body', 'events', 1, 'name'],
+      ['body', 'events', 3, 'name'],
+      ['body', 'events', 3, 'user_id'],
+    ]);
+    expect(t.ingestor.stats().hotEvents).toBe(0);
+    // The good ids of the refused batch are not remembered as stored.
+    const retry = await t.post('/api/v1/events/batch', { events: events(1) });
+    expect((await json(retry)).accepted).toBe(1);
+  });
+
+  test('more than 5,000 events is 422; an empty batch is 422', async () => {
+    const res = await t.post('/api/v1/events/batch', { events: events(5001) });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await json(res))).toContain('at most 5000 events');
+    expect((await t.post('/api/v1/events/batch', { events: [] })).status).toBe(422);
+    expect((await t.post('/api/v1/events/batch', { nope: 1 })).status).toBe(422);
+  });
+
+  test('an NDJSON line over 32 KB fails the batch with 413 before it is parsed', async () => {
+    const lines = [JSON.stringify({ name: 'ok' }), `{"name":"x","blob":"${'z'.repeat(33_000)}"}`];
+    const res = await t.post('/api/v1/events/batch', lines.join('\n'), {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(res.status).toBe(413);
+    expect((await json(res)).detail).toBe(
+      'NDJSON line 2 is larger than the 32768-byte event limit',
+    );
+    expect(t.ingestor.stats().hotEvents).toBe(0);
+  });
+
+  test('a body over 5 MB is 413, including one that only inflates past it (gzip bomb)', async () => {
+    const huge = `{"events":[${'{"name":"a"},'.repeat(420_000)}{"name":"a"}]}`;
+    expect((await t.post('/api/v1/events/batch', huge)).status).toBe(413);
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 32));
+    expect(bomb.length).toBeLessThan(100_000);
+    const res = await t.post('/api/v1/events/batch', bomb, { 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect((await json(res)).detail).toContain('decompressed');
+  });
+});
+
+describe('operations', () => {
+  test('/health and /ready', async () => {
+    expect(await json(await t.get('/health'))).toEqual({ status: 'ok' });
+    expect(await json(await t.get('/ready'))).toEqual({ status: 'ready' });
+  });
+
+  test('/openapi/json describes every route with its schema and examples', async () => {
+    const spec = (await json(await t.get('/openapi/json'))) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { example?: unknown }> } }>
+      >;
+    };
+    expect(Object.keys(spec.paths).sort()).toEqual(
+      [
+        '/api/v1/events',
+        '/api/v1/events/batch',
+        '/api/v1/events/{event_id}',
+        '/health',
+        '/ready',
+      ].sort(),
+    );
+    const single = spec.paths['/api/v1/events']?.post?.requestBody?.content['application/json'];
+    expect(single?.example).toMatchObject({ name: 'page_view' });
+    const batch = spec.paths['/api/v1/events/batch']?.post?.requestBody?.content;
+    expect(Object.keys(batch ?? {})).toEqual(['application/json', 'application/x-ndjson']);
+    expect((await t.get('/openapi')).status).toBe(200);
+  });
+
+  test('logs one JSON line per request without bodies', async () => {
+    await t.post('/api/v1/events', {
+      name: 'secret-name',
+      user_id: 'secret-user',
+      tenant_id: 'acme',
+    });
+    await t.get('/nope');
+    await new Promise((resolve) => setImmediate(resolve)); // the log is written after the response
+    const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.method, l.path, l.status, l.tenant])).toEqual([
+      ['POST', '/api/v1/events', 202, 'acme'],
+      ['GET', '/nope', 404, undefined],
+    ]);
+    expect(t.logs.join('')).not.toContain('secret');
+    expect(typeof lines[0]?.duration_ms).toBe('number');
+  });
+});
