@@ -38,15 +38,6 @@ function start(config: Config): void {
     },
     isAccepting: () => accepting,
   });
-  app.listen({ hostname: config.host, port: config.port });
-  const server = app.server;
-  if (server === null) throw new Error('the HTTP server did not start');
-  log.info('listening', {
-    url: server.url.href,
-    data_dir: config.dataDir,
-    durability: config.durability,
-  });
-
   const expiry = setInterval(() => ingestor.expireDedup(), DEDUP_EXPIRY_INTERVAL_MS);
   const shutdown = (signal: string) => {
     if (!accepting) return;
@@ -57,22 +48,31 @@ function start(config: Config): void {
       log.error('shutdown deadline passed; exiting', { deadline_ms: config.shutdownDeadlineMs });
       process.exit(1);
     }, config.shutdownDeadlineMs);
-    void stopInOrder(server, ingestor, log).then(() => {
+    void stopInOrder(app, ingestor, log).then(() => {
       clearTimeout(force);
       process.exit(0);
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  app.listen({ hostname: config.host, port: config.port });
+  const server = app.server;
+  if (server === null) throw new Error('the HTTP server did not start');
+  log.info('listening', {
+    url: server.url.href,
+    data_dir: config.dataDir,
+    durability: config.durability,
+  });
 }
 
 async function stopInOrder(
-  server: { stop(closeActive?: boolean): Promise<void> | void },
+  app: { server: { stop(closeActive?: boolean): unknown } | null },
   ingestor: Ingestor,
   log: Logger,
 ): Promise<void> {
   // Stop taking connections; requests already read finish, and their commits are awaited.
-  void server.stop(false);
+  void app.server?.stop(false);
   await ingestor.close();
   log.info('stopped', {});
 }

@@ -132,7 +132,9 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
   if (bytes > eventLimits.propertiesBytesMax) {
     issues.push({
       loc: [...loc, 'properties'],
-      msg: `properties must serialize to at most ${eventLimits.propertiesBytesMax} bytes (got ${bytes})`,
+      msg:
+        `properties must serialize to at most ${eventLimits.propertiesBytesMax} bytes ` +
+        `(got ${bytes})`,
       type: 'too_long',
     });
   }

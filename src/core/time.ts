@@ -1,8 +1,11 @@
 // Parsing of client timestamps: ISO 8601 with an explicit offset, or epoch milliseconds.
 // A timestamp without a zone is ambiguous, so it is refused rather than guessed.
 
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+const ISO_WITH_OFFSET = new RegExp(
+  '^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2})' + // date, hours, minutes
+    '(?::(\\d{2})(?:[.,](\\d{1,9}))?)?' + // optional seconds and fraction
+    '(Z|z|[+-]\\d{2}(?::?\\d{2})?)$', // the zone: required
+);
 
 /** The earliest epoch-ms value taken as a timestamp (1970-01-01), and the latest (year 9999). */
 const EPOCH_MS_MIN = 0;
@@ -16,7 +19,9 @@ export function parseTimestamp(value: string | number): TimestampParse {
   if (!m) {
     return {
       ok: false,
-      msg: 'timestamp must be ISO 8601 with a zone offset (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds',
+      msg:
+        'timestamp must be ISO 8601 with a zone offset (e.g. 2026-01-31T12:00:00Z) ' +
+        'or epoch milliseconds',
     };
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m as unknown as string[];

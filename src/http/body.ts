@@ -50,7 +50,8 @@ function formatOf(header: string | null, accepted: Record<string, BodyFormat>): 
   if (format === undefined) {
     throw new AppError(
       'unsupported_media_type',
-      `Content-Type ${type || '(empty)'} is not supported here; send ${Object.keys(accepted).join(', ')}`,
+      `Content-Type ${type || '(empty)'} is not supported here; ` +
+        `send ${Object.keys(accepted).join(', ')}`,
     );
   }
   return format;

@@ -55,7 +55,9 @@ export const EventIn = t.Object(
     value: t.Optional(t.Number({ description: 'Numeric value (metric data points).' })),
     properties: t.Optional(
       t.Record(t.String(), t.Unknown(), {
-        description: `At most ${eventLimits.propertiesKeysMax} keys and ${eventLimits.propertiesBytesMax} bytes.`,
+        description:
+          `At most ${eventLimits.propertiesKeysMax} keys and ` +
+          `${eventLimits.propertiesBytesMax} bytes serialized.`,
       }),
     ),
   },

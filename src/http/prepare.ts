@@ -63,7 +63,8 @@ function encodeEvents(events: StoredEvent[], locOf: (i: number) => (string | num
     if (bytes > eventLimits.eventBytesMax) {
       throw new AppError(
         'payload_too_large',
-        `the event at ${locOf(i).join('.')} is ${bytes} bytes; an event may be at most ${eventLimits.eventBytesMax} bytes`,
+        `the event at ${locOf(i).join('.')} is ${bytes} bytes; ` +
+          `an event may be at most ${eventLimits.eventBytesMax} bytes`,
       );
     }
     lines[i] = line;

@@ -154,7 +154,8 @@ function replayFile(
     if (read.kind === 'torn') {
       if (!isNewest) {
         throw new Error(
-          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not the newest file, so this is not a torn write: restore it from a backup or move it away`,
+          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
+            'the newest file, so this is not a torn write: restore it from backup or move it away',
         );
       }
       fs.truncateSync(file, at);

@@ -73,7 +73,8 @@ export function eventRoutes(deps: AppDeps) {
         detail: {
           summary: 'Ingest one event',
           description:
-            'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` for the same tenant is reported as a duplicate and stored once.',
+            'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` ' +
+            'for the same tenant is reported as a duplicate and stored once.',
           requestBody: {
             required: true,
             content: {
@@ -107,7 +108,10 @@ export function eventRoutes(deps: AppDeps) {
         parse: 'none',
         detail: {
           summary: 'Ingest a batch of events',
-          description: `Up to ${requestLimits.batchEventsMax} events and ${requestLimits.bodyBytesMax} bytes (after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the request with every bad item named, and nothing is written.`,
+          description:
+            `Up to ${requestLimits.batchEventsMax} events, ${requestLimits.bodyBytesMax} bytes ` +
+            '(after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the ' +
+            'request with every bad item named, and nothing is written.',
           requestBody: {
             required: true,
             content: {

@@ -1,0 +1,141 @@
+// Kill -9 rounds against the real server: concurrent clients send unique ids, the server is
+// SIGKILLed at a seeded random moment, restarted, and every acknowledged id must be stored
+// exactly once. Used by the integration test (10 rounds) and the soak script (200 rounds).
+
+import * as path from 'node:path';
+import { eventKey, type StoredEvent } from '../../src/core/index.ts';
+import { WriteAheadLog } from '../../src/storage/index.ts';
+import { startServer } from './server.ts';
+
+export interface CrashOptions {
+  rounds: number;
+  seed: number;
+  clients: number;
+  dataDir: string;
+  log?: (line: string) => void;
+}
+
+/** Mulberry32: small, seedable, good enough to pick kill moments and batch sizes. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runCrashRounds(options: CrashOptions): Promise<{ acked: number }> {
+  const random = seededRandom(options.seed);
+  const acked = new Set<string>();
+  for (let round = 0; round < options.rounds; round++) {
+    const server = await startServer(options.dataDir);
+    // Everything acknowledged in earlier rounds must be there after the restart.
+    await expectStored(server.url, [...acked]);
+    let stop = false;
+    const clients = Array.from({ length: options.clients }, (_, c) =>
+      client(
+        server.url,
+        `r${round}-c${c}`,
+        () => stop,
+        random() < 0.5 ? 1 : 1 + Math.floor(random() * 20),
+        acked,
+      ),
+    );
+    await Bun.sleep(20 + Math.floor(random() * 300));
+    server.kill('SIGKILL');
+    stop = true;
+    await server.exited;
+    await Promise.all(clients);
+    options.log?.(`round ${round + 1}/${options.rounds}: ${acked.size} acknowledged so far`);
+  }
+  const final = await startServer(options.dataDir);
+  await expectStored(final.url, [...acked]);
+  final.kill('SIGTERM');
+  await final.exited;
+  expectLoggedOnce(options.dataDir, acked);
+  return { acked: acked.size };
+}
+
+/** One client: posts unique ids in batches of `size` until stopped; records what was acked. */
+async function client(
+  url: string,
+  prefix: string,
+  stopped: () => boolean,
+  size: number,
+  acked: Set<string>,
+): Promise<void> {
+  for (let n = 0; !stopped(); n++) {
+    const ids = Array.from({ length: size }, (_, i) => `${prefix}-${n}-${i}`);
+    const events = ids.map((id) => ({ event_id: id, name: 'crash_test', tenant_id: 'crash' }));
+    try {
+      const res =
+        size === 1
+          ? await post(`${url}/api/v1/events`, events[0])
+          : await post(`${url}/api/v1/events/batch`, { events });
+      if (res.status === 202) for (const id of ids) acked.add(id);
+      else if (res.status !== 503)
+        throw new Error(`unexpected status ${res.status}: ${await res.text()}`);
+    } catch (error) {
+      if (stopped() || isConnectionError(error)) return;
+      throw error;
+    }
+  }
+}
+
+function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+function isConnectionError(error: unknown): boolean {
+  const text = String((error as { code?: string }).code ?? error);
+  return /ECONNRESET|ECONNREFUSED|socket|closed|ConnectionRefused|EPIPE/i.test(text);
+}
+
+/** Re-sends every id: each must come back as a duplicate (it is stored), none as new. */
+async function expectStored(url: string, ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 5000) {
+    const events = ids
+      .slice(i, i + 5000)
+      .map((id) => ({ event_id: id, name: 'crash_test', tenant_id: 'crash' }));
+    const res = await post(`${url}/api/v1/events/batch`, { events });
+    const body = (await res.json()) as {
+      accepted: number;
+      results: { event_id: string; status: string }[];
+    };
+    if (res.status !== 202 || body.accepted !== 0) {
+      const lost =
+        body.results?.filter((r) => r.status === 'accepted').map((r) => r.event_id) ?? [];
+      throw new Error(
+        `acknowledged events were lost (status ${res.status}): ${lost.slice(0, 10).join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Reads the write-ahead log directly: every acknowledged id appears exactly once. */
+function expectLoggedOnce(dataDir: string, acked: Set<string>): void {
+  const counts = new Map<string, number>();
+  WriteAheadLog.open(
+    { dir: path.join(dataDir, 'wal'), fileBytesMax: 64 << 20, durability: 'fsync' },
+    (r) => {
+      for (const line of Buffer.from(r.payload).toString().split('\n')) {
+        const e = JSON.parse(line) as StoredEvent;
+        const key = eventKey(e.tenant, e.event_id);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    },
+  ).close();
+  for (const [key, count] of counts)
+    if (count > 1) throw new Error(`${key} is stored ${count} times`);
+  for (const id of acked) {
+    if (counts.get(eventKey('crash', id)) !== 1)
+      throw new Error(`acknowledged ${id} is not in the log`);
+  }
+}
