@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
-import type { Durability } from './storage/index.ts';
+import { type Durability, FAULT_POINTS, type FaultPoint } from './storage/index.ts';
 
 export interface Config extends Tunables {
   host: string;
@@ -13,6 +13,11 @@ export interface Config extends Tunables {
   durability: Durability;
   storeIp: boolean;
   trustProxy: boolean;
+  /** Distinct event names and paths each tenant's live rollups track before "(other)". */
+  rollupNamesMax: number;
+  rollupPathsMax: number;
+  /** Tests only: the flush/compaction step at which the process kills itself. */
+  faultPoint: FaultPoint | null;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +106,33 @@ export function loadConfig(env: Env = Bun.env): Config {
     ),
     shutdownDeadlineMs: read('SHUTDOWN_DEADLINE', defaultTunables.shutdownDeadlineMs, duration),
     retryAfterSeconds: read('RETRY_AFTER_SECONDS', defaultTunables.retryAfterSeconds, int(1, 3600)),
+    mailboxEventsMax: read('MAILBOX_EVENTS_MAX', defaultTunables.mailboxEventsMax, int(5000, 1e8)),
+    actorsMax: read('ACTORS_MAX', defaultTunables.actorsMax, int(1, 1e7)),
+    actorIdleMs: read('ACTOR_IDLE', defaultTunables.actorIdleMs, duration),
+    flushIntervalMs: read('FLUSH_INTERVAL', defaultTunables.flushIntervalMs, duration),
+    flushHotBytes: read('FLUSH_HOT_BYTES', defaultTunables.flushHotBytes, int(1 << 20, 2 ** 40)),
+    compactIntervalMs: read('COMPACT_INTERVAL', defaultTunables.compactIntervalMs, duration),
+    compactSegmentsMin: read(
+      'COMPACT_SEGMENTS_MIN',
+      defaultTunables.compactSegmentsMin,
+      int(2, 1e6),
+    ),
+    smallSegmentBytesMax: read(
+      'SMALL_SEGMENT_BYTES_MAX',
+      defaultTunables.smallSegmentBytesMax,
+      int(1, 2 ** 40),
+    ),
+    duckdbMemoryBytesMax: read(
+      'DUCKDB_MEMORY_BYTES_MAX',
+      defaultTunables.duckdbMemoryBytesMax,
+      int(64 << 20, 2 ** 45),
+    ),
+    duckdbThreads: read('DUCKDB_THREADS', defaultTunables.duckdbThreads, int(1, 256)),
+    queryTimeoutMs: read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, duration),
+    queryRowsMax: read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
+    rollupNamesMax: read('ROLLUP_NAMES_MAX', 1000, int(10, 1e6)),
+    rollupPathsMax: read('ROLLUP_PATHS_MAX', 1000, int(10, 1e6)),
+    faultPoint: read<FaultPoint | null>('FAULT_POINT', null, oneOf(FAULT_POINTS)),
   };
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);

@@ -4,20 +4,24 @@
 
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, systemClock } from './core/index.ts';
-import { Ingestor } from './engine/index.ts';
+import { type Engine, openEngine } from './engine/index.ts';
 import { createApp } from './http/index.ts';
+import type { FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
+const FLUSH_CHECK_INTERVAL_MS = 250;
 const EXIT_FATAL = 70;
 
-function start(config: Config): void {
+async function start(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const clock = systemClock;
   let accepting = true;
   const openedAt = performance.now();
-  const ingestor = new Ingestor({
+  const engine = await openEngine({
     ...config,
     clock,
+    fault: faultHook(config, log),
+    rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
     onFatal: (error) => {
       log.error('write-ahead log failed; exiting so a restart can recover from the log', {
         error: String(error),
@@ -25,30 +29,35 @@ function start(config: Config): void {
       process.exit(EXIT_FATAL);
     },
   });
-  log.info('store opened', { ...ingestor.stats(), ms: Math.round(performance.now() - openedAt) });
+  log.info('store opened', {
+    ms: Math.round(performance.now() - openedAt),
+    dedup_keys: engine.dedup.size,
+    last_seq: engine.store.lastSeq,
+  });
 
   const app = createApp({
-    ingestor,
+    engine,
     clock,
     log,
     options: {
-      storeIp: config.storeIp,
       trustProxy: config.trustProxy,
       retryAfterSeconds: config.retryAfterSeconds,
+      queryTimeoutMs: config.queryTimeoutMs,
+      queryRowsMax: config.queryRowsMax,
     },
     isAccepting: () => accepting,
   });
-  const expiry = setInterval(() => ingestor.expireDedup(), DEDUP_EXPIRY_INTERVAL_MS);
+  const timers = startTimers(engine, config, log);
   const shutdown = (signal: string) => {
     if (!accepting) return;
     accepting = false;
     log.info('shutting down', { signal });
-    clearInterval(expiry);
+    for (const t of timers) clearInterval(t);
     const force = setTimeout(() => {
       log.error('shutdown deadline passed; exiting', { deadline_ms: config.shutdownDeadlineMs });
       process.exit(1);
     }, config.shutdownDeadlineMs);
-    void stopInOrder(app, ingestor, log).then(() => {
+    void stopInOrder(app, engine, log).then(() => {
       clearTimeout(force);
       process.exit(0);
     });
@@ -66,19 +75,64 @@ function start(config: Config): void {
   });
 }
 
+/** Background work: flushing, compaction, dedup expiry, actor eviction. */
+function startTimers(
+  engine: Engine,
+  config: Config,
+  log: Logger,
+): ReturnType<typeof setInterval>[] {
+  const { store } = engine;
+  let lastFlushAt = performance.now();
+  const background = (what: string, work: () => Promise<unknown>) => {
+    work().catch((error) => {
+      // A failed flush or compaction leaves everything in the log; it is retried next time.
+      log.error(`${what} failed`, { error: String(error) });
+    });
+  };
+  return [
+    setInterval(
+      () => {
+        const due = performance.now() - lastFlushAt >= config.flushIntervalMs;
+        if (!due && store.hot.bytes < config.flushHotBytes) return;
+        lastFlushAt = performance.now();
+        background('flush', () => store.flusher.flush());
+      },
+      Math.min(FLUSH_CHECK_INTERVAL_MS, config.flushIntervalMs),
+    ),
+    setInterval(
+      () => background('compaction', () => store.compactor.compact()),
+      config.compactIntervalMs,
+    ),
+    setInterval(() => {
+      engine.dedup.expire(Date.now());
+      engine.registry.evictIdle();
+    }, DEDUP_EXPIRY_INTERVAL_MS),
+  ];
+}
+
+/** FAULT_POINT (tests only): SIGKILL this process when the named step is reached. */
+function faultHook(config: Config, log: Logger): FaultHook | undefined {
+  const target = config.faultPoint;
+  if (target === null) return undefined;
+  log.warn('fault injection is on: this process will kill itself', { fault_point: target });
+  return (point) => {
+    if (point === target) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 async function stopInOrder(
   app: { server: { stop(closeActive?: boolean): unknown } | null },
-  ingestor: Ingestor,
+  engine: Engine,
   log: Logger,
 ): Promise<void> {
   // Stop taking connections; requests already read finish, and their commits are awaited.
   void app.server?.stop(false);
-  await ingestor.close();
+  await engine.close();
   log.info('stopped', {});
 }
 
 try {
-  start(loadConfig());
+  await start(loadConfig());
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`tally: ${error.message}\n`);

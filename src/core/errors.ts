@@ -8,8 +8,10 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'not_found'
+  | 'query_timeout'
   | 'overloaded'
   | 'rate_limited'
+  | 'tenant_overloaded'
   | 'not_ready'
   | 'shutting_down'
   | 'internal';
@@ -28,8 +30,10 @@ const statusByCode: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   not_found: 404,
+  query_timeout: 408,
   overloaded: 503,
   rate_limited: 429,
+  tenant_overloaded: 429,
   not_ready: 503,
   shutting_down: 503,
   internal: 500,

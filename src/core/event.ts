@@ -47,7 +47,20 @@ export interface StoredEvent {
   duration: number | null;
   value: number | null;
   properties: Properties | null;
+  /** Derived at ingest from the user agent (engine/user-agent.ts). */
+  os: string;
+  browser: string;
+  device: string;
+  is_bot: boolean;
+  /** user_id, else anonymous_id, else a keyed daily hash of (tenant, ip, user agent). */
+  visitor_id: string;
 }
+
+/** The derived fields, filled by the engine at ingest. */
+export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id';
+
+/** An event after the client-facing rules, before the engine derives its other fields. */
+export type BaseEvent = Omit<StoredEvent, DerivedField>;
 
 /** Facts about the request an event arrived in, used where the body is silent. */
 export interface RequestContext {
@@ -55,14 +68,10 @@ export interface RequestContext {
   receivedAt: number;
   userAgent: string | null;
   ip: string | null;
-  /** Keep the client IP in the stored event; off by default (privacy). */
-  storeIp: boolean;
   newEventId: () => string;
 }
 
-export type NormalizeResult =
-  | { ok: true; event: StoredEvent }
-  | { ok: false; issues: FieldIssue[] };
+export type NormalizeResult = { ok: true; event: BaseEvent } | { ok: false; issues: FieldIssue[] };
 
 /**
  * Applies the rules of DESIGN.md §2 that a schema cannot express. `loc` is the location of the
@@ -110,7 +119,7 @@ export function normalizeEvent(
       referrer: input.referrer ?? null,
       url,
       user_agent: input.user_agent ?? ctx.userAgent,
-      ip: ctx.storeIp ? ip : null,
+      ip, // the engine drops it after deriving visitor_id unless configured to keep it
       duration: input.duration ?? null,
       value: input.value ?? null,
       properties: input.properties ?? null,
@@ -155,7 +164,7 @@ export function eventKey(tenant: string, eventId: string): string {
 }
 
 /** The event as an API returns it: UTC ISO 8601 times. */
-export function presentEvent(e: StoredEvent): Record<string, unknown> {
+export function presentEvent(e: StoredEvent | BaseEvent): Record<string, unknown> {
   return {
     ...e,
     timestamp: new Date(e.timestamp).toISOString(),

@@ -3,6 +3,8 @@ export { assert, InvariantError } from './assert.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { AppError, type AppErrorOptions, type ErrorCode, type FieldIssue } from './errors.ts';
 export {
+  type BaseEvent,
+  type DerivedField,
   type EventInput,
   eventKey,
   type NormalizeResult,

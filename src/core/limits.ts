@@ -50,6 +50,30 @@ export const defaultTunables = {
   shutdownDeadlineMs: 10_000,
   /** Seconds a client is told to wait (Retry-After) when ingest is overloaded. */
   retryAfterSeconds: 1,
+  /** Events of one tenant accepted but not yet committed before that tenant gets 429. */
+  mailboxEventsMax: 50_000,
+  /** Tenant actors resident at once; an idle one is evicted to make room. */
+  actorsMax: 10_000,
+  /** An actor untouched this long is evicted (its rollups are rebuilt on next use). */
+  actorIdleMs: 10 * 60 * 1000,
+  /** Hot events are flushed to segments at least this often… */
+  flushIntervalMs: 2_000,
+  /** …or as soon as they take this much memory. */
+  flushHotBytes: 64 * MiB,
+  /** How often small segments are looked for and merged. */
+  compactIntervalMs: 30_000,
+  /** A tenant-day is compacted once it has this many small segments… */
+  compactSegmentsMin: 8,
+  /** …where small means below this size. */
+  smallSegmentBytesMax: 16 * MiB,
+  /** Memory DuckDB may use for queries, flushes and the hot table. */
+  duckdbMemoryBytesMax: 2048 * MiB,
+  /** Threads DuckDB may use. */
+  duckdbThreads: 2,
+  /** A SQL query running longer than this is interrupted (408). */
+  queryTimeoutMs: 10_000,
+  /** Rows a SQL query returns at most (`truncated: true` beyond). */
+  queryRowsMax: 10_000,
 };
 
 export type Tunables = typeof defaultTunables;
@@ -65,5 +89,10 @@ assert(
   'the commit queue holds several full batches',
 );
 assert(defaultTunables.walFileBytesMax >= requestLimits.bodyBytesMax * 2, 'a group fits a file');
+assert(
+  defaultTunables.mailboxEventsMax >= requestLimits.batchEventsMax,
+  'a tenant can always have one full batch in flight',
+);
+assert(defaultTunables.flushHotBytes < defaultTunables.hotBytesMax, 'flushing starts before 503s');
 
 export { DAY_MS, HOUR_MS, KiB, MiB };

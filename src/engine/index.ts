@@ -1,9 +1,6 @@
-// Public surface of engine: the ingest path and its parts.
+// Public surface of engine: opening the engine, the ingest path and the live rollups.
 export { DedupIndex, type DedupOptions } from './dedup-index.ts';
-export {
-  type EventResult,
-  type EventStatus,
-  type IngestOutcome,
-  Ingestor,
-  type IngestorOptions,
-} from './ingest.ts';
+export { type Engine, type EngineOptions, openEngine } from './engine.ts';
+export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
+export type { ActorRegistry } from './registry.ts';
+export type { EventStatus } from './tenant-actor.ts';

@@ -1,36 +1,14 @@
-// The ingest path after validation: deduplicate by (tenant, event_id), group-commit the new
-// events to the write-ahead log, then make them readable. A request is acknowledged only after
-// its events are durable; duplicates are reported, never stored twice. Overload is a returned
-// outcome so the HTTP layer can answer 503 with Retry-After.
+// The engine's front door: takes validated events, derives their other fields, encodes them
+// (refusing one over the event size limit), and routes them per tenant to the tenant's actor.
+// Overload is a returned outcome so the HTTP layer answers 429 (one tenant's mailbox) or 503
+// (the whole node), each with Retry-After.
 
-import * as path from 'node:path';
-import { assert, type Clock, eventKey, type StoredEvent } from '../core/index.ts';
-import {
-  checkDisk,
-  type DiskStatus,
-  type Durability,
-  GroupCommitter,
-  type WalRecord,
-  WriteAheadLog,
-} from '../storage/index.ts';
-import { DedupIndex } from './dedup-index.ts';
-import { costOf, HotStore } from './hot-store.ts';
-
-export interface IngestorOptions {
-  dataDir: string;
-  durability: Durability;
-  dedupWindowMs: number;
-  dedupKeysMax: number;
-  commitQueueEventsMax: number;
-  commitQueueBytesMax: number;
-  hotBytesMax: number;
-  walFileBytesMax: number;
-  diskFreeBytesMin: number;
-  clock: Clock;
-  onFatal: (error: unknown) => void;
-}
-
-export type EventStatus = 'accepted' | 'duplicate';
+import { type BaseEvent, type Clock, eventLimits, type StoredEvent } from '../core/index.ts';
+import type { EventStore } from '../storage/index.ts';
+import type { DedupIndex } from './dedup-index.ts';
+import type { Enricher } from './enrich.ts';
+import type { ActorRegistry } from './registry.ts';
+import type { ActorOutcome, EventStatus, TenantActor } from './tenant-actor.ts';
 
 export interface EventResult {
   event_id: string;
@@ -39,132 +17,111 @@ export interface EventResult {
 
 export type IngestOutcome =
   | { kind: 'ok'; results: EventResult[]; accepted: number; duplicates: number }
+  | { kind: 'too_large'; index: number; bytes: number }
+  | { kind: 'tenant_full'; reason: string }
   | { kind: 'overloaded'; reason: string };
+
+export interface IngestLimits {
+  hotBytesMax: number;
+}
 
 /** How long a disk check stays valid before ingest looks again. */
 const DISK_CHECK_INTERVAL_MS = 1000;
 
 export class Ingestor {
-  private readonly dedup: DedupIndex;
-  private readonly hot = new HotStore();
-  private readonly wal: WriteAheadLog;
-  private readonly committer: GroupCommitter;
-  private disk: DiskStatus | null = null;
-  private diskCheckedAt = 0;
+  private diskOk = true;
+  private diskReason = '';
+  private diskCheckedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly options: IngestorOptions) {
-    this.dedup = new DedupIndex({ windowMs: options.dedupWindowMs, keysMax: options.dedupKeysMax });
-    const now = options.clock.now();
-    this.wal = WriteAheadLog.open(
-      {
-        dir: path.join(options.dataDir, 'wal'),
-        fileBytesMax: options.walFileBytesMax,
-        durability: options.durability,
-      },
-      (record) => this.replay(record, now),
-    );
-    this.committer = new GroupCommitter(this.wal, {
-      queueEventsMax: options.commitQueueEventsMax,
-      queueBytesMax: options.commitQueueBytesMax,
-      onFatal: options.onFatal,
-    });
-  }
+  constructor(
+    private readonly store: EventStore,
+    private readonly registry: ActorRegistry,
+    private readonly dedup: DedupIndex,
+    private readonly enricher: Enricher,
+    private readonly clock: Clock,
+    private readonly limits: IngestLimits,
+  ) {}
 
-  /**
-   * Stores `events` (already validated; `lines[i]` is the JSON of `events[i]`) exactly once each.
-   * Resolves after the new ones are durable and readable.
-   */
-  async ingest(events: readonly StoredEvent[], lines: readonly string[]): Promise<IngestOutcome> {
-    assert(events.length === lines.length, 'one encoded line per event');
-    const refusal = this.refusal(events.length, lines);
+  async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
+    const refusal = this.refusal(input.length);
     if (refusal !== null) return { kind: 'overloaded', reason: refusal };
-
-    const results: EventResult[] = [];
-    const fresh: number[] = [];
+    const events = input.map((e) => this.enricher.enrich(e));
+    const lines = new Array<string>(events.length);
     for (let i = 0; i < events.length; i++) {
-      const e = events[i] as StoredEvent;
-      const key = eventKey(e.tenant, e.event_id);
-      if (this.dedup.has(key)) {
-        results.push({ event_id: e.event_id, status: 'duplicate' });
-        continue;
+      const line = JSON.stringify(events[i]);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit; count bytes only when it can matter.
+      const small = line.length * 3 <= eventLimits.eventBytesMax;
+      const bytes = small ? line.length : Buffer.byteLength(line);
+      if (bytes > eventLimits.eventBytesMax) return { kind: 'too_large', index: i, bytes };
+      lines[i] = line;
+    }
+    const byTenant = groupByTenant(events);
+    // Check every tenant's room first, so a multi-tenant batch is taken whole or not at all.
+    const actors: TenantActor[] = [];
+    for (const [tenant, indexes] of byTenant) {
+      const actor = this.registry.actorFor(tenant);
+      if (actor === null)
+        return { kind: 'overloaded', reason: 'too many active tenants on this node' };
+      if (!actor.hasRoom(indexes.length)) {
+        return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
-      this.dedup.add(key, e.received_at);
-      fresh.push(i);
-      results.push({ event_id: e.event_id, status: 'accepted' });
+      actors.push(actor);
     }
-    const duplicates = events.length - fresh.length;
-    if (fresh.length === 0) {
-      await this.committer.barrier();
-      return { kind: 'ok', results, accepted: 0, duplicates };
+    const outcomes = await Promise.all(
+      [...byTenant.values()].map((indexes, g) =>
+        (actors[g] as TenantActor).submit(
+          indexes.map((i) => events[i] as StoredEvent),
+          indexes.map((i) => lines[i] as string),
+        ),
+      ),
+    );
+    return combine(events, byTenant, outcomes);
+  }
+
+  private refusal(count: number): string | null {
+    if (this.store.hot.bytes >= this.limits.hotBytesMax) {
+      return 'the in-memory event budget is full (flushing is behind)';
     }
-    const payload = Buffer.from(fresh.map((i) => lines[i]).join('\n'));
-    const submitted = this.committer.submit(payload, fresh.length);
-    if (submitted.kind === 'full') {
-      for (const i of fresh) {
-        const e = events[i] as StoredEvent;
-        this.dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
-      }
-      return { kind: 'overloaded', reason: 'the commit queue is full' };
-    }
-    await submitted.committed;
-    // Originals of this request's duplicates were queued earlier, so they are durable too.
-    for (const i of fresh) this.hot.add(events[i] as StoredEvent, (lines[i] as string).length);
-    return { kind: 'ok', results, accepted: fresh.length, duplicates };
-  }
-
-  get(tenant: string, eventId: string): StoredEvent | undefined {
-    return this.hot.get(tenant, eventId);
-  }
-
-  /** Whether the store can take writes now, with the reason when it cannot. */
-  readiness(): DiskStatus {
-    if (!this.committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
-    return checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
-  }
-
-  /** Drops dedup keys past the window; main.ts calls this on a timer. */
-  expireDedup(): number {
-    return this.dedup.expire(this.options.clock.now());
-  }
-
-  stats(): { hotEvents: number; hotBytes: number; dedupKeys: number; commits: number } {
-    return {
-      hotEvents: this.hot.size,
-      hotBytes: this.hot.bytes,
-      dedupKeys: this.dedup.size,
-      commits: this.committer.commits,
-    };
-  }
-
-  /** Waits for queued commits, then closes the log. */
-  async close(): Promise<void> {
-    await this.committer.drain();
-    this.wal.close();
-  }
-
-  private refusal(count: number, lines: readonly string[]): string | null {
-    let bytes = 0;
-    for (const line of lines) bytes += costOf(line.length);
-    if (this.hot.bytes + bytes > this.options.hotBytesMax)
-      return 'the in-memory event budget is full';
     if (this.dedup.wouldOverflow(count)) return 'the deduplication index is full';
-    const now = this.options.clock.now();
-    if (this.disk === null || now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
-      this.disk = checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
+    const now = this.clock.now();
+    if (now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
+      const status = this.store.readiness();
+      this.diskOk = status.ok;
+      this.diskReason = status.ok ? '' : status.reason;
       this.diskCheckedAt = now;
     }
-    return this.disk.ok ? null : this.disk.reason;
+    return this.diskOk ? null : this.diskReason;
   }
+}
 
-  private replay(record: WalRecord, now: number): void {
-    const text = Buffer.from(record.payload).toString('utf8');
-    for (const line of text.split('\n')) {
-      const event = JSON.parse(line) as StoredEvent;
-      const key = eventKey(event.tenant, event.event_id);
-      this.hot.add(event, line.length);
-      if (!this.dedup.isExpired(event.received_at, now) && !this.dedup.has(key)) {
-        this.dedup.add(key, event.received_at);
-      }
-    }
+function groupByTenant(events: readonly StoredEvent[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    const group = groups.get(e.tenant);
+    if (group === undefined) groups.set(e.tenant, [i]);
+    else group.push(i);
+  });
+  return groups;
+}
+
+function combine(
+  events: readonly StoredEvent[],
+  byTenant: Map<string, number[]>,
+  outcomes: ActorOutcome[],
+): IngestOutcome {
+  for (const o of outcomes) {
+    if (o.kind === 'overloaded') return { kind: 'overloaded', reason: o.reason };
+    if (o.kind === 'full') return { kind: 'tenant_full', reason: o.reason };
   }
+  const results = new Array<EventResult>(events.length);
+  let accepted = 0;
+  [...byTenant.values()].forEach((indexes, g) => {
+    const statuses = (outcomes[g] as { statuses: EventStatus[] }).statuses;
+    indexes.forEach((eventIndex, j) => {
+      const status = statuses[j] as EventStatus;
+      if (status === 'accepted') accepted++;
+      results[eventIndex] = { event_id: (events[eventIndex] as StoredEvent).event_id, status };
+    });
+  });
+  return { kind: 'ok', results, accepted, duplicates: events.length - accepted };
 }

@@ -2,18 +2,18 @@
 // and per-request facts shared with the request logger (which tenant a request acted for).
 
 import type { Clock, Logger } from '../core/index.ts';
-import type { Ingestor } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
 
 export interface HttpOptions {
-  /** Keep client IPs in stored events (off: only used for derived fields). */
-  storeIp: boolean;
   /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */
   trustProxy: boolean;
   retryAfterSeconds: number;
+  queryTimeoutMs: number;
+  queryRowsMax: number;
 }
 
 export interface AppDeps {
-  ingestor: Ingestor;
+  engine: Engine;
   clock: Clock;
   log: Logger;
   options: HttpOptions;

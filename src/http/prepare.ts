@@ -1,23 +1,17 @@
-// Turns parsed request items into stored events: shape check (compiled TypeBox), the event
-// rules of core, and the encoded line the write-ahead log stores. All-or-nothing: any bad item
-// fails the whole request with every bad item named, before anything is written.
+// Turns parsed request items into events: shape check (compiled TypeBox) and the event rules
+// of core. All-or-nothing: any bad item fails the whole request with every bad item named,
+// before anything is written.
 
 import {
   AppError,
+  type BaseEvent,
   type EventInput,
-  eventLimits,
   type FieldIssue,
   normalizeEvent,
   type RequestContext,
-  type StoredEvent,
 } from '../core/index.ts';
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
-
-export interface PreparedEvents {
-  events: StoredEvent[];
-  lines: string[];
-}
 
 /** Request facts shared by every item; the tenant may be overridden per item by `tenant_id`. */
 export type PrepareContext = Omit<RequestContext, 'tenant'> & { defaultTenant: string };
@@ -30,9 +24,9 @@ export function prepareEvents(
   items: readonly unknown[],
   ctx: PrepareContext,
   locOf: (i: number) => (string | number)[],
-): PreparedEvents {
+): BaseEvent[] {
   const issues: FieldIssue[] = [];
-  const events: StoredEvent[] = [];
+  const events: BaseEvent[] = [];
   items.forEach((raw, i) => {
     const item = withoutNulls(raw);
     const loc = locOf(i);
@@ -50,26 +44,7 @@ export function prepareEvents(
     else issues.push(...result.issues);
   });
   if (issues.length > 0) throw AppError.validation(issues);
-  return { events, lines: encodeEvents(events, locOf) };
-}
-
-function encodeEvents(events: StoredEvent[], locOf: (i: number) => (string | number)[]): string[] {
-  const lines = new Array<string>(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const line = JSON.stringify(events[i]);
-    // length ≤ bytes ≤ 3 × length for UTF-16 → UTF-8; count bytes only when it can matter.
-    const bytes =
-      line.length * 3 <= eventLimits.eventBytesMax ? line.length : Buffer.byteLength(line);
-    if (bytes > eventLimits.eventBytesMax) {
-      throw new AppError(
-        'payload_too_large',
-        `the event at ${locOf(i).join('.')} is ${bytes} bytes; ` +
-          `an event may be at most ${eventLimits.eventBytesMax} bytes`,
-      );
-    }
-    lines[i] = line;
-  }
-  return lines;
+  return events;
 }
 
 /** Treats `"field": null` as an absent field, as Pydantic's Optional does. */

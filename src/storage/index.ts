@@ -1,7 +1,23 @@
-// Public surface of storage: the write-ahead log and its group committer.
-
+// Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
+export type { Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus } from './disk.ts';
+export {
+  EVENT_COLUMN_DEFS,
+  EVENT_COLUMN_LIST,
+  EVENT_COLUMNS,
+  type EventColumn,
+} from './event-columns.ts';
+export type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
+export {
+  type DedupKey,
+  EventStore,
+  type EventStoreOptions,
+  type ReplayHandler,
+  utcDay,
+} from './event-store.ts';
+export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
 export { type GroupCommitOptions, GroupCommitter, type SubmitOutcome } from './group-commit.ts';
+export { openSqlite } from './sqlite.ts';
 export {
   type Durability,
   syncDirectory,

@@ -7,7 +7,6 @@ const ctx: RequestContext = {
   receivedAt: NOW,
   userAgent: 'Mozilla/5.0',
   ip: '203.0.113.9',
-  storeIp: false,
   newEventId: () => 'generated-id',
 };
 
@@ -23,15 +22,16 @@ describe('normalizeEvent', () => {
         timestamp: NOW,
         received_at: NOW,
         user_agent: 'Mozilla/5.0',
-        ip: null,
         properties: null,
       }),
     });
   });
 
-  test('keeps the client IP only when configured', () => {
-    const r = normalizeEvent({ name: 'x' }, { ...ctx, storeIp: true }, ['body']);
+  test('takes the client IP from the request when the body has none', () => {
+    const r = normalizeEvent({ name: 'x' }, ctx, ['body']);
     expect(r.ok && r.event.ip).toBe('203.0.113.9');
+    const own = normalizeEvent({ name: 'x', ip: '198.51.100.1' }, ctx, ['body']);
+    expect(own.ok && own.event.ip).toBe('198.51.100.1');
   });
 
   test('derives path from url', () => {

@@ -8,7 +8,7 @@ const body = (r: Response) => r.json() as Promise<Record<string, unknown>>;
 
 describe('exact-once ingest', () => {
   test('the same id sent concurrently is accepted once', async () => {
-    t = makeTestApp();
+    t = await makeTestApp();
     const app = t;
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -18,11 +18,11 @@ describe('exact-once ingest', () => {
     const bodies = await Promise.all(responses.map(body));
     expect(responses.every((r) => r.status === 202)).toBe(true);
     expect(bodies.filter((b) => b.duplicate === false)).toHaveLength(1);
-    expect(app.ingestor.stats().hotEvents).toBe(1);
+    expect(await app.count()).toBe(1);
   });
 
   test('events and dedup keys survive a restart', async () => {
-    t = makeTestApp();
+    t = await makeTestApp();
     await t.post('/api/v1/events/batch', {
       events: [
         { event_id: 'a', name: 'x', tenant_id: 'acme' },
@@ -39,19 +39,20 @@ describe('exact-once ingest', () => {
       ],
     });
     expect(await body(again)).toMatchObject({ accepted: 1, duplicates: 2 });
-    expect(t.ingestor.stats().hotEvents).toBe(3);
+    expect(await t.count('default')).toBe(2);
+    expect(await t.count('acme')).toBe(1);
   });
 
   test('an id is accepted again once the dedup window has passed', async () => {
-    t = makeTestApp({ dedupWindowMs: 60_000 });
+    t = await makeTestApp({ dedupWindowMs: 60_000 });
     await t.post('/api/v1/events', { event_id: 'w', name: 'x' });
     t.clock.advance(30_000);
-    t.ingestor.expireDedup();
+    t.engine.dedup.expire(t.clock.now());
     expect(
       (await body(await t.post('/api/v1/events', { event_id: 'w', name: 'x' }))).duplicate,
     ).toBe(true);
     t.clock.advance(60_000);
-    t.ingestor.expireDedup();
+    t.engine.dedup.expire(t.clock.now());
     expect(
       (await body(await t.post('/api/v1/events', { event_id: 'w', name: 'x' }))).duplicate,
     ).toBe(false);
@@ -60,36 +61,50 @@ describe('exact-once ingest', () => {
 
 describe('explicit overload', () => {
   test('past the in-memory budget ingest answers 503 with Retry-After and stores nothing', async () => {
-    t = makeTestApp({ hotBytesMax: 2_000 });
+    t = await makeTestApp({ hotBytesMax: 500 });
     expect((await t.post('/api/v1/events', { event_id: '1', name: 'x' })).status).toBe(202);
     const batch = Array.from({ length: 20 }, (_, i) => ({ event_id: `b${i}`, name: 'x' }));
     const res = await t.post('/api/v1/events/batch', { events: batch });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(await body(res)).toEqual({
-      detail: 'ingest is overloaded: the in-memory event budget is full; retry later',
+      detail:
+        'ingest is overloaded: the in-memory event budget is full (flushing is behind); retry later',
       code: 'overloaded',
     });
-    expect(t.ingestor.stats().hotEvents).toBe(1);
+    expect(await t.count()).toBe(1);
   });
 
-  test('a full commit queue answers 503, and the refused ids can be sent again', async () => {
-    t = makeTestApp({ commitQueueEventsMax: 5 });
+  test('a flooding tenant gets 429 with Retry-After while another tenant is unaffected', async () => {
+    t = await makeTestApp({ mailboxEventsMax: 5000 });
     const app = t;
-    const batch = (p: string) => ({
-      events: Array.from({ length: 4 }, (_, i) => ({ event_id: `${p}${i}`, name: 'x' })),
+    const batch = (tenant: string, n: number, k: number) => ({
+      events: Array.from({ length: n }, (_, i) => ({
+        event_id: `${k}-${i}`,
+        name: 'x',
+        tenant_id: tenant,
+      })),
     });
-    const [first, second] = await Promise.all([
-      app.post('/api/v1/events/batch', batch('a')),
-      app.post('/api/v1/events/batch', batch('b')),
-    ]);
-    expect([first?.status, second?.status].sort()).toEqual([202, 503]);
-    const retry = await app.post('/api/v1/events/batch', batch(first?.status === 503 ? 'a' : 'b'));
-    expect(await body(retry)).toMatchObject({ accepted: 4, duplicates: 0 });
+    const flood = Array.from({ length: 6 }, (_, k) =>
+      app.post('/api/v1/events/batch', batch('flood', 5000, k)),
+    );
+    const calm = Array.from({ length: 5 }, (_, k) =>
+      app.post('/api/v1/events/batch', batch('calm', 1, k)),
+    );
+    const floodResponses = await Promise.all(flood);
+    const calmResponses = await Promise.all(calm);
+    expect(calmResponses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    const limited = floodResponses.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(floodResponses.every((r) => r.status === 202 || r.status === 429)).toBe(true);
+    expect(limited[0]?.headers.get('retry-after')).toBe('1');
+    expect(await body(limited[0] as Response)).toMatchObject({ code: 'tenant_overloaded' });
+    const accepted = floodResponses.filter((r) => r.status === 202).length;
+    expect(await app.count('flood')).toBe(accepted * 5000);
   });
 
   test('a full dedup index answers 503', async () => {
-    t = makeTestApp({ dedupKeysMax: 2 });
+    t = await makeTestApp({ dedupKeysMax: 2 });
     await t.post('/api/v1/events', { name: 'x' });
     await t.post('/api/v1/events', { name: 'x' });
     const res = await t.post('/api/v1/events', { name: 'x' });
@@ -98,7 +113,7 @@ describe('explicit overload', () => {
   });
 
   test('low disk space makes /ready 503 and ingest 503', async () => {
-    t = makeTestApp({ diskFreeBytesMin: Number.MAX_SAFE_INTEGER });
+    t = await makeTestApp({ diskFreeBytesMin: Number.MAX_SAFE_INTEGER });
     const ready = await t.get('/ready');
     expect(ready.status).toBe(503);
     expect((await body(ready)).detail).toMatch(/bytes free/);

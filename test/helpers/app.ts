@@ -1,4 +1,4 @@
-// Builds the real app over a real store in a temp dir, for socket-free HTTP tests.
+// Builds the real app over a real engine and store in a temp dir, for socket-free HTTP tests.
 
 import {
   type Clock,
@@ -7,7 +7,7 @@ import {
   type Logger,
   ManualClock,
 } from '../../src/core/index.ts';
-import { Ingestor, type IngestorOptions } from '../../src/engine/index.ts';
+import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { createApp } from '../../src/http/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -15,71 +15,81 @@ export const T0 = Date.parse('2026-11-25T12:00:00Z');
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
-  ingestor: Ingestor;
+  engine: Engine;
   clock: ManualClock;
   dataDir: string;
   logs: string[];
-  /** Closes the store and opens a new one over the same directory (a clean restart). */
+  /** Closes the engine and opens a new one over the same directory (a clean restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
+  /** Stored events of a tenant, counted through the store (segments ∪ hot). */
+  count(tenant?: string): Promise<number>;
 }
 
-export function ingestorOptions(
+export function engineOptions(
   dataDir: string,
   clock: Clock,
-  overrides: Partial<IngestorOptions> = {},
-): IngestorOptions {
+  overrides: Partial<EngineOptions> = {},
+): EngineOptions {
   return {
     ...defaultTunables,
     dataDir,
     durability: 'fsync',
     diskFreeBytesMin: 0,
+    duckdbMemoryBytesMax: 256 * 1024 * 1024,
+    storeIp: false,
     clock,
-    onFatal: (error) => {
+    rollupLimits: { namesMax: 100, pathsMax: 100 },
+    onFatal: (error: unknown) => {
       throw error;
     },
     ...overrides,
   };
 }
 
-export function makeTestApp(overrides: Partial<IngestorOptions> = {}): TestApp {
+export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promise<TestApp> {
   const { dir, remove } = makeTempDir();
   const clock = new ManualClock(T0);
   const logs: string[] = [];
   const log: Logger = createLogger('info', (line) => logs.push(line));
   let accepting = true;
-  const build = () => {
-    const ingestor = new Ingestor(ingestorOptions(dir, clock, overrides));
+  const build = async () => {
+    const engine = await openEngine(engineOptions(dir, clock, overrides));
     const app = createApp({
-      ingestor,
+      engine,
       clock,
       log,
-      options: { storeIp: false, trustProxy: false, retryAfterSeconds: 1 },
+      options: {
+        trustProxy: false,
+        retryAfterSeconds: 1,
+        queryTimeoutMs: 10_000,
+        queryRowsMax: 10_000,
+      },
       isAccepting: () => accepting,
     });
-    return { ingestor, app };
+    return { engine, app };
   };
-  let current = build();
+  let current = await build();
   const handle = (request: Request) => current.app.handle(request);
-  const self: TestApp = {
+  return {
     get app() {
       return current.app;
     },
-    get ingestor() {
-      return current.ingestor;
+    get engine() {
+      return current.engine;
     },
     clock,
     dataDir: dir,
     logs,
     async restart() {
-      await current.ingestor.close();
-      current = build();
+      await current.engine.close();
+      current = await build();
     },
     async close() {
       accepting = false;
-      await current.ingestor.close();
+      await current.engine.close();
       remove();
     },
     post(path, body, headers = {}) {
@@ -95,6 +105,17 @@ export function makeTestApp(overrides: Partial<IngestorOptions> = {}): TestApp {
     get(path) {
       return handle(new Request(`http://localhost${path}`));
     },
+    async count(tenant = 'default') {
+      const snapshot = await current.engine.store.snapshot(tenant);
+      try {
+        const r = await snapshot.connection.runAndReadAll(
+          `SELECT count(*) AS n FROM ${snapshot.from} AS e`,
+          snapshot.params,
+        );
+        return Number((r.getRowObjectsJS()[0] as { n: bigint }).n);
+      } finally {
+        snapshot.release();
+      }
+    },
   };
-  return self;
 }

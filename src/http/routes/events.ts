@@ -3,14 +3,9 @@
 // one ingest path of the engine.
 
 import { Elysia, type TSchema, t } from 'elysia';
-import {
-  AppError,
-  eventLimits,
-  presentEvent,
-  requestLimits,
-  type StoredEvent,
-} from '../../core/index.ts';
+import { AppError, type BaseEvent, eventLimits, requestLimits } from '../../core/index.ts';
 import type { IngestOutcome } from '../../engine/index.ts';
+import { getEvent } from '../../query/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES, parseJson, parseNdjson, readBody } from '../body.ts';
 import { type AppDeps, clientIp, noteTenant } from '../context.ts';
 import {
@@ -36,17 +31,12 @@ export function eventRoutes(deps: AppDeps) {
     receivedAt: deps.clock.now(),
     userAgent: request.headers.get('user-agent'),
     ip: clientIp(request, server, deps.options.trustProxy),
-    storeIp: deps.options.storeIp,
     newEventId,
   });
 
-  const ingest = async (events: StoredEvent[], lines: string[]) => {
+  const ingest = async (events: BaseEvent[], locOf: (i: number) => (string | number)[]) => {
     if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-    const outcome: IngestOutcome = await deps.ingestor.ingest(events, lines);
-    if (outcome.kind === 'overloaded') {
-      throw new AppError('overloaded', `ingest is overloaded: ${outcome.reason}; retry later`);
-    }
-    return outcome;
+    return acceptedOrThrow(await deps.engine.ingestor.ingest(events), locOf);
   };
 
   return new Elysia({ prefix: '/api/v1/events', tags: ['events'] })
@@ -56,10 +46,10 @@ export function eventRoutes(deps: AppDeps) {
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseJson(body.bytes);
         requireObject(item, ['body']);
-        const { events, lines } = prepareEvents([item], contextOf(request, server), () => ['body']);
-        const event = events[0] as StoredEvent;
+        const events = prepareEvents([item], contextOf(request, server), () => ['body']);
+        const event = events[0] as BaseEvent;
         noteTenant(request, event.tenant);
-        const outcome = await ingest(events, lines);
+        const outcome = await ingest(events, () => ['body']);
         const duplicate = outcome.duplicates > 0;
         set.status = 202;
         return {
@@ -90,13 +80,10 @@ export function eventRoutes(deps: AppDeps) {
       async ({ request, server, set }) => {
         const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
         const items = batchItems(body.format, body.bytes);
-        const { events, lines } = prepareEvents(items, contextOf(request, server), (i) => [
-          'body',
-          'events',
-          i,
-        ]);
+        const locOf = (i: number) => ['body', 'events', i];
+        const events = prepareEvents(items, contextOf(request, server), locOf);
         noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
-        const outcome = await ingest(events, lines);
+        const outcome = await ingest(events, locOf);
         set.status = 202;
         return {
           accepted: outcome.accepted,
@@ -131,14 +118,14 @@ export function eventRoutes(deps: AppDeps) {
     )
     .get(
       '/:event_id',
-      ({ params, query, request }) => {
+      async ({ params, query, request }) => {
         const tenant = query.tenant_id ?? DEFAULT_TENANT;
         noteTenant(request, tenant);
-        const event = deps.ingestor.get(tenant, params.event_id);
-        if (event === undefined) {
+        const event = await getEvent(deps.engine.store, tenant, params.event_id);
+        if (event === null) {
           throw new AppError('not_found', `no event ${params.event_id} for tenant ${tenant}`);
         }
-        return presentEvent(event);
+        return event;
       },
       {
         params: t.Object({ event_id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
@@ -160,6 +147,27 @@ export function eventRoutes(deps: AppDeps) {
         },
       },
     );
+}
+
+/** The accepted outcome, or the AppError its refusal maps to. */
+export function acceptedOrThrow(
+  outcome: IngestOutcome,
+  locOf: (i: number) => (string | number)[],
+): Extract<IngestOutcome, { kind: 'ok' }> {
+  switch (outcome.kind) {
+    case 'ok':
+      return outcome;
+    case 'too_large':
+      throw new AppError(
+        'payload_too_large',
+        `the event at ${locOf(outcome.index).join('.')} is ${outcome.bytes} bytes stored; ` +
+          `an event may be at most ${eventLimits.eventBytesMax} bytes`,
+      );
+    case 'tenant_full':
+      throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
+    case 'overloaded':
+      throw new AppError('overloaded', `ingest is overloaded: ${outcome.reason}; retry later`);
+  }
 }
 
 function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[] {

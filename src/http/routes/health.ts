@@ -26,7 +26,7 @@ export function healthRoutes(deps: AppDeps) {
           set.status = 503;
           return { detail: 'the server is shutting down', code: 'not_ready' };
         }
-        const status = deps.ingestor.readiness();
+        const status = deps.engine.store.readiness();
         if (!status.ok) {
           set.status = 503;
           return { detail: status.reason, code: 'not_ready' };

@@ -1,0 +1,52 @@
+// Derives the fields of an event the client does not send: os, browser, device and is_bot from
+// the user agent, and visitor_id (user_id, else anonymous_id, else a keyed daily hash of
+// tenant, ip and user agent). The client IP is used for the hash and then dropped unless the
+// operator chose to store IPs.
+
+import type { BaseEvent, Clock, StoredEvent } from '../core/index.ts';
+import { deriveUserAgent } from './user-agent.ts';
+import { DailySalts, type SaltStore, utcDayOf, visitorId } from './visitor-id.ts';
+
+export interface SaltCatalog {
+  loadSalt(day: string): string | null;
+  saveSalt(day: string, salt: string, keepFromDay: string): void;
+}
+
+const DAY_MS = 86_400_000;
+
+export class Enricher {
+  private readonly salts: DailySalts;
+
+  constructor(
+    catalog: SaltCatalog,
+    clock: Clock,
+    private readonly storeIp: boolean,
+  ) {
+    const store: SaltStore = {
+      load: (day) => catalog.loadSalt(day),
+      // Forget salts older than yesterday, so a visitor cannot be linked across days.
+      save: (day, salt) => catalog.saveSalt(day, salt, utcDayOf(clock.now() - DAY_MS)),
+    };
+    this.salts = new DailySalts(store);
+  }
+
+  enrich(e: BaseEvent): StoredEvent {
+    const ua = deriveUserAgent(e.user_agent);
+    return {
+      ...e,
+      ip: this.storeIp ? e.ip : null,
+      os: ua.os,
+      browser: ua.browser,
+      device: ua.device,
+      is_bot: ua.is_bot,
+      visitor_id: visitorId({
+        tenant: e.tenant,
+        userId: e.user_id,
+        anonymousId: e.anonymous_id,
+        ip: e.ip,
+        userAgent: e.user_agent,
+        salt: this.salts.saltFor(e.received_at),
+      }),
+    };
+  }
+}

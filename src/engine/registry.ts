@@ -1,0 +1,77 @@
+// The resident tenant actors: created on first use (rollups rebuilt from the store), evicted
+// when idle, and bounded in number. When every resident actor is busy and the bound is reached,
+// a new tenant is refused (503) rather than letting memory grow.
+
+import type { Clock } from '../core/index.ts';
+import type { EventStore } from '../storage/index.ts';
+import type { DedupIndex } from './dedup-index.ts';
+import { type RollupLimits, rebuildRollups, TenantRollups } from './rollups.ts';
+import { TenantActor } from './tenant-actor.ts';
+
+export interface RegistryOptions {
+  actorsMax: number;
+  actorIdleMs: number;
+  mailboxEventsMax: number;
+  rollupLimits: RollupLimits;
+}
+
+export class ActorRegistry {
+  private readonly actors = new Map<string, TenantActor>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly dedup: DedupIndex,
+    private readonly clock: Clock,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  /** The tenant's actor, created if needed; null when the resident bound is reached. */
+  actorFor(tenant: string): TenantActor | null {
+    const existing = this.actors.get(tenant);
+    if (existing !== undefined) return existing;
+    // At the bound, any actor with nothing in flight can go: its state is rebuilt on demand.
+    if (this.actors.size >= this.options.actorsMax && this.evict(1, this.clock.now() + 1) === 0) {
+      return null;
+    }
+    const rollups = new TenantRollups(this.options.rollupLimits);
+    const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now());
+    const actor = new TenantActor(
+      tenant,
+      rollups,
+      {
+        store: this.store,
+        dedup: this.dedup,
+        clock: this.clock,
+        mailboxEventsMax: this.options.mailboxEventsMax,
+      },
+      ready,
+    );
+    this.actors.set(tenant, actor);
+    return actor;
+  }
+
+  /** The resident actor of a tenant, without creating one. */
+  peek(tenant: string): TenantActor | undefined {
+    return this.actors.get(tenant);
+  }
+
+  /** Evicts every actor idle for the idle period; main.ts calls this on a timer. */
+  evictIdle(): number {
+    return this.evict(Number.POSITIVE_INFINITY, this.clock.now() - this.options.actorIdleMs);
+  }
+
+  private evict(count: number, before: number): number {
+    let evicted = 0;
+    for (const [tenant, actor] of this.actors) {
+      if (evicted >= count) break;
+      if (!actor.isIdleSince(before)) continue;
+      this.actors.delete(tenant);
+      evicted++;
+    }
+    return evicted;
+  }
+
+  get size(): number {
+    return this.actors.size;
+  }
+}

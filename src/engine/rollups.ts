@@ -1,0 +1,188 @@
+// A tenant's live rollups: sliding-window counts (total and per event name), unique-visitor
+// estimates, top paths per window and the latest value of each metric. Updated once per commit
+// by the tenant's actor, by receive time; rebuilt from the store when an actor is created.
+// Bots are left out, as stats leave them out by default.
+
+import type { StoredEvent } from '../core/index.ts';
+import type { EventSource } from '../storage/index.ts';
+import { WindowedUniques } from './hll.ts';
+import {
+  KeyedSlidingCounter,
+  type KeyedSnapshot,
+  WINDOW_NAMES,
+  type WindowName,
+} from './sliding-window.ts';
+import { type TopEntry, WindowedTopK } from './top-k.ts';
+
+/** The fields of an event the rollups read. */
+export type RollupEvent = Pick<
+  StoredEvent,
+  'event_id' | 'name' | 'path' | 'visitor_id' | 'is_bot' | 'value' | 'received_at' | 'timestamp'
+>;
+
+export interface RollupLimits {
+  /** Distinct event names counted separately (others count as "(other)"). */
+  namesMax: number;
+  /** Paths tracked per top-paths bucket. */
+  pathsMax: number;
+}
+
+export interface LatestMetric {
+  name: string;
+  value: number;
+  timestamp: number;
+  event_id: string;
+}
+
+export interface WindowSnapshot {
+  events: number;
+  uniques: number;
+  top_paths: { path: string; views: number }[];
+}
+
+export interface RollupSnapshot {
+  windows: Record<WindowName, WindowSnapshot>;
+  names: KeyedSnapshot['names'];
+  events_per_second: number;
+  latest_metrics: LatestMetric[];
+}
+
+const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
+const TOP_PATHS_SHOWN = 10;
+
+/** Buckets per top-paths window: a window's top is exact up to the bucket's first and last. */
+const TOP_PATH_WINDOWS: Record<WindowName, { bucketMs: number; buckets: number }> = {
+  '1m': { bucketMs: 10_000, buckets: 6 },
+  '5m': { bucketMs: 60_000, buckets: 5 },
+  '1h': { bucketMs: 300_000, buckets: 12 },
+  '24h': { bucketMs: 3_600_000, buckets: 24 },
+};
+
+export class TenantRollups {
+  private readonly counts: KeyedSlidingCounter;
+  private readonly uniques = new WindowedUniques();
+  private readonly paths: Record<WindowName, WindowedTopK>;
+  private readonly latest = new Map<string, LatestMetric>();
+  /** Bumped on every change, so live pushes can skip tenants with nothing new. */
+  version = 0;
+
+  constructor(private readonly limits: RollupLimits) {
+    this.counts = new KeyedSlidingCounter({ namesMax: limits.namesMax });
+    const top = (w: WindowName) =>
+      new WindowedTopK({ ...TOP_PATH_WINDOWS[w], capacity: limits.pathsMax });
+    this.paths = { '1m': top('1m'), '5m': top('5m'), '1h': top('1h'), '24h': top('24h') };
+  }
+
+  /** Counts committed events as of `nowMs`. */
+  apply(events: readonly RollupEvent[], nowMs: number): void {
+    for (const e of events) {
+      if (e.value !== null) this.noteLatest(e);
+      if (e.is_bot) continue;
+      this.counts.add(e.name, e.received_at, nowMs);
+      this.uniques.add(e.visitor_id, e.received_at, nowMs);
+      if (e.path !== null && PAGE_VIEW_NAMES.has(e.name)) {
+        for (const w of WINDOW_NAMES) this.paths[w].add(e.path, e.received_at, nowMs);
+      }
+    }
+    this.version++;
+  }
+
+  latestMetric(name: string): LatestMetric | undefined {
+    return this.latest.get(name);
+  }
+
+  snapshot(nowMs: number, names?: readonly string[]): RollupSnapshot {
+    const keyed = this.counts.snapshot(nowMs);
+    const uniques = this.uniques.snapshot(nowMs);
+    const windows = {} as Record<WindowName, WindowSnapshot>;
+    for (const w of WINDOW_NAMES) {
+      windows[w] = {
+        events: keyed.all[w],
+        uniques: uniques[w],
+        top_paths: this.paths[w].top(TOP_PATHS_SHOWN, nowMs).map((t: TopEntry) => ({
+          path: t.item,
+          views: t.count,
+        })),
+      };
+    }
+    const wanted = names === undefined ? null : new Set(names);
+    return {
+      windows,
+      names: wanted === null ? keyed.names : keyed.names.filter((n) => wanted.has(n.name)),
+      events_per_second: keyed.all.perSecond,
+      latest_metrics: [...this.latest.values()].filter(
+        (m) => wanted === null || wanted.has(m.name),
+      ),
+    };
+  }
+
+  /** Keeps `e` as its metric's latest value unless a later point is known. */
+  noteLatest(e: RollupEvent): void {
+    if (e.value === null) return;
+    const current = this.latest.get(e.name);
+    if (current !== undefined && current.timestamp > e.timestamp) return;
+    if (current === undefined && this.latest.size >= this.limits.namesMax) return;
+    this.latest.set(e.name, {
+      name: e.name,
+      value: e.value,
+      timestamp: e.timestamp,
+      event_id: e.event_id,
+    });
+    this.version++;
+  }
+}
+
+/** How far back (by event time) a rebuild looks for events received in the last 24 h. */
+const REBUILD_LOOKBACK_MS = 48 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Refills `rollups` from the store: events received in the last 24 h (late events with a
+ * timestamp older than 48 h are not seen) and the latest value of every metric.
+ */
+export async function rebuildRollups(
+  source: EventSource,
+  tenant: string,
+  rollups: TenantRollups,
+  nowMs: number,
+): Promise<void> {
+  const snapshot = await source.snapshot(tenant, { fromMs: nowMs - REBUILD_LOOKBACK_MS });
+  try {
+    const recent = await snapshot.connection.runAndReadAll(
+      `SELECT event_id, name, path, visitor_id, is_bot, value,
+              epoch_ms(received_at) AS received_at, epoch_ms("timestamp") AS "timestamp"
+       FROM ${snapshot.from} AS e
+       WHERE received_at >= make_timestamptz($since::BIGINT) ORDER BY received_at`,
+      { ...snapshot.params, since: BigInt(nowMs - DAY_MS) * 1000n },
+    );
+    rollups.apply(recent.getRowObjectsJS().map(toEvent), nowMs);
+  } finally {
+    snapshot.release();
+  }
+  const all = await source.snapshot(tenant);
+  try {
+    const metrics = await all.connection.runAndReadAll(
+      `SELECT name, arg_max(event_id, "timestamp") AS event_id,
+              arg_max(value, "timestamp") AS value, epoch_ms(max("timestamp")) AS "timestamp",
+              false AS is_bot, NULL AS path, '' AS visitor_id, 0 AS received_at
+       FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name`,
+      all.params,
+    );
+    for (const row of metrics.getRowObjectsJS()) rollups.noteLatest(toEvent(row));
+  } finally {
+    all.release();
+  }
+}
+
+function toEvent(row: Record<string, unknown>): RollupEvent {
+  return {
+    event_id: String(row.event_id),
+    name: String(row.name),
+    path: row.path === null ? null : String(row.path),
+    visitor_id: String(row.visitor_id),
+    is_bot: row.is_bot === true,
+    value: row.value === null ? null : Number(row.value),
+    received_at: Number(row.received_at),
+    timestamp: Number(row.timestamp),
+  };
+}

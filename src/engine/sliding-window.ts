@@ -1,0 +1,233 @@
+// Live event counts over the last 1 m, 5 m, 1 h and 24 h, in fixed memory: a ring of 300
+// per-second buckets and a ring of 1,440 per-minute buckets (Uint32Array, 6,960 bytes a counter).
+// Events are counted by receive time (the caller passes `received_at`), so a late client
+// timestamp never rewrites history and every counter agrees with the order events arrived in.
+
+import { assert } from '../core/index.ts';
+
+/** The live views. Each covers whole buckets up to and including the current partial one. */
+export type WindowName = '1m' | '5m' | '1h' | '24h';
+
+export const WINDOW_NAMES: readonly WindowName[] = ['1m', '5m', '1h', '24h'];
+
+/**
+ * What `add` did: 'counted'; 'expired' when older than 24 h before the newest time seen;
+ * 'future' when more than FUTURE_SKEW_MS after `nowMs` (a client timestamp passed by mistake).
+ */
+export type AddOutcome = 'counted' | 'expired' | 'future';
+
+/** Totals of one counter; plain numbers for JSON. */
+export interface CounterSnapshot {
+  '1m': number;
+  '5m': number;
+  '1h': number;
+  '24h': number;
+  /** Average events per second over the 60 whole seconds before the current one. */
+  perSecond: number;
+}
+
+/** Tolerated lead of `atMs` over `nowMs` (clock skew between nodes); such events count as now. */
+export const FUTURE_SKEW_MS = 5_000;
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60_000;
+const SECONDS_KEPT = 300;
+const MINUTES_KEPT = 1440;
+const BUCKET_COUNT_MAX = 0xffff_ffff;
+const RATE_SPAN_SECONDS = 60;
+
+/** Buckets per view, and whether the view reads the per-second ring. */
+const VIEWS: Record<WindowName, { buckets: number; perSecond: boolean }> = {
+  '1m': { buckets: 60, perSecond: true },
+  '5m': { buckets: 300, perSecond: true },
+  '1h': { buckets: 60, perSecond: false },
+  '24h': { buckets: 1440, perSecond: false },
+};
+
+/** A ring of counts for consecutive buckets; `head` is the newest bucket it holds. */
+class CountRing {
+  private readonly slots: Uint32Array;
+  private head: number | null = null;
+
+  constructor(private readonly length: number) {
+    this.slots = new Uint32Array(length);
+  }
+
+  /** Moves the ring forward to `bucket`, zeroing the buckets that fall out. Never moves back. */
+  advance(bucket: number): void {
+    if (this.head === null || bucket - this.head >= this.length) {
+      this.slots.fill(0);
+      this.head = bucket;
+      return;
+    }
+    for (let b = this.head + 1; b <= bucket; b++) this.slots[this.slotOf(b)] = 0;
+    if (bucket > this.head) this.head = bucket;
+  }
+
+  /** Adds to `bucket` if the ring still holds it; false when it is older than the ring. */
+  add(bucket: number, count: number): boolean {
+    if (this.head === null || bucket <= this.head - this.length || bucket > this.head) return false;
+    const slot = this.slotOf(bucket);
+    // Saturates rather than wraps: 2^32 events in one minute is ~71M/s, far past any mailbox.
+    this.slots[slot] = Math.min(BUCKET_COUNT_MAX, (this.slots[slot] ?? 0) + count);
+    return true;
+  }
+
+  /** Sum of the buckets from `first` to `last` inclusive that the ring holds. */
+  sum(first: number, last: number): number {
+    if (this.head === null) return 0;
+    const from = Math.max(first, this.head - this.length + 1);
+    const to = Math.min(last, this.head);
+    let total = 0;
+    for (let b = from; b <= to; b++) total += this.slots[this.slotOf(b)] ?? 0;
+    return total;
+  }
+
+  private slotOf(bucket: number): number {
+    return ((bucket % this.length) + this.length) % this.length;
+  }
+}
+
+/**
+ * One live counter. Time only moves forward: every call advances the rings to its `nowMs` when
+ * that is newer. A view at `nowMs` is "the last N seconds (1m, 5m) or minutes (1h, 24h)
+ * including the current partial one", so 1h covers between 59 and 60 minutes. A read at a
+ * `nowMs` older than the newest time seen (a clock stepped back) leaves out the later buckets.
+ */
+export class SlidingCounter {
+  private readonly seconds = new CountRing(SECONDS_KEPT);
+  private readonly minutes = new CountRing(MINUTES_KEPT);
+
+  /** Counts `count` events received at `atMs`, seen by the caller at `nowMs`. */
+  add(atMs: number, nowMs: number, count = 1): AddOutcome {
+    assert(Number.isSafeInteger(count) && count >= 0, 'an event count is a non-negative integer');
+    if (atMs > nowMs + FUTURE_SKEW_MS) return 'future';
+    const at = Math.min(atMs, nowMs);
+    this.advance(nowMs);
+    if (!this.minutes.add(Math.floor(at / MINUTE_MS), count)) return 'expired';
+    this.seconds.add(Math.floor(at / SECOND_MS), count);
+    return 'counted';
+  }
+
+  /** Moves the rings forward to `nowMs`; reads and adds do this themselves. */
+  advance(nowMs: number): void {
+    this.seconds.advance(Math.floor(nowMs / SECOND_MS));
+    this.minutes.advance(Math.floor(nowMs / MINUTE_MS));
+  }
+
+  total(window: WindowName, nowMs: number): number {
+    this.advance(nowMs);
+    const view = VIEWS[window];
+    const last = Math.floor(nowMs / (view.perSecond ? SECOND_MS : MINUTE_MS));
+    const ring = view.perSecond ? this.seconds : this.minutes;
+    return ring.sum(last - view.buckets + 1, last);
+  }
+
+  /** Events per second over the 60 whole seconds before the current, partial, second. */
+  eventsPerSecond(nowMs: number): number {
+    this.advance(nowMs);
+    const current = Math.floor(nowMs / SECOND_MS);
+    return this.seconds.sum(current - RATE_SPAN_SECONDS, current - 1) / RATE_SPAN_SECONDS;
+  }
+
+  snapshot(nowMs: number): CounterSnapshot {
+    return {
+      '1m': this.total('1m', nowMs),
+      '5m': this.total('5m', nowMs),
+      '1h': this.total('1h', nowMs),
+      '24h': this.total('24h', nowMs),
+      perSecond: this.eventsPerSecond(nowMs),
+    };
+  }
+}
+
+/** The name under which events are counted once `namesMax` distinct names are tracked. */
+export const OTHER_NAME = '(other)';
+
+export interface KeyedCounterOptions {
+  /** Distinct names with their own counter; later names share OTHER_NAME's. */
+  namesMax: number;
+}
+
+export interface NamedSnapshot extends CounterSnapshot {
+  name: string;
+}
+
+export interface KeyedSnapshot {
+  all: CounterSnapshot;
+  /** Per name, most events in 24 h first; OTHER_NAME included when used. */
+  names: NamedSnapshot[];
+}
+
+/**
+ * Counters per event name plus one over all events. At most `namesMax` names get their own
+ * counter (+1 for OTHER_NAME), so memory is at most (namesMax + 2) × ~7 KB. A name with no
+ * event in 24 h gives its place up: when a new name finds the table full, idle names are
+ * pruned, at most once a minute since pruning reads every counter. An event really named
+ * OTHER_NAME shares that counter.
+ */
+export class KeyedSlidingCounter {
+  private readonly all = new SlidingCounter();
+  private readonly byName = new Map<string, SlidingCounter>();
+  private prunedMinute = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: KeyedCounterOptions) {
+    assert(Number.isSafeInteger(options.namesMax) && options.namesMax >= 1, 'namesMax >= 1');
+  }
+
+  add(name: string, atMs: number, nowMs: number, count = 1): AddOutcome {
+    const outcome = this.all.add(atMs, nowMs, count);
+    if (outcome === 'counted') this.counterFor(name, nowMs).add(atMs, nowMs, count);
+    return outcome;
+  }
+
+  /** Over all names, or for `name`: 0 for a name without its own counter (see OTHER_NAME). */
+  total(window: WindowName, nowMs: number, name?: string): number {
+    if (name === undefined) return this.all.total(window, nowMs);
+    return this.byName.get(name)?.total(window, nowMs) ?? 0;
+  }
+
+  eventsPerSecond(nowMs: number): number {
+    return this.all.eventsPerSecond(nowMs);
+  }
+
+  /** Names with their own counter now, OTHER_NAME included when in use. */
+  get namesTracked(): number {
+    return this.byName.size;
+  }
+
+  /** Drops the counters of names with no event in the last 24 h. */
+  prune(nowMs: number): void {
+    for (const [name, counter] of this.byName) {
+      if (counter.total('24h', nowMs) === 0) this.byName.delete(name);
+    }
+    this.prunedMinute = Math.floor(nowMs / MINUTE_MS);
+  }
+
+  snapshot(nowMs: number): KeyedSnapshot {
+    const names = [...this.byName].map(([name, c]) => ({ name, ...c.snapshot(nowMs) }));
+    names.sort((a, b) => b['24h'] - a['24h'] || (a.name < b.name ? -1 : 1));
+    return { all: this.all.snapshot(nowMs), names };
+  }
+
+  private counterFor(name: string, nowMs: number): SlidingCounter {
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    if (this.namedCount() >= this.options.namesMax && this.mayPrune(nowMs)) this.prune(nowMs);
+    const key = this.namedCount() < this.options.namesMax ? name : OTHER_NAME;
+    let counter = this.byName.get(key);
+    if (counter === undefined) {
+      counter = new SlidingCounter();
+      this.byName.set(key, counter);
+    }
+    return counter;
+  }
+
+  private namedCount(): number {
+    return this.byName.size - (this.byName.has(OTHER_NAME) ? 1 : 0);
+  }
+
+  private mayPrune(nowMs: number): boolean {
+    return Math.floor(nowMs / MINUTE_MS) > this.prunedMinute;
+  }
+}

@@ -1,0 +1,133 @@
+// One tenant's single writer. Requests put their events in the actor's bounded mailbox; once
+// per tick the actor deduplicates everything that arrived, hands one payload to the shared
+// group commit, and after the commit makes the events readable and updates the tenant's live
+// rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
+
+import { type Clock, eventKey, type StoredEvent } from '../core/index.ts';
+import type { EventStore } from '../storage/index.ts';
+import type { DedupIndex } from './dedup-index.ts';
+import type { TenantRollups } from './rollups.ts';
+
+export type EventStatus = 'accepted' | 'duplicate';
+
+export type ActorOutcome =
+  | { kind: 'ok'; statuses: EventStatus[] }
+  | { kind: 'full'; reason: string }
+  | { kind: 'overloaded'; reason: string };
+
+interface Submission {
+  events: readonly StoredEvent[];
+  lines: readonly string[];
+  resolve: (outcome: ActorOutcome) => void;
+}
+
+export interface ActorDeps {
+  store: EventStore;
+  dedup: DedupIndex;
+  clock: Clock;
+  mailboxEventsMax: number;
+}
+
+export class TenantActor {
+  private mailbox: Submission[] = [];
+  /** Events accepted into the mailbox and not yet answered (queued or committing). */
+  private pendingEvents = 0;
+  private scheduled = false;
+  private lastActiveAt: number;
+
+  constructor(
+    readonly tenant: string,
+    readonly rollups: TenantRollups,
+    private readonly deps: ActorDeps,
+    /** Resolves when the rollups are rebuilt; the mailbox is not worked before. */
+    private readonly ready: Promise<void>,
+  ) {
+    this.lastActiveAt = deps.clock.now();
+  }
+
+  submit(events: readonly StoredEvent[], lines: readonly string[]): Promise<ActorOutcome> {
+    this.lastActiveAt = this.deps.clock.now();
+    if (!this.hasRoom(events.length)) {
+      return Promise.resolve({
+        kind: 'full',
+        reason:
+          `tenant ${this.tenant} has ${this.pendingEvents} events in flight ` +
+          `(limit ${this.deps.mailboxEventsMax})`,
+      });
+    }
+    this.pendingEvents += events.length;
+    const answered = new Promise<ActorOutcome>((resolve) => {
+      this.mailbox.push({ events, lines, resolve });
+    });
+    this.schedule();
+    return answered;
+  }
+
+  /** Whether `count` more events fit in the mailbox now. */
+  hasRoom(count: number): boolean {
+    return this.pendingEvents + count <= this.deps.mailboxEventsMax;
+  }
+
+  /** True when nothing is queued or committing and the actor was untouched since `beforeMs`. */
+  isIdleSince(beforeMs: number): boolean {
+    return this.pendingEvents === 0 && this.lastActiveAt < beforeMs;
+  }
+
+  get inFlight(): number {
+    return this.pendingEvents;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    void this.ready.then(() =>
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.tick();
+      }),
+    );
+  }
+
+  private async tick(): Promise<void> {
+    const batch = this.mailbox;
+    this.mailbox = [];
+    if (batch.length === 0) return;
+    const { dedup } = this.deps;
+    const fresh: StoredEvent[] = [];
+    const freshLines: string[] = [];
+    const statuses = batch.map((sub) =>
+      sub.events.map((e, i): EventStatus => {
+        const key = eventKey(e.tenant, e.event_id);
+        if (dedup.has(key)) return 'duplicate';
+        dedup.add(key, e.received_at);
+        fresh.push(e);
+        freshLines.push(sub.lines[i] as string);
+        return 'accepted';
+      }),
+    );
+    const outcome = await this.commit(fresh, freshLines);
+    batch.forEach((sub, i) => {
+      this.pendingEvents -= sub.events.length;
+      sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
+    });
+  }
+
+  /** Commits the fresh events; null on success, else the outcome every submission gets. */
+  private async commit(fresh: StoredEvent[], lines: string[]): Promise<ActorOutcome | null> {
+    const { store, dedup } = this.deps;
+    if (fresh.length === 0) {
+      // Every event was a duplicate; wait until the originals are durable before answering.
+      await store.committer.barrier();
+      return null;
+    }
+    const submitted = store.committer.submit(Buffer.from(lines.join('\n')), fresh.length);
+    if (submitted.kind === 'full') {
+      for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
+      return { kind: 'overloaded', reason: 'the commit queue is full' };
+    }
+    const seq = await submitted.committed;
+    store.committed(seq, lines);
+    this.rollups.apply(fresh, this.deps.clock.now());
+    return null;
+  }
+}

@@ -1,0 +1,250 @@
+// Top items (paths, referrers) in bounded memory: Space-Saving (Metwally, Agrawal, El Abbadi,
+// 2005) with `capacity` counters in a min-heap, O(log capacity) per add. Exact while distinct
+// items ≤ capacity; past that every reported count is an upper bound with a stated error, and
+// any item seen more than total/capacity times is guaranteed to be reported.
+
+import { assert } from '../core/index.ts';
+
+/** An item with its count: the true count lies in [count - error, count]. */
+export interface TopEntry {
+  item: string;
+  count: number;
+  error: number;
+}
+
+/** One Space-Saving summary. Memory: capacity × (the item string + ~70 bytes). */
+export class SpaceSaving {
+  private readonly slotOf = new Map<string, number>();
+  private readonly items: string[] = [];
+  private readonly counts: Float64Array;
+  private readonly errors: Float64Array;
+  /** A min-heap of slots by count, and each slot's place in it. */
+  private readonly heap: Int32Array;
+  private readonly heapIndex: Int32Array;
+  private used = 0;
+  private sum = 0;
+  private overflowed = false;
+
+  constructor(readonly capacity: number) {
+    assert(Number.isSafeInteger(capacity) && capacity >= 1, 'Space-Saving capacity >= 1');
+    this.counts = new Float64Array(capacity);
+    this.errors = new Float64Array(capacity);
+    this.heap = new Int32Array(capacity);
+    this.heapIndex = new Int32Array(capacity);
+  }
+
+  add(item: string, count = 1): void {
+    assert(Number.isSafeInteger(count) && count >= 1, 'a top-k count is a positive integer');
+    this.sum += count;
+    const known = this.slotOf.get(item);
+    if (known !== undefined) {
+      this.counts[known] = (this.counts[known] ?? 0) + count;
+      this.siftDown(this.heapIndex[known] ?? 0);
+      return;
+    }
+    if (this.used < this.capacity) {
+      const slot = this.used++;
+      this.place(slot, item, count, 0);
+      this.heap[slot] = slot;
+      this.heapIndex[slot] = slot;
+      this.siftUp(slot);
+      return;
+    }
+    // Full: the new item takes over the smallest counter and inherits its count as error.
+    this.overflowed = true;
+    const slot = this.heap[0] ?? 0;
+    const floor = this.counts[slot] ?? 0;
+    this.slotOf.delete(this.items[slot] ?? '');
+    this.place(slot, item, floor + count, floor);
+    this.siftDown(0);
+  }
+
+  /** The `n` largest counts, ties by item, most first. */
+  top(n: number): TopEntry[] {
+    return rank(this.entries(), n);
+  }
+
+  /** Every monitored item, unordered. */
+  entries(): TopEntry[] {
+    const out: TopEntry[] = [];
+    for (let slot = 0; slot < this.used; slot++) {
+      const item = this.items[slot] ?? '';
+      out.push({ item, count: this.counts[slot] ?? 0, error: this.errors[slot] ?? 0 });
+    }
+    return out;
+  }
+
+  /** Count of everything added. */
+  get total(): number {
+    return this.sum;
+  }
+
+  /**
+   * An upper bound on the count of any item not monitored: the smallest counter once an item
+   * has been evicted (at most total / capacity), else 0 because every item seen is monitored.
+   */
+  get unmonitoredCountMax(): number {
+    return this.overflowed ? (this.counts[this.heap[0] ?? 0] ?? 0) : 0;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  private place(slot: number, item: string, count: number, error: number): void {
+    this.items[slot] = item;
+    this.counts[slot] = count;
+    this.errors[slot] = error;
+    this.slotOf.set(item, slot);
+  }
+
+  private siftUp(index: number): void {
+    let i = index;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.countAt(parent) <= this.countAt(i)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(index: number): void {
+    let i = index;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < this.used && this.countAt(left) < this.countAt(smallest)) smallest = left;
+      if (right < this.used && this.countAt(right) < this.countAt(smallest)) smallest = right;
+      if (smallest === i) return;
+      this.swap(i, smallest);
+      i = smallest;
+    }
+  }
+
+  private countAt(heapPosition: number): number {
+    return this.counts[this.heap[heapPosition] ?? 0] ?? 0;
+  }
+
+  private swap(a: number, b: number): void {
+    const slotA = this.heap[a] ?? 0;
+    const slotB = this.heap[b] ?? 0;
+    this.heap[a] = slotB;
+    this.heap[b] = slotA;
+    this.heapIndex[slotB] = a;
+    this.heapIndex[slotA] = b;
+  }
+}
+
+function rank(entries: TopEntry[], n: number): TopEntry[] {
+  entries.sort((a, b) => b.count - a.count || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0));
+  return entries.slice(0, Math.max(0, n));
+}
+
+export interface WindowedTopKOptions {
+  /** Length of one bucket (TOP_24H: one hour). */
+  bucketMs: number;
+  /** Buckets in the window, the current partial one included (TOP_24H: 24). */
+  buckets: number;
+  /** Counters per bucket. */
+  capacity: number;
+}
+
+export const TOP_24H: Omit<WindowedTopKOptions, 'capacity'> = {
+  bucketMs: 3_600_000,
+  buckets: 24,
+};
+
+/** Tolerated lead of `atMs` over `nowMs` (clock skew); the same rule as sliding-window.ts. */
+const FUTURE_SKEW_MS = 5_000;
+
+/**
+ * Top items over a sliding window: one Space-Saving summary per bucket, merged on read. With
+ * TOP_24H the window is "the last 24 hourly buckets including the current partial hour"
+ * (23-24 h). A merged count is the sum of the bucket counts, plus, for each overflowed bucket
+ * that does not monitor the item, that bucket's unmonitoredCountMax, so it stays an upper
+ * bound and `error` says by how much it may exceed the truth. Exact while no bucket overflows.
+ * Memory: buckets × capacity × (item + ~70 bytes); 24 × 200 × ~120 B ≈ 560 KiB for paths.
+ */
+export class WindowedTopK {
+  private readonly slots: (SpaceSaving | null)[];
+  private head: number | null = null;
+
+  constructor(private readonly options: WindowedTopKOptions) {
+    assert(options.bucketMs >= 1 && Number.isSafeInteger(options.buckets), 'a valid window');
+    assert(options.buckets >= 1, 'a window has at least one bucket');
+    this.slots = new Array<SpaceSaving | null>(options.buckets).fill(null);
+  }
+
+  /** Counts `item` received at `atMs`, seen by the caller at `nowMs`. */
+  add(item: string, atMs: number, nowMs: number, count = 1): 'counted' | 'expired' | 'future' {
+    if (atMs > nowMs + FUTURE_SKEW_MS) return 'future';
+    this.advance(nowMs);
+    const bucket = Math.floor(Math.min(atMs, nowMs) / this.options.bucketMs);
+    const head = this.head ?? bucket;
+    if (bucket <= head - this.options.buckets || bucket > head) return 'expired';
+    const slot = this.slotOf(bucket);
+    let summary = this.slots[slot] ?? null;
+    if (summary === null) {
+      summary = new SpaceSaving(this.options.capacity);
+      this.slots[slot] = summary;
+    }
+    summary.add(item, count);
+    return 'counted';
+  }
+
+  /** The `n` items with the largest merged counts over the window ending at `nowMs`. */
+  top(n: number, nowMs: number): TopEntry[] {
+    this.advance(nowMs);
+    const summaries = this.covered(nowMs);
+    const merged = new Map<string, TopEntry>();
+    let missingMax = 0;
+    for (const summary of summaries) {
+      const floor = summary.unmonitoredCountMax;
+      missingMax += floor;
+      for (const e of summary.entries()) {
+        const entry = merged.get(e.item) ?? { item: e.item, count: 0, error: 0 };
+        // Start as if absent from every bucket (missingMax, added below), then swap this
+        // bucket's floor for its actual counter.
+        entry.count += e.count - floor;
+        entry.error += e.error - floor;
+        merged.set(e.item, entry);
+      }
+    }
+    for (const entry of merged.values()) {
+      entry.count += missingMax;
+      entry.error += missingMax;
+    }
+    return rank([...merged.values()], n);
+  }
+
+  /** Moves the window forward to `nowMs`, dropping buckets that fall out. Never moves back. */
+  advance(nowMs: number): void {
+    const bucket = Math.floor(nowMs / this.options.bucketMs);
+    if (this.head === null || bucket - this.head >= this.options.buckets) {
+      this.slots.fill(null);
+      this.head = bucket;
+      return;
+    }
+    for (let b = this.head + 1; b <= bucket; b++) this.slots[this.slotOf(b)] = null;
+    if (bucket > this.head) this.head = bucket;
+  }
+
+  private covered(nowMs: number): SpaceSaving[] {
+    if (this.head === null) return [];
+    const last = Math.min(Math.floor(nowMs / this.options.bucketMs), this.head);
+    const length = this.options.buckets;
+    const first = Math.max(last - length + 1, this.head - length + 1);
+    const out: SpaceSaving[] = [];
+    for (let b = first; b <= last; b++) {
+      const summary = this.slots[this.slotOf(b)];
+      if (summary) out.push(summary);
+    }
+    return out;
+  }
+
+  private slotOf(bucket: number): number {
+    const length = this.options.buckets;
+    return ((bucket % length) + length) % length;
+  }
+}

@@ -1,0 +1,137 @@
+// The catalog of Parquet segments in SQLite: which file holds which tenant-day, and the log
+// watermark (every record with seq ≤ flushed_through_seq is in a segment). A flush records its
+// segments and moves the watermark in one transaction; a compaction swaps old entries for the
+// merged one in one transaction.
+
+import type { Database } from 'bun:sqlite';
+
+export interface Segment {
+  id: number;
+  tenant: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  /** Path relative to the segments directory. */
+  file: string;
+  rows: number;
+  bytes: number;
+  minTs: number;
+  maxTs: number;
+  /** Latest received_at in the file: dedup keys are rebuilt only from recent segments. */
+  maxReceivedAt: number;
+}
+
+export type NewSegment = Omit<Segment, 'id'>;
+
+interface SegmentRow {
+  id: number;
+  tenant: string;
+  day: string;
+  file: string;
+  rows: number;
+  bytes: number;
+  min_ts: number;
+  max_ts: number;
+  max_received_at: number;
+}
+
+const fromRow = (r: SegmentRow): Segment => ({
+  id: r.id,
+  tenant: r.tenant,
+  day: r.day,
+  file: r.file,
+  rows: r.rows,
+  bytes: r.bytes,
+  minTs: r.min_ts,
+  maxTs: r.max_ts,
+  maxReceivedAt: r.max_received_at,
+});
+
+export class Catalog {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number,
+  ) {}
+
+  /** A tenant's segments, optionally only those whose day is within [fromDay, toDay]. */
+  segmentsOf(tenant: string, fromDay?: string, toDay?: string): Segment[] {
+    const rows = this.db
+      .query(
+        `SELECT * FROM segments WHERE tenant = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, id`,
+      )
+      .all(tenant, fromDay ?? '0000-00-00', toDay ?? '9999-99-99') as SegmentRow[];
+    return rows.map(fromRow);
+  }
+
+  /** Segments holding any event received at or after `sinceMs`. */
+  segmentsReceivedSince(sinceMs: number): Segment[] {
+    const rows = this.db
+      .query('SELECT * FROM segments WHERE max_received_at >= ?1 ORDER BY id')
+      .all(sinceMs) as SegmentRow[];
+    return rows.map(fromRow);
+  }
+
+  allSegments(): Segment[] {
+    return (this.db.query('SELECT * FROM segments ORDER BY id').all() as SegmentRow[]).map(fromRow);
+  }
+
+  flushedThroughSeq(): number {
+    const row = this.db.query("SELECT value FROM meta WHERE key = 'flushed_through_seq'").get() as {
+      value: string;
+    };
+    return Number(row.value);
+  }
+
+  /** Records a flush: its new segments and the new watermark, atomically. */
+  commitFlush(segments: readonly NewSegment[], throughSeq: number): void {
+    this.db.transaction(() => {
+      for (const s of segments) this.insert(s);
+      this.db
+        .query("UPDATE meta SET value = ?1 WHERE key = 'flushed_through_seq'")
+        .run(String(throughSeq));
+    })();
+  }
+
+  /** Replaces `removed` segments by `merged`, atomically. */
+  commitCompaction(removed: readonly number[], merged: NewSegment): void {
+    this.db.transaction(() => {
+      const del = this.db.query('DELETE FROM segments WHERE id = ?1');
+      for (const id of removed) del.run(id);
+      this.insert(merged);
+    })();
+  }
+
+  /** Tenant-days holding at least `countMin` segments each smaller than `bytesMax`. */
+  compactionCandidates(countMin: number, bytesMax: number): { tenant: string; day: string }[] {
+    return this.db
+      .query(
+        `SELECT tenant, day FROM segments WHERE bytes < ?1
+         GROUP BY tenant, day HAVING count(*) >= ?2 ORDER BY min(created_at)`,
+      )
+      .all(bytesMax, countMin) as { tenant: string; day: string }[];
+  }
+
+  loadSalt(day: string): string | null {
+    const row = this.db.query('SELECT salt FROM salts WHERE day = ?1').get(day) as {
+      salt: string;
+    } | null;
+    return row?.salt ?? null;
+  }
+
+  /** Stores a day's salt and forgets salts older than `keepFromDay` (as Plausible does). */
+  saveSalt(day: string, salt: string, keepFromDay: string): void {
+    this.db.transaction(() => {
+      this.db.query('INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)').run(day, salt);
+      this.db.query('DELETE FROM salts WHERE day < ?1').run(keepFromDay);
+    })();
+  }
+
+  private insert(s: NewSegment): void {
+    this.db
+      .query(
+        `INSERT INTO segments
+           (tenant, day, file, rows, bytes, min_ts, max_ts, max_received_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+      )
+      .run(s.tenant, s.day, s.file, s.rows, s.bytes, s.minTs, s.maxTs, s.maxReceivedAt, this.now());
+  }
+}

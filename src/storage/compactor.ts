@@ -1,0 +1,99 @@
+// Merges a tenant-day's small segments into one sorted file: write to staging, fsync, rename,
+// then swap the catalog entries in one transaction under the write lock, then delete the old
+// files (no reader can hold them: readers take the lock). A crash before the swap leaves a
+// stray merged file; after it, stray old files. Both are removed at start, so every event is
+// counted once.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import type { Catalog, NewSegment, Segment } from './catalog.ts';
+import { sqlString } from './duckdb.ts';
+import type { FaultHook } from './faults.ts';
+import type { ReadWriteLock } from './rw-lock.ts';
+import { publishSegment, segmentRelativePath } from './segment-files.ts';
+
+export interface CompactorOptions {
+  /** A tenant-day is compacted once it has this many small segments. */
+  compactSegmentsMin: number;
+  /** Segments at or above this size are left alone. */
+  smallSegmentBytesMax: number;
+}
+
+export interface CompactorDeps {
+  instance: DuckDBInstance;
+  catalog: Catalog;
+  lock: ReadWriteLock;
+  segmentsDir: string;
+  stagingDir: string;
+  fault: FaultHook;
+}
+
+export class Compactor {
+  private running = false;
+
+  constructor(
+    private readonly deps: CompactorDeps,
+    private readonly options: CompactorOptions,
+  ) {}
+
+  /** Compacts every eligible tenant-day; returns how many merged files were written. */
+  async compact(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const { catalog } = this.deps;
+      const candidates = catalog.compactionCandidates(
+        this.options.compactSegmentsMin,
+        this.options.smallSegmentBytesMax,
+      );
+      for (const { tenant, day } of candidates) {
+        const small = catalog
+          .segmentsOf(tenant, day, day)
+          .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
+        await this.merge(tenant, day, small);
+      }
+      return candidates.length;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async merge(tenant: string, day: string, segments: Segment[]): Promise<void> {
+    const { segmentsDir, stagingDir } = this.deps;
+    const name = `compacted-${crypto.randomUUID()}`;
+    const staging = path.join(stagingDir, `${name}.parquet`);
+    const files = segments.map((s) => `'${sqlString(path.join(segmentsDir, s.file))}'`).join(', ');
+    const c = await this.deps.instance.connect();
+    try {
+      await c.run(
+        `COPY (SELECT * FROM read_parquet([${files}]) ORDER BY "timestamp", event_id)
+         TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      c.closeSync();
+    }
+    this.deps.fault('compact:after-write');
+    const file = segmentRelativePath(tenant, day, name);
+    const bytes = publishSegment(staging, segmentsDir, file);
+    this.deps.fault('compact:after-rename');
+    const merged: NewSegment = {
+      tenant,
+      day,
+      file,
+      bytes,
+      rows: segments.reduce((n, s) => n + s.rows, 0),
+      minTs: Math.min(...segments.map((s) => s.minTs)),
+      maxTs: Math.max(...segments.map((s) => s.maxTs)),
+      maxReceivedAt: Math.max(...segments.map((s) => s.maxReceivedAt)),
+    };
+    await this.deps.lock.write(() => {
+      this.deps.catalog.commitCompaction(
+        segments.map((s) => s.id),
+        merged,
+      );
+      this.deps.fault('compact:after-catalog');
+    });
+    for (const s of segments) fs.rmSync(path.join(segmentsDir, s.file), { force: true });
+  }
+}

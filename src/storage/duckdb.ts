@@ -1,0 +1,45 @@
+// The one DuckDB instance: an in-memory database holding the hot table (acknowledged events
+// not yet in a segment) and reading the Parquet segments. File access is confined to the
+// segment and staging directories and the configuration is locked, so no query can reach
+// other files or loosen the settings.
+
+import * as fs from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { EVENT_COLUMN_DEFS } from './event-columns.ts';
+
+export interface DuckDbOptions {
+  segmentsDir: string;
+  stagingDir: string;
+  memoryLimitBytes: number;
+  threads: number;
+}
+
+export const HOT_TABLE = 'hot_events';
+
+export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance> {
+  for (const dir of [options.segmentsDir, options.stagingDir])
+    fs.mkdirSync(dir, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads),
+    memory_limit: `${Math.floor(options.memoryLimitBytes / (1024 * 1024))}MB`,
+  });
+  const c = await instance.connect();
+  try {
+    await c.run(`CREATE TABLE ${HOT_TABLE} (${EVENT_COLUMN_DEFS})`);
+    await c.run("SET GLOBAL TimeZone = 'UTC'");
+    const dirs = [options.segmentsDir, options.stagingDir].map((d) => `'${sqlString(`${d}/`)}'`);
+    await c.run(`SET GLOBAL allowed_directories = [${dirs.join(', ')}]`);
+    await c.run('SET GLOBAL enable_external_access = false');
+    await c.run('SET GLOBAL autoinstall_known_extensions = false');
+    await c.run('SET GLOBAL autoload_known_extensions = false');
+    await c.run('SET GLOBAL lock_configuration = true');
+  } finally {
+    c.closeSync();
+  }
+  return instance;
+}
+
+/** Escapes a string for a single-quoted SQL literal (for paths Tally generates itself). */
+export function sqlString(value: string): string {
+  return value.replaceAll("'", "''");
+}

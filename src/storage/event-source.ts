@@ -1,0 +1,31 @@
+// The contract between the stored events and the query engine: a consistent snapshot of one
+// tenant's events (segments on disk ∪ acknowledged events not yet flushed), as a SQL relation.
+// While a snapshot is held, flushes and compactions wait, so every event is seen exactly once.
+
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+
+export interface TimeRange {
+  /** Inclusive lower bound, UTC epoch ms. */
+  fromMs?: number;
+  /** Exclusive upper bound, UTC epoch ms. */
+  toMs?: number;
+}
+
+export interface EventSnapshot {
+  /**
+   * A parenthesized relation with the columns of EVENT_COLUMNS holding only this tenant's
+   * events (segments pruned by day when a range is given; rows are not filtered by time, the
+   * query does that). Use it as `FROM ${snapshot.from} AS e`.
+   */
+  from: string;
+  /** Named values `from` refers to (`$tenant`); pass them with the query's own. */
+  params: Record<string, DuckDBValue>;
+  /** A connection reserved for this snapshot's queries. */
+  connection: DuckDBConnection;
+  /** Must be called once the queries are done (in a finally). */
+  release(): void;
+}
+
+export interface EventSource {
+  snapshot(tenant: string, range?: TimeRange): Promise<EventSnapshot>;
+}

@@ -1,0 +1,195 @@
+// The store of events, composed: write-ahead log + group commit (durability), hot tier
+// (acknowledged, not yet flushed), Parquet segments with their SQLite catalog, flusher and
+// compactor. Opening it recovers from any crash point: stray files are removed, the log is
+// replayed from the catalog's watermark. It is the EventSource every query reads.
+
+import type { Database } from 'bun:sqlite';
+import * as path from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { Catalog } from './catalog.ts';
+import { Compactor, type CompactorOptions } from './compactor.ts';
+import { checkDisk, type DiskStatus } from './disk.ts';
+import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
+import { EVENT_COLUMN_LIST } from './event-columns.ts';
+import type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
+import { type FaultHook, noFaults } from './faults.ts';
+import { Flusher } from './flusher.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { HotTier } from './hot-tier.ts';
+import { ReadWriteLock } from './rw-lock.ts';
+import { removeStrayFiles } from './segment-files.ts';
+import { openSqlite } from './sqlite.ts';
+import { type Durability, WriteAheadLog } from './wal.ts';
+
+export interface EventStoreOptions extends CompactorOptions {
+  dataDir: string;
+  durability: Durability;
+  walFileBytesMax: number;
+  commitQueueEventsMax: number;
+  commitQueueBytesMax: number;
+  diskFreeBytesMin: number;
+  duckdbMemoryBytesMax: number;
+  duckdbThreads: number;
+  now: () => number;
+  onFatal: (error: unknown) => void;
+  fault?: FaultHook;
+}
+
+/** Called at open for every committed group not yet in a segment, in log order. */
+export type ReplayHandler = (seq: number, lines: string[]) => void;
+
+export interface DedupKey {
+  tenant: string;
+  event_id: string;
+  received_at: number;
+}
+
+export class EventStore implements EventSource {
+  private readonly lock = new ReadWriteLock();
+  readonly flusher: Flusher;
+  readonly compactor: Compactor;
+
+  private constructor(
+    private readonly options: EventStoreOptions,
+    readonly sqlite: Database,
+    readonly catalog: Catalog,
+    readonly instance: DuckDBInstance,
+    readonly hot: HotTier,
+    private readonly wal: WriteAheadLog,
+    readonly committer: GroupCommitter,
+    private readonly segmentsDir: string,
+  ) {
+    const stagingDir = stagingOf(options.dataDir);
+    const fault = options.fault ?? noFaults;
+    const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
+    this.flusher = new Flusher({ ...shared, hot, releaseLog: (seq) => wal.releaseThrough(seq) });
+    this.compactor = new Compactor(shared, options);
+  }
+
+  static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
+    const sqlite = openSqlite(options.dataDir);
+    const catalog = new Catalog(sqlite, options.now);
+    const segmentsDir = path.join(options.dataDir, 'segments');
+    const stagingDir = stagingOf(options.dataDir);
+    const instance = await openDuckDb({
+      segmentsDir,
+      stagingDir,
+      memoryLimitBytes: options.duckdbMemoryBytesMax,
+      threads: options.duckdbThreads,
+    });
+    removeStrayFiles(segmentsDir, stagingDir, new Set(catalog.allSegments().map((s) => s.file)));
+    const hot = new HotTier(instance, stagingDir);
+    const flushed = catalog.flushedThroughSeq();
+    const walOptions = {
+      dir: path.join(options.dataDir, 'wal'),
+      fileBytesMax: options.walFileBytesMax,
+      durability: options.durability,
+    };
+    const wal = WriteAheadLog.open(walOptions, (record) => {
+      if (record.seq <= flushed) return;
+      const lines = Buffer.from(record.payload).toString('utf8').split('\n');
+      hot.add(record.seq, lines);
+      onReplay(record.seq, lines);
+    });
+    const committer = new GroupCommitter(wal, {
+      queueEventsMax: options.commitQueueEventsMax,
+      queueBytesMax: options.commitQueueBytesMax,
+      onFatal: options.onFatal,
+    });
+    await hot.sync();
+    return new EventStore(options, sqlite, catalog, instance, hot, wal, committer, segmentsDir);
+  }
+
+  /** Makes a committed group readable (call once its commit resolved). */
+  committed(seq: number, lines: readonly string[]): void {
+    this.hot.add(seq, lines);
+  }
+
+  async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {
+    await this.lock.acquireRead();
+    let connection: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined;
+    try {
+      await this.hot.sync();
+      connection = await this.instance.connect();
+    } catch (error) {
+      this.lock.releaseRead();
+      throw error;
+    }
+    const fromDay = range.fromMs === undefined ? undefined : utcDay(range.fromMs);
+    const toDay = range.toMs === undefined ? undefined : utcDay(range.toMs - 1);
+    const files = this.catalog
+      .segmentsOf(tenant, fromDay, toDay)
+      .map((s) => `'${sqlString(path.join(this.segmentsDir, s.file))}'`);
+    const hotPart = `SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant`;
+    const from =
+      files.length === 0
+        ? `(${hotPart})`
+        : `(SELECT ${EVENT_COLUMN_LIST} FROM read_parquet([${files.join(', ')}])
+            UNION ALL ${hotPart})`;
+    const conn = connection;
+    let released = false;
+    return {
+      from,
+      params: { tenant },
+      connection: conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        conn.closeSync();
+        this.lock.releaseRead();
+      },
+    };
+  }
+
+  /** (tenant, event_id, received_at) of segment events received at or after `sinceMs`. */
+  async segmentKeysSince(sinceMs: number): Promise<DedupKey[]> {
+    const segments = this.catalog.segmentsReceivedSince(sinceMs);
+    if (segments.length === 0) return [];
+    const files = segments.map((s) => `'${sqlString(path.join(this.segmentsDir, s.file))}'`);
+    const c = await this.instance.connect();
+    try {
+      const reader = await c.runAndReadAll(
+        `SELECT tenant, event_id, epoch_ms(received_at) AS received_at
+         FROM read_parquet([${files.join(', ')}])
+         WHERE received_at >= make_timestamptz($since::BIGINT)`,
+        { since: BigInt(sinceMs) * 1000n },
+      );
+      return (
+        reader.getRowObjectsJS() as { tenant: string; event_id: string; received_at: bigint }[]
+      ).map((r) => ({
+        tenant: r.tenant,
+        event_id: r.event_id,
+        received_at: Number(r.received_at),
+      }));
+    } finally {
+      c.closeSync();
+    }
+  }
+
+  readiness(): DiskStatus {
+    if (!this.committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
+    return checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
+  }
+
+  get lastSeq(): number {
+    return this.wal.lastSeq;
+  }
+
+  /** Finishes queued commits, then closes the log, DuckDB and SQLite. */
+  async close(): Promise<void> {
+    await this.committer.drain();
+    this.wal.close();
+    await this.lock.write(() => {
+      this.instance.closeSync();
+      this.sqlite.close();
+    });
+  }
+}
+
+function stagingOf(dataDir: string): string {
+  return path.join(dataDir, 'staging');
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}

@@ -1,0 +1,132 @@
+// Moves acknowledged events from the hot table into Parquet segments, one file per tenant and
+// UTC day, sorted by (timestamp, event_id). Order of a flush, each step recoverable:
+//   1. load waiting hot events; pick the watermark S = highest loaded seq
+//   2. per tenant-day: COPY rows with seq ≤ S to a staging file, fsync, rename into place
+//   3. under the write lock: catalog records the segments and S in one transaction, then the
+//      hot rows ≤ S are deleted (a reader sees the rows in exactly one place)
+//   4. the log releases files wholly ≤ S
+// A crash before 3 leaves stray files (removed at start) and the log replays the events; a
+// crash after 3 replays nothing ≤ S, because replay skips what the catalog says is flushed.
+
+import * as path from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Catalog, NewSegment } from './catalog.ts';
+import { HOT_TABLE, sqlString } from './duckdb.ts';
+import type { FaultHook } from './faults.ts';
+import type { HotTier } from './hot-tier.ts';
+import type { ReadWriteLock } from './rw-lock.ts';
+import { publishSegment, segmentRelativePath } from './segment-files.ts';
+
+export interface FlusherDeps {
+  instance: DuckDBInstance;
+  catalog: Catalog;
+  hot: HotTier;
+  lock: ReadWriteLock;
+  segmentsDir: string;
+  stagingDir: string;
+  /** Lets the write-ahead log drop files whose records are all in segments. */
+  releaseLog: (throughSeq: number) => void;
+  fault: FaultHook;
+}
+
+export interface FlushResult {
+  segments: number;
+  rows: number;
+  throughSeq: number;
+}
+
+interface TenantDay {
+  tenant: string;
+  day: string;
+  rows: bigint;
+  min_ts: bigint;
+  max_ts: bigint;
+  max_received_at: bigint;
+}
+
+const UTC_DAY = `strftime(timezone('UTC', "timestamp"), '%Y-%m-%d')`;
+
+export class Flusher {
+  private running: Promise<FlushResult> | null = null;
+
+  constructor(private readonly deps: FlusherDeps) {}
+
+  /** Runs one flush (or joins the one running). */
+  flush(): Promise<FlushResult> {
+    if (this.running === null) {
+      this.running = this.flushOnce().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async flushOnce(): Promise<FlushResult> {
+    const { hot, catalog } = this.deps;
+    await hot.sync();
+    const through = hot.loadedThroughSeq;
+    if (through <= catalog.flushedThroughSeq())
+      return { segments: 0, rows: 0, throughSeq: through };
+    const c = await this.deps.instance.connect();
+    const written: NewSegment[] = [];
+    try {
+      for (const td of await tenantDays(c, through))
+        written.push(await this.writeSegment(c, td, through));
+    } finally {
+      c.closeSync();
+    }
+    this.deps.fault('flush:after-rename');
+    await this.deps.lock.write(async () => {
+      catalog.commitFlush(written, through);
+      this.deps.fault('flush:after-catalog');
+      await hot.deleteThrough(through);
+    });
+    this.deps.fault('flush:before-release');
+    this.deps.releaseLog(through);
+    return {
+      segments: written.length,
+      rows: written.reduce((n, s) => n + s.rows, 0),
+      throughSeq: through,
+    };
+  }
+
+  private async writeSegment(
+    c: DuckDBConnection,
+    td: TenantDay,
+    through: number,
+  ): Promise<NewSegment> {
+    const name = `${String(through).padStart(16, '0')}-${crypto.randomUUID().slice(0, 8)}`;
+    const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
+    await c.run(
+      `COPY (SELECT * FROM ${HOT_TABLE}
+             WHERE seq <= $through AND tenant = $tenant AND ${UTC_DAY} = $day
+             ORDER BY "timestamp", event_id)
+       TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
+      { through: BigInt(through), tenant: td.tenant, day: td.day },
+    );
+    this.deps.fault('flush:after-write');
+    const file = segmentRelativePath(td.tenant, td.day, name);
+    const bytes = publishSegment(staging, this.deps.segmentsDir, file);
+    return {
+      tenant: td.tenant,
+      day: td.day,
+      file,
+      rows: Number(td.rows),
+      bytes,
+      minTs: Number(td.min_ts),
+      maxTs: Number(td.max_ts),
+      maxReceivedAt: Number(td.max_received_at),
+    };
+  }
+}
+
+async function tenantDays(c: DuckDBConnection, through: number): Promise<TenantDay[]> {
+  const reader = await c.runAndReadAll(
+    `SELECT tenant, ${UTC_DAY} AS day, count(*) AS rows,
+            epoch_ms(min("timestamp")) AS min_ts, epoch_ms(max("timestamp")) AS max_ts,
+            epoch_ms(max(received_at)) AS max_received_at
+     FROM ${HOT_TABLE} WHERE seq <= $through GROUP BY ALL ORDER BY tenant, day`,
+    { through: BigInt(through) },
+  );
+  return reader.getRowObjects() as unknown as TenantDay[];
+}

@@ -1,0 +1,6 @@
+// Numbered schema migrations, applied in order (the index + 1 is the schema version).
+
+import type { Database } from 'bun:sqlite';
+import { migration001 } from './001-catalog.ts';
+
+export const migrations: readonly ((db: Database) => void)[] = [migration001];

@@ -1,0 +1,59 @@
+// Where segment files live and how they appear there atomically: written under a temporary
+// name in the staging directory, fsynced, renamed into
+// `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet`, and the directory fsynced. At start,
+// files the catalog does not know (a crash between rename and catalog) and staging leftovers
+// are removed.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { syncDirectory } from './wal.ts';
+
+export function segmentRelativePath(tenant: string, day: string, name: string): string {
+  return path.join(`tenant=${encodeURIComponent(tenant)}`, `day=${day}`, `${name}.parquet`);
+}
+
+export function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Moves a written staging file to its final place durably; returns its size in bytes. */
+export function publishSegment(stagingFile: string, segmentsDir: string, relative: string): number {
+  fsyncFile(stagingFile);
+  const target = path.join(segmentsDir, relative);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.renameSync(stagingFile, target);
+  syncDirectory(path.dirname(target));
+  return fs.statSync(target).size;
+}
+
+/** Removes segment files the catalog does not list, and everything in staging. */
+export function removeStrayFiles(
+  segmentsDir: string,
+  stagingDir: string,
+  known: ReadonlySet<string>,
+): string[] {
+  const removed: string[] = [];
+  for (const rel of listParquet(segmentsDir, '')) {
+    if (known.has(rel)) continue;
+    fs.rmSync(path.join(segmentsDir, rel));
+    removed.push(rel);
+  }
+  fs.rmSync(stagingDir, { recursive: true, force: true });
+  fs.mkdirSync(stagingDir, { recursive: true });
+  return removed;
+}
+
+function listParquet(root: string, rel: string): string[] {
+  const dir = path.join(root, rel);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const child = path.join(rel, entry.name);
+    if (entry.isDirectory()) return listParquet(root, child);
+    return entry.name.endsWith('.parquet') ? [child] : [];
+  });
+}
