@@ -3,4 +3,5 @@ export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
 export type { ActorRegistry } from './registry.ts';
-export type { EventStatus } from './tenant-actor.ts';
+export type { LatestMetric, RollupSnapshot, WindowSnapshot } from './rollups.ts';
+export type { EventStatus, TenantActor } from './tenant-actor.ts';

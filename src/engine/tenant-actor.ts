@@ -63,6 +63,11 @@ export class TenantActor {
     return answered;
   }
 
+  /** Resolves once the rollups are rebuilt from the store. */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
   /** Whether `count` more events fit in the mailbox now. */
   hasRoom(count: number): boolean {
     return this.pendingEvents + count <= this.deps.mailboxEventsMax;

@@ -8,6 +8,8 @@ import { tenantOf } from './context.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricRoutes } from './routes/metrics.ts';
+import { readRoutes } from './routes/reads.ts';
 
 const startedAt = new WeakMap<Request, number>();
 
@@ -47,13 +49,25 @@ export function createApp(deps: AppDeps) {
           },
           tags: [
             { name: 'events', description: 'Ingest and read events' },
+            { name: 'metrics', description: 'Metric data points' },
+            { name: 'reads', description: 'Stats, time series, lists and SQL' },
             { name: 'operations', description: 'Health and readiness' },
           ],
         },
       }),
     )
     .use(healthRoutes(deps))
-    .use(eventRoutes(deps));
+    .use(eventRoutes(deps))
+    .use(metricRoutes(deps))
+    .use(
+      readRoutes({
+        source: deps.engine.store,
+        tenantOf: (_request, query) => query.tenant_id ?? 'default',
+        queryTimeoutMs: deps.options.queryTimeoutMs,
+        queryRowsMax: deps.options.queryRowsMax,
+        now: () => deps.clock.now(),
+      }),
+    );
 }
 
 export type App = ReturnType<typeof createApp>;

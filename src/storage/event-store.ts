@@ -4,6 +4,7 @@
 // replayed from the catalog's watermark. It is the EventSource every query reads.
 
 import type { Database } from 'bun:sqlite';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from './catalog.ts';
@@ -67,6 +68,7 @@ export class EventStore implements EventSource {
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
+    fs.mkdirSync(options.dataDir, { recursive: true });
     const sqlite = openSqlite(options.dataDir);
     const catalog = new Catalog(sqlite, options.now);
     const segmentsDir = path.join(options.dataDir, 'segments');

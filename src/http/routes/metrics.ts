@@ -1,0 +1,153 @@
+// Metric data points (seed 001): a point is an event whose name is the metric and which carries
+// a `value` (tags become properties), so it goes through the one ingest path and every read.
+// The latest value per metric is answered from the tenant actor's memory.
+
+import { Elysia, t } from 'elysia';
+import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { type AppDeps, clientIp, noteTenant } from '../context.ts';
+import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
+import { prepareEvents } from '../prepare.ts';
+import { acceptedOrThrow } from './events.ts';
+
+const DEFAULT_TENANT = 'default';
+
+export const MetricIn = t.Object({
+  name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
+  value: t.Number({ description: 'The measured value.', examples: [0.73] }),
+  tags: t.Optional(
+    t.Record(t.String(), t.String(), { description: 'Dimensions, stored as properties.' }),
+  ),
+  timestamp: t.Optional(t.Union([t.String(), t.Number()])),
+  id: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: eventLimits.eventIdCharsMax,
+      description: 'Idempotency id.',
+    }),
+  ),
+  tenant_id: t.Optional(
+    t.String({ maxLength: eventLimits.tenantCharsMax, pattern: TENANT_PATTERN }),
+  ),
+});
+
+const MetricAccepted = t.Object({
+  status: t.Union([t.Literal('accepted'), t.Literal('duplicate')]),
+  id: t.String(),
+  duplicate: t.Boolean(),
+});
+
+const LatestOut = t.Object({
+  name: t.String(),
+  value: t.Number(),
+  timestamp: t.String({ format: 'date-time' }),
+  id: t.String(),
+});
+
+export function metricRoutes(deps: AppDeps) {
+  const newEventId = deps.newEventId ?? (() => Bun.randomUUIDv7());
+  return new Elysia({ prefix: '/api/v1/metrics', tags: ['metrics'] })
+    .post(
+      '',
+      async ({ request, server, set }) => {
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const point = parseJson(body.bytes);
+        if (typeof point !== 'object' || point === null || Array.isArray(point)) {
+          throw AppError.validation([
+            { loc: ['body'], msg: 'the body must be a JSON object', type: 'dict_type' },
+          ]);
+        }
+        const { tags, id, ...rest } = point as Record<string, unknown>;
+        const item = { ...rest, event_id: id, properties: tags };
+        if (typeof rest.value !== 'number') {
+          throw AppError.validation([
+            {
+              loc: ['body', 'value'],
+              msg: 'value is required and must be a number',
+              type: 'missing',
+            },
+          ]);
+        }
+        const events = prepareEvents(
+          [item],
+          {
+            defaultTenant: DEFAULT_TENANT,
+            receivedAt: deps.clock.now(),
+            userAgent: request.headers.get('user-agent'),
+            ip: clientIp(request, server, deps.options.trustProxy),
+            newEventId,
+          },
+          () => ['body'],
+        );
+        const event = events[0] as BaseEvent;
+        noteTenant(request, event.tenant);
+        if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
+        const outcome = acceptedOrThrow(await deps.engine.ingestor.ingest(events), () => ['body']);
+        set.status = 202;
+        const duplicate = outcome.duplicates > 0;
+        return { status: duplicate ? 'duplicate' : 'accepted', id: event.event_id, duplicate };
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Record one metric data point',
+          description: 'Answers 202 once durable. `tags` are stored as the event properties.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: openApiSchema(MetricIn),
+                example: { name: 'cpu_load', value: 0.73, tags: { host: 'web-1' } },
+              },
+            },
+          },
+          responses: {
+            202: {
+              description: 'Accepted',
+              content: { 'application/json': { schema: openApiSchema(MetricAccepted) } },
+            },
+          },
+        },
+      },
+    )
+    .get(
+      '/latest/:name',
+      async ({ params, query, request }) => {
+        const tenant = query.tenant_id ?? DEFAULT_TENANT;
+        noteTenant(request, tenant);
+        const actor = deps.engine.registry.actorFor(tenant);
+        if (actor === null)
+          throw new AppError('overloaded', 'too many active tenants; retry later');
+        await actor.whenReady();
+        const latest = actor.rollups.latestMetric(params.name);
+        if (latest === undefined) {
+          throw new AppError('not_found', `no data points for metric ${params.name}`);
+        }
+        return {
+          name: latest.name,
+          value: latest.value,
+          timestamp: new Date(latest.timestamp).toISOString(),
+          id: latest.event_id,
+        };
+      },
+      {
+        params: t.Object({ name: t.String({ maxLength: eventLimits.nameCharsMax }) }),
+        query: t.Object({
+          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+        }),
+        detail: {
+          summary: 'Latest value of a metric (from memory)',
+          responses: {
+            200: {
+              description: 'The point with the latest timestamp',
+              content: { 'application/json': { schema: openApiSchema(LatestOut) } },
+            },
+            404: {
+              description: 'No points for this metric',
+              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
+            },
+          },
+        },
+      },
+    );
+}
