@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import type { StoredEvent } from '../../src/core/index.ts';
+import { getStats, resolveRange, type StatsOptions } from '../../src/query/index.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const T = Date.parse('2026-03-08T15:00:00Z');
+const MIN = 60_000;
+
+let source: MemorySource;
+beforeEach(async () => {
+  source = await createMemorySource();
+});
+afterEach(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+const stats = (options: Partial<StatsOptions> = {}, tenant = 'acme') =>
+  getStats(source, tenant, { filters: {}, top: 10, ...options });
+
+/** Two visitors on the web, one on iOS, a bot, an API event, and noise from another tenant. */
+function fixture(): StoredEvent[] {
+  const web = { source: 'web', os: 'macOS', browser: 'Chrome', device: 'desktop' };
+  const ios = { source: 'ios', os: 'iOS', browser: 'Mobile Safari', device: 'mobile' };
+  return [
+    makeEvent({
+      ...web,
+      timestamp: T,
+      user_id: 'u1',
+      session_id: 's1',
+      path: '/',
+      referrer: 'https://news.ycombinator.com/',
+      duration: 10,
+    }),
+    makeEvent({
+      ...web,
+      timestamp: T + MIN,
+      user_id: 'u1',
+      session_id: 's1',
+      name: 'pageview',
+      path: '/pricing',
+      duration: 20,
+    }),
+    makeEvent({
+      ...web,
+      timestamp: T + 2 * MIN,
+      user_id: 'u1',
+      session_id: 's1',
+      name: 'signup',
+      path: '/pricing',
+      properties: { plan: 'pro', seats: 5 },
+    }),
+    makeEvent({
+      ...web,
+      timestamp: T + 3 * MIN,
+      anonymous_id: 'a7',
+      visitor_id: 'a7',
+      session_id: 's2',
+      name: '$pageview',
+      path: '/pricing',
+      referrer: 'https://google.com/',
+    }),
+    makeEvent({
+      ...ios,
+      timestamp: T + 4 * MIN,
+      user_id: 'u2',
+      session_id: 's3',
+      name: 'page',
+      path: '/docs',
+      referrer: 'https://google.com/',
+      properties: { plan: 'free' },
+    }),
+    makeEvent({
+      ...ios,
+      timestamp: T + 5 * MIN,
+      user_id: 'u2',
+      session_id: 's3',
+      name: 'signup',
+      properties: { plan: 'pro' },
+    }),
+    makeEvent({
+      timestamp: T + 6 * MIN,
+      path: '/pricing',
+      is_bot: true,
+      os: 'Linux',
+      browser: 'Googlebot',
+      device: 'bot',
+      visitor_id: 'bot-1',
+    }),
+    makeEvent({
+      timestamp: T + 7 * MIN,
+      source: 'api',
+      name: 'invoice_paid',
+      value: 42,
+      user_id: 'u3',
+    }),
+    makeEvent({ timestamp: T, tenant: 'globex', path: '/pricing', user_id: 'x1' }),
+  ];
+}
+
+describe('getStats', () => {
+  test('counts exactly, with page view aliases, distinct users/visitors/sessions', async () => {
+    await source.add(fixture());
+    const s = await stats();
+    expect(s).toMatchObject({
+      total_events: 7,
+      page_views: 4,
+      unique_users: 3,
+      unique_visitors: 4,
+      sessions: 3,
+      avg_duration: 15,
+    });
+    expect(s.top_paths).toEqual([
+      { path: '/pricing', views: 2, visitors: 2 },
+      { path: '/', views: 1, visitors: 1 },
+      { path: '/docs', views: 1, visitors: 1 },
+    ]);
+    expect(s.top_referrers).toEqual([
+      { referrer: 'https://google.com/', events: 2, visitors: 2 },
+      { referrer: 'https://news.ycombinator.com/', events: 1, visitors: 1 },
+    ]);
+    expect(s.top_events[0]).toEqual({ name: 'signup', events: 2, visitors: 2 });
+    expect(s.os).toEqual([
+      { os: 'macOS', events: 5, visitors: 3 },
+      { os: 'iOS', events: 2, visitors: 1 },
+    ]);
+    expect(s.browsers.map((b) => b.browser)).toEqual(['Chrome', 'Mobile Safari']);
+    expect(s.devices).toEqual([
+      { device: 'desktop', events: 5, visitors: 3 },
+      { device: 'mobile', events: 2, visitors: 1 },
+    ]);
+  });
+
+  test('bots are left out unless included', async () => {
+    await source.add(fixture());
+    const s = await stats({ filters: { includeBots: true } });
+    expect(s.total_events).toBe(8);
+    expect(s.top_paths[0]).toEqual({ path: '/pricing', views: 3, visitors: 3 });
+    expect(s.devices.map((d) => d.device)).toContain('bot');
+  });
+
+  test('reads the hot table and Parquet segments as one, per tenant', async () => {
+    const events = fixture();
+    await source.add(events.slice(0, 4));
+    const files = await source.flush();
+    expect(files).toHaveLength(1);
+    await source.add(events.slice(4));
+    expect((await stats()).total_events).toBe(7);
+    await source.flush();
+    expect(source.segmentsOf('acme')).toHaveLength(2);
+    expect((await stats()).page_views).toBe(4);
+    const other = await stats({}, 'globex');
+    expect(other).toMatchObject({ total_events: 1, unique_users: 1 });
+    expect(other.top_paths).toEqual([{ path: '/pricing', views: 1, visitors: 1 }]);
+    expect((await stats({}, 'nobody')).total_events).toBe(0);
+  });
+
+  test('filters by column, property and time', async () => {
+    await source.add(fixture());
+    const by = async (filters: StatsOptions['filters']) => (await stats({ filters })).total_events;
+    expect(await by({ equals: { name: 'signup' } })).toBe(2);
+    expect(await by({ equals: { path: '/pricing' } })).toBe(3);
+    expect(await by({ equals: { source: 'ios' } })).toBe(2);
+    expect(await by({ equals: { user_id: 'u1' } })).toBe(3);
+    expect(await by({ equals: { os: 'iOS', browser: 'Mobile Safari', device: 'mobile' } })).toBe(2);
+    expect(await by({ properties: { plan: 'pro' } })).toBe(2);
+    expect(await by({ properties: { plan: 'pro', seats: '5' } })).toBe(1);
+    expect(await by({ properties: { 'no/such~key': 'x' } })).toBe(0);
+    expect(await by({ fromMs: T + 2 * MIN, toMs: T + 5 * MIN })).toBe(3);
+    expect(await by({ equals: { name: 'page_view', user_id: 'u2' } })).toBe(0);
+  });
+
+  test('a date is a local day in the zone', async () => {
+    // 2026-03-09T03:30Z is still 8 March in New York; 04:30Z is 9 March there.
+    await source.add([
+      makeEvent({ timestamp: Date.parse('2026-03-08T05:00:00Z') }),
+      makeEvent({ timestamp: Date.parse('2026-03-09T03:30:00Z') }),
+      makeEvent({ timestamp: Date.parse('2026-03-09T04:30:00Z') }),
+      makeEvent({ timestamp: Date.parse('2026-03-08T04:59:59Z') }),
+    ]);
+    const day = resolveRange({ date: '2026-03-08', tz: 'America/New_York' });
+    expect((await stats({ filters: day })).page_views).toBe(2);
+    const utc = resolveRange({ date: '2026-03-08' });
+    expect((await stats({ filters: utc })).page_views).toBe(2);
+  });
+
+  test('top lists keep the top N, ties broken by value', async () => {
+    const paths = ['/e', '/d', '/c', '/b', '/a'];
+    await source.add(paths.map((path, i) => makeEvent({ timestamp: T + i, path })));
+    await source.add([makeEvent({ timestamp: T, path: '/d' })]);
+    const s = await stats({ top: 3 });
+    expect(s.top_paths.map((p) => p.path)).toEqual(['/d', '/a', '/b']);
+    expect(s.total_events).toBe(6);
+  });
+
+  test('an empty tenant has zero counts, null duration and empty lists', async () => {
+    expect(await stats()).toEqual({
+      total_events: 0,
+      page_views: 0,
+      unique_users: 0,
+      unique_visitors: 0,
+      sessions: 0,
+      avg_duration: null,
+      top_paths: [],
+      top_referrers: [],
+      top_events: [],
+      os: [],
+      browsers: [],
+      devices: [],
+    });
+  });
+});

@@ -1,0 +1,213 @@
+import { describe, expect, test } from 'bun:test';
+import { AppError } from '../../src/core/index.ts';
+import { resolveRange, resolveSeriesRange } from '../../src/query/index.ts';
+import { bucketStart, bucketStarts } from '../../src/query/time-buckets.ts';
+import { formatInZone, instantOf, isTimeZone, offsetMs } from '../../src/query/time-zone.ts';
+
+const HOUR = 3_600_000;
+const at = (iso: string) => Date.parse(iso);
+const labels = (starts: number[], tz: string) => starts.map((s) => formatInZone(s, tz));
+
+function issuesOf(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    return (error as AppError).issues;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('time zones', () => {
+  test('formats instants in ISO 8601 with the offset in force', () => {
+    expect(formatInZone(at('2026-03-08T05:00:00Z'), 'America/New_York')).toBe(
+      '2026-03-08T00:00:00-05:00',
+    );
+    expect(formatInZone(at('2026-03-09T04:00:00Z'), 'America/New_York')).toBe(
+      '2026-03-09T00:00:00-04:00',
+    );
+    expect(formatInZone(at('2026-03-08T05:00:00.250Z'), 'UTC')).toBe(
+      '2026-03-08T05:00:00.250+00:00',
+    );
+    expect(formatInZone(at('2026-01-01T00:00:00Z'), 'Asia/Kolkata')).toBe(
+      '2026-01-01T05:30:00+05:30',
+    );
+  });
+
+  test('resolves local times in DST gaps and overlaps', () => {
+    const ny = 'America/New_York';
+    expect(offsetMs(at('2026-07-01T12:00:00Z'), ny)).toBe(-4 * HOUR);
+    // 01:30 happens twice on 2026-11-01: the earlier (EDT) instant is taken.
+    const overlap = { year: 2026, month: 11, day: 1, hour: 1, minute: 30, second: 0 };
+    expect(instantOf(overlap, ny)).toBe(at('2026-11-01T05:30:00Z'));
+    // Santiago skips midnight on 2026-09-06: the day starts when clocks jump to 01:00.
+    const skipped = { year: 2026, month: 9, day: 6, hour: 0, minute: 0, second: 0 };
+    expect(formatInZone(instantOf(skipped, 'America/Santiago'), 'America/Santiago')).toBe(
+      '2026-09-06T01:00:00-03:00',
+    );
+  });
+
+  test('accepts IANA zones and refuses anything else', () => {
+    for (const tz of ['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) {
+      expect(isTimeZone(tz)).toBe(true);
+    }
+    for (const tz of ['Mars/Olympus', 'EST5EDT; DROP', '', '+05:00', '../etc']) {
+      expect(isTimeZone(tz)).toBe(false);
+    }
+  });
+});
+
+describe('buckets', () => {
+  test('New York 2026-03-08 has 23 hourly buckets, 2026-11-01 has 25', () => {
+    const ny = 'America/New_York';
+    const spring = bucketStarts(at('2026-03-08T05:00:00Z'), at('2026-03-09T04:00:00Z'), 'hour', ny);
+    expect(spring).toHaveLength(23);
+    expect(labels(spring, ny).slice(0, 3)).toEqual([
+      '2026-03-08T00:00:00-05:00',
+      '2026-03-08T01:00:00-05:00',
+      '2026-03-08T03:00:00-04:00',
+    ]);
+    const fall = bucketStarts(at('2026-11-01T04:00:00Z'), at('2026-11-02T05:00:00Z'), 'hour', ny);
+    expect(fall).toHaveLength(25);
+    expect(labels(fall, ny).slice(1, 4)).toEqual([
+      '2026-11-01T01:00:00-04:00',
+      '2026-11-01T01:00:00-05:00',
+      '2026-11-01T02:00:00-05:00',
+    ]);
+  });
+
+  test('days start at local midnight and last 23 or 25 hours across DST (Berlin)', () => {
+    const berlin = 'Europe/Berlin';
+    const starts = bucketStarts(
+      at('2026-03-28T00:00:00Z'),
+      at('2026-03-30T12:00:00Z'),
+      'day',
+      berlin,
+    );
+    expect(labels(starts, berlin)).toEqual([
+      '2026-03-28T00:00:00+01:00',
+      '2026-03-29T00:00:00+01:00',
+      '2026-03-30T00:00:00+02:00',
+    ]);
+    expect((starts[2] as number) - (starts[1] as number)).toBe(23 * HOUR);
+    const fall = bucketStarts(
+      at('2026-10-24T22:00:00Z'),
+      at('2026-10-26T12:00:00Z'),
+      'day',
+      berlin,
+    );
+    expect((fall[1] as number) - (fall[0] as number)).toBe(25 * HOUR);
+  });
+
+  test('weeks start on Monday, months on the first, in the zone', () => {
+    const ny = 'America/New_York';
+    // 2026-03-09T03:30Z is Sunday 23:30 in New York: still the week of Monday 2 March.
+    expect(formatInZone(bucketStart(at('2026-03-09T03:30:00Z'), 'week', ny), ny)).toBe(
+      '2026-03-02T00:00:00-05:00',
+    );
+    expect(formatInZone(bucketStart(at('2026-03-09T04:30:00Z'), 'week', ny), ny)).toBe(
+      '2026-03-09T00:00:00-04:00',
+    );
+    const months = bucketStarts(
+      at('2026-02-15T00:00:00Z'),
+      at('2026-04-02T00:00:00Z'),
+      'month',
+      ny,
+    );
+    expect(labels(months, ny)).toEqual([
+      '2026-02-01T00:00:00-05:00',
+      '2026-03-01T00:00:00-05:00',
+      '2026-04-01T00:00:00-04:00',
+    ]);
+  });
+
+  test('minute and hour buckets follow half-hour zones', () => {
+    const start = bucketStart(at('2026-01-01T10:10:00Z'), 'hour', 'Asia/Kolkata');
+    expect(formatInZone(start, 'Asia/Kolkata')).toBe('2026-01-01T15:00:00+05:30');
+    expect(bucketStart(at('2026-01-01T10:10:42Z'), 'minute', 'UTC')).toBe(
+      at('2026-01-01T10:10:00Z'),
+    );
+  });
+
+  test('more than 10,000 buckets is a 422 on bucket', () => {
+    const issues = issuesOf(() =>
+      bucketStarts(at('2026-01-01T00:00:00Z'), at('2026-01-08T00:00:00Z'), 'minute', 'UTC'),
+    );
+    expect(issues).toEqual([
+      {
+        loc: ['query', 'bucket'],
+        msg: 'the range holds more than 10000 minute buckets; use a larger bucket or a shorter range',
+        type: 'too_long',
+      },
+    ]);
+    expect(
+      bucketStarts(at('2026-01-01T00:00:00Z'), at('2026-01-07T22:40:00Z'), 'minute', 'UTC'),
+    ).toHaveLength(10_000);
+  });
+});
+
+describe('ranges', () => {
+  test('a date is the whole local day in tz', () => {
+    expect(resolveRange({ date: '2026-03-08', tz: 'America/New_York' })).toEqual({
+      fromMs: at('2026-03-08T05:00:00Z'),
+      toMs: at('2026-03-09T04:00:00Z'),
+      tz: 'America/New_York',
+    });
+    expect(resolveRange({ date: '2026-11-01' })).toEqual({
+      fromMs: at('2026-11-01T00:00:00Z'),
+      toMs: at('2026-11-02T00:00:00Z'),
+      tz: 'UTC',
+    });
+  });
+
+  test('from/to take ISO 8601 with an offset, epoch ms, or dates (to includes its day)', () => {
+    const range = resolveRange({ from: '2026-03-08T00:00:00-05:00', to: '2026-03-09' });
+    expect(range).toEqual({
+      fromMs: at('2026-03-08T05:00:00Z'),
+      toMs: at('2026-03-10T00:00:00Z'),
+      tz: 'UTC',
+    });
+    expect(resolveRange({ from: String(at('2026-03-08T00:00:00Z')) }).fromMs).toBe(
+      at('2026-03-08T00:00:00Z'),
+    );
+  });
+
+  test('bad zones, dates, timestamps and orders are 422s naming the parameter', () => {
+    expect(issuesOf(() => resolveRange({ tz: 'Mars/Olympus' }))).toEqual([
+      {
+        loc: ['query', 'tz'],
+        msg: 'tz must be an IANA time zone such as Europe/Berlin or America/New_York (got "Mars/Olympus")',
+        type: 'time_zone',
+      },
+    ]);
+    expect(issuesOf(() => resolveRange({ date: '2026-02-30' }))).toMatchObject([
+      { loc: ['query', 'date'], type: 'date_parsing' },
+    ]);
+    expect(issuesOf(() => resolveRange({ from: '2026-03-08T00:00:00', to: 'soon' }))).toMatchObject(
+      [
+        { loc: ['query', 'from'], type: 'datetime_parsing' },
+        { loc: ['query', 'to'], type: 'datetime_parsing' },
+      ],
+    );
+    expect(
+      issuesOf(() => resolveRange({ from: '2026-03-09', to: '2026-03-08T00:00:00Z' })),
+    ).toMatchObject([{ loc: ['query', 'to'], msg: 'to must be later than from' }]);
+    expect(issuesOf(() => resolveRange({ date: '2026-03-08', from: '2026-03-01' }))).toMatchObject([
+      { loc: ['query', 'date'] },
+    ]);
+  });
+
+  test('a bucketed range defaults to a span before now', () => {
+    const now = at('2026-03-08T12:34:00Z');
+    expect(resolveSeriesRange({}, 'hour', now)).toEqual({
+      fromMs: now - 24 * HOUR,
+      toMs: now,
+      tz: 'UTC',
+    });
+    expect(resolveSeriesRange({ to: '2026-03-08T00:00:00Z' }, 'minute', now)).toEqual({
+      fromMs: at('2026-03-07T23:00:00Z'),
+      toMs: at('2026-03-08T00:00:00Z'),
+      tz: 'UTC',
+    });
+  });
+});

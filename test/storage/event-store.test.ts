@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+const DAY = 86_400_000;
+
+async function sendBatch(app: TestApp, ids: string[], extra: Record<string, unknown> = {}) {
+  const res = await app.post('/api/v1/events/batch', {
+    events: ids.map((id) => ({ event_id: id, name: 'page_view', path: `/${id}`, ...extra })),
+  });
+  expect(res.status).toBe(202);
+}
+
+function segmentFiles(dataDir: string): string[] {
+  const root = path.join(dataDir, 'segments');
+  return fs.existsSync(root)
+    ? (fs.readdirSync(root, { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.parquet'))
+        .sort()
+    : [];
+}
+
+describe('flush', () => {
+  test('moves acknowledged events into one segment per tenant and UTC day', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['a1', 'a2'], { tenant_id: 'acme' });
+    await sendBatch(t, ['g1'], { tenant_id: 'globex' });
+    // A late event lands in its own day's partition.
+    await sendBatch(t, ['late'], { tenant_id: 'acme', timestamp: T0 - 40 * DAY });
+    const result = await t.engine.store.flusher.flush();
+    expect(result).toMatchObject({ segments: 3, rows: 4 });
+    const files = segmentFiles(t.dataDir);
+    expect(files.map((f) => path.dirname(f))).toEqual([
+      'tenant=acme/day=2026-10-16',
+      'tenant=acme/day=2026-11-25',
+      'tenant=globex/day=2026-11-25',
+    ]);
+    expect(t.engine.store.hot.bytes).toBe(0);
+    expect(await t.count('acme')).toBe(3);
+    expect(await t.count('globex')).toBe(1);
+    expect((await t.get('/api/v1/events/late?tenant_id=acme')).status).toBe(200);
+  });
+
+  test('after a flush and a restart, nothing is replayed twice and ids stay deduplicated', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['x1', 'x2']);
+    await t.engine.store.flusher.flush();
+    await sendBatch(t, ['x3']);
+    await t.restart();
+    expect(await t.count()).toBe(3);
+    const again = await t.post('/api/v1/events/batch', {
+      events: ['x1', 'x2', 'x3', 'x4'].map((id) => ({ event_id: id, name: 'page_view' })),
+    });
+    expect(await again.json()).toMatchObject({ accepted: 1, duplicates: 3 });
+  });
+
+  test('removes segment files the catalog does not know at start', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['s1']);
+    await t.engine.store.flusher.flush();
+    const stray = path.join(
+      t.dataDir,
+      'segments',
+      'tenant=default',
+      'day=2026-11-25',
+      'stray.parquet',
+    );
+    fs.copyFileSync(path.join(t.dataDir, 'segments', segmentFiles(t.dataDir)[0] as string), stray);
+    await t.restart();
+    expect(fs.existsSync(stray)).toBe(false);
+    expect(await t.count()).toBe(1);
+  });
+});
+
+describe('compaction', () => {
+  test('merges small segments of a tenant-day; concurrent queries see each event once', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 3, smallSegmentBytesMax: 1 << 30 });
+    const app = t;
+    for (let i = 0; i < 5; i++) {
+      await sendBatch(app, [`c${i}a`, `c${i}b`]);
+      await app.engine.store.flusher.flush();
+    }
+    expect(segmentFiles(app.dataDir)).toHaveLength(5);
+    let stop = false;
+    const counts: number[] = [];
+    const reader = (async () => {
+      while (!stop) counts.push(await app.count());
+    })();
+    expect(await app.engine.store.compactor.compact()).toBe(1);
+    stop = true;
+    await reader;
+    expect(segmentFiles(app.dataDir)).toHaveLength(1);
+    expect(counts.length).toBeGreaterThan(0);
+    expect(new Set(counts)).toEqual(new Set([10]));
+    const sorted = await app.engine.store.snapshot('default');
+    try {
+      const r = await sorted.connection.runAndReadAll(
+        `SELECT count(*) = sum(CASE WHEN ok THEN 1 ELSE 0 END) AS ok FROM (
+           SELECT "timestamp" >= lag("timestamp") OVER () OR lag("timestamp") OVER () IS NULL AS ok
+           FROM ${sorted.from} AS e)`,
+        sorted.params,
+      );
+      expect((r.getRowObjectsJS()[0] as { ok: boolean }).ok).toBe(true);
+    } finally {
+      sorted.release();
+    }
+  });
+});
