@@ -5,7 +5,7 @@
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, systemClock } from './core/index.ts';
 import { type Engine, openEngine } from './engine/index.ts';
-import { createApp } from './http/index.ts';
+import { createApp, openTenancy } from './http/index.ts';
 import type { FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
@@ -37,6 +37,7 @@ async function start(config: Config): Promise<void> {
 
   const app = createApp({
     engine,
+    tenancy: openTenancy,
     clock,
     log,
     options: {

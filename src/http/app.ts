@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(
       readRoutes({
         source: deps.engine.store,
-        tenantOf: (_request, query) => query.tenant_id ?? 'default',
+        tenantOf: (request, query) => deps.tenancy.forRead(request, query),
         queryTimeoutMs: deps.options.queryTimeoutMs,
         queryRowsMax: deps.options.queryRowsMax,
         now: () => deps.clock.now(),

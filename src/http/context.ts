@@ -3,6 +3,7 @@
 
 import type { Clock, Logger } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
+import type { TenantResolver } from './tenancy.ts';
 
 export interface HttpOptions {
   /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */
@@ -14,6 +15,8 @@ export interface HttpOptions {
 
 export interface AppDeps {
   engine: Engine;
+  /** Who may write and read which tenant; `openTenancy` when auth is off. */
+  tenancy: TenantResolver;
   clock: Clock;
   log: Logger;
   options: HttpOptions;

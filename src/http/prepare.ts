@@ -13,8 +13,10 @@ import {
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 
-/** Request facts shared by every item; the tenant may be overridden per item by `tenant_id`. */
-export type PrepareContext = Omit<RequestContext, 'tenant'> & { defaultTenant: string };
+/** Request facts shared by every item; `tenantOf` maps an item's `tenant_id` to its tenant. */
+export type PrepareContext = Omit<RequestContext, 'tenant'> & {
+  tenantOf: (claimed: string | undefined) => string;
+};
 
 /**
  * Validates and normalizes `items`. `locOf(i)` is where item i sits in the request, e.g.
@@ -35,11 +37,7 @@ export function prepareEvents(
       return;
     }
     const input = item as EventInput;
-    const result = normalizeEvent(
-      input,
-      { ...ctx, tenant: input.tenant_id ?? ctx.defaultTenant },
-      loc,
-    );
+    const result = normalizeEvent(input, { ...ctx, tenant: ctx.tenantOf(input.tenant_id) }, loc);
     if (result.ok) events.push(result.event);
     else issues.push(...result.issues);
   });

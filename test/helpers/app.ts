@@ -8,7 +8,7 @@ import {
   ManualClock,
 } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
-import { createApp } from '../../src/http/index.ts';
+import { createApp, openTenancy } from '../../src/http/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 export const T0 = Date.parse('2026-11-25T12:00:00Z');
@@ -59,6 +59,7 @@ export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promi
     const engine = await openEngine(engineOptions(dir, clock, overrides));
     const app = createApp({
       engine,
+      tenancy: openTenancy,
       clock,
       log,
       options: {

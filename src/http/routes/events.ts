@@ -21,13 +21,11 @@ import {
 } from '../model.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
 
-const DEFAULT_TENANT = 'default';
-
 export function eventRoutes(deps: AppDeps) {
   const newEventId = deps.newEventId ?? (() => Bun.randomUUIDv7());
 
   const contextOf = (request: Request, server: Parameters<typeof clientIp>[1]): PrepareContext => ({
-    defaultTenant: DEFAULT_TENANT,
+    tenantOf: deps.tenancy.forIngest(request),
     receivedAt: deps.clock.now(),
     userAgent: request.headers.get('user-agent'),
     ip: clientIp(request, server, deps.options.trustProxy),
@@ -119,7 +117,7 @@ export function eventRoutes(deps: AppDeps) {
     .get(
       '/:event_id',
       async ({ params, query, request }) => {
-        const tenant = query.tenant_id ?? DEFAULT_TENANT;
+        const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const event = await getEvent(deps.engine.store, tenant, params.event_id);
         if (event === null) {

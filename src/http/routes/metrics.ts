@@ -10,8 +10,6 @@ import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
 import { prepareEvents } from '../prepare.ts';
 import { acceptedOrThrow } from './events.ts';
 
-const DEFAULT_TENANT = 'default';
-
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
   value: t.Number({ description: 'The measured value.', examples: [0.73] }),
@@ -71,7 +69,7 @@ export function metricRoutes(deps: AppDeps) {
         const events = prepareEvents(
           [item],
           {
-            defaultTenant: DEFAULT_TENANT,
+            tenantOf: deps.tenancy.forIngest(request),
             receivedAt: deps.clock.now(),
             userAgent: request.headers.get('user-agent'),
             ip: clientIp(request, server, deps.options.trustProxy),
@@ -113,7 +111,7 @@ export function metricRoutes(deps: AppDeps) {
     .get(
       '/latest/:name',
       async ({ params, query, request }) => {
-        const tenant = query.tenant_id ?? DEFAULT_TENANT;
+        const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const actor = deps.engine.registry.actorFor(tenant);
         if (actor === null)

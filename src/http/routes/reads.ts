@@ -1,0 +1,399 @@
+// The read API (DESIGN.md §5): stats, time series, event and metric lists, single metrics,
+// metric aggregates and ad-hoc SQL, each a thin handler over one query of query/. Every route
+// asks `tenantOf` for the tenant, so authentication can replace it in one place.
+
+import { Elysia, t } from 'elysia';
+import { AppError, eventLimits } from '../../core/index.ts';
+import {
+  aggregateMetric,
+  BUCKET_UNITS,
+  type BucketUnit,
+  type EventFilters,
+  formatInZone,
+  getMetric,
+  getStats,
+  getTimeSeries,
+  listEvents,
+  listMetrics,
+  parseGroupBy,
+  propertyFiltersOf,
+  queryLimits,
+  resolveRange,
+  resolveSeriesRange,
+  runSql,
+  SERIES_METRICS,
+  type SeriesMetric,
+} from '../../query/index.ts';
+import type { EventSource } from '../../storage/index.ts';
+import { noteTenant } from '../context.ts';
+
+export interface ReadDeps {
+  source: EventSource;
+  /** The tenant a read acts for; until auth exists, `query.tenant_id ?? 'default'`. */
+  tenantOf: (request: Request, query: Record<string, string | undefined>) => string;
+  /** Time limit of one SQL statement (408 beyond). */
+  queryTimeoutMs: number;
+  /** Rows one SQL statement returns at most (`truncated: true` beyond). */
+  queryRowsMax: number;
+  /** The current time (UTC epoch ms) for default ranges; Date.now when absent. */
+  now?: () => number;
+}
+
+const text = (description: string, example: string, maxLength: number = eventLimits.idCharsMax) =>
+  t.Optional(t.String({ maxLength, description, examples: [example] }));
+
+const tenantParam = {
+  tenant_id: text('Tenant (project); `default` when absent.', 'acme', eventLimits.tenantCharsMax),
+};
+
+const rangeParams = {
+  from: text(
+    'Start (inclusive): ISO 8601 with an offset, epoch ms, or YYYY-MM-DD (local midnight in tz).',
+    '2026-03-08T00:00:00-05:00',
+    64,
+  ),
+  to: text('End (exclusive); a bare YYYY-MM-DD includes that whole day.', '2026-03-09', 64),
+};
+
+const tzParam = {
+  tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
+};
+
+const filterParams = {
+  name: text('Only events with this name.', 'page_view', eventLimits.nameCharsMax),
+  path: text('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
+  source: text('Only events from this source.', 'web'),
+  user_id: text('Only events of this user.', 'user_42'),
+  os: text('Only events from this operating system.', 'macOS'),
+  browser: text('Only events from this browser.', 'Chrome'),
+  device: text('Only events from this device type.', 'mobile'),
+  bots: t.Optional(
+    t.UnionEnum(['include', 'exclude'], {
+      description: 'Bot traffic is excluded unless `include`.',
+      examples: ['include'],
+    }),
+  ),
+};
+
+const FILTER_NOTE =
+  ' Add `property.<key>=value` to keep events whose property equals value (as text).';
+
+const pageParams = {
+  limit: t.Optional(
+    t.Integer({
+      minimum: 1,
+      maximum: queryLimits.pageMax,
+      description: `Items per page, ${queryLimits.pageDefault} by default.`,
+      examples: [100],
+    }),
+  ),
+  cursor: text('`next_cursor` of the previous page.', 'WyIxNzcyOTYwNDAwMDAwMDAwIiwiZXYtMSJd', 512),
+};
+
+type Query = Record<string, string | number | undefined>;
+type TenantOf = (request: Request, query: Query) => string;
+
+const StatsQuery = t.Object({
+  ...tenantParam,
+  date: text('A local day in tz (instead of from/to).', '2026-03-08', 10),
+  ...rangeParams,
+  ...tzParam,
+  ...filterParams,
+  top: t.Optional(
+    t.Integer({ minimum: 1, maximum: queryLimits.topMax, description: 'Rows per top list.' }),
+  ),
+});
+
+const bucketParam = (unit: BucketUnit) =>
+  t.Optional(
+    t.UnionEnum([...BUCKET_UNITS], {
+      description: `Bucket size (${unit} by default); buckets start at local boundaries of tz.`,
+      examples: ['hour'],
+    }),
+  );
+
+const SeriesQuery = t.Object({
+  ...tenantParam,
+  metric: t.Optional(
+    t.UnionEnum(SERIES_METRICS as [SeriesMetric, ...SeriesMetric[]], {
+      description:
+        'count (events, the default), uniques (distinct visitors), or ' +
+        'sum/avg/min/max/p50/p95/p99 of `value`.',
+      examples: ['uniques'],
+    }),
+  ),
+  bucket: bucketParam('day'),
+  ...rangeParams,
+  ...tzParam,
+  ...filterParams,
+  group_by: text(
+    'name, path, os, browser, device, source, referrer or property:<key>.',
+    'path',
+    eventLimits.nameCharsMax + 16,
+  ),
+  series: t.Optional(
+    t.Integer({
+      minimum: 1,
+      maximum: queryLimits.seriesMax,
+      description: `Top N groups by event count (${queryLimits.seriesDefault} by default).`,
+    }),
+  ),
+  fill: t.Optional(t.UnionEnum(['zero'], { description: 'List empty buckets too.' })),
+});
+
+const EventsQuery = t.Object({
+  ...tenantParam,
+  name: filterParams.name,
+  user_id: filterParams.user_id,
+  session_id: text('Only events of this session.', 's_8f2c'),
+  source: filterParams.source,
+  path: filterParams.path,
+  ...rangeParams,
+  ...pageParams,
+});
+
+const MetricsQuery = t.Object({
+  ...tenantParam,
+  name: text('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
+  ...rangeParams,
+  ...pageParams,
+});
+
+const SqlBody = t.Object({
+  sql: t.String({
+    minLength: 1,
+    maxLength: queryLimits.sqlCharsMax,
+    description: 'One SELECT over `events` (your tenant only).',
+    examples: ['SELECT name, count(*) AS n FROM events WHERE path = ? GROUP BY name'],
+  }),
+  params: t.Optional(
+    t.Array(t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]), {
+      maxItems: queryLimits.sqlParamsMax,
+      description: 'Values of ? or $1, $2, … in order.',
+      examples: [['/pricing']],
+    }),
+  ),
+});
+
+export function readRoutes(deps: ReadDeps) {
+  const tenantOf: TenantOf = (request, query) => {
+    const tenant = deps.tenantOf(request, query as Record<string, string | undefined>);
+    noteTenant(request, tenant);
+    return tenant;
+  };
+  return new Elysia({ name: 'reads' })
+    .use(summaryRoutes(deps, tenantOf))
+    .use(listRoutes(deps, tenantOf))
+    .use(metricRoutes(deps, tenantOf))
+    .use(sqlRoutes(deps, tenantOf));
+}
+
+function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  const now = deps.now ?? Date.now;
+  return new Elysia({ prefix: '/api/v1', tags: ['reads'] })
+    .get(
+      '/stats',
+      async ({ query, request }) => {
+        const range = resolveRange(query);
+        const stats = await getStats(deps.source, tenantOf(request, query), {
+          filters: filtersOf(query, request, range.fromMs, range.toMs),
+          top: query.top ?? queryLimits.topDefault,
+        });
+        return { ...stats, ...rangeEcho(range) };
+      },
+      {
+        query: StatsQuery,
+        detail: {
+          summary: 'Totals and top lists of events',
+          description:
+            'Exact counts over the range (all time when absent): events, page views (names ' +
+            'page_view, pageview, $pageview, page), distinct users, visitors and sessions, ' +
+            'mean duration, and the top paths (by page views), referrers, event names, ' +
+            `operating systems, browsers and devices.${FILTER_NOTE}`,
+        },
+      },
+    )
+    .get(
+      '/timeseries',
+      async ({ query, request }) => {
+        const bucket = query.bucket ?? 'day';
+        const metric = query.metric ?? 'count';
+        const range = resolveSeriesRange(query, bucket, now());
+        const result = await getTimeSeries(deps.source, tenantOf(request, query), {
+          ...range,
+          metric,
+          bucket,
+          filters: filtersOf(query, request, range.fromMs, range.toMs),
+          groupBy: parseGroupBy(query.group_by),
+          seriesMax: query.series ?? queryLimits.seriesDefault,
+          fill: query.fill === 'zero',
+        });
+        const groupBy = query.group_by ?? null;
+        return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
+      },
+      {
+        query: SeriesQuery,
+        detail: {
+          summary: 'A metric per time bucket, optionally grouped',
+          description:
+            'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
+            'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
+            `their offset; at most ${queryLimits.bucketsMax}. Without from, the range is the ` +
+            'last hour, day, 30 days, 12 weeks or 365 days before to (default now), by bucket. ' +
+            'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
+            'bucket: empty ones are 0 for count, uniques and sum, null for the others.' +
+            FILTER_NOTE,
+        },
+      },
+    );
+}
+
+function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
+    '/events',
+    async ({ query, request }) => {
+      const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to });
+      return listEvents(deps.source, tenantOf(request, query), {
+        ...query,
+        fromMs,
+        toMs,
+        limit: query.limit ?? queryLimits.pageDefault,
+      });
+    },
+    {
+      query: EventsQuery,
+      detail: {
+        summary: 'List stored events, newest first',
+        description:
+          'Ordered by (timestamp desc, event_id); pass next_cursor as cursor for the next ' +
+          'page (null on the last). Keyset pages: stable and equally fast at any depth.',
+      },
+    },
+  );
+}
+
+function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  const now = deps.now ?? Date.now;
+  return new Elysia({ prefix: '/api/v1/metrics', tags: ['metrics'] })
+    .get(
+      '',
+      async ({ query, request }) => {
+        const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to });
+        return listMetrics(deps.source, tenantOf(request, query), {
+          ...query,
+          fromMs,
+          toMs,
+          limit: query.limit ?? queryLimits.pageDefault,
+        });
+      },
+      {
+        query: MetricsQuery,
+        detail: {
+          summary: 'List metric data points, newest first',
+          description:
+            'A metric point is an event with a value: its name is the metric, its properties ' +
+            'are its tags. Paged like GET /api/v1/events.',
+        },
+      },
+    )
+    .get(
+      '/aggregate/:name',
+      async ({ params, query, request }) => {
+        const bucket = query.bucket ?? 'hour';
+        const range = resolveSeriesRange(query, bucket, now());
+        const tenant = tenantOf(request, query);
+        const buckets = await aggregateMetric(deps.source, tenant, params.name, {
+          ...range,
+          bucket,
+        });
+        return { name: params.name, bucket, ...rangeEcho(range), buckets };
+      },
+      {
+        params: t.Object({ name: t.String({ maxLength: eventLimits.nameCharsMax }) }),
+        query: t.Object({
+          ...tenantParam,
+          bucket: bucketParam('hour'),
+          ...rangeParams,
+          ...tzParam,
+        }),
+        detail: {
+          summary: 'Aggregate one metric per time bucket',
+          description:
+            'count, sum, avg, min, max, p50 and p95 of the values in each bucket that has ' +
+            'points. Buckets and default ranges as in GET /api/v1/timeseries.',
+        },
+      },
+    )
+    .get(
+      '/:id',
+      async ({ params, query, request }) => {
+        const tenant = tenantOf(request, query);
+        const metric = await getMetric(deps.source, tenant, params.id);
+        if (metric !== null) return metric;
+        throw new AppError('not_found', `no metric point ${params.id} for tenant ${tenant}`);
+      },
+      {
+        params: t.Object({ id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
+        query: t.Object(tenantParam),
+        detail: { summary: 'Get one metric data point' },
+      },
+    );
+}
+
+function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).post(
+    '/query',
+    async ({ body, query, request }) =>
+      runSql(deps.source, tenantOf(request, query), {
+        sql: body.sql,
+        params: body.params ?? [],
+        timeoutMs: deps.queryTimeoutMs,
+        rowsMax: deps.queryRowsMax,
+      }),
+    {
+      body: SqlBody,
+      query: t.Object(tenantParam),
+      detail: {
+        summary: 'Run one read-only SQL SELECT over your events',
+        description:
+          'The statement reads the relation `events` (your tenant only); other tables, ' +
+          'table functions, files, settings and DDL/DML are refused (400). It is stopped ' +
+          'after the time limit (408) and returns at most the row limit of rows ' +
+          '(`truncated: true` beyond).',
+      },
+    },
+  );
+}
+
+/** The filters shared by stats and time series. */
+function filtersOf(
+  query: Query,
+  request: Request,
+  fromMs: number | undefined,
+  toMs: number | undefined,
+): EventFilters {
+  const value = (key: string) => query[key] as string | undefined;
+  return {
+    equals: {
+      name: value('name'),
+      path: value('path'),
+      source: value('source'),
+      user_id: value('user_id'),
+      os: value('os'),
+      browser: value('browser'),
+      device: value('device'),
+    },
+    properties: propertyFiltersOf(request.url),
+    includeBots: query.bots === 'include',
+    fromMs,
+    toMs,
+  };
+}
+
+/** The resolved range, in the zone of the read. */
+function rangeEcho(range: { fromMs?: number; toMs?: number; tz: string }) {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : formatInZone(ms, range.tz));
+  return { from: iso(range.fromMs), to: iso(range.toMs), tz: range.tz };
+}
+
+export type ReadRoutes = ReturnType<typeof readRoutes>;
