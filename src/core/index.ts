@@ -26,4 +26,5 @@ export {
   type Tunables,
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
+export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
 export { parseTimestamp, type TimestampParse, toIso } from './time.ts';

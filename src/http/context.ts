@@ -1,9 +1,8 @@
 // What route handlers need besides the request: the engine, the clock, request-level options,
 // and per-request facts shared with the request logger (which tenant a request acted for).
 
-import type { Clock, Logger } from '../core/index.ts';
+import type { Clock, Logger, TenantResolver } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
-import type { TenantResolver } from './tenancy.ts';
 
 export interface HttpOptions {
   /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */

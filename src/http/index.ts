@@ -1,9 +1,4 @@
 // Public surface of http: the application factory and what it needs.
 export { type App, createApp } from './app.ts';
 export type { AppDeps, HttpOptions } from './context.ts';
-export {
-  DEFAULT_TENANT,
-  type IngestCredentials,
-  openTenancy,
-  type TenantResolver,
-} from './tenancy.ts';
+export { openTenancy } from './tenancy.ts';

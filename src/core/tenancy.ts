@@ -1,0 +1,22 @@
+// Which tenant a request acts for. HTTP routes ask a TenantResolver and never decide on their
+// own; the open resolver (no credentials) lives in http/, the key-and-token one in auth/.
+
+export const DEFAULT_TENANT = 'default';
+
+export interface IngestCredentials {
+  /** A write key found in an SDK-specific place (Segment Basic auth, PostHog api_key, …). */
+  key?: string | null;
+}
+
+export interface TenantResolver {
+  /**
+   * Authenticates an ingest request. Returns how to turn the tenant or site alias an event
+   * names (or none) into the tenant it is written to; throws AppError 401/403/429 to refuse.
+   */
+  forIngest(
+    request: Request,
+    credentials?: IngestCredentials,
+  ): (claimed: string | undefined) => string;
+  /** Authenticates a read request; returns the tenant it may read (throws 401/403/429). */
+  forRead(request: Request, query: Record<string, string | undefined>): string;
+}
