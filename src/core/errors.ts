@@ -7,7 +7,10 @@ export type ErrorCode =
   | 'validation_failed'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
+  | 'conflict'
   | 'query_timeout'
   | 'overloaded'
   | 'rate_limited'
@@ -29,7 +32,10 @@ const statusByCode: Record<ErrorCode, number> = {
   validation_failed: 422,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
+  conflict: 409,
   query_timeout: 408,
   overloaded: 503,
   rate_limited: 429,
@@ -42,6 +48,8 @@ const statusByCode: Record<ErrorCode, number> = {
 export interface AppErrorOptions {
   issues?: FieldIssue[];
   retryAfterMs?: number;
+  /** Extra response headers, e.g. X-RateLimit-* on a 429. */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -50,6 +58,7 @@ export class AppError extends Error {
   readonly status: number;
   readonly issues: FieldIssue[] | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -60,6 +69,7 @@ export class AppError extends Error {
     this.status = statusByCode[code];
     this.issues = options.issues;
     this.retryAfterMs = options.retryAfterMs;
+    this.headers = options.headers;
   }
 
   static validation(issues: FieldIssue[]): AppError {

@@ -5,7 +5,10 @@
 import { AppError, type FieldIssue, type Logger } from '../core/index.ts';
 
 export function errorResponse(error: AppError, retryAfterSeconds: number): Response {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = {
+    ...error.headers,
+    'content-type': 'application/json',
+  };
   if (error.status === 503 || error.status === 429) {
     const seconds =
       error.retryAfterMs === undefined ? retryAfterSeconds : Math.ceil(error.retryAfterMs / 1000);
