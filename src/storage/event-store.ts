@@ -58,7 +58,7 @@ export class EventStore implements EventSource {
     readonly hot: HotTier,
     private readonly wal: WriteAheadLog,
     readonly committer: GroupCommitter,
-    private readonly segmentsDir: string,
+    readonly segmentsDir: string,
   ) {
     const stagingDir = stagingOf(options.dataDir);
     const fault = options.fault ?? noFaults;
@@ -188,7 +188,7 @@ export class EventStore implements EventSource {
   }
 }
 
-function stagingOf(dataDir: string): string {
+export function stagingOf(dataDir: string): string {
   return path.join(dataDir, 'staging');
 }
 

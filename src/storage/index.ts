@@ -1,5 +1,5 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
-export type { Segment } from './catalog.ts';
+export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus } from './disk.ts';
 export {
   EVENT_COLUMN_DEFS,
@@ -13,10 +13,12 @@ export {
   EventStore,
   type EventStoreOptions,
   type ReplayHandler,
+  stagingOf,
   utcDay,
 } from './event-store.ts';
 export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
 export { type GroupCommitOptions, GroupCommitter, type SubmitOutcome } from './group-commit.ts';
+export { publishSegment, segmentRelativePath } from './segment-files.ts';
 export { openSqlite } from './sqlite.ts';
 export {
   type Durability,

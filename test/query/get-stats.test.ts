@@ -170,6 +170,18 @@ describe('getStats', () => {
     expect(await by({ equals: { name: 'page_view', user_id: 'u2' } })).toBe(0);
   });
 
+  test('property keys with / and ~ are matched literally (JSON pointer escaping)', async () => {
+    await source.add([
+      makeEvent({ timestamp: T, properties: { 'a/b': 'x', 'c~d': 1, a: { b: 'x' } } }),
+      makeEvent({ timestamp: T, properties: { a: { b: 'x' } } }),
+    ]);
+    const count = async (properties: Record<string, string>) =>
+      (await stats({ filters: { properties } })).total_events;
+    expect(await count({ 'a/b': 'x' })).toBe(1);
+    expect(await count({ 'c~d': '1' })).toBe(1);
+    expect(await count({ 'a/b': 'x', 'c~d': '2' })).toBe(0);
+  });
+
   test('a date is a local day in the zone', async () => {
     // 2026-03-09T03:30Z is still 8 March in New York; 04:30Z is 9 March there.
     await source.add([

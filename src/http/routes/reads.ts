@@ -8,7 +8,8 @@ import {
   aggregateMetric,
   BUCKET_UNITS,
   type BucketUnit,
-  type EventFilters,
+  type EventSource,
+  filtersOf,
   formatInZone,
   getMetric,
   getStats,
@@ -16,15 +17,12 @@ import {
   listEvents,
   listMetrics,
   parseGroupBy,
-  propertyFiltersOf,
   queryLimits,
   resolveRange,
   resolveSeriesRange,
   runSql,
   SERIES_METRICS,
-  type SeriesMetric,
 } from '../../query/index.ts';
-import type { EventSource } from '../../storage/index.ts';
 import { noteTenant } from '../context.ts';
 
 export interface ReadDeps {
@@ -55,6 +53,21 @@ const rangeParams = {
   to: text('End (exclusive); a bare YYYY-MM-DD includes that whole day.', '2026-03-09', 64),
 };
 
+/**
+ * An optional choice among literals. (Not t.UnionEnum: Elysia fills a missing optional
+ * UnionEnum with its first value.)
+ */
+const oneOf = <T extends string>(
+  values: readonly T[],
+  options: { description: string; examples?: T[] },
+) =>
+  t.Optional(
+    t.Union(
+      values.map((v) => t.Literal(v)),
+      options,
+    ),
+  );
+
 const tzParam = {
   tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
 };
@@ -67,12 +80,10 @@ const filterParams = {
   os: text('Only events from this operating system.', 'macOS'),
   browser: text('Only events from this browser.', 'Chrome'),
   device: text('Only events from this device type.', 'mobile'),
-  bots: t.Optional(
-    t.UnionEnum(['include', 'exclude'], {
-      description: 'Bot traffic is excluded unless `include`.',
-      examples: ['include'],
-    }),
-  ),
+  bots: oneOf(['include', 'exclude'], {
+    description: 'Bot traffic is excluded unless `include`.',
+    examples: ['include'],
+  }),
 };
 
 const FILTER_NOTE =
@@ -105,23 +116,19 @@ const StatsQuery = t.Object({
 });
 
 const bucketParam = (unit: BucketUnit) =>
-  t.Optional(
-    t.UnionEnum([...BUCKET_UNITS], {
-      description: `Bucket size (${unit} by default); buckets start at local boundaries of tz.`,
-      examples: ['hour'],
-    }),
-  );
+  oneOf(BUCKET_UNITS, {
+    description: `Bucket size (${unit} by default); buckets start at local boundaries of tz.`,
+    examples: ['hour'],
+  });
 
 const SeriesQuery = t.Object({
   ...tenantParam,
-  metric: t.Optional(
-    t.UnionEnum(SERIES_METRICS as [SeriesMetric, ...SeriesMetric[]], {
-      description:
-        'count (events, the default), uniques (distinct visitors), or ' +
-        'sum/avg/min/max/p50/p95/p99 of `value`.',
-      examples: ['uniques'],
-    }),
-  ),
+  metric: oneOf(SERIES_METRICS, {
+    description:
+      'count (events, the default), uniques (distinct visitors), or ' +
+      'sum/avg/min/max/p50/p95/p99 of `value`.',
+    examples: ['uniques'],
+  }),
   bucket: bucketParam('day'),
   ...rangeParams,
   ...tzParam,
@@ -138,7 +145,7 @@ const SeriesQuery = t.Object({
       description: `Top N groups by event count (${queryLimits.seriesDefault} by default).`,
     }),
   ),
-  fill: t.Optional(t.UnionEnum(['zero'], { description: 'List empty buckets too.' })),
+  fill: oneOf(['zero'], { description: 'List empty buckets too.' }),
 });
 
 const EventsQuery = t.Object({
@@ -181,7 +188,7 @@ export function readRoutes(deps: ReadDeps) {
     noteTenant(request, tenant);
     return tenant;
   };
-  return new Elysia({ name: 'reads' })
+  return new Elysia()
     .use(summaryRoutes(deps, tenantOf))
     .use(listRoutes(deps, tenantOf))
     .use(metricRoutes(deps, tenantOf))
@@ -196,7 +203,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       async ({ query, request }) => {
         const range = resolveRange(query);
         const stats = await getStats(deps.source, tenantOf(request, query), {
-          filters: filtersOf(query, request, range.fromMs, range.toMs),
+          filters: filtersOf(query, request.url, range),
           top: query.top ?? queryLimits.topDefault,
         });
         return { ...stats, ...rangeEcho(range) };
@@ -223,7 +230,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           ...range,
           metric,
           bucket,
-          filters: filtersOf(query, request, range.fromMs, range.toMs),
+          filters: filtersOf(query, request.url, range),
           groupBy: parseGroupBy(query.group_by),
           seriesMax: query.series ?? queryLimits.seriesDefault,
           fill: query.fill === 'zero',
@@ -363,31 +370,6 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       },
     },
   );
-}
-
-/** The filters shared by stats and time series. */
-function filtersOf(
-  query: Query,
-  request: Request,
-  fromMs: number | undefined,
-  toMs: number | undefined,
-): EventFilters {
-  const value = (key: string) => query[key] as string | undefined;
-  return {
-    equals: {
-      name: value('name'),
-      path: value('path'),
-      source: value('source'),
-      user_id: value('user_id'),
-      os: value('os'),
-      browser: value('browser'),
-      device: value('device'),
-    },
-    properties: propertyFiltersOf(request.url),
-    includeBots: query.bots === 'include',
-    fromMs,
-    toMs,
-  };
 }
 
 /** The resolved range, in the zone of the read. */

@@ -1,0 +1,156 @@
+// `bun run bench:query`: stats for a tenant-day, a 24 h per-minute series and a 30-day per-day
+// series of one tenant over 10M events, through Tally (segments ∪ hot tier, via the HTTP app)
+// and, in the same run, the same query functions over one (tenant, timestamp)-sorted Parquet
+// file in a bare DuckDB instance: the floor. Prints p50/p95 and the ratio to the floor.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { ManualClock } from '../../src/core/index.ts';
+import { openEngine } from '../../src/engine/index.ts';
+import { createApp, openTenancy } from '../../src/http/index.ts';
+import { getStats, getTimeSeries } from '../../src/query/index.ts';
+import type { EventSnapshot, EventSource } from '../../src/storage/index.ts';
+import { engineOptions } from '../../test/helpers/app.ts';
+import { generate, MAIN_TENANT } from './generate.ts';
+
+const END_MS = Date.parse('2026-11-25T00:00:00Z');
+const DAY_MS = 86_400_000;
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+
+/** An EventSource over one Parquet file in its own DuckDB: the floor of what a read costs. */
+class FileSource implements EventSource {
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly file: string,
+  ) {}
+  async snapshot(tenant: string): Promise<EventSnapshot> {
+    const connection = await this.instance.connect();
+    return {
+      from: `(SELECT * FROM read_parquet('${this.file}') WHERE tenant = $tenant)`,
+      params: { tenant },
+      connection,
+      release: () => connection.closeSync(),
+    };
+  }
+}
+
+interface Case {
+  name: string;
+  path: string;
+  floor: (source: EventSource) => Promise<unknown>;
+  goal: string;
+}
+
+const lastDay = END_MS - DAY_MS;
+const noFilters = (fromMs: number, toMs: number) => ({ fromMs, toMs, bots: false, properties: {} });
+
+const CASES: Case[] = [
+  {
+    name: 'stats, one tenant-day',
+    path: `/api/v1/stats?tenant_id=${MAIN_TENANT}&date=2026-11-24`,
+    floor: (s) => getStats(s, MAIN_TENANT, { filters: noFilters(lastDay, END_MS), top: 10 }),
+    goal: 'p50 ≤ 2× floor',
+  },
+  {
+    name: 'time series, 24 h per minute',
+    path: `/api/v1/timeseries?tenant_id=${MAIN_TENANT}&bucket=minute&from=2026-11-24&to=2026-11-25&fill=zero`,
+    floor: (s) => getTimeSeries(s, MAIN_TENANT, series('minute', lastDay)),
+    goal: 'p50 ≤ 2× floor',
+  },
+  {
+    name: 'time series, 30 days per day',
+    path: `/api/v1/timeseries?tenant_id=${MAIN_TENANT}&bucket=day&from=2026-10-26&to=2026-11-25&fill=zero`,
+    floor: (s) => getTimeSeries(s, MAIN_TENANT, series('day', END_MS - 30 * DAY_MS)),
+    goal: 'p50 ≤ 100 ms',
+  },
+];
+
+function series(bucket: 'minute' | 'day', fromMs: number) {
+  return {
+    metric: 'count' as const,
+    bucket,
+    tz: 'UTC',
+    fromMs,
+    toMs: END_MS,
+    filters: noFilters(fromMs, END_MS),
+    seriesMax: 10,
+    fill: true,
+  };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  await fn(); // warm caches, as a running server has them
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    await fn();
+    ms.push(performance.now() - start);
+  }
+  ms.sort((a, b) => a - b);
+  return { p50: ms[Math.floor(RUNS / 2)] as number, p95: ms[Math.floor(RUNS * 0.95)] as number };
+}
+
+const dataDir = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/out/query-data');
+if (!fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
+  console.log(
+    `generating ${EVENTS} events into ${dataDir} (bun run bench:generate does this alone)`,
+  );
+  await generate({
+    dataDir,
+    mainEvents: EVENTS,
+    days: 30,
+    smallTenants: 20,
+    smallEventsPerDay: 2000,
+    endMs: END_MS,
+  });
+}
+const clock = new ManualClock(END_MS);
+const engine = await openEngine(engineOptions(dataDir, clock));
+const app = createApp({
+  engine,
+  tenancy: openTenancy,
+  clock,
+  log: { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false },
+  options: {
+    trustProxy: false,
+    retryAfterSeconds: 1,
+    queryTimeoutMs: 60_000,
+    queryRowsMax: 10_000,
+  },
+  isAccepting: () => true,
+});
+
+const floorFile = path.join(dataDir, '..', 'floor.parquet');
+const floorDb = await DuckDBInstance.create(':memory:', { threads: '2' });
+if (!fs.existsSync(floorFile)) {
+  const files = engine.store.catalog
+    .segmentsOf(MAIN_TENANT)
+    .map((s) => `'${path.join(engine.store.segmentsDir, s.file)}'`);
+  const c = await floorDb.connect();
+  await c.run(`COPY (SELECT * FROM read_parquet([${files.join(', ')}]) ORDER BY tenant, "timestamp")
+               TO '${floorFile}' (FORMAT parquet, COMPRESSION zstd)`);
+  c.closeSync();
+}
+const floor = new FileSource(floorDb, floorFile);
+
+console.log(
+  `\n${RUNS} runs each; tenant ${MAIN_TENANT}; ${engine.store.catalog.segmentsOf(MAIN_TENANT).length} segments\n`,
+);
+console.log('| query | Tally p50 | Tally p95 | floor p50 | ratio | goal |');
+console.log('|---|---|---|---|---|---|');
+for (const c of CASES) {
+  const tally = await timed(async () => {
+    const res = await app.handle(new Request(`http://localhost${c.path}`));
+    if (res.status !== 200) throw new Error(`${c.path}: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+  });
+  const bare = await timed(() => c.floor(floor));
+  const f = (ms: number) => `${ms.toFixed(1)} ms`;
+  console.log(
+    `| ${c.name} | ${f(tally.p50)} | ${f(tally.p95)} | ${f(bare.p50)} | ${(tally.p50 / bare.p50).toFixed(2)}× | ${c.goal} |`,
+  );
+}
+await engine.close();
+floorDb.closeSync();

@@ -1,0 +1,56 @@
+// One page of events in (timestamp desc, event_id asc) order, after an optional cursor:
+// the shared body of the event and metric lists. Fetches one row more than the page to know
+// whether a next page exists.
+
+import { timestampTZValue } from '@duckdb/node-api';
+import type { EventSource } from '../storage/index.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { EVENT_SELECT } from './event-rows.ts';
+import { type EventFilters, filterConditions, whereOf } from './filters.ts';
+import { type Row, rangeOf, readRows, withSnapshot } from './read.ts';
+import { SqlParams } from './sql-params.ts';
+
+export interface PageOptions {
+  filters: EventFilters;
+  /** Items per page (the caller bounds it). */
+  limit: number;
+  /** next_cursor of the previous page. */
+  cursor?: string | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export async function readPage<T>(
+  source: EventSource,
+  tenant: string,
+  options: PageOptions,
+  present: (row: Row) => T,
+): Promise<Page<T>> {
+  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const { fromMs, toMs } = options.filters;
+  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), async (snapshot) => {
+    const params = new SqlParams();
+    const conditions = filterConditions(options.filters, params);
+    if (after !== undefined) {
+      const at = params.add(timestampTZValue(BigInt(after.us)));
+      const id = params.add(after.id);
+      conditions.push(`(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND e.event_id > ${id}))`);
+    }
+    const sql =
+      `SELECT ${EVENT_SELECT} FROM ${snapshot.from} AS e ${whereOf(conditions)} ` +
+      `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(options.limit + 1)}`;
+    const rows = await readRows(snapshot, sql, params);
+    const page = rows.slice(0, options.limit);
+    const last = page.at(-1);
+    const more = rows.length > options.limit && last !== undefined;
+    return {
+      items: page.map(present),
+      next_cursor: more
+        ? encodeCursor({ us: String(last.cursor_us), id: String(last.event_id) })
+        : null,
+    };
+  });
+}

@@ -1,0 +1,129 @@
+// The filters every read shares (name, path, source, user, session, os, browser, device,
+// property equality, bots, time) as SQL conditions over the event alias `e`, values bound.
+
+import { AppError, assert, eventLimits } from '../core/index.ts';
+import type { SqlParams } from './sql-params.ts';
+
+/** Columns a filter or a group may name, by their API name. Identifiers come only from here. */
+export const FILTER_COLUMNS = {
+  name: 'name',
+  path: 'path',
+  source: 'source',
+  user_id: 'user_id',
+  session_id: 'session_id',
+  os: 'os',
+  browser: 'browser',
+  device: 'device',
+  referrer: 'referrer',
+} as const;
+
+export type FilterColumn = keyof typeof FILTER_COLUMNS;
+
+export interface EventFilters {
+  /** Exact matches on event columns. */
+  equals?: Partial<Record<FilterColumn, string | undefined>>;
+  /** Property key → value, compared with the property's JSON scalar as text. */
+  properties?: Record<string, string>;
+  /** Bot traffic is left out unless true. */
+  includeBots?: boolean;
+  /** Only events with a value (metric points). */
+  valued?: boolean;
+  /** Inclusive lower bound, UTC epoch ms. */
+  fromMs?: number | undefined;
+  /** Exclusive upper bound, UTC epoch ms. */
+  toMs?: number | undefined;
+}
+
+const PROPERTY_PREFIX = 'property.';
+const PROPERTY_FILTERS_MAX = 16;
+
+/** `e."col" = $q_1 AND …` conditions for `filters`; an empty list when there are none. */
+export function filterConditions(filters: EventFilters, params: SqlParams): string[] {
+  const conditions: string[] = [];
+  for (const [field, value] of Object.entries(filters.equals ?? {})) {
+    if (value === undefined) continue;
+    const column = FILTER_COLUMNS[field as FilterColumn];
+    assert(column !== undefined, `unknown filter column ${field}`);
+    conditions.push(`e."${column}" = ${params.add(value)}`);
+  }
+  for (const [key, value] of Object.entries(filters.properties ?? {})) {
+    conditions.push(`${propertyText(key, params)} = ${params.add(value)}`);
+  }
+  if (filters.includeBots !== true) conditions.push('NOT coalesce(e.is_bot, false)');
+  if (filters.valued === true) conditions.push('e."value" IS NOT NULL');
+  if (filters.fromMs !== undefined) {
+    conditions.push(`e."timestamp" >= ${params.addInstant(filters.fromMs)}`);
+  }
+  if (filters.toMs !== undefined) {
+    conditions.push(`e."timestamp" < ${params.addInstant(filters.toMs)}`);
+  }
+  return conditions;
+}
+
+/** `WHERE a AND b`, or nothing. */
+export function whereOf(conditions: string[]): string {
+  return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+}
+
+/** The text of property `key` of the event (numbers and booleans as their JSON text). */
+export function propertyText(key: string, params: SqlParams): string {
+  const pointer = `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+  return `json_extract_string(e.properties, ${params.add(pointer)})`;
+}
+
+/** Filter values of a query string, by the names of FILTER_COLUMNS; `bots=include`. */
+export type FilterParams = Partial<Record<FilterColumn | 'bots', string | number | undefined>>;
+
+/**
+ * The filters of stats and time series from their query string: the columns, the
+ * `property.<key>` parameters of `url`, bots, and the resolved range.
+ */
+export function filtersOf(
+  params: FilterParams,
+  url: string,
+  range: { fromMs?: number | undefined; toMs?: number | undefined },
+): EventFilters {
+  const equals: EventFilters['equals'] = {};
+  for (const column of ['name', 'path', 'source', 'user_id', 'os', 'browser', 'device'] as const) {
+    const value = params[column];
+    if (value !== undefined) equals[column] = String(value);
+  }
+  return {
+    equals,
+    properties: propertyFiltersOf(url),
+    includeBots: params.bots === 'include',
+    fromMs: range.fromMs,
+    toMs: range.toMs,
+  };
+}
+
+/** The `property.<key>=value` filters of a query string (Elysia's schema drops unknown keys). */
+export function propertyFiltersOf(url: string): Record<string, string> {
+  const filters: Record<string, string> = {};
+  for (const [name, value] of new URL(url).searchParams) {
+    if (!name.startsWith(PROPERTY_PREFIX)) continue;
+    const key = name.slice(PROPERTY_PREFIX.length);
+    if (key.length === 0 || key.length > eventLimits.nameCharsMax) {
+      throw AppError.validation([
+        {
+          loc: ['query', name],
+          msg:
+            'a property filter is property.<key>=value with a key of ' +
+            `1–${eventLimits.nameCharsMax} characters`,
+          type: 'value_error',
+        },
+      ]);
+    }
+    filters[key] = value;
+  }
+  if (Object.keys(filters).length > PROPERTY_FILTERS_MAX) {
+    throw AppError.validation([
+      {
+        loc: ['query'],
+        msg: `at most ${PROPERTY_FILTERS_MAX} property filters may be combined`,
+        type: 'too_long',
+      },
+    ]);
+  }
+  return filters;
+}

@@ -1,0 +1,50 @@
+// Public surface of query: every read of stored events (stats, time series, event and metric
+// lists, single items, ad-hoc SQL), all over one tenant's EventSource snapshot, and the
+// parsing of the time and filter parameters they share.
+
+export type { EventSource } from '../storage/index.ts';
+export {
+  type EventFilters,
+  FILTER_COLUMNS,
+  type FilterColumn,
+  type FilterParams,
+  filtersOf,
+  propertyFiltersOf,
+} from './filters.ts';
+export { queryLimits } from './limits.ts';
+export {
+  type AggregateMetricOptions,
+  aggregateMetric,
+  type MetricBucket,
+} from './queries/aggregate-metric.ts';
+export { getEvent } from './queries/get-event.ts';
+export { getMetric } from './queries/get-metric.ts';
+export { getStats, PAGE_VIEW_NAMES, type Stats, type StatsOptions } from './queries/get-stats.ts';
+export {
+  GROUP_COLUMNS,
+  type GroupBy,
+  getTimeSeries,
+  parseGroupBy,
+  SERIES_METRICS,
+  type SeriesMetric,
+  type SeriesPoint,
+  type TimeSeries,
+  type TimeSeriesOptions,
+} from './queries/get-time-series.ts';
+export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
+export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';
+export {
+  type RunSqlOptions,
+  runSql,
+  type SqlParamValue,
+  type SqlResult,
+} from './queries/run-sql.ts';
+export { BUCKET_UNITS, type BucketUnit } from './time-buckets.ts';
+export {
+  type ResolvedRange,
+  resolveRange,
+  resolveSeriesRange,
+  resolveTimeZone,
+  type TimeParams,
+} from './time-range.ts';
+export { formatInZone, isTimeZone } from './time-zone.ts';

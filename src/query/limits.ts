@@ -1,0 +1,28 @@
+// The limits of the read API: how much one read may ask for. Plain constants, units last in
+// each name; the SQL endpoint's time and row limits are tunables passed in by the caller.
+
+import { assert } from '../core/index.ts';
+
+export const queryLimits = {
+  /** Buckets one time series or metric aggregate may span (422 beyond). */
+  bucketsMax: 10_000,
+  /** Series of a grouped time series: the top N group values by event count. */
+  seriesDefault: 10,
+  seriesMax: 50,
+  /** Rows of each top list in /stats. */
+  topDefault: 10,
+  topMax: 100,
+  /** Page size of event and metric lists. */
+  pageDefault: 100,
+  pageMax: 1000,
+  /** Size of a statement for the SQL endpoint, and of its parameter list. */
+  sqlCharsMax: 100_000,
+  sqlParamsMax: 100,
+  /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
+  sqlTimeoutMsDefault: 10_000,
+  sqlRowsMaxDefault: 10_000,
+} as const;
+
+assert(queryLimits.seriesDefault <= queryLimits.seriesMax, 'default series within the maximum');
+assert(queryLimits.topDefault <= queryLimits.topMax, 'default top within the maximum');
+assert(queryLimits.pageDefault <= queryLimits.pageMax, 'default page within the maximum');

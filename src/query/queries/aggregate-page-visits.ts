@@ -1,0 +1,64 @@
+// Events per time bucket, page and operating system with their mean duration: seed 003's
+// GET /api/events/. Buckets follow TimescaleDB's time_bucket: multiples of the width counted
+// from an origin (Monday 2000-01-03 UTC), so a week starts on Monday and a day at UTC midnight.
+
+import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
+import { AppError } from '../../core/index.ts';
+import type { EventSource } from '../../storage/index.ts';
+import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
+
+/** time_bucket's default origin. */
+export const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
+
+export interface PageVisitOptions {
+  widthMs: number;
+  /** Only events whose path is one of these. */
+  pages: string[];
+  /** Rows returned at most; more is a 422 asking for a larger bucket. */
+  rowsMax: number;
+}
+
+export interface PageVisitBucket {
+  bucketMs: number;
+  page: string;
+  os: string;
+  avgDuration: number | null;
+  count: number;
+}
+
+export async function aggregatePageVisits(
+  source: EventSource,
+  tenant: string,
+  options: PageVisitOptions,
+): Promise<PageVisitBucket[]> {
+  const rows = await withSnapshot(source, tenant, {}, (snapshot) => {
+    const params = new SqlParams();
+    const origin = params.add(TIME_BUCKET_ORIGIN_MS);
+    const width = params.add(options.widthMs);
+    const pages = params.add(listValue(options.pages), LIST(VARCHAR));
+    const sql = `SELECT CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
+          * ${width} + ${origin} AS bucket_ms,
+        e.path AS page, e.os AS os, avg(e.duration) AS avg_duration, count(*) AS count
+      FROM ${snapshot.from} AS e WHERE list_contains(${pages}, e.path)
+      GROUP BY ALL ORDER BY bucket_ms, page, os
+      LIMIT ${params.add(options.rowsMax + 1)}`;
+    return readRows(snapshot, sql, params);
+  });
+  if (rows.length > options.rowsMax) {
+    throw AppError.validation([
+      {
+        loc: ['query', 'duration'],
+        msg: `the answer would hold more than ${options.rowsMax} rows; use a longer duration`,
+        type: 'too_long',
+      },
+    ]);
+  }
+  return rows.map((row) => ({
+    bucketMs: numberOf(row.bucket_ms),
+    page: String(row.page),
+    os: String(row.os),
+    avgDuration: nullableNumberOf(row.avg_duration),
+    count: numberOf(row.count),
+  }));
+}

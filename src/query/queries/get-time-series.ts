@@ -1,0 +1,160 @@
+// GET /api/v1/timeseries: one metric of the tenant's events per time bucket in a zone,
+// optionally split into the top N series of a group (by event count, ties by value).
+
+import { AppError, eventLimits } from '../../core/index.ts';
+import type { EventSource } from '../../storage/index.ts';
+import { bucketedCtes } from '../bucketed.ts';
+import { type EventFilters, FILTER_COLUMNS, propertyText } from '../filters.ts';
+import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
+import { type BucketUnit, bucketStarts } from '../time-buckets.ts';
+import { formatInZone } from '../time-zone.ts';
+
+/** SQL of each metric over the bucketed rows (identifiers from this allow-list only). */
+const METRIC_SQL = {
+  count: 'count(*)',
+  uniques: 'count(DISTINCT visitor_id)',
+  sum: 'sum(value)',
+  avg: 'avg(value)',
+  min: 'min(value)',
+  max: 'max(value)',
+  p50: 'quantile_cont(value, 0.5)',
+  p95: 'quantile_cont(value, 0.95)',
+  p99: 'quantile_cont(value, 0.99)',
+} as const;
+
+export type SeriesMetric = keyof typeof METRIC_SQL;
+export const SERIES_METRICS = Object.keys(METRIC_SQL) as SeriesMetric[];
+
+/** Metrics whose empty bucket is 0; the others have no value to report there (null). */
+const ZERO_WHEN_EMPTY = new Set<SeriesMetric>(['count', 'uniques', 'sum']);
+
+export const GROUP_COLUMNS = ['name', 'path', 'os', 'browser', 'device', 'source', 'referrer'];
+const PROPERTY_GROUP = 'property:';
+
+export type GroupBy = { column: keyof typeof FILTER_COLUMNS } | { property: string };
+
+export interface TimeSeriesOptions {
+  metric: SeriesMetric;
+  bucket: BucketUnit;
+  tz: string;
+  fromMs: number;
+  toMs: number;
+  filters: EventFilters;
+  groupBy?: GroupBy | undefined;
+  /** Series kept when grouping: the top N groups by event count. */
+  seriesMax: number;
+  /** Every bucket of the range, empty ones included. */
+  fill: boolean;
+}
+
+export interface SeriesPoint {
+  bucket: string;
+  value: number | null;
+}
+
+export interface TimeSeries {
+  series: { key: string | null; events: number; points: SeriesPoint[] }[];
+}
+
+/** `name`, `path`, … or `property:<key>`; 422 for anything else. */
+export function parseGroupBy(value: string | undefined): GroupBy | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (GROUP_COLUMNS.includes(value)) return { column: value as keyof typeof FILTER_COLUMNS };
+  const key = value.startsWith(PROPERTY_GROUP) ? value.slice(PROPERTY_GROUP.length) : '';
+  if (key.length > 0 && key.length <= eventLimits.nameCharsMax) return { property: key };
+  throw AppError.validation([
+    {
+      loc: ['query', 'group_by'],
+      msg: `group_by must be one of ${GROUP_COLUMNS.join(', ')} or property:<key> (got "${value}")`,
+      type: 'value_error',
+    },
+  ]);
+}
+
+export async function getTimeSeries(
+  source: EventSource,
+  tenant: string,
+  options: TimeSeriesOptions,
+): Promise<TimeSeries> {
+  const starts = bucketStarts(options.fromMs, options.toMs, options.bucket, options.tz);
+  const filters = { ...options.filters, fromMs: options.fromMs, toMs: options.toMs };
+  const range = { fromMs: options.fromMs, toMs: options.toMs };
+  const rows = await withSnapshot(source, tenant, range, async (snapshot) => {
+    const params = new SqlParams();
+    const group = options.groupBy === undefined ? 'NULL' : groupSql(options.groupBy, params);
+    const ctes = bucketedCtes(
+      {
+        from: snapshot.from,
+        filters,
+        starts,
+        columns: [`${group} AS grp`, 'e.value', 'e.visitor_id'],
+      },
+      params,
+    );
+    const metric = METRIC_SQL[options.metric];
+    const sql =
+      options.groupBy === undefined
+        ? `${ctes} SELECT bucket_ms, NULL AS grp, count(*) AS events, ${metric} AS value
+           FROM bucketed GROUP BY bucket_ms`
+        : `${ctes}, top AS (
+             SELECT grp, count(*) AS events FROM bucketed WHERE grp IS NOT NULL
+             GROUP BY grp ORDER BY events DESC, grp LIMIT ${params.add(options.seriesMax)})
+           SELECT b.bucket_ms, b.grp, any_value(t.events) AS events, ${metric} AS value
+           FROM bucketed b JOIN top t ON b.grp = t.grp GROUP BY b.bucket_ms, b.grp`;
+    return readRows(snapshot, sql, params);
+  });
+  return { series: seriesOf(rows, starts, options) };
+}
+
+function groupSql(groupBy: GroupBy, params: SqlParams): string {
+  return 'column' in groupBy
+    ? `e."${FILTER_COLUMNS[groupBy.column]}"`
+    : propertyText(groupBy.property, params);
+}
+
+/** Rows → series in rank order, each with its points in bucket order (every bucket if fill). */
+function seriesOf(rows: Row[], starts: number[], options: TimeSeriesOptions): TimeSeries['series'] {
+  const byKey = new Map<string | null, { events: number; values: Map<number, number | null> }>();
+  for (const row of rows) {
+    const key = row.grp === null || row.grp === undefined ? null : String(row.grp);
+    let series = byKey.get(key);
+    if (series === undefined) {
+      series = { events: 0, values: new Map() };
+      byKey.set(key, series);
+    }
+    if (options.groupBy === undefined) series.events += numberOf(row.events);
+    else series.events = numberOf(row.events);
+    series.values.set(numberOf(row.bucket_ms), nullableNumberOf(row.value));
+  }
+  if (options.groupBy === undefined && byKey.size === 0 && options.fill) {
+    byKey.set(null, { events: 0, values: new Map() });
+  }
+  const empty = ZERO_WHEN_EMPTY.has(options.metric) ? 0 : null;
+  const labels = new Map<number, string>();
+  const label = (ms: number) => {
+    let text = labels.get(ms);
+    if (text === undefined) {
+      text = formatInZone(ms, options.tz);
+      labels.set(ms, text);
+    }
+    return text;
+  };
+  return [...byKey.entries()]
+    .sort(([ka, a], [kb, b]) => b.events - a.events || compareKeys(ka, kb))
+    .map(([key, series]) => {
+      const buckets = options.fill ? starts : starts.filter((s) => series.values.has(s));
+      const points = buckets.map((s) => ({
+        bucket: label(s),
+        value: series.values.get(s) ?? empty,
+      }));
+      return { key, events: series.events, points };
+    });
+}
+
+function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}

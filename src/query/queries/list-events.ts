@@ -1,0 +1,46 @@
+// GET /api/v1/events: the tenant's events, newest first, filtered, in keyset-paginated pages.
+
+import type { EventSource } from '../../storage/index.ts';
+import { type Page, readPage } from '../event-pages.ts';
+import { presentEventRow } from '../event-rows.ts';
+
+export interface ListEventsOptions {
+  name?: string | undefined;
+  user_id?: string | undefined;
+  session_id?: string | undefined;
+  source?: string | undefined;
+  path?: string | undefined;
+  fromMs?: number | undefined;
+  toMs?: number | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface EventList {
+  events: Record<string, unknown>[];
+  next_cursor: string | null;
+}
+
+export async function listEvents(
+  source: EventSource,
+  tenant: string,
+  options: ListEventsOptions,
+): Promise<EventList> {
+  const { name, user_id, session_id, path, fromMs, toMs } = options;
+  const page: Page<Record<string, unknown>> = await readPage(
+    source,
+    tenant,
+    {
+      filters: {
+        equals: { name, user_id, session_id, source: options.source, path },
+        includeBots: true,
+        fromMs,
+        toMs,
+      },
+      limit: options.limit,
+      cursor: options.cursor,
+    },
+    presentEventRow,
+  );
+  return { events: page.items, next_cursor: page.next_cursor };
+}

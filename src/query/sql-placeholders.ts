@@ -1,0 +1,124 @@
+// Renames the positional parameters of a user's statement (`?` and `$1`) to named ones
+// (`$sql_param_1`), so they can be bound next to the snapshot's named `$tenant` (DuckDB does
+// not mix the two kinds), and drops trailing semicolons. A small lexer skips strings, quoted
+// identifiers, dollar-quoted strings and comments. The guard re-parses the result and
+// compares it with the original, so a construct this lexer misreads is refused, not run.
+
+export const SQL_PARAM_PREFIX = 'sql_param_';
+
+const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
+const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DIGIT = /[0-9]/;
+
+export function nameParameters(sql: string): string {
+  const out: string[] = [];
+  let i = 0;
+  let positional = 0;
+  let lastSignificant = -1; // index in `out` of the last token that is not a comment or space
+  const emit = (text: string, significant: boolean) => {
+    out.push(text);
+    if (significant) lastSignificant = out.length - 1;
+  };
+  while (i < sql.length) {
+    const c = sql[i] as string;
+    const next = sql[i + 1] ?? '';
+    let end: number;
+    if (c === "'") end = quotedEnd(sql, i, "'", false);
+    else if (c === '"') end = quotedEnd(sql, i, '"', false);
+    else if ((c === 'e' || c === 'E') && next === "'") end = quotedEnd(sql, i + 1, "'", true);
+    else if (c === '-' && next === '-') {
+      end = sql.indexOf('\n', i);
+      emit(sql.slice(i, end === -1 ? sql.length : end), false);
+      i = end === -1 ? sql.length : end;
+      continue;
+    } else if (c === '/' && next === '*') {
+      end = blockCommentEnd(sql, i);
+      emit(sql.slice(i, end), false);
+      i = end;
+      continue;
+    } else if (c === '?') {
+      positional += 1;
+      emit(`$${SQL_PARAM_PREFIX}${positional}`, true);
+      i += 1;
+      continue;
+    } else if (c === '$') {
+      const dollar = dollarToken(sql, i);
+      if (dollar.kind === 'positional') {
+        emit(`$${SQL_PARAM_PREFIX}${dollar.text.slice(1)}`, true);
+        i = dollar.end;
+        continue;
+      }
+      end = dollar.end;
+    } else if (IDENT_START.test(c)) end = runEnd(sql, i + 1, IDENT_PART);
+    else if (DIGIT.test(c)) end = runEnd(sql, i + 1, /[0-9A-Za-z_.]/);
+    else if (/\s/.test(c)) {
+      emit(c, false);
+      i += 1;
+      continue;
+    } else end = i + 1;
+    emit(sql.slice(i, end), true);
+    i = end;
+  }
+  while (lastSignificant >= 0 && out[lastSignificant] === ';') {
+    out[lastSignificant] = ' ';
+    lastSignificant = out.findLastIndex((t, k) => k < lastSignificant && !isSpace(t));
+  }
+  return out.join('');
+}
+
+function isSpace(token: string): boolean {
+  return /^\s*$/.test(token) || token.startsWith('--') || token.startsWith('/*');
+}
+
+/** End (exclusive) of a quoted run starting at `start` (`''`/`""` escape; `\` in E-strings). */
+function quotedEnd(sql: string, start: number, quote: string, backslash: boolean): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    const c = sql[i];
+    if (backslash && c === '\\') i += 2;
+    else if (c === quote && sql[i + 1] === quote) i += 2;
+    else if (c === quote) return i + 1;
+    else i += 1;
+  }
+  return sql.length;
+}
+
+/** End of a (nested) block comment. */
+function blockCommentEnd(sql: string, start: number): number {
+  let depth = 0;
+  let i = start;
+  while (i < sql.length) {
+    if (sql.startsWith('/*', i)) {
+      depth += 1;
+      i += 2;
+    } else if (sql.startsWith('*/', i)) {
+      depth -= 1;
+      i += 2;
+      if (depth === 0) return i;
+    } else i += 1;
+  }
+  return sql.length;
+}
+
+function runEnd(sql: string, start: number, part: RegExp): number {
+  let i = start;
+  while (i < sql.length && part.test(sql[i] as string)) i += 1;
+  return i;
+}
+
+/** `$1` (positional), `$name` (named, left as is), or a dollar-quoted string `$tag$…$tag$`. */
+function dollarToken(
+  sql: string,
+  start: number,
+): { kind: 'positional' | 'other'; text: string; end: number } {
+  const digitsEnd = runEnd(sql, start + 1, DIGIT);
+  if (digitsEnd > start + 1) {
+    return { kind: 'positional', text: sql.slice(start, digitsEnd), end: digitsEnd };
+  }
+  const tagEnd = runEnd(sql, start + 1, /[A-Za-z0-9_\u0080-\uffff]/);
+  if (sql[tagEnd] !== '$') return { kind: 'other', text: sql.slice(start, tagEnd), end: tagEnd };
+  const tag = sql.slice(start, tagEnd + 1);
+  const close = sql.indexOf(tag, tagEnd + 1);
+  const end = close === -1 ? sql.length : close + tag.length;
+  return { kind: 'other', text: sql.slice(start, end), end };
+}

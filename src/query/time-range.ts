@@ -1,0 +1,135 @@
+// Turns the time parameters of a read (`date`, `from`, `to`, `tz`) into a half-open UTC range.
+// A bare date is a local calendar day in `tz`; anything else must name its own offset.
+
+import { AppError, DAY_MS, type FieldIssue, HOUR_MS, parseTimestamp } from '../core/index.ts';
+import type { BucketUnit } from './time-buckets.ts';
+import { addDays, instantOf, isTimeZone, type LocalParts } from './time-zone.ts';
+
+export interface TimeParams {
+  /** A local day, YYYY-MM-DD: the range is that whole day in `tz`. */
+  date?: string | undefined;
+  /** Inclusive: ISO 8601 with an offset, epoch ms, or YYYY-MM-DD (local midnight). */
+  from?: string | undefined;
+  /** Exclusive: ISO 8601 with an offset, epoch ms, or YYYY-MM-DD (the end of that day). */
+  to?: string | undefined;
+  tz?: string | undefined;
+}
+
+export interface ResolvedRange {
+  fromMs?: number;
+  toMs?: number;
+  tz: string;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const EPOCH_MS = /^\d{1,15}$/;
+
+/** The zone of a read, `UTC` when absent; 422 naming the parameter when it is not a zone. */
+export function resolveTimeZone(tz: string | undefined): string {
+  if (tz === undefined || tz === '') return 'UTC';
+  if (isTimeZone(tz)) return tz;
+  throw AppError.validation([
+    {
+      loc: ['query', 'tz'],
+      msg: `tz must be an IANA time zone such as Europe/Berlin or America/New_York (got "${tz}")`,
+      type: 'time_zone',
+    },
+  ]);
+}
+
+export function resolveRange(params: TimeParams): ResolvedRange {
+  const tz = resolveTimeZone(params.tz);
+  const issues: FieldIssue[] = [];
+  if (params.date !== undefined) {
+    if (params.from !== undefined || params.to !== undefined) {
+      throw AppError.validation([
+        {
+          loc: ['query', 'date'],
+          msg: 'give either date or from/to, not both',
+          type: 'value_error',
+        },
+      ]);
+    }
+    const day = localDate(params.date, 'date', issues);
+    if (day === null) throw AppError.validation(issues);
+    return { fromMs: instantOf(day, tz), toMs: instantOf(addDays(day, 1), tz), tz };
+  }
+  const fromMs = params.from === undefined ? undefined : instant(params.from, 'from', tz, issues);
+  const toMs = params.to === undefined ? undefined : instant(params.to, 'to', tz, issues);
+  if (issues.length > 0) throw AppError.validation(issues);
+  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
+    throw AppError.validation([
+      { loc: ['query', 'to'], msg: 'to must be later than from', type: 'value_error' },
+    ]);
+  }
+  return {
+    ...(fromMs === undefined ? {} : { fromMs }),
+    ...(toMs === undefined ? {} : { toMs }),
+    tz,
+  };
+}
+
+/** Span of a bucketed read when `from` is absent, by bucket. */
+const DEFAULT_SPAN_MS: Record<BucketUnit, number> = {
+  minute: HOUR_MS,
+  hour: DAY_MS,
+  day: 30 * DAY_MS,
+  week: 12 * 7 * DAY_MS,
+  month: 365 * DAY_MS,
+};
+
+/**
+ * The range of a bucketed read, always bounded: `to` defaults to now, `from` to an hour, a
+ * day, 30 days, 12 weeks or 365 days before `to`, by bucket.
+ */
+export function resolveSeriesRange(
+  params: TimeParams,
+  bucket: BucketUnit,
+  nowMs: number,
+): { fromMs: number; toMs: number; tz: string } {
+  const range = resolveRange(params);
+  const toMs = range.toMs ?? Math.max(nowMs, (range.fromMs ?? 0) + 1);
+  const fromMs = range.fromMs ?? toMs - DEFAULT_SPAN_MS[bucket];
+  return { fromMs, toMs, tz: range.tz };
+}
+
+function instant(
+  value: string,
+  field: 'from' | 'to',
+  tz: string,
+  issues: FieldIssue[],
+): number | undefined {
+  if (DATE.test(value)) {
+    const day = localDate(value, field, issues);
+    if (day === null) return undefined;
+    return instantOf(field === 'to' ? addDays(day, 1) : day, tz);
+  }
+  const parsed = parseTimestamp(EPOCH_MS.test(value) ? Number(value) : value);
+  if (parsed.ok) return parsed.ms;
+  issues.push({
+    loc: ['query', field],
+    msg:
+      `${field} must be YYYY-MM-DD, ISO 8601 with a zone offset ` +
+      `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`,
+    type: 'datetime_parsing',
+  });
+  return undefined;
+}
+
+function localDate(value: string, field: string, issues: FieldIssue[]): LocalParts | null {
+  const m = DATE.exec(value);
+  if (m !== null) {
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const check = new Date(Date.UTC(2000, month - 1, day));
+    check.setUTCFullYear(year);
+    if (check.getUTCMonth() === month - 1 && check.getUTCDate() === day) {
+      return { year, month, day, hour: 0, minute: 0, second: 0 };
+    }
+  }
+  issues.push({
+    loc: ['query', field],
+    msg: `${field} must be a calendar date, YYYY-MM-DD (got "${value}")`,
+    type: 'date_parsing',
+  });
+  return null;
+}

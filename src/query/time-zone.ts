@@ -1,0 +1,139 @@
+// Time-zone arithmetic in IANA zones through Intl (the same ICU data the runtime ships):
+// local wall-clock parts of an instant, the instant of a local wall-clock time (DST gaps and
+// overlaps resolved), and ISO 8601 with the zone's UTC offset, e.g. 2026-03-08T00:00:00-05:00.
+
+import { DAY_MS } from '../core/index.ts';
+
+export interface LocalParts {
+  year: number;
+  /** 1–12 */
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** True for an IANA zone name (or alias) the runtime knows, e.g. `Europe/Berlin`, `UTC`. */
+export function isTimeZone(tz: string): boolean {
+  if (!ZONE_NAME.test(tz)) return false;
+  try {
+    formatterOf(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function formatterOf(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** The wall-clock time in `tz` at instant `ms` (seconds precision). */
+export function localParts(ms: number, tz: string): LocalParts {
+  const parts: Record<string, string> = {};
+  for (const p of formatterOf(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  const year = Number(parts.year);
+  return {
+    year: parts.era === 'BC' ? 1 - year : year,
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+  };
+}
+
+/** The offset of `tz` from UTC at instant `ms`, in ms (e.g. -5 h for New York in winter). */
+export function offsetMs(ms: number, tz: string): number {
+  const p = localParts(ms, tz);
+  const wall = wallMs(p);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+function wallMs(p: LocalParts): number {
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1, p.day);
+  d.setUTCHours(p.hour, p.minute, p.second, 0);
+  return d.getTime();
+}
+
+/**
+ * The instant at which the wall clock in `tz` shows `local`. In an overlap (clocks turned back)
+ * the earlier instant; in a gap (clocks turned forward) the instant the gap ends, so a day that
+ * starts at a skipped midnight starts when its first wall-clock time exists.
+ */
+export function instantOf(local: LocalParts, tz: string): number {
+  const wall = wallMs(local);
+  const offsets = new Set([offsetMs(wall - DAY_MS, tz), offsetMs(wall + DAY_MS, tz)]);
+  const candidates = [...offsets].map((o) => wall - o);
+  const exact = candidates.filter((t) => t + offsetMs(t, tz) === wall);
+  return exact.length > 0 ? Math.min(...exact) : Math.max(...candidates);
+}
+
+/** ISO 8601 with the offset of `tz` at that instant: `2026-11-01T01:00:00-04:00`. */
+export function formatInZone(ms: number, tz: string): string {
+  const p = localParts(ms, tz);
+  const offset = offsetMs(ms, tz);
+  const millis = ((ms % 1000) + 1000) % 1000;
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset) / 60_000;
+  const date = `${pad(p.year, 4)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
+  const time = `${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}`;
+  const fraction = millis === 0 ? '' : `.${pad(millis, 3)}`;
+  return `${date}T${time}${fraction}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** The calendar date `days` after `p`'s date (time of day dropped). */
+export function addDays(p: LocalParts, days: number): LocalParts {
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1, p.day + days);
+  return dateParts(d);
+}
+
+/** The first day of the month `months` after `p`'s month. */
+export function addMonths(p: LocalParts, months: number): LocalParts {
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1 + months, 1);
+  return dateParts(d);
+}
+
+/** ISO day of week of `p`'s date: 1 = Monday … 7 = Sunday. */
+export function isoWeekday(p: LocalParts): number {
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1, p.day);
+  return ((d.getUTCDay() + 6) % 7) + 1;
+}
+
+function dateParts(d: Date): LocalParts {
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: 0,
+    minute: 0,
+    second: 0,
+  };
+}

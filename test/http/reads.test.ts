@@ -1,0 +1,357 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { openapi } from '@elysiajs/openapi';
+import { Elysia } from 'elysia';
+import { createLogger } from '../../src/core/index.ts';
+import { errorResponse, toAppError } from '../../src/http/errors.ts';
+import { type ReadDeps, readRoutes } from '../../src/http/routes/reads.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const NOW = Date.parse('2026-03-10T12:00:00Z');
+const at = (iso: string) => Date.parse(iso);
+
+let source: MemorySource;
+let app: { handle(request: Request): Promise<Response> };
+const tenantCalls: string[] = [];
+
+beforeAll(async () => {
+  source = await createMemorySource({ lockDown: true });
+  await source.add([
+    makeEvent({
+      event_id: 'a1',
+      timestamp: at('2026-03-08T05:00:00Z'),
+      path: '/',
+      user_id: 'u1',
+      properties: { plan: 'pro' },
+    }),
+    makeEvent({
+      event_id: 'a2',
+      timestamp: at('2026-03-09T03:30:00Z'),
+      path: '/pricing',
+      user_id: 'u2',
+      properties: { plan: 'free' },
+    }),
+    makeEvent({
+      event_id: 'a3',
+      timestamp: at('2026-03-09T04:30:00Z'),
+      path: '/pricing',
+      user_id: 'u1',
+    }),
+    makeEvent({ event_id: 'bot', timestamp: at('2026-03-08T06:00:00Z'), path: '/', is_bot: true }),
+    makeEvent({
+      event_id: 'm1',
+      timestamp: at('2026-03-08T10:15:00Z'),
+      name: 'cpu',
+      value: 0.5,
+      properties: { host: 'h1' },
+    }),
+    makeEvent({ event_id: 'm2', timestamp: at('2026-03-08T10:45:00Z'), name: 'cpu', value: 1.5 }),
+    makeEvent({
+      event_id: 'g1',
+      timestamp: at('2026-03-08T05:00:00Z'),
+      tenant: 'globex',
+      path: '/secret',
+    }),
+  ]);
+  await source.flush();
+  const deps: ReadDeps = {
+    source,
+    tenantOf: (request, query) => {
+      tenantCalls.push(new URL(request.url).pathname);
+      return query.tenant_id ?? 'default';
+    },
+    queryTimeoutMs: 300,
+    queryRowsMax: 2,
+    now: () => NOW,
+  };
+  const log = createLogger('error', () => {});
+  app = new Elysia()
+    .onError(({ error, code, set }) => {
+      const appError = toAppError(error, code, log);
+      set.status = appError.status;
+      return errorResponse(appError, 1);
+    })
+    .use(openapi({ path: '/openapi' }))
+    .use(
+      // The ingest routes the app already has on the same paths.
+      new Elysia({ prefix: '/api/v1/events' })
+        .post('', () => ({ status: 'accepted' }))
+        .get('/:event_id', ({ params }) => ({ by_id: params.event_id })),
+    )
+    .use(readRoutes(deps));
+});
+
+afterAll(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+const get = (path: string) => app.handle(new Request(`http://localhost${path}`));
+const post = (path: string, body: unknown) =>
+  app.handle(
+    new Request(`http://localhost${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  );
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+describe('GET /api/v1/stats', () => {
+  test('counts a local day of the tenant, bots excluded', async () => {
+    const res = await get('/api/v1/stats?tenant_id=acme&date=2026-03-08&tz=America/New_York');
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body).toMatchObject({
+      total_events: 4,
+      page_views: 2,
+      unique_users: 2,
+      from: '2026-03-08T00:00:00-05:00',
+      to: '2026-03-09T00:00:00-04:00',
+      tz: 'America/New_York',
+      top_paths: [
+        { path: '/', views: 1, visitors: 1 },
+        { path: '/pricing', views: 1, visitors: 1 },
+      ],
+    });
+  });
+
+  test('filters by property and includes bots on request', async () => {
+    const pro = await json(await get('/api/v1/stats?tenant_id=acme&property.plan=pro'));
+    expect(pro.total_events).toBe(1);
+    const bots = await json(await get('/api/v1/stats?tenant_id=acme&bots=include&path=/'));
+    expect(bots.page_views).toBe(2);
+    expect((await json(await get('/api/v1/stats'))).total_events).toBe(0);
+  });
+
+  test('a zone that is not IANA is a 422 naming tz', async () => {
+    const res = await get('/api/v1/stats?tz=Mars/Olympus');
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['query', 'tz'],
+          msg: 'tz must be an IANA time zone such as Europe/Berlin or America/New_York (got "Mars/Olympus")',
+          type: 'time_zone',
+        },
+      ],
+    });
+    expect((await get('/api/v1/stats?date=2026-13-01')).status).toBe(422);
+    expect((await get('/api/v1/stats?bots=maybe')).status).toBe(422);
+  });
+});
+
+describe('GET /api/v1/timeseries', () => {
+  test('day buckets in the zone, DST-labelled, zero-filled, grouped', async () => {
+    const res = await get(
+      '/api/v1/timeseries?tenant_id=acme&name=page_view&bucket=day&tz=America/New_York' +
+        '&from=2026-03-08&to=2026-03-09&fill=zero&group_by=path',
+    );
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({
+      metric: 'count',
+      bucket: 'day',
+      group_by: 'path',
+      from: '2026-03-08T00:00:00-05:00',
+      to: '2026-03-10T00:00:00-04:00',
+      tz: 'America/New_York',
+      series: [
+        {
+          key: '/pricing',
+          events: 2,
+          points: [
+            { bucket: '2026-03-08T00:00:00-05:00', value: 1 },
+            { bucket: '2026-03-09T00:00:00-04:00', value: 1 },
+          ],
+        },
+        {
+          key: '/',
+          events: 1,
+          points: [
+            { bucket: '2026-03-08T00:00:00-05:00', value: 1 },
+            { bucket: '2026-03-09T00:00:00-04:00', value: 0 },
+          ],
+        },
+      ],
+    });
+  });
+
+  test('defaults: count per day over the 30 days before now', async () => {
+    const body = await json(await get('/api/v1/timeseries?tenant_id=acme&metric=uniques'));
+    expect(body).toMatchObject({
+      metric: 'uniques',
+      bucket: 'day',
+      from: '2026-02-08T12:00:00+00:00',
+      to: '2026-03-10T12:00:00+00:00',
+    });
+    const [series] = body.series as { points: { bucket: string; value: number }[] }[];
+    expect(series?.points).toEqual([
+      { bucket: '2026-03-08T00:00:00+00:00', value: 3 },
+      { bucket: '2026-03-09T00:00:00+00:00', value: 2 },
+    ]);
+  });
+
+  test('bad metric, bucket, group_by and too many buckets are 422s', async () => {
+    for (const query of ['metric=median', 'bucket=year', 'group_by=ip', 'series=0', 'fill=one']) {
+      expect([query, (await get(`/api/v1/timeseries?${query}`)).status]).toEqual([query, 422]);
+    }
+    const many = await get('/api/v1/timeseries?bucket=minute&from=2026-01-01&to=2026-03-01');
+    expect(many.status).toBe(422);
+    expect(((await json(many)).detail as { loc: string[] }[])[0]?.loc).toEqual(['query', 'bucket']);
+  });
+});
+
+describe('GET /api/v1/events', () => {
+  test('pages newest first with an opaque cursor, next to the ingest routes', async () => {
+    const first = await json(await get('/api/v1/events?tenant_id=acme&limit=4'));
+    const ids = (first.events as { event_id: string }[]).map((e) => e.event_id);
+    expect(ids).toEqual(['a3', 'a2', 'm2', 'm1']);
+    const cursor = encodeURIComponent(String(first.next_cursor));
+    const second = await json(await get(`/api/v1/events?tenant_id=acme&limit=4&cursor=${cursor}`));
+    expect((second.events as { event_id: string }[]).map((e) => e.event_id)).toEqual(['bot', 'a1']);
+    expect(second.next_cursor).toBeNull();
+    expect(await json(await get('/api/v1/events/a1'))).toEqual({ by_id: 'a1' });
+    expect((await post('/api/v1/events', { name: 'x' })).status).toBe(200);
+  });
+
+  test('filters and presents events like the stored-event API', async () => {
+    const body = await json(await get('/api/v1/events?tenant_id=acme&user_id=u2&from=2026-03-09'));
+    expect(body.events).toEqual([
+      expect.objectContaining({
+        event_id: 'a2',
+        timestamp: '2026-03-09T03:30:00.000Z',
+        properties: { plan: 'free' },
+        is_bot: false,
+      }),
+    ]);
+    expect((body.events as Record<string, unknown>[])[0]).not.toHaveProperty('seq');
+  });
+
+  test('limit beyond 1000 and foreign cursors are 422s', async () => {
+    expect((await get('/api/v1/events?limit=1001')).status).toBe(422);
+    const bad = await get('/api/v1/events?cursor=abc');
+    expect(bad.status).toBe(422);
+    expect(((await json(bad)).detail as { loc: string[] }[])[0]?.loc).toEqual(['query', 'cursor']);
+  });
+});
+
+describe('metrics', () => {
+  test('lists, gets and aggregates metric points', async () => {
+    const list = await json(await get('/api/v1/metrics?tenant_id=acme&name=cpu'));
+    expect((list.metrics as { id: string }[]).map((m) => m.id)).toEqual(['m2', 'm1']);
+    const one = await get('/api/v1/metrics/m1?tenant_id=acme');
+    expect(await json(one)).toMatchObject({
+      id: 'm1',
+      name: 'cpu',
+      value: 0.5,
+      tags: { host: 'h1' },
+    });
+    const missing = await get('/api/v1/metrics/a1?tenant_id=acme');
+    expect(missing.status).toBe(404);
+    expect(await json(missing)).toEqual({
+      detail: 'no metric point a1 for tenant acme',
+      code: 'not_found',
+    });
+    const aggregate = await json(
+      await get(
+        '/api/v1/metrics/aggregate/cpu?tenant_id=acme&bucket=hour&from=2026-03-08&to=2026-03-08&tz=Europe/Berlin',
+      ),
+    );
+    expect(aggregate).toMatchObject({
+      name: 'cpu',
+      bucket: 'hour',
+      buckets: [
+        {
+          bucket: '2026-03-08T11:00:00+01:00',
+          count: 2,
+          sum: 2,
+          avg: 1,
+          min: 0.5,
+          max: 1.5,
+          p50: 1,
+        },
+      ],
+    });
+  });
+});
+
+describe('POST /api/v1/query', () => {
+  test('runs one SELECT over the tenant`s events, rows limited', async () => {
+    const res = await post('/api/v1/query?tenant_id=acme', {
+      sql: 'SELECT event_id, timestamp FROM events WHERE name = ? ORDER BY event_id',
+      params: ['page_view'],
+    });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({
+      columns: [
+        { name: 'event_id', type: 'VARCHAR' },
+        { name: 'timestamp', type: 'TIMESTAMP WITH TIME ZONE' },
+      ],
+      rows: [
+        ['a1', '2026-03-08T05:00:00.000Z'],
+        ['a2', '2026-03-09T03:30:00.000Z'],
+      ],
+      row_count: 2,
+      truncated: true,
+    });
+  });
+
+  test('refusals are 400s, timeouts 408s, bad bodies 400/422', async () => {
+    const refused = await post('/api/v1/query', { sql: "SELECT * FROM read_csv('/etc/passwd')" });
+    expect(refused.status).toBe(400);
+    expect(await json(refused)).toMatchObject({ code: 'bad_request' });
+    const slow = await post('/api/v1/query', {
+      sql: 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT max(i) FROM r',
+    });
+    expect(slow.status).toBe(408);
+    expect(await json(slow)).toEqual({
+      detail: 'the query ran longer than 300 ms and was stopped',
+      code: 'query_timeout',
+    });
+    expect((await post('/api/v1/query', '{"sql":')).status).toBe(400);
+    expect((await post('/api/v1/query', { params: [] })).status).toBe(422);
+    expect((await post('/api/v1/query', { sql: 'SELECT ?', params: [{}] })).status).toBe(422);
+  });
+});
+
+describe('the read routes', () => {
+  test('ask tenantOf on every route', async () => {
+    tenantCalls.length = 0;
+    await get('/api/v1/stats');
+    await get('/api/v1/timeseries');
+    await get('/api/v1/events');
+    await get('/api/v1/metrics');
+    await get('/api/v1/metrics/x');
+    await get('/api/v1/metrics/aggregate/cpu');
+    await post('/api/v1/query', { sql: 'SELECT 1' });
+    expect(tenantCalls).toEqual([
+      '/api/v1/stats',
+      '/api/v1/timeseries',
+      '/api/v1/events',
+      '/api/v1/metrics',
+      '/api/v1/metrics/x',
+      '/api/v1/metrics/aggregate/cpu',
+      '/api/v1/query',
+    ]);
+  });
+
+  test('are documented in OpenAPI with summaries and query parameters', async () => {
+    const doc = (await json(await get('/openapi/json'))) as {
+      paths: Record<string, Record<string, { summary?: string; parameters?: { name: string }[] }>>;
+    };
+    const series = doc.paths['/api/v1/timeseries']?.get;
+    expect(series?.summary).toBe('A metric per time bucket, optionally grouped');
+    expect(series?.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['metric', 'bucket', 'tz', 'group_by', 'fill', 'from', 'to']),
+    );
+    for (const route of [
+      '/api/v1/stats',
+      '/api/v1/events',
+      '/api/v1/metrics',
+      '/api/v1/metrics/{id}',
+    ]) {
+      expect([route, typeof doc.paths[route]?.get?.summary]).toEqual([route, 'string']);
+    }
+    expect(doc.paths['/api/v1/query']?.post?.summary).toBeString();
+    expect(doc.paths['/api/v1/metrics/aggregate/{name}']?.get?.summary).toBeString();
+  });
+});

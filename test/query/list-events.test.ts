@@ -1,0 +1,202 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { AppError } from '../../src/core/index.ts';
+import {
+  aggregateMetric,
+  getEvent,
+  getMetric,
+  type ListEventsOptions,
+  listEvents,
+  listMetrics,
+} from '../../src/query/index.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const T = Date.parse('2026-04-01T12:00:00Z');
+
+let source: MemorySource;
+beforeEach(async () => {
+  source = await createMemorySource();
+});
+afterEach(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+async function allPages(options: Omit<ListEventsOptions, 'cursor'>): Promise<string[][]> {
+  const pages: string[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listEvents(source, 'acme', { ...options, cursor });
+    pages.push(page.events.map((e) => String(e.event_id)));
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return pages;
+}
+
+describe('listEvents', () => {
+  test('pages in (timestamp desc, event_id) order, stable across equal timestamps and tiers', async () => {
+    // 25 events on 5 timestamps, ids shuffled, half flushed to a segment.
+    const ids = Array.from({ length: 25 }, (_, i) => `e${String((i * 7) % 25).padStart(2, '0')}`);
+    const events = ids.map((event_id, i) => makeEvent({ event_id, timestamp: T + (i % 5) * 1000 }));
+    await source.add(events.slice(0, 12));
+    await source.flush();
+    await source.add(events.slice(12));
+    const expected = [...events]
+      .sort((a, b) => b.timestamp - a.timestamp || (a.event_id < b.event_id ? -1 : 1))
+      .map((e) => e.event_id);
+    const pages = await allPages({ limit: 4 });
+    expect(pages.map((p) => p.length)).toEqual([4, 4, 4, 4, 4, 4, 1]);
+    expect(pages.flat()).toEqual(expected);
+    // New events newer than the cursor do not shift later pages.
+    const first = await listEvents(source, 'acme', { limit: 10 });
+    await source.add([makeEvent({ event_id: 'late', timestamp: T + 60_000 })]);
+    const second = await listEvents(source, 'acme', { limit: 10, cursor: first.next_cursor ?? '' });
+    expect(second.events.map((e) => e.event_id)).toEqual(expected.slice(10, 20));
+  });
+
+  test('the last page has next_cursor null; an exact fit has no empty extra page', async () => {
+    await source.add([makeEvent({ timestamp: T }), makeEvent({ timestamp: T + 1 })]);
+    expect(await allPages({ limit: 2 })).toHaveLength(1);
+    expect((await listEvents(source, 'acme', { limit: 5 })).next_cursor).toBeNull();
+  });
+
+  test('filters by name, user, session, source, path and time; other tenants never show', async () => {
+    await source.add([
+      makeEvent({
+        timestamp: T,
+        name: 'signup',
+        user_id: 'u1',
+        session_id: 's1',
+        source: 'web',
+        path: '/a',
+      }),
+      makeEvent({ timestamp: T + 1000, name: 'signup', user_id: 'u2', source: 'ios' }),
+      makeEvent({ timestamp: T + 2000, user_id: 'u1', session_id: 's1', path: '/a', is_bot: true }),
+      makeEvent({ timestamp: T, tenant: 'globex', name: 'signup', user_id: 'u1' }),
+    ]);
+    const count = async (options: Partial<ListEventsOptions>) =>
+      (await listEvents(source, 'acme', { limit: 100, ...options })).events.length;
+    expect(await count({})).toBe(3);
+    expect(await count({ name: 'signup' })).toBe(2);
+    expect(await count({ user_id: 'u1' })).toBe(2);
+    expect(await count({ session_id: 's1', path: '/a' })).toBe(2);
+    expect(await count({ source: 'ios' })).toBe(1);
+    expect(await count({ fromMs: T + 1000, toMs: T + 2000 })).toBe(1);
+    expect((await listEvents(source, 'globex', { limit: 100 })).events).toHaveLength(1);
+  });
+
+  test('events are presented like presentEvent, derived fields included, seq left out', async () => {
+    const event = makeEvent({
+      event_id: 'shown',
+      timestamp: T,
+      received_at: T + 5,
+      user_id: 'u1',
+      path: '/p',
+      duration: 1.5,
+      properties: { plan: 'pro', nested: { n: [1, 2] } },
+    });
+    await source.add([event]);
+    await source.flush();
+    const [shown] = (await listEvents(source, 'acme', { limit: 1 })).events;
+    expect(shown).toEqual({
+      ...event,
+      timestamp: '2026-04-01T12:00:00.000Z',
+      received_at: '2026-04-01T12:00:00.005Z',
+    });
+    expect(await getEvent(source, 'acme', 'shown')).toEqual(shown as Record<string, unknown>);
+    expect(await getEvent(source, 'globex', 'shown')).toBeNull();
+    expect(await getEvent(source, 'acme', 'missing')).toBeNull();
+  });
+
+  test('a cursor that is not ours is a 422 on cursor', async () => {
+    for (const cursor of ['nope', Buffer.from('["x","y"]').toString('base64url'), '']) {
+      const run = listEvents(source, 'acme', { limit: 5, cursor });
+      await expect(run).rejects.toBeInstanceOf(AppError);
+      await expect(run).rejects.toMatchObject({
+        status: 422,
+        issues: [{ loc: ['query', 'cursor'], type: 'value_error' }],
+      });
+    }
+  });
+});
+
+describe('metrics', () => {
+  async function addMetrics() {
+    await source.add([
+      makeEvent({
+        event_id: 'm1',
+        timestamp: T,
+        name: 'cpu',
+        value: 0.5,
+        properties: { host: 'a' },
+      }),
+      makeEvent({ event_id: 'm2', timestamp: T + 60_000, name: 'cpu', value: 1.5 }),
+      makeEvent({ event_id: 'm3', timestamp: T + 3_600_000, name: 'cpu', value: 4 }),
+      makeEvent({ event_id: 'm4', timestamp: T, name: 'mem', value: 100 }),
+      makeEvent({ event_id: 'pv', timestamp: T, name: 'cpu' }),
+    ]);
+  }
+
+  test('a metric point is an event with a value; tags are its properties', async () => {
+    await addMetrics();
+    const list = await listMetrics(source, 'acme', { name: 'cpu', limit: 2 });
+    expect(list.metrics.map((m) => m.id)).toEqual(['m3', 'm2']);
+    const rest = await listMetrics(source, 'acme', {
+      name: 'cpu',
+      limit: 2,
+      cursor: list.next_cursor ?? '',
+    });
+    expect(rest).toEqual({
+      metrics: [
+        {
+          id: 'm1',
+          name: 'cpu',
+          value: 0.5,
+          timestamp: '2026-04-01T12:00:00.000Z',
+          received_at: '2026-04-01T12:00:00.000Z',
+          tags: { host: 'a' },
+          source: null,
+        },
+      ],
+      next_cursor: null,
+    });
+    expect((await listMetrics(source, 'acme', { limit: 10 })).metrics).toHaveLength(4);
+    expect(await getMetric(source, 'acme', 'm4')).toMatchObject({
+      name: 'mem',
+      value: 100,
+      tags: {},
+    });
+    expect(await getMetric(source, 'acme', 'pv')).toBeNull();
+  });
+
+  test('aggregates count, sum, avg, min, max, p50 and p95 per bucket', async () => {
+    await addMetrics();
+    const buckets = await aggregateMetric(source, 'acme', 'cpu', {
+      bucket: 'hour',
+      tz: 'Europe/Berlin',
+      fromMs: T - 3_600_000,
+      toMs: T + 2 * 3_600_000,
+    });
+    expect(buckets).toEqual([
+      {
+        bucket: '2026-04-01T14:00:00+02:00',
+        count: 2,
+        sum: 2,
+        avg: 1,
+        min: 0.5,
+        max: 1.5,
+        p50: 1,
+        p95: expect.closeTo(1.45, 9),
+      },
+      {
+        bucket: '2026-04-01T15:00:00+02:00',
+        count: 1,
+        sum: 4,
+        avg: 4,
+        min: 4,
+        max: 4,
+        p50: 4,
+        p95: 4,
+      },
+    ]);
+  });
+});

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { AppError } from '../../src/core/index.ts';
+import { runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const T = Date.parse('2026-04-01T12:00:00Z');
+
+let source: MemorySource;
+beforeAll(async () => {
+  // The production settings: files only under the segment directory, configuration locked.
+  source = await createMemorySource({ lockDown: true });
+  await source.add([
+    makeEvent({ timestamp: T, path: '/a', user_id: 'u1', properties: { plan: 'pro' } }),
+    makeEvent({ timestamp: T + 1000, path: '/b', user_id: 'u2', value: 2.5 }),
+    makeEvent({ timestamp: T, tenant: 'globex', path: '/secret', user_id: 'x' }),
+  ]);
+  await source.flush();
+  await source.add([makeEvent({ timestamp: T + 2000, path: '/a', name: 'signup', user_id: 'u1' })]);
+});
+afterAll(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+const run = (sql: string, params: SqlParamValue[] = [], limits = {}) =>
+  runSql(source, 'acme', { sql, params, timeoutMs: 5_000, rowsMax: 100, ...limits });
+
+async function refusal(sql: string, params: SqlParamValue[] = []): Promise<AppError> {
+  try {
+    await run(sql, params);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    return error as AppError;
+  }
+  throw new Error(`expected ${sql} to be refused`);
+}
+
+const rowsOf = (result: SqlResult) => result.rows;
+
+describe('runSql', () => {
+  test('answers a SELECT over the tenant`s events with columns, rows and counts', async () => {
+    const result = await run(
+      'SELECT path, count(*) AS n FROM events GROUP BY path ORDER BY n DESC, path',
+    );
+    expect(result).toMatchObject({
+      columns: [
+        { name: 'path', type: 'VARCHAR' },
+        { name: 'n', type: 'BIGINT' },
+      ],
+      rows: [
+        ['/a', 2],
+        ['/b', 1],
+      ],
+      row_count: 2,
+      truncated: false,
+    });
+    expect(result.elapsed_ms).toBeGreaterThan(0);
+  });
+
+  test('events holds only the caller`s tenant, across segments and the hot table', async () => {
+    expect(rowsOf(await run('SELECT DISTINCT tenant FROM events'))).toEqual([['acme']]);
+    expect(rowsOf(await run("SELECT count(*) FROM events WHERE tenant = 'globex'"))).toEqual([[0]]);
+    expect(rowsOf(await run('SELECT count(*) FROM events WHERE tenant = ?', ['globex']))).toEqual([
+      [0],
+    ]);
+    const columns = (await run('SELECT * FROM events LIMIT 1')).columns.map((c) => c.name);
+    expect(columns).toContain('visitor_id');
+    expect(columns).not.toContain('seq');
+    const globex = await runSql(source, 'globex', {
+      sql: 'SELECT path FROM events',
+      params: [],
+      timeoutMs: 5_000,
+      rowsMax: 10,
+    });
+    expect(globex.rows).toEqual([['/secret']]);
+  });
+
+  test('binds ? and $N parameters, and leaves ? inside strings alone', async () => {
+    expect(
+      rowsOf(await run('SELECT count(*) FROM events WHERE path = ? AND user_id = ?', ['/a', 'u1'])),
+    ).toEqual([[2]]);
+    expect(rowsOf(await run("SELECT '?' AS q, $2 AS b, $1 AS a, $1 + 1 AS c", [41, 'x']))).toEqual([
+      ['?', 'x', 41, 42],
+    ]);
+    expect(rowsOf(await run('SELECT path FROM events ORDER BY timestamp LIMIT ?', [1]))).toEqual([
+      ['/a'],
+    ]);
+    expect(
+      rowsOf(await run('SELECT E\'it\\\'s ?\', $$a ? b$$, "?" FROM (SELECT 1 AS "?")')),
+    ).toEqual([["it's ?", 'a ? b', 1]]);
+    expect(rowsOf(await run('SELECT ? IS NULL, ?, ?', [null, true, 1.5]))).toEqual([
+      [true, true, 1.5],
+    ]);
+  });
+
+  test('parameter mistakes are 400s', async () => {
+    expect((await refusal('SELECT ? AS a', [])).message).toBe(
+      'sql: the statement has 1 parameter(s) but 0 value(s) were given',
+    );
+    expect((await refusal('SELECT 1', ['extra'])).status).toBe(400);
+    expect((await refusal('SELECT $tenant')).message).toContain('parameters must be positional');
+    expect((await refusal('SELECT $2', [1, 2])).message).toContain('without gaps');
+  });
+
+  test('converts values to JSON: exact integers, ISO instants, parsed JSON, nested types', async () => {
+    const result = await run(
+      `SELECT 9007199254740993::BIGINT AS big, 42::BIGINT AS small, 12.50::DECIMAL(10,2) AS dec,
+         TIMESTAMPTZ '2026-04-01 12:00:00.123456+00' AS ts, TIMESTAMP '2026-04-01 12:00:00' AS naive,
+         DATE '2026-04-01' AS d, [1, 2] AS l, {'k': 'v'} AS s, NULL AS n,
+         (SELECT properties FROM events WHERE user_id = 'u1' AND name = 'page_view') AS props`,
+    );
+    expect(result.rows).toEqual([
+      [
+        '9007199254740993',
+        42,
+        12.5,
+        '2026-04-01T12:00:00.123456Z',
+        '2026-04-01T12:00:00.000',
+        '2026-04-01',
+        [1, 2],
+        { k: 'v' },
+        null,
+        { plan: 'pro' },
+      ],
+    ]);
+    expect(result.columns.map((c) => c.type)).toEqual([
+      'BIGINT',
+      'BIGINT',
+      'DECIMAL(10,2)',
+      'TIMESTAMP WITH TIME ZONE',
+      'TIMESTAMP',
+      'DATE',
+      'INTEGER[]',
+      'STRUCT("k" VARCHAR)',
+      'INTEGER',
+      'JSON',
+    ]);
+  });
+
+  test('CTEs, recursion, windows, set operations, trailing semicolons and comments', async () => {
+    const sql = `-- daily paths
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3),
+      ranked AS (
+        SELECT path, row_number() OVER (ORDER BY timestamp DESC) AS r FROM events
+      )
+      SELECT 'n' AS kind, count(*) AS v FROM n
+      UNION ALL SELECT 'top', r FROM ranked WHERE path = '/b'
+      ORDER BY kind; /* done */ ;`;
+    expect(rowsOf(await run(sql))).toEqual([
+      ['n', 3],
+      ['top', 2],
+    ]);
+  });
+
+  test('stops at the row limit with truncated: true, keeping the statement`s order', async () => {
+    const result = await run('SELECT path FROM events ORDER BY timestamp DESC', [], { rowsMax: 2 });
+    expect(result).toMatchObject({ rows: [['/a'], ['/b']], row_count: 2, truncated: true });
+  });
+
+  test('a statement error is a 400 with DuckDB`s first line only', async () => {
+    const error = await refusal('SELECT nope FROM events');
+    expect(error.status).toBe(400);
+    expect(error.message).toBe(
+      'sql: Binder Error: Referenced column "nope" not found in FROM clause!',
+    );
+    expect((await refusal("SELECT 'x'::INTEGER")).message).toStartWith('sql: Conversion Error:');
+    expect((await refusal('SELEC 1')).message).toStartWith('sql: syntax error:');
+  });
+
+  test('a statement running past the time limit is interrupted: 408', async () => {
+    const started = performance.now();
+    const slow = runSql(source, 'acme', {
+      sql: `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)
+            SELECT count(*) FROM r`,
+      params: [],
+      timeoutMs: 200,
+      rowsMax: 10,
+    });
+    await expect(slow).rejects.toMatchObject({
+      code: 'query_timeout',
+      status: 408,
+      message: 'the query ran longer than 200 ms and was stopped',
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(source.openSnapshots).toBe(0);
+    expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
+  });
+});
