@@ -72,7 +72,7 @@ const uaList = (i: number) =>
   `[${UAS.map((u) => `'${String(u[i]).replaceAll("'", "''")}'`).join(', ')}]`;
 
 /** SQL for one tenant-day of `n` events, in timestamp order. */
-function tenantDaySql(tenant: string, dayMs: number, n: number, file: string): string {
+function tenantDaySql(n: number, file: string): string {
   return `COPY (
     SELECT
       $tenant || '-' || $day || '-' || i AS event_id, $tenant AS tenant,
@@ -123,7 +123,7 @@ export async function generate(options: GenerateOptions): Promise<number> {
       for (const { tenant, perDay } of tenants) {
         const name = `gen-${tenant}-${day}`;
         const staging = path.join(stagingOf(options.dataDir), `${name}.parquet`);
-        await c.run(tenantDaySql(tenant, dayMs, perDay, staging), { tenant, day, start: dayMs });
+        await c.run(tenantDaySql(perDay, staging), { tenant, day, start: dayMs });
         const file = segmentRelativePath(tenant, day, name);
         const bytes = publishSegment(staging, store.segmentsDir, file);
         const segment = {

@@ -2,9 +2,6 @@
 // SIGKILLed at a seeded random moment, restarted, and every acknowledged id must be stored
 // exactly once. Used by the integration test (10 rounds) and the soak script (200 rounds).
 
-import * as path from 'node:path';
-import { eventKey, type StoredEvent } from '../../src/core/index.ts';
-import { WriteAheadLog } from '../../src/storage/index.ts';
 import { startServer } from './server.ts';
 
 export interface CrashOptions {
