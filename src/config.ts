@@ -2,6 +2,7 @@
 // a bad value stops the process with a message naming the variable, the value and the rule.
 
 import * as path from 'node:path';
+import { type AuthMode, type AuthOptions, resolveAuthMode } from './auth/index.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
 import { type Durability, FAULT_POINTS, type FaultPoint } from './storage/index.ts';
 
@@ -18,6 +19,11 @@ export interface Config extends Tunables {
   rollupPathsMax: number;
   /** Tests only: the flush/compaction step at which the process kills itself. */
   faultPoint: FaultPoint | null;
+  authMode: AuthMode;
+  auth: Omit<AuthOptions, 'passwordCost'>;
+  /** Origins allowed to call read routes from a browser. */
+  corsOrigins: string[];
+  bootstrapAdminEmail: string;
 }
 
 export class ConfigError extends Error {
@@ -63,6 +69,26 @@ export function loadConfig(env: Env = Bun.env): Config {
     return m
       ? Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] as number)
       : new Invalid('must be a duration like 500ms, 30s, 15m, 24h or 7d');
+  };
+  const rate = (prefix: string, perSecond: number, burst: number) => ({
+    perSecond: read(`${prefix}_PER_SECOND`, perSecond, int(1, 1e9)),
+    burst: read(`${prefix}_BURST`, burst, int(1, 1e9)),
+  });
+  const perMinute = (name: string, fallback: number) => {
+    const n = read(name, fallback, int(1, 1e6));
+    return { perSecond: n / 60, burst: n };
+  };
+  const originList = (raw: string): string[] | Invalid => {
+    const origins = raw
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const o of origins) {
+      if (!URL.canParse(o) || new URL(o).origin !== o) {
+        return new Invalid(`${o} is not an origin like https://app.example.com`);
+      }
+    }
+    return origins;
   };
   const oneOf =
     <T extends string>(values: readonly T[]) =>
@@ -133,7 +159,33 @@ export function loadConfig(env: Env = Bun.env): Config {
     rollupNamesMax: read('ROLLUP_NAMES_MAX', 1000, int(10, 1e6)),
     rollupPathsMax: read('ROLLUP_PATHS_MAX', 1000, int(10, 1e6)),
     faultPoint: read<FaultPoint | null>('FAULT_POINT', null, oneOf(FAULT_POINTS)),
+    authMode: 'open',
+    auth: {
+      accessTtlMs: read('ACCESS_TOKEN_TTL', 15 * 60_000, duration),
+      refreshTtlMs: read('REFRESH_TOKEN_TTL', 30 * 86_400_000, duration),
+      signingKeyRotateMs: read('SIGNING_KEY_ROTATE', 30 * 86_400_000, duration),
+      registrationOpen: read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const)) === 'open',
+      rates: {
+        write: rate('RATE_WRITE', 1000, 2000),
+        read: rate('RATE_READ', 20, 100),
+        loginEmail: perMinute('LOGIN_PER_EMAIL_PER_MINUTE', 5),
+        loginIp: perMinute('LOGIN_PER_IP_PER_MINUTE', 30),
+      },
+      rateKeysMax: read('RATE_LIMIT_KEYS_MAX', 100_000, int(1, 1e7)),
+    },
+    corsOrigins: read('CORS_ORIGINS', [], originList),
+    bootstrapAdminEmail: read('BOOTSTRAP_ADMIN_EMAIL', 'admin@tally.local', (raw) => raw),
   };
+  const mode = resolveAuthMode({
+    host: config.host,
+    authMode: env.AUTH_MODE,
+    allowOpenOnPublic: read('ALLOW_OPEN_ON_PUBLIC', false, bool),
+  });
+  if (mode.kind === 'refused') problems.push(mode.message);
+  else config.authMode = mode.mode;
+  if (config.auth.refreshTtlMs < config.auth.accessTtlMs) {
+    problems.push('REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }

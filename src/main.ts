@@ -2,6 +2,7 @@
 // handles signals with an ordered shutdown: stop accepting → finish in-flight commits → close
 // the stores → exit, forced after the deadline.
 
+import { bootstrapAuth, createAuth, formatBootstrapBanner } from './auth/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, systemClock } from './core/index.ts';
 import { type Engine, openEngine } from './engine/index.ts';
@@ -10,6 +11,7 @@ import type { FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
+const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
 
 async function start(config: Config): Promise<void> {
@@ -35,9 +37,23 @@ async function start(config: Config): Promise<void> {
     last_seq: engine.store.lastSeq,
   });
 
+  const auth = createAuth({ db: engine.store.sqlite, clock, options: config.auth });
+  if (config.authMode === 'required') {
+    const boot = await bootstrapAuth(auth, {
+      dataDir: config.dataDir,
+      adminEmail: config.bootstrapAdminEmail,
+    });
+    if (boot !== null) {
+      // Shown once, on the terminal only; the log line names the file, never the secrets.
+      process.stderr.write(formatBootstrapBanner(boot));
+      log.info('bootstrap credentials written', { file: boot.file });
+    }
+  }
+
   const app = createApp({
     engine,
-    tenancy: openTenancy,
+    auth,
+    tenancy: config.authMode === 'required' ? auth.tenancy : openTenancy,
     clock,
     log,
     options: {
@@ -45,10 +61,12 @@ async function start(config: Config): Promise<void> {
       retryAfterSeconds: config.retryAfterSeconds,
       queryTimeoutMs: config.queryTimeoutMs,
       queryRowsMax: config.queryRowsMax,
+      corsOrigins: config.corsOrigins,
     },
     isAccepting: () => accepting,
   });
   const timers = startTimers(engine, config, log);
+  timers.push(setInterval(() => auth.purgeExpired(), AUTH_PURGE_INTERVAL_MS));
   const shutdown = (signal: string) => {
     if (!accepting) return;
     accepting = false;
@@ -73,6 +91,7 @@ async function start(config: Config): Promise<void> {
     url: server.url.href,
     data_dir: config.dataDir,
     durability: config.durability,
+    auth_mode: config.authMode,
   });
 }
 

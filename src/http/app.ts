@@ -3,13 +3,18 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
+import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { tenantOf } from './context.ts';
+import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
+import { authRoutes } from './routes/auth.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricRoutes } from './routes/metrics.ts';
+import { projectRoutes } from './routes/projects.ts';
 import { readRoutes } from './routes/reads.ts';
+import { userRoutes } from './routes/users.ts';
 
 const startedAt = new WeakMap<Request, number>();
 
@@ -49,9 +54,16 @@ export function createApp(deps: AppDeps) {
           },
           tags: [
             { name: 'events', description: 'Ingest and read events' },
+            { name: 'auth', description: 'Register, log in, rotate and revoke tokens' },
+            { name: 'users', description: 'The current user' },
+            { name: 'projects', description: 'Projects (tenants), members, keys and aliases' },
             { name: 'metrics', description: 'Metric data points' },
             { name: 'reads', description: 'Stats, time series, lists and SQL' },
             { name: 'operations', description: 'Health and readiness' },
+            {
+              name: 'compatibility',
+              description: 'Reference-service APIs and SDK wire protocols',
+            },
           ],
         },
       }),
@@ -67,7 +79,25 @@ export function createApp(deps: AppDeps) {
         queryRowsMax: deps.options.queryRowsMax,
         now: () => deps.clock.now(),
       }),
-    );
+    )
+    .use(compatRoutes(deps))
+    .use(
+      cors({
+        ingestRoutes: [...NATIVE_INGEST_ROUTES, ...COMPAT_INGEST_ROUTES],
+        readOrigins: deps.options.corsOrigins ?? [],
+      }),
+    )
+    .use(accountRoutes(deps));
+}
+
+/** Users, projects and keys, when the app has an auth module. */
+function accountRoutes(deps: AppDeps) {
+  const { auth } = deps;
+  if (auth === undefined) return new Elysia({ name: 'no-accounts' });
+  return new Elysia({ name: 'accounts' })
+    .use(authRoutes({ auth, trustProxy: deps.options.trustProxy }))
+    .use(userRoutes({ auth }))
+    .use(projectRoutes({ auth }));
 }
 
 export type App = ReturnType<typeof createApp>;

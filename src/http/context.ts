@@ -1,6 +1,7 @@
 // What route handlers need besides the request: the engine, the clock, request-level options,
 // and per-request facts shared with the request logger (which tenant a request acted for).
 
+import type { Auth } from '../auth/index.ts';
 import type { Clock, Logger, TenantResolver } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
 
@@ -10,12 +11,16 @@ export interface HttpOptions {
   retryAfterSeconds: number;
   queryTimeoutMs: number;
   queryRowsMax: number;
+  /** Origins allowed to call read routes from a browser (ingest routes allow any). */
+  corsOrigins?: string[];
 }
 
 export interface AppDeps {
   engine: Engine;
   /** Who may write and read which tenant; `openTenancy` when auth is off. */
   tenancy: TenantResolver;
+  /** Users, projects and keys; their routes are mounted when present. */
+  auth?: Auth;
   clock: Clock;
   log: Logger;
   options: HttpOptions;

@@ -17,8 +17,20 @@ export {
   aggregateMetric,
   type MetricBucket,
 } from './queries/aggregate-metric.ts';
+export {
+  aggregatePageVisits,
+  type PageVisitBucket,
+  type PageVisitOptions,
+  TIME_BUCKET_ORIGIN_MS,
+} from './queries/aggregate-page-visits.ts';
+export {
+  countEventBuckets,
+  type EventBucketCount,
+  type EventBucketOptions,
+} from './queries/count-event-buckets.ts';
 export { getEvent } from './queries/get-event.ts';
 export { getMetric } from './queries/get-metric.ts';
+export { getSiteStats, type SiteStats, type SiteStatsOptions } from './queries/get-site-stats.ts';
 export { getStats, PAGE_VIEW_NAMES, type Stats, type StatsOptions } from './queries/get-stats.ts';
 export {
   GROUP_COLUMNS,
@@ -31,6 +43,7 @@ export {
   type TimeSeries,
   type TimeSeriesOptions,
 } from './queries/get-time-series.ts';
+export { type EventPage, type EventPageOptions, listEventPage } from './queries/list-event-page.ts';
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
 export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';
 export {

@@ -1,5 +1,6 @@
 // Builds the real app over a real engine and store in a temp dir, for socket-free HTTP tests.
 
+import { createAuth } from '../../src/auth/index.ts';
 import {
   type Clock,
   createLogger,
@@ -57,8 +58,15 @@ export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promi
   let accepting = true;
   const build = async () => {
     const engine = await openEngine(engineOptions(dir, clock, overrides));
+    // As main.ts does in AUTH_MODE=open: account routes mounted, tenancy open.
+    const auth = createAuth({
+      db: engine.store.sqlite,
+      clock,
+      options: { passwordCost: { memoryCost: 1024, timeCost: 1 } },
+    });
     const app = createApp({
       engine,
+      auth,
       tenancy: openTenancy,
       clock,
       log,

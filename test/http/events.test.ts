@@ -250,8 +250,8 @@ describe('operations', () => {
         Record<string, { requestBody?: { content: Record<string, { example?: unknown }> } }>
       >;
     };
-    expect(Object.keys(spec.paths).sort()).toEqual(
-      [
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
         '/api/v1/events',
         '/api/v1/events/batch',
         '/api/v1/events/{event_id}',
@@ -264,7 +264,15 @@ describe('operations', () => {
         '/api/v1/timeseries',
         '/health',
         '/ready',
-      ].sort(),
+        '/api/v1/auth/login',
+        '/api/v1/users/me',
+        '/api/v1/projects',
+        '/v1/batch',
+        '/batch/',
+        '/api/send',
+        '/api/event',
+        '/ingest',
+      ]),
     );
     const single = spec.paths['/api/v1/events']?.post?.requestBody?.content['application/json'];
     expect(single?.example).toMatchObject({ name: 'page_view' });

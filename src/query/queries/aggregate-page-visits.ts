@@ -37,12 +37,13 @@ export async function aggregatePageVisits(
     const origin = params.add(TIME_BUCKET_ORIGIN_MS);
     const width = params.add(options.widthMs);
     const pages = params.add(listValue(options.pages), LIST(VARCHAR));
-    const sql = `SELECT CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
-          * ${width} + ${origin} AS bucket_ms,
-        e.path AS page, e.os AS os, avg(e.duration) AS avg_duration, count(*) AS count
-      FROM ${snapshot.from} AS e WHERE list_contains(${pages}, e.path)
-      GROUP BY ALL ORDER BY bucket_ms, page, os
-      LIMIT ${params.add(options.rowsMax + 1)}`;
+    const sql = `SELECT * FROM (
+        SELECT CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
+            * ${width} + ${origin} AS bucket_ms,
+          e.path AS page, e.os AS os, avg(e.duration) AS avg_duration, count(*) AS count
+        FROM ${snapshot.from} AS e WHERE list_contains(${pages}, e.path)
+        GROUP BY ALL
+      ) ORDER BY bucket_ms, page, lower(os), os LIMIT ${params.add(options.rowsMax + 1)}`;
     return readRows(snapshot, sql, params);
   });
   if (rows.length > options.rowsMax) {

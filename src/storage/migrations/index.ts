@@ -2,5 +2,6 @@
 
 import type { Database } from 'bun:sqlite';
 import { migration001 } from './001-catalog.ts';
+import { migration002 } from './002-auth.ts';
 
-export const migrations: readonly ((db: Database) => void)[] = [migration001];
+export const migrations: readonly ((db: Database) => void)[] = [migration001, migration002];

@@ -1,0 +1,192 @@
+// Accounts and sessions: register, login (rate-limited per email and per IP), refresh with
+// rotation, logout, and the signed-in user's own profile. Access tokens are verified against
+// the signing keys and the session, so a logout or a password change ends them at once.
+
+import { AppError, type Clock } from '../core/index.ts';
+import { signAccessToken, verifyAccessToken } from './jwt.ts';
+import type { AuthOptions } from './options.ts';
+import type { PasswordHasher } from './passwords.ts';
+import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import type { SessionStore } from './sessions.ts';
+import type { SigningKeyRing } from './signing-keys.ts';
+import type { User, UserStore } from './users.ts';
+import {
+  checkEmail,
+  checkName,
+  checkPassword,
+  PASSWORD_CHARS_MAX,
+  requireObject,
+  requireString,
+} from './validate.ts';
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+}
+
+/** Who a verified access token speaks for. */
+export interface Principal {
+  user: User;
+  sessionId: string;
+}
+
+export interface AccountDeps {
+  users: UserStore;
+  sessions: SessionStore;
+  signingKeys: SigningKeyRing;
+  hasher: PasswordHasher;
+  clock: Clock;
+  options: AuthOptions;
+  loginPerEmail: TokenBucketLimiter;
+  loginPerIp: TokenBucketLimiter;
+}
+
+export function unauthorized(message: string, error?: 'invalid_token'): AppError {
+  const challenge = error === undefined ? 'Bearer' : `Bearer error="${error}"`;
+  return new AppError('unauthorized', message, { headers: { 'www-authenticate': challenge } });
+}
+
+export class AccountService {
+  constructor(private readonly deps: AccountDeps) {}
+
+  /** Creates an account; when registration is closed, only an admin may. */
+  async register(body: unknown, actor: Principal | null): Promise<User> {
+    if (!this.deps.options.registrationOpen && actor?.user.isAdmin !== true) {
+      throw new AppError('forbidden', 'registration is closed; an admin can create accounts');
+    }
+    const fields = requireObject(body);
+    const email = checkEmail(fields.email, ['body', 'email']);
+    const password = checkPassword(fields.password, ['body', 'password']);
+    const name = checkName(fields.name, ['body', 'name']);
+    if (this.deps.users.withHashByEmail(email) !== null) throw emailTaken();
+    const passwordHash = await this.deps.hasher.hash(password);
+    const now = this.deps.clock.now();
+    return this.deps.users.create({ email, name, passwordHash, isAdmin: false, now });
+  }
+
+  /** Checks a password login (`email` or OAuth2 `username`) and starts a session. */
+  async login(fields: Record<string, unknown>, ip: string | null): Promise<TokenPair> {
+    const loc = fields.email === undefined ? 'username' : 'email';
+    const email = requireString(fields[loc], ['body', loc]).trim().toLowerCase();
+    const password = requireString(fields.password, ['body', 'password']);
+    this.limitLogin(email, ip);
+    const found = this.deps.users.withHashByEmail(email);
+    // An over-long password cannot be right; it is not hashed, but the time spent is the same.
+    const usable = password.length <= 2 * PASSWORD_CHARS_MAX;
+    const ok = await this.deps.hasher.verify(usable ? password : '', found?.passwordHash ?? null);
+    if (!ok || !usable || found === null) throw unauthorized('incorrect email or password');
+    const { sessionId, refreshToken } = this.deps.sessions.start(found.user.id, this.now());
+    return this.pair(found.user.id, sessionId, refreshToken);
+  }
+
+  /** Rotates a refresh token; a used one revokes its whole family (401 either way). */
+  refresh(token: string): TokenPair {
+    const outcome = this.deps.sessions.rotate(token, this.now());
+    switch (outcome.kind) {
+      case 'ok':
+        return this.pair(outcome.userId, outcome.sessionId, outcome.refreshToken);
+      case 'reused':
+        throw unauthorized('refresh token already used; the session is revoked', 'invalid_token');
+      case 'expired':
+        throw unauthorized('refresh token expired', 'invalid_token');
+      case 'revoked':
+        throw unauthorized('the session of this refresh token was revoked', 'invalid_token');
+      case 'invalid':
+        throw unauthorized('invalid refresh token', 'invalid_token');
+    }
+  }
+
+  /** Ends the session of a refresh token, or of the access token's session. */
+  logout(refreshToken: string | null, principal: Principal | null): void {
+    const now = this.now();
+    if (refreshToken !== null && this.deps.sessions.revokeByToken(refreshToken, now)) return;
+    if (principal !== null) {
+      this.deps.sessions.revoke(principal.sessionId, 'logout', now);
+      return;
+    }
+    throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
+  }
+
+  /** The principal of a bearer access token; 401 for anything not valid right now. */
+  verifyAccess(token: string): Principal {
+    const check = verifyAccessToken(
+      token,
+      (kid) => this.deps.signingKeys.secretOf(kid),
+      this.now(),
+    );
+    if (check.kind === 'invalid') throw unauthorized('invalid access token', 'invalid_token');
+    const { sub, sid } = check.claims;
+    const user = this.deps.users.byId(sub);
+    if (user === null || !this.deps.sessions.isActive(sid, sub)) {
+      throw unauthorized('the session of this access token has ended', 'invalid_token');
+    }
+    return { user, sessionId: sid };
+  }
+
+  /** Changes name, email or (with the current password) the password of the caller. */
+  async updateMe(principal: Principal, body: unknown): Promise<User> {
+    const fields = requireObject(body);
+    const { user } = principal;
+    const email =
+      fields.email === undefined ? undefined : checkEmail(fields.email, ['body', 'email']);
+    const name = fields.name === undefined ? undefined : checkName(fields.name, ['body', 'name']);
+    let passwordHash: string | undefined;
+    if (fields.password !== undefined) {
+      const password = checkPassword(fields.password, ['body', 'password']);
+      const current = requireString(fields.current_password, ['body', 'current_password']);
+      const hash = this.deps.users.passwordHashOf(user.id);
+      if (!(await this.deps.hasher.verify(current, hash))) {
+        throw new AppError('forbidden', 'current_password is not correct');
+      }
+      passwordHash = await this.deps.hasher.hash(password);
+    }
+    const now = this.now();
+    const updated = this.deps.users.update(user.id, { email, name, passwordHash }, now);
+    if (updated === null) throw unauthorized('the account no longer exists');
+    if (passwordHash !== undefined) {
+      this.deps.sessions.revokeOthers(user.id, principal.sessionId, 'password changed', now);
+    }
+    return updated;
+  }
+
+  /** Deletes the caller's account, sessions and memberships. */
+  deleteMe(principal: Principal): void {
+    this.deps.users.delete(principal.user.id);
+  }
+
+  private limitLogin(email: string, ip: string | null): void {
+    const byEmail = this.deps.loginPerEmail.take(email);
+    const byIp = this.deps.loginPerIp.take(ip ?? 'unknown');
+    const refused = [byEmail, byIp].filter((d) => !d.allowed);
+    if (refused.length === 0) return;
+    const worst = refused.reduce((a, b) => (a.retryAfterMs >= b.retryAfterMs ? a : b));
+    throw new AppError('rate_limited', 'too many login attempts; retry later', {
+      retryAfterMs: worst.retryAfterMs,
+      headers: rateLimitHeaders(worst),
+    });
+  }
+
+  private pair(userId: string, sessionId: string, refreshToken: string): TokenPair {
+    const now = this.now();
+    const { kid, secret } = this.deps.signingKeys.current();
+    const iat = Math.floor(now / 1000);
+    const exp = Math.floor((now + this.deps.options.accessTtlMs) / 1000);
+    const accessToken = signAccessToken({ sub: userId, sid: sessionId, iat, exp }, kid, secret);
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      token_type: 'bearer',
+      expires_in: exp - iat,
+    };
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+}
+
+function emailTaken(): AppError {
+  return new AppError('conflict', 'a user with this email already exists');
+}

@@ -1,0 +1,108 @@
+// Builds the auth module over the SQLite store: the stores, the account and project services,
+// the rate limiters and the required-mode tenant resolver. main.ts calls this once; tests call
+// it with a ManualClock and small limits.
+
+import type { Database } from 'bun:sqlite';
+import type { Clock } from '../core/index.ts';
+import { AccountService, type Principal, unauthorized } from './accounts.ts';
+import { AliasStore } from './aliases.ts';
+import { ApiKeyStore } from './api-keys.ts';
+import { bearerOf } from './credentials.ts';
+import { type AuthOptions, defaultAuthOptions } from './options.ts';
+import { PasswordHasher } from './passwords.ts';
+import { ProjectService } from './project-service.ts';
+import { ProjectStore } from './projects.ts';
+import { TokenBucketLimiter } from './rate-limit.ts';
+import { RequiredTenancy } from './resolver.ts';
+import { SessionStore } from './sessions.ts';
+import { SigningKeyRing } from './signing-keys.ts';
+import { UserStore } from './users.ts';
+
+export interface AuthDeps {
+  /** The migrated tally.sqlite connection (`engine.store.sqlite` in main.ts). */
+  db: Database;
+  clock: Clock;
+  options?: Partial<AuthOptions>;
+}
+
+export interface Auth {
+  options: AuthOptions;
+  accounts: AccountService;
+  projects: ProjectService;
+  /** The resolver of AUTH_MODE=required. */
+  tenancy: RequiredTenancy;
+  stores: {
+    users: UserStore;
+    projects: ProjectStore;
+    keys: ApiKeyStore;
+    aliases: AliasStore;
+    sessions: SessionStore;
+  };
+  signingKeys: SigningKeyRing;
+  hasher: PasswordHasher;
+  clock: Clock;
+  /** The signed-in user of a request (Authorization: Bearer <JWT>); 401 otherwise. */
+  authenticate(request: Request): Principal;
+  /** Like authenticate, but null when the request carries no Authorization header. */
+  optionalPrincipal(request: Request): Principal | null;
+  /** Runs `work` in one SQLite transaction (nested calls become savepoints). */
+  transaction<T>(work: () => T): T;
+  /** Deletes expired refresh tokens and finished sessions; call it from a timer. */
+  purgeExpired(): void;
+}
+
+export function createAuth(deps: AuthDeps): Auth {
+  const options: AuthOptions = { ...defaultAuthOptions, ...deps.options };
+  const { db, clock } = deps;
+  const limiter = (spec: AuthOptions['rates']['read']) =>
+    new TokenBucketLimiter(spec, clock, options.rateKeysMax);
+  const stores = {
+    users: new UserStore(db),
+    projects: new ProjectStore(db),
+    keys: new ApiKeyStore(db),
+    aliases: new AliasStore(db),
+    sessions: new SessionStore(db, options.refreshTtlMs),
+  };
+  const signingKeys = new SigningKeyRing(db, clock, {
+    rotateAfterMs: options.signingKeyRotateMs,
+    accessTtlMs: options.accessTtlMs,
+  });
+  const hasher = new PasswordHasher(options.passwordCost);
+  const accounts = new AccountService({
+    ...stores,
+    signingKeys,
+    hasher,
+    clock,
+    options,
+    loginPerEmail: limiter(options.rates.loginEmail),
+    loginPerIp: limiter(options.rates.loginIp),
+  });
+  const tenancy = new RequiredTenancy({
+    accounts,
+    keys: stores.keys,
+    aliases: stores.aliases,
+    projects: stores.projects,
+    writeLimiter: limiter(options.rates.write),
+    readLimiter: limiter(options.rates.read),
+  });
+  const authenticate = (request: Request) => {
+    const token = bearerOf(request);
+    if (token === null) throw unauthorized('sign in: send Authorization: Bearer <access token>');
+    return accounts.verifyAccess(token);
+  };
+  return {
+    options,
+    accounts,
+    projects: new ProjectService({ ...stores, clock }),
+    tenancy,
+    stores,
+    signingKeys,
+    hasher,
+    clock,
+    authenticate,
+    optionalPrincipal: (request) =>
+      request.headers.get('authorization') === null ? null : authenticate(request),
+    transaction: (work) => db.transaction(work)(),
+    purgeExpired: () => stores.sessions.purge(clock.now()),
+  };
+}

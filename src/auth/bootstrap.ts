@@ -1,0 +1,105 @@
+// First start in AUTH_MODE=required with no users: creates an admin and the `default` project
+// with one write and one read key, writes them to DATA_DIR/bootstrap.json (mode 0600) and hands
+// them to main.ts to print once. Later starts find a user and do nothing.
+
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_TENANT } from '../core/index.ts';
+import type { Auth } from './auth.ts';
+import { randomPassword } from './secrets.ts';
+
+export const BOOTSTRAP_FILE = 'bootstrap.json';
+export const DEFAULT_ADMIN_EMAIL = 'admin@tally.local';
+
+export interface BootstrapOptions {
+  dataDir: string;
+  adminEmail?: string;
+}
+
+export interface BootstrapResult {
+  adminEmail: string;
+  adminPassword: string;
+  projectId: string;
+  writeKey: string;
+  readKey: string;
+  /** Where the same secrets were written (mode 0600). */
+  file: string;
+}
+
+/** Creates the admin, project and keys when the store has no user yet; null otherwise. */
+export async function bootstrapAuth(
+  auth: Auth,
+  options: BootstrapOptions,
+): Promise<BootstrapResult | null> {
+  const { users, projects, keys } = auth.stores;
+  if (users.count() > 0) return null;
+  const adminEmail = (options.adminEmail ?? DEFAULT_ADMIN_EMAIL).trim().toLowerCase();
+  const adminPassword = randomPassword();
+  const passwordHash = await auth.hasher.hash(adminPassword);
+  const file = path.join(options.dataDir, BOOTSTRAP_FILE);
+  const now = auth.clock.now();
+  // One transaction: if writing the file fails, nothing is created and the next start retries.
+  return auth.transaction(() => {
+    if (users.count() > 0) return null;
+    const admin = users.create({
+      email: adminEmail,
+      name: 'Admin',
+      passwordHash,
+      isAdmin: true,
+      now,
+    });
+    if (projects.get(DEFAULT_TENANT) === null) {
+      projects.create(DEFAULT_TENANT, 'Default', admin.id, now);
+    } else {
+      projects.setMember(DEFAULT_TENANT, admin.id, 'owner', now);
+    }
+    const common = { projectId: DEFAULT_TENANT, allowedOrigins: null, now };
+    const write = keys.create({ ...common, kind: 'write', name: 'bootstrap write key' });
+    const read = keys.create({ ...common, kind: 'read', name: 'bootstrap read key' });
+    const result: BootstrapResult = {
+      adminEmail,
+      adminPassword,
+      projectId: DEFAULT_TENANT,
+      writeKey: write.key,
+      readKey: read.key,
+      file,
+    };
+    writeSecretFile(file, result, now);
+    return result;
+  });
+}
+
+/** The text main.ts prints once on the terminal (never through the JSON logger). */
+export function formatBootstrapBanner(result: BootstrapResult): string {
+  return [
+    '',
+    '  Tally created its first admin and project (AUTH_MODE=required).',
+    '  These secrets are shown once; they are also in the file below (mode 0600).',
+    '',
+    `    admin email     ${result.adminEmail}`,
+    `    admin password  ${result.adminPassword}`,
+    `    project         ${result.projectId}`,
+    `    write key       ${result.writeKey}`,
+    `    read key        ${result.readKey}`,
+    `    file            ${result.file}`,
+    '',
+    '  Sign in at POST /api/v1/auth/login, change the password (PUT /api/v1/users/me),',
+    '  then delete the file.',
+    '',
+  ].join('\n');
+}
+
+function writeSecretFile(file: string, result: BootstrapResult, now: number): void {
+  const body = {
+    created_at: new Date(now).toISOString(),
+    admin_email: result.adminEmail,
+    admin_password: result.adminPassword,
+    project: result.projectId,
+    write_key: result.writeKey,
+    read_key: result.readKey,
+  };
+  const temp = `${file}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temp, 0o600); // the mode above is masked by umask and ignored for existing files
+  renameSync(temp, file);
+}

@@ -1,0 +1,41 @@
+// Where a request carries its credential: `Authorization: Bearer …`, `X-Tally-Key`, or (GET
+// only, for WebSocket clients that cannot set headers) `?token=`. What the credential is — a
+// write key, a read key or a JWT — is decided by its shape.
+
+export type CredentialKind = 'write_key' | 'read_key' | 'jwt';
+
+export interface Credential {
+  kind: CredentialKind;
+  value: string;
+}
+
+/** The bearer token of the Authorization header, or null (other schemes are ignored). */
+export function bearerOf(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  if (header === null) return null;
+  const match = /^bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+export function credentialOf(value: string): Credential {
+  if (value.startsWith('wk_')) return { kind: 'write_key', value };
+  if (value.startsWith('rk_')) return { kind: 'read_key', value };
+  return { kind: 'jwt', value };
+}
+
+/** The credential of an ingest request: an SDK-specific key first, then the headers. */
+export function ingestCredentialOf(request: Request, sdkKey: string | null | undefined) {
+  const value = sdkKey || request.headers.get('x-tally-key') || bearerOf(request);
+  return value ? credentialOf(value) : null;
+}
+
+/** The credential of a read request: headers first, then `?token=` on GET. */
+export function readCredentialOf(request: Request): Credential | null {
+  const value = request.headers.get('x-tally-key') || bearerOf(request) || queryTokenOf(request);
+  return value ? credentialOf(value) : null;
+}
+
+function queryTokenOf(request: Request): string | null {
+  if (request.method !== 'GET') return null;
+  return new URL(request.url).searchParams.get('token');
+}

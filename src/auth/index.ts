@@ -1,0 +1,44 @@
+// Public surface of auth: modes, accounts and sessions (JWT + rotating refresh tokens),
+// projects with members, API keys and aliases, rate limits, the required-mode tenant resolver
+// and the first-start bootstrap. Imports only core (and SQLite through its connection).
+export { AccountService, type Principal, type TokenPair, unauthorized } from './accounts.ts';
+export { ALIAS_KINDS, type Alias, type AliasKind } from './aliases.ts';
+export { type ApiKey, KEY_KINDS, type KeyKind } from './api-keys.ts';
+export { type Auth, type AuthDeps, createAuth } from './auth.ts';
+export {
+  BOOTSTRAP_FILE,
+  type BootstrapOptions,
+  type BootstrapResult,
+  bootstrapAuth,
+  DEFAULT_ADMIN_EMAIL,
+  formatBootstrapBanner,
+} from './bootstrap.ts';
+export { type AccessClaims, type JwtCheck, signAccessToken, verifyAccessToken } from './jwt.ts';
+export {
+  AUTH_MODES,
+  type AuthMode,
+  type AuthModeDecision,
+  type AuthModeInput,
+  isLoopbackHost,
+  resolveAuthMode,
+} from './mode.ts';
+export { type AuthOptions, type AuthRates, defaultAuthOptions } from './options.ts';
+export { defaultPasswordCost, type PasswordCost } from './passwords.ts';
+export {
+  presentAlias,
+  presentKey,
+  presentMember,
+  presentProject,
+  presentUser,
+} from './present.ts';
+export { ProjectService } from './project-service.ts';
+export { type Member, type Project, ROLES, type Role } from './projects.ts';
+export {
+  type RateDecision,
+  type RateSpec,
+  rateLimitHeaders,
+  TokenBucketLimiter,
+} from './rate-limit.ts';
+export { RequiredTenancy } from './resolver.ts';
+export type { User } from './users.ts';
+export { PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN } from './validate.ts';

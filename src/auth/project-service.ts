@@ -1,0 +1,170 @@
+// Who may do what to a project: any signed-in user creates projects (and owns them); members
+// see a project, its members, key prefixes and aliases; only owners change members, keys and
+// aliases. A project the caller is not a member of is answered as absent (404).
+
+import { randomBytes } from 'node:crypto';
+import { AppError, type Clock } from '../core/index.ts';
+import type { Principal } from './accounts.ts';
+import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
+import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
+import { type Member, type Project, type ProjectStore, ROLES, type Role } from './projects.ts';
+import type { UserStore } from './users.ts';
+import {
+  checkEmail,
+  checkName,
+  checkOrigins,
+  checkTenantId,
+  requireObject,
+  requireString,
+} from './validate.ts';
+
+export interface ProjectDeps {
+  projects: ProjectStore;
+  keys: ApiKeyStore;
+  aliases: AliasStore;
+  users: UserStore;
+  clock: Clock;
+}
+
+const SLUG_CHARS_MAX = 48;
+
+export class ProjectService {
+  constructor(private readonly deps: ProjectDeps) {}
+
+  /** Creates a project owned by the caller; its id is given or derived from its name. */
+  create(principal: Principal, body: unknown): Project & { role: Role } {
+    const fields = requireObject(body);
+    const name = checkName(fields.name, ['body', 'name']);
+    if (name === null) throw missing('name');
+    const id =
+      fields.id === undefined ? this.freeSlug(name) : checkTenantId(fields.id, ['body', 'id']);
+    const project = this.deps.projects.create(id, name, principal.user.id, this.deps.clock.now());
+    return { ...project, role: 'owner' };
+  }
+
+  list(principal: Principal): (Project & { role: Role })[] {
+    return this.deps.projects.listFor(principal.user.id);
+  }
+
+  get(principal: Principal, id: string): Project & { role: Role } {
+    const role = this.require(principal, id, 'viewer');
+    return { ...(this.deps.projects.get(id) as Project), role };
+  }
+
+  members(principal: Principal, id: string): Member[] {
+    this.require(principal, id, 'viewer');
+    return this.deps.projects.members(id);
+  }
+
+  /** Adds a registered user by email, or changes their role. */
+  setMember(principal: Principal, id: string, body: unknown): Member {
+    this.require(principal, id, 'owner');
+    const fields = requireObject(body);
+    const email = checkEmail(fields.email, ['body', 'email']);
+    const role = oneOf(fields.role ?? 'viewer', ROLES, ['body', 'role']);
+    const found = this.deps.users.withHashByEmail(email);
+    if (found === null) throw new AppError('not_found', `no user with email ${email}`);
+    this.deps.projects.setMember(id, found.user.id, role, this.deps.clock.now());
+    return this.deps.projects.members(id).find((m) => m.userId === found.user.id) as Member;
+  }
+
+  /** Owners remove anyone; a member may remove themself. */
+  removeMember(principal: Principal, id: string, userId: string): void {
+    this.require(principal, id, userId === principal.user.id ? 'viewer' : 'owner');
+    if (!this.deps.projects.removeMember(id, userId)) {
+      throw new AppError('not_found', `user ${userId} is not a member of ${id}`);
+    }
+  }
+
+  createKey(principal: Principal, id: string, body: unknown): { key: string; info: ApiKey } {
+    this.require(principal, id, 'owner');
+    const fields = requireObject(body ?? {});
+    const kind = oneOf(fields.kind, KEY_KINDS, ['body', 'kind']);
+    const name = checkName(fields.name, ['body', 'name']);
+    const allowedOrigins = checkOrigins(fields.allowed_origins, ['body', 'allowed_origins']);
+    if (kind === 'read' && allowedOrigins !== null) {
+      throw AppError.validation([
+        {
+          loc: ['body', 'allowed_origins'],
+          msg: 'only write keys are bound to origins; a read key is a secret for servers',
+          type: 'value_error',
+        },
+      ]);
+    }
+    const now = this.deps.clock.now();
+    return this.deps.keys.create({ projectId: id, kind, name, allowedOrigins, now });
+  }
+
+  listKeys(principal: Principal, id: string): ApiKey[] {
+    this.require(principal, id, 'viewer');
+    return this.deps.keys.list(id);
+  }
+
+  revokeKey(principal: Principal, id: string, keyId: string): void {
+    this.require(principal, id, 'owner');
+    if (!this.deps.keys.revoke(id, keyId, this.deps.clock.now())) {
+      throw new AppError('not_found', `no key ${keyId} in project ${id}`);
+    }
+  }
+
+  addAlias(principal: Principal, id: string, body: unknown): Alias {
+    this.require(principal, id, 'owner');
+    const fields = requireObject(body);
+    const alias = checkTenantId(fields.alias, ['body', 'alias']);
+    const kind: AliasKind = oneOf(fields.kind ?? 'tenant_id', ALIAS_KINDS, ['body', 'kind']);
+    return this.deps.aliases.add(id, alias, kind, this.deps.clock.now());
+  }
+
+  listAliases(principal: Principal, id: string): Alias[] {
+    this.require(principal, id, 'viewer');
+    return this.deps.aliases.list(id);
+  }
+
+  removeAlias(principal: Principal, id: string, alias: string): void {
+    this.require(principal, id, 'owner');
+    if (!this.deps.aliases.remove(id, alias)) {
+      throw new AppError('not_found', `project ${id} has no alias ${alias}`);
+    }
+  }
+
+  /** The caller's role in `id` if it is at least `min`; 404 for non-members, 403 for viewers. */
+  private require(principal: Principal, id: string, min: Role): Role {
+    const role = this.deps.projects.roleOf(id, principal.user.id);
+    if (role === null) throw new AppError('not_found', `no project ${id}`);
+    if (min === 'owner' && role !== 'owner') {
+      throw new AppError('forbidden', `only an owner of ${id} may do this`);
+    }
+    return role;
+  }
+
+  private freeSlug(name: string): string {
+    const base =
+      name
+        .toLowerCase()
+        .normalize('NFKD')
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[^a-z0-9]+|-+$/g, '')
+        .slice(0, SLUG_CHARS_MAX) || 'project';
+    let slug = base;
+    while (this.deps.projects.get(slug) !== null || this.deps.aliases.projectOf(slug) !== null) {
+      slug = `${base}-${randomBytes(3).toString('hex')}`;
+    }
+    return slug;
+  }
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], loc: string[]): T {
+  const text = requireString(value, loc);
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw AppError.validation([
+      { loc, msg: `${loc.at(-1)} must be one of ${allowed.join(', ')}`, type: 'enum' },
+    ]);
+  }
+  return text as T;
+}
+
+function missing(field: string): AppError {
+  return AppError.validation([
+    { loc: ['body', field], msg: `${field} is required`, type: 'missing' },
+  ]);
+}

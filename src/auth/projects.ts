@@ -1,0 +1,140 @@
+// Projects and their members. A project is a tenant: its id is the tenant string its events
+// carry. Members are owners (manage keys, aliases and members; read) or viewers (read).
+
+import type { Database } from 'bun:sqlite';
+import { AppError } from '../core/index.ts';
+
+export type Role = 'owner' | 'viewer';
+export const ROLES = ['owner', 'viewer'] as const satisfies readonly Role[];
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  createdAt: number;
+}
+
+interface ProjectRow {
+  id: string;
+  name: string;
+  created_at: number;
+  role?: Role;
+}
+
+export class ProjectStore {
+  constructor(private readonly db: Database) {}
+
+  /** Creates a project owned by `ownerId` (none for a bootstrap); 409 when the id is taken. */
+  create(id: string, name: string, ownerId: string | null, now: number): Project {
+    this.db.transaction(() => {
+      if (this.get(id) !== null || this.isAlias(id)) {
+        throw new AppError('conflict', `the project id ${id} is taken`);
+      }
+      this.db
+        .query('INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)')
+        .run(id, name, now);
+      if (ownerId !== null) this.setMember(id, ownerId, 'owner', now);
+    })();
+    return this.get(id) as Project;
+  }
+
+  get(id: string): Project | null {
+    const row = this.db
+      .query('SELECT id, name, created_at FROM projects WHERE id = ?')
+      .get(id) as ProjectRow | null;
+    return row === null ? null : projectOf(row);
+  }
+
+  /** The projects `userId` belongs to, with their role, oldest first. */
+  listFor(userId: string): (Project & { role: Role })[] {
+    const rows = this.db
+      .query(
+        `SELECT p.id, p.name, p.created_at, m.role FROM projects p
+         JOIN project_members m ON m.project_id = p.id
+         WHERE m.user_id = ? ORDER BY p.created_at, p.rowid`,
+      )
+      .all(userId) as ProjectRow[];
+    return rows.map((row) => ({ ...projectOf(row), role: row.role as Role }));
+  }
+
+  roleOf(projectId: string, userId: string): Role | null {
+    const row = this.db
+      .query('SELECT role FROM project_members WHERE project_id = ? AND user_id = ?')
+      .get(projectId, userId) as { role: Role } | null;
+    return row?.role ?? null;
+  }
+
+  members(projectId: string): Member[] {
+    const rows = this.db
+      .query(
+        `SELECT m.user_id, u.email, u.name, m.role, m.created_at FROM project_members m
+         JOIN users u ON u.id = m.user_id WHERE m.project_id = ?
+         ORDER BY m.created_at, m.rowid`,
+      )
+      .all(projectId) as {
+      user_id: string;
+      email: string;
+      name: string | null;
+      role: Role;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({
+      userId: r.user_id,
+      email: r.email,
+      name: r.name,
+      role: r.role,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Adds a member or changes their role; the last owner cannot step down. */
+  setMember(projectId: string, userId: string, role: Role, now: number): void {
+    this.db.transaction(() => {
+      if (role !== 'owner') this.requireAnotherOwner(projectId, userId);
+      this.db
+        .query(
+          `INSERT INTO project_members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`,
+        )
+        .run(projectId, userId, role, now);
+    })();
+  }
+
+  /** Removes a member; false when they were not one. The last owner cannot be removed. */
+  removeMember(projectId: string, userId: string): boolean {
+    let removed = false;
+    this.db.transaction(() => {
+      this.requireAnotherOwner(projectId, userId);
+      removed =
+        this.db
+          .query('DELETE FROM project_members WHERE project_id = ? AND user_id = ?')
+          .run(projectId, userId).changes > 0;
+    })();
+    return removed;
+  }
+
+  private requireAnotherOwner(projectId: string, userId: string): void {
+    if (this.roleOf(projectId, userId) !== 'owner') return;
+    const owners = this.db
+      .query("SELECT count(*) AS n FROM project_members WHERE project_id = ? AND role = 'owner'")
+      .get(projectId) as { n: number };
+    if (owners.n <= 1) {
+      throw new AppError('conflict', 'a project keeps at least one owner; add another first');
+    }
+  }
+
+  private isAlias(id: string): boolean {
+    return this.db.query('SELECT 1 FROM project_aliases WHERE alias = ?').get(id) !== null;
+  }
+}
+
+function projectOf(row: ProjectRow): Project {
+  return { id: row.id, name: row.name, createdAt: row.created_at };
+}

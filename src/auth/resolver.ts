@@ -1,0 +1,161 @@
+// The tenant resolver of AUTH_MODE=required. Ingest takes a write key (or, with no key at all,
+// a registered site alias, as browser beacons of Plausible and Umami send) and writes only to
+// its project; reads take a member's JWT or the project's read key. Keys are checked against
+// SQLite on every request, so a revoked key stops working at once.
+
+import {
+  AppError,
+  DEFAULT_TENANT,
+  type IngestCredentials,
+  type TenantResolver,
+} from '../core/index.ts';
+import { type AccountService, unauthorized } from './accounts.ts';
+import type { AliasStore } from './aliases.ts';
+import type { ApiKey, ApiKeyStore } from './api-keys.ts';
+import { ingestCredentialOf, readCredentialOf } from './credentials.ts';
+import type { ProjectStore } from './projects.ts';
+import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+
+export interface TenancyDeps {
+  accounts: AccountService;
+  keys: ApiKeyStore;
+  aliases: AliasStore;
+  projects: ProjectStore;
+  writeLimiter: TokenBucketLimiter;
+  readLimiter: TokenBucketLimiter;
+}
+
+type HeaderSink = Record<string, unknown>;
+
+export class RequiredTenancy implements TenantResolver {
+  private readonly sinks = new WeakMap<Request, HeaderSink>();
+
+  constructor(private readonly deps: TenancyDeps) {}
+
+  /** Where X-RateLimit-* headers of a request go (the response's header record). */
+  attachHeaders(request: Request, headers: HeaderSink): void {
+    this.sinks.set(request, headers);
+  }
+
+  forIngest(
+    request: Request,
+    credentials?: IngestCredentials,
+  ): (claimed: string | undefined) => string {
+    const credential = ingestCredentialOf(request, credentials?.key);
+    if (credential === null) return this.keyless(request);
+    if (credential.kind === 'read_key') {
+      throw new AppError('forbidden', 'a read key cannot ingest; send a write key (wk_…)');
+    }
+    if (credential.kind === 'jwt') throw unauthorized('ingest needs a write key (wk_…)');
+    const key = this.deps.keys.verify(credential.value, 'write');
+    if (key === null) throw unauthorized('unknown or revoked write key', 'invalid_token');
+    requireOrigin(request, key);
+    this.limit(request, this.deps.writeLimiter, `key:${key.id}`);
+    const tenant = key.projectId;
+    const accepted = new Set<string>([tenant]);
+    return (claimed) => {
+      if (claimed === undefined || accepted.has(claimed)) return tenant;
+      if (this.deps.aliases.projectOf(claimed) !== tenant) {
+        throw new AppError('forbidden', `this write key writes to ${tenant}, not to ${claimed}`);
+      }
+      accepted.add(claimed);
+      return tenant;
+    };
+  }
+
+  forRead(request: Request, query: Record<string, string | undefined>): string {
+    const credential = readCredentialOf(request);
+    if (credential === null) {
+      throw unauthorized('reads need a bearer token: a JWT or a read key (rk_…)');
+    }
+    const claimed =
+      query.tenant_id ?? new URL(request.url).searchParams.get('tenant_id') ?? undefined;
+    switch (credential.kind) {
+      case 'write_key':
+        throw new AppError('forbidden', 'a write key cannot read; use a read key or sign in');
+      case 'read_key': {
+        const key = this.deps.keys.verify(credential.value, 'read');
+        if (key === null) throw unauthorized('unknown or revoked read key', 'invalid_token');
+        this.limit(request, this.deps.readLimiter, `key:${key.id}`);
+        if (claimed !== undefined && this.tenantNamed(claimed) !== key.projectId) {
+          throw noAccess(claimed);
+        }
+        return key.projectId;
+      }
+      case 'jwt': {
+        const principal = this.deps.accounts.verifyAccess(credential.value);
+        const userId = principal.user.id;
+        this.limit(request, this.deps.readLimiter, `user:${userId}`);
+        const tenant =
+          claimed === undefined ? this.defaultProjectOf(userId) : this.tenantNamed(claimed);
+        if (tenant === null || this.deps.projects.roleOf(tenant, userId) === null) {
+          throw noAccess(claimed ?? DEFAULT_TENANT);
+        }
+        return tenant;
+      }
+    }
+  }
+
+  /** Ingest without a key: only names registered as a project's alias are accepted. */
+  private keyless(request: Request): (claimed: string | undefined) => string {
+    const resolved = new Map<string, string>();
+    return (claimed) => {
+      if (claimed === undefined) {
+        throw unauthorized('ingest needs a write key (Authorization: Bearer wk_… or X-Tally-Key)');
+      }
+      const known = resolved.get(claimed);
+      if (known !== undefined) return known;
+      const tenant = this.deps.aliases.projectOf(claimed);
+      if (tenant === null) {
+        throw new AppError(
+          'forbidden',
+          `${claimed} is not a registered site alias; send a write key to ingest`,
+        );
+      }
+      this.limit(request, this.deps.writeLimiter, `alias:${tenant}`);
+      resolved.set(claimed, tenant);
+      return tenant;
+    };
+  }
+
+  /** The project a name means: a project id, or the project owning that alias. */
+  private tenantNamed(name: string): string | null {
+    return this.deps.projects.get(name) !== null ? name : this.deps.aliases.projectOf(name);
+  }
+
+  /** With no tenant_id: `default` if the user is a member of it, else their only project. */
+  private defaultProjectOf(userId: string): string | null {
+    if (this.deps.projects.roleOf(DEFAULT_TENANT, userId) !== null) return DEFAULT_TENANT;
+    const mine = this.deps.projects.listFor(userId);
+    if (mine.length > 1) {
+      throw new AppError('bad_request', 'you are a member of several projects; pass tenant_id');
+    }
+    return mine[0]?.id ?? null;
+  }
+
+  private limit(request: Request, limiter: TokenBucketLimiter, key: string): void {
+    const decision = limiter.take(key);
+    const headers = rateLimitHeaders(decision);
+    const sink = this.sinks.get(request);
+    if (sink !== undefined) Object.assign(sink, headers);
+    if (!decision.allowed) {
+      throw new AppError('rate_limited', 'rate limit reached; retry later', {
+        retryAfterMs: decision.retryAfterMs,
+        headers,
+      });
+    }
+  }
+}
+
+/** A write key bound to origins is refused from any other origin (or none). */
+function requireOrigin(request: Request, key: ApiKey): void {
+  if (key.allowedOrigins === null) return;
+  const origin = request.headers.get('origin');
+  if (origin === null || !key.allowedOrigins.includes(origin)) {
+    throw new AppError('forbidden', 'this write key is not allowed from this origin');
+  }
+}
+
+function noAccess(tenant: string): AppError {
+  return new AppError('forbidden', `these credentials may not read tenant ${tenant}`);
+}

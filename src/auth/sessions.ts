@@ -1,0 +1,139 @@
+// Sessions and their rotating refresh tokens (RFC 9700 §4.14). A login starts a session (a token
+// family); each refresh marks the presented token used and issues the next one. Presenting a
+// used token means it leaked: the whole family is revoked, so the thief's and the owner's
+// tokens — and the access tokens of that session — stop working together.
+
+import type { Database } from 'bun:sqlite';
+import { newSecret, secretIdOf, secretMatches } from './secrets.ts';
+
+export type RotateOutcome =
+  | { kind: 'ok'; userId: string; sessionId: string; refreshToken: string }
+  | { kind: 'invalid' }
+  | { kind: 'expired' }
+  | { kind: 'revoked' }
+  | { kind: 'reused' };
+
+interface TokenRow {
+  session_id: string;
+  token_hash: Uint8Array;
+  expires_at: number;
+  used_at: number | null;
+  user_id: string;
+  revoked_at: number | null;
+}
+
+export class SessionStore {
+  constructor(
+    private readonly db: Database,
+    private readonly refreshTtlMs: number,
+  ) {}
+
+  /** Starts a session for `userId`; returns its id and first refresh token. */
+  start(userId: string, now: number): { sessionId: string; refreshToken: string } {
+    const sessionId = Bun.randomUUIDv7();
+    let refreshToken = '';
+    this.db.transaction(() => {
+      this.db
+        .query('INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)')
+        .run(sessionId, userId, now);
+      refreshToken = this.issue(sessionId, now);
+    })();
+    return { sessionId, refreshToken };
+  }
+
+  /** Exchanges a refresh token for the next one of its family. */
+  rotate(token: string, now: number): RotateOutcome {
+    const found = this.find(token);
+    if (found === null) return { kind: 'invalid' };
+    if (found.revoked_at !== null) return { kind: 'revoked' };
+    if (found.used_at !== null) {
+      this.revoke(found.session_id, 'refresh token reuse', now);
+      return { kind: 'reused' };
+    }
+    if (found.expires_at <= now) return { kind: 'expired' };
+    let refreshToken = '';
+    this.db.transaction(() => {
+      this.db
+        .query('UPDATE refresh_tokens SET used_at = ? WHERE id = ?')
+        .run(now, secretIdOf(token, 'rt'));
+      refreshToken = this.issue(found.session_id, now);
+    })();
+    return { kind: 'ok', userId: found.user_id, sessionId: found.session_id, refreshToken };
+  }
+
+  /** Revokes the family of a refresh token (logout); false when the token is unknown. */
+  revokeByToken(token: string, now: number): boolean {
+    const found = this.find(token);
+    if (found === null) return false;
+    this.revoke(found.session_id, 'logout', now);
+    return true;
+  }
+
+  revoke(sessionId: string, reason: string, now: number): void {
+    this.db
+      .query(
+        `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+         WHERE id = ? AND revoked_at IS NULL`,
+      )
+      .run(now, reason, sessionId);
+  }
+
+  /** Revokes every session of a user except `keep` (after a password change). */
+  revokeOthers(userId: string, keep: string | null, reason: string, now: number): number {
+    return this.db
+      .query(
+        `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+         WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?`,
+      )
+      .run(now, reason, userId, keep).changes;
+  }
+
+  /** Whether `sessionId` belongs to `userId` and is not revoked. */
+  isActive(sessionId: string, userId: string): boolean {
+    return (
+      this.db
+        .query('SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL')
+        .get(sessionId, userId) !== null
+    );
+  }
+
+  /**
+   * Deletes refresh tokens past their expiry and sessions with no token left. A used token is
+   * kept until then, so its reuse is still recognized.
+   */
+  purge(now: number): void {
+    this.db.transaction(() => {
+      this.db.query('DELETE FROM refresh_tokens WHERE expires_at <= ?').run(now);
+      this.db
+        .query(
+          `DELETE FROM sessions WHERE created_at <= ? AND NOT EXISTS
+             (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id)`,
+        )
+        .run(now - this.refreshTtlMs);
+    })();
+  }
+
+  private issue(sessionId: string, now: number): string {
+    const secret = newSecret('rt');
+    this.db
+      .query(
+        `INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)`,
+      )
+      .run(secret.id, sessionId, secret.hash, now, now + this.refreshTtlMs);
+    return secret.token;
+  }
+
+  private find(token: string): TokenRow | null {
+    const id = secretIdOf(token, 'rt');
+    if (id === null) return null;
+    const row = this.db
+      .query(
+        `SELECT t.session_id, t.token_hash, t.expires_at, t.used_at, s.user_id, s.revoked_at
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`,
+      )
+      .get(id) as TokenRow | null;
+    if (row === null || !secretMatches(token, row.token_hash)) return null;
+    return row;
+  }
+}

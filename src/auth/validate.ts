@@ -1,0 +1,105 @@
+// Checks of the values people send to the account and project routes; each failure is a 422
+// naming the field, in the FastAPI shape every other route uses.
+
+import { AppError, eventLimits } from '../core/index.ts';
+
+export const PASSWORD_CHARS_MIN = 10;
+/** argon2 hashes any length, but a cap keeps one request from costing unbounded CPU. */
+export const PASSWORD_CHARS_MAX = 256;
+export const EMAIL_CHARS_MAX = 254;
+export const NAME_CHARS_MAX = 120;
+export const ORIGINS_MAX = 32;
+export const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+type Loc = (string | number)[];
+
+function fail(loc: Loc, msg: string, type: string): never {
+  throw AppError.validation([{ loc, msg, type }]);
+}
+
+const fieldOf = (loc: Loc) => String(loc.at(-1) ?? 'value');
+
+export function requireString(value: unknown, loc: Loc): string {
+  if (value === undefined || value === null) fail(loc, `${fieldOf(loc)} is required`, 'missing');
+  if (typeof value !== 'string') fail(loc, `${fieldOf(loc)} must be a string`, 'string_type');
+  return value;
+}
+
+/** A trimmed, lower-cased email address. */
+export function checkEmail(value: unknown, loc: Loc): string {
+  const email = requireString(value, loc).trim().toLowerCase();
+  if (email.length > EMAIL_CHARS_MAX || !/^[^\s@]+@[^\s@]+$/.test(email)) {
+    fail(loc, `${fieldOf(loc)} must be an email address`, 'value_error');
+  }
+  return email;
+}
+
+export function checkPassword(value: unknown, loc: Loc): string {
+  const password = requireString(value, loc);
+  const chars = [...password].length;
+  if (chars < PASSWORD_CHARS_MIN) {
+    fail(loc, `password must be at least ${PASSWORD_CHARS_MIN} characters`, 'string_too_short');
+  }
+  if (chars > PASSWORD_CHARS_MAX) {
+    fail(loc, `password must be at most ${PASSWORD_CHARS_MAX} characters`, 'string_too_long');
+  }
+  return password;
+}
+
+/** An optional display name: absent or null → null. */
+export function checkName(value: unknown, loc: Loc): string | null {
+  if (value === undefined || value === null) return null;
+  const name = requireString(value, loc).trim();
+  if (name.length > NAME_CHARS_MAX) {
+    fail(loc, `${fieldOf(loc)} must be at most ${NAME_CHARS_MAX} characters`, 'string_too_long');
+  }
+  return name === '' ? null : name;
+}
+
+/** A tenant string (a project id or an alias): ^[A-Za-z0-9][A-Za-z0-9._:-]*$, ≤ 128 chars. */
+export function checkTenantId(value: unknown, loc: Loc): string {
+  const id = requireString(value, loc);
+  if (id.length > eventLimits.tenantCharsMax || !TENANT_RE.test(id)) {
+    fail(
+      loc,
+      `${fieldOf(loc)} must match ${TENANT_RE.source} and be at most ` +
+        `${eventLimits.tenantCharsMax} characters`,
+      'string_pattern_mismatch',
+    );
+  }
+  return id;
+}
+
+/** A list of web origins (`scheme://host[:port]`), or null when absent or empty. */
+export function checkOrigins(value: unknown, loc: Loc): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) fail(loc, `${fieldOf(loc)} must be a list of origins`, 'list_type');
+  if (value.length > ORIGINS_MAX) {
+    fail(loc, `${fieldOf(loc)} holds at most ${ORIGINS_MAX} origins`, 'too_long');
+  }
+  const origins = value.map((item, i) => {
+    const text = requireString(item, [...loc, i]);
+    if (!isOrigin(text)) {
+      fail([...loc, i], 'an origin is scheme://host[:port] with no path', 'value_error');
+    }
+    return text;
+  });
+  return origins.length === 0 ? null : [...new Set(origins)];
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+/** The body as a record, or a 422 when it is not a JSON object. */
+export function requireObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(['body'], 'the body must be a JSON object', 'dict_type');
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,52 @@
+// The compatibility routes as one Elysia plugin: the APIs of the five reference services (seed
+// 001 is the native /api/v1 itself) and the wire protocols of Segment, PostHog, Umami and
+// Plausible, each in its own file, all writing through the one ingest path of the engine.
+
+import { Elysia } from 'elysia';
+import type { AppDeps } from '../context.ts';
+import type { IngestRoute } from '../cors.ts';
+import { errorResponse, toAppError } from '../errors.ts';
+import { plausibleRoutes } from './plausible.ts';
+import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
+import { seed000Routes } from './seed-000.ts';
+import { seed002Routes } from './seed-002.ts';
+import { seed003Routes } from './seed-003.ts';
+import { seed004Routes } from './seed-004.ts';
+import { SEGMENT_TYPES, segmentRoutes } from './segment.ts';
+import { umamiRoutes } from './umami.ts';
+
+/** Every compatibility ingest route, for the app's CORS (`*`, beacons from any site). */
+export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
+  '/ingest',
+  '/events',
+  '/events/bulk',
+  '/api/events/',
+  '/event',
+  '/v1/batch',
+  ...SEGMENT_TYPES.map((type) => `/v1/${type}`),
+  ...POSTHOG_PATHS,
+  '/api/send',
+  '/api/batch',
+  '/api/event',
+].map((path) => ({ method: 'POST', path }));
+
+/**
+ * Every compatibility route. Its own error handler maps errors exactly as the app's does, so
+ * the plugin answers the same whether it is mounted inside createApp or beside it.
+ */
+export function compatRoutes(deps: AppDeps) {
+  return new Elysia()
+    .onError(({ error, code, set }) => {
+      const appError = toAppError(error, code, deps.log);
+      set.status = appError.status;
+      return errorResponse(appError, deps.options.retryAfterSeconds);
+    })
+    .use(seed000Routes(deps))
+    .use(seed002Routes(deps))
+    .use(seed003Routes(deps))
+    .use(seed004Routes(deps))
+    .use(segmentRoutes(deps))
+    .use(posthogRoutes(deps))
+    .use(umamiRoutes(deps))
+    .use(plausibleRoutes(deps));
+}

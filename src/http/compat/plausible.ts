@@ -1,0 +1,149 @@
+// Plausible's Events API: POST /api/event with `text/plain` (or JSON) `{n,u,d,r,p,…}` or the
+// long names. `d` is a domain alias, a comma list writing one event per site; the visitor hash
+// uses User-Agent and the first X-Forwarded-For hop, as Plausible's own proxy guides expect.
+// 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`.
+
+import { Elysia } from 'elysia';
+import {
+  AppError,
+  type EventInput,
+  eventLimits,
+  type FieldIssue,
+  pathOfUrl,
+} from '../../core/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import type { AppDeps } from '../context.ts';
+import { errorResponse } from '../errors.ts';
+import { prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
+import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
+
+/** Sites one event may name in `d`. */
+export const PLAUSIBLE_DOMAINS_MAX = 10;
+
+/** Plausible's field names by unified (or short) name, for error bodies. */
+const FIELD_NAMES: Record<string, string> = {
+  name: 'name',
+  url: 'url',
+  path: 'url',
+  tenant_id: 'domain',
+  referrer: 'referrer',
+  properties: 'props',
+  timestamp: 'timestamp',
+};
+
+export function plausibleRoutes(deps: AppDeps) {
+  const shape: ErrorShape = (error) => {
+    const headers = { ...CORS_HEADERS, ...errorHeaders(error, deps.options.retryAfterSeconds) };
+    if (error.code === 'validation_failed' || error.code === 'invalid_json') {
+      return json({ errors: errorsOf(error) }, 400, headers);
+    }
+    const response = errorResponse(error, deps.options.retryAfterSeconds);
+    response.headers.set('access-control-allow-origin', '*');
+    return response;
+  };
+  const event = guarded(
+    shape,
+    async ({ request, server }: { request: Request; server: Server }) => {
+      const body = objectOf(
+        parseJson((await readBody(request, JSON_TYPES, eventLimits.eventBytesMax)).bytes),
+      );
+      if (body === undefined) throw new AppError('invalid_json', 'the body must be a JSON object');
+      const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+      const ctx = contextOf(deps, request, server, forwarded ? { ip: forwarded } : {});
+      const inputs = inputsOf(body);
+      const events = prepareEvents(inputs, ctx, () => ['body']);
+      await ingest(deps, request, events, () => ['body']);
+      return new Response('ok', {
+        status: 202,
+        headers: { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' },
+      });
+    },
+  );
+  return new Elysia({ tags: ['compatibility'] }).post('/api/event', event, {
+    parse: 'none',
+    detail: {
+      summary: 'Plausible: record an event',
+      description: 'Pageviews (`n: "pageview"`) count as page views; 202 once durable.',
+    },
+  });
+}
+
+/** One event per domain of `d`, all with the same content. */
+function inputsOf(body: Record<string, unknown>): EventInput[] {
+  const issues: FieldIssue[] = [];
+  const blank = (field: string) =>
+    issues.push({ loc: ['body', field], msg: "can't be blank", type: 'missing' });
+  const name = textOf(body.n ?? body.name);
+  const url = textOf(body.u ?? body.url);
+  const domains = (textOf(body.d ?? body.domain) ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  if (name === undefined) blank('name');
+  if (url === undefined) blank('url');
+  else if (!URL.canParse(url)) {
+    issues.push({ loc: ['body', 'url'], msg: 'is invalid', type: 'value_error' });
+  }
+  if (domains.length === 0) blank('domain');
+  if (domains.length > PLAUSIBLE_DOMAINS_MAX) {
+    issues.push({
+      loc: ['body', 'domain'],
+      msg: `names at most ${PLAUSIBLE_DOMAINS_MAX} sites`,
+      type: 'too_long',
+    });
+  }
+  const properties = propertiesOf(body, issues);
+  if (issues.length > 0) throw AppError.validation(issues);
+  const page = new URL(url as string);
+  const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
+  const engagementMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
+  const shared: Omit<EventInput, 'tenant_id'> = {
+    name: name as string,
+    url: url as string,
+    path: `${pathOfUrl(page.href) ?? '/'}${hashMode ? page.hash : ''}`,
+    referrer: textOf(body.r ?? body.referrer),
+    ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
+    properties,
+  };
+  return domains.map((domain) => ({ ...shared, tenant_id: domain }));
+}
+
+/** `p` (an object or its JSON text) plus revenue, scroll depth and the interactive flag. */
+function propertiesOf(
+  body: Record<string, unknown>,
+  issues: FieldIssue[],
+): Record<string, unknown> {
+  let props = body.p ?? body.props;
+  if (typeof props === 'string') {
+    try {
+      props = JSON.parse(props) as unknown;
+    } catch {
+      props = undefined;
+    }
+  }
+  const properties: Record<string, unknown> = {};
+  if (props !== undefined && props !== null) {
+    const object = objectOf(props);
+    if (object === undefined) {
+      issues.push({ loc: ['body', 'props'], msg: 'must be an object', type: 'dict_type' });
+    }
+    Object.assign(properties, object);
+  }
+  if (body.$ !== undefined) properties.$revenue = body.$;
+  if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
+  if (body.i === false) properties.$interactive = false;
+  return properties;
+}
+
+/** Issues as Plausible's `errors` map: field → messages. */
+function errorsOf(error: AppError): Record<string, string[]> {
+  if (error.issues === undefined) return { request: [error.message] };
+  const errors: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const field = issue.loc.find((p) => typeof p === 'string' && p !== 'body');
+    const name = FIELD_NAMES[String(field)] ?? String(field ?? 'request');
+    errors[name] = [...(errors[name] ?? []), issue.msg];
+  }
+  return errors;
+}

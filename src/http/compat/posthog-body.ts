@@ -1,0 +1,49 @@
+// Reading a PostHog capture body in every form its SDKs send: JSON or text/plain JSON, gzip by
+// Content-Encoding (posthog-node) or by `?compression=gzip-js` (posthog-js), base64, or a form
+// with a `data` field. Every form is bounded: inflating stops at the body limit.
+
+import { gunzipSync } from 'node:zlib';
+import { AppError } from '../../core/index.ts';
+import { type BodyFormat, parseJson, readBody, tooLarge } from '../body.ts';
+
+const CAPTURE_TYPES: Record<string, BodyFormat> = {
+  'application/json': 'json',
+  'text/plain': 'json',
+  'application/x-www-form-urlencoded': 'text',
+};
+
+/** The parsed JSON of a capture request, whatever its encoding. */
+export async function readCaptureBody(request: Request, bytesMax: number): Promise<unknown> {
+  const body = await readBody(request, CAPTURE_TYPES, bytesMax);
+  const compression = new URL(request.url).searchParams.get('compression');
+  let bytes = body.bytes;
+  let base64 = compression === 'base64';
+  if (body.format === 'text') {
+    const data = new URLSearchParams(bytes.toString('utf8')).get('data');
+    if (data === null) throw new AppError('bad_request', 'a form body must have a data field');
+    bytes = Buffer.from(data, 'utf8');
+    base64 = base64 || !/^\s*[[{]/.test(data);
+  }
+  if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
+  if (compression === 'gzip-js' || isGzip(bytes)) bytes = gunzipBounded(bytes, bytesMax);
+  return parseJson(bytes);
+}
+
+/** Gzip's magic bytes: a body still compressed after Content-Encoding was handled. */
+function isGzip(bytes: Buffer): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+function gunzipBounded(bytes: Buffer, bytesMax: number): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: bytesMax });
+  } catch (error) {
+    if (
+      error instanceof RangeError ||
+      (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+    ) {
+      throw tooLarge(bytesMax, 'decompressed ');
+    }
+    throw new AppError('bad_request', 'the body is not valid gzip', { cause: error });
+  }
+}

@@ -1,0 +1,126 @@
+// Seed 000 (Data Pulse): POST /ingest with exactly its Pydantic schema — name one of signup,
+// login, click, purchase; user_id 3–30 characters of [a-zA-Z0-9_-]; optional string→string
+// properties — and its 422 bodies (Pydantic v1 messages, as its documented example shows).
+
+import { Elysia } from 'elysia';
+import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import type { AppDeps } from '../context.ts';
+import { prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, objectOf } from './ingest.ts';
+import { json } from './responses.ts';
+
+export const DATA_PULSE_NAMES = ['signup', 'login', 'click', 'purchase'] as const;
+const USER_ID_PATTERN = /^[a-zA-Z0-9_-]+$/;
+const USER_ID_CHARS_MIN = 3;
+const USER_ID_CHARS_MAX = 30;
+
+interface DataPulseEvent {
+  name: string;
+  user_id: string;
+  properties: Record<string, string> | null;
+}
+
+export function seed000Routes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] }).post(
+    '/ingest',
+    async ({ request, server }) => {
+      const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+      const event = validate(parseJson(body.bytes));
+      const ctx = contextOf(deps, request, server);
+      const input = {
+        name: event.name,
+        user_id: event.user_id,
+        ...(event.properties === null ? {} : { properties: event.properties }),
+      };
+      const events = prepareEvents([input], ctx, () => ['body']);
+      await ingest(deps, request, events, () => ['body']);
+      return json({ status: 'accepted', received_event: event }, 202);
+    },
+    {
+      parse: 'none',
+      detail: {
+        summary: 'Data Pulse: ingest one event',
+        description:
+          'name ∈ signup, login, click, purchase; user_id 3–30 of [a-zA-Z0-9_-]; properties ' +
+          'string→string. 202 once durable; 422 in Pydantic v1 shape.',
+      },
+    },
+  );
+}
+
+function validate(value: unknown): DataPulseEvent {
+  const body = objectOf(value);
+  if (body === undefined) throw invalid([issue(['body'], 'value is not a valid dict', 'dict')]);
+  const issues: FieldIssue[] = [];
+  const name = body.name;
+  if (name === undefined || name === null) {
+    issues.push(missing('name'));
+  } else if (!(DATA_PULSE_NAMES as readonly unknown[]).includes(name)) {
+    const permitted = DATA_PULSE_NAMES.map((n) => `'${n}'`).join(', ');
+    issues.push(
+      issue(
+        ['body', 'name'],
+        `value is not a valid enumeration member; permitted: ${permitted}`,
+        'enum',
+      ),
+    );
+  }
+  const userId = body.user_id;
+  if (userId === undefined || userId === null) issues.push(missing('user_id'));
+  else checkUserId(userId, issues);
+  const properties = checkProperties(body.properties, issues);
+  if (issues.length > 0) throw invalid(issues);
+  return { name: name as string, user_id: userId as string, properties };
+}
+
+function checkUserId(userId: unknown, issues: FieldIssue[]): void {
+  const loc = ['body', 'user_id'];
+  if (typeof userId !== 'string') {
+    issues.push(issue(loc, 'str type expected', 'str'));
+  } else if (userId.length < USER_ID_CHARS_MIN) {
+    issues.push({
+      loc,
+      msg: `ensure this value has at least ${USER_ID_CHARS_MIN} characters`,
+      type: 'value_error.any_str.min_length',
+    });
+  } else if (userId.length > USER_ID_CHARS_MAX) {
+    issues.push({
+      loc,
+      msg: `ensure this value has at most ${USER_ID_CHARS_MAX} characters`,
+      type: 'value_error.any_str.max_length',
+    });
+  } else if (!USER_ID_PATTERN.test(userId)) {
+    issues.push({
+      loc,
+      msg: 'user_id must be alphanumeric with optional _ or -',
+      type: 'value_error',
+    });
+  }
+}
+
+function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, string> | null {
+  if (value === undefined || value === null) return null;
+  const properties = objectOf(value);
+  if (properties === undefined) {
+    issues.push(issue(['body', 'properties'], 'value is not a valid dict', 'dict'));
+    return null;
+  }
+  for (const [key, v] of Object.entries(properties)) {
+    if (typeof v !== 'string')
+      issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
+  }
+  return properties as Record<string, string>;
+}
+
+function missing(field: string): FieldIssue {
+  return { loc: ['body', field], msg: 'field required', type: 'value_error.missing' };
+}
+
+function issue(loc: (string | number)[], msg: string, typeError: string): FieldIssue {
+  return { loc, msg, type: `type_error.${typeError}` };
+}
+
+function invalid(issues: FieldIssue[]): AppError {
+  return AppError.validation(issues);
+}

@@ -1,0 +1,140 @@
+// Seed 002 (Ingestion & Aggregation): its event and query schemas, and the mapping between its
+// event (event_id, tenant_id, source, event_type, timestamp, payload) and the unified event.
+
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { t } from 'elysia';
+import {
+  AppError,
+  type EventInput,
+  eventLimits,
+  type FieldIssue,
+  parseTimestamp,
+  type StoredEvent,
+} from '../../core/index.ts';
+import { queryLimits } from '../../query/index.ts';
+import { TENANT_PATTERN } from '../model.ts';
+import { issuesOf } from '../validate.ts';
+
+/** Events one bulk request may carry (more is a 422). */
+export const BULK_EVENTS_MAX = 5000;
+/** Pages of GET /events one may ask for (offset paging gets slow far beyond). */
+export const PAGE_NUMBER_MAX = 1_000_000;
+
+const text = (maxLength: number) => t.String({ minLength: 1, maxLength });
+
+export const IngestionEventIn = t.Object(
+  {
+    event_id: text(eventLimits.eventIdCharsMax),
+    tenant_id: t.String({
+      minLength: 1,
+      maxLength: eventLimits.tenantCharsMax,
+      pattern: TENANT_PATTERN,
+    }),
+    source: text(eventLimits.idCharsMax),
+    event_type: text(eventLimits.nameCharsMax),
+    timestamp: t.String({ description: 'ISO 8601 with a zone (UTC); no zone is a 422.' }),
+    payload: t.Optional(t.Record(t.String(), t.Unknown())),
+  },
+  { additionalProperties: true },
+);
+
+const checker = TypeCompiler.Compile(IngestionEventIn);
+
+export type IngestionEvent = typeof IngestionEventIn.static;
+
+/** The item's shape issues under `loc`, or none. */
+export function ingestionIssues(item: unknown, loc: (string | number)[]): FieldIssue[] {
+  return checker.Check(item) ? [] : issuesOf(checker, item, loc);
+}
+
+/** The unified event of a checked item; its `tenant_id` is the tenant (or alias) it claims. */
+export function inputOf(item: IngestionEvent): EventInput {
+  return {
+    event_id: item.event_id,
+    tenant_id: item.tenant_id,
+    source: item.source,
+    name: item.event_type,
+    timestamp: item.timestamp,
+    ...(item.payload === undefined ? {} : { properties: item.payload }),
+  };
+}
+
+/** Unified field names as this API calls them, for 422 locations. */
+export const INGESTION_NAMES: Record<string, string> = {
+  name: 'event_type',
+  properties: 'payload',
+};
+
+/** A stored event as this API returns it; `tenantId` is the tenant the client named. */
+export function presentIngestionEvent(
+  e: Pick<StoredEvent, 'event_id' | 'source' | 'name' | 'timestamp' | 'properties'> & {
+    received_at: number;
+  },
+  tenantId: string,
+): Record<string, unknown> {
+  return {
+    event_id: e.event_id,
+    tenant_id: tenantId,
+    source: e.source,
+    event_type: e.name,
+    timestamp: new Date(e.timestamp).toISOString(),
+    payload: e.properties ?? {},
+    received_at: new Date(e.received_at).toISOString(),
+  };
+}
+
+const optionalText = (maxLength: number) => t.Optional(t.String({ maxLength }));
+
+export const EventsQuery = t.Object({
+  tenant_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
+  source: optionalText(eventLimits.idCharsMax),
+  event_type: optionalText(eventLimits.nameCharsMax),
+  start: optionalText(64),
+  end: optionalText(64),
+  page: t.Optional(t.Integer({ minimum: 1, maximum: PAGE_NUMBER_MAX })),
+  page_size: t.Optional(t.Integer({ minimum: 1, maximum: queryLimits.pageMax })),
+});
+
+export const BUCKET_SIZES = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+
+export const MetricsQuery = t.Object({
+  tenant_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
+  bucket_size: t.Optional(
+    t.Union([t.Literal('minute'), t.Literal('hour'), t.Literal('day')], {
+      description: 'minute (the default), hour or day; UTC boundaries.',
+    }),
+  ),
+  source: optionalText(eventLimits.idCharsMax),
+  event_type: optionalText(eventLimits.nameCharsMax),
+  start: optionalText(64),
+  end: optionalText(64),
+});
+
+/**
+ * The range of `start` (inclusive) and `end` (inclusive, as the service compares with <=), each
+ * ISO 8601 with a zone; 422 naming the parameter otherwise.
+ */
+export function rangeOfQuery(query: { start?: string | undefined; end?: string | undefined }): {
+  fromMs?: number;
+  toMs?: number;
+} {
+  const issues: FieldIssue[] = [];
+  const at = (value: string | undefined, field: string): number | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = parseTimestamp(value);
+    if (parsed.ok) return parsed.ms;
+    issues.push({
+      loc: ['query', field],
+      msg: `${field}: ${parsed.msg}`,
+      type: 'datetime_parsing',
+    });
+    return undefined;
+  };
+  const fromMs = at(query.start, 'start');
+  const endMs = at(query.end, 'end');
+  if (issues.length > 0) throw AppError.validation(issues);
+  return {
+    ...(fromMs === undefined ? {} : { fromMs }),
+    ...(endMs === undefined ? {} : { toMs: endMs + 1 }),
+  };
+}

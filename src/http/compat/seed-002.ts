@@ -1,0 +1,201 @@
+// Seed 002 (Ingestion & Aggregation): idempotent POST /events (201 new, 200 repeat, both with the
+// stored event), POST /events/bulk (≤ 5,000), offset-paged GET /events and bucketed GET /metrics.
+// Its /health and /ready are the app's own (same paths, same meaning).
+
+import { Elysia } from 'elysia';
+import {
+  AppError,
+  type BaseEvent,
+  eventLimits,
+  type FieldIssue,
+  requestLimits,
+} from '../../core/index.ts';
+import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
+import { json } from './responses.ts';
+import {
+  BUCKET_SIZES,
+  BULK_EVENTS_MAX,
+  EventsQuery,
+  INGESTION_NAMES,
+  type IngestionEvent,
+  ingestionIssues,
+  inputOf,
+  MetricsQuery,
+  presentIngestionEvent,
+  rangeOfQuery,
+} from './seed-002-model.ts';
+
+export function seed002Routes(deps: AppDeps) {
+  return new Elysia().use(writeRoutes(deps)).use(readRoutes(deps));
+}
+
+/** Validates and writes `items`; every bad item is named in one 422 and nothing is written. */
+async function write(
+  deps: AppDeps,
+  request: Request,
+  server: Server,
+  items: unknown[],
+  loc: LocOf,
+) {
+  const issues = items.flatMap((item, i) => ingestionIssues(item, loc(i)));
+  if (issues.length > 0) throw AppError.validation(issues);
+  const ctx = contextOf(deps, request, server);
+  let events: BaseEvent[];
+  try {
+    events = prepareEvents((items as IngestionEvent[]).map(inputOf), ctx, loc);
+  } catch (error) {
+    throw renamedIssues(error, INGESTION_NAMES);
+  }
+  return { events, outcome: await ingest(deps, request, events, loc) };
+}
+
+function writeRoutes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] })
+    .post(
+      '/events',
+      async ({ request, server }) => {
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const item = parseJson(body.bytes);
+        const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
+        const event = events[0] as BaseEvent;
+        const tenantId = (item as IngestionEvent).tenant_id;
+        if (outcome.accepted === 1) return json(presentIngestionEvent(event, tenantId), 201);
+        const stored = await getEvent(deps.engine.store, event.tenant, event.event_id);
+        const repeat = stored === null ? event : storedFields(stored, event);
+        return json(presentIngestionEvent(repeat, tenantId), 200);
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Ingestion service: create one event (idempotent on event_id)',
+          description: '201 with the stored event when new; 200 with the stored one for a repeat.',
+        },
+      },
+    )
+    .post(
+      '/events/bulk',
+      async ({ request, server }) => {
+        const body = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
+        const items = bulkItems(parseJson(body.bytes));
+        if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });
+        const locOf = (i: number) => ['body', 'events', i];
+        const { outcome } = await write(deps, request, server, items, locOf);
+        return json({
+          received: items.length,
+          inserted: outcome.accepted,
+          duplicates: outcome.duplicates,
+        });
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Ingestion service: create up to 5,000 events',
+          description:
+            'All-or-nothing validation; repeats of stored event_ids count as duplicates.',
+        },
+      },
+    );
+}
+
+function readRoutes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] })
+    .get(
+      '/events',
+      async ({ query, request }) => {
+        const tenant = readTenant(deps, request, query);
+        const page = query.page ?? 1;
+        const pageSize = query.page_size ?? queryLimits.pageDefault;
+        const result = await listEventPage(deps.engine.store, tenant, {
+          source: query.source,
+          name: query.event_type,
+          ...rangeOfQuery(query),
+          page,
+          pageSize,
+        });
+        return {
+          items: result.items.map((e) => presentIngestionEvent(e, query.tenant_id)),
+          page,
+          page_size: pageSize,
+          total: result.total,
+        };
+      },
+      {
+        query: EventsQuery,
+        detail: {
+          summary: 'Ingestion service: list events',
+          description: 'Ordered by timestamp, then event_id; `end` is inclusive.',
+        },
+      },
+    )
+    .get(
+      '/metrics',
+      async ({ query, request }) => {
+        const tenant = readTenant(deps, request, query);
+        const bucketSize = query.bucket_size ?? 'minute';
+        const buckets = await countEventBuckets(deps.engine.store, tenant, {
+          widthMs: BUCKET_SIZES[bucketSize],
+          source: query.source,
+          name: query.event_type,
+          ...rangeOfQuery(query),
+          rowsMax: queryLimits.bucketsMax,
+        });
+        return {
+          tenant_id: query.tenant_id,
+          bucket_size: bucketSize,
+          buckets: buckets.map((b) => ({
+            bucket_start: new Date(b.bucketMs).toISOString(),
+            source: b.source,
+            event_type: b.name,
+            count: b.count,
+          })),
+        };
+      },
+      {
+        query: MetricsQuery,
+        detail: { summary: 'Ingestion service: event counts per UTC bucket, source and type' },
+      },
+    );
+}
+
+type LocOf = (i: number) => (string | number)[];
+
+function readTenant(deps: AppDeps, request: Request, query: { tenant_id: string }): string {
+  const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
+  noteTenant(request, tenant);
+  return tenant;
+}
+
+function bulkItems(body: unknown): unknown[] {
+  const events = objectOf(body)?.events;
+  const issue = (msg: string, type: string): FieldIssue => ({
+    loc: ['body', 'events'],
+    msg,
+    type,
+  });
+  if (!Array.isArray(events)) {
+    throw AppError.validation([issue('events must be a list of events', 'list_type')]);
+  }
+  if (events.length > BULK_EVENTS_MAX) {
+    throw AppError.validation([
+      issue(`events holds at most ${BULK_EVENTS_MAX} items (got ${events.length})`, 'too_long'),
+    ]);
+  }
+  return events;
+}
+
+/** The fields of a stored event (as read back) that this API returns. */
+function storedFields(stored: Record<string, unknown>, fallback: BaseEvent) {
+  const time = (v: unknown, d: number) => (typeof v === 'string' ? Date.parse(v) : d);
+  return {
+    event_id: fallback.event_id,
+    source: typeof stored.source === 'string' ? stored.source : null,
+    name: typeof stored.name === 'string' ? stored.name : fallback.name,
+    timestamp: time(stored.timestamp, fallback.timestamp),
+    received_at: time(stored.received_at, fallback.received_at),
+    properties: objectOf(stored.properties) ?? null,
+  };
+}

@@ -1,0 +1,223 @@
+// Seed 003 (FastAPI Analytics API): POST /api/events/ → the stored model; GET /api/events/ →
+// counts and mean duration per time bucket, page and operating system (the OS by the service's
+// user-agent rules, derived at ingest); GET /api/events/{id}/; GET / and GET /healthz.
+
+import { Elysia, t } from 'elysia';
+import {
+  AppError,
+  assert,
+  type BaseEvent,
+  type EventInput,
+  eventLimits,
+  type FieldIssue,
+} from '../../core/index.ts';
+import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, objectOf } from './ingest.ts';
+
+/** The service's DEFAULT_LOOKUP_PAGES, used when `pages` is absent. */
+export const DEFAULT_LOOKUP_PAGES = [
+  '/',
+  '/about',
+  '/pricing',
+  '/contact',
+  '/blog',
+  '/products',
+  '/login',
+  '/register',
+  '/services',
+  '/support',
+  '/dashboard',
+  '/settings',
+];
+
+/** Event name the visits of this API are stored under (counted as page views everywhere). */
+const VISIT_NAME = 'page_view';
+const PAGES_MAX = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INTERVAL = /^\s*(\d{1,4})\s+(minute|hour|day|week)s?\s*$/i;
+const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 } as const;
+
+export function seed003Routes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] })
+    .get('/', () => ({ hello: 'world' }), { detail: { summary: 'Analytics API: greeting' } })
+    .get('/healthz', () => ({ status: 'ok' }), { detail: { summary: 'Analytics API: health' } })
+    .use(visitRoutes(deps));
+}
+
+function visitRoutes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] })
+    .post(
+      '/api/events/',
+      async ({ request, server }) => {
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const input = visitOf(parseJson(body.bytes));
+        const ctx = contextOf(deps, request, server);
+        const events = prepareEvents([input], ctx, () => ['body']);
+        const event = events[0] as BaseEvent;
+        await ingest(deps, request, events, () => ['body']);
+        const stored = await getEvent(deps.engine.store, event.tenant, event.event_id);
+        assert(stored !== null, 'an acknowledged event is readable at once');
+        return presentVisit(stored);
+      },
+      { parse: 'none', detail: { summary: 'Analytics API: record one page visit' } },
+    )
+    .get(
+      '/api/events/',
+      async ({ request, query }) => {
+        const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
+        noteTenant(request, tenant);
+        const pages = new URL(request.url).searchParams.getAll('pages');
+        const buckets = await aggregatePageVisits(deps.engine.store, tenant, {
+          widthMs: intervalMs(query.duration ?? '1 day'),
+          pages: pagesOf(pages),
+          rowsMax: queryLimits.bucketsMax,
+        });
+        return buckets.map((b) => ({
+          bucket: new Date(b.bucketMs).toISOString().slice(0, 19),
+          page: b.page,
+          operating_system: b.os,
+          avg_duration: b.avgDuration,
+          count: b.count,
+        }));
+      },
+      {
+        query: t.Object({
+          duration: t.Optional(t.String({ maxLength: 32 })),
+          pages: t.Optional(t.Union([t.String(), t.Array(t.String())])),
+          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+        }),
+        detail: {
+          summary: 'Analytics API: visits per bucket, page and OS',
+          description:
+            'duration: `N minute(s)|hour(s)|day(s)|week(s)` (time_bucket widths, origin ' +
+            'Monday 2000-01-03 UTC). pages: repeat the parameter; a default list when absent.',
+        },
+      },
+    )
+    .get(
+      '/api/events/:event_id/',
+      async ({ params, query, request, set }) => {
+        if (!UUID.test(params.event_id)) throw notUuid(params.event_id);
+        const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
+        noteTenant(request, tenant);
+        const stored = await getEvent(deps.engine.store, tenant, params.event_id);
+        if (stored !== null) return presentVisit(stored);
+        set.status = 404;
+        return { detail: `Event with id: ${params.event_id} not found.` };
+      },
+      {
+        query: t.Object({
+          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+        }),
+        detail: { summary: 'Analytics API: one stored event' },
+      },
+    );
+}
+
+/** The unified event of an EventCreateSchema body (page required; the rest optional). */
+function visitOf(value: unknown): EventInput {
+  const body = objectOf(value);
+  if (body === undefined) {
+    throw AppError.validation([
+      { loc: ['body'], msg: 'Input should be a valid dictionary', type: 'dict_type' },
+    ]);
+  }
+  const issues: FieldIssue[] = [];
+  const text = (field: string): string | undefined => {
+    const v = body[field];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v === 'string') return v;
+    issues.push({
+      loc: ['body', field],
+      msg: 'Input should be a valid string',
+      type: 'string_type',
+    });
+    return undefined;
+  };
+  const page = text('page');
+  if (page === undefined && issues.length === 0) {
+    issues.push({ loc: ['body', 'page'], msg: 'Field required', type: 'missing' });
+  }
+  const duration = body.duration ?? 0;
+  if (typeof duration !== 'number' || !Number.isInteger(duration)) {
+    issues.push({
+      loc: ['body', 'duration'],
+      msg: 'Input should be a valid integer',
+      type: 'int_type',
+    });
+  }
+  const input: EventInput = {
+    event_id: crypto.randomUUID(),
+    name: VISIT_NAME,
+    path: page ?? '',
+    ip: text('ip_address'),
+    user_agent: text('user_agent'),
+    referrer: text('referrer'),
+    session_id: text('session_id'),
+    duration: duration as number,
+  };
+  const description = text('description');
+  if (issues.length > 0) throw AppError.validation(issues);
+  return description === undefined ? input : { ...input, properties: { description } };
+}
+
+/** The service's EventModel of a stored event. */
+function presentVisit(e: Record<string, unknown>): Record<string, unknown> {
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const properties = objectOf(e.properties);
+  return {
+    id: e.event_id,
+    time: e.timestamp,
+    page: text(e.path),
+    ip_address: text(e.ip),
+    user_agent: text(e.user_agent),
+    referrer: text(e.referrer),
+    session_id: typeof e.session_id === 'string' ? e.session_id : null,
+    duration: typeof e.duration === 'number' ? e.duration : null,
+    description: text(properties?.description),
+  };
+}
+
+function intervalMs(duration: string): number {
+  const m = INTERVAL.exec(duration);
+  const count = Number(m?.[1] ?? 0);
+  if (m === null || count === 0) {
+    throw AppError.validation([
+      {
+        loc: ['query', 'duration'],
+        msg:
+          'duration must be an interval such as "15 minutes", "1 hour", "1 day" or "1 week" ' +
+          `(got "${duration}")`,
+        type: 'value_error',
+      },
+    ]);
+  }
+  return count * UNIT_MS[(m[2] as string).toLowerCase() as keyof typeof UNIT_MS];
+}
+
+function pagesOf(pages: string[]): string[] {
+  if (pages.length === 0) return DEFAULT_LOOKUP_PAGES;
+  if (pages.length > PAGES_MAX || pages.some((p) => p.length > eventLimits.urlCharsMax)) {
+    throw AppError.validation([
+      {
+        loc: ['query', 'pages'],
+        msg: `at most ${PAGES_MAX} pages of at most ${eventLimits.urlCharsMax} characters`,
+        type: 'too_long',
+      },
+    ]);
+  }
+  return pages;
+}
+
+function notUuid(value: string): AppError {
+  return AppError.validation([
+    {
+      loc: ['path', 'event_id'],
+      msg: `Input should be a valid UUID (got "${value}")`,
+      type: 'uuid_parsing',
+    },
+  ]);
+}

@@ -1,0 +1,96 @@
+// Seed 004 (Analytics Backend): POST /event answers 202 — unlike the original, only once the
+// event is durable — and GET /stats?site_id&date gives total views, distinct users and the ten
+// most viewed paths of a site. `site_id` is a site alias: the tenant it names (or maps to).
+
+import { Elysia, t } from 'elysia';
+import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
+import { getSiteStats, resolveRange } from '../../query/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
+import { json } from './responses.ts';
+
+const TOP_PATHS = 10;
+
+export function seed004Routes(deps: AppDeps) {
+  return new Elysia({ tags: ['compatibility'] })
+    .post(
+      '/event',
+      async ({ request, server }) => {
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const item = requireFields(objectOf(parseJson(body.bytes)));
+        const ctx = contextOf(deps, request, server);
+        const input = {
+          tenant_id: item.site_id,
+          name: item.event_type,
+          timestamp: item.timestamp,
+          path: item.path,
+          user_id: item.user_id,
+        };
+        let events: ReturnType<typeof prepareEvents>;
+        try {
+          events = prepareEvents([input], ctx, () => ['body']);
+        } catch (error) {
+          throw renamedIssues(error, { tenant_id: 'site_id', name: 'event_type' });
+        }
+        await ingest(deps, request, events, () => ['body']);
+        return json({ status: 'success', message: 'Event queued for processing' }, 202);
+      },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Analytics Backend: record one event',
+          description: '202 once the event is durable (the original answered before writing).',
+        },
+      },
+    )
+    .get(
+      '/stats',
+      async ({ query, request }) => {
+        const tenant = deps.tenancy.forRead(request, { tenant_id: query.site_id });
+        noteTenant(request, tenant);
+        const range = query.date === undefined ? {} : resolveRange({ date: query.date });
+        const stats = await getSiteStats(deps.engine.store, tenant, { ...range, top: TOP_PATHS });
+        return {
+          site_id: query.site_id,
+          date: query.date ?? null,
+          total_views: stats.totalViews,
+          unique_users: stats.uniqueUsers,
+          top_paths: stats.topPaths,
+        };
+      },
+      {
+        query: t.Object({
+          site_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
+          date: t.Optional(t.String({ maxLength: 10, description: 'A UTC day, YYYY-MM-DD.' })),
+        }),
+        detail: {
+          summary: 'Analytics Backend: totals and top paths of a site',
+          description:
+            'total_views counts every event of the site (on the UTC day `date` when given); ' +
+            'unique_users distinct user_ids; top_paths the 10 most frequent paths, ties by path.',
+        },
+      },
+    );
+}
+
+/** site_id, event_type and timestamp are required, as in the service's model. */
+function requireFields(item: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (item === undefined) {
+    throw AppError.validation([
+      { loc: ['body'], msg: 'Input should be a valid dictionary', type: 'dict_type' },
+    ]);
+  }
+  const issues: FieldIssue[] = [];
+  for (const field of ['site_id', 'event_type', 'timestamp']) {
+    const value = item[field];
+    if (value === undefined || value === null) {
+      issues.push({ loc: ['body', field], msg: 'Field required', type: 'missing' });
+    } else if (typeof value !== 'string') {
+      issues.push({ loc: ['body', field], msg: `${field} must be a string`, type: 'string_type' });
+    }
+  }
+  if (issues.length > 0) throw AppError.validation(issues);
+  return item;
+}

@@ -1,0 +1,120 @@
+// One Umami collection item ({type, payload}) as a unified event, and the ids Umami answers
+// with: a session per (website, client address, agent, month) or per distinct id, and a visit
+// per session and hour, as Umami derives them. The session becomes the event's anonymous_id
+// (Umami's visitor) and the visit its session_id.
+
+import { createHmac, randomBytes } from 'node:crypto';
+import { AppError, type EventInput, type FieldIssue } from '../../core/index.ts';
+import type { PrepareContext } from '../prepare.ts';
+import { objectOf } from './ingest.ts';
+
+export interface UmamiIds {
+  websiteId: string;
+  sessionId: string;
+  visitId: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TYPES = ['event', 'identify'];
+const HOUR_MS = 3_600_000;
+/** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
+const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
+const TEXT_FIELDS = ['url', 'referrer', 'name', 'id', 'ip', 'userAgent', ...PAGE_FIELDS];
+
+/**
+ * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be
+ * reversed to an address; a restart starts new sessions, as a new Umami secret would.
+ */
+export class UmamiSessions {
+  private readonly key = randomBytes(32);
+
+  ids(websiteId: string, who: string, atMs: number): UmamiIds {
+    const month = new Date(atMs).toISOString().slice(0, 7);
+    const sessionId = this.uuid(`${websiteId}\0${who}\0${month}`);
+    const visitId = this.uuid(`${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
+    return { websiteId, sessionId, visitId };
+  }
+
+  private uuid(text: string): string {
+    const hex = createHmac('sha256', this.key).update(text).digest('hex');
+    const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+    return [
+      hex.slice(0, 8),
+      hex.slice(8, 12),
+      `5${hex.slice(13, 16)}`,
+      `${variant}${hex.slice(17, 20)}`,
+      hex.slice(20, 32),
+    ].join('-');
+  }
+}
+
+/** The unified event of one item and the ids to answer with; 422 issues name bad fields. */
+export function umamiInput(
+  item: unknown,
+  ctx: PrepareContext,
+  sessions: UmamiSessions,
+  loc: (string | number)[],
+): { input: EventInput; ids: UmamiIds } {
+  const { type, payload } = checkItem(item, loc);
+  const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : undefined);
+  const website = payload.website as string;
+  const seconds = payload.timestamp as number | undefined;
+  const atMs = seconds === undefined ? ctx.receivedAt : seconds * 1000;
+  const ip = text('ip') ?? ctx.ip ?? '';
+  const userAgent = text('userAgent') ?? ctx.userAgent ?? '';
+  const distinctId = text('id');
+  const ids = sessions.ids(website, distinctId ?? `${ip}\0${userAgent}`, atMs);
+  const properties: Record<string, unknown> = { ...objectOf(payload.data) };
+  for (const field of PAGE_FIELDS) {
+    if (text(field) !== undefined) properties[`$${field}`] = text(field);
+  }
+  const input: EventInput = {
+    tenant_id: website,
+    name: type === 'identify' ? 'identify' : (text('name') ?? 'pageview'),
+    ...(seconds === undefined ? {} : { timestamp: atMs }),
+    user_id: distinctId,
+    anonymous_id: ids.sessionId,
+    session_id: ids.visitId,
+    url: text('url'),
+    referrer: text('referrer'),
+    user_agent: text('userAgent'),
+    ip: text('ip'),
+    properties,
+  };
+  return { input, ids };
+}
+
+function checkItem(
+  item: unknown,
+  at: (string | number)[],
+): { type: string; payload: Record<string, unknown> } {
+  const body = objectOf(item);
+  const payload = objectOf(body?.payload);
+  const issues: FieldIssue[] = [];
+  const bad = (loc: string[], msg: string) =>
+    issues.push({ loc: [...at, ...loc], msg, type: 'value_error' });
+  if (!TYPES.includes(body?.type as string)) bad(['type'], 'type must be event or identify');
+  if (payload === undefined) {
+    bad(['payload'], 'payload must be an object');
+    throw AppError.validation(issues);
+  }
+  const website = payload.website;
+  if (typeof website !== 'string' || !UUID.test(website)) {
+    bad(['payload', 'website'], 'website must be a website UUID');
+  }
+  for (const field of TEXT_FIELDS) {
+    const value = payload[field];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      bad(['payload', field], `${field} must be a string`);
+    }
+  }
+  const seconds = payload.timestamp;
+  if (seconds !== undefined && !(Number.isInteger(seconds) && (seconds as number) >= 0)) {
+    bad(['payload', 'timestamp'], 'timestamp must be whole epoch seconds');
+  }
+  if (payload.data !== undefined && payload.data !== null && objectOf(payload.data) === undefined) {
+    bad(['payload', 'data'], 'data must be an object');
+  }
+  if (issues.length > 0) throw AppError.validation(issues);
+  return { type: body?.type as string, payload };
+}

@@ -1,0 +1,124 @@
+// Umami's collection API: POST /api/send ({type, payload}; `payload.website` is the site alias)
+// answers {cache, sessionId, visitId}; POST /api/batch takes up to 500 such items and reports
+// per-item errors, storing the valid ones in one write. Errors use Umami's {"error":{…}} shape.
+
+import { Elysia } from 'elysia';
+import { AppError, type BaseEvent, type FieldIssue, requestLimits } from '../../core/index.ts';
+import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import type { AppDeps } from '../context.ts';
+import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { contextOf, ingest, issuesText, type Server } from './ingest.ts';
+import {
+  CORS_HEADERS,
+  type ErrorShape,
+  errorHeaders,
+  guarded,
+  json,
+  preflightRoutes,
+} from './responses.ts';
+import { type UmamiIds, UmamiSessions, umamiInput } from './umami-events.ts';
+
+/** Items one /api/batch request may carry. */
+export const UMAMI_BATCH_ITEMS_MAX = 500;
+
+const CODES: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  413: 'payload-too-large',
+  415: 'bad-request',
+  429: 'too-many-requests',
+};
+
+export function umamiRoutes(deps: AppDeps) {
+  const sessions = new UmamiSessions();
+  const shape: ErrorShape = (error) => {
+    const e = asUmamiError(error);
+    const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
+    return json(umamiError(e), e.status, headers);
+  };
+  type Ctx = { request: Request; server: Server };
+  const prepareOne = (item: unknown, ctx: PrepareContext, loc: (string | number)[]) => {
+    const { input, ids } = umamiInput(item, ctx, sessions, loc);
+    return { event: prepareEvents([input], ctx, () => loc)[0] as BaseEvent, ids };
+  };
+
+  const send = guarded(shape, async ({ request, server }: Ctx) => {
+    const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
+    const ctx = contextOf(deps, request, server);
+    const { event, ids } = prepareOne(body, ctx, ['body']);
+    await ingest(deps, request, [event], () => ['body']);
+    return json(responseOf(ids, ctx.receivedAt), 200, CORS_HEADERS);
+  });
+
+  const batch = guarded(shape, async ({ request, server }: Ctx) => {
+    const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
+    const items = batchItems(body);
+    const ctx = contextOf(deps, request, server);
+    const events: BaseEvent[] = [];
+    const details: { index: number; response: unknown }[] = [];
+    items.forEach((item, index) => {
+      try {
+        events.push(prepareOne(item, ctx, ['body', index]).event);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        details.push({ index, response: umamiError(asUmamiError(error)) });
+      }
+    });
+    if (events.length > 0) await ingest(deps, request, events, (i) => ['body', i]);
+    const processed = items.length - details.length;
+    const result = { size: items.length, processed, errors: details.length, details };
+    return json(result, 200, CORS_HEADERS);
+  });
+
+  return new Elysia({ tags: ['compatibility'] })
+    .use(preflightRoutes(['/api/send', '/api/batch']))
+    .post('/api/send', send, { parse: 'none', detail: { summary: 'Umami: collect one item' } })
+    .post('/api/batch', batch, {
+      parse: 'none',
+      detail: {
+        summary: 'Umami: collect up to 500 items',
+        description: 'Bad items are reported in `details` and not stored; the rest are.',
+      },
+    });
+}
+
+/** Umami's answer; `cache` is opaque to clients (they echo it), so it is plain base64url. */
+function responseOf(ids: UmamiIds, atMs: number) {
+  const iat = Math.floor(atMs / 1000);
+  const cache = Buffer.from(JSON.stringify({ ...ids, iat })).toString('base64url');
+  return { cache, sessionId: ids.sessionId, visitId: ids.visitId };
+}
+
+function batchItems(body: unknown): unknown[] {
+  if (!Array.isArray(body)) throw new AppError('bad_request', 'the body must be an array');
+  if (body.length > UMAMI_BATCH_ITEMS_MAX) {
+    throw new AppError(
+      'payload_too_large',
+      `a batch holds at most ${UMAMI_BATCH_ITEMS_MAX} items (got ${body.length})`,
+    );
+  }
+  return body;
+}
+
+/** Umami answers bad input with 400. */
+function asUmamiError(error: AppError): AppError {
+  if (error.code === 'validation_failed') {
+    return new AppError('bad_request', issuesText(error.issues ?? []), { issues: error.issues });
+  }
+  if (error.code === 'invalid_json') return new AppError('bad_request', error.message);
+  return error;
+}
+
+function umamiError(error: AppError): { error: Record<string, unknown> } {
+  const code = CODES[error.status] ?? (error.status >= 500 ? 'server-error' : error.code);
+  const issues: FieldIssue[] | undefined = error.issues;
+  return {
+    error: {
+      message: error.message,
+      code,
+      status: error.status,
+      ...(issues === undefined ? {} : { issues }),
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// Accounts and sessions (seed 001): register, login (JSON or the OAuth2 password form, as
+// FastAPI's OAuth2PasswordRequestForm), refresh with rotation, logout. Also attaches each
+// request's response headers to the tenant resolver, so rate-limit headers reach every route.
+
+import { Elysia, type TSchema, t } from 'elysia';
+import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
+import { AppError } from '../../core/index.ts';
+import { clientIp } from '../context.ts';
+import { ErrorOut, openApiSchema, ValidationErrorOut } from '../model.ts';
+
+export interface AuthRouteDeps {
+  auth: Auth;
+  /** Take the client IP (for login limits) from X-Forwarded-For. */
+  trustProxy: boolean;
+}
+
+export const UserOut = t.Object({
+  id: t.String(),
+  email: t.String({ format: 'email' }),
+  name: t.Nullable(t.String()),
+  is_admin: t.Boolean(),
+  created_at: t.String({ format: 'date-time' }),
+  updated_at: t.String({ format: 'date-time' }),
+});
+
+const TokenOut = t.Object({
+  access_token: t.String({ description: 'JWT (HS256), sent as Authorization: Bearer.' }),
+  refresh_token: t.String({ description: 'Opaque; single use, rotated by /auth/refresh.' }),
+  token_type: t.Literal('bearer'),
+  expires_in: t.Integer({ description: 'Seconds until the access token expires.' }),
+});
+
+const Credentials = t.Object({
+  email: t.String({ format: 'email', examples: ['ada@example.com'] }),
+  password: t.String({ minLength: PASSWORD_CHARS_MIN, examples: ['correct horse battery'] }),
+  name: t.Optional(t.String({ maxLength: 120, examples: ['Ada'] })),
+});
+
+const PasswordForm = t.Object({
+  username: t.String({ description: 'The email address.' }),
+  password: t.String(),
+  grant_type: t.Optional(t.Literal('password')),
+});
+
+const RefreshIn = t.Object({ refresh_token: t.String() });
+
+/** OpenAPI fragments shared by the account and project routes. */
+export function jsonContent(schema: TSchema) {
+  return { 'application/json': { schema: openApiSchema(schema) } };
+}
+
+export function errorDocs(statuses: Record<number, string>) {
+  const docs: Record<number, { description: string; content: ReturnType<typeof jsonContent> }> = {};
+  for (const [status, description] of Object.entries(statuses)) {
+    const schema = status === '422' ? ValidationErrorOut : ErrorOut;
+    docs[Number(status)] = { description, content: jsonContent(schema) };
+  }
+  return docs;
+}
+
+export function authRoutes(deps: AuthRouteDeps) {
+  const { auth } = deps;
+  return new Elysia({ name: 'auth-routes' })
+    .onRequest(({ request, set }) => {
+      auth.tenancy.attachHeaders(request, set.headers);
+    })
+    .use(registerRoute(auth))
+    .use(sessionRoutes(deps));
+}
+
+function registerRoute(auth: Auth) {
+  return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] }).post(
+    '/register',
+    async ({ body, request, set }) => {
+      const user = await auth.accounts.register(body, auth.optionalPrincipal(request));
+      set.status = 201;
+      return presentUser(user);
+    },
+    {
+      detail: {
+        summary: 'Create an account',
+        description: `Password at least ${PASSWORD_CHARS_MIN} characters; emails are unique.`,
+        requestBody: { required: true, content: jsonContent(Credentials) },
+        responses: {
+          201: { description: 'Created', content: jsonContent(UserOut) },
+          ...errorDocs({ 403: 'Registration is closed', 409: 'Email taken', 422: 'Invalid' }),
+        },
+      },
+    },
+  );
+}
+
+function sessionRoutes(deps: AuthRouteDeps) {
+  const { auth } = deps;
+  return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] })
+    .post(
+      '/login',
+      async ({ body, request, server }) =>
+        auth.accounts.login(formOrJson(body), clientIp(request, server, deps.trustProxy)),
+      {
+        detail: {
+          summary: 'Sign in; returns an access and a refresh token',
+          description:
+            'JSON {email, password} or the OAuth2 password form (username, password; ' +
+            'application/x-www-form-urlencoded). Attempts are limited per email and per IP.',
+          requestBody: {
+            required: true,
+            content: {
+              ...jsonContent(Credentials),
+              'application/x-www-form-urlencoded': { schema: openApiSchema(PasswordForm) },
+            },
+          },
+          responses: {
+            200: { description: 'Signed in', content: jsonContent(TokenOut) },
+            ...errorDocs({ 401: 'Wrong email or password', 429: 'Too many attempts' }),
+          },
+        },
+      },
+    )
+    .post('/refresh', ({ body }) => auth.accounts.refresh(refreshTokenOf(body, true) as string), {
+      detail: {
+        summary: 'Exchange a refresh token for a new pair',
+        description:
+          'The presented token stops working. Presenting a token that was already used ' +
+          'revokes its whole session (RFC 9700), and is answered 401.',
+        requestBody: { required: true, content: jsonContent(RefreshIn) },
+        responses: {
+          200: { description: 'New tokens', content: jsonContent(TokenOut) },
+          ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
+        },
+      },
+    })
+    .post(
+      '/logout',
+      ({ body, request }) => {
+        const refreshToken = refreshTokenOf(body, false);
+        const principal = refreshToken === null ? auth.authenticate(request) : null;
+        auth.accounts.logout(refreshToken, principal);
+        return new Response(null, { status: 204 });
+      },
+      {
+        detail: {
+          summary: 'End a session',
+          description:
+            'Revokes the session of the refresh token in the body, or of the bearer access ' +
+            'token; its refresh and access tokens stop working.',
+          responses: {
+            204: { description: 'Signed out' },
+            ...errorDocs({ 401: 'No valid token' }),
+          },
+        },
+      },
+    );
+}
+
+/** A login body: a JSON object or a parsed form, as a plain record. */
+function formOrJson(body: unknown): Record<string, unknown> {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    return body as Record<string, unknown>;
+  }
+  throw AppError.validation([
+    {
+      loc: ['body'],
+      msg: 'send JSON {email, password} or a form with username and password',
+      type: 'dict_type',
+    },
+  ]);
+}
+
+function refreshTokenOf(body: unknown, required: boolean): string | null {
+  const value =
+    typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>).refresh_token
+      : undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  if (!required && value === undefined) return null;
+  throw AppError.validation([
+    { loc: ['body', 'refresh_token'], msg: 'refresh_token is required', type: 'missing' },
+  ]);
+}

@@ -1,0 +1,265 @@
+// Projects (tenants), their members, API keys and site aliases. Thin handlers over auth's
+// ProjectService, which decides who may do what; a new key's secret appears in exactly one
+// response, the one that creates it.
+
+import { Elysia, t } from 'elysia';
+import {
+  ALIAS_KINDS,
+  type Auth,
+  KEY_KINDS,
+  presentAlias,
+  presentKey,
+  presentMember,
+  presentProject,
+  ROLES,
+} from '../../auth/index.ts';
+import { eventLimits } from '../../core/index.ts';
+import { TENANT_PATTERN } from '../model.ts';
+import { errorDocs, jsonContent } from './auth.ts';
+
+const stamp = t.String({ format: 'date-time' });
+const ProjectOut = t.Object({
+  id: t.String({ description: 'The tenant string of the project’s events.' }),
+  tenant: t.String(),
+  name: t.String(),
+  role: t.UnionEnum(ROLES),
+  created_at: stamp,
+});
+const ProjectIn = t.Object({
+  name: t.String({ minLength: 1, maxLength: 120, examples: ['Acme web'] }),
+  id: t.Optional(t.String({ pattern: TENANT_PATTERN, maxLength: eventLimits.tenantCharsMax })),
+});
+const MemberOut = t.Object({
+  user_id: t.String(),
+  email: t.String(),
+  name: t.Nullable(t.String()),
+  role: t.UnionEnum(ROLES),
+  created_at: stamp,
+});
+const MemberIn = t.Object({ email: t.String(), role: t.Optional(t.UnionEnum(ROLES)) });
+const KeyOut = t.Object({
+  id: t.String(),
+  prefix: t.String({ description: 'The start of the key; the rest is never shown again.' }),
+  project_id: t.String(),
+  kind: t.UnionEnum(KEY_KINDS),
+  name: t.Nullable(t.String()),
+  allowed_origins: t.Nullable(t.Array(t.String())),
+  created_at: stamp,
+  revoked_at: t.Nullable(stamp),
+});
+const NewKeyOut = t.Composite([
+  KeyOut,
+  t.Object({ key: t.String({ description: 'Shown once.' }) }),
+]);
+const KeyIn = t.Object({
+  kind: t.UnionEnum(KEY_KINDS),
+  name: t.Optional(t.String({ maxLength: 120 })),
+  allowed_origins: t.Optional(
+    t.Array(t.String(), { description: 'Write keys only: Origins allowed to use the key.' }),
+  ),
+});
+const AliasOut = t.Object({
+  alias: t.String(),
+  kind: t.UnionEnum(ALIAS_KINDS),
+  project_id: t.String(),
+  created_at: stamp,
+});
+const AliasIn = t.Object({
+  alias: t.String({ pattern: TENANT_PATTERN, maxLength: eventLimits.tenantCharsMax }),
+  kind: t.Optional(t.UnionEnum(ALIAS_KINDS)),
+});
+
+const idParam = { id: t.String({ maxLength: eventLimits.tenantCharsMax }) };
+const common = errorDocs({ 401: 'Not signed in', 404: 'No such project (or not a member)' });
+const ownerOnly = errorDocs({ 403: 'Only owners may do this', 422: 'Invalid value' });
+const created = (schema: Parameters<typeof jsonContent>[0]) => ({
+  201: { description: 'Created', content: jsonContent(schema) },
+});
+const ok = (schema: Parameters<typeof jsonContent>[0]) => ({
+  200: { description: 'OK', content: jsonContent(schema) },
+});
+const noContent = () => new Response(null, { status: 204 });
+
+export function projectRoutes(deps: { auth: Auth }) {
+  return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
+    .use(projectCore(deps.auth))
+    .use(memberRoutes(deps.auth))
+    .use(keyRoutes(deps.auth))
+    .use(aliasRoutes(deps.auth));
+}
+
+function projectCore(auth: Auth) {
+  const { projects } = auth;
+  return new Elysia()
+    .post(
+      '',
+      ({ body, request, set }) => {
+        set.status = 201;
+        return presentProject(projects.create(auth.authenticate(request), body));
+      },
+      {
+        detail: {
+          summary: 'Create a project (a tenant); you become its owner',
+          description: 'Its id is the tenant string; derived from the name when not given.',
+          requestBody: { required: true, content: jsonContent(ProjectIn) },
+          responses: { ...created(ProjectOut), ...common, ...errorDocs({ 409: 'Id taken' }) },
+        },
+      },
+    )
+    .get('', ({ request }) => projects.list(auth.authenticate(request)).map(presentProject), {
+      detail: { summary: 'Your projects', responses: { ...ok(t.Array(ProjectOut)), ...common } },
+    })
+    .get(
+      '/:id',
+      ({ params, request }) => presentProject(projects.get(auth.authenticate(request), params.id)),
+      {
+        params: t.Object(idParam),
+        detail: { summary: 'One of your projects', responses: { ...ok(ProjectOut), ...common } },
+      },
+    );
+}
+
+function memberRoutes(auth: Auth) {
+  const { projects } = auth;
+  return new Elysia()
+    .get(
+      '/:id/members',
+      ({ params, request }) =>
+        projects.members(auth.authenticate(request), params.id).map(presentMember),
+      {
+        params: t.Object(idParam),
+        detail: { summary: 'Members', responses: { ...ok(t.Array(MemberOut)), ...common } },
+      },
+    )
+    .post(
+      '/:id/members',
+      ({ body, params, request, set }) => {
+        set.status = 201;
+        return presentMember(projects.setMember(auth.authenticate(request), params.id, body));
+      },
+      {
+        params: t.Object(idParam),
+        detail: {
+          summary: 'Add a registered user by email, or change their role',
+          requestBody: { required: true, content: jsonContent(MemberIn) },
+          responses: { ...created(MemberOut), ...common, ...ownerOnly },
+        },
+      },
+    )
+    .delete(
+      '/:id/members/:user_id',
+      ({ params, request }) => {
+        projects.removeMember(auth.authenticate(request), params.id, params.user_id);
+        return noContent();
+      },
+      {
+        params: t.Object({ ...idParam, user_id: t.String({ maxLength: 64 }) }),
+        detail: {
+          summary: 'Remove a member (owners; or yourself). The last owner stays.',
+          responses: { 204: { description: 'Removed' }, ...common, ...ownerOnly },
+        },
+      },
+    );
+}
+
+function keyRoutes(auth: Auth) {
+  const { projects } = auth;
+  return new Elysia()
+    .post(
+      '/:id/keys',
+      ({ body, params, request, set }) => {
+        const made = projects.createKey(auth.authenticate(request), params.id, body);
+        set.status = 201;
+        return { ...presentKey(made.info), key: made.key };
+      },
+      {
+        params: t.Object(idParam),
+        detail: {
+          summary: 'Create a write key (wk_…, public, ingest only) or a read key (rk_…, secret)',
+          description: 'The key is in this response only; it is stored as a hash.',
+          requestBody: { required: true, content: jsonContent(KeyIn) },
+          responses: { ...created(NewKeyOut), ...common, ...ownerOnly },
+        },
+      },
+    )
+    .get(
+      '/:id/keys',
+      ({ params, request }) =>
+        projects.listKeys(auth.authenticate(request), params.id).map(presentKey),
+      {
+        params: t.Object(idParam),
+        detail: {
+          summary: 'Keys (prefixes only)',
+          responses: { ...ok(t.Array(KeyOut)), ...common },
+        },
+      },
+    )
+    .delete(
+      '/:id/keys/:key_id',
+      ({ params, request }) => {
+        projects.revokeKey(auth.authenticate(request), params.id, params.key_id);
+        return noContent();
+      },
+      {
+        params: t.Object({ ...idParam, key_id: t.String({ maxLength: 64 }) }),
+        detail: {
+          summary: 'Revoke a key; it stops working at once',
+          responses: { 204: { description: 'Revoked' }, ...common, ...ownerOnly },
+        },
+      },
+    );
+}
+
+function aliasRoutes(auth: Auth) {
+  const { projects } = auth;
+  return new Elysia()
+    .post(
+      '/:id/aliases',
+      ({ body, params, request, set }) => {
+        set.status = 201;
+        return presentAlias(projects.addAlias(auth.authenticate(request), params.id, body));
+      },
+      {
+        params: t.Object(idParam),
+        detail: {
+          summary: 'Register a site alias (tenant_id, site_id, Umami website, Plausible domain)',
+          description:
+            'Events naming the alias are written to this project; browser beacons that carry ' +
+            'only a registered alias (no key) are accepted for it.',
+          requestBody: { required: true, content: jsonContent(AliasIn) },
+          responses: {
+            ...created(AliasOut),
+            ...common,
+            ...ownerOnly,
+            ...errorDocs({ 409: 'Taken' }),
+          },
+        },
+      },
+    )
+    .get(
+      '/:id/aliases',
+      ({ params, request }) =>
+        projects.listAliases(auth.authenticate(request), params.id).map(presentAlias),
+      {
+        params: t.Object(idParam),
+        detail: { summary: 'Aliases', responses: { ...ok(t.Array(AliasOut)), ...common } },
+      },
+    )
+    .delete(
+      '/:id/aliases/:alias',
+      ({ params, request }) => {
+        projects.removeAlias(auth.authenticate(request), params.id, params.alias);
+        return noContent();
+      },
+      {
+        params: t.Object({
+          ...idParam,
+          alias: t.String({ maxLength: eventLimits.tenantCharsMax }),
+        }),
+        detail: {
+          summary: 'Remove an alias',
+          responses: { 204: { description: 'Removed' }, ...common, ...ownerOnly },
+        },
+      },
+    );
+}

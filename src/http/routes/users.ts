@@ -1,0 +1,62 @@
+// The signed-in user's own account (seed 001): read it, change name, email or password (the
+// password only with the current one; other sessions are then signed out), or delete it.
+
+import { Elysia, t } from 'elysia';
+import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
+import { errorDocs, jsonContent, UserOut } from './auth.ts';
+
+const UserChangesIn = t.Object({
+  name: t.Optional(t.Nullable(t.String({ maxLength: 120 }))),
+  email: t.Optional(t.String({ format: 'email' })),
+  password: t.Optional(t.String({ minLength: PASSWORD_CHARS_MIN })),
+  current_password: t.Optional(t.String({ description: 'Required to change the password.' })),
+});
+
+export function userRoutes(deps: { auth: Auth }) {
+  const { auth } = deps;
+  return new Elysia({ prefix: '/api/v1/users', tags: ['auth'] })
+    .get('/me', ({ request }) => presentUser(auth.authenticate(request).user), {
+      detail: {
+        summary: 'The signed-in user',
+        responses: {
+          200: { description: 'The account', content: jsonContent(UserOut) },
+          ...errorDocs({ 401: 'Not signed in' }),
+        },
+      },
+    })
+    .put(
+      '/me',
+      async ({ body, request }) =>
+        presentUser(await auth.accounts.updateMe(auth.authenticate(request), body)),
+      {
+        detail: {
+          summary: 'Change name, email or password',
+          description:
+            'A new password needs current_password; every other session is then revoked.',
+          requestBody: { required: true, content: jsonContent(UserChangesIn) },
+          responses: {
+            200: { description: 'The updated account', content: jsonContent(UserOut) },
+            ...errorDocs({
+              401: 'Not signed in',
+              403: 'Wrong current password',
+              409: 'Email taken',
+              422: 'Invalid value',
+            }),
+          },
+        },
+      },
+    )
+    .delete(
+      '/me',
+      ({ request }) => {
+        auth.accounts.deleteMe(auth.authenticate(request));
+        return new Response(null, { status: 204 });
+      },
+      {
+        detail: {
+          summary: 'Delete the account, its sessions and its memberships',
+          responses: { 204: { description: 'Deleted' }, ...errorDocs({ 401: 'Not signed in' }) },
+        },
+      },
+    );
+}

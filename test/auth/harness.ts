@@ -1,0 +1,152 @@
+// An app in AUTH_MODE=required for tests: the real engine, the real routes of createApp (events,
+// metrics, reads, SQL) with auth's resolver, plus the auth, user and project routes and CORS —
+// composed the way createApp is to compose them. Logs are captured line by line.
+
+import { type Auth, type AuthOptions, createAuth } from '../../src/auth/index.ts';
+import { createLogger, ManualClock } from '../../src/core/index.ts';
+import { type Engine, openEngine } from '../../src/engine/index.ts';
+import { createApp } from '../../src/http/index.ts';
+import { engineOptions, T0 } from '../helpers/app.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+export { T0 };
+
+/** Cheap argon2id parameters: the algorithm is the same, the tests are fast. */
+export const TEST_PASSWORD_COST = { memoryCost: 1024, timeCost: 1 };
+
+export interface Call {
+  body?: unknown;
+  form?: Record<string, string>;
+  text?: string;
+  headers?: Record<string, string>;
+  token?: string;
+}
+
+export interface AuthApp {
+  auth: Auth;
+  engine: Engine;
+  clock: ManualClock;
+  dataDir: string;
+  logs: string[];
+  call(method: string, path: string, call?: Call): Promise<Response>;
+  /** Stored events of a tenant, counted through the store (segments ∪ hot). */
+  count(tenant: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface AuthAppOptions {
+  auth?: Partial<AuthOptions>;
+  readOrigins?: string[];
+  trustProxy?: boolean;
+}
+
+export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp> {
+  const { dir, remove } = makeTempDir('tally-auth-');
+  const clock = new ManualClock(T0);
+  const logs: string[] = [];
+  const log = createLogger('info', (line) => logs.push(line));
+  const engine = await openEngine(engineOptions(dir, clock));
+  const auth = createAuth({
+    db: engine.store.sqlite,
+    clock,
+    options: { passwordCost: TEST_PASSWORD_COST, ...options.auth },
+  });
+  const trustProxy = options.trustProxy ?? false;
+  const app = createApp({
+    engine,
+    auth,
+    tenancy: auth.tenancy,
+    clock,
+    log,
+    options: {
+      trustProxy,
+      retryAfterSeconds: 1,
+      queryTimeoutMs: 10_000,
+      queryRowsMax: 10_000,
+      corsOrigins: options.readOrigins ?? [],
+    },
+    isAccepting: () => true,
+  });
+  return {
+    auth,
+    engine,
+    clock,
+    dataDir: dir,
+    logs,
+    call: (method, path, call = {}) => app.handle(requestOf(method, path, call)),
+    async count(tenant) {
+      const snapshot = await engine.store.snapshot(tenant);
+      try {
+        const r = await snapshot.connection.runAndReadAll(
+          `SELECT count(*) AS n FROM ${snapshot.from} AS e`,
+          snapshot.params,
+        );
+        return Number((r.getRowObjectsJS()[0] as { n: bigint }).n);
+      } finally {
+        snapshot.release();
+      }
+    },
+    async close() {
+      await engine.close();
+      remove();
+    },
+  };
+}
+
+function requestOf(method: string, path: string, call: Call): Request {
+  const headers: Record<string, string> = { ...call.headers };
+  if (call.token !== undefined) headers.authorization = `Bearer ${call.token}`;
+  let body: string | undefined;
+  if (call.form !== undefined) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(call.form).toString();
+  } else if (call.text !== undefined) {
+    body = call.text;
+  } else if (call.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(call.body);
+  }
+  return new Request(`http://localhost${path}`, { method, headers, body });
+}
+
+export const json = (r: Response) => r.json() as Promise<Record<string, unknown>>;
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+/** Registers and signs in a user; returns their tokens. */
+export async function signUp(
+  t: AuthApp,
+  email: string,
+  password = 'correct horse 1',
+): Promise<Tokens> {
+  const registered = await t.call('POST', '/api/v1/auth/register', { body: { email, password } });
+  if (registered.status !== 201) throw new Error(`register ${email}: ${registered.status}`);
+  const login = await t.call('POST', '/api/v1/auth/login', { body: { email, password } });
+  if (login.status !== 200) throw new Error(`login ${email}: ${login.status}`);
+  return (await login.json()) as Tokens;
+}
+
+/** Creates a project owned by the holder of `token`. */
+export async function makeProject(t: AuthApp, token: string, id: string): Promise<void> {
+  const res = await t.call('POST', '/api/v1/projects', { token, body: { id, name: id } });
+  if (res.status !== 201) throw new Error(`project ${id}: ${res.status} ${await res.text()}`);
+}
+
+/** Creates a key of a project; returns the whole key and its id. */
+export async function makeKey(
+  t: AuthApp,
+  token: string,
+  project: string,
+  kind: 'write' | 'read',
+  extra: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
+  const res = await t.call('POST', `/api/v1/projects/${project}/keys`, {
+    token,
+    body: { kind, ...extra },
+  });
+  if (res.status !== 201) throw new Error(`key for ${project}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { key: string; id: string };
+}

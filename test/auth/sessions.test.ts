@@ -1,0 +1,78 @@
+import type { Database } from 'bun:sqlite';
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type Auth, createAuth } from '../../src/auth/index.ts';
+import { ManualClock } from '../../src/core/index.ts';
+import { openSqlite } from '../../src/storage/index.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+import { T0, TEST_PASSWORD_COST } from './harness.ts';
+
+const DAY_MS = 86_400_000;
+
+describe('sessions in the store', () => {
+  let db: Database;
+  let auth: Auth;
+  let clock: ManualClock;
+  let remove: () => void;
+  beforeEach(() => {
+    const temp = makeTempDir('tally-sessions-');
+    remove = temp.remove;
+    db = openSqlite(temp.dir);
+    clock = new ManualClock(T0);
+    auth = createAuth({
+      db,
+      clock,
+      options: { passwordCost: TEST_PASSWORD_COST, refreshTtlMs: DAY_MS },
+    });
+  });
+  afterEach(() => {
+    db.close();
+    remove();
+  });
+
+  const count = (table: string) =>
+    (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+  test('only hashes of refresh tokens and keys are stored', async () => {
+    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const { refreshToken } = auth.stores.sessions.start(user.id, clock.now());
+    auth.stores.projects.create('acme', 'Acme', user.id, clock.now());
+    const { key } = auth.stores.keys.create({
+      projectId: 'acme',
+      kind: 'read',
+      name: null,
+      allowedOrigins: null,
+      now: clock.now(),
+    });
+    const dump = JSON.stringify([
+      db.query('SELECT * FROM refresh_tokens').all(),
+      db.query('SELECT * FROM api_keys').all(),
+      db.query('SELECT * FROM users').all(),
+    ]);
+    expect(dump).not.toContain(refreshToken.slice(15));
+    expect(dump).not.toContain(key.slice(15));
+    expect(dump).not.toContain('long enough 1');
+    expect(dump).toContain('$argon2id$');
+  });
+
+  test('purge drops expired tokens and finished sessions, and keeps live ones', async () => {
+    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const old = auth.stores.sessions.start(user.id, clock.now());
+    const rotated = auth.stores.sessions.rotate(old.refreshToken, clock.now());
+    expect(rotated.kind).toBe('ok');
+    clock.advance(DAY_MS / 2);
+    const live = auth.stores.sessions.start(user.id, clock.now());
+    expect([count('sessions'), count('refresh_tokens')]).toEqual([2, 3]);
+    clock.advance(DAY_MS / 2);
+    auth.purgeExpired();
+    expect([count('sessions'), count('refresh_tokens')]).toEqual([1, 1]);
+    expect(auth.stores.sessions.rotate(live.refreshToken, clock.now()).kind).toBe('ok');
+  });
+
+  test('JWT signing secrets live in the store and survive a restart of the module', async () => {
+    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const tokens = await auth.accounts.login({ email: 'a@b.co', password: 'long enough 1' }, null);
+    expect(count('signing_keys')).toBe(1);
+    const again = createAuth({ db, clock, options: { passwordCost: TEST_PASSWORD_COST } });
+    expect(again.accounts.verifyAccess(tokens.access_token).user.id).toBe(user.id);
+  });
+});

@@ -1,0 +1,59 @@
+// A test-only HTTP proxy in front of a server that can fail chosen requests after the upstream
+// has handled them: the upstream commits the events, the client gets a 502 instead of the
+// answer and retries the same batch. Bodies pass through unchanged (gzip included).
+
+export interface ProxyLogEntry {
+  path: string;
+  status: number;
+  encoding: string | null;
+}
+
+export interface FaultProxy {
+  url: string;
+  /** Requests forwarded so far: path, the status the client got, its Content-Encoding. */
+  log: ProxyLogEntry[];
+  /** The next `count` requests to `path` get 502 after the upstream answered. */
+  failNext(path: string, count?: number): void;
+  close(): void;
+}
+
+export function startFaultProxy(upstream: string): FaultProxy {
+  const failures = new Map<string, number>();
+  const log: ProxyLogEntry[] = [];
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      const body = request.method === 'GET' ? undefined : await request.arrayBuffer();
+      const headers = new Headers(request.headers);
+      headers.delete('host');
+      const answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers,
+        body,
+        decompress: false,
+      });
+      const bytes = await answer.arrayBuffer();
+      const encoding = request.headers.get('content-encoding');
+      const left = failures.get(url.pathname) ?? 0;
+      if (left > 0) {
+        failures.set(url.pathname, left - 1);
+        log.push({ path: url.pathname, status: 502, encoding });
+        return new Response('upstream answer dropped by the test proxy', { status: 502 });
+      }
+      log.push({ path: url.pathname, status: answer.status, encoding });
+      return new Response(bytes, { status: answer.status, headers: answer.headers });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    log,
+    failNext(path, count = 1) {
+      failures.set(path, (failures.get(path) ?? 0) + count);
+    },
+    close() {
+      server.stop(true);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// Plausible Events API at the protocol level: the tracker's text/plain beacon {n,u,d,r,p}, the
+// visitor hash from User-Agent and X-Forwarded-For, domain lists, hash routing, engagement,
+// its 400 `errors` body, domain aliases in required mode, overload. (The real tracker in a real
+// browser is test/e2e/plausible.test.ts.)
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { keyTenancy } from './helpers/key-tenancy.ts';
+
+type Json = Record<string, unknown>;
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/131.0.0.0 Safari/537.36';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+const beacon = (body: Json, ip = '203.0.113.7', ua = CHROME) =>
+  t.post('/api/event', JSON.stringify(body), {
+    'content-type': 'text/plain',
+    'user-agent': ua,
+    'x-forwarded-for': `${ip}, 10.0.0.1`,
+  });
+const stats = (site: string) => t.getJson(`/api/v1/stats?tenant_id=${site}`);
+
+describe('Plausible POST /api/event', () => {
+  test('a pageview beacon is 202 "ok" and counts as a page view of its domain', async () => {
+    const res = await beacon({
+      n: 'pageview',
+      u: 'https://example.com/pricing?plan=pro',
+      d: 'example.com',
+      r: 'https://news.ycombinator.com/',
+      v: 36,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('ok');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const s = await stats('example.com');
+    expect(s).toMatchObject({ total_events: 1, page_views: 1, unique_visitors: 1 });
+    expect(s.top_paths).toEqual([{ path: '/pricing', views: 1, visitors: 1 }]);
+    expect(s.top_referrers).toEqual([
+      { referrer: 'https://news.ycombinator.com/', events: 1, visitors: 1 },
+    ]);
+    expect(s.browsers).toEqual([{ browser: 'Chrome', events: 1, visitors: 1 }]);
+  });
+
+  test('visitors are told apart by X-Forwarded-For and User-Agent', async () => {
+    const view = { n: 'pageview', u: 'https://example.com/', d: 'example.com' };
+    await beacon(view, '198.51.100.1');
+    await beacon(view, '198.51.100.1');
+    await beacon(view, '198.51.100.2');
+    await beacon(view, '198.51.100.2', `${CHROME} Edg/131.0`);
+    const s = await stats('example.com');
+    expect(s).toMatchObject({ page_views: 4, unique_visitors: 3 });
+  });
+
+  test('a domain list writes one event per site; long field names work too', async () => {
+    const res = await beacon({
+      name: 'pageview',
+      url: 'https://example.com/',
+      domain: 'example.com, rollup.example',
+    });
+    expect(res.status).toBe(202);
+    expect((await stats('example.com')).page_views).toBe(1);
+    expect((await stats('rollup.example')).page_views).toBe(1);
+  });
+
+  test('custom events with props, hash routing, engagement', async () => {
+    await beacon({
+      n: 'Signup',
+      u: 'https://example.com/',
+      d: 'example.com',
+      p: JSON.stringify({ plan: 'pro' }),
+      $: { amount: '9.99', currency: 'EUR' },
+    });
+    await beacon({ n: 'pageview', u: 'https://example.com/app#/settings', d: 'example.com', h: 1 });
+    await beacon({ n: 'engagement', u: 'https://example.com/', d: 'example.com', e: 5000, sd: 40 });
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    const byName = Object.fromEntries(list.events.map((e) => [e.name, e]));
+    expect(byName.Signup?.properties).toEqual({
+      plan: 'pro',
+      $revenue: { amount: '9.99', currency: 'EUR' },
+    });
+    expect(byName.pageview?.path).toBe('/app#/settings');
+    expect(byName.engagement).toMatchObject({ duration: 5, properties: { $scroll_depth: 40 } });
+    const s = await stats('example.com');
+    expect(s).toMatchObject({ total_events: 3, page_views: 1 });
+  });
+
+  test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
+    const missing = await beacon({ v: 36 });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({
+      errors: { name: ["can't be blank"], url: ["can't be blank"], domain: ["can't be blank"] },
+    });
+    const badUrl = await beacon({ n: 'pageview', u: 'not a url', d: 'example.com' });
+    expect(await badUrl.json()).toEqual({ errors: { url: ['is invalid'] } });
+    const badDomain = await beacon({ n: 'pageview', u: 'https://x.com/', d: '../etc' });
+    expect(badDomain.status).toBe(400);
+    expect(Object.keys(((await badDomain.json()) as { errors: Json }).errors)).toEqual(['domain']);
+    const notJson = await t.post('/api/event', '{"n":', { 'content-type': 'text/plain' });
+    expect(notJson.status).toBe(400);
+    expect((await stats('example.com')).total_events).toBe(0);
+  });
+});
+
+describe('Plausible domains in required mode', () => {
+  test('a registered domain writes to its project without a key; others are 403', async () => {
+    const app = await makeCompatApp({ tenancy: keyTenancy({ 'shop.example': 'acme' }) });
+    try {
+      const post = (d: string) =>
+        app.post('/api/event', JSON.stringify({ n: 'pageview', u: 'https://s.example/', d }), {
+          'content-type': 'text/plain',
+        });
+      expect((await post('shop.example')).status).toBe(202);
+      const refused = await post('unknown.example');
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+      // All or nothing: one unregistered domain in the list refuses the beacon.
+      expect((await post('shop.example,unknown.example')).status).toBe(403);
+      expect((await app.getJson('/api/v1/stats?tenant_id=acme')).page_views).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('Plausible overload', () => {
+  test('a store that cannot take writes answers 503, never 202', async () => {
+    const full = await makeCompatApp({ engine: { diskFreeBytesMin: 2 ** 60 } });
+    try {
+      const res = await full.post(
+        '/api/event',
+        JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' }),
+        { 'content-type': 'text/plain' },
+      );
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+    } finally {
+      await full.close();
+    }
+  });
+});

@@ -1,0 +1,191 @@
+// PostHog: the unmodified posthog-node client against a real socket (gzip bodies, exact counts
+// after shutdown, a retried batch stored once, an oversized batch halved on 413), then the
+// capture API's other forms and rules at the protocol level.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
+import { PostHog } from 'posthog-node';
+import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
+import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
+import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
+import { keyTenancy } from './helpers/key-tenancy.ts';
+
+type Json = Record<string, unknown>;
+
+describe('posthog-node against Tally', () => {
+  let server: CompatServer;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    server = await startCompatServer();
+    proxy = startFaultProxy(server.url);
+  });
+  afterAll(async () => {
+    proxy.close();
+    await server.close();
+  });
+  afterEach(() => {
+    proxy.log.length = 0;
+  });
+
+  const client = (options: Json = {}) =>
+    new PostHog('phc_project_key', {
+      host: proxy.url,
+      flushAt: 10,
+      flushInterval: 0,
+      fetchRetryDelay: 20,
+      ...options,
+    });
+  const stats = (query: string) => server.getJson(`/api/v1/stats?tenant_id=default&${query}`);
+
+  test('captures arrive gzipped and are counted exactly; $pageview is a page view', async () => {
+    const posthog = client();
+    for (let i = 0; i < 25; i++) {
+      posthog.capture({
+        distinctId: `user-${i % 5}`,
+        event: '$pageview',
+        properties: { $current_url: `https://shop.example/p/${i % 3}`, source: 'test-1' },
+      });
+    }
+    for (let i = 0; i < 15; i++) {
+      posthog.capture({
+        distinctId: 'user-0',
+        event: 'added_to_cart',
+        properties: { source: 'test-1' },
+      });
+    }
+    await posthog.shutdown();
+    expect(proxy.log.length).toBeGreaterThanOrEqual(1);
+    expect(proxy.log.every((l) => l.status === 200 && l.encoding === 'gzip')).toBe(true);
+    const s = await stats('property.source=test-1');
+    expect(s).toMatchObject({ total_events: 40, page_views: 25, unique_users: 5 });
+    expect(s.top_paths).toEqual([
+      { path: '/p/0', views: 9, visitors: 5 },
+      { path: '/p/1', views: 8, visitors: 5 },
+      { path: '/p/2', views: 8, visitors: 5 },
+    ]);
+  });
+
+  test('a batch whose answer was lost (5xx) is retried with the same uuids and stored once', async () => {
+    const posthog = client();
+    proxy.failNext('/batch/');
+    for (let i = 0; i < 10; i++) {
+      posthog.capture({ distinctId: 'retry', event: 'retried', properties: { source: 'test-2' } });
+    }
+    await posthog.shutdown();
+    expect(proxy.log.map((l) => l.status)).toEqual([502, 200]);
+    expect((await stats('property.source=test-2')).total_events).toBe(10);
+  });
+
+  test('an oversized batch gets 413; the client halves it and every event arrives once', async () => {
+    const count = 6000;
+    const posthog = client({ flushAt: count, maxBatchSize: count, maxQueueSize: 2 * count });
+    for (let i = 0; i < count; i++) {
+      posthog.capture({
+        distinctId: `bulk-${i % 7}`,
+        event: 'bulk',
+        properties: { source: 'test-3' },
+      });
+    }
+    await posthog.shutdown();
+    expect(proxy.log.map((l) => l.status)).toEqual([413, 200, 200]);
+    expect((await stats('property.source=test-3')).total_events).toBe(count);
+  });
+});
+
+describe('PostHog capture API', () => {
+  let t: CompatApp;
+  const tenancy = keyTenancy({});
+  beforeEach(async () => {
+    t = await makeCompatApp({ tenancy });
+  });
+  afterEach(() => t.close());
+
+  const at = new Date(T0).toISOString();
+  const event = (extra: Json = {}) => ({
+    event: '$pageview',
+    distinct_id: 'd1',
+    timestamp: at,
+    properties: { $current_url: 'https://ex.com/a?b=1', $session_id: 's1' },
+    ...extra,
+  });
+  const stats = () => t.getJson('/api/v1/stats?tenant_id=acme');
+
+  test('every route and body form: batch, single, array with token, gzip-js, form data', async () => {
+    const single = await t.post('/capture/', { api_key: 'wk_acme', ...event({ uuid: 'u-1' }) });
+    expect(single.status).toBe(200);
+    expect(await single.json()).toEqual({ status: 1 });
+    expect(single.headers.get('access-control-allow-origin')).toBe('*');
+    const tokenInProps = [
+      event({ uuid: 'u-2', properties: { token: 'wk_acme', $current_url: 'https://ex.com/b' } }),
+    ];
+    const gz = gzipSync(JSON.stringify(tokenInProps));
+    const viaGzipJs = await t.post('/e/?compression=gzip-js', gz, { 'content-type': 'text/plain' });
+    expect(viaGzipJs.status).toBe(200);
+    const data = Buffer.from(JSON.stringify({ api_key: 'wk_acme', ...event({ uuid: 'u-3' }) }));
+    const form = `data=${encodeURIComponent(data.toString('base64'))}`;
+    const viaForm = await t.post('/i/v0/e/', form, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(viaForm.status).toBe(200);
+    const batch = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [event({ uuid: 'u-4' }), event({ uuid: 'u-1' })],
+    });
+    expect(batch.status).toBe(200);
+    expect(tenancy.keys).toEqual(['wk_acme', 'wk_acme', 'wk_acme', 'wk_acme']);
+    expect(await stats()).toMatchObject({ total_events: 4, page_views: 4, sessions: 1 });
+    const stored = await t.getJson('/api/v1/events/u-2?tenant_id=acme');
+    expect(stored).toMatchObject({ path: '/b', url: 'https://ex.com/b', user_id: 'd1' });
+    expect((stored.properties as Json).token).toBeUndefined();
+  });
+
+  test('anonymous distinct ids, $set and the raw user agent map to their fields', async () => {
+    await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({
+          uuid: 'anon',
+          properties: { $is_identified: false, $raw_user_agent: 'Mozilla/5.0 (iPhone; x)' },
+          $set: { plan: 'pro' },
+        }),
+      ],
+    });
+    const stored = await t.getJson('/api/v1/events/anon?tenant_id=acme');
+    expect(stored).toMatchObject({
+      anonymous_id: 'd1',
+      user_id: null,
+      os: 'iOS',
+      properties: { $set: { plan: 'pro' } },
+    });
+  });
+
+  test('bad input is 400, too many events or bytes 413, no key 401; nothing stored', async () => {
+    const bad = [
+      { api_key: 'wk_acme', batch: [event({ event: undefined })] },
+      { api_key: 'wk_acme', batch: [event({ distinct_id: undefined })] },
+      { api_key: 'wk_acme', batch: [event({ timestamp: '2030-01-01T00:00:00Z' })] },
+    ];
+    for (const body of bad) expect((await t.post('/batch/', body)).status).toBe(400);
+    expect((await t.post('/batch/', '{"api_key":')).status).toBe(400);
+    const many = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: Array.from({ length: 5001 }, () => event()),
+    });
+    expect(many.status).toBe(413);
+    const huge = gzipSync(
+      JSON.stringify({ api_key: 'wk_acme', batch: [event({ pad: 'x'.repeat(6 * 1024 * 1024) })] }),
+    );
+    const tooBig = await t.post('/batch/', huge, { 'content-encoding': 'gzip' });
+    expect(tooBig.status).toBe(413);
+    const noKey = await t.post('/batch/', { batch: [event()] });
+    expect(noKey.status).toBe(401);
+    expect(await noKey.json()).toMatchObject({ type: 'authentication_error' });
+    expect((await stats()).total_events).toBe(0);
+  });
+
+  test('browsers get a CORS preflight answer', async () => {
+    const res = await t.handle(new Request('http://localhost/e/', { method: 'OPTIONS' }));
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});

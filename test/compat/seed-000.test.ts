@@ -1,0 +1,116 @@
+// Seed 000 (Data Pulse): its documented valid, invalid and curl examples replayed against
+// POST /ingest, then the numbers checked through the native read API.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+const stats = () => t.getJson<Record<string, unknown>>('/api/v1/stats?bots=include');
+
+describe('seed 000: POST /ingest', () => {
+  test('the valid example is accepted with 202 and echoed, and stored', async () => {
+    const example = {
+      name: 'signup',
+      user_id: 'user_42',
+      properties: { source: 'landing_page', referrer: 'google' },
+    };
+    const res = await t.post('/ingest', example);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: 'accepted', received_event: example });
+    const s = await stats();
+    expect(s.total_events).toBe(1);
+    expect(s.unique_users).toBe(1);
+    expect(s.top_events).toEqual([{ name: 'signup', events: 1, visitors: 1 }]);
+    const list = await t.getJson<{ events: Record<string, unknown>[] }>('/api/v1/events');
+    expect(list.events[0]).toMatchObject({
+      name: 'signup',
+      user_id: 'user_42',
+      properties: { source: 'landing_page', referrer: 'google' },
+    });
+  });
+
+  test('the curl example returns the documented response', async () => {
+    const res = await t.post('/ingest', {
+      name: 'signup',
+      user_id: 'abc_123',
+      properties: { ref: 'linkedin' },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      status: 'accepted',
+      received_event: { name: 'signup', user_id: 'abc_123', properties: { ref: 'linkedin' } },
+    });
+  });
+
+  test('the invalid example returns the documented 422 body and stores nothing', async () => {
+    const res = await t.post('/ingest', { name: 'login', user_id: 'user@42' });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'user_id'],
+          msg: 'user_id must be alphanumeric with optional _ or -',
+          type: 'value_error',
+        },
+      ],
+    });
+    expect((await stats()).total_events).toBe(0);
+  });
+
+  test('the other rules of the schema: enum, lengths, required fields, string properties', async () => {
+    const res = await t.post('/ingest', {
+      name: 'logout',
+      user_id: 'ab',
+      properties: { plan: 3 },
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'name'],
+          msg:
+            "value is not a valid enumeration member; permitted: 'signup', 'login', 'click', " +
+            "'purchase'",
+          type: 'type_error.enum',
+        },
+        {
+          loc: ['body', 'user_id'],
+          msg: 'ensure this value has at least 3 characters',
+          type: 'value_error.any_str.min_length',
+        },
+        { loc: ['body', 'properties', 'plan'], msg: 'str type expected', type: 'type_error.str' },
+      ],
+    });
+    const long = await t.post('/ingest', { name: 'click', user_id: 'x'.repeat(31) });
+    expect(((await long.json()) as { detail: { type: string }[] }).detail[0]?.type).toBe(
+      'value_error.any_str.max_length',
+    );
+    const missing = await t.post('/ingest', {});
+    expect(await missing.json()).toEqual({
+      detail: [
+        { loc: ['body', 'name'], msg: 'field required', type: 'value_error.missing' },
+        { loc: ['body', 'user_id'], msg: 'field required', type: 'value_error.missing' },
+      ],
+    });
+    expect((await stats()).total_events).toBe(0);
+  });
+
+  test('every name of the enum is accepted; properties are optional (echoed as null)', async () => {
+    for (const name of ['signup', 'login', 'click', 'purchase']) {
+      const res = await t.post('/ingest', { name, user_id: `user-${name}` });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({
+        status: 'accepted',
+        received_event: { name, user_id: `user-${name}`, properties: null },
+      });
+    }
+    const s = await stats();
+    expect(s.total_events).toBe(4);
+    expect(s.unique_users).toBe(4);
+  });
+});

@@ -1,0 +1,233 @@
+// Seed 002 (Ingestion & Aggregation): its curl examples replayed (POST /events, /events/bulk,
+// GET /events, GET /metrics, /health, /ready), the documented rules (idempotency, 5,000 per
+// bulk, UTC timestamps, payload limit, paging), then the numbers through the native read API.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+type Json = Record<string, unknown>;
+const body = (r: Response) => r.json() as Promise<Json>;
+
+const example = {
+  event_id: 'evt_001',
+  tenant_id: 'tenant_1',
+  source: 'web',
+  event_type: 'click',
+  timestamp: '2024-01-15T10:30:00Z',
+  payload: { page: 'home' },
+};
+
+const event = (i: number, extra: Json = {}) => ({
+  event_id: `evt_${String(i).padStart(4, '0')}`,
+  tenant_id: 'tenant_1',
+  source: i % 2 === 0 ? 'web' : 'mobile',
+  event_type: i % 3 === 0 ? 'view' : 'click',
+  timestamp: new Date(Date.UTC(2024, 0, 15, 10, 30, i)).toISOString(),
+  payload: {},
+  ...extra,
+});
+
+describe('seed 002: POST /events', () => {
+  test('the example is created (201, the stored event); a repeat is 200 with the stored one', async () => {
+    const created = await t.post('/events', example);
+    expect(created.status).toBe(201);
+    const stored = {
+      event_id: 'evt_001',
+      tenant_id: 'tenant_1',
+      source: 'web',
+      event_type: 'click',
+      timestamp: '2024-01-15T10:30:00.000Z',
+      payload: { page: 'home' },
+    };
+    expect(await body(created)).toMatchObject(stored);
+    const repeat = await t.post('/events', { ...example, payload: { page: 'changed' } });
+    expect(repeat.status).toBe(200);
+    expect(await body(repeat)).toMatchObject(stored);
+    const s = await t.getJson('/api/v1/stats?tenant_id=tenant_1&bots=include');
+    expect(s.total_events).toBe(1);
+    expect(s.top_events).toEqual([{ name: 'click', events: 1, visitors: 1 }]);
+  });
+
+  test('a timestamp without a zone is a 422 and nothing is stored', async () => {
+    const res = await t.post('/events', { ...example, timestamp: '2024-01-15T10:30:00' });
+    expect(res.status).toBe(422);
+    const detail = (await body(res)).detail as { loc: unknown[]; type: string }[];
+    expect(detail[0]?.loc).toEqual(['body', 'timestamp']);
+    expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(0);
+  });
+
+  test('missing fields are named in one 422', async () => {
+    const res = await t.post('/events', { event_id: 'x', payload: {} });
+    expect(res.status).toBe(422);
+    const locs = ((await body(res)).detail as { loc: unknown[] }[]).map((d) => d.loc);
+    expect(locs).toEqual([
+      ['body', 'tenant_id'],
+      ['body', 'source'],
+      ['body', 'event_type'],
+      ['body', 'timestamp'],
+    ]);
+  });
+
+  test('a payload over 32 KB is 413; one over the properties limit a 422 on payload', async () => {
+    const big = await t.post('/events', { ...example, payload: { blob: 'x'.repeat(33 * 1024) } });
+    expect(big.status).toBe(413);
+    const wide = await t.post('/events', { ...example, payload: { blob: 'x'.repeat(9 * 1024) } });
+    expect(wide.status).toBe(422);
+    const detail = (await body(wide)).detail as { loc: unknown[] }[];
+    expect(detail[0]?.loc).toEqual(['body', 'payload']);
+    expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(0);
+  });
+});
+
+describe('seed 002: POST /events/bulk', () => {
+  test('the example and repeats: received, inserted, duplicates', async () => {
+    const first = {
+      event_id: 'evt_001',
+      tenant_id: 'tenant_1',
+      source: 'mobile',
+      event_type: 'view',
+      timestamp: '2024-01-15T10:30:00Z',
+      payload: {},
+    };
+    const res = await t.post('/events/bulk', { events: [first] });
+    expect(res.status).toBe(200);
+    expect(await body(res)).toEqual({ received: 1, inserted: 1, duplicates: 0 });
+    const again = await t.post('/events/bulk', { events: [first, event(1), event(1)] });
+    expect(await body(again)).toEqual({ received: 3, inserted: 1, duplicates: 2 });
+    const s = await t.getJson('/api/v1/stats?tenant_id=tenant_1&bots=include');
+    expect(s.total_events).toBe(2);
+  });
+
+  test('5,000 events are taken; 5,001 are a 422 and nothing is stored', async () => {
+    const events = Array.from({ length: 5000 }, (_, i) => event(i));
+    const ok = await t.post('/events/bulk', { events });
+    expect(await body(ok)).toEqual({ received: 5000, inserted: 5000, duplicates: 0 });
+    const over = await t.post('/events/bulk', {
+      events: [...events, event(5000)].map((e) => ({ ...e, tenant_id: 'tenant_2' })),
+    });
+    expect(over.status).toBe(422);
+    expect((await t.getJson('/api/v1/stats?tenant_id=tenant_2')).total_events).toBe(0);
+    expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(5000);
+  });
+
+  test('one bad item fails the whole bulk with its index named', async () => {
+    const res = await t.post('/events/bulk', {
+      events: [event(1), event(2, { timestamp: '2024-01-15 10:30' })],
+    });
+    expect(res.status).toBe(422);
+    const detail = (await body(res)).detail as { loc: unknown[] }[];
+    expect(detail[0]?.loc).toEqual(['body', 'events', 1, 'timestamp']);
+    expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(0);
+  });
+});
+
+describe('seed 002: GET /events', () => {
+  test('filters by source, pages in (timestamp, event_id) order, reports the total', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => event(i));
+    // Two events at one instant: event_id breaks the tie.
+    events.push(event(100, { timestamp: events[4]?.timestamp, source: 'web' }));
+    await t.post('/events/bulk', { events });
+    const page1 = await t.getJson('/events?tenant_id=tenant_1&source=web&page=1&page_size=10');
+    expect(page1.total).toBe(16);
+    expect(page1.page).toBe(1);
+    expect(page1.page_size).toBe(10);
+    const ids1 = (page1.items as Json[]).map((e) => e.event_id);
+    expect(ids1.slice(0, 4)).toEqual(['evt_0000', 'evt_0002', 'evt_0004', 'evt_0100']);
+    const page2 = await t.getJson('/events?tenant_id=tenant_1&source=web&page=2&page_size=10');
+    const ids2 = (page2.items as Json[]).map((e) => e.event_id);
+    expect(ids2).toHaveLength(6);
+    expect(new Set([...ids1, ...ids2]).size).toBe(16);
+    expect((page2.items as Json[])[0]).toMatchObject({
+      tenant_id: 'tenant_1',
+      source: 'web',
+      payload: {},
+    });
+  });
+
+  test('event_type, start and end (inclusive) filter; page_size over 1,000 is a 422', async () => {
+    await t.post('/events/bulk', { events: Array.from({ length: 12 }, (_, i) => event(i)) });
+    const views = await t.getJson('/events?tenant_id=tenant_1&event_type=view');
+    expect(views.total).toBe(4);
+    const start = encodeURIComponent('2024-01-15T10:30:02Z');
+    const end = encodeURIComponent('2024-01-15T10:30:05Z');
+    const ranged = await t.getJson(`/events?tenant_id=tenant_1&start=${start}&end=${end}`);
+    expect(ranged.total).toBe(4);
+    expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
+    expect((await t.get('/events?tenant_id=tenant_1&start=2024-01-15T10:30:00')).status).toBe(422);
+    expect((await t.get('/events')).status).toBe(422);
+  });
+});
+
+describe('seed 002: GET /metrics', () => {
+  test('counts per UTC bucket, source and event type', async () => {
+    await t.post('/events/bulk', {
+      events: [
+        event(1, { timestamp: '2024-01-15T10:30:05Z', source: 'web', event_type: 'click' }),
+        event(2, { timestamp: '2024-01-15T10:30:55Z', source: 'web', event_type: 'click' }),
+        event(3, { timestamp: '2024-01-15T10:31:00Z', source: 'web', event_type: 'click' }),
+        event(4, { timestamp: '2024-01-15T11:30:00+01:00', source: 'mobile', event_type: 'view' }),
+        event(5, { timestamp: '2024-01-15T12:00:00Z', source: 'web', event_type: 'view' }),
+      ],
+    });
+    const minute = await t.getJson('/metrics?tenant_id=tenant_1&bucket_size=minute');
+    expect(minute).toEqual({
+      tenant_id: 'tenant_1',
+      bucket_size: 'minute',
+      buckets: [
+        {
+          bucket_start: '2024-01-15T10:30:00.000Z',
+          source: 'mobile',
+          event_type: 'view',
+          count: 1,
+        },
+        { bucket_start: '2024-01-15T10:30:00.000Z', source: 'web', event_type: 'click', count: 2 },
+        { bucket_start: '2024-01-15T10:31:00.000Z', source: 'web', event_type: 'click', count: 1 },
+        { bucket_start: '2024-01-15T12:00:00.000Z', source: 'web', event_type: 'view', count: 1 },
+      ],
+    });
+    const hour = await t.getJson('/metrics?tenant_id=tenant_1&bucket_size=hour&source=web');
+    expect(hour.buckets).toEqual([
+      { bucket_start: '2024-01-15T10:00:00.000Z', source: 'web', event_type: 'click', count: 3 },
+      { bucket_start: '2024-01-15T12:00:00.000Z', source: 'web', event_type: 'view', count: 1 },
+    ]);
+    const day = await t.getJson(
+      '/metrics?tenant_id=tenant_1&bucket_size=day&event_type=view' +
+        `&start=${encodeURIComponent('2024-01-15T11:00:00Z')}`,
+    );
+    expect(day.buckets).toEqual([
+      { bucket_start: '2024-01-15T00:00:00.000Z', source: 'web', event_type: 'view', count: 1 },
+    ]);
+    expect((await t.get('/metrics?tenant_id=tenant_1&bucket_size=week')).status).toBe(422);
+  });
+});
+
+describe('seed 002: /health and /ready', () => {
+  test('both answer 200 while the store is writable', async () => {
+    expect(await body(await t.get('/health'))).toEqual({ status: 'ok' });
+    const ready = await t.get('/ready');
+    expect(ready.status).toBe(200);
+    expect(await body(ready)).toEqual({ status: 'ready' });
+  });
+
+  test('/ready is 503 when the store cannot take writes, and writes are refused', async () => {
+    const full = await makeCompatApp({ engine: { diskFreeBytesMin: 2 ** 60 } });
+    try {
+      const ready = await full.get('/ready');
+      expect(ready.status).toBe(503);
+      expect(((await body(ready)).detail as string).includes('bytes free')).toBe(true);
+      const write = await full.post('/events', example);
+      expect(write.status).toBe(503);
+      expect(write.headers.get('retry-after')).toBe('1');
+      const bulk = await full.post('/events/bulk', { events: [example] });
+      expect(bulk.status).toBe(503);
+    } finally {
+      await full.close();
+    }
+  });
+});

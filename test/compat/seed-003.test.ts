@@ -1,0 +1,174 @@
+// Seed 003 (FastAPI Analytics API): its request example replayed against POST /api/events/, the
+// aggregation of GET /api/events/ (buckets, pages, OS by the service's user-agent rules),
+// GET /api/events/{id}/, GET / and GET /healthz, then the numbers through the native read API.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+type Json = Record<string, unknown>;
+const body = (r: Response) => r.json() as Promise<Json>;
+
+const UA = {
+  windows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36',
+  mac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148',
+  android:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36',
+  linux: 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
+  ipad: 'Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148',
+};
+
+const example = {
+  page: '/homepage',
+  ip_address: '192.168.1.1',
+  user_agent: UA.windows,
+  referrer: 'https://google.com',
+  session_id: 'xyz789',
+  duration: 15,
+  description: 'User viewed homepage',
+};
+
+const visit = (page: string, userAgent: string, duration: number) =>
+  t.post('/api/events/', { page, user_agent: userAgent, duration, session_id: 's' });
+
+describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
+  test('the example is stored and returned as the model; it reads back by id', async () => {
+    const res = await t.post('/api/events/', example);
+    expect(res.status).toBe(200);
+    const created = await body(res);
+    expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(created).toEqual({
+      id: created.id,
+      time: new Date(T0).toISOString(),
+      page: '/homepage',
+      // Client addresses are not stored unless the operator configures it (DESIGN.md §2).
+      ip_address: '',
+      user_agent: UA.windows,
+      referrer: 'https://google.com',
+      session_id: 'xyz789',
+      duration: 15,
+      description: 'User viewed homepage',
+    });
+    const byId = await t.get(`/api/events/${created.id}/`);
+    expect(byId.status).toBe(200);
+    expect(await body(byId)).toEqual(created);
+    const s = await t.getJson('/api/v1/stats');
+    expect(s).toMatchObject({ total_events: 1, page_views: 1, avg_duration: 15 });
+    expect(s.top_paths).toEqual([{ path: '/homepage', views: 1, visitors: 1 }]);
+    expect(s.os).toEqual([{ os: 'Windows', events: 1, visitors: 1 }]);
+  });
+
+  test('page is required; optional fields default as in the model', async () => {
+    const missing = await t.post('/api/events/', { user_agent: UA.mac });
+    expect(missing.status).toBe(422);
+    expect(await body(missing)).toEqual({
+      detail: [{ loc: ['body', 'page'], msg: 'Field required', type: 'missing' }],
+    });
+    const minimal = await body(await t.post('/api/events/', { page: '/' }));
+    expect(minimal).toMatchObject({
+      page: '/',
+      referrer: '',
+      session_id: null,
+      duration: 0,
+      description: '',
+    });
+    const bad = await t.post('/api/events/', { page: '/', duration: 1.5 });
+    expect(bad.status).toBe(422);
+  });
+
+  test('an unknown id is 404 with the documented detail; a malformed one is 422', async () => {
+    const id = '0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e';
+    const res = await t.get(`/api/events/${id}/`);
+    expect(res.status).toBe(404);
+    expect(await body(res)).toEqual({ detail: `Event with id: ${id} not found.` });
+    const bad = await t.get('/api/events/not-a-uuid/');
+    expect(bad.status).toBe(422);
+    expect(((await body(bad)).detail as { loc: unknown[] }[])[0]?.loc).toEqual([
+      'path',
+      'event_id',
+    ]);
+  });
+});
+
+describe('seed 003: GET /api/events/', () => {
+  test('buckets by duration, filtered to pages, OS by the service rules, ordered', async () => {
+    await visit('/', UA.windows, 10);
+    await visit('/', UA.windows, 20);
+    await visit('/', UA.mac, 30);
+    await visit('/about', UA.iphone, 5);
+    await visit('/about', UA.android, 7);
+    await visit('/about', UA.linux, 9);
+    await visit('/about', UA.ipad, 11);
+    await visit('/elsewhere', UA.windows, 100);
+    t.clock.advance(24 * 3600_000);
+    await visit('/', UA.windows, 40);
+    const rows = await t.getJson<Json[]>('/api/events/?duration=1%20day&pages=/&pages=/about');
+    const day1 = '2026-11-25T00:00:00';
+    expect(rows).toEqual([
+      { bucket: day1, page: '/', operating_system: 'MacOS', avg_duration: 30, count: 1 },
+      { bucket: day1, page: '/', operating_system: 'Windows', avg_duration: 15, count: 2 },
+      { bucket: day1, page: '/about', operating_system: 'Android', avg_duration: 7, count: 1 },
+      { bucket: day1, page: '/about', operating_system: 'iOS', avg_duration: 5, count: 1 },
+      { bucket: day1, page: '/about', operating_system: 'Linux', avg_duration: 9, count: 1 },
+      { bucket: day1, page: '/about', operating_system: 'Other', avg_duration: 11, count: 1 },
+      {
+        bucket: '2026-11-26T00:00:00',
+        page: '/',
+        operating_system: 'Windows',
+        avg_duration: 40,
+        count: 1,
+      },
+    ]);
+    const weekly = await t.getJson<Json[]>('/api/events/?duration=1%20week&pages=/');
+    // time_bucket weeks start on Monday: 2026-11-23.
+    expect(weekly.map((r) => [r.bucket, r.operating_system, r.count])).toEqual([
+      ['2026-11-23T00:00:00', 'MacOS', 1],
+      ['2026-11-23T00:00:00', 'Windows', 3],
+    ]);
+  });
+
+  test('without pages the default lookup list applies; duration defaults to 1 day', async () => {
+    await visit('/pricing', UA.mac, 1);
+    await visit('/settings', UA.mac, 3);
+    await visit('/not-listed', UA.mac, 5);
+    const rows = await t.getJson<Json[]>('/api/events/');
+    expect(rows.map((r) => r.page)).toEqual(['/pricing', '/settings']);
+  });
+
+  test('hour and 15-minute buckets; an invalid duration is 422', async () => {
+    t.clock.set(Date.parse('2026-11-25T10:07:00Z'));
+    await visit('/', UA.linux, 1);
+    t.clock.set(Date.parse('2026-11-25T10:20:00Z'));
+    await visit('/', UA.linux, 3);
+    const quarter = await t.getJson<Json[]>('/api/events/?duration=15%20minutes&pages=/');
+    expect(quarter.map((r) => r.bucket)).toEqual(['2026-11-25T10:00:00', '2026-11-25T10:15:00']);
+    const hour = await t.getJson<Json[]>('/api/events/?duration=1%20hour&pages=/');
+    expect(hour).toEqual([
+      {
+        bucket: '2026-11-25T10:00:00',
+        page: '/',
+        operating_system: 'Linux',
+        avg_duration: 2,
+        count: 2,
+      },
+    ]);
+    for (const bad of ['1%20fortnight', 'daily', '0%20days', '1%20month']) {
+      expect((await t.get(`/api/events/?duration=${bad}`)).status).toBe(422);
+    }
+  });
+});
+
+describe('seed 003: GET / and GET /healthz', () => {
+  test('greeting and health', async () => {
+    expect(await body(await t.get('/'))).toEqual({ hello: 'world' });
+    expect(await body(await t.get('/healthz'))).toEqual({ status: 'ok' });
+  });
+});

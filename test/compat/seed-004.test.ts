@@ -1,0 +1,156 @@
+// Seed 004 (Analytics Backend): its curl examples replayed against POST /event and GET /stats,
+// the stats rules (views, distinct users, top 10 paths with ties by path, date filter), the
+// durability of the 202, then the numbers through the native read API.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { keyTenancy } from './helpers/key-tenancy.ts';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+type Json = Record<string, unknown>;
+const body = (r: Response) => r.json() as Promise<Json>;
+
+const send = (path: string, userId: string | undefined, timestamp = '2025-11-15T18:30:01Z') =>
+  t.post('/event', {
+    site_id: 'site-abc-123',
+    event_type: 'page_view',
+    path,
+    ...(userId === undefined ? {} : { user_id: userId }),
+    timestamp,
+  });
+
+describe('seed 004: POST /event', () => {
+  test('the documented example: 202 with its body, durable at that point', async () => {
+    const res = await t.post('/event', {
+      site_id: 'site-abc-123',
+      event_type: 'page_view',
+      path: '/pricing',
+      user_id: 'user-xyz-789',
+      timestamp: '2025-11-15T18:30:01Z',
+    });
+    expect(res.status).toBe(202);
+    expect(await body(res)).toEqual({ status: 'success', message: 'Event queued for processing' });
+    // Durable at the 202: a restart of the engine over the same directory keeps it.
+    await t.restart();
+    const s = await t.getJson('/api/v1/stats?tenant_id=site-abc-123');
+    expect(s).toMatchObject({ total_events: 1, page_views: 1, unique_users: 1 });
+  });
+
+  test('the test example, and the required fields', async () => {
+    const res = await t.post('/event', {
+      site_id: 'site-test',
+      event_type: 'page_view',
+      path: '/home',
+      user_id: 'user-123',
+      timestamp: '2025-11-15T19:00:00Z',
+    });
+    expect(res.status).toBe(202);
+    const stats = await t.getJson('/stats?site_id=site-test');
+    expect(stats).toEqual({
+      site_id: 'site-test',
+      date: null,
+      total_views: 1,
+      unique_users: 1,
+      top_paths: [{ path: '/home', views: 1 }],
+    });
+    const missing = await t.post('/event', { path: '/x' });
+    expect(missing.status).toBe(422);
+    const locs = ((await body(missing)).detail as { loc: unknown[] }[]).map((d) => d.loc);
+    expect(locs).toEqual([
+      ['body', 'site_id'],
+      ['body', 'event_type'],
+      ['body', 'timestamp'],
+    ]);
+    const naive = await t.post('/event', {
+      site_id: 'site-test',
+      event_type: 'page_view',
+      timestamp: '2025-11-15T19:00:00',
+    });
+    expect(naive.status).toBe(422);
+    const badSite = await t.post('/event', {
+      site_id: '../etc',
+      event_type: 'page_view',
+      timestamp: '2025-11-15T19:00:00Z',
+    });
+    expect(badSite.status).toBe(422);
+    expect(((await body(badSite)).detail as { loc: unknown[] }[])[0]?.loc).toEqual([
+      'body',
+      'site_id',
+    ]);
+  });
+});
+
+describe('seed 004: GET /stats', () => {
+  test('total views, distinct users and the ten most viewed paths, ties by path', async () => {
+    const paths = ['/a', '/b', '/c', '/d', '/e', '/f', '/g', '/h', '/i', '/j', '/k', '/l'];
+    for (const [i, path] of paths.entries()) {
+      for (let n = 0; n <= i % 3; n++) await send(path, `user-${n}`);
+    }
+    await send('/pricing', undefined);
+    const stats = await t.getJson('/stats?site_id=site-abc-123');
+    expect(stats.total_views).toBe(25);
+    expect(stats.unique_users).toBe(3);
+    expect(stats.top_paths).toEqual([
+      { path: '/c', views: 3 },
+      { path: '/f', views: 3 },
+      { path: '/i', views: 3 },
+      { path: '/l', views: 3 },
+      { path: '/b', views: 2 },
+      { path: '/e', views: 2 },
+      { path: '/h', views: 2 },
+      { path: '/k', views: 2 },
+      { path: '/a', views: 1 },
+      { path: '/d', views: 1 },
+    ]);
+    const native = await t.getJson('/api/v1/stats?tenant_id=site-abc-123');
+    expect(native).toMatchObject({ total_events: 25, page_views: 25, unique_users: 3 });
+  });
+
+  test('date keeps one UTC day; site_id is required; sites are separate', async () => {
+    await send('/pricing', 'u1', '2025-11-15T18:30:01Z');
+    await send('/pricing', 'u2', '2025-11-15T23:59:59Z');
+    await send('/features', 'u1', '2025-11-16T00:00:00Z');
+    await t.post('/event', {
+      site_id: 'other-site',
+      event_type: 'page_view',
+      path: '/pricing',
+      timestamp: '2025-11-15T12:00:00Z',
+    });
+    const day = await t.getJson('/stats?site_id=site-abc-123&date=2025-11-15');
+    expect(day).toEqual({
+      site_id: 'site-abc-123',
+      date: '2025-11-15',
+      total_views: 2,
+      unique_users: 2,
+      top_paths: [{ path: '/pricing', views: 2 }],
+    });
+    expect((await t.getJson('/stats?site_id=site-abc-123')).total_views).toBe(3);
+    expect((await t.get('/stats')).status).toBe(422);
+    expect((await t.get('/stats?site_id=site-abc-123&date=2025-13-01')).status).toBe(422);
+  });
+});
+
+describe('seed 004: site_id as a site alias in required mode', () => {
+  test('a registered site_id writes to its project without a key; others are 403', async () => {
+    const app = await makeCompatApp({ tenancy: keyTenancy({ 'site-abc-123': 'acme' }) });
+    try {
+      const post = (siteId: string) =>
+        app.post('/event', {
+          site_id: siteId,
+          event_type: 'page_view',
+          path: '/',
+          timestamp: '2025-11-15T18:30:01Z',
+        });
+      expect((await post('site-abc-123')).status).toBe(202);
+      expect((await post('site-unknown')).status).toBe(403);
+      expect((await app.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});

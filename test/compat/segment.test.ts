@@ -1,0 +1,194 @@
+// Segment: the unmodified @segment/analytics-node client against a real socket (exact counts
+// after closeAndFlush, a retried batch stored once), then the HTTP Tracking API's rules at the
+// protocol level: write key places, every call type, 400 for limits, 503 for overload.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { Analytics } from '@segment/analytics-node';
+import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
+import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
+import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
+import { keyTenancy } from './helpers/key-tenancy.ts';
+
+type Json = Record<string, unknown>;
+
+describe('@segment/analytics-node against Tally', () => {
+  let server: CompatServer;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    server = await startCompatServer();
+    proxy = startFaultProxy(server.url);
+  });
+  afterAll(async () => {
+    proxy.close();
+    await server.close();
+  });
+
+  const client = (host: string) =>
+    new Analytics({ writeKey: 'wk_test', host, flushAt: 15, flushInterval: 100, maxRetries: 3 });
+
+  test('N tracks and pages arrive exactly, messageId as event_id', async () => {
+    const analytics = client(server.url);
+    const statuses: number[] = [];
+    const sentIds: string[] = [];
+    analytics.on('http_response', (r) => statuses.push(r.status));
+    analytics.on('http_request', (r) => {
+      const sent = JSON.parse(r.body) as { batch: { messageId: string }[] };
+      sentIds.push(...sent.batch.map((m) => m.messageId));
+    });
+    for (let i = 0; i < 40; i++) {
+      analytics.track({ userId: `user-${i % 4}`, event: i % 2 ? 'Item Viewed' : 'Signed Up' });
+    }
+    for (let i = 0; i < 10; i++) {
+      analytics.page({
+        anonymousId: `anon-${i % 5}`,
+        name: 'Pricing',
+        properties: { path: '/pricing', url: 'https://example.com/pricing' },
+      });
+    }
+    await analytics.closeAndFlush();
+    expect(statuses.length).toBeGreaterThanOrEqual(4);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const stats = await server.getJson('/api/v1/stats?tenant_id=default');
+    expect(stats).toMatchObject({
+      total_events: 50,
+      page_views: 10,
+      unique_users: 4,
+      unique_visitors: 9,
+    });
+    expect(stats.top_paths).toEqual([{ path: '/pricing', views: 10, visitors: 5 }]);
+    expect(stats.top_events).toEqual([
+      { name: 'Item Viewed', events: 20, visitors: 2 },
+      { name: 'Signed Up', events: 20, visitors: 2 },
+      { name: 'page', events: 10, visitors: 5 },
+    ]);
+    expect(sentIds).toHaveLength(50);
+    const stored = await server.getJson(`/api/v1/events/${sentIds[0]}`);
+    expect(stored).toMatchObject({ event_id: sentIds[0], name: 'Signed Up', user_id: 'user-0' });
+  });
+
+  test('a batch whose answer was lost is retried by the client and stored once', async () => {
+    const analytics = client(proxy.url);
+    proxy.failNext('/v1/batch');
+    for (let i = 0; i < 12; i++) analytics.track({ userId: 'retry-user', event: 'Retried' });
+    await analytics.closeAndFlush();
+    expect(proxy.log.map((l) => l.status)).toEqual([502, 200]);
+    const stats = await server.getJson('/api/v1/stats?tenant_id=default&name=Retried');
+    expect(stats.total_events).toBe(12);
+  });
+});
+
+describe('Segment HTTP Tracking API', () => {
+  let t: CompatApp;
+  const tenancy = keyTenancy({});
+  beforeEach(async () => {
+    t = await makeCompatApp({ tenancy });
+  });
+  afterEach(() => t.close());
+
+  const basic = (key: string) => ({
+    authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+  });
+  const track = (extra: Json = {}) => ({
+    type: 'track',
+    messageId: `m-${Math.random()}`,
+    userId: 'u1',
+    event: 'Clicked',
+    timestamp: new Date(T0).toISOString(),
+    ...extra,
+  });
+
+  test('the write key comes from Basic auth or the body, and picks the project', async () => {
+    const viaBasic = await t.post('/v1/batch', { batch: [track()] }, basic('wk_acme'));
+    expect(viaBasic.status).toBe(200);
+    expect(await viaBasic.json()).toEqual({ success: true });
+    const viaBody = await t.post('/v1/batch', { writeKey: 'wk_globex', batch: [track()] });
+    expect(viaBody.status).toBe(200);
+    expect(tenancy.keys.slice(-2)).toEqual(['wk_acme', 'wk_globex']);
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(1);
+    expect((await t.getJson('/api/v1/stats?tenant_id=globex')).total_events).toBe(1);
+    const noKey = await t.post('/v1/batch', { batch: [track()] });
+    expect(noKey.status).toBe(401);
+    const badKey = await t.post('/v1/track', track(), basic('nope'));
+    expect(badKey.status).toBe(401);
+  });
+
+  test('every call type maps onto the unified event', async () => {
+    const key = basic('wk_acme');
+    const calls: [string, Json][] = [
+      ['track', { messageId: 'c-track', event: 'Bought', properties: { price: 9 } }],
+      [
+        'page',
+        {
+          messageId: 'c-page',
+          name: 'Home',
+          properties: { url: 'https://ex.com/home?x=1', referrer: 'https://google.com/' },
+        },
+      ],
+      ['screen', { messageId: 'c-screen', name: 'Settings' }],
+      ['identify', { messageId: 'c-identify', traits: { plan: 'pro' } }],
+      ['group', { messageId: 'c-group', groupId: 'g1', traits: { size: 10 } }],
+      ['alias', { messageId: 'c-alias', previousId: 'anon-1' }],
+    ];
+    for (const [type, extra] of calls) {
+      const res = await t.post(`/v1/${type}`, { userId: 'u1', ...extra }, key);
+      expect(res.status).toBe(200);
+    }
+    const read = (id: string) => t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+    expect(await read('c-track')).toMatchObject({ name: 'Bought', properties: { price: 9 } });
+    expect(await read('c-page')).toMatchObject({
+      name: 'page',
+      path: '/home',
+      url: 'https://ex.com/home?x=1',
+      referrer: 'https://google.com/',
+      properties: { name: 'Home' },
+    });
+    expect(await read('c-screen')).toMatchObject({
+      name: 'screen',
+      properties: { name: 'Settings' },
+    });
+    expect(await read('c-identify')).toMatchObject({ name: 'identify', user_id: 'u1' });
+    expect(await read('c-group')).toMatchObject({ properties: { groupId: 'g1', size: 10 } });
+    expect(await read('c-alias')).toMatchObject({ properties: { previousId: 'anon-1' } });
+    // The same messageId again is stored once.
+    await t.post('/v1/track', { userId: 'u1', messageId: 'c-track', event: 'Bought' }, key);
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(6);
+  });
+
+  test('bad input and limits are 400 (not retried) and store nothing', async () => {
+    const key = basic('wk_acme');
+    const cases: Json[] = [
+      { batch: [track({ properties: { blob: 'x'.repeat(33 * 1024) } })] },
+      { batch: Array.from({ length: 20 }, () => track({ properties: { b: 'y'.repeat(30_000) } })) },
+      { batch: [track({ userId: undefined })] },
+      { batch: [track({ type: 'launch' })] },
+      { batch: [track({ event: undefined })] },
+      { batch: [track({ timestamp: '2030-01-01T00:00:00Z' })] },
+      { batch: [track(), track({ messageId: 'x'.repeat(200) })] },
+      { batch: [] },
+    ];
+    for (const body of cases) {
+      const res = await t.post('/v1/batch', body, key);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Json).code).toBe('bad_request');
+    }
+    const notJson = await t.post('/v1/track', '{nope', key);
+    expect(notJson.status).toBe(400);
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+  });
+});
+
+describe('Segment overload', () => {
+  test('a store that cannot take writes answers 503 with Retry-After (clients retry)', async () => {
+    const t = await makeCompatApp({ engine: { diskFreeBytesMin: 2 ** 60 } });
+    try {
+      const res = await t.post('/v1/batch', {
+        writeKey: 'any',
+        batch: [{ type: 'track', userId: 'u', event: 'e' }],
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,176 @@
+// Umami: the unmodified @umami/node client against a real socket (page views, custom events and
+// identify, with Umami's {cache, sessionId, visitId} answer), then /api/send and /api/batch at
+// the protocol level: per-item errors, the 500-item limit, site aliases in required mode.
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { Umami } from '@umami/node';
+import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
+import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
+import { keyTenancy } from './helpers/key-tenancy.ts';
+
+type Json = Record<string, unknown>;
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const OTHER = 'ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('@umami/node against Tally', () => {
+  let server: CompatServer;
+  beforeAll(async () => {
+    server = await startCompatServer();
+  });
+  afterAll(() => server.close());
+
+  test('page views, events and identify arrive; the answer carries session and visit', async () => {
+    const umami = new Umami({ websiteId: WEBSITE, hostUrl: server.url });
+    const answers: Json[] = [];
+    const pages = ['/', '/pricing', '/pricing', '/docs'];
+    for (const url of pages) {
+      const res = await umami.track({ url, hostname: 'example.com', title: `Page ${url}` });
+      expect(res.status).toBe(200);
+      answers.push((await res.json()) as Json);
+    }
+    for (let i = 0; i < 3; i++) {
+      const res = await umami.track('signup-button', { plan: i === 0 ? 'pro' : 'free' });
+      expect(res.status).toBe(200);
+      answers.push((await res.json()) as Json);
+    }
+    const identify = await umami.identify({ company: 'acme' });
+    expect(identify.status).toBe(200);
+    for (const a of answers) {
+      expect(Object.keys(a).sort()).toEqual(['cache', 'sessionId', 'visitId']);
+      expect(a.sessionId).toMatch(UUID);
+      expect(a.visitId).toMatch(UUID);
+    }
+    // One client address and agent: one Umami session, one visit.
+    expect(new Set(answers.map((a) => a.sessionId)).size).toBe(1);
+    const stats = await server.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
+    expect(stats).toMatchObject({
+      total_events: 8,
+      page_views: 4,
+      unique_visitors: 1,
+      sessions: 1,
+    });
+    expect(stats.top_paths).toEqual([
+      { path: '/pricing', views: 2, visitors: 1 },
+      { path: '/', views: 1, visitors: 1 },
+      { path: '/docs', views: 1, visitors: 1 },
+    ]);
+    expect(stats.top_events).toContainEqual({ name: 'signup-button', events: 3, visitors: 1 });
+    expect(stats.top_events).toContainEqual({ name: 'identify', events: 1, visitors: 1 });
+  });
+});
+
+describe('Umami collection API', () => {
+  let t: CompatApp;
+  beforeEach(async () => {
+    t = await makeCompatApp();
+  });
+  afterEach(() => t.close());
+
+  const item = (payload: Json = {}, type = 'event') => ({
+    type,
+    payload: { website: WEBSITE, url: '/x', hostname: 'ex.com', ...payload },
+  });
+
+  test('/api/send maps payload fields; id is the user; a different agent is a new session', async () => {
+    const ua = { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) Safari/605.1.15' };
+    const first = (await (await t.post('/api/send', item({ id: 'user-7' }), ua)).json()) as Json;
+    const second = (await (
+      await t.post('/api/send', item({ name: 'clicked', data: { n: 1 } }), {
+        'user-agent': 'curl/8.0',
+      })
+    ).json()) as Json;
+    expect(first.sessionId).not.toBe(second.sessionId);
+    const timestamp = Math.floor(T0 / 1000) - 3600;
+    await t.post('/api/send', item({ referrer: 'https://google.com/', timestamp }), ua);
+    const events = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events.events.map((e) => [e.name, e.path, e.user_id, e.os])).toEqual([
+      ['pageview', '/x', 'user-7', 'MacOS'],
+      ['clicked', '/x', null, 'Other'],
+      ['pageview', '/x', null, 'MacOS'],
+    ]);
+    const older = events.events[2] as Json;
+    expect(older.timestamp).toBe(new Date(T0 - 3_600_000).toISOString());
+    expect(older.referrer).toBe('https://google.com/');
+    expect((events.events[1] as Json).properties).toEqual({ n: 1, $hostname: 'ex.com' });
+  });
+
+  test("bad items are 400 in Umami's error shape and store nothing", async () => {
+    const cases = [
+      item({ website: 'not-a-uuid' }),
+      { type: 'performance', payload: { website: WEBSITE } },
+      { type: 'event' },
+      item({ timestamp: 'yesterday' }),
+    ];
+    for (const body of cases) {
+      const res = await t.post('/api/send', body);
+      expect(res.status).toBe(400);
+      const error = ((await res.json()) as { error: Json }).error;
+      expect(error).toMatchObject({ code: 'bad-request', status: 400 });
+    }
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(0);
+  });
+
+  test('/api/batch stores the good items and reports each bad one by index', async () => {
+    const res = await t.post('/api/batch', [
+      item({ url: '/a' }),
+      item({ website: 'nope' }),
+      item({ url: '/b' }, 'identify'),
+      item({ website: OTHER, url: '/c' }),
+    ]);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Json;
+    expect(body).toMatchObject({ size: 4, processed: 3, errors: 1 });
+    const details = body.details as { index: number; response: { error: Json } }[];
+    expect(details.map((d) => [d.index, d.response.error.status])).toEqual([[1, 400]]);
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(2);
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${OTHER}`)).total_events).toBe(1);
+    const over = await t.post(
+      '/api/batch',
+      Array.from({ length: 501 }, () => item()),
+    );
+    expect(over.status).toBe(413);
+    expect(((await over.json()) as { error: Json }).error.code).toBe('payload-too-large');
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(2);
+  });
+
+  test('overload is a 503 for the whole request, nothing stored', async () => {
+    const full = await makeCompatApp({ engine: { diskFreeBytesMin: 2 ** 60 } });
+    try {
+      const res = await full.post('/api/batch', [item(), item()]);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+    } finally {
+      await full.close();
+    }
+  });
+
+  test('CORS: the JSON beacon gets its preflight and the allow-origin header', async () => {
+    const pre = await t.handle(new Request('http://localhost/api/send', { method: 'OPTIONS' }));
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-headers')).toContain('content-type');
+    const res = await t.post('/api/send', item());
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+describe('Umami website aliases in required mode', () => {
+  test('a registered website writes to its project; an unknown one is 403', async () => {
+    const t = await makeCompatApp({ tenancy: keyTenancy({ [WEBSITE]: 'acme' }) });
+    try {
+      const ok = await t.post('/api/send', { type: 'event', payload: { website: WEBSITE } });
+      expect(ok.status).toBe(200);
+      const refused = await t.post('/api/send', { type: 'event', payload: { website: OTHER } });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: Json }).error.code).toBe('forbidden');
+      const batch = await t.post('/api/batch', [
+        { type: 'event', payload: { website: OTHER } },
+        { type: 'event', payload: { website: WEBSITE } },
+      ]);
+      expect(await batch.json()).toMatchObject({ size: 2, processed: 1, errors: 1 });
+      expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { afterEach, expect, test } from 'bun:test';
+import { type AuthApp, json, makeAuthApp, makeKey, makeProject } from '../auth/harness.ts';
+
+let t: AuthApp;
+afterEach(() => t.close());
+
+test('no password, token or key appears in the request logs', async () => {
+  t = await makeAuthApp();
+  const secrets: string[] = [];
+  const keep = (value: unknown) => {
+    secrets.push(value as string);
+    return value as string;
+  };
+  const password = keep('first password 1');
+  const wrong = keep('wrong password 9');
+  const body = { email: 'ada@example.com', password };
+  expect((await t.call('POST', '/api/v1/auth/register', { body })).status).toBe(201);
+  await t.call('POST', '/api/v1/auth/login', { body: { ...body, password: wrong } });
+  await t.call('POST', '/api/v1/auth/login', { form: { username: body.email, password: wrong } });
+  const tokens = await json(await t.call('POST', '/api/v1/auth/login', { body }));
+  const access = keep(tokens.access_token);
+  const refresh = keep(tokens.refresh_token);
+  const next = await json(
+    await t.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: refresh } }),
+  );
+  keep(next.refresh_token);
+  await t.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: refresh } }); // reuse
+  const fresh = await json(await t.call('POST', '/api/v1/auth/login', { body }));
+  const jwt = keep(fresh.access_token);
+  keep(fresh.refresh_token);
+  await makeProject(t, jwt, 'acme');
+  const write = keep((await makeKey(t, jwt, 'acme', 'write')).key);
+  const read = keep((await makeKey(t, jwt, 'acme', 'read')).key);
+  await t.call('POST', '/api/v1/events', { token: write, body: { name: 'a' } });
+  await t.call('POST', '/api/v1/events', {
+    headers: { 'x-tally-key': write },
+    body: { name: 'b' },
+  });
+  await t.call('GET', `/api/v1/stats?token=${jwt}`);
+  await t.call('GET', `/api/v1/events?tenant_id=acme&token=${read}`);
+  await t.call('POST', '/api/v1/query', { token: read, body: { sql: 'SELECT 1' } });
+  await t.call('GET', '/api/v1/stats', { token: `${read.slice(0, -1)}x` }); // a wrong key
+  const newPassword = keep('second password 2');
+  await t.call('PUT', '/api/v1/users/me', {
+    token: jwt,
+    body: { password: newPassword, current_password: password },
+  });
+  await t.call('POST', '/api/v1/auth/logout', { body: { refresh_token: fresh.refresh_token } });
+  expect(access).not.toBe(jwt);
+  await new Promise((resolve) => setImmediate(resolve)); // the log is written after the response
+
+  const logged = t.logs.join('');
+  expect(t.logs.length).toBeGreaterThan(15);
+  expect(logged).toContain('"path":"/api/v1/auth/login"');
+  expect(logged).toContain('"path":"/api/v1/stats"');
+  expect(logged).toContain('"path":"/api/v1/users/me"');
+  expect(logged).toContain('"path":"/api/v1/auth/logout"');
+  for (const secret of secrets) {
+    expect(logged).not.toContain(secret);
+    // Not even the secret part of a key or token (everything after its public prefix).
+    if (secret.length > 40) expect(logged).not.toContain(secret.slice(16));
+  }
+  expect(logged).not.toContain('token=');
+});

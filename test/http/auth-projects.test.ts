@@ -1,0 +1,216 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import {
+  type AuthApp,
+  json,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
+
+let t: AuthApp;
+let ada: Tokens;
+let bob: Tokens;
+beforeEach(async () => {
+  t = await makeAuthApp();
+  ada = await signUp(t, 'ada@example.com');
+  bob = await signUp(t, 'bob@example.com');
+});
+afterEach(() => t.close());
+
+const list = async (path: string, token: string) =>
+  (await (await t.call('GET', path, { token })).json()) as Record<string, unknown>[];
+
+describe('projects', () => {
+  test('the creator owns a new project; its id is the tenant', async () => {
+    const res = await t.call('POST', '/api/v1/projects', {
+      token: ada.access_token,
+      body: { id: 'acme', name: 'Acme' },
+    });
+    expect(res.status).toBe(201);
+    expect(await json(res)).toMatchObject({ id: 'acme', tenant: 'acme', role: 'owner' });
+    const derived = await json(
+      await t.call('POST', '/api/v1/projects', {
+        token: ada.access_token,
+        body: { name: 'Acme Web Shop!' },
+      }),
+    );
+    expect(derived.id).toBe('acme-web-shop');
+    expect((await list('/api/v1/projects', ada.access_token)).map((p) => p.id)).toEqual([
+      'acme',
+      'acme-web-shop',
+    ]);
+    expect(await list('/api/v1/projects', bob.access_token)).toEqual([]);
+  });
+
+  test('a taken id is 409, a bad id 422, no token 401', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const taken = await t.call('POST', '/api/v1/projects', {
+      token: bob.access_token,
+      body: { id: 'acme', name: 'Mine' },
+    });
+    expect(taken.status).toBe(409);
+    const bad = await t.call('POST', '/api/v1/projects', {
+      token: bob.access_token,
+      body: { id: '-acme/../x', name: 'Mine' },
+    });
+    expect(bad.status).toBe(422);
+    const anon = await t.call('POST', '/api/v1/projects', { body: { name: 'x' } });
+    expect(anon.status).toBe(401);
+  });
+
+  test('a project is invisible to non-members (404)', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    expect((await t.call('GET', '/api/v1/projects/acme', { token: ada.access_token })).status).toBe(
+      200,
+    );
+    for (const path of ['', '/members', '/keys', '/aliases']) {
+      const res = await t.call('GET', `/api/v1/projects/acme${path}`, { token: bob.access_token });
+      expect(res.status).toBe(404);
+    }
+  });
+
+  test('owners add viewers; viewers read but cannot manage', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const added = await t.call('POST', '/api/v1/projects/acme/members', {
+      token: ada.access_token,
+      body: { email: 'bob@example.com', role: 'viewer' },
+    });
+    expect(added.status).toBe(201);
+    expect(await json(added)).toMatchObject({ email: 'bob@example.com', role: 'viewer' });
+    expect(
+      (await json(await t.call('GET', '/api/v1/projects/acme', { token: bob.access_token }))).role,
+    ).toBe('viewer');
+    const key = await t.call('POST', '/api/v1/projects/acme/keys', {
+      token: bob.access_token,
+      body: { kind: 'read' },
+    });
+    expect(key.status).toBe(403);
+    const alias = await t.call('POST', '/api/v1/projects/acme/aliases', {
+      token: bob.access_token,
+      body: { alias: 'acme.com', kind: 'plausible_domain' },
+    });
+    expect(alias.status).toBe(403);
+    const unknown = await t.call('POST', '/api/v1/projects/acme/members', {
+      token: ada.access_token,
+      body: { email: 'carol@example.com' },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  test('the last owner cannot leave; a member may leave', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const adaId = (await json(await t.call('GET', '/api/v1/users/me', { token: ada.access_token })))
+      .id as string;
+    const bobId = (await json(await t.call('GET', '/api/v1/users/me', { token: bob.access_token })))
+      .id as string;
+    const last = await t.call('DELETE', `/api/v1/projects/acme/members/${adaId}`, {
+      token: ada.access_token,
+    });
+    expect(last.status).toBe(409);
+    await t.call('POST', '/api/v1/projects/acme/members', {
+      token: ada.access_token,
+      body: { email: 'bob@example.com', role: 'viewer' },
+    });
+    const leave = await t.call('DELETE', `/api/v1/projects/acme/members/${bobId}`, {
+      token: bob.access_token,
+    });
+    expect(leave.status).toBe(204);
+    expect((await t.call('GET', '/api/v1/projects/acme', { token: bob.access_token })).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('keys', () => {
+  test('a key is shown once; the list has prefixes only', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const write = await makeKey(t, ada.access_token, 'acme', 'write', {
+      name: 'site',
+      allowed_origins: ['https://acme.com'],
+    });
+    const read = await makeKey(t, ada.access_token, 'acme', 'read');
+    expect(write.key).toMatch(/^wk_[A-Za-z0-9_-]{55}$/);
+    expect(read.key).toMatch(/^rk_[A-Za-z0-9_-]{55}$/);
+    expect(write.key.startsWith(write.id)).toBe(true);
+    const res = await t.call('GET', '/api/v1/projects/acme/keys', { token: ada.access_token });
+    const text = await res.text();
+    expect(text).not.toContain(write.key);
+    expect(text).not.toContain(read.key);
+    const keys = JSON.parse(text) as Record<string, unknown>[];
+    expect(keys.map((k) => [k.kind, k.prefix, k.allowed_origins, k.revoked_at])).toEqual([
+      ['write', write.id, ['https://acme.com'], null],
+      ['read', read.id, null, null],
+    ]);
+    expect(keys.every((k) => !('key' in k))).toBe(true);
+  });
+
+  test('bad kinds and origins are 422; read keys cannot be origin-bound', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const bodies = [
+      { kind: 'admin' },
+      { kind: 'write', allowed_origins: ['https://acme.com/path'] },
+      { kind: 'write', allowed_origins: 'https://acme.com' },
+      { kind: 'read', allowed_origins: ['https://acme.com'] },
+    ];
+    for (const body of bodies) {
+      const res = await t.call('POST', '/api/v1/projects/acme/keys', {
+        token: ada.access_token,
+        body,
+      });
+      expect(res.status).toBe(422);
+    }
+  });
+
+  test('revoke marks the key; another project’s key id is 404', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    await makeProject(t, bob.access_token, 'globex');
+    const key = await makeKey(t, ada.access_token, 'acme', 'read');
+    const foreign = await t.call('DELETE', `/api/v1/projects/globex/keys/${key.id}`, {
+      token: bob.access_token,
+    });
+    expect(foreign.status).toBe(404);
+    const res = await t.call('DELETE', `/api/v1/projects/acme/keys/${key.id}`, {
+      token: ada.access_token,
+    });
+    expect(res.status).toBe(204);
+    const keys = await list('/api/v1/projects/acme/keys', ada.access_token);
+    expect(keys[0]?.revoked_at).toBe(new Date(t.clock.now()).toISOString());
+  });
+});
+
+describe('aliases', () => {
+  test('add, list and remove; an alias is unique and never a project id', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    await makeProject(t, bob.access_token, 'globex');
+    const add = (token: string, project: string, body: unknown) =>
+      t.call('POST', `/api/v1/projects/${project}/aliases`, { token, body });
+    const res = await add(ada.access_token, 'acme', {
+      alias: 'acme.com',
+      kind: 'plausible_domain',
+    });
+    expect(res.status).toBe(201);
+    expect(await json(res)).toMatchObject({ alias: 'acme.com', kind: 'plausible_domain' });
+    expect((await add(bob.access_token, 'globex', { alias: 'acme.com' })).status).toBe(409);
+    expect((await add(bob.access_token, 'globex', { alias: 'acme' })).status).toBe(409);
+    expect((await add(ada.access_token, 'acme', { alias: 'x', kind: 'nope' })).status).toBe(422);
+    const taken = await t.call('POST', '/api/v1/projects', {
+      token: bob.access_token,
+      body: { id: 'acme.com', name: 'x' },
+    });
+    expect(taken.status).toBe(409);
+    await add(ada.access_token, 'acme', {
+      alias: '5f0b6a4e-8f5d-4a57-9c42-1d2b3c4d5e6f',
+      kind: 'umami_website',
+    });
+    expect(
+      (await list('/api/v1/projects/acme/aliases', ada.access_token)).map((a) => a.alias),
+    ).toEqual(['acme.com', '5f0b6a4e-8f5d-4a57-9c42-1d2b3c4d5e6f']);
+    const removed = await t.call('DELETE', '/api/v1/projects/acme/aliases/acme.com', {
+      token: ada.access_token,
+    });
+    expect(removed.status).toBe(204);
+    expect((await add(bob.access_token, 'globex', { alias: 'acme.com' })).status).toBe(201);
+  });
+});

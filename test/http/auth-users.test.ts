@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import {
+  type AuthApp,
+  json,
+  makeAuthApp,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
+
+let t: AuthApp;
+let ada: Tokens;
+beforeEach(async () => {
+  t = await makeAuthApp();
+  ada = await signUp(t, 'ada@example.com');
+});
+afterEach(() => t.close());
+
+const me = (token: string) => t.call('GET', '/api/v1/users/me', { token });
+const update = (token: string, body: unknown) => t.call('PUT', '/api/v1/users/me', { token, body });
+const login = (email: string, password: string) =>
+  t.call('POST', '/api/v1/auth/login', { body: { email, password } });
+
+describe('/api/v1/users/me', () => {
+  test('GET answers the signed-in user; no token is 401', async () => {
+    const res = await me(ada.access_token);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ email: 'ada@example.com', name: null });
+    expect((await t.call('GET', '/api/v1/users/me')).status).toBe(401);
+  });
+
+  test('PUT changes name and email; an email in use is 409', async () => {
+    const res = await update(ada.access_token, { name: 'Ada L.', email: 'ada@lovelace.org' });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ name: 'Ada L.', email: 'ada@lovelace.org' });
+    expect((await login('ada@lovelace.org', 'correct horse 1')).status).toBe(200);
+    await signUp(t, 'bob@example.com');
+    const taken = await update(ada.access_token, { email: 'BOB@example.com' });
+    expect(taken.status).toBe(409);
+  });
+
+  test('a new password needs the current one', async () => {
+    const missing = await update(ada.access_token, { password: 'new password 22' });
+    expect(missing.status).toBe(422);
+    const wrong = await update(ada.access_token, {
+      password: 'new password 22',
+      current_password: 'not it at all',
+    });
+    expect(wrong.status).toBe(403);
+    expect((await login('ada@example.com', 'correct horse 1')).status).toBe(200);
+  });
+
+  test('changing the password revokes the other sessions but keeps this one', async () => {
+    const other = (await (await login('ada@example.com', 'correct horse 1')).json()) as Tokens;
+    const res = await update(ada.access_token, {
+      password: 'new password 22',
+      current_password: 'correct horse 1',
+    });
+    expect(res.status).toBe(200);
+    expect((await me(ada.access_token)).status).toBe(200);
+    expect((await me(other.access_token)).status).toBe(401);
+    const refresh = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: other.refresh_token },
+    });
+    expect(refresh.status).toBe(401);
+    expect((await login('ada@example.com', 'correct horse 1')).status).toBe(401);
+    expect((await login('ada@example.com', 'new password 22')).status).toBe(200);
+  });
+
+  test('DELETE removes the account, its sessions and its memberships', async () => {
+    const bob = await signUp(t, 'bob@example.com');
+    await makeProject(t, bob.access_token, 'shared');
+    await t.call('POST', '/api/v1/projects/shared/members', {
+      token: bob.access_token,
+      body: { email: 'ada@example.com', role: 'viewer' },
+    });
+    const res = await t.call('DELETE', '/api/v1/users/me', { token: ada.access_token });
+    expect(res.status).toBe(204);
+    expect((await me(ada.access_token)).status).toBe(401);
+    expect((await login('ada@example.com', 'correct horse 1')).status).toBe(401);
+    const members = await t.call('GET', '/api/v1/projects/shared/members', {
+      token: bob.access_token,
+    });
+    expect(((await members.json()) as { email: string }[]).map((m) => m.email)).toEqual([
+      'bob@example.com',
+    ]);
+    // The email is free again.
+    expect((await signUp(t, 'ada@example.com')).access_token).toBeString();
+  });
+});

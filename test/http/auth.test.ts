@@ -1,0 +1,297 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import { createHmac } from 'node:crypto';
+import { defaultAuthOptions } from '../../src/auth/index.ts';
+import { type AuthApp, json, makeAuthApp, signUp } from '../auth/harness.ts';
+
+let t: AuthApp;
+afterEach(() => t.close());
+
+const me = (token: string) => t.call('GET', '/api/v1/users/me', { token });
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const partsOf = (token: string) => {
+  const [head, body, signature] = token.split('.') as [string, string, string];
+  return {
+    head,
+    body,
+    signature,
+    header: JSON.parse(Buffer.from(head, 'base64url').toString()) as Record<string, unknown>,
+    claims: JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>,
+  };
+};
+
+describe('register and login', () => {
+  test('register answers 201 with the user; a duplicate email is 409', async () => {
+    t = await makeAuthApp();
+    const res = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'Ada@Example.com', password: 'correct horse 1', name: 'Ada' },
+    });
+    expect(res.status).toBe(201);
+    const user = await json(res);
+    expect(user).toMatchObject({ email: 'ada@example.com', name: 'Ada', is_admin: false });
+    expect(Object.keys(user).sort()).toEqual(
+      ['created_at', 'email', 'id', 'is_admin', 'name', 'updated_at'].sort(),
+    );
+    const again = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'ada@example.com', password: 'another password' },
+    });
+    expect(again.status).toBe(409);
+    expect(await json(again)).toMatchObject({ code: 'conflict' });
+  });
+
+  test('a short password or a bad email is 422 naming the field', async () => {
+    t = await makeAuthApp();
+    const short = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'a@b.co', password: '123456789' },
+    });
+    expect(short.status).toBe(422);
+    expect(await json(short)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'password'],
+          msg: 'password must be at least 10 characters',
+          type: 'string_too_short',
+        },
+      ],
+    });
+    const email = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'nope', password: '1234567890' },
+    });
+    expect(((await json(email)).detail as { loc: string[] }[])[0]?.loc).toEqual(['body', 'email']);
+  });
+
+  test('login takes JSON or the OAuth2 password form and returns bearer tokens', async () => {
+    t = await makeAuthApp();
+    await signUp(t, 'ada@example.com');
+    const viaJson = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    expect(viaJson.status).toBe(200);
+    const tokens = await json(viaJson);
+    expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 900 });
+    expect(tokens.refresh_token).toMatch(/^rt_[A-Za-z0-9_-]{55}$/);
+    const viaForm = await t.call('POST', '/api/v1/auth/login', {
+      form: { grant_type: 'password', username: 'ADA@example.com', password: 'correct horse 1' },
+    });
+    expect(viaForm.status).toBe(200);
+    const { access_token } = await json(viaForm);
+    expect((await json(await me(access_token as string))).email).toBe('ada@example.com');
+  });
+
+  test('a wrong password or an unknown email is 401 with the same message', async () => {
+    t = await makeAuthApp();
+    await signUp(t, 'ada@example.com');
+    const wrong = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'wrong password' },
+    });
+    const unknown = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'bob@example.com', password: 'wrong password' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(await json(wrong)).toEqual(await json(unknown));
+  });
+
+  test('when registration is closed only an admin can create accounts', async () => {
+    t = await makeAuthApp({ auth: { registrationOpen: false } });
+    const body = { email: 'bob@example.com', password: 'correct horse 1' };
+    expect((await t.call('POST', '/api/v1/auth/register', { body })).status).toBe(403);
+    const hash = await t.auth.hasher.hash('admin password 1');
+    t.auth.stores.users.create({
+      email: 'root@example.com',
+      name: null,
+      passwordHash: hash,
+      isAdmin: true,
+      now: t.clock.now(),
+    });
+    const login = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'root@example.com', password: 'admin password 1' },
+    });
+    const { access_token } = await json(login);
+    const made = await t.call('POST', '/api/v1/auth/register', {
+      body,
+      token: access_token as string,
+    });
+    expect(made.status).toBe(201);
+  });
+});
+
+describe('access tokens on the wire', () => {
+  test('alg none, wrong signature, expired, tampered payload and wrong kid are 401', async () => {
+    t = await makeAuthApp();
+    const ada = await signUp(t, 'ada@example.com');
+    const bob = await signUp(t, 'bob@example.com');
+    expect((await me(ada.access_token)).status).toBe(200);
+    const p = partsOf(ada.access_token);
+    const bobSub = partsOf(bob.access_token).claims.sub;
+    const none = `${b64({ alg: 'none', typ: 'JWT', kid: p.header.kid })}.${p.body}.`;
+    const wrongKey = createHmac('sha256', 'guessed secret')
+      .update(`${p.head}.${p.body}`)
+      .digest('base64url');
+    const tampered = `${p.head}.${b64({ ...p.claims, sub: bobSub })}.${p.signature}`;
+    const wrongKid = `${b64({ ...p.header, kid: 'ffffffffffffffff' })}.${p.body}.${p.signature}`;
+    for (const token of [none, `${p.head}.${p.body}.${wrongKey}`, tampered, wrongKid]) {
+      const res = await me(token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    }
+    t.clock.advance(15 * 60_000);
+    expect((await me(ada.access_token)).status).toBe(401);
+  });
+
+  test('no token is 401 with a Bearer challenge', async () => {
+    t = await makeAuthApp();
+    const res = await me('');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  test('the signing secret rotates; tokens of the old one live until they expire', async () => {
+    t = await makeAuthApp({ auth: { signingKeyRotateMs: 60 * 60_000 } });
+    const first = await signUp(t, 'ada@example.com');
+    t.clock.advance(60 * 60_000 - 60_000); // the first access token is long expired by now
+    const refreshed = await json(
+      await t.call('POST', '/api/v1/auth/refresh', {
+        body: { refresh_token: first.refresh_token },
+      }),
+    );
+    t.clock.advance(60_000); // the key is due: the next token is signed with a new one
+    const second = await json(
+      await t.call('POST', '/api/v1/auth/refresh', {
+        body: { refresh_token: refreshed.refresh_token },
+      }),
+    );
+    const kidOf = (token: unknown) => partsOf(token as string).header.kid;
+    expect(kidOf(second.access_token)).not.toBe(kidOf(refreshed.access_token));
+    expect((await me(refreshed.access_token as string)).status).toBe(200);
+    expect((await me(second.access_token as string)).status).toBe(200);
+    t.clock.advance(14 * 60_000);
+    expect((await me(refreshed.access_token as string)).status).toBe(401);
+    expect((await me(second.access_token as string)).status).toBe(200);
+  });
+});
+
+describe('refresh tokens', () => {
+  test('refresh rotates: the new pair works and the old refresh token does not', async () => {
+    t = await makeAuthApp();
+    const first = await signUp(t, 'ada@example.com');
+    const res = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: first.refresh_token },
+    });
+    expect(res.status).toBe(200);
+    const second = await json(res);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect((await me(second.access_token as string)).status).toBe(200);
+    const form = await t.call('POST', '/api/v1/auth/refresh', {
+      form: { grant_type: 'refresh_token', refresh_token: second.refresh_token as string },
+    });
+    expect(form.status).toBe(200);
+  });
+
+  test('reusing a refresh token is 401 and kills every token of its family', async () => {
+    t = await makeAuthApp();
+    const stolen = await signUp(t, 'ada@example.com');
+    const other = await json(
+      await t.call('POST', '/api/v1/auth/login', {
+        body: { email: 'ada@example.com', password: 'correct horse 1' },
+      }),
+    );
+    const rotated = await json(
+      await t.call('POST', '/api/v1/auth/refresh', {
+        body: { refresh_token: stolen.refresh_token },
+      }),
+    );
+    const reuse = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: stolen.refresh_token },
+    });
+    expect(reuse.status).toBe(401);
+    const next = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: rotated.refresh_token },
+    });
+    expect(next.status).toBe(401);
+    expect((await me(rotated.access_token as string)).status).toBe(401);
+    expect((await me(stolen.access_token)).status).toBe(401);
+    // Another session of the same user is a different family and lives on.
+    expect((await me(other.access_token as string)).status).toBe(200);
+  });
+
+  test('an unknown, malformed or expired refresh token is 401', async () => {
+    t = await makeAuthApp({ auth: { refreshTtlMs: 60_000 } });
+    const tokens = await signUp(t, 'ada@example.com');
+    const forged = `${tokens.refresh_token.slice(0, -4)}AAAA`;
+    for (const refresh_token of ['rt_nope', forged]) {
+      const res = await t.call('POST', '/api/v1/auth/refresh', { body: { refresh_token } });
+      expect(res.status).toBe(401);
+    }
+    t.clock.advance(60_000);
+    const expired = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: tokens.refresh_token },
+    });
+    expect(expired.status).toBe(401);
+    expect((await t.call('POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(422);
+  });
+
+  test('logout revokes the family: its refresh and access tokens stop working', async () => {
+    t = await makeAuthApp();
+    const tokens = await signUp(t, 'ada@example.com');
+    const out = await t.call('POST', '/api/v1/auth/logout', {
+      body: { refresh_token: tokens.refresh_token },
+    });
+    expect(out.status).toBe(204);
+    expect((await me(tokens.access_token)).status).toBe(401);
+    const refresh = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: tokens.refresh_token },
+    });
+    expect(refresh.status).toBe(401);
+  });
+
+  test('logout with only the access token ends that session', async () => {
+    t = await makeAuthApp();
+    const tokens = await signUp(t, 'ada@example.com');
+    const out = await t.call('POST', '/api/v1/auth/logout', { token: tokens.access_token });
+    expect(out.status).toBe(204);
+    expect((await me(tokens.access_token)).status).toBe(401);
+    expect((await t.call('POST', '/api/v1/auth/logout', {})).status).toBe(401);
+  });
+});
+
+describe('login limits', () => {
+  const attempt = (email: string, ip?: string) =>
+    t.call('POST', '/api/v1/auth/login', {
+      body: { email, password: 'wrong password' },
+      headers: ip === undefined ? {} : { 'x-forwarded-for': ip },
+    });
+
+  test('attempts are limited per email, with Retry-After and X-RateLimit-*', async () => {
+    t = await makeAuthApp({
+      auth: { rates: { ...defaultAuthOptions.rates, loginEmail: { perSecond: 1 / 60, burst: 4 } } },
+    });
+    await signUp(t, 'ada@example.com'); // its login is the first attempt
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await attempt('ada@example.com')).status);
+    expect(statuses).toEqual([401, 401, 401]);
+    const limited = await attempt('ADA@example.com');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('60');
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('4');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    // Even the right password waits: the limit is on attempts.
+    const right = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    expect(right.status).toBe(429);
+    expect((await attempt('bob@example.com')).status).toBe(401);
+    t.clock.advance(60_000);
+    expect((await attempt('ada@example.com')).status).toBe(401);
+  });
+
+  test('attempts are limited per client IP', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: { rates: { ...defaultAuthOptions.rates, loginIp: { perSecond: 1 / 60, burst: 2 } } },
+    });
+    expect((await attempt('a@example.com', '203.0.113.7')).status).toBe(401);
+    expect((await attempt('b@example.com', '203.0.113.7')).status).toBe(401);
+    expect((await attempt('c@example.com', '203.0.113.7')).status).toBe(429);
+    expect((await attempt('c@example.com', '198.51.100.1')).status).toBe(401);
+  });
+});
