@@ -1,6 +1,6 @@
 -- wrk load for POST /api/v1/events/batch: {"events":[...]} with EVENTS events per request
 -- (default 1000), every event_id unique in the run: nonce-thread-counter-index.
--- Usage: wrk -t2 -c64 -d10s -s bench/wrk/batch.lua http://127.0.0.1:PORT -- NONCE [EVENTS]
+-- Usage: wrk -t2 -c64 -d10s -s bench/wrk/batch.lua http://127.0.0.1:PORT -- NONCE no 1000
 --
 -- Building a ~90 KB body per request in Lua would make wrk the bottleneck, so init() splits the
 -- body once into the fragments between the per-request id prefixes, and request() joins them
@@ -13,8 +13,8 @@ local thread_prefix
 local headers = { ["Content-Type"] = "application/json" }
 
 function init(args)
-  thread_prefix = id_prefix(args)
-  local events = tonumber(args[2] or "1000")
+  thread_prefix = start_thread(args)
+  local events = tonumber(args[3] or "1000")
   fragments = { '{"events":[{"event_id":"' }
   for i = 0, events - 1 do
     local tail = (i < events - 1) and ',{"event_id":"' or "]}"
