@@ -51,7 +51,7 @@ export const defaultTunables = {
   /** Seconds a client is told to wait (Retry-After) when ingest is overloaded. */
   retryAfterSeconds: 1,
   /** Events of one tenant accepted but not yet committed before that tenant gets 429. */
-  mailboxEventsMax: 50_000,
+  mailboxEventsMax: 100_000,
   /** Tenant actors resident at once; an idle one is evicted to make room. */
   actorsMax: 10_000,
   /** An actor untouched this long is evicted (its rollups are rebuilt on next use). */

@@ -32,7 +32,13 @@ export async function readBody(
   const format = formatOf(request.headers.get('content-type'), accepted);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > bytesMax) throw tooLarge(bytesMax);
-  const raw = await readLimited(request, bytesMax);
+  // With a declared length within the limit, one arrayBuffer() read is about half the CPU of
+  // reading the stream chunk by chunk; without one, count as the chunks arrive.
+  const raw =
+    declared === null
+      ? await readLimited(request, bytesMax)
+      : Buffer.from(await request.arrayBuffer());
+  if (raw.length > bytesMax) throw tooLarge(bytesMax);
   const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return { format, bytes: raw };
   if (encoding !== 'gzip' && encoding !== 'x-gzip') {

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'bun:test';
+import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+
+function event(i: number, over: Partial<RollupEvent> = {}): RollupEvent {
+  return {
+    event_id: `e${i}`,
+    name: 'page_view',
+    path: `/p${i % 3}`,
+    visitor_id: `v${i % 5}`,
+    is_bot: false,
+    value: null,
+    received_at: NOW - 1000,
+    timestamp: NOW - 1000,
+    ...over,
+  };
+}
+
+describe('TenantRollups', () => {
+  test('counts per window and name, uniques, top paths of page views; bots left out', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const events = [
+      ...Array.from({ length: 30 }, (_, i) => event(i)),
+      ...Array.from({ length: 4 }, (_, i) => event(100 + i, { name: 'signup', path: '/join' })),
+      event(200, { is_bot: true, path: '/bot' }),
+      event(300, { received_at: NOW - 2 * 3_600_000, timestamp: NOW - 2 * 3_600_000 }),
+    ];
+    r.apply(events, NOW);
+    const s = r.snapshot(NOW);
+    expect(s.windows['1m'].events).toBe(34);
+    expect(s.windows['24h'].events).toBe(35);
+    expect(s.windows['1m'].uniques).toBe(5);
+    expect(s.windows['1m'].top_paths).toEqual([
+      { path: '/p0', views: 10 },
+      { path: '/p1', views: 10 },
+      { path: '/p2', views: 10 },
+    ]);
+    expect(s.windows['24h'].top_paths[0]).toEqual({ path: '/p0', views: 11 });
+    expect(s.names.find((n) => n.name === 'signup')?.['1m']).toBe(4);
+    expect(r.snapshot(NOW, ['signup']).names.map((n) => n.name)).toEqual(['signup']);
+  });
+
+  test('keeps the latest value of each metric by timestamp', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    r.apply([event(1, { name: 'cpu', value: 0.5, timestamp: NOW - 10 })], NOW);
+    r.apply([event(2, { name: 'cpu', value: 0.9, timestamp: NOW - 20 })], NOW);
+    expect(r.latestMetric('cpu')).toMatchObject({ value: 0.5, event_id: 'e1' });
+    const before = r.version;
+    r.apply([event(3, { name: 'cpu', value: 0.7, timestamp: NOW })], NOW);
+    expect(r.latestMetric('cpu')).toMatchObject({ value: 0.7 });
+    expect(r.version).toBeGreaterThan(before);
+  });
+});
