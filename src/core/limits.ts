@@ -33,7 +33,7 @@ export const requestLimits = {
 /** Defaults of the tunable limits; config.ts may override them. */
 export const defaultTunables = {
   /** Events waiting for the next group commit before ingest answers 503. */
-  commitQueueEventsMax: 200_000,
+  commitQueueEventsMax: 500_000,
   /** Encoded bytes waiting for the next group commit before ingest answers 503. */
   commitQueueBytesMax: 128 * MiB,
   /** Memory for acknowledged events held in memory before ingest answers 503. */
@@ -51,7 +51,7 @@ export const defaultTunables = {
   /** Seconds a client is told to wait (Retry-After) when ingest is overloaded. */
   retryAfterSeconds: 1,
   /** Events of one tenant accepted but not yet committed before that tenant gets 429. */
-  mailboxEventsMax: 100_000,
+  mailboxEventsMax: 250_000,
   /** Tenant actors resident at once; an idle one is evicted to make room. */
   actorsMax: 10_000,
   /** An actor untouched this long is evicted (its rollups are rebuilt on next use). */
@@ -92,6 +92,10 @@ assert(defaultTunables.walFileBytesMax >= requestLimits.bodyBytesMax * 2, 'a gro
 assert(
   defaultTunables.mailboxEventsMax >= requestLimits.batchEventsMax,
   'a tenant can always have one full batch in flight',
+);
+assert(
+  defaultTunables.mailboxEventsMax <= defaultTunables.commitQueueEventsMax,
+  'one tenant alone cannot fill the commit queue',
 );
 assert(defaultTunables.flushHotBytes < defaultTunables.hotBytesMax, 'flushing starts before 503s');
 

@@ -77,23 +77,22 @@ export class TenantRollups {
   apply(events: readonly RollupEvent[], nowMs: number): void {
     // Events of one commit mostly share names, paths and receive times: count them first and
     // add each (key, time) once, so a 1,000-event batch costs a few window updates, not 1,000.
-    const names = new Map<string, number>();
-    const paths = new Map<string, number>();
+    const names = new Map<number, Map<string, number>>();
+    const paths = new Map<number, Map<string, number>>();
     for (const e of events) {
       if (e.value !== null) this.noteLatest(e);
       if (e.is_bot) continue;
       this.uniques.add(e.visitor_id, e.received_at, nowMs);
-      bump(names, `${e.received_at}\u0000${e.name}`);
-      if (e.path !== null && PAGE_VIEW_NAMES.has(e.name))
-        bump(paths, `${e.received_at}\u0000${e.path}`);
+      bump(names, e.received_at, e.name);
+      if (e.path !== null && PAGE_VIEW_NAMES.has(e.name)) bump(paths, e.received_at, e.path);
     }
-    for (const [key, n] of names) {
-      const [at, name] = splitKey(key);
-      this.counts.add(name, at, nowMs, n);
+    for (const [at, counts] of names) {
+      for (const [name, n] of counts) this.counts.add(name, at, nowMs, n);
     }
-    for (const [key, n] of paths) {
-      const [at, path] = splitKey(key);
-      for (const w of WINDOW_NAMES) this.paths[w].add(path, at, nowMs, n);
+    for (const [at, counts] of paths) {
+      for (const [path, n] of counts) {
+        for (const w of WINDOW_NAMES) this.paths[w].add(path, at, nowMs, n);
+      }
     }
     this.version++;
   }
@@ -143,13 +142,14 @@ export class TenantRollups {
   }
 }
 
-function bump(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-}
-
-function splitKey(key: string): [number, string] {
-  const cut = key.indexOf('\u0000');
-  return [Number(key.slice(0, cut)), key.slice(cut + 1)];
+/** Adds one to the count of `key` received at `at`. */
+function bump(counts: Map<number, Map<string, number>>, at: number, key: string): void {
+  let byKey = counts.get(at);
+  if (byKey === undefined) {
+    byKey = new Map();
+    counts.set(at, byKey);
+  }
+  byKey.set(key, (byKey.get(key) ?? 0) + 1);
 }
 
 /** How far back (by event time) a rebuild looks for events received in the last 24 h. */
