@@ -177,6 +177,21 @@ export class EventStore implements EventSource {
     return this.wal.lastSeq;
   }
 
+  /** How much is waiting to be flushed, for operators and the sustained-load benchmark. */
+  backlog(): {
+    last_seq: number;
+    flushed_through_seq: number;
+    hot_bytes: number;
+    wal_files: number;
+  } {
+    return {
+      last_seq: this.wal.lastSeq,
+      flushed_through_seq: this.catalog.flushedThroughSeq(),
+      hot_bytes: this.hot.bytes,
+      wal_files: this.wal.fileCount,
+    };
+  }
+
   /** Finishes queued commits, then closes the log, DuckDB and SQLite. */
   async close(): Promise<void> {
     await this.committer.drain();

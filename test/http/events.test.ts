@@ -298,3 +298,16 @@ describe('operations', () => {
     expect(typeof lines[0]?.duration_ms).toBe('number');
   });
 });
+
+describe('GET /api/v1/status', () => {
+  test('reports the flush backlog and memory', async () => {
+    await t.post('/api/v1/events', { name: 'a' });
+    const before = (await json(await t.get('/api/v1/status'))) as Record<string, number>;
+    expect(before).toMatchObject({ last_seq: 1, flushed_through_seq: 0, wal_files: 1, actors: 1 });
+    expect(before.hot_bytes).toBeGreaterThan(0);
+    expect(before.rss_bytes).toBeGreaterThan(0);
+    await t.engine.store.flusher.flush();
+    const after = (await json(await t.get('/api/v1/status'))) as Record<string, number>;
+    expect(after).toMatchObject({ last_seq: 1, flushed_through_seq: 1, hot_bytes: 0 });
+  });
+});

@@ -52,5 +52,38 @@ export function healthRoutes(deps: AppDeps) {
           },
         },
       },
+    )
+    .get(
+      '/api/v1/status',
+      () => {
+        const { engine } = deps;
+        return {
+          ...engine.store.backlog(),
+          dedup_keys: engine.dedup.size,
+          actors: engine.registry.size,
+          rss_bytes: process.memoryUsage.rss(),
+        };
+      },
+      {
+        detail: {
+          summary: 'Backlog and memory: what waits to be flushed, and how much is held',
+          responses: {
+            200: {
+              description: 'Counters',
+              content: { 'application/json': { schema: openApiSchema(StatusOut) } },
+            },
+          },
+        },
+      },
     );
 }
+
+const StatusOut = t.Object({
+  last_seq: t.Integer({ description: 'Last write-ahead log record.' }),
+  flushed_through_seq: t.Integer({ description: 'Every record up to here is in segments.' }),
+  hot_bytes: t.Integer({ description: 'Estimated memory of unflushed events.' }),
+  wal_files: t.Integer(),
+  dedup_keys: t.Integer(),
+  actors: t.Integer({ description: 'Resident tenant actors.' }),
+  rss_bytes: t.Integer(),
+});
