@@ -81,7 +81,8 @@ async function readLimited(request: Request, bytesMax: number): Promise<Buffer> 
   return chunks.length === 1 ? Buffer.from(chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
 }
 
-function gunzipLimited(raw: Buffer, bytesMax: number): Buffer {
+/** Inflates gzip up to `bytesMax` bytes (413 beyond, 400 for broken gzip). */
+export function gunzipLimited(raw: Buffer, bytesMax: number): Buffer {
   try {
     return gunzipSync(raw, { maxOutputLength: bytesMax });
   } catch (error) {

@@ -2,9 +2,8 @@
 // Content-Encoding (posthog-node) or by `?compression=gzip-js` (posthog-js), base64, or a form
 // with a `data` field. Every form is bounded: inflating stops at the body limit.
 
-import { gunzipSync } from 'node:zlib';
 import { AppError } from '../../core/index.ts';
-import { type BodyFormat, parseJson, readBody, tooLarge } from '../body.ts';
+import { type BodyFormat, gunzipLimited, parseJson, readBody } from '../body.ts';
 
 const CAPTURE_TYPES: Record<string, BodyFormat> = {
   'application/json': 'json',
@@ -25,25 +24,11 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
     base64 = base64 || !/^\s*[[{]/.test(data);
   }
   if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
-  if (compression === 'gzip-js' || isGzip(bytes)) bytes = gunzipBounded(bytes, bytesMax);
+  if (compression === 'gzip-js' || isGzip(bytes)) bytes = gunzipLimited(bytes, bytesMax);
   return parseJson(bytes);
 }
 
 /** Gzip's magic bytes: a body still compressed after Content-Encoding was handled. */
 function isGzip(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-function gunzipBounded(bytes: Buffer, bytesMax: number): Buffer {
-  try {
-    return gunzipSync(bytes, { maxOutputLength: bytesMax });
-  } catch (error) {
-    if (
-      error instanceof RangeError ||
-      (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
-    ) {
-      throw tooLarge(bytesMax, 'decompressed ');
-    }
-    throw new AppError('bad_request', 'the body is not valid gzip', { cause: error });
-  }
 }
