@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { type AuthMode, type AuthOptions, resolveAuthMode } from './auth/index.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
+import { defaultLiveLimits, type LiveLimits } from './live/index.ts';
 import { type Durability, FAULT_POINTS, type FaultPoint } from './storage/index.ts';
 
 export interface Config extends Tunables {
@@ -24,6 +25,16 @@ export interface Config extends Tunables {
   /** Origins allowed to call read routes from a browser. */
   corsOrigins: string[];
   bootstrapAdminEmail: string;
+  live: Pick<
+    LiveLimits,
+    | 'pushIntervalMs'
+    | 'heartbeatIntervalMs'
+    | 'wsBufferedBytesMax'
+    | 'subscribersPerTenantMax'
+    | 'subscribersMax'
+  >;
+  /** Origins allowed to open live WebSockets besides the server's own (`*`: any). */
+  liveAllowedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -69,6 +80,13 @@ export function loadConfig(env: Env = Bun.env): Config {
     return m
       ? Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] as number)
       : new Invalid('must be a duration like 500ms, 30s, 15m, 24h or 7d');
+  };
+  const durationIn = (minMs: number, maxMs: number) => (raw: string) => {
+    const ms = duration(raw);
+    if (ms instanceof Invalid) return ms;
+    return ms >= minMs && ms <= maxMs
+      ? ms
+      : new Invalid(`must be a duration from ${minMs}ms to ${maxMs}ms`);
   };
   const rate = (prefix: string, perSecond: number, burst: number) => ({
     perSecond: read(`${prefix}_PER_SECOND`, perSecond, int(1, 1e9)),
@@ -175,7 +193,36 @@ export function loadConfig(env: Env = Bun.env): Config {
     },
     corsOrigins: read('CORS_ORIGINS', [], originList),
     bootstrapAdminEmail: read('BOOTSTRAP_ADMIN_EMAIL', 'admin@tally.local', (raw) => raw),
+    live: {
+      pushIntervalMs: read(
+        'LIVE_PUSH_INTERVAL',
+        defaultLiveLimits.pushIntervalMs,
+        durationIn(25, 1000),
+      ),
+      heartbeatIntervalMs: read(
+        'LIVE_HEARTBEAT_INTERVAL',
+        defaultLiveLimits.heartbeatIntervalMs,
+        durationIn(2_000, 600_000),
+      ),
+      wsBufferedBytesMax: read(
+        'LIVE_WS_BUFFERED_BYTES_MAX',
+        defaultLiveLimits.wsBufferedBytesMax,
+        int(64 * 1024, 16 * 1024 * 1024 - 1),
+      ),
+      subscribersPerTenantMax: read(
+        'LIVE_SUBSCRIBERS_PER_TENANT_MAX',
+        defaultLiveLimits.subscribersPerTenantMax,
+        int(1, 1e7),
+      ),
+      subscribersMax: read('LIVE_SUBSCRIBERS_MAX', defaultLiveLimits.subscribersMax, int(1, 1e7)),
+    },
+    liveAllowedOrigins: read('LIVE_ALLOWED_ORIGINS', [], (raw) =>
+      raw.trim() === '*' ? ['*'] : originList(raw),
+    ),
   };
+  if (config.live.subscribersPerTenantMax > config.live.subscribersMax) {
+    problems.push('LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX');
+  }
   const mode = resolveAuthMode({
     host: config.host,
     authMode: env.AUTH_MODE,

@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, systemClock } from './core/index.ts';
 import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
+import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
 import type { FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
@@ -50,9 +51,13 @@ async function start(config: Config): Promise<void> {
     }
   }
 
+  const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
+  const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
+
   const app = createApp({
     engine,
     auth,
+    live,
     tenancy: config.authMode === 'required' ? auth.tenancy : openTenancy,
     clock,
     log,
@@ -62,6 +67,7 @@ async function start(config: Config): Promise<void> {
       queryTimeoutMs: config.queryTimeoutMs,
       queryRowsMax: config.queryRowsMax,
       corsOrigins: config.corsOrigins,
+      liveAllowedOrigins: config.liveAllowedOrigins,
     },
     isAccepting: () => accepting,
   });
@@ -76,6 +82,7 @@ async function start(config: Config): Promise<void> {
       log.error('shutdown deadline passed; exiting', { deadline_ms: config.shutdownDeadlineMs });
       process.exit(1);
     }, config.shutdownDeadlineMs);
+    live.stop(); // closes live sockets (1001), which would otherwise keep the server open
     void stopInOrder(app, engine, log).then(() => {
       clearTimeout(force);
       process.exit(0);
@@ -84,7 +91,11 @@ async function start(config: Config): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  app.listen({ hostname: config.host, port: config.port });
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    websocket: liveSocketSettings(liveLimits),
+  });
   const server = app.server;
   if (server === null) throw new Error('the HTTP server did not start');
   log.info('listening', {
@@ -93,6 +104,7 @@ async function start(config: Config): Promise<void> {
     durability: config.durability,
     auth_mode: config.authMode,
   });
+  live.start();
 }
 
 /** Background work: flushing, compaction, dedup expiry, actor eviction. */

@@ -19,7 +19,7 @@ const allowed: Record<string, string[]> = {
   live: ['core', 'engine'],
   http: ['core', 'auth', 'engine', 'query', 'live'],
   cluster: ['core', 'storage', 'engine'],
-  'config.ts': ['core', 'storage', 'auth'],
+  'config.ts': ['core', 'storage', 'auth', 'live'],
 };
 
 function sourceFiles(dir: string): string[] {

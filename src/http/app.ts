@@ -9,8 +9,10 @@ import { tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import { authRoutes } from './routes/auth.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { liveRoutes } from './routes/live.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { readRoutes } from './routes/reads.ts';
@@ -58,6 +60,7 @@ export function createApp(deps: AppDeps) {
             { name: 'users', description: 'The current user' },
             { name: 'projects', description: 'Projects (tenants), members, keys and aliases' },
             { name: 'metrics', description: 'Metric data points' },
+            { name: 'live', description: 'Live counters over WebSocket, and the dashboard' },
             { name: 'reads', description: 'Stats, time series, lists and SQL' },
             { name: 'operations', description: 'Health and readiness' },
             {
@@ -81,6 +84,8 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(compatRoutes(deps))
+    .use(liveRoutesOf(deps))
+    .use(dashboardRoutes())
     .use(
       cors({
         ingestRoutes: [...NATIVE_INGEST_ROUTES, ...COMPAT_INGEST_ROUTES],
@@ -88,6 +93,16 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(accountRoutes(deps));
+}
+
+/** The live WebSocket routes, when the app has a live hub. */
+function liveRoutesOf(deps: AppDeps) {
+  if (deps.live === undefined) return new Elysia({ name: 'no-live' });
+  return liveRoutes({
+    hub: deps.live,
+    tenancy: deps.tenancy,
+    allowedOrigins: deps.options.liveAllowedOrigins ?? [],
+  });
 }
 
 /** Users, projects and keys, when the app has an auth module. */

@@ -4,6 +4,7 @@
 import type { Auth } from '../auth/index.ts';
 import type { Clock, Logger, TenantResolver } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
+import type { LiveHub } from '../live/index.ts';
 
 export interface HttpOptions {
   /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */
@@ -13,6 +14,8 @@ export interface HttpOptions {
   queryRowsMax: number;
   /** Origins allowed to call read routes from a browser (ingest routes allow any). */
   corsOrigins?: string[];
+  /** Origins allowed to open live WebSockets besides the server's own (`*`: any). */
+  liveAllowedOrigins?: readonly string[];
 }
 
 export interface AppDeps {
@@ -21,6 +24,8 @@ export interface AppDeps {
   tenancy: TenantResolver;
   /** Users, projects and keys; their routes are mounted when present. */
   auth?: Auth;
+  /** Live counters over WebSocket; its routes are mounted when present. */
+  live?: LiveHub;
   clock: Clock;
   log: Logger;
   options: HttpOptions;

@@ -1,0 +1,135 @@
+// The live WebSocket at /api/v1/live and /api/v1/ws/metrics (the PulseBoard path). Before the
+// upgrade it checks the Origin, authenticates like the read routes (a token in `?token=`, the
+// Authorization header, or the Sec-WebSocket-Protocol header) and the subscriber bounds; after
+// it, everything is the hub's. The protocol schemas are registered as OpenAPI components.
+
+import { Elysia } from 'elysia';
+import { AppError, type TenantResolver } from '../../core/index.ts';
+import {
+  CLOSE_INTERNAL_ERROR,
+  type LiveHub,
+  type LivePublisher,
+  type LiveSocket,
+  liveSchemas,
+} from '../../live/index.ts';
+import { noteTenant } from '../context.ts';
+
+export const LIVE_PATHS = ['/api/v1/live', '/api/v1/ws/metrics'] as const;
+/** The subprotocol a browser offers (with `bearer.<token>`) and the server selects. */
+export const LIVE_SUBPROTOCOL = 'tally.live';
+const BEARER_PREFIX = 'bearer.';
+
+export interface LiveRouteDeps {
+  hub: LiveHub;
+  tenancy: Pick<TenantResolver, 'forRead'>;
+  /** Origins allowed besides the server's own host (`*`: any). No Origin (not a browser): ok. */
+  allowedOrigins: readonly string[];
+}
+
+interface Admitted {
+  tenant: string;
+  publisher: LivePublisher;
+}
+
+/** A token and the subprotocol to answer with, from a Sec-WebSocket-Protocol header. */
+export interface OfferedProtocols {
+  token: string | null;
+  selected: string | null;
+}
+
+/**
+ * Reads `Sec-WebSocket-Protocol: tally.live, bearer.<token>` (or `bearer, <token>`). The
+ * server must select one offered value or browsers fail the handshake: `tally.live` when
+ * offered, else `bearer`, else the `bearer.<token>` entry itself.
+ */
+export function readOfferedProtocols(header: string | null): OfferedProtocols {
+  const offered = (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  let token: string | null = null;
+  let selected: string | null = offered.includes(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : null;
+  offered.forEach((p, i) => {
+    if (token !== null) return;
+    if (p.toLowerCase().startsWith(BEARER_PREFIX) && p.length > BEARER_PREFIX.length) {
+      token = p.slice(BEARER_PREFIX.length);
+      selected ??= p;
+    } else if (p.toLowerCase() === 'bearer' && offered[i + 1] !== undefined) {
+      token = offered[i + 1] as string;
+      selected ??= p;
+    }
+  });
+  return { token, selected };
+}
+
+/**
+ * Same host (any scheme, as behind a TLS proxy) or listed; requests without an Origin are not
+ * from a browser page and cannot be a cross-site hijack.
+ */
+export function isOriginAllowed(
+  origin: string | null,
+  host: string | null,
+  allowed: readonly string[],
+): boolean {
+  if (origin === null) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  if (host === null || !URL.canParse(origin)) return false;
+  return new URL(origin).host === host.toLowerCase();
+}
+
+/** The request forRead sees: with `Authorization: Bearer` when the token came as a subprotocol. */
+function authRequest(request: Request, token: string | null): Request {
+  if (token === null || request.headers.has('authorization')) return request;
+  const headers = new Headers(request.headers);
+  headers.set('authorization', `Bearer ${token}`);
+  return new Request(request.url, { method: request.method, headers });
+}
+
+/** Elysia types `ws.raw` with its own copy of Bun's types, which lacks getBufferedAmount. */
+const bunSocket = (raw: object): LiveSocket => raw as Bun.ServerWebSocket<unknown>;
+
+export function liveRoutes(deps: LiveRouteDeps) {
+  const admitted = new WeakMap<Request, Admitted>();
+  const admit = (
+    request: Request,
+    query: Record<string, string | undefined>,
+    server: LivePublisher | null,
+    headers: Record<string, unknown>,
+  ) => {
+    const origin = request.headers.get('origin');
+    if (!isOriginAllowed(origin, request.headers.get('host'), deps.allowedOrigins)) {
+      throw new AppError('forbidden', `origin ${origin} may not open live sockets here`);
+    }
+    const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
+    const tenant = deps.tenancy.forRead(authRequest(request, offered.token), query);
+    noteTenant(request, tenant);
+    const admission = deps.hub.admit(tenant);
+    if (admission.kind === 'full') {
+      const code = admission.scope === 'tenant' ? 'tenant_overloaded' : 'overloaded';
+      throw new AppError(code, admission.reason);
+    }
+    if (server === null) throw new AppError('internal', 'live sockets need a listening server');
+    if (offered.selected !== null) headers['sec-websocket-protocol'] = offered.selected;
+    admitted.set(request, { tenant, publisher: server });
+  };
+  const open = (socket: LiveSocket, request: Request) => {
+    const admission = admitted.get(request);
+    if (admission === undefined) socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
+    else deps.hub.open(socket, admission.tenant, admission.publisher);
+  };
+  const socketRoute = <Path extends string>(path: Path) =>
+    new Elysia().ws(path, {
+      detail: { hide: true },
+      beforeHandle: ({ request, query, server, set }) =>
+        admit(request, query, server, set.headers as Record<string, unknown>),
+      open: (ws) => open(bunSocket(ws.raw), ws.data.request),
+      message: (ws, message) => deps.hub.receive(bunSocket(ws.raw), message),
+      close: (ws) => deps.hub.close(bunSocket(ws.raw)),
+    });
+  return new Elysia({ name: 'live' })
+    .model(liveSchemas)
+    .use(socketRoute(LIVE_PATHS[0]))
+    .use(socketRoute(LIVE_PATHS[1]));
+}
+
+export type LiveRoutes = ReturnType<typeof liveRoutes>;

@@ -1,0 +1,173 @@
+// One tenant's state in the live hub: its connections, one topic per distinct names filter,
+// the actor whose rollups it reads (and whether they are rebuilt yet), the last content each
+// topic was sent, and a short-lived snapshot cache so a burst of new subscribers costs one
+// snapshot, not one each.
+
+import type { RollupSnapshot } from '../engine/index.ts';
+import { renderSnapshotContent } from './message.ts';
+
+/** The rollups of a tenant as the hub reads them (TenantActor.rollups satisfies this). */
+export interface LiveRollups {
+  readonly version: number;
+  snapshot(nowMs: number): RollupSnapshot;
+}
+
+/** A tenant's actor as the hub uses it (TenantActor satisfies this). */
+export interface LiveActor {
+  readonly rollups: LiveRollups;
+  whenReady(): Promise<void>;
+}
+
+/** Where rollups come from (the engine's ActorRegistry satisfies this). */
+export interface LiveSource {
+  /** The resident actor of a tenant, if any. */
+  peek(tenant: string): LiveActor | undefined;
+  /** The tenant's actor, created (and rebuilt from the store) if needed; null when full. */
+  actorFor(tenant: string): LiveActor | null;
+}
+
+/** The server side of one WebSocket (Bun's ServerWebSocket satisfies this). */
+export interface LiveSocket {
+  /** Bytes sent, -1 when queued under backpressure, 0 when dropped. */
+  send(data: string): number;
+  subscribe(topic: string): unknown;
+  unsubscribe(topic: string): unknown;
+  getBufferedAmount(): number;
+  close(code?: number, reason?: string): void;
+}
+
+/** Sends one message to every socket subscribed to a topic (Bun's Server satisfies this). */
+export interface LivePublisher {
+  publish(topic: string, data: string): number;
+}
+
+export interface Topic {
+  /** The pub/sub topic name. */
+  readonly id: string;
+  /** Sorted event names of the filter; null for all. */
+  readonly names: readonly string[] | null;
+  members: number;
+  /** The content last published on this topic. */
+  content: string | null;
+  /** When a snapshot or heartbeat was last published on this topic. */
+  lastSentAt: number;
+  /** The last content rendered for this topic, and from which snapshot. */
+  rendered: { snapshot: RollupSnapshot; content: string } | null;
+}
+
+export interface Connection {
+  readonly socket: LiveSocket;
+  readonly tenant: string;
+  topic: Topic | null;
+  /** Bumped by every subscribe, so a slow one that finishes late is ignored. */
+  generation: number;
+  open: boolean;
+}
+
+const filterKey = (names: readonly string[] | null) =>
+  names === null ? '*' : JSON.stringify(names);
+
+export class TenantFeed {
+  readonly connections = new Set<Connection>();
+  readonly topics = new Map<string, Topic>();
+  /** Rollups version and time of the last pushed snapshot. */
+  version = -1;
+  builtAt = Number.NEGATIVE_INFINITY;
+  /** When a snapshot was last published on any topic of this tenant. */
+  pushedAt = Number.NEGATIVE_INFINITY;
+  private actor: LiveActor | null = null;
+  private ready = false;
+  private revivedAt = Number.NEGATIVE_INFINITY;
+  private topicSeq = 0;
+  private cache: {
+    actor: LiveActor;
+    version: number;
+    atMs: number;
+    snapshot: RollupSnapshot;
+  } | null = null;
+
+  constructor(
+    readonly tenant: string,
+    private readonly source: LiveSource,
+    private readonly namesShownMax: number,
+    private readonly onRebuildFailed: (tenant: string, error: unknown) => void,
+  ) {}
+
+  hasTopic(names: readonly string[] | null): boolean {
+    return this.topics.has(filterKey(names));
+  }
+
+  /** The topic of a filter, created if needed; its member count includes the caller. */
+  join(names: readonly string[] | null, nowMs: number): Topic {
+    const key = filterKey(names);
+    let topic = this.topics.get(key);
+    if (topic === undefined) {
+      const id = `live:${this.tenant}#${++this.topicSeq}`;
+      topic = { id, names, members: 0, content: null, lastSentAt: nowMs, rendered: null };
+      this.topics.set(key, topic);
+    }
+    topic.members++;
+    return topic;
+  }
+
+  leave(topic: Topic): void {
+    topic.members--;
+    if (topic.members === 0) this.topics.delete(filterKey(topic.names));
+  }
+
+  /**
+   * The actor to read when its rollups are rebuilt, else null. An evicted actor is brought back
+   * (at most once per `reviveIntervalMs`) so watched windows keep sliding.
+   */
+  readyActor(nowMs: number, reviveIntervalMs: number): LiveActor | null {
+    let actor = this.source.peek(this.tenant) ?? null;
+    if (actor === null && nowMs - this.revivedAt >= reviveIntervalMs) {
+      this.revivedAt = nowMs;
+      actor = this.source.actorFor(this.tenant);
+    }
+    if (actor === null) return null;
+    if (actor !== this.actor) this.track(actor);
+    return this.ready ? actor : null;
+  }
+
+  /** Notes that `actor` is rebuilt (the caller awaited whenReady). */
+  adopt(actor: LiveActor): void {
+    if (actor !== this.actor) {
+      this.actor = actor;
+      this.version = -1;
+    }
+    this.ready = true;
+  }
+
+  private track(actor: LiveActor): void {
+    this.actor = actor;
+    this.ready = false;
+    this.version = -1;
+    actor.whenReady().then(
+      () => {
+        if (this.actor === actor) this.ready = true;
+      },
+      (error: unknown) => this.onRebuildFailed(this.tenant, error),
+    );
+  }
+
+  /** A snapshot of `actor` at most `maxAgeMs` old and of its current version. */
+  snapshot(actor: LiveActor, nowMs: number, maxAgeMs: number): RollupSnapshot {
+    const c = this.cache;
+    const { version } = actor.rollups;
+    if (c !== null && c.actor === actor && c.version === version && nowMs - c.atMs <= maxAgeMs) {
+      return c.snapshot;
+    }
+    const snapshot = actor.rollups.snapshot(nowMs);
+    this.cache = { actor, version, atMs: nowMs, snapshot };
+    return snapshot;
+  }
+
+  /** The content of `topic` for `snapshot`, rendered once per snapshot. */
+  render(topic: Topic, snapshot: RollupSnapshot): string {
+    if (topic.rendered?.snapshot === snapshot) return topic.rendered.content;
+    const content = renderSnapshotContent(this.tenant, snapshot, topic.names, this.namesShownMax);
+    topic.rendered = { snapshot, content };
+    return content;
+  }
+}

@@ -1,0 +1,42 @@
+// Public surface of live: the hub that fans counter snapshots out to WebSocket subscribers,
+// its limits, and the message schemas (the protocol, and the OpenAPI components).
+export type {
+  LiveActor,
+  LivePublisher,
+  LiveRollups,
+  LiveSocket,
+  LiveSource,
+} from './feed.ts';
+export {
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_TRY_AGAIN_LATER,
+  type LiveAdmission,
+  LiveHub,
+  type LiveHubDeps,
+  type LiveStats,
+} from './hub.ts';
+export {
+  BUN_BACKPRESSURE_LIMIT_BYTES,
+  checkLiveLimits,
+  defaultLiveLimits,
+  type LiveLimits,
+  liveSocketSettings,
+} from './limits.ts';
+export {
+  heartbeatMessage,
+  renderSnapshotContent,
+  snapshotMessage,
+} from './message.ts';
+export {
+  LiveClientMessage,
+  type LiveClientMessageBody,
+  LiveErrorMessage,
+  LiveHeartbeatMessage,
+  LiveServerMessage,
+  type LiveServerMessageBody,
+  type LiveSnapshot,
+  LiveSnapshotMessage,
+  LiveSubscribeMessage,
+  liveSchemas,
+} from './schema.ts';

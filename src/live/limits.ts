@@ -1,0 +1,79 @@
+// Every limit of live/ in one place, units last: how often snapshots are pushed and checked,
+// heartbeats, slow-consumer and subscriber bounds, and the size of what a client may send.
+// main.ts maps config onto these; tests pass their own. Relations are asserted at load time.
+
+import { assert, KiB, MiB } from '../core/index.ts';
+
+export interface LiveLimits {
+  /** Least time between two snapshots on one topic: changes in between are coalesced. */
+  pushIntervalMs: number;
+  /** How often the hub looks for changed rollups (the latency of an isolated change). */
+  tickIntervalMs: number;
+  /** An unchanged tenant's snapshot is rebuilt this often, so windows slide without events. */
+  refreshIntervalMs: number;
+  /** A topic with nothing to say this long gets a heartbeat. */
+  heartbeatIntervalMs: number;
+  /** A socket with more bytes than this queued in the server is closed (1013). */
+  wsBufferedBytesMax: number;
+  /** Open live sockets of one tenant. */
+  subscribersPerTenantMax: number;
+  /** Open live sockets of the whole server. */
+  subscribersMax: number;
+  /** Distinct `names` filters (hence topics) of one tenant. */
+  filtersPerTenantMax: number;
+  /** Event names in one subscribe filter. */
+  subscribeNamesMax: number;
+  /** Event names listed per window and latest metrics per message, unfiltered. */
+  namesShownMax: number;
+  /** Size of one message from a client. */
+  clientMessageBytesMax: number;
+}
+
+/** Bun's default per-socket send buffer limit: past it `send` and `publish` silently drop. */
+export const BUN_BACKPRESSURE_LIMIT_BYTES = 16 * MiB;
+
+export const defaultLiveLimits: LiveLimits = {
+  pushIntervalMs: 250,
+  tickIntervalMs: 25,
+  refreshIntervalMs: 1_000,
+  heartbeatIntervalMs: 15_000,
+  wsBufferedBytesMax: 1 * MiB,
+  subscribersPerTenantMax: 10_000,
+  subscribersMax: 50_000,
+  filtersPerTenantMax: 64,
+  subscribeNamesMax: 100,
+  namesShownMax: 50,
+  clientMessageBytesMax: 16 * KiB,
+};
+
+/** Checks the relations between live limits; throws (InvariantError) when one is broken. */
+export function checkLiveLimits(limits: LiveLimits): LiveLimits {
+  assert(limits.tickIntervalMs > 0, 'the hub ticks');
+  assert(limits.tickIntervalMs <= limits.pushIntervalMs, 'changes are seen before they are due');
+  assert(limits.pushIntervalMs <= limits.refreshIntervalMs, 'a refresh is never faster than push');
+  assert(limits.refreshIntervalMs < limits.heartbeatIntervalMs, 'heartbeats mean no change');
+  assert(
+    limits.wsBufferedBytesMax > 0 && limits.wsBufferedBytesMax < BUN_BACKPRESSURE_LIMIT_BYTES,
+    'a slow consumer is closed before Bun starts dropping its messages',
+  );
+  assert(limits.subscribersPerTenantMax <= limits.subscribersMax, 'a tenant fits the server');
+  assert(limits.filtersPerTenantMax >= 1, 'a tenant has at least the unfiltered topic');
+  assert(limits.subscribeNamesMax >= 1 && limits.namesShownMax >= 1, 'names can be listed');
+  assert(limits.clientMessageBytesMax >= 1 * KiB, 'a subscribe message with names fits');
+  return limits;
+}
+
+checkLiveLimits(defaultLiveLimits);
+
+/**
+ * Bun's server-wide WebSocket settings that go with these limits, for `app.listen({ websocket })`:
+ * a client message over the limit closes its socket (1009) before anything parses it.
+ */
+export function liveSocketSettings(limits: LiveLimits) {
+  return {
+    maxPayloadLength: limits.clientMessageBytesMax,
+    backpressureLimit: BUN_BACKPRESSURE_LIMIT_BYTES,
+    closeOnBackpressureLimit: false,
+    perMessageDeflate: false,
+  };
+}

@@ -1,0 +1,136 @@
+// Turns a tenant's rollup snapshot into the JSON text of a live message, and a client's text
+// into a request. A snapshot's content (everything but `type` and `at`) is rendered once per
+// topic per push and compared with the last one sent, so an unchanged topic stays quiet.
+
+import { Value } from '@sinclair/typebox/value';
+import type { RollupSnapshot } from '../engine/index.ts';
+import type { LiveLimits } from './limits.ts';
+import { LiveClientMessage, LiveSubscribeMessage, type LiveWindowCounters } from './schema.ts';
+
+type WindowName = keyof RollupSnapshot['windows'];
+type NamedCounts = RollupSnapshot['names'][number];
+
+const WINDOW_SECONDS: Record<WindowName, number> = {
+  '1m': 60,
+  '5m': 300,
+  '1h': 3600,
+  '24h': 86400,
+};
+const WINDOWS = Object.keys(WINDOW_SECONDS) as WindowName[];
+
+/** What a client asked for. */
+export type ClientRequest =
+  | { kind: 'subscribe'; names: readonly string[] | null }
+  | { kind: 'unsubscribe' }
+  | { kind: 'invalid'; code: 'bad_request' | 'payload_too_large'; detail: string };
+
+/** Four significant digits: a small tenant's 24 h rate is not rounded to 0. */
+const rate = (n: number) => Number(n.toPrecision(4));
+
+/**
+ * The content of a snapshot message as JSON: a JSON object without `type` and `at`, which
+ * `snapshotMessage` adds. `names` null means all names (the top `namesShownMax` per window).
+ */
+export function renderSnapshotContent(
+  tenant: string,
+  snapshot: RollupSnapshot,
+  names: readonly string[] | null,
+  namesShownMax: number,
+): string {
+  const wanted = names === null ? null : new Set(names);
+  const windows = {} as Record<WindowName, LiveWindowCounters>;
+  for (const w of WINDOWS) {
+    const counters = snapshot.windows[w];
+    windows[w] = {
+      events: counters.events,
+      uniques: counters.uniques,
+      events_per_second: rate(counters.events / WINDOW_SECONDS[w]),
+      names:
+        names === null ? topNames(snapshot.names, w, namesShownMax) : requested(snapshot, w, names),
+      top_paths: counters.top_paths,
+    };
+  }
+  const metrics = snapshot.latest_metrics
+    .filter((m) => wanted === null || wanted.has(m.name))
+    .sort((a, b) => b.timestamp - a.timestamp || (a.name < b.name ? -1 : 1))
+    .slice(0, wanted === null ? namesShownMax : undefined);
+  return JSON.stringify({
+    tenant,
+    names_filter: names,
+    events_per_second: rate(snapshot.events_per_second),
+    windows,
+    latest_metrics: metrics,
+  });
+}
+
+function topNames(all: readonly NamedCounts[], w: WindowName, max: number) {
+  return all
+    .filter((n) => n[w] > 0)
+    .sort((a, b) => b[w] - a[w] || (a.name < b.name ? -1 : 1))
+    .slice(0, max)
+    .map((n) => ({ name: n.name, events: n[w] }));
+}
+
+function requested(snapshot: RollupSnapshot, w: WindowName, names: readonly string[]) {
+  const byName = new Map(snapshot.names.map((n) => [n.name, n[w]]));
+  return names
+    .map((name) => ({ name, events: byName.get(name) ?? 0 }))
+    .sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+}
+
+/** A snapshot message from rendered content. */
+export function snapshotMessage(atMs: number, content: string): string {
+  return `{"type":"snapshot","at":${atMs},${content.slice(1)}`;
+}
+
+export function heartbeatMessage(atMs: number): string {
+  return `{"type":"heartbeat","at":${atMs}}`;
+}
+
+export function errorMessage(code: string, detail: string): string {
+  return JSON.stringify({ type: 'error', code, detail });
+}
+
+/**
+ * Reads one client message: text (JSON) or the value the framework already parsed from it.
+ * Names are de-duplicated and sorted, so equal filters share one topic.
+ */
+export function parseClientMessage(
+  raw: unknown,
+  limits: Pick<LiveLimits, 'subscribeNamesMax' | 'clientMessageBytesMax'>,
+): ClientRequest {
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw ?? null);
+  if (Buffer.byteLength(text) > limits.clientMessageBytesMax) {
+    const detail = `a message may have at most ${limits.clientMessageBytesMax} bytes`;
+    return { kind: 'invalid', code: 'payload_too_large', detail };
+  }
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { kind: 'invalid', code: 'bad_request', detail: 'a message must be JSON' };
+    }
+  }
+  if (!Value.Check(LiveClientMessage, value)) {
+    return { kind: 'invalid', code: 'bad_request', detail: describeProblem(value) };
+  }
+  if (value.type === 'unsubscribe') return { kind: 'unsubscribe' };
+  if (value.names === undefined) return { kind: 'subscribe', names: null };
+  const names = [...new Set(value.names)].sort();
+  if (names.length > limits.subscribeNamesMax) {
+    const detail = `names may list at most ${limits.subscribeNamesMax} event names`;
+    return { kind: 'invalid', code: 'bad_request', detail };
+  }
+  return { kind: 'subscribe', names };
+}
+
+function describeProblem(value: unknown): string {
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type !== 'subscribe' && type !== 'unsubscribe') {
+    return 'expected {"type":"subscribe","names":[…]?} or {"type":"unsubscribe"}';
+  }
+  const schema = type === 'subscribe' ? LiveSubscribeMessage : LiveClientMessage;
+  const first = Value.Errors(schema, value).First();
+  return first === undefined ? 'invalid message' : `${first.path || '/'}: ${first.message}`;
+}

@@ -1,0 +1,130 @@
+// The live WebSocket protocol as TypeBox schemas: what a client sends (subscribe, unsubscribe)
+// and what the server pushes (snapshot, heartbeat, error). The same schemas validate client
+// messages, are checked against every message in tests, and are the OpenAPI components.
+
+import { type Static, Type } from '@sinclair/typebox';
+import { eventLimits } from '../core/index.ts';
+import { defaultLiveLimits } from './limits.ts';
+
+const Count = Type.Integer({ minimum: 0 });
+
+const NameCount = Type.Object({ name: Type.String(), events: Count });
+
+const PathViews = Type.Object({
+  path: Type.String(),
+  views: Type.Integer({ minimum: 0, description: 'Page views (page_view, pageview, …).' }),
+});
+
+export const LiveWindow = Type.Object(
+  {
+    events: Type.Integer({ minimum: 0, description: 'Events received in the window (no bots).' }),
+    uniques: Type.Integer({
+      minimum: 0,
+      description: 'Unique visitors, a HyperLogLog estimate (about 1% error).',
+    }),
+    events_per_second: Type.Number({
+      minimum: 0,
+      description: 'events divided by the length of the window in seconds.',
+    }),
+    names: Type.Array(NameCount, {
+      description:
+        'Events per name, most first. Unfiltered: the top names with events in the window; ' +
+        'with a names filter: exactly the requested names, 0 included.',
+    }),
+    top_paths: Type.Array(PathViews, { description: 'Most viewed paths, at most 10.' }),
+  },
+  { description: 'Counters of one sliding window, counted by receive time.' },
+);
+
+const LatestMetric = Type.Object({
+  name: Type.String(),
+  value: Type.Number(),
+  timestamp: Type.Integer({ description: 'Event time of the point, epoch ms.' }),
+  event_id: Type.String(),
+});
+
+export const LiveSnapshotMessage = Type.Object(
+  {
+    type: Type.Literal('snapshot'),
+    at: Type.Integer({ description: 'Server time the snapshot was taken, epoch ms.' }),
+    tenant: Type.String(),
+    names_filter: Type.Union([Type.Array(Type.String()), Type.Null()], {
+      description: 'The names of the subscription, or null for all.',
+    }),
+    events_per_second: Type.Number({
+      minimum: 0,
+      description: 'Events per second, averaged over the 60 whole seconds before `at`.',
+    }),
+    windows: Type.Object({
+      '1m': LiveWindow,
+      '5m': LiveWindow,
+      '1h': LiveWindow,
+      '24h': LiveWindow,
+    }),
+    latest_metrics: Type.Array(LatestMetric, {
+      description: 'Latest value of each metric (an event with a value), newest first.',
+    }),
+  },
+  {
+    description:
+      'The tenant counters. Sent at once after subscribe, then whenever they changed, at most ' +
+      'once per push interval (250 ms). Each snapshot is complete: replace, do not add.',
+  },
+);
+
+export const LiveHeartbeatMessage = Type.Object(
+  { type: Type.Literal('heartbeat'), at: Type.Integer({ description: 'Server time, epoch ms.' }) },
+  { description: 'Sent when nothing changed for the heartbeat interval (15 s).' },
+);
+
+export const LiveErrorMessage = Type.Object(
+  {
+    type: Type.Literal('error'),
+    code: Type.String({ examples: ['bad_request'] }),
+    detail: Type.String(),
+  },
+  { description: 'A refused client message; the connection stays open unless it is closed.' },
+);
+
+export const LiveServerMessage = Type.Union(
+  [LiveSnapshotMessage, LiveHeartbeatMessage, LiveErrorMessage],
+  {
+    description:
+      'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics). Close codes: 1001 ' +
+      'server shutting down, 1009 client message too big, 1011 counters could not be loaded, ' +
+      '1013 slow consumer or subscriber limit (try again later).',
+  },
+);
+
+export const LiveSubscribeMessage = Type.Object(
+  {
+    type: Type.Literal('subscribe'),
+    names: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: eventLimits.nameCharsMax }), {
+        maxItems: defaultLiveLimits.subscribeNamesMax,
+        description: 'Only these event names in `names` and `latest_metrics`; all when absent.',
+      }),
+    ),
+  },
+  { description: 'Starts (or changes) the subscription; answered at once by a snapshot.' },
+);
+
+export const LiveUnsubscribeMessage = Type.Object(
+  { type: Type.Literal('unsubscribe') },
+  { description: 'Stops snapshots and heartbeats; the connection stays open.' },
+);
+
+export const LiveClientMessage = Type.Union([LiveSubscribeMessage, LiveUnsubscribeMessage], {
+  description: 'A message a client sends on the live WebSocket, as JSON text.',
+});
+
+export type LiveSnapshot = Static<typeof LiveSnapshotMessage>;
+export type LiveWindowCounters = Static<typeof LiveWindow>;
+export type LiveServerMessageBody = Static<typeof LiveServerMessage>;
+export type LiveClientMessageBody = Static<typeof LiveClientMessage>;
+
+/** The OpenAPI components of the live protocol, by name. */
+export const liveSchemas = {
+  LiveServerMessage,
+  LiveClientMessage,
+};

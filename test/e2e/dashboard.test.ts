@@ -1,0 +1,177 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core against the real
+// server (in this process, port 0). Events sent over HTTP must show in the page's counters and
+// top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
+// gets the key prompt. Leaves a screenshot in test-artifacts/dashboard.png.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+import { type LiveServer, startLiveServer } from '../live/support.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = path.resolve(import.meta.dir, '../../test-artifacts');
+const VISIBLE_WITHIN_MS = 2000;
+
+interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Requests the page made to any other host (all are refused). */
+  external: string[];
+  /** Console errors and uncaught exceptions of the page. */
+  errors: string[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
+  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function openBrowser(server: LiveServer): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}; the browser suite needs it ` +
+        '(apt-get install chromium). It fails rather than skips.',
+    );
+  }
+  const profile = makeTempDir('tally-chromium-');
+  cleanups.push(profile.remove);
+  const context = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 1000 },
+  });
+  cleanups.push(() => context.close());
+  const external: string[] = [];
+  const ownHost = new URL(server.url).host;
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.host === ownHost) return route.continue();
+    external.push(url.href);
+    return route.abort();
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { context, page, external, errors };
+}
+
+const counter = (window: string, field: string) =>
+  `[data-window="${window}"] [data-field="${field}"]`;
+
+/** Resolves when the selector's text equals `text`; fails after `timeoutMs`. */
+async function textBecomes(page: Page, selector: string, text: string, timeoutMs: number) {
+  await page.waitForFunction(
+    ([sel, want]) => document.querySelector(sel as string)?.textContent === want,
+    [selector, text],
+    { timeout: Math.max(1, timeoutMs) },
+  );
+}
+
+const pageViews = (paths: string[]) => ({
+  events: paths.map((p) => ({ name: 'page_view', path: p, user_id: `u-${p}` })),
+});
+
+describe('dashboard in Chromium', () => {
+  test('counters and top paths follow events sent over HTTP within 2 s', async () => {
+    const server = await serve();
+    const { page, external, errors } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(await page.textContent(counter('1m', 'events'))).toBe('0');
+
+    const wave = pageViews(['/pricing', '/pricing', '/pricing', '/docs', '/docs', '/']);
+    const res = await server.post('/api/v1/events/batch', wave);
+    const ackAt = performance.now();
+    expect(res.status).toBe(202);
+    await textBecomes(page, counter('1m', 'events'), '6', VISIBLE_WITHIN_MS);
+    const firstRow = '#top-paths tbody tr:first-child';
+    const left = VISIBLE_WITHIN_MS - (performance.now() - ackAt);
+    await textBecomes(page, `${firstRow} td:first-child`, '/pricing', left);
+    expect(performance.now() - ackAt).toBeLessThan(VISIBLE_WITHIN_MS);
+    expect(await page.textContent(`${firstRow} td:last-child`)).toBe('3');
+    expect(await page.textContent(counter('1h', 'uniques'))).toBe('3');
+
+    await server.post('/api/v1/events', { name: 'signup', user_id: 'u-new' });
+    await server.post('/api/v1/events', { name: 'cpu_load', value: 0.42 });
+    const secondAck = performance.now();
+    await textBecomes(page, counter('5m', 'events'), '8', VISIBLE_WITHIN_MS);
+    expect(performance.now() - secondAck).toBeLessThan(VISIBLE_WITHIN_MS);
+    await textBecomes(page, '#top-events tbody tr:first-child td:first-child', 'page_view', 500);
+    await textBecomes(page, '#metrics tbody tr:first-child td:first-child', 'cpu_load', 500);
+
+    // The time series from the query API, in minutes of another zone.
+    await page.selectOption('#series-tz', 'America/New_York');
+    await page.selectOption('#series-bucket', 'minute');
+    await page.waitForFunction(
+      () =>
+        /minute buckets in America\/New_York; 8 in all/.test(
+          document.querySelector('#series-note')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 5000 },
+    );
+    expect(await page.locator('#series-chart canvas').count()).toBe(1);
+    expect(await page.locator('#rate-chart canvas').count()).toBe(1);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.waitForTimeout(1200);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(external).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
+    const server = await serve(keyTenancy);
+    const { page, external } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(await page.isHidden('#main')).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-prompt.png') });
+    await page.fill('#key', 'rk_wrong');
+    await page.click('#key-form button');
+    await page.waitForSelector('#status[data-state="locked"]:text("key refused")');
+    await page.fill('#key', 'rk_acme');
+    await page.click('#key-form button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBe('rk_acme');
+    await server.post('/api/v1/events', { name: 'signup', tenant_id: 'acme' });
+    await textBecomes(page, counter('1m', 'events'), '1', VISIBLE_WITHIN_MS);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-key.png') });
+    expect(external).toEqual([]);
+  }, 60_000);
+});
+
+/** Reads need the read key rk_acme (tenant acme), as a Bearer token. */
+const keyTenancy: TenantResolver = {
+  forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
+  forRead: (request) => {
+    const token = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (token !== 'rk_acme') throw new AppError('unauthorized', 'a read key is needed');
+    return 'acme';
+  },
+};

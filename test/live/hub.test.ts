@@ -1,0 +1,316 @@
+// The hub's rules on a manual clock with in-memory sockets and the real rollups: a snapshot at
+// once on subscribe, one publish per tenant and filter per tick however many subscribers,
+// coalescing to the push interval, heartbeats after 15 quiet seconds, sliding windows, bounds,
+// slow consumers, and actors that are evicted or still rebuilding.
+
+import { beforeEach, describe, expect, test } from 'bun:test';
+import { Value } from '@sinclair/typebox/value';
+import { createLogger, ManualClock } from '../../src/core/index.ts';
+import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
+import {
+  defaultLiveLimits,
+  type LiveActor,
+  LiveHub,
+  type LiveLimits,
+  LiveServerMessage,
+  type LiveServerMessageBody,
+  type LiveSocket,
+  type LiveSource,
+} from '../../src/live/index.ts';
+
+const T0 = Date.parse('2026-11-25T12:00:00Z');
+
+class FakeSocket implements LiveSocket {
+  sent: LiveServerMessageBody[] = [];
+  topics = new Set<string>();
+  buffered = 0;
+  closed: { code: number; reason: string } | null = null;
+  send(data: string): number {
+    this.sent.push(parse(data));
+    return data.length;
+  }
+  subscribe(topic: string) {
+    this.topics.add(topic);
+  }
+  unsubscribe(topic: string) {
+    this.topics.delete(topic);
+  }
+  getBufferedAmount() {
+    return this.buffered;
+  }
+  close(code = 1000, reason = '') {
+    this.closed = { code, reason };
+    this.topics.clear();
+  }
+}
+
+function parse(data: string): LiveServerMessageBody {
+  const value: unknown = JSON.parse(data);
+  if (!Value.Check(LiveServerMessage, value)) throw new Error(`off-schema message: ${data}`);
+  return value;
+}
+
+/** Records publishes and delivers them to the subscribed fake sockets, as Bun does. */
+class FakePublisher {
+  published: { topic: string; message: LiveServerMessageBody }[] = [];
+  sockets: FakeSocket[] = [];
+  publish(topic: string, data: string): number {
+    this.published.push({ topic, message: parse(data) });
+    for (const s of this.sockets) if (s.topics.has(topic)) s.sent.push(parse(data));
+    return data.length;
+  }
+}
+
+class FakeActor implements LiveActor {
+  readonly rollups = new TenantRollups({ namesMax: 100, pathsMax: 100 });
+  ready: Promise<void> = Promise.resolve();
+  whenReady() {
+    return this.ready;
+  }
+}
+
+class FakeSource implements LiveSource {
+  actors = new Map<string, FakeActor>();
+  created = 0;
+  peek(tenant: string) {
+    return this.actors.get(tenant);
+  }
+  actorFor(tenant: string) {
+    let actor = this.actors.get(tenant);
+    if (actor === undefined) {
+      actor = new FakeActor();
+      this.created++;
+      this.actors.set(tenant, actor);
+    }
+    return actor;
+  }
+}
+
+let clock: ManualClock;
+let source: FakeSource;
+let publisher: FakePublisher;
+let n = 0;
+
+function makeHub(limits: Partial<LiveLimits> = {}) {
+  const log = createLogger('silent');
+  return new LiveHub({ source, clock, limits: { ...defaultLiveLimits, ...limits }, log });
+}
+
+function ingest(
+  tenant: string,
+  name: string,
+  path: string | null = null,
+  value: number | null = null,
+) {
+  const e: RollupEvent = {
+    event_id: `e${++n}`,
+    name,
+    path,
+    visitor_id: `v${n % 3}`,
+    is_bot: false,
+    value,
+    received_at: clock.now(),
+    timestamp: clock.now(),
+  };
+  source.actorFor(tenant).rollups.apply([e], clock.now());
+}
+
+async function join(hub: LiveHub, tenant = 'acme', names?: string[]) {
+  const socket = new FakeSocket();
+  publisher.sockets.push(socket);
+  expect(hub.open(socket, tenant, publisher)).toBe(true);
+  await hub.receive(
+    socket,
+    names === undefined ? { type: 'subscribe' } : { type: 'subscribe', names },
+  );
+  return socket;
+}
+
+const snapshots = (s: FakeSocket) => s.sent.filter((m) => m.type === 'snapshot');
+const events1m = (m: LiveServerMessageBody | undefined) =>
+  m?.type === 'snapshot' ? m.windows['1m'].events : null;
+
+beforeEach(() => {
+  clock = new ManualClock(T0);
+  source = new FakeSource();
+  publisher = new FakePublisher();
+});
+
+describe('subscribe', () => {
+  test('a snapshot at once, from an actor created for the purpose', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    expect(source.created).toBe(1);
+    expect(socket.sent).toHaveLength(1);
+    expect(socket.sent[0]).toMatchObject({ type: 'snapshot', at: T0, tenant: 'acme' });
+  });
+
+  test('waits for a rebuilding actor before the first snapshot', async () => {
+    const hub = makeHub();
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const socket = new FakeSocket();
+    hub.open(socket, 'acme', publisher);
+    const subscribing = hub.receive(socket, '{"type":"subscribe"}');
+    await Bun.sleep(1);
+    expect(socket.sent).toEqual([]);
+    ingest('acme', 'signup');
+    finish();
+    await subscribing;
+    expect(events1m(socket.sent[0])).toBe(1);
+  });
+});
+
+describe('fan-out', () => {
+  test('one publish per tenant per tick, however many subscribers', async () => {
+    const hub = makeHub();
+    const sockets = [];
+    for (let i = 0; i < 100; i++) sockets.push(await join(hub));
+    await join(hub, 'globex');
+    ingest('acme', 'signup');
+    ingest('globex', 'signup');
+    clock.advance(250);
+    hub.tick();
+    expect(publisher.published.map((p) => p.message.type)).toEqual(['snapshot', 'snapshot']);
+    expect(new Set(publisher.published.map((p) => p.topic)).size).toBe(2);
+    for (const s of sockets) expect(events1m(s.sent.at(-1))).toBe(1);
+    hub.tick();
+    expect(publisher.published).toHaveLength(2);
+  });
+
+  test('changes are coalesced to one snapshot per push interval', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    for (let ms = 0; ms < 1000; ms += 25) {
+      ingest('acme', 'page_view', '/');
+      clock.advance(25);
+      hub.tick();
+    }
+    const pushed = snapshots(socket).slice(1);
+    expect(pushed.map((m) => m.at - T0)).toEqual([25, 275, 525, 775]);
+    clock.advance(250);
+    hub.tick();
+    expect(events1m(socket.sent.at(-1))).toBe(40);
+  });
+
+  test('each names filter is one topic, with its own content', async () => {
+    const hub = makeHub();
+    const all = await join(hub);
+    const some = await join(hub, 'acme', ['signup']);
+    const same = await join(hub, 'acme', ['signup', 'signup']);
+    ingest('acme', 'signup');
+    ingest('acme', 'page_view', '/');
+    clock.advance(250);
+    hub.tick();
+    expect(hub.stats().topics).toBe(2);
+    expect(publisher.published).toHaveLength(2);
+    const names = (s: FakeSocket) => {
+      const last = s.sent.at(-1);
+      return last?.type === 'snapshot' ? last.windows['1m'].names.map((x) => x.name) : null;
+    };
+    expect(names(all)).toEqual(['page_view', 'signup']);
+    expect(names(some)).toEqual(['signup']);
+    expect(same.sent.at(-1)).toEqual(some.sent.at(-1) as LiveServerMessageBody);
+  });
+
+  test('a distinct filter over the bound is refused with an error message', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 1 });
+    await join(hub);
+    const socket = await join(hub, 'acme', ['signup']);
+    expect(socket.sent).toEqual([
+      expect.objectContaining({ type: 'error', code: 'tenant_overloaded' }),
+    ]);
+  });
+});
+
+describe('time', () => {
+  test('a heartbeat after 15 quiet seconds, not before', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    for (let s = 1; s <= 14; s++) {
+      clock.set(T0 + s * 1000);
+      hub.tick();
+    }
+    clock.set(T0 + 14_999);
+    hub.tick();
+    expect(socket.sent).toHaveLength(1);
+    clock.set(T0 + 15_000);
+    hub.tick();
+    expect(socket.sent.at(-1)).toEqual({ type: 'heartbeat', at: T0 + 15_000 });
+    clock.set(T0 + 29_999);
+    hub.tick();
+    expect(socket.sent).toHaveLength(2);
+  });
+
+  test('windows slide without events: the 1m count drops after a minute', async () => {
+    const hub = makeHub();
+    ingest('acme', 'signup');
+    const socket = await join(hub);
+    expect(events1m(socket.sent[0])).toBe(1);
+    for (let s = 1; s <= 61; s++) {
+      clock.set(T0 + s * 1000);
+      hub.tick();
+    }
+    const last = snapshots(socket).at(-1);
+    expect(last?.type === 'snapshot' && last.windows['1m'].events).toBe(0);
+    expect(last?.type === 'snapshot' && last.windows['5m'].events).toBe(1);
+    // Only changes went out: the rate rising into view, then the minute passing.
+    expect(snapshots(socket).length).toBeLessThanOrEqual(4);
+  });
+
+  test('an evicted actor is brought back so a watched tenant keeps updating', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    source.actors.delete('acme');
+    clock.advance(1000);
+    hub.tick();
+    expect(source.created).toBe(2);
+    ingest('acme', 'signup');
+    await Bun.sleep(0);
+    clock.advance(250);
+    hub.tick();
+    expect(events1m(socket.sent.at(-1))).toBe(1);
+  });
+});
+
+describe('bounds', () => {
+  test('subscribers per tenant and per server', async () => {
+    const hub = makeHub({ subscribersPerTenantMax: 2, subscribersMax: 3 });
+    await join(hub);
+    await join(hub);
+    expect(hub.admit('acme')).toMatchObject({ kind: 'full', scope: 'tenant' });
+    const refused = new FakeSocket();
+    expect(hub.open(refused, 'acme', publisher)).toBe(false);
+    expect(refused.closed).toEqual({ code: 1013, reason: 'too many live subscribers' });
+    await join(hub, 'globex');
+    expect(hub.admit('initech')).toMatchObject({ kind: 'full', scope: 'server' });
+  });
+
+  test('a socket over the buffered-bytes limit is closed with 1013; others go on', async () => {
+    const hub = makeHub({ wsBufferedBytesMax: 1000 });
+    const slow = await join(hub);
+    const fast = await join(hub);
+    slow.buffered = 1001;
+    ingest('acme', 'signup');
+    clock.advance(250);
+    hub.tick();
+    expect(slow.closed).toEqual({ code: 1013, reason: 'slow consumer: 1001 bytes queued' });
+    expect(hub.stats()).toMatchObject({ connections: 1, slowConsumersClosed: 1 });
+    ingest('acme', 'signup');
+    clock.advance(250);
+    hub.tick();
+    expect(events1m(fast.sent.at(-1))).toBe(2);
+    expect(events1m(slow.sent.at(-1))).toBe(1);
+  });
+
+  test('closing the last socket of a tenant forgets the tenant', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    hub.close(socket);
+    hub.close(socket);
+    expect(hub.stats()).toMatchObject({ connections: 0, tenants: 0, topics: 0 });
+  });
+});

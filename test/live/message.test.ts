@@ -1,0 +1,144 @@
+// Rendering live messages from real rollups, reading client messages, and the limit relations.
+
+import { describe, expect, test } from 'bun:test';
+import { Value } from '@sinclair/typebox/value';
+import { InvariantError } from '../../src/core/index.ts';
+import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
+import {
+  checkLiveLimits,
+  defaultLiveLimits,
+  heartbeatMessage,
+  LiveServerMessage,
+  renderSnapshotContent,
+  snapshotMessage,
+} from '../../src/live/index.ts';
+import { parseClientMessage } from '../../src/live/message.ts';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+
+function rollupsWith(events: Partial<RollupEvent>[]): TenantRollups {
+  const rollups = new TenantRollups({ namesMax: 100, pathsMax: 100 });
+  rollups.apply(
+    events.map((e, i) => ({
+      event_id: `e${i}`,
+      name: 'page_view',
+      path: null,
+      visitor_id: `v${i % 4}`,
+      is_bot: false,
+      value: null,
+      received_at: NOW - 30_000,
+      timestamp: NOW - 30_000,
+      ...e,
+    })),
+    NOW,
+  );
+  return rollups;
+}
+
+const render = (rollups: TenantRollups, names: string[] | null, shown = 50) =>
+  JSON.parse(
+    snapshotMessage(NOW, renderSnapshotContent('acme', rollups.snapshot(NOW), names, shown)),
+  );
+
+describe('snapshot messages', () => {
+  const rollups = rollupsWith([
+    { name: 'page_view', path: '/' },
+    { name: 'page_view', path: '/' },
+    { name: 'page_view', path: '/pricing' },
+    { name: 'signup' },
+    { name: 'cpu', value: 0.5, timestamp: NOW - 1000 },
+    { name: 'mem', value: 12, timestamp: NOW - 500 },
+    { name: 'old', received_at: NOW - 2 * 3_600_000 },
+  ]);
+
+  test('per window: events, uniques, rate, names and top paths; the schema holds', () => {
+    const m = render(rollups, null);
+    expect(Value.Check(LiveServerMessage, m)).toBe(true);
+    expect(m).toMatchObject({ type: 'snapshot', at: NOW, tenant: 'acme', names_filter: null });
+    expect(m.windows['1m']).toEqual({
+      events: 6,
+      uniques: 4,
+      events_per_second: 0.1,
+      names: [
+        { name: 'page_view', events: 3 },
+        { name: 'cpu', events: 1 },
+        { name: 'mem', events: 1 },
+        { name: 'signup', events: 1 },
+      ],
+      top_paths: [
+        { path: '/', views: 2 },
+        { path: '/pricing', views: 1 },
+      ],
+    });
+    expect(m.windows['24h'].events).toBe(7);
+    expect(m.windows['24h'].events_per_second).toBe(0.00008102);
+    expect(m.events_per_second).toBe(0.1);
+    expect(m.latest_metrics.map((x: { name: string }) => x.name)).toEqual(['mem', 'cpu']);
+  });
+
+  test('a names filter lists exactly the requested names, zeros included', () => {
+    const m = render(rollups, ['cpu', 'refund']);
+    expect(m.names_filter).toEqual(['cpu', 'refund']);
+    expect(m.windows['5m'].names).toEqual([
+      { name: 'cpu', events: 1 },
+      { name: 'refund', events: 0 },
+    ]);
+    expect(m.windows['5m'].events).toBe(6);
+    expect(m.latest_metrics).toEqual([
+      { name: 'cpu', value: 0.5, timestamp: NOW - 1000, event_id: 'e4' },
+    ]);
+  });
+
+  test('unfiltered lists are cut to namesShownMax', () => {
+    const m = render(rollups, null, 2);
+    expect(m.windows['1m'].names).toHaveLength(2);
+    expect(m.latest_metrics).toHaveLength(2);
+  });
+
+  test('heartbeats', () => {
+    expect(JSON.parse(heartbeatMessage(NOW))).toEqual({ type: 'heartbeat', at: NOW });
+  });
+});
+
+describe('client messages', () => {
+  const limits = { subscribeNamesMax: 3, clientMessageBytesMax: 1024 };
+
+  test('subscribe, with names de-duplicated and sorted, and unsubscribe', () => {
+    expect(parseClientMessage('{"type":"subscribe"}', limits)).toEqual({
+      kind: 'subscribe',
+      names: null,
+    });
+    expect(parseClientMessage({ type: 'subscribe', names: ['b', 'a', 'b'] }, limits)).toEqual({
+      kind: 'subscribe',
+      names: ['a', 'b'],
+    });
+    expect(parseClientMessage({ type: 'unsubscribe' }, limits)).toEqual({ kind: 'unsubscribe' });
+  });
+
+  test('refusals', () => {
+    const tooMany = parseClientMessage({ type: 'subscribe', names: ['a', 'b', 'c', 'd'] }, limits);
+    expect(tooMany).toMatchObject({ kind: 'invalid', code: 'bad_request' });
+    const big = parseClientMessage(`{"type":"subscribe","x":"${'x'.repeat(2000)}"}`, limits);
+    expect(big).toMatchObject({ kind: 'invalid', code: 'payload_too_large' });
+    expect(parseClientMessage('{', limits)).toMatchObject({ detail: 'a message must be JSON' });
+    expect(parseClientMessage(42, limits)).toMatchObject({ kind: 'invalid' });
+    expect(parseClientMessage({ type: 'subscribe', names: [''] }, limits)).toMatchObject({
+      detail: '/names/0: Expected string length greater or equal to 1',
+    });
+  });
+});
+
+describe('limits', () => {
+  test('the defaults hold their relations; broken relations are refused', () => {
+    expect(checkLiveLimits(defaultLiveLimits)).toBe(defaultLiveLimits);
+    const broken = [
+      { pushIntervalMs: 10, tickIntervalMs: 25 },
+      { heartbeatIntervalMs: 500 },
+      { wsBufferedBytesMax: 32 * 1024 * 1024 },
+      { subscribersPerTenantMax: 100_000 },
+    ];
+    for (const change of broken) {
+      expect(() => checkLiveLimits({ ...defaultLiveLimits, ...change })).toThrow(InvariantError);
+    }
+  });
+});

@@ -1,0 +1,189 @@
+// The live WebSocket's handshake over a real socket: both paths, authentication like the read
+// routes (?token=, Authorization, Sec-WebSocket-Protocol), the Origin check, subscriber bounds,
+// client message errors, and the OpenAPI components.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
+import {
+  isError,
+  isSnapshot,
+  LiveClient,
+  type LiveServer,
+  startLiveServer,
+  upgradeStatus,
+} from './support.ts';
+
+/** Reads need a read key from the Authorization header or ?token=: rk_<tenant>. */
+const keyTenancy: TenantResolver = {
+  forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
+  forRead: (request) => {
+    const bearer = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    const token = bearer ?? new URL(request.url).searchParams.get('token');
+    if (token === null || token === undefined) throw new AppError('unauthorized', 'no token');
+    if (token !== 'rk_acme' && token !== 'rk_globex') {
+      throw new AppError('unauthorized', 'unknown token');
+    }
+    return token.slice(3);
+  },
+};
+
+let server: LiveServer;
+const clients: LiveClient[] = [];
+const connect = async (path: string, init: Bun.WebSocketOptions = {}) => {
+  const client = await LiveClient.connect(`${server.wsUrl}${path}`, init);
+  clients.push(client);
+  return client;
+};
+
+beforeAll(async () => {
+  server = await startLiveServer({
+    tenancy: keyTenancy,
+    allowedOrigins: ['https://dash.example'],
+    limits: { subscribersPerTenantMax: 3, subscribersMax: 4 },
+  });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await server.close();
+});
+
+describe('authentication', () => {
+  test('no token or a bad one is refused with 401 before the upgrade', async () => {
+    const none = await upgradeStatus(`${server.wsUrl}/api/v1/live`);
+    expect(none.status).toBe(401);
+    expect(JSON.parse(none.body)).toEqual({ detail: 'no token', code: 'unauthorized' });
+    const bad = await upgradeStatus(`${server.wsUrl}/api/v1/ws/metrics?token=rk_other`);
+    expect(bad.status).toBe(401);
+    const badProtocol = await upgradeStatus(`${server.wsUrl}/api/v1/live`, {
+      'sec-websocket-protocol': 'tally.live, bearer.rk_other',
+    });
+    expect(badProtocol.status).toBe(401);
+  });
+
+  test('?token= on the seed-001 path: a snapshot of the token tenant at once', async () => {
+    const client = await connect('/api/v1/ws/metrics?token=rk_acme');
+    const sentAt = performance.now();
+    client.send({ type: 'subscribe' });
+    const { message, at } = await client.next(isSnapshot, 1000);
+    expect(at - sentAt).toBeLessThan(1000);
+    expect(message.tenant).toBe('acme');
+    expect(Object.keys(message.windows)).toEqual(['1m', '5m', '1h', '24h']);
+    expect(client.invalid).toEqual([]);
+    client.close();
+    await client.closed;
+  });
+
+  test('a token in Sec-WebSocket-Protocol; the server selects tally.live', async () => {
+    const client = await connect('/api/v1/live', { protocols: ['tally.live', 'bearer.rk_acme'] });
+    expect(client.ws.protocol).toBe('tally.live');
+    client.send({ type: 'subscribe' });
+    expect((await client.next(isSnapshot)).message.tenant).toBe('acme');
+    const pair = await connect('/api/v1/live', { protocols: ['bearer', 'rk_acme'] });
+    expect(pair.ws.protocol).toBe('bearer');
+    pair.send({ type: 'subscribe' });
+    expect((await pair.next(isSnapshot)).message.tenant).toBe('acme');
+    client.close();
+    pair.close();
+    await Promise.all([client.closed, pair.closed]);
+  });
+
+  test('reading offered protocols', () => {
+    expect(readOfferedProtocols('tally.live, bearer.abc')).toEqual({
+      token: 'abc',
+      selected: 'tally.live',
+    });
+    expect(readOfferedProtocols('bearer.abc')).toEqual({ token: 'abc', selected: 'bearer.abc' });
+    expect(readOfferedProtocols('bearer, abc')).toEqual({ token: 'abc', selected: 'bearer' });
+    expect(readOfferedProtocols('chat')).toEqual({ token: null, selected: null });
+    expect(readOfferedProtocols(null)).toEqual({ token: null, selected: null });
+  });
+});
+
+describe('origin', () => {
+  test('a foreign page is refused with 403; same host and listed origins are fine', async () => {
+    const path = `${server.wsUrl}/api/v1/live?token=rk_acme`;
+    const foreign = await upgradeStatus(path, { origin: 'https://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(JSON.parse(foreign.body).code).toBe('forbidden');
+    const same = await connect('/api/v1/live?token=rk_acme', {
+      headers: { origin: `http://127.0.0.1:${server.port}` },
+    });
+    const listed = await connect('/api/v1/live?token=rk_acme', {
+      headers: { origin: 'https://dash.example' },
+    });
+    same.close();
+    listed.close();
+    await Promise.all([same.closed, listed.closed]);
+  });
+
+  test('the rule', () => {
+    expect(isOriginAllowed(null, 'a.example', [])).toBe(true);
+    expect(isOriginAllowed('https://a.example', 'a.example', [])).toBe(true);
+    expect(isOriginAllowed('http://a.example:8080', 'a.example:8080', [])).toBe(true);
+    expect(isOriginAllowed('https://b.example', 'a.example', [])).toBe(false);
+    expect(isOriginAllowed('null', 'a.example', [])).toBe(false);
+    expect(isOriginAllowed('https://b.example', 'a.example', ['https://b.example'])).toBe(true);
+    expect(isOriginAllowed('https://c.example', 'a.example', ['*'])).toBe(true);
+  });
+});
+
+describe('bounds and messages', () => {
+  test('subscribers per tenant and per server are bounded', async () => {
+    const open = await Promise.all([1, 2, 3].map(() => connect('/api/v1/live?token=rk_acme')));
+    const overTenant = await upgradeStatus(`${server.wsUrl}/api/v1/live?token=rk_acme`);
+    expect(overTenant.status).toBe(429);
+    expect(JSON.parse(overTenant.body).code).toBe('tenant_overloaded');
+    expect(server.hub.stats().connections).toBe(3);
+    const other = await connect('/api/v1/live?token=rk_globex');
+    const overServer = await upgradeStatus(`${server.wsUrl}/api/v1/live?token=rk_globex`);
+    expect(overServer.status).toBe(503);
+    expect(JSON.parse(overServer.body).code).toBe('overloaded');
+    other.close();
+    await other.closed;
+    (open[0] as LiveClient).close();
+    await (open[0] as LiveClient).closed;
+    await Bun.sleep(20);
+    const again = await connect('/api/v1/live?token=rk_acme');
+    again.send({ type: 'subscribe' });
+    await again.next(isSnapshot);
+    for (const c of [...open.slice(1), again]) c.close();
+    await Promise.all([...open.slice(1), again].map((c) => c.closed));
+  });
+
+  test('a bad message gets an error and the socket stays usable', async () => {
+    const client = await connect('/api/v1/live?token=rk_acme');
+    client.send('not json');
+    client.send({ type: 'subscribe', names: 'signup' });
+    client.send({ type: 'dance' });
+    client.send({ type: 'subscribe', names: ['x'.repeat(200)] });
+    let from = 0;
+    for (let i = 0; i < 4; i++) from = (await client.next(isError, 2000, from)).index + 1;
+    expect(client.messages.filter(isError).map((m) => m.detail)).toEqual([
+      'a message must be JSON',
+      '/names: Expected array',
+      'expected {"type":"subscribe","names":[…]?} or {"type":"unsubscribe"}',
+      '/names/0: Expected string length less or equal to 120',
+    ]);
+    client.send({ type: 'subscribe', names: ['signup'] });
+    const { message } = await client.next(isSnapshot);
+    expect(message.names_filter).toEqual(['signup']);
+    client.close();
+    await client.closed;
+  });
+
+  test('a message over the size limit closes the socket with 1009', async () => {
+    const client = await connect('/api/v1/live?token=rk_acme');
+    client.send({ type: 'subscribe', names: ['x'.repeat(17 * 1024)] });
+    expect((await client.closed).code).toBe(1009);
+  });
+
+  test('the protocol is documented as OpenAPI components', async () => {
+    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+      components: { schemas: Record<string, { description?: string }> };
+    };
+    expect(spec.components.schemas.LiveServerMessage?.description).toContain('/api/v1/live');
+    expect(spec.components.schemas.LiveClientMessage).toBeDefined();
+  });
+});

@@ -1,0 +1,154 @@
+// Live delivery over real sockets against the real engine: latency from an ingest ack to the
+// first message that reflects it, coalescing, heartbeats, names filters, unsubscribe, shutdown,
+// and a slow consumer (a raw client that stops reading) closed with 1013 while others go on.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { LiveServerMessageBody } from '../../src/live/index.ts';
+import { RawWsClient } from './raw-client.ts';
+import {
+  isHeartbeat,
+  isSnapshot,
+  LiveClient,
+  type LiveServer,
+  startLiveServer,
+} from './support.ts';
+
+type Snapshot = Extract<LiveServerMessageBody, { type: 'snapshot' }>;
+
+let server: LiveServer | null = null;
+const clients: LiveClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await server?.close();
+  server = null;
+});
+
+async function subscribed(s: LiveServer, message: unknown = { type: 'subscribe' }) {
+  const client = await LiveClient.connect(`${s.wsUrl}/api/v1/live`);
+  clients.push(client);
+  client.send(message);
+  const first = await client.next(isSnapshot, 1000);
+  return { client, first };
+}
+
+const events1m =
+  (n: number) =>
+  (m: LiveServerMessageBody): m is Snapshot =>
+    isSnapshot(m) && m.windows['1m'].events === n;
+
+describe('delivery', () => {
+  test('an acknowledged event shows in a live message within 1 s', async () => {
+    server = await startLiveServer();
+    const { client, first } = await subscribed(server);
+    expect(first.message.windows['1m'].events).toBe(0);
+    const latencies: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const res = await server.post('/api/v1/events', { name: 'signup', path: '/welcome' });
+      const ackAt = performance.now();
+      expect(res.status).toBe(202);
+      const seen = await client.next(events1m(i), 1000);
+      latencies.push(seen.at - ackAt);
+      await Bun.sleep(300);
+    }
+    expect(Math.max(...latencies)).toBeLessThanOrEqual(1000);
+    const last = client.messages.filter(isSnapshot).at(-1) as Snapshot;
+    expect(last.windows['1h'].names).toEqual([{ name: 'signup', events: 5 }]);
+    expect(last.windows['5m'].uniques).toBe(1);
+  });
+
+  test('changes are coalesced: snapshots at most every 250 ms, the last one complete', async () => {
+    server = await startLiveServer();
+    const { client, first } = await subscribed(server);
+    const started = performance.now();
+    for (let i = 0; i < 40; i++) {
+      await server.post('/api/v1/events', { name: 'page_view', path: `/p${i % 3}` });
+      await Bun.sleep(15);
+    }
+    const elapsed = performance.now() - started;
+    await client.next(events1m(40), 1000, first.index + 1);
+    const pushed = client.messages.slice(first.index + 1).filter(isSnapshot);
+    const gaps = pushed.slice(1).map((m, i) => m.at - (pushed[i] as Snapshot).at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(250);
+    expect(pushed.length).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+    expect(pushed.length).toBeGreaterThanOrEqual(2);
+    const paths = (pushed.at(-1) as Snapshot).windows['1m'].top_paths;
+    expect(paths.map((p) => p.views).reduce((a, b) => a + b)).toBe(40);
+  });
+
+  test('a quiet topic gets heartbeats; a names filter gets only its names', async () => {
+    server = await startLiveServer({
+      limits: { refreshIntervalMs: 300, heartbeatIntervalMs: 600 },
+    });
+    await server.post('/api/v1/events', { name: 'page_view', path: '/' });
+    await server.post('/api/v1/events', { name: 'signup', value: 3 });
+    const filtered = await subscribed(server, { type: 'subscribe', names: ['signup', 'refund'] });
+    expect(filtered.first.message.names_filter).toEqual(['refund', 'signup']);
+    expect(filtered.first.message.windows['1m'].names).toEqual([
+      { name: 'signup', events: 1 },
+      { name: 'refund', events: 0 },
+    ]);
+    expect(filtered.first.message.windows['1m'].events).toBe(2);
+    expect(filtered.first.message.latest_metrics.map((m) => m.name)).toEqual(['signup']);
+    const beat = await filtered.client.next(isHeartbeat, 1500);
+    expect(beat.message.at - filtered.first.message.at).toBeGreaterThanOrEqual(600);
+    expect(server.hub.stats().topics).toBe(1);
+  });
+
+  test('unsubscribe stops messages; stopping the hub closes with 1001', async () => {
+    server = await startLiveServer();
+    const { client } = await subscribed(server);
+    client.send({ type: 'unsubscribe' });
+    await Bun.sleep(50);
+    const count = client.messages.length;
+    await server.post('/api/v1/events', { name: 'signup' });
+    await Bun.sleep(600);
+    expect(client.messages.length).toBe(count);
+    expect(server.hub.stats()).toMatchObject({ connections: 1, topics: 0 });
+    server.hub.stop();
+    expect(await client.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+  });
+});
+
+describe('slow consumers', () => {
+  test('a client that stops reading is closed with 1013; the others keep receiving', async () => {
+    server = await startLiveServer({
+      limits: {
+        wsBufferedBytesMax: 256 * 1024,
+        pushIntervalMs: 20,
+        tickIntervalMs: 5,
+        refreshIntervalMs: 20,
+        namesShownMax: 1000,
+      },
+      engine: { rollupLimits: { namesMax: 1000, pathsMax: 100 } },
+    });
+    // 600 names make each snapshot about 100 KB.
+    const names = Array.from({ length: 600 }, (_, i) => ({ name: `event-${i}` }));
+    expect((await server.post('/api/v1/events/batch', { events: names })).status).toBe(202);
+    const { client } = await subscribed(server);
+    const raw = await RawWsClient.connect(server.port, '/api/v1/live');
+    raw.sendText(JSON.stringify({ type: 'subscribe' }));
+    await Bun.sleep(100);
+    raw.pause();
+    const deadline = performance.now() + 20_000;
+    let sent = 600;
+    while (server.hub.stats().slowConsumersClosed === 0 && performance.now() < deadline) {
+      await server.post('/api/v1/events', { name: 'tick' });
+      sent++;
+      await Bun.sleep(5);
+    }
+    expect(server.hub.stats()).toMatchObject({ slowConsumersClosed: 1, connections: 1 });
+    // The reader was not held back: it saw every event so far, and sees the next one.
+    await client.next(events1m(sent), 2000);
+    await server.post('/api/v1/events', { name: 'tick' });
+    await client.next(events1m(sent + 1), 2000);
+    raw.resume();
+    const until = performance.now() + 5000;
+    while (raw.closeFrame() === null && performance.now() < until) await Bun.sleep(20);
+    const close = raw.closeFrame();
+    expect(close?.code).toBe(1013);
+    expect(close?.reason).toMatch(/^slow consumer: \d+ bytes queued$/);
+    expect(raw.bytesReceived).toBeGreaterThan(256 * 1024);
+    raw.end();
+  }, 30_000);
+});

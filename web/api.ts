@@ -1,0 +1,102 @@
+// The dashboard's access to the server: the credential and project kept in sessionStorage,
+// authenticated fetches of the read API (stats probe, time series) and the password login.
+
+const TOKEN_KEY = 'tally.token';
+const PROJECT_KEY = 'tally.project';
+
+export interface Access {
+  /** A read key or an access token; null when the server is open. */
+  token: string | null;
+  /** The project (tenant) to read; null for the server's default. */
+  project: string | null;
+}
+
+export function loadAccess(): Access {
+  return {
+    token: sessionStorage.getItem(TOKEN_KEY),
+    project: sessionStorage.getItem(PROJECT_KEY),
+  };
+}
+
+export function saveToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function saveProject(project: string | null): void {
+  if (project === null || project === '') sessionStorage.removeItem(PROJECT_KEY);
+  else sessionStorage.setItem(PROJECT_KEY, project);
+}
+
+/** A read-API URL with the project added as tenant_id. */
+export function readUrl(path: string, access: Access, params: Record<string, string> = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  if (access.project !== null) url.searchParams.set('tenant_id', access.project);
+  return url;
+}
+
+function headersOf(access: Access): HeadersInit {
+  return access.token === null ? {} : { authorization: `Bearer ${access.token}` };
+}
+
+export type Probe = { kind: 'ok' } | { kind: 'login' } | { kind: 'refused'; detail: string };
+
+/** Whether the server lets this tab read: GET /api/v1/stats over the last minute. */
+export async function probe(access: Access): Promise<Probe> {
+  const from = String(Date.now() - 60_000);
+  const response = await fetch(readUrl('/api/v1/stats', access, { from }), {
+    headers: headersOf(access),
+  });
+  if (response.ok) return { kind: 'ok' };
+  if (response.status === 401) return { kind: 'login' };
+  return { kind: 'refused', detail: await detailOf(response) };
+}
+
+export interface SeriesPoint {
+  bucket: string;
+  value: number | null;
+}
+
+export interface SeriesQuery {
+  metric: string;
+  bucket: string;
+  tz: string;
+}
+
+/** GET /api/v1/timeseries, every bucket of the default range filled. */
+export async function fetchSeries(access: Access, query: SeriesQuery): Promise<SeriesPoint[]> {
+  const url = readUrl('/api/v1/timeseries', access, { ...query, fill: 'zero' });
+  const response = await fetch(url, { headers: headersOf(access) });
+  if (!response.ok) throw new Error(await detailOf(response));
+  const body = (await response.json()) as { series: { points: SeriesPoint[] }[] };
+  return body.series[0]?.points ?? [];
+}
+
+/** POST /api/v1/auth/login; the access token, or throws with the server's reason. */
+export async function login(email: string, password: string): Promise<string> {
+  const response = await fetch('/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
+  if (!response.ok) throw new Error(await detailOf(response));
+  const body = (await response.json()) as { access_token?: string };
+  if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
+  return body.access_token;
+}
+
+async function detailOf(response: Response): Promise<string> {
+  const fallback = `${response.status} ${response.statusText}`;
+  try {
+    const body = (await response.json()) as { detail?: unknown };
+    if (typeof body.detail === 'string') return body.detail;
+    if (Array.isArray(body.detail)) {
+      return body.detail.map((d: { msg?: string }) => d.msg ?? '').join('; ') || fallback;
+    }
+    return fallback;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,97 @@
+// The dashboard's two charts, drawn with uPlot (bundled, no CDN): the live events/s line fed
+// from WebSocket snapshots, and the bucketed time series from the query API, its time axis in
+// the chosen IANA zone. Both follow the width of their container.
+
+import uPlot from 'uplot';
+
+const HEIGHT_PX = 220;
+/** Live samples kept: one a second for five minutes. */
+const RATE_SPAN_S = 300;
+const RATE_POINTS_MAX = RATE_SPAN_S;
+
+const widthOf = (el: HTMLElement) => Math.max(320, el.clientWidth);
+
+function resizeWith(chart: uPlot, el: HTMLElement): void {
+  new ResizeObserver(() => chart.setSize({ width: widthOf(el), height: HEIGHT_PX })).observe(el);
+}
+
+function seriesStyle(label: string): uPlot.Series {
+  return {
+    label,
+    stroke: '#2f6fde',
+    width: 2,
+    fill: 'rgba(47, 111, 222, 0.12)',
+    points: { show: false },
+  };
+}
+
+export class RateChart {
+  private readonly times: number[] = [];
+  private readonly rates: number[] = [];
+  private readonly chart: uPlot;
+
+  constructor(el: HTMLElement) {
+    this.chart = new uPlot(
+      {
+        width: widthOf(el),
+        height: HEIGHT_PX,
+        series: [{}, seriesStyle('events/s')],
+        scales: {
+          // Always the last five minutes, so the axis reads the same from the first sample.
+          x: { time: true, range: () => [Date.now() / 1000 - RATE_SPAN_S, Date.now() / 1000] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] },
+        },
+        legend: { show: false },
+        cursor: { show: true },
+      },
+      [[], []],
+      el,
+    );
+    resizeWith(this.chart, el);
+  }
+
+  /** Adds one sample (epoch ms, events/s) and drops those older than five minutes. */
+  add(atMs: number, rate: number): void {
+    this.times.push(atMs / 1000);
+    this.rates.push(rate);
+    if (this.times.length > RATE_POINTS_MAX) {
+      this.times.shift();
+      this.rates.shift();
+    }
+    this.chart.setData([this.times, this.rates]);
+  }
+}
+
+export interface SeriesData {
+  /** Bucket starts, epoch seconds. */
+  times: number[];
+  values: (number | null)[];
+  label: string;
+}
+
+export class SeriesChart {
+  private chart: uPlot | null = null;
+
+  constructor(private readonly el: HTMLElement) {
+    new ResizeObserver(() =>
+      this.chart?.setSize({ width: widthOf(el), height: HEIGHT_PX }),
+    ).observe(el);
+  }
+
+  /** Draws the series (a new chart each time: the zone and label may have changed). */
+  show(data: SeriesData, tz: string): void {
+    this.chart?.destroy();
+    this.chart = new uPlot(
+      {
+        width: widthOf(this.el),
+        height: HEIGHT_PX,
+        tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), tz),
+        series: [{}, seriesStyle(data.label)],
+        scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        legend: { show: true },
+      },
+      [data.times, data.values],
+      this.el,
+    );
+  }
+}

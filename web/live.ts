@@ -1,0 +1,87 @@
+// The dashboard's live WebSocket: connects to /api/v1/live with the token as a subprotocol
+// (`tally.live, bearer.<token>`), subscribes, hands snapshots and heartbeats to the page, and
+// reconnects with backoff. A refused handshake is reported so the page can ask for a key.
+
+import type { LiveServerMessageBody } from '../src/live/index.ts';
+import type { Access } from './api.ts';
+
+export type LiveSnapshot = Extract<LiveServerMessageBody, { type: 'snapshot' }>;
+
+export type LiveState = 'connecting' | 'live' | 'offline';
+
+export interface LiveHandlers {
+  onSnapshot(snapshot: LiveSnapshot): void;
+  onHeartbeat(atMs: number): void;
+  onState(state: LiveState, detail: string): void;
+  /** The socket closed before it opened (auth may have changed). */
+  onRefused(): void;
+}
+
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+
+export interface LiveConnection {
+  close(): void;
+}
+
+export function connectLive(access: Access, handlers: LiveHandlers): LiveConnection {
+  let socket: WebSocket | null = null;
+  let retryMs = RETRY_FIRST_MS;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+
+  const open = () => {
+    handlers.onState('connecting', 'connecting…');
+    const ws = openSocket(access);
+    socket = ws;
+    let opened = false;
+    ws.addEventListener('open', () => {
+      opened = true;
+      ws.send(JSON.stringify({ type: 'subscribe' }));
+    });
+    ws.addEventListener('message', (event) => {
+      const message = JSON.parse(String(event.data)) as LiveServerMessageBody;
+      if (message.type === 'snapshot') {
+        retryMs = RETRY_FIRST_MS;
+        handlers.onState('live', 'live');
+        handlers.onSnapshot(message);
+      } else if (message.type === 'heartbeat') {
+        handlers.onHeartbeat(message.at);
+      } else {
+        handlers.onState('live', message.detail);
+      }
+    });
+    ws.addEventListener('close', (event) => {
+      if (stopped) return;
+      const why = event.reason === '' ? `closed (${event.code})` : event.reason;
+      handlers.onState('offline', `${why}; retrying in ${Math.round(retryMs / 1000)} s`);
+      if (!opened) handlers.onRefused();
+      timer = setTimeout(open, retryMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    });
+  };
+
+  open();
+  return {
+    close() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      socket?.close(1000, 'page closed');
+    },
+  };
+}
+
+function openSocket(access: Access): WebSocket {
+  const url = new URL('/api/v1/live', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (access.project !== null) url.searchParams.set('tenant_id', access.project);
+  if (access.token === null) return new WebSocket(url, ['tally.live']);
+  try {
+    // In a subprotocol the token stays out of URLs and access logs.
+    return new WebSocket(url, ['tally.live', `bearer.${access.token}`]);
+  } catch {
+    // A token with characters a subprotocol may not carry goes in the query instead.
+    url.searchParams.set('token', access.token);
+    return new WebSocket(url, ['tally.live']);
+  }
+}

@@ -1,0 +1,95 @@
+// Puts a live snapshot on the page: the counters of each window card, the top paths and top
+// events of the chosen windows, and the latest metric values. Text goes in with textContent
+// only: paths and names come from event senders and must never become markup.
+
+import type { LiveSnapshot } from './live.ts';
+
+type WindowName = keyof LiveSnapshot['windows'];
+
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+export function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`the page has no #${id}`);
+  return el as T;
+}
+
+export function showCounters(snapshot: LiveSnapshot): void {
+  // With a key the project is the key's: show whose counters these are.
+  byId<HTMLInputElement>('project').placeholder = snapshot.tenant;
+  document.querySelectorAll<HTMLElement>('[data-window]').forEach((card) => {
+    const counters = snapshot.windows[card.dataset.window as WindowName];
+    if (counters === undefined) return;
+    setField(card, 'events', integer.format(counters.events));
+    setField(card, 'uniques', integer.format(counters.uniques));
+    setField(card, 'rate', decimal.format(counters.events_per_second));
+  });
+}
+
+function setField(card: HTMLElement, field: string, text: string): void {
+  const el = card.querySelector<HTMLElement>(`[data-field="${field}"]`);
+  if (el !== null && el.textContent !== text) el.textContent = text;
+}
+
+/** Replaces a table body with rows of cells; an empty list shows one muted row. */
+export function fillTable(tbody: HTMLElement, rows: string[][], empty: string): void {
+  const fresh = rows.map((cells) => {
+    const tr = document.createElement('tr');
+    cells.forEach((text, i) => {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (i > 0 && /^[\d.,\s-]+$/.test(text)) td.className = 'num';
+      tr.append(td);
+    });
+    return tr;
+  });
+  if (fresh.length === 0) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = 3;
+    td.className = 'muted';
+    td.textContent = empty;
+    tr.append(td);
+    fresh.push(tr);
+  }
+  tbody.replaceChildren(...fresh);
+}
+
+export function showTops(snapshot: LiveSnapshot, pathsWindow: string, namesWindow: string): void {
+  const paths = snapshot.windows[pathsWindow as WindowName]?.top_paths ?? [];
+  fillTable(
+    byId('top-paths').querySelector('tbody') as HTMLElement,
+    paths.map((p) => [p.path, integer.format(p.views)]),
+    'No page views in this window',
+  );
+  const names = snapshot.windows[namesWindow as WindowName]?.names ?? [];
+  fillTable(
+    byId('top-events').querySelector('tbody') as HTMLElement,
+    names.map((n) => [n.name, integer.format(n.events)]),
+    'No events in this window',
+  );
+}
+
+export function showMetrics(snapshot: LiveSnapshot): void {
+  fillTable(
+    byId('metrics').querySelector('tbody') as HTMLElement,
+    snapshot.latest_metrics.map((m) => [
+      m.name,
+      decimal.format(m.value),
+      new Date(m.timestamp).toLocaleString(),
+    ]),
+    'No metric points yet (events with a value)',
+  );
+}
+
+export function showUpdated(atMs: number, what: string): void {
+  byId('updated').textContent = `${what} ${clock.format(atMs)}`;
+}
+
+export function showStatus(state: string, text: string): void {
+  const el = byId('status');
+  el.dataset.state = state;
+  el.textContent = text;
+}
