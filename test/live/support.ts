@@ -35,7 +35,8 @@ export interface LiveServer {
 }
 
 export interface LiveServerOptions {
-  tenancy?: TenantResolver;
+  /** The tenancy, given the engine (the auth module keeps its users in the engine's store). */
+  tenancy?: (engine: Engine) => TenantResolver;
   limits?: Partial<LiveLimits>;
   allowedOrigins?: string[];
   clock?: Clock;
@@ -52,7 +53,7 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
   const logs: string[] = [];
   const log = createLogger('warn', (line) => logs.push(line));
   const engine = await openEngine(engineOptions(dir, clock, options.engine));
-  const tenancy = options.tenancy ?? openTenancy;
+  const tenancy = options.tenancy?.(engine) ?? openTenancy;
   const limits = { ...defaultLiveLimits, ...options.limits };
   const deps = { source: engine.registry, clock, limits, log };
   const hub = options.makeHub?.(deps) ?? new LiveHub(deps);
@@ -64,13 +65,10 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
     queryRowsMax: 1000,
     liveAllowedOrigins: allowedOrigins,
   };
-  // `live` and `liveAllowedOrigins` are for createApp once it mounts the live routes itself;
-  // the routes used below are added last and so are the ones that answer either way.
   const appDeps = { engine, tenancy, clock, log, live: hub, options: httpOptions };
-  const app = createApp({ ...appDeps, isAccepting: () => true })
-    .use(liveRoutes({ hub, tenancy, allowedOrigins }))
-    .use(dashboardRoutes())
-    .use(options.routes?.(hub, engine) ?? new Elysia());
+  const app = createApp({ ...appDeps, isAccepting: () => true }).use(
+    options.routes?.(hub, engine) ?? new Elysia(),
+  );
   app.listen({ hostname: '127.0.0.1', port: 0, websocket: liveSocketSettings(limits) });
   const port = app.server?.port;
   if (port === undefined) throw new Error('the test server did not start');

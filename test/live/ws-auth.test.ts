@@ -38,7 +38,7 @@ const connect = async (path: string, init: Bun.WebSocketOptions = {}) => {
 
 beforeAll(async () => {
   server = await startLiveServer({
-    tenancy: keyTenancy,
+    tenancy: () => keyTenancy,
     allowedOrigins: ['https://dash.example'],
     limits: { subscribersPerTenantMax: 3, subscribersMax: 4 },
   });
