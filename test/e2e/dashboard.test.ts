@@ -41,7 +41,7 @@ afterEach(async () => {
 });
 
 async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
-  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy });
+  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
   cleanups.push(() => server.close());
   return server;
 }

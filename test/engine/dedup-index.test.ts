@@ -3,6 +3,11 @@ import { DedupIndex } from '../../src/engine/index.ts';
 
 const DAY = 86_400_000;
 
+/** A key shaped like eventKey(tenant, event_id); `salt` makes a disjoint family of keys. */
+function key(i: number, salt = 'a'): string {
+  return `tenant_${i % 13}\u0000${salt}-${i.toString(36).padStart(10, '0')}`;
+}
+
 describe('DedupIndex', () => {
   test('remembers a key for at least the window and at most 9/8 of it', () => {
     const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
@@ -13,6 +18,17 @@ describe('DedupIndex', () => {
     index.expire(t0 + 9 * DAY);
     expect(index.has('k')).toBe(false);
     expect(index.size).toBe(0);
+  });
+
+  test('expires generations one by one, each after its own window', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
+    for (let day = 0; day < 8; day++) index.add(`k${day}`, day * DAY);
+    expect(index.size).toBe(8);
+    expect(index.expire(10 * DAY)).toBe(2);
+    expect([0, 1, 2, 3].map((day) => index.has(`k${day}`))).toEqual([false, false, true, true]);
+    expect(index.isExpired(1 * DAY, 10 * DAY)).toBe(true);
+    expect(index.isExpired(2 * DAY, 10 * DAY)).toBe(false);
+    expect(index.size).toBe(6);
   });
 
   test('a zero window remembers forever', () => {
@@ -32,4 +48,67 @@ describe('DedupIndex', () => {
     expect(index.has('a')).toBe(false);
     expect(index.size).toBe(0);
   });
+
+  test('remove touches only the generation of its received_at, and unknown keys not at all', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
+    index.add('a', 0);
+    index.remove('a', 5 * DAY);
+    index.remove('b', 0);
+    expect(index.has('a')).toBe(true);
+    expect(index.size).toBe(1);
+  });
+
+  test('adding a key twice to one generation counts it once', () => {
+    const index = new DedupIndex({ windowMs: 0, keysMax: 100 });
+    index.add('a', 0);
+    index.add('a', 0);
+    expect(index.size).toBe(1);
+  });
+
+  test('hasOrAdd answers like has and adds like add', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
+    expect(index.hasOrAdd('a', 0)).toBe(false);
+    expect(index.hasOrAdd('a', 3 * DAY)).toBe(true);
+    expect(index.has('a')).toBe(true);
+    expect(index.size).toBe(1);
+    index.expire(9 * DAY);
+    expect(index.hasOrAdd('a', 9 * DAY)).toBe(false);
+    expect(index.size).toBe(1);
+  });
+
+  test('grows across many keys and finds each of them, in every generation', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 1_000_000 });
+    const n = 300_000;
+    for (let i = 0; i < n; i++) index.add(key(i), (i % 9) * DAY);
+    expect(index.size).toBe(n);
+    let found = 0;
+    for (let i = 0; i < n; i++) if (index.has(key(i))) found++;
+    expect(found).toBe(n);
+  });
+
+  test('removing keys keeps every other key reachable (backward-shift deletion)', () => {
+    const index = new DedupIndex({ windowMs: 0, keysMax: 1_000_000 });
+    const n = 100_000;
+    for (let i = 0; i < n; i++) index.add(key(i), 0);
+    for (let i = 0; i < n; i += 3) index.remove(key(i), 0);
+    const wrong: number[] = [];
+    for (let i = 0; i < n; i++) if (index.has(key(i)) !== (i % 3 !== 0)) wrong.push(i);
+    expect(wrong).toEqual([]);
+    expect(index.size).toBe(n - Math.ceil(n / 3));
+    for (let i = 0; i < n; i += 3) expect(index.hasOrAdd(key(i), 0)).toBe(false);
+    expect(index.size).toBe(n);
+  });
+
+  test('never-added keys are absent among millions of added ones', () => {
+    const index = new DedupIndex({ windowMs: 0, keysMax: 10_000_000 });
+    const n = 2_000_000;
+    for (let i = 0; i < n; i++) index.add(key(i), 0);
+    let falsePositives = 0;
+    let misses = 0;
+    for (let i = 0; i < n; i++) {
+      if (index.has(key(i, 'b'))) falsePositives++;
+      if (!index.has(key(i))) misses++;
+    }
+    expect({ falsePositives, misses }).toEqual({ falsePositives: 0, misses: 0 });
+  }, 60_000);
 });

@@ -8,8 +8,6 @@ import type { Clock, TenantResolver } from '../../src/core/index.ts';
 import { createLogger, systemClock } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
-import { dashboardRoutes } from '../../src/http/routes/dashboard.ts';
-import { liveRoutes } from '../../src/http/routes/live.ts';
 import {
   defaultLiveLimits,
   type LiveHub as Hub,
