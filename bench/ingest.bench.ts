@@ -1,8 +1,9 @@
 // The ingest benchmark (`bun run bench:ingest`): loads the real Tally server (`bun src/main.ts`,
 // durable acks) and a bare Bun.serve baseline with wrk on 127.0.0.1, for single events and for
-// 1,000-event batches; prints req/s, events/s and pass/fail against the targets; then kills
-// Tally with SIGKILL, restarts it on the same data directory and checks that every acknowledged
-// event came back. What each number means: bench/README.md.
+// 1,000-event batches, then Tally alone for a sustained minute of batches while sampling its
+// memory and flush backlog; prints events/s and pass/fail against the targets; after each run
+// kills Tally with SIGKILL, restarts it on the same data directory and checks that every
+// acknowledged event came back. What each number means: bench/README.md.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,9 +23,13 @@ import {
 import {
   type Measured,
   printReport,
+  printVerdict,
   type Scenario,
   type ScenarioResult,
+  type Verdict,
 } from './support/report.ts';
+import { startSampler } from './support/sampler.ts';
+import { printSustainedReport, type SustainedResult } from './support/sustained-report.ts';
 import {
   type LoadRun,
   startTally,
@@ -39,6 +44,10 @@ const CONNECTIONS = 64;
 const TIMEOUT_S = 10;
 const DURATION_S_DEFAULT = 10;
 const WARMUP_S_DEFAULT = 2;
+const SUSTAINED_S_DEFAULT = 60;
+/** The sustained verdict compares 10 s windows: first, 10–20 s and last must not overlap. */
+const SUSTAINED_S_MIN = 30;
+const SAMPLE_INTERVAL_MS = 1000;
 const OUT_DIR = path.join(REPO_ROOT, 'bench', 'out');
 const EXIT_FAILED = 1;
 const EXIT_SETUP = 2;
@@ -46,6 +55,7 @@ const EXIT_SETUP = 2;
 interface Options {
   durationS: number;
   warmupS: number;
+  sustainedS: number;
   only: string | null;
   /** Overrides of Tally's environment, for profiling (e.g. DURABILITY=os). */
   tallyEnv: Record<string, string>;
@@ -66,14 +76,29 @@ const SCENARIOS: readonly Scenario[] = [
     script: 'batch.lua',
     eventsPerRequest: 1000,
     target: { kind: 'events', min: 150_000 },
+    // Ingest outruns the flusher here (~1.2 KB of hot memory per event, see README), so the
+    // default 512 MiB hot budget fills within seconds and Tally answers 503: this run measures
+    // the ingest path, the sustained run below measures Tally with its defaults.
+    tallyEnv: { HOT_BYTES_MAX: String(8 * 1024 ** 3) },
   },
 ];
+
+/** Tally alone, with its default limits, for a minute of batches at full speed. */
+const SUSTAINED = {
+  key: 'sustained',
+  label: 'sustained batches',
+  script: 'batch.lua',
+  eventsPerRequest: 1000,
+} as const;
+
+const ONLY_KEYS = [...SCENARIOS.map((s) => s.key), SUSTAINED.key];
 
 function readOptions(): Options {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      sustained: { type: 'string' },
       only: { type: 'string' },
       'tally-env': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
@@ -94,8 +119,8 @@ function readOptions(): Options {
     tallyEnv[pair.slice(0, at)] = pair.slice(at + 1);
   }
   const only = values.only ?? null;
-  if (only !== null && !SCENARIOS.some((s) => s.key === only)) {
-    throw new Error(`--only=${only}: give one of ${SCENARIOS.map((s) => s.key).join(', ')}`);
+  if (only !== null && !ONLY_KEYS.includes(only)) {
+    throw new Error(`--only=${only}: give one of ${ONLY_KEYS.join(', ')}`);
   }
   return {
     durationS: seconds(
@@ -105,6 +130,12 @@ function readOptions(): Options {
       1,
     ),
     warmupS: seconds('warmup', values.warmup ?? Bun.env.BENCH_WARMUP_S, WARMUP_S_DEFAULT, 0),
+    sustainedS: seconds(
+      'sustained',
+      values.sustained ?? Bun.env.BENCH_SUSTAINED_S,
+      SUSTAINED_S_DEFAULT,
+      SUSTAINED_S_MIN,
+    ),
     only,
     tallyEnv,
     cpuProf: values['cpu-prof'] ?? false,
@@ -125,6 +156,47 @@ async function startBare(): Promise<ServerProcess> {
   return server;
 }
 
+/** What wrk sends: a script, its events per request, and a key for output file names. */
+interface LoadSpec {
+  key: string;
+  script: string;
+  eventsPerRequest: number;
+}
+
+/** One wrk run against `server`, with the server's CPU and the machine's other CPU meanwhile. */
+async function measure(
+  wrk: string,
+  server: ServerProcess,
+  spec: LoadSpec,
+  nonce: string,
+  phase: string,
+  durationS: number,
+): Promise<{ measured: Measured; run: LoadRun }> {
+  const cpuBefore = cpuSeconds(server.pid);
+  const busyBefore = machineBusySeconds();
+  const result = await runWrk(wrk, {
+    url: server.url,
+    script: spec.script,
+    nonce: `${nonce}${phase[0]}`,
+    // Only Tally runs sample acks: the parsing costs wrk CPU, never the baseline's.
+    sampleAcks: server.name === 'tally',
+    args: [String(spec.eventsPerRequest)],
+    durationS,
+    threads: THREADS,
+    connections: CONNECTIONS,
+    timeoutS: TIMEOUT_S,
+    outFile: path.join(OUT_DIR, `ingest-${spec.key}-${server.name}-${phase}.txt`),
+  });
+  const okRequests = result.requests - result.errors.status;
+  const serverCpuS = cpuSeconds(server.pid) - cpuBefore;
+  // Whatever else ran on the machine meanwhile: the noise this run competed with.
+  const otherCpuS = machineBusySeconds() - busyBefore - serverCpuS - result.cpuS;
+  return {
+    measured: { wrk: result, serverCpuS, otherCpuS, peakRssMiB: peakRssMiB(server.pid) },
+    run: { sent: result.sent, okRequests, acked: result.acked },
+  };
+}
+
 /** Warms `server` up, then measures it; returns the measured run and each run's ids. */
 async function load(
   wrk: string,
@@ -134,32 +206,39 @@ async function load(
   nonce: string,
 ): Promise<{ measured: Measured; runs: LoadRun[] }> {
   const runs: LoadRun[] = [];
-  const once = async (phase: string, durationS: number): Promise<Measured> => {
-    const cpuBefore = cpuSeconds(server.pid);
-    const busyBefore = machineBusySeconds();
-    const result = await runWrk(wrk, {
-      url: server.url,
-      script: scenario.script,
-      nonce: `${nonce}${phase[0]}`,
-      // Only Tally runs sample acks: the parsing costs wrk CPU, never the baseline's.
-      sampleAcks: server.name === 'tally',
-      args: [String(scenario.eventsPerRequest)],
-      durationS,
-      threads: THREADS,
-      connections: CONNECTIONS,
-      timeoutS: TIMEOUT_S,
-      outFile: path.join(OUT_DIR, `ingest-${scenario.key}-${server.name}-${phase}.txt`),
-    });
-    const okRequests = result.requests - result.errors.status;
-    runs.push({ sent: result.sent, okRequests, acked: result.acked });
-    const serverCpuS = cpuSeconds(server.pid) - cpuBefore;
-    // Whatever else ran on the machine meanwhile: the noise this run competed with.
-    const otherCpuS = machineBusySeconds() - busyBefore - serverCpuS - result.cpuS;
-    return { wrk: result, serverCpuS, otherCpuS, peakRssMiB: peakRssMiB(server.pid) };
-  };
-  if (options.warmupS > 0) await once('warmup', options.warmupS);
-  const measured = await once('run', options.durationS);
+  if (options.warmupS > 0) {
+    const warmup = await measure(wrk, server, scenario, nonce, 'warmup', options.warmupS);
+    runs.push(warmup.run);
+  }
+  const { measured, run } = await measure(wrk, server, scenario, nonce, 'run', options.durationS);
+  runs.push(run);
   return { measured, runs };
+}
+
+/** A fresh data directory for one Tally, removed after `work` whatever happens. */
+async function withDataDir<T>(
+  options: Options,
+  env: Readonly<Record<string, string>>,
+  work: (start: TallyStart) => Promise<T>,
+): Promise<T> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
+  const start: TallyStart = {
+    dataDir,
+    env: { ...env, ...options.tallyEnv },
+    bunFlags: options.cpuProf
+      ? ['--cpu-prof-md', `--cpu-prof-dir=${path.join(OUT_DIR, 'cpu-prof')}`]
+      : [],
+  };
+  try {
+    return await work(start);
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** kill -9 proves acks were durable; a profiled run must exit normally to write its profile. */
+function stopSignal(options: Options): NodeJS.Signals {
+  return options.cpuProf ? 'SIGTERM' : 'SIGKILL';
 }
 
 async function runScenario(
@@ -171,43 +250,75 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   log(`${scenario.label}: bare Bun.serve`);
   const bareLoad = await load(wrk, bare, scenario, options, `${runId}${scenario.key[0]}b`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
-  const start: TallyStart = {
-    dataDir,
-    env: options.tallyEnv,
-    bunFlags: options.cpuProf
-      ? ['--cpu-prof-md', `--cpu-prof-dir=${path.join(OUT_DIR, 'cpu-prof')}`]
-      : [],
-  };
-  try {
-    log(`${scenario.label}: tally (data in ${dataDir})`);
+  return withDataDir(options, scenario.tallyEnv ?? {}, async (start) => {
+    log(`${scenario.label}: tally (data in ${start.dataDir})`);
     const tally = await startTally(start);
     let tallyLoad: Awaited<ReturnType<typeof load>>;
     try {
       tallyLoad = await load(wrk, tally, scenario, options, `${runId}${scenario.key[0]}t`);
     } finally {
-      // kill -9 proves acks were durable; a profiled run must exit normally to write its profile.
-      await tally.stop(options.cpuProf ? 'SIGTERM' : 'SIGKILL');
+      await tally.stop(stopSignal(options));
     }
     log(`${scenario.label}: restarting tally to check acknowledged events`);
     const verification = await verifyRestart(start, tallyLoad.runs, scenario.eventsPerRequest);
     return { scenario, bare: bareLoad.measured, tally: tallyLoad.measured, verification };
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * Tally from a cold start under batches for `options.sustainedS`, no warm-up: the verdict
+ * compares the 10–20 s window with the last one, so the first 10 s are the warm-up. The sampler
+ * reads memory and the status route once a second meanwhile.
+ */
+async function runSustained(wrk: string, options: Options, runId: string) {
+  return withDataDir(options, {}, async (start): Promise<SustainedResult> => {
+    log(`${SUSTAINED.label}: tally for ${options.sustainedS} s (data in ${start.dataDir})`);
+    const tally = await startTally(start);
+    let loaded: Awaited<ReturnType<typeof measure>>;
+    let samples: SustainedResult['samples'];
+    try {
+      const sampler = startSampler(tally, SAMPLE_INTERVAL_MS);
+      try {
+        loaded = await measure(wrk, tally, SUSTAINED, `${runId}st`, 'run', options.sustainedS);
+      } finally {
+        samples = await sampler.stop();
+      }
+    } finally {
+      await tally.stop(stopSignal(options));
+    }
+    log(`${SUSTAINED.label}: restarting tally to check acknowledged events`);
+    const verification = await verifyRestart(start, [loaded.run], SUSTAINED.eventsPerRequest);
+    return {
+      label: SUSTAINED.label,
+      eventsPerRequest: SUSTAINED.eventsPerRequest,
+      durationS: options.sustainedS,
+      measured: loaded.measured,
+      samples,
+      verification,
+    };
+  });
 }
 
 function describeRun(wrkBinary: string, options: Options): string[] {
   const m = describeMachine(wrkVersion(wrkBinary));
-  const tallyEnv = { ...TALLY_BENCH_ENV, ...options.tallyEnv };
+  const env = (extra: Readonly<Record<string, string>>) =>
+    Object.entries({ ...TALLY_BENCH_ENV, ...extra, ...options.tallyEnv })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+  const extras = SCENARIOS.filter((s) => selected(options, s.key) && s.tallyEnv).map(
+    (s) => `tally, ${s.label}: ${env(s.tallyEnv ?? {})}`,
+  );
+  const sustained = selected(options, SUSTAINED.key)
+    ? `; sustained ${options.sustainedS} s from a cold start, sampled every ` +
+      `${SAMPLE_INTERVAL_MS / 1000} s`
+    : '';
   return [
     `machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}`,
     `versions: bun ${m.bun}, wrk ${m.wrk}`,
-    `load: wrk -t${THREADS} -c${CONNECTIONS}, ${options.durationS} s per run after ` +
-      `${options.warmupS} s warm-up, 127.0.0.1`,
-    `tally: ${Object.entries(tallyEnv)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}`,
+    `load: wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1, ${options.durationS} s per run ` +
+      `after ${options.warmupS} s warm-up${sustained}`,
+    `tally: ${env({})}`,
+    ...extras,
   ];
 }
 
@@ -215,14 +326,17 @@ function log(message: string): void {
   process.stderr.write(`[bench:ingest] ${message}\n`);
 }
 
-async function main(): Promise<number> {
-  const wrk = findWrk();
-  if (wrk === null) return EXIT_SETUP;
-  const options = readOptions();
-  const scenarios = SCENARIOS.filter((s) => options.only === null || s.key === options.only);
-  const runId = `r${Date.now().toString(36)}`;
-  const bare = await startBare();
+/** Whether --only selects the scenario `key` (no --only selects all). */
+function selected(options: Options, key: string): boolean {
+  return options.only === null || options.only === key;
+}
+
+/** The bare-vs-Tally scenarios selected by --only (the bare server runs only for them). */
+async function runComparisons(wrk: string, options: Options, runId: string) {
+  const scenarios = SCENARIOS.filter((s) => selected(options, s.key));
   const results: ScenarioResult[] = [];
+  if (scenarios.length === 0) return results;
+  const bare = await startBare();
   try {
     for (const scenario of scenarios) {
       results.push(await runScenario(wrk, bare, scenario, options, runId));
@@ -230,16 +344,31 @@ async function main(): Promise<number> {
   } finally {
     await bare.stop('SIGTERM');
   }
-  const footer = [
+  return results;
+}
+
+async function main(): Promise<number> {
+  const wrk = findWrk();
+  if (wrk === null) return EXIT_SETUP;
+  const options = readOptions();
+  const runId = `r${Date.now().toString(36)}`;
+  const results = await runComparisons(wrk, options, runId);
+  const sustained = selected(options, SUSTAINED.key)
+    ? await runSustained(wrk, options, runId)
+    : null;
+  process.stdout.write(`\n${describeRun(wrk, options).join('\n')}\n`);
+  const verdicts: Verdict[] = [];
+  if (results.length > 0) verdicts.push(printReport(results));
+  if (sustained !== null) verdicts.push(printSustainedReport(sustained));
+  const passed = printVerdict(verdicts, [
     options.cpuProf ? `cpu profiles: ${path.join(OUT_DIR, 'cpu-prof')}` : '',
     `raw wrk output: ${OUT_DIR}`,
-  ];
-  const verdict = printReport(results, describeRun(wrk, options), footer);
+  ]);
   fs.writeFileSync(
     path.join(OUT_DIR, 'ingest-results.json'),
-    `${JSON.stringify({ runId, options, results }, null, 2)}\n`,
+    `${JSON.stringify({ runId, options, results, sustained }, null, 2)}\n`,
   );
-  return verdict.problems.length === 0 && verdict.targetsMissed === 0 ? 0 : EXIT_FAILED;
+  return passed ? 0 : EXIT_FAILED;
 }
 
 main().then(

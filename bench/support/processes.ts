@@ -139,7 +139,20 @@ export function machineBusySeconds(): number {
 
 /** Peak resident memory of a live process in MiB (VmHWM), or NaN when unknown. */
 export function peakRssMiB(pid: number): number {
+  return statusMiB(pid, 'VmHWM');
+}
+
+/** Resident memory of a process now in MiB (VmRSS), or NaN when unknown or gone. */
+export function rssMiB(pid: number): number {
+  try {
+    return statusMiB(pid, 'VmRSS');
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }

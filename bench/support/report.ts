@@ -1,5 +1,6 @@
-// The verdict and the printed report of the ingest benchmark: the targets table (pass/fail), the
-// per-run details (latency, CPU, memory), the restart check, and every correctness problem.
+// The verdict and the printed report of the ingest benchmark's bare-vs-Tally scenarios: the
+// targets table (pass/fail), the per-run details (latency, CPU, memory), the restart check; and
+// the closing verdict of the whole run, with every correctness problem.
 
 import { formatCount, formatFixed, renderTable } from './table.ts';
 import type { Verification } from './tally.ts';
@@ -13,6 +14,8 @@ export interface Scenario {
   script: string;
   eventsPerRequest: number;
   target: Target;
+  /** Tally environment this scenario needs on top of TALLY_BENCH_ENV. */
+  tallyEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Measured {
@@ -31,13 +34,16 @@ export interface ScenarioResult {
 }
 
 export interface Verdict {
-  rows: string[][];
+  /** Non-2xx responses and socket errors: load the server did not acknowledge. */
+  loadErrors: string[];
+  /** Correctness: acknowledged events missing after kill -9 and restart, and the like. */
   problems: string[];
   targetsMissed: number;
 }
 
-function judge(results: readonly ScenarioResult[]): Verdict {
+function judge(results: readonly ScenarioResult[]): Verdict & { rows: string[][] } {
   const rows: string[][] = [];
+  const loadErrors: string[] = [];
   const problems: string[] = [];
   let targetsMissed = 0;
   for (const { scenario, bare, tally, verification } of results) {
@@ -55,18 +61,23 @@ function judge(results: readonly ScenarioResult[]): Verdict {
       target.kind === 'ratio' ? `ratio >= ${target.min}` : `>= ${formatCount(target.min)} events/s`,
       pass ? 'pass' : 'FAIL',
     ]);
-    for (const [name, m] of [
-      ['bare', bare],
-      ['tally', tally],
-    ] as const) {
-      const e = m.wrk.errors;
-      const socket = e.connect + e.read + e.write + e.timeout;
-      if (e.status > 0) problems.push(`${scenario.label}, ${name}: ${failures(m.wrk)}`);
-      if (socket > 0) problems.push(`${scenario.label}, ${name}: ${socket} socket errors`);
-    }
+    loadErrors.push(
+      ...wrkErrors(`${scenario.label}, bare`, bare.wrk),
+      ...wrkErrors(`${scenario.label}, tally`, tally.wrk),
+    );
     for (const p of verification.problems) problems.push(`${scenario.label}, after restart: ${p}`);
   }
-  return { rows, problems, targetsMissed };
+  return { rows, loadErrors, problems, targetsMissed };
+}
+
+/** Non-2xx responses and socket errors of one wrk run, each prefixed with `label`. */
+export function wrkErrors(label: string, wrk: WrkResult): string[] {
+  const e = wrk.errors;
+  const socket = e.connect + e.read + e.write + e.timeout;
+  const problems: string[] = [];
+  if (e.status > 0) problems.push(`${label}: ${failures(wrk)}`);
+  if (socket > 0) problems.push(`${label}: ${socket} socket errors`);
+  return problems;
 }
 
 /** e.g. "210 non-2xx responses (429: 210), first: {"detail":…}" */
@@ -109,15 +120,10 @@ function detailRows(results: readonly ScenarioResult[]): string[][] {
   );
 }
 
-export function printReport(
-  results: readonly ScenarioResult[],
-  header: readonly string[],
-  footer: readonly string[],
-): Verdict {
+/** Prints the tables and the restart checks of the bare-vs-Tally scenarios. */
+export function printReport(results: readonly ScenarioResult[]): Verdict {
   const verdict = judge(results);
   const out = [
-    '',
-    ...header,
     '',
     renderTable(
       ['scenario', 'bare req/s', 'tally req/s', 'ratio', 'events/s', 'target', 'result'],
@@ -142,22 +148,39 @@ export function printReport(
       detailRows(results),
     ),
     '',
-    ...results.map(({ scenario, verification: v }) => {
-      const counts =
-        `${formatCount(v.storedEvents)} events stored, ${formatCount(v.ackedEvents)} ` +
-        `acknowledged, ${formatCount(v.sentEvents)} sent`;
-      return (
-        `${scenario.label}: after kill -9 + restart (replay ${v.replayMs} ms): ${counts}; ` +
-        `${v.sampled} sampled ids read back`
-      );
-    }),
-    '',
-    verdict.problems.length === 0
-      ? 'correctness: no non-2xx responses, no socket errors, every acknowledged event recovered'
-      : `correctness: FAILED\n  ${verdict.problems.join('\n  ')}`,
-    verdict.targetsMissed === 0 ? 'targets: all met' : `targets: ${verdict.targetsMissed} missed`,
-    ...footer,
+    ...results.map(({ scenario, verification }) => restartLine(scenario.label, verification)),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   return verdict;
+}
+
+/** One line on the kill -9 + restart check of a scenario. */
+export function restartLine(label: string, v: Verification): string {
+  const counts =
+    `${formatCount(v.storedEvents)} events stored, ${formatCount(v.ackedEvents)} ` +
+    `acknowledged, ${formatCount(v.sentEvents)} sent`;
+  return (
+    `${label}: after kill -9 + restart (replay ${v.replayMs} ms): ${counts}; ` +
+    `${v.sampled} sampled ids read back`
+  );
+}
+
+/** The closing lines for the whole run: errors, correctness problems and missed targets. */
+export function printVerdict(verdicts: readonly Verdict[], footer: readonly string[]): boolean {
+  const loadErrors = verdicts.flatMap((v) => v.loadErrors);
+  const problems = verdicts.flatMap((v) => v.problems);
+  const missed = verdicts.reduce((n, v) => n + v.targetsMissed, 0);
+  const out = [
+    '',
+    loadErrors.length === 0
+      ? 'responses: every request answered 2xx, no socket errors'
+      : `responses: FAILED\n  ${loadErrors.join('\n  ')}`,
+    problems.length === 0
+      ? 'correctness: every acknowledged event recovered after kill -9 + restart'
+      : `correctness: FAILED\n  ${problems.join('\n  ')}`,
+    missed === 0 ? 'targets: all met' : `targets: ${missed} missed`,
+    ...footer,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  return loadErrors.length === 0 && problems.length === 0 && missed === 0;
 }

@@ -7,16 +7,13 @@ import { freePort, type ServerProcess, spawnServer, waitLogLine, waitReady } fro
 /**
  * Tally's environment in every measured run. LOG_LEVEL=warn: at info, Tally writes one JSON
  * line per request, which would be part of the cost (the port is picked free beforehand, so
- * the "listening" line is not needed). HOT_BYTES_MAX: acknowledged events stay in memory
- * (nothing evicts them to segments yet) and the default budget, 512 MiB, holds ~700,000 of the
- * benchmark's events, while a 10 s batch run at the target rate needs 1.8 million; past the
- * budget Tally answers 503, which would measure the budget instead of ingest.
+ * the "listening" line is not needed). Every limit keeps its default; a scenario that needs
+ * another value says so in its own `tallyEnv` (bench/ingest.bench.ts).
  */
 export const TALLY_BENCH_ENV: Readonly<Record<string, string>> = {
   HOST: '127.0.0.1',
   DURABILITY: 'fsync',
   LOG_LEVEL: 'warn',
-  HOT_BYTES_MAX: String(8 * 1024 ** 3),
 };
 
 /** Replaying a large log at start can take a while on a slow disk. */
@@ -24,7 +21,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 export interface TallyStart {
   dataDir: string;
-  /** Overrides of the server environment (DURABILITY, LOG_LEVEL, …) for profiling runs. */
+  /** Additions to TALLY_BENCH_ENV: the scenario's, then --tally-env overrides (profiling). */
   env: Record<string, string>;
   /** Extra bun flags, e.g. --cpu-prof-md. */
   bunFlags: string[];
