@@ -1,7 +1,7 @@
 // Seed 001 (PulseBoard): the native /api/v1 API is this service. Its README's event, metric and
 // health endpoints are checked route by route through the full app, each writing and reading
-// real stored data. (Its auth, users/me and WebSocket endpoints are the auth and live features'
-// own suites.)
+// real stored data. Its auth, users/me and WebSocket endpoints are checked against the real
+// server in seed-001-accounts.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
