@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+const views = (tenant: string, n: number) => ({
+  events: Array.from({ length: n }, (_, i) => ({
+    event_id: `${tenant}-${i}`,
+    name: 'page_view',
+    path: `/${i % 2}`,
+    tenant_id: tenant,
+    user_id: `u${i}`,
+  })),
+});
+
+async function liveEvents(app: TestApp, tenant: string): Promise<number> {
+  const actor = app.engine.registry.actorFor(tenant);
+  if (actor === null) throw new Error('no room for an actor');
+  await actor.whenReady();
+  return actor.rollups.snapshot(app.clock.now()).windows['1h'].events;
+}
+
+describe('actor registry', () => {
+  test('resident actors are bounded: idle ones make room, and come back rebuilt', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    await t.post('/api/v1/events/batch', views('a', 3));
+    await t.post('/api/v1/events/batch', views('b', 4));
+    expect(t.engine.registry.size).toBe(2);
+    await t.post('/api/v1/events/batch', views('c', 5)); // evicts an idle one
+    expect(t.engine.registry.size).toBe(2);
+    expect(await liveEvents(t, 'a')).toBe(3);
+    expect(await liveEvents(t, 'b')).toBe(4);
+    expect(await liveEvents(t, 'c')).toBe(5);
+    expect(t.engine.registry.size).toBe(2);
+  });
+
+  test('actors idle past ACTOR_IDLE are evicted; their state is rebuilt from the store', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    await t.post('/api/v1/events/batch', views('a', 6));
+    await t.engine.store.flusher.flush();
+    t.clock.advance(30_000);
+    expect(t.engine.registry.evictIdle()).toBe(0);
+    t.clock.advance(31_000);
+    expect(t.engine.registry.evictIdle()).toBe(1);
+    expect(t.engine.registry.size).toBe(0);
+    expect(await liveEvents(t, 'a')).toBe(6);
+  });
+});
