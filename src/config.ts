@@ -126,7 +126,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     storeIp: read('STORE_IP', false, bool),
     trustProxy: read('TRUST_PROXY', false, bool),
     dedupWindowMs: read('DEDUP_WINDOW', defaultTunables.dedupWindowMs, duration),
-    dedupKeysMax: read('DEDUP_KEYS_MAX', defaultTunables.dedupKeysMax, int(1, 2 ** 31)),
+    dedupKeysMax: read('DEDUP_KEYS_MAX', defaultTunables.dedupKeysMax, int(1, 2 ** 28)),
     commitQueueEventsMax: read(
       'COMMIT_QUEUE_EVENTS_MAX',
       defaultTunables.commitQueueEventsMax,

@@ -103,8 +103,7 @@ export class TenantActor {
     const statuses = batch.map((sub) =>
       sub.events.map((e, i): EventStatus => {
         const key = eventKey(e.tenant, e.event_id);
-        if (dedup.has(key)) return 'duplicate';
-        dedup.add(key, e.received_at);
+        if (dedup.hasOrAdd(key, e.received_at)) return 'duplicate';
         fresh.push(e);
         freshLines.push(sub.lines[i] as string);
         return 'accepted';
