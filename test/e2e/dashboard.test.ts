@@ -4,24 +4,13 @@
 // gets the key prompt. Leaves a screenshot in test-artifacts/dashboard.png.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
-import { makeTempDir } from '../helpers/temp-dir.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = path.resolve(import.meta.dir, '../../test-artifacts');
 const VISIBLE_WITHIN_MS = 2000;
 
@@ -47,21 +36,9 @@ async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
 }
 
 async function openBrowser(server: LiveServer): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}; the browser suite needs it ` +
-        '(apt-get install chromium). It fails rather than skips.',
-    );
-  }
-  const profile = makeTempDir('tally-chromium-');
-  cleanups.push(profile.remove);
-  const context = await chromium.launchPersistentContext(profile.dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 1000 },
-  });
-  cleanups.push(() => context.close());
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const { context } = browser;
   const external: string[] = [];
   const ownHost = new URL(server.url).host;
   await context.route('**/*', (route) => {

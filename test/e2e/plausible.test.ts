@@ -4,13 +4,12 @@
 // be counted through the native read API.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { type CompatServer, startCompatServer } from '../compat/helpers/compat-server.ts';
-import { makeTempDir } from '../helpers/temp-dir.ts';
+import { type LaunchedBrowser, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TRACKER = path.resolve(
   import.meta.dir,
   '../../node_modules/@plausible-analytics/tracker/plausible.js',
@@ -21,7 +20,7 @@ const ARRIVAL_MS = 5_000;
 let tally: CompatServer;
 let site: ReturnType<typeof Bun.serve>;
 let context: BrowserContext;
-let profile: { dir: string; remove: () => void };
+let browser: LaunchedBrowser | undefined;
 
 /** Any path answers the same page, which initialises the tracker against Tally. */
 function page(endpoint: string): string {
@@ -45,12 +44,6 @@ function page(endpoint: string): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: install Debian's chromium package ` +
-        '(apt-get install chromium) to run the browser tests',
-    );
-  }
   tally = await startCompatServer();
   const html = page(`${tally.url}/api/event`);
   const tracker = readFileSync(TRACKER, 'utf8');
@@ -64,28 +57,14 @@ beforeAll(async () => {
       return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } });
     },
   });
-  profile = makeTempDir('tally-chromium-');
-  context = await chromium.launchPersistentContext(profile.dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   site?.stop(true);
   await tally?.close();
-  profile?.remove();
 });
 
 async function statsWhen(ready: (s: Record<string, unknown>) => boolean) {
