@@ -30,33 +30,41 @@ export interface CompactorDeps {
 }
 
 export class Compactor {
-  private running = false;
+  private running: Promise<number> | null = null;
 
   constructor(
     private readonly deps: CompactorDeps,
     private readonly options: CompactorOptions,
   ) {}
 
-  /** Compacts every eligible tenant-day; returns how many merged files were written. */
-  async compact(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
-    try {
-      const { catalog } = this.deps;
-      const candidates = catalog.compactionCandidates(
-        this.options.compactSegmentsMin,
-        this.options.smallSegmentBytesMax,
-      );
-      for (const { tenant, day } of candidates) {
-        const small = catalog
-          .segmentsOf(tenant, day, day)
-          .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
-        await this.merge(tenant, day, small);
-      }
-      return candidates.length;
-    } finally {
-      this.running = false;
+  /** Compacts every eligible tenant-day (or joins the pass running); returns files written. */
+  compact(): Promise<number> {
+    if (this.running === null) {
+      this.running = this.compactAll().finally(() => {
+        this.running = null;
+      });
     }
+    return this.running;
+  }
+
+  /** Resolves once no compaction is running (whatever its outcome). */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  private async compactAll(): Promise<number> {
+    const { catalog } = this.deps;
+    const candidates = catalog.compactionCandidates(
+      this.options.compactSegmentsMin,
+      this.options.smallSegmentBytesMax,
+    );
+    for (const { tenant, day } of candidates) {
+      const small = catalog
+        .segmentsOf(tenant, day, day)
+        .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
+      await this.merge(tenant, day, small);
+    }
+    return candidates.length;
   }
 
   private async merge(tenant: string, day: string, segments: Segment[]): Promise<void> {

@@ -192,9 +192,11 @@ export class EventStore implements EventSource {
     };
   }
 
-  /** Finishes queued commits, then closes the log, DuckDB and SQLite. */
+  /** Finishes queued commits and any running flush or compaction, then closes everything. */
   async close(): Promise<void> {
     await this.committer.drain();
+    await this.flusher.settled();
+    await this.compactor.settled();
     this.wal.close();
     await this.lock.write(() => {
       this.instance.closeSync();

@@ -53,6 +53,11 @@ export class Flusher {
 
   constructor(private readonly deps: FlusherDeps) {}
 
+  /** Resolves once no flush is running (whatever its outcome). */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   /** Runs one flush (or joins the one running). */
   flush(): Promise<FlushResult> {
     if (this.running === null) {

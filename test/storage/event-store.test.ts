@@ -110,3 +110,15 @@ describe('compaction', () => {
     }
   });
 });
+
+describe('close', () => {
+  test('waits for a running flush before closing the stores', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['f1', 'f2', 'f3']);
+    const flushing = t.engine.store.flusher.flush();
+    await t.restart(); // closes while the flush runs
+    expect(await flushing).toMatchObject({ rows: 3 });
+    expect(await t.count()).toBe(3);
+    expect(segmentFiles(t.dataDir)).toHaveLength(1);
+  });
+});
