@@ -2,7 +2,7 @@
 // handles signals with an ordered shutdown: stop accepting → finish in-flight commits → close
 // the stores → exit, forced after the deadline.
 
-import { bootstrapAuth, createAuth, formatBootstrapBanner } from './auth/index.ts';
+import { type Auth, bootstrapAuth, createAuth, formatBootstrapBanner } from './auth/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger, systemClock } from './core/index.ts';
 import { type Engine, openEngine } from './engine/index.ts';
@@ -19,41 +19,10 @@ async function start(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const clock = systemClock;
   let accepting = true;
-  const openedAt = performance.now();
-  const engine = await openEngine({
-    ...config,
-    clock,
-    fault: faultHook(config, log),
-    rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
-    onFatal: (error) => {
-      log.error('write-ahead log failed; exiting so a restart can recover from the log', {
-        error: String(error),
-      });
-      process.exit(EXIT_FATAL);
-    },
-  });
-  log.info('store opened', {
-    ms: Math.round(performance.now() - openedAt),
-    dedup_keys: engine.dedup.size,
-    last_seq: engine.store.lastSeq,
-  });
-
-  const auth = createAuth({ db: engine.store.sqlite, clock, options: config.auth });
-  if (config.authMode === 'required') {
-    const boot = await bootstrapAuth(auth, {
-      dataDir: config.dataDir,
-      adminEmail: config.bootstrapAdminEmail,
-    });
-    if (boot !== null) {
-      // Shown once, on the terminal only; the log line names the file, never the secrets.
-      process.stderr.write(formatBootstrapBanner(boot));
-      log.info('bootstrap credentials written', { file: boot.file });
-    }
-  }
-
+  const engine = await openStore(config, log);
+  const auth = await openAuth(engine, config, log);
   const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
-
   const app = createApp({
     engine,
     auth,
@@ -98,13 +67,53 @@ async function start(config: Config): Promise<void> {
   });
   const server = app.server;
   if (server === null) throw new Error('the HTTP server did not start');
+  const { dataDir, durability, authMode } = config;
   log.info('listening', {
     url: server.url.href,
-    data_dir: config.dataDir,
-    durability: config.durability,
-    auth_mode: config.authMode,
+    data_dir: dataDir,
+    durability,
+    auth_mode: authMode,
   });
   live.start();
+}
+
+/** Opens (and recovers) the event store and engine. */
+async function openStore(config: Config, log: Logger): Promise<Engine> {
+  const openedAt = performance.now();
+  const engine = await openEngine({
+    ...config,
+    clock: systemClock,
+    fault: faultHook(config, log),
+    rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
+    onFatal: (error) => {
+      log.error('write-ahead log failed; exiting so a restart can recover from the log', {
+        error: String(error),
+      });
+      process.exit(EXIT_FATAL);
+    },
+  });
+  log.info('store opened', {
+    ms: Math.round(performance.now() - openedAt),
+    dedup_keys: engine.dedup.size,
+    last_seq: engine.store.lastSeq,
+  });
+  return engine;
+}
+
+/** Users and keys; in required mode, the first start creates an admin and a project. */
+async function openAuth(engine: Engine, config: Config, log: Logger): Promise<Auth> {
+  const auth = createAuth({ db: engine.store.sqlite, clock: systemClock, options: config.auth });
+  if (config.authMode !== 'required') return auth;
+  const boot = await bootstrapAuth(auth, {
+    dataDir: config.dataDir,
+    adminEmail: config.bootstrapAdminEmail,
+  });
+  if (boot !== null) {
+    // Shown once, on the terminal only; the log line names the file, never the secrets.
+    process.stderr.write(formatBootstrapBanner(boot));
+    log.info('bootstrap credentials written', { file: boot.file });
+  }
+  return auth;
 }
 
 /** Background work: flushing, compaction, dedup expiry, actor eviction. */
