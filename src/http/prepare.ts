@@ -10,6 +10,7 @@ import {
   normalizeEvent,
   type RequestContext,
 } from '../core/index.ts';
+import { type AppDeps, clientIp } from './context.ts';
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 
@@ -17,6 +18,33 @@ import { issuesOf } from './validate.ts';
 export type PrepareContext = Omit<RequestContext, 'tenant'> & {
   tenantOf: (claimed: string | undefined) => string;
 };
+
+/** The socket server of a request, as Elysia hands it to a handler. */
+export type Server = Parameters<typeof clientIp>[1];
+
+export interface ContextOptions {
+  /** A write key found where the SDK puts it (Basic auth, body `api_key`, …). */
+  key?: string | null;
+  /** The client address when the protocol names it (else the socket peer or trusted proxy). */
+  ip?: string | null;
+}
+
+/** The facts shared by every event of one request; throws the resolver's 401/403/429. */
+export function contextOf(
+  deps: AppDeps,
+  request: Request,
+  server: Server,
+  options: ContextOptions = {},
+): PrepareContext {
+  const credentials = options.key === undefined ? undefined : { key: options.key };
+  return {
+    tenantOf: deps.tenancy.forIngest(request, credentials),
+    receivedAt: deps.clock.now(),
+    userAgent: request.headers.get('user-agent'),
+    ip: options.ip ?? clientIp(request, server, deps.options.trustProxy),
+    newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
+  };
+}
 
 /**
  * Validates and normalizes `items`. `locOf(i)` is where item i sits in the request, e.g.

@@ -3,36 +3,10 @@
 // unified event rules, and one engine call whose refusal becomes an AppError.
 
 import { AppError, type BaseEvent, type FieldIssue } from '../../core/index.ts';
-import { type AppDeps, clientIp, noteTenant } from '../context.ts';
-import type { PrepareContext } from '../prepare.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow } from '../routes/events.ts';
 
-/** The socket server of a request, as Elysia hands it to a handler. */
-export type Server = Parameters<typeof clientIp>[1];
-
-export interface ContextOptions {
-  /** A write key found where the SDK puts it (Basic auth, body `api_key`, …). */
-  key?: string | null;
-  /** The client address when the protocol names it (else the socket peer or trusted proxy). */
-  ip?: string | null;
-}
-
-/** The facts shared by every event of one request; throws the resolver's 401/403/429. */
-export function contextOf(
-  deps: AppDeps,
-  request: Request,
-  server: Server,
-  options: ContextOptions = {},
-): PrepareContext {
-  const credentials = options.key === undefined ? undefined : { key: options.key };
-  return {
-    tenantOf: deps.tenancy.forIngest(request, credentials),
-    receivedAt: deps.clock.now(),
-    userAgent: request.headers.get('user-agent'),
-    ip: options.ip ?? clientIp(request, server, deps.options.trustProxy),
-    newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
-  };
-}
+export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
 
 /** Writes events through the one engine path; resolves once they are durable. */
 export async function ingest(

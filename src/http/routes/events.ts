@@ -7,7 +7,7 @@ import { AppError, type BaseEvent, eventLimits, requestLimits } from '../../core
 import type { IngestOutcome } from '../../engine/index.ts';
 import { getEvent } from '../../query/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES, parseJson, parseNdjson, readBody } from '../body.ts';
-import { type AppDeps, clientIp, noteTenant } from '../context.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
 import {
   BatchAccepted,
   BatchIn,
@@ -19,19 +19,9 @@ import {
   StoredEventOut,
   ValidationErrorOut,
 } from '../model.ts';
-import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { contextOf, prepareEvents } from '../prepare.ts';
 
 export function eventRoutes(deps: AppDeps) {
-  const newEventId = deps.newEventId ?? (() => Bun.randomUUIDv7());
-
-  const contextOf = (request: Request, server: Parameters<typeof clientIp>[1]): PrepareContext => ({
-    tenantOf: deps.tenancy.forIngest(request),
-    receivedAt: deps.clock.now(),
-    userAgent: request.headers.get('user-agent'),
-    ip: clientIp(request, server, deps.options.trustProxy),
-    newEventId,
-  });
-
   const ingest = async (events: BaseEvent[], locOf: (i: number) => (string | number)[]) => {
     if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
     return acceptedOrThrow(await deps.engine.ingestor.ingest(events), locOf);
@@ -44,7 +34,7 @@ export function eventRoutes(deps: AppDeps) {
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseJson(body.bytes);
         requireObject(item, ['body']);
-        const events = prepareEvents([item], contextOf(request, server), () => ['body']);
+        const events = prepareEvents([item], contextOf(deps, request, server), () => ['body']);
         const event = events[0] as BaseEvent;
         noteTenant(request, event.tenant);
         const outcome = await ingest(events, () => ['body']);
@@ -79,7 +69,7 @@ export function eventRoutes(deps: AppDeps) {
         const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
         const items = batchItems(body.format, body.bytes);
         const locOf = (i: number) => ['body', 'events', i];
-        const events = prepareEvents(items, contextOf(request, server), locOf);
+        const events = prepareEvents(items, contextOf(deps, request, server), locOf);
         noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
         const outcome = await ingest(events, locOf);
         set.status = 202;

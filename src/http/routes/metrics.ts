@@ -2,12 +2,14 @@
 // a `value` (tags become properties), so it goes through the one ingest path and every read.
 // The latest value per metric is answered from the tenant actor's memory.
 
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
-import { type AppDeps, clientIp, noteTenant } from '../context.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
 import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
-import { prepareEvents } from '../prepare.ts';
+import { contextOf, prepareEvents } from '../prepare.ts';
+import { issuesOf } from '../validate.ts';
 import { acceptedOrThrow } from './events.ts';
 
 export const MetricIn = t.Object({
@@ -29,6 +31,8 @@ export const MetricIn = t.Object({
   ),
 });
 
+const metricInChecker = TypeCompiler.Compile(MetricIn);
+
 const MetricAccepted = t.Object({
   status: t.Union([t.Literal('accepted'), t.Literal('duplicate')]),
   id: t.String(),
@@ -43,40 +47,18 @@ const LatestOut = t.Object({
 });
 
 export function metricRoutes(deps: AppDeps) {
-  const newEventId = deps.newEventId ?? (() => Bun.randomUUIDv7());
   return new Elysia({ prefix: '/api/v1/metrics', tags: ['metrics'] })
     .post(
       '',
       async ({ request, server, set }) => {
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const point = parseJson(body.bytes);
-        if (typeof point !== 'object' || point === null || Array.isArray(point)) {
-          throw AppError.validation([
-            { loc: ['body'], msg: 'the body must be a JSON object', type: 'dict_type' },
-          ]);
+        if (!metricInChecker.Check(point)) {
+          throw AppError.validation(issuesOf(metricInChecker, point, ['body']));
         }
-        const { tags, id, ...rest } = point as Record<string, unknown>;
+        const { tags, id, ...rest } = point;
         const item = { ...rest, event_id: id, properties: tags };
-        if (typeof rest.value !== 'number') {
-          throw AppError.validation([
-            {
-              loc: ['body', 'value'],
-              msg: 'value is required and must be a number',
-              type: 'missing',
-            },
-          ]);
-        }
-        const events = prepareEvents(
-          [item],
-          {
-            tenantOf: deps.tenancy.forIngest(request),
-            receivedAt: deps.clock.now(),
-            userAgent: request.headers.get('user-agent'),
-            ip: clientIp(request, server, deps.options.trustProxy),
-            newEventId,
-          },
-          () => ['body'],
-        );
+        const events = prepareEvents([item], contextOf(deps, request, server), () => ['body']);
         const event = events[0] as BaseEvent;
         noteTenant(request, event.tenant);
         if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');

@@ -1,0 +1,39 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeTestApp();
+});
+afterEach(() => t.close());
+
+describe('POST /api/v1/metrics', () => {
+  test('a point is stored as an event with a value; tags become properties', async () => {
+    const res = await t.post('/api/v1/metrics', {
+      id: 'p1',
+      name: 'cpu_load',
+      value: 0.73,
+      tags: { host: 'web-1' },
+      timestamp: T0 - 1000,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: 'accepted', id: 'p1', duplicate: false });
+    const stored = (await (await t.get('/api/v1/events/p1')).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({ name: 'cpu_load', value: 0.73, properties: { host: 'web-1' } });
+    const latest = await (await t.get('/api/v1/metrics/latest/cpu_load')).json();
+    expect(latest).toMatchObject({ name: 'cpu_load', value: 0.73, id: 'p1' });
+  });
+
+  test('a missing value or a non-string tag is 422 naming the field, and nothing is stored', async () => {
+    const noValue = await t.post('/api/v1/metrics', { name: 'cpu_load' });
+    expect(noValue.status).toBe(422);
+    expect(await noValue.json()).toEqual({
+      detail: [{ loc: ['body', 'value'], msg: 'value is required', type: 'missing' }],
+    });
+    const badTag = await t.post('/api/v1/metrics', { name: 'x', value: 1, tags: { n: 5 } });
+    expect(badTag.status).toBe(422);
+    expect(JSON.stringify(await badTag.json())).toContain('"loc":["body","tags","n"]');
+    expect(await t.count()).toBe(0);
+    expect((await t.get('/api/v1/metrics/latest/cpu_load')).status).toBe(404);
+  });
+});
