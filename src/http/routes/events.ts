@@ -21,6 +21,56 @@ import {
 } from '../model.ts';
 import { contextOf, prepareEvents } from '../prepare.ts';
 
+const INGEST_ONE_DOC = {
+  summary: 'Ingest one event',
+  description:
+    'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` ' +
+    'for the same tenant is reported as a duplicate and stored once.',
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
+    },
+  },
+  responses: responses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
+};
+
+const INGEST_BATCH_DOC = {
+  summary: 'Ingest a batch of events',
+  description:
+    `Up to ${requestLimits.batchEventsMax} events, ${requestLimits.bodyBytesMax} bytes ` +
+    '(after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the ' +
+    'request with every bad item named, and nothing is written.',
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': {
+        schema: openApiSchema(BatchIn),
+        example: { events: [exampleEvent] },
+      },
+      'application/x-ndjson': {
+        schema: openApiSchema(EventIn),
+        example: JSON.stringify(exampleEvent),
+      },
+    },
+  },
+  responses: responses(BatchAccepted, 'Accepted; one result per input event, in order'),
+};
+
+const GET_ONE_DOC = {
+  summary: 'Get one stored event',
+  responses: {
+    200: {
+      description: 'The stored event, times in UTC ISO 8601',
+      content: { 'application/json': { schema: openApiSchema(StoredEventOut) } },
+    },
+    404: {
+      description: 'No such event',
+      content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
+    },
+  },
+};
+
 export function eventRoutes(deps: AppDeps) {
   const ingest = async (events: BaseEvent[], locOf: (i: number) => (string | number)[]) => {
     if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
@@ -48,19 +98,7 @@ export function eventRoutes(deps: AppDeps) {
       },
       {
         parse: 'none',
-        detail: {
-          summary: 'Ingest one event',
-          description:
-            'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` ' +
-            'for the same tenant is reported as a duplicate and stored once.',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
-            },
-          },
-          responses: responses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
-        },
+        detail: INGEST_ONE_DOC,
       },
     )
     .post(
@@ -81,27 +119,7 @@ export function eventRoutes(deps: AppDeps) {
       },
       {
         parse: 'none',
-        detail: {
-          summary: 'Ingest a batch of events',
-          description:
-            `Up to ${requestLimits.batchEventsMax} events, ${requestLimits.bodyBytesMax} bytes ` +
-            '(after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the ' +
-            'request with every bad item named, and nothing is written.',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: openApiSchema(BatchIn),
-                example: { events: [exampleEvent] },
-              },
-              'application/x-ndjson': {
-                schema: openApiSchema(EventIn),
-                example: JSON.stringify(exampleEvent),
-              },
-            },
-          },
-          responses: responses(BatchAccepted, 'Accepted; one result per input event, in order'),
-        },
+        detail: INGEST_BATCH_DOC,
       },
     )
     .get(
@@ -120,19 +138,7 @@ export function eventRoutes(deps: AppDeps) {
         query: t.Object({
           tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
         }),
-        detail: {
-          summary: 'Get one stored event',
-          responses: {
-            200: {
-              description: 'The stored event, times in UTC ISO 8601',
-              content: { 'application/json': { schema: openApiSchema(StoredEventOut) } },
-            },
-            404: {
-              description: 'No such event',
-              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
-            },
-          },
-        },
+        detail: GET_ONE_DOC,
       },
     );
 }

@@ -46,6 +46,40 @@ const LatestOut = t.Object({
   id: t.String(),
 });
 
+const RECORD_POINT_DOC = {
+  summary: 'Record one metric data point',
+  description: 'Answers 202 once durable. `tags` are stored as the event properties.',
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': {
+        schema: openApiSchema(MetricIn),
+        example: { name: 'cpu_load', value: 0.73, tags: { host: 'web-1' } },
+      },
+    },
+  },
+  responses: {
+    202: {
+      description: 'Accepted',
+      content: { 'application/json': { schema: openApiSchema(MetricAccepted) } },
+    },
+  },
+};
+
+const LATEST_DOC = {
+  summary: 'Latest value of a metric (from memory)',
+  responses: {
+    200: {
+      description: 'The point with the latest timestamp',
+      content: { 'application/json': { schema: openApiSchema(LatestOut) } },
+    },
+    404: {
+      description: 'No points for this metric',
+      content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
+    },
+  },
+};
+
 export function metricRoutes(deps: AppDeps) {
   return new Elysia({ prefix: '/api/v1/metrics', tags: ['metrics'] })
     .post(
@@ -69,25 +103,7 @@ export function metricRoutes(deps: AppDeps) {
       },
       {
         parse: 'none',
-        detail: {
-          summary: 'Record one metric data point',
-          description: 'Answers 202 once durable. `tags` are stored as the event properties.',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: openApiSchema(MetricIn),
-                example: { name: 'cpu_load', value: 0.73, tags: { host: 'web-1' } },
-              },
-            },
-          },
-          responses: {
-            202: {
-              description: 'Accepted',
-              content: { 'application/json': { schema: openApiSchema(MetricAccepted) } },
-            },
-          },
-        },
+        detail: RECORD_POINT_DOC,
       },
     )
     .get(
@@ -115,19 +131,7 @@ export function metricRoutes(deps: AppDeps) {
         query: t.Object({
           tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
         }),
-        detail: {
-          summary: 'Latest value of a metric (from memory)',
-          responses: {
-            200: {
-              description: 'The point with the latest timestamp',
-              content: { 'application/json': { schema: openApiSchema(LatestOut) } },
-            },
-            404: {
-              description: 'No points for this metric',
-              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
-            },
-          },
-        },
+        detail: LATEST_DOC,
       },
     );
 }
