@@ -6,7 +6,13 @@
 import * as path from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
-import { publishSegment, segmentRelativePath, stagingOf } from '../../src/storage/index.ts';
+import {
+  minuteCountsFile,
+  publishSegment,
+  segmentRelativePath,
+  stagingOf,
+  writeMinuteCounts,
+} from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
 
 export interface GenerateOptions {
@@ -125,7 +131,10 @@ export async function generate(options: GenerateOptions): Promise<number> {
         const staging = path.join(stagingOf(options.dataDir), `${name}.parquet`);
         await c.run(tenantDaySql(perDay, staging), { tenant, day, start: dayMs });
         const file = segmentRelativePath(tenant, day, name);
+        const counts = path.join(stagingOf(options.dataDir), `${name}.minutes.parquet`);
+        await writeMinuteCounts(c, `read_parquet('${staging}')`, {}, counts);
         const bytes = publishSegment(staging, store.segmentsDir, file);
+        publishSegment(counts, store.segmentsDir, minuteCountsFile(file));
         const segment = {
           tenant,
           day,
@@ -136,7 +145,7 @@ export async function generate(options: GenerateOptions): Promise<number> {
           maxTs: dayMs + DAY_MS - 1,
         };
         store.catalog.commitFlush(
-          [{ ...segment, maxReceivedAt: segment.maxTs }],
+          [{ ...segment, maxReceivedAt: segment.maxTs, hasMinuteCounts: true }],
           store.catalog.flushedThroughSeq(),
         );
         written += perDay;

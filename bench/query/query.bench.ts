@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
 import { getStats, getTimeSeries } from '../../src/query/index.ts';
-import type { EventSnapshot, EventSource } from '../../src/storage/index.ts';
+import { type EventSnapshot, type EventSource, minuteCountsOf } from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
 import { generate, MAIN_TENANT } from './generate.ts';
 
@@ -27,8 +27,10 @@ class FileSource implements EventSource {
   ) {}
   async snapshot(tenant: string): Promise<EventSnapshot> {
     const connection = await this.instance.connect();
+    const from = `(SELECT * FROM read_parquet('${this.file}') WHERE tenant = $tenant)`;
     return {
-      from: `(SELECT * FROM read_parquet('${this.file}') WHERE tenant = $tenant)`,
+      from,
+      minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
       connection,
       release: () => connection.closeSync(),

@@ -18,6 +18,8 @@ export interface Segment {
   maxTs: number;
   /** Latest received_at in the file: dedup keys are rebuilt only from recent segments. */
   maxReceivedAt: number;
+  /** Whether `<file>.minutes.parquet` holds its counts per minute (see minute-counts.ts). */
+  hasMinuteCounts: boolean;
 }
 
 export type NewSegment = Omit<Segment, 'id'>;
@@ -32,6 +34,7 @@ interface SegmentRow {
   min_ts: number;
   max_ts: number;
   max_received_at: number;
+  has_minute_counts: number;
 }
 
 const fromRow = (r: SegmentRow): Segment => ({
@@ -44,6 +47,7 @@ const fromRow = (r: SegmentRow): Segment => ({
   minTs: r.min_ts,
   maxTs: r.max_ts,
   maxReceivedAt: r.max_received_at,
+  hasMinuteCounts: r.has_minute_counts === 1,
 });
 
 export class Catalog {
@@ -128,10 +132,21 @@ export class Catalog {
   private insert(s: NewSegment): void {
     this.db
       .query(
-        `INSERT INTO segments
-           (tenant, day, file, rows, bytes, min_ts, max_ts, max_received_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+        `INSERT INTO segments (tenant, day, file, rows, bytes, min_ts, max_ts, max_received_at,
+           has_minute_counts, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
       )
-      .run(s.tenant, s.day, s.file, s.rows, s.bytes, s.minTs, s.maxTs, s.maxReceivedAt, this.now());
+      .run(
+        s.tenant,
+        s.day,
+        s.file,
+        s.rows,
+        s.bytes,
+        s.minTs,
+        s.maxTs,
+        s.maxReceivedAt,
+        s.hasMinuteCounts ? 1 : 0,
+        this.now(),
+      );
   }
 }

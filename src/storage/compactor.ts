@@ -10,6 +10,7 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import type { Catalog, NewSegment, Segment } from './catalog.ts';
 import { sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
+import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { publishSegment, segmentRelativePath } from './segment-files.ts';
 
@@ -70,7 +71,9 @@ export class Compactor {
   private async merge(tenant: string, day: string, segments: Segment[]): Promise<void> {
     const { segmentsDir, stagingDir } = this.deps;
     const name = `compacted-${crypto.randomUUID()}`;
+    const file = segmentRelativePath(tenant, day, name);
     const staging = path.join(stagingDir, `${name}.parquet`);
+    const stagingCounts = path.join(stagingDir, path.basename(minuteCountsFile(file)));
     const files = segments.map((s) => `'${sqlString(path.join(segmentsDir, s.file))}'`).join(', ');
     const c = await this.deps.instance.connect();
     try {
@@ -78,12 +81,13 @@ export class Compactor {
         `COPY (SELECT * FROM read_parquet([${files}]) ORDER BY "timestamp", event_id)
          TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
       );
+      await writeMinuteCounts(c, `read_parquet('${sqlString(staging)}')`, {}, stagingCounts);
     } finally {
       c.closeSync();
     }
     this.deps.fault('compact:after-write');
-    const file = segmentRelativePath(tenant, day, name);
     const bytes = publishSegment(staging, segmentsDir, file);
+    publishSegment(stagingCounts, segmentsDir, minuteCountsFile(file));
     this.deps.fault('compact:after-rename');
     const merged: NewSegment = {
       tenant,
@@ -94,6 +98,7 @@ export class Compactor {
       minTs: Math.min(...segments.map((s) => s.minTs)),
       maxTs: Math.max(...segments.map((s) => s.maxTs)),
       maxReceivedAt: Math.max(...segments.map((s) => s.maxReceivedAt)),
+      hasMinuteCounts: true,
     };
     await this.deps.lock.write(() => {
       this.deps.catalog.commitCompaction(
@@ -102,6 +107,9 @@ export class Compactor {
       );
       this.deps.fault('compact:after-catalog');
     });
-    for (const s of segments) fs.rmSync(path.join(segmentsDir, s.file), { force: true });
+    for (const s of segments) {
+      fs.rmSync(path.join(segmentsDir, s.file), { force: true });
+      fs.rmSync(path.join(segmentsDir, minuteCountsFile(s.file)), { force: true });
+    }
   }
 }

@@ -18,6 +18,12 @@ export interface EventSnapshot {
    * query does that). Use it as `FROM ${snapshot.from} AS e`.
    */
   from: string;
+  /**
+   * A parenthesized relation `(minute BIGINT, name, is_bot, events BIGINT)`: this tenant's
+   * event counts per UTC minute (epoch minute), name and bot flag, over the same events as
+   * `from` (several rows may share a key; sum them). Long-range counts read this.
+   */
+  minutesFrom: string;
   /** Named values `from` refers to (`$tenant`); pass them with the query's own. */
   params: Record<string, DuckDBValue>;
   /** A connection reserved for this snapshot's queries. */

@@ -17,6 +17,7 @@ import { type FaultHook, noFaults } from './faults.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { HotTier } from './hot-tier.ts';
+import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { removeStrayFiles } from './segment-files.ts';
 import { openSqlite } from './sqlite.ts';
@@ -79,7 +80,10 @@ export class EventStore implements EventSource {
       memoryLimitBytes: options.duckdbMemoryBytesMax,
       threads: options.duckdbThreads,
     });
-    removeStrayFiles(segmentsDir, stagingDir, new Set(catalog.allSegments().map((s) => s.file)));
+    const known = catalog
+      .allSegments()
+      .flatMap((s) => (s.hasMinuteCounts ? [s.file, minuteCountsFile(s.file)] : [s.file]));
+    removeStrayFiles(segmentsDir, stagingDir, new Set(known));
     const hot = new HotTier(instance, stagingDir);
     const flushed = catalog.flushedThroughSeq();
     const walOptions = {
@@ -119,19 +123,32 @@ export class EventStore implements EventSource {
     }
     const fromDay = range.fromMs === undefined ? undefined : utcDay(range.fromMs);
     const toDay = range.toMs === undefined ? undefined : utcDay(range.toMs - 1);
-    const files = this.catalog
-      .segmentsOf(tenant, fromDay, toDay)
-      .map((s) => `'${sqlString(path.join(this.segmentsDir, s.file))}'`);
+    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
+    const quoted = (file: string) => `'${sqlString(path.join(this.segmentsDir, file))}'`;
     const hotPart = `SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant`;
     const from =
-      files.length === 0
+      segments.length === 0
         ? `(${hotPart})`
-        : `(SELECT ${EVENT_COLUMN_LIST} FROM read_parquet([${files.join(', ')}])
+        : `(SELECT ${EVENT_COLUMN_LIST} FROM read_parquet([${segments.map((s) => quoted(s.file)).join(', ')}])
             UNION ALL ${hotPart})`;
+    const counted = segments.filter((s) => s.hasMinuteCounts);
+    const uncounted = segments.filter((s) => !s.hasMinuteCounts);
+    const minutesFrom = minuteCountsRelation(
+      counted.map((s) => quoted(minuteCountsFile(s.file))),
+      [
+        ...(uncounted.length === 0
+          ? []
+          : [
+              `SELECT "timestamp", name, is_bot FROM read_parquet([${uncounted.map((s) => quoted(s.file)).join(', ')}])`,
+            ]),
+        `SELECT "timestamp", name, is_bot FROM ${HOT_TABLE} WHERE tenant = $tenant`,
+      ],
+    );
     const conn = connection;
     let released = false;
     return {
       from,
+      minutesFrom,
       params: { tenant },
       connection: conn,
       release: () => {

@@ -16,6 +16,7 @@ import type { Catalog, NewSegment } from './catalog.ts';
 import { HOT_TABLE, sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import type { HotTier } from './hot-tier.ts';
+import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { publishSegment, segmentRelativePath } from './segment-files.ts';
 
@@ -103,17 +104,21 @@ export class Flusher {
     through: number,
   ): Promise<NewSegment> {
     const name = `${String(through).padStart(16, '0')}-${crypto.randomUUID().slice(0, 8)}`;
-    const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
-    await c.run(
-      `COPY (SELECT * FROM ${HOT_TABLE}
-             WHERE seq <= $through AND tenant = $tenant AND ${UTC_DAY} = $day
-             ORDER BY "timestamp", event_id)
-       TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION snappy)`,
-      { through: BigInt(through), tenant: td.tenant, day: td.day },
-    );
-    this.deps.fault('flush:after-write');
     const file = segmentRelativePath(td.tenant, td.day, name);
+    const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
+    const stagingCounts = path.join(this.deps.stagingDir, path.basename(minuteCountsFile(file)));
+    const rows = `(SELECT * FROM ${HOT_TABLE}
+      WHERE seq <= $through AND tenant = $tenant AND ${UTC_DAY} = $day)`;
+    const params = { through: BigInt(through), tenant: td.tenant, day: td.day };
+    await c.run(
+      `COPY (SELECT * FROM ${rows} ORDER BY "timestamp", event_id)
+       TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION snappy)`,
+      params,
+    );
+    await writeMinuteCounts(c, rows, params, stagingCounts);
+    this.deps.fault('flush:after-write');
     const bytes = publishSegment(staging, this.deps.segmentsDir, file);
+    publishSegment(stagingCounts, this.deps.segmentsDir, minuteCountsFile(file));
     return {
       tenant: td.tenant,
       day: td.day,
@@ -123,6 +128,7 @@ export class Flusher {
       minTs: Number(td.min_ts),
       maxTs: Number(td.max_ts),
       maxReceivedAt: Number(td.max_received_at),
+      hasMinuteCounts: true,
     };
   }
 }

@@ -18,6 +18,12 @@ export {
 } from './event-store.ts';
 export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
 export { type GroupCommitOptions, GroupCommitter, type SubmitOutcome } from './group-commit.ts';
+export {
+  MINUTE_MS,
+  minuteCountsFile,
+  minuteCountsOf,
+  writeMinuteCounts,
+} from './minute-counts.ts';
 export { publishSegment, segmentRelativePath } from './segment-files.ts';
 export { openSqlite } from './sqlite.ts';
 export {

@@ -17,6 +17,7 @@ import {
   EVENT_COLUMNS,
   type EventSnapshot,
   type EventSource,
+  minuteCountsOf,
 } from '../../src/storage/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -85,6 +86,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
       let released = false;
       return {
         from: relationOf(segments.get(tenant) ?? []),
+        minutesFrom: `(${minuteCountsOf(relationOf(segments.get(tenant) ?? []))})`,
         params: { tenant },
         connection,
         release: () => {

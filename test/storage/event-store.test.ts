@@ -15,7 +15,12 @@ async function sendBatch(app: TestApp, ids: string[], extra: Record<string, unkn
   expect(res.status).toBe(202);
 }
 
+/** Segment files (not their minute-count companions), relative to the segments directory. */
 function segmentFiles(dataDir: string): string[] {
+  return parquetFiles(dataDir).filter((f) => !f.endsWith('.minutes.parquet'));
+}
+
+function parquetFiles(dataDir: string): string[] {
   const root = path.join(dataDir, 'segments');
   return fs.existsSync(root)
     ? (fs.readdirSync(root, { recursive: true }) as string[])
@@ -94,6 +99,8 @@ describe('compaction', () => {
     stop = true;
     await reader;
     expect(segmentFiles(app.dataDir)).toHaveLength(1);
+    // The merged segment has its minute counts; the old companions are gone with their segments.
+    expect(parquetFiles(app.dataDir)).toHaveLength(2);
     expect(counts.length).toBeGreaterThan(0);
     expect(new Set(counts)).toEqual(new Set([10]));
     const sorted = await app.engine.store.snapshot('default');

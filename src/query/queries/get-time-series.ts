@@ -3,7 +3,7 @@
 
 import { AppError, eventLimits } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
-import { bucketedCtes } from '../bucketed.ts';
+import { bucketedCtes, minuteCountsSql } from '../bucketed.ts';
 import { type EventFilters, FILTER_COLUMNS, propertyText } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
@@ -46,6 +46,8 @@ export interface TimeSeriesOptions {
   seriesMax: number;
   /** Every bucket of the range, empty ones included. */
   fill: boolean;
+  /** Count from per-minute counts where they give the same answer (default true). */
+  useMinuteCounts?: boolean;
 }
 
 export interface SeriesPoint {
@@ -82,6 +84,8 @@ export async function getTimeSeries(
   const range = { fromMs: options.fromMs, toMs: options.toMs };
   const rows = await withSnapshot(source, tenant, range, async (snapshot) => {
     const params = new SqlParams();
+    const byMinutes = minuteCountsQueryOf(options, snapshot.minutesFrom, starts, params);
+    if (byMinutes !== null) return readRows(snapshot, byMinutes, params);
     const group = options.groupBy === undefined ? 'NULL' : groupSql(options.groupBy, params);
     const ctes = bucketedCtes(
       {
@@ -105,6 +109,41 @@ export async function getTimeSeries(
     return readRows(snapshot, sql, params);
   });
   return { series: seriesOf(rows, starts, options) };
+}
+
+/**
+ * The count series from per-minute counts, when the question is one they answer exactly: a
+ * count, filtered at most by name and bots, split at most by name. Null otherwise.
+ */
+function minuteCountsQueryOf(
+  options: TimeSeriesOptions,
+  minutesFrom: string,
+  starts: number[],
+  params: SqlParams,
+): string | null {
+  const { filters, groupBy } = options;
+  const { name, ...otherColumns } = filters.equals ?? {};
+  const eligible =
+    options.metric === 'count' &&
+    options.useMinuteCounts !== false &&
+    Object.values(otherColumns).every((v) => v === undefined) &&
+    Object.keys(filters.properties ?? {}).length === 0 &&
+    filters.valued !== true &&
+    (groupBy === undefined || ('column' in groupBy && groupBy.column === 'name'));
+  if (!eligible) return null;
+  return minuteCountsSql(
+    {
+      minutesFrom,
+      starts,
+      fromMs: options.fromMs,
+      toMs: options.toMs,
+      name,
+      includeBots: filters.includeBots === true,
+      byName: groupBy !== undefined,
+      seriesMax: options.seriesMax,
+    },
+    params,
+  );
 }
 
 function groupSql(groupBy: GroupBy, params: SqlParams): string {
