@@ -121,29 +121,7 @@ export class EventStore implements EventSource {
       this.lock.releaseRead();
       throw error;
     }
-    const fromDay = range.fromMs === undefined ? undefined : utcDay(range.fromMs);
-    const toDay = range.toMs === undefined ? undefined : utcDay(range.toMs - 1);
-    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
-    const quoted = (file: string) => `'${sqlString(path.join(this.segmentsDir, file))}'`;
-    const hotPart = `SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant`;
-    const from =
-      segments.length === 0
-        ? `(${hotPart})`
-        : `(SELECT ${EVENT_COLUMN_LIST} FROM read_parquet([${segments.map((s) => quoted(s.file)).join(', ')}])
-            UNION ALL ${hotPart})`;
-    const counted = segments.filter((s) => s.hasMinuteCounts);
-    const uncounted = segments.filter((s) => !s.hasMinuteCounts);
-    const minutesFrom = minuteCountsRelation(
-      counted.map((s) => quoted(minuteCountsFile(s.file))),
-      [
-        ...(uncounted.length === 0
-          ? []
-          : [
-              `SELECT "timestamp", name, is_bot FROM read_parquet([${uncounted.map((s) => quoted(s.file)).join(', ')}])`,
-            ]),
-        `SELECT "timestamp", name, is_bot FROM ${HOT_TABLE} WHERE tenant = $tenant`,
-      ],
-    );
+    const { from, minutesFrom } = this.relationsOf(tenant, range);
     const conn = connection;
     let released = false;
     return {
@@ -158,6 +136,31 @@ export class EventStore implements EventSource {
         this.lock.releaseRead();
       },
     };
+  }
+
+  /** A tenant's events and minute counts as SQL: its segments (pruned by day) ∪ hot rows. */
+  private relationsOf(tenant: string, range: TimeRange): { from: string; minutesFrom: string } {
+    const fromDay = range.fromMs === undefined ? undefined : utcDay(range.fromMs);
+    const toDay = range.toMs === undefined ? undefined : utcDay(range.toMs - 1);
+    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
+    const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
+    const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
+    const hot = `FROM ${HOT_TABLE} WHERE tenant = $tenant`;
+    const from =
+      segments.length === 0
+        ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
+        : `(SELECT ${EVENT_COLUMN_LIST} FROM ${filesOf(segments.map((s) => s.file))}
+            UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
+    const counted = segments.filter((s) => s.hasMinuteCounts).map((s) => s.file);
+    const uncounted = segments.filter((s) => !s.hasMinuteCounts).map((s) => s.file);
+    const raw = [`SELECT "timestamp", name, is_bot ${hot}`];
+    if (uncounted.length > 0)
+      raw.push(`SELECT "timestamp", name, is_bot FROM ${filesOf(uncounted)}`);
+    const minutesFrom = minuteCountsRelation(
+      counted.map((f) => quoted(minuteCountsFile(f))),
+      raw,
+    );
+    return { from, minutesFrom };
   }
 
   /** (tenant, event_id, received_at) of segment events received at or after `sinceMs`. */
