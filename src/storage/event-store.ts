@@ -218,7 +218,8 @@ export class EventStore implements EventSource {
     await this.flusher.settled();
     await this.compactor.settled();
     this.wal.close();
-    await this.lock.write(() => {
+    await this.lock.write(async () => {
+      await this.hot.close();
       this.instance.closeSync();
       this.sqlite.close();
     });

@@ -2,13 +2,15 @@
 // wait in memory; `sync` loads everything waiting into DuckDB's hot table in one bulk read of an
 // NDJSON staging file (DuckDB's fastest way in; per-row appends are several times slower).
 // Queries sync first, so they see every acknowledged event; the flusher syncs on its interval,
-// which bounds what a query has to load.
+// which bounds what a query has to load. Every row of one load gets the load's highest log seq:
+// a flush through seq S then takes exactly the loads whose groups are all ≤ S, and the lines
+// go to DuckDB as the log stored them, without rewriting each one.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
-import { HOT_TABLE, sqlString } from './duckdb.ts';
+import { HOT_TABLE } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
 
 interface Group {
@@ -20,16 +22,20 @@ interface Group {
 /** Estimated memory of an event in the hot tier relative to its JSON size (JS + DuckDB). */
 const MEMORY_PER_JSON_BYTE = 3;
 
-const NDJSON_COLUMNS = `{${EVENT_COLUMNS.map(
-  ([name, type]) =>
-    `'${name}': '${name === 'timestamp' || name === 'received_at' ? 'BIGINT' : type}'`,
-).join(', ')}}`;
+const isTime = (name: string) => name === 'timestamp' || name === 'received_at';
 
-const SELECT_LIST = EVENT_COLUMNS.map(([name]) =>
-  name === 'timestamp' || name === 'received_at'
-    ? `make_timestamptz("${name}" * 1000) AS "${name}"`
-    : `"${name}"`,
-).join(', ');
+const NDJSON_COLUMNS = `{${EVENT_COLUMNS.filter(([name]) => name !== 'seq')
+  .map(([name, type]) => `'${name}': '${isTime(name) ? 'BIGINT' : type}'`)
+  .join(', ')}}`;
+
+const SELECT_LIST = EVENT_COLUMNS.map(([name]) => {
+  if (name === 'seq') return '$seq::BIGINT AS seq';
+  return isTime(name) ? `make_timestamptz("${name}" * 1000) AS "${name}"` : `"${name}"`;
+}).join(', ');
+
+/** Prepared once: only the staging file and the load's seq change from one load to the next. */
+const LOAD_SQL = `INSERT INTO ${HOT_TABLE} SELECT ${SELECT_LIST}
+  FROM read_ndjson($file, columns = ${NDJSON_COLUMNS}, format = 'newline_delimited')`;
 
 export class HotTier {
   private waiting: Group[] = [];
@@ -38,6 +44,10 @@ export class HotTier {
   private memoryBytes = 0;
   private syncing: Promise<void> | null = null;
   private files = 0;
+  private loader: Promise<{
+    connection: DuckDBConnection;
+    insert: DuckDBPreparedStatement;
+  }> | null = null;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -96,22 +106,31 @@ export class HotTier {
 
   private async load(groups: Group[]): Promise<void> {
     const file = path.join(this.stagingDir, `hot-${process.pid}-${this.files++}.ndjson`);
-    const parts: string[] = [];
-    for (const g of groups) {
-      for (const line of g.lines) parts.push(`{"seq":${g.seq},${line.slice(1)}`);
-    }
-    fs.writeFileSync(file, parts.join('\n'));
-    const c = await this.instance.connect();
+    fs.writeFileSync(file, groups.map((g) => g.lines.join('\n')).join('\n'));
+    const seq = (groups.at(-1) as Group).seq;
     try {
-      await c.run(
-        `INSERT INTO ${HOT_TABLE} SELECT ${SELECT_LIST}
-         FROM read_ndjson('${sqlString(file)}',
-                          columns = ${NDJSON_COLUMNS}, format = 'newline_delimited')`,
-      );
+      this.loader ??= this.prepareLoader().catch((error: unknown) => {
+        this.loader = null; // prepared again by the next load
+        throw error;
+      });
+      const { insert } = await this.loader;
+      insert.bind({ file, seq: BigInt(seq) });
+      await insert.run();
     } finally {
-      c.closeSync();
       fs.rmSync(file, { force: true });
     }
-    for (const g of groups) this.loaded.push(g);
+    for (const g of groups) this.loaded.push({ ...g, seq });
+  }
+
+  private async prepareLoader() {
+    const connection = await this.instance.connect();
+    return { connection, insert: await connection.prepare(LOAD_SQL) };
+  }
+
+  /** Releases the loader's connection (before the DuckDB instance closes). */
+  async close(): Promise<void> {
+    const loader = await this.loader;
+    loader?.connection.closeSync();
+    this.loader = null;
   }
 }
