@@ -12,13 +12,15 @@ export const FRAME_HEADER_BYTES = 16;
 /** A frame larger than this is not something Tally wrote: treat it as corruption. */
 export const FRAME_PAYLOAD_BYTES_MAX = 256 * 1024 * 1024;
 
-export function encodeFrame(seq: number, payload: Uint8Array, out: Buffer, at: number): number {
-  out.writeUInt32LE(payload.length, at);
-  out.writeBigUInt64LE(BigInt(seq), at + 8);
-  out.set(payload, at + FRAME_HEADER_BYTES);
-  const crc = crcOf(out, at + 8, at + FRAME_HEADER_BYTES + payload.length);
-  out.writeUInt32LE(crc, at + 4);
-  return at + FRAME_HEADER_BYTES + payload.length;
+/** The header of the frame holding `payload`; the payload itself is written as it is. */
+export function frameHeader(seq: number, payload: Uint8Array): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32LE(payload.length, 0);
+  header.writeBigUInt64LE(BigInt(seq), 8);
+  // CRC-32 continues across the two parts exactly as over their concatenation.
+  const crc = Bun.hash.crc32(payload, Bun.hash.crc32(header.subarray(8, 16))) >>> 0;
+  header.writeUInt32LE(crc, 4);
+  return header;
 }
 
 export type FrameRead =

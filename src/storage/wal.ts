@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../core/index.ts';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES } from './wal-frame.ts';
+import { decodeFrame, FRAME_HEADER_BYTES, frameHeader } from './wal-frame.ts';
 
 export type Durability = 'fsync' | 'os';
 
@@ -73,13 +73,14 @@ export class WriteAheadLog {
   /** Writes one frame per payload at the end of the log (not yet durable); returns the last seq. */
   append(payloads: readonly Uint8Array[]): number {
     assert(!this.closed, 'append to a closed log');
+    // Headers and payloads go out in one writev: no copy of the payloads into a frame buffer.
+    const parts: Uint8Array[] = [];
     let bytes = 0;
-    for (const p of payloads) bytes += FRAME_HEADER_BYTES + p.length;
-    const out = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    for (const p of payloads) at = encodeFrame(this.nextSeq++, p, out, at);
-    assert(at === bytes, 'frames fill the buffer exactly');
-    writeAll(this.fd, out);
+    for (const p of payloads) {
+      parts.push(frameHeader(this.nextSeq++, p), p);
+      bytes += FRAME_HEADER_BYTES + p.length;
+    }
+    writeAll(this.fd, parts, bytes);
     this.fileBytes += bytes;
     const lastSeq = this.nextSeq - 1;
     const current = this.files.at(-1);
@@ -186,7 +187,11 @@ export function syncDirectory(dir: string): void {
   }
 }
 
-function writeAll(fd: number, buf: Buffer): void {
+function writeAll(fd: number, parts: Uint8Array[], bytes: number): void {
+  const written = fs.writevSync(fd, parts);
+  if (written === bytes) return;
+  // A short write (rare on files): write the rest from one buffer.
+  const rest = Buffer.concat(parts).subarray(written);
   let at = 0;
-  while (at < buf.length) at += fs.writeSync(fd, buf, at, buf.length - at);
+  while (at < rest.length) at += fs.writeSync(fd, rest, at, rest.length - at);
 }
