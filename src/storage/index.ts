@@ -28,7 +28,7 @@ export { publishSegment, segmentRelativePath } from './segment-files.ts';
 export { openSqlite } from './sqlite.ts';
 export {
   type Durability,
-  syncDirectory,
+  fsyncPath,
   type WalOptions,
   type WalRecord,
   WriteAheadLog,

@@ -6,28 +6,19 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { syncDirectory } from './wal.ts';
+import { fsyncPath } from './wal.ts';
 
 export function segmentRelativePath(tenant: string, day: string, name: string): string {
   return path.join(`tenant=${encodeURIComponent(tenant)}`, `day=${day}`, `${name}.parquet`);
 }
 
-export function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Moves a written staging file to its final place durably; returns its size in bytes. */
 export function publishSegment(stagingFile: string, segmentsDir: string, relative: string): number {
-  fsyncFile(stagingFile);
+  fsyncPath(stagingFile);
   const target = path.join(segmentsDir, relative);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.renameSync(stagingFile, target);
-  syncDirectory(path.dirname(target));
+  fsyncPath(path.dirname(target));
   return fs.statSync(target).size;
 }
 

@@ -173,13 +173,15 @@ function replayFile(
 function createFile(dir: string, index: number): WalFile {
   const name = `${String(index).padStart(10, '0')}.wal`;
   fs.closeSync(fs.openSync(path.join(dir, name), 'a'));
-  syncDirectory(dir);
+  fsyncPath(dir);
   return { index, name, lastSeq: 0 };
 }
 
-/** fsyncs a directory so that a file created or removed in it survives a power loss. */
-export function syncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+/**
+ * fsyncs a file, or a directory so that a file created or removed in it survives a power loss.
+ */
+export function fsyncPath(target: string): void {
+  const fd = fs.openSync(target, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {

@@ -6,7 +6,7 @@ import { type Auth, type AuthOptions, createAuth } from '../../src/auth/index.ts
 import { createLogger, ManualClock } from '../../src/core/index.ts';
 import { type Engine, openEngine } from '../../src/engine/index.ts';
 import { createApp } from '../../src/http/index.ts';
-import { engineOptions, T0 } from '../helpers/app.ts';
+import { countEvents, engineOptions, T0 } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 export { T0 };
@@ -74,18 +74,7 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
     dataDir: dir,
     logs,
     call: (method, path, call = {}) => app.handle(requestOf(method, path, call)),
-    async count(tenant) {
-      const snapshot = await engine.store.snapshot(tenant);
-      try {
-        const r = await snapshot.connection.runAndReadAll(
-          `SELECT count(*) AS n FROM ${snapshot.from} AS e`,
-          snapshot.params,
-        );
-        return Number((r.getRowObjectsJS()[0] as { n: bigint }).n);
-      } finally {
-        snapshot.release();
-      }
-    },
+    count: (tenant) => countEvents(engine.store, tenant),
     async close() {
       await engine.close();
       remove();

@@ -10,6 +10,7 @@ import {
 } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
+import type { EventSource } from '../../src/storage/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 export const T0 = Date.parse('2026-11-25T12:00:00Z');
@@ -27,6 +28,20 @@ export interface TestApp {
   get(path: string): Promise<Response>;
   /** Stored events of a tenant, counted through the store (segments ∪ hot). */
   count(tenant?: string): Promise<number>;
+}
+
+/** Stored events of a tenant, counted through the store (segments ∪ hot). */
+export async function countEvents(source: EventSource, tenant: string): Promise<number> {
+  const snapshot = await source.snapshot(tenant);
+  try {
+    const r = await snapshot.connection.runAndReadAll(
+      `SELECT count(*) AS n FROM ${snapshot.from} AS e`,
+      snapshot.params,
+    );
+    return Number((r.getRowObjectsJS()[0] as { n: bigint }).n);
+  } finally {
+    snapshot.release();
+  }
 }
 
 export function engineOptions(
@@ -114,17 +129,6 @@ export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promi
     get(path) {
       return handle(new Request(`http://localhost${path}`));
     },
-    async count(tenant = 'default') {
-      const snapshot = await current.engine.store.snapshot(tenant);
-      try {
-        const r = await snapshot.connection.runAndReadAll(
-          `SELECT count(*) AS n FROM ${snapshot.from} AS e`,
-          snapshot.params,
-        );
-        return Number((r.getRowObjectsJS()[0] as { n: bigint }).n);
-      } finally {
-        snapshot.release();
-      }
-    },
+    count: (tenant = 'default') => countEvents(current.engine.store, tenant),
   };
 }
