@@ -64,10 +64,12 @@ export type BaseEvent = Omit<StoredEvent, DerivedField>;
 
 /** Facts about the request an event arrived in, used where the body is silent. */
 export interface RequestContext {
-  tenant: string;
   receivedAt: number;
   userAgent: string | null;
-  ip: string | null;
+  /** The client address; may be computed on first read, so read it only when needed. */
+  readonly ip: string | null;
+  /** Keep the client address in stored events (STORE_IP); else it only feeds visitor_id. */
+  keepIp: boolean;
   newEventId: () => string;
 }
 
@@ -79,6 +81,7 @@ export type NormalizeResult = { ok: true; event: BaseEvent } | { ok: false; issu
  */
 export function normalizeEvent(
   input: EventInput,
+  tenant: string,
   ctx: RequestContext,
   loc: (string | number)[],
 ): NormalizeResult {
@@ -102,17 +105,22 @@ export function normalizeEvent(
   if (issues.length > 0) return { ok: false, issues };
 
   const url = input.url ?? null;
-  const ip = input.ip ?? ctx.ip;
+  const userId = input.user_id ?? null;
+  const anonymousId = input.anonymous_id ?? null;
+  // The client address is looked up only for an event that will keep it or hash it into a
+  // visitor_id (no user or anonymous id): the lookup is a measurable cost per request.
+  const needsIp = ctx.keepIp || (!userId && !anonymousId);
+  const ip = input.ip ?? (needsIp ? ctx.ip : null);
   return {
     ok: true,
     event: {
       event_id: input.event_id ?? ctx.newEventId(),
-      tenant: ctx.tenant,
+      tenant,
       name: input.name,
       timestamp,
       received_at: ctx.receivedAt,
-      user_id: input.user_id ?? null,
-      anonymous_id: input.anonymous_id ?? null,
+      user_id: userId,
+      anonymous_id: anonymousId,
       session_id: input.session_id ?? null,
       source: input.source ?? null,
       path: input.path ?? (url === null ? null : pathOfUrl(url)),

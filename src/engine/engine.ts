@@ -24,6 +24,8 @@ export interface Engine {
   ingestor: Ingestor;
   registry: ActorRegistry;
   dedup: DedupIndex;
+  /** Whether stored events keep the client IP (STORE_IP). */
+  keepsIp: boolean;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     ingestor,
     registry,
     dedup,
+    keepsIp: options.storeIp,
     close: () => store.close(),
   };
 }

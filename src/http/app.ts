@@ -3,6 +3,7 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
+import type { Logger } from '../core/index.ts';
 import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { tenantOf } from './context.ts';
@@ -18,32 +19,16 @@ import { projectRoutes } from './routes/projects.ts';
 import { readRoutes } from './routes/reads.ts';
 import { userRoutes } from './routes/users.ts';
 
-const startedAt = new WeakMap<Request, number>();
-
 export function createApp(deps: AppDeps) {
   const { log } = deps;
-  const logRequests = log.enabled('info');
   return new Elysia()
-    .onRequest(({ request }) => {
-      if (logRequests) startedAt.set(request, performance.now());
-    })
     .onError(({ error, code, set }) => {
       const appError = toAppError(error, code, log);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
-    .onAfterResponse(({ request, set, path }) => {
-      if (!logRequests) return;
-      const start = startedAt.get(request);
-      log.info('request', {
-        method: request.method,
-        path,
-        status: typeof set.status === 'number' ? set.status : Number(set.status ?? 200),
-        duration_ms:
-          start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
-        tenant: tenantOf(request),
-      });
-    })
+    .use(requestLog(log))
+    .use(rateLimitHeaders(deps))
     .use(
       openapi({
         path: '/openapi',
@@ -93,6 +78,41 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(accountRoutes(deps));
+}
+
+/**
+ * One JSON line per request at LOG_LEVEL=info. Below info the hooks are not registered at all:
+ * every hook costs each request a little, and ingest is the hot path.
+ */
+function requestLog(log: Logger) {
+  if (!log.enabled('info')) return new Elysia({ name: 'no-request-log' });
+  const startedAt = new WeakMap<Request, number>();
+  return new Elysia()
+    .onRequest(({ request }) => {
+      startedAt.set(request, performance.now());
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
+      const start = startedAt.get(request);
+      log.info('request', {
+        method: request.method,
+        path,
+        status: typeof set.status === 'number' ? set.status : Number(set.status ?? 200),
+        duration_ms:
+          start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
+        tenant: tenantOf(request),
+      });
+    });
+}
+
+/** Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response. */
+function rateLimitHeaders(deps: AppDeps) {
+  const { auth } = deps;
+  if (auth === undefined || deps.tenancy !== auth.tenancy) {
+    return new Elysia({ name: 'no-rate-limit-headers' });
+  }
+  return new Elysia().onRequest(({ request, set }) => {
+    auth.tenancy.attachHeaders(request, set.headers);
+  });
 }
 
 /** The live WebSocket routes, when the app has a live hub. */

@@ -15,7 +15,7 @@ import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 
 /** Request facts shared by every item; `tenantOf` maps an item's `tenant_id` to its tenant. */
-export type PrepareContext = Omit<RequestContext, 'tenant'> & {
+export type PrepareContext = RequestContext & {
   tenantOf: (claimed: string | undefined) => string;
 };
 
@@ -37,11 +37,17 @@ export function contextOf(
   options: ContextOptions = {},
 ): PrepareContext {
   const credentials = options.key === undefined ? undefined : { key: options.key };
+  let ip: string | null | undefined = options.ip ?? undefined;
   return {
     tenantOf: deps.tenancy.forIngest(request, credentials),
     receivedAt: deps.clock.now(),
     userAgent: request.headers.get('user-agent'),
-    ip: options.ip ?? clientIp(request, server, deps.options.trustProxy),
+    // Looked up on first read: most server-side events carry a user id and never need it.
+    get ip() {
+      if (ip === undefined) ip = clientIp(request, server, deps.options.trustProxy);
+      return ip;
+    },
+    keepIp: deps.engine.keepsIp,
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
 }
@@ -65,7 +71,7 @@ export function prepareEvents(
       return;
     }
     const input = item as EventInput;
-    const result = normalizeEvent(input, { ...ctx, tenant: ctx.tenantOf(input.tenant_id) }, loc);
+    const result = normalizeEvent(input, ctx.tenantOf(input.tenant_id), ctx, loc);
     if (result.ok) events.push(result.event);
     else issues.push(...result.issues);
   });

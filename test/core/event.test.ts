@@ -3,16 +3,16 @@ import { normalizeEvent, type RequestContext } from '../../src/core/index.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const ctx: RequestContext = {
-  tenant: 'acme',
   receivedAt: NOW,
   userAgent: 'Mozilla/5.0',
   ip: '203.0.113.9',
+  keepIp: false,
   newEventId: () => 'generated-id',
 };
 
 describe('normalizeEvent', () => {
   test('fills defaults from the request', () => {
-    const r = normalizeEvent({ name: 'signup' }, ctx, ['body']);
+    const r = normalizeEvent({ name: 'signup' }, 'acme', ctx, ['body']);
     expect(r).toEqual({
       ok: true,
       event: expect.objectContaining({
@@ -28,19 +28,53 @@ describe('normalizeEvent', () => {
   });
 
   test('takes the client IP from the request when the body has none', () => {
-    const r = normalizeEvent({ name: 'x' }, ctx, ['body']);
+    const r = normalizeEvent({ name: 'x' }, 'acme', ctx, ['body']);
     expect(r.ok && r.event.ip).toBe('203.0.113.9');
-    const own = normalizeEvent({ name: 'x', ip: '198.51.100.1' }, ctx, ['body']);
+    const own = normalizeEvent({ name: 'x', ip: '198.51.100.1' }, 'acme', ctx, ['body']);
     expect(own.ok && own.event.ip).toBe('198.51.100.1');
   });
 
+  test('reads the client IP only when the event keeps it or needs it for visitor_id', () => {
+    let reads = 0;
+    const counting = (keepIp: boolean): RequestContext => ({
+      ...ctx,
+      keepIp,
+      get ip() {
+        reads++;
+        return '203.0.113.9';
+      },
+    });
+    const known = normalizeEvent({ name: 'x', user_id: 'u1' }, 'acme', counting(false), ['body']);
+    expect(known.ok && known.event.ip).toBeNull();
+    const anonymous = normalizeEvent(
+      { name: 'x', anonymous_id: 'a1' },
+      'acme',
+      counting(false),
+      [],
+    );
+    expect(anonymous.ok && anonymous.event.ip).toBeNull();
+    expect(reads).toBe(0);
+    const kept = normalizeEvent({ name: 'x', user_id: 'u1' }, 'acme', counting(true), ['body']);
+    expect(kept.ok && kept.event.ip).toBe('203.0.113.9');
+    const hashed = normalizeEvent({ name: 'x', user_id: '' }, 'acme', counting(false), ['body']);
+    expect(hashed.ok && hashed.event.ip).toBe('203.0.113.9');
+    expect(reads).toBe(2);
+  });
+
   test('derives path from url', () => {
-    const r = normalizeEvent({ name: 'page_view', url: 'https://a.example/pricing?x=1' }, ctx, []);
+    const r = normalizeEvent(
+      { name: 'page_view', url: 'https://a.example/pricing?x=1' },
+      'acme',
+      ctx,
+      [],
+    );
     expect(r.ok && r.event.path).toBe('/pricing');
   });
 
   test('refuses timestamps more than 24 h ahead, accepts any past time', () => {
-    const ahead = normalizeEvent({ name: 'x', timestamp: NOW + 24 * 3600_000 + 1 }, ctx, ['body']);
+    const ahead = normalizeEvent({ name: 'x', timestamp: NOW + 24 * 3600_000 + 1 }, 'acme', ctx, [
+      'body',
+    ]);
     expect(ahead).toEqual({
       ok: false,
       issues: [
@@ -51,15 +85,24 @@ describe('normalizeEvent', () => {
         },
       ],
     });
-    expect(normalizeEvent({ name: 'x', timestamp: NOW + 24 * 3600_000 }, ctx, []).ok).toBe(true);
-    expect(normalizeEvent({ name: 'x', timestamp: '1999-12-31T23:59:59Z' }, ctx, []).ok).toBe(true);
+    expect(normalizeEvent({ name: 'x', timestamp: NOW + 24 * 3600_000 }, 'acme', ctx, []).ok).toBe(
+      true,
+    );
+    expect(
+      normalizeEvent({ name: 'x', timestamp: '1999-12-31T23:59:59Z' }, 'acme', ctx, []).ok,
+    ).toBe(true);
   });
 
   test('limits properties by key count and size', () => {
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
-    const r1 = normalizeEvent({ name: 'x', properties: many }, ctx, ['body', 'events', 2]);
+    const r1 = normalizeEvent({ name: 'x', properties: many }, 'acme', ctx, ['body', 'events', 2]);
     expect(r1.ok ? [] : r1.issues.map((i) => i.loc)).toEqual([['body', 'events', 2, 'properties']]);
-    const big = normalizeEvent({ name: 'x', properties: { blob: 'x'.repeat(9000) } }, ctx, []);
+    const big = normalizeEvent(
+      { name: 'x', properties: { blob: 'x'.repeat(9000) } },
+      'acme',
+      ctx,
+      [],
+    );
     expect(big.ok).toBe(false);
   });
 });

@@ -60,12 +60,7 @@ export function errorDocs(statuses: Record<number, string>) {
 
 export function authRoutes(deps: AuthRouteDeps) {
   const { auth } = deps;
-  return new Elysia({ name: 'auth-routes' })
-    .onRequest(({ request, set }) => {
-      auth.tenancy.attachHeaders(request, set.headers);
-    })
-    .use(registerRoute(auth))
-    .use(sessionRoutes(deps));
+  return new Elysia({ name: 'auth-routes' }).use(registerRoute(auth)).use(sessionRoutes(deps));
 }
 
 function registerRoute(auth: Auth) {
