@@ -124,13 +124,14 @@ export class TenantActor {
       await store.committer.barrier();
       return null;
     }
-    const submitted = store.committer.submit(Buffer.from(lines.join('\n')), fresh.length);
+    const payload = Buffer.from(lines.join('\n'));
+    const submitted = store.committer.submit(payload, fresh.length);
     if (submitted.kind === 'full') {
       for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
       return { kind: 'overloaded', reason: 'the commit queue is full' };
     }
     const seq = await submitted.committed;
-    store.committed(seq, lines);
+    store.committed(seq, payload);
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
   }

@@ -93,9 +93,9 @@ export class EventStore implements EventSource {
     };
     const wal = WriteAheadLog.open(walOptions, (record) => {
       if (record.seq <= flushed) return;
-      const lines = Buffer.from(record.payload).toString('utf8').split('\n');
-      hot.add(record.seq, lines);
-      onReplay(record.seq, lines);
+      const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
+      hot.add(record.seq, payload);
+      onReplay(record.seq, payload.toString('utf8').split('\n'));
     });
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,
@@ -106,9 +106,9 @@ export class EventStore implements EventSource {
     return new EventStore(options, sqlite, catalog, instance, hot, wal, committer, segmentsDir);
   }
 
-  /** Makes a committed group readable (call once its commit resolved). */
-  committed(seq: number, lines: readonly string[]): void {
-    this.hot.add(seq, lines);
+  /** Makes a committed group readable (call once its commit resolved) from its log payload. */
+  committed(seq: number, payload: Uint8Array): void {
+    this.hot.add(seq, payload);
   }
 
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {

@@ -1,6 +1,10 @@
-// Group commit: requests that arrive while a commit is in flight wait together and share the
-// next write + fdatasync, so 64 concurrent clients cost a handful of fsyncs, not 64. The queue
-// of waiting work is bounded; past the bound `submit` says 'full' and the caller answers 503.
+// Group commit: requests that arrive in one turn of the event loop wait together and share one
+// write + fdatasync, so 64 concurrent clients cost a handful of fsyncs, not 64. Up to
+// COMMITS_IN_FLIGHT_MAX groups are in flight at once: writes go to the log one after another,
+// in order, while their fdatasyncs overlap (the disk takes several flushes at about the cost
+// of one), and each group is acknowledged only once it and every group before it are durable.
+// The queue of waiting work is bounded; past the bound `submit` says 'full' and the caller
+// answers 503.
 
 import { assert } from '../core/index.ts';
 import type { WriteAheadLog } from './wal.ts';
@@ -21,14 +25,26 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/**
+ * Groups written or syncing at once. Measured on a VM disk: 2 overlapping fdatasyncs gave ~1.8×
+ * the commits/s of one at a time and 4 gave ~2.5×, each taking only a little longer.
+ */
+export const COMMITS_IN_FLIGHT_MAX = 4;
+
+const settled = () => undefined;
+
 export class GroupCommitter {
   private queue: Pending[] = [];
   private queueEvents = 0;
   private queueBytes = 0;
-  private inFlight = false;
+  private inFlight = 0;
   private scheduled = false;
   private failed: unknown = null;
   private idleWaiters: (() => void)[] = [];
+  /** Settles when every write started so far is done: writes go out one after another. */
+  private written: Promise<unknown> = Promise.resolve();
+  /** Resolves when every group started so far is durable (rejects once one failed). */
+  private durable: Promise<void> = Promise.resolve();
   /** Number of write + sync rounds so far; tests and /metrics read it. */
   commits = 0;
 
@@ -62,7 +78,7 @@ export class GroupCommitter {
    * still on its way to disk.
    */
   barrier(): Promise<void> {
-    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ payload: null, resolve: () => resolve(), reject });
       this.schedule();
@@ -71,7 +87,7 @@ export class GroupCommitter {
 
   /** Resolves when nothing is queued or in flight. */
   drain(): Promise<void> {
-    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -84,44 +100,69 @@ export class GroupCommitter {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.scheduled) return;
+    if (this.scheduled || this.inFlight >= COMMITS_IN_FLIGHT_MAX) return;
     this.scheduled = true;
     // setImmediate lets every request parsed in this turn of the event loop join the group.
     setImmediate(() => {
       this.scheduled = false;
-      void this.commitNext();
+      this.startCommit();
     });
   }
 
-  private async commitNext(): Promise<void> {
-    assert(!this.inFlight, 'one commit in flight at a time');
+  private startCommit(): void {
     const group = this.queue;
-    if (group.length === 0) return this.notifyIdle();
+    if (group.length === 0) return;
     this.queue = [];
     this.queueEvents = 0;
     this.queueBytes = 0;
-    this.inFlight = true;
-    try {
-      const payloads: Uint8Array[] = [];
-      for (const p of group) if (p.payload !== null) payloads.push(p.payload);
-      if (payloads.length > 0) {
-        this.wal.append(payloads);
-        await this.wal.sync();
+    this.inFlight++;
+    const payloads: Uint8Array[] = [];
+    for (const p of group) if (p.payload !== null) payloads.push(p.payload);
+    const before = this.durable;
+    const done = payloads.length === 0 ? before.then(() => 0) : this.commit(payloads, before);
+    this.durable = done.then(settled);
+    this.durable.catch(settled); // a failure is reported once, below, not as unhandled
+    done.then(
+      (firstSeq) => {
+        let seq = firstSeq;
+        for (const p of group) p.resolve(p.payload === null ? seq - 1 : seq++);
+      },
+      (error: unknown) => this.fail(error, group),
+    );
+    void done.then(settled, settled).then(() => this.finished());
+  }
+
+  /** Writes `payloads` after every earlier write, syncs; resolves with the first seq. */
+  private async commit(payloads: Uint8Array[], before: Promise<void>): Promise<number> {
+    const write = this.written.then(async () => {
+      // A full file is closed only once nothing written to it still waits for its sync.
+      if (this.wal.full) {
+        await before;
         this.wal.rotateIfFull();
-        this.commits++;
       }
-      let seq = this.wal.lastSeq - payloads.length;
-      for (const p of group) p.resolve(p.payload === null ? seq : ++seq);
-    } catch (error) {
-      this.failed = error;
-      for (const p of [...group, ...this.queue]) p.reject(error);
-      this.queue = [];
-      this.options.onFatal(error);
-    } finally {
-      this.inFlight = false;
-    }
-    if (this.queue.length > 0) this.schedule();
-    else this.notifyIdle();
+      return this.wal.append(payloads);
+    });
+    this.written = write.then(settled, settled);
+    const lastSeq = await write;
+    await this.wal.sync();
+    await before; // acknowledged in log order: every earlier group is durable too
+    this.commits++;
+    return lastSeq - payloads.length + 1;
+  }
+
+  private fail(error: unknown, group: Pending[]): void {
+    const first = this.failed === null;
+    if (first) this.failed = error;
+    for (const p of [...group, ...this.queue]) p.reject(this.failed);
+    this.queue = [];
+    if (first) this.options.onFatal(error);
+  }
+
+  private finished(): void {
+    this.inFlight--;
+    assert(this.inFlight >= 0, 'commits in flight never go below zero');
+    if (this.queue.length > 0 && this.failed === null) this.schedule();
+    else if (this.inFlight === 0 && this.queue.length === 0) this.notifyIdle();
   }
 
   private notifyIdle(): void {

@@ -1,6 +1,8 @@
-// Acknowledged events not yet in a segment. Committed groups arrive as encoded JSON lines and
-// wait in memory; `sync` loads everything waiting into DuckDB's hot table in one bulk read of an
-// NDJSON staging file (DuckDB's fastest way in; per-row appends are several times slower).
+// Acknowledged events not yet in a segment. Committed groups arrive as the log stored them (UTF-8
+// JSON lines joined by newlines) and wait in memory; `sync` loads everything waiting into
+// DuckDB's hot table in one bulk read of an NDJSON staging file (DuckDB's fastest way in;
+// per-row appends are several times slower). The staging file is written and removed off the
+// event loop.
 // Queries sync first, so they see every acknowledged event; the flusher syncs on its interval,
 // which bounds what a query has to load. Every row of one load gets the load's highest log seq:
 // a flush through seq S then takes exactly the loads whose groups are all ≤ S, and the lines
@@ -12,12 +14,15 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '
 import { assert } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
+import { writeFully } from './file-io.ts';
 
 interface Group {
   seq: number;
-  lines: readonly string[];
-  bytes: number;
+  /** Newline-separated JSON lines, no trailing newline. */
+  payload: Uint8Array;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /** Estimated memory of an event in the hot tier relative to its JSON size (JS + DuckDB). */
 const MEMORY_PER_JSON_BYTE = 3;
@@ -54,14 +59,12 @@ export class HotTier {
     private readonly stagingDir: string,
   ) {}
 
-  /** Adds a committed group (seq ascending across calls). */
-  add(seq: number, lines: readonly string[]): void {
+  /** Adds a committed group: its JSON lines joined by newlines (seq ascending across calls). */
+  add(seq: number, payload: Uint8Array): void {
     const last = this.waiting.at(-1) ?? this.loaded.at(-1);
     assert(last === undefined || seq > last.seq, 'hot groups arrive in log order');
-    let bytes = 0;
-    for (const line of lines) bytes += line.length;
-    this.waiting.push({ seq, lines, bytes });
-    this.memoryBytes += bytes * MEMORY_PER_JSON_BYTE;
+    this.waiting.push({ seq, payload });
+    this.memoryBytes += payload.length * MEMORY_PER_JSON_BYTE;
   }
 
   /** Loads every waiting group into the hot table; concurrent callers share the work. */
@@ -91,7 +94,7 @@ export class HotTier {
       c.closeSync();
     }
     while (this.loaded.length > 0 && (this.loaded[0] as Group).seq <= seq) {
-      this.memoryBytes -= (this.loaded.shift() as Group).bytes * MEMORY_PER_JSON_BYTE;
+      this.memoryBytes -= (this.loaded.shift() as Group).payload.length * MEMORY_PER_JSON_BYTE;
     }
   }
 
@@ -106,9 +109,9 @@ export class HotTier {
 
   private async load(groups: Group[]): Promise<void> {
     const file = path.join(this.stagingDir, `hot-${process.pid}-${this.files++}.ndjson`);
-    fs.writeFileSync(file, groups.map((g) => g.lines.join('\n')).join('\n'));
     const seq = (groups.at(-1) as Group).seq;
     try {
+      await writeStagingFile(file, groups);
       this.loader ??= this.prepareLoader().catch((error: unknown) => {
         this.loader = null; // prepared again by the next load
         throw error;
@@ -117,9 +120,9 @@ export class HotTier {
       insert.bind({ file, seq: BigInt(seq) });
       await insert.run();
     } finally {
-      fs.rmSync(file, { force: true });
+      await fs.promises.rm(file, { force: true });
     }
-    for (const g of groups) this.loaded.push({ ...g, seq });
+    for (const g of groups) this.loaded.push({ payload: g.payload, seq });
   }
 
   private async prepareLoader() {
@@ -132,5 +135,16 @@ export class HotTier {
     const loader = await this.loader;
     loader?.connection.closeSync();
     this.loader = null;
+  }
+}
+
+async function writeStagingFile(file: string, groups: readonly Group[]): Promise<void> {
+  const parts: Uint8Array[] = [];
+  for (const g of groups) parts.push(g.payload, NEWLINE);
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    await writeFully(handle.fd, parts);
+  } finally {
+    await handle.close();
   }
 }

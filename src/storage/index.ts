@@ -17,7 +17,12 @@ export {
   utcDay,
 } from './event-store.ts';
 export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
-export { type GroupCommitOptions, GroupCommitter, type SubmitOutcome } from './group-commit.ts';
+export {
+  COMMITS_IN_FLIGHT_MAX,
+  type GroupCommitOptions,
+  GroupCommitter,
+  type SubmitOutcome,
+} from './group-commit.ts';
 export {
   MINUTE_MS,
   minuteCountsFile,

@@ -1,11 +1,13 @@
 // The write-ahead log: numbered append-only files of CRC-framed records in `<dataDir>/wal/`.
-// Appends are written with one write() per group and made durable with fdatasync (or left to
-// the OS page cache in 'os' mode). Opening the log replays every record and truncates a torn
-// tail, the only damage a crash can leave, since a file is never written again once rotated.
+// Appends are written with one writev per group (a large one off the event loop) and made
+// durable with fdatasync (or left to the OS page cache in 'os' mode). Opening the log replays
+// every record and truncates a torn tail, the only damage a crash can leave, since a file is
+// never written again once rotated.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../core/index.ts';
+import { writeFully } from './file-io.ts';
 import { decodeFrame, FRAME_HEADER_BYTES, frameHeader } from './wal-frame.ts';
 
 export type Durability = 'fsync' | 'os';
@@ -29,10 +31,20 @@ interface WalFile {
 
 const FILE_PATTERN = /^(\d{10})\.wal$/;
 
+/**
+ * Appends up to this size are written inline: a writev of a few pages costs less than handing
+ * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
+ * batch does not hold up every other request while the kernel copies it.
+ */
+const INLINE_WRITE_BYTES_MAX = 64 * 1024;
+
 export class WriteAheadLog {
   private fd: number;
   private fileBytes: number;
   private nextSeq: number;
+  /** Highest seq whose frame is written (in the page cache, not necessarily durable). */
+  private writtenSeq: number;
+  private writing = false;
   private closed = false;
 
   private constructor(
@@ -46,6 +58,7 @@ export class WriteAheadLog {
     this.fd = fs.openSync(full, 'a');
     this.fileBytes = fs.fstatSync(this.fd).size;
     this.nextSeq = lastSeq + 1;
+    this.writtenSeq = lastSeq;
   }
 
   /**
@@ -70,23 +83,39 @@ export class WriteAheadLog {
     return new WriteAheadLog(options, files, lastSeq);
   }
 
-  /** Writes one frame per payload at the end of the log (not yet durable); returns the last seq. */
-  append(payloads: readonly Uint8Array[]): number {
+  /**
+   * Writes one frame per payload at the end of the log (not yet durable); resolves with the
+   * last seq. One append at a time: the caller waits for it before the next.
+   */
+  async append(payloads: readonly Uint8Array[]): Promise<number> {
     assert(!this.closed, 'append to a closed log');
+    assert(!this.writing, 'one append at a time');
     // Headers and payloads go out in one writev: no copy of the payloads into a frame buffer.
     const parts: Uint8Array[] = [];
     let bytes = 0;
+    let seq = this.nextSeq;
     for (const p of payloads) {
-      parts.push(frameHeader(this.nextSeq++, p), p);
+      parts.push(frameHeader(seq++, p), p);
       bytes += FRAME_HEADER_BYTES + p.length;
     }
-    writeAll(this.fd, parts, bytes);
+    if (bytes <= INLINE_WRITE_BYTES_MAX) {
+      writeFullySync(this.fd, parts, bytes);
+    } else {
+      this.writing = true;
+      try {
+        await writeFully(this.fd, parts);
+      } finally {
+        this.writing = false;
+      }
+    }
+    // Only now do the seqs exist: a failed write numbers nothing (and the caller stops).
+    this.nextSeq = seq;
+    this.writtenSeq = seq - 1;
     this.fileBytes += bytes;
-    const lastSeq = this.nextSeq - 1;
     const current = this.files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
-    current.lastSeq = lastSeq;
-    return lastSeq;
+    current.lastSeq = this.writtenSeq;
+    return this.writtenSeq;
   }
 
   /** Makes everything appended so far durable (a no-op in 'os' mode). */
@@ -98,9 +127,14 @@ export class WriteAheadLog {
     });
   }
 
+  /** Whether the current file is full, so the next append should go to a new one. */
+  get full(): boolean {
+    return this.fileBytes >= this.options.fileBytesMax;
+  }
+
   /** Starts a new file once the current one is full. Call only when nothing is unsynced. */
   rotateIfFull(): void {
-    if (this.fileBytes < this.options.fileBytesMax) return;
+    if (!this.full) return;
     const current = this.files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
     fs.closeSync(this.fd);
@@ -125,8 +159,9 @@ export class WriteAheadLog {
     return released;
   }
 
+  /** Highest seq written to the log. */
   get lastSeq(): number {
-    return this.nextSeq - 1;
+    return this.writtenSeq;
   }
 
   get fileCount(): number {
@@ -189,7 +224,7 @@ export function fsyncPath(target: string): void {
   }
 }
 
-function writeAll(fd: number, parts: Uint8Array[], bytes: number): void {
+function writeFullySync(fd: number, parts: Uint8Array[], bytes: number): void {
   const written = fs.writevSync(fd, parts);
   if (written === bytes) return;
   // A short write (rare on files): write the rest from one buffer.

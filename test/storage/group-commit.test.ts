@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as path from 'node:path';
-import { GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
+import { COMMITS_IN_FLIGHT_MAX, GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());
 
-function setup(queueEventsMax = 1000, queueBytesMax = 1 << 20) {
+function setup(queueEventsMax = 1000, queueBytesMax = 1 << 20, fileBytesMax = 64 << 20) {
   const t = makeTempDir();
   cleanup = t.remove;
   const wal = WriteAheadLog.open(
-    { dir: path.join(t.dir, 'wal'), fileBytesMax: 64 << 20, durability: 'fsync' },
+    { dir: path.join(t.dir, 'wal'), fileBytesMax, durability: 'fsync' },
     () => {},
   );
   const fatal: unknown[] = [];
@@ -34,6 +34,71 @@ describe('GroupCommitter', () => {
     expect(seqs).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
     expect(committer.commits).toBeLessThanOrEqual(2);
     wal.close();
+  });
+
+  test('overlaps the syncs of later groups but acknowledges in log order', async () => {
+    const { committer, wal } = setup();
+    // Hold every sync until the test lets it go, to see what is in flight at once.
+    const held: (() => void)[] = [];
+    const realSync = wal.sync.bind(wal);
+    wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
+    const order: string[] = [];
+    const submitNext = (name: string) => {
+      const o = committer.submit(Buffer.from(name), 1);
+      if (o.kind !== 'queued') throw new Error('full');
+      return o.committed.then((seq) => order.push(`${name}:${seq}`));
+    };
+    const a = submitNext('a');
+    await until(() => held.length === 1);
+    const b = submitNext('b'); // a later turn of the event loop: a second group
+    await until(() => held.length === 2);
+    (held[1] as () => void)(); // b is durable first…
+    await Bun.sleep(5);
+    expect(order).toEqual([]); // …but waits for a
+    (held[0] as () => void)();
+    await Promise.all([a, b]);
+    expect(order).toEqual(['a:1', 'b:2']);
+    expect(committer.commits).toBe(2);
+    wal.close();
+  });
+
+  test(`keeps at most ${COMMITS_IN_FLIGHT_MAX} groups in flight`, async () => {
+    const { committer, wal } = setup();
+    const held: (() => void)[] = [];
+    const realSync = wal.sync.bind(wal);
+    wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
+    const all: Promise<number>[] = [];
+    for (let i = 0; i < COMMITS_IN_FLIGHT_MAX + 2; i++) {
+      const o = committer.submit(Buffer.from(`g${i}`), 1);
+      if (o.kind === 'queued') all.push(o.committed);
+      await Bun.sleep(2);
+    }
+    expect(held).toHaveLength(COMMITS_IN_FLIGHT_MAX);
+    while (held.length > 0 || all.length > (await settledCount(all))) {
+      for (const release of held.splice(0)) release();
+      await Bun.sleep(2);
+    }
+    expect(await Promise.all(all)).toEqual(all.map((_, i) => i + 1));
+    wal.close();
+  });
+
+  test('rotates files between overlapping groups without losing or reordering one', async () => {
+    const { committer, wal, dir } = setup(1000, 1 << 20, 4096);
+    const all: Promise<number>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const o = committer.submit(Buffer.alloc(1500, 97 + (i % 26)), 1);
+      if (o.kind === 'queued') all.push(o.committed);
+      if (i % 3 === 0) await Bun.sleep(0);
+    }
+    expect(await Promise.all(all)).toEqual(all.map((_, i) => i + 1));
+    await committer.drain();
+    expect(wal.fileCount).toBeGreaterThan(2);
+    wal.close();
+    const seqs: number[] = [];
+    WriteAheadLog.open({ dir, fileBytesMax: 4096, durability: 'fsync' }, (r) =>
+      seqs.push(r.seq),
+    ).close();
+    expect(seqs).toEqual(all.map((_, i) => i + 1));
   });
 
   test('says full past its bound instead of queueing without end', async () => {
@@ -73,3 +138,17 @@ describe('GroupCommitter', () => {
     expect(committer.submit(Buffer.from('y'), 1).kind).toBe('full');
   });
 });
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await Bun.sleep(2);
+  expect(condition()).toBe(true);
+}
+
+async function settledCount(promises: Promise<unknown>[]): Promise<number> {
+  let n = 0;
+  for (const p of promises) {
+    const done = await Promise.race([p.then(() => true), Bun.sleep(0).then(() => false)]);
+    if (done) n++;
+  }
+  return n;
+}

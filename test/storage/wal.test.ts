@@ -26,23 +26,23 @@ describe('WriteAheadLog', () => {
   test('replays appended records in order after reopening', async () => {
     const dir = tempLog();
     const first = openLog(dir);
-    expect(first.wal.append([Buffer.from('a'), Buffer.from('b')])).toBe(2);
+    expect(await first.wal.append([Buffer.from('a'), Buffer.from('b')])).toBe(2);
     await first.wal.sync();
-    expect(first.wal.append([Buffer.from('c')])).toBe(3);
+    expect(await first.wal.append([Buffer.from('c')])).toBe(3);
     await first.wal.sync();
     first.wal.close();
 
     const second = openLog(dir);
     expect(second.texts()).toEqual(['a', 'b', 'c']);
     expect(second.records.map((r) => r.seq)).toEqual([1, 2, 3]);
-    expect(second.wal.append([Buffer.from('d')])).toBe(4);
+    expect(await second.wal.append([Buffer.from('d')])).toBe(4);
     second.wal.close();
   });
 
   test('truncates a torn tail of the newest file and keeps what came before', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir);
-    wal.append([Buffer.from('whole')]);
+    await wal.append([Buffer.from('whole')]);
     await wal.sync();
     wal.close();
     const file = path.join(dir, fs.readdirSync(dir)[0] as string);
@@ -55,7 +55,7 @@ describe('WriteAheadLog', () => {
     const reopened = openLog(dir);
     expect(reopened.texts()).toEqual(['whole']);
     expect(fs.statSync(file).size).toBe(sizeBefore);
-    reopened.wal.append([Buffer.from('next')]);
+    await reopened.wal.append([Buffer.from('next')]);
     await reopened.wal.sync();
     reopened.wal.close();
     expect(openLog(dir).texts()).toEqual(['whole', 'next']);
@@ -64,7 +64,7 @@ describe('WriteAheadLog', () => {
   test('a flipped bit ends the log at that record (checksum)', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir);
-    wal.append([Buffer.from('one'), Buffer.from('two')]);
+    await wal.append([Buffer.from('one'), Buffer.from('two')]);
     await wal.sync();
     wal.close();
     const file = path.join(dir, fs.readdirSync(dir)[0] as string);
@@ -77,10 +77,10 @@ describe('WriteAheadLog', () => {
   test('damage in a file that is not the newest refuses to open', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir, 1 * MiB);
-    wal.append([Buffer.alloc(MiB, 1)]);
+    await wal.append([Buffer.alloc(MiB, 1)]);
     await wal.sync();
     wal.rotateIfFull();
-    wal.append([Buffer.from('later')]);
+    await wal.append([Buffer.from('later')]);
     await wal.sync();
     wal.close();
     const oldest = path.join(dir, fs.readdirSync(dir).sort()[0] as string);
@@ -92,7 +92,7 @@ describe('WriteAheadLog', () => {
     const dir = tempLog();
     const { wal } = openLog(dir, 1 * MiB);
     for (let i = 0; i < 3; i++) {
-      wal.append([Buffer.alloc(MiB, i)]);
+      await wal.append([Buffer.alloc(MiB, i)]);
       await wal.sync();
       wal.rotateIfFull();
     }
@@ -102,7 +102,7 @@ describe('WriteAheadLog', () => {
     // The current file is never released, even when every record is below the sequence.
     expect(wal.releaseThrough(100)).toBe(1);
     expect(wal.fileCount).toBe(1);
-    wal.append([Buffer.from('x')]);
+    await wal.append([Buffer.from('x')]);
     await wal.sync();
     wal.close();
     const reopened = openLog(dir);
