@@ -78,6 +78,14 @@ export class Ingestor {
     return combine(events, byTenant, outcomes);
   }
 
+  /**
+   * Why this node takes no events now (null when it does). Routes ask before they read a body,
+   * so a refused request costs no parsing; `ingest` asks again with the real event count.
+   */
+  admission(): string | null {
+    return this.refusal(1);
+  }
+
   private refusal(count: number): string | null {
     if (this.store.hot.bytes >= this.limits.hotBytesMax) {
       return 'the in-memory event budget is full (flushing is behind)';

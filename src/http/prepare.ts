@@ -29,6 +29,17 @@ export interface ContextOptions {
   ip?: string | null;
 }
 
+/**
+ * Refuses an ingest request before its body is read when the node takes no events now (503
+ * with Retry-After): under overload a refusal should cost as little as possible.
+ */
+export function admitIngest(deps: AppDeps): void {
+  if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
+  const refusal = deps.engine.ingestor.admission();
+  if (refusal !== null)
+    throw new AppError('overloaded', `ingest is overloaded: ${refusal}; retry later`);
+}
+
 /** The facts shared by every event of one request; throws the resolver's 401/403/429. */
 export function contextOf(
   deps: AppDeps,

@@ -75,6 +75,26 @@ describe('explicit overload', () => {
     expect(await t.count()).toBe(1);
   });
 
+  test('an overloaded node refuses before reading the body, on every ingest route', async () => {
+    t = await makeTestApp({ hotBytesMax: 500 });
+    const app = t;
+    expect((await app.post('/api/v1/events', { event_id: '1', name: 'x' })).status).toBe(202);
+    // Malformed bodies: a 503 (not a 400) shows that nothing was parsed.
+    const send = (path: string) =>
+      app.app.handle(
+        new Request(`http://localhost${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{not json',
+        }),
+      );
+    for (const path of ['/api/v1/events', '/api/v1/events/batch', '/api/v1/metrics', '/batch']) {
+      const res = await send(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 503 });
+      expect(res.headers.get('retry-after')).toBe('1');
+    }
+  });
+
   test('a flooding tenant gets 429 with Retry-After while another tenant is unaffected', async () => {
     t = await makeTestApp({ mailboxEventsMax: 5000 });
     const app = t;

@@ -14,7 +14,7 @@ import {
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 
@@ -45,6 +45,7 @@ export function plausibleRoutes(deps: AppDeps) {
   const event = guarded(
     shape,
     async ({ request, server }: { request: Request; server: Server }) => {
+      admitIngest(deps);
       const body = objectOf(
         parseJson((await readBody(request, JSON_TYPES, eventLimits.eventBytesMax)).bytes),
       );

@@ -6,7 +6,7 @@
 import { Elysia } from 'elysia';
 import { AppError, type EventInput, requestLimits } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, issuesText, objectOf, type Server, textOf } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
 import {
@@ -30,6 +30,7 @@ export function posthogRoutes(deps: AppDeps) {
   };
   const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
     const { request, server } = c;
+    admitIngest(deps);
     const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
     const { key, items } = eventsOf(body);
     const ctx = contextOf(deps, request, server, { key });

@@ -6,7 +6,7 @@ import { Elysia } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -25,6 +25,7 @@ export function seed000Routes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] }).post(
     '/ingest',
     async ({ request, server }) => {
+      admitIngest(deps);
       const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
       const event = validate(parseJson(body.bytes));
       const ctx = contextOf(deps, request, server);

@@ -13,7 +13,7 @@ import {
 import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
 import {
@@ -58,6 +58,7 @@ function writeRoutes(deps: AppDeps) {
     .post(
       '/events',
       async ({ request, server }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseJson(body.bytes);
         const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
@@ -79,6 +80,7 @@ function writeRoutes(deps: AppDeps) {
     .post(
       '/events/bulk',
       async ({ request, server }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
         const items = bulkItems(parseJson(body.bytes));
         if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });

@@ -14,7 +14,7 @@ import {
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 
 /** The service's DEFAULT_LOOKUP_PAGES, used when `pages` is absent. */
@@ -52,6 +52,7 @@ function visitRoutes(deps: AppDeps) {
     .post(
       '/api/events/',
       async ({ request, server }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const input = visitOf(parseJson(body.bytes));
         const ctx = contextOf(deps, request, server);

@@ -7,7 +7,7 @@ import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { getSiteStats, resolveRange } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -18,6 +18,7 @@ export function seed004Routes(deps: AppDeps) {
     .post(
       '/event',
       async ({ request, server }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = requireFields(objectOf(parseJson(body.bytes)));
         const ctx = contextOf(deps, request, server);

@@ -8,7 +8,7 @@ import { AppError, type EventInput, KiB } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
-import { prepareEvents } from '../prepare.ts';
+import { admitIngest, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, issuesText, objectOf, type Server, textOf } from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
 
@@ -24,6 +24,7 @@ export function segmentRoutes(deps: AppDeps) {
   const handle = (type: SegmentType | 'batch') =>
     guarded(shape, async ({ request, server }: { request: Request; server: Server }) => {
       const bytesMax = type === 'batch' ? SEGMENT_BATCH_BYTES_MAX : SEGMENT_EVENT_BYTES_MAX;
+      admitIngest(deps);
       const body = objectOf(parseJson((await readBody(request, JSON_TYPES, bytesMax)).bytes));
       if (body === undefined) throw new AppError('bad_request', 'the body must be a JSON object');
       const messages = type === 'batch' ? batchOf(body) : [{ ...body, type }];

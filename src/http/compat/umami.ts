@@ -6,7 +6,7 @@ import { Elysia } from 'elysia';
 import { AppError, type BaseEvent, type FieldIssue, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
-import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
 import { contextOf, ingest, issuesText, type Server } from './ingest.ts';
 import {
   CORS_HEADERS,
@@ -44,6 +44,7 @@ export function umamiRoutes(deps: AppDeps) {
   };
 
   const send = guarded(shape, async ({ request, server }: Ctx) => {
+    admitIngest(deps);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const ctx = contextOf(deps, request, server);
     const { event, ids } = prepareOne(body, ctx, ['body']);
@@ -52,6 +53,7 @@ export function umamiRoutes(deps: AppDeps) {
   });
 
   const batch = guarded(shape, async ({ request, server }: Ctx) => {
+    admitIngest(deps);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const items = batchItems(body);
     const ctx = contextOf(deps, request, server);

@@ -19,7 +19,7 @@ import {
   StoredEventOut,
   ValidationErrorOut,
 } from '../model.ts';
-import { contextOf, prepareEvents } from '../prepare.ts';
+import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
 
 const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
@@ -81,6 +81,7 @@ export function eventRoutes(deps: AppDeps) {
     .post(
       '',
       async ({ request, server, set }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseJson(body.bytes);
         requireObject(item, ['body']);
@@ -104,6 +105,7 @@ export function eventRoutes(deps: AppDeps) {
     .post(
       '/batch',
       async ({ request, server, set }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
         const items = batchItems(body.format, body.bytes);
         const locOf = (i: number) => ['body', 'events', i];

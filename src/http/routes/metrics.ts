@@ -8,7 +8,7 @@ import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
-import { contextOf, prepareEvents } from '../prepare.ts';
+import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
 import { issuesOf } from '../validate.ts';
 import { acceptedOrThrow } from './events.ts';
 
@@ -85,6 +85,7 @@ export function metricRoutes(deps: AppDeps) {
     .post(
       '',
       async ({ request, server, set }) => {
+        admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const point = parseJson(body.bytes);
         if (!metricInChecker.Check(point)) {
