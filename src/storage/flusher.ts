@@ -40,14 +40,18 @@ export interface FlushResult {
 
 interface TenantDay {
   tenant: string;
-  day: string;
+  /** Days since 1970-01-01 UTC. */
+  day_index: bigint;
   rows: bigint;
   min_ts: bigint;
   max_ts: bigint;
   max_received_at: bigint;
 }
 
-const UTC_DAY = `strftime(timezone('UTC', "timestamp"), '%Y-%m-%d')`;
+const DAY_MS = 86_400_000;
+
+/** The UTC day of an event as a day number: integer math, several times cheaper than strftime. */
+const DAY_INDEX = `floor(epoch_ms("timestamp") / ${DAY_MS})::BIGINT`;
 
 export class Flusher {
   private running: Promise<FlushResult> | null = null;
@@ -104,12 +108,21 @@ export class Flusher {
     through: number,
   ): Promise<NewSegment> {
     const name = `${String(through).padStart(16, '0')}-${crypto.randomUUID().slice(0, 8)}`;
-    const file = segmentRelativePath(td.tenant, td.day, name);
+    const dayStartMs = Number(td.day_index) * DAY_MS;
+    const day = new Date(dayStartMs).toISOString().slice(0, 10);
+    const file = segmentRelativePath(td.tenant, day, name);
     const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
     const stagingCounts = path.join(this.deps.stagingDir, path.basename(minuteCountsFile(file)));
     const rows = `(SELECT * FROM ${HOT_TABLE}
-      WHERE seq <= $through AND tenant = $tenant AND ${UTC_DAY} = $day)`;
-    const params = { through: BigInt(through), tenant: td.tenant, day: td.day };
+      WHERE seq <= $through AND tenant = $tenant
+        AND "timestamp" >= make_timestamptz($fromUs::BIGINT)
+        AND "timestamp" < make_timestamptz($toUs::BIGINT))`;
+    const params = {
+      through: BigInt(through),
+      tenant: td.tenant,
+      fromUs: BigInt(dayStartMs) * 1000n,
+      toUs: BigInt(dayStartMs + DAY_MS) * 1000n,
+    };
     await c.run(
       `COPY (SELECT * FROM ${rows} ORDER BY "timestamp", event_id)
        TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION snappy)`,
@@ -121,7 +134,7 @@ export class Flusher {
     publishSegment(stagingCounts, this.deps.segmentsDir, minuteCountsFile(file));
     return {
       tenant: td.tenant,
-      day: td.day,
+      day,
       file,
       rows: Number(td.rows),
       bytes,
@@ -135,10 +148,10 @@ export class Flusher {
 
 async function tenantDays(c: DuckDBConnection, through: number): Promise<TenantDay[]> {
   const reader = await c.runAndReadAll(
-    `SELECT tenant, ${UTC_DAY} AS day, count(*) AS rows,
+    `SELECT tenant, ${DAY_INDEX} AS day_index, count(*) AS rows,
             epoch_ms(min("timestamp")) AS min_ts, epoch_ms(max("timestamp")) AS max_ts,
             epoch_ms(max(received_at)) AS max_received_at
-     FROM ${HOT_TABLE} WHERE seq <= $through GROUP BY ALL ORDER BY tenant, day`,
+     FROM ${HOT_TABLE} WHERE seq <= $through GROUP BY ALL ORDER BY tenant, day_index`,
     { through: BigInt(through) },
   );
   return reader.getRowObjects() as unknown as TenantDay[];

@@ -36,18 +36,22 @@ describe('flush', () => {
     await sendBatch(t, ['g1'], { tenant_id: 'globex' });
     // A late event lands in its own day's partition.
     await sendBatch(t, ['late'], { tenant_id: 'acme', timestamp: T0 - 40 * DAY });
+    // Days are UTC days: the last millisecond of a day stays in it, whatever the offset sent.
+    await sendBatch(t, ['old'], { tenant_id: 'acme', timestamp: '2026-11-25T01:59:59.999+02:00' });
     const result = await t.engine.store.flusher.flush();
-    expect(result).toMatchObject({ segments: 3, rows: 4 });
+    expect(result).toMatchObject({ segments: 4, rows: 5 });
     const files = segmentFiles(t.dataDir);
     expect(files.map((f) => path.dirname(f))).toEqual([
       'tenant=acme/day=2026-10-16',
+      'tenant=acme/day=2026-11-24',
       'tenant=acme/day=2026-11-25',
       'tenant=globex/day=2026-11-25',
     ]);
     expect(t.engine.store.hot.bytes).toBe(0);
-    expect(await t.count('acme')).toBe(3);
+    expect(await t.count('acme')).toBe(4);
     expect(await t.count('globex')).toBe(1);
     expect((await t.get('/api/v1/events/late?tenant_id=acme')).status).toBe(200);
+    expect((await t.get('/api/v1/events/old?tenant_id=acme')).status).toBe(200);
   });
 
   test('after a flush and a restart, nothing is replayed twice and ids stay deduplicated', async () => {
