@@ -131,7 +131,7 @@ export class TenantActor {
       return { kind: 'overloaded', reason: 'the commit queue is full' };
     }
     const seq = await submitted.committed;
-    store.committed(seq, payload);
+    store.committed(seq, this.tenant, payload);
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
   }

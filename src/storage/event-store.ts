@@ -94,21 +94,25 @@ export class EventStore implements EventSource {
     const wal = WriteAheadLog.open(walOptions, (record) => {
       if (record.seq <= flushed) return;
       const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
-      hot.add(record.seq, payload);
-      onReplay(record.seq, payload.toString('utf8').split('\n'));
+      const lines = payload.toString('utf8').split('\n');
+      // A record holds one tenant's events: one actor's commit (see TenantActor).
+      hot.add(record.seq, tenantOfLine(lines[0] as string), payload);
+      onReplay(record.seq, lines);
     });
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,
       queueBytesMax: options.commitQueueBytesMax,
       onFatal: options.onFatal,
     });
-    await hot.sync();
     return new EventStore(options, sqlite, catalog, instance, hot, wal, committer, segmentsDir);
   }
 
-  /** Makes a committed group readable (call once its commit resolved) from its log payload. */
-  committed(seq: number, payload: Uint8Array): void {
-    this.hot.add(seq, payload);
+  /**
+   * Makes a committed group readable (call once its commit resolved): one tenant's events, as
+   * the log payload holds them.
+   */
+  committed(seq: number, tenant: string, payload: Uint8Array): void {
+    this.hot.add(seq, tenant, payload);
   }
 
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {
@@ -228,6 +232,10 @@ export class EventStore implements EventSource {
 
 export function stagingOf(dataDir: string): string {
   return path.join(dataDir, 'staging');
+}
+
+function tenantOfLine(line: string): string {
+  return (JSON.parse(line) as { tenant: string }).tenant;
 }
 
 export function utcDay(ms: number): string {

@@ -1,25 +1,38 @@
-// Acknowledged events not yet in a segment. Committed groups arrive as the log stored them (UTF-8
-// JSON lines joined by newlines) and wait in memory; `sync` loads everything waiting into
-// DuckDB's hot table in one bulk read of an NDJSON staging file (DuckDB's fastest way in;
-// per-row appends are several times slower). The staging file is written and removed off the
-// event loop.
-// Queries sync first, so they see every acknowledged event; the flusher syncs on its interval,
-// which bounds what a query has to load. Every row of one load gets the load's highest log seq:
-// a flush through seq S then takes exactly the loads whose groups are all ≤ S, and the lines
-// go to DuckDB as the log stored them, without rewriting each one.
+// Acknowledged events not yet in a segment. Committed groups arrive as the log stored them (one
+// tenant's JSON lines joined by newlines) and wait in memory. Queries `sync` first: everything
+// not yet in DuckDB's hot table is loaded in one bulk read of an NDJSON staging file (DuckDB's
+// fastest way in; per-row appends are several times slower), so they see every acknowledged
+// event. Every row of one load gets the load's highest log seq.
+//
+// Flushing does not need the hot table: a flush takes every group present when it begins (seq
+// ≤ S), writes the ones not loaded yet to staging files, one per tenant, and the flusher reads
+// those files straight into Parquet, which costs about half of loading them into the table and
+// copying them out again. Queries during the flush may still load those groups into the table;
+// such loads never mix groups ≤ S with later ones, so when the flush ends, deleting the rows
+// with seq ≤ S removes exactly the flushed events.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
-import { HOT_TABLE } from './duckdb.ts';
+import { HOT_TABLE, sqlString } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
 import { writeFully } from './file-io.ts';
 
 interface Group {
   seq: number;
+  tenant: string;
   /** Newline-separated JSON lines, no trailing newline. */
   payload: Uint8Array;
+}
+
+/** What one flush takes: every group with seq ≤ `through`, from two places. */
+export interface FlushPlan {
+  through: number;
+  /** Hot-table rows with seq ≤ this were loaded before the flush began and belong to it. */
+  tableThrough: number;
+  /** Staging NDJSON file per tenant holding the flush's groups that were not in the table. */
+  files: Map<string, string>;
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -33,19 +46,29 @@ const NDJSON_COLUMNS = `{${EVENT_COLUMNS.filter(([name]) => name !== 'seq')
   .map(([name, type]) => `'${name}': '${isTime(name) ? 'BIGINT' : type}'`)
   .join(', ')}}`;
 
-const SELECT_LIST = EVENT_COLUMNS.map(([name]) => {
-  if (name === 'seq') return '$seq::BIGINT AS seq';
-  return isTime(name) ? `make_timestamptz("${name}" * 1000) AS "${name}"` : `"${name}"`;
-}).join(', ');
+/**
+ * The stored-event rows of NDJSON staging files (`filesSql`: a quoted path or a list of them),
+ * in table column order, every row with the seq `seqSql`.
+ */
+export function stagedRowsSql(filesSql: string, seqSql: string): string {
+  const columns = EVENT_COLUMNS.map(([name]) => {
+    if (name === 'seq') return `${seqSql}::BIGINT AS seq`;
+    return isTime(name) ? `make_timestamptz("${name}" * 1000) AS "${name}"` : `"${name}"`;
+  }).join(', ');
+  return `SELECT ${columns}
+    FROM read_ndjson(${filesSql}, columns = ${NDJSON_COLUMNS}, format = 'newline_delimited')`;
+}
 
 /** Prepared once: only the staging file and the load's seq change from one load to the next. */
-const LOAD_SQL = `INSERT INTO ${HOT_TABLE} SELECT ${SELECT_LIST}
-  FROM read_ndjson($file, columns = ${NDJSON_COLUMNS}, format = 'newline_delimited')`;
+const LOAD_SQL = `INSERT INTO ${HOT_TABLE} ${stagedRowsSql('$file', '$seq')}`;
 
 export class HotTier {
-  private waiting: Group[] = [];
-  /** Groups in the hot table, oldest first, for memory accounting and deletes. */
-  private loaded: Group[] = [];
+  /** Every group not yet in a segment, seq ascending. */
+  private groups: Group[] = [];
+  /** groups[0, loadedCount) are in the hot table. */
+  private loadedCount = 0;
+  /** The running flush's S, while one runs. */
+  private flushingThrough: number | null = null;
   private memoryBytes = 0;
   private syncing: Promise<void> | null = null;
   private files = 0;
@@ -59,20 +82,19 @@ export class HotTier {
     private readonly stagingDir: string,
   ) {}
 
-  /** Adds a committed group: its JSON lines joined by newlines (seq ascending across calls). */
-  add(seq: number, payload: Uint8Array): void {
-    const last = this.waiting.at(-1) ?? this.loaded.at(-1);
+  /** Adds a committed group of one tenant's events (seq ascending across calls). */
+  add(seq: number, tenant: string, payload: Uint8Array): void {
+    const last = this.groups.at(-1);
     assert(last === undefined || seq > last.seq, 'hot groups arrive in log order');
-    this.waiting.push({ seq, payload });
+    this.groups.push({ seq, tenant, payload });
     this.memoryBytes += payload.length * MEMORY_PER_JSON_BYTE;
   }
 
-  /** Loads every waiting group into the hot table; concurrent callers share the work. */
+  /** Loads every group not in the hot table yet; concurrent callers share the work. */
   async sync(): Promise<void> {
     while (this.syncing !== null) await this.syncing;
-    if (this.waiting.length === 0) return;
-    this.syncing = this.load(this.waiting);
-    this.waiting = [];
+    if (this.loadedCount === this.groups.length) return;
+    this.syncing = this.loadPending();
     try {
       await this.syncing;
     } finally {
@@ -80,35 +102,97 @@ export class HotTier {
     }
   }
 
-  /** Highest seq loaded into the hot table (0 when none). */
-  get loadedThroughSeq(): number {
-    return this.loaded.at(-1)?.seq ?? 0;
+  /**
+   * Starts a flush of every group present now (null when there is none): writes the groups
+   * that are not in the hot table to one staging file per tenant. End it with `endFlush` once
+   * the segments are in the catalog, or `abortFlush` if it failed before.
+   */
+  async beginFlush(): Promise<FlushPlan | null> {
+    assert(this.flushingThrough === null, 'one flush at a time');
+    const last = this.groups.at(-1);
+    if (last === undefined) return null;
+    while (this.syncing !== null) await this.syncing; // a load in progress moves loadedCount
+    this.flushingThrough = last.seq;
+    const tableThrough = this.groups[this.loadedCount - 1]?.seq ?? 0;
+    const byTenant = new Map<string, Group[]>();
+    for (const g of this.groups.slice(this.loadedCount)) {
+      const list = byTenant.get(g.tenant);
+      if (list === undefined) byTenant.set(g.tenant, [g]);
+      else list.push(g);
+    }
+    const files = new Map<string, string>();
+    try {
+      for (const [tenant, groups] of byTenant) {
+        const file = this.stagingFile();
+        files.set(tenant, file);
+        await writeStagingFile(file, groups);
+      }
+    } catch (error) {
+      await removeFiles(files);
+      this.flushingThrough = null;
+      throw error;
+    }
+    return { through: last.seq, tableThrough, files };
   }
 
-  /** Deletes hot rows with seq ≤ `seq` (they are in segments now). */
-  async deleteThrough(seq: number): Promise<void> {
+  /**
+   * Ends a flush whose segments are committed: forgets its groups and deletes their rows from
+   * the hot table (call under the store's write lock, so no reader sees them twice).
+   */
+  async endFlush(plan: FlushPlan): Promise<void> {
+    assert(this.flushingThrough === plan.through, 'ending the flush that runs');
+    assert(this.syncing === null, 'a flush ends under the write lock, while no query loads');
+    let flushed = 0;
+    while (flushed < this.groups.length && (this.groups[flushed] as Group).seq <= plan.through) {
+      this.memoryBytes -= (this.groups[flushed] as Group).payload.length * MEMORY_PER_JSON_BYTE;
+      flushed++;
+    }
+    const wereLoaded = Math.min(flushed, this.loadedCount);
+    this.groups = this.groups.slice(flushed);
+    this.loadedCount -= wereLoaded;
+    this.flushingThrough = null;
+    await removeFiles(plan.files);
+    if (wereLoaded === 0) return;
     const c = await this.instance.connect();
     try {
-      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq: BigInt(seq) });
+      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq: BigInt(plan.through) });
     } finally {
       c.closeSync();
     }
-    while (this.loaded.length > 0 && (this.loaded[0] as Group).seq <= seq) {
-      this.memoryBytes -= (this.loaded.shift() as Group).payload.length * MEMORY_PER_JSON_BYTE;
-    }
   }
 
-  /** Estimated memory held by hot events, waiting or loaded. */
+  /** Gives up a flush that did not commit: its groups stay, for the next one. */
+  async abortFlush(plan: FlushPlan): Promise<void> {
+    if (this.flushingThrough === plan.through) this.flushingThrough = null;
+    await removeFiles(plan.files);
+  }
+
+  /** Estimated memory held by hot events, loaded or not. */
   get bytes(): number {
     return this.memoryBytes;
   }
 
-  get waitingGroups(): number {
-    return this.waiting.length;
+  /** Highest seq held (0 when empty). */
+  get lastSeq(): number {
+    return this.groups.at(-1)?.seq ?? 0;
+  }
+
+  private async loadPending(): Promise<void> {
+    const end = this.groups.length;
+    const split = this.flushingThrough;
+    // While a flush runs, a load holds groups ≤ its S or groups after it, never both.
+    const afterSplit = (i: number) => split !== null && (this.groups[i] as Group).seq > split;
+    while (this.loadedCount < end) {
+      let stop = this.loadedCount;
+      const side = afterSplit(stop);
+      while (stop < end && afterSplit(stop) === side) stop++;
+      await this.load(this.groups.slice(this.loadedCount, stop));
+      this.loadedCount = stop;
+    }
   }
 
   private async load(groups: Group[]): Promise<void> {
-    const file = path.join(this.stagingDir, `hot-${process.pid}-${this.files++}.ndjson`);
+    const file = this.stagingFile();
     const seq = (groups.at(-1) as Group).seq;
     try {
       await writeStagingFile(file, groups);
@@ -122,7 +206,10 @@ export class HotTier {
     } finally {
       await fs.promises.rm(file, { force: true });
     }
-    for (const g of groups) this.loaded.push({ payload: g.payload, seq });
+  }
+
+  private stagingFile(): string {
+    return path.join(this.stagingDir, `hot-${process.pid}-${this.files++}.ndjson`);
   }
 
   private async prepareLoader() {
@@ -138,6 +225,11 @@ export class HotTier {
   }
 }
 
+/** A SQL list of quoted file paths, for read_ndjson. */
+export function fileListSql(files: Iterable<string>): string {
+  return `[${[...files].map((f) => `'${sqlString(f)}'`).join(', ')}]`;
+}
+
 async function writeStagingFile(file: string, groups: readonly Group[]): Promise<void> {
   const parts: Uint8Array[] = [];
   for (const g of groups) parts.push(g.payload, NEWLINE);
@@ -147,4 +239,8 @@ async function writeStagingFile(file: string, groups: readonly Group[]): Promise
   } finally {
     await handle.close();
   }
+}
+
+async function removeFiles(files: Map<string, string>): Promise<void> {
+  await Promise.all([...files.values()].map((f) => fs.promises.rm(f, { force: true })));
 }

@@ -67,6 +67,39 @@ describe('flush', () => {
     expect(await again.json()).toMatchObject({ accepted: 1, duplicates: 3 });
   });
 
+  test('queries during a flush see every event once, loaded before, during or after it', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await sendBatch(app, ['a1', 'a2'], { tenant_id: 'acme' });
+    expect(await app.count('acme')).toBe(2); // a1, a2 are in the hot table now
+    await sendBatch(app, ['b1', 'b2'], { tenant_id: 'acme' });
+    await sendBatch(app, ['b3'], { tenant_id: 'acme', timestamp: T0 - 3 * DAY }); // a 2nd day
+    await sendBatch(app, ['g1'], { tenant_id: 'globex' });
+    const flushing = app.engine.store.flusher.flush();
+    // Queries race the flush: whichever step it is at, each sees every event exactly once,
+    // and one of them loads b1..g1 into the hot table while the flush writes them out.
+    const during = [app.count('acme'), app.count('globex')];
+    await Bun.sleep(0);
+    await sendBatch(app, ['c1'], { tenant_id: 'acme' }); // arrives during the flush
+    during.push(app.count('acme'));
+    expect(await Promise.all(during)).toEqual([5, 1, 6]);
+    expect(await flushing).toMatchObject({ segments: 3, rows: 6 });
+    expect(await app.count('acme')).toBe(6);
+    expect(await app.count('globex')).toBe(1);
+    expect(segmentFiles(app.dataDir).map((f) => path.dirname(f))).toEqual([
+      'tenant=acme/day=2026-11-22',
+      'tenant=acme/day=2026-11-25',
+      'tenant=globex/day=2026-11-25',
+    ]);
+    // c1 stays hot until the next flush, then lands in a segment of its own.
+    expect(app.engine.store.hot.bytes).toBeGreaterThan(0);
+    expect(await app.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 1 });
+    expect(app.engine.store.hot.bytes).toBe(0);
+    expect(await app.count('acme')).toBe(6);
+    await app.restart();
+    expect(await app.count('acme')).toBe(6);
+  });
+
   test('removes segment files the catalog does not know at start', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['s1']);
