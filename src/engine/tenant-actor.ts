@@ -3,7 +3,7 @@
 // group commit, and after the commit makes the events readable and updates the tenant's live
 // rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
 
-import { type Clock, eventKey, type StoredEvent } from '../core/index.ts';
+import { type Clock, DAY_MS, eventKey, type StoredEvent } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
@@ -131,8 +131,18 @@ export class TenantActor {
       return { kind: 'overloaded', reason: 'the commit queue is full' };
     }
     const seq = await submitted.committed;
-    store.committed(seq, this.tenant, payload);
+    store.committed(seq, { tenant: this.tenant, days: utcDaysOf(fresh), payload });
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
   }
+}
+
+/** The UTC days (days since 1970-01-01) of events' timestamps, each once. */
+function utcDaysOf(events: readonly StoredEvent[]): number[] {
+  const days: number[] = [];
+  for (const e of events) {
+    const day = Math.floor(e.timestamp / DAY_MS);
+    if (!days.includes(day)) days.push(day);
+  }
+  return days;
 }

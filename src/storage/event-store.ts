@@ -16,7 +16,7 @@ import type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
-import { HotTier } from './hot-tier.ts';
+import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { removeStrayFiles } from './segment-files.ts';
@@ -95,8 +95,9 @@ export class EventStore implements EventSource {
       if (record.seq <= flushed) return;
       const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
       const lines = payload.toString('utf8').split('\n');
-      // A record holds one tenant's events: one actor's commit (see TenantActor).
-      hot.add(record.seq, tenantOfLine(lines[0] as string), payload);
+      // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
+      // are not known without parsing every line; the first flush finds them.
+      hot.add(record.seq, { tenant: tenantOfLine(lines[0] as string), days: null, payload });
       onReplay(record.seq, lines);
     });
     const committer = new GroupCommitter(wal, {
@@ -109,10 +110,10 @@ export class EventStore implements EventSource {
 
   /**
    * Makes a committed group readable (call once its commit resolved): one tenant's events, as
-   * the log payload holds them.
+   * the log payload holds them, and the UTC days of their timestamps.
    */
-  committed(seq: number, tenant: string, payload: Uint8Array): void {
-    this.hot.add(seq, tenant, payload);
+  committed(seq: number, group: HotGroup): void {
+    this.hot.add(seq, group);
   }
 
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {

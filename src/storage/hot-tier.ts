@@ -15,15 +15,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
-import { HOT_TABLE, sqlString } from './duckdb.ts';
+import { HOT_TABLE } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
 import { writeFully } from './file-io.ts';
 
-interface Group {
-  seq: number;
+/** One committed log record: one tenant's events. */
+export interface HotGroup {
   tenant: string;
+  /** UTC days (since 1970-01-01) of the events' timestamps; null when not known. */
+  days: readonly number[] | null;
   /** Newline-separated JSON lines, no trailing newline. */
   payload: Uint8Array;
+}
+
+interface Group extends HotGroup {
+  seq: number;
+}
+
+/** A tenant's part of a flush that was not in the hot table: a staging file and its days. */
+export interface StagedPart {
+  file: string;
+  /** The UTC days of its events; null when some group's days are not known. */
+  days: number[] | null;
 }
 
 /** What one flush takes: every group with seq ≤ `through`, from two places. */
@@ -31,8 +44,8 @@ export interface FlushPlan {
   through: number;
   /** Hot-table rows with seq ≤ this were loaded before the flush began and belong to it. */
   tableThrough: number;
-  /** Staging NDJSON file per tenant holding the flush's groups that were not in the table. */
-  files: Map<string, string>;
+  /** Per tenant, the flush's groups that were not in the table. */
+  staged: Map<string, StagedPart>;
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -47,8 +60,8 @@ const NDJSON_COLUMNS = `{${EVENT_COLUMNS.filter(([name]) => name !== 'seq')
   .join(', ')}}`;
 
 /**
- * The stored-event rows of NDJSON staging files (`filesSql`: a quoted path or a list of them),
- * in table column order, every row with the seq `seqSql`.
+ * The stored-event rows of NDJSON staging files (`filesSql`: a quoted path, a list of them or
+ * a parameter), in table column order, every row with the seq `seqSql`.
  */
 export function stagedRowsSql(filesSql: string, seqSql: string): string {
   const columns = EVENT_COLUMNS.map(([name]) => {
@@ -82,12 +95,12 @@ export class HotTier {
     private readonly stagingDir: string,
   ) {}
 
-  /** Adds a committed group of one tenant's events (seq ascending across calls). */
-  add(seq: number, tenant: string, payload: Uint8Array): void {
+  /** Adds a committed group (seq ascending across calls). */
+  add(seq: number, group: HotGroup): void {
     const last = this.groups.at(-1);
     assert(last === undefined || seq > last.seq, 'hot groups arrive in log order');
-    this.groups.push({ seq, tenant, payload });
-    this.memoryBytes += payload.length * MEMORY_PER_JSON_BYTE;
+    this.groups.push({ ...group, seq });
+    this.memoryBytes += group.payload.length * MEMORY_PER_JSON_BYTE;
   }
 
   /** Loads every group not in the hot table yet; concurrent callers share the work. */
@@ -120,19 +133,19 @@ export class HotTier {
       if (list === undefined) byTenant.set(g.tenant, [g]);
       else list.push(g);
     }
-    const files = new Map<string, string>();
+    const staged = new Map<string, StagedPart>();
     try {
       for (const [tenant, groups] of byTenant) {
         const file = this.stagingFile();
-        files.set(tenant, file);
+        staged.set(tenant, { file, days: daysOf(groups) });
         await writeStagingFile(file, groups);
       }
     } catch (error) {
-      await removeFiles(files);
+      await removeFiles(staged);
       this.flushingThrough = null;
       throw error;
     }
-    return { through: last.seq, tableThrough, files };
+    return { through: last.seq, tableThrough, staged };
   }
 
   /**
@@ -151,7 +164,7 @@ export class HotTier {
     this.groups = this.groups.slice(flushed);
     this.loadedCount -= wereLoaded;
     this.flushingThrough = null;
-    await removeFiles(plan.files);
+    await removeFiles(plan.staged);
     if (wereLoaded === 0) return;
     const c = await this.instance.connect();
     try {
@@ -164,7 +177,7 @@ export class HotTier {
   /** Gives up a flush that did not commit: its groups stay, for the next one. */
   async abortFlush(plan: FlushPlan): Promise<void> {
     if (this.flushingThrough === plan.through) this.flushingThrough = null;
-    await removeFiles(plan.files);
+    await removeFiles(plan.staged);
   }
 
   /** Estimated memory held by hot events, loaded or not. */
@@ -225,11 +238,6 @@ export class HotTier {
   }
 }
 
-/** A SQL list of quoted file paths, for read_ndjson. */
-export function fileListSql(files: Iterable<string>): string {
-  return `[${[...files].map((f) => `'${sqlString(f)}'`).join(', ')}]`;
-}
-
 async function writeStagingFile(file: string, groups: readonly Group[]): Promise<void> {
   const parts: Uint8Array[] = [];
   for (const g of groups) parts.push(g.payload, NEWLINE);
@@ -241,6 +249,15 @@ async function writeStagingFile(file: string, groups: readonly Group[]): Promise
   }
 }
 
-async function removeFiles(files: Map<string, string>): Promise<void> {
-  await Promise.all([...files.values()].map((f) => fs.promises.rm(f, { force: true })));
+async function removeFiles(staged: Map<string, StagedPart>): Promise<void> {
+  await Promise.all([...staged.values()].map((s) => fs.promises.rm(s.file, { force: true })));
+}
+
+function daysOf(groups: readonly Group[]): number[] | null {
+  const days = new Set<number>();
+  for (const g of groups) {
+    if (g.days === null) return null;
+    for (const d of g.days) days.add(d);
+  }
+  return [...days].sort((a, b) => a - b);
 }

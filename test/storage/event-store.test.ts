@@ -100,6 +100,24 @@ describe('flush', () => {
     expect(await app.count('acme')).toBe(6);
   });
 
+  test('events replayed from the log after a restart flush into their own days', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['r1', 'r2'], { tenant_id: 'acme' });
+    await sendBatch(t, ['r3'], { tenant_id: 'acme', timestamp: T0 - 2 * DAY });
+    await sendBatch(t, ['r4'], { tenant_id: 'globex' });
+    await t.restart(); // the replayed groups' days are not known until the flush reads them
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 3, rows: 4 });
+    expect(segmentFiles(t.dataDir).map((f) => path.dirname(f))).toEqual([
+      'tenant=acme/day=2026-11-23',
+      'tenant=acme/day=2026-11-25',
+      'tenant=globex/day=2026-11-25',
+    ]);
+    expect(await t.count('acme')).toBe(3);
+    await t.restart();
+    expect(await t.count('acme')).toBe(3);
+    expect(await t.count('globex')).toBe(1);
+  });
+
   test('removes segment files the catalog does not know at start', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['s1']);
