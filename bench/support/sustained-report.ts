@@ -12,6 +12,8 @@ export interface SustainedResult {
   eventsPerRequest: number;
   /** Planned length of the run, seconds (wrk's -d). */
   durationS: number;
+  /** The most events/s wrk's pacing allows (responses slow it further); 0 = full speed. */
+  offeredEventsPerS: number;
   measured: Measured;
   samples: Sample[];
   verification: Verification;
@@ -160,7 +162,8 @@ function headline(r: SustainedResult, throughput: Check): string[] {
   const ms = (us: number) => `${formatFixed(us / 1000, 0)} ms`;
   const target = formatCount(SUSTAINED_CRITERIA.eventsPerSMin);
   return [
-    `${r.label}: ${r.durationS} s, durable events/s ${formatCount(eventsPerS(r))} ` +
+    `${r.label}: ${r.durationS} s, ${offered(r)}, ` +
+      `durable events/s ${formatCount(eventsPerS(r))} ` +
       `(>= ${target}: ${throughput.pass ? 'pass' : 'FAIL'}), ` +
       `${formatCount(wrk.requests)} requests, ${formatCount(wrk.errors.status)} non-2xx, ` +
       `p50 ${ms(wrk.latencyUs.p50)}, p99 ${ms(wrk.latencyUs.p99)}`,
@@ -213,4 +216,10 @@ function judgeSustained(r: SustainedResult, checks: readonly Check[]): Verdict {
   }
   const problems = r.verification.problems.map((p) => `${r.label}, after restart: ${p}`);
   return { loadErrors, problems, targetsMissed: checks.filter((c) => !c.pass).length };
+}
+
+function offered(r: SustainedResult): string {
+  return r.offeredEventsPerS === 0
+    ? 'at full speed'
+    : `paced to at most ${formatCount(r.offeredEventsPerS)} events/s`;
 }
