@@ -8,6 +8,7 @@ import { DedupIndex } from './dedup-index.ts';
 import { Enricher } from './enrich.ts';
 import { Ingestor } from './ingest.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
+import { Ticker } from './ticker.ts';
 
 export interface EngineOptions extends Omit<EventStoreOptions, 'now' | 'fault'>, RegistryOptions {
   dedupWindowMs: number;
@@ -46,7 +47,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const since = options.dedupWindowMs === 0 ? 0 : now - options.dedupWindowMs;
   for (const k of await store.segmentKeysSince(since))
     remember(k.tenant, k.event_id, k.received_at);
-  const registry = new ActorRegistry(store, dedup, clock, options);
+  const ticker = new Ticker(() => store.committer.commitQueued());
+  const registry = new ActorRegistry(store, dedup, clock, options, ticker);
   const enricher = new Enricher(store.catalog, clock, options.storeIp);
   const ingestor = new Ingestor(store, registry, dedup, enricher, clock, {
     hotBytesMax: options.hotBytesMax,

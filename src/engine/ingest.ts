@@ -55,6 +55,7 @@ export class Ingestor {
       if (bytes > eventLimits.eventBytesMax) return { kind: 'too_large', index: i, bytes };
       lines[i] = line;
     }
+    if (events.length === 1) return this.ingestOne(events[0] as StoredEvent, lines[0] as string);
     const byTenant = groupByTenant(events);
     // Check every tenant's room first, so a multi-tenant batch is taken whole or not at all.
     const actors: TenantActor[] = [];
@@ -76,6 +77,24 @@ export class Ingestor {
       ),
     );
     return combine(events, byTenant, outcomes);
+  }
+
+  /** `ingest` of a single event, without the per-tenant grouping a batch needs. */
+  private async ingestOne(event: StoredEvent, line: string): Promise<IngestOutcome> {
+    const actor = this.registry.actorFor(event.tenant);
+    if (actor === null)
+      return { kind: 'overloaded', reason: 'too many active tenants on this node' };
+    const outcome = await actor.submit([event], [line]);
+    if (outcome.kind === 'overloaded') return { kind: 'overloaded', reason: outcome.reason };
+    if (outcome.kind === 'full') return { kind: 'tenant_full', reason: outcome.reason };
+    const status = outcome.statuses[0] as EventStatus;
+    const accepted = status === 'accepted' ? 1 : 0;
+    return {
+      kind: 'ok',
+      results: [{ event_id: event.event_id, status }],
+      accepted,
+      duplicates: 1 - accepted,
+    };
   }
 
   /**

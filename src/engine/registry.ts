@@ -7,6 +7,7 @@ import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import { type RollupLimits, rebuildRollups, TenantRollups } from './rollups.ts';
 import { TenantActor } from './tenant-actor.ts';
+import type { Ticker } from './ticker.ts';
 
 export interface RegistryOptions {
   actorsMax: number;
@@ -23,6 +24,7 @@ export class ActorRegistry {
     private readonly dedup: DedupIndex,
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
+    private readonly ticker: Ticker,
   ) {}
 
   /** The tenant's actor, created if needed; null when the resident bound is reached. */
@@ -42,6 +44,7 @@ export class ActorRegistry {
         store: this.store,
         dedup: this.dedup,
         clock: this.clock,
+        ticker: this.ticker,
         mailboxEventsMax: this.options.mailboxEventsMax,
       },
       ready,

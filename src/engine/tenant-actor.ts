@@ -7,6 +7,7 @@ import { type Clock, DAY_MS, eventKey, type StoredEvent } from '../core/index.ts
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
+import type { Ticker } from './ticker.ts';
 
 export type EventStatus = 'accepted' | 'duplicate';
 
@@ -25,6 +26,8 @@ export interface ActorDeps {
   store: EventStore;
   dedup: DedupIndex;
   clock: Clock;
+  /** Runs this turn's ticks of every actor together, then starts their commit. */
+  ticker: Ticker;
   mailboxEventsMax: number;
 }
 
@@ -86,7 +89,7 @@ export class TenantActor {
     if (this.scheduled) return;
     this.scheduled = true;
     void this.ready.then(() =>
-      setImmediate(() => {
+      this.deps.ticker.schedule(() => {
         this.scheduled = false;
         void this.tick();
       }),

@@ -91,6 +91,15 @@ export class GroupCommitter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Starts a commit of what is queued now if one more may be in flight, without waiting for
+   * the next turn of the event loop; for a caller that knows this turn's submissions are in.
+   */
+  commitQueued(): void {
+    if (this.failed !== null || this.inFlight >= COMMITS_IN_FLIGHT_MAX) return;
+    this.startCommit();
+  }
+
   get healthy(): boolean {
     return this.failed === null;
   }
