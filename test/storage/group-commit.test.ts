@@ -101,6 +101,25 @@ describe('GroupCommitter', () => {
     expect(seqs).toEqual(all.map((_, i) => i + 1));
   });
 
+  test('commitQueued starts the commit now, not in a later turn of the event loop', async () => {
+    const { committer, wal } = setup();
+    let laterTurnRan = false;
+    setImmediate(() => {
+      laterTurnRan = true;
+    });
+    const sawLaterTurn: boolean[] = [];
+    const append = wal.append.bind(wal);
+    wal.append = (payloads) => {
+      sawLaterTurn.push(laterTurnRan);
+      return append(payloads);
+    };
+    const o = committer.submit(Buffer.from('now'), 1);
+    committer.commitQueued();
+    if (o.kind === 'queued') expect(await o.committed).toBe(1);
+    expect(sawLaterTurn).toEqual([false]);
+    wal.close();
+  });
+
   test('says full past its bound instead of queueing without end', async () => {
     const { committer, wal } = setup(10);
     const first = committer.submit(Buffer.from('a'), 8);
