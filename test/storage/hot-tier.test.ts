@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as path from 'node:path';
+import { HOT_TABLE, openDuckDb } from '../../src/storage/duckdb.ts';
+import { HotTier } from '../../src/storage/hot-tier.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+let cleanup: (() => void) | undefined;
+afterEach(() => cleanup?.());
+
+const T0 = Date.parse('2026-11-25T12:00:00Z');
+
+async function setup() {
+  const t = makeTempDir();
+  cleanup = t.remove;
+  const instance = await openDuckDb({
+    segmentsDir: path.join(t.dir, 'segments'),
+    stagingDir: path.join(t.dir, 'staging'),
+    memoryLimitBytes: 256 * 1024 * 1024,
+    threads: 1,
+  });
+  const hot = new HotTier(instance, path.join(t.dir, 'staging'));
+  const rowsBySeq = async () => {
+    const c = await instance.connect();
+    try {
+      const r = await c.runAndReadAll(
+        `SELECT seq, string_agg(event_id, ',' ORDER BY event_id) AS ids FROM ${HOT_TABLE}
+         GROUP BY seq ORDER BY seq`,
+      );
+      return r.getRowObjectsJS().map((row) => `${row.seq}:${row.ids}`);
+    } finally {
+      c.closeSync();
+    }
+  };
+  return { hot, rowsBySeq };
+}
+
+function group(tenant: string, ids: string[]) {
+  const lines = ids.map((id) => JSON.stringify({ event_id: id, tenant, name: 'x', timestamp: T0 }));
+  return { tenant, days: [Math.floor(T0 / 86_400_000)], payload: Buffer.from(lines.join('\n')) };
+}
+
+describe('HotTier', () => {
+  test('a load during a flush never mixes the flushed groups with later ones', async () => {
+    const { hot, rowsBySeq } = await setup();
+    hot.add(1, group('acme', ['a1', 'a2']));
+    await hot.sync(); // in the table before the flush
+    hot.add(2, group('acme', ['b1']));
+    hot.add(3, group('globex', ['g1']));
+    const plan = await hot.beginFlush();
+    expect(plan).toMatchObject({ through: 3, tableThrough: 1 });
+    expect([...(plan?.staged.keys() ?? [])]).toEqual(['acme', 'globex']);
+    hot.add(4, group('acme', ['c1'])); // arrives during the flush
+    await hot.sync(); // a query: loads 2..3 and 4 separately
+    expect(await rowsBySeq()).toEqual(['1:a1,a2', '3:b1,g1', '4:c1']);
+    await hot.endFlush(plan as NonNullable<typeof plan>);
+    expect(await rowsBySeq()).toEqual(['4:c1']);
+    expect(hot.bytes).toBe(group('acme', ['c1']).payload.length * 3);
+    expect(await hot.beginFlush()).toMatchObject({ through: 4, tableThrough: 4 });
+  });
+
+  test('an aborted flush keeps its groups for the next one', async () => {
+    const { hot } = await setup();
+    hot.add(1, group('acme', ['a1']));
+    const first = await hot.beginFlush();
+    await hot.abortFlush(first as NonNullable<typeof first>);
+    hot.add(2, group('acme', ['a2']));
+    const second = await hot.beginFlush();
+    expect(second).toMatchObject({ through: 2, tableThrough: 0 });
+    expect(second?.staged.get('acme')?.days).toEqual([Math.floor(T0 / 86_400_000)]);
+  });
+});
