@@ -134,7 +134,8 @@ export class TenantActor {
       return { kind: 'overloaded', reason: 'the commit queue is full' };
     }
     const seq = await submitted.committed;
-    store.committed(seq, { tenant: this.tenant, days: utcDaysOf(fresh), payload });
+    const group = { tenant: this.tenant, events: fresh.length, days: utcDaysOf(fresh), payload };
+    store.committed(seq, group);
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
   }

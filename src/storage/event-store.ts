@@ -97,7 +97,8 @@ export class EventStore implements EventSource {
       const lines = payload.toString('utf8').split('\n');
       // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
       // are not known without parsing every line; the first flush finds them.
-      hot.add(record.seq, { tenant: tenantOfLine(lines[0] as string), days: null, payload });
+      const tenant = tenantOfLine(lines[0] as string);
+      hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
       onReplay(record.seq, lines);
     });
     const committer = new GroupCommitter(wal, {

@@ -127,6 +127,15 @@ export class Flusher {
           if (segment !== null) written.push(segment);
         }
       }
+      // The log is released after this flush: every event must be in a segment, or none is.
+      const expected = await eventsIn(c, plan);
+      const rowsWritten = written.reduce((n, s) => n + s.rows, 0);
+      if (rowsWritten !== expected) {
+        throw new Error(
+          `flush through seq ${plan.through} wrote ${rowsWritten} of its ${expected} events; ` +
+            'nothing was committed and the events stay in the log',
+        );
+      }
       return written;
     } finally {
       c.closeSync();
@@ -223,6 +232,18 @@ async function daysByTenant(
   }
   for (const list of days.values()) list?.sort((a, b) => a - b);
   return days;
+}
+
+/** How many events a flush takes: its staged events and its hot-table rows. */
+async function eventsIn(c: DuckDBConnection, plan: FlushPlan): Promise<number> {
+  let events = 0;
+  for (const staged of plan.staged.values()) events += staged.events;
+  if (plan.tableThrough === 0) return events;
+  const reader = await c.runAndReadAll(
+    `SELECT count(*) AS n FROM ${HOT_TABLE} WHERE seq <= $tableThrough`,
+    { tableThrough: BigInt(plan.tableThrough) },
+  );
+  return events + Number((reader.getRowObjects()[0] as { n: bigint }).n);
 }
 
 async function daysIn(c: DuckDBConnection, table: string): Promise<number[]> {

@@ -22,6 +22,8 @@ import { writeFully } from './file-io.ts';
 /** One committed log record: one tenant's events. */
 export interface HotGroup {
   tenant: string;
+  /** Number of events (lines) in the payload. */
+  events: number;
   /** UTC days (since 1970-01-01) of the events' timestamps; null when not known. */
   days: readonly number[] | null;
   /** Newline-separated JSON lines, no trailing newline. */
@@ -35,6 +37,7 @@ interface Group extends HotGroup {
 /** A tenant's part of a flush that was not in the hot table: a staging file and its days. */
 export interface StagedPart {
   file: string;
+  events: number;
   /** The UTC days of its events; null when some group's days are not known. */
   days: number[] | null;
 }
@@ -137,7 +140,8 @@ export class HotTier {
     try {
       for (const [tenant, groups] of byTenant) {
         const file = this.stagingFile();
-        staged.set(tenant, { file, days: daysOf(groups) });
+        const events = groups.reduce((n, g) => n + g.events, 0);
+        staged.set(tenant, { file, events, days: daysOf(groups) });
         await writeStagingFile(file, groups);
       }
     } catch (error) {

@@ -138,6 +138,20 @@ describe('flush', () => {
     expect(await t.count('globex')).toBe(1);
   });
 
+  test('a flush that would leave an event out commits nothing and keeps the log', async () => {
+    t = await makeTestApp();
+    await sendBatch(t, ['k1', 'k2']);
+    // Simulate a wrong day note: the flush would write no segment holding these events.
+    const groups = (t.engine.store.hot as unknown as { groups: { days: number[] }[] }).groups;
+    (groups[0] as { days: number[] }).days = [0];
+    await expect(t.engine.store.flusher.flush()).rejects.toThrow(/wrote 0 of its 2 events/);
+    expect(t.engine.store.catalog.flushedThroughSeq()).toBe(0);
+    expect(await t.count()).toBe(2);
+    await t.restart(); // replayed from the log, the days are found by reading the events
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 2 });
+    expect(await t.count()).toBe(2);
+  });
+
   test('removes segment files the catalog does not know at start', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['s1']);

@@ -36,7 +36,8 @@ async function setup() {
 
 function group(tenant: string, ids: string[]) {
   const lines = ids.map((id) => JSON.stringify({ event_id: id, tenant, name: 'x', timestamp: T0 }));
-  return { tenant, days: [Math.floor(T0 / 86_400_000)], payload: Buffer.from(lines.join('\n')) };
+  const days = [Math.floor(T0 / 86_400_000)];
+  return { tenant, events: ids.length, days, payload: Buffer.from(lines.join('\n')) };
 }
 
 describe('HotTier', () => {
