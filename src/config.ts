@@ -186,6 +186,7 @@ function readStorage(r: EnvReader) {
     flushHotBytes: r.read('FLUSH_HOT_BYTES', d.flushHotBytes, int(1 << 20, 2 ** 40)),
     compactIntervalMs: r.read('COMPACT_INTERVAL', d.compactIntervalMs, duration),
     compactSegmentsMin: r.read('COMPACT_SEGMENTS_MIN', d.compactSegmentsMin, int(2, 1e6)),
+    compactRowsMax: r.read('COMPACT_ROWS_MAX', d.compactRowsMax, int(2, 1e9)),
     smallSegmentBytesMax: r.read(
       'SMALL_SEGMENT_BYTES_MAX',
       d.smallSegmentBytesMax,

@@ -19,6 +19,8 @@ export interface CompactorOptions {
   compactSegmentsMin: number;
   /** Segments at or above this size are left alone. */
   smallSegmentBytesMax: number;
+  /** Events one merge takes at most (the smallest segments first). */
+  compactRowsMax: number;
 }
 
 export interface CompactorDeps {
@@ -59,13 +61,17 @@ export class Compactor {
       this.options.compactSegmentsMin,
       this.options.smallSegmentBytesMax,
     );
+    let merged = 0;
     for (const { tenant, day } of candidates) {
       const small = catalog
         .segmentsOf(tenant, day, day)
         .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
-      await this.merge(tenant, day, small);
+      const batch = withinRows(small, this.options.compactRowsMax);
+      if (batch.length < 2) continue;
+      await this.merge(tenant, day, batch);
+      merged++;
     }
-    return candidates.length;
+    return merged;
   }
 
   private async merge(tenant: string, day: string, segments: Segment[]): Promise<void> {
@@ -112,4 +118,19 @@ export class Compactor {
       fs.rmSync(path.join(segmentsDir, minuteCountsFile(s.file)), { force: true });
     }
   }
+}
+
+/**
+ * The smallest segments whose events add up to at most `rowsMax`: a merged file that is still
+ * small never keeps the newer small ones from being merged.
+ */
+function withinRows(segments: Segment[], rowsMax: number): Segment[] {
+  const batch: Segment[] = [];
+  let rows = 0;
+  for (const s of [...segments].sort((a, b) => a.rows - b.rows || a.id - b.id)) {
+    if (rows + s.rows > rowsMax) break;
+    batch.push(s);
+    rows += s.rows;
+  }
+  return batch;
 }

@@ -207,6 +207,36 @@ describe('compaction', () => {
   });
 });
 
+describe('compaction in steps', () => {
+  test('one merge takes at most COMPACT_ROWS_MAX events, the smallest segments first', async () => {
+    t = await makeTestApp({
+      compactSegmentsMin: 3,
+      smallSegmentBytesMax: 1 << 30,
+      compactRowsMax: 5,
+    });
+    for (let i = 0; i < 5; i++) {
+      await sendBatch(t, [`s${i}a`, `s${i}b`]);
+      await t.engine.store.flusher.flush();
+    }
+    const rowsOf = () => t?.engine.store.catalog.segmentsOf('default').map((s) => s.rows);
+    expect(rowsOf()).toEqual([2, 2, 2, 2, 2]);
+    expect(await t.engine.store.compactor.compact()).toBe(1);
+    expect(rowsOf()).toEqual([2, 2, 2, 4]); // s0, s1 merged (4 ≤ 5; a third would be 6)
+    expect(await t.engine.store.compactor.compact()).toBe(1);
+    expect(rowsOf()).toEqual([2, 4, 4]); // s2, s3 merged
+    // s4 and a merged file would be 6 events: nothing to merge until more small ones arrive.
+    expect(await t.engine.store.compactor.compact()).toBe(0);
+    await sendBatch(t, ['s5a']);
+    await t.engine.store.flusher.flush();
+    await sendBatch(t, ['s6a']);
+    await t.engine.store.flusher.flush();
+    // The merged files do not block newer small ones: s4, s5, s6 (1 + 1 + 2) go together.
+    expect(await t.engine.store.compactor.compact()).toBe(1);
+    expect(rowsOf()).toEqual([4, 4, 4]);
+    expect(await t.count()).toBe(12);
+  });
+});
+
 describe('close', () => {
   test('waits for a running flush before closing the stores', async () => {
     t = await makeTestApp();
