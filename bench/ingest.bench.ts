@@ -101,10 +101,10 @@ const SUSTAINED = {
 
 /**
  * The pace's upper bound, events/s. A connection waits for its response before its next
- * pause, so what arrives is lower: on the 2-vCPU machine of bench/README.md, with ~0.2 s
- * responses, 170,000 paced gives ~105,000 offered.
+ * pause, so what arrives is lower: on the 2-vCPU machine of bench/README.md, with 0.2–0.3 s
+ * responses, 250,000 paced (256 ms pauses) offers ~115,000–125,000.
  */
-const SUSTAINED_RATE_DEFAULT = 170_000;
+const SUSTAINED_RATE_DEFAULT = 250_000;
 
 const ONLY_KEYS = [...SCENARIOS.map((s) => s.key), SUSTAINED.key];
 
