@@ -4,7 +4,8 @@
 //      and staging NDJSON files (one per tenant) for the rest, with the UTC days they span
 //   2. per tenant-day: COPY its rows, sorted, to a staging Parquet file (a tenant with one day,
 //      the usual case, straight from its NDJSON: each event is parsed once); its row facts and
-//      minute-count companion are read back from that file; fsync, rename into place
+//      minute-count companion are read back from that file; fsync, rename into place; the
+//      segments must hold exactly the events the flush took, or nothing is committed
 //   3. under the write lock: catalog records the segments and S in one transaction, then the
 //      hot tier forgets the groups ≤ S (a reader sees the rows in exactly one place)
 //   4. the log releases files wholly ≤ S
