@@ -189,11 +189,6 @@ export class HotTier {
     return this.memoryBytes;
   }
 
-  /** Highest seq held (0 when empty). */
-  get lastSeq(): number {
-    return this.groups.at(-1)?.seq ?? 0;
-  }
-
   private async loadPending(): Promise<void> {
     const end = this.groups.length;
     const split = this.flushingThrough;
