@@ -27,4 +27,10 @@ export {
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
-export { parseTimestamp, type TimestampParse, toIso } from './time.ts';
+export {
+  parseTimestamp,
+  type TimestampParse,
+  toIso,
+  utcDay,
+  utcDayIndex,
+} from './time.ts';

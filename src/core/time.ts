@@ -1,5 +1,8 @@
 // Parsing of client timestamps: ISO 8601 with an explicit offset, or epoch milliseconds.
-// A timestamp without a zone is ambiguous, so it is refused rather than guessed.
+// A timestamp without a zone is ambiguous, so it is refused rather than guessed. Also the UTC
+// day of a time, as the segments partition events.
+
+import { DAY_MS } from './limits.ts';
 
 const ISO_WITH_OFFSET = new RegExp(
   '^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2})' + // date, hours, minutes
@@ -68,4 +71,14 @@ function parseOffsetMs(zone: string): number | null {
 
 export function toIso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** The UTC day holding `ms` as a day number (days since 1970-01-01). */
+export function utcDayIndex(ms: number): number {
+  return Math.floor(ms / DAY_MS);
+}
+
+/** The UTC day holding `ms` as 'YYYY-MM-DD'. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
 }

@@ -85,8 +85,7 @@ export class Ingestor {
     if (actor === null)
       return { kind: 'overloaded', reason: 'too many active tenants on this node' };
     const outcome = await actor.submit([event], [line]);
-    if (outcome.kind === 'overloaded') return { kind: 'overloaded', reason: outcome.reason };
-    if (outcome.kind === 'full') return { kind: 'tenant_full', reason: outcome.reason };
+    if (outcome.kind !== 'ok') return refused(outcome);
     const status = outcome.statuses[0] as EventStatus;
     const accepted = status === 'accepted' ? 1 : 0;
     return {
@@ -136,10 +135,7 @@ function combine(
   byTenant: Map<string, number[]>,
   outcomes: ActorOutcome[],
 ): IngestOutcome {
-  for (const o of outcomes) {
-    if (o.kind === 'overloaded') return { kind: 'overloaded', reason: o.reason };
-    if (o.kind === 'full') return { kind: 'tenant_full', reason: o.reason };
-  }
+  for (const o of outcomes) if (o.kind !== 'ok') return refused(o);
   const results = new Array<EventResult>(events.length);
   let accepted = 0;
   [...byTenant.values()].forEach((indexes, g) => {
@@ -151,4 +147,11 @@ function combine(
     });
   });
   return { kind: 'ok', results, accepted, duplicates: events.length - accepted };
+}
+
+/** The ingest outcome of an actor's refusal. */
+function refused(o: Exclude<ActorOutcome, { kind: 'ok' }>): IngestOutcome {
+  return o.kind === 'overloaded'
+    ? { kind: 'overloaded', reason: o.reason }
+    : { kind: 'tenant_full', reason: o.reason };
 }

@@ -3,7 +3,7 @@
 // group commit, and after the commit makes the events readable and updates the tenant's live
 // rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
 
-import { type Clock, DAY_MS, eventKey, type StoredEvent } from '../core/index.ts';
+import { type Clock, eventKey, type StoredEvent, utcDayIndex } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
@@ -145,7 +145,7 @@ export class TenantActor {
 function utcDaysOf(events: readonly StoredEvent[]): number[] {
   const days: number[] = [];
   for (const e of events) {
-    const day = Math.floor(e.timestamp / DAY_MS);
+    const day = utcDayIndex(e.timestamp);
     if (!days.includes(day)) days.push(day);
   }
   return days;

@@ -36,8 +36,12 @@ export interface ContextOptions {
 export function admitIngest(deps: AppDeps): void {
   if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
   const refusal = deps.engine.ingestor.admission();
-  if (refusal !== null)
-    throw new AppError('overloaded', `ingest is overloaded: ${refusal}; retry later`);
+  if (refusal !== null) throw overloaded(refusal);
+}
+
+/** The 503 of a node that takes no events now, for `reason`. */
+export function overloaded(reason: string): AppError {
+  return new AppError('overloaded', `ingest is overloaded: ${reason}; retry later`);
 }
 
 /** The facts shared by every event of one request; throws the resolver's 401/403/429. */

@@ -7,6 +7,7 @@ import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
+import { utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { checkDisk, type DiskStatus } from './disk.ts';
@@ -238,8 +239,4 @@ export function stagingOf(dataDir: string): string {
 
 function tenantOfLine(line: string): string {
   return (JSON.parse(line) as { tenant: string }).tenant;
-}
-
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }

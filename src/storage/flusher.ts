@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { DAY_MS, utcDay } from '../core/index.ts';
 import type { Catalog, NewSegment } from './catalog.ts';
 import { HOT_TABLE, sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
@@ -49,8 +50,6 @@ interface SegmentFacts {
   max_ts: bigint;
   max_received_at: bigint;
 }
-
-const DAY_MS = 86_400_000;
 
 /** The UTC day of an event as a day number: integer math, several times cheaper than strftime. */
 const DAY_INDEX = `floor(epoch_ms("timestamp") / ${DAY_MS})::BIGINT`;
@@ -151,7 +150,7 @@ export class Flusher {
     rows: string,
   ): Promise<NewSegment | null> {
     const name = `${String(params.through).padStart(16, '0')}-${crypto.randomUUID().slice(0, 8)}`;
-    const day = new Date(dayIndex * DAY_MS).toISOString().slice(0, 10);
+    const day = utcDay(dayIndex * DAY_MS);
     const file = segmentRelativePath(params.tenant, day, name);
     const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
     const stagingCounts = path.join(this.deps.stagingDir, path.basename(minuteCountsFile(file)));

@@ -14,7 +14,6 @@ export {
   type EventStoreOptions,
   type ReplayHandler,
   stagingOf,
-  utcDay,
 } from './event-store.ts';
 export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
 export {

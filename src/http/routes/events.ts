@@ -19,7 +19,7 @@ import {
   StoredEventOut,
   ValidationErrorOut,
 } from '../model.ts';
-import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
+import { admitIngest, contextOf, overloaded, prepareEvents } from '../prepare.ts';
 
 const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
@@ -162,7 +162,7 @@ export function acceptedOrThrow(
     case 'tenant_full':
       throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
     case 'overloaded':
-      throw new AppError('overloaded', `ingest is overloaded: ${outcome.reason}; retry later`);
+      throw overloaded(outcome.reason);
   }
 }
 
