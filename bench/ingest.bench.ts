@@ -71,6 +71,7 @@ const SCENARIOS: readonly Scenario[] = [
     script: 'single-event.lua',
     eventsPerRequest: 1,
     target: { kind: 'ratio', min: 0.6 },
+    floor: true,
   },
   {
     key: 'batch',
@@ -168,12 +169,15 @@ function rate(raw: string | undefined): number {
   return n;
 }
 
-async function startBare(): Promise<ServerProcess> {
+/** The baselines Tally is compared with, each a script in bench/support. */
+const BASELINES = { bare: 'bare-server.ts', floor: 'floor-server.ts' } as const;
+
+async function startBaseline(name: keyof typeof BASELINES): Promise<ServerProcess> {
   const port = freePort();
   const server = spawnServer(
     {
-      name: 'bare',
-      argv: [process.execPath, 'bench/support/bare-server.ts'],
+      name,
+      argv: [process.execPath, path.join('bench', 'support', BASELINES[name])],
       env: { PORT: String(port) },
     },
     `http://127.0.0.1:${port}`,
@@ -284,6 +288,7 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   log(`${scenario.label}: bare Bun.serve`);
   const bareLoad = await load(wrk, bare, scenario, options, `${runId}${scenario.key[0]}b`);
+  const floor = scenario.floor ? await loadFloor(wrk, scenario, options, runId) : null;
   return withDataDir(options, scenario.tallyEnv ?? {}, async (start) => {
     log(`${scenario.label}: tally (data in ${start.dataDir})`);
     const tally = await startTally(start);
@@ -295,8 +300,19 @@ async function runScenario(
     }
     log(`${scenario.label}: restarting tally to check acknowledged events`);
     const verification = await verifyRestart(start, tallyLoad.runs, scenario.eventsPerRequest);
-    return { scenario, bare: bareLoad.measured, tally: tallyLoad.measured, verification };
+    return { scenario, bare: bareLoad.measured, floor, tally: tallyLoad.measured, verification };
   });
+}
+
+/** Loads the floor server (Tally's route without the engine) like the others. */
+async function loadFloor(wrk: string, scenario: Scenario, options: Options, runId: string) {
+  log(`${scenario.label}: floor (Tally's route before the engine, storing nothing)`);
+  const floor = await startBaseline('floor');
+  try {
+    return (await load(wrk, floor, scenario, options, `${runId}${scenario.key[0]}f`)).measured;
+  } finally {
+    await floor.stop('SIGTERM');
+  }
 }
 
 /**
@@ -372,7 +388,7 @@ async function runComparisons(wrk: string, options: Options, runId: string) {
   const scenarios = SCENARIOS.filter((s) => selected(options, s.key));
   const results: ScenarioResult[] = [];
   if (scenarios.length === 0) return results;
-  const bare = await startBare();
+  const bare = await startBaseline('bare');
   try {
     for (const scenario of scenarios) {
       results.push(await runScenario(wrk, bare, scenario, options, runId));

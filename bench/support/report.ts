@@ -1,6 +1,7 @@
 // The verdict and the printed report of the ingest benchmark's bare-vs-Tally scenarios: the
-// targets table (pass/fail), the per-run details (latency, CPU, memory), the restart check; and
-// the closing verdict of the whole run, with every correctness problem.
+// targets table (pass/fail), the per-run details (latency, CPU, memory), the floor under a
+// scenario that has one, the restart check; and the closing verdict of the whole run, with every
+// correctness problem.
 
 import { formatCount, formatFixed, renderTable } from './table.ts';
 import type { Verification } from './tally.ts';
@@ -16,6 +17,8 @@ export interface Scenario {
   target: Target;
   /** Tally environment this scenario needs on top of TALLY_BENCH_ENV. */
   tallyEnv?: Readonly<Record<string, string>>;
+  /** Also load the floor server: Tally's route before the engine, storing nothing. */
+  floor?: boolean;
 }
 
 export interface Measured {
@@ -29,6 +32,8 @@ export interface Measured {
 export interface ScenarioResult {
   scenario: Scenario;
   bare: Measured;
+  /** The floor server's run, for a scenario that asks for it. */
+  floor: Measured | null;
   tally: Measured;
   verification: Verification;
 }
@@ -94,30 +99,47 @@ function ackedRequests(wrk: WrkResult): number {
 }
 
 function detailRows(results: readonly ScenarioResult[]): string[][] {
-  return results.flatMap(({ scenario, bare, tally }) =>
+  return results.flatMap(({ scenario, bare, floor, tally }) =>
     (
       [
         ['bare', bare],
+        ['floor', floor],
         ['tally', tally],
       ] as const
-    ).map(([name, m]) => {
+    ).flatMap(([name, m]): string[][] => {
+      if (m === null) return [];
       const e = m.wrk.errors;
       return [
-        `${scenario.label} / ${name}`,
-        formatCount(m.wrk.requests),
-        formatCount(m.wrk.okPerSecond * scenario.eventsPerRequest),
-        String(e.status),
-        String(e.connect + e.read + e.write + e.timeout),
-        formatFixed(m.wrk.latencyUs.p50 / 1000, 2),
-        formatFixed(m.wrk.latencyUs.p99 / 1000, 2),
-        formatFixed((100 * m.serverCpuS) / m.wrk.durationS, 0),
-        formatFixed((1e6 * m.serverCpuS) / (ackedRequests(m.wrk) * scenario.eventsPerRequest), 2),
-        formatFixed((100 * m.wrk.cpuS) / m.wrk.durationS, 0),
-        formatFixed((100 * Math.max(0, m.otherCpuS)) / m.wrk.durationS, 0),
-        formatCount(m.peakRssMiB),
+        [
+          `${scenario.label} / ${name}`,
+          formatCount(m.wrk.requests),
+          formatCount(m.wrk.okPerSecond * scenario.eventsPerRequest),
+          String(e.status),
+          String(e.connect + e.read + e.write + e.timeout),
+          formatFixed(m.wrk.latencyUs.p50 / 1000, 2),
+          formatFixed(m.wrk.latencyUs.p99 / 1000, 2),
+          formatFixed((100 * m.serverCpuS) / m.wrk.durationS, 0),
+          formatFixed((1e6 * m.serverCpuS) / (ackedRequests(m.wrk) * scenario.eventsPerRequest), 2),
+          formatFixed((100 * m.wrk.cpuS) / m.wrk.durationS, 0),
+          formatFixed((100 * Math.max(0, m.otherCpuS)) / m.wrk.durationS, 0),
+          formatCount(m.peakRssMiB),
+        ],
       ];
     }),
   );
+}
+
+/** Where a ratio goes: the floor as a fraction of bare, and Tally as a fraction of the floor. */
+function floorLines(results: readonly ScenarioResult[]): string[] {
+  return results.flatMap(({ scenario, bare, floor, tally }) => {
+    if (floor === null) return [];
+    const f = floor.wrk.okPerSecond;
+    return [
+      `${scenario.label}: floor (Tally's route before the engine, storing nothing) ` +
+        `${formatCount(f)} req/s = ${formatFixed(f / bare.wrk.okPerSecond, 2)}× bare; ` +
+        `durable Tally = ${formatFixed(tally.wrk.okPerSecond / f, 2)}× the floor`,
+    ];
+  });
 }
 
 /** Prints the tables and the restart checks of the bare-vs-Tally scenarios. */
@@ -148,6 +170,7 @@ export function printReport(results: readonly ScenarioResult[]): Verdict {
       detailRows(results),
     ),
     '',
+    ...floorLines(results),
     ...results.map(({ scenario, verification }) => restartLine(scenario.label, verification)),
   ];
   process.stdout.write(`${out.join('\n')}\n`);

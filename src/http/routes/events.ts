@@ -19,7 +19,13 @@ import {
   StoredEventOut,
   ValidationErrorOut,
 } from '../model.ts';
-import { admitIngest, contextOf, overloaded, prepareEvents } from '../prepare.ts';
+import {
+  admitIngest,
+  contextOf,
+  overloaded,
+  type PrepareContext,
+  prepareEvents,
+} from '../prepare.ts';
 
 const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
@@ -82,13 +88,9 @@ export function eventRoutes(deps: AppDeps) {
       '',
       async ({ request, server, set }) => {
         admitIngest(deps);
-        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-        const item = parseJson(body.bytes);
-        requireObject(item, ['body']);
-        const events = prepareEvents([item], contextOf(deps, request, server), () => ['body']);
-        const event = events[0] as BaseEvent;
+        const event = await readOneEvent(request, contextOf(deps, request, server));
         noteTenant(request, event.tenant);
-        const outcome = await ingest(events, () => ['body']);
+        const outcome = await ingest([event], () => ['body']);
         const duplicate = outcome.duplicates > 0;
         set.status = 202;
         return {
@@ -143,6 +145,17 @@ export function eventRoutes(deps: AppDeps) {
         detail: GET_ONE_DOC,
       },
     );
+}
+
+/**
+ * Reads, parses and validates the body of `POST /api/v1/events`: everything the route does
+ * before the engine. bench:ingest also serves it alone, as the floor under durable ingest.
+ */
+export async function readOneEvent(request: Request, ctx: PrepareContext): Promise<BaseEvent> {
+  const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+  const item = parseJson(body.bytes);
+  requireObject(item, ['body']);
+  return prepareEvents([item], ctx, () => ['body'])[0] as BaseEvent;
 }
 
 /** The accepted outcome, or the AppError its refusal maps to. */
