@@ -10,8 +10,11 @@ const ISO_WITH_OFFSET = new RegExp(
     '(Z|z|[+-]\\d{2}(?::?\\d{2})?)$', // the zone: required
 );
 
-/** The earliest epoch-ms value taken as a timestamp (1970-01-01), and the latest (year 9999). */
-const EPOCH_MS_MIN = 0;
+/**
+ * The range of a timestamp: any past time an ISO 8601 four-digit year can name (0000-01-01 on,
+ * before 1970 included) up to the end of year 9999.
+ */
+const EPOCH_MS_MIN = -62_167_219_200_000;
 const EPOCH_MS_MAX = 253_402_300_799_999;
 
 export type TimestampParse = { ok: true; ms: number } | { ok: false; msg: string };
@@ -35,8 +38,11 @@ export function parseTimestamp(value: string | number): TimestampParse {
   const minute = Number(mi);
   const second = s === undefined ? 0 : Number(s);
   const millis = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
-  const local = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  const check = new Date(local);
+  // setUTCFullYear, unlike Date.UTC, takes years 0–99 as they are (Date.UTC maps them to 19xx).
+  const check = new Date(0);
+  check.setUTCFullYear(year, month - 1, day);
+  check.setUTCHours(hour, minute, second, millis);
+  const local = check.getTime();
   if (
     check.getUTCFullYear() !== year ||
     check.getUTCMonth() !== month - 1 ||
@@ -54,7 +60,10 @@ export function parseTimestamp(value: string | number): TimestampParse {
 
 function parseEpochMs(ms: number): TimestampParse {
   if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
-    return { ok: false, msg: 'timestamp must be whole epoch milliseconds between 1970 and 9999' };
+    return {
+      ok: false,
+      msg: 'timestamp must be whole epoch milliseconds from year 0000 to 9999',
+    };
   }
   return { ok: true, ms };
 }

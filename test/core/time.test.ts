@@ -10,6 +10,11 @@ describe('parseTimestamp', () => {
     ['2026-01-31T07:00:00-0500', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31 12:00Z', Date.UTC(2026, 0, 31, 12)],
     [1_769_860_800_000, 1_769_860_800_000],
+    // Any past time: before 1970, and years under 100 taken as they are (not as 19xx).
+    ['1969-07-20T20:17:00Z', Date.UTC(1969, 6, 20, 20, 17)],
+    ['0044-03-15T12:00:00Z', new Date('0044-03-15T12:00:00Z').getTime()],
+    ['0000-01-01T00:00:00Z', -62_167_219_200_000],
+    [-14_182_940_000, -14_182_940_000],
   ])('%p is %p', (input, expected) => {
     expect(parseTimestamp(input)).toEqual({ ok: true, ms: expected });
   });
@@ -28,7 +33,8 @@ describe('parseTimestamp', () => {
 
   test('epoch values must be whole milliseconds in range', () => {
     expect(parseTimestamp(1.5).ok).toBe(false);
-    expect(parseTimestamp(-1).ok).toBe(false);
+    expect(parseTimestamp(-62_167_219_200_001).ok).toBe(false); // before year 0000
+    expect(parseTimestamp(253_402_300_800_000).ok).toBe(false); // after year 9999
     expect(parseTimestamp(Number.NaN).ok).toBe(false);
   });
 });

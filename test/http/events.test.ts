@@ -35,6 +35,24 @@ describe('POST /api/v1/events', () => {
     });
   });
 
+  test('any past time is taken: a 1969 event is stored, flushed to its day and listed', async () => {
+    const res = await t.post('/api/v1/events', {
+      event_id: 'apollo',
+      name: 'landing',
+      timestamp: '1969-07-20T20:17:40Z',
+    });
+    expect(res.status).toBe(202);
+    await t.engine.store.flusher.flush();
+    const got = await json(await t.get('/api/v1/events/apollo'));
+    expect(got.timestamp).toBe('1969-07-20T20:17:40.000Z');
+    const segments = t.engine.store.catalog.allSegments();
+    expect(segments.map((s) => s.file)).toEqual([expect.stringContaining('1969-07-20')]);
+    const from = encodeURIComponent('1969-07-20T00:00:00Z');
+    const to = encodeURIComponent('1969-07-21T00:00:00Z');
+    const list = await json(await t.get(`/api/v1/events?from=${from}&to=${to}`));
+    expect((list.events as { event_id: string }[]).map((e) => e.event_id)).toEqual(['apollo']);
+  });
+
   test('generates a UUIDv7 id when the client sends none', async () => {
     const body = await json(await t.post('/api/v1/events', { name: 'signup' }));
     expect(body.event_id).toMatch(
