@@ -91,17 +91,26 @@ function requestLog(log: Logger) {
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
+    .onAfterResponse({ as: 'global' }, ({ request, set, path, responseValue }) => {
       const start = startedAt.get(request);
       log.info('request', {
         method: request.method,
         path,
-        status: typeof set.status === 'number' ? set.status : Number(set.status ?? 200),
+        status: statusOf(responseValue, set.status),
         duration_ms:
           start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
         tenant: tenantOf(request),
       });
     });
+}
+
+/**
+ * The status a request was answered with: a handler that returns a Response (the compat routes,
+ * whose errors take each SDK's shape) sets it there, not in `set.status`.
+ */
+function statusOf(response: unknown, setStatus: number | string | undefined): number {
+  if (response instanceof Response) return response.status;
+  return typeof setStatus === 'number' ? setStatus : Number(setStatus ?? 200);
 }
 
 /** Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response. */

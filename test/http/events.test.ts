@@ -306,11 +306,15 @@ describe('operations', () => {
       tenant_id: 'acme',
     });
     await t.get('/nope');
+    // An SDK route answers its errors in the SDK's shape, as a Response: logged with its status.
+    const segment = await t.post('/v1/track', '{"broken', { authorization: 'Basic a2V5Og==' });
+    expect(segment.status).toBe(400);
     await new Promise((resolve) => setImmediate(resolve)); // the log is written after the response
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.method, l.path, l.status, l.tenant])).toEqual([
       ['POST', '/api/v1/events', 202, 'acme'],
       ['GET', '/nope', 404, undefined],
+      ['POST', '/v1/track', 400, undefined],
     ]);
     expect(t.logs.join('')).not.toContain('secret');
     expect(typeof lines[0]?.duration_ms).toBe('number');
