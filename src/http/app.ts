@@ -22,8 +22,8 @@ import { userRoutes } from './routes/users.ts';
 export function createApp(deps: AppDeps) {
   const { log } = deps;
   return new Elysia()
-    .onError(({ error, code, set }) => {
-      const appError = toAppError(error, code, log);
+    .onError(({ error, code, set, request }) => {
+      const appError = toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })

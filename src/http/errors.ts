@@ -21,8 +21,16 @@ export function errorResponse(error: AppError, retryAfterSeconds: number): Respo
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 
-/** Maps any error thrown while handling a request to an AppError. */
-export function toAppError(error: unknown, frameworkCode: string | number, log: Logger): AppError {
+/**
+ * Maps any error thrown while handling a request to an AppError. `request` lets a validation
+ * error of one coerced query value name its parameter (Elysia reports it without the name).
+ */
+export function toAppError(
+  error: unknown,
+  frameworkCode: string | number,
+  log: Logger,
+  request?: Request,
+): AppError {
   if (error instanceof AppError) return error;
   switch (frameworkCode) {
     case 'NOT_FOUND':
@@ -30,7 +38,7 @@ export function toAppError(error: unknown, frameworkCode: string | number, log: 
     case 'PARSE':
       return new AppError('invalid_json', 'the body could not be parsed');
     case 'VALIDATION':
-      return AppError.validation(issuesOfFramework(error));
+      return AppError.validation(issuesOfFramework(error, request));
     case 'INVALID_COOKIE_SIGNATURE':
       return new AppError('bad_request', 'invalid cookie signature');
   }
@@ -41,15 +49,26 @@ export function toAppError(error: unknown, frameworkCode: string | number, log: 
   return new AppError('internal', 'internal server error');
 }
 
+interface FrameworkIssue {
+  path?: string;
+  message?: string;
+  summary?: string;
+  schema?: { anyOf?: { const?: unknown }[] };
+}
+
 interface FrameworkValidationError {
   type?: string;
-  all?: { path?: string; message?: string; summary?: string }[];
+  value?: unknown;
+  all?: FrameworkIssue[];
 }
 
 /** Elysia's ValidationError (query, params) → FastAPI-style issues. */
-function issuesOfFramework(error: unknown): FieldIssue[] {
+function issuesOfFramework(error: unknown, request?: Request): FieldIssue[] {
   const e = error as FrameworkValidationError;
-  const where = e.type === 'params' ? 'path' : (e.type ?? 'query');
+  // 'property': one query value failed while Elysia coerced it to a number; the error carries
+  // the value and the rule but not the parameter, so find the parameter that holds the value.
+  const coerced = e.type === 'property';
+  const where = e.type === 'params' ? 'path' : coerced ? 'query' : (e.type ?? 'query');
   const issues: FieldIssue[] = [];
   const seen = new Set<string>();
   for (const item of e.all ?? []) {
@@ -57,12 +76,28 @@ function issuesOfFramework(error: unknown): FieldIssue[] {
     if (seen.has(path)) continue;
     seen.add(path);
     const field = path.split('/').filter(Boolean);
-    const name = field.at(-1) ?? where;
-    issues.push({
-      loc: [where, ...field],
-      msg: `${name}: ${item.summary ?? item.message ?? 'invalid value'}`,
-      type: 'value_error',
-    });
+    if (coerced && field.length === 0) field.push(...parametersHolding(request, e.value));
+    const name = field.length === 1 ? (field[0] as string) : where;
+    issues.push({ loc: [where, ...field], msg: `${name}: ${ruleOf(item)}`, type: 'value_error' });
   }
   return issues;
+}
+
+/** The query parameters of `request` whose text is `value` (the one, when only one does). */
+function parametersHolding(request: Request | undefined, value: unknown): string[] {
+  if (request === undefined) return [];
+  const names = new Set<string>();
+  for (const [name, raw] of new URL(request.url).searchParams) {
+    if (raw === String(value)) names.add(name);
+  }
+  return names.size === 1 ? [...names] : [];
+}
+
+/** The broken rule in words; a choice of constants lists them (Elysia says only 'string'). */
+function ruleOf(item: FrameworkIssue): string {
+  const choices = item.schema?.anyOf?.map((s) => s.const);
+  if (choices !== undefined && choices.length > 0 && choices.every((c) => c !== undefined)) {
+    return `must be one of ${choices.map((c) => String(c)).join(', ')}`;
+  }
+  return item.summary ?? item.message ?? 'invalid value';
 }

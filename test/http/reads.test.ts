@@ -65,8 +65,8 @@ beforeAll(async () => {
   };
   const log = createLogger('error', () => {});
   app = new Elysia()
-    .onError(({ error, code, set }) => {
-      const appError = toAppError(error, code, log);
+    .onError(({ error, code, set, request }) => {
+      const appError = toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, 1);
     })
@@ -194,6 +194,20 @@ describe('GET /api/v1/timeseries', () => {
     for (const query of ['metric=median', 'bucket=year', 'group_by=ip', 'series=0', 'fill=one']) {
       expect([query, (await get(`/api/v1/timeseries?${query}`)).status]).toEqual([query, 422]);
     }
+    const year = await json(await get('/api/v1/timeseries?bucket=year&series=0'));
+    expect(year.detail).toEqual([
+      expect.objectContaining({
+        loc: ['query', 'bucket'],
+        msg: 'bucket: must be one of minute, hour, day, week, month',
+      }),
+    ]);
+    const none = await json(await get('/api/v1/timeseries?series=0'));
+    expect(none.detail).toEqual([
+      expect.objectContaining({
+        loc: ['query', 'series'],
+        msg: expect.stringContaining('series:'),
+      }),
+    ]);
     const many = await get('/api/v1/timeseries?bucket=minute&from=2026-01-01&to=2026-03-01');
     expect(many.status).toBe(422);
     expect(((await json(many)).detail as { loc: string[] }[])[0]?.loc).toEqual(['query', 'bucket']);
@@ -227,7 +241,15 @@ describe('GET /api/v1/events', () => {
   });
 
   test('limit beyond 1000 and foreign cursors are 422s', async () => {
-    expect((await get('/api/v1/events?limit=1001')).status).toBe(422);
+    const tooMany = await get('/api/v1/events?limit=1001');
+    expect(tooMany.status).toBe(422);
+    expect((await json(tooMany)).detail).toEqual([
+      {
+        loc: ['query', 'limit'],
+        msg: 'limit: Expected integer to be less or equal to 1000',
+        type: 'value_error',
+      },
+    ]);
     const bad = await get('/api/v1/events?cursor=abc');
     expect(bad.status).toBe(422);
     expect(((await json(bad)).detail as { loc: string[] }[])[0]?.loc).toEqual(['query', 'cursor']);

@@ -36,8 +36,8 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
  */
 export function compatRoutes(deps: AppDeps) {
   return new Elysia()
-    .onError(({ error, code, set }) => {
-      const appError = toAppError(error, code, deps.log);
+    .onError(({ error, code, set, request }) => {
+      const appError = toAppError(error, code, deps.log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
