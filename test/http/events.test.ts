@@ -232,6 +232,22 @@ describe('POST /api/v1/events/batch', () => {
     expect((await t.post('/api/v1/events/batch', { nope: 1 })).status).toBe(422);
   });
 
+  test('a JSON batch holding one event over 32 KB is 413 naming it, and writes nothing', async () => {
+    const big = { name: 'x', junk: 'q'.repeat(40_000) }; // an unknown field: dropped if stored
+    const res = await t.post('/api/v1/events/batch', { events: [{ name: 'ok' }, big] });
+    expect(res.status).toBe(413);
+    expect(await json(res)).toEqual({
+      detail: expect.stringContaining('the event at body.events.1 is 40022 bytes'),
+      code: 'payload_too_large',
+    });
+    expect(await t.count()).toBe(0);
+    const small = Array.from({ length: 400 }, (_, i) => ({
+      name: 'ok',
+      path: `/${'p'.repeat(90)}${i}`,
+    }));
+    expect((await t.post('/api/v1/events/batch', { events: small })).status).toBe(202);
+  });
+
   test('an NDJSON line over 32 KB fails the batch with 413 before it is parsed', async () => {
     const lines = [JSON.stringify({ name: 'ok' }), `{"name":"x","blob":"${'z'.repeat(33_000)}"}`];
     const res = await t.post('/api/v1/events/batch', lines.join('\n'), {
