@@ -1,4 +1,5 @@
-// Whether the data directory can take writes: it exists, is writable, and has free space.
+// Whether the data directory can take writes: it exists, is writable, and has free space. The
+// reason never names the directory: it reaches unauthenticated clients in 503 answers.
 
 import * as fs from 'node:fs';
 
@@ -8,14 +9,16 @@ export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
-    return { ok: false, reason: `data directory ${dir} is not writable (${errorCode(error)})` };
+    return { ok: false, reason: `the data directory is not writable (${errorCode(error)})` };
   }
   const stat = fs.statfsSync(dir);
   const freeBytes = stat.bavail * stat.bsize;
   if (freeBytes < freeBytesMin) {
     return {
       ok: false,
-      reason: `only ${freeBytes} bytes free under ${dir}; at least ${freeBytesMin} are required`,
+      reason:
+        `only ${freeBytes} bytes free in the data directory; ` +
+        `at least ${freeBytesMin} are required (DISK_FREE_BYTES_MIN)`,
     };
   }
   return { ok: true, freeBytes };

@@ -136,7 +136,9 @@ describe('explicit overload', () => {
     t = await makeTestApp({ diskFreeBytesMin: Number.MAX_SAFE_INTEGER });
     const ready = await t.get('/ready');
     expect(ready.status).toBe(503);
-    expect((await body(ready)).detail).toMatch(/bytes free/);
+    const { detail } = await body(ready);
+    expect(detail).toMatch(/bytes free in the data directory/);
+    expect(detail).not.toContain(t.dataDir); // no server path for unauthenticated clients
     expect((await t.post('/api/v1/events', { name: 'x' })).status).toBe(503);
   });
 });
