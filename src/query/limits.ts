@@ -18,6 +18,8 @@ export const queryLimits = {
   /** Size of a statement for the SQL endpoint, and of its parameter list. */
   sqlCharsMax: 100_000,
   sqlParamsMax: 100,
+  /** The SQL endpoint's JSON body (after gzip): room for the longest statement and its params. */
+  sqlBodyBytesMax: 1024 * 1024,
   /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
   sqlTimeoutMsDefault: 10_000,
   sqlRowsMaxDefault: 10_000,

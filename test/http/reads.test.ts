@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
 import { createLogger } from '../../src/core/index.ts';
@@ -332,6 +333,31 @@ describe('POST /api/v1/query', () => {
     expect((await post('/api/v1/query', '{"sql":')).status).toBe(400);
     expect((await post('/api/v1/query', { params: [] })).status).toBe(422);
     expect((await post('/api/v1/query', { sql: 'SELECT ?', params: [{}] })).status).toBe(422);
+  });
+
+  test('reads its body like the ingest routes: JSON only, gzip taken, size limited', async () => {
+    const send = (body: BodyInit, headers: Record<string, string>) =>
+      app.handle(
+        new Request('http://localhost/api/v1/query?tenant_id=acme', {
+          method: 'POST',
+          headers,
+          body,
+        }),
+      );
+    const xml = await send('<sql/>', { 'content-type': 'application/xml' });
+    expect(xml.status).toBe(415);
+    expect(await json(xml)).toMatchObject({ code: 'unsupported_media_type' });
+    const sql = JSON.stringify({ sql: 'SELECT count(*) AS n FROM events' });
+    const gzipped = await send(gzipSync(sql), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    expect(gzipped.status).toBe(200);
+    expect(await json(gzipped)).toMatchObject({ rows: [[6]] });
+    const huge = await send(JSON.stringify({ sql: `SELECT 1 -- ${'x'.repeat(1 << 20)}` }), {
+      'content-type': 'application/json',
+    });
+    expect(huge.status).toBe(413);
   });
 });
 

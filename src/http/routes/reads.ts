@@ -2,7 +2,8 @@
 // metric aggregates and ad-hoc SQL, each a thin handler over one query of query/. Every route
 // asks `tenantOf` for the tenant, so authentication can replace it in one place.
 
-import { Elysia, t } from 'elysia';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Elysia, type Static, t } from 'elysia';
 import { AppError, eventLimits } from '../../core/index.ts';
 import {
   aggregateMetric,
@@ -23,7 +24,10 @@ import {
   runSql,
   SERIES_METRICS,
 } from '../../query/index.ts';
+import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
+import { openApiSchema } from '../model.ts';
+import { issuesOf } from '../validate.ts';
 
 export interface ReadDeps {
   source: EventSource;
@@ -347,21 +351,46 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     );
 }
 
+const sqlBodyChecker = TypeCompiler.Compile(SqlBody);
+const SQL_BODY_TYPES: Record<string, BodyFormat> = { 'application/json': 'json' };
+
+/** The SQL body is read like an ingest body: JSON only (415), gzip taken, size-limited (413). */
+async function readSqlBody(request: Request): Promise<Static<typeof SqlBody>> {
+  const { bytes } = await readBody(request, SQL_BODY_TYPES, queryLimits.sqlBodyBytesMax);
+  const value = parseJson(bytes);
+  if (!sqlBodyChecker.Check(value)) {
+    throw AppError.validation(issuesOf(sqlBodyChecker, value, ['body']));
+  }
+  return value;
+}
+
 function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).post(
     '/query',
-    async ({ body, query, request }) =>
-      runSql(deps.source, tenantOf(request, query), {
+    async ({ query, request }) => {
+      const tenant = tenantOf(request, query);
+      const body = await readSqlBody(request);
+      return runSql(deps.source, tenant, {
         sql: body.sql,
         params: body.params ?? [],
         timeoutMs: deps.queryTimeoutMs,
         rowsMax: deps.queryRowsMax,
-      }),
+      });
+    },
     {
-      body: SqlBody,
+      parse: 'none',
       query: t.Object(tenantParam),
       detail: {
         summary: 'Run one read-only SQL SELECT over your events',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: openApiSchema(SqlBody),
+              example: { sql: 'SELECT name, count(*) AS n FROM events GROUP BY name' },
+            },
+          },
+        },
         description:
           'The statement reads the relation `events` (your tenant only); other tables, ' +
           'table functions, files, settings and DDL/DML are refused (400). It is stopped ' +
