@@ -117,6 +117,13 @@ export const StoredEventOut = t.Object({
   duration: t.Nullable(t.Number()),
   value: t.Nullable(t.Number()),
   properties: t.Nullable(t.Record(t.String(), t.Unknown())),
+  os: t.Nullable(t.String({ description: 'From the user agent.' })),
+  browser: t.Nullable(t.String({ description: 'From the user agent.' })),
+  device: t.Nullable(t.String({ description: 'desktop, mobile, tablet, bot or other.' })),
+  is_bot: t.Boolean(),
+  visitor_id: t.String({
+    description: 'user_id, else anonymous_id, else a daily salted hash of ip and user agent.',
+  }),
 });
 
 export const ValidationErrorOut = t.Object({

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { StoredEventOut } from '../../src/http/model.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
@@ -33,6 +35,11 @@ describe('POST /api/v1/events', () => {
       properties: { plan: 'pro' },
       user_id: null,
     });
+    // The answer is what OpenAPI documents, every field included.
+    const stored = TypeCompiler.Compile(StoredEventOut);
+    const body = await json(await t.get('/api/v1/events/e-1'));
+    expect([...stored.Errors(body)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+    expect(Object.keys(body).sort()).toEqual(Object.keys(StoredEventOut.properties).sort());
   });
 
   test('any past time is taken: a 1969 event is stored, flushed to its day and listed', async () => {
