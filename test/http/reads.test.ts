@@ -1,9 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
 import { openapi } from '@elysiajs/openapi';
-import { Elysia } from 'elysia';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Elysia, type TSchema } from 'elysia';
 import { createLogger } from '../../src/core/index.ts';
 import { errorResponse, toAppError } from '../../src/http/errors.ts';
+import {
+  EventPageOut,
+  MetricAggregateOut,
+  MetricPageOut,
+  MetricPointOut,
+  SqlResultOut,
+  StatsOut,
+  TimeSeriesOut,
+} from '../../src/http/read-model.ts';
 import { type ReadDeps, readRoutes } from '../../src/http/routes/reads.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
@@ -402,4 +412,62 @@ describe('the read routes', () => {
     expect(doc.paths['/api/v1/query']?.post?.summary).toBeString();
     expect(doc.paths['/api/v1/metrics/aggregate/{name}']?.get?.summary).toBeString();
   });
+
+  test('answer what OpenAPI documents for them', async () => {
+    type Op = { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+    const doc = (await json(await get('/openapi/json'))) as {
+      paths: Record<string, Record<string, Op>>;
+    };
+    const answers: [string, string, TSchema, Promise<Response>][] = [
+      ['/api/v1/stats', 'get', StatsOut, get('/api/v1/stats?tenant_id=acme')],
+      [
+        '/api/v1/timeseries',
+        'get',
+        TimeSeriesOut,
+        get('/api/v1/timeseries?tenant_id=acme&group_by=path'),
+      ],
+      ['/api/v1/events', 'get', EventPageOut, get('/api/v1/events?tenant_id=acme&limit=2')],
+      ['/api/v1/metrics', 'get', MetricPageOut, get('/api/v1/metrics?tenant_id=acme')],
+      ['/api/v1/metrics/{id}', 'get', MetricPointOut, get('/api/v1/metrics/m1?tenant_id=acme')],
+      [
+        '/api/v1/metrics/aggregate/{name}',
+        'get',
+        MetricAggregateOut,
+        get('/api/v1/metrics/aggregate/cpu?tenant_id=acme&from=2026-03-08&to=2026-03-09'),
+      ],
+      [
+        '/api/v1/query',
+        'post',
+        SqlResultOut,
+        post('/api/v1/query?tenant_id=acme', { sql: 'SELECT 1 AS one' }),
+      ],
+    ];
+    for (const [route, method, schema, answer] of answers) {
+      const response = await answer;
+      expect([route, response.status]).toEqual([route, 200]);
+      const responses = doc.paths[route]?.[method]?.responses ?? {};
+      expect([route, Object.keys(responses)]).toEqual([route, expect.arrayContaining(['422'])]);
+      const documented = responses['200']?.content?.['application/json']?.schema;
+      expect([route, documented]).toEqual([route, JSON.parse(JSON.stringify(schema))]);
+      const errors = [...TypeCompiler.Compile(closed(schema)).Errors(await response.json())];
+      expect([route, errors.map((e) => `${e.path}: ${e.message}`)]).toEqual([route, []]);
+    }
+  });
 });
+
+/** `schema` with every object closed: an answer's undocumented field is an error too. */
+function closed(schema: TSchema): TSchema {
+  const out: Record<string | symbol, unknown> = { ...schema };
+  if (schema.type === 'object' && schema.properties !== undefined) {
+    out.additionalProperties = false;
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties as Record<string, TSchema>).map(([k, v]) => [k, closed(v)]),
+    );
+  }
+  for (const key of ['items', 'anyOf'] as const) {
+    const inner = schema[key] as TSchema | TSchema[] | undefined;
+    if (Array.isArray(inner)) out[key] = inner.map(closed);
+    else if (inner !== undefined) out[key] = closed(inner);
+  }
+  return out as unknown as TSchema;
+}

@@ -3,7 +3,7 @@
 // asks `tenantOf` for the tenant, so authentication can replace it in one place.
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Elysia, type Static, t } from 'elysia';
+import { Elysia, type Static, type TSchema, t } from 'elysia';
 import { AppError, eventLimits } from '../../core/index.ts';
 import {
   aggregateMetric,
@@ -26,7 +26,16 @@ import {
 } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
-import { openApiSchema } from '../model.ts';
+import { ErrorOut, openApiSchema, ValidationErrorOut } from '../model.ts';
+import {
+  EventPageOut,
+  MetricAggregateOut,
+  MetricPageOut,
+  MetricPointOut,
+  SqlResultOut,
+  StatsOut,
+  TimeSeriesOut,
+} from '../read-model.ts';
 import { issuesOf } from '../validate.ts';
 
 export interface ReadDeps {
@@ -216,6 +225,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: StatsQuery,
         detail: {
           summary: 'Totals and top lists of events',
+          responses: answers(StatsOut, 'Totals and top lists over the range'),
           description:
             'Exact counts over the range (all time when absent): events, page views (names ' +
             'page_view, pageview, $pageview, page), distinct users, visitors and sessions, ' +
@@ -246,6 +256,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: SeriesQuery,
         detail: {
           summary: 'A metric per time bucket, optionally grouped',
+          responses: answers(TimeSeriesOut, 'One series per group (one when not grouped)'),
           description:
             'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
             'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
@@ -275,6 +286,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       query: EventsQuery,
       detail: {
         summary: 'List stored events, newest first',
+        responses: answers(EventPageOut, 'A page of events and the cursor of the next'),
         description:
           'Ordered by (timestamp desc, event_id); pass next_cursor as cursor for the next ' +
           'page (null on the last). Keyset pages: stable and equally fast at any depth.',
@@ -301,6 +313,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: MetricsQuery,
         detail: {
           summary: 'List metric data points, newest first',
+          responses: answers(MetricPageOut, 'A page of metric points and the cursor of the next'),
           description:
             'A metric point is an event with a value: its name is the metric, its properties ' +
             'are its tags. Paged like GET /api/v1/events.',
@@ -329,6 +342,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         }),
         detail: {
           summary: 'Aggregate one metric per time bucket',
+          responses: answers(MetricAggregateOut, 'One row per bucket that has points'),
           description:
             'count, sum, avg, min, max, p50 and p95 of the values in each bucket that has ' +
             'points. Buckets and default ranges as in GET /api/v1/timeseries.',
@@ -346,7 +360,10 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       {
         params: t.Object({ id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
         query: t.Object(tenantParam),
-        detail: { summary: 'Get one metric data point' },
+        detail: {
+          summary: 'Get one metric data point',
+          responses: answers(MetricPointOut, 'The metric point', { 404: 'No such point' }),
+        },
       },
     );
 }
@@ -382,6 +399,12 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       query: t.Object(tenantParam),
       detail: {
         summary: 'Run one read-only SQL SELECT over your events',
+        responses: answers(SqlResultOut, 'Columns with their DuckDB types, and the rows', {
+          400: 'Malformed JSON, or a statement that is refused',
+          408: 'The statement ran past the time limit',
+          413: 'A body over 1 MiB',
+          415: 'A body that is not JSON',
+        }),
         requestBody: {
           required: true,
           content: {
@@ -399,6 +422,19 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       },
     },
   );
+}
+
+/** OpenAPI responses of a read: `ok` as 200, a 422 for a bad parameter, and `errors`. */
+function answers(ok: TSchema, description: string, errors: Record<number, string> = {}) {
+  const json = (schema: TSchema) => ({ 'application/json': { schema: openApiSchema(schema) } });
+  const documented: Record<number, { description: string; content: ReturnType<typeof json> }> = {
+    200: { description, content: json(ok) },
+    422: { description: 'A parameter breaks its rule', content: json(ValidationErrorOut) },
+  };
+  for (const [status, text] of Object.entries(errors)) {
+    documented[Number(status)] = { description: text, content: json(ErrorOut) };
+  }
+  return documented;
 }
 
 /** The resolved range, in the zone of the read. */

@@ -1,0 +1,98 @@
+// What the read routes answer, as TypeBox schemas for OpenAPI (`/openapi/json`). The handlers
+// build their answers in query/; test/http/reads.test.ts checks real answers against these, so
+// a field added there and not here fails a test instead of going undocumented.
+
+import { t } from 'elysia';
+import { StoredEventOut } from './model.ts';
+
+const Count = t.Integer({ minimum: 0 });
+
+/** The range a read resolved, echoed in the zone of the read (null: unbounded). */
+const RangeEcho = {
+  from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
+  to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
+  tz: t.String({ examples: ['Europe/Berlin'] }),
+};
+
+const cursor = t.Nullable(t.String({ description: 'Pass as cursor for the next page.' }));
+
+/** One row of a top list: the value, its events and distinct visitors. */
+const top = (key: string, count = 'events') =>
+  t.Array(t.Object({ [key]: t.Nullable(t.String()), [count]: Count, visitors: Count }));
+
+export const StatsOut = t.Object({
+  total_events: Count,
+  page_views: Count,
+  unique_users: Count,
+  unique_visitors: Count,
+  sessions: Count,
+  avg_duration: t.Nullable(t.Number({ description: 'Mean duration (s) of events that have one.' })),
+  top_paths: top('path', 'views'),
+  top_referrers: top('referrer'),
+  top_events: top('name'),
+  os: top('os'),
+  browsers: top('browser'),
+  devices: top('device'),
+  ...RangeEcho,
+});
+
+const BucketLabel = t.String({
+  description: 'Start of the bucket, ISO 8601 with the offset of tz.',
+  examples: ['2026-03-08T00:00:00+01:00'],
+});
+
+export const TimeSeriesOut = t.Object({
+  metric: t.String(),
+  bucket: t.String(),
+  group_by: t.Nullable(t.String()),
+  ...RangeEcho,
+  series: t.Array(
+    t.Object({
+      key: t.Nullable(t.String({ description: 'The group value; null when not grouped.' })),
+      events: Count,
+      points: t.Array(t.Object({ bucket: BucketLabel, value: t.Nullable(t.Number()) })),
+    }),
+  ),
+});
+
+export const EventPageOut = t.Object({ events: t.Array(StoredEventOut), next_cursor: cursor });
+
+export const MetricPointOut = t.Object({
+  id: t.String({ description: 'The event_id of the point.' }),
+  name: t.String(),
+  value: t.Number(),
+  timestamp: t.String({ format: 'date-time' }),
+  received_at: t.String({ format: 'date-time' }),
+  tags: t.Nullable(t.Record(t.String(), t.Unknown(), { description: 'Its properties.' })),
+  source: t.Nullable(t.String()),
+});
+
+export const MetricPageOut = t.Object({ metrics: t.Array(MetricPointOut), next_cursor: cursor });
+
+const stat = t.Nullable(t.Number());
+
+export const MetricAggregateOut = t.Object({
+  name: t.String(),
+  bucket: t.String(),
+  ...RangeEcho,
+  buckets: t.Array(
+    t.Object({
+      bucket: BucketLabel,
+      count: Count,
+      sum: stat,
+      avg: stat,
+      min: stat,
+      max: stat,
+      p50: stat,
+      p95: stat,
+    }),
+  ),
+});
+
+export const SqlResultOut = t.Object({
+  columns: t.Array(t.Object({ name: t.String(), type: t.String({ examples: ['BIGINT'] }) })),
+  rows: t.Array(t.Array(t.Unknown()), { description: 'Rows as arrays, in column order.' }),
+  row_count: Count,
+  truncated: t.Boolean({ description: 'True when rows were cut at the row limit.' }),
+  elapsed_ms: t.Number(),
+});
