@@ -125,9 +125,12 @@ export class HotTier {
    */
   async beginFlush(): Promise<FlushPlan | null> {
     assert(this.flushingThrough === null, 'one flush at a time');
+    // Wait out every load first, and take the cut-off after, in the same step as it is set: a
+    // load queued behind the running one may take groups added meanwhile, in one chunk labelled
+    // with its highest seq, and a cut-off taken before it would split that chunk.
+    while (this.syncing !== null) await this.syncing;
     const last = this.groups.at(-1);
     if (last === undefined) return null;
-    while (this.syncing !== null) await this.syncing; // a load in progress moves loadedCount
     this.flushingThrough = last.seq;
     const tableThrough = this.groups[this.loadedCount - 1]?.seq ?? 0;
     const byTenant = new Map<string, Group[]>();

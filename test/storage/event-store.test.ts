@@ -120,6 +120,23 @@ describe('flush', () => {
     expect(await app.count('acme')).toBe(6);
   });
 
+  test('a flush started behind two queries stores each event once, also after a restart', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await sendBatch(app, ['a1']);
+    const q1 = idsSeen(app, 'default'); // loads a1 into the hot table
+    await sendBatch(app, ['a2']);
+    const q2 = idsSeen(app, 'default'); // waits for that load
+    const flushed = app.engine.store.flusher.flush(); // waits too
+    await sendBatch(app, ['a3']); // committed meanwhile
+    await Promise.all([q1, q2, flushed]);
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 3, ids: 3 });
+    await app.engine.store.flusher.flush();
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 3, ids: 3 });
+    await app.restart();
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 3, ids: 3 });
+  });
+
   test('events replayed from the log after a restart flush into their own days', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['r1', 'r2'], { tenant_id: 'acme' });

@@ -59,6 +59,23 @@ describe('HotTier', () => {
     expect(await hot.beginFlush()).toMatchObject({ through: 4, tableThrough: 4 });
   });
 
+  test('a flush waits for queued loads before it takes its cut-off', async () => {
+    const { hot, rowsBySeq } = await setup();
+    hot.add(1, group('acme', ['a1']));
+    const q1 = hot.sync(); // a query loads group 1
+    hot.add(2, group('acme', ['a2']));
+    const q2 = hot.sync(); // another waits for that load
+    const flushing = hot.beginFlush();
+    hot.add(3, group('acme', ['a3'])); // committed while both wait
+    await Promise.all([q1, q2]);
+    const plan = await flushing;
+    // q2 loaded 2 and 3 as one chunk labelled 3: the flush takes all of it, never half.
+    expect(plan).toMatchObject({ through: 3, tableThrough: 3 });
+    await hot.endFlush(plan as NonNullable<typeof plan>);
+    expect(await rowsBySeq()).toEqual([]);
+    expect(await hot.beginFlush()).toBeNull();
+  });
+
   test('an aborted flush keeps its groups for the next one', async () => {
     const { hot } = await setup();
     hot.add(1, group('acme', ['a1']));
