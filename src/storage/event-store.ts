@@ -92,16 +92,20 @@ export class EventStore implements EventSource {
       fileBytesMax: options.walFileBytesMax,
       durability: options.durability,
     };
-    const wal = WriteAheadLog.open(walOptions, (record) => {
-      if (record.seq <= flushed) return;
-      const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
-      const lines = payload.toString('utf8').split('\n');
-      // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
-      // are not known without parsing every line; the first flush finds them.
-      const tenant = tenantOfLine(lines[0] as string);
-      hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
-      onReplay(record.seq, lines);
-    });
+    const wal = WriteAheadLog.open(
+      walOptions,
+      (record) => {
+        if (record.seq <= flushed) return;
+        const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
+        const lines = payload.toString('utf8').split('\n');
+        // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
+        // are not known without parsing every line; the first flush finds them.
+        const tenant = tenantOfLine(lines[0] as string);
+        hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
+        onReplay(record.seq, lines);
+      },
+      flushed,
+    );
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,
       queueBytesMax: options.commitQueueBytesMax,

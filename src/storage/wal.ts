@@ -63,9 +63,16 @@ export class WriteAheadLog {
 
   /**
    * Opens (or creates) the log, calling `onRecord` for every committed record in order. A torn
-   * tail of the newest file is truncated; damage anywhere else refuses to start.
+   * tail of the newest file is truncated; damage anywhere else refuses to start. `seqFloor` is
+   * the highest seq known to exist elsewhere (flushed into segments): numbering goes on above
+   * it even when the files left hold no record, e.g. when the only file is new and empty after
+   * the ones before it were released.
    */
-  static open(options: WalOptions, onRecord: (record: WalRecord) => void): WriteAheadLog {
+  static open(
+    options: WalOptions,
+    onRecord: (record: WalRecord) => void,
+    seqFloor = 0,
+  ): WriteAheadLog {
     fs.mkdirSync(options.dir, { recursive: true });
     const names = fs
       .readdirSync(options.dir)
@@ -80,7 +87,7 @@ export class WriteAheadLog {
       files.push({ index: Number(name.slice(0, 10)), name, lastSeq: fileLastSeq });
     });
     if (files.length === 0) files.push(createFile(options.dir, 1));
-    return new WriteAheadLog(options, files, lastSeq);
+    return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor));
   }
 
   /**

@@ -21,8 +21,11 @@ export interface TestApp {
   clock: ManualClock;
   dataDir: string;
   logs: string[];
-  /** Closes the engine and opens a new one over the same directory (a clean restart). */
-  restart(): Promise<void>;
+  /**
+   * Closes the engine and opens a new one over the same directory (a clean restart);
+   * `whileStopped` runs in between, e.g. to leave the files as a crash would.
+   */
+  restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
@@ -107,8 +110,9 @@ export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promi
     clock,
     dataDir: dir,
     logs,
-    async restart() {
+    async restart(whileStopped) {
       await current.engine.close();
+      whileStopped?.();
       current = await build();
     },
     async close() {

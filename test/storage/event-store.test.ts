@@ -137,6 +137,26 @@ describe('flush', () => {
     expect(await idsSeen(app, 'default')).toEqual({ rows: 3, ids: 3 });
   });
 
+  test('a log left with only an empty file after a flush numbers on above the flushed seq', async () => {
+    t = await makeTestApp({ walFileBytesMax: 1 }); // every commit after the first rotates
+    const app = t;
+    for (const id of ['a', 'b', 'c']) await sendBatch(app, [id]);
+    await app.engine.store.flusher.flush(); // through seq 3; the closed files are released
+    const walDir = path.join(app.dataDir, 'wal');
+    await app.restart(() => {
+      // As a crash leaves it: the next commit had created a new file, its write not landed.
+      const files = fs.readdirSync(walDir).sort();
+      const last = files.at(-1) as string;
+      fs.rmSync(path.join(walDir, last));
+      const next = `${String(Number(last.slice(0, 10)) + 1).padStart(10, '0')}.wal`;
+      fs.writeFileSync(path.join(walDir, next), '');
+    });
+    expect(app.engine.store.lastSeq).toBe(3);
+    await sendBatch(app, ['d']);
+    await app.restart();
+    expect(await app.count()).toBe(4); // 'd' is acknowledged, so it survives the restart
+  });
+
   test('events replayed from the log after a restart flush into their own days', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['r1', 'r2'], { tenant_id: 'acme' });

@@ -39,6 +39,27 @@ describe('WriteAheadLog', () => {
     second.wal.close();
   });
 
+  test('numbering goes on above the floor when the files left hold no record', async () => {
+    const dir = tempLog();
+    const first = openLog(dir);
+    expect(await first.wal.append([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')])).toBe(3);
+    first.wal.close();
+    // Records 1..3 were flushed and their file released; the next file was created and a crash
+    // came before its first write landed.
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, '0000000002.wal'), '');
+    const records: WalRecord[] = [];
+    const wal = WriteAheadLog.open(
+      { dir, fileBytesMax: 64 * MiB, durability: 'fsync' },
+      (r) => records.push(r),
+      3,
+    );
+    expect(records).toEqual([]);
+    expect(wal.lastSeq).toBe(3);
+    expect(await wal.append([Buffer.from('d')])).toBe(4);
+    wal.close();
+  });
+
   test('truncates a torn tail of the newest file and keeps what came before', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir);
