@@ -65,7 +65,12 @@ export class EventStore implements EventSource {
     const stagingDir = stagingOf(options.dataDir);
     const fault = options.fault ?? noFaults;
     const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
-    this.flusher = new Flusher({ ...shared, hot, releaseLog: (seq) => wal.releaseThrough(seq) });
+    this.flusher = new Flusher({
+      ...shared,
+      hot,
+      releaseLog: (seq) => wal.releaseThrough(seq),
+      onFatal: options.onFatal,
+    });
     this.compactor = new Compactor(shared, options);
   }
 

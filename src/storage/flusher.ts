@@ -35,6 +35,8 @@ export interface FlusherDeps {
   stagingDir: string;
   /** Lets the write-ahead log drop files whose records are all in segments. */
   releaseLog: (throughSeq: number) => void;
+  /** A flush that failed after its catalog commit leaves state only a restart repairs. */
+  onFatal: (error: unknown) => void;
   fault: FaultHook;
 }
 
@@ -81,19 +83,29 @@ export class Flusher {
     const { hot, catalog } = this.deps;
     const plan = await hot.beginFlush();
     if (plan === null) return { segments: 0, rows: 0, throughSeq: catalog.flushedThroughSeq() };
-    let written: NewSegment[];
+    const written: NewSegment[] = [];
     try {
-      written = await this.writeSegments(plan);
+      await this.writeSegments(plan, written);
       this.deps.fault('flush:after-rename');
     } catch (error) {
-      await hot.abortFlush(plan);
+      await this.abandon(plan, written);
       throw error;
     }
-    await this.deps.lock.write(async () => {
-      catalog.commitFlush(written, plan.through);
-      this.deps.fault('flush:after-catalog');
-      await hot.endFlush(plan);
-    });
+    let committed = false;
+    try {
+      await this.deps.lock.write(async () => {
+        catalog.commitFlush(written, plan.through);
+        committed = true;
+        this.deps.fault('flush:after-catalog');
+        await hot.endFlush(plan);
+      });
+    } catch (error) {
+      // After the commit the segments hold the flushed events and so may the hot table still:
+      // queries would count them twice. A restart replays the log above the new watermark.
+      if (committed) this.deps.onFatal(error);
+      else await this.abandon(plan, written);
+      throw error;
+    }
     this.deps.fault('flush:before-release');
     this.deps.releaseLog(plan.through);
     return {
@@ -103,12 +115,21 @@ export class Flusher {
     };
   }
 
-  private async writeSegments(plan: FlushPlan): Promise<NewSegment[]> {
+  /** Gives a failed flush's events back to the hot tier and removes the files it published. */
+  private async abandon(plan: FlushPlan, published: readonly NewSegment[]): Promise<void> {
+    await this.deps.hot.abortFlush(plan);
+    for (const s of published) {
+      fs.rmSync(path.join(this.deps.segmentsDir, s.file), { force: true });
+      fs.rmSync(path.join(this.deps.segmentsDir, minuteCountsFile(s.file)), { force: true });
+    }
+  }
+
+  /** Writes the plan's segments, adding each to `written` as soon as it is published. */
+  private async writeSegments(plan: FlushPlan, written: NewSegment[]): Promise<void> {
     const c = await this.deps.instance.connect();
     try {
       const params = { through: BigInt(plan.through), tableThrough: BigInt(plan.tableThrough) };
       const days = await daysByTenant(c, plan);
-      const written: NewSegment[] = [];
       for (const [tenant, known] of days) {
         // One day (the usual case): read the tenant's rows straight into its segment. Several,
         // or not known (after a restart): gather them once, rather than once per day.
@@ -136,7 +157,6 @@ export class Flusher {
             'nothing was committed and the events stay in the log',
         );
       }
-      return written;
     } finally {
       c.closeSync();
     }

@@ -189,6 +189,29 @@ describe('flush', () => {
     expect(await t.count()).toBe(2);
   });
 
+  test('a flush whose catalog commit fails gives its events back and removes its files', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await sendBatch(app, ['f1']);
+    const { catalog } = app.engine.store;
+    const commitFlush = catalog.commitFlush.bind(catalog);
+    catalog.commitFlush = () => {
+      throw new Error('SQLITE_FULL: database or disk is full');
+    };
+    await expect(app.engine.store.flusher.flush()).rejects.toThrow('SQLITE_FULL');
+    catalog.commitFlush = commitFlush; // the disk has room again
+    const segmentsDir = path.join(app.dataDir, 'segments');
+    const files = (dir: string): string[] =>
+      fs
+        .readdirSync(dir, { recursive: true, withFileTypes: true })
+        .flatMap((e) => (e.isFile() ? [e.name] : []));
+    expect(files(segmentsDir)).toEqual([]);
+    expect(await app.count()).toBe(1);
+    await sendBatch(app, ['f2']);
+    expect(await app.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 2 });
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
+  });
+
   test('removes segment files the catalog does not know at start', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['s1']);
