@@ -85,6 +85,12 @@ async function openStore(config: Config, log: Logger): Promise<Engine> {
     clock: systemClock,
     fault: faultHook(config, log),
     rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
+    onRebuildError: (tenant, error) => {
+      log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
+        tenant,
+        error: String(error),
+      });
+    },
     onFatal: (error) => {
       log.error('write-ahead log failed; exiting so a restart can recover from the log', {
         error: String(error),

@@ -14,6 +14,8 @@ export interface RegistryOptions {
   actorIdleMs: number;
   mailboxEventsMax: number;
   rollupLimits: RollupLimits;
+  /** Told when a tenant's live counters could not be rebuilt from the store. */
+  onRebuildError?: (tenant: string, error: unknown) => void;
 }
 
 export class ActorRegistry {
@@ -36,7 +38,12 @@ export class ActorRegistry {
       return null;
     }
     const rollups = new TenantRollups(this.options.rollupLimits);
-    const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now());
+    // Live counters are a view of stored events: when they cannot be rebuilt (DuckDB out of
+    // memory, an unreadable segment), events still go in and the counters start from what was
+    // read. They are whole again once the idle actor is evicted and created anew.
+    const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now()).catch(
+      (error: unknown) => this.options.onRebuildError?.(tenant, error),
+    );
     const actor = new TenantActor(
       tenant,
       rollups,

@@ -35,6 +35,21 @@ describe('actor registry', () => {
     expect(t.engine.registry.size).toBe(2);
   });
 
+  test('a tenant whose live counters cannot be rebuilt still ingests, and says why', async () => {
+    const failures: string[] = [];
+    t = await makeTestApp({ onRebuildError: (tenant, e) => failures.push(`${tenant}: ${e}`) });
+    const { store } = t.engine;
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => Promise.reject(new Error('Out of Memory Error'));
+    const res = await t.post('/api/v1/events/batch', views('n', 2));
+    store.snapshot = snapshot;
+    expect(res.status).toBe(202);
+    expect(failures).toEqual(['n: Error: Out of Memory Error']);
+    expect(await t.count('n')).toBe(2);
+    expect(await liveEvents(t, 'n')).toBe(2); // counted as they came, from empty counters
+    expect(t.engine.registry.actorFor('n')?.inFlight).toBe(0);
+  });
+
   test('actors idle past ACTOR_IDLE are evicted; their state is rebuilt from the store', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     await t.post('/api/v1/events/batch', views('a', 6));
