@@ -130,14 +130,19 @@ export class EventStore implements EventSource {
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {
     await this.lock.acquireRead();
     let connection: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined;
+    let relations: ReturnType<EventStore['relationsOf']>;
     try {
       await this.hot.sync();
       connection = await this.instance.connect();
+      relations = this.relationsOf(tenant, range);
     } catch (error) {
+      // Nothing may hold the read lock after a failure: the writers queued behind it would wait
+      // for good (the lock favours writers, so every later read would wait too).
+      connection?.closeSync();
       this.lock.releaseRead();
       throw error;
     }
-    const { from, minutesFrom } = this.relationsOf(tenant, range);
+    const { from, minutesFrom } = relations;
     const conn = connection;
     let released = false;
     return {

@@ -212,6 +212,23 @@ describe('flush', () => {
     expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
   });
 
+  test('a snapshot that fails lets go of its lock: flushes and later reads go on', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await sendBatch(app, ['s1']);
+    const { catalog } = app.engine.store;
+    const segmentsOf = catalog.segmentsOf.bind(catalog);
+    catalog.segmentsOf = () => {
+      throw new Error('SQLITE_IOERR: disk I/O error');
+    };
+    await expect(app.engine.store.snapshot('default')).rejects.toThrow('SQLITE_IOERR');
+    catalog.segmentsOf = segmentsOf;
+    const flushed = app.engine.store.flusher.flush(); // a writer: waits for every reader
+    const winner = await Promise.race([flushed.then(() => 'flushed'), Bun.sleep(5000)]);
+    expect(winner).toBe('flushed');
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 1, ids: 1 });
+  });
+
   test('removes segment files the catalog does not know at start', async () => {
     t = await makeTestApp();
     await sendBatch(t, ['s1']);
