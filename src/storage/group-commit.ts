@@ -114,7 +114,9 @@ export class GroupCommitter {
     // setImmediate lets every request parsed in this turn of the event loop join the group.
     setImmediate(() => {
       this.scheduled = false;
-      this.startCommit();
+      // commitQueued may have filled every slot since this was scheduled; a slot that frees
+      // up schedules again.
+      if (this.failed === null && this.inFlight < COMMITS_IN_FLIGHT_MAX) this.startCommit();
     });
   }
 

@@ -86,6 +86,34 @@ describe('GroupCommitter', () => {
     wal.close();
   });
 
+  test('a commit scheduled for the next turn respects slots filled meanwhile', async () => {
+    const { committer, wal } = setup();
+    const held: (() => void)[] = [];
+    const realSync = wal.sync.bind(wal);
+    wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
+    const all: Promise<number>[] = [];
+    const submit = (name: string) => {
+      const o = committer.submit(Buffer.from(name), 1);
+      if (o.kind === 'queued') all.push(o.committed);
+    };
+    submit('scheduled'); // schedules a commit for the next turn
+    for (let i = 0; i < COMMITS_IN_FLIGHT_MAX; i++) {
+      committer.commitQueued(); // the ticker's path: starts one now
+      submit(`now${i}`);
+    }
+    await until(() => held.length === COMMITS_IN_FLIGHT_MAX);
+    await Bun.sleep(20); // the scheduled turn has come and gone
+    expect(held).toHaveLength(COMMITS_IN_FLIGHT_MAX);
+    let settled = 0;
+    for (const p of all) void p.then(() => settled++);
+    while (settled < all.length) {
+      for (const release of held.splice(0)) release();
+      await Bun.sleep(1);
+    }
+    expect(await Promise.all(all)).toEqual(all.map((_, i) => i + 1));
+    wal.close();
+  });
+
   test('rotates files between overlapping groups without losing or reordering one', async () => {
     const { committer, wal, dir } = setup(1000, 1 << 20, 4096);
     const all: Promise<number>[] = [];
