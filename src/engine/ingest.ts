@@ -60,7 +60,7 @@ export class Ingestor {
     // Check every tenant's room first, so a multi-tenant batch is taken whole or not at all.
     const actors: TenantActor[] = [];
     for (const [tenant, indexes] of byTenant) {
-      const actor = this.registry.actorFor(tenant);
+      const actor = this.registry.actorFor(tenant, actors);
       if (actor === null)
         return { kind: 'overloaded', reason: 'too many active tenants on this node' };
       if (!actor.hasRoom(indexes.length)) {

@@ -29,12 +29,18 @@ export class ActorRegistry {
     private readonly ticker: Ticker,
   ) {}
 
-  /** The tenant's actor, created if needed; null when the resident bound is reached. */
-  actorFor(tenant: string): TenantActor | null {
+  /**
+   * The tenant's actor, created if needed; null when the resident bound is reached. `keep`:
+   * actors the caller holds and is about to use (a batch's other tenants), never evicted here.
+   */
+  actorFor(tenant: string, keep: readonly TenantActor[] = []): TenantActor | null {
     const existing = this.actors.get(tenant);
     if (existing !== undefined) return existing;
     // At the bound, any actor with nothing in flight can go: its state is rebuilt on demand.
-    if (this.actors.size >= this.options.actorsMax && this.evict(1, this.clock.now() + 1) === 0) {
+    if (
+      this.actors.size >= this.options.actorsMax &&
+      this.evict(1, this.clock.now() + 1, keep) === 0
+    ) {
       return null;
     }
     const rollups = new TenantRollups(this.options.rollupLimits);
@@ -70,11 +76,11 @@ export class ActorRegistry {
     return this.evict(Number.POSITIVE_INFINITY, this.clock.now() - this.options.actorIdleMs);
   }
 
-  private evict(count: number, before: number): number {
+  private evict(count: number, before: number, keep: readonly TenantActor[] = []): number {
     let evicted = 0;
     for (const [tenant, actor] of this.actors) {
       if (evicted >= count) break;
-      if (!actor.isIdleSince(before)) continue;
+      if (!actor.isIdleSince(before) || keep.includes(actor)) continue;
       this.actors.delete(tenant);
       evicted++;
     }

@@ -35,6 +35,15 @@ describe('actor registry', () => {
     expect(t.engine.registry.size).toBe(2);
   });
 
+  test('a batch never evicts the actor of one of its own tenants to make room', async () => {
+    t = await makeTestApp({ actorsMax: 1 });
+    const batch = { events: [...views('a', 1).events, ...views('b', 1).events] };
+    const res = await t.post('/api/v1/events/batch', batch);
+    expect(res.status).toBe(503); // two tenants do not fit a bound of one: all or nothing
+    expect((await t.count('a')) + (await t.count('b'))).toBe(0);
+    expect(t.engine.registry.peek('a')).toBeDefined(); // the actor it took is still resident
+  });
+
   test('a tenant whose live counters cannot be rebuilt still ingests, and says why', async () => {
     const failures: string[] = [];
     t = await makeTestApp({ onRebuildError: (tenant, e) => failures.push(`${tenant}: ${e}`) });
