@@ -4,7 +4,7 @@
 // (the whole node), each with Retry-After.
 
 import { type BaseEvent, type Clock, eventLimits, type StoredEvent } from '../core/index.ts';
-import type { EventStore } from '../storage/index.ts';
+import type { Admission, EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { Enricher } from './enrich.ts';
 import type { ActorRegistry } from './registry.ts';
@@ -47,32 +47,57 @@ export class Ingestor {
     if (refusal !== null) return { kind: 'overloaded', reason: refusal };
     const events = input.map((e) => this.enricher.enrich(e));
     const lines = new Array<string>(events.length);
+    const lineBytes = new Array<number>(events.length);
+    let bytes = 0;
     for (let i = 0; i < events.length; i++) {
       const line = JSON.stringify(events[i]);
       // UTF-8 takes at most 3 bytes per UTF-16 unit; count bytes only when it can matter.
       const small = line.length * 3 <= eventLimits.eventBytesMax;
-      const bytes = small ? line.length : Buffer.byteLength(line);
-      if (bytes > eventLimits.eventBytesMax) return { kind: 'too_large', index: i, bytes };
+      const size = small ? line.length : Buffer.byteLength(line);
+      if (size > eventLimits.eventBytesMax) return { kind: 'too_large', index: i, bytes: size };
       lines[i] = line;
+      lineBytes[i] = size + 1; // and its newline in the log payload
+      bytes += size + 1;
     }
-    if (events.length === 1) return this.ingestOne(events[0] as StoredEvent, lines[0] as string);
+    // Room in the commit queue for the whole request, before any of it is submitted: a
+    // multi-tenant batch is then never refused for one tenant after another's part is written.
+    const { committer } = this.store;
+    if (!committer.admit(events.length, bytes)) {
+      return { kind: 'overloaded', reason: 'the commit queue is full' };
+    }
+    const room = { events: events.length, bytes };
+    if (events.length === 1) {
+      return this.ingestOne(events[0] as StoredEvent, lines[0] as string, room);
+    }
     const byTenant = groupByTenant(events);
     // Check every tenant's room first, so a multi-tenant batch is taken whole or not at all.
     const actors: TenantActor[] = [];
     for (const [tenant, indexes] of byTenant) {
       const actor = this.registry.actorFor(tenant, actors);
-      if (actor === null)
-        return { kind: 'overloaded', reason: 'too many active tenants on this node' };
-      if (!actor.hasRoom(indexes.length)) {
-        return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
+      const refusal =
+        actor === null
+          ? ({ kind: 'overloaded', reason: 'too many active tenants on this node' } as const)
+          : actor.hasRoom(indexes.length)
+            ? null
+            : ({
+                kind: 'tenant_full',
+                reason: `tenant ${tenant} has too many events in flight`,
+              } as const);
+      if (refusal !== null) {
+        committer.release(room);
+        return refusal;
       }
-      actors.push(actor);
+      actors.push(actor as TenantActor);
     }
     const outcomes = await Promise.all(
       [...byTenant.values()].map((indexes, g) =>
         (actors[g] as TenantActor).submit(
           indexes.map((i) => events[i] as StoredEvent),
           indexes.map((i) => lines[i] as string),
+          {
+            events: indexes.length,
+            bytes: indexes.reduce((n, i) => n + (lineBytes[i] as number), 0),
+          },
         ),
       ),
     );
@@ -80,11 +105,17 @@ export class Ingestor {
   }
 
   /** `ingest` of a single event, without the per-tenant grouping a batch needs. */
-  private async ingestOne(event: StoredEvent, line: string): Promise<IngestOutcome> {
+  private async ingestOne(
+    event: StoredEvent,
+    line: string,
+    room: Admission,
+  ): Promise<IngestOutcome> {
     const actor = this.registry.actorFor(event.tenant);
-    if (actor === null)
+    if (actor === null) {
+      this.store.committer.release(room);
       return { kind: 'overloaded', reason: 'too many active tenants on this node' };
-    const outcome = await actor.submit([event], [line]);
+    }
+    const outcome = await actor.submit([event], [line], room);
     if (outcome.kind !== 'ok') return refused(outcome);
     const status = outcome.statuses[0] as EventStatus;
     const accepted = status === 'accepted' ? 1 : 0;

@@ -4,7 +4,7 @@
 // rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
 
 import { type Clock, eventKey, type StoredEvent, utcDayIndex } from '../core/index.ts';
-import type { EventStore } from '../storage/index.ts';
+import type { Admission, EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
 import type { Ticker } from './ticker.ts';
@@ -19,6 +19,8 @@ export type ActorOutcome =
 interface Submission {
   events: readonly StoredEvent[];
   lines: readonly string[];
+  /** Its room in the commit queue, taken by the ingestor before it was submitted. */
+  room: Admission;
   resolve: (outcome: ActorOutcome) => void;
 }
 
@@ -48,9 +50,15 @@ export class TenantActor {
     this.lastActiveAt = deps.clock.now();
   }
 
-  submit(events: readonly StoredEvent[], lines: readonly string[]): Promise<ActorOutcome> {
+  /** Queues events whose room in the commit queue is `room` (given back if refused here). */
+  submit(
+    events: readonly StoredEvent[],
+    lines: readonly string[],
+    room: Admission,
+  ): Promise<ActorOutcome> {
     this.lastActiveAt = this.deps.clock.now();
     if (!this.hasRoom(events.length)) {
+      this.deps.store.committer.release(room);
       return Promise.resolve({
         kind: 'full',
         reason:
@@ -60,7 +68,7 @@ export class TenantActor {
     }
     this.pendingEvents += events.length;
     const answered = new Promise<ActorOutcome>((resolve) => {
-      this.mailbox.push({ events, lines, resolve });
+      this.mailbox.push({ events, lines, room, resolve });
     });
     this.schedule();
     return answered;
@@ -112,26 +120,39 @@ export class TenantActor {
         return 'accepted';
       }),
     );
-    const outcome = await this.commit(fresh, freshLines);
+    const room = { events: 0, bytes: 0 };
+    for (const sub of batch) {
+      room.events += sub.room.events;
+      room.bytes += sub.room.bytes;
+    }
+    const outcome = await this.commit(fresh, freshLines, room);
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
     });
   }
 
-  /** Commits the fresh events; null on success, else the outcome every submission gets. */
-  private async commit(fresh: StoredEvent[], lines: string[]): Promise<ActorOutcome | null> {
+  /**
+   * Commits the fresh events within `room` (the batch's admitted room, given back here); null
+   * on success, else the outcome every submission gets.
+   */
+  private async commit(
+    fresh: StoredEvent[],
+    lines: string[],
+    room: Admission,
+  ): Promise<ActorOutcome | null> {
     const { store, dedup } = this.deps;
     if (fresh.length === 0) {
+      store.committer.release(room);
       // Every event was a duplicate; wait until the originals are durable before answering.
       await store.committer.barrier();
       return null;
     }
     const payload = Buffer.from(lines.join('\n'));
-    const submitted = store.committer.submit(payload, fresh.length);
-    if (submitted.kind === 'full') {
+    const submitted = store.committer.submit(payload, fresh.length, room);
+    if (submitted.kind === 'failed') {
       for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
-      return { kind: 'overloaded', reason: 'the commit queue is full' };
+      return { kind: 'overloaded', reason: 'the write-ahead log failed' };
     }
     const seq = await submitted.committed;
     const group = { tenant: this.tenant, events: fresh.length, days: utcDaysOf(fresh), payload };

@@ -3,8 +3,10 @@
 // COMMITS_IN_FLIGHT_MAX groups are in flight at once: writes go to the log one after another,
 // in order, while their fdatasyncs overlap (the disk takes several flushes at about the cost
 // of one), and each group is acknowledged only once it and every group before it are durable.
-// The queue of waiting work is bounded; past the bound `submit` says 'full' and the caller
-// answers 503.
+// The queue of waiting work is bounded. A request takes its room up front with `admit` (past
+// the bound: false, and the caller answers 503 before anything is written); its events are
+// then submitted within that room, so one part of a request is never refused after another
+// part was written.
 
 import { assert } from '../core/index.ts';
 import type { WriteAheadLog } from './wal.ts';
@@ -16,7 +18,13 @@ export interface GroupCommitOptions {
   onFatal: (error: unknown) => void;
 }
 
-export type SubmitOutcome = { kind: 'queued'; committed: Promise<number> } | { kind: 'full' };
+export type SubmitOutcome = { kind: 'queued'; committed: Promise<number> } | { kind: 'failed' };
+
+/** Room in the queue taken by `admit` for a request's events, and given back on submit. */
+export interface Admission {
+  events: number;
+  bytes: number;
+}
 
 interface Pending {
   /** null for a barrier: waits for the group without writing anything. */
@@ -37,6 +45,9 @@ export class GroupCommitter {
   private queue: Pending[] = [];
   private queueEvents = 0;
   private queueBytes = 0;
+  /** Room admitted to requests whose events are not submitted yet. */
+  private admittedEvents = 0;
+  private admittedBytes = 0;
   private inFlight = 0;
   private scheduled = false;
   private failed: unknown = null;
@@ -53,16 +64,40 @@ export class GroupCommitter {
     private readonly options: GroupCommitOptions,
   ) {}
 
-  /** Queues one request's payload; `committed` resolves with its seq once it is durable. */
-  submit(payload: Uint8Array, events: number): SubmitOutcome {
-    if (this.failed !== null) return { kind: 'full' };
+  /**
+   * Takes room for `events` events of about `bytes` bytes, or says false when the queue (with
+   * the room already taken) is past its bound. Work arriving at an empty queue is always
+   * taken, however large, so a batch over the bound still goes through an idle node.
+   */
+  admit(events: number, bytes: number): boolean {
+    if (this.failed !== null) return false;
+    const busy = this.queue.length > 0 || this.admittedEvents > 0;
     if (
-      this.queue.length > 0 &&
-      (this.queueEvents + events > this.options.queueEventsMax ||
-        this.queueBytes + payload.length > this.options.queueBytesMax)
+      busy &&
+      (this.queueEvents + this.admittedEvents + events > this.options.queueEventsMax ||
+        this.queueBytes + this.admittedBytes + bytes > this.options.queueBytesMax)
     ) {
-      return { kind: 'full' };
+      return false;
     }
+    this.admittedEvents += events;
+    this.admittedBytes += bytes;
+    return true;
+  }
+
+  /** Gives back room `admit` took (what is left of it once a request's events are known). */
+  release(room: Admission): void {
+    this.admittedEvents -= room.events;
+    this.admittedBytes -= room.bytes;
+    assert(this.admittedEvents >= 0 && this.admittedBytes >= 0, 'released more than admitted');
+  }
+
+  /**
+   * Queues the payload of events admitted in `room` (given back now); `committed` resolves
+   * with its seq once it is durable. Refused only once the log has failed.
+   */
+  submit(payload: Uint8Array, events: number, room: Admission): SubmitOutcome {
+    this.release(room);
+    if (this.failed !== null) return { kind: 'failed' };
     const committed = new Promise<number>((resolve, reject) => {
       this.queue.push({ payload, resolve, reject });
     });

@@ -17,6 +17,7 @@ export {
 } from './event-store.ts';
 export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
 export {
+  type Admission,
   COMMITS_IN_FLIGHT_MAX,
   type GroupCommitOptions,
   GroupCommitter,

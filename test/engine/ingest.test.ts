@@ -123,6 +123,31 @@ describe('explicit overload', () => {
     expect(await app.count('flood')).toBe(accepted * 5000);
   });
 
+  test('a full commit queue refuses a multi-tenant batch whole, never one tenant of it', async () => {
+    t = await makeTestApp({ commitQueueEventsMax: 2 });
+    const app = t;
+    const events = (tenant: string, ids: string[]) =>
+      ids.map((id) => ({ event_id: id, name: 'pv', tenant_id: tenant }));
+    for (const tenant of ['A', 'B']) {
+      expect(
+        (await app.post('/api/v1/events/batch', { events: events(tenant, ['w']) })).status,
+      ).toBe(202);
+    }
+    // An idle queue takes a batch over its bound whole: both tenants' parts are written.
+    const mixed = { events: [...events('A', ['a1', 'a2']), ...events('B', ['b1'])] };
+    expect((await app.post('/api/v1/events/batch', mixed)).status).toBe(202);
+    expect([await app.count('A'), await app.count('B')]).toEqual([3, 2]);
+    // Racing requests: each is either taken whole (202) or refused whole (503).
+    const batches = Array.from({ length: 8 }, (_, i) => ({
+      events: [...events('A', [`x${i}a`, `y${i}a`]), ...events('B', [`x${i}b`])],
+    }));
+    const answers = await Promise.all(batches.map((b) => app.post('/api/v1/events/batch', b)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.every((s) => s === 202 || s === 503)).toBe(true);
+    const taken = statuses.filter((s) => s === 202).length;
+    expect([await app.count('A'), await app.count('B')]).toEqual([3 + 2 * taken, 2 + taken]);
+  });
+
   test('a full dedup index answers 503', async () => {
     t = await makeTestApp({ dedupKeysMax: 2 });
     await t.post('/api/v1/events', { name: 'x' });

@@ -26,7 +26,7 @@ describe('GroupCommitter', () => {
   test('64 concurrent submits share a few commits and get consecutive sequences', async () => {
     const { committer, wal } = setup();
     const outcomes = Array.from({ length: 64 }, (_, i) =>
-      committer.submit(Buffer.from(`e${i}`), 1),
+      admitted(committer, Buffer.from(`e${i}`), 1),
     );
     const seqs = await Promise.all(
       outcomes.map((o) => (o.kind === 'queued' ? o.committed : Promise.reject(new Error('full')))),
@@ -44,7 +44,7 @@ describe('GroupCommitter', () => {
     wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
     const order: string[] = [];
     const submitNext = (name: string) => {
-      const o = committer.submit(Buffer.from(name), 1);
+      const o = admitted(committer, Buffer.from(name), 1);
       if (o.kind !== 'queued') throw new Error('full');
       return o.committed.then((seq) => order.push(`${name}:${seq}`));
     };
@@ -69,7 +69,7 @@ describe('GroupCommitter', () => {
     wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
     const all: Promise<number>[] = [];
     for (let i = 0; i < COMMITS_IN_FLIGHT_MAX + 2; i++) {
-      const o = committer.submit(Buffer.from(`g${i}`), 1);
+      const o = admitted(committer, Buffer.from(`g${i}`), 1);
       if (o.kind === 'queued') all.push(o.committed);
       await new Promise((resolve) => setImmediate(resolve)); // each in a turn of its own
     }
@@ -93,7 +93,7 @@ describe('GroupCommitter', () => {
     wal.sync = () => realSync().then(() => new Promise<void>((r) => held.push(r)));
     const all: Promise<number>[] = [];
     const submit = (name: string) => {
-      const o = committer.submit(Buffer.from(name), 1);
+      const o = admitted(committer, Buffer.from(name), 1);
       if (o.kind === 'queued') all.push(o.committed);
     };
     submit('scheduled'); // schedules a commit for the next turn
@@ -118,7 +118,7 @@ describe('GroupCommitter', () => {
     const { committer, wal, dir } = setup(1000, 1 << 20, 4096);
     const all: Promise<number>[] = [];
     for (let i = 0; i < 40; i++) {
-      const o = committer.submit(Buffer.alloc(1500, 97 + (i % 26)), 1);
+      const o = admitted(committer, Buffer.alloc(1500, 97 + (i % 26)), 1);
       if (o.kind === 'queued') all.push(o.committed);
       if (i % 3 === 0) await Bun.sleep(0);
     }
@@ -145,20 +145,26 @@ describe('GroupCommitter', () => {
       sawLaterTurn.push(laterTurnRan);
       return append(payloads);
     };
-    const o = committer.submit(Buffer.from('now'), 1);
+    const o = admitted(committer, Buffer.from('now'), 1);
     committer.commitQueued();
     if (o.kind === 'queued') expect(await o.committed).toBe(1);
     expect(sawLaterTurn).toEqual([false]);
     wal.close();
   });
 
-  test('says full past its bound instead of queueing without end', async () => {
+  test('admits work up to its bound, then says no instead of queueing without end', async () => {
     const { committer, wal } = setup(10);
-    const first = committer.submit(Buffer.from('a'), 8);
+    expect(committer.admit(12, 100)).toBe(true); // an idle queue takes any one request
+    expect(committer.admit(1, 1)).toBe(false);
+    const first = committer.submit(Buffer.from('a'), 8, { events: 12, bytes: 100 });
     expect(first.kind).toBe('queued');
-    expect(committer.submit(Buffer.from('b'), 8).kind).toBe('full');
+    expect(committer.admit(3, 1)).toBe(false); // 8 queued + 3 > 10
+    expect(committer.admit(2, 1)).toBe(true);
+    committer.release({ events: 2, bytes: 1 }); // e.g. every event was a duplicate
     if (first.kind === 'queued') await first.committed;
-    expect(committer.submit(Buffer.from('c'), 8).kind).toBe('queued');
+    expect(committer.admit(8, 1)).toBe(true);
+    const second = committer.submit(Buffer.from('c'), 8, { events: 8, bytes: 1 });
+    expect(second.kind).toBe('queued');
     await committer.drain();
     wal.close();
   });
@@ -166,7 +172,7 @@ describe('GroupCommitter', () => {
   test('a barrier resolves only after work queued before it is durable', async () => {
     const { committer, wal, dir } = setup();
     const order: string[] = [];
-    const o = committer.submit(Buffer.from('x'), 1);
+    const o = admitted(committer, Buffer.from('x'), 1);
     if (o.kind === 'queued') void o.committed.then(() => order.push('commit'));
     await committer.barrier().then(() => order.push('barrier'));
     expect(order).toEqual(['commit', 'barrier']);
@@ -181,16 +187,23 @@ describe('GroupCommitter', () => {
   test('a failed write rejects every waiter and reports the failure', async () => {
     const { committer, wal, fatal } = setup();
     wal.close(); // every append now fails
-    const o = committer.submit(Buffer.from('x'), 1);
+    const o = admitted(committer, Buffer.from('x'), 1);
     expect(o.kind).toBe('queued');
     if (o.kind === 'queued') await expect(o.committed).rejects.toThrow();
     expect(fatal).toHaveLength(1);
     expect(committer.healthy).toBe(false);
-    expect(committer.submit(Buffer.from('y'), 1).kind).toBe('full');
+    expect(committer.admit(1, 1)).toBe(false);
+    expect(committer.submit(Buffer.from('y'), 1, { events: 0, bytes: 0 }).kind).toBe('failed');
   });
 });
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await Bun.sleep(2);
   expect(condition()).toBe(true);
+}
+
+/** Submits `payload` as a request would: room admitted first, then given back on submit. */
+function admitted(committer: GroupCommitter, payload: Uint8Array, events: number) {
+  if (!committer.admit(events, payload.length)) throw new Error('the test queue is full');
+  return committer.submit(payload, events, { events, bytes: payload.length });
 }
