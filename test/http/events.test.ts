@@ -319,6 +319,15 @@ describe('operations', () => {
     expect(single?.example).toMatchObject({ name: 'page_view' });
     const batch = spec.paths['/api/v1/events/batch']?.post?.requestBody?.content;
     expect(Object.keys(batch ?? {})).toEqual(['application/json', 'application/x-ndjson']);
+    // Every ingest route documents every answer it can give, refusals included.
+    for (const route of ['/api/v1/events', '/api/v1/events/batch', '/api/v1/metrics']) {
+      const op = spec.paths[route]?.post as { responses?: Record<string, unknown> } | undefined;
+      const answers = Object.keys(op?.responses ?? {});
+      expect([route, answers]).toEqual([
+        route,
+        ['202', '400', '401', '403', '413', '415', '422', '429', '503'],
+      ]);
+    }
     expect((await t.get('/openapi')).status).toBe(200);
   });
 

@@ -38,7 +38,7 @@ const INGEST_ONE_DOC = {
       'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
     },
   },
-  responses: responses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
+  responses: ingestResponses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
 };
 
 const INGEST_BATCH_DOC = {
@@ -60,7 +60,7 @@ const INGEST_BATCH_DOC = {
       },
     },
   },
-  responses: responses(BatchAccepted, 'Accepted; one result per input event, in order'),
+  responses: ingestResponses(BatchAccepted, 'Accepted; one result per input event, in order'),
 };
 
 const GET_ONE_DOC = {
@@ -235,16 +235,23 @@ function requireObject(value: unknown, loc: (string | number)[]): void {
   }
 }
 
-function responses(ok: TSchema, description: string) {
+/** OpenAPI responses of an ingest route: `ok` as 202, and every refusal it can answer. */
+export function ingestResponses(ok: TSchema, description: string) {
   const json = (schema: TSchema) => ({ 'application/json': { schema: openApiSchema(schema) } });
   return {
     202: { description, content: json(ok) },
     400: { description: 'Malformed JSON', content: json(ErrorOut) },
+    401: { description: 'No valid write key (AUTH_MODE=required)', content: json(ErrorOut) },
+    403: { description: 'The key may not write here (tenant or origin)', content: json(ErrorOut) },
     413: { description: 'Body or event over its size limit', content: json(ErrorOut) },
     415: { description: 'Unsupported Content-Type or Content-Encoding', content: json(ErrorOut) },
     422: {
       description: 'Validation failed; nothing was written',
       content: json(ValidationErrorOut),
+    },
+    429: {
+      description: 'Rate limited, or the tenant has too many events in flight; see Retry-After',
+      content: json(ErrorOut),
     },
     503: { description: 'Overloaded or shutting down; see Retry-After', content: json(ErrorOut) },
   };

@@ -10,7 +10,7 @@ import { type AppDeps, noteTenant } from '../context.ts';
 import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
 import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
 import { issuesOf } from '../validate.ts';
-import { acceptedOrThrow } from './events.ts';
+import { acceptedOrThrow, ingestResponses } from './events.ts';
 
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
@@ -58,12 +58,7 @@ const RECORD_POINT_DOC = {
       },
     },
   },
-  responses: {
-    202: {
-      description: 'Accepted',
-      content: { 'application/json': { schema: openApiSchema(MetricAccepted) } },
-    },
-  },
+  responses: ingestResponses(MetricAccepted, 'Accepted (or a duplicate of a stored point)'),
 };
 
 const LATEST_DOC = {
