@@ -3,7 +3,7 @@
 // uses User-Agent and the first X-Forwarded-For hop, as Plausible's own proxy guides expect.
 // 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`.
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import {
   AppError,
   type EventInput,
@@ -14,7 +14,15 @@ import {
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
+import { ErrorOut, openApiSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import {
+  errorAnswers,
+  INGEST_ERROR_TEXT,
+  jsonInteger,
+  jsonRequestBody,
+  openObject,
+} from './docs.ts';
 import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 
@@ -63,12 +71,86 @@ export function plausibleRoutes(deps: AppDeps) {
   );
   return new Elysia({ tags: ['compatibility'] }).post('/api/event', event, {
     parse: 'none',
-    detail: {
-      summary: 'Plausible: record an event',
-      description: 'Pageviews (`n: "pageview"`) count as page views; 202 once durable.',
-    },
+    detail: EVENT_DOC,
   });
 }
+
+const PlausibleEventIn = t.Object(
+  {
+    n: t.Optional(t.String({ description: 'Event name (or `name`), required.' })),
+    u: t.Optional(t.String({ description: 'Page URL (or `url`), required.' })),
+    d: t.Optional(
+      t.String({
+        description:
+          'Site domain (or `domain`), required: a tenant or a site alias; a comma list ' +
+          `writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}).`,
+      }),
+    ),
+    r: t.Optional(t.Nullable(t.String({ description: 'Referrer (or `referrer`).' }))),
+    p: t.Optional(
+      t.Union([openObject(), t.String()], {
+        description: 'Custom props (or `props`): an object or its JSON text.',
+      }),
+    ),
+    h: t.Optional(
+      t.Union([jsonInteger(), t.Boolean()], {
+        description: 'Hash mode (or `hashMode`): 1 or true keeps the #fragment in the path.',
+      }),
+    ),
+    e: t.Optional(t.Number({ minimum: 0, description: 'Engagement time in ms (the duration).' })),
+    sd: t.Optional(t.Number({ description: 'Scroll depth in percent.' })),
+    $: t.Optional(openObject('Revenue: {amount, currency}.')),
+    i: t.Optional(t.Boolean({ description: 'false for a non-interactive event.' })),
+  },
+  { additionalProperties: true },
+);
+
+/** What the tracker script sends for a page view. */
+const examplePageview = {
+  n: 'pageview',
+  u: 'https://example.com/pricing?plan=pro',
+  d: 'example.com',
+  r: 'https://news.ycombinator.com/',
+};
+
+const EVENT_DOC = {
+  summary: 'Plausible: record an event',
+  description: 'Pageviews (`n: "pageview"`) count as page views; 202 once durable.',
+  requestBody: jsonRequestBody(
+    PlausibleEventIn,
+    examplePageview,
+    'JSON, usually sent as text/plain (the tracker avoids a CORS preflight so). The visitor ' +
+      'is told apart by User-Agent and the first X-Forwarded-For hop.',
+  ),
+  responses: {
+    202: {
+      description: 'Stored',
+      content: { 'text/plain': { schema: openApiSchema(t.Literal('ok')), example: 'ok' } },
+    },
+    ...errorAnswers({ 400: 'Malformed JSON or gzip, or a field breaks a rule' }, () =>
+      t.Union([
+        t.Object(
+          { errors: t.Record(t.String(), t.Array(t.String())) },
+          {
+            description: 'Bad input: messages per field (`request` for the body as a whole).',
+          },
+        ),
+        ErrorOut,
+      ]),
+    ),
+    ...errorAnswers(
+      {
+        401: INGEST_ERROR_TEXT.noKey,
+        403: INGEST_ERROR_TEXT.forbidden,
+        413: INGEST_ERROR_TEXT.tooLarge,
+        415: INGEST_ERROR_TEXT.mediaType,
+        429: INGEST_ERROR_TEXT.busy,
+        503: INGEST_ERROR_TEXT.overloaded,
+      },
+      () => ErrorOut,
+    ),
+  },
+};
 
 /** One event per domain of `d`, all with the same content. */
 function inputsOf(body: Record<string, unknown>): EventInput[] {

@@ -2,11 +2,12 @@
 // login, click, purchase; user_id 3–30 characters of [a-zA-Z0-9_-]; optional string→string
 // properties — and its 422 bodies (Pydantic v1 messages, as its documented example shows).
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import { fastApiIngestErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -20,6 +21,38 @@ interface DataPulseEvent {
   user_id: string;
   properties: Record<string, string> | null;
 }
+
+const StringMap = t.Record(t.String(), t.String());
+
+/** The service's Pydantic model, for the docs (validate() below is what checks it). */
+const DataPulseEventIn = t.Object(
+  {
+    name: t.Union(DATA_PULSE_NAMES.map((name) => t.Literal(name))),
+    user_id: t.String({
+      minLength: USER_ID_CHARS_MIN,
+      maxLength: USER_ID_CHARS_MAX,
+      pattern: USER_ID_PATTERN.source,
+    }),
+    properties: t.Optional(t.Nullable(StringMap)),
+  },
+  { additionalProperties: true },
+);
+
+const DataPulseAccepted = t.Object({
+  status: t.Literal('accepted'),
+  received_event: t.Object({
+    name: t.String(),
+    user_id: t.String(),
+    properties: t.Nullable(StringMap, { description: 'null when the request had none.' }),
+  }),
+});
+
+/** The service's documented valid example. */
+const exampleEvent = {
+  name: 'signup',
+  user_id: 'user_42',
+  properties: { source: 'landing_page', referrer: 'google' },
+};
 
 export function seed000Routes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] }).post(
@@ -45,6 +78,14 @@ export function seed000Routes(deps: AppDeps) {
         description:
           'name ∈ signup, login, click, purchase; user_id 3–30 of [a-zA-Z0-9_-]; properties ' +
           'string→string. 202 once durable; 422 in Pydantic v1 shape.',
+        requestBody: jsonRequestBody(DataPulseEventIn, exampleEvent),
+        responses: {
+          202: jsonAnswer('Accepted once durable; echoes the event', DataPulseAccepted, {
+            status: 'accepted',
+            received_event: exampleEvent,
+          }),
+          ...fastApiIngestErrors(),
+        },
       },
     },
   );

@@ -1,5 +1,6 @@
-// Seed 002 (Ingestion & Aggregation): its event and query schemas, and the mapping between its
-// event (event_id, tenant_id, source, event_type, timestamp, payload) and the unified event.
+// Seed 002 (Ingestion & Aggregation): its event, query and answer schemas with the service's
+// examples, and the mapping between its event (event_id, tenant_id, source, event_type,
+// timestamp, payload) and the unified event.
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { t } from 'elysia';
@@ -14,6 +15,7 @@ import {
 import { queryLimits } from '../../query/index.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { issuesOf } from '../validate.ts';
+import { jsonInteger } from './docs.ts';
 
 /** Events one bulk request may carry (more is a 422). */
 export const BULK_EVENTS_MAX = 5000;
@@ -39,6 +41,78 @@ export const IngestionEventIn = t.Object(
 );
 
 const checker = TypeCompiler.Compile(IngestionEventIn);
+
+export const BulkIn = t.Object(
+  { events: t.Array(IngestionEventIn, { maxItems: BULK_EVENTS_MAX }) },
+  { additionalProperties: true },
+);
+
+/** The service's documented examples (its README's curl bodies). */
+export const exampleIngestionEvent = {
+  event_id: 'evt_001',
+  tenant_id: 'tenant_1',
+  source: 'web',
+  event_type: 'click',
+  timestamp: '2024-01-15T10:30:00Z',
+  payload: { page: 'home' },
+};
+
+export const exampleBulk = {
+  events: [
+    {
+      event_id: 'evt_001',
+      tenant_id: 'tenant_1',
+      source: 'mobile',
+      event_type: 'view',
+      timestamp: '2024-01-15T10:30:00Z',
+      payload: {},
+    },
+  ],
+};
+
+export const IngestionEventOut = t.Object({
+  event_id: t.String(),
+  tenant_id: t.String({ description: 'As the request named it.' }),
+  source: t.Nullable(t.String({ description: 'null for events sent through other APIs.' })),
+  event_type: t.String(),
+  timestamp: t.String({ format: 'date-time' }),
+  payload: t.Record(t.String(), t.Unknown()),
+  received_at: t.String({ format: 'date-time' }),
+});
+
+export const exampleIngestionEventOut = {
+  ...exampleIngestionEvent,
+  timestamp: '2024-01-15T10:30:00.000Z',
+  received_at: '2024-01-15T10:30:00.412Z',
+};
+
+export const BulkOut = t.Object({
+  received: jsonInteger(),
+  inserted: jsonInteger({ description: 'Newly stored.' }),
+  duplicates: jsonInteger({
+    description: 'event_ids already stored (or repeated in the request).',
+  }),
+});
+
+export const EventPageOut = t.Object({
+  items: t.Array(IngestionEventOut),
+  page: jsonInteger(),
+  page_size: jsonInteger(),
+  total: jsonInteger({ description: 'Events matching the filters, over all pages.' }),
+});
+
+export const MetricsOut = t.Object({
+  tenant_id: t.String(),
+  bucket_size: t.Union([t.Literal('minute'), t.Literal('hour'), t.Literal('day')]),
+  buckets: t.Array(
+    t.Object({
+      bucket_start: t.String({ format: 'date-time' }),
+      source: t.Nullable(t.String()),
+      event_type: t.String(),
+      count: jsonInteger(),
+    }),
+  ),
+});
 
 export type IngestionEvent = typeof IngestionEventIn.static;
 

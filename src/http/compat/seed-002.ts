@@ -14,16 +14,26 @@ import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../q
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
 import {
   BUCKET_SIZES,
   BULK_EVENTS_MAX,
+  BulkIn,
+  BulkOut,
+  EventPageOut,
   EventsQuery,
+  exampleBulk,
+  exampleIngestionEvent,
+  exampleIngestionEventOut,
   INGESTION_NAMES,
   type IngestionEvent,
+  IngestionEventIn,
+  IngestionEventOut,
   ingestionIssues,
   inputOf,
+  MetricsOut,
   MetricsQuery,
   presentIngestionEvent,
   rangeOfQuery,
@@ -74,6 +84,20 @@ function writeRoutes(deps: AppDeps) {
         detail: {
           summary: 'Ingestion service: create one event (idempotent on event_id)',
           description: '201 with the stored event when new; 200 with the stored one for a repeat.',
+          requestBody: jsonRequestBody(IngestionEventIn, exampleIngestionEvent),
+          responses: {
+            201: jsonAnswer(
+              'Created; the stored event',
+              IngestionEventOut,
+              exampleIngestionEventOut,
+            ),
+            200: jsonAnswer(
+              'A repeat of a stored event_id; the stored event, unchanged',
+              IngestionEventOut,
+              exampleIngestionEventOut,
+            ),
+            ...fastApiIngestErrors(),
+          },
         },
       },
     )
@@ -98,6 +122,15 @@ function writeRoutes(deps: AppDeps) {
           summary: 'Ingestion service: create up to 5,000 events',
           description:
             'All-or-nothing validation; repeats of stored event_ids count as duplicates.',
+          requestBody: jsonRequestBody(BulkIn, exampleBulk),
+          responses: {
+            200: jsonAnswer('Stored (an empty list stores nothing)', BulkOut, {
+              received: 1,
+              inserted: 1,
+              duplicates: 0,
+            }),
+            ...fastApiIngestErrors(),
+          },
         },
       },
     );
@@ -130,6 +163,15 @@ function readRoutes(deps: AppDeps) {
         detail: {
           summary: 'Ingestion service: list events',
           description: 'Ordered by timestamp, then event_id; `end` is inclusive.',
+          responses: {
+            200: jsonAnswer('One page of events', EventPageOut, {
+              items: [exampleIngestionEventOut],
+              page: 1,
+              page_size: 100,
+              total: 1,
+            }),
+            ...fastApiReadErrors(),
+          },
         },
       },
     )
@@ -158,7 +200,24 @@ function readRoutes(deps: AppDeps) {
       },
       {
         query: MetricsQuery,
-        detail: { summary: 'Ingestion service: event counts per UTC bucket, source and type' },
+        detail: {
+          summary: 'Ingestion service: event counts per UTC bucket, source and type',
+          responses: {
+            200: jsonAnswer('Counts per bucket, source and event type', MetricsOut, {
+              tenant_id: 'tenant_1',
+              bucket_size: 'minute',
+              buckets: [
+                {
+                  bucket_start: '2024-01-15T10:30:00.000Z',
+                  source: 'web',
+                  event_type: 'click',
+                  count: 1,
+                },
+              ],
+            }),
+            ...fastApiReadErrors(),
+          },
+        },
       },
     );
 }

@@ -15,7 +15,15 @@ import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
+import {
+  exampleVisit,
+  exampleVisitOut,
+  VisitBucketsOut,
+  VisitIn,
+  VisitOut,
+} from './seed-003-model.ts';
 
 /** The service's DEFAULT_LOOKUP_PAGES, used when `pages` is absent. */
 export const DEFAULT_LOOKUP_PAGES = [
@@ -40,10 +48,34 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INTERVAL = /^\s*(\d{1,4})\s+(minute|hour|day|week)s?\s*$/i;
 const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 } as const;
 
+/** Answers of the reads that take an optional tenant_id (a member of several must pass it). */
+const visitReadErrors = () =>
+  fastApiReadErrors({
+    400: 'AUTH_MODE=required: a member of several projects must pass tenant_id',
+  });
+
 export function seed003Routes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] })
-    .get('/', () => ({ hello: 'world' }), { detail: { summary: 'Analytics API: greeting' } })
-    .get('/healthz', () => ({ status: 'ok' }), { detail: { summary: 'Analytics API: health' } })
+    .get('/', () => ({ hello: 'world' }), {
+      detail: {
+        summary: 'Analytics API: greeting',
+        responses: {
+          200: jsonAnswer('The greeting', t.Object({ hello: t.Literal('world') }), {
+            hello: 'world',
+          }),
+        },
+      },
+    })
+    .get('/healthz', () => ({ status: 'ok' }), {
+      detail: {
+        summary: 'Analytics API: health',
+        responses: {
+          200: jsonAnswer('The process answers', t.Object({ status: t.Literal('ok') }), {
+            status: 'ok',
+          }),
+        },
+      },
+    })
     .use(visitRoutes(deps));
 }
 
@@ -63,7 +95,17 @@ function visitRoutes(deps: AppDeps) {
         assert(stored !== null, 'an acknowledged event is readable at once');
         return presentVisit(stored);
       },
-      { parse: 'none', detail: { summary: 'Analytics API: record one page visit' } },
+      {
+        parse: 'none',
+        detail: {
+          summary: 'Analytics API: record one page visit',
+          requestBody: jsonRequestBody(VisitIn, exampleVisit),
+          responses: {
+            200: jsonAnswer('Stored; the EventModel', VisitOut, exampleVisitOut),
+            ...fastApiIngestErrors(),
+          },
+        },
+      },
     )
     .get(
       '/api/events/',
@@ -95,6 +137,18 @@ function visitRoutes(deps: AppDeps) {
           description:
             'duration: `N minute(s)|hour(s)|day(s)|week(s)` (time_bucket widths, origin ' +
             'Monday 2000-01-03 UTC). pages: repeat the parameter; a default list when absent.',
+          responses: {
+            200: jsonAnswer('One row per bucket, page and operating system', VisitBucketsOut, [
+              {
+                bucket: '2023-10-27T00:00:00',
+                page: '/homepage',
+                operating_system: 'Windows',
+                avg_duration: 15,
+                count: 1,
+              },
+            ]),
+            ...visitReadErrors(),
+          },
         },
       },
     )
@@ -113,7 +167,16 @@ function visitRoutes(deps: AppDeps) {
         query: t.Object({
           tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
         }),
-        detail: { summary: 'Analytics API: one stored event' },
+        detail: {
+          summary: 'Analytics API: one stored event',
+          responses: {
+            200: jsonAnswer('The EventModel', VisitOut, exampleVisitOut),
+            404: jsonAnswer('No such event', t.Object({ detail: t.String() }), {
+              detail: 'Event with id: 3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c not found.',
+            }),
+            ...visitReadErrors(),
+          },
+        },
       },
     );
 }

@@ -8,10 +8,46 @@ import { getSiteStats, resolveRange } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import {
+  fastApiIngestErrors,
+  fastApiReadErrors,
+  jsonAnswer,
+  jsonInteger,
+  jsonRequestBody,
+} from './docs.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
 
 const TOP_PATHS = 10;
+
+/** The service's event model (requireFields() below is what checks a body). */
+const SiteEventIn = t.Object(
+  {
+    site_id: t.String({ minLength: 1, description: 'The site: a tenant or a site alias.' }),
+    event_type: t.String({ minLength: 1, description: 'e.g. page_view' }),
+    timestamp: t.String({ description: 'ISO 8601 with a zone.' }),
+    path: t.Optional(t.String({ description: 'URL path visited.' })),
+    user_id: t.Optional(t.String()),
+  },
+  { additionalProperties: true },
+);
+
+/** The service's documented request example. */
+const exampleSiteEvent = {
+  site_id: 'site-abc-123',
+  event_type: 'page_view',
+  path: '/pricing',
+  user_id: 'user-xyz-789',
+  timestamp: '2025-11-15T18:30:01Z',
+};
+
+const SiteStatsOut = t.Object({
+  site_id: t.String(),
+  date: t.Nullable(t.String({ description: 'As asked; null for all time.' })),
+  total_views: jsonInteger(),
+  unique_users: jsonInteger(),
+  top_paths: t.Array(t.Object({ path: t.String(), views: jsonInteger() })),
+});
 
 export function seed004Routes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] })
@@ -43,6 +79,15 @@ export function seed004Routes(deps: AppDeps) {
         detail: {
           summary: 'Analytics Backend: record one event',
           description: '202 once the event is durable (the original answered before writing).',
+          requestBody: jsonRequestBody(SiteEventIn, exampleSiteEvent),
+          responses: {
+            202: jsonAnswer(
+              'Stored',
+              t.Object({ status: t.Literal('success'), message: t.String() }),
+              { status: 'success', message: 'Event queued for processing' },
+            ),
+            ...fastApiIngestErrors(),
+          },
         },
       },
     )
@@ -71,6 +116,19 @@ export function seed004Routes(deps: AppDeps) {
           description:
             'total_views counts every event of the site (on the UTC day `date` when given); ' +
             'unique_users distinct user_ids; top_paths the 10 most frequent paths, ties by path.',
+          responses: {
+            200: jsonAnswer('Totals and top paths', SiteStatsOut, {
+              site_id: 'site-abc-123',
+              date: '2025-11-15',
+              total_views: 1500,
+              unique_users: 450,
+              top_paths: [
+                { path: '/pricing', views: 300 },
+                { path: '/features', views: 250 },
+              ],
+            }),
+            ...fastApiReadErrors(),
+          },
         },
       },
     );

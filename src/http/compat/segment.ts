@@ -3,12 +3,20 @@
 // `writeKey`. Limits answer 400, which Segment clients drop without retrying; overload answers
 // 429/503 with Retry-After, which they retry. A batch is taken whole or not at all.
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError, type EventInput, KiB } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
+import { ErrorOut } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
+import {
+  errorAnswers,
+  INGEST_ERROR_TEXT,
+  jsonAnswer,
+  jsonRequestBody,
+  openObject,
+} from './docs.ts';
 import { contextOf, ingest, issuesText, objectOf, type Server, textOf } from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
 
@@ -36,11 +44,121 @@ export function segmentRoutes(deps: AppDeps) {
       return json({ success: true });
     });
   const app = new Elysia({ prefix: '/v1', tags: ['compatibility'] });
-  app.post('/batch', handle('batch'), { parse: 'none', detail: { summary: 'Segment: batch' } });
+  app.post('/batch', handle('batch'), { parse: 'none', detail: segmentDoc('batch') });
   for (const type of SEGMENT_TYPES) {
-    app.post(`/${type}`, handle(type), { parse: 'none', detail: { summary: `Segment: ${type}` } });
+    app.post(`/${type}`, handle(type), { parse: 'none', detail: segmentDoc(type) });
   }
   return app;
+}
+
+const SegmentMessage = t.Object(
+  {
+    type: t.Optional(
+      t.Union(
+        SEGMENT_TYPES.map((type) => t.Literal(type)),
+        { description: 'Required in a batch; a single call takes the type of its path.' },
+      ),
+    ),
+    messageId: t.Optional(t.String({ description: 'The event_id: a retry is stored once.' })),
+    userId: t.Optional(t.String({ description: 'A userId or an anonymousId is required.' })),
+    anonymousId: t.Optional(t.String()),
+    event: t.Optional(t.String({ description: 'track: the event name (required).' })),
+    name: t.Optional(t.String({ description: 'page, screen: the page or screen name.' })),
+    category: t.Optional(t.String()),
+    properties: t.Optional(openObject('track, page, screen: the properties.')),
+    traits: t.Optional(openObject('identify, group: stored as the properties.')),
+    groupId: t.Optional(t.String({ description: 'group: the group id.' })),
+    previousId: t.Optional(t.String({ description: 'alias: the previous id.' })),
+    timestamp: t.Optional(
+      t.String({ description: 'ISO 8601; else originalTimestamp; else the receive time.' }),
+    ),
+    originalTimestamp: t.Optional(t.String()),
+    context: t.Optional(
+      t.Object(
+        {
+          ip: t.Optional(t.String()),
+          userAgent: t.Optional(t.String()),
+          page: t.Optional(openObject('path, url and referrer, when properties lack them.')),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+    writeKey: t.Optional(t.String({ description: 'The write key, when not sent by Basic auth.' })),
+  },
+  { additionalProperties: true },
+);
+
+const SegmentBatch = t.Object(
+  {
+    batch: t.Array(SegmentMessage, { minItems: 1 }),
+    writeKey: t.Optional(t.String({ description: 'The write key, when not sent by Basic auth.' })),
+  },
+  { additionalProperties: true },
+);
+
+const EXAMPLE_TIMESTAMP = '2026-11-25T10:15:00.000Z';
+
+/** A realistic call of each type, as analytics-node sends it (write key by Basic auth). */
+const EXAMPLES: Record<SegmentType, Record<string, unknown>> = {
+  track: {
+    userId: 'user_42',
+    event: 'Order Completed',
+    properties: { order_id: 'o_1093', revenue: 39.5, currency: 'EUR' },
+    messageId: 'seg-7c1e0d2a-track',
+  },
+  identify: {
+    userId: 'user_42',
+    traits: { email: 'ada@example.com', plan: 'pro' },
+    messageId: 'seg-7c1e0d2a-identify',
+  },
+  page: {
+    anonymousId: 'anon_5b2f',
+    name: 'Pricing',
+    properties: { url: 'https://example.com/pricing', referrer: 'https://www.google.com/' },
+    context: { userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) Safari/605.1.15' },
+    messageId: 'seg-7c1e0d2a-page',
+  },
+  screen: { userId: 'user_42', name: 'Settings', messageId: 'seg-7c1e0d2a-screen' },
+  group: {
+    userId: 'user_42',
+    groupId: 'acme-inc',
+    traits: { name: 'Acme Inc', employees: 120 },
+    messageId: 'seg-7c1e0d2a-group',
+  },
+  alias: { userId: 'user_42', previousId: 'anon_5b2f', messageId: 'seg-7c1e0d2a-alias' },
+};
+
+/** The OpenAPI detail of /v1/batch or of a single-call route. */
+function segmentDoc(type: SegmentType | 'batch') {
+  const e = INGEST_ERROR_TEXT;
+  const single = (kind: SegmentType) => ({ ...EXAMPLES[kind], timestamp: EXAMPLE_TIMESTAMP });
+  const example =
+    type === 'batch'
+      ? { batch: (['track', 'page'] as const).map((kind) => ({ type: kind, ...single(kind) })) }
+      : single(type);
+  const limit = type === 'batch' ? '500 KB a request, 32 KB a message' : '32 KB';
+  return {
+    summary: `Segment: ${type}`,
+    description:
+      "The write key is the HTTP Basic user (`writeKey:`) or the body's `writeKey`. " +
+      `Limits: ${limit}. Bad input and limits are 400 (clients drop the call); 429 and 503 ` +
+      `are retried.${type === 'batch' ? ' A batch is taken whole or not at all.' : ''}`,
+    requestBody: jsonRequestBody(type === 'batch' ? SegmentBatch : SegmentMessage, example),
+    responses: {
+      200: jsonAnswer('Stored', t.Object({ success: t.Literal(true) }), { success: true }),
+      ...errorAnswers(
+        {
+          400: `Malformed JSON, no messages, a message breaks a rule, or over a limit (${limit})`,
+          401: e.noKey,
+          403: e.forbidden,
+          415: e.mediaType,
+          429: e.busy,
+          503: e.overloaded,
+        },
+        () => ErrorOut,
+      ),
+    },
+  };
 }
 
 function retryAfter(deps: AppDeps): number {

@@ -1,11 +1,13 @@
-// One Umami collection item ({type, payload}) as a unified event, and the ids Umami answers
-// with: a session per (website, client address, agent, month) or per distinct id, and a visit
-// per session and hour, as Umami derives them. The session becomes the event's anonymous_id
-// (Umami's visitor) and the visit its session_id.
+// One Umami collection item ({type, payload}): its schema, as a unified event, and the ids
+// Umami answers with: a session per (website, client address, agent, month) or per distinct id,
+// and a visit per session and hour, as Umami derives them. The session becomes the event's
+// anonymous_id (Umami's visitor) and the visit its session_id.
 
 import { createHmac, randomBytes } from 'node:crypto';
+import { t } from 'elysia';
 import { AppError, type EventInput, type FieldIssue } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
+import { jsonInteger, openObject } from './docs.ts';
 import { objectOf } from './ingest.ts';
 
 export interface UmamiIds {
@@ -20,6 +22,39 @@ const HOUR_MS = 3_600_000;
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
 const TEXT_FIELDS = ['url', 'referrer', 'name', 'id', 'ip', 'userAgent', ...PAGE_FIELDS];
+
+const optionalText = (description?: string) =>
+  t.Optional(t.String(description === undefined ? {} : { description }));
+
+/** An item as the tracker and @umami/node send it, for the docs (checkItem() checks one). */
+export const UmamiItemIn = t.Object(
+  {
+    type: t.Union([t.Literal('event'), t.Literal('identify')]),
+    payload: t.Object(
+      {
+        website: t.String({
+          format: 'uuid',
+          description: 'The website id: the tenant, or a site alias of one.',
+        }),
+        url: optionalText('Page URL or path.'),
+        referrer: optionalText(),
+        name: optionalText('The event name; a page view when absent.'),
+        id: optionalText('Distinct id: the user_id, and the session key.'),
+        title: optionalText(),
+        hostname: optionalText(),
+        screen: optionalText(),
+        language: optionalText(),
+        tag: optionalText(),
+        ip: optionalText('Else the client address.'),
+        userAgent: optionalText('Else the User-Agent header.'),
+        timestamp: t.Optional(jsonInteger({ minimum: 0, description: 'Epoch seconds.' })),
+        data: t.Optional(t.Nullable(openObject('Event data, stored as properties.'))),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { additionalProperties: true },
+);
 
 /**
  * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be

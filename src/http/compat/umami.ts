@@ -2,11 +2,19 @@
 // answers {cache, sessionId, visitId}; POST /api/batch takes up to 500 such items and reports
 // per-item errors, storing the valid ones in one write. Errors use Umami's {"error":{…}} shape.
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, type FieldIssue, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
+import { ValidationErrorOut } from '../model.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
+import {
+  errorAnswers,
+  INGEST_ERROR_TEXT,
+  jsonAnswer,
+  jsonInteger,
+  jsonRequestBody,
+} from './docs.ts';
 import { contextOf, ingest, issuesText, type Server } from './ingest.ts';
 import {
   CORS_HEADERS,
@@ -16,7 +24,7 @@ import {
   json,
   preflightRoutes,
 } from './responses.ts';
-import { type UmamiIds, UmamiSessions, umamiInput } from './umami-events.ts';
+import { type UmamiIds, UmamiItemIn, UmamiSessions, umamiInput } from './umami-events.ts';
 
 /** Items one /api/batch request may carry. */
 export const UMAMI_BATCH_ITEMS_MAX = 500;
@@ -75,14 +83,99 @@ export function umamiRoutes(deps: AppDeps) {
 
   return new Elysia({ tags: ['compatibility'] })
     .use(preflightRoutes(['/api/send', '/api/batch']))
-    .post('/api/send', send, { parse: 'none', detail: { summary: 'Umami: collect one item' } })
-    .post('/api/batch', batch, {
-      parse: 'none',
-      detail: {
-        summary: 'Umami: collect up to 500 items',
-        description: 'Bad items are reported in `details` and not stored; the rest are.',
+    .post('/api/send', send, { parse: 'none', detail: SEND_DOC })
+    .post('/api/batch', batch, { parse: 'none', detail: BATCH_DOC });
+}
+
+const UmamiErrorOut = t.Object({
+  error: t.Object({
+    message: t.String(),
+    code: t.String({ description: 'bad-request, unauthorized, forbidden, … or server-error.' }),
+    status: jsonInteger(),
+    issues: t.Optional(ValidationErrorOut.properties.detail),
+  }),
+});
+
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const page = {
+  website: WEBSITE,
+  hostname: 'example.com',
+  language: 'en-US',
+  screen: '1920x1080',
+  title: 'Pricing',
+  url: '/pricing',
+  referrer: 'https://www.google.com/',
+};
+/** A page view and a custom event, as the tracker script sends them. */
+const examplePageview = { type: 'event', payload: page };
+const exampleEvent = { type: 'event', payload: { ...page, name: 'signup', data: { plan: 'pro' } } };
+
+const SEND_DOC = {
+  summary: 'Umami: collect one item',
+  requestBody: jsonRequestBody(UmamiItemIn, examplePageview),
+  responses: {
+    200: jsonAnswer(
+      'Stored; the session and visit the item counts in',
+      t.Object({
+        cache: t.String({ description: 'Opaque; clients send it back in x-umami-cache.' }),
+        sessionId: t.String({ format: 'uuid' }),
+        visitId: t.String({ format: 'uuid' }),
+      }),
+      {
+        cache:
+          'eyJ3ZWJzaXRlSWQiOiI0ZmI3ZmE0Yy01YjQ2LTQzOGQtOTRiMy0zYThmYjliYzJlOGIiLCJzZXNzaW9uSWQiOi' +
+          'I5ZDhlN2Y2YS01YjRjLTVkMmUtOWYwYS0xYjJjM2Q0ZTVmNjAiLCJ2aXNpdElkIjoiMWEyYjNjNGQtNWU2Zi01' +
+          'YTdiLThjOWQtMGUxZjJhM2I0YzVkIiwiaWF0IjoxNzk1NjAzMjAwfQ',
+        sessionId: '9d8e7f6a-5b4c-5d2e-9f0a-1b2c3d4e5f60',
+        visitId: '1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d',
       },
-    });
+    ),
+    ...umamiErrors({
+      400: 'Malformed JSON, or the item breaks a rule',
+      413: 'The body or the event over its size limit',
+    }),
+  },
+};
+
+const BATCH_DOC = {
+  summary: `Umami: collect up to ${UMAMI_BATCH_ITEMS_MAX} items`,
+  description: 'Bad items are reported in `details` and not stored; the rest are.',
+  requestBody: jsonRequestBody(t.Array(UmamiItemIn, { maxItems: UMAMI_BATCH_ITEMS_MAX }), [
+    examplePageview,
+    exampleEvent,
+  ]),
+  responses: {
+    200: jsonAnswer(
+      'The good items are stored; each bad one is reported by its index',
+      t.Object({
+        size: jsonInteger(),
+        processed: jsonInteger(),
+        errors: jsonInteger(),
+        details: t.Array(t.Object({ index: jsonInteger(), response: UmamiErrorOut })),
+      }),
+      { size: 2, processed: 2, errors: 0, details: [] },
+    ),
+    ...umamiErrors({
+      400: 'Malformed JSON, or the body is not an array',
+      413: `Over ${UMAMI_BATCH_ITEMS_MAX} items, or the body or an event over its size limit`,
+    }),
+  },
+};
+
+/** Umami's error answers; `limits` says what a 400 and a 413 mean on the route. */
+function umamiErrors(limits: { 400: string; 413: string }) {
+  const e = INGEST_ERROR_TEXT;
+  return errorAnswers(
+    {
+      ...limits,
+      401: e.noKey,
+      403: e.forbidden,
+      415: e.mediaType,
+      429: e.busy,
+      503: e.overloaded,
+    },
+    () => UmamiErrorOut,
+  );
 }
 
 /** Umami's answer; `cache` is opaque to clients (they echo it), so it is plain base64url. */

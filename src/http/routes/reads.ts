@@ -7,8 +7,6 @@ import { Elysia, type Static, type TSchema, t } from 'elysia';
 import { AppError, eventLimits } from '../../core/index.ts';
 import {
   aggregateMetric,
-  BUCKET_UNITS,
-  type BucketUnit,
   type EventSource,
   filtersOf,
   formatInZone,
@@ -22,7 +20,6 @@ import {
   resolveRange,
   resolveSeriesRange,
   runSql,
-  SERIES_METRICS,
 } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
@@ -36,6 +33,18 @@ import {
   StatsOut,
   TimeSeriesOut,
 } from '../read-model.ts';
+import {
+  bucketParam,
+  EventsQuery,
+  FILTER_NOTE,
+  MetricsQuery,
+  rangeParams,
+  SeriesQuery,
+  SqlBody,
+  StatsQuery,
+  tenantParam,
+  tzParam,
+} from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
 
 export interface ReadDeps {
@@ -50,150 +59,8 @@ export interface ReadDeps {
   now?: () => number;
 }
 
-const text = (description: string, example: string, maxLength: number = eventLimits.idCharsMax) =>
-  t.Optional(t.String({ maxLength, description, examples: [example] }));
-
-const tenantParam = {
-  tenant_id: text('Tenant (project); `default` when absent.', 'acme', eventLimits.tenantCharsMax),
-};
-
-const rangeParams = {
-  from: text(
-    'Start (inclusive): ISO 8601 with an offset, epoch ms, or YYYY-MM-DD (local midnight in tz).',
-    '2026-03-08T00:00:00-05:00',
-    64,
-  ),
-  to: text('End (exclusive); a bare YYYY-MM-DD includes that whole day.', '2026-03-09', 64),
-};
-
-/**
- * An optional choice among literals. (Not t.UnionEnum: Elysia fills a missing optional
- * UnionEnum with its first value.)
- */
-const oneOf = <T extends string>(
-  values: readonly T[],
-  options: { description: string; examples?: T[] },
-) =>
-  t.Optional(
-    t.Union(
-      values.map((v) => t.Literal(v)),
-      options,
-    ),
-  );
-
-const tzParam = {
-  tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
-};
-
-const filterParams = {
-  name: text('Only events with this name.', 'page_view', eventLimits.nameCharsMax),
-  path: text('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
-  source: text('Only events from this source.', 'web'),
-  user_id: text('Only events of this user.', 'user_42'),
-  os: text('Only events from this operating system.', 'macOS'),
-  browser: text('Only events from this browser.', 'Chrome'),
-  device: text('Only events from this device type.', 'mobile'),
-  bots: oneOf(['include', 'exclude'], {
-    description: 'Bot traffic is excluded unless `include`.',
-    examples: ['include'],
-  }),
-};
-
-const FILTER_NOTE =
-  ' Add `property.<key>=value` to keep events whose property equals value (as text).';
-
-const pageParams = {
-  limit: t.Optional(
-    t.Integer({
-      minimum: 1,
-      maximum: queryLimits.pageMax,
-      description: `Items per page, ${queryLimits.pageDefault} by default.`,
-      examples: [100],
-    }),
-  ),
-  cursor: text('`next_cursor` of the previous page.', 'WyIxNzcyOTYwNDAwMDAwMDAwIiwiZXYtMSJd', 512),
-};
-
 type Query = Record<string, string | number | undefined>;
 type TenantOf = (request: Request, query: Query) => string;
-
-const StatsQuery = t.Object({
-  ...tenantParam,
-  date: text('A local day in tz (instead of from/to).', '2026-03-08', 10),
-  ...rangeParams,
-  ...tzParam,
-  ...filterParams,
-  top: t.Optional(
-    t.Integer({ minimum: 1, maximum: queryLimits.topMax, description: 'Rows per top list.' }),
-  ),
-});
-
-const bucketParam = (unit: BucketUnit) =>
-  oneOf(BUCKET_UNITS, {
-    description: `Bucket size (${unit} by default); buckets start at local boundaries of tz.`,
-    examples: ['hour'],
-  });
-
-const SeriesQuery = t.Object({
-  ...tenantParam,
-  metric: oneOf(SERIES_METRICS, {
-    description:
-      'count (events, the default), uniques (distinct visitors), or ' +
-      'sum/avg/min/max/p50/p95/p99 of `value`.',
-    examples: ['uniques'],
-  }),
-  bucket: bucketParam('day'),
-  ...rangeParams,
-  ...tzParam,
-  ...filterParams,
-  group_by: text(
-    'name, path, os, browser, device, source, referrer or property:<key>.',
-    'path',
-    eventLimits.nameCharsMax + 16,
-  ),
-  series: t.Optional(
-    t.Integer({
-      minimum: 1,
-      maximum: queryLimits.seriesMax,
-      description: `Top N groups by event count (${queryLimits.seriesDefault} by default).`,
-    }),
-  ),
-  fill: oneOf(['zero'], { description: 'List empty buckets too.' }),
-});
-
-const EventsQuery = t.Object({
-  ...tenantParam,
-  name: filterParams.name,
-  user_id: filterParams.user_id,
-  session_id: text('Only events of this session.', 's_8f2c'),
-  source: filterParams.source,
-  path: filterParams.path,
-  ...rangeParams,
-  ...pageParams,
-});
-
-const MetricsQuery = t.Object({
-  ...tenantParam,
-  name: text('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
-  ...rangeParams,
-  ...pageParams,
-});
-
-const SqlBody = t.Object({
-  sql: t.String({
-    minLength: 1,
-    maxLength: queryLimits.sqlCharsMax,
-    description: 'One SELECT over `events` (your tenant only).',
-    examples: ['SELECT name, count(*) AS n FROM events WHERE path = ? GROUP BY name'],
-  }),
-  params: t.Optional(
-    t.Array(t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]), {
-      maxItems: queryLimits.sqlParamsMax,
-      description: 'Values of ? or $1, $2, … in order.',
-      examples: [['/pricing']],
-    }),
-  ),
-});
 
 export function readRoutes(deps: ReadDeps) {
   const tenantOf: TenantOf = (request, query) => {

@@ -1,0 +1,66 @@
+// Seed 003 (FastAPI Analytics API): its EventCreateSchema, EventModel and bucket rows as
+// schemas, with its documented request example, for the OpenAPI document of its routes.
+
+import { t } from 'elysia';
+import { jsonInteger } from './docs.ts';
+
+const optionalText = () => t.Optional(t.Nullable(t.String()));
+
+/** The service's EventCreateSchema (visitOf() in seed-003.ts is what checks a body). */
+export const VisitIn = t.Object(
+  {
+    page: t.String({ minLength: 1, description: 'Page path.' }),
+    ip_address: optionalText(),
+    user_agent: optionalText(),
+    referrer: optionalText(),
+    session_id: optionalText(),
+    duration: t.Optional(jsonInteger({ description: 'Seconds; 0 when absent.' })),
+    description: optionalText(),
+  },
+  { additionalProperties: true },
+);
+
+/** The service's EventModel. */
+export const VisitOut = t.Object({
+  id: t.String({ format: 'uuid' }),
+  time: t.String({ format: 'date-time', description: 'Receive time.' }),
+  page: t.String(),
+  ip_address: t.String({ description: 'Empty unless the operator stores client addresses.' }),
+  user_agent: t.String(),
+  referrer: t.String(),
+  session_id: t.Nullable(t.String()),
+  duration: t.Nullable(t.Number()),
+  description: t.String(),
+});
+
+export const VisitBucketsOut = t.Array(
+  t.Object({
+    bucket: t.String({ description: 'Bucket start, UTC, without a zone: 2023-10-27T00:00:00.' }),
+    page: t.String(),
+    operating_system: t.String({ description: 'Windows, MacOS, iOS, Android, Linux or Other.' }),
+    avg_duration: t.Nullable(t.Number()),
+    count: jsonInteger(),
+  }),
+);
+
+const WINDOWS_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/120.0.0.0 Safari/537.36';
+
+/** The service's documented request example, and what it is answered with. */
+export const exampleVisit = {
+  page: '/homepage',
+  ip_address: '192.168.1.1',
+  user_agent: WINDOWS_UA,
+  referrer: 'https://google.com',
+  session_id: 'xyz789',
+  duration: 15,
+  description: 'User viewed homepage',
+};
+
+export const exampleVisitOut = {
+  ...exampleVisit,
+  id: '3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c',
+  time: '2023-10-27T09:41:07.120Z',
+  ip_address: '',
+};
