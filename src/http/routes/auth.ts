@@ -45,9 +45,15 @@ const PasswordForm = t.Object({
 const RefreshIn = t.Object({ refresh_token: t.String() });
 
 /** OpenAPI fragments shared by the account and project routes. */
-export function jsonContent(schema: TSchema) {
-  return { 'application/json': { schema: openApiSchema(schema) } };
+/** A JSON body or answer for OpenAPI: its schema and, for a request body, an example. */
+export function jsonContent(schema: TSchema, example?: unknown) {
+  return { 'application/json': { schema: openApiSchema(schema), example } };
 }
+
+const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
+const REFRESH_EXAMPLE = {
+  refresh_token: 'rt_PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA_2O76UMFxFkM_R5K',
+};
 
 export function errorDocs(statuses: Record<number, string>) {
   const docs: Record<number, { description: string; content: ReturnType<typeof jsonContent> }> = {};
@@ -75,7 +81,10 @@ function registerRoute(auth: Auth) {
       detail: {
         summary: 'Create an account',
         description: `Password at least ${PASSWORD_CHARS_MIN} characters; emails are unique.`,
-        requestBody: { required: true, content: jsonContent(Credentials) },
+        requestBody: {
+          required: true,
+          content: jsonContent(Credentials, { ...CREDENTIALS_EXAMPLE, name: 'Ada' }),
+        },
         responses: {
           201: { description: 'Created', content: jsonContent(UserOut) },
           ...errorDocs({ 403: 'Registration is closed', 409: 'Email taken', 422: 'Invalid' }),
@@ -101,8 +110,11 @@ function sessionRoutes(deps: AuthRouteDeps) {
           requestBody: {
             required: true,
             content: {
-              ...jsonContent(Credentials),
-              'application/x-www-form-urlencoded': { schema: openApiSchema(PasswordForm) },
+              ...jsonContent(Credentials, CREDENTIALS_EXAMPLE),
+              'application/x-www-form-urlencoded': {
+                schema: openApiSchema(PasswordForm),
+                example: { username: 'ada@example.com', password: 'correct horse battery' },
+              },
             },
           },
           responses: {
@@ -118,7 +130,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
         description:
           'The presented token stops working. Presenting a token that was already used ' +
           'revokes its whole session (RFC 9700), and is answered 401.',
-        requestBody: { required: true, content: jsonContent(RefreshIn) },
+        requestBody: { required: true, content: jsonContent(RefreshIn, REFRESH_EXAMPLE) },
         responses: {
           200: { description: 'New tokens', content: jsonContent(TokenOut) },
           ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
@@ -139,6 +151,11 @@ function sessionRoutes(deps: AuthRouteDeps) {
           description:
             'Revokes the session of the refresh token in the body, or of the bearer access ' +
             'token; its refresh and access tokens stop working.',
+          requestBody: {
+            required: false,
+            description: 'Optional: without it, the session of the bearer token ends.',
+            content: jsonContent(RefreshIn, REFRESH_EXAMPLE),
+          },
           responses: {
             204: { description: 'Signed out' },
             ...errorDocs({ 401: 'No valid token' }),

@@ -101,7 +101,7 @@ function projectCore(auth: Auth) {
         detail: {
           summary: 'Create a project (a tenant); you become its owner',
           description: 'Its id is the tenant string; derived from the name when not given.',
-          requestBody: { required: true, content: jsonContent(ProjectIn) },
+          requestBody: { required: true, content: jsonContent(ProjectIn, { name: 'Acme web' }) },
           responses: { ...created(ProjectOut), ...common, ...errorDocs({ 409: 'Id taken' }) },
         },
       },
@@ -141,7 +141,10 @@ function memberRoutes(auth: Auth) {
         params: t.Object(idParam),
         detail: {
           summary: 'Add a registered user by email, or change their role',
-          requestBody: { required: true, content: jsonContent(MemberIn) },
+          requestBody: {
+            required: true,
+            content: jsonContent(MemberIn, { email: 'grace@example.com', role: 'viewer' }),
+          },
           responses: { ...created(MemberOut), ...common, ...ownerOnly },
         },
       },
@@ -177,7 +180,14 @@ function keyRoutes(auth: Auth) {
         detail: {
           summary: 'Create a write key (wk_…, public, ingest only) or a read key (rk_…, secret)',
           description: 'The key is in this response only; it is stored as a hash.',
-          requestBody: { required: true, content: jsonContent(KeyIn) },
+          requestBody: {
+            required: true,
+            content: jsonContent(KeyIn, {
+              kind: 'write',
+              name: 'website',
+              allowed_origins: ['https://acme.example'],
+            }),
+          },
           responses: { ...created(NewKeyOut), ...common, ...ownerOnly },
         },
       },
@@ -226,7 +236,10 @@ function aliasRoutes(auth: Auth) {
           description:
             'Events naming the alias are written to this project; browser beacons that carry ' +
             'only a registered alias (no key) are accepted for it.',
-          requestBody: { required: true, content: jsonContent(AliasIn) },
+          requestBody: {
+            required: true,
+            content: jsonContent(AliasIn, { alias: 'acme-site', kind: 'site_id' }),
+          },
           responses: {
             ...created(AliasOut),
             ...common,
