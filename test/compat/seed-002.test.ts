@@ -3,6 +3,7 @@
 // bulk, UTC timestamps, payload limit, paging), then the numbers through the native read API.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { exampleIngestionEvent } from '../../src/http/compat/seed-002-model.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 
 let t: CompatApp;
@@ -14,14 +15,8 @@ afterEach(() => t.close());
 type Json = Record<string, unknown>;
 const body = (r: Response) => r.json() as Promise<Json>;
 
-const example = {
-  event_id: 'evt_001',
-  tenant_id: 'tenant_1',
-  source: 'web',
-  event_type: 'click',
-  timestamp: '2024-01-15T10:30:00Z',
-  payload: { page: 'home' },
-};
+/** The service README's example event, as the OpenAPI docs show it too. */
+const example = exampleIngestionEvent;
 
 const event = (i: number, extra: Json = {}) => ({
   event_id: `evt_${String(i).padStart(4, '0')}`,

@@ -76,12 +76,7 @@ describe('GroupCommitter', () => {
     await until(() => held.length === COMMITS_IN_FLIGHT_MAX);
     await Bun.sleep(20);
     expect(held).toHaveLength(COMMITS_IN_FLIGHT_MAX); // the rest wait for a free slot
-    let settled = 0;
-    for (const p of all) void p.then(() => settled++);
-    while (settled < all.length) {
-      for (const release of held.splice(0)) release();
-      await Bun.sleep(1);
-    }
+    await releaseUntilSettled(held, all);
     expect(await Promise.all(all)).toEqual(all.map((_, i) => i + 1));
     wal.close();
   });
@@ -104,12 +99,7 @@ describe('GroupCommitter', () => {
     await until(() => held.length === COMMITS_IN_FLIGHT_MAX);
     await Bun.sleep(20); // the scheduled turn has come and gone
     expect(held).toHaveLength(COMMITS_IN_FLIGHT_MAX);
-    let settled = 0;
-    for (const p of all) void p.then(() => settled++);
-    while (settled < all.length) {
-      for (const release of held.splice(0)) release();
-      await Bun.sleep(1);
-    }
+    await releaseUntilSettled(held, all);
     expect(await Promise.all(all)).toEqual(all.map((_, i) => i + 1));
     wal.close();
   });
@@ -206,4 +196,14 @@ async function until(condition: () => boolean): Promise<void> {
 function admitted(committer: GroupCommitter, payload: Uint8Array, events: number) {
   if (!committer.admit(events, payload.length)) throw new Error('the test queue is full');
   return committer.submit(payload, events, { events, bytes: payload.length });
+}
+
+/** Lets every held sync go, again and again, until every commit in `all` has settled. */
+async function releaseUntilSettled(held: (() => void)[], all: Promise<number>[]): Promise<void> {
+  let settled = 0;
+  for (const p of all) void p.then(() => settled++);
+  while (settled < all.length) {
+    for (const release of held.splice(0)) release();
+    await Bun.sleep(1);
+  }
 }
