@@ -6,7 +6,7 @@ import { AppError, type Clock } from '../core/index.ts';
 import { signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
-import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import { type RateDecision, rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
 import type { User, UserStore } from './users.ts';
@@ -157,15 +157,12 @@ export class AccountService {
   }
 
   private limitLogin(email: string, ip: string | null): void {
-    const byEmail = this.deps.loginPerEmail.take(email);
+    // The address first: a client refused by its own bucket must not touch (or create) the
+    // email's, or flooding junk emails would push a victim's bucket out of the bounded table.
     const byIp = this.deps.loginPerIp.take(ip ?? 'unknown');
-    const refused = [byEmail, byIp].filter((d) => !d.allowed);
-    if (refused.length === 0) return;
-    const worst = refused.reduce((a, b) => (a.retryAfterMs >= b.retryAfterMs ? a : b));
-    throw new AppError('rate_limited', 'too many login attempts; retry later', {
-      retryAfterMs: worst.retryAfterMs,
-      headers: rateLimitHeaders(worst),
-    });
+    if (!byIp.allowed) throw loginLimited(byIp);
+    const byEmail = this.deps.loginPerEmail.take(email);
+    if (!byEmail.allowed) throw loginLimited(byEmail);
   }
 
   private pair(userId: string, sessionId: string, refreshToken: string): TokenPair {
@@ -189,4 +186,11 @@ export class AccountService {
 
 function emailTaken(): AppError {
   return new AppError('conflict', 'a user with this email already exists');
+}
+
+function loginLimited(decision: RateDecision): AppError {
+  return new AppError('rate_limited', 'too many login attempts; retry later', {
+    retryAfterMs: decision.retryAfterMs,
+    headers: rateLimitHeaders(decision),
+  });
 }

@@ -44,7 +44,11 @@ export function tenantOf(request: Request): string | undefined {
   return tenantOfRequest.get(request);
 }
 
-/** The client address: the socket peer, or the first X-Forwarded-For hop behind a proxy. */
+/**
+ * The client address: the socket peer, or behind a trusted proxy the last X-Forwarded-For hop,
+ * the one that proxy appended. Hops to its left are whatever the client sent, so taking the
+ * first would let a client pick its own address (and its own login rate-limit bucket).
+ */
 export function clientIp(
   request: Request,
   server: { requestIP(r: Request): { address: string } | null } | null,
@@ -52,8 +56,8 @@ export function clientIp(
 ): string | null {
   if (trustProxy) {
     const forwarded = request.headers.get('x-forwarded-for');
-    const first = forwarded?.split(',')[0]?.trim();
-    if (first) return first;
+    const last = forwarded?.split(',').at(-1)?.trim();
+    if (last) return last;
   }
   return server?.requestIP(request)?.address ?? null;
 }

@@ -294,4 +294,39 @@ describe('login limits', () => {
     expect((await attempt('c@example.com', '203.0.113.7')).status).toBe(429);
     expect((await attempt('c@example.com', '198.51.100.1')).status).toBe(401);
   });
+
+  test('behind a proxy the client is the hop the proxy appended, not one the client wrote', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: { rates: { ...defaultAuthOptions.rates, loginIp: { perSecond: 1 / 60, burst: 2 } } },
+    });
+    const spoofed = (n: number) => `10.0.${n}.1, 203.0.113.7`;
+    const statuses = [];
+    for (let n = 0; n < 4; n++)
+      statuses.push((await attempt(`u${n}@example.com`, spoofed(n))).status);
+    expect(statuses).toEqual([401, 401, 429, 429]);
+  });
+
+  test('an address over its limit does not touch the limits of the emails it tries', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: {
+        rateKeysMax: 2,
+        rates: {
+          ...defaultAuthOptions.rates,
+          loginEmail: { perSecond: 1 / 60, burst: 2 },
+          loginIp: { perSecond: 1 / 60, burst: 1 },
+        },
+      },
+    });
+    expect((await attempt('ada@example.com', '203.0.113.1')).status).toBe(401);
+    expect((await attempt('ada@example.com', '203.0.113.2')).status).toBe(401);
+    expect((await attempt('ada@example.com', '203.0.113.3')).status).toBe(429); // by email
+    // One address floods junk emails: refused by its own limit, it creates no email buckets,
+    // so it cannot push ada's full bucket out of the bounded table.
+    for (let i = 0; i < 5; i++) {
+      expect((await attempt(`junk${i}@example.com`, '203.0.113.3')).status).toBe(429);
+    }
+    expect((await attempt('ada@example.com', '203.0.113.4')).status).toBe(429);
+  });
 });
