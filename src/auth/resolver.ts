@@ -63,7 +63,12 @@ export class RequiredTenancy implements TenantResolver {
     };
   }
 
-  forRead(request: Request, query: Record<string, string | undefined>): string {
+  forRead(
+    request: Request,
+    query: Record<string, string | undefined>,
+    options: { rateLimited?: boolean } = {},
+  ): string {
+    const limited = options.rateLimited !== false;
     const credential = readCredentialOf(request);
     if (credential === null) {
       throw unauthorized('reads need a bearer token: a JWT or a read key (rk_…)');
@@ -76,7 +81,7 @@ export class RequiredTenancy implements TenantResolver {
       case 'read_key': {
         const key = this.deps.keys.verify(credential.value, 'read');
         if (key === null) throw unauthorized('unknown or revoked read key', 'invalid_token');
-        this.limit(request, this.deps.readLimiter, `key:${key.id}`);
+        if (limited) this.limit(request, this.deps.readLimiter, `key:${key.id}`);
         if (claimed !== undefined && this.tenantNamed(claimed) !== key.projectId) {
           throw noAccess(claimed);
         }
@@ -85,7 +90,7 @@ export class RequiredTenancy implements TenantResolver {
       case 'jwt': {
         const principal = this.deps.accounts.verifyAccess(credential.value);
         const userId = principal.user.id;
-        this.limit(request, this.deps.readLimiter, `user:${userId}`);
+        if (limited) this.limit(request, this.deps.readLimiter, `user:${userId}`);
         const tenant =
           claimed === undefined ? this.defaultProjectOf(userId) : this.tenantNamed(claimed);
         if (tenant === null || this.deps.projects.roleOf(tenant, userId) === null) {

@@ -17,6 +17,14 @@ export interface TenantResolver {
     request: Request,
     credentials?: IngestCredentials,
   ): (claimed: string | undefined) => string;
-  /** Authenticates a read request; returns the tenant it may read (throws 401/403/429). */
-  forRead(request: Request, query: Record<string, string | undefined>): string;
+  /**
+   * Authenticates a read request; returns the tenant it may read (throws 401/403/429).
+   * `rateLimited: false` re-checks credentials already admitted (a live socket's, from time
+   * to time) without spending their rate limit.
+   */
+  forRead(
+    request: Request,
+    query: Record<string, string | undefined>,
+    options?: { rateLimited?: boolean },
+  ): string;
 }

@@ -66,6 +66,13 @@ export class ActorRegistry {
     return actor;
   }
 
+  /** The tenant's actor, created only while the resident bound has room (no eviction). */
+  actorIfRoom(tenant: string): TenantActor | null {
+    const existing = this.actors.get(tenant);
+    if (existing !== undefined) return existing;
+    return this.actors.size < this.options.actorsMax ? this.actorFor(tenant) : null;
+  }
+
   /** The resident actor of a tenant, without creating one. */
   peek(tenant: string): TenantActor | undefined {
     return this.actors.get(tenant);

@@ -24,6 +24,17 @@ export interface LiveSource {
   peek(tenant: string): LiveActor | undefined;
   /** The tenant's actor, created (and rebuilt from the store) if needed; null when full. */
   actorFor(tenant: string): LiveActor | null;
+  /**
+   * The tenant's actor, created only if that evicts no other: a watched tenant comes back
+   * when there is room, never by pushing out another (watched ones would evict each other
+   * and rebuild without end).
+   */
+  actorIfRoom(tenant: string): LiveActor | null;
+}
+
+/** Whether `intervalMs` has passed since `sinceMs`; a clock that stepped back counts as due. */
+export function isDue(nowMs: number, sinceMs: number, intervalMs: number): boolean {
+  return nowMs - sinceMs >= intervalMs || nowMs < sinceMs;
 }
 
 /** The server side of one WebSocket (Bun's ServerWebSocket satisfies this). */
@@ -62,6 +73,8 @@ export interface Connection {
   /** Bumped by every subscribe, so a slow one that finishes late is ignored. */
   generation: number;
   open: boolean;
+  /** Whether the credentials the socket opened with may still read its tenant. */
+  stillAuthorized: () => boolean;
 }
 
 const filterKey = (names: readonly string[] | null) =>
@@ -121,9 +134,9 @@ export class TenantFeed {
    */
   readyActor(nowMs: number, reviveIntervalMs: number): LiveActor | null {
     let actor = this.source.peek(this.tenant) ?? null;
-    if (actor === null && nowMs - this.revivedAt >= reviveIntervalMs) {
+    if (actor === null && isDue(nowMs, this.revivedAt, reviveIntervalMs)) {
       this.revivedAt = nowMs;
-      actor = this.source.actorFor(this.tenant);
+      actor = this.source.actorIfRoom(this.tenant);
     }
     if (actor === null) return null;
     if (actor !== this.actor) this.track(actor);

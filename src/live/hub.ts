@@ -7,6 +7,7 @@
 import { assert, type Clock, type Logger } from '../core/index.ts';
 import {
   type Connection,
+  isDue,
   type LivePublisher,
   type LiveSocket,
   type LiveSource,
@@ -37,11 +38,18 @@ export interface LiveStats {
   published: number;
   heartbeats: number;
   slowConsumersClosed: number;
+  /** Sockets closed because their credentials lapsed. */
+  revokedClosed: number;
 }
 
 export const CLOSE_GOING_AWAY = 1001;
+/** The credentials a socket opened with were revoked, expired or lost their access. */
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** How often open sockets' credentials are checked again (revocation, expiry, membership). */
+export const CREDENTIALS_RECHECK_MS = 5000;
 
 export class LiveHub {
   private readonly feeds = new Map<string, TenantFeed>();
@@ -49,7 +57,8 @@ export class LiveHub {
   private readonly limits: LiveLimits;
   private publisher: LivePublisher | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly counts = { initial: 0, published: 0, heartbeats: 0, slow: 0 };
+  private readonly counts = { initial: 0, published: 0, heartbeats: 0, slow: 0, revoked: 0 };
+  private checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: LiveHubDeps) {
     this.limits = checkLiveLimits(deps.limits);
@@ -71,8 +80,17 @@ export class LiveHub {
     return { kind: 'ok' };
   }
 
-  /** Registers an opened socket; false (and the socket closed with 1013) when over a bound. */
-  open(socket: LiveSocket, tenant: string, publisher: LivePublisher): boolean {
+  /**
+   * Registers an opened socket; false (and the socket closed with 1013) when over a bound.
+   * `stillAuthorized` is asked every CREDENTIALS_RECHECK_MS; once false the socket is closed
+   * with 1008, so a revoked key or an ended session stops a live feed as it stops a read.
+   */
+  open(
+    socket: LiveSocket,
+    tenant: string,
+    publisher: LivePublisher,
+    stillAuthorized: () => boolean = () => true,
+  ): boolean {
     const admission = this.admit(tenant);
     if (admission.kind === 'full') {
       socket.close(CLOSE_TRY_AGAIN_LATER, 'too many live subscribers');
@@ -86,7 +104,14 @@ export class LiveHub {
       );
       this.feeds.set(tenant, feed);
     }
-    const conn: Connection = { socket, tenant, topic: null, generation: 0, open: true };
+    const conn: Connection = {
+      socket,
+      tenant,
+      topic: null,
+      generation: 0,
+      open: true,
+      stillAuthorized,
+    };
     feed.connections.add(conn);
     this.connections.set(socket, conn);
     return true;
@@ -123,9 +148,16 @@ export class LiveHub {
     if (feed !== undefined && feed.connections.size === 0) this.feeds.delete(conn.tenant);
   }
 
-  /** One round: push changed tenants, heartbeat quiet topics, close slow consumers. */
+  /**
+   * One round: close sockets whose credentials lapsed (every CREDENTIALS_RECHECK_MS), push
+   * changed tenants, heartbeat quiet topics, close slow consumers.
+   */
   tick(): void {
     const now = this.deps.clock.now();
+    if (isDue(now, this.checkedAt, CREDENTIALS_RECHECK_MS)) {
+      this.checkedAt = now;
+      this.closeUnauthorized();
+    }
     for (const feed of this.feeds.values()) {
       if (feed.topics.size === 0) continue;
       const pushed = this.push(feed, now);
@@ -161,6 +193,7 @@ export class LiveHub {
       published: this.counts.published,
       heartbeats: this.counts.heartbeats,
       slowConsumersClosed: this.counts.slow,
+      revokedClosed: this.counts.revoked,
     };
   }
 
@@ -219,8 +252,8 @@ export class LiveHub {
     const actor = feed.readyActor(now, refreshIntervalMs);
     if (actor === null) return false;
     const changed =
-      actor.rollups.version !== feed.version || now - feed.builtAt >= refreshIntervalMs;
-    if (!changed || now - feed.pushedAt < pushIntervalMs) return false;
+      actor.rollups.version !== feed.version || isDue(now, feed.builtAt, refreshIntervalMs);
+    if (!changed || !isDue(now, feed.pushedAt, pushIntervalMs)) return false;
     const snapshot = feed.snapshot(actor, now, 0);
     feed.version = actor.rollups.version;
     feed.builtAt = now;
@@ -240,7 +273,7 @@ export class LiveHub {
   private heartbeat(feed: TenantFeed, now: number): boolean {
     let beat = false;
     for (const topic of feed.topics.values()) {
-      if (now - topic.lastSentAt < this.limits.heartbeatIntervalMs) continue;
+      if (!isDue(now, topic.lastSentAt, this.limits.heartbeatIntervalMs)) continue;
       topic.lastSentAt = now;
       this.publish(topic.id, heartbeatMessage(now));
       this.counts.heartbeats++;
@@ -259,6 +292,18 @@ export class LiveHub {
     const status = conn.socket.send(text);
     if (status === 0 || conn.socket.getBufferedAmount() > this.limits.wsBufferedBytesMax) {
       this.closeSlowConnection(conn);
+    }
+  }
+
+  private closeUnauthorized(): void {
+    for (const conn of [...this.connections.values()]) {
+      if (conn.stillAuthorized()) continue;
+      this.counts.revoked++;
+      this.deps.log.info('live: closing a socket whose credentials lapsed', {
+        tenant: conn.tenant,
+      });
+      this.close(conn.socket);
+      conn.socket.close(CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
     }
   }
 

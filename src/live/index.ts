@@ -10,7 +10,9 @@ export type {
 export {
   CLOSE_GOING_AWAY,
   CLOSE_INTERNAL_ERROR,
+  CLOSE_POLICY_VIOLATION,
   CLOSE_TRY_AGAIN_LATER,
+  CREDENTIALS_RECHECK_MS,
   type LiveAdmission,
   LiveHub,
   type LiveHubDeps,

@@ -8,6 +8,7 @@ import { Value } from '@sinclair/typebox/value';
 import { createLogger, ManualClock } from '../../src/core/index.ts';
 import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
 import {
+  CREDENTIALS_RECHECK_MS,
   defaultLiveLimits,
   type LiveActor,
   LiveHub,
@@ -84,6 +85,11 @@ class FakeSource implements LiveSource {
     }
     return actor;
   }
+  /** Whether a new actor fits without evicting another. */
+  room = true;
+  actorIfRoom(tenant: string) {
+    return this.actors.get(tenant) ?? (this.room ? this.actorFor(tenant) : null);
+  }
 }
 
 let clock: ManualClock;
@@ -115,10 +121,15 @@ function ingest(
   source.actorFor(tenant).rollups.apply([e], clock.now());
 }
 
-async function join(hub: LiveHub, tenant = 'acme', names?: string[]) {
+async function join(
+  hub: LiveHub,
+  tenant = 'acme',
+  names?: string[],
+  stillAuthorized: () => boolean = () => true,
+) {
   const socket = new FakeSocket();
   publisher.sockets.push(socket);
-  expect(hub.open(socket, tenant, publisher)).toBe(true);
+  expect(hub.open(socket, tenant, publisher, stillAuthorized)).toBe(true);
   await hub.receive(
     socket,
     names === undefined ? { type: 'subscribe' } : { type: 'subscribe', names },
@@ -273,6 +284,52 @@ describe('time', () => {
     clock.advance(250);
     hub.tick();
     expect(events1m(socket.sent.at(-1))).toBe(1);
+  });
+});
+
+describe('lapses', () => {
+  test('a socket whose credentials lapse is closed with 1008 at the next check', async () => {
+    const hub = makeHub();
+    let allowed = true;
+    const socket = await join(hub, 'acme', undefined, () => allowed);
+    const other = await join(hub);
+    hub.tick(); // checked: still allowed
+    allowed = false; // e.g. its read key was revoked
+    clock.advance(CREDENTIALS_RECHECK_MS - 1);
+    hub.tick();
+    expect(socket.closed).toBeNull();
+    clock.advance(1);
+    hub.tick();
+    expect(socket.closed).toEqual({ code: 1008, reason: 'credentials revoked or expired' });
+    expect(other.closed).toBeNull();
+    expect(hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
+  });
+
+  test('a wall clock stepping back does not silence pushes and heartbeats', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    clock.set(T0 - 10 * 60_000); // NTP steps the clock back ten minutes
+    hub.tick();
+    expect(socket.sent.at(-1)).toEqual({ type: 'heartbeat', at: T0 - 10 * 60_000 });
+    const pushed = snapshots(socket).length;
+    ingest('acme', 'signup');
+    clock.advance(1000);
+    hub.tick();
+    expect(snapshots(socket).length).toBe(pushed + 1);
+  });
+
+  test('a watched tenant comes back only when that evicts no other tenant', async () => {
+    const hub = makeHub();
+    await join(hub);
+    source.actors.delete('acme'); // evicted
+    source.room = false; // every resident actor is in use
+    clock.advance(1000);
+    hub.tick();
+    expect(source.created).toBe(1);
+    source.room = true;
+    clock.advance(1000);
+    hub.tick();
+    expect(source.created).toBe(2);
   });
 });
 

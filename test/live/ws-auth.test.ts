@@ -3,8 +3,14 @@
 // client message errors, and the OpenAPI components.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import {
+  AppError,
+  DEFAULT_TENANT,
+  ManualClock,
+  type TenantResolver,
+} from '../../src/core/index.ts';
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
+import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
 import {
   isError,
   isSnapshot,
@@ -47,6 +53,39 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   await server.close();
+});
+
+describe('credentials that lapse', () => {
+  test('a revoked key closes its open sockets with 1008 at the next check', async () => {
+    const revoked = new Set<string>();
+    const clock = new ManualClock(Date.parse('2026-11-25T12:00:00Z'));
+    const revocable: TenantResolver = {
+      ...keyTenancy,
+      forRead: (request, query, options) => {
+        const tenant = keyTenancy.forRead(request, query, options);
+        if (revoked.has(tenant)) throw new AppError('unauthorized', 'unknown or revoked read key');
+        return tenant;
+      },
+    };
+    const own = await startLiveServer({ tenancy: () => revocable, clock });
+    try {
+      const acme = await LiveClient.connect(`${own.wsUrl}/api/v1/live?token=rk_acme`);
+      const globex = await LiveClient.connect(`${own.wsUrl}/api/v1/live?token=rk_globex`);
+      acme.send({ type: 'subscribe' });
+      globex.send({ type: 'subscribe' });
+      await acme.next(isSnapshot);
+      await globex.next(isSnapshot);
+      revoked.add('acme');
+      clock.advance(CREDENTIALS_RECHECK_MS);
+      expect(await acme.closed).toEqual({ code: 1008, reason: 'credentials revoked or expired' });
+      const still = await upgradeStatus(`${own.wsUrl}/api/v1/live?token=rk_acme`);
+      expect(still.status).toBe(401);
+      expect(own.hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
+      globex.close();
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe('authentication', () => {

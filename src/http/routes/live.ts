@@ -29,6 +29,7 @@ export interface LiveRouteDeps {
 interface Admitted {
   tenant: string;
   publisher: LivePublisher;
+  stillAuthorized: () => boolean;
 }
 
 /** A token and the subprotocol to answer with, from a Sec-WebSocket-Protocol header. */
@@ -101,7 +102,8 @@ export function liveRoutes(deps: LiveRouteDeps) {
       throw new AppError('forbidden', `origin ${origin} may not open live sockets here`);
     }
     const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
-    const tenant = deps.tenancy.forRead(authRequest(request, offered.token), query);
+    const credentials = authRequest(request, offered.token);
+    const tenant = deps.tenancy.forRead(credentials, query);
     noteTenant(request, tenant);
     const admission = deps.hub.admit(tenant);
     if (admission.kind === 'full') {
@@ -110,12 +112,19 @@ export function liveRoutes(deps: LiveRouteDeps) {
     }
     if (server === null) throw new AppError('internal', 'live sockets need a listening server');
     if (offered.selected !== null) headers['sec-websocket-protocol'] = offered.selected;
-    admitted.set(request, { tenant, publisher: server });
+    const stillAuthorized = () => {
+      try {
+        return deps.tenancy.forRead(credentials, query, { rateLimited: false }) === tenant;
+      } catch {
+        return false; // revoked key, ended session, expired token, lost membership
+      }
+    };
+    admitted.set(request, { tenant, publisher: server, stillAuthorized });
   };
   const open = (socket: LiveSocket, request: Request) => {
     const admission = admitted.get(request);
     if (admission === undefined) socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
-    else deps.hub.open(socket, admission.tenant, admission.publisher);
+    else deps.hub.open(socket, admission.tenant, admission.publisher, admission.stillAuthorized);
   };
   const socketRoute = <Path extends string>(path: Path) =>
     new Elysia().ws(path, {
