@@ -223,6 +223,28 @@ describe('ingest writes only to the key’s project', () => {
     expect(await t.count('globex')).toBe(0);
   });
 
+  test('a repeat on seed 002 never shows a write key the stored event', async () => {
+    const order = (payload: Record<string, unknown>) => ({
+      event_id: 'order-1001',
+      tenant_id: 'acme',
+      source: 'shop',
+      event_type: 'purchase',
+      timestamp: '2026-11-25T11:00:00Z',
+      payload,
+    });
+    const first = await t.call('POST', '/events', {
+      token: w.acmeWrite.key,
+      body: order({ card_last4: '4242', amount: 999 }),
+    });
+    expect(first.status).toBe(201);
+    // Another holder of the public write key guesses the id: 200, but its own event back.
+    const guess = await t.call('POST', '/events', { token: w.acmeWrite.key, body: order({}) });
+    expect(guess.status).toBe(200);
+    const answer = await json(guess);
+    expect(answer.payload).toEqual({});
+    expect(JSON.stringify(answer)).not.toContain('4242');
+  });
+
   test('a write key bound to origins is refused from any other origin', async () => {
     const bound = await makeKey(t, w.ada.access_token, 'acme', 'write', {
       allowed_origins: ['https://acme.com'],

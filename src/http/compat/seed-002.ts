@@ -63,6 +63,15 @@ async function write(
   return { events, outcome: await ingest(deps, request, events, loc) };
 }
 
+/** Whether the request's credentials may read `tenant` (checked without spending its rate). */
+function mayRead(deps: AppDeps, request: Request, tenant: string): boolean {
+  try {
+    return deps.tenancy.forRead(request, { tenant_id: tenant }, { rateLimited: false }) === tenant;
+  } catch {
+    return false;
+  }
+}
+
 function writeRoutes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] })
     .post(
@@ -75,6 +84,12 @@ function writeRoutes(deps: AppDeps) {
         const event = events[0] as BaseEvent;
         const tenantId = (item as IngestionEvent).tenant_id;
         if (outcome.accepted === 1) return json(presentIngestionEvent(event, tenantId), 201);
+        // The service answers a repeat with the stored event. Its fields are the tenant's data:
+        // only a caller that may read the tenant sees them; a write-only key (or a beacon)
+        // gets its own event back, so it cannot read stored events by guessing their ids.
+        if (!mayRead(deps, request, event.tenant)) {
+          return json(presentIngestionEvent(event, tenantId), 200);
+        }
         const stored = await getEvent(deps.engine.store, event.tenant, event.event_id);
         const repeat = stored === null ? event : storedFields(stored, event);
         return json(presentIngestionEvent(repeat, tenantId), 200);
@@ -83,7 +98,9 @@ function writeRoutes(deps: AppDeps) {
         parse: 'none',
         detail: {
           summary: 'Ingestion service: create one event (idempotent on event_id)',
-          description: '201 with the stored event when new; 200 with the stored one for a repeat.',
+          description:
+            '201 with the stored event when new; 200 with the stored one for a repeat (when ' +
+            'the credentials may read the tenant; a write-only key gets its own event back).',
           requestBody: jsonRequestBody(IngestionEventIn, exampleIngestionEvent),
           responses: {
             201: jsonAnswer(
@@ -92,7 +109,7 @@ function writeRoutes(deps: AppDeps) {
               exampleIngestionEventOut,
             ),
             200: jsonAnswer(
-              'A repeat of a stored event_id; the stored event, unchanged',
+              'A repeat of a stored event_id; the stored event, unchanged (its own event for a write-only key)',
               IngestionEventOut,
               exampleIngestionEventOut,
             ),
