@@ -224,6 +224,10 @@ function readAuth(r: EnvReader) {
     const n = r.read(name, fallback, int(1, 1e6));
     return { perSecond: n / 60, burst: n };
   };
+  const perHour = (name: string, fallback: number) => {
+    const n = r.read(name, fallback, int(1, 1e6));
+    return { perSecond: n / 3600, burst: n };
+  };
   const registration = r.read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const));
   return {
     auth: {
@@ -236,6 +240,7 @@ function readAuth(r: EnvReader) {
         read: rate('RATE_READ', 20, 100),
         loginEmail: perMinute('LOGIN_PER_EMAIL_PER_MINUTE', 5),
         loginIp: perMinute('LOGIN_PER_IP_PER_MINUTE', 30),
+        registerIp: perHour('REGISTER_PER_IP_PER_HOUR', 20),
       },
       rateKeysMax: r.read('RATE_LIMIT_KEYS_MAX', 100_000, int(1, 1e7)),
     },

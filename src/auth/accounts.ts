@@ -41,6 +41,7 @@ export interface AccountDeps {
   options: AuthOptions;
   loginPerEmail: TokenBucketLimiter;
   loginPerIp: TokenBucketLimiter;
+  registerPerIp: TokenBucketLimiter;
 }
 
 export function unauthorized(message: string, error?: 'invalid_token'): AppError {
@@ -51,10 +52,23 @@ export function unauthorized(message: string, error?: 'invalid_token'): AppError
 export class AccountService {
   constructor(private readonly deps: AccountDeps) {}
 
-  /** Creates an account; when registration is closed, only an admin may. */
-  async register(body: unknown, actor: Principal | null): Promise<User> {
-    if (!this.deps.options.registrationOpen && actor?.user.isAdmin !== true) {
+  /**
+   * Creates an account; when registration is closed, only an admin may. Each client IP may
+   * register a few accounts an hour (a password hash is costly), admins any number.
+   */
+  async register(body: unknown, actor: Principal | null, ip: string | null): Promise<User> {
+    const admin = actor?.user.isAdmin === true;
+    if (!this.deps.options.registrationOpen && !admin) {
       throw new AppError('forbidden', 'registration is closed; an admin can create accounts');
+    }
+    if (!admin) {
+      const decision = this.deps.registerPerIp.take(ip ?? 'unknown');
+      if (!decision.allowed) {
+        throw new AppError('rate_limited', 'too many accounts registered from here; retry later', {
+          retryAfterMs: decision.retryAfterMs,
+          headers: rateLimitHeaders(decision),
+        });
+      }
     }
     const fields = requireObject(body);
     const email = checkEmail(fields.email, ['body', 'email']);

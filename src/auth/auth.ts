@@ -76,6 +76,7 @@ export function createAuth(deps: AuthDeps): Auth {
     options,
     loginPerEmail: limiter(options.rates.loginEmail),
     loginPerIp: limiter(options.rates.loginIp),
+    registerPerIp: limiter(options.rates.registerIp),
   });
   const tenancy = new RequiredTenancy({
     accounts,

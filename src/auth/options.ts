@@ -16,6 +16,8 @@ export interface AuthRates {
   loginEmail: RateSpec;
   /** Login attempts per client IP. */
   loginIp: RateSpec;
+  /** Accounts registered per client IP (each costs a password hash; admins are exempt). */
+  registerIp: RateSpec;
 }
 
 export interface AuthOptions {
@@ -42,6 +44,7 @@ export const defaultAuthOptions: AuthOptions = {
     read: { perSecond: 20, burst: 100 },
     loginEmail: { perSecond: 5 / 60, burst: 5 },
     loginIp: { perSecond: 30 / 60, burst: 30 },
+    registerIp: { perSecond: 20 / 3600, burst: 20 },
   },
   rateKeysMax: 100_000,
 };

@@ -33,7 +33,11 @@ describe('sessions in the store', () => {
     (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
   test('only hashes of refresh tokens and keys are stored', async () => {
-    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const user = await auth.accounts.register(
+      { email: 'a@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
     const { refreshToken } = auth.stores.sessions.start(user.id, clock.now());
     auth.stores.projects.create('acme', 'Acme', user.id, clock.now());
     const { key } = auth.stores.keys.create({
@@ -55,7 +59,11 @@ describe('sessions in the store', () => {
   });
 
   test('purge drops expired tokens and finished sessions, and keeps live ones', async () => {
-    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const user = await auth.accounts.register(
+      { email: 'a@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
     const old = auth.stores.sessions.start(user.id, clock.now());
     const rotated = auth.stores.sessions.rotate(old.refreshToken, clock.now());
     expect(rotated.kind).toBe('ok');
@@ -69,7 +77,11 @@ describe('sessions in the store', () => {
   });
 
   test('JWT signing secrets live in the store and survive a restart of the module', async () => {
-    const user = await auth.accounts.register({ email: 'a@b.co', password: 'long enough 1' }, null);
+    const user = await auth.accounts.register(
+      { email: 'a@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
     const tokens = await auth.accounts.login({ email: 'a@b.co', password: 'long enough 1' }, null);
     expect(count('signing_keys')).toBe(1);
     const again = createAuth({ db, clock, options: { passwordCost: TEST_PASSWORD_COST } });

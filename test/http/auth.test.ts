@@ -254,6 +254,31 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('registration limits', () => {
+  test('each address registers a few accounts an hour', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: {
+        rates: { ...defaultAuthOptions.rates, registerIp: { perSecond: 1 / 3600, burst: 2 } },
+      },
+    });
+    const register = (email: string, ip: string, token?: string) =>
+      t.call('POST', '/api/v1/auth/register', {
+        body: { email, password: 'correct horse 1' },
+        headers: { 'x-forwarded-for': ip },
+        ...(token === undefined ? {} : { token }),
+      });
+    expect((await register('a@example.com', '203.0.113.9')).status).toBe(201);
+    expect((await register('b@example.com', '203.0.113.9')).status).toBe(201);
+    const limited = await register('c@example.com', '203.0.113.9');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('3600');
+    expect((await register('c@example.com', '198.51.100.2')).status).toBe(201);
+    t.clock.advance(3_600_000);
+    expect((await register('d@example.com', '203.0.113.9')).status).toBe(201);
+  });
+});
+
 describe('login limits', () => {
   const attempt = (email: string, ip?: string) =>
     t.call('POST', '/api/v1/auth/login', {

@@ -19,7 +19,7 @@ const tokens: Record<string, string> = {};
 const readKeys: Record<string, string> = {};
 
 async function owner(email: string, project: string): Promise<void> {
-  await auth.accounts.register({ email, password: 'long enough password' }, null);
+  await auth.accounts.register({ email, password: 'long enough password' }, null, null);
   const pair = await auth.accounts.login({ email, password: 'long enough password' }, null);
   const principal = auth.accounts.verifyAccess(pair.access_token);
   auth.projects.create(principal, { id: project, name: project });

@@ -65,15 +65,16 @@ export function errorDocs(statuses: Record<number, string>) {
 }
 
 export function authRoutes(deps: AuthRouteDeps) {
-  const { auth } = deps;
-  return new Elysia({ name: 'auth-routes' }).use(registerRoute(auth)).use(sessionRoutes(deps));
+  return new Elysia({ name: 'auth-routes' }).use(registerRoute(deps)).use(sessionRoutes(deps));
 }
 
-function registerRoute(auth: Auth) {
+function registerRoute(deps: AuthRouteDeps) {
+  const { auth } = deps;
   return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] }).post(
     '/register',
-    async ({ body, request, set }) => {
-      const user = await auth.accounts.register(body, auth.optionalPrincipal(request));
+    async ({ body, request, server, set }) => {
+      const ip = clientIp(request, server, deps.trustProxy);
+      const user = await auth.accounts.register(body, auth.optionalPrincipal(request), ip);
       set.status = 201;
       return presentUser(user);
     },
@@ -87,7 +88,12 @@ function registerRoute(auth: Auth) {
         },
         responses: {
           201: { description: 'Created', content: jsonContent(UserOut) },
-          ...errorDocs({ 403: 'Registration is closed', 409: 'Email taken', 422: 'Invalid' }),
+          ...errorDocs({
+            403: 'Registration is closed',
+            409: 'Email taken',
+            422: 'Invalid',
+            429: 'Too many accounts registered from this address',
+          }),
         },
       },
     },
