@@ -49,6 +49,13 @@ export interface RollupSnapshot {
 
 const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
 const TOP_PATHS_SHOWN = 10;
+/**
+ * Paths are tracked by their first this many characters: a top-paths summary keeps up to
+ * ROLLUP_PATHS_MAX paths in each of its 47 buckets, and paths may be up to 2 KiB long.
+ */
+export const TRACKED_PATH_CHARS_MAX = 256;
+/** How far ahead of its receipt a metric point's timestamp is believed (client clock skew). */
+const CLOCK_SKEW_MS = 5 * 60_000;
 /** The finest bucket of any window (sliding counters count per second). */
 const SECOND_MS = 1000;
 
@@ -65,6 +72,8 @@ export class TenantRollups {
   private readonly uniques = new WindowedUniques();
   private readonly paths: Record<WindowName, WindowedTopK>;
   private readonly latest = new Map<string, LatestMetric>();
+  /** When each latest point happened, for ordering: its timestamp, capped at receipt + skew. */
+  private readonly latestAt = new Map<string, number>();
   /** Bumped on every change, so live pushes can skip tenants with nothing new. */
   version = 0;
 
@@ -88,7 +97,7 @@ export class TenantRollups {
       this.uniques.add(e.visitor_id, e.received_at, nowMs);
       const second = e.received_at - (e.received_at % SECOND_MS);
       bump(names, second, e.name);
-      if (e.path !== null && PAGE_VIEW_NAMES.has(e.name)) bump(paths, second, e.path);
+      if (e.path !== null && PAGE_VIEW_NAMES.has(e.name)) bump(paths, second, trackedPath(e.path));
     }
     for (const [at, counts] of names) {
       for (const [name, n] of counts) this.counts.add(name, at, nowMs, n);
@@ -99,6 +108,11 @@ export class TenantRollups {
       }
     }
     this.version++;
+  }
+
+  /** Metrics whose latest value is kept at most. */
+  get metricsMax(): number {
+    return this.limits.namesMax;
   }
 
   latestMetric(name: string): LatestMetric | undefined {
@@ -130,12 +144,22 @@ export class TenantRollups {
     };
   }
 
-  /** Keeps `e` as its metric's latest value unless a later point is known. */
+  /**
+   * Keeps `e` as its metric's latest value unless a later point is known. Points are ordered
+   * by timestamp, one further ahead of its receipt than CLOCK_SKEW_MS as of its receipt plus
+   * that (ingest takes timestamps up to 24 h ahead, which would otherwise hide every real
+   * point for a day). With `namesMax` metrics known, a
+   * new one takes the place of the one whose latest point is oldest.
+   */
   noteLatest(e: RollupEvent): void {
     if (e.value === null) return;
-    const current = this.latest.get(e.name);
-    if (current !== undefined && current.timestamp > e.timestamp) return;
-    if (current === undefined && this.latest.size >= this.limits.namesMax) return;
+    const at = Math.min(e.timestamp, e.received_at + CLOCK_SKEW_MS);
+    const currentAt = this.latestAt.get(e.name);
+    if (currentAt !== undefined && currentAt > at) return;
+    if (currentAt === undefined && this.latest.size >= this.limits.namesMax) {
+      if (!this.forgetOldestMetric(at)) return;
+    }
+    this.latestAt.set(e.name, at);
     this.latest.set(e.name, {
       name: e.name,
       value: e.value,
@@ -144,6 +168,29 @@ export class TenantRollups {
     });
     this.version++;
   }
+
+  /** Forgets the metric whose latest point is oldest, if older than `at`; false otherwise. */
+  private forgetOldestMetric(at: number): boolean {
+    let oldest: string | null = null;
+    let oldestAt = at;
+    for (const [name, t] of this.latestAt) {
+      if (t < oldestAt) {
+        oldest = name;
+        oldestAt = t;
+      }
+    }
+    if (oldest === null) return false;
+    this.latest.delete(oldest);
+    this.latestAt.delete(oldest);
+    return true;
+  }
+}
+
+/** A path as the top-paths summary keeps it: cut to TRACKED_PATH_CHARS_MAX, marked with '…'. */
+function trackedPath(path: string): string {
+  return path.length <= TRACKED_PATH_CHARS_MAX
+    ? path
+    : `${path.slice(0, TRACKED_PATH_CHARS_MAX - 1)}…`;
 }
 
 /** Adds one to the count of `key` received at `at`. */
@@ -185,11 +232,16 @@ export async function rebuildRollups(
   }
   const all = await source.snapshot(tenant);
   try {
+    // Ordered as noteLatest orders points (a future timestamp as of its receipt); the most
+    // recent metrics first, as many as the rollups keep.
+    const at = `least("timestamp", received_at + INTERVAL ${CLOCK_SKEW_MS} MILLISECOND)`;
     const metrics = await all.connection.runAndReadAll(
-      `SELECT name, arg_max(event_id, "timestamp") AS event_id,
-              arg_max(value, "timestamp") AS value, epoch_ms(max("timestamp")) AS "timestamp",
-              false AS is_bot, NULL AS path, '' AS visitor_id, 0 AS received_at
-       FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name`,
+      `SELECT name, arg_max(event_id, ${at}) AS event_id, arg_max(value, ${at}) AS value,
+              epoch_ms(arg_max("timestamp", ${at})) AS "timestamp",
+              epoch_ms(max(${at})) AS received_at,
+              false AS is_bot, NULL AS path, '' AS visitor_id
+       FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name
+       ORDER BY received_at DESC LIMIT ${rollups.metricsMax}`,
       all.params,
     );
     for (const row of metrics.getRowObjectsJS()) rollups.noteLatest(toEvent(row));

@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'bun:test';
-import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
+import {
+  type RollupEvent,
+  TenantRollups,
+  TRACKED_PATH_CHARS_MAX,
+} from '../../src/engine/rollups.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -50,5 +54,36 @@ describe('TenantRollups', () => {
     r.apply([event(3, { name: 'cpu', value: 0.7, timestamp: NOW })], NOW);
     expect(r.latestMetric('cpu')).toMatchObject({ value: 0.7 });
     expect(r.version).toBeGreaterThan(before);
+  });
+
+  test('top paths track a long path by its first 256 characters', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const long = `/${'a'.repeat(2000)}`;
+    r.apply([event(1, { path: long }), event(2, { path: `${long}b` })], NOW);
+    const top = r.snapshot(NOW).windows['1m'].top_paths;
+    expect(top).toEqual([{ path: `${long.slice(0, TRACKED_PATH_CHARS_MAX - 1)}…`, views: 2 }]);
+  });
+
+  test('a point stamped far ahead does not hide the real ones that follow it', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const ahead = NOW + 23 * 3_600_000; // ingest takes up to 24 h ahead
+    r.apply([event(1, { name: 'cpu', value: 99, timestamp: ahead, received_at: NOW })], NOW);
+    expect(r.latestMetric('cpu')).toMatchObject({ value: 99 });
+    const later = NOW + 10 * 60_000; // ten minutes on, a real point
+    r.apply([event(2, { name: 'cpu', value: 0.4, timestamp: later, received_at: later })], later);
+    expect(r.latestMetric('cpu')).toMatchObject({ value: 0.4 });
+  });
+
+  test('with every metric slot taken, a new metric replaces the one seen longest ago', () => {
+    const r = new TenantRollups({ namesMax: 2, pathsMax: 10 });
+    const point = (i: number, name: string, t: number) =>
+      event(i, { name, value: i, timestamp: t, received_at: t });
+    r.apply([point(1, 'old', NOW - 60_000), point(2, 'mid', NOW - 30_000)], NOW);
+    r.apply([point(3, 'cpu_load', NOW)], NOW);
+    expect(r.latestMetric('cpu_load')).toMatchObject({ value: 3 });
+    expect(r.latestMetric('old')).toBeUndefined();
+    expect(r.latestMetric('mid')).toMatchObject({ value: 2 });
+    r.apply([point(4, 'stale', NOW - 3_600_000)], NOW); // older than every kept one: dropped
+    expect(r.latestMetric('stale')).toBeUndefined();
   });
 });
