@@ -109,7 +109,8 @@ function writeRoutes(deps: AppDeps) {
               exampleIngestionEventOut,
             ),
             200: jsonAnswer(
-              'A repeat of a stored event_id; the stored event, unchanged (its own event for a write-only key)',
+              'A repeat of a stored event_id: the stored event, unchanged ' +
+                '(to a write-only key, its own event)',
               IngestionEventOut,
               exampleIngestionEventOut,
             ),
