@@ -3,7 +3,7 @@
 // bulk, UTC timestamps, payload limit, paging), then the numbers through the native read API.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { exampleIngestionEvent } from '../../src/http/compat/seed-002-model.ts';
+import { exampleBulk, exampleIngestionEvent } from '../../src/http/compat/seed-002-model.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 
 let t: CompatApp;
@@ -82,15 +82,8 @@ describe('seed 002: POST /events', () => {
 
 describe('seed 002: POST /events/bulk', () => {
   test('the example and repeats: received, inserted, duplicates', async () => {
-    const first = {
-      event_id: 'evt_001',
-      tenant_id: 'tenant_1',
-      source: 'mobile',
-      event_type: 'view',
-      timestamp: '2024-01-15T10:30:00Z',
-      payload: {},
-    };
-    const res = await t.post('/events/bulk', { events: [first] });
+    const [first] = exampleBulk.events; // the README's bulk example: one event
+    const res = await t.post('/events/bulk', exampleBulk);
     expect(res.status).toBe(200);
     expect(await body(res)).toEqual({ received: 1, inserted: 1, duplicates: 0 });
     const again = await t.post('/events/bulk', { events: [first, event(1), event(1)] });

@@ -2,11 +2,12 @@
 // FastAPI's OAuth2PasswordRequestForm), refresh with rotation, logout. Also attaches each
 // request's response headers to the tenant resolver, so rate-limit headers reach every route.
 
-import { Elysia, type TSchema, t } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
 import { AppError } from '../../core/index.ts';
 import { clientIp } from '../context.ts';
-import { ErrorOut, openApiSchema, ValidationErrorOut } from '../model.ts';
+import { openApiSchema } from '../model.ts';
+import { errorDocs, jsonContent } from '../openapi-docs.ts';
 
 export interface AuthRouteDeps {
   auth: Auth;
@@ -44,25 +45,10 @@ const PasswordForm = t.Object({
 
 const RefreshIn = t.Object({ refresh_token: t.String() });
 
-/** OpenAPI fragments shared by the account and project routes. */
-/** A JSON body or answer for OpenAPI: its schema and, for a request body, an example. */
-export function jsonContent(schema: TSchema, example?: unknown) {
-  return { 'application/json': { schema: openApiSchema(schema), example } };
-}
-
 const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
 const REFRESH_EXAMPLE = {
   refresh_token: 'rt_PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA_2O76UMFxFkM_R5K',
 };
-
-export function errorDocs(statuses: Record<number, string>) {
-  const docs: Record<number, { description: string; content: ReturnType<typeof jsonContent> }> = {};
-  for (const [status, description] of Object.entries(statuses)) {
-    const schema = status === '422' ? ValidationErrorOut : ErrorOut;
-    docs[Number(status)] = { description, content: jsonContent(schema) };
-  }
-  return docs;
-}
 
 export function authRoutes(deps: AuthRouteDeps) {
   return new Elysia({ name: 'auth-routes' }).use(registerRoute(deps)).use(sessionRoutes(deps));

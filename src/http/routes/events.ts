@@ -17,8 +17,8 @@ import {
   exampleEvent,
   openApiSchema,
   StoredEventOut,
-  ValidationErrorOut,
 } from '../model.ts';
+import { ingestErrorDocs, jsonAnswer } from '../openapi-docs.ts';
 import {
   admitIngest,
   contextOf,
@@ -237,22 +237,5 @@ function requireObject(value: unknown, loc: (string | number)[]): void {
 
 /** OpenAPI responses of an ingest route: `ok` as 202, and every refusal it can answer. */
 export function ingestResponses(ok: TSchema, description: string) {
-  const json = (schema: TSchema) => ({ 'application/json': { schema: openApiSchema(schema) } });
-  return {
-    202: { description, content: json(ok) },
-    400: { description: 'Malformed JSON', content: json(ErrorOut) },
-    401: { description: 'No valid write key (AUTH_MODE=required)', content: json(ErrorOut) },
-    403: { description: 'The key may not write here (tenant or origin)', content: json(ErrorOut) },
-    413: { description: 'Body or event over its size limit', content: json(ErrorOut) },
-    415: { description: 'Unsupported Content-Type or Content-Encoding', content: json(ErrorOut) },
-    422: {
-      description: 'Validation failed; nothing was written',
-      content: json(ValidationErrorOut),
-    },
-    429: {
-      description: 'Rate limited, or the tenant has too many events in flight; see Retry-After',
-      content: json(ErrorOut),
-    },
-    503: { description: 'Overloaded or shutting down; see Retry-After', content: json(ErrorOut) },
-  };
+  return { 202: jsonAnswer(description, ok), ...ingestErrorDocs() };
 }

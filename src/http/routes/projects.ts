@@ -15,7 +15,7 @@ import {
 } from '../../auth/index.ts';
 import { eventLimits } from '../../core/index.ts';
 import { TENANT_PATTERN } from '../model.ts';
-import { errorDocs, jsonContent } from './auth.ts';
+import { errorDocs, jsonContent } from '../openapi-docs.ts';
 
 const stamp = t.String({ format: 'date-time' });
 const ProjectOut = t.Object({

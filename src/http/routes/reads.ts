@@ -23,7 +23,8 @@ import {
 } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
-import { ErrorOut, openApiSchema, ValidationErrorOut } from '../model.ts';
+import { openApiSchema } from '../model.ts';
+import { jsonAnswer, readErrorDocs } from '../openapi-docs.ts';
 import {
   EventPageOut,
   MetricAggregateOut,
@@ -291,17 +292,9 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   );
 }
 
-/** OpenAPI responses of a read: `ok` as 200, a 422 for a bad parameter, and `errors`. */
+/** OpenAPI responses of a read: `ok` as 200, and every refusal (plus `errors`). */
 function answers(ok: TSchema, description: string, errors: Record<number, string> = {}) {
-  const json = (schema: TSchema) => ({ 'application/json': { schema: openApiSchema(schema) } });
-  const documented: Record<number, { description: string; content: ReturnType<typeof json> }> = {
-    200: { description, content: json(ok) },
-    422: { description: 'A parameter breaks its rule', content: json(ValidationErrorOut) },
-  };
-  for (const [status, text] of Object.entries(errors)) {
-    documented[Number(status)] = { description: text, content: json(ErrorOut) };
-  }
-  return documented;
+  return { 200: jsonAnswer(description, ok), ...readErrorDocs(errors) };
 }
 
 /** The resolved range, in the zone of the read. */

@@ -3,7 +3,8 @@
 
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
-import { errorDocs, jsonContent, UserOut } from './auth.ts';
+import { errorDocs, jsonContent } from '../openapi-docs.ts';
+import { UserOut } from './auth.ts';
 
 const UserChangesIn = t.Object({
   name: t.Optional(t.Nullable(t.String({ maxLength: 120 }))),

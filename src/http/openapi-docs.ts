@@ -1,0 +1,87 @@
+// OpenAPI fragments every route module builds its `detail` from: JSON content and answers, and
+// error answers in Tally's shapes (STYLE.md: 422 lists field issues, others say what failed).
+// Doc only: nothing here validates a request or an answer.
+
+import type { TSchema } from 'elysia';
+import type { OpenAPIV3 } from 'openapi-types';
+import { ErrorOut, openApiSchema, ValidationErrorOut } from './model.ts';
+
+export type ResponseDocs = Record<number, OpenAPIV3.ResponseObject>;
+
+/** The error body schema of an API for one status. */
+export type ErrorSchemaOf = (status: number) => TSchema;
+
+/** A JSON body or answer: its schema and, when given, an example. */
+export function jsonContent(schema: TSchema, example?: unknown) {
+  const media: OpenAPIV3.MediaTypeObject = { schema: openApiSchema(schema) };
+  if (example !== undefined) media.example = example;
+  return { 'application/json': media };
+}
+
+/** A JSON answer: its schema and, when given, an example of a real one. */
+export function jsonAnswer(
+  description: string,
+  schema: TSchema,
+  example?: unknown,
+): OpenAPIV3.ResponseObject {
+  return { description, content: jsonContent(schema, example) };
+}
+
+/** Error answers, one per status, each with the API's error body for that status. */
+export function errorAnswers(
+  statuses: Record<number, string>,
+  schemaOf: ErrorSchemaOf,
+): ResponseDocs {
+  const docs: ResponseDocs = {};
+  for (const [status, description] of Object.entries(statuses)) {
+    docs[Number(status)] = jsonAnswer(description, schemaOf(Number(status)));
+  }
+  return docs;
+}
+
+/** Tally's error bodies (FastAPI's): field issues for 422, `{detail, code}` otherwise. */
+export const tallyError: ErrorSchemaOf = (status) =>
+  status === 422 ? ValidationErrorOut : ErrorOut;
+
+/** Error answers in Tally's shapes. */
+export function errorDocs(statuses: Record<number, string>): ResponseDocs {
+  return errorAnswers(statuses, tallyError);
+}
+
+/** What the error statuses of an ingest route mean, whatever the body shape. */
+export const INGEST_ERROR_TEXT = {
+  badJson: 'Malformed JSON',
+  noKey: 'AUTH_MODE=required: no write key (or site alias), or an unknown or revoked key',
+  forbidden: 'AUTH_MODE=required: this key or site alias may not write to that tenant',
+  tooLarge: 'Body or event over its size limit',
+  mediaType: 'Unsupported Content-Type or Content-Encoding',
+  invalid: 'Validation failed; nothing was written',
+  busy: "The key's rate limit, or the tenant's backlog is full; see Retry-After",
+  overloaded: 'Overloaded or shutting down; see Retry-After',
+} as const;
+
+/** Every refusal an ingest route can answer, in Tally's shapes. */
+export function ingestErrorDocs(): ResponseDocs {
+  const e = INGEST_ERROR_TEXT;
+  return errorDocs({
+    400: e.badJson,
+    401: e.noKey,
+    403: e.forbidden,
+    413: e.tooLarge,
+    415: e.mediaType,
+    422: e.invalid,
+    429: e.busy,
+    503: e.overloaded,
+  });
+}
+
+/** Every refusal a read route can answer: a bad parameter, and the checks of required mode. */
+export function readErrorDocs(extra: Record<number, string> = {}): ResponseDocs {
+  return errorDocs({
+    401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
+    403: 'AUTH_MODE=required: these credentials may not read that tenant',
+    422: 'A parameter breaks its rule',
+    429: "The key's or user's read rate limit; see Retry-After",
+    ...extra,
+  });
+}
