@@ -21,6 +21,8 @@ export type IngestOutcome =
   | { kind: 'tenant_full'; reason: string }
   | { kind: 'overloaded'; reason: string };
 
+type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
+
 export interface IngestLimits {
   hotBytesMax: number;
 }
@@ -70,24 +72,10 @@ export class Ingestor {
       return this.ingestOne(events[0] as StoredEvent, lines[0] as string, room);
     }
     const byTenant = groupByTenant(events);
-    // Check every tenant's room first, so a multi-tenant batch is taken whole or not at all.
-    const actors: TenantActor[] = [];
-    for (const [tenant, indexes] of byTenant) {
-      const actor = this.registry.actorFor(tenant, actors);
-      const refusal =
-        actor === null
-          ? ({ kind: 'overloaded', reason: 'too many active tenants on this node' } as const)
-          : actor.hasRoom(indexes.length)
-            ? null
-            : ({
-                kind: 'tenant_full',
-                reason: `tenant ${tenant} has too many events in flight`,
-              } as const);
-      if (refusal !== null) {
-        committer.release(room);
-        return refusal;
-      }
-      actors.push(actor as TenantActor);
+    const actors = this.actorsWithRoom(byTenant);
+    if (!Array.isArray(actors)) {
+      committer.release(room);
+      return actors;
     }
     const outcomes = await Promise.all(
       [...byTenant.values()].map((indexes, g) =>
@@ -102,6 +90,25 @@ export class Ingestor {
       ),
     );
     return combine(events, byTenant, outcomes);
+  }
+
+  /**
+   * Each tenant's actor, every one checked for room before any is used, so a multi-tenant
+   * batch is taken whole or not at all; else the refusal.
+   */
+  private actorsWithRoom(byTenant: Map<string, number[]>): TenantActor[] | Refusal {
+    const actors: TenantActor[] = [];
+    for (const [tenant, indexes] of byTenant) {
+      const actor = this.registry.actorFor(tenant, actors);
+      if (actor === null) {
+        return { kind: 'overloaded', reason: 'too many active tenants on this node' };
+      }
+      if (!actor.hasRoom(indexes.length)) {
+        return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
+      }
+      actors.push(actor);
+    }
+    return actors;
   }
 
   /** `ingest` of a single event, without the per-tenant grouping a batch needs. */
