@@ -100,6 +100,13 @@ const durationIn = (minMs: number, maxMs: number) => (raw: string) => {
     : new Invalid(`must be a duration from ${minMs}ms to ${maxMs}ms`);
 };
 
+/** A duration of at least `minMs`: for intervals and deadlines, where 0 would spin. */
+const durationFrom = (minMs: number) => (raw: string) => {
+  const ms = duration(raw);
+  if (ms instanceof Invalid) return ms;
+  return ms >= minMs ? ms : new Invalid(`must be a duration of at least ${minMs}ms`);
+};
+
 const oneOf =
   <T extends string>(values: readonly T[]) =>
   (raw: string): T | Invalid =>
@@ -160,13 +167,17 @@ function readServer(r: EnvReader) {
     port: r.read('PORT', 8080, int(0, 65535)),
     logLevel: r.read<LogLevel>('LOG_LEVEL', 'info', oneOf(LOG_LEVELS)),
     trustProxy: r.read('TRUST_PROXY', false, bool),
-    shutdownDeadlineMs: r.read('SHUTDOWN_DEADLINE', defaultTunables.shutdownDeadlineMs, duration),
+    shutdownDeadlineMs: r.read(
+      'SHUTDOWN_DEADLINE',
+      defaultTunables.shutdownDeadlineMs,
+      durationFrom(100),
+    ),
     retryAfterSeconds: r.read(
       'RETRY_AFTER_SECONDS',
       defaultTunables.retryAfterSeconds,
       int(1, 3600),
     ),
-    queryTimeoutMs: r.read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, duration),
+    queryTimeoutMs: r.read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, durationFrom(10)),
     queryRowsMax: r.read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
     faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(FAULT_POINTS)),
   };
@@ -182,9 +193,9 @@ function readStorage(r: EnvReader) {
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),
     diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, int(0, 2 ** 50)),
-    flushIntervalMs: r.read('FLUSH_INTERVAL', d.flushIntervalMs, duration),
+    flushIntervalMs: r.read('FLUSH_INTERVAL', d.flushIntervalMs, durationFrom(50)),
     flushHotBytes: r.read('FLUSH_HOT_BYTES', d.flushHotBytes, int(1 << 20, 2 ** 40)),
-    compactIntervalMs: r.read('COMPACT_INTERVAL', d.compactIntervalMs, duration),
+    compactIntervalMs: r.read('COMPACT_INTERVAL', d.compactIntervalMs, durationFrom(100)),
     compactSegmentsMin: r.read('COMPACT_SEGMENTS_MIN', d.compactSegmentsMin, int(2, 1e6)),
     compactRowsMax: r.read('COMPACT_ROWS_MAX', d.compactRowsMax, int(2, 1e9)),
     smallSegmentBytesMax: r.read(
@@ -209,7 +220,7 @@ function readLimits(r: EnvReader) {
     hotBytesMax: r.read('HOT_BYTES_MAX', d.hotBytesMax, int(1, 2 ** 40)),
     mailboxEventsMax: r.read('MAILBOX_EVENTS_MAX', d.mailboxEventsMax, int(5000, 1e8)),
     actorsMax: r.read('ACTORS_MAX', d.actorsMax, int(1, 1e7)),
-    actorIdleMs: r.read('ACTOR_IDLE', d.actorIdleMs, duration),
+    actorIdleMs: r.read('ACTOR_IDLE', d.actorIdleMs, durationFrom(1000)),
     rollupNamesMax: r.read('ROLLUP_NAMES_MAX', 1000, int(10, 1e6)),
     rollupPathsMax: r.read('ROLLUP_PATHS_MAX', 1000, int(10, 1e6)),
   };
@@ -231,9 +242,9 @@ function readAuth(r: EnvReader) {
   const registration = r.read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const));
   return {
     auth: {
-      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, duration),
+      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, durationFrom(10_000)),
       refreshTtlMs: r.read('REFRESH_TOKEN_TTL', 30 * 86_400_000, duration),
-      signingKeyRotateMs: r.read('SIGNING_KEY_ROTATE', 30 * 86_400_000, duration),
+      signingKeyRotateMs: r.read('SIGNING_KEY_ROTATE', 30 * 86_400_000, durationFrom(60_000)),
       registrationOpen: registration === 'open',
       rates: {
         write: rate('RATE_WRITE', 1000, 2000),

@@ -42,4 +42,22 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/LOG_LEVEL="loud": must be one of debug, info, warn, error, silent/);
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
+
+  test('intervals and deadlines of 0 are refused; a bare number is milliseconds', () => {
+    for (const [name, min] of [
+      ['FLUSH_INTERVAL', 50],
+      ['COMPACT_INTERVAL', 100],
+      ['QUERY_TIMEOUT', 10],
+      ['ACTOR_IDLE', 1000],
+      ['SHUTDOWN_DEADLINE', 100],
+      ['ACCESS_TOKEN_TTL', 10_000],
+      ['SIGNING_KEY_ROTATE', 60_000],
+    ] as const) {
+      expect(() => loadConfig({ [name]: '0' })).toThrow(
+        new RegExp(`${name}="0": must be a duration of at least ${min}ms`),
+      );
+    }
+    expect(loadConfig({ FLUSH_INTERVAL: '750' }).flushIntervalMs).toBe(750);
+    expect(loadConfig({ DEDUP_WINDOW: '0' }).dedupWindowMs).toBe(0);
+  });
 });

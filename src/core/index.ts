@@ -28,6 +28,7 @@ export {
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
 export {
+  parseAsUtc,
   parseTimestamp,
   type TimestampParse,
   toIso,

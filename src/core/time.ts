@@ -1,6 +1,7 @@
 // Parsing of client timestamps: ISO 8601 with an explicit offset, or epoch milliseconds.
-// A timestamp without a zone is ambiguous, so it is refused rather than guessed. Also the UTC
-// day of a time, as the segments partition events.
+// A timestamp without a zone is ambiguous, so Tally's own API refuses it rather than guess;
+// the APIs Tally is compatible with read one as UTC, as their servers do (`parseAsUtc`). Also
+// the UTC day of a time, as the segments partition events.
 
 import { DAY_MS } from './limits.ts';
 
@@ -56,6 +57,21 @@ export function parseTimestamp(value: string | number): TimestampParse {
   const offsetMs = parseOffsetMs(zone as string);
   if (offsetMs === null) return { ok: false, msg: `timestamp ${value} has an invalid offset` };
   return parseEpochMs(local - offsetMs);
+}
+
+const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * `parseTimestamp`, but a date and time without a zone is read as UTC and a bare date as its
+ * UTC midnight: what the compatible APIs' servers (Pydantic, PostHog) do with them.
+ */
+export function parseAsUtc(value: string | number): TimestampParse {
+  if (typeof value === 'string') {
+    if (ZONELESS_DATE_TIME.test(value)) return parseTimestamp(`${value}Z`);
+    if (DATE_ONLY.test(value)) return parseTimestamp(`${value}T00:00:00Z`);
+  }
+  return parseTimestamp(value);
 }
 
 function parseEpochMs(ms: number): TimestampParse {

@@ -90,6 +90,34 @@ describe('Plausible POST /api/event', () => {
     expect(s).toMatchObject({ total_events: 3, page_views: 1 });
   });
 
+  test('m/meta props, revenue, interactive; the domain without www., else the URL host', async () => {
+    const sent = [
+      { n: 'A', u: 'https://example.com/', d: 'example.com', m: '{"author":"x"}' },
+      { n: 'B', u: 'https://example.com/', d: 'www.example.com', meta: { plan: 'pro' } },
+      {
+        name: 'Purchase',
+        url: 'https://example.com/checkout',
+        domain: ' www.example.com ',
+        props: { plan: 'pro' },
+        revenue: { amount: 12.5, currency: 'EUR' },
+        interactive: false,
+      },
+      { n: 'pageview', u: 'https://www.example.com/no-domain' },
+    ];
+    for (const body of sent) expect((await beacon(body)).status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    const byName = Object.fromEntries(list.events.map((e) => [e.name, e]));
+    expect(list.events).toHaveLength(4);
+    expect(byName.A?.properties).toEqual({ author: 'x' });
+    expect(byName.B?.properties).toEqual({ plan: 'pro' });
+    expect(byName.Purchase?.properties).toEqual({
+      plan: 'pro',
+      $revenue: { amount: 12.5, currency: 'EUR' },
+      $interactive: false,
+    });
+    expect(byName.pageview?.path).toBe('/no-domain');
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);

@@ -159,11 +159,14 @@ describe('PostHog capture API', () => {
     });
   });
 
+  const manyProperties = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`p${i}`, i]));
+
   test('bad input is 400, too many events or bytes 413, no key 401; nothing stored', async () => {
     const bad = [
       { api_key: 'wk_acme', batch: [event({ event: undefined })] },
       { api_key: 'wk_acme', batch: [event({ distinct_id: undefined })] },
-      { api_key: 'wk_acme', batch: [event({ timestamp: '2030-01-01T00:00:00Z' })] },
+      { api_key: 'wk_acme', batch: [event({ properties: manyProperties })] },
+      { api_key: 'wk_acme', batch: ['not an event'] },
     ];
     for (const body of bad) expect((await t.post('/batch/', body)).status).toBe(400);
     expect((await t.post('/batch/', '{"api_key":')).status).toBe(400);
@@ -181,6 +184,71 @@ describe('PostHog capture API', () => {
     expect(noKey.status).toBe(401);
     expect(await noKey.json()).toMatchObject({ type: 'authentication_error' });
     expect((await stats()).total_events).toBe(0);
+  });
+
+  test('events that break a rule are left out and named; the rest of the batch is stored', async () => {
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({ uuid: 'ok-1' }),
+        event({ uuid: 'bad-1', properties: manyProperties }),
+        event({ uuid: 'ok-2' }),
+        event({ uuid: 'bad-2', distinct_id: undefined }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: number; dropped: Json[] };
+    expect(body.status).toBe(1);
+    expect(body.dropped.map((d) => d.index)).toEqual([1, 3]);
+    expect(String(body.dropped[0]?.reason)).toContain('batch.1.properties');
+    expect(String(body.dropped[1]?.reason)).toContain('batch.3.distinct_id is required');
+    expect((await stats()).total_events).toBe(2);
+    const read = (id: string) => t.get(`/api/v1/events/${id}?tenant_id=acme`);
+    expect((await read('ok-2')).status).toBe(200);
+    expect((await read('bad-1')).status).toBe(404);
+  });
+
+  test("timestamps are read as PostHog's ingestion reads them", async () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const HOUR = 3_600_000;
+    const timeOf = async (uuid: string) =>
+      Date.parse(
+        String(((await t.getJson(`/api/v1/events/${uuid}?tenant_id=acme`)) as Json).timestamp),
+      );
+    // A client clock 2 days fast: the skew sent_at shows is taken off every event.
+    const fast = T0 + 48 * HOUR;
+    const skewed = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      sent_at: iso(fast),
+      batch: [
+        event({ uuid: 's-1', timestamp: iso(fast - 5_000) }),
+        event({ uuid: 's-2', timestamp: iso(fast - 60_000) }),
+      ],
+    });
+    expect(skewed.status).toBe(200);
+    expect(await timeOf('s-1')).toBe(T0 - 5_000);
+    expect(await timeOf('s-2')).toBe(T0 - 60_000);
+    // posthog-js sends the time of sending as the `_` query parameter (epoch ms).
+    await t.post(`/e/?_=${T0 - HOUR}`, [
+      event({ uuid: 'q-1', timestamp: iso(T0 - HOUR - 1_000), properties: { token: 'wk_acme' } }),
+    ]);
+    expect(await timeOf('q-1')).toBe(T0 - 1_000);
+    // No sent_at: more than 23 h ahead or invalid is the receive time; no zone is UTC.
+    await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({ uuid: 'f-1', timestamp: iso(T0 + 30 * HOUR) }),
+        event({ uuid: 'f-2', timestamp: iso(T0 + 2 * HOUR) }),
+        event({ uuid: 'f-3', timestamp: 'yesterday-ish' }),
+        event({ uuid: 'f-4', timestamp: '2026-11-20T08:30:00' }),
+        event({ uuid: 'f-5', timestamp: undefined, offset: 90_000 }),
+      ],
+    });
+    expect(await timeOf('f-1')).toBe(T0);
+    expect(await timeOf('f-2')).toBe(T0 + 2 * HOUR);
+    expect(await timeOf('f-3')).toBe(T0);
+    expect(await timeOf('f-4')).toBe(Date.parse('2026-11-20T08:30:00Z'));
+    expect(await timeOf('f-5')).toBe(T0 - 90_000);
   });
 
   test('browsers get a CORS preflight answer', async () => {

@@ -66,12 +66,12 @@ describe('seed 004: POST /event', () => {
       ['body', 'event_type'],
       ['body', 'timestamp'],
     ]);
-    const naive = await t.post('/event', {
+    const notATime = await t.post('/event', {
       site_id: 'site-test',
       event_type: 'page_view',
-      timestamp: '2025-11-15T19:00:00',
+      timestamp: 'last tuesday',
     });
-    expect(naive.status).toBe(422);
+    expect(notATime.status).toBe(422);
     const badSite = await t.post('/event', {
       site_id: '../etc',
       event_type: 'page_view',
@@ -82,6 +82,39 @@ describe('seed 004: POST /event', () => {
       'body',
       'site_id',
     ]);
+  });
+});
+
+describe('seed 004: what FastAPI and Pydantic accept', () => {
+  test('a datetime without a zone is UTC; a bare date, epoch seconds and ms work too', async () => {
+    const sent: [string, unknown, string][] = [
+      ['naive', '2025-11-15T19:00:00', '2025-11-15T19:00:00.000Z'],
+      ['date', '2025-11-14', '2025-11-14T00:00:00.000Z'],
+      ['seconds', 1_763_233_201, '2025-11-15T19:00:01.000Z'],
+      ['millis', 1_763_233_201_500, '2025-11-15T19:00:01.500Z'],
+    ];
+    for (const [path, timestamp] of sent) {
+      const res = await t.post('/event', {
+        site_id: 'site-time',
+        event_type: 'page_view',
+        path: `/${path}`,
+        timestamp,
+      });
+      expect(res.status).toBe(202);
+    }
+    const list = await t.getJson<{ events: { path: string; timestamp: string }[] }>(
+      '/api/v1/events?tenant_id=site-time',
+    );
+    const byPath = Object.fromEntries(list.events.map((e) => [e.path, e.timestamp]));
+    for (const [path, , stored] of sent) expect(byPath[`/${path}`]).toBe(stored);
+  });
+
+  test("malformed JSON is FastAPI's 422 json_invalid, not a 400", async () => {
+    const res = await t.post('/event', '{"site_id":', { 'content-type': 'application/json' });
+    expect(res.status).toBe(422);
+    const detail = (await body(res)).detail as { loc: unknown[]; type: string }[];
+    expect(detail).toHaveLength(1);
+    expect(detail[0]).toMatchObject({ loc: ['body'], type: 'json_invalid' });
   });
 });
 

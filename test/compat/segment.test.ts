@@ -163,7 +163,7 @@ describe('Segment HTTP Tracking API', () => {
       { batch: [track({ type: 'launch' })] },
       { batch: [track({ event: undefined })] },
       { batch: [track({ timestamp: '2030-01-01T00:00:00Z' })] },
-      { batch: [track(), track({ messageId: 'x'.repeat(200) })] },
+      { batch: [track({ messageId: 'x'.repeat(200) }), 'not a message'] },
       { batch: [] },
     ];
     for (const body of cases) {
@@ -174,6 +174,114 @@ describe('Segment HTTP Tracking API', () => {
     const notJson = await t.post('/v1/track', '{nope', key);
     expect(notJson.status).toBe(400);
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+  });
+});
+
+describe('Segment batches, clocks and analytics.js paths', () => {
+  let t: CompatApp;
+  beforeEach(async () => {
+    t = await makeCompatApp({ tenancy: keyTenancy({}) });
+  });
+  afterEach(() => t.close());
+
+  const key = { authorization: `Basic ${Buffer.from('wk_acme:').toString('base64')}` };
+  const read = (id: string) => t.get(`/api/v1/events/${id}?tenant_id=acme`);
+  const msg = (messageId: string, extra: Json = {}) => ({
+    type: 'track',
+    messageId,
+    userId: 'u1',
+    event: 'Clicked',
+    ...extra,
+  });
+
+  test('messages that break a rule are left out and named; the rest are stored', async () => {
+    const res = await t.post(
+      '/v1/batch',
+      {
+        batch: [
+          msg('ok-1'),
+          msg('bad-1', { timestamp: '2030-01-01T00:00:00Z' }),
+          'not a message',
+          msg('ok-2'),
+          msg('bad-2', { userId: undefined }),
+        ],
+      },
+      key,
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { success: boolean; dropped: Json[] };
+    expect(body.success).toBe(true);
+    expect(body.dropped.map((d) => d.index)).toEqual([1, 2, 4]);
+    expect(String(body.dropped[0]?.reason)).toContain('batch.1.timestamp');
+    expect(String(body.dropped[1]?.reason)).toBe('batch.2 must be an object');
+    expect(String(body.dropped[2]?.reason)).toBe('batch.4 needs a userId or an anonymousId');
+    expect((await read('ok-1')).status).toBe(200);
+    expect((await read('ok-2')).status).toBe(200);
+    expect((await read('bad-1')).status).toBe(404);
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(2);
+  });
+
+  test('originalTimestamp is corrected for the client clock by sentAt; timestamp is kept', async () => {
+    const HOUR = 3_600_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const fast = T0 + 30 * HOUR; // a client clock 30 h fast
+    const res = await t.post(
+      '/v1/batch',
+      {
+        sentAt: iso(fast),
+        batch: [
+          msg('skew-1', { originalTimestamp: iso(fast - 10_000) }),
+          msg('skew-2', { originalTimestamp: iso(fast - 1_000), sentAt: iso(fast + HOUR) }),
+          msg('kept', { timestamp: iso(T0 - HOUR), originalTimestamp: iso(fast) }),
+        ],
+      },
+      key,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+    const timeOf = async (id: string) =>
+      Date.parse(String(((await (await read(id)).json()) as Json).timestamp));
+    expect(await timeOf('skew-1')).toBe(T0 - 10_000);
+    expect(await timeOf('skew-2')).toBe(T0 - HOUR - 1_000);
+    expect(await timeOf('kept')).toBe(T0 - HOUR);
+  });
+
+  test("analytics.js's short paths (/v1/t, p, i, s, g, a, b) take text/plain with the body's key", async () => {
+    const text = { 'content-type': 'text/plain' };
+    const calls: [string, Json][] = [
+      ['t', { event: 'Clicked' }],
+      ['p', { name: 'Home', properties: { url: 'https://ex.com/home' } }],
+      ['i', { traits: { plan: 'pro' } }],
+      ['s', { name: 'Settings' }],
+      ['g', { groupId: 'g1' }],
+      ['a', { previousId: 'anon-1' }],
+    ];
+    for (const [short, extra] of calls) {
+      const body = JSON.stringify({
+        writeKey: 'wk_acme',
+        userId: 'u1',
+        messageId: short,
+        ...extra,
+      });
+      const res = await t.post(`/v1/${short}`, body, text);
+      expect(res.status).toBe(200);
+    }
+    const batch = JSON.stringify({ writeKey: 'wk_acme', batch: [msg('b-1'), msg('b-2')] });
+    expect((await t.post('/v1/b', batch, text)).status).toBe(200);
+    const names = await Promise.all(
+      ['t', 'p', 'i', 's', 'g', 'a', 'b-1'].map(async (id) => {
+        return ((await (await read(id)).json()) as Json).name;
+      }),
+    );
+    expect(names).toEqual(['Clicked', 'page', 'identify', 'screen', 'group', 'alias', 'Clicked']);
+    const preflight = await t.handle(
+      new Request('http://localhost/v1/t', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+      }),
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
   });
 });
 

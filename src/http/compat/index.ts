@@ -12,7 +12,7 @@ import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
 import { seed004Routes } from './seed-004.ts';
-import { SEGMENT_TYPES, segmentRoutes } from './segment.ts';
+import { SEGMENT_SHORT_PATHS, SEGMENT_TYPES, segmentRoutes } from './segment.ts';
 import { umamiRoutes } from './umami.ts';
 
 /** Every compatibility ingest route, for the app's CORS (`*`, beacons from any site). */
@@ -24,6 +24,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   '/event',
   '/v1/batch',
   ...SEGMENT_TYPES.map((type) => `/v1/${type}`),
+  ...Object.keys(SEGMENT_SHORT_PATHS).map((short) => `/v1/${short}`),
   ...POSTHOG_PATHS,
   '/api/send',
   '/api/batch',

@@ -2,6 +2,7 @@
 // client address, the resolver's tenant mapping for an SDK's write key), validation through the
 // unified event rules, and one engine call whose refusal becomes an AppError.
 
+import { t } from 'elysia';
 import { AppError, type BaseEvent, type FieldIssue } from '../../core/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow } from '../routes/events.ts';
@@ -18,6 +19,78 @@ export async function ingest(
   noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
   if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
   return acceptedOrThrow(await deps.engine.ingestor.ingest(events), locOf);
+}
+
+/** An item of a batch that was left out, and why. */
+export interface DroppedItem {
+  index: number;
+  reason: string;
+}
+
+/** The OpenAPI schema of the items a batch left out. */
+export const DroppedOut = t.Array(
+  t.Object({
+    index: t.Integer({ description: "The item's place in the batch, from 0." }),
+    reason: t.String({ description: 'Which rule it broke.' }),
+  }),
+  { description: 'Items left out because they break a rule; present only when there are some.' },
+);
+
+/** The events of a batch's items that pass, each with its index in the batch. */
+export interface SortedBatch {
+  events: BaseEvent[];
+  indexes: number[];
+  dropped: DroppedItem[];
+}
+
+/**
+ * Sorts a batch into the events of the items that pass and the items left out, for the SDK
+ * protocols (Segment, PostHog) whose clients throw away a whole batch on a 400: one bad event
+ * must not lose its neighbours. `toEvent` throws a 400 or 422 AppError for an item it refuses;
+ * any other error (a 401/403 of the tenancy, say) fails the whole request.
+ */
+export function sortBatch<T>(
+  items: readonly T[],
+  toEvent: (item: T, index: number) => BaseEvent,
+): SortedBatch {
+  const sorted: SortedBatch = { events: [], indexes: [], dropped: [] };
+  items.forEach((item, index) => {
+    try {
+      sorted.events.push(toEvent(item, index));
+      sorted.indexes.push(index);
+    } catch (error) {
+      if (!(error instanceof AppError) || (error.status !== 400 && error.status !== 422)) {
+        throw error;
+      }
+      const reason = error.issues === undefined ? error.message : issuesText(error.issues);
+      sorted.dropped.push({ index, reason });
+    }
+  });
+  return sorted;
+}
+
+/**
+ * Writes the events of a sorted batch; a batch with none is a 400 naming why each item was
+ * refused. Items left out are logged (warn), so a client bug shows in the server's log too.
+ */
+export async function ingestSorted(
+  deps: AppDeps,
+  request: Request,
+  batch: SortedBatch,
+  api: string,
+): Promise<void> {
+  if (batch.events.length === 0) {
+    throw new AppError('bad_request', batch.dropped.map((d) => d.reason).join('; '));
+  }
+  await ingest(deps, request, batch.events, (i) => ['batch', batch.indexes[i] ?? i]);
+  if (batch.dropped.length > 0) {
+    deps.log.warn('batch items left out', {
+      api,
+      tenant: batch.events[0]?.tenant,
+      stored: batch.events.length,
+      dropped: batch.dropped,
+    });
+  }
 }
 
 /** Renames the fields of 422 issues to an API's own names (e.g. properties → payload). */

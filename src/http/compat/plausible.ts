@@ -82,14 +82,15 @@ const PlausibleEventIn = t.Object(
     d: t.Optional(
       t.String({
         description:
-          'Site domain (or `domain`), required: a tenant or a site alias; a comma list ' +
-          `writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}).`,
+          'Site domain (or `domain`): a tenant or a site alias, without a leading `www.`; a ' +
+          `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}). ` +
+          "Without it, the page URL's host.",
       }),
     ),
     r: t.Optional(t.Nullable(t.String({ description: 'Referrer (or `referrer`).' }))),
     p: t.Optional(
       t.Union([openObject(), t.String()], {
-        description: 'Custom props (or `props`): an object or its JSON text.',
+        description: 'Custom props (or `props`, `m`, `meta`): an object or its JSON text.',
       }),
     ),
     h: t.Optional(
@@ -99,8 +100,12 @@ const PlausibleEventIn = t.Object(
     ),
     e: t.Optional(t.Number({ minimum: 0, description: 'Engagement time in ms (the duration).' })),
     sd: t.Optional(t.Number({ description: 'Scroll depth in percent.' })),
-    $: t.Optional(openObject('Revenue: {amount, currency}.')),
-    i: t.Optional(t.Boolean({ description: 'false for a non-interactive event.' })),
+    $: t.Optional(openObject('Revenue (or `revenue`): {amount, currency}.')),
+    i: t.Optional(
+      t.Boolean({
+        description: 'Interactive (or `interactive`): false for a non-interactive event.',
+      }),
+    ),
   },
   { additionalProperties: true },
 );
@@ -159,10 +164,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
     issues.push({ loc: ['body', field], msg: "can't be blank", type: 'missing' });
   const name = textOf(body.n ?? body.name);
   const url = textOf(body.u ?? body.url);
-  const domains = (textOf(body.d ?? body.domain) ?? '')
-    .split(',')
-    .map((d) => d.trim())
-    .filter((d) => d !== '');
+  const domains = domainsOf(textOf(body.d ?? body.domain), url);
   if (name === undefined) blank('name');
   if (url === undefined) blank('url');
   else if (!URL.canParse(url)) {
@@ -192,12 +194,29 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
 }
 
-/** `p` (an object or its JSON text) plus revenue, scroll depth and the interactive flag. */
+/**
+ * The sites of `d` as Plausible reads them: a comma list, each trimmed and without a leading
+ * `www.`; without `d`, the host of the page URL.
+ */
+function domainsOf(d: string | undefined, url: string | undefined): string[] {
+  const host =
+    d === undefined && url !== undefined && URL.canParse(url) ? new URL(url).hostname : '';
+  return (d ?? host)
+    .split(',')
+    .map((domain) => domain.trim().replace(/^www\./i, ''))
+    .filter((domain) => domain !== '');
+}
+
+/**
+ * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
+ * JSON text) plus revenue (`$` or `revenue`), scroll depth and the interactive flag (`i` or
+ * `interactive`).
+ */
 function propertiesOf(
   body: Record<string, unknown>,
   issues: FieldIssue[],
 ): Record<string, unknown> {
-  let props = body.p ?? body.props;
+  let props = body.m ?? body.meta ?? body.p ?? body.props;
   if (typeof props === 'string') {
     try {
       props = JSON.parse(props) as unknown;
@@ -213,9 +232,10 @@ function propertiesOf(
     }
     Object.assign(properties, object);
   }
-  if (body.$ !== undefined) properties.$revenue = body.$;
+  const revenue = body.$ ?? body.revenue;
+  if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
-  if (body.i === false) properties.$interactive = false;
+  if (body.i === false || body.interactive === false) properties.$interactive = false;
   return properties;
 }
 

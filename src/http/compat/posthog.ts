@@ -1,13 +1,24 @@
 // PostHog's capture API: POST /batch/, /capture/, /e/ and /i/v0/e/. The body's `api_key` (or
 // `token`) is the write key; `uuid` is the event_id, so a retried batch is stored once;
-// `$pageview` is a page view with `$current_url` as its url and path. An oversized batch is a
-// 413, on which posthog-node halves the batch and retries; overload is 429/503 (retried).
+// `$pageview` is a page view with `$current_url` as its url and path. Timestamps are read as
+// PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
+// receive time for one that is invalid or more than 23 h ahead. Events that break a rule are
+// left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
+// batch on a 400. An oversized batch is a 413, on which posthog-node halves the batch and
+// retries; overload is 429/503 (retried).
 
 import { Elysia, t } from 'elysia';
-import { AppError, type EventInput, requestLimits } from '../../core/index.ts';
+import {
+  AppError,
+  type BaseEvent,
+  type EventInput,
+  HOUR_MS,
+  parseAsUtc,
+  requestLimits,
+} from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import { openApiSchema } from '../model.ts';
-import { admitIngest, prepareEvents } from '../prepare.ts';
+import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   EXAMPLE_WRITE_KEY,
   errorAnswers,
@@ -16,7 +27,16 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
-import { contextOf, ingest, issuesText, objectOf, type Server, textOf } from './ingest.ts';
+import {
+  contextOf,
+  DroppedOut,
+  ingestSorted,
+  issuesText,
+  objectOf,
+  type Server,
+  sortBatch,
+  textOf,
+} from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
 import {
   CORS_HEADERS,
@@ -42,19 +62,36 @@ export function posthogRoutes(deps: AppDeps) {
     const { request, server } = c;
     admitIngest(deps);
     const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
-    const { key, items } = eventsOf(body);
+    const { key, items, sentAt } = eventsOf(body, new URL(request.url).searchParams);
     const ctx = contextOf(deps, request, server, { key });
-    const locOf = (i: number) => ['batch', i];
-    const inputs = items.map((item, i) => inputOf(item, `batch.${i}`, ctx.receivedAt));
-    const events = prepareEvents(inputs, ctx, locOf);
-    await ingest(deps, request, events, locOf);
-    return json({ status: 1 }, 200, CORS_HEADERS);
+    const batch = sortBatch(items, (item, i) => eventOf(item, i, sentAt, ctx));
+    await ingestSorted(deps, request, batch, 'posthog');
+    const answer = batch.dropped.length > 0 ? { status: 1, dropped: batch.dropped } : OK;
+    return json(answer, 200, CORS_HEADERS);
   });
   const app = new Elysia({ tags: ['compatibility'] }).use(preflightRoutes(POSTHOG_PATHS));
   for (const path of POSTHOG_PATHS) {
     app.post(path, capture, { parse: 'none', detail: captureDoc(path) });
   }
   return app;
+}
+
+const OK = { status: 1 };
+
+/** PostHog's ingestion takes a timestamp up to 23 h ahead of now; later ones become now. */
+const FUTURE_MS_MAX = 23 * HOUR_MS;
+
+/** One captured event as a validated event; throws a 400/422 AppError when it is not. */
+function eventOf(
+  item: unknown,
+  index: number,
+  sentAt: number | null,
+  ctx: PrepareContext,
+): BaseEvent {
+  const event = objectOf(item);
+  if (event === undefined) throw new AppError('bad_request', `batch.${index} must be an object`);
+  const input = inputOf(event, `batch.${index}`, sentAt, ctx.receivedAt);
+  return prepareEvents([input], ctx, () => ['batch', index])[0] as BaseEvent;
 }
 
 const CapturedEvent = t.Object(
@@ -64,7 +101,9 @@ const CapturedEvent = t.Object(
     uuid: t.Optional(t.String({ description: 'The event_id: a retried batch is stored once.' })),
     timestamp: t.Optional(
       t.Union([t.String(), t.Number()], {
-        description: 'ISO 8601 or epoch ms; else now minus `offset`; else the receive time.',
+        description:
+          'ISO 8601 (UTC without a zone) or epoch ms, shifted by the clock skew `sent_at` ' +
+          'shows; else now minus `offset`; else, or when invalid or over 23 h ahead, now.',
       }),
     ),
     offset: t.Optional(t.Number({ description: 'ms between the event and the send.' })),
@@ -85,6 +124,7 @@ const CaptureBody = t.Union([
   t.Object(
     {
       api_key: t.Optional(t.String({ description: 'The write key (or `token`).' })),
+      sent_at: t.Optional(t.String({ description: "The client's clock when it sent the batch." })),
       batch: t.Array(CapturedEvent, { maxItems: requestLimits.batchEventsMax }),
     },
     { additionalProperties: true },
@@ -159,11 +199,15 @@ function captureDoc(path: PostHogPath) {
       },
     },
     responses: {
-      200: jsonAnswer('Stored', t.Object({ status: t.Literal(1) }), { status: 1 }),
+      200: jsonAnswer(
+        'Stored: every event but those in `dropped`',
+        t.Object({ status: t.Literal(1), dropped: t.Optional(DroppedOut) }),
+        { status: 1 },
+      ),
       ...errorAnswers(
         {
           400:
-            'Malformed JSON, gzip or form, no events, or an event breaks a rule ' +
+            'Malformed JSON, gzip or form, no events, or no event that keeps the rules ' +
             '(clients drop the batch)',
           401: e.noKey,
           403: e.forbidden,
@@ -189,8 +233,18 @@ function asPostHogError(error: AppError): AppError {
   return error;
 }
 
-/** The events of a body (a batch, an array or one event) and the write key it carries. */
-function eventsOf(body: unknown): { key: string | null; items: Record<string, unknown>[] } {
+interface Capture {
+  key: string | null;
+  items: unknown[];
+  /** The client's clock when it sent the request (epoch ms), when it says. */
+  sentAt: number | null;
+}
+
+/**
+ * The events of a body (a batch, an array or one event), the write key it carries and when the
+ * client sent it (`sent_at` in the body, or posthog-js's `_` query parameter, epoch ms).
+ */
+function eventsOf(body: unknown, query: URLSearchParams): Capture {
   const top = objectOf(body);
   const list = Array.isArray(body) ? body : Array.isArray(top?.batch) ? top.batch : [body];
   if (list.length === 0) throw new AppError('bad_request', 'the batch holds no events');
@@ -200,12 +254,8 @@ function eventsOf(body: unknown): { key: string | null; items: Record<string, un
       `a batch holds at most ${requestLimits.batchEventsMax} events (got ${list.length})`,
     );
   }
-  const items = list.map((item: unknown, i: number) => {
-    const event = objectOf(item);
-    if (event === undefined) throw new AppError('bad_request', `batch.${i} must be an object`);
-    return event;
-  });
-  const first = items[0] ?? {};
+  const items: unknown[] = list;
+  const first = objectOf(items[0]) ?? {};
   const key =
     textOf(top?.api_key) ??
     textOf(top?.token) ??
@@ -213,11 +263,25 @@ function eventsOf(body: unknown): { key: string | null; items: Record<string, un
     textOf(first.token) ??
     textOf(objectOf(first.properties)?.token) ??
     null;
-  return { key, items };
+  return { key, items, sentAt: sentAtOf(textOf(top?.sent_at), query.get('_')) };
+}
+
+function sentAtOf(bodySentAt: string | undefined, queryMs: string | null): number | null {
+  if (bodySentAt !== undefined) {
+    const parsed = parseAsUtc(bodySentAt);
+    return parsed.ok ? parsed.ms : null;
+  }
+  const ms = Number(queryMs ?? Number.NaN);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : null;
 }
 
 /** Maps one captured event onto the unified event. */
-function inputOf(event: Record<string, unknown>, where: string, receivedAt: number): EventInput {
+function inputOf(
+  event: Record<string, unknown>,
+  where: string,
+  sentAt: number | null,
+  receivedAt: number,
+): EventInput {
   const name = textOf(event.event);
   if (name === undefined) throw new AppError('bad_request', `${where}.event is required`);
   const properties: Record<string, unknown> = { ...objectOf(event.properties) };
@@ -240,7 +304,7 @@ function inputOf(event: Record<string, unknown>, where: string, receivedAt: numb
   return {
     event_id: textOf(event.uuid),
     name,
-    timestamp: timestampOf(event, receivedAt),
+    timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
     ...(anonymous ? { anonymous_id: distinctId } : { user_id: distinctId }),
     url: take('$current_url'),
     path: take('$pathname'),
@@ -252,10 +316,25 @@ function inputOf(event: Record<string, unknown>, where: string, receivedAt: numb
   };
 }
 
-/** `timestamp` as sent, else now minus `offset` (ms ago), else the receive time. */
-function timestampOf(event: Record<string, unknown>, receivedAt: number): string | number {
-  if (typeof event.timestamp === 'string' || typeof event.timestamp === 'number') {
-    return event.timestamp;
+/**
+ * The event's time as PostHog's ingestion computes it (`parseEventTimestamp`): `timestamp`
+ * shifted by the client's clock skew (receive time − `sent_at`) when the client says when it
+ * sent; else now minus `offset` (ms ago); else now. A time that is invalid, out of range, or
+ * more than 23 h ahead becomes the receive time.
+ */
+function timestampOf(
+  event: Record<string, unknown>,
+  sentAt: number | null,
+  receivedAt: number,
+): number {
+  let ms = receivedAt;
+  const { timestamp, offset } = event;
+  if (typeof timestamp === 'string' || typeof timestamp === 'number') {
+    const parsed = parseAsUtc(timestamp);
+    ms = !parsed.ok ? Number.NaN : sentAt === null ? parsed.ms : parsed.ms + receivedAt - sentAt;
+  } else if (typeof offset === 'number' && Number.isFinite(offset)) {
+    ms = Math.round(receivedAt - offset);
   }
-  return typeof event.offset === 'number' ? Math.round(receivedAt - event.offset) : receivedAt;
+  const valid = parseAsUtc(ms).ok && ms - receivedAt <= FUTURE_MS_MAX;
+  return valid ? ms : receivedAt;
 }

@@ -4,10 +4,11 @@
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
-import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { JSON_TYPES, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { parseFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -60,7 +61,7 @@ export function seed000Routes(deps: AppDeps) {
     async ({ request, server }) => {
       admitIngest(deps);
       const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-      const event = validate(parseJson(body.bytes));
+      const event = validate(parseFastApiBody(body.bytes, 'value_error.jsondecode'));
       const ctx = contextOf(deps, request, server);
       const input = {
         name: event.name,

@@ -11,10 +11,11 @@ import {
   requestLimits,
 } from '../../core/index.ts';
 import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
-import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { parseFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
 import {
@@ -79,7 +80,7 @@ function writeRoutes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-        const item = parseJson(body.bytes);
+        const item = parseFastApiBody(body.bytes);
         const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
         const event = events[0] as BaseEvent;
         const tenantId = (item as IngestionEvent).tenant_id;
@@ -124,7 +125,7 @@ function writeRoutes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
-        const items = bulkItems(parseJson(body.bytes));
+        const items = bulkItems(parseFastApiBody(body.bytes));
         if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });
         const locOf = (i: number) => ['body', 'events', i];
         const { outcome } = await write(deps, request, server, items, locOf);

@@ -12,10 +12,11 @@ import {
   type FieldIssue,
 } from '../../core/index.ts';
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
-import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { parseFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import {
   exampleVisit,
@@ -86,7 +87,7 @@ function visitRoutes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-        const input = visitOf(parseJson(body.bytes));
+        const input = visitOf(parseFastApiBody(body.bytes));
         const ctx = contextOf(deps, request, server);
         const events = prepareEvents([input], ctx, () => ['body']);
         const event = events[0] as BaseEvent;

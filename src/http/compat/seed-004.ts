@@ -5,7 +5,7 @@
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { getSiteStats, resolveRange } from '../../query/index.ts';
-import { JSON_TYPES, parseJson, readBody } from '../body.ts';
+import { JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import {
@@ -15,6 +15,7 @@ import {
   jsonInteger,
   jsonRequestBody,
 } from './docs.ts';
+import { parseFastApiBody, pydanticDateTime } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -25,7 +26,11 @@ const SiteEventIn = t.Object(
   {
     site_id: t.String({ minLength: 1, description: 'The site: a tenant or a site alias.' }),
     event_type: t.String({ minLength: 1, description: 'e.g. page_view' }),
-    timestamp: t.String({ description: 'ISO 8601 with a zone.' }),
+    timestamp: t.Union([t.String(), t.Number()], {
+      description:
+        'ISO 8601 (UTC without a zone; a bare date is its midnight) or epoch seconds or ' +
+        'milliseconds, as Pydantic reads a datetime.',
+    }),
     path: t.Optional(t.String({ description: 'URL path visited.' })),
     user_id: t.Optional(t.String()),
   },
@@ -56,12 +61,12 @@ export function seed004Routes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-        const item = requireFields(objectOf(parseJson(body.bytes)));
+        const item = requireFields(objectOf(parseFastApiBody(body.bytes)));
         const ctx = contextOf(deps, request, server);
         const input = {
           tenant_id: item.site_id,
           name: item.event_type,
-          timestamp: item.timestamp,
+          timestamp: pydanticDateTime(item.timestamp),
           path: item.path,
           user_id: item.user_id,
         };
@@ -146,7 +151,7 @@ function requireFields(item: Record<string, unknown> | undefined): Record<string
     const value = item[field];
     if (value === undefined || value === null) {
       issues.push({ loc: ['body', field], msg: 'Field required', type: 'missing' });
-    } else if (typeof value !== 'string') {
+    } else if (typeof value !== 'string' && !(field === 'timestamp' && typeof value === 'number')) {
       issues.push({ loc: ['body', field], msg: `${field} must be a string`, type: 'string_type' });
     }
   }

@@ -1,15 +1,18 @@
 // Segment's HTTP Tracking API: POST /v1/batch and the single-call routes (/v1/track, identify,
-// page, screen, group, alias). The write key comes from HTTP Basic (`writeKey:`) or the body's
-// `writeKey`. Limits answer 400, which Segment clients drop without retrying; overload answers
-// 429/503 with Retry-After, which they retry. A batch is taken whole or not at all.
+// page, screen, group, alias), and the short paths analytics.js posts to (/v1/t, /v1/p, …,
+// /v1/b). The write key comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like
+// Segment, a batch stores its valid messages and leaves out the ones that break a rule (named
+// in the answer and logged): Segment clients drop a whole batch on a 400, so one bad message
+// must not lose the rest. A request with no valid message, or over a size limit, is a 400;
+// overload answers 429/503 with Retry-After, which clients retry.
 
 import { Elysia, t } from 'elysia';
-import { AppError, type EventInput, KiB } from '../../core/index.ts';
+import { AppError, type BaseEvent, type EventInput, KiB, parseAsUtc } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { ErrorOut } from '../model.ts';
-import { admitIngest, prepareEvents } from '../prepare.ts';
+import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   errorAnswers,
   INGEST_ERROR_TEXT,
@@ -17,7 +20,16 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
-import { contextOf, ingest, issuesText, objectOf, type Server, textOf } from './ingest.ts';
+import {
+  contextOf,
+  DroppedOut,
+  ingestSorted,
+  issuesText,
+  objectOf,
+  type Server,
+  sortBatch,
+  textOf,
+} from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
 
 /** Segment's documented limits: 32 KB per call, 500 KB per batch request. */
@@ -26,6 +38,20 @@ export const SEGMENT_BATCH_BYTES_MAX = 500 * KiB;
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 type SegmentType = (typeof SEGMENT_TYPES)[number];
+
+/**
+ * The short paths of analytics.js (analytics-next): the first letter of the call type, and
+ * `b` for its batching dispatcher; each is the same route as its long name.
+ */
+export const SEGMENT_SHORT_PATHS: Readonly<Record<string, SegmentType | 'batch'>> = {
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+  b: 'batch',
+};
 
 export function segmentRoutes(deps: AppDeps) {
   const shape: ErrorShape = (error) => errorResponse(asSegmentError(error), retryAfter(deps));
@@ -37,18 +63,38 @@ export function segmentRoutes(deps: AppDeps) {
       if (body === undefined) throw new AppError('bad_request', 'the body must be a JSON object');
       const messages = type === 'batch' ? batchOf(body) : [{ ...body, type }];
       const ctx = contextOf(deps, request, server, { key: writeKeyOf(request, body) });
-      const locOf = type === 'batch' ? (i: number) => ['batch', i] : () => ['body'];
-      const inputs = messages.map((m, i) => inputOf(m, locOf(i).join('.')));
-      const events = prepareEvents(inputs, ctx, locOf);
-      await ingest(deps, request, events, locOf);
-      return json({ success: true });
+      const where = (i: number) => (type === 'batch' ? ['batch', i] : ['body']);
+      const batch = sortBatch(messages, (item, i) =>
+        eventOf(item, where(i), textOf(body.sentAt), ctx),
+      );
+      await ingestSorted(deps, request, batch, 'segment');
+      return json(batch.dropped.length > 0 ? { success: true, dropped: batch.dropped } : OK);
     });
   const app = new Elysia({ prefix: '/v1', tags: ['compatibility'] });
   app.post('/batch', handle('batch'), { parse: 'none', detail: segmentDoc('batch') });
   for (const type of SEGMENT_TYPES) {
     app.post(`/${type}`, handle(type), { parse: 'none', detail: segmentDoc(type) });
   }
+  for (const [short, type] of Object.entries(SEGMENT_SHORT_PATHS)) {
+    app.post(`/${short}`, handle(type), { parse: 'none', detail: segmentDoc(type, short) });
+  }
   return app;
+}
+
+const OK = { success: true };
+
+/** One message of a request as a validated event; throws a 400/422 AppError when it is not. */
+function eventOf(
+  item: unknown,
+  loc: (string | number)[],
+  batchSentAt: string | undefined,
+  ctx: PrepareContext,
+): BaseEvent {
+  const where = loc.join('.');
+  const message = objectOf(item);
+  if (message === undefined) throw new AppError('bad_request', `${where} must be an object`);
+  const input = inputOf(message, where, textOf(message.sentAt) ?? batchSentAt, ctx.receivedAt);
+  return prepareEvents([input], ctx, () => loc)[0] as BaseEvent;
 }
 
 const SegmentMessage = t.Object(
@@ -128,8 +174,8 @@ const EXAMPLES: Record<SegmentType, Record<string, unknown>> = {
   alias: { userId: 'user_42', previousId: 'anon_5b2f', messageId: 'seg-7c1e0d2a-alias' },
 };
 
-/** The OpenAPI detail of /v1/batch or of a single-call route. */
-function segmentDoc(type: SegmentType | 'batch') {
+/** The OpenAPI detail of /v1/batch or of a single-call route (`short`: its analytics.js path). */
+function segmentDoc(type: SegmentType | 'batch', short?: string) {
   const e = INGEST_ERROR_TEXT;
   const single = (kind: SegmentType) => ({ ...EXAMPLES[kind], timestamp: EXAMPLE_TIMESTAMP });
   const example =
@@ -138,17 +184,26 @@ function segmentDoc(type: SegmentType | 'batch') {
       : single(type);
   const limit = type === 'batch' ? '500 KB a request, 32 KB a message' : '32 KB';
   return {
-    summary: `Segment: ${type}`,
+    summary:
+      short === undefined ? `Segment: ${type}` : `Segment: ${type} (analytics.js /v1/${short})`,
     description:
       "The write key is the HTTP Basic user (`writeKey:`) or the body's `writeKey`. " +
       `Limits: ${limit}. Bad input and limits are 400 (clients drop the call); 429 and 503 ` +
-      `are retried.${type === 'batch' ? ' A batch is taken whole or not at all.' : ''}`,
+      'are retried. Without `timestamp`, `originalTimestamp` is corrected for the client ' +
+      'clock by `sentAt`, as Segment does.' +
+      (type === 'batch'
+        ? ' Messages that break a rule are left out and named in `dropped`; the rest are stored.'
+        : ''),
     requestBody: jsonRequestBody(type === 'batch' ? SegmentBatch : SegmentMessage, example),
     responses: {
-      200: jsonAnswer('Stored', t.Object({ success: t.Literal(true) }), { success: true }),
+      200: jsonAnswer(
+        'Stored (a batch: every message but those in `dropped`)',
+        t.Object({ success: t.Literal(true), dropped: t.Optional(DroppedOut) }),
+        { success: true },
+      ),
       ...errorAnswers(
         {
-          400: `Malformed JSON, no messages, a message breaks a rule, or over a limit (${limit})`,
+          400: `Malformed JSON, no valid message, or over a size limit (${limit})`,
           401: e.noKey,
           403: e.forbidden,
           415: e.mediaType,
@@ -187,20 +242,21 @@ function writeKeyOf(request: Request, body: Record<string, unknown>): string | n
   return typeof body.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : null;
 }
 
-function batchOf(body: Record<string, unknown>): Record<string, unknown>[] {
+function batchOf(body: Record<string, unknown>): unknown[] {
   const batch = body.batch;
   if (!Array.isArray(batch) || batch.length === 0) {
     throw new AppError('bad_request', 'batch must be a non-empty array of messages');
   }
-  return batch.map((item, i) => {
-    const message = objectOf(item);
-    if (message === undefined) throw new AppError('bad_request', `batch.${i} must be an object`);
-    return message;
-  });
+  return batch;
 }
 
 /** Maps one Segment message onto the unified event; `where` names it in errors. */
-function inputOf(message: Record<string, unknown>, where: string): EventInput {
+function inputOf(
+  message: Record<string, unknown>,
+  where: string,
+  sentAt: string | undefined,
+  receivedAt: number,
+): EventInput {
   const size = Buffer.byteLength(JSON.stringify(message));
   if (size > SEGMENT_EVENT_BYTES_MAX) {
     throw new AppError(
@@ -224,7 +280,7 @@ function inputOf(message: Record<string, unknown>, where: string): EventInput {
   return {
     event_id: textOf(message.messageId),
     name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
-    timestamp: textOf(message.timestamp) ?? textOf(message.originalTimestamp),
+    timestamp: timestampOf(message, sentAt, receivedAt),
     user_id: userId,
     anonymous_id: anonymousId,
     path: text('path'),
@@ -262,4 +318,24 @@ function propertiesOf(
     case 'track':
       return { ...objectOf(message.properties) };
   }
+}
+
+/**
+ * The event's time as Segment computes it: `timestamp` when the caller set one; else the
+ * client's `originalTimestamp` corrected for the client's clock by `sentAt` (receivedAt −
+ * (sentAt − originalTimestamp)); else the receive time.
+ */
+function timestampOf(
+  message: Record<string, unknown>,
+  sentAt: string | undefined,
+  receivedAt: number,
+): string | number | undefined {
+  const explicit = textOf(message.timestamp);
+  if (explicit !== undefined) return explicit;
+  const original = textOf(message.originalTimestamp);
+  if (original === undefined) return undefined;
+  const originalTime = parseAsUtc(original);
+  const sentTime = sentAt === undefined ? null : parseAsUtc(sentAt);
+  if (!originalTime.ok || sentTime === null || !sentTime.ok) return original;
+  return receivedAt - (sentTime.ms - originalTime.ms);
 }

@@ -1,0 +1,41 @@
+// What the FastAPI + Pydantic services of the seeds do with a body and a datetime, so their
+// clients see the same answers from Tally: malformed JSON is FastAPI's 422, and a datetime is
+// read as Pydantic reads one.
+
+import { AppError, parseAsUtc } from '../../core/index.ts';
+import { parseJson } from '../body.ts';
+
+/** FastAPI's issue type for a body that is not JSON: Pydantic v2's, or v1's (seed 000). */
+export type JsonErrorType = 'json_invalid' | 'value_error.jsondecode';
+
+/** The parsed body; malformed JSON is FastAPI's 422 (a `detail` list), not a 400. */
+export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_invalid'): unknown {
+  try {
+    return parseJson(bytes);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'invalid_json') throw error;
+    throw AppError.validation([
+      { loc: ['body'], msg: `JSON decode error: ${error.message}`, type },
+    ]);
+  }
+}
+
+/**
+ * Above this magnitude Pydantic takes a number as epoch milliseconds, at or below it as seconds
+ * (pydantic-core's `datetime` from a number).
+ */
+const EPOCH_SECONDS_MAX = 2e10;
+
+/**
+ * A Pydantic `datetime` as epoch ms for the unified event, else the value unchanged (the event
+ * rules then name what is wrong with it): ISO 8601 with a zone, without one (UTC, as the seeds'
+ * servers run), a bare date (its UTC midnight), or a number of epoch seconds or milliseconds.
+ */
+export function pydanticDateTime(value: unknown): unknown {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return Math.round(Math.abs(value) > EPOCH_SECONDS_MAX ? value : value * 1000);
+  }
+  if (typeof value !== 'string') return value;
+  const parsed = parseAsUtc(value);
+  return parsed.ok ? parsed.ms : value;
+}
