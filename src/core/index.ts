@@ -28,6 +28,8 @@ export {
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
 export {
+  EPOCH_MS_MAX,
+  EPOCH_MS_MIN,
   parseAsUtc,
   parseTimestamp,
   type TimestampParse,

@@ -15,8 +15,8 @@ const ISO_WITH_OFFSET = new RegExp(
  * The range of a timestamp: any past time an ISO 8601 four-digit year can name (0000-01-01 on,
  * before 1970 included) up to the end of year 9999.
  */
-const EPOCH_MS_MIN = -62_167_219_200_000;
-const EPOCH_MS_MAX = 253_402_300_799_999;
+export const EPOCH_MS_MIN = -62_167_219_200_000;
+export const EPOCH_MS_MAX = 253_402_300_799_999;
 
 export type TimestampParse = { ok: true; ms: number } | { ok: false; msg: string };
 

@@ -72,8 +72,8 @@ export class TenantRollups {
   private readonly uniques = new WindowedUniques();
   private readonly paths: Record<WindowName, WindowedTopK>;
   private readonly latest = new Map<string, LatestMetric>();
-  /** When each latest point happened, for ordering: its timestamp, capped at receipt + skew. */
-  private readonly latestAt = new Map<string, number>();
+  /** The order of each latest point (see `noteLatest`). */
+  private readonly latestAt = new Map<string, PointOrder>();
   /** Bumped on every change, so live pushes can skip tenants with nothing new. */
   version = 0;
 
@@ -148,18 +148,23 @@ export class TenantRollups {
    * Keeps `e` as its metric's latest value unless a later point is known. Points are ordered
    * by timestamp, one further ahead of its receipt than CLOCK_SKEW_MS as of its receipt plus
    * that (ingest takes timestamps up to 24 h ahead, which would otherwise hide every real
-   * point for a day). With `namesMax` metrics known, a
-   * new one takes the place of the one whose latest point is oldest.
+   * point for a day); points of the same time by receipt, then event_id, so the rebuild after
+   * a restart (`rebuildRollups`) picks the same one. With `namesMax` metrics known, a new one
+   * takes the place of the one whose latest point is oldest.
    */
   noteLatest(e: RollupEvent): void {
     if (e.value === null) return;
-    const at = Math.min(e.timestamp, e.received_at + CLOCK_SKEW_MS);
-    const currentAt = this.latestAt.get(e.name);
-    if (currentAt !== undefined && currentAt > at) return;
-    if (currentAt === undefined && this.latest.size >= this.limits.namesMax) {
-      if (!this.forgetOldestMetric(at)) return;
+    const order: PointOrder = {
+      at: Math.min(e.timestamp, e.received_at + CLOCK_SKEW_MS),
+      receivedAt: e.received_at,
+      id: e.event_id,
+    };
+    const current = this.latestAt.get(e.name);
+    if (current !== undefined && comparePoints(current, order) >= 0) return;
+    if (current === undefined && this.latest.size >= this.limits.namesMax) {
+      if (!this.forgetOldestMetric(order.at)) return;
     }
-    this.latestAt.set(e.name, at);
+    this.latestAt.set(e.name, order);
     this.latest.set(e.name, {
       name: e.name,
       value: e.value,
@@ -173,10 +178,10 @@ export class TenantRollups {
   private forgetOldestMetric(at: number): boolean {
     let oldest: string | null = null;
     let oldestAt = at;
-    for (const [name, t] of this.latestAt) {
-      if (t < oldestAt) {
+    for (const [name, order] of this.latestAt) {
+      if (order.at < oldestAt) {
         oldest = name;
-        oldestAt = t;
+        oldestAt = order.at;
       }
     }
     if (oldest === null) return false;
@@ -184,6 +189,19 @@ export class TenantRollups {
     this.latestAt.delete(oldest);
     return true;
   }
+}
+
+/** How latest metric points are ordered: by `at`, then receipt, then event_id. */
+interface PointOrder {
+  at: number;
+  receivedAt: number;
+  id: string;
+}
+
+function comparePoints(a: PointOrder, b: PointOrder): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.receivedAt !== b.receivedAt) return a.receivedAt - b.receivedAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** A path as the top-paths summary keeps it: cut to TRACKED_PATH_CHARS_MAX, marked with '…'. */
@@ -232,16 +250,17 @@ export async function rebuildRollups(
   }
   const all = await source.snapshot(tenant);
   try {
-    // Ordered as noteLatest orders points (a future timestamp as of its receipt); the most
-    // recent metrics first, as many as the rollups keep.
+    // Ordered as noteLatest orders points (a future timestamp as of its receipt, then receipt,
+    // then event_id); the most recent metrics first, as many as the rollups keep.
     const at = `least("timestamp", received_at + INTERVAL ${CLOCK_SKEW_MS} MILLISECOND)`;
+    const order = `(${at}, received_at, event_id)`;
     const metrics = await all.connection.runAndReadAll(
-      `SELECT name, arg_max(event_id, ${at}) AS event_id, arg_max(value, ${at}) AS value,
-              epoch_ms(arg_max("timestamp", ${at})) AS "timestamp",
-              epoch_ms(max(${at})) AS received_at,
+      `SELECT name, arg_max(event_id, ${order}) AS event_id, arg_max(value, ${order}) AS value,
+              epoch_ms(arg_max("timestamp", ${order})) AS "timestamp",
+              epoch_ms(arg_max(received_at, ${order})) AS received_at,
               false AS is_bot, NULL AS path, '' AS visitor_id
        FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name
-       ORDER BY received_at DESC LIMIT ${rollups.metricsMax}`,
+       ORDER BY max(${at}) DESC LIMIT ${rollups.metricsMax}`,
       all.params,
     );
     for (const row of metrics.getRowObjectsJS()) rollups.noteLatest(toEvent(row));

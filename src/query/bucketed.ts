@@ -5,6 +5,7 @@
 // where an ASOF JOIN of the events themselves would sort all of them (25× slower on 10M rows).
 
 import { BIGINT, LIST, listValue } from '@duckdb/node-api';
+import { floorDivSql } from '../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
 import type { SqlParams } from './sql-params.ts';
 
@@ -34,7 +35,7 @@ export function bucketedCtes(query: BucketedQuery, params: SqlParams): string {
       bucketed AS (SELECT b.bucket_ms, f.* FROM f ASOF JOIN buckets b ON f.ts_ms >= b.bucket_ms)`;
   }
   return `WITH ${minutesCtes(starts, first, last, params)},
-    f AS (SELECT ${columns}, epoch_ms(e."timestamp") // ${MINUTE_MS} AS minute
+    f AS (SELECT ${columns}, ${floorDivSql('epoch_ms(e."timestamp")', MINUTE_MS)} AS minute
           FROM ${query.from} AS e ${where}),
     bucketed AS (SELECT m.bucket_ms, f.* FROM f JOIN minutes m ON f.minute = m.minute)`;
 }

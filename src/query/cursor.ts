@@ -2,7 +2,11 @@
 // last item of a page, base64url JSON. Pages follow (timestamp desc, event_id asc), so the
 // next page is everything strictly after that pair: keyset pagination, no offset.
 
-import { AppError } from '../core/index.ts';
+import { AppError, EPOCH_MS_MAX, EPOCH_MS_MIN } from '../core/index.ts';
+
+/** The microseconds a stored timestamp can have: years 0000 to 9999. */
+const US_MIN = BigInt(EPOCH_MS_MIN) * 1000n;
+const US_MAX = BigInt(EPOCH_MS_MAX) * 1000n + 999n;
 
 export interface PageCursor {
   /** Epoch microseconds of the last item's timestamp, as a decimal string (exact). */
@@ -22,6 +26,8 @@ export function decodeCursor(text: string): PageCursor {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       /^-?\d{1,20}$/.test(value[0]) &&
+      BigInt(value[0]) >= US_MIN &&
+      BigInt(value[0]) <= US_MAX &&
       typeof value[1] === 'string'
     ) {
       return { us: value[0], id: value[1] };

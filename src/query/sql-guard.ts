@@ -106,7 +106,7 @@ async function parseOne(connection: DuckDBConnection, sql: string): Promise<Node
       sql,
     },
   );
-  const parsed = JSON.parse(String(reader.getRows()[0]?.[0])) as Node;
+  const parsed = treeOf(String(reader.getRows()[0]?.[0]));
   if (parsed.error === true) {
     const message = String(parsed.error_message ?? 'cannot parse');
     if (parsed.error_type === 'parser') throw refuse(`syntax error: ${message}`);
@@ -117,6 +117,18 @@ async function parseOne(connection: DuckDBConnection, sql: string): Promise<Node
     throw refuse(`exactly one SELECT statement is allowed (got ${statements.length})`);
   }
   return statements[0]?.node as Node;
+}
+
+/**
+ * The parse tree DuckDB serialized. A number literal beyond a double (`1e400`) is written as a
+ * bare `Infinity` or `NaN`, which is not JSON: such a statement is refused, not a 500.
+ */
+function treeOf(text: string): Node {
+  try {
+    return JSON.parse(text) as Node;
+  } catch {
+    throw refuse('a number in the statement is out of range');
+  }
 }
 
 function walk(value: Json, scope: ReadonlySet<string>, findings: Findings): void {

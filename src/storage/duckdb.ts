@@ -43,3 +43,11 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
 export function sqlString(value: string): string {
   return value.replaceAll("'", "''");
 }
+
+/**
+ * SQL for `dividend` divided by `divisor` rounded down, as a BIGINT. DuckDB's `//` rounds
+ * toward zero, which puts a time before 1970 in the bucket after its own.
+ */
+export function floorDivSql(dividend: string, divisor: string | number): string {
+  return `CAST(floor((${dividend}) / (${divisor})) AS BIGINT)`;
+}

@@ -7,7 +7,7 @@ import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import { utcDay } from '../core/index.ts';
+import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { checkDisk, type DiskStatus } from './disk.ts';
@@ -161,8 +161,12 @@ export class EventStore implements EventSource {
 
   /** A tenant's events and minute counts as SQL: its segments (pruned by day) ∪ hot rows. */
   private relationsOf(tenant: string, range: TimeRange): { from: string; minutesFrom: string } {
-    const fromDay = range.fromMs === undefined ? undefined : utcDay(range.fromMs);
-    const toDay = range.toMs === undefined ? undefined : utcDay(range.toMs - 1);
+    // Past the years 0000–9999 a day has no YYYY-MM-DD name (utcDay gives ±YYYYYY-…, which
+    // sorts wrong): such an end of the range is no bound on the days.
+    const fromDay =
+      range.fromMs === undefined || range.fromMs < EPOCH_MS_MIN ? undefined : utcDay(range.fromMs);
+    const toDay =
+      range.toMs === undefined || range.toMs > EPOCH_MS_MAX ? undefined : utcDay(range.toMs - 1);
     const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
     const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
     const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;

@@ -1,6 +1,7 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus } from './disk.ts';
+export { floorDivSql } from './duckdb.ts';
 export {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,

@@ -3,7 +3,7 @@
 // event. Written by the flusher and the compactor from the same rows as the segment itself.
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { sqlString } from './duckdb.ts';
+import { floorDivSql, sqlString } from './duckdb.ts';
 
 export const MINUTE_MS = 60_000;
 
@@ -14,7 +14,8 @@ export function minuteCountsFile(segmentFile: string): string {
 
 /** `minute, name, is_bot, events` of the events in `relation` (which has those columns). */
 export function minuteCountsOf(relation: string): string {
-  return `SELECT epoch_ms("timestamp") // ${MINUTE_MS} AS minute, name, is_bot, count(*) AS events
+  const minute = floorDivSql('epoch_ms("timestamp")', MINUTE_MS);
+  return `SELECT ${minute} AS minute, name, is_bot, count(*) AS events
     FROM ${relation} GROUP BY ALL`;
 }
 

@@ -36,4 +36,33 @@ describe('POST /api/v1/metrics', () => {
     expect(await t.count()).toBe(0);
     expect((await t.get('/api/v1/metrics/latest/cpu_load')).status).toBe(404);
   });
+
+  test('points with the same timestamp: the latest is the same before and after a restart', async () => {
+    // Points stamped to the second share timestamps; several arrive in one receive ms.
+    for (let m = 0; m < 5; m++) {
+      const points = Array.from({ length: 5 }, (_, p) => ({
+        event_id: `m${m}-p${p}`,
+        name: `metric_${m}`,
+        value: p,
+        timestamp: T0 - 1000,
+      }));
+      const res = await t.post('/api/v1/events/batch', { events: points.reverse() });
+      expect(res.status).toBe(202);
+    }
+    const latest = async () =>
+      Promise.all(
+        Array.from({ length: 5 }, async (_, m) =>
+          (await t.get(`/api/v1/metrics/latest/metric_${m}`)).json(),
+        ),
+      );
+    const before = await latest();
+    expect(before.map((l) => (l as { id: string }).id)).toEqual(
+      Array.from({ length: 5 }, (_, m) => `m${m}-p4`),
+    );
+    await t.restart();
+    expect(await latest()).toEqual(before);
+    await t.engine.store.flusher.flush();
+    await t.restart();
+    expect(await latest()).toEqual(before);
+  });
 });

@@ -264,6 +264,14 @@ describe('GET /api/v1/events', () => {
     const bad = await get('/api/v1/events?cursor=abc');
     expect(bad.status).toBe(422);
     expect(((await json(bad)).detail as { loc: string[] }[])[0]?.loc).toEqual(['query', 'cursor']);
+    // Well-formed, but past the times an event can have: a 422 too, on both lists.
+    for (const us of ['99999999999999999999', '-99999999999999999999', '253402300800000000']) {
+      const cursor = Buffer.from(JSON.stringify([us, 'x'])).toString('base64url');
+      for (const list of ['/api/v1/events', '/api/v1/metrics']) {
+        const res = await get(`${list}?cursor=${cursor}`);
+        expect(res.status).toBe(422);
+      }
+    }
   });
 });
 

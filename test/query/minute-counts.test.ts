@@ -74,4 +74,30 @@ describe('count series from minute counts', () => {
     await t.restart();
     await check();
   });
+
+  test('times before 1970 fall in their own minute and bucket (DuckDB // rounds toward 0)', async () => {
+    t = await makeTestApp();
+    const day = Date.parse('1969-12-31T00:00:00Z');
+    await t.post('/api/v1/events/batch', {
+      events: [
+        { event_id: 'a', name: 'click', timestamp: -30_000 }, // 1969-12-31T23:59:30Z
+        { event_id: 'b', name: 'click', timestamp: Date.parse('1969-12-31T23:59:00Z') },
+        { event_id: 'c', name: 'click', timestamp: 30_000 }, // 1970-01-01T00:00:30Z
+      ],
+    });
+    const perDay = async () => {
+      for (const c of [
+        { bucket: 'day', fromMs: day, toMs: day + 2 * 86_400_000 },
+        { bucket: 'minute', fromMs: -120_000, toMs: 120_000 },
+      ] as const) {
+        const { fast, slow } = await both(t as TestApp, c);
+        expect(fast).toEqual(slow);
+        const counts = (fast.series[0]?.points ?? []).map((p) => p.value);
+        expect(counts).toEqual(c.bucket === 'day' ? [2, 1] : [0, 2, 1, 0]);
+      }
+    };
+    await perDay(); // hot tier
+    await t.engine.store.flusher.flush();
+    await perDay(); // segments and their minute counts
+  });
 });

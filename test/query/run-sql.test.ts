@@ -91,6 +91,16 @@ describe('runSql', () => {
     expect(rowsOf(await run('SELECT ? IS NULL, ?, ?', [null, true, 1.5]))).toEqual([
       [true, true, 1.5],
     ]);
+    // Numbers past a safe integer bind as DOUBLE, never as an overflowing BIGINT.
+    expect(rowsOf(await run('SELECT ? > 1e299, ? * 2', [1e300, 2 ** 63]))).toEqual([
+      [true, 2 ** 64],
+    ]);
+  });
+
+  test('a number literal beyond a double is a 400, not a 500', async () => {
+    const refused = await refusal('SELECT 1e400 AS big');
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain('out of range');
   });
 
   test('parameter mistakes are 400s', async () => {

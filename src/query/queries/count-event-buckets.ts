@@ -3,7 +3,7 @@
 // the Unix epoch, so they start on UTC minute, hour and midnight boundaries.
 
 import { AppError } from '../../core/index.ts';
-import type { EventSource } from '../../storage/index.ts';
+import { type EventSource, floorDivSql } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
@@ -45,7 +45,8 @@ export async function countEventBuckets(
       const params = new SqlParams();
       const where = whereOf(filterConditions(filters, params));
       const width = params.add(options.widthMs);
-      const sql = `SELECT (epoch_ms(e."timestamp") // ${width}) * ${width} AS bucket_ms,
+      const bucket = floorDivSql('epoch_ms(e."timestamp")', width);
+      const sql = `SELECT ${bucket} * ${width} AS bucket_ms,
           e.source AS source, e.name AS name, count(*) AS count
         FROM ${snapshot.from} AS e ${where}
         GROUP BY ALL ORDER BY bucket_ms, source NULLS FIRST, name

@@ -4,7 +4,13 @@
 // (verified to embed the checked statement unchanged) and runs with a time limit (interrupt →
 // 408) and a row limit (`truncated` beyond).
 
-import type { DuckDBConnection, DuckDBType, DuckDBValue, Json } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+  type Json,
+} from '@duckdb/node-api';
 import { AppError, assert } from '../../core/index.ts';
 import type { EventSnapshot, EventSource } from '../../storage/index.ts';
 import { jsonRows, typeName } from '../json-values.ts';
@@ -109,11 +115,15 @@ async function guardAndRun(
     assert(!name.startsWith('sql_'), `snapshot parameter ${name} clashes with the statement's`);
   }
   const values: Record<string, DuckDBValue> = { ...snapshot.params };
+  const types: Record<string, DuckDBType> = {};
   options.params.forEach((value, i) => {
-    values[`${SQL_PARAM_PREFIX}${i + 1}`] = paramValue(value);
+    const name = `${SQL_PARAM_PREFIX}${i + 1}`;
+    values[name] = paramValue(value);
+    // A number that is not a safe integer (1e300, 2**63, 0.5) is a DOUBLE, never a BIGINT.
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) types[name] = DOUBLE;
   });
   values[ROW_LIMIT_PARAM] = BigInt(options.rowsMax + 1);
-  return read(snapshot.connection, wrapped, values, options.rowsMax, started);
+  return read(snapshot.connection, wrapped, { values, types }, options.rowsMax, started);
 }
 
 function wrap(from: string, statement: GuardedStatement): string {
@@ -129,11 +139,11 @@ function wrap(from: string, statement: GuardedStatement): string {
 async function read(
   connection: DuckDBConnection,
   sql: string,
-  values: Record<string, DuckDBValue>,
+  bound: { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> },
   rowsMax: number,
   started: number,
 ): Promise<SqlResult> {
-  const reader = await connection.runAndReadAll(sql, values);
+  const reader = await connection.runAndReadAll(sql, bound.values, bound.types);
   const names = reader.columnNames();
   const types = reader.columnTypes();
   const rows = jsonRows(reader);
