@@ -33,6 +33,13 @@ class FileSource implements EventSource {
       minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
       connection,
+      exportFiles: async () => {
+        const dir = path.join(path.dirname(this.file), `export-${crypto.randomUUID()}`);
+        fs.mkdirSync(dir);
+        const file = path.join(dir, 'events.parquet');
+        await connection.run(`COPY ${from} TO '${file}' (FORMAT parquet)`, { tenant });
+        return { files: [file], dir, remove: () => fs.rmSync(dir, { recursive: true }) };
+      },
       release: () => connection.closeSync(),
     };
   }

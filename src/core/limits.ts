@@ -75,7 +75,7 @@ export const defaultTunables = {
   duckdbMemoryBytesMax: 2048 * MiB,
   /** Threads DuckDB may use. */
   duckdbThreads: 2,
-  /** A SQL query running longer than this is interrupted (408). */
+  /** A SQL query running longer than this is stopped (408). */
   queryTimeoutMs: 10_000,
   /** Rows a SQL query returns at most (`truncated: true` beyond). */
   queryRowsMax: 10_000,

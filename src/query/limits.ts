@@ -20,6 +20,15 @@ export const queryLimits = {
   sqlParamsMax: 100,
   /** The SQL endpoint's JSON body (after gzip): room for the longest statement and its params. */
   sqlBodyBytesMax: 1024 * 1024,
+  /**
+   * Each SQL statement runs in a process of its own (sql-processes.ts): at most this many at
+   * once (503 beyond), each stopped past this resident memory (400), with a DuckDB of this
+   * memory limit and threads.
+   */
+  sqlProcessesMax: 4,
+  sqlProcessBytesMax: 1024 * 1024 * 1024,
+  sqlDuckDbBytesMax: 512 * 1024 * 1024,
+  sqlThreads: 2,
   /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
   sqlTimeoutMsDefault: 10_000,
   sqlRowsMaxDefault: 10_000,
@@ -28,3 +37,7 @@ export const queryLimits = {
 assert(queryLimits.seriesDefault <= queryLimits.seriesMax, 'default series within the maximum');
 assert(queryLimits.topDefault <= queryLimits.topMax, 'default top within the maximum');
 assert(queryLimits.pageDefault <= queryLimits.pageMax, 'default page within the maximum');
+assert(
+  queryLimits.sqlDuckDbBytesMax < queryLimits.sqlProcessBytesMax,
+  "a statement's DuckDB fits in its process's memory",
+);

@@ -26,9 +26,23 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
   const c = await instance.connect();
   try {
     await c.run(`CREATE TABLE ${HOT_TABLE} (${EVENT_COLUMN_DEFS})`);
+  } finally {
+    c.closeSync();
+  }
+  await lockDown(instance, [options.segmentsDir, options.stagingDir]);
+  return instance;
+}
+
+/**
+ * The settings every Tally DuckDB runs with, set last: UTC, files only under `dirs`, no
+ * extensions loaded on demand, and the configuration locked so no statement can change them.
+ */
+export async function lockDown(instance: DuckDBInstance, dirs: readonly string[]): Promise<void> {
+  const c = await instance.connect();
+  try {
     await c.run("SET GLOBAL TimeZone = 'UTC'");
-    const dirs = [options.segmentsDir, options.stagingDir].map((d) => `'${sqlString(`${d}/`)}'`);
-    await c.run(`SET GLOBAL allowed_directories = [${dirs.join(', ')}]`);
+    const allowed = dirs.map((d) => `'${sqlString(`${d}/`)}'`);
+    await c.run(`SET GLOBAL allowed_directories = [${allowed.join(', ')}]`);
     await c.run('SET GLOBAL enable_external_access = false');
     await c.run('SET GLOBAL autoinstall_known_extensions = false');
     await c.run('SET GLOBAL autoload_known_extensions = false');
@@ -36,7 +50,6 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
   } finally {
     c.closeSync();
   }
-  return instance;
 }
 
 /** Escapes a string for a single-quoted SQL literal (for paths Tally generates itself). */

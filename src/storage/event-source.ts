@@ -28,8 +28,24 @@ export interface EventSnapshot {
   params: Record<string, DuckDBValue>;
   /** A connection reserved for this snapshot's queries. */
   connection: DuckDBConnection;
+  /**
+   * The same events as Parquet files in a directory of their own, for another process to read
+   * after this snapshot is released: links to the segment files (a compaction removing a
+   * segment leaves its link readable) and the unflushed rows in a new file. The caller
+   * removes them (`remove`).
+   */
+  exportFiles(): Promise<ExportedEvents>;
   /** Must be called once the queries are done (in a finally). */
   release(): void;
+}
+
+export interface ExportedEvents {
+  /** Absolute paths of Parquet files with the columns of EVENT_COLUMNS: this tenant's events. */
+  files: string[];
+  /** The directory those files are in (a reader's only allowed directory). */
+  dir: string;
+  /** Removes the files and their directory. */
+  remove(): void;
 }
 
 export interface EventSource {

@@ -6,14 +6,14 @@
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { checkDisk, type DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
-import type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
+import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -52,6 +52,9 @@ export class EventStore implements EventSource {
   readonly flusher: Flusher;
   readonly compactor: Compactor;
 
+  /** Where flushes stage their files, and snapshots export their unflushed rows. */
+  private readonly stagingDir: string;
+
   private constructor(
     private readonly options: EventStoreOptions,
     readonly sqlite: Database,
@@ -63,6 +66,7 @@ export class EventStore implements EventSource {
     readonly segmentsDir: string,
   ) {
     const stagingDir = stagingOf(options.dataDir);
+    this.stagingDir = stagingDir;
     const fault = options.fault ?? noFaults;
     const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
     this.flusher = new Flusher({
@@ -142,7 +146,7 @@ export class EventStore implements EventSource {
       this.lock.releaseRead();
       throw error;
     }
-    const { from, minutesFrom } = relations;
+    const { from, minutesFrom, segmentFiles } = relations;
     const conn = connection;
     let released = false;
     return {
@@ -150,6 +154,7 @@ export class EventStore implements EventSource {
       minutesFrom,
       params: { tenant },
       connection: conn,
+      exportFiles: () => this.exportFiles(conn, tenant, segmentFiles),
       release: () => {
         if (released) return;
         released = true;
@@ -159,8 +164,39 @@ export class EventStore implements EventSource {
     };
   }
 
+  /** A snapshot's events as files of their own (see EventSnapshot.exportFiles). */
+  private async exportFiles(
+    conn: DuckDBConnection,
+    tenant: string,
+    segmentFiles: readonly string[],
+  ): Promise<ExportedEvents> {
+    const dir = path.join(this.stagingDir, `export-${crypto.randomUUID()}`);
+    fs.mkdirSync(dir);
+    const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      const files = segmentFiles.map((file, i) => {
+        const link = path.join(dir, `${i}.parquet`);
+        linkOrCopy(file, link);
+        return link;
+      });
+      const hotFile = path.join(dir, 'hot.parquet');
+      await conn.run(
+        `COPY (SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant)
+         TO '${sqlString(hotFile)}' (FORMAT parquet)`,
+        { tenant },
+      );
+      return { files: [...files, hotFile], dir, remove };
+    } catch (error) {
+      remove();
+      throw error;
+    }
+  }
+
   /** A tenant's events and minute counts as SQL: its segments (pruned by day) ∪ hot rows. */
-  private relationsOf(tenant: string, range: TimeRange): { from: string; minutesFrom: string } {
+  private relationsOf(
+    tenant: string,
+    range: TimeRange,
+  ): { from: string; minutesFrom: string; segmentFiles: string[] } {
     // Past the years 0000–9999 a day has no YYYY-MM-DD name (utcDay gives ±YYYYYY-…, which
     // sorts wrong): such an end of the range is no bound on the days.
     const fromDay =
@@ -185,7 +221,8 @@ export class EventStore implements EventSource {
       counted.map((f) => quoted(minuteCountsFile(f))),
       raw,
     );
-    return { from, minutesFrom };
+    const segmentFiles = segments.map((s) => path.join(this.segmentsDir, s.file));
+    return { from, minutesFrom, segmentFiles };
   }
 
   /** (tenant, event_id, received_at) of segment events received at or after `sinceMs`. */
@@ -257,4 +294,17 @@ export function stagingOf(dataDir: string): string {
 
 function tenantOfLine(line: string): string {
   return (JSON.parse(line) as { tenant: string }).tenant;
+}
+
+/**
+ * A hard link (segments and staging share the data directory's file system), or a copy when
+ * they do not (a segments directory mounted apart).
+ */
+function linkOrCopy(file: string, link: string): void {
+  try {
+    fs.linkSync(file, link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    fs.copyFileSync(file, link);
+  }
 }

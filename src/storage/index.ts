@@ -1,14 +1,14 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus } from './disk.ts';
-export { floorDivSql } from './duckdb.ts';
+export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
 export {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,
   EVENT_COLUMNS,
   type EventColumn,
 } from './event-columns.ts';
-export type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
+export type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 export {
   type DedupKey,
   EventStore,

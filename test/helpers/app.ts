@@ -68,7 +68,15 @@ export function engineOptions(
   };
 }
 
-export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promise<TestApp> {
+/** The SQL endpoint's limits of a test app (main.ts reads them from the config). */
+export interface TestQueryLimits {
+  queryTimeoutMs?: number;
+}
+
+export async function makeTestApp(
+  overrides: Partial<EngineOptions> = {},
+  limits: TestQueryLimits = {},
+): Promise<TestApp> {
   const { dir, remove } = makeTempDir();
   const clock = new ManualClock(T0);
   const logs: string[] = [];
@@ -91,7 +99,7 @@ export async function makeTestApp(overrides: Partial<EngineOptions> = {}): Promi
       options: {
         trustProxy: false,
         retryAfterSeconds: 1,
-        queryTimeoutMs: 10_000,
+        queryTimeoutMs: limits.queryTimeoutMs ?? 10_000,
         queryRowsMax: 10_000,
       },
       isAccepting: () => accepting,

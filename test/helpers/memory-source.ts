@@ -2,7 +2,7 @@
 // not yet flushed ∪ per-tenant Parquet segment files written with COPY and read with
 // read_parquet. `flush()` moves the hot rows into a new segment, so tests can cover both tiers.
 
-import { mkdirSync } from 'node:fs';
+import { linkSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   type DuckDBAppender,
@@ -84,11 +84,29 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
       const connection = await instance.connect();
       open += 1;
       let released = false;
+      const files = segments.get(tenant) ?? [];
       return {
-        from: relationOf(segments.get(tenant) ?? []),
-        minutesFrom: `(${minuteCountsOf(relationOf(segments.get(tenant) ?? []))})`,
+        from: relationOf(files),
+        minutesFrom: `(${minuteCountsOf(relationOf(files))})`,
         params: { tenant },
         connection,
+        async exportFiles() {
+          const dir = path.join(segmentsDir, `export-${crypto.randomUUID()}`);
+          mkdirSync(dir);
+          const links = files.map((file, i) => {
+            const link = path.join(dir, `${i}.parquet`);
+            linkSync(file, link);
+            return link;
+          });
+          const hotFile = path.join(dir, 'hot.parquet');
+          await connection.run(
+            `COPY (SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant)
+             TO '${quote(hotFile)}' (FORMAT parquet)`,
+            { tenant },
+          );
+          const remove = () => rmSync(dir, { recursive: true, force: true });
+          return { files: [...links, hotFile], dir, remove };
+        },
         release: () => {
           if (released) return;
           released = true;

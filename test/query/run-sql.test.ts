@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { AppError } from '../../src/core/index.ts';
-import { runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
+import { AppError, MiB } from '../../src/core/index.ts';
+import { queryLimits, runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const T = Date.parse('2026-04-01T12:00:00Z');
@@ -194,5 +194,41 @@ describe('runSql', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(source.openSnapshots).toBe(0);
     expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
+  });
+
+  test('one call DuckDB cannot interrupt is stopped at the time limit all the same', async () => {
+    // Each builds one value of billions of elements in a single function call: DuckDB checks
+    // for interrupts only between chunks, so only the statement's own process can be stopped.
+    for (const sql of [
+      'SELECT len(list_resize([1::TINYINT], 1000000000)) AS n',
+      "SELECT len(lpad('x', 2147483647, 'y')) AS n",
+    ]) {
+      const started = performance.now();
+      await expect(run(sql, [], { timeoutMs: 300 })).rejects.toMatchObject({ status: 408 });
+      expect(performance.now() - started).toBeLessThan(5_000);
+    }
+    expect(source.openSnapshots).toBe(0);
+    expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
+  });
+
+  test('a statement past its memory limit is stopped: 400', async () => {
+    // 300M BIGINTs are 2.4 GB, over the 1 GiB a statement's process may hold.
+    const big = run('SELECT len(list_resize([1::BIGINT], 300000000)) AS n', [], {
+      timeoutMs: 60_000,
+    });
+    await expect(big).rejects.toMatchObject({
+      status: 400,
+      message: `sql: the query used more than ${queryLimits.sqlProcessBytesMax / MiB} MiB of memory and was stopped`,
+    });
+    expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
+  });
+
+  test('statements run side by side, each in its own process', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: queryLimits.sqlProcessesMax }, (_, i) =>
+        run('SELECT count(*) + ? AS n FROM events', [i]),
+      ),
+    );
+    expect(answers.map((a) => a.rows[0]?.[0])).toEqual([3, 4, 5, 6]);
   });
 });

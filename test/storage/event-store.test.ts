@@ -69,6 +69,29 @@ describe('flush', () => {
     expect((await t.get('/api/v1/events/old?tenant_id=acme')).status).toBe(200);
   });
 
+  test('a long SQL statement holds no lock: flushes and other reads go on meanwhile', async () => {
+    const app = await makeTestApp({}, { queryTimeoutMs: 2_000 });
+    t = app;
+    await sendBatch(app, ['a1', 'a2']);
+    let sqlDone = false;
+    const slow = app
+      .post('/api/v1/query', {
+        sql: 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT max(i) FROM r',
+      })
+      .then((res) => {
+        sqlDone = true;
+        return res.status;
+      });
+    const staging = path.join(app.dataDir, 'staging');
+    const exports = () => fs.readdirSync(staging).filter((f) => f.startsWith('export-'));
+    while (exports().length === 0) await Bun.sleep(10); // exported: the statement is starting
+    expect(await app.engine.store.flusher.flush()).toMatchObject({ rows: 2 });
+    expect(await app.count()).toBe(2);
+    expect(sqlDone).toBe(false);
+    expect(await slow).toBe(408);
+    expect(exports()).toEqual([]); // its exported files are gone with it
+  });
+
   test('a range reaching past year 9999 or before year 0000 still reads the segments', async () => {
     const app = await makeTestApp();
     t = app;

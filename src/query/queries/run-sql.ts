@@ -1,22 +1,24 @@
 // POST /api/v1/query: one read-only SELECT of the caller's over a relation `events` that holds
 // only the caller's tenant. The statement passes the guard, is wrapped as
-//   WITH events AS (<tenant snapshot>) SELECT * FROM (<statement>) AS user_query LIMIT n+1
-// (verified to embed the checked statement unchanged) and runs with a time limit (interrupt →
-// 408) and a row limit (`truncated` beyond).
+//   WITH events AS (<tenant's Parquet files>) SELECT * FROM (<statement>) AS user_query LIMIT n+1
+// (verified to embed the checked statement unchanged) and runs in a process of its own
+// (sql-processes.ts) over an export of the snapshot (linked segment files and the unflushed
+// rows), with a time limit (408), a memory limit (400) and a row limit (`truncated` beyond).
 
+import type { DuckDBValue, Json } from '@duckdb/node-api';
+import { AppError, MiB } from '../../core/index.ts';
 import {
-  DOUBLE,
-  type DuckDBConnection,
-  type DuckDBType,
-  type DuckDBValue,
-  type Json,
-} from '@duckdb/node-api';
-import { AppError, assert } from '../../core/index.ts';
-import type { EventSnapshot, EventSource } from '../../storage/index.ts';
-import { jsonRows, typeName } from '../json-values.ts';
+  type EventSnapshot,
+  type EventSource,
+  type ExportedEvents,
+  sqlString,
+} from '../../storage/index.ts';
+import { queryLimits } from '../limits.ts';
 import { withSnapshot } from '../read.ts';
 import { EVENTS_RELATION, type GuardedStatement, guardSql, verifyWrapped } from '../sql-guard.ts';
+import type { SqlJob, SqlJobAnswer } from '../sql-job.ts';
 import { SQL_PARAM_PREFIX } from '../sql-placeholders.ts';
+import { SqlProcesses } from '../sql-processes.ts';
 
 export type SqlParamValue = string | number | boolean | null;
 
@@ -62,7 +64,9 @@ const USER_ERROR_KINDS = [
 const USER_ERRORS = new RegExp(`^(${USER_ERROR_KINDS.join('|')}) Error: `);
 
 const ROW_LIMIT_PARAM = 'sql_row_limit';
-const INTERRUPT_REPEAT_MS = 50;
+
+/** Where statements run: a process each, at most `sqlProcessesMax` at once. */
+const processes = new SqlProcesses(queryLimits.sqlProcessesMax);
 
 export async function runSql(
   source: EventSource,
@@ -70,37 +74,29 @@ export async function runSql(
   options: RunSqlOptions,
 ): Promise<SqlResult> {
   const started = performance.now();
-  return withSnapshot(source, tenant, {}, async (snapshot) => {
-    let timedOut = false;
-    let repeat: ReturnType<typeof setInterval> | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      snapshot.connection.interrupt();
-      // An interrupt that lands between two statements of the run is lost; repeat it.
-      repeat = setInterval(() => snapshot.connection.interrupt(), INTERRUPT_REPEAT_MS);
-    }, options.timeoutMs);
-    try {
-      return await guardAndRun(snapshot, options, started);
-    } catch (error) {
-      if (timedOut) {
-        throw new AppError(
-          'query_timeout',
-          `the query ran longer than ${options.timeoutMs} ms and was stopped`,
-        );
-      }
-      throw userError(error);
-    } finally {
-      clearTimeout(timer);
-      clearInterval(repeat);
-    }
-  });
+  // The snapshot is held only to check the statement and export the events: the statement
+  // then reads its own copy, so flushes and other reads never wait for it.
+  const { job, exported } = await withSnapshot(source, tenant, {}, (snapshot) =>
+    jobOf(snapshot, options),
+  );
+  try {
+    const outcome = await processes.run(job, {
+      timeoutMs: options.timeoutMs,
+      rssBytesMax: queryLimits.sqlProcessBytesMax,
+    });
+    if (outcome.ok) return resultOf(outcome, options.rowsMax, started);
+    if (!('stopped' in outcome)) throw userError(new Error(outcome.message));
+    throw stoppedError(outcome.stopped, options.timeoutMs);
+  } finally {
+    exported.remove();
+  }
 }
 
-async function guardAndRun(
+/** The statement, guarded and wrapped over the snapshot's events exported as Parquet files. */
+async function jobOf(
   snapshot: EventSnapshot,
   options: RunSqlOptions,
-  started: number,
-): Promise<SqlResult> {
+): Promise<{ job: SqlJob; exported: ExportedEvents }> {
   const statement = await guardSql(snapshot.connection, options.sql);
   if (statement.paramCount !== options.params.length) {
     throw new AppError(
@@ -109,21 +105,40 @@ async function guardAndRun(
         `${options.params.length} value(s) were given`,
     );
   }
-  const wrapped = wrap(snapshot.from, statement);
-  await verifyWrapped(snapshot.connection, wrapped, statement);
-  for (const name of Object.keys(snapshot.params)) {
-    assert(!name.startsWith('sql_'), `snapshot parameter ${name} clashes with the statement's`);
+  const exported = await snapshot.exportFiles();
+  try {
+    return { job: await jobOver(exported, statement, snapshot, options), exported };
+  } catch (error) {
+    exported.remove();
+    throw error;
   }
-  const values: Record<string, DuckDBValue> = { ...snapshot.params };
-  const types: Record<string, DuckDBType> = {};
+}
+
+async function jobOver(
+  exported: ExportedEvents,
+  statement: GuardedStatement,
+  snapshot: EventSnapshot,
+  options: RunSqlOptions,
+): Promise<SqlJob> {
+  const files = exported.files.map((f) => `'${sqlString(f)}'`).join(', ');
+  const wrapped = wrap(`(SELECT * FROM read_parquet([${files}]))`, statement);
+  await verifyWrapped(snapshot.connection, wrapped, statement);
+  const values: Record<string, DuckDBValue> = { [ROW_LIMIT_PARAM]: BigInt(options.rowsMax + 1) };
+  const doubles: string[] = [];
   options.params.forEach((value, i) => {
     const name = `${SQL_PARAM_PREFIX}${i + 1}`;
     values[name] = paramValue(value);
     // A number that is not a safe integer (1e300, 2**63, 0.5) is a DOUBLE, never a BIGINT.
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) types[name] = DOUBLE;
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) doubles.push(name);
   });
-  values[ROW_LIMIT_PARAM] = BigInt(options.rowsMax + 1);
-  return read(snapshot.connection, wrapped, { values, types }, options.rowsMax, started);
+  return {
+    sql: wrapped,
+    values,
+    doubles,
+    dirs: [exported.dir],
+    memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
+    threads: queryLimits.sqlThreads,
+  };
 }
 
 function wrap(from: string, statement: GuardedStatement): string {
@@ -136,26 +151,41 @@ function wrap(from: string, statement: GuardedStatement): string {
   );
 }
 
-async function read(
-  connection: DuckDBConnection,
-  sql: string,
-  bound: { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> },
+function resultOf(
+  answer: Extract<SqlJobAnswer, { ok: true }>,
   rowsMax: number,
   started: number,
-): Promise<SqlResult> {
-  const reader = await connection.runAndReadAll(sql, bound.values, bound.types);
-  const names = reader.columnNames();
-  const types = reader.columnTypes();
-  const rows = jsonRows(reader);
-  const truncated = rows.length > rowsMax;
-  const kept = truncated ? rows.slice(0, rowsMax) : rows;
+): SqlResult {
+  const truncated = answer.rows.length > rowsMax;
+  const kept = truncated ? answer.rows.slice(0, rowsMax) : answer.rows;
   return {
-    columns: names.map((name, i) => ({ name, type: typeName(types[i] as DuckDBType) })),
+    columns: answer.columns,
     rows: kept,
     row_count: kept.length,
     truncated,
     elapsed_ms: Math.round((performance.now() - started) * 100) / 100,
   };
+}
+
+/** Why a statement's process was stopped, as the error the caller gets. */
+function stoppedError(why: 'timeout' | 'memory' | 'exited' | 'busy', timeoutMs: number): AppError {
+  switch (why) {
+    case 'timeout':
+      return new AppError(
+        'query_timeout',
+        `the query ran longer than ${timeoutMs} ms and was stopped`,
+      );
+    case 'memory':
+      return new AppError(
+        'bad_request',
+        `sql: the query used more than ${queryLimits.sqlProcessBytesMax / MiB} MiB of memory ` +
+          'and was stopped',
+      );
+    case 'exited':
+      return new AppError('bad_request', 'sql: the query stopped the process it ran in');
+    case 'busy':
+      return new AppError('overloaded', 'too many SQL queries are running; retry later');
+  }
 }
 
 /** Integers bind as BIGINT (so `LIMIT ?` works), other numbers as DOUBLE. */

@@ -1,0 +1,44 @@
+// The process one SQL statement of POST /api/v1/query runs in: its own DuckDB, locked down like
+// the server's, reading the caller's events from Parquet files. The server kills it at the time
+// limit or past its memory limit, so a statement DuckDB cannot interrupt or account for (a
+// value of billions of elements built by one function call) costs this process, never the
+// server. Started by sql-processes.ts; takes one job over IPC, answers, and waits to be killed.
+
+import { DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
+import { lockDown } from '../storage/index.ts';
+import { jsonRows, typeName } from './json-values.ts';
+import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
+
+async function run(job: SqlJob): Promise<SqlJobAnswer> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(job.threads),
+    memory_limit: `${Math.floor(job.memoryLimitBytes / (1024 * 1024))}MB`,
+  });
+  await lockDown(instance, job.dirs);
+  const connection = await instance.connect();
+  const types: Record<string, DuckDBType> = {};
+  for (const name of job.doubles) types[name] = DOUBLE;
+  const reader = await connection.runAndReadAll(job.sql, job.values, types);
+  const columnTypes = reader.columnTypes();
+  return {
+    ok: true,
+    columns: reader.columnNames().map((name, i) => ({
+      name,
+      type: typeName(columnTypes[i] as DuckDBType),
+    })),
+    rows: jsonRows(reader),
+  };
+}
+
+process.once('message', (job: SqlJob) => {
+  run(job).then(
+    (answer) => process.send?.(answer),
+    (error: unknown) =>
+      process.send?.({
+        ok: false,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies SqlJobAnswer),
+  );
+});
+// A child whose server went away has no one to answer.
+process.on('disconnect', () => process.exit(0));

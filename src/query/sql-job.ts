@@ -1,0 +1,21 @@
+// One SQL statement of POST /api/v1/query as it crosses to the process that runs it
+// (sql-child.ts), and the answer that comes back. Plain data: it travels over Bun's IPC.
+
+import type { DuckDBValue, Json } from '@duckdb/node-api';
+
+export interface SqlJob {
+  /** The guarded, wrapped statement, reading the events from Parquet files only. */
+  sql: string;
+  /** Named values of the statement; numbers that are not safe integers are listed in `doubles`. */
+  values: Record<string, DuckDBValue>;
+  /** Names of `values` to bind as DOUBLE. */
+  doubles: string[];
+  /** The only directories the statement's DuckDB may read. */
+  dirs: string[];
+  memoryLimitBytes: number;
+  threads: number;
+}
+
+export type SqlJobAnswer =
+  | { ok: true; columns: { name: string; type: string }[]; rows: (Json | null)[][] }
+  | { ok: false; message: string };

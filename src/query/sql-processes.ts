@@ -1,0 +1,115 @@
+// The processes SQL statements of POST /api/v1/query run in (sql-child.ts): one per statement,
+// killed when it answers, at the time limit, or once its resident memory passes its limit.
+// DuckDB cannot interrupt one function call building a huge value (`list_resize(…, 1e9)`,
+// `lpad(…, 2^31)`) nor count such values against its memory limit; in a process of its own
+// such a statement costs that process only. One spare process is kept started, so a statement
+// does not wait ~0.1–0.2 s for a process to boot.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Subprocess } from 'bun';
+import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
+
+const CHILD_ENTRY = path.join(import.meta.dir, 'sql-child.ts');
+
+/** How often a running statement's memory is looked at. */
+const MEMORY_POLL_MS = 50;
+
+export interface SqlRunLimits {
+  timeoutMs: number;
+  /** Resident memory of the statement's process at most. */
+  rssBytesMax: number;
+}
+
+export type SqlOutcome =
+  | SqlJobAnswer
+  | { ok: false; stopped: 'timeout' | 'memory' | 'exited' | 'busy'; detail: string };
+
+interface Child {
+  proc: Subprocess<'ignore', 'ignore', 'inherit'>;
+  /** The child's answer; null when it exited without one. */
+  answer: Promise<SqlJobAnswer | null>;
+}
+
+export class SqlProcesses {
+  private spare: Child | null = null;
+  private running = 0;
+
+  /** `processesMax`: statements running at once (a further one is refused as busy). */
+  constructor(private readonly processesMax: number) {}
+
+  async run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
+    if (this.running >= this.processesMax) {
+      const detail = `${this.running} SQL statements are running (limit ${this.processesMax})`;
+      return { ok: false, stopped: 'busy', detail };
+    }
+    this.running++;
+    const child = this.takeSpare();
+    const stops: (() => void)[] = [];
+    try {
+      child.proc.send(job);
+      const stopped = new Promise<SqlOutcome>((resolve) => {
+        const timer = setTimeout(() => {
+          resolve({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
+        }, limits.timeoutMs);
+        const poll = setInterval(() => {
+          const rss = rssBytesOf(child.proc.pid);
+          if (rss !== null && rss > limits.rssBytesMax) {
+            resolve({ ok: false, stopped: 'memory', detail: `${rss} bytes` });
+          }
+        }, MEMORY_POLL_MS);
+        stops.push(
+          () => clearTimeout(timer),
+          () => clearInterval(poll),
+        );
+      });
+      const answered = child.answer.then(
+        (answer): SqlOutcome =>
+          answer ?? {
+            ok: false,
+            stopped: 'exited',
+            detail: `exit code ${child.proc.exitCode}, signal ${child.proc.signalCode}`,
+          },
+      );
+      return await Promise.race([answered, stopped]);
+    } finally {
+      for (const stop of stops) stop();
+      child.proc.kill('SIGKILL');
+      this.running--;
+    }
+  }
+
+  /** The spare process (a new one if it is gone), and a new spare started in its place. */
+  private takeSpare(): Child {
+    const spare = this.spare;
+    this.spare = spawnChild();
+    return spare !== null && spare.proc.exitCode === null && spare.proc.signalCode === null
+      ? spare
+      : spawnChild();
+  }
+}
+
+function spawnChild(): Child {
+  let deliver: (answer: SqlJobAnswer | null) => void = () => {};
+  const answer = new Promise<SqlJobAnswer | null>((resolve) => {
+    deliver = resolve;
+  });
+  const proc = Bun.spawn([process.execPath, CHILD_ENTRY], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    ipc: (message) => deliver(message as SqlJobAnswer),
+    onExit: () => deliver(null),
+  });
+  proc.unref(); // a spare waiting for work never keeps the server running
+  return { proc, answer };
+}
+
+/** Resident memory of a process (Linux /proc); null where that cannot be read. */
+function rssBytesOf(pid: number): number | null {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+    return kib === undefined ? null : Number(kib) * 1024;
+  } catch {
+    return null;
+  }
+}
