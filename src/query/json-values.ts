@@ -3,7 +3,11 @@
 // the driver's own JSON conversion (dates as YYYY-MM-DD, intervals as objects).
 
 import {
+  DuckDBArrayType,
+  DuckDBListType,
+  DuckDBMapType,
   type DuckDBResultReader,
+  DuckDBStructType,
   DuckDBTimestampMillisecondsValue,
   DuckDBTimestampNanosecondsValue,
   DuckDBTimestampSecondsValue,
@@ -11,6 +15,7 @@ import {
   DuckDBTimestampValue,
   type DuckDBType,
   DuckDBTypeId,
+  DuckDBUnionType,
   type DuckDBValue,
   type DuckDBValueConverter,
   type Json,
@@ -47,6 +52,31 @@ export function jsonRows(reader: DuckDBResultReader): (Json | null)[][] {
     .map((row) =>
       row.map((value, i) => jsonSafeConverter(value, types[i] as DuckDBType, jsonSafeConverter)),
     );
+}
+
+/**
+ * The first column whose type holds a STRUCT with unnamed or repeated field names
+ * (`ROW(1, 2)`), which rows cannot carry as JSON objects without losing fields; else null.
+ */
+export function columnWithUnnamedFields(names: string[], types: DuckDBType[]): string | null {
+  const index = types.findIndex(hasUnnamedFields);
+  return index === -1 ? null : (names[index] ?? String(index));
+}
+
+function hasUnnamedFields(type: DuckDBType): boolean {
+  if (type instanceof DuckDBStructType) {
+    const names = type.entryNames;
+    if (names.includes('') || new Set(names).size < names.length) return true;
+    return type.entryTypes.some(hasUnnamedFields);
+  }
+  if (type instanceof DuckDBListType || type instanceof DuckDBArrayType) {
+    return hasUnnamedFields(type.valueType);
+  }
+  if (type instanceof DuckDBMapType) {
+    return hasUnnamedFields(type.keyType) || hasUnnamedFields(type.valueType);
+  }
+  if (type instanceof DuckDBUnionType) return type.memberTypes.some(hasUnnamedFields);
+  return false;
 }
 
 /** The SQL name of a column type, aliases (JSON) included. */

@@ -6,7 +6,7 @@
 
 import { DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
 import { lockDown } from '../storage/index.ts';
-import { jsonRows, typeName } from './json-values.ts';
+import { columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
 
 async function run(job: SqlJob): Promise<SqlJobAnswer> {
@@ -20,6 +20,15 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   for (const name of job.doubles) types[name] = DOUBLE;
   const reader = await connection.runAndReadAll(job.sql, job.values, types);
   const columnTypes = reader.columnTypes();
+  const unnamed = columnWithUnnamedFields(reader.columnNames(), columnTypes);
+  if (unnamed !== null) {
+    return {
+      ok: false,
+      refused:
+        `column ${unnamed} holds a STRUCT with unnamed fields, which JSON cannot carry; ` +
+        "name them, e.g. {'a': 1, 'b': 2} instead of ROW(1, 2)",
+    };
+  }
   return {
     ok: true,
     columns: reader.columnNames().map((name, i) => ({

@@ -18,4 +18,7 @@ export interface SqlJob {
 
 export type SqlJobAnswer =
   | { ok: true; columns: { name: string; type: string }[]; rows: (Json | null)[][] }
-  | { ok: false; message: string };
+  /** DuckDB failed: `message` is its error. */
+  | { ok: false; message: string }
+  /** The result cannot be answered as JSON: `refused` says why (a 400). */
+  | { ok: false; refused: string };

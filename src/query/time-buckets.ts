@@ -3,22 +3,37 @@
 // (clocks turned back) is two buckets. Bucket starts are computed here, once, and the SQL
 // assigns events to them, so the same boundaries label, fill and count every series.
 
-import { AppError, assert, HOUR_MS } from '../core/index.ts';
+import { AppError, assert, DAY_MS, HOUR_MS } from '../core/index.ts';
 import { queryLimits } from './limits.ts';
 import { addDays, addMonths, instantOf, isoWeekday, localParts, offsetMs } from './time-zone.ts';
 
 export const BUCKET_UNITS = ['minute', 'hour', 'day', 'week', 'month'] as const;
 export type BucketUnit = (typeof BUCKET_UNITS)[number];
 
-const FIXED_MS: Partial<Record<BucketUnit, number>> = { minute: 60_000, hour: HOUR_MS };
+const MINUTE_MS = 60_000;
+
+/**
+ * Offsets in force since the 1970s are whole quarter hours, and so are their changes: an hour
+ * boundary is found by stepping this far. (Older local mean times, e.g. -04:56:02, have no
+ * instant on the hour at a quarter-hour step; there an hour bucket is one hour long.)
+ */
+const OFFSET_STEP_MS = 15 * MINUTE_MS;
+const HOUR_STEPS_MAX = HOUR_MS / OFFSET_STEP_MS;
 
 /** The start of the bucket that holds instant `ms`. */
 export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
-  const fixed = FIXED_MS[unit];
-  if (fixed !== undefined) {
+  if (unit === 'minute' || unit === 'hour') {
+    const size = unit === 'minute' ? MINUTE_MS : HOUR_MS;
     const offset = offsetMs(ms, tz);
     const local = ms + offset;
-    return local - (((local % fixed) + fixed) % fixed) - offset;
+    const start = local - (((local % size) + size) % size) - offset;
+    if (unit === 'minute') return start;
+    // After a half-hour change of offset, the hour's start by today's offset may not be on the
+    // hour by its own: the bucket then began at the last instant that was.
+    for (let back = start, i = 0; i <= HOUR_STEPS_MAX; i++, back -= OFFSET_STEP_MS) {
+      if (isOnTheHour(back, offsetMs(back, tz))) return back;
+    }
+    return start;
   }
   const day = localParts(ms, tz);
   const start = { ...day, hour: 0, minute: 0, second: 0 };
@@ -27,13 +42,28 @@ export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
   return instantOf(start, tz);
 }
 
-/** The start of the bucket after the one starting at `start`. */
-export function nextBucketStart(start: number, unit: BucketUnit, tz: string): number {
-  const fixed = FIXED_MS[unit];
-  if (fixed !== undefined) return start + fixed;
+/** The start of the bucket after the one starting at `start` (minutes, days, weeks, months). */
+function nextBucketStart(start: number, unit: Exclude<BucketUnit, 'hour'>, tz: string): number {
+  if (unit === 'minute') return start + MINUTE_MS;
   const day = localParts(start, tz);
   if (unit === 'month') return instantOf(addMonths(day, 1), tz);
   return instantOf(addDays(day, unit === 'week' ? 7 : 1), tz);
+}
+
+/**
+ * The next instant after `start` (on the hour) at which the wall clock shows xx:00, with the
+ * offset there: after a half-hour change of offset (Lord Howe) one bucket is
+ * 30 or 90 minutes long instead of every later bucket moving off the hour.
+ */
+function nextHour(start: number, tz: string): { start: number; offset: number } {
+  for (let i = 1; i <= 2 * HOUR_STEPS_MAX; i++) {
+    const candidate = start + i * OFFSET_STEP_MS;
+    const candidateOffset = offsetMs(candidate, tz);
+    if (isOnTheHour(candidate, candidateOffset)) {
+      return { start: candidate, offset: candidateOffset };
+    }
+  }
+  return { start: start + HOUR_MS, offset: offsetMs(start + HOUR_MS, tz) };
 }
 
 /**
@@ -42,10 +72,30 @@ export function nextBucketStart(start: number, unit: BucketUnit, tz: string): nu
  */
 export function bucketStarts(fromMs: number, toMs: number, unit: BucketUnit, tz: string): number[] {
   const starts: number[] = [];
-  let start = bucketStart(fromMs, unit, tz);
-  while (start < toMs) {
+  const push = (start: number) => {
     if (starts.length === queryLimits.bucketsMax) throw tooManyBuckets(unit);
     starts.push(start);
+  };
+  let start = bucketStart(fromMs, unit, tz);
+  if (unit === 'hour') {
+    // A day at a time: where the offset is the same a day later, every hour between is on the
+    // hour (one offset lookup per day); else hour by hour through the change.
+    let offset = offsetMs(start, tz);
+    while (start < toMs) {
+      const dayLater = start + DAY_MS;
+      if (offsetMs(dayLater, tz) === offset) {
+        for (; start < dayLater && start < toMs; start += HOUR_MS) push(start);
+        continue;
+      }
+      while (start < dayLater && start < toMs) {
+        push(start);
+        ({ start, offset } = nextHour(start, tz));
+      }
+    }
+    return starts;
+  }
+  while (start < toMs) {
+    push(start);
     const next = nextBucketStart(start, unit, tz);
     assert(next > start, 'bucket starts increase');
     start = next;
@@ -63,4 +113,10 @@ function tooManyBuckets(unit: BucketUnit): AppError {
       type: 'too_long',
     },
   ]);
+}
+
+/** Whether the wall clock shows a whole hour at instant `ms`, where the offset is `offset`. */
+function isOnTheHour(ms: number, offset: number): boolean {
+  const local = ms + offset;
+  return ((local % HOUR_MS) + HOUR_MS) % HOUR_MS === 0;
 }

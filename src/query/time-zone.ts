@@ -89,17 +89,24 @@ export function instantOf(local: LocalParts, tz: string): number {
   return exact.length > 0 ? Math.min(...exact) : Math.max(...candidates);
 }
 
-/** ISO 8601 with the offset of `tz` at that instant: `2026-11-01T01:00:00-04:00`. */
+/**
+ * ISO 8601 with the offset of `tz` at that instant: `2026-11-01T01:00:00-04:00`. A local mean
+ * time offset with seconds (before standard time, e.g. New York's -04:56:02 until 1883) is
+ * written with them, as ISO 8601's extended format allows (`±hh:mm:ss`).
+ */
 export function formatInZone(ms: number, tz: string): string {
   const p = localParts(ms, tz);
   const offset = offsetMs(ms, tz);
   const millis = ((ms % 1000) + 1000) % 1000;
   const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset) / 60_000;
+  const seconds = Math.round(Math.abs(offset) / 1000);
+  const hh = pad(Math.floor(seconds / 3600), 2);
+  const mm = pad(Math.floor(seconds / 60) % 60, 2);
+  const ss = seconds % 60 === 0 ? '' : `:${pad(seconds % 60, 2)}`;
   const date = `${pad(p.year, 4)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
   const time = `${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}`;
   const fraction = millis === 0 ? '' : `.${pad(millis, 3)}`;
-  return `${date}T${time}${fraction}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+  return `${date}T${time}${fraction}${sign}${hh}:${mm}${ss}`;
 }
 
 function pad(n: number, width: number): string {

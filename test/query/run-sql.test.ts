@@ -97,6 +97,15 @@ describe('runSql', () => {
     ]);
   });
 
+  test('a STRUCT of unnamed fields is a 400 asking for names, never a lossy object', async () => {
+    for (const sql of ['SELECT ROW(1, 2) AS r', 'SELECT [ROW(1, 2)] AS l']) {
+      const refused = await refusal(sql);
+      expect(refused.status).toBe(400);
+      expect(refused.message).toContain('holds a STRUCT with unnamed fields');
+    }
+    expect(rowsOf(await run("SELECT {'a': 1, 'b': 2} AS s"))).toEqual([[{ a: 1, b: 2 }]]);
+  });
+
   test('a number literal beyond a double is a 400, not a 500', async () => {
     const refused = await refusal('SELECT 1e400 AS big');
     expect(refused.status).toBe(400);

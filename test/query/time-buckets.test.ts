@@ -34,6 +34,13 @@ describe('time zones', () => {
     );
   });
 
+  test('a local mean time offset is written with its seconds, never as a fraction', () => {
+    // New York kept local mean time, -04:56:02, until 18 November 1883.
+    expect(formatInZone(at('1800-01-01T12:00:00Z'), 'America/New_York')).toBe(
+      '1800-01-01T07:03:58-04:56:02',
+    );
+  });
+
   test('resolves local times in DST gaps and overlaps', () => {
     const ny = 'America/New_York';
     expect(offsetMs(at('2026-07-01T12:00:00Z'), ny)).toBe(-4 * HOUR);
@@ -127,6 +134,33 @@ describe('buckets', () => {
     expect(bucketStart(at('2026-01-01T10:10:42Z'), 'minute', 'UTC')).toBe(
       at('2026-01-01T10:10:00Z'),
     );
+  });
+
+  test('hours stay on the hour across half-hour offset changes (Lord Howe)', () => {
+    const lh = 'Australia/Lord_Howe';
+    // 2026-10-04 02:00 +10:30 → 02:30 +11:00: the hour from 01:00 lasts 90 minutes.
+    const spring = bucketStarts(at('2026-10-03T13:30:00Z'), at('2026-10-03T18:00:00Z'), 'hour', lh);
+    expect(labels(spring, lh)).toEqual([
+      '2026-10-04T00:00:00+10:30',
+      '2026-10-04T01:00:00+10:30',
+      '2026-10-04T03:00:00+11:00',
+      '2026-10-04T04:00:00+11:00',
+    ]);
+    // 2026-04-05 02:00 +11:00 → 01:30 +10:30: the hour from 01:00 lasts 90 minutes too.
+    const fall = bucketStarts(at('2026-04-04T13:00:00Z'), at('2026-04-04T18:00:00Z'), 'hour', lh);
+    expect(labels(fall, lh)).toEqual([
+      '2026-04-05T00:00:00+11:00',
+      '2026-04-05T01:00:00+11:00',
+      '2026-04-05T02:00:00+10:30',
+      '2026-04-05T03:00:00+10:30',
+      '2026-04-05T04:00:00+10:30',
+    ]);
+    // An instant in the repeated half hour belongs to the bucket that began at 01:00 +11:00,
+    // whatever range is asked for.
+    const repeated = at('2026-04-04T15:15:00Z'); // 01:45 +10:30, the second time
+    expect(formatInZone(bucketStart(repeated, 'hour', lh), lh)).toBe('2026-04-05T01:00:00+11:00');
+    const from = bucketStarts(repeated, at('2026-04-04T18:00:00Z'), 'hour', lh);
+    expect(from[0]).toBe(fall[1]);
   });
 
   test('more than 10,000 buckets is a 422 on bucket', () => {

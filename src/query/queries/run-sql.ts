@@ -85,7 +85,8 @@ export async function runSql(
       rssBytesMax: queryLimits.sqlProcessBytesMax,
     });
     if (outcome.ok) return resultOf(outcome, options.rowsMax, started);
-    if (!('stopped' in outcome)) throw userError(new Error(outcome.message));
+    if ('refused' in outcome) throw new AppError('bad_request', `sql: ${outcome.refused}`);
+    if ('message' in outcome) throw userError(new Error(outcome.message));
     throw stoppedError(outcome.stopped, options.timeoutMs);
   } finally {
     exported.remove();
