@@ -66,7 +66,7 @@ describe('seed 000: POST /ingest', () => {
     const res = await t.post('/ingest', {
       name: 'logout',
       user_id: 'ab',
-      properties: { plan: 3 },
+      properties: { plan: ['pro'] },
     });
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual({
@@ -98,6 +98,24 @@ describe('seed 000: POST /ingest', () => {
       ],
     });
     expect((await stats()).total_events).toBe(0);
+  });
+
+  test('numbers and booleans in str fields become text, as Pydantic v1 coerces them', async () => {
+    const res = await t.post('/ingest', {
+      name: 'purchase',
+      user_id: 12345,
+      properties: { amount: 19.5, qty: 2, gift: false },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      status: 'accepted',
+      received_event: {
+        name: 'purchase',
+        user_id: '12345',
+        properties: { amount: '19.5', qty: '2', gift: 'False' },
+      },
+    });
+    expect((await stats()).unique_users).toBe(1);
   });
 
   test('every name of the enum is accepted; properties are optional (echoed as null)', async () => {

@@ -160,7 +160,20 @@ describe('seed 003: GET /api/events/', () => {
         count: 2,
       },
     ]);
-    for (const bad of ['1%20fortnight', 'daily', '0%20days', '1%20month']) {
+    // PostgreSQL's other spellings of the same widths.
+    for (const same of [
+      '1h',
+      '60%20min',
+      '3600%20seconds',
+      '30%20mins%2030%20minutes',
+      '1.0%20hr',
+    ]) {
+      const rows = await t.getJson<Json[]>(`/api/events/?duration=${same}&pages=/`);
+      expect(rows).toEqual(hour);
+    }
+    const ninety = await t.getJson<Json[]>('/api/events/?duration=90%20s&pages=/');
+    expect(ninety.map((r) => r.bucket)).toEqual(['2026-11-25T10:06:00', '2026-11-25T10:19:30']);
+    for (const bad of ['1%20fortnight', 'daily', '0%20days', '1%20month', '1%20hour%20and', '']) {
       expect((await t.get(`/api/events/?duration=${bad}`)).status).toBe(422);
     }
   });

@@ -78,10 +78,9 @@ describe('seed 004: POST /event', () => {
       timestamp: '2025-11-15T19:00:00Z',
     });
     expect(badSite.status).toBe(422);
-    expect(((await body(badSite)).detail as { loc: unknown[] }[])[0]?.loc).toEqual([
-      'body',
-      'site_id',
-    ]);
+    const issue = ((await body(badSite)).detail as { loc: unknown[]; msg: string }[])[0];
+    expect(issue?.loc).toEqual(['body', 'site_id']);
+    expect(issue?.msg).toStartWith('site_id ');
   });
 });
 

@@ -93,13 +93,24 @@ export async function ingestSorted(
   }
 }
 
-/** Renames the fields of 422 issues to an API's own names (e.g. properties → payload). */
+/**
+ * Renames the fields of 422 issues to an API's own names (e.g. properties → payload), in
+ * their `loc` and where a message begins with the field's name.
+ */
 export function renamedIssues(error: unknown, names: Record<string, string>): unknown {
   if (!(error instanceof AppError) || error.issues === undefined) return error;
-  const issues: FieldIssue[] = error.issues.map((issue) => ({
-    ...issue,
-    loc: issue.loc.map((part) => (typeof part === 'string' ? (names[part] ?? part) : part)),
-  }));
+  const issues: FieldIssue[] = error.issues.map((issue) => {
+    const field = issue.loc.at(-1);
+    const renamed = typeof field === 'string' ? names[field] : undefined;
+    return {
+      ...issue,
+      loc: issue.loc.map((part) => (typeof part === 'string' ? (names[part] ?? part) : part)),
+      msg:
+        renamed !== undefined && issue.msg.startsWith(`${String(field)} `)
+          ? `${renamed}${issue.msg.slice(String(field).length)}`
+          : issue.msg,
+    };
+  });
   return AppError.validation(issues);
 }
 

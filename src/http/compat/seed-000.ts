@@ -109,12 +109,23 @@ function validate(value: unknown): DataPulseEvent {
       ),
     );
   }
-  const userId = body.user_id;
+  const userId = v1Str(body.user_id);
   if (userId === undefined || userId === null) issues.push(missing('user_id'));
   else checkUserId(userId, issues);
   const properties = checkProperties(body.properties, issues);
   if (issues.length > 0) throw invalid(issues);
   return { name: name as string, user_id: userId as string, properties };
+}
+
+/**
+ * A `str` field as Pydantic v1 reads it: numbers and booleans become their text (12345 →
+ * "12345", true → "True"); other values are left for the type check. (JSON `1.0` arrives as
+ * the number 1, so it reads as "1" where Python would write "1.0".)
+ */
+function v1Str(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return value;
 }
 
 function checkUserId(userId: unknown, issues: FieldIssue[]): void {
@@ -149,11 +160,13 @@ function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, s
     issues.push(issue(['body', 'properties'], 'value is not a valid dict', 'dict'));
     return null;
   }
+  const strings: Record<string, string> = {};
   for (const [key, v] of Object.entries(properties)) {
-    if (typeof v !== 'string')
-      issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
+    const text = v1Str(v);
+    if (typeof text === 'string') strings[key] = text;
+    else issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
   }
-  return properties as Record<string, string>;
+  return strings;
 }
 
 function missing(field: string): FieldIssue {

@@ -46,8 +46,21 @@ export const DEFAULT_LOOKUP_PAGES = [
 const VISIT_NAME = 'page_view';
 const PAGES_MAX = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const INTERVAL = /^\s*(\d{1,4})\s+(minute|hour|day|week)s?\s*$/i;
-const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 } as const;
+/** One `<number> <unit>` part of a PostgreSQL interval, e.g. `15 minutes`, `1h`, `1.5 hours`. */
+const INTERVAL_PART = /(\d{1,6}(?:\.\d{1,6})?)\s*([a-z]+)\s*/gy;
+/** The fixed-length units of PostgreSQL's interval input, by every spelling it accepts. */
+const UNIT_MS: Record<string, number> = {};
+for (const [ms, names] of [
+  [1_000, ['s', 'sec', 'secs', 'second', 'seconds']],
+  [60_000, ['m', 'min', 'mins', 'minute', 'minutes']],
+  [3_600_000, ['h', 'hr', 'hrs', 'hour', 'hours']],
+  [86_400_000, ['d', 'day', 'days']],
+  [604_800_000, ['w', 'week', 'weeks']],
+] as const) {
+  for (const name of names) UNIT_MS[name] = ms;
+}
+/** The widest bucket: 100 years of days. */
+const BUCKET_MS_MAX = 36_500 * 86_400_000;
 
 /** Answers of the reads that take an optional tenant_id (a member of several must pass it). */
 const visitReadErrors = () =>
@@ -136,7 +149,8 @@ function visitRoutes(deps: AppDeps) {
         detail: {
           summary: 'Analytics API: visits per bucket, page and OS',
           description:
-            'duration: `N minute(s)|hour(s)|day(s)|week(s)` (time_bucket widths, origin ' +
+            'duration: a PostgreSQL interval of seconds to weeks, e.g. `15 minutes`, `1h`, ' +
+            '`1 hour 30 minutes` (time_bucket widths, origin ' +
             'Monday 2000-01-03 UTC). pages: repeat the parameter; a default list when absent.',
           responses: {
             200: jsonAnswer('One row per bucket, page and operating system', VisitBucketsOut, [
@@ -246,21 +260,36 @@ function presentVisit(e: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/**
+ * The width of a PostgreSQL interval of fixed-length units (`15 minutes`, `1h`, `90 seconds`,
+ * `1 hour 30 minutes`), in ms. Months and years have no fixed length: a 422 says so.
+ */
 function intervalMs(duration: string): number {
-  const m = INTERVAL.exec(duration);
-  const count = Number(m?.[1] ?? 0);
-  if (m === null || count === 0) {
-    throw AppError.validation([
-      {
-        loc: ['query', 'duration'],
-        msg:
-          'duration must be an interval such as "15 minutes", "1 hour", "1 day" or "1 week" ' +
-          `(got "${duration}")`,
-        type: 'value_error',
-      },
-    ]);
+  const text = duration.trim().toLowerCase();
+  let ms = 0;
+  let at = 0;
+  INTERVAL_PART.lastIndex = 0;
+  for (let m = INTERVAL_PART.exec(text); m !== null; m = INTERVAL_PART.exec(text)) {
+    const unit = UNIT_MS[m[2] as string];
+    if (unit === undefined) return badInterval(duration);
+    ms += Number(m[1]) * unit;
+    at = INTERVAL_PART.lastIndex;
   }
-  return count * UNIT_MS[(m[2] as string).toLowerCase() as keyof typeof UNIT_MS];
+  const whole = Math.round(ms);
+  if (at !== text.length || whole < 1 || whole > BUCKET_MS_MAX) return badInterval(duration);
+  return whole;
+}
+
+function badInterval(duration: string): never {
+  throw AppError.validation([
+    {
+      loc: ['query', 'duration'],
+      msg:
+        'duration must be an interval of seconds, minutes, hours, days or weeks, such as ' +
+        `"15 minutes", "1h", "90 seconds" or "1 hour 30 minutes" (got "${duration}")`,
+      type: 'value_error',
+    },
+  ]);
 }
 
 function pagesOf(pages: string[]): string[] {
