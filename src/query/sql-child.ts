@@ -13,6 +13,9 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(job.threads),
     memory_limit: `${Math.floor(job.memoryLimitBytes / (1024 * 1024))}MB`,
+    // DuckDB's default, .tmp under the working directory, has fixed file names: processes
+    // running side by side would read each other's spilled blocks.
+    temp_directory: job.tempDirectory,
   });
   await lockDown(instance, job.dirs);
   const connection = await instance.connect();

@@ -12,6 +12,8 @@ export interface SqlJob {
   doubles: string[];
   /** The only directories the statement's DuckDB may read. */
   dirs: string[];
+  /** Where its DuckDB spills to disk: its own, inside its export, removed with it. */
+  tempDirectory: string;
   memoryLimitBytes: number;
   threads: number;
 }

@@ -35,8 +35,14 @@ export class SqlProcesses {
   private spare: Child | null = null;
   private running = 0;
 
-  /** `processesMax`: statements running at once (a further one is refused as busy). */
-  constructor(private readonly processesMax: number) {}
+  /**
+   * `processesMax`: statements running at once (a further one is refused as busy). `command`
+   * starts a child (tests start a missing one).
+   */
+  constructor(
+    private readonly processesMax: number,
+    private readonly command: readonly string[] = [process.execPath, CHILD_ENTRY],
+  ) {}
 
   async run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
     if (this.running >= this.processesMax) {
@@ -44,16 +50,25 @@ export class SqlProcesses {
       return { ok: false, stopped: 'busy', detail };
     }
     this.running++;
-    const child = this.takeSpare();
     const stops: (() => void)[] = [];
+    let child: Child | null = null;
     try {
-      child.proc.send(job);
+      child = this.takeSpare();
+      if (child === null) {
+        return {
+          ok: false,
+          stopped: 'busy',
+          detail: 'a process for the statement could not start',
+        };
+      }
+      const { proc } = child;
+      proc.send(job);
       const stopped = new Promise<SqlOutcome>((resolve) => {
         const timer = setTimeout(() => {
           resolve({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
         }, limits.timeoutMs);
         const poll = setInterval(() => {
-          const rss = rssBytesOf(child.proc.pid);
+          const rss = rssBytesOf(proc.pid);
           if (rss !== null && rss > limits.rssBytesMax) {
             resolve({ ok: false, stopped: 'memory', detail: `${rss} bytes` });
           }
@@ -68,33 +83,45 @@ export class SqlProcesses {
           answer ?? {
             ok: false,
             stopped: 'exited',
-            detail: `exit code ${child.proc.exitCode}, signal ${child.proc.signalCode}`,
+            detail: `exit code ${proc.exitCode}, signal ${proc.signalCode}`,
           },
       );
       return await Promise.race([answered, stopped]);
     } finally {
       for (const stop of stops) stop();
-      child.proc.kill('SIGKILL');
+      child?.proc.kill('SIGKILL');
       this.running--;
     }
   }
 
-  /** The spare process (a new one if it is gone), and a new spare started in its place. */
-  private takeSpare(): Child {
+  /**
+   * The spare process if it is alive (else a new one), with a new spare started in its place;
+   * null when no process can be started (no bun binary, no more processes or files).
+   */
+  private takeSpare(): Child | null {
     const spare = this.spare;
-    this.spare = spawnChild();
-    return spare !== null && spare.proc.exitCode === null && spare.proc.signalCode === null
-      ? spare
-      : spawnChild();
+    this.spare = trySpawn(this.command);
+    const alive = spare !== null && spare.proc.exitCode === null && spare.proc.signalCode === null;
+    if (alive) return spare;
+    spare?.proc.kill('SIGKILL');
+    return trySpawn(this.command);
   }
 }
 
-function spawnChild(): Child {
+function trySpawn(command: readonly string[]): Child | null {
+  try {
+    return spawnChild(command);
+  } catch {
+    return null;
+  }
+}
+
+function spawnChild(command: readonly string[]): Child {
   let deliver: (answer: SqlJobAnswer | null) => void = () => {};
   const answer = new Promise<SqlJobAnswer | null>((resolve) => {
     deliver = resolve;
   });
-  const proc = Bun.spawn([process.execPath, CHILD_ENTRY], {
+  const proc = Bun.spawn([...command], {
     stdio: ['ignore', 'ignore', 'inherit'],
     ipc: (message) => deliver(message as SqlJobAnswer),
     onExit: () => deliver(null),

@@ -13,11 +13,12 @@ export type BucketUnit = (typeof BUCKET_UNITS)[number];
 const MINUTE_MS = 60_000;
 
 /**
- * Offsets in force since the 1970s are whole quarter hours, and so are their changes: an hour
- * boundary is found by stepping this far. (Older local mean times, e.g. -04:56:02, have no
- * instant on the hour at a quarter-hour step; there an hour bucket is one hour long.)
+ * Offsets are whole minutes (Kiritimati's -10:40 until 1979 included), so an hour boundary
+ * after a change of offset is found by stepping a minute at a time. (Local mean times with
+ * seconds, e.g. New York's -04:56:02 until 1883, have no instant on the hour at a minute step;
+ * there an hour bucket is one hour long.)
  */
-const OFFSET_STEP_MS = 15 * MINUTE_MS;
+const OFFSET_STEP_MS = MINUTE_MS;
 const HOUR_STEPS_MAX = HOUR_MS / OFFSET_STEP_MS;
 
 /** The start of the bucket that holds instant `ms`. */

@@ -4,6 +4,7 @@
 // other files or loosen the settings.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { EVENT_COLUMN_DEFS } from './event-columns.ts';
 
@@ -22,6 +23,9 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads),
     memory_limit: `${Math.floor(options.memoryLimitBytes / (1024 * 1024))}MB`,
+    // Spills go under the data directory (cleared at start with staging), not to DuckDB's
+    // default .tmp in whatever directory the server was started from.
+    temp_directory: path.join(options.stagingDir, 'spill'),
   });
   const c = await instance.connect();
   try {

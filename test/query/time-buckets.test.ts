@@ -163,6 +163,17 @@ describe('buckets', () => {
     expect(from[0]).toBe(fall[1]);
   });
 
+  test('hours find the hour again after a change from a whole-minute offset (Kiritimati 1979)', () => {
+    const k = 'Pacific/Kiritimati'; // -10:40 until 1979-10-01, then -10:00
+    const starts = bucketStarts(at('1979-10-01T09:40:00Z'), at('1979-10-01T13:00:00Z'), 'hour', k);
+    expect(labels(starts, k)).toEqual([
+      '1979-09-30T23:00:00-10:40',
+      '1979-10-01T01:00:00-10:00',
+      '1979-10-01T02:00:00-10:00',
+    ]);
+    expect(bucketStart(at('1979-10-01T10:40:32Z'), 'hour', k)).toBe(starts[0] as number);
+  });
+
   test('more than 10,000 buckets is a 422 on bucket', () => {
     const issues = issuesOf(() =>
       bucketStarts(at('2026-01-01T00:00:00Z'), at('2026-01-08T00:00:00Z'), 'minute', 'UTC'),

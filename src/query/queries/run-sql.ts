@@ -5,6 +5,7 @@
 // (sql-processes.ts) over an export of the snapshot (linked segment files and the unflushed
 // rows), with a time limit (408), a memory limit (400) and a row limit (`truncated` beyond).
 
+import * as path from 'node:path';
 import type { DuckDBValue, Json } from '@duckdb/node-api';
 import { AppError, MiB } from '../../core/index.ts';
 import {
@@ -137,6 +138,7 @@ async function jobOver(
     values,
     doubles,
     dirs: [exported.dir],
+    tempDirectory: path.join(exported.dir, 'spill'),
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
     threads: queryLimits.sqlThreads,
   };

@@ -1,0 +1,61 @@
+// The processes SQL statements run in: statements that spill to disk side by side each keep
+// their own spill files, and a process that cannot start refuses the statement as busy without
+// keeping its slot.
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { SqlJob } from '../../src/query/sql-job.ts';
+import { SqlProcesses } from '../../src/query/sql-processes.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+const { dir, remove } = makeTempDir('tally-sql-processes-');
+afterAll(remove);
+
+/** A job over no files that sorts 3M random rows in a 32 MiB DuckDB: it must spill. */
+function spillingJob(name: string): SqlJob {
+  const own = path.join(dir, name);
+  fs.mkdirSync(own);
+  return {
+    sql: `SELECT count(*) AS n, sum(x) AS total FROM (
+            SELECT range AS x FROM range(3000000) ORDER BY hash(range) LIMIT 2999999)`,
+    values: {},
+    doubles: [],
+    dirs: [own],
+    tempDirectory: path.join(own, 'spill'),
+    memoryLimitBytes: 32 * 1024 * 1024,
+    threads: 1,
+  };
+}
+
+describe('SqlProcesses', () => {
+  test('statements that spill run side by side, each with its own spill files', async () => {
+    const processes = new SqlProcesses(4);
+    const limits = { timeoutMs: 60_000, rssBytesMax: 4 * 1024 ** 3 };
+    const answers = await Promise.all(
+      ['a', 'b', 'c'].map((name) => processes.run(spillingJob(name), limits)),
+    );
+    const all = 2999999;
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ ok: true });
+      const row = (answer as { rows: unknown[][] }).rows[0];
+      expect(row?.[0]).toBe(all);
+    }
+    // Each spilled under its own directory.
+    const spilled = ['a', 'b', 'c'].filter((n) => fs.existsSync(path.join(dir, n, 'spill')));
+    expect(spilled.length).toBeGreaterThan(0);
+  });
+
+  test('a process that cannot start refuses the statement as busy and frees its slot', async () => {
+    const processes = new SqlProcesses(2, ['/nonexistent/bun']);
+    const limits = { timeoutMs: 5_000, rssBytesMax: 1024 ** 3 };
+    for (let i = 0; i < 5; i++) {
+      const outcome = await processes.run(spillingJob(`x${i}`), limits);
+      expect(outcome).toEqual({
+        ok: false,
+        stopped: 'busy',
+        detail: 'a process for the statement could not start',
+      });
+    }
+  });
+});
