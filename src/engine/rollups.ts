@@ -201,7 +201,8 @@ interface PointOrder {
 function comparePoints(a: PointOrder, b: PointOrder): number {
   if (a.at !== b.at) return a.at - b.at;
   if (a.receivedAt !== b.receivedAt) return a.receivedAt - b.receivedAt;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  // By UTF-8 bytes, as DuckDB orders text (JavaScript's < compares UTF-16 units).
+  return Buffer.compare(Buffer.from(a.id), Buffer.from(b.id));
 }
 
 /** A path as the top-paths summary keeps it: cut to TRACKED_PATH_CHARS_MAX, marked with '…'. */

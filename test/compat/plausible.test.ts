@@ -124,6 +124,8 @@ describe('Plausible POST /api/event', () => {
     expect(await missing.json()).toEqual({
       errors: { name: ["can't be blank"], url: ["can't be blank"], domain: ["can't be blank"] },
     });
+    const emptyDomain = await beacon({ n: 'pageview', u: 'https://example.com/', d: '' });
+    expect(await emptyDomain.json()).toEqual({ errors: { domain: ["can't be blank"] } });
     const badUrl = await beacon({ n: 'pageview', u: 'not a url', d: 'example.com' });
     expect(await badUrl.json()).toEqual({ errors: { url: ['is invalid'] } });
     const badDomain = await beacon({ n: 'pageview', u: 'https://x.com/', d: '../etc' });

@@ -242,6 +242,7 @@ describe('PostHog capture API', () => {
         event({ uuid: 'f-3', timestamp: 'yesterday-ish' }),
         event({ uuid: 'f-4', timestamp: '2026-11-20T08:30:00' }),
         event({ uuid: 'f-5', timestamp: undefined, offset: 90_000 }),
+        event({ uuid: 'f-6', timestamp: iso(T0 - HOUR), offset: 60_000 }), // offset wins
       ],
     });
     expect(await timeOf('f-1')).toBe(T0);
@@ -249,6 +250,7 @@ describe('PostHog capture API', () => {
     expect(await timeOf('f-3')).toBe(T0);
     expect(await timeOf('f-4')).toBe(Date.parse('2026-11-20T08:30:00Z'));
     expect(await timeOf('f-5')).toBe(T0 - 90_000);
+    expect(await timeOf('f-6')).toBe(T0 - 60_000);
   });
 
   test('browsers get a CORS preflight answer', async () => {

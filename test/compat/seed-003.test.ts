@@ -167,13 +167,28 @@ describe('seed 003: GET /api/events/', () => {
       '3600%20seconds',
       '30%20mins%2030%20minutes',
       '1.0%20hr',
+      '01:00:00',
+      '3600',
+      '@%201%20hour',
+      'PT1H',
+      '.5%20hours',
+      '0%20days%2001:00',
     ]) {
       const rows = await t.getJson<Json[]>(`/api/events/?duration=${same}&pages=/`);
       expect(rows).toEqual(hour);
     }
     const ninety = await t.getJson<Json[]>('/api/events/?duration=90%20s&pages=/');
     expect(ninety.map((r) => r.bucket)).toEqual(['2026-11-25T10:06:00', '2026-11-25T10:19:30']);
-    for (const bad of ['1%20fortnight', 'daily', '0%20days', '1%20month', '1%20hour%20and', '']) {
+    for (const bad of [
+      '1%20fortnight',
+      'daily',
+      '0%20days',
+      '1%20month',
+      '1%20hour%20and',
+      '',
+      'P1M',
+      'hour',
+    ]) {
       expect((await t.get(`/api/events/?duration=${bad}`)).status).toBe(422);
     }
   });

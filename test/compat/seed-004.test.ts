@@ -91,6 +91,7 @@ describe('seed 004: what FastAPI and Pydantic accept', () => {
       ['date', '2025-11-14', '2025-11-14T00:00:00.000Z'],
       ['seconds', 1_763_233_201, '2025-11-15T19:00:01.000Z'],
       ['millis', 1_763_233_201_500, '2025-11-15T19:00:01.500Z'],
+      ['text', '1763233201', '2025-11-15T19:00:01.000Z'],
     ];
     for (const [path, timestamp] of sent) {
       const res = await t.post('/event', {

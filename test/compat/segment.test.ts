@@ -221,6 +221,28 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(2);
   });
 
+  test('a message too large only once stored is left out like any other', async () => {
+    // Under 32 KB as sent; over it stored (url, path and referrer are kept twice, escaped).
+    const control = '\u0001';
+    const heavy = msg('heavy', {
+      type: 'page',
+      properties: { url: `https://ex.com/${control.repeat(1290)}` },
+      context: {
+        page: { path: `/${control.repeat(2040)}`, referrer: `https://r/${control.repeat(2030)}` },
+        userAgent: 'x'.repeat(300),
+      },
+    });
+    expect(JSON.stringify(heavy).length).toBeLessThan(32 * 1024);
+    const res = await t.post('/v1/batch', { batch: [msg('good-1'), heavy, msg('good-2')] }, key);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { dropped: { index: number; reason: string }[] };
+    expect(body.dropped.map((d) => d.index)).toEqual([1]);
+    expect(body.dropped[0]?.reason).toContain('bytes stored; an event may be at most 32768 bytes');
+    expect((await read('good-1')).status).toBe(200);
+    expect((await read('good-2')).status).toBe(200);
+    expect((await read('heavy')).status).toBe(404);
+  });
+
   test('originalTimestamp is corrected for the client clock by sentAt; timestamp is kept', async () => {
     const HOUR = 3_600_000;
     const iso = (ms: number) => new Date(ms).toISOString();
@@ -233,6 +255,8 @@ describe('Segment batches, clocks and analytics.js paths', () => {
           msg('skew-1', { originalTimestamp: iso(fast - 10_000) }),
           msg('skew-2', { originalTimestamp: iso(fast - 1_000), sentAt: iso(fast + HOUR) }),
           msg('kept', { timestamp: iso(T0 - HOUR), originalTimestamp: iso(fast) }),
+          // Without a zone a time is UTC, with or without sentAt.
+          msg('naive', { timestamp: '2026-11-20T08:30:00' }),
         ],
       },
       key,
@@ -244,6 +268,14 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     expect(await timeOf('skew-1')).toBe(T0 - 10_000);
     expect(await timeOf('skew-2')).toBe(T0 - HOUR - 1_000);
     expect(await timeOf('kept')).toBe(T0 - HOUR);
+    expect(await timeOf('naive')).toBe(Date.parse('2026-11-20T08:30:00Z'));
+    const original = await t.post(
+      '/v1/batch',
+      { batch: [msg('naive-original', { originalTimestamp: '2026-11-20T09:00:00' })] },
+      key,
+    );
+    expect(await original.json()).toEqual({ success: true });
+    expect(await timeOf('naive-original')).toBe(Date.parse('2026-11-20T09:00:00Z'));
   });
 
   test("analytics.js's short paths (/v1/t, p, i, s, g, a, b) take text/plain with the body's key", async () => {

@@ -41,7 +41,9 @@ describe('POST /api/v1/metrics', () => {
     // Points stamped to the second share timestamps; several arrive in one receive ms.
     for (let m = 0; m < 5; m++) {
       const points = Array.from({ length: 5 }, (_, p) => ({
-        event_id: `m${m}-p${p}`,
+        // '😀' sorts after '～' by UTF-8 bytes (as DuckDB orders text), before it by UTF-16
+        // units (JavaScript's <): the latest must be the same by both sides' order.
+        event_id: p === 4 ? `m${m}-😀` : p === 3 ? `m${m}-～` : `m${m}-p${p}`,
         name: `metric_${m}`,
         value: p,
         timestamp: T0 - 1000,
@@ -57,7 +59,7 @@ describe('POST /api/v1/metrics', () => {
       );
     const before = await latest();
     expect(before.map((l) => (l as { id: string }).id)).toEqual(
-      Array.from({ length: 5 }, (_, m) => `m${m}-p4`),
+      Array.from({ length: 5 }, (_, m) => `m${m}-😀`),
     );
     await t.restart();
     expect(await latest()).toEqual(before);

@@ -26,12 +26,18 @@ export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_inva
  */
 const EPOCH_SECONDS_MAX = 2e10;
 
+/** A number written as text, which Pydantic also reads as Unix time. */
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
 /**
  * A Pydantic `datetime` as epoch ms for the unified event, else the value unchanged (the event
  * rules then name what is wrong with it): ISO 8601 with a zone, without one (UTC, as the seeds'
- * servers run), a bare date (its UTC midnight), or a number of epoch seconds or milliseconds.
+ * servers run), a bare date (its UTC midnight), or a number (or its text) of epoch seconds or
+ * milliseconds.
  */
 export function pydanticDateTime(value: unknown): unknown {
+  if (typeof value === 'string' && NUMBER.test(value.trim()))
+    return pydanticDateTime(Number(value));
   if (typeof value === 'number' && Number.isFinite(value)) {
     return Math.round(Math.abs(value) > EPOCH_SECONDS_MAX ? value : value * 1000);
   }

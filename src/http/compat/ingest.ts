@@ -3,7 +3,7 @@
 // unified event rules, and one engine call whose refusal becomes an AppError.
 
 import { t } from 'elysia';
-import { AppError, type BaseEvent, type FieldIssue } from '../../core/index.ts';
+import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow } from '../routes/events.ts';
 
@@ -71,7 +71,9 @@ export function sortBatch<T>(
 
 /**
  * Writes the events of a sorted batch; a batch with none is a 400 naming why each item was
- * refused. Items left out are logged (warn), so a client bug shows in the server's log too.
+ * refused. An event only found too large once encoded for storage is left out like any other
+ * (nothing is written before that check). Items left out are logged (warn), so a client bug
+ * shows in the server's log too.
  */
 export async function ingestSorted(
   deps: AppDeps,
@@ -79,10 +81,28 @@ export async function ingestSorted(
   batch: SortedBatch,
   api: string,
 ): Promise<void> {
-  if (batch.events.length === 0) {
-    throw new AppError('bad_request', batch.dropped.map((d) => d.reason).join('; '));
+  noteTenant(request, [...new Set(batch.events.map((e) => e.tenant))].join(','));
+  for (;;) {
+    if (batch.events.length === 0) {
+      throw new AppError('bad_request', batch.dropped.map((d) => d.reason).join('; '));
+    }
+    if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
+    const outcome = await deps.engine.ingestor.ingest(batch.events);
+    if (outcome.kind !== 'too_large') {
+      acceptedOrThrow(outcome, (i) => ['batch', batch.indexes[i] ?? i]);
+      break;
+    }
+    const index = batch.indexes[outcome.index] ?? outcome.index;
+    batch.dropped.push({
+      index,
+      reason:
+        `batch.${index} is ${outcome.bytes} bytes stored; an event may be at most ` +
+        `${eventLimits.eventBytesMax} bytes`,
+    });
+    batch.events.splice(outcome.index, 1);
+    batch.indexes.splice(outcome.index, 1);
   }
-  await ingest(deps, request, batch.events, (i) => ['batch', batch.indexes[i] ?? i]);
+  batch.dropped.sort((a, b) => a.index - b.index);
   if (batch.dropped.length > 0) {
     deps.log.warn('batch items left out', {
       api,

@@ -164,7 +164,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
     issues.push({ loc: ['body', field], msg: "can't be blank", type: 'missing' });
   const name = textOf(body.n ?? body.name);
   const url = textOf(body.u ?? body.url);
-  const domains = domainsOf(textOf(body.d ?? body.domain), url);
+  const domains = domainsOf(body.d ?? body.domain, url);
   if (name === undefined) blank('name');
   if (url === undefined) blank('url');
   else if (!URL.canParse(url)) {
@@ -196,12 +196,12 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
 
 /**
  * The sites of `d` as Plausible reads them: a comma list, each trimmed and without a leading
- * `www.`; without `d`, the host of the page URL.
+ * `www.`; without `d` (absent, not empty), the host of the page URL.
  */
-function domainsOf(d: string | undefined, url: string | undefined): string[] {
-  const host =
-    d === undefined && url !== undefined && URL.canParse(url) ? new URL(url).hostname : '';
-  return (d ?? host)
+function domainsOf(d: unknown, url: string | undefined): string[] {
+  const host = url !== undefined && URL.canParse(url) ? new URL(url).hostname : '';
+  const sites = d === undefined || d === null ? host : typeof d === 'string' ? d : '';
+  return sites
     .split(',')
     .map((domain) => domain.trim().replace(/^www\./i, ''))
     .filter((domain) => domain !== '');

@@ -103,10 +103,12 @@ const CapturedEvent = t.Object(
       t.Union([t.String(), t.Number()], {
         description:
           'ISO 8601 (UTC without a zone) or epoch ms, shifted by the clock skew `sent_at` ' +
-          'shows; else now minus `offset`; else, or when invalid or over 23 h ahead, now.',
+          'shows; now minus `offset` when given; else, or when invalid or over 23 h ahead, now.',
       }),
     ),
-    offset: t.Optional(t.Number({ description: 'ms between the event and the send.' })),
+    offset: t.Optional(
+      t.Number({ description: 'ms between the event and the send; wins over `timestamp`.' }),
+    ),
     properties: t.Optional(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
@@ -317,10 +319,10 @@ function inputOf(
 }
 
 /**
- * The event's time as PostHog's ingestion computes it (`parseEventTimestamp`): `timestamp`
- * shifted by the client's clock skew (receive time − `sent_at`) when the client says when it
- * sent; else now minus `offset` (ms ago); else now. A time that is invalid, out of range, or
- * more than 23 h ahead becomes the receive time.
+ * The event's time as PostHog's capture computes it (`parse_event_timestamp`): now minus
+ * `offset` (ms ago) when there is one; else `timestamp` shifted by the client's clock skew
+ * (receive time − `sent_at`) when the client says when it sent; else now. A time that is
+ * invalid, out of range, or more than 23 h ahead becomes the receive time.
  */
 function timestampOf(
   event: Record<string, unknown>,
@@ -332,9 +334,9 @@ function timestampOf(
   if (typeof timestamp === 'string' || typeof timestamp === 'number') {
     const parsed = parseAsUtc(timestamp);
     ms = !parsed.ok ? Number.NaN : sentAt === null ? parsed.ms : parsed.ms + receivedAt - sentAt;
-  } else if (typeof offset === 'number' && Number.isFinite(offset)) {
-    ms = Math.round(receivedAt - offset);
   }
+  // As in PostHog's capture, an offset wins over any timestamp.
+  if (typeof offset === 'number' && Number.isFinite(offset)) ms = Math.round(receivedAt - offset);
   const valid = parseAsUtc(ms).ok && ms - receivedAt <= FUTURE_MS_MAX;
   return valid ? ms : receivedAt;
 }

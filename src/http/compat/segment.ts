@@ -323,7 +323,7 @@ function propertiesOf(
 /**
  * The event's time as Segment computes it: `timestamp` when the caller set one; else the
  * client's `originalTimestamp` corrected for the client's clock by `sentAt` (receivedAt −
- * (sentAt − originalTimestamp)); else the receive time.
+ * (sentAt − originalTimestamp)); else the receive time. A time without a zone is UTC.
  */
 function timestampOf(
   message: Record<string, unknown>,
@@ -331,11 +331,17 @@ function timestampOf(
   receivedAt: number,
 ): string | number | undefined {
   const explicit = textOf(message.timestamp);
-  if (explicit !== undefined) return explicit;
+  if (explicit !== undefined) return asUtc(explicit);
   const original = textOf(message.originalTimestamp);
   if (original === undefined) return undefined;
   const originalTime = parseAsUtc(original);
   const sentTime = sentAt === undefined ? null : parseAsUtc(sentAt);
-  if (!originalTime.ok || sentTime === null || !sentTime.ok) return original;
+  if (!originalTime.ok || sentTime === null || !sentTime.ok) return asUtc(original);
   return receivedAt - (sentTime.ms - originalTime.ms);
+}
+
+/** A time as epoch ms, one without a zone read as UTC; unchanged when it is no time at all. */
+function asUtc(text: string): string | number {
+  const parsed = parseAsUtc(text);
+  return parsed.ok ? parsed.ms : text;
 }
