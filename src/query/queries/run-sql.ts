@@ -26,7 +26,7 @@ export type SqlParamValue = string | number | boolean | null;
 export interface RunSqlOptions {
   sql: string;
   params: SqlParamValue[];
-  /** The statement is interrupted after this long (408). */
+  /** The statement's process is stopped after this long (408). */
   timeoutMs: number;
   /** Rows returned at most; `truncated` tells when there were more. */
   rowsMax: number;
