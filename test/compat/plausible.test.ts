@@ -118,6 +118,17 @@ describe('Plausible POST /api/event', () => {
     expect(byName.pageview?.path).toBe('/no-domain');
   });
 
+  test('a page URL with a query string longer than a stored url keeps its page view', async () => {
+    const long = `https://example.com/callback?code=${'x'.repeat(3000)}`;
+    const res = await beacon({ n: 'pageview', u: long, d: 'example.com' });
+    expect(res.status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(list.events[0]).toMatchObject({
+      url: 'https://example.com/callback',
+      path: '/callback',
+    });
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);

@@ -185,13 +185,22 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const engagementMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: name as string,
-    url: url as string,
+    url: storedUrl(url as string, page),
     path: `${pathOfUrl(page.href) ?? '/'}${hashMode ? page.hash : ''}`,
     referrer: textOf(body.r ?? body.referrer),
     ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
     properties,
   };
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
+}
+
+/**
+ * The page URL to store: as sent, or without its query and fragment when it is longer than an
+ * event's url may be. Plausible keeps only the path of a page (and its UTM parameters), so a
+ * long query string (ad-click ids, OAuth callbacks) must not cost the page view.
+ */
+function storedUrl(url: string, page: URL): string {
+  return url.length <= eventLimits.urlCharsMax ? url : `${page.origin}${page.pathname}`;
 }
 
 /**
