@@ -62,13 +62,34 @@ describe('live sockets are tenant-isolated', () => {
     expect(status.status).toBe(403);
   });
 
-  test('the own project opens, and its snapshot names only that tenant', async () => {
+  test("the own project opens, and its snapshot counts only that project's events", async () => {
+    // Distinct events in each project: acme's counters must hold acme's alone.
+    const sent: [string, string, number][] = [
+      ['acme', 'acme_signup', 2],
+      ['globex', 'globex_secret', 5],
+    ];
+    for (const [project, name, count] of sent) {
+      const principal = auth.accounts.verifyAccess(tokens[project] as string);
+      const writeKey = auth.projects.createKey(principal, project, { kind: 'write' }).key;
+      for (let i = 0; i < count; i++) {
+        const res = await server.post(
+          '/api/v1/events',
+          { name, path: `/${project}` },
+          { authorization: `Bearer ${writeKey}` },
+        );
+        expect(res.status).toBe(202);
+      }
+    }
     const client = await LiveClient.connect(
       `${server.wsUrl}/api/v1/ws/metrics?tenant_id=acme&token=${readKeys.acme}`,
     );
     client.send({ type: 'subscribe' });
     const { message } = await client.next(isSnapshot, 2000);
     expect(message).toMatchObject({ type: 'snapshot', tenant: 'acme' });
+    const window = message.windows['1m'];
+    expect(window.events).toBe(2);
+    expect(window.names).toEqual([{ name: 'acme_signup', events: 2 }]);
+    expect(JSON.stringify(message)).not.toContain('globex');
     client.close();
   });
 });

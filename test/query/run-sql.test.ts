@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
 import { AppError, MiB } from '../../src/core/index.ts';
 import { queryLimits, runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
@@ -36,6 +37,31 @@ async function refusal(sql: string, params: SqlParamValue[] = []): Promise<AppEr
 }
 
 const rowsOf = (result: SqlResult) => result.rows;
+
+/** This process's SQL children (sql-child.ts) that are alive, from /proc. */
+function sqlChildren(): number[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' || Number(fields[1]) !== process.pid) return [];
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      return cmdline.includes('sql-child.ts') ? [Number(entry)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+/** Waits until at most the spare child is left: the stopped statement's process is gone. */
+async function onlySpareLeft(): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (sqlChildren().length > 1) {
+    if (performance.now() > deadline) throw new Error(`children left: ${sqlChildren()}`);
+    await Bun.sleep(20);
+  }
+}
 
 describe('runSql', () => {
   test('answers a SELECT over the tenant`s events with columns, rows and counts', async () => {
@@ -215,6 +241,7 @@ describe('runSql', () => {
       const started = performance.now();
       await expect(run(sql, [], { timeoutMs: 300 })).rejects.toMatchObject({ status: 408 });
       expect(performance.now() - started).toBeLessThan(5_000);
+      await onlySpareLeft(); // the process building the value was killed
     }
     expect(source.openSnapshots).toBe(0);
     expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
@@ -229,6 +256,7 @@ describe('runSql', () => {
       status: 400,
       message: `sql: the query used more than ${queryLimits.sqlProcessBytesMax / MiB} MiB of memory and was stopped`,
     });
+    await onlySpareLeft();
     expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
   });
 

@@ -73,6 +73,12 @@ async function expectRefused(sql: string, params: SqlParamValue[] = []): Promise
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     expect([sql, error.status, error.code]).toEqual([sql, 400, 'bad_request']);
+    // Refused by the guard, before anything ran: not an error of DuckDB running it (such as
+    // a Catalog Error for a table the statement's process does not have).
+    expect([sql, error.message]).not.toEqual([
+      sql,
+      expect.stringMatching(/^sql: [A-Z][\w ]* Error: /),
+    ]);
     return error.message;
   }
 }

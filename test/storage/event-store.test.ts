@@ -84,7 +84,10 @@ describe('flush', () => {
       });
     const staging = path.join(app.dataDir, 'staging');
     const exports = () => fs.readdirSync(staging).filter((f) => f.startsWith('export-'));
-    while (exports().length === 0) await Bun.sleep(10); // exported: the statement is starting
+    // Exported: the statement is starting (well before its 2 s limit).
+    for (const deadline = performance.now() + 1_500; exports().length === 0; await Bun.sleep(10)) {
+      if (performance.now() > deadline) throw new Error('the statement never exported its events');
+    }
     expect(await app.engine.store.flusher.flush()).toMatchObject({ rows: 2 });
     expect(await app.count()).toBe(2);
     expect(sqlDone).toBe(false);
