@@ -149,6 +149,9 @@ describe('POST /api/v1/events', () => {
     );
     expect(res.status).toBe(413);
     expect(await json(res)).toMatchObject({ code: 'payload_too_large' });
+    // Not JSON at all: still 413, so the body was refused before anything parsed it.
+    const notJson = await t.post('/api/v1/events', `{not json ${'z'.repeat(40_000)}`);
+    expect(notJson.status).toBe(413);
   });
 
   test('accepts gzip bodies', async () => {
