@@ -38,10 +38,10 @@ export async function startServer(
   });
   const lines: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error('server did not start in time')),
-      START_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a stuck server behind
+      reject(new Error(`server did not start in time: ${lines.slice(-5).join(' | ')}`));
+    }, START_TIMEOUT_MS);
     void readLines(proc.stdout, (line) => {
       lines.push(line);
       if (line.includes('"msg":"listening"')) {

@@ -55,6 +55,10 @@ describe('crash at each step of flush and compaction', () => {
         if (status === 0) break; // the process killed itself at the fault point
         await Bun.sleep(60);
       }
+      // The fault point fires within the rounds above; if not, fail rather than wait forever.
+      const fired = await Promise.race([server.exited.then(() => true), Bun.sleep(10_000)]);
+      if (fired !== true) server.kill('SIGKILL');
+      expect(fired).toBe(true);
       await server.exited;
       expect(server.proc.signalCode).toBe('SIGKILL');
       expect(server.lines.some((l) => l.includes('fault injection is on'))).toBe(true);
