@@ -99,7 +99,11 @@ describe('delivery', () => {
     server = await startLiveServer();
     const { client } = await subscribed(server);
     client.send({ type: 'unsubscribe' });
-    await Bun.sleep(50);
+    // Wait until the server has taken the unsubscribe (its topic is gone), not a fixed time.
+    for (const deadline = performance.now() + 5_000; server.hub.stats().topics > 0; ) {
+      if (performance.now() > deadline) throw new Error('unsubscribe was never taken');
+      await Bun.sleep(10);
+    }
     const count = client.messages.length;
     await server.post('/api/v1/events', { name: 'signup' });
     await Bun.sleep(600);
