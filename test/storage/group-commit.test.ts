@@ -137,6 +137,7 @@ describe('GroupCommitter', () => {
     };
     const o = admitted(committer, Buffer.from('now'), 1);
     committer.commitQueued();
+    expect(o.kind).toBe('queued');
     if (o.kind === 'queued') expect(await o.committed).toBe(1);
     expect(sawLaterTurn).toEqual([false]);
     wal.close();
@@ -163,6 +164,7 @@ describe('GroupCommitter', () => {
     const { committer, wal, dir } = setup();
     const order: string[] = [];
     const o = admitted(committer, Buffer.from('x'), 1);
+    expect(o.kind).toBe('queued');
     if (o.kind === 'queued') void o.committed.then(() => order.push('commit'));
     await committer.barrier().then(() => order.push('barrier'));
     expect(order).toEqual(['commit', 'barrier']);
@@ -187,8 +189,10 @@ describe('GroupCommitter', () => {
   });
 });
 
+/** Waits for `condition` (real fsyncs: up to 10 s on a busy machine). */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await Bun.sleep(2);
+  const deadline = performance.now() + 10_000;
+  while (!condition() && performance.now() < deadline) await Bun.sleep(2);
   expect(condition()).toBe(true);
 }
 
@@ -201,8 +205,12 @@ function admitted(committer: GroupCommitter, payload: Uint8Array, events: number
 /** Lets every held sync go, again and again, until every commit in `all` has settled. */
 async function releaseUntilSettled(held: (() => void)[], all: Promise<number>[]): Promise<void> {
   let settled = 0;
-  for (const p of all) void p.then(() => settled++);
+  const count = () => settled++;
+  for (const p of all) void p.then(count, count);
+  const deadline = performance.now() + 10_000;
   while (settled < all.length) {
+    if (performance.now() > deadline)
+      throw new Error(`${all.length - settled} commits never settled`);
     for (const release of held.splice(0)) release();
     await Bun.sleep(1);
   }
