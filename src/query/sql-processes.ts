@@ -44,8 +44,13 @@ export class SqlProcesses {
     private readonly command: readonly string[] = [process.execPath, CHILD_ENTRY],
   ) {}
 
+  /** Whether a statement now would be refused as busy (so its caller need not prepare it). */
+  get full(): boolean {
+    return this.running >= this.processesMax;
+  }
+
   async run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
-    if (this.running >= this.processesMax) {
+    if (this.full) {
       const detail = `${this.running} SQL statements are running (limit ${this.processesMax})`;
       return { ok: false, stopped: 'busy', detail };
     }

@@ -4,6 +4,7 @@
 
 import { t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../core/index.ts';
+import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow } from '../routes/events.ts';
 
@@ -16,9 +17,14 @@ export async function ingest(
   events: BaseEvent[],
   locOf: (i: number) => (string | number)[],
 ) {
+  return acceptedOrThrow(await write(deps, request, events), locOf);
+}
+
+/** The engine's outcome for `events`, noted as the request's tenants; 503 once shutting down. */
+function write(deps: AppDeps, request: Request, events: BaseEvent[]): Promise<IngestOutcome> {
   noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
   if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-  return acceptedOrThrow(await deps.engine.ingestor.ingest(events), locOf);
+  return deps.engine.ingestor.ingest(events);
 }
 
 /** An item of a batch that was left out, and why. */
@@ -81,13 +87,11 @@ export async function ingestSorted(
   batch: SortedBatch,
   api: string,
 ): Promise<void> {
-  noteTenant(request, [...new Set(batch.events.map((e) => e.tenant))].join(','));
   for (;;) {
     if (batch.events.length === 0) {
       throw new AppError('bad_request', batch.dropped.map((d) => d.reason).join('; '));
     }
-    if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-    const outcome = await deps.engine.ingestor.ingest(batch.events);
+    const outcome = await write(deps, request, batch.events);
     if (outcome.kind !== 'too_large') {
       acceptedOrThrow(outcome, (i) => ['batch', batch.indexes[i] ?? i]);
       break;

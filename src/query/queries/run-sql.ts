@@ -75,6 +75,8 @@ export async function runSql(
   options: RunSqlOptions,
 ): Promise<SqlResult> {
   const started = performance.now();
+  // Refused before the events are exported: overload should cost as little as possible.
+  if (processes.full) throw stoppedError('busy', options.timeoutMs);
   // The snapshot is held only to check the statement and export the events: the statement
   // then reads its own copy, so flushes and other reads never wait for it.
   const { job, exported } = await withSnapshot(source, tenant, {}, (snapshot) =>
