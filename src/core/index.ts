@@ -37,3 +37,4 @@ export {
   utcDay,
   utcDayIndex,
 } from './time.ts';
+export { mayHoldLoneSurrogate, wellFormed } from './unicode.ts';

@@ -3,7 +3,14 @@
 // Overload is a returned outcome so the HTTP layer answers 429 (one tenant's mailbox) or 503
 // (the whole node), each with Retry-After.
 
-import { type BaseEvent, type Clock, eventLimits, type StoredEvent } from '../core/index.ts';
+import {
+  type BaseEvent,
+  type Clock,
+  eventLimits,
+  mayHoldLoneSurrogate,
+  type StoredEvent,
+  wellFormed,
+} from '../core/index.ts';
 import type { Admission, EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { Enricher } from './enrich.ts';
@@ -52,7 +59,11 @@ export class Ingestor {
     const lineBytes = new Array<number>(events.length);
     let bytes = 0;
     for (let i = 0; i < events.length; i++) {
-      const line = JSON.stringify(events[i]);
+      let line = JSON.stringify(events[i]);
+      if (mayHoldLoneSurrogate(line)) {
+        events[i] = wellFormed(events[i] as StoredEvent);
+        line = JSON.stringify(events[i]);
+      }
       // UTF-8 takes at most 3 bytes per UTF-16 unit; count bytes only when it can matter.
       const small = line.length * 3 <= eventLimits.eventBytesMax;
       const size = small ? line.length : Buffer.byteLength(line);

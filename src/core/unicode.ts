@@ -1,0 +1,26 @@
+// Well-formed text for storage. JSON may carry lone UTF-16 surrogates (`"\ud800"`), which JS
+// strings hold but UTF-8 cannot: DuckDB refuses the JSON line that escapes one, so one such
+// event would make every read and flush of the log fail. Ingest stores U+FFFD in their place,
+// as a UTF-8 encoder does (a string cut in the middle of an emoji is the usual source).
+
+/**
+ * Whether `json` (JSON.stringify output) may hold an escaped lone surrogate: JSON.stringify
+ * writes paired surrogates as the characters themselves and escapes only lone ones.
+ */
+export function mayHoldLoneSurrogate(json: string): boolean {
+  return json.includes('\\ud') || json.includes('\\uD');
+}
+
+/** `value` with every lone surrogate, in strings and object keys at any depth, as U+FFFD. */
+export function wellFormed<T>(value: T): T {
+  return repair(value) as T;
+}
+
+function repair(value: unknown): unknown {
+  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
+  if (Array.isArray(value)) return value.map(repair);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) out[repair(key) as string] = repair(inner);
+  return out;
+}
