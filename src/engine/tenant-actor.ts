@@ -4,7 +4,7 @@
 // rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
 
 import { type Clock, eventKey, type StoredEvent, utcDayIndex } from '../core/index.ts';
-import type { Admission, EventStore } from '../storage/index.ts';
+import { type Admission, type EventStore, RECORD_BYTES_MAX } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
 import type { Ticker } from './ticker.ts';
@@ -148,18 +148,75 @@ export class TenantActor {
       await store.committer.barrier();
       return null;
     }
-    const payload = Buffer.from(lines.join('\n'));
-    const submitted = store.committer.submit(payload, fresh.length, room);
-    if (submitted.kind === 'failed') {
-      for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
-      return { kind: 'overloaded', reason: 'the write-ahead log failed' };
+    const records = recordsOf(fresh, lines);
+    const queued: Promise<number>[] = [];
+    for (const [i, record] of records.entries()) {
+      // The tick's room goes with its first record; the others are within it.
+      const submitted = store.committer.submit(
+        record.payload,
+        record.events.length,
+        i === 0 ? room : { events: 0, bytes: 0 },
+      );
+      if (submitted.kind === 'failed') {
+        // (Only the first can be refused: the log fails asynchronously, never within this loop.)
+        for (const q of queued) q.catch(() => undefined);
+        for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
+        return { kind: 'overloaded', reason: 'the write-ahead log failed' };
+      }
+      queued.push(submitted.committed);
     }
-    const seq = await submitted.committed;
-    const group = { tenant: this.tenant, events: fresh.length, days: utcDaysOf(fresh), payload };
-    store.committed(seq, group);
+    const seqs = await Promise.all(queued);
+    records.forEach((record, i) => {
+      const group = {
+        tenant: this.tenant,
+        events: record.events.length,
+        days: utcDaysOf(record.events),
+        payload: record.payload,
+      };
+      store.committed(seqs[i] as number, group);
+    });
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
   }
+}
+
+interface LogRecord {
+  events: readonly StoredEvent[];
+  /** The events' JSON lines, newline-separated. */
+  payload: Buffer;
+}
+
+/**
+ * The log records of a tick: one, unless its lines are over RECORD_BYTES_MAX (a tick holds
+ * every request a tenant sent in one turn: 60 batches of 5 MB are 300 MB).
+ */
+function recordsOf(events: readonly StoredEvent[], lines: readonly string[]): LogRecord[] {
+  const whole = Buffer.from(lines.join('\n'));
+  if (whole.length <= RECORD_BYTES_MAX) return [{ events, payload: whole }];
+  const records: LogRecord[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const lineBytes = Buffer.byteLength(lines[i] as string) + 1;
+    if (i > start && bytes + lineBytes > RECORD_BYTES_MAX) {
+      records.push(recordOf(events, lines, start, i));
+      start = i;
+      bytes = 0;
+    }
+    bytes += lineBytes;
+  }
+  records.push(recordOf(events, lines, start, lines.length));
+  return records;
+}
+
+function recordOf(
+  events: readonly StoredEvent[],
+  lines: readonly string[],
+  start: number,
+  end: number,
+): LogRecord {
+  const payload = Buffer.from(lines.slice(start, end).join('\n'));
+  return { events: events.slice(start, end), payload };
 }
 
 /** The UTC days (days since 1970-01-01) of events' timestamps, each once. */

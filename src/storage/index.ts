@@ -39,3 +39,4 @@ export {
   type WalRecord,
   WriteAheadLog,
 } from './wal.ts';
+export { RECORD_BYTES_MAX } from './wal-frame.ts';

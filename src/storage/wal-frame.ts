@@ -11,6 +11,11 @@
 export const FRAME_HEADER_BYTES = 16;
 /** A frame larger than this is not something Tally wrote: treat it as corruption. */
 export const FRAME_PAYLOAD_BYTES_MAX = 256 * 1024 * 1024;
+/**
+ * The largest payload a writer puts in one record: work past it is split into several, far
+ * below the frame limit above (which `append` enforces before anything is written).
+ */
+export const RECORD_BYTES_MAX = 16 * 1024 * 1024;
 
 /** The header of the frame holding `payload`; the payload itself is written as it is. */
 export function frameHeader(seq: number, payload: Uint8Array): Buffer {

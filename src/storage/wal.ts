@@ -8,7 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../core/index.ts';
 import { writeFully } from './file-io.ts';
-import { decodeFrame, FRAME_HEADER_BYTES, frameHeader } from './wal-frame.ts';
+import {
+  decodeFrame,
+  FRAME_HEADER_BYTES,
+  FRAME_PAYLOAD_BYTES_MAX,
+  frameHeader,
+} from './wal-frame.ts';
 
 export type Durability = 'fsync' | 'os';
 
@@ -102,6 +107,8 @@ export class WriteAheadLog {
     let bytes = 0;
     let seq = this.nextSeq;
     for (const p of payloads) {
+      // Replay reads a longer frame as corruption: such a record must never be acknowledged.
+      assert(p.length <= FRAME_PAYLOAD_BYTES_MAX, 'a log record is within the frame limit');
       parts.push(frameHeader(seq++, p), p);
       bytes += FRAME_HEADER_BYTES + p.length;
     }
