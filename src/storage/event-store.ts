@@ -22,7 +22,7 @@ import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { removeStrayFiles } from './segment-files.ts';
 import { openSqlite } from './sqlite.ts';
-import { type Durability, WriteAheadLog } from './wal.ts';
+import { type Durability, type WalDamage, WriteAheadLog } from './wal.ts';
 
 export interface EventStoreOptions extends CompactorOptions {
   dataDir: string;
@@ -253,6 +253,11 @@ export class EventStore implements EventSource {
   readiness(): DiskStatus {
     if (!this.committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
     return checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
+  }
+
+  /** What opening the log cut from its newest file (a torn tail, or damage), if anything. */
+  get logDamage(): WalDamage | null {
+    return this.wal.damage;
   }
 
   get lastSeq(): number {

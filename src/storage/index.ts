@@ -35,6 +35,7 @@ export { openSqlite } from './sqlite.ts';
 export {
   type Durability,
   fsyncPath,
+  type WalDamage,
   type WalOptions,
   type WalRecord,
   WriteAheadLog,

@@ -50,3 +50,27 @@ export function decodeFrame(data: Buffer, at: number): FrameRead {
 function crcOf(buf: Buffer, start: number, end: number): number {
   return Bun.hash.crc32(buf.subarray(start, end)) >>> 0;
 }
+
+/**
+ * How many valid frames numbered above `lastSeq` follow in `data` after damage at `from`:
+ * a crash tears only the end of what was written, so any is a sign of damage in the middle
+ * (or of unsynced pages written back out of order before a power loss). Scans every offset;
+ * the sequence number is checked before the CRC, so garbage costs little.
+ */
+export function framesAfterDamage(data: Buffer, from: number, lastSeq: number): number {
+  let found = 0;
+  let seqMin = lastSeq + 1;
+  let at = from + 1;
+  while (at + FRAME_HEADER_BYTES <= data.length) {
+    const seq = data.readUInt32LE(at + 12) * 2 ** 32 + data.readUInt32LE(at + 8);
+    const read = seq >= seqMin ? decodeFrame(data, at) : null;
+    if (read?.kind === 'frame') {
+      found++;
+      seqMin = read.seq + 1;
+      at = read.next;
+    } else {
+      at++;
+    }
+  }
+  return found;
+}

@@ -13,6 +13,7 @@ import {
   FRAME_HEADER_BYTES,
   FRAME_PAYLOAD_BYTES_MAX,
   frameHeader,
+  framesAfterDamage,
 } from './wal-frame.ts';
 
 export type Durability = 'fsync' | 'os';
@@ -21,6 +22,19 @@ export interface WalOptions {
   dir: string;
   fileBytesMax: number;
   durability: Durability;
+}
+
+/** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
+export interface WalDamage {
+  file: string;
+  offset: number;
+  reason: string;
+  /** Bytes cut from the file. */
+  bytes: number;
+  /** Valid records found after the damage, which a torn write cannot explain. */
+  framesAfter: number;
+  /** Where the cut bytes were kept (when records followed the damage), else null. */
+  savedAs: string | null;
 }
 
 export interface WalRecord {
@@ -56,6 +70,8 @@ export class WriteAheadLog {
     private readonly options: WalOptions,
     private readonly files: WalFile[],
     lastSeq: number,
+    /** What opening cut from the newest file; the caller reports it. */
+    readonly damage: WalDamage | null,
   ) {
     const current = files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
@@ -85,14 +101,16 @@ export class WriteAheadLog {
       .sort();
     const files: WalFile[] = [];
     let lastSeq = 0;
+    let damage: WalDamage | null = null;
     names.forEach((name, i) => {
       const isNewest = i === names.length - 1;
-      const fileLastSeq = replayFile(path.join(options.dir, name), isNewest, lastSeq, onRecord);
-      lastSeq = Math.max(lastSeq, fileLastSeq);
-      files.push({ index: Number(name.slice(0, 10)), name, lastSeq: fileLastSeq });
+      const replay = replayFile(path.join(options.dir, name), isNewest, lastSeq, onRecord);
+      lastSeq = Math.max(lastSeq, replay.lastSeq);
+      damage = replay.damage ?? damage;
+      files.push({ index: Number(name.slice(0, 10)), name, lastSeq: replay.lastSeq });
     });
     if (files.length === 0) files.push(createFile(options.dir, 1));
-    return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor));
+    return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor), damage);
   }
 
   /**
@@ -194,13 +212,13 @@ function replayFile(
   isNewest: boolean,
   prevSeq: number,
   onRecord: (record: WalRecord) => void,
-): number {
+): { lastSeq: number; damage: WalDamage | null } {
   const data = fs.readFileSync(file);
   let at = 0;
   let lastSeq = prevSeq;
   for (;;) {
     const read = decodeFrame(data, at);
-    if (read.kind === 'end') break;
+    if (read.kind === 'end') return { lastSeq, damage: null };
     if (read.kind === 'torn') {
       if (!isNewest) {
         throw new Error(
@@ -208,15 +226,37 @@ function replayFile(
             'the newest file, so this is not a torn write: restore it from backup or move it away',
         );
       }
-      fs.truncateSync(file, at);
-      break;
+      return { lastSeq, damage: cutTail(file, data, at, read.reason, lastSeq) };
     }
     assert(read.seq > lastSeq, `log sequence goes backwards in ${file} at byte ${at}`);
     lastSeq = read.seq;
     onRecord({ seq: read.seq, payload: read.payload });
     at = read.next;
   }
-  return lastSeq;
+}
+
+/**
+ * Cuts the newest file at the first invalid frame, the end of what a crash left durable. When
+ * valid records follow the damage, the cut bytes are first kept in `<file>.damaged-<offset>`
+ * (fsynced): they may hold acknowledged events, to be recovered by hand, never silently lost.
+ */
+function cutTail(
+  file: string,
+  data: Buffer,
+  at: number,
+  reason: string,
+  lastSeq: number,
+): WalDamage {
+  const framesAfter = framesAfterDamage(data, at, lastSeq);
+  let savedAs: string | null = null;
+  if (framesAfter > 0) {
+    savedAs = `${file}.damaged-${at}`;
+    fs.writeFileSync(savedAs, data.subarray(at));
+    fsyncPath(savedAs);
+    fsyncPath(path.dirname(file));
+  }
+  fs.truncateSync(file, at);
+  return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
 }
 
 function createFile(dir: string, index: number): WalFile {

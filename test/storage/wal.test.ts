@@ -95,6 +95,47 @@ describe('WriteAheadLog', () => {
     expect(openLog(dir).texts()).toEqual(['one']);
   });
 
+  test('a torn tail is cut without keeping a copy, and reported', async () => {
+    const dir = tempLog();
+    const { wal } = openLog(dir);
+    await wal.append([Buffer.from('whole')]);
+    wal.close();
+    const file = path.join(dir, fs.readdirSync(dir)[0] as string);
+    const torn = Buffer.alloc(26);
+    torn.writeUInt32LE(100, 0);
+    fs.appendFileSync(file, torn);
+    const reopened = openLog(dir);
+    expect(reopened.wal.damage).toMatchObject({ bytes: 26, framesAfter: 0, savedAs: null });
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    reopened.wal.close();
+    expect(openLog(dir).wal.damage).toBeNull();
+  });
+
+  test('damage followed by valid records keeps the cut bytes in a file of their own', async () => {
+    const dir = tempLog();
+    const { wal } = openLog(dir);
+    for (const text of ['one', 'two', 'three', 'four', 'five']) {
+      await wal.append([Buffer.from(text)]);
+      await wal.sync();
+    }
+    wal.close();
+    const file = path.join(dir, fs.readdirSync(dir)[0] as string);
+    const bytes = fs.readFileSync(file);
+    const second = 16 + 3; // the second record's frame starts after the first's
+    bytes[second + 16] = (bytes[second + 16] as number) ^ 1; // its payload: 'two' → 'uwo'
+    fs.writeFileSync(file, bytes);
+
+    const reopened = openLog(dir);
+    expect(reopened.texts()).toEqual(['one']);
+    const damage = reopened.wal.damage;
+    expect(damage).toMatchObject({ offset: second, reason: 'checksum mismatch', framesAfter: 3 });
+    // The three acknowledged records after the damage are not lost: their bytes are kept.
+    expect(fs.readFileSync(damage?.savedAs as string)).toEqual(bytes.subarray(second));
+    expect(fs.statSync(file).size).toBe(second);
+    expect(await reopened.wal.append([Buffer.from('next')])).toBe(2);
+    reopened.wal.close();
+  });
+
   test('damage in a file that is not the newest refuses to open', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir, 1 * MiB);
