@@ -1,8 +1,8 @@
 // Where segment files live and how they appear there atomically: written under a temporary
 // name in the staging directory, fsynced, renamed into
-// `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet`, and the directory fsynced. At start,
-// files the catalog does not know (a crash between rename and catalog) and staging leftovers
-// are removed.
+// `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet` (new directories fsynced in their
+// parents), and the directory fsynced. At start, files the catalog does not know (a crash
+// between rename and catalog) and staging leftovers are removed.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,10 +16,23 @@ export function segmentRelativePath(tenant: string, day: string, name: string): 
 export function publishSegment(stagingFile: string, segmentsDir: string, relative: string): number {
   fsyncPath(stagingFile);
   const target = path.join(segmentsDir, relative);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  makeDirsDurably(path.dirname(target));
   fs.renameSync(stagingFile, target);
   fsyncPath(path.dirname(target));
   return fs.statSync(target).size;
+}
+
+/**
+ * `mkdir -p` whose new directories survive a power loss: each one created is fsynced in its
+ * parent, or a segment renamed into it could vanish with it after the log was released.
+ */
+export function makeDirsDurably(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (first === undefined) return; // all there already
+  for (let created = dir; ; created = path.dirname(created)) {
+    fsyncPath(path.dirname(created));
+    if (created === first) return;
+  }
 }
 
 /** Removes segment files the catalog does not list, and everything in staging. */
