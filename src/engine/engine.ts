@@ -59,6 +59,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     registry,
     dedup,
     keepsIp: options.storeIp,
-    close: () => store.close(),
+    close: async () => {
+      // Routes stop calling ingest first (main.ts); what was handed to the actors is committed.
+      await ingestor.settled();
+      await store.close();
+    },
   };
 }

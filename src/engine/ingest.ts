@@ -38,6 +38,9 @@ export interface IngestLimits {
 const DISK_CHECK_INTERVAL_MS = 1000;
 
 export class Ingestor {
+  /** `ingest` calls not answered yet; `settled` waits for them (shutdown). */
+  private running = 0;
+  private settledWaiters: (() => void)[] = [];
   private diskOk = true;
   private diskReason = '';
   private diskCheckedAt = Number.NEGATIVE_INFINITY;
@@ -52,6 +55,25 @@ export class Ingestor {
   ) {}
 
   async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
+    this.running++;
+    try {
+      return await this.ingestNow(input);
+    } finally {
+      this.running--;
+      if (this.running === 0) for (const settle of this.settledWaiters.splice(0)) settle();
+    }
+  }
+
+  /**
+   * Resolves once every `ingest` call made so far is answered: events in an actor's mailbox
+   * whose tick has not run yet are committed before the store may close.
+   */
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private async ingestNow(input: readonly BaseEvent[]): Promise<IngestOutcome> {
     const refusal = this.refusal(input.length);
     if (refusal !== null) return { kind: 'overloaded', reason: refusal };
     const events = input.map((e) => this.enricher.enrich(e));

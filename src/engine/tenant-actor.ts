@@ -125,7 +125,14 @@ export class TenantActor {
       room.events += sub.room.events;
       room.bytes += sub.room.bytes;
     }
-    const outcome = await this.commit(fresh, freshLines, room);
+    let outcome: ActorOutcome | null;
+    try {
+      outcome = await this.commit(fresh, freshLines, room);
+    } catch {
+      // The log failed (onFatal stops the process): nothing is acknowledged, every request
+      // is still answered, and the mailbox's count stays true.
+      outcome = { kind: 'overloaded', reason: 'the write-ahead log failed' };
+    }
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });

@@ -1,10 +1,29 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { makeEvent } from '../helpers/memory-source.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
 
 const body = (r: Response) => r.json() as Promise<Record<string, unknown>>;
+
+describe('closing', () => {
+  test('closing the engine first commits the events its actors were handed', async () => {
+    let fatal: unknown = null;
+    t = await makeTestApp({
+      onFatal: (error) => {
+        fatal = error;
+      },
+    });
+    await t.post('/api/v1/events', { event_id: 'warm', name: 'x', tenant_id: 'acme' });
+    // In the actor's mailbox, its tick not run yet, when the close begins.
+    const late = t.engine.ingestor.ingest([makeEvent({ event_id: 'late', timestamp: T0 })]);
+    await t.restart();
+    expect((await late).kind).toBe('ok');
+    expect(fatal).toBeNull();
+    expect(await t.count('acme')).toBe(2);
+  });
+});
 
 describe('exact-once ingest', () => {
   test('the same id sent concurrently is accepted once', async () => {

@@ -9,6 +9,7 @@ import type { BaseEvent } from '../../src/core/index.ts';
 import { RECORD_BYTES_MAX } from '../../src/storage/index.ts';
 import { FRAME_HEADER_BYTES } from '../../src/storage/wal-frame.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { makeEvent } from '../helpers/memory-source.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -19,25 +20,15 @@ const EVENTS_PER_BATCH = 4000;
 const PAD = 'x'.repeat(700);
 
 function batch(b: number): BaseEvent[] {
-  return Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({
-    event_id: `b${b}-${i}`,
-    tenant: 'acme',
-    name: 'page_view',
-    timestamp: T0,
-    received_at: T0,
-    user_id: `u${i}`,
-    anonymous_id: null,
-    session_id: null,
-    source: null,
-    path: '/',
-    referrer: null,
-    url: null,
-    user_agent: null,
-    ip: null,
-    duration: null,
-    value: null,
-    properties: { pad: PAD },
-  }));
+  return Array.from({ length: EVENTS_PER_BATCH }, (_, i) =>
+    makeEvent({
+      event_id: `b${b}-${i}`,
+      timestamp: T0,
+      user_id: `u${i}`,
+      path: '/',
+      properties: { pad: PAD },
+    }),
+  );
 }
 
 /** The payload length of every frame in the log directory. */
