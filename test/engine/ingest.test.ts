@@ -25,6 +25,21 @@ describe('closing', () => {
   });
 });
 
+describe('a failing log', () => {
+  test('a commit that fails answers its requests with 503 and frees the mailbox', async () => {
+    const fatal: unknown[] = [];
+    t = await makeTestApp({ onFatal: (error) => fatal.push(error) });
+    await t.post('/api/v1/events', { event_id: 'ok', name: 'x', tenant_id: 'acme' });
+    // The disk goes away under the log (a private part, reached only by this test).
+    const wal = (t.engine.store as unknown as { wal: { append: () => Promise<number> } }).wal;
+    wal.append = () => Promise.reject(new Error('EIO: the disk went away'));
+    const res = await t.post('/api/v1/events', { event_id: 'lost', name: 'x', tenant_id: 'acme' });
+    expect(res.status).toBe(503);
+    expect(fatal.map(String)).toEqual(['Error: EIO: the disk went away']);
+    expect(t.engine.registry.peek('acme')?.inFlight).toBe(0);
+  });
+});
+
 describe('exact-once ingest', () => {
   test('the same id sent concurrently is accepted once', async () => {
     t = await makeTestApp();
