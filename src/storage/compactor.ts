@@ -12,7 +12,7 @@ import { sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { publishSegment, segmentRelativePath } from './segment-files.ts';
+import { publishSegment, removeQuietly, segmentRelativePath } from './segment-files.ts';
 
 export interface CompactorOptions {
   /** A tenant-day is compacted once it has this many small segments. */
@@ -81,19 +81,27 @@ export class Compactor {
     const staging = path.join(stagingDir, `${name}.parquet`);
     const stagingCounts = path.join(stagingDir, path.basename(minuteCountsFile(file)));
     const files = segments.map((s) => `'${sqlString(path.join(segmentsDir, s.file))}'`).join(', ');
-    const c = await this.deps.instance.connect();
+    let bytes: number;
     try {
-      await c.run(
-        `COPY (SELECT * FROM read_parquet([${files}]) ORDER BY "timestamp", event_id)
-         TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
-      );
-      await writeMinuteCounts(c, `read_parquet('${sqlString(staging)}')`, {}, stagingCounts);
-    } finally {
-      c.closeSync();
+      const c = await this.deps.instance.connect();
+      try {
+        await c.run(
+          `COPY (SELECT * FROM read_parquet([${files}]) ORDER BY "timestamp", event_id)
+           TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
+        );
+        await writeMinuteCounts(c, `read_parquet('${sqlString(staging)}')`, {}, stagingCounts);
+      } finally {
+        c.closeSync();
+      }
+      this.deps.fault('compact:after-write');
+      bytes = publishSegment(staging, segmentsDir, file);
+      publishSegment(stagingCounts, segmentsDir, minuteCountsFile(file));
+    } catch (error) {
+      // A failed merge leaves nothing behind (compaction runs again on its interval).
+      removeQuietly(staging, stagingCounts);
+      removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+      throw error;
     }
-    this.deps.fault('compact:after-write');
-    const bytes = publishSegment(staging, segmentsDir, file);
-    publishSegment(stagingCounts, segmentsDir, minuteCountsFile(file));
     this.deps.fault('compact:after-rename');
     const merged: NewSegment = {
       tenant,

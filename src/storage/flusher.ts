@@ -24,7 +24,7 @@ import type { FaultHook } from './faults.ts';
 import { type FlushPlan, type HotTier, stagedRowsSql } from './hot-tier.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { publishSegment, segmentRelativePath } from './segment-files.ts';
+import { publishSegment, removeQuietly, segmentRelativePath } from './segment-files.ts';
 
 export interface FlusherDeps {
   instance: DuckDBInstance;
@@ -58,6 +58,12 @@ const DAY_INDEX = `floor(epoch_ms("timestamp") / ${DAY_MS})::BIGINT`;
 
 /** A per-connection temp table: one tenant's rows of a flush spanning several days. */
 const TENANT_TABLE = 'flush_tenant_rows';
+
+interface SegmentParams {
+  through: bigint;
+  tableThrough: bigint;
+  tenant: string;
+}
 
 export class Flusher {
   private running: Promise<FlushResult> | null = null;
@@ -165,7 +171,7 @@ export class Flusher {
   /** Writes the segment of one tenant-day from `rows`; null when it has no rows. */
   private async writeSegment(
     c: DuckDBConnection,
-    params: { through: bigint; tableThrough: bigint; tenant: string },
+    params: SegmentParams,
     dayIndex: number,
     rows: string,
   ): Promise<NewSegment | null> {
@@ -174,6 +180,40 @@ export class Flusher {
     const file = segmentRelativePath(params.tenant, day, name);
     const staging = path.join(this.deps.stagingDir, `${name}.parquet`);
     const stagingCounts = path.join(this.deps.stagingDir, path.basename(minuteCountsFile(file)));
+    let facts: (SegmentFacts & { bytes: number }) | null;
+    try {
+      facts = await this.writeAndPublish(
+        c,
+        { params, dayIndex, rows },
+        { staging, stagingCounts, file },
+      );
+    } catch (error) {
+      // A failed flush leaves nothing behind in staging (it is retried every few seconds).
+      removeQuietly(staging, stagingCounts);
+      throw error;
+    }
+    if (facts === null) return null;
+    return {
+      tenant: params.tenant,
+      day,
+      file,
+      rows: Number(facts.rows),
+      bytes: facts.bytes,
+      minTs: Number(facts.min_ts),
+      maxTs: Number(facts.max_ts),
+      maxReceivedAt: Number(facts.max_received_at),
+      hasMinuteCounts: true,
+    };
+  }
+
+  /** COPYs a tenant-day to staging with its minute counts, and publishes both; null if empty. */
+  private async writeAndPublish(
+    c: DuckDBConnection,
+    what: { params: SegmentParams; dayIndex: number; rows: string },
+    where: { staging: string; stagingCounts: string; file: string },
+  ): Promise<(SegmentFacts & { bytes: number }) | null> {
+    const { params, dayIndex, rows } = what;
+    const { staging, stagingCounts, file } = where;
     await run(
       c,
       `COPY (SELECT * FROM ${rows} AS r
@@ -204,17 +244,7 @@ export class Flusher {
     this.deps.fault('flush:after-write');
     const bytes = publishSegment(staging, this.deps.segmentsDir, file);
     publishSegment(stagingCounts, this.deps.segmentsDir, minuteCountsFile(file));
-    return {
-      tenant: params.tenant,
-      day,
-      file,
-      rows: Number(facts.rows),
-      bytes,
-      minTs: Number(facts.min_ts),
-      maxTs: Number(facts.max_ts),
-      maxReceivedAt: Number(facts.max_received_at),
-      hasMinuteCounts: true,
-    };
+    return { ...facts, bytes };
   }
 }
 

@@ -35,6 +35,11 @@ export function makeDirsDurably(dir: string): void {
   }
 }
 
+/** Removes files that may or may not exist (what a failed step wrote), ignoring the absent. */
+export function removeQuietly(...files: string[]): void {
+  for (const file of files) fs.rmSync(file, { force: true });
+}
+
 /** Removes segment files the catalog does not list, and everything in staging. */
 export function removeStrayFiles(
   segmentsDir: string,
