@@ -2,9 +2,23 @@
 // handles signals with an ordered shutdown: stop accepting → finish in-flight commits → close
 // the stores → exit, forced after the deadline.
 
-import { type Auth, bootstrapAuth, createAuth, formatBootstrapBanner } from './auth/index.ts';
+import {
+  type Auth,
+  bootstrapAuth,
+  createAuth,
+  formatBootstrapBanner,
+  storedEventsProbe,
+} from './auth/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createLogger, type Logger, systemClock } from './core/index.ts';
+import {
+  AppError,
+  assert,
+  createLogger,
+  type Logger,
+  MiB,
+  requestLimits,
+  systemClock,
+} from './core/index.ts';
 import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
@@ -14,6 +28,18 @@ const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
+/**
+ * Room above the largest body a route accepts (an ingest batch of requestLimits.bodyBytesMax):
+ * a gzip body of incompressible data is a little larger than its content (~5 bytes per 64 KiB
+ * block plus 18), and the routes answer bodies up to this margin past the limit with their own
+ * 413. Past it, Bun refuses the body itself (413, empty body, connection closed).
+ */
+const BODY_BYTES_MARGIN = 1 * MiB;
+const REQUEST_BODY_BYTES_MAX = requestLimits.bodyBytesMax + BODY_BYTES_MARGIN;
+assert(
+  BODY_BYTES_MARGIN >= requestLimits.bodyBytesMax / 1000,
+  'the margin covers gzip framing of an incompressible body',
+);
 
 async function start(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -63,6 +89,7 @@ async function start(config: Config): Promise<void> {
   app.listen({
     hostname: config.host,
     port: config.port,
+    maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
     websocket: liveSocketSettings(liveLimits),
   });
   const server = app.server;
@@ -103,16 +130,40 @@ async function openStore(config: Config, log: Logger): Promise<Engine> {
     dedup_keys: engine.dedup.size,
     last_seq: engine.store.lastSeq,
   });
+  const damage = engine.store.logDamage;
+  if (damage !== null) {
+    // A torn tail is what a crash leaves (warn); records after the damage are not (error).
+    const level = damage.framesAfter > 0 ? 'error' : 'warn';
+    log[level]('write-ahead log cut at its first invalid record', {
+      file: damage.file,
+      offset: damage.offset,
+      reason: damage.reason,
+      bytes_cut: damage.bytes,
+      valid_records_after: damage.framesAfter,
+      kept_in: damage.savedAs,
+    });
+  }
   return engine;
 }
 
-/** Users and keys; in required mode, the first start creates an admin and a project. */
+/** Users and keys; in required mode, a start with no admin creates one and a project. */
 async function openAuth(engine: Engine, config: Config, log: Logger): Promise<Auth> {
-  const auth = createAuth({ db: engine.store.sqlite, clock: systemClock, options: config.auth });
+  const auth = createAuth({
+    db: engine.store.sqlite,
+    clock: systemClock,
+    options: config.auth,
+    tenantHoldsEvents: storedEventsProbe(engine.store),
+  });
   if (config.authMode !== 'required') return auth;
   const boot = await bootstrapAuth(auth, {
     dataDir: config.dataDir,
     adminEmail: config.bootstrapAdminEmail,
+  }).catch((error: unknown) => {
+    // A setting the operator must change (the admin email is taken): a message, not a trace.
+    if (error instanceof AppError && error.code === 'conflict') {
+      throw new ConfigError(error.message);
+    }
+    throw error;
   });
   if (boot !== null) {
     // Shown once, on the terminal only; the log line names the file, never the secrets.

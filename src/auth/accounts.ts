@@ -6,18 +6,25 @@ import { AppError, type Clock } from '../core/index.ts';
 import { signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
+import type { ProjectStore } from './projects.ts';
 import { type RateDecision, rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
 import type { User, UserStore } from './users.ts';
 import {
   checkEmail,
+  checkLoginEmail,
+  checkLoginPassword,
   checkName,
   checkPassword,
-  PASSWORD_CHARS_MAX,
   requireObject,
   requireString,
 } from './validate.ts';
+
+/** Characters of a client address kept as a rate-limit key (an IPv6 address is ≤ 45). */
+const ADDRESS_KEY_CHARS_MAX = 64;
+/** Projects named in the message refusing to delete an account that is their only owner. */
+const PROJECTS_NAMED_MAX = 10;
 
 export interface TokenPair {
   access_token: string;
@@ -35,10 +42,14 @@ export interface Principal {
 export interface AccountDeps {
   users: UserStore;
   sessions: SessionStore;
+  projects: ProjectStore;
   signingKeys: SigningKeyRing;
   hasher: PasswordHasher;
   clock: Clock;
   options: AuthOptions;
+  /** The strict limit, keyed by email and client address. */
+  loginPerEmailAndIp: TokenBucketLimiter;
+  /** The loose limit, keyed by email alone. */
   loginPerEmail: TokenBucketLimiter;
   loginPerIp: TokenBucketLimiter;
   registerPerIp: TokenBucketLimiter;
@@ -83,14 +94,13 @@ export class AccountService {
   /** Checks a password login (`email` or OAuth2 `username`) and starts a session. */
   async login(fields: Record<string, unknown>, ip: string | null): Promise<TokenPair> {
     const loc = fields.email === undefined ? 'username' : 'email';
-    const email = requireString(fields[loc], ['body', loc]).trim().toLowerCase();
-    const password = requireString(fields.password, ['body', 'password']);
+    // Lengths first: an over-long value is refused before the limiters keep it as a key.
+    const email = checkLoginEmail(fields[loc], ['body', loc]);
+    const password = checkLoginPassword(fields.password, ['body', 'password']);
     this.limitLogin(email, ip);
     const found = this.deps.users.withHashByEmail(email);
-    // An over-long password cannot be right; it is not hashed, but the time spent is the same.
-    const usable = password.length <= 2 * PASSWORD_CHARS_MAX;
-    const ok = await this.deps.hasher.verify(usable ? password : '', found?.passwordHash ?? null);
-    if (!ok || !usable || found === null) throw unauthorized('incorrect email or password');
+    const ok = await this.deps.hasher.verify(password, found?.passwordHash ?? null);
+    if (!ok || found === null) throw unauthorized('incorrect email or password');
     const { sessionId, refreshToken } = this.deps.sessions.start(found.user.id, this.now());
     return this.pair(found.user.id, sessionId, refreshToken);
   }
@@ -165,16 +175,27 @@ export class AccountService {
     return updated;
   }
 
-  /** Deletes the caller's account, sessions and memberships. */
+  /**
+   * Deletes the caller's account, sessions and memberships; 409 while the caller is the only
+   * owner of a project, which would be left with keys nobody can revoke.
+   */
   deleteMe(principal: Principal): void {
-    this.deps.users.delete(principal.user.id);
+    const { user } = principal;
+    const soleOwned = this.deps.projects.soleOwnedBy(user.id);
+    if (soleOwned.length > 0) throw soleOwner(soleOwned);
+    this.deps.users.delete(user.id);
   }
 
   private limitLogin(email: string, ip: string | null): void {
     // The address first: a client refused by its own bucket must not touch (or create) the
     // email's, or flooding junk emails would push a victim's bucket out of the bounded table.
-    const byIp = this.deps.loginPerIp.take(ip ?? 'unknown');
+    // Then the strict limit of this address for this email, then the email's loose total: a
+    // guesser at one address stops at the strict one without draining the owner's total.
+    const address = (ip ?? 'unknown').slice(0, ADDRESS_KEY_CHARS_MAX);
+    const byIp = this.deps.loginPerIp.take(address);
     if (!byIp.allowed) throw loginLimited(byIp);
+    const byPair = this.deps.loginPerEmailAndIp.take(`${address} ${email}`);
+    if (!byPair.allowed) throw loginLimited(byPair);
     const byEmail = this.deps.loginPerEmail.take(email);
     if (!byEmail.allowed) throw loginLimited(byEmail);
   }
@@ -200,6 +221,17 @@ export class AccountService {
 
 function emailTaken(): AppError {
   return new AppError('conflict', 'a user with this email already exists');
+}
+
+function soleOwner(projectIds: string[]): AppError {
+  const named = projectIds.slice(0, PROJECTS_NAMED_MAX).join(', ');
+  const more = projectIds.length - PROJECTS_NAMED_MAX;
+  const list = more > 0 ? `${named} and ${more} more` : named;
+  return new AppError(
+    'conflict',
+    `you are the only owner of ${list}; make another member an owner of each ` +
+      '(POST /api/v1/projects/{id}/members with role owner) before deleting your account',
+  );
 }
 
 function loginLimited(decision: RateDecision): AppError {

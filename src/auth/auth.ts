@@ -8,7 +8,7 @@ import { AccountService, type Principal, unauthorized } from './accounts.ts';
 import { AliasStore } from './aliases.ts';
 import { ApiKeyStore } from './api-keys.ts';
 import { bearerOf } from './credentials.ts';
-import { type AuthOptions, defaultAuthOptions } from './options.ts';
+import { type AuthOptions, type ResolvedAuthOptions, resolveAuthOptions } from './options.ts';
 import { PasswordHasher } from './passwords.ts';
 import { ProjectService } from './project-service.ts';
 import { ProjectStore } from './projects.ts';
@@ -16,6 +16,7 @@ import { TokenBucketLimiter } from './rate-limit.ts';
 import { RequiredTenancy } from './resolver.ts';
 import { SessionStore } from './sessions.ts';
 import { SigningKeyRing } from './signing-keys.ts';
+import type { TenantHoldsEvents } from './stored-events.ts';
 import { UserStore } from './users.ts';
 
 export interface AuthDeps {
@@ -23,10 +24,15 @@ export interface AuthDeps {
   db: Database;
   clock: Clock;
   options?: Partial<AuthOptions>;
+  /**
+   * Whether a tenant already holds stored events (main.ts: `storedEventsProbe(engine.store)`).
+   * Only an admin may create a project over such a tenant. Without it, none is assumed to.
+   */
+  tenantHoldsEvents?: TenantHoldsEvents;
 }
 
 export interface Auth {
-  options: AuthOptions;
+  options: ResolvedAuthOptions;
   accounts: AccountService;
   projects: ProjectService;
   /** The resolver of AUTH_MODE=required. */
@@ -52,7 +58,7 @@ export interface Auth {
 }
 
 export function createAuth(deps: AuthDeps): Auth {
-  const options: AuthOptions = { ...defaultAuthOptions, ...deps.options };
+  const options = resolveAuthOptions(deps.options);
   const { db, clock } = deps;
   const limiter = (spec: AuthOptions['rates']['read']) =>
     new TokenBucketLimiter(spec, clock, options.rateKeysMax);
@@ -74,7 +80,8 @@ export function createAuth(deps: AuthDeps): Auth {
     hasher,
     clock,
     options,
-    loginPerEmail: limiter(options.rates.loginEmail),
+    loginPerEmailAndIp: limiter(options.rates.loginEmail),
+    loginPerEmail: limiter(options.rates.loginEmailTotal),
     loginPerIp: limiter(options.rates.loginIp),
     registerPerIp: limiter(options.rates.registerIp),
   });
@@ -94,7 +101,12 @@ export function createAuth(deps: AuthDeps): Auth {
   return {
     options,
     accounts,
-    projects: new ProjectService({ ...stores, clock }),
+    projects: new ProjectService({
+      ...stores,
+      clock,
+      memberAddPerUser: limiter(options.rates.memberAdd),
+      tenantHoldsEvents: deps.tenantHoldsEvents ?? (() => false),
+    }),
     tenancy,
     stores,
     signingKeys,

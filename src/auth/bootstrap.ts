@@ -1,10 +1,13 @@
-// First start in AUTH_MODE=required with no users: creates an admin and the `default` project
-// with one write and one read key, writes them to DATA_DIR/bootstrap.json (mode 0600) and hands
-// them to main.ts to print once. Later starts find a user and do nothing.
+// First start in AUTH_MODE=required with no admin: creates an admin and the `default` project
+// (or joins it as an owner) with one write and one read key, writes them to
+// DATA_DIR/bootstrap.json (mode 0600) and hands them to main.ts to print once. Users who
+// registered while the store ran in AUTH_MODE=open do not count: they are not admins, and
+// without one nobody could close registration or claim a tenant that holds events. Later
+// starts find the admin and do nothing.
 
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_TENANT } from '../core/index.ts';
+import { AppError, DEFAULT_TENANT } from '../core/index.ts';
 import type { Auth } from './auth.ts';
 import { randomPassword } from './secrets.ts';
 
@@ -26,21 +29,23 @@ export interface BootstrapResult {
   file: string;
 }
 
-/** Creates the admin, project and keys when the store has no user yet; null otherwise. */
+/** Creates the admin, project and keys when the store has no admin yet; null otherwise. */
 export async function bootstrapAuth(
   auth: Auth,
   options: BootstrapOptions,
 ): Promise<BootstrapResult | null> {
   const { users, projects, keys } = auth.stores;
-  if (users.count() > 0) return null;
+  if (users.adminCount() > 0) return null;
   const adminEmail = (options.adminEmail ?? DEFAULT_ADMIN_EMAIL).trim().toLowerCase();
+  // Never promote an account someone registered: whoever did may not be the operator.
+  if (users.withHashByEmail(adminEmail) !== null) throw adminEmailTaken(adminEmail);
   const adminPassword = randomPassword();
   const passwordHash = await auth.hasher.hash(adminPassword);
   const file = path.join(options.dataDir, BOOTSTRAP_FILE);
   const now = auth.clock.now();
   // One transaction: if writing the file fails, nothing is created and the next start retries.
   return auth.transaction(() => {
-    if (users.count() > 0) return null;
+    if (users.adminCount() > 0) return null;
     const admin = users.create({
       email: adminEmail,
       name: 'Admin',
@@ -67,6 +72,14 @@ export async function bootstrapAuth(
     writeSecretFile(file, result, now);
     return result;
   });
+}
+
+function adminEmailTaken(email: string): AppError {
+  return new AppError(
+    'conflict',
+    `the store has no admin, and the bootstrap admin email ${email} belongs to a user who ` +
+      'is not one; set BOOTSTRAP_ADMIN_EMAIL to an unused address and start again',
+  );
 }
 
 /** The text main.ts prints once on the terminal (never through the JSON logger). */

@@ -22,9 +22,15 @@ export {
   isLoopbackHost,
   resolveAuthMode,
 } from './mode.ts';
-export { type AuthOptions, type AuthRates, defaultAuthOptions } from './options.ts';
+export {
+  type AuthOptions,
+  type AuthRates,
+  defaultAuthOptions,
+  type ResolvedAuthOptions,
+} from './options.ts';
 export { defaultPasswordCost, type PasswordCost } from './passwords.ts';
 export {
+  presentAddedMember,
   presentAlias,
   presentKey,
   presentMember,
@@ -40,5 +46,11 @@ export {
   TokenBucketLimiter,
 } from './rate-limit.ts';
 export { RequiredTenancy } from './resolver.ts';
+export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';
 export type { User } from './users.ts';
-export { PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN } from './validate.ts';
+export {
+  EMAIL_CHARS_MAX,
+  LOGIN_PASSWORD_UNITS_MAX,
+  PASSWORD_CHARS_MAX,
+  PASSWORD_CHARS_MIN,
+} from './validate.ts';

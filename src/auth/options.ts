@@ -8,16 +8,33 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
 export interface AuthRates {
-  /** Ingest requests per write key (and per tenant for keyless alias beacons). */
+  /**
+   * Ingest requests per project: all its write keys share one bucket, so minting keys adds no
+   * quota (keyless alias beacons of the project share a second one).
+   */
   write: RateSpec;
-  /** Read requests per read key or per user. */
+  /** Read requests per project for its read keys (shared, as write), and per signed-in user. */
   read: RateSpec;
-  /** Login attempts per email address. */
+  /**
+   * Login attempts per email address from one client address: the strict limit, which a
+   * guesser at one address meets first and which does not lock the owner out elsewhere.
+   */
   loginEmail: RateSpec;
+  /**
+   * Login attempts per email address from all addresses together: the brake on guessing
+   * spread over many addresses. Its sustained rate is above loginEmail's, so no single address
+   * can drain it and lock the owner out. Optional here (the default applies when absent).
+   */
+  loginEmailTotal?: RateSpec;
   /** Login attempts per client IP. */
   loginIp: RateSpec;
   /** Accounts registered per client IP (each costs a password hash; admins are exempt). */
   registerIp: RateSpec;
+  /**
+   * Members added (or re-roled) by email per signed-in user: each answer tells whether an
+   * account has that email. Optional here (the default applies when absent).
+   */
+  memberAdd?: RateSpec;
 }
 
 export interface AuthOptions {
@@ -33,7 +50,10 @@ export interface AuthOptions {
   rateKeysMax: number;
 }
 
-export const defaultAuthOptions: AuthOptions = {
+/** Options with every rate filled in, as createAuth uses them. */
+export type ResolvedAuthOptions = AuthOptions & { rates: Required<AuthRates> };
+
+export const defaultAuthOptions: ResolvedAuthOptions = {
   accessTtlMs: 15 * MINUTE_MS,
   refreshTtlMs: 30 * DAY_MS,
   signingKeyRotateMs: 30 * DAY_MS,
@@ -45,6 +65,14 @@ export const defaultAuthOptions: AuthOptions = {
     loginEmail: { perSecond: 5 / 60, burst: 5 },
     loginIp: { perSecond: 30 / 60, burst: 30 },
     registerIp: { perSecond: 20 / 3600, burst: 20 },
+    loginEmailTotal: { perSecond: 10 / 60, burst: 50 },
+    memberAdd: { perSecond: 30 / 3600, burst: 30 },
   },
   rateKeysMax: 100_000,
 };
+
+/** Options with every rate filled in: the given ones over the defaults. */
+export function resolveAuthOptions(given: Partial<AuthOptions> = {}): ResolvedAuthOptions {
+  const rates = { ...defaultAuthOptions.rates, ...given.rates };
+  return { ...defaultAuthOptions, ...given, rates };
+}

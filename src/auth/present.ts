@@ -40,6 +40,19 @@ export function presentMember(member: Member) {
   };
 }
 
+/**
+ * The answer to adding a member: no display name, so the route does not tell a stranger what
+ * the owner of an email address calls themself.
+ */
+export function presentAddedMember(member: Member) {
+  return {
+    user_id: member.userId,
+    email: member.email,
+    role: member.role,
+    created_at: iso(member.createdAt),
+  };
+}
+
 export function presentKey(key: ApiKey) {
   return {
     id: key.id,

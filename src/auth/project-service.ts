@@ -1,5 +1,6 @@
-// Who may do what to a project: any signed-in user creates projects (and owns them); members
-// see a project, its members, key prefixes and aliases; only owners change members, keys and
+// Who may do what to a project: any signed-in user creates projects (and owns them), except
+// over a tenant id that already holds events (only an admin may claim those); members see a
+// project, its members, key prefixes and aliases; only owners change members, keys and
 // aliases. A project the caller is not a member of is answered as absent (404).
 
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,8 @@ import type { Principal } from './accounts.ts';
 import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
 import { type Member, type Project, type ProjectStore, ROLES, type Role } from './projects.ts';
+import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import type { TenantHoldsEvents } from './stored-events.ts';
 import type { UserStore } from './users.ts';
 import {
   checkEmail,
@@ -24,20 +27,37 @@ export interface ProjectDeps {
   aliases: AliasStore;
   users: UserStore;
   clock: Clock;
+  /** Member additions per caller: each answer tells whether an email has an account. */
+  memberAddPerUser: TokenBucketLimiter;
+  tenantHoldsEvents: TenantHoldsEvents;
 }
 
 const SLUG_CHARS_MAX = 48;
+/** Random bytes of the suffix that makes a slug free (hex: twice as many characters). */
+const SLUG_SUFFIX_BYTES = 3;
 
 export class ProjectService {
   constructor(private readonly deps: ProjectDeps) {}
 
-  /** Creates a project owned by the caller; its id is given or derived from its name. */
-  create(principal: Principal, body: unknown): Project & { role: Role } {
+  /**
+   * Creates a project owned by the caller; its id is given or derived from its name. A given
+   * id whose tenant already holds events is refused (409) unless the caller is an admin; a
+   * derived one moves on to a free slug. The project is created in the same turn as the answer
+   * of `tenantHoldsEvents` when that answer is synchronous (the store's catalog).
+   */
+  async create(principal: Principal, body: unknown): Promise<Project & { role: Role }> {
     const fields = requireObject(body);
     const name = checkName(fields.name, ['body', 'name']);
     if (name === null) throw missing('name');
-    const id =
-      fields.id === undefined ? this.freeSlug(name) : checkTenantId(fields.id, ['body', 'id']);
+    const given = fields.id !== undefined;
+    let id = given ? checkTenantId(fields.id, ['body', 'id']) : this.freeSlug(name);
+    if (!principal.user.isAdmin) {
+      const held = this.deps.tenantHoldsEvents(id);
+      if (held === true || (held !== false && (await held))) {
+        if (given) throw tenantHoldsEvents(id);
+        id = this.freeSlug(name, true);
+      }
+    }
     const project = this.deps.projects.create(id, name, principal.user.id, this.deps.clock.now());
     return { ...project, role: 'owner' };
   }
@@ -56,12 +76,22 @@ export class ProjectService {
     return this.deps.projects.members(id);
   }
 
-  /** Adds a registered user by email, or changes their role. */
+  /**
+   * Adds a registered user by email, or changes their role. Rate-limited per caller: a 404
+   * says no account has the email, so each call is also a question about who has signed up.
+   */
   setMember(principal: Principal, id: string, body: unknown): Member {
     this.require(principal, id, 'owner');
     const fields = requireObject(body);
     const email = checkEmail(fields.email, ['body', 'email']);
     const role = oneOf(fields.role ?? 'viewer', ROLES, ['body', 'role']);
+    const decision = this.deps.memberAddPerUser.take(principal.user.id);
+    if (!decision.allowed) {
+      throw new AppError('rate_limited', 'too many members added; retry later', {
+        retryAfterMs: decision.retryAfterMs,
+        headers: rateLimitHeaders(decision),
+      });
+    }
     const found = this.deps.users.withHashByEmail(email);
     if (found === null) throw new AppError('not_found', `no user with email ${email}`);
     this.deps.projects.setMember(id, found.user.id, role, this.deps.clock.now());
@@ -137,7 +167,8 @@ export class ProjectService {
     return role;
   }
 
-  private freeSlug(name: string): string {
+  /** A slug of `name` no project or alias has; `suffixed`: never the bare slug. */
+  private freeSlug(name: string, suffixed = false): string {
     const base =
       name
         .toLowerCase()
@@ -145,9 +176,10 @@ export class ProjectService {
         .replace(/[^a-z0-9._-]+/g, '-')
         .replace(/^[^a-z0-9]+|-+$/g, '')
         .slice(0, SLUG_CHARS_MAX) || 'project';
-    let slug = base;
+    const suffixOf = () => `${base}-${randomBytes(SLUG_SUFFIX_BYTES).toString('hex')}`;
+    let slug = suffixed ? suffixOf() : base;
     while (this.deps.projects.get(slug) !== null || this.deps.aliases.projectOf(slug) !== null) {
-      slug = `${base}-${randomBytes(3).toString('hex')}`;
+      slug = suffixOf();
     }
     return slug;
   }
@@ -161,6 +193,14 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], loc: str
     ]);
   }
   return text as T;
+}
+
+function tenantHoldsEvents(id: string): AppError {
+  return new AppError(
+    'conflict',
+    `the tenant ${id} already holds events; choose another id, or ask an admin to create ` +
+      'this project (an admin may claim a tenant that holds events)',
+  );
 }
 
 function missing(field: string): AppError {

@@ -94,6 +94,20 @@ export class ProjectStore {
     }));
   }
 
+  /** Ids of the projects whose only owner is `userId`, oldest first. */
+  soleOwnedBy(userId: string): string[] {
+    const rows = this.db
+      .query(
+        `SELECT m.project_id AS id FROM project_members m
+         WHERE m.user_id = ?1 AND m.role = 'owner' AND NOT EXISTS (
+           SELECT 1 FROM project_members o
+           WHERE o.project_id = m.project_id AND o.role = 'owner' AND o.user_id <> ?1)
+         ORDER BY m.created_at, m.rowid`,
+      )
+      .all(userId) as { id: string }[];
+    return rows.map((row) => row.id);
+  }
+
   /** Adds a member or changes their role; the last owner cannot step down. */
   setMember(projectId: string, userId: string, role: Role, now: number): void {
     this.db.transaction(() => {

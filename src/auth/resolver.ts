@@ -1,7 +1,8 @@
 // The tenant resolver of AUTH_MODE=required. Ingest takes a write key (or, with no key at all,
 // a registered site alias, as browser beacons of Plausible and Umami send) and writes only to
 // its project; reads take a member's JWT or the project's read key. Keys are checked against
-// SQLite on every request, so a revoked key stops working at once.
+// SQLite on every request, so a revoked key stops working at once. Keys are rate-limited per
+// project (all of a project's keys of a kind share a bucket), users per user.
 
 import {
   AppError,
@@ -50,7 +51,8 @@ export class RequiredTenancy implements TenantResolver {
     const key = this.deps.keys.verify(credential.value, 'write');
     if (key === null) throw unauthorized('unknown or revoked write key', 'invalid_token');
     requireOrigin(request, key);
-    this.limit(request, this.deps.writeLimiter, `key:${key.id}`);
+    // Per project, not per key: minting keys adds no quota.
+    this.limit(request, this.deps.writeLimiter, `project:${key.projectId}`);
     const tenant = key.projectId;
     const accepted = new Set<string>([tenant]);
     return (claimed) => {
@@ -81,7 +83,7 @@ export class RequiredTenancy implements TenantResolver {
       case 'read_key': {
         const key = this.deps.keys.verify(credential.value, 'read');
         if (key === null) throw unauthorized('unknown or revoked read key', 'invalid_token');
-        if (limited) this.limit(request, this.deps.readLimiter, `key:${key.id}`);
+        if (limited) this.limit(request, this.deps.readLimiter, `project:${key.projectId}`);
         if (claimed !== undefined && this.tenantNamed(claimed) !== key.projectId) {
           throw noAccess(claimed);
         }

@@ -46,6 +46,11 @@ export class UserStore {
     return (this.db.query('SELECT count(*) AS n FROM users').get() as { n: number }).n;
   }
 
+  adminCount(): number {
+    const row = this.db.query('SELECT count(*) AS n FROM users WHERE is_admin = 1').get();
+    return (row as { n: number }).n;
+  }
+
   /** Creates a user; 409 when the email is taken. */
   create(input: NewUser): User {
     const id = Bun.randomUUIDv7();

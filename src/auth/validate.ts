@@ -6,6 +6,11 @@ import { AppError, eventLimits } from '../core/index.ts';
 export const PASSWORD_CHARS_MIN = 10;
 /** argon2 hashes any length, but a cap keeps one request from costing unbounded CPU. */
 export const PASSWORD_CHARS_MAX = 256;
+/**
+ * A login password longer than this (in UTF-16 units: 256 characters outside the BMP take 512)
+ * cannot be right; it is refused before the rate limiters and the hasher see it.
+ */
+export const LOGIN_PASSWORD_UNITS_MAX = 2 * PASSWORD_CHARS_MAX;
 export const EMAIL_CHARS_MAX = 254;
 export const NAME_CHARS_MAX = 120;
 export const ORIGINS_MAX = 32;
@@ -32,6 +37,32 @@ export function checkEmail(value: unknown, loc: Loc): string {
     fail(loc, `${fieldOf(loc)} must be an email address`, 'value_error');
   }
   return email;
+}
+
+/**
+ * The email (or OAuth2 username) of a login, trimmed and lower-cased. Only its length is
+ * checked: an address no account can have is refused the same way whether or not accounts
+ * exist, so the check says nothing about them, and the rate limiters never keep a long key.
+ */
+export function checkLoginEmail(value: unknown, loc: Loc): string {
+  const email = requireString(value, loc).trim();
+  if (email.length > EMAIL_CHARS_MAX) {
+    fail(loc, `${fieldOf(loc)} must be at most ${EMAIL_CHARS_MAX} characters`, 'string_too_long');
+  }
+  return email.toLowerCase();
+}
+
+/** The password of a login: any string up to LOGIN_PASSWORD_UNITS_MAX UTF-16 units. */
+export function checkLoginPassword(value: unknown, loc: Loc): string {
+  const password = requireString(value, loc);
+  if (password.length > LOGIN_PASSWORD_UNITS_MAX) {
+    fail(
+      loc,
+      `password must be at most ${LOGIN_PASSWORD_UNITS_MAX} UTF-16 code units`,
+      'string_too_long',
+    );
+  }
+  return password;
 }
 
 export function checkPassword(value: unknown, loc: Loc): string {

@@ -56,7 +56,7 @@ export const INGEST_ERROR_TEXT = {
   tooLarge: 'Body or event over its size limit',
   mediaType: 'Unsupported Content-Type or Content-Encoding',
   invalid: 'Validation failed; nothing was written',
-  busy: "The key's rate limit, or the tenant's backlog is full; see Retry-After",
+  busy: "The project's rate limit, or the tenant's backlog is full; see Retry-After",
   overloaded: 'Overloaded or shutting down; see Retry-After',
 } as const;
 
@@ -81,7 +81,7 @@ export function readErrorDocs(extra: Record<number, string> = {}): ResponseDocs 
     401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
     403: 'AUTH_MODE=required: these credentials may not read that tenant',
     422: 'A parameter breaks its rule',
-    429: "The key's or user's read rate limit; see Retry-After",
+    429: "The project's (read keys) or user's (JWT) read rate limit; see Retry-After",
     ...extra,
   });
 }

@@ -2,7 +2,12 @@
 // metrics, reads, SQL) with auth's resolver, plus the auth, user and project routes and CORS —
 // composed the way createApp is to compose them. Logs are captured line by line.
 
-import { type Auth, type AuthOptions, createAuth } from '../../src/auth/index.ts';
+import {
+  type Auth,
+  type AuthOptions,
+  createAuth,
+  storedEventsProbe,
+} from '../../src/auth/index.ts';
 import { createLogger, ManualClock } from '../../src/core/index.ts';
 import { type Engine, openEngine } from '../../src/engine/index.ts';
 import { createApp } from '../../src/http/index.ts';
@@ -50,6 +55,7 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
     db: engine.store.sqlite,
     clock,
     options: { passwordCost: TEST_PASSWORD_COST, ...options.auth },
+    tenantHoldsEvents: storedEventsProbe(engine.store),
   });
   const trustProxy = options.trustProxy ?? false;
   const app = createApp({

@@ -340,6 +340,7 @@ describe('login limits', () => {
         rates: {
           ...defaultAuthOptions.rates,
           loginEmail: { perSecond: 1 / 60, burst: 2 },
+          loginEmailTotal: { perSecond: 1 / 60, burst: 2 },
           loginIp: { perSecond: 1 / 60, burst: 1 },
         },
       },

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -68,6 +69,62 @@ describe('the server process', () => {
     const stderr = await new Response(proc.stderr).text();
     expect(stderr).toContain('PORT="eighty": must be a whole number from 0 to 65535');
     expect(stderr).toContain('DURABILITY="maybe": must be one of fsync, os');
+  });
+
+  test('a damaged log is cut at start and the cut is logged, with where its bytes were kept', async () => {
+    const dir = tempDir();
+    const first = await startServer(dir);
+    for (const id of ['a', 'b', 'c']) {
+      const res = await fetch(`${first.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_id: id, name: 'x' }),
+      });
+      expect(res.status).toBe(202);
+    }
+    first.kill('SIGKILL');
+    await first.exited;
+    // One bit of the first record's payload flips on disk; the two records after it are whole.
+    const walDir = path.join(dir, 'wal');
+    const file = path.join(walDir, fs.readdirSync(walDir).sort()[0] as string);
+    const bytes = fs.readFileSync(file);
+    bytes[20] = (bytes[20] as number) ^ 1;
+    fs.writeFileSync(file, bytes);
+
+    const again = await startServer(dir);
+    const line = again.lines.find((l) => l.includes('write-ahead log cut'));
+    expect(JSON.parse(line as string)).toMatchObject({
+      level: 'error',
+      offset: 0,
+      reason: 'checksum mismatch',
+      valid_records_after: 2,
+      kept_in: `${file}.damaged-0`,
+    });
+    expect(fs.existsSync(`${file}.damaged-0`)).toBe(true);
+    again.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+
+  test('a taken bootstrap admin email stops the start with a message, not a trace', async () => {
+    const dir = tempDir();
+    const open = await startServer(dir);
+    const register = await fetch(`${open.url}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@tally.local', password: 'a long passphrase' }),
+    });
+    expect(register.status).toBe(201);
+    open.kill('SIGTERM');
+    await open.exited;
+    const proc = Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_MODE: 'required', DATA_DIR: dir },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    expect(await proc.exited).toBe(2);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain('set BOOTSTRAP_ADMIN_EMAIL to an unused address');
+    expect(stderr).not.toContain('    at ');
   });
 
   test('/ready is 503 when the data directory is not writable', async () => {

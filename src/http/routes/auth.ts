@@ -98,7 +98,8 @@ function sessionRoutes(deps: AuthRouteDeps) {
           summary: 'Sign in; returns an access and a refresh token',
           description:
             'JSON {email, password} or the OAuth2 password form (username, password; ' +
-            'application/x-www-form-urlencoded). Attempts are limited per email and per IP.',
+            'application/x-www-form-urlencoded). Attempts are limited per IP, per email and ' +
+            'IP, and per email.',
           requestBody: {
             required: true,
             content: {
@@ -111,7 +112,11 @@ function sessionRoutes(deps: AuthRouteDeps) {
           },
           responses: {
             200: { description: 'Signed in', content: jsonContent(TokenOut) },
-            ...errorDocs({ 401: 'Wrong email or password', 429: 'Too many attempts' }),
+            ...errorDocs({
+              401: 'Wrong email or password',
+              422: 'Email or password missing or over its length limit',
+              429: 'Too many attempts',
+            }),
           },
         },
       },

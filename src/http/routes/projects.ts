@@ -7,6 +7,7 @@ import {
   ALIAS_KINDS,
   type Auth,
   KEY_KINDS,
+  presentAddedMember,
   presentAlias,
   presentKey,
   presentMember,
@@ -33,6 +34,12 @@ const MemberOut = t.Object({
   user_id: t.String(),
   email: t.String(),
   name: t.Nullable(t.String()),
+  role: t.UnionEnum(ROLES),
+  created_at: stamp,
+});
+const MemberAddedOut = t.Object({
+  user_id: t.String(),
+  email: t.String(),
   role: t.UnionEnum(ROLES),
   created_at: stamp,
 });
@@ -93,16 +100,24 @@ function projectCore(auth: Auth) {
   return new Elysia()
     .post(
       '',
-      ({ body, request, set }) => {
+      async ({ body, request, set }) => {
+        const project = await projects.create(auth.authenticate(request), body);
         set.status = 201;
-        return presentProject(projects.create(auth.authenticate(request), body));
+        return presentProject(project);
       },
       {
         detail: {
           summary: 'Create a project (a tenant); you become its owner',
-          description: 'Its id is the tenant string; derived from the name when not given.',
+          description:
+            'Its id is the tenant string; derived from the name when not given. An id whose ' +
+            'tenant already holds events (ingested before auth was required) is 409 unless ' +
+            'an admin asks.',
           requestBody: { required: true, content: jsonContent(ProjectIn, { name: 'Acme web' }) },
-          responses: { ...created(ProjectOut), ...common, ...errorDocs({ 409: 'Id taken' }) },
+          responses: {
+            ...created(ProjectOut),
+            ...common,
+            ...errorDocs({ 409: 'Id taken, or its tenant already holds events' }),
+          },
         },
       },
     )
@@ -134,18 +149,27 @@ function memberRoutes(auth: Auth) {
     .post(
       '/:id/members',
       ({ body, params, request, set }) => {
+        const member = projects.setMember(auth.authenticate(request), params.id, body);
         set.status = 201;
-        return presentMember(projects.setMember(auth.authenticate(request), params.id, body));
+        return presentAddedMember(member);
       },
       {
         params: t.Object(idParam),
         detail: {
           summary: 'Add a registered user by email, or change their role',
+          description:
+            'Limited per caller (404 tells that no account has the email). The answer ' +
+            'carries no display name.',
           requestBody: {
             required: true,
             content: jsonContent(MemberIn, { email: 'grace@example.com', role: 'viewer' }),
           },
-          responses: { ...created(MemberOut), ...common, ...ownerOnly },
+          responses: {
+            ...created(MemberAddedOut),
+            ...common,
+            ...ownerOnly,
+            ...errorDocs({ 429: 'Too many members added; retry later' }),
+          },
         },
       },
     )

@@ -56,7 +56,13 @@ export function userRoutes(deps: { auth: Auth }) {
       {
         detail: {
           summary: 'Delete the account, its sessions and its memberships',
-          responses: { 204: { description: 'Deleted' }, ...errorDocs({ 401: 'Not signed in' }) },
+          description:
+            'Refused (409, naming them) while you are the only owner of a project: make ' +
+            'another member an owner first.',
+          responses: {
+            204: { description: 'Deleted' },
+            ...errorDocs({ 401: 'Not signed in', 409: 'The only owner of a project' }),
+          },
         },
       },
     );

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, test } from 'bun:test';
+import { bootstrapAuth, storedEventsProbe } from '../../src/auth/index.ts';
+import { createLogger } from '../../src/core/index.ts';
+import { createApp, openTenancy } from '../../src/http/index.ts';
+import { type AuthApp, json, makeAuthApp, signUp } from './harness.ts';
+
+let t: AuthApp;
+afterEach(() => t.close());
+
+/** Stores an event as the same store did while it ran in AUTH_MODE=open. */
+async function ingestOpen(tenant: string): Promise<void> {
+  const open = createApp({
+    engine: t.engine,
+    tenancy: openTenancy,
+    clock: t.clock,
+    log: createLogger('error', () => {}),
+    options: { trustProxy: false, retryAfterSeconds: 1, queryTimeoutMs: 10_000, queryRowsMax: 100 },
+    isAccepting: () => true,
+  });
+  const res = await open.handle(
+    new Request('http://localhost/api/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant_id: tenant, name: 'signup', properties: { plan: 'secret' } }),
+    }),
+  );
+  expect(res.status).toBe(202);
+}
+
+const createProject = (token: string, body: Record<string, string>) =>
+  t.call('POST', '/api/v1/projects', { token, body });
+
+/** Signs in as a bootstrap admin. */
+async function adminToken(): Promise<string> {
+  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+  if (boot === null) throw new Error('expected a bootstrap');
+  const res = await t.call('POST', '/api/v1/auth/login', {
+    body: { email: boot.adminEmail, password: boot.adminPassword },
+  });
+  return ((await json(res)) as { access_token: string }).access_token;
+}
+
+describe('a tenant that already holds events', () => {
+  test('cannot be claimed by a self-registered user, unflushed or flushed', async () => {
+    t = await makeAuthApp();
+    await ingestOpen('acme');
+    const mallory = await signUp(t, 'mallory@example.com');
+    const refused = await createProject(mallory.access_token, { id: 'acme', name: 'mine' });
+    expect(refused.status).toBe(409);
+    expect(await json(refused)).toEqual({
+      detail:
+        'the tenant acme already holds events; choose another id, or ask an admin to create ' +
+        'this project (an admin may claim a tenant that holds events)',
+      code: 'conflict',
+    });
+    const read = await t.call('GET', '/api/v1/events?tenant_id=acme', {
+      token: mallory.access_token,
+    });
+    expect(read.status).toBe(403);
+    await t.engine.store.flusher.flush();
+    expect(storedEventsProbe(t.engine.store)('acme')).toBe(true); // from the catalog, at once
+    const again = await createProject(mallory.access_token, { id: 'acme', name: 'mine' });
+    expect(again.status).toBe(409);
+  });
+
+  test('a name-derived id moves on to a free slug; an empty tenant is free', async () => {
+    t = await makeAuthApp();
+    await ingestOpen('acme');
+    const ada = await signUp(t, 'ada@example.com');
+    const derived = await createProject(ada.access_token, { name: 'Acme' });
+    expect(derived.status).toBe(201);
+    expect((await json(derived)).id).toMatch(/^acme-[0-9a-f]{6}$/);
+    const fresh = await createProject(ada.access_token, { id: 'globex', name: 'Globex' });
+    expect(fresh.status).toBe(201);
+  });
+
+  test('an admin may claim it and then reads its events', async () => {
+    t = await makeAuthApp();
+    await ingestOpen('acme');
+    const token = await adminToken();
+    const made = await createProject(token, { id: 'acme', name: 'Acme' });
+    expect(made.status).toBe(201);
+    const read = await t.call('GET', '/api/v1/events?tenant_id=acme', { token });
+    expect(read.status).toBe(200);
+    expect(((await json(read)).events as unknown[]).length).toBe(1);
+  });
+});
+
+describe('bootstrap with users but no admin', () => {
+  test('users registered while open do not stop the first admin and default', async () => {
+    t = await makeAuthApp();
+    await signUp(t, 'early@example.com');
+    const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+    if (boot === null) throw new Error('expected a bootstrap');
+    const admin = t.auth.stores.users.withHashByEmail(boot.adminEmail)?.user;
+    expect(admin?.isAdmin).toBe(true);
+    expect(t.auth.stores.projects.roleOf('default', admin?.id ?? '')).toBe('owner');
+    const mallory = await signUp(t, 'mallory@example.com');
+    const squat = await createProject(mallory.access_token, { id: 'default', name: 'x' });
+    expect(squat.status).toBe(409);
+    expect(await bootstrapAuth(t.auth, { dataDir: t.dataDir })).toBeNull();
+  });
+
+  test('an account holding the admin email is never promoted', async () => {
+    t = await makeAuthApp();
+    await signUp(t, 'admin@tally.local');
+    await expect(bootstrapAuth(t.auth, { dataDir: t.dataDir })).rejects.toThrow(
+      'set BOOTSTRAP_ADMIN_EMAIL to an unused address',
+    );
+    expect(t.auth.stores.users.adminCount()).toBe(0);
+    expect(t.auth.stores.projects.get('default')).toBeNull();
+    const other = await bootstrapAuth(t.auth, { dataDir: t.dataDir, adminEmail: 'ops@x.example' });
+    expect(other?.adminEmail).toBe('ops@x.example');
+  });
+});
