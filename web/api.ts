@@ -1,8 +1,14 @@
 // The dashboard's access to the server: the credential and project kept in sessionStorage,
-// authenticated fetches of the read API (stats probe, time series) and the password login.
+// authenticated fetches of the read API (stats probe, time series), the password login and
+// the refresh of its access token. The refresh token stays in memory only (gone with the
+// tab); it is single use, so refreshes never overlap and each stores the one it gets back.
 
 const TOKEN_KEY = 'tally.token';
 const PROJECT_KEY = 'tally.project';
+
+/** The refresh token of the password sign-in, if any (a pasted key has none). */
+let refreshToken: string | null = null;
+let refreshing: Promise<string | null> | null = null;
 
 export interface Access {
   /** A read key or an access token; null when the server is open. */
@@ -16,6 +22,11 @@ export function loadAccess(): Access {
     token: sessionStorage.getItem(TOKEN_KEY),
     project: sessionStorage.getItem(PROJECT_KEY),
   };
+}
+
+/** Forgets the refresh token (the user pasted a key, or forgot the credential). */
+export function forgetSession(): void {
+  refreshToken = null;
 }
 
 export function saveToken(token: string | null): void {
@@ -42,12 +53,23 @@ function headersOf(access: Access): HeadersInit {
 
 export type Probe = { kind: 'ok' } | { kind: 'login' } | { kind: 'refused'; detail: string };
 
+/**
+ * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
+ * token (saved, and set on `access`).
+ */
+async function readFetch(url: URL, access: Access): Promise<Response> {
+  const response = await fetch(url, { headers: headersOf(access) });
+  if (response.status !== 401) return response;
+  const token = await refreshAccess();
+  if (token === null) return response;
+  access.token = token;
+  return fetch(url, { headers: headersOf(access) });
+}
+
 /** Whether the server lets this tab read: GET /api/v1/stats over the last minute. */
 export async function probe(access: Access): Promise<Probe> {
   const from = String(Date.now() - 60_000);
-  const response = await fetch(readUrl('/api/v1/stats', access, { from }), {
-    headers: headersOf(access),
-  });
+  const response = await readFetch(readUrl('/api/v1/stats', access, { from }), access);
   if (response.ok) return { kind: 'ok' };
   if (response.status === 401) return { kind: 'login' };
   return { kind: 'refused', detail: await detailOf(response) };
@@ -67,7 +89,7 @@ export interface SeriesQuery {
 /** GET /api/v1/timeseries, every bucket of the default range filled. */
 export async function fetchSeries(access: Access, query: SeriesQuery): Promise<SeriesPoint[]> {
   const url = readUrl('/api/v1/timeseries', access, { ...query, fill: 'zero' });
-  const response = await fetch(url, { headers: headersOf(access) });
+  const response = await readFetch(url, access);
   if (!response.ok) throw new Error(await detailOf(response));
   const body = (await response.json()) as { series: { points: SeriesPoint[] }[] };
   return body.series[0]?.points ?? [];
@@ -82,8 +104,41 @@ export async function login(email: string, password: string): Promise<string> {
   });
   if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
   if (!response.ok) throw new Error(await detailOf(response));
-  const body = (await response.json()) as { access_token?: string };
+  const body = (await response.json()) as { access_token?: string; refresh_token?: string };
   if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
+  refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
+  return body.access_token;
+}
+
+/**
+ * POST /api/v1/auth/refresh: a new access token (saved) for the sign-in's refresh token, which
+ * rotates; null without a sign-in or when the session ended. Concurrent callers share one call
+ * (presenting a used refresh token would end the whole session).
+ */
+export function refreshAccess(): Promise<string | null> {
+  if (refreshToken === null) return Promise.resolve(null);
+  refreshing ??= exchange(refreshToken).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function exchange(token: string): Promise<string | null> {
+  const response = await fetch('/api/v1/auth/refresh', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: token }),
+  }).catch(() => null);
+  if (response === null) return null; // offline: keep the refresh token for the next try
+  const body = response.ok
+    ? ((await response.json()) as { access_token?: string; refresh_token?: string })
+    : {};
+  if (typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
+    refreshToken = null;
+    return null;
+  }
+  refreshToken = body.refresh_token;
+  saveToken(body.access_token);
   return body.access_token;
 }
 

@@ -7,9 +7,11 @@ import './dashboard.css';
 import {
   type Access,
   fetchSeries,
+  forgetSession,
   loadAccess,
   login,
   probe,
+  refreshAccess,
   saveProject,
   saveToken,
 } from './api.ts';
@@ -69,8 +71,15 @@ function start(): void {
       showStatus(state, detail);
     },
     onRefused() {
-      void probe(access).then((answer) => {
-        if (answer.kind === 'login') askForKey('');
+      // An access token expires (ACCESS_TOKEN_TTL): a sign-in refreshes it and reconnects.
+      void refreshAccess().then(async (token) => {
+        if (token !== null) {
+          access = loadAccess();
+          start();
+          return;
+        }
+        const answer = await probe(access).catch(() => null);
+        if (answer?.kind === 'login') askForKey('');
       });
     },
   });
@@ -123,6 +132,7 @@ function wireForms(): void {
   byId('key-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const token = byId<HTMLInputElement>('key').value.trim();
+    forgetSession();
     saveToken(token === '' ? null : token);
     access = loadAccess();
     void boot();
@@ -143,6 +153,7 @@ function wireForms(): void {
     );
   });
   byId('forget').addEventListener('click', () => {
+    forgetSession();
     saveToken(null);
     access = loadAccess();
     void boot();

@@ -1,6 +1,7 @@
 // The dashboard's live WebSocket: connects to /api/v1/live with the token as a subprotocol
 // (`tally.live, bearer.<token>`), subscribes, hands snapshots and heartbeats to the page, and
-// reconnects with backoff. A refused handshake is reported so the page can ask for a key.
+// reconnects with backoff. A refused handshake, or credentials that lapsed (1008: an access
+// token expired), is reported so the page can refresh its token or ask for a key.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -13,10 +14,12 @@ export interface LiveHandlers {
   onSnapshot(snapshot: LiveSnapshot): void;
   onHeartbeat(atMs: number): void;
   onState(state: LiveState, detail: string): void;
-  /** The socket closed before it opened (auth may have changed). */
+  /** The socket closed before it opened or with 1008 (auth may have changed). */
   onRefused(): void;
 }
 
+/** The server closes a socket whose credentials lapsed with this code. */
+const CLOSE_POLICY_VIOLATION = 1008;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15_000;
 
@@ -55,7 +58,7 @@ export function connectLive(access: Access, handlers: LiveHandlers): LiveConnect
       if (stopped) return;
       const why = event.reason === '' ? `closed (${event.code})` : event.reason;
       handlers.onState('offline', `${why}; retrying in ${Math.round(retryMs / 1000)} s`);
-      if (!opened) handlers.onRefused();
+      if (!opened || event.code === CLOSE_POLICY_VIOLATION) handlers.onRefused();
       timer = setTimeout(open, retryMs);
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     });

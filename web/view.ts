@@ -67,7 +67,7 @@ export function showTops(snapshot: LiveSnapshot, pathsWindow: string, namesWindo
   const names = snapshot.windows[namesWindow as WindowName]?.names ?? [];
   fillTable(
     byId('top-events').querySelector('tbody') as HTMLElement,
-    names.map((n) => [n.name, integer.format(n.events)]),
+    names.map((n) => [n.name, n.events === null ? 'in (other)' : integer.format(n.events)]),
     'No events in this window',
   );
 }

@@ -4,4 +4,5 @@ export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
 export type { ActorRegistry } from './registry.ts';
 export type { LatestMetric, RollupSnapshot, WindowSnapshot } from './rollups.ts';
+export { OTHER_NAME } from './sliding-window.ts';
 export type { EventStatus, TenantActor } from './tenant-actor.ts';

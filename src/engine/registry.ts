@@ -1,6 +1,7 @@
 // The resident tenant actors: created on first use (rollups rebuilt from the store), evicted
-// when idle, and bounded in number. When every resident actor is busy and the bound is reached,
-// a new tenant is refused (503) rather than letting memory grow.
+// when idle, and bounded in number. When every resident actor is busy or watched (live sockets
+// read its counters) and the bound is reached, a new tenant is refused (503) rather than
+// letting memory grow.
 
 import type { Clock } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
@@ -20,6 +21,10 @@ export interface RegistryOptions {
 
 export class ActorRegistry {
   private readonly actors = new Map<string, TenantActor>();
+  /** Tenants with live sockets: a rebuild would lose late events, so they are never evicted. */
+  private readonly watched = new Set<string>();
+  /** Actors whose rollups could not be rebuilt; they are evicted when idle, watched or not. */
+  private readonly failed = new WeakSet<TenantActor>();
 
   constructor(
     private readonly store: EventStore,
@@ -36,7 +41,7 @@ export class ActorRegistry {
   actorFor(tenant: string, keep: readonly TenantActor[] = []): TenantActor | null {
     const existing = this.actors.get(tenant);
     if (existing !== undefined) return existing;
-    // At the bound, any actor with nothing in flight can go: its state is rebuilt on demand.
+    // At the bound, an unwatched actor with nothing in flight can go: it is rebuilt on demand.
     if (
       this.actors.size >= this.options.actorsMax &&
       this.evict(1, this.clock.now() + 1, keep) === 0
@@ -46,11 +51,16 @@ export class ActorRegistry {
     const rollups = new TenantRollups(this.options.rollupLimits);
     // Live counters are a view of stored events: when they cannot be rebuilt (DuckDB out of
     // memory, an unreadable segment), events still go in and the counters start from what was
-    // read. They are whole again once the idle actor is evicted and created anew.
+    // read; live sockets are refused (1011, see `rebuildFailed`). They are whole again once
+    // the idle actor is evicted and created anew.
+    let actor: TenantActor | null = null;
     const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now()).catch(
-      (error: unknown) => this.options.onRebuildError?.(tenant, error),
+      (error: unknown) => {
+        if (actor !== null) this.failed.add(actor);
+        this.options.onRebuildError?.(tenant, error);
+      },
     );
-    const actor = new TenantActor(
+    actor = new TenantActor(
       tenant,
       rollups,
       {
@@ -64,6 +74,20 @@ export class ActorRegistry {
     );
     this.actors.set(tenant, actor);
     return actor;
+  }
+
+  /** Whether `actor`'s rollups could not be rebuilt (known once its whenReady resolved). */
+  rebuildFailed(actor: object): boolean {
+    return this.failed.has(actor as TenantActor);
+  }
+
+  /** Keeps the tenant's actor resident while live sockets read it (see LiveSource). */
+  watch(tenant: string): void {
+    this.watched.add(tenant);
+  }
+
+  unwatch(tenant: string): void {
+    this.watched.delete(tenant);
   }
 
   /** The tenant's actor, created only while the resident bound has room (no eviction). */
@@ -88,6 +112,7 @@ export class ActorRegistry {
     for (const [tenant, actor] of this.actors) {
       if (evicted >= count) break;
       if (!actor.isIdleSince(before) || keep.includes(actor)) continue;
+      if (this.watched.has(tenant) && !this.failed.has(actor)) continue;
       this.actors.delete(tenant);
       evicted++;
     }

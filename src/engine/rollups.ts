@@ -5,8 +5,9 @@
 
 import type { StoredEvent } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
-import { WindowedUniques } from './hll.ts';
+import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import {
+  type BucketedView,
   KeyedSlidingCounter,
   type KeyedSnapshot,
   WINDOW_NAMES,
@@ -67,6 +68,17 @@ const TOP_PATH_WINDOWS: Record<WindowName, { bucketMs: number; buckets: number }
   '24h': { bucketMs: 3_600_000, buckets: 24 },
 };
 
+/**
+ * The bucketed views of uniques and top paths. Both are added only for events the counters
+ * count, at the same receive time, so the counters' buckets tell when these views can change.
+ */
+const SKETCH_VIEWS: readonly BucketedView[] = [
+  ...Object.values(UNIQUE_BUCKETS),
+  ...Object.values(TOP_PATH_WINDOWS),
+].filter(
+  (v, i, all) => all.findIndex((o) => o.bucketMs === v.bucketMs && o.buckets === v.buckets) === i,
+);
+
 export class TenantRollups {
   private readonly counts: KeyedSlidingCounter;
   private readonly uniques = new WindowedUniques();
@@ -117,6 +129,14 @@ export class TenantRollups {
 
   latestMetric(name: string): LatestMetric | undefined {
     return this.latest.get(name);
+  }
+
+  /**
+   * The first time after `nowMs` at which `snapshot` can differ from `snapshot(nowMs)` unless
+   * `version` changes first (Infinity when never): live pushes skip unchanged tenants until it.
+   */
+  nextChangeAt(nowMs: number): number {
+    return this.counts.nextChangeAt(nowMs, SKETCH_VIEWS);
   }
 
   snapshot(nowMs: number, names?: readonly string[]): RollupSnapshot {

@@ -36,6 +36,12 @@ const MINUTES_KEPT = 1440;
 const BUCKET_COUNT_MAX = 0xffff_ffff;
 const RATE_SPAN_SECONDS = 60;
 
+/** A view over the last `buckets` buckets of `bucketMs`, the current partial one included. */
+export interface BucketedView {
+  readonly bucketMs: number;
+  readonly buckets: number;
+}
+
 /** Buckets per view, and whether the view reads the per-second ring. */
 const VIEWS: Record<WindowName, { buckets: number; perSecond: boolean }> = {
   '1m': { buckets: 60, perSecond: true },
@@ -43,6 +49,12 @@ const VIEWS: Record<WindowName, { buckets: number; perSecond: boolean }> = {
   '1h': { buckets: 60, perSecond: false },
   '24h': { buckets: 1440, perSecond: false },
 };
+
+/** The views of a SlidingCounter as bucket lengths and counts. */
+const COUNT_VIEWS: readonly BucketedView[] = Object.values(VIEWS).map((v) => ({
+  bucketMs: v.perSecond ? SECOND_MS : MINUTE_MS,
+  buckets: v.buckets,
+}));
 
 /** A ring of counts for consecutive buckets; `head` is the newest bucket it holds. */
 class CountRing {
@@ -130,6 +142,44 @@ export class SlidingCounter {
     return this.seconds.sum(current - RATE_SPAN_SECONDS, current - 1) / RATE_SPAN_SECONDS;
   }
 
+  /**
+   * Whether events received in [fromMs, toMs) are counted and still held: ranges of whole
+   * minutes are read from the minute ring (24 h), others from the second ring (300 s).
+   */
+  holds(fromMs: number, toMs: number): boolean {
+    if (fromMs % MINUTE_MS === 0 && toMs % MINUTE_MS === 0) {
+      return this.minutes.sum(fromMs / MINUTE_MS, toMs / MINUTE_MS - 1) > 0;
+    }
+    return this.seconds.sum(Math.floor(fromMs / SECOND_MS), Math.ceil(toMs / SECOND_MS) - 1) > 0;
+  }
+
+  /**
+   * The first time after `nowMs` at which, without new events, this counter's snapshot or a
+   * view in `views` over the same events can change: when a bucket holding events leaves a
+   * view, or the current second (with events) enters the rate. Infinity when never.
+   */
+  nextChangeAt(nowMs: number, views: readonly BucketedView[] = []): number {
+    this.advance(nowMs);
+    const second = Math.floor(nowMs / SECOND_MS);
+    let next = this.holds(second * SECOND_MS, (second + 1) * SECOND_MS)
+      ? (second + 1) * SECOND_MS
+      : Number.POSITIVE_INFINITY;
+    const rate = { bucketMs: SECOND_MS, buckets: RATE_SPAN_SECONDS + 1 };
+    for (const view of [rate, ...COUNT_VIEWS, ...views]) {
+      next = Math.min(next, this.leavesAt(view, nowMs));
+    }
+    return next;
+  }
+
+  /** When the oldest bucket of `view` that holds events leaves it; Infinity when none does. */
+  private leavesAt({ bucketMs, buckets }: BucketedView, nowMs: number): number {
+    const current = Math.floor(nowMs / bucketMs);
+    for (let b = current - buckets + 1; b <= current; b++) {
+      if (this.holds(b * bucketMs, (b + 1) * bucketMs)) return (b + buckets) * bucketMs;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
   snapshot(nowMs: number): CounterSnapshot {
     return {
       '1m': this.total('1m', nowMs),
@@ -189,6 +239,14 @@ export class KeyedSlidingCounter {
 
   eventsPerSecond(nowMs: number): number {
     return this.all.eventsPerSecond(nowMs);
+  }
+
+  /**
+   * When a snapshot can next change without new events (see SlidingCounter.nextChangeAt): a
+   * name's buckets hold a part of the events the total's hold, so the total's buckets decide.
+   */
+  nextChangeAt(nowMs: number, views: readonly BucketedView[] = []): number {
+    return this.all.nextChangeAt(nowMs, views);
   }
 
   /** Names with their own counter now, OTHER_NAME included when in use. */

@@ -1,15 +1,18 @@
-// One tenant's state in the live hub: its connections, one topic per distinct names filter,
-// the actor whose rollups it reads (and whether they are rebuilt yet), the last content each
-// topic was sent, and a short-lived snapshot cache so a burst of new subscribers costs one
-// snapshot, not one each.
+// One tenant's state in the live hub: its connections, one topic per distinct names filter
+// (and the filters of subscribes still waiting for a rebuild), the actor whose rollups it reads
+// (and whether they are rebuilt yet), the last content each topic was sent and when it can next
+// change, and a short-lived snapshot cache so a burst of new subscribers costs one snapshot.
 
 import type { RollupSnapshot } from '../engine/index.ts';
+import type { LiveLimits } from './limits.ts';
 import { renderSnapshotContent } from './message.ts';
 
 /** The rollups of a tenant as the hub reads them (TenantActor.rollups satisfies this). */
 export interface LiveRollups {
   readonly version: number;
   snapshot(nowMs: number): RollupSnapshot;
+  /** When the snapshot can next change without a new version (see TenantRollups). */
+  nextChangeAt(nowMs: number): number;
 }
 
 /** A tenant's actor as the hub uses it (TenantActor satisfies this). */
@@ -30,6 +33,15 @@ export interface LiveSource {
    * and rebuild without end).
    */
   actorIfRoom(tenant: string): LiveActor | null;
+  /** A tenant with live sockets: its actor is never evicted (a rebuild would lose counts). */
+  watch(tenant: string): void;
+  /** The tenant has no live socket left. */
+  unwatch(tenant: string): void;
+  /**
+   * Whether `actor`'s rollups could not be rebuilt from the store (checked once whenReady
+   * resolved): its counters miss what the store holds, so live sockets are closed with 1011.
+   */
+  rebuildFailed(actor: LiveActor): boolean;
 }
 
 /** Whether `intervalMs` has passed since `sinceMs`; a clock that stepped back counts as due. */
@@ -73,8 +85,22 @@ export interface Connection {
   /** Bumped by every subscribe, so a slow one that finishes late is ignored. */
   generation: number;
   open: boolean;
+  readonly credentials: LiveCredentials;
+}
+
+/** How a socket's credentials are checked again; sockets with the same key share one check. */
+export interface LiveCredentials {
+  /** Equal for sockets whose credentials and requested tenant are equal. */
+  readonly key: string;
   /** Whether the credentials the socket opened with may still read its tenant. */
-  stillAuthorized: () => boolean;
+  stillAuthorized(): boolean;
+}
+
+/** What a feed tells the hub. */
+export interface FeedHooks {
+  onRebuildFailed(tenant: string, error: unknown): void;
+  /** A snapshot was built from the rollups (the costly part of a push). */
+  onSnapshotBuilt(): void;
 }
 
 const filterKey = (names: readonly string[] | null) =>
@@ -83,15 +109,18 @@ const filterKey = (names: readonly string[] | null) =>
 export class TenantFeed {
   readonly connections = new Set<Connection>();
   readonly topics = new Map<string, Topic>();
-  /** Rollups version and time of the last pushed snapshot. */
+  /** Rollups version and time of the last pushed snapshot, and when it can next change. */
   version = -1;
   builtAt = Number.NEGATIVE_INFINITY;
+  changeAt = Number.NEGATIVE_INFINITY;
   /** When a snapshot was last published on any topic of this tenant. */
   pushedAt = Number.NEGATIVE_INFINITY;
   private actor: LiveActor | null = null;
   private ready = false;
   private revivedAt = Number.NEGATIVE_INFINITY;
   private topicSeq = 0;
+  /** Subscribes waiting for the actor to be rebuilt, per filter key. */
+  private readonly pending = new Map<string, number>();
   private cache: {
     actor: LiveActor;
     version: number;
@@ -103,11 +132,36 @@ export class TenantFeed {
     readonly tenant: string,
     private readonly source: LiveSource,
     private readonly namesShownMax: number,
-    private readonly onRebuildFailed: (tenant: string, error: unknown) => void,
+    private readonly hooks: FeedHooks,
   ) {}
 
-  hasTopic(names: readonly string[] | null): boolean {
-    return this.topics.has(filterKey(names));
+  /**
+   * Holds a place for a filter until its subscribe joins (or gives up), so subscribes that
+   * wait for a rebuild count toward `filtersMax`; false when the filter would be one too many.
+   */
+  reserve(names: readonly string[] | null, filtersMax: number): boolean {
+    const key = filterKey(names);
+    const held = this.pending.get(key);
+    if (held === undefined && !this.topics.has(key) && this.filterCount() >= filtersMax) {
+      return false;
+    }
+    this.pending.set(key, (held ?? 0) + 1);
+    return true;
+  }
+
+  /** Gives back a place taken by `reserve`. */
+  unreserve(names: readonly string[] | null): void {
+    const key = filterKey(names);
+    const held = this.pending.get(key) ?? 0;
+    if (held <= 1) this.pending.delete(key);
+    else this.pending.set(key, held - 1);
+  }
+
+  /** Distinct filters: topics, and reserved filters without a topic yet. */
+  filterCount(): number {
+    let count = this.topics.size;
+    for (const key of this.pending.keys()) if (!this.topics.has(key)) count++;
+    return count;
   }
 
   /** The topic of a filter, created if needed; its member count includes the caller. */
@@ -158,10 +212,38 @@ export class TenantFeed {
     this.version = -1;
     actor.whenReady().then(
       () => {
-        if (this.actor === actor) this.ready = true;
+        if (this.source.rebuildFailed(actor)) {
+          this.hooks.onRebuildFailed(this.tenant, 'rebuilding from the store failed');
+        } else if (this.actor === actor) this.ready = true;
       },
-      (error: unknown) => this.onRebuildFailed(this.tenant, error),
+      (error: unknown) => this.hooks.onRebuildFailed(this.tenant, error),
     );
+  }
+
+  /**
+   * A snapshot to push now, or null: when the rollups are rebuilt and the push interval
+   * passed, and they have a new version, or the refresh interval passed and a bucket with
+   * events left a window since the last one (`nextChangeAt`) — else a snapshot would render
+   * what every topic was last sent, and none is built.
+   */
+  dueSnapshot(
+    nowMs: number,
+    limits: Pick<LiveLimits, 'pushIntervalMs' | 'refreshIntervalMs'>,
+  ): RollupSnapshot | null {
+    const actor = this.readyActor(nowMs, limits.refreshIntervalMs);
+    if (actor === null) return null;
+    const fresh = actor.rollups.version !== this.version;
+    if (!fresh && !isDue(nowMs, this.builtAt, limits.refreshIntervalMs)) return null;
+    if (!isDue(nowMs, this.pushedAt, limits.pushIntervalMs)) return null;
+    if (!fresh && nowMs >= this.builtAt && nowMs < this.changeAt) {
+      this.builtAt = nowMs; // as if built: the same content
+      return null;
+    }
+    const snapshot = this.snapshot(actor, nowMs, 0);
+    this.version = actor.rollups.version;
+    this.builtAt = nowMs;
+    this.changeAt = actor.rollups.nextChangeAt(nowMs);
+    return snapshot;
   }
 
   /** A snapshot of `actor` at most `maxAgeMs` old and of its current version. */
@@ -172,6 +254,7 @@ export class TenantFeed {
       return c.snapshot;
     }
     const snapshot = actor.rollups.snapshot(nowMs);
+    this.hooks.onSnapshotBuilt();
     this.cache = { actor, version, atMs: nowMs, snapshot };
     return snapshot;
   }

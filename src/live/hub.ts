@@ -1,13 +1,16 @@
 // The live hub: who is connected for which tenant, their subscriptions, and the fan-out of
 // counter snapshots. Each tick it looks at every watched tenant and, when its rollups changed
-// and the push interval passed, publishes one message per topic (one per tenant and names
-// filter) through the server's pub/sub — never a loop of sends. Quiet topics get heartbeats;
-// a socket whose queued bytes pass the limit is closed with 1013.
+// (a new version, or a bucket with events left a window) and the push interval passed,
+// publishes one message per topic (one per tenant and names filter) through the server's
+// pub/sub — never a loop of sends. Quiet topics get heartbeats; a socket whose queued bytes
+// pass the limit is closed with 1013. Rounds over many tenants or sockets run in bounded
+// turns (turns.ts), so the event loop never stalls on them.
 
 import { assert, type Clock, type Logger } from '../core/index.ts';
 import {
   type Connection,
   isDue,
+  type LiveCredentials,
   type LivePublisher,
   type LiveSocket,
   type LiveSource,
@@ -15,6 +18,8 @@ import {
 } from './feed.ts';
 import { checkLiveLimits, type LiveLimits } from './limits.ts';
 import { errorMessage, heartbeatMessage, parseClientMessage, snapshotMessage } from './message.ts';
+import { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS, recheckStep } from './recheck.ts';
+import { type Step, TurnRunner } from './turns.ts';
 
 export interface LiveHubDeps {
   source: LiveSource;
@@ -40,6 +45,8 @@ export interface LiveStats {
   slowConsumersClosed: number;
   /** Sockets closed because their credentials lapsed. */
   revokedClosed: number;
+  /** Snapshots built from rollups (for subscribes and pushes); unchanged tenants build none. */
+  snapshotsBuilt: number;
 }
 
 export const CLOSE_GOING_AWAY = 1001;
@@ -48,17 +55,23 @@ export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
-/** How often open sockets' credentials are checked again (revocation, expiry, membership). */
-export const CREDENTIALS_RECHECK_MS = 5000;
-
 export class LiveHub {
   private readonly feeds = new Map<string, TenantFeed>();
   private readonly connections = new Map<LiveSocket, Connection>();
   private readonly limits: LiveLimits;
   private publisher: LivePublisher | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly counts = { initial: 0, published: 0, heartbeats: 0, slow: 0, revoked: 0 };
+  private readonly counts = {
+    initial: 0,
+    published: 0,
+    heartbeats: 0,
+    slow: 0,
+    revoked: 0,
+    built: 0,
+  };
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private readonly pushes = new TurnRunner();
+  private readonly rechecks = new TurnRunner();
 
   constructor(private readonly deps: LiveHubDeps) {
     this.limits = checkLiveLimits(deps.limits);
@@ -82,14 +95,15 @@ export class LiveHub {
 
   /**
    * Registers an opened socket; false (and the socket closed with 1013) when over a bound.
-   * `stillAuthorized` is asked every CREDENTIALS_RECHECK_MS; once false the socket is closed
-   * with 1008, so a revoked key or an ended session stops a live feed as it stops a read.
+   * `credentials` are checked every CREDENTIALS_RECHECK_MS (once per distinct key); once they
+   * lapse the socket is closed with 1008, so a revoked key or an ended session stops a live
+   * feed as it stops a read.
    */
   open(
     socket: LiveSocket,
     tenant: string,
     publisher: LivePublisher,
-    stillAuthorized: () => boolean = () => true,
+    credentials: LiveCredentials = OPEN_CREDENTIALS,
   ): boolean {
     const admission = this.admit(tenant);
     if (admission.kind === 'full') {
@@ -99,10 +113,12 @@ export class LiveHub {
     this.publisher = publisher;
     let feed = this.feeds.get(tenant);
     if (feed === undefined) {
-      feed = new TenantFeed(tenant, this.deps.source, this.limits.namesShownMax, (t, error) =>
-        this.deps.log.error('live: rebuilding rollups failed', { tenant: t, error: String(error) }),
-      );
+      feed = new TenantFeed(tenant, this.deps.source, this.limits.namesShownMax, {
+        onRebuildFailed: (t, error) => this.closeFailed(t, error),
+        onSnapshotBuilt: () => this.counts.built++,
+      });
       this.feeds.set(tenant, feed);
+      this.deps.source.watch(tenant);
     }
     const conn: Connection = {
       socket,
@@ -110,7 +126,7 @@ export class LiveHub {
       topic: null,
       generation: 0,
       open: true,
-      stillAuthorized,
+      credentials,
     };
     feed.connections.add(conn);
     this.connections.set(socket, conn);
@@ -145,37 +161,44 @@ export class LiveHub {
     this.connections.delete(socket);
     const feed = this.feeds.get(conn.tenant);
     feed?.connections.delete(conn);
-    if (feed !== undefined && feed.connections.size === 0) this.feeds.delete(conn.tenant);
+    if (feed !== undefined && feed.connections.size === 0) {
+      this.feeds.delete(conn.tenant);
+      this.deps.source.unwatch(conn.tenant);
+    }
   }
 
   /**
    * One round: close sockets whose credentials lapsed (every CREDENTIALS_RECHECK_MS), push
-   * changed tenants, heartbeat quiet topics, close slow consumers.
+   * changed tenants, heartbeat quiet topics, close slow consumers. A round that fits one turn
+   * of the event loop is done when this returns; a longer one goes on in later turns (the
+   * promise resolves when it ends), and ticks in the meantime do not start another.
    */
-  tick(): void {
+  tick(): Promise<void> {
     const now = this.deps.clock.now();
-    if (isDue(now, this.checkedAt, CREDENTIALS_RECHECK_MS)) {
+    let recheck: Promise<void> | null = null;
+    if (!this.rechecks.busy && isDue(now, this.checkedAt, CREDENTIALS_RECHECK_MS)) {
       this.checkedAt = now;
-      this.closeUnauthorized();
+      const conns = [...this.connections.values()];
+      recheck = this.rechecks.run(
+        recheckStep(conns, this.limits, (c) => this.closeUnauthorized(c)),
+      );
     }
-    for (const feed of this.feeds.values()) {
-      if (feed.topics.size === 0) continue;
-      const pushed = this.push(feed, now);
-      const beat = this.heartbeat(feed, now);
-      if (pushed || beat) this.closeSlow(feed);
-    }
+    const push = this.pushes.busy ? Promise.resolve() : this.pushes.run(this.pushStep());
+    return recheck === null ? push : Promise.all([recheck, push]).then(() => undefined);
   }
 
   /** Starts ticking every tickIntervalMs. */
   start(): void {
     if (this.timer !== null) return;
-    this.timer = setInterval(() => this.tick(), this.limits.tickIntervalMs);
+    this.timer = setInterval(() => void this.tick(), this.limits.tickIntervalMs);
   }
 
   /** Stops ticking and closes every live socket (1001), for shutdown. */
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.pushes.stop();
+    this.rechecks.stop();
     for (const socket of [...this.connections.keys()]) {
       socket.close(CLOSE_GOING_AWAY, 'server shutting down');
       this.close(socket);
@@ -194,19 +217,53 @@ export class LiveHub {
       heartbeats: this.counts.heartbeats,
       slowConsumersClosed: this.counts.slow,
       revokedClosed: this.counts.revoked,
+      snapshotsBuilt: this.counts.built,
+    };
+  }
+
+  /** A round over the tenants watched now, at most a turn's share of them at a time. */
+  private pushStep(): Step {
+    const feeds = [...this.feeds.values()];
+    const { tickTenantsPerTurnMax, tickSnapshotsPerTurnMax } = this.limits;
+    let next = 0;
+    return () => {
+      const now = this.deps.clock.now();
+      const builtBefore = this.counts.built;
+      const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
+      while (next < end && this.counts.built - builtBefore < tickSnapshotsPerTurnMax) {
+        const feed = feeds[next++] as TenantFeed;
+        if (this.feeds.get(feed.tenant) !== feed || feed.topics.size === 0) continue;
+        const pushed = this.push(feed, now);
+        const beat = this.heartbeat(feed, now);
+        if (pushed || beat) this.closeSlow(feed);
+      }
+      return next >= feeds.length;
     };
   }
 
   private async subscribe(conn: Connection, names: readonly string[] | null): Promise<void> {
     const feed = this.feeds.get(conn.tenant);
     assert(feed !== undefined, 'an open connection has a feed');
-    if (!feed.hasTopic(names) && feed.topics.size >= this.limits.filtersPerTenantMax) {
+    // Reserved before the wait for a rebuild: subscribes arriving meanwhile count too.
+    if (!feed.reserve(names, this.limits.filtersPerTenantMax)) {
       const detail =
-        `tenant ${conn.tenant} has ${feed.topics.size} distinct names filters ` +
+        `tenant ${conn.tenant} has ${feed.filterCount()} distinct names filters ` +
         `(limit ${this.limits.filtersPerTenantMax}); subscribe to all names or a shared filter`;
       this.deliver(conn, errorMessage('tenant_overloaded', detail));
       return;
     }
+    try {
+      await this.join(conn, feed, names);
+    } finally {
+      feed.unreserve(names);
+    }
+  }
+
+  private async join(
+    conn: Connection,
+    feed: TenantFeed,
+    names: readonly string[] | null,
+  ): Promise<void> {
     const generation = ++conn.generation;
     const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorFor(conn.tenant);
     if (actor === null) {
@@ -214,17 +271,19 @@ export class LiveHub {
       conn.socket.close(CLOSE_TRY_AGAIN_LATER, 'no room for more tenants');
       return;
     }
+    let failure: unknown = null;
     try {
       await actor.whenReady();
+      if (this.deps.source.rebuildFailed(actor)) failure = 'rebuilding from the store failed';
     } catch (error) {
-      this.deps.log.error('live: loading counters failed', {
-        tenant: conn.tenant,
-        error: String(error),
-      });
-      conn.socket.close(CLOSE_INTERNAL_ERROR, 'the counters could not be loaded');
+      failure = error;
+    }
+    if (!conn.open) return;
+    if (failure !== null) {
+      this.closeFailed(conn.tenant, failure, [conn]);
       return;
     }
-    if (!conn.open || conn.generation !== generation) return;
+    if (conn.generation !== generation) return;
     const now = this.deps.clock.now();
     this.leave(conn);
     feed.adopt(actor);
@@ -248,15 +307,8 @@ export class LiveHub {
 
   /** Publishes a snapshot on each topic whose content changed; true when any went out. */
   private push(feed: TenantFeed, now: number): boolean {
-    const { pushIntervalMs, refreshIntervalMs } = this.limits;
-    const actor = feed.readyActor(now, refreshIntervalMs);
-    if (actor === null) return false;
-    const changed =
-      actor.rollups.version !== feed.version || isDue(now, feed.builtAt, refreshIntervalMs);
-    if (!changed || !isDue(now, feed.pushedAt, pushIntervalMs)) return false;
-    const snapshot = feed.snapshot(actor, now, 0);
-    feed.version = actor.rollups.version;
-    feed.builtAt = now;
+    const snapshot = feed.dueSnapshot(now, this.limits);
+    if (snapshot === null) return false;
     let published = false;
     for (const topic of feed.topics.values()) {
       const content = feed.render(topic, snapshot);
@@ -295,15 +347,19 @@ export class LiveHub {
     }
   }
 
-  private closeUnauthorized(): void {
-    for (const conn of [...this.connections.values()]) {
-      if (conn.stillAuthorized()) continue;
-      this.counts.revoked++;
-      this.deps.log.info('live: closing a socket whose credentials lapsed', {
-        tenant: conn.tenant,
-      });
+  private closeUnauthorized(conn: Connection): void {
+    this.counts.revoked++;
+    this.deps.log.info('live: closing a socket whose credentials lapsed', { tenant: conn.tenant });
+    this.close(conn.socket);
+    conn.socket.close(CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
+  }
+
+  /** A tenant's counters could not be loaded: its sockets (or `conns`) are closed (1011). */
+  private closeFailed(tenant: string, error: unknown, conns?: readonly Connection[]): void {
+    this.deps.log.error('live: loading counters failed', { tenant, error: String(error) });
+    for (const conn of conns ?? [...(this.feeds.get(tenant)?.connections ?? [])]) {
       this.close(conn.socket);
-      conn.socket.close(CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
+      conn.socket.close(CLOSE_INTERNAL_ERROR, 'the counters could not be loaded');
     }
   }
 

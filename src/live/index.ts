@@ -2,6 +2,7 @@
 // its limits, and the message schemas (the protocol, and the OpenAPI components).
 export type {
   LiveActor,
+  LiveCredentials,
   LivePublisher,
   LiveRollups,
   LiveSocket,
@@ -12,7 +13,6 @@ export {
   CLOSE_INTERNAL_ERROR,
   CLOSE_POLICY_VIOLATION,
   CLOSE_TRY_AGAIN_LATER,
-  CREDENTIALS_RECHECK_MS,
   type LiveAdmission,
   LiveHub,
   type LiveHubDeps,
@@ -30,6 +30,7 @@ export {
   renderSnapshotContent,
   snapshotMessage,
 } from './message.ts';
+export { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS } from './recheck.ts';
 export {
   LiveClientMessage,
   type LiveClientMessageBody,

@@ -27,6 +27,17 @@ export interface LiveLimits {
   namesShownMax: number;
   /** Size of one message from a client. */
   clientMessageBytesMax: number;
+  /**
+   * Snapshots a tick builds in one turn of the event loop (each costs 1–4 ms for a busy
+   * tenant); the rest of the round goes on after a setImmediate, so the loop never stalls.
+   */
+  tickSnapshotsPerTurnMax: number;
+  /** Tenants a tick looks at in one turn (an unchanged one costs microseconds). */
+  tickTenantsPerTurnMax: number;
+  /** Distinct credentials checked again in one turn (a check reads SQLite: 10–25 µs). */
+  recheckCredentialsPerTurnMax: number;
+  /** Sockets a credentials round goes through in one turn. */
+  recheckSocketsPerTurnMax: number;
 }
 
 /** Bun's default per-socket send buffer limit: past it `send` and `publish` silently drop. */
@@ -44,6 +55,10 @@ export const defaultLiveLimits: LiveLimits = {
   subscribeNamesMax: 100,
   namesShownMax: 50,
   clientMessageBytesMax: 16 * KiB,
+  tickSnapshotsPerTurnMax: 4,
+  tickTenantsPerTurnMax: 1_000,
+  recheckCredentialsPerTurnMax: 200,
+  recheckSocketsPerTurnMax: 5_000,
 };
 
 /** Checks the relations between live limits; throws (InvariantError) when one is broken. */
@@ -60,6 +75,14 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
   assert(limits.filtersPerTenantMax >= 1, 'a tenant has at least the unfiltered topic');
   assert(limits.subscribeNamesMax >= 1 && limits.namesShownMax >= 1, 'names can be listed');
   assert(limits.clientMessageBytesMax >= 1 * KiB, 'a subscribe message with names fits');
+  assert(
+    limits.tickSnapshotsPerTurnMax >= 1 && limits.tickTenantsPerTurnMax >= 1,
+    'a tick makes progress every turn',
+  );
+  assert(
+    limits.recheckCredentialsPerTurnMax >= 1 && limits.recheckSocketsPerTurnMax >= 1,
+    'a credentials round makes progress every turn',
+  );
   return limits;
 }
 

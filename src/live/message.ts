@@ -3,9 +3,14 @@
 // topic per push and compared with the last one sent, so an unchanged topic stays quiet.
 
 import { Value } from '@sinclair/typebox/value';
-import type { RollupSnapshot } from '../engine/index.ts';
+import { OTHER_NAME, type RollupSnapshot } from '../engine/index.ts';
 import type { LiveLimits } from './limits.ts';
-import { LiveClientMessage, LiveSubscribeMessage, type LiveWindowCounters } from './schema.ts';
+import {
+  LiveClientMessage,
+  type LiveNameCount,
+  LiveSubscribeMessage,
+  type LiveWindowCounters,
+} from './schema.ts';
 
 type WindowName = keyof RollupSnapshot['windows'];
 type NamedCounts = RollupSnapshot['names'][number];
@@ -71,11 +76,26 @@ function topNames(all: readonly NamedCounts[], w: WindowName, max: number) {
     .map((n) => ({ name: n.name, events: n[w] }));
 }
 
-function requested(snapshot: RollupSnapshot, w: WindowName, names: readonly string[]) {
+/**
+ * Exactly the requested names. A name without a counter of its own while OTHER_NAME counted
+ * events in the window (more than ROLLUP_NAMES_MAX names in 24 h) may have events in that
+ * count: it is reported as unknown (`events: null, in_other: true`), never as 0.
+ */
+function requested(
+  snapshot: RollupSnapshot,
+  w: WindowName,
+  names: readonly string[],
+): LiveNameCount[] {
   const byName = new Map(snapshot.names.map((n) => [n.name, n[w]]));
+  const other = byName.get(OTHER_NAME) ?? 0;
   return names
-    .map((name) => ({ name, events: byName.get(name) ?? 0 }))
-    .sort((a, b) => b.events - a.events || (a.name < b.name ? -1 : 1));
+    .map((name): LiveNameCount => {
+      const own = byName.get(name);
+      return own === undefined && other > 0
+        ? { name, events: null, in_other: true }
+        : { name, events: own ?? 0 };
+    })
+    .sort((a, b) => (b.events ?? -1) - (a.events ?? -1) || (a.name < b.name ? -1 : 1));
 }
 
 /** A snapshot message from rendered content. */

@@ -8,7 +8,21 @@ import { defaultLiveLimits } from './limits.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 
-const NameCount = Type.Object({ name: Type.String(), events: Count });
+const NameCount = Type.Object({
+  name: Type.String(),
+  events: Type.Union([Count, Type.Null()], {
+    description:
+      'Events of this name in the window; null (with a names filter only) when the name has ' +
+      'no counter of its own and its events, if any, are counted under "(other)".',
+  }),
+  in_other: Type.Optional(
+    Type.Literal(true, {
+      description:
+        'Present when `events` is null: more than ROLLUP_NAMES_MAX (1,000 by default) names ' +
+        'were seen in 24 h, and this one is counted under "(other)" with the later ones.',
+    }),
+  ),
+});
 
 const PathViews = Type.Object({
   path: Type.String(),
@@ -28,8 +42,9 @@ export const LiveWindow = Type.Object(
     }),
     names: Type.Array(NameCount, {
       description:
-        'Events per name, most first. Unfiltered: the top names with events in the window; ' +
-        'with a names filter: exactly the requested names, 0 included.',
+        'Events per name, most first. Unfiltered: the top names with events in the window ' +
+        '(at most 50; "(other)" counts names past ROLLUP_NAMES_MAX); with a names filter: ' +
+        'exactly the requested names, 0 included, null for a name counted under "(other)".',
     }),
     top_paths: Type.Array(PathViews, { description: 'Most viewed paths, at most 10.' }),
   },
@@ -62,7 +77,9 @@ export const LiveSnapshotMessage = Type.Object(
       '24h': LiveWindow,
     }),
     latest_metrics: Type.Array(LatestMetric, {
-      description: 'Latest value of each metric (an event with a value), newest first.',
+      description:
+        'Latest value of each metric (an event with a value), newest first: at most 50 ' +
+        'without a names filter, every requested name that has one with a filter.',
     }),
   },
   {
@@ -91,8 +108,9 @@ export const LiveServerMessage = Type.Union(
   {
     description:
       'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics). Close codes: 1001 ' +
-      'server shutting down, 1009 client message too big, 1011 counters could not be loaded, ' +
-      '1013 slow consumer or subscriber limit (try again later).',
+      'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
+      'expired or access lost; checked every 5 s), 1009 client message too big, 1011 ' +
+      'counters could not be loaded, 1013 slow consumer or subscriber limit (try again later).',
   },
 );
 
@@ -120,6 +138,7 @@ export const LiveClientMessage = Type.Union([LiveSubscribeMessage, LiveUnsubscri
 
 export type LiveSnapshot = Static<typeof LiveSnapshotMessage>;
 export type LiveWindowCounters = Static<typeof LiveWindow>;
+export type LiveNameCount = Static<typeof NameCount>;
 export type LiveServerMessageBody = Static<typeof LiveServerMessage>;
 export type LiveClientMessageBody = Static<typeof LiveClientMessage>;
 

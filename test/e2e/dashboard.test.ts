@@ -7,7 +7,15 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { type Auth, createAuth } from '../../src/auth/index.ts';
+import {
+  AppError,
+  DEFAULT_TENANT,
+  ManualClock,
+  type TenantResolver,
+} from '../../src/core/index.ts';
+import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
+import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
 
@@ -140,6 +148,58 @@ describe('dashboard in Chromium', () => {
     await textBecomes(page, counter('1m', 'events'), '1', VISIBLE_WITHIN_MS);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-key.png') });
     expect(external).toEqual([]);
+  }, 60_000);
+});
+
+describe('a signed-in dashboard', () => {
+  test('refreshes its access token and reconnects when the socket closes with 1008', async () => {
+    const ACCESS_TTL_MS = 60_000;
+    const clock = new ManualClock(Date.now());
+    let auth: Auth | null = null;
+    const server = await startLiveServer({
+      clock,
+      auth: (engine) => {
+        const options = { passwordCost: TEST_PASSWORD_COST, accessTtlMs: ACCESS_TTL_MS };
+        auth = createAuth({ db: engine.store.sqlite, clock, options });
+        return auth;
+      },
+    });
+    cleanups.push(() => server.close());
+    const accounts = (auth as Auth | null)?.accounts;
+    if (accounts === undefined) throw new Error('no auth module');
+    const credentials = { email: 'ana@example.com', password: 'long enough password' };
+    await accounts.register(credentials, null, null);
+    const pair = await accounts.login(credentials, null);
+    (auth as unknown as Auth).projects.create(accounts.verifyAccess(pair.access_token), {
+      id: 'acme',
+      name: 'acme',
+    });
+
+    const { page, errors } = await openBrowser(server);
+    const refreshes: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.method());
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#email', credentials.email);
+    await page.fill('#password', credentials.password);
+    await page.click('#login-form button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const first = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+
+    // The access token expires; the next credentials check closes the socket with 1008.
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS);
+    await page.waitForRequest((r) => r.url().endsWith('/api/v1/auth/refresh'), {
+      timeout: 10_000,
+    });
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(refreshes).toEqual(['POST']);
+    expect(await page.isHidden('#auth')).toBe(true);
+    const second = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+    expect(second).not.toBe(first);
+    expect(server.hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
+    expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
   }, 60_000);
 });
 

@@ -70,4 +70,38 @@ describe('actor registry', () => {
     expect(t.engine.registry.size).toBe(0);
     expect(await liveEvents(t, 'a')).toBe(6);
   });
+
+  test('a watched tenant is never evicted as idle, so its late events stay counted', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    const old = t.clock.now() - 3 * 86_400_000; // backfilled: a rebuild (48 h back) misses it
+    const late = { name: 'import', tenant_id: 'a', user_id: 'u', timestamp: old };
+    await t.post('/api/v1/events/batch', { events: [late, { ...views('a', 1).events[0] }] });
+    await t.engine.store.flusher.flush();
+    expect(await liveEvents(t, 'a')).toBe(2);
+    t.engine.registry.watch('a'); // a live socket reads it
+    t.clock.advance(61_000);
+    expect(t.engine.registry.evictIdle()).toBe(0);
+    expect(await liveEvents(t, 'a')).toBe(2);
+    t.engine.registry.unwatch('a');
+    expect(t.engine.registry.evictIdle()).toBe(1);
+    expect(await liveEvents(t, 'a')).toBe(1); // what watching spares a live dashboard
+  });
+
+  test('a failed rebuild is known to live sockets; such an actor goes when idle', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    const { store, registry } = t.engine;
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => Promise.reject(new Error('Out of Memory Error'));
+    const actor = registry.actorFor('n');
+    if (actor === null) throw new Error('no room for an actor');
+    await actor.whenReady();
+    store.snapshot = snapshot;
+    expect(registry.rebuildFailed(actor)).toBe(true);
+    registry.watch('n');
+    t.clock.advance(61_000);
+    expect(registry.evictIdle()).toBe(1); // watched, but its counters are not whole
+    const again = registry.actorFor('n');
+    await again?.whenReady();
+    expect(again !== null && registry.rebuildFailed(again)).toBe(false);
+  });
 });

@@ -87,3 +87,33 @@ describe('TenantRollups', () => {
     expect(r.latestMetric('stale')).toBeUndefined();
   });
 });
+
+describe('TenantRollups.nextChangeAt', () => {
+  test('without new events the snapshot stays the same until the time it names', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    // Sparse events over the last 25 h: a few per hour, some in the last minutes and seconds.
+    const ages = [25 * 3_600_000, 23.5 * 3_600_000, 3_600_000 + 7_000, 599_000, 61_500, 9_000, 0];
+    r.apply(
+      ages.map((age, i) => event(i, { received_at: NOW - age, timestamp: NOW - age })),
+      NOW,
+    );
+    let changes = 0;
+    let at = NOW;
+    let last = JSON.stringify(r.snapshot(at));
+    let next = r.nextChangeAt(at);
+    // Every 250 ms while seconds matter, then every 15 s (25 h at 250 ms would be slow).
+    for (let t = NOW + 250; t <= NOW + 25 * 3_600_000; t += t < NOW + 700_000 ? 250 : 15_000) {
+      const now = JSON.stringify(r.snapshot(t));
+      if (t < next) expect(now).toBe(last);
+      else {
+        changes += now === last ? 0 : 1;
+        last = now;
+        at = t;
+        next = r.nextChangeAt(at);
+        expect(next).toBeGreaterThan(at);
+      }
+    }
+    expect(changes).toBeGreaterThan(5);
+    expect(r.nextChangeAt(at)).toBe(Number.POSITIVE_INFINITY);
+  });
+});

@@ -4,147 +4,35 @@
 // slow consumers, and actors that are evicted or still rebuilding.
 
 import { beforeEach, describe, expect, test } from 'bun:test';
-import { Value } from '@sinclair/typebox/value';
-import { createLogger, ManualClock } from '../../src/core/index.ts';
-import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
+import type { ManualClock } from '../../src/core/index.ts';
 import {
   CREDENTIALS_RECHECK_MS,
-  defaultLiveLimits,
-  type LiveActor,
-  LiveHub,
   type LiveLimits,
-  LiveServerMessage,
   type LiveServerMessageBody,
-  type LiveSocket,
-  type LiveSource,
 } from '../../src/live/index.ts';
+import {
+  events1m,
+  type FakePublisher,
+  FakeSocket,
+  type FakeSource,
+  HubBench,
+  snapshots,
+  T0,
+} from './hub-fakes.ts';
 
-const T0 = Date.parse('2026-11-25T12:00:00Z');
-
-class FakeSocket implements LiveSocket {
-  sent: LiveServerMessageBody[] = [];
-  topics = new Set<string>();
-  buffered = 0;
-  closed: { code: number; reason: string } | null = null;
-  send(data: string): number {
-    this.sent.push(parse(data));
-    return data.length;
-  }
-  subscribe(topic: string) {
-    this.topics.add(topic);
-  }
-  unsubscribe(topic: string) {
-    this.topics.delete(topic);
-  }
-  getBufferedAmount() {
-    return this.buffered;
-  }
-  close(code = 1000, reason = '') {
-    this.closed = { code, reason };
-    this.topics.clear();
-  }
-}
-
-function parse(data: string): LiveServerMessageBody {
-  const value: unknown = JSON.parse(data);
-  if (!Value.Check(LiveServerMessage, value)) throw new Error(`off-schema message: ${data}`);
-  return value;
-}
-
-/** Records publishes and delivers them to the subscribed fake sockets, as Bun does. */
-class FakePublisher {
-  published: { topic: string; message: LiveServerMessageBody }[] = [];
-  sockets: FakeSocket[] = [];
-  publish(topic: string, data: string): number {
-    this.published.push({ topic, message: parse(data) });
-    for (const s of this.sockets) if (s.topics.has(topic)) s.sent.push(parse(data));
-    return data.length;
-  }
-}
-
-class FakeActor implements LiveActor {
-  readonly rollups = new TenantRollups({ namesMax: 100, pathsMax: 100 });
-  ready: Promise<void> = Promise.resolve();
-  whenReady() {
-    return this.ready;
-  }
-}
-
-class FakeSource implements LiveSource {
-  actors = new Map<string, FakeActor>();
-  created = 0;
-  peek(tenant: string) {
-    return this.actors.get(tenant);
-  }
-  actorFor(tenant: string) {
-    let actor = this.actors.get(tenant);
-    if (actor === undefined) {
-      actor = new FakeActor();
-      this.created++;
-      this.actors.set(tenant, actor);
-    }
-    return actor;
-  }
-  /** Whether a new actor fits without evicting another. */
-  room = true;
-  actorIfRoom(tenant: string) {
-    return this.actors.get(tenant) ?? (this.room ? this.actorFor(tenant) : null);
-  }
-}
-
+let bench: HubBench;
 let clock: ManualClock;
 let source: FakeSource;
 let publisher: FakePublisher;
-let n = 0;
 
-function makeHub(limits: Partial<LiveLimits> = {}) {
-  const log = createLogger('silent');
-  return new LiveHub({ source, clock, limits: { ...defaultLiveLimits, ...limits }, log });
-}
-
-function ingest(
-  tenant: string,
-  name: string,
-  path: string | null = null,
-  value: number | null = null,
-) {
-  const e: RollupEvent = {
-    event_id: `e${++n}`,
-    name,
-    path,
-    visitor_id: `v${n % 3}`,
-    is_bot: false,
-    value,
-    received_at: clock.now(),
-    timestamp: clock.now(),
-  };
-  source.actorFor(tenant).rollups.apply([e], clock.now());
-}
-
-async function join(
-  hub: LiveHub,
-  tenant = 'acme',
-  names?: string[],
-  stillAuthorized: () => boolean = () => true,
-) {
-  const socket = new FakeSocket();
-  publisher.sockets.push(socket);
-  expect(hub.open(socket, tenant, publisher, stillAuthorized)).toBe(true);
-  await hub.receive(
-    socket,
-    names === undefined ? { type: 'subscribe' } : { type: 'subscribe', names },
-  );
-  return socket;
-}
-
-const snapshots = (s: FakeSocket) => s.sent.filter((m) => m.type === 'snapshot');
-const events1m = (m: LiveServerMessageBody | undefined) =>
-  m?.type === 'snapshot' ? m.windows['1m'].events : null;
+const makeHub = (limits: Partial<LiveLimits> = {}) => bench.makeHub(limits);
+const ingest = (tenant: string, name: string, path: string | null = null) =>
+  bench.ingest(tenant, name, path);
+const join = (...args: Parameters<HubBench['join']>) => bench.join(...args);
 
 beforeEach(() => {
-  clock = new ManualClock(T0);
-  source = new FakeSource();
-  publisher = new FakePublisher();
+  bench = new HubBench();
+  ({ clock, source, publisher } = bench);
 });
 
 describe('subscribe', () => {
@@ -235,6 +123,14 @@ describe('fan-out', () => {
       expect.objectContaining({ type: 'error', code: 'tenant_overloaded' }),
     ]);
   });
+
+  test('counters that could not be loaded close the socket with 1011', async () => {
+    const hub = makeHub();
+    source.failed.add(source.actorFor('acme'));
+    const socket = await join(hub);
+    expect(socket.closed).toEqual({ code: 1011, reason: 'the counters could not be loaded' });
+    expect(hub.stats()).toMatchObject({ connections: 0, tenants: 0 });
+  });
 });
 
 describe('time', () => {
@@ -272,7 +168,18 @@ describe('time', () => {
     expect(snapshots(socket).length).toBeLessThanOrEqual(4);
   });
 
-  test('an evicted actor is brought back so a watched tenant keeps updating', async () => {
+  test('a tenant is watched while it has sockets, so its actor is never evicted', async () => {
+    const hub = makeHub();
+    const first = await join(hub);
+    const second = await join(hub);
+    expect([...source.watched]).toEqual(['acme']);
+    hub.close(first);
+    expect([...source.watched]).toEqual(['acme']);
+    hub.close(second);
+    expect([...source.watched]).toEqual([]);
+  });
+
+  test('an actor gone anyway (evicted after a failed rebuild) is brought back', async () => {
     const hub = makeHub();
     const socket = await join(hub);
     source.actors.delete('acme');

@@ -89,6 +89,45 @@ describe('snapshot messages', () => {
     ]);
   });
 
+  test('a filtered name counted under "(other)" is unknown, not 0', () => {
+    const full = new TenantRollups({ namesMax: 3, pathsMax: 10 });
+    const at = (age: number, name: string, i: number) => ({
+      event_id: `${name}${i}`,
+      name,
+      path: null,
+      visitor_id: 'v',
+      is_bot: false,
+      value: null,
+      received_at: NOW - age,
+      timestamp: NOW - age,
+    });
+    // Three names take the counters 2 h ago; later names share "(other)".
+    full.apply(
+      ['a', 'b', 'c'].map((name, i) => at(2 * 3_600_000, name, i)),
+      NOW,
+    );
+    full.apply([at(30_000, 'purchase', 1), at(30_000, 'purchase', 2)], NOW);
+    const m = JSON.parse(
+      snapshotMessage(
+        NOW,
+        renderSnapshotContent('acme', full.snapshot(NOW), ['a', 'purchase'], 50),
+      ),
+    );
+    expect(Value.Check(LiveServerMessage, m)).toBe(true);
+    expect(m.windows['1m'].names).toEqual([
+      { name: 'a', events: 0 },
+      { name: 'purchase', events: null, in_other: true },
+    ]);
+    expect(m.windows['24h'].names).toEqual([
+      { name: 'a', events: 1 },
+      { name: 'purchase', events: null, in_other: true },
+    ]);
+    // Without an overflow in the window, a name with no counter truly had no event.
+    const later = NOW + 10 * 60_000;
+    const quiet = JSON.parse(renderSnapshotContent('acme', full.snapshot(later), ['purchase'], 50));
+    expect(quiet.windows['5m'].names).toEqual([{ name: 'purchase', events: 0 }]);
+  });
+
   test('unfiltered lists are cut to namesShownMax', () => {
     const m = render(rollups, null, 2);
     expect(m.windows['1m'].names).toHaveLength(2);

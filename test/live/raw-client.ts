@@ -15,6 +15,8 @@ export class RawWsClient {
   private upgraded = false;
   private ended = false;
   private onHeaders: ((head: string) => void) | null = null;
+  /** The server's handshake answer: status line and headers. */
+  head = '';
 
   private constructor(private readonly socket: Socket<undefined>) {}
 
@@ -44,6 +46,7 @@ export class RawWsClient {
     );
     const head = await opened;
     if (!head.startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${head}`);
+    self.head = head;
     return self;
   }
 

@@ -4,6 +4,7 @@
 
 import { Value } from '@sinclair/typebox/value';
 import { type AnyElysia, Elysia } from 'elysia';
+import type { Auth } from '../../src/auth/index.ts';
 import type { Clock, TenantResolver } from '../../src/core/index.ts';
 import { createLogger, systemClock } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
@@ -35,6 +36,8 @@ export interface LiveServer {
 export interface LiveServerOptions {
   /** The tenancy, given the engine (the auth module keeps its users in the engine's store). */
   tenancy?: (engine: Engine) => TenantResolver;
+  /** The auth module (its tenancy, and the account routes: login, refresh), given the engine. */
+  auth?: (engine: Engine) => Auth;
   limits?: Partial<LiveLimits>;
   allowedOrigins?: string[];
   clock?: Clock;
@@ -51,7 +54,8 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
   const logs: string[] = [];
   const log = createLogger('warn', (line) => logs.push(line));
   const engine = await openEngine(engineOptions(dir, clock, options.engine));
-  const tenancy = options.tenancy?.(engine) ?? openTenancy;
+  const auth = options.auth?.(engine);
+  const tenancy = auth?.tenancy ?? options.tenancy?.(engine) ?? openTenancy;
   const limits = { ...defaultLiveLimits, ...options.limits };
   const deps = { source: engine.registry, clock, limits, log };
   const hub = options.makeHub?.(deps) ?? new LiveHub(deps);
@@ -63,7 +67,7 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
     queryRowsMax: 1000,
     liveAllowedOrigins: allowedOrigins,
   };
-  const appDeps = { engine, tenancy, clock, log, live: hub, options: httpOptions };
+  const appDeps = { engine, auth, tenancy, clock, log, live: hub, options: httpOptions };
   const app = createApp({ ...appDeps, isAccepting: () => true }).use(
     options.routes?.(hub, engine) ?? new Elysia(),
   );

@@ -11,6 +11,7 @@ import {
 } from '../../src/core/index.ts';
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
 import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
+import { RawWsClient } from './raw-client.ts';
 import {
   isError,
   isSnapshot,
@@ -128,12 +129,33 @@ describe('authentication', () => {
     await Promise.all([client.closed, pair.closed]);
   });
 
+  test('the secret of a bearer.<token> protocol is never echoed in the answer', async () => {
+    const only = await RawWsClient.connect(server.port, '/api/v1/live', {
+      'Sec-WebSocket-Protocol': 'bearer.rk_acme',
+    });
+    expect(only.head).toStartWith('HTTP/1.1 101');
+    expect(only.head).not.toContain('rk_acme');
+    expect(only.head.toLowerCase()).not.toContain('sec-websocket-protocol');
+    only.end();
+    const both = await RawWsClient.connect(server.port, '/api/v1/live', {
+      'Sec-WebSocket-Protocol': 'bearer.rk_acme, tally.live',
+    });
+    expect(both.head).toMatch(/^sec-websocket-protocol: tally\.live$/im);
+    expect(both.head).not.toContain('rk_acme');
+    both.end();
+    // The bounds tests below count sockets: wait until the server has let these go.
+    for (const deadline = performance.now() + 5_000; server.hub.stats().connections > 0; ) {
+      if (performance.now() > deadline) throw new Error('the raw sockets were never closed');
+      await Bun.sleep(10);
+    }
+  });
+
   test('reading offered protocols', () => {
     expect(readOfferedProtocols('tally.live, bearer.abc')).toEqual({
       token: 'abc',
       selected: 'tally.live',
     });
-    expect(readOfferedProtocols('bearer.abc')).toEqual({ token: 'abc', selected: 'bearer.abc' });
+    expect(readOfferedProtocols('bearer.abc')).toEqual({ token: 'abc', selected: null });
     expect(readOfferedProtocols('bearer, abc')).toEqual({ token: 'abc', selected: 'bearer' });
     expect(readOfferedProtocols('chat')).toEqual({ token: null, selected: null });
     expect(readOfferedProtocols(null)).toEqual({ token: null, selected: null });

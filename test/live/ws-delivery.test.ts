@@ -11,6 +11,7 @@ import {
   LiveClient,
   type LiveServer,
   startLiveServer,
+  upgradeStatus,
 } from './support.ts';
 
 type Snapshot = Extract<LiveServerMessageBody, { type: 'snapshot' }>;
@@ -155,4 +156,27 @@ describe('slow consumers', () => {
     expect(raw.bytesReceived).toBeGreaterThan(256 * 1024);
     raw.end();
   }, 30_000);
+});
+
+describe('open mode', () => {
+  test('tenant_id is checked as the read routes check it: 422 before the upgrade', async () => {
+    server = await startLiveServer();
+    const long = 'x'.repeat(4000);
+    const stats = await fetch(`${server.url}/api/v1/stats?tenant_id=${long}`);
+    expect(stats.status).toBe(422);
+    const live = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=${long}`);
+    expect(live.status).toBe(422);
+    expect(JSON.parse(live.body)).toEqual({
+      detail: [
+        {
+          loc: ['query', 'tenant_id'],
+          msg: 'tenant_id must be at most 128 characters',
+          type: 'string_too_long',
+        },
+      ],
+    });
+    expect(server.engine.registry.size).toBe(0); // no actor, no rebuild
+    const ok = await subscribed(server);
+    expect(ok.first.message.tenant).toBe('default');
+  });
 });

@@ -3,21 +3,28 @@
 // Authorization header, or the Sec-WebSocket-Protocol header) and the subscriber bounds; after
 // it, everything is the hub's. The protocol schemas are registered as OpenAPI components.
 
-import { Elysia } from 'elysia';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Elysia, t } from 'elysia';
 import { AppError, type TenantResolver } from '../../core/index.ts';
 import {
   CLOSE_INTERNAL_ERROR,
+  type LiveCredentials,
   type LiveHub,
   type LivePublisher,
   type LiveSocket,
   liveSchemas,
 } from '../../live/index.ts';
 import { noteTenant } from '../context.ts';
+import { tenantParam } from '../read-params.ts';
+import { issuesOf } from '../validate.ts';
 
 export const LIVE_PATHS = ['/api/v1/live', '/api/v1/ws/metrics'] as const;
 /** The subprotocol a browser offers (with `bearer.<token>`) and the server selects. */
 export const LIVE_SUBPROTOCOL = 'tally.live';
 const BEARER_PREFIX = 'bearer.';
+
+/** The query of a live socket, checked as the read routes check theirs (422 before auth). */
+const liveQueryChecker = TypeCompiler.Compile(t.Object({ ...tenantParam }));
 
 export interface LiveRouteDeps {
   hub: LiveHub;
@@ -29,7 +36,7 @@ export interface LiveRouteDeps {
 interface Admitted {
   tenant: string;
   publisher: LivePublisher;
-  stillAuthorized: () => boolean;
+  credentials: LiveCredentials;
 }
 
 /** A token and the subprotocol to answer with, from a Sec-WebSocket-Protocol header. */
@@ -39,9 +46,10 @@ export interface OfferedProtocols {
 }
 
 /**
- * Reads `Sec-WebSocket-Protocol: tally.live, bearer.<token>` (or `bearer, <token>`). The
- * server must select one offered value or browsers fail the handshake: `tally.live` when
- * offered, else `bearer`, else the `bearer.<token>` entry itself.
+ * Reads `Sec-WebSocket-Protocol: tally.live, bearer.<token>` (or `bearer, <token>`). A browser
+ * fails the handshake unless the server selects one offered value: `tally.live` when offered,
+ * else `bearer` (of the two-entry form); never a `bearer.<token>` entry, which would echo the
+ * secret in the response headers (a client offering only that gets no protocol).
  */
 export function readOfferedProtocols(header: string | null): OfferedProtocols {
   const offered = (header ?? '')
@@ -54,7 +62,6 @@ export function readOfferedProtocols(header: string | null): OfferedProtocols {
     if (token !== null) return;
     if (p.toLowerCase().startsWith(BEARER_PREFIX) && p.length > BEARER_PREFIX.length) {
       token = p.slice(BEARER_PREFIX.length);
-      selected ??= p;
     } else if (p.toLowerCase() === 'bearer' && offered[i + 1] !== undefined) {
       token = offered[i + 1] as string;
       selected ??= p;
@@ -86,6 +93,26 @@ function authRequest(request: Request, token: string | null): Request {
   return new Request(request.url, { method: request.method, headers });
 }
 
+/**
+ * What a re-check of a socket's credentials depends on (everything forRead reads), so sockets
+ * opened with the same credential for the same tenant share one check per round.
+ */
+function credentialsKey(
+  request: Request,
+  query: Record<string, string | undefined>,
+  tenant: string,
+): string {
+  const url = new URL(request.url);
+  return JSON.stringify([
+    tenant,
+    request.headers.get('x-tally-key'),
+    request.headers.get('authorization'),
+    request.method === 'GET' ? url.searchParams.get('token') : null,
+    query.tenant_id ?? null,
+    url.searchParams.get('tenant_id'),
+  ]);
+}
+
 /** Elysia types `ws.raw` with its own copy of Bun's types, which lacks getBufferedAmount. */
 const bunSocket = (raw: object): LiveSocket => raw as Bun.ServerWebSocket<unknown>;
 
@@ -101,6 +128,8 @@ export function liveRoutes(deps: LiveRouteDeps) {
     if (!isOriginAllowed(origin, request.headers.get('host'), deps.allowedOrigins)) {
       throw new AppError('forbidden', `origin ${origin} may not open live sockets here`);
     }
+    const issues = issuesOf(liveQueryChecker, query, ['query']);
+    if (issues.length > 0) throw AppError.validation(issues);
     const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
     const credentials = authRequest(request, offered.token);
     const tenant = deps.tenancy.forRead(credentials, query);
@@ -111,7 +140,8 @@ export function liveRoutes(deps: LiveRouteDeps) {
       throw new AppError(code, admission.reason);
     }
     if (server === null) throw new AppError('internal', 'live sockets need a listening server');
-    if (offered.selected !== null) headers['sec-websocket-protocol'] = offered.selected;
+    // Bun echoes the first offered protocol unless told one: with none selected, say so.
+    headers['sec-websocket-protocol'] = offered.selected ?? '';
     const stillAuthorized = () => {
       try {
         return deps.tenancy.forRead(credentials, query, { rateLimited: false }) === tenant;
@@ -119,12 +149,13 @@ export function liveRoutes(deps: LiveRouteDeps) {
         return false; // revoked key, ended session, expired token, lost membership
       }
     };
-    admitted.set(request, { tenant, publisher: server, stillAuthorized });
+    const key = credentialsKey(credentials, query, tenant);
+    admitted.set(request, { tenant, publisher: server, credentials: { key, stillAuthorized } });
   };
   const open = (socket: LiveSocket, request: Request) => {
     const admission = admitted.get(request);
     if (admission === undefined) socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
-    else deps.hub.open(socket, admission.tenant, admission.publisher, admission.stillAuthorized);
+    else deps.hub.open(socket, admission.tenant, admission.publisher, admission.credentials);
   };
   const socketRoute = <Path extends string>(path: Path) =>
     new Elysia().ws(path, {

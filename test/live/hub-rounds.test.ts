@@ -1,0 +1,135 @@
+// The hub under load on a manual clock: a tick builds no snapshot for an unchanged tenant yet
+// still delivers window decay, long rounds (pushes, credential checks) go on in bounded turns,
+// and subscribes that wait for a rebuild count toward the filter bound.
+
+import { beforeEach, describe, expect, test } from 'bun:test';
+import type { ManualClock } from '../../src/core/index.ts';
+import type { LiveLimits } from '../../src/live/index.ts';
+import {
+  events1m,
+  type FakePublisher,
+  FakeSocket,
+  type FakeSource,
+  HubBench,
+  snapshots,
+  T0,
+} from './hub-fakes.ts';
+
+let bench: HubBench;
+let clock: ManualClock;
+let source: FakeSource;
+let publisher: FakePublisher;
+
+const makeHub = (limits: Partial<LiveLimits> = {}) => bench.makeHub(limits);
+const ingest = (tenant: string, name: string) => bench.ingest(tenant, name);
+const join = (...args: Parameters<HubBench['join']>) => bench.join(...args);
+
+beforeEach(() => {
+  bench = new HubBench();
+  ({ clock, source, publisher } = bench);
+});
+
+describe('cost of a tick', () => {
+  test('an unchanged watched tenant builds no snapshot, however long it is watched', async () => {
+    const hub = makeHub();
+    await join(hub);
+    await join(hub, 'acme', ['signup']);
+    hub.tick(); // the first push after subscribe builds once
+    const built = hub.stats().snapshotsBuilt;
+    for (let s = 1; s <= 120; s++) {
+      clock.set(T0 + s * 1000);
+      hub.tick();
+    }
+    expect(hub.stats().snapshotsBuilt).toBe(built);
+    ingest('acme', 'signup');
+    clock.advance(1000);
+    hub.tick();
+    expect(hub.stats().snapshotsBuilt).toBe(built + 1);
+  });
+
+  test('window decay is still delivered without events, building only when it happens', async () => {
+    const hub = makeHub();
+    ingest('acme', 'signup');
+    const socket = await join(hub);
+    const counts = () => {
+      const last = snapshots(socket).at(-1);
+      return last?.type === 'snapshot'
+        ? [last.windows['1m'].events, last.windows['5m'].events]
+        : [];
+    };
+    const seen: string[] = [];
+    for (let s = 1; s <= 400; s++) {
+      clock.set(T0 + s * 1000);
+      hub.tick();
+      const now = JSON.stringify(counts());
+      if (seen.at(-1)?.endsWith(now) !== true) seen.push(`${s}s ${now}`);
+    }
+    expect(seen).toEqual(['1s [1,1]', '60s [0,1]', '300s [0,0]']);
+    // Builds: the first push, the rate taking the second in and letting it go, the 1m and 5m
+    // windows letting it go — not one a second.
+    expect(hub.stats().snapshotsBuilt).toBeLessThanOrEqual(6);
+  });
+
+  test('a round over many changed tenants builds a bounded number per turn', async () => {
+    const hub = makeHub({ tickSnapshotsPerTurnMax: 2 });
+    const tenants = ['a', 'b', 'c', 'd', 'e'];
+    const watchers = [];
+    for (const t of tenants) watchers.push(await join(hub, t));
+    for (const t of tenants) ingest(t, 'signup');
+    clock.advance(250);
+    const built = hub.stats().snapshotsBuilt;
+    const round = hub.tick();
+    expect(hub.stats().snapshotsBuilt - built).toBe(2); // the rest waits for the next turns
+    hub.tick(); // a tick during the round starts no other round
+    expect(hub.stats().snapshotsBuilt - built).toBe(2);
+    await round;
+    expect(hub.stats().snapshotsBuilt - built).toBe(5);
+    for (const w of watchers) expect(events1m(w.sent.at(-1))).toBe(1);
+  });
+});
+
+describe('credentials', () => {
+  test('each distinct credential is checked once per round, a bounded number per turn', async () => {
+    const hub = makeHub({ recheckCredentialsPerTurnMax: 1 });
+    const checked: string[] = [];
+    const check = (key: string, allowed: boolean) => () => {
+      checked.push(key);
+      return allowed;
+    };
+    const shared = [];
+    for (let i = 0; i < 50; i++)
+      shared.push(await join(hub, 'acme', undefined, check('a', true), 'a'));
+    const revoked = await join(hub, 'acme', undefined, check('b', false), 'b');
+    const round = hub.tick();
+    expect(checked).toEqual(['a']); // one check this turn; the rest after a setImmediate
+    await round;
+    expect(checked).toEqual(['a', 'b']);
+    expect(revoked.closed?.code).toBe(1008);
+    expect(shared.every((s) => s.closed === null)).toBe(true);
+  });
+});
+
+describe('filters', () => {
+  test('subscribes waiting for a rebuild count toward the filter bound', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 3 });
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const sockets: FakeSocket[] = [];
+    const waiting = [];
+    for (let i = 0; i < 10; i++) {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      hub.open(socket, 'acme', publisher);
+      waiting.push(hub.receive(socket, { type: 'subscribe', names: [`n${i % 5}`] }));
+    }
+    finish();
+    await Promise.all(waiting);
+    expect(hub.stats().topics).toBe(3);
+    const refused = sockets.filter((s) => s.sent[0]?.type === 'error');
+    expect(refused).toHaveLength(4); // n3 and n4, twice each
+    expect(sockets.filter((s) => s.sent[0]?.type === 'snapshot')).toHaveLength(6);
+  });
+});
