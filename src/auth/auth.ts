@@ -26,9 +26,9 @@ export interface AuthDeps {
   options?: Partial<AuthOptions>;
   /**
    * Whether a tenant already holds stored events (main.ts: `storedEventsProbe(engine.store)`).
-   * Only an admin may create a project over such a tenant. Without it, none is assumed to.
+   * Only an admin may create a project over such a tenant.
    */
-  tenantHoldsEvents?: TenantHoldsEvents;
+  tenantHoldsEvents: TenantHoldsEvents;
 }
 
 export interface Auth {
@@ -105,7 +105,7 @@ export function createAuth(deps: AuthDeps): Auth {
       ...stores,
       clock,
       memberAddPerUser: limiter(options.rates.memberAdd),
-      tenantHoldsEvents: deps.tenantHoldsEvents ?? (() => false),
+      tenantHoldsEvents: deps.tenantHoldsEvents,
     }),
     tenancy,
     stores,

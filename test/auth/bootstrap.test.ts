@@ -25,6 +25,7 @@ describe('bootstrap', () => {
       db,
       clock: new ManualClock(T0),
       options: { passwordCost: TEST_PASSWORD_COST },
+      tenantHoldsEvents: () => false, // no event store here
     });
   });
   afterEach(() => {

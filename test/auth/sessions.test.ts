@@ -22,6 +22,7 @@ describe('sessions in the store', () => {
       db,
       clock,
       options: { passwordCost: TEST_PASSWORD_COST, refreshTtlMs: DAY_MS },
+      tenantHoldsEvents: () => false, // no event store here
     });
   });
   afterEach(() => {
@@ -84,7 +85,12 @@ describe('sessions in the store', () => {
     );
     const tokens = await auth.accounts.login({ email: 'a@b.co', password: 'long enough 1' }, null);
     expect(count('signing_keys')).toBe(1);
-    const again = createAuth({ db, clock, options: { passwordCost: TEST_PASSWORD_COST } });
+    const again = createAuth({
+      db,
+      clock,
+      options: { passwordCost: TEST_PASSWORD_COST },
+      tenantHoldsEvents: () => false,
+    });
     expect(again.accounts.verifyAccess(tokens.access_token).user.id).toBe(user.id);
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { type Auth, createAuth } from '../../src/auth/index.ts';
+import { type Auth, createAuth, storedEventsProbe } from '../../src/auth/index.ts';
 import {
   AppError,
   DEFAULT_TENANT,
@@ -160,7 +160,12 @@ describe('a signed-in dashboard', () => {
       clock,
       auth: (engine) => {
         const options = { passwordCost: TEST_PASSWORD_COST, accessTtlMs: ACCESS_TTL_MS };
-        auth = createAuth({ db: engine.store.sqlite, clock, options });
+        auth = createAuth({
+          db: engine.store.sqlite,
+          clock,
+          options,
+          tenantHoldsEvents: storedEventsProbe(engine.store),
+        });
         return auth;
       },
     });
@@ -170,7 +175,7 @@ describe('a signed-in dashboard', () => {
     const credentials = { email: 'ana@example.com', password: 'long enough password' };
     await accounts.register(credentials, null, null);
     const pair = await accounts.login(credentials, null);
-    (auth as unknown as Auth).projects.create(accounts.verifyAccess(pair.access_token), {
+    await (auth as unknown as Auth).projects.create(accounts.verifyAccess(pair.access_token), {
       id: 'acme',
       name: 'acme',
     });

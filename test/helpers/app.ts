@@ -1,6 +1,6 @@
 // Builds the real app over a real engine and store in a temp dir, for socket-free HTTP tests.
 
-import { createAuth } from '../../src/auth/index.ts';
+import { createAuth, storedEventsProbe } from '../../src/auth/index.ts';
 import {
   type Clock,
   createLogger,
@@ -89,6 +89,7 @@ export async function makeTestApp(
       db: engine.store.sqlite,
       clock,
       options: { passwordCost: { memoryCost: 1024, timeCost: 1 } },
+      tenantHoldsEvents: storedEventsProbe(engine.store),
     });
     const app = createApp({
       engine,

@@ -2,7 +2,7 @@
 // one project never opens a socket on another project's counters.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type Auth, createAuth } from '../../src/auth/index.ts';
+import { type Auth, createAuth, storedEventsProbe } from '../../src/auth/index.ts';
 import { systemClock } from '../../src/core/index.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import {
@@ -22,7 +22,7 @@ async function owner(email: string, project: string): Promise<void> {
   await auth.accounts.register({ email, password: 'long enough password' }, null, null);
   const pair = await auth.accounts.login({ email, password: 'long enough password' }, null);
   const principal = auth.accounts.verifyAccess(pair.access_token);
-  auth.projects.create(principal, { id: project, name: project });
+  await auth.projects.create(principal, { id: project, name: project });
   tokens[project] = pair.access_token;
   readKeys[project] = auth.projects.createKey(principal, project, { kind: 'read' }).key;
 }
@@ -34,6 +34,7 @@ beforeAll(async () => {
         db: engine.store.sqlite,
         clock: systemClock,
         options: { passwordCost: TEST_PASSWORD_COST },
+        tenantHoldsEvents: storedEventsProbe(engine.store),
       });
       return auth.tenancy;
     },
