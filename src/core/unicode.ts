@@ -5,10 +5,11 @@
 
 /**
  * Whether `json` (JSON.stringify output) may hold an escaped lone surrogate: JSON.stringify
- * writes paired surrogates as the characters themselves and escapes only lone ones.
+ * writes paired surrogates as the characters themselves and escapes only lone ones, always
+ * in lowercase hex (`\ud800`). One scan; a false positive only costs a closer look.
  */
 export function mayHoldLoneSurrogate(json: string): boolean {
-  return json.includes('\\ud') || json.includes('\\uD');
+  return json.includes('\\ud');
 }
 
 /** `value` with every lone surrogate, in strings and object keys at any depth, as U+FFFD. */
