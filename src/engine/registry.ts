@@ -1,7 +1,8 @@
 // The resident tenant actors: created on first use (rollups rebuilt from the store), evicted
-// when idle, and bounded in number. When every resident actor is busy or watched (live sockets
-// read its counters) and the bound is reached, a new tenant is refused (503) rather than
-// letting memory grow.
+// when idle, and bounded in number. At the bound a new tenant takes the place of an actor with
+// nothing in flight, an unwatched one first (live sockets read a watched one's counters); when
+// every resident actor has events in flight it is refused (503) rather than letting memory
+// grow. Watching never keeps another tenant's events out.
 
 import type { Clock } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
@@ -21,9 +22,15 @@ export interface RegistryOptions {
 
 export class ActorRegistry {
   private readonly actors = new Map<string, TenantActor>();
-  /** Tenants with live sockets: a rebuild would lose late events, so they are never evicted. */
+  /**
+   * Tenants with live sockets: a rebuild would lose late events, so they are not evicted as
+   * idle, and give way to a new tenant only when no unwatched actor can.
+   */
   private readonly watched = new Set<string>();
-  /** Actors whose rollups could not be rebuilt; they are evicted when idle, watched or not. */
+  /**
+   * Actors whose rollups could not be rebuilt: evicted by the next `evictIdle` in which they
+   * have nothing in flight, busy or watched, so the rebuild is retried.
+   */
   private readonly failed = new WeakSet<TenantActor>();
 
   constructor(
@@ -41,18 +48,20 @@ export class ActorRegistry {
   actorFor(tenant: string, keep: readonly TenantActor[] = []): TenantActor | null {
     const existing = this.actors.get(tenant);
     if (existing !== undefined) return existing;
-    // At the bound, an unwatched actor with nothing in flight can go: it is rebuilt on demand.
-    if (
-      this.actors.size >= this.options.actorsMax &&
-      this.evict(1, this.clock.now() + 1, keep) === 0
-    ) {
-      return null;
+    // At the bound, an actor with nothing in flight can go (it is rebuilt on demand): an
+    // unwatched one if there is one, else a watched one (its sockets revive it when there is
+    // room, with the late events a rebuild misses).
+    if (this.actors.size >= this.options.actorsMax) {
+      const now = this.clock.now();
+      if (this.evict(1, now + 1, keep) === 0 && this.evict(1, now + 1, keep, true) === 0) {
+        return null;
+      }
     }
     const rollups = new TenantRollups(this.options.rollupLimits);
     // Live counters are a view of stored events: when they cannot be rebuilt (DuckDB out of
     // memory, an unreadable segment), events still go in and the counters start from what was
     // read; live sockets are refused (1011, see `rebuildFailed`). They are whole again once
-    // the idle actor is evicted and created anew.
+    // the actor is evicted (at the next `evictIdle` with nothing in flight) and created anew.
     let actor: TenantActor | null = null;
     const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now()).catch(
       (error: unknown) => {
@@ -102,17 +111,32 @@ export class ActorRegistry {
     return this.actors.get(tenant);
   }
 
-  /** Evicts every actor idle for the idle period; main.ts calls this on a timer. */
+  /**
+   * Evicts every unwatched actor idle for the idle period, and every failed one with nothing
+   * in flight; main.ts calls this on a timer (a failed rebuild is so retried once a minute).
+   */
   evictIdle(): number {
     return this.evict(Number.POSITIVE_INFINITY, this.clock.now() - this.options.actorIdleMs);
   }
 
-  private evict(count: number, before: number, keep: readonly TenantActor[] = []): number {
+  /**
+   * Evicts up to `count` actors untouched since `before` with nothing in flight, but none in
+   * `keep`, and watched ones only with `watchedToo`; a failed actor whenever it has nothing
+   * in flight.
+   */
+  private evict(
+    count: number,
+    before: number,
+    keep: readonly TenantActor[] = [],
+    watchedToo = false,
+  ): number {
     let evicted = 0;
     for (const [tenant, actor] of this.actors) {
       if (evicted >= count) break;
-      if (!actor.isIdleSince(before) || keep.includes(actor)) continue;
-      if (this.watched.has(tenant) && !this.failed.has(actor)) continue;
+      if (keep.includes(actor)) continue;
+      const failed = this.failed.has(actor);
+      if (failed ? actor.inFlight > 0 : !actor.isIdleSince(before)) continue;
+      if (this.watched.has(tenant) && !failed && !watchedToo) continue;
       this.actors.delete(tenant);
       evicted++;
     }

@@ -87,6 +87,49 @@ describe('actor registry', () => {
     expect(await liveEvents(t, 'a')).toBe(1); // what watching spares a live dashboard
   });
 
+  test('watched tenants give way to a new tenant at the bound: watching never blocks ingest', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    await t.post('/api/v1/events/batch', views('a', 1));
+    await t.post('/api/v1/events/batch', views('b', 1));
+    t.engine.registry.watch('a');
+    t.engine.registry.watch('b');
+    const res = await t.post('/api/v1/events/batch', views('c', 3));
+    expect(res.status).toBe(202);
+    expect(t.engine.registry.size).toBe(2);
+    expect(await liveEvents(t, 'c')).toBe(3);
+  });
+
+  test('an unwatched actor gives way before a watched one', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    await t.post('/api/v1/events/batch', views('a', 1));
+    await t.post('/api/v1/events/batch', views('b', 1));
+    t.engine.registry.watch('a');
+    await t.post('/api/v1/events/batch', views('c', 1));
+    expect(t.engine.registry.peek('a')).toBeDefined();
+    expect(t.engine.registry.peek('b')).toBeUndefined();
+  });
+
+  test('a failed rebuild is retried while the tenant keeps ingesting', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    const { store, registry } = t.engine;
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => Promise.reject(new Error('Out of Memory Error'));
+    await t.post('/api/v1/events/batch', views('n', 2));
+    store.snapshot = snapshot;
+    const failed = registry.peek('n');
+    expect(failed !== undefined && registry.rebuildFailed(failed)).toBe(true);
+    registry.watch('n');
+    // One event a minute: never idle for ACTOR_IDLE, yet the next check after each commit
+    // finds nothing in flight.
+    t.clock.advance(30_000);
+    await t.post('/api/v1/events', { event_id: 'n-late', name: 'x', tenant_id: 'n' });
+    expect(registry.evictIdle()).toBe(1);
+    const again = registry.actorFor('n');
+    await again?.whenReady();
+    expect(again !== null && registry.rebuildFailed(again)).toBe(false);
+    expect(await liveEvents(t, 'n')).toBe(3);
+  });
+
   test('a failed rebuild is known to live sockets; such an actor goes when idle', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     const { store, registry } = t.engine;
