@@ -35,6 +35,8 @@ export interface ProjectDeps {
 const SLUG_CHARS_MAX = 48;
 /** Random bytes of the suffix that makes a slug free (hex: twice as many characters). */
 const SLUG_SUFFIX_BYTES = 3;
+/** Slugs a create from a name tries before giving up (each later one has a random suffix). */
+const SLUG_ATTEMPTS_MAX = 5;
 
 export class ProjectService {
   constructor(private readonly deps: ProjectDeps) {}
@@ -42,24 +44,36 @@ export class ProjectService {
   /**
    * Creates a project owned by the caller; its id is given or derived from its name. A given
    * id whose tenant already holds events is refused (409) unless the caller is an admin; a
-   * derived one moves on to a free slug. The project is created in the same turn as the answer
-   * of `tenantHoldsEvents` when that answer is synchronous (the store's catalog).
+   * derived one moves on to another free slug, as it does when a concurrent create took its
+   * slug while the tenant was being looked up.
    */
   async create(principal: Principal, body: unknown): Promise<Project & { role: Role }> {
     const fields = requireObject(body);
     const name = checkName(fields.name, ['body', 'name']);
     if (name === null) throw missing('name');
-    const given = fields.id !== undefined;
-    let id = given ? checkTenantId(fields.id, ['body', 'id']) : this.freeSlug(name);
-    if (!principal.user.isAdmin) {
-      const held = this.deps.tenantHoldsEvents(id);
-      if (held === true || (held !== false && (await held))) {
-        if (given) throw tenantHoldsEvents(id);
-        id = this.freeSlug(name, true);
+    const claims = !principal.user.isAdmin;
+    const now = this.deps.clock.now();
+    if (fields.id !== undefined) {
+      const id = checkTenantId(fields.id, ['body', 'id']);
+      if (claims && (await this.holdsEvents(id))) throw tenantHoldsEvents(id);
+      return { ...this.deps.projects.create(id, name, principal.user.id, now), role: 'owner' };
+    }
+    for (let attempt = 1; ; attempt++) {
+      const id = this.freeSlug(name, attempt > 1);
+      if (claims && (await this.holdsEvents(id))) continue;
+      try {
+        return { ...this.deps.projects.create(id, name, principal.user.id, now), role: 'owner' };
+      } catch (error) {
+        const taken = error instanceof AppError && error.code === 'conflict';
+        if (!taken || attempt >= SLUG_ATTEMPTS_MAX) throw error;
       }
     }
-    const project = this.deps.projects.create(id, name, principal.user.id, this.deps.clock.now());
-    return { ...project, role: 'owner' };
+  }
+
+  /** Whether the tenant `id` holds stored events (the probe may answer synchronously). */
+  private async holdsEvents(id: string): Promise<boolean> {
+    const held = this.deps.tenantHoldsEvents(id);
+    return typeof held === 'boolean' ? held : await held;
   }
 
   list(principal: Principal): (Project & { role: Role })[] {

@@ -40,6 +40,21 @@ async function adminToken(): Promise<string> {
   return ((await json(res)) as { access_token: string }).access_token;
 }
 
+test('two concurrent creates from the same name both succeed, on different ids', async () => {
+  t = await makeAuthApp();
+  const a = await signUp(t, 'a@example.com');
+  const b = await signUp(t, 'b@example.com');
+  // Each looks the tenant up (asynchronously) before creating; the second finds its slug taken.
+  const answers = await Promise.all([
+    createProject(a.access_token, { name: 'Shop' }),
+    createProject(b.access_token, { name: 'Shop' }),
+  ]);
+  expect(answers.map((r) => r.status)).toEqual([201, 201]);
+  const ids = await Promise.all(answers.map(async (r) => (await json(r)).id));
+  expect(ids[0]).toBe('shop');
+  expect(ids[1]).toMatch(/^shop-[0-9a-f]{6}$/);
+});
+
 describe('a tenant that already holds events', () => {
   test('cannot be claimed by a self-registered user, unflushed or flushed', async () => {
     t = await makeAuthApp();
