@@ -1,6 +1,6 @@
 // First start in AUTH_MODE=required with no admin: creates an admin and the `default` project
-// (or joins it as an owner) with one write and one read key, writes them to
-// DATA_DIR/bootstrap.json (mode 0600) and hands them to main.ts to print once. Users who
+// (or takes over an existing one: its owners become viewers) with one write and one read key,
+// writes them to DATA_DIR/bootstrap.json (mode 0600) and hands them to main.ts to print once. Users who
 // registered while the store ran in AUTH_MODE=open do not count: they are not admins, and
 // without one nobody could close registration or claim a tenant that holds events. Later
 // starts find the admin and do nothing.
@@ -56,7 +56,15 @@ export async function bootstrapAuth(
     if (projects.get(DEFAULT_TENANT) === null) {
       projects.create(DEFAULT_TENANT, 'Default', admin.id, now);
     } else {
+      // Someone made `default` while there was no admin: the admin takes it over, and its
+      // owners stay as viewers (they would otherwise see the bootstrap keys and could remove
+      // the admin). Keys they made stay too, listed for the admin to review.
       projects.setMember(DEFAULT_TENANT, admin.id, 'owner', now);
+      for (const member of projects.members(DEFAULT_TENANT)) {
+        if (member.role === 'owner' && member.userId !== admin.id) {
+          projects.setMember(DEFAULT_TENANT, member.userId, 'viewer', now);
+        }
+      }
     }
     const common = { projectId: DEFAULT_TENANT, allowedOrigins: null, now };
     const write = keys.create({ ...common, kind: 'write', name: 'bootstrap write key' });

@@ -50,7 +50,7 @@ test('two concurrent creates from the same name both succeed, on different ids',
     createProject(b.access_token, { name: 'Shop' }),
   ]);
   expect(answers.map((r) => r.status)).toEqual([201, 201]);
-  const ids = await Promise.all(answers.map(async (r) => (await json(r)).id));
+  const ids = (await Promise.all(answers.map(async (r) => String((await json(r)).id)))).sort();
   expect(ids[0]).toBe('shop');
   expect(ids[1]).toMatch(/^shop-[0-9a-f]{6}$/);
 });
@@ -114,6 +114,31 @@ describe('bootstrap with users but no admin', () => {
     const squat = await createProject(mallory.access_token, { id: 'default', name: 'x' });
     expect(squat.status).toBe(409);
     expect(await bootstrapAuth(t.auth, { dataDir: t.dataDir })).toBeNull();
+  });
+
+  test('a default made while there was no admin is taken over: its owners become viewers', async () => {
+    t = await makeAuthApp();
+    const mallory = await signUp(t, 'mallory@example.com');
+    expect((await createProject(mallory.access_token, { id: 'default', name: 'x' })).status).toBe(
+      201,
+    );
+    const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+    if (boot === null) throw new Error('expected a bootstrap');
+    const roles = t.auth.stores.projects.members('default').map((m) => [m.email, m.role]);
+    expect(roles).toEqual([
+      ['mallory@example.com', 'viewer'],
+      [boot.adminEmail, 'owner'],
+    ]);
+    const admin = t.auth.stores.users.withHashByEmail(boot.adminEmail)?.user.id;
+    const removal = await t.call('DELETE', `/api/v1/projects/default/members/${admin}`, {
+      token: mallory.access_token,
+    });
+    expect(removal.status).toBe(403); // owners only
+    const key = await t.call('POST', '/api/v1/projects/default/keys', {
+      token: mallory.access_token,
+      body: { kind: 'read' },
+    });
+    expect(key.status).toBe(403);
   });
 
   test('an account holding the admin email is never promoted', async () => {
