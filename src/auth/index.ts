@@ -27,6 +27,7 @@ export {
   type AuthRates,
   defaultAuthOptions,
   type ResolvedAuthOptions,
+  resolveAuthOptions,
 } from './options.ts';
 export { defaultPasswordCost, type PasswordCost } from './passwords.ts';
 export {

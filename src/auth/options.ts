@@ -23,7 +23,8 @@ export interface AuthRates {
   /**
    * Login attempts per email address from all addresses together: the brake on guessing
    * spread over many addresses. Its sustained rate is above loginEmail's, so no single address
-   * can drain it and lock the owner out. Optional here (the default applies when absent).
+   * can drain it and lock the owner out. Optional here: when absent, the default, raised to
+   * stay above a raised loginEmail (see `resolveAuthOptions`).
    */
   loginEmailTotal?: RateSpec;
   /** Login attempts per client IP. */
@@ -71,8 +72,26 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
   rateKeysMax: 100_000,
 };
 
-/** Options with every rate filled in: the given ones over the defaults. */
+/** How far the per-email total stays above what one address may try: so it cannot drain it. */
+const LOGIN_TOTAL_RATE_FACTOR = 2;
+const LOGIN_TOTAL_BURST_FACTOR = 10;
+
+/**
+ * Options with every rate filled in: the given ones over the defaults. Unless given, the
+ * per-email total follows a raised per-(email, address) limit, staying above what one address
+ * may try (else one address could lock the owner out again).
+ */
 export function resolveAuthOptions(given: Partial<AuthOptions> = {}): ResolvedAuthOptions {
   const rates = { ...defaultAuthOptions.rates, ...given.rates };
+  if (given.rates?.loginEmailTotal === undefined) {
+    const { loginEmail, loginEmailTotal } = rates;
+    rates.loginEmailTotal = {
+      perSecond: Math.max(
+        loginEmailTotal.perSecond,
+        LOGIN_TOTAL_RATE_FACTOR * loginEmail.perSecond,
+      ),
+      burst: Math.max(loginEmailTotal.burst, LOGIN_TOTAL_BURST_FACTOR * loginEmail.burst),
+    };
+  }
   return { ...defaultAuthOptions, ...given, rates };
 }

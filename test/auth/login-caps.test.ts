@@ -3,6 +3,7 @@ import {
   defaultAuthOptions,
   EMAIL_CHARS_MAX,
   LOGIN_PASSWORD_UNITS_MAX,
+  resolveAuthOptions,
 } from '../../src/auth/index.ts';
 import { type AuthApp, json, makeAuthApp, signUp } from './harness.ts';
 
@@ -101,6 +102,19 @@ describe('login limits per email and address, and per email', () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
     t.clock.advance(60_000);
     expect((await login({ email: 'ada@example.com', password: 'x' }, '10.0.0.5')).status).toBe(401);
+  });
+
+  test('a raised per-(email, address) limit raises the per-email total with it', () => {
+    const loginEmail = { perSecond: 20 / 60, burst: 20 };
+    const base = defaultAuthOptions.rates;
+    const { loginEmailTotal: _, ...withoutTotal } = { ...base, loginEmail };
+    const { rates } = resolveAuthOptions({ rates: withoutTotal });
+    expect(rates.loginEmailTotal.perSecond).toBeGreaterThanOrEqual(2 * loginEmail.perSecond);
+    expect(rates.loginEmailTotal.burst).toBeGreaterThanOrEqual(10 * loginEmail.burst);
+    // Given explicitly, the total is taken as it is.
+    const loginEmailTotal = { perSecond: 1, burst: 3 };
+    const given = resolveAuthOptions({ rates: { ...base, loginEmail, loginEmailTotal } });
+    expect(given.rates.loginEmailTotal).toEqual(loginEmailTotal);
   });
 
   test('with the default limits one address guessing at its full rate never drains the total', async () => {
