@@ -3,7 +3,7 @@
 // Events are counted by receive time (the caller passes `received_at`), so a late client
 // timestamp never rewrites history and every counter agrees with the order events arrived in.
 
-import { assert } from '../core/index.ts';
+import { assert, DAY_MS } from '../core/index.ts';
 
 /** The live views. Each covers whole buckets up to and including the current partial one. */
 export type WindowName = '1m' | '5m' | '1h' | '24h';
@@ -201,6 +201,11 @@ export interface KeyedCounterOptions {
 
 export interface NamedSnapshot extends CounterSnapshot {
   name: string;
+  /**
+   * The name got its own counter while OTHER_NAME held events of the last 24 h: some of its
+   * earlier events may be counted there, so its counts are a lower bound (for 24 h).
+   */
+  partial: boolean;
 }
 
 export interface KeyedSnapshot {
@@ -219,6 +224,8 @@ export interface KeyedSnapshot {
 export class KeyedSlidingCounter {
   private readonly all = new SlidingCounter();
   private readonly byName = new Map<string, SlidingCounter>();
+  /** Names whose counters are partial (see NamedSnapshot.partial), until when. */
+  private readonly partialUntil = new Map<string, number>();
   private prunedMinute = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: KeyedCounterOptions) {
@@ -259,11 +266,18 @@ export class KeyedSlidingCounter {
     for (const [name, counter] of this.byName) {
       if (counter.total('24h', nowMs) === 0) this.byName.delete(name);
     }
+    for (const [name, until] of this.partialUntil) {
+      if (until <= nowMs || !this.byName.has(name)) this.partialUntil.delete(name);
+    }
     this.prunedMinute = Math.floor(nowMs / MINUTE_MS);
   }
 
   snapshot(nowMs: number): KeyedSnapshot {
-    const names = [...this.byName].map(([name, c]) => ({ name, ...c.snapshot(nowMs) }));
+    const names = [...this.byName].map(([name, c]) => ({
+      name,
+      ...c.snapshot(nowMs),
+      partial: (this.partialUntil.get(name) ?? 0) > nowMs,
+    }));
     names.sort((a, b) => b['24h'] - a['24h'] || (a.name < b.name ? -1 : 1));
     return { all: this.all.snapshot(nowMs), names };
   }
@@ -277,6 +291,11 @@ export class KeyedSlidingCounter {
     if (counter === undefined) {
       counter = new SlidingCounter();
       this.byName.set(key, counter);
+      // A name counted under OTHER_NAME until a place freed up: its earlier events stay there.
+      const other = this.byName.get(OTHER_NAME);
+      if (key !== OTHER_NAME && other !== undefined && other.total('24h', nowMs) > 0) {
+        this.partialUntil.set(key, nowMs + DAY_MS);
+      }
     }
     return counter;
   }

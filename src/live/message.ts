@@ -77,23 +77,28 @@ function topNames(all: readonly NamedCounts[], w: WindowName, max: number) {
 }
 
 /**
- * Exactly the requested names. A name without a counter of its own while OTHER_NAME counted
- * events in the window (more than ROLLUP_NAMES_MAX names in 24 h) may have events in that
- * count: it is reported as unknown (`events: null, in_other: true`), never as 0.
+ * Exactly the requested names. Past ROLLUP_NAMES_MAX names in 24 h later names share
+ * OTHER_NAME's counter, so a name may have events there: one without a counter of its own
+ * while OTHER_NAME counted events in the window is unknown (`events: null, in_other: true`),
+ * never 0; one that got its own counter later reports what it counted since (a lower bound)
+ * with `in_other: true`.
  */
 function requested(
   snapshot: RollupSnapshot,
   w: WindowName,
   names: readonly string[],
 ): LiveNameCount[] {
-  const byName = new Map(snapshot.names.map((n) => [n.name, n[w]]));
-  const other = byName.get(OTHER_NAME) ?? 0;
+  const byName = new Map(snapshot.names.map((n) => [n.name, n]));
+  const other = byName.get(OTHER_NAME)?.[w] ?? 0;
   return names
     .map((name): LiveNameCount => {
       const own = byName.get(name);
-      return own === undefined && other > 0
-        ? { name, events: null, in_other: true }
-        : { name, events: own ?? 0 };
+      if (own === undefined) {
+        return other > 0 ? { name, events: null, in_other: true } : { name, events: 0 };
+      }
+      return own.partial && other > 0
+        ? { name, events: own[w], in_other: true }
+        : { name, events: own[w] };
     })
     .sort((a, b) => (b.events ?? -1) - (a.events ?? -1) || (a.name < b.name ? -1 : 1));
 }

@@ -18,8 +18,10 @@ const NameCount = Type.Object({
   in_other: Type.Optional(
     Type.Literal(true, {
       description:
-        'Present when `events` is null: more than ROLLUP_NAMES_MAX (1,000 by default) names ' +
-        'were seen in 24 h, and this one is counted under "(other)" with the later ones.',
+        'With a names filter: more than ROLLUP_NAMES_MAX (1,000 by default) names were seen ' +
+        'in 24 h and some of this name\'s events are counted under "(other)" with the later ' +
+        'ones: all of them when `events` is null, else those from before it got a counter of ' +
+        'its own (`events` is then a lower bound).',
     }),
   ),
 });

@@ -128,6 +128,37 @@ describe('snapshot messages', () => {
     expect(quiet.windows['5m'].names).toEqual([{ name: 'purchase', events: 0 }]);
   });
 
+  test('a name that got its own counter after some of its events went to "(other)" says so', () => {
+    const rollups = new TenantRollups({ namesMax: 1, pathsMax: 5 });
+    const HOUR = 3_600_000;
+    let now = NOW;
+    const event = (name: string, i: number) => ({
+      event_id: `${name}${i}`,
+      name,
+      path: null,
+      visitor_id: 'v',
+      is_bot: false,
+      value: null,
+      received_at: now,
+      timestamp: now,
+    });
+    rollups.apply([event('a', 0)], now); // a takes the one named counter
+    now += HOUR;
+    rollups.apply([event('b', 1), event('b', 2), event('b', 3)], now); // b: under "(other)"
+    now += 23 * HOUR + 2 * 60_000; // a's event left the 24 h; b's are 23 h old
+    rollups.apply([event('b', 4)], now); // a's counter is pruned, b gets one of its own
+    const render = (at: number) =>
+      JSON.parse(renderSnapshotContent('acme', rollups.snapshot(at), ['b'], 50));
+    const m = render(now);
+    expect(Value.Check(LiveServerMessage, { type: 'snapshot', at: now, ...m })).toBe(true);
+    // 4 events of b in 24 h, 3 of them counted under "(other)": 1 is a lower bound.
+    expect(m.windows['24h'].names).toEqual([{ name: 'b', events: 1, in_other: true }]);
+    expect(m.windows['1m'].names).toEqual([{ name: 'b', events: 1 }]); // "(other)" has none
+    // Once the "(other)" events left the window, b's own count is whole again.
+    const whole = render(now + 2 * HOUR);
+    expect(whole.windows['24h'].names).toEqual([{ name: 'b', events: 1 }]);
+  });
+
   test('unfiltered lists are cut to namesShownMax', () => {
     const m = render(rollups, null, 2);
     expect(m.windows['1m'].names).toHaveLength(2);
