@@ -127,6 +127,27 @@ describe('the server process', () => {
     expect(stderr).not.toContain('    at ');
   });
 
+  test('bodies past the server cap are refused by the server; up to it, by the route', async () => {
+    const server = await startServer(tempDir());
+    const post = (path: string, body: string) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    // 7 MiB on a route with no body limit of its own: Bun refuses it (6 MiB cap).
+    const password = 'x'.repeat(7 * 1024 * 1024);
+    const login = await post('/api/v1/auth/login', JSON.stringify({ email: 'a@b.c', password }));
+    expect(login.status).toBe(413);
+    // 5.5 MiB on the batch route: past its 5 MB limit, under the cap: its own JSON 413.
+    const pad = 'y'.repeat(5.5 * 1024 * 1024);
+    const batch = await post('/api/v1/events/batch', JSON.stringify({ events: [{ name: pad }] }));
+    expect(batch.status).toBe(413);
+    expect(((await batch.json()) as { code: string }).code).toBe('payload_too_large');
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   test('/ready is 503 when the data directory is not writable', async () => {
     if (process.getuid?.() === 0) {
       // root writes anywhere; the unwritable case is covered through the disk-space check.

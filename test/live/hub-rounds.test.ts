@@ -132,4 +132,15 @@ describe('filters', () => {
     expect(refused).toHaveLength(4); // n3 and n4, twice each
     expect(sockets.filter((s) => s.sent[0]?.type === 'snapshot')).toHaveLength(6);
   });
+
+  test('a finished subscribe gives its reservation back: filters changed one after another', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 3 });
+    const socket = new FakeSocket();
+    hub.open(socket, 'acme', publisher);
+    // Each subscribe replaces the socket's filter: never more than one in use at a time.
+    for (let i = 0; i < 10; i++) await hub.receive(socket, { type: 'subscribe', names: [`n${i}`] });
+    expect(socket.sent.filter((m) => m.type === 'error')).toEqual([]);
+    expect(socket.sent.filter((m) => m.type === 'snapshot')).toHaveLength(10);
+    expect(hub.stats().topics).toBe(1);
+  });
 });
