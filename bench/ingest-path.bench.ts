@@ -16,10 +16,10 @@ import { Elysia } from 'elysia';
 import { systemClock } from '../src/core/index.ts';
 import { openEngine } from '../src/engine/index.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
-import type { PrepareContext } from '../src/http/prepare.ts';
 import { readOneEvent } from '../src/http/routes/events.ts';
 import type { Durability } from '../src/storage/index.ts';
 import { engineOptions } from '../test/helpers/app.ts';
+import { openContextOf } from './support/open-context.ts';
 import { formatCount, formatFixed, renderTable } from './support/table.ts';
 
 const LAYERS = ['bare', 'route', 'tally-os', 'tally-fsync'] as const;
@@ -47,18 +47,6 @@ interface LayerResult {
   perCommit: number | null;
 }
 
-/** The request facts Tally's route gathers with open tenancy and the system clock. */
-function contextOf(request: Request): PrepareContext {
-  return {
-    tenantOf: (claimed) => claimed ?? 'default',
-    receivedAt: Date.now(),
-    userAgent: request.headers.get('user-agent'),
-    ip: null,
-    keepIp: false,
-    newEventId: () => Bun.randomUUIDv7(),
-  };
-}
-
 interface Target {
   handle: Handle;
   commits: () => number | null;
@@ -78,7 +66,7 @@ async function targetFor(layer: Layer, dataDir: string): Promise<Target> {
     const app = new Elysia().post(
       '/api/v1/events',
       async ({ request, set }) => {
-        const event = await readOneEvent(request, contextOf(request));
+        const event = await readOneEvent(request, openContextOf(request));
         set.status = 202;
         return { status: 'accepted', event_id: event.event_id, duplicate: false };
       },

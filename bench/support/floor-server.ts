@@ -6,29 +6,17 @@
 // Run as a child process: `PORT=N bun bench/support/floor-server.ts`; GET /health answers 200.
 
 import { Elysia } from 'elysia';
-import type { PrepareContext } from '../../src/http/prepare.ts';
 import { readOneEvent } from '../../src/http/routes/events.ts';
+import { openContextOf } from './open-context.ts';
 
 const port = Number(Bun.env.PORT ?? '0');
-
-/** The request facts Tally's route gathers with open tenancy and the system clock. */
-function contextOf(request: Request): PrepareContext {
-  return {
-    tenantOf: (claimed) => claimed ?? 'default',
-    receivedAt: Date.now(),
-    userAgent: request.headers.get('user-agent'),
-    ip: null,
-    keepIp: false,
-    newEventId: () => Bun.randomUUIDv7(),
-  };
-}
 
 const app = new Elysia()
   .get('/health', () => ({ status: 'ok' }))
   .post(
     '/api/v1/events',
     async ({ request, set }) => {
-      const event = await readOneEvent(request, contextOf(request));
+      const event = await readOneEvent(request, openContextOf(request));
       set.status = 202;
       return { status: 'accepted', event_id: event.event_id, duplicate: false };
     },

@@ -16,6 +16,20 @@ import { parseClientMessage } from '../../src/live/message.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
+/** One event named `name` (id `<name><i>`) received and timed at `atMs`. */
+function named(name: string, i: number, atMs: number): RollupEvent {
+  return {
+    event_id: `${name}${i}`,
+    name,
+    path: null,
+    visitor_id: 'v',
+    is_bot: false,
+    value: null,
+    received_at: atMs,
+    timestamp: atMs,
+  };
+}
+
 function rollupsWith(events: Partial<RollupEvent>[]): TenantRollups {
   const rollups = new TenantRollups({ namesMax: 100, pathsMax: 100 });
   rollups.apply(
@@ -91,16 +105,7 @@ describe('snapshot messages', () => {
 
   test('a filtered name counted under "(other)" is unknown, not 0', () => {
     const full = new TenantRollups({ namesMax: 3, pathsMax: 10 });
-    const at = (age: number, name: string, i: number) => ({
-      event_id: `${name}${i}`,
-      name,
-      path: null,
-      visitor_id: 'v',
-      is_bot: false,
-      value: null,
-      received_at: NOW - age,
-      timestamp: NOW - age,
-    });
+    const at = (age: number, name: string, i: number) => named(name, i, NOW - age);
     // Three names take the counters 2 h ago; later names share "(other)".
     full.apply(
       ['a', 'b', 'c'].map((name, i) => at(2 * 3_600_000, name, i)),
@@ -132,16 +137,7 @@ describe('snapshot messages', () => {
     const rollups = new TenantRollups({ namesMax: 1, pathsMax: 5 });
     const HOUR = 3_600_000;
     let now = NOW;
-    const event = (name: string, i: number) => ({
-      event_id: `${name}${i}`,
-      name,
-      path: null,
-      visitor_id: 'v',
-      is_bot: false,
-      value: null,
-      received_at: now,
-      timestamp: now,
-    });
+    const event = (name: string, i: number) => named(name, i, now);
     rollups.apply([event('a', 0)], now); // a takes the one named counter
     now += HOUR;
     rollups.apply([event('b', 1), event('b', 2), event('b', 3)], now); // b: under "(other)"
