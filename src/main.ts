@@ -112,6 +112,13 @@ async function openStore(config: Config, log: Logger): Promise<Engine> {
     clock: systemClock,
     fault: faultHook(config, log),
     rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
+    onDedupShortened: (droppedKeys, rememberedSince) => {
+      log.warn('deduplication index full: oldest event_ids forgotten early', {
+        dedup_keys_max: config.dedupKeysMax,
+        forgotten: droppedKeys,
+        exact_once_since: new Date(rememberedSince).toISOString(),
+      });
+    },
     onRebuildError: (tenant, error) => {
       log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
         tenant,

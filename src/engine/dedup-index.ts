@@ -3,6 +3,10 @@
 // instead of scanning keys: a key is remembered for at least the window and at most 9/8 of it.
 // A window of 0 means forever (one generation that never expires).
 //
+// At `keysMax` the oldest generations go early, so every tenant keeps ingesting and only the
+// reach of the window shrinks (`rememberedSince`); only when the newest generation alone holds
+// `keysMax` keys is ingest refused. A full index must never stop a node for a week.
+//
 // A generation keeps no strings, only the keys' 128-bit hashes (key-hash.ts) in an
 // open-addressing table of four int32 lanes per slot, probed linearly and doubled when it passes
 // a load of LOAD_MAX. Two distinct keys are taken for one only if all 128 bits agree: among n
@@ -21,6 +25,8 @@ import { hashKey, KEY_HASH_LANES } from './key-hash.ts';
 export interface DedupOptions {
   windowMs: number;
   keysMax: number;
+  /** Told when generations were dropped early: how many keys, and since when all are kept. */
+  onShortened?: (droppedKeys: number, rememberedSince: number) => void;
 }
 
 const GENERATIONS_PER_WINDOW = 8;
@@ -144,6 +150,10 @@ export class DedupIndex {
   /** The hash of the key in hand, reused by each call instead of allocated. */
   private readonly hash = new Int32Array(KEY_HASH_LANES);
   private count = 0;
+  /** Keys received before this are no longer all remembered (generations dropped early). */
+  private shortenedTo: number | null = null;
+  /** Keys forgotten early, before the window ended, since the process started. */
+  droppedEarly = 0;
 
   constructor(private readonly options: DedupOptions) {
     assert(options.windowMs >= 0, 'dedup window is not negative');
@@ -201,6 +211,44 @@ export class DedupIndex {
   /** True when `extra` more keys would pass the configured maximum. */
   wouldOverflow(extra: number): boolean {
     return this.count + extra > this.options.keysMax;
+  }
+
+  /**
+   * Makes room for `extra` more keys within `keysMax` by dropping the oldest generations before
+   * their time, never the newest; false when the newest alone leaves no room (or with a window
+   * of 0, whose one generation never goes).
+   */
+  makeRoom(extra: number): boolean {
+    if (!this.wouldOverflow(extra)) return true;
+    const oldestFirst = [...this.generations.keys()].sort((a, b) => a - b);
+    let dropped = 0;
+    for (const gen of oldestFirst.slice(0, -1)) {
+      const table = this.generations.get(gen) as HashTable;
+      this.count -= table.count;
+      dropped += table.count;
+      this.generations.delete(gen);
+      this.shortenedTo = Math.max(this.shortenedTo ?? 0, (gen + 1) * this.spanMs);
+      if (!this.wouldOverflow(extra)) break;
+    }
+    if (dropped > 0) {
+      this.droppedEarly += dropped;
+      this.sortTables();
+      this.options.onShortened?.(dropped, this.shortenedTo as number);
+    }
+    return !this.wouldOverflow(extra);
+  }
+
+  /**
+   * The earliest receive time from which every key is remembered, when generations were dropped
+   * early and keys of the window are missing; null while the whole window is remembered.
+   */
+  rememberedSince(now: number): number | null {
+    if (this.shortenedTo === null) return null;
+    if (this.options.windowMs > 0 && this.shortenedTo <= now - this.options.windowMs) {
+      this.shortenedTo = null; // what was dropped early would have expired by now anyway
+      return null;
+    }
+    return this.shortenedTo;
   }
 
   get size(): number {

@@ -18,6 +18,8 @@ export interface EngineOptions extends Omit<EventStoreOptions, 'now' | 'fault'>,
   storeIp: boolean;
   clock: Clock;
   fault?: FaultHook;
+  /** Told when the dedup index forgot ids early to stay within dedupKeysMax. */
+  onDedupShortened?: (droppedKeys: number, rememberedSince: number) => void;
 }
 
 export interface Engine {
@@ -32,7 +34,11 @@ export interface Engine {
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const { clock } = options;
-  const dedup = new DedupIndex({ windowMs: options.dedupWindowMs, keysMax: options.dedupKeysMax });
+  const dedup = new DedupIndex({
+    windowMs: options.dedupWindowMs,
+    keysMax: options.dedupKeysMax,
+    onShortened: options.onDedupShortened,
+  });
   const now = clock.now();
   const remember = (tenant: string, eventId: string, receivedAt: number) => {
     const key = eventKey(tenant, eventId);

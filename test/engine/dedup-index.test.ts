@@ -49,6 +49,38 @@ describe('DedupIndex', () => {
     expect(index.size).toBe(0);
   });
 
+  test('at its bound it forgets its oldest generations early, never the newest', () => {
+    const told: [number, number][] = [];
+    const index = new DedupIndex({
+      windowMs: 8 * DAY, // generations of one day
+      keysMax: 3,
+      onShortened: (dropped, since) => told.push([dropped, since]),
+    });
+    index.add('d0', 0);
+    index.add('d1', DAY);
+    index.add('d2', 2 * DAY);
+    expect(index.makeRoom(1)).toBe(true); // day 0 goes: 'd0' is no longer remembered
+    expect(told).toEqual([[1, DAY]]);
+    expect(index.has('d0')).toBe(false);
+    expect(index.has('d1') && index.has('d2')).toBe(true);
+    expect(index.rememberedSince(2 * DAY)).toBe(DAY);
+    expect(index.droppedEarly).toBe(1);
+    // Once the dropped keys would have expired anyway, the whole window is remembered again.
+    expect(index.rememberedSince(9 * DAY)).toBeNull();
+  });
+
+  test('no room when the newest generation alone is full, or the window is forever', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 2 });
+    index.add('a', 0);
+    index.add('b', 0);
+    expect(index.makeRoom(1)).toBe(false);
+    expect(index.size).toBe(2);
+    const forever = new DedupIndex({ windowMs: 0, keysMax: 1 });
+    forever.add('a', 0);
+    expect(forever.makeRoom(1)).toBe(false);
+    expect(forever.has('a')).toBe(true);
+  });
+
   test('remove touches only the generation of its received_at, and unknown keys not at all', () => {
     const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
     index.add('a', 0);

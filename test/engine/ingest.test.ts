@@ -193,6 +193,28 @@ describe('explicit overload', () => {
     expect((await body(res)).detail).toContain('deduplication index is full');
   });
 
+  test('past DEDUP_KEYS_MAX the oldest ids are forgotten early: other tenants keep ingesting', async () => {
+    const DAY = 86_400_000;
+    t = await makeTestApp({ dedupKeysMax: 4, dedupWindowMs: 8 * DAY });
+    const flood = (day: number) =>
+      t?.post('/api/v1/events/batch', {
+        events: [0, 1].map((i) => ({ event_id: `f${day}-${i}`, name: 'x', tenant_id: 'flood' })),
+      });
+    expect((await flood(0))?.status).toBe(202);
+    t.clock.advance(DAY);
+    expect((await flood(1))?.status).toBe(202);
+    t.clock.advance(DAY);
+    const other = await t.post('/api/v1/events', { event_id: 'v', name: 'x', tenant_id: 'v' });
+    expect(other.status).toBe(202);
+    const status = await body(await t.get('/api/v1/status'));
+    expect(status).toMatchObject({
+      dedup_keys: 3,
+      dedup_dropped_early: 2,
+      // The day-long generation of 2026-11-25 went early (T0 is that day at noon).
+      dedup_remembered_since: '2026-11-26T00:00:00.000Z',
+    });
+  });
+
   test('low disk space makes /ready 503 and ingest 503', async () => {
     t = await makeTestApp({ diskFreeBytesMin: Number.MAX_SAFE_INTEGER });
     const ready = await t.get('/ready');

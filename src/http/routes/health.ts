@@ -60,6 +60,8 @@ export function healthRoutes(deps: AppDeps) {
         return {
           ...engine.store.backlog(),
           dedup_keys: engine.dedup.size,
+          dedup_remembered_since: isoOrNull(engine.dedup.rememberedSince(deps.clock.now())),
+          dedup_dropped_early: engine.dedup.droppedEarly,
           actors: engine.registry.size,
           rss_bytes: process.memoryUsage.rss(),
         };
@@ -84,6 +86,18 @@ const StatusOut = t.Object({
   hot_bytes: t.Integer({ description: 'Estimated memory of unflushed events.' }),
   wal_files: t.Integer(),
   dedup_keys: t.Integer(),
+  dedup_remembered_since: t.Union([t.String({ format: 'date-time' }), t.Null()], {
+    description:
+      'Null while every event_id of DEDUP_WINDOW is remembered. Past DEDUP_KEYS_MAX the oldest ' +
+      'ids are forgotten early: ids received from this time on are still exact-once.',
+  }),
+  dedup_dropped_early: t.Integer({
+    description: 'event_ids forgotten before their window ended (since the process started).',
+  }),
   actors: t.Integer({ description: 'Resident tenant actors.' }),
   rss_bytes: t.Integer(),
 });
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
