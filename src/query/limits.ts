@@ -29,6 +29,13 @@ export const queryLimits = {
   sqlProcessBytesMax: 1024 * 1024 * 1024,
   sqlDuckDbBytesMax: 512 * 1024 * 1024,
   sqlThreads: 2,
+  /** Disk a statement's DuckDB may spill to (inside its export; a 400 past it). */
+  sqlSpillBytesMax: 1024 * 1024 * 1024,
+  /**
+   * JSON characters of a statement's rows at most: rows past it are cut (`truncated`), so a
+   * few huge rows never travel through the server's memory and event loop.
+   */
+  sqlResultCharsMax: 16 * 1024 * 1024,
   /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
   sqlTimeoutMsDefault: 10_000,
   sqlRowsMaxDefault: 10_000,

@@ -17,7 +17,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
     // running side by side would read each other's spilled blocks.
     temp_directory: job.tempDirectory,
   });
-  await lockDown(instance, job.dirs);
+  await lockDown(instance, job.dirs, job.spillBytesMax);
   const connection = await instance.connect();
   const types: Record<string, DuckDBType> = {};
   for (const name of job.doubles) types[name] = DOUBLE;
@@ -32,14 +32,27 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
         "name them, e.g. {'a': 1, 'b': 2} instead of ROW(1, 2)",
     };
   }
+  const rows = jsonRows(reader);
+  const kept = rowsWithin(rows, job.resultCharsMax);
   return {
     ok: true,
     columns: reader.columnNames().map((name, i) => ({
       name,
       type: typeName(columnTypes[i] as DuckDBType),
     })),
-    rows: jsonRows(reader),
+    rows: kept === rows.length ? rows : rows.slice(0, kept),
+    cut: kept < rows.length,
   };
+}
+
+/** How many of the first rows fit in `charsMax` characters of JSON. */
+function rowsWithin(rows: readonly unknown[], charsMax: number): number {
+  let chars = 0;
+  for (let i = 0; i < rows.length; i++) {
+    chars += JSON.stringify(rows[i]).length + 1;
+    if (chars > charsMax) return i;
+  }
+  return rows.length;
 }
 
 process.once('message', (job: SqlJob) => {

@@ -15,11 +15,21 @@ export interface SqlJob {
   /** Where its DuckDB spills to disk: its own, inside its export, removed with it. */
   tempDirectory: string;
   memoryLimitBytes: number;
+  /** Disk its DuckDB may spill at most. */
+  spillBytesMax: number;
+  /** JSON characters of the rows answered at most; later rows are cut. */
+  resultCharsMax: number;
   threads: number;
 }
 
 export type SqlJobAnswer =
-  | { ok: true; columns: { name: string; type: string }[]; rows: (Json | null)[][] }
+  | {
+      ok: true;
+      columns: { name: string; type: string }[];
+      rows: (Json | null)[][];
+      /** Rows were left out to stay within `resultCharsMax`. */
+      cut: boolean;
+    }
   /** DuckDB failed: `message` is its error. */
   | { ok: false; message: string }
   /** The result cannot be answered as JSON: `refused` says why (a 400). */

@@ -19,11 +19,21 @@ export interface SqlRunLimits {
   timeoutMs: number;
   /** Resident memory of the statement's process at most. */
   rssBytesMax: number;
+  /** Stops the statement when it aborts (the client went away). */
+  signal?: AbortSignal;
 }
 
 export type SqlOutcome =
   | SqlJobAnswer
-  | { ok: false; stopped: 'timeout' | 'memory' | 'exited' | 'busy'; detail: string };
+  | { ok: false; stopped: 'timeout' | 'memory' | 'exited' | 'busy' | 'aborted'; detail: string };
+
+/** A statement's place among the `processesMax` running at once. */
+export interface SqlSlot {
+  /** Runs the statement in a process of its own. */
+  run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome>;
+  /** Gives the place back (the caller does, once the statement is done; later calls no-op). */
+  release(): void;
+}
 
 interface Child {
   proc: Subprocess<'ignore', 'ignore', 'inherit'>;
@@ -44,17 +54,44 @@ export class SqlProcesses {
     private readonly command: readonly string[] = [process.execPath, CHILD_ENTRY],
   ) {}
 
-  /** Whether a statement now would be refused as busy (so its caller need not prepare it). */
+  /** Whether a statement now would be refused as busy. */
   get full(): boolean {
     return this.running >= this.processesMax;
   }
 
+  /**
+   * Takes a place for a statement, before its caller prepares it (exports its events); null
+   * when `processesMax` are taken. Released (once) by the caller when the statement is done.
+   */
+  reserve(): SqlSlot | null {
+    if (this.full) return null;
+    this.running++;
+    let held = true;
+    return {
+      run: (job, limits) => this.runChild(job, limits),
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.running--;
+      },
+    };
+  }
+
+  /** Reserves a place, runs `job` and gives the place back; busy when none is free. */
   async run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
-    if (this.full) {
+    const slot = this.reserve();
+    if (slot === null) {
       const detail = `${this.running} SQL statements are running (limit ${this.processesMax})`;
       return { ok: false, stopped: 'busy', detail };
     }
-    this.running++;
+    try {
+      return await slot.run(job, limits);
+    } finally {
+      slot.release();
+    }
+  }
+
+  private async runChild(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
     const stops: (() => void)[] = [];
     let child: Child | null = null;
     try {
@@ -78,9 +115,13 @@ export class SqlProcesses {
             resolve({ ok: false, stopped: 'memory', detail: `${rss} bytes` });
           }
         }, MEMORY_POLL_MS);
+        const abort = () => resolve({ ok: false, stopped: 'aborted', detail: 'client gone' });
+        if (limits.signal?.aborted) abort();
+        limits.signal?.addEventListener('abort', abort, { once: true });
         stops.push(
           () => clearTimeout(timer),
           () => clearInterval(poll),
+          () => limits.signal?.removeEventListener('abort', abort),
         );
       });
       const answered = child.answer.then(
@@ -95,7 +136,6 @@ export class SqlProcesses {
     } finally {
       for (const stop of stops) stop();
       child?.proc.kill('SIGKILL');
-      this.running--;
     }
   }
 

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { KiB } from '../core/index.ts';
 import { EVENT_COLUMN_DEFS } from './event-columns.ts';
 
 export interface DuckDbOptions {
@@ -39,12 +40,21 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
 
 /**
  * The settings every Tally DuckDB runs with, set last: UTC, files only under `dirs`, no
- * extensions loaded on demand, and the configuration locked so no statement can change them.
+ * extensions loaded on demand, at most `spillBytesMax` spilled to disk (DuckDB's default: 90 %
+ * of the free space), and the configuration locked so no statement can change them. (The
+ * spill cap is set here because DuckDB ignores `max_temp_directory_size` given at creation.)
  */
-export async function lockDown(instance: DuckDBInstance, dirs: readonly string[]): Promise<void> {
+export async function lockDown(
+  instance: DuckDBInstance,
+  dirs: readonly string[],
+  spillBytesMax?: number,
+): Promise<void> {
   const c = await instance.connect();
   try {
     await c.run("SET GLOBAL TimeZone = 'UTC'");
+    if (spillBytesMax !== undefined) {
+      await c.run(`SET GLOBAL max_temp_directory_size = '${Math.floor(spillBytesMax / KiB)}KiB'`);
+    }
     const allowed = dirs.map((d) => `'${sqlString(`${d}/`)}'`);
     await c.run(`SET GLOBAL allowed_directories = [${allowed.join(', ')}]`);
     await c.run('SET GLOBAL enable_external_access = false');

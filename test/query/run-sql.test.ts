@@ -38,6 +38,10 @@ async function refusal(sql: string, params: SqlParamValue[] = []): Promise<AppEr
 
 const rowsOf = (result: SqlResult) => result.rows;
 
+/** A statement that runs for hours unless stopped. */
+const SLOW_SQL = `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)
+                  SELECT count(*) FROM r`;
+
 /** This process's SQL children (sql-child.ts) that are alive, from /proc. */
 function sqlChildren(): number[] {
   return fs.readdirSync('/proc').flatMap((entry) => {
@@ -258,6 +262,56 @@ describe('runSql', () => {
     });
     await onlySpareLeft();
     expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
+  });
+
+  test('a statement whose client went away is stopped, its process killed', async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const running = run(SLOW_SQL, [], {
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 300);
+    await expect(running).rejects.toMatchObject({
+      status: 400,
+      message: 'sql: the client went away; the query was stopped',
+    });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await onlySpareLeft();
+  });
+
+  test('past the bound a statement is refused at once, before its events are exported', async () => {
+    const snapshot = source.snapshot.bind(source);
+    let snapshots = 0;
+    source.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot(tenant, range);
+    };
+    try {
+      const extra = 3;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: queryLimits.sqlProcessesMax + extra }, () =>
+          run(SLOW_SQL, [], { timeoutMs: 1_000 }),
+        ),
+      );
+      const statuses = outcomes.map((o) => (o.status === 'rejected' ? o.reason.status : 200));
+      expect(statuses.filter((s) => s === 503)).toHaveLength(extra);
+      expect(statuses.filter((s) => s === 408)).toHaveLength(queryLimits.sqlProcessesMax);
+      expect(snapshots).toBe(queryLimits.sqlProcessesMax); // the refused ones exported nothing
+    } finally {
+      source.snapshot = snapshot;
+    }
+    await onlySpareLeft();
+  });
+
+  test('rows past the result size limit are cut and the answer says truncated', async () => {
+    // 3 rows of 10M characters each: past the 16M characters of JSON an answer may hold.
+    const result = await run("SELECT repeat('x', 10000000) AS s FROM events", [], {
+      timeoutMs: 30_000,
+    });
+    expect(result.truncated).toBe(true);
+    expect(result.row_count).toBe(1);
+    expect(queryLimits.sqlResultCharsMax).toBeLessThan(2 * 10_000_000);
   });
 
   test('statements run side by side, each in its own process', async () => {

@@ -24,6 +24,8 @@ function spillingJob(name: string): SqlJob {
     dirs: [own],
     tempDirectory: path.join(own, 'spill'),
     memoryLimitBytes: 32 * 1024 * 1024,
+    spillBytesMax: 1024 ** 3,
+    resultCharsMax: 1024 ** 2,
     threads: 1,
   };
 }
@@ -48,6 +50,14 @@ describe('SqlProcesses', () => {
     for (const name of ['a', 'b', 'c']) {
       expect(fs.existsSync(path.join(dir, name, 'spill'))).toBe(true);
     }
+  });
+
+  test('a statement may spill only so much: past it, a DuckDB error', async () => {
+    const processes = new SqlProcesses(1);
+    const job = { ...spillingJob('capped'), spillBytesMax: 1024 * 1024 };
+    const outcome = await processes.run(job, { timeoutMs: 60_000, rssBytesMax: 4 * 1024 ** 3 });
+    expect(outcome).toMatchObject({ ok: false });
+    expect((outcome as { message: string }).message).toContain('max_temp_directory_size');
   });
 
   test('a process that cannot start refuses the statement as busy and frees its slot', async () => {

@@ -260,6 +260,7 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         params: body.params ?? [],
         timeoutMs: deps.queryTimeoutMs,
         rowsMax: deps.queryRowsMax,
+        signal: request.signal,
       });
     },
     {

@@ -30,6 +30,8 @@ export interface RunSqlOptions {
   timeoutMs: number;
   /** Rows returned at most; `truncated` tells when there were more. */
   rowsMax: number;
+  /** Aborts when the client is gone: the statement's process is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface SqlResult {
@@ -75,24 +77,28 @@ export async function runSql(
   options: RunSqlOptions,
 ): Promise<SqlResult> {
   const started = performance.now();
-  // Refused before the events are exported: overload should cost as little as possible.
-  if (processes.full) throw stoppedError('busy', options.timeoutMs);
-  // The snapshot is held only to check the statement and export the events: the statement
-  // then reads its own copy, so flushes and other reads never wait for it.
-  const { job, exported } = await withSnapshot(source, tenant, {}, (snapshot) =>
-    jobOf(snapshot, options),
-  );
+  // The statement's place is taken before its events are exported: a burst past the bound is
+  // refused at once, and never exports (under the read lock) what it cannot run.
+  const slot = processes.reserve();
+  if (slot === null) throw stoppedError('busy', options.timeoutMs);
+  let exported: ExportedEvents | null = null;
   try {
-    const outcome = await processes.run(job, {
+    // The snapshot is held only to check the statement and export the events: the statement
+    // then reads its own copy, so flushes and other reads never wait for it.
+    const prepared = await withSnapshot(source, tenant, {}, (snapshot) => jobOf(snapshot, options));
+    exported = prepared.exported;
+    const outcome = await slot.run(prepared.job, {
       timeoutMs: options.timeoutMs,
       rssBytesMax: queryLimits.sqlProcessBytesMax,
+      signal: options.signal,
     });
     if (outcome.ok) return resultOf(outcome, options.rowsMax, started);
     if ('refused' in outcome) throw new AppError('bad_request', `sql: ${outcome.refused}`);
     if ('message' in outcome) throw userError(new Error(outcome.message));
     throw stoppedError(outcome.stopped, options.timeoutMs);
   } finally {
-    exported.remove();
+    slot.release();
+    exported?.remove();
   }
 }
 
@@ -142,6 +148,8 @@ async function jobOver(
     dirs: [exported.dir],
     tempDirectory: path.join(exported.dir, 'spill'),
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
+    spillBytesMax: queryLimits.sqlSpillBytesMax,
+    resultCharsMax: queryLimits.sqlResultCharsMax,
     threads: queryLimits.sqlThreads,
   };
 }
@@ -161,7 +169,7 @@ function resultOf(
   rowsMax: number,
   started: number,
 ): SqlResult {
-  const truncated = answer.rows.length > rowsMax;
+  const truncated = answer.cut || answer.rows.length > rowsMax;
   const kept = truncated ? answer.rows.slice(0, rowsMax) : answer.rows;
   return {
     columns: answer.columns,
@@ -173,7 +181,10 @@ function resultOf(
 }
 
 /** Why a statement's process was stopped, as the error the caller gets. */
-function stoppedError(why: 'timeout' | 'memory' | 'exited' | 'busy', timeoutMs: number): AppError {
+function stoppedError(
+  why: 'timeout' | 'memory' | 'exited' | 'busy' | 'aborted',
+  timeoutMs: number,
+): AppError {
   switch (why) {
     case 'timeout':
       return new AppError(
@@ -190,6 +201,8 @@ function stoppedError(why: 'timeout' | 'memory' | 'exited' | 'busy', timeoutMs: 
       return new AppError('bad_request', 'sql: the query stopped the process it ran in');
     case 'busy':
       return new AppError('overloaded', 'too many SQL queries are running; retry later');
+    case 'aborted':
+      return new AppError('bad_request', 'sql: the client went away; the query was stopped');
   }
 }
 
