@@ -28,6 +28,13 @@ export const eventLimits = {
 export const requestLimits = {
   batchEventsMax: 5000,
   bodyBytesMax: 5 * MiB,
+  /**
+   * Arrays and objects nested in a JSON body at most: a batch of 5 MB could nest millions deep,
+   * and serializing that back (to measure an event) overflows the stack. A body within the
+   * event limit (32 KB) nests at most 16k deep, which JSON.stringify handles, so only larger
+   * bodies are scanned.
+   */
+  jsonDepthMax: 512,
 } as const;
 
 /** Defaults of the tunable limits; config.ts may override them. */

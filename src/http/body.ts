@@ -3,7 +3,7 @@
 // up to the limit (a gzip bomb never costs more than `bytesMax` of memory).
 
 import { gunzipSync } from 'node:zlib';
-import { AppError } from '../core/index.ts';
+import { AppError, eventLimits, requestLimits } from '../core/index.ts';
 
 export type BodyFormat = 'json' | 'ndjson' | 'text';
 
@@ -100,12 +100,48 @@ export function tooLarge(bytesMax: number, what = ''): AppError {
   return new AppError('payload_too_large', `the ${what}body is larger than ${bytesMax} bytes`);
 }
 
-/** Parses a JSON body; malformed JSON is a 400 that says where it broke. */
+/**
+ * Parses a JSON body; malformed JSON is a 400 that says where it broke, and so is a body over
+ * the event limit nesting deeper than `requestLimits.jsonDepthMax`.
+ */
 export function parseJson(bytes: Buffer): unknown {
+  if (bytes.length > eventLimits.eventBytesMax)
+    requireDepthWithin(bytes, requestLimits.jsonDepthMax);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+
+/** One pass over the bytes counting `[`/`{` nesting outside strings; 400 past `depthMax`. */
+function requireDepthWithin(bytes: Buffer, depthMax: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) {
+      inString = true;
+    } else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+      if (++depth > depthMax) {
+        throw new AppError(
+          'invalid_json',
+          `the body nests arrays and objects more than ${depthMax} levels deep`,
+        );
+      }
+    } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
+      depth--;
+    }
   }
 }
 

@@ -1,0 +1,58 @@
+// JSON nested deeper than requestLimits.jsonDepthMax in a body over the event limit is a 400:
+// a 5 MB batch can nest millions deep, and measuring such an event (JSON.stringify) overflowed
+// the stack: a 500 after ~2 s of a blocked server.
+
+import { afterEach, beforeEach, expect, test } from 'bun:test';
+import { requestLimits } from '../../src/core/index.ts';
+import { makeCompatApp } from '../compat/helpers/compat-app.ts';
+import { keyTenancy } from '../compat/helpers/key-tenancy.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeTestApp();
+});
+afterEach(() => t.close());
+
+const DEEP = 50_000;
+const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+test('a batch nesting past the limit is a 400 naming it, and stores nothing', async () => {
+  const res = await t.post('/api/v1/events/batch', `{"events":[{"name":"a","x":${nested(DEEP)}}]}`);
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { detail: string }).detail).toContain(
+    `more than ${requestLimits.jsonDepthMax} levels deep`,
+  );
+  expect(await t.count()).toBe(0);
+});
+
+test('nesting up to the limit is fine; brackets inside strings do not count', async () => {
+  const deepOk = nested(requestLimits.jsonDepthMax - 3); // under {"events":[{ … }]}
+  // Strings full of brackets (and an escaped quote), in a body over the event limit.
+  const pad = `"${'['.repeat(7_000)}\\"["`;
+  const events = Array.from(
+    { length: 6 },
+    (_, i) => `{"name":"p${i}","properties":{"pad":${pad}}}`,
+  );
+  const res = await t.post(
+    '/api/v1/events/batch',
+    `{"events":[{"name":"a","x":${deepOk}},${events.join(',')}]}`,
+  );
+  expect(res.status).toBe(202);
+  expect(await t.count()).toBe(7);
+});
+
+test('Segment batches are checked the same way', async () => {
+  const app = await makeCompatApp({ tenancy: keyTenancy({}) });
+  try {
+    const body =
+      '{"batch":[{"type":"track","messageId":"m1","userId":"u","event":"E",' +
+      `"properties":{"x":${nested(DEEP)}}}]}`;
+    const key = { authorization: `Basic ${Buffer.from('wk_acme:').toString('base64')}` };
+    const res = await app.post('/v1/batch', body, key);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('levels deep');
+  } finally {
+    await app.close();
+  }
+});
