@@ -57,7 +57,38 @@ export function clientIp(
   if (trustProxy) {
     const forwarded = request.headers.get('x-forwarded-for');
     const last = forwarded?.split(',').at(-1)?.trim();
-    if (last) return last;
+    if (last) return normalizeIp(last);
   }
-  return server?.requestIP(request)?.address ?? null;
+  const peer = server?.requestIP(request)?.address;
+  return peer === undefined ? null : normalizeIp(peer);
+}
+
+/** Characters of a client address kept at most (an IPv6 address with a zone fits). */
+const IP_CHARS_MAX = 64;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV4_WITH_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
+const BRACKETED = /^\[([^\]]+)\](:\d+)?$/;
+const IPV4_MAPPED = '::ffff:';
+
+/**
+ * One spelling per address, so that one visitor gets one visitor_id: no brackets or port,
+ * IPv6 in its canonical form (lower case, zeros compressed), IPv4-mapped IPv6 as IPv4.
+ */
+export function normalizeIp(raw: string): string {
+  let ip = raw.trim();
+  const bracketed = BRACKETED.exec(ip);
+  if (bracketed !== null) ip = bracketed[1] as string;
+  else if (IPV4_WITH_PORT.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
+  ip = ip.toLowerCase();
+  if (ip.startsWith(IPV4_MAPPED) && IPV4.test(ip.slice(IPV4_MAPPED.length))) {
+    return ip.slice(IPV4_MAPPED.length);
+  }
+  if (ip.includes(':')) {
+    try {
+      ip = new URL(`http://[${ip}]`).hostname.slice(1, -1); // the URL parser's canonical form
+    } catch {
+      // not an IPv6 address (a zone index, junk): kept as sent
+    }
+  }
+  return ip.slice(0, IP_CHARS_MAX);
 }

@@ -6,11 +6,12 @@ import {
   AppError,
   type BaseEvent,
   type EventInput,
+  eventLimits,
   type FieldIssue,
   normalizeEvent,
   type RequestContext,
 } from '../core/index.ts';
-import { type AppDeps, clientIp } from './context.ts';
+import { type AppDeps, clientIp, normalizeIp } from './context.ts';
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 
@@ -52,11 +53,14 @@ export function contextOf(
   options: ContextOptions = {},
 ): PrepareContext {
   const credentials = options.key === undefined ? undefined : { key: options.key };
-  let ip: string | null | undefined = options.ip ?? undefined;
+  let ip: string | null | undefined =
+    options.ip === undefined || options.ip === null ? undefined : normalizeIp(options.ip);
+  const userAgent = request.headers.get('user-agent');
   return {
     tenantOf: deps.tenancy.forIngest(request, credentials),
     receivedAt: deps.clock.now(),
-    userAgent: request.headers.get('user-agent'),
+    // A header is cut to the limit a user_agent field in a body is held to (422 there).
+    userAgent: userAgent === null ? null : userAgent.slice(0, eventLimits.userAgentCharsMax),
     // Looked up on first read: most server-side events carry a user id and never need it.
     get ip() {
       if (ip === undefined) ip = clientIp(request, server, deps.options.trustProxy);

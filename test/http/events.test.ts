@@ -368,3 +368,16 @@ describe('GET /api/v1/status', () => {
     expect(after).toMatchObject({ last_seq: 1, flushed_through_seq: 1, hot_bytes: 0 });
   });
 });
+
+describe('request facts', () => {
+  test('a User-Agent header is cut to the user_agent limit', async () => {
+    const res = await t.post(
+      '/api/v1/events',
+      { event_id: 'ua', name: 'x' },
+      { 'user-agent': `Mozilla/5.0 ${'x'.repeat(20_000)}` },
+    );
+    expect(res.status).toBe(202);
+    const stored = await json(await t.get('/api/v1/events/ua'));
+    expect((stored.user_agent as string).length).toBe(1024);
+  });
+});
