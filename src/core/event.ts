@@ -102,6 +102,15 @@ export function normalizeEvent(
     }
   }
   if (input.properties !== undefined) checkProperties(input.properties, loc, issues);
+  // Other text is stored with U+FFFD for a lone surrogate (engine/ingest.ts); an id is not
+  // repaired: "\ud800" and "\ud801" would become one id, and one a duplicate of the other.
+  if (input.event_id !== undefined && !input.event_id.isWellFormed()) {
+    issues.push({
+      loc: [...loc, 'event_id'],
+      msg: 'event_id must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+      type: 'string_unicode',
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
 
   const url = input.url ?? null;

@@ -19,7 +19,7 @@ test('a lone surrogate anywhere in an event is stored as U+FFFD; other tenants r
   ).toBe(202);
   // Raw bodies: JSON.stringify would escape the backslashes of a test string.
   const raw =
-    '{"event_id":"p1\\udfff","name":"\\ud800","path":"/\\ud83d","tenant_id":"evil",' +
+    '{"event_id":"p1","name":"\\ud800","path":"/\\ud83d","tenant_id":"evil",' +
     '"properties":{"k\\udc00":["x\\ud800y",{"deep":"\\ud800"}]}}';
   const res = await t.post('/api/v1/events', raw);
   expect(res.status).toBe(202);
@@ -35,7 +35,7 @@ test('a lone surrogate anywhere in an event is stored as U+FFFD; other tenants r
   const stored = ((await events.json()) as { events: Record<string, unknown>[] }).events;
   const byName = new Map(stored.map((e) => [e.name, e]));
   expect(byName.get(REPLACEMENT)).toMatchObject({
-    event_id: `p1${REPLACEMENT}`,
+    event_id: 'p1',
     path: `/${REPLACEMENT}`,
     properties: { [`k${REPLACEMENT}`]: [`x${REPLACEMENT}y`, { deep: REPLACEMENT }] },
   });
@@ -47,4 +47,19 @@ test('a lone surrogate anywhere in an event is stored as U+FFFD; other tenants r
   await t.restart();
   expect(await t.count('evil')).toBe(2);
   expect(await t.count('good')).toBe(1);
+});
+
+test('an event_id with a lone surrogate is refused, never repaired into another id', async () => {
+  const res = await t.post('/api/v1/events', '{"event_id":"\\ud800","name":"x"}');
+  expect(res.status).toBe(422);
+  expect(await res.json()).toEqual({
+    detail: [
+      {
+        loc: ['body', 'event_id'],
+        msg: 'event_id must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+        type: 'string_unicode',
+      },
+    ],
+  });
+  expect(await t.count()).toBe(0);
 });
