@@ -21,13 +21,14 @@ import { userRoutes } from './routes/users.ts';
 
 export function createApp(deps: AppDeps) {
   const { log } = deps;
+  const requests = requestLog(log);
   return new Elysia()
     .onError(({ error, code, set, request }) => {
       const appError = toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
-    .use(requestLog(log))
+    .use(requests.plugin)
     .use(rateLimitHeaders(deps))
     .use(
       openapi({
@@ -75,6 +76,8 @@ export function createApp(deps: AppDeps) {
       cors({
         ingestRoutes: [...NATIVE_INGEST_ROUTES, ...COMPAT_INGEST_ROUTES],
         readOrigins: deps.options.corsOrigins ?? [],
+        // A preflight is answered in onRequest, where Elysia runs no onAfterResponse.
+        onAnswered: requests.note,
       }),
     )
     .use(accountRoutes(deps));
@@ -82,26 +85,33 @@ export function createApp(deps: AppDeps) {
 
 /**
  * One JSON line per request at LOG_LEVEL=info. Below info the hooks are not registered at all:
- * every hook costs each request a little, and ingest is the hot path.
+ * every hook costs each request a little, and ingest is the hot path. `note` logs a request
+ * answered before any route (a CORS preflight), which skips onAfterResponse.
  */
 function requestLog(log: Logger) {
-  if (!log.enabled('info')) return new Elysia({ name: 'no-request-log' });
+  if (!log.enabled('info')) {
+    return { plugin: new Elysia({ name: 'no-request-log' }), note: undefined };
+  }
   const startedAt = new WeakMap<Request, number>();
-  return new Elysia()
+  const note = (request: Request, status: number, path = new URL(request.url).pathname) => {
+    const start = startedAt.get(request);
+    log.info('request', {
+      method: request.method,
+      path,
+      status,
+      duration_ms:
+        start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
+      tenant: tenantOf(request),
+    });
+  };
+  const plugin = new Elysia()
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
     })
     .onAfterResponse({ as: 'global' }, ({ request, set, path, responseValue }) => {
-      const start = startedAt.get(request);
-      log.info('request', {
-        method: request.method,
-        path,
-        status: statusOf(responseValue, set.status),
-        duration_ms:
-          start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
-        tenant: tenantOf(request),
-      });
+      note(request, statusOf(responseValue, set.status), path);
     });
+  return { plugin, note };
 }
 
 /**

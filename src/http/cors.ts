@@ -24,6 +24,8 @@ export interface CorsOptions {
   readOrigins: readonly string[];
   /** How long a browser may cache a preflight answer. */
   preflightMaxAgeSeconds?: number;
+  /** Told of each request answered here (preflights), which no route or later hook sees. */
+  onAnswered?: (request: Request, status: number) => void;
 }
 
 const INGEST_HEADERS = 'Content-Type, Content-Encoding, Authorization, X-Tally-Key';
@@ -38,6 +40,11 @@ export function cors(options: CorsOptions) {
   const maxAge = String(options.preflightMaxAgeSeconds ?? 86_400);
   const isIngest = (method: string, path: string) => ingest.has(routeKey(method, path));
 
+  const answer = (request: Request, response: Response) => {
+    options.onAnswered?.(request, response.status);
+    return response;
+  };
+
   return new Elysia({ name: 'cors' }).onRequest(({ request, set }) => {
     const origin = request.headers.get('origin');
     if (origin === null) return;
@@ -47,21 +54,27 @@ export function cors(options: CorsOptions) {
       if (isIngest(wanted, path)) {
         const asked = request.headers.get('access-control-request-headers');
         const allowHeaders = asked !== null && HEADER_LIST.test(asked) ? asked : INGEST_HEADERS;
-        return preflight({
-          'access-control-allow-origin': '*',
-          'access-control-allow-methods': `${wanted.toUpperCase()}, OPTIONS`,
-          'access-control-allow-headers': allowHeaders,
-          'access-control-max-age': maxAge,
-        });
+        return answer(
+          request,
+          preflight({
+            'access-control-allow-origin': '*',
+            'access-control-allow-methods': `${wanted.toUpperCase()}, OPTIONS`,
+            'access-control-allow-headers': allowHeaders,
+            'access-control-max-age': maxAge,
+          }),
+        );
       }
-      if (!readOrigins.has(origin)) return originRefused(origin);
-      return preflight({
-        'access-control-allow-origin': origin,
-        'access-control-allow-methods': READ_METHODS,
-        'access-control-allow-headers': READ_HEADERS,
-        'access-control-max-age': maxAge,
-        vary: 'Origin',
-      });
+      if (!readOrigins.has(origin)) return answer(request, originRefused(origin));
+      return answer(
+        request,
+        preflight({
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': READ_METHODS,
+          'access-control-allow-headers': READ_HEADERS,
+          'access-control-max-age': maxAge,
+          vary: 'Origin',
+        }),
+      );
     }
     if (isIngest(request.method, path)) {
       set.headers['access-control-allow-origin'] = '*';

@@ -344,15 +344,31 @@ describe('operations', () => {
     // An SDK route answers its errors in the SDK's shape, as a Response: logged with its status.
     const segment = await t.post('/v1/track', '{"broken', { authorization: 'Basic a2V5Og==' });
     expect(segment.status).toBe(400);
+    // CORS preflights are answered before any route: logged all the same.
+    const preflight = (path: string, method: string) =>
+      t.app.handle(
+        new Request(`http://localhost${path}`, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://site.example', 'access-control-request-method': method },
+        }),
+      );
+    expect((await preflight('/api/v1/events', 'POST')).status).toBe(204);
+    expect((await preflight('/api/v1/stats', 'GET')).status).toBe(403); // not a CORS origin
     await new Promise((resolve) => setImmediate(resolve)); // the log is written after the response
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => [l.method, l.path, l.status, l.tenant])).toEqual([
-      ['POST', '/api/v1/events', 202, 'acme'],
-      ['GET', '/nope', 404, undefined],
-      ['POST', '/v1/track', 400, undefined],
-    ]);
+    // A route's line is written once its answer is sent; a preflight's at once: any order.
+    const logged = lines.map((l) => [l.method, l.path, l.status, l.tenant]);
+    expect(logged.sort()).toEqual(
+      [
+        ['POST', '/api/v1/events', 202, 'acme'],
+        ['GET', '/nope', 404, undefined],
+        ['POST', '/v1/track', 400, undefined],
+        ['OPTIONS', '/api/v1/events', 204, undefined],
+        ['OPTIONS', '/api/v1/stats', 403, undefined],
+      ].sort(),
+    );
     expect(t.logs.join('')).not.toContain('secret');
-    expect(typeof lines[0]?.duration_ms).toBe('number');
+    expect(lines.every((l) => typeof l.duration_ms === 'number')).toBe(true);
   });
 });
 
