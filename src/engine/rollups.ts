@@ -6,6 +6,7 @@
 import type { StoredEvent } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
+import { OldestFirst } from './oldest-first.ts';
 import {
   type BucketedView,
   KeyedSlidingCounter,
@@ -86,6 +87,8 @@ export class TenantRollups {
   private readonly latest = new Map<string, LatestMetric>();
   /** The order of each latest point (see `noteLatest`). */
   private readonly latestAt = new Map<string, PointOrder>();
+  /** Metric names by the time of their latest point, oldest first (for `forgetOldestMetric`). */
+  private readonly latestByAge = new OldestFirst((name) => this.latestAt.get(name)?.at);
   /** Bumped on every change, so live pushes can skip tenants with nothing new. */
   version = 0;
 
@@ -185,6 +188,7 @@ export class TenantRollups {
       if (!this.forgetOldestMetric(order.at)) return;
     }
     this.latestAt.set(e.name, order);
+    this.latestByAge.note(e.name, order.at, this.latestAt.size);
     this.latest.set(e.name, {
       name: e.name,
       value: e.value,
@@ -196,17 +200,10 @@ export class TenantRollups {
 
   /** Forgets the metric whose latest point is oldest, if older than `at`; false otherwise. */
   private forgetOldestMetric(at: number): boolean {
-    let oldest: string | null = null;
-    let oldestAt = at;
-    for (const [name, order] of this.latestAt) {
-      if (order.at < oldestAt) {
-        oldest = name;
-        oldestAt = order.at;
-      }
-    }
-    if (oldest === null) return false;
-    this.latest.delete(oldest);
-    this.latestAt.delete(oldest);
+    const oldest = this.latestByAge.peek();
+    if (oldest === null || oldest.at >= at) return false;
+    this.latest.delete(oldest.name);
+    this.latestAt.delete(oldest.name);
     return true;
   }
 }
