@@ -150,9 +150,11 @@ export class TenantRollups {
       windows[w] = {
         events: keyed.all[w],
         uniques: uniques[w],
-        top_paths: this.paths[w].top(TOP_PATHS_SHOWN, nowMs).map((t: TopEntry) => ({
+        // Views known for certain: exact while the distinct paths fit the counters, a lower
+        // bound past that (never a path seen once shown with the floor of every bucket).
+        top_paths: this.paths[w].topCertain(TOP_PATHS_SHOWN, nowMs).map((t: TopEntry) => ({
           path: t.item,
-          views: t.count,
+          views: t.count - t.error,
         })),
       };
     }

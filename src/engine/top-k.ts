@@ -193,6 +193,21 @@ export class WindowedTopK {
     return 'counted';
   }
 
+  /**
+   * The `n` items with the most counts known for certain (`count - error`, the lower bound)
+   * over the window ending at `nowMs`, leaving out items with none. Ranking by the upper bound
+   * instead puts items seen once at the top once the distinct items outnumber the counters:
+   * each merged bucket adds its floor to every item it does not track.
+   */
+  topCertain(n: number, nowMs: number): TopEntry[] {
+    const certain = this.top(Number.POSITIVE_INFINITY, nowMs).filter((e) => e.count > e.error);
+    certain.sort(
+      (a, b) =>
+        b.count - b.error - (a.count - a.error) || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0),
+    );
+    return certain.slice(0, Math.max(0, n));
+  }
+
   /** The `n` items with the largest merged counts over the window ending at `nowMs`. */
   top(n: number, nowMs: number): TopEntry[] {
     this.advance(nowMs);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { TenantRollups } from '../../src/engine/rollups.ts';
 import { SpaceSaving, TOP_24H, type TopEntry, WindowedTopK } from '../../src/engine/top-k.ts';
 
 const H = 3_600_000;
@@ -159,5 +160,42 @@ describe('WindowedTopK', () => {
     expect(w.add('/x', T0 + H, T0)).toBe('future');
     expect(w.add('/x', T0 - 23 * H, T0)).toBe('counted');
     expect(w.top(1, T0)).toEqual([{ item: '/x', count: 1, error: 0 }]);
+  });
+});
+
+describe('live top paths when distinct paths outnumber the counters', () => {
+  test('paths seen often rank first, with views known for certain (never above the truth)', () => {
+    const rollups = new TenantRollups({ namesMax: 10, pathsMax: 1000 });
+    const start = Date.UTC(2026, 10, 26);
+    const truth = new Map<string, number>();
+    let id = 0;
+    const next = random(1);
+    for (let hour = 0; hour < 24; hour++) {
+      // 10 real paths, 5 views an hour each, among 3,000 paths seen once an hour.
+      const paths: string[] = [];
+      for (let k = 0; k < 10; k++) for (let i = 0; i < 5; i++) paths.push(`/real${k}`);
+      for (let i = 0; i < 3000; i++) paths.push(`/once-${hour}-${i}`);
+      for (let i = paths.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [paths[i], paths[j]] = [paths[j] as string, paths[i] as string];
+      }
+      for (let s = 0; s < paths.length; s += 50) {
+        const now = start + hour * 3_600_000 + s * 10;
+        const events = paths.slice(s, s + 50).map((path) => {
+          truth.set(path, (truth.get(path) ?? 0) + 1);
+          const base = { name: 'page_view', visitor_id: 'v', is_bot: false, value: null };
+          return { ...base, event_id: `${id++}`, path, received_at: now, timestamp: now };
+        });
+        rollups.apply(events, now);
+      }
+    }
+    const top = rollups.snapshot(start + 24 * 3_600_000 - 1000).windows['24h'].top_paths;
+    expect(top.map((t) => t.path).sort()).toEqual(
+      Array.from({ length: 10 }, (_, k) => `/real${k}`).sort(),
+    );
+    for (const t of top) {
+      expect(t.views).toBeGreaterThan(0);
+      expect(t.views).toBeLessThanOrEqual(truth.get(t.path) as number);
+    }
   });
 });
