@@ -35,11 +35,11 @@ const OS_RULES: readonly (readonly [needle: string, os: OsName])[] = [
  * clients (curl, wget, python-requests, Go-http-client, okhttp) and server-side SDKs
  * (posthog-node, analytics-node) are not: an event arriving with their agent was sent on
  * purpose through the API, since they cannot run a page's tracking script.
- * `(?<!cu)bot\b` spares the Cubot phone brand ("Android 9; CUBOT X19").
+ * `(?<!cu|ro)bot\b` spares the Cubot phone brand ("Android 9; CUBOT X19") and "Robot" phones.
  */
 const BOT_PATTERN = new RegExp(
   [
-    '(?<!cu)bot\\b',
+    '(?<!cu|ro)bot\\b',
     'crawl',
     'spider',
     'slurp',
@@ -69,6 +69,19 @@ const BOT_PATTERN = new RegExp(
     'datadogsynthetics',
     'checkly',
     'monitor',
+    // AI crawlers and fetchers that do not say "bot"
+    'anthropic-ai',
+    'claude-(user|web|searchbot)',
+    'cohere-ai',
+    'chatgpt-user',
+    'perplexity-user',
+    // search engines and tools that do not say "bot" either
+    'yeti',
+    'nutch',
+    'qwantify',
+    'google-read-aloud',
+    'google-site-verification',
+    'cypress',
   ].join('|'),
   'i',
 );

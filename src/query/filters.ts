@@ -91,7 +91,8 @@ export function filtersOf(
   return {
     equals,
     properties: propertyFiltersOf(url),
-    includeBots: params.bots === 'include',
+    // Asking for the bot device asks for bots: excluding them would leave nothing to show.
+    includeBots: params.bots === 'include' || equals.device === 'bot',
     fromMs: range.fromMs,
     toMs: range.toMs,
   };

@@ -124,6 +124,16 @@ describe('deriveUserAgent', () => {
       'Mozilla/5.0 (Linux; Android 7.0; Moto G (4)) AppleWebKit/537.36 (KHTML, like Gecko) ' +
         'Chrome/120.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse',
       'Scrapy/2.11.0 (+https://scrapy.org)',
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; anthropic-ai)',
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Claude-User/1.0)',
+      'cohere-ai',
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0',
+      'Mozilla/5.0 (compatible; Yeti/1.1; +https://naver.me/spd)',
+      'Apache Nutch/1.19',
+      'Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)',
+      'Mozilla/5.0 (Linux; Android 7.0) Google-Read-Aloud',
+      'Mozilla/5.0 (compatible; Google-Site-Verification/1.0)',
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Cypress/13.6.0 Chrome/118.0 Safari/537.36',
     ]) {
       expect([ua, deriveUserAgent(ua).is_bot]).toEqual([ua, true]);
     }
@@ -141,6 +151,8 @@ describe('deriveUserAgent', () => {
       'analytics-node/6.2.0',
       'posthog-python/3.0.0',
       UA.cubotPhone,
+      'Mozilla/5.0 (Linux; Android 12; ROBOT Phone X1) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+        'Chrome/120.0.0.0 Mobile Safari/537.36',
       UA.chromeWindows,
       UA.safariIphone,
     ]) {

@@ -47,7 +47,13 @@ beforeAll(async () => {
       path: '/pricing',
       user_id: 'u1',
     }),
-    makeEvent({ event_id: 'bot', timestamp: at('2026-03-08T06:00:00Z'), path: '/', is_bot: true }),
+    makeEvent({
+      event_id: 'bot',
+      timestamp: at('2026-03-08T06:00:00Z'),
+      path: '/',
+      is_bot: true,
+      device: 'bot',
+    }),
     makeEvent({
       event_id: 'm1',
       timestamp: at('2026-03-08T10:15:00Z'),
@@ -131,6 +137,9 @@ describe('GET /api/v1/stats', () => {
     expect(pro.total_events).toBe(1);
     const bots = await json(await get('/api/v1/stats?tenant_id=acme&bots=include&path=/'));
     expect(bots.page_views).toBe(2);
+    // Asking for the bot device asks for bots.
+    const botDevice = await json(await get('/api/v1/stats?tenant_id=acme&device=bot&path=/'));
+    expect(botDevice.page_views).toBe(1);
     expect((await json(await get('/api/v1/stats'))).total_events).toBe(0);
   });
 
