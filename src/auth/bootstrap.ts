@@ -1,9 +1,9 @@
 // First start in AUTH_MODE=required with no admin: creates an admin and the `default` project
 // (or takes over an existing one: its owners become viewers) with one write and one read key,
-// writes them to DATA_DIR/bootstrap.json (mode 0600) and hands them to main.ts to print once. Users who
-// registered while the store ran in AUTH_MODE=open do not count: they are not admins, and
-// without one nobody could close registration or claim a tenant that holds events. Later
-// starts find the admin and do nothing.
+// writes them to DATA_DIR/bootstrap.json (mode 0600) and hands them to main.ts to print once.
+// Users who registered while the store ran in AUTH_MODE=open do not count: they are not
+// admins, and without one nobody could close registration or claim a tenant that holds
+// events. Later starts find the admin and do nothing.
 
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';

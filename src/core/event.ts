@@ -104,6 +104,9 @@ export function normalizeEvent(
   if (input.properties !== undefined) checkProperties(input.properties, loc, issues);
   // Other text is stored with U+FFFD for a lone surrogate (engine/ingest.ts); an id is not
   // repaired: "\ud800" and "\ud801" would become one id, and one a duplicate of the other.
+  if (input.name.trim() === '') {
+    issues.push({ loc: [...loc, 'name'], msg: 'name must not be blank', type: 'string_blank' });
+  }
   if (input.event_id !== undefined && !input.event_id.isWellFormed()) {
     issues.push({
       loc: [...loc, 'event_id'],

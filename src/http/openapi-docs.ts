@@ -39,6 +39,17 @@ export function errorAnswers(
   return docs;
 }
 
+/** A read's 422, shown with the answer to a path parameter over its length limit. */
+export function longParamDocs(param: string, charsMax: number): ResponseDocs {
+  const issue = {
+    loc: ['path', param],
+    msg: `${param}: Expected string length less or equal to ${charsMax}`,
+    type: 'value_error',
+  };
+  const description = `A parameter breaks its rule, e.g. ${param} over ${charsMax} characters`;
+  return { 422: jsonAnswer(description, ValidationErrorOut, { detail: [issue] }) };
+}
+
 /** Tally's error bodies (FastAPI's): field issues for 422, `{detail, code}` otherwise. */
 export const tallyError: ErrorSchemaOf = (status) =>
   status === 422 ? ValidationErrorOut : ErrorOut;

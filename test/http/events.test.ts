@@ -397,3 +397,13 @@ describe('request facts', () => {
     expect((stored.user_agent as string).length).toBe(1024);
   });
 });
+
+describe('event names', () => {
+  test('a blank name is a 422 naming the field', async () => {
+    const res = await t.post('/api/v1/events', { name: '   ' });
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [{ loc: ['body', 'name'], msg: 'name must not be blank', type: 'string_blank' }],
+    });
+  });
+});

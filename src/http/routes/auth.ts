@@ -8,6 +8,7 @@ import { AppError } from '../../core/index.ts';
 import { clientIp } from '../context.ts';
 import { openApiSchema } from '../model.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
+import { refreshedExample, signedInExample, userExample } from '../openapi-examples.ts';
 
 export interface AuthRouteDeps {
   auth: Auth;
@@ -46,9 +47,7 @@ const PasswordForm = t.Object({
 const RefreshIn = t.Object({ refresh_token: t.String() });
 
 const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
-const REFRESH_EXAMPLE = {
-  refresh_token: 'rt_PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA_2O76UMFxFkM_R5K',
-};
+const REFRESH_EXAMPLE = { refresh_token: signedInExample.refresh_token };
 
 export function authRoutes(deps: AuthRouteDeps) {
   return new Elysia({ name: 'auth-routes' }).use(registerRoute(deps)).use(sessionRoutes(deps));
@@ -73,7 +72,7 @@ function registerRoute(deps: AuthRouteDeps) {
           content: jsonContent(Credentials, { ...CREDENTIALS_EXAMPLE, name: 'Ada' }),
         },
         responses: {
-          201: { description: 'Created', content: jsonContent(UserOut) },
+          201: { description: 'Created', content: jsonContent(UserOut, userExample) },
           ...errorDocs({
             403: 'Registration is closed',
             409: 'Email taken',
@@ -111,7 +110,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
             },
           },
           responses: {
-            200: { description: 'Signed in', content: jsonContent(TokenOut) },
+            200: { description: 'Signed in', content: jsonContent(TokenOut, signedInExample) },
             ...errorDocs({
               401: 'Wrong email or password',
               422: 'Email or password missing or over its length limit',
@@ -129,7 +128,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
           'revokes its whole session (RFC 9700), and is answered 401.',
         requestBody: { required: true, content: jsonContent(RefreshIn, REFRESH_EXAMPLE) },
         responses: {
-          200: { description: 'New tokens', content: jsonContent(TokenOut) },
+          200: { description: 'New tokens', content: jsonContent(TokenOut, refreshedExample) },
           ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
         },
       },

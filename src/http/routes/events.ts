@@ -11,14 +11,18 @@ import { type AppDeps, noteTenant } from '../context.ts';
 import {
   BatchAccepted,
   BatchIn,
-  ErrorOut,
   EventAccepted,
   EventIn,
   exampleEvent,
   openApiSchema,
   StoredEventOut,
 } from '../model.ts';
-import { ingestErrorDocs, jsonAnswer } from '../openapi-docs.ts';
+import { ingestErrorDocs, jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
+import {
+  batchAcceptedExample,
+  eventAcceptedExample,
+  storedEventExample,
+} from '../openapi-examples.ts';
 import {
   admitIngest,
   contextOf,
@@ -38,7 +42,11 @@ const INGEST_ONE_DOC = {
       'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
     },
   },
-  responses: ingestResponses(EventAccepted, 'Accepted (or a duplicate of a stored event)'),
+  responses: ingestResponses(
+    EventAccepted,
+    'Accepted (or a duplicate of a stored event)',
+    eventAcceptedExample,
+  ),
 };
 
 const INGEST_BATCH_DOC = {
@@ -60,20 +68,19 @@ const INGEST_BATCH_DOC = {
       },
     },
   },
-  responses: ingestResponses(BatchAccepted, 'Accepted; one result per input event, in order'),
+  responses: ingestResponses(
+    BatchAccepted,
+    'Accepted; one result per input event, in order',
+    batchAcceptedExample,
+  ),
 };
 
 const GET_ONE_DOC = {
   summary: 'Get one stored event',
   responses: {
-    200: {
-      description: 'The stored event, times in UTC ISO 8601',
-      content: { 'application/json': { schema: openApiSchema(StoredEventOut) } },
-    },
-    404: {
-      description: 'No such event',
-      content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
-    },
+    200: jsonAnswer('The stored event, times in UTC ISO 8601', StoredEventOut, storedEventExample),
+    ...readErrorDocs({ 404: 'No such event' }),
+    ...longParamDocs('event_id', eventLimits.eventIdCharsMax),
   },
 };
 
@@ -235,7 +242,7 @@ function requireObject(value: unknown, loc: (string | number)[]): void {
   }
 }
 
-/** OpenAPI responses of an ingest route: `ok` as 202, and every refusal it can answer. */
-export function ingestResponses(ok: TSchema, description: string) {
-  return { 202: jsonAnswer(description, ok), ...ingestErrorDocs() };
+/** OpenAPI responses of an ingest route: `ok` (and its example) as 202, and every refusal. */
+export function ingestResponses(ok: TSchema, description: string, example: unknown) {
+  return { 202: jsonAnswer(description, ok, example), ...ingestErrorDocs() };
 }

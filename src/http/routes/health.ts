@@ -2,7 +2,14 @@
 
 import { Elysia, t } from 'elysia';
 import type { AppDeps } from '../context.ts';
-import { ErrorOut, openApiSchema } from '../model.ts';
+import { ErrorOut } from '../model.ts';
+import { jsonAnswer } from '../openapi-docs.ts';
+import {
+  healthExample,
+  notReadyExample,
+  readyExample,
+  statusExample,
+} from '../openapi-examples.ts';
 
 export function healthRoutes(deps: AppDeps) {
   return new Elysia({ tags: ['operations'] })
@@ -10,12 +17,7 @@ export function healthRoutes(deps: AppDeps) {
       detail: {
         summary: 'Liveness: the process answers',
         responses: {
-          200: {
-            description: 'Alive',
-            content: {
-              'application/json': { schema: openApiSchema(t.Object({ status: t.Literal('ok') })) },
-            },
-          },
+          200: jsonAnswer('Alive', t.Object({ status: t.Literal('ok') }), healthExample),
         },
       },
     })
@@ -37,18 +39,8 @@ export function healthRoutes(deps: AppDeps) {
         detail: {
           summary: 'Readiness: the store can take writes',
           responses: {
-            200: {
-              description: 'Ready',
-              content: {
-                'application/json': {
-                  schema: openApiSchema(t.Object({ status: t.Literal('ready') })),
-                },
-              },
-            },
-            503: {
-              description: 'Not ready, with the reason',
-              content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
-            },
+            200: jsonAnswer('Ready', t.Object({ status: t.Literal('ready') }), readyExample),
+            503: jsonAnswer('Not ready, with the reason', ErrorOut, notReadyExample),
           },
         },
       },
@@ -69,12 +61,7 @@ export function healthRoutes(deps: AppDeps) {
       {
         detail: {
           summary: 'Backlog and memory: what waits to be flushed, and how much is held',
-          responses: {
-            200: {
-              description: 'Counters',
-              content: { 'application/json': { schema: openApiSchema(StatusOut) } },
-            },
-          },
+          responses: { 200: jsonAnswer('Counters', StatusOut, statusExample) },
         },
       },
     );

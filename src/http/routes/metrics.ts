@@ -7,7 +7,9 @@ import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { ErrorOut, openApiSchema, TENANT_PATTERN } from '../model.ts';
+import { openApiSchema, TENANT_PATTERN } from '../model.ts';
+import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
+import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
 import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
 import { issuesOf } from '../validate.ts';
 import { acceptedOrThrow, ingestResponses } from './events.ts';
@@ -58,20 +60,22 @@ const RECORD_POINT_DOC = {
       },
     },
   },
-  responses: ingestResponses(MetricAccepted, 'Accepted (or a duplicate of a stored point)'),
+  responses: ingestResponses(
+    MetricAccepted,
+    'Accepted (or a duplicate of a stored point)',
+    metricAcceptedExample,
+  ),
 };
 
 const LATEST_DOC = {
   summary: 'Latest value of a metric (from memory)',
   responses: {
-    200: {
-      description: 'The point with the latest timestamp',
-      content: { 'application/json': { schema: openApiSchema(LatestOut) } },
-    },
-    404: {
-      description: 'No points for this metric',
-      content: { 'application/json': { schema: openApiSchema(ErrorOut) } },
-    },
+    200: jsonAnswer('The point with the latest timestamp', LatestOut, latestMetricExample),
+    ...readErrorDocs({
+      404: 'No points for this metric',
+      503: 'Too many active tenants; see Retry-After',
+    }),
+    ...longParamDocs('name', eventLimits.nameCharsMax),
   },
 };
 

@@ -16,7 +16,15 @@ import {
 } from '../../auth/index.ts';
 import { eventLimits } from '../../core/index.ts';
 import { TENANT_PATTERN } from '../model.ts';
-import { errorDocs, jsonContent } from '../openapi-docs.ts';
+import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
+import {
+  aliasExample,
+  keysExample,
+  memberAddedExample,
+  membersExample,
+  newKeyExample,
+  projectExample,
+} from '../openapi-examples.ts';
 
 const stamp = t.String({ format: 'date-time' });
 const ProjectOut = t.Object({
@@ -78,12 +86,15 @@ const AliasIn = t.Object({
 
 const idParam = { id: t.String({ maxLength: eventLimits.tenantCharsMax }) };
 const common = errorDocs({ 401: 'Not signed in', 404: 'No such project (or not a member)' });
+/** The reads of one project: `common`, and the 422 of an id over its limit. */
+const commonRead = { ...common, ...longParamDocs('id', eventLimits.tenantCharsMax) };
 const ownerOnly = errorDocs({ 403: 'Only owners may do this', 422: 'Invalid value' });
-const created = (schema: Parameters<typeof jsonContent>[0]) => ({
-  201: { description: 'Created', content: jsonContent(schema) },
+type Schema = Parameters<typeof jsonContent>[0];
+const created = (schema: Schema, example: unknown) => ({
+  201: { description: 'Created', content: jsonContent(schema, example) },
 });
-const ok = (schema: Parameters<typeof jsonContent>[0]) => ({
-  200: { description: 'OK', content: jsonContent(schema) },
+const ok = (schema: Schema, example: unknown) => ({
+  200: { description: 'OK', content: jsonContent(schema, example) },
 });
 const noContent = () => new Response(null, { status: 204 });
 
@@ -114,7 +125,7 @@ function projectCore(auth: Auth) {
             'an admin asks.',
           requestBody: { required: true, content: jsonContent(ProjectIn, { name: 'Acme web' }) },
           responses: {
-            ...created(ProjectOut),
+            ...created(ProjectOut, projectExample),
             ...common,
             ...errorDocs({ 409: 'Id taken, or its tenant already holds events' }),
           },
@@ -122,14 +133,20 @@ function projectCore(auth: Auth) {
       },
     )
     .get('', ({ request }) => projects.list(auth.authenticate(request)).map(presentProject), {
-      detail: { summary: 'Your projects', responses: { ...ok(t.Array(ProjectOut)), ...common } },
+      detail: {
+        summary: 'Your projects',
+        responses: { ...ok(t.Array(ProjectOut), [projectExample]), ...common },
+      },
     })
     .get(
       '/:id',
       ({ params, request }) => presentProject(projects.get(auth.authenticate(request), params.id)),
       {
         params: t.Object(idParam),
-        detail: { summary: 'One of your projects', responses: { ...ok(ProjectOut), ...common } },
+        detail: {
+          summary: 'One of your projects',
+          responses: { ...ok(ProjectOut, projectExample), ...commonRead },
+        },
       },
     );
 }
@@ -143,7 +160,10 @@ function memberRoutes(auth: Auth) {
         projects.members(auth.authenticate(request), params.id).map(presentMember),
       {
         params: t.Object(idParam),
-        detail: { summary: 'Members', responses: { ...ok(t.Array(MemberOut)), ...common } },
+        detail: {
+          summary: 'Members',
+          responses: { ...ok(t.Array(MemberOut), membersExample), ...commonRead },
+        },
       },
     )
     .post(
@@ -165,7 +185,7 @@ function memberRoutes(auth: Auth) {
             content: jsonContent(MemberIn, { email: 'grace@example.com', role: 'viewer' }),
           },
           responses: {
-            ...created(MemberAddedOut),
+            ...created(MemberAddedOut, memberAddedExample),
             ...common,
             ...ownerOnly,
             ...errorDocs({ 429: 'Too many members added; retry later' }),
@@ -212,7 +232,7 @@ function keyRoutes(auth: Auth) {
               allowed_origins: ['https://acme.example'],
             }),
           },
-          responses: { ...created(NewKeyOut), ...common, ...ownerOnly },
+          responses: { ...created(NewKeyOut, newKeyExample), ...common, ...ownerOnly },
         },
       },
     )
@@ -224,7 +244,7 @@ function keyRoutes(auth: Auth) {
         params: t.Object(idParam),
         detail: {
           summary: 'Keys (prefixes only)',
-          responses: { ...ok(t.Array(KeyOut)), ...common },
+          responses: { ...ok(t.Array(KeyOut), keysExample), ...commonRead },
         },
       },
     )
@@ -265,7 +285,7 @@ function aliasRoutes(auth: Auth) {
             content: jsonContent(AliasIn, { alias: 'acme-site', kind: 'site_id' }),
           },
           responses: {
-            ...created(AliasOut),
+            ...created(AliasOut, aliasExample),
             ...common,
             ...ownerOnly,
             ...errorDocs({ 409: 'Taken' }),
@@ -279,7 +299,10 @@ function aliasRoutes(auth: Auth) {
         projects.listAliases(auth.authenticate(request), params.id).map(presentAlias),
       {
         params: t.Object(idParam),
-        detail: { summary: 'Aliases', responses: { ...ok(t.Array(AliasOut)), ...common } },
+        detail: {
+          summary: 'Aliases',
+          responses: { ...ok(t.Array(AliasOut), [aliasExample]), ...commonRead },
+        },
       },
     )
     .delete(

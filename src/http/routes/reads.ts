@@ -26,6 +26,15 @@ import { noteTenant } from '../context.ts';
 import { openApiSchema } from '../model.ts';
 import { jsonAnswer, readErrorDocs } from '../openapi-docs.ts';
 import {
+  eventPageExample,
+  metricAggregateExample,
+  metricPageExample,
+  metricPointExample,
+  sqlResultExample,
+  statsExample,
+  timeSeriesExample,
+} from '../openapi-examples.ts';
+import {
   EventPageOut,
   MetricAggregateOut,
   MetricPageOut,
@@ -93,7 +102,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: StatsQuery,
         detail: {
           summary: 'Totals and top lists of events',
-          responses: answers(StatsOut, 'Totals and top lists over the range'),
+          responses: answers(StatsOut, 'Totals and top lists over the range', statsExample),
           description:
             'Exact counts over the range (all time when absent): events, page views (names ' +
             'page_view, pageview, $pageview, page), distinct users, visitors and sessions, ' +
@@ -124,7 +133,11 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: SeriesQuery,
         detail: {
           summary: 'A metric per time bucket, optionally grouped',
-          responses: answers(TimeSeriesOut, 'One series per group (one when not grouped)'),
+          responses: answers(
+            TimeSeriesOut,
+            'One series per group (one when not grouped)',
+            timeSeriesExample,
+          ),
           description:
             'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
             'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
@@ -154,7 +167,11 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       query: EventsQuery,
       detail: {
         summary: 'List stored events, newest first',
-        responses: answers(EventPageOut, 'A page of events and the cursor of the next'),
+        responses: answers(
+          EventPageOut,
+          'A page of events and the cursor of the next',
+          eventPageExample,
+        ),
         description:
           'Ordered by (timestamp desc, event_id); pass next_cursor as cursor for the next ' +
           'page (null on the last). Keyset pages: stable and equally fast at any depth.',
@@ -181,7 +198,11 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: MetricsQuery,
         detail: {
           summary: 'List metric data points, newest first',
-          responses: answers(MetricPageOut, 'A page of metric points and the cursor of the next'),
+          responses: answers(
+            MetricPageOut,
+            'A page of metric points and the cursor of the next',
+            metricPageExample,
+          ),
           description:
             'A metric point is an event with a value: its name is the metric, its properties ' +
             'are its tags. Paged like GET /api/v1/events.',
@@ -210,7 +231,11 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         }),
         detail: {
           summary: 'Aggregate one metric per time bucket',
-          responses: answers(MetricAggregateOut, 'One row per bucket that has points'),
+          responses: answers(
+            MetricAggregateOut,
+            'One row per bucket that has points',
+            metricAggregateExample,
+          ),
           description:
             'count, sum, avg, min, max, p50 and p95 of the values in each bucket that has ' +
             'points. Buckets and default ranges as in GET /api/v1/timeseries.',
@@ -230,7 +255,9 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: t.Object(tenantParam),
         detail: {
           summary: 'Get one metric data point',
-          responses: answers(MetricPointOut, 'The metric point', { 404: 'No such point' }),
+          responses: answers(MetricPointOut, 'The metric point', metricPointExample, {
+            404: 'No such point',
+          }),
         },
       },
     );
@@ -268,12 +295,17 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       query: t.Object(tenantParam),
       detail: {
         summary: 'Run one read-only SQL SELECT over your events',
-        responses: answers(SqlResultOut, 'Columns with their DuckDB types, and the rows', {
-          400: 'Malformed JSON, or a statement that is refused',
-          408: 'The statement ran past the time limit',
-          413: 'A body over 1 MiB',
-          415: 'A body that is not JSON',
-        }),
+        responses: answers(
+          SqlResultOut,
+          'Columns with their DuckDB types, and the rows',
+          sqlResultExample,
+          {
+            400: 'Malformed JSON, or a statement that is refused',
+            408: 'The statement ran past the time limit',
+            413: 'A body over 1 MiB',
+            415: 'A body that is not JSON',
+          },
+        ),
         requestBody: {
           required: true,
           content: {
@@ -293,9 +325,14 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   );
 }
 
-/** OpenAPI responses of a read: `ok` as 200, and every refusal (plus `errors`). */
-function answers(ok: TSchema, description: string, errors: Record<number, string> = {}) {
-  return { 200: jsonAnswer(description, ok), ...readErrorDocs(errors) };
+/** OpenAPI responses of a read: `ok` (and its example) as 200, every refusal (plus `errors`). */
+function answers(
+  ok: TSchema,
+  description: string,
+  example: unknown,
+  errors: Record<number, string> = {},
+) {
+  return { 200: jsonAnswer(description, ok, example), ...readErrorDocs(errors) };
 }
 
 /** The resolved range, in the zone of the read. */

@@ -4,6 +4,7 @@
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
+import { changedUserExample, userChangesExample, userExample } from '../openapi-examples.ts';
 import { UserOut } from './auth.ts';
 
 const UserChangesIn = t.Object({
@@ -20,7 +21,7 @@ export function userRoutes(deps: { auth: Auth }) {
       detail: {
         summary: 'The signed-in user',
         responses: {
-          200: { description: 'The account', content: jsonContent(UserOut) },
+          200: { description: 'The account', content: jsonContent(UserOut, userExample) },
           ...errorDocs({ 401: 'Not signed in' }),
         },
       },
@@ -34,9 +35,15 @@ export function userRoutes(deps: { auth: Auth }) {
           summary: 'Change name, email or password',
           description:
             'A new password needs current_password; every other session is then revoked.',
-          requestBody: { required: true, content: jsonContent(UserChangesIn) },
+          requestBody: {
+            required: true,
+            content: jsonContent(UserChangesIn, userChangesExample),
+          },
           responses: {
-            200: { description: 'The updated account', content: jsonContent(UserOut) },
+            200: {
+              description: 'The updated account',
+              content: jsonContent(UserOut, changedUserExample),
+            },
             ...errorDocs({
               401: 'Not signed in',
               403: 'Wrong current password',

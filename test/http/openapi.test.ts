@@ -1,0 +1,199 @@
+// /openapi/json (issue 2, point 14) describes every route with its schema and examples: each
+// operation has a summary; each success with a body documents its schema and an example; each
+// request body has an example; each error has a schema. Every example fits its own schema,
+// checked by TypeBox over the schema as the document spells it (objects closed unless they say
+// otherwise, so an example's undocumented field fails too). A path parameter over its length
+// limit is refused with a status the operation documents.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+/** The JSON Schema keywords /openapi/json uses (TypeBox's, and OpenAPI 3.0's `nullable`). */
+interface JsonSchema {
+  type?: string;
+  const?: string | number | boolean;
+  enum?: (string | number | boolean)[];
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  patternProperties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  maxLength?: number;
+  [keyword: string]: unknown;
+}
+interface Media {
+  schema?: JsonSchema;
+  example?: unknown;
+  examples?: Record<string, { value?: unknown }>;
+}
+interface Parameter {
+  in: string;
+  name: string;
+  schema?: JsonSchema;
+}
+interface Operation {
+  summary?: string;
+  parameters?: Parameter[];
+  requestBody?: { content?: Record<string, Media> };
+  responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
+}
+interface Found {
+  method: string;
+  path: string;
+  op: Operation;
+}
+
+let t: TestApp;
+let operations: Found[];
+beforeAll(async () => {
+  t = await makeTestApp();
+  const spec = (await (await t.get('/openapi/json')).json()) as {
+    paths: Record<string, Record<string, Operation>>;
+  };
+  operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method, path, op })),
+  );
+});
+afterAll(() => t.close());
+
+const nameOf = ({ method, path }: Found) => `${method.toUpperCase()} ${path}`;
+const hasExample = (media: Media) => media.example !== undefined || media.examples !== undefined;
+
+/** What `found` leaves undocumented, as readable lines. */
+function undocumented(found: Found): string[] {
+  const { op } = found;
+  const where = nameOf(found);
+  const problems = op.summary ? [] : [`${where}: no summary`];
+  for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+    if (media.schema === undefined) problems.push(`${where} body ${type}: no schema`);
+    if (!hasExample(media)) problems.push(`${where} body ${type}: no example`);
+  }
+  const answers = Object.entries(op.responses ?? {});
+  if (answers.length === 0) problems.push(`${where}: no responses`);
+  for (const [status, answer] of answers) {
+    const success = status.startsWith('2');
+    if (!answer.description) problems.push(`${where} ${status}: no description`);
+    if (!success && answer.content === undefined) problems.push(`${where} ${status}: no schema`);
+    for (const [type, media] of Object.entries(answer.content ?? {})) {
+      if (media.schema === undefined) problems.push(`${where} ${status} ${type}: no schema`);
+      if (success && !hasExample(media)) problems.push(`${where} ${status} ${type}: no example`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * A TypeBox schema allowing what the JSON Schema `s` allows. An object with properties that
+ * does not say otherwise is closed (as test/http/reads.test.ts checks real answers).
+ */
+function typeBoxOf(s: JsonSchema): TSchema {
+  const { type, anyOf, properties, required = [], items, patternProperties, ...rest } = s;
+  const { additionalProperties: extra = properties === undefined, ...options } = rest;
+  if (anyOf !== undefined) return Type.Union(anyOf.map(typeBoxOf), options);
+  if (s.const !== undefined) return Type.Literal(s.const);
+  if (s.enum !== undefined) return Type.Union(s.enum.map((v) => Type.Literal(v)));
+  switch (type) {
+    case 'object': {
+      if (patternProperties !== undefined) {
+        const value = Object.values(patternProperties)[0] as JsonSchema;
+        return Type.Record(Type.String(), typeBoxOf(value), options);
+      }
+      const fields = Object.entries(properties ?? {}).map(([key, field]) => {
+        const inner = typeBoxOf(field);
+        return [key, required.includes(key) ? inner : Type.Optional(inner)] as const;
+      });
+      const additionalProperties = typeof extra === 'boolean' ? extra : typeBoxOf(extra);
+      return Type.Object(Object.fromEntries(fields), { ...options, additionalProperties });
+    }
+    case 'array':
+      return Type.Array(items === undefined ? Type.Unknown() : typeBoxOf(items), options);
+    case 'string':
+      return Type.String(options);
+    case 'integer':
+      return Type.Integer(options);
+    case 'number':
+      return Type.Number(options);
+    case 'boolean':
+      return Type.Boolean(options);
+    case 'null':
+      return Type.Null(options);
+    default:
+      return Type.Unknown();
+  }
+}
+
+/** The values an example of `type` stands for: NDJSON is one per line, JSON text is parsed. */
+function valuesOf(type: string, example: unknown): unknown[] {
+  if (typeof example !== 'string') return [example];
+  if (type === 'application/x-www-form-urlencoded') {
+    return [Object.fromEntries(new URLSearchParams(example))];
+  }
+  if (type === 'application/x-ndjson') return example.split('\n').map((l) => JSON.parse(l));
+  if (type === 'text/plain' && /^[[{]/.test(example)) return [JSON.parse(example)];
+  return [example];
+}
+
+/** Where the examples of `media` break its schema, as readable lines. */
+function misfits(where: string, type: string, media: Media): string[] {
+  if (media.schema === undefined) return [];
+  const checker = TypeCompiler.Compile(typeBoxOf(media.schema));
+  const examples = [
+    ...(media.example === undefined ? [] : [media.example]),
+    ...Object.values(media.examples ?? {}).map((e) => e.value),
+  ];
+  return examples
+    .flatMap((example) => valuesOf(type, example))
+    .flatMap((value) => [...checker.Errors(value)])
+    .map((e) => `${where} ${type}: ${e.path || '/'} ${e.message}`);
+}
+
+describe('/openapi/json documents every operation with schemas and examples', () => {
+  test('a summary, a schema and an example for each success and body, a schema per error', () => {
+    expect(operations.length).toBeGreaterThan(60);
+    expect(operations.flatMap(undocumented)).toEqual([]);
+  });
+
+  test('every example fits its schema', () => {
+    const problems: string[] = [];
+    for (const found of operations) {
+      const { op } = found;
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+        problems.push(...misfits(`${nameOf(found)} body`, type, media));
+      }
+      for (const [status, answer] of Object.entries(op.responses ?? {})) {
+        for (const [type, media] of Object.entries(answer.content ?? {})) {
+          problems.push(...misfits(`${nameOf(found)} ${status}`, type, media));
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('a path parameter over its length limit gets a documented refusal', async () => {
+    const problems: string[] = [];
+    for (const found of operations) {
+      const limited = (found.op.parameters ?? []).filter(
+        (p) => p.in === 'path' && p.schema?.maxLength !== undefined,
+      );
+      for (const param of limited) {
+        const tooLong = 'x'.repeat((param.schema?.maxLength as number) + 1);
+        const path = found.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+          name === param.name ? tooLong : 'p1',
+        );
+        const method = found.method.toUpperCase();
+        const body = method === 'POST' ? '{}' : undefined;
+        const headers = { 'content-type': 'application/json' };
+        const request = new Request(`http://localhost${path}`, { method, headers, body });
+        const res = await t.app.handle(request);
+        const documented = Object.keys(found.op.responses ?? {});
+        if (res.status !== 422 || !documented.includes('422')) {
+          problems.push(`${nameOf(found)} ${param.name}: ${res.status}, documented ${documented}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
