@@ -22,7 +22,7 @@ import {
 import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
-import type { FaultHook } from './storage/index.ts';
+import { DataDirInUseError, type FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
@@ -90,6 +90,9 @@ async function start(config: Config): Promise<void> {
     hostname: config.host,
     port: config.port,
     maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
+    // Elysia asks Bun for SO_REUSEPORT, which lets a second server bind the same port and
+    // take half of its connections: a port in use must be an error.
+    reusePort: false,
     websocket: liveSocketSettings(liveLimits),
   });
   const server = app.server;
@@ -239,7 +242,7 @@ async function stopInOrder(
 try {
   await start(loadConfig());
 } catch (error) {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
     process.stderr.write(`tally: ${error.message}\n`);
     process.exit(2);
   }

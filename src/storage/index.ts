@@ -31,7 +31,7 @@ export {
   writeMinuteCounts,
 } from './minute-counts.ts';
 export { publishSegment, segmentRelativePath } from './segment-files.ts';
-export { openSqlite } from './sqlite.ts';
+export { DataDirInUseError, openSqlite } from './sqlite.ts';
 export {
   type Durability,
   fsyncPath,

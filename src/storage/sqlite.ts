@@ -1,17 +1,45 @@
 // The SQLite store (`<dataDir>/tally.sqlite`): catalog of segments, log watermark, salts, and
-// later users and keys. WAL journal mode with synchronous=FULL; schema changes are numbered
-// migrations applied in order at start, each in its own transaction.
+// later users and keys. WAL journal mode with synchronous=FULL, locked for one process; schema
+// changes are numbered migrations applied in order at start, each in its own transaction.
 
 import { Database } from 'bun:sqlite';
 import * as path from 'node:path';
 import { migrations } from './migrations/index.ts';
 
+/** How long a start waits for another process's lock on the data directory before refusing. */
+const LOCK_WAIT_MS = 2000;
+
+/** The data directory is in use by another process (its tally.sqlite is locked). */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
+/**
+ * Opens the store's SQLite database and takes it for this process alone: the connection holds
+ * an exclusive lock until it closes (the kernel drops it if the process dies), so a second
+ * Tally on the same data directory refuses to start instead of writing the same log.
+ */
 export function openSqlite(dataDir: string): Database {
-  const db = new Database(path.join(dataDir, 'tally.sqlite'), { create: true, strict: true });
-  db.run('PRAGMA journal_mode = WAL');
+  const file = path.join(dataDir, 'tally.sqlite');
+  const db = new Database(file, { create: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
+    db.run('PRAGMA journal_mode = WAL');
+    db.run('PRAGMA locking_mode = EXCLUSIVE');
+    db.run('BEGIN EXCLUSIVE');
+    db.run('COMMIT');
+  } catch (error) {
+    db.close();
+    if (String(error).includes('database is locked')) {
+      throw new DataDirInUseError(
+        `the data directory ${dataDir} is in use by another process (${file} is locked): ` +
+          'stop the other Tally, or give this one its own DATA_DIR',
+      );
+    }
+    throw error;
+  }
   db.run('PRAGMA synchronous = FULL');
   db.run('PRAGMA foreign_keys = ON');
-  db.run('PRAGMA busy_timeout = 5000');
   migrate(db);
   return db;
 }

@@ -148,6 +148,31 @@ describe('the server process', () => {
     expect(await server.exited).toBe(0);
   });
 
+  test('a second server refuses the data directory or the port another one uses', async () => {
+    const dir = tempDir();
+    const first = await startServer(dir);
+    const start = (env: Record<string, string>) =>
+      Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
+        env: { ...process.env, HOST: '127.0.0.1', ...env },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      });
+    // The same data directory, another port: refused before it touches the log.
+    const sameDir = start({ PORT: '0', DATA_DIR: dir });
+    expect(await sameDir.exited).toBe(2);
+    expect(await new Response(sameDir.stderr).text()).toContain(
+      `the data directory ${dir} is in use by another process`,
+    );
+    // The same port, another data directory: the bind fails (no shared SO_REUSEPORT).
+    const port = new URL(first.url).port;
+    const samePort = start({ PORT: port, DATA_DIR: tempDir() });
+    expect(await samePort.exited).not.toBe(0);
+    const res = await fetch(`${first.url}/health`);
+    expect(res.status).toBe(200);
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  });
+
   test('/ready is 503 when the data directory is not writable', async () => {
     if (process.getuid?.() === 0) {
       // root writes anywhere; the unwritable case is covered through the disk-space check.
