@@ -18,7 +18,6 @@ import {
   checkName,
   checkPassword,
   requireObject,
-  requireString,
 } from './validate.ts';
 
 /** Characters of a client address kept as a rate-limit key (an IPv6 address is ≤ 45). */
@@ -149,23 +148,28 @@ export class AccountService {
     return { user, sessionId: sid };
   }
 
-  /** Changes name, email or (with the current password) the password of the caller. */
+  /**
+   * Changes name, email or password of the caller. The email and the password take the current
+   * password too: a stolen access token alone must not take the account over.
+   */
   async updateMe(principal: Principal, body: unknown): Promise<User> {
     const fields = requireObject(body);
     const { user } = principal;
     const email =
       fields.email === undefined ? undefined : checkEmail(fields.email, ['body', 'email']);
     const name = fields.name === undefined ? undefined : checkName(fields.name, ['body', 'name']);
-    let passwordHash: string | undefined;
-    if (fields.password !== undefined) {
-      const password = checkPassword(fields.password, ['body', 'password']);
-      const current = requireString(fields.current_password, ['body', 'current_password']);
+    const password =
+      fields.password === undefined
+        ? undefined
+        : checkPassword(fields.password, ['body', 'password']);
+    if (email !== undefined || password !== undefined) {
+      const current = checkLoginPassword(fields.current_password, ['body', 'current_password']);
       const hash = this.deps.users.passwordHashOf(user.id);
       if (!(await this.deps.hasher.verify(current, hash))) {
         throw new AppError('forbidden', 'current_password is not correct');
       }
-      passwordHash = await this.deps.hasher.hash(password);
     }
+    const passwordHash = password === undefined ? undefined : await this.deps.hasher.hash(password);
     const now = this.now();
     const updated = this.deps.users.update(user.id, { email, name, passwordHash }, now);
     if (updated === null) throw unauthorized('the account no longer exists');

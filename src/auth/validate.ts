@@ -58,7 +58,7 @@ export function checkLoginPassword(value: unknown, loc: Loc): string {
   if (password.length > LOGIN_PASSWORD_UNITS_MAX) {
     fail(
       loc,
-      `password must be at most ${LOGIN_PASSWORD_UNITS_MAX} UTF-16 code units`,
+      `${fieldOf(loc)} must be at most ${LOGIN_PASSWORD_UNITS_MAX} UTF-16 code units`,
       'string_too_long',
     );
   }

@@ -30,13 +30,31 @@ describe('/api/v1/users/me', () => {
   });
 
   test('PUT changes name and email; an email in use is 409', async () => {
-    const res = await update(ada.access_token, { name: 'Ada L.', email: 'ada@lovelace.org' });
+    const current_password = 'correct horse 1';
+    const res = await update(ada.access_token, {
+      name: 'Ada L.',
+      email: 'ada@lovelace.org',
+      current_password,
+    });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ name: 'Ada L.', email: 'ada@lovelace.org' });
     expect((await login('ada@lovelace.org', 'correct horse 1')).status).toBe(200);
     await signUp(t, 'bob@example.com');
-    const taken = await update(ada.access_token, { email: 'BOB@example.com' });
+    const taken = await update(ada.access_token, { email: 'BOB@example.com', current_password });
     expect(taken.status).toBe(409);
+  });
+
+  test('a new email needs the current password (a stolen token cannot take the account)', async () => {
+    const missing = await update(ada.access_token, { email: 'evil@example.com' });
+    expect(missing.status).toBe(422);
+    const wrong = await update(ada.access_token, {
+      email: 'evil@example.com',
+      current_password: 'not it at all',
+    });
+    expect(wrong.status).toBe(403);
+    expect((await json(await me(ada.access_token))).email).toBe('ada@example.com');
+    // A name alone needs no password.
+    expect((await update(ada.access_token, { name: 'Ada' })).status).toBe(200);
   });
 
   test('a new password needs the current one', async () => {
