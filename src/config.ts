@@ -50,6 +50,15 @@ class Invalid {
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = 86_400_000;
+/** Intervals and deadlines run on timers, which fire at once past ~24.8 days. */
+const TIMER_MS_MAX = 24 * DAY_MS;
+/** Windows and lifetimes (dedup window, token lifetimes): ten years at most. */
+const SPAN_MS_MAX = 3650 * DAY_MS;
+const WHOLE_NUMBER = /^-?\d+$/;
+/** An IPv4 or IPv6 literal, or a host name of letters, digits, dots and dashes. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /** Reads variables with a parser each, collecting every refused value instead of stopping. */
 class EnvReader {
@@ -72,7 +81,7 @@ class EnvReader {
 const text = (raw: string) => raw;
 
 const int = (min: number, max: number) => (raw: string) => {
-  const n = Number(raw);
+  const n = WHOLE_NUMBER.test(raw) ? Number(raw) : Number.NaN;
   return Number.isInteger(n) && n >= min && n <= max
     ? n
     : new Invalid(`must be a whole number from ${min} to ${max}`);
@@ -92,6 +101,13 @@ const duration = (raw: string) => {
     : new Invalid('must be a duration like 500ms, 30s, 15m, 24h or 7d');
 };
 
+/** A window or lifetime: 0 (where it means "forever") up to ten years. */
+const span = (raw: string) => {
+  const ms = duration(raw);
+  if (ms instanceof Invalid) return ms;
+  return ms <= SPAN_MS_MAX ? ms : new Invalid(`must be at most ${SPAN_MS_MAX / DAY_MS}d`);
+};
+
 const durationIn = (minMs: number, maxMs: number) => (raw: string) => {
   const ms = duration(raw);
   if (ms instanceof Invalid) return ms;
@@ -100,12 +116,29 @@ const durationIn = (minMs: number, maxMs: number) => (raw: string) => {
     : new Invalid(`must be a duration from ${minMs}ms to ${maxMs}ms`);
 };
 
-/** A duration of at least `minMs`: for intervals and deadlines, where 0 would spin. */
-const durationFrom = (minMs: number) => (raw: string) => {
-  const ms = duration(raw);
-  if (ms instanceof Invalid) return ms;
-  return ms >= minMs ? ms : new Invalid(`must be a duration of at least ${minMs}ms`);
-};
+/**
+ * A duration of at least `minMs` (0 would spin an interval) and at most `maxMs` (timers by
+ * default: past ~24.8 days one fires at once).
+ */
+const durationFrom =
+  (minMs: number, maxMs = TIMER_MS_MAX) =>
+  (raw: string) => {
+    const ms = duration(raw);
+    if (ms instanceof Invalid) return ms;
+    return ms >= minMs && ms <= maxMs
+      ? ms
+      : new Invalid(`must be a duration from ${minMs}ms to ${maxMs / DAY_MS}d`);
+  };
+
+const host = (raw: string) =>
+  HOST_NAME.test(raw) || raw.includes(':')
+    ? raw
+    : new Invalid('must be an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0');
+
+const email = (raw: string) =>
+  /^[^\s@]+@[^\s@]+$/.test(raw) && raw.length <= 254
+    ? raw
+    : new Invalid('must be an email address');
 
 const oneOf =
   <T extends string>(values: readonly T[]) =>
@@ -163,7 +196,7 @@ export function loadConfig(env: Env = Bun.env): Config {
 
 function readServer(r: EnvReader) {
   return {
-    host: r.read('HOST', '127.0.0.1', text),
+    host: r.read('HOST', '127.0.0.1', host),
     port: r.read('PORT', 8080, int(0, 65535)),
     logLevel: r.read<LogLevel>('LOG_LEVEL', 'info', oneOf(LOG_LEVELS)),
     trustProxy: r.read('TRUST_PROXY', false, bool),
@@ -189,7 +222,7 @@ function readStorage(r: EnvReader) {
     dataDir: path.resolve(r.read('DATA_DIR', './data', text)),
     durability: r.read<Durability>('DURABILITY', 'fsync', oneOf(['fsync', 'os'] as const)),
     storeIp: r.read('STORE_IP', false, bool),
-    dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, duration),
+    dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, span),
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),
     diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, int(0, 2 ** 50)),
@@ -242,9 +275,13 @@ function readAuth(r: EnvReader) {
   const registration = r.read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const));
   return {
     auth: {
-      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, durationFrom(10_000)),
-      refreshTtlMs: r.read('REFRESH_TOKEN_TTL', 30 * 86_400_000, duration),
-      signingKeyRotateMs: r.read('SIGNING_KEY_ROTATE', 30 * 86_400_000, durationFrom(60_000)),
+      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, durationFrom(10_000, SPAN_MS_MAX)),
+      refreshTtlMs: r.read('REFRESH_TOKEN_TTL', 30 * 86_400_000, span),
+      signingKeyRotateMs: r.read(
+        'SIGNING_KEY_ROTATE',
+        30 * 86_400_000,
+        durationFrom(60_000, SPAN_MS_MAX),
+      ),
       registrationOpen: registration === 'open',
       rates: {
         write: rate('RATE_WRITE', 1000, 2000),
@@ -256,7 +293,7 @@ function readAuth(r: EnvReader) {
       rateKeysMax: r.read('RATE_LIMIT_KEYS_MAX', 100_000, int(1, 1e7)),
     },
     corsOrigins: r.read('CORS_ORIGINS', [], originList),
-    bootstrapAdminEmail: r.read('BOOTSTRAP_ADMIN_EMAIL', 'admin@tally.local', text),
+    bootstrapAdminEmail: r.read('BOOTSTRAP_ADMIN_EMAIL', 'admin@tally.local', email),
   };
 }
 

@@ -28,6 +28,17 @@ const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
+/** Errors of a data directory the process cannot use (permissions, missing, read-only). */
+const DATA_DIR_ERRORS = ['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EROFS'];
+
+/** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
+class StartError extends Error {
+  override name = 'StartError';
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
 /**
  * Room above the largest body a route accepts (an ingest batch of requestLimits.bodyBytesMax):
  * a gzip body of incompressible data is a little larger than its content (~5 bytes per 64 KiB
@@ -86,15 +97,19 @@ async function start(config: Config): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  app.listen({
-    hostname: config.host,
-    port: config.port,
-    maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
-    // Elysia asks Bun for SO_REUSEPORT, which lets a second server bind the same port and
-    // take half of its connections: a port in use must be an error.
-    reusePort: false,
-    websocket: liveSocketSettings(liveLimits),
-  });
+  try {
+    app.listen({
+      hostname: config.host,
+      port: config.port,
+      maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
+      // Elysia asks Bun for SO_REUSEPORT, which lets a second server bind the same port and
+      // take half of its connections: a port in use must be an error.
+      reusePort: false,
+      websocket: liveSocketSettings(liveLimits),
+    });
+  } catch (error) {
+    throw new StartError(`cannot listen on ${config.host}:${config.port}: ${firstLine(error)}`);
+  }
   const server = app.server;
   if (server === null) throw new Error('the HTTP server did not start');
   const { dataDir, durability, authMode } = config;
@@ -110,31 +125,7 @@ async function start(config: Config): Promise<void> {
 /** Opens (and recovers) the event store and engine. */
 async function openStore(config: Config, log: Logger): Promise<Engine> {
   const openedAt = performance.now();
-  const engine = await openEngine({
-    ...config,
-    clock: systemClock,
-    fault: faultHook(config, log),
-    rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
-    onDedupShortened: (droppedKeys, rememberedSince) => {
-      log.warn('deduplication index full: oldest event_ids forgotten early', {
-        dedup_keys_max: config.dedupKeysMax,
-        forgotten: droppedKeys,
-        exact_once_since: new Date(rememberedSince).toISOString(),
-      });
-    },
-    onRebuildError: (tenant, error) => {
-      log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
-        tenant,
-        error: String(error),
-      });
-    },
-    onFatal: (error) => {
-      log.error('write-ahead log failed; exiting so a restart can recover from the log', {
-        error: String(error),
-      });
-      process.exit(EXIT_FATAL);
-    },
-  });
+  const engine = await openEngineIn(config, log);
   log.info('store opened', {
     ms: Math.round(performance.now() - openedAt),
     dedup_keys: engine.dedup.size,
@@ -154,6 +145,43 @@ async function openStore(config: Config, log: Logger): Promise<Engine> {
     });
   }
   return engine;
+}
+
+/** The engine over DATA_DIR; a directory that cannot be used is a message, not a trace. */
+async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
+  try {
+    return await openEngine({
+      ...config,
+      clock: systemClock,
+      fault: faultHook(config, log),
+      rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
+      onDedupShortened: (droppedKeys, rememberedSince) => {
+        log.warn('deduplication index full: oldest event_ids forgotten early', {
+          dedup_keys_max: config.dedupKeysMax,
+          forgotten: droppedKeys,
+          exact_once_since: new Date(rememberedSince).toISOString(),
+        });
+      },
+      onRebuildError: (tenant, error) => {
+        log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
+          tenant,
+          error: String(error),
+        });
+      },
+      onFatal: (error) => {
+        log.error('write-ahead log failed; exiting so a restart can recover from the log', {
+          error: String(error),
+        });
+        process.exit(EXIT_FATAL);
+      },
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (DATA_DIR_ERRORS.includes(code) || /unable to open database file/.test(String(error))) {
+      throw new StartError(`cannot use DATA_DIR ${config.dataDir}: ${firstLine(error)}`);
+    }
+    throw error;
+  }
 }
 
 /** Users and keys; in required mode, a start with no admin creates one and a project. */
@@ -242,7 +270,11 @@ async function stopInOrder(
 try {
   await start(loadConfig());
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof DataDirInUseError ||
+    error instanceof StartError
+  ) {
     process.stderr.write(`tally: ${error.message}\n`);
     process.exit(2);
   }

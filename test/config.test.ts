@@ -43,21 +43,43 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
 
-  test('intervals and deadlines of 0 are refused; a bare number is milliseconds', () => {
-    for (const [name, min] of [
-      ['FLUSH_INTERVAL', 50],
-      ['COMPACT_INTERVAL', 100],
-      ['QUERY_TIMEOUT', 10],
-      ['ACTOR_IDLE', 1000],
-      ['SHUTDOWN_DEADLINE', 100],
-      ['ACCESS_TOKEN_TTL', 10_000],
-      ['SIGNING_KEY_ROTATE', 60_000],
+  test('intervals and deadlines of 0 are refused, and past what a timer holds; bare ms', () => {
+    for (const [name, min, maxDays] of [
+      ['FLUSH_INTERVAL', 50, 24],
+      ['COMPACT_INTERVAL', 100, 24],
+      ['QUERY_TIMEOUT', 10, 24],
+      ['ACTOR_IDLE', 1000, 24],
+      ['SHUTDOWN_DEADLINE', 100, 24],
+      ['ACCESS_TOKEN_TTL', 10_000, 3650],
+      ['SIGNING_KEY_ROTATE', 60_000, 3650],
     ] as const) {
-      expect(() => loadConfig({ [name]: '0' })).toThrow(
-        new RegExp(`${name}="0": must be a duration of at least ${min}ms`),
+      const rule = `must be a duration from ${min}ms to ${maxDays}d`;
+      expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`${name}="0": ${rule}`));
+      // A timer past ~24.8 days fires at once (a 30-day deadline ended shutdown at once).
+      expect(() => loadConfig({ [name]: `${maxDays + 1}d` })).toThrow(new RegExp(rule));
+      const longest = { [name]: `${maxDays}d`, REFRESH_TOKEN_TTL: '3650d' };
+      expect(() => loadConfig(longest)).not.toThrow();
+    }
+    for (const name of ['DEDUP_WINDOW', 'REFRESH_TOKEN_TTL']) {
+      expect(() => loadConfig({ [name]: '3651d' })).toThrow(
+        new RegExp(`${name}="3651d": must be at most 3650d`),
       );
     }
     expect(loadConfig({ FLUSH_INTERVAL: '750' }).flushIntervalMs).toBe(750);
     expect(loadConfig({ DEDUP_WINDOW: '0' }).dedupWindowMs).toBe(0);
+  });
+
+  test('numbers, hosts and emails are what they say', () => {
+    for (const [name, value, rule] of [
+      ['PORT', '0x50', 'must be a whole number'],
+      ['PORT', '1e3', 'must be a whole number'],
+      ['HOST', 'not_a_host', 'must be an IP address or a host name'],
+      ['HOST', '999.1.1.1 x', 'must be an IP address or a host name'],
+      ['BOOTSTRAP_ADMIN_EMAIL', 'notanemail', 'must be an email address'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=.*${rule}`));
+    }
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    expect(loadConfig({ HOST: 'tally.internal' }).host).toBe('tally.internal');
   });
 });

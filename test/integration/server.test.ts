@@ -166,7 +166,16 @@ describe('the server process', () => {
     // The same port, another data directory: the bind fails (no shared SO_REUSEPORT).
     const port = new URL(first.url).port;
     const samePort = start({ PORT: port, DATA_DIR: tempDir() });
-    expect(await samePort.exited).not.toBe(0);
+    expect(await samePort.exited).toBe(2);
+    const stderr = await new Response(samePort.stderr).text();
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+    expect(stderr).not.toContain('    at '); // a message, not a trace
+    // A data directory that cannot be made: named, with the reason.
+    const noDir = start({ PORT: '0', DATA_DIR: '/proc/no-such-dir/data' });
+    expect(await noDir.exited).toBe(2);
+    expect(await new Response(noDir.stderr).text()).toContain(
+      'cannot use DATA_DIR /proc/no-such-dir/data',
+    );
     const res = await fetch(`${first.url}/health`);
     expect(res.status).toBe(200);
     first.kill('SIGTERM');
