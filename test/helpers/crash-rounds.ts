@@ -9,6 +9,8 @@ export interface CrashOptions {
   seed: number;
   clients: number;
   dataDir: string;
+  /** Settings of the server, e.g. DURABILITY=os. */
+  env?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -28,7 +30,7 @@ export async function runCrashRounds(options: CrashOptions): Promise<{ acked: nu
   const random = seededRandom(options.seed);
   const acked = new Set<string>();
   for (let round = 0; round < options.rounds; round++) {
-    const server = await startServer(options.dataDir);
+    const server = await startServer(options.dataDir, options.env);
     // Everything acknowledged in earlier rounds must be there after the restart.
     await expectStored(server.url, [...acked]);
     let stop = false;

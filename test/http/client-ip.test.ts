@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { normalizeIp } from '../../src/http/context.ts';
+import { clientIp, normalizeIp } from '../../src/http/context.ts';
 
 describe('normalizeIp', () => {
   test('one spelling per address, so one visitor gets one visitor_id', () => {
@@ -26,5 +26,21 @@ describe('normalizeIp', () => {
     expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1%eth0');
     expect(normalizeIp('unknown')).toBe('unknown');
     expect(normalizeIp('x'.repeat(500))).toHaveLength(64);
+  });
+});
+
+describe('clientIp', () => {
+  const peer = { requestIP: () => ({ address: '::ffff:10.0.0.1' }) };
+  const withHops = (hops: string) =>
+    new Request('http://localhost/', { headers: { 'x-forwarded-for': hops } });
+
+  test('behind a trusted proxy: the last X-Forwarded-For hop, the one the proxy appended', () => {
+    expect(clientIp(withHops('6.6.6.6, 203.0.113.7'), peer, true)).toBe('203.0.113.7');
+    expect(clientIp(withHops('203.0.113.7'), peer, true)).toBe('203.0.113.7');
+  });
+
+  test('otherwise the socket peer, whatever the client claims', () => {
+    expect(clientIp(withHops('6.6.6.6, 203.0.113.7'), peer, false)).toBe('10.0.0.1');
+    expect(clientIp(new Request('http://localhost/'), null, false)).toBeNull();
   });
 });

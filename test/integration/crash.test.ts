@@ -20,3 +20,22 @@ test(`kill -9 at random moments loses no acknowledged event and doubles none (${
     throw new Error(`crash test failed with CRASH_SEED=${seed}: ${(error as Error).message}`);
   }
 }, 120_000);
+
+test('with DURABILITY=os a process crash (kill -9) loses no acknowledged event either', async () => {
+  const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const os = makeTempDir('tally-crash-os-');
+  try {
+    const { acked } = await runCrashRounds({
+      rounds: 3,
+      seed,
+      clients: 16,
+      dataDir: os.dir,
+      env: { DURABILITY: 'os' },
+    });
+    expect(acked).toBeGreaterThan(0);
+  } catch (error) {
+    throw new Error(`crash test failed with CRASH_SEED=${seed}: ${(error as Error).message}`);
+  } finally {
+    os.remove();
+  }
+}, 120_000);

@@ -1,0 +1,31 @@
+// The SQL endpoint's input limits: a statement of at most 100,000 characters with at most 100
+// parameters (422 naming the field beyond), a body of at most 1 MiB (413).
+
+import { afterEach, beforeEach, expect, test } from 'bun:test';
+import { queryLimits } from '../../src/query/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeTestApp();
+});
+afterEach(() => t.close());
+
+const locsOf = async (res: Response) =>
+  ((await res.json()) as { detail: { loc: unknown[] }[] }).detail.map((d) => d.loc);
+
+test('a statement over the character limit or with too many parameters is a 422', async () => {
+  const long = `SELECT 1 ${' '.repeat(queryLimits.sqlCharsMax)}`;
+  const tooLong = await t.post('/api/v1/query', { sql: long });
+  expect(tooLong.status).toBe(422);
+  expect(await locsOf(tooLong)).toEqual([['body', 'sql']]);
+  const params = Array.from({ length: queryLimits.sqlParamsMax + 1 }, (_, i) => i);
+  const tooMany = await t.post('/api/v1/query', { sql: 'SELECT 1', params });
+  expect(tooMany.status).toBe(422);
+  expect(await locsOf(tooMany)).toEqual([['body', 'params']]);
+});
+
+test('a body over the SQL body limit is a 413', async () => {
+  const huge = { sql: 'SELECT 1', params: ['x'.repeat(queryLimits.sqlBodyBytesMax)] };
+  expect((await t.post('/api/v1/query', huge)).status).toBe(413);
+});
