@@ -57,8 +57,8 @@ const TIMER_MS_MAX = 24 * DAY_MS;
 const SPAN_MS_MAX = 3650 * DAY_MS;
 const WHOLE_NUMBER = /^-?\d+$/;
 /** An IPv4 or IPv6 literal, or a host name of letters, digits, dots and dashes. */
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const HOST_LABEL = '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?';
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(\\.${HOST_LABEL})*$`);
 
 /** Reads variables with a parser each, collecting every refused value instead of stopping. */
 class EnvReader {
