@@ -3,7 +3,8 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
-import type { Logger } from '../core/index.ts';
+import { AppError, type Logger } from '../core/index.ts';
+import { AllowedMethods } from './allowed-methods.ts';
 import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { tenantOf } from './context.ts';
@@ -22,9 +23,13 @@ import { userRoutes } from './routes/users.ts';
 export function createApp(deps: AppDeps) {
   const { log } = deps;
   const requests = requestLog(log);
-  return new Elysia()
+  const allowed = new AllowedMethods(() => app.routes);
+  const app = new Elysia()
     .onError(({ error, code, set, request }) => {
-      const appError = toAppError(error, code, log, request);
+      const appError =
+        code === 'NOT_FOUND'
+          ? (methodNotAllowed(request, allowed) ?? toAppError(error, code, log, request))
+          : toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
@@ -81,6 +86,19 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(accountRoutes(deps));
+  return app;
+}
+
+/** 405 with `Allow` when the path exists under other methods; null for a path that does not. */
+function methodNotAllowed(request: Request, allowed: AllowedMethods): AppError | null {
+  const path = new URL(request.url).pathname;
+  const methods = allowed.of(path);
+  if (methods.length === 0) return null;
+  return new AppError(
+    'method_not_allowed',
+    `${request.method} is not allowed on ${path}; use ${methods.join(', ')}`,
+    { headers: { allow: methods.join(', ') } },
+  );
 }
 
 /**

@@ -407,3 +407,21 @@ describe('event names', () => {
     });
   });
 });
+
+describe('methods', () => {
+  test('a path that exists under other methods is a 405 naming them in Allow', async () => {
+    const res = await t.app.handle(
+      new Request('http://localhost/api/v1/events/e-1', { method: 'DELETE' }),
+    );
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(await json(res)).toEqual({
+      detail: 'DELETE is not allowed on /api/v1/events/e-1; use GET, HEAD',
+      code: 'method_not_allowed',
+    });
+    // A path no route has stays a 404.
+    expect(
+      (await t.app.handle(new Request('http://localhost/nope', { method: 'PUT' }))).status,
+    ).toBe(404);
+  });
+});
