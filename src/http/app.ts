@@ -27,9 +27,9 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia()
     .onError(({ error, code, set, request }) => {
       const appError =
-        code === 'NOT_FOUND'
-          ? (methodNotAllowed(request, allowed) ?? toAppError(error, code, log, request))
-          : toAppError(error, code, log, request);
+        (code === 'NOT_FOUND' ? methodNotAllowed(request, allowed) : null) ??
+        (code === 'VALIDATION' ? badPathEncoding(request) : null) ??
+        toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
@@ -87,6 +87,20 @@ export function createApp(deps: AppDeps) {
     )
     .use(accountRoutes(deps));
   return app;
+}
+
+/**
+ * 400 for a path whose percent-encoding is broken (`/events/100%`): Elysia hands the route a
+ * null parameter, which would read as a wrong type.
+ */
+function badPathEncoding(request: Request): AppError | null {
+  const path = new URL(request.url).pathname;
+  try {
+    decodeURIComponent(path);
+    return null;
+  } catch {
+    return new AppError('bad_request', `the path ${path} is not valid percent-encoding`);
+  }
 }
 
 /** 405 with `Allow` when the path exists under other methods; null for a path that does not. */

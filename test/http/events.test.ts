@@ -425,3 +425,14 @@ describe('methods', () => {
     ).toBe(404);
   });
 });
+
+describe('paths', () => {
+  test('a path with broken percent-encoding is a 400 saying so', async () => {
+    const res = await t.get('/api/v1/events/100%');
+    expect(res.status).toBe(400);
+    expect(await json(res)).toEqual({
+      detail: 'the path /api/v1/events/100% is not valid percent-encoding',
+      code: 'bad_request',
+    });
+  });
+});
