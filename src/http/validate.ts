@@ -22,13 +22,17 @@ export function issuesOf<T extends TSchema>(
       .split('/')
       .slice(1)
       .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replaceAll('~1', '/').replaceAll('~0', '~')));
-    issues.push({ loc: [...loc, ...fieldPath], ...describe(error, fieldPath) });
+    issues.push({ loc: [...loc, ...fieldPath], ...describe(error, fieldPath, loc) });
   }
   return issues;
 }
 
-function describe(error: ValueError, fieldPath: (string | number)[]): Omit<FieldIssue, 'loc'> {
-  const field = fieldPath.length === 0 ? 'body' : String(fieldPath.at(-1));
+function describe(
+  error: ValueError,
+  fieldPath: (string | number)[],
+  loc: readonly (string | number)[],
+): Omit<FieldIssue, 'loc'> {
+  const field = fieldPath.length === 0 ? nameOf(loc) : String(fieldPath.at(-1));
   const s = error.schema as Record<string, unknown>;
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
@@ -64,6 +68,15 @@ function describe(error: ValueError, fieldPath: (string | number)[]): Omit<Field
     default:
       return { msg: `${field}: ${error.message}`, type: 'value_error' };
   }
+}
+
+/** A location as a name: ["body"] → "body", ["body", "events", 3] → "events[3]". */
+function nameOf(loc: readonly (string | number)[]): string {
+  if (loc.length <= 1) return String(loc[0] ?? 'body');
+  return loc
+    .slice(1)
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('');
 }
 
 function unionHint(schema: Record<string, unknown>): string {

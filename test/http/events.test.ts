@@ -436,3 +436,15 @@ describe('paths', () => {
     });
   });
 });
+
+describe('batch items', () => {
+  test('an item that is not an object is named by its place', async () => {
+    const res = await t.post('/api/v1/events/batch', { events: [{ name: 'a' }, 5] });
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [
+        { loc: ['body', 'events', 1], msg: 'events[1] must be an object', type: 'dict_type' },
+      ],
+    });
+  });
+});
