@@ -4,6 +4,7 @@
 
 import {
   DuckDBArrayType,
+  DuckDBDateValue,
   DuckDBListType,
   DuckDBMapType,
   type DuckDBResultReader,
@@ -21,6 +22,7 @@ import {
   type Json,
   JsonDuckDBValueConverter,
 } from '@duckdb/node-api';
+import { INFINITY_DAYS, isoOfTicks } from './iso-instants.ts';
 
 const EXACT_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.BIGINT,
@@ -35,8 +37,13 @@ const EXACT_TYPES = new Set<DuckDBTypeId>([
 export const jsonSafeConverter: DuckDBValueConverter<Json> = (value, type, self) => {
   if (value === null || value === undefined) return null;
   if (EXACT_TYPES.has(type.typeId)) return exactNumber(String(value));
-  const micros = microsOf(value);
-  if (micros !== null) return isoOfMicros(micros, type.typeId === DuckDBTypeId.TIMESTAMP_TZ);
+  const ticks = ticksOf(value);
+  if (ticks !== null) {
+    return isoOfTicks(ticks.ticks, ticks.perSecond, type.typeId === DuckDBTypeId.TIMESTAMP_TZ);
+  }
+  if (value instanceof DuckDBDateValue && Math.abs(value.days) === INFINITY_DAYS) {
+    return value.days > 0 ? 'infinity' : '-infinity';
+  }
   if (type.typeId === DuckDBTypeId.VARCHAR && type.alias === 'JSON') return parseJson(value);
   return JsonDuckDBValueConverter(value, type, self);
 };
@@ -93,26 +100,19 @@ function exactNumber(text: string): number | string {
   return String(n) === canonical.replace(/^(-?)0+(\d)/, '$1$2') ? n : text;
 }
 
-function microsOf(value: DuckDBValue): bigint | null {
+/** A timestamp value's ticks and how many make a second; null for other values. */
+function ticksOf(value: DuckDBValue): { ticks: bigint; perSecond: bigint } | null {
   if (value instanceof DuckDBTimestampTZValue || value instanceof DuckDBTimestampValue) {
-    return value.micros;
+    return { ticks: value.micros, perSecond: 1_000_000n };
   }
-  if (value instanceof DuckDBTimestampMillisecondsValue) return value.millis * 1000n;
-  if (value instanceof DuckDBTimestampSecondsValue) return value.seconds * 1_000_000n;
-  if (value instanceof DuckDBTimestampNanosecondsValue) return value.nanos / 1000n;
+  if (value instanceof DuckDBTimestampMillisecondsValue) {
+    return { ticks: value.millis, perSecond: 1000n };
+  }
+  if (value instanceof DuckDBTimestampSecondsValue) return { ticks: value.seconds, perSecond: 1n };
+  if (value instanceof DuckDBTimestampNanosecondsValue) {
+    return { ticks: value.nanos, perSecond: 1_000_000_000n };
+  }
   return null;
-}
-
-const DATE_MS_MAX = 8_640_000_000_000_000n;
-
-/** `2026-03-08T05:00:00.000Z` (micro digits kept when present); a naive timestamp has no Z. */
-function isoOfMicros(micros: bigint, zoned: boolean): string {
-  const ms = micros >= 0n ? micros / 1000n : -((-micros + 999n) / 1000n);
-  if (ms > DATE_MS_MAX || ms < -DATE_MS_MAX) return micros > 0n ? 'infinity' : '-infinity';
-  const rest = Number(micros - ms * 1000n);
-  const iso = new Date(Number(ms)).toISOString().slice(0, -1);
-  const withMicros = rest === 0 ? iso : `${iso}${String(rest).padStart(3, '0')}`;
-  return zoned ? `${withMicros}Z` : withMicros;
 }
 
 function parseJson(value: DuckDBValue): Json {

@@ -186,6 +186,25 @@ describe('runSql', () => {
     ]);
   });
 
+  test('instants at the edges: infinities, expanded years, nanoseconds', async () => {
+    const result = await run(
+      `SELECT 'infinity'::TIMESTAMP AS inf, '-infinity'::TIMESTAMPTZ AS ninf,
+         'infinity'::DATE AS dinf, TIMESTAMP '294247-01-10 04:00:54.775806' AS last,
+         TIMESTAMPTZ '0001-01-01 00:00:00+00' - INTERVAL 1 DAY AS bc,
+         '2026-04-01 12:00:00.123456789'::TIMESTAMP_NS AS ns`,
+    );
+    expect(result.rows).toEqual([
+      [
+        'infinity',
+        '-infinity',
+        'infinity',
+        '+294247-01-10T04:00:54.775806',
+        '0000-12-31T00:00:00.000Z',
+        '2026-04-01T12:00:00.123456789',
+      ],
+    ]);
+  });
+
   test('CTEs, recursion, windows, set operations, trailing semicolons and comments', async () => {
     const sql = `-- daily paths
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3),
