@@ -103,7 +103,7 @@ export function formatInZone(ms: number, tz: string): string {
   const hh = pad(Math.floor(seconds / 3600), 2);
   const mm = pad(Math.floor(seconds / 60) % 60, 2);
   const ss = seconds % 60 === 0 ? '' : `:${pad(seconds % 60, 2)}`;
-  const date = `${pad(p.year, 4)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
+  const date = `${yearText(p.year)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
   const time = `${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}`;
   const fraction = millis === 0 ? '' : `.${pad(millis, 3)}`;
   return `${date}T${time}${fraction}${sign}${hh}:${mm}${ss}`;
@@ -111,6 +111,12 @@ export function formatInZone(ms: number, tz: string): string {
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
+}
+
+/** 0000–9999 as four digits, other years in ISO 8601's expanded form (`-000001`, `+010000`). */
+function yearText(year: number): string {
+  if (year >= 0 && year <= 9999) return pad(year, 4);
+  return `${year < 0 ? '-' : '+'}${pad(Math.abs(year), 6)}`;
 }
 
 /** The calendar date `days` after `p`'s date (time of day dropped). */

@@ -256,3 +256,12 @@ describe('ranges', () => {
     });
   });
 });
+
+describe('formatInZone at the edges of four-digit years', () => {
+  test('years before 0000 and past 9999 in ISO 8601 expanded form', () => {
+    expect(formatInZone(Date.UTC(-1, 1, 1), 'UTC')).toBe('-000001-02-01T00:00:00+00:00');
+    const yearZero = new Date(0).setUTCFullYear(0, 1, 1); // Date.UTC reads 0 as 1900
+    expect(formatInZone(yearZero, 'UTC').slice(0, 10)).toBe('0000-02-01');
+    expect(formatInZone(Date.UTC(10_000, 0, 1), 'UTC')).toBe('+010000-01-01T00:00:00+00:00');
+  });
+});
