@@ -4,7 +4,7 @@
 // value of billions of elements built by one function call) costs this process, never the
 // server. Started by sql-processes.ts; takes one job over IPC, answers, and waits to be killed.
 
-import { DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
 import { lockDown } from '../storage/index.ts';
 import { columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
@@ -21,6 +21,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   const connection = await instance.connect();
   const types: Record<string, DuckDBType> = {};
   for (const name of job.doubles) types[name] = DOUBLE;
+  for (const name of job.bigints) types[name] = BIGINT;
   const reader = await connection.runAndReadAll(job.sql, job.values, types);
   const columnTypes = reader.columnTypes();
   const unnamed = columnWithUnnamedFields(reader.columnNames(), columnTypes);

@@ -10,6 +10,8 @@ export interface SqlJob {
   values: Record<string, DuckDBValue>;
   /** Names of `values` to bind as DOUBLE. */
   doubles: string[];
+  /** Names of `values` to bind as BIGINT. */
+  bigints: string[];
   /** The only directories the statement's DuckDB may read. */
   dirs: string[];
   /** Where its DuckDB spills to disk: its own, inside its export, removed with it. */

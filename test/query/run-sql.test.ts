@@ -186,6 +186,15 @@ describe('runSql', () => {
     ]);
   });
 
+  test('integer parameters are BIGINT, other numbers DOUBLE', async () => {
+    const result = await run('SELECT typeof(?) AS a, typeof(?) AS b, typeof(?) AS c', [
+      1,
+      0.5,
+      2 ** 63,
+    ]);
+    expect(result.rows).toEqual([['BIGINT', 'DOUBLE', 'DOUBLE']]);
+  });
+
   test('instants at the edges: infinities, expanded years, nanoseconds', async () => {
     const result = await run(
       `SELECT 'infinity'::TIMESTAMP AS inf, '-infinity'::TIMESTAMPTZ AS ninf,

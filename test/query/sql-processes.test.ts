@@ -21,6 +21,7 @@ function spillingJob(name: string): SqlJob {
             SELECT range AS x FROM range(3000000) ORDER BY hash(range) LIMIT 2999999)`,
     values: {},
     doubles: [],
+    bigints: [],
     dirs: [own],
     tempDirectory: path.join(own, 'spill'),
     memoryLimitBytes: 32 * 1024 * 1024,

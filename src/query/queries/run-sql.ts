@@ -135,16 +135,19 @@ async function jobOver(
   await verifyWrapped(snapshot.connection, wrapped, statement);
   const values: Record<string, DuckDBValue> = { [ROW_LIMIT_PARAM]: BigInt(options.rowsMax + 1) };
   const doubles: string[] = [];
+  const bigints: string[] = [];
   options.params.forEach((value, i) => {
     const name = `${SQL_PARAM_PREFIX}${i + 1}`;
     values[name] = paramValue(value);
-    // A number that is not a safe integer (1e300, 2**63, 0.5) is a DOUBLE, never a BIGINT.
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) doubles.push(name);
+    // A safe integer is a BIGINT (the driver would bind a JS bigint as HUGEINT); any other
+    // number (1e300, 2**63, 0.5) a DOUBLE.
+    if (typeof value === 'number') (Number.isSafeInteger(value) ? bigints : doubles).push(name);
   });
   return {
     sql: wrapped,
     values,
     doubles,
+    bigints,
     dirs: [exported.dir],
     tempDirectory: path.join(exported.dir, 'spill'),
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
