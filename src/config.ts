@@ -254,6 +254,7 @@ function readLimits(r: EnvReader) {
     mailboxEventsMax: r.read('MAILBOX_EVENTS_MAX', d.mailboxEventsMax, int(5000, 1e8)),
     actorsMax: r.read('ACTORS_MAX', d.actorsMax, int(1, 1e7)),
     actorIdleMs: r.read('ACTOR_IDLE', d.actorIdleMs, durationFrom(1000)),
+    rollupBytesMax: r.read('ROLLUP_BYTES_MAX', d.rollupBytesMax, int(16 * 2 ** 20, 2 ** 40)),
     rollupNamesMax: r.read('ROLLUP_NAMES_MAX', 1000, int(10, 1e6)),
     rollupPathsMax: r.read('ROLLUP_PATHS_MAX', 1000, int(10, 1e6)),
   };

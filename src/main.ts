@@ -25,6 +25,8 @@ import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from 
 import { DataDirInUseError, type FaultHook } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
+/** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
+const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
@@ -243,6 +245,15 @@ function startTimers(
       engine.dedup.expire(Date.now());
       engine.registry.evictIdle();
     }, DEDUP_EXPIRY_INTERVAL_MS),
+    setInterval(() => {
+      const { bytes, evicted } = engine.registry.fitBudget();
+      if (evicted > 0) {
+        log.info('live rollups over ROLLUP_BYTES_MAX: least active tenants evicted', {
+          evicted,
+          rollup_bytes: bytes,
+        });
+      }
+    }, ROLLUP_BUDGET_INTERVAL_MS),
   ];
 }
 

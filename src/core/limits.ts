@@ -63,6 +63,11 @@ export const defaultTunables = {
   actorsMax: 10_000,
   /** An actor untouched this long is evicted (its rollups are rebuilt on next use). */
   actorIdleMs: 10 * 60 * 1000,
+  /**
+   * Memory the resident actors' live rollups may take together, estimated; past it the least
+   * recently active actors with nothing in flight are evicted (checked every few seconds).
+   */
+  rollupBytesMax: 1024 * MiB,
   /** Hot events are flushed to segments at least this often… */
   flushIntervalMs: 2_000,
   /** …or as soon as they take this much memory. */

@@ -14,6 +14,8 @@ import type { Ticker } from './ticker.ts';
 export interface RegistryOptions {
   actorsMax: number;
   actorIdleMs: number;
+  /** Estimated memory of all resident actors' rollups; `fitBudget` evicts past it. */
+  rollupBytesMax: number;
   mailboxEventsMax: number;
   rollupLimits: RollupLimits;
   /** Told when a tenant's live counters could not be rebuilt from the store. */
@@ -145,5 +147,43 @@ export class ActorRegistry {
 
   get size(): number {
     return this.actors.size;
+  }
+
+  /** Estimated memory of the resident actors' rollups. */
+  get rollupBytes(): number {
+    let bytes = 0;
+    for (const actor of this.actors.values()) bytes += actor.rollups.approxBytes;
+    return bytes;
+  }
+
+  /**
+   * Evicts actors with nothing in flight, least recently active first and unwatched before
+   * watched, until the rollups fit `bytesMax` (ROLLUP_BYTES_MAX; main.ts calls this every few
+   * seconds). Actors with events in flight stay; so the budget is soft by what those hold.
+   */
+  fitBudget(bytesMax = this.options.rollupBytesMax): { bytes: number; evicted: number } {
+    const sizes = new Map<TenantActor, number>();
+    let bytes = 0;
+    for (const actor of this.actors.values()) {
+      const size = actor.rollups.approxBytes;
+      sizes.set(actor, size);
+      bytes += size;
+    }
+    let evicted = 0;
+    if (bytes <= bytesMax) return { bytes, evicted };
+    const candidates = [...this.actors]
+      .filter(([, actor]) => actor.inFlight === 0)
+      .sort(
+        ([ta, a], [tb, b]) =>
+          Number(this.watched.has(ta)) - Number(this.watched.has(tb)) ||
+          a.lastActive - b.lastActive,
+      );
+    for (const [tenant, actor] of candidates) {
+      if (bytes <= bytesMax) break;
+      this.actors.delete(tenant);
+      bytes -= sizes.get(actor) ?? 0;
+      evicted++;
+    }
+    return { bytes, evicted };
   }
 }

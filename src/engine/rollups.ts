@@ -80,6 +80,9 @@ const SKETCH_VIEWS: readonly BucketedView[] = [
   (v, i, all) => all.findIndex((o) => o.bucketMs === v.bucketMs && o.buckets === v.buckets) === i,
 );
 
+/** One latest metric value: its entries in two maps, the heap, and the name. */
+const LATEST_METRIC_BYTES = 400;
+
 export class TenantRollups {
   private readonly counts: KeyedSlidingCounter;
   private readonly uniques = new WindowedUniques();
@@ -91,6 +94,16 @@ export class TenantRollups {
   private readonly latestByAge = new OldestFirst((name) => this.latestAt.get(name)?.at);
   /** Bumped on every change, so live pushes can skip tenants with nothing new. */
   version = 0;
+
+  /**
+   * Memory held, roughly (the registry's budget, ROLLUP_BYTES_MAX, adds these up): counters,
+   * sketches, top-path summaries and latest metric values.
+   */
+  get approxBytes(): number {
+    let bytes = this.counts.approxBytes + this.uniques.approxBytes;
+    for (const w of WINDOW_NAMES) bytes += this.paths[w].approxBytes;
+    return bytes + this.latest.size * LATEST_METRIC_BYTES;
+  }
 
   constructor(private readonly limits: RollupLimits) {
     this.counts = new KeyedSlidingCounter({ namesMax: limits.namesMax });

@@ -33,6 +33,8 @@ const SECOND_MS = 1000;
 const MINUTE_MS = 60_000;
 const SECONDS_KEPT = 300;
 const MINUTES_KEPT = 1440;
+/** One SlidingCounter: its two Uint32Array rings and the objects around them. */
+const SLIDING_COUNTER_BYTES = (SECONDS_KEPT + MINUTES_KEPT) * 4 + 256;
 const BUCKET_COUNT_MAX = 0xffff_ffff;
 const RATE_SPAN_SECONDS = 60;
 
@@ -254,6 +256,13 @@ export class KeyedSlidingCounter {
    */
   nextChangeAt(nowMs: number, views: readonly BucketedView[] = []): number {
     return this.all.nextChangeAt(nowMs, views);
+  }
+
+  /** Memory held, roughly: one counter's rings per name, the total's, and the names. */
+  get approxBytes(): number {
+    let bytes = (this.byName.size + 1) * SLIDING_COUNTER_BYTES;
+    for (const name of this.byName.keys()) bytes += 2 * name.length;
+    return bytes;
   }
 
   /** Names with their own counter now, OTHER_NAME included when in use. */

@@ -93,6 +93,11 @@ export class TenantActor {
     return this.pendingEvents;
   }
 
+  /** When events last came for this tenant (the clock's ms). */
+  get lastActive(): number {
+    return this.lastActiveAt;
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;

@@ -12,6 +12,11 @@ export interface TopEntry {
   error: number;
 }
 
+/** Bytes per counter slot of the typed arrays (count, error, heap, heap index). */
+const SLOT_ARRAY_BYTES = 24;
+/** Bytes per monitored item besides its characters: the map entry, the array slot, headers. */
+const SLOT_ENTRY_BYTES = 96;
+
 /** One Space-Saving summary. Memory: capacity × (the item string + ~70 bytes). */
 export class SpaceSaving {
   private readonly slotOf = new Map<string, number>();
@@ -23,6 +28,8 @@ export class SpaceSaving {
   private readonly heapIndex: Int32Array;
   private used = 0;
   private sum = 0;
+  /** UTF-16 units of the monitored items (for `approxBytes`). */
+  private chars = 0;
   private overflowed = false;
 
   constructor(readonly capacity: number) {
@@ -74,6 +81,11 @@ export class SpaceSaving {
     return out;
   }
 
+  /** Memory held, roughly: the counter arrays, each monitored item and its map entry. */
+  get approxBytes(): number {
+    return this.capacity * SLOT_ARRAY_BYTES + this.used * SLOT_ENTRY_BYTES + 2 * this.chars;
+  }
+
   /** Count of everything added. */
   get total(): number {
     return this.sum;
@@ -92,6 +104,7 @@ export class SpaceSaving {
   }
 
   private place(slot: number, item: string, count: number, error: number): void {
+    this.chars += item.length - (this.items[slot]?.length ?? 0);
     this.items[slot] = item;
     this.counts[slot] = count;
     this.errors[slot] = error;
@@ -174,6 +187,13 @@ export class WindowedTopK {
     assert(options.bucketMs >= 1 && Number.isSafeInteger(options.buckets), 'a valid window');
     assert(options.buckets >= 1, 'a window has at least one bucket');
     this.slots = new Array<SpaceSaving | null>(options.buckets).fill(null);
+  }
+
+  /** Memory held by the window's summaries, roughly. */
+  get approxBytes(): number {
+    let bytes = 0;
+    for (const summary of this.slots) bytes += summary?.approxBytes ?? 0;
+    return bytes;
   }
 
   /** Counts `item` received at `atMs`, seen by the caller at `nowMs`. */

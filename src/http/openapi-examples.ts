@@ -31,6 +31,7 @@ export const statusExample = {
   dedup_remembered_since: null,
   dedup_dropped_early: 0,
   actors: 3,
+  rollup_bytes: 4_218_880,
   rss_bytes: 172_220_416,
 };
 

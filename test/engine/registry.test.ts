@@ -109,6 +109,37 @@ describe('actor registry', () => {
     expect(t.engine.registry.peek('b')).toBeUndefined();
   });
 
+  test('past ROLLUP_BYTES_MAX the least recently active idle actors go, unwatched first', async () => {
+    t = await makeTestApp();
+    const pages = (tenant: string) => ({
+      events: Array.from({ length: 300 }, (_, i) => ({
+        event_id: `${tenant}-${i}`,
+        name: 'page_view',
+        path: `/${tenant}/${'x'.repeat(100)}/${i}`,
+        tenant_id: tenant,
+        user_id: `u${i}`,
+      })),
+    });
+    for (const tenant of ['old', 'watched', 'recent']) {
+      await t.post('/api/v1/events/batch', pages(tenant));
+      t.clock.advance(1000);
+    }
+    const { registry } = t.engine;
+    registry.watch('watched');
+    const each = (registry.peek('recent')?.rollups.approxBytes ?? 0) as number;
+    expect(each).toBeGreaterThan(100 * 1024); // 300 paths of ~110 characters, in 4 windows
+    expect(registry.rollupBytes).toBeGreaterThan(2.5 * each);
+    // A budget for about one tenant and a half: the oldest unwatched goes first, then the
+    // next unwatched, and only then would a watched one.
+    const budget = Math.floor(1.5 * each);
+    const { bytes, evicted } = registry.fitBudget(budget);
+    expect(evicted).toBe(2);
+    expect(bytes).toBeLessThanOrEqual(budget);
+    expect([registry.peek('old'), registry.peek('recent')]).toEqual([undefined, undefined]);
+    expect(registry.peek('watched')).toBeDefined();
+    expect(registry.rollupBytes).toBe(bytes);
+  });
+
   test('a failed rebuild is retried while the tenant keeps ingesting', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     const { store, registry } = t.engine;

@@ -55,6 +55,7 @@ export function healthRoutes(deps: AppDeps) {
           dedup_remembered_since: isoOrNull(engine.dedup.rememberedSince(deps.clock.now())),
           dedup_dropped_early: engine.dedup.droppedEarly,
           actors: engine.registry.size,
+          rollup_bytes: engine.registry.rollupBytes,
           rss_bytes: process.memoryUsage.rss(),
         };
       },
@@ -82,6 +83,9 @@ const StatusOut = t.Object({
     description: 'event_ids forgotten before their window ended (since the process started).',
   }),
   actors: t.Integer({ description: 'Resident tenant actors.' }),
+  rollup_bytes: t.Integer({
+    description: 'Estimated memory of their live rollups (held to ROLLUP_BYTES_MAX).',
+  }),
   rss_bytes: t.Integer(),
 });
 
