@@ -214,15 +214,16 @@ export class DedupIndex {
   }
 
   /**
-   * Makes room for `extra` more keys within `keysMax` by dropping the oldest generations before
-   * their time, never the newest; false when the newest alone leaves no room (or with a window
-   * of 0, whose one generation never goes).
+   * Makes room for `extra` more keys within `keysMax` by dropping generations older than the
+   * one receiving keys at `now` before their time, oldest first; false when the current one
+   * alone leaves no room (or with a window of 0, whose one generation never goes).
    */
-  makeRoom(extra: number): boolean {
+  makeRoom(extra: number, now: number): boolean {
     if (!this.wouldOverflow(extra)) return true;
-    const oldestFirst = [...this.generations.keys()].sort((a, b) => a - b);
+    const current = this.generationOf(now);
+    const older = [...this.generations.keys()].filter((g) => g < current).sort((a, b) => a - b);
     let dropped = 0;
-    for (const gen of oldestFirst.slice(0, -1)) {
+    for (const gen of older) {
       const table = this.generations.get(gen) as HashTable;
       this.count -= table.count;
       dropped += table.count;

@@ -179,9 +179,9 @@ export class Ingestor {
     if (this.store.hot.bytes >= this.limits.hotBytesMax) {
       return 'the in-memory event budget is full (flushing is behind)';
     }
-    // At its bound the index forgets its oldest keys early rather than refuse every tenant.
-    if (!this.dedup.makeRoom(count)) return 'the deduplication index is full';
     const now = this.clock.now();
+    // At its bound the index forgets its oldest keys early rather than refuse every tenant.
+    if (!this.dedup.makeRoom(count, now)) return 'the deduplication index is full';
     if (now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
       const status = this.store.readiness();
       this.diskOk = status.ok;

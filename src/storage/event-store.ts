@@ -81,6 +81,19 @@ export class EventStore implements EventSource {
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
     fs.mkdirSync(options.dataDir, { recursive: true });
     const sqlite = openSqlite(options.dataDir);
+    try {
+      return await EventStore.openWith(sqlite, options, onReplay);
+    } catch (error) {
+      sqlite.close(); // its lock on the data directory goes with it
+      throw error;
+    }
+  }
+
+  private static async openWith(
+    sqlite: Database,
+    options: EventStoreOptions,
+    onReplay: ReplayHandler,
+  ): Promise<EventStore> {
     const catalog = new Catalog(sqlite, options.now);
     const segmentsDir = path.join(options.dataDir, 'segments');
     const stagingDir = stagingOf(options.dataDir);
@@ -90,6 +103,24 @@ export class EventStore implements EventSource {
       memoryLimitBytes: options.duckdbMemoryBytesMax,
       threads: options.duckdbThreads,
     });
+    try {
+      return EventStore.recover(sqlite, catalog, instance, options, onReplay);
+    } catch (error) {
+      instance.closeSync();
+      throw error;
+    }
+  }
+
+  /** Removes stray files, replays the log into the hot tier, and builds the store. */
+  private static recover(
+    sqlite: Database,
+    catalog: Catalog,
+    instance: DuckDBInstance,
+    options: EventStoreOptions,
+    onReplay: ReplayHandler,
+  ): EventStore {
+    const segmentsDir = path.join(options.dataDir, 'segments');
+    const stagingDir = stagingOf(options.dataDir);
     const known = catalog
       .allSegments()
       .flatMap((s) => (s.hasMinuteCounts ? [s.file, minuteCountsFile(s.file)] : [s.file]));

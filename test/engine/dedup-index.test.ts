@@ -59,7 +59,7 @@ describe('DedupIndex', () => {
     index.add('d0', 0);
     index.add('d1', DAY);
     index.add('d2', 2 * DAY);
-    expect(index.makeRoom(1)).toBe(true); // day 0 goes: 'd0' is no longer remembered
+    expect(index.makeRoom(1, 2 * DAY)).toBe(true); // day 0 goes: 'd0' is no longer remembered
     expect(told).toEqual([[1, DAY]]);
     expect(index.has('d0')).toBe(false);
     expect(index.has('d1') && index.has('d2')).toBe(true);
@@ -73,11 +73,14 @@ describe('DedupIndex', () => {
     const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 2 });
     index.add('a', 0);
     index.add('b', 0);
-    expect(index.makeRoom(1)).toBe(false);
+    expect(index.makeRoom(1, 0)).toBe(false);
     expect(index.size).toBe(2);
+    // Once the next generation began, the full one is an older one: it goes.
+    expect(index.makeRoom(1, DAY)).toBe(true);
+    expect(index.size).toBe(0);
     const forever = new DedupIndex({ windowMs: 0, keysMax: 1 });
     forever.add('a', 0);
-    expect(forever.makeRoom(1)).toBe(false);
+    expect(forever.makeRoom(1, 1000 * DAY)).toBe(false);
     expect(forever.has('a')).toBe(true);
   });
 
