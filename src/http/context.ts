@@ -65,10 +65,9 @@ export function clientIp(
 
 /** Characters of a client address kept at most (an IPv6 address with a zone fits). */
 const IP_CHARS_MAX = 64;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const IPV4_WITH_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
 const BRACKETED = /^\[([^\]]+)\](:\d+)?$/;
-const IPV4_MAPPED = '::ffff:';
+const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
 
 /**
  * One spelling per address, so that one visitor gets one visitor_id: no brackets or port,
@@ -80,14 +79,18 @@ export function normalizeIp(raw: string): string {
   if (bracketed !== null) ip = bracketed[1] as string;
   else if (IPV4_WITH_PORT.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
   ip = ip.toLowerCase();
-  if (ip.startsWith(IPV4_MAPPED) && IPV4.test(ip.slice(IPV4_MAPPED.length))) {
-    return ip.slice(IPV4_MAPPED.length);
-  }
   if (ip.includes(':')) {
     try {
       ip = new URL(`http://[${ip}]`).hostname.slice(1, -1); // the URL parser's canonical form
     } catch {
-      // not an IPv6 address (a zone index, junk): kept as sent
+      return ip.slice(0, IP_CHARS_MAX); // not an IPv6 address (a zone index, junk): as sent
+    }
+    // IPv4-mapped IPv6, canonically `::ffff:102:304`, is the IPv4 address it maps.
+    const mapped = IPV4_MAPPED.exec(ip);
+    if (mapped !== null) {
+      const hi = Number.parseInt(mapped[1] as string, 16);
+      const lo = Number.parseInt(mapped[2] as string, 16);
+      return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
     }
   }
   return ip.slice(0, IP_CHARS_MAX);
