@@ -6,7 +6,7 @@
 /** DuckDB's `infinity` of a timestamp: the largest int64 (its negation for `-infinity`). */
 const INFINITY_TICKS = 9_223_372_036_854_775_807n;
 /** DuckDB's `infinity` of a DATE: the largest int32 of days (its negation for `-infinity`). */
-export const INFINITY_DAYS = 2_147_483_647;
+const INFINITY_DAYS = 2_147_483_647;
 
 const NANOS_PER_DAY = 86_400_000_000_000n;
 
@@ -31,6 +31,14 @@ export function isoOfTicks(ticks: bigint, ticksPerSecond: bigint, zoned: boolean
   const ss = pad(seconds % 60, 2);
   const text = `${yearOf(y)}-${pad(m, 2)}-${pad(d, 2)}T${hh}:${mm}:${ss}.${fractionOf(fraction)}`;
   return zoned ? `${text}Z` : text;
+}
+
+/** A DATE's `days` since 1970-01-01 as `YYYY-MM-DD` (expanded years as above), or an infinity. */
+export function isoOfDays(days: number): string {
+  if (days === INFINITY_DAYS) return 'infinity';
+  if (days === -INFINITY_DAYS) return '-infinity';
+  const [y, m, d] = civilOfDays(days);
+  return `${yearOf(y)}-${pad(m, 2)}-${pad(d, 2)}`;
 }
 
 /** Nine digits of nanoseconds, cut to milliseconds or microseconds when the rest is zero. */

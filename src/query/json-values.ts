@@ -22,7 +22,7 @@ import {
   type Json,
   JsonDuckDBValueConverter,
 } from '@duckdb/node-api';
-import { INFINITY_DAYS, isoOfTicks } from './iso-instants.ts';
+import { isoOfDays, isoOfTicks } from './iso-instants.ts';
 
 const EXACT_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.BIGINT,
@@ -41,9 +41,7 @@ export const jsonSafeConverter: DuckDBValueConverter<Json> = (value, type, self)
   if (ticks !== null) {
     return isoOfTicks(ticks.ticks, ticks.perSecond, type.typeId === DuckDBTypeId.TIMESTAMP_TZ);
   }
-  if (value instanceof DuckDBDateValue && Math.abs(value.days) === INFINITY_DAYS) {
-    return value.days > 0 ? 'infinity' : '-infinity';
-  }
+  if (value instanceof DuckDBDateValue) return isoOfDays(value.days);
   if (type.typeId === DuckDBTypeId.VARCHAR && type.alias === 'JSON') return parseJson(value);
   return JsonDuckDBValueConverter(value, type, self);
 };

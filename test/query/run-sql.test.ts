@@ -200,7 +200,8 @@ describe('runSql', () => {
       `SELECT 'infinity'::TIMESTAMP AS inf, '-infinity'::TIMESTAMPTZ AS ninf,
          'infinity'::DATE AS dinf, TIMESTAMP '294247-01-10 04:00:54.775806' AS last,
          TIMESTAMPTZ '0001-01-01 00:00:00+00' - INTERVAL 1 DAY AS bc,
-         '2026-04-01 12:00:00.123456789'::TIMESTAMP_NS AS ns`,
+         '2026-04-01 12:00:00.123456789'::TIMESTAMP_NS AS ns,
+         DATE '0044-03-15 (BC)' AS ides, DATE '10000-01-01' AS far`,
     );
     expect(result.rows).toEqual([
       [
@@ -210,6 +211,8 @@ describe('runSql', () => {
         '+294247-01-10T04:00:54.775806',
         '0000-12-31T00:00:00.000Z',
         '2026-04-01T12:00:00.123456789',
+        '-000043-03-15',
+        '+010000-01-01',
       ],
     ]);
   });
