@@ -200,7 +200,7 @@ export class TenantRollups {
     const current = this.latestAt.get(e.name);
     if (current !== undefined && comparePoints(current, order) >= 0) return;
     if (current === undefined && this.latest.size >= this.limits.namesMax) {
-      if (!this.forgetOldestMetric(order.at)) return;
+      if (!this.forgetOldestMetric(order.at, e.name)) return;
     }
     this.latestAt.set(e.name, order);
     this.latestByAge.note(e.name, order.at, this.latestAt.size);
@@ -213,10 +213,15 @@ export class TenantRollups {
     this.version++;
   }
 
-  /** Forgets the metric whose latest point is oldest, if older than `at`; false otherwise. */
-  private forgetOldestMetric(at: number): boolean {
+  /**
+   * Forgets the metric whose latest point is oldest, if it is older than a point of `name` at
+   * `at` (ties by name, so which metrics stay never depends on arrival order); false otherwise.
+   */
+  private forgetOldestMetric(at: number, name: string): boolean {
     const oldest = this.latestByAge.peek();
-    if (oldest === null || oldest.at >= at) return false;
+    if (oldest === null || !(oldest.at < at || (oldest.at === at && oldest.name < name))) {
+      return false;
+    }
     this.latest.delete(oldest.name);
     this.latestAt.delete(oldest.name);
     return true;
@@ -284,7 +289,9 @@ export async function rebuildRollups(
   const all = await source.snapshot(tenant);
   try {
     // Ordered as noteLatest orders points (a future timestamp as of its receipt, then receipt,
-    // then event_id); the most recent metrics first, as many as the rollups keep.
+    // then event_id); the most recent metrics first, ties by name as forgetOldestMetric breaks
+    // them (UTF-8 bytes here, UTF-16 units there: the same but for characters past U+FFFF),
+    // as many as the rollups keep.
     const at = `least("timestamp", received_at + INTERVAL ${CLOCK_SKEW_MS} MILLISECOND)`;
     const order = `(${at}, received_at, event_id)`;
     const metrics = await all.connection.runAndReadAll(
@@ -293,7 +300,7 @@ export async function rebuildRollups(
               epoch_ms(arg_max(received_at, ${order})) AS received_at,
               false AS is_bot, NULL AS path, '' AS visitor_id
        FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name
-       ORDER BY max(${at}) DESC LIMIT ${rollups.metricsMax}`,
+       ORDER BY max(${at}) DESC, name DESC LIMIT ${rollups.metricsMax}`,
       all.params,
     );
     for (const row of metrics.getRowObjectsJS()) rollups.noteLatest(toEvent(row));

@@ -117,3 +117,31 @@ describe('TenantRollups.nextChangeAt', () => {
     expect(r.nextChangeAt(at)).toBe(Number.POSITIVE_INFINITY);
   });
 });
+
+describe('latest metrics at the bound', () => {
+  test('which metrics stay never depends on arrival order: ties go by name', () => {
+    const at = Date.UTC(2026, 10, 26, 12);
+    const point = (name: string, i: number) => ({
+      event_id: `e${i}`,
+      name,
+      path: null,
+      visitor_id: '',
+      is_bot: false,
+      value: 1,
+      received_at: at,
+      timestamp: at - 10_000,
+    });
+    for (const order of [
+      ['b', 'c', 'a'],
+      ['a', 'b', 'c'],
+      ['c', 'a', 'b'],
+    ]) {
+      const rollups = new TenantRollups({ namesMax: 2, pathsMax: 10 });
+      order.forEach((name, i) => {
+        rollups.noteLatest(point(name, i));
+      });
+      const kept = rollups.snapshot(at).latest_metrics.map((m) => m.name);
+      expect([order, kept.sort()]).toEqual([order, ['b', 'c']]);
+    }
+  });
+});
