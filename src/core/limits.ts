@@ -45,7 +45,10 @@ export const defaultTunables = {
   commitQueueBytesMax: 128 * MiB,
   /** Memory for acknowledged events held in memory before ingest answers 503. */
   hotBytesMax: 512 * MiB,
-  /** Distinct (tenant, event_id) keys remembered for deduplication before ingest answers 503. */
+  /**
+   * Distinct (tenant, event_id) keys remembered for deduplication; past it the oldest are
+   * forgotten early (ingest answers 503 only when the current generation alone is full).
+   */
   dedupKeysMax: 20_000_000,
   /** How long an event_id is remembered; 0 means forever. */
   dedupWindowMs: 7 * DAY_MS,

@@ -34,20 +34,12 @@ export function hash64(value: string): [number, number] {
  * words, so a sketch of a few uniques costs bytes, not 16 KiB; it turns dense when the table
  * would outgrow half the dense size. Both modes give identical estimates.
  */
-/** Bytes of a JS object's header and fields, for the memory estimates below. */
-const OBJECT_BYTES = 64;
-
 export class HyperLogLog {
   readonly precision: number;
   private readonly registerCount: number;
   private dense: Uint8Array | null = null;
   private sparse = new Uint32Array(SPARSE_SLOTS_MIN);
   private sparseUsed = 0;
-
-  /** Memory held, roughly: the registers (dense) or the sparse list, plus the object. */
-  get approxBytes(): number {
-    return OBJECT_BYTES + (this.dense?.length ?? 0) + this.sparse.length * 4;
-  }
 
   constructor(precision = HLL_PRECISION) {
     assert(
@@ -259,12 +251,6 @@ class SketchRing {
     return true;
   }
 
-  get approxBytes(): number {
-    let bytes = OBJECT_BYTES;
-    for (const sketch of this.slots) bytes += sketch?.approxBytes ?? 0;
-    return bytes;
-  }
-
   /** The union of the `length` buckets ending with the one holding `nowMs`. */
   union(nowMs: number): HyperLogLog {
     const union = new HyperLogLog(this.precision);
@@ -323,11 +309,6 @@ export class WindowedUniques {
       if (ring.addHash(at, hi, lo)) counted = true;
     }
     return counted ? 'counted' : 'expired';
-  }
-
-  /** Memory held by every window's sketches, roughly. */
-  get approxBytes(): number {
-    return this.ringList.reduce((bytes, ring) => bytes + ring.approxBytes, 0);
   }
 
   count(window: UniqueWindow, nowMs: number): number {

@@ -157,9 +157,10 @@ export class ActorRegistry {
   }
 
   /**
-   * Evicts actors with nothing in flight, least recently active first and unwatched before
-   * watched, until the rollups fit `bytesMax` (ROLLUP_BYTES_MAX; main.ts calls this every few
-   * seconds). Actors with events in flight stay; so the budget is soft by what those hold.
+   * Evicts unwatched actors with nothing in flight, least recently active first, until the
+   * rollups fit `bytesMax` (ROLLUP_BYTES_MAX; main.ts calls this every few seconds). Actors
+   * with events in flight or live sockets stay (a watched one evicted would be rebuilt by its
+   * sockets at once, over and over), so the budget is soft by what those hold.
    */
   fitBudget(bytesMax = this.options.rollupBytesMax): { bytes: number; evicted: number } {
     const sizes = new Map<TenantActor, number>();
@@ -172,12 +173,8 @@ export class ActorRegistry {
     let evicted = 0;
     if (bytes <= bytesMax) return { bytes, evicted };
     const candidates = [...this.actors]
-      .filter(([, actor]) => actor.inFlight === 0)
-      .sort(
-        ([ta, a], [tb, b]) =>
-          Number(this.watched.has(ta)) - Number(this.watched.has(tb)) ||
-          a.lastActive - b.lastActive,
-      );
+      .filter(([tenant, actor]) => actor.inFlight === 0 && !this.watched.has(tenant))
+      .sort(([, a], [, b]) => a.lastActive - b.lastActive);
     for (const [tenant, actor] of candidates) {
       if (bytes <= bytesMax) break;
       this.actors.delete(tenant);

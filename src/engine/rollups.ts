@@ -100,7 +100,7 @@ export class TenantRollups {
    * sketches, top-path summaries and latest metric values.
    */
   get approxBytes(): number {
-    let bytes = this.counts.approxBytes + this.uniques.approxBytes;
+    let bytes = this.counts.approxBytes + this.uniques.byteLength;
     for (const w of WINDOW_NAMES) bytes += this.paths[w].approxBytes;
     return bytes + this.latest.size * LATEST_METRIC_BYTES;
   }

@@ -107,7 +107,8 @@ function badPathEncoding(request: Request): AppError | null {
 function methodNotAllowed(request: Request, allowed: AllowedMethods): AppError | null {
   const path = new URL(request.url).pathname;
   const methods = allowed.of(path);
-  if (methods.length === 0) return null;
+  // None, or the method itself (a path a route did not take, e.g. `//`): a plain 404.
+  if (methods.length === 0 || methods.includes(request.method)) return null;
   return new AppError(
     'method_not_allowed',
     `${request.method} is not allowed on ${path}; use ${methods.join(', ')}`,

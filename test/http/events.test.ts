@@ -419,6 +419,8 @@ describe('methods', () => {
       detail: 'DELETE is not allowed on /api/v1/events/e-1; use GET, HEAD',
       code: 'method_not_allowed',
     });
+    // A path no route took under its own method (`//` reads as `/`) is a 404, not a 405.
+    expect((await t.get('//')).status).toBe(404);
     // A path no route has stays a 404.
     expect(
       (await t.app.handle(new Request('http://localhost/nope', { method: 'PUT' }))).status,

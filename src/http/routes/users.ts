@@ -11,7 +11,9 @@ const UserChangesIn = t.Object({
   name: t.Optional(t.Nullable(t.String({ maxLength: 120 }))),
   email: t.Optional(t.String({ format: 'email' })),
   password: t.Optional(t.String({ minLength: PASSWORD_CHARS_MIN })),
-  current_password: t.Optional(t.String({ description: 'Required to change the password.' })),
+  current_password: t.Optional(
+    t.String({ description: 'Required to change the email or the password.' }),
+  ),
 });
 
 export function userRoutes(deps: { auth: Auth }) {
@@ -34,7 +36,8 @@ export function userRoutes(deps: { auth: Auth }) {
         detail: {
           summary: 'Change name, email or password',
           description:
-            'A new password needs current_password; every other session is then revoked.',
+            'A new email or password needs current_password; a new password also revokes ' +
+            'every other session.',
           requestBody: {
             required: true,
             content: jsonContent(UserChangesIn, userChangesExample),
