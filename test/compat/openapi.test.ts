@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { type FoundOperation, operationsOf } from '../helpers/openapi.ts';
 
 interface Schema {
   type?: string;
@@ -28,11 +29,7 @@ interface Operation {
   requestBody?: { content: Record<string, Media> };
   responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
 }
-interface Found {
-  method: string;
-  path: string;
-  op: Operation;
-}
+type Found = FoundOperation<Operation>;
 
 /** The compatibility POST routes, every one of which must be covered below. */
 const COMPAT_POSTS = [
@@ -78,12 +75,7 @@ let t: TestApp;
 let operations: Found[];
 beforeAll(async () => {
   t = await makeTestApp();
-  const spec = (await (await t.get('/openapi/json')).json()) as {
-    paths: Record<string, Record<string, Operation>>;
-  };
-  operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
-    Object.entries(ops).map(([method, op]) => ({ method, path, op })),
-  );
+  operations = await operationsOf<Operation>(t);
 });
 afterAll(() => t.close());
 

@@ -1,22 +1,14 @@
 import { describe, expect, test } from 'bun:test';
 import { OldestFirst } from '../../src/engine/oldest-first.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 /** A seeded pseudo-random generator (mulberry32): the same run every time. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('OldestFirst', () => {
   test('agrees with a scan of every name over random updates and removals', () => {
     const times = new Map<string, number>();
     const order = new OldestFirst((name) => times.get(name));
-    const next = random(7);
+    const next = seededRandom(7);
     for (let step = 0; step < 20_000; step++) {
       const name = `n${Math.floor(next() * 50)}`;
       if (next() < 0.2) {

@@ -7,6 +7,7 @@ import {
   WINDOW_NAMES,
   type WindowName,
 } from '../../src/engine/sliding-window.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -15,15 +16,6 @@ const H = 60 * M;
 const T0 = Date.UTC(2024, 0, 15, 12, 0, 0);
 
 /** A small deterministic PRNG (mulberry32) so the model check is repeatable. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The documented semantics, computed naively from the list of counted events. */
 function expected(events: { at: number; n: number }[], window: WindowName, now: number): number {
@@ -113,7 +105,7 @@ describe('SlidingCounter', () => {
   });
 
   test('matches a naive model on a random stream over two days', () => {
-    const next = random(7);
+    const next = seededRandom(7);
     const c = new SlidingCounter();
     const counted: { at: number; n: number }[] = [];
     let now = T0;

@@ -1,23 +1,14 @@
 import { describe, expect, test } from 'bun:test';
 import { TenantRollups } from '../../src/engine/rollups.ts';
 import { SpaceSaving, TOP_24H, type TopEntry, WindowedTopK } from '../../src/engine/top-k.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2024, 0, 15, 0, 0, 0);
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A Zipf-like stream of paths: path i is drawn with probability ∝ 1 / (i + 1). */
 function zipfStream(distinct: number, length: number, seed: number): string[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const weights = Array.from({ length: distinct }, (_, i) => 1 / (i + 1));
   const cumulative: number[] = [];
   let sum = 0;
@@ -169,7 +160,7 @@ describe('live top paths when distinct paths outnumber the counters', () => {
     const start = Date.UTC(2026, 10, 26);
     const truth = new Map<string, number>();
     let id = 0;
-    const next = random(1);
+    const next = seededRandom(1);
     for (let hour = 0; hour < 24; hour++) {
       // 10 real paths, 5 views an hour each, among 3,000 paths seen once an hour.
       const paths: string[] = [];

@@ -2,6 +2,7 @@
 // SIGKILLed at a seeded random moment, restarted, and every acknowledged id must be stored
 // exactly once. Used by the integration test (10 rounds) and the soak script (200 rounds).
 
+import { seededRandom } from './random.ts';
 import { startServer } from './server.ts';
 
 export interface CrashOptions {
@@ -12,18 +13,6 @@ export interface CrashOptions {
   /** Settings of the server, e.g. DURABILITY=os. */
   env?: Record<string, string>;
   log?: (line: string) => void;
-}
-
-/** Mulberry32: small, seedable, good enough to pick kill moments and batch sizes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runCrashRounds(options: CrashOptions): Promise<{ acked: number }> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { type FoundOperation, operationsOf } from '../helpers/openapi.ts';
 
 /** The JSON Schema keywords /openapi/json uses (TypeBox's, and OpenAPI 3.0's `nullable`). */
 interface JsonSchema {
@@ -40,22 +41,13 @@ interface Operation {
   requestBody?: { content?: Record<string, Media> };
   responses?: Record<string, { description?: string; content?: Record<string, Media> }>;
 }
-interface Found {
-  method: string;
-  path: string;
-  op: Operation;
-}
+type Found = FoundOperation<Operation>;
 
 let t: TestApp;
 let operations: Found[];
 beforeAll(async () => {
   t = await makeTestApp();
-  const spec = (await (await t.get('/openapi/json')).json()) as {
-    paths: Record<string, Record<string, Operation>>;
-  };
-  operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
-    Object.entries(ops).map(([method, op]) => ({ method, path, op })),
-  );
+  operations = await operationsOf<Operation>(t);
 });
 afterAll(() => t.close());
 
