@@ -268,12 +268,13 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
 }
 
 async function stopInOrder(
-  app: { server: { stop(closeActive?: boolean): unknown } | null },
+  app: { server: { stop(closeActive?: boolean): Promise<void> } | null },
   engine: Engine,
   log: Logger,
 ): Promise<void> {
-  // Stop taking connections; requests already read finish, and their commits are awaited.
-  void app.server?.stop(false);
+  // Stop taking connections and wait for the requests already read to be answered (their
+  // commits, a running SQL statement), within the shutdown deadline; then close the stores.
+  await app.server?.stop(false);
   await engine.close();
   log.info('stopped', {});
 }

@@ -59,6 +59,23 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
   });
 
+  test('SIGTERM lets a running SQL statement answer before the server exits', async () => {
+    const server = await startServer(tempDir());
+    // ~2–3 s of work in the statement's process on the test machine.
+    const sql = 'SELECT sum(hash(x)) AS n FROM (SELECT unnest(range(5000000)) AS x)';
+    const pending = fetch(`${server.url}/api/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql }),
+    });
+    await Bun.sleep(500); // the statement is running
+    server.kill('SIGTERM');
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { row_count: number }).row_count).toBe(1);
+    expect(await server.exited).toBe(0);
+  });
+
   test('a bad setting stops the start with a message naming it', async () => {
     const proc = Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
       env: { ...process.env, PORT: 'eighty', DURABILITY: 'maybe', DATA_DIR: tempDir() },
