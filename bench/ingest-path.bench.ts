@@ -12,14 +12,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Elysia } from 'elysia';
 import { systemClock } from '../src/core/index.ts';
 import { openEngine } from '../src/engine/index.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
-import { readOneEvent } from '../src/http/routes/events.ts';
 import type { Durability } from '../src/storage/index.ts';
 import { engineOptions } from '../test/helpers/app.ts';
-import { openContextOf } from './support/open-context.ts';
+import { floorRoute } from './support/floor-route.ts';
 import { formatCount, formatFixed, renderTable } from './support/table.ts';
 
 const LAYERS = ['bare', 'route', 'tally-os', 'tally-fsync'] as const;
@@ -63,15 +61,7 @@ async function targetFor(layer: Layer, dataDir: string): Promise<Target> {
     };
   }
   if (layer === 'route') {
-    const app = new Elysia().post(
-      '/api/v1/events',
-      async ({ request, set }) => {
-        const event = await readOneEvent(request, openContextOf(request));
-        set.status = 202;
-        return { status: 'accepted', event_id: event.event_id, duplicate: false };
-      },
-      { parse: 'none' },
-    );
+    const app = floorRoute();
     return { handle: (request) => app.handle(request), commits: () => null };
   }
   const durability: Durability = layer === 'tally-os' ? 'os' : 'fsync';

@@ -2,7 +2,13 @@
 // a bad value stops the process with a message naming the variable, the value and the rule.
 
 import * as path from 'node:path';
-import { type AuthMode, type AuthOptions, resolveAuthMode } from './auth/index.ts';
+import {
+  type AuthMode,
+  type AuthOptions,
+  EMAIL_CHARS_MAX,
+  EMAIL_PATTERN,
+  resolveAuthMode,
+} from './auth/index.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
 import { defaultLiveLimits, type LiveLimits } from './live/index.ts';
 import { type Durability, FAULT_POINTS, type FaultPoint } from './storage/index.ts';
@@ -136,7 +142,7 @@ const host = (raw: string) =>
     : new Invalid('must be an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0');
 
 const email = (raw: string) =>
-  /^[^\s@]+@[^\s@]+$/.test(raw) && raw.length <= 254
+  EMAIL_PATTERN.test(raw) && raw.length <= EMAIL_CHARS_MAX
     ? raw
     : new Invalid('must be an email address');
 

@@ -6,22 +6,13 @@
 // Run as a child process: `PORT=N bun bench/support/floor-server.ts`; GET /health answers 200.
 
 import { Elysia } from 'elysia';
-import { readOneEvent } from '../../src/http/routes/events.ts';
-import { openContextOf } from './open-context.ts';
+import { floorRoute } from './floor-route.ts';
 
 const port = Number(Bun.env.PORT ?? '0');
 
 const app = new Elysia()
   .get('/health', () => ({ status: 'ok' }))
-  .post(
-    '/api/v1/events',
-    async ({ request, set }) => {
-      const event = await readOneEvent(request, openContextOf(request));
-      set.status = 202;
-      return { status: 'accepted', event_id: event.event_id, duplicate: false };
-    },
-    { parse: 'none' },
-  )
+  .use(floorRoute())
   .listen({ hostname: '127.0.0.1', port });
 
 process.on('SIGTERM', () => {

@@ -51,6 +51,7 @@ export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './
 export type { User } from './users.ts';
 export {
   EMAIL_CHARS_MAX,
+  EMAIL_PATTERN,
   LOGIN_PASSWORD_UNITS_MAX,
   PASSWORD_CHARS_MAX,
   PASSWORD_CHARS_MIN,

@@ -12,6 +12,8 @@ export const PASSWORD_CHARS_MAX = 256;
  */
 export const LOGIN_PASSWORD_UNITS_MAX = 2 * PASSWORD_CHARS_MAX;
 export const EMAIL_CHARS_MAX = 254;
+/** An email address as accounts take it: something@something, no spaces. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 export const NAME_CHARS_MAX = 120;
 export const ORIGINS_MAX = 32;
 export const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -33,7 +35,7 @@ export function requireString(value: unknown, loc: Loc): string {
 /** A trimmed, lower-cased email address. */
 export function checkEmail(value: unknown, loc: Loc): string {
   const email = requireString(value, loc).trim().toLowerCase();
-  if (email.length > EMAIL_CHARS_MAX || !/^[^\s@]+@[^\s@]+$/.test(email)) {
+  if (email.length > EMAIL_CHARS_MAX || !EMAIL_PATTERN.test(email)) {
     fail(loc, `${fieldOf(loc)} must be an email address`, 'value_error');
   }
   return email;

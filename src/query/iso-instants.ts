@@ -29,7 +29,7 @@ export function isoOfTicks(ticks: bigint, ticksPerSecond: bigint, zoned: boolean
   const hh = pad(Math.floor(seconds / 3600), 2);
   const mm = pad(Math.floor(seconds / 60) % 60, 2);
   const ss = pad(seconds % 60, 2);
-  const text = `${yearOf(y)}-${pad(m, 2)}-${pad(d, 2)}T${hh}:${mm}:${ss}.${fractionOf(fraction)}`;
+  const text = `${isoYear(y)}-${pad(m, 2)}-${pad(d, 2)}T${hh}:${mm}:${ss}.${fractionOf(fraction)}`;
   return zoned ? `${text}Z` : text;
 }
 
@@ -38,7 +38,7 @@ export function isoOfDays(days: number): string {
   if (days === INFINITY_DAYS) return 'infinity';
   if (days === -INFINITY_DAYS) return '-infinity';
   const [y, m, d] = civilOfDays(days);
-  return `${yearOf(y)}-${pad(m, 2)}-${pad(d, 2)}`;
+  return `${isoYear(y)}-${pad(m, 2)}-${pad(d, 2)}`;
 }
 
 /** Nine digits of nanoseconds, cut to milliseconds or microseconds when the rest is zero. */
@@ -65,11 +65,11 @@ function civilOfDays(days: number): [number, number, number] {
 }
 
 /** 0000–9999 as four digits, others as ISO 8601 expanded years (sign and six digits). */
-function yearOf(year: number): string {
+export function isoYear(year: number): string {
   if (year >= 0 && year <= 9999) return pad(year, 4);
   return `${year < 0 ? '-' : '+'}${pad(Math.abs(year), 6)}`;
 }
 
-function pad(n: number, width: number): string {
+export function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }

@@ -54,17 +54,12 @@ export class SqlProcesses {
     private readonly command: readonly string[] = [process.execPath, CHILD_ENTRY],
   ) {}
 
-  /** Whether a statement now would be refused as busy. */
-  get full(): boolean {
-    return this.running >= this.processesMax;
-  }
-
   /**
    * Takes a place for a statement, before its caller prepares it (exports its events); null
    * when `processesMax` are taken. Released (once) by the caller when the statement is done.
    */
   reserve(): SqlSlot | null {
-    if (this.full) return null;
+    if (this.running >= this.processesMax) return null;
     this.running++;
     let held = true;
     return {

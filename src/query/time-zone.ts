@@ -3,6 +3,7 @@
 // overlaps resolved), and ISO 8601 with the zone's UTC offset, e.g. 2026-03-08T00:00:00-05:00.
 
 import { DAY_MS } from '../core/index.ts';
+import { isoYear, pad } from './iso-instants.ts';
 
 export interface LocalParts {
   year: number;
@@ -103,20 +104,10 @@ export function formatInZone(ms: number, tz: string): string {
   const hh = pad(Math.floor(seconds / 3600), 2);
   const mm = pad(Math.floor(seconds / 60) % 60, 2);
   const ss = seconds % 60 === 0 ? '' : `:${pad(seconds % 60, 2)}`;
-  const date = `${yearText(p.year)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
+  const date = `${isoYear(p.year)}-${pad(p.month, 2)}-${pad(p.day, 2)}`;
   const time = `${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}`;
   const fraction = millis === 0 ? '' : `.${pad(millis, 3)}`;
   return `${date}T${time}${fraction}${sign}${hh}:${mm}${ss}`;
-}
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
-}
-
-/** 0000–9999 as four digits, other years in ISO 8601's expanded form (`-000001`, `+010000`). */
-function yearText(year: number): string {
-  if (year >= 0 && year <= 9999) return pad(year, 4);
-  return `${year < 0 ? '-' : '+'}${pad(Math.abs(year), 6)}`;
 }
 
 /** The calendar date `days` after `p`'s date (time of day dropped). */
