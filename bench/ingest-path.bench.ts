@@ -18,6 +18,7 @@ import { createApp, openTenancy } from '../src/http/index.ts';
 import type { Durability } from '../src/storage/index.ts';
 import { engineOptions } from '../test/helpers/app.ts';
 import { floorRoute } from './support/floor-route.ts';
+import { median } from './support/median.ts';
 import { formatCount, formatFixed, renderTable } from './support/table.ts';
 
 const LAYERS = ['bare', 'route', 'tally-os', 'tally-fsync'] as const;
@@ -151,11 +152,6 @@ async function spawnLayer(layer: Layer, durationS: number): Promise<LayerResult>
   const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   if (code !== 0 || line === undefined) throw new Error(`${layer} exited ${code}: ${out}`);
   return JSON.parse(line.slice(RESULT_PREFIX.length)) as LayerResult;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
 
 async function runAll(durationS: number, rounds: number): Promise<void> {

@@ -1,6 +1,6 @@
 // The ingest benchmark (`bun run bench:ingest`): loads the real Tally server (`bun src/main.ts`,
-// durable acks) and a bare Bun.serve baseline with wrk on 127.0.0.1, for single events and for
-// 1,000-event batches, then Tally alone for a sustained minute of batches while sampling its
+// durable acks) and a bare Bun.serve baseline with wrk on 127.0.0.1, for single events (in
+// rounds, with two floors in between) and for 1,000-event batches, then Tally alone for a sustained minute of batches while sampling its
 // memory and flush backlog; prints events/s and pass/fail against the targets; after each run
 // kills Tally with SIGKILL, restarts it on the same data directory and checks that every
 // acknowledged event came back. What each number means: bench/README.md.
@@ -24,6 +24,7 @@ import {
   type Measured,
   printReport,
   printVerdict,
+  type Round,
   type Scenario,
   type ScenarioResult,
   type Verdict,
@@ -45,6 +46,9 @@ const TIMEOUT_S = 10;
 const DURATION_S_DEFAULT = 10;
 const WARMUP_S_DEFAULT = 2;
 const SUSTAINED_S_DEFAULT = 60;
+/** Rounds of a ratio scenario (bare, floors, Tally in turn); the report takes medians. */
+const ROUNDS_DEFAULT = 3;
+const ROUNDS_MAX = 20;
 /** The sustained verdict compares 10 s windows: first, 10–20 s and last must not overlap. */
 const SUSTAINED_S_MIN = 30;
 const SAMPLE_INTERVAL_MS = 1000;
@@ -58,6 +62,8 @@ interface Options {
   sustainedS: number;
   /** Events/s offered in the sustained run (0: as fast as wrk goes). */
   sustainedRate: number;
+  /** How many times a ratio scenario loads bare, its floors and Tally in turn. */
+  rounds: number;
   only: string | null;
   /** Overrides of Tally's environment, for profiling (e.g. DURABILITY=os). */
   tallyEnv: Record<string, string>;
@@ -71,7 +77,10 @@ const SCENARIOS: readonly Scenario[] = [
     script: 'single-event.lua',
     eventsPerRequest: 1,
     target: { kind: 'ratio', min: 0.6 },
-    floor: true,
+    floors: [
+      { name: 'floor', label: "Tally's route before the engine, storing nothing" },
+      { name: 'durable-floor', label: 'bare + append to a file + grouped fdatasync before 202' },
+    ],
   },
   {
     key: 'batch',
@@ -116,6 +125,7 @@ function readOptions(): Options {
       warmup: { type: 'string' },
       sustained: { type: 'string' },
       'sustained-rate': { type: 'string' },
+      rounds: { type: 'string' },
       only: { type: 'string' },
       'tally-env': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
@@ -154,6 +164,7 @@ function readOptions(): Options {
       SUSTAINED_S_MIN,
     ),
     sustainedRate: rate(values['sustained-rate'] ?? Bun.env.BENCH_SUSTAINED_RATE),
+    rounds: rounds(values.rounds ?? Bun.env.BENCH_ROUNDS),
     only,
     tallyEnv,
     cpuProf: values['cpu-prof'] ?? false,
@@ -169,16 +180,37 @@ function rate(raw: string | undefined): number {
   return n;
 }
 
-/** The baselines Tally is compared with, each a script in bench/support. */
-const BASELINES = { bare: 'bare-server.ts', floor: 'floor-server.ts' } as const;
+/** Rounds of the ratio scenarios. */
+function rounds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return ROUNDS_DEFAULT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > ROUNDS_MAX)
+    throw new Error(`rounds=${raw}: give a whole number from 1 to ${ROUNDS_MAX}`);
+  return n;
+}
 
-async function startBaseline(name: keyof typeof BASELINES): Promise<ServerProcess> {
+/** A ratio is a same-moment comparison, so it is repeated; an events/s target runs once. */
+function roundsOf(scenario: Scenario, options: Options): number {
+  return scenario.target.kind === 'ratio' ? options.rounds : 1;
+}
+
+/** The baselines Tally is compared with, each a script in bench/support. */
+const BASELINES: Readonly<Record<string, string>> = {
+  bare: 'bare-server.ts',
+  floor: 'floor-server.ts',
+  'durable-floor': 'durable-floor-server.ts',
+};
+
+/** Starts a baseline; `logDir` is where one that writes keeps its file (LOG_DIR). */
+async function startBaseline(name: string, logDir = ''): Promise<ServerProcess> {
+  const script = BASELINES[name];
+  if (script === undefined) throw new Error(`no baseline server named ${name}`);
   const port = freePort();
   const server = spawnServer(
     {
       name,
-      argv: [process.execPath, path.join('bench', 'support', BASELINES[name])],
-      env: { PORT: String(port) },
+      argv: [process.execPath, path.join('bench', 'support', script)],
+      env: { PORT: String(port), ...(logDir === '' ? {} : { LOG_DIR: logDir }) },
     },
     `http://127.0.0.1:${port}`,
   );
@@ -286,33 +318,84 @@ async function runScenario(
   options: Options,
   runId: string,
 ): Promise<ScenarioResult> {
-  log(`${scenario.label}: bare Bun.serve`);
-  const bareLoad = await load(wrk, bare, scenario, options, `${runId}${scenario.key[0]}b`);
-  const floor = scenario.floor ? await loadFloor(wrk, scenario, options, runId) : null;
   return withDataDir(options, scenario.tallyEnv ?? {}, async (start) => {
-    log(`${scenario.label}: tally (data in ${start.dataDir})`);
-    const tally = await startTally(start);
-    let tallyLoad: Awaited<ReturnType<typeof load>>;
+    // A sibling of Tally's data directory: the durable floor's log is on the same disk.
+    const floorDir = `${start.dataDir}-floors`;
+    fs.mkdirSync(floorDir);
+    const floors = await startFloors(scenario, floorDir);
+    const rounds: Round[] = [];
+    const tallyRuns: LoadRun[] = [];
     try {
-      tallyLoad = await load(wrk, tally, scenario, options, `${runId}${scenario.key[0]}t`);
+      log(`${scenario.label}: tally (data in ${start.dataDir})`);
+      const tally = await startTally(start);
+      try {
+        const total = roundsOf(scenario, options);
+        for (let n = 1; n <= total; n++) {
+          const many = total > 1;
+          // Each round's output files get their own names (the key is part of them).
+          const spec = many ? { ...scenario, key: `${scenario.key}-round${n}` } : scenario;
+          const round = await runRound(wrk, { bare, floors, tally }, spec, options, {
+            nonce: `${runId}${scenario.key[0]}${n}`,
+            title: many ? `${scenario.label}, round ${n} of ${total}` : scenario.label,
+          });
+          rounds.push(round.measured);
+          tallyRuns.push(...round.tallyRuns);
+        }
+      } finally {
+        await tally.stop(stopSignal(options));
+      }
     } finally {
-      await tally.stop(stopSignal(options));
+      await Promise.all(floors.map((floor) => floor.stop('SIGTERM')));
+      fs.rmSync(floorDir, { recursive: true, force: true });
     }
     log(`${scenario.label}: restarting tally to check acknowledged events`);
-    const verification = await verifyRestart(start, tallyLoad.runs, scenario.eventsPerRequest);
-    return { scenario, bare: bareLoad.measured, floor, tally: tallyLoad.measured, verification };
+    const verification = await verifyRestart(start, tallyRuns, scenario.eventsPerRequest);
+    return { scenario, rounds, verification };
   });
 }
 
-/** Loads the floor server (Tally's route without the engine) like the others. */
-async function loadFloor(wrk: string, scenario: Scenario, options: Options, runId: string) {
-  log(`${scenario.label}: floor (Tally's route before the engine, storing nothing)`);
-  const floor = await startBaseline('floor');
+/** The floor servers of a scenario, started once for all its rounds; they write in `dir`. */
+async function startFloors(scenario: Scenario, dir: string): Promise<ServerProcess[]> {
+  const started: ServerProcess[] = [];
   try {
-    return (await load(wrk, floor, scenario, options, `${runId}${scenario.key[0]}f`)).measured;
-  } finally {
-    await floor.stop('SIGTERM');
+    for (const floor of scenario.floors ?? []) started.push(await startBaseline(floor.name, dir));
+  } catch (error) {
+    await Promise.all(started.map((server) => server.stop('SIGTERM')));
+    throw error;
   }
+  return started;
+}
+
+interface RoundServers {
+  bare: ServerProcess;
+  /** In the order of `scenario.floors`. */
+  floors: ServerProcess[];
+  tally: ServerProcess;
+}
+
+/** Loads bare, each floor and Tally one after another, each with its warm-up. */
+async function runRound(
+  wrk: string,
+  servers: RoundServers,
+  scenario: Scenario,
+  options: Options,
+  names: { nonce: string; title: string },
+): Promise<{ measured: Round; tallyRuns: LoadRun[] }> {
+  const { nonce, title } = names;
+  log(`${title}: bare Bun.serve`);
+  const bare = await load(wrk, servers.bare, scenario, options, `${nonce}b`);
+  const floors: Measured[] = [];
+  for (const [i, server] of servers.floors.entries()) {
+    const floor = scenario.floors?.[i];
+    log(`${title}: ${floor?.name} (${floor?.label})`);
+    floors.push((await load(wrk, server, scenario, options, `${nonce}f${i}`)).measured);
+  }
+  log(`${title}: tally`);
+  const tally = await load(wrk, servers.tally, scenario, options, `${nonce}t`);
+  return {
+    measured: { bare: bare.measured, floors, tally: tally.measured },
+    tallyRuns: tally.runs,
+  };
 }
 
 /**
@@ -368,7 +451,8 @@ function describeRun(wrkBinary: string, options: Options): string[] {
     `machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}`,
     `versions: bun ${m.bun}, wrk ${m.wrk}`,
     `load: wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1, ${options.durationS} s per run ` +
-      `after ${options.warmupS} s warm-up${sustained}`,
+      `after ${options.warmupS} s warm-up; ratio scenarios in ${options.rounds} rounds` +
+      sustained,
     `tally: ${env({})}`,
     ...extras,
   ];

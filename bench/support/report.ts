@@ -1,8 +1,9 @@
 // The verdict and the printed report of the ingest benchmark's bare-vs-Tally scenarios: the
-// targets table (pass/fail), the per-run details (latency, CPU, memory), the floor under a
-// scenario that has one, the restart check; and the closing verdict of the whole run, with every
-// correctness problem.
+// targets table (pass/fail, medians over a scenario's rounds), the per-run details (latency,
+// CPU, memory), the floors under a scenario that has them, the restart check; and the closing
+// verdict of the whole run, with every correctness problem.
 
+import { median } from './median.ts';
 import { formatCount, formatFixed, renderTable } from './table.ts';
 import type { Verification } from './tally.ts';
 import type { WrkResult } from './wrk.ts';
@@ -17,8 +18,16 @@ export interface Scenario {
   target: Target;
   /** Tally environment this scenario needs on top of TALLY_BENCH_ENV. */
   tallyEnv?: Readonly<Record<string, string>>;
-  /** Also load the floor server: Tally's route before the engine, storing nothing. */
-  floor?: boolean;
+  /** Servers loaded next to bare and Tally in every round, to show where a ratio goes. */
+  floors?: readonly Floor[];
+}
+
+/** A baseline between bare and Tally: a script in bench/support and what it leaves out. */
+export interface Floor {
+  /** Short name for tables and output files, e.g. 'floor'. */
+  name: string;
+  /** What it runs, for the report line, e.g. "Tally's route before the engine, storing nothing". */
+  label: string;
 }
 
 export interface Measured {
@@ -29,13 +38,25 @@ export interface Measured {
   peakRssMiB: number;
 }
 
+/** One turn of a scenario: bare, then each floor, then Tally, one after another. */
+export interface Round {
+  bare: Measured;
+  /** In the order of `scenario.floors`. */
+  floors: Measured[];
+  tally: Measured;
+}
+
 export interface ScenarioResult {
   scenario: Scenario;
-  bare: Measured;
-  /** The floor server's run, for a scenario that asks for it. */
-  floor: Measured | null;
-  tally: Measured;
+  rounds: Round[];
   verification: Verification;
+}
+
+const okPerS = (m: Measured) => m.wrk.okPerSecond;
+
+/** Median over rounds of a per-round number. */
+function overRounds(rounds: readonly Round[], of: (round: Round) => number): number {
+  return median(rounds.map(of));
 }
 
 export interface Verdict {
@@ -51,25 +72,25 @@ function judge(results: readonly ScenarioResult[]): Verdict & { rows: string[][]
   const loadErrors: string[] = [];
   const problems: string[] = [];
   let targetsMissed = 0;
-  for (const { scenario, bare, tally, verification } of results) {
-    const ratio = tally.wrk.okPerSecond / bare.wrk.okPerSecond;
-    const eventsPerS = tally.wrk.okPerSecond * scenario.eventsPerRequest;
+  for (const { scenario, rounds, verification } of results) {
+    // Each round's ratio is a same-moment comparison; the median keeps one noisy round out.
+    const ratio = overRounds(rounds, (r) => okPerS(r.tally) / okPerS(r.bare));
+    const eventsPerS = overRounds(rounds, (r) => okPerS(r.tally)) * scenario.eventsPerRequest;
     const { target } = scenario;
     const pass = target.kind === 'ratio' ? ratio >= target.min : eventsPerS >= target.min;
     if (!pass) targetsMissed++;
     rows.push([
       scenario.label,
-      formatCount(bare.wrk.okPerSecond),
-      formatCount(tally.wrk.okPerSecond),
+      formatCount(overRounds(rounds, (r) => okPerS(r.bare))),
+      formatCount(overRounds(rounds, (r) => okPerS(r.tally))),
       formatFixed(ratio, 2),
       formatCount(eventsPerS),
       target.kind === 'ratio' ? `ratio >= ${target.min}` : `>= ${formatCount(target.min)} events/s`,
       pass ? 'pass' : 'FAIL',
     ]);
-    loadErrors.push(
-      ...wrkErrors(`${scenario.label}, bare`, bare.wrk),
-      ...wrkErrors(`${scenario.label}, tally`, tally.wrk),
-    );
+    for (const [name, m] of runsOf(scenario, rounds)) {
+      loadErrors.push(...wrkErrors(`${scenario.label}, ${name}`, m.wrk));
+    }
     for (const p of verification.problems) problems.push(`${scenario.label}, after restart: ${p}`);
   }
   return { rows, loadErrors, problems, targetsMissed };
@@ -98,48 +119,69 @@ function ackedRequests(wrk: WrkResult): number {
   return wrk.requests - wrk.errors.status;
 }
 
+/** Every run of a scenario with its name: `bare`, each floor, `tally`, `#N` for round N. */
+function runsOf(scenario: Scenario, rounds: readonly Round[]): Array<[string, Measured]> {
+  const floors = scenario.floors ?? [];
+  return rounds.flatMap((round, i) => {
+    const suffix = rounds.length > 1 ? ` #${i + 1}` : '';
+    const named: Array<[string, Measured]> = [[`bare${suffix}`, round.bare]];
+    round.floors.forEach((m, f) => {
+      named.push([`${floors[f]?.name ?? `floor ${f}`}${suffix}`, m]);
+    });
+    named.push([`tally${suffix}`, round.tally]);
+    return named;
+  });
+}
+
 function detailRows(results: readonly ScenarioResult[]): string[][] {
-  return results.flatMap(({ scenario, bare, floor, tally }) =>
-    (
-      [
-        ['bare', bare],
-        ['floor', floor],
-        ['tally', tally],
-      ] as const
-    ).flatMap(([name, m]): string[][] => {
-      if (m === null) return [];
+  return results.flatMap(({ scenario, rounds }) =>
+    runsOf(scenario, rounds).map(([name, m]): string[] => {
       const e = m.wrk.errors;
       return [
-        [
-          `${scenario.label} / ${name}`,
-          formatCount(m.wrk.requests),
-          formatCount(m.wrk.okPerSecond * scenario.eventsPerRequest),
-          String(e.status),
-          String(e.connect + e.read + e.write + e.timeout),
-          formatFixed(m.wrk.latencyUs.p50 / 1000, 2),
-          formatFixed(m.wrk.latencyUs.p99 / 1000, 2),
-          formatFixed((100 * m.serverCpuS) / m.wrk.durationS, 0),
-          formatFixed((1e6 * m.serverCpuS) / (ackedRequests(m.wrk) * scenario.eventsPerRequest), 2),
-          formatFixed((100 * m.wrk.cpuS) / m.wrk.durationS, 0),
-          formatFixed((100 * Math.max(0, m.otherCpuS)) / m.wrk.durationS, 0),
-          formatCount(m.peakRssMiB),
-        ],
+        `${scenario.label} / ${name}`,
+        formatCount(m.wrk.requests),
+        formatCount(m.wrk.okPerSecond * scenario.eventsPerRequest),
+        String(e.status),
+        String(e.connect + e.read + e.write + e.timeout),
+        formatFixed(m.wrk.latencyUs.p50 / 1000, 2),
+        formatFixed(m.wrk.latencyUs.p99 / 1000, 2),
+        formatFixed((100 * m.serverCpuS) / m.wrk.durationS, 0),
+        formatFixed((1e6 * m.serverCpuS) / (ackedRequests(m.wrk) * scenario.eventsPerRequest), 2),
+        formatFixed((100 * m.wrk.cpuS) / m.wrk.durationS, 0),
+        formatFixed((100 * Math.max(0, m.otherCpuS)) / m.wrk.durationS, 0),
+        formatCount(m.peakRssMiB),
       ];
     }),
   );
 }
 
-/** Where a ratio goes: the floor as a fraction of bare, and Tally as a fraction of the floor. */
+/**
+ * Where a ratio goes: each floor as a fraction of bare, and Tally as a fraction of the floor
+ * (medians over rounds of each round's ratio).
+ */
 function floorLines(results: readonly ScenarioResult[]): string[] {
-  return results.flatMap(({ scenario, bare, floor, tally }) => {
-    if (floor === null) return [];
-    const f = floor.wrk.okPerSecond;
-    return [
-      `${scenario.label}: floor (Tally's route before the engine, storing nothing) ` +
-        `${formatCount(f)} req/s = ${formatFixed(f / bare.wrk.okPerSecond, 2)}× bare; ` +
-        `durable Tally = ${formatFixed(tally.wrk.okPerSecond / f, 2)}× the floor`,
-    ];
-  });
+  return results.flatMap(({ scenario, rounds }) =>
+    (scenario.floors ?? []).map((floor, f) => {
+      const floorOf = (r: Round) => okPerS(r.floors[f] as Measured);
+      const perS = overRounds(rounds, floorOf);
+      const ofBare = overRounds(rounds, (r) => floorOf(r) / okPerS(r.bare));
+      const tallyOfFloor = overRounds(rounds, (r) => okPerS(r.tally) / floorOf(r));
+      return (
+        `${scenario.label}: ${floor.name} (${floor.label}) ${formatCount(perS)} req/s = ` +
+        `${formatFixed(ofBare, 2)}× bare; durable Tally = ${formatFixed(tallyOfFloor, 2)}× it`
+      );
+    }),
+  );
+}
+
+/** The per-round ratios behind a median, e.g. "ratio by round: 0.31 0.28 0.33". */
+function roundLines(results: readonly ScenarioResult[]): string[] {
+  return results
+    .filter(({ rounds }) => rounds.length > 1)
+    .map(({ scenario, rounds }) => {
+      const ratios = rounds.map((r) => formatFixed(okPerS(r.tally) / okPerS(r.bare), 2));
+      return `${scenario.label}: tally ÷ bare by round: ${ratios.join(' ')} (median above)`;
+    });
 }
 
 /** Prints the tables and the restart checks of the bare-vs-Tally scenarios. */
@@ -170,6 +212,7 @@ export function printReport(results: readonly ScenarioResult[]): Verdict {
       detailRows(results),
     ),
     '',
+    ...roundLines(results),
     ...floorLines(results),
     ...results.map(({ scenario, verification }) => restartLine(scenario.label, verification)),
   ];
