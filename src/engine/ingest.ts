@@ -30,6 +30,16 @@ export type IngestOutcome =
 
 type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
 
+/** A request's events, derived and encoded, with their room in the commit queue. */
+interface Encoded {
+  kind: 'encoded';
+  events: StoredEvent[];
+  lines: string[];
+  /** Each line's bytes in the log payload, its newline included. */
+  lineBytes: number[];
+  room: Admission;
+}
+
 export interface IngestLimits {
   hotBytesMax: number;
 }
@@ -57,7 +67,15 @@ export class Ingestor {
   async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
     this.running++;
     try {
-      return await this.ingestNow(input);
+      const encoded = this.encode(input);
+      if (encoded.kind !== 'encoded') return encoded;
+      if (encoded.events.length !== 1) return await this.ingestMany(encoded);
+      // One event (the common request) needs no per-tenant grouping, nor async frames besides
+      // this one: each would cost every request a few more promise jobs.
+      const event = encoded.events[0] as StoredEvent;
+      const actor = this.registry.actorFor(event.tenant);
+      if (actor === null) return this.tooManyTenants(encoded.room);
+      return outcomeOfOne(event, await actor.submit(encoded.events, encoded.lines, encoded.room));
     } finally {
       this.running--;
       if (this.running === 0) for (const settle of this.settledWaiters.splice(0)) settle();
@@ -73,7 +91,11 @@ export class Ingestor {
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
-  private async ingestNow(input: readonly BaseEvent[]): Promise<IngestOutcome> {
+  /**
+   * Derives and encodes the events and takes their room in the commit queue; else the refusal
+   * (overload, or an event over the size limit).
+   */
+  private encode(input: readonly BaseEvent[]): Encoded | IngestOutcome {
     const refusal = this.refusal(input.length);
     if (refusal !== null) return { kind: 'overloaded', reason: refusal };
     const events = input.map((e) => this.enricher.enrich(e));
@@ -96,18 +118,19 @@ export class Ingestor {
     }
     // Room in the commit queue for the whole request, before any of it is submitted: a
     // multi-tenant batch is then never refused for one tenant after another's part is written.
-    const { committer } = this.store;
-    if (!committer.admit(events.length, bytes)) {
+    if (!this.store.committer.admit(events.length, bytes)) {
       return { kind: 'overloaded', reason: 'the commit queue is full' };
     }
-    const room = { events: events.length, bytes };
-    if (events.length === 1) {
-      return this.ingestOne(events[0] as StoredEvent, lines[0] as string, room);
-    }
+    return { kind: 'encoded', events, lines, lineBytes, room: { events: events.length, bytes } };
+  }
+
+  /** `ingest` of encoded events (any number, of any tenants), each tenant's part to its actor. */
+  private async ingestMany(encoded: Encoded): Promise<IngestOutcome> {
+    const { events, lines, lineBytes } = encoded;
     const byTenant = groupByTenant(events);
     const actors = this.actorsWithRoom(byTenant);
     if (!Array.isArray(actors)) {
-      committer.release(room);
+      this.store.committer.release(encoded.room);
       return actors;
     }
     const outcomes = await Promise.all(
@@ -144,27 +167,10 @@ export class Ingestor {
     return actors;
   }
 
-  /** `ingest` of a single event, without the per-tenant grouping a batch needs. */
-  private async ingestOne(
-    event: StoredEvent,
-    line: string,
-    room: Admission,
-  ): Promise<IngestOutcome> {
-    const actor = this.registry.actorFor(event.tenant);
-    if (actor === null) {
-      this.store.committer.release(room);
-      return { kind: 'overloaded', reason: 'too many active tenants on this node' };
-    }
-    const outcome = await actor.submit([event], [line], room);
-    if (outcome.kind !== 'ok') return refused(outcome);
-    const status = outcome.statuses[0] as EventStatus;
-    const accepted = status === 'accepted' ? 1 : 0;
-    return {
-      kind: 'ok',
-      results: [{ event_id: event.event_id, status }],
-      accepted,
-      duplicates: 1 - accepted,
-    };
+  /** The refusal when no actor can be had for a new tenant; gives back the request's room. */
+  private tooManyTenants(room: Admission): IngestOutcome {
+    this.store.committer.release(room);
+    return { kind: 'overloaded', reason: 'too many active tenants on this node' };
   }
 
   /**
@@ -219,6 +225,19 @@ function combine(
     });
   });
   return { kind: 'ok', results, accepted, duplicates: events.length - accepted };
+}
+
+/** The ingest outcome of a single event's actor outcome. */
+function outcomeOfOne(event: StoredEvent, outcome: ActorOutcome): IngestOutcome {
+  if (outcome.kind !== 'ok') return refused(outcome);
+  const status = outcome.statuses[0] as EventStatus;
+  const accepted = status === 'accepted' ? 1 : 0;
+  return {
+    kind: 'ok',
+    results: [{ event_id: event.event_id, status }],
+    accepted,
+    duplicates: 1 - accepted,
+  };
 }
 
 /** The ingest outcome of an actor's refusal. */

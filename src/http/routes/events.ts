@@ -85,9 +85,10 @@ const GET_ONE_DOC = {
 };
 
 export function eventRoutes(deps: AppDeps) {
-  const ingest = async (events: BaseEvent[], locOf: (i: number) => (string | number)[]) => {
+  // Not async: the route's own await is the only one the answer passes through.
+  const ingest = (events: BaseEvent[]) => {
     if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-    return acceptedOrThrow(await deps.engine.ingestor.ingest(events), locOf);
+    return deps.engine.ingestor.ingest(events);
   };
 
   return new Elysia({ prefix: '/api/v1/events', tags: ['events'] })
@@ -97,7 +98,7 @@ export function eventRoutes(deps: AppDeps) {
         admitIngest(deps);
         const event = await readOneEvent(request, contextOf(deps, request, server));
         noteTenant(request, event.tenant);
-        const outcome = await ingest([event], () => ['body']);
+        const outcome = acceptedOrThrow(await ingest([event]), bodyLoc);
         const duplicate = outcome.duplicates > 0;
         set.status = 202;
         return {
@@ -120,7 +121,7 @@ export function eventRoutes(deps: AppDeps) {
         const locOf = (i: number) => ['body', 'events', i];
         const events = prepareEvents(items, contextOf(deps, request, server), locOf);
         noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
-        const outcome = await ingest(events, locOf);
+        const outcome = acceptedOrThrow(await ingest(events), locOf);
         set.status = 202;
         return {
           accepted: outcome.accepted,
@@ -154,6 +155,9 @@ export function eventRoutes(deps: AppDeps) {
     );
 }
 
+/** Where a single-event body's problems are located. */
+const bodyLoc = () => ['body'];
+
 /**
  * Reads, parses and validates the body of `POST /api/v1/events`: everything the route does
  * before the engine. bench:ingest also serves it alone, as the floor under durable ingest.
@@ -162,7 +166,7 @@ export async function readOneEvent(request: Request, ctx: PrepareContext): Promi
   const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
   const item = parseJson(body.bytes);
   requireObject(item, ['body']);
-  return prepareEvents([item], ctx, () => ['body'])[0] as BaseEvent;
+  return prepareEvents([item], ctx, bodyLoc)[0] as BaseEvent;
 }
 
 /** The accepted outcome, or the AppError its refusal maps to. */
