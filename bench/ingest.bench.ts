@@ -79,7 +79,7 @@ const SCENARIOS: readonly Scenario[] = [
     target: { kind: 'ratio', min: 0.6 },
     floors: [
       { name: 'floor', label: "Tally's route before the engine, storing nothing" },
-      { name: 'durable-floor', label: 'bare + append to a file + grouped fdatasync before 202' },
+      { name: 'durable-floor', label: 'bare + a zero-filled log + grouped fdatasync before 202' },
     ],
   },
   {
