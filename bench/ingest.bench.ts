@@ -1,9 +1,10 @@
 // The ingest benchmark (`bun run bench:ingest`): loads the real Tally server (`bun src/main.ts`,
-// durable acks) and a bare Bun.serve baseline with wrk on 127.0.0.1, for single events (in
-// rounds, with two floors in between) and for 1,000-event batches, then Tally alone for a sustained minute of batches while sampling its
-// memory and flush backlog; prints events/s and pass/fail against the targets; after each run
-// kills Tally with SIGKILL, restarts it on the same data directory and checks that every
-// acknowledged event came back. What each number means: bench/README.md.
+// durable acks) and a bare Bun.serve baseline with wrk on 127.0.0.1, in rounds, for single
+// events (two floors in between) and for 1,000-event batches, then Tally alone for a sustained
+// minute of batches while sampling its memory and flush backlog; prints events/s and pass/fail
+// against the targets (medians over rounds); after each Tally process kills it with SIGKILL,
+// restarts it on the same data directory and checks that every acknowledged event came back.
+// What each number means: bench/README.md.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -46,7 +47,7 @@ const TIMEOUT_S = 10;
 const DURATION_S_DEFAULT = 10;
 const WARMUP_S_DEFAULT = 2;
 const SUSTAINED_S_DEFAULT = 60;
-/** Rounds of a ratio scenario (bare, floors, Tally in turn); the report takes medians. */
+/** Rounds of each comparison (bare, floors, Tally in turn); the report takes medians. */
 const ROUNDS_DEFAULT = 3;
 const ROUNDS_MAX = 20;
 /** The sustained verdict compares 10 s windows: first, 10–20 s and last must not overlap. */
@@ -62,7 +63,7 @@ interface Options {
   sustainedS: number;
   /** Events/s offered in the sustained run (0: as fast as wrk goes). */
   sustainedRate: number;
-  /** How many times a ratio scenario loads bare, its floors and Tally in turn. */
+  /** How many times a scenario loads bare, its floors and Tally in turn. */
   rounds: number;
   only: string | null;
   /** Overrides of Tally's environment, for profiling (e.g. DURABILITY=os). */
@@ -180,18 +181,13 @@ function rate(raw: string | undefined): number {
   return n;
 }
 
-/** Rounds of the ratio scenarios. */
+/** Rounds of the bare-vs-Tally scenarios. */
 function rounds(raw: string | undefined): number {
   if (raw === undefined || raw === '') return ROUNDS_DEFAULT;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > ROUNDS_MAX)
     throw new Error(`rounds=${raw}: give a whole number from 1 to ${ROUNDS_MAX}`);
   return n;
-}
-
-/** A ratio is a same-moment comparison, so it is repeated; an events/s target runs once. */
-function roundsOf(scenario: Scenario, options: Options): number {
-  return scenario.target.kind === 'ratio' ? options.rounds : 1;
 }
 
 /** The baselines Tally is compared with, each a script in bench/support. */
@@ -329,7 +325,7 @@ async function runScenario(
       log(`${scenario.label}: tally (data in ${start.dataDir})`);
       const tally = await startTally(start);
       try {
-        const total = roundsOf(scenario, options);
+        const total = options.rounds;
         for (let n = 1; n <= total; n++) {
           const many = total > 1;
           // Each round's output files get their own names (the key is part of them).
@@ -451,7 +447,7 @@ function describeRun(wrkBinary: string, options: Options): string[] {
     `machine: ${m.cores} cores, ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}`,
     `versions: bun ${m.bun}, wrk ${m.wrk}`,
     `load: wrk -t${THREADS} -c${CONNECTIONS} on 127.0.0.1, ${options.durationS} s per run ` +
-      `after ${options.warmupS} s warm-up; ratio scenarios in ${options.rounds} rounds` +
+      `after ${options.warmupS} s warm-up; single and batch in ${options.rounds} rounds` +
       sustained,
     `tally: ${env({})}`,
     ...extras,

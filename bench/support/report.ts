@@ -174,13 +174,17 @@ function floorLines(results: readonly ScenarioResult[]): string[] {
   );
 }
 
-/** The per-round ratios behind a median, e.g. "ratio by round: 0.31 0.28 0.33". */
+/** What each round gave, behind a median: the ratio, or events/s for an events target. */
 function roundLines(results: readonly ScenarioResult[]): string[] {
   return results
     .filter(({ rounds }) => rounds.length > 1)
     .map(({ scenario, rounds }) => {
-      const ratios = rounds.map((r) => formatFixed(okPerS(r.tally) / okPerS(r.bare), 2));
-      return `${scenario.label}: tally ÷ bare by round: ${ratios.join(' ')} (median above)`;
+      if (scenario.target.kind === 'ratio') {
+        const ratios = rounds.map((r) => formatFixed(okPerS(r.tally) / okPerS(r.bare), 2));
+        return `${scenario.label}: tally ÷ bare by round: ${ratios.join(' ')} (median above)`;
+      }
+      const perS = rounds.map((r) => formatCount(okPerS(r.tally) * scenario.eventsPerRequest));
+      return `${scenario.label}: tally events/s by round: ${perS.join(' ')} (median above)`;
     });
 }
 
