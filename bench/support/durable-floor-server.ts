@@ -18,7 +18,7 @@ const port = Number(Bun.env.PORT ?? '0');
 const logDir = Bun.env.LOG_DIR;
 if (logDir === undefined) throw new Error('LOG_DIR: give the directory for the log file');
 
-/** The log's size; far more than a run writes between two wrap-arounds (a few MB a second). */
+/** The log's size: at a few MB a second, written over from the start every minute or so. */
 const LOG_BYTES = 256 * 1024 * 1024;
 const FILL_CHUNK_BYTES = 16 * 1024 * 1024;
 
