@@ -381,9 +381,9 @@ async function runRound(
   log(`${title}: bare Bun.serve`);
   const bare = await load(wrk, servers.bare, scenario, options, `${nonce}b`);
   const floors: Measured[] = [];
-  for (const [i, server] of servers.floors.entries()) {
-    const floor = scenario.floors?.[i];
-    log(`${title}: ${floor?.name} (${floor?.label})`);
+  for (const [i, floor] of (scenario.floors ?? []).entries()) {
+    log(`${title}: ${floor.name} (${floor.label})`);
+    const server = servers.floors[i] as ServerProcess;
     floors.push((await load(wrk, server, scenario, options, `${nonce}f${i}`)).measured);
   }
   log(`${title}: tally`);

@@ -126,7 +126,7 @@ function runsOf(scenario: Scenario, rounds: readonly Round[]): Array<[string, Me
     const suffix = rounds.length > 1 ? ` #${i + 1}` : '';
     const named: Array<[string, Measured]> = [[`bare${suffix}`, round.bare]];
     round.floors.forEach((m, f) => {
-      named.push([`${floors[f]?.name ?? `floor ${f}`}${suffix}`, m]);
+      named.push([`${(floors[f] as Floor).name}${suffix}`, m]);
     });
     named.push([`tally${suffix}`, round.tally]);
     return named;
