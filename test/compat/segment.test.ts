@@ -243,10 +243,11 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     expect((await read('heavy')).status).toBe(404);
   });
 
-  test('originalTimestamp is corrected for the client clock by sentAt; timestamp is kept', async () => {
+  test('the client time is corrected for the client clock by sentAt, as Segment does', async () => {
     const HOUR = 3_600_000;
     const iso = (ms: number) => new Date(ms).toISOString();
     const fast = T0 + 30 * HOUR; // a client clock 30 h fast
+    const slow = T0 - 2 * HOUR; // a client clock 2 h slow
     const res = await t.post(
       '/v1/batch',
       {
@@ -254,9 +255,13 @@ describe('Segment batches, clocks and analytics.js paths', () => {
         batch: [
           msg('skew-1', { originalTimestamp: iso(fast - 10_000) }),
           msg('skew-2', { originalTimestamp: iso(fast - 1_000), sentAt: iso(fast + HOUR) }),
-          msg('kept', { timestamp: iso(T0 - HOUR), originalTimestamp: iso(fast) }),
-          // Without a zone a time is UTC, with or without sentAt.
-          msg('naive', { timestamp: '2026-11-20T08:30:00' }),
+          // What analytics-node, analytics.js and the mobile SDKs send: `timestamp`, no
+          // originalTimestamp; it is the client's time and wins over originalTimestamp.
+          msg('sdk-fast', { timestamp: iso(fast - 10_000) }),
+          msg('sdk-slow', { timestamp: iso(slow - 60_000), sentAt: iso(slow) }),
+          msg('both', { timestamp: iso(fast - 5_000), originalTimestamp: iso(fast - HOUR) }),
+          // Without a zone a time is UTC.
+          msg('naive', { timestamp: '2026-11-20T08:30:00', sentAt: '2026-11-20T08:30:05' }),
         ],
       },
       key,
@@ -267,14 +272,29 @@ describe('Segment batches, clocks and analytics.js paths', () => {
       Date.parse(String(((await (await read(id)).json()) as Json).timestamp));
     expect(await timeOf('skew-1')).toBe(T0 - 10_000);
     expect(await timeOf('skew-2')).toBe(T0 - HOUR - 1_000);
-    expect(await timeOf('kept')).toBe(T0 - HOUR);
-    expect(await timeOf('naive')).toBe(Date.parse('2026-11-20T08:30:00Z'));
-    const original = await t.post(
+    expect(await timeOf('sdk-fast')).toBe(T0 - 10_000);
+    expect(await timeOf('sdk-slow')).toBe(T0 - 60_000);
+    expect(await timeOf('both')).toBe(T0 - 5_000);
+    expect(await timeOf('naive')).toBe(T0 - 5_000);
+  });
+
+  test('without sentAt the client time is kept as sent (an import through the HTTP API)', async () => {
+    const res = await t.post(
       '/v1/batch',
-      { batch: [msg('naive-original', { originalTimestamp: '2026-11-20T09:00:00' })] },
+      {
+        batch: [
+          msg('kept', { timestamp: new Date(T0 - 3_600_000).toISOString() }),
+          msg('naive', { timestamp: '2026-11-20T08:30:00' }),
+          msg('naive-original', { originalTimestamp: '2026-11-20T09:00:00' }),
+        ],
+      },
       key,
     );
-    expect(await original.json()).toEqual({ success: true });
+    expect(await res.json()).toEqual({ success: true });
+    const timeOf = async (id: string) =>
+      Date.parse(String(((await (await read(id)).json()) as Json).timestamp));
+    expect(await timeOf('kept')).toBe(T0 - 3_600_000);
+    expect(await timeOf('naive')).toBe(Date.parse('2026-11-20T08:30:00Z'));
     expect(await timeOf('naive-original')).toBe(Date.parse('2026-11-20T09:00:00Z'));
   });
 

@@ -116,7 +116,10 @@ const SegmentMessage = t.Object(
     groupId: t.Optional(t.String({ description: 'group: the group id.' })),
     previousId: t.Optional(t.String({ description: 'alias: the previous id.' })),
     timestamp: t.Optional(
-      t.String({ description: 'ISO 8601; else originalTimestamp; else the receive time.' }),
+      t.String({
+        description:
+          'ISO 8601; else originalTimestamp; else the receive time. Corrected by sentAt.',
+      }),
     ),
     originalTimestamp: t.Optional(t.String()),
     context: t.Optional(
@@ -189,8 +192,9 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
     description:
       "The write key is the HTTP Basic user (`writeKey:`) or the body's `writeKey`. " +
       `Limits: ${limit}. Bad input and limits are 400 (clients drop the call); 429 and 503 ` +
-      'are retried. Without `timestamp`, `originalTimestamp` is corrected for the client ' +
-      'clock by `sentAt`, as Segment does.' +
+      'are retried. The client time (`timestamp`, else `originalTimestamp`) is corrected for ' +
+      "the client clock by `sentAt` (the message's, else the batch's), as Segment does: " +
+      'receivedAt − (sentAt − time); without `sentAt` it is kept as sent.' +
       (type === 'batch'
         ? ' Messages that break a rule are left out and named in `dropped`; the rest are stored.'
         : ''),
@@ -321,18 +325,20 @@ function propertiesOf(
 }
 
 /**
- * The event's time as Segment computes it: `timestamp` when the caller set one; else the
- * client's `originalTimestamp` corrected for the client's clock by `sentAt` (receivedAt −
- * (sentAt − originalTimestamp)); else the receive time. A time without a zone is UTC.
+ * The event's time as Segment computes it. The client's time (`timestamp`, which analytics-node,
+ * analytics.js and the mobile SDKs send, else `originalTimestamp`) is Segment's
+ * originalTimestamp; when the client also says when it sent the call (`sentAt`), its clock may
+ * be off by any amount, so the time is receivedAt − (sentAt − originalTimestamp): a device a
+ * day fast is stored at the true time instead of refused as a future event. Without `sentAt`
+ * (an HTTP import) the time is kept as sent; without either, the receive time. A time without
+ * a zone is UTC.
  */
 function timestampOf(
   message: Record<string, unknown>,
   sentAt: string | undefined,
   receivedAt: number,
 ): string | number | undefined {
-  const explicit = textOf(message.timestamp);
-  if (explicit !== undefined) return asUtc(explicit);
-  const original = textOf(message.originalTimestamp);
+  const original = textOf(message.timestamp) ?? textOf(message.originalTimestamp);
   if (original === undefined) return undefined;
   const originalTime = parseAsUtc(original);
   const sentTime = sentAt === undefined ? null : parseAsUtc(sentAt);
