@@ -152,6 +152,16 @@ export class LiveHub {
     }
   }
 
+  /**
+   * Subscribes an open socket to all names, as a client's `{"type":"subscribe"}` does: for
+   * clients that only listen (PulseBoard's `/api/v1/ws/metrics`). A subscribe or unsubscribe the
+   * client sends meanwhile wins, as a later subscribe always does.
+   */
+  async subscribeAll(socket: LiveSocket): Promise<void> {
+    const conn = this.connections.get(socket);
+    if (conn !== undefined) await this.subscribe(conn, null);
+  }
+
   /** Forgets a closed socket. Safe to call more than once. */
   close(socket: LiveSocket): void {
     const conn = this.connections.get(socket);

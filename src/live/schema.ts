@@ -109,7 +109,8 @@ export const LiveServerMessage = Type.Union(
   [LiveSnapshotMessage, LiveHeartbeatMessage, LiveErrorMessage],
   {
     description:
-      'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics). Close codes: 1001 ' +
+      'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics, whose sockets start ' +
+      'subscribed to all names). Close codes: 1001 ' +
       'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
       'expired or access lost; checked every 5 s), 1009 client message too big, 1011 ' +
       'counters could not be loaded, 1013 slow consumer or subscriber limit (try again later).',

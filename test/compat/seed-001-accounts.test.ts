@@ -97,10 +97,7 @@ describe('seed 001: WebSocket', () => {
       ws.onmessage = (m) => resolve(JSON.parse(String(m.data)) as Json);
       ws.onerror = () => reject(new Error('the socket failed'));
     });
-    await new Promise((resolve) => {
-      ws.onopen = resolve;
-    });
-    ws.send(JSON.stringify({ type: 'subscribe' }));
+    // A seed-001 client only listens: the socket starts subscribed to all names.
     expect(await first).toMatchObject({ type: 'snapshot', tenant: 'default' });
     ws.close();
   });

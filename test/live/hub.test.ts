@@ -61,6 +61,28 @@ describe('subscribe', () => {
     await subscribing;
     expect(events1m(socket.sent[0])).toBe(1);
   });
+  test('subscribeAll: a snapshot of all names; a subscribe sent meanwhile wins', async () => {
+    const hub = makeHub();
+    const listener = new FakeSocket();
+    hub.open(listener, 'acme', publisher);
+    await hub.subscribeAll(listener);
+    expect(listener.sent).toHaveLength(1);
+    expect(listener.sent[0]).toMatchObject({ type: 'snapshot', names_filter: null });
+    const actor = source.actorFor('globex');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const socket = new FakeSocket();
+    hub.open(socket, 'globex', publisher);
+    const all = hub.subscribeAll(socket);
+    const filtered = hub.receive(socket, { type: 'subscribe', names: ['signup'] });
+    finish();
+    await Promise.all([all, filtered]);
+    expect(socket.sent).toHaveLength(1);
+    expect(socket.sent[0]).toMatchObject({ type: 'snapshot', names_filter: ['signup'] });
+    expect(socket.topics.size).toBe(1);
+  });
 });
 
 describe('fan-out', () => {

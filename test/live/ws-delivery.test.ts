@@ -96,6 +96,28 @@ describe('delivery', () => {
     expect(server.hub.stats().topics).toBe(1);
   });
 
+  test('a PulseBoard client on /api/v1/ws/metrics only listens and gets metric updates', async () => {
+    server = await startLiveServer();
+    const client = await LiveClient.connect(`${server.wsUrl}/api/v1/ws/metrics?token=x`);
+    clients.push(client);
+    const first = await client.next(isSnapshot, 1000);
+    expect(first.message.names_filter).toBeNull();
+    const res = await server.post('/api/v1/metrics', { name: 'cpu_load', value: 0.5 });
+    expect(res.status).toBe(202);
+    const hasLoad = (m: LiveServerMessageBody): m is Snapshot =>
+      isSnapshot(m) && m.latest_metrics.some((metric) => metric.name === 'cpu_load');
+    const update = await client.next(hasLoad, 1000, first.index + 1);
+    expect(update.message.latest_metrics[0]).toMatchObject({ name: 'cpu_load', value: 0.5 });
+    // A subscribe still changes the filter, as on /api/v1/live.
+    client.send({ type: 'subscribe', names: ['signup'] });
+    const filtered = (m: LiveServerMessageBody): m is Snapshot =>
+      isSnapshot(m) && m.names_filter !== null;
+    const refiltered = await client.next(filtered, 1000, update.index + 1);
+    expect(refiltered.message.names_filter).toEqual(['signup']);
+    expect(refiltered.message.latest_metrics).toEqual([]);
+    expect(server.hub.stats().topics).toBe(1);
+  });
+
   test('unsubscribe stops messages; stopping the hub closes with 1001', async () => {
     server = await startLiveServer();
     const { client } = await subscribed(server);

@@ -1,7 +1,8 @@
 // The live WebSocket at /api/v1/live and /api/v1/ws/metrics (the PulseBoard path). Before the
 // upgrade it checks the Origin, authenticates like the read routes (a token in `?token=`, the
 // Authorization header, or the Sec-WebSocket-Protocol header) and the subscriber bounds; after
-// it, everything is the hub's. The protocol schemas are registered as OpenAPI components.
+// it, everything is the hub's (on the PulseBoard path the socket starts subscribed to all
+// names). The protocol schemas are registered as OpenAPI components.
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
@@ -19,6 +20,11 @@ import { tenantParam } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
 
 export const LIVE_PATHS = ['/api/v1/live', '/api/v1/ws/metrics'] as const;
+/**
+ * Paths whose sockets are subscribed to all names on open: PulseBoard (seed 001) clients connect
+ * to /api/v1/ws/metrics?token= and only listen for metric updates; they know no subscribe.
+ */
+const SUBSCRIBED_ON_OPEN: ReadonlySet<string> = new Set([LIVE_PATHS[1]]);
 /** The subprotocol a browser offers (with `bearer.<token>`) and the server selects. */
 export const LIVE_SUBPROTOCOL = 'tally.live';
 const BEARER_PREFIX = 'bearer.';
@@ -152,17 +158,23 @@ export function liveRoutes(deps: LiveRouteDeps) {
     const key = credentialsKey(credentials, query, tenant);
     admitted.set(request, { tenant, publisher: server, credentials: { key, stillAuthorized } });
   };
-  const open = (socket: LiveSocket, request: Request) => {
+  const open = (socket: LiveSocket, request: Request, subscribed: boolean) => {
     const admission = admitted.get(request);
-    if (admission === undefined) socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
-    else deps.hub.open(socket, admission.tenant, admission.publisher, admission.credentials);
+    if (admission === undefined) {
+      socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
+      return;
+    }
+    const { tenant, publisher, credentials } = admission;
+    if (deps.hub.open(socket, tenant, publisher, credentials) && subscribed) {
+      void deps.hub.subscribeAll(socket);
+    }
   };
   const socketRoute = <Path extends string>(path: Path) =>
     new Elysia().ws(path, {
       detail: { hide: true },
       beforeHandle: ({ request, query, server, set }) =>
         admit(request, query, server, set.headers as Record<string, unknown>),
-      open: (ws) => open(bunSocket(ws.raw), ws.data.request),
+      open: (ws) => open(bunSocket(ws.raw), ws.data.request, SUBSCRIBED_ON_OPEN.has(path)),
       message: (ws, message) => deps.hub.receive(bunSocket(ws.raw), message),
       close: (ws) => deps.hub.close(bunSocket(ws.raw)),
     });
