@@ -1,6 +1,7 @@
 // Plausible Events API at the protocol level: the tracker's text/plain beacon {n,u,d,r,p}, the
-// visitor hash from User-Agent and X-Forwarded-For, domain lists, hash routing, engagement,
-// its 400 `errors` body, domain aliases in required mode, overload. (The real tracker in a real
+// visitor hash from User-Agent and X-Forwarded-For, domain lists, hash routing, engagement
+// (time and scroll depth on events; the tracker's engagement beacons not stored), its 400
+// `errors` body, domain aliases in required mode, overload. (The real tracker in a real
 // browser is test/e2e/plausible.test.ts.)
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
@@ -68,7 +69,7 @@ describe('Plausible POST /api/event', () => {
     expect((await stats('rollup.example')).page_views).toBe(1);
   });
 
-  test('custom events with props, hash routing, engagement', async () => {
+  test('custom events with props, hash routing, time and scroll depth', async () => {
     await beacon({
       n: 'Signup',
       u: 'https://example.com/',
@@ -77,7 +78,13 @@ describe('Plausible POST /api/event', () => {
       $: { amount: '9.99', currency: 'EUR' },
     });
     await beacon({ n: 'pageview', u: 'https://example.com/app#/settings', d: 'example.com', h: 1 });
-    await beacon({ n: 'engagement', u: 'https://example.com/', d: 'example.com', e: 5000, sd: 40 });
+    await beacon({
+      n: 'Video watched',
+      u: 'https://example.com/',
+      d: 'example.com',
+      e: 5000,
+      sd: 40,
+    });
     const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
     const byName = Object.fromEntries(list.events.map((e) => [e.name, e]));
     expect(byName.Signup?.properties).toEqual({
@@ -85,9 +92,30 @@ describe('Plausible POST /api/event', () => {
       $revenue: { amount: '9.99', currency: 'EUR' },
     });
     expect(byName.pageview?.path).toBe('/app#/settings');
-    expect(byName.engagement).toMatchObject({ duration: 5, properties: { $scroll_depth: 40 } });
+    expect(byName['Video watched']).toMatchObject({
+      duration: 5,
+      properties: { $scroll_depth: 40 },
+    });
     const s = await stats('example.com');
     expect(s).toMatchObject({ total_events: 3, page_views: 1 });
+  });
+
+  test("the tracker's engagement beacons are checked and answered, not stored", async () => {
+    // What @plausible-analytics/tracker sends after a page view when the page is hidden or left.
+    const pageview = { n: 'pageview', u: 'https://example.com/pricing', d: 'example.com', v: 36 };
+    const engagement = { ...pageview, n: 'engagement', sd: 80, e: 12_000, p: {} };
+    expect((await beacon(pageview)).status).toBe(202);
+    const res = await beacon({ ...engagement, d: 'example.com,rollup.example' });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('ok');
+    expect(res.headers.get('x-plausible-dropped')).toBe('2');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const bad = await beacon({ ...engagement, u: 'not a url' });
+    expect(bad.status).toBe(400);
+    expect(await stats('example.com')).toMatchObject({ total_events: 1, page_views: 1 });
+    const topEvents = (await stats('example.com')).top_events;
+    expect(topEvents).toEqual([{ name: 'pageview', events: 1, visitors: 1 }]);
+    expect((await stats('rollup.example')).total_events).toBe(0);
   });
 
   test('m/meta props, revenue, interactive; the domain without www., else the URL host', async () => {

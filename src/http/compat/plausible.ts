@@ -1,7 +1,8 @@
 // Plausible's Events API: POST /api/event with `text/plain` (or JSON) `{n,u,d,r,p,…}` or the
 // long names. `d` is a domain alias, a comma list writing one event per site; the visitor hash
 // uses User-Agent and the first X-Forwarded-For hop, as Plausible's own proxy guides expect.
-// 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`.
+// 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`. The tracker's
+// engagement beacons are checked but not stored, as Plausible counts them as no event.
 
 import { Elysia, t } from 'elysia';
 import {
@@ -28,6 +29,15 @@ import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './re
 
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
+
+/**
+ * The name of the beacon the tracker sends when a page is hidden or left ({n, sd, e, …}): time
+ * on page and scroll depth for the page view before it. Plausible folds it into that page view
+ * and never counts it as an event; stored as one it would inflate totals, top events and live
+ * counters, so it is checked and answered like Plausible's dropped events (202 "ok" with
+ * `x-plausible-dropped`), not stored.
+ */
+export const PLAUSIBLE_ENGAGEMENT_NAME = 'engagement';
 
 /** Plausible's field names by unified (or short) name, for error bodies. */
 const FIELD_NAMES: Record<string, string> = {
@@ -62,11 +72,15 @@ export function plausibleRoutes(deps: AppDeps) {
       const ctx = contextOf(deps, request, server, forwarded ? { ip: forwarded } : {});
       const inputs = inputsOf(body);
       const events = prepareEvents(inputs, ctx, () => ['body']);
+      const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
+      if (inputs[0]?.name === PLAUSIBLE_ENGAGEMENT_NAME) {
+        return new Response('ok', {
+          status: 202,
+          headers: { ...headers, 'x-plausible-dropped': String(events.length) },
+        });
+      }
       await ingest(deps, request, events, () => ['body']);
-      return new Response('ok', {
-        status: 202,
-        headers: { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' },
-      });
+      return new Response('ok', { status: 202, headers });
     },
   );
   return new Elysia({ tags: ['compatibility'] }).post('/api/event', event, {
@@ -120,7 +134,10 @@ const examplePageview = {
 
 const EVENT_DOC = {
   summary: 'Plausible: record an event',
-  description: 'Pageviews (`n: "pageview"`) count as page views; 202 once durable.',
+  description:
+    'Pageviews (`n: "pageview"`) count as page views; 202 once durable. The tracker\'s ' +
+    '`engagement` beacons (time on page, scroll depth) are checked but not stored: 202 with ' +
+    '`x-plausible-dropped`, as Plausible answers events it does not count.',
   requestBody: jsonRequestBody(
     PlausibleEventIn,
     examplePageview,
@@ -129,7 +146,13 @@ const EVENT_DOC = {
   ),
   responses: {
     202: {
-      description: 'Stored',
+      description: 'Stored (an engagement beacon: checked, not stored)',
+      headers: {
+        'x-plausible-dropped': {
+          description: 'Events not stored (an engagement beacon: one per site of `d`).',
+          schema: { type: 'integer' as const },
+        },
+      },
       content: { 'text/plain': { schema: openApiSchema(t.Literal('ok')), example: 'ok' } },
     },
     ...errorAnswers({ 400: 'Malformed JSON or gzip, or a field breaks a rule' }, () =>
