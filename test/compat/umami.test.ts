@@ -1,6 +1,7 @@
 // Umami: the unmodified @umami/node client against a real socket (page views, custom events and
 // identify, with Umami's {cache, sessionId, visitId} answer), then /api/send and /api/batch at
-// the protocol level: per-item errors, the 500-item limit, site aliases in required mode.
+// the protocol level: per-item errors, the 500-item limit, site aliases in required mode, and
+// the item types that are answered but not stored (identify, performance, error).
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Umami } from '@umami/node';
@@ -20,7 +21,7 @@ describe('@umami/node against Tally', () => {
   });
   afterAll(() => server.close());
 
-  test('page views, events and identify arrive; the answer carries session and visit', async () => {
+  test('page views and events arrive, identify is no event; answers carry session and visit', async () => {
     const umami = new Umami({ websiteId: WEBSITE, hostUrl: server.url });
     const answers: Json[] = [];
     const pages = ['/', '/pricing', '/pricing', '/docs'];
@@ -45,7 +46,7 @@ describe('@umami/node against Tally', () => {
     expect(new Set(answers.map((a) => a.sessionId)).size).toBe(1);
     const stats = await server.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
     expect(stats).toMatchObject({
-      total_events: 8,
+      total_events: 7,
       page_views: 4,
       unique_visitors: 1,
       sessions: 1,
@@ -56,7 +57,8 @@ describe('@umami/node against Tally', () => {
       { path: '/docs', views: 1, visitors: 1 },
     ]);
     expect(stats.top_events).toContainEqual({ name: 'signup-button', events: 3, visitors: 1 });
-    expect(stats.top_events).toContainEqual({ name: 'identify', events: 1, visitors: 1 });
+    const names = (stats.top_events as Json[]).map((e) => e.name);
+    expect(names.sort()).toEqual(['pageview', 'signup-button']);
   });
 });
 
@@ -98,7 +100,8 @@ describe('Umami collection API', () => {
   test("bad items are 400 in Umami's error shape and store nothing", async () => {
     const cases = [
       item({ website: 'not-a-uuid' }),
-      { type: 'performance', payload: { website: WEBSITE } },
+      { type: 'pageleave', payload: { website: WEBSITE } },
+      { type: 'error', payload: { website: 'not-a-uuid' } },
       { type: 'event' },
       item({ timestamp: 'yesterday' }),
     ];
@@ -123,7 +126,8 @@ describe('Umami collection API', () => {
     expect(body).toMatchObject({ size: 4, processed: 3, errors: 1 });
     const details = body.details as { index: number; response: { error: Json } }[];
     expect(details.map((d) => [d.index, d.response.error.status])).toEqual([[1, 400]]);
-    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(2);
+    // The identify item is processed, as Umami does, but is no event.
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
     expect((await t.getJson(`/api/v1/stats?tenant_id=${OTHER}`)).total_events).toBe(1);
     const over = await t.post(
       '/api/batch',
@@ -131,7 +135,43 @@ describe('Umami collection API', () => {
     );
     expect(over.status).toBe(413);
     expect(((await over.json()) as { error: Json }).error.code).toBe('payload-too-large');
-    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(2);
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
+  });
+
+  test('identify, performance and error items are answered as Umami does, not stored', async () => {
+    const ua = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0' };
+    const page = (await (await t.post('/api/send', item(), ua)).json()) as Json;
+    const identify = await t.post(
+      '/api/send',
+      item({ id: 'user-7', data: { plan: 'pro' } }, 'identify'),
+      ua,
+    );
+    expect(identify.status).toBe(200);
+    expect(Object.keys((await identify.json()) as Json).sort()).toEqual([
+      'cache',
+      'sessionId',
+      'visitId',
+    ]);
+    // What the tracker sends with data-performance="true": web vitals of the page.
+    const vitals = { lcp: 1200, inp: 80, cls: 0.02, fcp: 900, ttfb: 120, duration: 15_000 };
+    const performance = await t.post('/api/send', item(vitals, 'performance'), ua);
+    expect(performance.status).toBe(200);
+    expect(((await performance.json()) as Json).sessionId).toBe(page.sessionId);
+    const report = {
+      version: 1,
+      website: WEBSITE,
+      eventId: 'b7f1c1de-2f6d-4c55-9a0e-7f3c2a1d9e10',
+      timestamp: T0,
+      name: 'TypeError',
+      message: 'x is undefined',
+      url: 'https://ex.com/x',
+    };
+    const error = await t.post('/api/send', { type: 'error', payload: report }, ua);
+    expect(error.status).toBe(200);
+    expect(await error.json()).toEqual({ ok: false, reason: 'errors_disabled' });
+    const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
+    expect(stats).toMatchObject({ total_events: 1, page_views: 1 });
+    expect(stats.top_events).toEqual([{ name: 'pageview', events: 1, visitors: 1 }]);
   });
 
   test('overload is a 503 for the whole request, nothing stored', async () => {

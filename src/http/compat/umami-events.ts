@@ -1,7 +1,8 @@
 // One Umami collection item ({type, payload}): its schema, as a unified event, and the ids
 // Umami answers with: a session per (website, client address, agent, month) or per distinct id,
 // and a visit per session and hour, as Umami derives them. The session becomes the event's
-// anonymous_id (Umami's visitor) and the visit its session_id.
+// anonymous_id (Umami's visitor) and the visit its session_id. Only `event` items are stored as
+// events; the other types Umami takes are checked and answered as Umami answers them.
 
 import { createHmac, randomBytes } from 'node:crypto';
 import { t } from 'elysia';
@@ -17,7 +18,19 @@ export interface UmamiIds {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TYPES = ['event', 'identify'];
+/** The item types of Umami's /api/send (its collection schema and its error tracking). */
+export const UMAMI_TYPES = ['event', 'identify', 'performance', 'error'] as const;
+export type UmamiType = (typeof UMAMI_TYPES)[number];
+/**
+ * Types checked and answered like events but not stored: Umami counts none of them as an event,
+ * so storing them would inflate totals, top events and live counters. identify: Umami keeps its
+ * `data` as session properties and links `id` to the session (the tracker sends `id` on the
+ * events that follow, which Tally stores as their user_id); performance: web vitals, for
+ * Umami's separate performance report.
+ */
+const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>(['identify', 'performance']);
+/** Umami's answer to an `error` item for a website whose error tracking is off. */
+export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
 const HOUR_MS = 3_600_000;
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
@@ -29,7 +42,14 @@ const optionalText = (description?: string) =>
 /** An item as the tracker and @umami/node send it, for the docs (checkItem() checks one). */
 export const UmamiItemIn = t.Object(
   {
-    type: t.Union([t.Literal('event'), t.Literal('identify')]),
+    type: t.Union(
+      UMAMI_TYPES.map((type) => t.Literal(type)),
+      {
+        description:
+          'Only `event` is stored. `identify` and `performance` are checked and answered but ' +
+          'not stored; `error` is answered {"ok":false,"reason":"errors_disabled"}.',
+      },
+    ),
     payload: t.Object(
       {
         website: t.String({
@@ -83,14 +103,23 @@ export class UmamiSessions {
   }
 }
 
-/** The unified event of one item and the ids to answer with; 422 issues name bad fields. */
-export function umamiInput(
+/** One item as Umami takes it: an event to store, an item only answered, or an error report. */
+export type UmamiItem =
+  | { kind: 'event'; input: EventInput; ids: UmamiIds; stored: boolean }
+  | { kind: 'error'; websiteId: string };
+
+/**
+ * The unified event of one item and the ids to answer with (`stored` false for the types Umami
+ * does not count as events); an `error` item only names its website. 422 issues name bad fields.
+ */
+export function umamiItem(
   item: unknown,
   ctx: PrepareContext,
   sessions: UmamiSessions,
   loc: (string | number)[],
-): { input: EventInput; ids: UmamiIds } {
+): UmamiItem {
   const { type, payload } = checkItem(item, loc);
+  if (type === 'error') return { kind: 'error', websiteId: payload.website as string };
   const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : undefined);
   const website = payload.website as string;
   const seconds = payload.timestamp as number | undefined;
@@ -116,7 +145,7 @@ export function umamiInput(
     ip: text('ip'),
     properties,
   };
-  return { input, ids };
+  return { kind: 'event', input, ids, stored: !UNSTORED_TYPES.has(type) };
 }
 
 function checkItem(
@@ -128,7 +157,10 @@ function checkItem(
   const issues: FieldIssue[] = [];
   const bad = (loc: string[], msg: string) =>
     issues.push({ loc: [...at, ...loc], msg, type: 'value_error' });
-  if (!TYPES.includes(body?.type as string)) bad(['type'], 'type must be event or identify');
+  const type = body?.type as string;
+  if (!(UMAMI_TYPES as readonly string[]).includes(type)) {
+    bad(['type'], `type must be one of ${UMAMI_TYPES.join(', ')}`);
+  }
   if (payload === undefined) {
     bad(['payload'], 'payload must be an object');
     throw AppError.validation(issues);
@@ -136,6 +168,11 @@ function checkItem(
   const website = payload.website;
   if (typeof website !== 'string' || !UUID.test(website)) {
     bad(['payload', 'website'], 'website must be a website UUID');
+  }
+  // An error report has fields of its own (a timestamp in ms, a stack); it is not kept.
+  if (type === 'error') {
+    if (issues.length > 0) throw AppError.validation(issues);
+    return { type, payload };
   }
   for (const field of TEXT_FIELDS) {
     const value = payload[field];
@@ -151,5 +188,5 @@ function checkItem(
     bad(['payload', 'data'], 'data must be an object');
   }
   if (issues.length > 0) throw AppError.validation(issues);
-  return { type: body?.type as string, payload };
+  return { type, payload };
 }

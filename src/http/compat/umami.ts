@@ -1,6 +1,8 @@
 // Umami's collection API: POST /api/send ({type, payload}; `payload.website` is the site alias)
 // answers {cache, sessionId, visitId}; POST /api/batch takes up to 500 such items and reports
 // per-item errors, storing the valid ones in one write. Errors use Umami's {"error":{…}} shape.
+// Only `event` items are stored; identify and performance are answered as Umami answers them,
+// and an error report as Umami answers it for a website with error tracking off.
 
 import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, type FieldIssue, requestLimits } from '../../core/index.ts';
@@ -24,10 +26,21 @@ import {
   json,
   preflightRoutes,
 } from './responses.ts';
-import { type UmamiIds, UmamiItemIn, UmamiSessions, umamiInput } from './umami-events.ts';
+import {
+  UMAMI_ERRORS_DISABLED,
+  type UmamiIds,
+  UmamiItemIn,
+  UmamiSessions,
+  umamiItem,
+} from './umami-events.ts';
 
 /** Items one /api/batch request may carry. */
 export const UMAMI_BATCH_ITEMS_MAX = 500;
+
+/** A checked item: an event (stored or only answered) or an error report (never stored). */
+type Prepared =
+  | { kind: 'event'; event: BaseEvent; ids: UmamiIds; stored: boolean }
+  | { kind: 'error'; websiteId: string };
 
 const CODES: Record<number, string> = {
   400: 'bad-request',
@@ -46,18 +59,24 @@ export function umamiRoutes(deps: AppDeps) {
     return json(umamiError(e), e.status, headers);
   };
   type Ctx = { request: Request; server: Server };
-  const prepareOne = (item: unknown, ctx: PrepareContext, loc: (string | number)[]) => {
-    const { input, ids } = umamiInput(item, ctx, sessions, loc);
-    return { event: prepareEvents([input], ctx, () => loc)[0] as BaseEvent, ids };
+  const prepareOne = (raw: unknown, ctx: PrepareContext, loc: (string | number)[]): Prepared => {
+    const item = umamiItem(raw, ctx, sessions, loc);
+    if (item.kind === 'error') {
+      ctx.tenantOf(item.websiteId); // the tenancy's 401/403, as for an event
+      return item;
+    }
+    const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
+    return { kind: 'event', event, ids: item.ids, stored: item.stored };
   };
 
   const send = guarded(shape, async ({ request, server }: Ctx) => {
     admitIngest(deps);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const ctx = contextOf(deps, request, server);
-    const { event, ids } = prepareOne(body, ctx, ['body']);
-    await ingest(deps, request, [event], () => ['body']);
-    return json(responseOf(ids, ctx.receivedAt), 200, CORS_HEADERS);
+    const item = prepareOne(body, ctx, ['body']);
+    if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
+    if (item.stored) await ingest(deps, request, [item.event], () => ['body']);
+    return json(responseOf(item.ids, ctx.receivedAt), 200, CORS_HEADERS);
   });
 
   const batch = guarded(shape, async ({ request, server }: Ctx) => {
@@ -69,7 +88,8 @@ export function umamiRoutes(deps: AppDeps) {
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
       try {
-        events.push(prepareOne(item, ctx, ['body', index]).event);
+        const prepared = prepareOne(item, ctx, ['body', index]);
+        if (prepared.kind === 'event' && prepared.stored) events.push(prepared.event);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         details.push({ index, response: umamiError(asUmamiError(error)) });
@@ -112,15 +132,25 @@ const exampleEvent = { type: 'event', payload: { ...page, name: 'signup', data: 
 
 const SEND_DOC = {
   summary: 'Umami: collect one item',
+  description:
+    '`event` items are stored. `identify` and `performance` items are checked and answered ' +
+    'with the session, but not stored (Umami counts neither as an event). An `error` item is ' +
+    'answered `{"ok":false,"reason":"errors_disabled"}`: Tally does not track errors.',
   requestBody: jsonRequestBody(UmamiItemIn, examplePageview),
   responses: {
     200: jsonAnswer(
-      'Stored; the session and visit the item counts in',
-      t.Object({
-        cache: t.String({ description: 'Opaque; clients send it back in x-umami-cache.' }),
-        sessionId: t.String({ format: 'uuid' }),
-        visitId: t.String({ format: 'uuid' }),
-      }),
+      'Stored (an event); the session and visit the item counts in',
+      t.Union([
+        t.Object({
+          cache: t.String({ description: 'Opaque; clients send it back in x-umami-cache.' }),
+          sessionId: t.String({ format: 'uuid' }),
+          visitId: t.String({ format: 'uuid' }),
+        }),
+        t.Object(
+          { ok: t.Literal(false), reason: t.Literal(UMAMI_ERRORS_DISABLED.reason) },
+          { description: 'An `error` item: not kept.' },
+        ),
+      ]),
       {
         cache:
           'eyJ3ZWJzaXRlSWQiOiI0ZmI3ZmE0Yy01YjQ2LTQzOGQtOTRiMy0zYThmYjliYzJlOGIiLCJzZXNzaW9uSWQiOi' +
@@ -139,7 +169,9 @@ const SEND_DOC = {
 
 const BATCH_DOC = {
   summary: `Umami: collect up to ${UMAMI_BATCH_ITEMS_MAX} items`,
-  description: 'Bad items are reported in `details` and not stored; the rest are.',
+  description:
+    'Bad items are reported in `details` and not stored; the rest are (`event` items only: ' +
+    'identify, performance and error items count as processed, as on /api/send).',
   requestBody: jsonRequestBody(t.Array(UmamiItemIn, { maxItems: UMAMI_BATCH_ITEMS_MAX }), [
     examplePageview,
     exampleEvent,
