@@ -3,10 +3,10 @@
 // segment and staging directories and the configuration is locked, so no query can reach
 // other files or loosen the settings.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KiB } from '../core/index.ts';
+import { makeDirsDurably } from './durable-fs.ts';
 import { EVENT_COLUMN_DEFS } from './event-columns.ts';
 
 export interface DuckDbOptions {
@@ -19,8 +19,7 @@ export interface DuckDbOptions {
 export const HOT_TABLE = 'hot_events';
 
 export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance> {
-  for (const dir of [options.segmentsDir, options.stagingDir])
-    fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [options.segmentsDir, options.stagingDir]) makeDirsDurably(dir);
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads),
     memory_limit: `${Math.floor(options.memoryLimitBytes / (1024 * 1024))}MB`,

@@ -12,6 +12,7 @@ import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { checkDisk, type DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
+import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
@@ -79,9 +80,13 @@ export class EventStore implements EventSource {
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
-    fs.mkdirSync(options.dataDir, { recursive: true });
+    // Every entry of the data directory is made durable as it is created (the directory in its
+    // parent; wal/, segments/ and staging/ where they are opened; tally.sqlite here): else a
+    // power loss soon after a first start could take files with it that were declared safe.
+    makeDirsDurably(options.dataDir);
     const sqlite = openSqlite(options.dataDir);
     try {
+      fsyncPath(options.dataDir);
       return await EventStore.openWith(sqlite, options, onReplay);
     } catch (error) {
       sqlite.close(); // its lock on the data directory goes with it

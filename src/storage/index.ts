@@ -2,6 +2,7 @@
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus } from './disk.ts';
 export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
+export { fsyncPath } from './durable-fs.ts';
 export {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,
@@ -34,7 +35,6 @@ export { publishSegment, segmentRelativePath } from './segment-files.ts';
 export { DataDirInUseError, openSqlite } from './sqlite.ts';
 export {
   type Durability,
-  fsyncPath,
   type WalDamage,
   type WalOptions,
   type WalRecord,

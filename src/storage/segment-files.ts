@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncPath } from './wal.ts';
+import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 
 export function segmentRelativePath(tenant: string, day: string, name: string): string {
   return path.join(`tenant=${encodeURIComponent(tenant)}`, `day=${day}`, `${name}.parquet`);
@@ -20,19 +20,6 @@ export function publishSegment(stagingFile: string, segmentsDir: string, relativ
   fs.renameSync(stagingFile, target);
   fsyncPath(path.dirname(target));
   return fs.statSync(target).size;
-}
-
-/**
- * `mkdir -p` whose new directories survive a power loss: each one created is fsynced in its
- * parent, or a segment renamed into it could vanish with it after the log was released.
- */
-export function makeDirsDurably(dir: string): void {
-  const first = fs.mkdirSync(dir, { recursive: true });
-  if (first === undefined) return; // all there already
-  for (let created = dir; ; created = path.dirname(created)) {
-    fsyncPath(path.dirname(created));
-    if (created === first) return;
-  }
 }
 
 /** Removes files that may or may not exist (what a failed step wrote), ignoring the absent. */

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../core/index.ts';
+import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { writeFully } from './file-io.ts';
 import {
   decodeFrame,
@@ -94,7 +95,7 @@ export class WriteAheadLog {
     onRecord: (record: WalRecord) => void,
     seqFloor = 0,
   ): WriteAheadLog {
-    fs.mkdirSync(options.dir, { recursive: true });
+    makeDirsDurably(options.dir);
     const names = fs
       .readdirSync(options.dir)
       .filter((n) => FILE_PATTERN.test(n))
@@ -264,18 +265,6 @@ function createFile(dir: string, index: number): WalFile {
   fs.closeSync(fs.openSync(path.join(dir, name), 'a'));
   fsyncPath(dir);
   return { index, name, lastSeq: 0 };
-}
-
-/**
- * fsyncs a file, or a directory so that a file created or removed in it survives a power loss.
- */
-export function fsyncPath(target: string): void {
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function writeFullySync(fd: number, parts: Uint8Array[], bytes: number): void {

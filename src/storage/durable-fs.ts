@@ -1,0 +1,31 @@
+// fsync of files and directories: what makes a write, a new directory entry or a rename
+// survive a power loss. The log, the segment files and the data directory's own layout rely
+// on it.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * fsyncs a file, or a directory so that a file created or removed in it survives a power loss.
+ */
+export function fsyncPath(target: string): void {
+  const fd = fs.openSync(target, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * `mkdir -p` whose new directories survive a power loss: each one created is fsynced in its
+ * parent, or a file made durable in it (a log file, a segment) could vanish with it.
+ */
+export function makeDirsDurably(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (first === undefined) return; // all there already
+  for (let created = dir; ; created = path.dirname(created)) {
+    fsyncPath(path.dirname(created));
+    if (created === first) return;
+  }
+}
