@@ -1,16 +1,44 @@
 // Where segment files live and how they appear there atomically: written under a temporary
 // name in the staging directory, fsynced, renamed into
-// `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet` (new directories fsynced in their
-// parents), and the directory fsynced. At start, files the catalog does not know (a crash
-// between rename and catalog) and staging leftovers are removed.
+// `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet` (a long id shortened, see
+// tenantDirName; new directories fsynced in their parents), and the directory fsynced. At
+// start, files the catalog does not know (a crash between rename and catalog) and staging
+// leftovers are removed.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
+import { storageLimits } from './limits.ts';
 
 export function segmentRelativePath(tenant: string, day: string, name: string): string {
-  return path.join(`tenant=${encodeURIComponent(tenant)}`, `day=${day}`, `${name}.parquet`);
+  return path.join(tenantDirName(tenant), `day=${day}`, `${name}.parquet`);
 }
+
+/**
+ * The directory of a tenant's segments: `tenant=` and the id escaped, or, when that would be
+ * longer than `tenantDirBytesMax`, the escaped id's start, `+` and a hash of the whole id (a
+ * name past the file system's 255 bytes would fail every flush). Escaping turns `+` into
+ * `%2B`, so the two forms never meet. Nothing reads a tenant back from a directory name:
+ * reads, compaction and the sweep at start go by the files the catalog lists.
+ */
+export function tenantDirName(tenant: string): string {
+  const { tenantDirBytesMax, tenantDirHashHexChars } = storageLimits;
+  const readable = `${TENANT_DIR_PREFIX}${encodeURIComponent(tenant)}`;
+  // Escaped text is ASCII: its length in characters is its length in bytes.
+  if (readable.length <= tenantDirBytesMax) return readable;
+  const hash = createHash('sha256').update(tenant).digest('hex').slice(0, tenantDirHashHexChars);
+  const room = tenantDirBytesMax - TENANT_DIR_PREFIX.length - 1 - hash.length;
+  let start = '';
+  for (const char of tenant) {
+    const escaped = encodeURIComponent(char);
+    if (start.length + escaped.length > room) break;
+    start += escaped;
+  }
+  return `${TENANT_DIR_PREFIX}${start}+${hash}`;
+}
+
+const TENANT_DIR_PREFIX = 'tenant=';
 
 /** Moves a written staging file to its final place durably; returns its size in bytes. */
 export function publishSegment(stagingFile: string, segmentsDir: string, relative: string): number {

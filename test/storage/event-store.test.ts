@@ -69,6 +69,21 @@ describe('flush', () => {
     expect((await t.get('/api/v1/events/old?tenant_id=acme')).status).toBe(200);
   });
 
+  test('a tenant id whose escaped form is too long for a file name flushes like any', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    // 128 characters, valid, escaped to 384 bytes (`:` is `%3A`): past a file name's 255.
+    const long = `a${':'.repeat(127)}`;
+    await sendBatch(t, ['l1'], { tenant_id: long });
+    await sendBatch(t, ['a1'], { tenant_id: 'acme' });
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 2, rows: 2 });
+    await sendBatch(t, ['l2'], { tenant_id: long });
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 1 });
+    expect(await t.engine.store.compactor.compact()).toBe(1); // the long id's two segments
+    await t.restart(); // the sweep at start keeps the files the catalog lists
+    expect(await idsSeen(t, long)).toEqual({ rows: 2, ids: 2 });
+    expect(await t.count('acme')).toBe(1);
+  });
+
   test('a long SQL statement holds no lock: flushes and other reads go on meanwhile', async () => {
     const app = await makeTestApp({}, { queryTimeoutMs: 2_000 });
     t = app;

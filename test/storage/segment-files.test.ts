@@ -1,0 +1,42 @@
+import { expect, test } from 'bun:test';
+import { eventLimits } from '../../src/core/index.ts';
+import { storageLimits } from '../../src/storage/limits.ts';
+import { segmentRelativePath, tenantDirName } from '../../src/storage/segment-files.ts';
+
+const { tenantCharsMax } = eventLimits;
+const bytes = (name: string) => Buffer.byteLength(name);
+
+test('a tenant directory keeps the escaped id when it is short', () => {
+  expect(tenantDirName('acme')).toBe('tenant=acme');
+  expect(tenantDirName('org:acme.eu-1')).toBe('tenant=org%3Aacme.eu-1');
+  expect(segmentRelativePath('acme', '2026-11-25', 'x')).toBe(
+    'tenant=acme/day=2026-11-25/x.parquet',
+  );
+});
+
+test('the longest tenant ids, escaped the most, get names within the limit, all distinct', () => {
+  // Valid ids escape to at most 3 bytes a character (`:` is `%3A`): 384 bytes of escaped id.
+  const worst = [
+    `a${':'.repeat(tenantCharsMax - 1)}`,
+    `b${':'.repeat(tenantCharsMax - 1)}`,
+    `a${':'.repeat(tenantCharsMax - 2)}a`,
+    `a${':'.repeat(tenantCharsMax - 2)}`,
+    'a'.repeat(tenantCharsMax),
+    `${'a'.repeat(tenantCharsMax - 1)}b`,
+    '€'.repeat(tenantCharsMax), // outside the tenant pattern; the name is still bounded
+  ];
+  const names = worst.map(tenantDirName);
+  for (const name of names) {
+    expect(bytes(name)).toBeLessThanOrEqual(storageLimits.tenantDirBytesMax);
+    expect(name).toMatch(/^tenant=[A-Za-z0-9._~%-]*\+[0-9a-f]{32}$/);
+  }
+  expect(new Set(names).size).toBe(worst.length);
+  expect(names[0]?.startsWith('tenant=a%3A%3A')).toBe(true); // still tells whose it is
+});
+
+test('a readable name and a shortened one never coincide', () => {
+  // An id spelled like a shortened name is escaped (its `%` and `+`): it gets a name of its own.
+  const long = `a${':'.repeat(tenantCharsMax - 1)}`;
+  const lookalike = tenantDirName(long).slice('tenant='.length);
+  expect(tenantDirName(lookalike)).not.toBe(tenantDirName(long));
+});
