@@ -188,8 +188,12 @@ export class Flusher {
         { staging, stagingCounts, file },
       );
     } catch (error) {
-      // A failed flush leaves nothing behind in staging (it is retried every few seconds).
+      // A failed flush leaves nothing behind (it is retried every few seconds): not in staging,
+      // and not the segment if its minute counts failed to follow it (it is not in `written`,
+      // so abandoning the flush would not find it).
+      const { segmentsDir } = this.deps;
       removeQuietly(staging, stagingCounts);
+      removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
       throw error;
     }
     if (facts === null) return null;

@@ -1,10 +1,11 @@
 // A flush or a compaction that fails part-way leaves no file behind: it is retried on its
 // interval, and each failed try used to leave its staging Parquet files until a restart.
 
-import { afterEach, expect, test } from 'bun:test';
+import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultPoint } from '../../src/storage/index.ts';
+import * as segmentFiles from '../../src/storage/segment-files.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
@@ -65,4 +66,23 @@ test('a failed compaction leaves nothing behind and changes nothing', async () =
   await t.engine.store.compactor.compact();
   expect(filesUnder(segments).filter((f) => !f.endsWith('.minutes.parquet'))).toHaveLength(1);
   expect(await t.count()).toBe(3);
+});
+
+test('a flush whose minute counts fail to publish removes the segment published before', async () => {
+  t = await makeTestApp();
+  expect((await t.post('/api/v1/events', { event_id: 'a', name: 'x' })).status).toBe(202);
+  const publish = segmentFiles.publishSegment;
+  const failing = spyOn(segmentFiles, 'publishSegment').mockImplementation((file, dir, rel) => {
+    if (rel.endsWith('.minutes.parquet')) throw new Error('EIO: i/o error, fsync');
+    return publish(file, dir, rel);
+  });
+  try {
+    await expect(t.engine.store.flusher.flush()).rejects.toThrow('EIO');
+  } finally {
+    failing.mockRestore();
+  }
+  expect(filesUnder(path.join(t.dataDir, 'staging'))).toEqual([]);
+  expect(filesUnder(path.join(t.dataDir, 'segments'))).toEqual([]);
+  expect((await t.engine.store.flusher.flush()).rows).toBe(1);
+  expect(await t.count()).toBe(1);
 });
