@@ -114,13 +114,24 @@ export class Compactor {
       maxReceivedAt: Math.max(...segments.map((s) => s.maxReceivedAt)),
       hasMinuteCounts: true,
     };
-    await this.deps.lock.write(() => {
-      this.deps.catalog.commitCompaction(
-        segments.map((s) => s.id),
-        merged,
-      );
-      this.deps.fault('compact:after-catalog');
-    });
+    let committed = false;
+    try {
+      await this.deps.lock.write(() => {
+        this.deps.catalog.commitCompaction(
+          segments.map((s) => s.id),
+          merged,
+        );
+        committed = true;
+        this.deps.fault('compact:after-catalog');
+      });
+    } catch (error) {
+      // Not in the catalog, the merged file is a copy nobody reads: each retry would leave
+      // one more until a restart. Once committed, it holds the events and must stay.
+      if (!committed) {
+        removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+      }
+      throw error;
+    }
     for (const s of segments) {
       fs.rmSync(path.join(segmentsDir, s.file), { force: true });
       fs.rmSync(path.join(segmentsDir, minuteCountsFile(s.file)), { force: true });

@@ -86,3 +86,27 @@ test('a flush whose minute counts fail to publish removes the segment published 
   expect((await t.engine.store.flusher.flush()).rows).toBe(1);
   expect(await t.count()).toBe(1);
 });
+
+test('a compaction whose catalog swap fails removes its merged file, on every try', async () => {
+  t = await makeTestApp({ compactSegmentsMin: SEGMENTS });
+  for (const id of ['a', 'b', 'c']) {
+    await t.post('/api/v1/events', { event_id: id, name: 'x' });
+    await t.engine.store.flusher.flush();
+  }
+  const segments = path.join(t.dataDir, 'segments');
+  const before = filesUnder(segments);
+  const { catalog, compactor } = t.engine.store;
+  const swap = spyOn(catalog, 'commitCompaction').mockImplementation(() => {
+    throw new Error('SQLITE_FULL: database or disk is full');
+  });
+  try {
+    for (let i = 0; i < 2; i++) await expect(compactor.compact()).rejects.toThrow('SQLITE_FULL');
+  } finally {
+    swap.mockRestore();
+  }
+  expect(filesUnder(path.join(t.dataDir, 'staging'))).toEqual([]);
+  expect(filesUnder(segments)).toEqual(before);
+  await compactor.compact();
+  expect(filesUnder(segments).filter((f) => !f.endsWith('.minutes.parquet'))).toHaveLength(1);
+  expect(await t.count()).toBe(3);
+});
