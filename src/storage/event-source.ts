@@ -24,7 +24,11 @@ export interface EventSnapshot {
    * `from` (several rows may share a key; sum them). Long-range counts read this.
    */
   minutesFrom: string;
-  /** Named values `from` refers to (`$tenant`); pass them with the query's own. */
+  /**
+   * Named values `from` and `minutesFrom` refer to (`$tenant`, and `$hotThroughSeq`, which
+   * keeps out unflushed rows another reader loads while this snapshot is held); pass them
+   * with the query's own.
+   */
   params: Record<string, DuckDBValue>;
   /** A connection reserved for this snapshot's queries. */
   connection: DuckDBConnection;

@@ -171,8 +171,12 @@ export class EventStore implements EventSource {
     await this.lock.acquireRead();
     let connection: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined;
     let relations: ReturnType<EventStore['relationsOf']>;
+    let hotThroughSeq: bigint;
     try {
       await this.hot.sync();
+      // Taken at once: another reader's sync may add rows to the hot table while this snapshot
+      // is held, and two queries on it must still see the same events.
+      hotThroughSeq = BigInt(this.hot.loadedThroughSeq);
       connection = await this.instance.connect();
       relations = this.relationsOf(tenant, range);
     } catch (error) {
@@ -184,13 +188,14 @@ export class EventStore implements EventSource {
     }
     const { from, minutesFrom, segmentFiles } = relations;
     const conn = connection;
+    const params = { tenant, hotThroughSeq };
     let released = false;
     return {
       from,
       minutesFrom,
-      params: { tenant },
+      params,
       connection: conn,
-      exportFiles: () => this.exportFiles(conn, tenant, segmentFiles),
+      exportFiles: () => this.exportFiles(conn, params, segmentFiles),
       release: () => {
         if (released) return;
         released = true;
@@ -203,7 +208,7 @@ export class EventStore implements EventSource {
   /** A snapshot's events as files of their own (see EventSnapshot.exportFiles). */
   private async exportFiles(
     conn: DuckDBConnection,
-    tenant: string,
+    params: SnapshotParams,
     segmentFiles: readonly string[],
   ): Promise<ExportedEvents> {
     const dir = path.join(this.stagingDir, `export-${crypto.randomUUID()}`);
@@ -217,9 +222,9 @@ export class EventStore implements EventSource {
       });
       const hotFile = path.join(dir, 'hot.parquet');
       await conn.run(
-        `COPY (SELECT ${EVENT_COLUMN_LIST} FROM ${HOT_TABLE} WHERE tenant = $tenant)
+        `COPY (SELECT ${EVENT_COLUMN_LIST} ${HOT_ROWS})
          TO '${sqlString(hotFile)}' (FORMAT parquet)`,
-        { tenant },
+        params,
       );
       return { files: [...files, hotFile], dir, remove };
     } catch (error) {
@@ -242,7 +247,7 @@ export class EventStore implements EventSource {
     const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
     const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
     const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
-    const hot = `FROM ${HOT_TABLE} WHERE tenant = $tenant`;
+    const hot = HOT_ROWS;
     const from =
       segments.length === 0
         ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
@@ -328,6 +333,16 @@ export class EventStore implements EventSource {
     });
   }
 }
+
+/** The values a snapshot's relations refer to (EventSnapshot.params); a type, to be a Record. */
+type SnapshotParams = {
+  tenant: string;
+  /** Hot rows above this seq were loaded after the snapshot was taken: it does not see them. */
+  hotThroughSeq: bigint;
+};
+
+/** A snapshot's unflushed rows: its tenant's, loaded by the time it was taken. */
+const HOT_ROWS = `FROM ${HOT_TABLE} WHERE tenant = $tenant AND seq <= $hotThroughSeq`;
 
 export function stagingOf(dataDir: string): string {
   return path.join(dataDir, 'staging');

@@ -187,6 +187,15 @@ export class HotTier {
     await removeFiles(plan.staged);
   }
 
+  /**
+   * The highest seq in the hot table's rows that a reader may count on: the rows with seq ≤ it
+   * are every group loaded so far, and stay the same until a flush ends (under the write
+   * lock), however many loads other readers run meanwhile. 0 when none is loaded.
+   */
+  get loadedThroughSeq(): number {
+    return this.groups[this.loadedCount - 1]?.seq ?? 0;
+  }
+
   /** Estimated memory held by hot events, loaded or not. */
   get bytes(): number {
     return this.memoryBytes;

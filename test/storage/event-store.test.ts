@@ -300,6 +300,42 @@ describe('flush', () => {
   });
 });
 
+describe('snapshot', () => {
+  test('sees the same events however long it is held, while others load newer ones', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await sendBatch(app, ['a']);
+    const held = await app.engine.store.snapshot('default');
+    const seen = async () => {
+      const r = await held.connection.runAndReadAll(
+        `SELECT (SELECT count(*) FROM ${held.from} AS e) AS rows,
+                (SELECT sum(events) FROM ${held.minutesFrom} AS m) AS counted`,
+        held.params,
+      );
+      const row = r.getRowObjectsJS()[0] as { rows: bigint; counted: bigint };
+      return { rows: Number(row.rows), counted: Number(row.counted) };
+    };
+    try {
+      expect(await seen()).toEqual({ rows: 1, counted: 1 });
+      await sendBatch(app, ['b']);
+      expect(await app.count()).toBe(2); // another reader's snapshot loads b into the hot table
+      expect(await seen()).toEqual({ rows: 1, counted: 1 });
+      const exported = await held.exportFiles();
+      try {
+        const r = await held.connection.runAndReadAll(
+          `SELECT count(*) AS n FROM read_parquet([${exported.files.map((f) => `'${f}'`)}])`,
+        );
+        expect(Number((r.getRowObjectsJS()[0] as { n: bigint }).n)).toBe(1);
+      } finally {
+        exported.remove();
+      }
+    } finally {
+      held.release();
+    }
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
+  });
+});
+
 describe('compaction', () => {
   test('merges small segments of a tenant-day; concurrent queries see each event once', async () => {
     t = await makeTestApp({ compactSegmentsMin: 3, smallSegmentBytesMax: 1 << 30 });
