@@ -3,6 +3,7 @@
 // the signing keys and the session, so a logout or a password change ends them at once.
 
 import { AppError, type Clock } from '../core/index.ts';
+import { addressKeyOf } from './address-key.ts';
 import { signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
@@ -20,8 +21,6 @@ import {
   requireObject,
 } from './validate.ts';
 
-/** Characters of a client address kept as a rate-limit key (an IPv6 address is ≤ 45). */
-const ADDRESS_KEY_CHARS_MAX = 64;
 /** Projects named in the message refusing to delete an account that is their only owner. */
 const PROJECTS_NAMED_MAX = 10;
 
@@ -72,7 +71,7 @@ export class AccountService {
       throw new AppError('forbidden', 'registration is closed; an admin can create accounts');
     }
     if (!admin) {
-      const decision = this.deps.registerPerIp.take(ip ?? 'unknown');
+      const decision = this.deps.registerPerIp.take(addressKeyOf(ip));
       if (!decision.allowed) {
         throw new AppError('rate_limited', 'too many accounts registered from here; retry later', {
           retryAfterMs: decision.retryAfterMs,
@@ -195,7 +194,7 @@ export class AccountService {
     // email's, or flooding junk emails would push a victim's bucket out of the bounded table.
     // Then the strict limit of this address for this email, then the email's loose total: a
     // guesser at one address stops at the strict one without draining the owner's total.
-    const address = (ip ?? 'unknown').slice(0, ADDRESS_KEY_CHARS_MAX);
+    const address = addressKeyOf(ip);
     const byIp = this.deps.loginPerIp.take(address);
     if (!byIp.allowed) throw loginLimited(byIp);
     const byPair = this.deps.loginPerEmailAndIp.take(`${address} ${email}`);

@@ -277,6 +277,24 @@ describe('registration limits', () => {
     t.clock.advance(3_600_000);
     expect((await register('d@example.com', '203.0.113.9')).status).toBe(201);
   });
+
+  test('an IPv6 client is limited by its /64, not by each of its addresses', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: {
+        rates: { ...defaultAuthOptions.rates, registerIp: { perSecond: 1 / 3600, burst: 2 } },
+      },
+    });
+    const register = (n: number, ip: string) =>
+      t.call('POST', '/api/v1/auth/register', {
+        body: { email: `bot${n}@example.com`, password: 'correct horse 1' },
+        headers: { 'x-forwarded-for': ip },
+      });
+    const statuses = [];
+    for (let n = 1; n <= 4; n++) statuses.push((await register(n, `2001:db8:1:2::${n}`)).status);
+    expect(statuses).toEqual([201, 201, 429, 429]);
+    expect((await register(5, '2001:db8:1:3::1')).status).toBe(201);
+  });
 });
 
 describe('login limits', () => {
@@ -318,6 +336,20 @@ describe('login limits', () => {
     expect((await attempt('b@example.com', '203.0.113.7')).status).toBe(401);
     expect((await attempt('c@example.com', '203.0.113.7')).status).toBe(429);
     expect((await attempt('c@example.com', '198.51.100.1')).status).toBe(401);
+  });
+
+  test('attempts from one IPv6 /64 share a limit; IPv4-mapped is the IPv4 address', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: { rates: { ...defaultAuthOptions.rates, loginIp: { perSecond: 1 / 60, burst: 2 } } },
+    });
+    expect((await attempt('a@example.com', '2001:db8:1:2::a')).status).toBe(401);
+    expect((await attempt('b@example.com', '2001:db8:1:2:ffff::b')).status).toBe(401);
+    expect((await attempt('c@example.com', '2001:db8:1:2::c')).status).toBe(429);
+    expect((await attempt('c@example.com', '2001:db8:1:3::c')).status).toBe(401);
+    expect((await attempt('d@example.com', '203.0.113.7')).status).toBe(401);
+    expect((await attempt('e@example.com', '::ffff:203.0.113.7')).status).toBe(401);
+    expect((await attempt('f@example.com', '203.0.113.7')).status).toBe(429);
   });
 
   test('behind a proxy the client is the hop the proxy appended, not one the client wrote', async () => {
