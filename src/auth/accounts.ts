@@ -51,6 +51,8 @@ export interface AccountDeps {
   loginPerEmail: TokenBucketLimiter;
   loginPerIp: TokenBucketLimiter;
   registerPerIp: TokenBucketLimiter;
+  /** current_password checks, keyed by user (login's per-IP limit applies to them too). */
+  passwordCheckPerUser: TokenBucketLimiter;
 }
 
 export function unauthorized(message: string, error?: 'invalid_token'): AppError {
@@ -149,9 +151,10 @@ export class AccountService {
 
   /**
    * Changes name, email or password of the caller. The email and the password take the current
-   * password too: a stolen access token alone must not take the account over.
+   * password too: a stolen access token alone must not take the account over. Each check is a
+   * password guess, so it is rate-limited like a login: per client address and per user.
    */
-  async updateMe(principal: Principal, body: unknown): Promise<User> {
+  async updateMe(principal: Principal, body: unknown, ip: string | null): Promise<User> {
     const fields = requireObject(body);
     const { user } = principal;
     const email =
@@ -163,6 +166,7 @@ export class AccountService {
         : checkPassword(fields.password, ['body', 'password']);
     if (email !== undefined || password !== undefined) {
       const current = checkLoginPassword(fields.current_password, ['body', 'current_password']);
+      this.limitPasswordCheck(user.id, ip);
       const hash = this.deps.users.passwordHashOf(user.id);
       if (!(await this.deps.hasher.verify(current, hash))) {
         throw new AppError('forbidden', 'current_password is not correct');
@@ -203,6 +207,14 @@ export class AccountService {
     if (!byEmail.allowed) throw loginLimited(byEmail);
   }
 
+  /** Before a current_password check: the address first, as for a login, then the user. */
+  private limitPasswordCheck(userId: string, ip: string | null): void {
+    const byIp = this.deps.loginPerIp.take(addressKeyOf(ip));
+    if (!byIp.allowed) throw passwordCheckLimited(byIp);
+    const byUser = this.deps.passwordCheckPerUser.take(userId);
+    if (!byUser.allowed) throw passwordCheckLimited(byUser);
+  }
+
   private pair(userId: string, sessionId: string, refreshToken: string): TokenPair {
     const now = this.now();
     const { kid, secret } = this.deps.signingKeys.current();
@@ -235,6 +247,13 @@ function soleOwner(projectIds: string[]): AppError {
     `you are the only owner of ${list}; make another member an owner of each ` +
       '(POST /api/v1/projects/{id}/members with role owner) before deleting your account',
   );
+}
+
+function passwordCheckLimited(decision: RateDecision): AppError {
+  return new AppError('rate_limited', 'too many current_password attempts; retry later', {
+    retryAfterMs: decision.retryAfterMs,
+    headers: rateLimitHeaders(decision),
+  });
 }
 
 function loginLimited(decision: RateDecision): AppError {

@@ -36,6 +36,12 @@ export interface AuthRates {
    * account has that email. Optional here (the default applies when absent).
    */
   memberAdd?: RateSpec;
+  /**
+   * current_password checks per signed-in user (a new email or password on PUT /users/me):
+   * each is a password guess, so a stolen access token must not make them without limit.
+   * Optional here (the default applies when absent).
+   */
+  passwordCheckUser?: RateSpec;
 }
 
 export interface AuthOptions {
@@ -68,6 +74,7 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
     registerIp: { perSecond: 20 / 3600, burst: 20 },
     loginEmailTotal: { perSecond: 10 / 60, burst: 50 },
     memberAdd: { perSecond: 30 / 3600, burst: 30 },
+    passwordCheckUser: { perSecond: 5 / 60, burst: 5 },
   },
   rateKeysMax: 100_000,
 };

@@ -183,7 +183,7 @@ function accountRoutes(deps: AppDeps) {
   if (auth === undefined) return new Elysia({ name: 'no-accounts' });
   return new Elysia({ name: 'accounts' })
     .use(authRoutes({ auth, trustProxy: deps.options.trustProxy }))
-    .use(userRoutes({ auth }))
+    .use(userRoutes({ auth, trustProxy: deps.options.trustProxy }))
     .use(projectRoutes({ auth }));
 }
 

@@ -68,6 +68,34 @@ describe('/api/v1/users/me', () => {
     expect((await login('ada@example.com', 'correct horse 1')).status).toBe(200);
   });
 
+  test('current_password guesses are limited per user, with Retry-After and X-RateLimit-*', async () => {
+    // The default: 5 checks at once, then one every 12 s. A wrong one is a 403 until then.
+    const guess = (n: number) =>
+      update(ada.access_token, { password: 'taken over 1', current_password: `guess ${n}` });
+    const statuses = [];
+    for (let n = 0; n < 5; n++) statuses.push((await guess(n)).status);
+    expect(statuses).toEqual([403, 403, 403, 403, 403]);
+    const limited = await guess(5);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('12');
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('5');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(await json(limited)).toMatchObject({ code: 'rate_limited' });
+    // Even the right password waits, and the other sessions are still signed in.
+    const other = (await (await login('ada@example.com', 'correct horse 1')).json()) as Tokens;
+    const right = { password: 'new password 22', current_password: 'correct horse 1' };
+    expect((await update(ada.access_token, right)).status).toBe(429);
+    expect((await me(other.access_token)).status).toBe(200);
+    // A name alone checks no password, so it is not limited.
+    expect((await update(ada.access_token, { name: 'Ada' })).status).toBe(200);
+    // Another user has their own bucket.
+    const bob = await signUp(t, 'bob@example.com');
+    const bobs = { email: 'bob@lovelace.org', current_password: 'correct horse 1' };
+    expect((await update(bob.access_token, bobs)).status).toBe(200);
+    t.clock.advance(12_000);
+    expect((await update(ada.access_token, right)).status).toBe(200);
+  });
+
   test('changing the password revokes the other sessions but keeps this one', async () => {
     const other = (await (await login('ada@example.com', 'correct horse 1')).json()) as Tokens;
     const res = await update(ada.access_token, {

@@ -352,6 +352,28 @@ describe('login limits', () => {
     expect((await attempt('f@example.com', '203.0.113.7')).status).toBe(429);
   });
 
+  test('current_password checks take from the login limit of the client IP', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: { rates: { ...defaultAuthOptions.rates, loginIp: { perSecond: 1 / 60, burst: 3 } } },
+    });
+    const ada = await signUp(t, 'ada@example.com'); // its login comes from no address
+    const guess = (ip: string) =>
+      t.call('PUT', '/api/v1/users/me', {
+        token: ada.access_token,
+        body: { email: 'evil@example.com', current_password: 'not it at all' },
+        headers: { 'x-forwarded-for': ip },
+      });
+    expect((await attempt('a@example.com', '203.0.113.7')).status).toBe(401);
+    expect((await guess('203.0.113.7')).status).toBe(403);
+    expect((await guess('203.0.113.7')).status).toBe(403);
+    const limited = await guess('203.0.113.7');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('3');
+    expect((await attempt('b@example.com', '203.0.113.7')).status).toBe(429);
+    expect((await guess('198.51.100.1')).status).toBe(403);
+  });
+
   test('behind a proxy the client is the hop the proxy appended, not one the client wrote', async () => {
     t = await makeAuthApp({
       trustProxy: true,

@@ -3,6 +3,7 @@
 
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
+import { clientIp } from '../context.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
 import { changedUserExample, userChangesExample, userExample } from '../openapi-examples.ts';
 import { UserOut } from './auth.ts';
@@ -16,7 +17,13 @@ const UserChangesIn = t.Object({
   ),
 });
 
-export function userRoutes(deps: { auth: Auth }) {
+export interface UserRouteDeps {
+  auth: Auth;
+  /** Take the client IP (for the current_password limit) from X-Forwarded-For. */
+  trustProxy: boolean;
+}
+
+export function userRoutes(deps: UserRouteDeps) {
   const { auth } = deps;
   return new Elysia({ prefix: '/api/v1/users', tags: ['auth'] })
     .get('/me', ({ request }) => presentUser(auth.authenticate(request).user), {
@@ -30,14 +37,17 @@ export function userRoutes(deps: { auth: Auth }) {
     })
     .put(
       '/me',
-      async ({ body, request }) =>
-        presentUser(await auth.accounts.updateMe(auth.authenticate(request), body)),
+      async ({ body, request, server }) => {
+        const principal = auth.authenticate(request);
+        const ip = clientIp(request, server, deps.trustProxy);
+        return presentUser(await auth.accounts.updateMe(principal, body, ip));
+      },
       {
         detail: {
           summary: 'Change name, email or password',
           description:
             'A new email or password needs current_password; a new password also revokes ' +
-            'every other session.',
+            'every other session. current_password attempts are limited per user and per IP.',
           requestBody: {
             required: true,
             content: jsonContent(UserChangesIn, userChangesExample),
@@ -52,6 +62,7 @@ export function userRoutes(deps: { auth: Auth }) {
               403: 'Wrong current password',
               409: 'Email taken',
               422: 'Invalid value',
+              429: 'Too many current_password attempts',
             }),
           },
         },
