@@ -1,7 +1,8 @@
 // Who may do what to a project: any signed-in user creates projects (and owns them), except
-// over a tenant id that already holds events (only an admin may claim those); members see a
-// project, its members, key prefixes and aliases; only owners change members, keys and
-// aliases. A project the caller is not a member of is answered as absent (404).
+// over a tenant id that already holds events (only an admin may claim those, as a project id or
+// as an alias); members see a project, its members, key prefixes and aliases; only owners
+// change members, keys and aliases. A project the caller is not a member of is answered as
+// absent (404).
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
@@ -55,7 +56,7 @@ export class ProjectService {
     const now = this.deps.clock.now();
     if (fields.id !== undefined) {
       const id = checkTenantId(fields.id, ['body', 'id']);
-      if (claims && (await this.holdsEvents(id))) throw tenantHoldsEvents(id);
+      if (claims && (await this.holdsEvents(id))) throw tenantHoldsEvents(id, 'project');
       return { ...this.deps.projects.create(id, name, principal.user.id, now), role: 'owner' };
     }
     for (let attempt = 1; ; attempt++) {
@@ -151,11 +152,18 @@ export class ProjectService {
     }
   }
 
-  addAlias(principal: Principal, id: string, body: unknown): Alias {
+  /**
+   * Registers an alias of a project. An alias takes the later events naming it (keyless ones
+   * too), as a project id does: over a tenant that holds events, only an admin may add it.
+   */
+  async addAlias(principal: Principal, id: string, body: unknown): Promise<Alias> {
     this.require(principal, id, 'owner');
     const fields = requireObject(body);
     const alias = checkTenantId(fields.alias, ['body', 'alias']);
     const kind: AliasKind = oneOf(fields.kind ?? 'tenant_id', ALIAS_KINDS, ['body', 'kind']);
+    if (!principal.user.isAdmin && (await this.holdsEvents(alias))) {
+      throw tenantHoldsEvents(alias, 'alias');
+    }
     return this.deps.aliases.add(id, alias, kind, this.deps.clock.now());
   }
 
@@ -209,11 +217,15 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], loc: str
   return text as T;
 }
 
-function tenantHoldsEvents(id: string): AppError {
+function tenantHoldsEvents(id: string, as: 'project' | 'alias'): AppError {
+  const choose =
+    as === 'project'
+      ? 'another id, or ask an admin to create this project'
+      : 'another alias, or ask an admin to add this alias';
   return new AppError(
     'conflict',
-    `the tenant ${id} already holds events; choose another id, or ask an admin to create ` +
-      'this project (an admin may claim a tenant that holds events)',
+    `the tenant ${id} already holds events; choose ${choose} (an admin may claim a tenant ` +
+      'that holds events)',
   );
 }
 

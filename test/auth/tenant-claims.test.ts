@@ -78,6 +78,39 @@ describe('a tenant that already holds events', () => {
     expect(again.status).toBe(409);
   });
 
+  test('cannot be taken as an alias by a self-registered user; an admin may', async () => {
+    t = await makeAuthApp();
+    await ingestOpen('acme');
+    const admin = await adminToken();
+    const mallory = await signUp(t, 'mallory@example.com');
+    expect((await createProject(mallory.access_token, { id: 'mine', name: 'mine' })).status).toBe(
+      201,
+    );
+    const addAlias = (token: string, project: string, alias: string) =>
+      t.call('POST', `/api/v1/projects/${project}/aliases`, { token, body: { alias } });
+    const refused = await addAlias(mallory.access_token, 'mine', 'acme');
+    expect(refused.status).toBe(409);
+    expect(await json(refused)).toEqual({
+      detail:
+        'the tenant acme already holds events; choose another alias, or ask an admin to add ' +
+        'this alias (an admin may claim a tenant that holds events)',
+      code: 'conflict',
+    });
+    // acme's keyless clients are not captured, and the admin can still claim the tenant.
+    const beacon = await t.call('POST', '/api/v1/events', {
+      body: { tenant_id: 'acme', name: 'purchase' },
+    });
+    expect(beacon.status).toBe(403);
+    expect(await t.count('mine')).toBe(0);
+    expect((await createProject(admin, { id: 'acme', name: 'Acme' })).status).toBe(201);
+    // An admin may alias a tenant that holds events, as they may create a project over it.
+    await ingestOpen('acme-eu');
+    expect((await createProject(admin, { id: 'admins', name: 'admins' })).status).toBe(201);
+    expect((await addAlias(admin, 'admins', 'acme-eu')).status).toBe(201);
+    // An alias naming no stored events is free for anyone.
+    expect((await addAlias(mallory.access_token, 'mine', 'mine-site')).status).toBe(201);
+  });
+
   test('a name-derived id moves on to a free slug; an empty tenant is free', async () => {
     t = await makeAuthApp();
     await ingestOpen('acme');

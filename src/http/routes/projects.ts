@@ -269,9 +269,10 @@ function aliasRoutes(auth: Auth) {
   return new Elysia()
     .post(
       '/:id/aliases',
-      ({ body, params, request, set }) => {
+      async ({ body, params, request, set }) => {
+        const alias = await projects.addAlias(auth.authenticate(request), params.id, body);
         set.status = 201;
-        return presentAlias(projects.addAlias(auth.authenticate(request), params.id, body));
+        return presentAlias(alias);
       },
       {
         params: t.Object(idParam),
@@ -288,7 +289,7 @@ function aliasRoutes(auth: Auth) {
             ...created(AliasOut, aliasExample),
             ...common,
             ...ownerOnly,
-            ...errorDocs({ 409: 'Taken' }),
+            ...errorDocs({ 409: 'Taken, or a tenant that holds events (admins only)' }),
           },
         },
       },
