@@ -7,7 +7,7 @@ import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
-import { tenantOf } from './context.ts';
+import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -158,10 +158,8 @@ function statusOf(response: unknown, setStatus: number | string | undefined): nu
 
 /** Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response. */
 function rateLimitHeaders(deps: AppDeps) {
-  const { auth } = deps;
-  if (auth === undefined || deps.tenancy !== auth.tenancy) {
-    return new Elysia({ name: 'no-rate-limit-headers' });
-  }
+  const auth = requiredAuthOf(deps);
+  if (auth === null) return new Elysia({ name: 'no-rate-limit-headers' });
   return new Elysia().onRequest(({ request, set }) => {
     auth.tenancy.attachHeaders(request, set.headers);
   });

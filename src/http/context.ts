@@ -34,6 +34,12 @@ export interface AppDeps {
   newEventId?: () => string;
 }
 
+/** The auth module when requests need credentials (AUTH_MODE=required), else null. */
+export function requiredAuthOf(deps: Pick<AppDeps, 'auth' | 'tenancy'>): Auth | null {
+  const { auth } = deps;
+  return auth !== undefined && deps.tenancy === auth.tenancy ? auth : null;
+}
+
 const tenantOfRequest = new WeakMap<Request, string>();
 
 export function noteTenant(request: Request, tenant: string): void {

@@ -1,9 +1,11 @@
-// Liveness and readiness for load balancers and the Docker HEALTHCHECK.
+// Liveness and readiness for load balancers and the Docker HEALTHCHECK, both public; and the
+// server's status, whose counters span every tenant: with AUTH_MODE=required, for admins only.
 
 import { Elysia, t } from 'elysia';
-import type { AppDeps } from '../context.ts';
+import { AppError } from '../../core/index.ts';
+import { type AppDeps, requiredAuthOf } from '../context.ts';
 import { ErrorOut } from '../model.ts';
-import { jsonAnswer } from '../openapi-docs.ts';
+import { errorDocs, jsonAnswer } from '../openapi-docs.ts';
 import {
   healthExample,
   notReadyExample,
@@ -12,6 +14,14 @@ import {
 } from '../openapi-examples.ts';
 
 export function healthRoutes(deps: AppDeps) {
+  const auth = requiredAuthOf(deps);
+  /** 401 without a valid access token, 403 for a user who is not an admin. */
+  const requireAdmin = (request: Request) => {
+    if (auth === null) return;
+    if (!auth.authenticate(request).user.isAdmin) {
+      throw new AppError('forbidden', 'only an admin may read the server status');
+    }
+  };
   return new Elysia({ tags: ['operations'] })
     .get('/health', () => ({ status: 'ok' as const }), {
       detail: {
@@ -47,7 +57,8 @@ export function healthRoutes(deps: AppDeps) {
     )
     .get(
       '/api/v1/status',
-      () => {
+      ({ request }) => {
+        requireAdmin(request);
         const { engine } = deps;
         return {
           ...engine.store.backlog(),
@@ -62,7 +73,13 @@ export function healthRoutes(deps: AppDeps) {
       {
         detail: {
           summary: 'Backlog and memory: what waits to be flushed, and how much is held',
-          responses: { 200: jsonAnswer('Counters', StatusOut, statusExample) },
+          description:
+            'Counters of the whole server, across tenants: with AUTH_MODE=required it takes ' +
+            "an admin's access token (Authorization: Bearer).",
+          responses: {
+            200: jsonAnswer('Counters', StatusOut, statusExample),
+            ...errorDocs({ 401: 'Not signed in (AUTH_MODE=required)', 403: 'Not an admin' }),
+          },
         },
       },
     );
