@@ -1,6 +1,8 @@
-// Where a request carries its credential: `Authorization: Bearer …`, `X-Tally-Key`, or (GET
-// only, for WebSocket clients that cannot set headers) `?token=`. What the credential is — a
-// write key, a read key or a JWT — is decided by its shape.
+// Where a request carries its credential: `Authorization: Bearer …` or `X-Tally-Key`. Never the
+// URL, which ends up in proxy logs, browser history and Referer headers: only the live
+// WebSocket route takes `?token=` (as its clients cannot set headers), turned into a header
+// before it asks the resolver. What the credential is — a write key, a read key or a JWT — is
+// decided by its shape.
 
 export type CredentialKind = 'write_key' | 'read_key' | 'jwt';
 
@@ -29,13 +31,8 @@ export function ingestCredentialOf(request: Request, sdkKey: string | null | und
   return value ? credentialOf(value) : null;
 }
 
-/** The credential of a read request: headers first, then `?token=` on GET. */
+/** The credential of a read request, from its headers. */
 export function readCredentialOf(request: Request): Credential | null {
-  const value = request.headers.get('x-tally-key') || bearerOf(request) || queryTokenOf(request);
+  const value = request.headers.get('x-tally-key') || bearerOf(request);
   return value ? credentialOf(value) : null;
-}
-
-function queryTokenOf(request: Request): string | null {
-  if (request.method !== 'GET') return null;
-  return new URL(request.url).searchParams.get('token');
 }

@@ -134,16 +134,22 @@ describe('reads are confined to the caller’s tenant', () => {
     }
   });
 
-  test('X-Tally-Key and ?token= (GET only) carry read credentials', async () => {
+  test('X-Tally-Key carries read credentials; ?token= does not (it would be logged)', async () => {
     await seed();
     const header = await t.call('GET', '/api/v1/events/a-1', {
       headers: { 'x-tally-key': w.acmeRead.key },
     });
     expect(header.status).toBe(200);
+    // A URL lands in proxy logs, history and Referer: only the live WebSocket takes ?token=.
     const byJwt = await t.call('GET', `/api/v1/events/a-1?token=${w.ada.access_token}`);
-    expect(byJwt.status).toBe(200);
+    expect(byJwt.status).toBe(401);
     const byKey = await t.call('GET', `/api/v1/stats?token=${w.acmeRead.key}`);
-    expect(byKey.status).toBe(200);
+    expect(byKey.status).toBe(401);
+    // Not even on a GET that claims to be an upgrade: a read route is no WebSocket.
+    const claimed = await t.call('GET', `/api/v1/stats?token=${w.acmeRead.key}`, {
+      headers: { connection: 'Upgrade', upgrade: 'websocket' },
+    });
+    expect(claimed.status).toBe(401);
     const post = await t.call('POST', `/api/v1/query?token=${w.acmeRead.key}`, {
       body: { sql: 'SELECT 1' },
     });

@@ -1,8 +1,8 @@
 // The live WebSocket at /api/v1/live and /api/v1/ws/metrics (the PulseBoard path). Before the
-// upgrade it checks the Origin, authenticates like the read routes (a token in `?token=`, the
-// Authorization header, or the Sec-WebSocket-Protocol header) and the subscriber bounds; after
-// it, everything is the hub's (on the PulseBoard path the socket starts subscribed to all
-// names). The protocol schemas are registered as OpenAPI components.
+// upgrade it checks the Origin, authenticates like the read routes (a token in the
+// Authorization header, the Sec-WebSocket-Protocol header or, here only, `?token=`) and the
+// subscriber bounds; after it, everything is the hub's (on the PulseBoard path the socket
+// starts subscribed to all names). The protocol schemas are registered as OpenAPI components.
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
@@ -91,7 +91,16 @@ export function isOriginAllowed(
   return new URL(origin).host === host.toLowerCase();
 }
 
-/** The request forRead sees: with `Authorization: Bearer` when the token came as a subprotocol. */
+/**
+ * The token of an upgrade that sends none in its headers: from the subprotocol, else from
+ * `?token=` (seed-001 clients). Only this route reads a token from the URL.
+ */
+function unheaderedToken(request: Request, offered: OfferedProtocols): string | null {
+  if (offered.token !== null) return offered.token;
+  return new URL(request.url).searchParams.get('token') || null;
+}
+
+/** The request forRead sees: with `Authorization: Bearer` when the token came another way. */
 function authRequest(request: Request, token: string | null): Request {
   if (token === null || request.headers.has('authorization')) return request;
   const headers = new Headers(request.headers);
@@ -113,7 +122,6 @@ function credentialsKey(
     tenant,
     request.headers.get('x-tally-key'),
     request.headers.get('authorization'),
-    request.method === 'GET' ? url.searchParams.get('token') : null,
     query.tenant_id ?? null,
     url.searchParams.get('tenant_id'),
   ]);
@@ -137,7 +145,7 @@ export function liveRoutes(deps: LiveRouteDeps) {
     const issues = issuesOf(liveQueryChecker, query, ['query']);
     if (issues.length > 0) throw AppError.validation(issues);
     const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
-    const credentials = authRequest(request, offered.token);
+    const credentials = authRequest(request, unheaderedToken(request, offered));
     const tenant = deps.tenancy.forRead(credentials, query);
     noteTenant(request, tenant);
     const admission = deps.hub.admit(tenant);
