@@ -47,7 +47,7 @@ export class RequiredTenancy implements TenantResolver {
     if (credential.kind === 'read_key') {
       throw new AppError('forbidden', 'a read key cannot ingest; send a write key (wk_…)');
     }
-    if (credential.kind === 'jwt') throw unauthorized('ingest needs a write key (wk_…)');
+    if (credential.kind === 'jwt') throw this.notAWriteKey(credential.value);
     const key = this.deps.keys.verify(credential.value, 'write');
     if (key === null) throw unauthorized('unknown or revoked write key', 'invalid_token');
     requireOrigin(request, key);
@@ -123,6 +123,20 @@ export class RequiredTenancy implements TenantResolver {
       resolved.set(claimed, tenant);
       return tenant;
     };
+  }
+
+  /**
+   * The refusal of an ingest credential that is no key: a valid access token is a credential
+   * of the wrong kind, 403 as a read key is; anything else is unknown, 401 with a challenge.
+   */
+  private notAWriteKey(value: string): AppError {
+    try {
+      this.deps.accounts.verifyAccess(value);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return unauthorized('ingest needs a write key (wk_…)');
+    }
+    return new AppError('forbidden', 'an access token cannot ingest; send a write key (wk_…)');
   }
 
   /** The project a name means: a project id, or the project owning that alias. */

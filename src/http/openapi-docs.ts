@@ -63,7 +63,9 @@ export function errorDocs(statuses: Record<number, string>): ResponseDocs {
 export const INGEST_ERROR_TEXT = {
   badJson: 'Malformed JSON',
   noKey: 'AUTH_MODE=required: no write key (or site alias), or an unknown or revoked key',
-  forbidden: 'AUTH_MODE=required: this key or site alias may not write to that tenant',
+  forbidden:
+    'AUTH_MODE=required: a read key or access token, or a key or site alias that may not ' +
+    'write to that tenant',
   tooLarge: 'Body or event over its size limit',
   mediaType: 'Unsupported Content-Type or Content-Encoding',
   invalid: 'Validation failed; nothing was written',

@@ -176,10 +176,20 @@ describe('reads are confined to the caller’s tenant', () => {
 describe('ingest writes only to the key’s project', () => {
   beforeEach(() => setUp());
 
-  test('no key is 401; a read key or a JWT cannot ingest', async () => {
+  test('no key is 401; a read key or a JWT cannot ingest (403: the wrong kind)', async () => {
     expect((await ingest(null, { name: 'a' })).status).toBe(401);
     expect((await ingest(w.acmeRead.key, { name: 'a' })).status).toBe(403);
-    expect((await ingest(w.ada.access_token, { name: 'a' })).status).toBe(401);
+    const byJwt = await ingest(w.ada.access_token, { name: 'a' });
+    expect(byJwt.status).toBe(403);
+    expect(byJwt.headers.get('www-authenticate')).toBeNull();
+    expect(await json(byJwt)).toEqual({
+      detail: 'an access token cannot ingest; send a write key (wk_…)',
+      code: 'forbidden',
+    });
+    // A token that is no key and no valid JWT is unknown: 401 with a challenge.
+    const junk = await ingest('not-a-key-at-all', { name: 'a' });
+    expect(junk.status).toBe(401);
+    expect(junk.headers.get('www-authenticate')).toBe('Bearer');
     expect((await ingest('wk_not-a-real-key', { name: 'a' })).status).toBe(401);
     expect(await t.count('acme')).toBe(0);
   });
