@@ -73,6 +73,11 @@ describe('register and login', () => {
       form: { grant_type: 'password', username: 'ADA@example.com', password: 'correct horse 1' },
     });
     expect(viaForm.status).toBe(200);
+    // Tokens are never stored by a browser or proxy cache (RFC 6749 §5.1).
+    for (const res of [viaJson, viaForm]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('pragma')).toBe('no-cache');
+    }
     const { access_token } = await json(viaForm);
     expect((await json(await me(access_token as string))).email).toBe('ada@example.com');
   });
@@ -178,6 +183,8 @@ describe('refresh tokens', () => {
       body: { refresh_token: first.refresh_token },
     });
     expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('pragma')).toBe('no-cache');
     const second = await json(res);
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect((await me(second.access_token as string)).status).toBe(200);

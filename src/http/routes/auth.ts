@@ -1,6 +1,6 @@
 // Accounts and sessions (seed 001): register, login (JSON or the OAuth2 password form, as
-// FastAPI's OAuth2PasswordRequestForm), refresh with rotation, logout. Also attaches each
-// request's response headers to the tenant resolver, so rate-limit headers reach every route.
+// FastAPI's OAuth2PasswordRequestForm), refresh with rotation, logout. Answers that carry
+// tokens are never cached (RFC 6749 §5.1).
 
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
@@ -46,6 +46,9 @@ const PasswordForm = t.Object({
 
 const RefreshIn = t.Object({ refresh_token: t.String() });
 
+/** Token answers must not be stored by a browser or a proxy (RFC 6749 §5.1). */
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
 const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
 const REFRESH_EXAMPLE = { refresh_token: signedInExample.refresh_token };
 
@@ -90,8 +93,12 @@ function sessionRoutes(deps: AuthRouteDeps) {
   return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] })
     .post(
       '/login',
-      async ({ body, request, server }) =>
-        auth.accounts.login(formOrJson(body), clientIp(request, server, deps.trustProxy)),
+      async ({ body, request, server, set }) => {
+        const ip = clientIp(request, server, deps.trustProxy);
+        const tokens = await auth.accounts.login(formOrJson(body), ip);
+        Object.assign(set.headers, NO_STORE);
+        return tokens;
+      },
       {
         detail: {
           summary: 'Sign in; returns an access and a refresh token',
@@ -120,19 +127,27 @@ function sessionRoutes(deps: AuthRouteDeps) {
         },
       },
     )
-    .post('/refresh', ({ body }) => auth.accounts.refresh(refreshTokenOf(body, true) as string), {
-      detail: {
-        summary: 'Exchange a refresh token for a new pair',
-        description:
-          'The presented token stops working. Presenting a token that was already used ' +
-          'revokes its whole session (RFC 9700), and is answered 401.',
-        requestBody: { required: true, content: jsonContent(RefreshIn, REFRESH_EXAMPLE) },
-        responses: {
-          200: { description: 'New tokens', content: jsonContent(TokenOut, refreshedExample) },
-          ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
+    .post(
+      '/refresh',
+      ({ body, set }) => {
+        const tokens = auth.accounts.refresh(refreshTokenOf(body, true) as string);
+        Object.assign(set.headers, NO_STORE);
+        return tokens;
+      },
+      {
+        detail: {
+          summary: 'Exchange a refresh token for a new pair',
+          description:
+            'The presented token stops working. Presenting a token that was already used ' +
+            'revokes its whole session (RFC 9700), and is answered 401.',
+          requestBody: { required: true, content: jsonContent(RefreshIn, REFRESH_EXAMPLE) },
+          responses: {
+            200: { description: 'New tokens', content: jsonContent(TokenOut, refreshedExample) },
+            ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
+          },
         },
       },
-    })
+    )
     .post(
       '/logout',
       ({ body, request }) => {
