@@ -26,6 +26,11 @@ export const queryLimits = {
    * memory limit and threads.
    */
   sqlProcessesMax: 4,
+  /**
+   * SQL statements of one tenant running at once (429 beyond): fewer than all, so one
+   * tenant's slow statements leave places for the others (DESIGN §1).
+   */
+  sqlTenantProcessesMax: 2,
   sqlProcessBytesMax: 1024 * 1024 * 1024,
   sqlDuckDbBytesMax: 512 * 1024 * 1024,
   sqlThreads: 2,
@@ -44,6 +49,11 @@ export const queryLimits = {
 assert(queryLimits.seriesDefault <= queryLimits.seriesMax, 'default series within the maximum');
 assert(queryLimits.topDefault <= queryLimits.topMax, 'default top within the maximum');
 assert(queryLimits.pageDefault <= queryLimits.pageMax, 'default page within the maximum');
+assert(
+  queryLimits.sqlTenantProcessesMax >= 1 &&
+    queryLimits.sqlTenantProcessesMax < queryLimits.sqlProcessesMax,
+  "one tenant's SQL statements may run, and never take every place",
+);
 assert(
   queryLimits.sqlDuckDbBytesMax < queryLimits.sqlProcessBytesMax,
   "a statement's DuckDB fits in its process's memory",

@@ -3,7 +3,8 @@
 // DuckDB cannot interrupt one function call building a huge value (`list_resize(…, 1e9)`,
 // `lpad(…, 2^31)`) nor count such values against its memory limit; in a process of its own
 // such a statement costs that process only. One spare process is kept started, so a statement
-// does not wait ~0.1–0.2 s for a process to boot.
+// does not wait ~0.1–0.2 s for a process to boot. One tenant holds only some of the places, so
+// its slow statements never refuse every other tenant's (DESIGN §1: a burst is that tenant's).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +26,19 @@ export interface SqlRunLimits {
 
 export type SqlOutcome =
   | SqlJobAnswer
-  | { ok: false; stopped: 'timeout' | 'memory' | 'exited' | 'busy' | 'aborted'; detail: string };
+  | {
+      ok: false;
+      stopped: 'timeout' | 'memory' | 'exited' | 'busy' | 'tenant_busy' | 'aborted';
+      detail: string;
+    };
+
+/** How many statements run at once: in all, and of one tenant. */
+export interface SqlProcessLimits {
+  /** Statements running at once (a further one is refused as busy). */
+  processesMax: number;
+  /** Statements of one tenant running at once (a further one of it is refused as tenant_busy). */
+  tenantProcessesMax: number;
+}
 
 /** A statement's place among the `processesMax` running at once. */
 export interface SqlSlot {
@@ -34,6 +47,15 @@ export interface SqlSlot {
   /** Gives the place back (the caller does, once the statement is done; later calls no-op). */
   release(): void;
 }
+
+/**
+ * A place taken, or why none was: `tenant_busy` when the tenant holds its share (its own
+ * burst, retried later by it), `busy` when every place is taken (the whole node is loaded).
+ */
+export type SqlReservation =
+  | { kind: 'ok'; slot: SqlSlot }
+  | { kind: 'tenant_busy'; detail: string }
+  | { kind: 'busy'; detail: string };
 
 interface Child {
   proc: Subprocess<'ignore', 'ignore', 'inherit'>;
@@ -44,45 +66,58 @@ interface Child {
 export class SqlProcesses {
   private spare: Child | null = null;
   private running = 0;
+  /** Statements running per tenant; a tenant with none has no entry. */
+  private readonly runningByTenant = new Map<string, number>();
 
-  /**
-   * `processesMax`: statements running at once (a further one is refused as busy). `command`
-   * starts a child (tests start a missing one).
-   */
+  /** `command` starts a child (tests start a missing one). */
   constructor(
-    private readonly processesMax: number,
+    private readonly limits: SqlProcessLimits,
     private readonly command: readonly string[] = [process.execPath, CHILD_ENTRY],
   ) {}
 
   /**
-   * Takes a place for a statement, before its caller prepares it (exports its events); null
-   * when `processesMax` are taken. Released (once) by the caller when the statement is done.
+   * Takes a place for a statement of `tenant`, before its caller prepares it (exports its
+   * events). Released (once) by the caller when the statement is done.
    */
-  reserve(): SqlSlot | null {
-    if (this.running >= this.processesMax) return null;
+  reserve(tenant: string): SqlReservation {
+    const { processesMax, tenantProcessesMax } = this.limits;
+    const ofTenant = this.runningByTenant.get(tenant) ?? 0;
+    // The tenant's own share is looked at first: a tenant at its share is told to slow down
+    // (429) even when the node is full too, since its statements are part of that load.
+    if (ofTenant >= tenantProcessesMax) {
+      const detail = `${ofTenant} SQL statements of the tenant are running`;
+      return { kind: 'tenant_busy', detail: `${detail} (limit ${tenantProcessesMax})` };
+    }
+    if (this.running >= processesMax) {
+      const detail = `${this.running} SQL statements are running (limit ${processesMax})`;
+      return { kind: 'busy', detail };
+    }
     this.running++;
+    this.runningByTenant.set(tenant, ofTenant + 1);
     let held = true;
-    return {
+    const slot: SqlSlot = {
       run: (job, limits) => this.runChild(job, limits),
       release: () => {
         if (!held) return;
         held = false;
         this.running--;
+        const left = (this.runningByTenant.get(tenant) ?? 0) - 1;
+        if (left > 0) this.runningByTenant.set(tenant, left);
+        else this.runningByTenant.delete(tenant);
       },
     };
+    return { kind: 'ok', slot };
   }
 
-  /** Reserves a place, runs `job` and gives the place back; busy when none is free. */
-  async run(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
-    const slot = this.reserve();
-    if (slot === null) {
-      const detail = `${this.running} SQL statements are running (limit ${this.processesMax})`;
-      return { ok: false, stopped: 'busy', detail };
-    }
+  /** Reserves a place for `tenant`, runs `job` and gives the place back; busy when none is free. */
+  async run(tenant: string, job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
+    const reservation = this.reserve(tenant);
+    if (reservation.kind !== 'ok')
+      return { ok: false, stopped: reservation.kind, detail: reservation.detail };
     try {
-      return await slot.run(job, limits);
+      return await reservation.slot.run(job, limits);
     } finally {
-      slot.release();
+      reservation.slot.release();
     }
   }
 

@@ -15,6 +15,7 @@ import {
   TimeSeriesOut,
 } from '../../src/http/read-model.ts';
 import { type ReadDeps, readRoutes } from '../../src/http/routes/reads.ts';
+import { queryLimits } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
@@ -360,6 +361,27 @@ describe('POST /api/v1/query', () => {
     expect((await post('/api/v1/query', '{"sql":')).status).toBe(400);
     expect((await post('/api/v1/query', { params: [] })).status).toBe(422);
     expect((await post('/api/v1/query', { sql: 'SELECT ?', params: [{}] })).status).toBe(422);
+  });
+
+  test("a tenant's statements past its share are 429s with Retry-After", async () => {
+    // (That other tenants still run meanwhile is shown by test/query/run-sql.test.ts, with a
+    // time limit that a loaded machine's process start cannot reach.)
+    const slow =
+      'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT max(i) FROM r';
+    const burst = Array.from({ length: queryLimits.sqlTenantProcessesMax + 1 }, () =>
+      post('/api/v1/query?tenant_id=acme', { sql: slow }),
+    );
+    const answers = await Promise.all(burst);
+    expect(answers.map((a) => a.status).sort()).toEqual([
+      ...Array(queryLimits.sqlTenantProcessesMax).fill(408),
+      429,
+    ]);
+    const refused = answers.find((a) => a.status === 429);
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    expect(await refused?.json()).toEqual({
+      detail: `${queryLimits.sqlTenantProcessesMax} SQL queries of this tenant are running (its limit); retry later`,
+      code: 'tenant_overloaded',
+    });
   });
 
   test('reads its body like the ingest routes: JSON only, gzip taken, size limited', async () => {

@@ -319,19 +319,53 @@ describe('runSql', () => {
       return snapshot(tenant, range);
     };
     try {
+      // Every place is taken by tenants running their share each; a further tenant gets 503s.
+      const { sqlProcessesMax, sqlTenantProcessesMax } = queryLimits;
+      const running = ['acme', 'globex'];
+      expect(running.length * sqlTenantProcessesMax).toBe(sqlProcessesMax);
       const extra = 3;
+      const statements = [
+        ...running.flatMap((tenant) => Array(sqlTenantProcessesMax).fill(tenant)),
+        ...Array(extra).fill('latecomer'),
+      ];
       const outcomes = await Promise.allSettled(
-        Array.from({ length: queryLimits.sqlProcessesMax + extra }, () =>
-          run(SLOW_SQL, [], { timeoutMs: 1_000 }),
+        statements.map((tenant) =>
+          runSql(source, tenant, { sql: SLOW_SQL, params: [], timeoutMs: 1_000, rowsMax: 10 }),
         ),
       );
       const statuses = outcomes.map((o) => (o.status === 'rejected' ? o.reason.status : 200));
       expect(statuses.filter((s) => s === 503)).toHaveLength(extra);
-      expect(statuses.filter((s) => s === 408)).toHaveLength(queryLimits.sqlProcessesMax);
-      expect(snapshots).toBe(queryLimits.sqlProcessesMax); // the refused ones exported nothing
+      expect(statuses.filter((s) => s === 408)).toHaveLength(sqlProcessesMax);
+      expect(snapshots).toBe(sqlProcessesMax); // the refused ones exported nothing
     } finally {
       source.snapshot = snapshot;
     }
+    await onlySpareLeft();
+  });
+
+  test("one tenant's slow statements get 429s past its share; other tenants still run", async () => {
+    const burst = queryLimits.sqlProcessesMax;
+    const slow = Promise.allSettled(
+      Array.from({ length: burst }, () => run(SLOW_SQL, [], { timeoutMs: 3_000 })),
+    );
+    // acme's share is taken synchronously, before the first statement awaits anything.
+    const other = await runSql(source, 'globex', {
+      sql: 'SELECT count(*) AS n FROM events',
+      params: [],
+      timeoutMs: 5_000,
+      rowsMax: 10,
+    });
+    expect(other.rows).toEqual([[1]]);
+    const refused = (await slow).flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    const overloaded = refused.filter((e) => e.code === 'tenant_overloaded');
+    expect(overloaded).toHaveLength(burst - queryLimits.sqlTenantProcessesMax);
+    expect(overloaded[0]).toMatchObject({
+      status: 429,
+      message: `${queryLimits.sqlTenantProcessesMax} SQL queries of this tenant are running (its limit); retry later`,
+    });
+    expect(refused.filter((e) => e.code === 'query_timeout')).toHaveLength(
+      queryLimits.sqlTenantProcessesMax,
+    );
     await onlySpareLeft();
   });
 
@@ -346,11 +380,18 @@ describe('runSql', () => {
   });
 
   test('statements run side by side, each in its own process', async () => {
+    // Every place at once, taken by two tenants (acme has 3 events, globex 1), each its share.
+    expect(2 * queryLimits.sqlTenantProcessesMax).toBe(queryLimits.sqlProcessesMax);
     const answers = await Promise.all(
       Array.from({ length: queryLimits.sqlProcessesMax }, (_, i) =>
-        run('SELECT count(*) + ? AS n FROM events', [i]),
+        runSql(source, i % 2 === 0 ? 'acme' : 'globex', {
+          sql: 'SELECT count(*) + ? AS n FROM events',
+          params: [i],
+          timeoutMs: 5_000,
+          rowsMax: 10,
+        }),
       ),
     );
-    expect(answers.map((a) => a.rows[0]?.[0])).toEqual([3, 4, 5, 6]);
+    expect(answers.map((a) => a.rows[0]?.[0])).toEqual([3, 2, 5, 4]);
   });
 });

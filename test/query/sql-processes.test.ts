@@ -1,6 +1,6 @@
 // The processes SQL statements run in: statements that spill to disk side by side each keep
-// their own spill files, and a process that cannot start refuses the statement as busy without
-// keeping its slot.
+// their own spill files, a process that cannot start refuses the statement as busy without
+// keeping its slot, and one tenant holds only its share of the places.
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
@@ -33,10 +33,10 @@ function spillingJob(name: string): SqlJob {
 
 describe('SqlProcesses', () => {
   test('statements that spill run side by side, each with its own spill files', async () => {
-    const processes = new SqlProcesses(4);
+    const processes = new SqlProcesses({ processesMax: 4, tenantProcessesMax: 2 });
     const limits = { timeoutMs: 60_000, rssBytesMax: 4 * 1024 ** 3 };
     const answers = await Promise.all(
-      ['a', 'b', 'c'].map((name) => processes.run(spillingJob(name), limits)),
+      ['a', 'b', 'c'].map((name) => processes.run(name, spillingJob(name), limits)),
     );
     // The rows kept are every one but the one hashing last: count and sum show any mix-up.
     const kept = 2_999_999;
@@ -54,23 +54,62 @@ describe('SqlProcesses', () => {
   });
 
   test('a statement may spill only so much: past it, a DuckDB error', async () => {
-    const processes = new SqlProcesses(1);
+    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 });
     const job = { ...spillingJob('capped'), spillBytesMax: 1024 * 1024 };
-    const outcome = await processes.run(job, { timeoutMs: 60_000, rssBytesMax: 4 * 1024 ** 3 });
+    const outcome = await processes.run('acme', job, {
+      timeoutMs: 60_000,
+      rssBytesMax: 4 * 1024 ** 3,
+    });
     expect(outcome).toMatchObject({ ok: false });
     expect((outcome as { message: string }).message).toContain('max_temp_directory_size');
   });
 
   test('a process that cannot start refuses the statement as busy and frees its slot', async () => {
-    const processes = new SqlProcesses(2, ['/nonexistent/bun']);
+    const processes = new SqlProcesses({ processesMax: 2, tenantProcessesMax: 1 }, [
+      '/nonexistent/bun',
+    ]);
     const limits = { timeoutMs: 5_000, rssBytesMax: 1024 ** 3 };
     for (let i = 0; i < 5; i++) {
-      const outcome = await processes.run(spillingJob(`x${i}`), limits);
+      const outcome = await processes.run('acme', spillingJob(`x${i}`), limits);
       expect(outcome).toEqual({
         ok: false,
         stopped: 'busy',
         detail: 'a process for the statement could not start',
       });
     }
+  });
+
+  test('a tenant at its share is tenant_busy; with every place taken, others are busy', () => {
+    const processes = new SqlProcesses({ processesMax: 3, tenantProcessesMax: 2 });
+    const take = (tenant: string) => processes.reserve(tenant);
+    const acme = [take('acme'), take('acme')];
+    expect(acme.map((r) => r.kind)).toEqual(['ok', 'ok']);
+    expect(take('acme')).toEqual({
+      kind: 'tenant_busy',
+      detail: '2 SQL statements of the tenant are running (limit 2)',
+    });
+    const globex = take('globex');
+    expect(globex.kind).toBe('ok');
+    // Every place is taken: another tenant is refused as busy, acme still as tenant_busy.
+    expect(take('initech')).toEqual({
+      kind: 'busy',
+      detail: '3 SQL statements are running (limit 3)',
+    });
+    expect(take('acme').kind).toBe('tenant_busy');
+    // A place given back (twice: the second is a no-op) is free for anyone, acme included.
+    for (const reservation of [acme[0], acme[0]]) {
+      if (reservation?.kind === 'ok') reservation.slot.release();
+    }
+    const again = take('acme');
+    expect(again.kind).toBe('ok');
+    expect(take('initech').kind).toBe('busy');
+    for (const reservation of [again, acme[1], globex]) {
+      if (reservation?.kind === 'ok') reservation.slot.release();
+    }
+    expect([take('initech'), take('initech'), take('initech')].map((r) => r.kind)).toEqual([
+      'ok',
+      'ok',
+      'tenant_busy',
+    ]);
   });
 });

@@ -304,6 +304,12 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             408: 'The statement ran past the time limit',
             413: 'A body over 1 MiB',
             415: 'A body that is not JSON',
+            429:
+              "The read rate limit, or the tenant's share of SQL statements running at once " +
+              `(${queryLimits.sqlTenantProcessesMax}) is taken; see Retry-After`,
+            503:
+              `Every place for SQL statements (${queryLimits.sqlProcessesMax}) is taken; ` +
+              'see Retry-After',
           },
         ),
         requestBody: {

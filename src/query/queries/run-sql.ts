@@ -4,6 +4,7 @@
 // (verified to embed the checked statement unchanged) and runs in a process of its own
 // (sql-processes.ts) over an export of the snapshot (linked segment files and the unflushed
 // rows), with a time limit (408), a memory limit (400) and a row limit (`truncated` beyond).
+// Statements running at once are bounded per tenant (429) and in all (503).
 
 import * as path from 'node:path';
 import type { DuckDBValue, Json } from '@duckdb/node-api';
@@ -68,8 +69,14 @@ const USER_ERRORS = new RegExp(`^(${USER_ERROR_KINDS.join('|')}) Error: `);
 
 const ROW_LIMIT_PARAM = 'sql_row_limit';
 
-/** Where statements run: a process each, at most `sqlProcessesMax` at once. */
-const processes = new SqlProcesses(queryLimits.sqlProcessesMax);
+/**
+ * Where statements run: a process each, at most `sqlProcessesMax` at once and
+ * `sqlTenantProcessesMax` of one tenant.
+ */
+const processes = new SqlProcesses({
+  processesMax: queryLimits.sqlProcessesMax,
+  tenantProcessesMax: queryLimits.sqlTenantProcessesMax,
+});
 
 export async function runSql(
   source: EventSource,
@@ -79,8 +86,9 @@ export async function runSql(
   const started = performance.now();
   // The statement's place is taken before its events are exported: a burst past the bound is
   // refused at once, and never exports (under the read lock) what it cannot run.
-  const slot = processes.reserve();
-  if (slot === null) throw stoppedError('busy', options.timeoutMs);
+  const reservation = processes.reserve(tenant);
+  if (reservation.kind !== 'ok') throw stoppedError(reservation.kind, options.timeoutMs);
+  const { slot } = reservation;
   let exported: ExportedEvents | null = null;
   try {
     // The snapshot is held only to check the statement and export the events: the statement
@@ -185,7 +193,7 @@ function resultOf(
 
 /** Why a statement's process was stopped, as the error the caller gets. */
 function stoppedError(
-  why: 'timeout' | 'memory' | 'exited' | 'busy' | 'aborted',
+  why: 'timeout' | 'memory' | 'exited' | 'busy' | 'tenant_busy' | 'aborted',
   timeoutMs: number,
 ): AppError {
   switch (why) {
@@ -204,6 +212,12 @@ function stoppedError(
       return new AppError('bad_request', 'sql: the query stopped the process it ran in');
     case 'busy':
       return new AppError('overloaded', 'too many SQL queries are running; retry later');
+    case 'tenant_busy':
+      return new AppError(
+        'tenant_overloaded',
+        `${queryLimits.sqlTenantProcessesMax} SQL queries of this tenant are running ` +
+          '(its limit); retry later',
+      );
     case 'aborted':
       return new AppError('bad_request', 'sql: the client went away; the query was stopped');
   }
