@@ -3,7 +3,13 @@
 
 import { t } from 'elysia';
 import { eventLimits } from '../core/index.ts';
-import { BUCKET_UNITS, type BucketUnit, queryLimits, SERIES_METRICS } from '../query/index.ts';
+import {
+  BUCKET_UNITS,
+  type BucketUnit,
+  cursorCharsMax,
+  queryLimits,
+  SERIES_METRICS,
+} from '../query/index.ts';
 
 const text = (description: string, example: string, maxLength: number = eventLimits.idCharsMax) =>
   t.Optional(t.String({ maxLength, description, examples: [example] }));
@@ -66,7 +72,11 @@ const pageParams = {
       examples: [100],
     }),
   ),
-  cursor: text('`next_cursor` of the previous page.', 'WyIxNzcyOTYwNDAwMDAwMDAwIiwiZXYtMSJd', 512),
+  cursor: text(
+    '`next_cursor` of the previous page.',
+    'WyIxNzcyOTYwNDAwMDAwMDAwIiwiZXYtMSJd',
+    cursorCharsMax,
+  ),
 };
 
 export const StatsQuery = t.Object({

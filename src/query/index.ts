@@ -3,6 +3,7 @@
 // parsing of the time and filter parameters they share.
 
 export type { EventSource } from '../storage/index.ts';
+export { cursorCharsMax } from './cursor.ts';
 export {
   type EventFilters,
   FILTER_COLUMNS,

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { openapi } from '@elysiajs/openapi';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, type TSchema } from 'elysia';
-import { createLogger } from '../../src/core/index.ts';
+import { createLogger, EPOCH_MS_MIN, eventLimits } from '../../src/core/index.ts';
 import { errorResponse, toAppError } from '../../src/http/errors.ts';
 import {
   EventPageOut,
@@ -15,7 +15,7 @@ import {
   TimeSeriesOut,
 } from '../../src/http/read-model.ts';
 import { type ReadDeps, readRoutes } from '../../src/http/routes/reads.ts';
-import { queryLimits } from '../../src/query/index.ts';
+import { cursorCharsMax, queryLimits } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
@@ -282,6 +282,40 @@ describe('GET /api/v1/events', () => {
         expect(res.status).toBe(422);
       }
     }
+  });
+});
+
+describe('pagination of long event ids', () => {
+  test('every page after the longest escaped or non-ASCII ids is reachable', async () => {
+    // At year 0000 the timestamp has a minus sign; control characters are escaped as \uXXXX:
+    // the longest cursor encodeCursor can produce.
+    const ids = ['\u0001', '\u0002', '一', '二'].map((c) => c.repeat(eventLimits.eventIdCharsMax));
+    await source.add(
+      ids.map((event_id, i) =>
+        makeEvent({ event_id, tenant: 'long-ids', timestamp: EPOCH_MS_MIN + i, value: i }),
+      ),
+    );
+    for (const [list, key] of [
+      ['/api/v1/events', 'events'],
+      ['/api/v1/metrics', 'metrics'],
+    ] as const) {
+      const seen: string[] = [];
+      const cursors: string[] = [];
+      let cursor: string | null = '';
+      while (cursor !== null) {
+        const after = cursor === '' ? '' : `&cursor=${cursor}`;
+        const res = await get(`${list}?tenant_id=long-ids&limit=1${after}`);
+        expect([list, res.status]).toEqual([list, 200]);
+        const page = (await json(res)) as Record<string, unknown> & { next_cursor: string | null };
+        const items = page[key] as Record<string, string>[];
+        seen.push(...items.map((item) => item.event_id ?? item.id ?? ''));
+        cursor = page.next_cursor;
+        if (cursor !== null) cursors.push(cursor);
+      }
+      expect(seen).toEqual([...ids].reverse());
+      expect(Math.max(...cursors.map((c) => c.length))).toBe(cursorCharsMax);
+    }
+    expect((await get(`/api/v1/events?cursor=${'A'.repeat(cursorCharsMax + 1)}`)).status).toBe(422);
   });
 });
 

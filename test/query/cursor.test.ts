@@ -1,0 +1,36 @@
+// The page cursor: the longest one encodeCursor can produce fits cursorCharsMax exactly, so the
+// `cursor` parameter takes every cursor a page hands out.
+
+import { describe, expect, test } from 'bun:test';
+import { EPOCH_MS_MAX, EPOCH_MS_MIN, eventLimits } from '../../src/core/index.ts';
+import { decodeCursor, encodeCursor } from '../../src/query/cursor.ts';
+import { cursorCharsMax } from '../../src/query/index.ts';
+
+const idOf = (unit: string) => unit.repeat(eventLimits.eventIdCharsMax);
+
+/** Event ids of the most JSON bytes per UTF-16 unit: escaped ones (6), then a BMP character. */
+const LONG_IDS = {
+  control: idOf('\u0001'),
+  quote: idOf('"'),
+  loneSurrogate: idOf('\ud800'),
+  cjk: idOf('一'),
+  astral: idOf('😀').slice(0, eventLimits.eventIdCharsMax),
+};
+
+describe('page cursors', () => {
+  test('the cursor of the longest ids at the earliest and latest instants fits', () => {
+    const instants = [BigInt(EPOCH_MS_MIN) * 1000n, BigInt(EPOCH_MS_MAX) * 1000n + 999n];
+    const lengths: number[] = [];
+    for (const us of instants.map(String)) {
+      for (const id of Object.values(LONG_IDS)) {
+        const cursor = encodeCursor({ us, id });
+        lengths.push(cursor.length);
+        expect(decodeCursor(cursor)).toEqual({ us, id });
+      }
+    }
+    // Escaped control characters at year 0000 (a minus sign) are the worst case, and meet it.
+    expect(Math.max(...lengths)).toBe(cursorCharsMax);
+    const earliestControl = encodeCursor({ us: String(instants[0]), id: LONG_IDS.control });
+    expect(earliestControl.length).toBe(cursorCharsMax);
+  });
+});
