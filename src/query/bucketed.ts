@@ -1,8 +1,10 @@
 // The SQL that puts filtered events into precomputed buckets: the bucket starts (UTC epoch
-// ms, from time-buckets.ts) are bound as one list, so DuckDB never needs the time zone. Every
-// local bucket boundary falls on a whole UTC minute, so each event's minute is looked up in a
-// small minute → bucket table (built with an ASOF JOIN over the range's minutes): a hash join,
-// where an ASOF JOIN of the events themselves would sort all of them (25× slower on 10M rows).
+// ms, from time-buckets.ts) are bound as one list, so DuckDB never needs the time zone. When
+// every bucket boundary falls on a whole UTC minute (all zones today), each event's minute is
+// looked up in a small minute → bucket table (built with an ASOF JOIN over the range's
+// minutes): a hash join, where an ASOF JOIN of the events themselves would sort all of them
+// (25× slower on 10M rows). Offsets with seconds (local mean time before ~1900, Monrovia's
+// −00:44:30 until 1972) split a minute between two buckets: then the events are joined exactly.
 
 import { BIGINT, LIST, listValue } from '@duckdb/node-api';
 import { floorDivSql } from '../storage/index.ts';
@@ -29,7 +31,7 @@ export function bucketedCtes(query: BucketedQuery, params: SqlParams): string {
   const columns = ['epoch_ms(e."timestamp") AS ts_ms', ...query.columns].join(', ');
   const first = Math.floor((query.starts[0] ?? 0) / MINUTE_MS);
   const last = Math.floor(((query.filters.toMs ?? query.starts.at(-1) ?? 0) - 1) / MINUTE_MS);
-  if (query.starts.length === 0 || last - first + 1 > MINUTES_MAX) {
+  if (!onWholeMinutes(query.starts) || last - first + 1 > MINUTES_MAX) {
     return `WITH buckets AS (SELECT unnest(${starts}) AS bucket_ms),
       f AS (SELECT ${columns} FROM ${query.from} AS e ${where}),
       bucketed AS (SELECT b.bucket_ms, f.* FROM f ASOF JOIN buckets b ON f.ts_ms >= b.bucket_ms)`;
@@ -67,14 +69,15 @@ export interface MinuteCountsQuery {
 
 /**
  * Counts per bucket from the per-minute counts instead of the events: the same numbers as
- * counting events (bucket boundaries are whole minutes), from a few thousand rows a day.
- * Rows: `bucket_ms, grp, events, value`. Null when the range cannot be read by minutes.
+ * counting events when bucket boundaries are whole minutes, from a few thousand rows a day.
+ * Rows: `bucket_ms, grp, events, value`. Null when the range cannot be read by minutes (its
+ * ends or a bucket boundary inside it are not whole minutes, or it spans too many).
  */
 export function minuteCountsSql(q: MinuteCountsQuery, params: SqlParams): string | null {
   const first = q.fromMs / MINUTE_MS;
   const last = q.toMs / MINUTE_MS - 1;
   const aligned = Number.isInteger(first) && Number.isInteger(last);
-  if (!aligned || q.starts.length === 0 || last - first + 1 > MINUTES_MAX) return null;
+  if (!aligned || !onWholeMinutes(q.starts) || last - first + 1 > MINUTES_MAX) return null;
   const starts = params.add(listValue(q.starts.map(BigInt)), LIST(BIGINT));
   const conditions = [
     `c.minute BETWEEN ${params.add(BigInt(first))} AND ${params.add(BigInt(last))}`,
@@ -98,3 +101,11 @@ export function minuteCountsSql(q: MinuteCountsQuery, params: SqlParams): string
 const MINUTE_MS = 60_000;
 /** Past this many minutes in the range (about 4 years), fall back to joining events directly. */
 const MINUTES_MAX = 2_000_000;
+
+/**
+ * Whether buckets can be read by whole UTC minutes: there are some, and every one starts on a
+ * minute (a start at an offset with seconds would put part of a minute in the wrong bucket).
+ */
+function onWholeMinutes(starts: readonly number[]): boolean {
+  return starts.length > 0 && starts.every((start) => start % MINUTE_MS === 0);
+}

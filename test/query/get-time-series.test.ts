@@ -116,6 +116,30 @@ describe('getTimeSeries buckets', () => {
     expect(points(fall)).toEqual([['2026-10-25T00:00:00+02:00', 1]]);
   });
 
+  test('days of an offset with seconds (Monrovia −00:44:30 until 1972) split a minute', async () => {
+    // Both events are in the UTC minute 00:44, on either side of Monrovia's local midnight.
+    await source.add([
+      makeEvent({ timestamp: at('1971-03-01T00:44:15Z'), value: 1 }), // 28 Feb 23:59:45
+      makeEvent({ timestamp: at('1971-03-01T00:44:45Z'), value: 2 }), // 1 March 00:00:15
+    ]);
+    const range = { fromMs: at('1971-02-27T00:00:00Z'), toMs: at('1971-03-03T00:00:00Z') };
+    for (const options of [
+      { metric: 'count' },
+      { metric: 'count', useMinuteCounts: false },
+      { metric: 'sum' },
+    ] as const) {
+      const result = await series({ ...options, ...range, tz: 'Africa/Monrovia' });
+      const [before, after] = options.metric === 'sum' ? [1, 2] : [1, 1];
+      expect([options, points(result)]).toEqual([
+        options,
+        [
+          ['1971-02-28T00:00:00-00:44:30', before],
+          ['1971-03-01T00:00:00-00:44:30', after],
+        ],
+      ]);
+    }
+  });
+
   test('week and month buckets', async () => {
     await source.add([
       makeEvent({ timestamp: at('2026-03-01T12:00:00Z') }), // Sunday
