@@ -24,6 +24,7 @@ export {
   MiB,
   requestLimits,
   type Tunables,
+  tenantShareLimits,
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';

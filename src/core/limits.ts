@@ -98,6 +98,16 @@ export const defaultTunables = {
 
 export type Tunables = typeof defaultTunables;
 
+/** How much of the node's shared bounds one tenant may take. Not configurable. */
+export const tenantShareLimits = {
+  /**
+   * A tenant's mailbox holds at most this share of COMMIT_QUEUE_BYTES_MAX in encoded events
+   * (the engine derives its mailboxBytesMax from it): a tenant flooding with large events then
+   * meets its own bound (429) before the node's, which would answer every tenant 503.
+   */
+  mailboxQueueBytesShare: 1 / 2,
+} as const;
+
 assert(requestLimits.bodyBytesMax >= eventLimits.eventBytesMax, 'a body must hold one event');
 assert(eventLimits.propertiesBytesMax < eventLimits.eventBytesMax, 'properties fit in an event');
 assert(
@@ -116,6 +126,15 @@ assert(
 assert(
   defaultTunables.mailboxEventsMax <= defaultTunables.commitQueueEventsMax,
   'one tenant alone cannot fill the commit queue',
+);
+assert(
+  tenantShareLimits.mailboxQueueBytesShare > 0 && tenantShareLimits.mailboxQueueBytesShare <= 1 / 2,
+  "one tenant alone leaves at least half the commit queue's bytes to the others",
+);
+assert(
+  defaultTunables.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare >=
+    requestLimits.bodyBytesMax * 2,
+  'a tenant can have two full batches in flight',
 );
 assert(defaultTunables.flushHotBytes < defaultTunables.hotBytesMax, 'flushing starts before 503s');
 

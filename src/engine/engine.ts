@@ -2,7 +2,7 @@
 // (rebuilt from the log and recent segments), the actor registry and the ingestor. One call
 // for main.ts and for tests, so both run the same wiring.
 
-import { type Clock, eventKey, type StoredEvent } from '../core/index.ts';
+import { type Clock, eventKey, type StoredEvent, tenantShareLimits } from '../core/index.ts';
 import { EventStore, type EventStoreOptions, type FaultHook } from '../storage/index.ts';
 import { DedupIndex } from './dedup-index.ts';
 import { Enricher } from './enrich.ts';
@@ -10,7 +10,9 @@ import { Ingestor } from './ingest.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
 import { Ticker } from './ticker.ts';
 
-export interface EngineOptions extends Omit<EventStoreOptions, 'now' | 'fault'>, RegistryOptions {
+export interface EngineOptions
+  extends Omit<EventStoreOptions, 'now' | 'fault'>,
+    Omit<RegistryOptions, 'mailboxBytesMax'> {
   dedupWindowMs: number;
   dedupKeysMax: number;
   hotBytesMax: number;
@@ -54,7 +56,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   for (const k of await store.segmentKeysSince(since))
     remember(k.tenant, k.event_id, k.received_at);
   const ticker = new Ticker(() => store.committer.commitQueued());
-  const registry = new ActorRegistry(store, dedup, clock, options, ticker);
+  // A tenant's share of the commit queue's bytes, so that its flood is its own 429.
+  const mailboxBytesMax = Math.floor(
+    options.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare,
+  );
+  const registry = new ActorRegistry(store, dedup, clock, { ...options, mailboxBytesMax }, ticker);
   const enricher = new Enricher(store.catalog, clock, options.storeIp);
   const ingestor = new Ingestor(store, registry, dedup, enricher, clock, {
     hotBytesMax: options.hotBytesMax,

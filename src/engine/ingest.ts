@@ -128,7 +128,9 @@ export class Ingestor {
   private async ingestMany(encoded: Encoded): Promise<IngestOutcome> {
     const { events, lines, lineBytes } = encoded;
     const byTenant = groupByTenant(events);
-    const actors = this.actorsWithRoom(byTenant);
+    const bytesOf = (indexes: number[]) =>
+      indexes.reduce((n, i) => n + (lineBytes[i] as number), 0);
+    const actors = this.actorsWithRoom(byTenant, bytesOf);
     if (!Array.isArray(actors)) {
       this.store.committer.release(encoded.room);
       return actors;
@@ -138,10 +140,7 @@ export class Ingestor {
         (actors[g] as TenantActor).submit(
           indexes.map((i) => events[i] as StoredEvent),
           indexes.map((i) => lines[i] as string),
-          {
-            events: indexes.length,
-            bytes: indexes.reduce((n, i) => n + (lineBytes[i] as number), 0),
-          },
+          { events: indexes.length, bytes: bytesOf(indexes) },
         ),
       ),
     );
@@ -152,14 +151,17 @@ export class Ingestor {
    * Each tenant's actor, every one checked for room before any is used, so a multi-tenant
    * batch is taken whole or not at all; else the refusal.
    */
-  private actorsWithRoom(byTenant: Map<string, number[]>): TenantActor[] | Refusal {
+  private actorsWithRoom(
+    byTenant: Map<string, number[]>,
+    bytesOf: (indexes: number[]) => number,
+  ): TenantActor[] | Refusal {
     const actors: TenantActor[] = [];
     for (const [tenant, indexes] of byTenant) {
       const actor = this.registry.actorFor(tenant, actors);
       if (actor === null) {
         return { kind: 'overloaded', reason: 'too many active tenants on this node' };
       }
-      if (!actor.hasRoom(indexes.length)) {
+      if (!actor.hasRoom(indexes.length, bytesOf(indexes))) {
         return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
       actors.push(actor);

@@ -17,6 +17,8 @@ export interface RegistryOptions {
   /** Estimated memory of all resident actors' rollups; `fitBudget` evicts past it. */
   rollupBytesMax: number;
   mailboxEventsMax: number;
+  /** Encoded bytes a tenant's mailbox holds at most (engine.ts derives it; see limits). */
+  mailboxBytesMax: number;
   rollupLimits: RollupLimits;
   /** Told when a tenant's live counters could not be rebuilt from the store. */
   onRebuildError?: (tenant: string, error: unknown) => void;
@@ -80,6 +82,7 @@ export class ActorRegistry {
         clock: this.clock,
         ticker: this.ticker,
         mailboxEventsMax: this.options.mailboxEventsMax,
+        mailboxBytesMax: this.options.mailboxBytesMax,
       },
       ready,
     );

@@ -1,7 +1,8 @@
 // One tenant's single writer. Requests put their events in the actor's bounded mailbox; once
 // per tick the actor deduplicates everything that arrived, hands one payload to the shared
 // group commit, and after the commit makes the events readable and updates the tenant's live
-// rollups. A tenant over its mailbox bound is told 'full' (429) while others go on.
+// rollups. A tenant over its mailbox bound (in events or in encoded bytes) is told 'full'
+// (429) while others go on.
 
 import { type Clock, eventKey, type StoredEvent, utcDayIndex } from '../core/index.ts';
 import { type Admission, type EventStore, RECORD_BYTES_MAX } from '../storage/index.ts';
@@ -31,12 +32,16 @@ export interface ActorDeps {
   /** Runs this turn's ticks of every actor together, then starts their commit. */
   ticker: Ticker;
   mailboxEventsMax: number;
+  /** Encoded bytes in the mailbox at most (less than the commit queue's bound; see limits). */
+  mailboxBytesMax: number;
 }
 
 export class TenantActor {
   private mailbox: Submission[] = [];
   /** Events accepted into the mailbox and not yet answered (queued or committing). */
   private pendingEvents = 0;
+  /** Their encoded bytes (their room in the commit queue). */
+  private pendingBytes = 0;
   private scheduled = false;
   private lastActiveAt: number;
 
@@ -57,16 +62,18 @@ export class TenantActor {
     room: Admission,
   ): Promise<ActorOutcome> {
     this.lastActiveAt = this.deps.clock.now();
-    if (!this.hasRoom(events.length)) {
+    if (!this.hasRoom(events.length, room.bytes)) {
       this.deps.store.committer.release(room);
       return Promise.resolve({
         kind: 'full',
         reason:
-          `tenant ${this.tenant} has ${this.pendingEvents} events in flight ` +
-          `(limit ${this.deps.mailboxEventsMax})`,
+          `tenant ${this.tenant} has ${this.pendingEvents} events of ${this.pendingBytes} ` +
+          `bytes in flight (limits ${this.deps.mailboxEventsMax} events, ` +
+          `${this.deps.mailboxBytesMax} bytes)`,
       });
     }
     this.pendingEvents += events.length;
+    this.pendingBytes += room.bytes;
     const answered = new Promise<ActorOutcome>((resolve) => {
       this.mailbox.push({ events, lines, room, resolve });
     });
@@ -79,9 +86,12 @@ export class TenantActor {
     return this.ready;
   }
 
-  /** Whether `count` more events fit in the mailbox now. */
-  hasRoom(count: number): boolean {
-    return this.pendingEvents + count <= this.deps.mailboxEventsMax;
+  /** Whether `count` more events of `bytes` encoded bytes fit in the mailbox now. */
+  hasRoom(count: number, bytes: number): boolean {
+    if (this.pendingEvents + count > this.deps.mailboxEventsMax) return false;
+    // An empty mailbox takes any one request, as the commit queue does: a request larger than
+    // the bound alone (a small COMMIT_QUEUE_BYTES_MAX) is then never refused forever.
+    return this.pendingBytes === 0 || this.pendingBytes + bytes <= this.deps.mailboxBytesMax;
   }
 
   /** True when nothing is queued or committing and the actor was untouched since `beforeMs`. */
@@ -140,6 +150,7 @@ export class TenantActor {
     }
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
+      this.pendingBytes -= sub.room.bytes;
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
     });
   }

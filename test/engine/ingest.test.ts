@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import { MiB } from '../../src/core/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 
@@ -155,6 +156,50 @@ describe('explicit overload', () => {
     expect(await body(limited[0] as Response)).toMatchObject({ code: 'tenant_overloaded' });
     const accepted = floodResponses.filter((r) => r.status === 202).length;
     expect(await app.count('flood')).toBe(accepted * 5000);
+  });
+
+  test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {
+    // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
+    t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });
+    const app = t;
+    // A disk slower than the flood: no commit is durable until `openDisk` (a private part).
+    const wal = (t.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
+    const sync = wal.sync.bind(wal);
+    let openDisk = () => {};
+    const diskOpen = new Promise<void>((resolve) => {
+      openDisk = resolve;
+    });
+    wal.sync = async () => {
+      await diskOpen;
+      return sync();
+    };
+    // Events of ~1 KB, far fewer than mailboxEventsMax: only the bytes can bound them.
+    const batch = (tenant: string, k: number) => ({
+      events: Array.from({ length: 100 }, (_, i) => ({
+        event_id: `${k}-${i}`,
+        name: 'x',
+        tenant_id: tenant,
+        properties: { blob: 'x'.repeat(900) },
+      })),
+    });
+    const answered: Response[] = [];
+    const flood = Array.from({ length: 30 }, (_, k) =>
+      app.post('/api/v1/events/batch', batch('flood', k)).then((r) => {
+        answered.push(r);
+        return r;
+      }),
+    );
+    // Every flood request is answered (refused) or waits in the mailbox for the disk.
+    const waiting = () => (app.engine.registry.peek('flood')?.inFlight ?? 0) / 100;
+    while (answered.length + waiting() < flood.length) await Bun.sleep(1);
+    const calm = app.post('/api/v1/events/batch', batch('calm', 0));
+    openDisk();
+    const floodStatuses = (await Promise.all(flood)).map((r) => r.status);
+    expect((await calm).status).toBe(202);
+    expect(floodStatuses).toContain(429);
+    expect(floodStatuses.every((s) => s === 202 || s === 429)).toBe(true);
+    const accepted = floodStatuses.filter((s) => s === 202).length;
+    expect(await app.count('flood')).toBe(accepted * 100);
   });
 
   test('a full commit queue refuses a multi-tenant batch whole, never one tenant of it', async () => {
