@@ -22,6 +22,7 @@ export {
   HOUR_MS,
   KiB,
   MiB,
+  metricLimits,
   requestLimits,
   type Tunables,
   tenantShareLimits,

@@ -24,6 +24,12 @@ export const eventLimits = {
   futureSkewMs: 24 * HOUR_MS,
 } as const;
 
+/** How the latest point of a metric is chosen, alike by the live rollups and by the store. */
+export const metricLimits = {
+  /** How far ahead of its receipt a point's timestamp is believed (client clock skew). */
+  pointClockSkewMs: 5 * 60_000,
+} as const;
+
 /** Limits of one ingest request. */
 export const requestLimits = {
   batchEventsMax: 5000,

@@ -3,7 +3,7 @@
 // by the tenant's actor, by receive time; rebuilt from the store when an actor is created.
 // Bots are left out, as stats leave them out by default.
 
-import type { StoredEvent } from '../core/index.ts';
+import { metricLimits, type StoredEvent } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import { OldestFirst } from './oldest-first.ts';
@@ -57,7 +57,7 @@ const TOP_PATHS_SHOWN = 10;
  */
 export const TRACKED_PATH_CHARS_MAX = 256;
 /** How far ahead of its receipt a metric point's timestamp is believed (client clock skew). */
-const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = metricLimits.pointClockSkewMs;
 /** The finest bucket of any window (sliding counters count per second). */
 const SECOND_MS = 1000;
 
@@ -187,8 +187,9 @@ export class TenantRollups {
    * by timestamp, one further ahead of its receipt than CLOCK_SKEW_MS as of its receipt plus
    * that (ingest takes timestamps up to 24 h ahead, which would otherwise hide every real
    * point for a day); points of the same time by receipt, then event_id, so the rebuild after
-   * a restart (`rebuildRollups`) picks the same one. With `namesMax` metrics known, a new one
-   * takes the place of the one whose latest point is oldest.
+   * a restart (`rebuildRollups`) and a read from the store (query's `getLatestMetric`) pick
+   * the same one. With `namesMax` metrics known, a new one takes the place of the one whose
+   * latest point is oldest.
    */
   noteLatest(e: RollupEvent): void {
     if (e.value === null) return;

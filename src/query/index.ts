@@ -30,6 +30,7 @@ export {
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
 export { getEvent } from './queries/get-event.ts';
+export { getLatestMetric, type LatestPoint } from './queries/get-latest-metric.ts';
 export { getMetric } from './queries/get-metric.ts';
 export { getSiteStats, type SiteStats, type SiteStatsOptions } from './queries/get-site-stats.ts';
 export { getStats, PAGE_VIEW_NAMES, type Stats, type StatsOptions } from './queries/get-stats.ts';

@@ -37,6 +37,33 @@ describe('POST /api/v1/metrics', () => {
     expect((await t.get('/api/v1/metrics/latest/cpu_load')).status).toBe(404);
   });
 
+  test('a metric the live rollups no longer track is answered from the store', async () => {
+    for (const [id, value] of [
+      ['d1', 42],
+      ['d2', 41],
+    ] as const) {
+      t.clock.advance(1);
+      const res = await t.post('/api/v1/metrics', { id, name: 'disk_free', value });
+      expect(res.status).toBe(202);
+    }
+    // The rollups keep the 100 (namesMax) metrics with the most recent points.
+    for (let i = 0; i < 100; i++) {
+      t.clock.advance(1);
+      const res = await t.post('/api/v1/metrics', { name: `cpu.host${i}`, value: i });
+      expect(res.status).toBe(202);
+    }
+    const actor = t.engine.registry.peek('default');
+    expect(actor?.rollups.latestMetric('disk_free')).toBeUndefined();
+    const res = await t.get('/api/v1/metrics/latest/disk_free');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      name: 'disk_free',
+      value: 41,
+      timestamp: new Date(T0 + 2).toISOString(),
+      id: 'd2',
+    });
+  });
+
   test('points with the same timestamp: the latest is the same before and after a restart', async () => {
     // Points stamped to the second share timestamps; several arrive in one receive ms.
     for (let m = 0; m < 5; m++) {

@@ -1,10 +1,12 @@
 // Metric data points (seed 001): a point is an event whose name is the metric and which carries
 // a `value` (tags become properties), so it goes through the one ingest path and every read.
-// The latest value per metric is answered from the tenant actor's memory.
+// The latest value per metric is answered from the tenant actor's memory, or from the store for
+// a metric the memory does not track (past ROLLUP_NAMES_MAX metrics).
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
+import { getLatestMetric } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { openApiSchema, TENANT_PATTERN } from '../model.ts';
@@ -68,7 +70,10 @@ const RECORD_POINT_DOC = {
 };
 
 const LATEST_DOC = {
-  summary: 'Latest value of a metric (from memory)',
+  summary: 'Latest value of a metric',
+  description:
+    'From the live counters in memory; a metric they do not track (past ROLLUP_NAMES_MAX ' +
+    'metrics) is read from the store.',
   responses: {
     200: jsonAnswer('The point with the latest timestamp', LatestOut, latestMetricExample),
     ...readErrorDocs({
@@ -115,8 +120,10 @@ export function metricRoutes(deps: AppDeps) {
         if (actor === null)
           throw new AppError('overloaded', 'too many active tenants; retry later');
         await actor.whenReady();
-        const latest = actor.rollups.latestMetric(params.name);
-        if (latest === undefined) {
+        const latest =
+          actor.rollups.latestMetric(params.name) ??
+          (await getLatestMetric(deps.engine.store, tenant, params.name));
+        if (latest === null) {
           throw new AppError('not_found', `no data points for metric ${params.name}`);
         }
         return {

@@ -1,0 +1,45 @@
+// GET /api/v1/metrics/latest/{name} for a metric the tenant's live rollups do not track (they
+// keep the ROLLUP_NAMES_MAX most recent metrics): its latest point read from the store, chosen
+// as the rollups choose it (engine/rollups.ts, `noteLatest` and `rebuildRollups`).
+
+import { metricLimits } from '../../core/index.ts';
+import type { EventSource } from '../../storage/index.ts';
+import { numberOf, readRows, withSnapshot } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
+
+export interface LatestPoint {
+  name: string;
+  value: number;
+  /** Epoch ms. */
+  timestamp: number;
+  event_id: string;
+}
+
+/**
+ * The latest point of metric `name`, or null when none is stored. Points are ordered by their
+ * timestamp, one too far ahead of its receipt (clock skew) as of its receipt plus the skew,
+ * then by receipt, then by event_id (UTF-8 bytes, as DuckDB orders text).
+ */
+export async function getLatestMetric(
+  source: EventSource,
+  tenant: string,
+  name: string,
+): Promise<LatestPoint | null> {
+  return withSnapshot(source, tenant, {}, async (snapshot) => {
+    const params = new SqlParams();
+    const skew = `INTERVAL ${metricLimits.pointClockSkewMs} MILLISECOND`;
+    const sql =
+      `SELECT e.event_id, e."value", epoch_ms(e."timestamp") AS "timestamp" ` +
+      `FROM ${snapshot.from} AS e WHERE e.name = ${params.add(name)} AND e."value" IS NOT NULL ` +
+      `ORDER BY least(e."timestamp", e.received_at + ${skew}) DESC, e.received_at DESC, ` +
+      'e.event_id DESC LIMIT 1';
+    const row = (await readRows(snapshot, sql, params))[0];
+    if (row === undefined) return null;
+    return {
+      name,
+      value: numberOf(row.value),
+      timestamp: numberOf(row.timestamp),
+      event_id: String(row.event_id),
+    };
+  });
+}
