@@ -5,6 +5,7 @@
 import type { FieldIssue } from './errors.ts';
 import { eventLimits } from './limits.ts';
 import { parseTimestamp } from './time.ts';
+import { pathOfUrl } from './url-path.ts';
 
 export type Properties = Record<string, unknown>;
 
@@ -166,15 +167,6 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
         `(got ${bytes})`,
       type: 'too_long',
     });
-  }
-}
-
-/** The path of an absolute or relative URL, or null when it has none. */
-export function pathOfUrl(url: string): string | null {
-  try {
-    return new URL(url, 'http://relative.invalid').pathname || null;
-  } catch {
-    return null;
   }
 }
 

@@ -10,7 +10,6 @@ export {
   type NormalizeResult,
   normalizeEvent,
   type Properties,
-  pathOfUrl,
   presentEvent,
   type RequestContext,
   type StoredEvent,
@@ -39,4 +38,5 @@ export {
   utcDay,
   utcDayIndex,
 } from './time.ts';
-export { mayHoldLoneSurrogate, wellFormed } from './unicode.ts';
+export { cutToChars, mayHoldLoneSurrogate, wellFormed } from './unicode.ts';
+export { pathOfUrl } from './url-path.ts';

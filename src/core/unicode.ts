@@ -1,7 +1,12 @@
 // Well-formed text for storage. JSON may carry lone UTF-16 surrogates (`"\ud800"`), which JS
 // strings hold but UTF-8 cannot: DuckDB refuses the JSON line that escapes one, so one such
 // event would make every read and flush of the log fail. Ingest stores U+FFFD in their place,
-// as a UTF-8 encoder does (a string cut in the middle of an emoji is the usual source).
+// as a UTF-8 encoder does (a string cut in the middle of an emoji is the usual source), and
+// text is cut to a limit only where a whole character ends.
+
+/** The first half of a surrogate pair (a lone one, if nothing follows it). */
+const HIGH_SURROGATE_MIN = 0xd800;
+const HIGH_SURROGATE_MAX = 0xdbff;
 
 /**
  * Whether `json` (JSON.stringify output) may hold an escaped lone surrogate: JSON.stringify
@@ -10,6 +15,17 @@
  */
 export function mayHoldLoneSurrogate(json: string): boolean {
   return json.includes('\\ud');
+}
+
+/**
+ * `text` cut to at most `charsMax` UTF-16 units (the unit string lengths and limits count),
+ * never between the two halves of a surrogate pair: half of an emoji is a lone surrogate.
+ */
+export function cutToChars(text: string, charsMax: number): string {
+  if (text.length <= charsMax) return text;
+  const last = text.charCodeAt(charsMax - 1);
+  const splitsPair = last >= HIGH_SURROGATE_MIN && last <= HIGH_SURROGATE_MAX;
+  return text.slice(0, splitsPair ? charsMax - 1 : charsMax);
 }
 
 /** `value` with every lone surrogate, in strings and object keys at any depth, as U+FFFD. */

@@ -3,7 +3,7 @@
 // by the tenant's actor, by receive time; rebuilt from the store when an actor is created.
 // Bots are left out, as stats leave them out by default.
 
-import { metricLimits, type StoredEvent } from '../core/index.ts';
+import { cutToChars, metricLimits, type StoredEvent } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import { OldestFirst } from './oldest-first.ts';
@@ -243,11 +243,14 @@ function comparePoints(a: PointOrder, b: PointOrder): number {
   return Buffer.compare(Buffer.from(a.id), Buffer.from(b.id));
 }
 
-/** A path as the top-paths summary keeps it: cut to TRACKED_PATH_CHARS_MAX, marked with '…'. */
+/**
+ * A path as the top-paths summary keeps it: cut to TRACKED_PATH_CHARS_MAX (never within a
+ * surrogate pair), marked with '…'.
+ */
 function trackedPath(path: string): string {
   return path.length <= TRACKED_PATH_CHARS_MAX
     ? path
-    : `${path.slice(0, TRACKED_PATH_CHARS_MAX - 1)}…`;
+    : `${cutToChars(path, TRACKED_PATH_CHARS_MAX - 1)}…`;
 }
 
 /** Adds one to the count of `key` received at `at`. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { normalizeEvent, type RequestContext } from '../../src/core/index.ts';
+import { eventLimits, normalizeEvent, type RequestContext } from '../../src/core/index.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const ctx: RequestContext = {
@@ -69,6 +69,26 @@ describe('normalizeEvent', () => {
       [],
     );
     expect(r.ok && r.event.path).toBe('/pricing');
+  });
+
+  test('a path derived from a url is held to the path limit, cut where a character ends', () => {
+    const pathOf = (url: string) => {
+      const r = normalizeEvent({ name: 'page_view', url }, 'acme', ctx, []);
+      return r.ok ? r.event.path : undefined;
+    };
+    // A url within its limit: each 'é' is percent-encoded to six characters ("%C3%A9").
+    const accents = pathOf(`https://a.example/${'é'.repeat(2000)}`) as string;
+    expect(accents.length).toBeLessThanOrEqual(eventLimits.urlCharsMax);
+    expect(decodeURIComponent(accents)).toBe(`/${'é'.repeat(341)}`);
+    // Every cut point lands on a whole character: never within "%F0%9F%98%80", nor in "%XX".
+    for (let pad = 0; pad < 12; pad++) {
+      const path = pathOf(`https://a.example/${'a'.repeat(pad)}${'😀'.repeat(1000)}`) as string;
+      expect(path.length).toBeGreaterThan(eventLimits.urlCharsMax - 12);
+      expect(path.length).toBeLessThanOrEqual(eventLimits.urlCharsMax);
+      expect(decodeURIComponent(path)).toMatch(/^\/a*(😀)+$/u);
+    }
+    const ascii = `/${'a'.repeat(3000)}`;
+    expect(pathOf(`https://a.example${ascii}`)).toBe(ascii.slice(0, eventLimits.urlCharsMax));
   });
 
   test('refuses timestamps more than 24 h ahead, accepts any past time', () => {

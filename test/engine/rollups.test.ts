@@ -64,6 +64,16 @@ describe('TenantRollups', () => {
     expect(top).toEqual([{ path: `${long.slice(0, TRACKED_PATH_CHARS_MAX - 1)}…`, views: 2 }]);
   });
 
+  test('a long path is never cut within a surrogate pair', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    // Two characters, then emoji of two units each: the 255th unit is the first half of one.
+    const long = `/a${'😀'.repeat(1000)}`;
+    r.apply([event(1, { path: long })], NOW);
+    const [top] = r.snapshot(NOW).windows['1m'].top_paths;
+    expect(top?.path).toBe(`/a${'😀'.repeat((TRACKED_PATH_CHARS_MAX - 4) / 2)}…`);
+    expect(top?.path.isWellFormed()).toBe(true);
+  });
+
   test('a point stamped far ahead does not hide the real ones that follow it', () => {
     const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
     const ahead = NOW + 23 * 3_600_000; // ingest takes up to 24 h ahead
