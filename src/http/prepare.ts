@@ -71,31 +71,52 @@ export function contextOf(
   };
 }
 
+/** The client's name of each event field it names otherwise (a metric's `tags`: properties). */
+export type ClientNames = Readonly<Partial<Record<keyof EventInput, string>>>;
+
 /**
  * Validates and normalizes `items`. `locOf(i)` is where item i sits in the request, e.g.
- * ["body"] for a single event or ["body", "events", i] for a batch.
+ * ["body"] for a single event or ["body", "events", i] for a batch. Issues name fields as the
+ * client sent them: an event field is renamed by `clientNames`.
  */
 export function prepareEvents(
   items: readonly unknown[],
   ctx: PrepareContext,
   locOf: (i: number) => (string | number)[],
+  clientNames: ClientNames = {},
 ): BaseEvent[] {
   const issues: FieldIssue[] = [];
   const events: BaseEvent[] = [];
   items.forEach((raw, i) => {
     const item = withoutNulls(raw);
     const loc = locOf(i);
+    const rename = (found: FieldIssue[]) =>
+      found.map((issue) => inClientNames(issue, loc.length, clientNames));
     if (!eventInChecker.Check(item)) {
-      issues.push(...issuesOf(eventInChecker, item, loc));
+      issues.push(...rename(issuesOf(eventInChecker, item, loc)));
       return;
     }
     const input = item as EventInput;
     const result = normalizeEvent(input, ctx.tenantOf(input.tenant_id), ctx, loc);
     if (result.ok) events.push(result.event);
-    else issues.push(...result.issues);
+    else issues.push(...rename(result.issues));
   });
   if (issues.length > 0) throw AppError.validation(issues);
   return events;
+}
+
+/**
+ * `issue` with the event field at `loc[depth]` under the client's name, in its loc and, when
+ * the issue is about the field itself, in its message (messages begin with the field's name).
+ */
+function inClientNames(issue: FieldIssue, depth: number, clientNames: ClientNames): FieldIssue {
+  const field = issue.loc[depth];
+  const name = typeof field === 'string' ? clientNames[field as keyof EventInput] : undefined;
+  if (field === undefined || name === undefined) return issue;
+  const loc = issue.loc.with(depth, name);
+  const aboutField = issue.loc.length === depth + 1 && issue.msg.startsWith(`${field} `);
+  const msg = aboutField ? `${name}${issue.msg.slice(String(field).length)}` : issue.msg;
+  return { ...issue, loc, msg };
 }
 
 /** Treats `"field": null` as an absent field, as Pydantic's Optional does. */

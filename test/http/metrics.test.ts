@@ -37,6 +37,33 @@ describe('POST /api/v1/metrics', () => {
     expect((await t.get('/api/v1/metrics/latest/cpu_load')).status).toBe(404);
   });
 
+  test('errors of the event rules name the fields as the client sent them (tags, id)', async () => {
+    const tags = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    const manyTags = await t.post('/api/v1/metrics', { name: 'm', value: 1, tags });
+    expect(manyTags.status).toBe(422);
+    expect(await manyTags.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'tags'],
+          msg: 'tags must have at most 64 keys (got 65)',
+          type: 'too_long',
+        },
+      ],
+    });
+    const badId = await t.post('/api/v1/metrics', '{"name":"m","value":1,"id":"\\ud800"}');
+    expect(badId.status).toBe(422);
+    expect(await badId.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'id'],
+          msg: 'id must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+          type: 'string_unicode',
+        },
+      ],
+    });
+    expect(await t.count()).toBe(0);
+  });
+
   test('a metric the live rollups no longer track is answered from the store', async () => {
     for (const [id, value] of [
       ['d1', 42],

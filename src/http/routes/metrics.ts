@@ -12,7 +12,7 @@ import { type AppDeps, noteTenant } from '../context.ts';
 import { openApiSchema, TENANT_PATTERN } from '../model.ts';
 import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
-import { admitIngest, contextOf, prepareEvents } from '../prepare.ts';
+import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
 import { issuesOf } from '../validate.ts';
 import { acceptedOrThrow, ingestResponses } from './events.ts';
 
@@ -36,6 +36,9 @@ export const MetricIn = t.Object({
 });
 
 const metricInChecker = TypeCompiler.Compile(MetricIn);
+
+/** The fields of a point that are named otherwise in an event, as errors must name them. */
+const METRIC_NAMES: ClientNames = { event_id: 'id', properties: 'tags' };
 
 const MetricAccepted = t.Object({
   status: t.Union([t.Literal('accepted'), t.Literal('duplicate')]),
@@ -97,7 +100,12 @@ export function metricRoutes(deps: AppDeps) {
         }
         const { tags, id, ...rest } = point;
         const item = { ...rest, event_id: id, properties: tags };
-        const events = prepareEvents([item], contextOf(deps, request, server), () => ['body']);
+        const events = prepareEvents(
+          [item],
+          contextOf(deps, request, server),
+          () => ['body'],
+          METRIC_NAMES,
+        );
         const event = events[0] as BaseEvent;
         noteTenant(request, event.tenant);
         if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
