@@ -37,7 +37,9 @@ function repair(value: unknown): unknown {
   if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
   if (Array.isArray(value)) return value.map(repair);
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) out[repair(key) as string] = repair(inner);
-  return out;
+  // Keys are defined, not assigned: a "__proto__" property is kept as one (assigning it would
+  // set the copy's prototype, and the property would vanish from the stored event).
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [repair(key) as string, repair(inner)]),
+  );
 }

@@ -119,16 +119,15 @@ function inClientNames(issue: FieldIssue, depth: number, clientNames: ClientName
   return { ...issue, loc, msg };
 }
 
-/** Treats `"field": null` as an absent field, as Pydantic's Optional does. */
+/**
+ * Treats `"field": null` as an absent field, as Pydantic's Optional does. The copy is built
+ * with Object.fromEntries, which defines keys: assigning a "__proto__" key that JSON.parse
+ * made an own field would set the copy's prototype, and its fields would then pass for the
+ * event's (`{"name":null,"__proto__":{"name":"x"}}` is an event without a name).
+ */
 function withoutNulls(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  const record = value as Record<string, unknown>;
-  for (const key in record) {
-    if (record[key] === null) {
-      const copy: Record<string, unknown> = {};
-      for (const k in record) if (record[k] !== null) copy[k] = record[k];
-      return copy;
-    }
-  }
-  return value;
+  const entries = Object.entries(value);
+  if (!entries.some(([, field]) => field === null)) return value;
+  return Object.fromEntries(entries.filter(([, field]) => field !== null));
 }

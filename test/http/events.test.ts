@@ -130,6 +130,16 @@ describe('POST /api/v1/events', () => {
     expect((await json(await t.get('/api/v1/events/n1'))).user_id).toBeNull();
   });
 
+  test('a "__proto__" field never stands in for a null one', async () => {
+    // JSON.parse makes "__proto__" an own field; copied by assignment it became the prototype.
+    const res = await t.post('/api/v1/events', '{"name":null,"__proto__":{"name":"evil"}}');
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [{ loc: ['body', 'name'], msg: 'name is required', type: 'missing' }],
+    });
+    expect(await t.count()).toBe(0);
+  });
+
   test('malformed JSON is 400, a non-object is 422, a wrong content type is 415', async () => {
     const bad = await t.post('/api/v1/events', '{"name":');
     expect(bad.status).toBe(400);

@@ -63,3 +63,24 @@ test('an event_id with a lone surrogate is refused, never repaired into another 
   });
   expect(await t.count()).toBe(0);
 });
+
+test('a "__proto__" property is stored like any other key, also when text is repaired', async () => {
+  // Raw bodies: an object literal's "__proto__" would be its prototype, not a key.
+  const repaired = '{"event_id":"r","name":"x","properties":{"__proto__":{"a":1},"k":"\\ud800"}}';
+  const asSent = '{"event_id":"s","name":"x","properties":{"__proto__":{"a":1},"k":"v"}}';
+  for (const raw of [repaired, asSent]) {
+    expect((await t.post('/api/v1/events', raw)).status).toBe(202);
+  }
+  const propertiesOf = async (id: string) => {
+    const event = (await (await t.get(`/api/v1/events/${id}`)).json()) as Record<string, unknown>;
+    return Object.entries(event.properties as object);
+  };
+  expect(await propertiesOf('r')).toEqual([
+    ['__proto__', { a: 1 }],
+    ['k', REPLACEMENT],
+  ]);
+  expect(await propertiesOf('s')).toEqual([
+    ['__proto__', { a: 1 }],
+    ['k', 'v'],
+  ]);
+});
