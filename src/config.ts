@@ -191,6 +191,11 @@ export function loadConfig(env: Env = Bun.env): Config {
   if (config.live.subscribersPerTenantMax > config.live.subscribersMax) {
     r.problems.push('LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX');
   }
+  // As for bytes (tenantShareLimits): one tenant filling its mailbox leaves half the commit
+  // queue to the others, so a flood is that tenant's 429, not every tenant's 503.
+  if (config.mailboxEventsMax * 2 > config.commitQueueEventsMax) {
+    r.problems.push('MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX');
+  }
   if (config.auth.refreshTtlMs < config.auth.accessTtlMs) {
     r.problems.push('REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL');
   }

@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
 
+  test('a tenant mailbox of more than half the commit queue is refused', () => {
+    const attempt = () =>
+      loadConfig({ COMMIT_QUEUE_EVENTS_MAX: '100000', MAILBOX_EVENTS_MAX: '50001' });
+    expect(attempt).toThrow(/MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX/);
+    const c = loadConfig({ COMMIT_QUEUE_EVENTS_MAX: '100000', MAILBOX_EVENTS_MAX: '50000' });
+    expect(c).toMatchObject({ commitQueueEventsMax: 100_000, mailboxEventsMax: 50_000 });
+  });
+
   test('intervals and deadlines of 0 are refused, and past what a timer holds; bare ms', () => {
     for (const [name, min, maxDays] of [
       ['FLUSH_INTERVAL', 50, 24],

@@ -130,8 +130,8 @@ assert(
   'a tenant can always have one full batch in flight',
 );
 assert(
-  defaultTunables.mailboxEventsMax <= defaultTunables.commitQueueEventsMax,
-  'one tenant alone cannot fill the commit queue',
+  defaultTunables.mailboxEventsMax * 2 <= defaultTunables.commitQueueEventsMax,
+  "one tenant alone leaves at least half the commit queue's events to the others",
 );
 assert(
   tenantShareLimits.mailboxQueueBytesShare > 0 && tenantShareLimits.mailboxQueueBytesShare <= 1 / 2,
