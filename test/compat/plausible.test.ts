@@ -157,6 +157,31 @@ describe('Plausible POST /api/event', () => {
     });
   });
 
+  test('a page whose path or hash route is over the limits keeps its page view', async () => {
+    // 1,000 'é' are 6,000 characters once percent-encoded: a url within its limit, a path not.
+    const accented = `https://example.com/${'é'.repeat(1000)}?q=1`;
+    const longPath = `https://example.com/${'p'.repeat(2100)}?q=1`;
+    const hashRoute = `https://example.com/app#/${'x'.repeat(2100)}`;
+    for (const [u, h] of [
+      [accented, 0],
+      [longPath, 0],
+      [hashRoute, 1],
+    ] as const) {
+      expect((await beacon({ n: 'pageview', u, d: 'example.com', h })).status).toBe(202);
+    }
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    const byUrl = (prefix: string) =>
+      list.events.find((e) => String(e.path).startsWith(prefix)) as Json;
+    const paths = list.events.map((e) => String(e.path).length);
+    expect(paths.every((n) => n <= 2048)).toBe(true);
+    expect(byUrl('/%C3%A9').url).toBe(accented);
+    expect(decodeURIComponent(byUrl('/%C3%A9').path as string)).toStartWith('/éé');
+    // Without its query the url is still over its limit: none is stored, the path is.
+    expect(byUrl('/pp')).toMatchObject({ url: null, path: `/${'p'.repeat(2047)}` });
+    // The hash route alone is over the path limit: the page is kept without it.
+    expect(byUrl('/app')).toMatchObject({ url: 'https://example.com/app', path: '/app' });
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);

@@ -209,7 +209,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: name as string,
     url: storedUrl(url as string, page),
-    path: `${pathOfUrl(page.href) ?? '/'}${hashMode ? page.hash : ''}`,
+    path: pagePath(page, hashMode),
     referrer: textOf(body.r ?? body.referrer),
     ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
     properties,
@@ -219,11 +219,25 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
 
 /**
  * The page URL to store: as sent, or without its query and fragment when it is longer than an
- * event's url may be. Plausible keeps only the path of a page (and its UTM parameters), so a
- * long query string (ad-click ids, OAuth callbacks) must not cost the page view.
+ * event's url may be, or none when even that is (the path is kept). Plausible keeps only the
+ * path of a page (and its UTM parameters), so a long query string (ad-click ids, OAuth
+ * callbacks) or path must not cost the page view.
  */
-function storedUrl(url: string, page: URL): string {
-  return url.length <= eventLimits.urlCharsMax ? url : `${page.origin}${page.pathname}`;
+function storedUrl(url: string, page: URL): string | undefined {
+  if (url.length <= eventLimits.urlCharsMax) return url;
+  const withoutQuery = `${page.origin}${page.pathname}`;
+  return withoutQuery.length <= eventLimits.urlCharsMax ? withoutQuery : undefined;
+}
+
+/**
+ * The page's path (held to the path limit by pathOfUrl) with, in hash mode, its hash route;
+ * without the hash when the two are over the limit together.
+ */
+function pagePath(page: URL, hashMode: boolean): string {
+  const path = pathOfUrl(page.href) ?? '/';
+  if (!hashMode) return path;
+  const routed = `${path}${page.hash}`;
+  return routed.length <= eventLimits.urlCharsMax ? routed : path;
 }
 
 /**
