@@ -118,6 +118,18 @@ describe('seed 000: POST /ingest', () => {
     expect((await stats()).unique_users).toBe(1);
   });
 
+  test('a "__proto__" property is kept like any other key', async () => {
+    // Raw JSON: in an object literal `__proto__` would set the prototype, not a key.
+    const body = '{"name":"signup","user_id":"user_1","properties":{"__proto__":"x","a":"b"}}';
+    const res = await t.post('/ingest', body, { 'content-type': 'application/json' });
+    expect(res.status).toBe(202);
+    const list = await t.getJson<{ events: Record<string, unknown>[] }>('/api/v1/events');
+    expect(Object.entries(list.events[0]?.properties as object)).toEqual([
+      ['__proto__', 'x'],
+      ['a', 'b'],
+    ]);
+  });
+
   test('every name of the enum is accepted; properties are optional (echoed as null)', async () => {
     for (const name of ['signup', 'login', 'click', 'purchase']) {
       const res = await t.post('/ingest', { name, user_id: `user-${name}` });

@@ -160,13 +160,14 @@ function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, s
     issues.push(issue(['body', 'properties'], 'value is not a valid dict', 'dict'));
     return null;
   }
-  const strings: Record<string, string> = {};
+  const strings: [string, string][] = [];
   for (const [key, v] of Object.entries(properties)) {
     const text = v1Str(v);
-    if (typeof text === 'string') strings[key] = text;
+    if (typeof text === 'string') strings.push([key, text]);
     else issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
   }
-  return strings;
+  // fromEntries defines keys: a "__proto__" property is kept like any other, not assigned.
+  return Object.fromEntries(strings);
 }
 
 function missing(field: string): FieldIssue {
