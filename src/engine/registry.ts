@@ -27,8 +27,9 @@ export interface RegistryOptions {
 export class ActorRegistry {
   private readonly actors = new Map<string, TenantActor>();
   /**
-   * Tenants with live sockets: a rebuild would lose late events, so they are not evicted as
-   * idle, and give way to a new tenant only when no unwatched actor can.
+   * Tenants with live sockets: not evicted as idle (a rebuild reads a day of their events
+   * while the sockets wait for it), and give way to a new tenant only when no unwatched actor
+   * can.
    */
   private readonly watched = new Set<string>();
   /**
@@ -54,7 +55,7 @@ export class ActorRegistry {
     if (existing !== undefined) return existing;
     // At the bound, an actor with nothing in flight can go (it is rebuilt on demand): an
     // unwatched one if there is one, else a watched one (its sockets revive it when there is
-    // room, with the late events a rebuild misses).
+    // room).
     if (this.actors.size >= this.options.actorsMax) {
       const now = this.clock.now();
       if (this.evict(1, now + 1, keep) === 0 && this.evict(1, now + 1, keep, true) === 0) {

@@ -263,13 +263,12 @@ function bump(counts: Map<number, Map<string, number>>, at: number, key: string)
   byKey.set(key, (byKey.get(key) ?? 0) + 1);
 }
 
-/** How far back (by event time) a rebuild looks for events received in the last 24 h. */
-const REBUILD_LOOKBACK_MS = 48 * 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
- * Refills `rollups` from the store: events received in the last 24 h (late events with a
- * timestamp older than 48 h are not seen) and the latest value of every metric.
+ * Refills `rollups` from the store: events received in the last 24 h, whatever their event
+ * time (the segments are picked by receipt, so a backfilled event counts as it did live), and
+ * the latest value of every metric.
  */
 export async function rebuildRollups(
   source: EventSource,
@@ -277,14 +276,15 @@ export async function rebuildRollups(
   rollups: TenantRollups,
   nowMs: number,
 ): Promise<void> {
-  const snapshot = await source.snapshot(tenant, { fromMs: nowMs - REBUILD_LOOKBACK_MS });
+  const since = nowMs - DAY_MS;
+  const snapshot = await source.snapshot(tenant, { receivedSinceMs: since });
   try {
     const recent = await snapshot.connection.runAndReadAll(
       `SELECT event_id, name, path, visitor_id, is_bot, value,
               epoch_ms(received_at) AS received_at, epoch_ms("timestamp") AS "timestamp"
        FROM ${snapshot.from} AS e
        WHERE received_at >= make_timestamptz($since::BIGINT) ORDER BY received_at`,
-      { ...snapshot.params, since: BigInt(nowMs - DAY_MS) * 1000n },
+      { ...snapshot.params, since: BigInt(since) * 1000n },
     );
     rollups.apply(recent.getRowObjectsJS().map(toEvent), nowMs);
   } finally {

@@ -57,12 +57,22 @@ export class Catalog {
   ) {}
 
   /** A tenant's segments, optionally only those whose day is within [fromDay, toDay]. */
-  segmentsOf(tenant: string, fromDay?: string, toDay?: string): Segment[] {
+  /**
+   * A tenant's segments of days `fromDay`–`toDay` (all when absent) holding an event received
+   * at or after `receivedSinceMs` (any when absent).
+   */
+  segmentsOf(
+    tenant: string,
+    fromDay?: string,
+    toDay?: string,
+    receivedSinceMs = Number.MIN_SAFE_INTEGER,
+  ): Segment[] {
     const rows = this.db
       .query(
-        `SELECT * FROM segments WHERE tenant = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, id`,
+        `SELECT * FROM segments WHERE tenant = ?1 AND day >= ?2 AND day <= ?3
+           AND max_received_at >= ?4 ORDER BY day, id`,
       )
-      .all(tenant, fromDay ?? '0000-00-00', toDay ?? '9999-99-99') as SegmentRow[];
+      .all(tenant, fromDay ?? '0000-00-00', toDay ?? '9999-99-99', receivedSinceMs) as SegmentRow[];
     return rows.map(fromRow);
   }
 

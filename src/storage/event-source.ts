@@ -9,6 +9,12 @@ export interface TimeRange {
   fromMs?: number;
   /** Exclusive upper bound, UTC epoch ms. */
   toMs?: number;
+  /**
+   * Only segments holding an event received at or after this (UTC epoch ms), whatever their
+   * days: a late (backfilled) event is in its own day's segment, found by its receipt. Rows
+   * are not filtered by it; the query does that.
+   */
+  receivedSinceMs?: number;
 }
 
 export interface EventSnapshot {

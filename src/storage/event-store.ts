@@ -244,7 +244,7 @@ export class EventStore implements EventSource {
       range.fromMs === undefined || range.fromMs < EPOCH_MS_MIN ? undefined : utcDay(range.fromMs);
     const toDay =
       range.toMs === undefined || range.toMs > EPOCH_MS_MAX ? undefined : utcDay(range.toMs - 1);
-    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay);
+    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay, range.receivedSinceMs);
     const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
     const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
     const hot = HOT_ROWS;

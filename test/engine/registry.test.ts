@@ -71,20 +71,40 @@ describe('actor registry', () => {
     expect(await liveEvents(t, 'a')).toBe(6);
   });
 
-  test('a watched tenant is never evicted as idle, so its late events stay counted', async () => {
+  test('a watched tenant is never evicted as idle', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
-    const old = t.clock.now() - 3 * 86_400_000; // backfilled: a rebuild (48 h back) misses it
-    const late = { name: 'import', tenant_id: 'a', user_id: 'u', timestamp: old };
-    await t.post('/api/v1/events/batch', { events: [late, { ...views('a', 1).events[0] }] });
-    await t.engine.store.flusher.flush();
-    expect(await liveEvents(t, 'a')).toBe(2);
+    await t.post('/api/v1/events/batch', views('a', 2));
     t.engine.registry.watch('a'); // a live socket reads it
     t.clock.advance(61_000);
     expect(t.engine.registry.evictIdle()).toBe(0);
-    expect(await liveEvents(t, 'a')).toBe(2);
     t.engine.registry.unwatch('a');
     expect(t.engine.registry.evictIdle()).toBe(1);
-    expect(await liveEvents(t, 'a')).toBe(1); // what watching spares a live dashboard
+  });
+
+  test('a rebuild counts late (backfilled) events by their receipt, as they were counted live', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    const day = 86_400_000;
+    const now = t.clock.now();
+    const late = (id: string, ago: number) => ({
+      event_id: id,
+      name: 'import',
+      tenant_id: 'a',
+      user_id: 'u',
+      timestamp: now - ago,
+    });
+    const backfill = [late('w', 7 * day), late('y', 400 * day), ...views('a', 1).events];
+    await t.post('/api/v1/events/batch', { events: backfill });
+    await t.engine.store.flusher.flush();
+    await t.post('/api/v1/events', late('h', 30 * day)); // still in the hot tier
+    expect(await liveEvents(t, 'a')).toBe(4);
+    t.clock.advance(61_000);
+    expect(t.engine.registry.evictIdle()).toBe(1);
+    expect(await liveEvents(t, 'a')).toBe(4);
+    t.clock.advance(day); // a day after their receipt they leave the 24 h window, rebuilt or not
+    expect(t.engine.registry.evictIdle()).toBe(1);
+    const actor = t.engine.registry.actorFor('a');
+    await actor?.whenReady();
+    expect(actor?.rollups.snapshot(t.clock.now()).windows['24h'].events).toBe(0);
   });
 
   test('watched tenants give way to a new tenant at the bound: watching never blocks ingest', async () => {
