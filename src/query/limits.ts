@@ -32,6 +32,11 @@ export const queryLimits = {
    */
   sqlTenantProcessesMax: 2,
   sqlProcessBytesMax: 1024 * 1024 * 1024,
+  /**
+   * Time a statement's process has to be ready (bun booted, its DuckDB set up) before the
+   * statement starts; 503 beyond. The statement's own time limit counts from its start.
+   */
+  sqlStartMsMax: 10_000,
   sqlDuckDbBytesMax: 512 * 1024 * 1024,
   sqlThreads: 2,
   /** Disk a statement's DuckDB may spill to (inside its export; a 400 past it). */

@@ -7,7 +7,7 @@
 import { BIGINT, DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
 import { lockDown } from '../storage/index.ts';
 import { columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
-import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
+import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 
 async function run(job: SqlJob): Promise<SqlJobAnswer> {
   const instance = await DuckDBInstance.create(':memory:', {
@@ -19,6 +19,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   });
   await lockDown(instance, job.dirs, job.spillBytesMax);
   const connection = await instance.connect();
+  process.send?.({ started: true } satisfies SqlJobStarted);
   const types: Record<string, DuckDBType> = {};
   for (const name of job.doubles) types[name] = DOUBLE;
   for (const name of job.bigints) types[name] = BIGINT;

@@ -24,6 +24,14 @@ export interface SqlJob {
   threads: number;
 }
 
+/**
+ * What the process sends once its DuckDB is set up, just before the statement runs: the time
+ * limit counts from here, so the boot of the sandbox never costs the statement its time.
+ */
+export interface SqlJobStarted {
+  started: true;
+}
+
 export type SqlJobAnswer =
   | {
       ok: true;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Subprocess } from 'bun';
-import type { SqlJob, SqlJobAnswer } from './sql-job.ts';
+import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 
 const CHILD_ENTRY = path.join(import.meta.dir, 'sql-child.ts');
 
@@ -17,7 +17,10 @@ const CHILD_ENTRY = path.join(import.meta.dir, 'sql-child.ts');
 const MEMORY_POLL_MS = 50;
 
 export interface SqlRunLimits {
+  /** The statement's time, counted from its start in its process (the boot is not counted). */
   timeoutMs: number;
+  /** Time the process has to get ready before the statement starts ('busy' beyond). */
+  startMsMax: number;
   /** Resident memory of the statement's process at most. */
   rssBytesMax: number;
   /** Stops the statement when it aborts (the client went away). */
@@ -59,6 +62,8 @@ export type SqlReservation =
 
 interface Child {
   proc: Subprocess<'ignore', 'ignore', 'inherit'>;
+  /** Resolves when the child says the statement starts (its DuckDB is set up). */
+  started: Promise<void>;
   /** The child's answer; null when it exited without one. */
   answer: Promise<SqlJobAnswer | null>;
 }
@@ -133,12 +138,22 @@ export class SqlProcesses {
           detail: 'a process for the statement could not start',
         };
       }
-      const { proc } = child;
+      const { proc, started } = child;
       proc.send(job);
       const stopped = new Promise<SqlOutcome>((resolve) => {
-        const timer = setTimeout(() => {
-          resolve({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
-        }, limits.timeoutMs);
+        let timer = setTimeout(() => {
+          resolve({
+            ok: false,
+            stopped: 'busy',
+            detail: `the statement's process was not ready within ${limits.startMsMax} ms`,
+          });
+        }, limits.startMsMax);
+        void started.then(() => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            resolve({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
+          }, limits.timeoutMs);
+        });
         const poll = setInterval(() => {
           const rss = rssBytesOf(proc.pid);
           if (rss !== null && rss > limits.rssBytesMax) {
@@ -196,13 +211,20 @@ function spawnChild(command: readonly string[]): Child {
   const answer = new Promise<SqlJobAnswer | null>((resolve) => {
     deliver = resolve;
   });
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
   const proc = Bun.spawn([...command], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    ipc: (message) => deliver(message as SqlJobAnswer),
+    ipc: (message: SqlJobAnswer | SqlJobStarted) => {
+      if ('started' in message) markStarted();
+      else deliver(message);
+    },
     onExit: () => deliver(null),
   });
   proc.unref(); // a spare waiting for work never keeps the server running
-  return { proc, answer };
+  return { proc, started, answer };
 }
 
 /** Resident memory of a process (Linux /proc); null where that cannot be read. */

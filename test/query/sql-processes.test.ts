@@ -34,7 +34,7 @@ function spillingJob(name: string): SqlJob {
 describe('SqlProcesses', () => {
   test('statements that spill run side by side, each with its own spill files', async () => {
     const processes = new SqlProcesses({ processesMax: 4, tenantProcessesMax: 2 });
-    const limits = { timeoutMs: 60_000, rssBytesMax: 4 * 1024 ** 3 };
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
     const answers = await Promise.all(
       ['a', 'b', 'c'].map((name) => processes.run(name, spillingJob(name), limits)),
     );
@@ -58,6 +58,7 @@ describe('SqlProcesses', () => {
     const job = { ...spillingJob('capped'), spillBytesMax: 1024 * 1024 };
     const outcome = await processes.run('acme', job, {
       timeoutMs: 60_000,
+      startMsMax: 10_000,
       rssBytesMax: 4 * 1024 ** 3,
     });
     expect(outcome).toMatchObject({ ok: false });
@@ -68,7 +69,7 @@ describe('SqlProcesses', () => {
     const processes = new SqlProcesses({ processesMax: 2, tenantProcessesMax: 1 }, [
       '/nonexistent/bun',
     ]);
-    const limits = { timeoutMs: 5_000, rssBytesMax: 1024 ** 3 };
+    const limits = { timeoutMs: 5_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
     for (let i = 0; i < 5; i++) {
       const outcome = await processes.run('acme', spillingJob(`x${i}`), limits);
       expect(outcome).toEqual({
@@ -77,6 +78,26 @@ describe('SqlProcesses', () => {
         detail: 'a process for the statement could not start',
       });
     }
+  });
+
+  test('the time limit counts from the statement, not from the boot of its process', async () => {
+    const child = path.join(import.meta.dir, '../../src/query/sql-child.ts');
+    // Each process takes 600 ms to boot before it is the child: twice the time limit.
+    const slowBoot = ['sh', '-c', 'sleep 0.6; exec "$0" "$1"', process.execPath, child];
+    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 }, slowBoot);
+    const job = { ...spillingJob('quick'), sql: 'SELECT 42 AS answer' };
+    const limits = { timeoutMs: 300, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
+    expect(await processes.run('acme', job, limits)).toMatchObject({ ok: true, rows: [[42]] });
+  });
+
+  test('a process not ready within its start limit refuses the statement as busy', async () => {
+    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 }, ['sleep', '3']);
+    const limits = { timeoutMs: 60_000, startMsMax: 200, rssBytesMax: 1024 ** 3 };
+    expect(await processes.run('acme', spillingJob('never'), limits)).toEqual({
+      ok: false,
+      stopped: 'busy',
+      detail: "the statement's process was not ready within 200 ms",
+    });
   });
 
   test('a tenant at its share is tenant_busy; with every place taken, others are busy', () => {

@@ -97,6 +97,7 @@ export async function runSql(
     exported = prepared.exported;
     const outcome = await slot.run(prepared.job, {
       timeoutMs: options.timeoutMs,
+      startMsMax: queryLimits.sqlStartMsMax,
       rssBytesMax: queryLimits.sqlProcessBytesMax,
       signal: options.signal,
     });
