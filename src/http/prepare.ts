@@ -90,26 +90,33 @@ export function prepareEvents(
   items.forEach((raw, i) => {
     const item = withoutNulls(raw);
     const loc = locOf(i);
-    const rename = (found: FieldIssue[]) =>
-      found.map((issue) => inClientNames(issue, loc.length, clientNames));
     if (!eventInChecker.Check(item)) {
-      issues.push(...rename(issuesOf(eventInChecker, item, loc)));
+      issues.push(...inClientNames(issuesOf(eventInChecker, item, loc), loc.length, clientNames));
       return;
     }
     const input = item as EventInput;
     const result = normalizeEvent(input, ctx.tenantOf(input.tenant_id), ctx, loc);
     if (result.ok) events.push(result.event);
-    else issues.push(...rename(result.issues));
+    else issues.push(...inClientNames(result.issues, loc.length, clientNames));
   });
   if (issues.length > 0) throw AppError.validation(issues);
   return events;
+}
+
+/** `issues` with the event field at `loc[depth]` under the client's name (see inClientName). */
+function inClientNames(
+  issues: FieldIssue[],
+  depth: number,
+  clientNames: ClientNames,
+): FieldIssue[] {
+  return issues.map((issue) => inClientName(issue, depth, clientNames));
 }
 
 /**
  * `issue` with the event field at `loc[depth]` under the client's name, in its loc and, when
  * the issue is about the field itself, in its message (messages begin with the field's name).
  */
-function inClientNames(issue: FieldIssue, depth: number, clientNames: ClientNames): FieldIssue {
+function inClientName(issue: FieldIssue, depth: number, clientNames: ClientNames): FieldIssue {
   const field = issue.loc[depth];
   const name = typeof field === 'string' ? clientNames[field as keyof EventInput] : undefined;
   if (field === undefined || name === undefined) return issue;
@@ -127,7 +134,12 @@ function inClientNames(issue: FieldIssue, depth: number, clientNames: ClientName
  */
 function withoutNulls(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  const entries = Object.entries(value);
-  if (!entries.some(([, field]) => field === null)) return value;
-  return Object.fromEntries(entries.filter(([, field]) => field !== null));
+  const record = value as Record<string, unknown>;
+  // Most events have no null field: they are looked at, not copied (ingest's hot path).
+  for (const key in record) {
+    if (record[key] === null) {
+      return Object.fromEntries(Object.entries(record).filter(([, field]) => field !== null));
+    }
+  }
+  return value;
 }
