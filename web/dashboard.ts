@@ -11,7 +11,6 @@ import {
   loadAccess,
   login,
   probe,
-  refreshAccess,
   saveProject,
   saveToken,
 } from './api.ts';
@@ -57,7 +56,7 @@ function start(): void {
   rateChart ??= new RateChart(byId('rate-chart'));
   seriesChart ??= new SeriesChart(byId('series-chart'));
   connection?.close();
-  connection = connectLive(access, {
+  connection = connectLive(() => access, {
     onSnapshot(snapshot) {
       latest = snapshot;
       render();
@@ -71,16 +70,15 @@ function start(): void {
       showStatus(state, detail);
     },
     onRefused() {
-      // An access token expires (ACCESS_TOKEN_TTL): a sign-in refreshes it and reconnects.
-      void refreshAccess().then(async (token) => {
-        if (token !== null) {
-          access = loadAccess();
-          start();
-          return;
-        }
-        const answer = await probe(access).catch(() => null);
-        if (answer?.kind === 'login') askForKey('');
-      });
+      // Refused or closed for lapsed credentials, or for overload (429/503): the probe tells
+      // them apart. On a 401 it refreshes a sign-in's access token (ACCESS_TOKEN_TTL), which
+      // the next reconnect uses; without a sign-in to refresh, the page asks for a key. Any
+      // other answer leaves the reconnects to their backoff.
+      void probe(access)
+        .then((answer) => {
+          if (answer.kind === 'login') askForKey('');
+        })
+        .catch(() => undefined);
     },
   });
   void loadSeries();
@@ -90,7 +88,7 @@ function render(): void {
   if (latest === null) return;
   showCounters(latest);
   showTops(latest, selected('paths-window'), selected('names-window'));
-  showMetrics(latest);
+  showMetrics(latest, selected('series-tz'));
 }
 
 const selected = (id: string) => byId<HTMLSelectElement>(id).value;
@@ -173,7 +171,10 @@ function main(): void {
   for (const id of ['paths-window', 'names-window']) {
     byId(id).addEventListener('change', render);
   }
-  byId('series-form').addEventListener('change', () => void loadSeries());
+  byId('series-form').addEventListener('change', () => {
+    render(); // the metric times follow the chosen zone
+    void loadSeries();
+  });
   setInterval(() => {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);
   }, RATE_SAMPLE_INTERVAL_MS);

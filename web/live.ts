@@ -1,7 +1,8 @@
 // The dashboard's live WebSocket: connects to /api/v1/live with the token as a subprotocol
 // (`tally.live, bearer.<token>`), subscribes, hands snapshots and heartbeats to the page, and
 // reconnects with backoff. A refused handshake, or credentials that lapsed (1008: an access
-// token expired), is reported so the page can refresh its token or ask for a key.
+// token expired), is reported so the page can check them (refresh its token, or ask for a
+// key); the reconnects go on at their pace, each with the access the page has then.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -14,7 +15,11 @@ export interface LiveHandlers {
   onSnapshot(snapshot: LiveSnapshot): void;
   onHeartbeat(atMs: number): void;
   onState(state: LiveState, detail: string): void;
-  /** The socket closed before it opened or with 1008 (auth may have changed). */
+  /**
+   * The socket closed before it opened or with 1008: its credentials may have lapsed, or the
+   * server refused it for another reason (a browser cannot tell which: 401, 403 and 429 all
+   * look alike). Called at most once per reconnect, so at the backoff's pace.
+   */
   onRefused(): void;
 }
 
@@ -27,7 +32,8 @@ export interface LiveConnection {
   close(): void;
 }
 
-export function connectLive(access: Access, handlers: LiveHandlers): LiveConnection {
+/** `accessOf` is read at every (re)connect: a token the page refreshed is used from then on. */
+export function connectLive(accessOf: () => Access, handlers: LiveHandlers): LiveConnection {
   let socket: WebSocket | null = null;
   let retryMs = RETRY_FIRST_MS;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -35,7 +41,7 @@ export function connectLive(access: Access, handlers: LiveHandlers): LiveConnect
 
   const open = () => {
     handlers.onState('connecting', 'connecting…');
-    const ws = openSocket(access);
+    const ws = openSocket(accessOf());
     socket = ws;
     let opened = false;
     ws.addEventListener('open', () => {

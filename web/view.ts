@@ -72,13 +72,14 @@ export function showTops(snapshot: LiveSnapshot, pathsWindow: string, namesWindo
   );
 }
 
-export function showMetrics(snapshot: LiveSnapshot): void {
+/** The latest metric points, their times in `timeZone` (the zone chosen for the series). */
+export function showMetrics(snapshot: LiveSnapshot, timeZone: string): void {
   fillTable(
     byId('metrics').querySelector('tbody') as HTMLElement,
     snapshot.latest_metrics.map((m) => [
       m.name,
       decimal.format(m.value),
-      new Date(m.timestamp).toLocaleString(),
+      new Date(m.timestamp).toLocaleString(undefined, { timeZone, timeZoneName: 'short' }),
     ]),
     'No metric points yet (events with a value)',
   );

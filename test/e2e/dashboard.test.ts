@@ -14,10 +14,10 @@ import {
   ManualClock,
   type TenantResolver,
 } from '../../src/core/index.ts';
-import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
+import { CREDENTIALS_RECHECK_MS, type LiveLimits } from '../../src/live/index.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import { LiveClient, type LiveServer, startLiveServer } from '../live/support.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dir, '../../test-artifacts');
 const VISIBLE_WITHIN_MS = 2000;
@@ -121,6 +121,9 @@ describe('dashboard in Chromium', () => {
     );
     expect(await page.locator('#series-chart canvas').count()).toBe(1);
     expect(await page.locator('#rate-chart canvas').count()).toBe(1);
+    // The metric's time follows the chosen zone too (New York is UTC-5 or UTC-4).
+    const metricTime = await page.textContent('#metrics tbody tr:first-child td:last-child');
+    expect(metricTime).toMatch(/\b(EST|EDT|GMT-5|GMT-4)\b/);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.waitForTimeout(1200);
@@ -151,45 +154,56 @@ describe('dashboard in Chromium', () => {
   }, 60_000);
 });
 
+const ACCESS_TTL_MS = 60_000;
+const ANA = { email: 'ana@example.com', password: 'long enough password' };
+
+/** A server with sign-in whose user ana owns project acme; `limits` of its live hub. */
+async function signedInServer(limits: Partial<LiveLimits> = {}) {
+  const clock = new ManualClock(Date.now());
+  let auth: Auth | null = null;
+  const server = await startLiveServer({
+    clock,
+    limits,
+    auth: (engine) => {
+      const options = { passwordCost: TEST_PASSWORD_COST, accessTtlMs: ACCESS_TTL_MS };
+      auth = createAuth({
+        db: engine.store.sqlite,
+        clock,
+        options,
+        tenantHoldsEvents: storedEventsProbe(engine.store),
+      });
+      return auth;
+    },
+  });
+  cleanups.push(() => server.close());
+  const accounts = (auth as Auth | null)?.accounts;
+  if (accounts === undefined) throw new Error('no auth module');
+  await accounts.register(ANA, null, null);
+  const pair = await accounts.login(ANA, null);
+  await (auth as unknown as Auth).projects.create(accounts.verifyAccess(pair.access_token), {
+    id: 'acme',
+    name: 'acme',
+  });
+  return { server, clock, accessToken: pair.access_token };
+}
+
+async function signIn(page: Page, server: LiveServer): Promise<void> {
+  await page.goto(`${server.url}/dashboard`);
+  await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+  await page.fill('#email', ANA.email);
+  await page.fill('#password', ANA.password);
+  await page.click('#login-form button');
+}
+
 describe('a signed-in dashboard', () => {
   test('refreshes its access token and reconnects when the socket closes with 1008', async () => {
-    const ACCESS_TTL_MS = 60_000;
-    const clock = new ManualClock(Date.now());
-    let auth: Auth | null = null;
-    const server = await startLiveServer({
-      clock,
-      auth: (engine) => {
-        const options = { passwordCost: TEST_PASSWORD_COST, accessTtlMs: ACCESS_TTL_MS };
-        auth = createAuth({
-          db: engine.store.sqlite,
-          clock,
-          options,
-          tenantHoldsEvents: storedEventsProbe(engine.store),
-        });
-        return auth;
-      },
-    });
-    cleanups.push(() => server.close());
-    const accounts = (auth as Auth | null)?.accounts;
-    if (accounts === undefined) throw new Error('no auth module');
-    const credentials = { email: 'ana@example.com', password: 'long enough password' };
-    await accounts.register(credentials, null, null);
-    const pair = await accounts.login(credentials, null);
-    await (auth as unknown as Auth).projects.create(accounts.verifyAccess(pair.access_token), {
-      id: 'acme',
-      name: 'acme',
-    });
-
+    const { server, clock } = await signedInServer();
     const { page, errors } = await openBrowser(server);
     const refreshes: string[] = [];
     page.on('request', (r) => {
       if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.method());
     });
-    await page.goto(`${server.url}/dashboard`);
-    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
-    await page.fill('#email', credentials.email);
-    await page.fill('#password', credentials.password);
-    await page.click('#login-form button');
+    await signIn(page, server);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     const first = await page.evaluate(() => sessionStorage.getItem('tally.token'));
 
@@ -205,6 +219,28 @@ describe('a signed-in dashboard', () => {
     expect(second).not.toBe(first);
     expect(server.hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+  }, 60_000);
+
+  test('a handshake refused for overload backs off: no storm of refreshes or sockets', async () => {
+    // The tenant's only subscriber place is taken: every handshake of the page gets 429.
+    const { server, accessToken } = await signedInServer({ subscribersPerTenantMax: 1 });
+    const holder = await LiveClient.connect(`${server.wsUrl}/api/v1/live?token=${accessToken}`);
+    cleanups.push(() => holder.close());
+    const { page } = await openBrowser(server);
+    let refreshes = 0;
+    let sockets = 0;
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/auth/refresh')) refreshes++;
+    });
+    page.on('websocket', () => sockets++);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="offline"]', { timeout: 10_000 });
+    await Bun.sleep(3500);
+    // Backoff 1 s, 2 s, 4 s: the first socket and at most two retries in ~3.5 s.
+    expect(sockets).toBeGreaterThanOrEqual(2);
+    expect(sockets).toBeLessThanOrEqual(3);
+    expect(refreshes).toBe(0); // the token is fine: the probe says so, nothing is refreshed
+    expect(await page.isHidden('#auth')).toBe(true);
   }, 60_000);
 });
 
