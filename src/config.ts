@@ -196,6 +196,11 @@ export function loadConfig(env: Env = Bun.env): Config {
   if (config.mailboxEventsMax * 2 > config.commitQueueEventsMax) {
     r.problems.push('MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX');
   }
+  // Flushing must start well before ingest is refused for memory, or every ingest would be
+  // 503 until the flush interval comes round.
+  if (config.flushHotBytes * 2 > config.hotBytesMax) {
+    r.problems.push('FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX');
+  }
   if (config.auth.refreshTtlMs < config.auth.accessTtlMs) {
     r.problems.push('REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL');
   }

@@ -22,7 +22,8 @@ describe('loadConfig', () => {
       SHUTDOWN_DEADLINE: '30s',
       DURABILITY: 'os',
       STORE_IP: 'yes',
-      HOT_BYTES_MAX: '1048576',
+      HOT_BYTES_MAX: '2097152',
+      FLUSH_HOT_BYTES: '1048576',
     });
     expect(c).toMatchObject({
       port: 0,
@@ -30,7 +31,8 @@ describe('loadConfig', () => {
       shutdownDeadlineMs: 30_000,
       durability: 'os',
       storeIp: true,
-      hotBytesMax: 1_048_576,
+      hotBytesMax: 2_097_152,
+      flushHotBytes: 1_048_576,
     });
     expect(loadConfig({ DEDUP_WINDOW: '24h' }).dedupWindowMs).toBe(86_400_000);
   });
@@ -41,6 +43,11 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/PORT="70000": must be a whole number from 0 to 65535/);
     expect(attempt).toThrow(/LOG_LEVEL="loud": must be one of debug, info, warn, error, silent/);
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
+  });
+
+  test('a flush size of more than half the in-memory budget is refused', () => {
+    const attempt = () => loadConfig({ HOT_BYTES_MAX: String(64 * 1024 ** 2) });
+    expect(attempt).toThrow(/FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX/);
   });
 
   test('a tenant mailbox of more than half the commit queue is refused', () => {

@@ -142,6 +142,9 @@ assert(
     requestLimits.bodyBytesMax * 2,
   'a tenant can have two full batches in flight',
 );
-assert(defaultTunables.flushHotBytes < defaultTunables.hotBytesMax, 'flushing starts before 503s');
+assert(
+  defaultTunables.flushHotBytes * 2 <= defaultTunables.hotBytesMax,
+  'flushing starts well before 503s',
+);
 
 export { DAY_MS, HOUR_MS, KiB, MiB };
