@@ -10,12 +10,26 @@ import {
   queryLimits,
   SERIES_METRICS,
 } from '../query/index.ts';
+import { TENANT_PATTERN } from './model.ts';
 
 const text = (description: string, example: string, maxLength: number = eventLimits.idCharsMax) =>
   t.Optional(t.String({ maxLength, description, examples: [example] }));
 
+/**
+ * The tenant of every read (native reads, metrics, events by id, live sockets): checked by the
+ * rule ingest checks it by, so a name no event can carry (empty, `a/b`, NUL) is a 422 rather
+ * than an empty answer for a tenant that cannot exist.
+ */
 export const tenantParam = {
-  tenant_id: text('Tenant (project); `default` when absent.', 'acme', eventLimits.tenantCharsMax),
+  tenant_id: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: eventLimits.tenantCharsMax,
+      pattern: TENANT_PATTERN,
+      description: 'Tenant (project); `default` when absent.',
+      examples: ['acme'],
+    }),
+  ),
 };
 
 export const rangeParams = {

@@ -197,6 +197,13 @@ describe('open mode', () => {
         },
       ],
     });
+    // A name ingest refuses (here `a/b`) opens no socket either.
+    const slashed = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=a%2Fb`);
+    expect(slashed.status).toBe(422);
+    expect(JSON.parse(slashed.body).detail[0]).toMatchObject({
+      loc: ['query', 'tenant_id'],
+      type: 'string_pattern_mismatch',
+    });
     expect(server.engine.registry.size).toBe(0); // no actor, no rebuild
     const ok = await subscribed(server);
     expect(ok.first.message.tenant).toBe('default');

@@ -30,6 +30,7 @@ import {
   type PrepareContext,
   prepareEvents,
 } from '../prepare.ts';
+import { tenantParam } from '../read-params.ts';
 
 const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
@@ -147,9 +148,7 @@ export function eventRoutes(deps: AppDeps) {
       },
       {
         params: t.Object({ event_id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
-        query: t.Object({
-          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
-        }),
+        query: t.Object(tenantParam),
         detail: GET_ONE_DOC,
       },
     );

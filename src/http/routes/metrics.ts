@@ -13,6 +13,7 @@ import { openApiSchema, TENANT_PATTERN } from '../model.ts';
 import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
 import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
+import { tenantParam } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
 import { acceptedOrThrow, ingestResponses } from './events.ts';
 
@@ -143,9 +144,7 @@ export function metricRoutes(deps: AppDeps) {
       },
       {
         params: t.Object({ name: t.String({ maxLength: eventLimits.nameCharsMax }) }),
-        query: t.Object({
-          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
-        }),
+        query: t.Object(tenantParam),
         detail: LATEST_DOC,
       },
     );
