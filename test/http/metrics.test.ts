@@ -122,3 +122,50 @@ describe('POST /api/v1/metrics', () => {
     expect(await latest()).toEqual(before);
   });
 });
+
+describe('GET /api/v1/metrics/latest/:name', () => {
+  const point = (tenant: string, id: string, value: number, timestamp = T0 - 1000) => ({
+    event_id: id,
+    name: 'cpu_load',
+    value,
+    timestamp,
+    tenant_id: tenant,
+  });
+  const latestOf = (tenant: string) => t.get(`/api/v1/metrics/latest/cpu_load?tenant_id=${tenant}`);
+
+  test('reads of tenants not resident make no actor and are answered from the store', async () => {
+    const stored = Array.from({ length: 5 }, (_, i) => point(`s${i}`, `p${i}`, i));
+    expect((await t.post('/api/v1/events/batch', { events: stored })).status).toBe(202);
+    await t.restart(); // no actor resident, the points only in the store
+    const tenants = [...stored.map((p) => p.tenant_id), ...stored.map((_, i) => `unknown${i}`)];
+    const answers = await Promise.all(tenants.map(latestOf));
+    expect(t.engine.registry.size).toBe(0);
+    expect(answers.map((r) => r.status)).toEqual([
+      200, 200, 200, 200, 200, 404, 404, 404, 404, 404,
+    ]);
+    expect(await answers[3]?.json()).toEqual({
+      name: 'cpu_load',
+      value: 3,
+      timestamp: new Date(T0 - 1000).toISOString(),
+      id: 'p3',
+    });
+  });
+
+  test('a resident actor whose rebuild failed does not hide a later stored point', async () => {
+    expect((await t.post('/api/v1/metrics', { id: 'p1', name: 'cpu_load', value: 1 })).status).toBe(
+      202,
+    );
+    await t.restart();
+    const { store, registry } = t.engine;
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = () => Promise.reject(new Error('Out of Memory Error'));
+    const older = point('default', 'p0', 0, T0 - 60_000);
+    const res = await t.post('/api/v1/events', older); // its actor starts from empty counters
+    store.snapshot = snapshot;
+    expect(res.status).toBe(202);
+    const actor = registry.peek('default');
+    expect(actor !== undefined && registry.rebuildFailed(actor)).toBe(true);
+    expect(actor?.rollups.latestMetric('cpu_load')?.event_id).toBe('p0');
+    expect(await (await latestOf('default')).json()).toMatchObject({ id: 'p1', value: 1 });
+  });
+});

@@ -1,7 +1,7 @@
 // Metric data points (seed 001): a point is an event whose name is the metric and which carries
 // a `value` (tags become properties), so it goes through the one ingest path and every read.
-// The latest value per metric is answered from the tenant actor's memory, or from the store for
-// a metric the memory does not track (past ROLLUP_NAMES_MAX metrics).
+// The latest value per metric is answered from the resident tenant actor's memory, or from the
+// store for a tenant not resident or a metric the memory does not track (past ROLLUP_NAMES_MAX).
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
@@ -76,17 +76,31 @@ const RECORD_POINT_DOC = {
 const LATEST_DOC = {
   summary: 'Latest value of a metric',
   description:
-    'From the live counters in memory; a metric they do not track (past ROLLUP_NAMES_MAX ' +
-    'metrics) is read from the store.',
+    'From the live counters in memory when the tenant is resident and they track the metric ' +
+    '(the ROLLUP_NAMES_MAX most recent metrics); otherwise read from the store.',
   responses: {
     200: jsonAnswer('The point with the latest timestamp', LatestOut, latestMetricExample),
-    ...readErrorDocs({
-      404: 'No points for this metric',
-      503: 'Too many active tenants; see Retry-After',
-    }),
+    ...readErrorDocs({ 404: 'No points for this metric' }),
     ...longParamDocs('name', eventLimits.nameCharsMax),
   },
 };
+
+/**
+ * The latest point of a metric: from the resident actor's rollups when they track it, else
+ * from the store. A read never makes a tenant resident: an actor costs a rebuild (a scan of a
+ * day of events) and a place among ACTORS_MAX, which any reader naming tenants could spend.
+ * Rollups whose rebuild failed may miss points, so the store answers for them.
+ */
+async function latestPoint(deps: AppDeps, tenant: string, name: string) {
+  const { registry, store } = deps.engine;
+  const actor = registry.peek(tenant);
+  if (actor !== undefined) {
+    await actor.whenReady();
+    const tracked = registry.rebuildFailed(actor) ? undefined : actor.rollups.latestMetric(name);
+    if (tracked !== undefined) return tracked;
+  }
+  return getLatestMetric(store, tenant, name);
+}
 
 export function metricRoutes(deps: AppDeps) {
   return new Elysia({ prefix: '/api/v1/metrics', tags: ['metrics'] })
@@ -125,13 +139,7 @@ export function metricRoutes(deps: AppDeps) {
       async ({ params, query, request }) => {
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
-        const actor = deps.engine.registry.actorFor(tenant);
-        if (actor === null)
-          throw new AppError('overloaded', 'too many active tenants; retry later');
-        await actor.whenReady();
-        const latest =
-          actor.rollups.latestMetric(params.name) ??
-          (await getLatestMetric(deps.engine.store, tenant, params.name));
+        const latest = await latestPoint(deps, tenant, params.name);
         if (latest === null) {
           throw new AppError('not_found', `no data points for metric ${params.name}`);
         }
