@@ -460,3 +460,35 @@ describe('batch items', () => {
     });
   });
 });
+
+describe('tenant in the query string', () => {
+  test('ingest refuses ?tenant_id= with a 422 saying to send it in the body', async () => {
+    const attempts = [
+      t.post('/api/v1/events?tenant_id=zz', { event_id: 'q1', name: 'x' }),
+      t.post('/api/v1/events/batch?tenant_id=zz', { events: [{ event_id: 'q2', name: 'x' }] }),
+      t.post('/api/v1/events/batch?tenant_id=zz', '{"event_id":"q3","name":"x"}\n', {
+        'content-type': 'application/x-ndjson',
+      }),
+      t.post('/api/v1/metrics?tenant_id=zz', { id: 'q4', name: 'cpu', value: 1 }),
+    ];
+    for (const res of await Promise.all(attempts)) {
+      expect(res.status).toBe(422);
+      expect(await json(res)).toEqual({
+        detail: [
+          {
+            loc: ['query', 'tenant_id'],
+            msg: 'ingest takes the tenant from the body, not the query: send tenant_id in the body',
+            type: 'extra_forbidden',
+          },
+        ],
+      });
+    }
+    expect((await t.count('default')) + (await t.count('zz'))).toBe(0);
+  });
+
+  test('other query parameters do not stop an ingest', async () => {
+    const res = await t.post('/api/v1/events?source=sdk', { name: 'x', tenant_id: 'zz' });
+    expect(res.status).toBe(202);
+    expect(await t.count('zz')).toBe(1);
+  });
+});

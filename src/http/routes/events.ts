@@ -36,7 +36,8 @@ const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
   description:
     'Answers 202 once the event is durable in the write-ahead log. A repeated `event_id` ' +
-    'for the same tenant is reported as a duplicate and stored once.',
+    'for the same tenant is reported as a duplicate and stored once. The tenant is the ' +
+    "body's `tenant_id`; a `tenant_id` query parameter is refused (422).",
   requestBody: {
     required: true,
     content: {
@@ -55,7 +56,8 @@ const INGEST_BATCH_DOC = {
   description:
     `Up to ${requestLimits.batchEventsMax} events, ${requestLimits.bodyBytesMax} bytes ` +
     '(after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the ' +
-    'request with every bad item named, and nothing is written.',
+    'request with every bad item named, and nothing is written. Each event names its tenant ' +
+    'in `tenant_id`; a `tenant_id` query parameter is refused (422).',
   requestBody: {
     required: true,
     content: {
@@ -97,6 +99,7 @@ export function eventRoutes(deps: AppDeps) {
       '',
       async ({ request, server, set }) => {
         admitIngest(deps);
+        refuseQueryTenant(request);
         const event = await readOneEvent(request, contextOf(deps, request, server));
         noteTenant(request, event.tenant);
         const outcome = acceptedOrThrow(await ingest([event]), bodyLoc);
@@ -117,6 +120,7 @@ export function eventRoutes(deps: AppDeps) {
       '/batch',
       async ({ request, server, set }) => {
         admitIngest(deps);
+        refuseQueryTenant(request);
         const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
         const items = batchItems(body.format, body.bytes);
         const locOf = (i: number) => ['body', 'events', i];
@@ -152,6 +156,24 @@ export function eventRoutes(deps: AppDeps) {
         detail: GET_ONE_DOC,
       },
     );
+}
+
+/**
+ * 422 for `?tenant_id=` on a native ingest route. The tenant is the body's `tenant_id` (each
+ * event's, in a batch): taking the query's too would need a rule for when the two differ, and
+ * ignoring it stored the events under `default` while answering 202.
+ */
+export function refuseQueryTenant(request: Request): void {
+  const start = request.url.indexOf('?');
+  if (start === -1) return; // the usual ingest request: no query string to parse
+  if (!new URLSearchParams(request.url.slice(start + 1)).has('tenant_id')) return;
+  throw AppError.validation([
+    {
+      loc: ['query', 'tenant_id'],
+      msg: 'ingest takes the tenant from the body, not the query: send tenant_id in the body',
+      type: 'extra_forbidden',
+    },
+  ]);
 }
 
 /** Where a single-event body's problems are located. */

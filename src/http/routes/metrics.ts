@@ -15,7 +15,7 @@ import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.
 import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
-import { acceptedOrThrow, ingestResponses } from './events.ts';
+import { acceptedOrThrow, ingestResponses, refuseQueryTenant } from './events.ts';
 
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
@@ -56,7 +56,9 @@ const LatestOut = t.Object({
 
 const RECORD_POINT_DOC = {
   summary: 'Record one metric data point',
-  description: 'Answers 202 once durable. `tags` are stored as the event properties.',
+  description:
+    'Answers 202 once durable. `tags` are stored as the event properties. The tenant is the ' +
+    "body's `tenant_id`; a `tenant_id` query parameter is refused (422).",
   requestBody: {
     required: true,
     content: {
@@ -108,6 +110,7 @@ export function metricRoutes(deps: AppDeps) {
       '',
       async ({ request, server, set }) => {
         admitIngest(deps);
+        refuseQueryTenant(request);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const point = parseJson(body.bytes);
         if (!metricInChecker.Check(point)) {
