@@ -51,7 +51,9 @@ export class ProjectService {
   async create(principal: Principal, body: unknown): Promise<Project & { role: Role }> {
     const fields = requireObject(body);
     const name = checkName(fields.name, ['body', 'name']);
-    if (name === null) throw missing('name');
+    if (name === null) {
+      throw fields.name === undefined || fields.name === null ? missing('name') : emptyName();
+    }
     const claims = !principal.user.isAdmin;
     const now = this.deps.clock.now();
     if (fields.id !== undefined) {
@@ -227,6 +229,13 @@ function tenantHoldsEvents(id: string, as: 'project' | 'alias'): AppError {
     `the tenant ${id} already holds events; choose ${choose} (an admin may claim a tenant ` +
       'that holds events)',
   );
+}
+
+/** A name of only spaces is empty too: checkName trims it. */
+function emptyName(): AppError {
+  return AppError.validation([
+    { loc: ['body', 'name'], msg: 'name must not be empty', type: 'string_too_short' },
+  ]);
 }
 
 function missing(field: string): AppError {

@@ -30,10 +30,15 @@ export const metricLimits = {
   pointClockSkewMs: 5 * 60_000,
 } as const;
 
-/** Limits of one ingest request. */
+/** Limits of one request body: ingest, and the account routes. */
 export const requestLimits = {
   batchEventsMax: 5000,
   bodyBytesMax: 5 * MiB,
+  /**
+   * The body of an account route (register, login, a project, a key, an alias): its fields are
+   * short (a password of at most 256 characters, at most 32 key origins), so this is generous.
+   */
+  accountBodyBytesMax: 64 * KiB,
   /**
    * Arrays and objects nested in a JSON body at most: a batch of 5 MB could nest millions deep,
    * and serializing that back (to measure an event) overflows the stack. A body within the

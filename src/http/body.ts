@@ -7,8 +7,9 @@ import { AppError, eventLimits, requestLimits } from '../core/index.ts';
 
 export type BodyFormat = 'json' | 'ndjson' | 'text';
 
-export interface BodyRead {
-  format: BodyFormat;
+/** A body as read: how to parse it (`F`: the formats a route maps its types to) and its bytes. */
+export interface BodyRead<F extends string = BodyFormat> {
+  format: F;
   bytes: Buffer;
 }
 
@@ -24,11 +25,11 @@ export const JSON_OR_NDJSON_TYPES: Record<string, BodyFormat> = {
   'application/jsonl': 'ndjson',
 };
 
-export async function readBody(
+export async function readBody<F extends string>(
   request: Request,
-  accepted: Record<string, BodyFormat>,
+  accepted: Record<string, F>,
   bytesMax: number,
-): Promise<BodyRead> {
+): Promise<BodyRead<F>> {
   const format = formatOf(request.headers.get('content-type'), accepted);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > bytesMax) throw tooLarge(bytesMax);
@@ -50,7 +51,8 @@ export async function readBody(
   return { format, bytes: gunzipLimited(raw, bytesMax) };
 }
 
-function formatOf(header: string | null, accepted: Record<string, BodyFormat>): BodyFormat {
+/** The format `accepted` maps the media type to, matched case-insensitively (RFC 9110 §8.3.1). */
+function formatOf<F extends string>(header: string | null, accepted: Record<string, F>): F {
   const type = (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
   const format = accepted[type];
   if (format === undefined) {

@@ -23,6 +23,8 @@ export interface Call {
   body?: unknown;
   form?: Record<string, string>;
   text?: string;
+  /** A raw body (e.g. gzip), sent with the headers given. */
+  bytes?: Uint8Array<ArrayBuffer>;
   headers?: Record<string, string>;
   token?: string;
 }
@@ -91,12 +93,14 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
 function requestOf(method: string, path: string, call: Call): Request {
   const headers: Record<string, string> = { ...call.headers };
   if (call.token !== undefined) headers.authorization = `Bearer ${call.token}`;
-  let body: string | undefined;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (call.form !== undefined) {
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
     body = new URLSearchParams(call.form).toString();
   } else if (call.text !== undefined) {
     body = call.text;
+  } else if (call.bytes !== undefined) {
+    body = call.bytes;
   } else if (call.body !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(call.body);

@@ -5,6 +5,7 @@
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
 import { AppError } from '../../core/index.ts';
+import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { clientIp } from '../context.ts';
 import { openApiSchema } from '../model.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
@@ -51,6 +52,16 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
 const REFRESH_EXAMPLE = { refresh_token: signedInExample.refresh_token };
+/** A refresh token in JSON, or in the OAuth2 form (RFC 6749 §6) with its grant_type. */
+const refreshContent = {
+  ...jsonContent(RefreshIn, REFRESH_EXAMPLE),
+  'application/x-www-form-urlencoded': {
+    schema: openApiSchema(
+      t.Object({ ...RefreshIn.properties, grant_type: t.Optional(t.Literal('refresh_token')) }),
+    ),
+    example: { grant_type: 'refresh_token', ...REFRESH_EXAMPLE },
+  },
+};
 
 export function authRoutes(deps: AuthRouteDeps) {
   return new Elysia({ name: 'auth-routes' }).use(registerRoute(deps)).use(sessionRoutes(deps));
@@ -60,13 +71,15 @@ function registerRoute(deps: AuthRouteDeps) {
   const { auth } = deps;
   return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] }).post(
     '/register',
-    async ({ body, request, server, set }) => {
+    async ({ request, server, set }) => {
+      const body = await readAccountBody(request);
       const ip = clientIp(request, server, deps.trustProxy);
       const user = await auth.accounts.register(body, auth.optionalPrincipal(request), ip);
       set.status = 201;
       return presentUser(user);
     },
     {
+      parse: 'none',
       detail: {
         summary: 'Create an account',
         description: `Password at least ${PASSWORD_CHARS_MIN} characters; emails are unique.`,
@@ -76,6 +89,7 @@ function registerRoute(deps: AuthRouteDeps) {
         },
         responses: {
           201: { description: 'Created', content: jsonContent(UserOut, userExample) },
+          ...accountBodyDocs(),
           ...errorDocs({
             403: 'Registration is closed',
             409: 'Email taken',
@@ -93,13 +107,15 @@ function sessionRoutes(deps: AuthRouteDeps) {
   return new Elysia({ prefix: '/api/v1/auth', tags: ['auth'] })
     .post(
       '/login',
-      async ({ body, request, server, set }) => {
+      async ({ request, server, set }) => {
+        const body = await readAccountBody(request, { form: true });
         const ip = clientIp(request, server, deps.trustProxy);
         const tokens = await auth.accounts.login(formOrJson(body), ip);
         Object.assign(set.headers, NO_STORE);
         return tokens;
       },
       {
+        parse: 'none',
         detail: {
           summary: 'Sign in; returns an access and a refresh token',
           description:
@@ -118,6 +134,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
           },
           responses: {
             200: { description: 'Signed in', content: jsonContent(TokenOut, signedInExample) },
+            ...accountBodyDocs(),
             ...errorDocs({
               401: 'Wrong email or password',
               422: 'Email or password missing or over its length limit',
@@ -129,34 +146,41 @@ function sessionRoutes(deps: AuthRouteDeps) {
     )
     .post(
       '/refresh',
-      ({ body, set }) => {
+      async ({ request, set }) => {
+        const body = await readAccountBody(request, { form: true });
         const tokens = auth.accounts.refresh(refreshTokenOf(body, true) as string);
         Object.assign(set.headers, NO_STORE);
         return tokens;
       },
       {
+        parse: 'none',
         detail: {
           summary: 'Exchange a refresh token for a new pair',
           description:
             'The presented token stops working. Presenting a token that was already used ' +
             'revokes its whole session (RFC 9700), and is answered 401.',
-          requestBody: { required: true, content: jsonContent(RefreshIn, REFRESH_EXAMPLE) },
+          requestBody: { required: true, content: refreshContent },
           responses: {
             200: { description: 'New tokens', content: jsonContent(TokenOut, refreshedExample) },
-            ...errorDocs({ 401: 'Invalid, expired, revoked or reused refresh token' }),
+            ...accountBodyDocs(),
+            ...errorDocs({
+              401: 'Invalid, expired, revoked or reused refresh token',
+              422: 'refresh_token missing, empty or not a string; a body not an object',
+            }),
           },
         },
       },
     )
     .post(
       '/logout',
-      ({ body, request }) => {
-        const refreshToken = refreshTokenOf(body, false);
+      async ({ request }) => {
+        const refreshToken = refreshTokenOf(await readAccountBody(request, { form: true }), false);
         const principal = refreshToken === null ? auth.authenticate(request) : null;
         auth.accounts.logout(refreshToken, principal);
         return new Response(null, { status: 204 });
       },
       {
+        parse: 'none',
         detail: {
           summary: 'End a session',
           description:
@@ -165,11 +189,15 @@ function sessionRoutes(deps: AuthRouteDeps) {
           requestBody: {
             required: false,
             description: 'Optional: without it, the session of the bearer token ends.',
-            content: jsonContent(RefreshIn, REFRESH_EXAMPLE),
+            content: refreshContent,
           },
           responses: {
             204: { description: 'Signed out' },
-            ...errorDocs({ 401: 'No valid token' }),
+            ...accountBodyDocs(),
+            ...errorDocs({
+              401: 'No valid token',
+              422: 'refresh_token empty or not a string; a body not an object',
+            }),
           },
         },
       },
@@ -190,14 +218,30 @@ function formOrJson(body: unknown): Record<string, unknown> {
   ]);
 }
 
+/**
+ * The refresh token of a refresh (`required`) or a logout (null when the body has none, or has
+ * no refresh_token). A wrong type or an empty token is reported as such, not as a missing one.
+ */
 function refreshTokenOf(body: unknown, required: boolean): string | null {
-  const value =
-    typeof body === 'object' && body !== null
-      ? (body as Record<string, unknown>).refresh_token
-      : undefined;
-  if (typeof value === 'string' && value !== '') return value;
-  if (!required && value === undefined) return null;
-  throw AppError.validation([
-    { loc: ['body', 'refresh_token'], msg: 'refresh_token is required', type: 'missing' },
-  ]);
+  const fields = body === undefined ? {} : body;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw invalidRefreshToken(['body'], 'send JSON {refresh_token} or a form', 'dict_type');
+  }
+  const value = (fields as Record<string, unknown>).refresh_token;
+  const loc = ['body', 'refresh_token'];
+  if (value === undefined || value === null) {
+    if (!required) return null;
+    throw invalidRefreshToken(loc, 'refresh_token is required', 'missing');
+  }
+  if (typeof value !== 'string') {
+    throw invalidRefreshToken(loc, 'refresh_token must be a string', 'string_type');
+  }
+  if (value === '') {
+    throw invalidRefreshToken(loc, 'refresh_token must not be empty', 'string_too_short');
+  }
+  return value;
+}
+
+function invalidRefreshToken(loc: string[], msg: string, type: string): AppError {
+  return AppError.validation([{ loc, msg, type }]);
 }

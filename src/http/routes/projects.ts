@@ -15,6 +15,7 @@ import {
   ROLES,
 } from '../../auth/index.ts';
 import { eventLimits } from '../../core/index.ts';
+import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
 import {
@@ -97,6 +98,14 @@ const ok = (schema: Schema, example: unknown) => ({
   200: { description: 'OK', content: jsonContent(schema, example) },
 });
 const noContent = () => new Response(null, { status: 204 });
+/** The refusals of a body that cannot be read, and of one that breaks its rules. */
+const bodyDocs = { ...accountBodyDocs(), ...errorDocs({ 422: 'Invalid value' }) };
+
+/** The caller, then their body: the body of a request without credentials is never read. */
+async function callerAndBody(auth: Auth, request: Request) {
+  const principal = auth.authenticate(request);
+  return { principal, body: await readAccountBody(request) };
+}
 
 export function projectRoutes(deps: { auth: Auth }) {
   return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
@@ -111,12 +120,14 @@ function projectCore(auth: Auth) {
   return new Elysia()
     .post(
       '',
-      async ({ body, request, set }) => {
-        const project = await projects.create(auth.authenticate(request), body);
+      async ({ request, set }) => {
+        const { principal, body } = await callerAndBody(auth, request);
+        const project = await projects.create(principal, body);
         set.status = 201;
         return presentProject(project);
       },
       {
+        parse: 'none',
         detail: {
           summary: 'Create a project (a tenant); you become its owner',
           description:
@@ -127,6 +138,7 @@ function projectCore(auth: Auth) {
           responses: {
             ...created(ProjectOut, projectExample),
             ...common,
+            ...bodyDocs,
             ...errorDocs({ 409: 'Id taken, or its tenant already holds events' }),
           },
         },
@@ -168,13 +180,15 @@ function memberRoutes(auth: Auth) {
     )
     .post(
       '/:id/members',
-      ({ body, params, request, set }) => {
-        const member = projects.setMember(auth.authenticate(request), params.id, body);
+      async ({ params, request, set }) => {
+        const { principal, body } = await callerAndBody(auth, request);
+        const member = projects.setMember(principal, params.id, body);
         set.status = 201;
         return presentAddedMember(member);
       },
       {
         params: t.Object(idParam),
+        parse: 'none',
         detail: {
           summary: 'Add a registered user by email, or change their role',
           description:
@@ -188,6 +202,7 @@ function memberRoutes(auth: Auth) {
             ...created(MemberAddedOut, memberAddedExample),
             ...common,
             ...ownerOnly,
+            ...bodyDocs,
             ...errorDocs({ 429: 'Too many members added; retry later' }),
           },
         },
@@ -214,13 +229,15 @@ function keyRoutes(auth: Auth) {
   return new Elysia()
     .post(
       '/:id/keys',
-      ({ body, params, request, set }) => {
-        const made = projects.createKey(auth.authenticate(request), params.id, body);
+      async ({ params, request, set }) => {
+        const { principal, body } = await callerAndBody(auth, request);
+        const made = projects.createKey(principal, params.id, body);
         set.status = 201;
         return { ...presentKey(made.info), key: made.key };
       },
       {
         params: t.Object(idParam),
+        parse: 'none',
         detail: {
           summary: 'Create a write key (wk_…, public, ingest only) or a read key (rk_…, secret)',
           description: 'The key is in this response only; it is stored as a hash.',
@@ -232,7 +249,12 @@ function keyRoutes(auth: Auth) {
               allowed_origins: ['https://acme.example'],
             }),
           },
-          responses: { ...created(NewKeyOut, newKeyExample), ...common, ...ownerOnly },
+          responses: {
+            ...created(NewKeyOut, newKeyExample),
+            ...common,
+            ...ownerOnly,
+            ...bodyDocs,
+          },
         },
       },
     )
@@ -269,13 +291,15 @@ function aliasRoutes(auth: Auth) {
   return new Elysia()
     .post(
       '/:id/aliases',
-      async ({ body, params, request, set }) => {
-        const alias = await projects.addAlias(auth.authenticate(request), params.id, body);
+      async ({ params, request, set }) => {
+        const { principal, body } = await callerAndBody(auth, request);
+        const alias = await projects.addAlias(principal, params.id, body);
         set.status = 201;
         return presentAlias(alias);
       },
       {
         params: t.Object(idParam),
+        parse: 'none',
         detail: {
           summary: 'Register a site alias (tenant_id, site_id, Umami website, Plausible domain)',
           description:
@@ -289,6 +313,7 @@ function aliasRoutes(auth: Auth) {
             ...created(AliasOut, aliasExample),
             ...common,
             ...ownerOnly,
+            ...bodyDocs,
             ...errorDocs({ 409: 'Taken, or a tenant that holds events (admins only)' }),
           },
         },

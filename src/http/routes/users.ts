@@ -3,6 +3,7 @@
 
 import { Elysia, t } from 'elysia';
 import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
+import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { clientIp } from '../context.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
 import { changedUserExample, userChangesExample, userExample } from '../openapi-examples.ts';
@@ -37,12 +38,14 @@ export function userRoutes(deps: UserRouteDeps) {
     })
     .put(
       '/me',
-      async ({ body, request, server }) => {
+      async ({ request, server }) => {
         const principal = auth.authenticate(request);
+        const body = await readAccountBody(request);
         const ip = clientIp(request, server, deps.trustProxy);
         return presentUser(await auth.accounts.updateMe(principal, body, ip));
       },
       {
+        parse: 'none',
         detail: {
           summary: 'Change name, email or password',
           description:
@@ -57,6 +60,7 @@ export function userRoutes(deps: UserRouteDeps) {
               description: 'The updated account',
               content: jsonContent(UserOut, changedUserExample),
             },
+            ...accountBodyDocs(),
             ...errorDocs({
               401: 'Not signed in',
               403: 'Wrong current password',

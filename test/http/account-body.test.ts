@@ -1,0 +1,180 @@
+// The account routes (auth, users, projects) read their bodies by the rules of every other
+// route: a media type matched case-insensitively, 415 for another type or encoding, gzip
+// inflated, malformed JSON a 400, a body over its limit a 413; and a field of the wrong type or
+// empty is reported as such, not as missing.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
+import { requestLimits } from '../../src/core/index.ts';
+import { type AuthApp, json, makeAuthApp, signUp } from '../auth/harness.ts';
+
+let t: AuthApp;
+afterEach(() => t.close());
+
+const PASSWORD = 'correct horse 1';
+
+/** A route of the account group that reads a body, and a body it takes (given a project). */
+interface BodyRoute {
+  method: string;
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/** Every account route with a body; `p1` is a project of the caller, `bob` a registered user. */
+const BODY_ROUTES: BodyRoute[] = [
+  { method: 'POST', path: '/api/v1/auth/register', body: { email: 'x@b.co', password: PASSWORD } },
+  { method: 'POST', path: '/api/v1/auth/login', body: { email: 'ada@b.co', password: PASSWORD } },
+  { method: 'POST', path: '/api/v1/auth/refresh', body: { refresh_token: 'rt_x' } },
+  { method: 'POST', path: '/api/v1/auth/logout', body: { refresh_token: 'rt_x' } },
+  { method: 'PUT', path: '/api/v1/users/me', body: { name: 'Ada' } },
+  { method: 'POST', path: '/api/v1/projects', body: { name: 'Acme' } },
+  { method: 'POST', path: '/api/v1/projects/p1/members', body: { email: 'bob@b.co' } },
+  { method: 'POST', path: '/api/v1/projects/p1/keys', body: { kind: 'write' } },
+  { method: 'POST', path: '/api/v1/projects/p1/aliases', body: { alias: 'site-1' } },
+];
+
+/** An app with Ada (who owns project p1) and Bob; Ada's access token. */
+async function withAccounts(): Promise<string> {
+  t = await makeAuthApp();
+  const ada = await signUp(t, 'ada@b.co', PASSWORD);
+  await signUp(t, 'bob@b.co', PASSWORD);
+  const made = await t.call('POST', '/api/v1/projects', {
+    token: ada.access_token,
+    body: { id: 'p1', name: 'p1' },
+  });
+  expect(made.status).toBe(201);
+  return ada.access_token;
+}
+
+describe('media types and encodings', () => {
+  test('Application/JSON is JSON: media types are case-insensitive', async () => {
+    const token = await withAccounts();
+    const problems: string[] = [];
+    for (const route of BODY_ROUTES) {
+      const res = await t.call(route.method, route.path, {
+        token,
+        text: JSON.stringify(route.body),
+        headers: { 'content-type': 'Application/JSON; charset=UTF-8' },
+      });
+      // The refresh token is not one: past the body, the route refuses it as unknown.
+      if (res.status >= 400 && res.status !== 401) {
+        problems.push(`${route.method} ${route.path}: ${res.status} ${await res.text()}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('another content type is 415 naming what the route takes', async () => {
+    const token = await withAccounts();
+    for (const route of BODY_ROUTES) {
+      const res = await t.call(route.method, route.path, {
+        token,
+        text: '<user/>',
+        headers: { 'content-type': 'application/xml' },
+      });
+      expect(res.status).toBe(415);
+      expect((await json(res)).code).toBe('unsupported_media_type');
+    }
+    const form = await t.call('POST', '/api/v1/auth/register', {
+      form: { email: 'x@b.co', password: PASSWORD },
+    });
+    expect(form.status).toBe(415);
+    expect(await json(form)).toEqual({
+      detail:
+        'Content-Type application/x-www-form-urlencoded is not supported here; send application/json',
+      code: 'unsupported_media_type',
+    });
+  });
+
+  test('a gzip body is inflated; another encoding is 415', async () => {
+    t = await makeAuthApp();
+    const body = { email: 'ada@b.co', password: PASSWORD };
+    const gzipped = await t.call('POST', '/api/v1/auth/register', {
+      bytes: new Uint8Array(gzipSync(JSON.stringify(body))),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    expect(gzipped.status).toBe(201);
+    const brotli = await t.call('POST', '/api/v1/auth/login', {
+      text: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+    });
+    expect(brotli.status).toBe(415);
+    expect(await json(brotli)).toEqual({
+      detail: 'Content-Encoding br is not supported; send identity or gzip',
+      code: 'unsupported_media_type',
+    });
+  });
+
+  test('malformed JSON is 400; a body over the limit is 413', async () => {
+    const token = await withAccounts();
+    const tooLarge = JSON.stringify({ name: 'x'.repeat(requestLimits.accountBodyBytesMax) });
+    for (const route of BODY_ROUTES) {
+      const malformed = await t.call(route.method, route.path, {
+        token,
+        text: '{"email":',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(malformed.status).toBe(400);
+      expect((await json(malformed)).code).toBe('invalid_json');
+      const large = await t.call(route.method, route.path, {
+        token,
+        text: tooLarge,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(large.status).toBe(413);
+      expect(await json(large)).toEqual({
+        detail: `the body is larger than ${requestLimits.accountBodyBytesMax} bytes`,
+        code: 'payload_too_large',
+      });
+    }
+  });
+});
+
+describe('fields of the wrong type', () => {
+  test('a refresh_token that is not a string, or empty, says so', async () => {
+    const token = await withAccounts();
+    for (const path of ['/api/v1/auth/refresh', '/api/v1/auth/logout']) {
+      const number = await t.call('POST', path, { token, body: { refresh_token: 5 } });
+      expect(number.status).toBe(422);
+      expect(await json(number)).toEqual({
+        detail: [
+          {
+            loc: ['body', 'refresh_token'],
+            msg: 'refresh_token must be a string',
+            type: 'string_type',
+          },
+        ],
+      });
+      const empty = await t.call('POST', path, { token, body: { refresh_token: '' } });
+      expect(await json(empty)).toEqual({
+        detail: [
+          {
+            loc: ['body', 'refresh_token'],
+            msg: 'refresh_token must not be empty',
+            type: 'string_too_short',
+          },
+        ],
+      });
+      const list = await t.call('POST', path, { token, body: [] });
+      expect(list.status).toBe(422);
+      expect(((await json(list)).detail as { type: string }[])[0]?.type).toBe('dict_type');
+    }
+    // Absent, it is missing on a refresh; a logout then ends the bearer token's session.
+    const absent = await t.call('POST', '/api/v1/auth/refresh', { body: {} });
+    expect(((await json(absent)).detail as { type: string }[])[0]?.type).toBe('missing');
+    expect((await t.call('POST', '/api/v1/auth/logout', { token })).status).toBe(204);
+  });
+
+  test("a project's empty name is too short, not missing", async () => {
+    const token = await withAccounts();
+    const empty = await t.call('POST', '/api/v1/projects', { token, body: { name: ' ' } });
+    expect(empty.status).toBe(422);
+    expect(await json(empty)).toEqual({
+      detail: [{ loc: ['body', 'name'], msg: 'name must not be empty', type: 'string_too_short' }],
+    });
+    const number = await t.call('POST', '/api/v1/projects', { token, body: { name: 5 } });
+    expect(((await json(number)).detail as { type: string }[])[0]?.type).toBe('string_type');
+    const absent = await t.call('POST', '/api/v1/projects', { token, body: {} });
+    expect(((await json(absent)).detail as { type: string }[])[0]?.type).toBe('missing');
+  });
+});
