@@ -3,7 +3,7 @@
 // request body has an example; each error has a schema. Every example fits its own schema,
 // checked by TypeBox over the schema as the document spells it (objects closed unless they say
 // otherwise, so an example's undocumented field fails too). A path parameter over its length
-// limit is refused with a status the operation documents.
+// limit, and a malformed or wrong-typed body, are refused with a status the operation documents.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type TSchema, Type } from '@sinclair/typebox';
@@ -188,4 +188,39 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     }
     expect(problems).toEqual([]);
   });
+
+  test('a malformed or wrong-typed body gets a refusal its operation documents', async () => {
+    const token = await ownerOfProject('p1');
+    const problems: string[] = [];
+    for (const found of operations.filter((o) => o.op.requestBody !== undefined)) {
+      const types = Object.keys(found.op.requestBody?.content ?? {});
+      const type = types.includes('application/json') ? 'application/json' : (types[0] as string);
+      const path = found.path.replace(/\{\w+\}/g, 'p1');
+      const documented = Object.keys(found.op.responses ?? {});
+      for (const [what, body] of [
+        ['malformed', '{"name":'],
+        ['wrong-typed', '5'],
+      ] as const) {
+        const headers = { 'content-type': type, authorization: `Bearer ${token}` };
+        const method = found.method.toUpperCase();
+        const request = new Request(`http://localhost${path}`, { method, headers, body });
+        const res = await t.app.handle(request);
+        if (res.status < 400 || !documented.includes(String(res.status))) {
+          problems.push(`${nameOf(found)} ${what}: ${res.status}, documented ${documented}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
+
+/** Signs a user up and in, makes them the owner of project `id`; their access token. */
+async function ownerOfProject(id: string): Promise<string> {
+  const credentials = { email: 'owner@example.com', password: 'correct horse 1' };
+  expect((await t.post('/api/v1/auth/register', credentials)).status).toBe(201);
+  const login = await t.post('/api/v1/auth/login', credentials);
+  const token = ((await login.json()) as { access_token: string }).access_token;
+  const auth = { authorization: `Bearer ${token}` };
+  expect((await t.post('/api/v1/projects', { id, name: id }, auth)).status).toBe(201);
+  return token;
+}
