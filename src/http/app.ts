@@ -28,7 +28,6 @@ export function createApp(deps: AppDeps) {
     .onError(({ error, code, set, request }) => {
       const appError =
         (code === 'NOT_FOUND' ? methodNotAllowed(request, allowed) : null) ??
-        (code === 'VALIDATION' ? badPathEncoding(request) : null) ??
         toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
@@ -85,22 +84,32 @@ export function createApp(deps: AppDeps) {
         onAnswered: requests.note,
       }),
     )
+    .use(pathEncodingCheck(deps, requests.note))
     .use(accountRoutes(deps));
   return app;
 }
 
 /**
- * 400 for a path whose percent-encoding is broken (`/events/100%`): Elysia hands the route a
- * null parameter, which would read as a wrong type.
+ * 400 for a path whose percent-encoding is broken (`/events/100%`), checked on the raw path
+ * before any route sees it: over a socket Bun's router decodes parameters itself (a broken
+ * escape becomes U+FFFD, and `100%` reads as an event id), under app.handle Elysia hands the
+ * route a null parameter. Registered after CORS, whose headers the answer keeps; answered
+ * here, where Elysia runs no onAfterResponse, so `onAnswered` logs it.
  */
-function badPathEncoding(request: Request): AppError | null {
-  const path = new URL(request.url).pathname;
-  try {
-    decodeURIComponent(path);
-    return null;
-  } catch {
-    return new AppError('bad_request', `the path ${path} is not valid percent-encoding`);
-  }
+function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status: number) => void) {
+  return new Elysia({ name: 'path-encoding' }).onRequest(({ request }) => {
+    // Only a path with an escape can be broken: most requests skip parsing the URL.
+    if (!request.url.includes('%')) return;
+    const path = new URL(request.url).pathname;
+    try {
+      decodeURIComponent(path);
+      return;
+    } catch {
+      const error = new AppError('bad_request', `the path ${path} is not valid percent-encoding`);
+      onAnswered?.(request, error.status);
+      return errorResponse(error, deps.options.retryAfterSeconds);
+    }
+  });
 }
 
 /** 405 with `Allow` when the path exists under other methods; null for a path that does not. */
