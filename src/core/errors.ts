@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'upgrade_required'
   | 'query_timeout'
   | 'overloaded'
   | 'rate_limited'
@@ -38,6 +39,7 @@ const statusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  upgrade_required: 426,
   query_timeout: 408,
   overloaded: 503,
   rate_limited: 429,

@@ -27,7 +27,7 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia()
     .onError(({ error, code, set, request }) => {
       const appError =
-        (code === 'NOT_FOUND' ? methodNotAllowed(request, allowed) : null) ??
+        (code === 'NOT_FOUND' ? misrouted(request, allowed) : null) ??
         toAppError(error, code, log, request);
       set.status = appError.status;
       return errorResponse(appError, deps.options.retryAfterSeconds);
@@ -112,9 +112,20 @@ function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status
   });
 }
 
-/** 405 with `Allow` when the path exists under other methods; null for a path that does not. */
-function methodNotAllowed(request: Request, allowed: AllowedMethods): AppError | null {
+/**
+ * Why a request no route took was refused, when its path exists: a plain GET of a WebSocket
+ * path is 426 with `Upgrade` (RFC 9110 §15.5.22); another method is 405 with `Allow`. Null for
+ * a path no route has.
+ */
+function misrouted(request: Request, allowed: AllowedMethods): AppError | null {
   const path = new URL(request.url).pathname;
+  if (request.method === 'GET' && allowed.upgradeOnly(path)) {
+    return new AppError(
+      'upgrade_required',
+      `${path} is a WebSocket; open it with a WebSocket handshake (Upgrade: websocket)`,
+      { headers: { upgrade: 'websocket' } },
+    );
+  }
   const methods = allowed.of(path);
   // None, or the method itself (a path a route did not take, e.g. `//`): a plain 404.
   if (methods.length === 0 || methods.includes(request.method)) return null;

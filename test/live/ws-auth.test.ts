@@ -1,6 +1,6 @@
 // The live WebSocket's handshake over a real socket: both paths, authentication like the read
 // routes (?token=, Authorization, Sec-WebSocket-Protocol), the Origin check, subscriber bounds,
-// client message errors, and the OpenAPI components.
+// client message errors, and the OpenAPI components; a plain GET is 426, another method 405.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import {
@@ -86,6 +86,33 @@ describe('credentials that lapse', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('requests that are not a handshake', () => {
+  test('a plain GET is 426 asking for the upgrade', async () => {
+    for (const path of ['/api/v1/live', '/api/v1/ws/metrics', '/api/v1/live/']) {
+      const res = await fetch(`${server.url}${path}?token=rk_acme`);
+      expect(res.status).toBe(426);
+      expect(res.headers.get('upgrade')).toBe('websocket');
+      expect(await res.json()).toEqual({
+        detail: `${path} is a WebSocket; open it with a WebSocket handshake (Upgrade: websocket)`,
+        code: 'upgrade_required',
+      });
+    }
+  });
+
+  test('another method is 405 with Allow: GET', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
+      const res = await fetch(`${server.url}/api/v1/live`, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET');
+    }
+    const post = await fetch(`${server.url}/api/v1/ws/metrics`, { method: 'POST' });
+    expect(await post.json()).toEqual({
+      detail: 'POST is not allowed on /api/v1/ws/metrics; use GET',
+      code: 'method_not_allowed',
+    });
   });
 });
 
