@@ -6,7 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import { type AnyElysia, Elysia } from 'elysia';
 import type { Auth } from '../../src/auth/index.ts';
 import type { Clock, TenantResolver } from '../../src/core/index.ts';
-import { createLogger, systemClock } from '../../src/core/index.ts';
+import { createLogger, type LogLevel, systemClock } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
 import {
@@ -44,6 +44,8 @@ export interface LiveServerOptions {
   engine?: Partial<EngineOptions>;
   /** A hub of another class (the benchmark records its sockets). */
   makeHub?: (deps: LiveHubDeps) => Hub;
+  /** The server's log level (`warn` by default: no request lines). */
+  logLevel?: LogLevel;
   /** More routes on the same app, before it listens. */
   routes?: (hub: Hub, engine: Engine) => AnyElysia;
 }
@@ -52,7 +54,7 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
   const { dir, remove } = makeTempDir('tally-live-');
   const clock = options.clock ?? systemClock;
   const logs: string[] = [];
-  const log = createLogger('warn', (line) => logs.push(line));
+  const log = createLogger(options.logLevel ?? 'warn', (line) => logs.push(line));
   const engine = await openEngine(engineOptions(dir, clock, options.engine));
   const auth = options.auth?.(engine);
   const tenancy = auth?.tenancy ?? options.tenancy?.(engine) ?? openTenancy;

@@ -48,6 +48,7 @@ beforeAll(async () => {
     tenancy: () => keyTenancy,
     allowedOrigins: ['https://dash.example'],
     limits: { subscribersPerTenantMax: 3, subscribersMax: 4 },
+    logLevel: 'info',
   });
 });
 
@@ -86,6 +87,20 @@ describe('credentials that lapse', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('the request log', () => {
+  test('an upgrade is logged as 101, a refused handshake with its status', async () => {
+    const client = await connect('/api/v1/live?token=rk_acme');
+    expect((await upgradeStatus(`${server.url}/api/v1/live?token=rk_nobody`)).status).toBe(401);
+    client.close();
+    await Bun.sleep(50); // the log is written after the answer
+    const lines = server.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request' && l.path === '/api/v1/live');
+    expect(lines.map((l) => l.status)).toEqual(expect.arrayContaining([101, 401]));
+    expect(lines.find((l) => l.status === 101)).toMatchObject({ method: 'GET', tenant: 'acme' });
   });
 });
 

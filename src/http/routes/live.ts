@@ -180,8 +180,10 @@ export function liveRoutes(deps: LiveRouteDeps) {
   const socketRoute = <Path extends string>(path: Path) =>
     new Elysia().ws(path, {
       detail: { hide: true },
-      beforeHandle: ({ request, query, server, set }) =>
-        admit(request, query, server, set.headers as Record<string, unknown>),
+      beforeHandle: ({ request, query, server, set }) => {
+        admit(request, query, server, set.headers as Record<string, unknown>);
+        set.status = 101; // what the request log shows: Bun answers the upgrade itself
+      },
       open: (ws) => open(bunSocket(ws.raw), ws.data.request, SUBSCRIBED_ON_OPEN.has(path)),
       message: (ws, message) => deps.hub.receive(bunSocket(ws.raw), message),
       close: (ws) => deps.hub.close(bunSocket(ws.raw)),
