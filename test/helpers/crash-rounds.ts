@@ -32,7 +32,10 @@ export async function runCrashRounds(options: CrashOptions): Promise<{ acked: nu
         acked,
       ),
     );
-    await Bun.sleep(20 + Math.floor(random() * 300));
+    // The moment is random within the traffic, measured from the round's first acknowledgment,
+    // so a slow start on a busy machine never makes every round a crash before any ack.
+    await firstAckAfter(acked, acked.size);
+    await Bun.sleep(Math.floor(random() * 300));
     server.kill('SIGKILL');
     stop = true;
     await server.exited;
@@ -45,6 +48,15 @@ export async function runCrashRounds(options: CrashOptions): Promise<{ acked: nu
   final.kill('SIGTERM');
   await final.exited;
   return { acked: acked.size };
+}
+
+/** How long a round waits for its first acknowledgment before it kills the server anyway. */
+const FIRST_ACK_WAIT_MS = 5000;
+
+/** Resolves once `acked` holds more than `before` ids, or after FIRST_ACK_WAIT_MS. */
+async function firstAckAfter(acked: Set<string>, before: number): Promise<void> {
+  const deadline = performance.now() + FIRST_ACK_WAIT_MS;
+  while (acked.size === before && performance.now() < deadline) await Bun.sleep(2);
 }
 
 /** One client: posts unique ids in batches of `size` until stopped; records what was acked. */
