@@ -1,5 +1,6 @@
-// Whether the data directory can take writes: it exists, is writable, and has free space. The
-// reason never names the directory: it reaches unauthenticated clients in 503 answers.
+// Whether the data directory can take writes: it is the directory opened at start (not deleted
+// or replaced since), is writable, and has free space. The reason never names the directory:
+// it reaches unauthenticated clients in 503 answers.
 
 import * as fs from 'node:fs';
 
@@ -22,6 +23,32 @@ export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
     };
   }
   return { ok: true, freeBytes };
+}
+
+/** Which directory a path names: its device and inode, as found at open. */
+export interface DirIdentity {
+  dev: number;
+  ino: number;
+}
+
+export function dirIdentity(dir: string): DirIdentity {
+  const { dev, ino } = fs.statSync(dir);
+  return { dev, ino };
+}
+
+/**
+ * Whether `dir` still names the directory the store opened: after `rm -rf $DATA_DIR` (and a
+ * new, empty one in its place) the open files live on in a tree no restart will find.
+ */
+export function checkSameDir(dir: string, opened: DirIdentity): DiskStatus | null {
+  let now: DirIdentity;
+  try {
+    now = dirIdentity(dir);
+  } catch (error) {
+    return { ok: false, reason: `the data directory is gone (${errorCode(error)})` };
+  }
+  if (now.dev === opened.dev && now.ino === opened.ino) return null;
+  return { ok: false, reason: 'the data directory was deleted and made again since start' };
 }
 
 function errorCode(error: unknown): string {

@@ -10,7 +10,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
-import { checkDisk, type DiskStatus } from './disk.ts';
+import { checkDisk, checkSameDir, type DirIdentity, type DiskStatus, dirIdentity } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
@@ -55,6 +55,8 @@ export class EventStore implements EventSource {
 
   /** Where flushes stage their files, and snapshots export their unflushed rows. */
   private readonly stagingDir: string;
+  /** The data directory as opened, to tell when it is deleted or replaced under the process. */
+  private readonly dataDirOpened: DirIdentity;
 
   private constructor(
     private readonly options: EventStoreOptions,
@@ -68,6 +70,7 @@ export class EventStore implements EventSource {
   ) {
     const stagingDir = stagingOf(options.dataDir);
     this.stagingDir = stagingDir;
+    this.dataDirOpened = dirIdentity(options.dataDir);
     const fault = options.fault ?? noFaults;
     const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
     this.flusher = new Flusher({
@@ -291,8 +294,18 @@ export class EventStore implements EventSource {
     }
   }
 
+  /**
+   * Whether the store can take writes: the log works, its current file and the data directory
+   * are the ones opened at start (not deleted under the process), and the disk has room.
+   */
   readiness(): DiskStatus {
     if (!this.committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
+    const replaced = checkSameDir(this.options.dataDir, this.dataDirOpened);
+    if (replaced !== null) return replaced;
+    const unlinked = this.wal.unlinkedFile();
+    if (unlinked !== null) {
+      return { ok: false, reason: `the write-ahead log file ${unlinked} was deleted` };
+    }
     return checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
   }
 

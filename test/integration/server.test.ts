@@ -199,6 +199,35 @@ describe('the server process', () => {
     expect(await first.exited).toBe(0);
   });
 
+  test('a log deleted under the running server: /ready is 503 and no write is acknowledged', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir);
+    const post = (id: string) =>
+      fetch(`${server.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_id: id, name: 'x' }),
+      }).then(
+        (r) => r.status,
+        () => 0, // the process exited (70) before answering
+      );
+    expect(await post('before')).toBe(202);
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true });
+    const ready = await fetch(`${server.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toBe(
+      'the write-ahead log file wal/0000000001.wal was deleted',
+    );
+    // Refused at admission (503), or its commit failed and the process exited to recover.
+    expect(await post('after')).not.toBe(202);
+    server.kill('SIGTERM');
+    expect([0, 70]).toContain(await server.exited);
+    const again = await startServer(dir);
+    expect((await fetch(`${again.url}/api/v1/events/after`)).status).toBe(404);
+    again.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+
   test('/ready is 503 when the data directory is not writable', async () => {
     if (process.getuid?.() === 0) {
       // root writes anywhere; the unwritable case is covered through the disk-space check.

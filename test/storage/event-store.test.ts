@@ -414,3 +414,57 @@ describe('close', () => {
     expect(segmentFiles(t.dataDir)).toHaveLength(1);
   });
 });
+
+describe('readiness', () => {
+  /** An app whose log failures are recorded instead of ending the test process. */
+  async function appRecordingFatal(): Promise<{ app: TestApp; fatal: unknown[] }> {
+    const fatal: unknown[] = [];
+    const app = await makeTestApp({ onFatal: (error) => fatal.push(error) });
+    return { app, fatal };
+  }
+
+  test('a deleted log file fails the next commit (no 202) and makes the store not ready', async () => {
+    const { app, fatal } = await appRecordingFatal();
+    t = app;
+    await sendBatch(t, ['before']);
+    expect(t.engine.store.readiness().ok).toBe(true);
+    fs.rmSync(path.join(t.dataDir, 'wal'), { recursive: true });
+    const res = await t.post('/api/v1/events', { event_id: 'after', name: 'x' });
+    expect(res.status).toBe(503);
+    expect(fatal).toHaveLength(1);
+    expect(String(fatal[0])).toContain('wal/0000000001.wal was deleted while in use');
+    expect(t.engine.store.readiness()).toEqual({ ok: false, reason: 'the write-ahead log failed' });
+  });
+
+  test('names the deleted log file before any commit finds it', async () => {
+    const { app } = await appRecordingFatal();
+    t = app;
+    fs.rmSync(path.join(t.dataDir, 'wal', '0000000001.wal'));
+    expect(t.engine.store.readiness()).toEqual({
+      ok: false,
+      reason: 'the write-ahead log file wal/0000000001.wal was deleted',
+    });
+  });
+
+  test('a data directory deleted and made again is not the one the store opened', async () => {
+    const { app } = await appRecordingFatal();
+    t = app;
+    const moved = `${t.dataDir}-moved`;
+    fs.renameSync(t.dataDir, moved);
+    try {
+      fs.mkdirSync(t.dataDir);
+      expect(t.engine.store.readiness()).toEqual({
+        ok: false,
+        reason: 'the data directory was deleted and made again since start',
+      });
+      fs.rmdirSync(t.dataDir);
+      expect(t.engine.store.readiness()).toEqual({
+        ok: false,
+        reason: 'the data directory is gone (ENOENT)',
+      });
+    } finally {
+      fs.rmSync(t.dataDir, { recursive: true, force: true });
+      fs.renameSync(moved, t.dataDir); // the test app closes and removes it as usual
+    }
+  });
+});

@@ -1,16 +1,21 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type WalRecord, WriteAheadLog } from '../../src/storage/index.ts';
+import {
+  type Durability,
+  WalFileDeletedError,
+  type WalRecord,
+  WriteAheadLog,
+} from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const MiB = 1024 * 1024;
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());
 
-function openLog(dir: string, fileBytesMax = 64 * MiB) {
+function openLog(dir: string, fileBytesMax = 64 * MiB, durability: Durability = 'fsync') {
   const records: WalRecord[] = [];
-  const wal = WriteAheadLog.open({ dir, fileBytesMax, durability: 'fsync' }, (r) =>
+  const wal = WriteAheadLog.open({ dir, fileBytesMax, durability }, (r) =>
     records.push({ seq: r.seq, payload: Uint8Array.from(r.payload) }),
   );
   return { wal, records, texts: () => records.map((r) => Buffer.from(r.payload).toString()) };
@@ -148,6 +153,25 @@ describe('WriteAheadLog', () => {
     const oldest = path.join(dir, fs.readdirSync(dir).sort()[0] as string);
     fs.truncateSync(oldest, 100);
     expect(() => openLog(dir)).toThrow(/damaged/);
+  });
+
+  test('a sync after the current file was deleted fails, in either durability', async () => {
+    for (const durability of ['fsync', 'os'] as const) {
+      const dir = tempLog();
+      const { wal } = openLog(dir, 64 * MiB, durability);
+      await wal.append([Buffer.from('kept')]);
+      await wal.sync();
+      expect(wal.unlinkedFile()).toBeNull();
+      // `rm -rf $DATA_DIR/*` under the running process: the open file lives on, unnamed.
+      fs.rmSync(dir, { recursive: true });
+      await wal.append([Buffer.from('lost')]);
+      const sync = wal.sync();
+      await expect(sync).rejects.toBeInstanceOf(WalFileDeletedError);
+      await expect(sync).rejects.toThrow('wal/0000000001.wal was deleted while in use');
+      expect(wal.unlinkedFile()).toBe('wal/0000000001.wal');
+      wal.close();
+      cleanup?.();
+    }
   });
 
   test('rotates full files and releases those wholly at or below a sequence', async () => {
