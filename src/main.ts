@@ -22,7 +22,7 @@ import {
 import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
-import { DataDirInUseError, type FaultHook } from './storage/index.ts';
+import { DataDirInUseError, type FaultHook, SchemaTooNewError } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
@@ -30,8 +30,19 @@ const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
-/** Errors of a data directory the process cannot use (permissions, missing, read-only). */
-const DATA_DIR_ERRORS = ['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EROFS'];
+/**
+ * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
+ * where the directory should be (EEXIST from mkdir), a full disk or quota.
+ */
+const DATA_DIR_ERRORS = new Set(
+  'EACCES EPERM ENOENT ENOTDIR EROFS EEXIST ENOSPC EDQUOT'.split(' '),
+);
+/**
+ * SQLite's codes for a tally.sqlite it cannot use: a full disk (SQLITE_FULL, or an extended
+ * SQLITE_IOERR such as SQLITE_IOERR_SHMSIZE for its shared-memory file), a file that is not a
+ * database or is damaged, one it cannot open or write.
+ */
+const SQLITE_FILE_ERRORS = /^SQLITE_(FULL|IOERR|NOTADB|CORRUPT|CANTOPEN|READONLY)/;
 
 /** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
 class StartError extends Error {
@@ -178,9 +189,13 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
       },
     });
   } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (DATA_DIR_ERRORS.includes(code) || /unable to open database file/.test(String(error))) {
-      throw new StartError(`cannot use DATA_DIR ${config.dataDir}: ${firstLine(error)}`);
+    const code = (error as { code?: unknown }).code;
+    const at = `cannot use DATA_DIR ${config.dataDir}`;
+    if (error instanceof SchemaTooNewError) throw new StartError(`${at}: ${error.message}`);
+    if (typeof code !== 'string') throw error;
+    if (DATA_DIR_ERRORS.has(code)) throw new StartError(`${at}: ${firstLine(error)}`);
+    if (SQLITE_FILE_ERRORS.test(code)) {
+      throw new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})`);
     }
     throw error;
   }

@@ -32,7 +32,7 @@ export {
   writeMinuteCounts,
 } from './minute-counts.ts';
 export { publishSegment, segmentRelativePath } from './segment-files.ts';
-export { DataDirInUseError, openSqlite } from './sqlite.ts';
+export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export {
   type Durability,
   type WalDamage,

@@ -14,6 +14,11 @@ export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
 }
 
+/** tally.sqlite was written by a newer build: its schema is past this build's migrations. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
 /**
  * Opens the store's SQLite database and takes it for this process alone: the connection holds
  * an exclusive lock until it closes (the kernel drops it if the process dies), so a second
@@ -38,9 +43,14 @@ export function openSqlite(dataDir: string): Database {
     }
     throw error;
   }
-  db.run('PRAGMA synchronous = FULL');
-  db.run('PRAGMA foreign_keys = ON');
-  migrate(db);
+  try {
+    db.run('PRAGMA synchronous = FULL');
+    db.run('PRAGMA foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close(); // the lock goes with it, as above
+    throw error;
+  }
   return db;
 }
 
@@ -48,7 +58,7 @@ export function openSqlite(dataDir: string): Database {
 export function migrate(db: Database): number {
   const current = (db.query('PRAGMA user_version').get() as { user_version: number }).user_version;
   if (current > migrations.length) {
-    throw new Error(
+    throw new SchemaTooNewError(
       `tally.sqlite is at schema version ${current}, newer than this build knows ` +
         `(${migrations.length}); run a newer Tally`,
     );

@@ -1,3 +1,4 @@
+import { Database } from 'bun:sqlite';
 import { afterAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,19 @@ function tempDir(): string {
   const t = makeTempDir();
   temps.push(t.remove);
   return t.dir;
+}
+
+const MAIN = path.resolve(import.meta.dir, '../../src/main.ts');
+
+/** Starts the server with `env` expecting it to stop at start: its exit code and stderr. */
+async function failedStart(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, MAIN], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  return { code, stderr };
 }
 
 describe('the server process', () => {
@@ -142,6 +156,30 @@ describe('the server process', () => {
     const stderr = await new Response(proc.stderr).text();
     expect(stderr).toContain('set BOOTSTRAP_ADMIN_EMAIL to an unused address');
     expect(stderr).not.toContain('    at ');
+  });
+
+  test('a data directory the store cannot use stops the start with one line, exit 2', async () => {
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, 'not a directory');
+    const garbage = tempDir();
+    fs.writeFileSync(path.join(garbage, 'tally.sqlite'), 'not a database '.repeat(100));
+    const newer = tempDir();
+    const first = await startServer(newer);
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const db = new Database(path.join(newer, 'tally.sqlite'));
+    db.run('PRAGMA user_version = 999');
+    db.close();
+    for (const [dir, message] of [
+      [file, `cannot use DATA_DIR ${file}: EEXIST: file already exists`],
+      [garbage, `cannot use DATA_DIR ${garbage}: tally.sqlite: file is not a database`],
+      [newer, `cannot use DATA_DIR ${newer}: tally.sqlite is at schema version 999, newer`],
+    ]) {
+      const { code, stderr } = await failedStart({ DATA_DIR: dir as string });
+      expect([dir, code]).toEqual([dir, 2]);
+      expect(stderr).toStartWith(`tally: ${message}`);
+      expect(stderr.trim().split('\n')).toHaveLength(1); // a message, not a trace
+    }
   });
 
   test('bodies past the server cap are refused by the server; up to it, by the route', async () => {

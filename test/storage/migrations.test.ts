@@ -3,7 +3,7 @@
 import { Database } from 'bun:sqlite';
 import { describe, expect, test } from 'bun:test';
 import { migrations } from '../../src/storage/migrations/index.ts';
-import { migrate } from '../../src/storage/sqlite.ts';
+import { migrate, SchemaTooNewError } from '../../src/storage/sqlite.ts';
 
 describe('migration 004', () => {
   test('segments of days before 1970 are counted from their events again', () => {
@@ -23,5 +23,17 @@ describe('migration 004', () => {
       { day: '1970-01-01', counted: 1 },
       { day: '2026-11-25', counted: 1 },
     ]);
+  });
+});
+
+describe('migrate', () => {
+  test('a schema newer than this build is refused with its own error, changing nothing', () => {
+    const db = new Database(':memory:', { strict: true });
+    const newer = migrations.length + 1;
+    db.run(`PRAGMA user_version = ${newer}`);
+    expect(() => migrate(db)).toThrow(SchemaTooNewError);
+    expect(() => migrate(db)).toThrow(`schema version ${newer}, newer than this build knows`);
+    const version = db.query('PRAGMA user_version').get() as { user_version: number };
+    expect(version.user_version).toBe(newer);
   });
 });
