@@ -1,6 +1,7 @@
 // The only reader of the environment. Typed defaults, environment overrides, validated at start:
 // a bad value stops the process with a message naming the variable, the value and the rule.
 
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import {
   type AuthMode,
@@ -136,10 +137,18 @@ const durationFrom =
       : new Invalid(`must be a duration from ${minMs}ms to ${maxMs / DAY_MS}d`);
   };
 
-const host = (raw: string) =>
-  HOST_NAME.test(raw) || raw.includes(':')
-    ? raw
-    : new Invalid('must be an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0');
+/**
+ * A host name, an IPv4 literal, or an IPv6 literal (bare or in brackets). A colon anywhere else
+ * is refused: `localhost:9000` is a host and a port, and would fail only at listen, after a
+ * non-loopback HOST made AUTH_MODE=required and its admin was bootstrapped.
+ */
+const host = (raw: string) => {
+  const bare = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+  if (HOST_NAME.test(raw) || isIP(bare) === 6) return raw;
+  return new Invalid(
+    'must be an IP address or a host name, e.g. 127.0.0.1, 0.0.0.0 or ::1 (the port goes in PORT)',
+  );
+};
 
 const email = (raw: string) =>
   EMAIL_PATTERN.test(raw) && raw.length <= EMAIL_CHARS_MAX

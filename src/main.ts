@@ -4,9 +4,12 @@
 
 import {
   type Auth,
-  bootstrapAuth,
+  type BootstrapResult,
+  commitBootstrap,
   createAuth,
   formatBootstrapBanner,
+  type PreparedBootstrap,
+  prepareBootstrap,
   storedEventsProbe,
 } from './auth/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -70,7 +73,7 @@ async function start(config: Config): Promise<void> {
   const clock = systemClock;
   let accepting = true;
   const engine = await openStore(config, log);
-  const auth = await openAuth(engine, config, log);
+  const { auth, bootstrap } = await openAuth(engine, config);
   const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
   const app = createApp({
@@ -125,6 +128,10 @@ async function start(config: Config): Promise<void> {
   }
   const server = app.server;
   if (server === null) throw new Error('the HTTP server did not start');
+  // Only once the server listens, so a start that cannot listen writes and shows no secret; in
+  // the turn of the listen (no request runs before the admin exists) and before the
+  // "listening" line, which tells scripts and tests the file is there.
+  if (bootstrap !== null) showBootstrap(commitBootstrap(auth, bootstrap), log);
   const { dataDir, durability, authMode } = config;
   log.info('listening', {
     url: server.url.href,
@@ -201,16 +208,22 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
   }
 }
 
-/** Users and keys; in required mode, a start with no admin creates one and a project. */
-async function openAuth(engine: Engine, config: Config, log: Logger): Promise<Auth> {
+/**
+ * Users and keys; in required mode, a start with no admin prepares one (and a project), made
+ * by `commitBootstrap` once the server listens.
+ */
+async function openAuth(
+  engine: Engine,
+  config: Config,
+): Promise<{ auth: Auth; bootstrap: PreparedBootstrap | null }> {
   const auth = createAuth({
     db: engine.store.sqlite,
     clock: systemClock,
     options: config.auth,
     tenantHoldsEvents: storedEventsProbe(engine.store),
   });
-  if (config.authMode !== 'required') return auth;
-  const boot = await bootstrapAuth(auth, {
+  if (config.authMode !== 'required') return { auth, bootstrap: null };
+  const bootstrap = await prepareBootstrap(auth, {
     dataDir: config.dataDir,
     adminEmail: config.bootstrapAdminEmail,
   }).catch((error: unknown) => {
@@ -220,12 +233,14 @@ async function openAuth(engine: Engine, config: Config, log: Logger): Promise<Au
     }
     throw error;
   });
-  if (boot !== null) {
-    // Shown once, on the terminal only; the log line names the file, never the secrets.
-    process.stderr.write(formatBootstrapBanner(boot));
-    log.info('bootstrap credentials written', { file: boot.file });
-  }
-  return auth;
+  return { auth, bootstrap };
+}
+
+function showBootstrap(boot: BootstrapResult | null, log: Logger): void {
+  if (boot === null) return;
+  // Shown once, on the terminal only; the log line names the file, never the secrets.
+  process.stderr.write(formatBootstrapBanner(boot));
+  log.info('bootstrap credentials written', { file: boot.file });
 }
 
 /** Background work: flushing, compaction, dedup expiry, actor eviction. */

@@ -97,4 +97,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
     expect(loadConfig({ HOST: 'tally.internal' }).host).toBe('tally.internal');
   });
+
+  test('a colon in HOST only as part of an IPv6 literal: a host with a port is refused', () => {
+    for (const value of ['localhost:9000', '127.0.0.1:8080', '[::1]:8080', 'a:b', ':::', '[]']) {
+      expect(() => loadConfig({ HOST: value })).toThrow(
+        /HOST=.*: must be an IP address or a host name.*\(the port goes in PORT\)/,
+      );
+    }
+    for (const value of ['::', '::1', '[::1]', 'fe80::1', '::ffff:127.0.0.1', '2001:db8::7']) {
+      expect(loadConfig({ HOST: value }).host).toBe(value);
+    }
+    // Still a loopback host, so the default stays AUTH_MODE=open.
+    expect(loadConfig({ HOST: '[::1]' }).authMode).toBe('open');
+  });
 });

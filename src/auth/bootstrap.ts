@@ -34,7 +34,29 @@ export async function bootstrapAuth(
   auth: Auth,
   options: BootstrapOptions,
 ): Promise<BootstrapResult | null> {
-  const { users, projects, keys } = auth.stores;
+  const prepared = await prepareBootstrap(auth, options);
+  return prepared === null ? null : commitBootstrap(auth, prepared);
+}
+
+/** What `commitBootstrap` needs: the checks passed and the admin password hashed. */
+export interface PreparedBootstrap {
+  adminEmail: string;
+  adminPassword: string;
+  passwordHash: string;
+  file: string;
+}
+
+/**
+ * The slow half of the bootstrap (the password hash), with its checks; null when there is an
+ * admin already. main.ts runs it before listening and `commitBootstrap` once the server
+ * listens, in the same turn of the event loop: no request runs in between, and no secret is
+ * written or shown by a start that then cannot listen.
+ */
+export async function prepareBootstrap(
+  auth: Auth,
+  options: BootstrapOptions,
+): Promise<PreparedBootstrap | null> {
+  const { users } = auth.stores;
   if (users.adminCount() > 0) return null;
   const adminEmail = (options.adminEmail ?? DEFAULT_ADMIN_EMAIL).trim().toLowerCase();
   // Never promote an account someone registered: whoever did may not be the operator.
@@ -42,6 +64,17 @@ export async function bootstrapAuth(
   const adminPassword = randomPassword();
   const passwordHash = await auth.hasher.hash(adminPassword);
   const file = path.join(options.dataDir, BOOTSTRAP_FILE);
+  return { adminEmail, adminPassword, passwordHash, file };
+}
+
+/** Creates the prepared admin, project and keys and writes the file; null if an admin exists. */
+export function commitBootstrap(auth: Auth, prepared: PreparedBootstrap): BootstrapResult | null {
+  const { users, projects, keys } = auth.stores;
+  const { adminEmail, adminPassword, passwordHash, file } = prepared;
+  // Registered since `prepareBootstrap` (when something awaited in between): refused the same.
+  if (users.adminCount() === 0 && users.withHashByEmail(adminEmail) !== null) {
+    throw adminEmailTaken(adminEmail);
+  }
   const now = auth.clock.now();
   // One transaction: if writing the file fails, nothing is created and the next start retries.
   return auth.transaction(() => {

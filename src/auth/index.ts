@@ -10,8 +10,11 @@ export {
   type BootstrapOptions,
   type BootstrapResult,
   bootstrapAuth,
+  commitBootstrap,
   DEFAULT_ADMIN_EMAIL,
   formatBootstrapBanner,
+  type PreparedBootstrap,
+  prepareBootstrap,
 } from './bootstrap.ts';
 export { type AccessClaims, type JwtCheck, signAccessToken, verifyAccessToken } from './jwt.ts';
 export {

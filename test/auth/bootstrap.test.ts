@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   type Auth,
   bootstrapAuth,
+  commitBootstrap,
   createAuth,
   formatBootstrapBanner,
+  prepareBootstrap,
 } from '../../src/auth/index.ts';
 import { ManualClock } from '../../src/core/index.ts';
 import { openSqlite } from '../../src/storage/index.ts';
@@ -71,6 +73,21 @@ describe('bootstrap', () => {
     for (const secret of [result.adminPassword, result.writeKey, result.readKey, file]) {
       expect(banner).toContain(secret);
     }
+  });
+
+  test('preparing writes nothing; a registration of the email before the commit is refused', async () => {
+    const prepared = await prepareBootstrap(auth, { dataDir: dir });
+    if (prepared === null) throw new Error('expected a bootstrap to prepare');
+    expect(existsSync(path.join(dir, 'bootstrap.json'))).toBe(false);
+    expect(auth.stores.users.count()).toBe(0);
+    await auth.accounts.register(
+      { email: 'admin@tally.local', password: 'a long passphrase' },
+      null,
+      null,
+    );
+    expect(() => commitBootstrap(auth, prepared)).toThrow(/set BOOTSTRAP_ADMIN_EMAIL/);
+    expect(auth.stores.users.adminCount()).toBe(0);
+    expect(existsSync(path.join(dir, 'bootstrap.json'))).toBe(false);
   });
 
   test('when the file cannot be written nothing is created, so the next start retries', async () => {

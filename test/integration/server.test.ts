@@ -182,6 +182,24 @@ describe('the server process', () => {
     }
   });
 
+  test('a start in AUTH_MODE=required that cannot listen writes and shows no secret', async () => {
+    const busy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
+    try {
+      const dir = tempDir();
+      const { code, stderr } = await failedStart({
+        DATA_DIR: dir,
+        PORT: String(busy.port),
+        AUTH_MODE: 'required',
+      });
+      expect(code).toBe(2);
+      expect(stderr).toContain(`cannot listen on 127.0.0.1:${busy.port}`);
+      expect(stderr).not.toContain('admin password');
+      expect(fs.existsSync(path.join(dir, 'bootstrap.json'))).toBe(false);
+    } finally {
+      busy.stop(true);
+    }
+  });
+
   test('bodies past the server cap are refused by the server; up to it, by the route', async () => {
     const server = await startServer(tempDir());
     const post = (path: string, body: string) =>
