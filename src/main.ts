@@ -1,6 +1,7 @@
 // Composition root: reads the config, builds every object, starts timers and the server, and
-// handles signals with an ordered shutdown: stop accepting → finish in-flight commits → close
-// the stores → exit, forced after the deadline.
+// handles signals with an ordered shutdown: stop accepting → answer the requests in flight →
+// close every connection → finish in-flight commits → close the stores → exit, forced after the
+// deadline (or at once on a second signal).
 
 import {
   type Auth,
@@ -33,6 +34,8 @@ const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
+/** A second SIGTERM/SIGINT during shutdown: exit now (the log makes the restart safe). */
+const EXIT_INTERRUPTED = 1;
 /**
  * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
  * where the directory should be (EEXIST from mkdir), a full disk or quota.
@@ -46,6 +49,20 @@ const DATA_DIR_ERRORS = new Set(
  * database or is damaged, one it cannot open or write.
  */
 const SQLITE_FILE_ERRORS = /^SQLITE_(FULL|IOERR|NOTADB|CORRUPT|CANTOPEN|READONLY)/;
+/** How often shutdown looks whether the requests in flight have been answered. */
+const SHUTDOWN_POLL_INTERVAL_MS = 10;
+/**
+ * The share of SHUTDOWN_DEADLINE the requests in flight at the signal get to be answered. What
+ * still runs then (a long statement, a body still arriving) is cut: the rest of the deadline is
+ * for closing the stores, which first finish a running flush or compaction.
+ */
+const SHUTDOWN_REQUESTS_SHARE = 3 / 4;
+/**
+ * Once no request is in flight, how long connections get to close by themselves (the last
+ * responses finish writing) before the rest are closed: those that sent half a request, which
+ * Bun does not count as in flight and would wait on for good.
+ */
+const SHUTDOWN_CLOSE_GRACE_MS = 200;
 
 /** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
 class StartError extends Error {
@@ -96,7 +113,12 @@ async function start(config: Config): Promise<void> {
   const timers = startTimers(engine, config, log);
   timers.push(setInterval(() => auth.purgeExpired(), AUTH_PURGE_INTERVAL_MS));
   const shutdown = (signal: string) => {
-    if (!accepting) return;
+    if (!accepting) {
+      log.error('second signal during shutdown; exiting now, a restart recovers from the log', {
+        signal,
+      });
+      process.exit(EXIT_INTERRUPTED);
+    }
     accepting = false;
     log.info('shutting down', { signal });
     for (const t of timers) clearInterval(t);
@@ -105,7 +127,8 @@ async function start(config: Config): Promise<void> {
       process.exit(1);
     }, config.shutdownDeadlineMs);
     live.stop(); // closes live sockets (1001), which would otherwise keep the server open
-    void stopInOrder(app, engine, log).then(() => {
+    const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
+    void stopInOrder(app.server, engine, log, requestsWaitMs).then(() => {
       clearTimeout(force);
       process.exit(0);
     });
@@ -297,16 +320,47 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
   };
 }
 
+/** What shutdown needs of the HTTP server (Bun's Server). */
+interface StoppableServer {
+  readonly pendingRequests: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+
 async function stopInOrder(
-  app: { server: { stop(closeActive?: boolean): Promise<void> } | null },
+  server: StoppableServer | null,
   engine: Engine,
   log: Logger,
+  requestsWaitMs: number,
 ): Promise<void> {
-  // Stop taking connections and wait for the requests already read to be answered (their
-  // commits, a running SQL statement), within the shutdown deadline; then close the stores.
-  await app.server?.stop(false);
+  if (server !== null) await stopServer(server, log, requestsWaitMs);
+  // Commits of requests cut above still finish: the log stays whole either way.
   await engine.close();
   log.info('stopped', {});
+}
+
+/**
+ * Stops taking connections, waits (up to `requestsWaitMs`) for the requests already read to be
+ * answered (their commits, a running SQL statement), then closes every connection left.
+ */
+async function stopServer(
+  server: StoppableServer,
+  log: Logger,
+  requestsWaitMs: number,
+): Promise<void> {
+  const until = performance.now() + requestsWaitMs;
+  // Resolves once every connection closed; one that sent half a request holds it for good.
+  const closed = server.stop(false);
+  while (server.pendingRequests > 0 && performance.now() < until) {
+    await Bun.sleep(SHUTDOWN_POLL_INTERVAL_MS);
+  }
+  if (server.pendingRequests > 0) {
+    log.warn('requests still running at their share of the shutdown deadline are cut', {
+      requests: server.pendingRequests,
+    });
+  }
+  const graceMs = Math.max(0, Math.min(SHUTDOWN_CLOSE_GRACE_MS, until - performance.now()));
+  await Promise.race([closed, Bun.sleep(graceMs)]);
+  await server.stop(true);
 }
 
 try {

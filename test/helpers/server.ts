@@ -15,6 +15,8 @@ export interface RunningServer {
   lines: string[];
   /** Resolves with the exit code. */
   exited: Promise<number>;
+  /** Resolves once stdout is closed and every line of it is in `lines`. */
+  output: Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -37,12 +39,13 @@ export async function startServer(
     stderr: 'pipe',
   });
   const lines: string[] = [];
+  let output: Promise<void> = Promise.resolve();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL'); // never leave a stuck server behind
       reject(new Error(`server did not start in time: ${lines.slice(-5).join(' | ')}`));
     }, START_TIMEOUT_MS);
-    void readLines(proc.stdout, (line) => {
+    output = readLines(proc.stdout, (line) => {
       lines.push(line);
       if (line.includes('"msg":"listening"')) {
         clearTimeout(timer);
@@ -58,7 +61,14 @@ export async function startServer(
       );
     });
   });
-  return { url, proc, lines, exited: proc.exited, kill: (signal = 'SIGKILL') => proc.kill(signal) };
+  return {
+    url,
+    proc,
+    lines,
+    exited: proc.exited,
+    output,
+    kill: (signal = 'SIGKILL') => proc.kill(signal),
+  };
 }
 
 async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {

@@ -1,8 +1,9 @@
 import { Database } from 'bun:sqlite';
 import { afterAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { startServer } from '../helpers/server.ts';
+import { type RunningServer, startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const temps: (() => void)[] = [];
@@ -18,6 +19,18 @@ function tempDir(): string {
 
 const MAIN = path.resolve(import.meta.dir, '../../src/main.ts');
 
+/** A raw connection that has sent `text` (part of a request) and stays open. */
+function halfSent(server: RunningServer, text: string): Promise<net.Socket> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(text);
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
 /** Starts the server with `env` expecting it to stop at start: its exit code and stderr. */
 async function failedStart(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const proc = Bun.spawn([process.execPath, MAIN], {
@@ -27,6 +40,11 @@ async function failedStart(env: Record<string, string>): Promise<{ code: number;
   });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   return { code, stderr };
+}
+
+/** Resolves once a stdout line of the server contains `text`. */
+async function lineWith(server: RunningServer, text: string): Promise<void> {
+  while (!server.lines.some((l) => l.includes(text))) await Bun.sleep(10);
 }
 
 describe('the server process', () => {
@@ -62,6 +80,7 @@ describe('the server process', () => {
     // 0: refused at connect once the server stopped listening (never sent, so never stored).
     expect(answers.every((a) => [202, 503, 0].includes(a.status))).toBe(true);
     expect(await server.exited).toBe(0);
+    await server.output;
     expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
 
     const again = await startServer(dir);
@@ -88,6 +107,55 @@ describe('the server process', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { row_count: number }).row_count).toBe(1);
     expect(await server.exited).toBe(0);
+  });
+
+  test('a connection with half-sent headers does not hold shutdown', async () => {
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '10s' });
+    const socket = await halfSent(server, 'GET /health HTTP/1.1\r\nHost: tally\r\n');
+    await Bun.sleep(100); // the server has read the partial headers
+    const signalledAt = performance.now();
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(performance.now() - signalledAt).toBeLessThan(3000);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    socket.destroy();
+  });
+
+  test('a body still arriving is cut at its share of the deadline; the stores close', async () => {
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '2s' });
+    const socket = await halfSent(
+      server,
+      'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-type: application/json\r\n' +
+        'content-length: 100\r\n\r\n{"name":',
+    );
+    await Bun.sleep(100);
+    server.kill('SIGTERM');
+    // Not the deadline's exit 1: the request is cut at 3/4 of it and the stores are closed.
+    expect(await server.exited).toBe(0);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('requests still running'))).toBe(true);
+    expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    socket.destroy();
+  });
+
+  test('a second signal during shutdown exits at once', async () => {
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '20s' });
+    // A body that never completes holds the first shutdown for 15 s.
+    const socket = await halfSent(
+      server,
+      'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-length: 100\r\n\r\n{',
+    );
+    await Bun.sleep(100);
+    server.kill('SIGTERM');
+    await lineWith(server, '"msg":"shutting down"');
+    const signalledAt = performance.now();
+    server.kill('SIGINT');
+    expect(await server.exited).toBe(1);
+    expect(performance.now() - signalledAt).toBeLessThan(2000);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('second signal during shutdown'))).toBe(true);
+    socket.destroy();
   });
 
   test('a bad setting stops the start with a message naming it', async () => {
