@@ -117,7 +117,8 @@ async function start(config: Config): Promise<void> {
       log.error('second signal during shutdown; exiting now, a restart recovers from the log', {
         signal,
       });
-      process.exit(EXIT_INTERRUPTED);
+      void exitAfterOutput(EXIT_INTERRUPTED);
+      return;
     }
     accepting = false;
     log.info('shutting down', { signal });
@@ -130,7 +131,7 @@ async function start(config: Config): Promise<void> {
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
     void stopInOrder(app.server, engine, log, requestsWaitMs).then(() => {
       clearTimeout(force);
-      process.exit(0);
+      return exitAfterOutput(0);
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -361,6 +362,16 @@ async function stopServer(
   const graceMs = Math.max(0, Math.min(SHUTDOWN_CLOSE_GRACE_MS, until - performance.now()));
   await Promise.race([closed, Bun.sleep(graceMs)]);
   await server.stop(true);
+}
+
+/**
+ * Exits once the last lines are out: request-log lines are written by after-response hooks,
+ * which run on a later turn than the response, and stdout to a pipe may still hold some.
+ */
+async function exitAfterOutput(code: number): Promise<never> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => process.stdout.write('', resolve));
+  process.exit(code);
 }
 
 try {

@@ -47,6 +47,15 @@ async function lineWith(server: RunningServer, text: string): Promise<void> {
   while (!server.lines.some((l) => l.includes(text))) await Bun.sleep(10);
 }
 
+/** Request-log lines of `path` with `status`. */
+function logged(server: RunningServer, path: string, status: number): number {
+  return server.lines.filter((l) => {
+    if (!l.includes('"msg":"request"')) return false;
+    const line = JSON.parse(l) as { path: string; status: number };
+    return line.path === path && line.status === status;
+  }).length;
+}
+
 describe('the server process', () => {
   test('SIGTERM finishes in-flight commits, exits 0, and the events are there after restart', async () => {
     const dir = tempDir();
@@ -82,6 +91,11 @@ describe('the server process', () => {
     expect(await server.exited).toBe(0);
     await server.output;
     expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    // Every answer sent, those of the shutdown included, has its request-log line.
+    for (const status of [202, 503]) {
+      const sent = answers.filter((a) => a.status === status).length;
+      expect([status, logged(server, '/api/v1/events/batch', status)]).toEqual([status, sent]);
+    }
 
     const again = await startServer(dir);
     for (const [b, answer] of answers.entries()) {
