@@ -56,7 +56,6 @@ export class Catalog {
     private readonly now: () => number,
   ) {}
 
-  /** A tenant's segments, optionally only those whose day is within [fromDay, toDay]. */
   /**
    * A tenant's segments of days `fromDay`–`toDay` (all when absent) holding an event received
    * at or after `receivedSinceMs` (any when absent).

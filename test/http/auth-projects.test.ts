@@ -163,6 +163,17 @@ describe('keys', () => {
     }
   });
 
+  test('a new key is answered with no-store: it is shown this once', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const res = await t.call('POST', '/api/v1/projects/acme/keys', {
+      token: ada.access_token,
+      body: { kind: 'read' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('pragma')).toBe('no-cache');
+  });
+
   test('revoke marks the key; another project’s key id is 404', async () => {
     await makeProject(t, ada.access_token, 'acme');
     await makeProject(t, bob.access_token, 'globex');

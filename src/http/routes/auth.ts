@@ -8,6 +8,7 @@ import { AppError } from '../../core/index.ts';
 import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { clientIp } from '../context.ts';
 import { openApiSchema } from '../model.ts';
+import { NO_STORE_HEADERS } from '../no-store.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
 import { refreshedExample, signedInExample, userExample } from '../openapi-examples.ts';
 
@@ -46,9 +47,6 @@ const PasswordForm = t.Object({
 });
 
 const RefreshIn = t.Object({ refresh_token: t.String() });
-
-/** Token answers must not be stored by a browser or a proxy (RFC 6749 §5.1). */
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 const CREDENTIALS_EXAMPLE = { email: 'ada@example.com', password: 'correct horse battery' };
 const REFRESH_EXAMPLE = { refresh_token: signedInExample.refresh_token };
@@ -111,7 +109,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
         const body = await readAccountBody(request, { form: true });
         const ip = clientIp(request, server, deps.trustProxy);
         const tokens = await auth.accounts.login(formOrJson(body), ip);
-        Object.assign(set.headers, NO_STORE);
+        Object.assign(set.headers, NO_STORE_HEADERS);
         return tokens;
       },
       {
@@ -149,7 +147,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
       async ({ request, set }) => {
         const body = await readAccountBody(request, { form: true });
         const tokens = auth.accounts.refresh(refreshTokenOf(body, true) as string);
-        Object.assign(set.headers, NO_STORE);
+        Object.assign(set.headers, NO_STORE_HEADERS);
         return tokens;
       },
       {

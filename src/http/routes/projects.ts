@@ -17,6 +17,7 @@ import {
 import { eventLimits } from '../../core/index.ts';
 import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { TENANT_PATTERN } from '../model.ts';
+import { NO_STORE_HEADERS } from '../no-store.ts';
 import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
 import {
   aliasExample,
@@ -233,6 +234,7 @@ function keyRoutes(auth: Auth) {
         const { principal, body } = await callerAndBody(auth, request);
         const made = projects.createKey(principal, params.id, body);
         set.status = 201;
+        Object.assign(set.headers, NO_STORE_HEADERS); // the key is shown this once
         return { ...presentKey(made.info), key: made.key };
       },
       {
