@@ -17,19 +17,26 @@ export function openApiSchema(schema: TSchema): OpenAPIV3.SchemaObject {
 
 export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
 
+/**
+ * A tenant id as every route checks it, ingest and reads alike (native and compat): a name no
+ * event can carry (empty, `a/b`, NUL, over 128 characters) is a 422, never an empty answer.
+ */
+export function tenantIdSchema(description = 'Tenant (project); `default` when absent.') {
+  return t.String({
+    minLength: 1,
+    maxLength: eventLimits.tenantCharsMax,
+    pattern: TENANT_PATTERN,
+    description,
+    examples: ['acme'],
+  });
+}
+
 export const EventIn = t.Object(
   {
     event_id: t.Optional(
       text(eventLimits.eventIdCharsMax, 'Unique per tenant; a UUIDv7 is generated when absent.'),
     ),
-    tenant_id: t.Optional(
-      t.String({
-        minLength: 1,
-        maxLength: eventLimits.tenantCharsMax,
-        pattern: TENANT_PATTERN,
-        description: 'Tenant (project); `default` when absent.',
-      }),
-    ),
+    tenant_id: t.Optional(tenantIdSchema()),
     name: text(eventLimits.nameCharsMax, 'Event name, e.g. `page_view` or `signup`.'),
     timestamp: t.Optional(
       t.Union([t.String(), t.Number()], {

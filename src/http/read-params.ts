@@ -10,7 +10,7 @@ import {
   queryLimits,
   SERIES_METRICS,
 } from '../query/index.ts';
-import { TENANT_PATTERN } from './model.ts';
+import { tenantIdSchema } from './model.ts';
 
 const text = (description: string, example: string, maxLength: number = eventLimits.idCharsMax) =>
   t.Optional(t.String({ maxLength, description, examples: [example] }));
@@ -20,17 +20,7 @@ const text = (description: string, example: string, maxLength: number = eventLim
  * rule ingest checks it by, so a name no event can carry (empty, `a/b`, NUL) is a 422 rather
  * than an empty answer for a tenant that cannot exist.
  */
-export const tenantParam = {
-  tenant_id: t.Optional(
-    t.String({
-      minLength: 1,
-      maxLength: eventLimits.tenantCharsMax,
-      pattern: TENANT_PATTERN,
-      description: 'Tenant (project); `default` when absent.',
-      examples: ['acme'],
-    }),
-  ),
-};
+export const tenantParam = { tenant_id: t.Optional(tenantIdSchema()) };
 
 export const rangeParams = {
   from: text(

@@ -149,6 +149,12 @@ describe('seed 002: GET /events', () => {
     expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
     expect((await t.get('/events?tenant_id=tenant_1&start=2024-01-15T10:30:00')).status).toBe(422);
     expect((await t.get('/events')).status).toBe(422);
+    // A tenant no event can carry is a 422 on every read, as on ingest.
+    for (const path of ['/events', '/metrics']) {
+      const res = await t.get(`${path}?tenant_id=a%2Fb`);
+      expect(res.status).toBe(422);
+      expect(JSON.stringify(await res.json())).toContain('tenant_id');
+    }
   });
 });
 

@@ -191,6 +191,12 @@ describe('seed 003: GET /api/events/', () => {
     ]) {
       expect((await t.get(`/api/events/?duration=${bad}`)).status).toBe(422);
     }
+    // A tenant no event can carry is a 422, as on ingest and the native reads.
+    for (const tenant of ['a%2Fb', '', '%00']) {
+      expect((await t.get(`/api/events/?tenant_id=${tenant}`)).status).toBe(422);
+    }
+    const byId = '/api/events/00000000-0000-4000-8000-000000000000/?tenant_id=a%2Fb';
+    expect((await t.get(byId)).status).toBe(422);
   });
 });
 

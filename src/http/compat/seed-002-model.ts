@@ -13,7 +13,7 @@ import {
   type StoredEvent,
 } from '../../core/index.ts';
 import { queryLimits } from '../../query/index.ts';
-import { TENANT_PATTERN } from '../model.ts';
+import { tenantIdSchema } from '../model.ts';
 import { issuesOf } from '../validate.ts';
 import { jsonInteger } from './docs.ts';
 
@@ -27,11 +27,7 @@ const text = (maxLength: number) => t.String({ minLength: 1, maxLength });
 export const IngestionEventIn = t.Object(
   {
     event_id: text(eventLimits.eventIdCharsMax),
-    tenant_id: t.String({
-      minLength: 1,
-      maxLength: eventLimits.tenantCharsMax,
-      pattern: TENANT_PATTERN,
-    }),
+    tenant_id: tenantIdSchema('The tenant (or a project alias).'),
     source: text(eventLimits.idCharsMax),
     event_type: text(eventLimits.nameCharsMax),
     timestamp: t.String({ description: 'ISO 8601 with a zone (UTC); no zone is a 422.' }),
@@ -160,7 +156,7 @@ export function presentIngestionEvent(
 const optionalText = (maxLength: number) => t.Optional(t.String({ maxLength }));
 
 export const EventsQuery = t.Object({
-  tenant_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
+  tenant_id: tenantIdSchema('The tenant (or a project alias).'),
   source: optionalText(eventLimits.idCharsMax),
   event_type: optionalText(eventLimits.nameCharsMax),
   start: optionalText(64),
@@ -172,7 +168,7 @@ export const EventsQuery = t.Object({
 export const BUCKET_SIZES = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
 export const MetricsQuery = t.Object({
-  tenant_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
+  tenant_id: tenantIdSchema('The tenant (or a project alias).'),
   bucket_size: t.Optional(
     t.Union([t.Literal('minute'), t.Literal('hour'), t.Literal('day')], {
       description: 'minute (the default), hour or day; UTC boundaries.',

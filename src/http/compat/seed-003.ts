@@ -14,6 +14,7 @@ import {
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
 import { JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
 import { parseFastApiBody } from './fastapi.ts';
@@ -153,7 +154,9 @@ function visitRoutes(deps: AppDeps) {
         query: t.Object({
           duration: t.Optional(t.String({ maxLength: 32 })),
           pages: t.Optional(t.Union([t.String(), t.Array(t.String())])),
-          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+          tenant_id: t.Optional(
+            tenantIdSchema('The project; needed when the caller may read several.'),
+          ),
         }),
         detail: {
           summary: 'Analytics API: visits per bucket, page and OS',
@@ -189,7 +192,9 @@ function visitRoutes(deps: AppDeps) {
       },
       {
         query: t.Object({
-          tenant_id: t.Optional(t.String({ maxLength: eventLimits.tenantCharsMax })),
+          tenant_id: t.Optional(
+            tenantIdSchema('The project; needed when the caller may read several.'),
+          ),
         }),
         detail: {
           summary: 'Analytics API: one stored event',

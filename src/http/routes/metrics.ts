@@ -9,7 +9,7 @@ import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
 import { getLatestMetric } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { openApiSchema, TENANT_PATTERN } from '../model.ts';
+import { openApiSchema, tenantIdSchema } from '../model.ts';
 import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
 import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
@@ -31,9 +31,7 @@ export const MetricIn = t.Object({
       description: 'Idempotency id.',
     }),
   ),
-  tenant_id: t.Optional(
-    t.String({ maxLength: eventLimits.tenantCharsMax, pattern: TENANT_PATTERN }),
-  ),
+  tenant_id: t.Optional(tenantIdSchema()),
 });
 
 const metricInChecker = TypeCompiler.Compile(MetricIn);
