@@ -162,17 +162,7 @@ describe('explicit overload', () => {
     // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
     t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });
     const app = t;
-    // A disk slower than the flood: no commit is durable until `openDisk` (a private part).
-    const wal = (t.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
-    const sync = wal.sync.bind(wal);
-    let openDisk = () => {};
-    const diskOpen = new Promise<void>((resolve) => {
-      openDisk = resolve;
-    });
-    wal.sync = async () => {
-      await diskOpen;
-      return sync();
-    };
+    const openDisk = holdDisk(t);
     // Events of ~1 KB, far fewer than mailboxEventsMax: only the bytes can bound them.
     const batch = (tenant: string, k: number) => ({
       events: Array.from({ length: 100 }, (_, i) => ({
@@ -200,6 +190,31 @@ describe('explicit overload', () => {
     expect(floodStatuses.every((s) => s === 202 || s === 429)).toBe(true);
     const accepted = floodStatuses.filter((s) => s === 202).length;
     expect(await app.count('flood')).toBe(accepted * 100);
+  });
+
+  test('the mailbox bound counts UTF-8 bytes: non-ASCII events meet it 3× sooner', async () => {
+    t = await makeTestApp({ commitQueueBytesMax: 2 * MiB }); // 1 MiB per tenant's mailbox
+    const app = t;
+    const openDisk = holdDisk(t);
+    // 10 events of 2,500 CJK characters: ~26k UTF-16 units, but ~76 KB of UTF-8.
+    const batch = (k: number) => ({
+      events: Array.from({ length: 10 }, (_, i) => ({
+        event_id: `${k}-${i}`,
+        name: 'x',
+        properties: { text: '字'.repeat(2500) },
+      })),
+    });
+    const sent = Array.from({ length: 20 }, (_, k) => app.post('/api/v1/events/batch', batch(k)));
+    const waiting = () => (app.engine.registry.peek('default')?.inFlight ?? 0) / 10;
+    let answered = 0;
+    for (const r of sent) void r.then(() => answered++);
+    while (answered + waiting() < sent.length) await Bun.sleep(1);
+    openDisk();
+    const answers = await Promise.all(sent);
+    const statuses = answers.map((r) => r.status);
+    // By bytes 13 batches fit in 1 MiB (by UTF-16 units all 20 would).
+    expect(statuses.filter((s) => s === 202).length).toBe(13);
+    expect(statuses.filter((s) => s === 429).length).toBe(7);
   });
 
   test('a full commit queue refuses a multi-tenant batch whole, never one tenant of it', async () => {
@@ -270,3 +285,18 @@ describe('explicit overload', () => {
     expect((await t.post('/api/v1/events', { name: 'x' })).status).toBe(503);
   });
 });
+
+/** A disk slower than the test: no commit is durable until the returned function is called. */
+function holdDisk(app: TestApp): () => void {
+  const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
+  const sync = wal.sync.bind(wal);
+  let openDisk = () => {};
+  const diskOpen = new Promise<void>((resolve) => {
+    openDisk = resolve;
+  });
+  wal.sync = async () => {
+    await diskOpen;
+    return sync();
+  };
+  return openDisk;
+}
