@@ -5,7 +5,9 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
+import { storedEventsProbe } from '../../auth/index.ts';
 import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
+import type { TenantActor } from '../../engine/index.ts';
 import { getLatestMetric } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
@@ -86,15 +88,21 @@ const LATEST_DOC = {
 };
 
 /**
- * The latest point of a metric: from the resident actor's rollups when they track it, else
- * from the store. A read never makes a tenant resident: an actor costs a rebuild (a scan of a
- * day of events) and a place among ACTORS_MAX, which any reader naming tenants could spend.
- * Rollups whose rebuild failed may miss points, so the store answers for them.
+ * The latest point of a metric, from the tenant's actor's rollups when they track it. A tenant
+ * that holds events is made resident (one rebuild, then every poll is answered from memory,
+ * until it idles out); one that holds none is answered without an actor or a scan, so readers
+ * naming made-up tenants cost neither a rebuild nor a place among ACTORS_MAX. The store
+ * answers a metric the rollups do not track (past ROLLUP_NAMES_MAX), or rollups whose rebuild
+ * failed (they may miss points), or when no actor can be had (ACTORS_MAX, all busy).
  */
 async function latestPoint(deps: AppDeps, tenant: string, name: string) {
   const { registry, store } = deps.engine;
-  const actor = registry.peek(tenant);
-  if (actor !== undefined) {
+  let actor: TenantActor | null | undefined = registry.peek(tenant);
+  if (actor === undefined) {
+    if (!(await storedEventsProbe(store)(tenant))) return null;
+    actor = registry.actorFor(tenant);
+  }
+  if (actor !== null) {
     await actor.whenReady();
     const tracked = registry.rebuildFailed(actor) ? undefined : actor.rollups.latestMetric(name);
     if (tracked !== undefined) return tracked;
