@@ -1,6 +1,8 @@
-// GET /api/v1/metrics/latest/{name} for a metric the tenant's live rollups do not track (they
-// keep the ROLLUP_NAMES_MAX most recent metrics): its latest point read from the store, chosen
-// as the rollups choose it (engine/rollups.ts, `noteLatest` and `rebuildRollups`).
+// GET /api/v1/metrics/latest/{name} when the tenant's live rollups cannot answer (they keep the
+// ROLLUP_NAMES_MAX most recent metrics; a failed rebuild may miss points; no actor could be
+// had): its latest point read from the store — a scan of the tenant's events, so the route
+// asks it only then — chosen as the rollups choose it (engine/rollups.ts, `noteLatest` and
+// `rebuildRollups`).
 
 import { metricLimits } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
