@@ -2,8 +2,8 @@
 // rotation, logout, and the signed-in user's own profile. Access tokens are verified against
 // the signing keys and the session, so a logout or a password change ends them at once.
 
-import { AppError, type Clock } from '../core/index.ts';
-import { addressKeyOf } from './address-key.ts';
+import { AppError, addressKeyOf, type Clock } from '../core/index.ts';
+
 import { signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';

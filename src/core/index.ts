@@ -14,6 +14,7 @@ export {
   type RequestContext,
   type StoredEvent,
 } from './event.ts';
+export { addressKeyOf, normalizeIp } from './ip.ts';
 export {
   DAY_MS,
   defaultTunables,

@@ -3,6 +3,7 @@
 
 import type { Auth } from '../auth/index.ts';
 import type { Clock, Logger, TenantResolver } from '../core/index.ts';
+import { normalizeIp } from '../core/index.ts';
 import type { Engine } from '../engine/index.ts';
 import type { LiveHub } from '../live/index.ts';
 
@@ -67,37 +68,4 @@ export function clientIp(
   }
   const peer = server?.requestIP(request)?.address;
   return peer === undefined ? null : normalizeIp(peer);
-}
-
-/** Characters of a client address kept at most (an IPv6 address with a zone fits). */
-const IP_CHARS_MAX = 64;
-const IPV4_WITH_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
-const BRACKETED = /^\[([^\]]+)\](:\d+)?$/;
-const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
-
-/**
- * One spelling per address, so that one visitor gets one visitor_id: no brackets or port,
- * IPv6 in its canonical form (lower case, zeros compressed), IPv4-mapped IPv6 as IPv4.
- */
-export function normalizeIp(raw: string): string {
-  let ip = raw.trim();
-  const bracketed = BRACKETED.exec(ip);
-  if (bracketed !== null) ip = bracketed[1] as string;
-  else if (IPV4_WITH_PORT.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
-  ip = ip.toLowerCase();
-  if (ip.includes(':')) {
-    try {
-      ip = new URL(`http://[${ip}]`).hostname.slice(1, -1); // the URL parser's canonical form
-    } catch {
-      return ip.slice(0, IP_CHARS_MAX); // not an IPv6 address (a zone index, junk): as sent
-    }
-    // IPv4-mapped IPv6, canonically `::ffff:102:304`, is the IPv4 address it maps.
-    const mapped = IPV4_MAPPED.exec(ip);
-    if (mapped !== null) {
-      const hi = Number.parseInt(mapped[1] as string, 16);
-      const lo = Number.parseInt(mapped[2] as string, 16);
-      return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-    }
-  }
-  return ip.slice(0, IP_CHARS_MAX);
 }

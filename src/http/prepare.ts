@@ -9,9 +9,10 @@ import {
   eventLimits,
   type FieldIssue,
   normalizeEvent,
+  normalizeIp,
   type RequestContext,
 } from '../core/index.ts';
-import { type AppDeps, clientIp, normalizeIp } from './context.ts';
+import { type AppDeps, clientIp } from './context.ts';
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 

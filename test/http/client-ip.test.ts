@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { clientIp, normalizeIp } from '../../src/http/context.ts';
+import { normalizeIp } from '../../src/core/index.ts';
+import { clientIp } from '../../src/http/context.ts';
 
 describe('normalizeIp', () => {
   test('one spelling per address, so one visitor gets one visitor_id', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressKeyOf } from '../../src/auth/address-key.ts';
+import { addressKeyOf } from '../../src/core/index.ts';
 
 describe('addressKeyOf', () => {
   test('IPv6 clients are keyed by their /64, whatever the spelling', () => {

@@ -1,0 +1,64 @@
+// Client addresses: one spelling per address (for visitor ids and logs), and the rate-limit key
+// of an address. Used by http (the client's address) and auth (its login and registration
+// limits).
+
+/** Characters of a client address kept at most (an IPv6 address with a zone fits). */
+const IP_CHARS_MAX = 64;
+const IPV4_WITH_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
+const BRACKETED = /^\[([^\]]+)\](:\d+)?$/;
+const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * One spelling per address, so that one visitor gets one visitor_id: no brackets or port,
+ * IPv6 in its canonical form (lower case, zeros compressed), IPv4-mapped IPv6 as IPv4.
+ */
+export function normalizeIp(raw: string): string {
+  let ip = raw.trim();
+  const bracketed = BRACKETED.exec(ip);
+  if (bracketed !== null) ip = bracketed[1] as string;
+  else if (IPV4_WITH_PORT.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
+  ip = ip.toLowerCase();
+  if (ip.includes(':')) {
+    try {
+      ip = new URL(`http://[${ip}]`).hostname.slice(1, -1); // the URL parser's canonical form
+    } catch {
+      return ip.slice(0, IP_CHARS_MAX); // not an IPv6 address (a zone index, junk): as sent
+    }
+    // IPv4-mapped IPv6, canonically `::ffff:102:304`, is the IPv4 address it maps.
+    const mapped = IPV4_MAPPED.exec(ip);
+    if (mapped !== null) {
+      const hi = Number.parseInt(mapped[1] as string, 16);
+      const lo = Number.parseInt(mapped[2] as string, 16);
+      return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+    }
+  }
+  return ip.slice(0, IP_CHARS_MAX);
+}
+
+/** 16-bit groups of an IPv6 address. */
+const IPV6_GROUPS = 8;
+/** Groups of the prefix an IPv6 client is keyed by: 4 × 16 bits, a /64. */
+const IPV6_PREFIX_GROUPS = 4;
+const CANONICAL_IPV6 = /^[0-9a-f:]*:[0-9a-f:]*$/;
+
+/**
+ * The rate-limit key of a client address. An IPv6 client is usually handed a whole /64 (SLAAC,
+ * privacy addresses), so a bucket per full address would give it 2^64 buckets: it is keyed by
+ * its /64. An IPv4 address (an IPv4-mapped IPv6 one too) is keyed by the address; text that is
+ * no address by itself, as normalizeIp keeps it.
+ */
+export function addressKeyOf(ip: string | null): string {
+  if (ip === null) return 'unknown';
+  const address = normalizeIp(ip);
+  // normalizeIp wrote an IPv6 address in canonical form (hex groups, at most one `::`);
+  // anything else with a colon is no address (a zone index, junk) and is kept as it is.
+  const halves = address.split('::');
+  if (!CANONICAL_IPV6.test(address) || halves.length > 2) return address;
+  const partsOf = (half: string | undefined) => (half ? half.split(':') : []);
+  const head = partsOf(halves[0]);
+  const tail = partsOf(halves[1]);
+  const missing = IPV6_GROUPS - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return address;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  return `${groups.slice(0, IPV6_PREFIX_GROUPS).join(':')}::/${IPV6_PREFIX_GROUPS * 16}`;
+}
