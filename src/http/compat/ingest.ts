@@ -6,7 +6,7 @@ import { t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../core/index.ts';
 import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { acceptedOrThrow } from '../routes/events.ts';
+import { acceptedOrThrow, ingestEvents } from '../ingest-outcome.ts';
 
 export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
 
@@ -23,8 +23,7 @@ export async function ingest(
 /** The engine's outcome for `events`, noted as the request's tenants; 503 once shutting down. */
 function write(deps: AppDeps, request: Request, events: BaseEvent[]): Promise<IngestOutcome> {
   noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
-  if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-  return deps.engine.ingestor.ingest(events);
+  return ingestEvents(deps, events);
 }
 
 /** An item of a batch that was left out, and why. */

@@ -2,12 +2,17 @@
 // event by id. Bodies are read and checked by hand (see model.ts for why), then go through the
 // one ingest path of the engine.
 
-import { Elysia, type TSchema, t } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits, requestLimits } from '../../core/index.ts';
-import type { IngestOutcome } from '../../engine/index.ts';
 import { getEvent } from '../../query/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES, parseJson, parseNdjson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import {
+  acceptedOrThrow,
+  ingestEvents,
+  ingestResponses,
+  refuseQueryTenant,
+} from '../ingest-outcome.ts';
 import {
   BatchAccepted,
   BatchIn,
@@ -17,19 +22,13 @@ import {
   openApiSchema,
   StoredEventOut,
 } from '../model.ts';
-import { ingestErrorDocs, jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
+import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import {
   batchAcceptedExample,
   eventAcceptedExample,
   storedEventExample,
 } from '../openapi-examples.ts';
-import {
-  admitIngest,
-  contextOf,
-  overloaded,
-  type PrepareContext,
-  prepareEvents,
-} from '../prepare.ts';
+import { admitIngest, contextOf, type PrepareContext, prepareEvents } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
 
 const INGEST_ONE_DOC = {
@@ -88,12 +87,6 @@ const GET_ONE_DOC = {
 };
 
 export function eventRoutes(deps: AppDeps) {
-  // Not async: the route's own await is the only one the answer passes through.
-  const ingest = (events: BaseEvent[]) => {
-    if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-    return deps.engine.ingestor.ingest(events);
-  };
-
   return new Elysia({ prefix: '/api/v1/events', tags: ['events'] })
     .post(
       '',
@@ -102,7 +95,7 @@ export function eventRoutes(deps: AppDeps) {
         refuseQueryTenant(request);
         const event = await readOneEvent(request, contextOf(deps, request, server));
         noteTenant(request, event.tenant);
-        const outcome = acceptedOrThrow(await ingest([event]), bodyLoc);
+        const outcome = acceptedOrThrow(await ingestEvents(deps, [event]), bodyLoc);
         const duplicate = outcome.duplicates > 0;
         set.status = 202;
         return {
@@ -126,7 +119,7 @@ export function eventRoutes(deps: AppDeps) {
         const locOf = (i: number) => ['body', 'events', i];
         const events = prepareEvents(items, contextOf(deps, request, server), locOf);
         noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
-        const outcome = acceptedOrThrow(await ingest(events), locOf);
+        const outcome = acceptedOrThrow(await ingestEvents(deps, events), locOf);
         set.status = 202;
         return {
           accepted: outcome.accepted,
@@ -158,24 +151,6 @@ export function eventRoutes(deps: AppDeps) {
     );
 }
 
-/**
- * 422 for `?tenant_id=` on a native ingest route. The tenant is the body's `tenant_id` (each
- * event's, in a batch): taking the query's too would need a rule for when the two differ, and
- * ignoring it stored the events under `default` while answering 202.
- */
-export function refuseQueryTenant(request: Request): void {
-  const start = request.url.indexOf('?');
-  if (start === -1) return; // the usual ingest request: no query string to parse
-  if (!new URLSearchParams(request.url.slice(start + 1)).has('tenant_id')) return;
-  throw AppError.validation([
-    {
-      loc: ['query', 'tenant_id'],
-      msg: 'ingest takes the tenant from the body, not the query: send tenant_id in the body',
-      type: 'extra_forbidden',
-    },
-  ]);
-}
-
 /** Where a single-event body's problems are located. */
 const bodyLoc = () => ['body'];
 
@@ -188,27 +163,6 @@ export async function readOneEvent(request: Request, ctx: PrepareContext): Promi
   const item = parseJson(body.bytes);
   requireObject(item, ['body']);
   return prepareEvents([item], ctx, bodyLoc)[0] as BaseEvent;
-}
-
-/** The accepted outcome, or the AppError its refusal maps to. */
-export function acceptedOrThrow(
-  outcome: IngestOutcome,
-  locOf: (i: number) => (string | number)[],
-): Extract<IngestOutcome, { kind: 'ok' }> {
-  switch (outcome.kind) {
-    case 'ok':
-      return outcome;
-    case 'too_large':
-      throw new AppError(
-        'payload_too_large',
-        `the event at ${locOf(outcome.index).join('.')} is ${outcome.bytes} bytes stored; ` +
-          `an event may be at most ${eventLimits.eventBytesMax} bytes`,
-      );
-    case 'tenant_full':
-      throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
-    case 'overloaded':
-      throw overloaded(outcome.reason);
-  }
 }
 
 function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[] {
@@ -265,9 +219,4 @@ function requireObject(value: unknown, loc: (string | number)[]): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw AppError.validation([{ loc, msg: 'the body must be a JSON object', type: 'dict_type' }]);
   }
-}
-
-/** OpenAPI responses of an ingest route: `ok` (and its example) as 202, and every refusal. */
-export function ingestResponses(ok: TSchema, description: string, example: unknown) {
-  return { 202: jsonAnswer(description, ok, example), ...ingestErrorDocs() };
 }

@@ -11,13 +11,18 @@ import type { TenantActor } from '../../engine/index.ts';
 import { getLatestMetric } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import {
+  acceptedOrThrow,
+  ingestEvents,
+  ingestResponses,
+  refuseQueryTenant,
+} from '../ingest-outcome.ts';
 import { openApiSchema, tenantIdSchema } from '../model.ts';
 import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
 import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
-import { acceptedOrThrow, ingestResponses, refuseQueryTenant } from './events.ts';
 
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
@@ -132,8 +137,7 @@ export function metricRoutes(deps: AppDeps) {
         );
         const event = events[0] as BaseEvent;
         noteTenant(request, event.tenant);
-        if (!deps.isAccepting()) throw new AppError('shutting_down', 'the server is shutting down');
-        const outcome = acceptedOrThrow(await deps.engine.ingestor.ingest(events), () => ['body']);
+        const outcome = acceptedOrThrow(await ingestEvents(deps, events), () => ['body']);
         set.status = 202;
         const duplicate = outcome.duplicates > 0;
         return { status: duplicate ? 'duplicate' : 'accepted', id: event.event_id, duplicate };
