@@ -34,7 +34,9 @@ const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
-/** A second SIGTERM/SIGINT during shutdown: exit now (the log makes the restart safe). */
+/** How long an exit waits for the last log lines to leave stdout at most. */
+const OUTPUT_WAIT_MS_MAX = 1000;
+/** A shutdown cut short (a second signal, or the deadline passed); the log makes a restart safe. */
 const EXIT_INTERRUPTED = 1;
 /**
  * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
@@ -125,7 +127,7 @@ async function start(config: Config): Promise<void> {
     for (const t of timers) clearInterval(t);
     const force = setTimeout(() => {
       log.error('shutdown deadline passed; exiting', { deadline_ms: config.shutdownDeadlineMs });
-      process.exit(1);
+      void exitAfterOutput(EXIT_INTERRUPTED);
     }, config.shutdownDeadlineMs);
     live.stop(); // closes live sockets (1001), which would otherwise keep the server open
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
@@ -216,7 +218,8 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
         log.error('write-ahead log failed; exiting so a restart can recover from the log', {
           error: String(error),
         });
-        process.exit(EXIT_FATAL);
+        // The failed log acknowledges nothing more, so the line explaining the exit may go out.
+        void exitAfterOutput(EXIT_FATAL);
       },
     });
   } catch (error) {
@@ -366,11 +369,15 @@ async function stopServer(
 
 /**
  * Exits once the last lines are out: request-log lines are written by after-response hooks,
- * which run on a later turn than the response, and stdout to a pipe may still hold some.
+ * which run on a later turn than the response, and stdout to a pipe may still hold some. A
+ * stdout nobody reads never holds the exit past OUTPUT_WAIT_MS_MAX.
  */
 async function exitAfterOutput(code: number): Promise<never> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => process.stdout.write('', resolve));
+  const flushed = (async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => process.stdout.write('', resolve));
+  })();
+  await Promise.race([flushed, Bun.sleep(OUTPUT_WAIT_MS_MAX)]);
   process.exit(code);
 }
 
