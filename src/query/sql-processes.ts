@@ -114,6 +114,16 @@ export class SqlProcesses {
     return { kind: 'ok', slot };
   }
 
+  /**
+   * Kills the spare process (a statement running keeps its own until it ends). The spare of
+   * the server's SqlProcesses ends with the server (its IPC channel closes); other owners,
+   * tests among them, close theirs.
+   */
+  close(): void {
+    this.spare?.proc.kill('SIGKILL');
+    this.spare = null;
+  }
+
   /** Reserves a place for `tenant`, runs `job` and gives the place back; busy when none is free. */
   async run(tenant: string, job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
     const reservation = this.reserve(tenant);

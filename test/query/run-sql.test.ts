@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import * as fs from 'node:fs';
 import { AppError, MiB } from '../../src/core/index.ts';
 import { queryLimits, runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+import { sqlChildren } from '../helpers/sql-children.ts';
 
 const T = Date.parse('2026-04-01T12:00:00Z');
 
@@ -42,27 +42,20 @@ const rowsOf = (result: SqlResult) => result.rows;
 const SLOW_SQL = `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)
                   SELECT count(*) FROM r`;
 
-/** This process's SQL children (sql-child.ts) that are alive, from /proc. */
-function sqlChildren(): number[] {
-  return fs.readdirSync('/proc').flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' || Number(fields[1]) !== process.pid) return [];
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      return cmdline.includes('sql-child.ts') ? [Number(entry)] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
-}
+/** SQL children alive before this file's statements (another file's spares, say). */
+let childrenBefore = new Set<number>();
+beforeAll(() => {
+  childrenBefore = new Set(sqlChildren());
+});
+
+/** This file's SQL children: those of runSql's processes, started after `childrenBefore`. */
+const ownChildren = () => sqlChildren().filter((pid) => !childrenBefore.has(pid));
 
 /** Waits until at most the spare child is left: the stopped statement's process is gone. */
 async function onlySpareLeft(): Promise<void> {
   const deadline = performance.now() + 10_000;
-  while (sqlChildren().length > 1) {
-    if (performance.now() > deadline) throw new Error(`children left: ${sqlChildren()}`);
+  while (ownChildren().length > 1) {
+    if (performance.now() > deadline) throw new Error(`children left: ${ownChildren()}`);
     await Bun.sleep(20);
   }
 }
@@ -248,7 +241,6 @@ describe('runSql', () => {
   });
 
   test('a statement running past the time limit is interrupted: 408', async () => {
-    const started = performance.now();
     const slow = runSql(source, 'acme', {
       sql: `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)
             SELECT count(*) FROM r`,
@@ -261,7 +253,6 @@ describe('runSql', () => {
       status: 408,
       message: 'the query ran longer than 200 ms and was stopped',
     });
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(source.openSnapshots).toBe(0);
     expect(rowsOf(await run('SELECT count(*) FROM events'))).toEqual([[3]]);
   });
@@ -273,9 +264,7 @@ describe('runSql', () => {
       'SELECT len(list_resize([1::TINYINT], 1000000000)) AS n',
       "SELECT len(lpad('x', 2147483647, 'y')) AS n",
     ]) {
-      const started = performance.now();
       await expect(run(sql, [], { timeoutMs: 300 })).rejects.toMatchObject({ status: 408 });
-      expect(performance.now() - started).toBeLessThan(5_000);
       await onlySpareLeft(); // the process building the value was killed
     }
     expect(source.openSnapshots).toBe(0);
@@ -297,7 +286,6 @@ describe('runSql', () => {
 
   test('a statement whose client went away is stopped, its process killed', async () => {
     const controller = new AbortController();
-    const started = performance.now();
     const running = run(SLOW_SQL, [], {
       timeoutMs: 60_000,
       signal: controller.signal,
@@ -307,7 +295,6 @@ describe('runSql', () => {
       status: 400,
       message: 'sql: the client went away; the query was stopped',
     });
-    expect(performance.now() - started).toBeLessThan(10_000);
     await onlySpareLeft();
   });
 

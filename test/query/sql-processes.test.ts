@@ -2,15 +2,27 @@
 // their own spill files, a process that cannot start refuses the statement as busy without
 // keeping its slot, and one tenant holds only its share of the places.
 
-import { afterAll, describe, expect, test } from 'bun:test';
+import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SqlJob } from '../../src/query/sql-job.ts';
-import { SqlProcesses } from '../../src/query/sql-processes.ts';
+import { SqlProcesses, type SqlProcessLimits } from '../../src/query/sql-processes.ts';
+import { sqlChildren } from '../helpers/sql-children.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const { dir, remove } = makeTempDir('tally-sql-processes-');
 afterAll(remove);
+
+/** Every SqlProcesses a test makes, closed after it: none leaves its spare process running. */
+const made: SqlProcesses[] = [];
+afterEach(() => {
+  for (const processes of made.splice(0)) processes.close();
+});
+function processesOf(limits: SqlProcessLimits, command?: readonly string[]): SqlProcesses {
+  const processes = new SqlProcesses(limits, command);
+  made.push(processes);
+  return processes;
+}
 
 /** A job over no files that sorts 3M random rows in a 32 MiB DuckDB: it must spill. */
 function spillingJob(name: string): SqlJob {
@@ -33,7 +45,7 @@ function spillingJob(name: string): SqlJob {
 
 describe('SqlProcesses', () => {
   test('statements that spill run side by side, each with its own spill files', async () => {
-    const processes = new SqlProcesses({ processesMax: 4, tenantProcessesMax: 2 });
+    const processes = processesOf({ processesMax: 4, tenantProcessesMax: 2 });
     const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
     const answers = await Promise.all(
       ['a', 'b', 'c'].map((name) => processes.run(name, spillingJob(name), limits)),
@@ -54,7 +66,7 @@ describe('SqlProcesses', () => {
   });
 
   test('a statement may spill only so much: past it, a DuckDB error', async () => {
-    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 });
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
     const job = { ...spillingJob('capped'), spillBytesMax: 1024 * 1024 };
     const outcome = await processes.run('acme', job, {
       timeoutMs: 60_000,
@@ -66,9 +78,7 @@ describe('SqlProcesses', () => {
   });
 
   test('a process that cannot start refuses the statement as busy and frees its slot', async () => {
-    const processes = new SqlProcesses({ processesMax: 2, tenantProcessesMax: 1 }, [
-      '/nonexistent/bun',
-    ]);
+    const processes = processesOf({ processesMax: 2, tenantProcessesMax: 1 }, ['/nonexistent/bun']);
     const limits = { timeoutMs: 5_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
     for (let i = 0; i < 5; i++) {
       const outcome = await processes.run('acme', spillingJob(`x${i}`), limits);
@@ -84,14 +94,14 @@ describe('SqlProcesses', () => {
     const child = path.join(import.meta.dir, '../../src/query/sql-child.ts');
     // Each process takes 600 ms to boot before it is the child: twice the time limit.
     const slowBoot = ['sh', '-c', 'sleep 0.6; exec "$0" "$1"', process.execPath, child];
-    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 }, slowBoot);
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 }, slowBoot);
     const job = { ...spillingJob('quick'), sql: 'SELECT 42 AS answer' };
     const limits = { timeoutMs: 300, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
     expect(await processes.run('acme', job, limits)).toMatchObject({ ok: true, rows: [[42]] });
   });
 
   test('a process not ready within its start limit refuses the statement as busy', async () => {
-    const processes = new SqlProcesses({ processesMax: 1, tenantProcessesMax: 1 }, ['sleep', '3']);
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 }, ['sleep', '3']);
     const limits = { timeoutMs: 60_000, startMsMax: 200, rssBytesMax: 1024 ** 3 };
     expect(await processes.run('acme', spillingJob('never'), limits)).toEqual({
       ok: false,
@@ -100,8 +110,25 @@ describe('SqlProcesses', () => {
     });
   });
 
+  test('close kills the spare process: an owner that closes leaves no process behind', async () => {
+    const before = new Set(sqlChildren());
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const job = { ...spillingJob('spare'), sql: 'SELECT 1 AS one' };
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
+    expect(await processes.run('acme', job, limits)).toMatchObject({ ok: true, rows: [[1]] });
+    const own = () => sqlChildren().filter((pid) => !before.has(pid));
+    const settled = async (count: number) => {
+      const deadline = performance.now() + 10_000;
+      while (own().length > count && performance.now() < deadline) await Bun.sleep(20);
+      return own();
+    };
+    expect(await settled(1)).toHaveLength(1); // the spare, started for the next statement
+    processes.close();
+    expect(await settled(0)).toEqual([]);
+  });
+
   test('a tenant at its share is tenant_busy; with every place taken, others are busy', () => {
-    const processes = new SqlProcesses({ processesMax: 3, tenantProcessesMax: 2 });
+    const processes = processesOf({ processesMax: 3, tenantProcessesMax: 2 });
     const take = (tenant: string) => processes.reserve(tenant);
     const acme = [take('acme'), take('acme')];
     expect(acme.map((r) => r.kind)).toEqual(['ok', 'ok']);
