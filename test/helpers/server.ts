@@ -1,18 +1,27 @@
 // Spawns the real server (`bun src/main.ts`) on port 0 with a data dir, waits for its
 // "listening" log line, and hands back its URL. For tests that need a real process: crash,
-// shutdown, SDK clients, browsers.
+// shutdown, SDK clients, browsers. Every process started here is tracked, so a test that fails
+// or times out before stopping its server leaves nothing running: `killServers` in afterEach.
 
 import * as path from 'node:path';
 import type { Subprocess } from 'bun';
 
 const ROOT = path.resolve(import.meta.dir, '../..');
+const MAIN = path.join(ROOT, 'src/main.ts');
 const START_TIMEOUT_MS = 15_000;
+
+type ServerProcess = Subprocess<'ignore', 'pipe', 'pipe'>;
+
+/** Processes spawned here that have not exited yet. */
+const running = new Set<ServerProcess>();
 
 export interface RunningServer {
   url: string;
-  proc: Subprocess<'ignore', 'pipe', 'pipe'>;
+  proc: ServerProcess;
   /** Every stdout line so far. */
   lines: string[];
+  /** Every stderr line so far (the server's and its SQL processes', which share it). */
+  errorLines: string[];
   /** Resolves with the exit code. */
   exited: Promise<number>;
   /** Resolves once stdout is closed and every line of it is in `lines`. */
@@ -20,25 +29,44 @@ export interface RunningServer {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export async function startServer(
-  dataDir: string,
-  env: Record<string, string> = {},
-): Promise<RunningServer> {
-  const proc = Bun.spawn([process.execPath, path.join(ROOT, 'src/main.ts')], {
+/** Spawns `bun src/main.ts` with `env` over this process's; tracked until it exits. */
+export function spawnServer(env: Record<string, string>): ServerProcess {
+  const proc = Bun.spawn([process.execPath, MAIN], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
+    env: { ...process.env, ...env },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
   });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** SIGKILLs every process spawned here that still runs, and waits until each has exited. */
+export async function killServers(): Promise<void> {
+  const left = [...running];
+  for (const proc of left) proc.kill('SIGKILL');
+  await Promise.all(left.map((proc) => proc.exited));
+}
+
+export async function startServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const proc = spawnServer({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...env,
+  });
   const lines: string[] = [];
+  const errorLines: string[] = [];
+  // Read while the server runs, as stdout is: a pipe nobody reads fills (64 KiB) and then
+  // blocks every write to it, the server's and its SQL processes'. (Bun 1.4 happens to buffer
+  // an unread pipe in memory itself; reading it here does not depend on that.)
+  const errorOutput = readLines(proc.stderr, (line) => errorLines.push(line));
   let output: Promise<void> = Promise.resolve();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -54,17 +82,15 @@ export async function startServer(
     });
     void proc.exited.then(async (code) => {
       clearTimeout(timer);
-      reject(
-        new Error(
-          `server exited with ${code} before listening: ${await new Response(proc.stderr).text()}`,
-        ),
-      );
+      await errorOutput;
+      reject(new Error(`server exited with ${code} before listening: ${errorLines.join('\n')}`));
     });
   });
   return {
     url,
     proc,
     lines,
+    errorLines,
     exited: proc.exited,
     output,
     kill: (signal = 'SIGKILL') => proc.kill(signal),
@@ -83,4 +109,6 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
       nl = buffered.indexOf('\n');
     }
   }
+  buffered += decoder.decode();
+  if (buffered !== '') onLine(buffered); // a last line without its newline
 }
