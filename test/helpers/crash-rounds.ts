@@ -3,7 +3,7 @@
 // exactly once. Used by the integration test (10 rounds) and the soak script (200 rounds).
 
 import { seededRandom } from './random.ts';
-import { startServer } from './server.ts';
+import { type RunningServer, startServer } from './server.ts';
 
 export interface CrashOptions {
   rounds: number;
@@ -20,34 +20,55 @@ export async function runCrashRounds(options: CrashOptions): Promise<{ acked: nu
   const acked = new Set<string>();
   for (let round = 0; round < options.rounds; round++) {
     const server = await startServer(options.dataDir, options.env);
-    // Everything acknowledged in earlier rounds must be there after the restart.
-    await expectStored(server.url, [...acked]);
-    let stop = false;
-    const clients = Array.from({ length: options.clients }, (_, c) =>
-      client(
-        server.url,
-        `r${round}-c${c}`,
-        () => stop,
-        random() < 0.5 ? 1 : 1 + Math.floor(random() * 20),
-        acked,
-      ),
-    );
-    // The moment is random within the traffic, measured from the round's first acknowledgment,
-    // so a slow start on a busy machine never makes every round a crash before any ack.
-    await firstAckAfter(acked, acked.size);
-    await Bun.sleep(Math.floor(random() * 300));
-    server.kill('SIGKILL');
-    stop = true;
-    await server.exited;
-    await Promise.all(clients);
+    // SIGKILLed on every path, so a round that throws (a lost event, a client's error) leaves
+    // no server running on the data directory the caller then removes.
+    try {
+      await crashRound(server, round, options.clients, random, acked);
+    } finally {
+      server.kill('SIGKILL');
+      await server.exited;
+    }
     options.log?.(`round ${round + 1}/${options.rounds}: ${acked.size} acknowledged so far`);
   }
   const final = await startServer(options.dataDir, { QUERY_ROWS_MAX: '10000000' });
-  await expectStored(final.url, [...acked]);
-  await expectStoredOnce(final.url, acked);
-  final.kill('SIGTERM');
-  await final.exited;
+  try {
+    await expectStored(final.url, [...acked]);
+    await expectStoredOnce(final.url, acked);
+  } finally {
+    final.kill('SIGTERM');
+    await final.exited;
+  }
   return { acked: acked.size };
+}
+
+/** One round: checks the earlier rounds' ids, then kills the server amid traffic. */
+async function crashRound(
+  server: RunningServer,
+  round: number,
+  clients: number,
+  random: () => number,
+  acked: Set<string>,
+): Promise<void> {
+  // Everything acknowledged in earlier rounds must be there after the restart.
+  await expectStored(server.url, [...acked]);
+  let stop = false;
+  const sending = Array.from({ length: clients }, (_, c) =>
+    client(
+      server.url,
+      `r${round}-c${c}`,
+      () => stop,
+      random() < 0.5 ? 1 : 1 + Math.floor(random() * 20),
+      acked,
+    ),
+  );
+  // The moment is random within the traffic, measured from the round's first acknowledgment,
+  // so a slow start on a busy machine never makes every round a crash before any ack.
+  await firstAckAfter(acked, acked.size);
+  await Bun.sleep(Math.floor(random() * 300));
+  server.kill('SIGKILL');
+  stop = true;
+  await server.exited;
+  await Promise.all(sending);
 }
 
 /** How long a round waits for its first acknowledgment before it kills the server anyway. */
