@@ -1,12 +1,15 @@
 import { Database } from 'bun:sqlite';
-import { afterAll, describe, expect, test } from 'bun:test';
+import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { type RunningServer, startServer } from '../helpers/server.ts';
+import { killServers, type RunningServer, spawnServer, startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const temps: (() => void)[] = [];
+// A test that fails or times out leaves its servers running: they are killed before the next
+// test, and before their data directories are removed.
+afterEach(killServers);
 afterAll(() => {
   for (const remove of temps) remove();
 });
@@ -17,34 +20,65 @@ function tempDir(): string {
   return t.dir;
 }
 
-const MAIN = path.resolve(import.meta.dir, '../../src/main.ts');
+/**
+ * How long a test waits for the server to get somewhere (a request read, a log line): far past
+ * what a loaded machine takes, so reaching it means the server is stuck.
+ */
+const WAIT_MS_MAX = 30_000;
+/**
+ * The shutdown deadline of the tests that time a shutdown: its share for requests (3/4, 45 s)
+ * is far past WAIT_MS_MAX, so a shutdown that took less than WAIT_MS_MAX was not held by them.
+ */
+const LONG_DEADLINE = '60s';
 
-/** A raw connection that has sent `text` (part of a request) and stays open. */
-function halfSent(server: RunningServer, text: string): Promise<net.Socket> {
+/** Resolves once `done()` holds; throws naming `what` after WAIT_MS_MAX. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + WAIT_MS_MAX;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS_MAX} ms`);
+    await Bun.sleep(10);
+  }
+}
+
+/** A raw connection that has sent `text` (part of a request), and the server has read it. */
+async function halfSent(server: RunningServer, text: string): Promise<net.Socket> {
   const { hostname, port } = new URL(server.url);
-  return new Promise((resolve, reject) => {
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
     const socket = net.connect(Number(port), hostname, () => {
-      socket.write(text);
-      resolve(socket);
+      socket.write(text, () => resolve(socket)); // in the server's receive queue
     });
     socket.on('error', reject);
   });
+  // Signalled before it read the bytes, the server would have no request to hold shutdown.
+  await until(() => unreadBytes(Number(port), socket.localPort) === 0, 'the server reads it');
+  return socket;
+}
+
+/**
+ * Bytes the kernel holds for the server on its connection from `clientPort` (Linux's
+ * /proc/net/tcp, rx_queue); null while that connection is not listed.
+ */
+function unreadBytes(serverPort: number, clientPort: number | undefined): number | null {
+  const hex = (port: number | undefined) => `:${port?.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const row of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const [, local, remote, , queues] = row.trim().split(/\s+/);
+    if (local?.endsWith(hex(serverPort)) && remote?.endsWith(hex(clientPort))) {
+      return Number.parseInt(queues?.split(':')[1] ?? '', 16);
+    }
+  }
+  return null;
 }
 
 /** Starts the server with `env` expecting it to stop at start: its exit code and stderr. */
 async function failedStart(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, MAIN], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  const proc = spawnServer({ HOST: '127.0.0.1', PORT: '0', ...env });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   return { code, stderr };
 }
 
 /** Resolves once a stdout line of the server contains `text`. */
-async function lineWith(server: RunningServer, text: string): Promise<void> {
-  while (!server.lines.some((l) => l.includes(text))) await Bun.sleep(10);
+function lineWith(server: RunningServer, text: string): Promise<void> {
+  return until(() => server.lines.some((l) => l.includes(text)), `a line with ${text}`);
 }
 
 /** Request-log lines of `path` with `status`. */
@@ -59,7 +93,8 @@ function logged(server: RunningServer, path: string, status: number): number {
 describe('the server process', () => {
   test('SIGTERM finishes in-flight commits, exits 0, and the events are there after restart', async () => {
     const dir = tempDir();
-    const server = await startServer(dir);
+    // Room for every batch in flight at the signal to be answered, however slow the machine.
+    const server = await startServer(dir, { SHUTDOWN_DEADLINE: LONG_DEADLINE });
     // Batches big enough that most are still being read or committed when the signal lands.
     const BATCHES = 32;
     const PER_BATCH = 2000;
@@ -107,43 +142,53 @@ describe('the server process', () => {
   });
 
   test('SIGTERM lets a running SQL statement answer before the server exits', async () => {
-    const server = await startServer(tempDir());
-    // ~2–3 s of work in the statement's process on the test machine.
+    const dir = tempDir();
+    // The statement's time limit and the shutdown's share for requests both far past its run.
+    const env = { SHUTDOWN_DEADLINE: LONG_DEADLINE, QUERY_TIMEOUT: LONG_DEADLINE };
+    const server = await startServer(dir, env);
+    // ~2–3 s of work in the statement's process on an idle machine.
     const sql = 'SELECT sum(hash(x)) AS n FROM (SELECT unnest(range(5000000)) AS x)';
     const pending = fetch(`${server.url}/api/v1/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sql }),
     });
-    await Bun.sleep(500); // the statement is running
+    // The events are exported for the statement while its request runs: the signal lands then.
+    const staging = path.join(dir, 'staging');
+    const exported = () =>
+      fs.existsSync(staging) && fs.readdirSync(staging).some((f) => f.startsWith('export-'));
+    await until(exported, 'the statement exports its events');
     server.kill('SIGTERM');
     const res = await pending;
     expect(res.status).toBe(200);
     expect(((await res.json()) as { row_count: number }).row_count).toBe(1);
     expect(await server.exited).toBe(0);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('requests still running'))).toBe(false);
   });
 
   test('a connection with half-sent headers does not hold shutdown', async () => {
-    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '10s' });
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: LONG_DEADLINE });
     const socket = await halfSent(server, 'GET /health HTTP/1.1\r\nHost: tally\r\n');
-    await Bun.sleep(100); // the server has read the partial headers
     const signalledAt = performance.now();
     server.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-    expect(performance.now() - signalledAt).toBeLessThan(3000);
+    // Held, it would stop at the 45 s cut: well past this bound, which a loaded machine meets.
+    expect(performance.now() - signalledAt).toBeLessThan(WAIT_MS_MAX);
     await server.output;
+    expect(server.lines.some((l) => l.includes('requests still running'))).toBe(false);
     expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
     socket.destroy();
   });
 
   test('a body still arriving is cut at its share of the deadline; the stores close', async () => {
-    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '2s' });
+    // Cut at 9 s, which leaves 3 s to close the connections and the stores (with fsync).
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '12s' });
     const socket = await halfSent(
       server,
       'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-type: application/json\r\n' +
         'content-length: 100\r\n\r\n{"name":',
     );
-    await Bun.sleep(100);
     server.kill('SIGTERM');
     // Not the deadline's exit 1: the request is cut at 3/4 of it and the stores are closed.
     expect(await server.exited).toBe(0);
@@ -154,30 +199,25 @@ describe('the server process', () => {
   });
 
   test('a second signal during shutdown exits at once', async () => {
-    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: '20s' });
-    // A body that never completes holds the first shutdown for 15 s.
+    const server = await startServer(tempDir(), { SHUTDOWN_DEADLINE: LONG_DEADLINE });
+    // A body that never completes holds the first shutdown for 45 s.
     const socket = await halfSent(
       server,
       'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-length: 100\r\n\r\n{',
     );
-    await Bun.sleep(100);
     server.kill('SIGTERM');
     await lineWith(server, '"msg":"shutting down"');
     const signalledAt = performance.now();
     server.kill('SIGINT');
     expect(await server.exited).toBe(1);
-    expect(performance.now() - signalledAt).toBeLessThan(2000);
+    expect(performance.now() - signalledAt).toBeLessThan(WAIT_MS_MAX);
     await server.output;
     expect(server.lines.some((l) => l.includes('second signal during shutdown'))).toBe(true);
     socket.destroy();
   });
 
   test('a bad setting stops the start with a message naming it', async () => {
-    const proc = Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
-      env: { ...process.env, PORT: 'eighty', DURABILITY: 'maybe', DATA_DIR: tempDir() },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
+    const proc = spawnServer({ PORT: 'eighty', DURABILITY: 'maybe', DATA_DIR: tempDir() });
     expect(await proc.exited).toBe(2);
     const stderr = await new Response(proc.stderr).text();
     expect(stderr).toContain('PORT="eighty": must be a whole number from 0 to 65535');
@@ -229,10 +269,11 @@ describe('the server process', () => {
     expect(register.status).toBe(201);
     open.kill('SIGTERM');
     await open.exited;
-    const proc = Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_MODE: 'required', DATA_DIR: dir },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const proc = spawnServer({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      AUTH_MODE: 'required',
+      DATA_DIR: dir,
     });
     expect(await proc.exited).toBe(2);
     const stderr = await new Response(proc.stderr).text();
@@ -306,12 +347,7 @@ describe('the server process', () => {
   test('a second server refuses the data directory or the port another one uses', async () => {
     const dir = tempDir();
     const first = await startServer(dir);
-    const start = (env: Record<string, string>) =>
-      Bun.spawn([process.execPath, path.resolve(import.meta.dir, '../../src/main.ts')], {
-        env: { ...process.env, HOST: '127.0.0.1', ...env },
-        stdout: 'pipe',
-        stderr: 'pipe',
-      });
+    const start = (env: Record<string, string>) => spawnServer({ HOST: '127.0.0.1', ...env });
     // The same data directory, another port: refused before it touches the log.
     const sameDir = start({ PORT: '0', DATA_DIR: dir });
     expect(await sameDir.exited).toBe(2);
@@ -366,6 +402,13 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
   });
 
+  test('a server a test leaves running is killed (SIGKILL) by killServers, run after each', async () => {
+    const server = await startServer(tempDir());
+    await killServers();
+    expect(server.proc.signalCode).toBe('SIGKILL');
+    expect((await fetch(`${server.url}/health`).catch(() => null))?.status).toBeUndefined();
+  });
+
   test('/ready is 503 when the data directory is not writable', async () => {
     if (process.getuid?.() === 0) {
       // root writes anywhere; the unwritable case is covered through the disk-space check.
@@ -379,11 +422,13 @@ describe('the server process', () => {
     }
     const dir = tempDir();
     const server = await startServer(dir);
-    const { chmodSync } = await import('node:fs');
-    chmodSync(dir, 0o500);
-    const res = await fetch(`${server.url}/ready`);
-    expect(res.status).toBe(503);
-    chmodSync(dir, 0o700);
+    fs.chmodSync(dir, 0o500);
+    try {
+      const res = await fetch(`${server.url}/ready`);
+      expect(res.status).toBe(503);
+    } finally {
+      fs.chmodSync(dir, 0o700); // so the directory can be removed whatever happened
+    }
     server.kill('SIGTERM');
     await server.exited;
   });
