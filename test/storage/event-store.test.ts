@@ -85,7 +85,11 @@ describe('flush', () => {
   });
 
   test('a long SQL statement holds no lock: flushes and other reads go on meanwhile', async () => {
-    const app = await makeTestApp({}, { queryTimeoutMs: 2_000 });
+    // The statement runs until its limit: room for the flush and the read below to finish
+    // first on a loaded machine; the export it starts with is awaited up to EXPORT_WAIT_MS.
+    const STATEMENT_MS = 10_000;
+    const EXPORT_WAIT_MS = 30_000;
+    const app = await makeTestApp({}, { queryTimeoutMs: STATEMENT_MS });
     t = app;
     await sendBatch(app, ['a1', 'a2']);
     let sqlDone = false;
@@ -99,8 +103,9 @@ describe('flush', () => {
       });
     const staging = path.join(app.dataDir, 'staging');
     const exports = () => fs.readdirSync(staging).filter((f) => f.startsWith('export-'));
-    // Exported: the statement is starting (well before its 2 s limit).
-    for (const deadline = performance.now() + 1_500; exports().length === 0; await Bun.sleep(10)) {
+    // Exported: the statement is starting (its time limit counts from its start).
+    const deadline = performance.now() + EXPORT_WAIT_MS;
+    for (; exports().length === 0; await Bun.sleep(10)) {
       if (performance.now() > deadline) throw new Error('the statement never exported its events');
     }
     expect(await app.engine.store.flusher.flush()).toMatchObject({ rows: 2 });
