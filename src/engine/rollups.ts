@@ -90,6 +90,11 @@ export class TenantRollups {
   private readonly latest = new Map<string, LatestMetric>();
   /** The order of each latest point (see `noteLatest`). */
   private readonly latestAt = new Map<string, PointOrder>();
+  /**
+   * Whether a metric was ever left out (past `namesMax`, or by a rebuild that read as many as it
+   * keeps): until then a metric not here has no point at all.
+   */
+  private metricsLeftOut = false;
   /** Metric names by the time of their latest point, oldest first (for `forgetOldestMetric`). */
   private readonly latestByAge = new OldestFirst((name) => this.latestAt.get(name)?.at);
   /** Bumped on every change, so live pushes can skip tenants with nothing new. */
@@ -147,6 +152,16 @@ export class TenantRollups {
     return this.latest.get(name);
   }
 
+  /** True when every metric with a point has its latest value here (none was left out). */
+  get knowsEveryMetric(): boolean {
+    return !this.metricsLeftOut;
+  }
+
+  /** Says some metric may be missing here: `rebuildRollups` read as many as it keeps. */
+  noteMetricsLeftOut(): void {
+    this.metricsLeftOut = true;
+  }
+
   /**
    * The first time after `nowMs` at which `snapshot` can differ from `snapshot(nowMs)` unless
    * `version` changes first (Infinity when never): live pushes skip unchanged tenants until it.
@@ -201,6 +216,7 @@ export class TenantRollups {
     const current = this.latestAt.get(e.name);
     if (current !== undefined && comparePoints(current, order) >= 0) return;
     if (current === undefined && this.latest.size >= this.limits.namesMax) {
+      this.metricsLeftOut = true; // this one, or the one it replaces
       if (!this.forgetOldestMetric(order.at, e.name)) return;
     }
     this.latestAt.set(e.name, order);
@@ -307,7 +323,9 @@ export async function rebuildRollups(
        ORDER BY max(${at}) DESC, name DESC LIMIT ${rollups.metricsMax}`,
       all.params,
     );
-    for (const row of metrics.getRowObjectsJS()) rollups.noteLatest(toEvent(row));
+    const rows = metrics.getRowObjectsJS();
+    for (const row of rows) rollups.noteLatest(toEvent(row));
+    if (rows.length >= rollups.metricsMax) rollups.noteMetricsLeftOut();
   } finally {
     all.release();
   }

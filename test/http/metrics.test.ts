@@ -154,6 +154,37 @@ describe('GET /api/v1/metrics/latest/:name', () => {
     });
   });
 
+  test('a name no point has is a 404 from memory: polling it never reads the store', async () => {
+    const res = await t.post('/api/v1/metrics', { id: 'p1', name: 'cpu_load', value: 1 });
+    expect(res.status).toBe(202);
+    await t.restart(); // the rollups rebuilt from the store know every metric there is
+    expect((await latestOf('default')).status).toBe(200);
+    const { store } = t.engine;
+    const snapshot = store.snapshot.bind(store);
+    let snapshots = 0;
+    store.snapshot = (...args: Parameters<typeof store.snapshot>) => {
+      snapshots++;
+      return snapshot(...args);
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await t.get('/api/v1/metrics/latest/mem_used')).status).toBe(404);
+    store.snapshot = snapshot;
+    expect(snapshots).toBe(0);
+  });
+
+  test('a read makes a tenant resident only while ACTORS_MAX has room: it evicts nobody', async () => {
+    await t.close();
+    t = await makeTestApp({ actorsMax: 1 });
+    for (const p of [point('a', 'pa', 1), point('b', 'pb', 2)]) {
+      expect((await t.post('/api/v1/events', p)).status).toBe(202); // one tenant at a time
+    }
+    await t.restart();
+    expect((await latestOf('a')).status).toBe(200); // a resident: the one place
+    expect(await (await latestOf('b')).json()).toMatchObject({ id: 'pb', value: 2 }); // the store
+    expect(t.engine.registry.peek('a')).toBeDefined();
+    expect(t.engine.registry.peek('b')).toBeUndefined();
+  });
+
   test('a resident actor whose rebuild failed does not hide a later stored point', async () => {
     expect((await t.post('/api/v1/metrics', { id: 'p1', name: 'cpu_load', value: 1 })).status).toBe(
       202,

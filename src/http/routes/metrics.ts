@@ -93,24 +93,27 @@ const LATEST_DOC = {
 };
 
 /**
- * The latest point of a metric, from the tenant's actor's rollups when they track it. A tenant
- * that holds events is made resident (one rebuild, then every poll is answered from memory,
- * until it idles out); one that holds none is answered without an actor or a scan, so readers
- * naming made-up tenants cost neither a rebuild nor a place among ACTORS_MAX. The store
- * answers a metric the rollups do not track (past ROLLUP_NAMES_MAX), or rollups whose rebuild
- * failed (they may miss points), or when no actor can be had (ACTORS_MAX, all busy).
+ * The latest point of a metric, from the tenant's actor's rollups. A tenant that holds events
+ * is made resident while ACTORS_MAX has room (one rebuild, then every poll is answered from
+ * memory until it idles out; a read never evicts another tenant); one that holds none is
+ * answered without an actor or a scan. A name the rollups do not know is a 404 from memory
+ * while they know every metric; the store answers only past ROLLUP_NAMES_MAX metrics, for
+ * rollups whose rebuild failed (they may miss points), or when no actor could be had.
  */
 async function latestPoint(deps: AppDeps, tenant: string, name: string) {
   const { registry, store } = deps.engine;
   let actor: TenantActor | null | undefined = registry.peek(tenant);
   if (actor === undefined) {
     if (!(await storedEventsProbe(store)(tenant))) return null;
-    actor = registry.actorFor(tenant);
+    actor = registry.actorIfRoom(tenant);
   }
   if (actor !== null) {
     await actor.whenReady();
-    const tracked = registry.rebuildFailed(actor) ? undefined : actor.rollups.latestMetric(name);
-    if (tracked !== undefined) return tracked;
+    if (!registry.rebuildFailed(actor)) {
+      const tracked = actor.rollups.latestMetric(name);
+      if (tracked !== undefined) return tracked;
+      if (actor.rollups.knowsEveryMetric) return null;
+    }
   }
   return getLatestMetric(store, tenant, name);
 }
