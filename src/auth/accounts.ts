@@ -52,6 +52,7 @@ export interface AccountDeps {
   loginPerIp: TokenBucketLimiter;
   registerPerIp: TokenBucketLimiter;
   /** current_password checks, keyed by user (login's per-IP limit applies to them too). */
+  passwordCheckPerUserAndIp: TokenBucketLimiter;
   passwordCheckPerUser: TokenBucketLimiter;
 }
 
@@ -207,10 +208,17 @@ export class AccountService {
     if (!byEmail.allowed) throw loginLimited(byEmail);
   }
 
-  /** Before a current_password check: the address first, as for a login, then the user. */
+  /**
+   * Before a current_password check, as for a login: the address, then the strict limit of
+   * this user at this address, then the user's loose total. A thief guessing with a stolen
+   * token stops at the strict one and cannot lock the owner out of changing the password.
+   */
   private limitPasswordCheck(userId: string, ip: string | null): void {
-    const byIp = this.deps.loginPerIp.take(addressKeyOf(ip));
+    const address = addressKeyOf(ip);
+    const byIp = this.deps.loginPerIp.take(address);
     if (!byIp.allowed) throw passwordCheckLimited(byIp);
+    const byPair = this.deps.passwordCheckPerUserAndIp.take(`${address} ${userId}`);
+    if (!byPair.allowed) throw passwordCheckLimited(byPair);
     const byUser = this.deps.passwordCheckPerUser.take(userId);
     if (!byUser.allowed) throw passwordCheckLimited(byUser);
   }

@@ -84,6 +84,7 @@ export function createAuth(deps: AuthDeps): Auth {
     loginPerEmail: limiter(options.rates.loginEmailTotal),
     loginPerIp: limiter(options.rates.loginIp),
     registerPerIp: limiter(options.rates.registerIp),
+    passwordCheckPerUserAndIp: limiter(options.rates.passwordCheckUserIp),
     passwordCheckPerUser: limiter(options.rates.passwordCheckUser),
   });
   const tenancy = new RequiredTenancy({

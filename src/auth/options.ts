@@ -37,9 +37,15 @@ export interface AuthRates {
    */
   memberAdd?: RateSpec;
   /**
-   * current_password checks per signed-in user (a new email or password on PUT /users/me):
-   * each is a password guess, so a stolen access token must not make them without limit.
-   * Optional here (the default applies when absent).
+   * current_password checks (a new email or password on PUT /users/me) of one user from one
+   * client address, the strict limit: each is a password guess, so a stolen access token must
+   * not make them without limit. Optional here (the default applies when absent).
+   */
+  passwordCheckUserIp?: RateSpec;
+  /**
+   * current_password checks of one user from all addresses together, the loose total (as
+   * loginEmailTotal): a guesser at one address stops at the strict limit without draining it,
+   * so the owner can still change the password. Optional here (the default applies).
    */
   passwordCheckUser?: RateSpec;
 }
@@ -74,7 +80,8 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
     registerIp: { perSecond: 20 / 3600, burst: 20 },
     loginEmailTotal: { perSecond: 10 / 60, burst: 50 },
     memberAdd: { perSecond: 30 / 3600, burst: 30 },
-    passwordCheckUser: { perSecond: 5 / 60, burst: 5 },
+    passwordCheckUserIp: { perSecond: 5 / 60, burst: 5 },
+    passwordCheckUser: { perSecond: 10 / 60, burst: 50 },
   },
   rateKeysMax: 100_000,
 };

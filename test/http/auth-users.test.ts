@@ -96,6 +96,25 @@ describe('/api/v1/users/me', () => {
     expect((await update(ada.access_token, right)).status).toBe(200);
   });
 
+  test('a guesser at one address cannot lock the owner out of changing the password', async () => {
+    await t.close();
+    t = await makeAuthApp({ trustProxy: true });
+    ada = await signUp(t, 'ada@example.com');
+    const from = (ip: string, body: unknown) =>
+      t.call('PUT', '/api/v1/users/me', {
+        token: ada.access_token,
+        body,
+        headers: { 'x-forwarded-for': ip },
+      });
+    const thief = { password: 'taken over 1', current_password: 'a guess' };
+    const statuses = [];
+    for (let n = 0; n < 8; n++) statuses.push((await from('203.0.113.9', thief)).status);
+    expect(statuses.slice(0, 5)).toEqual([403, 403, 403, 403, 403]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]); // the thief's address is stopped
+    const owner = { password: 'new password 22', current_password: 'correct horse 1' };
+    expect((await from('198.51.100.4', owner)).status).toBe(200); // the owner is not
+  });
+
   test('changing the password revokes the other sessions but keeps this one', async () => {
     const other = (await (await login('ada@example.com', 'correct horse 1')).json()) as Tokens;
     const res = await update(ada.access_token, {
