@@ -35,7 +35,12 @@ describe('operations routes in AUTH_MODE=required', () => {
     const ada = await signUp(t, 'ada@example.com');
     await makeProject(t, ada.access_token, 'acme');
     const read = await makeKey(t, ada.access_token, 'acme', 'read');
-    expect((await t.call('GET', '/api/v1/status', { token: read.key })).status).toBe(401);
+    const byKey = await t.call('GET', '/api/v1/status', { token: read.key });
+    expect(byKey.status).toBe(403); // a working key of the wrong kind, not an invalid one
+    expect(await json(byKey)).toEqual({
+      detail: "only an admin's access token may read the server status",
+      code: 'forbidden',
+    });
     const user = await t.call('GET', '/api/v1/status', { token: ada.access_token });
     expect(user.status).toBe(403);
     expect(await json(user)).toEqual({

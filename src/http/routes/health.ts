@@ -2,6 +2,7 @@
 // server's status, whose counters span every tenant: with AUTH_MODE=required, for admins only.
 
 import { Elysia, t } from 'elysia';
+import { readCredentialOf } from '../../auth/index.ts';
 import { AppError } from '../../core/index.ts';
 import { type AppDeps, requiredAuthOf } from '../context.ts';
 import { ErrorOut } from '../model.ts';
@@ -15,9 +16,16 @@ import {
 
 export function healthRoutes(deps: AppDeps) {
   const auth = requiredAuthOf(deps);
-  /** 401 without a valid access token, 403 for a user who is not an admin. */
+  /**
+   * 401 without a valid access token; 403 for a user who is not an admin, and for a key (a
+   * credential of the wrong kind, as a read key on an ingest route: never "invalid").
+   */
   const requireAdmin = (request: Request) => {
     if (auth === null) return;
+    const kind = readCredentialOf(request)?.kind;
+    if (kind === 'read_key' || kind === 'write_key') {
+      throw new AppError('forbidden', "only an admin's access token may read the server status");
+    }
     if (!auth.authenticate(request).user.isAdmin) {
       throw new AppError('forbidden', 'only an admin may read the server status');
     }
