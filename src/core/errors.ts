@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'tenant_overloaded'
   | 'not_ready'
   | 'shutting_down'
+  | 'client_closed'
   | 'internal';
 
 /** One item of a 422 body, in FastAPI's shape. */
@@ -46,6 +47,8 @@ const statusByCode: Record<ErrorCode, number> = {
   tenant_overloaded: 429,
   not_ready: 503,
   shutting_down: 503,
+  // nginx's 499: the client closed the connection before its request was read; never sent.
+  client_closed: 499,
   internal: 500,
 };
 

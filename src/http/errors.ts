@@ -42,6 +42,11 @@ export function toAppError(
     case 'INVALID_COOKIE_SIGNATURE':
       return new AppError('bad_request', 'invalid cookie signature');
   }
+  if (error instanceof Error && error.name === 'AbortError') {
+    // The body stopped arriving because the client went away (or shutdown cut a half-sent
+    // request): nothing is wrong with the server, and no answer can reach the client.
+    return new AppError('client_closed', 'the client closed the connection during its request');
+  }
   log.error('unhandled error', {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     stack: error instanceof Error ? error.stack : undefined,

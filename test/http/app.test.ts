@@ -41,3 +41,26 @@ describe('paths over a socket', () => {
     expect((await fetch(`${base}/health?x=%ZZ`)).status).toBe(200);
   });
 });
+
+describe('a client that goes away', () => {
+  test('a body cut off by the client is logged as 499, not as an unhandled 500', async () => {
+    const { port } = new URL(base);
+    const body = '{"name":';
+    const socket = await Bun.connect({
+      hostname: '127.0.0.1',
+      port: Number(port),
+      socket: { data() {} },
+    });
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: 100\r\n\r\n${body}`,
+    );
+    await Bun.sleep(100);
+    socket.end();
+    const logged = () => t.logs.filter((l) => l.includes('"path":"/api/v1/events"'));
+    const deadline = performance.now() + 10_000;
+    while (logged().length === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(logged().map((l) => (JSON.parse(l) as { status: number }).status)).toEqual([499]);
+    expect(t.logs.some((l) => l.includes('unhandled error'))).toBe(false);
+  });
+});
