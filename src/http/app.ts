@@ -120,6 +120,15 @@ function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status
 function misrouted(request: Request, allowed: AllowedMethods): AppError | null {
   const path = new URL(request.url).pathname;
   if (request.method === 'GET' && allowed.upgradeOnly(path)) {
+    const upgrade = request.headers.get('upgrade');
+    if (upgrade !== null && upgrade.toLowerCase() === 'websocket') {
+      // Elysia routes a handshake only when the value is exactly `websocket` (RFC 6455 lets it
+      // be any case): say so rather than ask for the handshake the client did send.
+      return new AppError(
+        'bad_request',
+        `${path}: send the Upgrade header as \`websocket\` in lower case (got ${upgrade})`,
+      );
+    }
     return new AppError(
       'upgrade_required',
       `${path} is a WebSocket; open it with a WebSocket handshake (Upgrade: websocket)`,

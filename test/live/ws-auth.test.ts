@@ -117,6 +117,22 @@ describe('requests that are not a handshake', () => {
     }
   });
 
+  test('a handshake whose Upgrade value is not lower case is told so (400)', async () => {
+    const res = await fetch(`${server.url}/api/v1/live?token=rk_acme`, {
+      headers: {
+        upgrade: 'WebSocket',
+        connection: 'Upgrade',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      detail: '/api/v1/live: send the Upgrade header as `websocket` in lower case (got WebSocket)',
+      code: 'bad_request',
+    });
+  });
+
   test('another method is 405 with Allow: GET', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
       const res = await fetch(`${server.url}/api/v1/live`, { method });
