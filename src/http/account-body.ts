@@ -3,21 +3,25 @@
 // gzip is inflated within the limit, malformed JSON is a 400 saying where it broke. Elysia's
 // own parser is off on these routes (`parse: 'none'`): it follows none of these rules.
 
-import { requestLimits } from '../core/index.ts';
+import { AppError, requestLimits } from '../core/index.ts';
 import { parseJson, readBody } from './body.ts';
 import { errorDocs, type ResponseDocs } from './openapi-docs.ts';
 
-type AccountFormat = 'json' | 'form';
+type AccountFormat = 'json' | 'form' | 'multipart';
 
 const JSON_ONLY: Record<string, AccountFormat> = { 'application/json': 'json' };
-/** OAuth2 token requests (login, refresh, logout) are forms (RFC 6749 §4.3.2, §6). */
+/**
+ * OAuth2 token requests (login, refresh, logout) are forms (RFC 6749 §4.3.2, §6); FastAPI's
+ * OAuth2PasswordRequestForm also reads multipart, which `fetch` sends for a `FormData`.
+ */
 const JSON_OR_FORM: Record<string, AccountFormat> = {
   ...JSON_ONLY,
   'application/x-www-form-urlencoded': 'form',
+  'multipart/form-data': 'multipart',
 };
 
 export interface AccountBodyOptions {
-  /** Also take `application/x-www-form-urlencoded`, read as a record of its fields. */
+  /** Also take forms (urlencoded or multipart), read as a record of their text fields. */
   form?: boolean;
 }
 
@@ -34,7 +38,22 @@ export async function readAccountBody(
   const { format, bytes } = await readBody(request, accepted, requestLimits.accountBodyBytesMax);
   if (bytes.length === 0) return undefined;
   if (format === 'form') return Object.fromEntries(new URLSearchParams(bytes.toString('utf8')));
+  if (format === 'multipart') return multipartFields(bytes, request.headers.get('content-type'));
   return parseJson(bytes);
+}
+
+/** The text fields of a multipart/form-data body (the last of a repeated one; files ignored). */
+async function multipartFields(bytes: Buffer, contentType: string | null) {
+  const headers = { 'content-type': contentType ?? '' };
+  const body = new Blob([new Uint8Array(bytes)]);
+  const form = await new Response(body, { headers }).formData().catch((error: unknown) => {
+    throw new AppError('bad_request', `the body is not valid multipart/form-data: ${error}`);
+  });
+  const fields: [string, string][] = [];
+  form.forEach((value, name) => {
+    if (typeof value === 'string') fields.push([name, value]);
+  });
+  return Object.fromEntries(fields);
 }
 
 /** What readAccountBody refuses, for the OpenAPI answers of each route that reads a body. */

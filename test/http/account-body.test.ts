@@ -86,6 +86,36 @@ describe('media types and encodings', () => {
     });
   });
 
+  test('login, refresh and logout also take multipart/form-data, as a FormData fetch sends', async () => {
+    t = await makeAuthApp();
+    await signUp(t, 'ada@example.com');
+    const multipart = async (fields: Record<string, string>) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      const request = new Request('http://localhost/', { method: 'POST', body: form });
+      const headers = { 'content-type': request.headers.get('content-type') ?? '' };
+      return { bytes: new Uint8Array(await request.arrayBuffer()), headers };
+    };
+    const login = await t.call(
+      'POST',
+      '/api/v1/auth/login',
+      await multipart({ username: 'ada@example.com', password: PASSWORD }),
+    );
+    expect(login.status).toBe(200);
+    const tokens = (await json(login)) as { refresh_token: string };
+    const refresh = await t.call(
+      'POST',
+      '/api/v1/auth/refresh',
+      await multipart({ refresh_token: tokens.refresh_token }),
+    );
+    expect(refresh.status).toBe(200);
+    const broken = await t.call('POST', '/api/v1/auth/login', {
+      bytes: new TextEncoder().encode('--x\r\nnot a part'),
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    });
+    expect(broken.status).toBe(400);
+  });
+
   test('a gzip body is inflated; another encoding is 415', async () => {
     t = await makeAuthApp();
     const body = { email: 'ada@b.co', password: PASSWORD };
