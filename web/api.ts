@@ -130,6 +130,9 @@ async function exchange(token: string): Promise<string | null> {
     body: JSON.stringify({ refresh_token: token }),
   }).catch(() => null);
   if (response === null) return null; // offline: keep the refresh token for the next try
+  // Only an answer about the token ends the session; overload, a restart or a proxy's 502
+  // keeps it for the next try.
+  if (!response.ok && response.status !== 401 && response.status !== 422) return null;
   const body = response.ok
     ? ((await response.json()) as { access_token?: string; refresh_token?: string })
     : {};

@@ -50,6 +50,13 @@ export class RateChart {
     resizeWith(this.chart, el);
   }
 
+  /** Forgets every sample: the page now shows another project, or was locked meanwhile. */
+  clear(): void {
+    this.times.length = 0;
+    this.rates.length = 0;
+    this.chart.setData([this.times, this.rates]);
+  }
+
   /** Adds one sample (epoch ms, events/s) and drops those older than five minutes. */
   add(atMs: number, rate: number): void {
     this.times.push(atMs / 1000);

@@ -42,6 +42,7 @@ async function boot(): Promise<void> {
 function askForKey(detail: string): void {
   connection?.close();
   connection = null;
+  live = false; // no samples while locked: the last rate would be drawn on
   byId('main').hidden = true;
   byId('auth').hidden = false;
   byId('auth-error').textContent = detail;
@@ -55,6 +56,10 @@ function start(): void {
   byId('forget').hidden = access.token === null;
   rateChart ??= new RateChart(byId('rate-chart'));
   seriesChart ??= new SeriesChart(byId('series-chart'));
+  // Another project, or the page was locked: nothing of what was shown carries over.
+  rateChart.clear();
+  latest = null;
+  live = false;
   connection?.close();
   connection = connectLive(() => access, {
     onSnapshot(snapshot) {
@@ -110,8 +115,14 @@ async function loadSeries(): Promise<void> {
     const label = query.metric === 'uniques' ? 'visitors' : 'events';
     const times = points.map((p) => Date.parse(p.bucket) / 1000);
     seriesChart.show({ times, values, label }, query.tz);
-    const total = values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
-    note.textContent = `${points.length} ${query.bucket} buckets in ${query.tz}; ${total} in all`;
+    const shown = `${points.length} ${query.bucket} buckets in ${query.tz}`;
+    if (query.metric === 'uniques') {
+      // Distinct visitors do not add up across buckets: one visitor of three hours is one.
+      note.textContent = `${shown}; visitors distinct within each bucket`;
+    } else {
+      const total = values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
+      note.textContent = `${shown}; ${total} in all`;
+    }
   } catch (error) {
     if (request !== seriesRequest) return;
     note.textContent = `The time series could not be loaded: ${String(error)}`;

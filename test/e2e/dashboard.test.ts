@@ -121,6 +121,16 @@ describe('dashboard in Chromium', () => {
     );
     expect(await page.locator('#series-chart canvas').count()).toBe(1);
     expect(await page.locator('#rate-chart canvas').count()).toBe(1);
+    // Distinct visitors are not summed across buckets (three visitors of 8 events here).
+    await page.selectOption('#series-metric', 'uniques');
+    await page.waitForFunction(
+      () =>
+        /minute buckets in America\/New_York; visitors distinct within each bucket/.test(
+          document.querySelector('#series-note')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 5000 },
+    );
     // The metric's time follows the chosen zone too (New York is UTC-5 or UTC-4).
     const metricTime = await page.textContent('#metrics tbody tr:first-child td:last-child');
     expect(metricTime).toMatch(/\b(EST|EDT|GMT-5|GMT-4)\b/);
@@ -138,6 +148,10 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
     expect(await page.isHidden('#main')).toBe(true);
+    // Every field of the prompt has a label (the placeholders vanish once typed into).
+    for (const label of ['Read key or access token', 'Email', 'Password']) {
+      expect(await page.getByLabel(label, { exact: true }).count()).toBe(1);
+    }
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-prompt.png') });
     await page.fill('#key', 'rk_wrong');
