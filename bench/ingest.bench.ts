@@ -29,6 +29,7 @@ import {
   type Scenario,
   type ScenarioResult,
   type Verdict,
+  wrkErrors,
 } from './support/report.ts';
 import { startSampler } from './support/sampler.ts';
 import { printSustainedReport, type SustainedResult } from './support/sustained-report.ts';
@@ -263,22 +264,27 @@ async function measure(
   };
 }
 
-/** Warms `server` up, then measures it; returns the measured run and each run's ids. */
+/**
+ * Warms `server` up, then measures it; returns the measured run, each run's ids, and the
+ * warm-up's non-2xx answers and socket errors (they fail the run as the measured ones do).
+ */
 async function load(
   wrk: string,
   server: ServerProcess,
   scenario: Scenario,
   options: Options,
   nonce: string,
-): Promise<{ measured: Measured; runs: LoadRun[] }> {
+): Promise<{ measured: Measured; runs: LoadRun[]; warmupErrors: string[] }> {
   const runs: LoadRun[] = [];
+  let warmupErrors: string[] = [];
   if (options.warmupS > 0) {
     const warmup = await measure(wrk, server, scenario, nonce, 'warmup', options.warmupS);
     runs.push(warmup.run);
+    warmupErrors = wrkErrors(`${server.name}, warm-up`, warmup.measured.wrk);
   }
   const { measured, run } = await measure(wrk, server, scenario, nonce, 'run', options.durationS);
   runs.push(run);
-  return { measured, runs };
+  return { measured, runs, warmupErrors };
 }
 
 /** A fresh data directory for one Tally, removed after `work` whatever happens. */
@@ -381,15 +387,19 @@ async function runRound(
   log(`${title}: bare Bun.serve`);
   const bare = await load(wrk, servers.bare, scenario, options, `${nonce}b`);
   const floors: Measured[] = [];
+  const warmupErrors = [...bare.warmupErrors];
   for (const [i, floor] of (scenario.floors ?? []).entries()) {
     log(`${title}: ${floor.name} (${floor.label})`);
     const server = servers.floors[i] as ServerProcess;
-    floors.push((await load(wrk, server, scenario, options, `${nonce}f${i}`)).measured);
+    const loaded = await load(wrk, server, scenario, options, `${nonce}f${i}`);
+    floors.push(loaded.measured);
+    warmupErrors.push(...loaded.warmupErrors);
   }
   log(`${title}: tally`);
   const tally = await load(wrk, servers.tally, scenario, options, `${nonce}t`);
+  warmupErrors.push(...tally.warmupErrors);
   return {
-    measured: { bare: bare.measured, floors, tally: tally.measured },
+    measured: { bare: bare.measured, floors, tally: tally.measured, warmupErrors },
     tallyRuns: tally.runs,
   };
 }

@@ -94,7 +94,10 @@ export async function waitReady(server: ServerProcess, path: string, timeoutMs: 
     if (ok) return;
     await Bun.sleep(READY_POLL_MS);
   }
-  throw startFailure(server, `did not answer ${path} within ${timeoutMs} ms`);
+  // Unusable: stop it here, or it would outlive the benchmark (and its data directory).
+  const failure = startFailure(server, `did not answer ${path} within ${timeoutMs} ms`);
+  await server.stop('SIGKILL');
+  throw failure;
 }
 
 /** Waits for a JSON log line whose `msg` is `msg`; returns its fields. */

@@ -44,6 +44,8 @@ export interface Round {
   /** In the order of `scenario.floors`. */
   floors: Measured[];
   tally: Measured;
+  /** Non-2xx answers and socket errors of the round's warm-ups, each naming its server. */
+  warmupErrors: string[];
 }
 
 export interface ScenarioResult {
@@ -90,6 +92,9 @@ function judge(results: readonly ScenarioResult[]): Verdict & { rows: string[][]
     ]);
     for (const [name, m] of runsOf(scenario, rounds)) {
       loadErrors.push(...wrkErrors(`${scenario.label}, ${name}`, m.wrk));
+    }
+    for (const round of rounds) {
+      loadErrors.push(...round.warmupErrors.map((e) => `${scenario.label}, ${e}`));
     }
     for (const p of verification.problems) problems.push(`${scenario.label}, after restart: ${p}`);
   }
