@@ -111,9 +111,18 @@ export async function login(email: string, password: string): Promise<string> {
 }
 
 /**
+ * Whether a sign-in's refresh token is held: a refresh that failed for overload or a restart
+ * keeps it, and the next reconnect tries again instead of asking to sign in.
+ */
+export function canRefresh(): boolean {
+  return refreshToken !== null;
+}
+
+/**
  * POST /api/v1/auth/refresh: a new access token (saved) for the sign-in's refresh token, which
- * rotates; null without a sign-in or when the session ended. Concurrent callers share one call
- * (presenting a used refresh token would end the whole session).
+ * rotates; null without a sign-in, when the session ended, or when the server could not answer
+ * (overload, a restart: the refresh token is kept for the next try). Concurrent callers share
+ * one call (presenting a used refresh token would end the whole session).
  */
 export function refreshAccess(): Promise<string | null> {
   if (refreshToken === null) return Promise.resolve(null);

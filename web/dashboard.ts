@@ -6,6 +6,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import {
   type Access,
+  canRefresh,
   fetchSeries,
   forgetSession,
   loadAccess,
@@ -77,11 +78,11 @@ function start(): void {
     onRefused() {
       // Refused or closed for lapsed credentials, or for overload (429/503): the probe tells
       // them apart. On a 401 it refreshes a sign-in's access token (ACCESS_TOKEN_TTL), which
-      // the next reconnect uses; without a sign-in to refresh, the page asks for a key. Any
-      // other answer leaves the reconnects to their backoff.
+      // the next reconnect uses; only without a sign-in to refresh (none, or one the server
+      // ended) does the page ask for a key. Any other answer leaves it to the backoff.
       void probe(access)
         .then((answer) => {
-          if (answer.kind === 'login') askForKey('');
+          if (answer.kind === 'login' && !canRefresh()) askForKey('');
         })
         .catch(() => undefined);
     },

@@ -235,6 +235,24 @@ describe('a signed-in dashboard', () => {
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
   }, 60_000);
 
+  test('a refresh the server cannot answer (503) keeps the sign-in: the next try succeeds', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The first refresh meets a server restarting; later ones reach it.
+    let refused = 0;
+    await page.route('**/api/v1/auth/refresh', (route) => {
+      if (refused++ === 0) return route.fulfill({ status: 503, body: '{"detail":"restarting"}' });
+      return route.continue();
+    });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    await page.waitForSelector('#status[data-state="offline"]', { timeout: 10_000 });
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 20_000 });
+    expect(refused).toBeGreaterThanOrEqual(2); // the 503, then the refresh that worked
+    expect(await page.isHidden('#auth')).toBe(true); // never asked to sign in again
+  }, 60_000);
+
   test('a handshake refused for overload backs off: no storm of refreshes or sockets', async () => {
     // The tenant's only subscriber place is taken: every handshake of the page gets 429.
     const { server, accessToken } = await signedInServer({ subscribersPerTenantMax: 1 });
