@@ -1,7 +1,7 @@
 // Metric data points (seed 001): a point is an event whose name is the metric and which carries
 // a `value` (tags become properties), so it goes through the one ingest path and every read.
-// The latest value per metric is answered from the resident tenant actor's memory, or from the
-// store for a tenant not resident or a metric the memory does not track (past ROLLUP_NAMES_MAX).
+// The latest value per metric is answered from the tenant actor's memory (see latestPoint for
+// when the store answers instead).
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
@@ -83,8 +83,8 @@ const RECORD_POINT_DOC = {
 const LATEST_DOC = {
   summary: 'Latest value of a metric',
   description:
-    'From the live counters in memory when the tenant is resident and they track the metric ' +
-    '(the ROLLUP_NAMES_MAX most recent metrics); otherwise read from the store.',
+    "From the tenant's live counters in memory; read from the store only past the " +
+    'ROLLUP_NAMES_MAX most recent metrics, or when the counters cannot be had.',
   responses: {
     200: jsonAnswer('The point with the latest timestamp', LatestOut, latestMetricExample),
     ...readErrorDocs({ 404: 'No points for this metric' }),
@@ -96,7 +96,7 @@ const LATEST_DOC = {
  * The latest point of a metric, from the tenant's actor's rollups. A tenant that holds events
  * is made resident while ACTORS_MAX has room (one rebuild, then every poll is answered from
  * memory until it idles out; a read never evicts another tenant); one that holds none is
- * answered without an actor or a scan. A name the rollups do not know is a 404 from memory
+ * a 404 without an actor (one catalog lookup and a look at its unflushed rows). A name the rollups do not know is a 404 from memory
  * while they know every metric; the store answers only past ROLLUP_NAMES_MAX metrics, for
  * rollups whose rebuild failed (they may miss points), or when no actor could be had.
  */
