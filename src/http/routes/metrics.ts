@@ -95,10 +95,11 @@ const LATEST_DOC = {
 /**
  * The latest point of a metric, from the tenant's actor's rollups. A tenant that holds events
  * is made resident while ACTORS_MAX has room (one rebuild, then every poll is answered from
- * memory until it idles out; a read never evicts another tenant); one that holds none is
- * a 404 without an actor (one catalog lookup and a look at its unflushed rows). A name the rollups do not know is a 404 from memory
- * while they know every metric; the store answers only past ROLLUP_NAMES_MAX metrics, for
- * rollups whose rebuild failed (they may miss points), or when no actor could be had.
+ * memory until it idles out; a read never evicts another tenant); one that holds none is a
+ * 404 without an actor (one catalog lookup and a look at its unflushed rows). A name the
+ * rollups do not know is a 404 from memory while they know every metric; the store answers
+ * only past ROLLUP_NAMES_MAX metrics, for rollups whose rebuild failed (they may miss points),
+ * or when no actor could be had.
  */
 async function latestPoint(deps: AppDeps, tenant: string, name: string) {
   const { registry, store } = deps.engine;
