@@ -1,10 +1,9 @@
 // Merges a tenant-day's small segments into one sorted file: write to staging, fsync, rename,
-// then swap the catalog entries in one transaction under the write lock, then delete the old
-// files (no reader can hold them: readers take the lock). A crash before the swap leaves a
-// stray merged file; after it, stray old files. Both are removed at start, so every event is
-// counted once.
+// then swap the catalog entries in one transaction under the write lock, then retire the old
+// files (removed once no snapshot taken before the swap is held). A crash before the swap
+// leaves a stray merged file; after it, stray old files. Both are removed at start, so every
+// event is counted once.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { Catalog, NewSegment, Segment } from './catalog.ts';
@@ -30,6 +29,8 @@ export interface CompactorDeps {
   segmentsDir: string;
   stagingDir: string;
   fault: FaultHook;
+  /** Removes replaced files once no snapshot that may read them is held. */
+  retire: (files: string[]) => void;
 }
 
 export class Compactor {
@@ -132,10 +133,12 @@ export class Compactor {
       }
       throw error;
     }
-    for (const s of segments) {
-      fs.rmSync(path.join(segmentsDir, s.file), { force: true });
-      fs.rmSync(path.join(segmentsDir, minuteCountsFile(s.file)), { force: true });
-    }
+    this.deps.retire(
+      segments.flatMap((s) => [
+        path.join(segmentsDir, s.file),
+        path.join(segmentsDir, minuteCountsFile(s.file)),
+      ]),
+    );
   }
 }
 

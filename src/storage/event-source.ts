@@ -1,6 +1,7 @@
 // The contract between the stored events and the query engine: a consistent snapshot of one
 // tenant's events (segments on disk ∪ acknowledged events not yet flushed), as a SQL relation.
-// While a snapshot is held, flushes and compactions wait, so every event is seen exactly once.
+// A snapshot sees every event exactly once however long it is held, while flushes and
+// compactions go on (see SnapshotReaders).
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 

@@ -22,6 +22,7 @@ import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { removeStrayFiles } from './segment-files.ts';
+import { SnapshotReaders } from './snapshot-readers.ts';
 import { openSqlite } from './sqlite.ts';
 import { type Durability, type WalDamage, WriteAheadLog } from './wal.ts';
 
@@ -50,6 +51,7 @@ export interface DedupKey {
 
 export class EventStore implements EventSource {
   private readonly lock = new ReadWriteLock();
+  private readonly readers = new SnapshotReaders();
   readonly flusher: Flusher;
   readonly compactor: Compactor;
 
@@ -79,7 +81,10 @@ export class EventStore implements EventSource {
       releaseLog: (seq) => wal.releaseThrough(seq),
       onFatal: options.onFatal,
     });
-    this.compactor = new Compactor(shared, options);
+    this.compactor = new Compactor(
+      { ...shared, retire: (files) => this.readers.retire(files) },
+      options,
+    );
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
@@ -170,24 +175,34 @@ export class EventStore implements EventSource {
     this.hot.add(seq, group);
   }
 
+  /**
+   * A tenant's events as they are now. The read lock is held only while the snapshot is taken
+   * (see SnapshotReaders): its DuckDB transaction keeps the hot rows it saw after a flush
+   * deletes them, and the segment files it lists stay until it is released.
+   */
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {
     await this.lock.acquireRead();
     let connection: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined;
     let relations: ReturnType<EventStore['relationsOf']>;
     let hotThroughSeq: bigint;
+    let leave: () => void;
     try {
       await this.hot.sync();
       // Taken at once: another reader's sync may add rows to the hot table while this snapshot
       // is held, and two queries on it must still see the same events.
       hotThroughSeq = BigInt(this.hot.loadedThroughSeq);
       connection = await this.instance.connect();
+      // DuckDB starts a transaction's view of a database at its first read of it.
+      await connection.run(`BEGIN TRANSACTION; SELECT 1 FROM ${HOT_TABLE} LIMIT 0`);
       relations = this.relationsOf(tenant, range);
+      leave = this.readers.enter();
     } catch (error) {
-      // Nothing may hold the read lock after a failure: the writers queued behind it would wait
-      // for good (the lock favours writers, so every later read would wait too).
       connection?.closeSync();
-      this.lock.releaseRead();
       throw error;
+    } finally {
+      // Never held past this point, on any path: the writers queued behind it would wait, and
+      // the lock favours writers, so every later read of every tenant would wait too.
+      this.lock.releaseRead();
     }
     const { from, minutesFrom, segmentFiles } = relations;
     const conn = connection;
@@ -203,7 +218,7 @@ export class EventStore implements EventSource {
         if (released) return;
         released = true;
         conn.closeSync();
-        this.lock.releaseRead();
+        leave();
       },
     };
   }
@@ -339,6 +354,7 @@ export class EventStore implements EventSource {
     await this.flusher.settled();
     await this.compactor.settled();
     this.wal.close();
+    await this.readers.released();
     await this.lock.write(async () => {
       await this.hot.close();
       this.instance.closeSync();

@@ -1,6 +1,7 @@
-// An async readers-writer lock with writer preference. Queries hold the read side while they
-// run; a flush or compaction takes the write side only for its short catalog swap, so a
-// reader never sees a segment and the hot rows it replaced (or neither).
+// An async readers-writer lock with writer preference. A snapshot holds the read side while it
+// is taken (never while its queries run: see SnapshotReaders); a flush or compaction takes the
+// write side only for its short catalog swap, so a snapshot never lists a segment and the hot
+// rows it replaced (or neither).
 
 export class ReadWriteLock {
   private readers = 0;

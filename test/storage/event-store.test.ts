@@ -339,6 +339,50 @@ describe('snapshot', () => {
     }
     expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
   });
+  test("a held snapshot holds up no flush, compaction or other tenant's read", async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2, smallSegmentBytesMax: 1 << 30 });
+    const app = t;
+    for (const id of ['a1', 'a2']) {
+      await sendBatch(app, [id], { tenant_id: 'acme' });
+      await app.engine.store.flusher.flush();
+    }
+    await sendBatch(app, ['a3'], { tenant_id: 'acme' });
+    // One tenant's long read: the snapshot is held as a slow query would hold it.
+    const held = await app.engine.store.snapshot('acme');
+    const seen = async () => {
+      const r = await held.connection.runAndReadAll(
+        `SELECT count(*) AS rows, count(DISTINCT event_id) AS ids FROM ${held.from} AS e`,
+        held.params,
+      );
+      const row = r.getRowObjectsJS()[0] as { rows: bigint; ids: bigint };
+      return { rows: Number(row.rows), ids: Number(row.ids) };
+    };
+    const soon = <T>(work: Promise<T>) =>
+      Promise.race([work.then(() => 'done'), Bun.sleep(5000).then(() => 'held up')]);
+    try {
+      expect(await seen()).toEqual({ rows: 3, ids: 3 });
+      await sendBatch(app, ['g1'], { tenant_id: 'globex' });
+      // The flush moves a3 and g1 out of the hot table, the compaction merges acme's three
+      // segments: neither waits for the held snapshot, nor does another tenant's read.
+      expect(await soon(app.engine.store.flusher.flush())).toBe('done');
+      expect(await soon(app.engine.store.compactor.compact())).toBe('done');
+      expect(await soon(idsSeen(app, 'globex'))).toBe('done');
+      expect(await idsSeen(app, 'globex')).toEqual({ rows: 1, ids: 1 });
+      expect(await idsSeen(app, 'acme')).toEqual({ rows: 3, ids: 3 });
+      // The held snapshot still reads what it saw: its hot rows and the replaced segments.
+      expect(await seen()).toEqual({ rows: 3, ids: 3 });
+      const exported = await held.exportFiles();
+      exported.remove();
+    } finally {
+      held.release();
+    }
+    // Released, the replaced segments are removed: acme's merged one and globex's remain.
+    expect(segmentFiles(app.dataDir).map((f) => path.dirname(f))).toEqual([
+      'tenant=acme/day=2026-11-25',
+      'tenant=globex/day=2026-11-25',
+    ]);
+    expect(await idsSeen(app, 'acme')).toEqual({ rows: 3, ids: 3 });
+  });
 });
 
 describe('compaction', () => {

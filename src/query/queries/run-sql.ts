@@ -85,7 +85,7 @@ export async function runSql(
 ): Promise<SqlResult> {
   const started = performance.now();
   // The statement's place is taken before its events are exported: a burst past the bound is
-  // refused at once, and never exports (under the read lock) what it cannot run.
+  // refused at once, and never exports what it cannot run.
   const reservation = processes.reserve(tenant);
   if (reservation.kind !== 'ok') throw stoppedError(reservation.kind, options.timeoutMs);
   const { slot } = reservation;

@@ -1,0 +1,62 @@
+// The snapshots in use, and the segment files they may still read. A snapshot takes the store's
+// read lock only while it is taken, then reads without it: a lock held for a whole query made
+// one tenant's slow read hold up the next flush, and through the writer-preferring lock every
+// later read of every tenant. What a snapshot reads must stay meanwhile: its hot rows are kept
+// by its DuckDB transaction; files a compaction replaced are removed only once every snapshot
+// taken before the swap is released.
+
+import * as fs from 'node:fs';
+
+interface Retired {
+  /** Snapshots of earlier generations may read the files. */
+  generation: number;
+  files: string[];
+}
+
+export class SnapshotReaders {
+  private generation = 0;
+  /** Held snapshots by the generation they were taken in. */
+  private readonly held = new Map<number, number>();
+  private retired: Retired[] = [];
+  private waiting: (() => void)[] = [];
+
+  /** Counts a snapshot taken now; returns its release (which may be called more than once). */
+  enter(): () => void {
+    const generation = this.generation;
+    this.held.set(generation, (this.held.get(generation) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const count = (this.held.get(generation) ?? 1) - 1;
+      if (count === 0) this.held.delete(generation);
+      else this.held.set(generation, count);
+      this.removeUnread();
+      if (this.held.size === 0) for (const wake of this.waiting.splice(0)) wake();
+    };
+  }
+
+  /** Removes `files` (absent ones ignored) once no snapshot taken before now is held. */
+  retire(files: string[]): void {
+    this.generation++;
+    this.retired.push({ generation: this.generation, files });
+    this.removeUnread();
+  }
+
+  /** Resolves once no snapshot is held. */
+  released(): Promise<void> {
+    if (this.held.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private removeUnread(): void {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const generation of this.held.keys()) oldest = Math.min(oldest, generation);
+    const kept: Retired[] = [];
+    for (const entry of this.retired) {
+      if (oldest < entry.generation) kept.push(entry);
+      else for (const file of entry.files) fs.rmSync(file, { force: true });
+    }
+    this.retired = kept;
+  }
+}
