@@ -94,7 +94,9 @@ export function readErrorDocs(extra: Record<number, string> = {}): ResponseDocs 
     401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
     403: 'AUTH_MODE=required: these credentials may not read that tenant',
     422: 'A parameter breaks its rule',
-    429: "The project's (read keys) or user's (JWT) read rate limit; see Retry-After",
+    429:
+      "The project's (read keys) or user's (JWT) read rate limit, or the tenant's reads " +
+      'running and waiting at once (tenant_overloaded); see Retry-After',
     ...extra,
   });
 }

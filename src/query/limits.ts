@@ -33,6 +33,13 @@ export const queryLimits = {
   sqlTenantProcessesMax: 2,
   sqlProcessBytesMax: 1024 * 1024 * 1024,
   /**
+   * Reads of one tenant running at once in the server's DuckDB (stats, series, lists, items,
+   * a SQL statement's export), and waiting for a place (429 beyond): one tenant's burst of
+   * heavy reads delays only itself (tenant-reads.ts).
+   */
+  tenantReadsRunningMax: 2,
+  tenantReadsWaitingMax: 32,
+  /**
    * Time a statement's process has to be ready (bun booted, its DuckDB set up) before the
    * statement starts; 503 beyond. The statement's own time limit counts from its start.
    */
@@ -58,6 +65,10 @@ assert(
   queryLimits.sqlTenantProcessesMax >= 1 &&
     queryLimits.sqlTenantProcessesMax < queryLimits.sqlProcessesMax,
   "one tenant's SQL statements may run, and never take every place",
+);
+assert(
+  queryLimits.tenantReadsRunningMax >= 1 && queryLimits.tenantReadsWaitingMax >= 0,
+  "a tenant's reads run",
 );
 assert(
   queryLimits.sqlDuckDbBytesMax < queryLimits.sqlProcessBytesMax,

@@ -1,12 +1,20 @@
-// Running a query on one tenant's snapshot: acquire, read rows as JSON-safe objects, release
-// (always, in a finally, so flushes and compactions never wait on a failed read).
+// Running a query on one tenant's snapshot: take a place of the tenant's reads, acquire, read
+// rows as JSON-safe objects, release (always, in a finally, so a failed read keeps nothing).
 
 import type { Json } from '@duckdb/node-api';
 import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
+import { queryLimits } from './limits.ts';
 import type { SqlParams } from './sql-params.ts';
+import { TenantReadGate } from './tenant-reads.ts';
 
 export type Row = Record<string, Json | null>;
+
+/** Every read of the query API takes a place of its tenant's (see TenantReadGate). */
+const reads = new TenantReadGate({
+  runningMax: queryLimits.tenantReadsRunningMax,
+  waitingMax: queryLimits.tenantReadsWaitingMax,
+});
 
 export async function withSnapshot<T>(
   source: EventSource,
@@ -14,11 +22,16 @@ export async function withSnapshot<T>(
   range: TimeRange,
   use: (snapshot: EventSnapshot) => Promise<T>,
 ): Promise<T> {
-  const snapshot = await source.snapshot(tenant, range);
+  const leave = await reads.enter(tenant);
   try {
-    return await use(snapshot);
+    const snapshot = await source.snapshot(tenant, range);
+    try {
+      return await use(snapshot);
+    } finally {
+      snapshot.release();
+    }
   } finally {
-    snapshot.release();
+    leave();
   }
 }
 

@@ -306,7 +306,7 @@ function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             415: 'A body that is not JSON',
             429:
               "The read rate limit, or the tenant's share of SQL statements running at once " +
-              `(${queryLimits.sqlTenantProcessesMax}) is taken; see Retry-After`,
+              `(${queryLimits.sqlTenantProcessesMax}) or of reads is taken; see Retry-After`,
             503:
               `Every place for SQL statements (${queryLimits.sqlProcessesMax}) is taken; ` +
               'see Retry-After',
