@@ -1,5 +1,7 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
 // Two scans of the snapshot: one for the totals, one for all six top lists (GROUPING SETS).
+// The lists count distinct visitors as (value, visitor) groups, not with count(DISTINCT):
+// DuckDB keeps a distinct set per group of each grouping set, ~1.4× slower on a busy day.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
@@ -89,12 +91,15 @@ function listsQuery(from: string, options: StatsOptions, params: SqlParams): str
       SELECT ${columns.map((c) => `e."${c}" AS ${c}`).join(', ')}, e.visitor_id,
         list_contains(${views}, e.name) AS is_view
       FROM ${from} AS e ${where}
-    ), g AS (
+    ), per_visitor AS (
       SELECT CASE ${which.join(' ')} END AS list, coalesce(${columns.join(', ')}) AS value,
-        count(*) AS events, count(*) FILTER (WHERE is_view) AS views,
-        count(DISTINCT visitor_id) AS visitors,
-        count(DISTINCT visitor_id) FILTER (WHERE is_view) AS view_visitors
-      FROM f GROUP BY GROUPING SETS (${columns.map((c) => `(${c})`).join(', ')})
+        visitor_id, count(*) AS events, count(*) FILTER (WHERE is_view) AS views
+      FROM f GROUP BY GROUPING SETS (${columns.map((c) => `(${c}, visitor_id)`).join(', ')})
+    ), g AS (
+      SELECT list, value, sum(events) AS events, sum(views) AS views,
+        count(visitor_id) AS visitors,
+        count(visitor_id) FILTER (WHERE views > 0) AS view_visitors
+      FROM per_visitor GROUP BY list, value
     ), ranked AS (
       SELECT *, row_number() OVER (
           PARTITION BY list
