@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import {
   minuteCountsFile,
-  publishSegment,
+  publishSegments,
   segmentRelativePath,
   stagingOf,
   writeMinuteCounts,
@@ -133,8 +133,10 @@ export async function generate(options: GenerateOptions): Promise<number> {
         const file = segmentRelativePath(tenant, day, name);
         const counts = path.join(stagingOf(options.dataDir), `${name}.minutes.parquet`);
         await writeMinuteCounts(c, `read_parquet('${staging}')`, {}, counts);
-        const bytes = publishSegment(staging, store.segmentsDir, file);
-        publishSegment(counts, store.segmentsDir, minuteCountsFile(file));
+        const [bytes] = (await publishSegments(store.segmentsDir, [
+          { staging, relative: file },
+          { staging: counts, relative: minuteCountsFile(file) },
+        ])) as [number];
         const segment = {
           tenant,
           day,

@@ -11,7 +11,7 @@ import { sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { publishSegment, removeQuietly, segmentRelativePath } from './segment-files.ts';
+import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
 
 export interface CompactorOptions {
   /** A tenant-day is compacted once it has this many small segments. */
@@ -95,8 +95,10 @@ export class Compactor {
         c.closeSync();
       }
       this.deps.fault('compact:after-write');
-      bytes = publishSegment(staging, segmentsDir, file);
-      publishSegment(stagingCounts, segmentsDir, minuteCountsFile(file));
+      [bytes] = (await publishSegments(segmentsDir, [
+        { staging, relative: file },
+        { staging: stagingCounts, relative: minuteCountsFile(file) },
+      ])) as [number];
     } catch (error) {
       // A failed merge leaves nothing behind (compaction runs again on its interval).
       removeQuietly(staging, stagingCounts);

@@ -18,6 +18,19 @@ export function fsyncPath(target: string): void {
 }
 
 /**
+ * fsyncPath on one of Bun's I/O threads: for steps that run beside requests (publishing a
+ * segment), whose event loop must not wait out a disk flush.
+ */
+export async function fsyncPathAsync(target: string): Promise<void> {
+  const handle = await fs.promises.open(target, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * `mkdir -p` whose new directories survive a power loss: each one created is fsynced in its
  * parent, or a file made durable in it (a log file, a segment) could vanish with it.
  */
@@ -26,6 +39,16 @@ export function makeDirsDurably(dir: string): void {
   if (first === undefined) return; // all there already
   for (let created = dir; ; created = path.dirname(created)) {
     fsyncPath(path.dirname(created));
+    if (created === first) return;
+  }
+}
+
+/** makeDirsDurably with its fsyncs on I/O threads (see fsyncPathAsync). */
+export async function makeDirsDurablyAsync(dir: string): Promise<void> {
+  const first = await fs.promises.mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let created = dir; ; created = path.dirname(created)) {
+    await fsyncPathAsync(path.dirname(created));
     if (created === first) return;
   }
 }

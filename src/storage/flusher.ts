@@ -24,7 +24,7 @@ import type { FaultHook } from './faults.ts';
 import { type FlushPlan, type HotTier, stagedRowsSql } from './hot-tier.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { publishSegment, removeQuietly, segmentRelativePath } from './segment-files.ts';
+import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
 
 export interface FlusherDeps {
   instance: DuckDBInstance;
@@ -246,8 +246,10 @@ export class Flusher {
     }
     await writeMinuteCounts(c, written, {}, stagingCounts);
     this.deps.fault('flush:after-write');
-    const bytes = publishSegment(staging, this.deps.segmentsDir, file);
-    publishSegment(stagingCounts, this.deps.segmentsDir, minuteCountsFile(file));
+    const [bytes] = (await publishSegments(this.deps.segmentsDir, [
+      { staging, relative: file },
+      { staging: stagingCounts, relative: minuteCountsFile(file) },
+    ])) as [number];
     return { ...facts, bytes };
   }
 }

@@ -31,7 +31,7 @@ export {
   minuteCountsOf,
   writeMinuteCounts,
 } from './minute-counts.ts';
-export { publishSegment, segmentRelativePath } from './segment-files.ts';
+export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export {
   type Durability,

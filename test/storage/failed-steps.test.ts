@@ -5,7 +5,6 @@ import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultPoint } from '../../src/storage/index.ts';
-import * as segmentFiles from '../../src/storage/segment-files.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
@@ -71,10 +70,11 @@ test('a failed compaction leaves nothing behind and changes nothing', async () =
 test('a flush whose minute counts fail to publish removes the segment published before', async () => {
   t = await makeTestApp();
   expect((await t.post('/api/v1/events', { event_id: 'a', name: 'x' })).status).toBe(202);
-  const publish = segmentFiles.publishSegment;
-  const failing = spyOn(segmentFiles, 'publishSegment').mockImplementation((file, dir, rel) => {
-    if (rel.endsWith('.minutes.parquet')) throw new Error('EIO: i/o error, fsync');
-    return publish(file, dir, rel);
+  // The segment is renamed into place first; then its minute counts' rename fails.
+  const rename = fs.promises.rename;
+  const failing = spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+    if (String(to).endsWith('.minutes.parquet')) throw new Error('EIO: i/o error, rename');
+    return rename(from, to);
   });
   try {
     await expect(t.engine.store.flusher.flush()).rejects.toThrow('EIO');
