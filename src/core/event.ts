@@ -158,7 +158,8 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
     });
     return;
   }
-  const bytes = Buffer.byteLength(JSON.stringify(props));
+  const json = JSON.stringify(props);
+  const bytes = Buffer.byteLength(json);
   if (bytes > eventLimits.propertiesBytesMax) {
     issues.push({
       loc: [...loc, 'properties'],
@@ -167,7 +168,48 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
         `(got ${bytes})`,
       type: 'too_long',
     });
+    return;
   }
+  // JSON.parse reads a number past the double range (1e400) as Infinity, which JSON.stringify
+  // writes as null: unrefused, it would be stored as null without a word. Only a
+  // serialization holding a null can hide one, so most events are not walked.
+  const infinite = json.includes('null') ? nonFinitePath(props) : null;
+  if (infinite !== null) {
+    issues.push({
+      loc: [...loc, 'properties', ...infinite],
+      msg: `${['properties', ...infinite].join('.')} must be a finite number (within ±1.8e308)`,
+      type: 'finite_number',
+    });
+  }
+}
+
+/** A value met walking properties, with the way back to the root (built into a path once). */
+interface Step {
+  value: unknown;
+  key: string | number;
+  parent: Step | null;
+}
+
+/** The path to a ±Infinity in `value` (arrays and objects at any depth), or null. */
+function nonFinitePath(value: unknown): (string | number)[] | null {
+  // Iterative, and no path copied per value: properties within 8 KB may nest thousands deep.
+  const stack: Step[] = [{ value, key: '', parent: null }];
+  for (let step = stack.pop(); step !== undefined; step = stack.pop()) {
+    const node = step.value;
+    if (typeof node === 'number' && !Number.isFinite(node)) return pathOf(step);
+    if (typeof node !== 'object' || node === null) continue;
+    const keys: (string | number)[] = Array.isArray(node) ? [...node.keys()] : Object.keys(node);
+    for (const key of keys) {
+      stack.push({ value: (node as Record<string | number, unknown>)[key], key, parent: step });
+    }
+  }
+  return null;
+}
+
+function pathOf(step: Step): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at: Step | null = step; at?.parent != null; at = at.parent) path.unshift(at.key);
+  return path;
 }
 
 /** The key under which an event is unique: one event_id per tenant. */

@@ -50,6 +50,10 @@ function describe(
       return { msg: `${field} must match ${s.pattern}`, type: 'string_pattern_mismatch' };
     case ValueErrorType.Number:
     case ValueErrorType.Integer:
+      // JSON.parse reads a number past the double range (1e400) as Infinity: it was a number.
+      if (typeof error.value === 'number' && !Number.isFinite(error.value)) {
+        return { msg: `${field} must be a finite number (within ±1.8e308)`, type: 'finite_number' };
+      }
       return { msg: `${field} must be a number`, type: 'float_type' };
     case ValueErrorType.NumberMinimum:
       return { msg: `${field} must be ≥ ${s.minimum}`, type: 'greater_than_equal' };

@@ -1,0 +1,74 @@
+// The event model at the edges of its rules: what a client sends is stored as sent, or refused
+// with a 422 naming the field and the rule, and a refused request writes nothing (also after a
+// restart).
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeTestApp();
+});
+afterEach(() => t.close());
+
+const json = (r: Response) => r.json() as Promise<Record<string, unknown>>;
+
+describe('numbers past the double range', () => {
+  test('a property number JSON reads as Infinity is a 422 naming it, never stored as null', async () => {
+    const res = await t.post(
+      '/api/v1/events',
+      '{"event_id":"e1","name":"x","properties":{"ok":null,"deep":{"list":[1,-1e999]}}}',
+    );
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'properties', 'deep', 'list', 1],
+          msg: 'properties.deep.list.1 must be a finite number (within ±1.8e308)',
+          type: 'finite_number',
+        },
+      ],
+    });
+    const batch = await t.post(
+      '/api/v1/events/batch',
+      '{"events":[{"name":"a"},{"name":"b","properties":{"big":1e400}}]}',
+    );
+    expect(batch.status).toBe(422);
+    expect(((await json(batch)).detail as { loc: unknown[] }[])[0]?.loc).toEqual([
+      'body',
+      'events',
+      1,
+      'properties',
+      'big',
+    ]);
+    expect(await t.count()).toBe(0);
+    await t.restart();
+    expect(await t.count()).toBe(0);
+  });
+
+  test('a null property and the largest double are stored as sent', async () => {
+    const body = '{"event_id":"e2","name":"x","properties":{"n":null,"max":1.7976931348623157e308}}';
+    expect((await t.post('/api/v1/events', body)).status).toBe(202);
+    const stored = await json(await t.get('/api/v1/events/e2'));
+    expect(stored.properties).toEqual({ n: null, max: Number.MAX_VALUE });
+  });
+
+  test('a value or duration read as Infinity is a 422 that says finite, not "a number"', async () => {
+    const res = await t.post('/api/v1/events', '{"name":"x","value":1e400,"duration":1e999}');
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'duration'],
+          msg: 'duration must be a finite number (within ±1.8e308)',
+          type: 'finite_number',
+        },
+        {
+          loc: ['body', 'value'],
+          msg: 'value must be a finite number (within ±1.8e308)',
+          type: 'finite_number',
+        },
+      ],
+    });
+    expect(await t.count()).toBe(0);
+  });
+});
