@@ -133,7 +133,7 @@ function inClientName(issue: FieldIssue, depth: number, clientNames: ClientNames
  * made an own field would set the copy's prototype, and its fields would then pass for the
  * event's (`{"name":null,"__proto__":{"name":"x"}}` is an event without a name).
  */
-function withoutNulls(value: unknown): unknown {
+export function withoutNulls(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const record = value as Record<string, unknown>;
   // Most events have no null field: they are looked at, not copied (ingest's hot path).

@@ -72,3 +72,60 @@ describe('numbers past the double range', () => {
     expect(await t.count()).toBe(0);
   });
 });
+
+describe('POST /api/v1/metrics body', () => {
+  test('a null optional field counts as absent, as in an event', async () => {
+    const res = await t.post('/api/v1/metrics', {
+      name: 'cpu',
+      value: 1,
+      tags: null,
+      id: null,
+      timestamp: null,
+      tenant_id: null,
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const point = await json(await t.get(`/api/v1/metrics/${id}`));
+    expect(point).toMatchObject({ name: 'cpu', value: 1, tags: {} });
+  });
+
+  test('fields a point does not have are ignored, never read as event fields', async () => {
+    const refusedBefore = await t.post('/api/v1/metrics', {
+      id: 'm1',
+      name: 'cpu',
+      value: 1,
+      duration: -1,
+      user_id: 5,
+    });
+    expect(refusedBefore.status).toBe(202);
+    const stored = await t.post('/api/v1/metrics', {
+      id: 'm2',
+      name: 'cpu',
+      value: 2,
+      user_id: 'u1',
+      url: 'https://example.com/a',
+      properties: { plan: 'pro' },
+      event_id: 'other',
+    });
+    expect(await json(stored)).toEqual({ status: 'accepted', id: 'm2', duplicate: false });
+    const event = await json(await t.get('/api/v1/events/m2'));
+    expect(event).toMatchObject({ user_id: null, url: null, path: null, properties: null });
+    expect((await t.get('/api/v1/events/other')).status).toBe(404);
+  });
+
+  test('a timestamp of the wrong type says what a timestamp is', async () => {
+    const res = await t.post('/api/v1/metrics', { name: 'cpu', value: 1, timestamp: true });
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'timestamp'],
+          msg:
+            'timestamp has the wrong type: ISO 8601 with a zone offset, or epoch milliseconds; ' +
+            'receive time when absent.',
+          type: 'union_type',
+        },
+      ],
+    });
+    expect(await t.count()).toBe(0);
+  });
+});

@@ -20,7 +20,13 @@ import {
 import { openApiSchema, tenantIdSchema } from '../model.ts';
 import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
-import { admitIngest, type ClientNames, contextOf, prepareEvents } from '../prepare.ts';
+import {
+  admitIngest,
+  type ClientNames,
+  contextOf,
+  prepareEvents,
+  withoutNulls,
+} from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
 
@@ -30,7 +36,11 @@ export const MetricIn = t.Object({
   tags: t.Optional(
     t.Record(t.String(), t.String(), { description: 'Dimensions, stored as properties.' }),
   ),
-  timestamp: t.Optional(t.Union([t.String(), t.Number()])),
+  timestamp: t.Optional(
+    t.Union([t.String(), t.Number()], {
+      description: 'ISO 8601 with a zone offset, or epoch milliseconds; receive time when absent.',
+    }),
+  ),
   id: t.Optional(
     t.String({
       minLength: 1,
@@ -127,12 +137,14 @@ export function metricRoutes(deps: AppDeps) {
         admitIngest(deps);
         refuseQueryTenant(request);
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
-        const point = parseJson(body.bytes);
+        const point = withoutNulls(parseJson(body.bytes));
         if (!metricInChecker.Check(point)) {
           throw AppError.validation(issuesOf(metricInChecker, point, ['body']));
         }
-        const { tags, id, ...rest } = point;
-        const item = { ...rest, event_id: id, properties: tags };
+        // Only the fields of a point: another field is ignored, as in an event, never read as
+        // the event field of its name (a `duration` of -1 was a 422, a `user_id` was stored).
+        const { name, value, timestamp, tenant_id, id, tags } = point;
+        const item = { name, value, timestamp, tenant_id, event_id: id, properties: tags };
         const events = prepareEvents(
           [item],
           contextOf(deps, request, server),
