@@ -18,13 +18,27 @@ export function issuesOf<T extends TSchema>(
   for (const error of checker.Errors(value)) {
     if (seen.has(error.path)) continue;
     seen.add(error.path);
-    const fieldPath = error.path
-      .split('/')
-      .slice(1)
-      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replaceAll('~1', '/').replaceAll('~0', '~')));
+    const fieldPath = locOfPointer(value, error.path);
     issues.push({ loc: [...loc, ...fieldPath], ...describe(error, fieldPath, loc) });
   }
   return issues;
+}
+
+/**
+ * The loc parts of a JSON pointer into `value`: an array index is a number, an object key a
+ * string even when it looks like one (`{"tags":{"5":1}}` is ["tags","5"], as FastAPI says).
+ */
+function locOfPointer(value: unknown, pointer: string): (string | number)[] {
+  let at = value;
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => {
+      const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+      const inArray = Array.isArray(at);
+      at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+      return inArray && /^\d+$/.test(key) ? Number(key) : key;
+    });
 }
 
 function describe(

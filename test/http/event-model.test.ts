@@ -129,3 +129,20 @@ describe('POST /api/v1/metrics body', () => {
     expect(await t.count()).toBe(0);
   });
 });
+
+describe('422 loc', () => {
+  test('an object key that looks like a number stays a string; an array index is a number', async () => {
+    const tag = await t.post('/api/v1/metrics', { name: 'cpu', value: 1, tags: { '5': 1 } });
+    expect(await json(tag)).toEqual({
+      detail: [{ loc: ['body', 'tags', '5'], msg: '5 must be a string', type: 'string_type' }],
+    });
+    const batch = await t.post('/api/v1/events/batch', { events: [{ name: 'a' }, { name: 1 }] });
+    expect(((await json(batch)).detail as { loc: unknown[] }[])[0]?.loc).toEqual([
+      'body',
+      'events',
+      1,
+      'name',
+    ]);
+    expect(await t.count()).toBe(0);
+  });
+});
