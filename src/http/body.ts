@@ -110,10 +110,19 @@ export function parseJson(bytes: Buffer): unknown {
   if (bytes.length > eventLimits.eventBytesMax)
     requireDepthWithin(bytes, requestLimits.jsonDepthMax);
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(bytes.toString('utf8', bomBytes(bytes)));
   } catch (error) {
     throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * 3 when `bytes` begin with a UTF-8 byte order mark, else 0. RFC 8259 lets a parser ignore one,
+ * and the FastAPI services Tally replaces do (Python reads JSON bytes as utf-8-sig); some
+ * Windows tools write one.
+ */
+function bomBytes(bytes: Buffer): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
 }
 
 const QUOTE = 0x22;

@@ -47,7 +47,8 @@ describe('numbers past the double range', () => {
   });
 
   test('a null property and the largest double are stored as sent', async () => {
-    const body = '{"event_id":"e2","name":"x","properties":{"n":null,"max":1.7976931348623157e308}}';
+    const body =
+      '{"event_id":"e2","name":"x","properties":{"n":null,"max":1.7976931348623157e308}}';
     expect((await t.post('/api/v1/events', body)).status).toBe(202);
     const stored = await json(await t.get('/api/v1/events/e2'));
     expect(stored.properties).toEqual({ n: null, max: Number.MAX_VALUE });
@@ -143,6 +144,31 @@ describe('422 loc', () => {
       1,
       'name',
     ]);
+    expect(await t.count()).toBe(0);
+  });
+});
+
+describe('a UTF-8 byte order mark', () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  const withBom = (text: string) => new Uint8Array(Buffer.concat([BOM, Buffer.from(text)]));
+
+  test('before a JSON body is ignored, as RFC 8259 and FastAPI allow (NDJSON lines are trimmed)', async () => {
+    const one = await t.post('/api/v1/events', withBom('{"event_id":"b1","name":"x"}'));
+    expect(one.status).toBe(202);
+    const batch = await t.post('/api/v1/events/batch', withBom('{"events":[{"name":"y"}]}'));
+    expect(batch.status).toBe(202);
+    const ndjson = await t.post('/api/v1/events/batch', withBom('{"name":"z"}\n{"name":"w"}\n'), {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(await json(ndjson)).toMatchObject({ accepted: 2 });
+    const metric = await t.post('/api/v1/metrics', withBom('{"name":"cpu","value":1}'));
+    expect(metric.status).toBe(202);
+    expect(await t.count()).toBe(5);
+  });
+
+  test('later in a JSON body it is still invalid JSON, and nothing is written', async () => {
+    const inside = await t.post('/api/v1/events', withBom(' \ufeff{"name":"x"}').slice(3));
+    expect(inside.status).toBe(400);
     expect(await t.count()).toBe(0);
   });
 });
