@@ -6,7 +6,8 @@
 import { DAY_MS } from './limits.ts';
 
 const ISO_WITH_OFFSET = new RegExp(
-  '^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2})' + // date, hours, minutes
+  // RFC 3339 (§5.6) lets T and Z be lower case; a space instead of T is as common.
+  '^(\\d{4})-(\\d{2})-(\\d{2})[Tt ](\\d{2}):(\\d{2})' + // date, hours, minutes
     '(?::(\\d{2})(?:[.,](\\d{1,9}))?)?' + // optional seconds and fraction
     '(Z|z|[+-]\\d{2}(?::?\\d{2})?)$', // the zone: required
 );
@@ -59,7 +60,7 @@ export function parseTimestamp(value: string | number): TimestampParse {
   return parseEpochMs(local - offsetMs);
 }
 
-const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;
+const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**

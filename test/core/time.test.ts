@@ -9,6 +9,9 @@ describe('parseTimestamp', () => {
     ['2026-01-31T14:30:00+02:30', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31T07:00:00-0500', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31 12:00Z', Date.UTC(2026, 0, 31, 12)],
+    // RFC 3339 §5.6: T and Z may be lower case, and one was taken without the other.
+    ['2026-01-31t12:00:00z', Date.UTC(2026, 0, 31, 12)],
+    ['2026-01-31t14:00:00+02:00', Date.UTC(2026, 0, 31, 12)],
     [1_769_860_800_000, 1_769_860_800_000],
     // Any past time: before 1970, and years under 100 taken as they are (not as 19xx).
     ['1969-07-20T20:17:00Z', Date.UTC(1969, 6, 20, 20, 17)],

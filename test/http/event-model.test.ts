@@ -172,3 +172,13 @@ describe('a UTF-8 byte order mark', () => {
     expect(await t.count()).toBe(0);
   });
 });
+
+test('a timestamp with a lower-case t (RFC 3339 allows it, as it does z) is taken', async () => {
+  const res = await t.post('/api/v1/events', {
+    event_id: 'lt',
+    name: 'x',
+    timestamp: '2026-11-25t10:15:00z',
+  });
+  expect(res.status).toBe(202);
+  expect((await json(await t.get('/api/v1/events/lt'))).timestamp).toBe('2026-11-25T10:15:00.000Z');
+});
