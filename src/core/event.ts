@@ -3,6 +3,7 @@
 // with TypeBox; the rules here need context (clock, request headers, limits).
 
 import type { FieldIssue } from './errors.ts';
+import { normalizeIp } from './ip.ts';
 import { eventLimits } from './limits.ts';
 import { parseTimestamp } from './time.ts';
 import { pathOfUrl } from './url-path.ts';
@@ -123,7 +124,9 @@ export function normalizeEvent(
   // The client address is looked up only for an event that will keep it or hash it into a
   // visitor_id (no user or anonymous id): the lookup is a measurable cost per request.
   const needsIp = ctx.keepIp || (!userId && !anonymousId);
-  const ip = input.ip ?? (needsIp ? ctx.ip : null);
+  // An address in the body gets the one spelling the request's address gets (no port, IPv6
+  // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
+  const ip = input.ip !== undefined ? normalizeIp(input.ip) : needsIp ? ctx.ip : null;
   return {
     ok: true,
     event: {

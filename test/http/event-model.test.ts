@@ -182,3 +182,26 @@ test('a timestamp with a lower-case t (RFC 3339 allows it, as it does z) is take
   expect(res.status).toBe(202);
   expect((await json(await t.get('/api/v1/events/lt'))).timestamp).toBe('2026-11-25T10:15:00.000Z');
 });
+
+test('an ip in the body is spelled one way, so one address is one visitor_id', async () => {
+  const spellings = [
+    '203.0.113.7',
+    '::ffff:203.0.113.7',
+    '[::ffff:cb00:7107]:443',
+    '203.0.113.7:80',
+  ];
+  const visitors = new Set<unknown>();
+  for (const [i, ip] of spellings.entries()) {
+    expect((await t.post('/api/v1/events', { event_id: `v${i}`, name: 'x', ip })).status).toBe(202);
+    visitors.add((await json(await t.get(`/api/v1/events/v${i}`))).visitor_id);
+  }
+  expect(visitors.size).toBe(1);
+  const v6 = ['2001:DB8:0:0::1', '2001:db8::1'];
+  const ids = await Promise.all(
+    v6.map(async (ip, i) => {
+      await t.post('/api/v1/events', { event_id: `w${i}`, name: 'x', ip });
+      return (await json(await t.get(`/api/v1/events/w${i}`))).visitor_id;
+    }),
+  );
+  expect(ids[0]).toBe(ids[1]);
+});
