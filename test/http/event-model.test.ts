@@ -205,3 +205,10 @@ test('an ip in the body is spelled one way, so one address is one visitor_id', a
   );
   expect(ids[0]).toBe(ids[1]);
 });
+
+test('an empty url is stored as sent and gives no path (not the home page "/")', async () => {
+  expect((await t.post('/api/v1/events', { event_id: 'u0', name: 'x', url: '' })).status).toBe(202);
+  expect(await json(await t.get('/api/v1/events/u0'))).toMatchObject({ url: '', path: null });
+  const stats = await json(await t.get('/api/v1/stats?date=2026-11-25'));
+  expect(stats.top_paths).toEqual([]);
+});
