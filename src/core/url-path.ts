@@ -16,9 +16,9 @@ const ESCAPE_CHARS = 3; // "%XX"
 const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
 
 /**
- * The path of an absolute or relative URL, or null when it has none (an empty url); a path longer than
- * eventLimits.urlCharsMax is cut to it (the event is kept: a page view matters more than the
- * tail of a path).
+ * The path of an absolute or relative URL, or null when it has none (an empty url); a path
+ * longer than eventLimits.urlCharsMax is cut to it (the event is kept: a page view matters more
+ * than the tail of a path).
  */
 export function pathOfUrl(url: string): string | null {
   // An empty url names no page; resolved against the base it would be "/", the home page.
