@@ -2,6 +2,7 @@
 // over the limit is refused with 413 as soon as it is known, and a gzip body is inflated only
 // up to the limit (a gzip bomb never costs more than `bytesMax` of memory).
 
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { AppError, eventLimits, requestLimits } from '../core/index.ts';
 
@@ -109,11 +110,20 @@ export function tooLarge(bytesMax: number, what = ''): AppError {
 export function parseJson(bytes: Buffer): unknown {
   if (bytes.length > eventLimits.eventBytesMax)
     requireDepthWithin(bytes, requestLimits.jsonDepthMax);
+  if (!isUtf8(bytes)) throw notUtf8('the body');
   try {
     return JSON.parse(bytes.toString('utf8', bomBytes(bytes)));
   } catch (error) {
     throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The 400 of a body that is not UTF-8. Decoded anyway, each bad byte would become U+FFFD: text
+ * changed without a word, and two event_ids that differ there would be one id (a duplicate).
+ */
+function notUtf8(what: string): AppError {
+  return new AppError('invalid_json', `${what} is not valid UTF-8 (JSON must be)`);
 }
 
 /**
@@ -164,6 +174,8 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
   const items: unknown[] = [];
   let start = 0;
   let line = 0;
+  // One pass over the whole body; lines are looked at one by one only to name the bad one.
+  const utf8 = isUtf8(bytes);
   while (start < bytes.length) {
     let end = bytes.indexOf(10, start);
     if (end === -1) end = bytes.length;
@@ -174,6 +186,7 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
         `NDJSON line ${line} is larger than the ${lineBytesMax}-byte event limit`,
       );
     }
+    if (!utf8 && !isUtf8(bytes.subarray(start, end))) throw notUtf8(`NDJSON line ${line}`);
     const text = bytes.toString('utf8', start, end).trim();
     start = end + 1;
     if (text === '') continue;

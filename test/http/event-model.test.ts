@@ -212,3 +212,43 @@ test('an empty url is stored as sent and gives no path (not the home page "/")',
   const stats = await json(await t.get('/api/v1/stats?date=2026-11-25'));
   expect(stats.top_paths).toEqual([]);
 });
+
+describe('a body that is not UTF-8', () => {
+  const bytes = (...parts: (string | number[])[]) =>
+    new Uint8Array(
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))),
+    );
+
+  test('is a 400, never stored with U+FFFD: two ids would become one', async () => {
+    const first = await t.post(
+      '/api/v1/events',
+      bytes('{"event_id":"id-', [0xff], '","name":"x"}'),
+    );
+    expect(first.status).toBe(400);
+    expect(await json(first)).toEqual({
+      detail: 'the body is not valid UTF-8 (JSON must be)',
+      code: 'invalid_json',
+    });
+    const latin1 = await t.post(
+      '/api/v1/events/batch',
+      bytes('{"events":[{"name":"caf', [0xe9], '"}]}'),
+    );
+    expect(latin1.status).toBe(400);
+    const ndjson = await t.post(
+      '/api/v1/events/batch',
+      bytes('{"name":"a"}\n\n{"name":"caf', [0xe9], '"}\n'),
+      { 'content-type': 'application/x-ndjson' },
+    );
+    expect(await json(ndjson)).toEqual({
+      detail: 'NDJSON line 3 is not valid UTF-8 (JSON must be)',
+      code: 'invalid_json',
+    });
+    expect(await t.count()).toBe(0);
+  });
+
+  test('UTF-8 of every plane is taken as sent', async () => {
+    const name = 'é€😀\u0000';
+    expect((await t.post('/api/v1/events', { event_id: 'utf', name })).status).toBe(202);
+    expect((await json(await t.get('/api/v1/events/utf'))).name).toBe(name);
+  });
+});
