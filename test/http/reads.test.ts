@@ -278,6 +278,18 @@ describe('GET /api/v1/events', () => {
     expect((body.events as Record<string, unknown>[])[0]).not.toHaveProperty('seq');
   });
 
+  test('property.<key> filters the list as it filters stats', async () => {
+    const pro = await json(await get('/api/v1/events?tenant_id=acme&property.plan=pro'));
+    const free = await json(await get('/api/v1/events?tenant_id=acme&property.plan=free'));
+    const plans = (body: Record<string, unknown>) =>
+      (body.events as { properties: { plan?: string } }[]).map((e) => e.properties.plan);
+    expect(plans(pro).length).toBeGreaterThan(0);
+    expect(plans(pro).every((p) => p === 'pro')).toBe(true);
+    expect(plans(free)).toEqual(['free']);
+    const none = await json(await get('/api/v1/events?tenant_id=acme&property.plan=none'));
+    expect(none.events).toEqual([]);
+  });
+
   test('limit beyond 1000 and foreign cursors are 422s', async () => {
     const tooMany = await get('/api/v1/events?limit=1001');
     expect(tooMany.status).toBe(422);

@@ -9,6 +9,7 @@ import {
   aggregateMetric,
   type EventSource,
   filtersOf,
+  propertyFiltersOf,
   formatInZone,
   getMetric,
   getStats,
@@ -158,6 +159,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to });
       return listEvents(deps.source, tenantOf(request, query), {
         ...query,
+        properties: propertyFiltersOf(request.url),
         fromMs,
         toMs,
         limit: query.limit ?? queryLimits.pageDefault,
@@ -174,7 +176,8 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         ),
         description:
           'Ordered by (timestamp desc, event_id); pass next_cursor as cursor for the next ' +
-          'page (null on the last). Keyset pages: stable and equally fast at any depth.',
+          'page (null on the last). Keyset pages: stable and equally fast at any depth.' +
+          FILTER_NOTE,
       },
     },
   );

@@ -10,6 +10,8 @@ export interface ListEventsOptions {
   session_id?: string | undefined;
   source?: string | undefined;
   path?: string | undefined;
+  /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
+  properties?: Record<string, string> | undefined;
   fromMs?: number | undefined;
   toMs?: number | undefined;
   limit: number;
@@ -33,6 +35,7 @@ export async function listEvents(
     {
       filters: {
         equals: { name, user_id, session_id, source: options.source, path },
+        properties: options.properties ?? {},
         includeBots: true,
         fromMs,
         toMs,
