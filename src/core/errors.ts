@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'limit_reached'
   | 'upgrade_required'
   | 'query_timeout'
   | 'overloaded'
@@ -40,6 +41,9 @@ const statusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // A named bound (projects a user owns, keys of a project, …) is full: the state conflicts
+  // with the request until something is removed or revoked, as a taken id does.
+  limit_reached: 409,
   upgrade_required: 426,
   query_timeout: 408,
   overloaded: 503,
