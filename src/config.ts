@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import {
   type AuthMode,
   type AuthOptions,
+  defaultAuthOptions,
   EMAIL_CHARS_MAX,
   EMAIL_PATTERN,
   resolveAuthMode,
@@ -299,6 +300,9 @@ function readAuth(r: EnvReader) {
     return { perSecond: n / 3600, burst: n };
   };
   const registration = r.read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const));
+  const d = defaultAuthOptions;
+  const bound = (name: string, fallback: number) => r.read(name, fallback, int(1, 1e6));
+  const createPerHour = Math.round(d.rates.projectCreate.perSecond * 3600);
   return {
     auth: {
       accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, durationFrom(10_000, SPAN_MS_MAX)),
@@ -315,6 +319,16 @@ function readAuth(r: EnvReader) {
         loginEmail: perMinute('LOGIN_PER_EMAIL_PER_MINUTE', 5),
         loginIp: perMinute('LOGIN_PER_IP_PER_MINUTE', 30),
         registerIp: perHour('REGISTER_PER_IP_PER_HOUR', 20),
+        projectCreate: {
+          perSecond: r.read('PROJECT_CREATE_PER_HOUR', createPerHour, int(1, 1e6)) / 3600,
+          burst: r.read('PROJECT_CREATE_BURST', d.rates.projectCreate.burst, int(1, 1e6)),
+        },
+      },
+      bounds: {
+        projectsPerUserMax: bound('PROJECTS_PER_USER_MAX', d.bounds.projectsPerUserMax),
+        keysPerProjectMax: bound('KEYS_PER_PROJECT_MAX', d.bounds.keysPerProjectMax),
+        aliasesPerProjectMax: bound('ALIASES_PER_PROJECT_MAX', d.bounds.aliasesPerProjectMax),
+        membersPerProjectMax: bound('MEMBERS_PER_PROJECT_MAX', d.bounds.membersPerProjectMax),
       },
       rateKeysMax: r.read('RATE_LIMIT_KEYS_MAX', 100_000, int(1, 1e7)),
     },

@@ -110,4 +110,46 @@ describe('loadConfig', () => {
     // Still a loopback host, so the default stays AUTH_MODE=open.
     expect(loadConfig({ HOST: '[::1]' }).authMode).toBe('open');
   });
+
+  test('bounds on projects, keys, aliases and members: defaults, overrides, refusals', () => {
+    expect(loadConfig({}).auth.bounds).toEqual({
+      projectsPerUserMax: 100,
+      keysPerProjectMax: 100,
+      aliasesPerProjectMax: 100,
+      membersPerProjectMax: 1000,
+    });
+    expect(loadConfig({}).auth.rates.projectCreate).toEqual({ perSecond: 60 / 3600, burst: 10 });
+    const c = loadConfig({
+      PROJECTS_PER_USER_MAX: '5',
+      KEYS_PER_PROJECT_MAX: '6',
+      ALIASES_PER_PROJECT_MAX: '7',
+      MEMBERS_PER_PROJECT_MAX: '8',
+      PROJECT_CREATE_PER_HOUR: '120',
+      PROJECT_CREATE_BURST: '3',
+    });
+    expect(c.auth.bounds).toEqual({
+      projectsPerUserMax: 5,
+      keysPerProjectMax: 6,
+      aliasesPerProjectMax: 7,
+      membersPerProjectMax: 8,
+    });
+    expect(c.auth.rates.projectCreate).toEqual({ perSecond: 120 / 3600, burst: 3 });
+    const attempt = () =>
+      loadConfig({
+        PROJECTS_PER_USER_MAX: '0',
+        KEYS_PER_PROJECT_MAX: 'many',
+        ALIASES_PER_PROJECT_MAX: '-1',
+        MEMBERS_PER_PROJECT_MAX: '1.5',
+        PROJECT_CREATE_BURST: '0',
+      });
+    for (const name of [
+      'PROJECTS_PER_USER_MAX="0"',
+      'KEYS_PER_PROJECT_MAX="many"',
+      'ALIASES_PER_PROJECT_MAX="-1"',
+      'MEMBERS_PER_PROJECT_MAX="1.5"',
+      'PROJECT_CREATE_BURST="0"',
+    ]) {
+      expect(attempt).toThrow(`${name}: must be a whole number from 1 to 1000000`);
+    }
+  });
 });

@@ -4,6 +4,7 @@
 
 import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
+import { boundReached } from './bounds.ts';
 
 export type AliasKind = 'tenant_id' | 'site_id' | 'umami_website' | 'plausible_domain';
 export const ALIAS_KINDS = [
@@ -30,9 +31,22 @@ interface AliasRow {
 export class AliasStore {
   constructor(private readonly db: Database) {}
 
-  /** Registers `alias` for `projectId`; 409 when it names a project or another alias. */
-  add(projectId: string, alias: string, kind: AliasKind, now: number): Alias {
+  /**
+   * Registers `alias` for `projectId`; 409 when it names a project or another alias, or when
+   * the project has `max` aliases (checked in the insert's transaction).
+   */
+  add(
+    projectId: string,
+    alias: string,
+    kind: AliasKind,
+    now: number,
+    max = Number.POSITIVE_INFINITY,
+  ): Alias {
     this.db.transaction(() => {
+      const held = this.db
+        .query('SELECT count(*) AS n FROM project_aliases WHERE project_id = ?')
+        .get(projectId) as { n: number };
+      if (held.n >= max) throw boundReached('aliasesPerProjectMax', max, 'remove one to make room');
       const taken =
         this.db.query('SELECT 1 FROM projects WHERE id = ?').get(alias) !== null ||
         this.db.query('SELECT 1 FROM project_aliases WHERE alias = ?').get(alias) !== null;

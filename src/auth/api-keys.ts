@@ -3,6 +3,7 @@
 // once and stored as hashes; every check reads SQLite, so a revoke takes effect at once.
 
 import type { Database } from 'bun:sqlite';
+import { boundReached } from './bounds.ts';
 import { newSecret, type SecretKind, secretIdOf, secretMatches } from './secrets.ts';
 
 export type KeyKind = 'write' | 'read';
@@ -45,25 +46,44 @@ export interface NewKey {
 export class ApiKeyStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates a key; the returned `key` is the only time the whole secret exists outside. */
-  create(input: NewKey): { key: string; info: ApiKey } {
+  /**
+   * Creates a key; the returned `key` is the only time the whole secret exists outside. With
+   * `activeMax`, 409 when the project has that many live keys (checked in the insert's
+   * transaction), and revoked keys past the newest `activeMax` are deleted: revoking and
+   * minting in a loop must not grow the table without bound either.
+   */
+  create(input: NewKey, activeMax = Number.POSITIVE_INFINITY): { key: string; info: ApiKey } {
     const secret = newSecret(prefixOf[input.kind]);
     const origins = input.kind === 'write' ? input.allowedOrigins : null;
-    this.db
-      .query(
-        `INSERT INTO api_keys (id, project_id, kind, key_hash, name, allowed_origins, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        secret.id,
-        input.projectId,
-        input.kind,
-        secret.hash,
-        input.name,
-        origins === null ? null : JSON.stringify(origins),
-        input.now,
-      );
+    this.db.transaction(() => {
+      if (this.activeCount(input.projectId) >= activeMax) {
+        throw boundReached('keysPerProjectMax', activeMax, 'revoke one to make room');
+      }
+      this.db
+        .query(
+          `INSERT INTO api_keys (id, project_id, kind, key_hash, name, allowed_origins, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          secret.id,
+          input.projectId,
+          input.kind,
+          secret.hash,
+          input.name,
+          origins === null ? null : JSON.stringify(origins),
+          input.now,
+        );
+      if (Number.isFinite(activeMax)) this.pruneRevoked(input.projectId, activeMax);
+    })();
     return { key: secret.token, info: this.byId(secret.id) as ApiKey };
+  }
+
+  /** Live (not revoked) keys of a project. */
+  activeCount(projectId: string): number {
+    const row = this.db
+      .query('SELECT count(*) AS n FROM api_keys WHERE project_id = ? AND revoked_at IS NULL')
+      .get(projectId) as { n: number };
+    return row.n;
   }
 
   list(projectId: string): ApiKey[] {
@@ -96,6 +116,17 @@ export class ApiKeyStore {
       .get(id) as KeyRow | null;
     if (row === null || row.kind !== kind || !secretMatches(token, row.key_hash)) return null;
     return keyOf(row);
+  }
+
+  /** Keeps the newest `keep` revoked keys of a project, for review; deletes older ones. */
+  private pruneRevoked(projectId: string, keep: number): void {
+    this.db
+      .query(
+        `DELETE FROM api_keys WHERE project_id = ?1 AND revoked_at IS NOT NULL AND id NOT IN (
+           SELECT id FROM api_keys WHERE project_id = ?1 AND revoked_at IS NOT NULL
+           ORDER BY revoked_at DESC, rowid DESC LIMIT ?2)`,
+      )
+      .run(projectId, keep);
   }
 
   private byId(id: string): ApiKey | null {

@@ -107,6 +107,8 @@ export function createAuth(deps: AuthDeps): Auth {
       ...stores,
       clock,
       memberAddPerUser: limiter(options.rates.memberAdd),
+      projectCreatePerUser: limiter(options.rates.projectCreate),
+      bounds: options.bounds,
       tenantHoldsEvents: deps.tenantHoldsEvents,
     }),
     tenancy,

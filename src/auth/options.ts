@@ -1,6 +1,7 @@
 // Every tunable of auth, with its default. main.ts fills these from config; tests pass small
 // values (cheap password hashing, tight rate limits) directly.
 
+import type { ProjectBounds } from './bounds.ts';
 import { defaultPasswordCost, type PasswordCost } from './passwords.ts';
 import type { RateSpec } from './rate-limit.ts';
 
@@ -37,6 +38,11 @@ export interface AuthRates {
    */
   memberAdd?: RateSpec;
   /**
+   * Projects created per signed-in user (admins are exempt, as from registerIp): each is a
+   * new tenant with its own shares of every per-project limit. Optional here.
+   */
+  projectCreate?: RateSpec;
+  /**
    * current_password checks (a new email or password on PUT /users/me) of one user from one
    * client address, the strict limit: each is a password guess, so a stolen access token must
    * not make them without limit. Optional here (the default applies when absent).
@@ -59,12 +65,17 @@ export interface AuthOptions {
   registrationOpen: boolean;
   passwordCost: PasswordCost;
   rates: AuthRates;
+  /** Projects per user, keys, aliases and members per project (defaults for those not given). */
+  bounds: Partial<ProjectBounds>;
   /** Buckets each rate limiter keeps in memory before dropping the least recently used. */
   rateKeysMax: number;
 }
 
-/** Options with every rate filled in, as createAuth uses them. */
-export type ResolvedAuthOptions = AuthOptions & { rates: Required<AuthRates> };
+/** Options with every rate and bound filled in, as createAuth uses them. */
+export type ResolvedAuthOptions = AuthOptions & {
+  rates: Required<AuthRates>;
+  bounds: ProjectBounds;
+};
 
 export const defaultAuthOptions: ResolvedAuthOptions = {
   accessTtlMs: 15 * MINUTE_MS,
@@ -82,6 +93,17 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
     memberAdd: { perSecond: 30 / 3600, burst: 30 },
     passwordCheckUserIp: { perSecond: 5 / 60, burst: 5 },
     passwordCheckUser: { perSecond: 10 / 60, burst: 50 },
+    // 10 at once for a new team's setup, then one a minute: enough for people, not for a script
+    // multiplying its shares.
+    projectCreate: { perSecond: 1 / 60, burst: 10 },
+  },
+  // Far above what a person or a team uses, far below what makes the per-project shares or
+  // the SQLite tables a problem. The bootstrap `default` project counts like any other.
+  bounds: {
+    projectsPerUserMax: 100,
+    keysPerProjectMax: 100,
+    aliasesPerProjectMax: 100,
+    membersPerProjectMax: 1000,
   },
   rateKeysMax: 100_000,
 };
@@ -107,5 +129,6 @@ export function resolveAuthOptions(given: Partial<AuthOptions> = {}): ResolvedAu
       burst: Math.max(loginEmailTotal.burst, LOGIN_TOTAL_BURST_FACTOR * loginEmail.burst),
     };
   }
-  return { ...defaultAuthOptions, ...given, rates };
+  const bounds = { ...defaultAuthOptions.bounds, ...given.bounds };
+  return { ...defaultAuthOptions, ...given, rates, bounds };
 }

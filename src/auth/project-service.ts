@@ -1,14 +1,15 @@
-// Who may do what to a project: any signed-in user creates projects (and owns them), except
-// over a tenant id that already holds events (only an admin may claim those, as a project id or
-// as an alias); members see a project, its members, key prefixes and aliases; only owners
-// change members, keys and aliases. A project the caller is not a member of is answered as
-// absent (404).
+// Who may do what to a project: any signed-in user creates projects (and owns them), within
+// the named bounds (bounds.ts) and a rate per user, except over a tenant id that already holds
+// events (only an admin may claim those, as a project id or as an alias); members see a
+// project, its members, key prefixes and aliases; only owners change members, keys and
+// aliases. A project the caller is not a member of is answered as absent (404).
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
 import type { Principal } from './accounts.ts';
 import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
+import type { ProjectBounds } from './bounds.ts';
 import { type Member, type Project, type ProjectStore, ROLES, type Role } from './projects.ts';
 import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
 import type { TenantHoldsEvents } from './stored-events.ts';
@@ -30,6 +31,10 @@ export interface ProjectDeps {
   clock: Clock;
   /** Member additions per caller: each answer tells whether an email has an account. */
   memberAddPerUser: TokenBucketLimiter;
+  /** Projects created per caller (admins exempt): each is a tenant with its own shares. */
+  projectCreatePerUser: TokenBucketLimiter;
+  /** Checked by the stores in the transaction that inserts, so concurrent creates cannot pass. */
+  bounds: ProjectBounds;
   tenantHoldsEvents: TenantHoldsEvents;
 }
 
@@ -46,7 +51,8 @@ export class ProjectService {
    * Creates a project owned by the caller; its id is given or derived from its name. A given
    * id whose tenant already holds events is refused (409) unless the caller is an admin; a
    * derived one moves on to another free slug, as it does when a concurrent create took its
-   * slug while the tenant was being looked up.
+   * slug while the tenant was being looked up. Rate-limited per caller (admins exempt), and
+   * refused (409) once the caller owns `projectsPerUserMax` projects (admins too).
    */
   async create(principal: Principal, body: unknown): Promise<Project & { role: Role }> {
     const fields = requireObject(body);
@@ -55,21 +61,43 @@ export class ProjectService {
       throw fields.name === undefined || fields.name === null ? missing('name') : emptyName();
     }
     const claims = !principal.user.isAdmin;
+    const givenId = fields.id === undefined ? null : checkTenantId(fields.id, ['body', 'id']);
+    if (claims) this.takeProjectCreate(principal);
     const now = this.deps.clock.now();
-    if (fields.id !== undefined) {
-      const id = checkTenantId(fields.id, ['body', 'id']);
-      if (claims && (await this.holdsEvents(id))) throw tenantHoldsEvents(id, 'project');
-      return { ...this.deps.projects.create(id, name, principal.user.id, now), role: 'owner' };
+    const insert = (id: string) => ({
+      ...this.deps.projects.create(
+        id,
+        name,
+        principal.user.id,
+        now,
+        this.deps.bounds.projectsPerUserMax,
+      ),
+      role: 'owner' as const,
+    });
+    if (givenId !== null) {
+      if (claims && (await this.holdsEvents(givenId))) throw tenantHoldsEvents(givenId, 'project');
+      return insert(givenId);
     }
     for (let attempt = 1; ; attempt++) {
       const id = this.freeSlug(name, attempt > 1);
       if (claims && (await this.holdsEvents(id))) continue;
       try {
-        return { ...this.deps.projects.create(id, name, principal.user.id, now), role: 'owner' };
+        return insert(id);
       } catch (error) {
         const taken = error instanceof AppError && error.code === 'conflict';
         if (!taken || attempt >= SLUG_ATTEMPTS_MAX) throw error;
       }
+    }
+  }
+
+  /** One token of the caller's project-creation bucket; 429 when it is empty. */
+  private takeProjectCreate(principal: Principal): void {
+    const decision = this.deps.projectCreatePerUser.take(principal.user.id);
+    if (!decision.allowed) {
+      throw new AppError('rate_limited', 'too many projects created; retry later', {
+        retryAfterMs: decision.retryAfterMs,
+        headers: rateLimitHeaders(decision),
+      });
     }
   }
 
@@ -111,7 +139,7 @@ export class ProjectService {
     }
     const found = this.deps.users.withHashByEmail(email);
     if (found === null) throw new AppError('not_found', `no user with email ${email}`);
-    this.deps.projects.setMember(id, found.user.id, role, this.deps.clock.now());
+    this.deps.projects.setMember(id, found.user.id, role, this.deps.clock.now(), this.deps.bounds);
     return this.deps.projects.members(id).find((m) => m.userId === found.user.id) as Member;
   }
 
@@ -139,7 +167,8 @@ export class ProjectService {
       ]);
     }
     const now = this.deps.clock.now();
-    return this.deps.keys.create({ projectId: id, kind, name, allowedOrigins, now });
+    const input = { projectId: id, kind, name, allowedOrigins, now };
+    return this.deps.keys.create(input, this.deps.bounds.keysPerProjectMax);
   }
 
   listKeys(principal: Principal, id: string): ApiKey[] {
@@ -166,7 +195,8 @@ export class ProjectService {
     if (!principal.user.isAdmin && (await this.holdsEvents(alias))) {
       throw tenantHoldsEvents(alias, 'alias');
     }
-    return this.deps.aliases.add(id, alias, kind, this.deps.clock.now());
+    const max = this.deps.bounds.aliasesPerProjectMax;
+    return this.deps.aliases.add(id, alias, kind, this.deps.clock.now(), max);
   }
 
   listAliases(principal: Principal, id: string): Alias[] {

@@ -3,6 +3,7 @@
 
 import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
+import { boundReached, ownedProjectCount, type ProjectBounds } from './bounds.ts';
 
 export type Role = 'owner' | 'viewer';
 export const ROLES = ['owner', 'viewer'] as const satisfies readonly Role[];
@@ -31,9 +32,21 @@ interface ProjectRow {
 export class ProjectStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates a project owned by `ownerId` (none for a bootstrap); 409 when the id is taken. */
-  create(id: string, name: string, ownerId: string | null, now: number): Project {
+  /**
+   * Creates a project owned by `ownerId` (none for a bootstrap); 409 when the id is taken or
+   * the owner already owns `ownedMax` projects (checked in the insert's transaction).
+   */
+  create(
+    id: string,
+    name: string,
+    ownerId: string | null,
+    now: number,
+    ownedMax = Number.POSITIVE_INFINITY,
+  ): Project {
     this.db.transaction(() => {
+      if (ownerId !== null && ownedProjectCount(this.db, ownerId) >= ownedMax) {
+        throw boundReached('projectsPerUserMax', ownedMax, 'you own that many already');
+      }
       if (this.get(id) !== null || this.isAlias(id)) {
         throw new AppError('conflict', `the project id ${id} is taken`);
       }
@@ -108,9 +121,20 @@ export class ProjectStore {
     return rows.map((row) => row.id);
   }
 
-  /** Adds a member or changes their role; the last owner cannot step down. */
-  setMember(projectId: string, userId: string, role: Role, now: number): void {
+  /**
+   * Adds a member or changes their role; the last owner cannot step down. With `bounds`, a new
+   * member must fit the project's members, and a new owner the projects they may own (else
+   * two accounts handing projects to each other would own any number).
+   */
+  setMember(
+    projectId: string,
+    userId: string,
+    role: Role,
+    now: number,
+    bounds?: Pick<ProjectBounds, 'projectsPerUserMax' | 'membersPerProjectMax'>,
+  ): void {
     this.db.transaction(() => {
+      if (bounds !== undefined) this.requireRoom(projectId, userId, role, bounds);
       if (role !== 'owner') this.requireAnotherOwner(projectId, userId);
       this.db
         .query(
@@ -132,6 +156,30 @@ export class ProjectStore {
           .run(projectId, userId).changes > 0;
     })();
     return removed;
+  }
+
+  private requireRoom(
+    projectId: string,
+    userId: string,
+    role: Role,
+    bounds: Pick<ProjectBounds, 'projectsPerUserMax' | 'membersPerProjectMax'>,
+  ): void {
+    const current = this.roleOf(projectId, userId);
+    if (current === null) {
+      const members = this.db
+        .query('SELECT count(*) AS n FROM project_members WHERE project_id = ?')
+        .get(projectId) as { n: number };
+      if (members.n >= bounds.membersPerProjectMax) {
+        const max = bounds.membersPerProjectMax;
+        throw boundReached('membersPerProjectMax', max, 'remove one to make room');
+      }
+    }
+    if (role === 'owner' && current !== 'owner') {
+      const max = bounds.projectsPerUserMax;
+      if (ownedProjectCount(this.db, userId) >= max) {
+        throw boundReached('projectsPerUserMax', max, 'that user owns that many already');
+      }
+    }
   }
 
   private requireAnotherOwner(projectId: string, userId: string): void {

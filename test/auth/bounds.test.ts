@@ -1,0 +1,244 @@
+// The named bounds on what one person can make (PROJECTS_PER_USER_MAX, KEYS_PER_PROJECT_MAX,
+// ALIASES_PER_PROJECT_MAX, MEMBERS_PER_PROJECT_MAX) and the per-user rate of project creation:
+// over a bound is a 409 naming it and writes nothing; freeing room makes room.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { type AuthOptions, bootstrapAuth, defaultAuthOptions } from '../../src/auth/index.ts';
+import { type AuthApp, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
+
+let t: AuthApp;
+afterEach(() => t.close());
+
+const bounds = {
+  projectsPerUserMax: 2,
+  keysPerProjectMax: 2,
+  aliasesPerProjectMax: 2,
+  membersPerProjectMax: 2,
+};
+/** Small bounds, and a project-creation rate that never gets in the way of them. */
+const bounded: Partial<AuthOptions> = {
+  bounds,
+  rates: { ...defaultAuthOptions.rates, projectCreate: { perSecond: 1, burst: 1000 } },
+};
+
+const createProject = (token: string, body: Record<string, string>) =>
+  t.call('POST', '/api/v1/projects', { token, body });
+const ownedIds = async (token: string) =>
+  ((await json(await t.call('GET', '/api/v1/projects', { token }))) as unknown as { id: string }[])
+    .map((p) => p.id)
+    .sort();
+
+async function adminToken(): Promise<string> {
+  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+  if (boot === null) throw new Error('expected a bootstrap');
+  const res = await t.call('POST', '/api/v1/auth/login', {
+    body: { email: boot.adminEmail, password: boot.adminPassword },
+  });
+  return ((await json(res)) as { access_token: string }).access_token;
+}
+
+describe('projects a user owns (PROJECTS_PER_USER_MAX)', () => {
+  test('at the bound a create is 409 naming it, and nothing is written', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'one');
+    await makeProject(t, ada, 'two');
+    const bodies: Record<string, string>[] = [{ id: 'three', name: 'Three' }, { name: 'Derived' }];
+    for (const body of bodies) {
+      const res = await createProject(ada, body);
+      expect(res.status).toBe(409);
+      expect(await json(res)).toEqual({
+        detail:
+          'a user may own at most 2 projects (PROJECTS_PER_USER_MAX); you own that many already',
+        code: 'limit_reached',
+      });
+    }
+    expect(t.auth.stores.projects.get('three')).toBeNull();
+    expect(t.auth.stores.projects.get('derived')).toBeNull();
+    expect(await ownedIds(ada)).toEqual(['one', 'two']);
+    // The bound is per user: another user still creates.
+    const bo = (await signUp(t, 'bo@example.com')).access_token;
+    expect((await createProject(bo, { id: 'three', name: 'Three' })).status).toBe(201);
+  });
+
+  test('concurrent creates at the bound: exactly one passes', async () => {
+    t = await makeAuthApp({ auth: { ...bounded, bounds: { ...bounds, projectsPerUserMax: 3 } } });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'one');
+    await makeProject(t, ada, 'two');
+    // Each create awaits the tenant probe (DuckDB) before it inserts, so all of them are past
+    // the probe before any inserts: only the check in the insert's transaction holds.
+    const answers = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => createProject(ada, { id, name: id })),
+    );
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409]);
+    expect((await ownedIds(ada)).length).toBe(3);
+  });
+
+  test('admins are bound too, and the bootstrap default project counts', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const admin = await adminToken();
+    await makeProject(t, admin, 'mine');
+    const res = await createProject(admin, { id: 'more', name: 'More' });
+    expect(res.status).toBe(409);
+    expect((await json(res)).code).toBe('limit_reached');
+    expect(await ownedIds(admin)).toEqual(['default', 'mine']);
+  });
+
+  test('being made an owner counts; a viewer does not', async () => {
+    t = await makeAuthApp({
+      auth: { ...bounded, bounds: { ...bounds, membersPerProjectMax: 10 } },
+    });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    const bo = (await signUp(t, 'bo@example.com')).access_token;
+    await makeProject(t, bo, 'bo-1');
+    await makeProject(t, bo, 'bo-2');
+    await makeProject(t, ada, 'shared');
+    const add = (role: string) =>
+      t.call('POST', '/api/v1/projects/shared/members', {
+        token: ada,
+        body: { email: 'bo@example.com', role },
+      });
+    expect((await add('viewer')).status).toBe(201);
+    const promoted = await add('owner');
+    expect(promoted.status).toBe(409);
+    expect(String((await json(promoted)).detail)).toContain(
+      'a user may own at most 2 projects (PROJECTS_PER_USER_MAX)',
+    );
+    expect(t.auth.stores.projects.roleOf('shared', userIdOf(bo))).toBe('viewer');
+  });
+});
+
+describe('keys, aliases and members of a project', () => {
+  test('keys: at the bound 409 and nothing written; a revoked key frees room', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    const first = await makeKey(t, ada, 'acme', 'write');
+    await makeKey(t, ada, 'acme', 'read');
+    const over = await t.call('POST', '/api/v1/projects/acme/keys', {
+      token: ada,
+      body: { kind: 'read' },
+    });
+    expect(over.status).toBe(409);
+    expect(await json(over)).toEqual({
+      detail:
+        'a project may have at most 2 active API keys (KEYS_PER_PROJECT_MAX); revoke one to ' +
+        'make room',
+      code: 'limit_reached',
+    });
+    expect(t.auth.stores.keys.list('acme').length).toBe(2);
+    const revoked = await t.call('DELETE', `/api/v1/projects/acme/keys/${first.id}`, {
+      token: ada,
+    });
+    expect(revoked.status).toBe(204);
+    await makeKey(t, ada, 'acme', 'read');
+    expect(t.auth.stores.keys.activeCount('acme')).toBe(2);
+  });
+
+  test('revoking and minting in a loop keeps only the newest revoked keys', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    const revokedIds: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const key = await makeKey(t, ada, 'acme', 'write');
+      t.clock.advance(1000);
+      await t.call('DELETE', `/api/v1/projects/acme/keys/${key.id}`, { token: ada });
+      revokedIds.push(key.id);
+    }
+    await makeKey(t, ada, 'acme', 'write');
+    const listed = t.auth.stores.keys.list('acme');
+    // One live key and the two newest revoked ones (KEYS_PER_PROJECT_MAX = 2).
+    expect(listed.length).toBe(3);
+    expect(listed.filter((k) => k.revokedAt !== null).map((k) => k.id)).toEqual(
+      revokedIds.slice(-2),
+    );
+  });
+
+  test('aliases: at the bound 409 and nothing written; a removed alias frees room', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    const add = (alias: string) =>
+      t.call('POST', '/api/v1/projects/acme/aliases', { token: ada, body: { alias } });
+    expect((await add('acme-a')).status).toBe(201);
+    expect((await add('acme-b')).status).toBe(201);
+    const over = await add('acme-c');
+    expect(over.status).toBe(409);
+    expect(await json(over)).toEqual({
+      detail:
+        'a project may have at most 2 aliases (ALIASES_PER_PROJECT_MAX); remove one to make room',
+      code: 'limit_reached',
+    });
+    expect(t.auth.stores.aliases.projectOf('acme-c')).toBeNull();
+    const removed = await t.call('DELETE', '/api/v1/projects/acme/aliases/acme-a', {
+      token: ada,
+    });
+    expect(removed.status).toBe(204);
+    expect((await add('acme-c')).status).toBe(201);
+    expect(t.auth.stores.aliases.list('acme').map((a) => a.alias)).toEqual(['acme-b', 'acme-c']);
+  });
+
+  test('members: at the bound 409 and nothing written; a new role is no new member', async () => {
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await signUp(t, 'bo@example.com');
+    await signUp(t, 'cy@example.com');
+    await makeProject(t, ada, 'acme');
+    const add = (email: string, role = 'viewer') =>
+      t.call('POST', '/api/v1/projects/acme/members', { token: ada, body: { email, role } });
+    expect((await add('bo@example.com')).status).toBe(201);
+    const over = await add('cy@example.com');
+    expect(over.status).toBe(409);
+    expect(await json(over)).toEqual({
+      detail:
+        'a project may have at most 2 members (MEMBERS_PER_PROJECT_MAX); remove one to make room',
+      code: 'limit_reached',
+    });
+    expect(t.auth.stores.projects.members('acme').map((m) => m.email)).toEqual([
+      'ada@example.com',
+      'bo@example.com',
+    ]);
+    // Changing an existing member's role adds no one.
+    expect((await add('bo@example.com', 'owner')).status).toBe(201);
+  });
+});
+
+describe('project creation is rate-limited per user', () => {
+  const tight: Partial<AuthOptions> = {
+    rates: { ...defaultAuthOptions.rates, projectCreate: { perSecond: 1 / 60, burst: 2 } },
+  };
+
+  test('past the burst 429 with Retry-After and X-RateLimit-*, then one a minute', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'one');
+    await makeProject(t, ada, 'two');
+    const refused = await createProject(ada, { id: 'three', name: 'Three' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect((await json(refused)).code).toBe('rate_limited');
+    expect(t.auth.stores.projects.get('three')).toBeNull();
+    // Another user has a bucket of their own.
+    const bo = (await signUp(t, 'bo@example.com')).access_token;
+    expect((await createProject(bo, { id: 'bo', name: 'Bo' })).status).toBe(201);
+    t.clock.advance(60_000);
+    expect((await createProject(ada, { id: 'three', name: 'Three' })).status).toBe(201);
+  });
+
+  test('admins are exempt from the rate (not from the bound)', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const admin = await adminToken();
+    for (const id of ['a', 'b', 'c', 'd']) await makeProject(t, admin, id);
+  });
+});
+
+/** The user id inside an access token (its `sub`). */
+function userIdOf(accessToken: string): string {
+  const payload = accessToken.split('.')[1] as string;
+  return (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub: string }).sub;
+}
