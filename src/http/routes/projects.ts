@@ -134,13 +134,18 @@ function projectCore(auth: Auth) {
           description:
             'Its id is the tenant string; derived from the name when not given. An id whose ' +
             'tenant already holds events (ingested before auth was required) is 409 unless ' +
-            'an admin asks.',
+            'an admin asks. A user owns at most PROJECTS_PER_USER_MAX projects (409 ' +
+            '`limit_reached`, admins included) and creates them at a limited rate (429; ' +
+            'admins exempt).',
           requestBody: { required: true, content: jsonContent(ProjectIn, { name: 'Acme web' }) },
           responses: {
             ...created(ProjectOut, projectExample),
             ...common,
             ...bodyDocs,
-            ...errorDocs({ 409: 'Id taken, or its tenant already holds events' }),
+            ...errorDocs({
+              409: 'Id taken, its tenant already holds events, or you own PROJECTS_PER_USER_MAX',
+              429: 'Too many projects created; see Retry-After',
+            }),
           },
         },
       },
@@ -204,7 +209,12 @@ function memberRoutes(auth: Auth) {
             ...common,
             ...ownerOnly,
             ...bodyDocs,
-            ...errorDocs({ 429: 'Too many members added; retry later' }),
+            ...errorDocs({
+              409:
+                'The last owner cannot step down, the project has MEMBERS_PER_PROJECT_MAX ' +
+                'members, or the user owns PROJECTS_PER_USER_MAX projects',
+              429: 'Too many members added; retry later',
+            }),
           },
         },
       },
@@ -242,7 +252,9 @@ function keyRoutes(auth: Auth) {
         parse: 'none',
         detail: {
           summary: 'Create a write key (wk_…, public, ingest only) or a read key (rk_…, secret)',
-          description: 'The key is in this response only; it is stored as a hash.',
+          description:
+            'The key is in this response only; it is stored as a hash. A project has at most ' +
+            'KEYS_PER_PROJECT_MAX keys that are not revoked (409 `limit_reached`).',
           requestBody: {
             required: true,
             content: jsonContent(KeyIn, {
@@ -256,6 +268,7 @@ function keyRoutes(auth: Auth) {
             ...common,
             ...ownerOnly,
             ...bodyDocs,
+            ...errorDocs({ 409: 'The project has KEYS_PER_PROJECT_MAX keys; revoke one' }),
           },
         },
       },
@@ -306,7 +319,8 @@ function aliasRoutes(auth: Auth) {
           summary: 'Register a site alias (tenant_id, site_id, Umami website, Plausible domain)',
           description:
             'Events naming the alias are written to this project; browser beacons that carry ' +
-            'only a registered alias (no key) are accepted for it.',
+            'only a registered alias (no key) are accepted for it. A project has at most ' +
+            'ALIASES_PER_PROJECT_MAX aliases (409 `limit_reached`).',
           requestBody: {
             required: true,
             content: jsonContent(AliasIn, { alias: 'acme-site', kind: 'site_id' }),
@@ -316,7 +330,11 @@ function aliasRoutes(auth: Auth) {
             ...common,
             ...ownerOnly,
             ...bodyDocs,
-            ...errorDocs({ 409: 'Taken, or a tenant that holds events (admins only)' }),
+            ...errorDocs({
+              409:
+                'Taken, a tenant that holds events (admins only), or the project has ' +
+                'ALIASES_PER_PROJECT_MAX aliases',
+            }),
           },
         },
       },
