@@ -87,7 +87,27 @@ export function instantOf(local: LocalParts, tz: string): number {
   const offsets = new Set([offsetMs(wall - DAY_MS, tz), offsetMs(wall + DAY_MS, tz)]);
   const candidates = [...offsets].map((o) => wall - o);
   const exact = candidates.filter((t) => t + offsetMs(t, tz) === wall);
-  return exact.length > 0 ? Math.min(...exact) : Math.max(...candidates);
+  if (exact.length > 0) return Math.min(...exact);
+  return gapEnd(Math.min(...candidates), Math.max(...candidates), tz);
+}
+
+/**
+ * The instant the offset changes between `before` (still the old offset) and `after` (the new
+ * one): the end of a gap. Not always `wall - new offset`: a gap may begin before the wall time
+ * asked for (Toronto 1919-03-30 23:30 → 00:30 skipped midnight; its day began at 00:30, not
+ * 01:00). Offsets change on whole seconds, so a search by seconds finds it exactly.
+ */
+function gapEnd(before: number, after: number, tz: string): number {
+  const old = offsetMs(before, tz);
+  if (offsetMs(after, tz) === old) return after;
+  let lo = before / 1000;
+  let hi = after / 1000;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetMs(mid * 1000, tz) === old) lo = mid;
+    else hi = mid;
+  }
+  return hi * 1000;
 }
 
 /**

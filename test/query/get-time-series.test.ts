@@ -140,6 +140,19 @@ describe('getTimeSeries buckets', () => {
     }
   });
 
+  test('a day begun inside a gap holds its first half hour (Toronto 1919)', async () => {
+    // 23:30 -05:00 on 30 March 1919 became 00:30 -04:00: 31 March began at 04:30Z.
+    await source.add([makeEvent({ timestamp: at('1919-03-31T04:45:00Z') })]); // 00:45 -04:00
+    for (const fromMs of [at('1919-03-30T05:00:00Z'), at('1919-03-31T04:40:00Z')]) {
+      const result = await series({
+        tz: 'America/Toronto',
+        fromMs,
+        toMs: at('1919-04-02T04:00:00Z'),
+      });
+      expect(points(result)).toEqual([['1919-03-31T00:30:00-04:00', 1]]);
+    }
+  });
+
   test('week and month buckets', async () => {
     await source.add([
       makeEvent({ timestamp: at('2026-03-01T12:00:00Z') }), // Sunday

@@ -54,6 +54,21 @@ describe('time zones', () => {
     );
   });
 
+  test('a day whose midnight falls inside a gap begins where the gap ends (Toronto 1919)', () => {
+    // 1919-03-30 23:30 -05:00 → 00:30 -04:00: the gap began before midnight, so 31 March
+    // began at 00:30 (04:30Z), not at 01:00; the half hour between belongs to it.
+    const to = 'America/Toronto';
+    const day = { year: 1919, month: 3, day: 31, hour: 0, minute: 0, second: 0 };
+    expect(formatInZone(instantOf(day, to), to)).toBe('1919-03-31T00:30:00-04:00');
+    const early = at('1919-03-31T04:45:00Z'); // 00:45 -04:00
+    expect(formatInZone(bucketStart(early, 'day', to), to)).toBe('1919-03-31T00:30:00-04:00');
+    expect(labels(bucketStarts(early, at('1919-04-01T05:00:00Z'), 'day', to), to)).toEqual([
+      '1919-03-31T00:30:00-04:00',
+      '1919-04-01T00:00:00-04:00',
+    ]);
+    expect(resolveRange({ date: '1919-03-30', tz: to }).toMs).toBe(at('1919-03-31T04:30:00Z'));
+  });
+
   test('accepts IANA zones and refuses anything else', () => {
     for (const tz of ['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) {
       expect(isTimeZone(tz)).toBe(true);
