@@ -230,6 +230,12 @@ describe('ranges', () => {
     expect(resolveRange({ from: String(at('2026-03-08T00:00:00Z')) }).fromMs).toBe(
       at('2026-03-08T00:00:00Z'),
     );
+    // Before 1970 too, as events take negative epoch ms.
+    expect(resolveRange({ from: '-86400000', to: '0' })).toEqual({
+      fromMs: -86_400_000,
+      toMs: 0,
+      tz: 'UTC',
+    });
   });
 
   test('bad zones, dates, timestamps and orders are 422s naming the parameter', () => {
