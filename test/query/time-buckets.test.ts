@@ -208,6 +208,13 @@ describe('buckets', () => {
 
 describe('ranges', () => {
   test('a date is the whole local day in tz', () => {
+    // Apia skipped 2011-12-30 (UTC-10 to UTC+14): the day is empty, however it is asked for.
+    const apia = at('2011-12-30T10:00:00Z');
+    const skipped = { fromMs: apia, toMs: apia, tz: 'Pacific/Apia' };
+    expect(resolveRange({ date: '2011-12-30', tz: 'Pacific/Apia' })).toEqual(skipped);
+    expect(resolveRange({ from: '2011-12-30', to: '2011-12-30', tz: 'Pacific/Apia' })).toEqual(
+      skipped,
+    );
     expect(resolveRange({ date: '2026-03-08', tz: 'America/New_York' })).toEqual({
       fromMs: at('2026-03-08T05:00:00Z'),
       toMs: at('2026-03-09T04:00:00Z'),
