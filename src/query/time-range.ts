@@ -3,7 +3,7 @@
 
 import { AppError, DAY_MS, type FieldIssue, HOUR_MS, parseTimestamp } from '../core/index.ts';
 import type { BucketUnit } from './time-buckets.ts';
-import { addDays, instantOf, isTimeZone, type LocalParts } from './time-zone.ts';
+import { addDays, instantOf, isTimeZone, type LocalParts, shiftLocal } from './time-zone.ts';
 
 export interface TimeParams {
   /** A local day, YYYY-MM-DD: the range is that whole day in `tz`. */
@@ -74,18 +74,22 @@ export function resolveRange(params: TimeParams): ResolvedRange {
   };
 }
 
-/** Span of a bucketed read when `from` is absent, by bucket. */
-const DEFAULT_SPAN_MS: Record<BucketUnit, number> = {
-  minute: HOUR_MS,
-  hour: DAY_MS,
-  day: 30 * DAY_MS,
-  week: 12 * 7 * DAY_MS,
-  month: 365 * DAY_MS,
+/**
+ * Span of a bucketed read when `from` is absent, by bucket: calendar days and months in `tz`,
+ * so 30 days back from a local midnight is a local midnight across a DST change, and a year of
+ * months back from the 1st is the 1st in a leap year too (minutes: one hour).
+ */
+const DEFAULT_SPAN: Record<BucketUnit, { days?: number; months?: number }> = {
+  minute: {},
+  hour: { days: -1 },
+  day: { days: -30 },
+  week: { days: -12 * 7 },
+  month: { months: -12 },
 };
 
 /**
  * The range of a bucketed read, always bounded: `to` defaults to now, `from` to an hour, a
- * day, 30 days, 12 weeks or 365 days before `to`, by bucket.
+ * day, 30 days, 12 weeks or 12 months before `to` in `tz`, by bucket.
  */
 export function resolveSeriesRange(
   params: TimeParams,
@@ -94,8 +98,14 @@ export function resolveSeriesRange(
 ): { fromMs: number; toMs: number; tz: string } {
   const range = resolveRange(params);
   const toMs = range.toMs ?? Math.max(nowMs, (range.fromMs ?? 0) + 1);
-  const fromMs = range.fromMs ?? toMs - DEFAULT_SPAN_MS[bucket];
-  return { fromMs, toMs, tz: range.tz };
+  return { fromMs: range.fromMs ?? defaultFrom(toMs, bucket, range.tz), toMs, tz: range.tz };
+}
+
+function defaultFrom(toMs: number, bucket: BucketUnit, tz: string): number {
+  if (bucket === 'minute') return toMs - HOUR_MS;
+  const fromMs = shiftLocal(toMs, tz, DEFAULT_SPAN[bucket]);
+  // A day back into a day the zone skipped (Apia's 2011-12-30) can land on `to` itself.
+  return fromMs < toMs ? fromMs : toMs - DAY_MS;
 }
 
 function instant(

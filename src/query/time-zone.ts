@@ -144,6 +144,23 @@ export function addMonths(p: LocalParts, months: number): LocalParts {
   return dateParts(d);
 }
 
+/**
+ * The instant `days` calendar days and `months` months from `ms` at the same wall-clock time in
+ * `tz` (a day of the month the target month lacks becomes its last, as in Temporal), so a span
+ * back from a local midnight starts at a local midnight across DST changes and leap days.
+ */
+export function shiftLocal(ms: number, tz: string, by: { days?: number; months?: number }): number {
+  const p = localParts(ms, tz);
+  const d = new Date(0);
+  d.setUTCFullYear(p.year, p.month - 1 + (by.months ?? 0), 1);
+  const monthDays = new Date(0);
+  monthDays.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + 1, 0);
+  d.setUTCDate(Math.min(p.day, monthDays.getUTCDate()) + (by.days ?? 0));
+  const date = dateParts(d);
+  const local = { ...date, hour: p.hour, minute: p.minute, second: p.second };
+  return instantOf(local, tz) + (((ms % 1000) + 1000) % 1000);
+}
+
 /** ISO day of week of `p`'s date: 1 = Monday … 7 = Sunday. */
 export function isoWeekday(p: LocalParts): number {
   const d = new Date(0);

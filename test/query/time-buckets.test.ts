@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { AppError } from '../../src/core/index.ts';
 import { resolveRange, resolveSeriesRange } from '../../src/query/index.ts';
-import { bucketStart, bucketStarts } from '../../src/query/time-buckets.ts';
+import { type BucketUnit, bucketStart, bucketStarts } from '../../src/query/time-buckets.ts';
 import { formatInZone, instantOf, isTimeZone, offsetMs } from '../../src/query/time-zone.ts';
 
 const HOUR = 3_600_000;
@@ -268,6 +268,26 @@ describe('ranges', () => {
     expect(issuesOf(() => resolveRange({ date: '2026-03-08', from: '2026-03-01' }))).toMatchObject([
       { loc: ['query', 'date'] },
     ]);
+  });
+
+  test('a default span counts calendar days and months in tz (DST, leap years)', () => {
+    const now = at('2026-11-26T12:00:00Z');
+    const from = (params: Parameters<typeof resolveSeriesRange>[0], bucket: BucketUnit) =>
+      formatInZone(resolveSeriesRange(params, bucket, now).fromMs, params.tz ?? 'UTC');
+    const ny = 'America/New_York';
+    // 30 days before 27 November's midnight is 28 October's, though 2 November was 25 hours.
+    expect(from({ to: '2026-11-26', tz: ny }, 'day')).toBe('2026-10-28T00:00:00-04:00');
+    expect(from({ to: '2026-11-26', tz: ny }, 'week')).toBe('2026-09-04T00:00:00-04:00');
+    expect(from({ to: '2026-11-01', tz: ny }, 'hour')).toBe('2026-11-01T00:00:00-04:00');
+    // 2024 has 366 days: its months begin on 1 January, not 2 January.
+    expect(from({ to: '2024-12-31' }, 'month')).toBe('2024-01-01T00:00:00+00:00');
+    expect(from({ to: '2028-02-29T10:00:00.250Z' }, 'month')).toBe('2027-02-28T10:00:00.250+00:00');
+    expect(from({ to: '2026-10-04', tz: 'Australia/Lord_Howe' }, 'hour')).toBe(
+      '2026-10-04T00:00:00+10:30',
+    );
+    // A day back into a day the zone skipped falls back to 24 hours.
+    const apia = resolveSeriesRange({ to: '2011-12-30', tz: 'Pacific/Apia' }, 'hour', now);
+    expect(apia.toMs - apia.fromMs).toBe(24 * HOUR);
   });
 
   test('a bucketed range defaults to a span before now', () => {

@@ -143,7 +143,8 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
             'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
             `their offset; at most ${queryLimits.bucketsMax}. Without from, the range is the ` +
-            'last hour, day, 30 days, 12 weeks or 365 days before to (default now), by bucket. ' +
+            'last hour, day, 30 days, 12 weeks or 12 months before to (default now), by ' +
+            'bucket, in calendar days and months of tz. ' +
             'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
             'bucket: empty ones are 0 for count, uniques and sum, null for the others.' +
             FILTER_NOTE,
