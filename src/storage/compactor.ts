@@ -29,7 +29,7 @@ export interface CompactorDeps {
   segmentsDir: string;
   stagingDir: string;
   fault: FaultHook;
-  /** Removes replaced files once no snapshot that may read them is held. */
+  /** Removes replaced files once no snapshot that may read them is held; throws a failed one. */
   retire: (files: string[]) => void;
 }
 

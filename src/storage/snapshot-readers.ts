@@ -31,16 +31,24 @@ export class SnapshotReaders {
       const count = (this.held.get(generation) ?? 1) - 1;
       if (count === 0) this.held.delete(generation);
       else this.held.set(generation, count);
-      this.removeUnread();
       if (this.held.size === 0) for (const wake of this.waiting.splice(0)) wake();
+      // A file that cannot be removed is no failure of this read (it ran; its answer stands):
+      // thrown here, it would fail every later read of every tenant, which all retry it. It
+      // stays retired, and the next compaction that retires files reports it (see retire).
+      this.removeUnread();
     };
   }
 
-  /** Removes `files` (absent ones ignored) once no snapshot taken before now is held. */
+  /**
+   * Removes `files` (absent ones ignored) once no snapshot taken before now is held. Throws
+   * the first removal that failed, of these or of earlier files still retired (they stay
+   * retired, to be tried again).
+   */
   retire(files: string[]): void {
     this.generation++;
     this.retired.push({ generation: this.generation, files });
-    this.removeUnread();
+    const failure = this.removeUnread();
+    if (failure !== null) throw failure.error;
   }
 
   /** Resolves once no snapshot is held. */
@@ -49,14 +57,29 @@ export class SnapshotReaders {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private removeUnread(): void {
+  /** Removes the retired files no held snapshot may read; returns the first failure. */
+  private removeUnread(): { error: unknown } | null {
     let oldest = Number.POSITIVE_INFINITY;
     for (const generation of this.held.keys()) oldest = Math.min(oldest, generation);
+    let failure: { error: unknown } | null = null;
     const kept: Retired[] = [];
     for (const entry of this.retired) {
-      if (oldest < entry.generation) kept.push(entry);
-      else for (const file of entry.files) fs.rmSync(file, { force: true });
+      if (oldest < entry.generation) {
+        kept.push(entry);
+        continue;
+      }
+      const left = entry.files.filter((file) => {
+        try {
+          fs.rmSync(file, { force: true });
+          return false;
+        } catch (error) {
+          failure ??= { error };
+          return true;
+        }
+      });
+      if (left.length > 0) kept.push({ generation: entry.generation, files: left });
     }
     this.retired = kept;
+    return failure;
   }
 }

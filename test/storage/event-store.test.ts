@@ -383,6 +383,38 @@ describe('snapshot', () => {
     ]);
     expect(await idsSeen(app, 'acme')).toEqual({ rows: 3, ids: 3 });
   });
+  test('a replaced file that cannot be removed fails no read; compaction reports it', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2, smallSegmentBytesMax: 1 << 30 });
+    const app = t;
+    const store = app.engine.store;
+    for (const id of ['a1', 'a2']) {
+      await sendBatch(app, [id]);
+      await store.flusher.flush();
+    }
+    const [first] = segmentFiles(app.dataDir);
+    const held = await store.snapshot('default');
+    expect(await store.compactor.compact()).toBe(1);
+    // A replaced file that refuses removal, as on a file system remounted read-only: here a
+    // directory in its place (rm refuses it even to root).
+    const stuck = path.join(app.dataDir, 'segments', first as string);
+    fs.rmSync(stuck);
+    fs.mkdirSync(stuck);
+    held.release(); // the removal fails: not this read's failure, nor any later read's
+    expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
+    expect((await app.get('/api/v1/stats')).status).toBe(200);
+    // The file stays retired: the next compaction that retires files tries it again and
+    // reports it, rather than leaving it unsaid.
+    await sendBatch(app, ['a3']);
+    await store.flusher.flush();
+    const later = await store.snapshot('default');
+    await expect(store.compactor.compact()).rejects.toThrow('is a directory');
+    // Close waits for the snapshot held, and is woken by its release even if a removal fails.
+    const app2 = app;
+    t = undefined;
+    const closing = app2.close().then(() => 'closed');
+    later.release();
+    expect(await Promise.race([closing, Bun.sleep(5000).then(() => 'held up')])).toBe('closed');
+  });
 });
 
 describe('compaction', () => {
