@@ -348,14 +348,15 @@ export class EventStore implements EventSource {
     };
   }
 
-  /** Finishes queued commits and any running flush or compaction, then closes everything. */
+  /** Finishes queued commits, any running flush or compaction and held snapshots; closes all. */
   async close(): Promise<void> {
     await this.committer.drain();
     await this.flusher.settled();
     await this.compactor.settled();
     this.wal.close();
-    await this.readers.released();
     await this.lock.write(async () => {
+      // Under the write lock, so a snapshot being taken as close began is counted by now.
+      await this.readers.released();
       await this.hot.close();
       this.instance.closeSync();
       this.sqlite.close();

@@ -494,6 +494,22 @@ describe('close', () => {
     expect(await t.count()).toBe(3);
     expect(segmentFiles(t.dataDir)).toHaveLength(1);
   });
+  test('waits for a snapshot that was being taken as it began', async () => {
+    t = await makeTestApp();
+    const app = t;
+    t = undefined; // closed here
+    await sendBatch(app, ['c1']); // not loaded yet: the snapshot loads it while close goes on
+    const taking = app.engine.store.snapshot('default');
+    const closing = app.close().then(() => 'closed');
+    const held = await taking;
+    try {
+      const soon = await Promise.race([closing, Bun.sleep(300).then(() => 'waiting')]);
+      expect(soon).toBe('waiting');
+    } finally {
+      held.release();
+    }
+    expect(await closing).toBe('closed');
+  });
 });
 
 describe('readiness', () => {
