@@ -3,14 +3,18 @@
 // answer and retries the same batch. Bodies pass through unchanged (gzip included).
 
 export interface ProxyLogEntry {
+  method: string;
   path: string;
+  /** The query string, `?…`, or empty. */
+  search: string;
   status: number;
   encoding: string | null;
+  contentType: string | null;
 }
 
 export interface FaultProxy {
   url: string;
-  /** Requests forwarded so far: path, the status the client got, its Content-Encoding. */
+  /** Requests forwarded so far: what was asked, the status the client got. */
   log: ProxyLogEntry[];
   /** The next `count` requests to `path` get 502 after the upstream answered. */
   failNext(path: string, count?: number): void;
@@ -35,14 +39,20 @@ export function startFaultProxy(upstream: string): FaultProxy {
         decompress: false,
       });
       const bytes = await answer.arrayBuffer();
-      const encoding = request.headers.get('content-encoding');
+      const entry = {
+        method: request.method,
+        path: url.pathname,
+        search: url.search,
+        encoding: request.headers.get('content-encoding'),
+        contentType: request.headers.get('content-type'),
+      };
       const left = failures.get(url.pathname) ?? 0;
       if (left > 0) {
         failures.set(url.pathname, left - 1);
-        log.push({ path: url.pathname, status: 502, encoding });
+        log.push({ ...entry, status: 502 });
         return new Response('upstream answer dropped by the test proxy', { status: 502 });
       }
-      log.push({ path: url.pathname, status: answer.status, encoding });
+      log.push({ ...entry, status: answer.status });
       return new Response(bytes, { status: answer.status, headers: answer.headers });
     },
   });
