@@ -35,7 +35,7 @@ type Found = FoundOperation<Operation>;
 const COMPAT_POSTS = [
   ...['/ingest', '/events', '/events/bulk', '/api/events/', '/event'],
   ...['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias'].map((c) => `/v1/${c}`),
-  ...['/batch/', '/capture/', '/e/', '/i/v0/e/'],
+  ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
 ];
 
@@ -56,6 +56,7 @@ const COMPAT_READS: Record<
     url: () => '/stats?site_id=site-abc-123&date=2025-11-15',
     rows: (b) => b.top_paths,
   },
+  '/array/{token}/config': { url: () => '/array/wk_test/config' },
 };
 
 /** Reads that must fail, each with an error its route documents. */
@@ -66,6 +67,7 @@ const BAD_READS = [
   ['/api/events/{event_id}/', '/api/events/not-a-uuid/'],
   ['/api/events/{event_id}/', '/api/events/3f2b8c1e-9a4d-4e7f-b6c5-000000000000/'],
   ['/stats', '/stats?site_id=site-abc-123&date=yesterday'],
+  ['/array/{token}/config', '/array/not%20a%20token/config'],
 ] as const;
 
 /** How analytics-node sends its write key; the open mode takes any. */

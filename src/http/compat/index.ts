@@ -8,6 +8,7 @@ import type { IngestRoute } from '../cors.ts';
 import { errorResponse, toAppError } from '../errors.ts';
 import { plausibleRoutes } from './plausible.ts';
 import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
+import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
 import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
@@ -26,6 +27,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   ...SEGMENT_TYPES.map((type) => `/v1/${type}`),
   ...Object.keys(SEGMENT_SHORT_PATHS).map((short) => `/v1/${short}`),
   ...POSTHOG_PATHS,
+  ...POSTHOG_FLAG_PATHS,
   '/api/send',
   '/api/batch',
   '/api/event',
@@ -48,6 +50,7 @@ export function compatRoutes(deps: AppDeps) {
     .use(seed004Routes(deps))
     .use(segmentRoutes(deps))
     .use(posthogRoutes(deps))
+    .use(posthogConfigRoutes(deps))
     .use(umamiRoutes(deps))
     .use(plausibleRoutes(deps));
 }

@@ -50,14 +50,19 @@ import {
 export const POSTHOG_PATHS = ['/batch/', '/capture/', '/e/', '/i/v0/e/'] as const;
 type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
-export function posthogRoutes(deps: AppDeps) {
-  const shape: ErrorShape = (error) => {
+/** PostHog's error body, with the CORS headers a page needs to read it. */
+export function posthogErrorShape(deps: AppDeps): ErrorShape {
+  return (error) => {
     const e = asPostHogError(error);
     const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
     const type = e.status < 500 && e.status !== 429 ? 'validation_error' : 'server_error';
     const kind = e.status === 401 || e.status === 403 ? 'authentication_error' : type;
     return json({ type: kind, code: e.code, detail: e.message, attr: null }, e.status, headers);
   };
+}
+
+export function posthogRoutes(deps: AppDeps) {
+  const shape = posthogErrorShape(deps);
   const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
     const { request, server } = c;
     admitIngest(deps);
@@ -135,7 +140,7 @@ const CaptureBody = t.Union([
   CapturedEvent,
 ]);
 
-const PostHogErrorOut = t.Object({
+export const PostHogErrorOut = t.Object({
   type: t.Union([
     t.Literal('validation_error'),
     t.Literal('authentication_error'),

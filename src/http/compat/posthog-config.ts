@@ -1,0 +1,203 @@
+// What posthog-js asks of PostHog besides capture, answered as PostHog answers a project with
+// no feature flags, recordings, surveys or site apps: the remote config it loads at start
+// (GET /array/{token}/config.js, then /array/{token}/config) and the feature flags
+// (POST /flags/?v=2, and the /decide/ of older SDKs). Without these answers the SDK logs
+// errors on every page, falls back to uncompressed JSON, and leaves `onFeatureFlags` callbacks
+// waiting forever. The config advertises gzip-js (which /e/ and /i/v0/e/ read) and names
+// /i/v0/e/ as the capture endpoint, as PostHog's does; recordings, surveys, heatmaps, dead
+// clicks and web vitals are off, so the SDK never asks for what Tally does not keep.
+
+import { Elysia, t } from 'elysia';
+import { AppError } from '../../core/index.ts';
+import type { AppDeps } from '../context.ts';
+import { openApiSchema } from '../model.ts';
+import {
+  EXAMPLE_WRITE_KEY,
+  errorAnswers,
+  INGEST_ERROR_TEXT,
+  jsonAnswer,
+  openObject,
+} from './docs.ts';
+import { objectOf, textOf } from './ingest.ts';
+import { PostHogErrorOut, posthogErrorShape } from './posthog.ts';
+import { readCaptureBody } from './posthog-body.ts';
+import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
+
+/** The POST routes of feature flags, for the app's CORS (preflights from any site). */
+export const POSTHOG_FLAG_PATHS = ['/flags/', '/decide/'] as const;
+
+/** A project token as PostHog and Tally write them (phc_…, wk_…); anything else is a 404. */
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A flags request is a few KB of person and group properties. */
+const FLAGS_BODY_BYTES_MAX = 256 * 1024;
+
+/** PostHog's remote config for a project with nothing but product analytics switched on. */
+export function remoteConfigOf(token: string) {
+  return {
+    token,
+    supportedCompression: ['gzip', 'gzip-js'],
+    hasFeatureFlags: true,
+    captureDeadClicks: false,
+    capturePerformance: false,
+    autocapture_opt_out: false,
+    autocaptureExceptions: false,
+    analytics: { endpoint: '/i/v0/e/' },
+    elementsChainAsString: true,
+    errorTracking: { autocaptureExceptions: false, suppressionRules: [] },
+    sessionRecording: false,
+    heatmaps: false,
+    surveys: false,
+    productTours: false,
+    conversations: false,
+    defaultIdentifiedOnly: true,
+    siteApps: [],
+  };
+}
+
+/**
+ * The script form of the remote config, as PostHog serves it. The token is a JSON string with
+ * `<` escaped, so no token can end the script or a surrounding <script> element.
+ */
+export function remoteConfigScript(token: string): string {
+  const literal = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+  return (
+    '(function() {\n' +
+    '  window._POSTHOG_REMOTE_CONFIG = window._POSTHOG_REMOTE_CONFIG || {};\n' +
+    `  window._POSTHOG_REMOTE_CONFIG[${literal(token)}] = {\n` +
+    `    config: ${literal(remoteConfigOf(token))},\n` +
+    '    siteApps: []\n' +
+    '  };\n' +
+    '})();\n'
+  );
+}
+
+/**
+ * The flags answer: no flags. `/flags/?v=2` (and `/decide/?v=4`) answer the v2 shape
+ * (`flags`), older versions the v1 shape (`featureFlags`, `featureFlagPayloads`); /decide/
+ * and `config=true` add the remote config, as PostHog's do.
+ */
+export function flagsAnswerOf(path: string, query: URLSearchParams, token: string) {
+  const decide = path.startsWith('/decide');
+  const version = Number(query.get('v') ?? (decide ? 3 : 1));
+  const v2 = decide ? version >= 4 : version >= 2;
+  const flags = v2 ? { flags: {} } : { featureFlags: {}, featureFlagPayloads: {} };
+  const withConfig = decide || query.get('config') === 'true';
+  return {
+    ...(withConfig ? remoteConfigOf(token) : {}),
+    ...flags,
+    errorsWhileComputingFlags: false,
+    quotaLimited: [],
+    requestId: crypto.randomUUID(),
+  };
+}
+
+export function posthogConfigRoutes(deps: AppDeps) {
+  const shape = posthogErrorShape(deps);
+  const flags = guarded(shape, async ({ request }: { request: Request }) => {
+    const url = new URL(request.url);
+    const body = objectOf(await readCaptureBody(request, FLAGS_BODY_BYTES_MAX));
+    if (body === undefined) throw new AppError('bad_request', 'the body must be a JSON object');
+    const token = textOf(body.token) ?? textOf(body.api_key);
+    if (token === undefined) {
+      throw new AppError('unauthorized', 'a flags request needs its project token (`token`)');
+    }
+    deps.tenancy.forIngest(request, { key: token }); // 401/403 as a capture with it would get
+    return json(flagsAnswerOf(url.pathname, url.searchParams, token), 200, CORS_HEADERS);
+  });
+  const app = new Elysia({ tags: ['compatibility'] }).use(preflightRoutes(POSTHOG_FLAG_PATHS));
+  for (const path of POSTHOG_FLAG_PATHS) {
+    app.post(path, flags, { parse: 'none', detail: flagsDoc(path) });
+  }
+  app.get('/array/:token/config', ({ params }) => configAnswer(params.token, 'json'), {
+    detail: configDoc(),
+  });
+  app.get('/array/:token/config.js', ({ params }) => configAnswer(params.token, 'js'));
+  return app;
+}
+
+function configAnswer(token: string, form: 'json' | 'js'): Response {
+  if (!TOKEN.test(token)) {
+    return json({ detail: 'no project has this token', code: 'not_found' }, 404, CORS_HEADERS);
+  }
+  if (form === 'json') return json(remoteConfigOf(token), 200, CORS_HEADERS);
+  return new Response(remoteConfigScript(token), {
+    headers: { ...CORS_HEADERS, 'content-type': 'application/javascript; charset=utf-8' },
+  });
+}
+
+const FlagsRequest = t.Object(
+  {
+    token: t.String({ description: 'The project key: a write key (`api_key` works too).' }),
+    distinct_id: t.Optional(t.String()),
+    groups: t.Optional(openObject()),
+    person_properties: t.Optional(openObject()),
+  },
+  { additionalProperties: true },
+);
+
+function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
+  const example = { token: EXAMPLE_WRITE_KEY, distinct_id: 'user_42', groups: {} };
+  const base64 = Buffer.from(JSON.stringify(example)).toString('base64');
+  const e = INGEST_ERROR_TEXT;
+  const answer = flagsAnswerOf(path, new URLSearchParams('v=2'), EXAMPLE_WRITE_KEY);
+  return {
+    summary: `PostHog: feature flags (${path})`,
+    description:
+      'Tally keeps no feature flags: every request is answered with none, in the shape the ' +
+      "SDK asked for (`?v=2`: `flags`; older: `featureFlags`), so the SDK's flag callbacks run " +
+      'and every flag reads as not set. Bodies as capture takes them (JSON, gzip-js, base64 ' +
+      'form).',
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: openApiSchema(FlagsRequest), example },
+        'text/plain': { schema: openApiSchema(FlagsRequest), example: JSON.stringify(example) },
+        'application/x-www-form-urlencoded': {
+          schema: openApiSchema(
+            t.Object({ data: t.String({ description: 'The JSON body, base64.' }) }),
+          ),
+          example: `data=${encodeURIComponent(base64)}`,
+        },
+      },
+    },
+    responses: {
+      200: jsonAnswer('No flags', openObject('No flags, in the asked-for shape.'), answer),
+      ...errorAnswers(
+        {
+          400: 'Malformed JSON, gzip or form',
+          401: 'No token, or (AUTH_MODE=required) not a valid write key',
+          403: e.forbidden,
+          413: 'A body over 256 KiB',
+          415: e.mediaType,
+          429: e.busy,
+        },
+        () => PostHogErrorOut,
+      ),
+    },
+  };
+}
+
+/** The JSON form's documentation (OpenAPI leaves out paths with a dot, as config.js). */
+function configDoc() {
+  return {
+    summary: 'PostHog: remote config',
+    description:
+      'The remote config of a PostHog project with only product analytics: gzip-js bodies to ' +
+      '/i/v0/e/, no recordings, surveys, heatmaps or site apps; the same for every token. ' +
+      'posthog-js first loads its script form, `/array/{token}/config.js`, which sets ' +
+      '`window._POSTHOG_REMOTE_CONFIG[token] = {config, siteApps: []}`.',
+    responses: {
+      200: jsonAnswer(
+        'The remote config',
+        openObject('The remote config.'),
+        remoteConfigOf(EXAMPLE_WRITE_KEY),
+      ),
+      404: jsonAnswer(
+        'Not a token (letters, digits, `_` and `-`, up to 128)',
+        t.Object({ detail: t.String(), code: t.String() }),
+        { detail: 'no project has this token', code: 'not_found' },
+      ),
+    },
+  };
+}
