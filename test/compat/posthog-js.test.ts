@@ -4,7 +4,7 @@
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
-import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { keyTenancy } from './helpers/key-tenancy.ts';
 
 type Json = Record<string, unknown>;
@@ -108,5 +108,103 @@ describe('posthog-js feature flags', () => {
     );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+/** The properties posthog-js puts on a `$pageview` after a client-side navigation. */
+function browserProperties(extra: Json = {}): Json {
+  const sdk = [
+    ...['$os', '$browser', '$device_type', '$timezone', '$timezone_offset', '$host'],
+    ...['$browser_version', '$browser_language', '$browser_language_prefix'],
+    ...['$screen_height', '$screen_width', '$viewport_height', '$viewport_width', '$lib'],
+    ...['$lib_version', '$insert_id', '$time', '$sdk_dist_channel', '$initialization_time'],
+    ...['$configured_session_timeout_ms', '$device_id', '$user_id', '$referring_domain'],
+    ...['$autocapture_disabled_server_side', '$web_vitals_enabled_server_side'],
+    ...['$exception_capture_enabled_server_side', '$dead_clicks_enabled_server_side'],
+    ...['$sdk_debug_extensions_init_method', '$sdk_debug_extensions_init_time_ms'],
+    ...['$active_feature_flags', '$feature_flag_payloads', '$feature_flag_request_id'],
+    ...['$config_defaults', '$window_id', '$session_entry_referrer', '$session_entry_url'],
+    ...['$session_entry_referring_domain', '$session_entry_host', '$session_entry_pathname'],
+    ...['$recording_status', '$sdk_debug_retry_queue_size', '$lib_custom_api_host'],
+    ...['$pageview_id', '$prev_pageview_id', '$prev_pageview_last_scroll'],
+    ...['$prev_pageview_last_scroll_percentage', '$prev_pageview_max_scroll'],
+    ...['$prev_pageview_max_scroll_percentage', '$prev_pageview_last_content'],
+    ...['$prev_pageview_last_content_percentage', '$prev_pageview_max_content'],
+    ...['$prev_pageview_max_content_percentage', '$prev_pageview_pathname'],
+    ...['$prev_pageview_duration', '$browser_type', '$is_identified'],
+    ...['$process_person_profile', '$lib_rate_limit_remaining_tokens'],
+  ];
+  return {
+    ...Object.fromEntries(sdk.map((key, i) => [key, `v${i}`])),
+    $is_identified: true,
+    $current_url: 'https://shop.example/docs',
+    $pathname: '/docs',
+    $raw_user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36',
+    $referrer: '$direct',
+    $session_id: 's1',
+    distinct_id: 'user_42',
+    token: 'wk_acme',
+    title: 'Docs',
+    navigation_type: 'history_change',
+    ...extra,
+  };
+}
+
+/** Once a URL has any campaign parameter, posthog-js sends all of them, null but those. */
+const CAMPAIGN_KEYS = [
+  ...['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'gad_source'],
+  ...['mc_cid', 'gclid', 'gclsrc', 'dclid', 'gbraid', 'wbraid', 'fbclid', 'msclkid', 'twclid'],
+  ...['li_fat_id', 'igshid', 'ttclid', 'rdt_cid', 'epik', 'qclid', 'sccid', 'irclid', '_kx'],
+];
+
+describe('posthog-js events', () => {
+  test("a navigation's $pageview (67 properties) and a campaign visit's (90) are stored", async () => {
+    const campaign = {
+      ...Object.fromEntries(CAMPAIGN_KEYS.map((key) => [key, null])),
+      utm_source: 'news',
+      gclid: 'abc',
+      ...Object.fromEntries(CAMPAIGN_KEYS.map((key) => [`$session_entry_${key}`, null])),
+      $session_entry_utm_source: 'news',
+    };
+    const at = new Date(T0).toISOString();
+    const pageview = (uuid: string, properties: Json) => ({
+      uuid,
+      event: '$pageview',
+      timestamp: at,
+      properties,
+    });
+    const plain = browserProperties();
+    const landing = browserProperties({ ...campaign, $set: { plan: 'pro' }, plan: 'pro' });
+    expect(Object.keys(plain).length).toBeGreaterThan(64);
+    expect(Object.keys(landing).length).toBeGreaterThan(90);
+    const res = await gzipText('/i/v0/e/', [pageview('nav', plain), pageview('utm', landing)]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ page_views: 2 });
+
+    const stored = await t.getJson('/api/v1/events/utm?tenant_id=acme');
+    expect(stored).toMatchObject({ user_id: 'user_42', path: '/docs', session_id: 's1' });
+    const properties = stored.properties as Json;
+    // The page's and the campaign's own properties at the top, nulls nowhere, PostHog's
+    // `$` properties under $posthog, person updates where PostHog reads them.
+    expect(Object.keys(properties).sort()).toEqual(
+      ['$posthog', '$set', 'gclid', 'navigation_type', 'plan', 'title', 'utm_source'].sort(),
+    );
+    const sdk = properties.$posthog as Json;
+    expect(sdk).toMatchObject({ $browser_version: 'v6', $session_entry_utm_source: 'news' });
+    expect(Object.values(sdk)).not.toContain(null);
+    expect(sdk.$current_url).toBeUndefined(); // it is the url field
+    expect(properties.$set).toEqual({ plan: 'pro' });
+    const filtered = await t.getJson('/api/v1/stats?tenant_id=acme&property.utm_source=news');
+    expect(filtered).toMatchObject({ page_views: 1 });
+  });
+
+  test("the app's own properties are still held to the 64-key limit", async () => {
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
+    const res = await gzipText('/e/', [
+      { event: 'x', uuid: 'many', properties: { ...browserProperties(), ...many } },
+    ]);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).detail).toContain('at most 64 keys');
   });
 });

@@ -1,6 +1,7 @@
 // PostHog's capture API: POST /batch/, /capture/, /e/ and /i/v0/e/. The body's `api_key` (or
 // `token`) is the write key; `uuid` is the event_id, so a retried batch is stored once;
-// `$pageview` is a page view with `$current_url` as its url and path. Timestamps are read as
+// `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
+// properties are kept under `$posthog` (posthog-properties.ts). Timestamps are read as
 // PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
 // receive time for one that is invalid or more than 23 h ahead. Events that break a rule are
 // left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
@@ -38,6 +39,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
+import { storedProperties } from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -117,7 +119,9 @@ const CapturedEvent = t.Object(
     properties: t.Optional(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
-          'their fields; `token` is the write key; the rest are stored as properties.',
+          'their fields; `token` is the write key; the other `$` properties are stored ' +
+          'under `$posthog` ($set, $set_once, $unset, $groups at the top); the rest as sent; ' +
+          'null values are left out.',
       ),
     ),
     $set: t.Optional(openObject()),
@@ -319,7 +323,7 @@ function inputOf(
     session_id: take('$session_id'),
     ip: take('$ip'),
     user_agent: take('$raw_user_agent'),
-    properties,
+    properties: storedProperties(properties),
   };
 }
 

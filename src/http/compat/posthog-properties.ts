@@ -1,0 +1,28 @@
+// Which of a PostHog event's properties Tally keeps where. posthog-js adds some 40–60
+// properties of its own to every event (`$browser_version`, `$screen_width`, `$session_entry_*`,
+// `$prev_pageview_*`, `$lib_rate_limit_remaining_tokens`, …), and once a page's URL carries any
+// campaign parameter it adds all ~26 of them, null but the ones present: a landing page with
+// `?utm_source=x` gives 80–100 keys, past the unified event's 64, so every event of that visit
+// would be refused. Stored instead: the event's own properties (the app's and the campaign's)
+// at the top, where `property.<key>` filters and breakdowns find them; PostHog's `$` properties
+// together under one key, `$posthog`, the same for every event; null values nowhere (a null
+// property reads the same as an absent one). Person and group updates (`$set`, `$set_once`,
+// `$unset`, `$groups`) stay at the top, as PostHog's ingestion reads them there.
+
+/** The one property that holds PostHog's own `$` properties. */
+export const POSTHOG_PROPERTIES_KEY = '$posthog';
+
+const TOP_LEVEL = new Set(['$set', '$set_once', '$unset', '$groups']);
+
+/** `properties` as stored: see the header. */
+export function storedProperties(properties: Record<string, unknown>): Record<string, unknown> {
+  const stored: Record<string, unknown> = {};
+  const sdk: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(properties)) {
+    if (value === null) continue;
+    if (key.startsWith('$') && !TOP_LEVEL.has(key)) sdk[key] = value;
+    else stored[key] = value;
+  }
+  if (Object.keys(sdk).length > 0) stored[POSTHOG_PROPERTIES_KEY] = sdk;
+  return stored;
+}
