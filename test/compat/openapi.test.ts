@@ -35,6 +35,7 @@ type Found = FoundOperation<Operation>;
 const COMPAT_POSTS = [
   ...['/ingest', '/events', '/events/bulk', '/api/events/', '/event'],
   ...['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias'].map((c) => `/v1/${c}`),
+  '/v1/m',
   ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
 ];

@@ -337,6 +337,34 @@ describe('Segment batches, clocks and analytics.js paths', () => {
   });
 });
 
+describe("analytics.js's usage metrics", () => {
+  test('/v1/m is answered as Segment answers it, across origins, and nothing is stored', async () => {
+    const t = await makeCompatApp();
+    try {
+      // What analytics-next posts every 30 s to the apiHost it was given for Segment.io.
+      const series = [
+        {
+          type: 'Counter',
+          metric: 'analytics_js.invoke',
+          value: 1,
+          tags: { method: 'track', library: 'analytics.js', library_version: 'npm:next-1.84.3' },
+        },
+      ];
+      const text = { 'content-type': 'text/plain', origin: 'https://shop.example' };
+      const res = await t.post('/v1/m', JSON.stringify({ series }), text);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ success: true });
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect((await t.post('/v1/m', '{"series": 1}', text)).status).toBe(400);
+      expect((await t.post('/v1/m', '{"series": [', text)).status).toBe(400);
+      const stats = await t.getJson('/api/v1/stats?tenant_id=default&bots=include');
+      expect(stats.total_events).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('Segment overload', () => {
   test('a store that cannot take writes answers 503 with Retry-After (clients retry)', async () => {
     const t = await makeCompatApp({ engine: { diskFreeBytesMin: 2 ** 60 } });

@@ -14,6 +14,7 @@ import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
 import { seed004Routes } from './seed-004.ts';
 import { SEGMENT_SHORT_PATHS, SEGMENT_TYPES, segmentRoutes } from './segment.ts';
+import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts';
 import { umamiRoutes } from './umami.ts';
 
 /** Every compatibility ingest route, for the app's CORS (`*`, beacons from any site). */
@@ -26,6 +27,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   '/v1/batch',
   ...SEGMENT_TYPES.map((type) => `/v1/${type}`),
   ...Object.keys(SEGMENT_SHORT_PATHS).map((short) => `/v1/${short}`),
+  SEGMENT_METRICS_PATH,
   ...POSTHOG_PATHS,
   ...POSTHOG_FLAG_PATHS,
   '/api/send',
@@ -49,6 +51,7 @@ export function compatRoutes(deps: AppDeps) {
     .use(seed003Routes(deps))
     .use(seed004Routes(deps))
     .use(segmentRoutes(deps))
+    .use(segmentMetricsRoutes(deps))
     .use(posthogRoutes(deps))
     .use(posthogConfigRoutes(deps))
     .use(umamiRoutes(deps))

@@ -53,8 +53,13 @@ export const SEGMENT_SHORT_PATHS: Readonly<Record<string, SegmentType | 'batch'>
   b: 'batch',
 };
 
+/** Tally's error body, with Segment's statuses: bad input and limits are 400s. */
+export function segmentErrorShape(deps: AppDeps): ErrorShape {
+  return (error) => errorResponse(asSegmentError(error), retryAfter(deps));
+}
+
 export function segmentRoutes(deps: AppDeps) {
-  const shape: ErrorShape = (error) => errorResponse(asSegmentError(error), retryAfter(deps));
+  const shape = segmentErrorShape(deps);
   const handle = (type: SegmentType | 'batch') =>
     guarded(shape, async ({ request, server }: { request: Request; server: Server }) => {
       const bytesMax = type === 'batch' ? SEGMENT_BATCH_BYTES_MAX : SEGMENT_EVENT_BYTES_MAX;
