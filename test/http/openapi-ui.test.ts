@@ -22,9 +22,18 @@ describe('/openapi page', () => {
       '/openapi/assets/swagger-ui.css',
     ]);
     expect(html).not.toMatch(/https?:\/\//);
-    // Relative to the page: /openapi/json.
-    expect(html).toContain('"url":"openapi/json"');
+    expect(html).toContain('"url":"/openapi/json"');
     expect(html).toContain('"validatorUrl":"none"');
+  });
+
+  test('names the document by an absolute path, so /openapi/ loads it too', async () => {
+    // A relative "openapi/json" resolves to /openapi/openapi/json from /openapi/ (a 404).
+    const res = await t.get('/openapi/');
+    expect(res.status).toBe(200);
+    const url = /"url":"([^"]+)"/.exec(await res.text())?.[1] as string;
+    const spec = await t.get(new URL(url, 'http://localhost/openapi/').pathname);
+    expect(spec.status).toBe(200);
+    expect(((await spec.json()) as { info: { title: string } }).info.title).toBe('Tally');
   });
 
   test('serves Swagger UI script and style sheet with their types and etags', async () => {

@@ -18,6 +18,9 @@ const FILES: Record<string, string> = {
 export const swaggerUiOptions = {
   cdn: `${OPENAPI_UI_ASSETS}/swagger-ui-bundle.js`,
   theme: `${OPENAPI_UI_ASSETS}/swagger-ui.css`,
+  // The plugin's default is relative ("openapi/json"), which the page also served at /openapi/
+  // resolves to /openapi/openapi/json, a 404: "Failed to load API definition".
+  url: '/openapi/json',
   // Swagger UI would otherwise send the spec's URL to validator.swagger.io for a badge.
   validatorUrl: 'none',
 };
