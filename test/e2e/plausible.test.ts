@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { type CompatServer, startCompatServer } from '../compat/helpers/compat-server.ts';
 import { type LaunchedBrowser, launchChromium } from '../helpers/chromium.ts';
+import { type Site, serveSite } from '../helpers/site.ts';
 
 const TRACKER = path.resolve(
   import.meta.dir,
@@ -18,7 +19,7 @@ const DOMAIN = 'shop.example';
 const ARRIVAL_MS = 5_000;
 
 let tally: CompatServer;
-let site: ReturnType<typeof Bun.serve>;
+let site: Site;
 let context: BrowserContext;
 let browser: LaunchedBrowser | undefined;
 
@@ -47,16 +48,7 @@ beforeAll(async () => {
   tally = await startCompatServer();
   const html = page(`${tally.url}/api/event`);
   const tracker = readFileSync(TRACKER, 'utf8');
-  site = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(request) {
-      if (new URL(request.url).pathname === '/plausible.js') {
-        return new Response(tracker, { headers: { 'content-type': 'text/javascript' } });
-      }
-      return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } });
-    },
-  });
+  site = serveSite({ scriptPath: '/plausible.js', script: tracker, html });
   browser = await launchChromium();
   context = browser.context;
 });

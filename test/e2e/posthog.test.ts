@@ -12,6 +12,7 @@ import { type CompatServer, startCompatServer } from '../compat/helpers/compat-s
 import { type FaultProxy, startFaultProxy } from '../compat/helpers/fault-proxy.ts';
 import { keyTenancy } from '../compat/helpers/key-tenancy.ts';
 import { type LaunchedBrowser, launchChromium } from '../helpers/chromium.ts';
+import { type Site, serveSite } from '../helpers/site.ts';
 
 const SDK = path.resolve(import.meta.dir, '../../node_modules/posthog-js/dist/module.mjs');
 /** A write key of project `shop` (the test resolver maps wk_<project> to <project>). */
@@ -20,7 +21,7 @@ const ARRIVAL_MS = 15_000;
 
 let tally: CompatServer;
 let proxy: FaultProxy;
-let site: ReturnType<typeof Bun.serve>;
+let site: Site;
 let context: BrowserContext;
 let browser: LaunchedBrowser | undefined;
 
@@ -59,18 +60,7 @@ beforeAll(async () => {
   proxy = startFaultProxy(tally.url);
   const html = page(proxy.url);
   const sdk = readFileSync(SDK, 'utf8');
-  site = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(request) {
-      const { pathname } = new URL(request.url);
-      if (pathname === '/posthog.js') {
-        return new Response(sdk, { headers: { 'content-type': 'text/javascript' } });
-      }
-      const body = pathname === '/bye' ? '<!doctype html><title>Bye</title>' : html;
-      return new Response(body, { headers: { 'content-type': 'text/html; charset=utf-8' } });
-    },
-  });
+  site = serveSite({ scriptPath: '/posthog.js', script: sdk, html });
   browser = await launchChromium();
   context = browser.context;
 });

@@ -12,6 +12,7 @@ import { type CompatServer, startCompatServer } from '../compat/helpers/compat-s
 import { type FaultProxy, startFaultProxy } from '../compat/helpers/fault-proxy.ts';
 import { keyTenancy } from '../compat/helpers/key-tenancy.ts';
 import { type LaunchedBrowser, launchChromium } from '../helpers/chromium.ts';
+import { type Site, serveSite } from '../helpers/site.ts';
 
 const SDK = path.resolve(
   import.meta.dir,
@@ -22,7 +23,7 @@ const REFERRER = 'https://news.example/launch';
 
 let tally: CompatServer;
 let proxy: FaultProxy;
-let site: ReturnType<typeof Bun.serve>;
+let site: Site;
 let context: BrowserContext;
 let browser: LaunchedBrowser | undefined;
 let origin: string;
@@ -75,18 +76,7 @@ beforeAll(async () => {
   }
   const sdk = await (built.outputs[0] as Blob).text();
   const html = page(`${proxy.url.replace('http://', '')}/v1`);
-  site = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(request) {
-      const { pathname } = new URL(request.url);
-      if (pathname === '/analytics.js') {
-        return new Response(sdk, { headers: { 'content-type': 'text/javascript' } });
-      }
-      const body = pathname === '/bye' ? '<!doctype html><title>Bye</title>' : html;
-      return new Response(body, { headers: { 'content-type': 'text/html; charset=utf-8' } });
-    },
-  });
+  site = serveSite({ scriptPath: '/analytics.js', script: sdk, html });
   origin = `http://127.0.0.1:${site.port}`;
   browser = await launchChromium();
   context = browser.context;
