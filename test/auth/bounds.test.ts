@@ -3,8 +3,16 @@
 // over a bound is a 409 naming it and writes nothing; freeing room makes room.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import { type AuthOptions, bootstrapAuth, defaultAuthOptions } from '../../src/auth/index.ts';
-import { type AuthApp, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
+import { type AuthOptions, defaultAuthOptions } from '../../src/auth/index.ts';
+import {
+  type AuthApp,
+  adminToken,
+  json,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+} from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -27,15 +35,6 @@ const ownedIds = async (token: string) =>
   ((await json(await t.call('GET', '/api/v1/projects', { token }))) as unknown as { id: string }[])
     .map((p) => p.id)
     .sort();
-
-async function adminToken(): Promise<string> {
-  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
-  if (boot === null) throw new Error('expected a bootstrap');
-  const res = await t.call('POST', '/api/v1/auth/login', {
-    body: { email: boot.adminEmail, password: boot.adminPassword },
-  });
-  return ((await json(res)) as { access_token: string }).access_token;
-}
 
 describe('projects a user owns (PROJECTS_PER_USER_MAX)', () => {
   test('at the bound a create is 409 naming it, and nothing is written', async () => {
@@ -78,7 +77,7 @@ describe('projects a user owns (PROJECTS_PER_USER_MAX)', () => {
 
   test('admins are bound too, and the bootstrap default project counts', async () => {
     t = await makeAuthApp({ auth: bounded });
-    const admin = await adminToken();
+    const admin = await adminToken(t);
     await makeProject(t, admin, 'mine');
     const res = await createProject(admin, { id: 'more', name: 'More' });
     expect(res.status).toBe(409);
@@ -232,7 +231,7 @@ describe('project creation is rate-limited per user', () => {
 
   test('admins are exempt from the rate (not from the bound)', async () => {
     t = await makeAuthApp({ auth: tight });
-    const admin = await adminToken();
+    const admin = await adminToken(t);
     for (const id of ['a', 'b', 'c', 'd']) await makeProject(t, admin, id);
   });
 });

@@ -5,6 +5,7 @@
 import {
   type Auth,
   type AuthOptions,
+  bootstrapAuth,
   createAuth,
   storedEventsProbe,
 } from '../../src/auth/index.ts';
@@ -126,6 +127,16 @@ export async function signUp(
   const login = await t.call('POST', '/api/v1/auth/login', { body: { email, password } });
   if (login.status !== 200) throw new Error(`login ${email}: ${login.status}`);
   return (await login.json()) as Tokens;
+}
+
+/** Bootstraps the admin (and the default project) and signs in as them: an access token. */
+export async function adminToken(t: AuthApp): Promise<string> {
+  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+  if (boot === null) throw new Error('expected a bootstrap');
+  const res = await t.call('POST', '/api/v1/auth/login', {
+    body: { email: boot.adminEmail, password: boot.adminPassword },
+  });
+  return ((await json(res)) as { access_token: string }).access_token;
 }
 
 /** Creates a project owned by the holder of `token`. */

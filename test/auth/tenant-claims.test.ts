@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { bootstrapAuth, storedEventsProbe } from '../../src/auth/index.ts';
 import { createLogger } from '../../src/core/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
-import { type AuthApp, json, makeAuthApp, signUp } from './harness.ts';
+import { type AuthApp, adminToken, json, makeAuthApp, signUp } from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -29,16 +29,6 @@ async function ingestOpen(tenant: string): Promise<void> {
 
 const createProject = (token: string, body: Record<string, string>) =>
   t.call('POST', '/api/v1/projects', { token, body });
-
-/** Signs in as a bootstrap admin. */
-async function adminToken(): Promise<string> {
-  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
-  if (boot === null) throw new Error('expected a bootstrap');
-  const res = await t.call('POST', '/api/v1/auth/login', {
-    body: { email: boot.adminEmail, password: boot.adminPassword },
-  });
-  return ((await json(res)) as { access_token: string }).access_token;
-}
 
 test('two concurrent creates from the same name both succeed, on different ids', async () => {
   t = await makeAuthApp();
@@ -81,7 +71,7 @@ describe('a tenant that already holds events', () => {
   test('cannot be taken as an alias by a self-registered user; an admin may', async () => {
     t = await makeAuthApp();
     await ingestOpen('acme');
-    const admin = await adminToken();
+    const admin = await adminToken(t);
     const mallory = await signUp(t, 'mallory@example.com');
     expect((await createProject(mallory.access_token, { id: 'mine', name: 'mine' })).status).toBe(
       201,
@@ -125,7 +115,7 @@ describe('a tenant that already holds events', () => {
   test('an admin may claim it and then reads its events', async () => {
     t = await makeAuthApp();
     await ingestOpen('acme');
-    const token = await adminToken();
+    const token = await adminToken(t);
     const made = await createProject(token, { id: 'acme', name: 'Acme' });
     expect(made.status).toBe(201);
     const read = await t.call('GET', '/api/v1/events?tenant_id=acme', { token });
