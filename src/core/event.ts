@@ -126,7 +126,10 @@ export function normalizeEvent(
   const needsIp = ctx.keepIp || (!userId && !anonymousId);
   // An address in the body gets the one spelling the request's address gets (no port, IPv6
   // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
-  const ip = input.ip !== undefined ? normalizeIp(input.ip) : needsIp ? ctx.ip : null;
+  // An empty one names no address (as in the compatibility APIs): kept, it would make every
+  // visitor who sends it with one user agent one visitor_id for the day.
+  const bodyIp = input.ip === undefined ? '' : normalizeIp(input.ip);
+  const ip = bodyIp !== '' ? bodyIp : needsIp ? ctx.ip : null;
   return {
     ok: true,
     event: {

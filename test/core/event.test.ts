@@ -34,6 +34,14 @@ describe('normalizeEvent', () => {
     expect(own.ok && own.event.ip).toBe('198.51.100.1');
   });
 
+  test('an empty or blank ip in the body is no address: the request gives it', () => {
+    // Kept as "", every such visitor with one user agent would be one visitor_id that day.
+    for (const ip of ['', '   ']) {
+      const r = normalizeEvent({ name: 'x', ip }, 'acme', ctx, ['body']);
+      expect(r.ok && r.event.ip).toBe('203.0.113.9');
+    }
+  });
+
   test('reads the client IP only when the event keeps it or needs it for visitor_id', () => {
     let reads = 0;
     const counting = (keepIp: boolean): RequestContext => ({
