@@ -10,11 +10,23 @@ import { TenantReadGate } from './tenant-reads.ts';
 
 export type Row = Record<string, Json | null>;
 
-/** Every read of the query API takes a place of its tenant's (see TenantReadGate). */
-const reads = new TenantReadGate({
-  runningMax: queryLimits.tenantReadsRunningMax,
-  waitingMax: queryLimits.tenantReadsWaitingMax,
-});
+/**
+ * Every read of the query API takes a place of its tenant's (see TenantReadGate), counted per
+ * store: two stores in one process (tests, a benchmark's floor beside Tally) share no places.
+ */
+const gates = new WeakMap<EventSource, TenantReadGate>();
+
+function gateOf(source: EventSource): TenantReadGate {
+  let gate = gates.get(source);
+  if (gate === undefined) {
+    gate = new TenantReadGate({
+      runningMax: queryLimits.tenantReadsRunningMax,
+      waitingMax: queryLimits.tenantReadsWaitingMax,
+    });
+    gates.set(source, gate);
+  }
+  return gate;
+}
 
 export async function withSnapshot<T>(
   source: EventSource,
@@ -22,7 +34,7 @@ export async function withSnapshot<T>(
   range: TimeRange,
   use: (snapshot: EventSnapshot) => Promise<T>,
 ): Promise<T> {
-  const leave = await reads.enter(tenant);
+  const leave = await gateOf(source).enter(tenant);
   try {
     const snapshot = await source.snapshot(tenant, range);
     try {

@@ -10,11 +10,11 @@ const source: EventSource = {
 };
 
 /** A read of `tenant` that runs until `finish` is called. */
-function read(tenant: string) {
+function read(tenant: string, from: EventSource = source) {
   let finish: () => void = () => undefined;
   let started = false;
   let finished = false;
-  const done = withSnapshot(source, tenant, {}, async () => {
+  const done = withSnapshot(from, tenant, {}, async () => {
     started = true;
     await new Promise<void>((resolve) => {
       finish = resolve;
@@ -87,4 +87,15 @@ test('a read that fails gives its place back', async () => {
   expect(ok.started).toBe(true);
   ok.finish();
   await ok.done;
+});
+
+test('places are counted per store: a full tenant of one store holds up no other store', async () => {
+  const other: EventSource = { snapshot: source.snapshot };
+  const { tenantReadsRunningMax: running } = queryLimits;
+  const busy = Array.from({ length: running }, () => read('shared'));
+  await turn();
+  const elsewhere = read('shared', other);
+  await turn();
+  expect(elsewhere.started).toBe(true);
+  await drain([...busy, elsewhere]);
 });
