@@ -83,9 +83,14 @@ const pageParams = {
   ),
 };
 
+/** `date=YYYY-MM-DD`: the whole local day in tz, instead of from/to. */
+export const dateParam = {
+  date: text('A local day in tz (instead of from/to).', '2026-03-08', 10),
+};
+
 export const StatsQuery = t.Object({
   ...tenantParam,
-  date: text('A local day in tz (instead of from/to).', '2026-03-08', 10),
+  ...dateParam,
   ...rangeParams,
   ...tzParam,
   ...filterParams,
@@ -109,6 +114,7 @@ export const SeriesQuery = t.Object({
     examples: ['uniques'],
   }),
   bucket: bucketParam('day'),
+  ...dateParam,
   ...rangeParams,
   ...tzParam,
   ...filterParams,

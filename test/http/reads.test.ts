@@ -213,6 +213,28 @@ describe('GET /api/v1/timeseries', () => {
     });
   });
 
+  test('date= is the local day, as on stats (hour buckets across the DST change)', async () => {
+    const res = await get(
+      '/api/v1/timeseries?tenant_id=acme&name=page_view&bucket=hour&tz=America/New_York' +
+        '&date=2026-03-08',
+    );
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body).toMatchObject({
+      from: '2026-03-08T00:00:00-05:00',
+      to: '2026-03-09T00:00:00-04:00',
+    });
+    const viaRange = await json(
+      await get(
+        '/api/v1/timeseries?tenant_id=acme&name=page_view&bucket=hour&tz=America/New_York' +
+          '&from=2026-03-08&to=2026-03-08',
+      ),
+    );
+    expect(body.series).toEqual(viaRange.series);
+    const both = await get('/api/v1/timeseries?date=2026-03-08&from=2026-03-08');
+    expect(both.status).toBe(422);
+  });
+
   test('defaults: count per day over the 30 days before now', async () => {
     const body = await json(await get('/api/v1/timeseries?tenant_id=acme&metric=uniques'));
     expect(body).toMatchObject({

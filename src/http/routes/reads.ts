@@ -46,6 +46,7 @@ import {
 } from '../read-model.ts';
 import {
   bucketParam,
+  dateParam,
   EventsQuery,
   FILTER_NOTE,
   MetricsQuery,
@@ -230,6 +231,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: t.Object({
           ...tenantParam,
           bucket: bucketParam('hour'),
+          ...dateParam,
           ...rangeParams,
           ...tzParam,
         }),
