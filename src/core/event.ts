@@ -10,6 +10,13 @@ import { pathOfUrl } from './url-path.ts';
 
 export type Properties = Record<string, unknown>;
 
+/**
+ * The property that holds a PostHog event's own `$` properties (http/compat/posthog-properties
+ * nests them there, so posthog-js's 60–100 of them fit the 64-key limit); reads look a `$` key
+ * up there when the event has none of its own (query/filters.ts).
+ */
+export const POSTHOG_PROPERTIES_KEY = '$posthog';
+
 /** What a client may send, after its API's own shape was checked and mapped. */
 export interface EventInput {
   event_id?: string;

@@ -9,6 +9,7 @@ export {
   eventKey,
   type NormalizeResult,
   normalizeEvent,
+  POSTHOG_PROPERTIES_KEY,
   type Properties,
   presentEvent,
   type RequestContext,

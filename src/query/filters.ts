@@ -1,7 +1,7 @@
 // The filters every read shares (name, path, source, user, session, os, browser, device,
 // property equality, bots, time) as SQL conditions over the event alias `e`, values bound.
 
-import { AppError, assert, eventLimits } from '../core/index.ts';
+import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
 import type { SqlParams } from './sql-params.ts';
 
 /** Columns a filter or a group may name, by their API name. Identifiers come only from here. */
@@ -65,10 +65,18 @@ export function whereOf(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
 }
 
-/** The text of property `key` of the event (numbers and booleans as their JSON text). */
+/**
+ * The text of property `key` of the event (numbers and booleans as their JSON text). A `$` key
+ * the event does not have at the top is looked up under `$posthog`, where PostHog events keep
+ * their SDK's properties: `property.$lib` and `property:$browser` find posthog-node's and
+ * posthog-js's as they did when those were stored at the top.
+ */
 export function propertyText(key: string, params: SqlParams): string {
-  const pointer = `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-  return `json_extract_string(e.properties, ${params.add(pointer)})`;
+  const step = key.replaceAll('~', '~0').replaceAll('/', '~1');
+  const top = `json_extract_string(e.properties, ${params.add(`/${step}`)})`;
+  if (!key.startsWith('$') || key === POSTHOG_PROPERTIES_KEY) return top;
+  const nested = `/${POSTHOG_PROPERTIES_KEY}/${step}`;
+  return `coalesce(${top}, json_extract_string(e.properties, ${params.add(nested)}))`;
 }
 
 /** Filter values of a query string, by the names of FILTER_COLUMNS; `bots=include`. */

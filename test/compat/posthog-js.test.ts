@@ -199,6 +199,35 @@ describe('posthog-js events', () => {
     expect(filtered).toMatchObject({ page_views: 1 });
   });
 
+  test('property.$<key> filters and group_by=property:$<key> find them under $posthog', async () => {
+    // posthog-node's events carry `$lib` and friends; a filter or breakdown on them worked
+    // before they moved under $posthog and must still find them there.
+    const node = (uuid: string, lib: string) => ({
+      uuid,
+      event: 'signed_up',
+      distinct_id: 'u1',
+      properties: { $lib: lib, $lib_version: '5.0.0', plan: 'pro' },
+    });
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [node('n1', 'posthog-node'), node('n2', 'posthog-node'), node('p1', 'posthog-python')],
+    });
+    expect(res.status).toBe(200);
+    const filtered = await t.getJson('/api/v1/stats?tenant_id=acme&property.$lib=posthog-node');
+    expect(filtered).toMatchObject({ total_events: 2 });
+    const list = await t.getJson<{ events: unknown[] }>(
+      '/api/v1/events?tenant_id=acme&property.$lib=posthog-python',
+    );
+    expect(list.events).toHaveLength(1);
+    const series = await t.getJson<{ series: { key: string | null; events: number }[] }>(
+      '/api/v1/timeseries?tenant_id=acme&from=2026-11-25&to=2026-11-26&group_by=property:$lib',
+    );
+    expect(series.series.map((s) => [s.key, s.events])).toEqual([
+      ['posthog-node', 2],
+      ['posthog-python', 1],
+    ]);
+  });
+
   test("the app's own properties are still held to the 64-key limit", async () => {
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
     const res = await gzipText('/e/', [

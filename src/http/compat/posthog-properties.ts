@@ -9,8 +9,7 @@
 // property reads the same as an absent one). Person and group updates (`$set`, `$set_once`,
 // `$unset`, `$groups`) stay at the top, as PostHog's ingestion reads them there.
 
-/** The one property that holds PostHog's own `$` properties. */
-export const POSTHOG_PROPERTIES_KEY = '$posthog';
+import { POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
 const TOP_LEVEL = new Set(['$set', '$set_once', '$unset', '$groups']);
 
