@@ -139,6 +139,27 @@ describe('PostHog capture API', () => {
     expect((stored.properties as Json).token).toBeUndefined();
   });
 
+  test('a form whose data is not UTF-8 is a 400, never stored with U+FFFD', async () => {
+    // Percent-escapes decode to bytes: %FF and %FE are no UTF-8, and read as U+FFFD the two
+    // uuids would be one (the second answered as stored, and lost as a duplicate).
+    const form = (uuid: string) => {
+      const json = JSON.stringify({ api_key: 'wk_acme', ...event({ uuid: 'UUID' }) });
+      return `data=${encodeURIComponent(json).replace('UUID', uuid)}`;
+    };
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const uuid of ['id-%FF', 'id-%FE']) {
+      const res = await t.post('/i/v0/e/', form(uuid), headers);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Json).detail).toContain('not valid UTF-8');
+    }
+    expect(await stats()).toMatchObject({ total_events: 0 });
+    // UTF-8 escapes are taken as sent.
+    expect((await t.post('/i/v0/e/', form('id-%C3%A9'), headers)).status).toBe(200);
+    expect(await t.getJson('/api/v1/events/id-%C3%A9?tenant_id=acme')).toMatchObject({
+      event_id: 'id-é',
+    });
+  });
+
   test('anonymous distinct ids, $set and the raw user agent map to their fields', async () => {
     await t.post('/batch/', {
       api_key: 'wk_acme',

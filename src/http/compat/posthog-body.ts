@@ -18,14 +18,33 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
   let bytes = body.bytes;
   let base64 = compression === 'base64';
   if (body.format === 'text') {
-    const data = new URLSearchParams(bytes.toString('utf8')).get('data');
+    const data = formField(bytes, 'data');
     if (data === null) throw new AppError('bad_request', 'a form body must have a data field');
-    bytes = Buffer.from(data, 'utf8');
-    base64 = base64 || !/^\s*[[{]/.test(data);
+    bytes = data;
+    base64 = base64 || !/^\s*[[{]/.test(data.toString('latin1'));
   }
   if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
   if (compression === 'gzip-js' || isGzip(bytes)) bytes = gunzipLimited(bytes, bytesMax);
   return parseJson(bytes);
+}
+
+/**
+ * The bytes of the first field `name` of a form, its escapes decoded. Bytes, not text:
+ * URLSearchParams would turn an escape that is not UTF-8 (`%FF`) into U+FFFD, which
+ * parseJson's UTF-8 check would then never see.
+ */
+function formField(bytes: Buffer, name: string): Buffer | null {
+  // latin1 keeps one character per byte, both ways: the bytes come back as sent.
+  const decode = (text: string) =>
+    text
+      .replaceAll('+', ' ')
+      .replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  for (const pair of bytes.toString('latin1').split('&')) {
+    const eq = pair.indexOf('=');
+    if (decode(eq === -1 ? pair : pair.slice(0, eq)) !== name) continue;
+    return Buffer.from(decode(eq === -1 ? '' : pair.slice(eq + 1)), 'latin1');
+  }
+  return null;
 }
 
 /** Gzip's magic bytes: a body still compressed after Content-Encoding was handled. */
