@@ -58,7 +58,9 @@ describe('posthog-js remote config', () => {
     for (const token of ["x'];alert(1);//", '%3C%2Fscript%3E', 'a'.repeat(129)]) {
       const res = await t.get(`/array/${encodeURIComponent(token)}/config.js`);
       expect(res.status).toBe(404);
-      expect(await res.text()).not.toContain('alert');
+      const body = await res.text();
+      expect(body).not.toContain('alert');
+      expect(JSON.parse(body).detail).toContain('letters, digits, _ and - (up to 128)');
     }
   });
 });

@@ -357,6 +357,9 @@ describe("analytics.js's usage metrics", () => {
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
       expect((await t.post('/v1/m', '{"series": 1}', text)).status).toBe(400);
       expect((await t.post('/v1/m', '{"series": [', text)).status).toBe(400);
+      // Over 64 KiB: a 400, as Segment answers a body too large.
+      const oversize = JSON.stringify({ series: [], pad: 'x'.repeat(64 * 1024) });
+      expect((await t.post('/v1/m', oversize, text)).status).toBe(400);
       const stats = await t.getJson('/api/v1/stats?tenant_id=default&bots=include');
       expect(stats.total_events).toBe(0);
     } finally {

@@ -8,7 +8,7 @@
 // clicks and web vitals are off, so the SDK never asks for what Tally does not keep.
 
 import { Elysia, t } from 'elysia';
-import { AppError } from '../../core/index.ts';
+import { AppError, KiB } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import { openApiSchema } from '../model.ts';
 import {
@@ -29,8 +29,18 @@ export const POSTHOG_FLAG_PATHS = ['/flags/', '/decide/'] as const;
 /** A project token as PostHog and Tally write them (phc_…, wk_…); anything else is a 404. */
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
+/**
+ * The 404 of a path whose token is not shaped like one. Any well-formed token gets the config
+ * (it is the same for every project), so the answer names the rule, not a missing project.
+ */
+const NOT_A_TOKEN = {
+  detail: 'the token of /array/{token}/config is letters, digits, _ and - (up to 128)',
+  code: 'not_found',
+};
+
 /** A flags request is a few KB of person and group properties. */
-const FLAGS_BODY_BYTES_MAX = 256 * 1024;
+const FLAGS_BODY_KIB_MAX = 256;
+const FLAGS_BODY_BYTES_MAX = FLAGS_BODY_KIB_MAX * KiB;
 
 /** PostHog's remote config for a project with nothing but product analytics switched on. */
 export function remoteConfigOf(token: string) {
@@ -118,7 +128,7 @@ export function posthogConfigRoutes(deps: AppDeps) {
 
 function configAnswer(token: string, form: 'json' | 'js'): Response {
   if (!TOKEN.test(token)) {
-    return json({ detail: 'no project has this token', code: 'not_found' }, 404, CORS_HEADERS);
+    return json(NOT_A_TOKEN, 404, CORS_HEADERS);
   }
   if (form === 'json') return json(remoteConfigOf(token), 200, CORS_HEADERS);
   return new Response(remoteConfigScript(token), {
@@ -168,7 +178,7 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
           400: 'Malformed JSON, gzip or form',
           401: 'No token, or (AUTH_MODE=required) not a valid write key',
           403: e.forbidden,
-          413: 'A body over 256 KiB',
+          413: `A body over ${FLAGS_BODY_KIB_MAX} KiB`,
           415: e.mediaType,
           429: e.busy,
         },
@@ -196,7 +206,7 @@ function configDoc() {
       404: jsonAnswer(
         'Not a token (letters, digits, `_` and `-`, up to 128)',
         t.Object({ detail: t.String(), code: t.String() }),
-        { detail: 'no project has this token', code: 'not_found' },
+        NOT_A_TOKEN,
       ),
     },
   };

@@ -17,7 +17,8 @@ import { segmentErrorShape } from './segment.ts';
 export const SEGMENT_METRICS_PATH = '/v1/m';
 
 /** analytics-next sends at most 20 counters a request; a few KB. */
-const METRICS_BYTES_MAX = 64 * KiB;
+const METRICS_KIB_MAX = 64;
+const METRICS_BYTES_MAX = METRICS_KIB_MAX * KiB;
 
 export function segmentMetricsRoutes(deps: AppDeps) {
   const metrics = guarded(segmentErrorShape(deps), async ({ request }: { request: Request }) => {
@@ -71,7 +72,8 @@ function metricsDoc() {
       }),
       ...errorAnswers(
         {
-          400: 'Malformed JSON, no `series` list, or over 64 KiB',
+          // A body over the limit is a 400 too, as Segment answers it (asSegmentError).
+          400: `Malformed JSON, no \`series\` list, or over ${METRICS_KIB_MAX} KiB`,
           415: e.mediaType,
         },
         () => ErrorOut,
