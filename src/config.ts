@@ -6,9 +6,11 @@ import * as path from 'node:path';
 import {
   type AuthMode,
   type AuthOptions,
+  BOUND_SETTINGS,
   defaultAuthOptions,
   EMAIL_CHARS_MAX,
   EMAIL_PATTERN,
+  type ProjectBounds,
   resolveAuthMode,
 } from './auth/index.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
@@ -301,7 +303,6 @@ function readAuth(r: EnvReader) {
   };
   const registration = r.read('REGISTRATION', 'open', oneOf(['open', 'closed'] as const));
   const d = defaultAuthOptions;
-  const bound = (name: string, fallback: number) => r.read(name, fallback, int(1, 1e6));
   const createPerHour = Math.round(d.rates.projectCreate.perSecond * 3600);
   return {
     auth: {
@@ -324,17 +325,25 @@ function readAuth(r: EnvReader) {
           burst: r.read('PROJECT_CREATE_BURST', d.rates.projectCreate.burst, int(1, 1e6)),
         },
       },
-      bounds: {
-        projectsPerUserMax: bound('PROJECTS_PER_USER_MAX', d.bounds.projectsPerUserMax),
-        keysPerProjectMax: bound('KEYS_PER_PROJECT_MAX', d.bounds.keysPerProjectMax),
-        aliasesPerProjectMax: bound('ALIASES_PER_PROJECT_MAX', d.bounds.aliasesPerProjectMax),
-        membersPerProjectMax: bound('MEMBERS_PER_PROJECT_MAX', d.bounds.membersPerProjectMax),
-      },
+      bounds: readBounds(r),
       rateKeysMax: r.read('RATE_LIMIT_KEYS_MAX', 100_000, int(1, 1e7)),
     },
     corsOrigins: r.read('CORS_ORIGINS', [], originList),
     bootstrapAdminEmail: r.read('BOOTSTRAP_ADMIN_EMAIL', 'admin@tally.local', email),
   };
+}
+
+/**
+ * The bounds on projects, keys, aliases and members, each from the setting its 409 names
+ * (BOUND_SETTINGS), so the variable read and the one the error tells an operator to raise are
+ * one name.
+ */
+function readBounds(r: EnvReader): ProjectBounds {
+  const bounds = { ...defaultAuthOptions.bounds };
+  for (const field of Object.keys(BOUND_SETTINGS) as (keyof ProjectBounds)[]) {
+    bounds[field] = r.read(BOUND_SETTINGS[field], bounds[field], int(1, 1e6));
+  }
+  return bounds;
 }
 
 function readLive(r: EnvReader): Config['live'] {

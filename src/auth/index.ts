@@ -16,6 +16,7 @@ export {
   type PreparedBootstrap,
   prepareBootstrap,
 } from './bootstrap.ts';
+export { BOUND_SETTINGS, type ProjectBounds } from './bounds.ts';
 export { readCredentialOf } from './credentials.ts';
 export { type AccessClaims, type JwtCheck, signAccessToken, verifyAccessToken } from './jwt.ts';
 export {
