@@ -60,9 +60,9 @@ export function resolveRange(params: TimeParams): ResolvedRange {
   if (issues.length > 0) throw AppError.validation(issues);
   // Two bare dates in order are whole local days, like `date`: a day a zone skipped (Apia's
   // 2011-12-30) is an empty range there, answered as such, not a 422.
-  const days = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');
-  const empty = days && (params.from as string) <= (params.to as string);
-  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs && !empty) {
+  const bareDates = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');
+  const datesInOrder = bareDates && (params.from as string) <= (params.to as string);
+  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs && !datesInOrder) {
     throw AppError.validation([
       { loc: ['query', 'to'], msg: 'to must be later than from', type: 'value_error' },
     ]);

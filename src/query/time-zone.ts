@@ -118,7 +118,7 @@ function gapEnd(before: number, after: number, tz: string): number {
 export function formatInZone(ms: number, tz: string): string {
   const p = localParts(ms, tz);
   const offset = offsetMs(ms, tz);
-  const millis = ((ms % 1000) + 1000) % 1000;
+  const millis = millisOf(ms);
   const sign = offset < 0 ? '-' : '+';
   const seconds = Math.round(Math.abs(offset) / 1000);
   const hh = pad(Math.floor(seconds / 3600), 2);
@@ -158,7 +158,12 @@ export function shiftLocal(ms: number, tz: string, by: { days?: number; months?:
   d.setUTCDate(Math.min(p.day, monthDays.getUTCDate()) + (by.days ?? 0));
   const date = dateParts(d);
   const local = { ...date, hour: p.hour, minute: p.minute, second: p.second };
-  return instantOf(local, tz) + (((ms % 1000) + 1000) % 1000);
+  return instantOf(local, tz) + millisOf(ms);
+}
+
+/** The milliseconds of `ms` past its whole second, 0–999 before 1970 too. */
+function millisOf(ms: number): number {
+  return ((ms % 1000) + 1000) % 1000;
 }
 
 /** ISO day of week of `p`'s date: 1 = Monday … 7 = Sunday. */
