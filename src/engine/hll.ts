@@ -1,8 +1,8 @@
 // Unique counts for live counters: HyperLogLog, p=14 (16,384 registers, std error 0.81%),
 // 64 bits of MurmurHash3_x86_128 (key-hash.ts), Ertl's estimator. Measured error: 1.20% at 1k,
-// ≤0.96% at 30k-60k, ≤1.13% at 100k (5 id sets), 0.54% at 1M, 0.04% at 10M (target ≤2%; the
-// standard error is 0.81%). Sparse to ~1,500 uniques (≤8 KiB),
-// then 16 KiB. WindowedUniques: ≤47 sketches, ≤752 KiB a tenant (~14 KiB a small one).
+// ≤0.96% at 30k-60k, ≤1.13% at 100k (5 id sets), 0.54% at 1M, 0.04% at 10M (target ≤2%).
+// Sparse to ~1,500 uniques (≤8 KiB), then 16 KiB. WindowedUniques: ≤47 sketches, ≤752 KiB a
+// tenant (~14 KiB a small one).
 
 import { assert } from '../core/index.ts';
 import { hashKey } from './key-hash.ts';
