@@ -4,7 +4,6 @@
 // and each row lives in SQLite for good, so none of them is unlimited. The stores check a
 // bound in the same transaction as the insert, so two concurrent creations cannot both pass it.
 
-import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
 
 export interface ProjectBounds {
@@ -36,12 +35,4 @@ const WHAT: Record<keyof ProjectBounds, (max: number) => string> = {
 /** 409 `limit_reached` naming the bound, its value and its setting; `then`: what frees room. */
 export function boundReached(bound: keyof ProjectBounds, max: number, then: string): AppError {
   return new AppError('limit_reached', `${WHAT[bound](max)} (${BOUND_SETTINGS[bound]}); ${then}`);
-}
-
-/** Projects `userId` owns. */
-export function ownedProjectCount(db: Database, userId: string): number {
-  const row = db
-    .query("SELECT count(*) AS n FROM project_members WHERE user_id = ? AND role = 'owner'")
-    .get(userId) as { n: number };
-  return row.n;
 }

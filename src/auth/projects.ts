@@ -3,7 +3,7 @@
 
 import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
-import { boundReached, ownedProjectCount, type ProjectBounds } from './bounds.ts';
+import { boundReached, type ProjectBounds } from './bounds.ts';
 
 export type Role = 'owner' | 'viewer';
 export const ROLES = ['owner', 'viewer'] as const satisfies readonly Role[];
@@ -44,7 +44,7 @@ export class ProjectStore {
     ownedMax = Number.POSITIVE_INFINITY,
   ): Project {
     this.db.transaction(() => {
-      if (ownerId !== null && ownedProjectCount(this.db, ownerId) >= ownedMax) {
+      if (ownerId !== null && this.ownedCount(ownerId) >= ownedMax) {
         throw boundReached('projectsPerUserMax', ownedMax, 'you own that many already');
       }
       if (this.get(id) !== null || this.isAlias(id)) {
@@ -176,10 +176,18 @@ export class ProjectStore {
     }
     if (role === 'owner' && current !== 'owner') {
       const max = bounds.projectsPerUserMax;
-      if (ownedProjectCount(this.db, userId) >= max) {
+      if (this.ownedCount(userId) >= max) {
         throw boundReached('projectsPerUserMax', max, 'that user owns that many already');
       }
     }
+  }
+
+  /** Projects `userId` owns. */
+  private ownedCount(userId: string): number {
+    const row = this.db
+      .query("SELECT count(*) AS n FROM project_members WHERE user_id = ? AND role = 'owner'")
+      .get(userId) as { n: number };
+    return row.n;
   }
 
   private requireAnotherOwner(projectId: string, userId: string): void {
