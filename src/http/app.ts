@@ -16,7 +16,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { liveRoutes } from './routes/live.ts';
 import { metricRoutes } from './routes/metrics.ts';
-import { openapiUiRoutes, swaggerUiOptions } from './routes/openapi-ui.ts';
+import { OPENAPI_PATH, openapiUiRoutes, swaggerUiOptions } from './routes/openapi-ui.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { readRoutes } from './routes/reads.ts';
 import { userRoutes } from './routes/users.ts';
@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps) {
     .use(rateLimitHeaders(deps))
     .use(
       openapi({
-        path: '/openapi',
+        path: OPENAPI_PATH,
         // Swagger UI served by this server (routes/openapi-ui.ts): the page needs no CDN.
         provider: 'swagger-ui',
         swagger: swaggerUiOptions,

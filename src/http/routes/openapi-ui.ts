@@ -6,8 +6,11 @@ import * as path from 'node:path';
 import { Elysia } from 'elysia';
 import { AppError } from '../../core/index.ts';
 
-/** Where the /openapi page loads its files from (the page itself is @elysiajs/openapi's). */
-export const OPENAPI_UI_ASSETS = '/openapi/assets';
+/** The API reference page (@elysiajs/openapi's); its document is at `${OPENAPI_PATH}/json`. */
+export const OPENAPI_PATH = '/openapi';
+
+/** Where the /openapi page loads its files from. */
+export const OPENAPI_UI_ASSETS = `${OPENAPI_PATH}/assets`;
 
 const FILES: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript;charset=utf-8',
@@ -20,7 +23,7 @@ export const swaggerUiOptions = {
   theme: `${OPENAPI_UI_ASSETS}/swagger-ui.css`,
   // The plugin's default is relative ("openapi/json"), which the page also served at /openapi/
   // resolves to /openapi/openapi/json, a 404: "Failed to load API definition".
-  url: '/openapi/json',
+  url: `${OPENAPI_PATH}/json`,
   // Swagger UI would otherwise send the spec's URL to validator.swagger.io for a badge.
   validatorUrl: 'none',
 };
