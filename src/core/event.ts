@@ -12,8 +12,9 @@ export type Properties = Record<string, unknown>;
 
 /**
  * The property that holds a PostHog event's own `$` properties (http/compat/posthog-properties
- * nests them there, so posthog-js's 60–100 of them fit the 64-key limit); reads look a `$` key
- * up there when the event has none of its own (query/filters.ts).
+ * nests them there: posthog-js's 40–60, with a landing page's campaign keys, made 80–100 keys,
+ * past the 64-key limit); reads look a `$` key up there when the event has none at the top
+ * (query/filters.ts).
  */
 export const POSTHOG_PROPERTIES_KEY = '$posthog';
 
