@@ -51,7 +51,37 @@ function headersOf(access: Access): HeadersInit {
   return access.token === null ? {} : { authorization: `Bearer ${access.token}` };
 }
 
-export type Probe = { kind: 'ok' } | { kind: 'login' } | { kind: 'refused'; detail: string };
+export type Probe =
+  | { kind: 'ok' }
+  | { kind: 'login' }
+  | { kind: 'busy'; detail: string; retryAfterMs: number }
+  | { kind: 'refused'; detail: string };
+
+/**
+ * A read the server could not take now (429: the project's reads are full; 503: overloaded
+ * or restarting): not an answer about the credentials; try again after `retryAfterMs`.
+ */
+export class ReadBusy extends Error {
+  constructor(
+    detail: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(detail);
+    this.name = 'ReadBusy';
+  }
+}
+
+const RETRY_AFTER_DEFAULT_MS = 5000;
+const RETRY_AFTER_MAX_MS = 60_000;
+
+const isBusy = (response: Response) => response.status === 429 || response.status === 503;
+
+/** The wait a 429 or 503 asks for (Retry-After in seconds), bounded. */
+function retryAfterMsOf(response: Response): number {
+  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+  if (!Number.isFinite(seconds) || seconds < 0) return RETRY_AFTER_DEFAULT_MS;
+  return Math.min(Math.max(seconds * 1000, 1000), RETRY_AFTER_MAX_MS);
+}
 
 /**
  * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
@@ -72,7 +102,9 @@ export async function probe(access: Access): Promise<Probe> {
   const response = await readFetch(readUrl('/api/v1/stats', access, { from }), access);
   if (response.ok) return { kind: 'ok' };
   if (response.status === 401) return { kind: 'login' };
-  return { kind: 'refused', detail: await detailOf(response) };
+  const detail = await detailOf(response);
+  if (isBusy(response)) return { kind: 'busy', detail, retryAfterMs: retryAfterMsOf(response) };
+  return { kind: 'refused', detail };
 }
 
 export interface SeriesPoint {
@@ -90,6 +122,7 @@ export interface SeriesQuery {
 export async function fetchSeries(access: Access, query: SeriesQuery): Promise<SeriesPoint[]> {
   const url = readUrl('/api/v1/timeseries', access, { ...query, fill: 'zero' });
   const response = await readFetch(url, access);
+  if (isBusy(response)) throw new ReadBusy(await detailOf(response), retryAfterMsOf(response));
   if (!response.ok) throw new Error(await detailOf(response));
   const body = (await response.json()) as { series: { points: SeriesPoint[] }[] };
   return body.series[0]?.points ?? [];

@@ -12,6 +12,7 @@ import {
   loadAccess,
   login,
   probe,
+  ReadBusy,
   saveProject,
   saveToken,
 } from './api.ts';
@@ -28,16 +29,32 @@ let latest: LiveSnapshot | null = null;
 let live = false;
 let rateChart: RateChart | null = null;
 let seriesChart: SeriesChart | null = null;
-let seriesRequest = 0;
+/** A boot waiting out a busy server's Retry-After. */
+let bootRetry: ReturnType<typeof setTimeout> | null = null;
+/**
+ * One series read per tab at a time: the server runs 2 reads of a project at once and queues
+ * 32 (then 429), so a tab's selector changes and refreshes must not each take a place. A change
+ * while one is in flight asks for one more read, of the selectors then (`seriesAgain`).
+ */
+let seriesLoading = false;
+let seriesAgain = false;
+let seriesRetry: ReturnType<typeof setTimeout> | null = null;
 
 async function boot(): Promise<void> {
+  if (bootRetry !== null) clearTimeout(bootRetry);
+  bootRetry = null;
   showStatus('starting', 'checking access…');
   const answer = await probe(access).catch((error: unknown) => ({
     kind: 'refused' as const,
     detail: `the server did not answer (${String(error)})`,
   }));
   if (answer.kind === 'ok') start();
-  else askForKey(answer.kind === 'login' ? '' : answer.detail);
+  else if (answer.kind === 'busy') {
+    // Overload is not a refused key: wait as asked, then check again.
+    const seconds = Math.round(answer.retryAfterMs / 1000);
+    showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);
+    bootRetry = setTimeout(() => void boot(), answer.retryAfterMs);
+  } else askForKey(answer.kind === 'login' ? '' : answer.detail);
 }
 
 function askForKey(detail: string): void {
@@ -87,7 +104,7 @@ function start(): void {
         .catch(() => undefined);
     },
   });
-  void loadSeries();
+  void loadSeries('changed');
 }
 
 function render(): void {
@@ -99,23 +116,48 @@ function render(): void {
 
 const selected = (id: string) => byId<HTMLSelectElement>(id).value;
 
-async function loadSeries(): Promise<void> {
+/**
+ * Loads the series of the selectors: at once for a change (or after the read in flight), and
+ * for the periodic refresh only when nothing is in flight or waiting for a retry.
+ */
+async function loadSeries(why: 'changed' | 'refresh'): Promise<void> {
   if (seriesChart === null || byId('main').hidden) return;
+  if (why === 'refresh' && (seriesLoading || seriesRetry !== null)) return;
+  if (seriesRetry !== null) clearTimeout(seriesRetry);
+  seriesRetry = null;
+  if (seriesLoading) {
+    seriesAgain = true;
+    return;
+  }
+  seriesLoading = true;
+  try {
+    await loadSeriesOnce();
+  } finally {
+    seriesLoading = false;
+  }
+  if (seriesAgain) {
+    seriesAgain = false;
+    void loadSeries('changed');
+  }
+}
+
+async function loadSeriesOnce(): Promise<void> {
+  const chart = seriesChart;
+  if (chart === null) return;
   const query = {
     metric: selected('series-metric'),
     bucket: selected('series-bucket'),
     tz: selected('series-tz'),
   };
   const note = byId('series-note');
-  const request = ++seriesRequest;
   try {
     const points = await fetchSeries(access, query);
-    // Selectors may have changed while this was in flight: only the newest answer is shown.
-    if (request !== seriesRequest) return;
+    // Selectors or the project changed while this was in flight: the next read shows.
+    if (seriesAgain) return;
     const values = points.map((p) => p.value);
     const label = query.metric === 'uniques' ? 'visitors' : 'events';
     const times = points.map((p) => Date.parse(p.bucket) / 1000);
-    seriesChart.show({ times, values, label }, query.tz);
+    chart.show({ times, values, label }, query.tz);
     const shown = `${points.length} ${query.bucket} buckets in ${query.tz}`;
     if (query.metric === 'uniques') {
       // Distinct visitors do not add up across buckets: one visitor of three hours is one.
@@ -125,7 +167,17 @@ async function loadSeries(): Promise<void> {
       note.textContent = `${shown}; ${total} in all`;
     }
   } catch (error) {
-    if (request !== seriesRequest) return;
+    if (seriesAgain) return;
+    if (error instanceof ReadBusy) {
+      // The project's reads are full (other tabs, other readers): wait as the server asks.
+      const seconds = Math.round(error.retryAfterMs / 1000);
+      note.textContent = `The server is busy reading this project; retrying in ${seconds} s`;
+      seriesRetry = setTimeout(() => {
+        seriesRetry = null;
+        void loadSeries('changed');
+      }, error.retryAfterMs);
+      return;
+    }
     note.textContent = `The time series could not be loaded: ${String(error)}`;
   }
 }
@@ -185,12 +237,12 @@ function main(): void {
   }
   byId('series-form').addEventListener('change', () => {
     render(); // the metric times follow the chosen zone
-    void loadSeries();
+    void loadSeries('changed');
   });
   setInterval(() => {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);
   }, RATE_SAMPLE_INTERVAL_MS);
-  setInterval(() => void loadSeries(), SERIES_REFRESH_INTERVAL_MS);
+  setInterval(() => void loadSeries('refresh'), SERIES_REFRESH_INTERVAL_MS);
   void boot();
 }
 

@@ -1,0 +1,184 @@
+// The dashboard against the per-tenant read gate (src/query/tenant-reads.ts: 2 reads of one
+// tenant run, 32 wait, then 429 with Retry-After), in Chromium against the real server. The
+// test holds places of the gate itself (withSnapshot on the server's own store), so the 429s
+// are the server's. A tab must not fire more reads than it shows, must not take a busy
+// tenant for a refused key, and must retry a refused read after Retry-After on its own.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { queryLimits } from '../../src/query/index.ts';
+import { withSnapshot } from '../../src/query/read.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { type LiveServer, startLiveServer } from '../live/support.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serve(): Promise<LiveServer> {
+  const server = await startLiveServer();
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** Takes `count` read places of the default tenant until the returned release is called. */
+function holdReads(server: LiveServer, count: number): () => Promise<void> {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held = Array.from({ length: count }, () =>
+    withSnapshot(server.engine.store, DEFAULT_TENANT, {}, () => released),
+  );
+  let done = false;
+  const free = async () => {
+    if (done) return;
+    done = true;
+    release();
+    await Promise.all(held);
+  };
+  cleanups.push(free);
+  return free;
+}
+
+/** Every place of the tenant, running and waiting: the next read is a 429. */
+const ALL_PLACES = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+
+interface ReadLog {
+  /** Statuses of the page's read API answers, in order. */
+  statuses: number[];
+  /** Read requests the page made. */
+  sent: () => number;
+}
+
+function logReads(page: Page): ReadLog {
+  const statuses: number[] = [];
+  let sent = 0;
+  const isRead = (url: string) => /\/api\/v1\/(stats|timeseries)\b/.test(url);
+  page.on('request', (r) => {
+    if (isRead(r.url())) sent++;
+  });
+  page.on('response', (r) => {
+    if (isRead(r.url())) statuses.push(r.status());
+  });
+  return { statuses, sent: () => sent };
+}
+
+const seriesShown = (page: Page, timeoutMs: number) =>
+  page.waitForFunction(
+    () =>
+      /buckets in .*; \d+ in all/.test(document.querySelector('#series-note')?.textContent ?? ''),
+    null,
+    { timeout: timeoutMs },
+  );
+
+describe('the dashboard and the per-tenant read gate', () => {
+  test('a tab opened while the tenant is busy waits and retries, asks no key', async () => {
+    const server = await serve();
+    const free = holdReads(server, ALL_PLACES);
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    const reads = logReads(page);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
+    expect(await page.isHidden('#auth')).toBe(true);
+    expect(reads.statuses).toContain(429);
+    await free();
+    // Retry-After is 1 s here: the tab comes up on its own.
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await seriesShown(page, 10_000);
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
+  test('a series read refused with 429 is retried after Retry-After without a click', async () => {
+    const server = await serve();
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    const reads = logReads(page);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await seriesShown(page, 10_000);
+    const free = holdReads(server, ALL_PLACES);
+    await page.selectOption('#series-bucket', 'minute');
+    await page.waitForFunction(
+      () => /busy/.test(document.querySelector('#series-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(reads.statuses).toContain(429);
+    await free();
+    await page.waitForFunction(
+      () => /minute buckets in/.test(document.querySelector('#series-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 }, // the page's own refresh is every 30 s: only a retry gets here
+    );
+  }, 60_000);
+
+  test('quick selector changes keep one read in flight; the last one shows', async () => {
+    const server = await serve();
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    const reads = logReads(page);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await seriesShown(page, 10_000);
+    // The running places are taken: the tab's reads wait in the gate's queue, none ends.
+    const free = holdReads(server, queryLimits.tenantReadsRunningMax);
+    const before = reads.sent();
+    // Someone runs the arrow keys down the time-zone list: a change event per zone.
+    await page.evaluate((count) => {
+      const select = document.querySelector('#series-tz') as HTMLSelectElement;
+      const zones = Array.from(select.options, (o) => o.value).filter((z) => z !== 'UTC');
+      for (const zone of zones.slice(0, count)) {
+        select.value = zone;
+        select.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    }, ALL_PLACES + 6);
+    await Bun.sleep(1000);
+    const want = await page.inputValue('#series-tz');
+    // One read waits; the changes behind it ask for one more, sent once it ends.
+    expect(reads.sent() - before).toBe(1);
+    await free();
+    await page.waitForFunction(
+      (zone) => (document.querySelector('#series-note')?.textContent ?? '').includes(`in ${zone};`),
+      want,
+      { timeout: 10_000 },
+    );
+    expect(reads.statuses.filter((s) => s === 429)).toEqual([]);
+    expect(reads.sent() - before).toBe(2);
+  }, 60_000);
+
+  test('eight tabs of one project go live and load series; closed, no socket is left', async () => {
+    const server = await serve();
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const pages = await Promise.all(Array.from({ length: 8 }, () => browser.context.newPage()));
+    const logs = pages.map(logReads);
+    await Promise.all(pages.map((p) => p.goto(`${server.url}/dashboard`)));
+    for (const page of pages) {
+      await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+      await seriesShown(page, 10_000);
+    }
+    expect(server.hub.stats().connections).toBe(8);
+    await server.post('/api/v1/events', { name: 'signup', user_id: 'u1' });
+    for (const page of pages) {
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-window="1m"] [data-field="events"]')?.textContent === '1',
+        null,
+        { timeout: 2000 },
+      );
+    }
+    expect(logs.flatMap((l) => l.statuses).filter((s) => s !== 200)).toEqual([]);
+    await Promise.all(pages.map((p) => p.close()));
+    const deadline = performance.now() + 5000;
+    while (server.hub.stats().connections > 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(server.hub.stats()).toMatchObject({ connections: 0, tenants: 0, topics: 0 });
+  }, 60_000);
+});
