@@ -75,14 +75,28 @@ const seriesShown = (page: Page, timeoutMs: number) =>
     { timeout: timeoutMs },
   );
 
+/** A browser (closed after the test) and a fresh page whose reads are logged. */
+async function openPage(): Promise<{ page: Page; reads: ReadLog }> {
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const page = await browser.context.newPage();
+  return { page, reads: logReads(page) };
+}
+
+/** Opens the dashboard and waits until it is live with its series shown. */
+async function openLive(server: LiveServer): Promise<{ page: Page; reads: ReadLog }> {
+  const opened = await openPage();
+  await opened.page.goto(`${server.url}/dashboard`);
+  await opened.page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+  await seriesShown(opened.page, 10_000);
+  return opened;
+}
+
 describe('the dashboard and the per-tenant read gate', () => {
   test('a tab opened while the tenant is busy waits and retries, asks no key', async () => {
     const server = await serve();
     const free = holdReads(server, ALL_PLACES);
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    const page = await browser.context.newPage();
-    const reads = logReads(page);
+    const { page, reads } = await openPage();
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
     expect(await page.isHidden('#auth')).toBe(true);
@@ -96,13 +110,7 @@ describe('the dashboard and the per-tenant read gate', () => {
 
   test('a series read refused with 429 is retried after Retry-After without a click', async () => {
     const server = await serve();
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    const page = await browser.context.newPage();
-    const reads = logReads(page);
-    await page.goto(`${server.url}/dashboard`);
-    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
-    await seriesShown(page, 10_000);
+    const { page, reads } = await openLive(server);
     const free = holdReads(server, ALL_PLACES);
     await page.selectOption('#series-bucket', 'minute');
     await page.waitForFunction(
@@ -121,13 +129,7 @@ describe('the dashboard and the per-tenant read gate', () => {
 
   test('quick selector changes keep one read in flight; the last one shows', async () => {
     const server = await serve();
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    const page = await browser.context.newPage();
-    const reads = logReads(page);
-    await page.goto(`${server.url}/dashboard`);
-    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
-    await seriesShown(page, 10_000);
+    const { page, reads } = await openLive(server);
     // The running places are taken: the tab's reads wait in the gate's queue, none ends.
     const free = holdReads(server, queryLimits.tenantReadsRunningMax);
     const before = reads.sent();
