@@ -46,11 +46,12 @@ export class AliasStore {
       const held = this.db
         .query('SELECT count(*) AS n FROM project_aliases WHERE project_id = ?')
         .get(projectId) as { n: number };
-      if (held.n >= max) throw boundReached('aliasesPerProjectMax', max, 'remove one to make room');
+      // Taken first: re-adding an alias the project already has is "taken" at the bound too.
       const taken =
         this.db.query('SELECT 1 FROM projects WHERE id = ?').get(alias) !== null ||
         this.db.query('SELECT 1 FROM project_aliases WHERE alias = ?').get(alias) !== null;
       if (taken) throw new AppError('conflict', `the alias ${alias} is taken`);
+      if (held.n >= max) throw boundReached('aliasesPerProjectMax', max, 'remove one to make room');
       this.db
         .query(
           'INSERT INTO project_aliases (alias, project_id, kind, created_at) VALUES (?, ?, ?, ?)',

@@ -172,6 +172,10 @@ describe('keys, aliases and members of a project', () => {
       code: 'limit_reached',
     });
     expect(t.auth.stores.aliases.projectOf('acme-c')).toBeNull();
+    // An alias the project already has is "taken", at the bound as below it.
+    const again = await add('acme-a');
+    expect(again.status).toBe(409);
+    expect(await json(again)).toEqual({ detail: 'the alias acme-a is taken', code: 'conflict' });
     const removed = await t.call('DELETE', '/api/v1/projects/acme/aliases/acme-a', {
       token: ada,
     });
