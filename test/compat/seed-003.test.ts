@@ -3,6 +3,9 @@
 // GET /api/events/{id}/, GET / and GET /healthz, then the numbers through the native read API.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { queryLimits } from '../../src/query/index.ts';
+import { withSnapshot } from '../../src/query/read.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 
 let t: CompatApp;
@@ -64,6 +67,30 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect(s).toMatchObject({ total_events: 1, page_views: 1, avg_duration: 15 });
     expect(s.top_paths).toEqual([{ path: '/homepage', views: 1, visitors: 1 }]);
     expect(s.os).toEqual([{ os: 'Windows', events: 1, visitors: 1 }]);
+  });
+
+  test("a write is not refused by the tenant's read places: 200 once, stored once", async () => {
+    // The tenant's reads take every place (running and waiting): a read would be a 429 now.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+    const held = Array.from({ length: places }, () =>
+      withSnapshot(t.engine.store, DEFAULT_TENANT, {}, () => released),
+    );
+    const res = await t.post('/api/events/', example);
+    const refusedRead = await t.get('/api/events/');
+    release();
+    await Promise.all(held);
+    // The service has no event_id of the client's: a 429 here after storing the event would
+    // make its retry a second visit.
+    expect(refusedRead.status).toBe(429);
+    expect(res.status).toBe(200);
+    const created = await body(res);
+    expect(created).toMatchObject({ page: '/homepage', ip_address: '', duration: 15 });
+    expect(await body(await t.get(`/api/events/${created.id}/`))).toEqual(created);
+    expect(await t.getJson('/api/v1/stats')).toMatchObject({ total_events: 1 });
   });
 
   test('page is required; optional fields default as in the model', async () => {

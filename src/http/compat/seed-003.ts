@@ -5,11 +5,11 @@
 import { Elysia, t } from 'elysia';
 import {
   AppError,
-  assert,
   type BaseEvent,
   type EventInput,
   eventLimits,
   type FieldIssue,
+  presentEvent,
 } from '../../core/index.ts';
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
 import { JSON_TYPES, readBody } from '../body.ts';
@@ -115,9 +115,11 @@ function visitRoutes(deps: AppDeps) {
         const events = prepareEvents([input], ctx, () => ['body']);
         const event = events[0] as BaseEvent;
         await ingest(deps, request, events, () => ['body']);
-        const stored = await getEvent(deps.engine.store, event.tenant, event.event_id);
-        assert(stored !== null, 'an acknowledged event is readable at once');
-        return presentVisit(stored);
+        // The event as stored (its IP only under STORE_IP), not read back: a read takes one of
+        // the tenant's read places, and a 429 after storing would make the client's retry a
+        // second visit (the service's ids are the server's).
+        const ip = deps.engine.keepsIp ? event.ip : null;
+        return presentVisit(presentEvent({ ...event, ip }));
       },
       {
         parse: 'none',
