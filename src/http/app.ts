@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(pathEncodingCheck(deps, requests.note))
+    .use(upgradeCase())
     .use(accountRoutes(deps));
   return app;
 }
@@ -118,6 +119,20 @@ function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status
 }
 
 /**
+ * A WebSocket handshake whose `Upgrade` value is `websocket` in another case (RFC 6455 §4.2.1:
+ * the value is case-insensitive) gets the lower-case spelling: Elysia routes a handshake only
+ * when the header is exactly `websocket`, and would answer `WebSocket` with 404.
+ */
+function upgradeCase() {
+  return new Elysia({ name: 'upgrade-case' }).onRequest(({ request }) => {
+    if (request.method !== 'GET') return;
+    const upgrade = request.headers.get('upgrade');
+    if (upgrade === null || upgrade === 'websocket') return;
+    if (upgrade.toLowerCase() === 'websocket') request.headers.set('upgrade', 'websocket');
+  });
+}
+
+/**
  * Why a request no route took was refused, when its path exists: a plain GET of a WebSocket
  * path is 426 with `Upgrade` (RFC 9110 §15.5.22); another method is 405 with `Allow`. Null for
  * a path no route has.
@@ -125,15 +140,6 @@ function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status
 function misrouted(request: Request, allowed: AllowedMethods): AppError | null {
   const path = new URL(request.url).pathname;
   if (request.method === 'GET' && allowed.upgradeOnly(path)) {
-    const upgrade = request.headers.get('upgrade');
-    if (upgrade !== null && upgrade.toLowerCase() === 'websocket') {
-      // Elysia routes a handshake only when the value is exactly `websocket` (RFC 6455 lets it
-      // be any case): say so rather than ask for the handshake the client did send.
-      return new AppError(
-        'bad_request',
-        `${path}: send the Upgrade header as \`websocket\` in lower case (got ${upgrade})`,
-      );
-    }
     return new AppError(
       'upgrade_required',
       `${path} is a WebSocket; open it with a WebSocket handshake (Upgrade: websocket)`,

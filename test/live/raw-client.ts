@@ -20,7 +20,13 @@ export class RawWsClient {
 
   private constructor(private readonly socket: Socket<undefined>) {}
 
-  static async connect(port: number, path: string, headers: Record<string, string> = {}) {
+  /** Opens a handshake; `upgrade` is the `Upgrade` header's value (RFC 6455: any case). */
+  static async connect(
+    port: number,
+    path: string,
+    headers: Record<string, string> = {},
+    upgrade = 'websocket',
+  ) {
     let self: RawWsClient | null = null;
     let resolveHead: (head: string) => void = () => {};
     const opened = new Promise<string>((resolve) => {
@@ -40,7 +46,7 @@ export class RawWsClient {
     self.onHeaders = resolveHead;
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
     socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: ${upgrade}\r\n` +
         'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
         `Sec-WebSocket-Version: 13\r\n${extra.join('')}\r\n`,
     );
