@@ -6,6 +6,7 @@
 import type { RollupSnapshot } from '../engine/index.ts';
 import type { LiveLimits } from './limits.ts';
 import { renderSnapshotContent } from './message.ts';
+import type { MessageBudget } from './message-budget.ts';
 
 /** The rollups of a tenant as the hub reads them (TenantActor.rollups satisfies this). */
 export interface LiveRollups {
@@ -86,6 +87,8 @@ export interface Connection {
   generation: number;
   open: boolean;
   readonly credentials: LiveCredentials;
+  /** What the client may still send (past it the socket is closed). */
+  readonly budget: MessageBudget;
 }
 
 /** How a socket's credentials are checked again; sockets with the same key share one check. */

@@ -18,6 +18,7 @@ import {
 } from './feed.ts';
 import { checkLiveLimits, type LiveLimits } from './limits.ts';
 import { errorMessage, heartbeatMessage, parseClientMessage, snapshotMessage } from './message.ts';
+import { MessageBudget } from './message-budget.ts';
 import { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS, recheckStep } from './recheck.ts';
 import { type Step, TurnRunner } from './turns.ts';
 
@@ -127,6 +128,7 @@ export class LiveHub {
       generation: 0,
       open: true,
       credentials,
+      budget: new MessageBudget(this.limits, this.deps.clock.now()),
     };
     feed.connections.add(conn);
     this.connections.set(socket, conn);
@@ -137,6 +139,10 @@ export class LiveHub {
   async receive(socket: LiveSocket, raw: unknown): Promise<void> {
     const conn = this.connections.get(socket);
     if (conn === undefined) return;
+    if (!conn.budget.take(this.deps.clock.now())) {
+      this.close(socket);
+      return socket.close(CLOSE_POLICY_VIOLATION, conn.budget.reason());
+    }
     const request = parseClientMessage(raw, this.limits);
     switch (request.kind) {
       case 'invalid':

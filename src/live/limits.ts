@@ -28,6 +28,12 @@ export interface LiveLimits {
   /** Size of one message from a client. */
   clientMessageBytesMax: number;
   /**
+   * Messages a client may send at once, then one more every `clientMessageIntervalMs`; past
+   * that its socket is closed (1008), since each subscribe can cost a snapshot.
+   */
+  clientMessageBurstMax: number;
+  clientMessageIntervalMs: number;
+  /**
    * Snapshots a tick builds in one turn of the event loop (each costs 1–4 ms for a busy
    * tenant); the rest of the round goes on after a setImmediate, so the loop never stalls.
    */
@@ -55,6 +61,8 @@ export const defaultLiveLimits: LiveLimits = {
   subscribeNamesMax: 100,
   namesShownMax: 50,
   clientMessageBytesMax: 16 * KiB,
+  clientMessageBurstMax: 20,
+  clientMessageIntervalMs: 250,
   tickSnapshotsPerTurnMax: 4,
   tickTenantsPerTurnMax: 1_000,
   recheckCredentialsPerTurnMax: 200,
@@ -75,6 +83,10 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
   assert(limits.filtersPerTenantMax >= 1, 'a tenant has at least the unfiltered topic');
   assert(limits.subscribeNamesMax >= 1 && limits.namesShownMax >= 1, 'names can be listed');
   assert(limits.clientMessageBytesMax >= 1 * KiB, 'a subscribe message with names fits');
+  assert(
+    limits.clientMessageBurstMax >= 2 && limits.clientMessageIntervalMs > 0,
+    'a client may subscribe and change its filter',
+  );
   assert(
     limits.tickSnapshotsPerTurnMax >= 1 && limits.tickTenantsPerTurnMax >= 1,
     'a tick makes progress every turn',

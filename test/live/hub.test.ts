@@ -292,6 +292,39 @@ describe('bounds', () => {
     expect(events1m(slow.sent.at(-1))).toBe(1);
   });
 
+  test('a socket sending messages past its budget is closed with 1008, costing no snapshot', async () => {
+    const hub = makeHub({ clientMessageBurstMax: 3, clientMessageIntervalMs: 1_000 });
+    const chatty = await join(hub);
+    const other = await join(hub);
+    await hub.receive(chatty, { type: 'subscribe', names: ['signup'] });
+    ingest('acme', 'signup');
+    await hub.receive(chatty, { type: 'subscribe' });
+    expect(chatty.closed).toBeNull();
+    const built = hub.stats().snapshotsBuilt;
+    ingest('acme', 'signup');
+    await hub.receive(chatty, { type: 'subscribe', names: ['signup'] });
+    expect(chatty.closed).toEqual({
+      code: 1008,
+      reason: 'too many messages: at most 3 at once, then one every 1000 ms',
+    });
+    expect(hub.stats()).toMatchObject({ connections: 1, snapshotsBuilt: built });
+    await hub.receive(other, 'not json');
+    expect(other.closed).toBeNull();
+  });
+
+  test('the message budget refills on the clock', async () => {
+    const hub = makeHub({ clientMessageBurstMax: 2, clientMessageIntervalMs: 1_000 });
+    const socket = await join(hub);
+    await hub.receive(socket, { type: 'unsubscribe' });
+    clock.advance(1_000);
+    await hub.receive(socket, { type: 'subscribe' });
+    expect(socket.closed).toBeNull();
+    expect(socket.sent.at(-1)).toMatchObject({ type: 'snapshot' });
+    clock.advance(999);
+    await hub.receive(socket, { type: 'unsubscribe' });
+    expect(socket.closed).toMatchObject({ code: 1008 });
+  });
+
   test('closing the last socket of a tenant forgets the tenant', async () => {
     const hub = makeHub();
     const socket = await join(hub);
