@@ -112,8 +112,9 @@ export const LiveServerMessage = Type.Union(
       'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics, whose sockets start ' +
       'subscribed to all names). Close codes: 1001 ' +
       'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
-      'expired or access lost; checked every 5 s) or more than 20 client messages at once ' +
-      '(then one per 250 ms), 1009 client message too big, 1011 ' +
+      'expired or access lost; checked every 5 s) or more than ' +
+      `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
+      `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded, 1013 slow consumer or subscriber limit (try again later).',
   },
 );
