@@ -43,8 +43,8 @@ type Node = { [key: string]: Json };
 export interface GuardedStatement {
   /** The statement with its parameters renamed ($sql_param_N) and no trailing semicolon. */
   sql: string;
-  /** Its syntax tree without source positions, which the wrapped statement must embed. */
-  tree: string;
+  /** Its syntax tree, which the wrapped statement must embed (source positions aside). */
+  tree: Json;
   /** Number of positional parameters ($1 … $N). */
   paramCount: number;
 }
@@ -68,8 +68,8 @@ export async function guardSql(
   const paramCount = checkParams(findings.params);
   await checkCteNames(connection, findings.ctes);
   const renamed = nameParameters(sql);
-  const tree = withoutPositions(await parseOne(connection, renamed));
-  if (tree !== withoutPositions(renameParams(original))) {
+  const tree = await parseOne(connection, renamed);
+  if (!sameTree(original, tree, true)) {
     throw refuse('the parameters of this statement could not be bound; use ? or $1, $2, …');
   }
   return { sql: renamed, tree, paramCount };
@@ -94,7 +94,7 @@ export async function verifyWrapped(
     ctes[0]?.key === EVENTS_RELATION &&
     from?.type === 'SUBQUERY' &&
     inner !== undefined &&
-    withoutPositions(inner) === statement.tree;
+    sameTree(statement.tree, inner, false);
   if (!ok) throw refuse('the statement could not be isolated to the events relation');
 }
 
@@ -239,18 +239,29 @@ async function checkCteNames(connection: DuckDBConnection, names: Set<string>): 
   }
 }
 
-function renameParams(value: Json): Json {
-  if (Array.isArray(value)) return value.map(renameParams);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Node = {};
-  for (const [key, child] of Object.entries(value)) copy[key] = renameParams(child);
-  if (value.class === 'PARAMETER') copy.identifier = `${SQL_PARAM_PREFIX}${value.identifier}`;
-  return copy;
-}
-
-/** The tree as canonical text without `query_location` (which moves when text is wrapped). */
-function withoutPositions(value: Json): string {
-  return JSON.stringify(value, (key, v) => (key === 'query_location' ? undefined : v));
+/**
+ * Whether two syntax trees are equal but for `query_location` (which moves when text is
+ * wrapped) and, with `renamed`, parameters of `a` named as nameParameters names them in `b`.
+ * Compared in place, without copying or printing either: a statement near the size limit has
+ * a tree of megabytes, and this runs on the event loop every request shares.
+ */
+function sameTree(a: Json, b: Json, renamed: boolean): boolean {
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameTree(item, b[i] as Json, renamed));
+  }
+  const keys = Object.keys(a).filter((key) => key !== 'query_location');
+  const keysOfB = Object.keys(b).filter((key) => key !== 'query_location');
+  if (keys.length !== keysOfB.length) return false;
+  return keys.every((key) => {
+    if (!Object.hasOwn(b, key)) return false;
+    const value = a[key] as Json;
+    if (renamed && key === 'identifier' && a.class === 'PARAMETER') {
+      return b[key] === `${SQL_PARAM_PREFIX}${value}`;
+    }
+    return sameTree(value, b[key] as Json, renamed);
+  });
 }
 
 function refuse(message: string): AppError {

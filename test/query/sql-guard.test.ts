@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { AppError } from '../../src/core/index.ts';
 import { runSql, type SqlParamValue } from '../../src/query/index.ts';
 import { allowedFunctions } from '../../src/query/sql-functions.ts';
+import { guardSql, verifyWrapped } from '../../src/query/sql-guard.ts';
 import { nameParameters } from '../../src/query/sql-placeholders.ts';
 import {
   createMemorySource,
@@ -317,5 +318,29 @@ describe('the guard`s parts', () => {
     );
     expect(nameParameters("SELECT E'\\'?' , ?")).toBe("SELECT E'\\'?' , $sql_param_1");
     expect(nameParameters('SELECT 1; ; -- end')).toBe('SELECT 1    -- end');
+  });
+
+  test('what runs is what was checked: renamed parameters and the wrapped statement', async () => {
+    const c = await source.instance.connect();
+    try {
+      for (const sql of ['SELECT ?1', 'SELECT $01']) {
+        await expect(guardSql(c, sql)).rejects.toThrow(/parameters of this statement could not/);
+      }
+      const guarded = await guardSql(c, 'SELECT path, ? AS p FROM events WHERE name = $2 -- ?');
+      const wrap = (inner: string) =>
+        `WITH events AS (SELECT 1) SELECT * FROM (\n${inner}\n) AS user_query LIMIT 10`;
+      await verifyWrapped(c, wrap(guarded.sql), guarded);
+      for (const other of [
+        guarded.sql.replace('path', 'name'),
+        guarded.sql.replace('$sql_param_2', '$sql_param_1'),
+        guarded.sql.replace('-- ?', `UNION ALL SELECT path, 1 FROM ${HOT_TABLE}`),
+      ]) {
+        await expect(verifyWrapped(c, wrap(other), guarded)).rejects.toThrow(
+          /could not be isolated/,
+        );
+      }
+    } finally {
+      c.closeSync();
+    }
   });
 });
