@@ -15,7 +15,7 @@ import {
 } from './auth/index.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
 import { defaultLiveLimits, type LiveLimits } from './live/index.ts';
-import { type Durability, FAULT_POINTS, type FaultPoint } from './storage/index.ts';
+import { ALL_FAULT_POINTS, type Durability, type FaultPoint } from './storage/index.ts';
 
 export interface Config extends Tunables {
   host: string;
@@ -240,7 +240,7 @@ function readServer(r: EnvReader) {
     ),
     queryTimeoutMs: r.read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, durationFrom(10)),
     queryRowsMax: r.read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
-    faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(FAULT_POINTS)),
+    faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(ALL_FAULT_POINTS)),
   };
 }
 

@@ -1,7 +1,8 @@
 // The catalog of Parquet segments in SQLite: which file holds which tenant-day, and the log
 // watermark (every record with seq ≤ flushed_through_seq is in a segment). A flush records its
 // segments and moves the watermark in one transaction; a compaction swaps old entries for the
-// merged one in one transaction.
+// merged one in one transaction. A deleted tenant's tombstone (see tenant-eraser.ts) is
+// written in the transaction that drops its segments, and checked by the flush's commit.
 
 import type { Database } from 'bun:sqlite';
 
@@ -94,23 +95,73 @@ export class Catalog {
     return Number(row.value);
   }
 
-  /** Records a flush: its new segments and the new watermark, atomically. */
-  commitFlush(segments: readonly NewSegment[], throughSeq: number): void {
+  /**
+   * Records a flush: its new segments and the new watermark, atomically. A segment of a tenant
+   * deleted after the flush took its events (its tombstone's seq is at or past `lastSeqOf` its
+   * tenant, the flush's last record of it) is left out: returned, for its files to be removed.
+   * Tombstones the new watermark passes go: replay skips their records anyway.
+   */
+  commitFlush(
+    segments: readonly NewSegment[],
+    throughSeq: number,
+    lastSeqOf: (tenant: string) => number = () => Number.POSITIVE_INFINITY,
+  ): NewSegment[] {
+    const dropped: NewSegment[] = [];
     this.db.transaction(() => {
-      for (const s of segments) this.insert(s);
+      const dead = this.tombstones();
+      for (const s of segments) {
+        if ((dead.get(s.tenant) ?? 0) >= lastSeqOf(s.tenant)) dropped.push(s);
+        else this.insert(s);
+      }
       this.db
         .query("UPDATE meta SET value = ?1 WHERE key = 'flushed_through_seq'")
         .run(String(throughSeq));
+      this.db.query('DELETE FROM tenant_tombstones WHERE through_seq <= ?1').run(throughSeq);
     })();
+    return dropped;
   }
 
-  /** Replaces `removed` segments by `merged`, atomically. */
-  commitCompaction(removed: readonly number[], merged: NewSegment): void {
-    this.db.transaction(() => {
+  /**
+   * Replaces `removed` segments by `merged`, atomically; false (nothing changed) when one of
+   * them is gone meanwhile: its tenant was deleted, and the merged copy must not bring it back.
+   */
+  commitCompaction(removed: readonly number[], merged: NewSegment): boolean {
+    return this.db.transaction(() => {
+      const exists = this.db.query('SELECT 1 FROM segments WHERE id = ?1');
+      if (!removed.every((id) => exists.get(id) !== null)) return false;
       const del = this.db.query('DELETE FROM segments WHERE id = ?1');
       for (const id of removed) del.run(id);
       this.insert(merged);
+      return true;
     })();
+  }
+
+  /**
+   * Deletes a tenant: its tombstone (records up to `throughSeq` are deleted) and its segments'
+   * entries, in one transaction (nested in the caller's, if any); returns the segments.
+   */
+  deleteTenant(tenant: string, throughSeq: number): Segment[] {
+    return this.db.transaction(() => {
+      this.db
+        .query(
+          `INSERT INTO tenant_tombstones (tenant, through_seq, deleted_at) VALUES (?1, ?2, ?3)
+           ON CONFLICT (tenant) DO UPDATE SET through_seq = excluded.through_seq,
+             deleted_at = excluded.deleted_at`,
+        )
+        .run(tenant, throughSeq, this.now());
+      const segments = this.segmentsOf(tenant);
+      this.db.query('DELETE FROM segments WHERE tenant = ?1').run(tenant);
+      return segments;
+    })();
+  }
+
+  /** Deleted tenants whose log records may still be replayed: tenant → seq deleted through. */
+  tombstones(): Map<string, number> {
+    const rows = this.db.query('SELECT tenant, through_seq FROM tenant_tombstones').all() as {
+      tenant: string;
+      through_seq: number;
+    }[];
+    return new Map(rows.map((r) => [r.tenant, r.through_seq]));
   }
 
   /** Tenant-days holding at least `countMin` segments each smaller than `bytesMax`. */

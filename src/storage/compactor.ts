@@ -2,7 +2,9 @@
 // then swap the catalog entries in one transaction under the write lock, then retire the old
 // files (removed once no snapshot taken before the swap is held). A crash before the swap
 // leaves a stray merged file; after it, stray old files. Both are removed at start, so every
-// event is counted once.
+// event is counted once. A merge reads as a snapshot does (its files stay while it runs), and
+// its swap is refused when a source segment left the catalog meanwhile (its tenant was
+// deleted): the merged copy is removed rather than bring the tenant's events back.
 
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -31,6 +33,8 @@ export interface CompactorDeps {
   fault: FaultHook;
   /** Removes replaced files once no snapshot that may read them is held; throws a failed one. */
   retire: (files: string[]) => void;
+  /** Counts a reader of the segments listed now, as a snapshot; returns its release. */
+  enter: () => () => void;
 }
 
 export class Compactor {
@@ -64,18 +68,24 @@ export class Compactor {
     );
     let merged = 0;
     for (const { tenant, day } of candidates) {
-      const small = catalog
-        .segmentsOf(tenant, day, day)
-        .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
-      const batch = withinRows(small, this.options.compactRowsMax);
-      if (batch.length < 2) continue;
-      await this.merge(tenant, day, batch);
-      merged++;
+      // Entered before the listing: a deletion retiring these files waits for this merge.
+      const leave = this.deps.enter();
+      try {
+        const small = catalog
+          .segmentsOf(tenant, day, day)
+          .filter((s) => s.bytes < this.options.smallSegmentBytesMax);
+        const batch = withinRows(small, this.options.compactRowsMax);
+        if (batch.length < 2) continue;
+        if (await this.merge(tenant, day, batch)) merged++;
+      } finally {
+        leave();
+      }
     }
     return merged;
   }
 
-  private async merge(tenant: string, day: string, segments: Segment[]): Promise<void> {
+  /** Merges `segments`; false when they were deleted meanwhile (nothing is left of it). */
+  private async merge(tenant: string, day: string, segments: Segment[]): Promise<boolean> {
     const { segmentsDir, stagingDir } = this.deps;
     const name = `compacted-${crypto.randomUUID()}`;
     const file = segmentRelativePath(tenant, day, name);
@@ -120,12 +130,9 @@ export class Compactor {
     let committed = false;
     try {
       await this.deps.lock.write(() => {
-        this.deps.catalog.commitCompaction(
-          segments.map((s) => s.id),
-          merged,
-        );
-        committed = true;
-        this.deps.fault('compact:after-catalog');
+        const ids = segments.map((s) => s.id);
+        committed = this.deps.catalog.commitCompaction(ids, merged);
+        if (committed) this.deps.fault('compact:after-catalog');
       });
     } catch (error) {
       // Not in the catalog, the merged file is a copy nobody reads: each retry would leave
@@ -135,12 +142,17 @@ export class Compactor {
       }
       throw error;
     }
+    if (!committed) {
+      removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+      return false;
+    }
     this.deps.retire(
       segments.flatMap((s) => [
         path.join(segmentsDir, s.file),
         path.join(segmentsDir, minuteCountsFile(s.file)),
       ]),
     );
+    return true;
   }
 }
 

@@ -1,7 +1,8 @@
 // The store of events, composed: write-ahead log + group commit (durability), hot tier
 // (acknowledged, not yet flushed), Parquet segments with their SQLite catalog, flusher and
 // compactor. Opening it recovers from any crash point: stray files are removed, the log is
-// replayed from the catalog's watermark. It is the EventSource every query reads.
+// replayed from the catalog's watermark (a deleted tenant's records skipped, see
+// tenant-eraser.ts). It is the EventSource every query reads.
 
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
@@ -21,9 +22,10 @@ import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
-import { removeStrayFiles } from './segment-files.ts';
+import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { openSqlite } from './sqlite.ts';
+import { TenantEraser } from './tenant-eraser.ts';
 import { type Durability, type WalDamage, WriteAheadLog } from './wal.ts';
 
 export interface EventStoreOptions extends CompactorOptions {
@@ -54,6 +56,8 @@ export class EventStore implements EventSource {
   private readonly readers = new SnapshotReaders();
   readonly flusher: Flusher;
   readonly compactor: Compactor;
+  /** Deletes a tenant's stored events (see tenant-eraser.ts). */
+  readonly eraser: TenantEraser;
 
   /** Where flushes stage their files, and snapshots export their unflushed rows. */
   private readonly stagingDir: string;
@@ -81,10 +85,14 @@ export class EventStore implements EventSource {
       releaseLog: (seq) => wal.releaseThrough(seq),
       onFatal: options.onFatal,
     });
+    const retire = (files: string[]) => this.readers.retire(files);
     this.compactor = new Compactor(
-      { ...shared, retire: (files) => this.readers.retire(files) },
+      { ...shared, retire, enter: () => this.readers.enter() },
       options,
     );
+    const { flusher } = this;
+    const lastSeq = () => wal.lastSeq;
+    this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
@@ -140,6 +148,7 @@ export class EventStore implements EventSource {
     removeStrayFiles(segmentsDir, stagingDir, new Set(known));
     const hot = new HotTier(instance, stagingDir);
     const flushed = catalog.flushedThroughSeq();
+    const deleted = catalog.tombstones();
     const walOptions = {
       dir: path.join(options.dataDir, 'wal'),
       fileBytesMax: options.walFileBytesMax,
@@ -154,6 +163,7 @@ export class EventStore implements EventSource {
         // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
         // are not known without parsing every line; the first flush finds them.
         const tenant = tenantOfLine(lines[0] as string);
+        if (record.seq <= (deleted.get(tenant) ?? 0)) return; // its tenant was deleted since
         hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
         onReplay(record.seq, lines);
       },
@@ -380,17 +390,4 @@ export function stagingOf(dataDir: string): string {
 
 function tenantOfLine(line: string): string {
   return (JSON.parse(line) as { tenant: string }).tenant;
-}
-
-/**
- * A hard link (segments and staging share the data directory's file system), or a copy when
- * they do not (a segments directory mounted apart).
- */
-function linkOrCopy(file: string, link: string): void {
-  try {
-    fs.linkSync(file, link);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    fs.copyFileSync(file, link);
-  }
 }

@@ -1,7 +1,10 @@
-// Named points in flush and compaction where a crash test can stop the process, to prove each
-// step is recoverable. In production the hook is a no-op.
+// Named points in flush, compaction and a tenant's deletion where a crash test can stop the
+// process, to prove each step is recoverable. In production the hook is a no-op.
 
-export type FaultPoint =
+export type FaultPoint = StoreFaultPoint | DeleteFaultPoint;
+
+/** The steps of the background work that every ingest-only crash test reaches. */
+type StoreFaultPoint =
   | 'flush:after-write'
   | 'flush:after-rename'
   | 'flush:after-catalog'
@@ -10,7 +13,10 @@ export type FaultPoint =
   | 'compact:after-rename'
   | 'compact:after-catalog';
 
-export const FAULT_POINTS: readonly FaultPoint[] = [
+/** The steps of a tenant's deletion (see tenant-eraser.ts), reached only by a deletion. */
+type DeleteFaultPoint = 'delete:after-catalog' | 'delete:after-purge' | 'delete:after-retire';
+
+export const FAULT_POINTS: readonly StoreFaultPoint[] = [
   'flush:after-write',
   'flush:after-rename',
   'flush:after-catalog',
@@ -19,6 +25,15 @@ export const FAULT_POINTS: readonly FaultPoint[] = [
   'compact:after-rename',
   'compact:after-catalog',
 ];
+
+export const DELETE_FAULT_POINTS: readonly DeleteFaultPoint[] = [
+  'delete:after-catalog',
+  'delete:after-purge',
+  'delete:after-retire',
+];
+
+/** Every point FAULT_POINT may name. */
+export const ALL_FAULT_POINTS: readonly FaultPoint[] = [...FAULT_POINTS, ...DELETE_FAULT_POINTS];
 
 export type FaultHook = (point: FaultPoint) => void;
 

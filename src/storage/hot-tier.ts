@@ -9,7 +9,8 @@
 // those files straight into Parquet, which costs about half of loading them into the table and
 // copying them out again. Queries during the flush may still load those groups into the table;
 // such loads never mix groups ≤ S with later ones, so when the flush ends, deleting the rows
-// with seq ≤ S removes exactly the flushed events.
+// with seq ≤ S removes exactly the flushed events. A deleted tenant's groups are purged
+// between flushes: its rows go by tenant, and the rows left keep their loads' labels.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,6 +50,8 @@ export interface FlushPlan {
   tableThrough: number;
   /** Per tenant, the flush's groups that were not in the table. */
   staged: Map<string, StagedPart>;
+  /** Per tenant, the seq of its last group in the flush (see Catalog.commitFlush). */
+  lastSeqOf: Map<string, number>;
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -83,6 +86,12 @@ export class HotTier {
   private groups: Group[] = [];
   /** groups[0, loadedCount) are in the hot table. */
   private loadedCount = 0;
+  /**
+   * The seq the last load labelled its rows with: every row in the table has a label ≤ it and
+   * every group not loaded a seq above it. Kept apart from the groups, as a purge may remove
+   * the last loaded one while rows of its load stay.
+   */
+  private lastLoadSeq = 0;
   /** The running flush's S, while one runs. */
   private flushingThrough: number | null = null;
   private memoryBytes = 0;
@@ -132,13 +141,15 @@ export class HotTier {
     const last = this.groups.at(-1);
     if (last === undefined) return null;
     this.flushingThrough = last.seq;
-    const tableThrough = this.groups[this.loadedCount - 1]?.seq ?? 0;
+    const tableThrough = this.loadedThroughSeq;
     const byTenant = new Map<string, Group[]>();
     for (const g of this.groups.slice(this.loadedCount)) {
       const list = byTenant.get(g.tenant);
       if (list === undefined) byTenant.set(g.tenant, [g]);
       else list.push(g);
     }
+    const lastSeqOf = new Map<string, number>();
+    for (const g of this.groups) lastSeqOf.set(g.tenant, g.seq);
     const staged = new Map<string, StagedPart>();
     try {
       for (const [tenant, groups] of byTenant) {
@@ -152,7 +163,7 @@ export class HotTier {
       this.flushingThrough = null;
       throw error;
     }
-    return { through: last.seq, tableThrough, staged };
+    return { through: last.seq, tableThrough, staged, lastSeqOf };
   }
 
   /**
@@ -181,6 +192,41 @@ export class HotTier {
     }
   }
 
+  /**
+   * Forgets a deleted tenant's groups and deletes its rows from the hot table; returns how many
+   * events went. Call under the store's write lock (no query loads) while no flush runs
+   * (Flusher.whileIdle), so that no load or flush holds the groups.
+   */
+  async purgeTenant(tenant: string): Promise<number> {
+    assert(this.flushingThrough === null, 'no flush runs while a tenant is purged');
+    assert(this.syncing === null, 'a purge runs under the write lock, while no query loads');
+    const kept: Group[] = [];
+    let loadedKept = 0;
+    let events = 0;
+    let wereLoaded = false;
+    this.groups.forEach((g, i) => {
+      const loaded = i < this.loadedCount;
+      if (g.tenant !== tenant) {
+        kept.push(g);
+        if (loaded) loadedKept++;
+        return;
+      }
+      this.memoryBytes -= g.payload.length * MEMORY_PER_JSON_BYTE;
+      events += g.events;
+      wereLoaded ||= loaded;
+    });
+    this.groups = kept;
+    this.loadedCount = loadedKept;
+    if (!wereLoaded) return events;
+    const c = await this.instance.connect();
+    try {
+      await c.run(`DELETE FROM ${HOT_TABLE} WHERE tenant = $tenant`, { tenant });
+    } finally {
+      c.closeSync();
+    }
+    return events;
+  }
+
   /** Gives up a flush that did not commit: its groups stay, for the next one. */
   async abortFlush(plan: FlushPlan): Promise<void> {
     if (this.flushingThrough === plan.through) this.flushingThrough = null;
@@ -193,7 +239,7 @@ export class HotTier {
    * lock), however many loads other readers run meanwhile. 0 when none is loaded.
    */
   get loadedThroughSeq(): number {
-    return this.groups[this.loadedCount - 1]?.seq ?? 0;
+    return this.loadedCount === 0 ? 0 : this.lastLoadSeq;
   }
 
   /** Estimated memory held by hot events, loaded or not. */
@@ -212,6 +258,7 @@ export class HotTier {
       while (stop < end && afterSplit(stop) === side) stop++;
       await this.load(this.groups.slice(this.loadedCount, stop));
       this.loadedCount = stop;
+      this.lastLoadSeq = (this.groups[stop - 1] as Group).seq;
     }
   }
 

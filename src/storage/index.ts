@@ -17,7 +17,14 @@ export {
   type ReplayHandler,
   stagingOf,
 } from './event-store.ts';
-export { FAULT_POINTS, type FaultHook, type FaultPoint, noFaults } from './faults.ts';
+export {
+  ALL_FAULT_POINTS,
+  DELETE_FAULT_POINTS,
+  FAULT_POINTS,
+  type FaultHook,
+  type FaultPoint,
+  noFaults,
+} from './faults.ts';
 export {
   type Admission,
   COMMITS_IN_FLIGHT_MAX,
@@ -33,6 +40,7 @@ export {
 } from './minute-counts.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
+export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {
   type Durability,
   type WalDamage,

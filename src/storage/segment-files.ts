@@ -2,8 +2,8 @@
 // name in the staging directory, fsynced, renamed into
 // `segments/tenant=<id>/day=<YYYY-MM-DD>/<name>.parquet` (a long id shortened, see
 // tenantDirName; new directories fsynced in their parents), and the directory fsynced. At
-// start, files the catalog does not know (a crash between rename and catalog) and staging
-// leftovers are removed.
+// start, files the catalog does not know (a crash between rename and catalog, or a deleted
+// tenant's), the directories they leave empty and staging leftovers are removed.
 
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { assert } from '../core/index.ts';
 import { fsyncPathAsync, makeDirsDurablyAsync } from './durable-fs.ts';
 import { storageLimits } from './limits.ts';
+import { minuteCountsFile } from './minute-counts.ts';
 
 export function segmentRelativePath(tenant: string, day: string, name: string): string {
   return path.join(tenantDirName(tenant), `day=${day}`, `${name}.parquet`);
@@ -63,6 +64,11 @@ export async function publishSegments(
   return Promise.all(targets.map(async (t) => (await fs.promises.stat(t)).size));
 }
 
+/** The files of a segment (`file`, relative): it and its minute counts, which may not exist. */
+export function segmentPaths(segmentsDir: string, file: string): string[] {
+  return [path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file))];
+}
+
 /** Removes files that may or may not exist (what a failed step wrote), ignoring the absent. */
 export function removeQuietly(...files: string[]): void {
   for (const file of files) fs.rmSync(file, { force: true });
@@ -80,9 +86,23 @@ export function removeStrayFiles(
     fs.rmSync(path.join(segmentsDir, rel));
     removed.push(rel);
   }
+  removeEmptyDirs(segmentsDir, '');
   fs.rmSync(stagingDir, { recursive: true, force: true });
   fs.mkdirSync(stagingDir, { recursive: true });
   return removed;
+}
+
+/** Removes the empty directories below `root`/`rel` (not `root` itself); true when it is empty. */
+function removeEmptyDirs(root: string, rel: string): boolean {
+  const dir = path.join(root, rel);
+  if (!fs.existsSync(dir)) return true;
+  let empty = true;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const child = path.join(rel, entry.name);
+    if (entry.isDirectory() && removeEmptyDirs(root, child)) fs.rmdirSync(path.join(root, child));
+    else empty = false;
+  }
+  return empty;
 }
 
 function listParquet(root: string, rel: string): string[] {
@@ -93,4 +113,17 @@ function listParquet(root: string, rel: string): string[] {
     if (entry.isDirectory()) return listParquet(root, child);
     return entry.name.endsWith('.parquet') ? [child] : [];
   });
+}
+
+/**
+ * A hard link (segments and staging share the data directory's file system), or a copy when
+ * they do not (a segments directory mounted apart).
+ */
+export function linkOrCopy(file: string, link: string): void {
+  try {
+    fs.linkSync(file, link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    fs.copyFileSync(file, link);
+  }
 }

@@ -5,10 +5,12 @@ import { migration001 } from './001-catalog.ts';
 import { migration002 } from './002-auth.ts';
 import { migration003 } from './003-minute-counts.ts';
 import { migration004 } from './004-minute-counts-before-1970.ts';
+import { migration005 } from './005-tenant-tombstones.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
   migration002,
   migration003,
   migration004,
+  migration005,
 ];

@@ -1,0 +1,79 @@
+// Deletes a tenant's stored events: every log record of it up to the seq the deletion is
+// decided at, its unflushed events, its segments and their files. Order, each step recoverable:
+//   1. decided: one SQLite transaction writes the tenant's tombstone (its records ≤ seq are
+//      deleted) and drops its segments from the catalog; the caller's rows (the project, its
+//      keys, aliases and members) go in the same transaction. A crash before it deleted nothing.
+//   2. its unflushed events leave the hot tier, between two flushes (a flush that took them
+//      before the decision commits none of them: Catalog.commitFlush checks the tombstone)
+//   3. its segment files are retired: removed once no snapshot or merge that may read them is
+//      held (a compaction merging them meanwhile commits nothing: Catalog.commitCompaction)
+// After a crash past 1, the start removes the files the catalog no longer lists and replay
+// skips the tenant's records up to its tombstone's seq, so nothing of it comes back.
+
+import { assert } from '../core/index.ts';
+import type { Catalog, Segment } from './catalog.ts';
+import type { FaultHook } from './faults.ts';
+import type { Flusher } from './flusher.ts';
+import type { HotTier } from './hot-tier.ts';
+import type { ReadWriteLock } from './rw-lock.ts';
+import { segmentPaths } from './segment-files.ts';
+
+export interface EraserDeps {
+  catalog: Catalog;
+  hot: HotTier;
+  lock: ReadWriteLock;
+  flusher: Flusher;
+  segmentsDir: string;
+  /** The log's last seq: every record committed so far is at or below it. */
+  lastSeq: () => number;
+  /** Removes files once no snapshot that may read them is held; throws a failed removal. */
+  retire: (files: string[]) => void;
+  fault: FaultHook;
+}
+
+/**
+ * Decides a deletion: runs the caller's own deletions in one SQLite transaction and calls
+ * `tombstone` within it, or throws (then nothing is deleted).
+ */
+export type DecideDeletion = (tombstone: () => void) => void;
+
+export interface Erased {
+  /** Every record of the tenant with a seq at or below this is deleted. */
+  throughSeq: number;
+  segments: number;
+  /** Unflushed events purged from the hot tier. */
+  hotEvents: number;
+  /** Why some files could not be removed yet (they stay retired, and the start sweeps them). */
+  filesPending: string | null;
+}
+
+export class TenantEraser {
+  constructor(private readonly deps: EraserDeps) {}
+
+  /**
+   * Deletes `tenant`'s events. The caller has stopped and drained the tenant's writes, so that
+   * every event of it ever acknowledged is in a record at or below the log's last seq.
+   */
+  async erase(tenant: string, decide: DecideDeletion): Promise<Erased> {
+    const { catalog, hot, lock, flusher, fault } = this.deps;
+    const throughSeq = this.deps.lastSeq();
+    let segments: Segment[] | null = null;
+    decide(() => {
+      segments = catalog.deleteTenant(tenant, throughSeq);
+    });
+    assert(segments !== null, 'a decided deletion wrote its tombstone');
+    const dropped: Segment[] = segments;
+    fault('delete:after-catalog');
+    const hotEvents = await flusher.whileIdle(() => lock.write(() => hot.purgeTenant(tenant)));
+    fault('delete:after-purge');
+    let filesPending: string | null = null;
+    try {
+      this.deps.retire(dropped.flatMap((s) => segmentPaths(this.deps.segmentsDir, s.file)));
+    } catch (error) {
+      // Deleted all the same: no catalog entry names the files, and they stay retired.
+      filesPending = String(error);
+    }
+    fault('delete:after-retire');
+    return { throughSeq, segments: dropped.length, hotEvents, filesPending };
+  }
+}
