@@ -2,7 +2,8 @@
 // the named bounds (bounds.ts) and a rate per user, except over a tenant id that already holds
 // events (only an admin may claim those, as a project id or as an alias); members see a
 // project, its members, key prefixes and aliases; only owners change members, keys and
-// aliases. A project the caller is not a member of is answered as absent (404).
+// aliases, and delete the project (as an admin may). A project the caller is not a member of
+// is answered as absent (404), except to an admin.
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
@@ -119,6 +120,30 @@ export class ProjectService {
   members(principal: Principal, id: string): Member[] {
     this.require(principal, id, 'viewer');
     return this.deps.projects.members(id);
+  }
+
+  /**
+   * Checks that the caller may delete project `id`: an owner of it, or an admin (a member or
+   * not). 404 when there is no such project (or, to others, when they are no member), 403 for
+   * a viewer. Checked before the deletion waits for the tenant's writes, and again in `delete`.
+   */
+  requireDeletable(principal: Principal, id: string): void {
+    if (!principal.user.isAdmin) this.require(principal, id, 'owner');
+    else if (this.deps.projects.get(id) === null)
+      throw new AppError('not_found', `no project ${id}`);
+  }
+
+  /**
+   * Deletes project `id` with its members (their room under PROJECTS_PER_USER_MAX is free
+   * again), keys (they stop working at once) and aliases (free to be taken again), running
+   * `alongside` (the tenant's tombstone) in the same transaction; throws, deleting nothing,
+   * when the caller may not (any more) or the project is gone.
+   */
+  delete(principal: Principal, id: string, alongside: () => void): void {
+    this.requireDeletable(principal, id);
+    if (!this.deps.projects.remove(id, alongside)) {
+      throw new AppError('not_found', `no project ${id}`);
+    }
   }
 
   /**

@@ -145,6 +145,18 @@ export class ProjectStore {
     })();
   }
 
+  /**
+   * Deletes a project with its members, keys and aliases (ON DELETE CASCADE), and runs
+   * `alongside` in the same transaction; false (nothing changed) when there is no such project.
+   */
+  remove(id: string, alongside: () => void): boolean {
+    return this.db.transaction(() => {
+      if (this.db.query('DELETE FROM projects WHERE id = ?').run(id).changes === 0) return false;
+      alongside();
+      return true;
+    })();
+  }
+
   /** Removes a member; false when they were not one. The last owner cannot be removed. */
   removeMember(projectId: string, userId: string): boolean {
     let removed = false;

@@ -18,8 +18,12 @@
 // remembered key whatever the id's length (~33 on average over a doubling; bench/dedup.bench.ts
 // measures 28 B of resident memory per key at 10M keys), plus the old table while one doubles.
 // The Set of strings it replaced took ~200 B per key with UUID-long ids.
+//
+// A deleted tenant's keys are not found one by one (only hashes are kept): the tenant moves to
+// a new epoch instead, which is part of every key made by `keyOf`, so ids seen before the
+// deletion are new again. The old keys stay until their generation expires.
 
-import { assert } from '../core/index.ts';
+import { assert, eventKey } from '../core/index.ts';
 import { hashKey, KEY_HASH_LANES } from './key-hash.ts';
 
 export interface DedupOptions {
@@ -154,6 +158,8 @@ export class DedupIndex {
   private shortenedTo: number | null = null;
   /** Keys forgotten early, before the window ended, since the process started. */
   droppedEarly = 0;
+  /** Tenants deleted while the process runs: how many times (see keyOf). */
+  private readonly epochs = new Map<string, number>();
 
   constructor(private readonly options: DedupOptions) {
     assert(options.windowMs >= 0, 'dedup window is not negative');
@@ -162,6 +168,21 @@ export class DedupIndex {
         ? Number.POSITIVE_INFINITY
         : Math.max(1, options.windowMs / GENERATIONS_PER_WINDOW);
     this.seed = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+  }
+
+  /**
+   * The key of an event: one event_id per tenant, and per epoch of the tenant once it was
+   * deleted. An epoch's prefix starts with U+0001, which no tenant id does.
+   */
+  keyOf(tenant: string, eventId: string): string {
+    const epoch = this.epochs.get(tenant);
+    const key = eventKey(tenant, eventId);
+    return epoch === undefined ? key : `\u0001${epoch}\u0001${key}`;
+  }
+
+  /** Forgets every key of `tenant` made so far by `keyOf`: the tenant was deleted. */
+  forgetTenant(tenant: string): void {
+    this.epochs.set(tenant, (this.epochs.get(tenant) ?? 0) + 1);
   }
 
   has(key: string): boolean {

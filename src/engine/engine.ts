@@ -2,12 +2,13 @@
 // (rebuilt from the log and recent segments), the actor registry and the ingestor. One call
 // for main.ts and for tests, so both run the same wiring.
 
-import { type Clock, eventKey, type StoredEvent, tenantShareLimits } from '../core/index.ts';
+import { type Clock, type StoredEvent, tenantShareLimits } from '../core/index.ts';
 import { EventStore, type EventStoreOptions, type FaultHook } from '../storage/index.ts';
 import { DedupIndex } from './dedup-index.ts';
 import { Enricher } from './enrich.ts';
 import { Ingestor } from './ingest.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
+import { TenantDeletions } from './tenant-deletions.ts';
 import { Ticker } from './ticker.ts';
 
 export interface EngineOptions
@@ -29,6 +30,8 @@ export interface Engine {
   ingestor: Ingestor;
   registry: ActorRegistry;
   dedup: DedupIndex;
+  /** Deletes a tenant's events and live state (DELETE /api/v1/projects/{id}). */
+  deletions: TenantDeletions;
   /** Whether stored events keep the client IP (STORE_IP). */
   keepsIp: boolean;
   close(): Promise<void>;
@@ -43,7 +46,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   });
   const now = clock.now();
   const remember = (tenant: string, eventId: string, receivedAt: number) => {
-    const key = eventKey(tenant, eventId);
+    const key = dedup.keyOf(tenant, eventId);
     if (!dedup.isExpired(receivedAt, now) && !dedup.has(key)) dedup.add(key, receivedAt);
   };
   const store = await EventStore.open({ ...options, now: () => clock.now() }, (_seq, lines) => {
@@ -62,14 +65,22 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   );
   const registry = new ActorRegistry(store, dedup, clock, { ...options, mailboxBytesMax }, ticker);
   const enricher = new Enricher(store.catalog, clock, options.storeIp);
-  const ingestor = new Ingestor(store, registry, dedup, enricher, clock, {
-    hotBytesMax: options.hotBytesMax,
-  });
+  const deletions = new TenantDeletions({ store, registry, dedup });
+  const ingestor = new Ingestor(
+    store,
+    registry,
+    dedup,
+    enricher,
+    clock,
+    { hotBytesMax: options.hotBytesMax },
+    deletions,
+  );
   return {
     store,
     ingestor,
     registry,
     dedup,
+    deletions,
     keepsIp: options.storeIp,
     close: async () => {
       // Routes stop calling ingest first (main.ts); what was handed to the actors is committed.

@@ -6,3 +6,4 @@ export type { ActorRegistry } from './registry.ts';
 export type { LatestMetric, RollupSnapshot, WindowSnapshot } from './rollups.ts';
 export { OTHER_NAME } from './sliding-window.ts';
 export type { EventStatus, TenantActor } from './tenant-actor.ts';
+export type { DeleteTenant, TenantDeletions } from './tenant-deletions.ts';

@@ -16,6 +16,7 @@ import type { DedupIndex } from './dedup-index.ts';
 import type { Enricher } from './enrich.ts';
 import type { ActorRegistry } from './registry.ts';
 import type { ActorOutcome, EventStatus, TenantActor } from './tenant-actor.ts';
+import type { TenantDeletions } from './tenant-deletions.ts';
 
 export interface EventResult {
   event_id: string;
@@ -26,6 +27,7 @@ export type IngestOutcome =
   | { kind: 'ok'; results: EventResult[]; accepted: number; duplicates: number }
   | { kind: 'too_large'; index: number; bytes: number }
   | { kind: 'tenant_full'; reason: string }
+  | { kind: 'tenant_deleting'; tenant: string }
   | { kind: 'overloaded'; reason: string };
 
 type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
@@ -62,11 +64,18 @@ export class Ingestor {
     private readonly enricher: Enricher,
     private readonly clock: Clock,
     private readonly limits: IngestLimits,
+    private readonly deletions: Pick<TenantDeletions, 'isDeleting' | 'size'>,
   ) {}
 
   async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
     this.running++;
     try {
+      // Checked in the turn the events are handed to their actors: a deletion that starts
+      // later waits for them, and one running refuses them (none is acked, then deleted).
+      if (this.deletions.size > 0) {
+        const deleting = input.find((e) => this.deletions.isDeleting(e.tenant));
+        if (deleting !== undefined) return { kind: 'tenant_deleting', tenant: deleting.tenant };
+      }
       const encoded = this.encode(input);
       if (encoded.kind !== 'encoded') return encoded;
       if (encoded.events.length !== 1) return await this.ingestMany(encoded);

@@ -112,6 +112,14 @@ export class ActorRegistry {
     return this.actors.size < this.options.actorsMax ? this.actorFor(tenant) : null;
   }
 
+  /**
+   * Drops a deleted tenant's actor with its rollups (the caller has drained it); the next use
+   * makes a new one, rebuilt from what the store holds then.
+   */
+  forget(tenant: string): void {
+    this.actors.delete(tenant);
+  }
+
   /** The resident actor of a tenant, without creating one. */
   peek(tenant: string): TenantActor | undefined {
     return this.actors.get(tenant);

@@ -4,7 +4,7 @@
 // rollups. A tenant over its mailbox bound (in events or in encoded bytes) is told 'full'
 // (429) while others go on.
 
-import { type Clock, eventKey, type StoredEvent, utcDayIndex } from '../core/index.ts';
+import { type Clock, type StoredEvent, utcDayIndex } from '../core/index.ts';
 import { type Admission, type EventStore, RECORD_BYTES_MAX } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
@@ -44,6 +44,8 @@ export class TenantActor {
   private pendingBytes = 0;
   private scheduled = false;
   private lastActiveAt: number;
+  /** Waiting for every event in flight to be answered (see drained). */
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
     readonly tenant: string,
@@ -79,6 +81,15 @@ export class TenantActor {
     });
     this.schedule();
     return answered;
+  }
+
+  /**
+   * Resolves once every event handed in so far is answered: committed (or refused). With no
+   * more handed in meanwhile (a tenant being deleted), nothing of it is in flight then.
+   */
+  drained(): Promise<void> {
+    if (this.pendingEvents === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Resolves once the rollups are rebuilt from the store. */
@@ -128,7 +139,7 @@ export class TenantActor {
     const freshLines: string[] = [];
     const statuses = batch.map((sub) =>
       sub.events.map((e, i): EventStatus => {
-        const key = eventKey(e.tenant, e.event_id);
+        const key = dedup.keyOf(e.tenant, e.event_id);
         if (dedup.hasOrAdd(key, e.received_at)) return 'duplicate';
         fresh.push(e);
         freshLines.push(sub.lines[i] as string);
@@ -153,6 +164,7 @@ export class TenantActor {
       this.pendingBytes -= sub.room.bytes;
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
     });
+    if (this.pendingEvents === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   /**
@@ -183,7 +195,7 @@ export class TenantActor {
       if (submitted.kind === 'failed') {
         // (Only the first can be refused: the log fails asynchronously, never within this loop.)
         for (const q of queued) q.catch(() => undefined);
-        for (const e of fresh) dedup.remove(eventKey(e.tenant, e.event_id), e.received_at);
+        for (const e of fresh) dedup.remove(dedup.keyOf(e.tenant, e.event_id), e.received_at);
         return { kind: 'overloaded', reason: 'the write-ahead log failed' };
       }
       queued.push(submitted.committed);

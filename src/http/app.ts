@@ -222,7 +222,7 @@ function accountRoutes(deps: AppDeps) {
   return new Elysia({ name: 'accounts' })
     .use(authRoutes({ auth, trustProxy: deps.options.trustProxy }))
     .use(userRoutes({ auth, trustProxy: deps.options.trustProxy }))
-    .use(projectRoutes({ auth }));
+    .use(projectRoutes({ auth, engine: deps.engine, live: deps.live, log: deps.log }));
 }
 
 export type App = ReturnType<typeof createApp>;

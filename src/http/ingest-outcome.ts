@@ -35,6 +35,13 @@ export function acceptedOrThrow(
       );
     case 'tenant_full':
       throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
+    case 'tenant_deleting':
+      // Nothing of the request was taken: after the deletion a retry goes to whatever owns the
+      // id then (in AUTH_MODE=required the deleted project's keys no longer work).
+      throw new AppError(
+        'overloaded',
+        `the tenant ${outcome.tenant} is being deleted; retry later`,
+      );
     case 'overloaded':
       throw overloaded(outcome.reason);
   }

@@ -70,7 +70,7 @@ export const INGEST_ERROR_TEXT = {
   mediaType: 'Unsupported Content-Type or Content-Encoding',
   invalid: 'Validation failed; nothing was written',
   busy: "The project's rate limit, or the tenant's backlog is full; see Retry-After",
-  overloaded: 'Overloaded or shutting down; see Retry-After',
+  overloaded: 'Overloaded, shutting down, or the tenant is being deleted; see Retry-After',
 } as const;
 
 /** Every refusal an ingest route can answer, in Tally's shapes. */

@@ -55,6 +55,7 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+export const CLOSE_TENANT_DELETED = 4410; // the project was deleted (4000 + HTTP 410 Gone)
 
 export class LiveHub {
   private readonly feeds = new Map<string, TenantFeed>();
@@ -79,16 +80,15 @@ export class LiveHub {
   }
 
   admit(tenant: string): LiveAdmission {
-    const { subscribersMax, subscribersPerTenantMax } = this.limits;
-    if (this.connections.size >= subscribersMax) {
-      const reason =
-        `the server has ${this.connections.size} live subscribers ` + `(limit ${subscribersMax})`;
+    const { subscribersMax: serverMax, subscribersPerTenantMax: tenantMax } = this.limits;
+    const all = this.connections.size;
+    if (all >= serverMax) {
+      const reason = `the server has ${all} live subscribers (limit ${serverMax})`;
       return { kind: 'full', scope: 'server', reason };
     }
     const count = this.feeds.get(tenant)?.connections.size ?? 0;
-    if (count >= subscribersPerTenantMax) {
-      const reason =
-        `tenant ${tenant} has ${count} live subscribers ` + `(limit ${subscribersPerTenantMax})`;
+    if (count >= tenantMax) {
+      const reason = `tenant ${tenant} has ${count} live subscribers (limit ${tenantMax})`;
       return { kind: 'full', scope: 'tenant', reason };
     }
     return { kind: 'ok' };
@@ -215,10 +215,7 @@ export class LiveHub {
     this.timer = null;
     this.pushes.stop();
     this.rechecks.stop();
-    for (const socket of [...this.connections.keys()]) {
-      socket.close(CLOSE_GOING_AWAY, 'server shutting down');
-      this.close(socket);
-    }
+    this.closeEach([...this.connections.values()], CLOSE_GOING_AWAY, 'server shutting down');
   }
 
   stats(): LiveStats {
@@ -366,16 +363,27 @@ export class LiveHub {
   private closeUnauthorized(conn: Connection): void {
     this.counts.revoked++;
     this.deps.log.info('live: closing a socket whose credentials lapsed', { tenant: conn.tenant });
-    this.close(conn.socket);
-    conn.socket.close(CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
+    this.closeEach([conn], CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
+  }
+
+  /** Closes every socket of a deleted tenant (4410): its counters and events are gone. */
+  closeTenant(tenant: string): void {
+    const conns = [...(this.feeds.get(tenant)?.connections ?? [])];
+    this.closeEach(conns, CLOSE_TENANT_DELETED, 'the project was deleted');
   }
 
   /** A tenant's counters could not be loaded: its sockets (or `conns`) are closed (1011). */
   private closeFailed(tenant: string, error: unknown, conns?: readonly Connection[]): void {
     this.deps.log.error('live: loading counters failed', { tenant, error: String(error) });
-    for (const conn of conns ?? [...(this.feeds.get(tenant)?.connections ?? [])]) {
+    const all = conns ?? [...(this.feeds.get(tenant)?.connections ?? [])];
+    this.closeEach(all, CLOSE_INTERNAL_ERROR, 'the counters could not be loaded');
+  }
+
+  /** Forgets each socket, then closes it with `code` and `reason`. */
+  private closeEach(conns: readonly Connection[], code: number, reason: string): void {
+    for (const conn of conns) {
       this.close(conn.socket);
-      conn.socket.close(CLOSE_INTERNAL_ERROR, 'the counters could not be loaded');
+      conn.socket.close(code, reason);
     }
   }
 
@@ -393,7 +401,6 @@ export class LiveHub {
       buffered_bytes: buffered,
       limit_bytes: this.limits.wsBufferedBytesMax,
     });
-    this.close(conn.socket);
-    conn.socket.close(CLOSE_TRY_AGAIN_LATER, `slow consumer: ${buffered} bytes queued`);
+    this.closeEach([conn], CLOSE_TRY_AGAIN_LATER, `slow consumer: ${buffered} bytes queued`);
   }
 }

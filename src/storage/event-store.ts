@@ -92,7 +92,8 @@ export class EventStore implements EventSource {
     );
     const { flusher } = this;
     const lastSeq = () => wal.lastSeq;
-    this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire });
+    const { onFatal } = options;
+    this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire, onFatal });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

@@ -29,6 +29,8 @@ export interface EraserDeps {
   /** Removes files once no snapshot that may read them is held; throws a failed removal. */
   retire: (files: string[]) => void;
   fault: FaultHook;
+  /** A purge that failed after the decision leaves state only a restart repairs. */
+  onFatal: (error: unknown) => void;
 }
 
 /**
@@ -64,7 +66,14 @@ export class TenantEraser {
     assert(segments !== null, 'a decided deletion wrote its tombstone');
     const dropped: Segment[] = segments;
     fault('delete:after-catalog');
-    const hotEvents = await flusher.whileIdle(() => lock.write(() => hot.purgeTenant(tenant)));
+    let hotEvents: number;
+    try {
+      hotEvents = await flusher.whileIdle(() => lock.write(() => hot.purgeTenant(tenant)));
+    } catch (error) {
+      // Decided, but the tenant's unflushed events may still be read: a restart skips them.
+      this.deps.onFatal(error);
+      throw error;
+    }
     fault('delete:after-purge');
     let filesPending: string | null = null;
     try {

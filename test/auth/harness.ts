@@ -39,6 +39,8 @@ export interface AuthApp {
   call(method: string, path: string, call?: Call): Promise<Response>;
   /** Stored events of a tenant, counted through the store (segments ∪ hot). */
   count(tenant: string): Promise<number>;
+  /** Closes the engine and opens the app anew over the same directory (a clean restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,36 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
   const clock = new ManualClock(T0);
   const logs: string[] = [];
   const log = createLogger('info', (line) => logs.push(line));
+  let current = await buildAuthApp(dir, clock, log, options);
+  return {
+    get auth() {
+      return current.auth;
+    },
+    get engine() {
+      return current.engine;
+    },
+    clock,
+    dataDir: dir,
+    logs,
+    call: (method, path, call = {}) => current.app.handle(requestOf(method, path, call)),
+    count: (tenant) => countEvents(current.engine.store, tenant),
+    async restart() {
+      await current.engine.close();
+      current = await buildAuthApp(dir, clock, log, options);
+    },
+    async close() {
+      await current.engine.close();
+      remove();
+    },
+  };
+}
+
+async function buildAuthApp(
+  dir: string,
+  clock: ManualClock,
+  log: ReturnType<typeof createLogger>,
+  options: AuthAppOptions,
+) {
   const engine = await openEngine(engineOptions(dir, clock));
   const auth = createAuth({
     db: engine.store.sqlite,
@@ -76,19 +108,7 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
     },
     isAccepting: () => true,
   });
-  return {
-    auth,
-    engine,
-    clock,
-    dataDir: dir,
-    logs,
-    call: (method, path, call = {}) => app.handle(requestOf(method, path, call)),
-    count: (tenant) => countEvents(engine.store, tenant),
-    async close() {
-      await engine.close();
-      remove();
-    },
-  };
+  return { auth, engine, app };
 }
 
 function requestOf(method: string, path: string, call: Call): Request {

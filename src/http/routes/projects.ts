@@ -1,6 +1,6 @@
 // Projects (tenants), their members, API keys and site aliases. Thin handlers over auth's
 // ProjectService, which decides who may do what; a new key's secret appears in exactly one
-// response, the one that creates it.
+// response, the one that creates it. A project's deletion: project-delete.ts.
 
 import { Elysia, t } from 'elysia';
 import {
@@ -27,6 +27,7 @@ import {
   newKeyExample,
   projectExample,
 } from '../openapi-examples.ts';
+import { type ProjectDeleteDeps, projectDeleteRoute } from './project-delete.ts';
 
 const stamp = t.String({ format: 'date-time' });
 const ProjectOut = t.Object({
@@ -108,9 +109,10 @@ async function callerAndBody(auth: Auth, request: Request) {
   return { principal, body: await readAccountBody(request) };
 }
 
-export function projectRoutes(deps: { auth: Auth }) {
+export function projectRoutes(deps: ProjectDeleteDeps) {
   return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
     .use(projectCore(deps.auth))
+    .use(projectDeleteRoute(deps))
     .use(memberRoutes(deps.auth))
     .use(keyRoutes(deps.auth))
     .use(aliasRoutes(deps.auth));
