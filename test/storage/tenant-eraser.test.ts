@@ -1,0 +1,184 @@
+// A tenant's deletion in the store: its events leave every place they are (hot tier, segments,
+// catalog, disk), a flush or compaction running across the decision brings none back, a stop
+// after any step leaves it deleted after a restart, and another tenant keeps every event.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FaultPoint } from '../../src/storage/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+async function send(app: TestApp, tenant: string, ids: string[]): Promise<void> {
+  const res = await app.post('/api/v1/events/batch', {
+    events: ids.map((id) => ({ event_id: id, name: 'page_view', tenant_id: tenant })),
+  });
+  expect(res.status).toBe(202);
+}
+
+/** Deletes `tenant` through the store alone (no project rows): the tombstone is the decision. */
+const erase = (app: TestApp, tenant: string) =>
+  app.engine.store.eraser.erase(tenant, (tombstone) => tombstone());
+
+/** Tenants with parquet files on disk (segments or minute counts). */
+function tenantsOnDisk(app: TestApp): string[] {
+  const root = path.join(app.dataDir, 'segments');
+  const files = fs.readdirSync(root, { recursive: true }) as string[];
+  const dirs = files.filter((f) => f.endsWith('.parquet')).map((f) => f.split(path.sep)[0]);
+  return [...new Set(dirs)].sort();
+}
+
+const catalogTenants = (app: TestApp) =>
+  (
+    app.engine.store.sqlite.query('SELECT DISTINCT tenant FROM segments ORDER BY 1').all() as {
+      tenant: string;
+    }[]
+  ).map((r) => r.tenant);
+
+/** A fault hook that runs `action` once, the first time `point` is reached. */
+function once(point: FaultPoint, action: () => void) {
+  let done = false;
+  return (reached: FaultPoint) => {
+    if (reached !== point || done) return;
+    done = true;
+    action();
+  };
+}
+
+describe('deleting a tenant', () => {
+  test('its flushed and unflushed events, catalog rows and files go; the other stays', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', ['a1', 'a2']);
+    await send(t, 'globex', ['g1']);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', ['a3']);
+    await send(t, 'globex', ['g2']);
+    expect(tenantsOnDisk(t)).toEqual(['tenant=acme', 'tenant=globex']);
+
+    const erased = await erase(t, 'acme');
+    expect(erased).toMatchObject({ segments: 1, hotEvents: 1, filesPending: null });
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(2);
+    expect(catalogTenants(t)).toEqual(['globex']);
+    expect(tenantsOnDisk(t)).toEqual(['tenant=globex']);
+    // The unflushed record is never flushed afterwards, nor replayed after a restart.
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 });
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(2);
+    expect(catalogTenants(t)).toEqual(['globex']);
+  });
+
+  test('a held snapshot keeps the files it reads until it is released', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', ['a1']);
+    await t.engine.store.flusher.flush();
+    const held = await t.engine.store.snapshot('acme');
+    await erase(t, 'acme');
+    expect(tenantsOnDisk(t)).toEqual(['tenant=acme']);
+    const rows = await held.connection.runAndReadAll(
+      `SELECT count(*) AS n FROM ${held.from} AS e`,
+      held.params,
+    );
+    expect(Number((rows.getRowObjectsJS()[0] as { n: bigint }).n)).toBe(1); // it ran before
+    held.release();
+    expect(tenantsOnDisk(t)).toEqual([]);
+    expect(await t.count('acme')).toBe(0);
+  });
+
+  test('rows loaded with a deleted tenant’s stay readable and flush once', async () => {
+    t = await makeTestApp();
+    await send(t, 'globex', ['g1']);
+    await send(t, 'acme', ['a1']);
+    // One load takes both groups; its rows carry the seq of acme's, the last of them.
+    expect(await t.count('globex')).toBe(1);
+    await erase(t, 'acme');
+    expect(await t.count('globex')).toBe(1);
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 });
+    expect(await t.count('globex')).toBe(1);
+  });
+
+  test('events sent after the deletion are kept, also after a restart', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', ['a1']);
+    await erase(t, 'acme');
+    await send(t, 'acme', ['b1']);
+    expect(await t.count('acme')).toBe(1);
+    await t.restart(); // replayed: above the tombstone's seq
+    expect(await t.count('acme')).toBe(1);
+    await t.engine.store.flusher.flush();
+    const tombstones = t.engine.store.sqlite.query('SELECT * FROM tenant_tombstones').all();
+    expect(tombstones).toEqual([]); // the watermark passed it: replay skips those records anyway
+    await t.restart();
+    expect(await t.count('acme')).toBe(1);
+  });
+});
+
+describe('a flush or compaction across the decision', () => {
+  test('a flush that took the events before the decision commits none of them', async () => {
+    let app: TestApp | null = null;
+    t = await makeTestApp({
+      // The decision lands between the flush writing its segments and committing them.
+      fault: once('flush:after-write', () => void erase(app as TestApp, 'acme')),
+    });
+    app = t;
+    await send(t, 'acme', ['a1', 'a2']);
+    await send(t, 'globex', ['g1']);
+    const flushed = await t.engine.store.flusher.flush();
+    expect(flushed).toMatchObject({ segments: 1, rows: 1 });
+    expect(catalogTenants(t)).toEqual(['globex']);
+    expect(tenantsOnDisk(t)).toEqual(['tenant=globex']);
+    expect(await t.count('acme')).toBe(0);
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(1);
+  });
+
+  test('a compaction merging the segments meanwhile commits nothing and leaves no file', async () => {
+    let app: TestApp | null = null;
+    t = await makeTestApp({
+      compactSegmentsMin: 2,
+      fault: once('compact:after-write', () => void erase(app as TestApp, 'acme')),
+    });
+    app = t;
+    for (const id of ['a1', 'a2', 'a3']) {
+      await send(t, 'acme', [id]);
+      await t.engine.store.flusher.flush();
+    }
+    await send(t, 'globex', ['g1']);
+    await t.engine.store.flusher.flush();
+    expect(await t.engine.store.compactor.compact()).toBe(0);
+    expect(catalogTenants(t)).toEqual(['globex']);
+    expect(tenantsOnDisk(t)).toEqual(['tenant=globex']);
+    expect(await t.count('acme')).toBe(0);
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(1);
+  });
+});
+
+describe('a stop after each step of a deletion', () => {
+  for (const point of ['delete:after-catalog', 'delete:after-purge'] as const) {
+    test(`${point}: after a restart nothing of the tenant is back, its files are gone`, async () => {
+      t = await makeTestApp({
+        fault: (reached) => {
+          if (reached === point) throw new Error(`stopped at ${point}`);
+        },
+      });
+      await send(t, 'acme', ['a1']);
+      await send(t, 'globex', ['g1']);
+      await t.engine.store.flusher.flush();
+      await send(t, 'acme', ['a2']);
+      await send(t, 'globex', ['g2']);
+      await expect(erase(t, 'acme')).rejects.toThrow(`stopped at ${point}`);
+      await t.restart();
+      expect(await t.count('acme')).toBe(0);
+      expect(await t.count('globex')).toBe(2);
+      expect(tenantsOnDisk(t)).toEqual(['tenant=globex']);
+      const dirs = fs.readdirSync(path.join(t.dataDir, 'segments'));
+      expect(dirs).toEqual(['tenant=globex']); // its emptied directories went too
+    });
+  }
+});
