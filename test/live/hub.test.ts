@@ -153,6 +153,19 @@ describe('fan-out', () => {
     expect(socket.closed).toEqual({ code: 1011, reason: 'the counters could not be loaded' });
     expect(hub.stats()).toMatchObject({ connections: 0, tenants: 0 });
   });
+
+  test('a deleted tenant’s sockets are closed with 4410; another tenant’s stay', async () => {
+    const hub = makeHub();
+    const acme = [await join(hub), await join(hub, 'acme', ['signup'])];
+    const globex = await join(hub, 'globex');
+    hub.closeTenant('acme');
+    for (const socket of acme) {
+      expect(socket.closed).toEqual({ code: 4410, reason: 'the project was deleted' });
+    }
+    expect(globex.closed).toBeNull();
+    expect(hub.stats()).toMatchObject({ connections: 1, tenants: 1 });
+    expect([...source.watched]).toEqual(['globex']);
+  });
 });
 
 describe('time', () => {

@@ -26,7 +26,7 @@ const erase = (app: TestApp, tenant: string) =>
 function tenantsOnDisk(app: TestApp): string[] {
   const root = path.join(app.dataDir, 'segments');
   const files = fs.readdirSync(root, { recursive: true }) as string[];
-  const dirs = files.filter((f) => f.endsWith('.parquet')).map((f) => f.split(path.sep)[0]);
+  const dirs = files.filter((f) => f.endsWith('.parquet')).map((f) => f.split(path.sep)[0] ?? '');
   return [...new Set(dirs)].sort();
 }
 

@@ -1,0 +1,57 @@
+// A tenant's deletion in the engine: events handed to its actor before it are acknowledged and
+// deleted with it, ingest while it runs is refused, and afterwards the tenant starts empty
+// (its live counters and remembered event ids gone); a decision that fails deletes nothing.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { AppError } from '../../src/core/index.ts';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { makeEvent } from '../helpers/memory-source.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+const event = (eventId: string) => makeEvent({ event_id: eventId, timestamp: T0 });
+const tombstoneOnly = { decide: (tombstone: () => void) => tombstone() };
+
+describe('deleting a tenant in the engine', () => {
+  test('in flight before: acknowledged and deleted; while it runs: refused; after: empty', async () => {
+    t = await makeTestApp();
+    expect((await t.engine.ingestor.ingest([event('warm')])).kind).toBe('ok');
+    // In the actor's mailbox, its commit not run yet, when the deletion begins.
+    const before = t.engine.ingestor.ingest([event('in-flight')]);
+    const deletion = t.engine.deletions.delete('acme', tombstoneOnly);
+    expect(t.engine.deletions.isDeleting('acme')).toBe(true);
+    const during = t.engine.ingestor.ingest([event('during')]);
+    expect(await before).toMatchObject({ kind: 'ok', accepted: 1 });
+    expect(await during).toEqual({ kind: 'tenant_deleting', tenant: 'acme' });
+    expect(await deletion).toMatchObject({ hotEvents: 2, segments: 0 });
+    expect(t.engine.deletions.isDeleting('acme')).toBe(false);
+    expect(await t.count('acme')).toBe(0);
+    expect(t.engine.registry.peek('acme')).toBeUndefined(); // its live counters went
+
+    // The same ids are new for the tenant now, once.
+    const again = await t.engine.ingestor.ingest([event('warm'), event('in-flight')]);
+    expect(again).toMatchObject({ kind: 'ok', accepted: 2, duplicates: 0 });
+    const actor = t.engine.registry.peek('acme');
+    await actor?.whenReady();
+    expect(actor?.rollups.snapshot(T0).windows['1m'].events).toBe(2);
+    await t.restart();
+    expect(await t.count('acme')).toBe(2);
+    const replayed = await t.engine.ingestor.ingest([event('warm')]);
+    expect(replayed).toMatchObject({ kind: 'ok', accepted: 0, duplicates: 1 });
+  });
+
+  test('a decision that fails deletes nothing, and ingest goes on', async () => {
+    t = await makeTestApp();
+    await t.engine.ingestor.ingest([event('kept')]);
+    const refused = t.engine.deletions.delete('acme', {
+      decide: () => {
+        throw new AppError('not_found', 'no project acme');
+      },
+    });
+    await expect(refused).rejects.toThrow('no project acme');
+    expect(await t.count('acme')).toBe(1);
+    const next = await t.engine.ingestor.ingest([event('kept'), event('next')]);
+    expect(next).toMatchObject({ kind: 'ok', accepted: 1, duplicates: 1 });
+  });
+});
