@@ -2,9 +2,8 @@
 // counter snapshots. Each tick it looks at every watched tenant and, when its rollups changed
 // (a new version, or a bucket with events left a window) and the push interval passed,
 // publishes one message per topic (one per tenant and names filter) through the server's
-// pub/sub — never a loop of sends. Quiet topics get heartbeats; a socket whose queued bytes
-// pass the limit is closed with 1013. Rounds over many tenants or sockets run in bounded
-// turns (turns.ts), so the event loop never stalls on them.
+// pub/sub, never a loop of sends. Quiet topics get heartbeats; slow consumers are closed (1013).
+// Rounds over many tenants or sockets run in bounded turns (turns.ts), never stalling the loop.
 
 import { assert, type Clock, type Logger } from '../core/index.ts';
 import {
