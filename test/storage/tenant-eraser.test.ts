@@ -71,6 +71,25 @@ describe('deleting a tenant', () => {
     expect(catalogTenants(t)).toEqual(['globex']);
   });
 
+  test('a file that cannot be removed is reported; deleted all the same, swept at start', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', ['a1']);
+    await t.engine.store.flusher.flush();
+    // A file that refuses removal, as on a file system remounted read-only: here a directory
+    // in its place (rm refuses it even to root).
+    const [segment] = t.engine.store.catalog.segmentsOf('acme');
+    const stuck = path.join(t.dataDir, 'segments', segment?.file as string);
+    fs.rmSync(stuck);
+    fs.mkdirSync(stuck);
+    const erased = await erase(t, 'acme');
+    expect(erased.filesPending).toContain('is a directory');
+    expect(await t.count('acme')).toBe(0);
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(fs.existsSync(stuck)).toBe(false);
+    expect(fs.readdirSync(path.join(t.dataDir, 'segments'))).toEqual([]);
+  });
+
   test('a held snapshot keeps the files it reads until it is released', async () => {
     t = await makeTestApp();
     await send(t, 'acme', ['a1']);
@@ -160,6 +179,22 @@ describe('a flush or compaction across the decision', () => {
     await t.restart();
     expect(await t.count('acme')).toBe(0);
     expect(await t.count('globex')).toBe(1);
+  });
+});
+
+describe('a compaction that listed the segments before the deletion', () => {
+  test('still reads them (they stay until it is done), then commits nothing', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    for (const id of ['a1', 'a2']) {
+      await send(t, 'acme', [id]);
+      await t.engine.store.flusher.flush();
+    }
+    // Listed in the call's first turn; its merge reads the files after the deletion.
+    const compaction = t.engine.store.compactor.compact();
+    await erase(t, 'acme');
+    expect(await compaction).toBe(0);
+    expect(tenantsOnDisk(t)).toEqual([]);
+    expect(await t.count('acme')).toBe(0);
   });
 });
 
