@@ -103,6 +103,12 @@ function start(): void {
         })
         .catch(() => undefined);
     },
+    onGone(detail) {
+      // Deleted: its counters, events and keys are gone. The page stops until another project
+      // is picked (the Project field) or the page reloads.
+      live = false;
+      showStatus('offline', `${detail}; pick another project`);
+    },
   });
   void loadSeries('changed');
 }

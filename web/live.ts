@@ -2,7 +2,8 @@
 // (`tally.live, bearer.<token>`), subscribes, hands snapshots and heartbeats to the page, and
 // reconnects with backoff. A refused handshake, or credentials that lapsed (1008: an access
 // token expired), is reported so the page can check them (refresh its token, or ask for a
-// key); the reconnects go on at their pace, each with the access the page has then.
+// key); the reconnects go on at their pace, each with the access the page has then. A socket
+// closed because its project was deleted (4410) is not reconnected: there is nothing to show.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -21,10 +22,14 @@ export interface LiveHandlers {
    * look alike). Called at most once per reconnect, so at the backoff's pace.
    */
   onRefused(): void;
+  /** The project was deleted (4410): the connection stops; `detail` is the server's reason. */
+  onGone(detail: string): void;
 }
 
 /** The server closes a socket whose credentials lapsed with this code. */
 const CLOSE_POLICY_VIOLATION = 1008;
+/** The server closes the sockets of a deleted project with this code (4000 + HTTP 410 Gone). */
+const CLOSE_PROJECT_DELETED = 4410;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15_000;
 
@@ -63,6 +68,11 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
     ws.addEventListener('close', (event) => {
       if (stopped) return;
       const why = event.reason === '' ? `closed (${event.code})` : event.reason;
+      if (event.code === CLOSE_PROJECT_DELETED) {
+        stopped = true;
+        handlers.onGone(why);
+        return;
+      }
       handlers.onState('offline', `${why}; retrying in ${Math.round(retryMs / 1000)} s`);
       if (!opened || event.code === CLOSE_POLICY_VIOLATION) handlers.onRefused();
       timer = setTimeout(open, retryMs);

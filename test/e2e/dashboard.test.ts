@@ -142,6 +142,28 @@ describe('dashboard in Chromium', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  test('a project deleted under the page stops it: no reconnects, the reason shown', async () => {
+    const server = await serve();
+    const { page, errors } = await openBrowser(server);
+    let sockets = 0;
+    page.on('websocket', () => sockets++);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(sockets).toBe(1);
+    server.hub.closeTenant(DEFAULT_TENANT); // what DELETE /api/v1/projects/{id} does to sockets
+    await textBecomes(
+      page,
+      '#status',
+      'the project was deleted; pick another project',
+      VISIBLE_WITHIN_MS,
+    );
+    // Any other close is retried after 1 s; this one never is.
+    await Bun.sleep(2500);
+    expect(sockets).toBe(1);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    expect(errors).toEqual([]);
+  });
+
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
     const server = await serve(keyTenancy);
     const { page, external } = await openBrowser(server);
