@@ -28,10 +28,11 @@ export async function readPage<T>(
   tenant: string,
   options: PageOptions,
   present: (row: Row) => T,
+  signal?: AbortSignal,
 ): Promise<Page<T>> {
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
   const { fromMs, toMs } = options.filters;
-  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), async (snapshot) => {
+  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), signal, async (snapshot) => {
     const params = new SqlParams();
     const conditions = filterConditions(options.filters, params);
     if (after !== undefined) {

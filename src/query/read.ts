@@ -1,12 +1,14 @@
 // Running a query on one tenant's snapshot: take a place of the tenant's reads, acquire, read
 // rows as JSON-safe objects, release (always, in a finally, so a failed read keeps nothing).
+// A read whose client went away (its signal aborts) stops: it leaves the queue if it waits,
+// its running DuckDB statement is interrupted, and it starts no further one (client_closed).
 
 import type { Json } from '@duckdb/node-api';
 import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
 import { queryLimits } from './limits.ts';
 import type { SqlParams } from './sql-params.ts';
-import { TenantReadGate } from './tenant-reads.ts';
+import { clientGone, TenantReadGate } from './tenant-reads.ts';
 
 export type Row = Record<string, Json | null>;
 
@@ -28,23 +30,54 @@ function gateOf(source: EventSource): TenantReadGate {
   return gate;
 }
 
+/** The signal of each snapshot's read, for readRows to start no statement once it aborted. */
+const signals = new WeakMap<EventSnapshot, AbortSignal>();
+
+/**
+ * Runs `use` on a snapshot of `tenant`'s events within a place of its reads. Once `signal`
+ * aborts (the client went away) the read is stopped and rejects as client_closed: waiting, it
+ * leaves the queue; running, its statement is interrupted (`connection.interrupt()`, which
+ * touches only this snapshot's own connection). The place and the snapshot are given back on
+ * every path, in the finallys below.
+ */
 export async function withSnapshot<T>(
   source: EventSource,
   tenant: string,
   range: TimeRange,
+  signal: AbortSignal | undefined,
   use: (snapshot: EventSnapshot) => Promise<T>,
 ): Promise<T> {
-  const leave = await gateOf(source).enter(tenant);
+  const leave = await gateOf(source).enter(tenant, signal);
   try {
+    // Aborted in the turn its place was handed over: the place goes on to the next read.
+    if (signal?.aborted) throw clientGone();
     const snapshot = await source.snapshot(tenant, range);
+    const interrupt = () => snapshot.connection.interrupt();
+    if (signal !== undefined) {
+      signals.set(snapshot, signal);
+      signal.addEventListener('abort', interrupt, { once: true });
+    }
     try {
+      stopIfClientGone(snapshot);
       return await use(snapshot);
+    } catch (error) {
+      // Interrupted ('INTERRUPT Error'), or a later statement of its aborted transaction.
+      throw signal?.aborted ? clientGone(error) : error;
     } finally {
+      signal?.removeEventListener('abort', interrupt);
       snapshot.release();
     }
   } finally {
     leave();
   }
+}
+
+/**
+ * Throws client_closed when the client of `snapshot`'s read went away: called before each
+ * statement, since an interrupt stops only the statement running when the client leaves.
+ */
+export function stopIfClientGone(snapshot: EventSnapshot): void {
+  if (signals.get(snapshot)?.aborted) throw clientGone();
 }
 
 /** Every row of `sql` (which reads `snapshot.from`), with the snapshot's parameters bound. */
@@ -53,6 +86,7 @@ export async function readRows(
   sql: string,
   params: SqlParams,
 ): Promise<Row[]> {
+  stopIfClientGone(snapshot);
   const reader = await snapshot.connection.runAndReadAll(
     sql,
     params.with(snapshot.params),

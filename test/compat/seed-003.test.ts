@@ -77,7 +77,7 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     });
     const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
     const held = Array.from({ length: places }, () =>
-      withSnapshot(t.engine.store, DEFAULT_TENANT, {}, () => released),
+      withSnapshot(t.engine.store, DEFAULT_TENANT, {}, undefined, () => released),
     );
     const res = await t.post('/api/events/', example);
     const refusedRead = await t.get('/api/events/');

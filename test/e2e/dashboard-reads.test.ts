@@ -31,7 +31,7 @@ function holdReads(server: LiveServer, count: number): () => Promise<void> {
     release = resolve;
   });
   const held = Array.from({ length: count }, () =>
-    withSnapshot(server.engine.store, DEFAULT_TENANT, {}, () => released),
+    withSnapshot(server.engine.store, DEFAULT_TENANT, {}, undefined, () => released),
   );
   let done = false;
   const free = async () => {

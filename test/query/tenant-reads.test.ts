@@ -14,7 +14,7 @@ function read(tenant: string, from: EventSource = source) {
   let finish: () => void = () => undefined;
   let started = false;
   let finished = false;
-  const done = withSnapshot(from, tenant, {}, async () => {
+  const done = withSnapshot(from, tenant, {}, undefined, async () => {
     started = true;
     await new Promise<void>((resolve) => {
       finish = resolve;
@@ -52,7 +52,9 @@ test("one tenant's reads past its share wait, then are refused; another tenant's
   await turn();
   expect(burst.filter((r) => r.started)).toHaveLength(running);
   // Past the queue: 429 at once, nothing run.
-  const refused = await withSnapshot(source, 'big', {}, async () => 'ran').catch((e) => e);
+  const refused = await withSnapshot(source, 'big', {}, undefined, async () => 'ran').catch(
+    (e) => e,
+  );
   expect(refused).toBeInstanceOf(AppError);
   expect((refused as AppError).status).toBe(429);
   expect((refused as AppError).code).toBe('tenant_overloaded');
@@ -77,7 +79,7 @@ test("one tenant's reads past its share wait, then are refused; another tenant's
 
 test('a read that fails gives its place back', async () => {
   for (let i = 0; i < queryLimits.tenantReadsRunningMax + 1; i++) {
-    const failed = withSnapshot(source, 'flaky', {}, async () => {
+    const failed = withSnapshot(source, 'flaky', {}, undefined, async () => {
       throw new Error('boom');
     });
     await expect(failed).rejects.toThrow('boom');

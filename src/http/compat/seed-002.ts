@@ -91,7 +91,12 @@ function writeRoutes(deps: AppDeps) {
         if (!mayRead(deps, request, event.tenant)) {
           return json(presentIngestionEvent(event, tenantId), 200);
         }
-        const stored = await getEvent(deps.engine.store, event.tenant, event.event_id);
+        const stored = await getEvent(
+          deps.engine.store,
+          event.tenant,
+          event.event_id,
+          request.signal,
+        );
         const repeat = stored === null ? event : storedFields(stored, event);
         return json(presentIngestionEvent(repeat, tenantId), 200);
       },
@@ -163,13 +168,18 @@ function readRoutes(deps: AppDeps) {
         const tenant = readTenant(deps, request, query);
         const page = query.page ?? 1;
         const pageSize = query.page_size ?? queryLimits.pageDefault;
-        const result = await listEventPage(deps.engine.store, tenant, {
-          source: query.source,
-          name: query.event_type,
-          ...rangeOfQuery(query),
-          page,
-          pageSize,
-        });
+        const result = await listEventPage(
+          deps.engine.store,
+          tenant,
+          {
+            source: query.source,
+            name: query.event_type,
+            ...rangeOfQuery(query),
+            page,
+            pageSize,
+          },
+          request.signal,
+        );
         return {
           items: result.items.map((e) => presentIngestionEvent(e, query.tenant_id)),
           page,
@@ -199,13 +209,18 @@ function readRoutes(deps: AppDeps) {
       async ({ query, request }) => {
         const tenant = readTenant(deps, request, query);
         const bucketSize = query.bucket_size ?? 'minute';
-        const buckets = await countEventBuckets(deps.engine.store, tenant, {
-          widthMs: BUCKET_SIZES[bucketSize],
-          source: query.source,
-          name: query.event_type,
-          ...rangeOfQuery(query),
-          rowsMax: queryLimits.bucketsMax,
-        });
+        const buckets = await countEventBuckets(
+          deps.engine.store,
+          tenant,
+          {
+            widthMs: BUCKET_SIZES[bucketSize],
+            source: query.source,
+            name: query.event_type,
+            ...rangeOfQuery(query),
+            rowsMax: queryLimits.bucketsMax,
+          },
+          request.signal,
+        );
         return {
           tenant_id: query.tenant_id,
           bucket_size: bucketSize,

@@ -139,11 +139,16 @@ function visitRoutes(deps: AppDeps) {
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
         noteTenant(request, tenant);
         const pages = new URL(request.url).searchParams.getAll('pages');
-        const buckets = await aggregatePageVisits(deps.engine.store, tenant, {
-          widthMs: intervalMs(query.duration ?? '1 day'),
-          pages: pagesOf(pages),
-          rowsMax: queryLimits.bucketsMax,
-        });
+        const buckets = await aggregatePageVisits(
+          deps.engine.store,
+          tenant,
+          {
+            widthMs: intervalMs(query.duration ?? '1 day'),
+            pages: pagesOf(pages),
+            rowsMax: queryLimits.bucketsMax,
+          },
+          request.signal,
+        );
         return buckets.map((b) => ({
           bucket: new Date(b.bucketMs).toISOString().slice(0, 19),
           page: b.page,
@@ -187,7 +192,7 @@ function visitRoutes(deps: AppDeps) {
         if (!UUID.test(params.event_id)) throw notUuid(params.event_id);
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
         noteTenant(request, tenant);
-        const stored = await getEvent(deps.engine.store, tenant, params.event_id);
+        const stored = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);
         if (stored !== null) return presentVisit(stored);
         set.status = 404;
         return { detail: `Event with id: ${params.event_id} not found.` };

@@ -102,7 +102,12 @@ export function seed004Routes(deps: AppDeps) {
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.site_id });
         noteTenant(request, tenant);
         const range = query.date === undefined ? {} : resolveRange({ date: query.date });
-        const stats = await getSiteStats(deps.engine.store, tenant, { ...range, top: TOP_PATHS });
+        const stats = await getSiteStats(
+          deps.engine.store,
+          tenant,
+          { ...range, top: TOP_PATHS },
+          request.signal,
+        );
         return {
           site_id: query.site_id,
           date: query.date ?? null,

@@ -137,7 +137,7 @@ export function eventRoutes(deps: AppDeps) {
       async ({ params, query, request }) => {
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
-        const event = await getEvent(deps.engine.store, tenant, params.event_id);
+        const event = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);
         if (event === null) {
           throw new AppError('not_found', `no event ${params.event_id} for tenant ${tenant}`);
         }

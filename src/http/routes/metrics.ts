@@ -111,7 +111,7 @@ const LATEST_DOC = {
  * only past ROLLUP_NAMES_MAX metrics, for rollups whose rebuild failed (they may miss points),
  * or when no actor could be had.
  */
-async function latestPoint(deps: AppDeps, tenant: string, name: string) {
+async function latestPoint(deps: AppDeps, tenant: string, name: string, signal: AbortSignal) {
   const { registry, store } = deps.engine;
   let actor: TenantActor | null | undefined = registry.peek(tenant);
   if (actor === undefined) {
@@ -126,7 +126,7 @@ async function latestPoint(deps: AppDeps, tenant: string, name: string) {
       if (actor.rollups.knowsEveryMetric) return null;
     }
   }
-  return getLatestMetric(store, tenant, name);
+  return getLatestMetric(store, tenant, name, signal);
 }
 
 export function metricRoutes(deps: AppDeps) {
@@ -168,7 +168,7 @@ export function metricRoutes(deps: AppDeps) {
       async ({ params, query, request }) => {
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
-        const latest = await latestPoint(deps, tenant, params.name);
+        const latest = await latestPoint(deps, tenant, params.name, request.signal);
         if (latest === null) {
           throw new AppError('not_found', `no data points for metric ${params.name}`);
         }

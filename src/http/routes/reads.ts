@@ -94,10 +94,15 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       '/stats',
       async ({ query, request }) => {
         const range = resolveRange(query);
-        const stats = await getStats(deps.source, tenantOf(request, query), {
-          filters: filtersOf(query, request.url, range),
-          top: query.top ?? queryLimits.topDefault,
-        });
+        const stats = await getStats(
+          deps.source,
+          tenantOf(request, query),
+          {
+            filters: filtersOf(query, request.url, range),
+            top: query.top ?? queryLimits.topDefault,
+          },
+          request.signal,
+        );
         return { ...stats, ...rangeEcho(range) };
       },
       {
@@ -119,15 +124,20 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         const bucket = query.bucket ?? 'day';
         const metric = query.metric ?? 'count';
         const range = resolveSeriesRange(query, bucket, now());
-        const result = await getTimeSeries(deps.source, tenantOf(request, query), {
-          ...range,
-          metric,
-          bucket,
-          filters: filtersOf(query, request.url, range),
-          groupBy: parseGroupBy(query.group_by),
-          seriesMax: query.series ?? queryLimits.seriesDefault,
-          fill: query.fill === 'zero',
-        });
+        const result = await getTimeSeries(
+          deps.source,
+          tenantOf(request, query),
+          {
+            ...range,
+            metric,
+            bucket,
+            filters: filtersOf(query, request.url, range),
+            groupBy: parseGroupBy(query.group_by),
+            seriesMax: query.series ?? queryLimits.seriesDefault,
+            fill: query.fill === 'zero',
+          },
+          request.signal,
+        );
         const groupBy = query.group_by ?? null;
         return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
       },
@@ -159,13 +169,18 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     '/events',
     async ({ query, request }) => {
       const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to });
-      return listEvents(deps.source, tenantOf(request, query), {
-        ...query,
-        properties: propertyFiltersOf(request.url),
-        fromMs,
-        toMs,
-        limit: query.limit ?? queryLimits.pageDefault,
-      });
+      return listEvents(
+        deps.source,
+        tenantOf(request, query),
+        {
+          ...query,
+          properties: propertyFiltersOf(request.url),
+          fromMs,
+          toMs,
+          limit: query.limit ?? queryLimits.pageDefault,
+        },
+        request.signal,
+      );
     },
     {
       query: EventsQuery,
@@ -192,12 +207,17 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       '',
       async ({ query, request }) => {
         const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to });
-        return listMetrics(deps.source, tenantOf(request, query), {
-          ...query,
-          fromMs,
-          toMs,
-          limit: query.limit ?? queryLimits.pageDefault,
-        });
+        return listMetrics(
+          deps.source,
+          tenantOf(request, query),
+          {
+            ...query,
+            fromMs,
+            toMs,
+            limit: query.limit ?? queryLimits.pageDefault,
+          },
+          request.signal,
+        );
       },
       {
         query: MetricsQuery,
@@ -220,10 +240,16 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         const bucket = query.bucket ?? 'hour';
         const range = resolveSeriesRange(query, bucket, now());
         const tenant = tenantOf(request, query);
-        const buckets = await aggregateMetric(deps.source, tenant, params.name, {
-          ...range,
-          bucket,
-        });
+        const buckets = await aggregateMetric(
+          deps.source,
+          tenant,
+          params.name,
+          {
+            ...range,
+            bucket,
+          },
+          request.signal,
+        );
         return { name: params.name, bucket, ...rangeEcho(range), buckets };
       },
       {
@@ -252,7 +278,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       '/:id',
       async ({ params, query, request }) => {
         const tenant = tenantOf(request, query);
-        const metric = await getMetric(deps.source, tenant, params.id);
+        const metric = await getMetric(deps.source, tenant, params.id, request.signal);
         if (metric !== null) return metric;
         throw new AppError('not_found', `no metric point ${params.id} for tenant ${tenant}`);
       },

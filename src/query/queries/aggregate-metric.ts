@@ -31,10 +31,11 @@ export async function aggregateMetric(
   tenant: string,
   name: string,
   options: AggregateMetricOptions,
+  signal?: AbortSignal,
 ): Promise<MetricBucket[]> {
   const { fromMs, toMs } = options;
   const starts = bucketStarts(fromMs, toMs, options.bucket, options.tz);
-  const rows = await withSnapshot(source, tenant, { fromMs, toMs }, async (snapshot) => {
+  const rows = await withSnapshot(source, tenant, { fromMs, toMs }, signal, async (snapshot) => {
     const params = new SqlParams();
     const filters = { equals: { name }, includeBots: true, valued: true, fromMs, toMs };
     const ctes = bucketedCtes(

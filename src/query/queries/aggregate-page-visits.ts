@@ -31,8 +31,9 @@ export async function aggregatePageVisits(
   source: EventSource,
   tenant: string,
   options: PageVisitOptions,
+  signal?: AbortSignal,
 ): Promise<PageVisitBucket[]> {
-  const rows = await withSnapshot(source, tenant, {}, (snapshot) => {
+  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
     const params = new SqlParams();
     const origin = params.add(TIME_BUCKET_ORIGIN_MS);
     const width = params.add(options.widthMs);

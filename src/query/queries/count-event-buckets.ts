@@ -30,6 +30,7 @@ export async function countEventBuckets(
   source: EventSource,
   tenant: string,
   options: EventBucketOptions,
+  signal?: AbortSignal,
 ): Promise<EventBucketCount[]> {
   const filters: EventFilters = {
     equals: { source: options.source, name: options.name },
@@ -41,6 +42,7 @@ export async function countEventBuckets(
     source,
     tenant,
     rangeOf(options.fromMs, options.toMs),
+    signal,
     (snapshot) => {
       const params = new SqlParams();
       const where = whereOf(filterConditions(filters, params));

@@ -9,8 +9,9 @@ export async function getEvent(
   source: EventSource,
   tenant: string,
   id: string,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown> | null> {
-  const row = await eventRow(source, tenant, id, false);
+  const row = await eventRow(source, tenant, id, false, signal);
   return row === null ? null : presentEventRow(row);
 }
 
@@ -20,8 +21,9 @@ export async function eventRow(
   tenant: string,
   id: string,
   valued: boolean,
+  signal?: AbortSignal,
 ): Promise<Row | null> {
-  return withSnapshot(source, tenant, {}, async (snapshot) => {
+  return withSnapshot(source, tenant, {}, signal, async (snapshot) => {
     const params = new SqlParams();
     const value = valued ? ' AND e."value" IS NOT NULL' : '';
     const sql =

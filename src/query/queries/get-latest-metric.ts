@@ -26,8 +26,9 @@ export async function getLatestMetric(
   source: EventSource,
   tenant: string,
   name: string,
+  signal?: AbortSignal,
 ): Promise<LatestPoint | null> {
-  return withSnapshot(source, tenant, {}, async (snapshot) => {
+  return withSnapshot(source, tenant, {}, signal, async (snapshot) => {
     const params = new SqlParams();
     const skew = `INTERVAL ${metricLimits.pointClockSkewMs} MILLISECOND`;
     const sql =

@@ -8,7 +8,8 @@ export async function getMetric(
   source: EventSource,
   tenant: string,
   id: string,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown> | null> {
-  const row = await eventRow(source, tenant, id, true);
+  const row = await eventRow(source, tenant, id, true, signal);
   return row === null ? null : presentMetricRow(row);
 }

@@ -24,9 +24,11 @@ export async function getSiteStats(
   source: EventSource,
   tenant: string,
   options: SiteStatsOptions,
+  signal?: AbortSignal,
 ): Promise<SiteStats> {
   const filters: EventFilters = { includeBots: true, fromMs: options.fromMs, toMs: options.toMs };
-  return withSnapshot(source, tenant, rangeOf(options.fromMs, options.toMs), async (snapshot) => {
+  const range = rangeOf(options.fromMs, options.toMs);
+  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const totalsParams = new SqlParams();
     const [totals] = await readRows(
       snapshot,

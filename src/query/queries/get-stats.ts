@@ -45,9 +45,10 @@ export async function getStats(
   source: EventSource,
   tenant: string,
   options: StatsOptions,
+  signal?: AbortSignal,
 ): Promise<Stats> {
   const { fromMs, toMs } = options.filters;
-  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), async (snapshot) => {
+  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), signal, async (snapshot) => {
     const totalsParams = new SqlParams();
     const totalsSql = totalsQuery(snapshot.from, options.filters, totalsParams);
     const [totals] = await readRows(snapshot, totalsSql, totalsParams);

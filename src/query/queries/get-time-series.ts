@@ -78,11 +78,12 @@ export async function getTimeSeries(
   source: EventSource,
   tenant: string,
   options: TimeSeriesOptions,
+  signal?: AbortSignal,
 ): Promise<TimeSeries> {
   const starts = bucketStarts(options.fromMs, options.toMs, options.bucket, options.tz);
   const filters = { ...options.filters, fromMs: options.fromMs, toMs: options.toMs };
   const range = { fromMs: options.fromMs, toMs: options.toMs };
-  const rows = await withSnapshot(source, tenant, range, async (snapshot) => {
+  const rows = await withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
     const byMinutes = minuteCountsQueryOf(options, snapshot.minutesFrom, starts, params);
     if (byMinutes !== null) return readRows(snapshot, byMinutes, params);

@@ -31,6 +31,7 @@ export async function listEventPage(
   source: EventSource,
   tenant: string,
   options: EventPageOptions,
+  signal?: AbortSignal,
 ): Promise<EventPage> {
   const filters: EventFilters = {
     equals: { source: options.source, name: options.name },
@@ -38,7 +39,8 @@ export async function listEventPage(
     fromMs: options.fromMs,
     toMs: options.toMs,
   };
-  return withSnapshot(source, tenant, rangeOf(options.fromMs, options.toMs), async (snapshot) => {
+  const range = rangeOf(options.fromMs, options.toMs);
+  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const countParams = new SqlParams();
     const countWhere = whereOf(filterConditions(filters, countParams));
     const [count] = await readRows(

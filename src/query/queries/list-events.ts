@@ -27,6 +27,7 @@ export async function listEvents(
   source: EventSource,
   tenant: string,
   options: ListEventsOptions,
+  signal?: AbortSignal,
 ): Promise<EventList> {
   const { name, user_id, session_id, path, fromMs, toMs } = options;
   const page: Page<Record<string, unknown>> = await readPage(
@@ -44,6 +45,7 @@ export async function listEvents(
       cursor: options.cursor,
     },
     presentEventRow,
+    signal,
   );
   return { events: page.items, next_cursor: page.next_cursor };
 }

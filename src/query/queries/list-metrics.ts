@@ -21,6 +21,7 @@ export async function listMetrics(
   source: EventSource,
   tenant: string,
   options: ListMetricsOptions,
+  signal?: AbortSignal,
 ): Promise<MetricList> {
   const page = await readPage(
     source,
@@ -37,6 +38,7 @@ export async function listMetrics(
       cursor: options.cursor,
     },
     presentMetricRow,
+    signal,
   );
   return { metrics: page.items, next_cursor: page.next_cursor };
 }

@@ -4,7 +4,9 @@
 // (verified to embed the checked statement unchanged) and runs in a process of its own
 // (sql-processes.ts) over an export of the snapshot (linked segment files and the unflushed
 // rows), with a time limit (408), a memory limit (400) and a row limit (`truncated` beyond).
-// Statements running at once are bounded per tenant (429) and in all (503).
+// Statements running at once are bounded per tenant (429) and in all (503). A statement whose
+// client went away stops where it is: waiting for a read place, exporting, or running (its
+// process killed); client_closed, logged as 499.
 
 import * as path from 'node:path';
 import type { DuckDBValue, Json } from '@duckdb/node-api';
@@ -16,11 +18,12 @@ import {
   sqlString,
 } from '../../storage/index.ts';
 import { queryLimits } from '../limits.ts';
-import { withSnapshot } from '../read.ts';
+import { stopIfClientGone, withSnapshot } from '../read.ts';
 import { EVENTS_RELATION, type GuardedStatement, guardSql, verifyWrapped } from '../sql-guard.ts';
 import type { SqlJob, SqlJobAnswer } from '../sql-job.ts';
 import { SQL_PARAM_PREFIX } from '../sql-placeholders.ts';
 import { SqlProcesses } from '../sql-processes.ts';
+import { clientGone } from '../tenant-reads.ts';
 
 export type SqlParamValue = string | number | boolean | null;
 
@@ -93,7 +96,9 @@ export async function runSql(
   try {
     // The snapshot is held only to check the statement and export the events: the statement
     // then reads its own copy, so flushes and other reads never wait for it.
-    const prepared = await withSnapshot(source, tenant, {}, (snapshot) => jobOf(snapshot, options));
+    const prepared = await withSnapshot(source, tenant, {}, options.signal, (snapshot) =>
+      jobOf(snapshot, options),
+    );
     exported = prepared.exported;
     const outcome = await slot.run(prepared.job, {
       timeoutMs: options.timeoutMs,
@@ -124,6 +129,7 @@ async function jobOf(
         `${options.params.length} value(s) were given`,
     );
   }
+  stopIfClientGone(snapshot);
   const exported = await snapshot.exportFiles();
   try {
     return { job: await jobOver(exported, statement, snapshot, options), exported };
@@ -220,7 +226,8 @@ function stoppedError(
           '(its limit); retry later',
       );
     case 'aborted':
-      return new AppError('bad_request', 'sql: the client went away; the query was stopped');
+      // Logged as 499; no answer reaches a client that is gone.
+      return clientGone();
   }
 }
 
