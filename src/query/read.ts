@@ -36,9 +36,9 @@ const signals = new WeakMap<EventSnapshot, AbortSignal>();
 /**
  * Runs `use` on a snapshot of `tenant`'s events within a place of its reads. Once `signal`
  * aborts (the client went away) the read is stopped and rejects as client_closed: waiting, it
- * leaves the queue; running, its statement is interrupted (`connection.interrupt()`, which
- * touches only this snapshot's own connection). The place and the snapshot are given back on
- * every path, in the finallys below.
+ * leaves the queue; running, its statement is interrupted (interruptOnAbort) and no further
+ * one starts (readRows). The place and the snapshot are given back on every path, in the
+ * finallys below; the snapshot's connection is closed only once its statement has settled.
  */
 export async function withSnapshot<T>(
   source: EventSource,
@@ -52,11 +52,7 @@ export async function withSnapshot<T>(
     // Aborted in the turn its place was handed over: the place goes on to the next read.
     if (signal?.aborted) throw clientGone();
     const snapshot = await source.snapshot(tenant, range);
-    const interrupt = () => snapshot.connection.interrupt();
-    if (signal !== undefined) {
-      signals.set(snapshot, signal);
-      signal.addEventListener('abort', interrupt, { once: true });
-    }
+    const stopInterrupting = interruptOnAbort(snapshot, signal);
     try {
       stopIfClientGone(snapshot);
       return await use(snapshot);
@@ -64,12 +60,39 @@ export async function withSnapshot<T>(
       // Interrupted ('INTERRUPT Error'), or a later statement of its aborted transaction.
       throw signal?.aborted ? clientGone(error) : error;
     } finally {
-      signal?.removeEventListener('abort', interrupt);
+      stopInterrupting();
       snapshot.release();
     }
   } finally {
     leave();
   }
+}
+
+/**
+ * How often a read whose client went away is interrupted again until it settles. DuckDB drops
+ * an interrupt that comes while its connection runs nothing, which includes the moments
+ * between the steps of one `runAndReadAll` (prepare, then execute): one interrupt sent then
+ * would let the statement run to its end.
+ */
+const INTERRUPT_REPEAT_MS = 10;
+
+/**
+ * Once `signal` aborts, interrupts `snapshot`'s statement (its own connection: no other read
+ * is touched), and again every INTERRUPT_REPEAT_MS; returns what stops that.
+ */
+function interruptOnAbort(snapshot: EventSnapshot, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => undefined;
+  signals.set(snapshot, signal);
+  let repeat: ReturnType<typeof setInterval> | undefined;
+  const interrupt = () => {
+    snapshot.connection.interrupt();
+    repeat = setInterval(() => snapshot.connection.interrupt(), INTERRUPT_REPEAT_MS);
+  };
+  signal.addEventListener('abort', interrupt, { once: true });
+  return () => {
+    signal.removeEventListener('abort', interrupt);
+    clearInterval(repeat);
+  };
 }
 
 /**

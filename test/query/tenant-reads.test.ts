@@ -1,7 +1,8 @@
-import { expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { AppError } from '../../src/core/index.ts';
 import { queryLimits } from '../../src/query/index.ts';
 import { withSnapshot } from '../../src/query/read.ts';
+import { TenantReadGate } from '../../src/query/tenant-reads.ts';
 import type { EventSnapshot, EventSource } from '../../src/storage/index.ts';
 
 /** A source whose snapshots are placeholders: the reads under test never query them. */
@@ -100,4 +101,97 @@ test('places are counted per store: a full tenant of one store holds up no other
   await turn();
   expect(elsewhere.started).toBe(true);
   await drain([...busy, elsewhere]);
+});
+
+describe('a read whose client went away', () => {
+  const limits = { runningMax: 1, waitingMax: 2 };
+
+  test('leaves the queue at once, never runs, and the next waiting read takes its turn', async () => {
+    const gate = new TenantReadGate(limits);
+    const first = await gate.enter('t');
+    const client = new AbortController();
+    let goneRan = false;
+    const gone = gate.enter('t', client.signal).then((release) => {
+      goneRan = true;
+      release();
+    });
+    const next = gate.enter('t');
+    client.abort();
+    await expect(gone).rejects.toMatchObject({ status: 499, code: 'client_closed' });
+    // Its place in the queue is free at once: one more waits, and only then is the queue full.
+    const last = gate.enter('t');
+    await expect(gate.enter('t')).rejects.toMatchObject({ code: 'tenant_overloaded' });
+    first();
+    (await next)();
+    (await last)();
+    expect(goneRan).toBe(false);
+    // Nothing is counted as running any more: the tenant has its whole share again.
+    const again = await gate.enter('t');
+    let queued = false;
+    const behind = gate.enter('t').then((release) => {
+      queued = true;
+      return release;
+    });
+    await turn();
+    expect(queued).toBe(false);
+    again();
+    (await behind)();
+  });
+
+  test('is refused before it takes a place when its client is already gone', async () => {
+    const gate = new TenantReadGate(limits);
+    const client = new AbortController();
+    client.abort();
+    await expect(gate.enter('t', client.signal)).rejects.toMatchObject({ status: 499 });
+    // No place was taken: a read runs at once.
+    (await gate.enter('t'))();
+  });
+
+  test('handed a place in the turn its client left, it holds the place until it gives it back', async () => {
+    const gate = new TenantReadGate(limits);
+    const first = await gate.enter('t');
+    const client = new AbortController();
+    const handed = gate.enter('t', client.signal);
+    let nextRan = false;
+    const next = gate.enter('t').then((release) => {
+      nextRan = true;
+      return release;
+    });
+    first(); // hands the place to `handed`...
+    client.abort(); // ...whose client leaves before it runs: withSnapshot gives it back.
+    const release = await handed;
+    await turn();
+    expect(nextRan).toBe(false);
+    release();
+    (await next)();
+    expect(nextRan).toBe(true);
+  });
+
+  test('through withSnapshot: a waiting read whose client left takes no snapshot', async () => {
+    const { tenantReadsRunningMax: running } = queryLimits;
+    let snapshots = 0;
+    const counted: EventSource = {
+      snapshot: async (tenant, range) => {
+        snapshots++;
+        return source.snapshot(tenant, range);
+      },
+    };
+    const busy = Array.from({ length: running }, () => read('left', counted));
+    await turn();
+    const client = new AbortController();
+    let ran = false;
+    const gone = withSnapshot(counted, 'left', {}, client.signal, async () => {
+      ran = true;
+    });
+    const next = read('left', counted);
+    await turn();
+    client.abort();
+    await expect(gone).rejects.toMatchObject({ status: 499, code: 'client_closed' });
+    busy[0]?.finish();
+    await turn();
+    expect(next.started).toBe(true);
+    await drain([...busy, next]);
+    expect(ran).toBe(false);
+    expect(snapshots).toBe(running + 1);
+  });
 });
