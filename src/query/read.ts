@@ -30,6 +30,11 @@ function gateOf(source: EventSource): TenantReadGate {
   return gate;
 }
 
+/** Reads of `tenant` waiting for a place of `source`'s gate now. */
+export function readsWaiting(source: EventSource, tenant: string): number {
+  return gateOf(source).waitingOf(tenant);
+}
+
 /** The signal of each snapshot's read, for readRows to start no statement once it aborted. */
 const signals = new WeakMap<EventSnapshot, AbortSignal>();
 

@@ -30,6 +30,11 @@ export class TenantReadGate {
 
   constructor(private readonly limits: TenantReadLimits) {}
 
+  /** Reads of `tenant` waiting for a place now. */
+  waitingOf(tenant: string): number {
+    return this.tenants.get(tenant)?.waiting.length ?? 0;
+  }
+
   /**
    * Waits for a place of `tenant` (429 when its queue is full); returns its release. Refused as
    * client_closed once `signal` aborts before a place is had, and then no place is held.

@@ -3,7 +3,11 @@
 // holds under app.handle may not hold here.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { queryLimits } from '../../src/query/index.ts';
+import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { sqlChildren } from '../helpers/sql-children.ts';
 
 let t: TestApp;
 let base: string;
@@ -63,4 +67,103 @@ describe('a client that goes away', () => {
     expect(logged().map((l) => (JSON.parse(l) as { status: number }).status)).toEqual([499]);
     expect(t.logs.some((l) => l.includes('unhandled error'))).toBe(false);
   });
+
+  test('a read waiting for its place whose client leaves frees the place at once: 499, never run', async () => {
+    const { store } = t.engine;
+    const { tenantReadsRunningMax: running, tenantReadsWaitingMax: waiting } = queryLimits;
+    const waitingNow = () => readsWaiting(store, DEFAULT_TENANT);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = Array.from({ length: running }, () =>
+      withSnapshot(store, DEFAULT_TENANT, {}, undefined, () => released),
+    );
+    const snapshot = store.snapshot;
+    let snapshots = 0;
+    store.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot.call(store, tenant, range);
+    };
+    try {
+      // The queue is filled: first a read over a raw socket, then the others by fetch.
+      const socket = await rawRequest(
+        `GET /api/v1/events HTTP/1.1\r\nHost: ${hostOf(base)}\r\n\r\n`,
+      );
+      await until(() => waitingNow() === 1, 'the socket read waits');
+      const others = Array.from({ length: waiting - 1 }, () => fetch(`${base}/api/v1/events`));
+      await until(() => waitingNow() === waiting, 'the queue is full');
+      expect((await fetch(`${base}/api/v1/events`)).status).toBe(429);
+      socket.terminate();
+      await until(() => waitingNow() === waiting - 1, 'the gone read leaves the queue');
+      // Its place is taken by a live client's read, which is answered.
+      const late = fetch(`${base}/api/v1/events`);
+      await until(() => waitingNow() === waiting, 'the late read waits');
+      release();
+      await Promise.all(held);
+      const answered = await Promise.all([...others, late]);
+      expect(answered.map((r) => r.status)).toEqual(Array(waiting).fill(200));
+      // The held reads' and the answered ones': the gone read took none.
+      expect(snapshots).toBe(running + waiting);
+      const gone = statusesOf('GET', '/api/v1/events').filter((status) => status === 499);
+      expect(gone).toEqual([499]);
+      expect(t.logs.some((l) => l.includes('unhandled error'))).toBe(false);
+    } finally {
+      release();
+      store.snapshot = snapshot;
+    }
+  });
+
+  test('a SQL statement whose client leaves is stopped: 499, its process killed', async () => {
+    const before = new Set(sqlChildren());
+    const body = JSON.stringify({
+      sql: 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12) SELECT count(*) FROM r',
+    });
+    const socket = await rawRequest(
+      `POST /api/v1/query HTTP/1.1\r\nHost: ${hostOf(base)}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    const started = () => sqlChildren().filter((pid) => !before.has(pid));
+    // Its process and the spare started in its place.
+    await until(() => started().length === 2, "the statement's process is started");
+    const running = started();
+    socket.terminate();
+    await until(() => statusesOf('POST', '/api/v1/query').length === 1, 'the statement is logged');
+    expect(statusesOf('POST', '/api/v1/query')).toEqual([499]);
+    await until(
+      () => sqlChildren().filter((pid) => running.includes(pid)).length === 1,
+      "the statement's process is killed (the spare stays)",
+    );
+    expect(t.logs.some((l) => l.includes('unhandled error'))).toBe(false);
+  });
 });
+
+/** Sends `raw` over a socket of its own, to be cut by the test. */
+function rawRequest(raw: string) {
+  const { port } = new URL(base);
+  return Bun.connect({ hostname: '127.0.0.1', port: Number(port), socket: { data() {} } }).then(
+    (socket) => {
+      socket.write(raw);
+      return socket;
+    },
+  );
+}
+
+const hostOf = (url: string) => new URL(url).host;
+
+/** Statuses of the request log's lines for `method` `path`, in order. */
+function statusesOf(method: string, path: string): number[] {
+  return t.logs
+    .map((l) => JSON.parse(l) as { method?: string; path?: string; status?: number })
+    .filter((l) => l.method === method && l.path === path && l.status !== undefined)
+    .map((l) => l.status as number);
+}
+
+/** Waits until `done()` holds; fails naming `what` after 4 s (within the test's 5 s). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 4_000;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await Bun.sleep(10);
+  }
+}
