@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { AppError, MiB } from '../../src/core/index.ts';
 import { queryLimits, runSql, type SqlParamValue, type SqlResult } from '../../src/query/index.ts';
+import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { sqlChildren } from '../helpers/sql-children.ts';
 
@@ -294,6 +295,50 @@ describe('runSql', () => {
     // 499 (client_closed): logged as nginx does, never sent, no server error.
     await expect(running).rejects.toMatchObject({ status: 499, code: 'client_closed' });
     await onlySpareLeft();
+  });
+
+  test('a statement whose client leaves while it waits for a read place exports nothing', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = Array.from({ length: queryLimits.tenantReadsRunningMax }, () =>
+      withSnapshot(source, 'acme', {}, undefined, () => released),
+    );
+    const snapshot = source.snapshot.bind(source);
+    let snapshots = 0;
+    source.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot(tenant, range);
+    };
+    try {
+      const client = new AbortController();
+      let outcome: unknown = 'pending';
+      run('SELECT count(*) FROM events', [], { signal: client.signal }).then(
+        () => {
+          outcome = 'answered';
+        },
+        (error: unknown) => {
+          outcome = error;
+        },
+      );
+      while (readsWaiting(source, 'acme') === 0) await Bun.sleep(5);
+      client.abort();
+      await Bun.sleep(5); // a turn: leaving the queue takes no time of its own
+      expect(outcome).toMatchObject({ status: 499, code: 'client_closed' });
+      expect(readsWaiting(source, 'acme')).toBe(0);
+      release();
+      await Promise.all(held);
+      expect(snapshots).toBe(held.length); // the held reads' only
+    } finally {
+      release();
+      source.snapshot = snapshot;
+    }
+    // Its SQL place was given back: the tenant's whole share runs.
+    const share = Array.from({ length: queryLimits.sqlTenantProcessesMax }, () =>
+      run('SELECT count(*) FROM events'),
+    );
+    expect((await Promise.all(share)).map(rowsOf)).toEqual(Array(share.length).fill([[3]]));
   });
 
   test('past the bound a statement is refused at once, before its events are exported', async () => {
