@@ -75,9 +75,10 @@ export async function withSnapshot<T>(
 
 /**
  * How often a read whose client went away is interrupted again until it settles. DuckDB drops
- * an interrupt that comes while its connection runs nothing, which includes the moments
- * between the steps of one `runAndReadAll` (prepare, then execute): one interrupt sent then
- * would let the statement run to its end.
+ * an interrupt that comes while its connection executes nothing: before a statement submitted
+ * has begun on DuckDB's threads, or between the steps of one `runAndReadAll` (prepare, then
+ * execute). One interrupt sent then lets the statement run to its end (test/query/
+ * read-abort.test.ts aborts at that moment).
  */
 const INTERRUPT_REPEAT_MS = 10;
 
