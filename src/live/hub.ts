@@ -7,6 +7,13 @@
 
 import { assert, type Clock, type Logger } from '../core/index.ts';
 import {
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_POLICY_VIOLATION,
+  CLOSE_TENANT_DELETED,
+  CLOSE_TRY_AGAIN_LATER,
+} from './close-codes.ts';
+import {
   type Connection,
   isDue,
   type LiveCredentials,
@@ -49,26 +56,20 @@ export interface LiveStats {
   snapshotsBuilt: number;
 }
 
-export const CLOSE_GOING_AWAY = 1001;
-/** The credentials a socket opened with were revoked, expired or lost their access. */
-export const CLOSE_POLICY_VIOLATION = 1008;
-export const CLOSE_INTERNAL_ERROR = 1011;
-export const CLOSE_TRY_AGAIN_LATER = 1013;
-export const CLOSE_TENANT_DELETED = 4410; // the project was deleted (4000 + HTTP 410 Gone)
-
 export class LiveHub {
   private readonly feeds = new Map<string, TenantFeed>();
   private readonly connections = new Map<LiveSocket, Connection>();
   private readonly limits: LiveLimits;
   private publisher: LivePublisher | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The counters of stats(), named as it reports them. */
   private readonly counts = {
-    initial: 0,
+    initialSnapshots: 0,
     published: 0,
     heartbeats: 0,
-    slow: 0,
-    revoked: 0,
-    built: 0,
+    slowConsumersClosed: 0,
+    revokedClosed: 0,
+    snapshotsBuilt: 0,
   };
   private checkedAt = Number.NEGATIVE_INFINITY;
   private readonly pushes = new TurnRunner();
@@ -115,7 +116,7 @@ export class LiveHub {
     if (feed === undefined) {
       feed = new TenantFeed(tenant, this.deps.source, this.limits.namesShownMax, {
         onRebuildFailed: (t, error) => this.closeFailed(t, error),
-        onSnapshotBuilt: () => this.counts.built++,
+        onSnapshotBuilt: () => this.counts.snapshotsBuilt++,
       });
       this.feeds.set(tenant, feed);
       this.deps.source.watch(tenant);
@@ -220,17 +221,7 @@ export class LiveHub {
   stats(): LiveStats {
     let topics = 0;
     for (const feed of this.feeds.values()) topics += feed.topics.size;
-    return {
-      connections: this.connections.size,
-      tenants: this.feeds.size,
-      topics,
-      initialSnapshots: this.counts.initial,
-      published: this.counts.published,
-      heartbeats: this.counts.heartbeats,
-      slowConsumersClosed: this.counts.slow,
-      revokedClosed: this.counts.revoked,
-      snapshotsBuilt: this.counts.built,
-    };
+    return { connections: this.connections.size, tenants: this.feeds.size, topics, ...this.counts };
   }
 
   /** A round over the tenants watched now, at most a turn's share of them at a time. */
@@ -240,9 +231,9 @@ export class LiveHub {
     let next = 0;
     return () => {
       const now = this.deps.clock.now();
-      const builtBefore = this.counts.built;
+      const builtBefore = this.counts.snapshotsBuilt;
       const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
-      while (next < end && this.counts.built - builtBefore < tickSnapshotsPerTurnMax) {
+      while (next < end && this.counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax) {
         const feed = feeds[next++] as TenantFeed;
         if (this.feeds.get(feed.tenant) !== feed || feed.topics.size === 0) continue;
         const pushed = this.push(feed, now);
@@ -305,7 +296,7 @@ export class LiveHub {
     const content = feed.render(topic, feed.snapshot(actor, now, this.limits.pushIntervalMs));
     // A new topic's only member has this content; older members get it at the next push.
     if (topic.members === 1) topic.content = content;
-    this.counts.initial++;
+    this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(now, content));
   }
 
@@ -360,7 +351,7 @@ export class LiveHub {
   }
 
   private closeUnauthorized(conn: Connection): void {
-    this.counts.revoked++;
+    this.counts.revokedClosed++;
     this.deps.log.info('live: closing a socket whose credentials lapsed', { tenant: conn.tenant });
     this.closeEach([conn], CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
   }
@@ -394,7 +385,7 @@ export class LiveHub {
 
   private closeSlowConnection(conn: Connection): void {
     const buffered = conn.socket.getBufferedAmount();
-    this.counts.slow++;
+    this.counts.slowConsumersClosed++;
     this.deps.log.warn('live: closing a slow consumer', {
       tenant: conn.tenant,
       buffered_bytes: buffered,

@@ -1,5 +1,13 @@
 // Public surface of live: the hub that fans counter snapshots out to WebSocket subscribers,
 // its limits, and the message schemas (the protocol, and the OpenAPI components).
+
+export {
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_POLICY_VIOLATION,
+  CLOSE_TENANT_DELETED,
+  CLOSE_TRY_AGAIN_LATER,
+} from './close-codes.ts';
 export type {
   LiveActor,
   LiveCredentials,
@@ -9,11 +17,6 @@ export type {
   LiveSource,
 } from './feed.ts';
 export {
-  CLOSE_GOING_AWAY,
-  CLOSE_INTERNAL_ERROR,
-  CLOSE_POLICY_VIOLATION,
-  CLOSE_TENANT_DELETED,
-  CLOSE_TRY_AGAIN_LATER,
   type LiveAdmission,
   LiveHub,
   type LiveHubDeps,

@@ -1,0 +1,16 @@
+// The close codes the live hub ends a socket with (RFC 6455 §7.4; 4xxx are Tally's own). The
+// README's "Close codes" and the OpenAPI components say what a client should do with each.
+
+/** The server is shutting down. */
+export const CLOSE_GOING_AWAY = 1001;
+/**
+ * The credentials a socket opened with were revoked, expired or lost their access, or the
+ * client sent messages past its budget.
+ */
+export const CLOSE_POLICY_VIOLATION = 1008;
+/** The tenant's counters could not be loaded. */
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** A subscriber limit was reached, or the socket is a slow consumer. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** The project was deleted (4000 + HTTP 410 Gone): nothing is left to reconnect to. */
+export const CLOSE_TENANT_DELETED = 4410;
