@@ -1,13 +1,20 @@
 // The process one SQL statement of POST /api/v1/query runs in: its own DuckDB, locked down like
-// the server's, reading the caller's events from Parquet files. The server kills it at the time
-// limit or past its memory limit, so a statement DuckDB cannot interrupt or account for (a
-// value of billions of elements built by one function call) costs this process, never the
-// server. Started by sql-processes.ts; takes one job over IPC, answers, and waits to be killed.
+// the server's, reading the caller's events from Parquet files. It checks the statement itself
+// (sql-statement.ts: the guard, the wrap), so parsing and walking a long statement never holds
+// the server's event loop. The server kills it at the time limit or past its memory limit, so
+// a statement DuckDB cannot interrupt or account for (a value of billions of elements built by
+// one function call) costs this process, never the server. Started by sql-processes.ts; takes
+// one job over IPC, answers, and waits to be killed.
 
-import { BIGINT, DOUBLE, DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
+import { AppError } from '../core/index.ts';
 import { lockDown } from '../storage/index.ts';
 import { columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
+import { runnableStatement } from './sql-statement.ts';
+
+/** The guard's refusals read `sql: <why>`; the server adds that prefix to `refused` itself. */
+const REFUSAL_PREFIX = 'sql: ';
 
 async function run(job: SqlJob): Promise<SqlJobAnswer> {
   const instance = await DuckDBInstance.create(':memory:', {
@@ -20,10 +27,13 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   await lockDown(instance, job.dirs, job.spillBytesMax);
   const connection = await instance.connect();
   process.send?.({ started: true } satisfies SqlJobStarted);
-  const types: Record<string, DuckDBType> = {};
-  for (const name of job.doubles) types[name] = DOUBLE;
-  for (const name of job.bigints) types[name] = BIGINT;
-  const reader = await connection.runAndReadAll(job.sql, job.values, types);
+  const statement = await runnableStatement(connection, job).catch((error: unknown) => {
+    if (!(error instanceof AppError) || error.code !== 'bad_request') throw error;
+    const why = error.message;
+    return why.startsWith(REFUSAL_PREFIX) ? why.slice(REFUSAL_PREFIX.length) : why;
+  });
+  if (typeof statement === 'string') return { ok: false, refused: statement };
+  const reader = await connection.runAndReadAll(statement.sql, statement.values, statement.types);
   const columnTypes = reader.columnTypes();
   const unnamed = columnWithUnnamedFields(reader.columnNames(), columnTypes);
   if (unnamed !== null) {

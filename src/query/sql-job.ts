@@ -1,17 +1,22 @@
 // One SQL statement of POST /api/v1/query as it crosses to the process that runs it
-// (sql-child.ts), and the answer that comes back. Plain data: it travels over Bun's IPC.
+// (sql-child.ts), and the answer that comes back. Plain data: it travels over Bun's IPC. The
+// statement travels as the caller sent it: its process checks it (sql-guard.ts) and wraps it
+// over the exported files (sql-statement.ts), so a statement of 100,000 characters is parsed
+// and walked there, never on the server's event loop.
 
-import type { DuckDBValue, Json } from '@duckdb/node-api';
+import type { Json } from '@duckdb/node-api';
+
+export type SqlParamValue = string | number | boolean | null;
 
 export interface SqlJob {
-  /** The guarded, wrapped statement, reading the events from Parquet files only. */
-  sql: string;
-  /** Named values of the statement; numbers that are not safe integers are listed in `doubles`. */
-  values: Record<string, DuckDBValue>;
-  /** Names of `values` to bind as DOUBLE. */
-  doubles: string[];
-  /** Names of `values` to bind as BIGINT. */
-  bigints: string[];
+  /** The caller's statement, unchecked: its process refuses it (a 400) unless the guard passes. */
+  statement: string;
+  /** The values of its positional parameters, in order. */
+  params: SqlParamValue[];
+  /** The Parquet files holding the caller's events: the only rows `events` may read. */
+  files: string[];
+  /** Rows returned at most; one more is read, so that `truncated` can be told. */
+  rowsMax: number;
   /** The only directories the statement's DuckDB may read. */
   dirs: string[];
   /** Where its DuckDB spills to disk: its own, inside its export, removed with it. */
@@ -25,8 +30,9 @@ export interface SqlJob {
 }
 
 /**
- * What the process sends once its DuckDB is set up, just before the statement runs: the time
- * limit counts from here, so the boot of the sandbox never costs the statement its time.
+ * What the process sends once its DuckDB is set up, just before the statement is checked and
+ * runs: the time limit counts from here, so the boot of the sandbox never costs the statement
+ * its time, and a statement slow to check is stopped like one slow to run.
  */
 export interface SqlJobStarted {
   started: true;
@@ -42,5 +48,5 @@ export type SqlJobAnswer =
     }
   /** DuckDB failed: `message` is its error. */
   | { ok: false; message: string }
-  /** The result cannot be answered as JSON: `refused` says why (a 400). */
+  /** The statement is refused, or its result cannot be answered as JSON: `refused` says why. */
   | { ok: false; refused: string };

@@ -2,9 +2,10 @@
 // their own spill files, a process that cannot start refuses the statement as busy without
 // keeping its slot, and one tenant holds only its share of the places.
 
-import { afterAll, afterEach, describe, expect, test } from 'bun:test';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { SqlJob } from '../../src/query/sql-job.ts';
 import { SqlProcesses, type SqlProcessLimits } from '../../src/query/sql-processes.ts';
 import { sqlChildren } from '../helpers/sql-children.ts';
@@ -24,17 +25,31 @@ function processesOf(limits: SqlProcessLimits, command?: readonly string[]): Sql
   return processes;
 }
 
-/** A job over no files that sorts 3M random rows in a 32 MiB DuckDB: it must spill. */
+/** 3M events holding x = 0 … 2,999,999, the rows the jobs below read through `events`. */
+const dataDir = path.join(dir, 'data');
+const eventsFile = path.join(dataDir, 'events.parquet');
+beforeAll(async () => {
+  fs.mkdirSync(dataDir);
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run(
+    `COPY (SELECT range AS x, range AS seq, '{}' AS properties FROM range(3000000))
+     TO '${eventsFile}' (FORMAT parquet)`,
+  );
+  c.closeSync();
+});
+
+/** A job that sorts the 3M rows in random order in a 32 MiB DuckDB: it must spill. */
 function spillingJob(name: string): SqlJob {
   const own = path.join(dir, name);
   fs.mkdirSync(own);
   return {
-    sql: `SELECT count(*) AS n, sum(x) AS total FROM (
-            SELECT range AS x FROM range(3000000) ORDER BY hash(range) LIMIT 2999999)`,
-    values: {},
-    doubles: [],
-    bigints: [],
-    dirs: [own],
+    statement: `SELECT count(*) AS n, sum(x) AS total FROM (
+                  SELECT x FROM events ORDER BY hash(x) LIMIT 2999999)`,
+    params: [],
+    files: [eventsFile],
+    rowsMax: 10,
+    dirs: [own, dataDir],
     tempDirectory: path.join(own, 'spill'),
     memoryLimitBytes: 32 * 1024 * 1024,
     spillBytesMax: 1024 ** 3,
@@ -77,6 +92,29 @@ describe('SqlProcesses', () => {
     expect((outcome as { message: string }).message).toContain('max_temp_directory_size');
   });
 
+  test('the process checks the statement itself: what the guard refuses never runs there', async () => {
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
+    const run = (statement: string, params: SqlJob['params'] = []) =>
+      processes.run(
+        'acme',
+        { ...spillingJob(`guard-${made.length}-${statement.length}`), statement, params },
+        limits,
+      );
+    expect(await run("SELECT * FROM read_csv('/etc/passwd')")).toEqual({
+      ok: false,
+      refused: 'table functions are not allowed (read_csv); query the events relation',
+    });
+    expect(await run('SELECT count(*) FROM events WHERE x > ?')).toEqual({
+      ok: false,
+      refused: 'the statement has 1 parameter(s) but 0 value(s) were given',
+    });
+    expect(await run('SELECT count(*) AS n FROM events WHERE x < ?', [10])).toMatchObject({
+      ok: true,
+      rows: [[10]],
+    });
+  });
+
   test('a process that cannot start refuses the statement as busy and frees its slot', async () => {
     const processes = processesOf({ processesMax: 2, tenantProcessesMax: 1 }, ['/nonexistent/bun']);
     const limits = { timeoutMs: 5_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
@@ -95,7 +133,7 @@ describe('SqlProcesses', () => {
     // Each process takes 600 ms to boot before it is the child: twice the time limit.
     const slowBoot = ['sh', '-c', 'sleep 0.6; exec "$0" "$1"', process.execPath, child];
     const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 }, slowBoot);
-    const job = { ...spillingJob('quick'), sql: 'SELECT 42 AS answer' };
+    const job = { ...spillingJob('quick'), statement: 'SELECT 42 AS answer' };
     const limits = { timeoutMs: 300, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
     expect(await processes.run('acme', job, limits)).toMatchObject({ ok: true, rows: [[42]] });
   });
@@ -113,7 +151,7 @@ describe('SqlProcesses', () => {
   test('close kills the spare process: an owner that closes leaves no process behind', async () => {
     const before = new Set(sqlChildren());
     const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
-    const job = { ...spillingJob('spare'), sql: 'SELECT 1 AS one' };
+    const job = { ...spillingJob('spare'), statement: 'SELECT 1 AS one' };
     const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
     expect(await processes.run('acme', job, limits)).toMatchObject({ ok: true, rows: [[1]] });
     const own = () => sqlChildren().filter((pid) => !before.has(pid));

@@ -1,31 +1,23 @@
 // POST /api/v1/query: one read-only SELECT of the caller's over a relation `events` that holds
-// only the caller's tenant. The statement passes the guard, is wrapped as
-//   WITH events AS (<tenant's Parquet files>) SELECT * FROM (<statement>) AS user_query LIMIT n+1
-// (verified to embed the checked statement unchanged) and runs in a process of its own
-// (sql-processes.ts) over an export of the snapshot (linked segment files and the unflushed
-// rows), with a time limit (408), a memory limit (400) and a row limit (`truncated` beyond).
+// only the caller's tenant. The statement runs in a process of its own (sql-processes.ts) over
+// an export of the snapshot (linked segment files and the unflushed rows); that process checks
+// it with the guard and wraps it over the export (sql-statement.ts), with a time limit (408), a
+// memory limit (400) and a row limit (`truncated` beyond).
 // Statements running at once are bounded per tenant (429) and in all (503). A statement whose
 // client went away stops where it is: waiting for a read place, exporting, or running (its
 // process killed); client_closed, logged as 499.
 
 import * as path from 'node:path';
-import type { DuckDBValue, Json } from '@duckdb/node-api';
+import type { Json } from '@duckdb/node-api';
 import { AppError, MiB } from '../../core/index.ts';
-import {
-  type EventSnapshot,
-  type EventSource,
-  type ExportedEvents,
-  sqlString,
-} from '../../storage/index.ts';
+import type { EventSnapshot, EventSource, ExportedEvents } from '../../storage/index.ts';
 import { queryLimits } from '../limits.ts';
 import { stopIfClientGone, withSnapshot } from '../read.ts';
-import { EVENTS_RELATION, type GuardedStatement, guardSql, verifyWrapped } from '../sql-guard.ts';
-import type { SqlJob, SqlJobAnswer } from '../sql-job.ts';
-import { SQL_PARAM_PREFIX } from '../sql-placeholders.ts';
+import type { SqlJob, SqlJobAnswer, SqlParamValue } from '../sql-job.ts';
 import { SqlProcesses } from '../sql-processes.ts';
 import { clientGone } from '../tenant-reads.ts';
 
-export type SqlParamValue = string | number | boolean | null;
+export type { SqlParamValue } from '../sql-job.ts';
 
 export interface RunSqlOptions {
   sql: string;
@@ -69,8 +61,6 @@ const USER_ERROR_KINDS = [
   'Object Size',
 ];
 const USER_ERRORS = new RegExp(`^(${USER_ERROR_KINDS.join('|')}) Error: `);
-
-const ROW_LIMIT_PARAM = 'sql_row_limit';
 
 /**
  * Where statements run: a process each, at most `sqlProcessesMax` at once and
@@ -116,53 +106,21 @@ export async function runSql(
   }
 }
 
-/** The statement, guarded and wrapped over the snapshot's events exported as Parquet files. */
+/**
+ * The job of the statement over the snapshot's events exported as Parquet files. The statement
+ * is checked in its own process (sql-statement.ts), not here: a refused one costs an export.
+ */
 async function jobOf(
   snapshot: EventSnapshot,
   options: RunSqlOptions,
 ): Promise<{ job: SqlJob; exported: ExportedEvents }> {
-  const statement = await guardSql(snapshot.connection, options.sql);
-  if (statement.paramCount !== options.params.length) {
-    throw new AppError(
-      'bad_request',
-      `sql: the statement has ${statement.paramCount} parameter(s) but ` +
-        `${options.params.length} value(s) were given`,
-    );
-  }
   stopIfClientGone(snapshot);
   const exported = await snapshot.exportFiles();
-  try {
-    return { job: await jobOver(exported, statement, snapshot, options), exported };
-  } catch (error) {
-    exported.remove();
-    throw error;
-  }
-}
-
-async function jobOver(
-  exported: ExportedEvents,
-  statement: GuardedStatement,
-  snapshot: EventSnapshot,
-  options: RunSqlOptions,
-): Promise<SqlJob> {
-  const files = exported.files.map((f) => `'${sqlString(f)}'`).join(', ');
-  const wrapped = wrap(`(SELECT * FROM read_parquet([${files}]))`, statement);
-  await verifyWrapped(snapshot.connection, wrapped, statement);
-  const values: Record<string, DuckDBValue> = { [ROW_LIMIT_PARAM]: BigInt(options.rowsMax + 1) };
-  const doubles: string[] = [];
-  const bigints: string[] = [];
-  options.params.forEach((value, i) => {
-    const name = `${SQL_PARAM_PREFIX}${i + 1}`;
-    values[name] = paramValue(value);
-    // A safe integer is a BIGINT (the driver would bind a JS bigint as HUGEINT); any other
-    // number (1e300, 2**63, 0.5) a DOUBLE.
-    if (typeof value === 'number') (Number.isSafeInteger(value) ? bigints : doubles).push(name);
-  });
-  return {
-    sql: wrapped,
-    values,
-    doubles,
-    bigints,
+  const job: SqlJob = {
+    statement: options.sql,
+    params: options.params,
+    files: exported.files,
+    rowsMax: options.rowsMax,
     dirs: [exported.dir],
     tempDirectory: path.join(exported.dir, 'spill'),
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
@@ -170,16 +128,7 @@ async function jobOver(
     resultCharsMax: queryLimits.sqlResultCharsMax,
     threads: queryLimits.sqlThreads,
   };
-}
-
-function wrap(from: string, statement: GuardedStatement): string {
-  return (
-    `WITH ${EVENTS_RELATION} AS (\n` +
-    '  SELECT * EXCLUDE (seq) REPLACE (CAST(properties AS JSON) AS properties)\n' +
-    `  FROM ${from} AS e\n` +
-    ')\n' +
-    `SELECT * FROM (\n${statement.sql}\n) AS user_query LIMIT $${ROW_LIMIT_PARAM}`
-  );
+  return { job, exported };
 }
 
 function resultOf(
@@ -229,12 +178,6 @@ function stoppedError(
       // Logged as 499; no answer reaches a client that is gone.
       return clientGone();
   }
-}
-
-/** Integers bind as BIGINT (so `LIMIT ?` works), other numbers as DOUBLE. */
-function paramValue(value: SqlParamValue): DuckDBValue {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  return value;
 }
 
 /** A DuckDB error the statement caused becomes a 400 with its first line; others stay 500s. */
