@@ -84,8 +84,8 @@ export async function runSql(
   const { slot } = reservation;
   let exported: ExportedEvents | null = null;
   try {
-    // The snapshot is held only to check the statement and export the events: the statement
-    // then reads its own copy, so flushes and other reads never wait for it.
+    // The snapshot is held only to export the events: the statement is checked and run in its
+    // own process over that copy, so flushes and other reads never wait for it.
     const prepared = await withSnapshot(source, tenant, {}, options.signal, (snapshot) =>
       jobOf(snapshot, options),
     );
