@@ -10,7 +10,8 @@
 // copying them out again. Queries during the flush may still load those groups into the table;
 // such loads never mix groups ≤ S with later ones, so when the flush ends, deleting the rows
 // with seq ≤ S removes exactly the flushed events. A deleted tenant's groups are purged
-// between flushes: its rows go by tenant, and the rows left keep their loads' labels.
+// between flushes: its rows go by tenant, and the rows left keep their loads' labels (which
+// may then be above S: the flush's end deletes up to the higher of S and the table's label).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -184,9 +185,13 @@ export class HotTier {
     this.flushingThrough = null;
     await removeFiles(plan.staged);
     if (wereLoaded === 0) return;
+    // Rows loaded before the flush may carry a label above S: their load's last group was a
+    // deleted tenant's, purged since (see purgeTenant). Loads during the flush label theirs
+    // ≤ S or above every seq before it, so this bound takes exactly the flushed rows.
+    const seq = BigInt(Math.max(plan.through, plan.tableThrough));
     const c = await this.instance.connect();
     try {
-      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq: BigInt(plan.through) });
+      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq });
     } finally {
       c.closeSync();
     }
