@@ -22,7 +22,7 @@ export function floorRoute() {
   return new Elysia().post(
     '/api/v1/events',
     async ({ request, set }) => {
-      const event = await readOneEvent(request, openContextOf(request));
+      const event = await readOneEvent(request, () => openContextOf(request));
       set.status = 202;
       return { status: 'accepted', event_id: event.event_id, duplicate: false };
     },

@@ -37,6 +37,8 @@ export interface AuthApp {
   dataDir: string;
   logs: string[];
   call(method: string, path: string, call?: Call): Promise<Response>;
+  /** Answers a request built by the caller (e.g. one whose body is a stream it feeds). */
+  handle(request: Request): Promise<Response>;
   /** Stored events of a tenant, counted through the store (segments ∪ hot). */
   count(tenant: string): Promise<number>;
   /** Closes the engine and opens the app anew over the same directory (a clean restart). */
@@ -67,6 +69,7 @@ export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp
     dataDir: dir,
     logs,
     call: (method, path, call = {}) => current.app.handle(requestOf(method, path, call)),
+    handle: (request) => current.app.handle(request),
     count: (tenant) => countEvents(current.engine.store, tenant),
     async restart() {
       await current.engine.close();

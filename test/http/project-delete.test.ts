@@ -241,4 +241,34 @@ describe('the events of a deleted project', () => {
     await t.restart();
     expect(await t.count('acme')).toBe(0);
   });
+
+  test('a write key checked before its body arrived writes nothing once the project is gone', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    let feed = (_chunk: string | null) => {};
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        feed = (chunk) => {
+          if (chunk === null) controller.close();
+          else controller.enqueue(new TextEncoder().encode(chunk));
+        };
+      },
+    });
+    const slow = t.handle(
+      new Request('http://localhost/api/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${write}`, 'content-type': 'application/json' },
+        body,
+      }),
+    );
+    feed('{"event_id":"late-1",');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await del('acme', ada.access_token)).status).toBe(204);
+    feed('"name":"x"}');
+    feed(null);
+    // Its key is gone with the project: acknowledged, the event would be kept under the id of
+    // a deleted project, and a project made again with the id would not start empty.
+    expect((await slow).status).toBe(401);
+    expect(await t.count('acme')).toBe(0);
+  });
 });

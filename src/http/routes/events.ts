@@ -93,7 +93,7 @@ export function eventRoutes(deps: AppDeps) {
       async ({ request, server, set }) => {
         admitIngest(deps);
         refuseQueryTenant(request);
-        const event = await readOneEvent(request, contextOf(deps, request, server));
+        const event = await readOneEvent(request, () => contextOf(deps, request, server));
         noteTenant(request, event.tenant);
         const outcome = acceptedOrThrow(await ingestEvents(deps, [event]), bodyLoc);
         const duplicate = outcome.duplicates > 0;
@@ -157,12 +157,17 @@ const bodyLoc = () => ['body'];
 /**
  * Reads, parses and validates the body of `POST /api/v1/events`: everything the route does
  * before the engine. bench:ingest also serves it alone, as the floor under durable ingest.
+ * The context (credentials checked) is made once the body is in, as every ingest route does:
+ * a key checked before a slow body arrived may belong to a project deleted meanwhile.
  */
-export async function readOneEvent(request: Request, ctx: PrepareContext): Promise<BaseEvent> {
+export async function readOneEvent(
+  request: Request,
+  contextNow: () => PrepareContext,
+): Promise<BaseEvent> {
   const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
   const item = parseJson(body.bytes);
   requireObject(item, ['body']);
-  return prepareEvents([item], ctx, bodyLoc)[0] as BaseEvent;
+  return prepareEvents([item], contextNow(), bodyLoc)[0] as BaseEvent;
 }
 
 function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[] {
