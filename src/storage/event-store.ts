@@ -168,7 +168,10 @@ export class EventStore implements EventSource {
         hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
         onReplay(record.seq, lines);
       },
-      flushed,
+      // New records go above every tombstone too: one's seq may be past the records the log
+      // kept (written, not yet synced, when the deletion was decided), and a record at or
+      // below it would be taken for the deleted tenant's.
+      Math.max(flushed, ...deleted.values()),
     );
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,

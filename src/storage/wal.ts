@@ -91,9 +91,9 @@ export class WriteAheadLog {
   /**
    * Opens (or creates) the log, calling `onRecord` for every committed record in order. A torn
    * tail of the newest file is truncated; damage anywhere else refuses to start. `seqFloor` is
-   * the highest seq known to exist elsewhere (flushed into segments): numbering goes on above
-   * it even when the files left hold no record, e.g. when the only file is new and empty after
-   * the ones before it were released.
+   * the highest seq known to exist elsewhere (flushed into segments, or named by a deleted
+   * tenant's tombstone): numbering goes on above it even when the files left hold no record,
+   * e.g. when the only file is new and empty after the ones before it were released.
    */
   static open(
     options: WalOptions,
