@@ -69,7 +69,7 @@ async function run(seed: number): Promise<void> {
       m.acmeDeleted.push(...deleted);
     });
   };
-  for (let round = 0; round < 60; round++) {
+  for (let round = 0; round < 30; round++) {
     const work: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
       work.push(ingest(app, m, random() < 0.5 ? 'acme' : 'globex', random));
