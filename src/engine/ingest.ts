@@ -199,7 +199,9 @@ export class Ingestor {
     const now = this.clock.now();
     // At its bound the index forgets its oldest keys early rather than refuse every tenant.
     if (!this.dedup.makeRoom(count, now)) return 'the deduplication index is full';
-    if (now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
+    // A wall clock stepped back (NTP) counts as due: else the answer would stand until the
+    // clock caught up again, and a disk that filled meanwhile would go unseen that long.
+    if (now < this.diskCheckedAt || now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
       const status = this.store.readiness();
       this.diskOk = status.ok;
       this.diskReason = status.ok ? '' : status.reason;

@@ -284,6 +284,22 @@ describe('explicit overload', () => {
     expect(detail).not.toContain(t.dataDir); // no server path for unauthenticated clients
     expect((await t.post('/api/v1/events', { name: 'x' })).status).toBe(503);
   });
+
+  test('a disk that fills after the wall clock jumped back is seen within a second', async () => {
+    t = await makeTestApp();
+    const store = t.engine.store;
+    let full = false;
+    const readiness = store.readiness.bind(store);
+    store.readiness = () => (full ? { ok: false, reason: 'the disk is full' } : readiness());
+    expect((await t.post('/api/v1/events', { name: 'x' })).status).toBe(202);
+    // NTP steps the clock back an hour; then the disk fills and more than a second passes.
+    t.clock.advance(-3_600_000);
+    full = true;
+    t.clock.advance(1_500);
+    const res = await t.post('/api/v1/events', { name: 'x' });
+    expect(res.status).toBe(503);
+    expect((await body(res)).detail).toContain('the disk is full');
+  });
 });
 
 /** A disk slower than the test: no commit is durable until the returned function is called. */
