@@ -56,11 +56,11 @@ export class ActorRegistry {
     // At the bound, an actor with nothing in flight can go (it is rebuilt on demand): an
     // unwatched one if there is one, else a watched one (its sockets revive it when there is
     // room).
+    // Any actor with nothing in flight, whatever its last activity: a cut-off at "now" would
+    // spare every actor touched before the wall clock stepped back, and refuse new tenants.
     if (this.actors.size >= this.options.actorsMax) {
-      const now = this.clock.now();
-      if (this.evict(1, now + 1, keep) === 0 && this.evict(1, now + 1, keep, true) === 0) {
-        return null;
-      }
+      const any = Number.POSITIVE_INFINITY;
+      if (this.evict(1, any, keep) === 0 && this.evict(1, any, keep, true) === 0) return null;
     }
     const rollups = new TenantRollups(this.options.rollupLimits);
     // Live counters are a view of stored events: when they cannot be rebuilt (DuckDB out of

@@ -35,6 +35,16 @@ describe('actor registry', () => {
     expect(t.engine.registry.size).toBe(2);
   });
 
+  test('after the wall clock stepped back, idle actors still make room for a new tenant', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    await t.post('/api/v1/events/batch', views('a', 1));
+    await t.post('/api/v1/events/batch', views('b', 1));
+    t.clock.advance(-3_600_000); // NTP steps the clock back an hour
+    const res = await t.post('/api/v1/events/batch', views('c', 1));
+    expect(res.status).toBe(202);
+    expect(t.engine.registry.size).toBe(2);
+  });
+
   test('a batch never evicts the actor of one of its own tenants to make room', async () => {
     t = await makeTestApp({ actorsMax: 1 });
     const batch = { events: [...views('a', 1).events, ...views('b', 1).events] };
