@@ -26,7 +26,8 @@ import {
 import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
-import { DataDirInUseError, type FaultHook, SchemaTooNewError } from './storage/index.ts';
+import type { FaultHook } from './storage/index.ts';
+import { DamagedStoreError, DataDirInUseError, SchemaTooNewError } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
@@ -225,7 +226,9 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const at = `cannot use DATA_DIR ${config.dataDir}`;
-    if (error instanceof SchemaTooNewError) throw new StartError(`${at}: ${error.message}`);
+    if (error instanceof SchemaTooNewError || error instanceof DamagedStoreError) {
+      throw new StartError(`${at}: ${error.message}`);
+    }
     if (typeof code !== 'string') throw error;
     if (DATA_DIR_ERRORS.has(code)) throw new StartError(`${at}: ${firstLine(error)}`);
     if (SQLITE_FILE_ERRORS.test(code)) {

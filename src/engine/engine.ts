@@ -56,8 +56,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     }
   });
   const since = options.dedupWindowMs === 0 ? 0 : now - options.dedupWindowMs;
-  for (const k of await store.segmentKeysSince(since))
-    remember(k.tenant, k.event_id, k.received_at);
+  try {
+    for (const k of await store.segmentKeysSince(since))
+      remember(k.tenant, k.event_id, k.received_at);
+  } catch (error) {
+    await store.close(); // lets go of the data directory, as a failed store open does
+    throw error;
+  }
   const ticker = new Ticker(() => store.committer.commitQueued());
   // A tenant's share of the commit queue's bytes, so that its flood is its own 429.
   const mailboxBytesMax = Math.floor(

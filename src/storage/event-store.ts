@@ -22,6 +22,7 @@ import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
+import { checkSegmentsPresent, readSegments } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { openSqlite } from './sqlite.ts';
@@ -146,6 +147,7 @@ export class EventStore implements EventSource {
     const known = catalog
       .allSegments()
       .flatMap((s) => (s.hasMinuteCounts ? [s.file, minuteCountsFile(s.file)] : [s.file]));
+    checkSegmentsPresent(segmentsDir, known);
     removeStrayFiles(segmentsDir, stagingDir, new Set(known));
     const hot = new HotTier(instance, stagingDir);
     const flushed = catalog.flushedThroughSeq();
@@ -305,17 +307,14 @@ export class EventStore implements EventSource {
     const files = segments.map((s) => `'${sqlString(path.join(this.segmentsDir, s.file))}'`);
     const c = await this.instance.connect();
     try {
-      const reader = await c.runAndReadAll(
-        `SELECT tenant, event_id, epoch_ms(received_at) AS received_at
+      const sql = `SELECT tenant, event_id, epoch_ms(received_at) AS received_at
          FROM read_parquet([${files.join(', ')}])
-         WHERE received_at >= make_timestamptz($since::BIGINT)`,
-        { since: BigInt(sinceMs) * 1000n },
-      );
-      return (
-        reader.getRowObjectsJS() as { tenant: string; event_id: string; received_at: bigint }[]
-      ).map((r) => ({
-        tenant: r.tenant,
-        event_id: r.event_id,
+         WHERE received_at >= make_timestamptz($since::BIGINT)`;
+      const since = BigInt(sinceMs) * 1000n;
+      const reader = await readSegments(() => c.runAndReadAll(sql, { since }));
+      type Row = { tenant: string; event_id: string; received_at: bigint };
+      return (reader.getRowObjectsJS() as Row[]).map((r) => ({
+        ...r,
         received_at: Number(r.received_at),
       }));
     } finally {

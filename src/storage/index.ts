@@ -38,6 +38,7 @@ export {
   minuteCountsOf,
   writeMinuteCounts,
 } from './minute-counts.ts';
+export { DamagedStoreError } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';

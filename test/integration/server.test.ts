@@ -305,6 +305,37 @@ describe('the server process', () => {
     }
   });
 
+  test('a segment cut short or missing stops the start with one line naming it, exit 2', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir, { FLUSH_INTERVAL: '50ms' });
+    const posted = await fetch(`${server.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: 'e1', name: 'x' }),
+    });
+    expect(posted.status).toBe(202);
+    const segments = path.join(dir, 'segments');
+    const segmentFile = () =>
+      (fs.readdirSync(segments, { recursive: true }) as string[]).find((f) =>
+        /[0-9a-f]\.parquet$/.test(f),
+      );
+    await until(() => segmentFile() !== undefined, 'a flushed segment');
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const file = path.join(segments, segmentFile() as string);
+    const whole = fs.readFileSync(file);
+    fs.writeFileSync(file, whole.subarray(0, 100));
+    const cut = await failedStart({ DATA_DIR: dir });
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toStartWith(`tally: cannot use DATA_DIR ${dir}: a segment file cannot be`);
+    expect(cut.stderr.trim().split('\n')).toHaveLength(1); // a message, not a trace
+    fs.rmSync(file);
+    const gone = await failedStart({ DATA_DIR: dir });
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain(`${path.basename(file)} is missing, though the catalog lists it`);
+    expect(gone.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   test('a start in AUTH_MODE=required that cannot listen writes and shows no secret', async () => {
     const busy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
     try {

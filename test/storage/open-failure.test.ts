@@ -6,10 +6,11 @@ import { afterEach, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
-import { openEngine } from '../../src/engine/index.ts';
-import { SchemaTooNewError } from '../../src/storage/index.ts';
+import { type EngineOptions, openEngine } from '../../src/engine/index.ts';
+import { DamagedStoreError, SchemaTooNewError } from '../../src/storage/index.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
 import { engineOptions, T0 } from '../helpers/app.ts';
+import { makeEvent } from '../helpers/memory-source.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let cleanup: (() => void) | undefined;
@@ -44,5 +45,47 @@ test('a schema too new for this build releases the directory as well', async () 
   await expect(openEngine(options)).rejects.toThrow(SchemaTooNewError);
   // Without the release this finds tally.sqlite locked by the failed open's connection.
   setVersion(migrations.length);
+  await (await openEngine(options)).close();
+});
+
+/** A data directory holding one flushed segment (received at T0, within the dedup window). */
+async function flushedDir(): Promise<{ options: EngineOptions; segment: string }> {
+  const temp = makeTempDir();
+  cleanup = temp.remove;
+  const options = engineOptions(temp.dir, new ManualClock(T0));
+  const engine = await openEngine(options);
+  expect(
+    (await engine.ingestor.ingest([makeEvent({ event_id: 'e1', timestamp: T0, received_at: T0 })]))
+      .kind,
+  ).toBe('ok');
+  await engine.store.flusher.flush();
+  const [segment] = engine.store.catalog.allSegments();
+  await engine.close();
+  if (segment === undefined) throw new Error('the flush wrote no segment');
+  return { options, segment: path.join(temp.dir, 'segments', segment.file) };
+}
+
+test('a segment file the catalog names but the disk lacks stops the open, naming it', async () => {
+  const { options, segment } = await flushedDir();
+  const kept = `${segment}.kept`;
+  fs.renameSync(segment, kept);
+  const open = openEngine(options);
+  await expect(open).rejects.toThrow(DamagedStoreError);
+  await expect(open).rejects.toThrow(`${path.basename(segment)} is missing`);
+  fs.renameSync(kept, segment); // restored from a backup: the next open (same process) works
+  const engine = await openEngine(options);
+  expect(engine.dedup.size).toBe(1);
+  await engine.close();
+});
+
+test('a damaged segment within the dedup window stops the open with a message', async () => {
+  const { options, segment } = await flushedDir();
+  const whole = fs.readFileSync(segment);
+  fs.writeFileSync(segment, whole.subarray(0, whole.length - 100)); // cut short
+  const open = openEngine(options);
+  await expect(open).rejects.toThrow(DamagedStoreError);
+  await expect(open).rejects.toThrow(/cannot be read/);
+  fs.writeFileSync(segment, whole);
+  // Without the release this open finds tally.sqlite locked (DataDirInUseError).
   await (await openEngine(options)).close();
 });
