@@ -27,7 +27,7 @@ import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
 import type { FaultHook } from './storage/index.ts';
-import { DamagedStoreError, DataDirInUseError, SchemaTooNewError } from './storage/index.ts';
+import { DataDirInUseError, isUnusableStore, lowSpaceNote } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
@@ -226,13 +226,12 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const at = `cannot use DATA_DIR ${config.dataDir}`;
-    if (error instanceof SchemaTooNewError || error instanceof DamagedStoreError) {
-      throw new StartError(`${at}: ${error.message}`);
-    }
+    if (isUnusableStore(error)) throw new StartError(`${at}: ${error.message}`);
     if (typeof code !== 'string') throw error;
-    if (DATA_DIR_ERRORS.has(code)) throw new StartError(`${at}: ${firstLine(error)}`);
+    const low = lowSpaceNote(config.dataDir, config.diskFreeBytesMin);
+    if (DATA_DIR_ERRORS.has(code)) throw new StartError(`${at}: ${firstLine(error)}${low}`);
     if (SQLITE_FILE_ERRORS.test(code)) {
-      throw new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})`);
+      throw new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})${low}`);
     }
     throw error;
   }

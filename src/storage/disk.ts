@@ -25,6 +25,23 @@ export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
   return { ok: true, freeBytes };
 }
 
+/**
+ * For a start that failed: `; only N bytes free …` when the data directory's file system is
+ * below `freeBytesMin` (a full disk shows up as SQLite's "disk I/O error", which does not say
+ * so), else ''.
+ */
+export function lowSpaceNote(dir: string, freeBytesMin: number): string {
+  let stat: fs.StatsFs;
+  try {
+    stat = fs.statfsSync(dir);
+  } catch {
+    return ''; // no directory to look at: the error itself says why
+  }
+  const freeBytes = stat.bavail * stat.bsize;
+  if (freeBytes >= freeBytesMin && freeBytes > 0) return '';
+  return `; only ${freeBytes} bytes free on its disk (DISK_FREE_BYTES_MIN is ${freeBytesMin})`;
+}
+
 /** Which directory a path names: its device and inode, as found at open. */
 export interface DirIdentity {
   dev: number;

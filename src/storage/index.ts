@@ -1,6 +1,6 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
-export { checkDisk, type DiskStatus } from './disk.ts';
+export { checkDisk, type DiskStatus, lowSpaceNote } from './disk.ts';
 export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';
 export {
@@ -38,7 +38,7 @@ export {
   minuteCountsOf,
   writeMinuteCounts,
 } from './minute-counts.ts';
-export { DamagedStoreError } from './segment-check.ts';
+export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SchemaTooNewError } from './sqlite.ts';
 
 /**
  * The store's files are not what its catalog says: a segment it names is missing or cannot be
@@ -39,4 +40,9 @@ export async function readSegments<T>(read: () => Promise<T>): Promise<T> {
       `a segment file cannot be read (${message}): restore it from a backup of the data directory`,
     );
   }
+}
+
+/** A store only its operator can mend (damaged, or of a newer Tally): said in one line at start. */
+export function isUnusableStore(error: unknown): error is Error {
+  return error instanceof DamagedStoreError || error instanceof SchemaTooNewError;
 }

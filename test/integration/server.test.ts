@@ -336,6 +336,20 @@ describe('the server process', () => {
     expect(gone.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  test('a start that fails on the store says when its disk is below DISK_FREE_BYTES_MIN', async () => {
+    // A full disk makes SQLite say "disk I/O error" (SQLITE_IOERR_SHMSIZE), not that it is full.
+    const garbage = tempDir();
+    fs.writeFileSync(path.join(garbage, 'tally.sqlite'), 'not a database '.repeat(100));
+    const min = String(2 ** 50);
+    const { code, stderr } = await failedStart({ DATA_DIR: garbage, DISK_FREE_BYTES_MIN: min });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /: tally\.sqlite: file is not a database \(SQLITE_NOTADB\); only \d+ bytes free on its disk \(DISK_FREE_BYTES_MIN is 1125899906842624\)\n$/,
+    );
+    const roomy = await failedStart({ DATA_DIR: garbage, DISK_FREE_BYTES_MIN: '0' });
+    expect(roomy.stderr).toEndWith('(SQLITE_NOTADB)\n');
+  });
+
   test('a start in AUTH_MODE=required that cannot listen writes and shows no secret', async () => {
     const busy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') });
     try {
