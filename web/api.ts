@@ -1,5 +1,5 @@
 // The dashboard's access to the server: the credential and project kept in sessionStorage,
-// authenticated fetches of the read API (stats probe, time series), the password login and
+// authenticated fetches of the read API (stats, time series), the password login and
 // the refresh of its access token. The refresh token stays in memory only (gone with the
 // tab); it is single use, so refreshes never overlap and each stores the one it gets back.
 
@@ -121,11 +121,55 @@ export interface SeriesQuery {
 /** GET /api/v1/timeseries, every bucket of the default range filled. */
 export async function fetchSeries(access: Access, query: SeriesQuery): Promise<SeriesPoint[]> {
   const url = readUrl('/api/v1/timeseries', access, { ...query, fill: 'zero' });
+  const body = await readJson<{ series: { points: SeriesPoint[] }[] }>(url, access);
+  return body.series[0]?.points ?? [];
+}
+
+/** A row of a top list: its value under the list's key, and its counts. */
+export type TopRow = Record<string, string | number>;
+
+/** The answer of GET /api/v1/stats (src/query/queries/get-stats.ts). */
+export interface StatsAnswer {
+  total_events: number;
+  page_views: number;
+  unique_users: number;
+  unique_visitors: number;
+  sessions: number;
+  avg_duration: number | null;
+  top_paths: TopRow[];
+  top_referrers: TopRow[];
+  top_events: TopRow[];
+  os: TopRow[];
+  browsers: TopRow[];
+  devices: TopRow[];
+  from: string | null;
+  to: string | null;
+  tz: string;
+}
+
+/** GET /api/v1/stats with `date` or `from`/`to` and `tz`. */
+export function fetchStats(access: Access, params: Record<string, string>): Promise<StatsAnswer> {
+  return readJson<StatsAnswer>(readUrl('/api/v1/stats', access, params), access);
+}
+
+/**
+ * A read answered 401 even after a sign-in's refresh (or with none to refresh): the credential
+ * is not (or no longer) good for reading.
+ */
+export class ReadUnauthorized extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'ReadUnauthorized';
+  }
+}
+
+/** A read's JSON; throws ReadBusy (429/503), ReadUnauthorized (401) or Error (other). */
+async function readJson<T>(url: URL, access: Access): Promise<T> {
   const response = await readFetch(url, access);
   if (isBusy(response)) throw new ReadBusy(await detailOf(response), retryAfterMsOf(response));
+  if (response.status === 401) throw new ReadUnauthorized(await detailOf(response));
   if (!response.ok) throw new Error(await detailOf(response));
-  const body = (await response.json()) as { series: { points: SeriesPoint[] }[] };
-  return body.series[0]?.points ?? [];
+  return (await response.json()) as T;
 }
 
 /** POST /api/v1/auth/login; the access token, or throws with the server's reason. */

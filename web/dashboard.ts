@@ -1,6 +1,7 @@
 // The dashboard page: asks for a key or a sign-in when reads need one, then shows the live
-// counters of the tenant over the WebSocket and a time series from the query API with bucket
-// and time-zone selectors. Bundled by the server with Bun.build; uPlot's CSS comes along.
+// counters of the tenant over the WebSocket, the stats of a period (web/stats.ts) and a time
+// series from the query API, in one time zone for the page. Bundled by the server with
+// Bun.build; uPlot's CSS comes along.
 
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
@@ -13,11 +14,14 @@ import {
   login,
   probe,
   ReadBusy,
+  ReadUnauthorized,
   saveProject,
   saveToken,
 } from './api.ts';
 import { RateChart, SeriesChart } from './charts.ts';
 import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
+import { type ReadOutcome, SerialRead } from './serial-read.ts';
+import { StatsPanel } from './stats.ts';
 import { byId, showCounters, showMetrics, showStatus, showTops, showUpdated } from './view.ts';
 
 const RATE_SAMPLE_INTERVAL_MS = 1000;
@@ -31,14 +35,10 @@ let rateChart: RateChart | null = null;
 let seriesChart: SeriesChart | null = null;
 /** A boot waiting out a busy server's Retry-After. */
 let bootRetry: ReturnType<typeof setTimeout> | null = null;
-/**
- * One series read per tab at a time: the server runs 2 reads of a project at once and queues
- * 32 (then 429), so a tab's selector changes and refreshes must not each take a place. A change
- * while one is in flight asks for one more read, of the selectors then (`seriesAgain`).
- */
-let seriesLoading = false;
-let seriesAgain = false;
-let seriesRetry: ReturnType<typeof setTimeout> | null = null;
+/** One series read per tab at a time (see web/serial-read.ts). */
+const seriesReads = new SerialRead(loadSeriesOnce);
+/** The stats of a period; made once the time zones are listed. */
+let stats: StatsPanel | null = null;
 
 async function boot(): Promise<void> {
   if (bootRetry !== null) clearTimeout(bootRetry);
@@ -64,6 +64,8 @@ function askForKey(detail: string): void {
   byId('main').hidden = true;
   byId('auth').hidden = false;
   byId('auth-error').textContent = detail;
+  seriesReads.cancelRetry();
+  stats?.stop();
   showStatus('locked', access.token === null ? 'key needed' : 'key refused');
   byId<HTMLInputElement>('key').focus();
 }
@@ -111,13 +113,23 @@ function start(): void {
     },
   });
   void loadSeries('changed');
+  void stats?.load('changed');
+}
+
+/**
+ * A read answered 401 after the refresh `readFetch` tried: without a sign-in to refresh (none,
+ * or one the server ended) the page asks for a key; a refresh that failed for overload keeps
+ * the sign-in, and the next read tries again.
+ */
+function onUnauthorized(): void {
+  if (!canRefresh()) askForKey('');
 }
 
 function render(): void {
   if (latest === null) return;
   showCounters(latest);
   showTops(latest, selected('paths-window'), selected('names-window'));
-  showMetrics(latest, selected('series-tz'));
+  showMetrics(latest, selected('tz'));
 }
 
 const selected = (id: string) => byId<HTMLSelectElement>(id).value;
@@ -126,40 +138,24 @@ const selected = (id: string) => byId<HTMLSelectElement>(id).value;
  * Loads the series of the selectors: at once for a change (or after the read in flight), and
  * for the periodic refresh only when nothing is in flight or waiting for a retry.
  */
-async function loadSeries(why: 'changed' | 'refresh'): Promise<void> {
-  if (seriesChart === null || byId('main').hidden) return;
-  if (why === 'refresh' && (seriesLoading || seriesRetry !== null)) return;
-  if (seriesRetry !== null) clearTimeout(seriesRetry);
-  seriesRetry = null;
-  if (seriesLoading) {
-    seriesAgain = true;
-    return;
-  }
-  seriesLoading = true;
-  try {
-    await loadSeriesOnce();
-  } finally {
-    seriesLoading = false;
-  }
-  if (seriesAgain) {
-    seriesAgain = false;
-    void loadSeries('changed');
-  }
+function loadSeries(why: 'changed' | 'refresh'): Promise<void> {
+  if (seriesChart === null || byId('main').hidden) return Promise.resolve();
+  return seriesReads.request(why);
 }
 
-async function loadSeriesOnce(): Promise<void> {
+async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
   const chart = seriesChart;
-  if (chart === null) return;
+  if (chart === null) return { kind: 'done' };
   const query = {
     metric: selected('series-metric'),
     bucket: selected('series-bucket'),
-    tz: selected('series-tz'),
+    tz: selected('tz'),
   };
   const note = byId('series-note');
   try {
     const points = await fetchSeries(access, query);
     // Selectors or the project changed while this was in flight: the next read shows.
-    if (seriesAgain) return;
+    if (superseded()) return { kind: 'done' };
     const values = points.map((p) => p.value);
     const label = query.metric === 'uniques' ? 'visitors' : 'events';
     const times = points.map((p) => Date.parse(p.bucket) / 1000);
@@ -173,23 +169,21 @@ async function loadSeriesOnce(): Promise<void> {
       note.textContent = `${shown}; ${total} in all`;
     }
   } catch (error) {
-    if (seriesAgain) return;
+    if (superseded()) return { kind: 'done' };
     if (error instanceof ReadBusy) {
       // The project's reads are full (other tabs, other readers): wait as the server asks.
       const seconds = Math.round(error.retryAfterMs / 1000);
       note.textContent = `The server is busy reading this project; retrying in ${seconds} s`;
-      seriesRetry = setTimeout(() => {
-        seriesRetry = null;
-        void loadSeries('changed');
-      }, error.retryAfterMs);
-      return;
+      return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
+    if (error instanceof ReadUnauthorized) onUnauthorized();
     note.textContent = `The time series could not be loaded: ${String(error)}`;
   }
+  return { kind: 'done' };
 }
 
 function fillTimeZones(): void {
-  const select = byId<HTMLSelectElement>('series-tz');
+  const select = byId<HTMLSelectElement>('tz');
   const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const zones = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')];
   if (!zones.includes(own)) zones.unshift(own);
@@ -237,13 +231,21 @@ function wireForms(): void {
 
 function main(): void {
   fillTimeZones();
+  stats = new StatsPanel({
+    access: () => access,
+    timeZone: () => selected('tz'),
+    shown: () => !byId('main').hidden,
+    onUnauthorized,
+  });
   wireForms();
   for (const id of ['paths-window', 'names-window']) {
     byId(id).addEventListener('change', render);
   }
-  byId('series-form').addEventListener('change', () => {
+  byId('series-form').addEventListener('change', () => void loadSeries('changed'));
+  byId('tz').addEventListener('change', () => {
     render(); // the metric times follow the chosen zone
     void loadSeries('changed');
+    void stats?.load('changed');
   });
   setInterval(() => {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);

@@ -50,21 +50,26 @@ const ALL_PLACES = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWa
 interface ReadLog {
   /** Statuses of the page's read API answers, in order. */
   statuses: number[];
-  /** Read requests the page made. */
-  sent: () => number;
+  /** Read requests the page made, of one route or of both. */
+  sent: (route?: 'stats' | 'timeseries') => number;
 }
 
 function logReads(page: Page): ReadLog {
   const statuses: number[] = [];
-  let sent = 0;
-  const isRead = (url: string) => /\/api\/v1\/(stats|timeseries)\b/.test(url);
+  const sent = { stats: 0, timeseries: 0 };
+  const routeOf = (url: string) =>
+    /\/api\/v1\/(stats|timeseries)\b/.exec(url)?.[1] as keyof typeof sent | undefined;
   page.on('request', (r) => {
-    if (isRead(r.url())) sent++;
+    const route = routeOf(r.url());
+    if (route !== undefined) sent[route]++;
   });
   page.on('response', (r) => {
-    if (isRead(r.url())) statuses.push(r.status());
+    if (routeOf(r.url()) !== undefined) statuses.push(r.status());
   });
-  return { statuses, sent: () => sent };
+  return {
+    statuses,
+    sent: (route) => (route === undefined ? sent.stats + sent.timeseries : sent[route]),
+  };
 }
 
 const seriesShown = (page: Page, timeoutMs: number) =>
@@ -132,10 +137,10 @@ describe('the dashboard and the per-tenant read gate', () => {
     const { page, reads } = await openLive(server);
     // The running places are taken: the tab's reads wait in the gate's queue, none ends.
     const free = holdReads(server, queryLimits.tenantReadsRunningMax);
-    const before = reads.sent();
+    const before = { series: reads.sent('timeseries'), stats: reads.sent('stats') };
     // Someone runs the arrow keys down the time-zone list: a change event per zone.
     await page.evaluate((count) => {
-      const select = document.querySelector('#series-tz') as HTMLSelectElement;
+      const select = document.querySelector('#tz') as HTMLSelectElement;
       const zones = Array.from(select.options, (o) => o.value).filter((z) => z !== 'UTC');
       for (const zone of zones.slice(0, count)) {
         select.value = zone;
@@ -143,17 +148,25 @@ describe('the dashboard and the per-tenant read gate', () => {
       }
     }, ALL_PLACES + 6);
     await Bun.sleep(1000);
-    const want = await page.inputValue('#series-tz');
-    // One read waits; the changes behind it ask for one more, sent once it ends.
-    expect(reads.sent() - before).toBe(1);
+    const want = await page.inputValue('#tz');
+    // One read of each panel waits (the zone is the page's); the changes behind them ask for
+    // one more of each, sent once it ends.
+    expect(reads.sent('timeseries') - before.series).toBe(1);
+    expect(reads.sent('stats') - before.stats).toBe(1);
     await free();
     await page.waitForFunction(
       (zone) => (document.querySelector('#series-note')?.textContent ?? '').includes(`in ${zone};`),
       want,
       { timeout: 10_000 },
     );
+    await page.waitForFunction(
+      (zone) => document.querySelector('#stats')?.getAttribute('data-shown')?.includes(zone),
+      want,
+      { timeout: 10_000 },
+    );
     expect(reads.statuses.filter((s) => s === 429)).toEqual([]);
-    expect(reads.sent() - before).toBe(2);
+    expect(reads.sent('timeseries') - before.series).toBe(2);
+    expect(reads.sent('stats') - before.stats).toBe(2);
   }, 60_000);
 
   test('eight tabs of one project go live and load series; closed, no socket is left', async () => {

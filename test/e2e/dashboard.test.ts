@@ -109,7 +109,7 @@ describe('dashboard in Chromium', () => {
     await textBecomes(page, '#metrics tbody tr:first-child td:first-child', 'cpu_load', 500);
 
     // The time series from the query API, in minutes of another zone.
-    await page.selectOption('#series-tz', 'America/New_York');
+    await page.selectOption('#tz', 'America/New_York');
     await page.selectOption('#series-bucket', 'minute');
     await page.waitForFunction(
       () =>

@@ -1,0 +1,211 @@
+// The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
+// page's time zone) from GET /api/v1/stats, as Plausible shows them. One read in flight per
+// tab (SerialRead); a busy server (429/503) is waited out by its Retry-After; refreshed every
+// minute while the tab is visible. Text goes in with textContent only: paths, referrers and
+// names come from event senders and must never become markup.
+
+import {
+  type Access,
+  fetchStats,
+  ReadBusy,
+  ReadUnauthorized,
+  type StatsAnswer,
+  type TopRow,
+} from './api.ts';
+import {
+  type DayRange,
+  daysOf,
+  formatCount,
+  formatDays,
+  formatDuration,
+  type Period,
+  statsParams,
+} from './period.ts';
+import { type ReadOutcome, SerialRead } from './serial-read.ts';
+import { byId, fillTable } from './view.ts';
+
+const STATS_REFRESH_INTERVAL_MS = 60_000;
+
+export interface StatsPanelDeps {
+  access: () => Access;
+  /** The page's time zone. */
+  timeZone: () => string;
+  /** Whether the panel is on screen (the page is not locked). */
+  shown: () => boolean;
+  /** A 401 that a refresh did not cure. */
+  onUnauthorized: () => void;
+}
+
+/** Each top list: its table, the key of its value, its count column, its empty row. */
+const TABLES = [
+  { list: 'top_paths', table: 'stats-pages', key: 'path', count: 'views', none: 'page views' },
+  { list: 'top_referrers', table: 'stats-referrers', key: 'referrer', none: 'referrers' },
+  { list: 'os', table: 'stats-os', key: 'os', none: 'operating systems' },
+  { list: 'browsers', table: 'stats-browsers', key: 'browser', none: 'browsers' },
+  { list: 'devices', table: 'stats-devices', key: 'device', none: 'devices' },
+  { list: 'top_events', table: 'stats-events', key: 'name', none: 'events' },
+] as const;
+
+const TOTALS = [
+  'unique_visitors',
+  'page_views',
+  'total_events',
+  'sessions',
+  'unique_users',
+] as const;
+
+/** What a read asks: the days, the zone and the project. */
+interface StatsQuery {
+  days: DayRange;
+  tz: string;
+  project: string | null;
+}
+
+const keyOf = (q: StatsQuery) => `${q.project ?? ''} ${q.tz} ${q.days.from}/${q.days.to}`;
+
+export class StatsPanel {
+  private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
+  /** The query whose answer is on screen; another one clears the figures before reading. */
+  private shownKey: string | null = null;
+  private lastReadAtMs = 0;
+
+  constructor(private readonly deps: StatsPanelDeps) {
+    const form = byId('stats-form');
+    form.addEventListener('change', () => {
+      this.showCustomFields();
+      void this.load('changed');
+    });
+    form.addEventListener('submit', (event) => event.preventDefault());
+    this.fillCustomDefaults();
+    this.showCustomFields();
+    setInterval(() => this.refresh(), STATS_REFRESH_INTERVAL_MS);
+    document.addEventListener('visibilitychange', () => {
+      // Back on screen after a refresh was skipped: read now rather than at the next tick.
+      if (Date.now() - this.lastReadAtMs >= STATS_REFRESH_INTERVAL_MS) this.refresh();
+    });
+  }
+
+  /** Reads the period now (or right after the read in flight): a change of what is shown. */
+  load(why: 'changed' | 'refresh'): Promise<void> {
+    if (!this.deps.shown()) return Promise.resolve();
+    return this.reads.request(why);
+  }
+
+  /** Stops a retry of a locked page and forgets what was shown (another key may read else). */
+  stop(): void {
+    this.reads.cancelRetry();
+    this.shownKey = null;
+  }
+
+  private refresh(): void {
+    if (document.visibilityState === 'visible') void this.load('refresh');
+  }
+
+  private query(): StatsQuery | null {
+    const custom = {
+      from: byId<HTMLInputElement>('stats-from').value,
+      to: byId<HTMLInputElement>('stats-to').value,
+    };
+    const period = byId<HTMLSelectElement>('stats-period').value as Period;
+    const tz = this.deps.timeZone();
+    const days = daysOf(period, Date.now(), tz, custom);
+    return days === null ? null : { days, tz, project: this.deps.access().project };
+  }
+
+  private async readOnce(superseded: () => boolean): Promise<ReadOutcome> {
+    const query = this.query();
+    const note = byId('stats-note');
+    if (query === null) {
+      this.clear();
+      note.textContent = 'Pick a start and an end day, the start on or before the end.';
+      return { kind: 'done' };
+    }
+    const key = keyOf(query);
+    if (key !== this.shownKey) this.clear();
+    byId('stats-days').textContent = `${formatDays(query.days)} · ${query.tz}`;
+    const section = byId('stats');
+    section.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await fetchStats(this.deps.access(), statsParams(query.days, query.tz));
+      // The period, zone or project changed while this was in flight: the next read shows.
+      if (superseded()) return { kind: 'done' };
+      this.show(answer);
+      this.shownKey = key;
+      this.lastReadAtMs = Date.now();
+      section.dataset.shown = key;
+      note.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      return { kind: 'done' };
+    } catch (error) {
+      if (superseded()) return { kind: 'done' };
+      return this.failed(error);
+    } finally {
+      section.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  private failed(error: unknown): ReadOutcome {
+    const note = byId('stats-note');
+    if (error instanceof ReadBusy) {
+      // The project's reads are full (other tabs, other readers): wait as the server asks.
+      const seconds = Math.round(error.retryAfterMs / 1000);
+      note.textContent = `The server is busy reading this project; retrying in ${seconds} s`;
+      return { kind: 'busy', retryAfterMs: error.retryAfterMs };
+    }
+    if (error instanceof ReadUnauthorized) this.deps.onUnauthorized();
+    note.textContent = `The stats could not be loaded: ${errorText(error)}`;
+    return { kind: 'done' };
+  }
+
+  private show(answer: StatsAnswer): void {
+    for (const field of TOTALS) setStat(field, formatCount(answer[field]));
+    setStat('avg_duration', formatDuration(answer.avg_duration));
+    for (const t of TABLES) {
+      const count = 'count' in t ? t.count : 'events';
+      fillTable(
+        tbodyOf(t.table),
+        answer[t.list].map((row) => [
+          String(row[t.key] ?? ''),
+          countOf(row, 'visitors'),
+          countOf(row, count),
+        ]),
+        `No ${t.none} in this period`,
+      );
+    }
+  }
+
+  /** Another period, zone or project: nothing of the last one stays on screen. */
+  private clear(): void {
+    this.shownKey = null;
+    delete byId('stats').dataset.shown;
+    for (const field of TOTALS) setStat(field, '–');
+    setStat('avg_duration', '–');
+    for (const t of TABLES) fillTable(tbodyOf(t.table), [], 'Loading…');
+  }
+
+  /** A custom range starts as the last 7 days, so picking "Custom" reads something. */
+  private fillCustomDefaults(): void {
+    const days = daysOf('7d', Date.now(), this.deps.timeZone());
+    if (days === null) return;
+    byId<HTMLInputElement>('stats-from').value = days.from;
+    byId<HTMLInputElement>('stats-to').value = days.to;
+  }
+
+  private showCustomFields(): void {
+    const custom = byId<HTMLSelectElement>('stats-period').value === 'custom';
+    byId('stats-custom').hidden = !custom;
+  }
+}
+
+function setStat(field: string, text: string): void {
+  const el = document.querySelector<HTMLElement>(`#stats-totals [data-stat="${field}"]`);
+  if (el !== null) el.textContent = text;
+}
+
+const tbodyOf = (table: string) => byId(table).querySelector('tbody') as HTMLElement;
+
+function countOf(row: TopRow, key: string): string {
+  const value = row[key];
+  return typeof value === 'number' ? formatCount(value) : '–';
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
