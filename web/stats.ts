@@ -132,7 +132,7 @@ export class StatsPanel {
       this.show(answer);
       this.shownKey = key;
       this.lastReadAtMs = Date.now();
-      section.dataset.shown = key;
+      section.dataset.shown = `${query.tz} ${query.days.from}/${query.days.to}`;
       note.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       return { kind: 'done' };
     } catch (error) {

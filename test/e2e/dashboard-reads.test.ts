@@ -6,11 +6,10 @@
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
-import { DEFAULT_TENANT } from '../../src/core/index.ts';
 import { queryLimits } from '../../src/query/index.ts';
-import { withSnapshot } from '../../src/query/read.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
+import { ALL_PLACES, holdReads as holdPlaces } from './read-gate.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -18,34 +17,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+const holdReads = (server: LiveServer, count: number) => holdPlaces(server, count, cleanups);
+
 async function serve(): Promise<LiveServer> {
   const server = await startLiveServer();
   cleanups.push(() => server.close());
   return server;
 }
-
-/** Takes `count` read places of the default tenant until the returned release is called. */
-function holdReads(server: LiveServer, count: number): () => Promise<void> {
-  let release: () => void = () => undefined;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const held = Array.from({ length: count }, () =>
-    withSnapshot(server.engine.store, DEFAULT_TENANT, {}, undefined, () => released),
-  );
-  let done = false;
-  const free = async () => {
-    if (done) return;
-    done = true;
-    release();
-    await Promise.all(held);
-  };
-  cleanups.push(free);
-  return free;
-}
-
-/** Every place of the tenant, running and waiting: the next read is a 429. */
-const ALL_PLACES = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
 
 interface ReadLog {
   /** Statuses of the page's read API answers, in order. */
@@ -88,12 +66,13 @@ async function openPage(): Promise<{ page: Page; reads: ReadLog }> {
   return { page, reads: logReads(page) };
 }
 
-/** Opens the dashboard and waits until it is live with its series shown. */
+/** Opens the dashboard and waits until it is live with its series and stats shown. */
 async function openLive(server: LiveServer): Promise<{ page: Page; reads: ReadLog }> {
   const opened = await openPage();
   await opened.page.goto(`${server.url}/dashboard`);
   await opened.page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
   await seriesShown(opened.page, 10_000);
+  await opened.page.waitForSelector('#stats[data-shown]', { timeout: 10_000 });
   return opened;
 }
 

@@ -1,0 +1,246 @@
+// The dashboard's stats panel in Chromium against the real server: events of known paths,
+// referrers, user agents and users over two days, sent over HTTP, and the numbers and tables
+// the panel shows for Today, Yesterday and a custom range in New York, where the local day
+// is not the UTC day. The browser's clock is fixed (Playwright's clock), so "Today" is known;
+// a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks for a key.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
+import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { type LiveServer, startLiveServer } from '../live/support.ts';
+import { ALL_PLACES, holdReads } from './read-gate.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The browser's now: 22:30 on Nov 24 in New York (EST, UTC-5), already Nov 25 in UTC. */
+const NOW = '2025-11-25T03:30:00Z';
+const NY = 'America/New_York';
+
+const UA = {
+  chromeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+    'Chrome/120.0.0.0 Safari/537.36',
+  safariIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 ' +
+    '(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0',
+};
+
+const HN = 'https://news.ycombinator.com/item?id=1';
+const GOOGLE = 'https://www.google.com/';
+const BULK_VIEWS = 1200;
+
+/**
+ * New York's Nov 24 ("Today"): alice (Chrome, Windows, from HN) views /pricing and /docs and
+ * signs up; bob (Safari, iPhone, from Google) views /pricing at 20:00, already Nov 25 in UTC.
+ * Nov 23 ("Yesterday"): carol (Firefox, Linux) views / at 21:00, Nov 24 in UTC; dave views
+ * /blog 1,200 times. Durations 60, 70 and 65 s: 1m 05s on average.
+ */
+function twoDays() {
+  const alice = { user_id: 'alice', session_id: 's-a', user_agent: UA.chromeWindows };
+  const bob = { user_id: 'bob', session_id: 's-b', user_agent: UA.safariIphone };
+  const carol = { user_id: 'carol', session_id: 's-c', user_agent: UA.firefoxLinux };
+  const dave = { user_id: 'dave', session_id: 's-d', user_agent: UA.chromeWindows };
+  const view = { name: 'page_view' };
+  return [
+    { ...alice, ...view, path: '/pricing', referrer: HN, duration: 60, timestamp: at('T15:00') },
+    { ...alice, ...view, path: '/docs', referrer: HN, duration: 70, timestamp: at('T15:01') },
+    { ...alice, name: 'signup', path: '/docs', referrer: HN, timestamp: at('T15:02') },
+    {
+      ...bob,
+      ...view,
+      path: '/pricing',
+      referrer: GOOGLE,
+      duration: 65,
+      timestamp: '2025-11-25T01:00:00Z',
+    },
+    { ...carol, ...view, path: '/', referrer: 'https://duckduckgo.com/', timestamp: at('T02:00') },
+    ...Array.from({ length: BULK_VIEWS }, (_, i) => ({
+      ...dave,
+      ...view,
+      path: '/blog',
+      timestamp: new Date(Date.parse('2025-11-23T18:00:00Z') + i * 1000).toISOString(),
+    })),
+  ];
+}
+
+/** A UTC time of Nov 24, 2025 ("T15:00"). */
+const at = (time: string) => `2025-11-24${time}:00Z`;
+
+async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
+  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
+  cleanups.push(() => server.close());
+  const res = await server.post('/api/v1/events/batch', { events: twoDays() });
+  expect(res.status).toBe(202);
+  return server;
+}
+
+/** A page whose clock stands at NOW, its read answers' statuses logged. */
+async function openPage(server: LiveServer): Promise<{ page: Page; statuses: number[] }> {
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const page = await browser.context.newPage();
+  await page.clock.setFixedTime(NOW);
+  const statuses: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().includes('/api/v1/stats')) statuses.push(r.status());
+  });
+  await page.goto(`${server.url}/dashboard`);
+  return { page, statuses };
+}
+
+/** Waits until the panel shows the answer for these local days in `tz`. */
+async function statsShown(page: Page, tz: string, from: string, to: string) {
+  await page.waitForSelector(`#stats[data-shown="${tz} ${from}/${to}"]`, { timeout: 10_000 });
+}
+
+const totals = (page: Page) =>
+  page.$$eval('#stats-totals dd', (dds) =>
+    Object.fromEntries(dds.map((dd) => [(dd as HTMLElement).dataset.stat, dd.textContent])),
+  );
+
+const rows = (page: Page, table: string) =>
+  page.$$eval(`#${table} tbody tr`, (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)),
+  );
+
+describe('the stats panel', () => {
+  test('Today, Yesterday and a custom range in New York: totals and tables', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+
+    // In UTC, "Today" is Nov 25: bob's view only.
+    await page.selectOption('#tz', 'UTC');
+    await statsShown(page, 'UTC', '2025-11-25', '2025-11-25');
+    expect(await totals(page)).toMatchObject({ unique_visitors: '1', total_events: '1' });
+
+    // In New York it is still Nov 24: alice's three events and bob's view.
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    expect(await totals(page)).toEqual({
+      unique_visitors: '2',
+      page_views: '3',
+      total_events: '4',
+      sessions: '2',
+      unique_users: '2',
+      avg_duration: '1m 05s',
+    });
+    expect(await page.textContent('#stats-days')).toBe(`Mon, Nov 24, 2025 · ${NY}`);
+    expect(await rows(page, 'stats-pages')).toEqual([
+      ['/pricing', '2', '2'],
+      ['/docs', '1', '1'],
+    ]);
+    expect(await rows(page, 'stats-referrers')).toEqual([
+      [HN, '1', '3'],
+      [GOOGLE, '1', '1'],
+    ]);
+    expect(await rows(page, 'stats-browsers')).toEqual([
+      ['Chrome', '1', '3'],
+      ['Safari', '1', '1'],
+    ]);
+    expect(await rows(page, 'stats-os')).toEqual([
+      ['Windows', '1', '3'],
+      ['iOS', '1', '1'],
+    ]);
+    expect(await rows(page, 'stats-devices')).toEqual([
+      ['desktop', '1', '3'],
+      ['mobile', '1', '1'],
+    ]);
+    expect(await rows(page, 'stats-events')).toEqual([
+      ['page_view', '2', '3'],
+      ['signup', '1', '1'],
+    ]);
+
+    // Yesterday: carol's view and dave's 1,200, no durations, no referrer but carol's.
+    await page.selectOption('#stats-period', 'yesterday');
+    await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    expect(await totals(page)).toMatchObject({
+      unique_visitors: '2',
+      page_views: '1,201',
+      avg_duration: '–',
+    });
+    expect(await rows(page, 'stats-pages')).toEqual([
+      ['/blog', '1', '1,200'],
+      ['/', '1', '1'],
+    ]);
+
+    // A custom range of both days; the accessible names of its fields.
+    await page.selectOption('#stats-period', 'custom');
+    await page.getByLabel('From', { exact: true }).fill('2025-11-23');
+    await page.getByLabel('To', { exact: true }).fill('2025-11-24');
+    await statsShown(page, NY, '2025-11-23', '2025-11-24');
+    expect(await totals(page)).toEqual({
+      unique_visitors: '4',
+      page_views: '1,204',
+      total_events: '1,205',
+      sessions: '4',
+      unique_users: '4',
+      avg_duration: '1m 05s',
+    });
+    expect(await page.textContent('#stats-days')).toBe(`Nov 23 – 24, 2025 · ${NY}`);
+    expect((await rows(page, 'stats-pages'))[0]).toEqual(['/blog', '1', '1,200']);
+
+    // A day with nothing: every table says so.
+    await page.getByLabel('From', { exact: true }).fill('2025-11-10');
+    await page.getByLabel('To', { exact: true }).fill('2025-11-10');
+    await statsShown(page, NY, '2025-11-10', '2025-11-10');
+    expect(await totals(page)).toMatchObject({ total_events: '0', avg_duration: '–' });
+    expect(await rows(page, 'stats-referrers')).toEqual([['No referrers in this period']]);
+    expect(await page.locator('#stats-pages th[scope="col"]').count()).toBe(3);
+  }, 60_000);
+
+  test('a stats read refused with 429 is shown as busy and retried without a click', async () => {
+    const server = await serve();
+    const { page, statuses } = await openPage(server);
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    const free = holdReads(server, ALL_PLACES, cleanups);
+    await page.selectOption('#stats-period', '7d');
+    await page.waitForFunction(
+      () => /busy/.test(document.querySelector('#stats-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(statuses).toContain(429);
+    expect(await page.isHidden('#auth')).toBe(true);
+    await free();
+    // The panel's own refresh is every 60 s: only the retry after Retry-After (1 s) gets here.
+    await statsShown(page, NY, '2025-11-18', '2025-11-24');
+    expect(await totals(page)).toMatchObject({ total_events: '1,205', unique_visitors: '4' });
+  }, 60_000);
+
+  test('a stats read answered 401 with no sign-in to refresh asks for a key', async () => {
+    let statsRefused = false;
+    // Reads need rk_acme; once `statsRefused`, a stats read of whole days is refused (the
+    // page's probe, its socket and its series still pass: only the panel meets the 401).
+    const tenancy: TenantResolver = {
+      forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
+      forRead: (request) => {
+        const token = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+        const url = new URL(request.url);
+        const days = url.pathname === '/api/v1/stats' && !url.searchParams.has('from');
+        if (token !== 'rk_acme' || (statsRefused && days)) {
+          throw new AppError('unauthorized', 'a read key is needed');
+        }
+        return DEFAULT_TENANT;
+      },
+    };
+    const server = await serve(tenancy);
+    const { page, statuses } = await openPage(server);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#key', 'rk_acme');
+    await page.click('#key-form button');
+    await page.waitForSelector('#stats[data-shown]', { timeout: 10_000 });
+    statsRefused = true;
+    await page.selectOption('#stats-period', 'yesterday');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(statuses.at(-1)).toBe(401);
+    expect(await page.isHidden('#main')).toBe(true);
+  }, 60_000);
+});
