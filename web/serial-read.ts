@@ -13,12 +13,26 @@ export type ReadOutcome = { kind: 'done' } | { kind: 'busy'; retryAfterMs: numbe
  */
 export type Read = (superseded: () => boolean) => Promise<ReadOutcome>;
 
+/** Timers of the retries: the page's own, or a test's. */
+export interface RetryTimer {
+  set(run: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const browserTimer: RetryTimer = {
+  set: (run, ms) => setTimeout(run, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 export class SerialRead {
   private loading = false;
   private again = false;
-  private retry: ReturnType<typeof setTimeout> | null = null;
+  private retry: unknown = null;
 
-  constructor(private readonly read: Read) {}
+  constructor(
+    private readonly read: Read,
+    private readonly timer: RetryTimer = browserTimer,
+  ) {}
 
   /** Whether a read is in flight or waits for its retry. */
   get pending(): boolean {
@@ -47,7 +61,7 @@ export class SerialRead {
       this.again = false;
       void this.request('changed');
     } else if (outcome.kind === 'busy') {
-      this.retry = setTimeout(() => {
+      this.retry = this.timer.set(() => {
         this.retry = null;
         void this.request('changed');
       }, outcome.retryAfterMs);
@@ -56,7 +70,7 @@ export class SerialRead {
 
   /** Drops a waiting retry (the page was locked: the next start reads afresh). */
   cancelRetry(): void {
-    if (this.retry !== null) clearTimeout(this.retry);
+    if (this.retry !== null) this.timer.clear(this.retry);
     this.retry = null;
   }
 }
