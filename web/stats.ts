@@ -133,7 +133,8 @@ export class StatsPanel {
       this.shownKey = key;
       this.lastReadAtMs = Date.now();
       section.dataset.shown = `${query.tz} ${query.days.from}/${query.days.to}`;
-      note.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium', timeZone: query.tz });
+      note.textContent = `Updated ${clock.format(Date.now())}`;
       return { kind: 'done' };
     } catch (error) {
       if (superseded()) return { kind: 'done' };
