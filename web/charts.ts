@@ -30,11 +30,13 @@ export class RateChart {
   private readonly rates: number[] = [];
   private readonly chart: uPlot;
 
-  constructor(el: HTMLElement) {
+  /** `timeZone` is read at each draw: the axis follows the page's zone when it changes. */
+  constructor(el: HTMLElement, timeZone: () => string) {
     this.chart = new uPlot(
       {
         width: widthOf(el),
         height: HEIGHT_PX,
+        tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), timeZone()),
         series: [{}, seriesStyle('events/s')],
         scales: {
           // Always the last five minutes, so the axis reads the same from the first sample.
@@ -48,6 +50,11 @@ export class RateChart {
       el,
     );
     resizeWith(this.chart, el);
+  }
+
+  /** Draws the axis again, in the zone `timeZone` gives now. */
+  redraw(): void {
+    this.chart.redraw(false, true);
   }
 
   /** Forgets every sample: the page now shows another project, or was locked meanwhile. */

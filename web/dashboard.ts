@@ -74,7 +74,7 @@ function start(): void {
   byId('auth').hidden = true;
   byId('main').hidden = false;
   byId('forget').hidden = access.token === null;
-  rateChart ??= new RateChart(byId('rate-chart'));
+  rateChart ??= new RateChart(byId('rate-chart'), () => selected('tz'));
   seriesChart ??= new SeriesChart(byId('series-chart'));
   // Another project, or the page was locked: nothing of what was shown carries over.
   rateChart.clear();
@@ -85,10 +85,10 @@ function start(): void {
     onSnapshot(snapshot) {
       latest = snapshot;
       render();
-      showUpdated(snapshot.at, 'updated');
+      showUpdate({ atMs: snapshot.at, what: 'updated' });
     },
     onHeartbeat(atMs) {
-      showUpdated(atMs, 'no change since');
+      showUpdate({ atMs, what: 'no change since' });
     },
     onState(state, detail) {
       live = state === 'live';
@@ -133,6 +133,13 @@ function render(): void {
 }
 
 const selected = (id: string) => byId<HTMLSelectElement>(id).value;
+
+/** The last snapshot's or heartbeat's time, shown again in a newly chosen zone. */
+let lastUpdate: { atMs: number; what: string } | null = null;
+function showUpdate(update: { atMs: number; what: string }): void {
+  lastUpdate = update;
+  showUpdated(update.atMs, update.what, selected('tz'));
+}
 
 /**
  * Loads the series of the selectors: at once for a change (or after the read in flight), and
@@ -244,6 +251,8 @@ function main(): void {
   byId('series-form').addEventListener('change', () => void loadSeries('changed'));
   byId('tz').addEventListener('change', () => {
     render(); // the metric times follow the chosen zone
+    rateChart?.redraw();
+    if (lastUpdate !== null) showUpdate(lastUpdate);
     void loadSeries('changed');
     void stats?.load('changed');
   });

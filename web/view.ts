@@ -8,7 +8,6 @@ type WindowName = keyof LiveSnapshot['windows'];
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
-const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 export function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -85,7 +84,9 @@ export function showMetrics(snapshot: LiveSnapshot, timeZone: string): void {
   );
 }
 
-export function showUpdated(atMs: number, what: string): void {
+/** The time of the last snapshot or heartbeat, in the page's time zone. */
+export function showUpdated(atMs: number, what: string, timeZone: string): void {
+  const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium', timeZone });
   byId('updated').textContent = `${what} ${clock.format(atMs)}`;
 }
 

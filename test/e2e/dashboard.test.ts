@@ -134,6 +134,14 @@ describe('dashboard in Chromium', () => {
     // The metric's time follows the chosen zone too (New York is UTC-5 or UTC-4).
     const metricTime = await page.textContent('#metrics tbody tr:first-child td:last-child');
     expect(metricTime).toMatch(/\b(EST|EDT|GMT-5|GMT-4)\b/);
+    // So does the time of the last update in the header (the browser's own zone is UTC here).
+    const inNewYork = (ms: number) =>
+      new Intl.DateTimeFormat('en-US', { timeStyle: 'medium', timeZone: 'America/New_York' })
+        .format(ms)
+        .replace(/:\d\d /, ' ');
+    const updated = (await page.textContent('#updated'))?.replace(/:\d\d /, ' ') ?? '';
+    const now = Date.now();
+    expect([now - 60_000, now].map((ms) => `updated ${inNewYork(ms)}`)).toContain(updated);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.waitForTimeout(1200);
