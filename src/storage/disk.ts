@@ -14,15 +14,22 @@ export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
   }
   const stat = fs.statfsSync(dir);
   const freeBytes = stat.bavail * stat.bsize;
-  if (freeBytes < freeBytesMin) {
-    return {
-      ok: false,
-      reason:
-        `only ${freeBytes} bytes free in the data directory; ` +
-        `at least ${freeBytesMin} are required (DISK_FREE_BYTES_MIN)`,
-    };
-  }
-  return { ok: true, freeBytes };
+  const reason = lackOfSpace(freeBytes, freeBytesMin);
+  return reason === null ? { ok: true, freeBytes } : { ok: false, reason };
+}
+
+/**
+ * Why `freeBytes` free cannot take writes, or null. A full disk never can, even with
+ * DISK_FREE_BYTES_MIN=0 (which turns the margin off, not the check): the next log write
+ * would fail with ENOSPC, which stops the process.
+ */
+export function lackOfSpace(freeBytes: number, freeBytesMin: number): string | null {
+  if (freeBytes === 0) return "the data directory's disk is full (0 bytes free)";
+  if (freeBytes >= freeBytesMin) return null;
+  return (
+    `only ${freeBytes} bytes free in the data directory; ` +
+    `at least ${freeBytesMin} are required (DISK_FREE_BYTES_MIN)`
+  );
 }
 
 /**
