@@ -1,6 +1,8 @@
 // The attack suite of the SQL endpoint: every statement here must be refused with a 400 by the
-// guard alone (the source is NOT locked down, so anything the guard let through would work),
-// and nothing may change: no file written, no table, setting or row touched.
+// guard, and nothing may change: no file written, no table, setting or row touched. The guard
+// runs in the statement's own process, whose DuckDB is locked down and holds no hot table, so
+// an attack it let through would mostly fail there with a DuckDB error (Permission, Catalog):
+// expectRefused tells a guard refusal from that, and the suite fails on the latter.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, writeFileSync } from 'node:fs';
