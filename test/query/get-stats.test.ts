@@ -109,6 +109,11 @@ describe('getStats', () => {
       unique_visitors: 4,
       sessions: 3,
       avg_duration: 15,
+      // s1 (3 events over 2 min), s2 (a bounce), s3 (1 min), u3's API event (a bounce).
+      visits: 4,
+      bounce_rate: 50,
+      visit_duration: 45,
+      views_per_visit: 1,
     });
     expect(s.top_paths).toEqual([
       { path: '/pricing', views: 2, visitors: 2 },
@@ -205,7 +210,7 @@ describe('getStats', () => {
     expect(s.total_events).toBe(6);
   });
 
-  test('an empty tenant has zero counts, null duration and empty lists', async () => {
+  test('an empty tenant has zero counts, null duration and rates, empty lists', async () => {
     expect(await stats()).toEqual({
       total_events: 0,
       page_views: 0,
@@ -213,6 +218,10 @@ describe('getStats', () => {
       unique_visitors: 0,
       sessions: 0,
       avg_duration: null,
+      visits: 0,
+      bounce_rate: null,
+      visit_duration: null,
+      views_per_visit: null,
       top_paths: [],
       top_referrers: [],
       top_events: [],

@@ -1,5 +1,6 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
-// Two scans of the snapshot: one for the totals, one for all six top lists (GROUPING SETS).
+// Three scans of the snapshot: the event totals, the visit totals (visit-totals.ts), and all
+// six top lists (GROUPING SETS).
 // The lists count distinct visitors as (value, visitor) groups, not with count(DISTINCT):
 // DuckDB keeps a distinct set per group of each grouping set, ~1.4× slower on a busy day.
 
@@ -9,6 +10,7 @@ import type { EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { type VisitTotals, visitTotalsOf, visitTotalsQuery } from './visit-totals.ts';
 
 /** Event names that count as a page view. */
 export const PAGE_VIEW_NAMES = ['page_view', 'pageview', '$pageview', 'page'];
@@ -39,7 +41,8 @@ export type Stats = {
   sessions: number;
   /** Mean `duration` (seconds) of the events that carry one; null when none does. */
   avg_duration: number | null;
-} & Record<ListName, Record<string, string | number>[]>;
+} & VisitTotals &
+  Record<ListName, Record<string, string | number>[]>;
 
 export async function getStats(
   source: EventSource,
@@ -52,6 +55,9 @@ export async function getStats(
     const totalsParams = new SqlParams();
     const totalsSql = totalsQuery(snapshot.from, options.filters, totalsParams);
     const [totals] = await readRows(snapshot, totalsSql, totalsParams);
+    const visitParams = new SqlParams();
+    const visitSql = visitTotalsQuery(snapshot.from, options.filters, visitParams, PAGE_VIEW_NAMES);
+    const [visits] = await readRows(snapshot, visitSql, visitParams);
     const listParams = new SqlParams();
     const listSql = listsQuery(snapshot.from, options, listParams);
     const lists = await readRows(snapshot, listSql, listParams);
@@ -62,6 +68,7 @@ export async function getStats(
       unique_visitors: numberOf(totals?.unique_visitors),
       sessions: numberOf(totals?.sessions),
       avg_duration: nullableNumberOf(totals?.avg_duration),
+      ...visitTotalsOf(visits),
       ...topLists(lists),
     };
   });
