@@ -148,6 +148,10 @@ export const statsExample = {
   unique_visitors: 311,
   sessions: 402,
   avg_duration: 48.6,
+  visits: 402,
+  bounce_rate: 58,
+  visit_duration: 131,
+  views_per_visit: 2.39,
   top_paths: [
     { path: '/', views: 512, visitors: 240 },
     { path: '/pricing', views: 231, visitors: 118 },

@@ -27,6 +27,32 @@ export const StatsOut = t.Object({
   unique_visitors: Count,
   sessions: Count,
   avg_duration: t.Nullable(t.Number({ description: 'Mean duration (s) of events that have one.' })),
+  visits: t.Integer({
+    minimum: 0,
+    description:
+      'Visits: the events of one session_id, else of one visitor with no gap over 30 min; ' +
+      'with filters, the visits holding a matching event.',
+  }),
+  bounce_rate: t.Nullable(
+    t.Integer({
+      minimum: 0,
+      maximum: 100,
+      description:
+        'Percent of visits with at most one interactive event (whole); null without visits.',
+    }),
+  ),
+  visit_duration: t.Nullable(
+    t.Integer({
+      minimum: 0,
+      description: 'Mean seconds from first to last event of a visit, bounces 0; null without.',
+    }),
+  ),
+  views_per_visit: t.Nullable(
+    t.Number({
+      minimum: 0,
+      description: 'Page views per visit (2 decimals); null without visits.',
+    }),
+  ),
   top_paths: top('path', 'views'),
   top_referrers: top('referrer'),
   top_events: top('name'),

@@ -140,6 +140,11 @@ describe('GET /api/v1/stats', () => {
       total_events: 4,
       page_views: 2,
       unique_users: 2,
+      // Four one-event visits (u1, u2, and the two metric points of two hashed visitors).
+      visits: 4,
+      bounce_rate: 100,
+      visit_duration: 0,
+      views_per_visit: 0.5,
       from: '2026-03-08T00:00:00-05:00',
       to: '2026-03-09T00:00:00-04:00',
       tz: 'America/New_York',

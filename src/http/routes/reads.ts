@@ -112,8 +112,11 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           responses: answers(StatsOut, 'Totals and top lists over the range', statsExample),
           description:
             'Exact counts over the range (all time when absent): events, page views (names ' +
-            'page_view, pageview, $pageview, page), distinct users, visitors and sessions, ' +
-            'mean duration, and the top paths (by page views), referrers, event names, ' +
+            'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
+            'mean event duration; visits (one session_id, else one visitor with no gap over ' +
+            '30 min), bounce rate (visits of at most one interactive event), visit duration ' +
+            '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
+            'them; and the top paths (by page views), referrers, event names, ' +
             `operating systems, browsers and devices.${FILTER_NOTE}`,
         },
       },
