@@ -136,6 +136,12 @@ export interface StatsAnswer {
   unique_visitors: number;
   sessions: number;
   avg_duration: number | null;
+  visits: number;
+  /** Percent, whole; null without visits. */
+  bounce_rate: number | null;
+  /** Seconds, whole; null without visits. */
+  visit_duration: number | null;
+  views_per_visit: number | null;
   top_paths: TopRow[];
   top_referrers: TopRow[];
   top_events: TopRow[];

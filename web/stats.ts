@@ -48,11 +48,15 @@ const TABLES = [
 
 const TOTALS = [
   'unique_visitors',
+  'visits',
   'page_views',
   'total_events',
   'sessions',
   'unique_users',
 ] as const;
+
+/** The totals that are not counts; '–' when there is nothing to measure (null). */
+const RATES = ['avg_duration', 'visit_duration', 'bounce_rate', 'views_per_visit'] as const;
 
 /** What a read asks: the days, the zone and the project. */
 interface StatsQuery {
@@ -160,6 +164,9 @@ export class StatsPanel {
   private show(answer: StatsAnswer): void {
     for (const field of TOTALS) setStat(field, formatCount(answer[field]));
     setStat('avg_duration', formatDuration(answer.avg_duration));
+    setStat('visit_duration', formatDuration(answer.visit_duration));
+    setStat('bounce_rate', answer.bounce_rate === null ? '–' : `${answer.bounce_rate}%`);
+    setStat('views_per_visit', formatDecimal(answer.views_per_visit));
     for (const t of TABLES) {
       const count = 'count' in t ? t.count : 'events';
       fillTable(
@@ -178,8 +185,7 @@ export class StatsPanel {
   private clear(): void {
     this.shownKey = null;
     delete byId('stats').dataset.shown;
-    for (const field of TOTALS) setStat(field, '–');
-    setStat('avg_duration', '–');
+    for (const field of [...TOTALS, ...RATES]) setStat(field, '–');
     for (const t of TABLES) fillTable(tbodyOf(t.table), [], 'Loading…');
   }
 
@@ -200,6 +206,13 @@ export class StatsPanel {
 function setStat(field: string, text: string): void {
   const el = document.querySelector<HTMLElement>(`#stats-totals [data-stat="${field}"]`);
   if (el !== null) el.textContent = text;
+}
+
+/** A ratio with up to two decimals in the page's locale ("1.5", "301"); '–' for none. */
+function formatDecimal(n: number | null): string {
+  return n === null
+    ? '–'
+    : new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(n);
 }
 
 const tbodyOf = (table: string) => byId(table).querySelector('tbody') as HTMLElement;

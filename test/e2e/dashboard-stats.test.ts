@@ -123,9 +123,14 @@ describe('the stats panel', () => {
     // In New York it is still Nov 24: alice's three events and bob's view.
     await page.selectOption('#tz', NY);
     await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    // Alice's visit lasts 2 min, bob's is a bounce (0 s).
     expect(await totals(page)).toEqual({
       unique_visitors: '2',
+      visits: '2',
       page_views: '3',
+      views_per_visit: '1.5',
+      bounce_rate: '50%',
+      visit_duration: '1m 00s',
       total_events: '4',
       sessions: '2',
       unique_users: '2',
@@ -160,9 +165,14 @@ describe('the stats panel', () => {
     // Yesterday: carol's view and dave's 1,200, no durations, no referrer but carol's.
     await page.selectOption('#stats-period', 'yesterday');
     await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    // Carol's bounce and dave's visit of 1,199 s: 599.5 s on average, 600 rounded.
     expect(await totals(page)).toMatchObject({
       unique_visitors: '2',
+      visits: '2',
       page_views: '1,201',
+      views_per_visit: '600.5',
+      bounce_rate: '50%',
+      visit_duration: '10m 00s',
       avg_duration: '–',
     });
     expect(await rows(page, 'stats-pages')).toEqual([
@@ -175,9 +185,14 @@ describe('the stats panel', () => {
     await page.getByLabel('From', { exact: true }).fill('2025-11-23');
     await page.getByLabel('To', { exact: true }).fill('2025-11-24');
     await statsShown(page, NY, '2025-11-23', '2025-11-24');
+    // (120 + 0 + 0 + 1,199) / 4 = 329.75 s, 330 rounded.
     expect(await totals(page)).toEqual({
       unique_visitors: '4',
+      visits: '4',
       page_views: '1,204',
+      views_per_visit: '301',
+      bounce_rate: '50%',
+      visit_duration: '5m 30s',
       total_events: '1,205',
       sessions: '4',
       unique_users: '4',
@@ -190,7 +205,14 @@ describe('the stats panel', () => {
     await page.getByLabel('From', { exact: true }).fill('2025-11-10');
     await page.getByLabel('To', { exact: true }).fill('2025-11-10');
     await statsShown(page, NY, '2025-11-10', '2025-11-10');
-    expect(await totals(page)).toMatchObject({ total_events: '0', avg_duration: '–' });
+    expect(await totals(page)).toMatchObject({
+      total_events: '0',
+      visits: '0',
+      bounce_rate: '–',
+      visit_duration: '–',
+      views_per_visit: '–',
+      avg_duration: '–',
+    });
     expect(await rows(page, 'stats-referrers')).toEqual([['No referrers in this period']]);
     expect(await page.locator('#stats-pages th[scope="col"]').count()).toBe(3);
   }, 60_000);
