@@ -65,16 +65,18 @@ export function visitTotalsQuery(
           > to_minutes(CAST(${gap} AS BIGINT)), true) AS starts
       FROM ev WHERE session_id IS NULL
     ), grouped AS (
-      SELECT false AS hashed, session_id AS key, 0 AS n, ts, is_view, interactive, matched
+      SELECT false AS by_gaps, session_id AS key, 0 AS n, ts, is_view, interactive, matched
       FROM ev WHERE session_id IS NOT NULL
       UNION ALL
-      SELECT true, visitor_id, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY visitor_id ORDER BY ts),
+      -- The default frame takes in ties: the events of one instant share their visit.
+      SELECT true, visitor_id,
+        sum(CAST(starts AS INTEGER)) OVER (PARTITION BY visitor_id ORDER BY ts),
         ts, is_view, interactive, matched
-      FROM gaps -- the default frame takes in ties: events of one instant share their visit
+      FROM gaps
     ), visits AS (
       SELECT count(*) FILTER (WHERE interactive) <= 1 AS bounced,
         count(*) FILTER (WHERE is_view) AS views, epoch(max(ts) - min(ts)) AS seconds
-      FROM grouped GROUP BY hashed, key, n HAVING bool_or(matched)
+      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
     )
     SELECT count(*) AS visits,
       round(100 * avg(CAST(bounced AS INTEGER))) AS bounce_rate,
