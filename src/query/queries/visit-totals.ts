@@ -13,6 +13,7 @@ import type { SqlParams } from '../sql-params.ts';
 
 /** Plausible's session timeout: a longer pause between two events starts a new visit. */
 export const VISIT_GAP_MINUTES = 30;
+const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
 
 /** The property a non-interactive event carries (Plausible's `interactive: false`). */
 const INTERACTIVE_PROPERTY = '$interactive';
@@ -53,16 +54,17 @@ export function visitTotalsQuery(
   // A contains() first: most events have no such property and skip the JSON parse.
   const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${flag})
     AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
-  const gap = params.add(VISIT_GAP_MINUTES);
+  const gapMs = params.add(VISIT_GAP_MS);
+  // Times as epoch ms: lag and subtraction over TIMESTAMPTZ go through ICU, ~4× slower here.
   return `WITH ev AS (
-      SELECT e.session_id, e.visitor_id, e."timestamp" AS ts,
+      SELECT e.session_id, e.visitor_id, epoch_ms(e."timestamp") AS ts,
         list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
         (${matched}) AS matched
       FROM ${from} AS e ${whereOf(scope)}
     ), gaps AS (
       SELECT visitor_id, ts, is_view, interactive, matched,
-        coalesce(ts - lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts)
-          > to_minutes(CAST(${gap} AS BIGINT)), true) AS starts
+        coalesce(ts - lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) > ${gapMs}, true)
+          AS starts
       FROM ev WHERE session_id IS NULL
     ), grouped AS (
       SELECT false AS by_gaps, session_id AS key, 0 AS n, ts, is_view, interactive, matched
@@ -75,7 +77,7 @@ export function visitTotalsQuery(
       FROM gaps
     ), visits AS (
       SELECT count(*) FILTER (WHERE interactive) <= 1 AS bounced,
-        count(*) FILTER (WHERE is_view) AS views, epoch(max(ts) - min(ts)) AS seconds
+        count(*) FILTER (WHERE is_view) AS views, (max(ts) - min(ts)) / 1000 AS seconds
       FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
     )
     SELECT count(*) AS visits,
