@@ -58,6 +58,25 @@ describe('Plausible POST /api/event', () => {
     expect(s).toMatchObject({ page_views: 4, unique_visitors: 3 });
   });
 
+  test('its events make visits without session ids; a non-interactive one leaves a bounce', async () => {
+    const view = { n: 'pageview', u: 'https://example.com/', d: 'example.com' };
+    // One visitor: a page view and a non-interactive event (still a bounce, as Plausible).
+    await beacon(view, '198.51.100.1');
+    await beacon(
+      { n: 'Scroll', u: 'https://example.com/', d: 'example.com', i: false },
+      '198.51.100.1',
+    );
+    expect(await stats('example.com')).toMatchObject({ sessions: 0, visits: 1, bounce_rate: 100 });
+    // Another: a page view and a custom event, not a bounce.
+    await beacon(view, '198.51.100.2');
+    await beacon({ n: 'Signup', u: 'https://example.com/', d: 'example.com' }, '198.51.100.2');
+    expect(await stats('example.com')).toMatchObject({
+      visits: 2,
+      bounce_rate: 50,
+      views_per_visit: 1,
+    });
+  });
+
   test('a domain list writes one event per site; long field names work too', async () => {
     const res = await beacon({
       name: 'pageview',

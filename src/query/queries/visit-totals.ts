@@ -49,10 +49,11 @@ export function visitTotalsQuery(
   );
   const matched = matching.length === 0 ? 'true' : matching.join(' AND ');
   const views = params.add(listValue(pageViewNames));
-  const flag = params.add(`"${INTERACTIVE_PROPERTY}":false`);
+  const key = params.add(`"${INTERACTIVE_PROPERTY}"`);
   const pointer = params.add(`/${INTERACTIVE_PROPERTY}`);
-  // A contains() first: most events have no such property and skip the JSON parse.
-  const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${flag})
+  // contains() first, whatever the spacing of the JSON text: most events do not name the key
+  // and skip the JSON parse.
+  const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${key})
     AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
   const gapMs = params.add(VISIT_GAP_MS);
   // Times as epoch ms: lag and subtraction over TIMESTAMPTZ go through ICU, ~4× slower here.
