@@ -157,8 +157,12 @@ export const statsExample = {
     { path: '/pricing', views: 231, visitors: 118 },
   ],
   top_referrers: [
-    { referrer: null, events: 801, visitors: 190 },
     { referrer: 'https://news.ycombinator.com/', events: 322, visitors: 88 },
+    { referrer: 'https://www.google.com/', events: 141, visitors: 52 },
+  ],
+  top_referrer_sources: [
+    { referrer_source: 'Direct / None', events: 801, visitors: 190 },
+    { referrer_source: 'news.ycombinator.com', events: 322, visitors: 88 },
   ],
   top_events: [
     { name: 'page_view', events: 962, visitors: 311 },

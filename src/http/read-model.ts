@@ -55,6 +55,15 @@ export const StatsOut = t.Object({
   ),
   top_paths: top('path', 'views'),
   top_referrers: top('referrer'),
+  top_referrer_sources: t.Array(
+    t.Object({ referrer_source: t.String(), events: Count, visitors: Count }),
+    {
+      description:
+        "Traffic sources as Plausible's Sources panel: the page url's utm_source (else source, " +
+        'ref), else the referrer host (lower-case, no www.); "Direct / None" without a ' +
+        "referrer or when it is the page's own host. Not the event field `source`.",
+    },
+  ),
   top_events: top('name'),
   os: top('os'),
   browsers: top('browser'),

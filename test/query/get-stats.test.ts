@@ -124,6 +124,12 @@ describe('getStats', () => {
       { referrer: 'https://google.com/', events: 2, visitors: 2 },
       { referrer: 'https://news.ycombinator.com/', events: 1, visitors: 1 },
     ]);
+    // No url in the fixture, so no self-referrals: the events without a referrer are Direct.
+    expect(s.top_referrer_sources).toEqual([
+      { referrer_source: 'Direct / None', events: 4, visitors: 3 },
+      { referrer_source: 'google.com', events: 2, visitors: 2 },
+      { referrer_source: 'news.ycombinator.com', events: 1, visitors: 1 },
+    ]);
     expect(s.top_events[0]).toEqual({ name: 'signup', events: 2, visitors: 2 });
     expect(s.os).toEqual([
       { os: 'macOS', events: 5, visitors: 3 },
@@ -224,10 +230,113 @@ describe('getStats', () => {
       views_per_visit: null,
       top_paths: [],
       top_referrers: [],
+      top_referrer_sources: [],
       top_events: [],
       os: [],
       browsers: [],
       devices: [],
+    });
+  });
+
+  describe('top_referrer_sources', () => {
+    const PAGE = 'https://shop.example/pricing';
+    const sourcesOf = async (events: { url?: string; referrer?: string }[], top = 10) => {
+      await source.add(
+        events.map((e, i) => makeEvent({ timestamp: T + i, visitor_id: `v${i}`, ...e })),
+      );
+      return (await stats({ top })).top_referrer_sources.map((r) => [r.referrer_source, r.events]);
+    };
+
+    test('utm_source wins over the referrer, decoded and trimmed, case as sent', async () => {
+      expect(
+        await sourcesOf([
+          { url: `${PAGE}?utm_source=Newsletter`, referrer: 'https://google.com/' },
+          { url: `${PAGE}?x=1&utm_source=%20Newsletter+&utm_medium=email#top` },
+          { url: `${PAGE}?utm_source=newsletter` },
+          { url: `${PAGE}?utm_source=&ref=producthunt` },
+          { url: `${PAGE}?ref=producthunt&source=Hacker%20News` },
+          { url: `${PAGE}#utm_source=hash`, referrer: 'https://bing.com/' },
+          { url: `${PAGE}?utm_source=%E2%82` },
+        ]),
+      ).toEqual([
+        ['Newsletter', 2],
+        ['%E2%82', 1], // not UTF-8 once decoded: kept as sent
+        ['Hacker News', 1],
+        ['bing.com', 1],
+        ['newsletter', 1],
+        ['producthunt', 1],
+      ]);
+    });
+
+    test('the referrer host: lower-case, no www., no port, user or path', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'https://www.google.com/search?q=a' },
+          { url: PAGE, referrer: 'https://google.com/' },
+          { url: PAGE, referrer: 'HTTPS://WWW.Google.COM:443/' },
+          { url: PAGE, referrer: 'https://user@news.ycombinator.com/item?id=1' },
+          { url: PAGE, referrer: 'https://www2.example.org/' },
+        ]),
+      ).toEqual([
+        ['google.com', 3],
+        ['news.ycombinator.com', 1],
+        ['www2.example.org', 1],
+      ]);
+    });
+
+    test('self-referrals, no referrer and an empty one are Direct / None', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'https://shop.example/' },
+          { url: 'https://www.shop.example/docs', referrer: 'https://SHOP.example/pricing' },
+          { url: PAGE },
+          { url: PAGE, referrer: '' },
+          { referrer: 'https://shop.example/' },
+          { url: '/relative', referrer: 'https://shop.example/' },
+        ]),
+      ).toEqual([
+        ['Direct / None', 4],
+        ['shop.example', 2],
+      ]);
+    });
+
+    test('a referrer that is no http URL gives its host part: app ids, bare hosts', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'android-app://com.google.android.gm/' },
+          { url: PAGE, referrer: 'google.com/search?q=x' },
+          { url: PAGE, referrer: 'http://[2001:db8::1]:8080/' },
+          { url: PAGE, referrer: '  Newsletter ' },
+        ]),
+      ).toEqual([
+        ['[2001:db8::1]', 1],
+        ['com.google.android.gm', 1],
+        ['google.com', 1],
+        ['newsletter', 1],
+      ]);
+    });
+
+    test('ranked by events then name, top N, visitors distinct', async () => {
+      await source.add([
+        makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/' }),
+        makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/x' }),
+        makeEvent({ timestamp: T, visitor_id: 'b', referrer: 'https://c.example/' }),
+      ]);
+      const rows = await sourcesOf([
+        { referrer: 'https://a.example/' },
+        { referrer: 'https://c.example/' },
+        { referrer: 'https://d.example/' },
+      ]);
+      expect(rows).toEqual([
+        ['b.example', 2],
+        ['c.example', 2],
+        ['a.example', 1],
+        ['d.example', 1],
+      ]);
+      expect((await stats({ top: 2 })).top_referrer_sources).toEqual([
+        { referrer_source: 'b.example', events: 2, visitors: 1 },
+        { referrer_source: 'c.example', events: 2, visitors: 2 },
+      ]);
     });
   });
 });

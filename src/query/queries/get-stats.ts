@@ -1,6 +1,6 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
 // Three scans of the snapshot: the event totals, the visit totals (visit-totals.ts), and all
-// six top lists (GROUPING SETS).
+// seven top lists (GROUPING SETS), traffic sources among them (referrer-source.ts).
 // The lists count distinct visitors as (value, visitor) groups, not with count(DISTINCT):
 // DuckDB keeps a distinct set per group of each grouping set, ~1.4× slower on a busy day.
 
@@ -9,16 +9,21 @@ import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
 import { type VisitTotals, visitTotalsOf, visitTotalsQuery } from './visit-totals.ts';
 
 /** Event names that count as a page view. */
 export const PAGE_VIEW_NAMES = ['page_view', 'pageview', '$pageview', 'page'];
 
-/** Each top list: its key in the response, the column it groups, the key of its value. */
+/**
+ * Each top list: its key in the response, the column it groups, the key of its value.
+ * `referrer_source` is no stored column: it is computed (referrer-source.ts).
+ */
 const BREAKDOWNS = [
   { list: 'top_paths', column: 'path', key: 'path' },
   { list: 'top_referrers', column: 'referrer', key: 'referrer' },
+  { list: 'top_referrer_sources', column: 'referrer_source', key: 'referrer_source' },
   { list: 'top_events', column: 'name', key: 'name' },
   { list: 'os', column: 'os', key: 'os' },
   { list: 'browsers', column: 'browser', key: 'browser' },
@@ -94,11 +99,14 @@ function listsQuery(from: string, options: StatsOptions, params: SqlParams): str
   const where = whereOf(filterConditions(options.filters, params));
   const views = params.add(listValue(PAGE_VIEW_NAMES));
   const columns = BREAKDOWNS.map((b) => b.column);
+  const stored = columns.filter((c) => c !== 'referrer_source');
   const which = BREAKDOWNS.map((b) => `WHEN grouping(${b.column}) = 0 THEN '${b.list}'`);
-  return `WITH f AS (
-      SELECT ${columns.map((c) => `e."${c}" AS ${c}`).join(', ')}, e.visitor_id,
-        list_contains(${views}, e.name) AS is_view
+  return `WITH parts AS (
+      SELECT ${stored.map((c) => `e."${c}" AS ${c}`).join(', ')}, e.visitor_id,
+        list_contains(${views}, e.name) AS is_view, ${referrerSourceParts('e')}
       FROM ${from} AS e ${where}
+    ), f AS (
+      SELECT *, ${referrerSourceOf()} AS referrer_source FROM parts
     ), per_visitor AS (
       SELECT CASE ${which.join(' ')} END AS list, coalesce(${columns.join(', ')}) AS value,
         visitor_id, count(*) AS events, count(*) FILTER (WHERE is_view) AS views

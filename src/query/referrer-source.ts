@@ -1,0 +1,50 @@
+// The traffic source of an event as Plausible's "Sources" panel names it, as a DuckDB
+// expression over the event alias `e`: the page URL's `utm_source` (else `source`, else `ref`,
+// as Plausible reads them), decoded and trimmed, case as sent; else the referrer's host name,
+// lower-case, without a leading "www."; else DIRECT_SOURCE. A referrer on the page's own host
+// (after the same lower-casing and "www." stripping) is a self-referral: Direct too. A referrer
+// without "scheme://" is read as starting with its host ("google.com/x" → google.com), so
+// Android app referrers ("android-app://com.google.android.gm/") give the app id.
+
+/** Plausible's label for events without a referrer (or with a self-referral). */
+export const DIRECT_SOURCE = 'Direct / None';
+
+/** Query parameters naming the source, by precedence (Plausible's order). */
+const SOURCE_PARAMS = ['utm_source', 'source', 'ref'] as const;
+
+/** [scheme://][userinfo@]host — an IPv6 literal in brackets or up to the first :/?#. */
+const HOST_RE = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)`;
+
+/**
+ * The value of query parameter `name` of `url` ('' when absent), '+' read as a space; kept
+ * encoded when its escapes do not spell UTF-8 (url_decode would fail the whole read).
+ */
+function queryParam(url: string, name: string): string {
+  const re = String.raw`^[^?#]*\?([^#]*&)?${name}=([^&#]*)`;
+  const value = `replace(regexp_extract(${url}, '${re}', 2), '+', ' ')`;
+  return `coalesce(try(url_decode(${value})), ${value})`;
+}
+
+/** The host of a URL (or of text read as one): lower-case, without "www."; '' when none. */
+function hostOf(text: string): string {
+  const host = `lower(regexp_extract(trim(coalesce(${text}, '')), '${HOST_RE}', 1))`;
+  return `regexp_replace(${host}, '^www\\.', '')`;
+}
+
+/**
+ * The columns `utm`, `referrer_host` and `page_host` of an event, for referrerSourceOf;
+ * apart so that each is computed once per event.
+ */
+export function referrerSourceParts(alias: string): string {
+  const url = `${alias}."url"`;
+  const params = SOURCE_PARAMS.map((name) => `nullif(trim(${queryParam(url, name)}), '')`);
+  return `coalesce(${params.join(', ')}) AS utm,
+    ${hostOf(`${alias}."referrer"`)} AS referrer_host, ${hostOf(url)} AS page_host`;
+}
+
+/** The source over the columns referrerSourceParts selects. */
+export function referrerSourceOf(): string {
+  return `coalesce(utm,
+      CASE WHEN referrer_host <> '' AND referrer_host <> page_host THEN referrer_host END,
+      '${DIRECT_SOURCE}')`;
+}
