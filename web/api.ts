@@ -144,6 +144,8 @@ export interface StatsAnswer {
   views_per_visit: number | null;
   top_paths: TopRow[];
   top_referrers: TopRow[];
+  /** Plausible's Sources: utm_source, else the referrer host, else "Direct / None". */
+  top_referrer_sources: TopRow[];
   top_events: TopRow[];
   os: TopRow[];
   browsers: TopRow[];

@@ -1,7 +1,7 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
 // page's time zone) from GET /api/v1/stats, as Plausible shows them. One read in flight per
 // tab (SerialRead); a busy server (429/503) is waited out by its Retry-After; refreshed every
-// minute while the tab is visible. Text goes in with textContent only: paths, referrers and
+// minute while the tab is visible. Text goes in with textContent only: paths, sources and
 // names come from event senders and must never become markup.
 
 import {
@@ -39,7 +39,7 @@ export interface StatsPanelDeps {
 /** Each top list: its table, the key of its value, its count column, its empty row. */
 const TABLES = [
   { list: 'top_paths', table: 'stats-pages', key: 'path', count: 'views', none: 'page views' },
-  { list: 'top_referrers', table: 'stats-referrers', key: 'referrer', none: 'referrers' },
+  { list: 'top_referrer_sources', table: 'stats-sources', key: 'referrer_source', none: 'sources' },
   { list: 'os', table: 'stats-os', key: 'os', none: 'operating systems' },
   { list: 'browsers', table: 'stats-browsers', key: 'browser', none: 'browsers' },
   { list: 'devices', table: 'stats-devices', key: 'device', none: 'devices' },

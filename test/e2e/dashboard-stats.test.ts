@@ -33,11 +33,13 @@ const UA = {
 
 const HN = 'https://news.ycombinator.com/item?id=1';
 const GOOGLE = 'https://www.google.com/';
+const SITE = 'https://shop.example';
 const BULK_VIEWS = 1200;
 
 /**
- * New York's Nov 24 ("Today"): alice (Chrome, Windows, from HN) views /pricing and /docs and
- * signs up; bob (Safari, iPhone, from Google) views /pricing at 20:00, already Nov 25 in UTC.
+ * New York's Nov 24 ("Today"): alice (Chrome, Windows, from HN) views /pricing, then /docs
+ * from /pricing (a self-referral), and signs up; bob (Safari, iPhone, from Google, with
+ * utm_source=Newsletter) views /pricing at 20:00, already Nov 25 in UTC.
  * Nov 23 ("Yesterday"): carol (Firefox, Linux) views / at 21:00, Nov 24 in UTC; dave views
  * /blog 1,200 times. Durations 60, 70 and 65 s: 1m 05s on average.
  */
@@ -49,12 +51,21 @@ function twoDays() {
   const view = { name: 'page_view' };
   return [
     { ...alice, ...view, path: '/pricing', referrer: HN, duration: 60, timestamp: at('T15:00') },
-    { ...alice, ...view, path: '/docs', referrer: HN, duration: 70, timestamp: at('T15:01') },
+    {
+      ...alice,
+      ...view,
+      path: '/docs',
+      url: `${SITE}/docs`,
+      referrer: `${SITE}/pricing`,
+      duration: 70,
+      timestamp: at('T15:01'),
+    },
     { ...alice, name: 'signup', path: '/docs', referrer: HN, timestamp: at('T15:02') },
     {
       ...bob,
       ...view,
       path: '/pricing',
+      url: `${SITE}/pricing?utm_source=Newsletter`,
       referrer: GOOGLE,
       duration: 65,
       timestamp: '2025-11-25T01:00:00Z',
@@ -141,9 +152,11 @@ describe('the stats panel', () => {
       ['/pricing', '2', '2'],
       ['/docs', '1', '1'],
     ]);
-    expect(await rows(page, 'stats-referrers')).toEqual([
-      [HN, '1', '3'],
-      [GOOGLE, '1', '1'],
+    // Sources: utm_source over the referrer, hosts without www., a self-referral is Direct.
+    expect(await rows(page, 'stats-sources')).toEqual([
+      ['news.ycombinator.com', '1', '2'],
+      ['Direct / None', '1', '1'],
+      ['Newsletter', '1', '1'],
     ]);
     expect(await rows(page, 'stats-browsers')).toEqual([
       ['Chrome', '1', '3'],
@@ -179,6 +192,10 @@ describe('the stats panel', () => {
       ['/blog', '1', '1,200'],
       ['/', '1', '1'],
     ]);
+    expect(await rows(page, 'stats-sources')).toEqual([
+      ['Direct / None', '1', '1,200'],
+      ['duckduckgo.com', '1', '1'],
+    ]);
 
     // A custom range of both days; the accessible names of its fields.
     await page.selectOption('#stats-period', 'custom');
@@ -213,7 +230,7 @@ describe('the stats panel', () => {
       views_per_visit: '–',
       avg_duration: '–',
     });
-    expect(await rows(page, 'stats-referrers')).toEqual([['No referrers in this period']]);
+    expect(await rows(page, 'stats-sources')).toEqual([['No sources in this period']]);
     expect(await page.locator('#stats-pages th[scope="col"]').count()).toBe(3);
   }, 60_000);
 
