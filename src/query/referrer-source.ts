@@ -1,12 +1,14 @@
 // The traffic source of an event as Plausible's "Sources" panel names it, as a DuckDB
 // expression over the event alias `e`: the page URL's `utm_source` (else `source`, else `ref`,
 // as Plausible reads them), decoded and trimmed, case as sent; else the referrer's host name,
-// lower-case, without a leading "www."; else DIRECT_SOURCE. A referrer on the page's own host
-// (after the same lower-casing and "www." stripping) is a self-referral: Direct too. A referrer
-// without "scheme://" is read as starting with its host ("google.com/x" → google.com), so
-// Android app referrers ("android-app://com.google.android.gm/") give the app id.
+// lower-case, without a leading "www."; else, with no referrer at all, DIRECT_SOURCE. A
+// referrer on the page's own host (after the same lower-casing and "www." stripping) is a
+// self-referral, a visitor moving within the site: no source (NULL), so the pages read after
+// arriving from Google do not count as Direct. A referrer without "scheme://" is read as
+// starting with its host ("google.com/x" → google.com), so Android app referrers
+// ("android-app://com.google.android.gm/") give the app id.
 
-/** Plausible's label for events without a referrer (or with a self-referral). */
+/** Plausible's label for events without a referrer. */
 export const DIRECT_SOURCE = 'Direct / None';
 
 /** Query parameters naming the source, by precedence (Plausible's order). */
@@ -42,9 +44,10 @@ export function referrerSourceParts(alias: string): string {
     ${hostOf(`${alias}."referrer"`)} AS referrer_host, ${hostOf(url)} AS page_host`;
 }
 
-/** The source over the columns referrerSourceParts selects. */
+/** The source over the columns referrerSourceParts selects; NULL for a self-referral. */
 export function referrerSourceOf(): string {
-  return `coalesce(utm,
-      CASE WHEN referrer_host <> '' AND referrer_host <> page_host THEN referrer_host END,
-      '${DIRECT_SOURCE}')`;
+  return `coalesce(utm, CASE
+      WHEN referrer_host = '' THEN '${DIRECT_SOURCE}'
+      WHEN referrer_host <> page_host THEN referrer_host
+    END)`;
 }

@@ -38,7 +38,7 @@ const BULK_VIEWS = 1200;
 
 /**
  * New York's Nov 24 ("Today"): alice (Chrome, Windows, from HN) views /pricing, then /docs
- * from /pricing (a self-referral), and signs up; bob (Safari, iPhone, from Google, with
+ * from /pricing (a self-referral: no source), and signs up; bob (Safari, iPhone, from Google, with
  * utm_source=Newsletter) views /pricing at 20:00, already Nov 25 in UTC.
  * Nov 23 ("Yesterday"): carol (Firefox, Linux) views / at 21:00, Nov 24 in UTC; dave views
  * /blog 1,200 times. Durations 60, 70 and 65 s: 1m 05s on average.
@@ -152,11 +152,11 @@ describe('the stats panel', () => {
       ['/pricing', '2', '2'],
       ['/docs', '1', '1'],
     ]);
-    // Sources: utm_source over the referrer, hosts without www., a self-referral is Direct.
+    // Sources by visitors: utm_source over the referrer, hosts without www.; alice's move
+    // from /pricing to /docs (a self-referral) is no source, not Direct.
     expect(await rows(page, 'stats-sources')).toEqual([
-      ['news.ycombinator.com', '1', '2'],
-      ['Direct / None', '1', '1'],
       ['Newsletter', '1', '1'],
+      ['news.ycombinator.com', '1', '2'],
     ]);
     expect(await rows(page, 'stats-browsers')).toEqual([
       ['Chrome', '1', '3'],

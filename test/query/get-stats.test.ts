@@ -284,7 +284,7 @@ describe('getStats', () => {
       ]);
     });
 
-    test('self-referrals, no referrer and an empty one are Direct / None', async () => {
+    test('no referrer and an empty one are Direct / None; a self-referral is no source', async () => {
       expect(
         await sourcesOf([
           { url: PAGE, referrer: 'https://shop.example/' },
@@ -295,7 +295,9 @@ describe('getStats', () => {
           { url: '/relative', referrer: 'https://shop.example/' },
         ]),
       ).toEqual([
-        ['Direct / None', 4],
+        // Moving within the site (the first two) is left out: a visitor who came from Google
+        // and reads on is not counted as Direct for the pages after the first.
+        ['Direct / None', 2],
         ['shop.example', 2],
       ]);
     });
@@ -316,7 +318,7 @@ describe('getStats', () => {
       ]);
     });
 
-    test('ranked by events then name, top N, visitors distinct', async () => {
+    test('ranked by visitors then name (as Plausible ranks sources), top N', async () => {
       await source.add([
         makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/' }),
         makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/x' }),
@@ -328,14 +330,14 @@ describe('getStats', () => {
         { referrer: 'https://d.example/' },
       ]);
       expect(rows).toEqual([
-        ['b.example', 2],
         ['c.example', 2],
         ['a.example', 1],
+        ['b.example', 2],
         ['d.example', 1],
       ]);
       expect((await stats({ top: 2 })).top_referrer_sources).toEqual([
-        { referrer_source: 'b.example', events: 2, visitors: 1 },
         { referrer_source: 'c.example', events: 2, visitors: 2 },
+        { referrer_source: 'a.example', events: 1, visitors: 1 },
       ]);
     });
   });

@@ -92,8 +92,9 @@ function totalsQuery(from: string, filters: EventFilters, params: SqlParams): st
 }
 
 /**
- * One row per (list, value) in the top N of each list. Paths rank by page views, the other
- * lists by events; ties by value, so the order is stable.
+ * One row per (list, value) in the top N of each list. Paths rank by page views, sources by
+ * visitors (as Plausible's Sources panel), the other lists by events; ties by value, so the
+ * order is stable. A self-referral has no source (NULL): it is left out.
  */
 function listsQuery(from: string, options: StatsOptions, params: SqlParams): string {
   const where = whereOf(filterConditions(options.filters, params));
@@ -119,7 +120,8 @@ function listsQuery(from: string, options: StatsOptions, params: SqlParams): str
     ), ranked AS (
       SELECT *, row_number() OVER (
           PARTITION BY list
-          ORDER BY CASE WHEN list = 'top_paths' THEN views ELSE events END DESC, value
+          ORDER BY CASE WHEN list = 'top_paths' THEN views
+              WHEN list = 'top_referrer_sources' THEN visitors ELSE events END DESC, value
         ) AS rank
       FROM g
       WHERE value IS NOT NULL AND value <> '' AND (list <> 'top_paths' OR views > 0)
