@@ -29,8 +29,8 @@ function queryParam(url: string, name: string): string {
 
 /** The host of a URL (or of text read as one): lower-case, without "www."; '' when none. */
 function hostOf(text: string): string {
-  const host = `lower(regexp_extract(trim(coalesce(${text}, '')), '${HOST_RE}', 1))`;
-  return `regexp_replace(${host}, '^www\\.', '')`;
+  const host = `lower(regexp_extract(trim(${text}), '${HOST_RE}', 1))`;
+  return `coalesce(regexp_replace(${host}, '^www\\.', ''), '')`;
 }
 
 /**
@@ -40,7 +40,8 @@ function hostOf(text: string): string {
 export function referrerSourceParts(alias: string): string {
   const url = `${alias}."url"`;
   const params = SOURCE_PARAMS.map((name) => `nullif(trim(${queryParam(url, name)}), '')`);
-  return `coalesce(${params.join(', ')}) AS utm,
+  // The regular expressions only for a url with a query: most have none (or no url at all).
+  return `CASE WHEN contains(${url}, '?') THEN coalesce(${params.join(', ')}) END AS utm,
     ${hostOf(`${alias}."referrer"`)} AS referrer_host, ${hostOf(url)} AS page_host`;
 }
 
