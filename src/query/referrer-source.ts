@@ -1,8 +1,8 @@
 // The traffic source of an event as Plausible's "Sources" panel names it, as a DuckDB
 // expression over the event alias `e`: the page URL's `utm_source` (else `source`, else `ref`,
 // as Plausible reads them), decoded and trimmed, case as sent; else the referrer's host name,
-// lower-case, without a leading "www."; else, with no referrer at all, DIRECT_SOURCE. A
-// referrer on the page's own host (after the same lower-casing and "www." stripping) is a
+// lower-case, without a leading "www." or a trailing dot; else, with no referrer at all,
+// DIRECT_SOURCE. A referrer on the page's own host (after the same normalizing) is a
 // self-referral, a visitor moving within the site: no source (NULL), so the pages read after
 // arriving from Google do not count as Direct. A referrer without "scheme://" is read as
 // starting with its host ("google.com/x" → google.com), so Android app referrers
@@ -27,10 +27,13 @@ function queryParam(url: string, name: string): string {
   return `coalesce(try(url_decode(${value})), ${value})`;
 }
 
-/** The host of a URL (or of text read as one): lower-case, without "www."; '' when none. */
+/**
+ * The host of a URL (or of text read as one): lower-case, without "www." or the trailing dot
+ * of a fully qualified name ("google.com." is google.com); '' when none.
+ */
 function hostOf(text: string): string {
   const host = `lower(regexp_extract(trim(${text}), '${HOST_RE}', 1))`;
-  return `coalesce(regexp_replace(${host}, '^www\\.', ''), '')`;
+  return `coalesce(regexp_replace(${host}, '^www\\.|\\.+$', '', 'g'), '')`;
 }
 
 /**

@@ -276,9 +276,11 @@ describe('getStats', () => {
           { url: PAGE, referrer: 'HTTPS://WWW.Google.COM:443/' },
           { url: PAGE, referrer: 'https://user@news.ycombinator.com/item?id=1' },
           { url: PAGE, referrer: 'https://www2.example.org/' },
+          // A fully qualified name (trailing dot) is the same host.
+          { url: PAGE, referrer: 'https://www.google.com./' },
         ]),
       ).toEqual([
-        ['google.com', 3],
+        ['google.com', 4],
         ['news.ycombinator.com', 1],
         ['www2.example.org', 1],
       ]);
@@ -293,9 +295,11 @@ describe('getStats', () => {
           { url: PAGE, referrer: '' },
           { referrer: 'https://shop.example/' },
           { url: '/relative', referrer: 'https://shop.example/' },
+          { url: PAGE, referrer: 'https://shop.example./' },
+          { url: 'https://shop.example.:8443/', referrer: 'https://shop.example/' },
         ]),
       ).toEqual([
-        // Moving within the site (the first two) is left out: a visitor who came from Google
+        // Moving within the site (the first two and the last two) is left out: a visitor who came from Google
         // and reads on is not counted as Direct for the pages after the first.
         ['Direct / None', 2],
         ['shop.example', 2],
