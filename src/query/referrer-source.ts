@@ -11,6 +11,12 @@
 /** Plausible's label for events without a referrer. */
 export const DIRECT_SOURCE = 'Direct / None';
 
+/**
+ * Referrers that name no place: what a script sends for an empty `document.referrer` turned
+ * into text (`null`, `undefined`) and a browser's own pages (`about:blank`): Direct.
+ */
+const NO_REFERRER_RE = '^(?i)(null|undefined|about:.*)$';
+
 /** Query parameters naming the source, by precedence (Plausible's order). */
 const SOURCE_PARAMS = ['utm_source', 'source', 'ref'] as const;
 
@@ -44,8 +50,11 @@ export function referrerSourceParts(alias: string): string {
   const url = `${alias}."url"`;
   const params = SOURCE_PARAMS.map((name) => `nullif(trim(${queryParam(url, name)}), '')`);
   // The regular expressions only for a url with a query: most have none (or no url at all).
+  const referrer = `${alias}."referrer"`;
   return `CASE WHEN contains(${url}, '?') THEN coalesce(${params.join(', ')}) END AS utm,
-    ${hostOf(`${alias}."referrer"`)} AS referrer_host, ${hostOf(url)} AS page_host`;
+    CASE WHEN regexp_matches(trim(${referrer}), '${NO_REFERRER_RE}') THEN ''
+      ELSE ${hostOf(referrer)} END AS referrer_host,
+    ${hostOf(url)} AS page_host`;
 }
 
 /** The source over the columns referrerSourceParts selects; NULL for a self-referral. */

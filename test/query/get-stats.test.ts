@@ -322,6 +322,20 @@ describe('getStats', () => {
       ]);
     });
 
+    test('a referrer naming no place (null, undefined, about:blank) is Direct / None', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'null' },
+          { url: PAGE, referrer: 'Undefined' },
+          { url: PAGE, referrer: 'about:blank' },
+          { url: PAGE, referrer: 'https://nullsoft.example/' },
+        ]),
+      ).toEqual([
+        ['Direct / None', 3],
+        ['nullsoft.example', 1],
+      ]);
+    });
+
     test('ranked by visitors then name (as Plausible ranks sources), top N', async () => {
       await source.add([
         makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/' }),
