@@ -3,6 +3,8 @@
 // the refresh of its access token. The refresh token stays in memory only (gone with the
 // tab); it is single use, so refreshes never overlap and each stores the one it gets back.
 
+import type { Stats } from '../src/query/index.ts';
+
 const TOKEN_KEY = 'tally.token';
 const PROJECT_KEY = 'tally.project';
 
@@ -128,32 +130,8 @@ export async function fetchSeries(access: Access, query: SeriesQuery): Promise<S
 /** A row of a top list: its value under the list's key, and its counts. */
 export type TopRow = Record<string, string | number>;
 
-/** The answer of GET /api/v1/stats (src/query/queries/get-stats.ts). */
-export interface StatsAnswer {
-  total_events: number;
-  page_views: number;
-  unique_users: number;
-  unique_visitors: number;
-  sessions: number;
-  avg_duration: number | null;
-  visits: number;
-  /** Percent, whole; null without visits. */
-  bounce_rate: number | null;
-  /** Seconds, whole; null without visits. */
-  visit_duration: number | null;
-  views_per_visit: number | null;
-  top_paths: TopRow[];
-  top_referrers: TopRow[];
-  /** Plausible's Sources: utm_source, else the referrer host, else "Direct / None". */
-  top_referrer_sources: TopRow[];
-  top_events: TopRow[];
-  os: TopRow[];
-  browsers: TopRow[];
-  devices: TopRow[];
-  from: string | null;
-  to: string | null;
-  tz: string;
-}
+/** The answer of GET /api/v1/stats: the query's Stats and the range it was read for. */
+export type StatsAnswer = Stats & { from: string | null; to: string | null; tz: string };
 
 /** GET /api/v1/stats with `date` or `from`/`to` and `tz`. */
 export function fetchStats(access: Access, params: Record<string, string>): Promise<StatsAnswer> {

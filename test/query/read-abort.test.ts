@@ -22,15 +22,9 @@ afterEach(async () => {
 test('a running read whose client went away is interrupted and gives back all it held', async () => {
   t = await makeTestApp();
   const { store } = t.engine;
-  const client = new AbortController();
-  let started = false;
-  const read = withSnapshot(store, DEFAULT_TENANT, {}, client.signal, (snapshot) => {
-    started = true;
-    return readRows(snapshot, ENDLESS_SQL, new SqlParams());
-  });
-  while (!started) await Bun.sleep(1);
-  client.abort();
-  const error = await read.catch((e: unknown) => e);
+  const read = await runningRead(store);
+  read.abort();
+  const error = await read.outcome;
   expect(error).toMatchObject({ status: 499, code: 'client_closed' });
   expect(String((error as Error).cause)).toContain('Interrupted');
   // Both places of the tenant are free (the interrupted read's among them), and the store

@@ -107,31 +107,33 @@ describe('deleting a tenant', () => {
     expect(await t.count('acme')).toBe(0);
   });
 
+  /**
+   * globex's g1 and acme's a1 unflushed, read by one load (so its rows carry the seq of acme's,
+   * the last of them), then acme deleted. Both actors are made first (g0, a0, flushed): making
+   * one reads the store, which loads what is there.
+   */
+  async function deleteAfterMixedLoad(): Promise<TestApp> {
+    const app = await makeTestApp();
+    t = app; // closed after the test
+    await send(app, 'globex', ['g0']);
+    await send(app, 'acme', ['a0']);
+    await app.engine.store.flusher.flush();
+    await send(app, 'globex', ['g1']);
+    await send(app, 'acme', ['a1']);
+    expect(await app.count('globex')).toBe(2); // the one load
+    await erase(app, 'acme');
+    return app;
+  }
+
   test('rows loaded with a deleted tenant’s stay readable and flush once', async () => {
-    t = await makeTestApp();
-    // Both actors made first: making one reads the store, which loads what is there.
-    await send(t, 'globex', ['g0']);
-    await send(t, 'acme', ['a0']);
-    await t.engine.store.flusher.flush();
-    await send(t, 'globex', ['g1']);
-    await send(t, 'acme', ['a1']);
-    // One load takes both groups; its rows carry the seq of acme's, the last of them.
-    expect(await t.count('globex')).toBe(2);
-    await erase(t, 'acme');
+    t = await deleteAfterMixedLoad();
     expect(await t.count('globex')).toBe(2);
     expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 });
     expect(await t.count('globex')).toBe(2);
   });
 
   test('a flush after the purge took a load’s last group deletes every flushed row', async () => {
-    t = await makeTestApp();
-    await send(t, 'globex', ['g0']);
-    await send(t, 'acme', ['a0']);
-    await t.engine.store.flusher.flush();
-    await send(t, 'globex', ['g1']);
-    await send(t, 'acme', ['a1']);
-    expect(await t.count('globex')).toBe(2); // one load, labelled with acme's seq
-    await erase(t, 'acme');
+    t = await deleteAfterMixedLoad();
     // The flush ends at globex's seq, below the label of g1's row: that row must go too, or
     // the next load makes it visible again beside its segment copy.
     expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 });
