@@ -1,0 +1,93 @@
+// The known source names, evaluated by DuckDB as the stats query evaluates them.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { knownHostName, knownTagName } from '../../src/query/known-sources.ts';
+
+let instance: DuckDBInstance;
+let c: DuckDBConnection;
+
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(':memory:');
+  c = await instance.connect();
+});
+
+afterAll(() => {
+  c.closeSync();
+  instance.closeSync();
+});
+
+/** Each value through `expression` (of the column `v`), in order. */
+async function names(expression: (column: string) => string, values: string[]) {
+  const list = values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
+  const reader = await c.runAndReadAll(
+    `SELECT ${expression('v')} AS name FROM unnest([${list}]) WITH ORDINALITY t(v, i) ORDER BY i`,
+  );
+  return reader.getRowObjectsJS().map((r) => r.name);
+}
+
+describe('knownHostName', () => {
+  test('hosts of a known source share its name, subdomains and country suffixes included', async () => {
+    const hosts = ['google.com', 'google.co.uk', 'google.de', 'google.com.au', 'news.google.com'];
+    expect(await names(knownHostName, hosts)).toEqual(Array(5).fill('Google'));
+    expect(
+      await names(knownHostName, ['t.co', 'x.com', 'twitter.com', 'mobile.twitter.com']),
+    ).toEqual(Array(4).fill('Twitter'));
+    expect(
+      await names(knownHostName, ['l.facebook.com', 'm.facebook.com', 'facebook.com']),
+    ).toEqual(Array(3).fill('Facebook'));
+    expect(await names(knownHostName, ['en.m.wikipedia.org', 'de.wikipedia.org'])).toEqual([
+      'Wikipedia',
+      'Wikipedia',
+    ]);
+  });
+
+  test('a more specific entry wins: Gmail is not Google', async () => {
+    expect(await names(knownHostName, ['mail.google.com', 'com.google.android.gm'])).toEqual([
+      'Gmail',
+      'Gmail',
+    ]);
+  });
+
+  test('Android app referrers by their app id', async () => {
+    expect(
+      await names(knownHostName, [
+        'com.reddit.frontpage',
+        'com.google.android.googlequicksearchbox',
+      ]),
+    ).toEqual(['Reddit', 'Google']);
+  });
+
+  test('other hosts stay as they are, even when they contain a known name', async () => {
+    const hosts = [
+      'markosaric.com',
+      'google.example.com',
+      'notgoogle.com',
+      'mygithub.com',
+      'github.com.evil.net',
+      'news.ycombinator.com.mirror.io',
+    ];
+    expect(await names(knownHostName, hosts)).toEqual(hosts);
+  });
+});
+
+describe('knownTagName', () => {
+  test('a known name in any case, and the common shorthands, give the name', async () => {
+    const tags = ['google', 'GOOGLE', 'Google', 'adwords', 'ig', 'fb', 'hacker news', 'HN'];
+    expect(await names(knownTagName, tags)).toEqual([
+      'Google',
+      'Google',
+      'Google',
+      'Google',
+      'Instagram',
+      'Facebook',
+      'Hacker News',
+      'Hacker News',
+    ]);
+  });
+
+  test('any other tag is kept as sent', async () => {
+    const tags = ['newsletter', 'Spring Sale', 'google.com-partner'];
+    expect(await names(knownTagName, tags)).toEqual(tags);
+  });
+});
