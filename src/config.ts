@@ -313,6 +313,11 @@ function readAuth(r: EnvReader) {
         30 * 86_400_000,
         durationFrom(60_000, SPAN_MS_MAX),
       ),
+      invitationTtlMs: r.read(
+        'INVITATION_TTL',
+        d.invitationTtlMs,
+        durationFrom(60_000, SPAN_MS_MAX),
+      ),
       registrationOpen: registration === 'open',
       rates: {
         write: rate('RATE_WRITE', 1000, 2000),

@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       ['SHUTDOWN_DEADLINE', 100, 24],
       ['ACCESS_TOKEN_TTL', 10_000, 3650],
       ['SIGNING_KEY_ROTATE', 60_000, 3650],
+      ['INVITATION_TTL', 60_000, 3650],
     ] as const) {
       const rule = `must be a duration from ${min}ms to ${maxDays}d`;
       expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`${name}="0": ${rule}`));
@@ -82,6 +83,8 @@ describe('loadConfig', () => {
     }
     expect(loadConfig({ FLUSH_INTERVAL: '750' }).flushIntervalMs).toBe(750);
     expect(loadConfig({ DEDUP_WINDOW: '0' }).dedupWindowMs).toBe(0);
+    expect(loadConfig({}).auth.invitationTtlMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ INVITATION_TTL: '2d' }).auth.invitationTtlMs).toBe(2 * 86_400_000);
   });
 
   test('numbers, hosts and emails are what they say', () => {
@@ -111,12 +114,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '[::1]' }).authMode).toBe('open');
   });
 
-  test('bounds on projects, keys, aliases and members: defaults, overrides, refusals', () => {
+  test('bounds on projects, keys, aliases, members, invitations: defaults, overrides, refusals', () => {
     expect(loadConfig({}).auth.bounds).toEqual({
       projectsPerUserMax: 100,
       keysPerProjectMax: 100,
       aliasesPerProjectMax: 100,
       membersPerProjectMax: 1000,
+      invitationsPerProjectMax: 100,
     });
     expect(loadConfig({}).auth.rates.projectCreate).toEqual({ perSecond: 60 / 3600, burst: 10 });
     const c = loadConfig({
@@ -124,6 +128,7 @@ describe('loadConfig', () => {
       KEYS_PER_PROJECT_MAX: '6',
       ALIASES_PER_PROJECT_MAX: '7',
       MEMBERS_PER_PROJECT_MAX: '8',
+      INVITATIONS_PER_PROJECT_MAX: '9',
       PROJECT_CREATE_PER_HOUR: '120',
       PROJECT_CREATE_BURST: '3',
     });
@@ -132,6 +137,7 @@ describe('loadConfig', () => {
       keysPerProjectMax: 6,
       aliasesPerProjectMax: 7,
       membersPerProjectMax: 8,
+      invitationsPerProjectMax: 9,
     });
     expect(c.auth.rates.projectCreate).toEqual({ perSecond: 120 / 3600, burst: 3 });
     const attempt = () =>
@@ -140,6 +146,7 @@ describe('loadConfig', () => {
         KEYS_PER_PROJECT_MAX: 'many',
         ALIASES_PER_PROJECT_MAX: '-1',
         MEMBERS_PER_PROJECT_MAX: '1.5',
+        INVITATIONS_PER_PROJECT_MAX: '1000001',
         PROJECT_CREATE_BURST: '0',
       });
     for (const name of [
@@ -147,6 +154,7 @@ describe('loadConfig', () => {
       'KEYS_PER_PROJECT_MAX="many"',
       'ALIASES_PER_PROJECT_MAX="-1"',
       'MEMBERS_PER_PROJECT_MAX="1.5"',
+      'INVITATIONS_PER_PROJECT_MAX="1000001"',
       'PROJECT_CREATE_BURST="0"',
     ]) {
       expect(attempt).toThrow(`${name}: must be a whole number from 1 to 1000000`);

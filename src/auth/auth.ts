@@ -1,6 +1,6 @@
-// Builds the auth module over the SQLite store: the stores, the account and project services,
-// the rate limiters and the required-mode tenant resolver. main.ts calls this once; tests call
-// it with a ManualClock and small limits.
+// Builds the auth module over the SQLite store: the stores, the account, project and
+// invitation services, the rate limiters and the required-mode tenant resolver. main.ts calls
+// this once; tests call it with a ManualClock and small limits.
 
 import type { Database } from 'bun:sqlite';
 import type { Clock } from '../core/index.ts';
@@ -8,6 +8,8 @@ import { AccountService, type Principal, unauthorized } from './accounts.ts';
 import { AliasStore } from './aliases.ts';
 import { ApiKeyStore } from './api-keys.ts';
 import { bearerOf } from './credentials.ts';
+import { InvitationService } from './invitation-service.ts';
+import { InvitationStore } from './invitations.ts';
 import { type AuthOptions, type ResolvedAuthOptions, resolveAuthOptions } from './options.ts';
 import { PasswordHasher } from './passwords.ts';
 import { ProjectService } from './project-service.ts';
@@ -35,6 +37,7 @@ export interface Auth {
   options: ResolvedAuthOptions;
   accounts: AccountService;
   projects: ProjectService;
+  invitations: InvitationService;
   /** The resolver of AUTH_MODE=required. */
   tenancy: RequiredTenancy;
   stores: {
@@ -43,6 +46,7 @@ export interface Auth {
     keys: ApiKeyStore;
     aliases: AliasStore;
     sessions: SessionStore;
+    invitations: InvitationStore;
   };
   signingKeys: SigningKeyRing;
   hasher: PasswordHasher;
@@ -62,12 +66,14 @@ export function createAuth(deps: AuthDeps): Auth {
   const { db, clock } = deps;
   const limiter = (spec: AuthOptions['rates']['read']) =>
     new TokenBucketLimiter(spec, clock, options.rateKeysMax);
+  const projects = new ProjectStore(db);
   const stores = {
     users: new UserStore(db),
-    projects: new ProjectStore(db),
+    projects,
     keys: new ApiKeyStore(db),
     aliases: new AliasStore(db),
     sessions: new SessionStore(db, options.refreshTtlMs),
+    invitations: new InvitationStore(db, projects),
   };
   const signingKeys = new SigningKeyRing(db, clock, {
     rotateAfterMs: options.signingKeyRotateMs,
@@ -100,16 +106,26 @@ export function createAuth(deps: AuthDeps): Auth {
     if (token === null) throw unauthorized('sign in: send Authorization: Bearer <access token>');
     return accounts.verifyAccess(token);
   };
+  // One bucket per caller for invitations and role changes: each is about someone's address.
+  const memberAddPerUser = limiter(options.rates.memberAdd);
   return {
     options,
     accounts,
     projects: new ProjectService({
       ...stores,
       clock,
-      memberAddPerUser: limiter(options.rates.memberAdd),
+      memberAddPerUser,
       projectCreatePerUser: limiter(options.rates.projectCreate),
       bounds: options.bounds,
       tenantHoldsEvents: deps.tenantHoldsEvents,
+    }),
+    invitations: new InvitationService({
+      invitations: stores.invitations,
+      projects,
+      clock,
+      memberAddPerUser,
+      bounds: options.bounds,
+      invitationTtlMs: options.invitationTtlMs,
     }),
     tenancy,
     stores,

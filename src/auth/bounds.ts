@@ -1,8 +1,8 @@
-// The named bounds on what one person can make: projects a user owns, and each project's
-// active keys, aliases and members. Every per-project share (write and read rates, SQL
-// processes, live sockets, concurrent reads) is multiplied by the projects one person holds,
-// and each row lives in SQLite for good, so none of them is unlimited. The stores check a
-// bound in the same transaction as the insert, so two concurrent creations cannot both pass it.
+// The named bounds on what one person can make: projects a user owns, and each project's active
+// keys, aliases, members and pending invitations. Every per-project share (write and read rates,
+// SQL processes, live sockets, concurrent reads) is multiplied by the projects one person holds,
+// and each row lives in SQLite for good, so none of them is unlimited. The stores check a bound in
+// the same transaction as the insert, so two concurrent creations cannot both pass it.
 
 import { AppError } from '../core/index.ts';
 
@@ -15,6 +15,8 @@ export interface ProjectBounds {
   aliasesPerProjectMax: number;
   /** Members of one project, owners and viewers together. */
   membersPerProjectMax: number;
+  /** Pending (not expired) invitations of one project. */
+  invitationsPerProjectMax: number;
 }
 
 /** The setting an operator raises for each bound: the error names it. */
@@ -23,6 +25,7 @@ export const BOUND_SETTINGS: Record<keyof ProjectBounds, string> = {
   keysPerProjectMax: 'KEYS_PER_PROJECT_MAX',
   aliasesPerProjectMax: 'ALIASES_PER_PROJECT_MAX',
   membersPerProjectMax: 'MEMBERS_PER_PROJECT_MAX',
+  invitationsPerProjectMax: 'INVITATIONS_PER_PROJECT_MAX',
 };
 
 const WHAT: Record<keyof ProjectBounds, (max: number) => string> = {
@@ -30,6 +33,7 @@ const WHAT: Record<keyof ProjectBounds, (max: number) => string> = {
   keysPerProjectMax: (max) => `a project may have at most ${max} active API keys`,
   aliasesPerProjectMax: (max) => `a project may have at most ${max} aliases`,
   membersPerProjectMax: (max) => `a project may have at most ${max} members`,
+  invitationsPerProjectMax: (max) => `a project may have at most ${max} pending invitations`,
 };
 
 /** 409 `limit_reached` naming the bound, its value and its setting; `then`: what frees room. */

@@ -1,6 +1,6 @@
-// Public surface of auth: modes, accounts and sessions (JWT + rotating refresh tokens),
-// projects with members, API keys and aliases, rate limits, the required-mode tenant resolver
-// and the first-start bootstrap. Imports only core (and SQLite through its connection).
+// Public surface of auth: modes, accounts and sessions (JWT + rotating refresh tokens), projects
+// with members and invitations, API keys and aliases, rate limits, the required-mode tenant
+// resolver and the first-start bootstrap. Imports only core (and SQLite through its connection).
 export { AccountService, type Principal, type TokenPair, unauthorized } from './accounts.ts';
 export { ALIAS_KINDS, type Alias, type AliasKind } from './aliases.ts';
 export { type ApiKey, KEY_KINDS, type KeyKind } from './api-keys.ts';
@@ -18,6 +18,8 @@ export {
 } from './bootstrap.ts';
 export { BOUND_SETTINGS, type ProjectBounds } from './bounds.ts';
 export { readCredentialOf } from './credentials.ts';
+export { InvitationService } from './invitation-service.ts';
+export type { Invitation } from './invitations.ts';
 export { type AccessClaims, type JwtCheck, signAccessToken, verifyAccessToken } from './jwt.ts';
 export {
   AUTH_MODES,
@@ -38,6 +40,7 @@ export { defaultPasswordCost, type PasswordCost } from './passwords.ts';
 export {
   presentAddedMember,
   presentAlias,
+  presentInvitation,
   presentKey,
   presentMember,
   presentProject,

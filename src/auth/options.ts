@@ -33,8 +33,8 @@ export interface AuthRates {
   /** Accounts registered per client IP (each costs a password hash; admins are exempt). */
   registerIp: RateSpec;
   /**
-   * Members added (or re-roled) by email per signed-in user: each answer tells whether an
-   * account has that email. Optional here (the default applies when absent).
+   * Invitations made and member roles changed by email, per signed-in user: each is a message
+   * to (or about) someone else's address. Optional here (the default applies when absent).
    */
   memberAdd?: RateSpec;
   /**
@@ -61,11 +61,16 @@ export interface AuthOptions {
   refreshTtlMs: number;
   /** A new JWT signing secret is made when the current one is this old. */
   signingKeyRotateMs: number;
+  /** How long an invitation to a project can be accepted. */
+  invitationTtlMs: number;
   /** When false, only an admin can create accounts (POST /api/v1/auth/register with a JWT). */
   registrationOpen: boolean;
   passwordCost: PasswordCost;
   rates: AuthRates;
-  /** Projects per user, keys, aliases and members per project (defaults for those not given). */
+  /**
+   * Projects per user; keys, aliases, members and pending invitations per project (defaults
+   * for those not given).
+   */
   bounds: Partial<ProjectBounds>;
   /** Buckets each rate limiter keeps in memory before dropping the least recently used. */
   rateKeysMax: number;
@@ -81,6 +86,9 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
   accessTtlMs: 15 * MINUTE_MS,
   refreshTtlMs: 30 * DAY_MS,
   signingKeyRotateMs: 30 * DAY_MS,
+  // A week, as PostHog's invites: long enough to be seen, short enough that a forgotten one
+  // does not wait for whoever registers the address a year later.
+  invitationTtlMs: 7 * DAY_MS,
   registrationOpen: true,
   passwordCost: defaultPasswordCost,
   rates: {
@@ -104,6 +112,7 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
     keysPerProjectMax: 100,
     aliasesPerProjectMax: 100,
     membersPerProjectMax: 1000,
+    invitationsPerProjectMax: 100,
   },
   rateKeysMax: 100_000,
 };

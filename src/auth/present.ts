@@ -1,9 +1,10 @@
-// The JSON shapes of users, projects, members, keys and aliases in responses: snake_case
-// fields, times in UTC ISO 8601. Secrets never pass through here; a new key's secret is added
-// by the one route that shows it once.
+// The JSON shapes of users, projects, members, invitations, keys and aliases in responses:
+// snake_case fields, times in UTC ISO 8601. Secrets never pass through here; a new key's secret is
+// added by the one route that shows it once.
 
 import type { Alias } from './aliases.ts';
 import type { ApiKey } from './api-keys.ts';
+import type { Invitation } from './invitations.ts';
 import type { Member, Project, Role } from './projects.ts';
 import type { User } from './users.ts';
 
@@ -72,5 +73,18 @@ export function presentAlias(alias: Alias) {
     kind: alias.kind,
     project_id: alias.projectId,
     created_at: iso(alias.createdAt),
+  };
+}
+
+/** An invitation without its token (the one route that makes it adds the token once). */
+export function presentInvitation(invitation: Invitation) {
+  return {
+    id: invitation.id,
+    project_id: invitation.projectId,
+    email: invitation.email,
+    role: invitation.role,
+    invited_by: invitation.invitedBy,
+    created_at: iso(invitation.createdAt),
+    expires_at: iso(invitation.expiresAt),
   };
 }

@@ -1,9 +1,10 @@
 // Who may do what to a project: any signed-in user creates projects (and owns them), within
 // the named bounds (bounds.ts) and a rate per user, except over a tenant id that already holds
 // events (only an admin may claim those, as a project id or as an alias); members see a
-// project, its members, key prefixes and aliases; only owners change members, keys and
-// aliases, and delete the project (as an admin may). A project the caller is not a member of
-// is answered as absent (404), except to an admin.
+// project, its members, key prefixes and aliases; only owners change members' roles, keys and
+// aliases, and delete the project (as an admin may). People join by invitation only
+// (invitation-service.ts). A project the caller is not a member of is answered as absent
+// (404), except to an admin.
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
@@ -12,7 +13,7 @@ import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './alia
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
 import type { ProjectBounds } from './bounds.ts';
 import { type Member, type Project, type ProjectStore, ROLES, type Role } from './projects.ts';
-import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import { type TokenBucketLimiter, takeOrRefuse } from './rate-limit.ts';
 import type { TenantHoldsEvents } from './stored-events.ts';
 import type { UserStore } from './users.ts';
 import {
@@ -20,8 +21,8 @@ import {
   checkName,
   checkOrigins,
   checkTenantId,
+  oneOf,
   requireObject,
-  requireString,
 } from './validate.ts';
 
 export interface ProjectDeps {
@@ -30,7 +31,7 @@ export interface ProjectDeps {
   aliases: AliasStore;
   users: UserStore;
   clock: Clock;
-  /** Member additions per caller: each answer tells whether an email has an account. */
+  /** Invitations and role changes by email per caller (shared with InvitationService). */
   memberAddPerUser: TokenBucketLimiter;
   /** Projects created per caller (admins exempt): each is a tenant with its own shares. */
   projectCreatePerUser: TokenBucketLimiter;
@@ -93,13 +94,7 @@ export class ProjectService {
 
   /** One token of the caller's project-creation bucket; 429 when it is empty. */
   private takeProjectCreate(principal: Principal): void {
-    const decision = this.deps.projectCreatePerUser.take(principal.user.id);
-    if (!decision.allowed) {
-      throw new AppError('rate_limited', 'too many projects created; retry later', {
-        retryAfterMs: decision.retryAfterMs,
-        headers: rateLimitHeaders(decision),
-      });
-    }
+    takeOrRefuse(this.deps.projectCreatePerUser, principal.user.id, 'projects created');
   }
 
   /** Whether the tenant `id` holds stored events (the probe may answer synchronously). */
@@ -147,25 +142,26 @@ export class ProjectService {
   }
 
   /**
-   * Adds a registered user by email, or changes their role. Rate-limited per caller: a 404
-   * says no account has the email, so each call is also a question about who has signed up.
+   * Changes a member's role, the member found by email (owners). An address that is no
+   * member's is 404 pointing to invitations, the same whether or not an account has it:
+   * people join a project only by accepting an invitation. Limited per caller, together with
+   * invitations.
    */
   setMember(principal: Principal, id: string, body: unknown): Member {
     this.require(principal, id, 'owner');
     const fields = requireObject(body);
     const email = checkEmail(fields.email, ['body', 'email']);
     const role = oneOf(fields.role ?? 'viewer', ROLES, ['body', 'role']);
-    const decision = this.deps.memberAddPerUser.take(principal.user.id);
-    if (!decision.allowed) {
-      throw new AppError('rate_limited', 'too many members added; retry later', {
-        retryAfterMs: decision.retryAfterMs,
-        headers: rateLimitHeaders(decision),
-      });
+    takeOrRefuse(this.deps.memberAddPerUser, principal.user.id, 'invitations and role changes');
+    const userId = this.deps.users.withHashByEmail(email)?.user.id ?? null;
+    if (userId === null || !this.deps.projects.changeRole(id, userId, role, this.deps.bounds)) {
+      throw new AppError(
+        'not_found',
+        `${email} is not a member of ${id}; invite them with ` +
+          `POST /api/v1/projects/${id}/invitations (they join when they accept)`,
+      );
     }
-    const found = this.deps.users.withHashByEmail(email);
-    if (found === null) throw new AppError('not_found', `no user with email ${email}`);
-    this.deps.projects.setMember(id, found.user.id, role, this.deps.clock.now(), this.deps.bounds);
-    return this.deps.projects.members(id).find((m) => m.userId === found.user.id) as Member;
+    return this.deps.projects.members(id).find((m) => m.userId === userId) as Member;
   }
 
   /** Owners remove anyone; a member may remove themself. */
@@ -238,12 +234,7 @@ export class ProjectService {
 
   /** The caller's role in `id` if it is at least `min`; 404 for non-members, 403 for viewers. */
   private require(principal: Principal, id: string, min: Role): Role {
-    const role = this.deps.projects.roleOf(id, principal.user.id);
-    if (role === null) throw new AppError('not_found', `no project ${id}`);
-    if (min === 'owner' && role !== 'owner') {
-      throw new AppError('forbidden', `only an owner of ${id} may do this`);
-    }
-    return role;
+    return requireRole(this.deps.projects, principal, id, min);
   }
 
   /** A slug of `name` no project or alias has; `suffixed`: never the bare slug. */
@@ -264,14 +255,19 @@ export class ProjectService {
   }
 }
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], loc: string[]): T {
-  const text = requireString(value, loc);
-  if (!(allowed as readonly string[]).includes(text)) {
-    throw AppError.validation([
-      { loc, msg: `${loc.at(-1)} must be one of ${allowed.join(', ')}`, type: 'enum' },
-    ]);
+/** The caller's role in `id` if it is at least `min`; 404 for non-members, 403 for viewers. */
+export function requireRole(
+  projects: ProjectStore,
+  principal: Principal,
+  id: string,
+  min: Role,
+): Role {
+  const role = projects.roleOf(id, principal.user.id);
+  if (role === null) throw new AppError('not_found', `no project ${id}`);
+  if (min === 'owner' && role !== 'owner') {
+    throw new AppError('forbidden', `only an owner of ${id} may do this`);
   }
-  return text as T;
+  return role;
 }
 
 function tenantHoldsEvents(id: string, as: 'project' | 'alias'): AppError {

@@ -146,8 +146,30 @@ export class ProjectStore {
   }
 
   /**
-   * Deletes a project with its members, keys and aliases (ON DELETE CASCADE), and runs
-   * `alongside` in the same transaction; false (nothing changed) when there is no such project.
+   * Changes the role of an existing member; false, writing nothing, when `userId` is not a
+   * member. The last owner cannot step down; a new owner must fit the projects they may own.
+   */
+  changeRole(
+    projectId: string,
+    userId: string,
+    role: Role,
+    bounds: Pick<ProjectBounds, 'projectsPerUserMax' | 'membersPerProjectMax'>,
+  ): boolean {
+    return this.db.transaction(() => {
+      if (this.roleOf(projectId, userId) === null) return false;
+      this.requireRoom(projectId, userId, role, bounds);
+      if (role !== 'owner') this.requireAnotherOwner(projectId, userId);
+      this.db
+        .query('UPDATE project_members SET role = ? WHERE project_id = ? AND user_id = ?')
+        .run(role, projectId, userId);
+      return true;
+    })();
+  }
+
+  /**
+   * Deletes a project with its members, keys, aliases and invitations (ON DELETE CASCADE), and
+   * runs `alongside` in the same transaction; false (nothing changed) when there is no such
+   * project.
    */
   remove(id: string, alongside: () => void): boolean {
     return this.db.transaction(() => {

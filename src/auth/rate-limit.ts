@@ -2,7 +2,7 @@
 // key has its own bucket, so one tenant at its limit never slows another. Memory is bounded:
 // past `keysMax` buckets the least recently used one is dropped (it is idle, hence nearly full).
 
-import { assert, type Clock } from '../core/index.ts';
+import { AppError, assert, type Clock } from '../core/index.ts';
 
 export interface RateSpec {
   /** Sustained requests per second. */
@@ -91,4 +91,14 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
     'x-ratelimit-remaining': String(decision.remaining),
     'x-ratelimit-reset': String(Math.ceil(decision.resetMs / 1000)),
   };
+}
+
+/** Takes one token of `key`'s bucket; when it is empty, 429 "too many <what>; retry later". */
+export function takeOrRefuse(limiter: TokenBucketLimiter, key: string, what: string): void {
+  const decision = limiter.take(key);
+  if (decision.allowed) return;
+  throw new AppError('rate_limited', `too many ${what}; retry later`, {
+    retryAfterMs: decision.retryAfterMs,
+    headers: rateLimitHeaders(decision),
+  });
 }

@@ -1,16 +1,16 @@
-// Opaque secrets: API keys (`wk_…`, `rk_…`) and refresh tokens (`rt_…`). Each is a public
-// lookup id followed by 256 random bits; only the SHA-256 of the whole token is stored, and a
-// presented token is checked against it in constant time.
+// Opaque secrets: API keys (`wk_…`, `rk_…`), refresh tokens (`rt_…`) and invitations
+// (`iv_…`). Each is a public lookup id followed by 256 random bits; only the SHA-256 of the
+// whole token is stored, and a presented token is checked against it in constant time.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type SecretKind = 'wk' | 'rk' | 'rt';
+export type SecretKind = 'wk' | 'rk' | 'rt' | 'iv';
 
 const LOOKUP_BYTES = 9; // 12 base64url characters
 const SECRET_BYTES = 32; // 43 base64url characters
 const LOOKUP_CHARS = 12;
 const SECRET_CHARS = 43;
-const SHAPE = /^(wk|rk|rt)_[A-Za-z0-9_-]{55}$/;
+const SHAPE = /^(wk|rk|rt|iv)_[A-Za-z0-9_-]{55}$/;
 
 export interface NewSecret {
   /** The whole token, shown once to its owner. */

@@ -136,3 +136,14 @@ export function requireObject(value: unknown): Record<string, unknown> {
   }
   return value as Record<string, unknown>;
 }
+
+/** A string that is one of `allowed`; a 422 naming them otherwise. */
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], loc: string[]): T {
+  const text = requireString(value, loc);
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw AppError.validation([
+      { loc, msg: `${loc.at(-1)} must be one of ${allowed.join(', ')}`, type: 'enum' },
+    ]);
+  }
+  return text as T;
+}

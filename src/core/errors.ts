@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'gone'
   | 'method_not_allowed'
   | 'conflict'
   | 'limit_reached'
@@ -39,6 +40,8 @@ const statusByCode: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  // Existed, and will not come back (an expired invitation): RFC 9110 §15.5.11.
+  gone: 410,
   method_not_allowed: 405,
   conflict: 409,
   // A named bound (projects a user owns, keys of a project, …) is full: the state conflicts

@@ -14,6 +14,7 @@ import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { invitationRoutes } from './routes/invitations.ts';
 import { liveRoutes } from './routes/live.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { OPENAPI_PATH, openapiUiRoutes, swaggerUiOptions } from './routes/openapi-ui.ts';
@@ -52,7 +53,10 @@ export function createApp(deps: AppDeps) {
             { name: 'events', description: 'Ingest and read events' },
             { name: 'auth', description: 'Register, log in, rotate and revoke tokens' },
             { name: 'users', description: 'The current user' },
-            { name: 'projects', description: 'Projects (tenants), members, keys and aliases' },
+            {
+              name: 'projects',
+              description: 'Projects (tenants), members and invitations, keys and aliases',
+            },
             { name: 'metrics', description: 'Metric data points' },
             { name: 'live', description: 'Live counters over WebSocket, and the dashboard' },
             { name: 'reads', description: 'Stats, time series, lists and SQL' },
@@ -222,7 +226,8 @@ function accountRoutes(deps: AppDeps) {
   return new Elysia({ name: 'accounts' })
     .use(authRoutes({ auth, trustProxy: deps.options.trustProxy }))
     .use(userRoutes({ auth, trustProxy: deps.options.trustProxy }))
-    .use(projectRoutes({ auth, engine: deps.engine, live: deps.live, log: deps.log }));
+    .use(projectRoutes({ auth, engine: deps.engine, live: deps.live, log: deps.log }))
+    .use(invitationRoutes(auth));
 }
 
 export type App = ReturnType<typeof createApp>;

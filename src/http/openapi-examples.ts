@@ -323,3 +323,21 @@ export const aliasExample = {
   project_id: 'acme-web',
   created_at: CREATED_AT,
 };
+
+export const invitationExample = {
+  id: 'iv_c1FaIE6x46o_',
+  project_id: 'acme-web',
+  email: 'grace@example.com',
+  role: 'viewer',
+  invited_by: ADA_ID,
+  created_at: CREATED_AT,
+  expires_at: '2026-12-02T12:00:00.000Z',
+};
+
+export const newInvitationExample = {
+  ...invitationExample,
+  token: 'iv_c1FaIE6x46o_C4ENNoaO5hGPu_qw4jiSE9YlfFOF31Zi-eo0Io69NpU',
+};
+
+/** Grace's answer to accepting the invitation: the project, with her role in it. */
+export const invitationAcceptedExample = { ...projectExample, role: 'viewer' };

@@ -1,12 +1,15 @@
 // The named bounds on what one person can make (PROJECTS_PER_USER_MAX, KEYS_PER_PROJECT_MAX,
-// ALIASES_PER_PROJECT_MAX, MEMBERS_PER_PROJECT_MAX) and the per-user rate of project creation:
-// over a bound is a 409 naming it and writes nothing; freeing room makes room.
+// ALIASES_PER_PROJECT_MAX, MEMBERS_PER_PROJECT_MAX, INVITATIONS_PER_PROJECT_MAX) and the
+// per-user rate of project creation: over a bound is a 409 naming it and writes nothing;
+// freeing room makes room.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { type AuthOptions, defaultAuthOptions } from '../../src/auth/index.ts';
 import {
   type AuthApp,
   adminToken,
+  invite,
+  join,
   json,
   makeAuthApp,
   makeKey,
@@ -22,6 +25,7 @@ const bounds = {
   keysPerProjectMax: 2,
   aliasesPerProjectMax: 2,
   membersPerProjectMax: 2,
+  invitationsPerProjectMax: 2,
 };
 /** Small bounds, and a project-creation rate that never gets in the way of them. */
 const bounded: Partial<AuthOptions> = {
@@ -94,18 +98,24 @@ describe('projects a user owns (PROJECTS_PER_USER_MAX)', () => {
     await makeProject(t, bo, 'bo-1');
     await makeProject(t, bo, 'bo-2');
     await makeProject(t, ada, 'shared');
-    const add = (role: string) =>
-      t.call('POST', '/api/v1/projects/shared/members', {
-        token: ada,
-        body: { email: 'bo@example.com', role },
-      });
-    expect((await add('viewer')).status).toBe(201);
-    const promoted = await add('owner');
+    await makeProject(t, ada, 'other');
+    const invitee = { email: 'bo@example.com', token: bo };
+    expect((await join(t, ada, 'shared', invitee, 'viewer')).status).toBe(200);
+    const promoted = await t.call('POST', '/api/v1/projects/shared/members', {
+      token: ada,
+      body: { email: 'bo@example.com', role: 'owner' },
+    });
     expect(promoted.status).toBe(409);
     expect(String((await json(promoted)).detail)).toContain(
       'a user may own at most 2 projects (PROJECTS_PER_USER_MAX)',
     );
     expect(t.auth.stores.projects.roleOf('shared', userIdOf(bo))).toBe('viewer');
+    // Accepting an invitation as an owner counts too: refused, and the invitation stays.
+    const asOwner = await join(t, ada, 'other', invitee, 'owner');
+    expect(asOwner.status).toBe(409);
+    expect(String((await json(asOwner)).detail)).toContain('(PROJECTS_PER_USER_MAX)');
+    expect(t.auth.stores.projects.roleOf('other', userIdOf(bo))).toBeNull();
+    expect(t.auth.stores.invitations.pending('other', t.clock.now()).length).toBe(1);
   });
 });
 
@@ -187,13 +197,17 @@ describe('keys, aliases and members of a project', () => {
   test('members: at the bound 409 and nothing written; a new role is no new member', async () => {
     t = await makeAuthApp({ auth: bounded });
     const ada = (await signUp(t, 'ada@example.com')).access_token;
-    await signUp(t, 'bo@example.com');
-    await signUp(t, 'cy@example.com');
+    const bo = { email: 'bo@example.com', token: (await signUp(t, 'bo@example.com')).access_token };
+    const cy = { email: 'cy@example.com', token: (await signUp(t, 'cy@example.com')).access_token };
     await makeProject(t, ada, 'acme');
-    const add = (email: string, role = 'viewer') =>
-      t.call('POST', '/api/v1/projects/acme/members', { token: ada, body: { email, role } });
-    expect((await add('bo@example.com')).status).toBe(201);
-    const over = await add('cy@example.com');
+    expect((await join(t, ada, 'acme', bo)).status).toBe(200);
+    const cyInvitation = await invite(t, ada, 'acme', cy.email);
+    const accept = () =>
+      t.call('POST', '/api/v1/invitations/accept', {
+        token: cy.token,
+        body: { token: cyInvitation },
+      });
+    const over = await accept();
     expect(over.status).toBe(409);
     expect(await json(over)).toEqual({
       detail:
@@ -204,8 +218,62 @@ describe('keys, aliases and members of a project', () => {
       'ada@example.com',
       'bo@example.com',
     ]);
+    // The refused accept consumed nothing: once there is room, the same invitation works.
+    const boId = userIdOf(bo.token);
+    const left = await t.call('DELETE', `/api/v1/projects/acme/members/${boId}`, {
+      token: bo.token,
+    });
+    expect(left.status).toBe(204);
+    expect((await accept()).status).toBe(200);
+    expect((await join(t, ada, 'acme', bo)).status).toBe(409);
+    expect(t.auth.stores.projects.members('acme').map((m) => m.email)).toEqual([
+      'ada@example.com',
+      'cy@example.com',
+    ]);
     // Changing an existing member's role adds no one.
-    expect((await add('bo@example.com', 'owner')).status).toBe(201);
+    const role = await t.call('POST', '/api/v1/projects/acme/members', {
+      token: ada,
+      body: { email: 'cy@example.com', role: 'owner' },
+    });
+    expect(role.status).toBe(201);
+  });
+
+  test('invitations: at the bound 409; re-inviting, revoking and expiry make room', async () => {
+    t = await makeAuthApp({ auth: { ...bounded, invitationTtlMs: 60_000 } });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    const send = (email: string) =>
+      t.call('POST', '/api/v1/projects/acme/invitations', { token: ada, body: { email } });
+    await invite(t, ada, 'acme', 'bo@example.com');
+    await invite(t, ada, 'acme', 'cy@example.com');
+    const over = await send('di@example.com');
+    expect(over.status).toBe(409);
+    expect(await json(over)).toEqual({
+      detail:
+        'a project may have at most 2 pending invitations (INVITATIONS_PER_PROJECT_MAX); ' +
+        'revoke one to make room',
+      code: 'limit_reached',
+    });
+    const emails = () =>
+      t.auth.stores.invitations.pending('acme', t.clock.now()).map((i) => i.email);
+    expect(emails()).toEqual(['bo@example.com', 'cy@example.com']);
+    // Inviting a pending address again replaces its invitation: no room needed.
+    expect((await send('bo@example.com')).status).toBe(201);
+    const cy = t.auth.stores.invitations
+      .pending('acme', t.clock.now())
+      .find((i) => i.email === 'cy@example.com');
+    const revoked = await t.call('DELETE', `/api/v1/projects/acme/invitations/${cy?.id}`, {
+      token: ada,
+    });
+    expect(revoked.status).toBe(204);
+    expect((await send('di@example.com')).status).toBe(201);
+    expect((await send('ed@example.com')).status).toBe(409);
+    // Expired invitations are no longer pending, and make room (they are deleted then).
+    t.clock.advance(60_000);
+    expect(emails()).toEqual([]);
+    expect((await send('ed@example.com')).status).toBe(201);
+    const rows = t.auth.stores.invitations.pending('acme', t.clock.now());
+    expect(rows.map((i) => i.email)).toEqual(['ed@example.com']);
   });
 });
 

@@ -183,3 +183,38 @@ export async function makeKey(
   if (res.status !== 201) throw new Error(`key for ${project}: ${res.status} ${await res.text()}`);
   return (await res.json()) as { key: string; id: string };
 }
+
+/**
+ * Invites `email` to `project` as `role`, by the owner holding `ownerToken`; returns the
+ * invitation's token (shown once).
+ */
+export async function invite(
+  t: AuthApp,
+  ownerToken: string,
+  project: string,
+  email: string,
+  role = 'viewer',
+): Promise<string> {
+  const res = await t.call('POST', `/api/v1/projects/${project}/invitations`, {
+    token: ownerToken,
+    body: { email, role },
+  });
+  if (res.status !== 201) throw new Error(`invite ${email}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/**
+ * Makes the holder of `inviteeToken` (whose account email is `email`) a member of `project`
+ * the way anyone joins one: invited by an owner, then accepting. Returns the accept's answer
+ * (200 with the project, or the refusal, e.g. a bound's 409).
+ */
+export async function join(
+  t: AuthApp,
+  ownerToken: string,
+  project: string,
+  invitee: { email: string; token: string },
+  role = 'viewer',
+): Promise<Response> {
+  const token = await invite(t, ownerToken, project, invitee.email, role);
+  return t.call('POST', '/api/v1/invitations/accept', { token: invitee.token, body: { token } });
+}

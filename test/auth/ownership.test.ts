@@ -1,18 +1,22 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
-import { type AuthApp, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
+import { type AuthApp, join, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
 
-const addMember = (token: string, project: string, email: string, role = 'viewer') =>
+/** Changes a member's role (the member route no longer adds anyone). */
+const setRole = (token: string, project: string, email: string, role = 'viewer') =>
   t.call('POST', `/api/v1/projects/${project}/members`, { token, body: { email, role } });
 
 describe('deleting the only owner of a project', () => {
   test('is refused, naming the projects, until another member is an owner', async () => {
     t = await makeAuthApp();
     const ada = await signUp(t, 'ada@example.com');
-    await signUp(t, 'bob@example.com');
+    const bob = {
+      email: 'bob@example.com',
+      token: (await signUp(t, 'bob@example.com')).access_token,
+    };
     await makeProject(t, ada.access_token, 'acme');
     await makeProject(t, ada.access_token, 'globex');
     const key = await makeKey(t, ada.access_token, 'acme', 'write');
@@ -25,31 +29,29 @@ describe('deleting the only owner of a project', () => {
       code: 'conflict',
     });
     expect((await t.call('GET', '/api/v1/users/me', { token: ada.access_token })).status).toBe(200);
-    await addMember(ada.access_token, 'acme', 'bob@example.com', 'owner');
-    await addMember(ada.access_token, 'globex', 'bob@example.com', 'viewer');
+    expect((await join(t, ada.access_token, 'acme', bob, 'owner')).status).toBe(200);
+    expect((await join(t, ada.access_token, 'globex', bob, 'viewer')).status).toBe(200);
     const still = await json(
       await t.call('DELETE', '/api/v1/users/me', { token: ada.access_token }),
     );
     expect(still.detail).toStartWith('you are the only owner of globex;');
-    await addMember(ada.access_token, 'globex', 'bob@example.com', 'owner');
+    expect((await setRole(ada.access_token, 'globex', 'bob@example.com', 'owner')).status).toBe(
+      201,
+    );
     const gone = await t.call('DELETE', '/api/v1/users/me', { token: ada.access_token });
     expect(gone.status).toBe(204);
     // The remaining owner can still revoke the project's keys.
-    const bob = await t.call('POST', '/api/v1/auth/login', {
-      body: { email: 'bob@example.com', password: 'correct horse 1' },
-    });
-    const bobToken = ((await json(bob)) as { access_token: string }).access_token;
     const revoke = await t.call('DELETE', `/api/v1/projects/acme/keys/${key.id}`, {
-      token: bobToken,
+      token: bob.token,
     });
     expect(revoke.status).toBe(204);
   });
 });
 
-describe('adding members by email', () => {
-  test('is limited per caller and never echoes the display name', async () => {
+describe('changing roles and inviting by email', () => {
+  test('are limited per caller together, and never echo the display name', async () => {
     t = await makeAuthApp({
-      auth: { rates: { ...defaultAuthOptions.rates, memberAdd: { perSecond: 1 / 60, burst: 2 } } },
+      auth: { rates: { ...defaultAuthOptions.rates, memberAdd: { perSecond: 1 / 60, burst: 3 } } },
     });
     const victim = await signUp(t, 'victim@example.com');
     await t.call('PUT', '/api/v1/users/me', {
@@ -58,21 +60,33 @@ describe('adding members by email', () => {
     });
     const att = await signUp(t, 'att@example.com');
     await makeProject(t, att.access_token, 'probe');
-    const added = await addMember(att.access_token, 'probe', 'victim@example.com');
-    expect(added.status).toBe(201);
-    const body = await json(added);
+    const invitee = { email: 'victim@example.com', token: victim.access_token };
+    expect((await join(t, att.access_token, 'probe', invitee)).status).toBe(200); // 1
+    const changed = await setRole(att.access_token, 'probe', 'victim@example.com', 'viewer'); // 2
+    expect(changed.status).toBe(201);
+    const body = await json(changed);
     expect(Object.keys(body).sort()).toEqual(['created_at', 'email', 'role', 'user_id']);
     expect(JSON.stringify(body)).not.toContain('Victor');
-    expect((await addMember(att.access_token, 'probe', 'guess1@example.com')).status).toBe(404);
-    const limited = await addMember(att.access_token, 'probe', 'guess2@example.com');
+    expect((await setRole(att.access_token, 'probe', 'guess1@example.com')).status).toBe(404); // 3
+    const limited = await setRole(att.access_token, 'probe', 'guess2@example.com');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('60');
-    expect(await json(limited)).toMatchObject({ code: 'rate_limited' });
+    expect(await json(limited)).toEqual({
+      detail: 'too many invitations and role changes; retry later',
+      code: 'rate_limited',
+    });
+    const invite = (token: string, project: string) =>
+      t.call('POST', `/api/v1/projects/${project}/invitations`, {
+        token,
+        body: { email: 'guess2@example.com' },
+      });
+    expect((await invite(att.access_token, 'probe')).status).toBe(429);
     // Another caller has a bucket of its own.
     const other = await signUp(t, 'other@example.com');
     await makeProject(t, other.access_token, 'other');
-    expect((await addMember(other.access_token, 'other', 'guess2@example.com')).status).toBe(404);
+    expect((await setRole(other.access_token, 'other', 'guess2@example.com')).status).toBe(404);
+    expect((await invite(other.access_token, 'other')).status).toBe(201);
     t.clock.advance(60_000);
-    expect((await addMember(att.access_token, 'probe', 'guess2@example.com')).status).toBe(404);
+    expect((await invite(att.access_token, 'probe')).status).toBe(201);
   });
 });

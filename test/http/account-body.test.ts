@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
 import { requestLimits } from '../../src/core/index.ts';
-import { type AuthApp, json, makeAuthApp, signUp } from '../auth/harness.ts';
+import { type AuthApp, join, json, makeAuthApp, signUp } from '../auth/harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -18,31 +18,52 @@ interface BodyRoute {
   method: string;
   path: string;
   body: Record<string, unknown>;
+  /** The refusal of a body that was read but names nothing (a token that is no token). */
+  unknownStatus?: number;
 }
 
-/** Every account route with a body; `p1` is a project of the caller, `bob` a registered user. */
+/** Every account route with a body; `p1` is a project of the caller, `bob` a member of it. */
 const BODY_ROUTES: BodyRoute[] = [
   { method: 'POST', path: '/api/v1/auth/register', body: { email: 'x@b.co', password: PASSWORD } },
   { method: 'POST', path: '/api/v1/auth/login', body: { email: 'ada@b.co', password: PASSWORD } },
-  { method: 'POST', path: '/api/v1/auth/refresh', body: { refresh_token: 'rt_x' } },
-  { method: 'POST', path: '/api/v1/auth/logout', body: { refresh_token: 'rt_x' } },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/refresh',
+    body: { refresh_token: 'rt_x' },
+    unknownStatus: 401,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/logout',
+    body: { refresh_token: 'rt_x' },
+    unknownStatus: 401,
+  },
   { method: 'PUT', path: '/api/v1/users/me', body: { name: 'Ada' } },
   { method: 'POST', path: '/api/v1/projects', body: { name: 'Acme' } },
   { method: 'POST', path: '/api/v1/projects/p1/members', body: { email: 'bob@b.co' } },
+  { method: 'POST', path: '/api/v1/projects/p1/invitations', body: { email: 'cy@b.co' } },
+  {
+    method: 'POST',
+    path: '/api/v1/invitations/accept',
+    body: { token: 'iv_x' },
+    unknownStatus: 404,
+  },
   { method: 'POST', path: '/api/v1/projects/p1/keys', body: { kind: 'write' } },
   { method: 'POST', path: '/api/v1/projects/p1/aliases', body: { alias: 'site-1' } },
 ];
 
-/** An app with Ada (who owns project p1) and Bob; Ada's access token. */
+/** An app with Ada (who owns project p1) and Bob (a member of it); Ada's access token. */
 async function withAccounts(): Promise<string> {
   t = await makeAuthApp();
   const ada = await signUp(t, 'ada@b.co', PASSWORD);
-  await signUp(t, 'bob@b.co', PASSWORD);
+  const bob = await signUp(t, 'bob@b.co', PASSWORD);
   const made = await t.call('POST', '/api/v1/projects', {
     token: ada.access_token,
     body: { id: 'p1', name: 'p1' },
   });
   expect(made.status).toBe(201);
+  const invitee = { email: 'bob@b.co', token: bob.access_token };
+  expect((await join(t, ada.access_token, 'p1', invitee)).status).toBe(200);
   return ada.access_token;
 }
 
@@ -56,8 +77,8 @@ describe('media types and encodings', () => {
         text: JSON.stringify(route.body),
         headers: { 'content-type': 'Application/JSON; charset=UTF-8' },
       });
-      // The refresh token is not one: past the body, the route refuses it as unknown.
-      if (res.status >= 400 && res.status !== 401) {
+      // The refresh and invitation tokens are none: past the body, refused as unknown.
+      if (res.status >= 400 && res.status !== route.unknownStatus) {
         problems.push(`${route.method} ${route.path}: ${res.status} ${await res.text()}`);
       }
     }

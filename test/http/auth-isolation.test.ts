@@ -3,6 +3,7 @@ import { defaultAuthOptions } from '../../src/auth/index.ts';
 import {
   type AuthApp,
   type AuthAppOptions,
+  join,
   json,
   makeAuthApp,
   makeKey,
@@ -292,10 +293,8 @@ describe('revocation is immediate', () => {
   });
 
   test('a member removed from a project loses read access at once', async () => {
-    await t.call('POST', '/api/v1/projects/acme/members', {
-      token: w.ada.access_token,
-      body: { email: 'bob@example.com', role: 'viewer' },
-    });
+    const invitee = { email: 'bob@example.com', token: w.bob.access_token };
+    expect((await join(t, w.ada.access_token, 'acme', invitee)).status).toBe(200);
     const path = '/api/v1/stats?tenant_id=acme';
     expect((await t.call('GET', path, { token: w.bob.access_token })).status).toBe(200);
     const bobId = (

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import {
   type AuthApp,
+  join,
   json,
   makeAuthApp,
   makeKey,
@@ -65,20 +66,18 @@ describe('projects', () => {
     expect((await t.call('GET', '/api/v1/projects/acme', { token: ada.access_token })).status).toBe(
       200,
     );
-    for (const path of ['', '/members', '/keys', '/aliases']) {
+    for (const path of ['', '/members', '/invitations', '/keys', '/aliases']) {
       const res = await t.call('GET', `/api/v1/projects/acme${path}`, { token: bob.access_token });
       expect(res.status).toBe(404);
     }
   });
 
-  test('owners add viewers; viewers read but cannot manage', async () => {
+  test('owners invite viewers; viewers read but cannot manage', async () => {
     await makeProject(t, ada.access_token, 'acme');
-    const added = await t.call('POST', '/api/v1/projects/acme/members', {
-      token: ada.access_token,
-      body: { email: 'bob@example.com', role: 'viewer' },
-    });
-    expect(added.status).toBe(201);
-    expect(await json(added)).toMatchObject({ email: 'bob@example.com', role: 'viewer' });
+    const invitee = { email: 'bob@example.com', token: bob.access_token };
+    const added = await join(t, ada.access_token, 'acme', invitee);
+    expect(added.status).toBe(200);
+    expect(await json(added)).toMatchObject({ id: 'acme', role: 'viewer' });
     expect(
       (await json(await t.call('GET', '/api/v1/projects/acme', { token: bob.access_token }))).role,
     ).toBe('viewer');
@@ -92,11 +91,11 @@ describe('projects', () => {
       body: { alias: 'acme.com', kind: 'plausible_domain' },
     });
     expect(alias.status).toBe(403);
-    const unknown = await t.call('POST', '/api/v1/projects/acme/members', {
-      token: ada.access_token,
+    const invitation = await t.call('POST', '/api/v1/projects/acme/invitations', {
+      token: bob.access_token,
       body: { email: 'carol@example.com' },
     });
-    expect(unknown.status).toBe(404);
+    expect(invitation.status).toBe(403);
   });
 
   test('the last owner cannot leave; a member may leave', async () => {
@@ -109,10 +108,8 @@ describe('projects', () => {
       token: ada.access_token,
     });
     expect(last.status).toBe(409);
-    await t.call('POST', '/api/v1/projects/acme/members', {
-      token: ada.access_token,
-      body: { email: 'bob@example.com', role: 'viewer' },
-    });
+    const invitee = { email: 'bob@example.com', token: bob.access_token };
+    expect((await join(t, ada.access_token, 'acme', invitee)).status).toBe(200);
     const leave = await t.call('DELETE', `/api/v1/projects/acme/members/${bobId}`, {
       token: bob.access_token,
     });

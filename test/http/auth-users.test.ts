@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import {
   type AuthApp,
+  join,
   json,
   makeAuthApp,
   makeProject,
@@ -135,10 +136,8 @@ describe('/api/v1/users/me', () => {
   test('DELETE removes the account, its sessions and its memberships', async () => {
     const bob = await signUp(t, 'bob@example.com');
     await makeProject(t, bob.access_token, 'shared');
-    await t.call('POST', '/api/v1/projects/shared/members', {
-      token: bob.access_token,
-      body: { email: 'ada@example.com', role: 'viewer' },
-    });
+    const invitee = { email: 'ada@example.com', token: ada.access_token };
+    expect((await join(t, bob.access_token, 'shared', invitee)).status).toBe(200);
     const res = await t.call('DELETE', '/api/v1/users/me', { token: ada.access_token });
     expect(res.status).toBe(204);
     expect((await me(ada.access_token)).status).toBe(401);

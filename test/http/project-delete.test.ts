@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import {
   type AuthApp,
   adminToken,
+  join,
   json,
   makeAuthApp,
   makeKey,
@@ -86,10 +87,8 @@ function segmentDirs(): string[] {
 describe('who may delete a project', () => {
   test('an owner 204, a viewer 403, a non-member and an unknown id 404, no token 401', async () => {
     await makeProject(t, ada.access_token, 'acme');
-    await t.call('POST', '/api/v1/projects/acme/members', {
-      token: ada.access_token,
-      body: { email: 'bob@example.com', role: 'viewer' },
-    });
+    const invitee = { email: 'bob@example.com', token: bob.access_token };
+    expect((await join(t, ada.access_token, 'acme', invitee)).status).toBe(200);
     const carol = await signUp(t, 'carol@example.com');
     expect((await del('acme', bob.access_token)).status).toBe(403);
     expect((await del('acme', carol.access_token)).status).toBe(404);

@@ -1,6 +1,7 @@
 // Projects (tenants), their members, API keys and site aliases. Thin handlers over auth's
 // ProjectService, which decides who may do what; a new key's secret appears in exactly one
-// response, the one that creates it. A project's deletion: project-delete.ts.
+// response, the one that creates it. A project's deletion: project-delete.ts; invitations
+// (how people join): invitations.ts.
 
 import { Elysia, t } from 'elysia';
 import {
@@ -15,10 +16,9 @@ import {
   ROLES,
 } from '../../auth/index.ts';
 import { eventLimits } from '../../core/index.ts';
-import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
-import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
+import { errorDocs, jsonContent } from '../openapi-docs.ts';
 import {
   aliasExample,
   keysExample,
@@ -27,10 +27,21 @@ import {
   newKeyExample,
   projectExample,
 } from '../openapi-examples.ts';
+import {
+  bodyDocs,
+  callerAndBody,
+  common,
+  commonRead,
+  created,
+  idParam,
+  noContent,
+  ok,
+  ownerOnly,
+  stamp,
+} from './project-common.ts';
 import { type ProjectDeleteDeps, projectDeleteRoute } from './project-delete.ts';
 
-const stamp = t.String({ format: 'date-time' });
-const ProjectOut = t.Object({
+export const ProjectOut = t.Object({
   id: t.String({ description: 'The tenant string of the project’s events.' }),
   tenant: t.String(),
   name: t.String(),
@@ -86,28 +97,6 @@ const AliasIn = t.Object({
   alias: t.String({ pattern: TENANT_PATTERN, maxLength: eventLimits.tenantCharsMax }),
   kind: t.Optional(t.UnionEnum(ALIAS_KINDS)),
 });
-
-const idParam = { id: t.String({ maxLength: eventLimits.tenantCharsMax }) };
-const common = errorDocs({ 401: 'Not signed in', 404: 'No such project (or not a member)' });
-/** The reads of one project: `common`, and the 422 of an id over its limit. */
-const commonRead = { ...common, ...longParamDocs('id', eventLimits.tenantCharsMax) };
-const ownerOnly = errorDocs({ 403: 'Only owners may do this', 422: 'Invalid value' });
-type Schema = Parameters<typeof jsonContent>[0];
-const created = (schema: Schema, example: unknown) => ({
-  201: { description: 'Created', content: jsonContent(schema, example) },
-});
-const ok = (schema: Schema, example: unknown) => ({
-  200: { description: 'OK', content: jsonContent(schema, example) },
-});
-const noContent = () => new Response(null, { status: 204 });
-/** The refusals of a body that cannot be read, and of one that breaks its rules. */
-const bodyDocs = { ...accountBodyDocs(), ...errorDocs({ 422: 'Invalid value' }) };
-
-/** The caller, then their body: the body of a request without credentials is never read. */
-async function callerAndBody(auth: Auth, request: Request) {
-  const principal = auth.authenticate(request);
-  return { principal, body: await readAccountBody(request) };
-}
 
 export function projectRoutes(deps: ProjectDeleteDeps) {
   return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
@@ -198,24 +187,29 @@ function memberRoutes(auth: Auth) {
         params: t.Object(idParam),
         parse: 'none',
         detail: {
-          summary: 'Add a registered user by email, or change their role',
+          summary: 'Change a member’s role, the member found by email',
           description:
-            'Limited per caller (404 tells that no account has the email). The answer ' +
-            'carries no display name.',
+            'People join a project by accepting an invitation (POST ' +
+            '/api/v1/projects/{id}/invitations); an email that is no member’s is 404, whether ' +
+            'or not an account has it. Limited per caller together with invitations. The ' +
+            'answer carries no display name.',
           requestBody: {
             required: true,
-            content: jsonContent(MemberIn, { email: 'grace@example.com', role: 'viewer' }),
+            content: jsonContent(MemberIn, { email: 'grace@example.com', role: 'owner' }),
           },
           responses: {
-            ...created(MemberAddedOut, memberAddedExample),
+            ...created(MemberAddedOut, { ...memberAddedExample, role: 'owner' }),
             ...common,
             ...ownerOnly,
             ...bodyDocs,
             ...errorDocs({
+              404:
+                'No such project, or the email is no member’s: invite them with POST ' +
+                '/api/v1/projects/{id}/invitations',
               409:
-                'The last owner cannot step down, the project has MEMBERS_PER_PROJECT_MAX ' +
-                'members, or the user owns PROJECTS_PER_USER_MAX projects',
-              429: 'Too many members added; retry later',
+                'The last owner cannot step down, or the member owns PROJECTS_PER_USER_MAX ' +
+                'projects',
+              429: 'Too many invitations and role changes; retry later',
             }),
           },
         },

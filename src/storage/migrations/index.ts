@@ -6,6 +6,7 @@ import { migration002 } from './002-auth.ts';
 import { migration003 } from './003-minute-counts.ts';
 import { migration004 } from './004-minute-counts-before-1970.ts';
 import { migration005 } from './005-tenant-tombstones.ts';
+import { migration006 } from './006-project-invitations.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -13,4 +14,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
 ];

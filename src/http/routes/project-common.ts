@@ -1,0 +1,34 @@
+// What the project routes (projects.ts) and the invitation routes (invitations.ts) share: the
+// caller-then-body read, the project id parameter and the OpenAPI pieces of their answers.
+
+import { t } from 'elysia';
+import type { Auth } from '../../auth/index.ts';
+import { eventLimits } from '../../core/index.ts';
+import { accountBodyDocs, readAccountBody } from '../account-body.ts';
+import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
+
+export const stamp = t.String({ format: 'date-time' });
+export const idParam = { id: t.String({ maxLength: eventLimits.tenantCharsMax }) };
+export const common = errorDocs({
+  401: 'Not signed in',
+  404: 'No such project (or not a member)',
+});
+/** The reads of one project: `common`, and the 422 of an id over its limit. */
+export const commonRead = { ...common, ...longParamDocs('id', eventLimits.tenantCharsMax) };
+export const ownerOnly = errorDocs({ 403: 'Only owners may do this', 422: 'Invalid value' });
+type Schema = Parameters<typeof jsonContent>[0];
+export const created = (schema: Schema, example: unknown) => ({
+  201: { description: 'Created', content: jsonContent(schema, example) },
+});
+export const ok = (schema: Schema, example: unknown) => ({
+  200: { description: 'OK', content: jsonContent(schema, example) },
+});
+export const noContent = () => new Response(null, { status: 204 });
+/** The refusals of a body that cannot be read, and of one that breaks its rules. */
+export const bodyDocs = { ...accountBodyDocs(), ...errorDocs({ 422: 'Invalid value' }) };
+
+/** The caller, then their body: the body of a request without credentials is never read. */
+export async function callerAndBody(auth: Auth, request: Request) {
+  const principal = auth.authenticate(request);
+  return { principal, body: await readAccountBody(request) };
+}
