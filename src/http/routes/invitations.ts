@@ -48,52 +48,59 @@ const InvitationIn = t.Object({
 const AcceptIn = t.Object({ token: t.String({ description: 'The `iv_…` token of the invite.' }) });
 
 export function invitationRoutes(auth: Auth) {
-  return new Elysia({ tags: ['projects'] }).use(projectInvitations(auth)).use(acceptRoute(auth));
+  return new Elysia({ tags: ['projects'] })
+    .use(inviteRoute(auth))
+    .use(pendingRoutes(auth))
+    .use(acceptRoute(auth));
 }
 
-function projectInvitations(auth: Auth) {
+function inviteRoute(auth: Auth) {
   const { invitations } = auth;
-  return new Elysia({ prefix: '/api/v1/projects' })
-    .post(
-      '/:id/invitations',
-      async ({ params, request, set }) => {
-        const { principal, body } = await callerAndBody(auth, request);
-        const made = invitations.invite(principal, params.id, body);
-        set.status = 201;
-        Object.assign(set.headers, NO_STORE_HEADERS); // the token is shown this once
-        return { ...presentInvitation(made.info), token: made.token };
-      },
-      {
-        params: t.Object(idParam),
-        parse: 'none',
-        detail: {
-          summary: 'Invite an email address to the project (owners)',
-          description:
-            'The same answer whether or not an account has the address. The token is in this ' +
-            'response only (stored as a hash): share it; the account with this email accepts ' +
-            'it with POST /api/v1/invitations/accept before it expires (INVITATION_TTL, 7 ' +
-            'days). Inviting the address again replaces its invitation (the old token stops ' +
-            'working). A project has at most INVITATIONS_PER_PROJECT_MAX pending invitations. ' +
-            'Limited per caller together with role changes.',
-          requestBody: {
-            required: true,
-            content: jsonContent(InvitationIn, { email: 'grace@example.com', role: 'viewer' }),
-          },
-          responses: {
-            ...created(NewInvitationOut, newInvitationExample),
-            ...common,
-            ...ownerOnly,
-            ...bodyDocs,
-            ...errorDocs({
-              409:
-                'The address is a member’s, or the project has INVITATIONS_PER_PROJECT_MAX ' +
-                'pending invitations',
-              429: 'Too many invitations and role changes; retry later',
-            }),
-          },
+  return new Elysia({ prefix: '/api/v1/projects' }).post(
+    '/:id/invitations',
+    async ({ params, request, set }) => {
+      const { principal, body } = await callerAndBody(auth, request);
+      const made = invitations.invite(principal, params.id, body);
+      set.status = 201;
+      Object.assign(set.headers, NO_STORE_HEADERS); // the token is shown this once
+      return { ...presentInvitation(made.info), token: made.token };
+    },
+    {
+      params: t.Object(idParam),
+      parse: 'none',
+      detail: {
+        summary: 'Invite an email address to the project (owners)',
+        description:
+          'The same answer whether or not an account has the address. The token is in this ' +
+          'response only (stored as a hash): share it; the account with this email accepts ' +
+          'it with POST /api/v1/invitations/accept before it expires (INVITATION_TTL, 7 ' +
+          'days). Inviting the address again replaces its invitation (the old token stops ' +
+          'working). A project has at most INVITATIONS_PER_PROJECT_MAX pending invitations. ' +
+          'Limited per caller together with role changes.',
+        requestBody: {
+          required: true,
+          content: jsonContent(InvitationIn, { email: 'grace@example.com', role: 'viewer' }),
+        },
+        responses: {
+          ...created(NewInvitationOut, newInvitationExample),
+          ...common,
+          ...ownerOnly,
+          ...bodyDocs,
+          ...errorDocs({
+            409:
+              'The address is a member’s, or the project has INVITATIONS_PER_PROJECT_MAX ' +
+              'pending invitations',
+            429: 'Too many invitations and role changes; retry later',
+          }),
         },
       },
-    )
+    },
+  );
+}
+
+function pendingRoutes(auth: Auth) {
+  const { invitations } = auth;
+  return new Elysia({ prefix: '/api/v1/projects' })
     .get(
       '/:id/invitations',
       ({ params, request }) =>
