@@ -42,8 +42,8 @@ export function presentMember(member: Member) {
 }
 
 /**
- * The answer to adding a member: no display name, so the route does not tell a stranger what
- * the owner of an email address calls themself.
+ * The answer to changing a member's role: no display name, as it was when this route added
+ * people by email (the member list, seen only by members, shows names).
  */
 export function presentAddedMember(member: Member) {
   return {
