@@ -94,10 +94,10 @@ function sqlString(text: string): string {
  * domains it falls under, else the host itself.
  */
 export function knownHostName(host: string): string {
-  const whens = KNOWN_SOURCES.map(
-    (s) =>
-      `WHEN regexp_matches(${host}, ${sqlString(hostPattern(s.domains))}) THEN ${sqlString(s.name)}`,
-  );
+  const whens = KNOWN_SOURCES.map((s) => {
+    const pattern = sqlString(hostPattern(s.domains));
+    return `WHEN regexp_matches(${host}, ${pattern}) THEN ${sqlString(s.name)}`;
+  });
   return `CASE ${whens.join(' ')} ELSE ${host} END`;
 }
 
