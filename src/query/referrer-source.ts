@@ -1,12 +1,12 @@
-// The traffic source of an event as Plausible's "Sources" panel names it, as a DuckDB
-// expression over the event alias `e`: the page URL's `utm_source` (else `source`, else `ref`,
+// The traffic source of an event as Plausible's "Sources" panel names it, as DuckDB
+// expressions over a row with the event's `url` and `referrer`: the page URL's `utm_source` (else `source`, else `ref`,
 // as Plausible reads them), decoded and trimmed, case as sent; else the referrer's host name,
-// lower-case, without a leading "www." or a trailing dot; else, with no referrer at all,
-// DIRECT_SOURCE. A referrer on the page's own host (after the same normalizing) is a
-// self-referral, a visitor moving within the site: no source (NULL), so the pages read after
-// arriving from Google do not count as Direct. A referrer without "scheme://" is read as
-// starting with its host ("google.com/x" → google.com), so Android app referrers
-// ("android-app://com.google.android.gm/") give the app id.
+// lower-case, without a leading "www." or a trailing dot; else DIRECT_SOURCE. A referrer on the
+// page's own host (after the same normalizing) is a visitor moving within the site, no
+// referrer: DIRECT_SOURCE too, as Plausible's ingest drops an internal referrer. A referrer
+// without "scheme://" is read as starting with its host ("google.com/x" → google.com), so
+// Android app referrers ("android-app://com.google.android.gm/") give the app id. /stats
+// credits each visit to the source of its first event (visit-stats.ts).
 
 /** Plausible's label for events without a referrer. */
 export const DIRECT_SOURCE = 'Direct / None';
@@ -57,10 +57,10 @@ export function referrerSourceParts(alias: string): string {
     ${hostOf(url)} AS page_host`;
 }
 
-/** The source over the columns referrerSourceParts selects; NULL for a self-referral. */
+/** The source over the columns referrerSourceParts selects. */
 export function referrerSourceOf(): string {
   return `coalesce(utm, CASE
-      WHEN referrer_host = '' THEN '${DIRECT_SOURCE}'
-      WHEN referrer_host <> page_host THEN referrer_host
+      WHEN referrer_host = '' OR referrer_host = page_host THEN '${DIRECT_SOURCE}'
+      ELSE referrer_host
     END)`;
 }

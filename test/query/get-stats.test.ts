@@ -124,11 +124,29 @@ describe('getStats', () => {
       { referrer: 'https://google.com/', events: 2, visitors: 2 },
       { referrer: 'https://news.ycombinator.com/', events: 1, visitors: 1 },
     ]);
-    // No url in the fixture, so no self-referrals: the events without a referrer are Direct.
+    // Each visit credited to its first event's source: s1 to HN (3 events), s2 and s3 to
+    // Google (1 + 2), u3's API event to Direct / None; the bot's is left out.
+    const sourceRow = (name: string, visitors: number, visits: number, events: number) => ({
+      source: name,
+      referrer_source: name,
+      visitors,
+      visits,
+      events,
+    });
     expect(s.top_referrer_sources).toEqual([
-      { referrer_source: 'Direct / None', events: 4, visitors: 3 },
-      { referrer_source: 'google.com', events: 2, visitors: 2 },
-      { referrer_source: 'news.ycombinator.com', events: 1, visitors: 1 },
+      sourceRow('google.com', 2, 2, 3),
+      sourceRow('Direct / None', 1, 1, 1),
+      sourceRow('news.ycombinator.com', 1, 1, 3),
+    ]);
+    // s1 enters at / and leaves at /pricing; s2 and s3 view one page each; u3 views none.
+    expect(s.top_entry_pages).toEqual([
+      { path: '/', visitors: 1, visits: 1 },
+      { path: '/docs', visitors: 1, visits: 1 },
+      { path: '/pricing', visitors: 1, visits: 1 },
+    ]);
+    expect(s.top_exit_pages).toEqual([
+      { path: '/pricing', visitors: 2, visits: 2 },
+      { path: '/docs', visitors: 1, visits: 1 },
     ]);
     expect(s.top_events[0]).toEqual({ name: 'signup', events: 2, visitors: 2 });
     expect(s.os).toEqual([
@@ -231,6 +249,8 @@ describe('getStats', () => {
       top_paths: [],
       top_referrers: [],
       top_referrer_sources: [],
+      top_entry_pages: [],
+      top_exit_pages: [],
       top_events: [],
       os: [],
       browsers: [],
@@ -244,7 +264,7 @@ describe('getStats', () => {
       await source.add(
         events.map((e, i) => makeEvent({ timestamp: T + i, visitor_id: `v${i}`, ...e })),
       );
-      return (await stats({ top })).top_referrer_sources.map((r) => [r.referrer_source, r.events]);
+      return (await stats({ top })).top_referrer_sources.map((r) => [r.source, r.visits]);
     };
 
     test('utm_source wins over the referrer, decoded and trimmed, case as sent', async () => {
@@ -286,7 +306,7 @@ describe('getStats', () => {
       ]);
     });
 
-    test('no referrer and an empty one are Direct / None; a self-referral is no source', async () => {
+    test('no referrer, an empty one and a self-referral are Direct / None', async () => {
       expect(
         await sourcesOf([
           { url: PAGE, referrer: 'https://shop.example/' },
@@ -299,9 +319,9 @@ describe('getStats', () => {
           { url: 'https://shop.example.:8443/', referrer: 'https://shop.example/' },
         ]),
       ).toEqual([
-        // Moving within the site (the first two and the last two) is left out: a visitor who came from Google
-        // and reads on is not counted as Direct for the pages after the first.
-        ['Direct / None', 2],
+        // Each event is a visit of its own: one that arrives from the site itself (the first
+        // two and the last two: an internal referrer, which Plausible drops) is Direct / None.
+        ['Direct / None', 6],
         ['shop.example', 2],
       ]);
     });
@@ -336,7 +356,7 @@ describe('getStats', () => {
       ]);
     });
 
-    test('ranked by visitors then name (as Plausible ranks sources), top N', async () => {
+    test('ranked by visitors, visits, name (as Plausible ranks sources), top N', async () => {
       await source.add([
         makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/' }),
         makeEvent({ timestamp: T, visitor_id: 'a', referrer: 'https://b.example/x' }),
@@ -347,15 +367,16 @@ describe('getStats', () => {
         { referrer: 'https://c.example/' },
         { referrer: 'https://d.example/' },
       ]);
+      // Visitor a's two events of one instant are one visit, credited to b.example.
       expect(rows).toEqual([
         ['c.example', 2],
         ['a.example', 1],
-        ['b.example', 2],
+        ['b.example', 1],
         ['d.example', 1],
       ]);
       expect((await stats({ top: 2 })).top_referrer_sources).toEqual([
-        { referrer_source: 'c.example', events: 2, visitors: 2 },
-        { referrer_source: 'a.example', events: 1, visitors: 1 },
+        { source: 'c.example', referrer_source: 'c.example', visitors: 2, visits: 2, events: 2 },
+        { source: 'a.example', referrer_source: 'a.example', visitors: 1, visits: 1, events: 1 },
       ]);
     });
   });

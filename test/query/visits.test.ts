@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
 import { getStats, resolveRange, type StatsOptions } from '../../src/query/index.ts';
-import { VISIT_GAP_MINUTES } from '../../src/query/queries/visit-totals.ts';
+import { VISIT_GAP_MINUTES } from '../../src/query/queries/visit-rows.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const T = Date.parse('2026-03-08T15:00:00Z');

@@ -1,6 +1,7 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
-// Three scans of the snapshot: the event totals, the visit totals (visit-totals.ts), and all
-// seven top lists (GROUPING SETS), traffic sources among them (referrer-source.ts).
+// Three scans of the snapshot: the event totals; the visits, with their totals and the lists
+// that count visits (entry and exit pages, sources: visit-stats.ts); and the six top lists of
+// events (GROUPING SETS).
 // The lists count distinct visitors as (value, visitor) groups, not with count(DISTINCT):
 // DuckDB keeps a distinct set per group of each grouping set, ~1.4× slower on a busy day.
 
@@ -9,21 +10,16 @@ import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
-import { type VisitTotals, visitTotalsOf, visitTotalsQuery } from './visit-totals.ts';
+import { type VisitLists, type VisitTotals, visitStatsOf, visitStatsQuery } from './visit-stats.ts';
 
 /** Event names that count as a page view. */
 export const PAGE_VIEW_NAMES = ['page_view', 'pageview', '$pageview', 'page'];
 
-/**
- * Each top list: its key in the response, the column it groups, the key of its value.
- * `referrer_source` is no stored column: it is computed (referrer-source.ts).
- */
+/** Each top list of events: its key in the response, the column it groups, its value's key. */
 const BREAKDOWNS = [
   { list: 'top_paths', column: 'path', key: 'path' },
   { list: 'top_referrers', column: 'referrer', key: 'referrer' },
-  { list: 'top_referrer_sources', column: 'referrer_source', key: 'referrer_source' },
   { list: 'top_events', column: 'name', key: 'name' },
   { list: 'os', column: 'os', key: 'os' },
   { list: 'browsers', column: 'browser', key: 'browser' },
@@ -47,6 +43,7 @@ export type Stats = {
   /** Mean `duration` (seconds) of the events that carry one; null when none does. */
   avg_duration: number | null;
 } & VisitTotals &
+  VisitLists &
   Record<ListName, Record<string, string | number>[]>;
 
 export async function getStats(
@@ -61,8 +58,14 @@ export async function getStats(
     const totalsSql = totalsQuery(snapshot.from, options.filters, totalsParams);
     const [totals] = await readRows(snapshot, totalsSql, totalsParams);
     const visitParams = new SqlParams();
-    const visitSql = visitTotalsQuery(snapshot.from, options.filters, visitParams, PAGE_VIEW_NAMES);
-    const [visits] = await readRows(snapshot, visitSql, visitParams);
+    const visitSql = visitStatsQuery(
+      snapshot.from,
+      options.filters,
+      visitParams,
+      PAGE_VIEW_NAMES,
+      options.top,
+    );
+    const visits = await readRows(snapshot, visitSql, visitParams);
     const listParams = new SqlParams();
     const listSql = listsQuery(snapshot.from, options, listParams);
     const lists = await readRows(snapshot, listSql, listParams);
@@ -73,7 +76,7 @@ export async function getStats(
       unique_visitors: numberOf(totals?.unique_visitors),
       sessions: numberOf(totals?.sessions),
       avg_duration: nullableNumberOf(totals?.avg_duration),
-      ...visitTotalsOf(visits),
+      ...visitStatsOf(visits),
       ...topLists(lists),
     };
   });
@@ -92,22 +95,18 @@ function totalsQuery(from: string, filters: EventFilters, params: SqlParams): st
 }
 
 /**
- * One row per (list, value) in the top N of each list. Paths rank by page views, sources by
- * visitors (as Plausible's Sources panel), the other lists by events; ties by value, so the
- * order is stable. A self-referral has no source (NULL): it is left out.
+ * One row per (list, value) in the top N of each list. Paths rank by page views, the other
+ * lists by events; ties by value, so the order is stable.
  */
 function listsQuery(from: string, options: StatsOptions, params: SqlParams): string {
   const where = whereOf(filterConditions(options.filters, params));
   const views = params.add(listValue(PAGE_VIEW_NAMES));
   const columns = BREAKDOWNS.map((b) => b.column);
-  const stored = columns.filter((c) => c !== 'referrer_source');
   const which = BREAKDOWNS.map((b) => `WHEN grouping(${b.column}) = 0 THEN '${b.list}'`);
-  return `WITH parts AS (
-      SELECT ${stored.map((c) => `e."${c}" AS ${c}`).join(', ')}, e.visitor_id,
-        list_contains(${views}, e.name) AS is_view, ${referrerSourceParts('e')}
+  return `WITH f AS (
+      SELECT ${columns.map((c) => `e."${c}" AS ${c}`).join(', ')}, e.visitor_id,
+        list_contains(${views}, e.name) AS is_view
       FROM ${from} AS e ${where}
-    ), f AS (
-      SELECT *, ${referrerSourceOf()} AS referrer_source FROM parts
     ), per_visitor AS (
       SELECT CASE ${which.join(' ')} END AS list, coalesce(${columns.join(', ')}) AS value,
         visitor_id, count(*) AS events, count(*) FILTER (WHERE is_view) AS views
@@ -120,8 +119,7 @@ function listsQuery(from: string, options: StatsOptions, params: SqlParams): str
     ), ranked AS (
       SELECT *, row_number() OVER (
           PARTITION BY list
-          ORDER BY CASE WHEN list = 'top_paths' THEN views
-              WHEN list = 'top_referrer_sources' THEN visitors ELSE events END DESC, value
+          ORDER BY CASE WHEN list = 'top_paths' THEN views ELSE events END DESC, value
         ) AS rank
       FROM g
       WHERE value IS NOT NULL AND value <> '' AND (list <> 'top_paths' OR views > 0)

@@ -1,0 +1,97 @@
+// The visits of GET /api/v1/stats, one row each, with Plausible's definitions: a visit is the
+// events of one session_id when they carry one (PostHog, Umami, the native API); otherwise the
+// events of one visitor_id with no gap longer than VISIT_GAP_MINUTES between consecutive ones,
+// as Plausible cuts its sessions. Visits are made of the events inside the range (bots per the
+// filters), then kept when one of their events matches the other filters: "visits that
+// contain a matching event", as Plausible filters its sessions by page or goal, measured over
+// all of their events. Each row carries what the visit is credited with: its visitor, its
+// entry and exit pages and the url and referrer of its first event (its source).
+
+import { listValue } from '@duckdb/node-api';
+import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
+import type { SqlParams } from '../sql-params.ts';
+
+/** Plausible's session timeout: a longer pause between two events starts a new visit. */
+export const VISIT_GAP_MINUTES = 30;
+const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
+
+/** The property a non-interactive event carries (Plausible's `interactive: false`). */
+const INTERACTIVE_PROPERTY = '$interactive';
+
+/**
+ * The order of the events of a visit: by time, then (for events of one millisecond) by a hash
+ * of `columns`, so that "first" and "last" are the same on every read whatever order the
+ * events are scanned in. One HUGEINT (time × 2⁶⁴ + hash) compares faster than a struct.
+ */
+const orderOf = (...columns: string[]) =>
+  `CAST(ts AS HUGEINT) * 18446744073709551616 + hash(${columns.join(', ')})`;
+
+/**
+ * `WITH … visits AS MATERIALIZED (…)`: the CTEs that end in `visits`, one row per visit kept,
+ * with the columns `bounced` (at most one interactive event: Plausible's is_bounce, a second
+ * page view or custom event ends it, a non-interactive one does not), `views`, `events`,
+ * `seconds` (first to last event), `visitor_id` (its first event's), `entry_page` and
+ * `exit_page` (the paths of its first and last page views with a path; NULL without one), and
+ * `url` and `referrer` (its first event's, for its source). The caller appends the rest of
+ * the statement; `visits` is materialized, so reading it several times scans the events once.
+ */
+export function visitRowsSql(
+  from: string,
+  filters: EventFilters,
+  params: SqlParams,
+  pageViewNames: string[],
+): string {
+  const scope = filterConditions(
+    { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
+    params,
+  );
+  const matching = filterConditions(
+    { ...filters, includeBots: true, fromMs: undefined, toMs: undefined },
+    params,
+  );
+  const matched = matching.length === 0 ? 'true' : matching.join(' AND ');
+  const views = params.add(listValue(pageViewNames));
+  const key = params.add(`"${INTERACTIVE_PROPERTY}"`);
+  const pointer = params.add(`/${INTERACTIVE_PROPERTY}`);
+  // contains() first, whatever the spacing of the JSON text: most events do not name the key
+  // and skip the JSON parse.
+  const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${key})
+    AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
+  const gapMs = params.add(VISIT_GAP_MS);
+  const carried = 'is_view, interactive, matched, visitor_id, path, url, referrer';
+  const first = `{'visitor_id': visitor_id, 'url': url, 'referrer': referrer}`;
+  // Times as epoch ms: lag and subtraction over TIMESTAMPTZ go through ICU, ~4× slower here.
+  return `WITH ev AS (
+      SELECT e.session_id, e.visitor_id, epoch_ms(e."timestamp") AS ts,
+        list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
+        (${matched}) AS matched, nullif(e."path", '') AS path, e."url" AS url,
+        e."referrer" AS referrer
+      FROM ${from} AS e ${whereOf(scope)}
+    ), gaps AS (
+      SELECT ts, ${carried},
+        coalesce(ts - lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) > ${gapMs}, true)
+          AS starts
+      FROM ev WHERE session_id IS NULL
+    ), grouped AS (
+      SELECT false AS by_gaps, session_id AS key, 0 AS n, ts, ${carried}
+      FROM ev WHERE session_id IS NOT NULL
+      UNION ALL
+      -- The default frame takes in ties: the events of one instant share their visit.
+      SELECT true, visitor_id,
+        sum(CAST(starts AS INTEGER)) OVER (PARTITION BY visitor_id ORDER BY ts),
+        ts, ${carried}
+      FROM gaps
+    ), firsts AS (
+      SELECT count(*) FILTER (WHERE interactive) <= 1 AS bounced,
+        count(*) FILTER (WHERE is_view) AS views, count(*) AS events,
+        (max(ts) - min(ts)) / 1000 AS seconds,
+        arg_min(path, ${orderOf('path')}) FILTER (WHERE is_view) AS entry_page,
+        arg_max(path, ${orderOf('path')}) FILTER (WHERE is_view) AS exit_page,
+        arg_min(${first}, ${orderOf('visitor_id', 'url', 'referrer')}) AS first
+      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
+    ), visits AS MATERIALIZED (
+      SELECT bounced, views, events, seconds, entry_page, exit_page,
+        first.visitor_id AS visitor_id, first.url AS url, first.referrer AS referrer
+      FROM firsts
+    )`;
+}

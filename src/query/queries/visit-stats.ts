@@ -1,0 +1,119 @@
+// What GET /api/v1/stats credits to visits (visit-rows.ts), in one statement over one visit
+// grouping: the totals (visits, bounce rate, visit duration, views per visit) and the lists of
+// Plausible's panels that count visits — entry pages, exit pages and sources, a visit's
+// source being that of its first event (referrer-source.ts), as Plausible credits a session.
+
+import type { EventFilters } from '../filters.ts';
+import { nullableNumberOf, numberOf, type Row } from '../read.ts';
+import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
+import type { SqlParams } from '../sql-params.ts';
+import { visitRowsSql } from './visit-rows.ts';
+
+export interface VisitTotals {
+  visits: number;
+  /** Percentage (0–100, whole) of visits that bounced; null without visits. */
+  bounce_rate: number | null;
+  /** Mean seconds from a visit's first to its last event (bounces 0), whole; null without. */
+  visit_duration: number | null;
+  /** Page views per visit, 2 decimals; null without visits. */
+  views_per_visit: number | null;
+}
+
+/** A row of the entry or exit pages: the visits that began (ended) there and their visitors. */
+export interface VisitPageRow {
+  path: string;
+  visitors: number;
+  visits: number;
+}
+
+/** A row of the sources: the visits credited to it, their visitors and their events. */
+export interface VisitSourceRow {
+  source: string;
+  /** The same as `source`: the key this list had when it counted events. */
+  referrer_source: string;
+  visitors: number;
+  visits: number;
+  events: number;
+}
+
+export interface VisitLists {
+  top_entry_pages: VisitPageRow[];
+  top_exit_pages: VisitPageRow[];
+  top_referrer_sources: VisitSourceRow[];
+}
+
+const LISTS = ['top_entry_pages', 'top_exit_pages', 'top_referrer_sources'] as const;
+const TOTALS = 'totals';
+
+/**
+ * One row `list = 'totals'` with the VisitTotals, then the top `top` rows of each list of
+ * VisitLists, ranked by visitors, then visits, then value. A visit without a page view (with a
+ * path) has no entry or exit page; one whose first event names no source is Direct / None.
+ */
+export function visitStatsQuery(
+  from: string,
+  filters: EventFilters,
+  params: SqlParams,
+  pageViewNames: string[],
+  top: number,
+): string {
+  const [entries, exits, sources] = LISTS;
+  const which = (then: (list: string, column: string) => string) =>
+    `CASE WHEN grouping(entry_page) = 0 THEN ${then(entries, 'entry_page')}
+      WHEN grouping(exit_page) = 0 THEN ${then(exits, 'exit_page')}
+      ELSE ${then(sources, 'source')} END`;
+  return `${visitRowsSql(from, filters, params, pageViewNames)}, parts AS (
+      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceParts('v')}
+      FROM visits AS v
+    ), credited AS (
+      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceOf()} AS source
+      FROM parts
+    ), per_visitor AS (
+      SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
+        count(*) AS visits, sum(events) AS events
+      FROM credited GROUP BY GROUPING SETS
+        ((entry_page, visitor_id), (exit_page, visitor_id), (source, visitor_id))
+    ), ranked AS (
+      SELECT list, value, count(*) AS visitors, sum(visits) AS visits, sum(events) AS events,
+        row_number() OVER (
+          PARTITION BY list ORDER BY count(*) DESC, sum(visits) DESC, value
+        ) AS rank
+      FROM per_visitor WHERE value IS NOT NULL GROUP BY list, value
+    )
+    SELECT '${TOTALS}' AS list, NULL AS value, NULL AS visitors, count(*) AS visits,
+      NULL AS events, 0 AS rank,
+      round(100 * avg(CAST(bounced AS INTEGER))) AS bounce_rate,
+      round(avg(CASE WHEN bounced THEN 0 ELSE seconds END)) AS visit_duration,
+      round(avg(views), 2) AS views_per_visit
+    FROM visits
+    UNION ALL
+    SELECT list, value, visitors, visits, events, rank, NULL, NULL, NULL
+    FROM ranked WHERE rank <= ${params.add(top)}
+    ORDER BY list, rank`;
+}
+
+/** The totals and lists of the rows visitStatsQuery answers (in its order). */
+export function visitStatsOf(rows: Row[]): VisitTotals & VisitLists {
+  const totals = rows.find((row) => row.list === TOTALS);
+  const listed = (list: string) => rows.filter((row) => row.list === list);
+  const page = (row: Row): VisitPageRow => ({
+    path: String(row.value),
+    visitors: numberOf(row.visitors),
+    visits: numberOf(row.visits),
+  });
+  return {
+    visits: numberOf(totals?.visits),
+    bounce_rate: nullableNumberOf(totals?.bounce_rate),
+    visit_duration: nullableNumberOf(totals?.visit_duration),
+    views_per_visit: nullableNumberOf(totals?.views_per_visit),
+    top_entry_pages: listed('top_entry_pages').map(page),
+    top_exit_pages: listed('top_exit_pages').map(page),
+    top_referrer_sources: listed('top_referrer_sources').map((row) => ({
+      source: String(row.value),
+      referrer_source: String(row.value),
+      visitors: numberOf(row.visitors),
+      visits: numberOf(row.visits),
+      events: numberOf(row.events),
+    })),
+  };
+}
