@@ -161,8 +161,28 @@ export const statsExample = {
     { referrer: 'https://www.google.com/', events: 141, visitors: 52 },
   ],
   top_referrer_sources: [
-    { referrer_source: 'Direct / None', events: 801, visitors: 190 },
-    { referrer_source: 'news.ycombinator.com', events: 322, visitors: 88 },
+    {
+      source: 'Direct / None',
+      referrer_source: 'Direct / None',
+      visitors: 190,
+      visits: 241,
+      events: 760,
+    },
+    {
+      source: 'news.ycombinator.com',
+      referrer_source: 'news.ycombinator.com',
+      visitors: 88,
+      visits: 93,
+      events: 301,
+    },
+  ],
+  top_entry_pages: [
+    { path: '/', visitors: 201, visits: 262 },
+    { path: '/pricing', visitors: 64, visits: 70 },
+  ],
+  top_exit_pages: [
+    { path: '/pricing', visitors: 102, visits: 118 },
+    { path: '/', visitors: 97, visits: 121 },
   ],
   top_events: [
     { name: 'page_view', events: 962, visitors: 311 },

@@ -20,6 +20,10 @@ const cursor = t.Nullable(t.String({ description: 'Pass as cursor for the next p
 const top = (key: string, count = 'events') =>
   t.Array(t.Object({ [key]: t.Nullable(t.String()), [count]: Count, visitors: Count }));
 
+/** Entry or exit pages: the path, its distinct visitors and its visits. */
+const visitPages = (description: string) =>
+  t.Array(t.Object({ path: t.String(), visitors: Count, visits: Count }), { description });
+
 export const StatsOut = t.Object({
   total_events: Count,
   page_views: Count,
@@ -55,13 +59,28 @@ export const StatsOut = t.Object({
   ),
   top_paths: top('path', 'views'),
   top_referrers: top('referrer'),
+  top_entry_pages: visitPages(
+    'Entry pages (Plausible\'s "Entry pages" tab): the path of the first page view of a visit, ' +
+      'with the visitors and visits entering there; by visitors, then visits.',
+  ),
+  top_exit_pages: visitPages(
+    'Exit pages: the path of the last page view of a visit; visits without a page view have ' +
+      'neither; by visitors, then visits.',
+  ),
   top_referrer_sources: t.Array(
-    t.Object({ referrer_source: t.String(), events: Count, visitors: Count }),
+    t.Object({
+      source: t.String(),
+      referrer_source: t.String({ description: 'The same as source (its former key).' }),
+      visitors: Count,
+      visits: Count,
+      events: t.Integer({ minimum: 0, description: 'Events of those visits.' }),
+    }),
     {
       description:
-        "Traffic sources as Plausible's Sources panel: the page url's utm_source (else source, " +
-        'ref), else the referrer host (lower-case, no www.); "Direct / None" without a ' +
-        "referrer or when it is the page's own host. Not the event field `source`.",
+        "Traffic sources as Plausible's Sources panel, by visit: the source of a visit's " +
+        "first event — its url's utm_source (else source, ref), else the referrer host " +
+        '(lower-case, no www.), else "Direct / None" (no referrer, or the page\'s own host). ' +
+        'By visitors, then visits. Not the event field `source`.',
     },
   ),
   top_events: top('name'),

@@ -166,6 +166,35 @@ describe('GET /api/v1/stats', () => {
     expect((await json(await get('/api/v1/stats'))).total_events).toBe(0);
   });
 
+  test('entry pages, exit pages and sources count visits, filtered and bots apart', async () => {
+    // Visits: u1 at / (Mar 8) and at /pricing (Mar 9), u2 at /pricing, and the two metric
+    // points (no page view: no entry or exit page); no referrers, so all are Direct / None.
+    const all = await json(await get('/api/v1/stats?tenant_id=acme'));
+    const pages = [
+      { path: '/pricing', visitors: 2, visits: 2 },
+      { path: '/', visitors: 1, visits: 1 },
+    ];
+    expect(all).toMatchObject({
+      visits: 5,
+      top_entry_pages: pages,
+      top_exit_pages: pages,
+      top_referrer_sources: [
+        {
+          source: 'Direct / None',
+          referrer_source: 'Direct / None',
+          visitors: 4,
+          visits: 5,
+          events: 5,
+        },
+      ],
+    });
+    const home = { path: '/', visitors: 2, visits: 2 };
+    const bots = await json(await get('/api/v1/stats?tenant_id=acme&bots=include&path=/'));
+    expect(bots).toMatchObject({ top_entry_pages: [home], top_exit_pages: [home] });
+    const top1 = await json(await get('/api/v1/stats?tenant_id=acme&top=1'));
+    expect(top1.top_entry_pages).toEqual([pages[0]]);
+  });
+
   test('a zone that is not IANA is a 422 naming tz', async () => {
     const res = await get('/api/v1/stats?tz=Mars/Olympus');
     expect(res.status).toBe(422);

@@ -116,8 +116,9 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             'mean event duration; visits (one session_id, else one visitor with no gap over ' +
             '30 min), bounce rate (visits of at most one interactive event), visit duration ' +
             '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
-            "them; and the top paths (by page views), referrers, traffic sources (Plausible's " +
-            'Sources, top_referrer_sources), event names, ' +
+            "them; entry and exit pages and traffic sources (Plausible's Sources, " +
+            "top_referrer_sources) by visit, a visit credited to its first event's source; " +
+            'and the top paths (by page views), referrers, event names, ' +
             `operating systems, browsers and devices.${FILTER_NOTE}`,
         },
       },
