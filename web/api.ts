@@ -127,9 +127,6 @@ export async function fetchSeries(access: Access, query: SeriesQuery): Promise<S
   return body.series[0]?.points ?? [];
 }
 
-/** A row of a top list: its value under the list's key, and its counts. */
-export type TopRow = Record<string, string | number>;
-
 /** The answer of GET /api/v1/stats: the query's Stats and the range it was read for. */
 export type StatsAnswer = Stats & { from: string | null; to: string | null; tz: string };
 

@@ -1,17 +1,11 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
-// page's time zone) from GET /api/v1/stats, as Plausible shows them. One read in flight per
-// tab (SerialRead); a busy server (429/503) is waited out by its Retry-After; refreshed every
-// minute while the tab is visible. Text goes in with textContent only: paths, sources and
-// names come from event senders and must never become markup.
+// page's time zone) from GET /api/v1/stats, as Plausible shows them, the pages table with its
+// tabs (Top, Entry, Exit pages). One read in flight per tab (SerialRead); a busy server
+// (429/503) is waited out by its Retry-After; refreshed every minute while the tab is visible.
+// Text goes in with textContent only: paths, sources and names come from event senders and
+// must never become markup.
 
-import {
-  type Access,
-  fetchStats,
-  ReadBusy,
-  ReadUnauthorized,
-  type StatsAnswer,
-  type TopRow,
-} from './api.ts';
+import { type Access, fetchStats, ReadBusy, ReadUnauthorized, type StatsAnswer } from './api.ts';
 import {
   type DayRange,
   daysOf,
@@ -36,15 +30,48 @@ export interface StatsPanelDeps {
   onUnauthorized: () => void;
 }
 
-/** Each top list: its table, the key of its value, its count column, its empty row. */
+/** Each top list but the pages: its table, the key of its value, its count, its empty row. */
 const TABLES = [
-  { list: 'top_paths', table: 'stats-pages', key: 'path', count: 'views', none: 'page views' },
-  { list: 'top_referrer_sources', table: 'stats-sources', key: 'referrer_source', none: 'sources' },
-  { list: 'os', table: 'stats-os', key: 'os', none: 'operating systems' },
-  { list: 'browsers', table: 'stats-browsers', key: 'browser', none: 'browsers' },
-  { list: 'devices', table: 'stats-devices', key: 'device', none: 'devices' },
-  { list: 'top_events', table: 'stats-events', key: 'name', none: 'events' },
+  {
+    list: 'top_referrer_sources',
+    table: 'stats-sources',
+    key: 'source',
+    count: 'visits',
+    none: 'sources',
+  },
+  { list: 'os', table: 'stats-os', key: 'os', count: 'events', none: 'operating systems' },
+  { list: 'browsers', table: 'stats-browsers', key: 'browser', count: 'events', none: 'browsers' },
+  { list: 'devices', table: 'stats-devices', key: 'device', count: 'events', none: 'devices' },
+  { list: 'top_events', table: 'stats-events', key: 'name', count: 'events', none: 'events' },
 ] as const;
+
+/**
+ * The tabs of the pages table, as Plausible's Top Pages panel: the list each shows, its
+ * caption, its column headings (the visitors and visits of entry and exit pages are
+ * Plausible's "Unique entrances" and "Total entrances"), its count and its empty row.
+ */
+const PAGE_TABS = {
+  top_paths: {
+    caption: 'Top pages',
+    heads: ['Page', 'Visitors', 'Views'],
+    count: 'views',
+    none: 'page views',
+  },
+  top_entry_pages: {
+    caption: 'Entry pages',
+    heads: ['Entry page', 'Unique entrances', 'Entrances'],
+    count: 'visits',
+    none: 'entry pages',
+  },
+  top_exit_pages: {
+    caption: 'Exit pages',
+    heads: ['Exit page', 'Unique exits', 'Exits'],
+    count: 'visits',
+    none: 'exit pages',
+  },
+} as const;
+
+type PageTab = keyof typeof PAGE_TABS;
 
 const TOTALS = [
   'unique_visitors',
@@ -72,8 +99,14 @@ export class StatsPanel {
   /** The query whose answer is on screen; another one clears the figures before reading. */
   private shownKey: string | null = null;
   private lastReadAtMs = 0;
+  /** The answer on screen (null while cleared), kept to switch the pages tab without a read. */
+  private shownAnswer: StatsAnswer | null = null;
+  private pageTab: PageTab = 'top_paths';
 
   constructor(private readonly deps: StatsPanelDeps) {
+    for (const button of pageTabButtons()) {
+      button.addEventListener('click', () => this.showPageTab(button.dataset.list as PageTab));
+    }
     const form = byId('stats-form');
     form.addEventListener('change', () => {
       this.showCustomFields();
@@ -168,25 +201,42 @@ export class StatsPanel {
     setStat('bounce_rate', answer.bounce_rate === null ? '–' : `${answer.bounce_rate}%`);
     setStat('views_per_visit', formatDecimal(answer.views_per_visit));
     for (const t of TABLES) {
-      const count = 'count' in t ? t.count : 'events';
-      fillTable(
-        tbodyOf(t.table),
-        answer[t.list].map((row) => [
-          String(row[t.key] ?? ''),
-          countOf(row, 'visitors'),
-          countOf(row, count),
-        ]),
-        `No ${t.none} in this period`,
-      );
+      fillTable(tbodyOf(t.table), cellsOf(answer[t.list], t.key, t.count), noneIn(t.none));
     }
+    this.shownAnswer = answer;
+    this.showPageTab(this.pageTab);
+  }
+
+  /** Shows the list of `tab` in the pages table, from the answer on screen (no read). */
+  private showPageTab(tab: PageTab): void {
+    this.pageTab = tab;
+    const shown = PAGE_TABS[tab];
+    for (const button of pageTabButtons()) {
+      button.setAttribute('aria-pressed', String(button.dataset.list === tab));
+    }
+    const table = byId('stats-pages');
+    (table.querySelector('caption') as HTMLElement).textContent = shown.caption;
+    table.querySelectorAll('thead th').forEach((th, i) => {
+      th.textContent = shown.heads[i] ?? '';
+    });
+    const answer = this.shownAnswer;
+    if (answer === null) return;
+    fillTable(
+      tbodyOf('stats-pages'),
+      cellsOf(answer[tab], 'path', shown.count),
+      noneIn(shown.none),
+    );
   }
 
   /** Another period, zone or project: nothing of the last one stays on screen. */
   private clear(): void {
     this.shownKey = null;
+    this.shownAnswer = null;
     delete byId('stats').dataset.shown;
     for (const field of [...TOTALS, ...RATES]) setStat(field, '–');
-    for (const t of TABLES) fillTable(tbodyOf(t.table), [], 'Loading…');
+    for (const t of [...TABLES, { table: 'stats-pages' }]) {
+      fillTable(tbodyOf(t.table), [], 'Loading…');
+    }
   }
 
   /** A custom range starts as the last 7 days, so picking "Custom" reads something. */
@@ -217,8 +267,20 @@ function formatDecimal(n: number | null): string {
 
 const tbodyOf = (table: string) => byId(table).querySelector('tbody') as HTMLElement;
 
-function countOf(row: TopRow, key: string): string {
-  const value = row[key];
+const pageTabButtons = () =>
+  Array.from(byId('stats-pages-tabs').querySelectorAll<HTMLButtonElement>('button'));
+
+const noneIn = (what: string) => `No ${what} in this period`;
+
+/** The cells of a top list: its value, its visitors and its `count`. */
+function cellsOf(rows: readonly object[], key: string, count: string): string[][] {
+  return rows.map((row) => {
+    const cells = row as Record<string, unknown>;
+    return [String(cells[key] ?? ''), countOf(cells.visitors), countOf(cells[count])];
+  });
+}
+
+function countOf(value: unknown): string {
   return typeof value === 'number' ? formatCount(value) : '–';
 }
 

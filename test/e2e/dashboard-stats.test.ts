@@ -1,8 +1,9 @@
 // The dashboard's stats panel in Chromium against the real server: events of known paths,
 // referrers, user agents and users over two days, sent over HTTP, and the numbers and tables
 // the panel shows for Today, Yesterday and a custom range in New York, where the local day
-// is not the UTC day. The browser's clock is fixed (Playwright's clock), so "Today" is known;
-// a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks for a key.
+// is not the UTC day, and the pages table's tabs (Top, Entry, Exit pages). The browser's
+// clock is fixed (Playwright's clock), so "Today" is known; a 429 of the read gate is retried
+// on its own; a 401 a refresh cannot cure asks for a key.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -152,12 +153,15 @@ describe('the stats panel', () => {
       ['/pricing', '2', '2'],
       ['/docs', '1', '1'],
     ]);
-    // Sources by visitors: utm_source over the referrer, hosts without www.; alice's move
-    // from /pricing to /docs (a self-referral) is no source, not Direct.
+    // Sources by visit, with visitors and visits: each visit is credited to its first event,
+    // bob's to utm_source (over the referrer), alice's to HN, whatever her later events.
     expect(await rows(page, 'stats-sources')).toEqual([
       ['Newsletter', '1', '1'],
-      ['news.ycombinator.com', '1', '2'],
+      ['news.ycombinator.com', '1', '1'],
     ]);
+    expect(
+      await page.$$eval('#stats-sources th', (ths) => ths.map((th) => th.textContent)),
+    ).toEqual(['Source', 'Visitors', 'Visits']);
     expect(await rows(page, 'stats-browsers')).toEqual([
       ['Chrome', '1', '3'],
       ['Safari', '1', '1'],
@@ -192,8 +196,9 @@ describe('the stats panel', () => {
       ['/blog', '1', '1,200'],
       ['/', '1', '1'],
     ]);
+    // Dave's 1,200 views are one visit.
     expect(await rows(page, 'stats-sources')).toEqual([
-      ['Direct / None', '1', '1,200'],
+      ['Direct / None', '1', '1'],
       ['duckduckgo.com', '1', '1'],
     ]);
 
@@ -232,6 +237,53 @@ describe('the stats panel', () => {
     });
     expect(await rows(page, 'stats-sources')).toEqual([['No sources in this period']]);
     expect(await page.locator('#stats-pages th[scope="col"]').count()).toBe(3);
+  }, 60_000);
+
+  test('the pages tabs: entry and exit pages of the visits, kept across periods', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    const tab = (name: string) => page.getByRole('button', { name, exact: true });
+    const pressed = async () =>
+      Promise.all(
+        ['Top pages', 'Entry pages', 'Exit pages'].map((n) => tab(n).getAttribute('aria-pressed')),
+      );
+    const heads = () =>
+      page.$$eval('#stats-pages caption, #stats-pages th', (els) => els.map((e) => e.textContent));
+    expect(await pressed()).toEqual(['true', 'false', 'false']);
+
+    // Alice enters at /pricing and leaves from /docs; bob's visit is /pricing alone.
+    await tab('Entry pages').click();
+    expect(await pressed()).toEqual(['false', 'true', 'false']);
+    expect(await heads()).toEqual(['Entry pages', 'Entry page', 'Unique entrances', 'Entrances']);
+    expect(await rows(page, 'stats-pages')).toEqual([['/pricing', '2', '2']]);
+    await tab('Exit pages').click();
+    expect(await pressed()).toEqual(['false', 'false', 'true']);
+    expect(await heads()).toEqual(['Exit pages', 'Exit page', 'Unique exits', 'Exits']);
+    expect(await rows(page, 'stats-pages')).toEqual([
+      ['/docs', '1', '1'],
+      ['/pricing', '1', '1'],
+    ]);
+
+    // Another period keeps the tab: carol's visit and dave's 1,200 views of /blog, one each.
+    await page.selectOption('#stats-period', 'yesterday');
+    await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    expect(await pressed()).toEqual(['false', 'false', 'true']);
+    expect(await rows(page, 'stats-pages')).toEqual([
+      ['/', '1', '1'],
+      ['/blog', '1', '1'],
+    ]);
+    await tab('Top pages').click();
+    expect(await heads()).toEqual(['Top pages', 'Page', 'Visitors', 'Views']);
+    expect(await rows(page, 'stats-pages')).toEqual([
+      ['/blog', '1', '1,200'],
+      ['/', '1', '1'],
+    ]);
+    // The tabs are reached and pressed from the keyboard like any button.
+    await tab('Entry pages').focus();
+    await page.keyboard.press('Enter');
+    expect(await pressed()).toEqual(['false', 'true', 'false']);
   }, 60_000);
 
   test('a stats read refused with 429 is shown as busy and retried without a click', async () => {

@@ -186,7 +186,7 @@ describe('entry pages, exit pages and sources by visit', () => {
     });
   });
 
-  test('page views of one instant: one is the entry, the other the exit, on every read', async () => {
+  test('page views of one instant: one the entry, the other the exit, on every read', async () => {
     await source.add([at('v1', 0, { path: '/x' }), at('v1', 0, { path: '/y' })]);
     await source.flush();
     await source.add([at('v1', 0, { path: '/y' }), at('v1', 0, { path: '/x' })]);
