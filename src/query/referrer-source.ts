@@ -1,12 +1,12 @@
 // The traffic source of an event as Plausible's "Sources" panel names it, as DuckDB
-// expressions over a row with the event's `url` and `referrer`: the page URL's `utm_source` (else `source`, else `ref`,
-// as Plausible reads them), decoded and trimmed, case as sent; else the referrer's host name,
-// lower-case, without a leading "www." or a trailing dot; else DIRECT_SOURCE. A referrer on the
-// page's own host (after the same normalizing) is a visitor moving within the site, no
-// referrer: DIRECT_SOURCE too, as Plausible's ingest drops an internal referrer. A referrer
-// without "scheme://" is read as starting with its host ("google.com/x" → google.com), so
-// Android app referrers ("android-app://com.google.android.gm/") give the app id. /stats
-// credits each visit to the source of its first event (visit-stats.ts).
+// expressions over a row with the event's `url` and `referrer`: the page URL's `utm_source`
+// (else `source`, else `ref`, as Plausible reads them), decoded and trimmed, case as sent; else
+// the referrer's host name, lower-case, without a leading "www." or a trailing dot; else
+// DIRECT_SOURCE. A referrer on the page's own host (after the same normalizing) is a visitor
+// moving within the site, no referrer: DIRECT_SOURCE too, as Plausible's ingest drops an
+// internal referrer. A referrer without "scheme://" is read as starting with its host
+// ("google.com/x" → google.com), so Android app referrers ("android-app://com.google.android.gm/")
+// give the app id. /stats credits each visit to the source of its first event (visit-stats.ts).
 
 /** Plausible's label for events without a referrer. */
 export const DIRECT_SOURCE = 'Direct / None';
