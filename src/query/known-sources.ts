@@ -98,7 +98,9 @@ export function knownHostName(host: string): string {
     const pattern = sqlString(hostPattern(s.domains));
     return `WHEN regexp_matches(${host}, ${pattern}) THEN ${sqlString(s.name)}`;
   });
-  return `CASE ${whens.join(' ')} ELSE ${host} END`;
+  // One pattern for them all first: most hosts are none of them and cost one match.
+  const any = sqlString(hostPattern(KNOWN_SOURCES.flatMap((s) => s.domains)));
+  return `CASE WHEN NOT regexp_matches(${host}, ${any}) THEN ${host} ${whens.join(' ')} END`;
 }
 
 /**

@@ -8,6 +8,8 @@
 // ("google.com/x" → google.com), so Android app referrers ("android-app://com.google.android.gm/")
 // give the app id. /stats credits each visit to the source of its first event (visit-stats.ts).
 
+import { knownHostName, knownTagName } from './known-sources.ts';
+
 /** Plausible's label for events without a referrer. */
 export const DIRECT_SOURCE = 'Direct / None';
 
@@ -57,10 +59,15 @@ export function referrerSourceParts(alias: string): string {
     ${hostOf(url)} AS page_host`;
 }
 
-/** The source over the columns referrerSourceParts selects. */
+/**
+ * The source over the columns referrerSourceParts selects, a well-known one by its name
+ * (known-sources.ts: google.co.uk and utm_source=google are both Google). A `localhost`
+ * referrer is a developer's own machine, not a source: Direct, as Plausible counts it.
+ */
 export function referrerSourceOf(): string {
-  return `coalesce(utm, CASE
-      WHEN referrer_host = '' OR referrer_host = page_host THEN '${DIRECT_SOURCE}'
-      ELSE referrer_host
+  return `coalesce(${knownTagName('utm')}, CASE
+      WHEN referrer_host IN ('', 'localhost') OR referrer_host = page_host
+        THEN '${DIRECT_SOURCE}'
+      ELSE ${knownHostName('referrer_host')}
     END)`;
 }

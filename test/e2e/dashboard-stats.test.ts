@@ -156,8 +156,8 @@ describe('the stats panel', () => {
     // Sources by visit, with visitors and visits: each visit is credited to its first event,
     // bob's to utm_source (over the referrer), alice's to HN, whatever her later events.
     expect(await rows(page, 'stats-sources')).toEqual([
+      ['Hacker News', '1', '1'],
       ['Newsletter', '1', '1'],
-      ['news.ycombinator.com', '1', '1'],
     ]);
     expect(
       await page.$$eval('#stats-sources th', (ths) => ths.map((th) => th.textContent)),
@@ -199,7 +199,7 @@ describe('the stats panel', () => {
     // Dave's 1,200 views are one visit.
     expect(await rows(page, 'stats-sources')).toEqual([
       ['Direct / None', '1', '1'],
-      ['duckduckgo.com', '1', '1'],
+      ['DuckDuckGo', '1', '1'],
     ]);
 
     // A custom range of both days; the accessible names of its fields.

@@ -124,8 +124,9 @@ describe('getStats', () => {
       { referrer: 'https://google.com/', events: 2, visitors: 2 },
       { referrer: 'https://news.ycombinator.com/', events: 1, visitors: 1 },
     ]);
-    // Each visit credited to its first event's source: s1 to HN (3 events), s2 and s3 to
-    // Google (1 + 2), u3's API event to Direct / None; the bot's is left out.
+    // Each visit credited to its first event's source, well-known ones by name: s1 to Hacker
+    // News (3 events), s2 and s3 to Google (1 + 2), u3's API event to Direct / None; the bot's
+    // is left out.
     const sourceRow = (name: string, visitors: number, visits: number, events: number) => ({
       source: name,
       referrer_source: name,
@@ -134,9 +135,9 @@ describe('getStats', () => {
       events,
     });
     expect(s.top_referrer_sources).toEqual([
-      sourceRow('google.com', 2, 2, 3),
+      sourceRow('Google', 2, 2, 3),
       sourceRow('Direct / None', 1, 1, 1),
-      sourceRow('news.ycombinator.com', 1, 1, 3),
+      sourceRow('Hacker News', 1, 1, 3),
     ]);
     // s1 enters at / and leaves at /pricing; s2 and s3 view one page each; u3 views none.
     expect(s.top_entry_pages).toEqual([
@@ -281,8 +282,8 @@ describe('getStats', () => {
       ).toEqual([
         ['Newsletter', 2],
         ['%E2%82', 1], // not UTF-8 once decoded: kept as sent
+        ['Bing', 1],
         ['Hacker News', 1],
-        ['bing.com', 1],
         ['newsletter', 1],
         ['producthunt', 1],
       ]);
@@ -300,8 +301,8 @@ describe('getStats', () => {
           { url: PAGE, referrer: 'https://www.google.com./' },
         ]),
       ).toEqual([
-        ['google.com', 4],
-        ['news.ycombinator.com', 1],
+        ['Google', 4],
+        ['Hacker News', 1],
         ['www2.example.org', 1],
       ]);
     });
@@ -335,10 +336,41 @@ describe('getStats', () => {
           { url: PAGE, referrer: '  Newsletter ' },
         ]),
       ).toEqual([
+        ['Gmail', 1],
+        ['Google', 1],
         ['[2001:db8::1]', 1],
-        ['com.google.android.gm', 1],
-        ['google.com', 1],
         ['newsletter', 1],
+      ]);
+    });
+
+    test('well-known sources by name: their hosts and their tags count together', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'https://www.google.co.uk/' },
+          { url: PAGE, referrer: 'https://google.de/search?q=x' },
+          { url: `${PAGE}?utm_source=GOOGLE` },
+          { url: `${PAGE}?utm_source=ig` },
+          { url: PAGE, referrer: 'https://l.instagram.com/' },
+          { url: PAGE, referrer: 'https://t.co/abc' },
+          { url: PAGE, referrer: 'https://google.example.com/' },
+        ]),
+      ).toEqual([
+        ['Google', 3],
+        ['Instagram', 2],
+        ['Twitter', 1],
+        ['google.example.com', 1],
+      ]);
+    });
+
+    test('a localhost referrer is Direct / None, as Plausible counts it', async () => {
+      expect(
+        await sourcesOf([
+          { url: PAGE, referrer: 'http://localhost:3000/' },
+          { url: PAGE, referrer: 'http://localhost.example/' },
+        ]),
+      ).toEqual([
+        ['Direct / None', 1],
+        ['localhost.example', 1],
       ]);
     });
 

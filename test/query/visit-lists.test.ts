@@ -86,10 +86,10 @@ describe('entry pages, exit pages and sources by visit', () => {
       // visit's first event, and v1's move within the site is no new source.
       sources: [
         ['Direct / None', 2, 2, 3],
-        ['google.com', 1, 1, 3],
-        ['news.ycombinator.com', 1, 1, 3],
+        ['Google', 1, 1, 3],
+        ['Hacker News', 1, 1, 3],
+        ['Twitter', 1, 1, 1],
         ['newsletter', 1, 1, 2],
-        ['t.co', 1, 1, 1],
       ],
     });
   });
@@ -115,7 +115,7 @@ describe('entry pages, exit pages and sources by visit', () => {
       ],
       exits: [['/docs', 2, 2]],
       sources: [
-        ['news.ycombinator.com', 1, 1, 3],
+        ['Hacker News', 1, 1, 3],
         ['newsletter', 1, 1, 2],
       ],
     });
@@ -131,9 +131,9 @@ describe('entry pages, exit pages and sources by visit', () => {
         ['/pricing', 1, 1],
       ],
       sources: [
-        ['google.com', 1, 1, 3],
-        ['news.ycombinator.com', 1, 1, 3],
-        ['t.co', 1, 1, 1],
+        ['Google', 1, 1, 3],
+        ['Hacker News', 1, 1, 3],
+        ['Twitter', 1, 1, 1],
       ],
     });
   });
@@ -144,7 +144,7 @@ describe('entry pages, exit pages and sources by visit', () => {
     expect(withBots.visits).toBe(7);
     expect(withBots.entries).toContainEqual(['/', 1, 1]);
     expect(withBots.exits).toContainEqual(['/', 1, 1]);
-    expect(withBots.sources).toContainEqual(['google.com', 2, 2, 4]);
+    expect(withBots.sources).toContainEqual(['Google', 2, 2, 4]);
     const without = await listsOf();
     expect(without.entries.map((r) => r[0])).not.toContain('/');
   });
@@ -168,7 +168,7 @@ describe('entry pages, exit pages and sources by visit', () => {
       visits: 1,
       entries: [['/a', 1, 1]],
       exits: [['/a', 1, 1]],
-      sources: [['google.com', 1, 1, 1]],
+      sources: [['Google', 1, 1, 1]],
     });
     // The next day's part begins with the move within the site: Direct / None there.
     expect(await listsOf(day('2026-03-08'))).toEqual({
@@ -182,7 +182,7 @@ describe('entry pages, exit pages and sources by visit', () => {
       visits: 1,
       entries: [['/a', 1, 1]],
       exits: [['/b', 1, 1]],
-      sources: [['google.com', 1, 1, 2]],
+      sources: [['Google', 1, 1, 2]],
     });
   });
 
@@ -210,7 +210,7 @@ describe('entry pages, exit pages and sources by visit', () => {
       exits: [['/pricing', 1, 1]],
       sources: [
         ['Direct / None', 1, 1, 1],
-        ['google.com', 1, 1, 2],
+        ['Google', 1, 1, 2],
       ],
     });
   });
