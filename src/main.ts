@@ -27,7 +27,7 @@ import { type Engine, openEngine } from './engine/index.ts';
 import { createApp, openTenancy } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
 import type { FaultHook } from './storage/index.ts';
-import { DataDirInUseError, isUnusableStore, lowSpaceNote } from './storage/index.ts';
+import { DataDirInUseError, isUnusableStore, killAt, lowSpaceNote } from './storage/index.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
@@ -215,6 +215,8 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
           error: String(error),
         });
       },
+      onDiskFull: (error) => log.error('disk full: ingest refused (503)', { error: error.message }),
+      onDiskRoom: () => log.info('the disk has room again: ingest resumes', {}),
       onFatal: (error) => {
         log.error('write-ahead log failed; exiting so a restart can recover from the log', {
           error: String(error),
@@ -321,9 +323,7 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
   const target = config.faultPoint;
   if (target === null) return undefined;
   log.warn('fault injection is on: this process will kill itself', { fault_point: target });
-  return (point) => {
-    if (point === target) process.kill(process.pid, 'SIGKILL');
-  };
+  return killAt(target);
 }
 
 /** What shutdown needs of the HTTP server (Bun's Server). */

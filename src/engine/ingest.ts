@@ -200,8 +200,10 @@ export class Ingestor {
     // At its bound the index forgets its oldest keys early rather than refuse every tenant.
     if (!this.dedup.makeRoom(count, now)) return 'the deduplication index is full';
     // A wall clock stepped back (NTP) counts as due: else the answer would stand until the
-    // clock caught up again, and a disk that filled meanwhile would go unseen that long.
-    if (now < this.diskCheckedAt || now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS) {
+    // clock caught up again, and a disk that filled meanwhile would go unseen that long. A log
+    // write that just found the disk full is seen at once, not at the next check.
+    const due = now < this.diskCheckedAt || now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS;
+    if (due || (this.diskOk && !this.store.committer.writable)) {
       const status = this.store.readiness();
       this.diskOk = status.ok;
       this.diskReason = status.ok ? '' : status.reason;

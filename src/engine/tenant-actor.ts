@@ -2,10 +2,17 @@
 // per tick the actor deduplicates everything that arrived, hands one payload to the shared
 // group commit, and after the commit makes the events readable and updates the tenant's live
 // rollups. A tenant over its mailbox bound (in events or in encoded bytes) is told 'full'
-// (429) while others go on.
+// (429) while others go on. A commit that is refused (a full disk, or a failed log) reaches
+// neither the hot tier nor the rollups, and its events' dedup keys are forgotten, so that a
+// client's retry is taken as new: its requests are told 'overloaded' (503).
 
 import { type Clock, type StoredEvent, utcDayIndex } from '../core/index.ts';
-import { type Admission, type EventStore, RECORD_BYTES_MAX } from '../storage/index.ts';
+import {
+  type Admission,
+  type EventStore,
+  RECORD_BYTES_MAX,
+  WalDiskFullError,
+} from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { TenantRollups } from './rollups.ts';
 import type { Ticker } from './ticker.ts';
@@ -154,10 +161,10 @@ export class TenantActor {
     let outcome: ActorOutcome | null;
     try {
       outcome = await this.commit(fresh, freshLines, room);
-    } catch {
-      // The log failed (onFatal stops the process): nothing is acknowledged, every request
-      // is still answered, and the mailbox's count stays true.
-      outcome = { kind: 'overloaded', reason: 'the write-ahead log failed' };
+    } catch (error) {
+      // Refused (a full disk), or the log failed (onFatal stops the process): nothing is
+      // acknowledged, every request is still answered, and the mailbox's count stays true.
+      outcome = this.refused(fresh, error);
     }
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
@@ -179,7 +186,7 @@ export class TenantActor {
     lines: string[],
     room: Admission,
   ): Promise<ActorOutcome | null> {
-    const { store, dedup } = this.deps;
+    const { store } = this.deps;
     if (fresh.length === 0) {
       store.committer.release(room);
       // Every event was a duplicate; wait until the originals are durable before answering.
@@ -195,14 +202,15 @@ export class TenantActor {
         record.events.length,
         i === 0 ? room : { events: 0, bytes: 0 },
       );
-      if (submitted.kind === 'failed') {
-        // (Only the first can be refused: the log fails asynchronously, never within this loop.)
+      if (submitted.kind === 'refused') {
+        // (Only the first can be refused: the log fails asynchronously, never within this loop,
+        // which so also puts every record of the tick in one group: written whole or refused.)
         for (const q of queued) q.catch(() => undefined);
-        for (const e of fresh) dedup.remove(dedup.keyOf(e.tenant, e.event_id), e.received_at);
-        return { kind: 'overloaded', reason: 'the write-ahead log failed' };
+        return this.refused(fresh, submitted.error);
       }
       queued.push(submitted.committed);
     }
+    // Rejects when the group is refused: then nothing below runs.
     const seqs = await Promise.all(queued);
     records.forEach((record, i) => {
       const group = {
@@ -215,6 +223,17 @@ export class TenantActor {
     });
     this.rollups.apply(fresh, this.deps.clock.now());
     return null;
+  }
+
+  /**
+   * The outcome of a commit refused with `error`: its fresh events' keys are forgotten (none
+   * of them is stored), so a retry is accepted rather than called a duplicate.
+   */
+  private refused(fresh: readonly StoredEvent[], error: unknown): ActorOutcome {
+    const { dedup } = this.deps;
+    for (const e of fresh) dedup.remove(dedup.keyOf(e.tenant, e.event_id), e.received_at);
+    const reason = error instanceof WalDiskFullError ? error.message : 'the write-ahead log failed';
+    return { kind: 'overloaded', reason };
   }
 }
 

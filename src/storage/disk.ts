@@ -3,17 +3,21 @@
 // it reaches unauthenticated clients in 503 answers.
 
 import * as fs from 'node:fs';
+import { type FileIo, nodeFileIo } from './file-io.ts';
 
 export type DiskStatus = { ok: true; freeBytes: number } | { ok: false; reason: string };
 
-export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
+export function checkDisk(
+  dir: string,
+  freeBytesMin: number,
+  io: Pick<FileIo, 'freeBytes'> = nodeFileIo,
+): DiskStatus {
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
     return { ok: false, reason: `the data directory is not writable (${errorCode(error)})` };
   }
-  const stat = fs.statfsSync(dir);
-  const freeBytes = stat.bavail * stat.bsize;
+  const freeBytes = io.freeBytes(dir);
   const reason = lackOfSpace(freeBytes, freeBytesMin);
   return reason === null ? { ok: true, freeBytes } : { ok: false, reason };
 }
@@ -21,7 +25,7 @@ export function checkDisk(dir: string, freeBytesMin: number): DiskStatus {
 /**
  * Why `freeBytes` free cannot take writes, or null. A full disk never can, even with
  * DISK_FREE_BYTES_MIN=0 (which turns the margin off, not the check): the next log write
- * would fail with ENOSPC, which stops the process.
+ * would fail with ENOSPC (refused, see GroupCommitter).
  */
 export function lackOfSpace(freeBytes: number, freeBytesMin: number): string | null {
   if (freeBytes === 0) return "the data directory's disk is full (0 bytes free)";

@@ -11,12 +11,13 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
-import { checkDisk, checkSameDir, type DirIdentity, type DiskStatus, dirIdentity } from './disk.ts';
+import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
+import type { FileIo } from './file-io.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
@@ -27,7 +28,8 @@ import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { openSqlite } from './sqlite.ts';
 import { TenantEraser } from './tenant-eraser.ts';
-import { type Durability, type WalDamage, WriteAheadLog } from './wal.ts';
+import { type Durability, type WalDamage, type WalDiskFullError, WriteAheadLog } from './wal.ts';
+import { WriteReadiness } from './write-readiness.ts';
 
 export interface EventStoreOptions extends CompactorOptions {
   dataDir: string;
@@ -40,7 +42,13 @@ export interface EventStoreOptions extends CompactorOptions {
   duckdbThreads: number;
   now: () => number;
   onFatal: (error: unknown) => void;
+  /** Told when a log write found the disk full (ingest is refused until there is room). */
+  onDiskFull?: (error: WalDiskFullError) => void;
+  /** Told when the disk has room again after that and ingest resumes. */
+  onDiskRoom?: () => void;
   fault?: FaultHook;
+  /** The file system calls of the log and the disk check (tests put a full disk behind them). */
+  fileIo?: FileIo;
 }
 
 /** Called at open for every committed group not yet in a segment, in log order. */
@@ -62,11 +70,10 @@ export class EventStore implements EventSource {
 
   /** Where flushes stage their files, and snapshots export their unflushed rows. */
   private readonly stagingDir: string;
-  /** The data directory as opened, to tell when it is deleted or replaced under the process. */
-  private readonly dataDirOpened: DirIdentity;
+  private readonly writeReadiness: WriteReadiness;
 
   private constructor(
-    private readonly options: EventStoreOptions,
+    options: EventStoreOptions,
     readonly sqlite: Database,
     readonly catalog: Catalog,
     readonly instance: DuckDBInstance,
@@ -77,7 +84,7 @@ export class EventStore implements EventSource {
   ) {
     const stagingDir = stagingOf(options.dataDir);
     this.stagingDir = stagingDir;
-    this.dataDirOpened = dirIdentity(options.dataDir);
+    this.writeReadiness = new WriteReadiness({ ...options, wal, committer });
     const fault = options.fault ?? noFaults;
     const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
     this.flusher = new Flusher({
@@ -156,6 +163,7 @@ export class EventStore implements EventSource {
       dir: path.join(options.dataDir, 'wal'),
       fileBytesMax: options.walFileBytesMax,
       durability: options.durability,
+      io: options.fileIo,
     };
     const wal = WriteAheadLog.open(
       walOptions,
@@ -179,6 +187,7 @@ export class EventStore implements EventSource {
       queueEventsMax: options.commitQueueEventsMax,
       queueBytesMax: options.commitQueueBytesMax,
       onFatal: options.onFatal,
+      onDiskFull: options.onDiskFull,
     });
     return new EventStore(options, sqlite, catalog, instance, hot, wal, committer, segmentsDir);
   }
@@ -323,18 +332,11 @@ export class EventStore implements EventSource {
   }
 
   /**
-   * Whether the store can take writes: the log works, its current file and the data directory
-   * are the ones opened at start (not deleted under the process), and the disk has room.
+   * Whether the store can take writes (see WriteReadiness); after a log write found the disk
+   * full, asking is also what resumes writes once there is room.
    */
   readiness(): DiskStatus {
-    if (!this.committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
-    const replaced = checkSameDir(this.options.dataDir, this.dataDirOpened);
-    if (replaced !== null) return replaced;
-    const unlinked = this.wal.unlinkedFile();
-    if (unlinked !== null) {
-      return { ok: false, reason: `the write-ahead log file ${unlinked} was deleted` };
-    }
-    return checkDisk(this.options.dataDir, this.options.diskFreeBytesMin);
+    return this.writeReadiness.check();
   }
 
   /** What opening the log cut from its newest file (a torn tail, or damage), if anything. */

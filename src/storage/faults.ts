@@ -1,5 +1,6 @@
 // Named points in flush, compaction and a tenant's deletion where a crash test can stop the
-// process, to prove each step is recoverable. In production the hook is a no-op.
+// process, to prove each step is recoverable. In production the hook is a no-op; a crash test
+// sets FAULT_POINT and main.ts installs `killAt` that point.
 
 export type FaultPoint = StoreFaultPoint | DeleteFaultPoint;
 
@@ -38,3 +39,10 @@ export const ALL_FAULT_POINTS: readonly FaultPoint[] = [...FAULT_POINTS, ...DELE
 export type FaultHook = (point: FaultPoint) => void;
 
 export const noFaults: FaultHook = () => {};
+
+/** A hook that SIGKILLs this process when `target` is reached (FAULT_POINT, crash tests only). */
+export function killAt(target: FaultPoint): FaultHook {
+  return (point) => {
+    if (point === target) process.kill(process.pid, 'SIGKILL');
+  };
+}

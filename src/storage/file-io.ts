@@ -1,23 +1,54 @@
-// Writes that keep the event loop free: the bytes go out on Bun's file I/O threads, so a slow
-// disk delays the requests waiting for that write, not every other request.
+// The file system calls the write-ahead log writes through, and the free-space measure the disk
+// check reads, behind one interface: production uses node:fs, and a test puts a full disk behind
+// it (a short write, then ENOSPC, as the kernel does). Writes off the event loop go out on Bun's
+// file I/O threads, so a slow disk delays the requests waiting for that write, not every other.
 
 import * as fs from 'node:fs';
 
-/** Writes every byte of `parts` at the file's current offset (one writev, more if short). */
-export async function writeFully(fd: number, parts: readonly Uint8Array[]): Promise<void> {
-  let rest = parts;
-  while (rest.length > 0) {
-    const written = await writev(fd, rest);
-    rest = remainderOf(rest, written);
-  }
+export interface FileIo {
+  /** writev(2) at the file's offset: the bytes written (a short write is possible), or throws. */
+  writevSync(fd: number, parts: readonly Uint8Array[]): number;
+  /** The same on an I/O thread. */
+  writev(fd: number, parts: readonly Uint8Array[]): Promise<number>;
+  /** Opens `file` for appending, creating it when missing (which can fail with ENOSPC). */
+  openAppend(file: string): number;
+  /** Bytes an unprivileged writer may still use on the file system holding `dir`. */
+  freeBytes(dir: string): number;
 }
 
-function writev(fd: number, parts: readonly Uint8Array[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.writev(fd, parts as Uint8Array[], (error, written) =>
-      error ? reject(error) : resolve(written),
-    );
-  });
+export const nodeFileIo: FileIo = {
+  writevSync: (fd, parts) => fs.writevSync(fd, parts as Uint8Array[]),
+  writev: (fd, parts) =>
+    new Promise((resolve, reject) => {
+      fs.writev(fd, parts as Uint8Array[], (error, written) =>
+        error ? reject(error) : resolve(written),
+      );
+    }),
+  openAppend: (file) => fs.openSync(file, 'a'),
+  freeBytes: (dir) => {
+    const stat = fs.statfsSync(dir);
+    return stat.bavail * stat.bsize;
+  },
+};
+
+/** Writes every byte of `parts` at the file's current offset (one writev, more if short). */
+export async function writeFully(
+  fd: number,
+  parts: readonly Uint8Array[],
+  io: FileIo = nodeFileIo,
+): Promise<void> {
+  let rest = parts;
+  while (rest.length > 0) rest = remainderOf(rest, await io.writev(fd, rest));
+}
+
+/** `writeFully` on the calling thread, for a write small enough not to be worth a hand-off. */
+export function writeFullySync(
+  fd: number,
+  parts: readonly Uint8Array[],
+  io: FileIo = nodeFileIo,
+): void {
+  let rest = parts;
+  while (rest.length > 0) rest = remainderOf(rest, io.writevSync(fd, rest));
 }
 
 /** The parts left after the first `written` bytes (a short write is rare on files). */
@@ -29,4 +60,13 @@ export function remainderOf(parts: readonly Uint8Array[], written: number): read
     skip -= part.length;
   }
   return [];
+}
+
+/**
+ * Whether `error` says the file system has no room for the write: ENOSPC (no free blocks or
+ * inodes) or EDQUOT (the user's quota is used up). Any other error (EIO above all) is not.
+ */
+export function isOutOfSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

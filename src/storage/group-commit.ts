@@ -7,18 +7,36 @@
 // the bound: false, and the caller answers 503 before anything is written); its events are
 // then submitted within that room, so one part of a request is never refused after another
 // part was written.
+//
+// A write that finds the disk full (WalDiskFullError: the log cut it back) refuses its group
+// and every group behind it, queued or in flight, without writing them: the log then ends
+// with the last group before the failed one, and no refused record can be replayed. Groups
+// before it complete as usual. The committer then takes nothing (`writable` is false) until
+// the store sees room again and calls `resume`. Any other failure is fatal (onFatal).
 
 import { assert } from '../core/index.ts';
-import type { WriteAheadLog } from './wal.ts';
+import { WalDiskFullError, type WriteAheadLog } from './wal.ts';
 
 export interface GroupCommitOptions {
   queueEventsMax: number;
   queueBytesMax: number;
   /** Called when the log cannot be written; the process must stop (see STYLE.md, errors §1). */
   onFatal: (error: unknown) => void;
+  /** Told when a write found the disk full and writes stop until `resume`. */
+  onDiskFull?: (error: WalDiskFullError) => void;
 }
 
-export type SubmitOutcome = { kind: 'queued'; committed: Promise<number> } | { kind: 'failed' };
+export type SubmitOutcome =
+  | { kind: 'queued'; committed: Promise<number> }
+  /** The log takes no writes: it failed, or the disk is full (`error` says which). */
+  | { kind: 'refused'; error: unknown };
+
+/** Why the committer takes no writes after a write found the disk full. */
+export interface DiskFull {
+  error: WalDiskFullError;
+  /** Bytes of the refused write: the disk needs at least this much room again. */
+  bytes: number;
+}
 
 /** Room in the queue taken by `admit` for a request's events, and given back on submit. */
 export interface Admission {
@@ -51,6 +69,16 @@ export class GroupCommitter {
   private inFlight = 0;
   private scheduled = false;
   private failed: unknown = null;
+  private diskFullAt: DiskFull | null = null;
+  /**
+   * Groups started since the last write that found the disk full: a group started earlier
+   * and not yet written when it failed is refused unwritten (see `commit`).
+   */
+  private epoch = 0;
+  /** The full disk that ended the last epoch: what its unwritten groups are refused with. */
+  private epochEndedBy: WalDiskFullError | null = null;
+  /** The durability of every group before the one that found the disk full (see `resume`). */
+  private durableBeforeFull: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
   /** Settles when every write started so far is done: writes go out one after another. */
   private written: Promise<unknown> = Promise.resolve();
@@ -70,7 +98,7 @@ export class GroupCommitter {
    * taken, however large, so a batch over the bound still goes through an idle node.
    */
   admit(events: number, bytes: number): boolean {
-    if (this.failed !== null) return false;
+    if (!this.writable) return false;
     const busy = this.queue.length > 0 || this.admittedEvents > 0;
     if (
       busy &&
@@ -93,11 +121,12 @@ export class GroupCommitter {
 
   /**
    * Queues the payload of events admitted in `room` (given back now); `committed` resolves
-   * with its seq once it is durable. Refused only once the log has failed.
+   * with its seq once it is durable. Refused only once the log has failed or the disk is full.
    */
   submit(payload: Uint8Array, events: number, room: Admission): SubmitOutcome {
     this.release(room);
-    if (this.failed !== null) return { kind: 'failed' };
+    const refusal = this.refusal();
+    if (refusal !== null) return { kind: 'refused', error: refusal };
     const committed = new Promise<number>((resolve, reject) => {
       this.queue.push({ payload, resolve, reject });
     });
@@ -110,9 +139,11 @@ export class GroupCommitter {
   /**
    * Resolves once everything queued or in flight now is durable. A request whose events all
    * turned out to be duplicates waits on this, so it never acknowledges an original that is
-   * still on its way to disk.
+   * still on its way to disk. Refused (rejects) while the log takes no writes.
    */
   barrier(): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
     if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ payload: null, resolve: () => resolve(), reject });
@@ -131,12 +162,37 @@ export class GroupCommitter {
    * the next turn of the event loop; for a caller that knows this turn's submissions are in.
    */
   commitQueued(): void {
-    if (this.failed !== null || this.inFlight >= COMMITS_IN_FLIGHT_MAX) return;
+    if (!this.writable || this.inFlight >= COMMITS_IN_FLIGHT_MAX) return;
     this.startCommit();
   }
 
+  /** False once the log failed for good (the process is stopping). */
   get healthy(): boolean {
     return this.failed === null;
+  }
+
+  /** Whether writes are taken now: the log has not failed and the disk is not known full. */
+  get writable(): boolean {
+    return this.failed === null && this.diskFullAt === null;
+  }
+
+  /** Set from a write that found the disk full until `resume`. */
+  get diskFull(): DiskFull | null {
+    return this.diskFullAt;
+  }
+
+  /**
+   * Takes writes again after a full disk, once the caller saw room for them. The next group
+   * is acknowledged after every group before the failed one, as if the refused ones never were.
+   */
+  resume(): void {
+    if (this.diskFullAt === null) return;
+    this.diskFullAt = null;
+    this.durable = this.durableBeforeFull;
+  }
+
+  private refusal(): unknown {
+    return this.failed ?? this.diskFullAt?.error ?? null;
   }
 
   get queuedEvents(): number {
@@ -151,7 +207,7 @@ export class GroupCommitter {
       this.scheduled = false;
       // commitQueued may have filled every slot since this was scheduled; a slot that frees
       // up schedules again.
-      if (this.failed === null && this.inFlight < COMMITS_IN_FLIGHT_MAX) this.startCommit();
+      if (this.writable && this.inFlight < COMMITS_IN_FLIGHT_MAX) this.startCommit();
     });
   }
 
@@ -165,7 +221,8 @@ export class GroupCommitter {
     const payloads: Uint8Array[] = [];
     for (const p of group) if (p.payload !== null) payloads.push(p.payload);
     const before = this.durable;
-    const done = payloads.length === 0 ? before.then(() => 0) : this.commit(payloads, before);
+    const done =
+      payloads.length === 0 ? before.then(() => 0) : this.commit(payloads, before, this.epoch);
     this.durable = done.then(settled);
     this.durable.catch(settled); // a failure is reported once, below, not as unhandled
     done.then(
@@ -178,15 +235,33 @@ export class GroupCommitter {
     void done.then(settled, settled).then(() => this.finished());
   }
 
-  /** Writes `payloads` after every earlier write, syncs; resolves with the first seq. */
-  private async commit(payloads: Uint8Array[], before: Promise<void>): Promise<number> {
+  /**
+   * Writes `payloads` after every earlier write, syncs; resolves with the first seq. `epoch`
+   * is the one the group started in: a write that found the disk full since ends it, and the
+   * group is refused unwritten, so nothing after a refused record reaches the log.
+   */
+  private async commit(
+    payloads: Uint8Array[],
+    before: Promise<void>,
+    epoch: number,
+  ): Promise<number> {
     const write = this.written.then(async () => {
-      // A full file is closed only once nothing written to it still waits for its sync.
-      if (this.wal.full) {
-        await before;
-        this.wal.rotateIfFull();
+      if (epoch !== this.epoch) {
+        assert(this.epochEndedBy !== null, 'an epoch ends only at a full disk');
+        throw this.epochEndedBy;
       }
-      return this.wal.append(payloads);
+      try {
+        // A full file is closed only once nothing written to it still waits for its sync.
+        if (this.wal.full) {
+          await before;
+          this.wal.rotateIfFull(bytesOf(payloads));
+        }
+        return await this.wal.append(payloads);
+      } catch (error) {
+        // Set before the next group's write runs (it waits for this one to settle).
+        if (error instanceof WalDiskFullError && epoch === this.epoch) this.stop(error, before);
+        throw error;
+      }
     });
     this.written = write.then(settled, settled);
     const lastSeq = await write;
@@ -196,7 +271,28 @@ export class GroupCommitter {
     return lastSeq - payloads.length + 1;
   }
 
+  /**
+   * After a write found the disk full: ends the epoch (groups started in it and not written
+   * are refused), refuses what is queued, and takes nothing more until `resume`.
+   */
+  private stop(error: WalDiskFullError, before: Promise<void>): void {
+    this.epoch++;
+    this.epochEndedBy = error;
+    this.diskFullAt = { error, bytes: error.bytes };
+    this.durableBeforeFull = before;
+    for (const p of this.queue) p.reject(error);
+    this.queue = [];
+    this.queueEvents = 0;
+    this.queueBytes = 0;
+    this.options.onDiskFull?.(error);
+  }
+
   private fail(error: unknown, group: Pending[]): void {
+    if (error instanceof WalDiskFullError) {
+      // Its own group's, or one refused behind it: refused, not fatal.
+      for (const p of group) p.reject(error);
+      return;
+    }
     const first = this.failed === null;
     if (first) this.failed = error;
     for (const p of [...group, ...this.queue]) p.reject(this.failed);
@@ -207,7 +303,7 @@ export class GroupCommitter {
   private finished(): void {
     this.inFlight--;
     assert(this.inFlight >= 0, 'commits in flight never go below zero');
-    if (this.queue.length > 0 && this.failed === null) this.schedule();
+    if (this.queue.length > 0 && this.writable) this.schedule();
     else if (this.inFlight === 0 && this.queue.length === 0) this.notifyIdle();
   }
 
@@ -216,4 +312,10 @@ export class GroupCommitter {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+function bytesOf(payloads: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const p of payloads) bytes += p.length;
+  return bytes;
 }

@@ -23,11 +23,14 @@ export {
   FAULT_POINTS,
   type FaultHook,
   type FaultPoint,
+  killAt,
   noFaults,
 } from './faults.ts';
+export { type FileIo, isOutOfSpace, nodeFileIo } from './file-io.ts';
 export {
   type Admission,
   COMMITS_IN_FLIGHT_MAX,
+  type DiskFull,
   type GroupCommitOptions,
   GroupCommitter,
   type SubmitOutcome,
@@ -45,6 +48,7 @@ export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {
   type Durability,
   type WalDamage,
+  WalDiskFullError,
   WalFileDeletedError,
   type WalOptions,
   type WalRecord,

@@ -2,13 +2,15 @@
 // Appends are written with one writev per group (a large one off the event loop) and made
 // durable with fdatasync (or left to the OS page cache in 'os' mode). Opening the log replays
 // every record and truncates a torn tail, the only damage a crash can leave, since a file is
-// never written again once rotated.
+// never written again once rotated. A write that finds the disk full (ENOSPC, EDQUOT) is cut
+// back to the last whole record before it and reported as a WalDiskFullError: the log stays
+// whole and takes the next append once there is room.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../core/index.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
-import { writeFully } from './file-io.ts';
+import { type FileIo, isOutOfSpace, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
 import {
   decodeFrame,
   FRAME_HEADER_BYTES,
@@ -23,6 +25,8 @@ export interface WalOptions {
   dir: string;
   fileBytesMax: number;
   durability: Durability;
+  /** The file system calls writes go through (tests put a full disk behind them). */
+  io?: FileIo;
 }
 
 /** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
@@ -57,6 +61,28 @@ export class WalFileDeletedError extends Error {
 }
 
 /**
+ * An append or a rotation found no room on the disk (ENOSPC or EDQUOT). Nothing of it is in the
+ * log: the file was cut back to where the append began, and that cut made durable. The message
+ * names no path (it reaches clients); the file system's error is the cause.
+ */
+export class WalDiskFullError extends Error {
+  override name = 'WalDiskFullError';
+  constructor(
+    cause: unknown,
+    /** Bytes the refused append would have written. */
+    readonly bytes: number,
+  ) {
+    const code = (cause as { code?: unknown }).code;
+    super(
+      code === 'EDQUOT'
+        ? "the data directory's disk quota is used up (EDQUOT on a write-ahead log write)"
+        : "the data directory's disk is full (ENOSPC on a write-ahead log write)",
+      { cause },
+    );
+  }
+}
+
+/**
  * Appends up to this size are written inline: a writev of a few pages costs less than handing
  * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
  * batch does not hold up every other request while the kernel copies it.
@@ -71,6 +97,7 @@ export class WriteAheadLog {
   private writtenSeq: number;
   private writing = false;
   private closed = false;
+  private readonly io: FileIo;
 
   private constructor(
     private readonly options: WalOptions,
@@ -81,8 +108,8 @@ export class WriteAheadLog {
   ) {
     const current = files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
-    const full = path.join(options.dir, current.name);
-    this.fd = fs.openSync(full, 'a');
+    this.io = options.io ?? nodeFileIo;
+    this.fd = this.io.openAppend(path.join(options.dir, current.name));
     this.fileBytes = fs.fstatSync(this.fd).size;
     this.nextSeq = lastSeq + 1;
     this.writtenSeq = lastSeq;
@@ -115,7 +142,7 @@ export class WriteAheadLog {
       damage = replay.damage ?? damage;
       files.push({ index: Number(name.slice(0, 10)), name, lastSeq: replay.lastSeq });
     });
-    if (files.length === 0) files.push(createFile(options.dir, 1));
+    if (files.length === 0) files.push(createFile(options.dir, 1, options.io ?? nodeFileIo));
     return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor), damage);
   }
 
@@ -136,17 +163,18 @@ export class WriteAheadLog {
       parts.push(frameHeader(seq++, p), p);
       bytes += FRAME_HEADER_BYTES + p.length;
     }
-    if (bytes <= INLINE_WRITE_BYTES_MAX) {
-      writeFullySync(this.fd, parts, bytes);
-    } else {
-      this.writing = true;
-      try {
-        await writeFully(this.fd, parts);
-      } finally {
-        this.writing = false;
-      }
+    this.writing = true;
+    try {
+      if (bytes <= INLINE_WRITE_BYTES_MAX) writeFullySync(this.fd, parts, this.io);
+      else await writeFully(this.fd, parts, this.io);
+    } catch (error) {
+      if (!isOutOfSpace(error)) throw error; // EIO and the like: the caller stops
+      await this.cutBack(error);
+      throw new WalDiskFullError(error, bytes);
+    } finally {
+      this.writing = false;
     }
-    // Only now do the seqs exist: a failed write numbers nothing (and the caller stops).
+    // Only now do the seqs exist: a failed write numbers nothing.
     this.nextSeq = seq;
     this.writtenSeq = seq - 1;
     this.fileBytes += bytes;
@@ -154,6 +182,28 @@ export class WriteAheadLog {
     assert(current !== undefined, 'the log always has a current file');
     current.lastSeq = this.writtenSeq;
     return this.writtenSeq;
+  }
+
+  /**
+   * Cuts the current file back to the end of the last whole record, after a write that found
+   * no room wrote part of its bytes, and makes the cut durable before the append is refused:
+   * an earlier group's fdatasync may already have made whole records of the refused append
+   * durable, and a restart must not replay them (their requests are answered 503, and a retry
+   * would be stored twice). A cut that fails leaves the log unknown: that error stops the
+   * process (the caller's onFatal), and the restart cuts the torn tail.
+   */
+  private async cutBack(writeError: unknown): Promise<void> {
+    try {
+      fs.ftruncateSync(this.fd, this.fileBytes);
+      await new Promise<void>((resolve, reject) =>
+        fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
+      );
+    } catch (error) {
+      throw new Error(
+        `the write-ahead log could not be cut back after a write found no room (${String(error)})`,
+        { cause: writeError },
+      );
+    }
   }
 
   /**
@@ -211,16 +261,28 @@ export class WriteAheadLog {
     return this.fileBytes >= this.options.fileBytesMax;
   }
 
-  /** Starts a new file once the current one is full. Call only when nothing is unsynced. */
-  rotateIfFull(): void {
+  /**
+   * Starts a new file once the current one is full. Call only when nothing is unsynced. With no
+   * room for the new file (WalDiskFullError, for an append of `bytes`), the current one stays.
+   */
+  rotateIfFull(bytes: number): void {
     if (!this.full) return;
     const current = this.files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
+    let next: WalFile;
+    let fd: number;
+    try {
+      next = createFile(this.options.dir, current.index + 1, this.io);
+      fd = this.io.openAppend(path.join(this.options.dir, next.name));
+    } catch (error) {
+      // A file made before the error is empty: the next rotation opens it again.
+      if (isOutOfSpace(error)) throw new WalDiskFullError(error, bytes);
+      throw error;
+    }
     fs.closeSync(this.fd);
-    const next = createFile(this.options.dir, current.index + 1);
     next.lastSeq = current.lastSeq;
     this.files.push(next);
-    this.fd = fs.openSync(path.join(this.options.dir, next.name), 'a');
+    this.fd = fd;
     this.fileBytes = 0;
   }
 
@@ -306,18 +368,9 @@ function cutTail(
   return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
 }
 
-function createFile(dir: string, index: number): WalFile {
+function createFile(dir: string, index: number, io: FileIo): WalFile {
   const name = `${String(index).padStart(10, '0')}.wal`;
-  fs.closeSync(fs.openSync(path.join(dir, name), 'a'));
+  fs.closeSync(io.openAppend(path.join(dir, name)));
   fsyncPath(dir);
   return { index, name, lastSeq: 0 };
-}
-
-function writeFullySync(fd: number, parts: Uint8Array[], bytes: number): void {
-  const written = fs.writevSync(fd, parts);
-  if (written === bytes) return;
-  // A short write (rare on files): write the rest from one buffer.
-  const rest = Buffer.concat(parts).subarray(written);
-  let at = 0;
-  while (at < rest.length) at += fs.writeSync(fd, rest, at, rest.length - at);
 }

@@ -185,7 +185,7 @@ describe('GroupCommitter', () => {
     expect(fatal).toHaveLength(1);
     expect(committer.healthy).toBe(false);
     expect(committer.admit(1, 1)).toBe(false);
-    expect(committer.submit(Buffer.from('y'), 1, { events: 0, bytes: 0 }).kind).toBe('failed');
+    expect(committer.submit(Buffer.from('y'), 1, { events: 0, bytes: 0 }).kind).toBe('refused');
   });
 });
 

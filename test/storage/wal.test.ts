@@ -146,7 +146,7 @@ describe('WriteAheadLog', () => {
     const { wal } = openLog(dir, 1 * MiB);
     await wal.append([Buffer.alloc(MiB, 1)]);
     await wal.sync();
-    wal.rotateIfFull();
+    wal.rotateIfFull(0);
     await wal.append([Buffer.from('later')]);
     await wal.sync();
     wal.close();
@@ -180,7 +180,7 @@ describe('WriteAheadLog', () => {
     for (let i = 0; i < 3; i++) {
       await wal.append([Buffer.alloc(MiB, i)]);
       await wal.sync();
-      wal.rotateIfFull();
+      wal.rotateIfFull(0);
     }
     expect(wal.fileCount).toBe(4);
     expect(wal.releaseThrough(2)).toBe(2);
