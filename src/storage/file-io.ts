@@ -12,6 +12,8 @@ export interface FileIo {
   writev(fd: number, parts: readonly Uint8Array[]): Promise<number>;
   /** Opens `file` for appending, creating it when missing (which can fail with ENOSPC). */
   openAppend(file: string): number;
+  /** Cuts the file to `bytes` (ftruncate), giving the space after it back. */
+  truncate(fd: number, bytes: number): void;
   /** Bytes an unprivileged writer may still use on the file system holding `dir`. */
   freeBytes(dir: string): number;
 }
@@ -25,6 +27,7 @@ export const nodeFileIo: FileIo = {
       );
     }),
   openAppend: (file) => fs.openSync(file, 'a'),
+  truncate: (fd, bytes) => fs.ftruncateSync(fd, bytes),
   freeBytes: (dir) => {
     const stat = fs.statfsSync(dir);
     return stat.bavail * stat.bsize;

@@ -194,7 +194,7 @@ export class WriteAheadLog {
    */
   private async cutBack(writeError: unknown): Promise<void> {
     try {
-      fs.ftruncateSync(this.fd, this.fileBytes);
+      this.io.truncate(this.fd, this.fileBytes);
       await new Promise<void>((resolve, reject) =>
         fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
       );

@@ -1,0 +1,91 @@
+// Through the HTTP app: a log write that finds the disk full refuses its requests (503), the
+// node stays up, refuses ingest before writing while the disk is full, answers reads, resumes
+// by itself once there is room, and a restart replays exactly the acknowledged events.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { LimitedDisk } from '../helpers/limited-disk.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+const body = (r: Response) => r.json() as Promise<Record<string, unknown>>;
+
+/** One request naming two tenants: one log record each, both in one group commit. */
+const batch = {
+  events: [
+    { event_id: 'r-acme', name: 'small', tenant_id: 'acme', timestamp: T0 },
+    {
+      event_id: 'r-beta',
+      name: 'large',
+      tenant_id: 'beta',
+      timestamp: T0,
+      properties: { blob: 'x'.repeat(8000) },
+    },
+  ],
+};
+
+async function ids(app: TestApp, tenant: string): Promise<string[]> {
+  const list = await body(await app.get(`/api/v1/events?tenant_id=${tenant}&limit=100`));
+  return (list.events as { event_id: string }[]).map((e) => e.event_id).sort();
+}
+
+describe('a full disk during a log write', () => {
+  test('refuses that commit, keeps serving, resumes with room; a restart has each ack once', async () => {
+    const disk = new LimitedDisk();
+    const fatal: unknown[] = [];
+    t = await makeTestApp({ fileIo: disk, onFatal: (error) => fatal.push(error) });
+    for (const tenant of ['acme', 'beta']) {
+      const res = await t.post('/api/v1/events', {
+        event_id: `a-${tenant}`,
+        name: 'x',
+        tenant_id: tenant,
+      });
+      expect(res.status).toBe(202);
+    }
+    // Room for acme's record whole and part of beta's: a short write, then ENOSPC.
+    disk.roomBytes = 2000;
+    const refused = await t.post('/api/v1/events/batch', batch);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    const answer = await body(refused);
+    expect(answer.code).toBe('overloaded');
+    expect(answer.detail).toContain("the data directory's disk is full (ENOSPC");
+    expect(fatal).toEqual([]);
+
+    // Refused at once, before anything is written, though the last disk check was fine.
+    const writes = disk.writes;
+    const next = await t.post('/api/v1/events', { event_id: 'n1', name: 'x', tenant_id: 'acme' });
+    expect(next.status).toBe(503);
+    expect((await body(next)).detail).toContain('disk is full');
+    expect(disk.writes).toBe(writes);
+    const ready = await t.get('/ready');
+    expect(ready.status).toBe(503);
+    expect(await body(ready)).toMatchObject({
+      code: 'not_ready',
+      detail: expect.stringContaining("the data directory's disk is full"),
+    });
+    expect(await ids(t, 'acme')).toEqual(['a-acme']); // reads go on; nothing refused shows
+    expect((await t.get('/api/v1/events/r-acme?tenant_id=acme')).status).toBe(404);
+    const live = t.engine.registry.peek('acme')?.rollups.snapshot(t.clock.now());
+    expect(live?.windows['1h'].events).toBe(1);
+
+    // Space is freed: the next check (a second on) resumes ingest, with no restart.
+    disk.roomBytes = Number.MAX_SAFE_INTEGER;
+    t.clock.advance(1000);
+    expect((await t.get('/ready')).status).toBe(200);
+    const retry = await t.post('/api/v1/events/batch', batch);
+    expect(retry.status).toBe(202);
+    expect(await body(retry)).toMatchObject({ accepted: 2, duplicates: 0 });
+    const again = await t.post('/api/v1/events/batch', batch);
+    expect(await body(again)).toMatchObject({ accepted: 0, duplicates: 2 });
+    expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+
+    await t.restart();
+    expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+    expect(await ids(t, 'beta')).toEqual(['a-beta', 'r-beta']);
+    expect(await t.count('acme')).toBe(2);
+    expect(await t.count('beta')).toBe(2);
+    expect(fatal).toEqual([]);
+  });
+});
