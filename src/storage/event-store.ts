@@ -156,7 +156,7 @@ export class EventStore implements EventSource {
       .flatMap((s) => (s.hasMinuteCounts ? [s.file, minuteCountsFile(s.file)] : [s.file]));
     checkSegmentsPresent(segmentsDir, known);
     removeStrayFiles(segmentsDir, stagingDir, new Set(known));
-    const hot = new HotTier(instance, stagingDir);
+    const hot = new HotTier(instance, stagingDir, options.fileIo);
     const flushed = catalog.flushedThroughSeq();
     const deleted = catalog.tombstones();
     const walOptions = {

@@ -2,7 +2,8 @@
 // tenant's JSON lines joined by newlines) and wait in memory. Queries `sync` first: everything
 // not yet in DuckDB's hot table is loaded in one bulk read of an NDJSON staging file (DuckDB's
 // fastest way in; per-row appends are several times slower), so they see every acknowledged
-// event. Every row of one load gets the load's highest log seq.
+// event. Every row of one load gets the load's highest log seq. On a full disk (no room for
+// the staging file) a load parses the lines from memory instead, slower, so reads go on.
 //
 // Flushing does not need the hot table: a flush takes every group present when it begins (seq
 // ≤ S), writes the ones not loaded yet to staging files, one per tenant, and the flusher reads
@@ -19,7 +20,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '
 import { assert } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
-import { writeFully } from './file-io.ts';
+import { type FileIo, isOutOfSpace, nodeFileIo, writeFully } from './file-io.ts';
 
 /** One committed log record: one tenant's events. */
 export interface HotGroup {
@@ -82,6 +83,25 @@ export function stagedRowsSql(filesSql: string, seqSql: string): string {
 /** Prepared once: only the staging file and the load's seq change from one load to the next. */
 const LOAD_SQL = `INSERT INTO ${HOT_TABLE} ${stagedRowsSql('$file', '$seq')}`;
 
+/** The NDJSON columns as json_transform's structure: the same names and types. */
+const JSON_STRUCTURE = JSON.stringify(
+  Object.fromEntries(
+    EVENT_COLUMNS.filter(([name]) => name !== 'seq').map(([name, type]) => [
+      name,
+      isTime(name) ? 'BIGINT' : type,
+    ]),
+  ),
+);
+
+/** The rows of `$lines` (JSON lines joined by newlines, from memory), as `stagedRowsSql`. */
+const MEMORY_LOAD_SQL = `INSERT INTO ${HOT_TABLE} SELECT ${EVENT_COLUMNS.map(([name]) => {
+  if (name === 'seq') return '$seq::BIGINT AS seq';
+  const field = `struct_extract(r, '${name}')`;
+  return isTime(name) ? `make_timestamptz(${field} * 1000) AS "${name}"` : `${field} AS "${name}"`;
+}).join(', ')}
+  FROM (SELECT json_transform(line, '${JSON_STRUCTURE}') AS r
+        FROM (SELECT unnest(string_split($lines, chr(10))) AS line))`;
+
 export class HotTier {
   /** Every group not yet in a segment, seq ascending. */
   private groups: Group[] = [];
@@ -106,6 +126,8 @@ export class HotTier {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly stagingDir: string,
+    /** The calls staging files are written through (tests put a full disk behind them). */
+    private readonly io: FileIo = nodeFileIo,
   ) {}
 
   /** Adds a committed group (seq ascending across calls). */
@@ -157,7 +179,7 @@ export class HotTier {
         const file = this.stagingFile();
         const events = groups.reduce((n, g) => n + g.events, 0);
         staged.set(tenant, { file, events, days: daysOf(groups) });
-        await writeStagingFile(file, groups);
+        await writeStagingFile(file, groups, this.io);
       }
     } catch (error) {
       await removeFiles(staged);
@@ -271,14 +293,25 @@ export class HotTier {
     const file = this.stagingFile();
     const seq = (groups.at(-1) as Group).seq;
     try {
-      await writeStagingFile(file, groups);
+      const staged = await writeStagingFile(file, groups, this.io).then(
+        () => true,
+        (error: unknown) => {
+          if (isOutOfSpace(error)) return false; // a full disk: loaded from memory below
+          throw error;
+        },
+      );
       this.loader ??= this.prepareLoader().catch((error: unknown) => {
         this.loader = null; // prepared again by the next load
         throw error;
       });
-      const { insert } = await this.loader;
-      insert.bind({ file, seq: BigInt(seq) });
-      await insert.run();
+      const { connection, insert } = await this.loader;
+      if (staged) {
+        insert.bind({ file, seq: BigInt(seq) });
+        await insert.run();
+      } else {
+        const lines = groups.map((g) => Buffer.from(g.payload).toString('utf8')).join('\n');
+        await connection.run(MEMORY_LOAD_SQL, { lines, seq: BigInt(seq) });
+      }
     } finally {
       await fs.promises.rm(file, { force: true });
     }
@@ -301,12 +334,12 @@ export class HotTier {
   }
 }
 
-async function writeStagingFile(file: string, groups: readonly Group[]): Promise<void> {
+async function writeStagingFile(file: string, groups: readonly Group[], io: FileIo): Promise<void> {
   const parts: Uint8Array[] = [];
   for (const g of groups) parts.push(g.payload, NEWLINE);
   const handle = await fs.promises.open(file, 'w');
   try {
-    await writeFully(handle.fd, parts);
+    await writeFully(handle.fd, parts, io);
   } finally {
     await handle.close();
   }

@@ -54,6 +54,7 @@ describe('a full disk during a log write', () => {
     expect(fatal).toEqual([]);
 
     // Refused at once, before anything is written, though the last disk check was fine.
+    disk.roomBytes = 0; // and the disk fills up entirely: not even a staging file fits
     const writes = disk.writes;
     const next = await t.post('/api/v1/events', { event_id: 'n1', name: 'x', tenant_id: 'acme' });
     expect(next.status).toBe(503);
@@ -65,7 +66,9 @@ describe('a full disk during a log write', () => {
       code: 'not_ready',
       detail: expect.stringContaining("the data directory's disk is full"),
     });
-    expect(await ids(t, 'acme')).toEqual(['a-acme']); // reads go on; nothing refused shows
+    // Reads go on (loading the acknowledged events from memory); nothing refused shows.
+    expect(await ids(t, 'acme')).toEqual(['a-acme']);
+    expect(disk.writes).toBeGreaterThan(writes); // the staging file was tried, and failed
     expect((await t.get('/api/v1/events/r-acme?tenant_id=acme')).status).toBe(404);
     const live = t.engine.registry.peek('acme')?.rollups.snapshot(t.clock.now());
     expect(live?.windows['1h'].events).toBe(1);

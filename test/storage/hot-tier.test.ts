@@ -1,24 +1,28 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as path from 'node:path';
 import { HOT_TABLE, openDuckDb } from '../../src/storage/duckdb.ts';
+import type { FileIo } from '../../src/storage/file-io.ts';
 import { HotTier } from '../../src/storage/hot-tier.ts';
+import { LimitedDisk } from '../helpers/limited-disk.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
-let cleanup: (() => void) | undefined;
-afterEach(() => cleanup?.());
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const remove of cleanups.splice(0)) remove();
+});
 
 const T0 = Date.parse('2026-11-25T12:00:00Z');
 
-async function setup() {
+async function setup(io?: FileIo) {
   const t = makeTempDir();
-  cleanup = t.remove;
+  cleanups.push(t.remove);
   const instance = await openDuckDb({
     segmentsDir: path.join(t.dir, 'segments'),
     stagingDir: path.join(t.dir, 'staging'),
     memoryLimitBytes: 256 * 1024 * 1024,
     threads: 1,
   });
-  const hot = new HotTier(instance, path.join(t.dir, 'staging'));
+  const hot = new HotTier(instance, path.join(t.dir, 'staging'), io);
   const rowsBySeq = async () => {
     const c = await instance.connect();
     try {
@@ -31,7 +35,16 @@ async function setup() {
       c.closeSync();
     }
   };
-  return { hot, rowsBySeq };
+  const allRows = async () => {
+    const c = await instance.connect();
+    try {
+      const r = await c.runAndReadAll(`SELECT * FROM ${HOT_TABLE} ORDER BY event_id`);
+      return r.getRowObjectsJson();
+    } finally {
+      c.closeSync();
+    }
+  };
+  return { hot, rowsBySeq, allRows };
 }
 
 function group(tenant: string, ids: string[]) {
@@ -85,5 +98,52 @@ describe('HotTier', () => {
     const second = await hot.beginFlush();
     expect(second).toMatchObject({ through: 2, tableThrough: 0 });
     expect(second?.staged.get('acme')?.days).toEqual([Math.floor(T0 / 86_400_000)]);
+  });
+
+  test('with no room for a staging file (a full disk) a load reads the same rows from memory', async () => {
+    const full = {
+      tenant: 'acme',
+      name: 'purchase "big" \\ one',
+      timestamp: T0,
+      received_at: T0 + 5,
+      user_id: 'ü-1',
+      path: '/a\nb',
+      duration: 1.5,
+      value: -2,
+      properties: { plan: 'pro', n: 3, nested: { ok: true }, list: [1, 'x'] },
+      os: 'Linux',
+      is_bot: true,
+      visitor_id: 'v',
+    };
+    const lines = [
+      JSON.stringify({ event_id: 'e1', ...full }),
+      JSON.stringify({ event_id: 'e2', tenant: 'acme', name: 'bare', timestamp: T0 - 1 }),
+    ];
+    const groupOf = () => ({
+      tenant: 'acme',
+      events: 2,
+      days: null,
+      payload: Buffer.from(lines.join('\n')),
+    });
+    const disk = new LimitedDisk(0); // a full disk: every staging write fails with ENOSPC
+    const fromMemory = await setup(disk);
+    fromMemory.hot.add(7, groupOf());
+    await fromMemory.hot.sync();
+    expect(disk.writes).toBeGreaterThan(0);
+    const fromFile = await setup();
+    fromFile.hot.add(7, groupOf());
+    await fromFile.hot.sync();
+    const rows = await fromMemory.allRows();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ event_id: 'e1', name: full.name, path: full.path });
+    expect(JSON.parse(String(rows[0]?.properties))).toEqual(full.properties);
+    expect(rows[0]).toMatchObject({ duration: 1.5, value: -2, is_bot: true, user_id: 'ü-1' });
+    expect(rows).toEqual(await fromFile.allRows());
+  });
+
+  test('a staging write that fails otherwise (EIO) fails the load', async () => {
+    const { hot } = await setup(new LimitedDisk(0, 'EIO'));
+    hot.add(1, group('acme', ['a1']));
+    await expect(hot.sync()).rejects.toMatchObject({ code: 'EIO' });
   });
 });
