@@ -70,6 +70,19 @@ describe('a full disk during a log write', () => {
     expect(await ids(t, 'acme')).toEqual(['a-acme']);
     expect(disk.writes).toBeGreaterThan(writes); // the staging file was tried, and failed
     expect((await t.get('/api/v1/events/r-acme?tenant_id=acme')).status).toBe(404);
+    // The SQL endpoint's export needs room: a clear 503, as DuckDB words the full disk.
+    const store = t.engine.store as unknown as { exportFiles: () => Promise<unknown> };
+    const exportFiles = store.exportFiles;
+    store.exportFiles = () =>
+      Promise.reject(new Error('IO Error: Could not write file "x": No space left on device'));
+    const sql = await t.post('/api/v1/query', { sql: 'SELECT count(*) FROM events' });
+    expect(sql.status).toBe(503);
+    expect(sql.headers.get('retry-after')).toBe('1');
+    expect(await body(sql)).toMatchObject({
+      code: 'overloaded',
+      detail: expect.stringContaining('disk is full'),
+    });
+    store.exportFiles = exportFiles;
     const live = t.engine.registry.peek('acme')?.rollups.snapshot(t.clock.now());
     expect(live?.windows['1h'].events).toBe(1);
 
@@ -83,6 +96,10 @@ describe('a full disk during a log write', () => {
     const again = await t.post('/api/v1/events/batch', batch);
     expect(await body(again)).toMatchObject({ accepted: 0, duplicates: 2 });
     expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+    const counted = await body(
+      await t.post('/api/v1/query?tenant_id=acme', { sql: 'SELECT count(*) AS n FROM events' }),
+    );
+    expect(counted.rows).toEqual([[2]]);
 
     await t.restart();
     expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);

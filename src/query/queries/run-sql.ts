@@ -10,7 +10,12 @@
 import * as path from 'node:path';
 import type { Json } from '@duckdb/node-api';
 import { AppError, MiB } from '../../core/index.ts';
-import type { EventSnapshot, EventSource, ExportedEvents } from '../../storage/index.ts';
+import {
+  type EventSnapshot,
+  type EventSource,
+  type ExportedEvents,
+  isOutOfSpace,
+} from '../../storage/index.ts';
 import { queryLimits } from '../limits.ts';
 import { stopIfClientGone, withSnapshot } from '../read.ts';
 import type { SqlJob, SqlJobAnswer, SqlParamValue } from '../sql-job.ts';
@@ -115,7 +120,16 @@ async function jobOf(
   options: RunSqlOptions,
 ): Promise<{ job: SqlJob; exported: ExportedEvents }> {
   stopIfClientGone(snapshot);
-  const exported = await snapshot.exportFiles();
+  const exported = await snapshot.exportFiles().catch((error: unknown) => {
+    if (!isOutOfSpace(error)) throw error;
+    // The export is the one read that needs room on the disk; the node is not broken.
+    throw new AppError(
+      'overloaded',
+      "the data directory's disk is full: a SQL statement needs room there for a copy of " +
+        "the tenant's events; retry later",
+      { cause: error },
+    );
+  });
   const job: SqlJob = {
     statement: options.sql,
     params: options.params,
