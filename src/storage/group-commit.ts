@@ -16,6 +16,7 @@
 
 import { assert } from '../core/index.ts';
 import { WalDiskFullError, type WriteAheadLog } from './wal.ts';
+import { FRAME_HEADER_BYTES } from './wal-frame.ts';
 
 export interface GroupCommitOptions {
   queueEventsMax: number;
@@ -254,7 +255,7 @@ export class GroupCommitter {
         // A full file is closed only once nothing written to it still waits for its sync.
         if (this.wal.full) {
           await before;
-          this.wal.rotateIfFull(bytesOf(payloads));
+          this.wal.rotateIfFull(framedBytesOf(payloads));
         }
         return await this.wal.append(payloads);
       } catch (error) {
@@ -314,8 +315,9 @@ export class GroupCommitter {
   }
 }
 
-function bytesOf(payloads: readonly Uint8Array[]): number {
+/** What `payloads` take in the log, frame headers included. */
+function framedBytesOf(payloads: readonly Uint8Array[]): number {
   let bytes = 0;
-  for (const p of payloads) bytes += p.length;
+  for (const p of payloads) bytes += FRAME_HEADER_BYTES + p.length;
   return bytes;
 }

@@ -181,6 +181,7 @@ describe('GroupCommitter on a full disk', () => {
     disk.roomBytes = 0;
     await expect(submit(committer, Buffer.from('b'))).rejects.toBeInstanceOf(WalDiskFullError);
     expect(fatal).toEqual([]);
+    expect(committer.diskFull?.bytes).toBe(FRAME_HEADER_BYTES + 1);
     disk.roomBytes = Number.MAX_SAFE_INTEGER;
     committer.resume();
     expect(await submit(committer, Buffer.from('c'))).toBe(2);
