@@ -200,6 +200,7 @@ async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
     return await openEngine({
       ...config,
       clock: systemClock,
+      log,
       fault: faultHook(config, log),
       rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
       onDedupShortened: (droppedKeys, rememberedSince) => {

@@ -11,8 +11,8 @@
 // open-addressing table of four int32 lanes per slot, probed linearly and doubled when it passes
 // a load of LOAD_MAX. Two distinct keys are taken for one only if all 128 bits agree: among n
 // keys that happens with probability about n²/2^129 (1.5e-21 for 10^9 keys), far below the
-// chance of a lost disk write. The seed is random per process, so clients cannot aim ids at
-// one probe sequence.
+// chance of a lost disk write. The seed is random per index built, so clients cannot aim ids at
+// one probe sequence; a snapshot (dedup-snapshot.ts) keeps it with the tables it hashed.
 //
 // Cost: 16 bytes per slot at a load between LOAD_MAX/2 and LOAD_MAX, so 23–46 bytes per
 // remembered key whatever the id's length (~33 on average over a doubling; bench/dedup.bench.ts
@@ -21,10 +21,22 @@
 //
 // A deleted tenant's keys are not found one by one (only hashes are kept): the tenant moves to
 // a new epoch instead, which is part of every key made by `keyOf`, so ids seen before the
-// deletion are new again. The old keys stay until their generation expires.
+// deletion are new again. The old keys stay until their generation expires; so do the epochs,
+// through snapshots too, since keys made under them are in the tables.
 
 import { assert, eventKey } from '../core/index.ts';
 import { hashKey, KEY_HASH_LANES } from './key-hash.ts';
+
+/** What a snapshot keeps of an index: enough to make it again exactly (`DedupIndex.restore`). */
+export interface DedupState {
+  seed: number;
+  count: number;
+  shortenedTo: number | null;
+  /** Tenants deleted, each with its epoch (see keyOf). */
+  epochs: [string, number][];
+  /** Each generation's number, key count and table (KEY_HASH_LANES int32 per slot). */
+  generations: { gen: number; count: number; slots: Int32Array }[];
+}
 
 export interface DedupOptions {
   windowMs: number;
@@ -47,15 +59,22 @@ const LOAD_MAX = 0.7;
  * slot comes from lane 1, so that lane 0 is a fresh 32-bit check when probing.
  */
 class HashTable {
-  private slots: Int32Array;
   private mask: number;
   private limit: number;
-  count = 0;
 
-  constructor(slotsCount: number) {
-    this.slots = new Int32Array(slotsCount * KEY_HASH_LANES);
+  /** A table over `slots` holding `count` hashes (an empty one, or one a snapshot kept). */
+  constructor(
+    private slots: Int32Array = new Int32Array(SLOTS_MIN * KEY_HASH_LANES),
+    public count = 0,
+  ) {
+    const slotsCount = slots.length / KEY_HASH_LANES;
     this.mask = slotsCount - 1;
     this.limit = Math.floor(slotsCount * LOAD_MAX);
+  }
+
+  /** The slots as they are, for a snapshot (not a copy: the caller does not change them). */
+  get table(): Int32Array {
+    return this.slots;
   }
 
   /** The slot that holds hash `h`, or -1. */
@@ -145,6 +164,21 @@ class HashTable {
   }
 }
 
+/**
+ * Why a generation of `slotsCount` slots holding `count` keys cannot be one this index made
+ * (for a snapshot read from disk), or null.
+ */
+export function generationProblem(slotsCount: number, count: number): string | null {
+  const powerOfTwo = Number.isInteger(slotsCount) && (slotsCount & (slotsCount - 1)) === 0;
+  if (!powerOfTwo || slotsCount < SLOTS_MIN || slotsCount > SLOTS_MAX) {
+    return `a table of ${slotsCount} slots`;
+  }
+  if (!Number.isInteger(count) || count < 0 || count > Math.floor(slotsCount * LOAD_MAX)) {
+    return `${count} keys in a table of ${slotsCount} slots`;
+  }
+  return null;
+}
+
 export class DedupIndex {
   private readonly generations = new Map<number, HashTable>();
   /** The same tables, newest generation first: a repeated id is most often a recent one. */
@@ -161,13 +195,51 @@ export class DedupIndex {
   /** Tenants deleted while the process runs: how many times (see keyOf). */
   private readonly epochs = new Map<string, number>();
 
-  constructor(private readonly options: DedupOptions) {
+  constructor(
+    private readonly options: DedupOptions,
+    seed = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0,
+  ) {
     assert(options.windowMs >= 0, 'dedup window is not negative');
     this.spanMs =
       options.windowMs === 0
         ? Number.POSITIVE_INFINITY
         : Math.max(1, options.windowMs / GENERATIONS_PER_WINDOW);
-    this.seed = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+    this.seed = seed;
+  }
+
+  /**
+   * The index a snapshot kept, made of its very tables. The caller has checked the state with
+   * `generationProblem` and that the counts add up; `options.windowMs` is the snapshot's.
+   */
+  static restore(options: DedupOptions, state: DedupState): DedupIndex {
+    const index = new DedupIndex(options, state.seed);
+    for (const { gen, count, slots } of state.generations) {
+      assert(generationProblem(slots.length / KEY_HASH_LANES, count) === null, 'valid table');
+      index.generations.set(gen, new HashTable(slots, count));
+    }
+    index.count = state.count;
+    index.shortenedTo = state.shortenedTo;
+    for (const [tenant, epoch] of state.epochs) index.epochs.set(tenant, epoch);
+    index.sortTables();
+    return index;
+  }
+
+  /** The index's state for a snapshot: its tables themselves, not copies. */
+  exportState(): DedupState {
+    const generations = [...this.generations]
+      .sort(([a], [b]) => a - b)
+      .map(([gen, t]) => ({ gen, count: t.count, slots: t.table }));
+    return {
+      seed: this.seed,
+      count: this.count,
+      shortenedTo: this.shortenedTo,
+      epochs: [...this.epochs],
+      generations,
+    };
+  }
+
+  get windowMs(): number {
+    return this.options.windowMs;
   }
 
   /**
@@ -293,7 +365,7 @@ export class DedupIndex {
     const gen = this.generationOf(receivedAt);
     let table = this.generations.get(gen);
     if (table === undefined) {
-      table = new HashTable(SLOTS_MIN);
+      table = new HashTable();
       this.generations.set(gen, table);
       this.sortTables();
     }

@@ -1,10 +1,12 @@
-// Builds the engine over a data directory: the event store (recovered), the dedup index
-// (rebuilt from the log and recent segments), the actor registry and the ingestor. One call
-// for main.ts and for tests, so both run the same wiring.
+// Builds the engine over a data directory: the event store (recovered), the dedup index (from
+// the snapshot a clean close left, else rebuilt from recent segments; plus the log), the actor
+// registry and the ingestor. One call for main.ts and for tests, so both run the same wiring.
+// Closing it cleanly leaves the dedup index's snapshot for the next start.
 
-import { type Clock, type StoredEvent, tenantShareLimits } from '../core/index.ts';
+import { type Clock, type Logger, tenantShareLimits } from '../core/index.ts';
 import { EventStore, type EventStoreOptions, type FaultHook } from '../storage/index.ts';
-import { DedupIndex } from './dedup-index.ts';
+import type { DedupIndex } from './dedup-index.ts';
+import { ReplayedKeys, recoverDedupIndex, saveDedupIndex } from './dedup-recovery.ts';
 import { Enricher } from './enrich.ts';
 import { Ingestor } from './ingest.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
@@ -23,6 +25,8 @@ export interface EngineOptions
   fault?: FaultHook;
   /** Told when the dedup index forgot ids early to stay within dedupKeysMax. */
   onDedupShortened?: (droppedKeys: number, rememberedSince: number) => void;
+  /** Where the dedup index's snapshot says what it did (loaded, not used, written). */
+  log?: Logger;
 }
 
 export interface Engine {
@@ -39,26 +43,19 @@ export interface Engine {
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const { clock } = options;
-  const dedup = new DedupIndex({
+  const replayed = new ReplayedKeys();
+  const store = await EventStore.open({ ...options, now: () => clock.now() }, replayed.onReplay);
+  const recovery = {
+    dataDir: options.dataDir,
     windowMs: options.dedupWindowMs,
     keysMax: options.dedupKeysMax,
     onShortened: options.onDedupShortened,
-  });
-  const now = clock.now();
-  const remember = (tenant: string, eventId: string, receivedAt: number) => {
-    const key = dedup.keyOf(tenant, eventId);
-    if (!dedup.isExpired(receivedAt, now) && !dedup.has(key)) dedup.add(key, receivedAt);
+    clock,
+    log: options.log,
   };
-  const store = await EventStore.open({ ...options, now: () => clock.now() }, (_seq, lines) => {
-    for (const line of lines) {
-      const e = JSON.parse(line) as StoredEvent;
-      remember(e.tenant, e.event_id, e.received_at);
-    }
-  });
-  const since = options.dedupWindowMs === 0 ? 0 : now - options.dedupWindowMs;
+  let dedup: DedupIndex;
   try {
-    for (const k of await store.segmentKeysSince(since))
-      remember(k.tenant, k.event_id, k.received_at);
+    dedup = await recoverDedupIndex(store, replayed, recovery);
   } catch (error) {
     await store.close(); // lets go of the data directory, as a failed store open does
     throw error;
@@ -88,9 +85,19 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     deletions,
     keepsIp: options.storeIp,
     close: async () => {
-      // Routes stop calling ingest first (main.ts); what was handed to the actors is committed.
+      // Routes stop calling ingest first (main.ts); what was handed to the actors is committed,
+      // and what comes now is refused: the index must not change while its snapshot is written.
+      ingestor.close();
       await ingestor.settled();
-      await store.close();
+      await deletions.settled();
+      await store.close((mark) => {
+        const notNow = !store.committer.healthy
+          ? 'the write-ahead log failed'
+          : deletions.size > 0 || !ingestor.idle
+            ? 'work was still in flight'
+            : null;
+        return saveDedupIndex(dedup, mark, notNow, recovery);
+      });
     },
   };
 }

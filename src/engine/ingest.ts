@@ -53,6 +53,8 @@ export class Ingestor {
   /** `ingest` calls not answered yet; `settled` waits for them (shutdown). */
   private running = 0;
   private settledWaiters: (() => void)[] = [];
+  /** Set by `close`: ingest is refused from then on. */
+  private closed = false;
   private diskOk = true;
   private diskReason = '';
   private diskCheckedAt = Number.NEGATIVE_INFINITY;
@@ -68,6 +70,7 @@ export class Ingestor {
   ) {}
 
   async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
+    if (this.closed) return { kind: 'overloaded', reason: 'the server is shutting down' };
     this.running++;
     try {
       // Checked in the turn the events are handed to their actors: a deletion that starts
@@ -89,6 +92,19 @@ export class Ingestor {
       this.running--;
       if (this.running === 0) for (const settle of this.settledWaiters.splice(0)) settle();
     }
+  }
+
+  /**
+   * Refuses every later `ingest` (shutdown): a request cut by the server's stop may still reach
+   * here, and the dedup index must not change once its snapshot is being written.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Whether no `ingest` call is running. */
+  get idle(): boolean {
+    return this.running === 0;
   }
 
   /**

@@ -38,6 +38,11 @@ export class TenantDeletions {
     return this.running.size;
   }
 
+  /** Resolves once every deletion running now has ended, done or failed (shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   /**
    * Deletes `tenant`'s events and live state. Deletions of one tenant run one after another; a
    * `decide` that throws deletes nothing and the error is the caller's.

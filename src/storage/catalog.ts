@@ -164,6 +164,16 @@ export class Catalog {
     return new Map(rows.map((r) => [r.tenant, r.through_seq]));
   }
 
+  /** Every tombstone as it is stored, by tenant (for the store's mark, see store-mark.ts). */
+  tombstoneRows(): { tenant: string; throughSeq: number; deletedAt: number }[] {
+    return this.db
+      .query(
+        `SELECT tenant, through_seq AS throughSeq, deleted_at AS deletedAt
+         FROM tenant_tombstones ORDER BY tenant`,
+      )
+      .all() as { tenant: string; throughSeq: number; deletedAt: number }[];
+  }
+
   /** Tenant-days holding at least `countMin` segments each smaller than `bytesMax`. */
   compactionCandidates(countMin: number, bytesMax: number): { tenant: string; day: string }[] {
     return this.db

@@ -23,10 +23,11 @@ import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
-import { checkSegmentsPresent, readSegments } from './segment-check.ts';
+import { checkSegmentsPresent } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { openSqlite } from './sqlite.ts';
+import { type StoreMark, storeMarkOf } from './store-mark.ts';
 import { TenantEraser } from './tenant-eraser.ts';
 import { type Durability, type WalDamage, type WalDiskFullError, WriteAheadLog } from './wal.ts';
 import { WriteReadiness } from './write-readiness.ts';
@@ -53,12 +54,6 @@ export interface EventStoreOptions extends CompactorOptions {
 
 /** Called at open for every committed group not yet in a segment, in log order. */
 export type ReplayHandler = (seq: number, lines: string[]) => void;
-
-export interface DedupKey {
-  tenant: string;
-  event_id: string;
-  received_at: number;
-}
 
 export class EventStore implements EventSource {
   private readonly lock = new ReadWriteLock();
@@ -309,26 +304,9 @@ export class EventStore implements EventSource {
     return { from, minutesFrom, segmentFiles };
   }
 
-  /** (tenant, event_id, received_at) of segment events received at or after `sinceMs`. */
-  async segmentKeysSince(sinceMs: number): Promise<DedupKey[]> {
-    const segments = this.catalog.segmentsReceivedSince(sinceMs);
-    if (segments.length === 0) return [];
-    const files = segments.map((s) => `'${sqlString(path.join(this.segmentsDir, s.file))}'`);
-    const c = await this.instance.connect();
-    try {
-      const sql = `SELECT tenant, event_id, epoch_ms(received_at) AS received_at
-         FROM read_parquet([${files.join(', ')}])
-         WHERE received_at >= make_timestamptz($since::BIGINT)`;
-      const since = BigInt(sinceMs) * 1000n;
-      const reader = await readSegments(() => c.runAndReadAll(sql, { since }));
-      type Row = { tenant: string; event_id: string; received_at: bigint };
-      return (reader.getRowObjectsJS() as Row[]).map((r) => ({
-        ...r,
-        received_at: Number(r.received_at),
-      }));
-    } finally {
-      c.closeSync();
-    }
+  /** What the store holds now, to tell later whether it changed (see store-mark.ts). */
+  mark(): StoreMark {
+    return storeMarkOf(this.catalog, this.wal.lastSeq);
   }
 
   /**
@@ -363,8 +341,12 @@ export class EventStore implements EventSource {
     };
   }
 
-  /** Finishes queued commits, any running flush or compaction and held snapshots; closes all. */
-  async close(): Promise<void> {
+  /**
+   * Finishes queued commits, any running flush or compaction and held snapshots; closes all.
+   * `atRest` runs once nothing more can be committed, flushed or compacted, before the catalog
+   * closes: it gets the store's final mark (the dedup index's snapshot is written then).
+   */
+  async close(atRest?: (mark: StoreMark) => Promise<void>): Promise<void> {
     await this.committer.drain();
     await this.flusher.settled();
     await this.compactor.settled();
@@ -374,7 +356,11 @@ export class EventStore implements EventSource {
       await this.readers.released();
       await this.hot.close();
       this.instance.closeSync();
-      this.sqlite.close();
+      try {
+        await atRest?.(this.mark());
+      } finally {
+        this.sqlite.close();
+      }
     });
   }
 }

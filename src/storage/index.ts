@@ -11,7 +11,6 @@ export {
 } from './event-columns.ts';
 export type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 export {
-  type DedupKey,
   EventStore,
   type EventStoreOptions,
   type ReplayHandler,
@@ -43,7 +42,14 @@ export {
 } from './minute-counts.ts';
 export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
+export {
+  checkSegmentsSince,
+  type SegmentKeyVisitor,
+  type SegmentsAt,
+  segmentKeysSince,
+} from './segment-keys.ts';
 export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
+export { markChange, type StoreMark } from './store-mark.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {
   type Durability,

@@ -1,0 +1,266 @@
+// The dedup index's snapshot file, `<data dir>/dedup-index.snapshot`: written at a clean
+// shutdown, read (then deleted) by the next start instead of reading every id of the window's
+// segments. Layout, integers little-endian:
+//
+//   bytes 0–7    magic "TLYDEDUP"
+//   u32          format version (SNAPSHOT_VERSION)
+//   u32          header length H in bytes
+//   H bytes      header, UTF-8 JSON: byteOrder ("LE"), windowMs, seed, count, shortenedTo,
+//                epochs ([tenant, epoch] of deleted tenants), generations ([number, slots,
+//                keys] each, oldest first), mark (the StoreMark of the data directory it was
+//                made for), savedAt
+//   tables       each generation's table in header order: slots × 4 int32 (16 bytes a slot,
+//                the index's Int32Array as it is in memory, so loading it rehashes nothing)
+//   u32          CRC-32 of every byte before it
+//
+// Its size is 16 bytes per slot of the index (23–46 bytes per key) plus the header. It is
+// written to a temp file, fsynced, renamed over, and the directory fsynced: a crash at any
+// point leaves either no snapshot or a whole one. Reading checks the magic, the version, the
+// byte order, the window, the shape of every table, the size and the CRC before any of it is
+// used.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fsyncPath, type StoreMark } from '../storage/index.ts';
+import {
+  DedupIndex,
+  type DedupOptions,
+  type DedupState,
+  generationProblem,
+} from './dedup-index.ts';
+import { KEY_HASH_LANES } from './key-hash.ts';
+
+export const SNAPSHOT_FILE = 'dedup-index.snapshot';
+const TEMP_FILE = `${SNAPSHOT_FILE}.tmp`;
+const MAGIC = 'TLYDEDUP';
+export const SNAPSHOT_VERSION = 1;
+/** Magic, version and header length. */
+const PREFIX_BYTES = 16;
+const TRAILER_BYTES = 4;
+const SLOT_BYTES = KEY_HASH_LANES * 4;
+/** A header past this is not one Tally wrote (it holds one line per deleted tenant). */
+const HEADER_BYTES_MAX = 256 * 1024 * 1024;
+
+interface Header {
+  byteOrder: string;
+  windowMs: number;
+  seed: number;
+  count: number;
+  shortenedTo: number | null;
+  epochs: [string, number][];
+  generations: [number, number, number][];
+  mark: StoreMark;
+  savedAt: number;
+}
+
+/**
+ * Writes `index` with the `mark` of the store it was made from; the bytes written. The index
+ * must not change meanwhile (no ingest runs: the tables are written as they are).
+ */
+export async function saveDedupSnapshot(
+  dataDir: string,
+  index: DedupIndex,
+  mark: StoreMark,
+  savedAt: number,
+): Promise<number> {
+  const state = index.exportState();
+  const header: Header = {
+    byteOrder: os.endianness(),
+    windowMs: index.windowMs,
+    seed: state.seed,
+    count: state.count,
+    shortenedTo: state.shortenedTo,
+    epochs: state.epochs,
+    generations: state.generations.map((g) => [g.gen, g.slots.length / KEY_HASH_LANES, g.count]),
+    mark,
+    savedAt,
+  };
+  const json = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.alloc(PREFIX_BYTES);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(SNAPSHOT_VERSION, 8);
+  prefix.writeUInt32LE(json.length, 12);
+  const tables = state.generations.map(
+    (g) => new Uint8Array(g.slots.buffer, g.slots.byteOffset, g.slots.byteLength),
+  );
+  const temp = path.join(dataDir, TEMP_FILE);
+  const file = await fs.promises.open(temp, 'w', 0o600);
+  let bytes = 0;
+  try {
+    let crc = 0;
+    for (const part of [prefix, json, ...tables]) {
+      crc = Bun.hash.crc32(part, crc);
+      bytes += await writeAll(file, part);
+    }
+    const trailer = Buffer.alloc(TRAILER_BYTES);
+    trailer.writeUInt32LE(crc >>> 0, 0);
+    bytes += await writeAll(file, trailer);
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  await file.close();
+  fs.renameSync(temp, path.join(dataDir, SNAPSHOT_FILE));
+  fsyncPath(dataDir);
+  return bytes;
+}
+
+async function writeAll(file: fs.promises.FileHandle, part: Uint8Array): Promise<number> {
+  for (let at = 0; at < part.length; ) {
+    const { bytesWritten } = await file.write(part, at, part.length - at);
+    at += bytesWritten;
+  }
+  return part.length;
+}
+
+export type SnapshotRead =
+  | { kind: 'absent' }
+  | { kind: 'unusable'; reason: string }
+  | { kind: 'read'; index: DedupIndex; bytes: number };
+
+/**
+ * The index a snapshot in `dataDir` holds, made with `options` (their window must be the
+ * snapshot's), and its size in bytes; or why it cannot be used.
+ * `usable(mark)` is asked before the tables are read: why the store is no longer the one the
+ * snapshot was made for, or null.
+ */
+export function readDedupSnapshot(
+  dataDir: string,
+  options: DedupOptions,
+  usable: (mark: StoreMark) => string | null,
+): SnapshotRead {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dataDir, SNAPSHOT_FILE), 'r');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return { kind: 'absent' };
+    return { kind: 'unusable', reason: `it cannot be opened: ${String(error)}` };
+  }
+  try {
+    return readOpen(fd, options, usable);
+  } catch (error) {
+    return { kind: 'unusable', reason: `it cannot be read: ${String(error)}` };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readOpen(
+  fd: number,
+  options: DedupOptions,
+  usable: (mark: StoreMark) => string | null,
+): SnapshotRead {
+  const size = fs.fstatSync(fd).size;
+  const unusable = (reason: string): SnapshotRead => ({ kind: 'unusable', reason });
+  if (size < PREFIX_BYTES + TRAILER_BYTES) return unusable(`it is cut short (${size} bytes)`);
+  const prefix = readExactly(fd, Buffer.alloc(PREFIX_BYTES), 0);
+  if (prefix.toString('latin1', 0, 8) !== MAGIC) return unusable('it is not a snapshot');
+  const version = prefix.readUInt32LE(8);
+  if (version !== SNAPSHOT_VERSION) return unusable(`its format version is ${version}`);
+  const headerBytes = prefix.readUInt32LE(12);
+  if (headerBytes > Math.min(HEADER_BYTES_MAX, size - PREFIX_BYTES - TRAILER_BYTES)) {
+    return unusable('its header is damaged');
+  }
+  const json = readExactly(fd, Buffer.alloc(headerBytes), PREFIX_BYTES);
+  const header = parseHeader(json.toString('utf8'));
+  if (typeof header === 'string') return unusable(header);
+  if (header.byteOrder !== os.endianness())
+    return unusable(`its byte order is ${header.byteOrder}`);
+  if (header.windowMs !== options.windowMs) {
+    return unusable(`it was made for DEDUP_WINDOW=${header.windowMs}ms`);
+  }
+  const tablesBytes = header.generations.reduce((n, [, slots]) => n + slots * SLOT_BYTES, 0);
+  const expected = PREFIX_BYTES + headerBytes + tablesBytes + TRAILER_BYTES;
+  if (size !== expected) return unusable(`it holds ${size} bytes, not ${expected}`);
+  const changed = usable(header.mark);
+  if (changed !== null) return unusable(changed);
+  const crc = Bun.hash.crc32(json, Bun.hash.crc32(prefix));
+  return readTables(fd, header, options, { at: PREFIX_BYTES + headerBytes, crc, size });
+}
+
+/** The tables and the trailer, once the header is known good; checks the CRC. */
+function readTables(
+  fd: number,
+  header: Header,
+  options: DedupOptions,
+  from: { at: number; crc: number; size: number },
+): SnapshotRead {
+  let { at, crc } = from;
+  const generations: DedupState['generations'] = [];
+  for (const [gen, slotsCount, count] of header.generations) {
+    const slots = new Int32Array(slotsCount * KEY_HASH_LANES);
+    const bytes = new Uint8Array(slots.buffer);
+    readExactly(fd, bytes, at);
+    at += bytes.length;
+    crc = Bun.hash.crc32(bytes, crc);
+    generations.push({ gen, count, slots });
+  }
+  const stored = readExactly(fd, Buffer.alloc(TRAILER_BYTES), at).readUInt32LE(0);
+  if (stored !== crc >>> 0) return { kind: 'unusable', reason: 'its checksum does not match' };
+  const { seed, count, shortenedTo, epochs } = header;
+  const state: DedupState = { seed, count, shortenedTo, epochs, generations };
+  return { kind: 'read', index: DedupIndex.restore(options, state), bytes: from.size };
+}
+
+/** Reads `into.length` bytes at `position`; a file that ends first is an error. */
+function readExactly<T extends Uint8Array>(fd: number, into: T, position: number): T {
+  for (let done = 0; done < into.length; ) {
+    const read = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (read === 0) throw new Error(`the file ends at byte ${position + done}`);
+    done += read;
+  }
+  return into;
+}
+
+/** The header, checked for the shape `saveDedupSnapshot` writes; else why not. */
+function parseHeader(text: string): Header | string {
+  let h: Header;
+  try {
+    h = JSON.parse(text) as Header;
+  } catch {
+    return 'its header is damaged';
+  }
+  const isInt = (n: unknown): n is number => Number.isSafeInteger(n);
+  const fields =
+    typeof h === 'object' &&
+    h !== null &&
+    isInt(h.windowMs) &&
+    isInt(h.seed) &&
+    h.seed >= 0 &&
+    h.seed <= 0xffff_ffff &&
+    isInt(h.count) &&
+    (h.shortenedTo === null || typeof h.shortenedTo === 'number') &&
+    Array.isArray(h.epochs) &&
+    h.epochs.every((e) => Array.isArray(e) && typeof e[0] === 'string' && isInt(e[1])) &&
+    Array.isArray(h.generations) &&
+    h.generations.every((g) => Array.isArray(g) && g.length === 3 && g.every(isInt)) &&
+    typeof h.mark === 'object' &&
+    h.mark !== null;
+  if (!fields) return 'its header is damaged';
+  for (const [, slots, count] of h.generations) {
+    const problem = generationProblem(slots, count);
+    if (problem !== null) return `its header is damaged (${problem})`;
+  }
+  const keys = h.generations.reduce((n, [, , count]) => n + count, 0);
+  if (keys !== h.count) return `its header is damaged (${keys} keys in tables, ${h.count} counted)`;
+  if (new Set(h.generations.map(([gen]) => gen)).size !== h.generations.length) {
+    return 'its header is damaged (a generation twice)';
+  }
+  return h;
+}
+
+/** Removes the snapshot (and a temp file a cut write left), durably: the next start rebuilds. */
+export function removeDedupSnapshot(dataDir: string): boolean {
+  let removed = false;
+  for (const name of [SNAPSHOT_FILE, TEMP_FILE]) {
+    const file = path.join(dataDir, name);
+    if (!fs.existsSync(file)) continue;
+    fs.rmSync(file);
+    removed = true;
+  }
+  if (removed) fsyncPath(dataDir);
+  return removed;
+}

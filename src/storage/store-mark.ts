@@ -1,0 +1,62 @@
+// A mark of what a data directory holds: the log's last seq, the catalog's watermark, its
+// segments (how many, the highest id, a digest of every id and file) and its tenant deletions
+// (a digest of the tombstones). A file derived from the store at one moment (the dedup index's
+// snapshot) keeps the mark, so a later start can tell whether the store is still exactly as it
+// was then: any commit, flush, compaction or deletion since changes the mark.
+
+import type { Catalog } from './catalog.ts';
+
+export interface StoreMark {
+  lastSeq: number;
+  flushedThroughSeq: number;
+  segments: number;
+  segmentsMaxId: number;
+  /** SHA-256 (hex) of every segment's id and file, in id order. */
+  segmentsDigest: string;
+  /** SHA-256 (hex) of every tombstone's tenant, seq and time, in tenant order. */
+  tombstonesDigest: string;
+}
+
+export function storeMarkOf(catalog: Catalog, lastSeq: number): StoreMark {
+  const segments = catalog.allSegments();
+  const segmentsHash = new Bun.CryptoHasher('sha256');
+  // Ids are integers and files hold no newline: "id file\n" lines cannot run into each other.
+  for (const s of segments) segmentsHash.update(`${s.id} ${s.file}\n`);
+  const tombstonesHash = new Bun.CryptoHasher('sha256');
+  for (const t of catalog.tombstoneRows()) {
+    tombstonesHash.update(`${JSON.stringify(t.tenant)} ${t.throughSeq} ${t.deletedAt}\n`);
+  }
+  return {
+    lastSeq,
+    flushedThroughSeq: catalog.flushedThroughSeq(),
+    segments: segments.length,
+    segmentsMaxId: segments.reduce((max, s) => Math.max(max, s.id), 0),
+    segmentsDigest: segmentsHash.digest('hex'),
+    tombstonesDigest: tombstonesHash.digest('hex'),
+  };
+}
+
+/** How the store changed between the marks `then` and `now`, or null when it did not. */
+export function markChange(then: StoreMark, now: StoreMark): string | null {
+  if (then.lastSeq !== now.lastSeq) {
+    return `the log's last seq is ${now.lastSeq}, not ${then.lastSeq}`;
+  }
+  if (then.flushedThroughSeq !== now.flushedThroughSeq) {
+    return `the log is flushed through seq ${now.flushedThroughSeq}, not ${then.flushedThroughSeq}`;
+  }
+  const { segments, segmentsMaxId } = now;
+  if (
+    then.segments !== segments ||
+    then.segmentsMaxId !== segmentsMaxId ||
+    then.segmentsDigest !== now.segmentsDigest
+  ) {
+    return (
+      `the catalog lists other segments (${segments}, highest id ${segmentsMaxId}; ` +
+      `then ${then.segments}, highest id ${then.segmentsMaxId})`
+    );
+  }
+  if (then.tombstonesDigest !== now.tombstonesDigest) {
+    return 'a project was deleted since';
+  }
+  return null;
+}
