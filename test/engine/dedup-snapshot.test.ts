@@ -1,0 +1,162 @@
+// The dedup index's snapshot file: an index comes back from it exactly (every key, the size,
+// how far back it remembers, its deleted tenants' epochs, its hash seed), and a file that is
+// damaged, cut short, made for another window or for a store that changed since is not used.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DedupIndex } from '../../src/engine/index.ts';
+import {
+  readDedupSnapshot,
+  removeDedupSnapshot,
+  SNAPSHOT_FILE,
+  saveDedupSnapshot,
+} from '../../src/engine/dedup-snapshot.ts';
+import type { StoreMark } from '../../src/storage/index.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+const DAY = 86_400_000;
+const WINDOW = 8 * DAY; // generations of one day
+const NOW = 1000 * DAY;
+const MARK: StoreMark = {
+  lastSeq: 42,
+  flushedThroughSeq: 40,
+  segments: 3,
+  segmentsMaxId: 7,
+  segmentsDigest: 'ab',
+  tombstonesDigest: 'cd',
+};
+const sameMark = () => null;
+
+let temp: ReturnType<typeof makeTempDir> | undefined;
+afterEach(() => temp?.remove());
+
+function dir(): string {
+  temp = makeTempDir('tally-dedup-snapshot-');
+  return temp.dir;
+}
+
+const tenantOf = (i: number) => `tenant_${i % 7}`;
+const idOf = (i: number) => `id-${i.toString(36).padStart(8, '0')}`;
+
+/**
+ * An index with `n` keys over the last 8 days, generations dropped early and two tenants
+ * deleted after their keys were added; with the keys as they were added.
+ */
+function filledIndex(n: number): { index: DedupIndex; keys: string[] } {
+  const index = new DedupIndex({ windowMs: WINDOW, keysMax: n });
+  const keys = Array.from({ length: n }, (_, i) => index.keyOf(tenantOf(i), idOf(i)));
+  keys.forEach((key, i) => index.add(key, NOW - (i % 8) * DAY));
+  index.forgetTenant('tenant_3');
+  index.forgetTenant('tenant_3');
+  index.forgetTenant('tenant_5');
+  index.makeRoom(n / 4, NOW); // drops the oldest day(s): rememberedSince is set
+  return { index, keys };
+}
+
+function flipByte(file: string, at: number): void {
+  const bytes = fs.readFileSync(file);
+  bytes[at] = (bytes[at] as number) ^ 0x40;
+  fs.writeFileSync(file, bytes);
+}
+
+describe('the dedup snapshot', () => {
+  test('an index comes back with every key, its size, reach, epochs and seed', async () => {
+    const d = dir();
+    const { index: before, keys } = filledIndex(20_000);
+    expect(before.rememberedSince(NOW)).not.toBeNull();
+    const bytes = await saveDedupSnapshot(d, before, MARK, NOW);
+    expect(fs.statSync(path.join(d, SNAPSHOT_FILE)).size).toBe(bytes);
+    const read = readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 20_000 }, sameMark);
+    if (read.kind !== 'read') throw new Error(`not read: ${JSON.stringify(read)}`);
+    const after = read.index;
+    expect(after.size).toBe(before.size);
+    expect(after.rememberedSince(NOW)).toBe(before.rememberedSince(NOW));
+    let held = 0;
+    for (const [i, key] of keys.entries()) {
+      // Same hashes (same seed): the same answers, key by key.
+      const has = before.has(key);
+      expect(after.has(key)).toBe(has);
+      if (has) held++;
+      // Same epochs: the keys made now are the same strings.
+      expect(after.keyOf(tenantOf(i), idOf(i))).toBe(before.keyOf(tenantOf(i), idOf(i)));
+    }
+    expect(held).toBe(before.size);
+    // The deleted tenants' ids were added under their old epoch: new after the load too.
+    expect(after.has(keys[3] as string)).toBe(true); // the old key itself is kept
+    expect(after.has(after.keyOf(tenantOf(3), idOf(3)))).toBe(false);
+    expect(after.has(after.keyOf(tenantOf(1), idOf(1)))).toBe(true);
+    // It goes on working: adds, expiry, removal.
+    after.add(after.keyOf('tenant_1', 'new'), NOW);
+    expect(after.has(after.keyOf('tenant_1', 'new'))).toBe(true);
+    expect(after.size).toBe(before.size + 1);
+    after.expire(NOW + 20 * DAY);
+    expect(after.size).toBe(0);
+  });
+
+  test('a window of 0 (forever) round-trips too', async () => {
+    const d = dir();
+    const before = new DedupIndex({ windowMs: 0, keysMax: 10 });
+    before.add('a', 0);
+    before.add('b', NOW);
+    await saveDedupSnapshot(d, before, MARK, NOW);
+    const read = readDedupSnapshot(d, { windowMs: 0, keysMax: 10 }, sameMark);
+    expect(read.kind).toBe('read');
+    if (read.kind === 'read') expect([read.index.has('a'), read.index.has('b')]).toEqual([true, true]);
+  });
+
+  test('a flipped byte anywhere, a cut file or another window is not used, and says why', async () => {
+    const d = dir();
+    await saveDedupSnapshot(d, filledIndex(5000).index, MARK, NOW);
+    const file = path.join(d, SNAPSHOT_FILE);
+    const whole = fs.readFileSync(file);
+    const options = { windowMs: WINDOW, keysMax: 5000 };
+    const reasonOf = () => {
+      const read = readDedupSnapshot(d, options, sameMark);
+      return read.kind === 'unusable' ? read.reason : read.kind;
+    };
+    expect(reasonOf()).toBe('read');
+    flipByte(file, whole.length - 1000); // in a table
+    expect(reasonOf()).toBe('its checksum does not match');
+    fs.writeFileSync(file, whole);
+    flipByte(file, whole.length - 2); // in the checksum itself
+    expect(reasonOf()).toBe('its checksum does not match');
+    fs.writeFileSync(file, whole);
+    flipByte(file, 40); // in the header's JSON
+    expect(reasonOf()).toMatch(/header is damaged|checksum does not match|window/);
+    fs.writeFileSync(file, whole);
+    flipByte(file, 8); // the version
+    expect(reasonOf()).toMatch(/^its format version is /);
+    fs.writeFileSync(file, whole.subarray(0, whole.length - 16));
+    expect(reasonOf()).toMatch(/^it holds \d+ bytes, not \d+$/);
+    fs.writeFileSync(file, whole.subarray(0, 10));
+    expect(reasonOf()).toBe('it is cut short (10 bytes)');
+    fs.writeFileSync(file, whole);
+    const read = readDedupSnapshot(d, { windowMs: DAY, keysMax: 5000 }, sameMark);
+    expect(read).toEqual({ kind: 'unusable', reason: `it was made for DEDUP_WINDOW=${WINDOW}ms` });
+  });
+
+  test('a store that changed since is not used, and its tables are not even read', async () => {
+    const d = dir();
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    const seen: StoreMark[] = [];
+    const read = readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 100 }, (then) => {
+      seen.push(then);
+      return 'the log moved on';
+    });
+    expect(read).toEqual({ kind: 'unusable', reason: 'the log moved on' });
+    expect(seen).toEqual([MARK]);
+  });
+
+  test('no file is absent; removing it takes a cut write left behind too', async () => {
+    const d = dir();
+    expect(readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 1 }, sameMark)).toEqual({
+      kind: 'absent',
+    });
+    expect(removeDedupSnapshot(d)).toBe(false);
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    fs.writeFileSync(path.join(d, `${SNAPSHOT_FILE}.tmp`), 'half');
+    expect(removeDedupSnapshot(d)).toBe(true);
+    expect(fs.readdirSync(d)).toEqual([]);
+  });
+});
