@@ -5,13 +5,13 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DedupIndex } from '../../src/engine/index.ts';
 import {
   readDedupSnapshot,
   removeDedupSnapshot,
   SNAPSHOT_FILE,
   saveDedupSnapshot,
 } from '../../src/engine/dedup-snapshot.ts';
+import { DedupIndex } from '../../src/engine/index.ts';
 import type { StoreMark } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -46,7 +46,7 @@ const idOf = (i: number) => `id-${i.toString(36).padStart(8, '0')}`;
 function filledIndex(n: number): { index: DedupIndex; keys: string[] } {
   const index = new DedupIndex({ windowMs: WINDOW, keysMax: n });
   const keys = Array.from({ length: n }, (_, i) => index.keyOf(tenantOf(i), idOf(i)));
-  keys.forEach((key, i) => index.add(key, NOW - (i % 8) * DAY));
+  for (const [i, key] of keys.entries()) index.add(key, NOW - (i % 8) * DAY);
   index.forgetTenant('tenant_3');
   index.forgetTenant('tenant_3');
   index.forgetTenant('tenant_5');
@@ -102,7 +102,8 @@ describe('the dedup snapshot', () => {
     await saveDedupSnapshot(d, before, MARK, NOW);
     const read = readDedupSnapshot(d, { windowMs: 0, keysMax: 10 }, sameMark);
     expect(read.kind).toBe('read');
-    if (read.kind === 'read') expect([read.index.has('a'), read.index.has('b')]).toEqual([true, true]);
+    if (read.kind === 'read')
+      expect([read.index.has('a'), read.index.has('b')]).toEqual([true, true]);
   });
 
   test('a flipped byte anywhere, a cut file or another window is not used, and says why', async () => {
