@@ -4,7 +4,12 @@
 // Closing it cleanly leaves the dedup index's snapshot for the next start.
 
 import { type Clock, type Logger, tenantShareLimits } from '../core/index.ts';
-import { EventStore, type EventStoreOptions, type FaultHook } from '../storage/index.ts';
+import {
+  EventStore,
+  type EventStoreOptions,
+  type FaultHook,
+  type StoreMark,
+} from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import { ReplayedKeys, recoverDedupIndex, saveDedupIndex } from './dedup-recovery.ts';
 import { Enricher } from './enrich.ts';
@@ -77,6 +82,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     { hotBytesMax: options.hotBytesMax },
     deletions,
   );
+  let closing: Promise<void> | undefined;
   return {
     store,
     ingestor,
@@ -84,20 +90,37 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     dedup,
     deletions,
     keepsIp: options.storeIp,
-    close: async () => {
-      // Routes stop calling ingest first (main.ts); what was handed to the actors is committed,
-      // and what comes now is refused: the index must not change while its snapshot is written.
-      ingestor.close();
-      await ingestor.settled();
-      await deletions.settled();
-      await store.close((mark) => {
-        const notNow = !store.committer.healthy
-          ? 'the write-ahead log failed'
-          : deletions.size > 0 || !ingestor.idle
-            ? 'work was still in flight'
-            : null;
-        return saveDedupIndex(dedup, mark, notNow, recovery);
-      });
+    close: () => {
+      // A second call waits for the first: the snapshot is written once.
+      closing ??= closeEngine(store, ingestor, deletions, (mark, notNow) =>
+        saveDedupIndex(dedup, mark, notNow, recovery),
+      );
+      return closing;
     },
   };
+}
+
+/**
+ * Closes the engine cleanly: ingest is refused from now on (routes stopped calling it first,
+ * in main.ts), what was handed to the actors and the deletions running are finished, and the
+ * store closes; `save` writes the dedup index's snapshot once the store is at rest.
+ */
+async function closeEngine(
+  store: EventStore,
+  ingestor: Ingestor,
+  deletions: TenantDeletions,
+  save: (mark: StoreMark, notNow: string | null) => Promise<void>,
+): Promise<void> {
+  ingestor.close();
+  await ingestor.settled();
+  await deletions.settled();
+  await store.close((mark) => {
+    // The index must not change while its snapshot is written, and hold only durable events.
+    const notNow = !store.committer.healthy
+      ? 'the write-ahead log failed'
+      : deletions.size > 0 || !ingestor.idle
+        ? 'work was still in flight'
+        : null;
+    return save(mark, notNow);
+  });
 }

@@ -53,6 +53,12 @@ async function send(tenant: string, ids: string[]): Promise<string[]> {
   return outcome.results.map((r) => r.status);
 }
 
+/** One event through `e`, accepted. */
+async function sendOne(e: Engine): Promise<void> {
+  const outcome = await e.ingestor.ingest([makeEvent({ timestamp: clock.now() })]);
+  expect(outcome).toMatchObject({ kind: 'ok', accepted: 1 });
+}
+
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const statuses = (status: string, n: number) => new Array<string>(n).fill(status);
 const snapshotPath = () => path.join(temp.dir, SNAPSHOT);
@@ -250,5 +256,15 @@ describe('restarting with the dedup snapshot', () => {
     expect(late).toEqual({ kind: 'overloaded', reason: 'the server is shutting down' });
     await closing;
     expect(opened.dedup.size).toBe(0);
+  });
+
+  test('closing twice (a test harness, a second signal) writes the snapshot once', async () => {
+    setUp();
+    const opened = await open();
+    engine = undefined;
+    await sendOne(opened);
+    await Promise.all([opened.close(), opened.close()]);
+    await opened.close();
+    expect(said('snapshot written')).toHaveLength(1);
   });
 });
