@@ -34,7 +34,7 @@ import { KEY_HASH_LANES } from './key-hash.ts';
 export const SNAPSHOT_FILE = 'dedup-index.snapshot';
 const TEMP_FILE = `${SNAPSHOT_FILE}.tmp`;
 const MAGIC = 'TLYDEDUP';
-export const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 1;
 /** Magic, version and header length. */
 const PREFIX_BYTES = 16;
 const TRAILER_BYTES = 4;
