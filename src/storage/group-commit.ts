@@ -70,6 +70,7 @@ export class GroupCommitter {
   private inFlight = 0;
   private scheduled = false;
   private failed: unknown = null;
+  private fatalReported = false;
   private diskFullAt: DiskFull | null = null;
   /**
    * Groups started since the last write that found the disk full: a group started earlier
@@ -247,6 +248,9 @@ export class GroupCommitter {
     epoch: number,
   ): Promise<number> {
     const write = this.written.then(async () => {
+      // After a fatal error (a failed write, cut or sync) the log's end is unknown: nothing
+      // more goes to it, or a restart would find records after a torn one.
+      if (this.failed !== null) throw this.failed;
       if (epoch !== this.epoch) {
         assert(this.epochEndedBy !== null, 'an epoch ends only at a full disk');
         throw this.epochEndedBy;
@@ -260,7 +264,8 @@ export class GroupCommitter {
         return await this.wal.append(payloads);
       } catch (error) {
         // Set before the next group's write runs (it waits for this one to settle).
-        if (error instanceof WalDiskFullError && epoch === this.epoch) this.stop(error, before);
+        if (!(error instanceof WalDiskFullError)) this.failed ??= error;
+        else if (epoch === this.epoch) this.stop(error, before);
         throw error;
       }
     });
@@ -294,11 +299,13 @@ export class GroupCommitter {
       for (const p of group) p.reject(error);
       return;
     }
-    const first = this.failed === null;
-    if (first) this.failed = error;
+    this.failed ??= error;
     for (const p of [...group, ...this.queue]) p.reject(this.failed);
     this.queue = [];
-    if (first) this.options.onFatal(error);
+    if (!this.fatalReported) {
+      this.fatalReported = true;
+      this.options.onFatal(this.failed);
+    }
   }
 
   private finished(): void {
