@@ -32,6 +32,9 @@ export type IngestOutcome =
 
 type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
 
+/** `ingestMany`'s outcome: or wait for `started` and take the request again. */
+type ManyOutcome = IngestOutcome | { kind: 'starting'; started: Promise<unknown> };
+
 /** A request's events, derived and encoded, with their room in the commit queue. */
 interface Encoded {
   kind: 'encoded';
@@ -48,6 +51,11 @@ export interface IngestLimits {
 
 /** How long a disk check stays valid before ingest looks again. */
 const DISK_CHECK_INTERVAL_MS = 1000;
+/**
+ * How often a batch naming several tenants waits for one of their actors to start before it
+ * is submitted anyway (an actor started then evicted again, at the resident bound, each time).
+ */
+const ACTOR_START_WAITS_MAX = 3;
 
 export class Ingestor {
   /** `ingest` calls not answered yet; `settled` waits for them (shutdown). */
@@ -73,21 +81,28 @@ export class Ingestor {
     if (this.closed) return { kind: 'overloaded', reason: 'the server is shutting down' };
     this.running++;
     try {
-      // Checked in the turn the events are handed to their actors: a deletion that starts
-      // later waits for them, and one running refuses them (none is acked, then deleted).
-      if (this.deletions.size > 0) {
-        const deleting = input.find((e) => this.deletions.isDeleting(e.tenant));
-        if (deleting !== undefined) return { kind: 'tenant_deleting', tenant: deleting.tenant };
+      for (let waits = 0; ; waits++) {
+        // Checked in the turn the events are handed to their actors: a deletion that starts
+        // later waits for them, and one running refuses them (none is acked, then deleted).
+        if (this.deletions.size > 0) {
+          const deleting = input.find((e) => this.deletions.isDeleting(e.tenant));
+          if (deleting !== undefined) return { kind: 'tenant_deleting', tenant: deleting.tenant };
+        }
+        const encoded = this.encode(input);
+        if (encoded.kind !== 'encoded') return encoded;
+        if (encoded.events.length !== 1) {
+          const outcome = await this.ingestMany(encoded, waits < ACTOR_START_WAITS_MAX);
+          if (outcome.kind !== 'starting') return outcome;
+          await outcome.started; // then taken again from the top, all in one turn
+          continue;
+        }
+        // One event (the common request) needs no per-tenant grouping, nor async frames besides
+        // this one: each would cost every request a few more promise jobs.
+        const event = encoded.events[0] as StoredEvent;
+        const actor = this.registry.actorFor(event.tenant);
+        if (actor === null) return this.tooManyTenants(encoded.room);
+        return outcomeOfOne(event, await actor.submit(encoded.events, encoded.lines, encoded.room));
       }
-      const encoded = this.encode(input);
-      if (encoded.kind !== 'encoded') return encoded;
-      if (encoded.events.length !== 1) return await this.ingestMany(encoded);
-      // One event (the common request) needs no per-tenant grouping, nor async frames besides
-      // this one: each would cost every request a few more promise jobs.
-      const event = encoded.events[0] as StoredEvent;
-      const actor = this.registry.actorFor(event.tenant);
-      if (actor === null) return this.tooManyTenants(encoded.room);
-      return outcomeOfOne(event, await actor.submit(encoded.events, encoded.lines, encoded.room));
     } finally {
       this.running--;
       if (this.running === 0) for (const settle of this.settledWaiters.splice(0)) settle();
@@ -149,8 +164,12 @@ export class Ingestor {
     return { kind: 'encoded', events, lines, lineBytes, room: { events: events.length, bytes } };
   }
 
-  /** `ingest` of encoded events (any number, of any tenants), each tenant's part to its actor. */
-  private async ingestMany(encoded: Encoded): Promise<IngestOutcome> {
+  /**
+   * `ingest` of encoded events (any number, of any tenants), each tenant's part to its actor;
+   * with `mayWait`, 'starting' (room given back, nothing submitted) while a tenant's actor is
+   * still being started.
+   */
+  private async ingestMany(encoded: Encoded, mayWait: boolean): Promise<ManyOutcome> {
     const { events, lines, lineBytes } = encoded;
     const byTenant = groupByTenant(events);
     const bytesOf = (indexes: number[]) =>
@@ -159,6 +178,12 @@ export class Ingestor {
     if (!Array.isArray(actors)) {
       this.store.committer.release(encoded.room);
       return actors;
+    }
+    // Every part goes to the log in one group commit, so a full disk refuses all of it or
+    // none: only actors that are ready tick in the same turn (see TenantActor.isReady).
+    if (mayWait && actors.length > 1 && !actors.every((a) => a.isReady)) {
+      this.store.committer.release(encoded.room);
+      return { kind: 'starting', started: Promise.all(actors.map((a) => a.whenReady())) };
     }
     const outcomes = await Promise.all(
       [...byTenant.values()].map((indexes, g) =>

@@ -53,6 +53,8 @@ export class TenantActor {
   private lastActiveAt: number;
   /** Waiting for every event in flight to be answered (see drained). */
   private readonly drainWaiters: (() => void)[] = [];
+  /** Set once `ready` resolved: a submission's tick then runs in this turn's ticks. */
+  private started = false;
 
   constructor(
     readonly tenant: string,
@@ -62,6 +64,9 @@ export class TenantActor {
     private readonly ready: Promise<void>,
   ) {
     this.lastActiveAt = deps.clock.now();
+    void ready.then(() => {
+      this.started = true;
+    });
   }
 
   /** Queues events whose room in the commit queue is `room` (given back if refused here). */
@@ -102,6 +107,14 @@ export class TenantActor {
   /** Resolves once the rollups are rebuilt from the store. */
   whenReady(): Promise<void> {
     return this.ready;
+  }
+
+  /**
+   * Whether the rollups are rebuilt: events submitted now are then ticked in this turn, with
+   * every other ready actor's, and so reach the log in the same group commit as theirs.
+   */
+  get isReady(): boolean {
+    return this.started;
   }
 
   /** Whether `count` more events of `bytes` encoded bytes fit in the mailbox now. */

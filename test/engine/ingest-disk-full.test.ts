@@ -108,4 +108,29 @@ describe('a full disk during a log write', () => {
     expect(await t.count('beta')).toBe(2);
     expect(fatal).toEqual([]);
   });
+
+  test('a batch naming a tenant whose actor is just starting is refused whole', async () => {
+    const disk = new LimitedDisk();
+    const fatal: unknown[] = [];
+    t = await makeTestApp({ fileIo: disk, onFatal: (error) => fatal.push(error) });
+    const first = { event_id: 'a-acme', name: 'x', tenant_id: 'acme' };
+    expect((await t.post('/api/v1/events', first)).status).toBe(202);
+    // beta has no actor yet: the batch starts it (its live counters are rebuilt from the
+    // store first), while acme's is ready. Room for acme's record, not for beta's.
+    expect(t.engine.registry.peek('beta')).toBeUndefined();
+    disk.roomBytes = 2000;
+    const refused = await t.post('/api/v1/events/batch', batch);
+    expect(refused.status).toBe(503);
+    expect(await ids(t, 'acme')).toEqual(['a-acme']);
+    expect(await ids(t, 'beta')).toEqual([]);
+    expect(fatal).toEqual([]);
+
+    disk.roomBytes = Number.MAX_SAFE_INTEGER;
+    t.clock.advance(1000);
+    const retry = await t.post('/api/v1/events/batch', batch);
+    expect(await body(retry)).toMatchObject({ accepted: 2, duplicates: 0 });
+    await t.restart();
+    expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+    expect(await ids(t, 'beta')).toEqual(['r-beta']);
+  });
 });
