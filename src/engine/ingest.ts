@@ -242,10 +242,12 @@ export class Ingestor {
     if (!this.dedup.makeRoom(count, now)) return 'the deduplication index is full';
     // A wall clock stepped back (NTP) counts as due: else the answer would stand until the
     // clock caught up again, and a disk that filled meanwhile would go unseen that long. A log
-    // write that just found the disk full is seen at once, not at the next check.
+    // write that just found the disk full is seen at once, not at the next check, and writes
+    // resume only at a check that is due: free space does not show a used-up quota (EDQUOT),
+    // and each request must not try the disk (a write, a cut and an fdatasync) again.
     const due = now < this.diskCheckedAt || now - this.diskCheckedAt >= DISK_CHECK_INTERVAL_MS;
     if (due || (this.diskOk && !this.store.committer.writable)) {
-      const status = this.store.readiness();
+      const status = this.store.readiness(due);
       this.diskOk = status.ok;
       this.diskReason = status.ok ? '' : status.reason;
       this.diskCheckedAt = now;

@@ -311,10 +311,10 @@ export class EventStore implements EventSource {
 
   /**
    * Whether the store can take writes (see WriteReadiness); after a log write found the disk
-   * full, asking is also what resumes writes once there is room.
+   * full, asking is also what resumes writes once there is room, unless `resume` is false.
    */
-  readiness(): DiskStatus {
-    return this.writeReadiness.check();
+  readiness(resume = true): DiskStatus {
+    return this.writeReadiness.check(resume);
   }
 
   /** What opening the log cut from its newest file (a torn tail, or damage), if anything. */

@@ -26,7 +26,8 @@ export class WriteReadiness {
     this.dataDirOpened = dirIdentity(deps.dataDir);
   }
 
-  check(): DiskStatus {
+  /** The store's readiness; with `resume` false, a full disk seen before stays refused. */
+  check(resume = true): DiskStatus {
     const { dataDir, wal, committer } = this.deps;
     if (!committer.healthy) return { ok: false, reason: 'the write-ahead log failed' };
     const replaced = checkSameDir(dataDir, this.dataDirOpened);
@@ -37,7 +38,7 @@ export class WriteReadiness {
     }
     const status = checkDisk(dataDir, this.deps.diskFreeBytesMin, this.deps.fileIo);
     const full = committer.diskFull;
-    return full === null ? status : this.resumeIfRoom(full, status);
+    return full === null ? status : this.resumeIfRoom(full, status, resume);
   }
 
   /**
@@ -46,8 +47,8 @@ export class WriteReadiness {
    * space cannot show an exhausted quota (EDQUOT): such a disk is tried again at the next
    * check, and a write that fails again is refused the same way.
    */
-  private resumeIfRoom(full: DiskFull, status: DiskStatus): DiskStatus {
-    if (status.ok && status.freeBytes >= full.bytes) {
+  private resumeIfRoom(full: DiskFull, status: DiskStatus, resume: boolean): DiskStatus {
+    if (resume && status.ok && status.freeBytes >= full.bytes) {
       this.deps.committer.resume();
       this.deps.onDiskRoom?.();
       return status;

@@ -133,4 +133,34 @@ describe('a full disk during a log write', () => {
     expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
     expect(await ids(t, 'beta')).toEqual(['r-beta']);
   });
+
+  test('an exhausted quota (EDQUOT) is tried again once a second, not at every request', async () => {
+    const disk = new LimitedDisk(Number.MAX_SAFE_INTEGER, 'EDQUOT');
+    const logged: string[] = [];
+    t = await makeTestApp({
+      fileIo: disk,
+      onDiskFull: (error) => logged.push(error.message),
+      onDiskRoom: () => logged.push('room'),
+    });
+    disk.freeBytes = () => 2 ** 40; // a quota: the file system shows room all the same
+    const post = (id: string) => t?.post('/api/v1/events', { event_id: id, name: 'x' });
+    expect((await post('e0'))?.status).toBe(202);
+    disk.roomBytes = 0;
+    expect((await post('e1'))?.status).toBe(503);
+    const writes = disk.writes;
+    for (const id of ['e2', 'e3', 'e4']) {
+      const refused = await post(id);
+      expect(refused?.status).toBe(503);
+      expect(await refused?.json()).toMatchObject({ detail: expect.stringContaining('quota') });
+    }
+    expect(disk.writes).toBe(writes); // refused before writing: the log was not tried again
+    expect(logged).toHaveLength(1);
+    t.clock.advance(1000);
+    expect((await post('e5'))?.status).toBe(503); // the check a second on tries once more
+    expect(disk.writes).toBe(writes + 1);
+    disk.roomBytes = Number.MAX_SAFE_INTEGER; // the quota is raised
+    t.clock.advance(1000);
+    expect((await post('e6'))?.status).toBe(202);
+    expect(await t.count()).toBe(2);
+  });
 });
