@@ -163,4 +163,59 @@ describe('a full disk during a log write', () => {
     expect((await post('e6'))?.status).toBe(202);
     expect(await t.count()).toBe(2);
   });
+
+  test('requests naming events of a refused group are refused too, never called duplicates', async () => {
+    const disk = new LimitedDisk();
+    t = await makeTestApp({ fileIo: disk });
+    const app = t;
+    expect((await app.post('/api/v1/events', { event_id: 'warm', name: 'x' })).status).toBe(202);
+    const event = (id: string) => ({
+      event_id: id,
+      name: 'x',
+      properties: { blob: 'x'.repeat(8000) },
+    });
+    const big = { events: Array.from({ length: 10 }, (_, i) => event(`big-${i}`)) };
+    const onlyDuplicates = { events: [event('big-0'), event('big-1')] };
+    const mixed = { events: [event('big-2'), event('new')] };
+    const committer = app.engine.store.committer as unknown as { inFlight: number };
+    // big's record (over 64 KiB) is written on an I/O thread: held, then a short write.
+    disk.roomBytes = 1000;
+    const release = disk.holdWrites();
+    const answers = [app.post('/api/v1/events/batch', big)];
+    await until(() => committer.inFlight === 1);
+    // All duplicates of big's events: it waits for big's commit (a barrier) ...
+    answers.push(app.post('/api/v1/events/batch', onlyDuplicates));
+    await until(() => committer.inFlight === 2);
+    // ... and one duplicate with a new event, in a group behind big's.
+    answers.push(app.post('/api/v1/events/batch', mixed));
+    await until(() => committer.inFlight === 3);
+    release();
+    for (const answer of await Promise.all(answers)) {
+      expect(answer.status).toBe(503);
+      expect((await body(answer)).detail).toContain('disk is full');
+    }
+    disk.roomBytes = Number.MAX_SAFE_INTEGER;
+    app.clock.advance(1000);
+    // Nothing of them is stored, and their ids are new again.
+    expect(await body(await app.post('/api/v1/events/batch', onlyDuplicates))).toMatchObject({
+      accepted: 2,
+    });
+    expect(await body(await app.post('/api/v1/events/batch', big))).toMatchObject({
+      accepted: 8,
+      duplicates: 2,
+    });
+    expect(await body(await app.post('/api/v1/events/batch', mixed))).toMatchObject({
+      accepted: 1,
+      duplicates: 1,
+    });
+    await app.restart();
+    expect(await app.count()).toBe(12);
+  });
 });
+
+/** Waits for `condition` (real writes and fsyncs: up to 10 s on a busy machine). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (!condition() && performance.now() < deadline) await Bun.sleep(2);
+  expect(condition()).toBe(true);
+}
