@@ -29,6 +29,7 @@ export {
   tenantShareLimits,
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
+export { isOutOfSpace } from './out-of-space.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
 export {
   EPOCH_MS_MAX,

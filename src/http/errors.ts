@@ -2,7 +2,7 @@
 //   422 → {"detail":[{"loc":[…],"msg":"…","type":"…"}]}
 //   else → {"detail":"human message","code":"…"}; a 5xx never leaks its cause.
 
-import { AppError, type FieldIssue, type Logger } from '../core/index.ts';
+import { AppError, type FieldIssue, isOutOfSpace, type Logger } from '../core/index.ts';
 
 export function errorResponse(error: AppError, retryAfterSeconds: number): Response {
   const headers: Record<string, string> = {
@@ -46,6 +46,13 @@ export function toAppError(
     // The body stopped arriving because the client went away (or shutdown cut a half-sent
     // request): nothing is wrong with the server, and no answer can reach the client.
     return new AppError('client_closed', 'the client closed the connection during its request');
+  }
+  if (isOutOfSpace(error)) {
+    // A write (SQLite's: an account, a key, a deletion) found the disk full; it wrote nothing.
+    log.warn('a write found the disk full', { error: String(error) });
+    return new AppError('overloaded', "the data directory's disk is full; retry later", {
+      cause: error,
+    });
   }
   log.error('unhandled error', {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

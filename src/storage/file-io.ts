@@ -64,17 +64,3 @@ export function remainderOf(parts: readonly Uint8Array[], written: number): read
   }
   return [];
 }
-
-/** How DuckDB words ENOSPC and EDQUOT in its IO errors (it gives no code). */
-const NO_ROOM_MESSAGE = /^IO Error: .*(No space left on device|Disk quota exceeded)/;
-
-/**
- * Whether `error` says the file system has no room for the write: ENOSPC (no free blocks or
- * inodes) or EDQUOT (the user's quota is used up), as node:fs reports them or DuckDB does. Any
- * other error (EIO above all) is not.
- */
-export function isOutOfSpace(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
-  return error instanceof Error && NO_ROOM_MESSAGE.test(error.message);
-}

@@ -17,10 +17,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
-import { assert } from '../core/index.ts';
+import { assert, isOutOfSpace } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
-import { type FileIo, isOutOfSpace, nodeFileIo, writeFully } from './file-io.ts';
+import { type FileIo, nodeFileIo, writeFully } from './file-io.ts';
 
 /** One committed log record: one tenant's events. */
 export interface HotGroup {

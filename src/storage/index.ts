@@ -25,7 +25,7 @@ export {
   killAt,
   noFaults,
 } from './faults.ts';
-export { type FileIo, isOutOfSpace, nodeFileIo } from './file-io.ts';
+export { type FileIo, nodeFileIo } from './file-io.ts';
 export {
   type Admission,
   COMMITS_IN_FLIGHT_MAX,

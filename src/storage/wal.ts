@@ -8,9 +8,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assert } from '../core/index.ts';
+import { assert, isOutOfSpace } from '../core/index.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
-import { type FileIo, isOutOfSpace, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
+import { type FileIo, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
 import {
   decodeFrame,
   FRAME_HEADER_BYTES,

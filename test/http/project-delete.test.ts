@@ -271,3 +271,33 @@ describe('the events of a deleted project', () => {
     expect(await t.count('acme')).toBe(0);
   });
 });
+
+describe('a deletion on a full disk', () => {
+  test('whose SQLite transaction finds no room is 503 and deletes nothing', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const { write, read } = await seed('acme', ada);
+    const before = await readAll(read);
+    const catalog = t.engine.store.catalog;
+    const deleteTenant = catalog.deleteTenant;
+    // What bun:sqlite throws when the database or its log cannot grow.
+    catalog.deleteTenant = () => {
+      throw Object.assign(new Error('database or disk is full'), {
+        name: 'SQLiteError',
+        code: 'SQLITE_FULL',
+      });
+    };
+    const refused = await del('acme', ada.access_token);
+    catalog.deleteTenant = deleteTenant;
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await json(refused)).toEqual({
+      detail: "the data directory's disk is full; retry later",
+      code: 'overloaded',
+    });
+    expect(await readAll(read)).toEqual(before);
+    // The tenant's ingest is taken again, and the deletion goes through once there is room.
+    const ingest = await t.call('POST', '/api/v1/events', { token: write, body: { name: 'x' } });
+    expect(ingest.status).toBe(202);
+    expect((await del('acme', ada.access_token)).status).toBe(204);
+  });
+});

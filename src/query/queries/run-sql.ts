@@ -9,13 +9,8 @@
 
 import * as path from 'node:path';
 import type { Json } from '@duckdb/node-api';
-import { AppError, MiB } from '../../core/index.ts';
-import {
-  type EventSnapshot,
-  type EventSource,
-  type ExportedEvents,
-  isOutOfSpace,
-} from '../../storage/index.ts';
+import { AppError, isOutOfSpace, MiB } from '../../core/index.ts';
+import type { EventSnapshot, EventSource, ExportedEvents } from '../../storage/index.ts';
 import { queryLimits } from '../limits.ts';
 import { stopIfClientGone, withSnapshot } from '../read.ts';
 import type { SqlJob, SqlJobAnswer, SqlParamValue } from '../sql-job.ts';
