@@ -189,11 +189,14 @@ describe('a full disk during a log write', () => {
     // ... and one duplicate with a new event, in a group behind big's.
     answers.push(app.post('/api/v1/events/batch', mixed));
     await until(() => committer.inFlight === 3);
+    const lastSeq = () => app.engine.store.backlog().last_seq;
+    const seqBefore = lastSeq();
     release();
     for (const answer of await Promise.all(answers)) {
       expect(answer.status).toBe(503);
       expect((await body(answer)).detail).toContain('disk is full');
     }
+    expect(lastSeq()).toBe(seqBefore); // no seq was taken by what was refused
     disk.roomBytes = Number.MAX_SAFE_INTEGER;
     app.clock.advance(1000);
     // Nothing of them is stored, and their ids are new again.
@@ -208,8 +211,11 @@ describe('a full disk during a log write', () => {
       accepted: 1,
       duplicates: 1,
     });
+    expect(lastSeq()).toBe(seqBefore + 3); // one record each, numbered on from the last one
+    await app.engine.store.flusher.flush();
     await app.restart();
     expect(await app.count()).toBe(12);
+    expect(lastSeq()).toBe(seqBefore + 3);
   });
 });
 
