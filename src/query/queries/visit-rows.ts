@@ -41,16 +41,51 @@ export function visitRowsSql(
   params: SqlParams,
   pageViewNames: string[],
 ): string {
-  const scope = filterConditions(
-    { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
-    params,
-  );
   const matching = filterConditions(
     { ...filters, includeBots: true, fromMs: undefined, toMs: undefined },
     params,
   );
   const matched = matching.length === 0 ? 'true' : matching.join(' AND ');
-  const views = params.add(listValue(pageViewNames));
+  const grouping = visitEventsCtes({
+    from,
+    filters,
+    params,
+    pageViewNames,
+    extra: { matched: `(${matched})` },
+  });
+  return `WITH ${grouping}, firsts AS (
+      SELECT ${visitColumnsSql()}
+      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
+    ), visits AS MATERIALIZED (
+      SELECT bounced, views, events, seconds, entry_page, exit_page,
+        first.visitor_id AS visitor_id, first.url AS url, first.referrer AS referrer
+      FROM firsts
+    )`;
+}
+
+export interface VisitEvents {
+  /** The snapshot relation. */
+  from: string;
+  /** Only its range and bots are read: a visit is made of every event in the range. */
+  filters: EventFilters;
+  params: SqlParams;
+  pageViewNames: string[];
+  /** More columns of each event (name → SQL over the event alias `e`), carried to `grouped`. */
+  extra: Record<string, string>;
+}
+
+/**
+ * `ev AS (…), gaps AS (…), grouped AS (…)`: the events of the range (bots per the filters),
+ * each in `grouped` with the key of its visit, (by_gaps, key, n), its time `ts` (epoch ms),
+ * `is_view`, `interactive`, `visitor_id`, `path`, `url`, `referrer` and the `extra` columns.
+ */
+export function visitEventsCtes(spec: VisitEvents): string {
+  const { filters, params } = spec;
+  const scope = filterConditions(
+    { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
+    params,
+  );
+  const views = params.add(listValue(spec.pageViewNames));
   const key = params.add(`"${INTERACTIVE_PROPERTY}"`);
   const pointer = params.add(`/${INTERACTIVE_PROPERTY}`);
   // contains() first, whatever the spacing of the JSON text: most events do not name the key
@@ -58,15 +93,17 @@ export function visitRowsSql(
   const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${key})
     AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
   const gapMs = params.add(VISIT_GAP_MS);
-  const carried = 'is_view, interactive, matched, visitor_id, path, url, referrer';
-  const first = `{'visitor_id': visitor_id, 'url': url, 'referrer': referrer}`;
+  const extra = Object.entries(spec.extra);
+  const carried = ['is_view, interactive, visitor_id, path, url, referrer']
+    .concat(extra.map(([name]) => name))
+    .join(', ');
+  const extraSql = extra.map(([name, sql]) => `, ${sql} AS ${name}`).join('');
   // Times as epoch ms: lag and subtraction over TIMESTAMPTZ go through ICU, ~4× slower here.
-  return `WITH ev AS (
+  return `ev AS (
       SELECT e.session_id, e.visitor_id, epoch_ms(e."timestamp") AS ts,
         list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
-        (${matched}) AS matched, nullif(e."path", '') AS path, e."url" AS url,
-        e."referrer" AS referrer
-      FROM ${from} AS e ${whereOf(scope)}
+        nullif(e."path", '') AS path, e."url" AS url, e."referrer" AS referrer${extraSql}
+      FROM ${spec.from} AS e ${whereOf(scope)}
     ), gaps AS (
       SELECT ts, ${carried},
         coalesce(ts - lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) > ${gapMs}, true)
@@ -81,17 +118,22 @@ export function visitRowsSql(
         sum(CAST(starts AS INTEGER)) OVER (PARTITION BY visitor_id ORDER BY ts),
         ts, ${carried}
       FROM gaps
-    ), firsts AS (
-      SELECT count(*) FILTER (WHERE interactive) <= 1 AS bounced,
+    )`;
+}
+
+/**
+ * What a visit is, as the columns of `grouped` grouped by (by_gaps, key, n): `bounced`,
+ * `views`, `events`, `seconds`, `entry_page`, `exit_page` (see visitRowsSql) and `first`, a
+ * struct of its first event's visitor_id, url, referrer and the `firstExtra` columns.
+ */
+export function visitColumnsSql(firstExtra: string[] = []): string {
+  const first = ['visitor_id', 'url', 'referrer', ...firstExtra]
+    .map((column) => `'${column}': ${column}`)
+    .join(', ');
+  return `count(*) FILTER (WHERE interactive) <= 1 AS bounced,
         count(*) FILTER (WHERE is_view) AS views, count(*) AS events,
         (max(ts) - min(ts)) / 1000 AS seconds,
         arg_min(path, ${orderOf('path')}) FILTER (WHERE is_view) AS entry_page,
         arg_max(path, ${orderOf('path')}) FILTER (WHERE is_view) AS exit_page,
-        arg_min(${first}, ${orderOf('visitor_id', 'url', 'referrer')}) AS first
-      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
-    ), visits AS MATERIALIZED (
-      SELECT bounced, views, events, seconds, entry_page, exit_page,
-        first.visitor_id AS visitor_id, first.url AS url, first.referrer AS referrer
-      FROM firsts
-    )`;
+        arg_min({${first}}, ${orderOf('visitor_id', 'url', 'referrer')}) AS first`;
 }

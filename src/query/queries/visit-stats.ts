@@ -42,6 +42,16 @@ export interface VisitLists {
   top_referrer_sources: VisitSourceRow[];
 }
 
+/**
+ * The totals of VisitTotals over rows of visits (visit-rows.ts), as aggregates: the one
+ * definition of each, for every read that reports them.
+ */
+export const VISIT_TOTALS_SQL = {
+  bounce_rate: 'round(100 * avg(CAST(bounced AS INTEGER)))',
+  visit_duration: 'round(avg(CASE WHEN bounced THEN 0 ELSE seconds END))',
+  views_per_visit: 'round(avg(views), 2)',
+} as const;
+
 const LISTS = ['top_entry_pages', 'top_exit_pages', 'top_referrer_sources'] as const;
 const TOTALS = 'totals';
 
@@ -82,9 +92,9 @@ export function visitStatsQuery(
     )
     SELECT '${TOTALS}' AS list, NULL AS value, NULL AS visitors, count(*) AS visits,
       NULL AS events, 0 AS rank,
-      round(100 * avg(CAST(bounced AS INTEGER))) AS bounce_rate,
-      round(avg(CASE WHEN bounced THEN 0 ELSE seconds END)) AS visit_duration,
-      round(avg(views), 2) AS views_per_visit
+      ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
+      ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
+      ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit
     FROM visits
     UNION ALL
     SELECT list, value, visitors, visits, events, rank, NULL, NULL, NULL
