@@ -42,6 +42,34 @@ export function bucketedCtes(query: BucketedQuery, params: SqlParams): string {
     bucketed AS (SELECT m.bucket_ms, f.* FROM f JOIN minutes m ON f.minute = m.minute)`;
 }
 
+/** How rows of another statement find their bucket (bucketJoinOf). */
+export interface BucketJoin {
+  /** CTEs to add to the statement's WITH (no leading WITH or comma). */
+  ctes: string;
+  /** A join clause giving a row whose epoch-ms time is `ts` the column `b.bucket_ms`. */
+  join(ts: string): string;
+}
+
+/**
+ * The buckets of `starts` (ending at `toMs`) as a join any row with a time can take, by the
+ * minute → bucket table when boundaries are whole minutes (as bucketedCtes), else exactly.
+ */
+export function bucketJoinOf(starts: number[], toMs: number, params: SqlParams): BucketJoin {
+  const list = params.add(listValue(starts.map(BigInt)), LIST(BIGINT));
+  const first = Math.floor((starts[0] ?? 0) / MINUTE_MS);
+  const last = Math.floor((toMs - 1) / MINUTE_MS);
+  if (!onWholeMinutes(starts) || last - first + 1 > MINUTES_MAX) {
+    return {
+      ctes: `buckets AS (SELECT unnest(${list}) AS bucket_ms)`,
+      join: (ts) => `ASOF JOIN buckets b ON ${ts} >= b.bucket_ms`,
+    };
+  }
+  return {
+    ctes: minutesCtes(list, first, last, params),
+    join: (ts) => `JOIN minutes b ON ${floorDivSql(ts, MINUTE_MS)} = b.minute`,
+  };
+}
+
 /** `buckets AS (…), minutes AS (…)`: each UTC minute of [first, last] and its bucket start. */
 function minutesCtes(starts: string, first: number, last: number, params: SqlParams): string {
   const from = params.add(BigInt(first));

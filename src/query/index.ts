@@ -25,6 +25,10 @@ export {
   TIME_BUCKET_ORIGIN_MS,
 } from './queries/aggregate-page-visits.ts';
 export {
+  type CurrentVisitorsOptions,
+  countCurrentVisitors,
+} from './queries/count-current-visitors.ts';
+export {
   countEventBuckets,
   type EventBucketCount,
   type EventBucketOptions,
@@ -45,6 +49,15 @@ export {
   type TimeSeries,
   type TimeSeriesOptions,
 } from './queries/get-time-series.ts';
+export {
+  getWebMetrics,
+  VISIT_METRICS,
+  WEB_METRICS,
+  type WebDimension,
+  type WebMetric,
+  type WebMetricsOptions,
+  type WebMetricsRow,
+} from './queries/get-web-metrics.ts';
 export { type EventPage, type EventPageOptions, listEventPage } from './queries/list-event-page.ts';
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
 export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';
@@ -54,7 +67,7 @@ export {
   type SqlParamValue,
   type SqlResult,
 } from './queries/run-sql.ts';
-export { BUCKET_UNITS, type BucketUnit } from './time-buckets.ts';
+export { BUCKET_UNITS, type BucketUnit, bucketStarts } from './time-buckets.ts';
 export {
   type ResolvedRange,
   resolveRange,
@@ -62,4 +75,22 @@ export {
   resolveTimeZone,
   type TimeParams,
 } from './time-range.ts';
-export { formatInZone, isTimeZone } from './time-zone.ts';
+export {
+  addDays,
+  addMonths,
+  formatInZone,
+  instantOf,
+  isTimeZone,
+  type LocalParts,
+  localParts,
+} from './time-zone.ts';
+export {
+  EVENT_PROPERTIES,
+  type EventProperty,
+  NO_PROP_VALUE,
+  PAGE_GOAL_PREFIX,
+  VISIT_PROPERTIES,
+  type VisitProperty,
+  type WebFilter,
+  type WebProperty,
+} from './web-properties.ts';

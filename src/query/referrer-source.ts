@@ -29,7 +29,7 @@ const HOST_RE = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?(\[[^\
  * The value of query parameter `name` of `url` ('' when absent), '+' read as a space; kept
  * encoded when its escapes do not spell UTF-8 (url_decode would fail the whole read).
  */
-function queryParam(url: string, name: string): string {
+export function queryParam(url: string, name: string): string {
   const re = String.raw`^[^?#]*\?([^#]*&)?${name}=([^&#]*)`;
   const value = `replace(regexp_extract(${url}, '${re}', 2), '+', ' ')`;
   return `coalesce(try(url_decode(${value})), ${value})`;
@@ -70,4 +70,18 @@ export function referrerSourceOf(): string {
         THEN '${DIRECT_SOURCE}'
       ELSE ${knownHostName('referrer_host')}
     END)`;
+}
+
+/**
+ * The referrer as Plausible lists it (its `visit:referrer`), over the columns
+ * referrerSourceParts selects and the row's `referrer`: without scheme, "www.", query,
+ * fragment and trailing "/" (`https://www.t.co/abc?x=1` is t.co/abc); a visit that
+ * referrerSourceOf counts as Direct (no referrer, localhost, the site's own host) is
+ * DIRECT_SOURCE.
+ */
+export function referrerTextOf(): string {
+  const re = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?(?:www\.)?([^?#]*)`;
+  return `CASE WHEN referrer_host IN ('', 'localhost') OR referrer_host = page_host
+      THEN '${DIRECT_SOURCE}'
+      ELSE rtrim(regexp_extract(trim("referrer"), '${re}', 1), '/') END`;
 }

@@ -1,0 +1,163 @@
+// The properties of web analytics reads, as Plausible's Stats API names them: what an event
+// has (its page, name, goal, custom props) and what a visit has (its source, referrer, entry
+// and exit pages, campaign tags, browser, OS and device: those of its first event), as SQL
+// expressions; and filters over them, with alternatives, negation and `*` wildcards. A
+// visit's source is the one of referrer-source.ts, its bounce and pages those of visit-rows.ts.
+
+import { listValue } from '@duckdb/node-api';
+import { propertyText } from './filters.ts';
+import { queryParam, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
+import type { SqlParams } from './sql-params.ts';
+
+export const EVENT_PROPERTIES = ['page', 'name', 'goal'] as const;
+export type EventProperty = (typeof EVENT_PROPERTIES)[number];
+
+export const VISIT_PROPERTIES = [
+  'source',
+  'referrer',
+  'entry_page',
+  'exit_page',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'browser',
+  'os',
+  'device',
+] as const;
+export type VisitProperty = (typeof VISIT_PROPERTIES)[number];
+
+/** A property of each event, a custom property (props) of each event, or one of its visit. */
+export type WebProperty = { event: EventProperty } | { prop: string } | { visit: VisitProperty };
+
+export interface WebFilter {
+  property: WebProperty;
+  /** Any of these matches; with `glob`, a `*` in one matches any text (`/blog/*`). */
+  values: string[];
+  glob: boolean;
+  /** Matches what none of the values matches (an event without the property too). */
+  negated: boolean;
+}
+
+/**
+ * A goal names a custom event (any event that is not a page view), or, as "Visit <path>", a
+ * page view of that path (wildcards allowed): Plausible's custom event and page view goals,
+ * every custom event name being a goal.
+ */
+export const PAGE_GOAL_PREFIX = 'Visit ';
+
+/** The value of a custom property an event does not have, as Plausible lists it. */
+export const NO_PROP_VALUE = '(none)';
+
+export function isVisitProperty(property: WebProperty): property is { visit: VisitProperty } {
+  return 'visit' in property;
+}
+
+/**
+ * The property's value of an event, over the event alias `e`; `views` binds the list of page
+ * view names (once, where it is used). A page view has no goal (NULL).
+ */
+export function eventPropertySql(
+  property: { event: EventProperty } | { prop: string },
+  views: () => string,
+  params: SqlParams,
+): string {
+  if ('prop' in property) {
+    return `coalesce(${propertyText(property.prop, params)}, '${NO_PROP_VALUE}')`;
+  }
+  switch (property.event) {
+    case 'page':
+      return `nullif(e."path", '')`;
+    case 'name':
+      return 'e.name';
+    case 'goal':
+      return `CASE WHEN list_contains(${views()}, e.name) THEN NULL ELSE e.name END`;
+  }
+}
+
+/** Plausible's operating system names where Tally's differ. */
+const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
+
+/**
+ * The property's value of a visit, over a row with its first event's `url`, `referrer`,
+ * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
+ * referrerSourceParts. A campaign tag is the entry URL's, decoded, as sent (NULL when empty);
+ * a device is capitalized as Plausible names it (Desktop, Mobile, Tablet).
+ */
+export function visitPropertySql(property: VisitProperty): string {
+  switch (property) {
+    case 'source':
+      return referrerSourceOf();
+    case 'referrer':
+      return referrerTextOf();
+    case 'entry_page':
+    case 'exit_page':
+    case 'browser':
+      return property;
+    case 'os': {
+      const whens = Object.entries(OS_NAMES).map(
+        ([ours, theirs]) => `WHEN '${ours}' THEN '${theirs}'`,
+      );
+      return `CASE os ${whens.join(' ')} ELSE os END`;
+    }
+    case 'device':
+      return `upper(left(device, 1)) || substr(device, 2)`;
+    default:
+      return `CASE WHEN contains("url", '?')
+        THEN nullif(trim(${queryParam('"url"', property)}), '') END`;
+  }
+}
+
+/**
+ * The condition of `filter` on `value` (SQL), values bound; a goal filter's value is the
+ * event's (see goalConditionSql). Never NULL: a missing value matches only a negated filter.
+ */
+export function filterConditionSql(filter: WebFilter, value: string, params: SqlParams): string {
+  const { values } = filter;
+  const condition = filter.glob
+    ? `regexp_full_match(${value}, ${params.add(globPattern(values))})`
+    : values.length === 1
+      ? `${value} = ${params.add(values[0] as string)}`
+      : `list_contains(${params.add(listValue(values))}, ${value})`;
+  return filter.negated ? `NOT coalesce(${condition}, false)` : `coalesce(${condition}, false)`;
+}
+
+/**
+ * Whether the event `e` completes one of the goals `values`: a custom event of that name, or
+ * a page view whose path matches a "Visit <path>" goal (`*` wildcards in either).
+ */
+export function goalConditionSql(values: string[], views: () => string, params: SqlParams): string {
+  const pages = values.filter((v) => v.startsWith(PAGE_GOAL_PREFIX));
+  const names = values.filter((v) => !v.startsWith(PAGE_GOAL_PREFIX));
+  const isView = `list_contains(${views()}, e.name)`;
+  const either: string[] = [];
+  if (names.length > 0) {
+    const name = filterConditionSql(
+      { property: { event: 'goal' }, values: names, glob: names.some(hasWildcard), negated: false },
+      'e.name',
+      params,
+    );
+    either.push(`(NOT ${isView} AND ${name})`);
+  }
+  if (pages.length > 0) {
+    const paths = pages.map((page) => page.slice(PAGE_GOAL_PREFIX.length));
+    const pattern = params.add(globPattern(paths));
+    either.push(`(${isView} AND coalesce(regexp_full_match(e."path", ${pattern}), false))`);
+  }
+  return `(${either.join(' OR ')})`;
+}
+
+export function hasWildcard(value: string): boolean {
+  return value.includes('*');
+}
+
+/**
+ * An RE2 pattern matching the whole of any of `globs`, where `*` (and `**`) is any text, `/`
+ * included, as Plausible's Stats API reads them; everything else is literal.
+ */
+export function globPattern(globs: string[]): string {
+  const literal = (text: string) => text.replace(/[\\.+?()[\]{}|^$]/g, (c) => `\\${c}`);
+  const alternatives = globs.map((glob) => glob.split('*').map(literal).join('.*'));
+  return `(?s)(?:${alternatives.join('|')})`;
+}

@@ -1,0 +1,224 @@
+// getWebMetrics (Plausible's Stats API metrics) over a hand-made set of visits: totals, event
+// and visit filters (alternatives, negation, wildcards, goals), buckets, breakdowns by event
+// and visit properties with paging, and the realtime count.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import type { StoredEvent } from '../../src/core/index.ts';
+import {
+  bucketStarts,
+  countCurrentVisitors,
+  getWebMetrics,
+  type WebDimension,
+  type WebFilter,
+  type WebMetric,
+} from '../../src/query/index.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const T = Date.parse('2026-11-24T10:00:00Z');
+const DAY = Date.parse('2026-11-24T00:00:00Z');
+const MIN = 60_000;
+const ALL: WebMetric[] = [
+  'visitors',
+  'visits',
+  'pageviews',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  'events',
+];
+
+let source: MemorySource;
+beforeEach(async () => {
+  source = await createMemorySource();
+  const view = (visitor: string, minutes: number, path: string, extra: Partial<StoredEvent> = {}) =>
+    makeEvent({
+      timestamp: T + minutes * MIN,
+      visitor_id: visitor,
+      name: 'pageview',
+      path,
+      url: `https://example.com${path}`,
+      ...extra,
+    });
+  await source.add([
+    // v1: Google → / → /blog/a, then signs up there: one visit of 6 minutes, not a bounce.
+    view('v1', 0, '/', { referrer: 'https://www.google.com/', os: 'MacOS' }),
+    view('v1', 5, '/blog/a', { os: 'MacOS' }),
+    view('v1', 6, '/blog/a', { name: 'Signup', os: 'MacOS', properties: { plan: 'pro' } }),
+    // v2: a newsletter link to /blog/b, a bounce.
+    view('v2', 1, '/blog/b', {
+      url: 'https://example.com/blog/b?utm_source=newsletter&utm_medium=email',
+      os: 'Windows',
+      device: 'mobile',
+    }),
+    // v3: from Hacker News (a bounce), and 93 minutes later again, direct (another bounce).
+    view('v3', 2, '/', { referrer: 'https://news.ycombinator.com/item?id=1', os: 'Linux' }),
+    view('v3', 95, '/', { os: 'Linux' }),
+    // A bot: never counted.
+    view('bot', 3, '/', { is_bot: true, device: 'bot' }),
+  ]);
+});
+afterEach(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+const total: WebDimension = { kind: 'total' };
+const read = (filters: WebFilter[] = [], metrics = ALL, dimension: WebDimension = total) =>
+  getWebMetrics(source, 'acme', {
+    fromMs: DAY,
+    toMs: DAY + 86_400_000,
+    metrics,
+    filters,
+    dimension,
+  });
+const only = async (filters: WebFilter[] = [], metrics = ALL) =>
+  (await read(filters, metrics))[0]?.values;
+const filter = (property: WebFilter['property'], values: string[], more = {}): WebFilter => ({
+  property,
+  values,
+  glob: values.some((v) => v.includes('*')),
+  negated: false,
+  ...more,
+});
+
+describe('web metrics', () => {
+  test('totals: visitors, visits, page views, events and the visit measures', async () => {
+    expect(await only()).toEqual({
+      visitors: 3,
+      visits: 4,
+      pageviews: 5,
+      views_per_visit: 1.25, // 5 page views in 4 visits
+      bounce_rate: 75, // 3 of 4 visits bounced
+      visit_duration: 90, // (360 + 0 + 0 + 0) / 4 seconds
+      events: 6,
+    });
+  });
+
+  test('an empty range counts nothing and has no visit measures', async () => {
+    const rows = await getWebMetrics(source, 'acme', {
+      fromMs: DAY - 86_400_000,
+      toMs: DAY,
+      metrics: ALL,
+      filters: [],
+      dimension: total,
+    });
+    expect(rows).toEqual([]);
+  });
+
+  test('an event filter counts its events and the visits that hold one', async () => {
+    const blog = filter({ event: 'page' }, ['/blog/**']);
+    expect(await only([blog])).toEqual({
+      visitors: 2,
+      visits: 2,
+      pageviews: 2,
+      views_per_visit: 1.5, // all page views of those visits: (2 + 1) / 2
+      bounce_rate: 50,
+      visit_duration: 180,
+      events: 3,
+    });
+    const exact = filter({ event: 'page' }, ['/', '/blog/b']);
+    expect(await only([exact], ['visitors', 'pageviews'])).toEqual({ visitors: 3, pageviews: 4 });
+    const notRoot = filter({ event: 'page' }, ['/'], { negated: true });
+    expect(await only([notRoot], ['events'])).toEqual({ events: 3 });
+  });
+
+  test('goals: a custom event by name, a page view by "Visit <path>"', async () => {
+    expect(await only([filter({ event: 'goal' }, ['Signup'])], ['visitors', 'events'])).toEqual({
+      visitors: 1,
+      events: 1,
+    });
+    const pageGoal = filter({ event: 'goal' }, ['Visit /blog/*'], { glob: true });
+    expect(await only([pageGoal], ['visitors', 'events'])).toEqual({ visitors: 2, events: 2 });
+    const props = filter({ prop: 'plan' }, ['pro']);
+    expect(await only([props], ['events'])).toEqual({ events: 1 });
+  });
+
+  test('a visit filter counts the events and visits of the visits it keeps', async () => {
+    const google = filter({ visit: 'source' }, ['Google']);
+    expect(await only([google])).toEqual({
+      visitors: 1,
+      visits: 1,
+      pageviews: 2,
+      views_per_visit: 2,
+      bounce_rate: 0,
+      visit_duration: 360,
+      events: 3,
+    });
+    const others = filter({ visit: 'source' }, ['Google'], { negated: true });
+    expect(await only([others], ['visitors', 'visits', 'pageviews', 'bounce_rate'])).toEqual({
+      visitors: 2,
+      visits: 3,
+      pageviews: 3,
+      bounce_rate: 100,
+    });
+    const mac = filter({ visit: 'os' }, ['Mac']);
+    expect(await only([mac, filter({ event: 'page' }, ['/blog/a'])], ['events'])).toEqual({
+      events: 2,
+    });
+    const email = filter({ visit: 'utm_medium' }, ['email']);
+    expect(await only([email], ['visitors'])).toEqual({ visitors: 1 });
+  });
+
+  test('per bucket: events by their time, visits by their start', async () => {
+    const starts = bucketStarts(DAY + 10 * 60 * MIN, DAY + 12 * 60 * MIN, 'hour', 'UTC');
+    const rows = await read([], ['visitors', 'visits'], { kind: 'bucket', starts });
+    expect(rows.sort((a, b) => Number(a.key) - Number(b.key))).toEqual([
+      { key: T, values: { visitors: 3, visits: 3 } },
+      { key: T + 60 * MIN, values: { visitors: 1, visits: 1 } },
+    ]);
+  });
+
+  test('breakdowns by a visit property, ranked by the first metric, then the value', async () => {
+    const by = (property: WebFilter['property'], metrics: WebMetric[], limit = 10, offset = 0) =>
+      read([], metrics, { kind: 'property', property, limit, offset });
+    expect(await by({ visit: 'source' }, ['visitors', 'visits', 'bounce_rate'])).toEqual([
+      { key: 'Direct / None', values: { visitors: 1, visits: 1, bounce_rate: 100 } },
+      { key: 'Google', values: { visitors: 1, visits: 1, bounce_rate: 0 } },
+      { key: 'Hacker News', values: { visitors: 1, visits: 1, bounce_rate: 100 } },
+      { key: 'newsletter', values: { visitors: 1, visits: 1, bounce_rate: 100 } },
+    ]);
+    expect(await by({ visit: 'source' }, ['visitors'], 2, 2)).toEqual([
+      { key: 'Hacker News', values: { visitors: 1 } },
+      { key: 'newsletter', values: { visitors: 1 } },
+    ]);
+    expect(await by({ visit: 'entry_page' }, ['visits'])).toEqual([
+      { key: '/', values: { visits: 3 } },
+      { key: '/blog/b', values: { visits: 1 } },
+    ]);
+    expect(await by({ visit: 'utm_medium' }, ['visitors'])).toEqual([
+      { key: 'email', values: { visitors: 1 } },
+    ]);
+    expect(await by({ visit: 'device' }, ['visitors'])).toEqual([
+      { key: 'Desktop', values: { visitors: 2 } },
+      { key: 'Mobile', values: { visitors: 1 } },
+    ]);
+    expect(await by({ visit: 'referrer' }, ['visitors'])).toEqual([
+      { key: 'Direct / None', values: { visitors: 2 } },
+      { key: 'google.com', values: { visitors: 1 } },
+      { key: 'news.ycombinator.com/item', values: { visitors: 1 } },
+    ]);
+  });
+
+  test('breakdowns by an event property', async () => {
+    const by = (property: WebFilter['property'], metrics: WebMetric[]) =>
+      read([], metrics, { kind: 'property', property, limit: 10, offset: 0 });
+    expect(await by({ event: 'page' }, ['visitors', 'pageviews', 'visits'])).toEqual([
+      { key: '/', values: { visitors: 2, pageviews: 3, visits: 3 } },
+      { key: '/blog/a', values: { visitors: 1, pageviews: 1, visits: 1 } },
+      { key: '/blog/b', values: { visitors: 1, pageviews: 1, visits: 1 } },
+    ]);
+    expect(await by({ event: 'goal' }, ['events'])).toEqual([
+      { key: 'Signup', values: { events: 1 } },
+    ]);
+    expect(await by({ prop: 'plan' }, ['events'])).toEqual([
+      { key: '(none)', values: { events: 5 } },
+      { key: 'pro', values: { events: 1 } },
+    ]);
+  });
+
+  test('current visitors: distinct visitors with an event in the window', async () => {
+    const now = T + 6 * MIN;
+    expect(await countCurrentVisitors(source, 'acme', { nowMs: now, windowMs: 5 * MIN })).toBe(3);
+    expect(await countCurrentVisitors(source, 'acme', { nowMs: now, windowMs: 2 * MIN })).toBe(2);
+  });
+});
