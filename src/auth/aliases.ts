@@ -85,6 +85,20 @@ export class AliasStore {
     );
   }
 
+  /** The alias with its project and kind, or null. */
+  get(alias: string): Alias | null {
+    const row = this.db
+      .query('SELECT alias, project_id, kind, created_at FROM project_aliases WHERE alias = ?')
+      .get(alias) as AliasRow | null;
+    if (row === null) return null;
+    return {
+      alias: row.alias,
+      projectId: row.project_id,
+      kind: row.kind,
+      createdAt: row.created_at,
+    };
+  }
+
   /** The project an alias belongs to, or null. */
   projectOf(alias: string): string | null {
     const row = this.db

@@ -15,6 +15,18 @@ export const queryLimits = {
   /** Page size of event and metric lists. */
   pageDefault: 100,
   pageMax: 1000,
+  /**
+   * Rows of one page of a breakdown (Plausible's Stats API: its own default and bound), and
+   * its pages: rows skipped stay below breakdownRowsMax × breakdownPageMax.
+   */
+  breakdownRowsDefault: 100,
+  breakdownRowsMax: 1000,
+  breakdownPageMax: 10_000,
+  /** Filters of one web analytics read (`a;b;c`), and alternatives of one filter (`a|b`). */
+  webFiltersMax: 16,
+  webFilterValuesMax: 100,
+  /** A visitor with an event this recently is a current visitor (Plausible's realtime). */
+  currentVisitorsWindowMs: 5 * 60_000,
   /** Size of a statement for the SQL endpoint, and of its parameter list. */
   sqlCharsMax: 100_000,
   sqlParamsMax: 100,
@@ -61,6 +73,10 @@ export const queryLimits = {
 assert(queryLimits.seriesDefault <= queryLimits.seriesMax, 'default series within the maximum');
 assert(queryLimits.topDefault <= queryLimits.topMax, 'default top within the maximum');
 assert(queryLimits.pageDefault <= queryLimits.pageMax, 'default page within the maximum');
+assert(
+  queryLimits.breakdownRowsDefault <= queryLimits.breakdownRowsMax,
+  'default breakdown rows within the maximum',
+);
 assert(
   queryLimits.sqlTenantProcessesMax >= 1 &&
     queryLimits.sqlTenantProcessesMax < queryLimits.sqlProcessesMax,

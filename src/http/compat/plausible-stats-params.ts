@@ -1,0 +1,352 @@
+// The query parameters of Plausible's Stats API v1, read as Plausible reads them: `period`
+// (day, 7d, 30d, month, 6mo, 12mo, custom) around `date`, `metrics`, `filters`
+// (`event:page==/blog/**;visit:source==Google|Twitter`), `property`, `interval`, `limit` and
+// `page`, plus Tally's `tz` (a Plausible site has a time zone, a Tally project none: UTC when
+// absent). Anything Tally cannot answer honestly is a 400 naming it, in Plausible's words
+// where Plausible has them.
+
+import { AppError, DAY_MS } from '../../core/index.ts';
+import {
+  addDays,
+  addMonths,
+  type EventProperty,
+  instantOf,
+  type LocalParts,
+  localParts,
+  queryLimits,
+  resolveTimeZone,
+  VISIT_METRICS,
+  VISIT_PROPERTIES,
+  type VisitProperty,
+  WEB_METRICS,
+  type WebFilter,
+  type WebMetric,
+  type WebProperty,
+} from '../../query/index.ts';
+
+export const PLAUSIBLE_PERIODS = ['day', '7d', '30d', 'month', '6mo', '12mo', 'custom'] as const;
+export type PlausiblePeriod = (typeof PLAUSIBLE_PERIODS)[number];
+
+/** Where Plausible's documentation of each thing lives, for the error messages. */
+const DOCS = 'https://plausible.io/docs/stats-api';
+
+/** The local days of a read: [first, last], both whole days in `tz`. */
+export interface StatsRange {
+  tz: string;
+  period: PlausiblePeriod;
+  first: LocalParts;
+  last: LocalParts;
+  fromMs: number;
+  toMs: number;
+}
+
+export function badRequest(message: string): AppError {
+  return new AppError('bad_request', message);
+}
+
+/** `period`, `date` and `tz` → the days read, `nowMs` giving today. */
+export function rangeOf(query: URLSearchParams, nowMs: number): StatsRange {
+  const period = (query.get('period') ?? '30d') as PlausiblePeriod;
+  if (!PLAUSIBLE_PERIODS.includes(period)) {
+    throw badRequest(
+      `Error parsing \`period\` parameter: invalid period \`${period}\`. ` +
+        `Please find accepted values in our docs: ${DOCS}#time-periods`,
+    );
+  }
+  const tz = timeZoneOf(query.get('tz'));
+  const date = query.get('date');
+  let first: LocalParts;
+  let last: LocalParts;
+  if (period === 'custom') {
+    [first, last] = customDays(date);
+  } else {
+    // Today as a date (addDays drops the time of day).
+    const day = date === null ? addDays(localParts(nowMs, tz), 0) : singleDay(date);
+    [first, last] = daysOf(period, day);
+  }
+  return daysRange(tz, period, first, last);
+}
+
+/** The range of the days [first, last] in `tz`. */
+export function daysRange(
+  tz: string,
+  period: PlausiblePeriod,
+  first: LocalParts,
+  last: LocalParts,
+): StatsRange {
+  return {
+    tz,
+    period,
+    first,
+    last,
+    fromMs: instantOf(first, tz),
+    toMs: instantOf(addDays(last, 1), tz),
+  };
+}
+
+/** `compare`: false without it; `previous_period` is the one comparison Plausible's v1 has. */
+export function compareOf(query: URLSearchParams): boolean {
+  const compare = query.get('compare');
+  if (compare === null || compare === '') return false;
+  if (compare === 'previous_period') return true;
+  throw badRequest(
+    `Error parsing \`compare\` parameter: invalid comparison \`${compare}\`. ` +
+      'The one comparison is `previous_period`.',
+  );
+}
+
+/** The days just before `range`, as many as it has (Plausible's previous period). */
+export function previousRange(range: StatsRange): StatsRange {
+  const days = Math.round((instantOf(range.last, 'UTC') - instantOf(range.first, 'UTC')) / DAY_MS);
+  const last = addDays(range.first, -1);
+  return daysRange(range.tz, range.period, addDays(last, -days), last);
+}
+
+function timeZoneOf(tz: string | null): string {
+  try {
+    return resolveTimeZone(tz ?? undefined);
+  } catch {
+    throw badRequest(
+      `Error parsing \`tz\` parameter: \`${tz}\` is not an IANA time zone ` +
+        '(e.g. Europe/Berlin); without it, days are UTC days',
+    );
+  }
+}
+
+/** The first and last day of a range. */
+type Days = [LocalParts, LocalParts];
+
+/** Plausible's periods, each relative to `day` (30d is the 30 days before it and the day). */
+function daysOf(period: Exclude<PlausiblePeriod, 'custom'>, day: LocalParts): Days {
+  const endOfMonth = addDays(addMonths(day, 1), -1);
+  switch (period) {
+    case 'day':
+      return [day, day];
+    case '7d':
+      return [addDays(day, -6), day];
+    case '30d':
+      return [addDays(day, -30), day];
+    case 'month':
+      return [addMonths(day, 0), endOfMonth];
+    case '6mo':
+      return [addMonths(day, -5), endOfMonth];
+    case '12mo':
+      return [addMonths(day, -11), endOfMonth];
+  }
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A calendar date, YYYY-MM-DD, or null. */
+function dateOf(text: string): LocalParts | null {
+  const m = DATE.exec(text.trim());
+  if (m === null) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const check = new Date(Date.UTC(2000, month - 1, day));
+  check.setUTCFullYear(year);
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+  return { year, month, day, hour: 0, minute: 0, second: 0 };
+}
+
+function singleDay(text: string): LocalParts {
+  const day = dateOf(text);
+  if (day !== null) return day;
+  throw badRequest(
+    `Error parsing \`date\` parameter: \`${text}\` is not a date. ` +
+      'Please specify a valid date in ISO-8601 format.',
+  );
+}
+
+function customDays(text: string | null): Days {
+  if (text === null) {
+    throw badRequest(
+      `The \`date\` parameter is required when using a custom period. See ${DOCS}#time-periods`,
+    );
+  }
+  const days = text.split(',').map(dateOf);
+  const [first, last] = days;
+  if (days.length !== 2 || first == null || last == null) {
+    throw badRequest(
+      'Invalid format for `date` parameter. When using a custom period, please include two ' +
+        `ISO-8601 formatted dates joined by a comma. See ${DOCS}#time-periods`,
+    );
+  }
+  if (instantOf(first, 'UTC') > instantOf(last, 'UTC')) {
+    throw badRequest(
+      'Invalid `date` parameter: the first date of a custom period is after the second',
+    );
+  }
+  return [first, last];
+}
+
+/** Metrics Plausible has that Tally cannot compute (it stores no goals, pages' exits, revenue). */
+const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
+  conversion_rate: 'Tally has no goal configuration to convert against',
+  time_on_page: 'Tally does not measure the time between page views',
+  total_revenue: 'Tally keeps no revenue currency per site',
+  average_revenue: 'Tally keeps no revenue currency per site',
+};
+
+/** `metrics` (default visitors): known, each once. */
+export function metricsOf(query: URLSearchParams): WebMetric[] {
+  const names = (query.get('metrics') ?? 'visitors').split(',').map((m) => m.trim());
+  if (new Set(names).size !== names.length) {
+    throw badRequest('Metrics cannot be queried multiple times.');
+  }
+  for (const name of names) {
+    const why = PLAUSIBLE_ONLY_METRICS[name];
+    if (why !== undefined) {
+      throw badRequest(`The metric \`${name}\` is not supported by Tally: ${why}.`);
+    }
+    if (!(WEB_METRICS as readonly string[]).includes(name)) {
+      throw badRequest(
+        `The metric \`${name}\` is not recognized. ` +
+          `Find valid metrics from the documentation: ${DOCS}#metrics`,
+      );
+    }
+  }
+  return names as WebMetric[];
+}
+
+/** Plausible properties Tally stores nothing for. */
+const PLAUSIBLE_ONLY_PROPERTIES: Record<string, string> = {
+  'event:hostname': 'Tally keeps no hostname per event',
+  'visit:channel': 'Tally does not group sources into channels',
+  'visit:country': 'Tally does not locate visitors',
+  'visit:region': 'Tally does not locate visitors',
+  'visit:city': 'Tally does not locate visitors',
+  'visit:browser_version': 'Tally keeps no browser versions',
+  'visit:os_version': 'Tally keeps no operating system versions',
+};
+
+const EVENT_NAMES: Record<string, EventProperty> = {
+  'event:page': 'page',
+  'event:name': 'name',
+  'event:goal': 'goal',
+};
+const PROPS_PREFIX = 'event:props:';
+
+/** A property's name → the property, or the reason it is refused ('' when unknown). */
+export function propertyOf(name: string): WebProperty | { refused: string } {
+  const event = EVENT_NAMES[name];
+  if (event !== undefined) return { event };
+  if (name.startsWith(PROPS_PREFIX) && name.length > PROPS_PREFIX.length) {
+    return { prop: name.slice(PROPS_PREFIX.length) };
+  }
+  const visit = name.startsWith('visit:') ? name.slice('visit:'.length) : '';
+  if ((VISIT_PROPERTIES as readonly string[]).includes(visit)) {
+    return { visit: visit as VisitProperty };
+  }
+  return { refused: PLAUSIBLE_ONLY_PROPERTIES[name] ?? '' };
+}
+
+/** The key of a breakdown's rows: the property's name without its prefix, as Plausible. */
+export function resultKeyOf(name: string): string {
+  return name.startsWith(PROPS_PREFIX)
+    ? name.slice(PROPS_PREFIX.length)
+    : (name.split(':')[1] ?? name);
+}
+
+/** `filters`: `;`-joined `property==value`/`!=`, `|` alternatives (`\|` a literal `|`), `*`. */
+export function filtersOf(query: URLSearchParams): WebFilter[] {
+  const text = query.get('filters') ?? '';
+  const expressions = text.split(';').filter((e) => e.trim() !== '');
+  if (expressions.length > queryLimits.webFiltersMax) {
+    throw badRequest(`At most ${queryLimits.webFiltersMax} filters may be combined.`);
+  }
+  return expressions.map(filterOf);
+}
+
+function filterOf(expression: string): WebFilter {
+  const match = /^\s*([^=!]+?)\s*(==|!=)\s*(.*?)\s*$/.exec(expression);
+  if (match === null || match[3] === '') {
+    throw badRequest(
+      `Invalid filter expression \`${expression}\`: expected property==value or ` +
+        `property!=value. See ${DOCS}#filtering`,
+    );
+  }
+  const [, name = '', operator, raw = ''] = match;
+  const property = propertyOf(name);
+  if ('refused' in property) {
+    throw badRequest(
+      property.refused === ''
+        ? `Invalid filter property '${name}'. Please provide a valid filter property: ` +
+            `${DOCS}#properties`
+        : `Filtering by \`${name}\` is not supported by Tally: ${property.refused}.`,
+    );
+  }
+  const values = raw.split(/(?<!\\)\|/).map((v) => v.replaceAll('\\|', '|'));
+  if (values.length > queryLimits.webFilterValuesMax) {
+    throw badRequest(`A filter may name at most ${queryLimits.webFilterValuesMax} values.`);
+  }
+  return {
+    property,
+    values,
+    glob: values.some((v) => v.includes('*')),
+    negated: operator === '!=',
+  };
+}
+
+/** Plausible's name of a property. */
+export function propertyName(property: WebProperty): string {
+  if ('prop' in property) return `${PROPS_PREFIX}${property.prop}`;
+  return 'event' in property ? `event:${property.event}` : `visit:${property.visit}`;
+}
+
+/** A property only custom events have (no visit is measured by it). */
+const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
+
+/**
+ * Plausible's rules for metrics with filters and a breakdown: visit metrics are not measured
+ * by or for custom events, and views per visit neither per row nor for some pages.
+ */
+export function checkMetrics(
+  metrics: WebMetric[],
+  filters: WebFilter[],
+  breakdown: WebProperty | null,
+): void {
+  const byPage = filters.some((f) => 'event' in f.property && f.property.event === 'page');
+  const eventOnly = filters.find((f) => isEventOnly(f.property));
+  for (const metric of metrics) {
+    if (metric === 'views_per_visit' && byPage) {
+      throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
+    }
+    if (metric === 'views_per_visit' && breakdown !== null) {
+      throw badRequest('Metric `views_per_visit` is not supported in breakdown queries.');
+    }
+    if (!VISIT_METRICS.includes(metric)) continue;
+    if (breakdown !== null && isEventOnly(breakdown)) {
+      throw badRequest(
+        `Session metric \`${metric}\` cannot be queried for breakdown by ` +
+          `\`${propertyName(breakdown)}\`.`,
+      );
+    }
+    if (eventOnly !== undefined) {
+      throw badRequest(
+        `Session metric \`${metric}\` cannot be queried when using a filter on ` +
+          `\`${propertyName(eventOnly.property)}\`.`,
+      );
+    }
+  }
+}
+
+/** A positive integer parameter within `max`, or the default; Plausible's messages. */
+export function pagingOf(query: URLSearchParams): { limit: number; page: number } {
+  const max = queryLimits.breakdownRowsMax;
+  const limitText = query.get('limit');
+  const limit = limitText === null ? queryLimits.breakdownRowsDefault : wholeNumber(limitText);
+  if (limit === null || limit < 1 || limit > max) {
+    throw badRequest(`Please provide limit as a number between 1 and ${max}.`);
+  }
+  const pageText = query.get('page');
+  const page = pageText === null ? 1 : wholeNumber(pageText);
+  if (page === null || page < 1) throw badRequest('Please provide page as a positive number.');
+  if (page > queryLimits.breakdownPageMax) {
+    throw badRequest(`Please provide page as a number up to ${queryLimits.breakdownPageMax}.`);
+  }
+  return { limit, page };
+}
+
+function wholeNumber(text: string): number | null {
+  return /^\d{1,9}$/.test(text) ? Number(text) : null;
+}

@@ -1,0 +1,242 @@
+// Plausible's Stats API v1 over Tally's events, so Plausible integrations (dashboards, Grafana
+// plugins, CLI scripts, spreadsheets) read Tally unchanged: GET /api/v1/stats/realtime/visitors,
+// /aggregate, /timeseries and /breakdown. `site_id` is a Plausible domain: in required mode a
+// `plausible_domain` alias of the project the bearer (a read key or a member's access token)
+// may read; in open mode the tenant it names, as the Events API maps `d`. Errors are
+// Plausible's `{"error": "…"}`. The metrics are query/'s (getWebMetrics), through the same
+// read gate as every read: a client that goes away stops its read.
+
+import { Elysia } from 'elysia';
+import { readCredentialOf } from '../../auth/index.ts';
+import { AppError } from '../../core/index.ts';
+import {
+  bucketStarts,
+  countCurrentVisitors,
+  getWebMetrics,
+  localParts,
+  queryLimits,
+  type WebDimension,
+  type WebFilter,
+  type WebMetric,
+} from '../../query/index.ts';
+import { type AppDeps, noteTenant, requiredAuthOf } from '../context.ts';
+import {
+  AGGREGATE_DOC,
+  BREAKDOWN_DOC,
+  REALTIME_DOC,
+  TIMESERIES_DOC,
+} from './plausible-stats-docs.ts';
+import {
+  badRequest,
+  checkMetrics,
+  compareOf,
+  filtersOf,
+  metricsOf,
+  pagingOf,
+  previousRange,
+  propertyOf,
+  rangeOf,
+  resultKeyOf,
+  type StatsRange,
+} from './plausible-stats-params.ts';
+import { errorHeaders, guarded, json } from './responses.ts';
+
+const MISSING_KEY = 'Missing API key. Please use a valid Plausible API key as a Bearer Token.';
+const INVALID_KEY =
+  "Invalid API key or site ID. Please make sure you're using a valid API key with access to " +
+  "the site you've requested.";
+const MISSING_SITE =
+  'Missing site ID. Please provide the required site_id parameter with your request.';
+
+interface StatsContext {
+  deps: AppDeps;
+  request: Request;
+  query: URLSearchParams;
+  tenant: string;
+}
+
+export function plausibleStatsRoutes(deps: AppDeps) {
+  const shape = (error: AppError) => plausibleError(error, deps.options.retryAfterSeconds);
+  const route = (answer: (ctx: StatsContext) => Promise<unknown>) =>
+    guarded(shape, async ({ request }: { request: Request }) => {
+      const query = new URL(request.url).searchParams;
+      const tenant = siteTenant(deps, request, query.get('site_id'));
+      noteTenant(request, tenant);
+      return json(await answer({ deps, request, query, tenant }));
+    });
+  return new Elysia({ prefix: '/api/v1/stats', tags: ['compatibility'] })
+    .get('/realtime/visitors', route(realtime), { detail: REALTIME_DOC })
+    .get('/aggregate', route(aggregate), { detail: AGGREGATE_DOC })
+    .get('/timeseries', route(timeseries), { detail: TIMESERIES_DOC })
+    .get('/breakdown', route(breakdown), { detail: BREAKDOWN_DOC });
+}
+
+/** Plausible's error body; Tally's field issues (a 422) are a 400 with their messages. */
+function plausibleError(error: AppError, retryAfterSeconds: number): Response {
+  const issues = error.status === 422 ? (error.issues ?? []).map((i) => i.msg) : [];
+  const message = issues.length > 0 ? issues.join('; ') : error.message;
+  const status = error.status === 422 ? 400 : error.status;
+  return json({ error: message }, status, errorHeaders(error, retryAfterSeconds));
+}
+
+/**
+ * The tenant `siteId` names for this request's credentials. In required mode a missing key
+ * is 401 before anything else, as Plausible answers; an unknown site, a site of another
+ * project, a key that may not read it, or any other credential problem is the one 401 Plausible
+ * gives for all of them (nothing tells a site that exists from one that does not).
+ */
+function siteTenant(deps: AppDeps, request: Request, siteId: string | null): string {
+  const auth = requiredAuthOf(deps);
+  if (auth !== null && readCredentialOf(request) === null) {
+    throw new AppError('unauthorized', MISSING_KEY);
+  }
+  const site = siteId?.trim() ?? '';
+  if (site === '') throw badRequest(MISSING_SITE);
+  // Open: the domain is the tenant, as the Events API writes `d` (without a leading www.).
+  if (auth === null)
+    return deps.tenancy.forRead(request, { tenant_id: site.replace(/^www\./i, '') });
+  const alias = auth.stores.aliases.get(site);
+  if (alias === null || alias.kind !== 'plausible_domain') {
+    throw new AppError('unauthorized', INVALID_KEY);
+  }
+  try {
+    return deps.tenancy.forRead(request, { tenant_id: alias.projectId });
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 401 || error.status === 403)) {
+      throw new AppError('unauthorized', INVALID_KEY, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function realtime({ deps, request, tenant }: StatsContext): Promise<number> {
+  return countCurrentVisitors(
+    deps.engine.store,
+    tenant,
+    { nowMs: deps.clock.now(), windowMs: queryLimits.currentVisitorsWindowMs },
+    request.signal,
+  );
+}
+
+/** The metrics over `range`, filtered, by `dimension`. */
+function read(
+  ctx: StatsContext,
+  range: StatsRange,
+  metrics: WebMetric[],
+  filters: WebFilter[],
+  dimension: WebDimension,
+) {
+  const options = { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension };
+  return getWebMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
+}
+
+/** Each metric's value, 0 where there was nothing to measure (as Plausible reports it). */
+function valuesOf(
+  metrics: WebMetric[],
+  values: Partial<Record<WebMetric, number | null>> | undefined,
+): Record<string, number> {
+  return Object.fromEntries(metrics.map((m) => [m, values?.[m] ?? 0]));
+}
+
+async function aggregate(ctx: StatsContext) {
+  const range = rangeOf(ctx.query, ctx.deps.clock.now());
+  const filters = filtersOf(ctx.query);
+  const metrics = metricsOf(ctx.query);
+  checkMetrics(metrics, filters, null);
+  const compare = compareOf(ctx.query);
+  const totals = async (r: StatsRange) =>
+    valuesOf(metrics, (await read(ctx, r, metrics, filters, { kind: 'total' }))[0]?.values);
+  const current = await totals(range);
+  const previous = compare ? await totals(previousRange(range)) : null;
+  const results: Record<string, Record<string, number | null>> = {};
+  for (const metric of metrics) {
+    const value = current[metric] ?? 0;
+    results[metric] =
+      previous === null
+        ? { value }
+        : { value, ...comparisonOf(metric, previous[metric] ?? 0, value) };
+  }
+  return { results };
+}
+
+/**
+ * The comparison Plausible reports: the previous value and the change, in percent of it
+ * (bounce rate: in points, and none when it was 0).
+ */
+function comparisonOf(metric: WebMetric, before: number, now: number) {
+  if (metric === 'bounce_rate') {
+    return { comparison_value: before, change: before > 0 ? now - before : null };
+  }
+  const change = before === 0 ? (now > 0 ? 100 : 0) : Math.round(((now - before) / before) * 100);
+  return { comparison_value: before, change };
+}
+
+const INTERVALS = { date: 'day', day: 'day', month: 'month' } as const;
+
+async function timeseries(ctx: StatsContext) {
+  const range = rangeOf(ctx.query, ctx.deps.clock.now());
+  const asked = ctx.query.get('interval');
+  if (asked !== null && !(asked in INTERVALS)) {
+    throw badRequest(
+      `Error parsing \`interval\` parameter: invalid interval \`${asked}\`. ` +
+        'Valid intervals are `date`, `day`, `month`',
+    );
+  }
+  // Plausible's defaults: hours for a day, months for 6 and 12 months, else days.
+  const interval =
+    asked !== null
+      ? INTERVALS[asked as keyof typeof INTERVALS]
+      : range.period === 'day'
+        ? 'hour'
+        : range.period === '6mo' || range.period === '12mo'
+          ? 'month'
+          : 'day';
+  const filters = filtersOf(ctx.query);
+  const metrics = metricsOf(ctx.query);
+  checkMetrics(metrics, filters, null);
+  const starts = bucketStarts(range.fromMs, range.toMs, interval, range.tz);
+  const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', starts });
+  const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
+  return {
+    results: starts.map((start) => ({
+      date: labelOf(start, interval, range.tz),
+      ...valuesOf(metrics, byStart.get(start)),
+    })),
+  };
+}
+
+/** A bucket as Plausible labels it: its local date, or date and hour. */
+function labelOf(start: number, interval: 'hour' | 'day' | 'month', tz: string): string {
+  const p = localParts(start, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const date = `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
+  return interval === 'hour' ? `${date} ${two(p.hour)}:00:00` : date;
+}
+
+async function breakdown(ctx: StatsContext) {
+  const range = rangeOf(ctx.query, ctx.deps.clock.now());
+  const name = ctx.query.get('property');
+  if (name === null || name === '') {
+    throw badRequest(
+      'The `property` parameter is required. Please provide at least one property to show a ' +
+        'breakdown by.',
+    );
+  }
+  const property = propertyOf(name);
+  if ('refused' in property) {
+    throw badRequest(
+      property.refused === ''
+        ? `Invalid property '${name}'. Please provide a valid property for the breakdown ` +
+            'endpoint: https://plausible.io/docs/stats-api#properties'
+        : `Breaking down by \`${name}\` is not supported by Tally: ${property.refused}.`,
+    );
+  }
+  const filters = filtersOf(ctx.query);
+  const metrics = metricsOf(ctx.query);
+  checkMetrics(metrics, filters, property);
+  const { limit, page } = pagingOf(ctx.query);
+  const dimension = { kind: 'property', property, limit, offset: (page - 1) * limit } as const;
+  const rows = await read(ctx, range, metrics, filters, dimension);
+  const key = resultKeyOf(name);
+  return { results: rows.map((row) => ({ [key]: row.key, ...valuesOf(metrics, row.values) })) };
+}

@@ -1,0 +1,372 @@
+// Plausible's Stats API v1 over events sent through Plausible's Events API (the tracker's
+// beacons), in open mode: realtime, aggregate (with compare), timeseries by hour, day and
+// month, breakdowns (sources by their well-known names, pages, goals, devices, paging),
+// filters, periods (custom too), Plausible's 400s, and the read gate. Required mode (keys,
+// site ids, tenant isolation) is in plausible-stats-auth.test.ts.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { queryLimits } from '../../src/query/index.ts';
+import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+type Json = Record<string, unknown>;
+const WINDOWS =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/131.0.0.0 Safari/537.36';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 ' +
+  '(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const at = (iso: string) => Date.parse(iso);
+
+let t: CompatApp;
+
+/** A beacon of the tracker at `time` from the visitor at `ip`. */
+async function beacon(time: string, ip: string, body: Json, ua = WINDOWS) {
+  t.clock.set(at(time));
+  const res = await t.post('/api/event', JSON.stringify({ d: 'example.com', ...body }), {
+    'content-type': 'text/plain',
+    'user-agent': ua,
+    'x-forwarded-for': ip,
+  });
+  expect(res.status).toBe(202);
+}
+
+const page = (path: string, r?: string) => ({
+  n: 'pageview',
+  u: `https://example.com${path}`,
+  ...(r === undefined ? {} : { r }),
+});
+
+/**
+ * Yesterday (11-24) A comes from Google to /, reads /blog/hello and signs up there (a visit of
+ * 300 s, not a bounce); B lands on /blog/other from a newsletter (a bounce). Today (11-25) C
+ * comes from Hacker News on an iPhone (a bounce) and D opens /pricing directly at 11:58 (a
+ * bounce). The clock stops at 12:00 today.
+ */
+beforeEach(async () => {
+  t = await makeCompatApp();
+  await beacon('2026-11-24T10:00:00Z', '198.51.100.1', page('/', 'https://www.google.com/search'));
+  await beacon('2026-11-24T10:04:00Z', '198.51.100.1', page('/blog/hello'));
+  await beacon('2026-11-24T10:05:00Z', '198.51.100.1', {
+    n: 'Signup',
+    u: 'https://example.com/blog/hello',
+    p: { plan: 'pro' },
+  });
+  await beacon(
+    '2026-11-24T11:00:00Z',
+    '198.51.100.2',
+    page('/blog/other?utm_source=newsletter&utm_medium=email'),
+  );
+  await beacon(
+    '2026-11-25T09:00:00Z',
+    '198.51.100.3',
+    page('/', 'https://news.ycombinator.com/'),
+    IPHONE,
+  );
+  await beacon('2026-11-25T11:58:00Z', '198.51.100.4', page('/pricing'));
+  t.clock.set(at('2026-11-25T12:00:00Z'));
+});
+afterEach(() => t.close());
+
+const stats = async (path: string, query: string) => {
+  const res = await t.get(`/api/v1/stats/${path}?site_id=example.com&${query}`);
+  return { status: res.status, body: (await res.json()) as Json };
+};
+const ok = async (path: string, query: string) => {
+  const { status, body } = await stats(path, query);
+  expect(status, JSON.stringify(body)).toBe(200);
+  return body.results;
+};
+const refused = async (path: string, query: string) => {
+  const { status, body } = await stats(path, query);
+  expect(status).toBe(400);
+  return body.error;
+};
+const ALL = 'metrics=visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events';
+
+describe('GET /api/v1/stats/realtime/visitors', () => {
+  test('the visitors with an event in the last 5 minutes, as a bare number', async () => {
+    const res = await t.get('/api/v1/stats/realtime/visitors?site_id=example.com');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('1'); // D at 11:58; C at 09:00 is not current
+    t.clock.set(at('2026-11-25T12:04:00Z'));
+    expect(await (await t.get('/api/v1/stats/realtime/visitors?site_id=example.com')).text()).toBe(
+      '0',
+    );
+  });
+});
+
+describe('GET /api/v1/stats/aggregate', () => {
+  test("every metric over a day, each as Plausible's {value}", async () => {
+    expect(await ok('aggregate', `period=day&date=2026-11-24&${ALL}`)).toEqual({
+      visitors: { value: 2 },
+      visits: { value: 2 },
+      pageviews: { value: 3 },
+      views_per_visit: { value: 1.5 },
+      bounce_rate: { value: 50 },
+      visit_duration: { value: 150 }, // (300 + 0) / 2
+      events: { value: 4 },
+    });
+  });
+
+  test('periods: 7d and 30d end today, custom takes its two days, the default is 30d', async () => {
+    const week = await ok('aggregate', `period=7d&${ALL}`);
+    expect(week).toEqual({
+      visitors: { value: 4 },
+      visits: { value: 4 },
+      pageviews: { value: 5 },
+      views_per_visit: { value: 1.25 },
+      bounce_rate: { value: 75 },
+      visit_duration: { value: 75 },
+      events: { value: 6 },
+    });
+    expect(await ok('aggregate', `period=30d&${ALL}`)).toEqual(week);
+    expect(await ok('aggregate', ALL)).toEqual(week);
+    expect(await ok('aggregate', 'period=custom&date=2026-11-25,2026-11-25')).toEqual({
+      visitors: { value: 2 },
+    });
+    expect(await ok('aggregate', 'period=7d&date=2026-11-23')).toEqual({ visitors: { value: 0 } });
+    expect(await ok('aggregate', 'period=month&date=2026-11-01&metrics=events')).toEqual({
+      events: { value: 6 },
+    });
+  });
+
+  test('an empty period is 0 everywhere', async () => {
+    const empty = await ok('aggregate', `period=day&date=2026-10-01&${ALL}`);
+    expect(Object.values(empty as Json)).toEqual(Array(7).fill({ value: 0 }));
+  });
+
+  test('compare=previous_period: the day before, the change in percent (bounce rate: points)', async () => {
+    const query = 'period=day&compare=previous_period&metrics=visitors,pageviews,bounce_rate';
+    expect(await ok('aggregate', query)).toEqual({
+      visitors: { value: 2, comparison_value: 2, change: 0 },
+      pageviews: { value: 2, comparison_value: 3, change: -33 },
+      bounce_rate: { value: 100, comparison_value: 50, change: 50 },
+    });
+  });
+
+  test('filters: pages with wildcards, sources by name, alternatives and negation', async () => {
+    const blog = encodeURIComponent('event:page==/blog/**');
+    expect(
+      await ok('aggregate', `period=7d&filters=${blog}&metrics=visitors,pageviews,events,visits`),
+    ).toEqual({
+      visitors: { value: 2 },
+      pageviews: { value: 2 },
+      events: { value: 3 }, // the two page views and the Signup on /blog/hello
+      visits: { value: 2 },
+    });
+    const sources = encodeURIComponent('visit:source==Google|Hacker News');
+    expect(
+      await ok('aggregate', `period=7d&filters=${sources}&metrics=visitors,pageviews`),
+    ).toEqual({ visitors: { value: 2 }, pageviews: { value: 3 } });
+    const notGoogle = encodeURIComponent('visit:source!=Google');
+    expect(await ok('aggregate', `period=7d&filters=${notGoogle}`)).toEqual({
+      visitors: { value: 3 },
+    });
+    const both = encodeURIComponent('visit:source==Google;event:goal==Signup');
+    expect(await ok('aggregate', `period=7d&filters=${both}&metrics=visitors,events`)).toEqual({
+      visitors: { value: 1 },
+      events: { value: 1 },
+    });
+    const mobile = encodeURIComponent('visit:device==Mobile');
+    expect(await ok('aggregate', `period=7d&filters=${mobile}`)).toEqual({
+      visitors: { value: 1 },
+    });
+  });
+});
+
+describe('GET /api/v1/stats/timeseries', () => {
+  test('7d: one row per day, empty days 0', async () => {
+    const rows = (await ok('timeseries', 'period=7d&metrics=visitors,pageviews')) as Json[];
+    expect(rows.map((r) => r.date)).toEqual([
+      '2026-11-19',
+      '2026-11-20',
+      '2026-11-21',
+      '2026-11-22',
+      '2026-11-23',
+      '2026-11-24',
+      '2026-11-25',
+    ]);
+    expect(rows.at(-2)).toEqual({ date: '2026-11-24', visitors: 2, pageviews: 3 });
+    expect(rows.at(-1)).toEqual({ date: '2026-11-25', visitors: 2, pageviews: 2 });
+    expect(rows[0]).toEqual({ date: '2026-11-19', visitors: 0, pageviews: 0 });
+  });
+
+  test('a day is by hour; 6mo by month; interval=date is days', async () => {
+    const hours = (await ok(
+      'timeseries',
+      'period=day&date=2026-11-24&metrics=visitors,visits',
+    )) as Json[];
+    expect(hours).toHaveLength(24);
+    expect(hours[10]).toEqual({ date: '2026-11-24 10:00:00', visitors: 1, visits: 1 });
+    expect(hours[11]).toEqual({ date: '2026-11-24 11:00:00', visitors: 1, visits: 1 });
+    const months = (await ok('timeseries', 'period=6mo&metrics=pageviews')) as Json[];
+    expect(months.map((r) => r.date)).toEqual([
+      '2026-06-01',
+      '2026-07-01',
+      '2026-08-01',
+      '2026-09-01',
+      '2026-10-01',
+      '2026-11-01',
+    ]);
+    expect(months.at(-1)).toEqual({ date: '2026-11-01', pageviews: 5 });
+    const days = (await ok(
+      'timeseries',
+      'period=custom&date=2026-11-24,2026-11-25&interval=date',
+    )) as Json[];
+    expect(days).toEqual([
+      { date: '2026-11-24', visitors: 2 },
+      { date: '2026-11-25', visitors: 2 },
+    ]);
+  });
+
+  test('tz (Tally only): days of that zone', async () => {
+    // At UTC+14, A's 10:00 UTC is midnight of the 25th, and D's 11:58 UTC is on the 26th.
+    const rows = await ok(
+      'timeseries',
+      'period=custom&date=2026-11-24,2026-11-25&tz=Pacific/Kiritimati&metrics=pageviews',
+    );
+    expect(rows).toEqual([
+      { date: '2026-11-24', pageviews: 0 },
+      { date: '2026-11-25', pageviews: 4 },
+    ]);
+  });
+});
+
+describe('GET /api/v1/stats/breakdown', () => {
+  test('visit:source: well-known names, ranked by the first metric, then the name', async () => {
+    expect(
+      await ok('breakdown', 'period=7d&property=visit:source&metrics=visitors,bounce_rate'),
+    ).toEqual([
+      { source: 'Direct / None', visitors: 1, bounce_rate: 100 },
+      { source: 'Google', visitors: 1, bounce_rate: 0 },
+      { source: 'Hacker News', visitors: 1, bounce_rate: 100 },
+      { source: 'newsletter', visitors: 1, bounce_rate: 100 },
+    ]);
+  });
+
+  test('event:page, paged with limit and page', async () => {
+    const query = 'period=7d&property=event:page&metrics=visitors,pageviews';
+    expect(await ok('breakdown', query)).toEqual([
+      { page: '/', visitors: 2, pageviews: 2 },
+      { page: '/blog/hello', visitors: 1, pageviews: 1 },
+      { page: '/blog/other', visitors: 1, pageviews: 1 },
+      { page: '/pricing', visitors: 1, pageviews: 1 },
+    ]);
+    expect(await ok('breakdown', `${query}&limit=2&page=2`)).toEqual([
+      { page: '/blog/other', visitors: 1, pageviews: 1 },
+      { page: '/pricing', visitors: 1, pageviews: 1 },
+    ]);
+  });
+
+  test('goals, custom props, devices, campaigns and entry pages', async () => {
+    expect(await ok('breakdown', 'period=7d&property=event:goal&metrics=visitors,events')).toEqual([
+      { goal: 'Signup', visitors: 1, events: 1 },
+    ]);
+    expect(await ok('breakdown', 'period=7d&property=event:props:plan&metrics=events')).toEqual([
+      { plan: '(none)', events: 5 },
+      { plan: 'pro', events: 1 },
+    ]);
+    expect(await ok('breakdown', 'period=7d&property=visit:device')).toEqual([
+      { device: 'Desktop', visitors: 3 },
+      { device: 'Mobile', visitors: 1 },
+    ]);
+    expect(await ok('breakdown', 'period=7d&property=visit:utm_medium')).toEqual([
+      { utm_medium: 'email', visitors: 1 },
+    ]);
+    expect(
+      await ok('breakdown', 'period=day&date=2026-11-24&property=visit:entry_page&metrics=visits'),
+    ).toEqual([
+      { entry_page: '/', visits: 1 },
+      { entry_page: '/blog/other', visits: 1 },
+    ]);
+  });
+});
+
+describe("Plausible's 400s", () => {
+  test('unknown or unsupported metrics, periods, dates, properties and filters', async () => {
+    expect(await refused('aggregate', 'metrics=visitors,bogus')).toBe(
+      'The metric `bogus` is not recognized. Find valid metrics from the documentation: ' +
+        'https://plausible.io/docs/stats-api#metrics',
+    );
+    expect(await refused('aggregate', 'metrics=visitors,visitors')).toBe(
+      'Metrics cannot be queried multiple times.',
+    );
+    expect(await refused('aggregate', 'period=year')).toBe(
+      'Error parsing `period` parameter: invalid period `year`. Please find accepted values ' +
+        'in our docs: https://plausible.io/docs/stats-api#time-periods',
+    );
+    expect(await refused('aggregate', 'period=custom')).toStartWith(
+      'The `date` parameter is required when using a custom period.',
+    );
+    expect(await refused('aggregate', 'period=custom&date=2026-11-01')).toStartWith(
+      'Invalid format for `date` parameter.',
+    );
+    expect(await refused('aggregate', 'date=2026-02-30')).toStartWith(
+      'Error parsing `date` parameter',
+    );
+    expect(await refused('breakdown', 'period=7d')).toStartWith(
+      'The `property` parameter is required.',
+    );
+    expect(await refused('breakdown', 'property=visit:planet')).toStartWith(
+      "Invalid property 'visit:planet'.",
+    );
+    expect(await refused('breakdown', 'property=visit:country')).toBe(
+      'Breaking down by `visit:country` is not supported by Tally: Tally does not locate visitors.',
+    );
+    expect(await refused('aggregate', `filters=${encodeURIComponent('visit:city==Paris')}`)).toBe(
+      'Filtering by `visit:city` is not supported by Tally: Tally does not locate visitors.',
+    );
+    expect(await refused('aggregate', 'filters=nonsense')).toStartWith(
+      'Invalid filter expression `nonsense`',
+    );
+    expect(await refused('breakdown', 'property=event:goal&metrics=bounce_rate')).toBe(
+      'Session metric `bounce_rate` cannot be queried for breakdown by `event:goal`.',
+    );
+    expect(await refused('breakdown', 'property=visit:source&limit=1001')).toBe(
+      'Please provide limit as a number between 1 and 1000.',
+    );
+    expect(await refused('timeseries', 'interval=week')).toStartWith(
+      'Error parsing `interval` parameter: invalid interval `week`.',
+    );
+    expect(await refused('aggregate', 'tz=Mars/Olympus')).toStartWith(
+      'Error parsing `tz` parameter',
+    );
+  });
+
+  test('site_id is required', async () => {
+    const res = await t.get('/api/v1/stats/aggregate?period=7d');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'Missing site ID. Please provide the required site_id parameter with your request.',
+    });
+  });
+});
+
+describe('the read gate', () => {
+  test("a read waits for a place of its tenant's reads and leaves when its client goes", async () => {
+    const store = t.engine.store;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = Array.from({ length: queryLimits.tenantReadsRunningMax }, () =>
+      withSnapshot(store, 'example.com', {}, undefined, () => released),
+    );
+    const client = new AbortController();
+    const answer = t.handle(
+      new Request('http://localhost/api/v1/stats/aggregate?site_id=example.com', {
+        signal: client.signal,
+      }),
+    );
+    for (let i = 0; i < 200 && readsWaiting(store, 'example.com') === 0; i++) await Bun.sleep(5);
+    expect(readsWaiting(store, 'example.com')).toBe(1);
+    expect(readsWaiting(store, DEFAULT_TENANT)).toBe(0);
+    client.abort();
+    expect((await answer).status).toBe(499);
+    expect(readsWaiting(store, 'example.com')).toBe(0);
+    release();
+    await Promise.all(held);
+  });
+});
