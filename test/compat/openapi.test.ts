@@ -58,7 +58,25 @@ const COMPAT_READS: Record<
     rows: (b) => b.top_paths,
   },
   '/array/{token}/config': { url: () => '/array/wk_test/config' },
+  // Plausible's Stats API over the Plausible example (example.com, at the test clock's day).
+  '/api/v1/stats/realtime/visitors': { url: () => plausible('realtime/visitors', '') },
+  '/api/v1/stats/aggregate': {
+    url: () => plausible('aggregate', '&compare=previous_period&metrics=visitors,bounce_rate'),
+    rows: (b) => Object.keys(b.results as Json),
+  },
+  '/api/v1/stats/timeseries': {
+    url: () => plausible('timeseries', '&metrics=visitors,visit_duration'),
+    rows: (b) => b.results,
+  },
+  '/api/v1/stats/breakdown': {
+    url: () => plausible('breakdown', '&property=visit:source&metrics=visitors,bounce_rate'),
+    rows: (b) => b.results,
+  },
 };
+
+function plausible(endpoint: string, query: string): string {
+  return `/api/v1/stats/${endpoint}?site_id=example.com&period=day&date=2026-11-25${query}`;
+}
 
 /** Reads that must fail, each with an error its route documents. */
 const BAD_READS = [
@@ -69,6 +87,10 @@ const BAD_READS = [
   ['/api/events/{event_id}/', '/api/events/3f2b8c1e-9a4d-4e7f-b6c5-000000000000/'],
   ['/stats', '/stats?site_id=site-abc-123&date=yesterday'],
   ['/array/{token}/config', '/array/not%20a%20token/config'],
+  ['/api/v1/stats/realtime/visitors', '/api/v1/stats/realtime/visitors'],
+  ['/api/v1/stats/aggregate', '/api/v1/stats/aggregate?site_id=example.com&metrics=bogus'],
+  ['/api/v1/stats/timeseries', '/api/v1/stats/timeseries?site_id=example.com&period=year'],
+  ['/api/v1/stats/breakdown', '/api/v1/stats/breakdown?site_id=example.com'],
 ] as const;
 
 /** How analytics-node sends its write key; the open mode takes any. */
