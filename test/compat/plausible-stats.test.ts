@@ -335,6 +335,12 @@ describe("Plausible's 400s", () => {
     );
   });
 
+  test('a site_id that cannot name a site is 401, as an unknown site is', async () => {
+    const res = await t.get(`/api/v1/stats/aggregate?site_id=${encodeURIComponent('../x y')}`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as Json).error).toStartWith('Invalid API key or site ID.');
+  });
+
   test('site_id is required', async () => {
     const res = await t.get('/api/v1/stats/aggregate?period=7d');
     expect(res.status).toBe(400);

@@ -8,7 +8,7 @@
 
 import { Elysia } from 'elysia';
 import { readCredentialOf } from '../../auth/index.ts';
-import { AppError } from '../../core/index.ts';
+import { AppError, eventLimits } from '../../core/index.ts';
 import {
   bucketStarts,
   countCurrentVisitors,
@@ -20,6 +20,7 @@ import {
   type WebMetric,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant, requiredAuthOf } from '../context.ts';
+import { TENANT_PATTERN } from '../model.ts';
 import {
   AGGREGATE_DOC,
   BREAKDOWN_DOC,
@@ -47,6 +48,8 @@ const INVALID_KEY =
   "the site you've requested.";
 const MISSING_SITE =
   'Missing site ID. Please provide the required site_id parameter with your request.';
+
+const SITE_RE = new RegExp(TENANT_PATTERN);
 
 interface StatsContext {
   deps: AppDeps;
@@ -92,6 +95,10 @@ function siteTenant(deps: AppDeps, request: Request, siteId: string | null): str
   }
   const site = siteId?.trim() ?? '';
   if (site === '') throw badRequest(MISSING_SITE);
+  // No tenant or alias has another name: never handed to the store.
+  if (site.length > eventLimits.tenantCharsMax || !SITE_RE.test(site)) {
+    throw new AppError('unauthorized', INVALID_KEY);
+  }
   // Open: the domain is the tenant, as the Events API writes `d` (without a leading www.).
   if (auth === null)
     return deps.tenancy.forRead(request, { tenant_id: site.replace(/^www\./i, '') });
