@@ -85,8 +85,9 @@ export class InvitationService {
       case 'unknown':
         throw new AppError(
           'not_found',
-          'no pending invitation has this token: it was accepted, revoked or replaced by a ' +
-            'newer one, or never existed; ask a project owner for a new invitation',
+          'no pending invitation has this token: it was accepted, revoked (as it is when its ' +
+            'inviter stops being an owner) or replaced by a newer one, or never existed; ask a ' +
+            'project owner for a new invitation',
         );
       case 'other_email':
         throw new AppError(

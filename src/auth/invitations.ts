@@ -2,6 +2,8 @@
 // its token (`iv_…`) is shown once to the inviter, stored as its SHA-256 hash, and becomes a
 // membership when the account with that address accepts it. Accepting or revoking deletes it,
 // and so does inviting the same address again (the new one replaces it), so a token works once.
+// It lasts only while its inviter is an owner of the project: triggers (migration 007) delete
+// it when they step down, leave or delete their account.
 
 import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
@@ -16,8 +18,8 @@ export interface Invitation {
   /** The invitee's address, lower-cased as accounts store theirs. */
   email: string;
   role: Role;
-  /** The user who invited; null once their account is deleted. */
-  invitedBy: string | null;
+  /** The owner who invited; the invitation goes when they stop being an owner. */
+  invitedBy: string;
   createdAt: number;
   expiresAt: number;
 }
@@ -51,7 +53,7 @@ interface InvitationRow {
   email: string;
   role: Role;
   token_hash: Uint8Array;
-  invited_by: string | null;
+  invited_by: string;
   created_at: number;
   expires_at: number;
 }

@@ -252,20 +252,66 @@ describe('what deletions do to invitations', () => {
     expect((await accept(token, bob.access_token)).status).toBe(404);
   });
 
-  test("an account's deletion leaves the invitations to its email for whoever registers it", async () => {
-    const carol = await signUp(t, 'carol@example.com');
-    await join(t, ada.access_token, 'acme', invitee(carol), 'owner');
-    const token = await invite(t, carol.access_token, 'acme', 'bob@example.com');
-    // The invitee's account goes, then the inviter's.
-    for (const who of [bob, carol]) {
-      const gone = await t.call('DELETE', '/api/v1/users/me', { token: who.access_token });
-      expect(gone.status).toBe(204);
-    }
+  test("the invitee's account going leaves the invitations to its email pending", async () => {
+    const token = await invite(t, ada.access_token, 'acme', 'bob@example.com');
+    const gone = await t.call('DELETE', '/api/v1/users/me', { token: bob.access_token });
+    expect(gone.status).toBe(204);
     const [pending] = await pendingOf('acme');
-    expect(pending).toMatchObject({ email: 'bob@example.com', invited_by: null });
+    expect(pending).toMatchObject({ email: 'bob@example.com', invited_by: userIdOf(ada) });
     const newBob = await signUp(t, 'bob@example.com');
     expect((await accept(token, newBob.access_token)).status).toBe(200);
     expect(memberEmails()).toEqual(['ada@example.com', 'bob@example.com']);
+  });
+});
+
+describe('an invitation lasts while its inviter is an owner', () => {
+  // An owner the others remove must not come back through an invitation sent before, to a
+  // second account of their own: each way of losing ownership revokes what they sent, and
+  // only that (Ada's invitation stays).
+  const losses: [string, (mal: Tokens) => Promise<Response>][] = [
+    ['steps down to viewer', () => setRole('mal@example.com', 'viewer')],
+    [
+      'is removed by another owner',
+      (mal) =>
+        t.call('DELETE', `/api/v1/projects/acme/members/${userIdOf(mal)}`, {
+          token: ada.access_token,
+        }),
+    ],
+    [
+      'leaves',
+      (mal) =>
+        t.call('DELETE', `/api/v1/projects/acme/members/${userIdOf(mal)}`, {
+          token: mal.access_token,
+        }),
+    ],
+    [
+      'deletes the account',
+      (mal) => t.call('DELETE', '/api/v1/users/me', { token: mal.access_token }),
+    ],
+  ];
+  for (const [how, lose] of losses) {
+    test(`the inviter ${how}: their invitations are revoked`, async () => {
+      const mal = await signUp(t, 'mal@example.com');
+      await join(t, ada.access_token, 'acme', invitee(mal), 'owner');
+      const back = await invite(t, mal.access_token, 'acme', 'mal2@example.com', 'owner');
+      const kept = await invite(t, ada.access_token, 'acme', 'bob@example.com');
+      expect((await lose(mal)).status).toBeLessThan(300);
+      expect((await pendingOf('acme')).map((i) => i.email)).toEqual(['bob@example.com']);
+      const mal2 = await signUp(t, 'mal2@example.com');
+      const res = await accept(back, mal2.access_token);
+      expect(res.status).toBe(404);
+      expect(t.auth.stores.projects.roleOf('acme', userIdOf(mal2))).toBeNull();
+      expect((await accept(kept, bob.access_token)).status).toBe(200);
+    });
+  }
+
+  test("an inviter who stays an owner keeps theirs when another member's role changes", async () => {
+    await join(t, ada.access_token, 'acme', invitee(bob), 'owner');
+    const token = await invite(t, ada.access_token, 'acme', 'grace@example.com');
+    expect((await setRole('bob@example.com', 'viewer')).status).toBe(201);
+    expect((await setRole('ada@example.com', 'owner')).status).toBe(201);
+    const grace = await signUp(t, 'grace@example.com');
+    expect((await accept(token, grace.access_token)).status).toBe(200);
   });
 });
 

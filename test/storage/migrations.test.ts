@@ -26,6 +26,46 @@ describe('migration 004', () => {
   });
 });
 
+describe('migration 007', () => {
+  test('invitations without an owner behind them go; the triggers then keep it so', () => {
+    const db = new Database(':memory:', { strict: true });
+    db.run('PRAGMA foreign_keys = ON');
+    for (const migration of migrations.slice(0, 6)) migration(db);
+    db.run('PRAGMA user_version = 6');
+    const user = db.query(
+      `INSERT INTO users (id, email, password_hash, created_at, updated_at)
+       VALUES ($id, $id || '@example.com', 'x', 0, 0)`,
+    );
+    for (const id of ['ada', 'vic', 'out']) user.run({ id });
+    db.run("INSERT INTO projects (id, name, created_at) VALUES ('acme', 'acme', 0)");
+    const member = db.query(
+      "INSERT INTO project_members (project_id, user_id, role, created_at) VALUES ('acme', ?, ?, 0)",
+    );
+    member.run('ada', 'owner');
+    member.run('vic', 'viewer');
+    const invitation = db.query(
+      `INSERT INTO project_invitations
+         (id, project_id, email, role, token_hash, invited_by, created_at, expires_at)
+       VALUES ($id, 'acme', $id || '@example.com', 'owner', x'00', $by, 0, 1)`,
+    );
+    // By an owner; by a viewer (stepped down); by someone who left; by a deleted account.
+    const made: [string, string | null][] = [
+      ['iv_ada', 'ada'],
+      ['iv_vic', 'vic'],
+      ['iv_out', 'out'],
+      ['iv_gone', null],
+    ];
+    for (const [id, by] of made) {
+      invitation.run({ id, by });
+    }
+    expect(migrate(db)).toBe(migrations.length);
+    const ids = () => db.query('SELECT id FROM project_invitations ORDER BY id').all();
+    expect(ids()).toEqual([{ id: 'iv_ada' }]);
+    db.run("UPDATE project_members SET role = 'viewer' WHERE user_id = 'ada'");
+    expect(ids()).toEqual([]);
+  });
+});
+
 describe('migrate', () => {
   test('a schema newer than this build is refused with its own error, changing nothing', () => {
     const db = new Database(':memory:', { strict: true });

@@ -31,7 +31,9 @@ const InvitationOut = t.Object({
   project_id: t.String(),
   email: t.String(),
   role: t.UnionEnum(ROLES),
-  invited_by: t.Nullable(t.String({ description: 'Null once the inviter’s account is gone.' })),
+  invited_by: t.String({
+    description: 'The owner who invited; stepping down or leaving revokes their invitations.',
+  }),
   created_at: stamp,
   expires_at: stamp,
 });

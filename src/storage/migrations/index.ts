@@ -7,6 +7,7 @@ import { migration003 } from './003-minute-counts.ts';
 import { migration004 } from './004-minute-counts-before-1970.ts';
 import { migration005 } from './005-tenant-tombstones.ts';
 import { migration006 } from './006-project-invitations.ts';
+import { migration007 } from './007-invitations-follow-inviter.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -15,4 +16,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
 ];
