@@ -4,7 +4,7 @@
 // email is the invitation's accepts it and becomes a member. Nobody is added without consent.
 
 import { AppError, type Clock } from '../core/index.ts';
-import type { Principal } from './accounts.ts';
+import { type Principal, unauthorized } from './accounts.ts';
 import type { ProjectBounds } from './bounds.ts';
 import type { Invitation, InvitationStore } from './invitations.ts';
 import { requireRole } from './project-service.ts';
@@ -75,13 +75,13 @@ export class InvitationService {
   accept(principal: Principal, body: unknown): Project & { role: Role } {
     const fields = requireObject(body);
     const token = requireString(fields.token, ['body', 'token']);
-    const { user } = principal;
-    const invitee = { userId: user.id, email: user.email.toLowerCase() };
     const now = this.deps.clock.now();
-    const outcome = this.deps.invitations.accept(token, invitee, now, this.deps.bounds);
+    const outcome = this.deps.invitations.accept(token, principal.user.id, now, this.deps.bounds);
     switch (outcome.kind) {
       case 'accepted':
         return { ...(this.deps.projects.get(outcome.projectId) as Project), role: outcome.role };
+      case 'no_account':
+        throw unauthorized('the account no longer exists', 'invalid_token');
       case 'unknown':
         throw new AppError(
           'not_found',

@@ -33,15 +33,10 @@ export interface NewInvitation {
   expiresAt: number;
 }
 
-/** Who is accepting: the signed-in account. */
-export interface Invitee {
-  userId: string;
-  email: string;
-}
-
 /** What became of an accept; only `accepted` changed anything. */
 export type AcceptOutcome =
   | { kind: 'accepted'; projectId: string; role: Role }
+  | { kind: 'no_account' }
   | { kind: 'unknown' }
   | { kind: 'other_email' }
   | { kind: 'expired' }
@@ -123,27 +118,31 @@ export class InvitationStore {
   }
 
   /**
-   * Accepts the invitation `token` is for the account `invitee`: in one transaction the
+   * Accepts the invitation `token` is for the account `userId`: in one transaction the
    * membership is made (within the bounds, whose refusal writes nothing) and the invitation
-   * deleted, so two accepts of one token cannot both succeed. The token is found by its lookup
-   * id and then compared, as a hash, in constant time.
+   * deleted, so two accepts of one token cannot both succeed. The account's email is read in
+   * that transaction too, not taken from the request's sign-in: an account that changed its
+   * address (or was deleted) while its request was arriving accepts nothing. The token is
+   * found by its lookup id and then compared, as a hash, in constant time.
    */
   accept(
     token: string,
-    invitee: Invitee,
+    userId: string,
     now: number,
     bounds: Pick<ProjectBounds, 'projectsPerUserMax' | 'membersPerProjectMax'>,
   ): AcceptOutcome {
     return this.db.transaction((): AcceptOutcome => {
+      const email = this.emailOf(userId);
+      if (email === null) return { kind: 'no_account' };
       const found = this.byToken(token);
       if (found === null) return { kind: 'unknown' };
-      if (found.email !== invitee.email) return { kind: 'other_email' };
+      if (found.email !== email) return { kind: 'other_email' };
       if (found.expiresAt <= now) return { kind: 'expired' };
       const { projectId, role } = found;
-      if (this.projects.roleOf(projectId, invitee.userId) !== null) {
+      if (this.projects.roleOf(projectId, userId) !== null) {
         return { kind: 'member', projectId };
       }
-      this.projects.setMember(projectId, invitee.userId, role, now, bounds);
+      this.projects.setMember(projectId, userId, role, now, bounds);
       this.db.query('DELETE FROM project_invitations WHERE id = ?').run(found.id);
       return { kind: 'accepted', projectId, role };
     })();
@@ -158,6 +157,14 @@ export class InvitationStore {
       .get(id) as InvitationRow | null;
     if (row === null || !secretMatches(token, row.token_hash)) return null;
     return invitationOf(row);
+  }
+
+  /** The account's current email, or null when there is no such account. */
+  private emailOf(userId: string): string | null {
+    const row = this.db.query('SELECT email FROM users WHERE id = ?').get(userId) as {
+      email: string;
+    } | null;
+    return row === null ? null : row.email;
   }
 
   private byId(id: string): Invitation | null {

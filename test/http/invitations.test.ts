@@ -204,6 +204,73 @@ describe('accepting', () => {
   });
 });
 
+describe('an accept whose body arrives after a change of the account', () => {
+  // The caller is signed in before the body is read; the account's email (or the account
+  // itself) may change in between. What counts is the account as it is when the accept runs.
+  const slowAccept = (tokens: Tokens) => {
+    let feed = (_chunk: string | null) => {};
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        feed = (chunk) => {
+          if (chunk === null) controller.close();
+          else controller.enqueue(new TextEncoder().encode(chunk));
+        };
+      },
+    });
+    const answer = t.handle(
+      new Request('http://localhost/api/v1/invitations/accept', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens.access_token}`,
+          'content-type': 'application/json',
+        },
+        body,
+      }),
+    );
+    const finish = (token: string) => {
+      feed(JSON.stringify({ token }));
+      feed(null);
+    };
+    return { answer, finish };
+  };
+
+  test('an email changed away from the invited one accepts nothing', async () => {
+    const token = await invite(t, ada.access_token, 'acme', 'bob@example.com');
+    const slow = slowAccept(bob);
+    await new Promise((resolve) => setImmediate(resolve));
+    const moved = await t.call('PUT', '/api/v1/users/me', {
+      token: bob.access_token,
+      body: { email: 'bob@elsewhere.example', current_password: 'correct horse 1' },
+    });
+    expect(moved.status).toBe(200);
+    slow.finish(token);
+    expect((await slow.answer).status).toBe(403);
+    expect(memberEmails()).toEqual(['ada@example.com']);
+    // The invitation waits for whoever holds the address now.
+    const newBob = await signUp(t, 'bob@example.com');
+    expect((await accept(token, newBob.access_token)).status).toBe(200);
+  });
+
+  test('a deleted account is 401, not a 500, and nothing is written', async () => {
+    const token = await invite(t, ada.access_token, 'acme', 'bob@example.com');
+    const slow = slowAccept(bob);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await t.call('DELETE', '/api/v1/users/me', { token: bob.access_token })).status).toBe(
+      204,
+    );
+    slow.finish(token);
+    const res = await slow.answer;
+    expect(res.status).toBe(401);
+    expect(await json(res)).toEqual({
+      detail: 'the account no longer exists',
+      code: 'unauthorized',
+    });
+    expect(memberEmails()).toEqual(['ada@example.com']);
+    expect((await pendingOf('acme')).length).toBe(1);
+    expect(t.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  });
+});
+
 describe('listing and revoking', () => {
   test('owners list and revoke; the revoked token stops; viewers 403', async () => {
     await join(t, ada.access_token, 'acme', invitee(bob));
