@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { AppError, DEFAULT_TENANT } from '../core/index.ts';
 import type { Auth } from './auth.ts';
 import { randomPassword } from './secrets.ts';
+import { canonicalEmail } from './validate.ts';
 
 export const BOOTSTRAP_FILE = 'bootstrap.json';
 export const DEFAULT_ADMIN_EMAIL = 'admin@tally.local';
@@ -58,7 +59,7 @@ export async function prepareBootstrap(
 ): Promise<PreparedBootstrap | null> {
   const { users } = auth.stores;
   if (users.adminCount() > 0) return null;
-  const adminEmail = (options.adminEmail ?? DEFAULT_ADMIN_EMAIL).trim().toLowerCase();
+  const adminEmail = canonicalEmail(options.adminEmail ?? DEFAULT_ADMIN_EMAIL);
   // Never promote an account someone registered: whoever did may not be the operator.
   if (users.withHashByEmail(adminEmail) !== null) throw adminEmailTaken(adminEmail);
   const adminPassword = randomPassword();

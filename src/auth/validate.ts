@@ -32,9 +32,18 @@ export function requireString(value: unknown, loc: Loc): string {
   return value;
 }
 
-/** A trimmed, lower-cased email address. */
+/**
+ * The one form an address is stored and compared in: trimmed, lower-cased and in Unicode NFC,
+ * so `José@x` typed with a precomposed é or with e + U+0301 is one address (one account, and
+ * the address an invitation to either form is for), as it renders the same.
+ */
+export function canonicalEmail(raw: string): string {
+  return raw.trim().toLowerCase().normalize('NFC');
+}
+
+/** An email address in its canonical form (canonicalEmail). */
 export function checkEmail(value: unknown, loc: Loc): string {
-  const email = requireString(value, loc).trim().toLowerCase();
+  const email = canonicalEmail(requireString(value, loc));
   if (email.length > EMAIL_CHARS_MAX || !EMAIL_PATTERN.test(email)) {
     fail(loc, `${fieldOf(loc)} must be an email address`, 'value_error');
   }
@@ -42,7 +51,7 @@ export function checkEmail(value: unknown, loc: Loc): string {
 }
 
 /**
- * The email (or OAuth2 username) of a login, trimmed and lower-cased. Only its length is
+ * The email (or OAuth2 username) of a login, in its canonical form. Only its length is
  * checked: an address no account can have is refused the same way whether or not accounts
  * exist, so the check says nothing about them, and the rate limiters never keep a long key.
  */
@@ -51,7 +60,7 @@ export function checkLoginEmail(value: unknown, loc: Loc): string {
   if (email.length > EMAIL_CHARS_MAX) {
     fail(loc, `${fieldOf(loc)} must be at most ${EMAIL_CHARS_MAX} characters`, 'string_too_long');
   }
-  return email.toLowerCase();
+  return canonicalEmail(email);
 }
 
 /** The password of a login: any string up to LOGIN_PASSWORD_UNITS_MAX UTF-16 units. */

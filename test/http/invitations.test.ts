@@ -142,6 +142,23 @@ describe('accepting', () => {
     expect((await json(twice)).detail).toStartWith('no pending invitation has this token');
   });
 
+  test('an address is one in any letter case, spacing or Unicode composition', async () => {
+    // é precomposed (NFC), and e + U+0301 (NFD): the same address, as it renders the same.
+    const nfc = 'jos\u00e9@example.com';
+    const nfd = 'JOSE\u0301@example.com ';
+    const jose = await signUp(t, nfc);
+    const again = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: nfd, password: 'correct horse 2' },
+    });
+    expect(again.status).toBe(409);
+    expect((await logInAs(nfd)).status).toBe(200);
+    const token = await invite(t, ada.access_token, 'acme', nfd);
+    expect((await pendingOf('acme'))[0]?.email).toBe(nfc);
+    expect((await accept(token, jose.access_token)).status).toBe(200);
+    expect(memberEmails()).toEqual(['ada@example.com', nfc]);
+    expect((await setRole(`  ${nfd.toUpperCase()}`, 'owner')).status).toBe(201);
+  });
+
   test('another account is 403 without naming the invitee, and changes nothing', async () => {
     const token = await invite(t, ada.access_token, 'acme', 'grace@example.com');
     const res = await accept(token, bob.access_token);
@@ -410,6 +427,10 @@ describe('the member route changes roles only', () => {
     expect(t.auth.stores.projects.roleOf('acme', userIdOf(bob))).toBe('owner');
   });
 });
+
+function logInAs(email: string): Promise<Response> {
+  return t.call('POST', '/api/v1/auth/login', { body: { email, password: 'correct horse 1' } });
+}
 
 async function logIn(email: string): Promise<Tokens> {
   const res = await t.call('POST', '/api/v1/auth/login', {

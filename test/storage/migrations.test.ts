@@ -66,6 +66,57 @@ describe('migration 007', () => {
   });
 });
 
+describe('migration 008', () => {
+  test('stored emails take their NFC form, unless another row already has it', () => {
+    const db = new Database(':memory:', { strict: true });
+    db.run('PRAGMA foreign_keys = ON');
+    for (const migration of migrations.slice(0, 7)) migration(db);
+    db.run('PRAGMA user_version = 7');
+    const [nfc, nfd] = ['jos\u00e9@example.com', 'jose\u0301@example.com'];
+    const [zoeNfc, zoeNfd] = ['zo\u00eb@example.com', 'zoe\u0308@example.com'];
+    const user = db.query(
+      `INSERT INTO users (id, email, password_hash, created_at, updated_at)
+       VALUES (?, ?, 'x', 0, 0)`,
+    );
+    // José only in NFD; Zoë twice, in both forms (two accounts that cannot be merged).
+    for (const [id, email] of [
+      ['jose', nfd],
+      ['zoe', zoeNfc],
+      ['zoe2', zoeNfd],
+    ]) {
+      user.run(id as string, email as string);
+    }
+    db.run("INSERT INTO projects (id, name, created_at) VALUES ('acme', 'acme', 0)");
+    db.run(
+      "INSERT INTO project_members (project_id, user_id, role, created_at) VALUES ('acme', 'zoe', 'owner', 0)",
+    );
+    const invitation = db.query(
+      `INSERT INTO project_invitations
+         (id, project_id, email, role, token_hash, invited_by, created_at, expires_at)
+       VALUES (?, 'acme', ?, 'viewer', x'00', 'zoe', 0, 1)`,
+    );
+    for (const [id, email] of [
+      ['iv_a', nfd],
+      ['iv_b', 'ana@example.com'],
+      ['iv_c', 'ana\u0301@example.com'.normalize('NFC')],
+      ['iv_d', 'ana\u0301@example.com'],
+    ]) {
+      invitation.run(id as string, email as string);
+    }
+    expect(migrate(db)).toBe(migrations.length);
+    expect(db.query('SELECT id, email FROM users ORDER BY id').all()).toEqual([
+      { id: 'jose', email: nfc },
+      { id: 'zoe', email: zoeNfc },
+      { id: 'zoe2', email: zoeNfd },
+    ]);
+    expect(db.query('SELECT id, email FROM project_invitations ORDER BY id').all()).toEqual([
+      { id: 'iv_a', email: nfc },
+      { id: 'iv_b', email: 'ana@example.com' },
+      { id: 'iv_c', email: 'ana\u0301@example.com'.normalize('NFC') },
+    ]);
+  });
+});
+
 describe('migrate', () => {
   test('a schema newer than this build is refused with its own error, changing nothing', () => {
     const db = new Database(':memory:', { strict: true });

@@ -8,6 +8,7 @@ import { migration004 } from './004-minute-counts-before-1970.ts';
 import { migration005 } from './005-tenant-tombstones.ts';
 import { migration006 } from './006-project-invitations.ts';
 import { migration007 } from './007-invitations-follow-inviter.ts';
+import { migration008 } from './008-emails-in-nfc.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -17,4 +18,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];
