@@ -55,6 +55,7 @@ export {
   TokenBucketLimiter,
 } from './rate-limit.ts';
 export { RequiredTenancy } from './resolver.ts';
+export { redactSecrets } from './secrets.ts';
 export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';
 export type { User } from './users.ts';
 export {

@@ -36,6 +36,21 @@ export function secretIdOf(token: string, kind: SecretKind): string | null {
   return token.slice(0, kind.length + 1 + LOOKUP_CHARS);
 }
 
+// A whole token anywhere in a text, not inside a longer run of token characters.
+const IN_TEXT = new RegExp(
+  `(?<![A-Za-z0-9_-])((?:wk|rk|rt|iv)_[A-Za-z0-9_-]{${LOOKUP_CHARS}})` +
+    `[A-Za-z0-9_-]{${SECRET_CHARS}}(?![A-Za-z0-9_-])`,
+  'g',
+);
+
+/**
+ * `text` with each whole token in it cut to its public id and `…`, for logs: a token sent
+ * where its id belongs (a path such as DELETE …/invitations/<token>) must not be written out.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(IN_TEXT, '$1…');
+}
+
 /** Whether `token` hashes to `storedHash`, compared in constant time. */
 export function secretMatches(token: string, storedHash: Uint8Array): boolean {
   return constantTimeEqual(sha256(token), storedHash);

@@ -3,6 +3,7 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
+import { redactSecrets } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
@@ -163,7 +164,8 @@ function misrouted(request: Request, allowed: AllowedMethods): AppError | null {
 /**
  * One JSON line per request at LOG_LEVEL=info. Below info the hooks are not registered at all:
  * every hook costs each request a little, and ingest is the hot path. `note` logs a request
- * answered before any route (a CORS preflight), which skips onAfterResponse.
+ * answered before any route (a CORS preflight), which skips onAfterResponse. A token in the
+ * path (sent where its id belongs) is logged as its id alone.
  */
 function requestLog(log: Logger) {
   if (!log.enabled('info')) {
@@ -174,7 +176,7 @@ function requestLog(log: Logger) {
     const start = startedAt.get(request);
     log.info('request', {
       method: request.method,
-      path,
+      path: redactSecrets(path),
       status,
       duration_ms:
         start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,

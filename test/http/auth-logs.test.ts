@@ -40,6 +40,26 @@ test('no password, token or key appears in the request logs', async () => {
   await t.call('GET', `/api/v1/events?tenant_id=acme&token=${read}`);
   await t.call('POST', '/api/v1/query', { token: read, body: { sql: 'SELECT 1' } });
   await t.call('GET', '/api/v1/stats', { token: `${read.slice(0, -1)}x` }); // a wrong key
+  // An invitation's token: made, listed, accepted by the wrong account and the right one,
+  // and once sent where its id belongs (revoking by the whole token, a plausible mistake).
+  const invitation = await t.call('POST', '/api/v1/projects/acme/invitations', {
+    token: jwt,
+    body: { email: 'bob@example.com' },
+  });
+  const invitationToken = keep((await json(invitation)).token);
+  await t.call('GET', '/api/v1/projects/acme/invitations', { token: jwt });
+  const accept = (token: string) =>
+    t.call('POST', '/api/v1/invitations/accept', { token, body: { token: invitationToken } });
+  await accept(jwt);
+  await t.call('DELETE', `/api/v1/projects/acme/invitations/${invitationToken}`, { token: jwt });
+  const bobBody = { email: 'bob@example.com', password: 'bob password 1' };
+  keep(bobBody.password);
+  await t.call('POST', '/api/v1/auth/register', { body: bobBody });
+  const bob = keep(
+    (await json(await t.call('POST', '/api/v1/auth/login', { body: bobBody }))).access_token,
+  );
+  expect((await accept(bob)).status).toBe(200);
+  await accept(bob);
   const newPassword = keep('second password 2');
   await t.call('PUT', '/api/v1/users/me', {
     token: jwt,
@@ -55,6 +75,10 @@ test('no password, token or key appears in the request logs', async () => {
   expect(logged).toContain('"path":"/api/v1/stats"');
   expect(logged).toContain('"path":"/api/v1/users/me"');
   expect(logged).toContain('"path":"/api/v1/auth/logout"');
+  expect(logged).toContain('"path":"/api/v1/invitations/accept"');
+  expect(logged).toContain(
+    `"path":"/api/v1/projects/acme/invitations/${invitationToken.slice(0, 15)}`,
+  );
   for (const secret of secrets) {
     expect(logged).not.toContain(secret);
     // Not even the secret part of a key or token (everything after its public prefix).
