@@ -85,3 +85,42 @@ describe('CORS on read routes', () => {
     expect(login.status).toBe(403);
   });
 });
+
+describe('CORS on the invitation routes', () => {
+  test('another site can neither preflight nor read an accept; a form post joins nobody', async () => {
+    t = await makeAuthApp({ readOrigins: [DASHBOARD] });
+    const ada = await signUp(t, 'ada@example.com');
+    const bob = await signUp(t, 'bob@example.com');
+    await makeProject(t, ada.access_token, 'acme');
+    const made = await t.call('POST', '/api/v1/projects/acme/invitations', {
+      token: ada.access_token,
+      body: { email: 'bob@example.com' },
+    });
+    const { token } = (await made.json()) as { token: string };
+    const evil = 'https://evil.example';
+    for (const path of ['/api/v1/invitations/accept', '/api/v1/projects/acme/invitations']) {
+      expect((await preflight(path, evil, 'POST', 'authorization, content-type')).status).toBe(403);
+      expect((await preflight(path, DASHBOARD, 'POST', 'authorization')).status).toBe(204);
+    }
+    // What a cross-site page can send without a preflight: no Authorization header, and a
+    // form or text body. Tally authenticates by bearer token only, so it is 401.
+    for (const headers of [
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      { 'content-type': 'text/plain' },
+    ]) {
+      const res = await t.call('POST', '/api/v1/invitations/accept', {
+        text: `token=${token}`,
+        headers: { ...headers, origin: evil },
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    // With the token, a form body is not what the route reads (415), and nobody joined.
+    const form = await t.call('POST', '/api/v1/invitations/accept', {
+      token: bob.access_token,
+      form: { token },
+    });
+    expect(form.status).toBe(415);
+    expect(t.auth.stores.projects.members('acme').map((m) => m.email)).toEqual(['ada@example.com']);
+  });
+});

@@ -109,6 +109,22 @@ describe('inviting', () => {
     expect(t.auth.stores.invitations.pending('acme', t.clock.now())).toEqual([]);
   });
 
+  test('a role other than owner or viewer is 422; a viewer cannot invite even a viewer', async () => {
+    for (const role of ['admin', 'Owner', 'owner ', '', ['owner'], 1]) {
+      const res = await send('acme', { email: 'grace@example.com', role });
+      expect(res.status).toBe(422);
+      expect((await json(res)).detail).toEqual([
+        expect.objectContaining({ loc: ['body', 'role'] }),
+      ]);
+    }
+    await join(t, ada.access_token, 'acme', invitee(bob));
+    for (const role of ['owner', 'viewer']) {
+      const res = await send('acme', { email: 'grace@example.com', role }, bob.access_token);
+      expect(res.status).toBe(403);
+    }
+    expect(await pendingOf('acme')).toEqual([]);
+  });
+
   test('inviting a pending email again replaces its invitation: the old token stops', async () => {
     const first = await invite(t, ada.access_token, 'acme', 'bob@example.com', 'owner');
     const second = await invite(t, ada.access_token, 'acme', 'bob@example.com', 'viewer');
