@@ -34,8 +34,9 @@ export const StatsOut = t.Object({
   visits: t.Integer({
     minimum: 0,
     description:
-      'Visits: the events of one session_id, else of one visitor with no gap over 30 min; ' +
-      'with filters, the visits holding a matching event.',
+      'Visits: the events of one session_id, else of one visitor with no gap over 30 min ' +
+      '(an event without a session_id within 30 min after a session event joins that ' +
+      "session's visit); with filters, the visits holding a matching event.",
   }),
   bounce_rate: t.Nullable(
     t.Integer({

@@ -66,6 +66,18 @@ describe('knownHostName', () => {
       'mygithub.com',
       'github.com.evil.net',
       'news.ycombinator.com.mirror.io',
+      'google.com.evil.net',
+      'evilgoogle.com',
+      'x.com.example.org',
+      'box.com',
+      't.co.evil.io',
+      'microsoft.co',
+      'mail.google.com.evil.net',
+      'google.evil',
+      'google.co.evil',
+      'murziya.ru',
+      'at.me',
+      'gооgle.com',
     ];
     expect(await names(knownHostName, hosts)).toEqual(hosts);
   });

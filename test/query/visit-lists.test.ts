@@ -66,6 +66,56 @@ function sixVisits(): StoredEvent[] {
   ];
 }
 
+describe('events without a session id beside a session', () => {
+  // v1 browses in session s1 from Google; its server sends events without a session id (a
+  // purchase during the visit, later ones), as posthog-node beside posthog-js does.
+  const mixed = () => [
+    at('v1', 0, { session_id: 's1', path: '/a', url: `${SITE}/a`, referrer: GOOGLE }),
+    at('v1', 1, { name: 'purchase' }),
+    at('v1', 2, { session_id: 's1', path: '/b', url: `${SITE}/b`, referrer: `${SITE}/a` }),
+    // 23 minutes after /b, then 25 after that: still s1's visit, as the gap rule chains.
+    at('v1', 25, { name: 'refund' }),
+    at('v1', 50, { name: 'export' }),
+    // 31 minutes after the last one: a new visit.
+    at('v1', 81, { name: 'export' }),
+    // v2's server event a minute before its session begins: a visit of its own.
+    at('v2', 0, { name: 'signup' }),
+    at('v2', 1, { session_id: 's2', path: '/x' }),
+  ];
+
+  test('join the visit of the session they follow within 30 minutes', async () => {
+    await source.add(mixed());
+    expect(await listsOf()).toEqual({
+      visits: 4,
+      entries: [
+        ['/a', 1, 1],
+        ['/x', 1, 1],
+      ],
+      exits: [
+        ['/b', 1, 1],
+        ['/x', 1, 1],
+      ],
+      sources: [
+        ['Direct / None', 2, 3, 3],
+        ['Google', 1, 1, 5],
+      ],
+    });
+    const s = await getStats(source, 'acme', { filters: {}, top: 10 });
+    // s1's visit: 50 minutes, two page views; the others bounce.
+    expect([s.bounce_rate, s.visit_duration, s.views_per_visit]).toEqual([75, 750, 0.75]);
+  });
+
+  test('a filter on the server event finds the session it happened in', async () => {
+    await source.add(mixed());
+    expect(await listsOf({ equals: { name: 'purchase' } })).toEqual({
+      visits: 1,
+      entries: [['/a', 1, 1]],
+      exits: [['/b', 1, 1]],
+      sources: [['Google', 1, 1, 5]],
+    });
+  });
+});
+
 describe('entry pages, exit pages and sources by visit', () => {
   test('credited per visit: first and last page view, first event source', async () => {
     await source.add(sixVisits());
@@ -196,6 +246,30 @@ describe('entry pages, exit pages and sources by visit', () => {
     const exit = first.exits.map((r) => r[0]);
     expect([...entry, ...exit].sort()).toEqual(['/x', '/y']);
     for (let i = 0; i < 5; i += 1) expect(await listsOf()).toEqual(first);
+  });
+
+  test("page views of one instant: the entry page and the source are one event's", async () => {
+    // The same two events, one flushed and one hot, in either order.
+    const x = at('v1', 0, { path: '/x', url: `${SITE}/x`, referrer: 'https://bing.com/' });
+    const y = at('v1', 0, { path: '/y', url: `${SITE}/y`, referrer: GOOGLE });
+    const reads: string[][] = [];
+    for (const [flushed, hot] of [
+      [x, y],
+      [y, x],
+    ] as const) {
+      const other = await createMemorySource();
+      await other.add([flushed]);
+      await other.flush();
+      await other.add([hot]);
+      const s = await getStats(other, 'acme', { filters: {}, top: 10 });
+      other.close();
+      reads.push([String(s.top_entry_pages[0]?.path), String(s.top_referrer_sources[0]?.source)]);
+    }
+    expect(reads[0]).toEqual(reads[1]);
+    expect([
+      ['/x', 'Bing'],
+      ['/y', 'Google'],
+    ]).toContainEqual(reads[0] as string[]);
   });
 
   test('a page view without a path names no page; the visit still has its source', async () => {

@@ -71,14 +71,14 @@ describe('visits', () => {
       anon('v1', 120, { session_id: 's1' }),
       // The same visitor in a second tab at the same time: its own session.
       anon('v1', 1, { session_id: 's2' }),
-      // Its event with no session id: a visit by the 30-minute rule.
+      // Its event with no session id, a minute after s2's: part of s2's visit.
       anon('v1', 2),
     ]);
     expect(await visitsOf()).toEqual({
-      visits: 3,
-      bounce_rate: 67,
-      visit_duration: 2400, // (7200 + 0 + 0) / 3
-      views_per_visit: 1.33,
+      visits: 2,
+      bounce_rate: 0,
+      visit_duration: 3630, // (7200 + 60) / 2
+      views_per_visit: 2,
     });
   });
 

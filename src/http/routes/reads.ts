@@ -114,7 +114,8 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             'Exact counts over the range (all time when absent): events, page views (names ' +
             'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
             'mean event duration; visits (one session_id, else one visitor with no gap over ' +
-            '30 min), bounce rate (visits of at most one interactive event), visit duration ' +
+            '30 min, joining the session it follows), bounce rate (visits of at most one ' +
+            'interactive event), visit duration ' +
             '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
             "them; entry and exit pages and traffic sources (Plausible's Sources, " +
             "top_referrer_sources) by visit, a visit credited to its first event's source; " +

@@ -1,11 +1,13 @@
 // The visits of GET /api/v1/stats, one row each, with Plausible's definitions: a visit is the
-// events of one session_id when they carry one (PostHog, Umami, the native API); otherwise the
-// events of one visitor_id with no gap longer than VISIT_GAP_MINUTES between consecutive ones,
-// as Plausible cuts its sessions. Visits are made of the events inside the range (bots per the
-// filters), then kept when one of their events matches the other filters: "visits that
-// contain a matching event", as Plausible filters its sessions by page or goal, measured over
-// all of their events. Each row carries what the visit is credited with: its visitor, its
-// entry and exit pages and the url and referrer of its first event (its source).
+// events of one session_id when they carry one (PostHog, Umami, the native API); an event
+// without one joins the visit of its visitor_id's previous event when that came at most
+// VISIT_GAP_MINUTES before (a server-side event sent during a browser session is part of that
+// session's visit), else starts a visit, as Plausible cuts its sessions. Visits are made of
+// the events inside the range (bots per the filters), then kept when one of their events
+// matches the other filters: "visits that contain a matching event", as Plausible filters its
+// sessions by page or goal, measured over all of their events. Each row carries what the visit
+// is credited with: its visitor, its entry and exit pages and the url and referrer of its
+// first event (its source).
 
 import { listValue } from '@duckdb/node-api';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
@@ -20,11 +22,11 @@ const INTERACTIVE_PROPERTY = '$interactive';
 
 /**
  * The order of the events of a visit: by time, then (for events of one millisecond) by a hash
- * of `columns`, so that "first" and "last" are the same on every read whatever order the
- * events are scanned in. One HUGEINT (time × 2⁶⁴ + hash) compares faster than a struct.
+ * of their page and source, so that "first" and "last" are the same on every read whatever
+ * order the events are scanned in, and the first page view of an instant is also its first
+ * event when it is one. One HUGEINT (time × 2⁶⁴ + hash) compares faster than a struct.
  */
-const orderOf = (...columns: string[]) =>
-  `CAST(ts AS HUGEINT) * 18446744073709551616 + hash(${columns.join(', ')})`;
+const ORDER = 'CAST(ts AS HUGEINT) * 18446744073709551616 + hash(path, url, referrer)';
 
 /**
  * `WITH … visits AS MATERIALIZED (…)`: the CTEs that end in `visits`, one row per visit kept,
@@ -75,7 +77,7 @@ export interface VisitEvents {
 }
 
 /**
- * `ev AS (…), gaps AS (…), grouped AS (…)`: the events of the range (bots per the filters),
+ * `ev AS (…), … grouped AS (…)`: the events of the range (bots per the filters),
  * each in `grouped` with the key of its visit, (by_gaps, key, n), its time `ts` (epoch ms),
  * `is_view`, `interactive`, `visitor_id`, `path`, `url`, `referrer` and the `extra` columns.
  */
@@ -94,7 +96,7 @@ export function visitEventsCtes(spec: VisitEvents): string {
     AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
   const gapMs = params.add(VISIT_GAP_MS);
   const extra = Object.entries(spec.extra);
-  const carried = ['is_view, interactive, visitor_id, path, url, referrer']
+  const carried = ['ts, is_view, interactive, visitor_id, path, url, referrer']
     .concat(extra.map(([name]) => name))
     .join(', ');
   const extraSql = extra.map(([name, sql]) => `, ${sql} AS ${name}`).join('');
@@ -104,21 +106,7 @@ export function visitEventsCtes(spec: VisitEvents): string {
         list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
         nullif(e."path", '') AS path, e."url" AS url, e."referrer" AS referrer${extraSql}
       FROM ${spec.from} AS e ${whereOf(scope)}
-    ), gaps AS (
-      SELECT ts, ${carried},
-        coalesce(ts - lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts) > ${gapMs}, true)
-          AS starts
-      FROM ev WHERE session_id IS NULL
-    ), grouped AS (
-      SELECT false AS by_gaps, session_id AS key, 0 AS n, ts, ${carried}
-      FROM ev WHERE session_id IS NOT NULL
-      UNION ALL
-      -- The default frame takes in ties: the events of one instant share their visit.
-      SELECT true, visitor_id,
-        sum(CAST(starts AS INTEGER)) OVER (PARTITION BY visitor_id ORDER BY ts),
-        ts, ${carried}
-      FROM gaps
-    )`;
+    ), ${groupedSql(gapMs, carried)}`;
 }
 
 /**
@@ -133,7 +121,42 @@ export function visitColumnsSql(firstExtra: string[] = []): string {
   return `count(*) FILTER (WHERE interactive) <= 1 AS bounced,
         count(*) FILTER (WHERE is_view) AS views, count(*) AS events,
         (max(ts) - min(ts)) / 1000 AS seconds,
-        arg_min(path, ${orderOf('path')}) FILTER (WHERE is_view) AS entry_page,
-        arg_max(path, ${orderOf('path')}) FILTER (WHERE is_view) AS exit_page,
-        arg_min({${first}}, ${orderOf('visitor_id', 'url', 'referrer')}) AS first`;
+        arg_min(path, ${ORDER}) FILTER (WHERE is_view) AS entry_page,
+        arg_max(path, ${ORDER}) FILTER (WHERE is_view) AS exit_page,
+        arg_min({${first}}, ${ORDER}) AS first`;
+}
+
+/**
+ * The CTEs `loose` … `grouped`: each event of `ev` with the key of its visit, (`by_gaps`,
+ * `key`, `n`): (false, session_id, 0) for a session's visit, (true, visitor_id, the time the
+ * visit began) for one cut by gaps. Only the visitors with events without a session id are
+ * put in time order (`timeline`): there, such an event starts a visit after a pause of more
+ * than `gapMs` since the visitor's previous event, and otherwise belongs to the visit of the
+ * last event that was a session's or started one. Ties: a session's events of one instant
+ * come before the others, so those join the session.
+ */
+function groupedSql(gapMs: string, carried: string): string {
+  const order = 'PARTITION BY visitor_id ORDER BY ts, session_id NULLS LAST';
+  // What a visit is named by, on the events that name one: their session, or their own time
+  // for an event that starts a visit; the others take the last one before them.
+  const anchor = `CASE WHEN session_id IS NOT NULL THEN {'session': session_id, 'start': NULL}
+    WHEN starts THEN {'session': NULL, 'start': ts} END`;
+  return `loose AS (
+      SELECT DISTINCT visitor_id FROM ev WHERE session_id IS NULL
+    ), timeline AS (
+      SELECT session_id, ${carried},
+        session_id IS NULL AND coalesce(ts - lag(ts) OVER (${order}) > ${gapMs}, true) AS starts
+      FROM ev WHERE visitor_id IN (SELECT visitor_id FROM loose)
+    ), anchored AS (
+      SELECT session_id, ${carried},
+        last_value(${anchor} IGNORE NULLS) OVER (${order} ROWS UNBOUNDED PRECEDING) AS anchor
+      FROM timeline
+    ), grouped AS (
+      SELECT false AS by_gaps, session_id AS key, 0 AS n, ${carried}
+      FROM ev WHERE session_id IS NOT NULL
+      UNION ALL
+      SELECT anchor.session IS NULL, coalesce(anchor.session, visitor_id),
+        coalesce(anchor.start, 0), ${carried}
+      FROM anchored WHERE session_id IS NULL
+    )`;
 }
