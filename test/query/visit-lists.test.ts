@@ -188,6 +188,53 @@ describe('entry pages, exit pages and sources by visit', () => {
     });
   });
 
+  test('filter values and property keys with quotes are values, not SQL', async () => {
+    const key = `a'b"c); DROP TABLE hot_events; --`;
+    const value = `x'); DELETE FROM hot_events; --`;
+    await source.add([
+      at('v1', 0, { path: "/it's", properties: { [key]: value } }),
+      at('v1', 1, { path: '/z' }),
+      at('v2', 0, { path: '/q', properties: { plan: 'pro' } }),
+    ]);
+    const first = { visits: 1, entries: [["/it's", 1, 1]], exits: [['/z', 1, 1]] };
+    expect(await listsOf({ properties: { [key]: value } })).toMatchObject(first);
+    expect(await listsOf({ equals: { path: "/it's" } })).toMatchObject(first);
+    expect(await listsOf({ properties: { plan: 'pro' } })).toMatchObject({
+      visits: 1,
+      entries: [['/q', 1, 1]],
+    });
+    expect((await listsOf()).visits).toBe(2);
+  });
+
+  test('a visit across the end of summer time is one visit of its real duration', async () => {
+    // New York, 2026-11-01: 01:50 EDT, then 01:10 EST twenty minutes later; 00:30 EDT and
+    // 23:30 EST are the 25-hour day's first and last half hours (23 hours apart: two visits).
+    const utc = (iso: string) => Date.parse(iso);
+    await source.add([
+      makeEvent({ timestamp: utc('2026-11-01T05:50:00Z'), visitor_id: 'v', path: '/a' }),
+      makeEvent({ timestamp: utc('2026-11-01T06:10:00Z'), visitor_id: 'v', path: '/b' }),
+      makeEvent({ timestamp: utc('2026-11-01T04:30:00Z'), visitor_id: 'w', path: '/c' }),
+      makeEvent({ timestamp: utc('2026-11-02T04:30:00Z'), visitor_id: 'w', path: '/d' }),
+      makeEvent({ timestamp: utc('2026-11-02T05:30:00Z'), visitor_id: 'w', path: '/e' }),
+    ]);
+    const day = resolveRange({ date: '2026-11-01', tz: 'America/New_York' });
+    expect(await listsOf(day)).toMatchObject({
+      visits: 3,
+      entries: [
+        ['/a', 1, 1],
+        ['/c', 1, 1],
+        ['/d', 1, 1],
+      ],
+      exits: [
+        ['/b', 1, 1],
+        ['/c', 1, 1],
+        ['/d', 1, 1],
+      ],
+    });
+    const s = await getStats(source, 'acme', { filters: day, top: 10 });
+    expect([s.bounce_rate, s.visit_duration]).toEqual([67, 400]); // (1200 + 0 + 0) / 3
+  });
+
   test('bots are left out unless included', async () => {
     await source.add(sixVisits());
     const withBots = await listsOf({ includeBots: true });
