@@ -133,6 +133,17 @@ describe('web metrics', () => {
     expect(await only([props], ['events'])).toEqual({ events: 1 });
   });
 
+  test('a wildcard on a custom property matches only events that have it, negated too', async () => {
+    // Only the Signup has a plan; the 5 other events are listed as (none) but match no `*`.
+    expect(await only([filter({ prop: 'plan' }, ['*'])], ['events'])).toEqual({ events: 1 });
+    const notP = filter({ prop: 'plan' }, ['p*'], { negated: true });
+    expect(await only([notP], ['events'])).toBeUndefined(); // no row: nothing counted
+    const notX = filter({ prop: 'plan' }, ['x*'], { negated: true });
+    expect(await only([notX], ['events'])).toEqual({ events: 1 });
+    // Without a wildcard, (none) still names the events without it.
+    expect(await only([filter({ prop: 'plan' }, ['(none)'])], ['events'])).toEqual({ events: 5 });
+  });
+
   test('a visit filter counts the events and visits of the visits it keeps', async () => {
     const google = filter({ visit: 'source' }, ['Google']);
     expect(await only([google])).toEqual({

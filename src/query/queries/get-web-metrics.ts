@@ -10,7 +10,7 @@ import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
-import { filterConditions, whereOf } from '../filters.ts';
+import { filterConditions, propertyText, whereOf } from '../filters.ts';
 import { nullableNumberOf, readRows, withSnapshot } from '../read.ts';
 import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
@@ -162,6 +162,13 @@ function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParam
   if ('event' in property && property.event === 'goal') {
     const goal = goalConditionSql(filter.values, views, params);
     return filter.negated ? `NOT ${goal}` : goal;
+  }
+  if ('prop' in property && filter.glob) {
+    // A wildcard matches only a property the event has, `!=` too (Plausible's has_key), so
+    // `event:props:plan==*` is the events with a plan, not those listed as (none).
+    const raw = propertyText(property.prop, params);
+    const match = filterConditionSql({ ...filter, negated: false }, raw, params);
+    return filter.negated ? `(${raw} IS NOT NULL AND NOT ${match})` : match;
   }
   return filterConditionSql(filter, eventPropertySql(property, views, params), params);
 }
