@@ -83,6 +83,8 @@ const refused = async (path: string, query: string) => {
   expect(status).toBe(400);
   return body.error;
 };
+/** The 7 days before the 26th: the 19th to the 25th, today included. */
+const WEEK = 'period=7d&date=2026-11-26';
 const ALL = 'metrics=visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events';
 
 describe('GET /api/v1/stats/realtime/visitors', () => {
@@ -110,9 +112,13 @@ describe('GET /api/v1/stats/aggregate', () => {
     });
   });
 
-  test('periods: 7d and 30d end today, custom takes its two days, the default is 30d', async () => {
-    const week = await ok('aggregate', `period=7d&${ALL}`);
-    expect(week).toEqual({
+  test('periods: 7d and 30d are the days before the date (not it), custom its two days', async () => {
+    // As Plausible's query builder: 7d on the 25th is the 18th to the 24th, today left out.
+    const yesterday = await ok('aggregate', `period=day&date=2026-11-24&${ALL}`);
+    expect(await ok('aggregate', `period=7d&${ALL}`)).toEqual(yesterday);
+    expect(await ok('aggregate', `period=30d&${ALL}`)).toEqual(yesterday);
+    expect(await ok('aggregate', ALL)).toEqual(yesterday); // the default is 30d
+    expect(await ok('aggregate', `period=7d&date=2026-11-26&${ALL}`)).toEqual({
       visitors: { value: 4 },
       visits: { value: 4 },
       pageviews: { value: 5 },
@@ -121,20 +127,39 @@ describe('GET /api/v1/stats/aggregate', () => {
       visit_duration: { value: 75 },
       events: { value: 6 },
     });
-    expect(await ok('aggregate', `period=30d&${ALL}`)).toEqual(week);
-    expect(await ok('aggregate', ALL)).toEqual(week);
+    expect(await ok('aggregate', 'period=7d&date=2026-11-24')).toEqual({ visitors: { value: 0 } });
     expect(await ok('aggregate', 'period=custom&date=2026-11-25,2026-11-25')).toEqual({
       visitors: { value: 2 },
     });
-    expect(await ok('aggregate', 'period=7d&date=2026-11-23')).toEqual({ visitors: { value: 0 } });
     expect(await ok('aggregate', 'period=month&date=2026-11-01&metrics=events')).toEqual({
       events: { value: 6 },
     });
+    // 30d on the 25th begins on October 26th.
+    await beacon('2026-10-25T23:59:00Z', '198.51.100.8', page('/early'));
+    await beacon('2026-10-26T00:00:00Z', '198.51.100.9', page('/first'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    expect(await ok('aggregate', 'period=30d')).toEqual({ visitors: { value: 3 } });
   });
 
   test('an empty period is 0 everywhere', async () => {
     const empty = await ok('aggregate', `period=day&date=2026-10-01&${ALL}`);
     expect(Object.values(empty as Json)).toEqual(Array(7).fill({ value: 0 }));
+  });
+
+  test('compare=previous_period for a period running past today: as many days as it has had', async () => {
+    // November on the 25th is compared with the 25 days before it: October 7th to 31st.
+    await beacon('2026-10-06T12:00:00Z', '198.51.100.8', page('/'));
+    await beacon('2026-10-07T12:00:00Z', '198.51.100.9', page('/'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    expect(await ok('aggregate', 'period=month&compare=previous_period')).toEqual({
+      visitors: { value: 4, comparison_value: 1, change: 300 },
+    });
+    // A custom range ending after today is compared the same way: 2 days, the 22nd and 23rd.
+    await beacon('2026-11-21T12:00:00Z', '198.51.100.10', page('/'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    expect(
+      await ok('aggregate', 'period=custom&date=2026-11-24,2026-12-31&compare=previous_period'),
+    ).toEqual({ visitors: { value: 4, comparison_value: 0, change: 100 } });
   });
 
   test('compare=previous_period: the day before, the change in percent (bounce rate: points)', async () => {
@@ -149,7 +174,7 @@ describe('GET /api/v1/stats/aggregate', () => {
   test('filters: pages with wildcards, sources by name, alternatives and negation', async () => {
     const blog = encodeURIComponent('event:page==/blog/**');
     expect(
-      await ok('aggregate', `period=7d&filters=${blog}&metrics=visitors,pageviews,events,visits`),
+      await ok('aggregate', `${WEEK}&filters=${blog}&metrics=visitors,pageviews,events,visits`),
     ).toEqual({
       visitors: { value: 2 },
       pageviews: { value: 2 },
@@ -157,40 +182,56 @@ describe('GET /api/v1/stats/aggregate', () => {
       visits: { value: 2 },
     });
     const sources = encodeURIComponent('visit:source==Google|Hacker News');
-    expect(
-      await ok('aggregate', `period=7d&filters=${sources}&metrics=visitors,pageviews`),
-    ).toEqual({ visitors: { value: 2 }, pageviews: { value: 3 } });
+    expect(await ok('aggregate', `${WEEK}&filters=${sources}&metrics=visitors,pageviews`)).toEqual({
+      visitors: { value: 2 },
+      pageviews: { value: 3 },
+    });
     const notGoogle = encodeURIComponent('visit:source!=Google');
-    expect(await ok('aggregate', `period=7d&filters=${notGoogle}`)).toEqual({
+    expect(await ok('aggregate', `${WEEK}&filters=${notGoogle}`)).toEqual({
       visitors: { value: 3 },
     });
     const both = encodeURIComponent('visit:source==Google;event:goal==Signup');
-    expect(await ok('aggregate', `period=7d&filters=${both}&metrics=visitors,events`)).toEqual({
+    expect(await ok('aggregate', `${WEEK}&filters=${both}&metrics=visitors,events`)).toEqual({
       visitors: { value: 1 },
       events: { value: 1 },
     });
     const mobile = encodeURIComponent('visit:device==Mobile');
-    expect(await ok('aggregate', `period=7d&filters=${mobile}`)).toEqual({
+    expect(await ok('aggregate', `${WEEK}&filters=${mobile}`)).toEqual({
       visitors: { value: 1 },
     });
   });
 });
 
 describe('GET /api/v1/stats/timeseries', () => {
-  test('7d: one row per day, empty days 0', async () => {
-    const rows = (await ok('timeseries', 'period=7d&metrics=visitors,pageviews')) as Json[];
+  test('7d: one row per day before today, empty days 0 (no visit_duration: null)', async () => {
+    const query = 'period=7d&metrics=visitors,pageviews,visits,bounce_rate,visit_duration';
+    const rows = (await ok('timeseries', query)) as Json[];
     expect(rows.map((r) => r.date)).toEqual([
+      '2026-11-18',
       '2026-11-19',
       '2026-11-20',
       '2026-11-21',
       '2026-11-22',
       '2026-11-23',
       '2026-11-24',
-      '2026-11-25',
     ]);
-    expect(rows.at(-2)).toEqual({ date: '2026-11-24', visitors: 2, pageviews: 3 });
-    expect(rows.at(-1)).toEqual({ date: '2026-11-25', visitors: 2, pageviews: 2 });
-    expect(rows[0]).toEqual({ date: '2026-11-19', visitors: 0, pageviews: 0 });
+    expect(rows.at(-1)).toEqual({
+      date: '2026-11-24',
+      visitors: 2,
+      pageviews: 3,
+      visits: 2,
+      bounce_rate: 50,
+      visit_duration: 150,
+    });
+    // As Plausible's timeseries: a bucket without visits has a null duration, other metrics 0.
+    expect(rows[0]).toEqual({
+      date: '2026-11-18',
+      visitors: 0,
+      pageviews: 0,
+      visits: 0,
+      bounce_rate: 0,
+      visit_duration: null,
+    });
   });
 
   test('a day is by hour; 6mo by month; interval=date is days', async () => {
@@ -237,7 +278,7 @@ describe('GET /api/v1/stats/timeseries', () => {
 describe('GET /api/v1/stats/breakdown', () => {
   test('visit:source: well-known names, ranked by the first metric, then the name', async () => {
     expect(
-      await ok('breakdown', 'period=7d&property=visit:source&metrics=visitors,bounce_rate'),
+      await ok('breakdown', `${WEEK}&property=visit:source&metrics=visitors,bounce_rate`),
     ).toEqual([
       { source: 'Direct / None', visitors: 1, bounce_rate: 100 },
       { source: 'Google', visitors: 1, bounce_rate: 0 },
@@ -247,7 +288,7 @@ describe('GET /api/v1/stats/breakdown', () => {
   });
 
   test('event:page, paged with limit and page', async () => {
-    const query = 'period=7d&property=event:page&metrics=visitors,pageviews';
+    const query = `${WEEK}&property=event:page&metrics=visitors,pageviews`;
     expect(await ok('breakdown', query)).toEqual([
       { page: '/', visitors: 2, pageviews: 2 },
       { page: '/blog/hello', visitors: 1, pageviews: 1 },
@@ -261,18 +302,18 @@ describe('GET /api/v1/stats/breakdown', () => {
   });
 
   test('goals, custom props, devices, campaigns and entry pages', async () => {
-    expect(await ok('breakdown', 'period=7d&property=event:goal&metrics=visitors,events')).toEqual([
+    expect(await ok('breakdown', `${WEEK}&property=event:goal&metrics=visitors,events`)).toEqual([
       { goal: 'Signup', visitors: 1, events: 1 },
     ]);
-    expect(await ok('breakdown', 'period=7d&property=event:props:plan&metrics=events')).toEqual([
+    expect(await ok('breakdown', `${WEEK}&property=event:props:plan&metrics=events`)).toEqual([
       { plan: '(none)', events: 5 },
       { plan: 'pro', events: 1 },
     ]);
-    expect(await ok('breakdown', 'period=7d&property=visit:device')).toEqual([
+    expect(await ok('breakdown', `${WEEK}&property=visit:device`)).toEqual([
       { device: 'Desktop', visitors: 3 },
       { device: 'Mobile', visitors: 1 },
     ]);
-    expect(await ok('breakdown', 'period=7d&property=visit:utm_medium')).toEqual([
+    expect(await ok('breakdown', `${WEEK}&property=visit:utm_medium`)).toEqual([
       { utm_medium: 'email', visitors: 1 },
     ]);
     expect(
@@ -303,8 +344,13 @@ describe("Plausible's 400s", () => {
     expect(await refused('aggregate', 'period=custom&date=2026-11-01')).toStartWith(
       'Invalid format for `date` parameter.',
     );
-    expect(await refused('aggregate', 'date=2026-02-30')).toStartWith(
-      'Error parsing `date` parameter',
+    // Elixir's reasons, as Plausible quotes them.
+    expect(await refused('aggregate', 'date=2026-02-30')).toBe(
+      'Error parsing `date` parameter: invalid_date. Please specify a valid date in ISO-8601 format.',
+    );
+    expect(await refused('aggregate', 'period=month&date=2021-dkjbAS')).toBe(
+      'Error parsing `date` parameter: invalid_format. ' +
+        'Please specify a valid date in ISO-8601 format.',
     );
     expect(await refused('breakdown', 'period=7d')).toStartWith(
       'The `property` parameter is required.',
@@ -327,8 +373,13 @@ describe("Plausible's 400s", () => {
     expect(await refused('breakdown', 'property=visit:source&limit=1001')).toBe(
       'Please provide limit as a number between 1 and 1000.',
     );
-    expect(await refused('timeseries', 'interval=week')).toStartWith(
-      'Error parsing `interval` parameter: invalid interval `week`.',
+    expect(await refused('timeseries', 'interval=week')).toBe(
+      'Error parsing `interval` parameter: invalid interval `week`. Valid intervals are `day`, `month`',
+    );
+    // v1 has no revenue metrics: they are not recognized, as any unknown name.
+    expect(await refused('aggregate', 'metrics=total_revenue')).toBe(
+      'The metric `total_revenue` is not recognized. Find valid metrics from the documentation: ' +
+        'https://plausible.io/docs/stats-api#metrics',
     );
     expect(await refused('aggregate', 'tz=Mars/Olympus')).toStartWith(
       'Error parsing `tz` parameter',

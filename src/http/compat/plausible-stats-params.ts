@@ -30,12 +30,13 @@ export type PlausiblePeriod = (typeof PLAUSIBLE_PERIODS)[number];
 /** Where Plausible's documentation of each thing lives, for the error messages. */
 const DOCS = 'https://plausible.io/docs/stats-api';
 
-/** The local days of a read: [first, last], both whole days in `tz`. */
+/** The local days of a read: [first, last], both whole days in `tz`, and today there. */
 export interface StatsRange {
   tz: string;
   period: PlausiblePeriod;
   first: LocalParts;
   last: LocalParts;
+  today: LocalParts;
   fromMs: number;
   toMs: number;
 }
@@ -55,32 +56,25 @@ export function rangeOf(query: URLSearchParams, nowMs: number): StatsRange {
   }
   const tz = timeZoneOf(query.get('tz'));
   const date = query.get('date');
-  let first: LocalParts;
-  let last: LocalParts;
-  if (period === 'custom') {
-    [first, last] = customDays(date);
-  } else {
-    // Today as a date (addDays drops the time of day).
-    const day = date === null ? addDays(localParts(nowMs, tz), 0) : singleDay(date);
-    [first, last] = daysOf(period, day);
-  }
-  return daysRange(tz, period, first, last);
+  // Today as a date (addDays drops the time of day).
+  const today = addDays(localParts(nowMs, tz), 0);
+  const [first, last] =
+    period === 'custom' ? customDays(date) : daysOf(period, date === null ? today : singleDay(date));
+  return daysRange({ tz, period, today }, first, last);
 }
 
 /** The range of the days [first, last] in `tz`. */
 export function daysRange(
-  tz: string,
-  period: PlausiblePeriod,
+  at: Pick<StatsRange, 'tz' | 'period' | 'today'>,
   first: LocalParts,
   last: LocalParts,
 ): StatsRange {
   return {
-    tz,
-    period,
+    ...at,
     first,
     last,
-    fromMs: instantOf(first, tz),
-    toMs: instantOf(addDays(last, 1), tz),
+    fromMs: instantOf(first, at.tz),
+    toMs: instantOf(addDays(last, 1), at.tz),
   };
 }
 
@@ -95,11 +89,17 @@ export function compareOf(query: URLSearchParams): boolean {
   );
 }
 
-/** The days just before `range`, as many as it has (Plausible's previous period). */
+/**
+ * Plausible's previous period: the days just before `range`, as many as it has up to today
+ * (this month on the 25th is compared with the 25 days before the 1st, not 30 or 31).
+ */
 export function previousRange(range: StatsRange): StatsRange {
-  const days = Math.round((instantOf(range.last, 'UTC') - instantOf(range.first, 'UTC')) / DAY_MS);
+  const day = (parts: LocalParts) => instantOf(parts, 'UTC');
+  const runsPastToday = day(range.first) <= day(range.today) && day(range.today) < day(range.last);
+  const end = runsPastToday ? range.today : range.last;
+  const days = Math.round((day(end) - day(range.first)) / DAY_MS);
   const last = addDays(range.first, -1);
-  return daysRange(range.tz, range.period, addDays(last, -days), last);
+  return daysRange(range, addDays(last, -days), last);
 }
 
 function timeZoneOf(tz: string | null): string {
@@ -116,16 +116,19 @@ function timeZoneOf(tz: string | null): string {
 /** The first and last day of a range. */
 type Days = [LocalParts, LocalParts];
 
-/** Plausible's periods, each relative to `day` (30d is the 30 days before it and the day). */
+/**
+ * Plausible's periods, each relative to `day`: 7d and 30d are the 7 and 30 days before it,
+ * the day itself left out (today is not over), as Plausible's query builder reads them.
+ */
 function daysOf(period: Exclude<PlausiblePeriod, 'custom'>, day: LocalParts): Days {
   const endOfMonth = addDays(addMonths(day, 1), -1);
   switch (period) {
     case 'day':
       return [day, day];
     case '7d':
-      return [addDays(day, -6), day];
+      return [addDays(day, -7), addDays(day, -1)];
     case '30d':
-      return [addDays(day, -30), day];
+      return [addDays(day, -30), addDays(day, -1)];
     case 'month':
       return [addMonths(day, 0), endOfMonth];
     case '6mo':
@@ -137,23 +140,30 @@ function daysOf(period: Exclude<PlausiblePeriod, 'custom'>, day: LocalParts): Da
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** A calendar date, YYYY-MM-DD, or null. */
-function dateOf(text: string): LocalParts | null {
+/**
+ * A calendar date, YYYY-MM-DD, or why not, in the words of Elixir's Date.from_iso8601, which
+ * Plausible quotes: `invalid_format`, or `invalid_date` for a day the calendar has not.
+ */
+function parseDate(text: string): LocalParts | 'invalid_format' | 'invalid_date' {
   const m = DATE.exec(text.trim());
-  if (m === null) return null;
+  if (m === null) return 'invalid_format';
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const check = new Date(Date.UTC(2000, month - 1, day));
   check.setUTCFullYear(year);
-  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return 'invalid_date';
   return { year, month, day, hour: 0, minute: 0, second: 0 };
 }
 
+function dateOf(text: string): LocalParts | null {
+  const day = parseDate(text);
+  return typeof day === 'string' ? null : day;
+}
+
 function singleDay(text: string): LocalParts {
-  const day = dateOf(text);
-  if (day !== null) return day;
+  const day = parseDate(text);
+  if (typeof day !== 'string') return day;
   throw badRequest(
-    `Error parsing \`date\` parameter: \`${text}\` is not a date. ` +
-      'Please specify a valid date in ISO-8601 format.',
+    `Error parsing \`date\` parameter: ${day}. Please specify a valid date in ISO-8601 format.`,
   );
 }
 
@@ -179,12 +189,13 @@ function customDays(text: string | null): Days {
   return [first, last];
 }
 
-/** Metrics Plausible has that Tally cannot compute (it stores no goals, pages' exits, revenue). */
+/**
+ * Metrics of Plausible's v1 that Tally cannot compute. (v1 knows no revenue metrics: they are
+ * "not recognized" there, and so here.)
+ */
 const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
   conversion_rate: 'Tally has no goal configuration to convert against',
   time_on_page: 'Tally does not measure the time between page views',
-  total_revenue: 'Tally keeps no revenue currency per site',
-  average_revenue: 'Tally keeps no revenue currency per site',
 };
 
 /** `metrics` (default visitors): known, each once. */

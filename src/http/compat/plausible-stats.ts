@@ -137,12 +137,18 @@ function read(
   return getWebMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 
-/** Each metric's value, 0 where there was nothing to measure (as Plausible reports it). */
+/**
+ * Each metric's value, 0 where there was nothing to measure, as Plausible reports it; but a
+ * time bucket without visits has no `visit_duration` (null), as in Plausible's timeseries.
+ */
 function valuesOf(
   metrics: WebMetric[],
   values: Partial<Record<WebMetric, number | null>> | undefined,
-): Record<string, number> {
-  return Object.fromEntries(metrics.map((m) => [m, values?.[m] ?? 0]));
+  nullable: readonly WebMetric[] = [],
+): Record<string, number | null> {
+  return Object.fromEntries(
+    metrics.map((m) => [m, values?.[m] ?? (nullable.includes(m) ? null : 0)]),
+  );
 }
 
 async function aggregate(ctx: StatsContext) {
@@ -186,7 +192,7 @@ async function timeseries(ctx: StatsContext) {
   if (asked !== null && !(asked in INTERVALS)) {
     throw badRequest(
       `Error parsing \`interval\` parameter: invalid interval \`${asked}\`. ` +
-        'Valid intervals are `date`, `day`, `month`',
+        'Valid intervals are `day`, `month`',
     );
   }
   // Plausible's defaults: hours for a day, months for 6 and 12 months, else days.
@@ -207,7 +213,7 @@ async function timeseries(ctx: StatsContext) {
   return {
     results: starts.map((start) => ({
       date: labelOf(start, interval, range.tz),
-      ...valuesOf(metrics, byStart.get(start)),
+      ...valuesOf(metrics, byStart.get(start), ['visit_duration']),
     })),
   };
 }
