@@ -29,7 +29,7 @@ const TimeseriesOut = t.Object({
   results: t.Array(
     t.Object(
       { date: t.String({ description: 'YYYY-MM-DD, or YYYY-MM-DD HH:00:00 by hour' }) },
-      { additionalProperties: Value },
+      { additionalProperties: t.Union([Value, t.Null()]) },
     ),
   ),
 });
@@ -54,8 +54,8 @@ const SITE = param(
 );
 const PERIOD = param(
   'period',
-  `One of ${PLAUSIBLE_PERIODS.join(', ')} (default 30d), relative to \`date\`; custom takes ` +
-    '`date=YYYY-MM-DD,YYYY-MM-DD` (both days included).',
+  `One of ${PLAUSIBLE_PERIODS.join(', ')} (default 30d), relative to \`date\` (7d and 30d: ` +
+    'the days before it); custom takes `date=YYYY-MM-DD,YYYY-MM-DD` (both days included).',
 );
 const DATE = param('date', 'The reference day, YYYY-MM-DD (default: today in `tz`).');
 const TZ = param(
@@ -113,8 +113,8 @@ export const AGGREGATE_DOC = {
 export const TIMESERIES_DOC = {
   summary: 'Plausible: metrics per day, month or hour',
   description:
-    'Every bucket of the period, empty ones 0. Events count at their time, visits at their ' +
-    'start.' +
+    'Every bucket of the period, empty ones 0 (visit_duration: null). Events count at their ' +
+    'time, visits at their start.' +
     AUTH_NOTE,
   parameters: [
     ...READ_PARAMS,
