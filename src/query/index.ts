@@ -34,6 +34,15 @@ export {
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
 export { getEvent } from './queries/get-event.ts';
+export {
+  CONVERSION_RATE,
+  conversionRateOf,
+  type GoalMetric,
+  type GoalMetricsOptions,
+  type GoalMetricsRow,
+  getGoalMetrics,
+  ratesPerRow,
+} from './queries/get-goal-metrics.ts';
 export { getLatestMetric, type LatestPoint } from './queries/get-latest-metric.ts';
 export { getMetric } from './queries/get-metric.ts';
 export { getSiteStats, type SiteStats, type SiteStatsOptions } from './queries/get-site-stats.ts';

@@ -6,7 +6,10 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
 import {
   bucketStarts,
+  conversionRateOf,
   countCurrentVisitors,
+  type GoalMetric,
+  getGoalMetrics,
   getWebMetrics,
   type WebDimension,
   type WebFilter,
@@ -231,5 +234,98 @@ describe('web metrics', () => {
     const now = T + 6 * MIN;
     expect(await countCurrentVisitors(source, 'acme', { nowMs: now, windowMs: 5 * MIN })).toBe(3);
     expect(await countCurrentVisitors(source, 'acme', { nowMs: now, windowMs: 2 * MIN })).toBe(2);
+  });
+});
+
+describe('goal conversion rates', () => {
+  // Besides v1's Signup: v2 signs up on /blog/b, and v4 comes from Google and leaves. So 2 of
+  // the 4 visitors converted; from Google 1 of 2, from the newsletter 1 of 1.
+  beforeEach(async () => {
+    const event = (visitor: string, minutes: number, extra: Partial<StoredEvent>) =>
+      makeEvent({ timestamp: T + minutes * MIN, visitor_id: visitor, ...extra });
+    await source.add([
+      event('v2', 3, { name: 'Signup', path: '/blog/b', url: 'https://example.com/blog/b' }),
+      event('v4', 4, {
+        name: 'pageview',
+        path: '/',
+        url: 'https://example.com/',
+        referrer: 'https://google.com/',
+      }),
+    ]);
+  });
+  const signup = filter({ event: 'goal' }, ['Signup']);
+  const goals = (
+    filters: WebFilter[],
+    metrics: GoalMetric[],
+    dimension: WebDimension = { kind: 'total' },
+  ) =>
+    getGoalMetrics(source, 'acme', {
+      fromMs: DAY,
+      toMs: DAY + 86_400_000,
+      metrics,
+      filters,
+      dimension,
+    });
+
+  test('converted visitors ÷ visitors × 100, 2 decimals, 0 without visitors', () => {
+    expect(conversionRateOf(2, 3)).toBe(66.67);
+    expect(conversionRateOf(1, 8)).toBe(12.5);
+    expect(conversionRateOf(0, 0)).toBe(0);
+  });
+
+  test('in total: the goal filter converts, the others also scope the denominator', async () => {
+    expect(await goals([signup], ['conversion_rate', 'visitors', 'events'])).toEqual([
+      { key: null, values: { conversion_rate: 50, visitors: 2, events: 2 } },
+    ]);
+    // Desktop: v1 converted, v3 and v4 did not (v2 is on a phone).
+    const desktop = filter({ visit: 'device' }, ['Desktop']);
+    expect(await goals([signup, desktop], ['conversion_rate'])).toEqual([
+      { key: null, values: { conversion_rate: 33.33 } },
+    ]);
+    // A custom property filter narrows the conversions only: 1 of the 4 visitors.
+    const pro = filter({ prop: 'plan' }, ['pro']);
+    expect(await goals([signup, pro], ['conversion_rate'])).toEqual([
+      { key: null, values: { conversion_rate: 25 } },
+    ]);
+  });
+
+  test('by goal and by custom property: each row over all the visitors', async () => {
+    const byGoal: WebDimension = {
+      kind: 'property',
+      property: { event: 'goal' },
+      limit: 10,
+      offset: 0,
+    };
+    expect(await goals([], ['visitors', 'events', 'conversion_rate'], byGoal)).toEqual([
+      { key: 'Signup', values: { visitors: 2, events: 2, conversion_rate: 50 } },
+    ]);
+    const byPlan: WebDimension = {
+      kind: 'property',
+      property: { prop: 'plan' },
+      limit: 10,
+      offset: 0,
+    };
+    expect(await goals([signup], ['conversion_rate', 'visitors'], byPlan)).toEqual([
+      { key: '(none)', values: { conversion_rate: 25, visitors: 1 } },
+      { key: 'pro', values: { conversion_rate: 25, visitors: 1 } },
+    ]);
+  });
+
+  test('by source and per bucket: each row over its own visitors', async () => {
+    const bySource: WebDimension = {
+      kind: 'property',
+      property: { visit: 'source' },
+      limit: 10,
+      offset: 0,
+    };
+    expect(await goals([signup], ['visitors', 'conversion_rate'], bySource)).toEqual([
+      { key: 'Google', values: { visitors: 1, conversion_rate: 50 } },
+      { key: 'newsletter', values: { visitors: 1, conversion_rate: 100 } },
+    ]);
+    const starts = bucketStarts(DAY + 10 * 60 * MIN, DAY + 12 * 60 * MIN, 'hour', 'UTC');
+    // 10:00 holds 4 visitors, 2 converting; 11:00 only v3's second visit, no conversion row.
+    expect(await goals([signup], ['conversion_rate'], { kind: 'bucket', starts })).toEqual([
+      { key: T, values: { conversion_rate: 50 } },
+    ]);
   });
 });
