@@ -325,6 +325,75 @@ describe('GET /api/v1/stats/breakdown', () => {
   });
 });
 
+describe('conversion_rate (goal conversions)', () => {
+  const signup = `filters=${encodeURIComponent('event:goal==Signup')}`;
+  const TWO_DAYS = 'period=custom&date=2026-11-24,2026-11-25';
+
+  test('aggregate with a goal filter: converted visitors of all, 2 decimals', async () => {
+    // On the 24th A signed up, B did not.
+    expect(
+      await ok(
+        'aggregate',
+        `period=day&date=2026-11-24&${signup}&metrics=visitors,events,conversion_rate`,
+      ),
+    ).toEqual({ visitors: { value: 1 }, events: { value: 1 }, conversion_rate: { value: 50 } });
+    // Today C signs up too, and E only looks: 1 of 3 (33.33) against 50 the day before, a
+    // change in points to 1 decimal, as Plausible's.
+    await beacon(
+      '2026-11-25T09:01:00Z',
+      '198.51.100.3',
+      { n: 'Signup', u: 'https://example.com/' },
+      IPHONE,
+    );
+    await beacon('2026-11-25T11:00:00Z', '198.51.100.5', page('/'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    expect(
+      await ok('aggregate', `period=day&${signup}&metrics=conversion_rate&compare=previous_period`),
+    ).toEqual({ conversion_rate: { value: 33.33, comparison_value: 50, change: -16.7 } });
+  });
+
+  test('breakdown by goal: unique and total conversions and the rate over all visitors', async () => {
+    expect(
+      await ok(
+        'breakdown',
+        `${TWO_DAYS}&property=event:goal&metrics=visitors,events,conversion_rate`,
+      ),
+    ).toEqual([{ goal: 'Signup', visitors: 1, events: 1, conversion_rate: 25 }]);
+    // By a custom property with a goal filter, over all visitors too (Plausible's rule).
+    expect(
+      await ok(
+        'breakdown',
+        `period=day&date=2026-11-24&property=event:props:plan&${signup}&metrics=conversion_rate`,
+      ),
+    ).toEqual([{ plan: 'pro', conversion_rate: 50 }]);
+  });
+
+  test("by source and per day: each row over its own visitors (Plausible's group rate)", async () => {
+    expect(
+      await ok(
+        'breakdown',
+        `${TWO_DAYS}&property=visit:source&${signup}&metrics=visitors,conversion_rate`,
+      ),
+    ).toEqual([{ source: 'Google', visitors: 1, conversion_rate: 100 }]);
+    expect(await ok('timeseries', `${TWO_DAYS}&${signup}&metrics=conversion_rate`)).toEqual([
+      { date: '2026-11-24', conversion_rate: 50 },
+      { date: '2026-11-25', conversion_rate: 0 },
+    ]);
+  });
+
+  test('refused without a goal, and ranked by itself where each row has its own total', async () => {
+    expect(await refused('aggregate', 'metrics=conversion_rate')).toBe(
+      'Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter',
+    );
+    expect(await refused('breakdown', 'property=event:page&metrics=visitors,conversion_rate')).toBe(
+      'Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter',
+    );
+    expect(
+      await refused('breakdown', `property=visit:source&${signup}&metrics=conversion_rate`),
+    ).toStartWith('Tally cannot rank a breakdown by `visit:source` by `conversion_rate`');
+  });
+});
+
 describe("Plausible's 400s", () => {
   test('unknown or unsupported metrics, periods, dates, properties and filters', async () => {
     expect(await refused('aggregate', 'metrics=visitors,bogus')).toBe(

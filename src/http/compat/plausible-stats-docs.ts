@@ -66,7 +66,7 @@ const TZ = param(
 const METRICS = param(
   'metrics',
   'Comma list of visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, ' +
-    'events (default visitors).',
+    'events, conversion_rate (with a goal filter or by event:goal; default visitors).',
 );
 const FILTERS = param(
   'filters',

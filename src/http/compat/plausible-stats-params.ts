@@ -9,18 +9,20 @@ import { AppError, DAY_MS } from '../../core/index.ts';
 import {
   addDays,
   addMonths,
+  CONVERSION_RATE,
   type EventProperty,
+  type GoalMetric,
   instantOf,
   type LocalParts,
   localParts,
   queryLimits,
+  ratesPerRow,
   resolveTimeZone,
   VISIT_METRICS,
   VISIT_PROPERTIES,
   type VisitProperty,
   WEB_METRICS,
   type WebFilter,
-  type WebMetric,
   type WebProperty,
 } from '../../query/index.ts';
 
@@ -59,7 +61,9 @@ export function rangeOf(query: URLSearchParams, nowMs: number): StatsRange {
   // Today as a date (addDays drops the time of day).
   const today = addDays(localParts(nowMs, tz), 0);
   const [first, last] =
-    period === 'custom' ? customDays(date) : daysOf(period, date === null ? today : singleDay(date));
+    period === 'custom'
+      ? customDays(date)
+      : daysOf(period, date === null ? today : singleDay(date));
   return daysRange({ tz, period, today }, first, last);
 }
 
@@ -194,12 +198,13 @@ function customDays(text: string | null): Days {
  * "not recognized" there, and so here.)
  */
 const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
-  conversion_rate: 'Tally has no goal configuration to convert against',
   time_on_page: 'Tally does not measure the time between page views',
 };
 
+const METRICS: readonly string[] = [...WEB_METRICS, CONVERSION_RATE];
+
 /** `metrics` (default visitors): known, each once. */
-export function metricsOf(query: URLSearchParams): WebMetric[] {
+export function metricsOf(query: URLSearchParams): GoalMetric[] {
   const names = (query.get('metrics') ?? 'visitors').split(',').map((m) => m.trim());
   if (new Set(names).size !== names.length) {
     throw badRequest('Metrics cannot be queried multiple times.');
@@ -209,14 +214,14 @@ export function metricsOf(query: URLSearchParams): WebMetric[] {
     if (why !== undefined) {
       throw badRequest(`The metric \`${name}\` is not supported by Tally: ${why}.`);
     }
-    if (!(WEB_METRICS as readonly string[]).includes(name)) {
+    if (!METRICS.includes(name)) {
       throw badRequest(
         `The metric \`${name}\` is not recognized. ` +
           `Find valid metrics from the documentation: ${DOCS}#metrics`,
       );
     }
   }
-  return names as WebMetric[];
+  return names as GoalMetric[];
 }
 
 /** Plausible properties Tally stores nothing for. */
@@ -307,18 +312,25 @@ export function propertyName(property: WebProperty): string {
 /** A property only custom events have (no visit is measured by it). */
 const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
 
+const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
+
 /**
  * Plausible's rules for metrics with filters and a breakdown: visit metrics are not measured
- * by or for custom events, and views per visit neither per row nor for some pages.
+ * by or for custom events, views per visit neither per row nor for some pages, and a
+ * conversion rate needs goals to convert to.
  */
 export function checkMetrics(
-  metrics: WebMetric[],
+  metrics: GoalMetric[],
   filters: WebFilter[],
   breakdown: WebProperty | null,
 ): void {
   const byPage = filters.some((f) => 'event' in f.property && f.property.event === 'page');
   const eventOnly = filters.find((f) => isEventOnly(f.property));
   for (const metric of metrics) {
+    if (metric === CONVERSION_RATE) {
+      checkConversionRate(metrics, filters, breakdown);
+      continue;
+    }
     if (metric === 'views_per_visit' && byPage) {
       throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
     }
@@ -340,6 +352,29 @@ export function checkMetrics(
     }
   }
 }
+
+function checkConversionRate(
+  metrics: GoalMetric[],
+  filters: WebFilter[],
+  breakdown: WebProperty | null,
+): void {
+  if (!(breakdown !== null && isGoal(breakdown)) && !filters.some((f) => isGoal(f.property))) {
+    throw badRequest(
+      'Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter',
+    );
+  }
+  // Each row of such a breakdown has its own denominator: Tally ranks rows by a metric read
+  // with them, and a rate of two reads is not one of those.
+  if (breakdown !== null && metrics[0] === CONVERSION_RATE && ratesPerRow(dimensionOf(breakdown))) {
+    throw badRequest(
+      `Tally cannot rank a breakdown by \`${propertyName(breakdown)}\` by \`conversion_rate\`: ` +
+        'please put another metric first (e.g. metrics=visitors,conversion_rate).',
+    );
+  }
+}
+
+const dimensionOf = (property: WebProperty) =>
+  ({ kind: 'property', property, limit: 1, offset: 0 }) as const;
 
 /** A positive integer parameter within `max`, or the default; Plausible's messages. */
 export function pagingOf(query: URLSearchParams): { limit: number; page: number } {

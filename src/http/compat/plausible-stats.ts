@@ -12,12 +12,12 @@ import { AppError, eventLimits } from '../../core/index.ts';
 import {
   bucketStarts,
   countCurrentVisitors,
-  getWebMetrics,
+  type GoalMetric,
+  getGoalMetrics,
   localParts,
   queryLimits,
   type WebDimension,
   type WebFilter,
-  type WebMetric,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant, requiredAuthOf } from '../context.ts';
 import { TENANT_PATTERN } from '../model.ts';
@@ -129,12 +129,12 @@ async function realtime({ deps, request, tenant }: StatsContext): Promise<number
 function read(
   ctx: StatsContext,
   range: StatsRange,
-  metrics: WebMetric[],
+  metrics: GoalMetric[],
   filters: WebFilter[],
   dimension: WebDimension,
 ) {
   const options = { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension };
-  return getWebMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
+  return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 
 /**
@@ -142,9 +142,9 @@ function read(
  * time bucket without visits has no `visit_duration` (null), as in Plausible's timeseries.
  */
 function valuesOf(
-  metrics: WebMetric[],
-  values: Partial<Record<WebMetric, number | null>> | undefined,
-  nullable: readonly WebMetric[] = [],
+  metrics: GoalMetric[],
+  values: Partial<Record<GoalMetric, number | null>> | undefined,
+  nullable: readonly GoalMetric[] = [],
 ): Record<string, number | null> {
   return Object.fromEntries(
     metrics.map((m) => [m, values?.[m] ?? (nullable.includes(m) ? null : 0)]),
@@ -174,11 +174,15 @@ async function aggregate(ctx: StatsContext) {
 
 /**
  * The comparison Plausible reports: the previous value and the change, in percent of it
- * (bounce rate: in points, and none when it was 0).
+ * (bounce rate: in points, and none when it was 0; conversion rate: in points, 1 decimal).
  */
-function comparisonOf(metric: WebMetric, before: number, now: number) {
+function comparisonOf(metric: GoalMetric, before: number, now: number) {
   if (metric === 'bounce_rate') {
     return { comparison_value: before, change: before > 0 ? now - before : null };
+  }
+  if (metric === 'conversion_rate') {
+    const points = Math.round(Math.abs(now - before) * 10) / 10;
+    return { comparison_value: before, change: now < before ? -points : points };
   }
   const change = before === 0 ? (now > 0 ? 100 : 0) : Math.round(((now - before) / before) * 100);
   return { comparison_value: before, change };
