@@ -1,8 +1,8 @@
 // Plausible's Stats API v1 over events sent through Plausible's Events API (the tracker's
 // beacons), in open mode: realtime, aggregate (with compare), timeseries by hour, day and
 // month, breakdowns (sources by their well-known names, pages, goals, devices, paging),
-// filters, periods (custom too), Plausible's 400s, and the read gate. Required mode (keys,
-// site ids, tenant isolation) is in plausible-stats-auth.test.ts.
+// filters, periods (custom too), goal conversion rates, Plausible's 400s, and the read gate.
+// Required mode (keys, site ids, tenant isolation) is in plausible-stats-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { DEFAULT_TENANT } from '../../src/core/index.ts';

@@ -1,6 +1,6 @@
 // getWebMetrics (Plausible's Stats API metrics) over a hand-made set of visits: totals, event
 // and visit filters (alternatives, negation, wildcards, goals), buckets, breakdowns by event
-// and visit properties with paging, and the realtime count.
+// and visit properties with paging, the realtime count, and getGoalMetrics' conversion rates.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
