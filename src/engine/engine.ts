@@ -49,7 +49,17 @@ export interface Engine {
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const { clock } = options;
   const replayed = new ReplayedKeys();
-  const store = await EventStore.open({ ...options, now: () => clock.now() }, replayed.onReplay);
+  // A fatal error (a failed log, a deletion's purge that failed after its decision) leaves the
+  // store in a state only a restart repairs: the dedup index may no longer match it.
+  let fatal: unknown = null;
+  const onFatal = (error: unknown) => {
+    fatal ??= error;
+    options.onFatal(error);
+  };
+  const store = await EventStore.open(
+    { ...options, onFatal, now: () => clock.now() },
+    replayed.onReplay,
+  );
   const recovery = {
     dataDir: options.dataDir,
     windowMs: options.dedupWindowMs,
@@ -92,7 +102,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     keepsIp: options.storeIp,
     close: () => {
       // A second call waits for the first: the snapshot is written once.
-      closing ??= closeEngine(store, ingestor, deletions, (mark, notNow) =>
+      closing ??= closeEngine({ store, ingestor, deletions, failed: () => fatal }, (mark, notNow) =>
         saveDedupIndex(dedup, mark, notNow, recovery),
       );
       return closing;
@@ -106,21 +116,29 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
  * store closes; `save` writes the dedup index's snapshot once the store is at rest.
  */
 async function closeEngine(
-  store: EventStore,
-  ingestor: Ingestor,
-  deletions: TenantDeletions,
+  parts: {
+    store: EventStore;
+    ingestor: Ingestor;
+    deletions: TenantDeletions;
+    /** The store's fatal error, if one was reported. */
+    failed: () => unknown;
+  },
   save: (mark: StoreMark, notNow: string | null) => Promise<void>,
 ): Promise<void> {
+  const { store, ingestor, deletions } = parts;
   ingestor.close();
   await ingestor.settled();
   await deletions.settled();
   await store.close((mark) => {
     // The index must not change while its snapshot is written, and hold only durable events.
+    const fatal = parts.failed();
     const notNow = !store.committer.healthy
       ? 'the write-ahead log failed'
-      : deletions.size > 0 || !ingestor.idle
-        ? 'work was still in flight'
-        : null;
+      : fatal !== null
+        ? `the store failed: ${String(fatal)}`
+        : deletions.size > 0 || !ingestor.idle
+          ? 'work was still in flight'
+          : null;
     return save(mark, notNow);
   });
 }
