@@ -242,6 +242,10 @@ export class DedupIndex {
     return this.options.windowMs;
   }
 
+  get keysMax(): number {
+    return this.options.keysMax;
+  }
+
   /**
    * The key of an event: one event_id per tenant, and per epoch of the tenant once it was
    * deleted. An epoch's prefix starts with U+0001, which no tenant id does.

@@ -24,7 +24,12 @@ import {
   segmentKeysSince,
 } from '../storage/index.ts';
 import { DedupIndex, type DedupOptions } from './dedup-index.ts';
-import { readDedupSnapshot, removeDedupSnapshot, saveDedupSnapshot } from './dedup-snapshot.ts';
+import {
+  readDedupSnapshot,
+  removeDedupSnapshot,
+  type SavedIndex,
+  saveDedupSnapshot,
+} from './dedup-snapshot.ts';
 
 export interface DedupRecoveryOptions extends DedupOptions {
   dataDir: string;
@@ -71,7 +76,11 @@ export async function recoverDedupIndex(
   const now = clock.now();
   const startedAt = performance.now();
   const mark = store.mark();
-  const snapshot = readDedupSnapshot(dataDir, indexOptions, (then) => markChange(then, mark));
+  const snapshot = readDedupSnapshot(
+    dataDir,
+    indexOptions,
+    (saved) => markChange(saved.mark, mark) ?? lessThanRebuild(saved, indexOptions, now),
+  );
   // Before any write: a snapshot must never outlive the store state it was made for.
   removeDedupSnapshot(dataDir);
   const since = windowMs === 0 ? 0 : now - windowMs;
@@ -102,6 +111,21 @@ export async function recoverDedupIndex(
   index.expire(now);
   index.makeRoom(0, now);
   return index;
+}
+
+/**
+ * Why a rebuild would remember ids a snapshot lacks, or null: the index had forgotten the oldest
+ * ids of the window early to stay within DEDUP_KEYS_MAX, and that limit is higher now. (With
+ * the same or a lower one, a rebuild would forget as many.)
+ */
+function lessThanRebuild(saved: SavedIndex, options: DedupOptions, now: number): string | null {
+  const { shortenedTo, keysMax } = saved;
+  if (shortenedTo === null || options.keysMax <= keysMax) return null;
+  if (options.windowMs > 0 && shortenedTo <= now - options.windowMs) return null; // expired
+  return (
+    `it had forgotten ids received before ${new Date(shortenedTo).toISOString()} to stay ` +
+    `within DEDUP_KEYS_MAX=${keysMax}; a rebuild remembers more within ${options.keysMax}`
+  );
 }
 
 function remember(

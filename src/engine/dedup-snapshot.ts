@@ -5,8 +5,8 @@
 //   bytes 0–7    magic "TLYDEDUP"
 //   u32          format version (SNAPSHOT_VERSION)
 //   u32          header length H in bytes
-//   H bytes      header, UTF-8 JSON: byteOrder ("LE"), windowMs, seed, count, shortenedTo,
-//                epochs ([tenant, epoch] of deleted tenants), generations ([number, slots,
+//   H bytes      header, UTF-8 JSON: byteOrder ("LE"), windowMs, keysMax, seed, count,
+//                shortenedTo, epochs ([tenant, epoch] of deleted tenants), generations ([number, slots,
 //                keys] each, oldest first), mark (the StoreMark of the data directory it was
 //                made for), savedAt
 //   tables       each generation's table in header order: slots × 4 int32 (16 bytes a slot,
@@ -34,7 +34,7 @@ import { KEY_HASH_LANES } from './key-hash.ts';
 export const SNAPSHOT_FILE = 'dedup-index.snapshot';
 const TEMP_FILE = `${SNAPSHOT_FILE}.tmp`;
 const MAGIC = 'TLYDEDUP';
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 /** Magic, version and header length. */
 const PREFIX_BYTES = 16;
 const TRAILER_BYTES = 4;
@@ -45,6 +45,8 @@ const HEADER_BYTES_MAX = 256 * 1024 * 1024;
 interface Header {
   byteOrder: string;
   windowMs: number;
+  /** The DEDUP_KEYS_MAX the index was kept within (see SavedIndex). */
+  keysMax: number;
   seed: number;
   count: number;
   shortenedTo: number | null;
@@ -68,6 +70,7 @@ export async function saveDedupSnapshot(
   const header: Header = {
     byteOrder: os.endianness(),
     windowMs: index.windowMs,
+    keysMax: index.keysMax,
     seed: state.seed,
     count: state.count,
     shortenedTo: state.shortenedTo,
@@ -116,6 +119,15 @@ async function writeAll(file: fs.promises.FileHandle, part: Uint8Array): Promise
   return part.length;
 }
 
+/** What a snapshot says of the store and the index it was made from, before its tables. */
+export interface SavedIndex {
+  mark: StoreMark;
+  /** The DEDUP_KEYS_MAX then: an index shortened under it lacks ids a higher one keeps. */
+  keysMax: number;
+  /** Ids received before this were no longer all remembered (null: the whole window was). */
+  shortenedTo: number | null;
+}
+
 export type SnapshotRead =
   | { kind: 'absent' }
   | { kind: 'unusable'; reason: string }
@@ -124,13 +136,13 @@ export type SnapshotRead =
 /**
  * The index a snapshot in `dataDir` holds, made with `options` (their window must be the
  * snapshot's), and its size in bytes; or why it cannot be used.
- * `usable(mark)` is asked before the tables are read: why the store is no longer the one the
- * snapshot was made for, or null.
+ * `usable(saved)` is asked before the tables are read: why the store is no longer the one the
+ * snapshot was made for (or a rebuild would remember more), or null.
  */
 export function readDedupSnapshot(
   dataDir: string,
   options: DedupOptions,
-  usable: (mark: StoreMark) => string | null,
+  usable: (saved: SavedIndex) => string | null,
 ): SnapshotRead {
   let fd: number;
   try {
@@ -151,7 +163,7 @@ export function readDedupSnapshot(
 function readOpen(
   fd: number,
   options: DedupOptions,
-  usable: (mark: StoreMark) => string | null,
+  usable: (saved: SavedIndex) => string | null,
 ): SnapshotRead {
   const size = fs.fstatSync(fd).size;
   const unusable = (reason: string): SnapshotRead => ({ kind: 'unusable', reason });
@@ -175,7 +187,8 @@ function readOpen(
   const tablesBytes = header.generations.reduce((n, [, slots]) => n + slots * SLOT_BYTES, 0);
   const expected = PREFIX_BYTES + headerBytes + tablesBytes + TRAILER_BYTES;
   if (size !== expected) return unusable(`it holds ${size} bytes, not ${expected}`);
-  const changed = usable(header.mark);
+  const { mark, keysMax, shortenedTo } = header;
+  const changed = usable({ mark, keysMax, shortenedTo });
   if (changed !== null) return unusable(changed);
   const crc = Bun.hash.crc32(json, Bun.hash.crc32(prefix));
   return readTables(fd, header, options, { at: PREFIX_BYTES + headerBytes, crc, size });
@@ -228,6 +241,7 @@ function parseHeader(text: string): Header | string {
     typeof h === 'object' &&
     h !== null &&
     isInt(h.windowMs) &&
+    isInt(h.keysMax) &&
     isInt(h.seed) &&
     h.seed >= 0 &&
     h.seed <= 0xffff_ffff &&

@@ -5,12 +5,16 @@
 // where the snapshot or its temp file go. Each restart answers as a rebuild would.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import { createLogger, ManualClock } from '../../src/core/index.ts';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLogger, DAY_MS, ManualClock } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { engineOptions, T0 } from '../helpers/app.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+
+const SNAPSHOT = 'dedup-index.snapshot';
 
 let temp: ReturnType<typeof makeTempDir>;
 let clock: ManualClock;
@@ -54,9 +58,11 @@ async function send(tenant: string, ids: string[]): Promise<string[]> {
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const statuses = (status: string, n: number) => new Array<string>(n).fill(status);
+const snapshotPath = () => path.join(temp.dir, SNAPSHOT);
 const said = (msg: string) => logs.filter((l) => l.msg.includes(msg));
 const loaded = () => said('loaded from its snapshot').length;
 const notWritten = () => said('snapshot not written').map((l) => l.reason);
+const notUsed = () => said('snapshot not used').map((l) => l.reason);
 
 describe('the snapshot holds only durable events, and every remembered one', () => {
   test('ids of groups a full disk refused before the close are new after the restart', async () => {
@@ -100,5 +106,28 @@ describe('the snapshot holds only durable events, and every remembered one', () 
     // The tombstone holds: acme's event is not stored, so its id is new; beta's stays known.
     expect(await send('acme', ['x-1'])).toEqual(['accepted']);
     expect(await send('beta', ['y-1'])).toEqual(['duplicate']);
+  });
+
+  test('an index shortened under DEDUP_KEYS_MAX, restarted with a higher one, is rebuilt', async () => {
+    setUp();
+    const options = { dedupWindowMs: 8 * DAY_MS, dedupKeysMax: 25 };
+    await open(options);
+    for (let day = 0; day < 4; day++) {
+      await send('acme', ids(`d${day}-`, 10));
+      clock.advance(DAY_MS);
+    }
+    // The oldest days went early: their ids are stored but no longer remembered.
+    expect(engine?.dedup.rememberedSince(clock.now())).not.toBeNull();
+    await engine?.store.flusher.flush(); // in segments: the log replays none of them
+    await close();
+    await open({ ...options, dedupKeysMax: 1000 });
+    expect(notUsed()).toEqual([expect.stringContaining('DEDUP_KEYS_MAX')]);
+    expect(engine?.dedup.rememberedSince(clock.now())).toBeNull();
+    expect(await send('acme', ids('d0-', 10))).toEqual(statuses('duplicate', 10));
+    // The same limit again: the snapshot is used, as short as the index it was.
+    await close();
+    await open({ ...options, dedupKeysMax: 1000 });
+    expect(loaded()).toBe(1);
+    expect(engine?.dedup.rememberedSince(clock.now())).toBeNull();
   });
 });

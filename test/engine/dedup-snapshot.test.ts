@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import {
   readDedupSnapshot,
   removeDedupSnapshot,
+  type SavedIndex,
   SNAPSHOT_FILE,
   saveDedupSnapshot,
 } from '../../src/engine/dedup-snapshot.ts';
@@ -140,13 +141,14 @@ describe('the dedup snapshot', () => {
   test('a store that changed since is not used, and its tables are not even read', async () => {
     const d = dir();
     await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
-    const seen: StoreMark[] = [];
+    const seen: SavedIndex[] = [];
     const read = readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 100 }, (then) => {
       seen.push(then);
       return 'the log moved on';
     });
     expect(read).toEqual({ kind: 'unusable', reason: 'the log moved on' });
-    expect(seen).toEqual([MARK]);
+    // With how far back the index was whole and under which DEDUP_KEYS_MAX.
+    expect(seen).toEqual([{ mark: MARK, keysMax: 100, shortenedTo: NOW - 4 * DAY }]);
   });
 
   test('no file is absent; removing it takes a cut write left behind too', async () => {
