@@ -179,6 +179,15 @@ export function generationProblem(slotsCount: number, count: number): string | n
   return null;
 }
 
+/**
+ * The most slots all tables of an index within `keysMax` take, with room to spare: under 2 /
+ * LOAD_MAX per key a table held at its fullest, `keysMax` keys at most between the generations
+ * alive, and smallest tables for those a window and a clock step span (for snapshots).
+ */
+export function slotsWithin(keysMax: number): number {
+  return 4 * keysMax + 4 * (GENERATIONS_PER_WINDOW + 1) * SLOTS_MIN;
+}
+
 export class DedupIndex {
   private readonly generations = new Map<number, HashTable>();
   /** The same tables, newest generation first: a repeated id is most often a recent one. */

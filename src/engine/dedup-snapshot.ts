@@ -6,9 +6,9 @@
 //   u32          format version (SNAPSHOT_VERSION)
 //   u32          header length H in bytes
 //   H bytes      header, UTF-8 JSON: byteOrder ("LE"), windowMs, keysMax, seed, count,
-//                shortenedTo, epochs ([tenant, epoch] of deleted tenants), generations ([number, slots,
-//                keys] each, oldest first), mark (the StoreMark of the data directory it was
-//                made for), savedAt
+//                shortenedTo, epochs ([tenant, epoch] of deleted tenants), generations
+//                ([number, slots, keys] each, oldest first), mark (the StoreMark of the data
+//                directory it was made for), savedAt
 //   tables       each generation's table in header order: slots × 4 int32 (16 bytes a slot,
 //                the index's Int32Array as it is in memory, so loading it rehashes nothing)
 //   u32          CRC-32 of every byte before it
@@ -28,6 +28,7 @@ import {
   type DedupOptions,
   type DedupState,
   generationProblem,
+  slotsWithin,
 } from './dedup-index.ts';
 import { KEY_HASH_LANES } from './key-hash.ts';
 
@@ -88,7 +89,10 @@ export async function saveDedupSnapshot(
     (g) => new Uint8Array(g.slots.buffer, g.slots.byteOffset, g.slots.byteLength),
   );
   const temp = path.join(dataDir, TEMP_FILE);
-  const file = await fs.promises.open(temp, 'w', 0o600);
+  // A new file, so 0600 holds (the seed is in it) and no link left at the name is written
+  // through: whatever is there is removed first, and O_EXCL refuses a link made meanwhile.
+  fs.rmSync(temp, { force: true });
+  const file = await fs.promises.open(temp, 'wx', 0o600);
   let bytes = 0;
   try {
     let crc = 0;
@@ -100,13 +104,13 @@ export async function saveDedupSnapshot(
     trailer.writeUInt32LE(crc >>> 0, 0);
     bytes += await writeAll(file, trailer);
     await file.sync();
-  } catch (error) {
     await file.close();
+    fs.renameSync(temp, path.join(dataDir, SNAPSHOT_FILE));
+  } catch (error) {
+    await file.close().catch(() => undefined); // closed already when the rename failed
     fs.rmSync(temp, { force: true });
     throw error;
   }
-  await file.close();
-  fs.renameSync(temp, path.join(dataDir, SNAPSHOT_FILE));
   fsyncPath(dataDir);
   return bytes;
 }
@@ -144,9 +148,14 @@ export function readDedupSnapshot(
   options: DedupOptions,
   usable: (saved: SavedIndex) => string | null,
 ): SnapshotRead {
+  const file = path.join(dataDir, SNAPSHOT_FILE);
   let fd: number;
   try {
-    fd = fs.openSync(path.join(dataDir, SNAPSHOT_FILE), 'r');
+    // Not opened unless a regular file: a pipe would block the start, a device never end.
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return { kind: 'absent' };
+    if (!stat.isFile()) return { kind: 'unusable', reason: 'it is not a file' };
+    fd = fs.openSync(file, 'r');
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ENOENT') return { kind: 'absent' };
     return { kind: 'unusable', reason: `it cannot be opened: ${String(error)}` };
@@ -184,9 +193,17 @@ function readOpen(
   if (header.windowMs !== options.windowMs) {
     return unusable(`it was made for DEDUP_WINDOW=${header.windowMs}ms`);
   }
-  const tablesBytes = header.generations.reduce((n, [, slots]) => n + slots * SLOT_BYTES, 0);
-  const expected = PREFIX_BYTES + headerBytes + tablesBytes + TRAILER_BYTES;
+  const slots = header.generations.reduce((n, [, slotsCount]) => n + slotsCount, 0);
+  const expected = PREFIX_BYTES + headerBytes + slots * SLOT_BYTES + TRAILER_BYTES;
   if (size !== expected) return unusable(`it holds ${size} bytes, not ${expected}`);
+  // Whatever a file says, loading it takes no more memory than the index may have.
+  const slotsMax = slotsWithin(options.keysMax);
+  if (slots > slotsMax) {
+    return unusable(
+      `its tables (${slots} slots) are more than an index within ` +
+        `DEDUP_KEYS_MAX=${options.keysMax} takes (${slotsMax})`,
+    );
+  }
   const { mark, keysMax, shortenedTo } = header;
   const changed = usable({ mark, keysMax, shortenedTo });
   if (changed !== null) return unusable(changed);
@@ -213,9 +230,24 @@ function readTables(
   }
   const stored = readExactly(fd, Buffer.alloc(TRAILER_BYTES), at).readUInt32LE(0);
   if (stored !== crc >>> 0) return { kind: 'unusable', reason: 'its checksum does not match' };
+  // As many keys as said: a table with no empty slot left would make a lookup never end.
+  for (const { count, slots } of generations) {
+    const keys = occupiedSlots(slots);
+    if (keys !== count) {
+      const reason = `its header is damaged (${keys} keys in a table said to hold ${count})`;
+      return { kind: 'unusable', reason };
+    }
+  }
   const { seed, count, shortenedTo, epochs } = header;
   const state: DedupState = { seed, count, shortenedTo, epochs, generations };
   return { kind: 'read', index: DedupIndex.restore(options, state), bytes: from.size };
+}
+
+/** Slots of a table that hold a key (lane 0 is not 0; see DedupIndex): its true count. */
+function occupiedSlots(slots: Int32Array): number {
+  let keys = 0;
+  for (let at = 0; at < slots.length; at += KEY_HASH_LANES) if (slots[at] !== 0) keys++;
+  return keys;
 }
 
 /** Reads `into.length` bytes at `position`; a file that ends first is an error. */
@@ -271,7 +303,9 @@ export function removeDedupSnapshot(dataDir: string): boolean {
   let removed = false;
   for (const name of [SNAPSHOT_FILE, TEMP_FILE]) {
     const file = path.join(dataDir, name);
-    if (!fs.existsSync(file)) continue;
+    // A directory there is none this module wrote, nor ever reads as one: it is left alone.
+    const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (stat === undefined || stat.isDirectory()) continue;
     fs.rmSync(file);
     removed = true;
   }

@@ -131,3 +131,25 @@ describe('the snapshot holds only durable events, and every remembered one', () 
     expect(engine?.dedup.rememberedSince(clock.now())).toBeNull();
   });
 });
+
+describe('what is found where the snapshot goes', () => {
+  test('a directory in its place: the start rebuilds, the close writes none, nothing is lost', async () => {
+    setUp();
+    await open();
+    await send('acme', ids('a', 5));
+    await close();
+    fs.rmSync(snapshotPath());
+    fs.mkdirSync(snapshotPath());
+    fs.writeFileSync(path.join(snapshotPath(), 'keep'), "the operator's");
+    await open();
+    expect(notUsed()).toEqual(['it is not a file']);
+    expect(await send('acme', [...ids('a', 5), 'b'])).toEqual([
+      ...statuses('duplicate', 5),
+      'accepted',
+    ]);
+    await close();
+    expect(notWritten()).toHaveLength(1);
+    expect(fs.readdirSync(snapshotPath())).toEqual(['keep']);
+    expect(fs.existsSync(`${snapshotPath()}.tmp`)).toBe(false);
+  });
+});

@@ -162,4 +162,144 @@ describe('the dedup snapshot', () => {
     expect(removeDedupSnapshot(d)).toBe(true);
     expect(fs.readdirSync(d)).toEqual([]);
   });
+
+  test("its file is its owner's only (it holds the hash seed), whatever was at the temp name", async () => {
+    const d = dir();
+    const outside = path.join(d, 'outside');
+    fs.writeFileSync(outside, 'not for Tally');
+    // A temp file left readable by all, then a link to another file: neither is written through.
+    const temp = path.join(d, `${SNAPSHOT_FILE}.tmp`);
+    fs.writeFileSync(temp, 'left', { mode: 0o644 });
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    const file = path.join(d, SNAPSHOT_FILE);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.symlinkSync(outside, temp);
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    expect(fs.lstatSync(file).isFile()).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('not for Tally');
+    expect(fs.readdirSync(d).sort()).toEqual([SNAPSHOT_FILE, 'outside'].sort());
+  });
+
+  test('a write that cannot take its place leaves no temp file behind', async () => {
+    const d = dir();
+    fs.mkdirSync(path.join(d, SNAPSHOT_FILE));
+    fs.writeFileSync(path.join(d, SNAPSHOT_FILE, 'kept'), 'x');
+    expect(saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW)).rejects.toThrow();
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW).catch(() => undefined);
+    expect(fs.readdirSync(d)).toEqual([SNAPSHOT_FILE]);
+  });
+
+  test('a directory, a device or a pipe in its place is not read, and not removed if a directory', () => {
+    const d = dir();
+    const file = path.join(d, SNAPSHOT_FILE);
+    const options = { windowMs: WINDOW, keysMax: 1 };
+    fs.mkdirSync(file);
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'it is not a file',
+    });
+    expect(removeDedupSnapshot(d)).toBe(false);
+    expect(fs.existsSync(file)).toBe(true);
+    fs.rmdirSync(file);
+    fs.symlinkSync('/dev/zero', file);
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'it is not a file',
+    });
+    expect(removeDedupSnapshot(d)).toBe(true); // the link, not what it names
+    expect(fs.readdirSync(d)).toEqual([]);
+    // A pipe: opening it would wait for a writer, and the start with it.
+    expect(Bun.spawnSync(['mkfifo', file]).exitCode).toBe(0);
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'it is not a file',
+    });
+    expect(removeDedupSnapshot(d)).toBe(true);
+    expect(fs.readdirSync(d)).toEqual([]);
+  });
+});
+
+/** Rewrites a snapshot file with `edit` applied to its header and tables, its CRC made anew. */
+function craft(
+  file: string,
+  edit: (header: Record<string, unknown>, tables: Int32Array[]) => Int32Array[],
+): void {
+  const bytes = fs.readFileSync(file);
+  const headerBytes = bytes.readUInt32LE(12);
+  const header = JSON.parse(bytes.toString('utf8', 16, 16 + headerBytes));
+  let at = 16 + headerBytes;
+  const tables = (header.generations as [number, number, number][]).map(([, slots]) => {
+    const table = new Int32Array(slots * 4);
+    new Uint8Array(table.buffer).set(bytes.subarray(at, at + slots * 16));
+    at += slots * 16;
+    return table;
+  });
+  const edited = edit(header, tables);
+  const json = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.from(bytes.subarray(0, 16));
+  prefix.writeUInt32LE(json.length, 12);
+  const parts = [prefix, json, ...edited.map((t) => new Uint8Array(t.buffer))];
+  let crc = 0;
+  for (const part of parts) crc = Bun.hash.crc32(part, crc);
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  fs.writeFileSync(file, Buffer.concat([...parts, trailer]));
+}
+
+describe('a snapshot made by hand (a valid checksum)', () => {
+  test('a table whose keys are not as many as its header says is not used', async () => {
+    const d = dir();
+    const index = new DedupIndex({ windowMs: WINDOW, keysMax: 1000 });
+    for (let i = 0; i < 100; i++) index.add(`k${i}`, NOW);
+    await saveDedupSnapshot(d, index, MARK, NOW);
+    const file = path.join(d, SNAPSHOT_FILE);
+    const options = { windowMs: WINDOW, keysMax: 1000 };
+    // Every slot taken (a lookup of an absent key would never end), the header saying 100.
+    craft(file, (_, tables) => tables.map((t) => t.map((_v, i) => i + 1)));
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'its header is damaged (1024 keys in a table said to hold 100)',
+    });
+  });
+
+  test('tables larger than an index within DEDUP_KEYS_MAX can be are refused before any is read', async () => {
+    const d = dir();
+    const index = new DedupIndex({ windowMs: WINDOW, keysMax: 1000 });
+    index.add('k', NOW);
+    await saveDedupSnapshot(d, index, MARK, NOW);
+    const file = path.join(d, SNAPSHOT_FILE);
+    const whole = fs.readFileSync(file);
+    // A table of 2^29 slots (8 GiB) declared in a file of 16 KiB: the size says no.
+    craft(file, (header, tables) => {
+      header.generations = [[Math.floor(NOW / DAY), 2 ** 29, 1]];
+      return tables;
+    });
+    const small = readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 1000 }, sameMark);
+    expect(small).toMatchObject({ reason: expect.stringMatching(/^it holds \d+ bytes, not \d+$/) });
+    fs.writeFileSync(file, whole);
+    // A file as large as its header says (sparse: no disk taken), of 1M slots: allocating its
+    // tables would take 16 MiB; DEDUP_KEYS_MAX=1000 keys never take that many.
+    craft(file, (header) => {
+      header.generations = [[Math.floor(NOW / DAY), 2 ** 20, 1]];
+      return [];
+    });
+    const declared = fs.statSync(file).size + 2 ** 20 * 16;
+    fs.truncateSync(file, declared);
+    const read = readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 1000 }, sameMark);
+    expect(read).toEqual({
+      kind: 'unusable',
+      reason: expect.stringMatching(
+        /^its tables \(1048576 slots\) are more than .*DEDUP_KEYS_MAX=1000/,
+      ),
+    });
+    // A header length past the file is damage, not an allocation of 4 GiB.
+    const bytes = fs.readFileSync(file).subarray(0, 4096);
+    bytes.writeUInt32LE(0xffff_ffff, 12);
+    fs.writeFileSync(file, bytes);
+    expect(readDedupSnapshot(d, { windowMs: WINDOW, keysMax: 1000 }, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'its header is damaged',
+    });
+  });
 });
