@@ -306,7 +306,7 @@ export class EventStore implements EventSource {
 
   /** What the store holds now, to tell later whether it changed (see store-mark.ts). */
   mark(): StoreMark {
-    return storeMarkOf(this.catalog, this.wal.lastSeq);
+    return storeMarkOf(this.catalog, this.wal.lastSeq, this.wal.fileSizes());
   }
 
   /**

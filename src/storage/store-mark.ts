@@ -1,6 +1,6 @@
-// A mark of what a data directory holds: the log's last seq, the catalog's watermark, its
-// segments (how many, the highest id, a digest of every id and file) and its tenant deletions
-// (a digest of the tombstones). A file derived from the store at one moment (the dedup index's
+// A mark of what a data directory holds: the log's last seq and files (a digest of their names
+// and sizes), the catalog's watermark, its segments (how many, the highest id, a digest of
+// every id and file) and its tenant deletions (a digest of the tombstones). A file derived from the store at one moment (the dedup index's
 // snapshot) keeps the mark, so a later start can tell whether the store is still exactly as it
 // was then: any commit, flush, compaction or deletion since changes the mark.
 
@@ -8,6 +8,11 @@ import type { Catalog } from './catalog.ts';
 
 export interface StoreMark {
   lastSeq: number;
+  /**
+   * SHA-256 (hex) of every log file's name and size, in name order: a file removed or replaced
+   * below the newest one leaves the last seq as it was.
+   */
+  logFilesDigest: string;
   flushedThroughSeq: number;
   segments: number;
   segmentsMaxId: number;
@@ -17,7 +22,13 @@ export interface StoreMark {
   tombstonesDigest: string;
 }
 
-export function storeMarkOf(catalog: Catalog, lastSeq: number): StoreMark {
+export function storeMarkOf(
+  catalog: Catalog,
+  lastSeq: number,
+  logFiles: readonly { name: string; bytes: number }[],
+): StoreMark {
+  const logHash = new Bun.CryptoHasher('sha256');
+  for (const f of logFiles) logHash.update(`${f.name} ${f.bytes}\n`);
   const segments = catalog.allSegments();
   const segmentsHash = new Bun.CryptoHasher('sha256');
   // Ids are integers and files hold no newline: "id file\n" lines cannot run into each other.
@@ -28,6 +39,7 @@ export function storeMarkOf(catalog: Catalog, lastSeq: number): StoreMark {
   }
   return {
     lastSeq,
+    logFilesDigest: logHash.digest('hex'),
     flushedThroughSeq: catalog.flushedThroughSeq(),
     segments: segments.length,
     segmentsMaxId: segments.reduce((max, s) => Math.max(max, s.id), 0),
@@ -40,6 +52,9 @@ export function storeMarkOf(catalog: Catalog, lastSeq: number): StoreMark {
 export function markChange(then: StoreMark, now: StoreMark): string | null {
   if (then.lastSeq !== now.lastSeq) {
     return `the log's last seq is ${now.lastSeq}, not ${then.lastSeq}`;
+  }
+  if (then.logFilesDigest !== now.logFilesDigest) {
+    return "the log's files are not those it had (one was removed, added or replaced)";
   }
   if (then.flushedThroughSeq !== now.flushedThroughSeq) {
     return `the log is flushed through seq ${now.flushedThroughSeq}, not ${then.flushedThroughSeq}`;

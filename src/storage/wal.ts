@@ -309,6 +309,19 @@ export class WriteAheadLog {
     return this.files.length;
   }
 
+  /**
+   * Every log file in the directory now, by name, with its size: what a mark of the store keeps
+   * (see store-mark.ts), so that a file removed or replaced while the log was closed shows.
+   */
+  fileSizes(): { name: string; bytes: number }[] {
+    const { dir } = this.options;
+    return fs
+      .readdirSync(dir)
+      .filter((n) => FILE_PATTERN.test(n))
+      .sort()
+      .map((name) => ({ name, bytes: fs.statSync(path.join(dir, name)).size }));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -21,6 +21,7 @@ const WINDOW = 8 * DAY; // generations of one day
 const NOW = 1000 * DAY;
 const MARK: StoreMark = {
   lastSeq: 42,
+  logFilesDigest: 'ef',
   flushedThroughSeq: 40,
   segments: 3,
   segmentsMaxId: 7,
