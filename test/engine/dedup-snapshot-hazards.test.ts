@@ -132,6 +132,91 @@ describe('the snapshot holds only durable events, and every remembered one', () 
   });
 });
 
+describe('work running as the close begins is finished before the snapshot is made', () => {
+  test("a deletion, a flush, a compaction and a new tenant's first ingest", async () => {
+    setUp();
+    await open({ compactSegmentsMin: 2 });
+    await send('acme', ['a-1']);
+    await engine?.store.flusher.flush();
+    await send('acme', ['a-2']);
+    await send('beta', ['b-1']);
+    await engine?.store.flusher.flush();
+    await send('beta', ['b-2']);
+    const e = engine as Engine;
+    // None awaited before the close: each is running (or starting) when it begins.
+    const deleting = e.deletions.delete('acme', { decide: (tombstone) => tombstone() });
+    const flushing = e.store.flusher.flush();
+    const compacting = e.store.compactor.compact();
+    const first = e.ingestor.ingest([
+      makeEvent({ tenant: 'gamma', event_id: 'g-1', timestamp: clock.now() }),
+    ]);
+    await close();
+    expect(await first).toMatchObject({ kind: 'ok', accepted: 1 });
+    await Promise.all([deleting, flushing, compacting]);
+    expect(notWritten()).toEqual([]);
+    await open({ compactSegmentsMin: 2 });
+    expect(loaded()).toBe(1);
+    expect(await send('acme', ['a-1', 'a-2'])).toEqual(statuses('accepted', 2));
+    expect(await send('beta', ['b-1', 'b-2'])).toEqual(statuses('duplicate', 2));
+    expect(await send('gamma', ['g-1'])).toEqual(['duplicate']);
+  });
+});
+
+describe('the clock and the window across a restart', () => {
+  test('a clock stepped forward past the window or back: as a rebuild would answer', async () => {
+    setUp();
+    const window = { dedupWindowMs: 8 * DAY_MS };
+    await open(window);
+    await send('acme', ['day-0']);
+    await engine?.store.flusher.flush();
+    clock.advance(3 * DAY_MS);
+    await send('acme', ['day-3']);
+    await close();
+    // Back by two days: ids received "later" than now are remembered all the same.
+    clock.set(clock.now() - 2 * DAY_MS);
+    await open(window);
+    expect(loaded()).toBe(1);
+    expect(await send('acme', ['day-0', 'day-3', 'back'])).toEqual([
+      'duplicate',
+      'duplicate',
+      'accepted',
+    ]);
+    await close();
+    // Forward past the window of day 0 (generations of a day: it goes after 9 days at most).
+    clock.set(T0 + 10 * DAY_MS);
+    await open(window);
+    expect(loaded()).toBe(2);
+    const forward = ['day-0', 'day-3', 'back'];
+    expect(await send('acme', forward)).toEqual(['accepted', 'duplicate', 'accepted']);
+    // A rebuild remembers the same: the copies just stored, and day 3's.
+    await close();
+    fs.rmSync(snapshotPath());
+    await open(window);
+    expect(await send('acme', forward)).toEqual(statuses('duplicate', 3));
+  });
+
+  test('DEDUP_WINDOW=0 keeps every id through restarts, however old', async () => {
+    setUp();
+    await open({ dedupWindowMs: 0 });
+    await send('acme', ['old']);
+    await engine?.store.flusher.flush();
+    clock.advance(400 * DAY_MS);
+    await send('acme', ['new']);
+    await close();
+    await open({ dedupWindowMs: 0 });
+    expect(loaded()).toBe(1);
+    expect(await send('acme', ['old', 'new', 'other'])).toEqual([
+      'duplicate',
+      'duplicate',
+      'accepted',
+    ]);
+    await close();
+    await open({ dedupWindowMs: 7 * DAY_MS }); // another window: rebuilt, as it asks
+    expect(notUsed()).toEqual([`it was made for DEDUP_WINDOW=0ms`]);
+    expect(await send('acme', ['old', 'new'])).toEqual(['accepted', 'duplicate']);
+  });
+});
+
 describe('what is found where the snapshot goes', () => {
   test('a directory in its place: the start rebuilds, the close writes none, nothing is lost', async () => {
     setUp();
