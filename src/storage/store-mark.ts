@@ -1,8 +1,9 @@
 // A mark of what a data directory holds: the log's last seq and files (a digest of their names
 // and sizes), the catalog's watermark, its segments (how many, the highest id, a digest of
-// every id and file) and its tenant deletions (a digest of the tombstones). A file derived from the store at one moment (the dedup index's
-// snapshot) keeps the mark, so a later start can tell whether the store is still exactly as it
-// was then: any commit, flush, compaction or deletion since changes the mark.
+// every id and file) and its tenant deletions (a digest of the tombstones). A file derived from
+// the store at one moment (the dedup index's snapshot) keeps the mark, so a later start can tell
+// whether the store is still exactly as it was then: any commit, flush, compaction or deletion
+// since changes the mark, as does a log file removed or put back from a backup.
 
 import type { Catalog } from './catalog.ts';
 
@@ -25,10 +26,11 @@ export interface StoreMark {
 export function storeMarkOf(
   catalog: Catalog,
   lastSeq: number,
-  logFiles: readonly { name: string; bytes: number }[],
+  /** null when they cannot be listed: the mark then matches no later one. */
+  logFiles: readonly { name: string; bytes: number }[] | null,
 ): StoreMark {
   const logHash = new Bun.CryptoHasher('sha256');
-  for (const f of logFiles) logHash.update(`${f.name} ${f.bytes}\n`);
+  for (const f of logFiles ?? []) logHash.update(`${f.name} ${f.bytes}\n`);
   const segments = catalog.allSegments();
   const segmentsHash = new Bun.CryptoHasher('sha256');
   // Ids are integers and files hold no newline: "id file\n" lines cannot run into each other.
@@ -39,7 +41,7 @@ export function storeMarkOf(
   }
   return {
     lastSeq,
-    logFilesDigest: logHash.digest('hex'),
+    logFilesDigest: logFiles === null ? '' : logHash.digest('hex'),
     flushedThroughSeq: catalog.flushedThroughSeq(),
     segments: segments.length,
     segmentsMaxId: segments.reduce((max, s) => Math.max(max, s.id), 0),

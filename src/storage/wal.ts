@@ -11,13 +11,16 @@ import * as path from 'node:path';
 import { assert, isOutOfSpace } from '../core/index.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { type FileIo, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameHeader } from './wal-frame.ts';
 import {
-  decodeFrame,
-  FRAME_HEADER_BYTES,
-  FRAME_PAYLOAD_BYTES_MAX,
-  frameHeader,
-  framesAfterDamage,
-} from './wal-frame.ts';
+  checkNoneMissing,
+  replayFile,
+  type WalDamage,
+  type WalRecord,
+  walFileName,
+} from './wal-replay.ts';
+
+export type { WalDamage, WalRecord };
 
 export type Durability = 'fsync' | 'os';
 
@@ -27,24 +30,6 @@ export interface WalOptions {
   durability: Durability;
   /** The file system calls writes go through (tests put a full disk behind them). */
   io?: FileIo;
-}
-
-/** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
-export interface WalDamage {
-  file: string;
-  offset: number;
-  reason: string;
-  /** Bytes cut from the file. */
-  bytes: number;
-  /** Valid records found after the damage, which a torn write cannot explain. */
-  framesAfter: number;
-  /** Where the cut bytes were kept (when records followed the damage), else null. */
-  savedAs: string | null;
-}
-
-export interface WalRecord {
-  seq: number;
-  payload: Uint8Array;
 }
 
 interface WalFile {
@@ -132,6 +117,7 @@ export class WriteAheadLog {
       .readdirSync(options.dir)
       .filter((n) => FILE_PATTERN.test(n))
       .sort();
+    checkNoneMissing(names); // before anything is replayed or cut
     const files: WalFile[] = [];
     let lastSeq = 0;
     let damage: WalDamage | null = null;
@@ -310,16 +296,21 @@ export class WriteAheadLog {
   }
 
   /**
-   * Every log file in the directory now, by name, with its size: what a mark of the store keeps
-   * (see store-mark.ts), so that a file removed or replaced while the log was closed shows.
+   * Every log file in the directory now, by name, with its size (null when they cannot be
+   * listed): what a mark of the store keeps (see store-mark.ts), so that a file removed or
+   * replaced while the log was closed shows.
    */
-  fileSizes(): { name: string; bytes: number }[] {
+  fileSizes(): { name: string; bytes: number }[] | null {
     const { dir } = this.options;
-    return fs
-      .readdirSync(dir)
-      .filter((n) => FILE_PATTERN.test(n))
-      .sort()
-      .map((name) => ({ name, bytes: fs.statSync(path.join(dir, name)).size }));
+    try {
+      return fs
+        .readdirSync(dir)
+        .filter((n) => FILE_PATTERN.test(n))
+        .sort()
+        .map((name) => ({ name, bytes: fs.statSync(path.join(dir, name)).size }));
+    } catch {
+      return null; // deleted under the process, say: no later log is this one
+    }
   }
 
   close(): void {
@@ -329,60 +320,8 @@ export class WriteAheadLog {
   }
 }
 
-function replayFile(
-  file: string,
-  isNewest: boolean,
-  prevSeq: number,
-  onRecord: (record: WalRecord) => void,
-): { lastSeq: number; damage: WalDamage | null } {
-  const data = fs.readFileSync(file);
-  let at = 0;
-  let lastSeq = prevSeq;
-  for (;;) {
-    const read = decodeFrame(data, at);
-    if (read.kind === 'end') return { lastSeq, damage: null };
-    if (read.kind === 'torn') {
-      if (!isNewest) {
-        throw new Error(
-          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
-            'the newest file, so this is not a torn write: restore it from backup or move it away',
-        );
-      }
-      return { lastSeq, damage: cutTail(file, data, at, read.reason, lastSeq) };
-    }
-    assert(read.seq > lastSeq, `log sequence goes backwards in ${file} at byte ${at}`);
-    lastSeq = read.seq;
-    onRecord({ seq: read.seq, payload: read.payload });
-    at = read.next;
-  }
-}
-
-/**
- * Cuts the newest file at the first invalid frame, the end of what a crash left durable. When
- * valid records follow the damage, the cut bytes are first kept in `<file>.damaged-<offset>`
- * (fsynced): they may hold acknowledged events, to be recovered by hand, never silently lost.
- */
-function cutTail(
-  file: string,
-  data: Buffer,
-  at: number,
-  reason: string,
-  lastSeq: number,
-): WalDamage {
-  const framesAfter = framesAfterDamage(data, at, lastSeq);
-  let savedAs: string | null = null;
-  if (framesAfter > 0) {
-    savedAs = `${file}.damaged-${at}`;
-    fs.writeFileSync(savedAs, data.subarray(at));
-    fsyncPath(savedAs);
-    fsyncPath(path.dirname(file));
-  }
-  fs.truncateSync(file, at);
-  return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
-}
-
 function createFile(dir: string, index: number, io: FileIo): WalFile {
-  const name = `${String(index).padStart(10, '0')}.wal`;
+  const name = walFileName(index);
   fs.closeSync(io.openAppend(path.join(dir, name)));
   fsyncPath(dir);
   return { index, name, lastSeq: 0 };

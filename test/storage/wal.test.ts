@@ -155,6 +155,27 @@ describe('WriteAheadLog', () => {
     expect(() => openLog(dir)).toThrow(/damaged/);
   });
 
+  test('a file missing between two others refuses to open (its records are not skipped)', async () => {
+    const dir = tempLog();
+    const { wal } = openLog(dir, 1024);
+    for (const text of ['a', 'b', 'c']) {
+      await wal.append([Buffer.alloc(1024, text)]);
+      await wal.sync();
+      wal.rotateIfFull(0);
+    }
+    wal.close();
+    const names = fs.readdirSync(dir).sort();
+    expect(names).toEqual(['0000000001.wal', '0000000002.wal', '0000000003.wal', '0000000004.wal']);
+    fs.rmSync(path.join(dir, '0000000002.wal'));
+    expect(() => openLog(dir)).toThrow(
+      'write-ahead log file 0000000002.wal is missing (the log has 0000000001.wal and ' +
+        '0000000003.wal): restore it from a backup',
+    );
+    // Released files go from the oldest on: a log starting later is whole.
+    fs.rmSync(path.join(dir, '0000000001.wal'));
+    expect(openLog(dir).texts()).toEqual(['c'.repeat(1024)]);
+  });
+
   test('a sync after the current file was deleted fails, in either durability', async () => {
     for (const durability of ['fsync', 'os'] as const) {
       const dir = tempLog();

@@ -1,0 +1,101 @@
+// Reading the write-ahead log back at open (see wal.ts): every record of every file in order,
+// a torn tail of the newest file cut (what a crash leaves), and any other damage, or a file
+// missing between two others, refused: replaying around it would skip acknowledged events.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../core/index.ts';
+import { fsyncPath } from './durable-fs.ts';
+import { decodeFrame, framesAfterDamage } from './wal-frame.ts';
+
+/** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
+export interface WalDamage {
+  file: string;
+  offset: number;
+  reason: string;
+  /** Bytes cut from the file. */
+  bytes: number;
+  /** Valid records found after the damage, which a torn write cannot explain. */
+  framesAfter: number;
+  /** Where the cut bytes were kept (when records followed the damage), else null. */
+  savedAs: string | null;
+}
+
+export interface WalRecord {
+  seq: number;
+  payload: Uint8Array;
+}
+
+export function replayFile(
+  file: string,
+  isNewest: boolean,
+  prevSeq: number,
+  onRecord: (record: WalRecord) => void,
+): { lastSeq: number; damage: WalDamage | null } {
+  const data = fs.readFileSync(file);
+  let at = 0;
+  let lastSeq = prevSeq;
+  for (;;) {
+    const read = decodeFrame(data, at);
+    if (read.kind === 'end') return { lastSeq, damage: null };
+    if (read.kind === 'torn') {
+      if (!isNewest) {
+        throw new Error(
+          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
+            'the newest file, so this is not a torn write: restore it from backup or move it away',
+        );
+      }
+      return { lastSeq, damage: cutTail(file, data, at, read.reason, lastSeq) };
+    }
+    assert(read.seq > lastSeq, `log sequence goes backwards in ${file} at byte ${at}`);
+    lastSeq = read.seq;
+    onRecord({ seq: read.seq, payload: read.payload });
+    at = read.next;
+  }
+}
+
+/**
+ * Cuts the newest file at the first invalid frame, the end of what a crash left durable. When
+ * valid records follow the damage, the cut bytes are first kept in `<file>.damaged-<offset>`
+ * (fsynced): they may hold acknowledged events, to be recovered by hand, never silently lost.
+ */
+function cutTail(
+  file: string,
+  data: Buffer,
+  at: number,
+  reason: string,
+  lastSeq: number,
+): WalDamage {
+  const framesAfter = framesAfterDamage(data, at, lastSeq);
+  let savedAs: string | null = null;
+  if (framesAfter > 0) {
+    savedAs = `${file}.damaged-${at}`;
+    fs.writeFileSync(savedAs, data.subarray(at));
+    fsyncPath(savedAs);
+    fsyncPath(path.dirname(file));
+  }
+  fs.truncateSync(file, at);
+  return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
+}
+
+/**
+ * Throws when a file is missing between two of `names` (sorted): files are numbered one after
+ * another and released only from the oldest on, so a gap is a file removed by hand, and
+ * replaying around it would skip its records (acknowledged events) without a word.
+ */
+export function checkNoneMissing(names: readonly string[]): void {
+  for (let i = 1; i < names.length; i++) {
+    const before = names[i - 1] as string;
+    const after = names[i] as string;
+    const missing = Number(before.slice(0, 10)) + 1;
+    if (Number(after.slice(0, 10)) === missing) continue;
+    throw new Error(
+      `write-ahead log file ${walFileName(missing)} is missing (the log has ${before} and ` +
+        `${after}): restore it from a backup`,
+    );
+  }
+}
+
+export function walFileName(index: number): string {
+  return `${String(index).padStart(10, '0')}.wal`;
+}
