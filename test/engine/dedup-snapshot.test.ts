@@ -264,6 +264,32 @@ describe('a snapshot made by hand (a valid checksum)', () => {
     });
   });
 
+  test('one of the other byte order, or with a generation twice, is not used', async () => {
+    const d = dir();
+    await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    const file = path.join(d, SNAPSHOT_FILE);
+    const whole = fs.readFileSync(file);
+    const options = { windowMs: WINDOW, keysMax: 100 };
+    craft(file, (header, tables) => {
+      header.byteOrder = 'BE';
+      return tables;
+    });
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'its byte order is BE',
+    });
+    fs.writeFileSync(file, whole);
+    craft(file, (header, tables) => {
+      const generations = header.generations as number[][];
+      (generations[1] as number[])[0] = (generations[0] as number[])[0] as number;
+      return tables;
+    });
+    expect(readDedupSnapshot(d, options, sameMark)).toEqual({
+      kind: 'unusable',
+      reason: 'its header is damaged (a generation twice)',
+    });
+  });
+
   test('tables larger than an index within DEDUP_KEYS_MAX can be are refused before any is read', async () => {
     const d = dir();
     const index = new DedupIndex({ windowMs: WINDOW, keysMax: 1000 });

@@ -275,6 +275,32 @@ describe('explicit overload', () => {
     });
   });
 
+  test('after a clean restart the status says as far back as before (the snapshot keeps it)', async () => {
+    const DAY = 86_400_000;
+    t = await makeTestApp({ dedupKeysMax: 4, dedupWindowMs: 8 * DAY });
+    const app = t;
+    const send = (id: string) => app.post('/api/v1/events', { event_id: id, name: 'x' });
+    for (const day of [0, 1, 2]) {
+      expect((await send(`d${day}-a`)).status).toBe(202);
+      expect((await send(`d${day}-b`)).status).toBe(202);
+      t.clock.advance(DAY);
+    }
+    await t.engine.store.flusher.flush(); // in segments: the restart replays none of them
+    const before = await body(await t.get('/api/v1/status'));
+    expect(before).toMatchObject({ dedup_keys: 4, dedup_dropped_early: 2 });
+    expect(before.dedup_remembered_since).toBe('2026-11-26T00:00:00.000Z');
+    await t.restart();
+    expect(await body(await t.get('/api/v1/status'))).toMatchObject({
+      dedup_keys: 4,
+      dedup_dropped_early: 0, // counted since the process started
+      dedup_remembered_since: '2026-11-26T00:00:00.000Z',
+    });
+    // What it says holds: the ids of day 0 are forgotten, the newest are not (taking one more
+    // id drops day 1 in turn, at this DEDUP_KEYS_MAX).
+    expect((await body(await send('d2-a'))).duplicate).toBe(true);
+    expect((await body(await send('d0-a'))).duplicate).toBe(false);
+  });
+
   test('low disk space makes /ready 503 and ingest 503', async () => {
     t = await makeTestApp({ diskFreeBytesMin: Number.MAX_SAFE_INTEGER });
     const ready = await t.get('/ready');
