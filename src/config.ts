@@ -30,6 +30,8 @@ export interface Config extends Tunables {
   rollupPathsMax: number;
   /** Tests only: the flush/compaction step at which the process kills itself. */
   faultPoint: FaultPoint | null;
+  /** Tests only: how long the store's open waits first (a start that takes a while). */
+  faultOpenDelayMs: number;
   authMode: AuthMode;
   auth: Omit<AuthOptions, 'passwordCost'>;
   /** Origins allowed to call read routes from a browser. */
@@ -241,6 +243,7 @@ function readServer(r: EnvReader) {
     queryTimeoutMs: r.read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, durationFrom(10)),
     queryRowsMax: r.read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
     faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(ALL_FAULT_POINTS)),
+    faultOpenDelayMs: r.read('FAULT_OPEN_DELAY', 0, durationFrom(0)),
   };
 }
 

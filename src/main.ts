@@ -3,6 +3,7 @@
 // close every connection → finish in-flight commits → close the stores → exit, forced after the
 // deadline (or at once on a second signal).
 
+import type { Database } from 'bun:sqlite';
 import {
   type Auth,
   type BootstrapResult,
@@ -23,16 +24,24 @@ import {
   requestLimits,
   systemClock,
 } from './core/index.ts';
-import { type Engine, openEngine } from './engine/index.ts';
-import { createApp, openTenancy } from './http/index.ts';
+import { type Engine, type EngineOptions, openEngine, startTimers } from './engine/index.ts';
+import {
+  createApp,
+  type EarlyListener,
+  listenEarly,
+  openTenancy,
+  stopServer,
+} from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
 import type { FaultHook } from './storage/index.ts';
-import { DataDirInUseError, isUnusableStore, killAt, lowSpaceNote } from './storage/index.ts';
+import {
+  DataDirInUseError,
+  isUnusableStore,
+  killAt,
+  lockDataDir,
+  lowSpaceNote,
+} from './storage/index.ts';
 
-const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
-/** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
-const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
-const FLUSH_CHECK_INTERVAL_MS = 250;
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
 /** How long an exit waits for the last log lines to leave stdout at most. */
@@ -52,20 +61,12 @@ const DATA_DIR_ERRORS = new Set(
  * database or is damaged, one it cannot open or write.
  */
 const SQLITE_FILE_ERRORS = /^SQLITE_(FULL|IOERR|NOTADB|CORRUPT|CANTOPEN|READONLY)/;
-/** How often shutdown looks whether the requests in flight have been answered. */
-const SHUTDOWN_POLL_INTERVAL_MS = 10;
 /**
  * The share of SHUTDOWN_DEADLINE the requests in flight at the signal get to be answered. What
  * still runs then (a long statement, a body still arriving) is cut: the rest of the deadline is
  * for closing the stores, which first finish a running flush or compaction.
  */
 const SHUTDOWN_REQUESTS_SHARE = 3 / 4;
-/**
- * Once no request is in flight, how long connections get to close by themselves (the last
- * responses finish writing) before the rest are closed: those that sent half a request, which
- * Bun does not count as in flight and would wait on for good.
- */
-const SHUTDOWN_CLOSE_GRACE_MS = 200;
 
 /** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
 class StartError extends Error {
@@ -90,11 +91,67 @@ assert(
 
 async function start(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
+  // The lock first: a second process on this DATA_DIR fails here, before it listens.
+  let lockedDb: Database;
+  try {
+    lockedDb = lockDataDir(config.dataDir);
+  } catch (error) {
+    throw startErrorOf(error, config);
+  }
+  const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
+  let listener: EarlyListener;
+  try {
+    listener = listenEarly({
+      hostname: config.host,
+      port: config.port,
+      maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
+      socket: liveSocketSettings(liveLimits),
+      retryAfterSeconds: config.retryAfterSeconds,
+    });
+  } catch (error) {
+    lockedDb.close();
+    throw new StartError(`cannot listen on ${config.host}:${config.port}: ${firstLine(error)}`);
+  }
+  const { dataDir, durability, authMode } = config;
+  const about = { data_dir: dataDir, durability, auth_mode: authMode };
+  log.info('listening', { url: listener.server.url.href, ...about });
+  // A signal while the store opens: nothing was accepted, and the open is as safe to cut as a
+  // crash (the next start recovers the same way), so no snapshot of a half-open engine.
+  let stopping = false;
+  const stopStarting = (signal: string) => {
+    stopping = true;
+    log.info('shutting down while the store opens', { signal });
+    void listener.server.stop(true).then(() => exitAfterOutput(0));
+  };
+  process.on('SIGTERM', stopStarting);
+  process.on('SIGINT', stopStarting);
+  let engine: Engine;
+  let opened: Awaited<ReturnType<typeof openAuth>>;
+  try {
+    engine = await openStore(config, log, lockedDb);
+    opened = await openAuth(engine, config);
+  } catch (error) {
+    await listener.server.stop(true); // no "starting" answers from a start that failed
+    throw error;
+  }
+  if (stopping) return; // exiting: the open finished while the listener closed
+  process.off('SIGTERM', stopStarting);
+  process.off('SIGINT', stopStarting);
+  serve(config, log, listener, engine, opened, liveLimits);
+  log.info('ready', { url: listener.server.url.href, ...about });
+}
+
+/** Builds the app over the open store, hands it the listener, and starts the timers. */
+function serve(
+  config: Config,
+  log: Logger,
+  listener: EarlyListener,
+  engine: Engine,
+  { auth, bootstrap }: Awaited<ReturnType<typeof openAuth>>,
+  liveLimits: LiveLimits,
+): void {
   const clock = systemClock;
   let accepting = true;
-  const engine = await openStore(config, log);
-  const { auth, bootstrap } = await openAuth(engine, config);
-  const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
   const app = createApp({
     engine,
@@ -132,47 +189,35 @@ async function start(config: Config): Promise<void> {
     }, config.shutdownDeadlineMs);
     live.stop(); // closes live sockets (1001), which would otherwise keep the server open
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
-    void stopInOrder(app.server, engine, log, requestsWaitMs).then(() => {
+    void stopInOrder(listener.server, engine, log, requestsWaitMs).then(() => {
       clearTimeout(force);
       return exitAfterOutput(0);
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-
-  try {
-    app.listen({
-      hostname: config.host,
-      port: config.port,
-      maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
-      // Elysia asks Bun for SO_REUSEPORT, which lets a second server bind the same port and
-      // take half of its connections: a port in use must be an error.
-      reusePort: false,
-      websocket: liveSocketSettings(liveLimits),
-    });
-  } catch (error) {
-    throw new StartError(`cannot listen on ${config.host}:${config.port}: ${firstLine(error)}`);
-  }
-  const server = app.server;
-  if (server === null) throw new Error('the HTTP server did not start');
-  // Only once the server listens, so a start that cannot listen writes and shows no secret; in
-  // the turn of the listen (no request runs before the admin exists) and before the
-  // "listening" line, which tells scripts and tests the file is there.
+  // Only once the server listens and the store is open, so a start that cannot listen or
+  // recover writes and shows no secret; in the turn that hands the listener the app (no request
+  // reaches an account route before the admin exists) and before the "ready" line, which tells
+  // scripts and tests the file is there.
   if (bootstrap !== null) showBootstrap(commitBootstrap(auth, bootstrap), log);
-  const { dataDir, durability, authMode } = config;
-  log.info('listening', {
-    url: server.url.href,
-    data_dir: dataDir,
-    durability,
-    auth_mode: authMode,
-  });
+  listener.serve(app);
   live.start();
 }
 
 /** Opens (and recovers) the event store and engine. */
-async function openStore(config: Config, log: Logger): Promise<Engine> {
+async function openStore(config: Config, log: Logger, lockedDb: Database): Promise<Engine> {
   const openedAt = performance.now();
-  const engine = await openEngineIn(config, log);
+  if (config.faultOpenDelayMs > 0) {
+    log.warn('fault injection is on: the store opens late', { ms: config.faultOpenDelayMs });
+    await Bun.sleep(config.faultOpenDelayMs);
+  }
+  let engine: Engine;
+  try {
+    engine = await openEngine(engineOptions(config, log, lockedDb));
+  } catch (error) {
+    throw startErrorOf(error, config);
+  }
   log.info('store opened', {
     ms: Math.round(performance.now() - openedAt),
     dedup_keys: engine.dedup.size,
@@ -194,50 +239,52 @@ async function openStore(config: Config, log: Logger): Promise<Engine> {
   return engine;
 }
 
-/** The engine over DATA_DIR; a directory that cannot be used is a message, not a trace. */
-async function openEngineIn(config: Config, log: Logger): Promise<Engine> {
-  try {
-    return await openEngine({
-      ...config,
-      clock: systemClock,
-      log,
-      fault: faultHook(config, log),
-      rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
-      onDedupShortened: (droppedKeys, rememberedSince) => {
-        log.warn('deduplication index full: oldest event_ids forgotten early', {
-          dedup_keys_max: config.dedupKeysMax,
-          forgotten: droppedKeys,
-          exact_once_since: new Date(rememberedSince).toISOString(),
-        });
-      },
-      onRebuildError: (tenant, error) => {
-        log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
-          tenant,
-          error: String(error),
-        });
-      },
-      onDiskFull: (error) => log.error('disk full: ingest refused (503)', { error: error.message }),
-      onDiskRoom: () => log.info('the disk has room again: ingest resumes', {}),
-      onFatal: (error) => {
-        log.error('write-ahead log failed; exiting so a restart can recover from the log', {
-          error: String(error),
-        });
-        // The failed log acknowledges nothing more, so the line explaining the exit may go out.
-        void exitAfterOutput(EXIT_FATAL);
-      },
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const at = `cannot use DATA_DIR ${config.dataDir}`;
-    if (isUnusableStore(error)) throw new StartError(`${at}: ${error.message}`);
-    if (typeof code !== 'string') throw error;
-    const low = lowSpaceNote(config.dataDir, config.diskFreeBytesMin);
-    if (DATA_DIR_ERRORS.has(code)) throw new StartError(`${at}: ${firstLine(error)}${low}`);
-    if (SQLITE_FILE_ERRORS.test(code)) {
-      throw new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})${low}`);
-    }
-    throw error;
+/** The engine's options over DATA_DIR, whose tally.sqlite `lockedDb` this process holds. */
+function engineOptions(config: Config, log: Logger, lockedDb: Database): EngineOptions {
+  return {
+    ...config,
+    lockedDb,
+    clock: systemClock,
+    log,
+    fault: faultHook(config, log),
+    rollupLimits: { namesMax: config.rollupNamesMax, pathsMax: config.rollupPathsMax },
+    onDedupShortened: (droppedKeys, rememberedSince) => {
+      log.warn('deduplication index full: oldest event_ids forgotten early', {
+        dedup_keys_max: config.dedupKeysMax,
+        forgotten: droppedKeys,
+        exact_once_since: new Date(rememberedSince).toISOString(),
+      });
+    },
+    onRebuildError: (tenant, error) => {
+      log.error('live counters of a tenant could not be rebuilt; ingest goes on', {
+        tenant,
+        error: String(error),
+      });
+    },
+    onDiskFull: (error) => log.error('disk full: ingest refused (503)', { error: error.message }),
+    onDiskRoom: () => log.info('the disk has room again: ingest resumes', {}),
+    onFatal: (error) => {
+      log.error('write-ahead log failed; exiting so a restart can recover from the log', {
+        error: String(error),
+      });
+      // The failed log acknowledges nothing more, so the line explaining the exit may go out.
+      void exitAfterOutput(EXIT_FATAL);
+    },
+  };
+}
+
+/** A data directory that cannot be used is a message (StartError), not a trace. */
+function startErrorOf(error: unknown, config: Config): unknown {
+  const code = (error as { code?: unknown }).code;
+  const at = `cannot use DATA_DIR ${config.dataDir}`;
+  if (isUnusableStore(error)) return new StartError(`${at}: ${error.message}`);
+  if (typeof code !== 'string') return error;
+  const low = lowSpaceNote(config.dataDir, config.diskFreeBytesMin);
+  if (DATA_DIR_ERRORS.has(code)) return new StartError(`${at}: ${firstLine(error)}${low}`);
+  if (SQLITE_FILE_ERRORS.test(code)) {
+    return new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})${low}`);
   }
+  return error;
 }
 
 /**
@@ -275,50 +322,6 @@ function showBootstrap(boot: BootstrapResult | null, log: Logger): void {
   log.info('bootstrap credentials written', { file: boot.file });
 }
 
-/** Background work: flushing, compaction, dedup expiry, actor eviction. */
-function startTimers(
-  engine: Engine,
-  config: Config,
-  log: Logger,
-): ReturnType<typeof setInterval>[] {
-  const { store } = engine;
-  let lastFlushAt = performance.now();
-  const background = (what: string, work: () => Promise<unknown>) => {
-    work().catch((error) => {
-      // A failed flush or compaction leaves everything in the log; it is retried next time.
-      log.error(`${what} failed`, { error: String(error) });
-    });
-  };
-  return [
-    setInterval(
-      () => {
-        const due = performance.now() - lastFlushAt >= config.flushIntervalMs;
-        if (!due && store.hot.bytes < config.flushHotBytes) return;
-        lastFlushAt = performance.now();
-        background('flush', () => store.flusher.flush());
-      },
-      Math.min(FLUSH_CHECK_INTERVAL_MS, config.flushIntervalMs),
-    ),
-    setInterval(
-      () => background('compaction', () => store.compactor.compact()),
-      config.compactIntervalMs,
-    ),
-    setInterval(() => {
-      engine.dedup.expire(Date.now());
-      engine.registry.evictIdle();
-    }, DEDUP_EXPIRY_INTERVAL_MS),
-    setInterval(() => {
-      const { bytes, evicted } = engine.registry.fitBudget();
-      if (evicted > 0) {
-        log.info('live rollups over ROLLUP_BYTES_MAX: least active tenants evicted', {
-          evicted,
-          rollup_bytes: bytes,
-        });
-      }
-    }, ROLLUP_BUDGET_INTERVAL_MS),
-  ];
-}
-
 /** FAULT_POINT (tests only): SIGKILL this process when the named step is reached. */
 function faultHook(config: Config, log: Logger): FaultHook | undefined {
   const target = config.faultPoint;
@@ -327,47 +330,20 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
   return killAt(target);
 }
 
-/** What shutdown needs of the HTTP server (Bun's Server). */
-interface StoppableServer {
-  readonly pendingRequests: number;
-  stop(closeActiveConnections?: boolean): Promise<void>;
-}
-
 async function stopInOrder(
-  server: StoppableServer | null,
+  server: EarlyListener['server'],
   engine: Engine,
   log: Logger,
   requestsWaitMs: number,
 ): Promise<void> {
-  if (server !== null) await stopServer(server, log, requestsWaitMs);
+  await stopServer(server, requestsWaitMs, (requests) => {
+    log.warn('requests still running at their share of the shutdown deadline are cut', {
+      requests,
+    });
+  });
   // Commits of requests cut above still finish: the log stays whole either way.
   await engine.close();
   log.info('stopped', {});
-}
-
-/**
- * Stops taking connections, waits (up to `requestsWaitMs`) for the requests already read to be
- * answered (their commits, a running SQL statement), then closes every connection left.
- */
-async function stopServer(
-  server: StoppableServer,
-  log: Logger,
-  requestsWaitMs: number,
-): Promise<void> {
-  const until = performance.now() + requestsWaitMs;
-  // Resolves once every connection closed; one that sent half a request holds it for good.
-  const closed = server.stop(false);
-  while (server.pendingRequests > 0 && performance.now() < until) {
-    await Bun.sleep(SHUTDOWN_POLL_INTERVAL_MS);
-  }
-  if (server.pendingRequests > 0) {
-    log.warn('requests still running at their share of the shutdown deadline are cut', {
-      requests: server.pendingRequests,
-    });
-  }
-  const graceMs = Math.max(0, Math.min(SHUTDOWN_CLOSE_GRACE_MS, until - performance.now()));
-  await Promise.race([closed, Bun.sleep(graceMs)]);
-  await server.stop(true);
 }
 
 /**

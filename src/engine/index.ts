@@ -1,4 +1,6 @@
-// Public surface of engine: opening the engine, the ingest path and the live rollups.
+// Public surface of engine: opening the engine, its background timers, the ingest path and the
+// live rollups.
+export { startTimers, type TimerOptions } from './background.ts';
 export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';

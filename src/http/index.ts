@@ -1,4 +1,11 @@
 // Public surface of http: the application factory and what it needs.
 export { type App, createApp } from './app.ts';
 export type { AppDeps, HttpOptions } from './context.ts';
+export {
+  type EarlyListener,
+  listenEarly,
+  STARTING_REASON,
+  startingAnswer,
+  stopServer,
+} from './listener.ts';
 export { openTenancy } from './tenancy.ts';

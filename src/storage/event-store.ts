@@ -13,7 +13,6 @@ import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
-import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
@@ -26,7 +25,7 @@ import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
-import { openSqlite } from './sqlite.ts';
+import { lockDataDir } from './sqlite.ts';
 import { type StoreMark, storeMarkOf } from './store-mark.ts';
 import { TenantEraser } from './tenant-eraser.ts';
 import { type Durability, type WalDamage, type WalDiskFullError, WriteAheadLog } from './wal.ts';
@@ -50,6 +49,11 @@ export interface EventStoreOptions extends CompactorOptions {
   fault?: FaultHook;
   /** The file system calls of the log and the disk check (tests put a full disk behind them). */
   fileIo?: FileIo;
+  /**
+   * tally.sqlite already taken by `lockDataDir` (main.ts locks the directory before it listens);
+   * the store owns it from here, and closes it if the open fails. Else the open takes it.
+   */
+  lockedDb?: Database;
 }
 
 /** Called at open for every committed group not yet in a segment, in log order. */
@@ -100,13 +104,8 @@ export class EventStore implements EventSource {
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
-    // Every entry of the data directory is made durable as it is created (the directory in its
-    // parent; wal/, segments/ and staging/ where they are opened; tally.sqlite here): else a
-    // power loss soon after a first start could take files with it that were declared safe.
-    makeDirsDurably(options.dataDir);
-    const sqlite = openSqlite(options.dataDir);
+    const sqlite = options.lockedDb ?? lockDataDir(options.dataDir);
     try {
-      fsyncPath(options.dataDir);
       return await EventStore.openWith(sqlite, options, onReplay);
     } catch (error) {
       sqlite.close(); // its lock on the data directory goes with it

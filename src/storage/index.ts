@@ -48,7 +48,7 @@ export {
   type SegmentsAt,
   segmentKeysSince,
 } from './segment-keys.ts';
-export { DataDirInUseError, openSqlite, SchemaTooNewError } from './sqlite.ts';
+export { DataDirInUseError, lockDataDir, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export { markChange, type StoreMark } from './store-mark.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {

@@ -4,6 +4,7 @@
 
 import { Database } from 'bun:sqlite';
 import * as path from 'node:path';
+import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { migrations } from './migrations/index.ts';
 
 /** How long a start waits for another process's lock on the data directory before refusing. */
@@ -52,6 +53,25 @@ export function openSqlite(dataDir: string): Database {
     throw error;
   }
   return db;
+}
+
+/**
+ * Makes the data directory and takes tally.sqlite for this process alone (DataDirInUseError if
+ * another holds it), before anything else of the store is opened.
+ */
+export function lockDataDir(dataDir: string): Database {
+  // Every entry of the data directory is made durable as it is created (the directory in its
+  // parent; wal/, segments/ and staging/ where they are opened; tally.sqlite here): else a
+  // power loss soon after a first start could take files with it that were declared safe.
+  makeDirsDurably(dataDir);
+  const sqlite = openSqlite(dataDir);
+  try {
+    fsyncPath(dataDir);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return sqlite;
 }
 
 /** Applies every migration newer than the stored user_version; returns the new version. */

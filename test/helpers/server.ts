@@ -1,5 +1,5 @@
-// Spawns the real server (`bun src/main.ts`) on port 0 with a data dir, waits for its
-// "listening" log line, and hands back its URL. For tests that need a real process: crash,
+// Spawns the real server (`bun src/main.ts`) on port 0 with a data dir, waits for its "ready"
+// log line (the store is open; "listening" comes first, while it opens), and hands back its URL. For tests that need a real process: crash,
 // shutdown, SDK clients, browsers. Every process started here is tracked, so a test that fails
 // or times out before stopping its server leaves nothing running: `killServers` in afterEach.
 
@@ -50,9 +50,14 @@ export async function killServers(): Promise<void> {
   await Promise.all(left.map((proc) => proc.exited));
 }
 
+/**
+ * Starts a server and resolves once it logs `until`: 'ready' (the store is open and every
+ * route answers), or 'listening' (the socket answers, 503 "starting" until ready).
+ */
 export async function startServer(
   dataDir: string,
   env: Record<string, string> = {},
+  until: 'ready' | 'listening' = 'ready',
 ): Promise<RunningServer> {
   const proc = spawnServer({
     HOST: '127.0.0.1',
@@ -75,7 +80,7 @@ export async function startServer(
     }, START_TIMEOUT_MS);
     output = readLines(proc.stdout, (line) => {
       lines.push(line);
-      if (line.includes('"msg":"listening"')) {
+      if (line.includes(`"msg":"${until}"`)) {
         clearTimeout(timer);
         resolve((JSON.parse(line) as { url: string }).url.replace(/\/$/, ''));
       }
@@ -83,7 +88,7 @@ export async function startServer(
     void proc.exited.then(async (code) => {
       clearTimeout(timer);
       await errorOutput;
-      reject(new Error(`server exited with ${code} before listening: ${errorLines.join('\n')}`));
+      reject(new Error(`server exited with ${code} before it was ${until}: ${errorLines.join('\n')}`));
     });
   });
   return {

@@ -61,11 +61,11 @@ test('SIGTERM writes the snapshot, the next start uses it; a stale one after kil
   const stale = fs.readFileSync(SNAPSHOT);
 
   const second = await startServer(temp.dir, ENV);
-  // Loaded, and deleted, before the server listened.
+  // Loaded, and deleted, before the server was ready.
   const loadedAt = msgs(second).findIndex((l) => l.msg.includes('loaded from its snapshot'));
-  const listeningAt = msgs(second).findIndex((l) => l.msg === 'listening');
+  const readyAt = msgs(second).findIndex((l) => l.msg === 'ready');
   expect(loadedAt).toBeGreaterThanOrEqual(0);
-  expect(loadedAt).toBeLessThan(listeningAt);
+  expect(loadedAt).toBeLessThan(readyAt);
   expect(fs.existsSync(SNAPSHOT)).toBe(false);
   expect(await send(second.url, [...ids('a', 300), ...ids('b', 300)])).toEqual([0, 600]);
   expect(await send(second.url, ids('c', 300))).toEqual([300, 0]);

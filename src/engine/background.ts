@@ -1,0 +1,62 @@
+// The engine's background work once it is open and serving: flushing the hot tier into
+// segments, compaction, dedup expiry with idle-actor eviction, and the live rollups' memory
+// budget. main.ts starts these timers and clears them at shutdown.
+
+import type { Logger } from '../core/index.ts';
+import type { Engine } from './engine.ts';
+
+const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
+/** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
+const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
+const FLUSH_CHECK_INTERVAL_MS = 250;
+
+export interface TimerOptions {
+  flushIntervalMs: number;
+  /** Flush early once the hot tier holds this many bytes. */
+  flushHotBytes: number;
+  compactIntervalMs: number;
+}
+
+/** Background work: flushing, compaction, dedup expiry, actor eviction. */
+export function startTimers(
+  engine: Engine,
+  config: TimerOptions,
+  log: Logger,
+): ReturnType<typeof setInterval>[] {
+  const { store } = engine;
+  let lastFlushAt = performance.now();
+  const background = (what: string, work: () => Promise<unknown>) => {
+    work().catch((error) => {
+      // A failed flush or compaction leaves everything in the log; it is retried next time.
+      log.error(`${what} failed`, { error: String(error) });
+    });
+  };
+  return [
+    setInterval(
+      () => {
+        const due = performance.now() - lastFlushAt >= config.flushIntervalMs;
+        if (!due && store.hot.bytes < config.flushHotBytes) return;
+        lastFlushAt = performance.now();
+        background('flush', () => store.flusher.flush());
+      },
+      Math.min(FLUSH_CHECK_INTERVAL_MS, config.flushIntervalMs),
+    ),
+    setInterval(
+      () => background('compaction', () => store.compactor.compact()),
+      config.compactIntervalMs,
+    ),
+    setInterval(() => {
+      engine.dedup.expire(Date.now());
+      engine.registry.evictIdle();
+    }, DEDUP_EXPIRY_INTERVAL_MS),
+    setInterval(() => {
+      const { bytes, evicted } = engine.registry.fitBudget();
+      if (evicted > 0) {
+        log.info('live rollups over ROLLUP_BYTES_MAX: least active tenants evicted', {
+          evicted,
+          rollup_bytes: bytes,
+        });
+      }
+    }, ROLLUP_BUDGET_INTERVAL_MS),
+  ];
+}

@@ -1,0 +1,108 @@
+// The socket, apart from the application: main.ts listens as soon as the data directory is
+// locked, and the store opens (recovers: log replay, dedup index) behind it. Until the app is
+// served, /health says alive, /ready says why not, and every other request is 503 not_ready
+// with Retry-After, so a load balancer or client sees "not yet" instead of a refused
+// connection. Also stops the server at shutdown: requests in flight first, then connections.
+
+import type { Server, WebSocketHandler } from 'bun';
+import type { AnyElysia } from 'elysia';
+import { websocket } from 'elysia/ws';
+import { AppError } from '../core/index.ts';
+import { errorResponse } from './errors.ts';
+
+/** Why /ready is 503 while the store opens. */
+export const STARTING_REASON = 'starting: recovering the store';
+/** Seconds Bun keeps an idle connection (Elysia's default for its own listen). */
+const IDLE_TIMEOUT_S = 30;
+
+export interface ListenOptions {
+  hostname: string;
+  port: number;
+  maxRequestBodySize: number;
+  /** Bun's WebSocket settings (size and backpressure limits of the live sockets). */
+  socket: Record<string, unknown>;
+  retryAfterSeconds: number;
+}
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+export interface EarlyListener {
+  readonly server: Server<unknown>;
+  /** From now on every request goes to `app` (which gets the server, for WS upgrades). */
+  serve(app: AnyElysia): void;
+}
+
+/** Listens at once, answering "starting" (see `startingAnswer`) until `serve` is called. */
+export function listenEarly(options: ListenOptions): EarlyListener {
+  const { retryAfterSeconds } = options;
+  let handle: Handler = (request) => startingAnswer(request, retryAfterSeconds);
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    maxRequestBodySize: options.maxRequestBodySize,
+    // A port in use must be an error: SO_REUSEPORT would let a second server take half of the
+    // connections of the first.
+    reusePort: false,
+    idleTimeout: IDLE_TIMEOUT_S,
+    development: false,
+    // Elysia's handlers dispatch each socket's events to the route that upgraded it.
+    websocket: { ...(websocket as WebSocketHandler<unknown>), ...options.socket },
+    fetch: (request) => handle(request),
+  });
+  return {
+    server,
+    serve(app) {
+      app.server = server as AnyElysia['server'];
+      const fetch = app.fetch; // composed once: Elysia's getter builds the handler each time
+      handle = (request) => fetch(request);
+    },
+  };
+}
+
+/** The answer to any request while the store opens. */
+export function startingAnswer(request: Request, retryAfterSeconds: number): Response {
+  const path = new URL(request.url).pathname;
+  const read = request.method === 'GET' || request.method === 'HEAD';
+  if (read && path === '/health') return Response.json({ status: 'ok' });
+  const error =
+    read && path === '/ready'
+      ? new AppError('not_ready', STARTING_REASON)
+      : new AppError('not_ready', `the server is ${STARTING_REASON}; retry later`);
+  return errorResponse(error, retryAfterSeconds);
+}
+
+/** What shutdown needs of the HTTP server (Bun's Server). */
+export interface StoppableServer {
+  readonly pendingRequests: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+
+/** How often shutdown looks whether the requests in flight have been answered. */
+const SHUTDOWN_POLL_INTERVAL_MS = 10;
+/**
+ * Once no request is in flight, how long connections get to close by themselves (the last
+ * responses finish writing) before the rest are closed: those that sent half a request, which
+ * Bun does not count as in flight and would wait on for good.
+ */
+const SHUTDOWN_CLOSE_GRACE_MS = 200;
+
+/**
+ * Stops taking connections, waits (up to `requestsWaitMs`) for the requests already read to be
+ * answered (their commits, a running SQL statement), then closes every connection left.
+ */
+export async function stopServer(
+  server: StoppableServer,
+  requestsWaitMs: number,
+  onCut: (requests: number) => void,
+): Promise<void> {
+  const until = performance.now() + requestsWaitMs;
+  // Resolves once every connection closed; one that sent half a request holds it for good.
+  const closed = server.stop(false);
+  while (server.pendingRequests > 0 && performance.now() < until) {
+    await Bun.sleep(SHUTDOWN_POLL_INTERVAL_MS);
+  }
+  if (server.pendingRequests > 0) onCut(server.pendingRequests);
+  const graceMs = Math.max(0, Math.min(SHUTDOWN_CLOSE_GRACE_MS, until - performance.now()));
+  await Promise.race([closed, Bun.sleep(graceMs)]);
+  await server.stop(true);
+}
