@@ -88,7 +88,9 @@ export async function startServer(
     void proc.exited.then(async (code) => {
       clearTimeout(timer);
       await errorOutput;
-      reject(new Error(`server exited with ${code} before it was ${until}: ${errorLines.join('\n')}`));
+      reject(
+        new Error(`server exited with ${code} before it was ${until}: ${errorLines.join('\n')}`),
+      );
     });
   });
   return {
