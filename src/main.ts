@@ -99,7 +99,19 @@ async function start(config: Config): Promise<void> {
     throw startErrorOf(error, config);
   }
   const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
-  let listener: EarlyListener;
+  let listener: EarlyListener | undefined;
+  // A signal before the store is open (handled from before the listen, so that one right after
+  // the `listening` line is never the default exit): nothing was accepted, and the open is as
+  // safe to cut as a crash (the next start recovers the same way), so no snapshot is written
+  // from a half-open engine.
+  let stopping = false;
+  const stopStarting = (signal: string) => {
+    stopping = true;
+    log.info('shutting down while the store opens', { signal });
+    void (listener?.server.stop(true) ?? Promise.resolve()).then(() => exitAfterOutput(0));
+  };
+  process.on('SIGTERM', stopStarting);
+  process.on('SIGINT', stopStarting);
   try {
     listener = listenEarly({
       hostname: config.host,
@@ -115,16 +127,6 @@ async function start(config: Config): Promise<void> {
   const { dataDir, durability, authMode } = config;
   const about = { data_dir: dataDir, durability, auth_mode: authMode };
   log.info('listening', { url: listener.server.url.href, ...about });
-  // A signal while the store opens: nothing was accepted, and the open is as safe to cut as a
-  // crash (the next start recovers the same way), so no snapshot of a half-open engine.
-  let stopping = false;
-  const stopStarting = (signal: string) => {
-    stopping = true;
-    log.info('shutting down while the store opens', { signal });
-    void listener.server.stop(true).then(() => exitAfterOutput(0));
-  };
-  process.on('SIGTERM', stopStarting);
-  process.on('SIGINT', stopStarting);
   let engine: Engine;
   let opened: Awaited<ReturnType<typeof openAuth>>;
   try {
