@@ -47,7 +47,8 @@ export async function startTally(
     },
     `http://127.0.0.1:${port}`,
   );
-  await waitReady(server, '/health', READY_TIMEOUT_MS);
+  // /ready, not /health: the server listens (and /health answers) while the store opens.
+  await waitReady(server, '/ready', READY_TIMEOUT_MS);
   return server;
 }
 
