@@ -32,13 +32,6 @@ export type SubmitOutcome =
   /** The log takes no writes: it failed, or the disk is full (`error` says which). */
   | { kind: 'refused'; error: unknown };
 
-/** Why the committer takes no writes after a write found the disk full. */
-export interface DiskFull {
-  error: WalDiskFullError;
-  /** Bytes of the refused write: the disk needs at least this much room again. */
-  bytes: number;
-}
-
 /** Room in the queue taken by `admit` for a request's events, and given back on submit. */
 export interface Admission {
   events: number;
@@ -71,7 +64,7 @@ export class GroupCommitter {
   private scheduled = false;
   private failed: unknown = null;
   private fatalReported = false;
-  private diskFullAt: DiskFull | null = null;
+  private diskFullAt: WalDiskFullError | null = null;
   /**
    * Groups started since the last write that found the disk full: a group started earlier
    * and not yet written when it failed is refused unwritten (see `commit`).
@@ -178,8 +171,8 @@ export class GroupCommitter {
     return this.failed === null && this.diskFullAt === null;
   }
 
-  /** Set from a write that found the disk full until `resume`. */
-  get diskFull(): DiskFull | null {
+  /** The write that found the disk full (its `bytes` need room again), until `resume`. */
+  get diskFull(): WalDiskFullError | null {
     return this.diskFullAt;
   }
 
@@ -194,7 +187,7 @@ export class GroupCommitter {
   }
 
   private refusal(): unknown {
-    return this.failed ?? this.diskFullAt?.error ?? null;
+    return this.failed ?? this.diskFullAt ?? null;
   }
 
   get queuedEvents(): number {
@@ -284,7 +277,7 @@ export class GroupCommitter {
   private stop(error: WalDiskFullError, before: Promise<void>): void {
     this.epoch++;
     this.epochEndedBy = error;
-    this.diskFullAt = { error, bytes: error.bytes };
+    this.diskFullAt = error;
     this.durableBeforeFull = before;
     for (const p of this.queue) p.reject(error);
     this.queue = [];

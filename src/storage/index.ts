@@ -29,7 +29,6 @@ export { type FileIo, nodeFileIo } from './file-io.ts';
 export {
   type Admission,
   COMMITS_IN_FLIGHT_MAX,
-  type DiskFull,
   type GroupCommitOptions,
   GroupCommitter,
   type SubmitOutcome,

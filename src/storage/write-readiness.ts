@@ -5,8 +5,8 @@
 
 import { checkDisk, checkSameDir, type DirIdentity, type DiskStatus, dirIdentity } from './disk.ts';
 import type { FileIo } from './file-io.ts';
-import type { DiskFull, GroupCommitter } from './group-commit.ts';
-import type { WriteAheadLog } from './wal.ts';
+import type { GroupCommitter } from './group-commit.ts';
+import type { WalDiskFullError, WriteAheadLog } from './wal.ts';
 
 export interface WriteReadinessDeps {
   dataDir: string;
@@ -47,7 +47,7 @@ export class WriteReadiness {
    * space cannot show an exhausted quota (EDQUOT): such a disk is tried again at the next
    * check, and a write that fails again is refused the same way.
    */
-  private resumeIfRoom(full: DiskFull, status: DiskStatus, resume: boolean): DiskStatus {
+  private resumeIfRoom(full: WalDiskFullError, status: DiskStatus, resume: boolean): DiskStatus {
     if (resume && status.ok && status.freeBytes >= full.bytes) {
       this.deps.committer.resume();
       this.deps.onDiskRoom?.();
@@ -56,7 +56,7 @@ export class WriteReadiness {
     const now = status.ok ? `only ${status.freeBytes} bytes free` : status.reason;
     return {
       ok: false,
-      reason: `${full.error.message}; writes resume once ${full.bytes} bytes are free (${now})`,
+      reason: `${full.message}; writes resume once ${full.bytes} bytes are free (${now})`,
     };
   }
 }
