@@ -1,0 +1,251 @@
+// README.md against the code: every route the app serves has a curl example in the README, and
+// the Settings tables list every variable src/config.ts reads, each with the default the code
+// has. The defaults are checked by loading the README's value as the variable's setting: it
+// must give the very configuration no setting gives.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createAuth, storedEventsProbe } from '../src/auth/index.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createLogger, ManualClock } from '../src/core/index.ts';
+import { type Engine, openEngine } from '../src/engine/index.ts';
+import { createApp, openTenancy } from '../src/http/index.ts';
+import { defaultLiveLimits, LiveHub } from '../src/live/index.ts';
+import { engineOptions, T0 } from './helpers/app.ts';
+import { makeTempDir } from './helpers/temp-dir.ts';
+
+const README = readFileSync(path.join(import.meta.dir, '..', 'README.md'), 'utf8');
+
+/**
+ * The README's shell commands: its ```sh blocks, with `\` continuations joined, commands on
+ * one line split at ` ; `, and `for x in a b; do … done` loops written out once per value.
+ */
+function shellCommands(markdown: string): string[] {
+  const commands: string[] = [];
+  for (const [, block = ''] of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const lines = block.replace(/\\\n/g, ' ').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] ?? '';
+      const loop = /^for (\w+) in ([^;]+); do/.exec(line.trim());
+      if (loop === null) {
+        commands.push(...line.split(' ; '));
+        continue;
+      }
+      const end = lines.findIndex((l, j) => j > i && l.trim() === 'done');
+      const [, name = '', values = ''] = loop;
+      for (const value of values.trim().split(/\s+/)) {
+        for (const body of lines.slice(i + 1, end)) {
+          commands.push(body.replaceAll(`$${name}`, value));
+        }
+      }
+      i = end;
+    }
+  }
+  return commands.map((c) => c.trim()).filter((c) => /(^|\|\s*)curl\s/.test(c));
+}
+
+interface Example {
+  method: string;
+  path: string;
+}
+
+/** What a curl command asks for: `-X` or, with a body, POST; else GET (`-I`'s HEAD is a GET's). */
+function exampleOf(command: string): Example | null {
+  const url = /(?:http:\/\/127\.0\.0\.1:8080|\$B)(\/[^\s'"?]*)/.exec(command);
+  if (url === null) return null;
+  const explicit = /(?:-X|--request)\s+([A-Z]+)/.exec(command)?.[1];
+  const hasBody = /\s(?:-d|--data[\w-]*|-F)\s/.test(command);
+  return { method: explicit ?? (hasBody ? 'POST' : 'GET'), path: url[1] ?? '' };
+}
+
+/** A route path as a pattern: a `:param` matches one segment, as does a README `<placeholder>`. */
+function routePattern(routePath: string): RegExp {
+  const escaped = routePath
+    .split('/')
+    .map((segment) =>
+      segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${escaped}$`);
+}
+
+describe('README: a curl example for every route', () => {
+  let engine: Engine;
+  let remove: () => void;
+  let routes: Example[];
+  beforeAll(async () => {
+    const dir = makeTempDir('tally-readme-');
+    remove = dir.remove;
+    const clock = new ManualClock(T0);
+    const log = createLogger('silent', () => {});
+    engine = await openEngine(engineOptions(dir.dir, clock));
+    // As main.ts builds it: account routes, live routes, every compatibility API.
+    const auth = createAuth({
+      db: engine.store.sqlite,
+      clock,
+      options: { passwordCost: { memoryCost: 1024, timeCost: 1 } },
+      tenantHoldsEvents: storedEventsProbe(engine.store),
+    });
+    const live = new LiveHub({ source: engine.registry, clock, limits: defaultLiveLimits, log });
+    const app = createApp({
+      engine,
+      auth,
+      tenancy: openTenancy,
+      clock,
+      log,
+      live,
+      options: { trustProxy: false, retryAfterSeconds: 1, queryTimeoutMs: 1000, queryRowsMax: 10 },
+      isAccepting: () => true,
+    });
+    routes = (app.routes as { method: string; path: string }[]).map(({ method, path }) => ({
+      // A WebSocket route is opened with a GET (the handshake).
+      method: method === 'WS' ? 'GET' : method,
+      path,
+    }));
+  });
+  afterAll(async () => {
+    await engine.close();
+    remove();
+  });
+
+  test('the app serves the routes this test reads (accounts, live, compatibility)', () => {
+    const paths = new Set(routes.map((r) => r.path));
+    for (const p of ['/api/v1/auth/login', '/api/v1/live', '/api/v1/ws/metrics', '/v1/batch']) {
+      expect(paths).toContain(p);
+    }
+  });
+
+  test('every route has a curl example with its method and path', () => {
+    const examples = shellCommands(README)
+      .map(exampleOf)
+      .filter((e): e is Example => e !== null);
+    const missing = routes
+      .filter((r) => r.method !== 'OPTIONS')
+      .filter((r) => {
+        const pattern = routePattern(r.path);
+        return !examples.some((e) => e.method === r.method && pattern.test(e.path));
+      })
+      .map((r) => `${r.method} ${r.path}`);
+    expect(missing).toEqual([]);
+    // CORS preflights (OPTIONS) are answered on every browser route alike: one example shows them.
+    expect(examples.some((e) => e.method === 'OPTIONS')).toBe(true);
+  });
+
+  test('the parser reads the README as a shell would', () => {
+    const segment = shellCommands(README).filter((c) => c.includes('$B/v1/'));
+    // The loops are written out: one command per Segment call type.
+    expect(segment.some((c) => c.includes('$B/v1/screen'))).toBe(true);
+    expect(exampleOf("curl -s -X DELETE http://127.0.0.1:8080/api/v1/x -H 'a: b'")).toEqual({
+      method: 'DELETE',
+      path: '/api/v1/x',
+    });
+    expect(exampleOf(`curl -s "$B/events?tenant_id=t" -d '{}'`)).toEqual({
+      method: 'POST',
+      path: '/events',
+    });
+    expect(routePattern('/api/v1/events/:event_id').test('/api/v1/events/<id>')).toBe(true);
+    expect(routePattern('/api/v1/events/:event_id').test('/api/v1/events/a/b')).toBe(false);
+  });
+});
+
+interface SettingRow {
+  names: string[];
+  defaults: string[];
+}
+
+/** The rows of every `| variable | default | meaning |` table, a `A` / `B` cell split in two. */
+function settingRows(markdown: string): SettingRow[] {
+  const rows: SettingRow[] = [];
+  let inTable = false;
+  for (const line of markdown.split('\n')) {
+    const cells = line.startsWith('|') ? line.split('|').map((c) => c.trim()) : [];
+    if (cells[1] === 'variable' && cells[2] === 'default') {
+      inTable = true;
+      continue;
+    }
+    if (!inTable || cells.length === 0) {
+      inTable = false;
+      continue;
+    }
+    if (/^-+$/.test(cells[1] ?? '')) continue;
+    rows.push({
+      names: (cells[1] ?? '').split(' / ').map((n) => n.replaceAll('`', '')),
+      defaults: (cells[2] ?? '').split(' / ').map((d) => d.trim()),
+    });
+  }
+  return rows;
+}
+
+const UNITS: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A default cell as the value of its variable: `2s` → 2s, 128 MiB → 134217728; null: none. */
+function envValueOf(cell: string): string | null {
+  if (['none', '(none)', 'empty', 'unset'].includes(cell)) return null;
+  const size = /^(\d+) (KiB|MiB|GiB)$/.exec(cell);
+  if (size !== null) return String(Number(size[1]) * (UNITS[size[2] ?? ''] ?? Number.NaN));
+  const literal = /^`([^`]+)`$/.exec(cell);
+  if (literal !== null) return literal[1] ?? '';
+  throw new Error(`a default the test cannot read: ${cell}`);
+}
+
+/** The settings the README says have no default value, and what the code has then. */
+const UNSET: Record<string, (c: Config) => unknown> = {
+  CORS_ORIGINS: (c) => c.corsOrigins,
+  LIVE_ALLOWED_ORIGINS: (c) => c.liveAllowedOrigins,
+  FAULT_POINT: (c) => c.faultPoint,
+};
+const UNSET_VALUE: Record<string, unknown> = {
+  CORS_ORIGINS: [],
+  LIVE_ALLOWED_ORIGINS: [],
+  FAULT_POINT: null,
+};
+
+describe('README: Settings', () => {
+  const rows = settingRows(README);
+  const documented = new Set(rows.flatMap((r) => r.names));
+
+  test('every variable config.ts reads is in a Settings table, and no other', () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get(_, name) {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
+    });
+    loadConfig(env);
+    expect(read.size).toBeGreaterThan(50);
+    expect([...read].filter((n) => !documented.has(n)).sort()).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n)).sort()).toEqual([]);
+  });
+
+  test("each default in the tables is the code's", () => {
+    const defaults = loadConfig({});
+    expect(rows.length).toBeGreaterThan(40);
+    const wrong: string[] = [];
+    for (const { names, defaults: cells } of rows) {
+      expect({ names, cells: cells.length }).toEqual({ names, cells: names.length });
+      names.forEach((name, i) => {
+        const cell = cells[i] ?? '';
+        if (name === 'AUTH_MODE') {
+          expect(cell).toBe('`open` on loopback, else `required`');
+          expect(defaults.authMode).toBe('open');
+          expect(loadConfig({ HOST: '0.0.0.0' }).authMode).toBe('required');
+          return;
+        }
+        const value = envValueOf(cell);
+        if (value === null) {
+          expect({ name, value: UNSET[name]?.(defaults) }).toEqual({
+            name,
+            value: UNSET_VALUE[name],
+          });
+          return;
+        }
+        // The README's default, set explicitly, gives the configuration of no setting at all.
+        if (!Bun.deepEquals(loadConfig({ [name]: value }), defaults))
+          wrong.push(`${name}=${value}`);
+      });
+    }
+    expect(wrong).toEqual([]);
+  });
+});
