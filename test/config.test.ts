@@ -160,4 +160,31 @@ describe('loadConfig', () => {
       expect(attempt).toThrow(`${name}: must be a whole number from 1 to 1000000`);
     }
   });
+
+  // README "Settings": the ranges of the live settings, and the relations checked at start.
+  test('live settings keep to their ranges; a mailbox holds a full batch; tokens outlive', () => {
+    for (const [name, low, high, below, above] of [
+      ['LIVE_PUSH_INTERVAL', '25ms', '1s', '24ms', '1001ms'],
+      ['LIVE_HEARTBEAT_INTERVAL', '2s', '10m', '1999ms', '600001ms'],
+      ['LIVE_WS_BUFFERED_BYTES_MAX', '65536', '16777215', '65535', '16777216'],
+      ['MAILBOX_EVENTS_MAX', '5000', '250000', '4999', '250001'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: low })).not.toThrow();
+      expect(() => loadConfig({ [name]: high })).not.toThrow();
+      expect(() => loadConfig({ [name]: below })).toThrow(new RegExp(`${name}="${below}"`));
+      // MAILBOX_EVENTS_MAX's top is half of COMMIT_QUEUE_EVENTS_MAX (500,000 by default).
+      expect(() => loadConfig({ [name]: above })).toThrow(new RegExp(name));
+    }
+    expect(() =>
+      loadConfig({ LIVE_SUBSCRIBERS_PER_TENANT_MAX: '101', LIVE_SUBSCRIBERS_MAX: '100' }),
+    ).toThrow(/LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX/);
+    const perTenant = { LIVE_SUBSCRIBERS_PER_TENANT_MAX: '100', LIVE_SUBSCRIBERS_MAX: '100' };
+    expect(loadConfig(perTenant).live.subscribersPerTenantMax).toBe(100);
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL: '2h', REFRESH_TOKEN_TTL: '1h' })).toThrow(
+      /REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL/,
+    );
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '1h' }).auth.refreshTtlMs).toBe(
+      3_600_000,
+    );
+  });
 });
