@@ -6,12 +6,25 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createAuth, storedEventsProbe } from '../src/auth/index.ts';
+import {
+  createAuth,
+  EMAIL_CHARS_MAX,
+  LOGIN_PASSWORD_UNITS_MAX,
+  PASSWORD_CHARS_MIN,
+  storedEventsProbe,
+} from '../src/auth/index.ts';
 import { type Config, loadConfig } from '../src/config.ts';
-import { createLogger, ManualClock } from '../src/core/index.ts';
+import {
+  createLogger,
+  eventLimits,
+  ManualClock,
+  metricLimits,
+  requestLimits,
+} from '../src/core/index.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
-import { defaultLiveLimits, LiveHub } from '../src/live/index.ts';
+import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
+import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
 import { engineOptions, T0 } from './helpers/app.ts';
 import { makeTempDir } from './helpers/temp-dir.ts';
 
@@ -247,5 +260,93 @@ describe('README: Settings', () => {
       });
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+/** A count as the README writes it: 1,000. */
+const count = (n: number) => n.toLocaleString('en-US');
+/** A size as the README writes it: 64 KiB, 5 MiB, 1 GiB. */
+function size(bytes: number): string {
+  for (const [unit, per] of [
+    ['GiB', GiB],
+    ['MiB', MiB],
+    ['KiB', KiB],
+  ] as const) {
+    if (bytes % per === 0) return `${bytes / per} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+describe("README: the numbers it states are the code's limits", () => {
+  // Line breaks and indentation fall anywhere in a paragraph: compare with spaces collapsed.
+  const text = README.replace(/\s+/g, ' ');
+  const q = queryLimits;
+  const e = eventLimits;
+  const r = requestLimits;
+  const live = defaultLiveLimits;
+
+  test('reads and SQL', () => {
+    const phrases = [
+      `\`limit\` 1–${count(q.pageMax)} (${q.pageDefault} by default)`,
+      `\`top\` 1–${q.topMax} (${q.topDefault})`,
+      `\`series\` 1–${q.seriesMax} (${q.seriesDefault}) groups`,
+      `at most ${count(q.bucketsMax)} buckets per series or aggregate`,
+      `A \`cursor\` is at most ${count(cursorCharsMax)} characters`,
+      `run at most ${q.tenantReadsRunningMax} at once in the server's DuckDB; up to ` +
+        `${q.tenantReadsWaitingMax} more wait their turn`,
+      `at most ${q.sqlProcessesMax} statements run at once, at most ${q.sqlTenantProcessesMax} ` +
+        'of one tenant',
+      `is at most ${size(q.sqlBodyBytesMax)} (\`413\`); a statement is at most ` +
+        `${count(q.sqlCharsMax)} characters with at most ${q.sqlParamsMax} parameters`,
+      `Its DuckDB (${size(q.sqlDuckDbBytesMax)}, ${q.sqlThreads} threads) spills at most ` +
+        size(q.sqlSpillBytesMax),
+      `past ${size(q.sqlProcessBytesMax)} of resident memory`,
+      `${q.sqlResultCharsMax / MiB}M characters of JSON rows`,
+      `within ${q.sqlStartMsMax / 1000} s, else \`503\``,
+      `a timestamp more than ${metricLimits.pointClockSkewMs / 60_000} minutes ahead of receipt`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  test('the event and the ingest routes', () => {
+    const phrases = [
+      `| \`event_id\` | string | 1–${e.eventIdCharsMax} chars;`,
+      `\`^[A-Za-z0-9][A-Za-z0-9._:-]*$\`, ≤ ${e.tenantCharsMax}; \`default\` when absent`,
+      `required, 1–${e.nameCharsMax} chars, not blank`,
+      `≤ ${e.futureSkewMs / 3_600_000} h in the future`,
+      `\`source\` | string | ≤ ${e.idCharsMax} chars |`,
+      `\`url\` | string | ≤ ${count(e.urlCharsMax)} chars;`,
+      `≤ ${count(e.userAgentCharsMax)} / ≤ ${e.ipCharsMax} chars`,
+      `≤ ${e.propertiesKeysMax} keys, ≤ ${e.propertiesBytesMax / KiB} KB serialized`,
+      `A body over ${e.eventBytesMax / KiB} KB may nest arrays and objects at most ` +
+        `${r.jsonDepthMax} levels deep`,
+      `One event ≤ ${e.eventBytesMax / KiB} KB`,
+      `a batch ≤ ${count(r.batchEventsMax)} events and ≤ ${size(r.bodyBytesMax)}`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  test('live counters and accounts', () => {
+    const phrases = [
+      `\`names\` (at most ${live.subscribeNamesMax}, each 1–${e.nameCharsMax} characters)`,
+      `may send ${live.clientMessageBurstMax} messages at once, then one more every ` +
+        `${live.clientMessageIntervalMs} ms`,
+      `share at most ${live.filtersPerTenantMax} distinct \`names\` filters`,
+      `a client message over ${size(live.clientMessageBytesMax)}`,
+      `more than ${size(live.wsBufferedBytesMax)} of messages queued`,
+      `the top ${live.namesShownMax} names`,
+      `at most ${live.namesShownMax} without a \`names\` filter`,
+      `nothing changed for ${live.heartbeatIntervalMs / 1000} seconds`,
+      `at most one every ${live.pushIntervalMs} ms`,
+      `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,
+      `a body over ${size(r.accountBodyBytesMax)} is \`413\``,
+      `password ≥ ${PASSWORD_CHARS_MIN} chars`,
+      `an email over ${EMAIL_CHARS_MAX} characters or a password over ` +
+        `${LOGIN_PASSWORD_UNITS_MAX} UTF-16 units`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });
 });
