@@ -385,6 +385,16 @@ describe('the server process', () => {
     const batch = await post('/api/v1/events/batch', JSON.stringify({ events: [{ name: pad }] }));
     expect(batch.status).toBe(413);
     expect(((await batch.json()) as { code: string }).code).toBe('payload_too_large');
+    // The cap is 6 MiB (the 5 MiB batch limit and 1 MiB for gzip framing), README's "Ingest":
+    // one byte past it is Bun's own 413, empty and closing the connection; at it, the route's.
+    const cap = 6 * 1024 * 1024;
+    const past = await post('/api/v1/events/batch', 'z'.repeat(cap + 1));
+    expect(past.status).toBe(413);
+    expect(past.headers.get('connection')).toBe('close');
+    expect(await past.text()).toBe('');
+    const at = await post('/api/v1/events/batch', 'z'.repeat(cap));
+    expect(at.status).toBe(413);
+    expect(((await at.json()) as { code: string }).code).toBe('payload_too_large');
     server.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
