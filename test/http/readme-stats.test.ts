@@ -1,0 +1,88 @@
+// README "Reads": the example answer of GET /api/v1/stats is what Tally answers for the story
+// its comment tells, sent through the ingest route. The expected body is read from the README
+// itself (its `# ` comment lines), so the two cannot drift apart; only `os` and `browsers`,
+// which it elides as `[…]`, are left out.
+
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+const STATS_CURL = "curl -s 'http://127.0.0.1:8080/api/v1/stats?date=2026-11-25&tz=Europe/Berlin'";
+
+/** The answer the README prints under its stats example, without the elided lists. */
+function readmeAnswer(): Record<string, unknown> {
+  const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+  const lines = readme.split('\n');
+  const start = lines.findIndex(
+    (line, i) => line === STATS_CURL && lines[i + 1]?.startsWith('# {'),
+  );
+  expect(start).toBeGreaterThan(0);
+  const comment: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('# ')) break;
+    comment.push(line.slice(2).trim());
+  }
+  const json = comment.join('').replace('"os":[…],"browsers":[…],', '');
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+const DESKTOP =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/130.0.0.0 Safari/537.36';
+const ana = { ip: '203.0.113.1', user_agent: DESKTOP };
+const ben = { ip: '203.0.113.2', user_agent: DESKTOP };
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await makeTestApp();
+  // Berlin is UTC+1 in November: 10:00 local is 09:00Z.
+  const events = [
+    // ana arrives from Hacker News on / at 10:00, reads /pricing, signs up three minutes later…
+    {
+      ...ana,
+      name: 'page_view',
+      path: '/',
+      url: 'https://acme.example/',
+      referrer: 'https://news.ycombinator.com/item?id=1',
+      timestamp: '2026-11-25T09:00:00Z',
+    },
+    {
+      ...ana,
+      name: 'page_view',
+      path: '/pricing',
+      url: 'https://acme.example/pricing',
+      timestamp: '2026-11-25T09:01:00Z',
+    },
+    { ...ana, name: 'signup', timestamp: '2026-11-25T09:03:00Z' },
+    // …and comes back at 14:00 to /docs: a new visit, no referrer.
+    {
+      ...ana,
+      name: 'page_view',
+      path: '/docs',
+      url: 'https://acme.example/docs',
+      timestamp: '2026-11-25T13:00:00Z',
+    },
+    // ben opens /pricing?utm_source=newsletter from a link on shop.example.
+    {
+      ...ben,
+      name: 'page_view',
+      path: '/pricing',
+      url: 'https://acme.example/pricing?utm_source=newsletter',
+      referrer: 'https://shop.example/',
+      timestamp: '2026-11-25T10:00:00Z',
+    },
+  ];
+  const res = await t.post('/api/v1/events/batch', { events });
+  expect(res.status).toBe(202);
+});
+afterAll(() => t.close());
+
+test("README's stats example is the answer to its story", async () => {
+  const res = await t.get('/api/v1/stats?date=2026-11-25&tz=Europe/Berlin');
+  expect(res.status).toBe(200);
+  const { os, browsers, ...rest } = (await res.json()) as Record<string, unknown>;
+  expect(rest).toEqual(readmeAnswer());
+  expect(os).toEqual([{ os: 'Windows', events: 5, visitors: 2 }]);
+  expect(browsers).toEqual([{ browser: 'Chrome', events: 5, visitors: 2 }]);
+});
