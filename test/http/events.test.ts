@@ -186,6 +186,27 @@ describe('POST /api/v1/events', () => {
       code: 'not_found',
     });
   });
+
+  // README "Limits": such ids are stored, but a URL resolves its dot segments (escaped too).
+  test('an event_id of . or .. is stored and listed, but its URL never reaches it', async () => {
+    for (const id of ['.', '..']) {
+      expect(
+        (await json(await t.post('/api/v1/events', { event_id: id, name: 'dot' }))).status,
+      ).toBe('accepted');
+    }
+    const listed = await json(await t.get('/api/v1/events?name=dot'));
+    expect((listed.events as { event_id: string }[]).map((e) => e.event_id).sort()).toEqual([
+      '.',
+      '..',
+    ]);
+    for (const one of ['/api/v1/events/.', '/api/v1/events/%2E']) {
+      // /api/v1/events/: the list, not the event.
+      expect(await json(await t.get(one))).toHaveProperty('events');
+    }
+    for (const two of ['/api/v1/events/..', '/api/v1/events/%2e%2e']) {
+      expect((await t.get(two)).status).toBe(404); // /api/v1/: no route
+    }
+  });
 });
 
 describe('POST /api/v1/events/batch', () => {
