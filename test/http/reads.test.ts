@@ -441,6 +441,16 @@ describe('metrics', () => {
         },
       ],
     });
+    // README "Reads": an aggregate's bucket is `hour` and its zone UTC unless asked otherwise.
+    const byDefault = await json(
+      await get('/api/v1/metrics/aggregate/cpu?tenant_id=acme&date=2026-03-08'),
+    );
+    expect(byDefault).toMatchObject({
+      bucket: 'hour',
+      tz: 'UTC',
+      from: '2026-03-08T00:00:00+00:00',
+      buckets: [{ bucket: '2026-03-08T10:00:00+00:00', count: 2 }],
+    });
   });
 });
 
