@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
@@ -42,6 +43,23 @@ function parquetFiles(dataDir: string): string[] {
         .filter((f) => f.endsWith('.parquet'))
         .sort()
     : [];
+}
+
+/** The compression codecs of the segment files' columns, from their Parquet footers. */
+async function compressionsOf(dataDir: string): Promise<string[]> {
+  const files = segmentFiles(dataDir).map((f) => path.join(dataDir, 'segments', f));
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
+    const r = await connection.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata([${list}]) ORDER BY 1`,
+    );
+    return r.getRowObjectsJS().map((row) => String(row.compression));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
 }
 
 describe('flush', () => {
@@ -426,6 +444,8 @@ describe('compaction', () => {
       await app.engine.store.flusher.flush();
     }
     expect(segmentFiles(app.dataDir)).toHaveLength(5);
+    // README "How it stores events": snappy when flushed, zstd once compacted.
+    expect(await compressionsOf(app.dataDir)).toEqual(['SNAPPY']);
     let stop = false;
     const counts: number[] = [];
     const reader = (async () => {
@@ -435,6 +455,7 @@ describe('compaction', () => {
     stop = true;
     await reader;
     expect(segmentFiles(app.dataDir)).toHaveLength(1);
+    expect(await compressionsOf(app.dataDir)).toEqual(['ZSTD']);
     // The merged segment has its minute counts; the old companions are gone with their segments.
     expect(parquetFiles(app.dataDir)).toHaveLength(2);
     expect(counts.length).toBeGreaterThan(0);
