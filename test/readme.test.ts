@@ -25,6 +25,8 @@ import { type Engine, openEngine } from '../src/engine/index.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
+import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
+import { FRAME_PAYLOAD_BYTES_MAX } from '../src/storage/wal-frame.ts';
 import { engineOptions, T0 } from './helpers/app.ts';
 import { makeTempDir } from './helpers/temp-dir.ts';
 
@@ -325,6 +327,15 @@ describe("README: the numbers it states are the code's limits", () => {
         `${r.jsonDepthMax} levels deep`,
       `One event ≤ ${e.eventBytesMax / KiB} KB`,
       `a batch ≤ ${count(r.batchEventsMax)} events and ≤ ${size(r.bodyBytesMax)}`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  test('the write-ahead log', () => {
+    const phrases = [
+      `Up to ${COMMITS_IN_FLIGHT_MAX} groups are in flight at once`,
+      `one record, split past ${size(RECORD_BYTES_MAX)} (a frame over ` +
+        `${size(FRAME_PAYLOAD_BYTES_MAX)} reads as damage)`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

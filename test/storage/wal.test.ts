@@ -7,6 +7,11 @@ import {
   type WalRecord,
   WriteAheadLog,
 } from '../../src/storage/index.ts';
+import {
+  decodeFrame,
+  FRAME_HEADER_BYTES,
+  FRAME_PAYLOAD_BYTES_MAX,
+} from '../../src/storage/wal-frame.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const MiB = 1024 * 1024;
@@ -98,6 +103,23 @@ describe('WriteAheadLog', () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
     fs.writeFileSync(file, bytes);
     expect(openLog(dir).texts()).toEqual(['one']);
+  });
+
+  test('a frame whose length is past the frame limit is damage, however much follows', () => {
+    const header = (length: number) => {
+      const h = Buffer.alloc(FRAME_HEADER_BYTES);
+      h.writeUInt32LE(length, 0);
+      return h;
+    };
+    expect(decodeFrame(header(FRAME_PAYLOAD_BYTES_MAX + 1), 0)).toEqual({
+      kind: 'torn',
+      reason: 'impossible length',
+    });
+    // At the limit it is a frame whose payload has not arrived (yet), a torn tail as any.
+    expect(decodeFrame(header(FRAME_PAYLOAD_BYTES_MAX), 0)).toEqual({
+      kind: 'torn',
+      reason: 'short payload',
+    });
   });
 
   test('a torn tail is cut without keeping a copy, and reported', async () => {
