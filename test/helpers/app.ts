@@ -27,6 +27,8 @@ export interface TestApp {
    */
   restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
+  /** Begins a shutdown as main.ts does on a signal: the app stops taking work. */
+  stopAccepting(): void;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
   /** Stored events of a tenant, counted through the store (segments ∪ hot). */
@@ -123,6 +125,9 @@ export async function makeTestApp(
       await current.engine.close();
       whileStopped?.();
       current = await build();
+    },
+    stopAccepting() {
+      accepting = false;
     },
     async close() {
       accepting = false;

@@ -318,6 +318,25 @@ describe('operations', () => {
     expect(await json(await t.get('/ready'))).toEqual({ status: 'ready' });
   });
 
+  // README "Operations" and "Ingest": once shutdown began, /ready and ingest are 503.
+  test('once shutdown begins /ready is 503 and ingest 503 with Retry-After; /health is 200', async () => {
+    t.stopAccepting();
+    expect((await t.get('/health')).status).toBe(200);
+    const ready = await t.get('/ready');
+    expect(ready.status).toBe(503);
+    expect(await json(ready)).toEqual({ detail: 'the server is shutting down', code: 'not_ready' });
+    for (const [path, body] of [
+      ['/api/v1/events', { name: 'x' }],
+      ['/api/v1/events/batch', { events: [{ name: 'x' }] }],
+      ['/api/v1/metrics', { name: 'cpu', value: 1 }],
+    ] as const) {
+      const res = await t.post(path, body);
+      expect([path, res.status, res.headers.get('retry-after')]).toEqual([path, 503, '1']);
+      expect(await json(res)).toMatchObject({ code: 'shutting_down' });
+    }
+    expect(await t.count()).toBe(0);
+  });
+
   test('/openapi/json describes every route with its schema and examples', async () => {
     const spec = (await json(await t.get('/openapi/json'))) as {
       paths: Record<
