@@ -150,6 +150,17 @@ describe('POST /api/v1/events', () => {
     });
     expect(form.status).toBe(415);
     expect(await json(form)).toMatchObject({ code: 'unsupported_media_type' });
+    // README "Ingest": text/plain holding JSON (a browser beacon) for one event; NDJSON is for
+    // batches only.
+    const beacon = await t.post('/api/v1/events', '{"name":"b"}', { 'content-type': 'text/plain' });
+    expect(beacon.status).toBe(202);
+    for (const path of ['/api/v1/events', '/api/v1/metrics']) {
+      const ndjson = await t.post(path, '{"name":"n","value":1}\n', {
+        'content-type': 'application/x-ndjson',
+      });
+      expect([path, ndjson.status]).toEqual([path, 415]);
+    }
+    expect(await t.count()).toBe(1);
   });
 
   test('an event over 32 KB is 413 from its declared length, before parsing', async () => {
