@@ -63,11 +63,15 @@ describe('a server whose store is still opening', () => {
     expect(early.status).toBe(503);
     expect(Number(early.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const body = (await early.json()) as { detail: string; code: string };
-    expect(body.code).toBe('not_ready');
-    expect(body.detail).toContain('starting');
-
-    const stats = await fetch(`${server.url}/api/v1/stats`);
-    expect(stats.status).toBe(503);
+    // README "Operations": this answer, on every route but /health and /ready.
+    expect(body).toEqual({
+      detail: 'the server is starting: recovering the store; retry later',
+      code: 'not_ready',
+    });
+    for (const route of ['/api/v1/stats', '/dashboard', '/openapi', '/openapi/json']) {
+      const res = await fetch(`${server.url}${route}`);
+      expect([route, res.status, res.headers.get('retry-after')]).toEqual([route, 503, '1']);
+    }
     expect(logged(server, 'store opened')).toBe(false); // all of the above was before the open
 
     // The directory is locked before the listen: a second process refuses to start.
