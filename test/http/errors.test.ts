@@ -1,0 +1,22 @@
+// errorResponse: README "Settings" — RETRY_AFTER_SECONDS is the Retry-After of every 503 and of
+// a 429 for a tenant's overload; a rate limit's 429 says when its bucket has a token again.
+
+import { expect, test } from 'bun:test';
+import { AppError } from '../../src/core/index.ts';
+import { errorResponse } from '../../src/http/errors.ts';
+
+const retryAfter = (error: AppError, seconds: number) =>
+  errorResponse(error, seconds).headers.get('retry-after');
+
+test('503s and 429s carry Retry-After: the setting, unless the refusal knows its own wait', () => {
+  expect(retryAfter(new AppError('overloaded', 'full'), 7)).toBe('7');
+  expect(retryAfter(new AppError('not_ready', 'starting'), 7)).toBe('7');
+  expect(retryAfter(new AppError('tenant_overloaded', 'busy'), 7)).toBe('7');
+  const limited = new AppError('rate_limited', 'slow down', { retryAfterMs: 2_500 });
+  expect(retryAfter(limited, 7)).toBe('3');
+  // Never 0: a client told to retry at once would.
+  expect(retryAfter(new AppError('rate_limited', 'x', { retryAfterMs: 0 }), 7)).toBe('1');
+  for (const code of ['bad_request', 'not_found', 'forbidden', 'payload_too_large'] as const) {
+    expect([code, retryAfter(new AppError(code, 'x'), 7)]).toEqual([code, null]);
+  }
+});
