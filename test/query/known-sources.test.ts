@@ -49,6 +49,13 @@ describe('knownHostName', () => {
     ]);
   });
 
+  test('AI assistants by name, Gemini before Google', async () => {
+    const hosts = ['gemini.google.com', 'claude.ai', 'copilot.microsoft.com', 'chat.deepseek.com'];
+    expect(await names(knownHostName, [...hosts, 'grok.com', 'phind.com'])).toEqual([
+      ...['Google Gemini', 'Claude', 'Copilot', 'DeepSeek', 'Grok', 'Phind'],
+    ]);
+  });
+
   test('Android app referrers by their app id', async () => {
     expect(
       await names(knownHostName, [
@@ -95,6 +102,14 @@ describe('knownTagName', () => {
       'Facebook',
       'Hacker News',
       'Hacker News',
+    ]);
+  });
+
+  test("the ad tags Plausible reads as paid name their network's source", async () => {
+    const tags = ['gads', 'google_ads', 'facebook_ads', 'fbad', 'yt-ads', 'reddit-ads'];
+    expect(await names(knownTagName, [...tags, 'twitter-ads', 'tiktokads'])).toEqual([
+      ...['Google', 'Google', 'Facebook', 'Facebook', 'YouTube', 'Reddit'],
+      ...['Twitter', 'TikTok'],
     ]);
   });
 

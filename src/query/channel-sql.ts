@@ -1,0 +1,75 @@
+// A visit's acquisition channel as DuckDB expressions: channels.ts's rules compiled to one
+// CASE over the columns of two steps, so that each input is computed once per visit:
+// 1. channelPartsSql, beside referrerSourceParts, over the visit's first event: its url's
+//    utm_source, utm_medium and utm_campaign (decoded and trimmed, as the visit's campaign
+//    properties) and its click id, lower-case, '' when absent;
+// 2. channelSourceSql, over a column holding the visit's source (referrerSourceOf): the source
+//    lower-case ('' for Direct / None) and its category (source-categories.ts).
+// channelSql is then the channel over those columns. The rules' words are channels.ts's
+// constants, quoted here; no value from a request reaches this SQL.
+
+import { CHANNEL_RULES, type ChannelField, type Condition } from './channels.ts';
+import { DIRECT_SOURCE, queryParam } from './referrer-source.ts';
+import { sourceCategorySql } from './source-categories.ts';
+
+/** The column of each input of the rules. */
+const COLUMNS: Record<ChannelField, string> = {
+  source: 'ch_source',
+  utm_source: 'ch_utm_source',
+  utm_medium: 'ch_utm_medium',
+  utm_campaign: 'ch_utm_campaign',
+  click_id: 'ch_click_id',
+};
+const CATEGORY_COLUMN = 'ch_category';
+
+/** Click id parameters, by precedence: an ad click of Google's, then Microsoft's. */
+const CLICK_IDS = ['gclid', 'msclkid'] as const;
+
+const quoted = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * The columns ch_utm_source, ch_utm_medium, ch_utm_campaign and ch_click_id of the row
+ * `alias` with the visit's first event's `url`; the regular expressions only for a url with
+ * a query, as referrerSourceParts.
+ */
+export function channelPartsSql(alias: string): string {
+  const url = `${alias}."url"`;
+  const withQuery = (sql: string) => `CASE WHEN contains(${url}, '?') THEN ${sql} ELSE '' END`;
+  const tag = (name: string) => withQuery(`coalesce(lower(trim(${queryParam(url, name)})), '')`);
+  const clickIds = CLICK_IDS.map((name) => {
+    const re = String.raw`^[^?#]*\?([^#]*&)?${name}(=|&|#|$)`;
+    return `WHEN regexp_matches(${url}, '${re}') THEN '${name}'`;
+  });
+  return `${tag('utm_source')} AS ${COLUMNS.utm_source},
+    ${tag('utm_medium')} AS ${COLUMNS.utm_medium},
+    ${tag('utm_campaign')} AS ${COLUMNS.utm_campaign},
+    ${withQuery(`CASE ${clickIds.join(' ')} ELSE '' END`)} AS ${COLUMNS.click_id}`;
+}
+
+/** The columns ch_source and ch_category of a visit whose source is the column `source`. */
+export function channelSourceSql(source: string): string {
+  const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN '' ELSE lower(${source}) END`;
+  return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN}`;
+}
+
+/** The channel over the columns of channelPartsSql and channelSourceSql. */
+export function channelSql(): string {
+  const whens = CHANNEL_RULES.map(
+    (rule) => `WHEN ${conditionSql(rule.when)} THEN ${quoted(rule.channel)}`,
+  );
+  return `CASE ${whens.join(' ')} ELSE 'Direct' END`;
+}
+
+function conditionSql(c: Condition): string {
+  if ('category' in c) return `${CATEGORY_COLUMN} = ${quoted(c.category)}`;
+  if ('any' in c) return `(${c.any.map(conditionSql).join(' OR ')})`;
+  if ('all' in c) return `(${c.all.map(conditionSql).join(' AND ')})`;
+  const column = COLUMNS[c.field];
+  if ('in' in c) return `${column} IN (${c.in.map(quoted).join(', ')})`;
+  if ('contains' in c) {
+    return `(${c.contains.map((part) => `contains(${column}, ${quoted(part)})`).join(' OR ')})`;
+  }
+  if ('endsWith' in c) return `ends_with(${column}, ${quoted(c.endsWith)})`;
+  if ('matches' in c) return `regexp_matches(${column}, ${quoted(c.matches)})`;
+  return `${column} <> ''`;
+}

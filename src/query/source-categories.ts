@@ -1,0 +1,206 @@
+// Which traffic sources are search engines, social networks, video sites, shopping sites, email
+// services and AI assistants: the table Plausible's acquisition channels read (channels.ts).
+// Plausible takes Google Analytics 4's list of source categories (~800 sources, most of them
+// rarely seen) plus its own additions; this is a shorter table written for Tally, keyed the way
+// Tally names a visit's source (referrer-source.ts), lower-case:
+// - the name of a well-known source (known-sources.ts): "google", "hacker news", "yahoo!";
+// - the host of another referrer, without "www.": "vimeo.com", "ebay.de";
+// - a tag (utm_source, source, ref) as sent that is no well-known name: "vimeo", "amazon".
+// A source in no category is none of these (a blog, a forum, Wikipedia): Referral, as in
+// Plausible. README "Limits" says the table is shorter than Plausible's.
+
+export const SOURCE_CATEGORIES = [
+  'search',
+  'social',
+  'video',
+  'shopping',
+  'email',
+  'ai_assistant',
+] as const;
+export type SourceCategory = (typeof SOURCE_CATEGORIES)[number];
+
+/** Each category's sources, lower-case; a source is in at most one (checked by a test). */
+export const CATEGORY_SOURCES: Readonly<Record<SourceCategory, readonly string[]>> = {
+  search: [
+    // Well-known names (known-sources.ts).
+    'google',
+    'bing',
+    'duckduckgo',
+    'yahoo!',
+    'yandex',
+    'baidu',
+    'ecosia',
+    'brave',
+    'qwant',
+    // Other engines, by tag and host.
+    'yahoo',
+    'naver',
+    'naver.com',
+    'm.naver.com',
+    'seznam',
+    'seznam.cz',
+    'sogou',
+    'sogou.com',
+    'm.sogou.com',
+    'so.com',
+    '360.cn',
+    'msn',
+    'msn.com',
+    'ntp.msn.com',
+    'aol',
+    'search.aol.com',
+    'ask',
+    'daum',
+    'daum.net',
+    'rambler',
+    'rambler.ru',
+    'onet',
+    'onet.pl',
+  ],
+  social: [
+    // Well-known names (known-sources.ts).
+    'facebook',
+    'instagram',
+    'twitter',
+    'linkedin',
+    'reddit',
+    'hacker news',
+    'tiktok',
+    'pinterest',
+    'threads',
+    'bluesky',
+    'mastodon',
+    'github',
+    'stack overflow',
+    'product hunt',
+    'slack',
+    'discord',
+    'telegram',
+    'whatsapp',
+    'medium',
+    // Other networks, by tag and host.
+    'vk.com',
+    'vkontakte',
+    'quora',
+    'quora.com',
+    'tumblr',
+    'tumblr.com',
+    'snapchat',
+    'snapchat.com',
+    'messenger',
+    'messenger.com',
+    'l.messenger.com',
+    'line',
+    'line.me',
+    'weibo',
+    'weibo.com',
+    'wechat',
+    'xing',
+    'xing.com',
+    'flipboard',
+    'flipboard.com',
+    'yelp',
+    'yelp.com',
+    'tripadvisor',
+    'tripadvisor.com',
+    'microsoft teams',
+    'statics.teams.cdn.office.net',
+    'steamcommunity.com',
+  ],
+  video: [
+    // Well-known names (known-sources.ts).
+    'youtube',
+    // Other sites, by tag and host.
+    'vimeo',
+    'vimeo.com',
+    'player.vimeo.com',
+    'twitch',
+    'twitch.tv',
+    'm.twitch.tv',
+    'dailymotion',
+    'dailymotion.com',
+    'netflix',
+    'netflix.com',
+    'hulu',
+    'hulu.com',
+    'disneyplus',
+    'disneyplus.com',
+    'ted',
+    'ted.com',
+    'wistia',
+    'wistia.com',
+    'fast.wistia.net',
+    'iqiyi',
+    'iqiyi.com',
+    'youku',
+    'youku.com',
+  ],
+  shopping: [
+    'amazon',
+    'amazon.com',
+    'amazon.co.uk',
+    'ebay',
+    'ebay.com',
+    'ebay.co.uk',
+    'ebay.de',
+    'ebay.com.au',
+    'etsy',
+    'etsy.com',
+    'walmart',
+    'walmart.com',
+    'alibaba',
+    'alibaba.com',
+    'm.alibaba.com',
+    'mercadolibre',
+    'mercadolibre.com',
+    'shopify',
+    'shopify.com',
+    'apps.shopify.com',
+    'checkout.shopify.com',
+    'shop.app',
+    'stripe',
+    'stripe.com',
+    'checkout.stripe.com',
+    'temu.com',
+    'google shopping',
+    'igshopping',
+    'shopping.yahoo.com',
+  ],
+  email: ['gmail'],
+  ai_assistant: [
+    // Well-known names (known-sources.ts).
+    'chatgpt',
+    'perplexity',
+    'claude',
+    'google gemini',
+    'copilot',
+    'deepseek',
+    'grok',
+    'phind',
+    // A tag naming ChatGPT's host.
+    'chatgpt.com',
+  ],
+};
+
+const CATEGORY_OF = new Map<string, SourceCategory>(
+  SOURCE_CATEGORIES.flatMap((category) =>
+    CATEGORY_SOURCES[category].map((source) => [source, category] as const),
+  ),
+);
+
+/** The category of a source (any case), or null for a source in none. */
+export function sourceCategoryOf(source: string): SourceCategory | null {
+  return CATEGORY_OF.get(source.toLowerCase()) ?? null;
+}
+
+/**
+ * The category of a lower-case source as a DuckDB expression over `source` (SQL): one CASE,
+ * '' for a source in none. The names are this module's constants, quoted here.
+ */
+export function sourceCategorySql(source: string): string {
+  const whens = SOURCE_CATEGORIES.map((category) => {
+    const names = CATEGORY_SOURCES[category].map((s) => `'${s.replaceAll("'", "''")}'`);
+    return `WHEN ${source} IN (${names.join(', ')}) THEN '${category}'`;
+  });
+  return `CASE ${whens.join(' ')} ELSE '' END`;
+}
