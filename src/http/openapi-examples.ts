@@ -176,6 +176,10 @@ export const statsExample = {
       events: 301,
     },
   ],
+  top_channels: [
+    { channel: 'Direct', visitors: 190, visits: 241 },
+    { channel: 'Organic Social', visitors: 88, visits: 93 },
+  ],
   top_entry_pages: [
     { path: '/', visitors: 201, visits: 262 },
     { path: '/pricing', visitors: 64, visits: 70 },

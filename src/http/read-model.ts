@@ -84,6 +84,20 @@ export const StatsOut = t.Object({
         'By visitors, then visits. Not the event field `source`.',
     },
   ),
+  top_channels: t.Array(
+    t.Object({
+      channel: t.String({ examples: ['Organic Search'] }),
+      visitors: Count,
+      visits: Count,
+    }),
+    {
+      description:
+        "Acquisition channels as Plausible's Channels tab, by visit: Direct, Organic Search, " +
+        'Paid Search, Organic Social, Paid Social, Email, Referral … derived from the ' +
+        "visit's source and its first event's utm_medium, utm_source, utm_campaign and ad " +
+        "click id (gclid, msclkid) by Plausible's rules. By visitors, then visits.",
+    },
+  ),
   top_events: top('name'),
   os: top('os'),
   browsers: top('browser'),

@@ -166,9 +166,10 @@ describe('GET /api/v1/stats', () => {
     expect((await json(await get('/api/v1/stats'))).total_events).toBe(0);
   });
 
-  test('entry pages, exit pages and sources count visits, filtered and bots apart', async () => {
+  test('entry pages, exit pages, sources and channels count visits, filtered and bots apart', async () => {
     // Visits: u1 at / (Mar 8) and at /pricing (Mar 9), u2 at /pricing, and the two metric
-    // points (no page view: no entry or exit page); no referrers, so all are Direct / None.
+    // points (no page view: no entry or exit page); no referrers, so all are Direct / None,
+    // of the channel Direct.
     const all = await json(await get('/api/v1/stats?tenant_id=acme'));
     const pages = [
       { path: '/pricing', visitors: 2, visits: 2 },
@@ -187,6 +188,7 @@ describe('GET /api/v1/stats', () => {
           events: 5,
         },
       ],
+      top_channels: [{ channel: 'Direct', visitors: 4, visits: 5 }],
     });
     const home = { path: '/', visitors: 2, visits: 2 };
     const bots = await json(await get('/api/v1/stats?tenant_id=acme&bots=include&path=/'));

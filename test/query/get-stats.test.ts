@@ -250,6 +250,7 @@ describe('getStats', () => {
       top_paths: [],
       top_referrers: [],
       top_referrer_sources: [],
+      top_channels: [],
       top_entry_pages: [],
       top_exit_pages: [],
       top_events: [],

@@ -117,8 +117,9 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             '30 min, joining the session it follows), bounce rate (visits of at most one ' +
             'interactive event), visit duration ' +
             '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
-            "them; entry and exit pages and traffic sources (Plausible's Sources, " +
-            "top_referrer_sources) by visit, a visit credited to its first event's source; " +
+            "them; entry and exit pages, traffic sources (Plausible's Sources, " +
+            "top_referrer_sources) and acquisition channels (Plausible's Channels, " +
+            "top_channels) by visit, a visit credited to its first event's source; " +
             'and the top paths (by page views), referrers, event names, ' +
             `operating systems, browsers and devices.${FILTER_NOTE}`,
         },

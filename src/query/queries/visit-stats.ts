@@ -1,8 +1,10 @@
 // What GET /api/v1/stats credits to visits (visit-rows.ts), in one statement over one visit
 // grouping: the totals (visits, bounce rate, visit duration, views per visit) and the lists of
-// Plausible's panels that count visits — entry pages, exit pages and sources, a visit's
-// source being that of its first event (referrer-source.ts), as Plausible credits a session.
+// Plausible's panels that count visits — entry pages, exit pages, sources and channels, a
+// visit's source being that of its first event (referrer-source.ts), as Plausible credits a
+// session, and its channel the one channels.ts derives from that source and event.
 
+import { channelPartsSql, channelSourceSql, channelSql } from '../channel-sql.ts';
 import type { EventFilters } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row } from '../read.ts';
 import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
@@ -36,10 +38,18 @@ export interface VisitSourceRow {
   events: number;
 }
 
+/** A row of the channels: the visits credited to it and their visitors. */
+export interface VisitChannelRow {
+  channel: string;
+  visitors: number;
+  visits: number;
+}
+
 export interface VisitLists {
   top_entry_pages: VisitPageRow[];
   top_exit_pages: VisitPageRow[];
   top_referrer_sources: VisitSourceRow[];
+  top_channels: VisitChannelRow[];
 }
 
 /**
@@ -52,13 +62,19 @@ export const VISIT_TOTALS_SQL = {
   views_per_visit: 'round(avg(views), 2)',
 } as const;
 
-const LISTS = ['top_entry_pages', 'top_exit_pages', 'top_referrer_sources'] as const;
+const LISTS = [
+  'top_entry_pages',
+  'top_exit_pages',
+  'top_referrer_sources',
+  'top_channels',
+] as const;
 const TOTALS = 'totals';
 
 /**
  * One row `list = 'totals'` with the VisitTotals, then the top `top` rows of each list of
  * VisitLists, ranked by visitors, then visits, then value. A visit without a page view (with a
- * path) has no entry or exit page; one whose first event names no source is Direct / None.
+ * path) has no entry or exit page; one whose first event names no source is Direct / None,
+ * and every visit has a channel (Direct at least).
  */
 export function visitStatsQuery(
   from: string,
@@ -67,22 +83,26 @@ export function visitStatsQuery(
   pageViewNames: string[],
   top: number,
 ): string {
-  const [entries, exits, sources] = LISTS;
+  const [entries, exits, sources, channels] = LISTS;
   const which = (then: (list: string, column: string) => string) =>
     `CASE WHEN grouping(entry_page) = 0 THEN ${then(entries, 'entry_page')}
       WHEN grouping(exit_page) = 0 THEN ${then(exits, 'exit_page')}
-      ELSE ${then(sources, 'source')} END`;
+      WHEN grouping(source) = 0 THEN ${then(sources, 'source')}
+      ELSE ${then(channels, 'channel')} END`;
   return `${visitRowsSql(from, filters, params, pageViewNames)}, parts AS (
-      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceParts('v')}
+      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceParts('v')},
+        ${channelPartsSql('v')}
       FROM visits AS v
+    ), sourced AS (
+      SELECT *, ${referrerSourceOf()} AS source FROM parts
     ), credited AS (
-      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceOf()} AS source
-      FROM parts
+      SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel
+      FROM (SELECT *, ${channelSourceSql('source')} FROM sourced)
     ), per_visitor AS (
       SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
         count(*) AS visits, sum(events) AS events
-      FROM credited GROUP BY GROUPING SETS
-        ((entry_page, visitor_id), (exit_page, visitor_id), (source, visitor_id))
+      FROM credited GROUP BY GROUPING SETS ((entry_page, visitor_id), (exit_page, visitor_id),
+        (source, visitor_id), (channel, visitor_id))
     ), ranked AS (
       SELECT list, value, count(*) AS visitors, sum(visits) AS visits, sum(events) AS events,
         row_number() OVER (
@@ -124,6 +144,11 @@ export function visitStatsOf(rows: Row[]): VisitTotals & VisitLists {
       visitors: numberOf(row.visitors),
       visits: numberOf(row.visits),
       events: numberOf(row.events),
+    })),
+    top_channels: listed('top_channels').map((row) => ({
+      channel: String(row.value),
+      visitors: numberOf(row.visitors),
+      visits: numberOf(row.visits),
     })),
   };
 }
