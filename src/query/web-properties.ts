@@ -1,10 +1,12 @@
 // The properties of web analytics reads, as Plausible's Stats API names them: what an event
-// has (its page, name, goal, custom props) and what a visit has (its source, referrer, entry
-// and exit pages, campaign tags, browser, OS and device: those of its first event), as SQL
-// expressions; and filters over them, with alternatives, negation and `*` wildcards. A
-// visit's source is the one of referrer-source.ts, its bounce and pages those of visit-rows.ts.
+// has (its page, name, goal, custom props) and what a visit has (its source, channel,
+// referrer, entry and exit pages, campaign tags, browser, OS and device: those of its first
+// event), as SQL expressions; and filters over them, with alternatives, negation and `*`
+// wildcards. A visit's source is the one of referrer-source.ts, its channel the one of
+// channels.ts, its bounce and pages those of visit-rows.ts.
 
 import { listValue } from '@duckdb/node-api';
+import { channelSql } from './channel-sql.ts';
 import { propertyText } from './filters.ts';
 import { queryParam, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
 import type { SqlParams } from './sql-params.ts';
@@ -14,6 +16,7 @@ export type EventProperty = (typeof EVENT_PROPERTIES)[number];
 
 export const VISIT_PROPERTIES = [
   'source',
+  'channel',
   'referrer',
   'entry_page',
   'exit_page',
@@ -82,13 +85,16 @@ const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
 /**
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,
  * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
- * referrerSourceParts. A campaign tag is the entry URL's, decoded, as sent (NULL when empty);
- * a device is capitalized as Plausible names it (Desktop, Mobile, Tablet).
+ * referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceSql). A
+ * campaign tag is the entry URL's, decoded, as sent (NULL when empty); a device is
+ * capitalized as Plausible names it (Desktop, Mobile, Tablet).
  */
 export function visitPropertySql(property: VisitProperty): string {
   switch (property) {
     case 'source':
       return referrerSourceOf();
+    case 'channel':
+      return channelSql();
     case 'referrer':
       return referrerTextOf();
     case 'entry_page':

@@ -1,7 +1,8 @@
 // Plausible's Stats API v1 over events sent through Plausible's Events API (the tracker's
 // beacons), in open mode: realtime, aggregate (with compare), timeseries by hour, day and
-// month, breakdowns (sources by their well-known names, pages, goals, devices, paging),
-// filters, periods (custom too), goal conversion rates, Plausible's 400s, and the read gate.
+// month, breakdowns (sources by their well-known names, channels, pages, goals, devices,
+// paging), filters, periods (custom too), goal conversion rates, Plausible's 400s, and the read
+// gate.
 // Required mode (keys, site ids, tenant isolation) is in plausible-stats-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
@@ -321,6 +322,85 @@ describe('GET /api/v1/stats/breakdown', () => {
     ).toEqual([
       { entry_page: '/', visits: 1 },
       { entry_page: '/blog/other', visits: 1 },
+    ]);
+  });
+});
+
+describe('visit:channel', () => {
+  // A from Google (Organic Search), B from a newsletter tagged utm_medium=email (Email), C from
+  // Hacker News (Organic Social), D without a referrer (Direct).
+  test("a breakdown by Plausible's channel names", async () => {
+    expect(
+      await ok('breakdown', `${WEEK}&property=visit:channel&metrics=visitors,visits,bounce_rate`),
+    ).toEqual([
+      { channel: 'Direct', visitors: 1, visits: 1, bounce_rate: 100 },
+      { channel: 'Email', visitors: 1, visits: 1, bounce_rate: 100 },
+      { channel: 'Organic Search', visitors: 1, visits: 1, bounce_rate: 0 },
+      { channel: 'Organic Social', visitors: 1, visits: 1, bounce_rate: 100 },
+    ]);
+    expect(await ok('breakdown', `${WEEK}&property=visit:channel&limit=1&page=3`)).toEqual([
+      { channel: 'Organic Search', visitors: 1 },
+    ]);
+  });
+
+  test('filters: ==, != and | alternatives, wildcards, with other filters', async () => {
+    const f = (filters: string, query = 'metrics=visitors,pageviews') =>
+      ok('aggregate', `${WEEK}&${query}&filters=${encodeURIComponent(filters)}`);
+    expect(await f('visit:channel==Organic Search')).toEqual({
+      visitors: { value: 1 },
+      pageviews: { value: 2 },
+    });
+    expect(await f('visit:channel!=Direct')).toEqual({
+      visitors: { value: 3 },
+      pageviews: { value: 4 },
+    });
+    expect(await f('visit:channel==Email|Direct')).toEqual({
+      visitors: { value: 2 },
+      pageviews: { value: 2 },
+    });
+    expect(await f('visit:channel!=Email|Direct', 'metrics=visitors')).toEqual({
+      visitors: { value: 2 },
+    });
+    expect(await f('visit:channel==Organic*', 'metrics=visitors')).toEqual({
+      visitors: { value: 2 },
+    });
+    expect(await f('visit:channel==organic search', 'metrics=visitors')).toEqual({
+      visitors: { value: 0 },
+    });
+    expect(await f('visit:channel==Organic*;event:goal==Signup', 'metrics=visitors')).toEqual({
+      visitors: { value: 1 },
+    });
+    const social = encodeURIComponent('visit:channel==Organic Social');
+    expect(await ok('breakdown', `${WEEK}&property=visit:source&filters=${social}`)).toEqual([
+      { source: 'Hacker News', visitors: 1 },
+    ]);
+    const hours = (await ok('timeseries', `period=day&date=2026-11-25&filters=${social}`)) as {
+      date: string;
+      visitors: number;
+    }[];
+    expect(hours.filter((h) => h.visitors > 0)).toEqual([
+      { date: '2026-11-25 09:00:00', visitors: 1 },
+    ]);
+  });
+
+  test('ad tags and click ids: paid channels', async () => {
+    await beacon(
+      '2026-11-25T11:00:00Z',
+      '198.51.100.5',
+      page('/pricing?gclid=EAIaIQ', 'https://www.google.com/'),
+    );
+    await beacon(
+      '2026-11-25T11:01:00Z',
+      '198.51.100.6',
+      page('/?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring'),
+    );
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    const paid = encodeURIComponent('visit:channel==Paid *');
+    expect(
+      await ok('breakdown', `period=day&date=2026-11-25&property=visit:channel&filters=${paid}`),
+    ).toEqual([
+      { channel: 'Paid Search', visitors: 1 },
+      { channel: 'Paid Social', visitors: 1 },
     ]);
   });
 });

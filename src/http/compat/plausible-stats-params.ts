@@ -227,7 +227,6 @@ export function metricsOf(query: URLSearchParams): GoalMetric[] {
 /** Plausible properties Tally stores nothing for. */
 const PLAUSIBLE_ONLY_PROPERTIES: Record<string, string> = {
   'event:hostname': 'Tally keeps no hostname per event',
-  'visit:channel': 'Tally does not group sources into channels',
   'visit:country': 'Tally does not locate visitors',
   'visit:region': 'Tally does not locate visitors',
   'visit:city': 'Tally does not locate visitors',

@@ -2,17 +2,19 @@
 // time bucket, or per value of a property (web-properties.ts), filtered by event and visit
 // properties. Events are counted where they match the event filters and their visit the visit
 // filters; visits where they match the visit filters and hold a counted event ("visits that
-// contain a matching event", as /stats). A visit, a bounce, a source and the visit totals are
-// those of visit-rows.ts, referrer-source.ts and visit-stats.ts; without a visit metric, visit
-// filter or visit property the events are read directly and no visit is formed.
+// contain a matching event", as /stats). A visit, a bounce, a source, a channel and the visit
+// totals are those of visit-rows.ts, referrer-source.ts, channel-sql.ts and visit-stats.ts;
+// without a visit metric, visit filter or visit property the events are read directly and no
+// visit is formed.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
+import { channelPartsSql, channelSourceSql } from '../channel-sql.ts';
 import { filterConditions, propertyText, whereOf } from '../filters.ts';
 import { nullableNumberOf, readRows, withSnapshot } from '../read.ts';
-import { referrerSourceParts } from '../referrer-source.ts';
+import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
 import {
   eventPropertySql,
@@ -107,6 +109,8 @@ interface Plan {
   visitMatch: string;
   visitKey: string;
   buckets: BucketJoin | null;
+  /** Whether a filter or the dimension reads the visits' channel (its columns are made). */
+  channels: boolean;
   wantsEvents: boolean;
   wantsVisits: boolean;
 }
@@ -138,6 +142,7 @@ function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlPara
       byProperty !== null && isVisitProperty(byProperty) ? visitPropertySql(byProperty.visit) : '',
     buckets:
       dimension.kind === 'bucket' ? bucketJoinOf(dimension.starts, options.toMs, params) : null,
+    channels: [...visitFilters.map((f) => f.property), byProperty].some(isChannel),
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
   };
@@ -150,6 +155,9 @@ function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlPara
 function conditionOf(filters: WebFilter[], sql: (filter: WebFilter) => string): string {
   return filters.length === 0 ? 'true' : filters.map(sql).join(' AND ');
 }
+
+const isChannel = (p: WebProperty | null) =>
+  p !== null && isVisitProperty(p) && p.visit === 'channel';
 
 function visitOf(property: WebProperty) {
   assert(isVisitProperty(property), 'a visit filter names a visit property');
@@ -227,11 +235,20 @@ function visitCtes(plan: Plan): string {
       FROM visits
     ), sourced AS (
       SELECT *, ${referrerSourceParts('p')} FROM parts AS p
-    ), kept AS (
+    ), ${plan.channels ? channeledCte() : ''} kept AS (
       SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds,
         ${plan.visitKey === '' ? 'NULL' : plan.visitKey} AS vdim
-      FROM sourced WHERE ${plan.visitMatch}
+      FROM ${plan.channels ? 'channeled' : 'sourced'} WHERE ${plan.visitMatch}
     ), er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
+}
+
+/** `channeled AS (…),`: the visits of `sourced` with the columns their channel is made of. */
+function channeledCte(): string {
+  return `channeled AS (
+      SELECT *, ${channelSourceSql('visit_source')}
+      FROM (SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
+            FROM sourced AS s)
+    ),`;
 }
 
 /** Counted events: of a kept visit (joined only when filters or the key need the visit). */
