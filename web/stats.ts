@@ -1,6 +1,7 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
 // page's time zone) from GET /api/v1/stats, as Plausible shows them, the pages table with its
-// tabs (Top, Entry, Exit pages). One read in flight per tab (SerialRead); a busy server
+// tabs (Top, Entry, Exit pages) and the sources table with its (Channels, Sources). One read
+// in flight per tab (SerialRead); a busy server
 // (429/503) is waited out by its Retry-After; refreshed every minute while the tab is visible.
 // Text goes in with textContent only: paths, sources and names come from event senders and
 // must never become markup.
@@ -30,15 +31,8 @@ export interface StatsPanelDeps {
   onUnauthorized: () => void;
 }
 
-/** Each top list but the pages: its table, the key of its value, its count, its empty row. */
+/** Each top list without tabs: its table, the key of its value, its count, its empty row. */
 const TABLES = [
-  {
-    list: 'top_referrer_sources',
-    table: 'stats-sources',
-    key: 'source',
-    count: 'visits',
-    none: 'sources',
-  },
   { list: 'os', table: 'stats-os', key: 'os', count: 'events', none: 'operating systems' },
   { list: 'browsers', table: 'stats-browsers', key: 'browser', count: 'events', none: 'browsers' },
   { list: 'devices', table: 'stats-devices', key: 'device', count: 'events', none: 'devices' },
@@ -46,32 +40,79 @@ const TABLES = [
 ] as const;
 
 /**
- * The tabs of the pages table, as Plausible's Top Pages panel: the list each shows, its
- * caption, its column headings (the visitors and visits of entry and exit pages are
- * Plausible's "Unique entrances" and "Total entrances"), its count and its empty row.
+ * A tab of a tabbed table: its caption, its column headings (and their tooltips), the key of
+ * its value, its count and its empty row.
+ */
+interface TableTab {
+  caption: string;
+  heads: readonly string[];
+  titles?: readonly string[];
+  key: string;
+  count: string;
+  none: string;
+}
+
+/**
+ * The tabs of the pages table, as Plausible's Top Pages panel (the visitors and visits of
+ * entry and exit pages are Plausible's "Unique entrances" and "Total entrances").
  */
 const PAGE_TABS = {
   top_paths: {
     caption: 'Top pages',
     heads: ['Page', 'Visitors', 'Views'],
+    key: 'path',
     count: 'views',
     none: 'page views',
   },
   top_entry_pages: {
     caption: 'Entry pages',
     heads: ['Entry page', 'Unique entrances', 'Entrances'],
+    key: 'path',
     count: 'visits',
     none: 'entry pages',
   },
   top_exit_pages: {
     caption: 'Exit pages',
     heads: ['Exit page', 'Unique exits', 'Exits'],
+    key: 'path',
     count: 'visits',
     none: 'exit pages',
   },
+} as const satisfies Record<string, TableTab>;
+
+/** The tabs of the sources table, as Plausible's Top Sources panel: channels and sources. */
+const SOURCE_TABS = {
+  top_channels: {
+    caption: 'Channels',
+    heads: ['Channel', 'Visitors', 'Visits'],
+    titles: [
+      "the kind of traffic a visit came from, by Plausible's rules: its source (search engine, " +
+        'social network …) and its utm_medium, utm_source, utm_campaign and ad click id',
+    ],
+    key: 'channel',
+    count: 'visits',
+    none: 'channels',
+  },
+  top_referrer_sources: {
+    caption: 'Sources',
+    heads: ['Source', 'Visitors', 'Visits'],
+    titles: [
+      "where a visit came from, by its first event: utm_source, else the referrer's host " +
+        '(well-known ones by name, e.g. Google); Direct / None without one',
+    ],
+    key: 'source',
+    count: 'visits',
+    none: 'sources',
+  },
+} as const satisfies Record<string, TableTab>;
+
+/** Each tabbed table: its element ids and its tabs, by the list each shows. */
+const TABBED = {
+  pages: { tabs: 'stats-pages-tabs', table: 'stats-pages', lists: PAGE_TABS },
+  sources: { tabs: 'stats-sources-tabs', table: 'stats-sources', lists: SOURCE_TABS },
 } as const;
 
-type PageTab = keyof typeof PAGE_TABS;
+type Tabbed = keyof typeof TABBED;
 
 const TOTALS = [
   'unique_visitors',
@@ -99,13 +140,19 @@ export class StatsPanel {
   /** The query whose answer is on screen; another one clears the figures before reading. */
   private shownKey: string | null = null;
   private lastReadAtMs = 0;
-  /** The answer on screen (null while cleared), kept to switch the pages tab without a read. */
+  /** The answer on screen (null while cleared), kept to switch a tab without a read. */
   private shownAnswer: StatsAnswer | null = null;
-  private pageTab: PageTab = 'top_paths';
+  /** The tab shown in each tabbed table, kept across periods. */
+  private readonly tabs: Record<Tabbed, string> = {
+    pages: 'top_paths',
+    sources: 'top_referrer_sources',
+  };
 
   constructor(private readonly deps: StatsPanelDeps) {
-    for (const button of pageTabButtons()) {
-      button.addEventListener('click', () => this.showPageTab(button.dataset.list as PageTab));
+    for (const tabbed of Object.keys(TABBED) as Tabbed[]) {
+      for (const button of tabButtons(tabbed)) {
+        button.addEventListener('click', () => this.showTab(tabbed, button.dataset.list ?? ''));
+      }
     }
     const form = byId('stats-form');
     form.addEventListener('change', () => {
@@ -204,26 +251,33 @@ export class StatsPanel {
       fillTable(tbodyOf(t.table), cellsOf(answer[t.list], t.key, t.count), noneIn(t.none));
     }
     this.shownAnswer = answer;
-    this.showPageTab(this.pageTab);
+    this.showTab('pages', this.tabs.pages);
+    this.showTab('sources', this.tabs.sources);
   }
 
-  /** Shows the list of `tab` in the pages table, from the answer on screen (no read). */
-  private showPageTab(tab: PageTab): void {
-    this.pageTab = tab;
-    const shown = PAGE_TABS[tab];
-    for (const button of pageTabButtons()) {
-      button.setAttribute('aria-pressed', String(button.dataset.list === tab));
+  /** Shows `list` in a tabbed table, from the answer on screen (no read). */
+  private showTab(tabbed: Tabbed, list: string): void {
+    const lists: Record<string, TableTab> = TABBED[tabbed].lists;
+    const shown = lists[list];
+    if (shown === undefined) return;
+    this.tabs[tabbed] = list;
+    for (const button of tabButtons(tabbed)) {
+      button.setAttribute('aria-pressed', String(button.dataset.list === list));
     }
-    const table = byId('stats-pages');
+    const table = byId(TABBED[tabbed].table);
     (table.querySelector('caption') as HTMLElement).textContent = shown.caption;
     table.querySelectorAll('thead th').forEach((th, i) => {
       th.textContent = shown.heads[i] ?? '';
+      const title = shown.titles?.[i];
+      if (title === undefined) th.removeAttribute('title');
+      else th.setAttribute('title', title);
     });
     const answer = this.shownAnswer;
     if (answer === null) return;
+    const rows = answer[list as keyof StatsAnswer] as readonly object[];
     fillTable(
-      tbodyOf('stats-pages'),
-      cellsOf(answer[tab], 'path', shown.count),
+      tbodyOf(TABBED[tabbed].table),
+      cellsOf(rows, shown.key, shown.count),
       noneIn(shown.none),
     );
   }
@@ -234,7 +288,7 @@ export class StatsPanel {
     this.shownAnswer = null;
     delete byId('stats').dataset.shown;
     for (const field of [...TOTALS, ...RATES]) setStat(field, '–');
-    for (const t of [...TABLES, { table: 'stats-pages' }]) {
+    for (const t of [...TABLES, ...Object.values(TABBED)]) {
       fillTable(tbodyOf(t.table), [], 'Loading…');
     }
   }
@@ -267,8 +321,8 @@ function formatDecimal(n: number | null): string {
 
 const tbodyOf = (table: string) => byId(table).querySelector('tbody') as HTMLElement;
 
-const pageTabButtons = () =>
-  Array.from(byId('stats-pages-tabs').querySelectorAll<HTMLButtonElement>('button'));
+const tabButtons = (tabbed: Tabbed) =>
+  Array.from(byId(TABBED[tabbed].tabs).querySelectorAll<HTMLButtonElement>('button'));
 
 const noneIn = (what: string) => `No ${what} in this period`;
 

@@ -1,9 +1,10 @@
 // The dashboard's stats panel in Chromium against the real server: events of known paths,
 // referrers, user agents and users over two days, sent over HTTP, and the numbers and tables
 // the panel shows for Today, Yesterday and a custom range in New York, where the local day
-// is not the UTC day, and the pages table's tabs (Top, Entry, Exit pages). The browser's
-// clock is fixed (Playwright's clock), so "Today" is known; a 429 of the read gate is retried
-// on its own; a 401 a refresh cannot cure asks for a key.
+// is not the UTC day, the pages table's tabs (Top, Entry, Exit pages) and the sources
+// table's (Channels, Sources). The browser's clock is fixed (Playwright's clock), so "Today"
+// is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
+// for a key.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -284,6 +285,56 @@ describe('the stats panel', () => {
     await tab('Entry pages').focus();
     await page.keyboard.press('Enter');
     expect(await pressed()).toEqual(['false', 'true', 'false']);
+  }, 60_000);
+
+  test('the sources tabs: channels of the visits, kept across periods', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    const tab = (name: string) =>
+      page.locator('#stats-sources-tabs').getByRole('button', { name, exact: true });
+    const pressed = async () =>
+      Promise.all(['Channels', 'Sources'].map((n) => tab(n).getAttribute('aria-pressed')));
+    const heads = () =>
+      page.$$eval('#stats-sources caption, #stats-sources th', (els) =>
+        els.map((e) => e.textContent),
+      );
+    const firstTitle = () => page.getAttribute('#stats-sources th', 'title');
+    // Sources first, as before the tabs.
+    expect(await pressed()).toEqual(['false', 'true']);
+    expect(await firstTitle()).toStartWith('where a visit came from');
+
+    // Alice came from Hacker News (Organic Social); bob's utm_source=Newsletter is Email,
+    // whatever his Google referrer.
+    await tab('Channels').click();
+    expect(await pressed()).toEqual(['true', 'false']);
+    expect(await heads()).toEqual(['Channels', 'Channel', 'Visitors', 'Visits']);
+    expect(await firstTitle()).toStartWith('the kind of traffic');
+    expect(await rows(page, 'stats-sources')).toEqual([
+      ['Email', '1', '1'],
+      ['Organic Social', '1', '1'],
+    ]);
+
+    // Another period keeps the tab: carol from DuckDuckGo, dave without a referrer.
+    await page.selectOption('#stats-period', 'yesterday');
+    await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    expect(await pressed()).toEqual(['true', 'false']);
+    expect(await rows(page, 'stats-sources')).toEqual([
+      ['Direct', '1', '1'],
+      ['Organic Search', '1', '1'],
+    ]);
+    await tab('Sources').click();
+    expect(await heads()).toEqual(['Sources', 'Source', 'Visitors', 'Visits']);
+    expect(await rows(page, 'stats-sources')).toEqual([
+      ['Direct / None', '1', '1'],
+      ['DuckDuckGo', '1', '1'],
+    ]);
+    // The pages tabs are their own: still Top pages.
+    expect(await page.textContent('#stats-pages caption')).toBe('Top pages');
+    await tab('Channels').focus();
+    await page.keyboard.press('Enter');
+    expect(await pressed()).toEqual(['true', 'false']);
   }, 60_000);
 
   test('a stats read refused with 429 is shown as busy and retried without a click', async () => {

@@ -139,8 +139,9 @@ export const BREAKDOWN_DOC = {
     param(
       'property',
       'event:page, event:name, event:goal (custom events), event:props:<key>, visit:source, ' +
-        'visit:referrer, visit:entry_page, visit:exit_page, visit:utm_source (medium, ' +
-        'campaign, content, term), visit:browser, visit:os, visit:device.',
+        "visit:channel (Plausible's acquisition channels: Organic Search, Paid Search, Email, " +
+        'Direct, …), visit:referrer, visit:entry_page, visit:exit_page, visit:utm_source ' +
+        '(medium, campaign, content, term), visit:browser, visit:os, visit:device.',
       true,
     ),
     param('limit', `Rows per page, 1–${queryLimits.breakdownRowsMax} (default 100).`),
