@@ -341,6 +341,14 @@ describe('visit:channel', () => {
     expect(await ok('breakdown', `${WEEK}&property=visit:channel&limit=1&page=3`)).toEqual([
       { channel: 'Organic Search', visitors: 1 },
     ]);
+    // A's signup converts all of Organic Search's visitors.
+    const signup = encodeURIComponent('event:goal==Signup');
+    expect(
+      await ok(
+        'breakdown',
+        `${WEEK}&property=visit:channel&metrics=visitors,conversion_rate&filters=${signup}`,
+      ),
+    ).toEqual([{ channel: 'Organic Search', visitors: 1, conversion_rate: 100 }]);
   });
 
   test('filters: ==, != and | alternatives, wildcards, with other filters', async () => {
