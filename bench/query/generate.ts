@@ -9,6 +9,7 @@ import { openEngine } from '../../src/engine/index.ts';
 import {
   minuteCountsFile,
   publishSegments,
+  SEGMENT_FORMAT,
   segmentRelativePath,
   stagingOf,
   writeMinuteCounts,
@@ -98,6 +99,7 @@ function tenantDaySql(n: number, file: string): string {
       ([${UAS.map((u) => u[4]).join(', ')}])[ua] AS is_bot,
       coalesce(CASE WHEN r_user < 0.6 THEN 'u' || floor(pow(random(), 2) * 50000)::INT END,
                'v' || floor(random() * 200000)::INT) AS visitor_id,
+      (['US', 'DE', 'GB', 'FR', 'IN', NULL])[1 + i % 6] AS country,
       0::BIGINT AS seq
     FROM (SELECT range AS i, random() AS r_name, random() AS r_user,
                  1 + floor(pow(random(), 1.5) * ${UAS.length})::INT AS ua
@@ -147,7 +149,14 @@ export async function generate(options: GenerateOptions): Promise<number> {
           maxTs: dayMs + DAY_MS - 1,
         };
         store.catalog.commitFlush(
-          [{ ...segment, maxReceivedAt: segment.maxTs, hasMinuteCounts: true }],
+          [
+            {
+              ...segment,
+              maxReceivedAt: segment.maxTs,
+              hasMinuteCounts: true,
+              format: SEGMENT_FORMAT,
+            },
+          ],
           store.catalog.flushedThroughSeq(),
         );
         written += perDay;

@@ -11,7 +11,12 @@ import { ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
 import { getStats, getTimeSeries } from '../../src/query/index.ts';
-import { type EventSnapshot, type EventSource, minuteCountsOf } from '../../src/storage/index.ts';
+import {
+  type EventSnapshot,
+  type EventSource,
+  minuteCountsOf,
+  SEGMENT_FORMAT,
+} from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
 import { generate, MAIN_TENANT } from './generate.ts';
 
@@ -39,7 +44,8 @@ class FileSource implements EventSource {
         fs.mkdirSync(dir);
         const file = path.join(dir, 'events.parquet');
         await connection.run(`COPY ${from} TO '${file}' (FORMAT parquet)`, { tenant });
-        return { files: [file], dir, remove: () => fs.rmSync(dir, { recursive: true }) };
+        const files = [{ path: file, format: SEGMENT_FORMAT }];
+        return { files, dir, remove: () => fs.rmSync(dir, { recursive: true }) };
       },
       release: () => connection.closeSync(),
     };

@@ -5,6 +5,7 @@
 // and walked there, never on the server's event loop.
 
 import type { Json } from '@duckdb/node-api';
+import type { SegmentFile } from '../storage/index.ts';
 
 export type SqlParamValue = string | number | boolean | null;
 
@@ -13,8 +14,11 @@ export interface SqlJob {
   statement: string;
   /** The values of its positional parameters, in order. */
   params: SqlParamValue[];
-  /** The Parquet files holding the caller's events: the only rows `events` may read. */
-  files: string[];
+  /**
+   * The Parquet files holding the caller's events, each with its column layout: the only rows
+   * `events` may read.
+   */
+  files: SegmentFile[];
   /** Rows returned at most; one more is read, so that `truncated` can be told. */
   rowsMax: number;
   /** The only directories the statement's DuckDB may read. */

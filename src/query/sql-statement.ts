@@ -1,5 +1,6 @@
 // The statement of a SQL job as its process runs it: checked by the guard, wrapped as
 //   WITH events AS (<the exported Parquet files>) SELECT * FROM (<statement>) LIMIT n+1
+// (the files read by their formats, segment-format.ts, so older segments have every column)
 // (verified to embed the checked statement unchanged), its parameters bound by name. Runs in
 // the statement's own process (sql-child.ts), on that process's DuckDB.
 
@@ -11,7 +12,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
-import { sqlString } from '../storage/index.ts';
+import { segmentRowsSql } from '../storage/index.ts';
 import { EVENTS_RELATION, type GuardedStatement, guardSql, verifyWrapped } from './sql-guard.ts';
 import type { SqlJob, SqlParamValue } from './sql-job.ts';
 import { SQL_PARAM_PREFIX } from './sql-placeholders.ts';
@@ -37,8 +38,7 @@ export async function runnableStatement(
         `${job.params.length} value(s) were given`,
     );
   }
-  const files = job.files.map((f) => `'${sqlString(f)}'`).join(', ');
-  const sql = wrap(`(SELECT * FROM read_parquet([${files}]))`, statement);
+  const sql = wrap(`(${segmentRowsSql(job.files)})`, statement);
   await verifyWrapped(connection, sql, statement);
   const values: Record<string, DuckDBValue> = { [ROW_LIMIT_PARAM]: BigInt(job.rowsMax + 1) };
   const types: Record<string, DuckDBType> = {};

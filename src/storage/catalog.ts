@@ -21,6 +21,8 @@ export interface Segment {
   maxReceivedAt: number;
   /** Whether `<file>.minutes.parquet` holds its counts per minute (see minute-counts.ts). */
   hasMinuteCounts: boolean;
+  /** The column layout the file was written in (see segment-format.ts). */
+  format: number;
 }
 
 export type NewSegment = Omit<Segment, 'id'>;
@@ -36,6 +38,7 @@ interface SegmentRow {
   max_ts: number;
   max_received_at: number;
   has_minute_counts: number;
+  format: number;
 }
 
 const fromRow = (r: SegmentRow): Segment => ({
@@ -49,6 +52,7 @@ const fromRow = (r: SegmentRow): Segment => ({
   maxTs: r.max_ts,
   maxReceivedAt: r.max_received_at,
   hasMinuteCounts: r.has_minute_counts === 1,
+  format: r.format,
 });
 
 export class Catalog {
@@ -203,8 +207,8 @@ export class Catalog {
     this.db
       .query(
         `INSERT INTO segments (tenant, day, file, rows, bytes, min_ts, max_ts, max_received_at,
-           has_minute_counts, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
+           has_minute_counts, format, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
       )
       .run(
         s.tenant,
@@ -216,6 +220,7 @@ export class Catalog {
         s.maxTs,
         s.maxReceivedAt,
         s.hasMinuteCounts ? 1 : 0,
+        s.format,
         this.now(),
       );
   }

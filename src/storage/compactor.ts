@@ -4,7 +4,9 @@
 // leaves a stray merged file; after it, stray old files. Both are removed at start, so every
 // event is counted once. A merge reads as a snapshot does (its files stay while it runs), and
 // its swap is refused when a source segment left the catalog meanwhile (its tenant was
-// deleted): the merged copy is removed rather than bring the tenant's events back.
+// deleted): the merged copy is removed rather than bring the tenant's events back. Segments
+// of older formats are read with NULL for the columns they lack (segment-format.ts): the
+// merged file is in the current format.
 
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -14,6 +16,7 @@ import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
+import { SEGMENT_FORMAT, segmentRowsSql } from './segment-format.ts';
 
 export interface CompactorOptions {
   /** A tenant-day is compacted once it has this many small segments. */
@@ -91,13 +94,15 @@ export class Compactor {
     const file = segmentRelativePath(tenant, day, name);
     const staging = path.join(stagingDir, `${name}.parquet`);
     const stagingCounts = path.join(stagingDir, path.basename(minuteCountsFile(file)));
-    const files = segments.map((s) => `'${sqlString(path.join(segmentsDir, s.file))}'`).join(', ');
+    const rows = segmentRowsSql(
+      segments.map((s) => ({ path: path.join(segmentsDir, s.file), format: s.format })),
+    );
     let bytes: number;
     try {
       const c = await this.deps.instance.connect();
       try {
         await c.run(
-          `COPY (SELECT * FROM read_parquet([${files}]) ORDER BY "timestamp", event_id)
+          `COPY (SELECT * FROM (${rows}) ORDER BY "timestamp", event_id)
            TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
         );
         await writeMinuteCounts(c, `read_parquet('${sqlString(staging)}')`, {}, stagingCounts);
@@ -126,6 +131,7 @@ export class Compactor {
       maxTs: Math.max(...segments.map((s) => s.maxTs)),
       maxReceivedAt: Math.max(...segments.map((s) => s.maxReceivedAt)),
       hasMinuteCounts: true,
+      format: SEGMENT_FORMAT,
     };
     let committed = false;
     try {

@@ -1,5 +1,7 @@
 // The columns of a stored event in DuckDB and Parquet: one list shared by the in-memory hot
-// table, the segment files and every query, so they can be UNIONed by position.
+// table, the segment files and every query, so they can be UNIONed by position. A column is
+// only ever added, and segment files written before it are read with NULL in its place (see
+// segment-format.ts).
 
 export const EVENT_COLUMNS = [
   ['event_id', 'VARCHAR'],
@@ -24,6 +26,7 @@ export const EVENT_COLUMNS = [
   ['device', 'VARCHAR'],
   ['is_bot', 'BOOLEAN'],
   ['visitor_id', 'VARCHAR'],
+  ['country', 'VARCHAR'],
   ['seq', 'BIGINT'],
 ] as const;
 

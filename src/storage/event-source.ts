@@ -4,6 +4,7 @@
 // compactions go on (see SnapshotReaders).
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { SegmentFile } from './segment-format.ts';
 
 export interface TimeRange {
   /** Inclusive lower bound, UTC epoch ms. */
@@ -51,8 +52,11 @@ export interface EventSnapshot {
 }
 
 export interface ExportedEvents {
-  /** Absolute paths of Parquet files with the columns of EVENT_COLUMNS: this tenant's events. */
-  files: string[];
+  /**
+   * This tenant's events: Parquet files (absolute paths), each with the column layout it was
+   * written in; read them with segmentRowsSql.
+   */
+  files: SegmentFile[];
   /** The directory those files are in (a reader's only allowed directory). */
   dir: string;
   /** Removes the files and their directory. */

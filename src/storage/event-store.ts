@@ -24,6 +24,7 @@ import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
+import { SEGMENT_FORMAT, type SegmentFile, segmentRowsSql } from './segment-format.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { lockDataDir } from './sqlite.ts';
 import { type StoreMark, storeMarkOf } from './store-mark.ts';
@@ -246,16 +247,16 @@ export class EventStore implements EventSource {
   private async exportFiles(
     conn: DuckDBConnection,
     params: SnapshotParams,
-    segmentFiles: readonly string[],
+    segmentFiles: readonly SegmentFile[],
   ): Promise<ExportedEvents> {
     const dir = path.join(this.stagingDir, `export-${crypto.randomUUID()}`);
     fs.mkdirSync(dir);
     const remove = () => fs.rmSync(dir, { recursive: true, force: true });
     try {
-      const files = segmentFiles.map((file, i) => {
+      const files = segmentFiles.map((file, i): SegmentFile => {
         const link = path.join(dir, `${i}.parquet`);
-        linkOrCopy(file, link);
-        return link;
+        linkOrCopy(file.path, link);
+        return { path: link, format: file.format };
       });
       const hotFile = path.join(dir, 'hot.parquet');
       await conn.run(
@@ -263,7 +264,7 @@ export class EventStore implements EventSource {
          TO '${sqlString(hotFile)}' (FORMAT parquet)`,
         params,
       );
-      return { files: [...files, hotFile], dir, remove };
+      return { files: [...files, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
     } catch (error) {
       remove();
       throw error;
@@ -274,7 +275,7 @@ export class EventStore implements EventSource {
   private relationsOf(
     tenant: string,
     range: TimeRange,
-  ): { from: string; minutesFrom: string; segmentFiles: string[] } {
+  ): { from: string; minutesFrom: string; segmentFiles: SegmentFile[] } {
     // Past the years 0000–9999 a day has no YYYY-MM-DD name (utcDay gives ±YYYYYY-…, which
     // sorts wrong): such an end of the range is no bound on the days.
     const fromDay =
@@ -285,11 +286,14 @@ export class EventStore implements EventSource {
     const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
     const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
     const hot = HOT_ROWS;
+    const segmentFiles = segments.map((s) => ({
+      path: path.join(this.segmentsDir, s.file),
+      format: s.format,
+    }));
     const from =
       segments.length === 0
         ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
-        : `(SELECT ${EVENT_COLUMN_LIST} FROM ${filesOf(segments.map((s) => s.file))}
-            UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
+        : `(${segmentRowsSql(segmentFiles)} UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
     const counted = segments.filter((s) => s.hasMinuteCounts).map((s) => s.file);
     const uncounted = segments.filter((s) => !s.hasMinuteCounts).map((s) => s.file);
     const raw = [`SELECT "timestamp", name, is_bot ${hot}`];
@@ -299,7 +303,6 @@ export class EventStore implements EventSource {
       counted.map((f) => quoted(minuteCountsFile(f))),
       raw,
     );
-    const segmentFiles = segments.map((s) => path.join(this.segmentsDir, s.file));
     return { from, minutesFrom, segmentFiles };
   }
 

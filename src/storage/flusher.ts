@@ -26,6 +26,7 @@ import { type FlushPlan, type HotTier, stagedRowsSql } from './hot-tier.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
+import { SEGMENT_FORMAT } from './segment-format.ts';
 
 export interface FlusherDeps {
   instance: DuckDBInstance;
@@ -250,6 +251,7 @@ export class Flusher {
       maxTs: Number(facts.max_ts),
       maxReceivedAt: Number(facts.max_received_at),
       hasMinuteCounts: true,
+      format: SEGMENT_FORMAT,
     };
   }
 

@@ -42,6 +42,12 @@ export {
 export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export {
+  columnsOfFormat,
+  SEGMENT_FORMAT,
+  type SegmentFile,
+  segmentRowsSql,
+} from './segment-format.ts';
+export {
   checkSegmentsSince,
   type SegmentKeyVisitor,
   type SegmentsAt,

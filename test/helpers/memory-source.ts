@@ -18,6 +18,7 @@ import {
   type EventSnapshot,
   type EventSource,
   minuteCountsOf,
+  SEGMENT_FORMAT,
 } from '../../src/storage/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -96,7 +97,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
           const links = files.map((file, i) => {
             const link = path.join(dir, `${i}.parquet`);
             linkSync(file, link);
-            return link;
+            return { path: link, format: SEGMENT_FORMAT };
           });
           const hotFile = path.join(dir, 'hot.parquet');
           await connection.run(
@@ -105,7 +106,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
             { tenant },
           );
           const remove = () => rmSync(dir, { recursive: true, force: true });
-          return { files: [...links, hotFile], dir, remove };
+          return { files: [...links, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
         },
         release: () => {
           if (released) return;

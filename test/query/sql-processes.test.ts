@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { SqlJob } from '../../src/query/sql-job.ts';
 import { SqlProcesses, type SqlProcessLimits } from '../../src/query/sql-processes.ts';
+import { EVENT_COLUMNS, SEGMENT_FORMAT } from '../../src/storage/index.ts';
 import { sqlChildren } from '../helpers/sql-children.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -25,16 +26,21 @@ function processesOf(limits: SqlProcessLimits, command?: readonly string[]): Sql
   return processes;
 }
 
-/** 3M events holding x = 0 … 2,999,999, the rows the jobs below read through `events`. */
+/** 3M events holding value = 0 … 2,999,999, the rows the jobs below read through `events`. */
 const dataDir = path.join(dir, 'data');
 const eventsFile = path.join(dataDir, 'events.parquet');
 beforeAll(async () => {
   fs.mkdirSync(dataDir);
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
+  // Every column of a stored event (the process reads them by name), null but these three.
+  const columns = EVENT_COLUMNS.map(([name, type]) => {
+    if (name === 'value') return 'range::DOUBLE AS "value"';
+    if (name === 'seq') return 'range AS seq';
+    return name === 'properties' ? "'{}'::JSON AS properties" : `NULL::${type} AS "${name}"`;
+  });
   await c.run(
-    `COPY (SELECT range AS x, range AS seq, '{}' AS properties FROM range(3000000))
-     TO '${eventsFile}' (FORMAT parquet)`,
+    `COPY (SELECT ${columns.join(', ')} FROM range(3000000)) TO '${eventsFile}' (FORMAT parquet)`,
   );
   c.closeSync();
 });
@@ -44,10 +50,10 @@ function spillingJob(name: string): SqlJob {
   const own = path.join(dir, name);
   fs.mkdirSync(own);
   return {
-    statement: `SELECT count(*) AS n, sum(x) AS total FROM (
-                  SELECT x FROM events ORDER BY hash(x) LIMIT 2999999)`,
+    statement: `SELECT count(*) AS n, sum(value) AS total FROM (
+                  SELECT value FROM events ORDER BY hash(value) LIMIT 2999999)`,
     params: [],
-    files: [eventsFile],
+    files: [{ path: eventsFile, format: SEGMENT_FORMAT }],
     rowsMax: 10,
     dirs: [own, dataDir],
     tempDirectory: path.join(own, 'spill'),
@@ -105,11 +111,11 @@ describe('SqlProcesses', () => {
       ok: false,
       refused: 'table functions are not allowed (read_csv); query the events relation',
     });
-    expect(await run('SELECT count(*) FROM events WHERE x > ?')).toEqual({
+    expect(await run('SELECT count(*) FROM events WHERE value > ?')).toEqual({
       ok: false,
       refused: 'the statement has 1 parameter(s) but 0 value(s) were given',
     });
-    expect(await run('SELECT count(*) AS n FROM events WHERE x < ?', [10])).toMatchObject({
+    expect(await run('SELECT count(*) AS n FROM events WHERE value < ?', [10])).toMatchObject({
       ok: true,
       rows: [[10]],
     });

@@ -346,7 +346,7 @@ describe('snapshot', () => {
       const exported = await held.exportFiles();
       try {
         const r = await held.connection.runAndReadAll(
-          `SELECT count(*) AS n FROM read_parquet([${exported.files.map((f) => `'${f}'`)}])`,
+          `SELECT count(*) AS n FROM read_parquet([${exported.files.map((f) => `'${f.path}'`)}])`,
         );
         expect(Number((r.getRowObjectsJS()[0] as { n: bigint }).n)).toBe(1);
       } finally {

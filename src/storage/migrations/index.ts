@@ -9,6 +9,7 @@ import { migration005 } from './005-tenant-tombstones.ts';
 import { migration006 } from './006-project-invitations.ts';
 import { migration007 } from './007-invitations-follow-inviter.ts';
 import { migration008 } from './008-emails-in-nfc.ts';
+import { migration009 } from './009-segment-format.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -19,4 +20,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];
