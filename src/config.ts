@@ -24,6 +24,8 @@ export interface Config extends Tunables {
   logLevel: LogLevel;
   durability: Durability;
   storeIp: boolean;
+  /** A GeoIP database (.mmdb) to derive each event's country from; null: no countries. */
+  geoipDb: string | null;
   trustProxy: boolean;
   /** Distinct event names and paths each tenant's live rollups track before "(other)". */
   rollupNamesMax: number;
@@ -253,6 +255,8 @@ function readStorage(r: EnvReader) {
     dataDir: path.resolve(r.read('DATA_DIR', './data', text)),
     durability: r.read<Durability>('DURABILITY', 'fsync', oneOf(['fsync', 'os'] as const)),
     storeIp: r.read('STORE_IP', false, bool),
+    // Opened and checked at start by main.ts (engine CountryDb), which names GEOIP_DB.
+    geoipDb: r.read<string | null>('GEOIP_DB', null, (raw) => path.resolve(raw)),
     dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, span),
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),

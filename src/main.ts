@@ -24,7 +24,13 @@ import {
   requestLimits,
   systemClock,
 } from './core/index.ts';
-import { type Engine, type EngineOptions, openEngine, startTimers } from './engine/index.ts';
+import {
+  CountryDb,
+  type Engine,
+  type EngineOptions,
+  openEngine,
+  startTimers,
+} from './engine/index.ts';
 import {
   createApp,
   type EarlyListener,
@@ -89,8 +95,24 @@ assert(
   'the margin covers gzip framing of an incompressible body',
 );
 
-async function start(config: Config): Promise<void> {
+/** The configuration, with the GeoIP database GEOIP_DB names opened and checked. */
+type Settings = Config & { countries: CountryDb | null };
+
+/** Opens GEOIP_DB before anything else starts: a wrong file is a configuration error. */
+function withCountries(config: Config): Settings {
+  if (config.geoipDb === null) return { ...config, countries: null };
+  try {
+    return { ...config, countries: CountryDb.open(config.geoipDb) };
+  } catch (error) {
+    const setting = `GEOIP_DB=${JSON.stringify(config.geoipDb)}`;
+    throw new ConfigError(`invalid configuration:\n  ${setting}: ${firstLine(error)}`);
+  }
+}
+
+async function start(config: Settings): Promise<void> {
   const log = createLogger(config.logLevel);
+  const geo = config.countries?.info;
+  if (geo) log.info('countries from GEOIP_DB', { file: config.geoipDb, ...geo });
   // The lock first: a second process on this DATA_DIR fails here, before it listens.
   let lockedDb: Database;
   try {
@@ -208,7 +230,7 @@ function serve(
 }
 
 /** Opens (and recovers) the event store and engine. */
-async function openStore(config: Config, log: Logger, lockedDb: Database): Promise<Engine> {
+async function openStore(config: Settings, log: Logger, lockedDb: Database): Promise<Engine> {
   const openedAt = performance.now();
   if (config.faultOpenDelayMs > 0) {
     log.warn('fault injection is on: the store opens late', { ms: config.faultOpenDelayMs });
@@ -242,7 +264,7 @@ async function openStore(config: Config, log: Logger, lockedDb: Database): Promi
 }
 
 /** The engine's options over DATA_DIR, whose tally.sqlite `lockedDb` this process holds. */
-function engineOptions(config: Config, log: Logger, lockedDb: Database): EngineOptions {
+function engineOptions(config: Settings, log: Logger, lockedDb: Database): EngineOptions {
   return {
     ...config,
     lockedDb,
@@ -363,7 +385,7 @@ async function exitAfterOutput(code: number): Promise<never> {
 }
 
 try {
-  await start(loadConfig());
+  await start(withCountries(loadConfig()));
 } catch (error) {
   if (
     error instanceof ConfigError ||

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import * as path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
@@ -35,6 +36,14 @@ describe('loadConfig', () => {
       flushHotBytes: 1_048_576,
     });
     expect(loadConfig({ DEDUP_WINDOW: '24h' }).dedupWindowMs).toBe(86_400_000);
+  });
+
+  test('GEOIP_DB is unset by default (no countries); a path is resolved', () => {
+    expect(loadConfig({}).geoipDb).toBeNull();
+    expect(loadConfig({ GEOIP_DB: ' ' }).geoipDb).toBeNull();
+    expect(loadConfig({ GEOIP_DB: 'geo/country.mmdb' }).geoipDb).toBe(
+      path.resolve('geo/country.mmdb'),
+    );
   });
 
   test('lists every bad value with its rule', () => {

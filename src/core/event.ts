@@ -64,10 +64,15 @@ export interface StoredEvent {
   is_bot: boolean;
   /** user_id, else anonymous_id, else a keyed daily hash of (tenant, ip, user agent). */
   visitor_id: string;
+  /**
+   * ISO 3166-1 alpha-2 code (upper case) of the client IP's country in the GeoIP database
+   * (GEOIP_DB); null without one, or for a private or unknown address.
+   */
+  country: string | null;
 }
 
 /** The derived fields, filled by the engine at ingest. */
-export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id';
+export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id' | 'country';
 
 /** An event after the client-facing rules, before the engine derives its other fields. */
 export type BaseEvent = Omit<StoredEvent, DerivedField>;
@@ -80,6 +85,8 @@ export interface RequestContext {
   readonly ip: string | null;
   /** Keep the client address in stored events (STORE_IP); else it only feeds visitor_id. */
   keepIp: boolean;
+  /** The engine derives every event's country from its address (GEOIP_DB): always needed. */
+  locateIp?: boolean;
   newEventId: () => string;
 }
 
@@ -129,9 +136,10 @@ export function normalizeEvent(
   const url = input.url ?? null;
   const userId = input.user_id ?? null;
   const anonymousId = input.anonymous_id ?? null;
-  // The client address is looked up only for an event that will keep it or hash it into a
-  // visitor_id (no user or anonymous id): the lookup is a measurable cost per request.
-  const needsIp = ctx.keepIp || (!userId && !anonymousId);
+  // The client address is looked up only for an event that will keep it, locate it (country)
+  // or hash it into a visitor_id (no user or anonymous id): the lookup is a measurable cost
+  // per request.
+  const needsIp = ctx.keepIp || ctx.locateIp === true || (!userId && !anonymousId);
   // An address in the body gets the one spelling the request's address gets (no port, IPv6
   // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
   // An empty one names no address (as in the compatibility APIs): kept, it would make every
@@ -154,7 +162,7 @@ export function normalizeEvent(
       referrer: input.referrer ?? null,
       url,
       user_agent: input.user_agent ?? ctx.userAgent,
-      ip, // the engine drops it after deriving visitor_id unless configured to keep it
+      ip, // the engine drops it after deriving visitor_id and country unless told to keep it
       duration: input.duration ?? null,
       value: input.value ?? null,
       properties: input.properties ?? null,

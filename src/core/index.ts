@@ -15,11 +15,12 @@ export {
   type RequestContext,
   type StoredEvent,
 } from './event.ts';
-export { addressKeyOf, normalizeIp } from './ip.ts';
+export { addressKeyOf, isPublicAddress, normalizeIp } from './ip.ts';
 export {
   DAY_MS,
   defaultTunables,
   eventLimits,
+  geoLimits,
   HOUR_MS,
   KiB,
   MiB,

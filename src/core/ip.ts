@@ -1,6 +1,8 @@
-// Client addresses: one spelling per address (for visitor ids and logs), and the rate-limit key
-// of an address. Used by http (the client's address) and auth (its login and registration
-// limits).
+// Client addresses: one spelling per address (for visitor ids and logs), the rate-limit key of
+// an address, and whether it is public (only those are located in a GeoIP database). Used by
+// http (the client's address), auth (its login and registration limits) and engine (country).
+
+import { isIP } from 'node:net';
 
 /** Characters of a client address kept at most (an IPv6 address with a zone fits). */
 const IP_CHARS_MAX = 64;
@@ -61,4 +63,37 @@ export function addressKeyOf(ip: string | null): string {
   if (halves.length === 1 ? missing !== 0 : missing < 1) return address;
   const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
   return `${groups.slice(0, IPV6_PREFIX_GROUPS).join(':')}::/${IPV6_PREFIX_GROUPS * 16}`;
+}
+
+/** First 16-bit group of IPv6 global unicast (2000::/3): the only block with public hosts. */
+const GLOBAL_UNICAST_FIRST = 0x2000;
+const GLOBAL_UNICAST_LAST = 0x3fff;
+
+/**
+ * Whether `ip` (as normalizeIp writes it) is a public address, one a GeoIP database may place:
+ * not private (10/8, 172.16/12, 192.168/16, fc00::/7), loopback, link-local, shared (CGNAT,
+ * 100.64/10), "this network" (0/8, ::), documentation (192.0.2/24, 198.51.100/24,
+ * 203.0.113/24, 2001:db8::/32, 3fff::/20), benchmarking (198.18/15), multicast or reserved
+ * (224/3, everything of IPv6 outside 2000::/3). Text that is no address is not public.
+ */
+export function isPublicAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 4) {
+    const [a, b, c] = ip.split('.').map(Number) as [number, number, number];
+    if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
+    if (a === 100) return b < 64 || b > 127;
+    if (a === 169) return b !== 254;
+    if (a === 172) return b < 16 || b > 31;
+    if (a === 192) return b !== 168 && !(b === 0 && (c === 0 || c === 2));
+    if (a === 198) return b !== 18 && b !== 19 && !(b === 51 && c === 100);
+    if (a === 203) return !(b === 0 && c === 113);
+    return true;
+  }
+  if (family !== 6 || ip.startsWith(':')) return false;
+  // An empty group is where `::` stands for zeros: 3fff::1 has a second group of 0.
+  const groups = ip.split(':', 2).map((g) => Number.parseInt(g || '0', 16)) as [number, number];
+  const [first, second] = groups;
+  if (first < GLOBAL_UNICAST_FIRST || first > GLOBAL_UNICAST_LAST) return false;
+  if (first === 0x2001 && second === 0xdb8) return false;
+  return !(first === 0x3fff && second < 0x1000);
 }

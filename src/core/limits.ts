@@ -119,6 +119,21 @@ export const tenantShareLimits = {
   mailboxQueueBytesShare: 1 / 2,
 } as const;
 
+/** The GeoIP database of GEOIP_DB (engine/country-db.ts). Not configurable. */
+export const geoLimits = {
+  /**
+   * Decoded records kept for the next look-up of the same network (a country database has a
+   * few thousand distinct records; a city database millions, so the cache is bounded).
+   */
+  recordCacheEntriesMax: 20_000,
+  /** Addresses whose country is kept for their next events. */
+  recentAddressesMax: 10_000,
+  /** Records the check at start reads, in address order, for one with `country.iso_code`. */
+  checkRecordsMax: 16,
+  /** Look-ups that check may take walking past networks without data. */
+  checkLookupsMax: 100_000,
+} as const;
+
 assert(requestLimits.bodyBytesMax >= eventLimits.eventBytesMax, 'a body must hold one event');
 assert(eventLimits.propertiesBytesMax < eventLimits.eventBytesMax, 'properties fit in an event');
 assert(

@@ -10,6 +10,7 @@ import {
   type FaultHook,
   type StoreMark,
 } from '../storage/index.ts';
+import type { CountryLookup } from './country-db.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import { ReplayedKeys, recoverDedupIndex, saveDedupIndex } from './dedup-recovery.ts';
 import { Enricher } from './enrich.ts';
@@ -24,8 +25,10 @@ export interface EngineOptions
   dedupWindowMs: number;
   dedupKeysMax: number;
   hotBytesMax: number;
-  /** Keep client IPs in stored events (otherwise used only for visitor_id). */
+  /** Keep client IPs in stored events (otherwise used only for visitor_id and country). */
   storeIp: boolean;
+  /** Where events get their country from their client IP (GEOIP_DB); none: no country. */
+  countries?: CountryLookup | null;
   clock: Clock;
   fault?: FaultHook;
   /** Told when the dedup index forgot ids early to stay within dedupKeysMax. */
@@ -43,6 +46,8 @@ export interface Engine {
   deletions: TenantDeletions;
   /** Whether stored events keep the client IP (STORE_IP). */
   keepsIp: boolean;
+  /** Whether events get a country from their client IP (GEOIP_DB): every event needs it. */
+  locatesIp: boolean;
   close(): Promise<void>;
 }
 
@@ -81,7 +86,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     options.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare,
   );
   const registry = new ActorRegistry(store, dedup, clock, { ...options, mailboxBytesMax }, ticker);
-  const enricher = new Enricher(store.catalog, clock, options.storeIp);
+  const countries = options.countries ?? null;
+  const enricher = new Enricher(store.catalog, clock, options.storeIp, countries);
   const deletions = new TenantDeletions({ store, registry, dedup });
   const ingestor = new Ingestor(
     store,
@@ -100,6 +106,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     dedup,
     deletions,
     keepsIp: options.storeIp,
+    locatesIp: countries !== null,
     close: () => {
       // A second call waits for the first: the snapshot is written once.
       closing ??= closeEngine({ store, ingestor, deletions, failed: () => fatal }, (mark, notNow) =>

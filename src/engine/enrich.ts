@@ -1,9 +1,11 @@
 // Derives the fields of an event the client does not send: os, browser, device and is_bot from
-// the user agent, and visitor_id (user_id, else anonymous_id, else a keyed daily hash of
-// tenant, ip and user agent). The client IP is used for the hash and then dropped unless the
-// operator chose to store IPs.
+// the user agent, visitor_id (user_id, else anonymous_id, else a keyed daily hash of tenant, ip
+// and user agent), and country from the ip when a GeoIP database is configured (GEOIP_DB; see
+// country-db.ts). The client IP is used for these and then dropped unless the operator chose to
+// store IPs. Without a database, country is null and nothing is looked up.
 
 import type { BaseEvent, Clock, StoredEvent } from '../core/index.ts';
+import type { CountryLookup } from './country-db.ts';
 import { deriveUserAgent } from './user-agent.ts';
 import { DailySalts, type SaltStore, utcDayOf, visitorId } from './visitor-id.ts';
 
@@ -21,6 +23,7 @@ export class Enricher {
     catalog: SaltCatalog,
     clock: Clock,
     private readonly storeIp: boolean,
+    private readonly countries: CountryLookup | null = null,
   ) {
     const store: SaltStore = {
       load: (day) => catalog.loadSalt(day),
@@ -47,6 +50,7 @@ export class Enricher {
         userAgent: e.user_agent,
         salt: this.salts.saltFor(e.received_at),
       }),
+      country: this.countries === null ? null : this.countries.countryOf(e.ip),
     };
   }
 }

@@ -1,6 +1,12 @@
-// Public surface of engine: opening the engine, its background timers, the ingest path and the
-// live rollups.
+// Public surface of engine: opening the engine, its background timers, the ingest path, the
+// live rollups and the GeoIP country database.
 export { startTimers, type TimerOptions } from './background.ts';
+export {
+  CountryDb,
+  CountryDbError,
+  type CountryDbInfo,
+  type CountryLookup,
+} from './country-db.ts';
 export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';

@@ -131,6 +131,14 @@ export const StoredEventOut = t.Object({
   visitor_id: t.String({
     description: 'user_id, else anonymous_id, else a daily salted hash of ip and user agent.',
   }),
+  country: t.Nullable(
+    t.String({
+      description:
+        'ISO 3166-1 alpha-2 code of the client IP in the GeoIP database (GEOIP_DB); null ' +
+        'without one, for a private or unknown address, and for events stored before.',
+      examples: ['DE'],
+    }),
+  ),
 });
 
 export const ValidationErrorOut = t.Object({

@@ -72,6 +72,7 @@ export const storedEventExample = {
   device: 'desktop',
   is_bot: false,
   visitor_id: exampleEvent.user_id,
+  country: 'DE',
 };
 
 export const eventPageExample = {

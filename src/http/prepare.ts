@@ -68,6 +68,7 @@ export function contextOf(
       return ip;
     },
     keepIp: deps.engine.keepsIp,
+    locateIp: deps.engine.locatesIp,
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
 }

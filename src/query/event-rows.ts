@@ -28,6 +28,7 @@ export const EVENT_SELECT = [
   'e.device',
   'e.is_bot',
   'e.visitor_id',
+  'e.country',
   'epoch_us(e."timestamp") AS cursor_us',
 ].join(', ');
 
@@ -57,6 +58,7 @@ export function storedEventOf(row: Row): StoredEvent {
     device: String(row.device ?? ''),
     is_bot: row.is_bot === true,
     visitor_id: String(row.visitor_id ?? ''),
+    country: text('country'),
   };
 }
 

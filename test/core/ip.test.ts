@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressKeyOf } from '../../src/core/index.ts';
+import { addressKeyOf, isPublicAddress } from '../../src/core/index.ts';
 
 describe('addressKeyOf', () => {
   test('IPv6 clients are keyed by their /64, whatever the spelling', () => {
@@ -36,5 +36,67 @@ describe('addressKeyOf', () => {
     }
     expect(addressKeyOf('x'.repeat(500))).toHaveLength(64);
     expect(addressKeyOf(null)).toBe('unknown');
+  });
+});
+
+describe('isPublicAddress', () => {
+  test('public IPv4 and IPv6 (global unicast) addresses are public', () => {
+    for (const ip of [
+      '81.2.69.160',
+      '8.8.8.8',
+      '1.1.1.1',
+      '100.63.255.255',
+      '100.128.0.1',
+      '172.15.0.1',
+      '172.32.0.1',
+      '192.0.1.1',
+      '198.51.101.1',
+      '223.255.255.254',
+      '2a02:ffc0::1',
+      '2001:4860:4860::8888',
+      '3ffe::1',
+    ]) {
+      expect([ip, isPublicAddress(ip)]).toEqual([ip, true]);
+    }
+  });
+
+  test('private, loopback, link-local, shared, documentation, multicast, reserved: not', () => {
+    for (const ip of [
+      '0.1.2.3',
+      '10.0.0.1',
+      '127.0.0.1',
+      '100.64.0.1',
+      '100.127.255.255',
+      '169.254.1.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '192.0.0.8',
+      '192.0.2.1',
+      '198.18.0.1',
+      '198.19.255.255',
+      '198.51.100.7',
+      '203.0.113.7',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      '::ffff:81.2.69.160',
+      '64:ff9b::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'fe80::1',
+      'ff02::1',
+      '2001:db8::1',
+      '3fff::1',
+    ]) {
+      expect([ip, isPublicAddress(ip)]).toEqual([ip, false]);
+    }
+  });
+
+  test('text that is no address is not public', () => {
+    for (const junk of ['unknown', '', 'fe80::1%eth0', '1::2::3', '081.2.69.160', '81.2.69']) {
+      expect([junk, isPublicAddress(junk)]).toEqual([junk, false]);
+    }
   });
 });

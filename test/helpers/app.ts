@@ -70,9 +70,11 @@ export function engineOptions(
   };
 }
 
-/** The SQL endpoint's limits of a test app (main.ts reads them from the config). */
+/** The HTTP options of a test app that tests change (main.ts reads them from the config). */
 export interface TestQueryLimits {
   queryTimeoutMs?: number;
+  /** TRUST_PROXY: the client address from X-Forwarded-For (false by default). */
+  trustProxy?: boolean;
 }
 
 export async function makeTestApp(
@@ -100,7 +102,7 @@ export async function makeTestApp(
       clock,
       log,
       options: {
-        trustProxy: false,
+        trustProxy: limits.trustProxy ?? false,
         retryAfterSeconds: 1,
         queryTimeoutMs: limits.queryTimeoutMs ?? 10_000,
         queryRowsMax: 10_000,

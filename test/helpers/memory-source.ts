@@ -214,6 +214,7 @@ export function makeEvent(fields: Partial<StoredEvent> & { timestamp: number }):
     device: 'desktop',
     is_bot: false,
     visitor_id: userId ?? `visitor-${nextId}`,
+    country: null,
     ...fields,
   };
 }
