@@ -205,6 +205,10 @@ export const statsExample = {
     { device: 'desktop', events: 1012, visitors: 231 },
     { device: 'mobile', events: 272, visitors: 80 },
   ],
+  countries: [
+    { country: 'DE', events: 640, visitors: 152 },
+    { country: 'US', events: 301, visitors: 77 },
+  ],
   ...WEEK,
   tz: 'Europe/Berlin',
 };

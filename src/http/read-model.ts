@@ -102,6 +102,14 @@ export const StatsOut = t.Object({
   os: top('os'),
   browsers: top('browser'),
   devices: top('device'),
+  countries: t.Array(
+    t.Object({ country: t.String({ examples: ['DE'] }), events: Count, visitors: Count }),
+    {
+      description:
+        'Countries of the client IPs (ISO 3166-1 alpha-2) when a GeoIP database is ' +
+        'configured (GEOIP_DB); events without one are left out.',
+    },
+  ),
   ...RangeEcho,
 });
 

@@ -58,6 +58,13 @@ const filterParams = {
   os: text('Only events from this operating system.', 'macOS'),
   browser: text('Only events from this browser.', 'Chrome'),
   device: text('Only events from this device type.', 'mobile'),
+  country: t.Optional(
+    t.String({
+      pattern: '^[A-Za-z]{2}$',
+      description: 'Only events from this country: ISO 3166-1 alpha-2 (GEOIP_DB).',
+      examples: ['DE'],
+    }),
+  ),
   bots: oneOf(['include', 'exclude'], {
     description: 'Bot traffic is excluded unless `include`.',
     examples: ['include'],
@@ -119,7 +126,7 @@ export const SeriesQuery = t.Object({
   ...tzParam,
   ...filterParams,
   group_by: text(
-    'name, path, os, browser, device, source, referrer or property:<key>.',
+    'name, path, os, browser, device, country, source, referrer or property:<key>.',
     'path',
     eventLimits.nameCharsMax + 16,
   ),

@@ -1,5 +1,6 @@
 // The filters every read shares (name, path, source, user, session, os, browser, device,
-// property equality, bots, time) as SQL conditions over the event alias `e`, values bound.
+// country, property equality, bots, time) as SQL conditions over the event alias `e`, values
+// bound.
 
 import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
 import type { SqlParams } from './sql-params.ts';
@@ -15,6 +16,7 @@ export const FILTER_COLUMNS = {
   browser: 'browser',
   device: 'device',
   referrer: 'referrer',
+  country: 'country',
 } as const;
 
 export type FilterColumn = keyof typeof FILTER_COLUMNS;
@@ -96,6 +98,8 @@ export function filtersOf(
     const value = params[column];
     if (value !== undefined) equals[column] = String(value);
   }
+  // Country codes are stored upper case: `de` asks for DE.
+  if (params.country !== undefined) equals.country = String(params.country).toUpperCase();
   return {
     equals,
     properties: propertyFiltersOf(url),

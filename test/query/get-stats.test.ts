@@ -257,6 +257,7 @@ describe('getStats', () => {
       os: [],
       browsers: [],
       devices: [],
+      countries: [],
     });
   });
 

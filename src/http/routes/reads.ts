@@ -121,7 +121,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             "top_referrer_sources) and acquisition channels (Plausible's Channels, " +
             "top_channels) by visit, a visit credited to its first event's source; " +
             'and the top paths (by page views), referrers, event names, ' +
-            `operating systems, browsers and devices.${FILTER_NOTE}`,
+            `operating systems, browsers, devices and countries (GEOIP_DB).${FILTER_NOTE}`,
         },
       },
     )

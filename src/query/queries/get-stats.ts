@@ -1,6 +1,6 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
 // Three scans of the snapshot: the event totals; the visits, with their totals and the lists
-// that count visits (entry and exit pages, sources: visit-stats.ts); and the six top lists of
+// that count visits (entry and exit pages, sources: visit-stats.ts); and the seven top lists of
 // events (GROUPING SETS).
 // The lists count distinct visitors as (value, visitor) groups, not with count(DISTINCT):
 // DuckDB keeps a distinct set per group of each grouping set, ~1.4× slower on a busy day.
@@ -24,6 +24,7 @@ const BREAKDOWNS = [
   { list: 'os', column: 'os', key: 'os' },
   { list: 'browsers', column: 'browser', key: 'browser' },
   { list: 'devices', column: 'device', key: 'device' },
+  { list: 'countries', column: 'country', key: 'country' },
 ] as const;
 
 type ListName = (typeof BREAKDOWNS)[number]['list'];

@@ -29,7 +29,16 @@ export const SERIES_METRICS = Object.keys(METRIC_SQL) as SeriesMetric[];
 /** Metrics whose empty bucket is 0; the others have no value to report there (null). */
 const ZERO_WHEN_EMPTY = new Set<SeriesMetric>(['count', 'uniques', 'sum']);
 
-export const GROUP_COLUMNS = ['name', 'path', 'os', 'browser', 'device', 'source', 'referrer'];
+export const GROUP_COLUMNS = [
+  'name',
+  'path',
+  'os',
+  'browser',
+  'device',
+  'country',
+  'source',
+  'referrer',
+];
 const PROPERTY_GROUP = 'property:';
 
 export type GroupBy = { column: keyof typeof FILTER_COLUMNS } | { property: string };

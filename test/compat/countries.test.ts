@@ -1,0 +1,71 @@
+// Countries (GEOIP_DB) through the compatibility APIs: each API's own rule for the client
+// address applies, as it does for visitor_id: Plausible's first X-Forwarded-For hop, PostHog's
+// `$ip`, Segment's `context.ip`, Umami's `payload.ip`, else the request's address. None of them
+// documents a country code a client may send, so the country is derived only.
+
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { CountryDb } from '../../src/engine/index.ts';
+import { writeTestCountryDb } from '../helpers/mmdb-writer.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+const geo = makeTempDir('tally-geoip-');
+afterAll(geo.remove);
+const countries = CountryDb.open(writeTestCountryDb(geo.dir));
+
+type Json = Record<string, unknown>;
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp({ engine: { countries } });
+});
+afterEach(() => t.close());
+
+/** The countries of a tenant's stored events, in code order (null last). */
+async function countriesOf(tenant: string): Promise<unknown[]> {
+  const page = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${tenant}`);
+  return page.events.map((e) => e.country).sort();
+}
+
+describe('countries through the compatibility APIs', () => {
+  test("Plausible: the first X-Forwarded-For hop, as Plausible's Events API takes it", async () => {
+    const beacon = (ip: string) =>
+      t.post('/api/event', JSON.stringify({ n: 'pageview', u: 'https://ex.com/', d: 'ex.com' }), {
+        'content-type': 'text/plain',
+        'x-forwarded-for': `${ip}, 10.0.0.1`,
+      });
+    for (const ip of ['81.2.69.160', '2a02:ffc0::1', '192.168.0.4']) {
+      expect((await beacon(ip)).status).toBe(202);
+    }
+    expect(await countriesOf('ex.com')).toEqual(['GB', 'GI', null]);
+    const stats = await t.getJson('/api/v1/stats?tenant_id=ex.com&country=GI');
+    expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'GI' }] });
+  });
+
+  test("PostHog: the event's $ip; a $geoip_country_code property is not the country", async () => {
+    const capture = (properties: Json) =>
+      t.post('/capture/', { api_key: 'k', event: '$pageview', distinct_id: 'd1', properties });
+    expect((await capture({ $ip: '89.160.20.112' })).status).toBe(200);
+    expect((await capture({ $ip: '81.2.69.1', $geoip_country_code: 'FR' })).status).toBe(200);
+    expect(await countriesOf('default')).toEqual(['GB', 'SE']);
+  });
+
+  test('Segment: context.ip; context.location.country (a name) is not the country', async () => {
+    const track = (context: Json) =>
+      t.post('/v1/track', { writeKey: 'k', userId: 'u1', event: 'Clicked', context });
+    expect((await track({ ip: '216.160.83.58' })).status).toBe(200);
+    expect((await track({ ip: '81.2.69.1', location: { country: 'France' } })).status).toBe(200);
+    expect(await countriesOf('default')).toEqual(['GB', 'US']);
+  });
+
+  test("Umami: the payload's ip", async () => {
+    const send = (ip: string) =>
+      t.post('/api/send', {
+        type: 'event',
+        payload: { website: WEBSITE, url: '/x', hostname: 'ex.com', ip },
+      });
+    expect((await send('2001:480::5')).status).toBe(200);
+    expect(await countriesOf(WEBSITE)).toEqual(['US']);
+  });
+});
