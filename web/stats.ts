@@ -1,12 +1,13 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
 // page's time zone) from GET /api/v1/stats, as Plausible shows them, the pages table with its
-// tabs (Top, Entry, Exit pages) and the sources table with its (Channels, Sources). One read
-// in flight per tab (SerialRead); a busy server
+// tabs (Top, Entry, Exit pages), the sources table with its (Channels, Sources), and
+// countries by name and code. One read in flight per tab (SerialRead); a busy server
 // (429/503) is waited out by its Retry-After; refreshed every minute while the tab is visible.
 // Text goes in with textContent only: paths, sources and names come from event senders and
 // must never become markup.
 
 import { type Access, fetchStats, ReadBusy, ReadUnauthorized, type StatsAnswer } from './api.ts';
+import { countryLabel } from './countries.ts';
 import {
   type DayRange,
   daysOf,
@@ -36,6 +37,13 @@ const TABLES = [
   { list: 'os', table: 'stats-os', key: 'os', count: 'events', none: 'operating systems' },
   { list: 'browsers', table: 'stats-browsers', key: 'browser', count: 'events', none: 'browsers' },
   { list: 'devices', table: 'stats-devices', key: 'device', count: 'events', none: 'devices' },
+  {
+    list: 'countries',
+    table: 'stats-countries',
+    key: 'country',
+    count: 'events',
+    none: 'countries',
+  },
   { list: 'top_events', table: 'stats-events', key: 'name', count: 'events', none: 'events' },
 ] as const;
 
@@ -248,7 +256,8 @@ export class StatsPanel {
     setStat('bounce_rate', answer.bounce_rate === null ? '–' : `${answer.bounce_rate}%`);
     setStat('views_per_visit', formatDecimal(answer.views_per_visit));
     for (const t of TABLES) {
-      fillTable(tbodyOf(t.table), cellsOf(answer[t.list], t.key, t.count), noneIn(t.none));
+      const cells = cellsOf(answer[t.list], t.key, t.count, LABELS[t.key]);
+      fillTable(tbodyOf(t.table), cells, noneIn(t.none));
     }
     this.shownAnswer = answer;
     this.showTab('pages', this.tabs.pages);
@@ -326,13 +335,21 @@ const tabButtons = (tabbed: Tabbed) =>
 
 const noneIn = (what: string) => `No ${what} in this period`;
 
-/** The cells of a top list: its value, its visitors and its `count`. */
-function cellsOf(rows: readonly object[], key: string, count: string): string[][] {
+/** The cells of a top list: its value (as `label` writes it), its visitors and its `count`. */
+function cellsOf(
+  rows: readonly object[],
+  key: string,
+  count: string,
+  label: (value: string) => string = (value) => value,
+): string[][] {
   return rows.map((row) => {
     const cells = row as Record<string, unknown>;
-    return [String(cells[key] ?? ''), countOf(cells.visitors), countOf(cells[count])];
+    return [label(String(cells[key] ?? '')), countOf(cells.visitors), countOf(cells[count])];
   });
 }
+
+/** Values shown otherwise than as sent: a country code with its name. */
+const LABELS: Partial<Record<string, (value: string) => string>> = { country: countryLabel };
 
 function countOf(value: unknown): string {
   return typeof value === 'number' ? formatCount(value) : '–';
