@@ -69,7 +69,8 @@ const NDJSON_COLUMNS = `{${EVENT_COLUMNS.filter(([name]) => name !== 'seq')
 
 /**
  * The stored-event rows of NDJSON staging files (`filesSql`: a quoted path, a list of them or
- * a parameter), in table column order, every row with the seq `seqSql`.
+ * a parameter), in table column order, every row with the seq `seqSql`. A line logged before
+ * a column existed (no `country`) reads as NULL there, as an older segment does.
  */
 export function stagedRowsSql(filesSql: string, seqSql: string): string {
   const columns = EVENT_COLUMNS.map(([name]) => {

@@ -6,6 +6,8 @@
 //
 // A start that takes the index from its snapshot reads no ids, but still reads the footers of
 // the same segments: one DuckDB cannot read (cut short, not Parquet) stops the start either way.
+// Only columns every segment layout has are read (segment-format.ts), so segments of all
+// layouts go in one read_parquet.
 
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
