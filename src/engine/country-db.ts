@@ -8,10 +8,10 @@
 // start instead of leaving every event without a country. A look-up walks the tree in that
 // buffer (mmdb-lib's Reader, no I/O), ~1–3 µs here; decoded records are cached, as a country
 // database has a few thousand distinct ones, and so are the countries of recent addresses (a
-// visitor's events come from one address). Only public addresses are looked up (core isPublicAddress): a
-// private, loopback or reserved one, or text that is no address, has no country. The code is
-// `country.iso_code`, else `registered_country.iso_code` (as Umami does), upper case; "ZZ"
-// (unknown) or anything but two letters is no country.
+// visitor's events come from one address). Only public addresses are looked up (core
+// isPublicAddress): a private, loopback or reserved one, or text that is no address, has no
+// country. The code is `country.iso_code`, else `registered_country.iso_code` (as Umami
+// does), upper case; "ZZ" (unknown) or anything but two letters is no country.
 //
 // The database is what it was at start: an update is read by the next start, and events
 // stored before keep the country they were given.
