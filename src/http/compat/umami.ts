@@ -5,10 +5,9 @@
 // and an error report as Umami answers it for a website with error tracking off.
 
 import { Elysia, t } from 'elysia';
-import { AppError, type BaseEvent, type FieldIssue, requestLimits } from '../../core/index.ts';
+import { AppError, type BaseEvent, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
-import { ValidationErrorOut } from '../model.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   errorAnswers,
@@ -17,15 +16,9 @@ import {
   jsonInteger,
   jsonRequestBody,
 } from './docs.ts';
-import { contextOf, ingest, issuesText, type Server } from './ingest.ts';
-import {
-  CORS_HEADERS,
-  type ErrorShape,
-  errorHeaders,
-  guarded,
-  json,
-  preflightRoutes,
-} from './responses.ts';
+import { contextOf, ingest, type Server } from './ingest.ts';
+import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
+import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umami-errors.ts';
 import {
   UMAMI_ERRORS_DISABLED,
   type UmamiIds,
@@ -42,22 +35,9 @@ type Prepared =
   | { kind: 'event'; event: BaseEvent; ids: UmamiIds; stored: boolean }
   | { kind: 'error'; websiteId: string };
 
-const CODES: Record<number, string> = {
-  400: 'bad-request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  413: 'payload-too-large',
-  415: 'bad-request',
-  429: 'too-many-requests',
-};
-
 export function umamiRoutes(deps: AppDeps) {
   const sessions = new UmamiSessions();
-  const shape: ErrorShape = (error) => {
-    const e = asUmamiError(error);
-    const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
-    return json(umamiError(e), e.status, headers);
-  };
+  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   type Ctx = { request: Request; server: Server };
   const prepareOne = (raw: unknown, ctx: PrepareContext, loc: (string | number)[]): Prepared => {
     const item = umamiItem(raw, ctx, sessions, loc);
@@ -106,15 +86,6 @@ export function umamiRoutes(deps: AppDeps) {
     .post('/api/send', send, { parse: 'none', detail: SEND_DOC })
     .post('/api/batch', batch, { parse: 'none', detail: BATCH_DOC });
 }
-
-const UmamiErrorOut = t.Object({
-  error: t.Object({
-    message: t.String(),
-    code: t.String({ description: 'bad-request, unauthorized, forbidden, … or server-error.' }),
-    status: jsonInteger(),
-    issues: t.Optional(ValidationErrorOut.properties.detail),
-  }),
-});
 
 const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 const page = {
@@ -226,26 +197,4 @@ function batchItems(body: unknown): unknown[] {
     );
   }
   return body;
-}
-
-/** Umami answers bad input with 400. */
-function asUmamiError(error: AppError): AppError {
-  if (error.code === 'validation_failed') {
-    return new AppError('bad_request', issuesText(error.issues ?? []), { issues: error.issues });
-  }
-  if (error.code === 'invalid_json') return new AppError('bad_request', error.message);
-  return error;
-}
-
-function umamiError(error: AppError): { error: Record<string, unknown> } {
-  const code = CODES[error.status] ?? (error.status >= 500 ? 'server-error' : error.code);
-  const issues: FieldIssue[] | undefined = error.issues;
-  return {
-    error: {
-      message: error.message,
-      code,
-      status: error.status,
-      ...(issues === undefined ? {} : { issues }),
-    },
-  };
 }

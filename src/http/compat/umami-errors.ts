@@ -1,0 +1,61 @@
+// Umami's error body, `{"error":{"message","code","status"}}` (its src/lib/response.ts), for
+// both sides of its API: collection (/api/send, /api/batch) and reading (/api/auth/…,
+// /api/websites/…). Tally's field issues (a 422) are Umami's 400, with the issues kept.
+
+import { t } from 'elysia';
+import { AppError, type FieldIssue } from '../../core/index.ts';
+import { ValidationErrorOut } from '../model.ts';
+import { jsonInteger } from './docs.ts';
+import { issuesText } from './ingest.ts';
+import { CORS_HEADERS, type ErrorShape, errorHeaders, json } from './responses.ts';
+
+/** Umami's code of each status it answers (a 5xx is `server-error`). */
+const CODES: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  413: 'payload-too-large',
+  415: 'bad-request',
+  429: 'too-many-requests',
+};
+
+export const UmamiErrorOut = t.Object({
+  error: t.Object({
+    message: t.String(),
+    code: t.String({ description: 'bad-request, unauthorized, forbidden, … or server-error.' }),
+    status: jsonInteger(),
+    issues: t.Optional(ValidationErrorOut.properties.detail),
+  }),
+});
+
+/** Umami answers bad input with 400. */
+export function asUmamiError(error: AppError): AppError {
+  if (error.code === 'validation_failed') {
+    return new AppError('bad_request', issuesText(error.issues ?? []), { issues: error.issues });
+  }
+  if (error.code === 'invalid_json') return new AppError('bad_request', error.message);
+  return error;
+}
+
+export function umamiError(error: AppError): { error: Record<string, unknown> } {
+  const code = CODES[error.status] ?? (error.status >= 500 ? 'server-error' : error.code);
+  const issues: FieldIssue[] | undefined = error.issues;
+  return {
+    error: {
+      message: error.message,
+      code,
+      status: error.status,
+      ...(issues === undefined ? {} : { issues }),
+    },
+  };
+}
+
+/** The ErrorShape of Umami's routes: its body, Retry-After on 429 and 503, CORS for beacons. */
+export function umamiErrorShape(retryAfterSeconds: number): ErrorShape {
+  return (error) => {
+    const e = asUmamiError(error);
+    const headers = { ...CORS_HEADERS, ...errorHeaders(e, retryAfterSeconds) };
+    return json(umamiError(e), e.status, headers);
+  };
+}
