@@ -61,6 +61,7 @@ export {
 export {
   getWebMetrics,
   VISIT_METRICS,
+  VISIT_SUMS,
   WEB_METRICS,
   type WebDimension,
   type WebMetric,
@@ -96,6 +97,7 @@ export {
 export {
   EVENT_PROPERTIES,
   type EventProperty,
+  MORE_VISIT_PROPERTIES,
   NO_PROP_VALUE,
   PAGE_GOAL_PREFIX,
   VISIT_PROPERTIES,

@@ -60,14 +60,19 @@ export function referrerSourceParts(alias: string): string {
 }
 
 /**
+ * Whether a row of referrerSourceParts came from nowhere: no referrer, a developer's own
+ * machine (`localhost`), or the site's own host (a visitor moving within the site).
+ */
+const FROM_NOWHERE = "referrer_host IN ('', 'localhost') OR referrer_host = page_host";
+
+/**
  * The source over the columns referrerSourceParts selects, a well-known one by its name
  * (known-sources.ts: google.co.uk and utm_source=google are both Google). A `localhost`
  * referrer is a developer's own machine, not a source: Direct, as Plausible counts it.
  */
 export function referrerSourceOf(): string {
   return `coalesce(${knownTagName('utm')}, CASE
-      WHEN referrer_host IN ('', 'localhost') OR referrer_host = page_host
-        THEN '${DIRECT_SOURCE}'
+      WHEN ${FROM_NOWHERE} THEN '${DIRECT_SOURCE}'
       ELSE ${knownHostName('referrer_host')}
     END)`;
 }
@@ -81,7 +86,14 @@ export function referrerSourceOf(): string {
  */
 export function referrerTextOf(): string {
   const re = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?(?:www\.)?([^?#]*)`;
-  return `CASE WHEN referrer_host IN ('', 'localhost') OR referrer_host = page_host
-      THEN '${DIRECT_SOURCE}'
+  return `CASE WHEN ${FROM_NOWHERE} THEN '${DIRECT_SOURCE}'
       ELSE rtrim(regexp_extract(trim("referrer"), '${re}', 1), '/') END`;
+}
+
+/**
+ * The referrer's host (lower-case, without "www."), as Umami lists a referrer domain, over the
+ * columns referrerSourceParts selects; NULL where referrerSourceOf counts Direct.
+ */
+export function referrerHostOf(): string {
+  return `CASE WHEN ${FROM_NOWHERE} THEN NULL ELSE referrer_host END`;
 }

@@ -8,10 +8,10 @@
 import { listValue } from '@duckdb/node-api';
 import { channelSql } from './channel-sql.ts';
 import { propertyText } from './filters.ts';
-import { queryParam, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
+import { queryParam, referrerHostOf, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
 import type { SqlParams } from './sql-params.ts';
 
-export const EVENT_PROPERTIES = ['page', 'name', 'goal'] as const;
+export const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
 export type EventProperty = (typeof EVENT_PROPERTIES)[number];
 
 export const VISIT_PROPERTIES = [
@@ -29,7 +29,11 @@ export const VISIT_PROPERTIES = [
   'os',
   'device',
 ] as const;
-export type VisitProperty = (typeof VISIT_PROPERTIES)[number];
+/** Visit properties Plausible has no name for: the referrer's host (Umami's referrer domain). */
+export const MORE_VISIT_PROPERTIES = ['referrer_host'] as const;
+export type VisitProperty =
+  | (typeof VISIT_PROPERTIES)[number]
+  | (typeof MORE_VISIT_PROPERTIES)[number];
 
 /** A property of each event, a custom property (props) of each event, or one of its visit. */
 export type WebProperty = { event: EventProperty } | { prop: string } | { visit: VisitProperty };
@@ -59,7 +63,8 @@ export function isVisitProperty(property: WebProperty): property is { visit: Vis
 
 /**
  * The property's value of an event, over the event alias `e`; `views` binds the list of page
- * view names (once, where it is used). A page view has no goal (NULL).
+ * view names (once, where it is used). A page view has no goal (NULL); `query` is the URL's
+ * query string without its `?` (NULL when empty), as Umami keeps it.
  */
 export function eventPropertySql(
   property: { event: EventProperty } | { prop: string },
@@ -76,6 +81,8 @@ export function eventPropertySql(
       return 'e.name';
     case 'goal':
       return `CASE WHEN list_contains(${views()}, e.name) THEN NULL ELSE e.name END`;
+    case 'query':
+      return String.raw`nullif(regexp_extract(e."url", '^[^?#]*\?([^#]*)', 1), '')`;
   }
 }
 
@@ -97,6 +104,8 @@ export function visitPropertySql(property: VisitProperty): string {
       return channelSql();
     case 'referrer':
       return referrerTextOf();
+    case 'referrer_host':
+      return referrerHostOf();
     case 'entry_page':
     case 'exit_page':
     case 'browser':

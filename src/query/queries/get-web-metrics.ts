@@ -38,7 +38,14 @@ export const WEB_METRICS = [
   'visit_duration',
   'events',
 ] as const;
-export type WebMetric = (typeof WEB_METRICS)[number];
+
+/**
+ * Sums over the counted visits, for APIs that report counts where Plausible reports rates
+ * (Umami's stats): the visits that bounced, and their whole seconds (a bounce's 0).
+ */
+export const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
+
+export type WebMetric = (typeof WEB_METRICS)[number] | (typeof VISIT_SUMS)[number];
 
 /** Metrics of visits; the others count events. */
 export const VISIT_METRICS: readonly WebMetric[] = [
@@ -46,6 +53,7 @@ export const VISIT_METRICS: readonly WebMetric[] = [
   'views_per_visit',
   'bounce_rate',
   'visit_duration',
+  ...VISIT_SUMS,
 ];
 
 export type WebDimension =
@@ -291,7 +299,9 @@ function finalSelect(plan: Plan): string {
     sides.push(`vs AS (
       SELECT dim, count(*) AS visits, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
         ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
-        ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit
+        ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit,
+        count(*) FILTER (WHERE bounced) AS bounces,
+        sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
       FROM vr GROUP BY dim)`);
   }
   const of = (metric: WebMetric) => `${VISIT_METRICS.includes(metric) ? 'vs' : 'es'}.${metric}`;
