@@ -1,7 +1,7 @@
 // The compatibility routes as one Elysia plugin: the APIs of the five reference services (seed
 // 001 is the native /api/v1 itself) and the wire protocols of Segment, PostHog, Umami and
 // Plausible, each in its own file, all writing through the one ingest path of the engine; and
-// Plausible's Stats API v1, reading through the query API's read path.
+// Plausible's Stats API v1 and Umami's read API, reading through the query API's read path.
 
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../context.ts';
@@ -18,6 +18,7 @@ import { seed004Routes } from './seed-004.ts';
 import { SEGMENT_SHORT_PATHS, SEGMENT_TYPES, segmentRoutes } from './segment.ts';
 import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts';
 import { umamiRoutes } from './umami.ts';
+import { umamiReadRoutes } from './umami-read.ts';
 
 /** Every compatibility ingest route, for the app's CORS (`*`, beacons from any site). */
 export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
@@ -58,5 +59,6 @@ export function compatRoutes(deps: AppDeps) {
     .use(posthogConfigRoutes(deps))
     .use(umamiRoutes(deps))
     .use(plausibleRoutes(deps))
-    .use(plausibleStatsRoutes(deps));
+    .use(plausibleStatsRoutes(deps))
+    .use(umamiReadRoutes(deps));
 }

@@ -1,0 +1,174 @@
+// Who may read what through Umami's read API, on Tally's own accounts and keys: POST
+// /api/auth/login signs in with Tally's login (the username is the account's email) and answers
+// Umami's {token, user}, the token being Tally's access token; /api/auth/verify answers the
+// user of a token. A website is a project, named by its `umami_website` alias (the website id
+// its tracker sends) or by its project id; the bearer is a member's access token or the
+// project's read key (as Umami Cloud's API keys are sent, or in `x-umami-api-key`). Every
+// refusal of a website is Umami's one 401, as its canViewWebsite answers: nothing tells a
+// website that exists from one that does not. AUTH_MODE=open reads any tenant, as Plausible's
+// Stats API does there: the website id is the tenant.
+
+import { Elysia } from 'elysia';
+import { type Auth, type Project, readCredentialOf, type User } from '../../auth/index.ts';
+import { AppError, eventLimits } from '../../core/index.ts';
+import { readAccountBody } from '../account-body.ts';
+import { type AppDeps, clientIp, requiredAuthOf } from '../context.ts';
+import { TENANT_PATTERN } from '../model.ts';
+import { NO_STORE_HEADERS } from '../no-store.ts';
+import { guarded, json } from './responses.ts';
+import { umamiErrorShape } from './umami-errors.ts';
+import { LOGIN_DOC, VERIFY_DOC } from './umami-read-docs.ts';
+
+const ID_RE = new RegExp(TENANT_PATTERN);
+/** The header Umami Cloud's API keys come in. */
+const API_KEY_HEADER = 'x-umami-api-key';
+
+/** Umami's 401, for every credential that may not read a website. */
+export function umamiUnauthorized(cause?: unknown): AppError {
+  return new AppError('unauthorized', 'Unauthorized', { cause });
+}
+
+/** A user as Umami's login and verify answer one (Tally has no teams). */
+export function umamiUserOf(user: User) {
+  return {
+    id: user.id,
+    username: user.email,
+    role: user.isAdmin ? 'admin' : 'user',
+    createdAt: new Date(user.createdAt).toISOString(),
+    isAdmin: user.isAdmin,
+    teams: [],
+  };
+}
+
+/**
+ * A key in `x-umami-api-key` (Umami Cloud's header) is read as Tally's `x-tally-key` when the
+ * request names no other credential.
+ */
+export function takeApiKeyHeader(request: Request): void {
+  const key = request.headers.get(API_KEY_HEADER);
+  if (key === null || readCredentialOf(request) !== null) return;
+  request.headers.set('x-tally-key', key);
+}
+
+export function umamiAuthRoutes(deps: AppDeps) {
+  const { auth } = deps;
+  if (auth === undefined) return new Elysia({ name: 'no-umami-auth' });
+  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  const login = guarded(shape, (ctx: LoginContext) => loginOf(auth, deps, ctx));
+  const verify = guarded(shape, async ({ request }: { request: Request }) => {
+    const principal = auth.authenticate(request);
+    return json(umamiUserOf(principal.user), 200, NO_STORE_HEADERS);
+  });
+  return new Elysia({ tags: ['compatibility'] })
+    .post('/api/auth/login', login, { parse: 'none', detail: LOGIN_DOC })
+    .get('/api/auth/verify', verify, { detail: VERIFY_DOC })
+    .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_DOC });
+}
+
+interface LoginContext {
+  request: Request;
+  server: { requestIP(r: Request): { address: string } | null } | null;
+}
+
+/** Tally's password login with Umami's body and answer. */
+async function loginOf(auth: Auth, deps: AppDeps, ctx: LoginContext) {
+  const body = await readAccountBody(ctx.request);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError('bad_request', 'send JSON {username, password}');
+  }
+  const { username, password } = body as Record<string, unknown>;
+  const ip = clientIp(ctx.request, ctx.server, deps.options.trustProxy);
+  try {
+    const tokens = await auth.accounts.login({ username, password }, ip);
+    const { user } = auth.accounts.verifyAccess(tokens.access_token);
+    return json({ token: tokens.access_token, user: umamiUserOf(user) }, 200, NO_STORE_HEADERS);
+  } catch (error) {
+    if (error instanceof AppError && error.status === 401) {
+      throw new AppError('unauthorized', 'message.incorrect-username-password', { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The website a request reads: its tenant, and the project when there is one. */
+export interface Website {
+  /** The id the request named. */
+  id: string;
+  tenant: string;
+  project: Project | null;
+}
+
+/** The website `websiteId` names, if these credentials may read it; else Umami's 401. */
+export function websiteOf(deps: AppDeps, request: Request, websiteId: string): Website {
+  takeApiKeyHeader(request);
+  const auth = requiredAuthOf(deps);
+  if (auth !== null && readCredentialOf(request) === null) throw umamiUnauthorized();
+  if (websiteId.length > eventLimits.tenantCharsMax || !ID_RE.test(websiteId)) {
+    throw umamiUnauthorized();
+  }
+  if (auth === null) {
+    const tenant = deps.tenancy.forRead(request, { tenant_id: websiteId });
+    return { id: websiteId, tenant, project: deps.auth?.stores.projects.get(tenant) ?? null };
+  }
+  const projectId = projectNamed(auth, websiteId);
+  if (projectId === null) throw umamiUnauthorized();
+  let tenant: string;
+  try {
+    tenant = deps.tenancy.forRead(request, { tenant_id: projectId });
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 401 || error.status === 403)) {
+      throw umamiUnauthorized(error);
+    }
+    throw error;
+  }
+  return { id: websiteId, tenant, project: auth.stores.projects.get(tenant) };
+}
+
+/** The project a website id names: by its `umami_website` alias, or its own id. */
+function projectNamed(auth: Auth, websiteId: string): string | null {
+  const alias = auth.stores.aliases.get(websiteId);
+  if (alias !== null) return alias.kind === 'umami_website' ? alias.projectId : null;
+  return auth.stores.projects.get(websiteId) === null ? null : websiteId;
+}
+
+/**
+ * The projects a request may read, for GET /api/websites: a member's projects, or a read
+ * key's one. In open mode a request without a member's token or a read key has none to list
+ * (every tenant is readable by its name, and open mode keeps no list of tenants).
+ */
+export function readableProjects(deps: AppDeps, request: Request): Project[] {
+  takeApiKeyHeader(request);
+  const { auth } = deps;
+  const required = requiredAuthOf(deps) !== null;
+  const credential = readCredentialOf(request);
+  if (auth === undefined || credential === null) {
+    if (required) throw umamiUnauthorized();
+    return [];
+  }
+  try {
+    if (credential.kind === 'jwt') {
+      const { user } = auth.accounts.verifyAccess(credential.value);
+      return auth.stores.projects.listFor(user.id);
+    }
+    const tenant = auth.tenancy.forRead(request, {});
+    const project = auth.stores.projects.get(tenant);
+    return project === null ? [] : [project];
+  } catch (error) {
+    if (!(error instanceof AppError) || (error.status !== 401 && error.status !== 403)) throw error;
+    if (required) throw umamiUnauthorized(error);
+    return [];
+  }
+}
+
+/** The website id of a project: its oldest `umami_website` alias, else its project id. */
+export function websiteIdOf(auth: Auth | undefined, project: Project): string {
+  const alias = auth?.stores.aliases.list(project.id).find((a) => a.kind === 'umami_website');
+  return alias?.alias ?? project.id;
+}
+
+/** A project's domain, for Umami's `domain`: its oldest `plausible_domain` alias, else ''. */
+export function domainOf(auth: Auth | undefined, project: Project | null): string {
+  if (project === null) return '';
+  const alias = auth?.stores.aliases.list(project.id).find((a) => a.kind === 'plausible_domain');
+  return alias?.alias ?? '';
+}

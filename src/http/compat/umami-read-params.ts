@@ -1,0 +1,287 @@
+// The query parameters of Umami's read API (its src/lib/schema.ts and request.ts), read as
+// Umami reads them: the range as `startAt`/`endAt` (epoch ms, both included) or
+// `startDate`/`endDate` (ISO), `timezone` (IANA, default UTC), `unit` (minute … year, made
+// coarser when the range is too long for it, as Umami's getAllowedUnits does), `compare`
+// (prev, yoy), `limit`/`offset`, and the filters (`path=/pricing`, `browser=neq.Firefox`,
+// `title=c.Docs`). What Tally cannot answer honestly is a 400 naming it.
+
+import { AppError, DAY_MS, HOUR_MS } from '../../core/index.ts';
+import {
+  isTimeZone,
+  PAGE_VIEW_NAMES,
+  queryLimits,
+  type WebFilter,
+  type WebProperty,
+} from '../../query/index.ts';
+
+export const UMAMI_UNITS = ['minute', 'hour', 'day', 'month', 'year'] as const;
+export type UmamiUnit = (typeof UMAMI_UNITS)[number];
+
+/** Umami's bounds: at most 20 years read at once; metric rows 1–500, skipped up to 10,000. */
+const RANGE_MS_MAX = 20 * 366 * DAY_MS;
+export const UMAMI_METRIC_ROWS_DEFAULT = 500;
+export const UMAMI_METRIC_ROWS_MAX = 500;
+export const UMAMI_METRIC_OFFSET_MAX = 10_000;
+/** Umami's filter values are at most 500 characters. */
+const FILTER_CHARS_MAX = 500;
+
+const MINUTE_MS = 60_000;
+
+export interface UmamiRange {
+  /** Inclusive. */
+  fromMs: number;
+  /** Exclusive: Umami's end is the last millisecond read. */
+  toMs: number;
+  tz: string;
+  /** Umami labels buckets as UTC instants (`…T00:00:00Z`) only for the `utc` zone. */
+  utc: boolean;
+  unit: UmamiUnit;
+  compare: 'prev' | 'yoy';
+}
+
+export function badRequest(message: string): AppError {
+  return new AppError('bad_request', message);
+}
+
+/** The range, zone, unit and comparison of a read. */
+export function rangeOf(query: URLSearchParams): UmamiRange {
+  const [start, end] = endsOf(query);
+  if (start > end || end - start > RANGE_MS_MAX) {
+    throw badRequest('The requested date range is invalid or exceeds 20 years.');
+  }
+  const tz = query.get('timezone') ?? 'UTC';
+  if (!isTimeZone(tz)) throw badRequest(`Invalid timezone: ${tz}`);
+  const asked = query.get('unit');
+  if (asked !== null && !(UMAMI_UNITS as readonly string[]).includes(asked)) {
+    throw badRequest(`Invalid unit: ${asked} (one of ${UMAMI_UNITS.join(', ')})`);
+  }
+  const allowed = allowedUnits(start, end);
+  const unit =
+    asked !== null && allowed.includes(asked as UmamiUnit)
+      ? (asked as UmamiUnit)
+      : minimumUnit(start, end);
+  const compare = query.get('compare') ?? 'prev';
+  if (compare !== 'prev' && compare !== 'yoy') {
+    throw badRequest(`Invalid compare: ${compare} (prev or yoy)`);
+  }
+  return { fromMs: start, toMs: end + 1, tz, utc: tz.toLowerCase() === 'utc', unit, compare };
+}
+
+/** startAt and endAt, else startDate and endDate, as epoch ms. */
+function endsOf(query: URLSearchParams): [number, number] {
+  const number = (name: string) => {
+    const text = query.get(name);
+    if (text === null || text.trim() === '') return null;
+    const value = Number(text);
+    if (!Number.isFinite(value)) throw badRequest(`${name} must be a number (epoch ms)`);
+    return Math.trunc(value);
+  };
+  const date = (name: string) => {
+    const text = query.get(name);
+    if (text === null || text.trim() === '') return null;
+    const value = Date.parse(text);
+    if (Number.isNaN(value)) throw badRequest(`${name} must be a date (ISO 8601)`);
+    return value;
+  };
+  const [startAt, endAt] = [number('startAt'), number('endAt')];
+  if (startAt !== null && endAt !== null) return [startAt, endAt];
+  const [startDate, endDate] = [date('startDate'), date('endDate')];
+  if (startDate !== null && endDate !== null) return [startDate, endDate];
+  throw badRequest('Either startAt+endAt or startDate+endDate must be provided');
+}
+
+/** Umami's getMinimumUnit: the finest unit that keeps a series short (months in UTC). */
+function minimumUnit(start: number, end: number): UmamiUnit {
+  if (Math.trunc((end - start) / MINUTE_MS) <= 60) return 'minute';
+  if (Math.trunc((end - start) / HOUR_MS) <= 48) return 'hour';
+  const a = new Date(start);
+  const b = new Date(end);
+  const months = (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + b.getUTCMonth() - a.getUTCMonth();
+  if (months <= 6) return 'day';
+  return months <= 24 ? 'month' : 'year';
+}
+
+/** Umami's getAllowedUnits: the minimum unit and every coarser one (months for a year). */
+function allowedUnits(start: number, end: number): UmamiUnit[] {
+  const least = minimumUnit(start, end);
+  return UMAMI_UNITS.slice(UMAMI_UNITS.indexOf(least === 'year' ? 'month' : least));
+}
+
+/** The range compared with: as long, just before (prev), or a year earlier (yoy). */
+export function comparedRange(range: UmamiRange): UmamiRange {
+  if (range.compare === 'prev') {
+    const length = range.toMs - range.fromMs;
+    return { ...range, fromMs: range.fromMs - length, toMs: range.fromMs };
+  }
+  const yearBefore = (ms: number) => {
+    const d = new Date(ms);
+    d.setUTCFullYear(d.getUTCFullYear() - 1);
+    return d.getTime();
+  };
+  return { ...range, fromMs: yearBefore(range.fromMs), toMs: yearBefore(range.toMs) };
+}
+
+/** Tally's property of each Umami field it can read (filters and metric types alike). */
+const FIELDS: Record<string, WebProperty> = {
+  path: { event: 'page' },
+  url: { event: 'page' },
+  query: { event: 'query' },
+  title: { prop: '$title' },
+  hostname: { prop: '$hostname' },
+  language: { prop: '$language' },
+  screen: { prop: '$screen' },
+  tag: { prop: '$tag' },
+  event: { event: 'name' },
+  referrer: { visit: 'referrer_host' },
+  entry: { visit: 'entry_page' },
+  exit: { visit: 'exit_page' },
+  browser: { visit: 'browser' },
+  os: { visit: 'os' },
+  device: { visit: 'device' },
+  utmSource: { visit: 'utm_source' },
+  utmMedium: { visit: 'utm_medium' },
+  utmCampaign: { visit: 'utm_campaign' },
+  utmContent: { visit: 'utm_content' },
+  utmTerm: { visit: 'utm_term' },
+};
+
+/** Umami fields Tally keeps nothing for, and why. */
+const REFUSED: Record<string, string> = {
+  country: 'Tally does not locate visitors',
+  region: 'Tally does not locate visitors',
+  city: 'Tally does not locate visitors',
+  channel: 'Tally does not group sources into channels',
+  domain: 'Tally does not group referrers into domains apart from `referrer`',
+  distinctId: 'Tally has no distinct-id property to read',
+  segment: 'Tally keeps no segments',
+  cohort: 'Tally keeps no cohorts',
+  botName: 'Tally keeps no bot names (bots are left out)',
+  botCategory: 'Tally keeps no bot categories (bots are left out)',
+  trafficType: 'Tally leaves bots out of every read',
+  eventType: 'Tally has no event type numbers',
+  excludeBounce: 'Tally does not leave out bounces',
+  match: 'Tally joins every filter with AND',
+};
+
+/** Filter fields as Umami's filterParams names them (`url` is v1's name of `path`). */
+const FILTER_FIELDS = [
+  'path',
+  'url',
+  'query',
+  'title',
+  'hostname',
+  'language',
+  'tag',
+  'event',
+  'referrer',
+  'browser',
+  'os',
+  'device',
+  'utmSource',
+  'utmMedium',
+  'utmCampaign',
+  'utmContent',
+  'utmTerm',
+];
+
+/** Umami's operators (`neq.Firefox`) Tally reads; an unprefixed value is `eq`. */
+const OPERATORS = ['eq', 'neq', 'c', 'dnc'] as const;
+const UMAMI_OPERATORS = 're|nre|s|ns|t|f|gt|lt|gte|lte|bf|af';
+const OPERATOR_RE = new RegExp(`^(${OPERATORS.join('|')}|${UMAMI_OPERATORS})\\.(.*)$`, 's');
+
+/** The filters of a read: each given field's condition, all of them to hold. */
+export function filtersOf(query: URLSearchParams): WebFilter[] {
+  const filters: WebFilter[] = [];
+  for (const [name, raw] of query) {
+    const why = REFUSED[name];
+    if (why !== undefined) throw badRequest(`Filtering by \`${name}\` is not supported: ${why}.`);
+    const base = /^([a-zA-Z]+)\d+$/.exec(name)?.[1];
+    if (base !== undefined && FILTER_FIELDS.includes(base)) {
+      throw badRequest(`Tally takes one filter per field: \`${name}\` repeats \`${base}\`.`);
+    }
+    if (!FILTER_FIELDS.includes(name) || raw === '') continue;
+    if (raw.length > FILTER_CHARS_MAX) {
+      throw badRequest(`The \`${name}\` filter is over ${FILTER_CHARS_MAX} characters.`);
+    }
+    filters.push(filterOf(name, raw));
+  }
+  if (filters.length > queryLimits.webFiltersMax) {
+    throw badRequest(`At most ${queryLimits.webFiltersMax} filters may be combined.`);
+  }
+  return filters;
+}
+
+function filterOf(name: string, raw: string): WebFilter {
+  const property = FIELDS[name] as WebProperty;
+  const match = OPERATOR_RE.exec(raw);
+  const operator = match?.[1] ?? 'eq';
+  const value = match === null ? raw : (match[2] ?? '');
+  if (!(OPERATORS as readonly string[]).includes(operator)) {
+    throw badRequest(
+      `The filter operator \`${operator}\` of \`${name}\` is not supported: ` +
+        `use ${OPERATORS.join(', ')}.`,
+    );
+  }
+  const contains = operator === 'c' || operator === 'dnc';
+  return {
+    property,
+    values: [contains ? `*${value}*` : value],
+    glob: contains,
+    negated: operator === 'neq' || operator === 'dnc',
+  };
+}
+
+/** Whether the filters name an event (then reads are not only of page views). */
+export function namesEvents(filters: WebFilter[]): boolean {
+  return filters.some((f) => 'event' in f.property && f.property.event === 'name');
+}
+
+/** Only page views: what Umami counts, but for custom events. */
+export const PAGE_VIEWS: WebFilter = {
+  property: { event: 'name' },
+  values: PAGE_VIEW_NAMES,
+  glob: false,
+  negated: false,
+};
+
+/** Only events that have the custom property (a page field Umami's tracker sent). */
+export function having(property: WebProperty): WebFilter {
+  return { property, values: ['*'], glob: true, negated: false };
+}
+
+/** A metric type: the property it ranks by and what each row counts. */
+export interface MetricType {
+  property: WebProperty;
+  /** Custom events count events; everything else counts visitors, as Umami does. */
+  metric: 'visitors' | 'events';
+}
+
+/** `type` of /metrics: one Tally reads, else Umami's 400 (or why Tally cannot). */
+export function metricTypeOf(type: string | null): MetricType {
+  if (type === null || type === '') throw badRequest('The `type` parameter is required.');
+  const why = REFUSED[type];
+  if (why !== undefined) throw badRequest(`The metric type \`${type}\` is not supported: ${why}.`);
+  if (type === 'event') return { property: { event: 'goal' }, metric: 'events' };
+  const property = FIELDS[type];
+  if (property === undefined) {
+    throw badRequest(`Unknown metric type \`${type}\`: one of ${Object.keys(FIELDS).join(', ')}.`);
+  }
+  return { property, metric: 'visitors' };
+}
+
+/** `limit` and `offset` of /metrics. */
+export function pagingOf(query: URLSearchParams): { limit: number; offset: number } {
+  const whole = (name: string, fallback: number, min: number, max: number) => {
+    const text = query.get(name);
+    if (text === null || text === '') return fallback;
+    const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) {
+      throw badRequest(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return value;
+  };
+  return {
+    limit: whole('limit', UMAMI_METRIC_ROWS_DEFAULT, 1, UMAMI_METRIC_ROWS_MAX),
+    offset: whole('offset', 0, 0, UMAMI_METRIC_OFFSET_MAX),
+  };
+}

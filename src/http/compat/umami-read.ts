@@ -1,0 +1,251 @@
+// Umami's read API over Tally's events, so dashboards, scripts and MCP servers written for a
+// self-hosted Umami read Tally unchanged: GET /api/websites (and one website), and of a website
+// /stats, /pageviews, /metrics and /active, in the shapes today's Umami answers. The numbers are
+// query/'s web metrics (getWebMetrics: the visits, bounces and sources of Tally's other reads),
+// counted over page views as Umami counts them (custom events where a filter or `type=event`
+// names them), through the same read gate as every read. Who may read which website is
+// umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}.
+
+import { Elysia } from 'elysia';
+import type { Project } from '../../auth/index.ts';
+import {
+  bucketStarts,
+  countCurrentVisitors,
+  getWebMetrics,
+  instantOf,
+  localParts,
+  queryLimits,
+  type WebDimension,
+  type WebFilter,
+  type WebMetric,
+} from '../../query/index.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { guarded, json } from './responses.ts';
+import { umamiErrorShape } from './umami-errors.ts';
+import {
+  domainOf,
+  readableProjects,
+  umamiAuthRoutes,
+  type Website,
+  websiteIdOf,
+  websiteOf,
+} from './umami-read-auth.ts';
+import {
+  ACTIVE_DOC,
+  METRICS_DOC,
+  PAGEVIEWS_DOC,
+  STATS_DOC,
+  WEBSITE_DOC,
+  WEBSITES_DOC,
+} from './umami-read-docs.ts';
+import {
+  badRequest,
+  comparedRange,
+  filtersOf,
+  having,
+  metricTypeOf,
+  namesEvents,
+  PAGE_VIEWS,
+  pagingOf,
+  rangeOf,
+  type UmamiRange,
+} from './umami-read-params.ts';
+
+/** Umami's page of websites: 20 by default (its DEFAULT_PAGE_SIZE), at most 500. */
+export const UMAMI_WEBSITES_PAGE_DEFAULT = 20;
+export const UMAMI_WEBSITES_PAGE_MAX = 500;
+
+interface ReadContext {
+  deps: AppDeps;
+  request: Request;
+  query: URLSearchParams;
+  website: Website;
+}
+
+type Handler = (ctx: ReadContext) => Promise<unknown>;
+
+export function umamiReadRoutes(deps: AppDeps) {
+  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  const route = (answer: Handler) =>
+    guarded(shape, async ({ request, params }: { request: Request; params: { id: string } }) => {
+      const website = websiteOf(deps, request, params.id);
+      noteTenant(request, website.tenant);
+      const query = new URL(request.url).searchParams;
+      return json(await answer({ deps, request, query, website }));
+    });
+  const list = guarded(shape, async ({ request }: { request: Request }) =>
+    json(websitesOf(deps, request)),
+  );
+  return new Elysia({ tags: ['compatibility'] })
+    .use(umamiAuthRoutes(deps))
+    .get('/api/websites', list, { detail: WEBSITES_DOC })
+    .get('/api/websites/:id', route(website), { detail: WEBSITE_DOC })
+    .get('/api/websites/:id/stats', route(stats), { detail: STATS_DOC })
+    .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
+    .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
+    .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC });
+}
+
+/** A website as Umami answers one; Tally keeps no share ids, owners or teams. */
+function websiteBody(deps: AppDeps, id: string, project: Project | null) {
+  const createdAt = project === null ? null : new Date(project.createdAt).toISOString();
+  return {
+    id,
+    name: project?.name ?? id,
+    domain: domainOf(deps.auth, project),
+    shareId: null,
+    resetAt: null,
+    userId: null,
+    teamId: null,
+    createdBy: null,
+    createdAt,
+    updatedAt: null,
+    deletedAt: null,
+  };
+}
+
+/** GET /api/websites: the readable projects, by name, paged and searched as Umami's. */
+function websitesOf(deps: AppDeps, request: Request) {
+  const query = new URL(request.url).searchParams;
+  const whole = (name: string, fallback: number, max: number) => {
+    const text = query.get(name);
+    if (text === null || text === '') return fallback;
+    const value = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+    if (value < 1 || value > max) throw badRequest(`${name} must be a whole number, 1–${max}.`);
+    return value;
+  };
+  const page = whole('page', 1, queryLimits.breakdownPageMax);
+  const pageSize = whole('pageSize', UMAMI_WEBSITES_PAGE_DEFAULT, UMAMI_WEBSITES_PAGE_MAX);
+  const search = query.get('search')?.toLowerCase() ?? '';
+  const sites = readableProjects(deps, request)
+    .map((project) => websiteBody(deps, websiteIdOf(deps.auth, project), project))
+    .filter((site) => `${site.name}\n${site.domain}`.toLowerCase().includes(search))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const data = sites.slice((page - 1) * pageSize, page * pageSize);
+  return { data, count: sites.length, page, pageSize };
+}
+
+async function website({ deps, website }: ReadContext) {
+  return websiteBody(deps, website.id, website.project);
+}
+
+/** The filters of a read, with Umami's scope: page views, unless a filter names an event. */
+function scopedFilters(query: URLSearchParams): WebFilter[] {
+  const filters = filtersOf(query);
+  return namesEvents(filters) ? filters : [...filters, PAGE_VIEWS];
+}
+
+function read(ctx: ReadContext, range: UmamiRange, metrics: WebMetric[], filters: WebFilter[]) {
+  return (dimension: WebDimension) =>
+    getWebMetrics(
+      ctx.deps.engine.store,
+      ctx.website.tenant,
+      { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension },
+      ctx.request.signal,
+    );
+}
+
+const STATS_METRICS: WebMetric[] = ['pageviews', 'visitors', 'visits', 'bounces', 'visit_seconds'];
+
+/** Umami's summary: the totals of the range, and of the range compared with. */
+async function stats(ctx: ReadContext) {
+  const range = rangeOf(ctx.query);
+  const filters = scopedFilters(ctx.query);
+  const totals = async (r: UmamiRange) => {
+    const [row] = await read(ctx, r, STATS_METRICS, filters)({ kind: 'total' });
+    const value = (metric: WebMetric) => row?.values[metric] ?? 0;
+    return {
+      pageviews: value('pageviews'),
+      visitors: value('visitors'),
+      visits: value('visits'),
+      bounces: value('bounces'),
+      totaltime: value('visit_seconds'),
+    };
+  };
+  const current = await totals(range);
+  return { ...current, comparison: await totals(comparedRange(range)) };
+}
+
+/** Page views and visitors ("sessions") per bucket that has any, as Umami lists them. */
+async function pageviews(ctx: ReadContext) {
+  const range = rangeOf(ctx.query);
+  const filters = scopedFilters(ctx.query);
+  const series = async (r: UmamiRange) => {
+    const starts = startsOf(r);
+    const rows = await read(ctx, r, ['pageviews', 'visitors'], filters)({ kind: 'bucket', starts });
+    const points = (metric: WebMetric) =>
+      rows
+        .filter((row) => (row.values[metric] ?? 0) > 0)
+        .sort((a, b) => Number(a.key) - Number(b.key))
+        .map((row) => ({ x: labelOf(Number(row.key), r), y: row.values[metric] as number }));
+    return { pageviews: points('pageviews'), sessions: points('visitors') };
+  };
+  const current = await series(range);
+  if (!ctx.query.has('compare')) return current;
+  const before = comparedRange(range);
+  return {
+    ...current,
+    ...datesOf(range),
+    compare: { ...(await series(before)), ...datesOf(before) },
+  };
+}
+
+function datesOf(range: UmamiRange) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return { startDate: iso(range.fromMs), endDate: iso(range.toMs - 1) };
+}
+
+/** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
+function startsOf(range: UmamiRange): number[] {
+  if (range.unit !== 'year') return bucketStarts(range.fromMs, range.toMs, range.unit, range.tz);
+  const starts: number[] = [];
+  const first = localParts(range.fromMs, range.tz).year;
+  for (let year = first; ; year++) {
+    const start = instantOf({ year, month: 1, day: 1, hour: 0, minute: 0, second: 0 }, range.tz);
+    if (start >= range.toMs) return starts;
+    starts.push(start);
+  }
+}
+
+/**
+ * A bucket's label as Umami's SQL writes it: the local start `YYYY-MM-DD HH:MM:00` in a zone,
+ * or the UTC instant `YYYY-MM-DDTHH:MM:00Z` for `utc` (a day, month, year from its midnight).
+ */
+function labelOf(start: number, range: UmamiRange): string {
+  const p = localParts(start, range.tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const coarse = range.unit !== 'minute' && range.unit !== 'hour';
+  const month = range.unit === 'year' ? 1 : p.month;
+  const day = range.unit === 'year' || range.unit === 'month' ? 1 : p.day;
+  const date = `${String(p.year).padStart(4, '0')}-${two(month)}-${two(day)}`;
+  const time = coarse ? '00:00' : `${two(p.hour)}:${range.unit === 'hour' ? '00' : two(p.minute)}`;
+  return range.utc ? `${date}T${time}:00Z` : `${date} ${time}:00`;
+}
+
+/** The top values of one field, each with its visitors (custom events: their count). */
+async function metrics(ctx: ReadContext) {
+  const range = rangeOf(ctx.query);
+  const type = metricTypeOf(ctx.query.get('type'));
+  const { limit, offset } = pagingOf(ctx.query);
+  const filters = filtersOf(ctx.query);
+  const search = ctx.query.get('search');
+  if (search !== null && search !== '') {
+    filters.push({ property: type.property, values: [`*${search}*`], glob: true, negated: false });
+  }
+  if ('prop' in type.property) filters.push(having(type.property));
+  if (type.metric === 'visitors' && !namesEvents(filters)) filters.push(PAGE_VIEWS);
+  const dimension = { kind: 'property', property: type.property, limit, offset } as const;
+  const rows = await read(ctx, range, [type.metric], filters)(dimension);
+  return rows.map((row) => ({ x: row.key, y: row.values[type.metric] ?? 0 }));
+}
+
+/** Visitors with an event in the last 5 minutes. */
+async function active({ deps, request, website }: ReadContext) {
+  const visitors = await countCurrentVisitors(
+    deps.engine.store,
+    website.tenant,
+    { nowMs: deps.clock.now(), windowMs: queryLimits.currentVisitorsWindowMs },
+    request.signal,
+  );
+  return { visitors };
+}

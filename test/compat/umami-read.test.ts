@@ -1,0 +1,341 @@
+// Umami's read API over events sent through Umami's collection API (/api/send), in open mode:
+// stats with the comparison period, page views by hour, day and year in a time zone, the
+// metrics of each field Tally keeps, filters with Umami's operators, active visitors, the
+// website itself, and Umami's 400s. Required mode (login, tokens, keys, isolation) is in
+// umami-read-auth.test.ts.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+type Json = Record<string, unknown>;
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const WINDOWS =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/131.0.0.0 Safari/537.36';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 ' +
+  '(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const at = (iso: string) => Date.parse(iso);
+const TITLES: Record<string, string> = {
+  '/': 'Home',
+  '/blog/hello': 'Hello',
+  '/blog/other': 'Other',
+  '/pricing': 'Pricing',
+};
+
+let t: CompatApp;
+
+/** One item of Umami's tracker, from the visitor at `ip`, stamped `time`. */
+async function send(time: string, ip: string, payload: Json, ua = WINDOWS) {
+  const url = payload.url as string;
+  const body = {
+    type: 'event',
+    payload: {
+      website: WEBSITE,
+      hostname: 'example.com',
+      title: TITLES[url.split('?')[0] as string],
+      timestamp: at(time) / 1000,
+      ...payload,
+    },
+  };
+  const res = await t.post('/api/send', body, { 'user-agent': ua, 'x-forwarded-for': ip });
+  expect(res.status).toBe(200);
+}
+
+/**
+ * 11-23: E views / (a bounce). 11-24: A comes from Google to /, reads /blog/hello?ref=x and
+ * signs up there (one visit of 300 s); B lands on /blog/other from Hacker News on an iPhone
+ * (a bounce). 11-25: C views / and /pricing (600 s); D views /pricing at 11:58 (a bounce).
+ * The clock stops at 12:00 on 11-25.
+ */
+beforeEach(async () => {
+  t = await makeCompatApp({ trustProxy: true });
+  await send('2026-11-23T08:00:00Z', '198.51.100.5', { url: '/' });
+  await send('2026-11-24T10:00:00Z', '198.51.100.1', {
+    url: '/',
+    referrer: 'https://www.google.com/search?q=tally',
+  });
+  await send('2026-11-24T10:04:00Z', '198.51.100.1', { url: '/blog/hello?ref=x' });
+  await send('2026-11-24T10:05:00Z', '198.51.100.1', {
+    url: '/blog/hello',
+    name: 'signup',
+    data: { plan: 'pro' },
+  });
+  await send(
+    '2026-11-24T11:00:00Z',
+    '198.51.100.2',
+    { url: '/blog/other', referrer: 'https://news.ycombinator.com/' },
+    IPHONE,
+  );
+  await send('2026-11-25T09:00:00Z', '198.51.100.3', { url: '/' });
+  await send('2026-11-25T09:10:00Z', '198.51.100.3', { url: '/pricing' });
+  await send('2026-11-25T11:58:00Z', '198.51.100.4', { url: '/pricing' });
+  t.clock.set(at('2026-11-25T12:00:00Z'));
+});
+afterEach(() => t.close());
+
+/** 11-24 and 11-25, UTC, Umami's way: the first and the last millisecond. */
+const TWO_DAYS = `startAt=${at('2026-11-24T00:00:00Z')}&endAt=${at('2026-11-25T23:59:59.999Z')}`;
+
+const read = async (path: string, query = TWO_DAYS) => {
+  const res = await t.get(
+    `/api/websites/${WEBSITE}/${path}${path.includes('?') ? '&' : '?'}${query}`,
+  );
+  return { status: res.status, body: (await res.json()) as unknown };
+};
+const ok = async (path: string, query = TWO_DAYS) => {
+  const { status, body } = await read(path, query);
+  expect(status, JSON.stringify(body)).toBe(200);
+  return body;
+};
+const refused = async (path: string, query: string) => {
+  const { status, body } = await read(path, query);
+  expect(status).toBe(400);
+  const error = (body as { error: Json }).error;
+  expect(error).toMatchObject({ code: 'bad-request', status: 400 });
+  return error.message as string;
+};
+
+describe('stats', () => {
+  test('page views, visitors, visits, bounces and seconds, with the period before', async () => {
+    expect(await ok('stats')).toEqual({
+      pageviews: 6,
+      visitors: 4,
+      visits: 4,
+      bounces: 2,
+      totaltime: 900,
+      comparison: { pageviews: 1, visitors: 1, visits: 1, bounces: 1, totaltime: 0 },
+    });
+  });
+
+  test('compare=yoy compares with the same days a year before', async () => {
+    const body = (await ok('stats', `${TWO_DAYS}&compare=yoy`)) as Json;
+    expect(body.comparison).toEqual({
+      pageviews: 0,
+      visitors: 0,
+      visits: 0,
+      bounces: 0,
+      totaltime: 0,
+    });
+  });
+
+  test('startDate and endDate (ISO) read the same range as startAt and endAt', async () => {
+    const iso = 'startDate=2026-11-24T00:00:00Z&endDate=2026-11-25T23:59:59.999Z';
+    expect(await ok('stats', iso)).toEqual(await ok('stats'));
+  });
+
+  test("filters: a page's visits, Umami's operators, an event's visitors", async () => {
+    // The visits that viewed /pricing: C's (600 s) and D's (a bounce).
+    expect(await ok('stats', `${TWO_DAYS}&path=%2Fpricing`)).toMatchObject({
+      pageviews: 2,
+      visitors: 2,
+      visits: 2,
+      bounces: 1,
+      totaltime: 600,
+    });
+    expect(await ok('stats', `${TWO_DAYS}&browser=neq.Chrome`)).toMatchObject({
+      pageviews: 1,
+      visitors: 1,
+    });
+    expect(await ok('stats', `${TWO_DAYS}&title=c.ric`)).toMatchObject({ pageviews: 2 });
+    expect(await ok('stats', `${TWO_DAYS}&path=dnc.blog`)).toMatchObject({
+      pageviews: 4,
+      visitors: 3,
+    });
+    expect(await ok('stats', `${TWO_DAYS}&referrer=google.com`)).toMatchObject({
+      pageviews: 2,
+      visitors: 1,
+    });
+    expect(await ok('stats', `${TWO_DAYS}&query=ref%3Dx`)).toMatchObject({ pageviews: 1 });
+    // A custom event: its visitors and visits, no page view.
+    expect(await ok('stats', `${TWO_DAYS}&event=signup`)).toMatchObject({
+      pageviews: 0,
+      visitors: 1,
+      visits: 1,
+      bounces: 0,
+      totaltime: 300,
+    });
+  });
+});
+
+describe('pageviews', () => {
+  test('by day in UTC: buckets with page views, labelled as UTC instants', async () => {
+    expect(await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=UTC`)).toEqual({
+      pageviews: [
+        { x: '2026-11-24T00:00:00Z', y: 3 },
+        { x: '2026-11-25T00:00:00Z', y: 3 },
+      ],
+      sessions: [
+        { x: '2026-11-24T00:00:00Z', y: 2 },
+        { x: '2026-11-25T00:00:00Z', y: 2 },
+      ],
+    });
+  });
+
+  test("by day in a zone: local days, Umami's local labels", async () => {
+    // UTC+14: 11-24 10:00Z is 11-25 00:00 there, 11-25 11:58Z is 11-26 01:58.
+    const body = await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=Pacific%2FKiritimati`);
+    expect(body).toEqual({
+      pageviews: [
+        { x: '2026-11-25 00:00:00', y: 5 },
+        { x: '2026-11-26 00:00:00', y: 1 },
+      ],
+      sessions: [
+        { x: '2026-11-25 00:00:00', y: 3 },
+        { x: '2026-11-26 00:00:00', y: 1 },
+      ],
+    });
+  });
+
+  test('without a unit, the finest the range allows: hours for two days', async () => {
+    const body = (await ok('pageviews', `${TWO_DAYS}&timezone=Europe%2FBerlin`)) as Json;
+    expect(body.pageviews).toEqual([
+      { x: '2026-11-24 11:00:00', y: 2 },
+      { x: '2026-11-24 12:00:00', y: 1 },
+      { x: '2026-11-25 10:00:00', y: 2 },
+      { x: '2026-11-25 12:00:00', y: 1 },
+    ]);
+    // minute is too fine for two days: hours, as Umami makes it.
+    expect(await ok('pageviews', `${TWO_DAYS}&unit=minute&timezone=Europe%2FBerlin`)).toEqual(body);
+  });
+
+  test('by minute within an hour (a half-hour zone), by month and by year', async () => {
+    const hour = `startAt=${at('2026-11-25T09:00:00Z')}&endAt=${at('2026-11-25T09:59:59.999Z')}`;
+    const kolkata = `${hour}&unit=minute&timezone=Asia%2FKolkata`;
+    expect(((await ok('pageviews', kolkata)) as Json).pageviews).toEqual([
+      { x: '2026-11-25 14:30:00', y: 1 },
+      { x: '2026-11-25 14:40:00', y: 1 },
+    ]);
+    // Without a zone, UTC: Umami's UTC labels.
+    expect(((await ok('pageviews', `${hour}&unit=minute`)) as Json).sessions).toEqual([
+      { x: '2026-11-25T09:00:00Z', y: 1 },
+      { x: '2026-11-25T09:10:00Z', y: 1 },
+    ]);
+    const years = `startAt=${at('2024-01-01T00:00:00Z')}&endAt=${at('2026-12-31T23:59:59.999Z')}`;
+    expect(((await ok('pageviews', `${years}&unit=year&timezone=utc`)) as Json).pageviews).toEqual([
+      { x: '2026-01-01T00:00:00Z', y: 7 },
+    ]);
+    const months = `${years}&unit=month&timezone=America%2FNew_York`;
+    expect(((await ok('pageviews', months)) as Json).sessions).toEqual([
+      { x: '2026-11-01 00:00:00', y: 5 },
+    ]);
+  });
+
+  test('compare adds the compared range and the dates of both', async () => {
+    const body = (await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=utc&compare=prev`)) as Json;
+    expect(body.startDate).toBe('2026-11-24T00:00:00.000Z');
+    expect(body.endDate).toBe('2026-11-25T23:59:59.999Z');
+    expect(body.compare).toEqual({
+      pageviews: [{ x: '2026-11-23T00:00:00Z', y: 1 }],
+      sessions: [{ x: '2026-11-23T00:00:00Z', y: 1 }],
+      startDate: '2026-11-22T00:00:00.000Z',
+      endDate: '2026-11-23T23:59:59.999Z',
+    });
+  });
+});
+
+describe('metrics', () => {
+  const metric = (type: string, extra = '') => ok(`metrics?type=${type}${extra}`);
+
+  test('pages, entry and exit pages, referrers, titles and query strings by visitors', async () => {
+    expect(await metric('path')).toEqual([
+      { x: '/', y: 2 },
+      { x: '/pricing', y: 2 },
+      { x: '/blog/hello', y: 1 },
+      { x: '/blog/other', y: 1 },
+    ]);
+    expect(await metric('url')).toEqual(await metric('path'));
+    expect(await metric('entry')).toEqual([
+      { x: '/', y: 2 },
+      { x: '/blog/other', y: 1 },
+      { x: '/pricing', y: 1 },
+    ]);
+    expect(await metric('exit')).toEqual([
+      { x: '/pricing', y: 2 },
+      { x: '/blog/hello', y: 1 },
+      { x: '/blog/other', y: 1 },
+    ]);
+    expect(await metric('referrer')).toEqual([
+      { x: 'google.com', y: 1 },
+      { x: 'news.ycombinator.com', y: 1 },
+    ]);
+    expect(await metric('title')).toEqual([
+      { x: 'Home', y: 2 },
+      { x: 'Pricing', y: 2 },
+      { x: 'Hello', y: 1 },
+      { x: 'Other', y: 1 },
+    ]);
+    expect(await metric('query')).toEqual([{ x: 'ref=x', y: 1 }]);
+    expect(await metric('hostname')).toEqual([{ x: 'example.com', y: 4 }]);
+  });
+
+  test('browsers, systems and devices by visitors; custom events by their count', async () => {
+    expect(await metric('browser')).toEqual([
+      { x: 'Chrome', y: 3 },
+      { x: 'Safari', y: 1 },
+    ]);
+    expect(await metric('os')).toEqual([
+      { x: 'Windows', y: 3 },
+      { x: 'iOS', y: 1 },
+    ]);
+    expect(await metric('device')).toEqual([
+      { x: 'Desktop', y: 3 },
+      { x: 'Mobile', y: 1 },
+    ]);
+    expect(await metric('event')).toEqual([{ x: 'signup', y: 1 }]);
+  });
+
+  test('filters, search, limit and offset', async () => {
+    expect(await metric('path', '&browser=Safari')).toEqual([{ x: '/blog/other', y: 1 }]);
+    expect(await metric('path', '&search=blog')).toEqual([
+      { x: '/blog/hello', y: 1 },
+      { x: '/blog/other', y: 1 },
+    ]);
+    expect(await metric('path', '&limit=2&offset=1')).toEqual([
+      { x: '/pricing', y: 2 },
+      { x: '/blog/hello', y: 1 },
+    ]);
+  });
+
+  test('fields Tally does not keep, and unknown types, are 400 naming them', async () => {
+    expect(await refused('metrics', `${TWO_DAYS}&type=country`)).toContain('locate');
+    expect(await refused('metrics', `${TWO_DAYS}&type=channel`)).toContain('channels');
+    expect(await refused('metrics', `${TWO_DAYS}&type=bogus`)).toContain('bogus');
+    expect(await refused('metrics', TWO_DAYS)).toContain('type');
+    expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');
+  });
+});
+
+describe('active, the website, and refusals', () => {
+  test('active: visitors with an event in the last 5 minutes', async () => {
+    expect(await ok('active', '')).toEqual({ visitors: 1 });
+    t.clock.set(at('2026-11-25T12:04:00Z'));
+    expect(await ok('active', '')).toEqual({ visitors: 0 });
+  });
+
+  test('open mode: the website id is the tenant; no credential lists no websites', async () => {
+    const site = (await (await t.get(`/api/websites/${WEBSITE}`)).json()) as Json;
+    expect(site).toMatchObject({ id: WEBSITE, name: WEBSITE, domain: '', shareId: null });
+    expect(await (await t.get('/api/websites')).json()).toEqual({
+      data: [],
+      count: 0,
+      page: 1,
+      pageSize: 20,
+    });
+  });
+
+  test("a missing range, a bad unit, zone or filter are Umami's 400", async () => {
+    expect(await refused('stats', '')).toBe(
+      'Either startAt+endAt or startDate+endDate must be provided',
+    );
+    expect(await refused('stats', `startAt=${at('2026-11-25T00:00:00Z')}&endAt=1`)).toContain(
+      'invalid',
+    );
+    expect(await refused('pageviews', `${TWO_DAYS}&unit=week`)).toContain('unit');
+    expect(await refused('pageviews', `${TWO_DAYS}&timezone=Mars%2FBase`)).toContain('timezone');
+    expect(await refused('stats', `${TWO_DAYS}&compare=last`)).toContain('compare');
+    expect(await refused('stats', `${TWO_DAYS}&country=DE`)).toContain('locate');
+    expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
+    expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
+  });
+});
