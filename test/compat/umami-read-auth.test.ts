@@ -1,0 +1,179 @@
+// Umami's read API in AUTH_MODE=required: POST /api/auth/login with a Tally account (the
+// username is its email) answers Umami's {token, user}, and that token, a project's read key
+// (as a bearer or in x-umami-api-key) or any member's access token reads the websites of its
+// projects: a project's `umami_website` alias or its id. Everything else (no credential, a
+// write key, another project's website, an unknown one) is Umami's one 401.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { bootstrapAuth } from '../../src/auth/index.ts';
+import { type AuthApp, makeAuthApp, makeKey, makeProject, signUp } from '../auth/harness.ts';
+
+type Json = Record<string, unknown>;
+const ACME = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const OTHER = 'ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e';
+const UNAUTHORIZED = { error: { message: 'Unauthorized', code: 'unauthorized', status: 401 } };
+const RANGE = `startAt=${Date.parse('2026-11-25T00:00:00Z')}&endAt=${Date.parse('2026-11-25T23:59:59.999Z')}`;
+
+let t: AuthApp;
+let admin: { email: string; password: string; token: string };
+let acmeRead: string;
+
+/** Umami's login; its answer. */
+async function login(username: string, password: string) {
+  return t.call('POST', '/api/auth/login', { body: { username, password } });
+}
+
+/** A keyless tracker item for `website` (its alias is registered) from the visitor at `ip`. */
+async function send(website: string, ip: string, url: string) {
+  const res = await t.call('POST', '/api/send', {
+    body: { type: 'event', payload: { website, url, hostname: 'shop.example' } },
+    headers: {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+      'x-forwarded-for': ip,
+    },
+  });
+  expect(res.status).toBe(200);
+}
+
+beforeEach(async () => {
+  t = await makeAuthApp({ trustProxy: true });
+  const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+  if (boot === null) throw new Error('expected a bootstrap');
+  const signedIn = (await (await login(boot.adminEmail, boot.adminPassword)).json()) as Json;
+  admin = { email: boot.adminEmail, password: boot.adminPassword, token: signedIn.token as string };
+  await makeProject(t, admin.token, 'acme');
+  await makeProject(t, admin.token, 'other');
+  for (const [project, alias, kind] of [
+    ['acme', ACME, 'umami_website'],
+    ['acme', 'shop.example', 'plausible_domain'],
+    ['other', OTHER, 'umami_website'],
+  ] as const) {
+    const res = await t.call('POST', `/api/v1/projects/${project}/aliases`, {
+      token: admin.token,
+      body: { alias, kind },
+    });
+    expect(res.status).toBe(201);
+  }
+  acmeRead = (await makeKey(t, admin.token, 'acme', 'read')).key;
+  await send(ACME, '198.51.100.1', '/');
+  await send(ACME, '198.51.100.1', '/pricing');
+  await send(OTHER, '198.51.100.2', '/');
+});
+afterEach(() => t.close());
+
+const stats = (website: string, call: { token?: string; headers?: Record<string, string> }) =>
+  t.call('GET', `/api/websites/${website}/stats?${RANGE}`, call);
+
+describe('Umami login and verify over Tally accounts', () => {
+  test("login answers Umami's {token, user}; the token reads and verifies", async () => {
+    const res = await login(admin.email, admin.password);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toContain('no-store');
+    const body = (await res.json()) as { token: string; user: Json };
+    expect(body.user).toMatchObject({
+      username: admin.email,
+      role: 'admin',
+      isAdmin: true,
+      teams: [],
+    });
+    const stat = await stats(ACME, { token: body.token });
+    expect(await stat.json()).toMatchObject({ pageviews: 2, visitors: 1, visits: 1 });
+    for (const method of ['GET', 'POST']) {
+      const verify = await t.call(method, '/api/auth/verify', { token: body.token });
+      expect(verify.status).toBe(200);
+      expect(await verify.json()).toEqual(body.user);
+    }
+  });
+
+  test("a wrong password is 401, a body without the fields 400, in Umami's shape", async () => {
+    const wrong = await login(admin.email, 'not the password');
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({
+      error: { message: 'message.incorrect-username-password', code: 'unauthorized', status: 401 },
+    });
+    for (const body of [{ username: admin.email }, [], 'text']) {
+      const res = await t.call('POST', '/api/auth/login', { body });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: Json }).error).toMatchObject({
+        code: 'bad-request',
+        status: 400,
+      });
+    }
+  });
+
+  test('verify without a token, or with a read key, is 401', async () => {
+    expect((await t.call('GET', '/api/auth/verify')).status).toBe(401);
+    const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: Json }).error.code).toBe('unauthorized');
+  });
+});
+
+describe('websites a credential reads', () => {
+  test("GET /api/websites: a member's projects by name; a read key's one; a stranger's none", async () => {
+    const mine = (await (await t.call('GET', '/api/websites', { token: admin.token })).json()) as {
+      data: Json[];
+      count: number;
+    };
+    expect(mine.data.map((w) => [w.id, w.name, w.domain])).toEqual([
+      [ACME, 'acme', 'shop.example'],
+      ['default', 'Default', ''],
+      [OTHER, 'other', ''],
+    ]);
+    expect(mine.count).toBe(3);
+    const paged = await t.call('GET', '/api/websites?pageSize=1&page=2', { token: admin.token });
+    expect(await paged.json()).toMatchObject({ count: 3, page: 2, pageSize: 1 });
+    const searched = await t.call('GET', '/api/websites?search=SHOP', { token: admin.token });
+    expect(((await searched.json()) as { data: Json[] }).data.map((w) => w.id)).toEqual([ACME]);
+    const byKey = (await (await t.call('GET', '/api/websites', { token: acmeRead })).json()) as {
+      data: Json[];
+    };
+    expect(byKey.data.map((w) => w.id)).toEqual([ACME]);
+    const stranger = await signUp(t, 'stranger@example.com');
+    const none = await t.call('GET', '/api/websites', { token: stranger.access_token });
+    expect(await none.json()).toEqual({ data: [], count: 0, page: 1, pageSize: 20 });
+    expect(await (await t.call('GET', '/api/websites')).json()).toEqual(UNAUTHORIZED);
+  });
+
+  test('a read key reads its website by alias or project id, as a bearer or x-umami-api-key', async () => {
+    for (const call of [{ token: acmeRead }, { headers: { 'x-umami-api-key': acmeRead } }]) {
+      const res = await stats(ACME, call);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ pageviews: 2, visitors: 1 });
+    }
+    expect(await (await stats('acme', { token: acmeRead })).json()).toMatchObject({
+      pageviews: 2,
+    });
+    const site = await t.call('GET', `/api/websites/${ACME}`, { token: acmeRead });
+    expect(await site.json()).toMatchObject({ id: ACME, name: 'acme', domain: 'shop.example' });
+    const active = await t.call('GET', `/api/websites/${ACME}/active`, { token: acmeRead });
+    expect(await active.json()).toEqual({ visitors: 1 });
+  });
+
+  test("another project's website, an unknown one, a write key or none: Umami's one 401", async () => {
+    const stranger = await signUp(t, 'stranger@example.com');
+    const acmeWrite = (await makeKey(t, admin.token, 'acme', 'write')).key;
+    const refusals = [
+      stats(OTHER, { token: acmeRead }),
+      stats(ACME, { token: stranger.access_token }),
+      stats('00000000-0000-4000-8000-000000000000', { token: admin.token }),
+      stats('shop.example', { token: acmeRead }),
+      stats(ACME, { token: acmeWrite }),
+      stats(ACME, { token: 'not-a-token' }),
+      stats(ACME, {}),
+      t.call('GET', `/api/websites/${OTHER}`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/metrics?${RANGE}&type=path`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/pageviews?${RANGE}`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/active`, { token: acmeRead }),
+    ];
+    for (const res of await Promise.all(refusals)) {
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual(UNAUTHORIZED);
+    }
+    // The other project's own key reads it.
+    const otherRead = (await makeKey(t, admin.token, 'other', 'read')).key;
+    expect(await (await stats(OTHER, { token: otherRead })).json()).toMatchObject({
+      pageviews: 1,
+    });
+  });
+});
