@@ -5,7 +5,7 @@
 // bad body gets a documented error in the documented shape; the reads answer as documented.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { type FoundOperation, operationsOf } from '../helpers/openapi.ts';
 
 interface Schema {
@@ -38,14 +38,23 @@ const COMPAT_POSTS = [
   '/v1/m',
   ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
+  ...['/api/auth/login', '/api/auth/verify'],
 ];
 
 type Json = Record<string, unknown>;
 
+/** The token Umami's login example signed in with (the account example registered it). */
+let umamiToken = '';
+const umamiAuth = () => ({ authorization: `Bearer ${umamiToken}` });
+
 /** A read of each compatibility GET route over what the examples stored, and its rows. */
 const COMPAT_READS: Record<
   string,
-  { url: (created: Json) => string; rows?: (b: Json) => unknown }
+  {
+    url: (created: Json) => string;
+    rows?: (b: Json) => unknown;
+    headers?: () => Record<string, string>;
+  }
 > = {
   '/events': { url: () => '/events?tenant_id=tenant_1', rows: (b) => b.items },
   '/metrics': { url: () => '/metrics?tenant_id=tenant_1&bucket_size=hour', rows: (b) => b.buckets },
@@ -72,7 +81,22 @@ const COMPAT_READS: Record<
     url: () => plausible('breakdown', '&property=visit:source&metrics=visitors,bounce_rate'),
     rows: (b) => b.results,
   },
+  // Umami's read API over the Umami example (its website, at the test clock's hour).
+  '/api/auth/verify': { url: () => '/api/auth/verify', headers: umamiAuth },
+  '/api/websites': { url: () => '/api/websites' },
+  '/api/websites/{id}': { url: () => umami('') },
+  '/api/websites/{id}/stats': { url: () => umami('/stats'), rows: (b) => Object.keys(b) },
+  '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },
+  '/api/websites/{id}/metrics': { url: () => umami('/metrics', '&type=path'), rows: (b) => b },
+  '/api/websites/{id}/active': { url: () => umami('/active') },
 };
+
+const UMAMI_WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+
+function umami(endpoint: string, query = ''): string {
+  const range = `startAt=${T0 - 3_600_000}&endAt=${T0 + 3_600_000}`;
+  return `/api/websites/${UMAMI_WEBSITE}${endpoint}?${range}${query}`;
+}
 
 function plausible(endpoint: string, query: string): string {
   return `/api/v1/stats/${endpoint}?site_id=example.com&period=day&date=2026-11-25${query}`;
@@ -91,6 +115,13 @@ const BAD_READS = [
   ['/api/v1/stats/aggregate', '/api/v1/stats/aggregate?site_id=example.com&metrics=bogus'],
   ['/api/v1/stats/timeseries', '/api/v1/stats/timeseries?site_id=example.com&period=year'],
   ['/api/v1/stats/breakdown', '/api/v1/stats/breakdown?site_id=example.com'],
+  ['/api/auth/verify', '/api/auth/verify'],
+  ['/api/websites', '/api/websites?pageSize=0'],
+  ['/api/websites/{id}', '/api/websites/not%20a%20website'],
+  ['/api/websites/{id}/stats', `/api/websites/${UMAMI_WEBSITE}/stats`],
+  ['/api/websites/{id}/pageviews', `/api/websites/${UMAMI_WEBSITE}/pageviews?unit=week`],
+  ['/api/websites/{id}/metrics', `/api/websites/${UMAMI_WEBSITE}/metrics?type=country`],
+  ['/api/websites/{id}/active', '/api/websites/not%20a%20website/active'],
 ] as const;
 
 /** How analytics-node sends its write key; the open mode takes any. */
@@ -141,8 +172,13 @@ function schemaIssues(schema: Schema, value: unknown, at = '$'): string[] {
 }
 
 /** Sends `body` (text as is, anything else as JSON) to a compatibility route. */
-function send(path: string, body: unknown, contentType: string): Promise<Response> {
-  const auth = path.startsWith('/v1/') ? SEGMENT_AUTH : {};
+function send(
+  path: string,
+  body: unknown,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const auth = path.startsWith('/v1/') ? SEGMENT_AUTH : headers;
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   return t.post(path, raw, { 'content-type': contentType, ...auth });
 }
@@ -245,15 +281,20 @@ describe('the compatibility routes do what their documentation says', () => {
   const created: Json = {};
 
   test('every documented example is accepted with a documented success', async () => {
-    const posts = compat('post');
+    // Umami's login first: verify is sent its token.
+    const posts = compat('post').sort(
+      (a, b) => Number(b.path === '/api/auth/login') - Number(a.path === '/api/auth/login'),
+    );
     expect(posts.map((o) => o.path)).toEqual(expect.arrayContaining(COMPAT_POSTS));
     const problems: string[] = [];
     for (const found of posts) {
       for (const [type, media] of Object.entries(found.op.requestBody?.content ?? {})) {
-        const res = await send(found.path, media.example, type);
+        const signedIn = found.path === '/api/auth/verify' ? umamiAuth() : {};
+        const res = await send(found.path, media.example, type, signedIn);
         const answer = await undocumented(found, res, successes(found.op));
         problems.push(...answer.problems.map((p) => `${type}: ${p}`));
         if (found.path === '/api/events/') Object.assign(created, answer.value);
+        if (found.path === '/api/auth/login') umamiToken = (answer.value as Json).token as string;
       }
     }
     expect(problems).toEqual([]);
@@ -281,7 +322,9 @@ describe('the compatibility routes do what their documentation says', () => {
     for (const found of gets) {
       const read = COMPAT_READS[found.path] as (typeof COMPAT_READS)[string];
       const url = read.url(created);
-      const answer = await undocumented(found, await t.get(url), ['200']);
+      const headers = read.headers?.() ?? {};
+      const res = await t.app.handle(new Request(`http://localhost${url}`, { headers }));
+      const answer = await undocumented(found, res, ['200']);
       problems.push(...answer.problems);
       // The reads must see the stored examples, or their rows' schemas went unchecked.
       if (read.rows !== undefined) expect(read.rows(answer.value as Json), url).not.toHaveLength(0);

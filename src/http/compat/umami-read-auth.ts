@@ -56,8 +56,13 @@ export function umamiAuthRoutes(deps: AppDeps) {
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   const login = guarded(shape, (ctx: LoginContext) => loginOf(auth, deps, ctx));
   const verify = guarded(shape, async ({ request }: { request: Request }) => {
-    const principal = auth.authenticate(request);
-    return json(umamiUserOf(principal.user), 200, NO_STORE_HEADERS);
+    try {
+      const principal = auth.authenticate(request);
+      return json(umamiUserOf(principal.user), 200, NO_STORE_HEADERS);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) throw umamiUnauthorized(error);
+      throw error;
+    }
   });
   return new Elysia({ tags: ['compatibility'] })
     .post('/api/auth/login', login, { parse: 'none', detail: LOGIN_DOC })
