@@ -6,15 +6,10 @@
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { IPHONE_SAFARI, WINDOWS_CHROME } from './helpers/user-agents.ts';
 
 type Json = Record<string, unknown>;
 const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
-const WINDOWS =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-  'Chrome/131.0.0.0 Safari/537.36';
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 ' +
-  '(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 const at = (iso: string) => Date.parse(iso);
 const TITLES: Record<string, string> = {
   '/': 'Home',
@@ -26,7 +21,7 @@ const TITLES: Record<string, string> = {
 let t: CompatApp;
 
 /** One item of Umami's tracker, from the visitor at `ip`, stamped `time`. */
-async function send(time: string, ip: string, payload: Json, ua = WINDOWS) {
+async function send(time: string, ip: string, payload: Json, ua = WINDOWS_CHROME) {
   const url = payload.url as string;
   const body = {
     type: 'event',
@@ -65,7 +60,7 @@ beforeEach(async () => {
     '2026-11-24T11:00:00Z',
     '198.51.100.2',
     { url: '/blog/other', referrer: 'https://news.ycombinator.com/' },
-    IPHONE,
+    IPHONE_SAFARI,
   );
   await send('2026-11-25T09:00:00Z', '198.51.100.3', { url: '/' });
   await send('2026-11-25T09:10:00Z', '198.51.100.3', { url: '/pricing' });

@@ -58,6 +58,15 @@ export function jsonInteger(options?: IntegerOptions) {
 /** A write key as the examples show one (any key works in AUTH_MODE=open). */
 export const EXAMPLE_WRITE_KEY = 'wk_3fK9c0Qx_a1B7mZ2pR8sTqW4';
 
+/** A query parameter of a compatibility read, documented as text. */
+export function queryParam(
+  name: string,
+  description: string,
+  required = false,
+): OpenAPIV3.ParameterObject {
+  return { name, in: 'query', required, description, schema: { type: 'string' } };
+}
+
 /** Any JSON object (properties, traits, payloads): open, values of any type. */
 export function openObject(description?: string) {
   return t.Record(t.String(), t.Unknown(), description === undefined ? {} : { description });

@@ -5,7 +5,7 @@
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { jsonContent } from '../openapi-docs.ts';
-import { errorAnswers, jsonAnswer, jsonInteger, type ResponseDocs } from './docs.ts';
+import { errorAnswers, jsonAnswer, jsonInteger, queryParam, type ResponseDocs } from './docs.ts';
 import { UmamiErrorOut } from './umami-errors.ts';
 
 const Count = jsonInteger({ minimum: 0 });
@@ -80,15 +80,8 @@ const PageviewsOut = t.Object({
 });
 const MetricsOut = t.Array(t.Object({ x: NullableText, y: Count }));
 
-type Parameter = OpenAPIV3.ParameterObject;
-const param = (name: string, description: string, required = false): Parameter => ({
-  name,
-  in: 'query',
-  required,
-  description,
-  schema: { type: 'string' },
-});
-const ID: Parameter = {
+const param = queryParam;
+const ID: OpenAPIV3.ParameterObject = {
   name: 'id',
   in: 'path',
   required: true,
