@@ -330,6 +330,10 @@ describe('active, the website, and refusals', () => {
     expect(await refused('pageviews', `${TWO_DAYS}&timezone=Mars%2FBase`)).toContain('timezone');
     expect(await refused('stats', `${TWO_DAYS}&compare=last`)).toContain('compare');
     expect(await refused('stats', `${TWO_DAYS}&country=DE`)).toContain('locate');
+    expect(await refused('stats', `${TWO_DAYS}&match=any`)).toContain('AND');
+    expect(await refused('stats', `${TWO_DAYS}&trafficType=bot`)).toContain('bots');
+    // What Tally always does may be asked for.
+    expect(await ok('stats', `${TWO_DAYS}&match=all&trafficType=human`)).toEqual(await ok('stats'));
     expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
     expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
   });

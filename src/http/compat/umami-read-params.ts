@@ -157,10 +157,14 @@ const REFUSED: Record<string, string> = {
   cohort: 'Tally keeps no cohorts',
   botName: 'Tally keeps no bot names (bots are left out)',
   botCategory: 'Tally keeps no bot categories (bots are left out)',
-  trafficType: 'Tally leaves bots out of every read',
   eventType: 'Tally has no event type numbers',
   excludeBounce: 'Tally does not leave out bounces',
-  match: 'Tally joins every filter with AND',
+};
+
+/** Umami parameters with one value Tally answers by what it always does. */
+const ONLY: Record<string, { value: string; why: string }> = {
+  match: { value: 'all', why: 'Tally joins every filter with AND (match=all)' },
+  trafficType: { value: 'human', why: 'Tally leaves bots out of every read (trafficType=human)' },
 };
 
 /** Filter fields as Umami's filterParams names them (`url` is v1's name of `path`). */
@@ -193,7 +197,7 @@ const OPERATOR_RE = new RegExp(`^(${OPERATORS.join('|')}|${UMAMI_OPERATORS})\\.(
 export function filtersOf(query: URLSearchParams): WebFilter[] {
   const filters: WebFilter[] = [];
   for (const [name, raw] of query) {
-    const why = REFUSED[name];
+    const why = REFUSED[name] ?? (ONLY[name]?.value === raw ? undefined : ONLY[name]?.why);
     if (why !== undefined) throw badRequest(`Filtering by \`${name}\` is not supported: ${why}.`);
     const base = /^([a-zA-Z]+)\d+$/.exec(name)?.[1];
     if (base !== undefined && FILTER_FIELDS.includes(base)) {
