@@ -106,6 +106,11 @@ describe('Umami login and verify over Tally accounts', () => {
     const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: Json }).error.code).toBe('unauthorized');
+    // A POST takes no body or an empty object; anything else is Umami's 400.
+    const bad = await t.call('POST', '/api/auth/verify', { token: admin.token, body: [1] });
+    expect(bad.status).toBe(400);
+    const empty = await t.call('POST', '/api/auth/verify', { token: admin.token, body: {} });
+    expect(empty.status).toBe(200);
   });
 });
 

@@ -17,7 +17,7 @@ import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { guarded, json } from './responses.ts';
 import { umamiErrorShape } from './umami-errors.ts';
-import { LOGIN_DOC, VERIFY_DOC } from './umami-read-docs.ts';
+import { LOGIN_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
 /** The header Umami Cloud's API keys come in. */
@@ -56,6 +56,11 @@ export function umamiAuthRoutes(deps: AppDeps) {
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   const login = guarded(shape, (ctx: LoginContext) => loginOf(auth, deps, ctx));
   const verify = guarded(shape, async ({ request }: { request: Request }) => {
+    // A POST may carry an empty object (Umami reads none); anything else is refused.
+    const body = request.method === 'POST' ? await readAccountBody(request) : undefined;
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+      throw new AppError('bad_request', 'send no body, or an empty JSON object');
+    }
     try {
       const principal = auth.authenticate(request);
       return json(umamiUserOf(principal.user), 200, NO_STORE_HEADERS);
@@ -67,7 +72,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
   return new Elysia({ tags: ['compatibility'] })
     .post('/api/auth/login', login, { parse: 'none', detail: LOGIN_DOC })
     .get('/api/auth/verify', verify, { detail: VERIFY_DOC })
-    .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_DOC });
+    .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_POST_DOC });
 }
 
 interface LoginContext {

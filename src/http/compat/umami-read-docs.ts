@@ -159,14 +159,26 @@ export const LOGIN_DOC = {
 
 export const VERIFY_DOC = {
   summary: 'Umami: the user of a token',
-  description: 'Authorization: Bearer <access token from /api/auth/login>. No body.',
-  requestBody: {
-    required: false,
-    content: jsonContent(t.Object({}), {}),
-  },
+  description: 'Authorization: Bearer <access token from /api/auth/login>.',
   responses: {
     200: jsonAnswer('The signed-in user', UserOut, userExample),
     ...errorAnswers({ 401: 'No valid access token' }, () => UmamiErrorOut),
+  },
+};
+
+/** Newer Umami clients POST the verify, with no body (or an empty object). */
+export const VERIFY_POST_DOC = {
+  ...VERIFY_DOC,
+  requestBody: { required: false, content: jsonContent(t.Object({}), {}) },
+  responses: {
+    ...VERIFY_DOC.responses,
+    ...errorAnswers(
+      {
+        400: 'A body that is not a JSON object',
+        415: 'Unsupported Content-Type or Content-Encoding',
+      },
+      () => UmamiErrorOut,
+    ),
   },
 };
 
