@@ -79,7 +79,7 @@ const only = async (filters: WebFilter[] = [], metrics = ALL) =>
 const filter = (property: WebFilter['property'], values: string[], more = {}): WebFilter => ({
   property,
   values,
-  glob: values.some((v) => v.includes('*')),
+  match: values.some((v) => v.includes('*')) ? 'glob' : 'is',
   negated: false,
   ...more,
 });

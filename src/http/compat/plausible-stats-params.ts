@@ -298,7 +298,7 @@ function filterOf(expression: string): WebFilter {
   return {
     property,
     values,
-    glob: values.some((v) => v.includes('*')),
+    match: values.some((v) => v.includes('*')) ? 'glob' : 'is',
     negated: operator === '!=',
   };
 }
@@ -337,7 +337,7 @@ export function checkMetrics(
     if (metric === 'views_per_visit' && breakdown !== null) {
       throw badRequest('Metric `views_per_visit` is not supported in breakdown queries.');
     }
-    if (!VISIT_METRICS.includes(metric)) continue;
+    if (!(VISIT_METRICS as readonly GoalMetric[]).includes(metric)) continue;
     if (breakdown !== null && isEventOnly(breakdown)) {
       throw badRequest(
         `Session metric \`${metric}\` cannot be queried for breakdown by ` +

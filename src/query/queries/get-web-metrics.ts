@@ -11,15 +11,16 @@ import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
 import { filterConditions, propertyText, whereOf } from '../filters.ts';
-import { nullableNumberOf, readRows, withSnapshot } from '../read.ts';
+import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
+import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
 import {
   eventPropertySql,
   filterConditionSql,
   goalConditionSql,
   isVisitProperty,
-  visitPropertySql,
+  visitValueSql,
   type WebFilter,
   type WebProperty,
 } from '../web-properties.ts';
@@ -51,10 +52,25 @@ export type WebDimension =
   /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
   | { kind: 'bucket'; starts: number[] }
   /**
-   * Rows by a property's value, ranked by the first metric (descending), then the value; a
-   * visit counts under each value of an event property it holds a counted event with.
+   * Rows by a property's value, ranked by `order` (by default the first metric, descending),
+   * then the value; a visit counts under each value of an event property it holds a counted
+   * event with.
    */
-  | { kind: 'property'; property: WebProperty; limit: number; offset: number };
+  | {
+      kind: 'property';
+      property: WebProperty;
+      limit: number;
+      offset: number;
+      order?: WebOrder[];
+      /** Each row also says how many rows the whole ranking has (`totalRows`). */
+      countRows?: boolean;
+    };
+
+/** One key of a ranking: a metric read (a missing value ranks as 0) or the row's value. */
+export interface WebOrder {
+  by: WebMetric | 'value';
+  desc: boolean;
+}
 
 export interface WebMetricsOptions {
   /** Inclusive, UTC epoch ms. */
@@ -63,8 +79,11 @@ export interface WebMetricsOptions {
   toMs: number;
   /** At least one. */
   metrics: WebMetric[];
-  filters: WebFilter[];
+  /** All must hold; none mixes event and visit properties (conditionSideOf). */
+  filters: WebCondition[];
   dimension: WebDimension;
+  /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
+  notSet?: boolean;
 }
 
 export interface WebMetricsRow {
@@ -72,6 +91,8 @@ export interface WebMetricsRow {
   key: number | string | null;
   /** Each metric asked for; null where there is no visit to measure. */
   values: Partial<Record<WebMetric, number | null>>;
+  /** With countRows: the rows of the whole ranking, before its limit and offset. */
+  totalRows?: number;
 }
 
 export async function getWebMetrics(
@@ -89,6 +110,7 @@ export async function getWebMetrics(
   return rows.map((row) => ({
     key: row.dim === null || row.dim === undefined ? null : (row.dim as number | string),
     values: Object.fromEntries(options.metrics.map((m) => [m, nullableNumberOf(row[m])])),
+    ...(row.total_rows === undefined ? {} : { totalRows: numberOf(row.total_rows) }),
   }));
 }
 
@@ -118,8 +140,11 @@ function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlPara
     bound ??= params.add(listValue(PAGE_VIEW_NAMES));
     return bound;
   };
-  const eventFilters = filters.filter((f) => !isVisitProperty(f.property));
-  const visitFilters = filters.filter((f) => isVisitProperty(f.property));
+  const sides = filters.map((condition) => conditionSideOf(condition));
+  assert(!sides.includes('mixed'), 'no condition mixes event and visit properties');
+  const eventFilters = filters.filter((_, i) => sides[i] === 'event');
+  const visitFilters = filters.filter((_, i) => sides[i] === 'visit');
+  const notSet = options.notSet === true;
   const byProperty = dimension.kind === 'property' ? dimension.property : null;
   const plan: Plan = {
     from,
@@ -132,10 +157,12 @@ function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlPara
         ? eventPropertySql(byProperty, views, params)
         : 'NULL',
     visitMatch: conditionOf(visitFilters, (f) =>
-      filterConditionSql(f, visitPropertySql(visitOf(f.property)), params),
+      filterConditionSql(f, visitValueSql(visitOf(f.property), notSet), params),
     ),
     visitKey:
-      byProperty !== null && isVisitProperty(byProperty) ? visitPropertySql(byProperty.visit) : '',
+      byProperty !== null && isVisitProperty(byProperty)
+        ? visitValueSql(byProperty.visit, notSet)
+        : '',
     buckets:
       dimension.kind === 'bucket' ? bucketJoinOf(dimension.starts, options.toMs, params) : null,
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
@@ -147,8 +174,9 @@ function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlPara
     ${finalSelect(plan)}`;
 }
 
-function conditionOf(filters: WebFilter[], sql: (filter: WebFilter) => string): string {
-  return filters.length === 0 ? 'true' : filters.map(sql).join(' AND ');
+function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string): string {
+  if (filters.length === 0) return 'true';
+  return filters.map((condition) => conditionSql(condition, sql)).join(' AND ');
 }
 
 function visitOf(property: WebProperty) {
@@ -163,8 +191,8 @@ function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParam
     const goal = goalConditionSql(filter.values, views, params);
     return filter.negated ? `NOT ${goal}` : goal;
   }
-  if ('prop' in property && filter.glob) {
-    // A wildcard matches only a property the event has, `!=` too (Plausible's has_key), so
+  if ('prop' in property && filter.match !== 'is') {
+    // A pattern matches only a property the event has, negated too (Plausible's has_key), so
     // `event:props:plan==*` is the events with a plan, not those listed as (none).
     const raw = propertyText(property.prop, params);
     const match = filterConditionSql({ ...filter, negated: false }, raw, params);
@@ -289,9 +317,18 @@ function finalSelect(plan: Plan): string {
   if (dimension.kind !== 'property') {
     return `, ${sides.join(', ')} SELECT ${dim} AS dim, ${select} FROM ${source}`;
   }
-  const rank = metrics[0] as WebMetric;
   return `, ${sides.join(', ')}, ranked AS (SELECT ${dim} AS dim, ${select} FROM ${source})
-    SELECT * FROM ranked WHERE dim IS NOT NULL
-    ORDER BY coalesce(${rank}, 0) DESC, dim
+    SELECT *${dimension.countRows === true ? ', count(*) OVER () AS total_rows' : ''}
+    FROM ranked WHERE dim IS NOT NULL
+    ORDER BY ${orderSql(dimension.order ?? [{ by: metrics[0] as WebMetric, desc: true }], metrics)}
     LIMIT ${plan.params.add(dimension.limit)} OFFSET ${plan.params.add(dimension.offset)}`;
+}
+
+/** ORDER BY of a ranking by `order`, then the value (a stable order). */
+function orderSql(order: WebOrder[], metrics: WebMetric[]): string {
+  const keys = order.map(({ by, desc }) => {
+    assert(by === 'value' || metrics.includes(by), 'a ranking orders by metrics read');
+    return `${by === 'value' ? 'dim' : `coalesce(${by}, 0)`} ${desc ? 'DESC' : 'ASC'}`;
+  });
+  return [...keys, 'dim'].join(', ');
 }
