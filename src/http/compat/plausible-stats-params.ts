@@ -148,7 +148,7 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * A calendar date, YYYY-MM-DD, or why not, in the words of Elixir's Date.from_iso8601, which
  * Plausible quotes: `invalid_format`, or `invalid_date` for a day the calendar has not.
  */
-function parseDate(text: string): LocalParts | 'invalid_format' | 'invalid_date' {
+export function parseDate(text: string): LocalParts | 'invalid_format' | 'invalid_date' {
   const m = DATE.exec(text.trim());
   if (m === null) return 'invalid_format';
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
