@@ -33,6 +33,7 @@ export {
   type EventBucketCount,
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
+export { findBadPattern } from './queries/find-bad-pattern.ts';
 export { getEvent } from './queries/get-event.ts';
 export { getFirstEventMs } from './queries/get-first-event-time.ts';
 export {

@@ -200,6 +200,12 @@ export function goalConditionSql(values: string[], views: () => string, params: 
   return `(${either.join(' OR ')})`;
 }
 
+/** The goal an event completes, by its display name: its name, or "Visit <path>" for a view. */
+export function goalNameSql(views: () => string): string {
+  return `CASE WHEN list_contains(${views()}, e.name)
+    THEN '${PAGE_GOAL_PREFIX}' || coalesce(e."path", '') ELSE e.name END`;
+}
+
 export function hasWildcard(value: string): boolean {
   return value.includes('*');
 }

@@ -27,6 +27,15 @@ export function plausibleError(error: AppError, retryAfterSeconds: number): Resp
   return json({ error: message }, status, errorHeaders(error, retryAfterSeconds));
 }
 
+/** In required mode, a request without a key is Plausible's 401 (before anything is read). */
+export function requireKey(deps: AppDeps, request: Request): ReturnType<typeof requiredAuthOf> {
+  const auth = requiredAuthOf(deps);
+  if (auth !== null && readCredentialOf(request) === null) {
+    throw new AppError('unauthorized', MISSING_KEY);
+  }
+  return auth;
+}
+
 /**
  * The tenant `siteId` names for this request's credentials. In required mode a missing key
  * is 401 before anything else, as Plausible answers; an unknown site, a site of another
@@ -34,10 +43,7 @@ export function plausibleError(error: AppError, retryAfterSeconds: number): Resp
  * gives for all of them (nothing tells a site that exists from one that does not).
  */
 export function siteTenant(deps: AppDeps, request: Request, siteId: string | null): string {
-  const auth = requiredAuthOf(deps);
-  if (auth !== null && readCredentialOf(request) === null) {
-    throw new AppError('unauthorized', MISSING_KEY);
-  }
+  const auth = requireKey(deps, request);
   const site = siteId?.trim() ?? '';
   if (site === '') throw badRequest(MISSING_SITE);
   // No tenant or alias has another name: never handed to the store.

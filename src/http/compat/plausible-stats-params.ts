@@ -197,7 +197,7 @@ function customDays(text: string | null): Days {
  * Metrics of Plausible's v1 that Tally cannot compute. (v1 knows no revenue metrics: they are
  * "not recognized" there, and so here.)
  */
-const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
+export const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
   time_on_page: 'Tally does not measure the time between page views',
 };
 
@@ -310,7 +310,7 @@ export function propertyName(property: WebProperty): string {
 }
 
 /** A property only custom events have (no visit is measured by it). */
-const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
+export const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
 
 const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
 

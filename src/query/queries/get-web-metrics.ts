@@ -19,6 +19,7 @@ import {
   eventPropertySql,
   filterConditionSql,
   goalConditionSql,
+  goalNameSql,
   isVisitProperty,
   visitValueSql,
   type WebFilter,
@@ -188,6 +189,10 @@ function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParam
   const { property } = filter;
   assert(!isVisitProperty(property), 'an event filter names an event property');
   if ('event' in property && property.event === 'goal') {
+    // Goals by their names (wildcards too); matched otherwise, each by its display name.
+    if (filter.match !== 'is' || filter.ignoreCase === true) {
+      return filterConditionSql(filter, goalNameSql(views), params);
+    }
     const goal = goalConditionSql(filter.values, views, params);
     return filter.negated ? `NOT ${goal}` : goal;
   }
