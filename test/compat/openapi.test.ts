@@ -38,6 +38,7 @@ const COMPAT_POSTS = [
   '/v1/m',
   ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
+  '/api/v2/query',
 ];
 
 type Json = Record<string, unknown>;

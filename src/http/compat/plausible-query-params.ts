@@ -165,9 +165,8 @@ function checkDimensions(q: QueryParams): void {
     throw badRequest('Invalid include.time_labels: requires a time dimension.');
   }
   if (q.dimensions.length > 1) {
-    throw badRequest(
-      `#/dimensions: Tally groups by one dimension at a time (${shown(q.dimensions.map((d) => d.name))}).`,
-    );
+    const names = shown(q.dimensions.map((d) => d.name));
+    throw badRequest(`#/dimensions: Tally groups by one dimension at a time (${names}).`);
   }
   // Ranked in the read, rows rank by a metric read with them: not by a rate over each row's
   // own visitors (a time dimension is ranked after the read, by every metric).

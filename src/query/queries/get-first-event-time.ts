@@ -15,7 +15,8 @@ export async function getFirstEventMs(
   const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
     const params = new SqlParams();
     const where = whereOf(filterConditions({}, params));
-    const sql = `SELECT min(epoch_ms(e."timestamp")) AS first_ms FROM ${snapshot.from} AS e ${where}`;
+    const sql = `SELECT min(epoch_ms(e."timestamp")) AS first_ms
+      FROM ${snapshot.from} AS e ${where}`;
     return readRows(snapshot, sql, params);
   });
   return nullableNumberOf(rows[0]?.first_ms);
