@@ -91,17 +91,13 @@ const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
 /** The value Plausible's Stats API v2 lists a visit without a campaign tag or device under. */
 export const NOT_SET_VALUE = '(not set)';
 
-/** Visit properties a visit may lack, which v2 lists as NOT_SET_VALUE (its source never is). */
-const NOT_SET_PROPERTIES: readonly VisitProperty[] = [
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_content',
-  'utm_term',
-  'browser',
-  'os',
-  'device',
-];
+/**
+ * Visit properties a visit may lack, which v2 lists as NOT_SET_VALUE: all but its source and
+ * referrer (Direct / None) and its pages (a visit without a page view is listed under none).
+ */
+const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
+  (p) => !['source', 'referrer', 'entry_page', 'exit_page'].includes(p),
+);
 
 /**
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,

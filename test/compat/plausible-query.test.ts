@@ -5,6 +5,7 @@
 // Plausible's 400s naming the field. Required mode is in plausible-stats-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { WEB_METRICS } from '../../src/query/index.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 import { seedSite } from './helpers/plausible-site.ts';
 
@@ -40,15 +41,8 @@ const refused = async (query: Json) => {
 };
 
 const TWO_DAYS = ['2026-11-24', '2026-11-25'];
-const ALL = [
-  'visitors',
-  'visits',
-  'pageviews',
-  'views_per_visit',
-  'bounce_rate',
-  'visit_duration',
-  'events',
-];
+/** v1's metrics, in v1's order. */
+const ALL = [...WEB_METRICS];
 
 describe('POST /api/v2/query', () => {
   test('an aggregate: one row of every metric, the query echoed as Plausible runs it', async () => {
