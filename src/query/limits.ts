@@ -30,10 +30,11 @@ export const queryLimits = {
   webFilterValuesMax: 100,
   webFilterDepthMax: 8,
   /**
-   * Plausible's Stats API v2: a query's JSON body, its rows at most (Plausible's default page),
-   * and the rows it may skip.
+   * Plausible's Stats API v2: a query's JSON body, the dimensions it groups by, its rows at
+   * most (Plausible's default page), and the rows it may skip.
    */
   statsQueryBytesMax: 64 * 1024,
+  statsQueryDimensionsMax: 5,
   statsQueryRowsMax: 10_000,
   statsQueryOffsetMax: 10_000_000,
   /** A visitor with an event this recently is a current visitor (Plausible's realtime). */

@@ -178,6 +178,66 @@ describe('dimensions', () => {
   });
 });
 
+describe('several dimensions at once', () => {
+  test('two visit properties: one row per combination of values', async () => {
+    // Plausible's own example: campaign medium and source.
+    expect(
+      await rows({
+        metrics: ['visitors', 'events', 'pageviews'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:utm_medium', 'visit:utm_source'],
+      }),
+    ).toEqual([
+      ['(not set)', '(not set)', 3, 5, 4],
+      ['email', 'newsletter', 1, 1, 1],
+    ]);
+  });
+
+  test('a property and the time, in the order asked, ranked by time then visitors', async () => {
+    const answer = await ok({
+      metrics: ['visitors'],
+      date_range: TWO_DAYS,
+      dimensions: ['visit:source', 'time:day'],
+      include: { time_labels: true },
+    });
+    expect(answer.results.map((r) => [...r.dimensions, ...r.metrics])).toEqual([
+      ['Google', '2026-11-24', 1],
+      ['newsletter', '2026-11-24', 1],
+      ['Direct / None', '2026-11-25', 1],
+      ['Hacker News', '2026-11-25', 1],
+    ]);
+    expect(answer.meta.time_labels).toEqual(TWO_DAYS);
+    expect(answer.query.order_by).toEqual([
+      ['time:day', 'asc'],
+      ['visitors', 'desc'],
+    ]);
+  });
+
+  test('an event and a visit property, paged with total_rows; a goal with the rates', async () => {
+    const page = await ok({
+      metrics: ['visitors', 'visits'],
+      date_range: TWO_DAYS,
+      dimensions: ['event:page', 'visit:device'],
+      pagination: { limit: 2, offset: 1 },
+      include: { total_rows: true },
+    });
+    expect(page.results).toEqual([
+      { metrics: [1, 1], dimensions: ['/', 'Mobile'] },
+      { metrics: [1, 1], dimensions: ['/blog/hello', 'Desktop'] },
+    ]);
+    expect(page.meta).toEqual({ total_rows: 5 });
+    expect(
+      await rows({
+        metrics: ['visitors', 'conversion_rate', 'group_conversion_rate'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:source', 'event:goal'],
+        filters: [['is', 'event:goal', ['Signup']]],
+        order_by: [['conversion_rate', 'desc']],
+      }),
+    ).toEqual([['Google', 'Signup', 1, 25, 100]]);
+  });
+});
+
 describe('time dimensions', () => {
   test('time:day with include.time_labels: rows of the days with data, labels of every day', async () => {
     const answer = await ok({
@@ -511,9 +571,22 @@ describe("Plausible's 400s, naming the field", () => {
       '#/dimensions/0: The dimension `visit:country` is not supported by Tally: ' +
         'Tally does not locate visitors.',
     );
-    expect(await refused({ ...base, dimensions: ['visit:source', 'time:day'] })).toStartWith(
-      '#/dimensions: Tally groups by one dimension at a time',
+    expect(await refused({ ...base, dimensions: ['time:day', 'time:hour'] })).toBe(
+      '#/dimensions: Tally groups by one time dimension at a time (["time:day","time:hour"]).',
     );
+    expect(
+      await refused({
+        ...base,
+        dimensions: [
+          'event:page',
+          'visit:source',
+          'visit:os',
+          'visit:device',
+          'visit:browser',
+          'time',
+        ],
+      }),
+    ).toBe('#/dimensions: At most 5 dimensions may be combined.');
     expect(await refused({ ...base, order_by: [['pageviews', 'desc']] })).toBe(
       '#/order_by/0: Invalid order_by entry ["pageviews","desc"]. ' +
         'Entry is not a queried metric or dimension.',

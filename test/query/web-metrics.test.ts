@@ -296,11 +296,30 @@ describe("v2's conditions, matches and rankings", () => {
     expect(
       await byPage([
         { by: 'pageviews', desc: false },
-        { by: 'value', desc: true },
+        { by: { key: 0 }, desc: true },
       ]),
     ).toEqual([
       { key: '/blog/a', values: { visitors: 1, pageviews: 1 }, totalRows: 3 },
       { key: '/', values: { visitors: 2, pageviews: 3 }, totalRows: 3 },
+    ]);
+  });
+
+  test('a group of keys: a row per combination with data, ranked by a key, then the keys', async () => {
+    const starts = bucketStarts(DAY, DAY + 86_400_000, 'hour', 'UTC');
+    const rows = await read([], ['visits', 'pageviews'], {
+      kind: 'group',
+      keys: [{ property: { visit: 'source' } }, { starts }],
+      limit: 10,
+      offset: 0,
+      order: [{ by: { key: 1 }, desc: false }],
+    });
+    expect(
+      rows.map((row) => [...(row.keys ?? []), row.values.visits, row.values.pageviews]),
+    ).toEqual([
+      ['Google', T, 1, 2],
+      ['Hacker News', T, 1, 1],
+      ['newsletter', T, 1, 1],
+      ['Direct / None', T + 60 * MIN, 1, 1],
     ]);
   });
 

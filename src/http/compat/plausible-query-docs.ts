@@ -31,9 +31,10 @@ const QueryIn = t.Object(
     dimensions: t.Optional(
       t.Array(t.String(), {
         description:
-          'One of event:page, event:name, event:goal, event:props:<key>, visit:source, ' +
-          'visit:referrer, visit:entry_page, visit:exit_page, visit:utm_*, visit:device, ' +
-          'visit:browser, visit:os, time, time:hour, time:day, time:week, time:month.',
+          `Up to ${queryLimits.statsQueryDimensionsMax}, one row per combination: event:page, ` +
+          'event:name, event:goal, event:props:<key>, visit:source, visit:referrer, ' +
+          'visit:entry_page, visit:exit_page, visit:utm_*, visit:device, visit:browser, ' +
+          'visit:os, and one of time, time:hour, time:day, time:week, time:month.',
       }),
     ),
     filters: t.Optional(
@@ -95,7 +96,7 @@ const EXAMPLE = {
 export const QUERY_DOC = {
   summary: 'Plausible: query the stats (Stats API v2)',
   description:
-    'Metrics over a date range, in total or by one dimension (a property or a time bucket), ' +
+    'Metrics over a date range, in total or by dimensions (properties and a time bucket), ' +
     'filtered, ordered and paged as Plausible’s Stats API v2. Authorization: Bearer <read ' +
     'key rk_… or access token> in AUTH_MODE=required.',
   requestBody: jsonRequestBody(QueryIn, EXAMPLE),

@@ -159,25 +159,15 @@ function checkMetrics(q: QueryParams): void {
   }
 }
 
-/** What Tally can group by, and include.time_labels (which needs a time dimension). */
+/** include.time_labels needs a time dimension; Tally groups by one time at most. */
 function checkDimensions(q: QueryParams): void {
-  if (q.include.timeLabels && !q.dimensions.some((d) => 'time' in d)) {
+  const times = q.dimensions.filter((d) => 'time' in d);
+  if (q.include.timeLabels && times.length === 0) {
     throw badRequest('Invalid include.time_labels: requires a time dimension.');
   }
-  if (q.dimensions.length > 1) {
-    const names = shown(q.dimensions.map((d) => d.name));
-    throw badRequest(`#/dimensions: Tally groups by one dimension at a time (${names}).`);
-  }
-  // Ranked in the read, rows rank by a metric read with them: not by a rate over each row's
-  // own visitors (a time dimension is ranked after the read, by every metric).
-  const property = q.dimensions.find((d) => 'property' in d);
-  const ranking = q.orderBy ?? [{ name: q.metrics[0] as string, desc: true }];
-  const byGroupRate = ranking.find((o) => o.name === GROUP_CONVERSION_RATE);
-  if (property !== undefined && byGroupRate !== undefined) {
-    throw badRequest(
-      `Tally cannot order rows by \`${GROUP_CONVERSION_RATE}\` (each row over its own visitors): ` +
-        'order by another metric (e.g. order_by [["visitors", "desc"]]).',
-    );
+  if (times.length > 1) {
+    const names = shown(times.map((d) => d.name));
+    throw badRequest(`#/dimensions: Tally groups by one time dimension at a time (${names}).`);
   }
 }
 
@@ -228,7 +218,13 @@ const TIME_DIMENSIONS: Record<string, TimeUnit | 'auto'> = {
 
 function dimensionsOf(value: unknown): QueryDimension[] {
   if (value === undefined || value === null) return [];
-  return listOf(value, '#/dimensions').map((name, i) => {
+  const names = listOf(value, '#/dimensions');
+  if (names.length > queryLimits.statsQueryDimensionsMax) {
+    throw badRequest(
+      `#/dimensions: At most ${queryLimits.statsQueryDimensionsMax} dimensions may be combined.`,
+    );
+  }
+  return names.map((name, i) => {
     const invalid = () => badRequest(`#/dimensions/${i}: Invalid dimension ${shown(name)}`);
     if (typeof name !== 'string') throw invalid();
     const time = TIME_DIMENSIONS[name];

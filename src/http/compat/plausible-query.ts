@@ -2,8 +2,8 @@
 // (plausible-query-params.ts) for a site the bearer may read (plausible-site.ts, as v1) and
 // answers `{"results": [{"metrics": […], "dimensions": […]}], "meta": {…}, "query": {…}}`.
 // The numbers are v1's (getGoalMetrics, with v2's global conversion rate and `(not set)`
-// labels); rows by a property are ranked and paged in the read, rows by time after it (at
-// most queryLimits.bucketsMax of them), where every bucket's label is known.
+// labels), grouped by every dimension at once, ranked and paged in the read; a time
+// dimension's rows are labelled by their buckets (plausible-query-time.ts).
 
 import { Elysia } from 'elysia';
 import type { AppError } from '../../core/index.ts';
@@ -13,6 +13,7 @@ import {
   type GoalMetric,
   type GoalMetricsRow,
   type GoalOrder,
+  GROUP_CONVERSION_RATE,
   getFirstEventMs,
   getGoalMetrics,
   getWebMetrics,
@@ -72,8 +73,6 @@ export function plausibleQueryRoutes(deps: AppDeps) {
 /** A row of the answer, before its metrics are put in the query's order. */
 interface Row {
   dimensions: string[];
-  /** The bucket start of a row by time, for ordering by it. */
-  start?: number;
   values: GoalMetricsRow['values'];
 }
 
@@ -85,13 +84,10 @@ async function answer(ctx: QueryContext) {
   const range = resolveRange(params.range, params.tz, deps.clock.now(), firstMs);
   const dimensions = params.dimensions.map((d) => resolvedDimension(d, range));
   const ranking = rankingOf(params, dimensions);
-  const dimension = dimensions[0];
   const { rows, totalRows, timeLabels } =
-    dimension === undefined
+    dimensions.length === 0
       ? { rows: await readTotal(ctx, range), totalRows: 1, timeLabels: [] }
-      : 'time' in dimension
-        ? await readByTime(ctx, range, dimension.time, ranking)
-        : await readByProperty(ctx, range, dimension, ranking);
+      : await readGroups(ctx, range, dimensions, ranking);
   const percentOf = await percentages(ctx, range);
   return {
     results: rows.map((row) => ({
@@ -143,6 +139,22 @@ function rankingOf(params: QueryParams, dimensions: ResolvedDimension[]): QueryO
   return time === undefined ? [first] : [{ name: time, desc: false }, first];
 }
 
+/**
+ * The ranking the read orders by. Rows are ranked in the read, by metrics read with them: not
+ * by a rate over each row's own visitors, unless a time alone already orders every row.
+ */
+function readOrderOf(ranking: QueryOrder[], dimensions: ResolvedDimension[]): QueryOrder[] {
+  const byTime = ranking.findIndex((o) => o.name.startsWith('time'));
+  const read = dimensions.length === 1 && byTime >= 0 ? ranking.slice(0, byTime + 1) : ranking;
+  if (read.some((o) => o.name === GROUP_CONVERSION_RATE)) {
+    throw badRequest(
+      `Tally cannot order rows by \`${GROUP_CONVERSION_RATE}\` (each row over its own ` +
+        'visitors): order by another metric (e.g. order_by [["visitors", "desc"]]).',
+    );
+  }
+  return read;
+}
+
 /** The metrics read: a percentage is of the row's visitors. */
 function goalMetricsOf(metrics: QueryMetric[]): GoalMetric[] {
   return [...new Set(metrics.map((m) => (m === PERCENTAGE ? 'visitors' : m)))];
@@ -166,65 +178,45 @@ async function readTotal(ctx: QueryContext, range: QueryRange): Promise<Row[]> {
   return [{ dimensions: [], values: rows[0]?.values ?? {} }];
 }
 
-async function readByTime(
+/** Rows by every dimension, ranked and paged in the read; a time by its bucket's label. */
+async function readGroups(
   ctx: QueryContext,
   range: QueryRange,
-  unit: TimeDimension['time'],
+  dimensions: ResolvedDimension[],
   ranking: QueryOrder[],
 ) {
-  const buckets = bucketsOf(range, unit);
+  const time = dimensions.find((d) => 'time' in d);
+  const buckets = time === undefined ? [] : bucketsOf(range, time.time);
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
-  const bucketed = await read(ctx, range, { kind: 'bucket', starts: buckets.map((b) => b.start) });
-  const rows: Row[] = bucketed.map((row) => ({
-    dimensions: [labelOf.get(Number(row.key)) ?? String(row.key)],
-    start: Number(row.key),
-    values: row.values,
-  }));
-  rows.sort(compareBy(ranking));
-  const { offset, limit } = ctx.params.pagination;
-  return {
-    rows: rows.slice(offset, offset + limit),
-    totalRows: rows.length,
-    timeLabels: buckets.map((b) => b.label),
-  };
-}
-
-/** Rows ordered by `ranking`: the time by bucket start, a metric by its value (none: 0). */
-function compareBy(ranking: QueryOrder[]): (a: Row, b: Row) => number {
-  return (a, b) => {
-    for (const { name, desc } of ranking) {
-      const key = (row: Row) =>
-        name.startsWith('time') ? (row.start ?? 0) : (row.values[name as GoalMetric] ?? 0);
-      const difference = key(a) - key(b);
-      if (difference !== 0) return desc ? -difference : difference;
-    }
-    return (a.start ?? 0) - (b.start ?? 0);
-  };
-}
-
-async function readByProperty(
-  ctx: QueryContext,
-  range: QueryRange,
-  dimension: Extract<ResolvedDimension, { property: unknown }>,
-  ranking: QueryOrder[],
-) {
+  const starts = buckets.map((b) => b.start);
+  const keys = dimensions.map((d) => ('time' in d ? { starts } : { property: d.property }));
+  const order: GoalOrder[] = readOrderOf(ranking, dimensions).map(({ name, desc }) => {
+    const key = dimensions.findIndex((d) => d.name === name);
+    if (key >= 0) return { by: { key }, desc };
+    return { by: name === PERCENTAGE ? 'visitors' : (name as GoalMetric), desc };
+  });
   const { limit, offset } = ctx.params.pagination;
-  const order: GoalOrder[] = ranking.map(({ name, desc }) => ({
-    by: name === dimension.name ? 'value' : name === PERCENTAGE ? 'visitors' : (name as GoalMetric),
-    desc,
-  }));
   const countRows = ctx.params.include.totalRows;
-  const byProperty = { kind: 'property', property: dimension.property, order, countRows } as const;
-  const rows = await read(ctx, range, { ...byProperty, limit, offset });
+  const group = { kind: 'group', keys, order, countRows } as const;
+  const rows = await read(ctx, range, { ...group, limit, offset });
   // Past the last row nothing says how many there are: the first one does.
   const counted =
     rows.length > 0 || !countRows || offset === 0
       ? rows
-      : await read(ctx, range, { ...byProperty, limit: 1, offset: 0 });
+      : await read(ctx, range, { ...group, limit: 1, offset: 0 });
+  const label = (value: number | string, i: number) =>
+    'time' in (dimensions[i] as ResolvedDimension)
+      ? (labelOf.get(Number(value)) ?? String(value))
+      : String(value);
   return {
-    rows: rows.map((row) => ({ dimensions: [String(row.key)], values: row.values })),
+    rows: rows.map(
+      (row): Row => ({
+        dimensions: (row.keys ?? []).map(label),
+        values: row.values,
+      }),
+    ),
     totalRows: counted[0]?.totalRows ?? 0,
-    timeLabels: [],
+    timeLabels: buckets.map((b) => b.label),
   };
 }
 

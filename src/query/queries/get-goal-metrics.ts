@@ -17,6 +17,7 @@ import {
   type WebDimension,
   type WebMetric,
   type WebMetricsOptions,
+  type WebMetricsRow,
   type WebOrder,
 } from './get-web-metrics.ts';
 
@@ -33,18 +34,22 @@ export interface GoalMetricsOptions extends Omit<WebMetricsOptions, 'metrics' | 
   globalConversionRate?: boolean;
 }
 
+type Ranked = Extract<WebDimension, { kind: 'property' | 'group' }>;
+
 /** A WebDimension whose ranking may name a rate (it ranks as the row's visitors). */
 export type GoalDimension =
-  | Exclude<WebDimension, { kind: 'property' }>
-  | (Omit<Extract<WebDimension, { kind: 'property' }>, 'order'> & { order?: GoalOrder[] });
+  | Exclude<WebDimension, Ranked>
+  | (Omit<Extract<Ranked, { kind: 'property' }>, 'order'> & { order?: GoalOrder[] })
+  | (Omit<Extract<Ranked, { kind: 'group' }>, 'order'> & { order?: GoalOrder[] });
 
 export interface GoalOrder {
-  by: GoalMetric | 'value';
+  by: GoalMetric | { key: number };
   desc: boolean;
 }
 
 export interface GoalMetricsRow {
   key: number | string | null;
+  keys?: (number | string)[];
   values: Partial<Record<GoalMetric, number | null>>;
   totalRows?: number;
 }
@@ -56,14 +61,15 @@ const isConversionFilter = (condition: WebCondition) =>
   isFilter(condition) && isConversionProperty(condition.property);
 
 const RATES: readonly Rate[] = [CONVERSION_RATE, GROUP_CONVERSION_RATE];
-const isRate = (metric: GoalMetric | 'value'): metric is Rate =>
+const isRate = (metric: GoalOrder['by']): metric is Rate =>
   metric === CONVERSION_RATE || metric === GROUP_CONVERSION_RATE;
 
 /** Whether each row divides by its own visitors (else by the whole range's). */
 export function ratesPerRow(dimension: GoalDimension): boolean {
   if (dimension.kind === 'total') return false;
   if (dimension.kind === 'bucket') return true;
-  return !isConversionProperty(dimension.property);
+  if (dimension.kind === 'property') return !isConversionProperty(dimension.property);
+  return dimension.keys.some((key) => 'starts' in key || !isConversionProperty(key.property));
 }
 
 /** converted ÷ total × 100, 2 decimals; 0 when there is no visitor to convert. */
@@ -91,15 +97,15 @@ export async function getGoalMetrics(
     signal,
   );
   const rates = RATES.filter((rate) => metrics.includes(rate));
-  const totals = new Map<Rate, (key: number | string | null) => number>();
+  const totals = new Map<Rate, (row: WebMetricsRow) => number>();
   for (const rate of rates) {
     totals.set(rate, await denominators(source, tenant, options, perRowOf(rate), rows, signal));
   }
-  return rows.map(({ key, values, totalRows }) => {
+  return rows.map((row) => {
+    const { values } = row;
     const metricOf = (m: GoalMetric) =>
-      isRate(m) ? conversionRateOf(values.visitors ?? 0, totals.get(m)?.(key) ?? 0) : values[m];
-    const kept = Object.fromEntries(metrics.map((m) => [m, metricOf(m) ?? null]));
-    return { key, values: kept, ...(totalRows === undefined ? {} : { totalRows }) };
+      isRate(m) ? conversionRateOf(values.visitors ?? 0, totals.get(m)?.(row) ?? 0) : values[m];
+    return { ...row, values: Object.fromEntries(metrics.map((m) => [m, metricOf(m) ?? null])) };
   });
 }
 
@@ -112,7 +118,7 @@ function webDimensionOf(
   metrics: GoalMetric[],
   perRowOf: (rate: Rate) => boolean,
 ): WebDimension {
-  if (dimension.kind !== 'property') return dimension;
+  if (dimension.kind !== 'property' && dimension.kind !== 'group') return dimension;
   const ranking = dimension.order ?? [{ by: metrics[0] as GoalMetric, desc: true }];
   const order: WebOrder[] = ranking.map(({ by, desc }) => {
     if (!isRate(by)) return { by, desc };
@@ -128,28 +134,65 @@ async function denominators(
   tenant: string,
   options: GoalMetricsOptions,
   perRow: boolean,
-  rows: { key: number | string | null }[],
+  rows: WebMetricsRow[],
   signal?: AbortSignal,
-): Promise<(key: number | string | null) => number> {
+): Promise<(row: WebMetricsRow) => number> {
   const filters = options.filters.filter((f) => !isConversionFilter(f));
-  let dimension: WebDimension = { kind: 'total' };
-  if (perRow && options.dimension.kind === 'bucket') dimension = options.dimension;
-  if (perRow && options.dimension.kind === 'property') {
-    // The same rows, and only them: the row's values as one more filter.
-    const values = rows.map((row) => row.key).filter((key) => typeof key === 'string');
-    if (values.length === 0) return () => 0;
-    const { property } = options.dimension;
-    filters.push(keysFilter(property, values));
-    dimension = { kind: 'property', property, limit: values.length, offset: 0 };
-  }
+  const scope = perRow ? rowsScopeOf(options.dimension, rows) : { dimension: TOTAL, filters: [] };
+  if (scope === null) return () => 0;
   const totals = await getWebMetrics(
     source,
     tenant,
-    { ...options, metrics: ['visitors'], filters, dimension },
+    {
+      ...options,
+      metrics: ['visitors'],
+      filters: [...filters, ...scope.filters],
+      dimension: scope.dimension,
+    },
     signal,
   );
-  const byKey = new Map(totals.map((row) => [row.key, row.values.visitors ?? 0]));
-  return perRow ? (key) => byKey.get(key) ?? 0 : () => byKey.get(null) ?? 0;
+  if (!perRow) {
+    const visitors = totals[0]?.values.visitors ?? 0;
+    return () => visitors;
+  }
+  const byRow = new Map(totals.map((row) => [rowId(row), row.values.visitors ?? 0]));
+  return (row) => byRow.get(rowId(row)) ?? 0;
+}
+
+const TOTAL: WebDimension = { kind: 'total' };
+const rowId = (row: WebMetricsRow) => JSON.stringify(row.keys ?? row.key);
+
+/**
+ * Where the rows' own denominators are read: the same rows, and only them, by the rows' values
+ * of each property as one more filter (so every combination of them, at most). Null when
+ * there is no row to divide.
+ */
+function rowsScopeOf(
+  dimension: GoalDimension,
+  rows: WebMetricsRow[],
+): { dimension: WebDimension; filters: WebFilter[] } | null {
+  if (dimension.kind === 'total' || dimension.kind === 'bucket') return { dimension, filters: [] };
+  if (rows.length === 0) return null;
+  const keys = dimension.kind === 'property' ? [{ property: dimension.property }] : dimension.keys;
+  const filters: WebFilter[] = [];
+  let combinations = 1;
+  keys.forEach((key, i) => {
+    if ('starts' in key) {
+      combinations *= key.starts.length;
+      return;
+    }
+    const values = [...new Set(rows.map((row) => String((row.keys ?? [row.key])[i])))];
+    combinations *= values.length;
+    filters.push(keysFilter(key.property, values));
+  });
+  const page = { limit: Math.min(combinations, Number.MAX_SAFE_INTEGER), offset: 0 };
+  return {
+    dimension:
+      dimension.kind === 'property'
+        ? { kind: 'property', property: dimension.property, ...page }
+        : { kind: 'group', keys, ...page },
+    filters,
+  };
 }
 
 function keysFilter(property: WebProperty, values: string[]): WebFilter {
