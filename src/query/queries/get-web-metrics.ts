@@ -1,10 +1,12 @@
 // Web analytics metrics as Plausible's Stats API defines them, over a range: in total, per
 // time bucket, per value of a property (web-properties.ts), or per combination of several
-// keys (v2's dimensions), filtered by event and visit properties. Events are counted where they match the event filters and their visit the visit
-// filters; visits where they match the visit filters and hold a counted event ("visits that
-// contain a matching event", as /stats). A visit, a bounce, a source and the visit totals are
-// those of visit-rows.ts, referrer-source.ts and visit-stats.ts; without a visit metric, visit
-// filter or visit property the events are read directly and no visit is formed.
+// keys (v2's dimensions), filtered by event and visit properties. Events are counted where
+// they match the event filters and their visit the visit filters; visits where they match the
+// visit filters and hold a counted event ("visits that contain a matching event", as /stats).
+// A visit, a bounce, a source and the visit totals are those of visit-rows.ts,
+// referrer-source.ts and visit-stats.ts; without a visit metric, visit filter or visit
+// property the events are read directly and no visit is formed. The metrics per row and the
+// ranking are web-metrics-select.ts's.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
