@@ -594,6 +594,16 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await refused({ ...base, order_by: [['visitors', 'up']] })).toBe(
       '#/order_by/0: Invalid value in order_by ["visitors","up"]',
     );
+    expect(
+      await refused({
+        ...base,
+        date_range: ['2024-01-01', '2026-01-01'],
+        dimensions: ['time:hour'],
+      }),
+    ).toBe(
+      '#/dimensions/0: the range holds more than 10000 hour buckets; use a larger bucket or a ' +
+        'shorter range',
+    );
     expect(await refused({ ...base, include: { time_labels: true } })).toBe(
       'Invalid include.time_labels: requires a time dimension.',
     );

@@ -6,7 +6,7 @@
 // dimension's rows are labelled by their buckets (plausible-query-time.ts).
 
 import { Elysia } from 'elysia';
-import type { AppError } from '../../core/index.ts';
+import { AppError } from '../../core/index.ts';
 import {
   findBadPattern,
   type GoalDimension,
@@ -38,6 +38,7 @@ import {
   echoedRange,
   type QueryRange,
   resolveRange,
+  type TimeUnit,
 } from './plausible-query-time.ts';
 import { plausibleError, requireKey, siteTenant } from './plausible-site.ts';
 import { badRequest } from './plausible-stats-params.ts';
@@ -58,11 +59,11 @@ export function plausibleQueryRoutes(deps: AppDeps) {
     const read = await readBody(request, JSON_TYPES, queryLimits.statsQueryBytesMax);
     const body = objectOf(parseJson(read.bytes));
     if (body === undefined) throw badRequest('#: Type mismatch. Expected Object.');
-    const site = typeof body.site_id === 'string' ? body.site_id : null;
+    const site = typeof body.site_id === 'string' ? body.site_id : '';
     const tenant = siteTenant(deps, request, site);
     noteTenant(request, tenant);
     const params = queryParamsOf(body);
-    return json(await answer({ deps, request, tenant, site: site as string, params }));
+    return json(await answer({ deps, request, tenant, site, params }));
   });
   return new Elysia({ prefix: '/api/v2', tags: ['compatibility'] }).post('/query', query, {
     parse: 'none',
@@ -119,8 +120,9 @@ async function checkPatterns({ deps, request, tenant, params }: QueryContext): P
   throw badRequest(`${at}: Invalid regular expression ${shown(found.pattern)}: ${found.reason}`);
 }
 
-type TimeDimension = { name: string; time: 'hour' | 'day' | 'week' | 'month' };
-type ResolvedDimension = TimeDimension | Extract<QueryDimension, { property: unknown }>;
+type ResolvedDimension =
+  | { name: string; time: TimeUnit }
+  | Extract<QueryDimension, { property: unknown }>;
 
 /** `time` as the unit the range calls for, named as Plausible echoes it (`time:day`). */
 function resolvedDimension(dimension: QueryDimension, range: QueryRange): ResolvedDimension {
@@ -144,7 +146,8 @@ function rankingOf(params: QueryParams, dimensions: ResolvedDimension[]): QueryO
  * by a rate over each row's own visitors, unless a time alone already orders every row.
  */
 function readOrderOf(ranking: QueryOrder[], dimensions: ResolvedDimension[]): QueryOrder[] {
-  const byTime = ranking.findIndex((o) => o.name.startsWith('time'));
+  const time = dimensions.find((d) => 'time' in d)?.name;
+  const byTime = ranking.findIndex((o) => o.name === time);
   const read = dimensions.length === 1 && byTime >= 0 ? ranking.slice(0, byTime + 1) : ranking;
   if (read.some((o) => o.name === GROUP_CONVERSION_RATE)) {
     throw badRequest(
@@ -186,7 +189,7 @@ async function readGroups(
   ranking: QueryOrder[],
 ) {
   const time = dimensions.find((d) => 'time' in d);
-  const buckets = time === undefined ? [] : bucketsOf(range, time.time);
+  const buckets = time === undefined ? [] : timeBuckets(range, time, dimensions.indexOf(time));
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
   const starts = buckets.map((b) => b.start);
   const keys = dimensions.map((d) => ('time' in d ? { starts } : { property: d.property }));
@@ -218,6 +221,17 @@ async function readGroups(
     totalRows: counted[0]?.totalRows ?? 0,
     timeLabels: buckets.map((b) => b.label),
   };
+}
+
+/** The buckets of the time dimension; too many of them is the 400 of that dimension. */
+function timeBuckets(range: QueryRange, time: { time: TimeUnit }, index: number) {
+  try {
+    return bucketsOf(range, time.time);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.status !== 422) throw error;
+    const why = (error.issues ?? []).map((issue) => issue.msg).join('; ');
+    throw badRequest(`#/dimensions/${index}: ${why || error.message}`);
+  }
 }
 
 /**
