@@ -346,6 +346,10 @@ describe('filters', () => {
     ).toEqual([2]);
     expect(await visitors([['contains', 'event:page', ['BLOG']]], ['pageviews'])).toEqual([0]);
     expect(await visitors([['is', 'visit:utm_medium', ['(not set)']]])).toEqual([3]);
+    // A custom property: (none) where an event lacks it; a pattern only where it has it.
+    expect(await visitors([['contains', 'event:props:plan', ['pr']]], ['events'])).toEqual([1]);
+    expect(await visitors([['contains_not', 'event:props:plan', ['x']]], ['events'])).toEqual([1]);
+    expect(await visitors([['is', 'event:props:plan', ['(none)']]], ['events'])).toEqual([5]);
     // Goals: a custom event by name, a page view as "Visit <path>", contains by either.
     expect(await visitors([['is', 'event:goal', ['Visit /pricing']]])).toEqual([1]);
     expect(await visitors([['contains', 'event:goal', ['Sign']]], ['visitors', 'events'])).toEqual([
@@ -472,6 +476,12 @@ describe('conversion rates and percentage', () => {
       await rows({ metrics: ['percentage'], date_range: ['2026-10-01', '2026-10-01'] }),
     ).toEqual([[null]]);
   });
+});
+
+test('include.imports: Tally imports nothing, and says so', async () => {
+  const answer = await ok({ metrics: ['visitors'], date_range: 'day', include: { imports: true } });
+  expect(answer.meta).toEqual({ imports_included: false });
+  expect(answer.query.include).toEqual({ imports: true });
 });
 
 describe('order_by and pagination', () => {
