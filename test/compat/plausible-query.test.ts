@@ -5,7 +5,7 @@
 // Plausible's 400s naming the field. Required mode is in plausible-stats-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { WEB_METRICS } from '../../src/query/index.ts';
+import { VISIT_PROPERTIES, WEB_METRICS } from '../../src/query/index.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 import { seedSite } from './helpers/plausible-site.ts';
 
@@ -176,6 +176,19 @@ describe('dimensions', () => {
       ['iOS', 1],
     ]);
   });
+});
+
+test("v2's dimensions are v1's properties: every visit property v1 knows groups and filters", async () => {
+  for (const property of VISIT_PROPERTIES) {
+    const name = `visit:${property}`;
+    const { status, body } = await post({
+      metrics: ['visitors'],
+      date_range: TWO_DAYS,
+      dimensions: [name],
+      filters: [['is_not', name, ['-']]],
+    });
+    expect(status, `${name}: ${JSON.stringify(body)}`).toBe(200);
+  }
 });
 
 describe('several dimensions at once', () => {
