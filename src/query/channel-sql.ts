@@ -9,7 +9,7 @@
 // constants, quoted here; no value from a request reaches this SQL.
 
 import { CHANNEL_RULES, type ChannelField, type Condition } from './channels.ts';
-import { DIRECT_SOURCE, queryParam } from './referrer-source.ts';
+import { DIRECT_SOURCE, queryParam, referrerSourceOf } from './referrer-source.ts';
 import { sourceCategorySql } from './source-categories.ts';
 
 /** The column of each input of the rules. */
@@ -50,6 +50,16 @@ export function channelPartsSql(alias: string): string {
 export function channelSourceSql(source: string): string {
   const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN '' ELSE lower(${source}) END`;
   return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN}`;
+}
+
+/**
+ * The rows of `from` (visits with their first event's columns and referrerSourceParts) with
+ * the columns their channel is made of, so that channelSql reads over them.
+ */
+export function channeledSql(from: string): string {
+  return `SELECT *, ${channelSourceSql('visit_source')}
+    FROM (SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
+          FROM ${from} AS s)`;
 }
 
 /** The channel over the columns of channelPartsSql and channelSourceSql. */

@@ -33,13 +33,18 @@ export {
   type EventBucketCount,
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
+export { findBadPattern } from './queries/find-bad-pattern.ts';
 export { getEvent } from './queries/get-event.ts';
+export { getFirstEventMs } from './queries/get-first-event-time.ts';
 export {
   CONVERSION_RATE,
   conversionRateOf,
+  type GoalDimension,
   type GoalMetric,
   type GoalMetricsOptions,
   type GoalMetricsRow,
+  type GoalOrder,
+  GROUP_CONVERSION_RATE,
   getGoalMetrics,
   ratesPerRow,
 } from './queries/get-goal-metrics.ts';
@@ -67,6 +72,7 @@ export {
   type WebMetric,
   type WebMetricsOptions,
   type WebMetricsRow,
+  type WebOrder,
 } from './queries/get-web-metrics.ts';
 export { type EventPage, type EventPageOptions, listEventPage } from './queries/list-event-page.ts';
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
@@ -95,13 +101,21 @@ export {
   localParts,
 } from './time-zone.ts';
 export {
+  conditionFilters,
+  conditionSideOf,
+  isFilter,
+  type WebCondition,
+} from './web-conditions.ts';
+export {
   EVENT_PROPERTIES,
   type EventProperty,
   MORE_VISIT_PROPERTIES,
   NO_PROP_VALUE,
+  NOT_SET_VALUE,
   PAGE_GOAL_PREFIX,
   VISIT_PROPERTIES,
   type VisitProperty,
   type WebFilter,
+  type WebMatch,
   type WebProperty,
 } from './web-properties.ts';

@@ -22,9 +22,21 @@ export const queryLimits = {
   breakdownRowsDefault: 100,
   breakdownRowsMax: 1000,
   breakdownPageMax: 10_000,
-  /** Filters of one web analytics read (`a;b;c`), and alternatives of one filter (`a|b`). */
+  /**
+   * Filters of one web analytics read (`a;b;c`, or the filters of v2's nested ones), and
+   * alternatives of one filter (`a|b`); how deep v2's `and`, `or` and `not` may nest.
+   */
   webFiltersMax: 16,
   webFilterValuesMax: 100,
+  webFilterDepthMax: 8,
+  /**
+   * Plausible's Stats API v2: a query's JSON body, the dimensions it groups by, its rows at
+   * most (Plausible's default page), and the rows it may skip.
+   */
+  statsQueryBytesMax: 64 * 1024,
+  statsQueryDimensionsMax: 5,
+  statsQueryRowsMax: 10_000,
+  statsQueryOffsetMax: 10_000_000,
   /** A visitor with an event this recently is a current visitor (Plausible's realtime). */
   currentVisitorsWindowMs: 5 * 60_000,
   /** Size of a statement for the SQL endpoint, and of its parameter list. */

@@ -38,11 +38,20 @@ export type VisitProperty =
 /** A property of each event, a custom property (props) of each event, or one of its visit. */
 export type WebProperty = { event: EventProperty } | { prop: string } | { visit: VisitProperty };
 
+/**
+ * How a filter's values match a property's value: equal to one; a glob, where `*` matches any
+ * text (`/blog/*`); containing one; or one an RE2 pattern finds in it (anywhere, as
+ * Plausible's `matches`, whose patterns are RE2's).
+ */
+export type WebMatch = 'is' | 'glob' | 'contains' | 'regex';
+
 export interface WebFilter {
   property: WebProperty;
-  /** Any of these matches; with `glob`, a `*` in one matches any text (`/blog/*`). */
+  /** Any of these matches. */
   values: string[];
-  glob: boolean;
+  match: WebMatch;
+  /** Upper and lower case alike (Plausible's `case_sensitive: false`). */
+  ignoreCase?: boolean;
   /** Matches what none of the values matches (an event without the property too). */
   negated: boolean;
 }
@@ -89,6 +98,17 @@ export function eventPropertySql(
 /** Plausible's operating system names where Tally's differ. */
 const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
 
+/** The value Plausible's Stats API v2 lists a visit without a campaign tag or device under. */
+export const NOT_SET_VALUE = '(not set)';
+
+/**
+ * Visit properties a visit may lack, which v2 lists as NOT_SET_VALUE: all but its source and
+ * referrer (Direct / None) and its pages (a visit without a page view is listed under none).
+ */
+const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
+  (p) => !['source', 'referrer', 'entry_page', 'exit_page'].includes(p),
+);
+
 /**
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,
  * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
@@ -125,17 +145,47 @@ export function visitPropertySql(property: VisitProperty): string {
 }
 
 /**
+ * visitPropertySql, but with `notSet` a missing tag, browser, OS or device is NOT_SET_VALUE
+ * instead of NULL, as Plausible's Stats API v2 lists and filters them.
+ */
+export function visitValueSql(property: VisitProperty, notSet: boolean): string {
+  const value = visitPropertySql(property);
+  return notSet && NOT_SET_PROPERTIES.includes(property)
+    ? `coalesce(nullif(${value}, ''), '${NOT_SET_VALUE}')`
+    : value;
+}
+
+/**
  * The condition of `filter` on `value` (SQL), values bound; a goal filter's value is the
  * event's (see goalConditionSql). Never NULL: a missing value matches only a negated filter.
  */
 export function filterConditionSql(filter: WebFilter, value: string, params: SqlParams): string {
-  const { values } = filter;
-  const condition = filter.glob
-    ? `regexp_full_match(${value}, ${params.add(globPattern(values))})`
-    : values.length === 1
-      ? `${value} = ${params.add(values[0] as string)}`
-      : `list_contains(${params.add(listValue(values))}, ${value})`;
+  const condition = matchSql(filter, value, params);
   return filter.negated ? `NOT coalesce(${condition}, false)` : `coalesce(${condition}, false)`;
+}
+
+function matchSql(filter: WebFilter, value: string, params: SqlParams): string {
+  const ignoreCase = filter.ignoreCase === true;
+  const flags = ignoreCase ? '(?i)' : '';
+  switch (filter.match) {
+    case 'glob':
+      return `regexp_full_match(${value}, ${params.add(flags + globPattern(filter.values))})`;
+    case 'contains': {
+      const pattern = `(?s)${flags}(?:${filter.values.map(literalPattern).join('|')})`;
+      return `regexp_matches(${value}, ${params.add(pattern)})`;
+    }
+    case 'regex': {
+      const pattern = filter.values.map((v) => `(?:${v})`).join('|');
+      return `regexp_matches(${value}, ${params.add(flags + pattern)})`;
+    }
+    case 'is': {
+      const values = ignoreCase ? filter.values.map((v) => v.toLowerCase()) : filter.values;
+      const text = ignoreCase ? `lower(${value})` : value;
+      return values.length === 1
+        ? `${text} = ${params.add(values[0] as string)}`
+        : `list_contains(${params.add(listValue(values))}, ${text})`;
+    }
+  }
 }
 
 /**
@@ -148,11 +198,9 @@ export function goalConditionSql(values: string[], views: () => string, params: 
   const isView = `list_contains(${views()}, e.name)`;
   const either: string[] = [];
   if (names.length > 0) {
-    const name = filterConditionSql(
-      { property: { event: 'goal' }, values: names, glob: names.some(hasWildcard), negated: false },
-      'e.name',
-      params,
-    );
+    const match = names.some(hasWildcard) ? 'glob' : 'is';
+    const goal = { property: { event: 'goal' }, values: names, match, negated: false } as const;
+    const name = filterConditionSql(goal, 'e.name', params);
     either.push(`(NOT ${isView} AND ${name})`);
   }
   if (pages.length > 0) {
@@ -161,6 +209,12 @@ export function goalConditionSql(values: string[], views: () => string, params: 
     either.push(`(${isView} AND coalesce(regexp_full_match(e."path", ${pattern}), false))`);
   }
   return `(${either.join(' OR ')})`;
+}
+
+/** The goal an event completes, by its display name: its name, or "Visit <path>" for a view. */
+export function goalNameSql(views: () => string): string {
+  return `CASE WHEN list_contains(${views()}, e.name)
+    THEN '${PAGE_GOAL_PREFIX}' || coalesce(e."path", '') ELSE e.name END`;
 }
 
 export function hasWildcard(value: string): boolean {
@@ -172,7 +226,11 @@ export function hasWildcard(value: string): boolean {
  * included, as Plausible's Stats API reads them; everything else is literal.
  */
 export function globPattern(globs: string[]): string {
-  const literal = (text: string) => text.replace(/[\\.+?()[\]{}|^$]/g, (c) => `\\${c}`);
-  const alternatives = globs.map((glob) => glob.split('*').map(literal).join('.*'));
+  const alternatives = globs.map((glob) => glob.split('*').map(literalPattern).join('.*'));
   return `(?s)(?:${alternatives.join('|')})`;
+}
+
+/** An RE2 pattern matching `text` as it is. */
+function literalPattern(text: string): string {
+  return text.replace(/[\\.+*?()[\]{}|^$]/g, (c) => `\\${c}`);
 }

@@ -39,6 +39,7 @@ const COMPAT_POSTS = [
   ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
   ...['/api/auth/login', '/api/auth/verify'],
+  '/api/v2/query',
 ];
 
 type Json = Record<string, unknown>;

@@ -1,8 +1,8 @@
-// Plausible's Stats API v1 in AUTH_MODE=required: the bearer is a project's read key or a
-// member's access token, site_id a `plausible_domain` alias of that project; every other
-// combination is Plausible's 401 (no key: "Missing API key", else "Invalid API key or site
-// ID"), and one project's credentials never read another's site. Tally's own /api/v1/stats
-// beside it is untouched.
+// Plausible's Stats API v1 (and v2's POST /api/v2/query) in AUTH_MODE=required: the bearer
+// is a project's read key or a member's access token, site_id a `plausible_domain` alias of
+// that project; every other combination is Plausible's 401 (no key: "Missing API key", else
+// "Invalid API key or site ID"), and one project's credentials never read another's site.
+// Tally's own /api/v1/stats beside it is untouched.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import {
@@ -141,5 +141,33 @@ describe('Plausible Stats API in required mode', () => {
     const res = await t.call('GET', '/api/v1/stats?tenant_id=acme', { token: acmeRead });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ page_views: 2, unique_visitors: 2, visits: 2 });
+  });
+
+  test('POST /api/v2/query: the same keys, sites and 401s as v1', async () => {
+    const query = (site: string, token?: string) =>
+      t.call('POST', '/api/v2/query', {
+        ...(token === undefined ? {} : { token }),
+        body: { site_id: site, metrics: ['visitors', 'pageviews'], date_range: 'day' },
+      });
+    const res = await query('shop.example', acmeRead);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { results: unknown }).results).toEqual([
+      { metrics: [2, 2], dimensions: [] },
+    ]);
+    await expectRefused(
+      await query('shop.example'),
+      401,
+      'Missing API key. Please use a valid Plausible API key as a Bearer Token.',
+    );
+    await expectRefused(await query('shop.example', otherRead), 401, INVALID);
+    await expectRefused(await query('acme', acmeRead), 401, INVALID);
+    await expectRefused(await query('shop.example', acmeWrite), 401, INVALID);
+    // No key is refused before its body is read.
+    const unread = await t.call('POST', '/api/v2/query', { text: '{"site_id": ' });
+    await expectRefused(
+      unread,
+      401,
+      'Missing API key. Please use a valid Plausible API key as a Bearer Token.',
+    );
   });
 });

@@ -10,63 +10,18 @@ import { DEFAULT_TENANT } from '../../src/core/index.ts';
 import { queryLimits } from '../../src/query/index.ts';
 import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { at, IPHONE, page, beacon as plausibleBeacon, seedSite } from './helpers/plausible-site.ts';
 
 type Json = Record<string, unknown>;
-const WINDOWS =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-  'Chrome/131.0.0.0 Safari/537.36';
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 ' +
-  '(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
-const at = (iso: string) => Date.parse(iso);
 
 let t: CompatApp;
 
-/** A beacon of the tracker at `time` from the visitor at `ip`. */
-async function beacon(time: string, ip: string, body: Json, ua = WINDOWS) {
-  t.clock.set(at(time));
-  const res = await t.post('/api/event', JSON.stringify({ d: 'example.com', ...body }), {
-    'content-type': 'text/plain',
-    'user-agent': ua,
-    'x-forwarded-for': ip,
-  });
-  expect(res.status).toBe(202);
-}
+const beacon = (time: string, ip: string, body: Json, ua?: string) =>
+  plausibleBeacon(t, time, ip, body, ua);
 
-const page = (path: string, r?: string) => ({
-  n: 'pageview',
-  u: `https://example.com${path}`,
-  ...(r === undefined ? {} : { r }),
-});
-
-/**
- * Yesterday (11-24) A comes from Google to /, reads /blog/hello and signs up there (a visit of
- * 300 s, not a bounce); B lands on /blog/other from a newsletter (a bounce). Today (11-25) C
- * comes from Hacker News on an iPhone (a bounce) and D opens /pricing directly at 11:58 (a
- * bounce). The clock stops at 12:00 today.
- */
 beforeEach(async () => {
   t = await makeCompatApp();
-  await beacon('2026-11-24T10:00:00Z', '198.51.100.1', page('/', 'https://www.google.com/search'));
-  await beacon('2026-11-24T10:04:00Z', '198.51.100.1', page('/blog/hello'));
-  await beacon('2026-11-24T10:05:00Z', '198.51.100.1', {
-    n: 'Signup',
-    u: 'https://example.com/blog/hello',
-    p: { plan: 'pro' },
-  });
-  await beacon(
-    '2026-11-24T11:00:00Z',
-    '198.51.100.2',
-    page('/blog/other?utm_source=newsletter&utm_medium=email'),
-  );
-  await beacon(
-    '2026-11-25T09:00:00Z',
-    '198.51.100.3',
-    page('/', 'https://news.ycombinator.com/'),
-    IPHONE,
-  );
-  await beacon('2026-11-25T11:58:00Z', '198.51.100.4', page('/pricing'));
-  t.clock.set(at('2026-11-25T12:00:00Z'));
+  await seedSite(t);
 });
 afterEach(() => t.close());
 

@@ -133,6 +133,10 @@ describe('stats', () => {
       visitors: 1,
     });
     expect(await ok('stats', `${TWO_DAYS}&title=c.ric`)).toMatchObject({ pageviews: 2 });
+    // Contains is Umami's ILIKE '%…%': any case, and a * in the value is a literal *.
+    expect(await ok('stats', `${TWO_DAYS}&title=c.RIC`)).toMatchObject({ pageviews: 2 });
+    expect(await ok('stats', `${TWO_DAYS}&title=c.r*c`)).toMatchObject({ pageviews: 0 });
+    expect(await ok('stats', `${TWO_DAYS}&path=dnc.BLOG`)).toMatchObject({ pageviews: 4 });
     expect(await ok('stats', `${TWO_DAYS}&path=dnc.blog`)).toMatchObject({
       pageviews: 4,
       visitors: 3,

@@ -1,6 +1,8 @@
 // getWebMetrics (Plausible's Stats API metrics) over a hand-made set of visits: totals, event
 // and visit filters (alternatives, negation, wildcards, goals), buckets, breakdowns by event
-// and visit properties with paging, the realtime count, and getGoalMetrics' conversion rates.
+// and visit properties with paging, the realtime count, and getGoalMetrics' conversion rates;
+// and what v2 adds: nested conditions, contains and RE2 matches, rankings by any order with
+// a row count, `(not set)` labels, global and group rates, bad patterns, the first event.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
@@ -8,12 +10,16 @@ import {
   bucketStarts,
   conversionRateOf,
   countCurrentVisitors,
+  findBadPattern,
   type GoalMetric,
+  getFirstEventMs,
   getGoalMetrics,
   getWebMetrics,
+  type WebCondition,
   type WebDimension,
   type WebFilter,
   type WebMetric,
+  type WebOrder,
 } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
@@ -66,20 +72,26 @@ afterEach(() => {
 });
 
 const total: WebDimension = { kind: 'total' };
-const read = (filters: WebFilter[] = [], metrics = ALL, dimension: WebDimension = total) =>
+const read = (
+  filters: WebCondition[] = [],
+  metrics = ALL,
+  dimension: WebDimension = total,
+  notSet = false,
+) =>
   getWebMetrics(source, 'acme', {
     fromMs: DAY,
     toMs: DAY + 86_400_000,
     metrics,
     filters,
     dimension,
+    notSet,
   });
-const only = async (filters: WebFilter[] = [], metrics = ALL) =>
+const only = async (filters: WebCondition[] = [], metrics = ALL) =>
   (await read(filters, metrics))[0]?.values;
 const filter = (property: WebFilter['property'], values: string[], more = {}): WebFilter => ({
   property,
   values,
-  glob: values.some((v) => v.includes('*')),
+  match: values.some((v) => v.includes('*')) ? 'glob' : 'is',
   negated: false,
   ...more,
 });
@@ -237,6 +249,112 @@ describe('web metrics', () => {
   });
 });
 
+describe("v2's conditions, matches and rankings", () => {
+  const page = (values: string[], more: Partial<WebFilter> = {}) =>
+    filter({ event: 'page' }, values, more);
+  const pageviews = async (filters: WebCondition[]) =>
+    (await only(filters, ['pageviews']))?.pageviews ?? 0; // no row when nothing matched
+
+  test('contains, RE2 matches (anywhere in the value), case ignored, negated', async () => {
+    expect(await pageviews([page(['blog'], { match: 'contains' })])).toBe(2);
+    expect(await pageviews([page(['BLOG'], { match: 'contains' })])).toBe(0);
+    expect(await pageviews([page(['BLOG'], { match: 'contains', ignoreCase: true })])).toBe(2);
+    expect(await pageviews([page(['/BLOG/A'], { ignoreCase: true })])).toBe(1);
+    expect(await pageviews([page(['blog', 'x'], { match: 'contains', negated: true })])).toBe(3);
+    expect(await pageviews([page(['^/blog/(a|b)$'], { match: 'regex' })])).toBe(2);
+    expect(await pageviews([page(['g/'], { match: 'regex' })])).toBe(2); // not anchored
+    expect(await pageviews([page(['^/blog'], { match: 'regex', negated: true })])).toBe(3);
+    // A literal: regex characters in a contains value are no pattern.
+    expect(await pageviews([page(['.*'], { match: 'contains' })])).toBe(0);
+  });
+
+  test('and, or and not nest, each side read on its own', async () => {
+    const google = filter({ visit: 'source' }, ['Google']);
+    const email = filter({ visit: 'utm_medium' }, ['email']);
+    expect(await only([{ any: [google, email] }], ['visitors'])).toEqual({ visitors: 2 });
+    expect(await only([{ not: { any: [google, email] } }], ['visitors'])).toEqual({
+      visitors: 1,
+    });
+    const pages = { any: [page(['/']), { all: [page(['/blog/*']), { not: page(['/blog/b']) }] }] };
+    // Events: v1's /, /blog/a and its Signup, v3's two /; visits: v1's and v3's two.
+    expect(await only([pages, { not: email }], ['events', 'visits'])).toEqual({
+      events: 5,
+      visits: 3,
+    });
+  });
+
+  test('a ranking by any order, with the number of rows before its page', async () => {
+    const byPage = (order: WebOrder[]) =>
+      read([], ['visitors', 'pageviews'], {
+        kind: 'property',
+        property: { event: 'page' },
+        limit: 2,
+        offset: 1,
+        order,
+        countRows: true,
+      });
+    expect(
+      await byPage([
+        { by: 'pageviews', desc: false },
+        { by: { key: 0 }, desc: true },
+      ]),
+    ).toEqual([
+      { key: '/blog/a', values: { visitors: 1, pageviews: 1 }, totalRows: 3 },
+      { key: '/', values: { visitors: 2, pageviews: 3 }, totalRows: 3 },
+    ]);
+  });
+
+  test('a group of keys: a row per combination with data, ranked by a key, then the keys', async () => {
+    const starts = bucketStarts(DAY, DAY + 86_400_000, 'hour', 'UTC');
+    const rows = await read([], ['visits', 'pageviews'], {
+      kind: 'group',
+      keys: [{ property: { visit: 'source' } }, { starts }],
+      limit: 10,
+      offset: 0,
+      order: [{ by: { key: 1 }, desc: false }],
+    });
+    expect(
+      rows.map((row) => [...(row.keys ?? []), row.values.visits, row.values.pageviews]),
+    ).toEqual([
+      ['Google', T, 1, 2],
+      ['Hacker News', T, 1, 1],
+      ['newsletter', T, 1, 1],
+      ['Direct / None', T + 60 * MIN, 1, 1],
+    ]);
+  });
+
+  test('notSet: a visit without a tag is (not set), listed and filtered', async () => {
+    const byMedium: WebDimension = {
+      kind: 'property',
+      property: { visit: 'utm_medium' },
+      limit: 10,
+      offset: 0,
+    };
+    expect(await read([], ['visits'], byMedium, true)).toEqual([
+      { key: '(not set)', values: { visits: 3 } },
+      { key: 'email', values: { visits: 1 } },
+    ]);
+    expect(await read([], ['visits'], byMedium)).toEqual([{ key: 'email', values: { visits: 1 } }]);
+    const notSet = filter({ visit: 'utm_medium' }, ['(not set)']);
+    expect((await read([notSet], ['visits'], total, true))[0]?.values).toEqual({ visits: 3 });
+  });
+
+  test('a pattern RE2 refuses is found with its reason, before any read', async () => {
+    expect(await findBadPattern(source, 'acme', ['^/blog$', 'a(b', 'c{2,1}'])).toEqual({
+      pattern: 'a(b',
+      reason: 'missing ): a(b',
+    });
+    expect(await findBadPattern(source, 'acme', ['^/(?i)blog/\\d+$'])).toBeNull();
+    expect(await findBadPattern(source, 'acme', [])).toBeNull();
+  });
+
+  test('the first event: the earliest stored one, bots left out', async () => {
+    await source.add([makeEvent({ timestamp: T - 5 * MIN, tenant: 'acme', is_bot: true })]);
+    expect(await getFirstEventMs(source, 'acme')).toBe(T);
+    expect(await getFirstEventMs(source, 'nobody')).toBeNull();
+  });
+});
+
 describe('goal conversion rates', () => {
   // Besides v1's Signup: v2 signs up on /blog/b, and v4 comes from Google and leaves. So 2 of
   // the 4 visitors converted; from Google 1 of 2, from the newsletter 1 of 1.
@@ -326,6 +444,30 @@ describe('goal conversion rates', () => {
     // 10:00 holds 4 visitors, 2 converting; 11:00 only v3's second visit, no conversion row.
     expect(await goals([signup], ['conversion_rate'], { kind: 'bucket', starts })).toEqual([
       { key: T, values: { conversion_rate: 50 } },
+    ]);
+  });
+
+  test("v2's rates: conversion_rate over the range's visitors, group_conversion_rate the row's", async () => {
+    const bySource: WebDimension = {
+      kind: 'property',
+      property: { visit: 'source' },
+      limit: 10,
+      offset: 0,
+    };
+    const rows = await getGoalMetrics(source, 'acme', {
+      fromMs: DAY,
+      toMs: DAY + 86_400_000,
+      metrics: ['visitors', 'conversion_rate', 'group_conversion_rate'],
+      filters: [signup],
+      dimension: { ...bySource, order: [{ by: 'conversion_rate', desc: true }] },
+      globalConversionRate: true,
+    });
+    expect(rows).toEqual([
+      { key: 'Google', values: { visitors: 1, conversion_rate: 25, group_conversion_rate: 50 } },
+      {
+        key: 'newsletter',
+        values: { visitors: 1, conversion_rate: 25, group_conversion_rate: 100 },
+      },
     ]);
   });
 });

@@ -1,13 +1,15 @@
 // The compatibility routes as one Elysia plugin: the APIs of the five reference services (seed
 // 001 is the native /api/v1 itself) and the wire protocols of Segment, PostHog, Umami and
 // Plausible, each in its own file, all writing through the one ingest path of the engine; and
-// Plausible's Stats API v1 and Umami's read API, reading through the query API's read path.
+// Plausible's Stats API v1 and v2 and Umami's read API, reading through the query API's read
+// path.
 
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../context.ts';
 import type { IngestRoute } from '../cors.ts';
 import { errorResponse, toAppError } from '../errors.ts';
 import { plausibleRoutes } from './plausible.ts';
+import { plausibleQueryRoutes } from './plausible-query.ts';
 import { plausibleStatsRoutes } from './plausible-stats.ts';
 import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
 import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
@@ -60,5 +62,6 @@ export function compatRoutes(deps: AppDeps) {
     .use(umamiRoutes(deps))
     .use(plausibleRoutes(deps))
     .use(plausibleStatsRoutes(deps))
+    .use(plausibleQueryRoutes(deps))
     .use(umamiReadRoutes(deps));
 }

@@ -8,7 +8,7 @@ import { queryLimits } from '../../query/index.ts';
 import { errorAnswers, jsonAnswer, type ResponseDocs } from './docs.ts';
 import { PLAUSIBLE_PERIODS } from './plausible-stats-params.ts';
 
-const PlausibleErrorOut = t.Object(
+export const PlausibleErrorOut = t.Object(
   { error: t.String({ description: 'What was refused, in Plausible’s words where it has them.' }) },
   { description: 'Plausible’s error body' },
 );

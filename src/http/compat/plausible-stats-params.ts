@@ -148,7 +148,7 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * A calendar date, YYYY-MM-DD, or why not, in the words of Elixir's Date.from_iso8601, which
  * Plausible quotes: `invalid_format`, or `invalid_date` for a day the calendar has not.
  */
-function parseDate(text: string): LocalParts | 'invalid_format' | 'invalid_date' {
+export function parseDate(text: string): LocalParts | 'invalid_format' | 'invalid_date' {
   const m = DATE.exec(text.trim());
   if (m === null) return 'invalid_format';
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -197,7 +197,7 @@ function customDays(text: string | null): Days {
  * Metrics of Plausible's v1 that Tally cannot compute. (v1 knows no revenue metrics: they are
  * "not recognized" there, and so here.)
  */
-const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
+export const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
   time_on_page: 'Tally does not measure the time between page views',
 };
 
@@ -297,7 +297,7 @@ function filterOf(expression: string): WebFilter {
   return {
     property,
     values,
-    glob: values.some((v) => v.includes('*')),
+    match: values.some((v) => v.includes('*')) ? 'glob' : 'is',
     negated: operator === '!=',
   };
 }
@@ -309,7 +309,7 @@ export function propertyName(property: WebProperty): string {
 }
 
 /** A property only custom events have (no visit is measured by it). */
-const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
+export const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
 
 const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
 
@@ -336,7 +336,7 @@ export function checkMetrics(
     if (metric === 'views_per_visit' && breakdown !== null) {
       throw badRequest('Metric `views_per_visit` is not supported in breakdown queries.');
     }
-    if (!VISIT_METRICS.includes(metric)) continue;
+    if (!(VISIT_METRICS as readonly GoalMetric[]).includes(metric)) continue;
     if (breakdown !== null && isEventOnly(breakdown)) {
       throw badRequest(
         `Session metric \`${metric}\` cannot be queried for breakdown by ` +

@@ -1,26 +1,24 @@
 // Plausible's Stats API v1 over Tally's events, so Plausible integrations (dashboards, Grafana
 // plugins, CLI scripts, spreadsheets) read Tally unchanged: GET /api/v1/stats/realtime/visitors,
-// /aggregate, /timeseries and /breakdown. `site_id` is a Plausible domain: in required mode a
-// `plausible_domain` alias of the project the bearer (a read key or a member's access token)
-// may read; in open mode the tenant it names, as the Events API maps `d`. Errors are
-// Plausible's `{"error": "…"}`. The metrics are query/'s (getWebMetrics), through the same
-// read gate as every read: a client that goes away stops its read.
+// /aggregate, /timeseries and /breakdown. `site_id` is a Plausible domain the bearer may read
+// (plausible-site.ts), and errors are Plausible's `{"error": "…"}`. The metrics are query/'s
+// (getWebMetrics), through the same read gate as every read: a client that goes away stops
+// its read.
 
 import { Elysia } from 'elysia';
-import { readCredentialOf } from '../../auth/index.ts';
-import { AppError, eventLimits } from '../../core/index.ts';
+import type { AppError } from '../../core/index.ts';
 import {
   bucketStarts,
   countCurrentVisitors,
   type GoalMetric,
   getGoalMetrics,
-  localParts,
   queryLimits,
   type WebDimension,
   type WebFilter,
 } from '../../query/index.ts';
-import { type AppDeps, noteTenant, requiredAuthOf } from '../context.ts';
-import { TENANT_PATTERN } from '../model.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { labelOf } from './plausible-query-time.ts';
+import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,
   BREAKDOWN_DOC,
@@ -40,16 +38,7 @@ import {
   resultKeyOf,
   type StatsRange,
 } from './plausible-stats-params.ts';
-import { errorHeaders, guarded, json } from './responses.ts';
-
-const MISSING_KEY = 'Missing API key. Please use a valid Plausible API key as a Bearer Token.';
-const INVALID_KEY =
-  "Invalid API key or site ID. Please make sure you're using a valid API key with access to " +
-  "the site you've requested.";
-const MISSING_SITE =
-  'Missing site ID. Please provide the required site_id parameter with your request.';
-
-const SITE_RE = new RegExp(TENANT_PATTERN);
+import { guarded, json } from './responses.ts';
 
 interface StatsContext {
   deps: AppDeps;
@@ -72,48 +61,6 @@ export function plausibleStatsRoutes(deps: AppDeps) {
     .get('/aggregate', route(aggregate), { detail: AGGREGATE_DOC })
     .get('/timeseries', route(timeseries), { detail: TIMESERIES_DOC })
     .get('/breakdown', route(breakdown), { detail: BREAKDOWN_DOC });
-}
-
-/** Plausible's error body; Tally's field issues (a 422) are a 400 with their messages. */
-function plausibleError(error: AppError, retryAfterSeconds: number): Response {
-  const issues = error.status === 422 ? (error.issues ?? []).map((i) => i.msg) : [];
-  const message = issues.length > 0 ? issues.join('; ') : error.message;
-  const status = error.status === 422 ? 400 : error.status;
-  return json({ error: message }, status, errorHeaders(error, retryAfterSeconds));
-}
-
-/**
- * The tenant `siteId` names for this request's credentials. In required mode a missing key
- * is 401 before anything else, as Plausible answers; an unknown site, a site of another
- * project, a key that may not read it, or any other credential problem is the one 401 Plausible
- * gives for all of them (nothing tells a site that exists from one that does not).
- */
-function siteTenant(deps: AppDeps, request: Request, siteId: string | null): string {
-  const auth = requiredAuthOf(deps);
-  if (auth !== null && readCredentialOf(request) === null) {
-    throw new AppError('unauthorized', MISSING_KEY);
-  }
-  const site = siteId?.trim() ?? '';
-  if (site === '') throw badRequest(MISSING_SITE);
-  // No tenant or alias has another name: never handed to the store.
-  if (site.length > eventLimits.tenantCharsMax || !SITE_RE.test(site)) {
-    throw new AppError('unauthorized', INVALID_KEY);
-  }
-  // Open: the domain is the tenant, as the Events API writes `d` (without a leading www.).
-  if (auth === null)
-    return deps.tenancy.forRead(request, { tenant_id: site.replace(/^www\./i, '') });
-  const alias = auth.stores.aliases.get(site);
-  if (alias === null || alias.kind !== 'plausible_domain') {
-    throw new AppError('unauthorized', INVALID_KEY);
-  }
-  try {
-    return deps.tenancy.forRead(request, { tenant_id: alias.projectId });
-  } catch (error) {
-    if (error instanceof AppError && (error.status === 401 || error.status === 403)) {
-      throw new AppError('unauthorized', INVALID_KEY, { cause: error });
-    }
-    throw error;
-  }
 }
 
 async function realtime({ deps, request, tenant }: StatsContext): Promise<number> {
@@ -216,18 +163,10 @@ async function timeseries(ctx: StatsContext) {
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {
     results: starts.map((start) => ({
-      date: labelOf(start, interval, range.tz),
+      date: labelOf(start, interval === 'hour' ? 'hour' : 'day', range.tz),
       ...valuesOf(metrics, byStart.get(start), ['visit_duration']),
     })),
   };
-}
-
-/** A bucket as Plausible labels it: its local date, or date and hour. */
-function labelOf(start: number, interval: 'hour' | 'day' | 'month', tz: string): string {
-  const p = localParts(start, tz);
-  const two = (n: number) => String(n).padStart(2, '0');
-  const date = `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
-  return interval === 'hour' ? `${date} ${two(p.hour)}:00:00` : date;
 }
 
 async function breakdown(ctx: StatsContext) {

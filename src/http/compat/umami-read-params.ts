@@ -229,8 +229,9 @@ function filterOf(name: string, raw: string): WebFilter {
   const contains = operator === 'c' || operator === 'dnc';
   return {
     property,
-    values: [contains ? `*${value}*` : value],
-    glob: contains,
+    values: [value],
+    // Umami's contains is ILIKE '%value%': any case, and the value's characters literal.
+    ...(contains ? { match: 'contains', ignoreCase: true } : { match: 'is' }),
     negated: operator === 'neq' || operator === 'dnc',
   };
 }
@@ -244,13 +245,13 @@ export function namesEvents(filters: WebFilter[]): boolean {
 export const PAGE_VIEWS: WebFilter = {
   property: { event: 'name' },
   values: PAGE_VIEW_NAMES,
-  glob: false,
+  match: 'is',
   negated: false,
 };
 
 /** Only events that have the custom property (a page field Umami's tracker sent). */
 export function having(property: WebProperty): WebFilter {
-  return { property, values: ['*'], glob: true, negated: false };
+  return { property, values: ['*'], match: 'glob', negated: false };
 }
 
 /** A metric type: the property it ranks by and what each row counts. */

@@ -230,7 +230,14 @@ async function metrics(ctx: ReadContext) {
   const filters = filtersOf(ctx.query);
   const search = ctx.query.get('search');
   if (search !== null && search !== '') {
-    filters.push({ property: type.property, values: [`*${search}*`], glob: true, negated: false });
+    const values = [search];
+    filters.push({
+      property: type.property,
+      values,
+      match: 'contains',
+      ignoreCase: true,
+      negated: false,
+    });
   }
   if ('prop' in type.property) filters.push(having(type.property));
   if (type.metric === 'visitors' && !namesEvents(filters)) filters.push(PAGE_VIEWS);

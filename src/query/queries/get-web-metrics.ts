@@ -1,33 +1,37 @@
 // Web analytics metrics as Plausible's Stats API defines them, over a range: in total, per
-// time bucket, or per value of a property (web-properties.ts), filtered by event and visit
-// properties. Events are counted where they match the event filters and their visit the visit
-// filters; visits where they match the visit filters and hold a counted event ("visits that
-// contain a matching event", as /stats). A visit, a bounce, a source, a channel and the visit
-// totals are those of visit-rows.ts, referrer-source.ts, channel-sql.ts and visit-stats.ts;
-// without a visit metric, visit filter or visit property the events are read directly and no
-// visit is formed.
+// time bucket, per value of a property (web-properties.ts), or per combination of several
+// keys (v2's dimensions), filtered by event and visit properties. Events are counted where
+// they match the event filters and their visit the visit filters; visits where they match the
+// visit filters and hold a counted event ("visits that contain a matching event", as /stats).
+// A visit, a bounce, a source, a channel and the visit totals are those of visit-rows.ts,
+// referrer-source.ts, channel-sql.ts and visit-stats.ts; without a visit metric, visit filter
+// or visit property the events are read directly and no visit is formed. The metrics per row
+// and the ranking are web-metrics-select.ts's.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
-import { channelPartsSql, channelSourceSql } from '../channel-sql.ts';
+import { channeledSql } from '../channel-sql.ts';
 import { filterConditions, propertyText, whereOf } from '../filters.ts';
-import { nullableNumberOf, readRows, withSnapshot } from '../read.ts';
-import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
+import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
+import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
+import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
+import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
   eventPropertySql,
   filterConditionSql,
   goalConditionSql,
+  goalNameSql,
   isVisitProperty,
-  visitPropertySql,
+  type VisitProperty,
+  visitValueSql,
   type WebFilter,
   type WebProperty,
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { visitColumnsSql, visitEventsCtes } from './visit-rows.ts';
-import { VISIT_TOTALS_SQL } from './visit-stats.ts';
 
 export const WEB_METRICS = [
   'visitors',
@@ -56,15 +60,37 @@ export const VISIT_METRICS: readonly WebMetric[] = [
   ...VISIT_SUMS,
 ];
 
+/** What a ranking's rows are: how many at most, after how many, in which order. */
+interface Ranking {
+  limit: number;
+  offset: number;
+  /** By default the first metric, descending; ties by the keys, ascending. */
+  order?: WebOrder[];
+  /** Each row also says how many rows the whole ranking has (`totalRows`). */
+  countRows?: boolean;
+}
+
 export type WebDimension =
   | { kind: 'total' }
   /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
   | { kind: 'bucket'; starts: number[] }
   /**
-   * Rows by a property's value, ranked by the first metric (descending), then the value; a
-   * visit counts under each value of an event property it holds a counted event with.
+   * Rows by a property's value, ranked; a visit counts under each value of an event property
+   * it holds a counted event with.
    */
-  | { kind: 'property'; property: WebProperty; limit: number; offset: number };
+  | ({ kind: 'property'; property: WebProperty } & Ranking)
+  /** Rows by a combination of keys (`keys` of each row, in this order), ranked; a row has all. */
+  | ({ kind: 'group'; keys: WebKey[] } & Ranking);
+
+/** A key of a group: a property's value, or the time bucket (as `bucket`) of those starts. */
+export type WebKey = { property: WebProperty } | { starts: number[] };
+
+/** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */
+export interface WebOrder {
+  /** A metric, or the index of a key (`{ key: 0 }` is a property dimension's value). */
+  by: WebMetric | { key: number };
+  desc: boolean;
+}
 
 export interface WebMetricsOptions {
   /** Inclusive, UTC epoch ms. */
@@ -73,15 +99,22 @@ export interface WebMetricsOptions {
   toMs: number;
   /** At least one. */
   metrics: WebMetric[];
-  filters: WebFilter[];
+  /** All must hold; none mixes event and visit properties (conditionSideOf). */
+  filters: WebCondition[];
   dimension: WebDimension;
+  /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
+  notSet?: boolean;
 }
 
 export interface WebMetricsRow {
-  /** The bucket start (UTC epoch ms), the property's value, or null in total. */
+  /** The bucket start (UTC epoch ms), the (first key's) value, or null in total. */
   key: number | string | null;
+  /** By a group: the value of each key, in the group's order. */
+  keys?: (number | string)[];
   /** Each metric asked for; null where there is no visit to measure. */
   values: Partial<Record<WebMetric, number | null>>;
+  /** With countRows: the rows of the whole ranking, before its limit and offset. */
+  totalRows?: number;
 }
 
 export async function getWebMetrics(
@@ -91,16 +124,38 @@ export async function getWebMetrics(
   signal?: AbortSignal,
 ): Promise<WebMetricsRow[]> {
   const range = { fromMs: options.fromMs, toMs: options.toMs };
+  const keys = keysOf(options.dimension);
   const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
-    const sql = webMetricsSql(snapshot.from, options, params);
+    const sql = webMetricsSql(snapshot.from, options, keys, params);
     return readRows(snapshot, sql, params);
   });
+  const grouped = options.dimension.kind === 'group';
   return rows.map((row) => ({
-    key: row.dim === null || row.dim === undefined ? null : (row.dim as number | string),
+    key: (row.d0 ?? null) as number | string | null,
+    ...(grouped ? { keys: keys.map((_, i) => row[`d${i}`] as number | string) } : {}),
     values: Object.fromEntries(options.metrics.map((m) => [m, nullableNumberOf(row[m])])),
+    ...(row.total_rows === undefined ? {} : { totalRows: numberOf(row.total_rows) }),
   }));
 }
+
+/** The keys of a dimension's rows, in order (none in total). */
+function keysOf(dimension: WebDimension): WebKey[] {
+  switch (dimension.kind) {
+    case 'total':
+      return [];
+    case 'bucket':
+      return [{ starts: dimension.starts }];
+    case 'property':
+      return [{ property: dimension.property }];
+    case 'group':
+      assert(dimension.keys.filter((k) => 'starts' in k).length <= 1, 'one time key at most');
+      return dimension.keys;
+  }
+}
+
+/** Where each key of a row comes from: the bucket, an event column `e<i>`, a visit's `v<i>`. */
+type KeySource = { bucket: true } | { event: number } | { visit: number };
 
 /** What every part of the statement shares. */
 interface Plan {
@@ -111,61 +166,84 @@ interface Plan {
   views: () => string;
   /** Whether an event matches the event filters, over `e`. */
   eventMatch: string;
-  /** The event property's value of the dimension, over `e`, else NULL. */
-  eventKey: string;
-  /** The visit filters' condition and the dimension's visit property, over a visit's row. */
+  /** The event properties among the keys, over `e` (as columns e0, e1, …). */
+  eventKeys: string[];
+  /** The visit filters' condition and the visit properties among the keys, over a visit. */
   visitMatch: string;
-  visitKey: string;
+  visitKeys: string[];
+  /** Each key's source, in order; a single NULL key in total. */
+  keys: (KeySource | null)[];
   buckets: BucketJoin | null;
-  /** Whether a filter or the dimension reads the visits' channel (its columns are made). */
+  /** Whether a filter or a key reads the visits' channel (its columns are made). */
   channels: boolean;
   wantsEvents: boolean;
   wantsVisits: boolean;
 }
 
-function webMetricsSql(from: string, options: WebMetricsOptions, params: SqlParams): string {
-  const { dimension, filters, metrics } = options;
+function webMetricsSql(
+  from: string,
+  options: WebMetricsOptions,
+  keys: WebKey[],
+  params: SqlParams,
+): string {
+  const { filters, metrics } = options;
   let bound: string | undefined;
   const views = () => {
     bound ??= params.add(listValue(PAGE_VIEW_NAMES));
     return bound;
   };
-  const eventFilters = filters.filter((f) => !isVisitProperty(f.property));
-  const visitFilters = filters.filter((f) => isVisitProperty(f.property));
-  const byProperty = dimension.kind === 'property' ? dimension.property : null;
+  const sides = filters.map((condition) => conditionSideOf(condition));
+  assert(!sides.includes('mixed'), 'no condition mixes event and visit properties');
+  const eventFilters = filters.filter((_, i) => sides[i] === 'event');
+  const visitFilters = filters.filter((_, i) => sides[i] === 'visit');
+  const notSet = options.notSet === true;
+  let channels = false; // whether a filter or a key reads the visits' channel
+  const visitSql = (visit: VisitProperty) => {
+    channels ||= visit === 'channel';
+    return visitValueSql(visit, notSet);
+  };
+  const eventKeys: string[] = [];
+  const visitKeys: string[] = [];
+  let buckets: BucketJoin | null = null;
+  const sources = keys.map((key): KeySource => {
+    if ('starts' in key) {
+      buckets = bucketJoinOf(key.starts, options.toMs, params);
+      return { bucket: true };
+    }
+    const { property } = key;
+    if (isVisitProperty(property)) {
+      return { visit: visitKeys.push(visitSql(property.visit)) - 1 };
+    }
+    return { event: eventKeys.push(eventPropertySql(property, views, params)) - 1 };
+  });
   const plan: Plan = {
     from,
     options,
     params,
     views,
     eventMatch: conditionOf(eventFilters, (f) => eventFilterSql(f, views, params)),
-    eventKey:
-      byProperty !== null && !isVisitProperty(byProperty)
-        ? eventPropertySql(byProperty, views, params)
-        : 'NULL',
+    eventKeys,
     visitMatch: conditionOf(visitFilters, (f) =>
-      filterConditionSql(f, visitPropertySql(visitOf(f.property)), params),
+      filterConditionSql(f, visitSql(visitOf(f.property)), params),
     ),
-    visitKey:
-      byProperty !== null && isVisitProperty(byProperty) ? visitPropertySql(byProperty.visit) : '',
-    buckets:
-      dimension.kind === 'bucket' ? bucketJoinOf(dimension.starts, options.toMs, params) : null,
-    channels: [...visitFilters.map((f) => f.property), byProperty].some(isChannel),
+    visitKeys,
+    keys: sources.length === 0 ? [null] : sources,
+    buckets,
+    channels,
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
   };
-  const needsVisits = plan.wantsVisits || plan.visitMatch !== 'true' || plan.visitKey !== '';
+  const needsVisits = plan.wantsVisits || plan.visitMatch !== 'true' || visitKeys.length > 0;
   const ctes = needsVisits ? visitCtes(plan) : eventCtes(plan);
-  return `WITH ${plan.buckets === null ? '' : `${plan.buckets.ctes}, `}${ctes}
+  const bucketCtes = plan.buckets === null ? '' : `${(plan.buckets as BucketJoin).ctes}, `;
+  return `WITH ${bucketCtes}${ctes}
     ${finalSelect(plan)}`;
 }
 
-function conditionOf(filters: WebFilter[], sql: (filter: WebFilter) => string): string {
-  return filters.length === 0 ? 'true' : filters.map(sql).join(' AND ');
+function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string): string {
+  if (filters.length === 0) return 'true';
+  return filters.map((condition) => conditionSql(condition, sql)).join(' AND ');
 }
-
-const isChannel = (p: WebProperty | null) =>
-  p !== null && isVisitProperty(p) && p.visit === 'channel';
 
 function visitOf(property: WebProperty) {
   assert(isVisitProperty(property), 'a visit filter names a visit property');
@@ -176,11 +254,15 @@ function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParam
   const { property } = filter;
   assert(!isVisitProperty(property), 'an event filter names an event property');
   if ('event' in property && property.event === 'goal') {
+    // Goals by their names (wildcards too); matched otherwise, each by its display name.
+    if (filter.match !== 'is' || filter.ignoreCase === true) {
+      return filterConditionSql(filter, goalNameSql(views), params);
+    }
     const goal = goalConditionSql(filter.values, views, params);
     return filter.negated ? `NOT ${goal}` : goal;
   }
-  if ('prop' in property && filter.glob) {
-    // A wildcard matches only a property the event has, `!=` too (Plausible's has_key), so
+  if ('prop' in property && filter.match !== 'is') {
+    // A pattern matches only a property the event has, negated too (Plausible's has_key), so
     // `event:props:plan==*` is the events with a plan, not those listed as (none).
     const raw = propertyText(property.prop, params);
     const match = filterConditionSql({ ...filter, negated: false }, raw, params);
@@ -189,22 +271,36 @@ function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParam
   return filterConditionSql(filter, eventPropertySql(property, views, params), params);
 }
 
-/** The key of an event row: its bucket, its event property's value, or NULL. */
-function eventRowKey(plan: Plan, visitKey: string): string {
-  if (plan.buckets !== null) return 'b.bucket_ms';
-  return plan.visitKey === '' ? 'edim' : visitKey;
+/** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
+function keyColumns(plan: Plan, event: string, visit: string): string {
+  return plan.keys
+    .map((key, i) => {
+      const sql =
+        key === null
+          ? 'NULL'
+          : 'bucket' in key
+            ? 'b.bucket_ms'
+            : 'event' in key
+              ? `${event}.e${key.event}`
+              : `${visit}.v${key.visit}`;
+      return `${sql} AS d${i}`;
+    })
+    .join(', ');
 }
+
+const eventColumns = (plan: Plan) => plan.eventKeys.map((_, i) => `e${i}`);
 
 /** `f AS (…), er AS (…)`: counted events, read directly (no visit filter or property). */
 function eventCtes(plan: Plan): string {
   const { options, params } = plan;
   const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
+  const keys = plan.eventKeys.map((sql, i) => `, ${sql} AS e${i}`).join('');
   return `f AS (
       SELECT epoch_ms(e."timestamp") AS ts, e.visitor_id, list_contains(${plan.views()}, e.name)
-        AS is_view, ${plan.eventKey} AS edim
+        AS is_view${keys}
       FROM ${plan.from} AS e ${whereOf([...scope, `(${plan.eventMatch})`])}
     ), er AS (
-      SELECT ${eventRowKey(plan, '')} AS dim, visitor_id, is_view
+      SELECT ${keyColumns(plan, 'f', '')}, visitor_id, is_view
       FROM f ${plan.buckets?.join('f.ts') ?? ''}
     )`;
 }
@@ -214,8 +310,8 @@ const sameVisit = (a: string, b: string) => VISIT_KEY.map((c) => `${a}.${c} = ${
 
 /**
  * The visit grouping (visit-rows.ts), then `kept`: the visits that match the visit filters,
- * with `matched` (they hold an event matching the event filters), their start and key; then
- * the counted events `er` and visits `vr`, each with its row's key `dim`.
+ * with `matched` (they hold an event matching the event filters), their start and visit keys
+ * `v<i>`; then the counted events `er` and visits `vr`, each with its row's keys `d<i>`.
  */
 function visitCtes(plan: Plan): string {
   const { options, params } = plan;
@@ -226,13 +322,14 @@ function visitCtes(plan: Plan): string {
     pageViewNames: PAGE_VIEW_NAMES,
     extra: {
       ematch: `(${plan.eventMatch})`,
-      edim: plan.eventKey,
+      ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
       browser: 'e.browser',
       os: 'e.os',
       device: 'e.device',
     },
   });
   const first = ['url', 'referrer', 'browser', 'os', 'device'].map((c) => `first.${c} AS ${c}`);
+  const visitKeys = plan.visitKeys.map((sql, i) => `, ${sql} AS v${i}`).join('');
   return `${grouping}, visits AS MATERIALIZED (
       SELECT ${VISIT_KEY.join(', ')}, min(ts) AS start_ts, bool_or(ematch) AS matched,
         ${visitColumnsSql(['browser', 'os', 'device'])}
@@ -243,82 +340,61 @@ function visitCtes(plan: Plan): string {
       FROM visits
     ), sourced AS (
       SELECT *, ${referrerSourceParts('p')} FROM parts AS p
-    ), ${plan.channels ? channeledCte() : ''} kept AS (
-      SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds,
-        ${plan.visitKey === '' ? 'NULL' : plan.visitKey} AS vdim
+    ), ${plan.channels ? `channeled AS (${channeledSql('sourced')}),` : ''} kept AS (
+      SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds${visitKeys}
       FROM ${plan.channels ? 'channeled' : 'sourced'} WHERE ${plan.visitMatch}
     ), er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
 }
 
-/** `channeled AS (…),`: the visits of `sourced` with the columns their channel is made of. */
-function channeledCte(): string {
-  return `channeled AS (
-      SELECT *, ${channelSourceSql('visit_source')}
-      FROM (SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
-            FROM sourced AS s)
-    ),`;
-}
-
-/** Counted events: of a kept visit (joined only when filters or the key need the visit). */
+/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
 function eventRowsSql(plan: Plan): string {
   const buckets = plan.buckets?.join('g.ts') ?? '';
-  if (plan.visitMatch === 'true' && plan.visitKey === '') {
-    return `SELECT ${eventRowKey(plan, '')} AS dim, visitor_id, is_view
+  if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
+    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
       FROM ev AS g ${buckets} WHERE g.ematch`;
   }
-  return `SELECT ${eventRowKey(plan, 'k.vdim')} AS dim, g.visitor_id, g.is_view
+  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
     FROM grouped AS g JOIN kept AS k ON ${sameVisit('g', 'k').join(' AND ')} ${buckets}
     WHERE g.ematch`;
 }
 
-/** Counted visits; by an event property, one row per value the visit holds a counted event of. */
+/**
+ * Counted visits, in the bucket of their start; by event properties, one row per combination
+ * of values the visit holds a counted event with.
+ */
 function visitRowsOf(plan: Plan): string {
   const columns = 'k.bounced, k.seconds, k.views';
-  if (plan.eventKey !== 'NULL') {
-    return `SELECT p.dim, ${columns}
-      FROM (SELECT DISTINCT ${VISIT_KEY.join(', ')}, edim AS dim FROM grouped
-            WHERE ematch AND edim IS NOT NULL) AS p
-      JOIN kept AS k ON ${sameVisit('p', 'k').join(' AND ')}`;
+  const buckets = plan.buckets?.join('k.start_ts') ?? '';
+  if (plan.eventKeys.length > 0) {
+    const held = eventColumns(plan);
+    return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
+      FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
+            WHERE ematch AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
+      JOIN kept AS k ON ${sameVisit('p', 'k').join(' AND ')} ${buckets}`;
   }
-  const key = plan.buckets !== null ? 'b.bucket_ms' : 'k.vdim';
-  return `SELECT ${key} AS dim, ${columns}
-    FROM kept AS k ${plan.buckets?.join('k.start_ts') ?? ''} WHERE k.matched`;
+  return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
+    FROM kept AS k ${buckets} WHERE k.matched`;
 }
 
-/** The metrics per key, each side only when asked for, ranked and paged by property. */
+/** The metrics per row's keys, each side only when asked for, ranked when the rows are. */
 function finalSelect(plan: Plan): string {
   const { dimension, metrics } = plan.options;
-  const sides: string[] = [];
-  if (plan.wantsEvents) {
-    sides.push(`es AS (
-      SELECT dim, count(DISTINCT visitor_id) AS visitors,
-        count(*) FILTER (WHERE is_view) AS pageviews, count(*) AS events
-      FROM er GROUP BY dim)`);
-  }
-  if (plan.wantsVisits) {
-    sides.push(`vs AS (
-      SELECT dim, count(*) AS visits, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
-        ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
-        ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit,
-        count(*) FILTER (WHERE bounced) AS bounces,
-        sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
-      FROM vr GROUP BY dim)`);
-  }
-  const of = (metric: WebMetric) => `${VISIT_METRICS.includes(metric) ? 'vs' : 'es'}.${metric}`;
-  const source =
-    plan.wantsEvents && plan.wantsVisits
-      ? 'es FULL JOIN vs ON es.dim IS NOT DISTINCT FROM vs.dim'
-      : plan.wantsEvents
-        ? 'es'
-        : 'vs';
-  const dim = plan.wantsEvents && plan.wantsVisits ? 'coalesce(es.dim, vs.dim)' : 'dim';
-  const select = metrics.map((m) => `${of(m)} AS ${m}`).join(', ');
-  if (dimension.kind !== 'property') {
-    return `, ${sides.join(', ')} SELECT ${dim} AS dim, ${select} FROM ${source}`;
-  }
-  const rank = metrics[0] as WebMetric;
-  return `, ${sides.join(', ')}, ranked AS (SELECT ${dim} AS dim, ${select} FROM ${source})
-    SELECT * FROM ranked WHERE dim IS NOT NULL
-    ORDER BY coalesce(${rank}, 0) DESC, dim
-    LIMIT ${plan.params.add(dimension.limit)} OFFSET ${plan.params.add(dimension.offset)}`;
+  const ranking = dimension.kind === 'property' || dimension.kind === 'group' ? dimension : null;
+  return metricsSelectSql({
+    keyCount: plan.keys.length,
+    metrics,
+    visitMetrics: VISIT_METRICS,
+    ranking:
+      ranking === null
+        ? null
+        : {
+            ...ranking,
+            order: ranking.order ?? [{ by: metrics[0] as WebMetric, desc: true }],
+            // Only a property may lack a value (a bucket never does): such rows are left out.
+            nullable: plan.keys.flatMap((key, i) =>
+              key !== null && !('bucket' in key) ? [i] : [],
+            ),
+          },
+    params: plan.params,
+  });
 }

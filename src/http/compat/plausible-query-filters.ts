@@ -1,0 +1,161 @@
+// The `filters` of a Plausible Stats API v2 query as query/'s conditions: each filter is
+// `[operator, dimension, clauses]` (with `{"case_sensitive": false}` as a 4th item for is,
+// is_not, contains and contains_not), operators is, is_not, contains, contains_not, matches
+// and matches_not (RE2 patterns, found anywhere in the value), and `and`, `or` and `not` nest
+// them. Dimensions are v1's properties (propertyOf), so a property v1 learns is filterable
+// here too. Refusals are Plausible's 400s, each naming the filter by its JSON pointer.
+
+import {
+  conditionFilters,
+  conditionSideOf,
+  queryLimits,
+  type WebCondition,
+  type WebFilter,
+  type WebMatch,
+} from '../../query/index.ts';
+import { badRequest, propertyName, propertyOf } from './plausible-stats-params.ts';
+
+/** A filter's RE2 pattern, for the caller to check before any read. */
+export interface PatternAt {
+  path: string;
+  pattern: string;
+}
+
+export interface QueryFilters {
+  /** All must hold; each reads the event's or the visit's side only. */
+  conditions: WebCondition[];
+  patterns: PatternAt[];
+}
+
+const OPERATORS: Record<string, { match: WebMatch; negated: boolean }> = {
+  is: { match: 'is', negated: false },
+  is_not: { match: 'is', negated: true },
+  contains: { match: 'contains', negated: false },
+  contains_not: { match: 'contains', negated: true },
+  matches: { match: 'regex', negated: false },
+  matches_not: { match: 'regex', negated: true },
+};
+/** Operators of Plausible's that Tally has no reading of. */
+const PLAUSIBLE_ONLY_OPERATORS: Record<string, string> = {
+  has_done: 'Tally has no behavioral filters',
+  has_not_done: 'Tally has no behavioral filters',
+};
+const GOAL_OPERATORS = ['is', 'contains'];
+const GOAL = 'event:goal';
+
+export const shown = (value: unknown) => JSON.stringify(value);
+
+/** Reads `filters` (a list, or absent). */
+export function queryFiltersOf(value: unknown): QueryFilters {
+  if (value === undefined || value === null) return { conditions: [], patterns: [] };
+  if (!Array.isArray(value)) throw badRequest('#/filters: Type mismatch. Expected Array.');
+  const patterns: PatternAt[] = [];
+  const conditions = value.flatMap((item, i) =>
+    topLevel(conditionOf(item, `#/filters/${i}`, 0, patterns), `#/filters/${i}`),
+  );
+  const filters = conditions.flatMap((c) => conditionFilters(c));
+  if (filters.length > queryLimits.webFiltersMax) {
+    throw badRequest(`#/filters: At most ${queryLimits.webFiltersMax} filters may be combined.`);
+  }
+  return { conditions, patterns };
+}
+
+/**
+ * The conditions a top-level filter adds: an `and` stands for its parts (each then read on
+ * its side); a goal may only be filtered here; an `or` or `not` must read one side.
+ */
+function topLevel(condition: WebCondition, path: string): WebCondition[] {
+  if ('all' in condition) return condition.all.flatMap((part) => topLevel(part, path));
+  const deepGoal = conditionFilters(condition).find(
+    ({ filter, depth }) => depth > 0 && propertyName(filter.property) === GOAL,
+  );
+  if (deepGoal !== undefined) {
+    throw badRequest(
+      `${path}: Invalid filters. Dimension \`${GOAL}\` can only be filtered at the top level.`,
+    );
+  }
+  if (conditionSideOf(condition) === 'mixed') {
+    throw badRequest(
+      `${path}: Tally cannot combine event dimensions (event:page, event:name, event:props:*) ` +
+        'and visit dimensions (visit:*) inside one `or` or `not`; filter each side apart.',
+    );
+  }
+  return [condition];
+}
+
+function conditionOf(
+  value: unknown,
+  path: string,
+  depth: number,
+  patterns: PatternAt[],
+): WebCondition {
+  const invalid = () => badRequest(`${path}: Invalid filter ${shown(value)}`);
+  if (!Array.isArray(value) || typeof value[0] !== 'string') throw invalid();
+  const [operator] = value as [string, ...unknown[]];
+  if (operator === 'and' || operator === 'or' || operator === 'not') {
+    if (depth >= queryLimits.webFilterDepthMax) {
+      throw badRequest(`${path}: Filters nest at most ${queryLimits.webFilterDepthMax} deep.`);
+    }
+    if (value.length !== 2) throw invalid();
+    const at = `${path}/1`;
+    if (operator === 'not') return { not: conditionOf(value[1], at, depth + 1, patterns) };
+    const parts = value[1];
+    if (!Array.isArray(parts) || parts.length === 0) throw invalid();
+    const of = parts.map((part, i) => conditionOf(part, `${at}/${i}`, depth + 1, patterns));
+    return operator === 'and' ? { all: of } : { any: of };
+  }
+  const filter = filterOf(value, path, invalid);
+  if (filter.match === 'regex') {
+    patterns.push(...filter.values.map((pattern) => ({ path: `${path}/2`, pattern })));
+  }
+  return filter;
+}
+
+function filterOf(value: unknown[], path: string, invalid: () => Error): WebFilter {
+  const [operator, dimension, clauses, modifiers] = value as [string, ...unknown[]];
+  const why = PLAUSIBLE_ONLY_OPERATORS[operator];
+  if (why !== undefined) {
+    throw badRequest(`${path}: The filter operator \`${operator}\` is not supported: ${why}.`);
+  }
+  const kind = OPERATORS[operator];
+  if (kind === undefined || typeof dimension !== 'string') throw invalid();
+  if (value.length < 3 || value.length > 4) throw invalid();
+  if (dimension === GOAL && !GOAL_OPERATORS.includes(operator)) throw invalid();
+  const property = propertyOf(dimension);
+  if ('refused' in property) {
+    if (property.refused === '') throw invalid();
+    throw badRequest(
+      `${path}: Filtering by \`${dimension}\` is not supported by Tally: ${property.refused}.`,
+    );
+  }
+  const values = clausesOf(clauses, path, invalid);
+  const ignoreCase = modifiers !== undefined && ignoreCaseOf(modifiers, kind.match, `${path}/3`);
+  return { property, values, ...kind, ...(ignoreCase ? { ignoreCase } : {}) };
+}
+
+function clausesOf(clauses: unknown, path: string, invalid: () => Error): string[] {
+  if (!Array.isArray(clauses) || !clauses.every((c) => typeof c === 'string')) throw invalid();
+  if (clauses.length === 0) throw badRequest(`${path}/2: A filter needs at least one value.`);
+  if (clauses.length > queryLimits.webFilterValuesMax) {
+    throw badRequest(
+      `${path}/2: A filter may name at most ${queryLimits.webFilterValuesMax} values.`,
+    );
+  }
+  return clauses;
+}
+
+/** `{"case_sensitive": false}`, for the operators Plausible takes it with. */
+function ignoreCaseOf(modifiers: unknown, match: WebMatch, path: string): boolean {
+  const keys = typeof modifiers === 'object' && modifiers !== null ? Object.keys(modifiers) : [];
+  const sensitive = (modifiers as { case_sensitive?: unknown } | null)?.case_sensitive;
+  if (keys.length !== 1 || typeof sensitive !== 'boolean') {
+    throw badRequest(`${path}: The one filter modifier is {"case_sensitive": true or false}.`);
+  }
+  if (match === 'regex') {
+    throw badRequest(
+      `${path}: Invalid filters. The case_sensitive modifier is not allowed with pattern ` +
+        'operators.',
+    );
+  }
+  return !sensitive;
+}

@@ -1,0 +1,163 @@
+// The time of a Plausible Stats API v2 query: `date_range` (a keyword relative to today, or two
+// dates, or two ISO 8601 date-times with their offsets) read as whole local days or instants
+// in the query's zone (Tally's `tz`, else UTC), and its time dimensions: `time` resolved to
+// hours, days, weeks or months by the range's length as Plausible's query optimizer does,
+// buckets and their labels (`2026-11-25 10:00:00`, `2026-11-25`; a week by its Monday, or
+// the range's first day for a week begun before it; a month by its first day).
+
+import {
+  addDays,
+  addMonths,
+  bucketStarts,
+  formatInZone,
+  instantOf,
+  type LocalParts,
+  localParts,
+} from '../../query/index.ts';
+import { daysRange, parseDate, type StatsRange } from './plausible-stats-params.ts';
+
+export const TIME_UNITS = ['hour', 'day', 'week', 'month'] as const;
+export type TimeUnit = (typeof TIME_UNITS)[number];
+
+/** A `date_range` as read, before today or the first event give it days. */
+export type RangeSpec =
+  | { kind: 'keyword'; keyword: string; days?: number; months?: number }
+  | { kind: 'days'; first: LocalParts; last: LocalParts }
+  | { kind: 'instants'; fromMs: number; toMs: number };
+
+const KEYWORDS = ['day', 'month', 'year', 'all'];
+/** Plausible's `<n>d` and `<n>mo` shorthands, with its bounds. */
+const LAST_DAYS_MAX = 5_000;
+const LAST_MONTHS_MAX = 100;
+
+/** The date_range's reading, or null when it is none Plausible takes. */
+export function rangeSpecOf(value: unknown): RangeSpec | null {
+  if (typeof value === 'string') return keywordOf(value);
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [from, to] = value as unknown[];
+  if (typeof from !== 'string' || typeof to !== 'string') return null;
+  const first = parseDate(from);
+  const last = parseDate(to);
+  if (typeof first !== 'string' && typeof last !== 'string') {
+    return instantOf(first, 'UTC') <= instantOf(last, 'UTC') ? { kind: 'days', first, last } : null;
+  }
+  const fromMs = dateTimeMs(from);
+  const toMs = dateTimeMs(to);
+  if (fromMs === null || toMs === null || fromMs > toMs) return null;
+  // The last second is included, as Plausible's ranges end at hh:mm:59.
+  return { kind: 'instants', fromMs, toMs: Math.floor(toMs / 1000) * 1000 + 1000 };
+}
+
+function keywordOf(text: string): RangeSpec | null {
+  if (KEYWORDS.includes(text)) return { kind: 'keyword', keyword: text };
+  const match = /^([1-9]\d{0,3})(d|mo)$/.exec(text);
+  if (match === null) return null;
+  const n = Number(match[1]);
+  if (match[2] === 'd')
+    return n <= LAST_DAYS_MAX ? { kind: 'keyword', keyword: text, days: n } : null;
+  return n <= LAST_MONTHS_MAX ? { kind: 'keyword', keyword: text, months: n } : null;
+}
+
+const DATE_TIME =
+  /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** An ISO 8601 date-time with its offset (as Elixir's DateTime.from_iso8601 requires one). */
+function dateTimeMs(text: string): number | null {
+  const match = DATE_TIME.exec(text);
+  if (match === null || typeof parseDate(match[1] as string) === 'string') return null;
+  if (Number(match[2]) > 23 || Number(match[3]) > 59 || Number(match[4]) > 59) return null;
+  const ms = Date.parse(text.replace(' ', 'T'));
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** The query's range: its local days (for keywords and dates) and instants, in `tz`. */
+export interface QueryRange extends StatsRange {
+  /** The two instants asked for, when the range was given as date-times. */
+  instants: boolean;
+}
+
+/**
+ * The range `spec` reads today (`nowMs`) in `tz`; `all` runs from the day of the first
+ * event (`firstMs`, today when there is none).
+ */
+export function resolveRange(
+  spec: RangeSpec,
+  tz: string,
+  nowMs: number,
+  firstMs: number | null,
+): QueryRange {
+  const today = addDays(localParts(nowMs, tz), 0);
+  const at = { tz, period: 'custom', today } as const;
+  if (spec.kind === 'instants') {
+    const first = addDays(localParts(spec.fromMs, tz), 0);
+    const last = addDays(localParts(spec.toMs - 1, tz), 0);
+    return { ...at, first, last, fromMs: spec.fromMs, toMs: spec.toMs, instants: true };
+  }
+  const [first, last] = spec.kind === 'days' ? [spec.first, spec.last] : keywordDays(spec, today);
+  const all = spec.kind === 'keyword' && spec.keyword === 'all';
+  const start = all && firstMs !== null ? localParts(firstMs, tz) : first;
+  return { ...daysRange(at, addDays(start, 0), last), instants: false };
+}
+
+function keywordDays(
+  spec: Extract<RangeSpec, { kind: 'keyword' }>,
+  today: LocalParts,
+): [LocalParts, LocalParts] {
+  if (spec.days !== undefined) return [addDays(today, -spec.days), addDays(today, -1)];
+  if (spec.months !== undefined) {
+    return [addMonths(today, -spec.months), addDays(addMonths(today, 0), -1)];
+  }
+  switch (spec.keyword) {
+    case 'month':
+      return [addMonths(today, 0), addDays(addMonths(today, 1), -1)];
+    case 'year': {
+      const january = { ...today, month: 1, day: 1 };
+      return [january, addDays(addMonths(january, 12), -1)];
+    }
+    default: // day, and all (whose start is the first event's day)
+      return [today, today];
+  }
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** `time` for this range, as Plausible's optimizer picks it from the range's length. */
+export function autoUnit(range: QueryRange): TimeUnit {
+  // Plausible measures from the first instant to the last second, both included.
+  const spanMs = range.toMs - 1000 - range.fromMs;
+  if (spanMs / HOUR_MS <= 48) return 'hour';
+  if (Math.floor(spanMs / DAY_MS) <= 40) return 'day';
+  if (Math.floor(spanMs / (7 * DAY_MS)) <= 52) return 'week';
+  return 'month';
+}
+
+/** The buckets of `unit` over the range, in order, each with its label. */
+export function bucketsOf(range: QueryRange, unit: TimeUnit): { start: number; label: string }[] {
+  return bucketStarts(range.fromMs, range.toMs, unit, range.tz).map((start) => ({
+    start,
+    label: bucketLabel(start, unit, range),
+  }));
+}
+
+function bucketLabel(start: number, unit: TimeUnit, range: QueryRange): string {
+  if (unit === 'week' && start < range.fromMs) return dateText(range.first);
+  return labelOf(start, unit === 'hour' ? 'hour' : 'day', range.tz);
+}
+
+/** A bucket as Plausible labels it (v1's timeseries too): its local date, or date and hour. */
+export function labelOf(start: number, unit: 'hour' | 'day', tz: string): string {
+  const p = localParts(start, tz);
+  return unit === 'hour' ? `${dateText(p)} ${two(p.hour)}:00:00` : dateText(p);
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+function dateText(p: LocalParts): string {
+  return `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
+}
+
+/** The range as Plausible echoes it: its first instant and its last second, in the zone. */
+export function echoedRange(range: QueryRange): [string, string] {
+  return [formatInZone(range.fromMs, range.tz), formatInZone(range.toMs - 1000, range.tz)];
+}

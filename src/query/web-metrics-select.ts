@@ -1,0 +1,81 @@
+// The end of a web metrics statement (queries/get-web-metrics.ts): the metrics of the counted
+// events `er` and visits `vr` per row's keys `d0, d1, …`, the two sides joined on all their
+// keys, and for a ranking its order (ties by the keys), its page and its number of rows.
+
+import { assert } from '../core/index.ts';
+import { VISIT_TOTALS_SQL } from './queries/visit-stats.ts';
+import type { SqlParams } from './sql-params.ts';
+
+export interface MetricsSelect {
+  /** Key columns of `er` and `vr` (at least one). */
+  keyCount: number;
+  metrics: readonly string[];
+  /** The metrics of visits (from `vr`); the others count events (from `er`). */
+  visitMetrics: readonly string[];
+  ranking: {
+    limit: number;
+    offset: number;
+    countRows?: boolean;
+    /** By a metric, or by a key's index. */
+    order: { by: string | { key: number }; desc: boolean }[];
+    /** Keys whose NULL leaves the row out. */
+    nullable: number[];
+  } | null;
+  params: SqlParams;
+}
+
+/** `, es AS (…), vs AS (…) SELECT …`, to follow the CTEs that define `er` and `vr`. */
+export function metricsSelectSql(spec: MetricsSelect): string {
+  const { metrics, visitMetrics, ranking } = spec;
+  const keys = Array.from({ length: spec.keyCount }, (_, i) => `d${i}`);
+  const byKeys = keys.join(', ');
+  const wantsEvents = metrics.some((m) => !visitMetrics.includes(m));
+  const wantsVisits = metrics.some((m) => visitMetrics.includes(m));
+  const sides: string[] = [];
+  if (wantsEvents) {
+    sides.push(`es AS (
+      SELECT ${byKeys}, count(DISTINCT visitor_id) AS visitors,
+        count(*) FILTER (WHERE is_view) AS pageviews, count(*) AS events
+      FROM er GROUP BY ${byKeys})`);
+  }
+  if (wantsVisits) {
+    sides.push(`vs AS (
+      SELECT ${byKeys}, count(*) AS visits, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
+        ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
+        ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit,
+        count(*) FILTER (WHERE bounced) AS bounces,
+        sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
+      FROM vr GROUP BY ${byKeys})`);
+  }
+  const both = wantsEvents && wantsVisits;
+  const same = keys.map((k) => `es.${k} IS NOT DISTINCT FROM vs.${k}`).join(' AND ');
+  const source = both ? `es FULL JOIN vs ON ${same}` : wantsEvents ? 'es' : 'vs';
+  const keySelect = keys.map((k) => (both ? `coalesce(es.${k}, vs.${k}) AS ${k}` : k));
+  const of = (metric: string) => `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
+  const select = [...keySelect, ...metrics.map((m) => `${of(m)} AS ${m}`)].join(', ');
+  if (ranking === null) return `, ${sides.join(', ')} SELECT ${select} FROM ${source}`;
+  const present = ranking.nullable.map((i) => `d${i} IS NOT NULL`);
+  return `, ${sides.join(', ')}, ranked AS (SELECT ${select} FROM ${source})
+    SELECT *${ranking.countRows === true ? ', count(*) OVER () AS total_rows' : ''}
+    FROM ranked ${present.length === 0 ? '' : `WHERE ${present.join(' AND ')}`}
+    ORDER BY ${orderSql(ranking.order, metrics, keys)}
+    LIMIT ${spec.params.add(ranking.limit)} OFFSET ${spec.params.add(ranking.offset)}`;
+}
+
+/** ORDER BY of a ranking by `order`, then every key (a stable order). */
+function orderSql(
+  order: { by: string | { key: number }; desc: boolean }[],
+  metrics: readonly string[],
+  keys: string[],
+): string {
+  const terms = order.map(({ by, desc }) => {
+    const direction = desc ? 'DESC' : 'ASC';
+    if (typeof by !== 'string') {
+      assert(by.key >= 0 && by.key < keys.length, 'a ranking orders by its own keys');
+      return `d${by.key} ${direction}`;
+    }
+    assert(metrics.includes(by), 'a ranking orders by metrics read');
+    return `coalesce(${by}, 0) ${direction}`;
+  });
+  return [...terms, ...keys].join(', ');
+}

@@ -1,0 +1,724 @@
+// Plausible's Stats API v2 (POST /api/v2/query) over events sent through Plausible's Events
+// API, in open mode: an aggregate with the query echoed, date ranges (keywords, dates,
+// date-times, Tally's tz), a breakdown per dimension family, time dimensions with their
+// labels, nested filters, ordering and paging, percentage and conversion rates, and
+// Plausible's 400s naming the field. Required mode is in plausible-stats-auth.test.ts.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { VISIT_PROPERTIES, WEB_METRICS } from '../../src/query/index.ts';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { seedSite } from './helpers/plausible-site.ts';
+
+type Json = Record<string, unknown>;
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+  await seedSite(t);
+});
+afterEach(() => t.close());
+
+const post = async (query: Json) => {
+  const res = await t.post('/api/v2/query', { site_id: 'example.com', ...query });
+  return { status: res.status, body: (await res.json()) as Json };
+};
+const ok = async (query: Json) => {
+  const { status, body } = await post(query);
+  expect(status, JSON.stringify(body)).toBe(200);
+  return body as {
+    results: { metrics: unknown[]; dimensions: string[] }[];
+    meta: Json;
+    query: Json;
+  };
+};
+/** The rows as [dimensions…, metrics…]. */
+const rows = async (query: Json) =>
+  (await ok(query)).results.map((r) => [...r.dimensions, ...r.metrics]);
+const refused = async (query: Json) => {
+  const { status, body } = await post(query);
+  expect(status, JSON.stringify(body)).toBe(400);
+  return body.error;
+};
+
+const TWO_DAYS = ['2026-11-24', '2026-11-25'];
+/** v1's metrics, in v1's order. */
+const ALL = [...WEB_METRICS];
+
+describe('POST /api/v2/query', () => {
+  test('an aggregate: one row of every metric, the query echoed as Plausible runs it', async () => {
+    expect(await ok({ metrics: ALL, date_range: ['2026-11-24', '2026-11-24'] })).toEqual({
+      results: [{ metrics: [2, 2, 3, 1.5, 50, 150, 4], dimensions: [] }],
+      meta: {},
+      query: {
+        site_id: 'example.com',
+        metrics: ALL,
+        date_range: ['2026-11-24T00:00:00+00:00', '2026-11-24T23:59:59+00:00'],
+        filters: [],
+        dimensions: [],
+        order_by: [['visitors', 'desc']],
+        include: {},
+        pagination: { limit: 10_000, offset: 0 },
+      },
+    });
+  });
+
+  test('date ranges: keywords relative to today, dates, date-times with offsets', async () => {
+    const visitors = async (date_range: unknown) =>
+      (await ok({ metrics: ['visitors'], date_range })).results[0]?.metrics[0];
+    expect(await visitors('day')).toBe(2); // today: C and D
+    expect(await visitors('7d')).toBe(2); // the 7 days before today: A and B
+    expect(await visitors('28d')).toBe(2);
+    expect(await visitors('30d')).toBe(2);
+    expect(await visitors('month')).toBe(4);
+    expect(await visitors('6mo')).toBe(0); // the 6 months before this one
+    expect(await visitors('12mo')).toBe(0);
+    expect(await visitors('year')).toBe(4);
+    expect(await visitors('all')).toBe(4);
+    expect(await visitors(TWO_DAYS)).toBe(4);
+    // A date-time range: 10:00 to 10:59:59 UTC is A's visit alone.
+    expect(
+      await rows({
+        metrics: ['visitors', 'events'],
+        date_range: ['2026-11-24T12:00:00+02:00', '2026-11-24T12:59:59+02:00'],
+      }),
+    ).toEqual([[1, 3]]);
+    const echoed = async (date_range: unknown) =>
+      (await ok({ metrics: ['visitors'], date_range })).query.date_range;
+    expect(await echoed('7d')).toEqual(['2026-11-18T00:00:00+00:00', '2026-11-24T23:59:59+00:00']);
+    expect(await echoed('all')).toEqual(['2026-11-24T00:00:00+00:00', '2026-11-25T23:59:59+00:00']);
+    expect(await echoed(['2026-11-24T12:00:00+02:00', '2026-11-24T12:59:59+02:00'])).toEqual([
+      '2026-11-24T10:00:00+00:00',
+      '2026-11-24T10:59:59+00:00',
+    ]);
+  });
+
+  test('tz (Tally only): the days of that zone, echoed with its offset', async () => {
+    // At UTC+14 the 25th runs from A's 10:00 UTC on the 24th to 10:00 UTC on the 25th.
+    const answer = await ok({
+      metrics: ['visitors'],
+      date_range: ['2026-11-25', '2026-11-25'],
+      tz: 'Pacific/Kiritimati',
+    });
+    expect(answer.results).toEqual([{ metrics: [3], dimensions: [] }]);
+    expect(answer.query.date_range).toEqual([
+      '2026-11-25T00:00:00+14:00',
+      '2026-11-25T23:59:59+14:00',
+    ]);
+  });
+});
+
+describe('dimensions', () => {
+  const by = (dimension: string, metrics: string[]) =>
+    rows({ metrics, date_range: TWO_DAYS, dimensions: [dimension] });
+
+  test('event dimensions: pages, names, goals, custom properties', async () => {
+    expect(await by('event:page', ['visitors', 'pageviews'])).toEqual([
+      ['/', 2, 2],
+      ['/blog/hello', 1, 1],
+      ['/blog/other', 1, 1],
+      ['/pricing', 1, 1],
+    ]);
+    expect(await by('event:name', ['visitors', 'events'])).toEqual([
+      ['pageview', 4, 5],
+      ['Signup', 1, 1],
+    ]);
+    expect(await by('event:goal', ['visitors', 'events', 'conversion_rate'])).toEqual([
+      ['Signup', 1, 1, 25],
+    ]);
+    expect(await by('event:props:plan', ['events'])).toEqual([
+      ['(none)', 5],
+      ['pro', 1],
+    ]);
+  });
+
+  test('visit dimensions: sources, referrers, pages, campaigns (not set), devices', async () => {
+    expect(await by('visit:source', ['visitors', 'bounce_rate'])).toEqual([
+      ['Direct / None', 1, 100],
+      ['Google', 1, 0],
+      ['Hacker News', 1, 100],
+      ['newsletter', 1, 100],
+    ]);
+    expect(await by('visit:referrer', ['visitors'])).toEqual([
+      ['Direct / None', 2],
+      ['google.com/search', 1],
+      ['news.ycombinator.com', 1],
+    ]);
+    expect(await by('visit:entry_page', ['visits'])).toEqual([
+      ['/', 2],
+      ['/blog/other', 1],
+      ['/pricing', 1],
+    ]);
+    expect(await by('visit:exit_page', ['visits', 'visit_duration'])).toEqual([
+      ['/', 1, 0],
+      ['/blog/hello', 1, 300],
+      ['/blog/other', 1, 0],
+      ['/pricing', 1, 0],
+    ]);
+    // Visits without a tag are listed, as v2 lists them (v1 leaves them out).
+    expect(await by('visit:utm_medium', ['visitors'])).toEqual([
+      ['(not set)', 3],
+      ['email', 1],
+    ]);
+    expect(await by('visit:utm_source', ['visitors'])).toEqual([
+      ['(not set)', 3],
+      ['newsletter', 1],
+    ]);
+    expect(await by('visit:device', ['visitors', 'percentage'])).toEqual([
+      ['Desktop', 3, 75],
+      ['Mobile', 1, 25],
+    ]);
+    expect(await by('visit:browser', ['visitors'])).toEqual([
+      ['Chrome', 3],
+      ['Safari', 1],
+    ]);
+    expect(await by('visit:os', ['visitors'])).toEqual([
+      ['Windows', 3],
+      ['iOS', 1],
+    ]);
+  });
+});
+
+test("v2's dimensions are v1's properties: every visit property v1 knows groups and filters", async () => {
+  for (const property of VISIT_PROPERTIES) {
+    const name = `visit:${property}`;
+    const { status, body } = await post({
+      metrics: ['visitors'],
+      date_range: TWO_DAYS,
+      dimensions: [name],
+      filters: [['is_not', name, ['-']]],
+    });
+    expect(status, `${name}: ${JSON.stringify(body)}`).toBe(200);
+  }
+});
+
+describe('several dimensions at once', () => {
+  test('two visit properties: one row per combination of values', async () => {
+    // Plausible's own example: campaign medium and source.
+    expect(
+      await rows({
+        metrics: ['visitors', 'events', 'pageviews'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:utm_medium', 'visit:utm_source'],
+      }),
+    ).toEqual([
+      ['(not set)', '(not set)', 3, 5, 4],
+      ['email', 'newsletter', 1, 1, 1],
+    ]);
+  });
+
+  test('a property and the time, in the order asked, ranked by time then visitors', async () => {
+    const answer = await ok({
+      metrics: ['visitors'],
+      date_range: TWO_DAYS,
+      dimensions: ['visit:source', 'time:day'],
+      include: { time_labels: true },
+    });
+    expect(answer.results.map((r) => [...r.dimensions, ...r.metrics])).toEqual([
+      ['Google', '2026-11-24', 1],
+      ['newsletter', '2026-11-24', 1],
+      ['Direct / None', '2026-11-25', 1],
+      ['Hacker News', '2026-11-25', 1],
+    ]);
+    expect(answer.meta.time_labels).toEqual(TWO_DAYS);
+    expect(answer.query.order_by).toEqual([
+      ['time:day', 'asc'],
+      ['visitors', 'desc'],
+    ]);
+  });
+
+  test('an event and a visit property, paged with total_rows; a goal with the rates', async () => {
+    const page = await ok({
+      metrics: ['visitors', 'visits'],
+      date_range: TWO_DAYS,
+      dimensions: ['event:page', 'visit:device'],
+      pagination: { limit: 2, offset: 1 },
+      include: { total_rows: true },
+    });
+    expect(page.results).toEqual([
+      { metrics: [1, 1], dimensions: ['/', 'Mobile'] },
+      { metrics: [1, 1], dimensions: ['/blog/hello', 'Desktop'] },
+    ]);
+    expect(page.meta).toEqual({ total_rows: 5 });
+    expect(
+      await rows({
+        metrics: ['visitors', 'conversion_rate', 'group_conversion_rate'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:source', 'event:goal'],
+        filters: [['is', 'event:goal', ['Signup']]],
+        order_by: [['conversion_rate', 'desc']],
+      }),
+    ).toEqual([['Google', 'Signup', 1, 25, 100]]);
+  });
+});
+
+describe('time dimensions', () => {
+  test('time:day with include.time_labels: rows of the days with data, labels of every day', async () => {
+    const answer = await ok({
+      metrics: ['visitors', 'pageviews'],
+      date_range: ['2026-11-23', '2026-11-25'],
+      dimensions: ['time:day'],
+      include: { time_labels: true },
+    });
+    expect(answer.results).toEqual([
+      { metrics: [2, 3], dimensions: ['2026-11-24'] },
+      { metrics: [2, 2], dimensions: ['2026-11-25'] },
+    ]);
+    expect(answer.meta).toEqual({ time_labels: ['2026-11-23', '2026-11-24', '2026-11-25'] });
+    expect(answer.query.order_by).toEqual([
+      ['time:day', 'asc'],
+      ['visitors', 'desc'],
+    ]);
+    expect(answer.query.include).toEqual({ time_labels: true });
+  });
+
+  test('`time` is hours for a day, days for a month, weeks for a year', async () => {
+    const day = await ok({
+      metrics: ['visitors'],
+      date_range: 'day',
+      dimensions: ['time'],
+      include: { time_labels: true },
+    });
+    expect(day.results).toEqual([
+      { metrics: [1], dimensions: ['2026-11-25 09:00:00'] },
+      { metrics: [1], dimensions: ['2026-11-25 11:00:00'] },
+    ]);
+    expect(day.meta.time_labels).toHaveLength(24);
+    expect((day.meta.time_labels as string[])[0]).toBe('2026-11-25 00:00:00');
+    expect(day.query.dimensions).toEqual(['time:hour']);
+    const month = await ok({ metrics: ['visitors'], date_range: 'month', dimensions: ['time'] });
+    expect(month.query.dimensions).toEqual(['time:day']);
+    const year = await ok({ metrics: ['visitors'], date_range: 'year', dimensions: ['time'] });
+    expect(year.query.dimensions).toEqual(['time:week']);
+  });
+
+  test('time:week begins on Mondays (the range its first day), time:month on the 1st', async () => {
+    const weeks = await ok({
+      metrics: ['visitors'],
+      date_range: 'month',
+      dimensions: ['time:week'],
+      include: { time_labels: true },
+    });
+    expect(weeks.results).toEqual([{ metrics: [4], dimensions: ['2026-11-23'] }]);
+    expect(weeks.meta.time_labels).toEqual([
+      '2026-11-01',
+      '2026-11-02',
+      '2026-11-09',
+      '2026-11-16',
+      '2026-11-23',
+      '2026-11-30',
+    ]);
+    const months = await ok({
+      metrics: ['events'],
+      date_range: 'year',
+      dimensions: ['time:month'],
+      include: { time_labels: true },
+    });
+    expect(months.results).toEqual([{ metrics: [6], dimensions: ['2026-11-01'] }]);
+    expect(months.meta.time_labels).toHaveLength(12);
+    expect((months.meta.time_labels as string[]).at(-1)).toBe('2026-12-01');
+  });
+
+  test('ordered by any metric or the time, paged, with total_rows', async () => {
+    const query = { metrics: ['pageviews'], date_range: TWO_DAYS, dimensions: ['time:day'] };
+    expect(await rows({ ...query, order_by: [['time:day', 'desc']] })).toEqual([
+      ['2026-11-25', 2],
+      ['2026-11-24', 3],
+    ]);
+    expect(await rows({ ...query, order_by: [['pageviews', 'asc']] })).toEqual([
+      ['2026-11-25', 2],
+      ['2026-11-24', 3],
+    ]);
+    const page = await ok({
+      ...query,
+      pagination: { limit: 1, offset: 1 },
+      include: { total_rows: true },
+    });
+    expect(page.results).toEqual([{ metrics: [2], dimensions: ['2026-11-25'] }]);
+    expect(page.meta).toEqual({ total_rows: 2 });
+  });
+});
+
+describe('filters', () => {
+  const visitors = async (filters: unknown[], metrics = ['visitors']) =>
+    (await ok({ metrics, date_range: TWO_DAYS, filters })).results[0]?.metrics;
+
+  test('is, is_not, contains, contains_not, matches, matches_not, case_sensitive', async () => {
+    expect(await visitors([['is', 'visit:source', ['Google', 'Hacker News']]])).toEqual([2]);
+    expect(await visitors([['is_not', 'event:page', ['/']]], ['pageviews'])).toEqual([3]);
+    expect(await visitors([['contains', 'event:page', ['blog']]], ['pageviews'])).toEqual([2]);
+    expect(await visitors([['contains_not', 'event:page', ['blog']]], ['pageviews'])).toEqual([3]);
+    expect(
+      await visitors([['matches', 'event:page', ['^/blog/(hello|other)$']]], ['pageviews']),
+    ).toEqual([2]);
+    expect(await visitors([['matches_not', 'event:page', ['^/blog']]], ['pageviews'])).toEqual([3]);
+    expect(
+      await visitors(
+        [['contains', 'event:page', ['BLOG'], { case_sensitive: false }]],
+        ['pageviews'],
+      ),
+    ).toEqual([2]);
+    expect(await visitors([['contains', 'event:page', ['BLOG']]], ['pageviews'])).toEqual([0]);
+    expect(await visitors([['is', 'visit:utm_medium', ['(not set)']]])).toEqual([3]);
+    // A custom property: (none) where an event lacks it; a pattern only where it has it.
+    expect(await visitors([['contains', 'event:props:plan', ['pr']]], ['events'])).toEqual([1]);
+    expect(await visitors([['contains_not', 'event:props:plan', ['x']]], ['events'])).toEqual([1]);
+    expect(await visitors([['is', 'event:props:plan', ['(none)']]], ['events'])).toEqual([5]);
+    // Goals: a custom event by name, a page view as "Visit <path>", contains by either.
+    expect(await visitors([['is', 'event:goal', ['Visit /pricing']]])).toEqual([1]);
+    expect(await visitors([['contains', 'event:goal', ['Sign']]], ['visitors', 'events'])).toEqual([
+      1, 1,
+    ]);
+  });
+
+  test('and, or and not nest; the top level is an and', async () => {
+    expect(
+      await visitors([
+        [
+          'or',
+          [
+            ['is', 'visit:source', ['Google']],
+            ['contains', 'visit:utm_medium', ['mail']],
+          ],
+        ],
+      ]),
+    ).toEqual([2]);
+    expect(await visitors([['not', ['is', 'visit:device', ['Desktop']]]])).toEqual([1]);
+    expect(
+      await visitors(
+        [
+          [
+            'and',
+            [
+              ['contains', 'event:page', ['blog']],
+              ['is', 'visit:source', ['Google']],
+            ],
+          ],
+        ],
+        ['visitors', 'events'],
+      ),
+    ).toEqual([1, 2]); // A's /blog/hello and the Signup on it
+    const deviceAndMedium = [
+      'and',
+      [
+        ['is', 'visit:device', ['Desktop']],
+        ['is', 'visit:utm_medium', ['email']],
+      ],
+    ];
+    expect(
+      await visitors([['or', [deviceAndMedium, ['is', 'visit:source', ['Hacker News']]]]]),
+    ).toEqual([2]); // B and C
+    expect(
+      await visitors([
+        [
+          'or',
+          [
+            ['is', 'event:page', ['/pricing']],
+            ['matches', 'event:page', ['^/blog/h']],
+          ],
+        ],
+        ['not', ['is', 'visit:source', ['Google']]],
+      ]),
+    ).toEqual([1]); // D (A's /blog/hello is Google's)
+  });
+
+  test('filters with a dimension and with a time dimension', async () => {
+    expect(
+      await rows({
+        metrics: ['visitors'],
+        date_range: TWO_DAYS,
+        dimensions: ['time:day'],
+        filters: [['is', 'visit:source', ['Google']]],
+      }),
+    ).toEqual([['2026-11-24', 1]]);
+    expect(
+      await rows({
+        metrics: ['pageviews'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:source'],
+        filters: [['contains', 'event:page', ['blog']]],
+      }),
+    ).toEqual([
+      ['Google', 1],
+      ['newsletter', 1],
+    ]);
+  });
+});
+
+describe('conversion rates and percentage', () => {
+  const signup = [['is', 'event:goal', ['Signup']]];
+
+  test('conversion_rate over all visitors, group_conversion_rate over the row’s', async () => {
+    expect(
+      await rows({
+        metrics: ['visitors', 'conversion_rate'],
+        date_range: TWO_DAYS,
+        filters: signup,
+      }),
+    ).toEqual([[1, 25]]);
+    expect(
+      await rows({
+        metrics: ['visitors', 'conversion_rate', 'group_conversion_rate'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:source'],
+        filters: signup,
+      }),
+    ).toEqual([['Google', 1, 25, 100]]);
+    expect(
+      await rows({
+        metrics: ['conversion_rate', 'group_conversion_rate'],
+        date_range: TWO_DAYS,
+        dimensions: ['time:day'],
+        filters: signup,
+      }),
+    ).toEqual([['2026-11-24', 25, 50]]);
+  });
+
+  test('percentage: of all visitors with the same filters, 1 decimal', async () => {
+    expect(
+      await rows({
+        metrics: ['percentage', 'visitors'],
+        date_range: TWO_DAYS,
+        dimensions: ['visit:os'],
+        filters: [['is_not', 'visit:source', ['Google']]],
+      }),
+    ).toEqual([
+      ['Windows', 66.7, 2],
+      ['iOS', 33.3, 1],
+    ]);
+    expect(
+      await rows({ metrics: ['percentage'], date_range: ['2026-10-01', '2026-10-01'] }),
+    ).toEqual([[null]]);
+  });
+});
+
+test('include.imports: Tally imports nothing, and says so', async () => {
+  const answer = await ok({ metrics: ['visitors'], date_range: 'day', include: { imports: true } });
+  expect(answer.meta).toEqual({ imports_included: false });
+  expect(answer.query.include).toEqual({ imports: true });
+});
+
+describe('order_by and pagination', () => {
+  const pages = {
+    metrics: ['visitors', 'pageviews'],
+    date_range: TWO_DAYS,
+    dimensions: ['event:page'],
+  };
+
+  test('by the dimension or metrics in either direction', async () => {
+    expect(await rows({ ...pages, order_by: [['event:page', 'desc']] })).toEqual([
+      ['/pricing', 1, 1],
+      ['/blog/other', 1, 1],
+      ['/blog/hello', 1, 1],
+      ['/', 2, 2],
+    ]);
+    expect(
+      await rows({
+        ...pages,
+        order_by: [
+          ['visitors', 'asc'],
+          ['event:page', 'desc'],
+        ],
+      }),
+    ).toEqual([
+      ['/pricing', 1, 1],
+      ['/blog/other', 1, 1],
+      ['/blog/hello', 1, 1],
+      ['/', 2, 2],
+    ]);
+  });
+
+  test('limit and offset, total_rows counting every row (past the last page too)', async () => {
+    const page = await ok({
+      ...pages,
+      pagination: { limit: 2, offset: 1 },
+      include: { total_rows: true },
+    });
+    expect(page.results.map((r) => r.dimensions[0])).toEqual(['/blog/hello', '/blog/other']);
+    expect(page.meta).toEqual({ total_rows: 4 });
+    expect(page.query.pagination).toEqual({ limit: 2, offset: 1 });
+    const past = await ok({
+      ...pages,
+      pagination: { limit: 2, offset: 10 },
+      include: { total_rows: true },
+    });
+    expect(past.results).toEqual([]);
+    expect(past.meta).toEqual({ total_rows: 4 });
+  });
+});
+
+describe("Plausible's 400s, naming the field", () => {
+  const base = { metrics: ['visitors'], date_range: '7d' };
+
+  test('the body: required and unknown keys, types, metrics, date ranges, tz', async () => {
+    expect(await refused({ date_range: '7d' })).toBe(
+      '#: Required property metrics was not present.',
+    );
+    expect(await refused({})).toBe('#: Required properties metrics, date_range were not present.');
+    expect(await refused({ ...base, period: '7d' })).toBe(
+      '#/period: Schema does not allow additional properties.',
+    );
+    expect(await refused({ ...base, metrics: 'visitors' })).toBe(
+      '#/metrics: Type mismatch. Expected Array but got String.',
+    );
+    expect(await refused({ ...base, metrics: [] })).toBe(
+      '#/metrics: Expected a minimum of 1 items but got 0.',
+    );
+    expect(await refused({ ...base, metrics: ['visitors', 'visitors'] })).toBe(
+      '#/metrics: Expected items to be unique but they were not.',
+    );
+    expect(await refused({ ...base, metrics: ['visitors', 'bogus'] })).toBe(
+      '#/metrics/1: Invalid metric "bogus"',
+    );
+    expect(await refused({ ...base, metrics: ['total_revenue'] })).toBe(
+      '#/metrics/0: The metric `total_revenue` is not supported by Tally: Tally has no revenue goals.',
+    );
+    expect(await refused({ ...base, date_range: 'yesterday' })).toBe(
+      '#/date_range: Invalid date range "yesterday"',
+    );
+    expect(await refused({ ...base, date_range: ['2026-11-25', '2026-11-24'] })).toBe(
+      '#/date_range: Invalid date range ["2026-11-25","2026-11-24"]',
+    );
+    expect(await refused({ ...base, date_range: ['2026-11-24T10:00:00', '2026-11-25'] })).toBe(
+      '#/date_range: Invalid date range ["2026-11-24T10:00:00","2026-11-25"]',
+    );
+    expect(await refused({ ...base, tz: 'Mars/Olympus' })).toStartWith(
+      '#/tz: "Mars/Olympus" is not an IANA time zone',
+    );
+  });
+
+  test('dimensions, order_by, include and pagination', async () => {
+    expect(await refused({ ...base, dimensions: ['visit:planet'] })).toBe(
+      '#/dimensions/0: Invalid dimension "visit:planet"',
+    );
+    expect(await refused({ ...base, dimensions: ['visit:country'] })).toBe(
+      '#/dimensions/0: The dimension `visit:country` is not supported by Tally: ' +
+        'Tally does not locate visitors.',
+    );
+    expect(await refused({ ...base, dimensions: ['time:day', 'time:hour'] })).toBe(
+      '#/dimensions: Tally groups by one time dimension at a time (["time:day","time:hour"]).',
+    );
+    expect(
+      await refused({
+        ...base,
+        dimensions: [
+          'event:page',
+          'visit:source',
+          'visit:os',
+          'visit:device',
+          'visit:browser',
+          'time',
+        ],
+      }),
+    ).toBe('#/dimensions: At most 5 dimensions may be combined.');
+    expect(await refused({ ...base, order_by: [['pageviews', 'desc']] })).toBe(
+      '#/order_by/0: Invalid order_by entry ["pageviews","desc"]. ' +
+        'Entry is not a queried metric or dimension.',
+    );
+    expect(await refused({ ...base, order_by: [['visitors', 'up']] })).toBe(
+      '#/order_by/0: Invalid value in order_by ["visitors","up"]',
+    );
+    expect(
+      await refused({
+        ...base,
+        date_range: ['2024-01-01', '2026-01-01'],
+        dimensions: ['time:hour'],
+      }),
+    ).toBe(
+      '#/dimensions/0: the range holds more than 10000 hour buckets; use a larger bucket or a ' +
+        'shorter range',
+    );
+    expect(await refused({ ...base, include: { time_labels: true } })).toBe(
+      'Invalid include.time_labels: requires a time dimension.',
+    );
+    expect(await refused({ ...base, include: { comparisons: { mode: 'previous_period' } } })).toBe(
+      "#/include/comparisons: Comparisons are not supported by Tally's v2 API.",
+    );
+    expect(await refused({ ...base, pagination: { limit: 0 } })).toBe(
+      '#/pagination/limit: Expected the value to be >= 1',
+    );
+    expect(await refused({ ...base, pagination: { limit: 10_001 } })).toBe(
+      '#/pagination/limit: Expected the value to be <= 10000',
+    );
+  });
+
+  test('metrics with filters and dimensions, as Plausible’s rules', async () => {
+    expect(
+      await refused({ ...base, metrics: ['views_per_visit'], dimensions: ['visit:source'] }),
+    ).toBe('Metric `views_per_visit` cannot be queried with `dimensions`.');
+    expect(
+      await refused({
+        ...base,
+        metrics: ['views_per_visit'],
+        filters: [['is', 'event:page', ['/']]],
+      }),
+    ).toBe('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
+    expect(
+      await refused({ ...base, metrics: ['bounce_rate', 'visitors'], dimensions: ['event:name'] }),
+    ).toBe('Session metric(s) `bounce_rate` cannot be queried along with event dimensions.');
+    expect(await refused({ ...base, metrics: ['conversion_rate'] })).toBe(
+      'Metric `conversion_rate` can only be queried with event:goal filters or dimensions.',
+    );
+    expect(
+      await refused({
+        ...base,
+        metrics: ['group_conversion_rate'],
+        dimensions: ['visit:source'],
+        filters: [['is', 'event:goal', ['Signup']]],
+      }),
+    ).toStartWith('Tally cannot order rows by `group_conversion_rate`');
+  });
+
+  test('filters', async () => {
+    const filtered = (...filters: unknown[]) => refused({ ...base, filters });
+    expect(await filtered(['equals', 'event:page', ['/']])).toBe(
+      '#/filters/0: Invalid filter ["equals","event:page",["/"]]',
+    );
+    expect(await filtered(['is', 'visit:city', ['Paris']])).toBe(
+      '#/filters/0: Filtering by `visit:city` is not supported by Tally: ' +
+        'Tally does not locate visitors.',
+    );
+    expect(await filtered(['is_not', 'event:goal', ['Signup']])).toBe(
+      '#/filters/0: Invalid filter ["is_not","event:goal",["Signup"]]',
+    );
+    expect(
+      await filtered(['is', 'visit:source', ['Google']], ['not', ['or', [['is', 'x', ['y']]]]]),
+    ).toBe('#/filters/1/1/1/0: Invalid filter ["is","x",["y"]]');
+    expect(await filtered(['or', [['is', 'event:goal', ['Signup']]]])).toBe(
+      '#/filters/0: Invalid filters. Dimension `event:goal` can only be filtered at the top level.',
+    );
+    expect(
+      await filtered([
+        'or',
+        [
+          ['is', 'visit:source', ['Google']],
+          ['is', 'event:page', ['/']],
+        ],
+      ]),
+    ).toStartWith('#/filters/0: Tally cannot combine event dimensions');
+    expect(await filtered(['matches', 'event:page', ['/user/(\\d+']])).toBe(
+      '#/filters/0/2: Invalid regular expression "/user/(\\\\d+": missing ): /user/(\\d+',
+    );
+    expect(await filtered(['matches', 'event:page', ['^/'], { case_sensitive: false }])).toBe(
+      '#/filters/0/3: Invalid filters. The case_sensitive modifier is not allowed with pattern ' +
+        'operators.',
+    );
+    expect(await filtered(['has_done', ['is', 'event:name', ['Signup']]])).toBe(
+      '#/filters/0: The filter operator `has_done` is not supported: ' +
+        'Tally has no behavioral filters.',
+    );
+    expect(await filtered(['is', 'event:page', []])).toBe(
+      '#/filters/0/2: A filter needs at least one value.',
+    );
+  });
+
+  test('site_id is required; a body that is not a JSON object is refused', async () => {
+    const res = await t.post('/api/v2/query', { metrics: ['visitors'], date_range: '7d' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'Missing site ID. Please provide the required site_id parameter with your request.',
+    });
+    const broken = await t.post('/api/v2/query', '{"site_id": ');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as Json).error).toStartWith('the body is not valid JSON');
+  });
+});
