@@ -1,10 +1,12 @@
 // A visit's acquisition channel as DuckDB expressions: channels.ts's rules compiled to one
 // CASE over the columns of two steps, so that each input is computed once per visit:
 // 1. channelPartsSql, beside referrerSourceParts, over the visit's first event: its url's
-//    utm_source, utm_medium and utm_campaign (decoded and trimmed, as the visit's campaign
-//    properties) and its click id, lower-case, '' when absent;
-// 2. channelSourceSql, over a column holding the visit's source (referrerSourceOf): the source
-//    lower-case ('' for Direct / None) and its category (source-categories.ts).
+//    utm_medium and utm_campaign (decoded and trimmed, as the visit's campaign properties)
+//    and its click id, lower-case, '' when absent;
+// 2. channelSourceSql, over the columns holding the visit's source (referrerSourceOf) and its
+//    source tag (referrerSourceParts' `utm`: utm_source, else source, else ref, as Plausible
+//    reads the utm_source its rules test): the source lower-case ('' for Direct / None), its
+//    category (source-categories.ts) and the tag lower-case ('' for none).
 // channelSql is then the channel over those columns. The rules' words are channels.ts's
 // constants, quoted here; no value from a request reaches this SQL.
 
@@ -28,9 +30,9 @@ const CLICK_IDS = ['gclid', 'msclkid'] as const;
 const quoted = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * The columns ch_utm_source, ch_utm_medium, ch_utm_campaign and ch_click_id of the row
- * `alias` with the visit's first event's `url`; the regular expressions only for a url with
- * a query, as referrerSourceParts.
+ * The columns ch_utm_medium, ch_utm_campaign and ch_click_id of the row `alias` with the
+ * visit's first event's `url`; the regular expressions only for a url with a query, as
+ * referrerSourceParts.
  */
 export function channelPartsSql(alias: string): string {
   const url = `${alias}."url"`;
@@ -40,16 +42,19 @@ export function channelPartsSql(alias: string): string {
     const re = String.raw`^[^?#]*\?([^#]*&)?${name}(=|&|#|$)`;
     return `WHEN regexp_matches(${url}, '${re}') THEN '${name}'`;
   });
-  return `${tag('utm_source')} AS ${COLUMNS.utm_source},
-    ${tag('utm_medium')} AS ${COLUMNS.utm_medium},
+  return `${tag('utm_medium')} AS ${COLUMNS.utm_medium},
     ${tag('utm_campaign')} AS ${COLUMNS.utm_campaign},
     ${withQuery(`CASE ${clickIds.join(' ')} ELSE '' END`)} AS ${COLUMNS.click_id}`;
 }
 
-/** The columns ch_source and ch_category of a visit whose source is the column `source`. */
-export function channelSourceSql(source: string): string {
+/**
+ * The columns ch_source, ch_category and ch_utm_source of a visit whose source is the column
+ * `source` and whose source tag (NULL for none) the column `tag`.
+ */
+export function channelSourceSql(source: string, tag: string): string {
   const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN '' ELSE lower(${source}) END`;
-  return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN}`;
+  return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN},
+    coalesce(lower(${tag}), '') AS ${COLUMNS.utm_source}`;
 }
 
 /**
@@ -57,7 +62,7 @@ export function channelSourceSql(source: string): string {
  * the columns their channel is made of, so that channelSql reads over them.
  */
 export function channeledSql(from: string): string {
-  return `SELECT *, ${channelSourceSql('visit_source')}
+  return `SELECT *, ${channelSourceSql('visit_source', 'utm')}
     FROM (SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
           FROM ${from} AS s)`;
 }

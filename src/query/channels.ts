@@ -1,7 +1,8 @@
 // A visit's acquisition channel, as Plausible derives it (its Plausible.Ingestion.Acquisition,
 // after Google Analytics 4's default channel group): from the visit's source (referrer-source.ts,
-// whose category source-categories.ts gives), the entry URL's utm_source, utm_medium and
-// utm_campaign, and its click id (gclid: a Google Ads click; msclkid: a Microsoft Ads one).
+// whose category source-categories.ts gives), the entry URL's source tag (utm_source, else
+// source, else ref: what Plausible stores as utm_source), utm_medium and utm_campaign, and its
+// click id (gclid: a Google Ads click; msclkid: a Microsoft Ads one).
 // The rules are data, CHANNEL_RULES, tried in order, the first that holds naming the channel
 // (else Direct); channelOf evaluates them here and channel-sql.ts compiles the same rules to
 // SQL, so reads group and filter visits by the one definition (a test checks both agree).
@@ -38,6 +39,7 @@ export type Channel = (typeof CHANNELS)[number];
 export interface ChannelInput {
   /** The visit's source as referrer-source.ts names it; '' (or DIRECT_SOURCE) for none. */
   source: string;
+  /** The source tag: utm_source, else source, else ref (the first not empty), as sent. */
   utmSource: string;
   utmMedium: string;
   utmCampaign: string;

@@ -368,6 +368,21 @@ describe('visit:channel', () => {
   });
 });
 
+describe('visit:channel reads the source tag', () => {
+  test("utm_source, else source, else ref: Plausible's utm_source", async () => {
+    await beacon('2026-11-25T11:00:00Z', '198.51.100.7', page('/?ref=weekly-newsletter'));
+    await beacon('2026-11-25T11:01:00Z', '198.51.100.8', page('/?source=sms'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    const channels = await ok('breakdown', 'period=day&date=2026-11-25&property=visit:channel');
+    expect(channels).toEqual([
+      { channel: 'Direct', visitors: 1 },
+      { channel: 'Email', visitors: 1 },
+      { channel: 'Organic Social', visitors: 1 },
+      { channel: 'SMS', visitors: 1 },
+    ]);
+  });
+});
+
 describe('conversion_rate (goal conversions)', () => {
   const signup = `filters=${encodeURIComponent('event:goal==Signup')}`;
   const TWO_DAYS = 'period=custom&date=2026-11-24,2026-11-25';

@@ -7,7 +7,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { channelPartsSql, channelSourceSql, channelSql } from '../../src/query/channel-sql.ts';
 import { CHANNEL_RULES, CHANNELS, type ChannelInput, channelOf } from '../../src/query/channels.ts';
 import { KNOWN_SOURCES } from '../../src/query/known-sources.ts';
-import { DIRECT_SOURCE } from '../../src/query/referrer-source.ts';
+import { DIRECT_SOURCE, referrerSourceParts } from '../../src/query/referrer-source.ts';
 import {
   CATEGORY_SOURCES,
   SOURCE_CATEGORIES,
@@ -127,8 +127,8 @@ describe('channelOf, rule by rule', () => {
     expect(channel({ source: 'Newsletter', utmSource: 'Newsletter' })).toBe('Email');
     expect(channel({ source: 'acme', utmSource: 'acme', utmMedium: 'e-mail' })).toBe('Email');
     expect(channel({ utmMedium: 'weekly_email' })).toBe('Email');
-    // Only utm_source is read as a tag: source=newsletter names a source, a Referral.
-    expect(channel({ source: 'newsletter' })).toBe('Referral');
+    // A source is not read as a tag: a referrer's host naming a newsletter is a Referral.
+    expect(channel({ source: 'newsletter.example' })).toBe('Referral');
   });
 
   test('Affiliates, Audio and SMS: their medium (SMS: or source tag)', () => {
@@ -202,13 +202,14 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
   async function sqlChannels(visits: { source: string; url: string }[]): Promise<string[]> {
     const rows = visits
       .map(
-        (v, i) => `(${i}, '${v.source.replaceAll("'", "''")}', '${v.url.replaceAll("'", "''")}')`,
+        (v, i) =>
+          `(${i}, '${v.source.replaceAll("'", "''")}', '${v.url.replaceAll("'", "''")}', NULL)`,
       )
       .join(', ');
     const reader = await c.runAndReadAll(
-      `WITH v(i, source, url) AS (VALUES ${rows}),
-        parts AS (SELECT i, source, ${channelPartsSql('v')} FROM v),
-        sourced AS (SELECT *, ${channelSourceSql('source')} FROM parts)
+      `WITH v(i, source, url, referrer) AS (VALUES ${rows}),
+        parts AS (SELECT i, source, ${referrerSourceParts('v')}, ${channelPartsSql('v')} FROM v),
+        sourced AS (SELECT *, ${channelSourceSql('source', 'utm')} FROM parts)
       SELECT ${channelSql()} AS channel FROM sourced ORDER BY i`,
     );
     return reader.getRowObjectsJS().map((r) => String(r.channel));
@@ -221,7 +222,7 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
     const clickId = ['gclid', 'msclkid'].find((name) => query.has(name)) ?? '';
     return channelOf({
       source: visit.source,
-      utmSource: tag('utm_source'),
+      utmSource: tag('utm_source') || tag('source') || tag('ref'),
       utmMedium: tag('utm_medium'),
       utmCampaign: tag('utm_campaign'),
       clickId,
@@ -257,6 +258,10 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
     { source: "o'reilly.com", url: `${page}?utm_campaign=it's` },
     { source: DIRECT_SOURCE, url: `${page}?utm_medium=%20Email%20` },
     { source: 'Google', url: `${page}?gclid` },
+    // The source tag is utm_source, else source, else ref, as Plausible's utm_source.
+    { source: 'newsletter', url: `${page}?ref=newsletter` },
+    { source: 'Facebook', url: `${page}?source=fb-ads` },
+    { source: 'sms', url: `${page}?utm_source=&ref=SMS` },
   ];
 
   test('the same channel as channelOf, for every rule', async () => {

@@ -84,6 +84,22 @@ describe('top_channels', () => {
     expect((await channelsOf({ includeBots: true }))[0]).toEqual(['Organic Search', 3, 3]);
   });
 
+  test("the source tag is utm_source, else source, else ref, as Plausible's utm_source", async () => {
+    await source.add([
+      view('a', 0, { url: `${SITE}/?ref=newsletter` }),
+      view('b', 1, { url: `${SITE}/?source=sms` }),
+      view('c', 2, { url: `${SITE}/?source=fb-ads`, referrer: 'https://www.facebook.com/' }),
+      view('d', 3, { url: `${SITE}/?ref=gads&utm_medium=`, referrer: 'https://www.google.com/' }),
+      view('e', 4, { url: `${SITE}/?utm_source=&ref=Weekly-Newsletter` }),
+    ]);
+    expect(await channelsOf()).toEqual([
+      ['Email', 2, 2],
+      ['Paid Search', 1, 1],
+      ['Paid Social', 1, 1],
+      ['SMS', 1, 1],
+    ]);
+  });
+
   test('an empty range has no channels', async () => {
     expect(await channelsOf()).toEqual([]);
   });

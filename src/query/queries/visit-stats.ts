@@ -97,7 +97,7 @@ export function visitStatsQuery(
       SELECT *, ${referrerSourceOf()} AS source FROM parts
     ), credited AS (
       SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel
-      FROM (SELECT *, ${channelSourceSql('source')} FROM sourced)
+      FROM (SELECT *, ${channelSourceSql('source', 'utm')} FROM sourced)
     ), per_visitor AS (
       SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
         count(*) AS visits, sum(events) AS events
