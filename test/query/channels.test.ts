@@ -178,6 +178,19 @@ describe('source categories', () => {
     expect(sourceCategoryOf('')).toBeNull();
   });
 
+  test('a tag naming a network by its host or short name, as GA4 and Plausible list it', () => {
+    const tagged = (tag: string, utmMedium = '') =>
+      channel({ source: tag, utmSource: tag, utmMedium });
+    for (const tag of ['facebook.com', 'l.instagram.com', 't.co', 'producthunt', 'stackoverflow']) {
+      expect(tagged(tag), tag).toBe('Organic Social');
+    }
+    expect(tagged('youtube.com')).toBe('Organic Video');
+    expect(tagged('linkedin.com', 'cpc')).toBe('Paid Social');
+    expect(tagged('yahoo.com')).toBe('Organic Search');
+    // google.com is no tag GA4 lists (only "google"): a Referral in Plausible too.
+    expect(tagged('google.com')).toBe('Referral');
+  });
+
   test('each well-known name a category lists is one known-sources.ts gives', () => {
     const names = new Set(KNOWN_SOURCES.map((s) => s.name.toLowerCase()));
     for (const name of ['google', 'yahoo!', 'hacker news', 'stack overflow', 'claude']) {
