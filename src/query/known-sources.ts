@@ -28,6 +28,11 @@ export const KNOWN_SOURCES: readonly KnownSource[] = [
   },
   { name: 'Bing', domains: ['bing.com'] },
   { name: 'DuckDuckGo', domains: ['duckduckgo.com'], tags: ['ddg'] },
+  // Yahoo's webmail is no search engine (referer-parser names it apart, as Gmail).
+  {
+    name: 'Yahoo! Mail',
+    domains: ['mail.yahoo.*', 'com.yahoo.mobile.client.android.mail'],
+  },
   { name: 'Yahoo!', domains: ['search.yahoo.com', 'yahoo.*'], tags: ['yahoo'] },
   { name: 'Yandex', domains: ['yandex.*', 'ya.ru'] },
   { name: 'Baidu', domains: ['baidu.com'] },

@@ -148,6 +148,8 @@ describe('channelOf, rule by rule', () => {
   test('Referral: any other source, or a referral, app or link medium', () => {
     expect(channel({ source: 'news.example.org' })).toBe('Referral');
     expect(channel({ source: 'Wikipedia' })).toBe('Referral');
+    // Webmail other than Gmail is in no category, as in Plausible: not Organic Search.
+    expect(channel({ source: 'Yahoo! Mail' })).toBe('Referral');
     for (const medium of ['referral', 'app', 'link']) {
       expect(channel({ utmMedium: medium })).toBe('Referral');
     }

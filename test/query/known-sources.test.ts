@@ -49,6 +49,13 @@ describe('knownHostName', () => {
     ]);
   });
 
+  test("Yahoo! Mail is not Yahoo!'s search engine", async () => {
+    const hosts = ['mail.yahoo.com', 'mail.yahoo.co.jp', 'com.yahoo.mobile.client.android.mail'];
+    expect(await names(knownHostName, [...hosts, 'search.yahoo.com', 'yahoo.co.jp'])).toEqual([
+      ...['Yahoo! Mail', 'Yahoo! Mail', 'Yahoo! Mail', 'Yahoo!', 'Yahoo!'],
+    ]);
+  });
+
   test('AI assistants by name, Gemini before Google', async () => {
     const hosts = ['gemini.google.com', 'claude.ai', 'copilot.microsoft.com', 'chat.deepseek.com'];
     expect(await names(knownHostName, [...hosts, 'grok.com', 'phind.com'])).toEqual([
