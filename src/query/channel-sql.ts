@@ -24,8 +24,12 @@ const COLUMNS: Record<ChannelField, string> = {
 };
 const CATEGORY_COLUMN = 'ch_category';
 
-/** Click id parameters, by precedence: an ad click of Google's, then Microsoft's. */
-const CLICK_IDS = ['gclid', 'msclkid'] as const;
+/**
+ * Click id parameters in Plausible's precedence, the first one the url has being its click id:
+ * Google's ad click, its app-campaign clicks, then Microsoft's (Plausible's fbclid and twclid
+ * come after msclkid, so they never change whether the first is gclid or msclkid).
+ */
+const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'msclkid'] as const;
 
 const quoted = (text: string) => `'${text.replaceAll("'", "''")}'`;
 

@@ -43,7 +43,7 @@ export interface ChannelInput {
   utmSource: string;
   utmMedium: string;
   utmCampaign: string;
-  /** `gclid` or `msclkid` when the entry URL has that parameter (gclid first), else ''. */
+  /** The first click id parameter of gclid, gbraid, wbraid, msclkid the entry URL has, else ''. */
   clickId: string;
 }
 

@@ -234,7 +234,7 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
   function tsChannel(visit: { source: string; url: string }): string {
     const query = new URL(visit.url).searchParams;
     const tag = (name: string) => (query.get(name) ?? '').trim();
-    const clickId = ['gclid', 'msclkid'].find((name) => query.has(name)) ?? '';
+    const clickId = ['gclid', 'gbraid', 'wbraid', 'msclkid'].find((name) => query.has(name)) ?? '';
     return channelOf({
       source: visit.source,
       utmSource: tag('utm_source') || tag('source') || tag('ref'),
@@ -277,11 +277,15 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
     { source: 'newsletter', url: `${page}?ref=newsletter` },
     { source: 'Facebook', url: `${page}?source=fb-ads` },
     { source: 'sms', url: `${page}?utm_source=&ref=SMS` },
+    // Plausible's click id is the first of gclid, gbraid, wbraid, msclkid the url has.
+    { source: 'Bing', url: `${page}?wbraid=w&msclkid=m` },
+    { source: 'Google', url: `${page}?msclkid=m&gbraid=g&gclid=c` },
   ];
 
   test('the same channel as channelOf, for every rule', async () => {
     const expected = VISITS.map(tsChannel);
     expect(await sqlChannels(VISITS)).toEqual(expected);
+    expect(expected.slice(-2)).toEqual(['Organic Search', 'Paid Search']);
     // Every channel is reached by the visits above, so each rule's SQL is compared.
     expect(new Set(expected)).toEqual(new Set(CHANNELS));
   });
