@@ -2,7 +2,7 @@
 // CASE over the columns of two steps, so that each input is computed once per visit:
 // 1. channelPartsSql, beside referrerSourceParts, over the visit's first event: its url's
 //    utm_medium and utm_campaign (decoded and trimmed, as the visit's campaign properties)
-//    and its click id, lower-case, '' when absent;
+//    and its click id, lower-case (A–Z only, as channels.ts), '' when absent;
 // 2. channelSourceSql, over the columns holding the visit's source (referrerSourceOf) and its
 //    source tag (referrerSourceParts' `utm`: utm_source, else source, else ref, as Plausible
 //    reads the utm_source its rules test): the source lower-case ('' for Direct / None), its
@@ -12,7 +12,7 @@
 
 import { CHANNEL_RULES, type ChannelField, type Condition } from './channels.ts';
 import { DIRECT_SOURCE, queryParam, referrerSourceOf } from './referrer-source.ts';
-import { sourceCategorySql } from './source-categories.ts';
+import { lowerAsciiSql, sourceCategorySql } from './source-categories.ts';
 
 /** The column of each input of the rules. */
 const COLUMNS: Record<ChannelField, string> = {
@@ -41,7 +41,8 @@ const quoted = (text: string) => `'${text.replaceAll("'", "''")}'`;
 export function channelPartsSql(alias: string): string {
   const url = `${alias}."url"`;
   const withQuery = (sql: string) => `CASE WHEN contains(${url}, '?') THEN ${sql} ELSE '' END`;
-  const tag = (name: string) => withQuery(`coalesce(lower(trim(${queryParam(url, name)})), '')`);
+  const tag = (name: string) =>
+    withQuery(`coalesce(${lowerAsciiSql(`trim(${queryParam(url, name)})`)}, '')`);
   const clickIds = CLICK_IDS.map((name) => {
     const re = String.raw`^[^?#]*\?([^#]*&)?${name}(=|&|#|$)`;
     return `WHEN regexp_matches(${url}, '${re}') THEN '${name}'`;
@@ -56,9 +57,10 @@ export function channelPartsSql(alias: string): string {
  * `source` and whose source tag (NULL for none) the column `tag`.
  */
 export function channelSourceSql(source: string, tag: string): string {
-  const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN '' ELSE lower(${source}) END`;
+  const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN ''
+    ELSE ${lowerAsciiSql(source)} END`;
   return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN},
-    coalesce(lower(${tag}), '') AS ${COLUMNS.utm_source}`;
+    coalesce(${lowerAsciiSql(tag)}, '') AS ${COLUMNS.utm_source}`;
 }
 
 /**
@@ -89,6 +91,6 @@ function conditionSql(c: Condition): string {
     return `(${c.contains.map((part) => `contains(${column}, ${quoted(part)})`).join(' OR ')})`;
   }
   if ('endsWith' in c) return `ends_with(${column}, ${quoted(c.endsWith)})`;
-  if ('matches' in c) return `regexp_matches(${column}, ${quoted(c.matches)})`;
+  if ('matches' in c) return `regexp_matches(${column}, ${quoted(`(?s)${c.matches}`)})`;
   return `${column} <> ''`;
 }

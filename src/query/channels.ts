@@ -6,10 +6,11 @@
 // The rules are data, CHANNEL_RULES, tried in order, the first that holds naming the channel
 // (else Direct); channelOf evaluates them here and channel-sql.ts compiles the same rules to
 // SQL, so reads group and filter visits by the one definition (a test checks both agree).
-// Every input is compared lower-case, as Plausible's.
+// Every input is compared with A–Z lower-case (lowerAscii), and a pattern's `.` matches any
+// character, line breaks too: as ClickHouse evaluates Plausible's channel column.
 
 import { DIRECT_SOURCE } from './referrer-source.ts';
-import { type SourceCategory, sourceCategoryOf } from './source-categories.ts';
+import { lowerAscii, type SourceCategory, sourceCategoryOf } from './source-categories.ts';
 
 /** Plausible's channels, spelled as Plausible spells them, in the order its rules try them. */
 export const CHANNELS = [
@@ -52,7 +53,8 @@ export type ChannelField = 'source' | 'utm_source' | 'utm_medium' | 'utm_campaig
 
 /**
  * A condition on the lower-case inputs. `matches` is a pattern that JavaScript and RE2
- * (DuckDB) read alike, anchored with ^…$.
+ * (DuckDB) read alike, anchored with ^…$, its `.` any character (JavaScript's `s` flag,
+ * RE2's `(?s)`).
  */
 export type Condition =
   | { category: SourceCategory }
@@ -212,13 +214,13 @@ export const CHANNEL_RULES: readonly ChannelRule[] = [
 
 /** The channel of a visit. */
 export function channelOf(input: ChannelInput): Channel {
-  const source = input.source === DIRECT_SOURCE ? '' : input.source.toLowerCase();
+  const source = input.source === DIRECT_SOURCE ? '' : lowerAscii(input.source);
   const fields: Record<ChannelField, string> = {
     source,
-    utm_source: input.utmSource.toLowerCase(),
-    utm_medium: input.utmMedium.toLowerCase(),
-    utm_campaign: input.utmCampaign.toLowerCase(),
-    click_id: input.clickId.toLowerCase(),
+    utm_source: lowerAscii(input.utmSource),
+    utm_medium: lowerAscii(input.utmMedium),
+    utm_campaign: lowerAscii(input.utmCampaign),
+    click_id: lowerAscii(input.clickId),
   };
   const category = sourceCategoryOf(source);
   const rule = CHANNEL_RULES.find((r) => holds(r.when, fields, category));
@@ -246,7 +248,7 @@ const patterns = new Map<string, RegExp>();
 function patternOf(source: string): RegExp {
   let pattern = patterns.get(source);
   if (pattern === undefined) {
-    pattern = new RegExp(source);
+    pattern = new RegExp(source, 's');
     patterns.set(source, pattern);
   }
   return pattern;

@@ -227,9 +227,25 @@ const CATEGORY_OF = new Map<string, SourceCategory>(
   ),
 );
 
-/** The category of a source (any case), or null for a source in none. */
+/**
+ * `text` with A–Z lower-case and every other letter as it is: how Plausible's channel column
+ * compares (ClickHouse's lower()), so that no letter outside ASCII turns into a keyword's
+ * (Turkish İ is no i, the Kelvin sign no k), and the same here and in SQL (lowerAsciiSql).
+ */
+export function lowerAscii(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** lowerAscii as a DuckDB expression over `sql` (DuckDB's lower() folds every script). */
+export function lowerAsciiSql(sql: string): string {
+  return `translate(${sql}, '${UPPER}', '${UPPER.toLowerCase()}')`;
+}
+
+/** The category of a source (any case of A–Z), or null for a source in none. */
 export function sourceCategoryOf(source: string): SourceCategory | null {
-  return CATEGORY_OF.get(source.toLowerCase()) ?? null;
+  return CATEGORY_OF.get(lowerAscii(source)) ?? null;
 }
 
 /**

@@ -280,12 +280,22 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
     // Plausible's click id is the first of gclid, gbraid, wbraid, msclkid the url has.
     { source: 'Bing', url: `${page}?wbraid=w&msclkid=m` },
     { source: 'Google', url: `${page}?msclkid=m&gbraid=g&gclid=c` },
+    // Only A–Z are lowered and `.` crosses line breaks, as ClickHouse computes Plausible's
+    // channel: Turkish İ is no i, the Kelvin sign no k; cpc after a CR or LF is still paid.
+    { source: DIRECT_SOURCE, url: `${page}?utm_medium=EMA%C4%B0L` },
+    { source: DIRECT_SOURCE, url: `${page}?utm_campaign=cross-networ%E2%84%AA` },
+    { source: 'GİTHUB', url: page },
+    { source: DIRECT_SOURCE, url: `${page}?utm_medium=x%0Dcpc` },
+    { source: DIRECT_SOURCE, url: `${page}?utm_medium=x%0Acpc` },
   ];
 
   test('the same channel as channelOf, for every rule', async () => {
     const expected = VISITS.map(tsChannel);
     expect(await sqlChannels(VISITS)).toEqual(expected);
-    expect(expected.slice(-2)).toEqual(['Organic Search', 'Paid Search']);
+    expect(expected.slice(-7)).toEqual([
+      ...['Organic Search', 'Paid Search', 'Direct', 'Direct', 'Referral'],
+      ...['Paid Other', 'Paid Other'],
+    ]);
     // Every channel is reached by the visits above, so each rule's SQL is compared.
     expect(new Set(expected)).toEqual(new Set(CHANNELS));
   });
