@@ -3,10 +3,12 @@
 // 1. channelPartsSql, beside referrerSourceParts, over the visit's first event: its url's
 //    utm_medium and utm_campaign (decoded and trimmed, as the visit's campaign properties)
 //    and its click id, lower-case (A–Z only, as channels.ts), '' when absent;
-// 2. channelSourceSql, over the columns holding the visit's source (referrerSourceOf) and its
-//    source tag (referrerSourceParts' `utm`: utm_source, else source, else ref, as Plausible
-//    reads the utm_source its rules test): the source lower-case ('' for Direct / None), its
-//    category (source-categories.ts) and the tag lower-case ('' for none).
+// 2. channelSourceFrom, over a relation with columns holding the visit's source
+//    (referrerSourceOf) and its source tag (referrerSourceParts' `utm`: utm_source, else
+//    source, else ref, as Plausible reads the utm_source its rules test): the source
+//    lower-case ('' for Direct / None) and the tag lower-case ('' for none), then, in a
+//    projection of its own so that the lowered source is computed once and not in each of
+//    its WHENs, the source's category (source-categories.ts).
 // channelSql is then the channel over those columns. The rules' words are channels.ts's
 // constants, quoted here; no value from a request reaches this SQL.
 
@@ -53,14 +55,16 @@ export function channelPartsSql(alias: string): string {
 }
 
 /**
- * The columns ch_source, ch_category and ch_utm_source of a visit whose source is the column
- * `source` and whose source tag (NULL for none) the column `tag`.
+ * The rows of `relation` (a name or a parenthesized query) with the columns ch_source,
+ * ch_utm_source and ch_category, for visits whose source is the column `source` and whose
+ * source tag (NULL for none) the column `tag`: a subquery to select from.
  */
-export function channelSourceSql(source: string, tag: string): string {
+export function channelSourceFrom(relation: string, source: string, tag: string): string {
   const lower = `CASE WHEN ${source} = '${DIRECT_SOURCE}' THEN ''
     ELSE ${lowerAsciiSql(source)} END`;
-  return `${lower} AS ${COLUMNS.source}, ${sourceCategorySql(lower)} AS ${CATEGORY_COLUMN},
-    coalesce(${lowerAsciiSql(tag)}, '') AS ${COLUMNS.utm_source}`;
+  const lowered = `SELECT *, ${lower} AS ${COLUMNS.source},
+    coalesce(${lowerAsciiSql(tag)}, '') AS ${COLUMNS.utm_source} FROM ${relation}`;
+  return `(SELECT *, ${sourceCategorySql(COLUMNS.source)} AS ${CATEGORY_COLUMN} FROM (${lowered}))`;
 }
 
 /**
@@ -68,12 +72,12 @@ export function channelSourceSql(source: string, tag: string): string {
  * the columns their channel is made of, so that channelSql reads over them.
  */
 export function channeledSql(from: string): string {
-  return `SELECT *, ${channelSourceSql('visit_source', 'utm')}
-    FROM (SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
-          FROM ${from} AS s)`;
+  const visits = `(SELECT *, ${referrerSourceOf()} AS visit_source, ${channelPartsSql('s')}
+    FROM ${from} AS s)`;
+  return `SELECT * FROM ${channelSourceFrom(visits, 'visit_source', 'utm')}`;
 }
 
-/** The channel over the columns of channelPartsSql and channelSourceSql. */
+/** The channel over the columns of channelPartsSql and channelSourceFrom. */
 export function channelSql(): string {
   const whens = CHANNEL_RULES.map(
     (rule) => `WHEN ${conditionSql(rule.when)} THEN ${quoted(rule.channel)}`,

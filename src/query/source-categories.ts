@@ -236,11 +236,15 @@ export function lowerAscii(text: string): string {
   return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
-const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-/** lowerAscii as a DuckDB expression over `sql` (DuckDB's lower() folds every script). */
+/**
+ * lowerAscii as a DuckDB expression over `sql`, for what the rules read: DuckDB's lower()
+ * (fast; translate() is ~20× slower) but for the only two letters it lowers to ASCII, Turkish
+ * İ (to i) and the Kelvin sign (to k), which become letters that stay outside ASCII (ı, ĸ).
+ * Other letters outside ASCII it lowers stay outside ASCII, which no rule tells apart (every
+ * word and pattern of the rules is ASCII), so every rule holds here as over lowerAscii.
+ */
 export function lowerAsciiSql(sql: string): string {
-  return `translate(${sql}, '${UPPER}', '${UPPER.toLowerCase()}')`;
+  return `lower(replace(replace(${sql}, '\u0130', '\u0131'), '\u212a', '\u0138'))`;
 }
 
 /** The category of a source (any case of A–Z), or null for a source in none. */

@@ -112,7 +112,7 @@ const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
 /**
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,
  * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
- * referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceSql). A
+ * referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceFrom). A
  * campaign tag is the entry URL's, decoded, as sent (NULL when empty); a device is
  * capitalized as Plausible names it (Desktop, Mobile, Tablet).
  */

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { channelPartsSql, channelSourceSql, channelSql } from '../../src/query/channel-sql.ts';
+import { channelPartsSql, channelSourceFrom, channelSql } from '../../src/query/channel-sql.ts';
 import { CHANNEL_RULES, CHANNELS, type ChannelInput, channelOf } from '../../src/query/channels.ts';
 import { KNOWN_SOURCES } from '../../src/query/known-sources.ts';
 import { DIRECT_SOURCE, referrerSourceParts } from '../../src/query/referrer-source.ts';
@@ -224,7 +224,7 @@ describe('channel-sql.ts: the rules in DuckDB', () => {
     const reader = await c.runAndReadAll(
       `WITH v(i, source, url, referrer) AS (VALUES ${rows}),
         parts AS (SELECT i, source, ${referrerSourceParts('v')}, ${channelPartsSql('v')} FROM v),
-        sourced AS (SELECT *, ${channelSourceSql('source', 'utm')} FROM parts)
+        sourced AS (SELECT * FROM ${channelSourceFrom('parts', 'source', 'utm')})
       SELECT ${channelSql()} AS channel FROM sourced ORDER BY i`,
     );
     return reader.getRowObjectsJS().map((r) => String(r.channel));

@@ -4,7 +4,7 @@
 // visit's source being that of its first event (referrer-source.ts), as Plausible credits a
 // session, and its channel the one channels.ts derives from that source and event.
 
-import { channelPartsSql, channelSourceSql, channelSql } from '../channel-sql.ts';
+import { channelPartsSql, channelSourceFrom, channelSql } from '../channel-sql.ts';
 import type { EventFilters } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row } from '../read.ts';
 import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
@@ -97,7 +97,7 @@ export function visitStatsQuery(
       SELECT *, ${referrerSourceOf()} AS source FROM parts
     ), credited AS (
       SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel
-      FROM (SELECT *, ${channelSourceSql('source', 'utm')} FROM sourced)
+      FROM ${channelSourceFrom('sourced', 'source', 'utm')}
     ), per_visitor AS (
       SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
         count(*) AS visits, sum(events) AS events
