@@ -170,8 +170,8 @@ export const statsExample = {
       events: 760,
     },
     {
-      source: 'news.ycombinator.com',
-      referrer_source: 'news.ycombinator.com',
+      source: 'Hacker News',
+      referrer_source: 'Hacker News',
       visitors: 88,
       visits: 93,
       events: 301,

@@ -94,8 +94,9 @@ export const StatsOut = t.Object({
       description:
         "Acquisition channels as Plausible's Channels tab, by visit: Direct, Organic Search, " +
         'Paid Search, Organic Social, Paid Social, Email, Referral … derived from the ' +
-        "visit's source and its first event's utm_medium, utm_source, utm_campaign and ad " +
-        "click id (gclid, msclkid) by Plausible's rules. By visitors, then visits.",
+        "visit's source and its first event's utm_medium, utm_campaign, ad click id (gclid, " +
+        "msclkid) and source tag (utm_source, else source, else ref) by Plausible's rules. " +
+        'By visitors, then visits.',
     },
   ),
   top_events: top('name'),
