@@ -113,7 +113,8 @@ const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,
  * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
  * referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceFrom). A
- * campaign tag is the entry URL's, decoded, as sent (NULL when empty); a device is
+ * campaign tag is the entry URL's, decoded, as sent (NULL when empty), utm_source being the
+ * source tag (utm_source, else source, else ref, the first not empty); a device is
  * capitalized as Plausible names it (Desktop, Mobile, Tablet).
  */
 export function visitPropertySql(property: VisitProperty): string {
@@ -138,6 +139,9 @@ export function visitPropertySql(property: VisitProperty): string {
     }
     case 'device':
       return `upper(left(device, 1)) || substr(device, 2)`;
+    case 'utm_source':
+      // The source tag: utm_source, else source, else ref, as Plausible stores utm_source.
+      return 'utm';
     default:
       return `CASE WHEN contains("url", '?')
         THEN nullif(trim(${queryParam('"url"', property)}), '') END`;

@@ -368,7 +368,7 @@ describe('visit:channel', () => {
   });
 });
 
-describe('visit:channel reads the source tag', () => {
+describe('visit:channel and visit:utm_source read the source tag', () => {
   test("utm_source, else source, else ref: Plausible's utm_source", async () => {
     await beacon('2026-11-25T11:00:00Z', '198.51.100.7', page('/?ref=weekly-newsletter'));
     await beacon('2026-11-25T11:01:00Z', '198.51.100.8', page('/?source=sms'));
@@ -380,6 +380,16 @@ describe('visit:channel reads the source tag', () => {
       { channel: 'Organic Social', visitors: 1 },
       { channel: 'SMS', visitors: 1 },
     ]);
+    const tags = await ok('breakdown', 'period=day&date=2026-11-25&property=visit:utm_source');
+    expect(tags).toEqual([
+      { utm_source: 'sms', visitors: 1 },
+      { utm_source: 'weekly-newsletter', visitors: 1 },
+    ]);
+    const filtered = await ok(
+      'aggregate',
+      `period=day&date=2026-11-25&metrics=visitors&filters=${encodeURIComponent('visit:utm_source==sms')}`,
+    );
+    expect(filtered).toEqual({ visitors: { value: 1 } });
   });
 });
 
