@@ -6,6 +6,7 @@
 // channels.ts, its bounce and pages those of visit-rows.ts.
 
 import { listValue } from '@duckdb/node-api';
+import { assert } from '../core/index.ts';
 import { channelSql } from './channel-sql.ts';
 import { propertyText } from './filters.ts';
 import { queryParam, referrerHostOf, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
@@ -237,4 +238,30 @@ export function globPattern(globs: string[]): string {
 /** An RE2 pattern matching `text` as it is. */
 function literalPattern(text: string): string {
   return text.replace(/[\\.+*?()[\]{}|^$]/g, (c) => `\\${c}`);
+}
+
+/**
+ * An event filter's condition over `e`: a goal by its names (custom events, "Visit <path>"
+ * page views) when matched exactly, else by its display name; a custom property's pattern
+ * only where the event has that property.
+ */
+export function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParams): string {
+  const { property } = filter;
+  assert(!isVisitProperty(property), 'an event filter names an event property');
+  if ('event' in property && property.event === 'goal') {
+    // Goals by their names (wildcards too); matched otherwise, each by its display name.
+    if (filter.match !== 'is' || filter.ignoreCase === true) {
+      return filterConditionSql(filter, goalNameSql(views), params);
+    }
+    const goal = goalConditionSql(filter.values, views, params);
+    return filter.negated ? `NOT ${goal}` : goal;
+  }
+  if ('prop' in property && filter.match !== 'is') {
+    // A pattern matches only a property the event has, negated too (Plausible's has_key), so
+    // `event:props:plan==*` is the events with a plan, not those listed as (none).
+    const raw = propertyText(property.prop, params);
+    const match = filterConditionSql({ ...filter, negated: false }, raw, params);
+    return filter.negated ? `(${raw} IS NOT NULL AND NOT ${match})` : match;
+  }
+  return filterConditionSql(filter, eventPropertySql(property, views, params), params);
 }

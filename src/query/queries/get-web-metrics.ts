@@ -13,17 +13,16 @@ import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
 import { channeledSql } from '../channel-sql.ts';
-import { filterConditions, propertyText, whereOf } from '../filters.ts';
+import { filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
 import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
 import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
+  eventFilterSql,
   eventPropertySql,
   filterConditionSql,
-  goalConditionSql,
-  goalNameSql,
   isVisitProperty,
   type VisitProperty,
   visitValueSql,
@@ -248,27 +247,6 @@ function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string
 function visitOf(property: WebProperty) {
   assert(isVisitProperty(property), 'a visit filter names a visit property');
   return property.visit;
-}
-
-function eventFilterSql(filter: WebFilter, views: () => string, params: SqlParams): string {
-  const { property } = filter;
-  assert(!isVisitProperty(property), 'an event filter names an event property');
-  if ('event' in property && property.event === 'goal') {
-    // Goals by their names (wildcards too); matched otherwise, each by its display name.
-    if (filter.match !== 'is' || filter.ignoreCase === true) {
-      return filterConditionSql(filter, goalNameSql(views), params);
-    }
-    const goal = goalConditionSql(filter.values, views, params);
-    return filter.negated ? `NOT ${goal}` : goal;
-  }
-  if ('prop' in property && filter.match !== 'is') {
-    // A pattern matches only a property the event has, negated too (Plausible's has_key), so
-    // `event:props:plan==*` is the events with a plan, not those listed as (none).
-    const raw = propertyText(property.prop, params);
-    const match = filterConditionSql({ ...filter, negated: false }, raw, params);
-    return filter.negated ? `(${raw} IS NOT NULL AND NOT ${match})` : match;
-  }
-  return filterConditionSql(filter, eventPropertySql(property, views, params), params);
 }
 
 /** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
