@@ -2,16 +2,17 @@
 // to Country Lite" (CC BY 4.0), MaxMind's GeoLite2-Country or GeoIP2-Country, or a city
 // database of either (they carry the country too). As self-hosted Plausible and Umami do.
 //
-// The file is read whole into memory once, at start (GEOIP_DB), and checked there: readable,
-// a MaxMind DB of format 2 whose tree fits the file, and whose records carry
-// `country.iso_code` (the first records in address order are read), so a wrong file stops the
-// start instead of leaving every event without a country. A look-up walks the tree in that
-// buffer (mmdb-lib's Reader, no I/O), ~1–3 µs here; decoded records are cached, as a country
-// database has a few thousand distinct ones, and so are the countries of recent addresses (a
-// visitor's events come from one address). Only public addresses are looked up (core
-// isPublicAddress): a private, loopback or reserved one, or text that is no address, has no
-// country. The code is `country.iso_code`, else `registered_country.iso_code` (as Umami
-// does), upper case; "ZZ" (unknown) or anything but two letters is no country.
+// The file is read whole into memory once, at start (GEOIP_DB), and checked there: a regular
+// file (a pipe or device is refused unread), a MaxMind DB of format 2 whose tree fits the
+// file, and whose records carry `country.iso_code` (the first records in address order are
+// read), so a wrong file stops the start instead of leaving every event without a country.
+// A look-up walks the tree in that buffer (mmdb-lib's Reader, no I/O), ~1–3 µs here; decoded
+// records are cached, as a country database has a few thousand distinct ones, and so are the
+// countries of recent addresses (a visitor's events come from one address). Only public
+// addresses are looked up (core isPublicAddress): a private, loopback or reserved one, or text
+// that is no address, has no country. The code is `country.iso_code`, else
+// `registered_country.iso_code` (as Umami does), upper case; "ZZ" (unknown) or anything but
+// two letters is no country.
 //
 // The database is what it was at start: an update is read by the next start, and events
 // stored before keep the country they were given.
@@ -58,13 +59,7 @@ export class CountryDb implements CountryLookup {
 
   /** Reads and checks the database at `file`; throws CountryDbError saying what is wrong. */
   static open(file: string): CountryDb {
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(file);
-    } catch (error) {
-      throw new CountryDbError(`cannot read the file (${firstLine(error)})`);
-    }
-    const reader = readerOf(bytes);
+    const reader = readerOf(readDbFile(file));
     checkRecords(reader);
     return new CountryDb(reader);
   }
@@ -101,6 +96,29 @@ function codeOf(record: CountryResponse | null): string | null {
   if (typeof code !== 'string' || !ISO_CODE.test(code)) return null;
   const upper = code.toUpperCase();
   return upper === UNKNOWN_COUNTRY ? null : upper;
+}
+
+/**
+ * The bytes of the file at `file`, which must be a regular file. Opened without blocking and
+ * checked before it is read: a named pipe would hold the start forever waiting for a writer,
+ * and a device such as /dev/zero would be read until memory ran out.
+ */
+function readDbFile(file: string): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    throw new CountryDbError(`cannot read the file (${firstLine(error)})`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new CountryDbError('it is not a regular file');
+    return fs.readFileSync(fd);
+  } catch (error) {
+    if (error instanceof CountryDbError) throw error;
+    throw new CountryDbError(`cannot read the file (${firstLine(error)})`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A Reader over the file's bytes, once its metadata and tree are sound. */

@@ -56,7 +56,17 @@ describe('CountryDb.open', () => {
     expect(() => CountryDb.open(path.join(dir, 'missing.mmdb'))).toThrow(
       /cannot read the file \(ENOENT/,
     );
-    expect(() => CountryDb.open(dir)).toThrow(/cannot read the file \(EISDIR/);
+    expect(() => CountryDb.open(dir)).toThrow('it is not a regular file');
+  });
+
+  test('refuses a named pipe or a device without reading it (the start would hang)', () => {
+    const fifo = path.join(dir, 'pipe.mmdb');
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0);
+    // Read, a pipe no one writes to blocks for ever, and /dev/zero never ends.
+    expect(() => CountryDb.open(fifo)).toThrow(new CountryDbError('it is not a regular file'));
+    expect(() => CountryDb.open('/dev/zero')).toThrow(
+      new CountryDbError('it is not a regular file'),
+    );
   });
 
   test('refuses a file that is not a MaxMind DB', () => {
