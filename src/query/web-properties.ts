@@ -1,7 +1,7 @@
 // The properties of web analytics reads, as Plausible's Stats API names them: what an event
 // has (its page, name, goal, custom props) and what a visit has (its source, channel,
-// referrer, entry and exit pages, campaign tags, browser, OS and device: those of its first
-// event), as SQL expressions; and filters over them, with alternatives, negation and `*`
+// referrer, entry and exit pages, campaign tags, browser, OS, device and country: those of its
+// first event), as SQL expressions; and filters over them, with alternatives, negation and `*`
 // wildcards. A visit's source is the one of referrer-source.ts, its channel the one of
 // channels.ts, its bounce and pages those of visit-rows.ts.
 
@@ -29,6 +29,7 @@ export const VISIT_PROPERTIES = [
   'browser',
   'os',
   'device',
+  'country',
 ] as const;
 /** Visit properties Plausible has no name for: the referrer's host (Umami's referrer domain). */
 export const MORE_VISIT_PROPERTIES = ['referrer_host'] as const;
@@ -112,8 +113,8 @@ const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
 
 /**
  * The property's value of a visit, over a row with its first event's `url`, `referrer`,
- * `browser`, `os` and `device`, its `entry_page` and `exit_page`, and the columns of
- * referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceFrom). A
+ * `browser`, `os`, `device` and `country`, its `entry_page` and `exit_page`, and the columns
+ * of referrerSourceParts (and, for the channel, of channelPartsSql and channelSourceFrom). A
  * campaign tag is the entry URL's, decoded, as sent (NULL when empty), utm_source being the
  * source tag (utm_source, else source, else ref, the first not empty); a device is
  * capitalized as Plausible names it (Desktop, Mobile, Tablet).
@@ -131,6 +132,7 @@ export function visitPropertySql(property: VisitProperty): string {
     case 'entry_page':
     case 'exit_page':
     case 'browser':
+    case 'country':
       return property;
     case 'os': {
       const whens = Object.entries(OS_NAMES).map(

@@ -43,6 +43,40 @@ describe('countries through the compatibility APIs', () => {
     expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'GI' }] });
   });
 
+  test("Plausible's Stats API: visit:country, the country of a visit's first event", async () => {
+    const beacon = async (ip: string, path: string) => {
+      const body = { n: 'pageview', u: `https://ex.com${path}`, d: 'ex.com' };
+      const res = await t.post('/api/event', JSON.stringify(body), {
+        'content-type': 'text/plain',
+        'x-forwarded-for': ip,
+      });
+      expect(res.status).toBe(202);
+    };
+    await beacon('81.2.69.160', '/');
+    await beacon('81.2.69.160', '/pricing');
+    await beacon('81.2.69.161', '/');
+    await beacon('89.160.20.112', '/');
+    await beacon('10.0.0.1', '/'); // a private address: no country
+    const read = (path: string, query: string) =>
+      t.getJson<{ results: unknown }>(`/api/v1/stats/${path}?site_id=ex.com&period=day&${query}`);
+    const breakdown = await read('breakdown', 'property=visit:country&metrics=visitors,pageviews');
+    expect(breakdown.results).toEqual([
+      { country: 'GB', visitors: 2, pageviews: 3 },
+      { country: 'SE', visitors: 1, pageviews: 1 },
+    ]);
+    const filter = (f: string) => `filters=${encodeURIComponent(f)}&metrics=visitors`;
+    expect((await read('aggregate', filter('visit:country==SE'))).results).toEqual({
+      visitors: { value: 1 },
+    });
+    expect((await read('aggregate', filter('visit:country==GB|SE'))).results).toEqual({
+      visitors: { value: 3 },
+    });
+    // Not GB: Sweden's visitor and the one without a country.
+    expect((await read('aggregate', filter('visit:country!=GB'))).results).toEqual({
+      visitors: { value: 2 },
+    });
+  });
+
   test("PostHog: the event's $ip; a $geoip_country_code property is not the country", async () => {
     const capture = (properties: Json) =>
       t.post('/capture/', { api_key: 'k', event: '$pageview', distinct_id: 'd1', properties });

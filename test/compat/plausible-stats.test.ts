@@ -495,11 +495,12 @@ describe("Plausible's 400s", () => {
     expect(await refused('breakdown', 'property=visit:planet')).toStartWith(
       "Invalid property 'visit:planet'.",
     );
-    expect(await refused('breakdown', 'property=visit:country')).toBe(
-      'Breaking down by `visit:country` is not supported by Tally: Tally does not locate visitors.',
+    expect(await refused('breakdown', 'property=visit:region')).toBe(
+      'Breaking down by `visit:region` is not supported by Tally: ' +
+        'Tally locates visitors by country only.',
     );
     expect(await refused('aggregate', `filters=${encodeURIComponent('visit:city==Paris')}`)).toBe(
-      'Filtering by `visit:city` is not supported by Tally: Tally does not locate visitors.',
+      'Filtering by `visit:city` is not supported by Tally: Tally locates visitors by country only.',
     );
     expect(await refused('aggregate', 'filters=nonsense')).toStartWith(
       'Invalid filter expression `nonsense`',

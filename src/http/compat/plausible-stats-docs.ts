@@ -141,7 +141,8 @@ export const BREAKDOWN_DOC = {
       'event:page, event:name, event:goal (custom events), event:props:<key>, visit:source, ' +
         "visit:channel (Plausible's acquisition channels: Organic Search, Paid Search, Email, " +
         'Direct, …), visit:referrer, visit:entry_page, visit:exit_page, visit:utm_source ' +
-        '(medium, campaign, content, term), visit:browser, visit:os, visit:device.',
+        '(medium, campaign, content, term), visit:browser, visit:os, visit:device, ' +
+        'visit:country (ISO 3166-1 alpha-2, with GEOIP_DB).',
       true,
     ),
     param('limit', `Rows per page, 1–${queryLimits.breakdownRowsMax} (default 100).`),

@@ -227,9 +227,8 @@ export function metricsOf(query: URLSearchParams): GoalMetric[] {
 /** Plausible properties Tally stores nothing for. */
 const PLAUSIBLE_ONLY_PROPERTIES: Record<string, string> = {
   'event:hostname': 'Tally keeps no hostname per event',
-  'visit:country': 'Tally does not locate visitors',
-  'visit:region': 'Tally does not locate visitors',
-  'visit:city': 'Tally does not locate visitors',
+  'visit:region': 'Tally locates visitors by country only',
+  'visit:city': 'Tally locates visitors by country only',
   'visit:browser_version': 'Tally keeps no browser versions',
   'visit:os_version': 'Tally keeps no operating system versions',
 };

@@ -284,6 +284,8 @@ function eventCtes(plan: Plan): string {
 }
 
 const VISIT_KEY = ['by_gaps', 'key', 'n'];
+/** The columns a visit takes from its first event (besides its url and referrer). */
+const VISIT_FIRST_COLUMNS = ['browser', 'os', 'device', 'country'];
 const sameVisit = (a: string, b: string) => VISIT_KEY.map((c) => `${a}.${c} = ${b}.${c}`);
 
 /**
@@ -304,13 +306,15 @@ function visitCtes(plan: Plan): string {
       browser: 'e.browser',
       os: 'e.os',
       device: 'e.device',
+      country: 'e.country',
     },
   });
-  const first = ['url', 'referrer', 'browser', 'os', 'device'].map((c) => `first.${c} AS ${c}`);
+  const firstColumns = ['url', 'referrer', ...VISIT_FIRST_COLUMNS];
+  const first = firstColumns.map((c) => `first.${c} AS ${c}`);
   const visitKeys = plan.visitKeys.map((sql, i) => `, ${sql} AS v${i}`).join('');
   return `${grouping}, visits AS MATERIALIZED (
       SELECT ${VISIT_KEY.join(', ')}, min(ts) AS start_ts, bool_or(ematch) AS matched,
-        ${visitColumnsSql(['browser', 'os', 'device'])}
+        ${visitColumnsSql(VISIT_FIRST_COLUMNS)}
       FROM grouped GROUP BY ${VISIT_KEY.join(', ')}
     ), parts AS (
       SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds, entry_page,
