@@ -102,4 +102,29 @@ describe('countries through the compatibility APIs', () => {
     expect((await send('2001:480::5')).status).toBe(200);
     expect(await countriesOf(WEBSITE)).toEqual(['US']);
   });
+
+  test("Umami's read API: metrics type=country and the country filter", async () => {
+    const send = (ip: string, url: string) =>
+      t.post('/api/send', {
+        type: 'event',
+        payload: { website: WEBSITE, url, hostname: 'ex.com', ip },
+      });
+    for (const [ip, url] of [
+      ['81.2.69.160', '/a'],
+      ['81.2.69.161', '/b'],
+      ['2001:480::5', '/a'],
+      ['192.168.0.4', '/a'],
+    ] as const) {
+      expect((await send(ip, url)).status).toBe(200);
+    }
+    const range = `startAt=${t.clock.now() - 86_400_000}&endAt=${t.clock.now() + 1}`;
+    const read = (path: string) => t.getJson<unknown>(`/api/websites/${WEBSITE}/${path}&${range}`);
+    // Visitors by country, as Umami lists them; the private address has none and is left out.
+    expect(await read('metrics?type=country')).toEqual([
+      { x: 'GB', y: 2 },
+      { x: 'US', y: 1 },
+    ]);
+    expect(await read('stats?country=GB')).toMatchObject({ pageviews: 2, visitors: 2 });
+    expect(await read('metrics?type=path&country=neq.GB')).toEqual([{ x: '/a', y: 2 }]);
+  });
 });

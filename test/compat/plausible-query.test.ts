@@ -590,9 +590,9 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await refused({ ...base, dimensions: ['visit:planet'] })).toBe(
       '#/dimensions/0: Invalid dimension "visit:planet"',
     );
-    expect(await refused({ ...base, dimensions: ['visit:country'] })).toBe(
-      '#/dimensions/0: The dimension `visit:country` is not supported by Tally: ' +
-        'Tally does not locate visitors.',
+    expect(await refused({ ...base, dimensions: ['visit:city'] })).toBe(
+      '#/dimensions/0: The dimension `visit:city` is not supported by Tally: ' +
+        'Tally locates visitors by country only.',
     );
     expect(await refused({ ...base, dimensions: ['time:day', 'time:hour'] })).toBe(
       '#/dimensions: Tally groups by one time dimension at a time (["time:day","time:hour"]).',
@@ -675,7 +675,7 @@ describe("Plausible's 400s, naming the field", () => {
     );
     expect(await filtered(['is', 'visit:city', ['Paris']])).toBe(
       '#/filters/0: Filtering by `visit:city` is not supported by Tally: ' +
-        'Tally does not locate visitors.',
+        'Tally locates visitors by country only.',
     );
     expect(await filtered(['is_not', 'event:goal', ['Signup']])).toBe(
       '#/filters/0: Invalid filter ["is_not","event:goal",["Signup"]]',

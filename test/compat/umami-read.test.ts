@@ -297,7 +297,7 @@ describe('metrics', () => {
   });
 
   test('fields Tally does not keep, and unknown types, are 400 naming them', async () => {
-    expect(await refused('metrics', `${TWO_DAYS}&type=country`)).toContain('locate');
+    expect(await refused('metrics', `${TWO_DAYS}&type=city`)).toContain('country only');
     expect(await refused('metrics', `${TWO_DAYS}&type=channel`)).toContain('channels');
     expect(await refused('metrics', `${TWO_DAYS}&type=bogus`)).toContain('bogus');
     expect(await refused('metrics', TWO_DAYS)).toContain('type');
@@ -333,7 +333,7 @@ describe('active, the website, and refusals', () => {
     expect(await refused('pageviews', `${TWO_DAYS}&unit=week`)).toContain('unit');
     expect(await refused('pageviews', `${TWO_DAYS}&timezone=Mars%2FBase`)).toContain('timezone');
     expect(await refused('stats', `${TWO_DAYS}&compare=last`)).toContain('compare');
-    expect(await refused('stats', `${TWO_DAYS}&country=DE`)).toContain('locate');
+    expect(await refused('stats', `${TWO_DAYS}&region=DE-BE`)).toContain('country only');
     expect(await refused('stats', `${TWO_DAYS}&match=any`)).toContain('AND');
     expect(await refused('stats', `${TWO_DAYS}&trafficType=bot`)).toContain('bots');
     // What Tally always does may be asked for.

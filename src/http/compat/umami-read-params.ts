@@ -138,6 +138,7 @@ const FIELDS: Record<string, WebProperty> = {
   browser: { visit: 'browser' },
   os: { visit: 'os' },
   device: { visit: 'device' },
+  country: { visit: 'country' },
   utmSource: { visit: 'utm_source' },
   utmMedium: { visit: 'utm_medium' },
   utmCampaign: { visit: 'utm_campaign' },
@@ -147,9 +148,8 @@ const FIELDS: Record<string, WebProperty> = {
 
 /** Umami fields Tally keeps nothing for, and why. */
 const REFUSED: Record<string, string> = {
-  country: 'Tally does not locate visitors',
-  region: 'Tally does not locate visitors',
-  city: 'Tally does not locate visitors',
+  region: 'Tally locates visitors by country only (GEOIP_DB)',
+  city: 'Tally locates visitors by country only (GEOIP_DB)',
   channel: 'Tally does not group sources into channels',
   domain: 'Tally does not group referrers into domains apart from `referrer`',
   distinctId: 'Tally has no distinct-id property to read',
@@ -181,6 +181,7 @@ const FILTER_FIELDS = [
   'browser',
   'os',
   'device',
+  'country',
   'utmSource',
   'utmMedium',
   'utmCampaign',
