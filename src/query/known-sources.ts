@@ -5,6 +5,8 @@
 // database plus its own list; this is a shorter list of the sources most sites see, written
 // for Tally (README "Limits" says so). As DuckDB expressions, for referrer-source.ts.
 
+import { sqlMap, sqlString } from './sql-literals.ts';
+
 interface KnownSource {
   name: string;
   /**
@@ -106,10 +108,6 @@ function escapeRe(text: string): string {
   return text.replace(/[.+?*^$()[\]{}|\\]/g, (c) => `\\${c}`);
 }
 
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 /**
  * The source name of a normalized referrer host (lower-case, no "www."): the known name whose
  * domains it falls under, else the host itself.
@@ -129,9 +127,11 @@ export function knownHostName(host: string): string {
  * tag is that name or one of its tags in any case, else the tag as sent.
  */
 export function knownTagName(tag: string): string {
-  const whens = KNOWN_SOURCES.map((s) => {
-    const values = [s.name.toLowerCase(), ...(s.tags ?? [])].map(sqlString).join(', ');
-    return `WHEN lower(${tag}) IN (${values}) THEN ${sqlString(s.name)}`;
-  });
-  return `CASE ${whens.join(' ')} ELSE ${tag} END`;
+  const names = new Map<string, string>();
+  for (const s of KNOWN_SOURCES) {
+    for (const value of [s.name.toLowerCase(), ...(s.tags ?? [])]) {
+      if (!names.has(value)) names.set(value, s.name); // the first source listed wins
+    }
+  }
+  return `coalesce(${sqlMap(names)}[lower(${tag})], ${tag})`;
 }

@@ -9,6 +9,8 @@
 // A source in no category is none of these (a blog, a forum, Wikipedia): Referral, as in
 // Plausible. README "Limits" says the table is shorter than Plausible's.
 
+import { sqlMap } from './sql-literals.ts';
+
 export const SOURCE_CATEGORIES = [
   'search',
   'social',
@@ -257,9 +259,11 @@ export function sourceCategoryOf(source: string): SourceCategory | null {
  * '' for a source in none. The names are this module's constants, quoted here.
  */
 export function sourceCategorySql(source: string): string {
-  const whens = SOURCE_CATEGORIES.map((category) => {
-    const names = CATEGORY_SOURCES[category].map((s) => `'${s.replaceAll("'", "''")}'`);
-    return `WHEN ${source} IN (${names.join(', ')}) THEN '${category}'`;
-  });
-  return `CASE ${whens.join(' ')} ELSE '' END`;
+  const categories = new Map<string, string>();
+  for (const category of SOURCE_CATEGORIES) {
+    for (const name of CATEGORY_SOURCES[category]) {
+      if (!categories.has(name)) categories.set(name, category); // the first category wins
+    }
+  }
+  return `coalesce(${sqlMap(categories)}[${source}], '')`;
 }
