@@ -341,4 +341,23 @@ describe('active, the website, and refusals', () => {
     expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
     expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
   });
+
+  test('dates outside the years 1–9999 are a 400, not a 500 (a Date past its range)', async () => {
+    for (const query of [
+      'startAt=8640000000000001&endAt=8640000000000001',
+      'startAt=9999999999999999999999&endAt=1e22',
+      'startAt=-8640000000000001&endAt=-8639999913600002&unit=hour&compare=yoy',
+      'startDate=%2B275760-09-13T00:00:00Z&endDate=%2B275760-09-13T00:00:00Z',
+    ]) {
+      for (const path of ['stats', 'pageviews', 'metrics?type=path']) {
+        expect(await refused(path, query)).toContain('years 1 to 9999');
+      }
+    }
+    // The first and the last millisecond Tally reads, compared with the range before.
+    const edges = `startAt=${at('0001-01-01T00:00:00Z')}&endAt=${at('9999-12-31T23:59:59.999Z')}`;
+    expect(await refused('stats', edges)).toContain('20 years');
+    const first = `startAt=${at('0001-01-01T00:00:00Z')}&endAt=${at('0019-12-31T00:00:00Z')}`;
+    expect(await ok('pageviews', `${first}&compare=prev`)).toMatchObject({ pageviews: [] });
+    expect(await ok('stats', `${first}&compare=yoy`)).toMatchObject({ pageviews: 0 });
+  });
 });

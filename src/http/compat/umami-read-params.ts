@@ -26,6 +26,9 @@ export const UMAMI_METRIC_OFFSET_MAX = 10_000;
 const FILTER_CHARS_MAX = 500;
 
 const MINUTE_MS = 60_000;
+/** A range starts and ends within years 1–9999, so a range compared with stays a date. */
+const INSTANT_MS_MIN = Date.parse('0001-01-01T00:00:00Z');
+const INSTANT_MS_MAX = Date.parse('9999-12-31T23:59:59.999Z');
 
 export interface UmamiRange {
   /** Inclusive. */
@@ -84,10 +87,17 @@ function endsOf(query: URLSearchParams): [number, number] {
     return value;
   };
   const [startAt, endAt] = [number('startAt'), number('endAt')];
-  if (startAt !== null && endAt !== null) return [startAt, endAt];
+  if (startAt !== null && endAt !== null) return inYears([startAt, endAt]);
   const [startDate, endDate] = [date('startDate'), date('endDate')];
-  if (startDate !== null && endDate !== null) return [startDate, endDate];
+  if (startDate !== null && endDate !== null) return inYears([startDate, endDate]);
   throw badRequest('Either startAt+endAt or startDate+endDate must be provided');
+}
+
+function inYears(ends: [number, number]): [number, number] {
+  if (ends.some((ms) => ms < INSTANT_MS_MIN || ms > INSTANT_MS_MAX)) {
+    throw badRequest('The requested dates must be within the years 1 to 9999.');
+  }
+  return ends;
 }
 
 /** Umami's getMinimumUnit: the finest unit that keeps a series short (months in UTC). */
