@@ -220,6 +220,25 @@ describe('pageviews', () => {
     ]);
   });
 
+  test('the hour a clock set back repeats is one point, its visitors counted once', async () => {
+    // London, 2026-10-25: 01:00–01:59 BST, then 01:00–01:59 GMT again. Visitor F views a page
+    // in each, G in the second: Umami groups by the local hour, one 01:00 point.
+    await send('2026-10-25T00:30:00Z', '198.51.100.6', { url: '/' });
+    await send('2026-10-25T01:30:00Z', '198.51.100.6', { url: '/pricing' });
+    await send('2026-10-25T01:40:00Z', '198.51.100.7', { url: '/' });
+    const day = `startAt=${at('2026-10-24T23:00:00Z')}&endAt=${at('2026-10-25T23:59:59.999Z')}`;
+    const body = await ok('pageviews', `${day}&unit=hour&timezone=Europe%2FLondon`);
+    expect(body).toEqual({
+      pageviews: [{ x: '2026-10-25 01:00:00', y: 3 }],
+      sessions: [{ x: '2026-10-25 01:00:00', y: 2 }],
+    });
+    // By minute, 01:30 BST and 01:30 GMT (an hour apart, both ends of the range) are one point.
+    const hour = `startAt=${at('2026-10-25T00:30:00Z')}&endAt=${at('2026-10-25T01:30:00Z')}`;
+    expect(((await ok('pageviews', `${hour}&timezone=Europe%2FLondon`)) as Json).pageviews).toEqual(
+      [{ x: '2026-10-25 01:30:00', y: 2 }],
+    );
+  });
+
   test('compare adds the compared range and the dates of both', async () => {
     const body = (await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=utc&compare=prev`)) as Json;
     expect(body.startDate).toBe('2026-11-24T00:00:00.000Z');

@@ -173,11 +173,15 @@ async function pageviews(ctx: ReadContext) {
   const series = async (r: UmamiRange) => {
     const starts = startsOf(r);
     const rows = await read(ctx, r, ['pageviews', 'visitors'], filters)({ kind: 'bucket', starts });
-    const points = (metric: WebMetric) =>
-      rows
-        .filter((row) => (row.values[metric] ?? 0) > 0)
-        .sort((a, b) => Number(a.key) - Number(b.key))
-        .map((row) => ({ x: labelOf(Number(row.key), r), y: row.values[metric] as number }));
+    const points = (metric: WebMetric) => {
+      const byLabel = new Map<string, number>();
+      for (const row of rows.sort((a, b) => Number(a.key) - Number(b.key))) {
+        const y = row.values[metric] ?? 0;
+        const x = labelOf(Number(row.key), r);
+        if (y > 0) byLabel.set(x, (byLabel.get(x) ?? 0) + y);
+      }
+      return [...byLabel].map(([x, y]) => ({ x, y }));
+    };
     return { pageviews: points('pageviews'), sessions: points('visitors') };
   };
   const current = await series(range);
@@ -195,8 +199,23 @@ function datesOf(range: UmamiRange) {
   return { startDate: iso(range.fromMs), endDate: iso(range.toMs - 1) };
 }
 
-/** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
+/**
+ * Bucket starts of the range, one per label: as Umami groups by the local time, the hour a
+ * clock set back repeats is one bucket, its first start taking both. (A minute it repeats is
+ * not next to its first: the two are one point, their visitors added; see pageviews.)
+ */
 function startsOf(range: UmamiRange): number[] {
+  let previous: string | null = null;
+  return everyStartOf(range).filter((start) => {
+    const label = labelOf(start, range);
+    const first = label !== previous;
+    previous = label;
+    return first;
+  });
+}
+
+/** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
+function everyStartOf(range: UmamiRange): number[] {
   if (range.unit !== 'year') return bucketStarts(range.fromMs, range.toMs, range.unit, range.tz);
   const starts: number[] = [];
   const first = localParts(range.fromMs, range.tz).year;
