@@ -322,6 +322,18 @@ describe('metrics', () => {
     expect(await refused('metrics', TWO_DAYS)).toContain('type');
     expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');
   });
+
+  test("names of Object's members are no fields: unknown types, ignored parameters", async () => {
+    for (const type of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(await refused('metrics', `${TWO_DAYS}&type=${type}`)).toStartWith(
+        `Unknown metric type \`${type}\``,
+      );
+    }
+    const plain = await ok('stats');
+    for (const name of ['toString', 'constructor', '__proto__', 'valueOf']) {
+      expect(await ok('stats', `${TWO_DAYS}&${name}=1`)).toEqual(plain);
+    }
+  });
 });
 
 describe('active, the website, and refusals', () => {

@@ -156,6 +156,11 @@ const FIELDS: Record<string, WebProperty> = {
   utmTerm: { visit: 'utm_term' },
 };
 
+/** A table's own entry of a parameter's name (`toString` is no field: not Object's). */
+function own<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** Umami fields Tally keeps nothing for, and why. */
 const REFUSED: Record<string, string> = {
   region: 'Tally locates visitors by country only (GEOIP_DB)',
@@ -208,7 +213,8 @@ const OPERATOR_RE = new RegExp(`^(${OPERATORS.join('|')}|${UMAMI_OPERATORS})\\.(
 export function filtersOf(query: URLSearchParams): WebFilter[] {
   const filters: WebFilter[] = [];
   for (const [name, raw] of query) {
-    const why = REFUSED[name] ?? (ONLY[name]?.value === raw ? undefined : ONLY[name]?.why);
+    const only = own(ONLY, name);
+    const why = own(REFUSED, name) ?? (only?.value === raw ? undefined : only?.why);
     if (why !== undefined) throw badRequest(`Filtering by \`${name}\` is not supported: ${why}.`);
     const base = /^([a-zA-Z]+)\d+$/.exec(name)?.[1];
     if (base !== undefined && FILTER_FIELDS.includes(base)) {
@@ -275,10 +281,10 @@ export interface MetricType {
 /** `type` of /metrics: one Tally reads, else Umami's 400 (or why Tally cannot). */
 export function metricTypeOf(type: string | null): MetricType {
   if (type === null || type === '') throw badRequest('The `type` parameter is required.');
-  const why = REFUSED[type];
+  const why = own(REFUSED, type);
   if (why !== undefined) throw badRequest(`The metric type \`${type}\` is not supported: ${why}.`);
   if (type === 'event') return { property: { event: 'goal' }, metric: 'events' };
-  const property = FIELDS[type];
+  const property = own(FIELDS, type);
   if (property === undefined) {
     throw badRequest(`Unknown metric type \`${type}\`: one of ${Object.keys(FIELDS).join(', ')}.`);
   }
