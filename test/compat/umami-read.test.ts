@@ -323,6 +323,16 @@ describe('metrics', () => {
     expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');
   });
 
+  test("a repeated parameter is its last value, as Umami's Object.fromEntries reads it", async () => {
+    const pricing = await ok('stats', `${TWO_DAYS}&path=%2Fpricing`);
+    expect(pricing).toMatchObject({ pageviews: 2 });
+    expect(await ok('stats', `${TWO_DAYS}&path=%2F&path=%2Fpricing`)).toEqual(pricing);
+    const days = await ok('pageviews', `${TWO_DAYS}&unit=day`);
+    expect(await ok('pageviews', `${TWO_DAYS}&unit=hour&unit=day`)).toEqual(days);
+    const browsers = await ok('metrics', `${TWO_DAYS}&type=browser`);
+    expect(await ok('metrics', `${TWO_DAYS}&type=path&type=browser`)).toEqual(browsers);
+  });
+
   test("names of Object's members are no fields: unknown types, ignored parameters", async () => {
     for (const type of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
       expect(await refused('metrics', `${TWO_DAYS}&type=${type}`)).toStartWith(

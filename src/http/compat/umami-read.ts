@@ -70,7 +70,7 @@ export function umamiReadRoutes(deps: AppDeps) {
     guarded(shape, async ({ request, params }: { request: Request; params: { id: string } }) => {
       const website = websiteOf(deps, request, params.id);
       noteTenant(request, website.tenant);
-      const query = new URL(request.url).searchParams;
+      const query = queryOf(request);
       return json(await answer({ deps, request, query, website }));
     });
   const list = guarded(shape, async ({ request }: { request: Request }) =>
@@ -84,6 +84,11 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
     .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
     .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC });
+}
+
+/** The query as Umami reads it (Object.fromEntries): a repeated parameter's last value. */
+function queryOf(request: Request): URLSearchParams {
+  return new URLSearchParams(Object.fromEntries(new URL(request.url).searchParams));
 }
 
 /** A website as Umami answers one; Tally keeps no share ids, owners or teams. */
@@ -106,7 +111,7 @@ function websiteBody(deps: AppDeps, id: string, project: Project | null) {
 
 /** GET /api/websites: the readable projects, by name, paged and searched as Umami's. */
 function websitesOf(deps: AppDeps, request: Request) {
-  const query = new URL(request.url).searchParams;
+  const query = queryOf(request);
   const whole = (name: string, fallback: number, max: number) => {
     const text = query.get(name);
     if (text === null || text === '') return fallback;
