@@ -374,6 +374,9 @@ describe('active, the website, and refusals', () => {
     expect(await refused('pageviews', `${TWO_DAYS}&unit=week`)).toContain('unit');
     expect(await refused('pageviews', `${TWO_DAYS}&timezone=Mars%2FBase`)).toContain('timezone');
     expect(await refused('stats', `${TWO_DAYS}&compare=last`)).toContain('compare');
+    // An empty compare is none (pageviews) or prev (stats), as Umami's falsy check reads it.
+    expect(await ok('pageviews', `${TWO_DAYS}&compare=`)).toEqual(await ok('pageviews'));
+    expect(await ok('stats', `${TWO_DAYS}&compare=`)).toEqual(await ok('stats'));
     expect(await refused('stats', `${TWO_DAYS}&region=DE-BE`)).toContain('country only');
     expect(await refused('stats', `${TWO_DAYS}&match=any`)).toContain('AND');
     expect(await refused('stats', `${TWO_DAYS}&trafficType=bot`)).toContain('bots');

@@ -63,7 +63,7 @@ export function rangeOf(query: URLSearchParams): UmamiRange {
     asked !== null && allowed.includes(asked as UmamiUnit)
       ? (asked as UmamiUnit)
       : minimumUnit(start, end);
-  const compare = query.get('compare') ?? 'prev';
+  const compare = query.get('compare') || 'prev';
   if (compare !== 'prev' && compare !== 'yoy') {
     throw badRequest(`Invalid compare: ${compare} (prev or yoy)`);
   }

@@ -190,7 +190,8 @@ async function pageviews(ctx: ReadContext) {
     return { pageviews: points('pageviews'), sessions: points('visitors') };
   };
   const current = await series(range);
-  if (!ctx.query.has('compare')) return current;
+  // As Umami's `if (filters.compare)`: an empty `compare=` asks for none.
+  if (!ctx.query.get('compare')) return current;
   const before = comparedRange(range);
   return {
     ...current,
