@@ -113,6 +113,7 @@ export {
   NO_PROP_VALUE,
   NOT_SET_VALUE,
   PAGE_GOAL_PREFIX,
+  regexPattern,
   VISIT_PROPERTIES,
   type VisitProperty,
   type WebFilter,

@@ -181,10 +181,8 @@ function matchSql(filter: WebFilter, value: string, params: SqlParams): string {
       const pattern = `(?s)${flags}(?:${filter.values.map(literalPattern).join('|')})`;
       return `regexp_matches(${value}, ${params.add(pattern)})`;
     }
-    case 'regex': {
-      const pattern = filter.values.map((v) => `(?:${v})`).join('|');
-      return `regexp_matches(${value}, ${params.add(flags + pattern)})`;
-    }
+    case 'regex':
+      return `regexp_matches(${value}, ${params.add(flags + regexPattern(filter.values))})`;
     case 'is': {
       const values = ignoreCase ? filter.values.map((v) => v.toLowerCase()) : filter.values;
       const text = ignoreCase ? `lower(${value})` : value;
@@ -193,6 +191,15 @@ function matchSql(filter: WebFilter, value: string, params: SqlParams): string {
         : `list_contains(${params.add(listValue(values))}, ${text})`;
     }
   }
+}
+
+/**
+ * The RE2 pattern a `regex` filter's values are read as: any of them, each in a group of its
+ * own. A value that is a pattern alone may not be one in its group (`\Qabc` quotes the `)`
+ * closing it), so a caller checking patterns checks each value through this.
+ */
+export function regexPattern(values: string[]): string {
+  return values.map((v) => `(?:${v})`).join('|');
 }
 
 /**

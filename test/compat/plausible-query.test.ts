@@ -698,6 +698,11 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['matches', 'event:page', ['/user/(\\d+']])).toBe(
       '#/filters/0/2: Invalid regular expression "/user/(\\\\d+": missing ): /user/(\\d+',
     );
+    // \Q quotes to the end, so a value that is a pattern alone is none in the group it is read
+    // in: a 400 naming it, not a failed read.
+    expect(await filtered(['matches', 'event:page', ['/', '\\Q/blog']])).toBe(
+      '#/filters/0/2: Invalid regular expression "\\\\Q/blog": missing ): (?:\\Q/blog)',
+    );
     expect(await filtered(['matches', 'event:page', ['^/'], { case_sensitive: false }])).toBe(
       '#/filters/0/3: Invalid filters. The case_sensitive modifier is not allowed with pattern ' +
         'operators.',

@@ -9,15 +9,18 @@ import {
   conditionFilters,
   conditionSideOf,
   queryLimits,
+  regexPattern,
   type WebCondition,
   type WebFilter,
   type WebMatch,
 } from '../../query/index.ts';
 import { badRequest, propertyName, propertyOf } from './plausible-stats-params.ts';
 
-/** A filter's RE2 pattern, for the caller to check before any read. */
+/** A filter's RE2 pattern as it is read, for the caller to check before any read. */
 export interface PatternAt {
   path: string;
+  /** What the filter sent, to name in a refusal. */
+  value: string;
   pattern: string;
 }
 
@@ -106,7 +109,17 @@ function conditionOf(
   }
   const filter = filterOf(value, path, invalid);
   if (filter.match === 'regex') {
-    patterns.push(...filter.values.map((pattern) => ({ path: `${path}/2`, pattern })));
+    // Each value alone (RE2's reason is then about it), as it is read (in a group), then all
+    // of them as one pattern.
+    const at = `${path}/2`;
+    for (const value of filter.values) {
+      patterns.push({ path: at, value, pattern: value });
+      patterns.push({ path: at, value, pattern: regexPattern([value]) });
+    }
+    if (filter.values.length > 1) {
+      const all = regexPattern(filter.values);
+      patterns.push({ path: at, value: filter.values.join(', '), pattern: all });
+    }
   }
   return filter;
 }

@@ -116,8 +116,11 @@ async function checkPatterns({ deps, request, tenant, params }: QueryContext): P
     request.signal,
   );
   if (found === null) return;
-  const at = patterns.find((p) => p.pattern === found.pattern)?.path ?? '#/filters';
-  throw badRequest(`${at}: Invalid regular expression ${shown(found.pattern)}: ${found.reason}`);
+  const at = patterns.find((p) => p.pattern === found.pattern);
+  const value = shown(at?.value ?? found.pattern);
+  throw badRequest(
+    `${at?.path ?? '#/filters'}: Invalid regular expression ${value}: ${found.reason}`,
+  );
 }
 
 type ResolvedDimension =
