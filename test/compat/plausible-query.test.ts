@@ -185,7 +185,7 @@ test("v2's dimensions are v1's properties: every visit property v1 knows groups 
       metrics: ['visitors'],
       date_range: TWO_DAYS,
       dimensions: [name],
-      filters: [['is_not', name, ['-']]],
+      filters: [['is_not', name, ['--']]],
     });
     expect(status, `${name}: ${JSON.stringify(body)}`).toBe(200);
   }
@@ -710,6 +710,11 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['has_done', ['is', 'event:name', ['Signup']]])).toBe(
       '#/filters/0: The filter operator `has_done` is not supported: ' +
         'Tally has no behavioral filters.',
+    );
+    // A country is its two-letter code, as Plausible's parser checks (contains takes any text).
+    expect(await filtered(['is_not', 'visit:country', ['US', 'United States']])).toBe(
+      '#/filters/0/2: Invalid visit:country filter, visit:country needs to be a valid ' +
+        '2-letter country code.',
     );
     expect(await filtered(['is', 'event:page', []])).toBe(
       '#/filters/0/2: A filter needs at least one value.',

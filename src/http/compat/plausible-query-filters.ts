@@ -45,6 +45,8 @@ const PLAUSIBLE_ONLY_OPERATORS: Record<string, string> = {
 };
 const GOAL_OPERATORS = ['is', 'contains'];
 const GOAL = 'event:goal';
+/** Filtered by `is` and `is_not` with ISO 3166-1 alpha-2 codes only, as Plausible checks. */
+const COUNTRY = 'visit:country';
 
 export const shown = (value: unknown) => JSON.stringify(value);
 
@@ -142,6 +144,12 @@ function filterOf(value: unknown[], path: string, invalid: () => Error): WebFilt
     );
   }
   const values = clausesOf(clauses, path, invalid);
+  if (dimension === COUNTRY && kind.match === 'is' && values.some((v) => [...v].length !== 2)) {
+    throw badRequest(
+      `${path}/2: Invalid visit:country filter, visit:country needs to be a valid 2-letter ` +
+        'country code.',
+    );
+  }
   const ignoreCase = modifiers !== undefined && ignoreCaseOf(modifiers, kind.match, `${path}/3`);
   return { property, values, ...kind, ...(ignoreCase ? { ignoreCase } : {}) };
 }
