@@ -184,11 +184,15 @@ function matchSql(filter: WebFilter, value: string, params: SqlParams): string {
     case 'regex':
       return `regexp_matches(${value}, ${params.add(flags + regexPattern(filter.values))})`;
     case 'is': {
-      const values = ignoreCase ? filter.values.map((v) => v.toLowerCase()) : filter.values;
-      const text = ignoreCase ? `lower(${value})` : value;
-      return values.length === 1
-        ? `${text} = ${params.add(values[0] as string)}`
-        : `list_contains(${params.add(listValue(values))}, ${text})`;
+      if (ignoreCase) {
+        // Both sides through DuckDB's lower(), whose mapping is not JavaScript's (İ, final Σ):
+        // a value always matches itself.
+        const values = filter.values.map((v) => `lower(${params.add(v)})`);
+        return `lower(${value}) IN (${values.join(', ')})`;
+      }
+      return filter.values.length === 1
+        ? `${value} = ${params.add(filter.values[0] as string)}`
+        : `list_contains(${params.add(listValue(filter.values))}, ${value})`;
     }
   }
 }

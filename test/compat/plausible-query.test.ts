@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { VISIT_PROPERTIES, WEB_METRICS } from '../../src/query/index.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
-import { seedSite } from './helpers/plausible-site.ts';
+import { beacon, NOW, seedSite } from './helpers/plausible-site.ts';
 
 type Json = Record<string, unknown>;
 
@@ -368,6 +368,24 @@ describe('filters', () => {
     expect(await visitors([['contains', 'event:goal', ['Sign']]], ['visitors', 'events'])).toEqual([
       1, 1,
     ]);
+  });
+
+  test('is in any case: a value matches itself, whatever JavaScript lower-cases it to', async () => {
+    // DuckDB's lower() maps İ and a final Σ otherwise than JavaScript's toLowerCase().
+    await beacon(t, '2026-11-25T11:59:00Z', '198.51.100.9', {
+      n: 'Trip',
+      u: 'https://example.com/',
+      p: { city: 'İstanbul', street: 'ΟΔΟΣ' },
+    });
+    t.clock.set(Date.parse(NOW));
+    for (const [key, value] of [
+      ['city', 'İstanbul'],
+      ['street', 'ΟΔΟΣ'],
+    ]) {
+      const filter = ['is', `event:props:${key}`, [value, 'x'], { case_sensitive: false }];
+      expect(await visitors([filter], ['events'])).toEqual([1]);
+      expect(await visitors([filter.with(2, [value])], ['events'])).toEqual([1]);
+    }
   });
 
   test('and, or and not nest; the top level is an and', async () => {
