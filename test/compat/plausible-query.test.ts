@@ -289,6 +289,13 @@ describe('time dimensions', () => {
     expect(month.query.dimensions).toEqual(['time:day']);
     const year = await ok({ metrics: ['visitors'], date_range: 'year', dimensions: ['time'] });
     expect(year.query.dimensions).toEqual(['time:week']);
+    // Whole hours count, as Plausible's DateTime.diff: 48:59:59 (two days with the clocks put
+    // back, or two date-times) is 48 hours, still hours.
+    const unit = async (date_range: unknown, tz = 'UTC') =>
+      (await ok({ metrics: ['visitors'], date_range, dimensions: ['time'], tz })).query.dimensions;
+    expect(await unit(['2026-10-24', '2026-10-25'], 'Europe/Berlin')).toEqual(['time:hour']);
+    expect(await unit(['2026-11-23T00:00:00Z', '2026-11-25T00:59:59Z'])).toEqual(['time:hour']);
+    expect(await unit(['2026-11-23T00:00:00Z', '2026-11-25T01:00:00Z'])).toEqual(['time:day']);
   });
 
   test('time:week begins on Mondays (the range its first day), time:month on the 1st', async () => {

@@ -124,9 +124,9 @@ const DAY_MS = 24 * HOUR_MS;
 
 /** `time` for this range, as Plausible's optimizer picks it from the range's length. */
 export function autoUnit(range: QueryRange): TimeUnit {
-  // Plausible measures from the first instant to the last second, both included.
+  // Plausible measures from the first instant to the last second, in whole units.
   const spanMs = range.toMs - 1000 - range.fromMs;
-  if (spanMs / HOUR_MS <= 48) return 'hour';
+  if (Math.floor(spanMs / HOUR_MS) <= 48) return 'hour';
   if (Math.floor(spanMs / DAY_MS) <= 40) return 'day';
   if (Math.floor(spanMs / (7 * DAY_MS)) <= 52) return 'week';
   return 'month';
