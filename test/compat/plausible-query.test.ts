@@ -298,6 +298,31 @@ describe('time dimensions', () => {
     expect(await unit(['2026-11-23T00:00:00Z', '2026-11-25T01:00:00Z'])).toEqual(['time:day']);
   });
 
+  test('an hour the clocks put back is one row and one label, as local hours', async () => {
+    // 00:30 and 01:30 UTC on 2026-10-25 are both 02:30 in Berlin (summer, then winter time).
+    await beacon(t, '2026-10-25T00:30:00Z', '198.51.100.7', {
+      n: 'pageview',
+      u: 'https://example.com/',
+    });
+    await beacon(t, '2026-10-25T01:30:00Z', '198.51.100.8', {
+      n: 'pageview',
+      u: 'https://example.com/',
+    });
+    t.clock.set(Date.parse(NOW));
+    const answer = await ok({
+      metrics: ['visitors'],
+      date_range: ['2026-10-25', '2026-10-25'],
+      tz: 'Europe/Berlin',
+      dimensions: ['time:hour'],
+      include: { time_labels: true },
+    });
+    expect(answer.results).toEqual([{ metrics: [2], dimensions: ['2026-10-25 02:00:00'] }]);
+    const labels = answer.meta.time_labels as string[];
+    expect(labels).toHaveLength(24);
+    expect(new Set(labels).size).toBe(24);
+    expect(labels.slice(2, 4)).toEqual(['2026-10-25 02:00:00', '2026-10-25 03:00:00']);
+  });
+
   test('time:week begins on Mondays (the range its first day), time:month on the 1st', async () => {
     const weeks = await ok({
       metrics: ['visitors'],

@@ -132,12 +132,18 @@ export function autoUnit(range: QueryRange): TimeUnit {
   return 'month';
 }
 
-/** The buckets of `unit` over the range, in order, each with its label. */
+/**
+ * The buckets of `unit` over the range, in order, each with its label. An hour the clocks put
+ * back repeats its label: it is one bucket (from the first start) as Plausible's local hours,
+ * so no two rows or time labels are the same.
+ */
 export function bucketsOf(range: QueryRange, unit: TimeUnit): { start: number; label: string }[] {
-  return bucketStarts(range.fromMs, range.toMs, unit, range.tz).map((start) => ({
-    start,
-    label: bucketLabel(start, unit, range),
-  }));
+  const buckets: { start: number; label: string }[] = [];
+  for (const start of bucketStarts(range.fromMs, range.toMs, unit, range.tz)) {
+    const label = bucketLabel(start, unit, range);
+    if (buckets.at(-1)?.label !== label) buckets.push({ start, label });
+  }
+  return buckets;
 }
 
 function bucketLabel(start: number, unit: TimeUnit, range: QueryRange): string {
