@@ -16,6 +16,7 @@ import {
   type EventSource,
   minuteCountsOf,
   SEGMENT_FORMAT,
+  segmentRowsSql,
 } from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
 import { generate, MAIN_TENANT } from './generate.ts';
@@ -177,15 +178,19 @@ const app = createApp({
 const segments = engine.store.catalog.segmentsOf(MAIN_TENANT);
 const floorKey = crypto
   .createHash('sha256')
-  .update(segments.map((s) => `${s.file}:${s.rows}`).join('\n'))
+  .update(segments.map((s) => `${s.file}:${s.rows}:${s.format}`).join('\n'))
   .digest('hex')
   .slice(0, 16);
 const floorFile = path.join(dataDir, '..', `floor-${floorKey}.parquet`);
 const floorDb = await DuckDBInstance.create(':memory:', { threads: '2' });
 if (!fs.existsSync(floorFile)) {
-  const files = segments.map((s) => `'${path.join(engine.store.segmentsDir, s.file)}'`);
+  // In today's column layout, whatever layout each segment was written in (segment-format.ts).
+  const files = segments.map((s) => ({
+    path: path.join(engine.store.segmentsDir, s.file),
+    format: s.format,
+  }));
   const c = await floorDb.connect();
-  await c.run(`COPY (SELECT * FROM read_parquet([${files.join(', ')}]) ORDER BY tenant, "timestamp")
+  await c.run(`COPY (${segmentRowsSql(files)} ORDER BY tenant, "timestamp")
                TO '${floorFile}' (FORMAT parquet, COMPRESSION zstd)`);
   c.closeSync();
 }
