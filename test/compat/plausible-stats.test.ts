@@ -10,7 +10,14 @@ import { DEFAULT_TENANT } from '../../src/core/index.ts';
 import { queryLimits } from '../../src/query/index.ts';
 import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
-import { at, IPHONE, page, beacon as plausibleBeacon, seedSite } from './helpers/plausible-site.ts';
+import {
+  at,
+  IPHONE,
+  NOW,
+  page,
+  beacon as plausibleBeacon,
+  seedSite,
+} from './helpers/plausible-site.ts';
 
 type Json = Record<string, unknown>;
 
@@ -188,6 +195,23 @@ describe('GET /api/v1/stats/timeseries', () => {
       bounce_rate: 0,
       visit_duration: null,
     });
+  });
+
+  test('the hour the clocks put back is one row, as local hours', async () => {
+    // 00:30 and 01:30 UTC on 2026-10-25 are both 02:30 in Berlin (summer, then winter time).
+    await beacon('2026-10-25T00:30:00Z', '198.51.100.7', page('/'));
+    await beacon('2026-10-25T01:30:00Z', '198.51.100.8', page('/'));
+    t.clock.set(at(NOW));
+    const hours = (await ok(
+      'timeseries',
+      'period=day&date=2026-10-25&tz=Europe/Berlin&metrics=visitors',
+    )) as Json[];
+    expect(hours).toHaveLength(24);
+    expect(new Set(hours.map((h) => h.date)).size).toBe(24);
+    expect(hours.slice(2, 4)).toEqual([
+      { date: '2026-10-25 02:00:00', visitors: 2 },
+      { date: '2026-10-25 03:00:00', visitors: 0 },
+    ]);
   });
 
   test('a day is by hour; 6mo by month; interval=date is days', async () => {

@@ -138,9 +138,21 @@ export function autoUnit(range: QueryRange): TimeUnit {
  * so no two rows or time labels are the same.
  */
 export function bucketsOf(range: QueryRange, unit: TimeUnit): { start: number; label: string }[] {
+  const starts = bucketStarts(range.fromMs, range.toMs, unit, range.tz);
+  return labelledBuckets(starts, (start) => bucketLabel(start, unit, range));
+}
+
+/**
+ * Bucket starts with their labels, a start whose label repeats the one before it left out (its
+ * events then fall in the bucket before): an hour the clocks put back is one local hour.
+ */
+export function labelledBuckets(
+  starts: readonly number[],
+  labelOfStart: (start: number) => string,
+): { start: number; label: string }[] {
   const buckets: { start: number; label: string }[] = [];
-  for (const start of bucketStarts(range.fromMs, range.toMs, unit, range.tz)) {
-    const label = bucketLabel(start, unit, range);
+  for (const start of starts) {
+    const label = labelOfStart(start);
     if (buckets.at(-1)?.label !== label) buckets.push({ start, label });
   }
   return buckets;

@@ -17,7 +17,7 @@ import {
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { labelOf } from './plausible-query-time.ts';
+import { labelledBuckets, labelOf } from './plausible-query-time.ts';
 import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,
@@ -158,12 +158,18 @@ async function timeseries(ctx: StatsContext) {
   const filters = filtersOf(ctx.query);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
-  const starts = bucketStarts(range.fromMs, range.toMs, interval, range.tz);
+  const unit = interval === 'hour' ? 'hour' : 'day';
+  // One row per local date or hour: the hour the clocks put back is one, as Plausible's.
+  const buckets = labelledBuckets(
+    bucketStarts(range.fromMs, range.toMs, interval, range.tz),
+    (start) => labelOf(start, unit, range.tz),
+  );
+  const starts = buckets.map((b) => b.start);
   const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', starts });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {
-    results: starts.map((start) => ({
-      date: labelOf(start, interval === 'hour' ? 'hour' : 'day', range.tz),
+    results: buckets.map(({ start, label }) => ({
+      date: label,
       ...valuesOf(metrics, byStart.get(start), ['visit_duration']),
     })),
   };
