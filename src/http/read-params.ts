@@ -147,6 +147,7 @@ export const EventsQuery = t.Object({
   session_id: text('Only events of this session.', 's_8f2c'),
   source: filterParams.source,
   path: filterParams.path,
+  country: filterParams.country,
   ...rangeParams,
   ...pageParams,
 });

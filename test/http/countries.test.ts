@@ -166,6 +166,13 @@ describe('reads', () => {
     await t.post('/api/v1/events', { name: 'late' }, { 'x-forwarded-for': '89.160.20.9' });
     const page = await json(await t.get('/api/v1/events?limit=3'));
     expect((page.events as Json[]).map((e) => e.country)).toEqual(['SE', null, 'US']);
+    // The list filters by country too (any case), over segments and the hot tier alike.
+    const swedish = await json(await t.get('/api/v1/events?country=se'));
+    expect((swedish.events as Json[]).map((e) => [e.name, e.country])).toEqual([
+      ['late', 'SE'],
+      [expect.any(String), 'SE'],
+    ]);
+    expect((await t.get('/api/v1/events?country=SWE')).status).toBe(422);
     const sql = await json(
       await t.post('/api/v1/query', {
         sql: 'SELECT country, count(*) AS n FROM events GROUP BY country ORDER BY country',

@@ -10,6 +10,8 @@ export interface ListEventsOptions {
   session_id?: string | undefined;
   source?: string | undefined;
   path?: string | undefined;
+  /** ISO 3166-1 alpha-2, any case (stored upper case). */
+  country?: string | undefined;
   /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
   properties?: Record<string, string> | undefined;
   fromMs?: number | undefined;
@@ -35,7 +37,14 @@ export async function listEvents(
     tenant,
     {
       filters: {
-        equals: { name, user_id, session_id, source: options.source, path },
+        equals: {
+          name,
+          user_id,
+          session_id,
+          source: options.source,
+          path,
+          country: options.country?.toUpperCase(),
+        },
         properties: options.properties ?? {},
         includeBots: true,
         fromMs,
