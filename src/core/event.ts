@@ -36,6 +36,11 @@ export interface EventInput {
   duration?: number;
   value?: number;
   properties?: Properties;
+  /**
+   * `false`: derive no country from the address (a server sending for its users; PostHog's
+   * `$geoip_disable`). Not stored.
+   */
+  geoip?: boolean;
 }
 
 /** An event as stored: every field present, absent ones null, times in UTC epoch ms. */
@@ -74,8 +79,11 @@ export interface StoredEvent {
 /** The derived fields, filled by the engine at ingest. */
 export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id' | 'country';
 
-/** An event after the client-facing rules, before the engine derives its other fields. */
-export type BaseEvent = Omit<StoredEvent, DerivedField>;
+/**
+ * An event after the client-facing rules, before the engine derives its other fields; `geoip`
+ * false (present only then) asks for no country.
+ */
+export type BaseEvent = Omit<StoredEvent, DerivedField> & { geoip?: false };
 
 /** Facts about the request an event arrived in, used where the body is silent. */
 export interface RequestContext {
@@ -139,7 +147,8 @@ export function normalizeEvent(
   // The client address is looked up only for an event that will keep it, locate it (country)
   // or hash it into a visitor_id (no user or anonymous id): the lookup is a measurable cost
   // per request.
-  const needsIp = ctx.keepIp || ctx.locateIp === true || (!userId && !anonymousId);
+  const locate = input.geoip !== false;
+  const needsIp = ctx.keepIp || (locate && ctx.locateIp === true) || (!userId && !anonymousId);
   // An address in the body gets the one spelling the request's address gets (no port, IPv6
   // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
   // An empty one names no address (as in the compatibility APIs): kept, it would make every
@@ -166,6 +175,7 @@ export function normalizeEvent(
       duration: input.duration ?? null,
       value: input.value ?? null,
       properties: input.properties ?? null,
+      ...(locate ? {} : { geoip: false as const }),
     },
   };
 }

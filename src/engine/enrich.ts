@@ -33,7 +33,9 @@ export class Enricher {
     this.salts = new DailySalts(store);
   }
 
-  enrich(e: BaseEvent): StoredEvent {
+  enrich(input: BaseEvent): StoredEvent {
+    const located = input.geoip !== false;
+    const e = located ? input : withoutGeoipFlag(input); // the flag is not stored
     const ua = deriveUserAgent(e.user_agent);
     return {
       ...e,
@@ -50,7 +52,11 @@ export class Enricher {
         userAgent: e.user_agent,
         salt: this.salts.saltFor(e.received_at),
       }),
-      country: this.countries === null ? null : this.countries.countryOf(e.ip),
+      country: this.countries === null || !located ? null : this.countries.countryOf(e.ip),
     };
   }
+}
+
+function withoutGeoipFlag({ geoip: _, ...event }: BaseEvent): BaseEvent {
+  return event;
 }

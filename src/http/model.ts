@@ -58,6 +58,13 @@ export const EventIn = t.Object(
       }),
     ),
     ip: t.Optional(t.String({ maxLength: eventLimits.ipCharsMax })),
+    geoip: t.Optional(
+      t.Boolean({
+        description:
+          '`false`: derive no country from the address (a server sending for its users). ' +
+          'Not stored.',
+      }),
+    ),
     duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
     value: t.Optional(t.Number({ description: 'Numeric value (metric data points).' })),
     properties: t.Optional(

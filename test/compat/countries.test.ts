@@ -85,6 +85,31 @@ describe('countries through the compatibility APIs', () => {
     expect(await countriesOf('default')).toEqual(['GB', 'SE']);
   });
 
+  test("PostHog: $geoip_disable (posthog-node's default) locates nothing", async () => {
+    const capture = (properties: Json, forwarded = '81.2.69.160') =>
+      t.post(
+        '/capture/',
+        { api_key: 'k', event: 'server_side', distinct_id: 'd2', properties },
+        { 'x-forwarded-for': forwarded },
+      );
+    expect((await capture({ $geoip_disable: true, $ip: '89.160.20.112' })).status).toBe(200);
+    expect((await capture({ $geoip_disable: true })).status).toBe(200);
+    expect((await capture({ $geoip_disable: false, $ip: '89.160.20.112' })).status).toBe(200);
+    expect(await countriesOf('default')).toEqual(['SE', null, null]);
+    // The flag is not an event field: the stored event has none, its property stays.
+    const page = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=default');
+    for (const event of page.events) expect('geoip' in event).toBe(false);
+  });
+
+  test('the native API: geoip false derives no country; a non-boolean is a 422', async () => {
+    const send = (body: Json) =>
+      t.post('/api/v1/events', { name: 'n', user_id: 'u', ip: '81.2.69.160', ...body });
+    expect((await send({ geoip: false })).status).toBe(202);
+    expect((await send({ geoip: true })).status).toBe(202);
+    expect((await send({ geoip: 'no' })).status).toBe(422);
+    expect(await countriesOf('default')).toEqual(['GB', null]);
+  });
+
   test('Segment: context.ip; context.location.country (a name) is not the country', async () => {
     const track = (context: Json) =>
       t.post('/v1/track', { writeKey: 'k', userId: 'u1', event: 'Clicked', context });

@@ -322,6 +322,8 @@ function inputOf(
     referrer: referrer === '$direct' ? undefined : referrer,
     session_id: take('$session_id'),
     ip: take('$ip'),
+    // posthog-node sets it on every event by default: a server's address is not its user's.
+    ...(properties.$geoip_disable === true ? { geoip: false } : {}),
     user_agent: take('$raw_user_agent'),
     properties: storedProperties(properties),
   };
