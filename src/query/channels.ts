@@ -9,6 +9,7 @@
 // Every input is compared with A–Z lower-case (lowerAscii), and a pattern's `.` matches any
 // character, line breaks too: as ClickHouse evaluates Plausible's channel column.
 
+import { KNOWN_SOURCES } from './known-sources.ts';
 import { DIRECT_SOURCE } from './referrer-source.ts';
 import { lowerAscii, type SourceCategory, sourceCategoryOf } from './source-categories.ts';
 
@@ -78,28 +79,14 @@ const PAID_MEDIUM: Condition = {
 };
 
 /**
- * Tags that mean an ad whatever the medium (Plausible's paid sources: its tags for known
- * sources ending in "ad" or "ads", and "adwords"); known-sources.ts names each one's source.
+ * Tags that mean an ad whatever the medium, as Plausible's paid sources: the known sources'
+ * tags ending in "ad" or "ads" (gads, fb-ads, yt-ads …; known-sources.ts names each one's
+ * source), and "adwords".
  */
-export const PAID_SOURCE_TAGS = [
+const PAID_SOURCE_TAGS: readonly string[] = [
   'adwords',
-  'google ads',
-  'google_ads',
-  'google-ads',
-  'googleads',
-  'gads',
-  'fb-ads',
-  'fbads',
-  'fbad',
-  'facebook-ads',
-  'facebook_ads',
-  'facebook_ad',
-  'facebook_feed_ad',
-  'yt-ads',
-  'reddit-ads',
-  'twitter-ads',
-  'tiktokads',
-] as const;
+  ...KNOWN_SOURCES.flatMap((s) => s.tags ?? []).filter((tag) => /ads?$/.test(tag)),
+];
 const PAID_SOURCE: Condition = { field: 'utm_source', in: PAID_SOURCE_TAGS };
 
 /** A shopping campaign ("shop", "shopping", "summer-shop", not "workshop"): GA4's pattern. */

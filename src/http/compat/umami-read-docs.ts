@@ -256,8 +256,8 @@ export const METRICS_DOC = {
   description:
     'Rows ranked by visitors (type=event: by events), then value. Types: path (url), entry, ' +
     'exit, referrer, title, query, browser, os, device, event, hostname, language, screen, ' +
-    'tag, utmSource, utmMedium, utmCampaign, utmContent, utmTerm. country, region, city and ' +
-    'channel are a 400: Tally does not keep them.' +
+    'tag, country (with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, utmTerm. ' +
+    'region, city and channel are a 400: Tally does not keep them.' +
     AUTH_NOTE,
   parameters: [
     ID,
