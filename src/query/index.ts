@@ -83,7 +83,7 @@ export {
   type SqlParamValue,
   type SqlResult,
 } from './queries/run-sql.ts';
-export { BUCKET_UNITS, type BucketUnit, bucketStarts } from './time-buckets.ts';
+export { BUCKET_UNITS, type BucketUnit, bucketStarts, labelledBuckets } from './time-buckets.ts';
 export {
   type ResolvedRange,
   resolveRange,

@@ -121,3 +121,19 @@ function isOnTheHour(ms: number, offset: number): boolean {
   const local = ms + offset;
   return ((local % HOUR_MS) + HOUR_MS) % HOUR_MS === 0;
 }
+
+/**
+ * Bucket starts with their labels, a start whose label repeats the one before it left out (its
+ * events then fall in the bucket before): an hour the clocks put back is one local hour.
+ */
+export function labelledBuckets(
+  starts: readonly number[],
+  labelOfStart: (start: number) => string,
+): { start: number; label: string }[] {
+  const buckets: { start: number; label: string }[] = [];
+  for (const start of starts) {
+    const label = labelOfStart(start);
+    if (buckets.at(-1)?.label !== label) buckets.push({ start, label });
+  }
+  return buckets;
+}

@@ -12,6 +12,7 @@ import {
   formatInZone,
   instantOf,
   type LocalParts,
+  labelledBuckets,
   localParts,
 } from '../../query/index.ts';
 import { daysRange, parseDate, type StatsRange } from './plausible-stats-params.ts';
@@ -140,22 +141,6 @@ export function autoUnit(range: QueryRange): TimeUnit {
 export function bucketsOf(range: QueryRange, unit: TimeUnit): { start: number; label: string }[] {
   const starts = bucketStarts(range.fromMs, range.toMs, unit, range.tz);
   return labelledBuckets(starts, (start) => bucketLabel(start, unit, range));
-}
-
-/**
- * Bucket starts with their labels, a start whose label repeats the one before it left out (its
- * events then fall in the bucket before): an hour the clocks put back is one local hour.
- */
-export function labelledBuckets(
-  starts: readonly number[],
-  labelOfStart: (start: number) => string,
-): { start: number; label: string }[] {
-  const buckets: { start: number; label: string }[] = [];
-  for (const start of starts) {
-    const label = labelOfStart(start);
-    if (buckets.at(-1)?.label !== label) buckets.push({ start, label });
-  }
-  return buckets;
 }
 
 function bucketLabel(start: number, unit: TimeUnit, range: QueryRange): string {

@@ -12,12 +12,13 @@ import {
   countCurrentVisitors,
   type GoalMetric,
   getGoalMetrics,
+  labelledBuckets,
   queryLimits,
   type WebDimension,
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { labelledBuckets, labelOf } from './plausible-query-time.ts';
+import { labelOf } from './plausible-query-time.ts';
 import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,

@@ -13,6 +13,7 @@ import {
   countCurrentVisitors,
   getWebMetrics,
   instantOf,
+  labelledBuckets,
   localParts,
   queryLimits,
   type WebDimension,
@@ -211,13 +212,9 @@ function datesOf(range: UmamiRange) {
  * not next to its first: the two are one point, their visitors added; see pageviews.)
  */
 function startsOf(range: UmamiRange): number[] {
-  let previous: string | null = null;
-  return everyStartOf(range).filter((start) => {
-    const label = labelOf(start, range);
-    const first = label !== previous;
-    previous = label;
-    return first;
-  });
+  return labelledBuckets(everyStartOf(range), (start) => labelOf(start, range)).map(
+    (bucket) => bucket.start,
+  );
 }
 
 /** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
