@@ -78,6 +78,18 @@ export { type EventPage, type EventPageOptions, listEventPage } from './queries/
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
 export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';
 export {
+  listWebEvents,
+  type WebEvent,
+  type WebEventPage,
+  type WebEventsOptions,
+} from './queries/list-web-events.ts';
+export {
+  listWebSessions,
+  type WebSession,
+  type WebSessionPage,
+  type WebSessionsOptions,
+} from './queries/list-web-sessions.ts';
+export {
   type RunSqlOptions,
   runSql,
   type SqlParamValue,

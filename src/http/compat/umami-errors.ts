@@ -59,3 +59,8 @@ export function umamiErrorShape(retryAfterSeconds: number): ErrorShape {
     return json(umamiError(e), e.status, headers);
   };
 }
+
+/** Umami's 404, for a session with no events. */
+export function umamiNotFound(): AppError {
+  return new AppError('not_found', 'Not found');
+}

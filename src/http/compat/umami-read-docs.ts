@@ -8,8 +8,8 @@ import { jsonContent } from '../openapi-docs.ts';
 import { errorAnswers, jsonAnswer, jsonInteger, queryParam, type ResponseDocs } from './docs.ts';
 import { UmamiErrorOut } from './umami-errors.ts';
 
-const Count = jsonInteger({ minimum: 0 });
-const NullableText = t.Union([t.String(), t.Null()]);
+export const Count = jsonInteger({ minimum: 0 });
+export const NullableText = t.Union([t.String(), t.Null()]);
 
 const UserOut = t.Object({
   id: t.String(),
@@ -41,7 +41,7 @@ const WebsiteOut = t.Object({
   updatedAt: t.Null(),
   deletedAt: t.Null(),
 });
-const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+export const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 const websiteExample = {
   id: WEBSITE,
   name: 'Shop',
@@ -81,7 +81,7 @@ const PageviewsOut = t.Object({
 const MetricsOut = t.Array(t.Object({ x: NullableText, y: Count }));
 
 const param = queryParam;
-const ID: OpenAPIV3.ParameterObject = {
+export const ID: OpenAPIV3.ParameterObject = {
   name: 'id',
   in: 'path',
   required: true,
@@ -90,12 +90,12 @@ const ID: OpenAPIV3.ParameterObject = {
     'the tenant).',
   schema: { type: 'string' },
 };
-const RANGE = [
+export const RANGE = [
   param('startAt', 'Start, epoch ms (included); or startDate (ISO 8601).'),
   param('endAt', 'End, epoch ms (included); or endDate (ISO 8601).'),
   param('timezone', 'IANA zone of the buckets (default UTC).'),
 ];
-const FILTERS = [
+export const FILTERS = [
   'path',
   'referrer',
   'title',
@@ -111,7 +111,7 @@ const FILTERS = [
   param(name, 'Filter: a value, or eq./neq./c./dnc. before it (equals, not, contains, not).'),
 );
 
-const ERRORS: ResponseDocs = errorAnswers(
+export const ERRORS: ResponseDocs = errorAnswers(
   {
     400: 'A parameter Umami or Tally refuses (no range, bad unit or zone, unsupported filter)',
     401: 'No credential, or one that may not read this website (or no such website)',
@@ -121,7 +121,7 @@ const ERRORS: ResponseDocs = errorAnswers(
   () => UmamiErrorOut,
 );
 
-const AUTH_NOTE =
+export const AUTH_NOTE =
   ' Authorization: Bearer <access token from /api/auth/login, or a read key rk_…>' +
   ' (or x-umami-api-key) in AUTH_MODE=required.';
 

@@ -307,3 +307,28 @@ export function pagingOf(query: URLSearchParams): { limit: number; offset: numbe
     offset: whole('offset', 0, 0, UMAMI_METRIC_OFFSET_MAX),
   };
 }
+
+/** Umami's pages (websites, sessions, events): 20 rows by default (its DEFAULT_PAGE_SIZE). */
+export const UMAMI_PAGE_ROWS_DEFAULT = 20;
+export const UMAMI_PAGE_ROWS_MAX = 500;
+
+/** `page` (from 1) and `pageSize` of a paged list. */
+export function pageOf(query: URLSearchParams): { page: number; pageSize: number } {
+  const whole = (name: string, fallback: number, max: number) => {
+    const text = query.get(name);
+    if (text === null || text === '') return fallback;
+    const value = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+    if (value < 1 || value > max) throw badRequest(`${name} must be a whole number, 1–${max}.`);
+    return value;
+  };
+  return {
+    page: whole('page', 1, queryLimits.breakdownPageMax),
+    pageSize: whole('pageSize', UMAMI_PAGE_ROWS_DEFAULT, UMAMI_PAGE_ROWS_MAX),
+  };
+}
+
+/** The filters of a read, with Umami's scope: page views, unless a filter names an event. */
+export function scopedFilters(query: URLSearchParams): WebFilter[] {
+  const filters = filtersOf(query);
+  return namesEvents(filters) ? filters : [...filters, PAGE_VIEWS];
+}

@@ -20,8 +20,9 @@ import {
   type WebFilter,
   type WebMetric,
 } from '../../query/index.ts';
-import { type AppDeps, noteTenant } from '../context.ts';
+import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
+import { umamiActivityRoutes } from './umami-activity.ts';
 import { umamiErrorShape } from './umami-errors.ts';
 import {
   domainOf,
@@ -29,8 +30,8 @@ import {
   umamiAuthRoutes,
   type Website,
   websiteIdOf,
-  websiteOf,
 } from './umami-read-auth.ts';
+import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read-context.ts';
 import {
   ACTIVE_DOC,
   METRICS_DOC,
@@ -47,33 +48,16 @@ import {
   metricTypeOf,
   namesEvents,
   PAGE_VIEWS,
+  pageOf,
   pagingOf,
   rangeOf,
+  scopedFilters,
   type UmamiRange,
 } from './umami-read-params.ts';
 
-/** Umami's page of websites: 20 by default (its DEFAULT_PAGE_SIZE), at most 500. */
-export const UMAMI_WEBSITES_PAGE_DEFAULT = 20;
-export const UMAMI_WEBSITES_PAGE_MAX = 500;
-
-interface ReadContext {
-  deps: AppDeps;
-  request: Request;
-  query: URLSearchParams;
-  website: Website;
-}
-
-type Handler = (ctx: ReadContext) => Promise<unknown>;
-
 export function umamiReadRoutes(deps: AppDeps) {
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
-  const route = (answer: Handler) =>
-    guarded(shape, async ({ request, params }: { request: Request; params: { id: string } }) => {
-      const website = websiteOf(deps, request, params.id);
-      noteTenant(request, website.tenant);
-      const query = queryOf(request);
-      return json(await answer({ deps, request, query, website }));
-    });
+  const route = readRoute(deps);
   const list = guarded(shape, async ({ request }: { request: Request }) =>
     json(websitesOf(deps, request)),
   );
@@ -84,12 +68,8 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/stats', route(stats), { detail: STATS_DOC })
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
     .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
-    .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC });
-}
-
-/** The query as Umami reads it (Object.fromEntries): a repeated parameter's last value. */
-function queryOf(request: Request): URLSearchParams {
-  return new URLSearchParams(Object.fromEntries(new URL(request.url).searchParams));
+    .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC })
+    .use(umamiActivityRoutes(route));
 }
 
 /** A website as Umami answers one; Tally keeps no share ids, owners or teams. */
@@ -113,15 +93,7 @@ function websiteBody(deps: AppDeps, id: string, project: Project | null) {
 /** GET /api/websites: the readable projects, by name, paged and searched as Umami's. */
 function websitesOf(deps: AppDeps, request: Request) {
   const query = queryOf(request);
-  const whole = (name: string, fallback: number, max: number) => {
-    const text = query.get(name);
-    if (text === null || text === '') return fallback;
-    const value = /^\d{1,6}$/.test(text) ? Number(text) : 0;
-    if (value < 1 || value > max) throw badRequest(`${name} must be a whole number, 1–${max}.`);
-    return value;
-  };
-  const page = whole('page', 1, queryLimits.breakdownPageMax);
-  const pageSize = whole('pageSize', UMAMI_WEBSITES_PAGE_DEFAULT, UMAMI_WEBSITES_PAGE_MAX);
+  const { page, pageSize } = pageOf(query);
   const search = query.get('search')?.toLowerCase() ?? '';
   const sites = readableProjects(deps, request)
     .map((project) => websiteBody(deps, websiteIdOf(deps.auth, project), project))
@@ -135,22 +107,6 @@ async function website({ deps, website }: ReadContext) {
   return websiteBody(deps, website.id, website.project);
 }
 
-/** The filters of a read, with Umami's scope: page views, unless a filter names an event. */
-function scopedFilters(query: URLSearchParams): WebFilter[] {
-  const filters = filtersOf(query);
-  return namesEvents(filters) ? filters : [...filters, PAGE_VIEWS];
-}
-
-function read(ctx: ReadContext, range: UmamiRange, metrics: WebMetric[], filters: WebFilter[]) {
-  return (dimension: WebDimension) =>
-    getWebMetrics(
-      ctx.deps.engine.store,
-      ctx.website.tenant,
-      { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension },
-      ctx.request.signal,
-    );
-}
-
 const STATS_METRICS: WebMetric[] = ['pageviews', 'visitors', 'visits', 'bounces', 'visit_seconds'];
 
 /** Umami's summary: the totals of the range, and of the range compared with. */
@@ -158,7 +114,7 @@ async function stats(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
   const filters = scopedFilters(ctx.query);
   const totals = async (r: UmamiRange) => {
-    const [row] = await read(ctx, r, STATS_METRICS, filters)({ kind: 'total' });
+    const [row] = await webMetricsOf(ctx, r, STATS_METRICS, filters)({ kind: 'total' });
     const value = (metric: WebMetric) => row?.values[metric] ?? 0;
     return {
       pageviews: value('pageviews'),
@@ -178,7 +134,12 @@ async function pageviews(ctx: ReadContext) {
   const filters = scopedFilters(ctx.query);
   const series = async (r: UmamiRange) => {
     const starts = startsOf(r);
-    const rows = await read(ctx, r, ['pageviews', 'visitors'], filters)({ kind: 'bucket', starts });
+    const rows = await webMetricsOf(
+      ctx,
+      r,
+      ['pageviews', 'visitors'],
+      filters,
+    )({ kind: 'bucket', starts });
     const points = (metric: WebMetric) => {
       const byLabel = new Map<string, number>();
       for (const row of rows.sort((a, b) => Number(a.key) - Number(b.key))) {
@@ -264,7 +225,7 @@ async function metrics(ctx: ReadContext) {
   if ('prop' in type.property) filters.push(having(type.property));
   if (type.metric === 'visitors' && !namesEvents(filters)) filters.push(PAGE_VIEWS);
   const dimension = { kind: 'property', property: type.property, limit, offset } as const;
-  const rows = await read(ctx, range, [type.metric], filters)(dimension);
+  const rows = await webMetricsOf(ctx, range, [type.metric], filters)(dimension);
   return rows.map((row) => ({ x: row.key, y: row.values[type.metric] ?? 0 }));
 }
 

@@ -1,0 +1,63 @@
+// What every website read of Umami's read API starts from: the website the request may read
+// (umami-read-auth.ts; else Umami's 401), its query as Umami reads it, and the route that
+// answers a handler's value as JSON with Umami's error body.
+
+import {
+  getWebMetrics,
+  type WebDimension,
+  type WebFilter,
+  type WebMetric,
+} from '../../query/index.ts';
+import { type AppDeps, noteTenant } from '../context.ts';
+import { guarded, json } from './responses.ts';
+import { umamiErrorShape } from './umami-errors.ts';
+import { type Website, websiteOf } from './umami-read-auth.ts';
+import type { UmamiRange } from './umami-read-params.ts';
+
+export interface ReadContext {
+  deps: AppDeps;
+  request: Request;
+  query: URLSearchParams;
+  website: Website;
+  /** The path's parameters: the website's `id`, a session's `sessionId`. */
+  params: { id: string; sessionId?: string };
+}
+
+export type ReadHandler = (ctx: ReadContext) => Promise<unknown>;
+
+type RouteContext = { request: Request; params: { id: string; sessionId?: string } };
+
+/** The route of a website read: `:id` is the website, the handler's value the answer. */
+export function readRoute(deps: AppDeps) {
+  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  return (answer: ReadHandler) =>
+    guarded(shape, async ({ request, params }: RouteContext) => {
+      const website = websiteOf(deps, request, params.id);
+      noteTenant(request, website.tenant);
+      const query = queryOf(request);
+      return json(await answer({ deps, request, query, website, params }));
+    });
+}
+
+export type ReadRoute = ReturnType<typeof readRoute>;
+
+/** The query as Umami reads it (Object.fromEntries): a repeated parameter's last value. */
+export function queryOf(request: Request): URLSearchParams {
+  return new URLSearchParams(Object.fromEntries(new URL(request.url).searchParams));
+}
+
+/** query/'s web metrics of the website over a range, by the dimension given after. */
+export function webMetricsOf(
+  ctx: ReadContext,
+  range: UmamiRange,
+  metrics: WebMetric[],
+  filters: WebFilter[],
+) {
+  return (dimension: WebDimension) =>
+    getWebMetrics(
+      ctx.deps.engine.store,
+      ctx.website.tenant,
+      { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension },
+      ctx.request.signal,
+    );
+}

@@ -1,0 +1,169 @@
+// The events of Umami's read API (its event list and a session's activity): each event's
+// page, query, referrer (domain, path, query), title, browser, OS, device, country and
+// hostname, newest first, filtered on each event as Umami filters (event-web-filters.ts),
+// with the count of all that match. With `visits`, each event also names its visit
+// (visit-rows.ts's, made of every event in the range): its session_id, or, for a visit cut by
+// pauses, its visitor and start.
+
+import { listValue } from '@duckdb/node-api';
+import type { EventSource } from '../../storage/index.ts';
+import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
+import { filterConditions, propertyText } from '../filters.ts';
+import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { referrerHostOf } from '../referrer-source.ts';
+import { SqlParams } from '../sql-params.ts';
+import { eventPropertySql, visitPropertySql, type WebFilter } from '../web-properties.ts';
+import { PAGE_VIEW_NAMES } from './get-stats.ts';
+import { visitEventsCtes } from './visit-rows.ts';
+
+export interface WebEventsOptions {
+  /** Inclusive, UTC epoch ms. */
+  fromMs?: number;
+  /** Exclusive, UTC epoch ms. */
+  toMs?: number;
+  /** All must hold, on each event. */
+  filters: WebFilter[];
+  /** Only custom events whose name, or page views whose path, contains this (any case). */
+  search?: string;
+  /** Only this visitor's events. */
+  visitorId?: string;
+  /** Name each event's visit (visitId). */
+  visits?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface WebEvent {
+  id: string;
+  visitorId: string;
+  /** With `visits`. */
+  visitId?: string;
+  timestampMs: number;
+  hostname: string | null;
+  path: string | null;
+  query: string | null;
+  referrerDomain: string | null;
+  referrerPath: string | null;
+  referrerQuery: string | null;
+  title: string | null;
+  browser: string | null;
+  os: string | null;
+  device: string | null;
+  country: string | null;
+  /** A page view (Umami's event type 1), else a custom event (2). */
+  isView: boolean;
+  name: string;
+  /** Whether the event has properties of its own (Umami's event data). */
+  hasData: boolean;
+}
+
+export interface WebEventPage {
+  events: WebEvent[];
+  total: number;
+}
+
+const SCHEME_HOST = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?[^/?#]*`;
+
+/** The columns of each event, over `e` of sourcedEventsSql (none named as visit-rows carries). */
+function columnsOf(params: SqlParams, views: () => string): Record<string, string> {
+  return {
+    event_id: 'e.event_id',
+    event_name: 'e.name',
+    hostname: `coalesce(${propertyText('$hostname', params)}, nullif(page_host, ''))`,
+    url_path: `nullif(e."path", '')`,
+    url_query: eventPropertySql({ event: 'query' }, views, params),
+    referrer_domain: referrerHostOf(),
+    referrer_path: `nullif(regexp_extract(trim(e."referrer"), '${SCHEME_HOST}([^?#]*)', 1), '')`,
+    referrer_query: String.raw`nullif(regexp_extract(e."referrer", '^[^?#]*\?([^#]*)', 1), '')`,
+    page_title: propertyText('$title', params),
+    browser_name: visitPropertySql('browser'),
+    os_name: visitPropertySql('os'),
+    device_type: visitPropertySql('device'),
+    country_code: visitPropertySql('country'),
+    // Umami's event data: a property of the event's own, not one its tracker's page fields.
+    has_data: `coalesce(len(list_filter(json_keys(e.properties), (k) -> NOT starts_with(k, '$'))) > 0, false)`,
+  };
+}
+
+export async function listWebEvents(
+  source: EventSource,
+  tenant: string,
+  options: WebEventsOptions,
+  signal?: AbortSignal,
+): Promise<WebEventPage> {
+  const range = rangeOf(options.fromMs, options.toMs);
+  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
+    const params = new SqlParams();
+    return readRows(snapshot, webEventsSql(snapshot.from, options, params), params);
+  });
+  const total = numberOf(rows[0]?.total_rows);
+  const events = rows.filter((row) => row.event_id !== null).map((row) => eventOf(row, options));
+  return { events, total };
+}
+
+function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams): string {
+  const views = params.add(listValue(PAGE_VIEW_NAMES));
+  const isView = `list_contains(${views}, e.name)`;
+  const visitor =
+    options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
+  const matches = [eventFiltersSql(options.filters, () => views, params)];
+  if (options.search !== undefined) {
+    const search = params.add(options.search.toLowerCase());
+    matches.push(`CASE WHEN ${isView} THEN contains(lower(coalesce(e."path", '')), ${search})
+      ELSE contains(lower(e.name), ${search}) END`);
+  }
+  const columns = columnsOf(params, () => views);
+  const names = Object.keys(columns);
+  const match = `(${matches.join(' AND ')})`;
+  let matched: string;
+  if (options.visits === true) {
+    const grouping = visitEventsCtes({
+      from: sourcedEventsSql(from, visitor),
+      filters: { fromMs: options.fromMs, toMs: options.toMs },
+      params,
+      pageViewNames: PAGE_VIEW_NAMES,
+      extra: { ematch: match, ...columns },
+    });
+    matched = `${grouping}, matched AS MATERIALIZED (
+      SELECT ${names.join(', ')}, visitor_id, ts, is_view,
+        CASE WHEN by_gaps THEN key || ':' || n ELSE key END AS visit_id
+      FROM grouped WHERE ematch)`;
+  } else {
+    const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
+    const select = names.map((name) => `${columns[name]} AS ${name}`).join(', ');
+    matched = `matched AS MATERIALIZED (
+      SELECT ${select}, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${isView} AS is_view
+      FROM ${sourcedEventsSql(from, [...visitor, ...scope])} AS e WHERE ${match})`;
+  }
+  return `WITH ${matched}, page AS (
+      SELECT * FROM matched ORDER BY ts DESC, event_id
+      LIMIT ${params.add(options.limit)} OFFSET ${params.add(options.offset)}
+    )
+    SELECT (SELECT count(*) FROM matched) AS total_rows, p.*
+    FROM (SELECT 1) AS one LEFT JOIN page AS p ON true
+    ORDER BY p.ts DESC, p.event_id`;
+}
+
+function eventOf(row: Row, options: WebEventsOptions): WebEvent {
+  const text = (key: string) => (row[key] === null ? null : String(row[key]));
+  return {
+    id: String(row.event_id),
+    visitorId: String(row.visitor_id),
+    ...(options.visits === true ? { visitId: String(row.visit_id) } : {}),
+    timestampMs: numberOf(row.ts),
+    hostname: text('hostname'),
+    path: text('url_path'),
+    query: text('url_query'),
+    referrerDomain: text('referrer_domain'),
+    referrerPath: text('referrer_path'),
+    referrerQuery: text('referrer_query'),
+    title: text('page_title'),
+    browser: text('browser_name'),
+    os: text('os_name'),
+    device: text('device_type'),
+    country: text('country_code'),
+    isView: row.is_view === true,
+    name: String(row.event_name),
+    hasData: row.has_data === true,
+  };
+}
