@@ -11,26 +11,17 @@ import type { Project } from '../../auth/index.ts';
 import {
   bucketStarts,
   countCurrentVisitors,
-  getWebMetrics,
   instantOf,
   labelledBuckets,
   localParts,
   queryLimits,
-  type WebDimension,
-  type WebFilter,
   type WebMetric,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
 import { umamiActivityRoutes } from './umami-activity.ts';
 import { umamiErrorShape } from './umami-errors.ts';
-import {
-  domainOf,
-  readableProjects,
-  umamiAuthRoutes,
-  type Website,
-  websiteIdOf,
-} from './umami-read-auth.ts';
+import { domainOf, readableProjects, umamiAuthRoutes, websiteIdOf } from './umami-read-auth.ts';
 import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read-context.ts';
 import {
   ACTIVE_DOC,
@@ -41,7 +32,6 @@ import {
   WEBSITES_DOC,
 } from './umami-read-docs.ts';
 import {
-  badRequest,
   comparedRange,
   filtersOf,
   having,
