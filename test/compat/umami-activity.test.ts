@@ -122,3 +122,216 @@ describe('sessions', () => {
     expect(data[2]).toMatchObject({ os: 'iOS', device: 'Mobile', visits: 1, views: 1 });
   });
 });
+
+describe('sessions: paging, search, filters, a zone', () => {
+  test('page and pageSize page the newest first; count is all of them', async () => {
+    const first = await ok('sessions', `${TWO_DAYS}&pageSize=2`);
+    const second = await ok('sessions', `${TWO_DAYS}&pageSize=2&page=2`);
+    expect(first).toMatchObject({ count: 3, page: 1, pageSize: 2 });
+    expect((first.data as Json[]).map((s) => s.id)).toEqual([
+      sessionOf['198.51.100.3'],
+      sessionOf['198.51.100.1'],
+    ]);
+    expect(second).toMatchObject({ count: 3, page: 2, pageSize: 2 });
+    expect((second.data as Json[]).map((s) => s.id)).toEqual([sessionOf['198.51.100.2']]);
+    expect(await ok('sessions', `${TWO_DAYS}&page=9`)).toEqual({
+      data: [],
+      count: 3,
+      page: 9,
+      pageSize: 20,
+    });
+  });
+
+  test('search finds a browser, OS or device, in any case', async () => {
+    const body = await ok('sessions', `${TWO_DAYS}&search=ios`);
+    expect(body.count).toBe(1);
+    expect((body.data as Json[])[0]?.id).toBe(sessionOf['198.51.100.2']);
+  });
+
+  test('filters keep the sessions with a matching event, counted over those', async () => {
+    const body = await ok('sessions', `${TWO_DAYS}&path=%2Fpricing`);
+    expect(body.count).toBe(2);
+    const [c, a] = body.data as Json[];
+    expect(c).toMatchObject({ id: sessionOf['198.51.100.3'], views: 1, events: 1, visits: 1 });
+    expect(a).toMatchObject({
+      id: sessionOf['198.51.100.1'],
+      views: 1,
+      events: 0,
+      visits: 1,
+      firstAt: '2026-11-24T15:00:00.000Z',
+    });
+    const google = await ok('sessions', `${TWO_DAYS}&referrer=google.com`);
+    expect((google.data as Json[]).map((s) => s.id)).toEqual([sessionOf['198.51.100.1']]);
+    const notChrome = await ok('sessions', `${TWO_DAYS}&browser=neq.Chrome`);
+    expect((notChrome.data as Json[]).map((s) => s.id)).toEqual([sessionOf['198.51.100.2']]);
+  });
+
+  test("a zone's local dates: startDate and endDate with its offset", async () => {
+    // 11-25 in UTC+14 is 11-24 10:00Z to 11-25 10:00Z: B, A and C's morning.
+    const local = 'startDate=2026-11-25T00:00:00%2B14:00&endDate=2026-11-25T23:59:59.999%2B14:00';
+    const body = await ok('sessions', `${local}&timezone=Pacific%2FKiritimati`);
+    expect(body.count).toBe(3);
+    // The day after, 11-25 10:00Z on: nothing; a morning in New York's zone: C's first view.
+    const later = 'startDate=2026-11-25T10:00:00Z&endDate=2026-11-26T09:59:59.999Z';
+    expect((await ok('sessions', later)).count).toBe(0);
+    const morning = `startAt=${at('2026-11-25T00:00:00Z')}&endAt=${at('2026-11-25T09:05:00Z')}`;
+    const c = await ok('sessions', `${morning}&timezone=America%2FNew_York`);
+    expect(c.data).toMatchObject([{ id: sessionOf['198.51.100.3'], views: 1, events: 0 }]);
+  });
+
+  test("Umami's 400s: no range, a bad zone, a bad page", async () => {
+    for (const query of ['', `${TWO_DAYS}&timezone=Mars%2FOlympus`, `${TWO_DAYS}&page=0`]) {
+      const { status, body } = await read('sessions', query);
+      expect(status).toBe(400);
+      expect(body.error).toMatchObject({ code: 'bad-request', status: 400 });
+    }
+    expect((await read('sessions', `${TWO_DAYS}&pageSize=501`)).status).toBe(400);
+    expect((await read('sessions', `${TWO_DAYS}&city=Berlin`)).status).toBe(400);
+  });
+});
+
+describe('session stats, one session, its activity', () => {
+  test('sessions/stats: page views, visitors, visits, countries, custom events', async () => {
+    expect(await ok('sessions/stats')).toEqual({
+      pageviews: { value: 6 },
+      visitors: { value: 3 },
+      visits: { value: 4 },
+      countries: { value: 0 },
+      events: { value: 2 },
+    });
+    expect(await ok('sessions/stats', `${TWO_DAYS}&path=%2Fpricing`)).toMatchObject({
+      pageviews: { value: 2 },
+      visitors: { value: 2 },
+      events: { value: 1 },
+    });
+    // The same visitors and visits as /stats counts.
+    expect(await ok('stats')).toMatchObject({ pageviews: 6, visitors: 3, visits: 4 });
+  });
+
+  test('sessions/:sessionId: over all its events, with its seconds', async () => {
+    const a = sessionOf['198.51.100.1'] as string;
+    const { status, body } = await read(`sessions/${a}`, '');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      id: a,
+      distinctId: null,
+      websiteId: WEBSITE,
+      browser: 'Chrome',
+      firstAt: '2026-11-24T10:00:00.000Z',
+      lastAt: '2026-11-24T15:00:00.000Z',
+      visits: 2,
+      views: 3,
+      events: 1,
+      totaltime: 300,
+    });
+    expect(body.createdAt).toBeUndefined();
+    const missing = await read('sessions/0f0e0d0c-0000-5000-8000-000000000000', '');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({
+      error: { message: 'Not found', code: 'not-found', status: 404 },
+    });
+  });
+
+  test('activity: its events in the range, the newest first, with their visits', async () => {
+    const a = sessionOf['198.51.100.1'] as string;
+    const body = (await ok(`sessions/${a}/activity`)) as unknown as Json[];
+    expect(body.map((e) => [e.createdAt, e.urlPath, e.eventType, e.eventName])).toEqual([
+      ['2026-11-24T15:00:00.000Z', '/pricing', 1, null],
+      ['2026-11-24T10:05:00.000Z', '/blog/hello', 2, 'signup'],
+      ['2026-11-24T10:04:00.000Z', '/blog/hello', 1, null],
+      ['2026-11-24T10:00:00.000Z', '/', 1, null],
+    ]);
+    expect(body[1]).toMatchObject({ urlQuery: null, hasData: true });
+    expect(body[2]).toMatchObject({ urlQuery: 'ref=x', hasData: false });
+    expect(body[3]).toMatchObject({ referrerDomain: 'google.com' });
+    // The visit ids /api/send answered: one per hour.
+    const visits = [...new Set(body.map((e) => e.visitId))];
+    expect(visits.sort()).toEqual([...(visitOf['198.51.100.1'] as string[])].sort());
+    const morning = `startAt=${at('2026-11-24T00:00:00Z')}&endAt=${at('2026-11-24T12:00:00Z')}`;
+    expect((await ok(`sessions/${a}/activity`, morning)) as unknown as Json[]).toHaveLength(3);
+  });
+});
+
+describe('events', () => {
+  test("page views and custom events, the newest first, in Umami's fields", async () => {
+    const body = await ok('events', `${TWO_DAYS}&pageSize=3`);
+    expect(body).toMatchObject({ count: 8, page: 1, pageSize: 3 });
+    const data = body.data as Json[];
+    expect(data.map((e) => [e.urlPath, e.eventType, e.eventName])).toEqual([
+      ['/pricing', 2, 'trial'],
+      ['/pricing', 1, null],
+      ['/', 1, null],
+    ]);
+    expect(data[0]).toMatchObject({
+      websiteId: WEBSITE,
+      sessionId: sessionOf['198.51.100.3'],
+      createdAt: '2026-11-25T09:11:00.000Z',
+      hostname: 'example.com',
+      browser: 'Chrome',
+      os: 'Windows',
+      device: 'Desktop',
+      city: null,
+      hasData: false,
+    });
+    const page3 = await ok('events', `${TWO_DAYS}&pageSize=3&page=3`);
+    expect((page3.data as Json[]).map((e) => e.urlPath)).toEqual(['/blog/hello', '/']);
+  });
+
+  test('referrer, title and query fields; search and filters', async () => {
+    const hn = await ok('events', `${TWO_DAYS}&referrer=news.ycombinator.com`);
+    expect(hn.data).toMatchObject([
+      {
+        referrerDomain: 'news.ycombinator.com',
+        referrerPath: '/item',
+        referrerQuery: 'id=1',
+        urlPath: '/blog/other',
+      },
+    ]);
+    const titled = await ok('events', `${TWO_DAYS}&title=Hello`);
+    expect(titled.data).toMatchObject([{ pageTitle: 'Hello', urlQuery: 'ref=x' }]);
+    // Search: custom events by name, page views by path.
+    const signup = await ok('events', `${TWO_DAYS}&search=SIGN`);
+    expect((signup.data as Json[]).map((e) => e.eventName)).toEqual(['signup']);
+    const blog = await ok('events', `${TWO_DAYS}&search=blog`);
+    expect(blog.count).toBe(2);
+    const named = await ok('events', `${TWO_DAYS}&event=trial`);
+    expect(named.data).toMatchObject([{ eventName: 'trial' }]);
+  });
+
+  test('events/stats: custom events, visitors, visits and names, with the period before', async () => {
+    expect(await ok('events/stats')).toEqual({
+      data: {
+        events: 2,
+        visitors: 2,
+        visits: 2,
+        uniqueEvents: 2,
+        comparison: { events: 0, visitors: 0, visits: 0, uniqueEvents: 0 },
+      },
+    });
+    const day = `startAt=${at('2026-11-25T00:00:00Z')}&endAt=${at('2026-11-25T23:59:59.999Z')}`;
+    expect(await ok('events/stats', `${day}&compare=prev`)).toEqual({
+      data: {
+        events: 1,
+        visitors: 1,
+        visits: 1,
+        uniqueEvents: 1,
+        comparison: { events: 1, visitors: 1, visits: 1, uniqueEvents: 1 },
+      },
+    });
+  });
+});
+
+describe('another website', () => {
+  test("its sessions and events are never another's", async () => {
+    const sessions = await read('sessions', TWO_DAYS, OTHER);
+    expect(sessions.body.count).toBe(1);
+    const events = await read('events', TWO_DAYS, OTHER);
+    expect((events.body.data as Json[]).map((e) => e.websiteId)).toEqual([OTHER, OTHER]);
+    expect((await ok('events')).count).toBe(8);
+    // Nor is a session of one website read through the other.
+    const a = sessionOf['198.51.100.1'] as string;
+    expect((await read(`sessions/${a}`, '', OTHER)).status).toBe(404);
+    const activity = await read(`sessions/${a}/activity`, TWO_DAYS, OTHER);
+    expect(activity.body as unknown).toEqual([]);
+  });
+});

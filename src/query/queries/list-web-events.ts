@@ -102,17 +102,21 @@ export async function listWebEvents(
 }
 
 function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams): string {
-  const views = params.add(listValue(PAGE_VIEW_NAMES));
-  const isView = `list_contains(${views}, e.name)`;
+  let bound: string | undefined;
+  const views = () => {
+    bound ??= params.add(listValue(PAGE_VIEW_NAMES));
+    return bound;
+  };
+  const isView = () => `list_contains(${views()}, e.name)`;
   const visitor =
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
-  const matches = [eventFiltersSql(options.filters, () => views, params)];
+  const matches = [eventFiltersSql(options.filters, views, params)];
   if (options.search !== undefined) {
     const search = params.add(options.search.toLowerCase());
-    matches.push(`CASE WHEN ${isView} THEN contains(lower(coalesce(e."path", '')), ${search})
+    matches.push(`CASE WHEN ${isView()} THEN contains(lower(coalesce(e."path", '')), ${search})
       ELSE contains(lower(e.name), ${search}) END`);
   }
-  const columns = columnsOf(params, () => views);
+  const columns = columnsOf(params, views);
   const names = Object.keys(columns);
   const match = `(${matches.join(' AND ')})`;
   let matched: string;
@@ -132,7 +136,7 @@ function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams
     const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
     const select = names.map((name) => `${columns[name]} AS ${name}`).join(', ');
     matched = `matched AS MATERIALIZED (
-      SELECT ${select}, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${isView} AS is_view
+      SELECT ${select}, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${isView()} AS is_view
       FROM ${sourcedEventsSql(from, [...visitor, ...scope])} AS e WHERE ${match})`;
   }
   return `WITH ${matched}, page AS (
