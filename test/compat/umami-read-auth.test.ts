@@ -182,3 +182,48 @@ describe('websites a credential reads', () => {
     });
   });
 });
+
+describe('sessions and events a credential reads', () => {
+  const get = (website: string, path: string, token: string) =>
+    t.call('GET', `/api/websites/${website}/${path}`, { token });
+
+  test("a read key reads its website's sessions and events; another's is Umami's 401", async () => {
+    const sessions = (await (await get(ACME, `sessions?${RANGE}`, acmeRead)).json()) as {
+      data: Json[];
+      count: number;
+    };
+    expect(sessions.count).toBe(1);
+    const id = sessions.data[0]?.id as string;
+    expect(await (await get(ACME, `sessions/${id}`, acmeRead)).json()).toMatchObject({
+      id,
+      views: 2,
+    });
+    const events = await get(ACME, `events?${RANGE}`, acmeRead);
+    expect(await events.json()).toMatchObject({ count: 2 });
+    const paths = [
+      `sessions?${RANGE}`,
+      `sessions/stats?${RANGE}`,
+      `sessions/${id}`,
+      `sessions/${id}/activity?${RANGE}`,
+      `events?${RANGE}`,
+      `events/stats?${RANGE}`,
+    ];
+    const stranger = await signUp(t, 'stranger@example.com');
+    for (const path of paths) {
+      for (const [website, token] of [
+        [OTHER, acmeRead],
+        [ACME, stranger.access_token],
+        [ACME, 'not-a-token'],
+      ] as const) {
+        const res = await get(website, path, token);
+        expect(res.status, `${website} ${path}`).toBe(401);
+        expect(await res.json()).toEqual(UNAUTHORIZED);
+      }
+    }
+    // The admin's token reads the other website, whose sessions are its own.
+    const other = await get(OTHER, `sessions?${RANGE}`, admin.token);
+    const otherSessions = ((await other.json()) as { data: Json[] }).data;
+    expect(otherSessions.map((s) => s.websiteId)).toEqual([OTHER]);
+    expect(otherSessions[0]?.id).not.toBe(id);
+  });
+});
