@@ -47,6 +47,8 @@ type Json = Record<string, unknown>;
 /** The token Umami's login example signed in with (the account example registered it). */
 let umamiToken = '';
 const umamiAuth = () => ({ authorization: `Bearer ${umamiToken}` });
+/** The session /api/send's example was answered, for Umami's session reads. */
+let umamiSession = '';
 
 /** A read of each compatibility GET route over what the examples stored, and its rows. */
 const COMPAT_READS: Record<
@@ -90,6 +92,15 @@ const COMPAT_READS: Record<
   '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },
   '/api/websites/{id}/metrics': { url: () => umami('/metrics', '&type=path'), rows: (b) => b },
   '/api/websites/{id}/active': { url: () => umami('/active') },
+  '/api/websites/{id}/sessions': { url: () => umami('/sessions'), rows: (b) => b.data },
+  '/api/websites/{id}/sessions/stats': { url: () => umami('/sessions/stats') },
+  '/api/websites/{id}/sessions/{sessionId}': { url: () => umami(`/sessions/${umamiSession}`) },
+  '/api/websites/{id}/sessions/{sessionId}/activity': {
+    url: () => umami(`/sessions/${umamiSession}/activity`),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/events': { url: () => umami('/events'), rows: (b) => b.data },
+  '/api/websites/{id}/events/stats': { url: () => umami('/events/stats') },
 };
 
 const UMAMI_WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
@@ -296,6 +307,7 @@ describe('the compatibility routes do what their documentation says', () => {
         problems.push(...answer.problems.map((p) => `${type}: ${p}`));
         if (found.path === '/api/events/') Object.assign(created, answer.value);
         if (found.path === '/api/auth/login') umamiToken = (answer.value as Json).token as string;
+        if (found.path === '/api/send') umamiSession = (answer.value as Json).sessionId as string;
       }
     }
     expect(problems).toEqual([]);

@@ -81,7 +81,8 @@ function columnsOf(params: SqlParams, views: () => string): Record<string, strin
     device_type: visitPropertySql('device'),
     country_code: visitPropertySql('country'),
     // Umami's event data: a property of the event's own, not one its tracker's page fields.
-    has_data: `coalesce(len(list_filter(json_keys(e.properties), (k) -> NOT starts_with(k, '$'))) > 0, false)`,
+    has_data: `coalesce(len(list_filter(json_keys(e.properties),
+      (k) -> NOT starts_with(k, '$'))) > 0, false)`,
   };
 }
 

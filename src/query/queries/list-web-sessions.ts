@@ -129,7 +129,7 @@ function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlPa
       LIMIT ${params.add(options.limit)} OFFSET ${params.add(options.offset)}
     )
     SELECT (SELECT count(*) FROM sessions) AS total_rows, p.id, p.visits, p.views, p.events,
-      p.first_ms, p.last_ms, p.seconds, ${firsts.map((name) => `p.first.${name} AS ${name}`).join(', ')}
+      p.first_ms, p.last_ms, p.seconds, ${firsts.map((f) => `p.first.${f} AS ${f}`).join(', ')}
     FROM (SELECT 1) AS one LEFT JOIN page AS p ON true
     ORDER BY p.last_ms DESC, p.id`;
 }
