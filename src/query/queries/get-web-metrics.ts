@@ -6,7 +6,8 @@
 // A visit, a bounce, a source, a channel and the visit totals are those of visit-rows.ts,
 // referrer-source.ts, channel-sql.ts and visit-stats.ts; without a visit metric, visit filter
 // or visit property the events are read directly and no visit is formed. The metrics per row
-// and the ranking are web-metrics-select.ts's.
+// and the ranking are web-metrics-select.ts's, the time on page too (of the counted page
+// views, each timed to the next page view of its visit: visit-rows.ts).
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
@@ -18,7 +19,7 @@ import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
 import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
-import { metricsSelectSql } from '../web-metrics-select.ts';
+import { metricsSelectSql, TIME_ON_PAGE } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
   eventPropertySql,
@@ -30,7 +31,7 @@ import {
   type WebProperty,
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
-import { visitColumnsSql, visitEventsCtes } from './visit-rows.ts';
+import { nextViewSecondsSql, visitColumnsSql, visitEventsCtes } from './visit-rows.ts';
 
 export const WEB_METRICS = [
   'visitors',
@@ -40,6 +41,7 @@ export const WEB_METRICS = [
   'bounce_rate',
   'visit_duration',
   'events',
+  TIME_ON_PAGE,
 ] as const;
 
 /**
@@ -177,6 +179,8 @@ interface Plan {
   channels: boolean;
   wantsEvents: boolean;
   wantsVisits: boolean;
+  /** Whether the page views of `er` are timed (TIME_ON_PAGE): visits are made for that. */
+  timed: boolean;
 }
 
 function webMetricsSql(
@@ -231,8 +235,10 @@ function webMetricsSql(
     channels,
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
+    timed: metrics.includes(TIME_ON_PAGE),
   };
-  const needsVisits = plan.wantsVisits || plan.visitMatch !== 'true' || visitKeys.length > 0;
+  const needsVisits =
+    plan.wantsVisits || plan.timed || plan.visitMatch !== 'true' || visitKeys.length > 0;
   const ctes = needsVisits ? visitCtes(plan) : eventCtes(plan);
   const bucketCtes = plan.buckets === null ? '' : `${(plan.buckets as BucketJoin).ctes}, `;
   return `WITH ${bucketCtes}${ctes}
@@ -325,18 +331,24 @@ function visitCtes(plan: Plan): string {
     ), ${plan.channels ? `channeled AS (${channeledSql('sourced')}),` : ''} kept AS (
       SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds${visitKeys}
       FROM ${plan.channels ? 'channeled' : 'sourced'} WHERE ${plan.visitMatch}
-    ), er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
+    ), ${plan.timed ? `timed AS (SELECT *, ${nextViewSecondsSql()} AS view_seconds FROM grouped),` : ''}
+    er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
 }
 
-/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
+/**
+ * Counted events: of a kept visit (joined only when filters or keys need the visit); timed,
+ * with their `page` and `view_seconds`.
+ */
 function eventRowsSql(plan: Plan): string {
   const buckets = plan.buckets?.join('g.ts') ?? '';
+  const timed = plan.timed ? ', g.path AS page, g.view_seconds' : '';
   if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
-    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
-      FROM ev AS g ${buckets} WHERE g.ematch`;
+    return `SELECT ${keyColumns(plan, 'g', '')}, g.visitor_id, g.is_view${timed}
+      FROM ${plan.timed ? 'timed' : 'ev'} AS g ${buckets} WHERE g.ematch`;
   }
-  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
-    FROM grouped AS g JOIN kept AS k ON ${sameVisit('g', 'k').join(' AND ')} ${buckets}
+  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view${timed}
+    FROM ${plan.timed ? 'timed' : 'grouped'} AS g
+    JOIN kept AS k ON ${sameVisit('g', 'k').join(' AND ')} ${buckets}
     WHERE g.ematch`;
 }
 

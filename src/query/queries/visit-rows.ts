@@ -127,6 +127,16 @@ export function visitColumnsSql(firstExtra: string[] = []): string {
 }
 
 /**
+ * Over `grouped`: the seconds from a page view to the next page view of its visit (in the
+ * order of visitColumnsSql, so ties are the same on every read); NULL for the visit's last
+ * page view and for every other event. The time on page (time-on-page.ts) is made of these.
+ */
+export function nextViewSecondsSql(): string {
+  return `CASE WHEN is_view THEN (lead(ts) OVER (
+      PARTITION BY by_gaps, key, n, is_view ORDER BY ${ORDER}) - ts) / 1000 END`;
+}
+
+/**
  * The CTEs `loose` … `grouped`: each event of `ev` with the key of its visit, (`by_gaps`,
  * `key`, `n`): (false, session_id, 0) for a session's visit, (true, visitor_id, the time the
  * visit began) for one cut by gaps. Only the visitors with events without a session id are
