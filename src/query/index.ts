@@ -118,6 +118,7 @@ export {
   isFilter,
   type WebCondition,
 } from './web-conditions.ts';
+export { TIME_ON_PAGE } from './web-metrics-select.ts';
 export {
   EVENT_PROPERTIES,
   type EventProperty,

@@ -12,18 +12,13 @@ import {
   GROUP_CONVERSION_RATE,
   queryLimits,
   resolveTimeZone,
+  TIME_ON_PAGE,
   WEB_METRICS,
   type WebProperty,
 } from '../../query/index.ts';
 import { type QueryFilters, queryFiltersOf, shown } from './plausible-query-filters.ts';
 import { type RangeSpec, rangeSpecOf, TIME_UNITS, type TimeUnit } from './plausible-query-time.ts';
-import {
-  badRequest,
-  isEventOnly,
-  PLAUSIBLE_ONLY_METRICS,
-  propertyName,
-  propertyOf,
-} from './plausible-stats-params.ts';
+import { badRequest, isEventOnly, propertyName, propertyOf } from './plausible-stats-params.ts';
 
 export const PERCENTAGE = 'percentage';
 export type QueryMetric = GoalMetric | typeof PERCENTAGE;
@@ -33,9 +28,8 @@ const METRICS: readonly string[] = [
   GROUP_CONVERSION_RATE,
   PERCENTAGE,
 ];
-/** Metrics of Plausible's v2 that Tally cannot compute, beside v1's. */
+/** Metrics of Plausible's v2 that Tally cannot compute. */
 const UNSUPPORTED_METRICS: Record<string, string> = {
-  ...PLAUSIBLE_ONLY_METRICS,
   scroll_depth: 'Tally does not keep how far a page was scrolled',
   exit_rate: 'Tally does not compute exit rates',
   total_revenue: 'Tally has no revenue goals',
@@ -123,6 +117,7 @@ const SESSION_METRICS: readonly QueryMetric[] = [
 ];
 const RATES: readonly QueryMetric[] = [CONVERSION_RATE, GROUP_CONVERSION_RATE];
 const GOAL = 'event:goal';
+const PAGE = 'event:page';
 
 /** Plausible's rules for metrics with filters and dimensions. */
 function checkMetrics(q: QueryParams): void {
@@ -130,11 +125,16 @@ function checkMetrics(q: QueryParams): void {
   const filtered = (name: string) =>
     filters.some(({ filter }) => propertyName(filter.property) === name);
   for (const metric of q.metrics) {
-    if (metric === 'views_per_visit' && filtered('event:page')) {
+    if (metric === 'views_per_visit' && filtered(PAGE)) {
       throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
     }
     if (metric === 'views_per_visit' && q.dimensions.length > 0) {
       throw badRequest('Metric `views_per_visit` cannot be queried with `dimensions`.');
+    }
+    if (metric === TIME_ON_PAGE && !filtered(PAGE) && !q.dimensions.some((d) => d.name === PAGE)) {
+      throw badRequest(
+        `Metric \`${TIME_ON_PAGE}\` can only be queried with event:page filters or dimensions.`,
+      );
     }
     if (RATES.includes(metric) && !filtered(GOAL) && !q.dimensions.some((d) => d.name === GOAL)) {
       throw badRequest(

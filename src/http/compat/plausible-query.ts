@@ -18,6 +18,7 @@ import {
   getGoalMetrics,
   getWebMetrics,
   queryLimits,
+  TIME_ON_PAGE,
 } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
@@ -93,7 +94,7 @@ async function answer(ctx: QueryContext) {
   return {
     results: rows.map((row) => ({
       metrics: params.metrics.map((m) =>
-        m === PERCENTAGE ? percentOf(row.values.visitors ?? 0) : (row.values[m] ?? 0),
+        m === PERCENTAGE ? percentOf(row.values.visitors ?? 0) : metricValue(row, m),
       ),
       dimensions: row.dimensions,
     })),
@@ -104,6 +105,11 @@ async function answer(ctx: QueryContext) {
     },
     query: echoOf(ctx, range, dimensions, ranking),
   };
+}
+
+/** A metric's value: 0 where nothing was counted, but null where no page view was timed. */
+function metricValue(row: Row, metric: GoalMetric): number | null {
+  return row.values[metric] ?? (metric === TIME_ON_PAGE ? null : 0);
 }
 
 /** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */

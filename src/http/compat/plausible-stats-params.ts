@@ -9,19 +9,14 @@ import { AppError, DAY_MS } from '../../core/index.ts';
 import {
   addDays,
   addMonths,
-  CONVERSION_RATE,
   type EventProperty,
-  type GoalMetric,
   instantOf,
   type LocalParts,
   localParts,
   queryLimits,
-  ratesPerRow,
   resolveTimeZone,
-  VISIT_METRICS,
   VISIT_PROPERTIES,
   type VisitProperty,
-  WEB_METRICS,
   type WebFilter,
   type WebProperty,
 } from '../../query/index.ts';
@@ -30,7 +25,7 @@ export const PLAUSIBLE_PERIODS = ['day', '7d', '30d', 'month', '6mo', '12mo', 'c
 export type PlausiblePeriod = (typeof PLAUSIBLE_PERIODS)[number];
 
 /** Where Plausible's documentation of each thing lives, for the error messages. */
-const DOCS = 'https://plausible.io/docs/stats-api';
+export const DOCS = 'https://plausible.io/docs/stats-api';
 
 /** The local days of a read: [first, last], both whole days in `tz`, and today there. */
 export interface StatsRange {
@@ -193,37 +188,6 @@ function customDays(text: string | null): Days {
   return [first, last];
 }
 
-/**
- * Metrics of Plausible's v1 that Tally cannot compute. (v1 knows no revenue metrics: they are
- * "not recognized" there, and so here.)
- */
-export const PLAUSIBLE_ONLY_METRICS: Record<string, string> = {
-  time_on_page: 'Tally does not measure the time between page views',
-};
-
-const METRICS: readonly string[] = [...WEB_METRICS, CONVERSION_RATE];
-
-/** `metrics` (default visitors): known, each once. */
-export function metricsOf(query: URLSearchParams): GoalMetric[] {
-  const names = (query.get('metrics') ?? 'visitors').split(',').map((m) => m.trim());
-  if (new Set(names).size !== names.length) {
-    throw badRequest('Metrics cannot be queried multiple times.');
-  }
-  for (const name of names) {
-    const why = PLAUSIBLE_ONLY_METRICS[name];
-    if (why !== undefined) {
-      throw badRequest(`The metric \`${name}\` is not supported by Tally: ${why}.`);
-    }
-    if (!METRICS.includes(name)) {
-      throw badRequest(
-        `The metric \`${name}\` is not recognized. ` +
-          `Find valid metrics from the documentation: ${DOCS}#metrics`,
-      );
-    }
-  }
-  return names as GoalMetric[];
-}
-
 /** Plausible properties Tally stores nothing for. */
 const PLAUSIBLE_ONLY_PROPERTIES: Record<string, string> = {
   'event:hostname': 'Tally keeps no hostname per event',
@@ -309,70 +273,6 @@ export function propertyName(property: WebProperty): string {
 
 /** A property only custom events have (no visit is measured by it). */
 export const isEventOnly = (p: WebProperty) => 'prop' in p || ('event' in p && p.event !== 'page');
-
-const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
-
-/**
- * Plausible's rules for metrics with filters and a breakdown: visit metrics are not measured
- * by or for custom events, views per visit neither per row nor for some pages, and a
- * conversion rate needs goals to convert to.
- */
-export function checkMetrics(
-  metrics: GoalMetric[],
-  filters: WebFilter[],
-  breakdown: WebProperty | null,
-): void {
-  const byPage = filters.some((f) => 'event' in f.property && f.property.event === 'page');
-  const eventOnly = filters.find((f) => isEventOnly(f.property));
-  for (const metric of metrics) {
-    if (metric === CONVERSION_RATE) {
-      checkConversionRate(metrics, filters, breakdown);
-      continue;
-    }
-    if (metric === 'views_per_visit' && byPage) {
-      throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
-    }
-    if (metric === 'views_per_visit' && breakdown !== null) {
-      throw badRequest('Metric `views_per_visit` is not supported in breakdown queries.');
-    }
-    if (!(VISIT_METRICS as readonly GoalMetric[]).includes(metric)) continue;
-    if (breakdown !== null && isEventOnly(breakdown)) {
-      throw badRequest(
-        `Session metric \`${metric}\` cannot be queried for breakdown by ` +
-          `\`${propertyName(breakdown)}\`.`,
-      );
-    }
-    if (eventOnly !== undefined) {
-      throw badRequest(
-        `Session metric \`${metric}\` cannot be queried when using a filter on ` +
-          `\`${propertyName(eventOnly.property)}\`.`,
-      );
-    }
-  }
-}
-
-function checkConversionRate(
-  metrics: GoalMetric[],
-  filters: WebFilter[],
-  breakdown: WebProperty | null,
-): void {
-  if (!(breakdown !== null && isGoal(breakdown)) && !filters.some((f) => isGoal(f.property))) {
-    throw badRequest(
-      'Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter',
-    );
-  }
-  // Each row of such a breakdown has its own denominator: Tally ranks rows by a metric read
-  // with them, and a rate of two reads is not one of those.
-  if (breakdown !== null && metrics[0] === CONVERSION_RATE && ratesPerRow(dimensionOf(breakdown))) {
-    throw badRequest(
-      `Tally cannot rank a breakdown by \`${propertyName(breakdown)}\` by \`conversion_rate\`: ` +
-        'please put another metric first (e.g. metrics=visitors,conversion_rate).',
-    );
-  }
-}
-
-const dimensionOf = (property: WebProperty) =>
-  ({ kind: 'property', property, limit: 1, offset: 0 }) as const;
 
 /** A positive integer parameter within `max`, or the default; Plausible's messages. */
 export function pagingOf(query: URLSearchParams): { limit: number; page: number } {

@@ -10,11 +10,12 @@ import type { AppError } from '../../core/index.ts';
 import {
   bucketStarts,
   countCurrentVisitors,
+  type GoalDimension,
   type GoalMetric,
   getGoalMetrics,
   labelledBuckets,
   queryLimits,
-  type WebDimension,
+  TIME_ON_PAGE,
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
@@ -26,12 +27,11 @@ import {
   REALTIME_DOC,
   TIMESERIES_DOC,
 } from './plausible-stats-docs.ts';
+import { checkMetrics, metricsOf } from './plausible-stats-metrics.ts';
 import {
   badRequest,
-  checkMetrics,
   compareOf,
   filtersOf,
-  metricsOf,
   pagingOf,
   previousRange,
   propertyOf,
@@ -79,7 +79,7 @@ function read(
   range: StatsRange,
   metrics: GoalMetric[],
   filters: WebFilter[],
-  dimension: WebDimension,
+  dimension: GoalDimension,
 ) {
   const options = { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
@@ -87,16 +87,22 @@ function read(
 
 /**
  * Each metric's value, 0 where there was nothing to measure, as Plausible reports it; but a
- * time bucket without visits has no `visit_duration` (null), as in Plausible's timeseries.
+ * time bucket without visits has no `visit_duration` (null), as in Plausible's timeseries,
+ * and nothing timed no `time_on_page`. `rounded`: the time on page in whole seconds, as
+ * Plausible's aggregate (its breakdown keeps the fraction).
  */
 function valuesOf(
   metrics: GoalMetric[],
   values: Partial<Record<GoalMetric, number | null>> | undefined,
   nullable: readonly GoalMetric[] = [],
+  rounded = false,
 ): Record<string, number | null> {
-  return Object.fromEntries(
-    metrics.map((m) => [m, values?.[m] ?? (nullable.includes(m) ? null : 0)]),
-  );
+  const valueOfMetric = (m: GoalMetric) => {
+    const value = values?.[m] ?? null;
+    if (value === null) return nullable.includes(m) || m === TIME_ON_PAGE ? null : 0;
+    return rounded && m === TIME_ON_PAGE ? Math.round(value) : value;
+  };
+  return Object.fromEntries(metrics.map((m) => [m, valueOfMetric(m)]));
 }
 
 async function aggregate(ctx: StatsContext) {
@@ -105,26 +111,30 @@ async function aggregate(ctx: StatsContext) {
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
   const compare = compareOf(ctx.query);
-  const totals = async (r: StatsRange) =>
-    valuesOf(metrics, (await read(ctx, r, metrics, filters, { kind: 'total' }))[0]?.values);
+  const totals = async (r: StatsRange) => {
+    const rows = await read(ctx, r, metrics, filters, { kind: 'total' });
+    return valuesOf(metrics, rows[0]?.values, [], true);
+  };
   const current = await totals(range);
   const previous = compare ? await totals(previousRange(range)) : null;
   const results: Record<string, Record<string, number | null>> = {};
   for (const metric of metrics) {
-    const value = current[metric] ?? 0;
+    const value = current[metric] ?? null;
     results[metric] =
       previous === null
         ? { value }
-        : { value, ...comparisonOf(metric, previous[metric] ?? 0, value) };
+        : { value, ...comparisonOf(metric, previous[metric] ?? null, value) };
   }
   return { results };
 }
 
 /**
  * The comparison Plausible reports: the previous value and the change, in percent of it
- * (bounce rate: in points, and none when it was 0; conversion rate: in points, 1 decimal).
+ * (bounce rate: in points, and none when it was 0; conversion rate: in points, 1 decimal);
+ * no change where either value is missing (a time on page with nothing timed).
  */
-function comparisonOf(metric: GoalMetric, before: number, now: number) {
+function comparisonOf(metric: GoalMetric, before: number | null, now: number | null) {
+  if (before === null || now === null) return { comparison_value: before, change: null };
   if (metric === 'bounce_rate') {
     return { comparison_value: before, change: before > 0 ? now - before : null };
   }
@@ -171,7 +181,7 @@ async function timeseries(ctx: StatsContext) {
   return {
     results: buckets.map(({ start, label }) => ({
       date: label,
-      ...valuesOf(metrics, byStart.get(start), ['visit_duration']),
+      ...valuesOf(metrics, byStart.get(start), ['visit_duration'], true),
     })),
   };
 }
@@ -198,8 +208,13 @@ async function breakdown(ctx: StatsContext) {
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, property);
   const { limit, page } = pagingOf(ctx.query);
-  const dimension = { kind: 'property', property, limit, offset: (page - 1) * limit } as const;
-  const rows = await read(ctx, range, metrics, filters, dimension);
+  // Ranked by the first metric but the time on page, else by visitors, as Plausible ranks.
+  const by = metrics.find((m) => m !== TIME_ON_PAGE) ?? 'visitors';
+  const order = [{ by, desc: true }];
+  const offset = (page - 1) * limit;
+  const dimension = { kind: 'property', property, limit, offset, order } as const;
+  const readMetrics = metrics.includes(by) ? metrics : [...metrics, by];
+  const rows = await read(ctx, range, readMetrics, filters, dimension);
   const key = resultKeyOf(name);
   return { results: rows.map((row) => ({ [key]: row.key, ...valuesOf(metrics, row.values) })) };
 }

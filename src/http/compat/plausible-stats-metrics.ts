@@ -1,0 +1,127 @@
+// Which metrics Plausible's Stats API v1 answers, and with which filters and breakdown: the
+// `metrics` parameter and Plausible's refusals, in its words. The time on page is timed
+// between page views (query/web-metrics-select.ts), so it needs pages: a page breakdown or a
+// page filter, and no goal or event name filter, as Plausible's v1 requires.
+
+import {
+  CONVERSION_RATE,
+  type GoalMetric,
+  ratesPerRow,
+  TIME_ON_PAGE,
+  VISIT_METRICS,
+  WEB_METRICS,
+  type WebFilter,
+  type WebProperty,
+} from '../../query/index.ts';
+import { badRequest, DOCS, isEventOnly, propertyName } from './plausible-stats-params.ts';
+
+const METRICS: readonly string[] = [...WEB_METRICS, CONVERSION_RATE];
+
+/** `metrics` (default visitors): known, each once. */
+export function metricsOf(query: URLSearchParams): GoalMetric[] {
+  const names = (query.get('metrics') ?? 'visitors').split(',').map((m) => m.trim());
+  if (new Set(names).size !== names.length) {
+    throw badRequest('Metrics cannot be queried multiple times.');
+  }
+  for (const name of names) {
+    if (!METRICS.includes(name)) {
+      throw badRequest(
+        `The metric \`${name}\` is not recognized. ` +
+          `Find valid metrics from the documentation: ${DOCS}#metrics`,
+      );
+    }
+  }
+  return names as GoalMetric[];
+}
+
+const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
+const isPage = (p: WebProperty) => 'event' in p && p.event === 'page';
+
+/**
+ * Plausible's rules for metrics with filters and a breakdown: visit metrics are not measured
+ * by or for custom events, views per visit neither per row nor for some pages, a conversion
+ * rate needs goals to convert to, and the time on page pages to be timed.
+ */
+export function checkMetrics(
+  metrics: GoalMetric[],
+  filters: WebFilter[],
+  breakdown: WebProperty | null,
+): void {
+  const byPage = filters.some((f) => 'event' in f.property && f.property.event === 'page');
+  const eventOnly = filters.find((f) => isEventOnly(f.property));
+  for (const metric of metrics) {
+    if (metric === CONVERSION_RATE) {
+      checkConversionRate(metrics, filters, breakdown);
+      continue;
+    }
+    if (metric === TIME_ON_PAGE) {
+      checkTimeOnPage(filters, breakdown);
+      continue;
+    }
+    if (metric === 'views_per_visit' && byPage) {
+      throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
+    }
+    if (metric === 'views_per_visit' && breakdown !== null) {
+      throw badRequest('Metric `views_per_visit` is not supported in breakdown queries.');
+    }
+    if (!(VISIT_METRICS as readonly GoalMetric[]).includes(metric)) continue;
+    if (breakdown !== null && isEventOnly(breakdown)) {
+      throw badRequest(
+        `Session metric \`${metric}\` cannot be queried for breakdown by ` +
+          `\`${propertyName(breakdown)}\`.`,
+      );
+    }
+    if (eventOnly !== undefined) {
+      throw badRequest(
+        `Session metric \`${metric}\` cannot be queried when using a filter on ` +
+          `\`${propertyName(eventOnly.property)}\`.`,
+      );
+    }
+  }
+}
+
+function checkConversionRate(
+  metrics: GoalMetric[],
+  filters: WebFilter[],
+  breakdown: WebProperty | null,
+): void {
+  if (!(breakdown !== null && isGoal(breakdown)) && !filters.some((f) => isGoal(f.property))) {
+    throw badRequest(
+      'Metric `conversion_rate` can only be queried in a goal breakdown or with a goal filter',
+    );
+  }
+  // Each row of such a breakdown has its own denominator: Tally ranks rows by a metric read
+  // with them, and a rate of two reads is not one of those.
+  if (breakdown !== null && metrics[0] === CONVERSION_RATE && ratesPerRow(dimensionOf(breakdown))) {
+    throw badRequest(
+      `Tally cannot rank a breakdown by \`${propertyName(breakdown)}\` by \`conversion_rate\`: ` +
+        'please put another metric first (e.g. metrics=visitors,conversion_rate).',
+    );
+  }
+}
+
+const dimensionOf = (property: WebProperty) =>
+  ({ kind: 'property', property, limit: 1, offset: 0 }) as const;
+
+/** Plausible's v1 rules for time_on_page, in its order and words. */
+function checkTimeOnPage(filters: WebFilter[], breakdown: WebProperty | null): void {
+  for (const name of ['goal', 'name'] as const) {
+    if (filters.some((f) => 'event' in f.property && f.property.event === name)) {
+      throw badRequest(
+        `Metric \`${TIME_ON_PAGE}\` cannot be queried when filtering by \`event:${name}\``,
+      );
+    }
+  }
+  if (breakdown !== null && isPage(breakdown)) return;
+  if (breakdown !== null) {
+    throw badRequest(
+      `Metric \`${TIME_ON_PAGE}\` is not supported in breakdown queries (except \`event:page\` ` +
+        'breakdown)',
+    );
+  }
+  if (!filters.some((f) => isPage(f.property))) {
+    throw badRequest(
+      `Metric \`${TIME_ON_PAGE}\` can only be queried in a page breakdown or with a page filter.`,
+    );
+  }
+}
