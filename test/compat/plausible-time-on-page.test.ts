@@ -129,24 +129,23 @@ describe('v1', () => {
     ]);
   });
 
-  test('a visit across local midnight: a page view timed only where its next one is read', async () => {
-    const ny = '&tz=America/New_York';
+  test('a visit across local midnight: timed only where its next page view is read', async () => {
+    const ny = '&tz=America/New_York&property=event:page&metrics=time_on_page';
     // The 21st in New York holds /x alone: the last page view read, untimed.
-    expect(
-      await ok(
-        'breakdown',
-        `period=day&date=2026-11-21${ny}&property=event:page&metrics=time_on_page`,
-      ),
-    ).toEqual([{ page: '/x', time_on_page: null }]);
+    expect(await ok('breakdown', `period=day&date=2026-11-21${ny}`)).toEqual([
+      { page: '/x', time_on_page: null },
+    ]);
     // Both local days: /x until /y after midnight, 20 minutes.
-    const both = `period=custom&date=2026-11-21,2026-11-22${ny}&property=event:page&metrics=time_on_page`;
+    const both = `period=custom&date=2026-11-21,2026-11-22${ny}`;
     expect(await ok('breakdown', both)).toEqual([
       { page: '/x', time_on_page: 1200 },
       { page: '/y', time_on_page: 60 },
       { page: '/z', time_on_page: null },
     ]);
     // The 22nd there: /y and /z only.
-    const next = `period=day&date=2026-11-22${ny}&metrics=time_on_page&filters=event:page==/x|/y`;
+    const next =
+      'period=day&date=2026-11-22&tz=America/New_York&metrics=time_on_page&' +
+      'filters=event:page==/x|/y';
     expect(await ok('aggregate', next)).toEqual({ time_on_page: { value: 60 } });
   });
 

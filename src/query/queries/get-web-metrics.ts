@@ -318,6 +318,7 @@ function visitCtes(plan: Plan): string {
   const firstColumns = ['url', 'referrer', ...VISIT_FIRST_COLUMNS];
   const first = firstColumns.map((c) => `first.${c} AS ${c}`);
   const visitKeys = plan.visitKeys.map((sql, i) => `, ${sql} AS v${i}`).join('');
+  const timed = `timed AS (SELECT *, ${nextViewSecondsSql()} AS view_seconds FROM grouped),`;
   return `${grouping}, visits AS MATERIALIZED (
       SELECT ${VISIT_KEY.join(', ')}, min(ts) AS start_ts, bool_or(ematch) AS matched,
         ${visitColumnsSql(VISIT_FIRST_COLUMNS)}
@@ -331,8 +332,7 @@ function visitCtes(plan: Plan): string {
     ), ${plan.channels ? `channeled AS (${channeledSql('sourced')}),` : ''} kept AS (
       SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds${visitKeys}
       FROM ${plan.channels ? 'channeled' : 'sourced'} WHERE ${plan.visitMatch}
-    ), ${plan.timed ? `timed AS (SELECT *, ${nextViewSecondsSql()} AS view_seconds FROM grouped),` : ''}
-    er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
+    ), ${plan.timed ? timed : ''} er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
 }
 
 /**
