@@ -59,18 +59,17 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   }
   const both = wantsEvents && wantsVisits;
   const same = keys.map((k) => `es.${k} IS NOT DISTINCT FROM vs.${k}`).join(' AND ');
-  const keyOf = (k: string) => (both ? `coalesce(es.${k}, vs.${k})` : k);
+  const keyOf = (k: string) =>
+    both ? `coalesce(es.${k}, vs.${k})` : wantsEvents ? `es.${k}` : `vs.${k}`;
   let source = both ? `es FULL JOIN vs ON ${same}` : wantsEvents ? 'es' : 'vs';
   if (metrics.includes(TIME_ON_PAGE)) {
     // Timed page views are counted events: every row of `tp` is one of `es`.
     assert(wantsEvents, 'the time on page is read with the events');
     sides.push(timeOnPageSql(byKeys));
-    const timed = keys.map((k) => `${both ? keyOf(k) : `es.${k}`} IS NOT DISTINCT FROM tp.${k}`);
+    const timed = keys.map((k) => `${keyOf(k)} IS NOT DISTINCT FROM tp.${k}`);
     source = `${source} LEFT JOIN tp ON ${timed.join(' AND ')}`;
   }
-  const keySelect = keys.map((k) =>
-    both ? `${keyOf(k)} AS ${k}` : `${wantsEvents ? 'es' : 'vs'}.${k} AS ${k}`,
-  );
+  const keySelect = keys.map((k) => `${keyOf(k)} AS ${k}`);
   const of = (metric: string) =>
     metric === TIME_ON_PAGE
       ? `tp.${metric}`

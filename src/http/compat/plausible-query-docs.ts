@@ -20,6 +20,7 @@ const QueryIn = t.Object(
       description:
         'visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, ' +
         'percentage, conversion_rate and group_conversion_rate (with an event:goal filter or ' +
+        'dimension), time_on_page (seconds, from page views; with an event:page filter or ' +
         'dimension).',
     }),
     date_range: t.Union([t.String(), Strings], {

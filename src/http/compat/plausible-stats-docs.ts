@@ -66,7 +66,8 @@ const TZ = param(
 const METRICS = param(
   'metrics',
   'Comma list of visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, ' +
-    'events, conversion_rate (with a goal filter or by event:goal; default visitors).',
+    'events, conversion_rate (with a goal filter or by event:goal), time_on_page (seconds, ' +
+    'from page views; with a page filter or by event:page; default visitors).',
 );
 const FILTERS = param(
   'filters',

@@ -129,7 +129,7 @@ export function visitColumnsSql(firstExtra: string[] = []): string {
 /**
  * Over `grouped`: the seconds from a page view to the next page view of its visit (in the
  * order of visitColumnsSql, so ties are the same on every read); NULL for the visit's last
- * page view and for every other event. The time on page (time-on-page.ts) is made of these.
+ * page view and for every other event: what the time on page (web-metrics-select.ts) sums.
  */
 export function nextViewSecondsSql(): string {
   return `CASE WHEN is_view THEN (lead(ts) OVER (
