@@ -13,7 +13,13 @@ import {
   type ProjectBounds,
   resolveAuthMode,
 } from './auth/index.ts';
-import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
+import {
+  defaultTunables,
+  LOG_LEVELS,
+  type LogLevel,
+  retentionLimits,
+  type Tunables,
+} from './core/index.ts';
 import { defaultLiveLimits, type LiveLimits } from './live/index.ts';
 import { ALL_FAULT_POINTS, type Durability, type FaultPoint } from './storage/index.ts';
 
@@ -157,6 +163,15 @@ const host = (raw: string) => {
   );
 };
 
+/** Days of events a project keeps: 0 (forever) up to retentionDaysMax. */
+const retentionDays = (raw: string) => {
+  const max = retentionLimits.retentionDaysMax;
+  const days = int(0, max)(raw);
+  return days instanceof Invalid
+    ? new Invalid(`must be a whole number of days from 1 to ${max}, or 0 to keep events forever`)
+    : days;
+};
+
 const email = (raw: string) =>
   EMAIL_PATTERN.test(raw) && raw.length <= EMAIL_CHARS_MAX
     ? raw
@@ -258,6 +273,7 @@ function readStorage(r: EnvReader) {
     // Opened and checked at start by main.ts (engine CountryDb), which names GEOIP_DB.
     geoipDb: r.read<string | null>('GEOIP_DB', null, (raw) => path.resolve(raw)),
     dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, span),
+    retentionDays: r.read('RETENTION_DAYS', d.retentionDays, retentionDays),
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),
     diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, int(0, 2 ** 50)),

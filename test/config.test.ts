@@ -196,4 +196,18 @@ describe('loadConfig', () => {
       3_600_000,
     );
   });
+
+  test('RETENTION_DAYS: 0 (keep forever) by default, whole days up to 36500', () => {
+    expect(loadConfig({}).retentionDays).toBe(0);
+    expect(loadConfig({ RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+    expect(loadConfig({ RETENTION_DAYS: '36500' }).retentionDays).toBe(36_500);
+    for (const bad of ['-1', '36501', '30d', '1.5', 'forever']) {
+      const attempt = () => loadConfig({ RETENTION_DAYS: bad });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(
+        `RETENTION_DAYS="${bad}": must be a whole number of days from 1 to 36500, or 0 to keep ` +
+          'events forever',
+      );
+    }
+  });
 });

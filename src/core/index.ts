@@ -26,6 +26,7 @@ export {
   MiB,
   metricLimits,
   requestLimits,
+  retentionLimits,
   type Tunables,
   tenantShareLimits,
 } from './limits.ts';

@@ -105,6 +105,8 @@ export const defaultTunables = {
   queryTimeoutMs: 10_000,
   /** Rows a SQL query returns at most (`truncated: true` beyond). */
   queryRowsMax: 10_000,
+  /** Days of events a project keeps unless it sets its own `retention_days`; 0 keeps them all. */
+  retentionDays: 0,
 };
 
 export type Tunables = typeof defaultTunables;
@@ -117,6 +119,14 @@ export const tenantShareLimits = {
    * meets its own bound (429) before the node's, which would answer every tenant 503.
    */
   mailboxQueueBytesShare: 1 / 2,
+} as const;
+
+/** Data retention (engine/retention.ts): whole UTC days past a project's days are deleted. */
+export const retentionLimits = {
+  /** `retention_days` and RETENTION_DAYS at most (100 years); 0 means forever. */
+  retentionDaysMax: 36_500,
+  /** How often the retention pass runs (also once at start). Not configurable. */
+  retentionPassIntervalMs: HOUR_MS,
 } as const;
 
 /** The GeoIP database of GEOIP_DB (engine/country-db.ts). Not configurable. */
@@ -165,6 +175,12 @@ assert(
 assert(
   defaultTunables.flushHotBytes * 2 <= defaultTunables.hotBytesMax,
   'flushing starts well before 503s',
+);
+
+assert(
+  defaultTunables.retentionDays >= 0 &&
+    defaultTunables.retentionDays <= retentionLimits.retentionDaysMax,
+  'the default retention is within its bounds',
 );
 
 export { DAY_MS, HOUR_MS, KiB, MiB };

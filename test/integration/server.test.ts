@@ -217,11 +217,19 @@ describe('the server process', () => {
   });
 
   test('a bad setting stops the start with a message naming it', async () => {
-    const proc = spawnServer({ PORT: 'eighty', DURABILITY: 'maybe', DATA_DIR: tempDir() });
+    const proc = spawnServer({
+      PORT: 'eighty',
+      DURABILITY: 'maybe',
+      RETENTION_DAYS: '-1',
+      DATA_DIR: tempDir(),
+    });
     expect(await proc.exited).toBe(2);
     const stderr = await new Response(proc.stderr).text();
     expect(stderr).toContain('PORT="eighty": must be a whole number from 0 to 65535');
     expect(stderr).toContain('DURABILITY="maybe": must be one of fsync, os');
+    expect(stderr).toContain(
+      'RETENTION_DAYS="-1": must be a whole number of days from 1 to 36500, or 0 to keep',
+    );
   });
 
   test('a damaged log is cut at start and the cut is logged, with where its bytes were kept', async () => {
