@@ -28,6 +28,7 @@ export function presentProject(project: Project & { role: Role }) {
     name: project.name,
     role: project.role,
     created_at: iso(project.createdAt),
+    retention_days: project.retentionDays,
   };
 }
 

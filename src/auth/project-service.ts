@@ -12,7 +12,14 @@ import type { Principal } from './accounts.ts';
 import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
 import type { ProjectBounds } from './bounds.ts';
-import { type Member, type Project, type ProjectStore, ROLES, type Role } from './projects.ts';
+import {
+  type Member,
+  type Project,
+  type ProjectChange,
+  type ProjectStore,
+  ROLES,
+  type Role,
+} from './projects.ts';
 import { type TokenBucketLimiter, takeOrRefuse } from './rate-limit.ts';
 import type { TenantHoldsEvents } from './stored-events.ts';
 import type { UserStore } from './users.ts';
@@ -20,6 +27,7 @@ import {
   checkEmail,
   checkName,
   checkOrigins,
+  checkRetentionDays,
   checkTenantId,
   oneOf,
   requireObject,
@@ -64,6 +72,10 @@ export class ProjectService {
     }
     const claims = !principal.user.isAdmin;
     const givenId = fields.id === undefined ? null : checkTenantId(fields.id, ['body', 'id']);
+    const retentionDays =
+      fields.retention_days === undefined
+        ? null
+        : checkRetentionDays(fields.retention_days, ['body', 'retention_days']);
     if (claims) this.takeProjectCreate(principal);
     const now = this.deps.clock.now();
     const insert = (id: string) => ({
@@ -73,6 +85,7 @@ export class ProjectService {
         principal.user.id,
         now,
         this.deps.bounds.projectsPerUserMax,
+        retentionDays,
       ),
       role: 'owner' as const,
     });
@@ -110,6 +123,31 @@ export class ProjectService {
   get(principal: Principal, id: string): Project & { role: Role } {
     const role = this.require(principal, id, 'viewer');
     return { ...(this.deps.projects.get(id) as Project), role };
+  }
+
+  /**
+   * Changes a project's name or retention (owners): fields absent from the body stay as they
+   * are; `retention_days: null` follows the server's RETENTION_DAYS again.
+   */
+  update(principal: Principal, id: string, body: unknown): Project & { role: Role } {
+    const role = this.require(principal, id, 'owner');
+    const fields = requireObject(body);
+    const change: ProjectChange = {};
+    if (fields.name !== undefined) {
+      const name = checkName(fields.name, ['body', 'name']);
+      if (name === null) throw fields.name === null ? missing('name') : emptyName();
+      change.name = name;
+    }
+    if (fields.retention_days !== undefined) {
+      change.retentionDays = checkRetentionDays(fields.retention_days, ['body', 'retention_days']);
+    }
+    if (!this.deps.projects.update(id, change)) throw new AppError('not_found', `no project ${id}`);
+    return { ...(this.deps.projects.get(id) as Project), role };
+  }
+
+  /** The projects that set their own retention: project id → days (0: forever). */
+  retentionOverrides(): Map<string, number> {
+    return this.deps.projects.retentionOverrides();
   }
 
   members(principal: Principal, id: string): Member[] {

@@ -12,6 +12,14 @@ export interface Project {
   id: string;
   name: string;
   createdAt: number;
+  /** Days of events kept (0: forever); null follows the server's RETENTION_DAYS. */
+  retentionDays: number | null;
+}
+
+/** What a project's owners may change (PATCH /api/v1/projects/{id}); absent: unchanged. */
+export interface ProjectChange {
+  name?: string;
+  retentionDays?: number | null;
 }
 
 export interface Member {
@@ -26,6 +34,7 @@ interface ProjectRow {
   id: string;
   name: string;
   created_at: number;
+  retention_days: number | null;
   role?: Role;
 }
 
@@ -42,6 +51,7 @@ export class ProjectStore {
     ownerId: string | null,
     now: number,
     ownedMax = Number.POSITIVE_INFINITY,
+    retentionDays: number | null = null,
   ): Project {
     this.db.transaction(() => {
       if (ownerId !== null && this.ownedCount(ownerId) >= ownedMax) {
@@ -51,8 +61,8 @@ export class ProjectStore {
         throw new AppError('conflict', `the project id ${id} is taken`);
       }
       this.db
-        .query('INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)')
-        .run(id, name, now);
+        .query('INSERT INTO projects (id, name, created_at, retention_days) VALUES (?, ?, ?, ?)')
+        .run(id, name, now, retentionDays);
       if (ownerId !== null) this.setMember(id, ownerId, 'owner', now);
     })();
     return this.get(id) as Project;
@@ -60,16 +70,38 @@ export class ProjectStore {
 
   get(id: string): Project | null {
     const row = this.db
-      .query('SELECT id, name, created_at FROM projects WHERE id = ?')
+      .query('SELECT id, name, created_at, retention_days FROM projects WHERE id = ?')
       .get(id) as ProjectRow | null;
     return row === null ? null : projectOf(row);
+  }
+
+  /** Applies `change` to project `id`; false (nothing changed) when there is no such project. */
+  update(id: string, change: ProjectChange): boolean {
+    const { name = null, retentionDays } = change;
+    const setsRetention = retentionDays !== undefined ? 1 : 0;
+    const result = this.db
+      .query(
+        `UPDATE projects SET name = coalesce(?1, name),
+           retention_days = CASE WHEN ?2 = 1 THEN ?3 ELSE retention_days END
+         WHERE id = ?4`,
+      )
+      .run(name, setsRetention, retentionDays ?? null, id);
+    return result.changes > 0;
+  }
+
+  /** The projects that set their own retention: project id → days (0: forever). */
+  retentionOverrides(): Map<string, number> {
+    const rows = this.db
+      .query('SELECT id, retention_days FROM projects WHERE retention_days IS NOT NULL')
+      .all() as { id: string; retention_days: number }[];
+    return new Map(rows.map((r) => [r.id, r.retention_days]));
   }
 
   /** The projects `userId` belongs to, with their role, oldest first. */
   listFor(userId: string): (Project & { role: Role })[] {
     const rows = this.db
       .query(
-        `SELECT p.id, p.name, p.created_at, m.role FROM projects p
+        `SELECT p.id, p.name, p.created_at, p.retention_days, m.role FROM projects p
          JOIN project_members m ON m.project_id = p.id
          WHERE m.user_id = ? ORDER BY p.created_at, p.rowid`,
       )
@@ -240,5 +272,10 @@ export class ProjectStore {
 }
 
 function projectOf(row: ProjectRow): Project {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    retentionDays: row.retention_days,
+  };
 }

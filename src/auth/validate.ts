@@ -1,7 +1,7 @@
 // Checks of the values people send to the account and project routes; each failure is a 422
 // naming the field, in the FastAPI shape every other route uses.
 
-import { AppError, eventLimits } from '../core/index.ts';
+import { AppError, eventLimits, retentionLimits } from '../core/index.ts';
 
 export const PASSWORD_CHARS_MIN = 10;
 /** argon2 hashes any length, but a cap keeps one request from costing unbounded CPU. */
@@ -110,6 +110,24 @@ export function checkTenantId(value: unknown, loc: Loc): string {
     );
   }
   return id;
+}
+
+/**
+ * A project's `retention_days`: a whole number of days from 1 to retentionDaysMax, 0 to keep
+ * its events forever, or null to follow the server's RETENTION_DAYS.
+ */
+export function checkRetentionDays(value: unknown, loc: Loc): number | null {
+  if (value === null) return null;
+  const max = retentionLimits.retentionDaysMax;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    fail(
+      loc,
+      `${fieldOf(loc)} must be a whole number of days from 1 to ${max}, 0 to keep events ` +
+        "forever, or null for the server's RETENTION_DAYS",
+      'value_error',
+    );
+  }
+  return value;
 }
 
 /** A list of web origins (`scheme://host[:port]`), or null when absent or empty. */

@@ -302,6 +302,7 @@ export const projectExample = {
   name: 'Acme web',
   role: 'owner',
   created_at: CREATED_AT,
+  retention_days: null,
 };
 
 export const memberAddedExample = {

@@ -117,6 +117,22 @@ describe('migration 008', () => {
   });
 });
 
+describe('migration 010', () => {
+  test('projects follow the server default (null) until they set their own retention', () => {
+    const db = new Database(':memory:', { strict: true });
+    for (const migration of migrations.slice(0, 9)) migration(db);
+    db.run('PRAGMA user_version = 9');
+    db.run("INSERT INTO projects (id, name, created_at) VALUES ('acme', 'acme', 0)");
+    expect(migrate(db)).toBe(migrations.length);
+    const row = db.query("SELECT retention_days FROM projects WHERE id = 'acme'").get();
+    expect(row).toEqual({ retention_days: null });
+    db.run("UPDATE projects SET retention_days = 30 WHERE id = 'acme'");
+    expect(() => db.run("UPDATE projects SET retention_days = -1 WHERE id = 'acme'")).toThrow(
+      /CHECK constraint failed/,
+    );
+  });
+});
+
 describe('migrate', () => {
   test('a schema newer than this build is refused with its own error, changing nothing', () => {
     const db = new Database(':memory:', { strict: true });

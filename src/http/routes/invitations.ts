@@ -22,9 +22,9 @@ import {
   noContent,
   ok,
   ownerOnly,
+  ProjectOut,
   stamp,
 } from './project-common.ts';
-import { ProjectOut } from './projects.ts';
 
 const InvitationOut = t.Object({
   id: t.String({ description: 'The public start of the token; names the invitation.' }),

@@ -2,12 +2,30 @@
 // caller-then-body read, the project id parameter and the OpenAPI pieces of their answers.
 
 import { t } from 'elysia';
-import type { Auth } from '../../auth/index.ts';
-import { eventLimits } from '../../core/index.ts';
+import { type Auth, ROLES } from '../../auth/index.ts';
+import { eventLimits, retentionLimits } from '../../core/index.ts';
 import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
 
 export const stamp = t.String({ format: 'date-time' });
+/** A project's retention_days: null follows the server's RETENTION_DAYS; 0 keeps all. */
+export const RetentionDays = t.Nullable(
+  t.Integer({
+    minimum: 0,
+    maximum: retentionLimits.retentionDaysMax,
+    description:
+      'Days of events kept: whole UTC days older than this are deleted (hourly). 0 keeps ' +
+      'events forever; null follows the server’s RETENTION_DAYS.',
+  }),
+);
+export const ProjectOut = t.Object({
+  id: t.String({ description: 'The tenant string of the project’s events.' }),
+  tenant: t.String(),
+  name: t.String(),
+  role: t.UnionEnum(ROLES),
+  created_at: stamp,
+  retention_days: RetentionDays,
+});
 export const idParam = { id: t.String({ maxLength: eventLimits.tenantCharsMax }) };
 export const common = errorDocs({
   401: 'Not signed in',

@@ -37,20 +37,17 @@ import {
   noContent,
   ok,
   ownerOnly,
+  ProjectOut,
+  RetentionDays,
   stamp,
 } from './project-common.ts';
 import { type ProjectDeleteDeps, projectDeleteRoute } from './project-delete.ts';
+import { projectUpdateRoute } from './project-update.ts';
 
-export const ProjectOut = t.Object({
-  id: t.String({ description: 'The tenant string of the project’s events.' }),
-  tenant: t.String(),
-  name: t.String(),
-  role: t.UnionEnum(ROLES),
-  created_at: stamp,
-});
 const ProjectIn = t.Object({
   name: t.String({ minLength: 1, maxLength: 120, examples: ['Acme web'] }),
   id: t.Optional(t.String({ pattern: TENANT_PATTERN, maxLength: eventLimits.tenantCharsMax })),
+  retention_days: t.Optional(RetentionDays),
 });
 const MemberOut = t.Object({
   user_id: t.String(),
@@ -101,6 +98,7 @@ const AliasIn = t.Object({
 export function projectRoutes(deps: ProjectDeleteDeps) {
   return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
     .use(projectCore(deps.auth))
+    .use(projectUpdateRoute(deps.auth))
     .use(projectDeleteRoute(deps))
     .use(memberRoutes(deps.auth))
     .use(keyRoutes(deps.auth))
@@ -125,7 +123,9 @@ function projectCore(auth: Auth) {
           description:
             'Its id is the tenant string; derived from the name when not given. An id whose ' +
             'tenant already holds events (ingested before auth was required) is 409 unless ' +
-            'an admin asks. A user owns at most PROJECTS_PER_USER_MAX projects (409 ' +
+            'an admin asks. `retention_days` (days of events kept; 0 keeps them forever; ' +
+            'absent or null follows the server’s RETENTION_DAYS) can be changed later with ' +
+            'PATCH. A user owns at most PROJECTS_PER_USER_MAX projects (409 ' +
             '`limit_reached`, admins included) and creates them at a limited rate (429; ' +
             'admins exempt).',
           requestBody: { required: true, content: jsonContent(ProjectIn, { name: 'Acme web' }) },

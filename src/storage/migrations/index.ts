@@ -10,6 +10,7 @@ import { migration006 } from './006-project-invitations.ts';
 import { migration007 } from './007-invitations-follow-inviter.ts';
 import { migration008 } from './008-emails-in-nfc.ts';
 import { migration009 } from './009-segment-format.ts';
+import { migration010 } from './010-project-retention.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -21,4 +22,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];
