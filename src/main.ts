@@ -29,6 +29,7 @@ import {
   type Engine,
   type EngineOptions,
   openEngine,
+  RetentionPass,
   startTimers,
 } from './engine/index.ts';
 import {
@@ -39,14 +40,9 @@ import {
   stopServer,
 } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
+import { firstLine, StartError, startErrorOf } from './start-errors.ts';
 import type { FaultHook } from './storage/index.ts';
-import {
-  DataDirInUseError,
-  isUnusableStore,
-  killAt,
-  lockDataDir,
-  lowSpaceNote,
-} from './storage/index.ts';
+import { DataDirInUseError, killAt, lockDataDir } from './storage/index.ts';
 
 const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
@@ -55,33 +51,12 @@ const OUTPUT_WAIT_MS_MAX = 1000;
 /** A shutdown cut short (a second signal, or the deadline passed); the log makes a restart safe. */
 const EXIT_INTERRUPTED = 1;
 /**
- * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
- * where the directory should be (EEXIST from mkdir), a full disk or quota.
- */
-const DATA_DIR_ERRORS = new Set(
-  'EACCES EPERM ENOENT ENOTDIR EROFS EEXIST ENOSPC EDQUOT'.split(' '),
-);
-/**
- * SQLite's codes for a tally.sqlite it cannot use: a full disk (SQLITE_FULL, or an extended
- * SQLITE_IOERR such as SQLITE_IOERR_SHMSIZE for its shared-memory file), a file that is not a
- * database or is damaged, one it cannot open or write.
- */
-const SQLITE_FILE_ERRORS = /^SQLITE_(FULL|IOERR|NOTADB|CORRUPT|CANTOPEN|READONLY)/;
-/**
  * The share of SHUTDOWN_DEADLINE the requests in flight at the signal get to be answered. What
  * still runs then (a long statement, a body still arriving) is cut: the rest of the deadline is
  * for closing the stores, which first finish a running flush or compaction.
  */
 const SHUTDOWN_REQUESTS_SHARE = 3 / 4;
 
-/** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
-class StartError extends Error {
-  override name = 'StartError';
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-}
 /**
  * Room above the largest body a route accepts (an ingest batch of requestLimits.bodyBytesMax):
  * a gzip body of incompressible data is a little larger than its content (~5 bytes per 64 KiB
@@ -118,7 +93,7 @@ async function start(config: Settings): Promise<void> {
   try {
     lockedDb = lockDataDir(config.dataDir);
   } catch (error) {
-    throw startErrorOf(error, config);
+    throw startErrorOf(error, config.dataDir, config.diskFreeBytesMin);
   }
   const liveLimits: LiveLimits = { ...defaultLiveLimits, ...config.live };
   let listener: EarlyListener | undefined;
@@ -177,10 +152,17 @@ function serve(
   const clock = systemClock;
   let accepting = true;
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
+  const retention = new RetentionPass(engine.store, {
+    defaultDays: config.retentionDays,
+    overrides: () => auth.projects.retentionOverrides(),
+    clock,
+    log,
+  });
   const app = createApp({
     engine,
     auth,
     live,
+    retention,
     tenancy: config.authMode === 'required' ? auth.tenancy : openTenancy,
     clock,
     log,
@@ -194,7 +176,7 @@ function serve(
     },
     isAccepting: () => accepting,
   });
-  const timers = startTimers(engine, config, log);
+  const timers = startTimers(engine, config, log, retention);
   timers.push(setInterval(() => auth.purgeExpired(), AUTH_PURGE_INTERVAL_MS));
   const shutdown = (signal: string) => {
     if (!accepting) {
@@ -213,7 +195,8 @@ function serve(
     }, config.shutdownDeadlineMs);
     live.stop(); // closes live sockets (1001), which would otherwise keep the server open
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
-    void stopInOrder(listener.server, engine, log, requestsWaitMs).then(() => {
+    const stores = { engine, retention };
+    void stopInOrder(listener.server, stores, log, requestsWaitMs).then(() => {
       clearTimeout(force);
       return exitAfterOutput(0);
     });
@@ -240,7 +223,7 @@ async function openStore(config: Settings, log: Logger, lockedDb: Database): Pro
   try {
     engine = await openEngine(engineOptions(config, log, lockedDb));
   } catch (error) {
-    throw startErrorOf(error, config);
+    throw startErrorOf(error, config.dataDir, config.diskFreeBytesMin);
   }
   log.info('store opened', {
     ms: Math.round(performance.now() - openedAt),
@@ -297,19 +280,6 @@ function engineOptions(config: Settings, log: Logger, lockedDb: Database): Engin
   };
 }
 
-/** A data directory that cannot be used is a message (StartError), not a trace. */
-function startErrorOf(error: unknown, config: Config): unknown {
-  const code = (error as { code?: unknown }).code;
-  const at = `cannot use DATA_DIR ${config.dataDir}`;
-  if (isUnusableStore(error)) return new StartError(`${at}: ${error.message}`);
-  if (typeof code !== 'string') return error;
-  const low = lowSpaceNote(config.dataDir, config.diskFreeBytesMin);
-  if (DATA_DIR_ERRORS.has(code)) return new StartError(`${at}: ${firstLine(error)}${low}`);
-  if (SQLITE_FILE_ERRORS.test(code)) {
-    return new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})${low}`);
-  }
-  return error;
-}
 
 /**
  * Users and keys; in required mode, a start with no admin prepares one (and a project), made
@@ -356,7 +326,7 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
 
 async function stopInOrder(
   server: EarlyListener['server'],
-  engine: Engine,
+  { engine, retention }: { engine: Engine; retention: RetentionPass },
   log: Logger,
   requestsWaitMs: number,
 ): Promise<void> {
@@ -365,6 +335,8 @@ async function stopInOrder(
       requests,
     });
   });
+  // A retention pass running finishes its tenant first: its catalog step and files go together.
+  await retention.settled();
   // Commits of requests cut above still finish: the log stays whole either way.
   await engine.close();
   log.info('stopped', {});

@@ -1,9 +1,11 @@
 // The engine's background work once it is open and serving: flushing the hot tier into
-// segments, compaction, dedup expiry with idle-actor eviction, and the live rollups' memory
-// budget. main.ts starts these timers and clears them at shutdown.
+// segments, compaction, retention (at start, then on its interval), dedup expiry with
+// idle-actor eviction, and the live rollups' memory budget. main.ts starts these timers and
+// clears them at shutdown.
 
-import type { Logger } from '../core/index.ts';
+import { type Logger, retentionLimits } from '../core/index.ts';
 import type { Engine } from './engine.ts';
+import type { RetentionPass } from './retention.ts';
 
 const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
@@ -17,20 +19,23 @@ export interface TimerOptions {
   compactIntervalMs: number;
 }
 
-/** Background work: flushing, compaction, dedup expiry, actor eviction. */
+/** Background work: flushing, compaction, retention, dedup expiry, actor eviction. */
 export function startTimers(
   engine: Engine,
   config: TimerOptions,
   log: Logger,
+  retention: Pick<RetentionPass, 'run'>,
 ): ReturnType<typeof setInterval>[] {
   const { store } = engine;
   let lastFlushAt = performance.now();
   const background = (what: string, work: () => Promise<unknown>) => {
     work().catch((error) => {
       // A failed flush or compaction leaves everything in the log; it is retried next time.
+      // A failed retention pass deleted whole days or none of them; the next one goes on.
       log.error(`${what} failed`, { error: String(error) });
     });
   };
+  background('retention', () => retention.run());
   return [
     setInterval(
       () => {
@@ -44,6 +49,10 @@ export function startTimers(
     setInterval(
       () => background('compaction', () => store.compactor.compact()),
       config.compactIntervalMs,
+    ),
+    setInterval(
+      () => background('retention', () => retention.run()),
+      retentionLimits.retentionPassIntervalMs,
     ),
     setInterval(() => {
       engine.dedup.expire(Date.now());

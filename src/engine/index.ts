@@ -1,5 +1,5 @@
 // Public surface of engine: opening the engine, its background timers, the ingest path, the
-// live rollups and the GeoIP country database.
+// live rollups, data retention and the GeoIP country database.
 export { startTimers, type TimerOptions } from './background.ts';
 export {
   CountryDb,
@@ -11,6 +11,12 @@ export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
 export type { ActorRegistry } from './registry.ts';
+export {
+  type RetentionDrop,
+  type RetentionOptions,
+  RetentionPass,
+  type RetentionStore,
+} from './retention.ts';
 export type { LatestMetric, RollupSnapshot, WindowSnapshot } from './rollups.ts';
 export { OTHER_NAME } from './sliding-window.ts';
 export type { EventStatus, TenantActor } from './tenant-actor.ts';

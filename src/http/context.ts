@@ -4,7 +4,7 @@
 import type { Auth } from '../auth/index.ts';
 import type { Clock, Logger, TenantResolver } from '../core/index.ts';
 import { normalizeIp } from '../core/index.ts';
-import type { Engine } from '../engine/index.ts';
+import type { Engine, RetentionPass } from '../engine/index.ts';
 import type { LiveHub } from '../live/index.ts';
 
 export interface HttpOptions {
@@ -27,6 +27,8 @@ export interface AppDeps {
   auth?: Auth;
   /** Live counters over WebSocket; its routes are mounted when present. */
   live?: LiveHub;
+  /** The retention pass, whose settings and last run the server status shows. */
+  retention?: Pick<RetentionPass, 'defaultDays' | 'lastRunAt'>;
   clock: Clock;
   log: Logger;
   options: HttpOptions;

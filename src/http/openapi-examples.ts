@@ -33,6 +33,8 @@ export const statusExample = {
   actors: 3,
   rollup_bytes: 4_218_880,
   rss_bytes: 172_220_416,
+  retention_days: 0,
+  retention_last_run_at: '2026-11-25T11:00:00.000Z',
 };
 
 // Events: the answers to exampleEvent, sent from Chrome on a Mac.

@@ -159,6 +159,28 @@ export class Catalog {
     })();
   }
 
+  /** Every tenant with segments, with the oldest UTC day it has one of. */
+  oldestDays(): Map<string, string> {
+    const rows = this.db
+      .query('SELECT tenant, min(day) AS day FROM segments GROUP BY tenant ORDER BY tenant')
+      .all() as { tenant: string; day: string }[];
+    return new Map(rows.map((r) => [r.tenant, r.day]));
+  }
+
+  /**
+   * Drops a tenant's segments of the days before `beforeDay` (retention) in one transaction, so
+   * that a snapshot lists all of them or none; returns them, oldest day first.
+   */
+  deleteDaysBefore(tenant: string, beforeDay: string): Segment[] {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .query('SELECT * FROM segments WHERE tenant = ?1 AND day < ?2 ORDER BY day, id')
+        .all(tenant, beforeDay) as SegmentRow[];
+      this.db.query('DELETE FROM segments WHERE tenant = ?1 AND day < ?2').run(tenant, beforeDay);
+      return rows.map(fromRow);
+    })();
+  }
+
   /** Deleted tenants whose log records may still be replayed: tenant → seq deleted through. */
   tombstones(): Map<string, number> {
     const rows = this.db.query('SELECT tenant, through_seq FROM tenant_tombstones').all() as {
@@ -225,3 +247,4 @@ export class Catalog {
       );
   }
 }
+

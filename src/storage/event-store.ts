@@ -21,6 +21,7 @@ import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
+import { RetentionEraser } from './retention-eraser.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
@@ -67,6 +68,8 @@ export class EventStore implements EventSource {
   readonly compactor: Compactor;
   /** Deletes a tenant's stored events (see tenant-eraser.ts). */
   readonly eraser: TenantEraser;
+  /** Deletes a tenant's old days (see retention-eraser.ts). */
+  readonly retention: RetentionEraser;
 
   /** Where flushes stage their files, and snapshots export their unflushed rows. */
   private readonly stagingDir: string;
@@ -102,6 +105,7 @@ export class EventStore implements EventSource {
     const lastSeq = () => wal.lastSeq;
     const { onFatal } = options;
     this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire, onFatal });
+    this.retention = new RetentionEraser({ ...shared, retire });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

@@ -1,8 +1,8 @@
-// Named points in flush, compaction and a tenant's deletion where a crash test can stop the
+// Named points in flush, compaction, a tenant's deletion and retention where a crash test can stop the
 // process, to prove each step is recoverable. In production the hook is a no-op; a crash test
 // sets FAULT_POINT and main.ts installs `killAt` that point.
 
-export type FaultPoint = StoreFaultPoint | DeleteFaultPoint;
+export type FaultPoint = StoreFaultPoint | DeleteFaultPoint | RetentionFaultPoint;
 
 /** The steps of the background work that every ingest-only crash test reaches. */
 type StoreFaultPoint =
@@ -16,6 +16,9 @@ type StoreFaultPoint =
 
 /** The steps of a tenant's deletion (see tenant-eraser.ts), reached only by a deletion. */
 type DeleteFaultPoint = 'delete:after-catalog' | 'delete:after-purge' | 'delete:after-retire';
+
+/** The steps of a retention pass deleting old days (see retention-eraser.ts). */
+type RetentionFaultPoint = 'retention:after-catalog' | 'retention:after-retire';
 
 export const FAULT_POINTS: readonly StoreFaultPoint[] = [
   'flush:after-write',
@@ -33,8 +36,17 @@ export const DELETE_FAULT_POINTS: readonly DeleteFaultPoint[] = [
   'delete:after-retire',
 ];
 
+export const RETENTION_FAULT_POINTS: readonly RetentionFaultPoint[] = [
+  'retention:after-catalog',
+  'retention:after-retire',
+];
+
 /** Every point FAULT_POINT may name. */
-export const ALL_FAULT_POINTS: readonly FaultPoint[] = [...FAULT_POINTS, ...DELETE_FAULT_POINTS];
+export const ALL_FAULT_POINTS: readonly FaultPoint[] = [
+  ...FAULT_POINTS,
+  ...DELETE_FAULT_POINTS,
+  ...RETENTION_FAULT_POINTS,
+];
 
 export type FaultHook = (point: FaultPoint) => void;
 

@@ -24,6 +24,7 @@ export {
   type FaultPoint,
   killAt,
   noFaults,
+  RETENTION_FAULT_POINTS,
 } from './faults.ts';
 export { type FileIo, nodeFileIo } from './file-io.ts';
 export {
@@ -55,6 +56,7 @@ export {
 } from './segment-keys.ts';
 export { DataDirInUseError, lockDataDir, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export { markChange, type StoreMark } from './store-mark.ts';
+export type { DroppedDays, RetentionEraser } from './retention-eraser.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {
   type Durability,

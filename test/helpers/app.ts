@@ -8,7 +8,12 @@ import {
   type Logger,
   ManualClock,
 } from '../../src/core/index.ts';
-import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
+import {
+  type Engine,
+  type EngineOptions,
+  openEngine,
+  RetentionPass,
+} from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTempDir } from './temp-dir.ts';
@@ -18,6 +23,8 @@ export const T0 = Date.parse('2026-11-25T12:00:00Z');
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   engine: Engine;
+  /** The retention pass over this engine, as main.ts builds it (RETENTION_DAYS: see limits). */
+  retention: RetentionPass;
   clock: ManualClock;
   dataDir: string;
   logs: string[];
@@ -75,6 +82,8 @@ export interface TestQueryLimits {
   queryTimeoutMs?: number;
   /** TRUST_PROXY: the client address from X-Forwarded-For (false by default). */
   trustProxy?: boolean;
+  /** RETENTION_DAYS (0, forever, by default). */
+  retentionDays?: number;
 }
 
 export async function makeTestApp(
@@ -95,9 +104,16 @@ export async function makeTestApp(
       options: { passwordCost: { memoryCost: 1024, timeCost: 1 } },
       tenantHoldsEvents: storedEventsProbe(engine.store),
     });
+    const retention = new RetentionPass(engine.store, {
+      defaultDays: limits.retentionDays ?? 0,
+      overrides: () => auth.projects.retentionOverrides(),
+      clock,
+      log,
+    });
     const app = createApp({
       engine,
       auth,
+      retention,
       tenancy: openTenancy,
       clock,
       log,
@@ -109,7 +125,7 @@ export async function makeTestApp(
       },
       isAccepting: () => accepting,
     });
-    return { engine, app };
+    return { engine, app, retention };
   };
   let current = await build();
   const handle = (request: Request) => current.app.handle(request);
@@ -119,6 +135,9 @@ export async function makeTestApp(
     },
     get engine() {
       return current.engine;
+    },
+    get retention() {
+      return current.retention;
     },
     clock,
     dataDir: dir,

@@ -76,6 +76,7 @@ export function healthRoutes(deps: AppDeps) {
           actors: engine.registry.size,
           rollup_bytes: engine.registry.rollupBytes,
           rss_bytes: process.memoryUsage.rss(),
+          ...retentionStatus(deps.retention),
         };
       },
       {
@@ -112,7 +113,27 @@ const StatusOut = t.Object({
     description: 'Estimated memory of their live rollups (held to ROLLUP_BYTES_MAX).',
   }),
   rss_bytes: t.Integer(),
+  retention_days: t.Optional(
+    t.Integer({
+      description:
+        'RETENTION_DAYS: days of events a project keeps unless it sets its own ' +
+        '`retention_days`; 0 keeps them forever.',
+    }),
+  ),
+  retention_last_run_at: t.Optional(
+    t.Union([t.String({ format: 'date-time' }), t.Null()], {
+      description: 'When the last retention pass began (hourly, and at start); null before it.',
+    }),
+  ),
 });
+
+function retentionStatus(retention: AppDeps['retention']) {
+  if (retention === undefined) return {};
+  return {
+    retention_days: retention.defaultDays,
+    retention_last_run_at: isoOrNull(retention.lastRunAt),
+  };
+}
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();

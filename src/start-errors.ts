@@ -1,0 +1,45 @@
+// Why a start stops for a reason the operator must fix: a StartError is a message and exit 2
+// (main.ts), not a trace. A data directory that cannot be used (permissions, a full disk, a
+// tally.sqlite that is not a database, a store found damaged) becomes one here.
+
+import { isUnusableStore, lowSpaceNote } from './storage/index.ts';
+
+/**
+ * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
+ * where the directory should be (EEXIST from mkdir), a full disk or quota.
+ */
+const DATA_DIR_ERRORS = new Set(
+  'EACCES EPERM ENOENT ENOTDIR EROFS EEXIST ENOSPC EDQUOT'.split(' '),
+);
+/**
+ * SQLite's codes for a tally.sqlite it cannot use: a full disk (SQLITE_FULL, or an extended
+ * SQLITE_IOERR such as SQLITE_IOERR_SHMSIZE for its shared-memory file), a file that is not a
+ * database or is damaged, one it cannot open or write.
+ */
+const SQLITE_FILE_ERRORS = /^SQLITE_(FULL|IOERR|NOTADB|CORRUPT|CANTOPEN|READONLY)/;
+
+/** A start that cannot go on for a reason the operator must fix: a message and exit 2. */
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/**
+ * A data directory that cannot be used is a message (StartError), not a trace; other errors
+ * are returned as they are. `diskFreeBytesMin`: DISK_FREE_BYTES_MIN, named when space is low.
+ */
+export function startErrorOf(error: unknown, dataDir: string, diskFreeBytesMin: number): unknown {
+  const code = (error as { code?: unknown }).code;
+  const at = `cannot use DATA_DIR ${dataDir}`;
+  if (isUnusableStore(error)) return new StartError(`${at}: ${error.message}`);
+  if (typeof code !== 'string') return error;
+  const low = lowSpaceNote(dataDir, diskFreeBytesMin);
+  if (DATA_DIR_ERRORS.has(code)) return new StartError(`${at}: ${firstLine(error)}${low}`);
+  if (SQLITE_FILE_ERRORS.test(code)) {
+    return new StartError(`${at}: tally.sqlite: ${firstLine(error)} (${code})${low}`);
+  }
+  return error;
+}

@@ -1,0 +1,67 @@
+// Deletes a tenant's whole UTC days before a given day (retention). Order, each step
+// recoverable:
+//   1. under the store's write lock, one SQLite transaction drops the days' segments from the
+//      catalog: a snapshot lists all of them or none, so a read sees each event once or not
+//      at all. A crash before it deleted nothing.
+//   2. their files and minute counts are retired: removed once no snapshot or merge that may
+//      read them is held (a compaction merging them meanwhile commits nothing, as
+//      Catalog.commitCompaction refuses a swap whose sources left the catalog)
+// After a crash past 1, the start removes the files the catalog no longer lists. The log holds
+// nothing of these days to replay: only flushed events (at or below the watermark) are in
+// segments. Unflushed events of such days are flushed as usual and go at the next pass.
+
+import type { Catalog } from './catalog.ts';
+import type { FaultHook } from './faults.ts';
+import type { ReadWriteLock } from './rw-lock.ts';
+import { segmentPaths } from './segment-files.ts';
+
+export interface RetentionEraserDeps {
+  catalog: Catalog;
+  lock: ReadWriteLock;
+  segmentsDir: string;
+  /** Removes files once no snapshot that may read them is held; throws a failed removal. */
+  retire: (files: string[]) => void;
+  fault: FaultHook;
+}
+
+/** What one tenant lost to retention. */
+export interface DroppedDays {
+  /** The oldest and the newest UTC day deleted (YYYY-MM-DD). */
+  fromDay: string;
+  toDay: string;
+  segments: number;
+  /** Events in those segments. */
+  events: number;
+  bytes: number;
+  /** Why some files could not be removed yet (they stay retired, and the start sweeps them). */
+  filesPending: string | null;
+}
+
+export class RetentionEraser {
+  constructor(private readonly deps: RetentionEraserDeps) {}
+
+  /** Deletes `tenant`'s days before `beforeDay` (YYYY-MM-DD); null when it has none. */
+  async dropDaysBefore(tenant: string, beforeDay: string): Promise<DroppedDays | null> {
+    const { catalog, lock, fault, segmentsDir } = this.deps;
+    const dropped = await lock.write(() => catalog.deleteDaysBefore(tenant, beforeDay));
+    const [first, last] = [dropped[0], dropped.at(-1)];
+    if (first === undefined || last === undefined) return null;
+    fault('retention:after-catalog');
+    let filesPending: string | null = null;
+    try {
+      this.deps.retire(dropped.flatMap((s) => segmentPaths(segmentsDir, s.file)));
+    } catch (error) {
+      // Deleted all the same: no catalog entry names the files, and they stay retired.
+      filesPending = String(error);
+    }
+    fault('retention:after-retire');
+    return {
+      fromDay: first.day,
+      toDay: last.day,
+      segments: dropped.length,
+      events: dropped.reduce((n, s) => n + s.rows, 0),
+      bytes: dropped.reduce((n, s) => n + s.bytes, 0),
+      filesPending,
+    };
+  }
+}

@@ -1,0 +1,247 @@
+// Retention over the real store with an injected clock: a pass deletes exactly the whole UTC
+// days older than today − the tenant's days (its project's, else RETENTION_DAYS), catalog
+// rows, segment files and their minute counts, as every read shows; late events for such days
+// go at the pass after their flush; a read or a compaction running across a pass sees each
+// event once or not at all; a stop after each step leaves the days deleted after a restart.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DAY_MS } from '../../src/core/index.ts';
+import type { FaultPoint } from '../../src/storage/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+/** T0 is 2026-11-25T12:00Z: the days of the events every test starts with. */
+const DAYS = ['2026-11-20', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25'];
+const RANGE = 'from=2026-11-01T00:00:00Z&to=2026-11-26T00:00:00Z';
+
+async function send(app: TestApp, tenant: string, events: [string, string][]): Promise<void> {
+  const res = await app.post('/api/v1/events/batch', {
+    events: events.map(([id, day]) => ({
+      event_id: id,
+      name: 'page_view',
+      tenant_id: tenant,
+      timestamp: `${day}T06:00:00Z`,
+    })),
+  });
+  expect(res.status).toBe(202);
+}
+
+/** Two events a day of DAYS for `tenant`, flushed: one segment per day. */
+async function fill(app: TestApp, tenant: string): Promise<void> {
+  await send(
+    app,
+    tenant,
+    DAYS.flatMap((day): [string, string][] => [
+      [`${tenant}-${day}-a`, day],
+      [`${tenant}-${day}-b`, day],
+    ]),
+  );
+  await app.engine.store.flusher.flush();
+}
+
+const json = async (app: TestApp, route: string) =>
+  (await (await app.get(route)).json()) as Record<string, unknown>;
+
+/** What the reads show of a tenant: total, per-day counts, listed event ids (sorted). */
+async function reads(app: TestApp, tenant: string) {
+  const stats = await json(app, `/api/v1/stats?tenant_id=${tenant}&${RANGE}`);
+  const series = await json(app, `/api/v1/timeseries?tenant_id=${tenant}&bucket=day&${RANGE}`);
+  const points = (series.series as { points: { bucket: string; value: number }[] }[])[0]?.points;
+  const perDay = (points ?? [])
+    .filter((p) => p.value > 0)
+    .map((p) => [p.bucket.slice(0, 10), p.value]);
+  const list = await json(app, `/api/v1/events?tenant_id=${tenant}&limit=100&${RANGE}`);
+  const ids = (list.events as { event_id: string }[]).map((e) => e.event_id).sort();
+  return { total: stats.total_events, perDay, ids };
+}
+
+/** The days with files on disk (segments and minute counts) per tenant directory. */
+function daysOnDisk(app: TestApp): string[] {
+  const root = path.join(app.dataDir, 'segments');
+  const files = fs.readdirSync(root, { recursive: true }) as string[];
+  const parquet = files.filter((f) => f.endsWith('.parquet'));
+  return [...new Set(parquet.map((f) => path.dirname(f)))].sort();
+}
+
+const catalogDays = (app: TestApp, tenant: string) => [
+  ...new Set(app.engine.store.catalog.segmentsOf(tenant).map((s) => s.day)),
+];
+
+const idsOf = (tenant: string, days: string[]) =>
+  days.flatMap((day) => [`${tenant}-${day}-a`, `${tenant}-${day}-b`]).sort();
+
+describe('a retention pass', () => {
+  test('deletes exactly the days before today − RETENTION_DAYS, everywhere', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await fill(t, 'acme');
+    const before = await reads(t, 'acme');
+    expect(before.total).toBe(10);
+    expect(before.perDay).toEqual(DAYS.map((d) => [d, 2]));
+    expect(before.ids).toEqual(idsOf('acme', DAYS));
+    // Each segment has its minute counts beside it.
+    const files = (dir: string) => fs.readdirSync(path.join(t?.dataDir ?? '', 'segments', dir));
+    expect(files('tenant=acme/day=2026-11-20').length).toBe(2);
+
+    const drops = await t.retention.run();
+    // Today 2026-11-25 − 2 days = 2026-11-23: the days strictly before it go.
+    expect(drops).toEqual([
+      expect.objectContaining({
+        tenant: 'acme',
+        retentionDays: 2,
+        keptFromDay: '2026-11-23',
+        fromDay: '2026-11-20',
+        toDay: '2026-11-22',
+        segments: 2,
+        events: 4,
+        filesPending: null,
+      }),
+    ]);
+    const after = await reads(t, 'acme');
+    expect(after.total).toBe(6);
+    expect(after.perDay).toEqual(DAYS.slice(2).map((d) => [d, 2]));
+    expect(after.ids).toEqual(idsOf('acme', DAYS.slice(2)));
+    expect(catalogDays(t, 'acme')).toEqual(DAYS.slice(2));
+    expect(daysOnDisk(t)).toEqual(DAYS.slice(2).map((d) => `tenant=acme/day=${d}`));
+    const line = t.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'retention deleted days');
+    expect(line).toMatchObject({
+      tenant: 'acme',
+      from_day: '2026-11-20',
+      to_day: '2026-11-22',
+      retention_days: 2,
+      segments: 2,
+      events: 4,
+    });
+    expect(t.retention.lastRunAt).toBe(t.clock.now());
+
+    // Nothing more to do the same day; a day later, one more day goes.
+    expect(await t.retention.run()).toEqual([]);
+    t.clock.advance(DAY_MS);
+    expect((await t.retention.run()).map((d) => [d.fromDay, d.toDay])).toEqual([
+      ['2026-11-23', '2026-11-23'],
+    ]);
+    expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(3)));
+    await t.restart();
+    expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(3)));
+  });
+
+  test("a project's retention_days wins over the default; 0 keeps all, and so does none", async () => {
+    t = await makeTestApp({}, { retentionDays: 4 });
+    for (const tenant of ['acme', 'globex', 'initech']) await fill(t, tenant);
+    const project = t.engine.store.sqlite.query(
+      'INSERT INTO projects (id, name, created_at, retention_days) VALUES (?1, ?1, 0, ?2)',
+    );
+    project.run('globex', 1);
+    project.run('initech', 0);
+    const drops = await t.retention.run();
+    expect(drops.map((d) => [d.tenant, d.fromDay, d.toDay])).toEqual([
+      ['acme', '2026-11-20', '2026-11-20'], // the default: kept from 2026-11-21
+      ['globex', '2026-11-20', '2026-11-23'], // its own 1 day: kept from 2026-11-24
+    ]);
+    expect((await reads(t, 'initech')).total).toBe(10);
+    expect((await reads(t, 'globex')).ids).toEqual(idsOf('globex', DAYS.slice(3)));
+  });
+
+  test('RETENTION_DAYS=0 keeps everything', async () => {
+    t = await makeTestApp();
+    await fill(t, 'acme');
+    t.clock.advance(3650 * DAY_MS);
+    expect(await t.retention.run()).toEqual([]);
+    expect((await reads(t, 'acme')).total).toBe(10);
+  });
+});
+
+describe('late events for a day already past retention', () => {
+  test('are stored and read until flushed, then go at the next pass', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await fill(t, 'acme');
+    await t.retention.run();
+    await send(t, 'acme', [['late', '2026-11-20']]);
+    expect((await reads(t, 'acme')).ids).toContain('late');
+    // Unflushed, it is in no segment: the pass cannot delete it yet.
+    expect(await t.retention.run()).toEqual([]);
+    expect((await reads(t, 'acme')).ids).toContain('late');
+    await t.engine.store.flusher.flush();
+    expect(catalogDays(t, 'acme')).toContain('2026-11-20');
+    const drops = await t.retention.run();
+    expect(drops.map((d) => [d.fromDay, d.toDay, d.events])).toEqual([
+      ['2026-11-20', '2026-11-20', 1],
+    ]);
+    expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(2)));
+    await t.restart(); // flushed: not replayed from the log
+    expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(2)));
+  });
+});
+
+describe('a read or a compaction across a pass', () => {
+  test('a held snapshot still reads every event it listed; its files go on release', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await fill(t, 'acme');
+    const held = await t.engine.store.snapshot('acme');
+    await t.retention.run();
+    expect(daysOnDisk(t)).toContain('tenant=acme/day=2026-11-20');
+    const counted = await held.connection.runAndReadAll(
+      `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM ${held.from} AS e`,
+      held.params,
+    );
+    expect(counted.getRowObjectsJS()).toEqual([{ n: 10n, ids: 10n }]);
+    expect(await t.count('acme')).toBe(6); // a snapshot taken now lists none of the old days
+    held.release();
+    expect(daysOnDisk(t)).toEqual(DAYS.slice(2).map((d) => `tenant=acme/day=${d}`));
+  });
+
+  test('a compaction merging an old day meanwhile commits nothing and leaves no file', async () => {
+    let app: TestApp | null = null;
+    let pass: Promise<unknown> | null = null;
+    t = await makeTestApp(
+      {
+        compactSegmentsMin: 2,
+        // The pass lands between the merge writing its file and swapping it in.
+        fault: (point: FaultPoint) => {
+          if (point === 'compact:after-write' && app !== null) pass = app.retention.run();
+        },
+      },
+      { retentionDays: 2 },
+    );
+    app = t;
+    for (const id of ['o1', 'o2', 'o3']) {
+      await send(t, 'acme', [[id, '2026-11-20']]);
+      await t.engine.store.flusher.flush();
+    }
+    await send(t, 'acme', [['new', '2026-11-25']]);
+    await t.engine.store.flusher.flush();
+    expect(await t.engine.store.compactor.compact()).toBe(0);
+    expect(pass).not.toBeNull(); // the merge was written, and the pass ran across it
+    await pass;
+    expect(catalogDays(t, 'acme')).toEqual(['2026-11-25']);
+    expect(daysOnDisk(t)).toEqual(['tenant=acme/day=2026-11-25']);
+    expect((await reads(t, 'acme')).ids).toEqual(['new']);
+    await t.restart();
+    expect((await reads(t, 'acme')).ids).toEqual(['new']);
+  });
+});
+
+describe('a stop after each step of a pass', () => {
+  for (const point of ['retention:after-catalog', 'retention:after-retire'] as const) {
+    test(`${point}: after a restart nothing deleted is back, and no file stays`, async () => {
+      t = await makeTestApp(
+        {
+          fault: (reached) => {
+            if (reached === point) throw new Error(`stopped at ${point}`);
+          },
+        },
+        { retentionDays: 2 },
+      );
+      await fill(t, 'acme');
+      await expect(t.retention.run()).rejects.toThrow(`stopped at ${point}`);
+      await t.restart();
+      expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(2)));
+      expect(daysOnDisk(t)).toEqual(DAYS.slice(2).map((d) => `tenant=acme/day=${d}`));
+      const dirs = fs.readdirSync(path.join(t.dataDir, 'segments', 'tenant=acme'));
+      expect(dirs.sort()).toEqual(DAYS.slice(2).map((d) => `day=${d}`)); // emptied ones went
+    });
+  }
+});
