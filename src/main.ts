@@ -280,7 +280,6 @@ function engineOptions(config: Settings, log: Logger, lockedDb: Database): Engin
   };
 }
 
-
 /**
  * Users and keys; in required mode, a start with no admin prepares one (and a project), made
  * by `commitBootstrap` once the server listens.

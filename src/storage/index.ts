@@ -40,6 +40,7 @@ export {
   minuteCountsOf,
   writeMinuteCounts,
 } from './minute-counts.ts';
+export type { DroppedDays, RetentionEraser } from './retention-eraser.ts';
 export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export {
@@ -56,7 +57,6 @@ export {
 } from './segment-keys.ts';
 export { DataDirInUseError, lockDataDir, openSqlite, SchemaTooNewError } from './sqlite.ts';
 export { markChange, type StoreMark } from './store-mark.ts';
-export type { DroppedDays, RetentionEraser } from './retention-eraser.ts';
 export type { DecideDeletion, Erased } from './tenant-eraser.ts';
 export {
   type Durability,
