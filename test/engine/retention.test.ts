@@ -145,6 +145,14 @@ describe('a retention pass', () => {
     expect((await reads(t, 'globex')).ids).toEqual(idsOf('globex', DAYS.slice(3)));
   });
 
+  test('GET /api/v1/status shows RETENTION_DAYS and when the last pass began', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    const status = () => json(t as TestApp, '/api/v1/status');
+    expect(await status()).toMatchObject({ retention_days: 2, retention_last_run_at: null });
+    await t.retention.run();
+    expect(await status()).toMatchObject({ retention_last_run_at: '2026-11-25T12:00:00.000Z' });
+  });
+
   test('RETENTION_DAYS=0 keeps everything', async () => {
     t = await makeTestApp();
     await fill(t, 'acme');
