@@ -1,6 +1,6 @@
-// Named points in flush, compaction, a tenant's deletion and retention where a crash test can stop the
-// process, to prove each step is recoverable. In production the hook is a no-op; a crash test
-// sets FAULT_POINT and main.ts installs `killAt` that point.
+// Named points in flush, compaction, a tenant's deletion and retention where a crash test can
+// stop the process, to prove each step is recoverable. In production the hook is a no-op; a
+// crash test sets FAULT_POINT and main.ts installs `killAt` that point.
 
 export type FaultPoint = StoreFaultPoint | DeleteFaultPoint | RetentionFaultPoint;
 
