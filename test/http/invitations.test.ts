@@ -148,6 +148,7 @@ describe('accepting', () => {
       name: 'acme',
       role: 'owner',
       created_at: new Date(T0).toISOString(),
+      retention_days: null,
     });
     expect(memberEmails()).toEqual(['ada@example.com', 'bob@example.com']);
     const project = await t.call('GET', '/api/v1/projects/acme', { token: bob.access_token });
