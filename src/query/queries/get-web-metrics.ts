@@ -13,10 +13,8 @@ import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
-import { channeledSql } from '../channel-sql.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
-import { referrerSourceParts } from '../referrer-source.ts';
 import { SqlParams } from '../sql-params.ts';
 import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
 import { metricsSelectSql, TIME_ON_PAGE } from '../web-metrics-select.ts';
@@ -31,7 +29,8 @@ import {
   type WebProperty,
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
-import { nextViewSecondsSql, visitColumnsSql, visitEventsCtes } from './visit-rows.ts';
+import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
+import { nextViewSecondsSql, visitEventsCtes } from './visit-rows.ts';
 
 export const WEB_METRICS = [
   'visitors',
@@ -289,15 +288,11 @@ function eventCtes(plan: Plan): string {
     )`;
 }
 
-const VISIT_KEY = ['by_gaps', 'key', 'n'];
-/** The columns a visit takes from its first event (besides its url and referrer). */
-const VISIT_FIRST_COLUMNS = ['browser', 'os', 'device', 'country'];
-const sameVisit = (a: string, b: string) => VISIT_KEY.map((c) => `${a}.${c} = ${b}.${c}`);
-
 /**
- * The visit grouping (visit-rows.ts), then `kept`: the visits that match the visit filters,
- * with `matched` (they hold an event matching the event filters), their start and visit keys
- * `v<i>`; then the counted events `er` and visits `vr`, each with its row's keys `d<i>`.
+ * The visit grouping (visit-rows.ts), then `kept` (visit-match.ts): the visits that match the
+ * visit filters, with `matched` (they hold an event matching the event filters), their start
+ * and visit keys `v<i>`; then the counted events `er` and visits `vr`, each with its row's
+ * keys `d<i>`.
  */
 function visitCtes(plan: Plan): string {
   const { options, params } = plan;
@@ -309,30 +304,19 @@ function visitCtes(plan: Plan): string {
     extra: {
       ematch: `(${plan.eventMatch})`,
       ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
-      browser: 'e.browser',
-      os: 'e.os',
-      device: 'e.device',
-      country: 'e.country',
+      ...VISIT_FIRST_EXTRA,
     },
   });
-  const firstColumns = ['url', 'referrer', ...VISIT_FIRST_COLUMNS];
-  const first = firstColumns.map((c) => `first.${c} AS ${c}`);
-  const visitKeys = plan.visitKeys.map((sql, i) => `, ${sql} AS v${i}`).join('');
+  const kept = keptVisitsCtes({
+    aggregates: ['min(ts) AS start_ts', 'bool_or(ematch) AS matched'],
+    carried: ['start_ts', 'matched', 'bounced', 'views', 'seconds'],
+    match: plan.visitMatch,
+    keys: plan.visitKeys,
+    channels: plan.channels,
+  });
   const timed = `timed AS (SELECT *, ${nextViewSecondsSql()} AS view_seconds FROM grouped),`;
-  return `${grouping}, visits AS MATERIALIZED (
-      SELECT ${VISIT_KEY.join(', ')}, min(ts) AS start_ts, bool_or(ematch) AS matched,
-        ${visitColumnsSql(VISIT_FIRST_COLUMNS)}
-      FROM grouped GROUP BY ${VISIT_KEY.join(', ')}
-    ), parts AS (
-      SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds, entry_page,
-        exit_page, ${first.join(', ')}
-      FROM visits
-    ), sourced AS (
-      SELECT *, ${referrerSourceParts('p')} FROM parts AS p
-    ), ${plan.channels ? `channeled AS (${channeledSql('sourced')}),` : ''} kept AS (
-      SELECT ${VISIT_KEY.join(', ')}, start_ts, matched, bounced, views, seconds${visitKeys}
-      FROM ${plan.channels ? 'channeled' : 'sourced'} WHERE ${plan.visitMatch}
-    ), ${plan.timed ? timed : ''} er AS (${eventRowsSql(plan)}), vr AS (${visitRowsOf(plan)})`;
+  return `${grouping}, ${kept}, ${plan.timed ? timed : ''} er AS (${eventRowsSql(plan)}),
+    vr AS (${visitRowsOf(plan)})`;
 }
 
 /**
@@ -348,7 +332,7 @@ function eventRowsSql(plan: Plan): string {
   }
   return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view${timed}
     FROM ${plan.timed ? 'timed' : 'grouped'} AS g
-    JOIN kept AS k ON ${sameVisit('g', 'k').join(' AND ')} ${buckets}
+    JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
     WHERE g.ematch`;
 }
 
@@ -364,7 +348,7 @@ function visitRowsOf(plan: Plan): string {
     return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
       FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
             WHERE ematch AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
-      JOIN kept AS k ON ${sameVisit('p', 'k').join(' AND ')} ${buckets}`;
+      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets}`;
   }
   return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
     FROM kept AS k ${buckets} WHERE k.matched`;
