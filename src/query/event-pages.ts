@@ -1,5 +1,6 @@
 // One page of events in (timestamp desc, event_id asc) order, after an optional cursor:
-// the shared body of the event and metric lists. Fetches one row more than the page to know
+// the shared body of the event and metric lists; the events of visits that match visit
+// filters when asked (visit-scope.ts). Fetches one row more than the page to know
 // whether a next page exists.
 
 import { timestampTZValue } from '@duckdb/node-api';
@@ -7,6 +8,8 @@ import type { EventSource } from '../storage/index.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
+import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
+import { type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
 import { type Row, rangeOf, readRows, withSnapshot } from './read.ts';
 import { SqlParams } from './sql-params.ts';
 
@@ -16,6 +19,8 @@ export interface PageOptions {
   limit: number;
   /** next_cursor of the previous page. */
   cursor?: string | undefined;
+  /** Only the events of the visits that match (queries/visit-scope.ts). */
+  visits?: VisitScope | undefined;
 }
 
 export interface Page<T> {
@@ -40,8 +45,12 @@ export async function readPage<T>(
       const id = params.add(after.id);
       conditions.push(`(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND e.event_id > ${id}))`);
     }
+    const from =
+      options.visits === undefined
+        ? snapshot.from
+        : visitScopedFrom(snapshot.from, options.visits, options.filters, PAGE_VIEW_NAMES, params);
     const sql =
-      `SELECT ${EVENT_SELECT} FROM ${snapshot.from} AS e ${whereOf(conditions)} ` +
+      `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)} ` +
       `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(options.limit + 1)}`;
     const rows = await readRows(snapshot, sql, params);
     const page = rows.slice(0, options.limit);

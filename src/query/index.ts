@@ -3,6 +3,7 @@
 // parsing of the time and filter parameters they share.
 
 export type { EventSource } from '../storage/index.ts';
+export { CHANNELS, type Channel } from './channels.ts';
 export { cursorCharsMax } from './cursor.ts';
 export {
   type EventFilters,
@@ -95,6 +96,14 @@ export {
   type SqlParamValue,
   type SqlResult,
 } from './queries/run-sql.ts';
+export {
+  isVisitParam,
+  VISIT_PARAM_NAMES,
+  VISIT_PARAMS,
+  type VisitParam,
+  type VisitScope,
+  visitScopeOf,
+} from './queries/visit-scope.ts';
 export { BUCKET_UNITS, type BucketUnit, bucketStarts, labelledBuckets } from './time-buckets.ts';
 export {
   type ResolvedRange,

@@ -11,6 +11,7 @@ import type { EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { type VisitScope, visitScopedFrom } from './visit-scope.ts';
 import { type VisitLists, type VisitTotals, visitStatsOf, visitStatsQuery } from './visit-stats.ts';
 
 /** Event names that count as a page view. */
@@ -33,6 +34,8 @@ export interface StatsOptions {
   filters: EventFilters;
   /** Rows per top list. */
   top: number;
+  /** Only the events of the visits that match (visit-scope.ts); no visits formed without. */
+  visits?: VisitScope | undefined;
 }
 
 export type Stats = {
@@ -55,12 +58,17 @@ export async function getStats(
 ): Promise<Stats> {
   const { fromMs, toMs } = options.filters;
   return withSnapshot(source, tenant, rangeOf(fromMs, toMs), signal, async (snapshot) => {
+    // Each statement binds its own values: the scoped relation is made for each.
+    const fromOf = (params: SqlParams) =>
+      options.visits === undefined
+        ? snapshot.from
+        : visitScopedFrom(snapshot.from, options.visits, options.filters, PAGE_VIEW_NAMES, params);
     const totalsParams = new SqlParams();
-    const totalsSql = totalsQuery(snapshot.from, options.filters, totalsParams);
+    const totalsSql = totalsQuery(fromOf(totalsParams), options.filters, totalsParams);
     const [totals] = await readRows(snapshot, totalsSql, totalsParams);
     const visitParams = new SqlParams();
     const visitSql = visitStatsQuery(
-      snapshot.from,
+      fromOf(visitParams),
       options.filters,
       visitParams,
       PAGE_VIEW_NAMES,
@@ -68,7 +76,7 @@ export async function getStats(
     );
     const visits = await readRows(snapshot, visitSql, visitParams);
     const listParams = new SqlParams();
-    const listSql = listsQuery(snapshot.from, options, listParams);
+    const listSql = listsQuery(fromOf(listParams), options, listParams);
     const lists = await readRows(snapshot, listSql, listParams);
     return {
       total_events: numberOf(totals?.total_events),

@@ -9,6 +9,15 @@ import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '..
 import { SqlParams } from '../sql-params.ts';
 import { type BucketUnit, bucketStarts } from '../time-buckets.ts';
 import { formatInZone } from '../time-zone.ts';
+import { PAGE_VIEW_NAMES } from './get-stats.ts';
+import {
+  isVisitParam,
+  VISIT_PARAM_NAMES,
+  VISIT_VALUE_COLUMN,
+  type VisitParam,
+  type VisitScope,
+  visitScopedFrom,
+} from './visit-scope.ts';
 
 /** SQL of each metric over the bucketed rows (identifiers from this allow-list only). */
 const METRIC_SQL = {
@@ -41,7 +50,11 @@ export const GROUP_COLUMNS = [
 ];
 const PROPERTY_GROUP = 'property:';
 
-export type GroupBy = { column: keyof typeof FILTER_COLUMNS } | { property: string };
+/** An event column, an event property, or a property of the event's visit (visit-scope.ts). */
+export type GroupBy =
+  | { column: keyof typeof FILTER_COLUMNS }
+  | { property: string }
+  | { visit: VisitParam };
 
 export interface TimeSeriesOptions {
   metric: SeriesMetric;
@@ -51,6 +64,8 @@ export interface TimeSeriesOptions {
   toMs: number;
   filters: EventFilters;
   groupBy?: GroupBy | undefined;
+  /** Only the events of the visits that match (visit-scope.ts); no visits formed without. */
+  visits?: VisitScope | undefined;
   /** Series kept when grouping: the top N groups by event count. */
   seriesMax: number;
   /** Every bucket of the range, empty ones included. */
@@ -68,16 +83,19 @@ export interface TimeSeries {
   series: { key: string | null; events: number; points: SeriesPoint[] }[];
 }
 
-/** `name`, `path`, … or `property:<key>`; 422 for anything else. */
+/** `name`, `path`, …, a visit property (`channel`, …) or `property:<key>`; else 422. */
 export function parseGroupBy(value: string | undefined): GroupBy | undefined {
   if (value === undefined || value === '') return undefined;
   if (GROUP_COLUMNS.includes(value)) return { column: value as keyof typeof FILTER_COLUMNS };
+  if (isVisitParam(value)) return { visit: value };
   const key = value.startsWith(PROPERTY_GROUP) ? value.slice(PROPERTY_GROUP.length) : '';
   if (key.length > 0 && key.length <= eventLimits.nameCharsMax) return { property: key };
   throw AppError.validation([
     {
       loc: ['query', 'group_by'],
-      msg: `group_by must be one of ${GROUP_COLUMNS.join(', ')} or property:<key> (got "${value}")`,
+      msg:
+        `group_by must be one of ${[...GROUP_COLUMNS, ...VISIT_PARAM_NAMES].join(', ')} ` +
+        `or property:<key> (got "${value}")`,
       type: 'value_error',
     },
   ]);
@@ -97,9 +115,13 @@ export async function getTimeSeries(
     const byMinutes = minuteCountsQueryOf(options, snapshot.minutesFrom, starts, params);
     if (byMinutes !== null) return readRows(snapshot, byMinutes, params);
     const group = options.groupBy === undefined ? 'NULL' : groupSql(options.groupBy, params);
+    const scope = scopeOf(options);
     const ctes = bucketedCtes(
       {
-        from: snapshot.from,
+        from:
+          scope === undefined
+            ? snapshot.from
+            : visitScopedFrom(snapshot.from, scope, filters, PAGE_VIEW_NAMES, params),
         filters,
         starts,
         columns: [`${group} AS grp`, 'e.value', 'e.visitor_id'],
@@ -136,6 +158,7 @@ function minuteCountsQueryOf(
   const eligible =
     options.metric === 'count' &&
     options.useMinuteCounts !== false &&
+    scopeOf(options) === undefined &&
     Object.values(otherColumns).every((v) => v === undefined) &&
     Object.keys(filters.properties ?? {}).length === 0 &&
     filters.valued !== true &&
@@ -156,7 +179,15 @@ function minuteCountsQueryOf(
   );
 }
 
+/** The visit scope of a series: its visit filters, and its group when that is a visit's. */
+function scopeOf(options: TimeSeriesOptions): VisitScope | undefined {
+  const { groupBy, visits } = options;
+  if (groupBy === undefined || !('visit' in groupBy)) return visits;
+  return { equals: visits?.equals ?? {}, group: groupBy.visit };
+}
+
 function groupSql(groupBy: GroupBy, params: SqlParams): string {
+  if ('visit' in groupBy) return `e.${VISIT_VALUE_COLUMN}`;
   return 'column' in groupBy
     ? `e."${FILTER_COLUMNS[groupBy.column]}"`
     : propertyText(groupBy.property, params);

@@ -3,6 +3,7 @@
 import type { EventSource } from '../../storage/index.ts';
 import { type Page, readPage } from '../event-pages.ts';
 import { presentEventRow } from '../event-rows.ts';
+import type { VisitScope } from './visit-scope.ts';
 
 export interface ListEventsOptions {
   name?: string | undefined;
@@ -18,6 +19,8 @@ export interface ListEventsOptions {
   toMs?: number | undefined;
   limit: number;
   cursor?: string | undefined;
+  /** Only the events of the visits that match (visit-scope.ts). */
+  visits?: VisitScope | undefined;
 }
 
 export interface EventList {
@@ -52,6 +55,7 @@ export async function listEvents(
       },
       limit: options.limit,
       cursor: options.cursor,
+      visits: options.visits,
     },
     presentEventRow,
     signal,

@@ -1,0 +1,113 @@
+// The visit filters and visit groups of Tally's own reads (GET /api/v1/stats, /timeseries and
+// /events): a visit's source, channel, entry and exit pages and campaign tags, as Plausible's
+// Stats API reads them (web-properties.ts), over the visits of visit-rows.ts kept as
+// visit-match.ts keeps them. A visit filter keeps the events of the visits that match it, as
+// Plausible's `visit:` filters do: the read then runs as before over those events alone. The
+// visits are formed only when a read has a visit filter or group: other reads are unchanged.
+
+import { AppError } from '../../core/index.ts';
+import type { EventFilters } from '../filters.ts';
+import type { SqlParams } from '../sql-params.ts';
+import {
+  filterConditionSql,
+  type VisitProperty,
+  visitValueSql,
+  type WebFilter,
+} from '../web-properties.ts';
+import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA } from './visit-match.ts';
+import { visitEventsCtes } from './visit-rows.ts';
+
+/** The visit properties of the native reads, by their parameter name. */
+export const VISIT_PARAMS = {
+  referrer_source: 'source',
+  channel: 'channel',
+  entry_page: 'entry_page',
+  exit_page: 'exit_page',
+  utm_source: 'utm_source',
+  utm_medium: 'utm_medium',
+  utm_campaign: 'utm_campaign',
+  utm_content: 'utm_content',
+  utm_term: 'utm_term',
+} as const satisfies Record<string, VisitProperty>;
+
+export type VisitParam = keyof typeof VISIT_PARAMS;
+export const VISIT_PARAM_NAMES = Object.keys(VISIT_PARAMS) as VisitParam[];
+
+export function isVisitParam(name: string): name is VisitParam {
+  return Object.hasOwn(VISIT_PARAMS, name);
+}
+
+/** The visit side of a read: what its visits must have, and the property it groups by. */
+export interface VisitScope {
+  /** Each property's value the visit must have (all must hold), compared exactly. */
+  equals: Partial<Record<VisitParam, string>>;
+  /** Each event carries its visit's value of this property as the column `visit_value`. */
+  group?: VisitParam | undefined;
+}
+
+/** The column of a scoped event holding its visit's value of the scope's group. */
+export const VISIT_VALUE_COLUMN = 'visit_value';
+
+/**
+ * The visit scope of a read's query string, or undefined when it names no visit filter (and
+ * `group` is undefined): then the read forms no visits. An empty value is refused (422).
+ */
+export function visitScopeOf(
+  query: Partial<Record<string, string | number | undefined>>,
+  group?: VisitParam,
+): VisitScope | undefined {
+  const equals: VisitScope['equals'] = {};
+  for (const name of VISIT_PARAM_NAMES) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (String(value) === '') {
+      throw AppError.validation([
+        { loc: ['query', name], msg: `${name} must not be empty`, type: 'string_too_short' },
+      ]);
+    }
+    equals[name] = String(value);
+  }
+  if (Object.keys(equals).length === 0 && group === undefined) return undefined;
+  return { equals, group };
+}
+
+/**
+ * A parenthesized relation to read instead of `from` (the snapshot's): the events of the range
+ * (bots as `filters` say; its other filters are the read's own) whose visit has every value of
+ * `scope.equals`, with the columns of `from` and, with a group, `visit_value`. Visits are
+ * formed of every event of that range, so a visit filtered by its entry page keeps all of its
+ * events, its other pages too.
+ */
+export function visitScopedFrom(
+  from: string,
+  scope: VisitScope,
+  filters: EventFilters,
+  pageViewNames: string[],
+  params: SqlParams,
+): string {
+  const reads = Object.keys(scope.equals) as VisitParam[];
+  if (scope.group !== undefined) reads.push(scope.group);
+  const match = Object.entries(scope.equals).map(([name, value]) => {
+    const visit = VISIT_PARAMS[name as VisitParam];
+    const filter: WebFilter = { property: { visit }, values: [value], match: 'is', negated: false };
+    return filterConditionSql(filter, visitValueSql(visit, false), params);
+  });
+  const grouping = visitEventsCtes({
+    from,
+    filters: { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
+    params,
+    pageViewNames,
+    // The whole event, as a struct, to give it back as it was once its visit is kept.
+    extra: { ...VISIT_FIRST_EXTRA, ev_row: 'e' },
+  });
+  const kept = keptVisitsCtes({
+    aggregates: [],
+    carried: [],
+    match: match.length === 0 ? 'true' : match.join(' AND '),
+    keys: scope.group === undefined ? [] : [visitValueSql(VISIT_PARAMS[scope.group], false)],
+    channels: reads.includes('channel'),
+  });
+  const value = scope.group === undefined ? '' : `, k.v0 AS ${VISIT_VALUE_COLUMN}`;
+  return `(WITH ${grouping}, ${kept}
+    SELECT unnest(g.ev_row)${value} FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')})`;
+}
