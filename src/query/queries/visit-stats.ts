@@ -1,6 +1,7 @@
 // What GET /api/v1/stats credits to visits (visit-rows.ts), in one statement over one visit
 // grouping: the totals (visits, bounce rate, visit duration, views per visit) and the lists of
-// Plausible's panels that count visits — entry pages, exit pages, sources and channels, a
+// Plausible's panels that count visits — entry pages, exit pages, sources, channels and the
+// campaign tags of its Campaigns tabs (utm_medium … utm_term of the entry URL), a
 // visit's source being that of its first event (referrer-source.ts), as Plausible credits a
 // session, and its channel the one channels.ts derives from that source and event.
 
@@ -9,6 +10,7 @@ import type { EventFilters } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row } from '../read.ts';
 import { referrerSourceOf, referrerSourceParts } from '../referrer-source.ts';
 import type { SqlParams } from '../sql-params.ts';
+import { visitPropertySql } from '../web-properties.ts';
 import { visitRowsSql } from './visit-rows.ts';
 
 export interface VisitTotals {
@@ -45,12 +47,32 @@ export interface VisitChannelRow {
   visits: number;
 }
 
-export interface VisitLists {
+/** The campaign tags of a visit's entry URL (web-properties.ts), as Plausible's Campaigns. */
+export const CAMPAIGN_TAGS = [
+  'utm_medium',
+  'utm_source',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+] as const;
+export type CampaignTag = (typeof CAMPAIGN_TAGS)[number];
+
+/** The list of a campaign tag: `top_utm_mediums`, `top_utm_sources`, …. */
+export type CampaignList = `top_${CampaignTag}s`;
+const campaignListOf = (tag: CampaignTag): CampaignList => `top_${tag}s`;
+
+/** A row of a campaign list: a tag's value and the visits entering with it, their visitors. */
+export type VisitCampaignRow = { [tag in CampaignTag]?: string } & {
+  visitors: number;
+  visits: number;
+};
+
+export type VisitLists = {
   top_entry_pages: VisitPageRow[];
   top_exit_pages: VisitPageRow[];
   top_referrer_sources: VisitSourceRow[];
   top_channels: VisitChannelRow[];
-}
+} & Record<CampaignList, VisitCampaignRow[]>;
 
 /**
  * The totals of VisitTotals over rows of visits (visit-rows.ts), as aggregates: the one
@@ -62,19 +84,22 @@ export const VISIT_TOTALS_SQL = {
   views_per_visit: 'round(avg(views), 2)',
 } as const;
 
+/** Each list of VisitLists and the column of `credited` it groups. */
 const LISTS = [
-  'top_entry_pages',
-  'top_exit_pages',
-  'top_referrer_sources',
-  'top_channels',
+  { list: 'top_entry_pages', column: 'entry_page' },
+  { list: 'top_exit_pages', column: 'exit_page' },
+  { list: 'top_referrer_sources', column: 'source' },
+  { list: 'top_channels', column: 'channel' },
+  ...CAMPAIGN_TAGS.map((tag) => ({ list: campaignListOf(tag), column: tag })),
 ] as const;
 const TOTALS = 'totals';
 
 /**
  * One row `list = 'totals'` with the VisitTotals, then the top `top` rows of each list of
  * VisitLists, ranked by visitors, then visits, then value. A visit without a page view (with a
- * path) has no entry or exit page; one whose first event names no source is Direct / None,
- * and every visit has a channel (Direct at least).
+ * path) has no entry or exit page, one without a campaign tag is in none of its list; one
+ * whose first event names no source is Direct / None, and every visit has a channel (Direct
+ * at least).
  */
 export function visitStatsQuery(
   from: string,
@@ -83,26 +108,28 @@ export function visitStatsQuery(
   pageViewNames: string[],
   top: number,
 ): string {
-  const [entries, exits, sources, channels] = LISTS;
+  const whens = LISTS.slice(0, -1).map(({ list, column }) => ({ list, column }));
+  const last = LISTS.at(-1) as (typeof LISTS)[number];
   const which = (then: (list: string, column: string) => string) =>
-    `CASE WHEN grouping(entry_page) = 0 THEN ${then(entries, 'entry_page')}
-      WHEN grouping(exit_page) = 0 THEN ${then(exits, 'exit_page')}
-      WHEN grouping(source) = 0 THEN ${then(sources, 'source')}
-      ELSE ${then(channels, 'channel')} END`;
+    `CASE ${whens
+      .map((w) => `WHEN grouping(${w.column}) = 0 THEN ${then(w.list, w.column)}`)
+      .join(' ')} ELSE ${then(last.list, last.column)} END`;
+  const tags = CAMPAIGN_TAGS.map((tag) => `${visitPropertySql(tag)} AS ${tag}`);
+  const sets = LISTS.map(({ column }) => `(${column}, visitor_id)`);
   return `${visitRowsSql(from, filters, params, pageViewNames)}, parts AS (
-      SELECT visitor_id, entry_page, exit_page, events, ${referrerSourceParts('v')},
+      SELECT visitor_id, entry_page, exit_page, events, url, ${referrerSourceParts('v')},
         ${channelPartsSql('v')}
       FROM visits AS v
     ), sourced AS (
-      SELECT *, ${referrerSourceOf()} AS source FROM parts
+      SELECT *, ${referrerSourceOf()} AS source, ${tags.join(', ')} FROM parts
     ), credited AS (
-      SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel
+      SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel,
+        ${CAMPAIGN_TAGS.join(', ')}
       FROM ${channelSourceFrom('sourced', 'source', 'utm')}
     ), per_visitor AS (
       SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
         count(*) AS visits, sum(events) AS events
-      FROM credited GROUP BY GROUPING SETS ((entry_page, visitor_id), (exit_page, visitor_id),
-        (source, visitor_id), (channel, visitor_id))
+      FROM credited GROUP BY GROUPING SETS (${sets.join(', ')})
     ), ranked AS (
       SELECT list, value, count(*) AS visitors, sum(visits) AS visits, sum(events) AS events,
         row_number() OVER (
@@ -150,5 +177,21 @@ export function visitStatsOf(rows: Row[]): VisitTotals & VisitLists {
       visitors: numberOf(row.visitors),
       visits: numberOf(row.visits),
     })),
+    ...campaignListsOf(listed),
   };
+}
+
+function campaignListsOf(
+  listed: (list: string) => Row[],
+): Record<CampaignList, VisitCampaignRow[]> {
+  const lists = CAMPAIGN_TAGS.map((tag) => {
+    const list = campaignListOf(tag);
+    const rows = listed(list).map((row) => ({
+      [tag]: String(row.value),
+      visitors: numberOf(row.visitors),
+      visits: numberOf(row.visits),
+    }));
+    return [list, rows];
+  });
+  return Object.fromEntries(lists) as Record<CampaignList, VisitCampaignRow[]>;
 }
