@@ -191,6 +191,11 @@ export const statsExample = {
     { path: '/pricing', visitors: 102, visits: 118 },
     { path: '/', visitors: 97, visits: 121 },
   ],
+  top_utm_mediums: [{ utm_medium: 'email', visitors: 31, visits: 35 }],
+  top_utm_sources: [{ utm_source: 'newsletter', visitors: 31, visits: 35 }],
+  top_utm_campaigns: [{ utm_campaign: 'spring_sale', visitors: 24, visits: 27 }],
+  top_utm_contents: [{ utm_content: 'hero', visitors: 12, visits: 12 }],
+  top_utm_terms: [],
   top_events: [
     { name: 'page_view', events: 962, visitors: 311 },
     { name: 'signup', events: 57, visitors: 57 },

@@ -24,6 +24,34 @@ const top = (key: string, count = 'events') =>
 const visitPages = (description: string) =>
   t.Array(t.Object({ path: t.String(), visitors: Count, visits: Count }), { description });
 
+/**
+ * Plausible's Campaigns tabs: one list per campaign tag of the visits' entry URLs, each row a
+ * value with the visitors and visits entering with it.
+ */
+const campaignLists = Object.fromEntries(
+  (
+    [
+      ['utm_medium', 'email'],
+      ['utm_source', 'newsletter'],
+      ['utm_campaign', 'spring_sale'],
+      ['utm_content', 'hero'],
+      ['utm_term', 'shoes'],
+    ] as const
+  ).map(([tag, example]) => [
+    `top_${tag}s`,
+    t.Array(
+      t.Object({ [tag]: t.String({ examples: [example] }), visitors: Count, visits: Count }),
+      {
+        description:
+          `Campaigns by ${tag} (Plausible's Campaigns tab), by visit: the ${tag} of a visit's ` +
+          'entry URL (its first event), decoded and trimmed' +
+          (tag === 'utm_source' ? ' (else source, else ref)' : '') +
+          '; visits without it are left out. By visitors, then visits.',
+      },
+    ),
+  ]),
+);
+
 export const StatsOut = t.Object({
   total_events: Count,
   page_views: Count,
@@ -99,6 +127,7 @@ export const StatsOut = t.Object({
         'By visitors, then visits.',
     },
   ),
+  ...campaignLists,
   top_events: top('name'),
   os: top('os'),
   browsers: top('browser'),

@@ -6,6 +6,7 @@ import { eventLimits } from '../core/index.ts';
 import {
   BUCKET_UNITS,
   type BucketUnit,
+  CHANNELS,
   cursorCharsMax,
   queryLimits,
   SERIES_METRICS,
@@ -74,6 +75,56 @@ const filterParams = {
 export const FILTER_NOTE =
   ' Add `property.<key>=value` to keep events whose property equals value (as text).';
 
+/** A visit filter's value: what a visit's source, page or campaign tag may be. */
+const visitText = (description: string, example: string) =>
+  t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: eventLimits.urlCharsMax,
+      description,
+      examples: [example],
+    }),
+  );
+
+/**
+ * The visit filters (query/visit-scope.ts): each keeps every event of the visits whose
+ * property (that of the visit's first event, or its first and last page view) equals the
+ * value exactly, as Plausible's `visit:` filters.
+ */
+const visitFilterParams = {
+  referrer_source: visitText(
+    'Only the events of visits from this source, as top_referrer_sources names it: the entry ' +
+      "URL's utm_source (else source, ref), else the referrer's host (known ones by name), else " +
+      '"Direct / None". Not the event field `source`.',
+    'Google',
+  ),
+  channel: oneOf(CHANNELS, {
+    description: 'Only the events of visits from this acquisition channel (as top_channels).',
+    examples: ['Organic Search'],
+  }),
+  entry_page: visitText('Only the events of visits whose first page view is on this path.', '/'),
+  exit_page: visitText(
+    'Only the events of visits whose last page view is on this path.',
+    '/pricing',
+  ),
+  utm_source: visitText(
+    'Only the events of visits whose entry URL has this utm_source (else source, ref).',
+    'newsletter',
+  ),
+  utm_medium: visitText('Only the events of visits whose entry URL has this utm_medium.', 'email'),
+  utm_campaign: visitText(
+    'Only the events of visits whose entry URL has this utm_campaign.',
+    'spring_sale',
+  ),
+  utm_content: visitText('Only the events of visits whose entry URL has this utm_content.', 'hero'),
+  utm_term: visitText('Only the events of visits whose entry URL has this utm_term.', 'shoes'),
+};
+
+export const VISIT_FILTER_NOTE =
+  ' Visit filters (referrer_source, channel, entry_page, exit_page, utm_*) keep every event of ' +
+  "the visits that match, as Plausible's visit: filters; visits are made of the events of " +
+  'the range.';
+
 const pageParams = {
   limit: t.Optional(
     t.Integer({
@@ -101,6 +152,7 @@ export const StatsQuery = t.Object({
   ...rangeParams,
   ...tzParam,
   ...filterParams,
+  ...visitFilterParams,
   top: t.Optional(
     t.Integer({ minimum: 1, maximum: queryLimits.topMax, description: 'Rows per top list.' }),
   ),
@@ -125,8 +177,11 @@ export const SeriesQuery = t.Object({
   ...rangeParams,
   ...tzParam,
   ...filterParams,
+  ...visitFilterParams,
   group_by: text(
-    'name, path, os, browser, device, country, source, referrer or property:<key>.',
+    'name, path, os, browser, device, country, source, referrer or property:<key>; or a ' +
+      "property of each event's visit: referrer_source, channel, entry_page, exit_page, " +
+      'utm_source, utm_medium, utm_campaign, utm_content or utm_term.',
     'path',
     eventLimits.nameCharsMax + 16,
   ),
@@ -148,6 +203,7 @@ export const EventsQuery = t.Object({
   source: filterParams.source,
   path: filterParams.path,
   country: filterParams.country,
+  ...visitFilterParams,
   ...rangeParams,
   ...pageParams,
 });

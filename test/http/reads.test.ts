@@ -17,6 +17,7 @@ import {
 import { type ReadDeps, readRoutes } from '../../src/http/routes/reads.ts';
 import { cursorCharsMax, queryLimits } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+import { closed } from '../helpers/openapi.ts';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 const at = (iso: string) => Date.parse(iso);
@@ -624,20 +625,3 @@ describe('the read routes', () => {
     }
   });
 });
-
-/** `schema` with every object closed: an answer's undocumented field is an error too. */
-function closed(schema: TSchema): TSchema {
-  const out: Record<string | symbol, unknown> = { ...schema };
-  if (schema.type === 'object' && schema.properties !== undefined) {
-    out.additionalProperties = false;
-    out.properties = Object.fromEntries(
-      Object.entries(schema.properties as Record<string, TSchema>).map(([k, v]) => [k, closed(v)]),
-    );
-  }
-  for (const key of ['items', 'anyOf'] as const) {
-    const inner = schema[key] as TSchema | TSchema[] | undefined;
-    if (Array.isArray(inner)) out[key] = inner.map(closed);
-    else if (inner !== undefined) out[key] = closed(inner);
-  }
-  return out as unknown as TSchema;
-}

@@ -21,6 +21,7 @@ import {
   resolveRange,
   resolveSeriesRange,
   runSql,
+  visitScopeOf,
 } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
@@ -56,6 +57,7 @@ import {
   StatsQuery,
   tenantParam,
   tzParam,
+  VISIT_FILTER_NOTE,
 } from '../read-params.ts';
 import { issuesOf } from '../validate.ts';
 
@@ -100,6 +102,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           {
             filters: filtersOf(query, request.url, range),
             top: query.top ?? queryLimits.topDefault,
+            visits: visitScopeOf(query),
           },
           request.signal,
         );
@@ -121,7 +124,9 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             "top_referrer_sources) and acquisition channels (Plausible's Channels, " +
             "top_channels) by visit, a visit credited to its first event's source; " +
             'and the top paths (by page views), referrers, event names, ' +
-            `operating systems, browsers, devices and countries (GEOIP_DB).${FILTER_NOTE}`,
+            'operating systems, browsers, devices and countries (GEOIP_DB); and the campaign ' +
+            "tags of the visits' entry URLs (Plausible's Campaigns: top_utm_mediums … " +
+            `top_utm_terms).${FILTER_NOTE}${VISIT_FILTER_NOTE}`,
         },
       },
     )
@@ -140,6 +145,7 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             bucket,
             filters: filtersOf(query, request.url, range),
             groupBy: parseGroupBy(query.group_by),
+            visits: visitScopeOf(query),
             seriesMax: query.series ?? queryLimits.seriesDefault,
             fill: query.fill === 'zero',
           },
@@ -164,8 +170,10 @@ function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             'last hour, day, 30 days, 12 weeks or 12 months before to (default now), by ' +
             'bucket, in calendar days and months of tz. ' +
             'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
-            'bucket: empty ones are 0 for count, uniques and sum, null for the others.' +
-            FILTER_NOTE,
+            'bucket: empty ones are 0 for count, uniques and sum, null for the others. ' +
+            "A visit group_by counts each event under its visit's value." +
+            FILTER_NOTE +
+            VISIT_FILTER_NOTE,
         },
       },
     );
@@ -185,6 +193,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           fromMs,
           toMs,
           limit: query.limit ?? queryLimits.pageDefault,
+          visits: visitScopeOf(query),
         },
         request.signal,
       );
@@ -201,7 +210,8 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         description:
           'Ordered by (timestamp desc, event_id); pass next_cursor as cursor for the next ' +
           'page (null on the last). Keyset pages: stable and equally fast at any depth.' +
-          FILTER_NOTE,
+          FILTER_NOTE +
+          VISIT_FILTER_NOTE,
       },
     },
   );
