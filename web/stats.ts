@@ -1,6 +1,7 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
 // page's time zone) from GET /api/v1/stats, as Plausible shows them, the pages table with its
-// tabs (Top, Entry, Exit pages), the sources table with its (Channels, Sources), and
+// tabs (Top, Entry, Exit pages), the sources table with its (Channels, Sources), the
+// campaigns table with Plausible's Campaigns tabs (UTM Medium … UTM Term), and
 // countries by name and code. One read in flight per tab (SerialRead); a busy server
 // (429/503) is waited out by its Retry-After; refreshed every minute while the tab is visible.
 // Text goes in with textContent only: paths, sources and names come from event senders and
@@ -114,10 +115,28 @@ const SOURCE_TABS = {
   },
 } as const satisfies Record<string, TableTab>;
 
+/** The tabs of the campaigns table, as Plausible's Campaigns: a tag of the visits' entry URL. */
+const CAMPAIGN_TABS: Record<string, TableTab> = Object.fromEntries(
+  (['medium', 'source', 'campaign', 'content', 'term'] as const).map((tag) => {
+    const name = `${tag.charAt(0).toUpperCase()}${tag.slice(1)}`;
+    const fallback = tag === 'source' ? ' (else source, else ref)' : '';
+    const tab: TableTab = {
+      caption: `UTM ${name}s`,
+      heads: [`UTM ${name}`, 'Visitors', 'Visits'],
+      titles: [`the utm_${tag} of a visit's entry URL${fallback}; visits without one are left out`],
+      key: `utm_${tag}`,
+      count: 'visits',
+      none: `visits with a utm_${tag}`,
+    };
+    return [`top_utm_${tag}s`, tab];
+  }),
+);
+
 /** Each tabbed table: its element ids and its tabs, by the list each shows. */
 const TABBED = {
   pages: { tabs: 'stats-pages-tabs', table: 'stats-pages', lists: PAGE_TABS },
   sources: { tabs: 'stats-sources-tabs', table: 'stats-sources', lists: SOURCE_TABS },
+  campaigns: { tabs: 'stats-campaigns-tabs', table: 'stats-campaigns', lists: CAMPAIGN_TABS },
 } as const;
 
 type Tabbed = keyof typeof TABBED;
@@ -154,6 +173,7 @@ export class StatsPanel {
   private readonly tabs: Record<Tabbed, string> = {
     pages: 'top_paths',
     sources: 'top_referrer_sources',
+    campaigns: 'top_utm_mediums',
   };
 
   constructor(private readonly deps: StatsPanelDeps) {
@@ -260,8 +280,7 @@ export class StatsPanel {
       fillTable(tbodyOf(t.table), cells, noneIn(t.none));
     }
     this.shownAnswer = answer;
-    this.showTab('pages', this.tabs.pages);
-    this.showTab('sources', this.tabs.sources);
+    for (const tabbed of Object.keys(TABBED) as Tabbed[]) this.showTab(tabbed, this.tabs[tabbed]);
   }
 
   /** Shows `list` in a tabbed table, from the answer on screen (no read). */

@@ -1,8 +1,8 @@
 // The dashboard's stats panel in Chromium against the real server: events of known paths,
 // referrers, user agents and users over two days, sent over HTTP, and the numbers and tables
 // the panel shows for Today, Yesterday and a custom range in New York, where the local day
-// is not the UTC day, the pages table's tabs (Top, Entry, Exit pages) and the sources
-// table's (Channels, Sources). The browser's clock is fixed (Playwright's clock), so "Today"
+// is not the UTC day, the pages table's tabs (Top, Entry, Exit pages), the sources
+// table's (Channels, Sources) and the campaigns table's (UTM Medium … Term). The browser's clock is fixed (Playwright's clock), so "Today"
 // is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
 // for a key.
 
@@ -315,6 +315,18 @@ describe('the stats panel', () => {
       ['Email', '1', '1'],
       ['Organic Social', '1', '1'],
     ]);
+
+    // The campaigns table (Plausible's Campaigns): bob's utm_source, no utm_medium.
+    const campaign = (name: string) =>
+      page.locator('#stats-campaigns-tabs').getByRole('button', { name, exact: true });
+    expect(await page.textContent('#stats-campaigns caption')).toBe('UTM Mediums');
+    expect(await rows(page, 'stats-campaigns')).toEqual([
+      ['No visits with a utm_medium in this period'],
+    ]);
+    await campaign('Source').click();
+    expect(await campaign('Source').getAttribute('aria-pressed')).toBe('true');
+    expect(await page.textContent('#stats-campaigns th')).toBe('UTM Source');
+    expect(await rows(page, 'stats-campaigns')).toEqual([['Newsletter', '1', '1']]);
 
     // Another period keeps the tab: carol from DuckDuckGo, dave without a referrer.
     await page.selectOption('#stats-period', 'yesterday');
