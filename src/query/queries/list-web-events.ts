@@ -67,7 +67,6 @@ const SCHEME_HOST = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?[^
 /** The columns of each event, over `e` of sourcedEventsSql (none named as visit-rows carries). */
 function columnsOf(params: SqlParams, views: () => string): Record<string, string> {
   return {
-    event_id: 'e.event_id',
     event_name: 'e.name',
     hostname: `coalesce(${propertyText('$hostname', params)}, nullif(page_host, ''))`,
     url_path: `nullif(e."path", '')`,
@@ -117,9 +116,9 @@ function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams
     matches.push(`CASE WHEN ${isView()} THEN contains(lower(coalesce(e."path", '')), ${search})
       ELSE contains(lower(e.name), ${search}) END`);
   }
-  const columns = columnsOf(params, views);
-  const names = Object.keys(columns);
   const match = `(${matches.join(' AND ')})`;
+  const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
+  // Only the keys of the matching events are kept: the columns shown are read for a page.
   let matched: string;
   if (options.visits === true) {
     const grouping = visitEventsCtes({
@@ -127,26 +126,31 @@ function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams
       filters: { fromMs: options.fromMs, toMs: options.toMs },
       params,
       pageViewNames: PAGE_VIEW_NAMES,
-      extra: { ematch: match, ...columns },
+      extra: { ematch: match, event_id: 'e.event_id', seq: 'e.seq' },
     });
     matched = `${grouping}, matched AS MATERIALIZED (
-      SELECT ${names.join(', ')}, visitor_id, ts, is_view,
+      SELECT event_id, seq, visitor_id, ts, is_view,
         CASE WHEN by_gaps THEN key || ':' || n ELSE key END AS visit_id
       FROM grouped WHERE ematch)`;
   } else {
-    const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
-    const select = names.map((name) => `${columns[name]} AS ${name}`).join(', ');
     matched = `matched AS MATERIALIZED (
-      SELECT ${select}, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${isView()} AS is_view
+      SELECT e.event_id, e.seq, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${isView()} AS is_view
       FROM ${sourcedEventsSql(from, [...visitor, ...scope])} AS e WHERE ${match})`;
   }
+  const columns = columnsOf(params, views);
+  const select = Object.entries(columns).map(([name, sql]) => `${sql} AS ${name}`);
+  const paged = sourcedEventsSql(from, [...scope, 'e.event_id IN (SELECT event_id FROM page)']);
   return `WITH ${matched}, page AS (
       SELECT * FROM matched ORDER BY ts DESC, event_id
       LIMIT ${params.add(options.limit)} OFFSET ${params.add(options.offset)}
+    ), shown AS (
+      SELECT p.*, ${select.join(', ')}
+      FROM page AS p JOIN ${paged} AS e ON e.event_id = p.event_id
+        AND e.seq IS NOT DISTINCT FROM p.seq AND epoch_ms(e."timestamp") = p.ts
     )
-    SELECT (SELECT count(*) FROM matched) AS total_rows, p.*
-    FROM (SELECT 1) AS one LEFT JOIN page AS p ON true
-    ORDER BY p.ts DESC, p.event_id`;
+    SELECT (SELECT count(*) FROM matched) AS total_rows, s.*
+    FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
+    ORDER BY s.ts DESC, s.event_id`;
 }
 
 function eventOf(row: Row, options: WebEventsOptions): WebEvent {
