@@ -8,7 +8,7 @@
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
-import { propertyText } from '../filters.ts';
+import { filterConditions, propertyText } from '../filters.ts';
 import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { visitPropertySql, type WebFilter } from '../web-properties.ts';
@@ -100,24 +100,24 @@ function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlPa
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
   const matches = [eventFiltersSql(options.filters, views, params)];
   if (options.search !== undefined) matches.push(searchSql(options.search, params));
-  const firsts = Object.keys(FIRSTS);
   const grouping = visitEventsCtes({
     from: sourcedEventsSql(from, visitor),
     filters: { fromMs: options.fromMs, toMs: options.toMs },
     params,
     pageViewNames: PAGE_VIEW_NAMES,
-    extra: {
-      ematch: `(${matches.join(' AND ')})`,
-      ...Object.fromEntries(
-        firsts.map((name) => [name, (FIRSTS[name] as (p: SqlParams) => string)(params)]),
-      ),
-    },
+    extra: { ematch: `(${matches.join(' AND ')})`, event_id: 'e.event_id', seq: 'e.seq' },
   });
-  const first = firsts.map((name) => `'${name}': ${name}`).join(', ');
+  // Each session keeps the key of its first event; its fields are read for a page's sessions.
+  const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
+  const firsts = sourcedEventsSql(from, [
+    ...scope,
+    'e.event_id IN (SELECT first.event_id FROM page)',
+  ]);
+  const fields = Object.entries(FIRSTS).map(([name, sql]) => `${sql(params)} AS ${name}`);
   return `WITH ${grouping}, per_visit AS (
       SELECT visitor_id, min(ts) AS first_ts, max(ts) AS last_ts,
         count(*) FILTER (WHERE is_view) AS views, count(*) FILTER (WHERE NOT is_view) AS events,
-        arg_min({${first}}, ts) AS first
+        arg_min({'event_id': event_id, 'seq': seq}, ts) AS first
       FROM grouped WHERE ematch GROUP BY visitor_id, by_gaps, key, n
     ), sessions AS MATERIALIZED (
       SELECT visitor_id AS id, count(*) AS visits, sum(views) AS views, sum(events) AS events,
@@ -127,11 +127,15 @@ function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlPa
     ), page AS (
       SELECT * FROM sessions ORDER BY last_ms DESC, id
       LIMIT ${params.add(options.limit)} OFFSET ${params.add(options.offset)}
+    ), shown AS (
+      SELECT p.id, p.visits, p.views, p.events, p.first_ms, p.last_ms, p.seconds,
+        ${fields.join(', ')}
+      FROM page AS p JOIN ${firsts} AS e ON e.event_id = p.first.event_id
+        AND e.seq IS NOT DISTINCT FROM p.first.seq AND epoch_ms(e."timestamp") = p.first_ms
     )
-    SELECT (SELECT count(*) FROM sessions) AS total_rows, p.id, p.visits, p.views, p.events,
-      p.first_ms, p.last_ms, p.seconds, ${firsts.map((f) => `p.first.${f} AS ${f}`).join(', ')}
-    FROM (SELECT 1) AS one LEFT JOIN page AS p ON true
-    ORDER BY p.last_ms DESC, p.id`;
+    SELECT (SELECT count(*) FROM sessions) AS total_rows, s.*
+    FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
+    ORDER BY s.last_ms DESC, s.id`;
 }
 
 function sessionOf(row: Row): WebSession {
