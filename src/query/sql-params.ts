@@ -20,6 +20,18 @@ export class SqlParams {
     return `$${name}`;
   }
 
+  /**
+   * A value bound the first time the returned function is called, whose `$q_N` it returns each
+   * time: for a value only some conditions read (DuckDB refuses a parameter the SQL never uses).
+   */
+  lazy(value: DuckDBValue): () => string {
+    let name: string | undefined;
+    return () => {
+      name ??= this.add(value);
+      return name;
+    };
+  }
+
   /** Binds an instant (UTC epoch ms) as a TIMESTAMPTZ. */
   addInstant(ms: number): string {
     return this.add(timestampTZValue(BigInt(Math.round(ms)) * 1000n));

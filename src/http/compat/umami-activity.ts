@@ -55,10 +55,23 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Only custom events: what Umami counts as events (its event type 2). */
 const CUSTOM_EVENTS: WebFilter = { ...PAGE_VIEWS, negated: true };
 
-/** The search of a list: none when empty, as Umami's `if (search)`. */
-function searchOf(query: URLSearchParams): { search?: string } {
-  const search = query.get('search');
-  return search === null || search === '' ? {} : { search };
+/**
+ * A paged list's page, its size, and what query/'s list reads: the range, the filters, the
+ * rows of the page, and the search (none when empty, as Umami's `if (search)`).
+ */
+function listOf(ctx: ReadContext) {
+  const range = rangeOf(ctx.query);
+  const { page, pageSize } = pageOf(ctx.query);
+  const search = ctx.query.get('search');
+  const options = {
+    fromMs: range.fromMs,
+    toMs: range.toMs,
+    filters: filtersOf(ctx.query),
+    ...(search === null || search === '' ? {} : { search }),
+    limit: pageSize,
+    offset: (page - 1) * pageSize,
+  };
+  return { page, pageSize, options };
 }
 
 /** A session as Umami's session list has one. */
@@ -86,19 +99,11 @@ function sessionRow(ctx: ReadContext, s: WebSession) {
 
 /** GET …/sessions: the sessions with events in the range, the newest first, paged. */
 async function sessions(ctx: ReadContext) {
-  const range = rangeOf(ctx.query);
-  const { page, pageSize } = pageOf(ctx.query);
+  const { page, pageSize, options } = listOf(ctx);
   const found = await listWebSessions(
     ctx.deps.engine.store,
     ctx.website.tenant,
-    {
-      fromMs: range.fromMs,
-      toMs: range.toMs,
-      filters: filtersOf(ctx.query),
-      ...searchOf(ctx.query),
-      limit: pageSize,
-      offset: (page - 1) * pageSize,
-    },
+    options,
     ctx.request.signal,
   );
   const data = found.sessions.map((s) => sessionRow(ctx, s));
@@ -209,19 +214,11 @@ function eventRow(ctx: ReadContext, e: WebEvent) {
 
 /** GET …/events: page views and custom events in the range, the newest first, paged. */
 async function events(ctx: ReadContext) {
-  const range = rangeOf(ctx.query);
-  const { page, pageSize } = pageOf(ctx.query);
+  const { page, pageSize, options } = listOf(ctx);
   const found = await listWebEvents(
     ctx.deps.engine.store,
     ctx.website.tenant,
-    {
-      fromMs: range.fromMs,
-      toMs: range.toMs,
-      filters: filtersOf(ctx.query),
-      ...searchOf(ctx.query),
-      limit: pageSize,
-      offset: (page - 1) * pageSize,
-    },
+    options,
     ctx.request.signal,
   );
   const data = found.events.map((e) => eventRow(ctx, e));

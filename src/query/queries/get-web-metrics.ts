@@ -189,11 +189,7 @@ function webMetricsSql(
   params: SqlParams,
 ): string {
   const { filters, metrics } = options;
-  let bound: string | undefined;
-  const views = () => {
-    bound ??= params.add(listValue(PAGE_VIEW_NAMES));
-    return bound;
-  };
+  const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const sides = filters.map((condition) => conditionSideOf(condition));
   assert(!sides.includes('mixed'), 'no condition mixes event and visit properties');
   const eventFilters = filters.filter((_, i) => sides[i] === 'event');

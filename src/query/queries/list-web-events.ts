@@ -102,11 +102,7 @@ export async function listWebEvents(
 }
 
 function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams): string {
-  let bound: string | undefined;
-  const views = () => {
-    bound ??= params.add(listValue(PAGE_VIEW_NAMES));
-    return bound;
-  };
+  const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const isView = () => `list_contains(${views()}, e.name)`;
   const visitor =
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];

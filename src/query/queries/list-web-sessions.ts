@@ -91,11 +91,7 @@ export async function listWebSessions(
 }
 
 function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlParams): string {
-  let bound: string | undefined;
-  const views = () => {
-    bound ??= params.add(listValue(PAGE_VIEW_NAMES));
-    return bound;
-  };
+  const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const visitor =
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
   const matches = [eventFiltersSql(options.filters, views, params)];
