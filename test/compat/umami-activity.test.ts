@@ -319,6 +319,20 @@ describe('events', () => {
       },
     });
   });
+  test('an event filter other than a name still counts custom events only', async () => {
+    // Umami's event_type = 2: page views are never events, whatever `event` excludes.
+    expect(await ok('events/stats', `${TWO_DAYS}&event=neq.signup`)).toMatchObject({
+      data: { events: 1, visitors: 1, visits: 1, uniqueEvents: 1 },
+    });
+    expect((await ok('events/stats', `${TWO_DAYS}&event=pageview`)).data).toMatchObject({
+      events: 0,
+      uniqueEvents: 0,
+    });
+    expect(await ok('sessions/stats', `${TWO_DAYS}&event=dnc.x`)).toMatchObject({
+      pageviews: { value: 6 },
+      events: { value: 2 },
+    });
+  });
 });
 
 describe('another website', () => {

@@ -27,7 +27,6 @@ import { type ReadContext, type ReadRoute, webMetricsOf } from './umami-read-con
 import {
   comparedRange,
   filtersOf,
-  namesEvents,
   PAGE_VIEWS,
   pageOf,
   rangeOf,
@@ -135,11 +134,14 @@ async function sessionStats(ctx: ReadContext) {
   };
 }
 
-/** The custom events of the range that match the filters: events, visitors and visits. */
+/**
+ * The custom events of the range that match the filters: events, visitors and visits. Only
+ * custom events, whatever an `event` filter says (Umami's event_type = 2): `event=neq.signup`
+ * counts the other custom events, not the page views.
+ */
 function customEvents(ctx: ReadContext, range: UmamiRange) {
-  const filters = filtersOf(ctx.query);
-  const scoped = namesEvents(filters) ? filters : [...filters, CUSTOM_EVENTS];
-  return webMetricsOf(ctx, range, ['events', 'visitors', 'visits'], scoped);
+  const filters = [...filtersOf(ctx.query), CUSTOM_EVENTS];
+  return webMetricsOf(ctx, range, ['events', 'visitors', 'visits'], filters);
 }
 
 /** GET …/sessions/:sessionId: one session over all its events; Umami's 404 if it has none. */
