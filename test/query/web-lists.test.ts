@@ -1,0 +1,44 @@
+// Umami's event and session lists (query/'s listWebEvents and listWebSessions) read the fields
+// they show for a page's rows only, by each row's key: an event id sent twice (a retry after
+// the dedup window) or by another tenant never lends its fields to another row.
+
+import { afterEach, beforeEach, expect, test } from 'bun:test';
+import { listWebEvents, listWebSessions } from '../../src/query/index.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+const T = Date.parse('2026-04-01T12:00:00Z');
+const RANGE = { fromMs: T - 3_600_000, toMs: T + 3_600_000, filters: [] };
+
+let source: MemorySource;
+beforeEach(async () => {
+  source = await createMemorySource();
+  const twice = (timestamp: number, path: string, browser: string, tenant = 'acme') =>
+    makeEvent({ event_id: 'same', tenant, timestamp, path, browser, visitor_id: `v-${path}` });
+  await source.add([twice(T, '/first', 'Firefox'), twice(T + 1000, '/other', 'Edge', 'other')]);
+  await source.flush();
+  await source.add([twice(T + 60_000, '/again', 'Chrome')]);
+});
+afterEach(() => {
+  expect(source.openSnapshots).toBe(0);
+  source.close();
+});
+
+test('an event id stored twice: each event with its own fields, once', async () => {
+  const page = await listWebEvents(source, 'acme', { ...RANGE, limit: 10, offset: 0 });
+  expect(page.total).toBe(2);
+  expect(page.events.map((e) => [e.path, e.visitorId, e.timestampMs])).toEqual([
+    ['/again', 'v-/again', T + 60_000],
+    ['/first', 'v-/first', T],
+  ]);
+  const second = await listWebEvents(source, 'acme', { ...RANGE, limit: 1, offset: 1 });
+  expect(second.events.map((e) => e.path)).toEqual(['/first']);
+});
+
+test("each session's first event's fields, by its own key", async () => {
+  const page = await listWebSessions(source, 'acme', { ...RANGE, limit: 10, offset: 0 });
+  expect(page.total).toBe(2);
+  expect(page.sessions.map((s) => [s.id, s.browser, s.firstMs])).toEqual([
+    ['v-/again', 'Chrome', T + 60_000],
+    ['v-/first', 'Firefox', T],
+  ]);
+});
