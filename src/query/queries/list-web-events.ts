@@ -3,7 +3,8 @@
 // hostname, newest first, filtered on each event as Umami filters (event-web-filters.ts),
 // with the count of all that match. With `visits`, each event also names its visit
 // (visit-rows.ts's, made of every event in the range): its session_id, or, for a visit cut by
-// pauses, its visitor and start.
+// pauses, its visitor and start. Only the keys of the matching events are kept; the fields
+// shown are read for the page's events, found again by (event_id, seq, time).
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';

@@ -3,7 +3,8 @@
 // events and seconds of its events in the range that match the filters (read on each event,
 // as Umami reads them: event-web-filters.ts), its first and last event's times, and the
 // browser, OS, device, country, hostname, screen and language of its first such event. Visits
-// are visit-rows.ts's, made of every event in the range; the newest sessions first.
+// are visit-rows.ts's, made of every event in the range; the newest sessions first. A session
+// keeps its first event's key; that event's fields are read for the page's sessions only.
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
