@@ -154,7 +154,7 @@ function serve(
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
   const retention = new RetentionPass(engine.store, {
     defaultDays: config.retentionDays,
-    overrides: () => auth.projects.retentionOverrides(),
+    projectDays: (tenant) => auth.projects.retentionDaysOf(tenant),
     clock,
     log,
   });
@@ -334,8 +334,8 @@ async function stopInOrder(
       requests,
     });
   });
-  // A retention pass running finishes its tenant first: its catalog step and files go together.
-  await retention.settled();
+  // A retention pass running ends after its tenant: its catalog step and files go together.
+  await retention.stop();
   // Commits of requests cut above still finish: the log stays whole either way.
   await engine.close();
   log.info('stopped', {});

@@ -145,9 +145,12 @@ export class ProjectService {
     return { ...(this.deps.projects.get(id) as Project), role };
   }
 
-  /** The projects that set their own retention: project id → days (0: forever). */
-  retentionOverrides(): Map<string, number> {
-    return this.deps.projects.retentionOverrides();
+  /**
+   * The days of events project `id` keeps (0: forever); null when it follows the server's
+   * RETENTION_DAYS, or there is no such project (a tenant of AUTH_MODE=open).
+   */
+  retentionDaysOf(id: string): number | null {
+    return this.deps.projects.get(id)?.retentionDays ?? null;
   }
 
   members(principal: Principal, id: string): Member[] {

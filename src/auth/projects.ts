@@ -89,14 +89,6 @@ export class ProjectStore {
     return result.changes > 0;
   }
 
-  /** The projects that set their own retention: project id → days (0: forever). */
-  retentionOverrides(): Map<string, number> {
-    const rows = this.db
-      .query('SELECT id, retention_days FROM projects WHERE retention_days IS NOT NULL')
-      .all() as { id: string; retention_days: number }[];
-    return new Map(rows.map((r) => [r.id, r.retention_days]));
-  }
-
   /** The projects `userId` belongs to, with their role, oldest first. */
   listFor(userId: string): (Project & { role: Role })[] {
     const rows = this.db

@@ -12,8 +12,8 @@ import type { Catalog, DroppedDays, RetentionEraser } from '../storage/index.ts'
 export interface RetentionOptions {
   /** RETENTION_DAYS: the days a tenant keeps when its project sets none; 0 keeps all. */
   defaultDays: number;
-  /** The projects that set their own retention: tenant → days (0: forever). */
-  overrides: () => ReadonlyMap<string, number>;
+  /** The days `tenant`'s project keeps (0: forever); null when it sets none or has no project. */
+  projectDays: (tenant: string) => number | null;
   clock: Clock;
   log: Logger;
 }
@@ -23,17 +23,21 @@ export interface RetentionStore {
   retention: Pick<RetentionEraser, 'dropDaysBefore'>;
 }
 
-/** One tenant's days deleted by a pass. */
-export interface RetentionDrop extends DroppedDays {
-  tenant: string;
-  /** The days the tenant keeps, and the first day kept (today − days). */
+/** The days a tenant keeps, and the first day kept (today − days). */
+interface Kept {
   retentionDays: number;
   keptFromDay: string;
+}
+
+/** One tenant's days deleted by a pass. */
+export interface RetentionDrop extends DroppedDays, Kept {
+  tenant: string;
 }
 
 export class RetentionPass {
   private running: Promise<RetentionDrop[]> | null = null;
   private lastRunAtMs: number | null = null;
+  private stopping = false;
 
   constructor(
     private readonly store: RetentionStore,
@@ -52,6 +56,7 @@ export class RetentionPass {
 
   /** Runs one pass (or joins the one running); returns what it deleted. */
   run(): Promise<RetentionDrop[]> {
+    if (this.stopping) return Promise.resolve([]);
     if (this.running === null) {
       this.running = this.runOnce().finally(() => {
         this.running = null;
@@ -65,37 +70,61 @@ export class RetentionPass {
     await this.running?.catch(() => undefined);
   }
 
+  /**
+   * Shutdown: a running pass ends once the tenant it is deleting is done (its catalog step and
+   * files go together), not after every tenant; no pass starts after. The next start goes on.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.settled();
+  }
+
   private async runOnce(): Promise<RetentionDrop[]> {
-    const { clock, log, defaultDays } = this.options;
-    const startedAt = clock.now();
-    const overrides = this.options.overrides();
+    const startedAt = this.options.clock.now();
     const drops: RetentionDrop[] = [];
     for (const [tenant, oldestDay] of this.store.catalog.oldestDays()) {
-      const retentionDays = overrides.get(tenant) ?? defaultDays;
-      if (retentionDays === 0) continue;
-      const keptFromDay = utcDay(startedAt - retentionDays * DAY_MS);
-      if (oldestDay >= keptFromDay) continue;
-      const dropped = await this.store.retention.dropDaysBefore(tenant, keptFromDay);
-      if (dropped === null) continue;
-      drops.push({ tenant, retentionDays, keptFromDay, ...dropped });
-      log.info('retention deleted days', {
-        tenant,
-        from_day: dropped.fromDay,
-        to_day: dropped.toDay,
-        retention_days: retentionDays,
-        segments: dropped.segments,
-        events: dropped.events,
-        bytes: dropped.bytes,
+      if (this.stopping) break;
+      let kept = this.keptOf(tenant, startedAt);
+      if (kept === null || oldestDay >= kept.keptFromDay) continue;
+      // Asked again as the deletion is decided: its project may keep more days by then.
+      const dropped = await this.store.retention.dropDaysBefore(tenant, () => {
+        kept = this.keptOf(tenant, startedAt);
+        return kept?.keptFromDay ?? null;
       });
-      if (dropped.filesPending !== null) {
-        // The events are unreadable all the same; the files go at the next retire or start.
-        log.warn('files past retention could not be removed yet', {
-          tenant,
-          error: dropped.filesPending,
-        });
-      }
+      if (dropped === null || kept === null) continue;
+      const drop: RetentionDrop = { tenant, ...kept, ...dropped };
+      drops.push(drop);
+      this.report(drop);
     }
     this.lastRunAtMs = startedAt;
     return drops;
+  }
+
+  /** What `tenant` keeps at `now`: its project's days, else RETENTION_DAYS; null keeps all. */
+  private keptOf(tenant: string, now: number): Kept | null {
+    const retentionDays = this.options.projectDays(tenant) ?? this.options.defaultDays;
+    if (retentionDays === 0) return null;
+    return { retentionDays, keptFromDay: utcDay(now - retentionDays * DAY_MS) };
+  }
+
+  /** One line per tenant whose days went; a warning when some files stay for now. */
+  private report(drop: RetentionDrop): void {
+    const { log } = this.options;
+    log.info('retention deleted days', {
+      tenant: drop.tenant,
+      from_day: drop.fromDay,
+      to_day: drop.toDay,
+      retention_days: drop.retentionDays,
+      segments: drop.segments,
+      events: drop.events,
+      bytes: drop.bytes,
+    });
+    if (drop.filesPending !== null) {
+      // The events are unreadable all the same; the files go at the next retire or start.
+      log.warn('files past retention could not be removed yet', {
+        tenant: drop.tenant,
+        error: drop.filesPending,
+      });
+    }
   }
 }

@@ -40,10 +40,17 @@ export interface DroppedDays {
 export class RetentionEraser {
   constructor(private readonly deps: RetentionEraserDeps) {}
 
-  /** Deletes `tenant`'s days before `beforeDay` (YYYY-MM-DD); null when it has none. */
-  async dropDaysBefore(tenant: string, beforeDay: string): Promise<DroppedDays | null> {
+  /**
+   * Deletes `tenant`'s days before the day `keptFrom` names (YYYY-MM-DD; null keeps them all);
+   * null when it has none. `keptFrom` is asked under the write lock, in the turn of the
+   * deletion: a setting changed before (a project told to keep more) is the one applied.
+   */
+  async dropDaysBefore(tenant: string, keptFrom: () => string | null): Promise<DroppedDays | null> {
     const { catalog, lock, fault, segmentsDir } = this.deps;
-    const dropped = await lock.write(() => catalog.deleteDaysBefore(tenant, beforeDay));
+    const dropped = await lock.write(() => {
+      const beforeDay = keptFrom();
+      return beforeDay === null ? [] : catalog.deleteDaysBefore(tenant, beforeDay);
+    });
     const [first, last] = [dropped[0], dropped.at(-1)];
     if (first === undefined || last === undefined) return null;
     fault('retention:after-catalog');

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DAY_MS } from '../../src/core/index.ts';
+import type { RetentionDrop } from '../../src/engine/index.ts';
 import type { FaultPoint } from '../../src/storage/index.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -145,6 +146,65 @@ describe('a retention pass', () => {
     expect((await reads(t, 'globex')).ids).toEqual(idsOf('globex', DAYS.slice(3)));
   });
 
+  test('a project changed while a pass runs is deleted by its new days, not the old', async () => {
+    let app: TestApp | null = null;
+    t = await makeTestApp(
+      {
+        // Between acme's deletion and globex's, globex's owner keeps everything (200 at once).
+        fault: (point: FaultPoint) => {
+          if (point !== 'retention:after-catalog' || app === null) return;
+          const projects = app.engine.store.sqlite.query(
+            'UPDATE projects SET retention_days = ?2 WHERE id = ?1',
+          );
+          projects.run('globex', 0);
+        },
+      },
+      { retentionDays: 2 },
+    );
+    app = t;
+    for (const tenant of ['acme', 'globex']) await fill(t, tenant);
+    t.engine.store.sqlite
+      .query(
+        "INSERT INTO projects (id, name, created_at, retention_days) VALUES ('globex', 'g', 0, 1)",
+      )
+      .run();
+    const drops = await t.retention.run();
+    expect(drops.map((d) => d.tenant)).toEqual(['acme']);
+    expect((await reads(t, 'globex')).total).toBe(10);
+  });
+
+  test('a project changed while its deletion waits for the write lock keeps its days', async () => {
+    let app: TestApp | null = null;
+    let pass: Promise<RetentionDrop[]> | null = null;
+    t = await makeTestApp(
+      {
+        // A flush holds the write lock: the pass checks acme (1 day: delete) and waits for the
+        // lock; meanwhile acme's owner keeps everything.
+        fault: (point: FaultPoint) => {
+          if (point !== 'flush:after-catalog' || app === null || pass !== null) return;
+          pass = app.retention.run();
+          app.engine.store.sqlite
+            .query("UPDATE projects SET retention_days = 0 WHERE id = 'acme'")
+            .run();
+        },
+      },
+      { retentionDays: 0 },
+    );
+    await send(t, 'acme', [['old', '2026-11-20']]);
+    await t.engine.store.flusher.flush();
+    t.engine.store.sqlite
+      .query(
+        "INSERT INTO projects (id, name, created_at, retention_days) VALUES ('acme', 'a', 0, 1)",
+      )
+      .run();
+    app = t;
+    await send(t, 'acme', [['new', '2026-11-25']]);
+    await t.engine.store.flusher.flush();
+    expect(pass).not.toBeNull();
+    expect(await (pass as unknown as Promise<RetentionDrop[]>)).toEqual([]);
+    expect((await reads(t, 'acme')).ids).toEqual(['new', 'old']);
+  });
+
   test('GET /api/v1/status shows RETENTION_DAYS and when the last pass began', async () => {
     t = await makeTestApp({}, { retentionDays: 2 });
     const status = () => json(t as TestApp, '/api/v1/status');
@@ -159,6 +219,31 @@ describe('a retention pass', () => {
     t.clock.advance(3650 * DAY_MS);
     expect(await t.retention.run()).toEqual([]);
     expect((await reads(t, 'acme')).total).toBe(10);
+  });
+});
+
+describe('a shutdown while a pass runs', () => {
+  test('the pass ends after the tenant it is deleting, and no pass starts after', async () => {
+    let app: TestApp | null = null;
+    let stopped: Promise<void> | null = null;
+    t = await makeTestApp(
+      {
+        fault: (point: FaultPoint) => {
+          if (point === 'retention:after-catalog' && app !== null) stopped ??= app.retention.stop();
+        },
+      },
+      { retentionDays: 2 },
+    );
+    app = t;
+    for (const tenant of ['acme', 'globex', 'initech']) await fill(t, tenant);
+    const drops = await t.retention.run();
+    await stopped;
+    // acme's days went whole (catalog and files); the others wait for the next start.
+    expect(drops.map((d) => d.tenant)).toEqual(['acme']);
+    expect(catalogDays(t, 'acme')).toEqual(DAYS.slice(2));
+    expect(catalogDays(t, 'globex')).toEqual(DAYS);
+    expect(await t.retention.run()).toEqual([]);
+    expect(catalogDays(t, 'initech')).toEqual(DAYS);
   });
 });
 

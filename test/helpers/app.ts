@@ -106,7 +106,7 @@ export async function makeTestApp(
     });
     const retention = new RetentionPass(engine.store, {
       defaultDays: limits.retentionDays ?? 0,
-      overrides: () => auth.projects.retentionOverrides(),
+      projectDays: (tenant) => auth.projects.retentionDaysOf(tenant),
       clock,
       log,
     });

@@ -44,7 +44,8 @@ describe('retention_days of a project', () => {
       ['acme', null],
       ['globex', 30],
     ]);
-    expect(t.auth.projects.retentionOverrides()).toEqual(new Map([['globex', 30]]));
+    expect(t.auth.projects.retentionDaysOf('globex')).toBe(30);
+    expect(t.auth.projects.retentionDaysOf('acme')).toBeNull();
   });
 
   test('an owner sets it, keeps everything forever with 0, and clears it with null', async () => {
@@ -59,10 +60,10 @@ describe('retention_days of a project', () => {
     expect(
       (await json(await patch('acme', { retention_days: 0 }, ada.access_token))).retention_days,
     ).toBe(0);
-    expect(t.auth.projects.retentionOverrides()).toEqual(new Map([['acme', 0]]));
+    expect(t.auth.projects.retentionDaysOf('acme')).toBe(0);
     const cleared = await patch('acme', { retention_days: null }, ada.access_token);
     expect((await json(cleared)).retention_days).toBeNull();
-    expect(t.auth.projects.retentionOverrides()).toEqual(new Map());
+    expect(t.auth.projects.retentionDaysOf('acme')).toBeNull();
   });
 
   test('a viewer gets 403, a non-member 404, no token 401; nothing changes', async () => {
