@@ -247,6 +247,56 @@ describe('a shutdown while a pass runs', () => {
   });
 });
 
+describe('day boundaries', () => {
+  test('at 00:00 and 23:59:59.999 UTC alike, a day goes once all of it is past the days', async () => {
+    t = await makeTestApp({}, { retentionDays: 30 });
+    const oct = ['2026-10-24', '2026-10-25', '2026-10-26', '2026-10-27'];
+    await send(
+      t,
+      'acme',
+      oct.map((day): [string, string] => [day, day]),
+    );
+    await t.engine.store.flusher.flush();
+    // The README's example: 30 days on 2026-11-25 keep 2026-10-26 on.
+    t.clock.set(Date.parse('2026-11-25T00:00:00Z'));
+    expect((await t.retention.run()).map((d) => [d.keptFromDay, d.fromDay, d.toDay])).toEqual([
+      ['2026-10-26', '2026-10-24', '2026-10-25'],
+    ]);
+    t.clock.set(Date.parse('2026-11-25T23:59:59.999Z'));
+    expect(await t.retention.run()).toEqual([]);
+    t.clock.advance(1);
+    expect((await t.retention.run()).map((d) => d.toDay)).toEqual(['2026-10-26']);
+    expect(catalogDays(t, 'acme')).toEqual(['2026-10-27']);
+  });
+});
+
+describe('event ids of deleted days', () => {
+  test('stay duplicates across a clean restart; a rebuilt index takes them anew', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    const again = async () => {
+      const res = await (t as TestApp).post('/api/v1/events', {
+        event_id: 'old',
+        name: 'page_view',
+        timestamp: '2026-11-20T06:00:00Z',
+      });
+      return ((await res.json()) as { duplicate: boolean }).duplicate;
+    };
+    expect(await again()).toBe(false);
+    await t.engine.store.flusher.flush();
+    expect((await t.retention.run()).map((d) => d.events)).toEqual([1]);
+    expect(await again()).toBe(true);
+    await t.restart();
+    expect(await again()).toBe(true);
+    // As after a crash: no snapshot of the index, rebuilt from the segments, which lost it.
+    const dir = t.dataDir;
+    await t.restart(() => fs.rmSync(path.join(dir, 'dedup-index.snapshot')));
+    expect(await again()).toBe(false);
+    await t.engine.store.flusher.flush();
+    expect((await t.retention.run()).map((d) => d.events)).toEqual([1]);
+    expect(await t.count()).toBe(0);
+  });
+});
+
 describe('late events for a day already past retention', () => {
   test('are stored and read until flushed, then go at the next pass', async () => {
     t = await makeTestApp({}, { retentionDays: 2 });

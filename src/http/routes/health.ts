@@ -122,7 +122,8 @@ const StatusOut = t.Object({
   ),
   retention_last_run_at: t.Optional(
     t.Union([t.String({ format: 'date-time' }), t.Null()], {
-      description: 'When the last retention pass began (hourly, and at start); null before it.',
+      description:
+        'When the last retention pass that finished began (hourly, and at start); null before it.',
     }),
   ),
 });
