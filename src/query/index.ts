@@ -105,6 +105,7 @@ export {
   visitScopeOf,
 } from './queries/visit-scope.ts';
 export { BUCKET_UNITS, type BucketUnit, bucketStarts, labelledBuckets } from './time-buckets.ts';
+export { TIME_ON_PAGE } from './time-on-page.ts';
 export {
   type ResolvedRange,
   resolveRange,
@@ -127,7 +128,6 @@ export {
   isFilter,
   type WebCondition,
 } from './web-conditions.ts';
-export { TIME_ON_PAGE } from './web-metrics-select.ts';
 export {
   EVENT_PROPERTIES,
   type EventProperty,

@@ -1,27 +1,22 @@
 // The end of a web metrics statement (queries/get-web-metrics.ts): the metrics of the counted
 // events `er` and visits `vr` per row's keys `d0, d1, …`, the two sides joined on all their
 // keys, and for a ranking its order (ties by the keys), its page and its number of rows. The
-// time on page is Plausible's legacy one, of page views (no engagement beacons): each page
-// view another page view of its visit follows is timed until that one, a visit's last page
-// view is not; a page's time is its timed views' seconds ÷ their number, a row's the mean of
-// its pages' times (one page's own when the row is a page), as Plausible's aggregate averages
-// the pages its page filter lets through.
+// time on page is joined from `tp` (time-on-page.ts) where the statement times its rows, and
+// is NULL otherwise, as Plausible's legacy one answers only in total and by page.
 
 import { assert } from '../core/index.ts';
 import { VISIT_TOTALS_SQL } from './queries/visit-stats.ts';
 import type { SqlParams } from './sql-params.ts';
-
-export const TIME_ON_PAGE = 'time_on_page';
+import { TIME_ON_PAGE } from './time-on-page.ts';
 
 export interface MetricsSelect {
   /** Key columns of `er` and `vr` (at least one). */
   keyCount: number;
   metrics: readonly string[];
-  /**
-   * The metrics of visits (from `vr`); the others count events (from `er`), but TIME_ON_PAGE,
-   * which times `er`'s page views by their `page` and `view_seconds` (NULL when not timed).
-   */
+  /** The metrics of visits (from `vr`); the others count events (from `er`), but TIME_ON_PAGE. */
   visitMetrics: readonly string[];
+  /** Whether a CTE `tp` holds TIME_ON_PAGE per row's keys (else it is NULL). */
+  timed: boolean;
   ranking: {
     limit: number;
     offset: number;
@@ -39,6 +34,7 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   const { metrics, visitMetrics, ranking } = spec;
   const keys = Array.from({ length: spec.keyCount }, (_, i) => `d${i}`);
   const byKeys = keys.join(', ');
+  // The time on page is read with the events: its rows are theirs.
   const wantsEvents = metrics.some((m) => !visitMetrics.includes(m));
   const wantsVisits = metrics.some((m) => visitMetrics.includes(m));
   const sides: string[] = [];
@@ -62,18 +58,16 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   const keyOf = (k: string) =>
     both ? `coalesce(es.${k}, vs.${k})` : wantsEvents ? `es.${k}` : `vs.${k}`;
   let source = both ? `es FULL JOIN vs ON ${same}` : wantsEvents ? 'es' : 'vs';
-  if (metrics.includes(TIME_ON_PAGE)) {
-    // Timed page views are counted events: every row of `tp` is one of `es`.
-    assert(wantsEvents, 'the time on page is read with the events');
-    sides.push(timeOnPageSql(byKeys));
-    const timed = keys.map((k) => `${keyOf(k)} IS NOT DISTINCT FROM tp.${k}`);
-    source = `${source} LEFT JOIN tp ON ${timed.join(' AND ')}`;
+  const timed = spec.timed && metrics.includes(TIME_ON_PAGE);
+  if (timed) {
+    const same = keys.map((k) => `${keyOf(k)} IS NOT DISTINCT FROM tp.${k}`);
+    source = `${source} LEFT JOIN tp ON ${same.join(' AND ')}`;
   }
   const keySelect = keys.map((k) => `${keyOf(k)} AS ${k}`);
-  const of = (metric: string) =>
-    metric === TIME_ON_PAGE
-      ? `tp.${metric}`
-      : `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
+  const of = (metric: string) => {
+    if (metric === TIME_ON_PAGE) return timed ? `tp.${metric}` : 'CAST(NULL AS DOUBLE)';
+    return `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
+  };
   const select = [...keySelect, ...metrics.map((m) => `${of(m)} AS ${m}`)].join(', ');
   if (ranking === null) return `, ${sides.join(', ')} SELECT ${select} FROM ${source}`;
   const present = ranking.nullable.map((i) => `d${i} IS NOT NULL`);
@@ -82,15 +76,6 @@ export function metricsSelectSql(spec: MetricsSelect): string {
     FROM ranked ${present.length === 0 ? '' : `WHERE ${present.join(' AND ')}`}
     ORDER BY ${orderSql(ranking.order, metrics, keys)}
     LIMIT ${spec.params.add(ranking.limit)} OFFSET ${spec.params.add(ranking.offset)}`;
-}
-
-/** `tp AS (…)`: the time on page per row's keys, over `er`'s timed page views. */
-function timeOnPageSql(byKeys: string): string {
-  return `tp AS (
-      SELECT ${byKeys}, avg(page_seconds) AS ${TIME_ON_PAGE} FROM (
-        SELECT ${byKeys}, page, sum(view_seconds) / count(*) AS page_seconds
-        FROM er WHERE view_seconds IS NOT NULL AND page IS NOT NULL GROUP BY ${byKeys}, page)
-      GROUP BY ${byKeys})`;
 }
 
 /** ORDER BY of a ranking by `order`, then every key (a stable order). */

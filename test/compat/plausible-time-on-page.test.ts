@@ -1,8 +1,9 @@
 // time_on_page through Plausible's Stats APIs, over tracker beacons (no session ids: visits
-// cut by 30 minutes without an event): v1's aggregate (whole seconds, with compare), its
-// timeseries and its page breakdown (the fraction kept, ranked by visitors), v2's aggregate
-// and page rows (as computed), a visit across local midnight read by local days, and
-// Plausible's refusals, in its words. scroll_depth stays refused.
+// cut by 30 minutes without an event), as Plausible's legacy query counts it (a move per
+// visit, page and next page): v1's aggregate (whole seconds, with compare), its timeseries
+// (null, as Plausible's) and its page breakdown (the fraction kept, ranked by visitors), v2's
+// aggregate and page rows (null beside other dimensions), a visit across local midnight read
+// by local days, and Plausible's refusals, in its words. scroll_depth stays refused.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
@@ -31,12 +32,15 @@ const VISITS: Record<string, [string, string][]> = {
   ],
   // A bounce on /d.
   '198.51.100.13': [['2026-11-20T10:00:00Z', '/d']],
-  // /e 10 s, /f 10 s, /e 5 s, /f: /e is 7.5 s.
+  // /e → /f twice (10 s, 5 s: one move), /f → /e twice (10 s, 5 s), /e → /g 6 s: /e is
+  // (15 + 6) ÷ 2 moves, /f 15 s.
   '198.51.100.14': [
     ['2026-11-20T10:00:00Z', '/e'],
     ['2026-11-20T10:00:10Z', '/f'],
     ['2026-11-20T10:00:20Z', '/e'],
     ['2026-11-20T10:00:25Z', '/f'],
+    ['2026-11-20T10:00:30Z', '/e'],
+    ['2026-11-20T10:00:36Z', '/g'],
   ],
   // New York's 23:50 on the 21st to 00:11 on the 22nd: /x 20 minutes, /y 60 s, /z.
   '198.51.100.15': [
@@ -85,14 +89,15 @@ describe('v1', () => {
     expect(await aggregate('event:page==/a')).toEqual({ value: 240 }); // (60 + 60 + 600) / 3
     expect(await aggregate('event:page==/b')).toEqual({ value: 40 });
     expect(await aggregate('event:page==/c')).toEqual({ value: 120 });
-    expect(await aggregate('event:page==/e')).toEqual({ value: 8 }); // 7.5, rounded
+    expect(await aggregate('event:page==/e')).toEqual({ value: 11 }); // 10.5, rounded
     expect(await aggregate('event:page==/d')).toEqual({ value: null }); // never followed
   });
 
   test('several pages: the mean of their times, as Plausible averages them', async () => {
     expect(await aggregate('event:page==/a|/b')).toEqual({ value: 140 });
     expect(await aggregate('event:page==/b|/c|/d')).toEqual({ value: 80 });
-    expect(await aggregate('event:page!=/a;event:page!=/x|/y|/z')).toEqual({ value: 44 });
+    // /b 40, /c 120, /e 10.5, /f 15.
+    expect(await aggregate('event:page!=/a;event:page!=/x|/y|/z')).toEqual({ value: 46 });
     const compared = await aggregate('event:page==/a', '&compare=previous_period');
     expect(compared).toEqual({ value: 240, comparison_value: null, change: null });
   });
@@ -107,8 +112,9 @@ describe('v1', () => {
       { page: '/b', visitors: 2, time_on_page: 40 },
       { page: '/c', visitors: 2, time_on_page: 120 },
       { page: '/d', visitors: 1, time_on_page: null },
-      { page: '/e', visitors: 1, time_on_page: 7.5 },
-      { page: '/f', visitors: 1, time_on_page: 10 },
+      { page: '/e', visitors: 1, time_on_page: 10.5 },
+      { page: '/f', visitors: 1, time_on_page: 15 },
+      { page: '/g', visitors: 1, time_on_page: null },
     ]);
     // Alone, it is ranked as Plausible ranks it: by visitors, then the page.
     const alone = await ok('breakdown', `${DAY}&property=event:page&metrics=time_on_page&limit=2`);
@@ -118,14 +124,14 @@ describe('v1', () => {
     ]);
   });
 
-  test('timeseries with a page filter: each day its own, null without a timed view', async () => {
+  test("timeseries with a page filter: null every day, as Plausible's v1 answers", async () => {
     const results = await ok(
       'timeseries',
       'period=custom&date=2026-11-19,2026-11-20&metrics=time_on_page&filters=event:page==/a',
     );
     expect(results).toEqual([
       { date: '2026-11-19', time_on_page: null },
-      { date: '2026-11-20', time_on_page: 240 },
+      { date: '2026-11-20', time_on_page: null },
     ]);
   });
 
@@ -191,19 +197,25 @@ describe('v2', () => {
       ['/b', 2, 40],
       ['/c', 2, 120],
       ['/d', 1, null],
-      ['/e', 1, 7.5],
-      ['/f', 1, 10],
+      ['/e', 1, 10.5],
+      ['/f', 1, 15],
+      ['/g', 1, null],
     ]);
     const ordered = await rows({ ...byPage, order_by: [['time_on_page', 'desc']] });
-    expect(ordered.map((r) => r[0])).toEqual(['/a', '/c', '/b', '/f', '/e', '/d']);
+    expect(ordered.map((r) => r[0])).toEqual(['/a', '/c', '/b', '/f', '/e', '/d', '/g']);
+    // Beside another dimension, null, as Plausible's legacy query answers there.
+    const bySource = await rows({ ...byPage, dimensions: ['event:page', 'visit:source'] });
+    expect(bySource.every((r) => r[3] === null)).toBe(true);
   });
 
-  test('with a page filter, at any depth: the mean of the pages it lets through', async () => {
+  test('a top-level page filter picks the pages; a nested one narrows the events', async () => {
     const filtered = (filters: unknown[]) => rows({ metrics: ['time_on_page'], filters });
-    expect(await filtered([['is', 'event:page', ['/e']]])).toEqual([[7.5]]);
+    expect(await filtered([['is', 'event:page', ['/e']]])).toEqual([[10.5]]);
     expect(await filtered([['is', 'event:page', ['/a', '/b']]])).toEqual([[140]]);
-    // /b 40, /c 120, /e 7.5, /f 10.
-    expect(await filtered([['not', ['is', 'event:page', ['/a']]]])).toEqual([[44.375]]);
+    // Without /a's events: /b runs to /c (20 s to the sign-up on it, 80 s more: 100 s),
+    // /e 10.5, /f 15 (Plausible keeps a nested filter in its event query).
+    const notA = await filtered([['not', ['is', 'event:page', ['/a']]]]);
+    expect(notA[0]?.[0]).toBeCloseTo(125.5 / 3, 9);
     expect(await filtered([['is', 'event:page', ['/d']]])).toEqual([[null]]);
   });
 

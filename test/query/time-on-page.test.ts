@@ -1,9 +1,9 @@
-// getWebMetrics' time_on_page, Plausible's legacy one of page views, over hand-built visits:
-// each page view is timed to the next page view of its visit (a session's, or one cut by 30
-// minutes without an event), a revisit of a page is timed again, a visit's last page view and
-// custom events are not; a page's time is its timed seconds ÷ its timed views, a row's the mean
-// of its pages'; null without a timed view; visit filters keep whole visits, and the range
-// cuts a visit at its edges.
+// getWebMetrics' time_on_page, Plausible's legacy one, over hand-built visits: each event with
+// a page (page views and custom events) is timed to the next one of its visit (a session's,
+// or one cut by 30 minutes without an event), in whole seconds; a page's time is its seconds ÷
+// its moves to another page (one per visit and next page; a reload is none), a row's the mean
+// of its pages'; null without a move, and in time buckets or beside other keys; visit filters
+// keep whole visits, a nested page filter narrows the sequence, and the range cuts a visit.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
@@ -132,11 +132,75 @@ describe('time on page', () => {
     expect(await total([pages(['/a'])], late)).toBe(60);
   });
 
-  test('per time bucket: a page view in the bucket of its own time', async () => {
+  test('by time bucket or beside another key: null, as Plausible answers there', async () => {
     const starts = [T, T + 30 * MIN];
     const rows = await read([pages(['/a', '/c'])], { kind: 'bucket', starts });
-    const byStart = new Map(rows.map((r) => [r.key, r.values.time_on_page]));
-    expect(byStart.get(T)).toBe(240); // /a's (60 + 60 + 600) / 3; a's /c ends its visit
-    expect(byStart.get(T + 30 * MIN)).toBe(120); // b's /c; its /a is its visit's last
+    expect(rows.map((r) => r.values.time_on_page)).toEqual([null, null]);
+    const keys = [{ property: { event: 'page' } }, { property: { visit: 'source' } }] as const;
+    const grouped = await read([], { kind: 'group', keys: [...keys], limit: 10, offset: 0 });
+    expect(grouped.length).toBeGreaterThan(0);
+    expect(grouped.every((r) => r.values.time_on_page === null)).toBe(true);
+    const byPage = await read([], { kind: 'group', keys: [keys[0]], limit: 1, offset: 0 });
+    expect(byPage.map((r) => [r.key, r.values.time_on_page])).toEqual([['/a', 240]]);
+  });
+});
+
+/** Plausible's legacy query, step by step: its moves per visit, page and next page. */
+describe("time on page as Plausible's legacy query counts it", () => {
+  const at = (visitor: string, s: number, path: string, extra: Partial<StoredEvent> = {}) =>
+    view(visitor, s * S, path, { session_id: `s-${visitor}`, ...extra });
+  const only = async (events: StoredEvent[]) => {
+    source.close();
+    source = await createMemorySource();
+    await source.add(events);
+  };
+
+  test('a reload adds its seconds to the page but no move', async () => {
+    // /a 10 s, reloaded, 20 s more, then /b: one stay of 30 s on /a.
+    await only([at('r', 0, '/a'), at('r', 10, '/a'), at('r', 30, '/b'), at('r', 40, '/c')]);
+    expect(await total([pages(['/a'])])).toBe(30);
+  });
+
+  test('a move from one page to another counts once per visit and next page', async () => {
+    // /a → /b twice (10 s, then 30 s): 40 s over one move.
+    await only([
+      at('m', 0, '/a'),
+      at('m', 10, '/b'),
+      at('m', 20, '/a'),
+      at('m', 50, '/b'),
+      at('m', 60, '/c'),
+    ]);
+    expect(await total([pages(['/a'])])).toBe(40);
+  });
+
+  test('custom events are in the sequence: one ending a visit times its page', async () => {
+    await only([
+      // /y, then a sign-up on it 30 s later ends the visit: 30 s on /y, no move.
+      at('x', 0, '/x'),
+      at('x', 10, '/y'),
+      at('x', 40, '/y', { name: 'Signup' }),
+      // Another visit: /y 10 s, then /z.
+      at('y', 0, '/y'),
+      at('y', 10, '/z'),
+      // An event without a page is in no sequence.
+      at('y', 12, '', { name: 'Server' }),
+    ]);
+    expect(await total([pages(['/y'])])).toBe(40); // (30 + 10) ÷ 1 move
+    expect(await total([pages(['/z'])])).toBeNull();
+  });
+
+  test('timed in whole seconds, as Plausible stores its timestamps', async () => {
+    await only([at('w', 0.9, '/a'), at('w', 2.1, '/b'), at('w', 3, '/c')]);
+    expect(await total([pages(['/a'])])).toBe(2); // 2 − 0, not 1.2
+  });
+
+  test('a nested page filter narrows the sequence; a top-level one picks the pages', async () => {
+    await only([at('n', 0, '/a'), at('n', 10, '/b'), at('n', 30, '/a'), at('n', 35, '/c')]);
+    // Top level: the page is timed over every event.
+    expect(await total([pages(['/b'])])).toBe(20);
+    // Nested (Plausible keeps it in its event query): /a's events leave the sequence, so /b
+    // runs to /c.
+    const notA: WebCondition = { not: pages(['/a']) };
+    expect(await total([{ all: [notA] }, pages(['/b'])])).toBe(25);
   });
 });

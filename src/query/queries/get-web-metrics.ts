@@ -6,8 +6,8 @@
 // A visit, a bounce, a source, a channel and the visit totals are those of visit-rows.ts,
 // referrer-source.ts, channel-sql.ts and visit-stats.ts; without a visit metric, visit filter
 // or visit property the events are read directly and no visit is formed. The metrics per row
-// and the ranking are web-metrics-select.ts's, the time on page too (of the counted page
-// views, each timed to the next page view of its visit: visit-rows.ts).
+// and the ranking are web-metrics-select.ts's; the time on page, in total and by page only,
+// time-on-page.ts's.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
@@ -16,8 +16,9 @@ import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import * as timeOnPage from '../time-on-page.ts';
 import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
-import { metricsSelectSql, TIME_ON_PAGE } from '../web-metrics-select.ts';
+import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
   eventPropertySql,
@@ -30,7 +31,7 @@ import {
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
-import { nextViewSecondsSql, visitEventsCtes } from './visit-rows.ts';
+import { visitEventsCtes } from './visit-rows.ts';
 
 export const WEB_METRICS = [
   'visitors',
@@ -40,7 +41,7 @@ export const WEB_METRICS = [
   'bounce_rate',
   'visit_duration',
   'events',
-  TIME_ON_PAGE,
+  timeOnPage.TIME_ON_PAGE,
 ] as const;
 
 /**
@@ -178,8 +179,8 @@ interface Plan {
   channels: boolean;
   wantsEvents: boolean;
   wantsVisits: boolean;
-  /** Whether the page views of `er` are timed (TIME_ON_PAGE): visits are made for that. */
-  timed: boolean;
+  /** The time on page, asked for in total or by page: its sequence's event columns. */
+  timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
 }
 
 function webMetricsSql(
@@ -230,10 +231,15 @@ function webMetricsSql(
     channels,
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
-    timed: metrics.includes(TIME_ON_PAGE),
+    timed: null,
   };
+  const by = metrics.includes(timeOnPage.TIME_ON_PAGE) ? timeOnPage.timedBy(keys) : null;
+  if (by !== null) {
+    const sql = (f: WebFilter) => eventFilterSql(f, views, params);
+    plan.timed = { by, columns: timeOnPage.timeOnPageColumns(eventFilters, by, sql) };
+  }
   const needsVisits =
-    plan.wantsVisits || plan.timed || plan.visitMatch !== 'true' || visitKeys.length > 0;
+    plan.wantsVisits || plan.timed !== null || plan.visitMatch !== 'true' || visitKeys.length > 0;
   const ctes = needsVisits ? visitCtes(plan) : eventCtes(plan);
   const bucketCtes = plan.buckets === null ? '' : `${(plan.buckets as BucketJoin).ctes}, `;
   return `WITH ${bucketCtes}${ctes}
@@ -301,6 +307,7 @@ function visitCtes(plan: Plan): string {
       ematch: `(${plan.eventMatch})`,
       ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
       ...VISIT_FIRST_EXTRA,
+      ...plan.timed?.columns,
     },
   });
   const kept = keptVisitsCtes({
@@ -310,25 +317,21 @@ function visitCtes(plan: Plan): string {
     keys: plan.visitKeys,
     channels: plan.channels,
   });
-  const timed = `timed AS (SELECT *, ${nextViewSecondsSql()} AS view_seconds FROM grouped),`;
-  return `${grouping}, ${kept}, ${plan.timed ? timed : ''} er AS (${eventRowsSql(plan)}),
+  const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
+  const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
+  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} er AS (${eventRowsSql(plan)}),
     vr AS (${visitRowsOf(plan)})`;
 }
 
-/**
- * Counted events: of a kept visit (joined only when filters or keys need the visit); timed,
- * with their `page` and `view_seconds`.
- */
+/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
 function eventRowsSql(plan: Plan): string {
   const buckets = plan.buckets?.join('g.ts') ?? '';
-  const timed = plan.timed ? ', g.path AS page, g.view_seconds' : '';
   if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
-    return `SELECT ${keyColumns(plan, 'g', '')}, g.visitor_id, g.is_view${timed}
-      FROM ${plan.timed ? 'timed' : 'ev'} AS g ${buckets} WHERE g.ematch`;
+    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
+      FROM ev AS g ${buckets} WHERE g.ematch`;
   }
-  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view${timed}
-    FROM ${plan.timed ? 'timed' : 'grouped'} AS g
-    JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
+  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
+    FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
     WHERE g.ematch`;
 }
 
@@ -358,6 +361,7 @@ function finalSelect(plan: Plan): string {
     keyCount: plan.keys.length,
     metrics,
     visitMetrics: VISIT_METRICS,
+    timed: plan.timed !== null,
     ranking:
       ranking === null
         ? null

@@ -127,13 +127,11 @@ export function visitColumnsSql(firstExtra: string[] = []): string {
 }
 
 /**
- * Over `grouped`: the seconds from a page view to the next page view of its visit (in the
- * order of visitColumnsSql, so ties are the same on every read); NULL for the visit's last
- * page view and for every other event: what the time on page (web-metrics-select.ts) sums.
+ * The window of a visit's events in the order of visitColumnsSql (ties the same on every
+ * read), over `grouped`'s columns: what the time on page (time-on-page.ts) steps through.
  */
-export function nextViewSecondsSql(): string {
-  return `CASE WHEN is_view THEN (lead(ts) OVER (
-      PARTITION BY by_gaps, key, n, is_view ORDER BY ${ORDER}) - ts) / 1000 END`;
+export function visitWindowSql(): string {
+  return `PARTITION BY by_gaps, key, n ORDER BY ${ORDER}`;
 }
 
 /**
