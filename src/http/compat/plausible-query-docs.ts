@@ -20,8 +20,8 @@ const QueryIn = t.Object(
       description:
         'visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, ' +
         'percentage, conversion_rate and group_conversion_rate (with an event:goal filter or ' +
-        'dimension), time_on_page (seconds, from page views; with an event:page filter or ' +
-        'dimension).',
+        "dimension), time_on_page (seconds, Plausible's legacy one; with an event:page filter " +
+        'or dimension; null beside other dimensions).',
     }),
     date_range: t.Union([t.String(), Strings], {
       description:

@@ -107,7 +107,7 @@ async function answer(ctx: QueryContext) {
   };
 }
 
-/** A metric's value: 0 where nothing was counted, but null where no page view was timed. */
+/** A metric's value: 0 where nothing was counted, but a time on page null where untimed. */
 function metricValue(row: Row, metric: GoalMetric): number | null {
   return row.values[metric] ?? (metric === TIME_ON_PAGE ? null : 0);
 }

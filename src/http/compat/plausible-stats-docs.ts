@@ -67,7 +67,8 @@ const METRICS = param(
   'metrics',
   'Comma list of visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, ' +
     'events, conversion_rate (with a goal filter or by event:goal), time_on_page (seconds, ' +
-    'from page views; with a page filter or by event:page; default visitors).',
+    "Plausible's legacy one; with a page filter or by event:page; null in a timeseries; " +
+    'default visitors).',
 );
 const FILTERS = param(
   'filters',

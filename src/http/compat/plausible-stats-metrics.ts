@@ -1,7 +1,7 @@
 // Which metrics Plausible's Stats API v1 answers, and with which filters and breakdown: the
 // `metrics` parameter and Plausible's refusals, in its words. The time on page is timed
-// between page views (query/web-metrics-select.ts), so it needs pages: a page breakdown or a
-// page filter, and no goal or event name filter, as Plausible's v1 requires.
+// between the events of a visit (query/time-on-page.ts), so it needs pages: a page breakdown
+// or a page filter, and no goal or event name filter, as Plausible's v1 requires.
 
 import {
   CONVERSION_RATE,

@@ -88,8 +88,9 @@ function read(
 /**
  * Each metric's value, 0 where there was nothing to measure, as Plausible reports it; but a
  * time bucket without visits has no `visit_duration` (null), as in Plausible's timeseries,
- * and nothing timed no `time_on_page`. `rounded`: the time on page in whole seconds, as
- * Plausible's aggregate (its breakdown keeps the fraction).
+ * and nothing timed no `time_on_page` (nor a time bucket: Plausible's legacy time on page
+ * answers none). `rounded`: the time on page in whole seconds, as Plausible's aggregate (its
+ * breakdown keeps the fraction).
  */
 function valuesOf(
   metrics: GoalMetric[],
