@@ -203,4 +203,30 @@ describe("time on page as Plausible's legacy query counts it", () => {
     const notA: WebCondition = { not: pages(['/a']) };
     expect(await total([{ all: [notA] }, pages(['/b'])])).toBe(25);
   });
+
+  test('a custom property filter narrows the sequence in total, not by page', async () => {
+    const plan = (value: string) => ({ properties: { plan: value } });
+    await only([
+      at('p', 0, '/a', plan('pro')),
+      at('p', 10, '/b', plan('free')),
+      at('p', 30, '/c', plan('pro')),
+      at('p', 40, '/d', plan('pro')),
+    ]);
+    const pro = pages(['pro'], { property: { prop: 'plan' } });
+    // In total: /b's event leaves the sequence, so /a runs to /c (Plausible's aggregate).
+    expect(await total([pro, pages(['/a'])])).toBe(30);
+    // By page: the property filter picks the rows, but every event is timed (its breakdown).
+    const rows = await read([pro], {
+      kind: 'property',
+      property: { event: 'page' },
+      limit: 10,
+      offset: 0,
+      order: [{ by: { key: 0 }, desc: false }],
+    });
+    expect(rows.map((r) => [r.key, r.values.time_on_page])).toEqual([
+      ['/a', 10],
+      ['/c', 10],
+      ['/d', null],
+    ]);
+  });
 });
