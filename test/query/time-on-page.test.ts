@@ -64,6 +64,17 @@ const pages = (values: string[], more: Partial<WebFilter> = {}): WebFilter => ({
   negated: false,
   ...more,
 });
+/** Each page's time on page, by page in page order. */
+const byPage = async (filters: WebCondition[]) => {
+  const rows = await read(filters, {
+    kind: 'property',
+    property: { event: 'page' },
+    limit: 10,
+    offset: 0,
+    order: [{ by: { key: 0 }, desc: false }],
+  });
+  return rows.map((r) => [r.key, r.values.time_on_page]);
+};
 const total = async (filters: WebCondition[], range?: { fromMs: number; toMs: number }) =>
   (await read(filters, { kind: 'total' }, ['time_on_page'], range))[0]?.values.time_on_page;
 
@@ -83,14 +94,7 @@ describe('time on page', () => {
   });
 
   test('by page: each row its own time, null for a page never followed', async () => {
-    const rows = await read([], {
-      kind: 'property',
-      property: { event: 'page' },
-      limit: 10,
-      offset: 0,
-      order: [{ by: { key: 0 }, desc: false }],
-    });
-    expect(rows.map((r) => [r.key, r.values.time_on_page])).toEqual([
+    expect(await byPage([])).toEqual([
       ['/a', 240],
       ['/b', 40],
       ['/c', 120],
@@ -216,14 +220,7 @@ describe("time on page as Plausible's legacy query counts it", () => {
     // In total: /b's event leaves the sequence, so /a runs to /c (Plausible's aggregate).
     expect(await total([pro, pages(['/a'])])).toBe(30);
     // By page: the property filter picks the rows, but every event is timed (its breakdown).
-    const rows = await read([pro], {
-      kind: 'property',
-      property: { event: 'page' },
-      limit: 10,
-      offset: 0,
-      order: [{ by: { key: 0 }, desc: false }],
-    });
-    expect(rows.map((r) => [r.key, r.values.time_on_page])).toEqual([
+    expect(await byPage([pro])).toEqual([
       ['/a', 10],
       ['/c', 10],
       ['/d', null],
