@@ -5,6 +5,7 @@
 export type { EventSource } from '../storage/index.ts';
 export { CHANNELS, type Channel } from './channels.ts';
 export { cursorCharsMax } from './cursor.ts';
+export { EVENT_DATA_TYPES, type EventDataScope } from './event-data.ts';
 export {
   type EventFilters,
   FILTER_COLUMNS,
@@ -36,6 +37,18 @@ export {
 } from './queries/count-event-buckets.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';
 export { getEvent } from './queries/get-event.ts';
+export {
+  type EventDataEventRow,
+  type EventDataEventsOptions,
+  getEventDataEvents,
+} from './queries/get-event-data-events.ts';
+export { type EventDataFieldRow, getEventDataFields } from './queries/get-event-data-fields.ts';
+export {
+  type EventDataPropertyRow,
+  getEventDataProperties,
+} from './queries/get-event-data-properties.ts';
+export { type EventDataStats, getEventDataStats } from './queries/get-event-data-stats.ts';
+export { type EventDataValueRow, getEventDataValues } from './queries/get-event-data-values.ts';
 export { getFirstEventMs } from './queries/get-first-event-time.ts';
 export {
   CONVERSION_RATE,

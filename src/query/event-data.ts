@@ -1,0 +1,89 @@
+// Umami's event data over Tally's events: the custom data of custom events, one row per
+// property as Umami's event_data table keeps it. Which properties count: those of custom events
+// only (not page views: a Segment or PostHog page view carries its url, title and campaign tags
+// as properties, which Umami keeps as page fields, never as event data), and of those only the
+// keys not starting with `$` (Tally's Umami collection keeps the tracker's page fields as
+// `$title`, `$hostname`, …; PostHog's SDK properties sit under `$posthog`). As Umami's
+// flattenJSON does, a nested object's keys are joined with dots (`cart.total`), an array is one
+// value (its JSON), and each value has Umami's data type: 1 string, 2 number, 3 boolean,
+// 4 date (an ISO 8601 date-time string), 5 array. A null value is no data (Tally reads a null
+// property as an absent one).
+
+import { listValue } from '@duckdb/node-api';
+import { eventFiltersSql, sourcedEventsSql } from './event-web-filters.ts';
+import { filterConditions } from './filters.ts';
+import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
+import type { SqlParams } from './sql-params.ts';
+import type { WebFilter } from './web-properties.ts';
+
+/** Umami's DATA_TYPE numbers. */
+export const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
+
+export interface EventDataScope {
+  /** Inclusive, UTC epoch ms. */
+  fromMs: number;
+  /** Exclusive, UTC epoch ms. */
+  toMs: number;
+  /** All must hold, on each custom event (as Umami filters website_event). */
+  filters: WebFilter[];
+  /** Only custom events of exactly this name. */
+  eventName?: string;
+  /** Only the property of exactly this (flattened) name. */
+  propertyName?: string;
+}
+
+/** A string Umami reads as a date: an ISO 8601 date-time (its DATETIME_REGEX's shape). */
+const DATE_TIME_PATTERN = String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`;
+
+/**
+ * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
+ * of each matching custom event, with `rid` (the event's row), `event_name`, `data_key`,
+ * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, a date as its
+ * UTC ISO instant) and `shown_value` (what Umami's fields and values lists show: a number
+ * without `.0000`, a date as its UTC hour `YYYY-MM-DD HH:00:00`).
+ */
+export function eventDataCtes(from: string, scope: EventDataScope, params: SqlParams): string {
+  const views = params.lazy(listValue(PAGE_VIEW_NAMES));
+  const conditions = filterConditions({ fromMs: scope.fromMs, toMs: scope.toMs }, params);
+  const custom = [`NOT list_contains(${views()}, e.name)`, 'e.properties IS NOT NULL'];
+  if (scope.eventName !== undefined) custom.push(`e.name = ${params.add(scope.eventName)}`);
+  const match = eventFiltersSql(scope.filters, views, params);
+  const key =
+    scope.propertyName === undefined ? '' : `WHERE data_key = ${params.add(scope.propertyName)}`;
+  const text = `(i.v ->> '$')`;
+  const instant = `try_cast(${text} AS TIMESTAMPTZ)`;
+  const isDate = `(i.t = 'VARCHAR' AND regexp_matches(${text}, ${params.add(DATE_TIME_PATTERN)})
+    AND ${instant} IS NOT NULL)`;
+  const T = EVENT_DATA_TYPES;
+  return `WITH RECURSIVE custom AS MATERIALIZED (
+      SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties
+      FROM ${sourcedEventsSql(from, [...conditions, ...custom])} AS e WHERE ${match}
+    ), items(rid, event_name, k, v, t) AS (
+      SELECT c.rid, c.event_name, j.key, j.value, j.type
+      FROM custom AS c, json_each(c.properties) AS j
+      WHERE json_type(c.properties) = 'OBJECT' AND NOT starts_with(j.key, '$')
+      UNION ALL
+      SELECT i.rid, i.event_name, i.k || '.' || j.key, j.value, j.type
+      FROM items AS i, json_each(i.v) AS j WHERE i.t = 'OBJECT'
+    ), typed AS (
+      SELECT i.rid, i.event_name, i.k AS data_key,
+        CASE WHEN i.t IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') THEN ${T.number}
+          WHEN i.t = 'BOOLEAN' THEN ${T.boolean}
+          WHEN i.t = 'ARRAY' THEN ${T.array}
+          WHEN ${isDate} THEN ${T.date}
+          ELSE ${T.string} END AS data_type,
+        CASE WHEN i.t IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+            THEN printf('%.4f', i.v::DOUBLE)
+          WHEN i.t IN ('BOOLEAN', 'ARRAY') THEN i.v::VARCHAR
+          WHEN ${isDate} THEN strftime(timezone('UTC', ${instant}), '%Y-%m-%dT%H:%M:%S.%gZ')
+          ELSE ${text} END AS stored_value,
+        ${instant} AS instant
+      FROM items AS i WHERE i.t NOT IN ('OBJECT', 'NULL')
+    ), data AS (
+      SELECT rid, event_name, data_key, data_type, stored_value,
+        CASE data_type WHEN ${T.number} THEN replace(stored_value, '.0000', '')
+          WHEN ${T.date} THEN strftime(timezone('UTC', instant), '%Y-%m-%d %H:00:00')
+          ELSE stored_value END AS shown_value
+      FROM typed ${key}
+    )`;
+}
