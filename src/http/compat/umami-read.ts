@@ -8,15 +8,7 @@
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
-import {
-  bucketStarts,
-  countCurrentVisitors,
-  instantOf,
-  labelledBuckets,
-  localParts,
-  queryLimits,
-  type WebMetric,
-} from '../../query/index.ts';
+import { countCurrentVisitors, queryLimits, type WebMetric } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
 import { umamiActivityRoutes } from './umami-activity.ts';
@@ -44,6 +36,7 @@ import {
   scopedFilters,
   type UmamiRange,
 } from './umami-read-params.ts';
+import { pageviewSeries } from './umami-series.ts';
 
 export function umamiReadRoutes(deps: AppDeps) {
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
@@ -122,77 +115,20 @@ async function stats(ctx: ReadContext) {
 async function pageviews(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
   const filters = scopedFilters(ctx.query);
-  const series = async (r: UmamiRange) => {
-    const starts = startsOf(r);
-    const rows = await webMetricsOf(
-      ctx,
-      r,
-      ['pageviews', 'visitors'],
-      filters,
-    )({ kind: 'bucket', starts });
-    const points = (metric: WebMetric) => {
-      const byLabel = new Map<string, number>();
-      for (const row of rows.sort((a, b) => Number(a.key) - Number(b.key))) {
-        const y = row.values[metric] ?? 0;
-        const x = labelOf(Number(row.key), r);
-        if (y > 0) byLabel.set(x, (byLabel.get(x) ?? 0) + y);
-      }
-      return [...byLabel].map(([x, y]) => ({ x, y }));
-    };
-    return { pageviews: points('pageviews'), sessions: points('visitors') };
-  };
-  const current = await series(range);
+  const current = await pageviewSeries(ctx, range, filters);
   // As Umami's `if (filters.compare)`: an empty `compare=` asks for none.
   if (!ctx.query.get('compare')) return current;
   const before = comparedRange(range);
   return {
     ...current,
     ...datesOf(range),
-    compare: { ...(await series(before)), ...datesOf(before) },
+    compare: { ...(await pageviewSeries(ctx, before, filters)), ...datesOf(before) },
   };
 }
 
 function datesOf(range: UmamiRange) {
   const iso = (ms: number) => new Date(ms).toISOString();
   return { startDate: iso(range.fromMs), endDate: iso(range.toMs - 1) };
-}
-
-/**
- * Bucket starts of the range, one per label: as Umami groups by the local time, the hour a
- * clock set back repeats is one bucket, its first start taking both. (A minute it repeats is
- * not next to its first: the two are one point, their visitors added; see pageviews.)
- */
-function startsOf(range: UmamiRange): number[] {
-  return labelledBuckets(everyStartOf(range), (start) => labelOf(start, range)).map(
-    (bucket) => bucket.start,
-  );
-}
-
-/** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
-function everyStartOf(range: UmamiRange): number[] {
-  if (range.unit !== 'year') return bucketStarts(range.fromMs, range.toMs, range.unit, range.tz);
-  const starts: number[] = [];
-  const first = localParts(range.fromMs, range.tz).year;
-  for (let year = first; ; year++) {
-    const start = instantOf({ year, month: 1, day: 1, hour: 0, minute: 0, second: 0 }, range.tz);
-    if (start >= range.toMs) return starts;
-    starts.push(start);
-  }
-}
-
-/**
- * A bucket's label as Umami's SQL writes it: the local start `YYYY-MM-DD HH:MM:00` in a zone,
- * or the UTC instant `YYYY-MM-DDTHH:MM:00Z` for `utc` (a day, month, year from its midnight).
- */
-function labelOf(start: number, range: UmamiRange): string {
-  const p = localParts(start, range.tz);
-  const two = (n: number) => String(n).padStart(2, '0');
-  const coarse = range.unit !== 'minute' && range.unit !== 'hour';
-  const month = range.unit === 'year' ? 1 : p.month;
-  const day = range.unit === 'year' || range.unit === 'month' ? 1 : p.day;
-  const date = `${String(p.year).padStart(4, '0')}-${two(month)}-${two(day)}`;
-  const time = coarse ? '00:00' : `${two(p.hour)}:${range.unit === 'hour' ? '00' : two(p.minute)}`;
-  return range.utc ? `${date}T${time}:00Z` : `${date} ${time}:00`;
 }
 
 /** The top values of one field, each with its visitors (custom events: their count). */
