@@ -52,6 +52,27 @@ export function rangeOf(query: URLSearchParams): UmamiRange {
   if (start > end || end - start > RANGE_MS_MAX) {
     throw badRequest('The requested date range is invalid or exceeds 20 years.');
   }
+  const compare = query.get('compare') || 'prev';
+  if (compare !== 'prev' && compare !== 'yoy') {
+    throw badRequest(`Invalid compare: ${compare} (prev or yoy)`);
+  }
+  return { ...endsRange(query, start, end), compare };
+}
+
+/**
+ * The last 30 minutes Umami's realtime reads (its REALTIME_RANGE): from the start of the
+ * current minute 30 minutes back to now, in the zone and unit asked (minutes by default).
+ */
+export function realtimeRangeOf(query: URLSearchParams, nowMs: number): UmamiRange {
+  const start = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - UMAMI_REALTIME_MINUTES * MINUTE_MS;
+  return { ...endsRange(query, start, nowMs), compare: 'prev' };
+}
+
+/** Umami's realtime range, in minutes. */
+export const UMAMI_REALTIME_MINUTES = 30;
+
+/** A range from `start` to `end` (both included) in the asked zone and unit. */
+function endsRange(query: URLSearchParams, start: number, end: number) {
   const tz = query.get('timezone') ?? 'UTC';
   if (!isTimeZone(tz)) throw badRequest(`Invalid timezone: ${tz}`);
   const asked = query.get('unit');
@@ -63,11 +84,7 @@ export function rangeOf(query: URLSearchParams): UmamiRange {
     asked !== null && allowed.includes(asked as UmamiUnit)
       ? (asked as UmamiUnit)
       : minimumUnit(start, end);
-  const compare = query.get('compare') || 'prev';
-  if (compare !== 'prev' && compare !== 'yoy') {
-    throw badRequest(`Invalid compare: ${compare} (prev or yoy)`);
-  }
-  return { fromMs: start, toMs: end + 1, tz, utc: tz.toLowerCase() === 'utc', unit, compare };
+  return { fromMs: start, toMs: end + 1, tz, utc: tz.toLowerCase() === 'utc', unit };
 }
 
 /** startAt and endAt, else startDate and endDate, as epoch ms. */

@@ -13,6 +13,7 @@ import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
 import { umamiActivityRoutes } from './umami-activity.ts';
 import { umamiErrorShape } from './umami-errors.ts';
+import { umamiEventDataRoutes } from './umami-event-data.ts';
 import { domainOf, readableProjects, umamiAuthRoutes, websiteIdOf } from './umami-read-auth.ts';
 import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read-context.ts';
 import {
@@ -36,6 +37,7 @@ import {
   scopedFilters,
   type UmamiRange,
 } from './umami-read-params.ts';
+import { umamiRealtimeRoutes } from './umami-realtime.ts';
 import { pageviewSeries } from './umami-series.ts';
 
 export function umamiReadRoutes(deps: AppDeps) {
@@ -52,7 +54,9 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
     .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
     .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC })
-    .use(umamiActivityRoutes(route));
+    .use(umamiActivityRoutes(route))
+    .use(umamiEventDataRoutes(route))
+    .use(umamiRealtimeRoutes(route));
 }
 
 /** A website as Umami answers one; Tally keeps no share ids, owners or teams. */

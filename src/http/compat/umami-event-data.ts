@@ -1,0 +1,106 @@
+// Umami's event data reads over Tally's events: GET /api/websites/:id/event-data/events,
+// /fields, /values, /properties and /stats, with the parameters and answers of today's Umami.
+// Umami's event data is the custom data of custom events; here it is the own properties of
+// Tally's custom events (query/'s event-data.ts says which: not a page view's, not `$` keys),
+// typed as Umami types them. Filters hold on each custom event, as the other reads' do.
+
+import { Elysia } from 'elysia';
+import {
+  type EventDataScope,
+  getEventDataEvents,
+  getEventDataFields,
+  getEventDataProperties,
+  getEventDataStats,
+  getEventDataValues,
+} from '../../query/index.ts';
+import {
+  EVENT_DATA_EVENTS_DOC,
+  EVENT_DATA_FIELDS_DOC,
+  EVENT_DATA_PROPERTIES_DOC,
+  EVENT_DATA_STATS_DOC,
+  EVENT_DATA_VALUES_DOC,
+} from './umami-event-data-docs.ts';
+import type { ReadContext, ReadRoute } from './umami-read-context.ts';
+import { badRequest, filtersOf, rangeOf } from './umami-read-params.ts';
+
+/** Umami's row limits: events and properties list 500 rows, fields and values 100. */
+export const UMAMI_EVENT_DATA_ROWS_MAX = 500;
+export const UMAMI_EVENT_DATA_VALUES_MAX = 100;
+/** Names longer than this are no event or property Tally stores (Umami's 500 too). */
+const NAME_CHARS_MAX = 500;
+
+export function umamiEventDataRoutes(r: ReadRoute) {
+  const path = '/api/websites/:id/event-data';
+  return new Elysia({ name: 'umami-event-data', tags: ['compatibility'] })
+    .get(`${path}/events`, r(events), { detail: EVENT_DATA_EVENTS_DOC })
+    .get(`${path}/fields`, r(fields), { detail: EVENT_DATA_FIELDS_DOC })
+    .get(`${path}/values`, r(values), { detail: EVENT_DATA_VALUES_DOC })
+    .get(`${path}/properties`, r(properties), { detail: EVENT_DATA_PROPERTIES_DOC })
+    .get(`${path}/stats`, r(stats), { detail: EVENT_DATA_STATS_DOC });
+}
+
+/** An optional name parameter: absent when empty, as Umami's `if (eventName)`. */
+function nameOf(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  if (value.length > NAME_CHARS_MAX) {
+    throw badRequest(`${name} must be at most ${NAME_CHARS_MAX} characters.`);
+  }
+  return value;
+}
+
+/** The range and filters of a read, and the property it is narrowed to (`propertyName`). */
+function scopeOf(ctx: ReadContext): EventDataScope {
+  const range = rangeOf(ctx.query);
+  const propertyName = nameOf(ctx.query, 'propertyName');
+  return {
+    fromMs: range.fromMs,
+    toMs: range.toMs,
+    filters: filtersOf(ctx.query),
+    ...(propertyName === undefined ? {} : { propertyName }),
+  };
+}
+
+const read = (ctx: ReadContext) => [ctx.deps.engine.store, ctx.website.tenant] as const;
+
+/**
+ * GET …/event-data/events: each event's properties with their type and count; with `event`
+ * (a filter on the name, as everywhere), by each value too.
+ */
+async function events(ctx: ReadContext) {
+  const values = nameOf(ctx.query, 'event') !== undefined;
+  const options = { ...scopeOf(ctx), values, limit: UMAMI_EVENT_DATA_ROWS_MAX };
+  return getEventDataEvents(...read(ctx), options, ctx.request.signal);
+}
+
+/** GET …/event-data/fields: each property and value with its count, by data type. */
+async function fields(ctx: ReadContext) {
+  const options = { ...scopeOf(ctx), limit: UMAMI_EVENT_DATA_VALUES_MAX };
+  return getEventDataFields(...read(ctx), options, ctx.request.signal);
+}
+
+/** GET …/event-data/values: one property's values (of one event: `eventName`), the top 100. */
+async function values(ctx: ReadContext) {
+  const scope = scopeOf(ctx);
+  const { propertyName } = scope;
+  if (propertyName === undefined) throw badRequest('The `propertyName` parameter is required.');
+  const eventName = nameOf(ctx.query, 'eventName');
+  const options = {
+    ...scope,
+    propertyName,
+    ...(eventName === undefined ? {} : { eventName }),
+    limit: UMAMI_EVENT_DATA_VALUES_MAX,
+  };
+  return getEventDataValues(...read(ctx), options, ctx.request.signal);
+}
+
+/** GET …/event-data/properties: each event's property names with their count. */
+async function properties(ctx: ReadContext) {
+  const options = { ...scopeOf(ctx), limit: UMAMI_EVENT_DATA_ROWS_MAX };
+  return getEventDataProperties(...read(ctx), options, ctx.request.signal);
+}
+
+/** GET …/event-data/stats: events with data, distinct properties, and properties in all. */
+async function stats(ctx: ReadContext) {
+  return getEventDataStats(...read(ctx), scopeOf(ctx), ctx.request.signal);
+}

@@ -1,0 +1,192 @@
+// Umami's event data reads (/api/websites/:id/event-data/…) over events sent through Umami's
+// collection API and Tally's own, in open mode: only custom events' own properties count
+// (a Segment-style page view's url, title and campaign tags do not, nor the tracker's page
+// fields), typed and shown as Umami's; filters, the range, another website, hot and flushed
+// events. Required mode's 401s are in umami-read-auth.test.ts.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { WINDOWS_CHROME } from './helpers/user-agents.ts';
+
+type Json = Record<string, unknown>;
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const OTHER = 'ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e';
+const at = (iso: string) => Date.parse(iso);
+
+let t: CompatApp;
+
+async function send(time: string, payload: Json, site = WEBSITE) {
+  const body = {
+    type: 'event',
+    payload: { website: site, hostname: 'example.com', timestamp: at(time) / 1000, ...payload },
+  };
+  const headers = { 'user-agent': WINDOWS_CHROME, 'x-forwarded-for': '198.51.100.1' };
+  const res = await t.post('/api/send', body, headers);
+  expect(res.status).toBe(200);
+}
+
+/**
+ * 11-24 10:00 a page view; 10:05 signup {plan: pro, seats: 3, trial: true} on /pricing;
+ * 10:06 a Segment-style page view (Tally's API, name `page`) with url, title and utm_source
+ * properties; flushed. Then (hot) 11-25 09:11 signup {plan: team, seats: 3.5, cart: {total: 9,
+ * items: [a, b]}, at: 2026-11-25T08:30:00Z} on /blog, and 11-25 09:12 purchase {plan: pro}.
+ * Another website: 11-24 12:01 signup {plan: other}.
+ */
+beforeEach(async () => {
+  t = await makeCompatApp({ trustProxy: true });
+  await send('2026-11-24T10:00:00Z', { url: '/', title: 'Home' });
+  await send('2026-11-24T10:05:00Z', {
+    url: '/pricing',
+    name: 'signup',
+    data: { plan: 'pro', seats: 3, trial: true },
+  });
+  const page = await t.post('/api/v1/events', {
+    tenant_id: WEBSITE,
+    name: 'page',
+    timestamp: '2026-11-24T10:06:00Z',
+    path: '/pricing',
+    properties: { url: 'https://example.com/pricing', title: 'Pricing', utm_source: 'news' },
+  });
+  expect(page.status).toBe(202);
+  await send('2026-11-24T12:01:00Z', { url: '/', name: 'signup', data: { plan: 'other' } }, OTHER);
+  await t.engine.store.flusher.flush();
+  expect(t.engine.store.catalog.allSegments().length).toBeGreaterThan(0);
+  await send('2026-11-25T09:11:00Z', {
+    url: '/blog',
+    name: 'signup',
+    data: {
+      plan: 'team',
+      seats: 3.5,
+      cart: { total: 9, items: ['a', 'b'] },
+      at: '2026-11-25T08:30:00Z',
+    },
+  });
+  await send('2026-11-25T09:12:00Z', { url: '/blog', name: 'purchase', data: { plan: 'pro' } });
+  t.clock.set(at('2026-11-25T12:00:00Z'));
+});
+afterEach(() => t.close());
+
+const TWO_DAYS = `startAt=${at('2026-11-24T00:00:00Z')}&endAt=${at('2026-11-25T23:59:59.999Z')}`;
+const FIRST_DAY = `startAt=${at('2026-11-24T00:00:00Z')}&endAt=${at('2026-11-24T23:59:59.999Z')}`;
+
+const read = async (path: string, query = TWO_DAYS, site = WEBSITE) => {
+  const res = await t.get(`/api/websites/${site}/event-data/${path}?${query}`);
+  return { status: res.status, body: (await res.json()) as unknown };
+};
+const ok = async (path: string, query = TWO_DAYS) => {
+  const { status, body } = await read(path, query);
+  expect(status, JSON.stringify(body)).toBe(200);
+  return body as Json[];
+};
+
+describe('event data', () => {
+  test('events: each custom event property with its type and count, hot and flushed', async () => {
+    expect(await ok('events')).toEqual([
+      { eventName: 'purchase', propertyName: 'plan', dataType: 1, total: 1 },
+      { eventName: 'signup', propertyName: 'at', dataType: 4, total: 1 },
+      { eventName: 'signup', propertyName: 'cart.items', dataType: 5, total: 1 },
+      { eventName: 'signup', propertyName: 'cart.total', dataType: 2, total: 1 },
+      { eventName: 'signup', propertyName: 'plan', dataType: 1, total: 2 },
+      { eventName: 'signup', propertyName: 'seats', dataType: 2, total: 2 },
+      { eventName: 'signup', propertyName: 'trial', dataType: 3, total: 1 },
+    ]);
+    // With `event`: that event's values, as Umami stores them.
+    const signup = await ok('events', `${TWO_DAYS}&event=signup`);
+    expect(signup.filter((r) => r.propertyName === 'seats')).toEqual([
+      {
+        eventName: 'signup',
+        propertyName: 'seats',
+        dataType: 2,
+        propertyValue: '3.0000',
+        total: 1,
+      },
+      {
+        eventName: 'signup',
+        propertyName: 'seats',
+        dataType: 2,
+        propertyValue: '3.5000',
+        total: 1,
+      },
+    ]);
+    expect(signup.every((r) => r.eventName === 'signup')).toBe(true);
+  });
+
+  test('fields and values: numbers without .0000, dates by their UTC hour', async () => {
+    const fields = await ok('fields');
+    expect(fields[0]).toEqual({
+      propertyName: 'cart.items',
+      dataType: 5,
+      value: '["a","b"]',
+      total: 1,
+    });
+    expect(fields[1]).toEqual({
+      propertyName: 'at',
+      dataType: 4,
+      value: '2026-11-25 08:00:00',
+      total: 1,
+    });
+    expect(fields).toContainEqual({ propertyName: 'seats', dataType: 2, value: '3', total: 1 });
+    expect(fields).toContainEqual({ propertyName: 'plan', dataType: 1, value: 'pro', total: 2 });
+    // No page view's properties, no tracker page field.
+    const names = new Set(fields.map((f) => f.propertyName));
+    for (const name of ['url', 'title', 'utm_source', '$title', '$hostname']) {
+      expect(names.has(name)).toBe(false);
+    }
+    expect(await ok('values', `${TWO_DAYS}&propertyName=plan`)).toEqual([
+      { value: 'pro', total: 2 },
+      { value: 'team', total: 1 },
+    ]);
+    expect(await ok('values', `${TWO_DAYS}&propertyName=plan&eventName=signup`)).toEqual([
+      { value: 'pro', total: 1 },
+      { value: 'team', total: 1 },
+    ]);
+  });
+
+  test('properties and stats', async () => {
+    const properties = await ok('properties');
+    expect(properties.slice(0, 3)).toEqual([
+      { eventName: 'purchase', propertyName: 'plan', total: 1 },
+      { eventName: 'signup', propertyName: 'plan', total: 2 },
+      { eventName: 'signup', propertyName: 'seats', total: 2 },
+    ]);
+    expect(properties).toHaveLength(7);
+    const stats = await read('stats');
+    expect(stats).toEqual({ status: 200, body: { events: 3, properties: 6, records: 9 } });
+    const plan = await read('stats', `${TWO_DAYS}&propertyName=plan`);
+    expect(plan.body).toEqual({ events: 3, properties: 1, records: 3 });
+  });
+
+  test('filters hold on each custom event; the range and another website', async () => {
+    expect(await ok('values', `${TWO_DAYS}&propertyName=plan&path=/blog`)).toEqual([
+      { value: 'pro', total: 1 },
+      { value: 'team', total: 1 },
+    ]);
+    expect(await ok('properties', `${TWO_DAYS}&event=neq.signup`)).toEqual([
+      { eventName: 'purchase', propertyName: 'plan', total: 1 },
+    ]);
+    // The first day only: the flushed signup.
+    expect((await read('stats', FIRST_DAY)).body).toEqual({
+      events: 1,
+      properties: 3,
+      records: 3,
+    });
+    const other = await read('values', `${TWO_DAYS}&propertyName=plan`, OTHER);
+    expect(other.body).toEqual([{ value: 'other', total: 1 }]);
+  });
+
+  test("bad parameters are Umami's 400", async () => {
+    const cases = [
+      ['stats', ''],
+      ['fields', `startAt=${at('2026-11-25T00:00:00Z')}&endAt=1`],
+      ['values', TWO_DAYS],
+      ['events', `${TWO_DAYS}&browser=re.Chrome`],
+      ['properties', `${TWO_DAYS}&city=Berlin`],
+      ['stats', `${TWO_DAYS}&timezone=Mars/Base`],
+    ];
+    for (const [path, query] of cases) {
+      const { status, body } = await read(path as string, query);
+      expect(status, `${path}?${query}`).toBe(400);
+      expect(body).toMatchObject({ error: { code: 'bad-request', status: 400 } });
+    }
+  });
+});
