@@ -101,6 +101,24 @@ const COMPAT_READS: Record<
   },
   '/api/websites/{id}/events': { url: () => umami('/events'), rows: (b) => b.data },
   '/api/websites/{id}/events/stats': { url: () => umami('/events/stats') },
+  '/api/websites/{id}/event-data/events': {
+    url: () => umami('/event-data/events'),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/event-data/fields': {
+    url: () => umami('/event-data/fields'),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/event-data/values': {
+    url: () => umami('/event-data/values', '&propertyName=plan'),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/event-data/properties': {
+    url: () => umami('/event-data/properties'),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/event-data/stats': { url: () => umami('/event-data/stats') },
+  '/api/realtime/{id}': { url: () => `/api/realtime/${UMAMI_WEBSITE}`, rows: (b) => b.events },
 };
 
 const UMAMI_WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
@@ -134,6 +152,9 @@ const BAD_READS = [
   ['/api/websites/{id}/pageviews', `/api/websites/${UMAMI_WEBSITE}/pageviews?unit=week`],
   ['/api/websites/{id}/metrics', `/api/websites/${UMAMI_WEBSITE}/metrics?type=country`],
   ['/api/websites/{id}/active', '/api/websites/not%20a%20website/active'],
+  ['/api/websites/{id}/event-data/values', `/api/websites/${UMAMI_WEBSITE}/event-data/values`],
+  ['/api/websites/{id}/event-data/stats', `/api/websites/${UMAMI_WEBSITE}/event-data/stats`],
+  ['/api/realtime/{id}', `/api/realtime/${UMAMI_WEBSITE}?timezone=Mars/Base`],
 ] as const;
 
 /** How analytics-node sends its write key; the open mode takes any. */
