@@ -33,7 +33,8 @@ export interface EventDataScope {
 }
 
 /** A string Umami reads as a date: an ISO 8601 date-time (its DATETIME_REGEX's shape). */
-const DATE_TIME_PATTERN = String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`;
+const DATE_TIME_PATTERN =
+  String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?` + String.raw`(Z|[+-]\d{2}:?\d{2})?$`;
 
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property

@@ -174,6 +174,16 @@ describe('event data', () => {
     expect(other.body).toEqual([{ value: 'other', total: 1 }]);
   });
 
+  test("the event list's hasData says the same: a page view's properties are no data", async () => {
+    const res = await t.get(`/api/websites/${WEBSITE}/events?${FIRST_DAY}`);
+    const events = ((await res.json()) as { data: Json[] }).data;
+    expect(events.map((e) => [e.urlPath, e.eventType, e.hasData])).toEqual([
+      ['/pricing', 1, false],
+      ['/pricing', 2, true],
+      ['/', 1, false],
+    ]);
+  });
+
   test("bad parameters are Umami's 400", async () => {
     const cases = [
       ['stats', ''],

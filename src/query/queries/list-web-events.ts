@@ -80,9 +80,9 @@ function columnsOf(params: SqlParams, views: () => string): Record<string, strin
     os_name: visitPropertySql('os'),
     device_type: visitPropertySql('device'),
     country_code: visitPropertySql('country'),
-    // Umami's event data: a property of the event's own, not one its tracker's page fields.
-    has_data: `coalesce(len(list_filter(json_keys(e.properties),
-      (k) -> NOT starts_with(k, '$'))) > 0, false)`,
+    // Umami's event data (event-data.ts): a custom event's own property, not a page field.
+    has_data: `NOT list_contains(${views()}, e.name) AND coalesce(len(list_filter(
+      json_keys(e.properties), (k) -> NOT starts_with(k, '$'))) > 0, false)`,
   };
 }
 
