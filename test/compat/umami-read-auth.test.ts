@@ -227,3 +227,43 @@ describe('sessions and events a credential reads', () => {
     expect(otherSessions[0]?.id).not.toBe(id);
   });
 });
+
+describe('event data and realtime a credential reads', () => {
+  const paths = [
+    `/event-data/events?${RANGE}`,
+    `/event-data/fields?${RANGE}`,
+    `/event-data/values?${RANGE}&propertyName=plan`,
+    `/event-data/properties?${RANGE}`,
+    `/event-data/stats?${RANGE}`,
+  ];
+  const urlOf = (website: string, path: string) =>
+    path === 'realtime' ? `/api/realtime/${website}` : `/api/websites/${website}${path}`;
+
+  test("a read key reads its website's event data and realtime; another's is Umami's 401", async () => {
+    const res = await t.call('POST', '/api/send', {
+      body: {
+        type: 'event',
+        payload: { website: ACME, url: '/', name: 'signup', data: { plan: 'pro' } },
+      },
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' },
+    });
+    expect(res.status).toBe(200);
+    const values = await t.call('GET', urlOf(ACME, paths[2] as string), { token: acmeRead });
+    expect(await values.json()).toEqual([{ value: 'pro', total: 1 }]);
+    const realtime = await t.call('GET', urlOf(ACME, 'realtime'), { token: admin.token });
+    expect(await realtime.json()).toMatchObject({ urls: { '/': 2, '/pricing': 1 } });
+    const stranger = await signUp(t, 'stranger@example.com');
+    for (const path of [...paths, 'realtime']) {
+      for (const [website, token] of [
+        [OTHER, acmeRead],
+        [ACME, stranger.access_token],
+        [ACME, 'not-a-token'],
+        [ACME, undefined],
+      ] as const) {
+        const refused = await t.call('GET', urlOf(website, path), token ? { token } : {});
+        expect(refused.status, `${website} ${path}`).toBe(401);
+        expect(await refused.json()).toEqual(UNAUTHORIZED);
+      }
+    }
+  });
+});
