@@ -174,6 +174,30 @@ describe('event data', () => {
     expect(other.body).toEqual([{ value: 'other', total: 1 }]);
   });
 
+  test('values: the top 100; dates by their UTC hour in any zone', async () => {
+    const items = Array.from({ length: 101 }, (_, i) => ({
+      type: 'event',
+      payload: {
+        website: WEBSITE,
+        url: '/',
+        name: 'view_item',
+        timestamp: at('2026-11-25T10:00:00Z') / 1000 + i,
+        data: { sku: `sku-${String(i).padStart(3, '0')}`, n: i < 2 ? 7 : i },
+      },
+    }));
+    const res = await t.post('/api/batch', items, { 'user-agent': WINDOWS_CHROME });
+    expect(res.status).toBe(200);
+    const skus = await ok('values', `${TWO_DAYS}&propertyName=sku`);
+    expect(skus).toHaveLength(100);
+    expect(skus[0]).toEqual({ value: 'sku-000', total: 1 });
+    const numbers = await ok('values', `${TWO_DAYS}&propertyName=n&eventName=view_item`);
+    expect(numbers[0]).toEqual({ value: '7', total: 3 });
+    const berlin = await ok('fields', `${TWO_DAYS}&propertyName=at&timezone=Europe/Berlin`);
+    expect(berlin).toEqual([
+      { propertyName: 'at', dataType: 4, value: '2026-11-25 08:00:00', total: 1 },
+    ]);
+  });
+
   test("the event list's hasData says the same: a page view's properties are no data", async () => {
     const res = await t.get(`/api/websites/${WEBSITE}/events?${FIRST_DAY}`);
     const events = ((await res.json()) as { data: Json[] }).data;
