@@ -32,9 +32,12 @@ export interface EventDataScope {
   propertyName?: string;
 }
 
-/** A string Umami reads as a date: an ISO 8601 date-time (its DATETIME_REGEX's shape). */
+/** A string Umami reads as a date: its DATETIME_REGEX (seconds, 3 decimals, Z or +HH:MM). */
 const DATE_TIME_PATTERN =
-  String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?` + String.raw`(Z|[+-]\d{2}:?\d{2})?$`;
+  String.raw`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?` +
+  String.raw`(Z|\+[0-9]{2}:[0-9]{2})?$`;
+/** Umami keeps a string value's first 500 characters (its FIELD_LENGTH.stringValue). */
+const STRING_CHARS_MAX = 500;
 
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
@@ -77,7 +80,7 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
             THEN printf('%.4f', i.v::DOUBLE)
           WHEN i.t IN ('BOOLEAN', 'ARRAY') THEN i.v::VARCHAR
           WHEN ${isDate} THEN strftime(timezone('UTC', ${instant}), '%Y-%m-%dT%H:%M:%S.%gZ')
-          ELSE ${text} END AS stored_value,
+          ELSE left(${text}, ${STRING_CHARS_MAX}) END AS stored_value,
         ${instant} AS instant
       FROM items AS i WHERE i.t NOT IN ('OBJECT', 'NULL')
     ), data AS (

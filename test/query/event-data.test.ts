@@ -72,6 +72,33 @@ test('events: each custom event property with its type and count', async () => {
   expect(values.find((r) => r.propertyName === 'cart.items')?.propertyValue).toBe('["a","b"]');
 });
 
+test("dates as Umami's DATETIME_REGEX reads them; strings kept to 500 characters", async () => {
+  await source.add([
+    makeEvent({
+      timestamp: T,
+      name: 'note',
+      properties: {
+        minutes: '2026-03-31T10:45Z',
+        west: '2026-03-31T10:45:00-05:00',
+        east: '2026-03-31T10:45:00.250+02:00',
+        long: 'x'.repeat(600),
+      },
+    }),
+  ]);
+  const rows = await getEventDataEvents(source, 'acme', {
+    ...SCOPE,
+    eventName: 'note',
+    values: true,
+    limit: 500,
+  });
+  expect(rows.map((r) => [r.propertyName, r.dataType, r.propertyValue])).toEqual([
+    ['east', 4, '2026-03-31T08:45:00.250Z'],
+    ['long', 1, 'x'.repeat(500)],
+    ['minutes', 1, '2026-03-31T10:45Z'],
+    ['west', 1, '2026-03-31T10:45:00-05:00'],
+  ]);
+});
+
 test('fields and values: numbers without .0000, dates by their hour', async () => {
   const fields = await getEventDataFields(source, 'acme', { ...SCOPE, limit: 100 });
   expect(fields.slice(0, 2)).toEqual([
