@@ -4,7 +4,8 @@
 // query/'s web metrics (getWebMetrics: the visits, bounces and sources of Tally's other reads),
 // counted over page views as Umami counts them (custom events where a filter or `type=event`
 // names them), through the same read gate as every read. Who may read which website is
-// umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}.
+// umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}. Sessions and
+// events are umami-activity.ts's, event data umami-event-data.ts's, realtime umami-realtime.ts's.
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
