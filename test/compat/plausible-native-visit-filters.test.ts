@@ -141,6 +141,34 @@ describe('native visit filters = Plausible v2 visit: filters', () => {
     });
   }
 
+  test("campaign lists of /stats = v2's breakdowns by the tag (visitors, visits)", async () => {
+    const query = new URLSearchParams({ tenant_id: SITE, from: DAYS[0], to: DAYS[1], top: '50' });
+    const stats = await t.getJson<Json>(`/api/v1/stats?${query}`);
+    for (const tag of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term']) {
+      const res = await t.post('/api/v2/query', {
+        site_id: SITE,
+        metrics: ['visitors', 'visits'],
+        date_range: DAYS,
+        dimensions: [`visit:${tag}`],
+      });
+      const body = (await res.json()) as { results: { dimensions: string[]; metrics: number[] }[] };
+      const theirs = body.results
+        .filter((r) => r.dimensions[0] !== '(not set)')
+        .map((r) => [r.dimensions[0], ...r.metrics]);
+      const ours = (stats[`top_${tag}s`] as Json[]).map((r) => [r[tag], r.visitors, r.visits]);
+      const sorted = (rows: unknown[][]) => rows.map((r) => JSON.stringify(r)).sort();
+      expect(sorted(ours), tag).toEqual(sorted(theirs));
+    }
+  });
+
+  test('the same answers before and after the events are flushed to a segment', async () => {
+    const queries = [{ channel: 'Organic Search' }, { utm_campaign: '€ deal' }, { exit_page: '/' }];
+    const before = await Promise.all(queries.map(native));
+    await t.engine.store.flusher.flush();
+    expect(await Promise.all(queries.map(native))).toEqual(before);
+    expect(before.map((counts) => counts[3])).not.toContain(0);
+  });
+
   test('two visit filters at once', async () => {
     const both = [
       ['is', 'visit:channel', ['Organic Search']],
