@@ -84,13 +84,12 @@ export const VISIT_TOTALS_SQL = {
   views_per_visit: 'round(avg(views), 2)',
 } as const;
 
-/** Each list of VisitLists and the column of `credited` it groups. */
+/** The lists of VisitLists but the campaign lists, each with the column of `credited` it groups. */
 const LISTS = [
   { list: 'top_entry_pages', column: 'entry_page' },
   { list: 'top_exit_pages', column: 'exit_page' },
   { list: 'top_referrer_sources', column: 'source' },
   { list: 'top_channels', column: 'channel' },
-  ...CAMPAIGN_TAGS.map((tag) => ({ list: campaignListOf(tag), column: tag })),
 ] as const;
 const TOTALS = 'totals';
 
@@ -108,28 +107,27 @@ export function visitStatsQuery(
   pageViewNames: string[],
   top: number,
 ): string {
-  const whens = LISTS.slice(0, -1).map(({ list, column }) => ({ list, column }));
-  const last = LISTS.at(-1) as (typeof LISTS)[number];
+  const [first, ...rest] = LISTS;
   const which = (then: (list: string, column: string) => string) =>
-    `CASE ${whens
+    `CASE ${rest
       .map((w) => `WHEN grouping(${w.column}) = 0 THEN ${then(w.list, w.column)}`)
-      .join(' ')} ELSE ${then(last.list, last.column)} END`;
-  const tags = CAMPAIGN_TAGS.map((tag) => `${visitPropertySql(tag)} AS ${tag}`);
+      .join(' ')} ELSE ${then(first.list, first.column)} END`;
   const sets = LISTS.map(({ column }) => `(${column}, visitor_id)`);
   return `${visitRowsSql(from, filters, params, pageViewNames)}, parts AS (
       SELECT visitor_id, entry_page, exit_page, events, url, ${referrerSourceParts('v')},
         ${channelPartsSql('v')}
       FROM visits AS v
     ), sourced AS (
-      SELECT *, ${referrerSourceOf()} AS source, ${tags.join(', ')} FROM parts
+      SELECT *, ${referrerSourceOf()} AS source FROM parts
     ), credited AS (
       SELECT visitor_id, entry_page, exit_page, events, source, ${channelSql()} AS channel,
-        ${CAMPAIGN_TAGS.join(', ')}
+        url, utm
       FROM ${channelSourceFrom('sourced', 'source', 'utm')}
     ), per_visitor AS (
       SELECT ${which((list) => `'${list}'`)} AS list, ${which((_, column) => column)} AS value,
         count(*) AS visits, sum(events) AS events
       FROM credited GROUP BY GROUPING SETS (${sets.join(', ')})
+      UNION ALL ${campaignsPerVisitorSql('credited')}
     ), ranked AS (
       SELECT list, value, count(*) AS visitors, sum(visits) AS visits, sum(events) AS events,
         row_number() OVER (
@@ -147,6 +145,41 @@ export function visitStatsQuery(
     SELECT list, value, visitors, visits, events, rank, NULL, NULL, NULL
     FROM ranked WHERE rank <= ${params.add(top)}
     ORDER BY list, rank`;
+}
+
+/**
+ * (list, value, visits, events) of each campaign list's value per visitor, over the visits of
+ * `credited` (with their entry `url` and `utm`), each tag read as visitPropertySql reads it.
+ * Only a visit whose entry URL has a query has a tag: the others are left out before any tag
+ * is read. The query is split into its `name=value` pairs once per visit, each tag then found
+ * among them, rather than a regular expression per tag over the URL: a tag is the first pair
+ * of its name, `+` a space, decoded when its escapes spell UTF-8, trimmed, NULL when empty.
+ */
+function campaignsPerVisitorSql(credited: string): string {
+  const tags = CAMPAIGN_TAGS.map((tag) => {
+    const value = tag === 'utm_source' ? visitPropertySql(tag) : campaignTagSql(tag);
+    return `{'list': '${campaignListOf(tag)}', 'value': ${value}}`;
+  });
+  return `SELECT tag.list, tag.value, count(*) AS visits, sum(events) AS events
+      FROM (
+        SELECT visitor_id, events, unnest([${tags.join(', ')}]) AS tag
+        FROM (
+          SELECT visitor_id, events, utm,
+            string_split(regexp_extract(url, '${QUERY_RE}', 1), '&') AS pairs
+          FROM ${credited} WHERE contains(url, '?')
+        )
+      ) WHERE tag.value IS NOT NULL GROUP BY tag.list, tag.value, visitor_id`;
+}
+
+/** The query of a URL (referrer-source.ts's queryParam reads its parameters in it). */
+const QUERY_RE = String.raw`^[^?#]*\?([^#]*)`;
+
+/** The value of `tag` among `pairs`, as queryParam and visitPropertySql read it. */
+function campaignTagSql(tag: CampaignTag): string {
+  const raw = `replace(substr(list_filter(pairs, (p) -> starts_with(p, '${tag}='))[1], ${
+    tag.length + 2
+  }), '+', ' ')`;
+  return `nullif(trim(coalesce(try(url_decode(${raw})), ${raw})), '')`;
 }
 
 /** The totals and lists of the rows visitStatsQuery answers (in its order). */
