@@ -10,7 +10,8 @@ import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 
 const SITE = 'visits.example';
 const HOURS = 36;
-const DAYS = ['2026-11-24', '2026-11-25'];
+const [FROM, TO] = ['2026-11-24', '2026-11-25'] as const;
+const DAYS = [FROM, TO];
 
 const REFERRERS = [
   undefined,
@@ -81,7 +82,7 @@ type Json = Record<string, unknown>;
 
 /** [visitors, visits, pageviews, events] of the native /stats with these parameters. */
 async function native(params: Record<string, string>): Promise<number[]> {
-  const query = new URLSearchParams({ tenant_id: SITE, from: DAYS[0], to: DAYS[1], ...params });
+  const query = new URLSearchParams({ tenant_id: SITE, from: FROM, to: TO, ...params });
   const stats = await t.getJson<Json>(`/api/v1/stats?${query}`);
   return ['unique_visitors', 'visits', 'page_views', 'total_events'].map((k) => stats[k] as number);
 }
@@ -142,7 +143,7 @@ describe('native visit filters = Plausible v2 visit: filters', () => {
   }
 
   test("campaign lists of /stats = v2's breakdowns by the tag (visitors, visits)", async () => {
-    const query = new URLSearchParams({ tenant_id: SITE, from: DAYS[0], to: DAYS[1], top: '50' });
+    const query = new URLSearchParams({ tenant_id: SITE, from: FROM, to: TO, top: '50' });
     const stats = await t.getJson<Json>(`/api/v1/stats?${query}`);
     for (const tag of ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term']) {
       const res = await t.post('/api/v2/query', {
@@ -162,7 +163,11 @@ describe('native visit filters = Plausible v2 visit: filters', () => {
   });
 
   test('the same answers before and after the events are flushed to a segment', async () => {
-    const queries = [{ channel: 'Organic Search' }, { utm_campaign: '€ deal' }, { exit_page: '/' }];
+    const queries: Record<string, string>[] = [
+      { channel: 'Organic Search' },
+      { utm_campaign: '€ deal' },
+      { exit_page: '/' },
+    ];
     const before = await Promise.all(queries.map(native));
     await t.engine.store.flusher.flush();
     expect(await Promise.all(queries.map(native))).toEqual(before);
