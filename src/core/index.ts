@@ -19,6 +19,7 @@ export { addressKeyOf, isPublicAddress, normalizeIp } from './ip.ts';
 export {
   DAY_MS,
   defaultTunables,
+  erasureLimits,
   eventLimits,
   geoLimits,
   HOUR_MS,

@@ -129,6 +129,17 @@ export const retentionLimits = {
   retentionPassIntervalMs: HOUR_MS,
 } as const;
 
+/** Erasures of one person's events (engine/erasures.ts). Not configurable. */
+export const erasureLimits = {
+  /**
+   * Erasures a project may have pending at once; past it a request is refused (409) until one
+   * is done. Each rewrites the segments holding the person's events, one erasure at a time.
+   */
+  erasuresPendingPerProjectMax: 20,
+  /** Erasures GET /api/v1/projects/{id}/erasures lists at most (the newest). */
+  erasuresListedMax: 100,
+} as const;
+
 /** The GeoIP database of GEOIP_DB (engine/country-db.ts). Not configurable. */
 export const geoLimits = {
   /**

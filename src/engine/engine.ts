@@ -14,6 +14,7 @@ import type { CountryLookup } from './country-db.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import { ReplayedKeys, recoverDedupIndex, saveDedupIndex } from './dedup-recovery.ts';
 import { Enricher } from './enrich.ts';
+import { Erasures } from './erasures.ts';
 import { Ingestor } from './ingest.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
 import { TenantDeletions } from './tenant-deletions.ts';
@@ -44,6 +45,8 @@ export interface Engine {
   dedup: DedupIndex;
   /** Deletes a tenant's events and live state (DELETE /api/v1/projects/{id}). */
   deletions: TenantDeletions;
+  /** Erases one person's events (POST /api/v1/projects/{id}/erasures). */
+  erasures: Erasures;
   /** Whether stored events keep the client IP (STORE_IP). */
   keepsIp: boolean;
   /** Whether events get a country from their client IP (GEOIP_DB): every event needs it. */
@@ -89,6 +92,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const countries = options.countries ?? null;
   const enricher = new Enricher(store.catalog, clock, options.storeIp, countries);
   const deletions = new TenantDeletions({ store, registry, dedup });
+  const erasures = new Erasures({ store, registry, onFatal });
+  erasures.resume();
   const ingestor = new Ingestor(
     store,
     registry,
@@ -105,6 +110,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     registry,
     dedup,
     deletions,
+    erasures,
     keepsIp: options.storeIp,
     locatesIp: countries !== null,
     close: () => {

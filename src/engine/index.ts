@@ -9,6 +9,7 @@ export {
 } from './country-db.ts';
 export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
+export type { Erasures } from './erasures.ts';
 export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
 export type { ActorRegistry } from './registry.ts';
 export {

@@ -2,7 +2,8 @@
 // watermark (every record with seq ≤ flushed_through_seq is in a segment). A flush records its
 // segments and moves the watermark in one transaction; a compaction swaps old entries for the
 // merged one in one transaction. A deleted tenant's tombstone (see tenant-eraser.ts) is
-// written in the transaction that drops its segments, and checked by the flush's commit.
+// written in the transaction that drops its segments, and checked by the flush's commit. An
+// erasure swaps a segment for its rewrite in one transaction with its progress.
 
 import type { Database } from 'bun:sqlite';
 
@@ -26,6 +27,9 @@ export interface Segment {
 }
 
 export type NewSegment = Omit<Segment, 'id'>;
+
+/** What names one segment of the catalog for a swap (see Catalog.commitCompaction). */
+export type SegmentKey = Pick<Segment, 'id' | 'file'>;
 
 interface SegmentRow {
   id: number;
@@ -127,15 +131,38 @@ export class Catalog {
 
   /**
    * Replaces `removed` segments by `merged`, atomically; false (nothing changed) when one of
-   * them is gone meanwhile: its tenant was deleted, and the merged copy must not bring it back.
+   * them is gone meanwhile: its tenant was deleted, or an erasure rewrote it, and the merged
+   * copy must not bring those events back. A segment is known by id and file: ids are reused
+   * (the highest one deleted may be the next one inserted), file names never.
    */
-  commitCompaction(removed: readonly number[], merged: NewSegment): boolean {
+  commitCompaction(removed: readonly SegmentKey[], merged: NewSegment): boolean {
     return this.db.transaction(() => {
-      const exists = this.db.query('SELECT 1 FROM segments WHERE id = ?1');
-      if (!removed.every((id) => exists.get(id) !== null)) return false;
+      if (!removed.every((s) => this.holds(s))) return false;
       const del = this.db.query('DELETE FROM segments WHERE id = ?1');
-      for (const id of removed) del.run(id);
+      for (const s of removed) del.run(s.id);
       this.insert(merged);
+      return true;
+    })();
+  }
+
+  /** Whether segment `s` is still in the catalog, the same file under the same id. */
+  private holds(s: SegmentKey): boolean {
+    return (
+      this.db.query('SELECT 1 FROM segments WHERE id = ?1 AND file = ?2').get(s.id, s.file) !== null
+    );
+  }
+
+  /**
+   * Replaces segment `old` by `replacement` (none: the segment is dropped), running `alongside`
+   * in the same transaction; false (nothing changed) when the segment is gone meanwhile (a
+   * compaction merged it, or its tenant was deleted). An erasure's rewrite (person-eraser.ts).
+   */
+  replaceSegment(old: SegmentKey, replacement: NewSegment | null, alongside: () => void): boolean {
+    return this.db.transaction(() => {
+      if (!this.holds(old)) return false;
+      this.db.query('DELETE FROM segments WHERE id = ?1').run(old.id);
+      if (replacement !== null) this.insert(replacement);
+      alongside();
       return true;
     })();
   }
@@ -155,6 +182,9 @@ export class Catalog {
         .run(tenant, throughSeq, this.now());
       const segments = this.segmentsOf(tenant);
       this.db.query('DELETE FROM segments WHERE tenant = ?1').run(tenant);
+      // Its erasures go too: the tombstone covers their records, and a new project may take
+      // the id.
+      this.db.query('DELETE FROM erasures WHERE tenant = ?1').run(tenant);
       return segments;
     })();
   }

@@ -136,8 +136,7 @@ export class Compactor {
     let committed = false;
     try {
       await this.deps.lock.write(() => {
-        const ids = segments.map((s) => s.id);
-        committed = this.deps.catalog.commitCompaction(ids, merged);
+        committed = this.deps.catalog.commitCompaction(segments, merged);
         if (committed) this.deps.fault('compact:after-catalog');
       });
     } catch (error) {

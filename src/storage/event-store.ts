@@ -1,8 +1,8 @@
 // The store of events, composed: write-ahead log + group commit (durability), hot tier
 // (acknowledged, not yet flushed), Parquet segments with their SQLite catalog, flusher and
 // compactor. Opening it recovers from any crash point: stray files are removed, the log is
-// replayed from the catalog's watermark (a deleted tenant's records skipped, see
-// tenant-eraser.ts). It is the EventSource every query reads.
+// replayed from the catalog's watermark (a deleted tenant's records skipped, an erased person's
+// events cut: log-replay.ts). It is the EventSource every query reads.
 
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
@@ -13,6 +13,7 @@ import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
+import { ErasureLog } from './erasure-log.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
@@ -20,12 +21,15 @@ import type { FileIo } from './file-io.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
+import { replayInto } from './log-replay.ts';
 import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
+import { PersonEraser } from './person-eraser.ts';
 import { RetentionEraser } from './retention-eraser.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
 import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
 import { SEGMENT_FORMAT, type SegmentFile, segmentRowsSql } from './segment-format.ts';
+import { SegmentRewriter } from './segment-rewriter.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import { lockDataDir } from './sqlite.ts';
 import { type StoreMark, storeMarkOf } from './store-mark.ts';
@@ -70,6 +74,9 @@ export class EventStore implements EventSource {
   readonly eraser: TenantEraser;
   /** Deletes a tenant's old days (see retention-eraser.ts). */
   readonly retention: RetentionEraser;
+  /** Erases one person's events (see person-eraser.ts), recorded in `erasureLog`. */
+  readonly erasures: PersonEraser;
+  readonly erasureLog: ErasureLog;
 
   /** Where flushes stage their files, and snapshots export their unflushed rows. */
   private readonly stagingDir: string;
@@ -106,6 +113,17 @@ export class EventStore implements EventSource {
     const { onFatal } = options;
     this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire, onFatal });
     this.retention = new RetentionEraser({ ...shared, retire });
+    this.erasureLog = new ErasureLog(sqlite, options.now);
+    const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
+    this.erasures = new PersonEraser({
+      ...shared,
+      log: this.erasureLog,
+      hot,
+      flusher,
+      rewriter,
+      lastSeq,
+      onFatal,
+    });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {
@@ -158,6 +176,7 @@ export class EventStore implements EventSource {
     const hot = new HotTier(instance, stagingDir, options.fileIo);
     const flushed = catalog.flushedThroughSeq();
     const deleted = catalog.tombstones();
+    const erasures = new ErasureLog(sqlite, options.now);
     const walOptions = {
       dir: path.join(options.dataDir, 'wal'),
       fileBytesMax: options.walFileBytesMax,
@@ -166,21 +185,15 @@ export class EventStore implements EventSource {
     };
     const wal = WriteAheadLog.open(
       walOptions,
-      (record) => {
-        if (record.seq <= flushed) return;
-        const payload = Buffer.from(record.payload); // a copy: the file's buffer is let go
-        const lines = payload.toString('utf8').split('\n');
-        // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
-        // are not known without parsing every line; the first flush finds them.
-        const tenant = tenantOfLine(lines[0] as string);
-        if (record.seq <= (deleted.get(tenant) ?? 0)) return; // its tenant was deleted since
-        hot.add(record.seq, { tenant, events: lines.length, days: null, payload });
-        onReplay(record.seq, lines);
-      },
-      // New records go above every tombstone too: one's seq may be past the records the log
-      // kept (written, not yet synced, when the deletion was decided), and a record at or
-      // below it would be taken for the deleted tenant's.
-      Math.max(flushed, ...deleted.values()),
+      replayInto(
+        hot,
+        { flushedSeq: flushed, tombstones: deleted, erasures: erasures.matchesAbove(flushed) },
+        onReplay,
+      ),
+      // New records go above every tombstone and erasure too: one's seq may be past the
+      // records the log kept (written, not yet synced, when it was decided), and a record at
+      // or below it would be taken for the deleted tenant's, or cut as the erased person's.
+      Math.max(flushed, ...deleted.values(), erasures.highestSeq()),
     );
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,
@@ -354,6 +367,7 @@ export class EventStore implements EventSource {
    */
   async close(atRest?: (mark: StoreMark) => Promise<void>): Promise<void> {
     await this.committer.drain();
+    await this.erasures.settled();
     await this.flusher.settled();
     await this.compactor.settled();
     this.wal.close();
@@ -383,8 +397,4 @@ const HOT_ROWS = `FROM ${HOT_TABLE} WHERE tenant = $tenant AND seq <= $hotThroug
 
 export function stagingOf(dataDir: string): string {
   return path.join(dataDir, 'staging');
-}
-
-function tenantOfLine(line: string): string {
-  return (JSON.parse(line) as { tenant: string }).tenant;
 }

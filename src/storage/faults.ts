@@ -1,8 +1,12 @@
-// Named points in flush, compaction, a tenant's deletion and retention where a crash test can
+// Named points in flush, compaction, deletions, retention and erasures where a crash test can
 // stop the process, to prove each step is recoverable. In production the hook is a no-op; a
 // crash test sets FAULT_POINT and main.ts installs `killAt` that point.
 
-export type FaultPoint = StoreFaultPoint | DeleteFaultPoint | RetentionFaultPoint;
+export type FaultPoint =
+  | StoreFaultPoint
+  | DeleteFaultPoint
+  | RetentionFaultPoint
+  | ErasureFaultPoint;
 
 /** The steps of the background work that every ingest-only crash test reaches. */
 type StoreFaultPoint =
@@ -19,6 +23,16 @@ type DeleteFaultPoint = 'delete:after-catalog' | 'delete:after-purge' | 'delete:
 
 /** The steps of a retention pass deleting old days (see retention-eraser.ts). */
 type RetentionFaultPoint = 'retention:after-catalog' | 'retention:after-retire';
+
+/** The steps of an erasure of one person's events (see person-eraser.ts). */
+type ErasureFaultPoint =
+  | 'erase:after-record'
+  | 'erase:after-cut'
+  | 'erase:after-write'
+  | 'erase:after-rename'
+  | 'erase:after-catalog'
+  | 'erase:after-retire'
+  | 'erase:before-done';
 
 export const FAULT_POINTS: readonly StoreFaultPoint[] = [
   'flush:after-write',
@@ -41,11 +55,22 @@ export const RETENTION_FAULT_POINTS: readonly RetentionFaultPoint[] = [
   'retention:after-retire',
 ];
 
+export const ERASURE_FAULT_POINTS: readonly ErasureFaultPoint[] = [
+  'erase:after-record',
+  'erase:after-cut',
+  'erase:after-write',
+  'erase:after-rename',
+  'erase:after-catalog',
+  'erase:after-retire',
+  'erase:before-done',
+];
+
 /** Every point FAULT_POINT may name. */
 export const ALL_FAULT_POINTS: readonly FaultPoint[] = [
   ...FAULT_POINTS,
   ...DELETE_FAULT_POINTS,
   ...RETENTION_FAULT_POINTS,
+  ...ERASURE_FAULT_POINTS,
 ];
 
 export type FaultHook = (point: FaultPoint) => void;

@@ -19,6 +19,8 @@ import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { assert, isOutOfSpace } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
+import { cutGroups, withoutErased } from './erasure-filter.ts';
+import type { ErasureMatch } from './erasure-log.ts';
 import { EVENT_COLUMNS } from './event-columns.ts';
 import { type FileIo, nodeFileIo, writeFully } from './file-io.ts';
 
@@ -117,6 +119,8 @@ export class HotTier {
   /** The running flush's S, while one runs. */
   private flushingThrough: number | null = null;
   private memoryBytes = 0;
+  /** Erasures records may still arrive under (seq at or below theirs): cut as they arrive. */
+  private erasures: ErasureMatch[] = [];
   private syncing: Promise<void> | null = null;
   private files = 0;
   private loader: Promise<{
@@ -135,8 +139,40 @@ export class HotTier {
   add(seq: number, group: HotGroup): void {
     const last = this.groups.at(-1);
     assert(last === undefined || seq > last.seq, 'hot groups arrive in log order');
-    this.groups.push({ ...group, seq });
-    this.memoryBytes += group.payload.length * MEMORY_PER_JSON_BYTE;
+    // Records arrive in seq order: an erasure below this one covers no later record.
+    if (this.erasures.length > 0) this.erasures = this.erasures.filter((m) => seq <= m.throughSeq);
+    const cut = withoutErased(group.payload, group.tenant, seq, this.erasures);
+    if (cut?.events === 0) return;
+    const kept = cut === null ? group : { ...group, payload: cut.payload, events: cut.events };
+    this.groups.push({ ...kept, seq });
+    this.memoryBytes += kept.payload.length * MEMORY_PER_JSON_BYTE;
+  }
+
+  /**
+   * Applies an erasure (see person-eraser.ts): the groups held now lose the events it covers,
+   * and so do records at or below its seq added later (committed, not yet added, or replayed);
+   * returns the events cut. A cut group in the hot table empties the table: every group loads
+   * again at the next sync (a load's rows carry one label for all its records). Call under the
+   * store's write lock while no flush runs (Flusher.whileIdle), as purgeTenant.
+   */
+  async erase(match: ErasureMatch): Promise<number> {
+    assert(this.flushingThrough === null, 'no flush runs while an erasure cuts the hot tier');
+    assert(this.syncing === null, 'an erasure runs under the write lock, while no query loads');
+    this.erasures.push(match);
+    const cut = cutGroups(this.groups, this.loadedCount, match);
+    this.groups = cut.kept;
+    this.memoryBytes -= cut.bytesFreed * MEMORY_PER_JSON_BYTE;
+    this.loadedCount = cut.loadedKept;
+    if (!cut.loadedCut) return cut.erased;
+    this.loadedCount = 0;
+    this.lastLoadSeq = 0;
+    const c = await this.instance.connect();
+    try {
+      await c.run(`DELETE FROM ${HOT_TABLE}`);
+    } finally {
+      c.closeSync();
+    }
+    return cut.erased;
   }
 
   /** Loads every group not in the hot table yet; concurrent callers share the work. */

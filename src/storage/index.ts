@@ -4,6 +4,13 @@ export { checkDisk, type DiskStatus, lowSpaceNote } from './disk.ts';
 export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';
 export {
+  ERASURE_FIELDS,
+  type Erasure,
+  type ErasureField,
+  type ErasureLog,
+  type ErasureStatus,
+} from './erasure-log.ts';
+export {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,
   EVENT_COLUMNS,
@@ -19,6 +26,7 @@ export {
 export {
   ALL_FAULT_POINTS,
   DELETE_FAULT_POINTS,
+  ERASURE_FAULT_POINTS,
   FAULT_POINTS,
   type FaultHook,
   type FaultPoint,
@@ -40,6 +48,7 @@ export {
   minuteCountsOf,
   writeMinuteCounts,
 } from './minute-counts.ts';
+export type { ErasureRequest, PersonEraser } from './person-eraser.ts';
 export type { DroppedDays, RetentionEraser } from './retention-eraser.ts';
 export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';

@@ -11,6 +11,7 @@ import { migration007 } from './007-invitations-follow-inviter.ts';
 import { migration008 } from './008-emails-in-nfc.ts';
 import { migration009 } from './009-segment-format.ts';
 import { migration010 } from './010-project-retention.ts';
+import { migration011 } from './011-erasures.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -23,4 +24,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
 ];

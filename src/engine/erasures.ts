@@ -1,0 +1,85 @@
+// Erasures of one person's events as the engine runs them (GDPR erasure): the store records
+// each and cuts the person's unflushed events at once (storage/person-eraser.ts), then rewrites
+// the segments holding them in the background, one erasure at a time; pending ones resume at
+// start. Once one is done the tenant's live rollups are rebuilt from the store, so the live
+// counters and the latest metric points no longer count the erased events. Ingest goes on
+// throughout: events acknowledged after the erasure was accepted are kept.
+
+import { AppError, erasureLimits } from '../core/index.ts';
+import type { Erasure, ErasureField, EventStore } from '../storage/index.ts';
+import type { ActorRegistry } from './registry.ts';
+
+export interface ErasuresDeps {
+  store: EventStore;
+  registry: ActorRegistry;
+  /** An erasure whose outcome could not be recorded leaves the store to a restart. */
+  onFatal: (error: unknown) => void;
+}
+
+export class Erasures {
+  constructor(private readonly deps: ErasuresDeps) {}
+
+  /**
+   * Accepts an erasure of `tenant`'s events whose `field` is `value` and starts it; resolves
+   * once no read shows the unflushed ones, with it pending (or refused: 409 `limit_reached`
+   * past the tenant's pending erasures).
+   */
+  async request(tenant: string, field: ErasureField, value: string): Promise<Erasure> {
+    const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
+    const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
+    const erasure = await this.deps.store.erasures.accept({
+      id,
+      tenant,
+      field,
+      value,
+      pendingMax,
+    });
+    this.start(id);
+    return erasure;
+  }
+
+  /** One erasure of `tenant`, or 404. */
+  get(tenant: string, id: string): Erasure {
+    const erasure = this.deps.store.erasureLog.get(id);
+    if (erasure === null || erasure.tenant !== tenant) {
+      throw new AppError('not_found', `no erasure ${id} in project ${tenant}`);
+    }
+    return erasure;
+  }
+
+  /** The newest erasures of `tenant`. */
+  list(tenant: string): Erasure[] {
+    return this.deps.store.erasureLog.listOf(tenant, erasureLimits.erasuresListedMax);
+  }
+
+  /** Starts every pending erasure (at start: the ones a stop or crash left). */
+  resume(): void {
+    for (const erasure of this.deps.store.erasureLog.pending()) this.start(erasure.id);
+  }
+
+  /** Resolves once every erasure started has ended (tests, and shutdown via the store). */
+  settled(): Promise<void> {
+    return this.deps.store.erasures.settled();
+  }
+
+  private start(id: string): void {
+    this.deps.store.erasures.run(id).then((erasure) => {
+      if (erasure?.status === 'done') this.rebuildRollups(erasure.tenant);
+    }, this.deps.onFatal);
+  }
+
+  /**
+   * Drops the tenant's actor once nothing of it is in flight (the next use rebuilds its rollups
+   * from the store, without the erased events); an actor with events in flight goes when they
+   * are answered (a rebuild before would miss them).
+   */
+  private rebuildRollups(tenant: string): void {
+    const actor = this.deps.registry.peek(tenant);
+    if (actor === undefined) return;
+    if (actor.inFlight === 0) {
+      this.deps.registry.forget(tenant);
+      return;
+    }
+    void actor.drained().then(() => this.rebuildRollups(tenant));
+  }
+}

@@ -1,0 +1,89 @@
+// Cuts a person's events out of a log record's payload (one tenant's JSON lines): what the hot
+// tier does to the unflushed records an erasure covers, when it is accepted and when the log is
+// replayed, so that no flush ever writes them to a segment again.
+
+import type { ErasureMatch } from './erasure-log.ts';
+
+export interface FilteredPayload {
+  payload: Uint8Array;
+  /** Lines kept, and lines cut. */
+  events: number;
+  erased: number;
+}
+
+/**
+ * The record `payload` of `tenant` at `seq` without the events that one of `matches` covers
+ * (same tenant, seq at or below its throughSeq, the field equal to its value); null when no
+ * match applies to it (the payload is then not parsed).
+ */
+export function withoutErased(
+  payload: Uint8Array,
+  tenant: string,
+  seq: number,
+  matches: readonly ErasureMatch[],
+): FilteredPayload | null {
+  const apply = matches.filter((m) => m.tenant === tenant && seq <= m.throughSeq);
+  if (apply.length === 0) return null;
+  const lines = Buffer.from(payload).toString('utf8').split('\n');
+  const kept = lines.filter((line) => {
+    const event = JSON.parse(line) as Record<string, unknown>;
+    return !apply.some((m) => event[m.field] === m.value);
+  });
+  return {
+    payload: Buffer.from(kept.join('\n'), 'utf8'),
+    events: kept.length,
+    erased: lines.length - kept.length,
+  };
+}
+
+/** A hot tier's group, as far as an erasure cuts it. */
+interface CutGroup {
+  tenant: string;
+  seq: number;
+  events: number;
+  payload: Uint8Array;
+}
+
+export interface CutGroups<G extends CutGroup> {
+  /** The groups left, in order: a group whose every event went is gone. */
+  kept: G[];
+  /** How many of `kept` were among the first `loadedCount` (in the hot table). */
+  loadedKept: number;
+  /** Whether a group of the hot table was cut (its rows must be loaded again). */
+  loadedCut: boolean;
+  erased: number;
+  /** Payload bytes the groups hold less. */
+  bytesFreed: number;
+}
+
+/** `groups` (the first `loadedCount` loaded) without the events `match` covers. */
+export function cutGroups<G extends CutGroup>(
+  groups: readonly G[],
+  loadedCount: number,
+  match: ErasureMatch,
+): CutGroups<G> {
+  const result: CutGroups<G> = {
+    kept: [],
+    loadedKept: 0,
+    loadedCut: false,
+    erased: 0,
+    bytesFreed: 0,
+  };
+  groups.forEach((g, i) => {
+    const loaded = i < loadedCount;
+    const cut = withoutErased(g.payload, g.tenant, g.seq, [match]);
+    if (cut === null || cut.erased === 0) {
+      result.kept.push(g);
+      if (loaded) result.loadedKept++;
+      return;
+    }
+    result.erased += cut.erased;
+    result.loadedCut ||= loaded;
+    result.bytesFreed += g.payload.length;
+    if (cut.events === 0) return;
+    result.bytesFreed -= cut.payload.length;
+    result.kept.push({ ...g, payload: cut.payload, events: cut.events });
+    if (loaded) result.loadedKept++;
+  });
+  return result;
+}

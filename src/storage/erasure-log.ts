@@ -1,0 +1,159 @@
+// The erasures table (migration 011): one row per erasure of a person's events, written before
+// anything is erased and updated as segments are rewritten, in the catalog's transactions.
+
+import type { Database } from 'bun:sqlite';
+import { AppError } from '../core/index.ts';
+
+/** The event fields an erasure may name the person by. */
+export const ERASURE_FIELDS = ['user_id', 'anonymous_id', 'visitor_id'] as const;
+export type ErasureField = (typeof ERASURE_FIELDS)[number];
+
+export type ErasureStatus = 'pending' | 'done' | 'failed';
+
+/** Which events one erasure removes: its tenant's with `field = value` in records ≤ throughSeq. */
+export interface ErasureMatch {
+  tenant: string;
+  field: ErasureField;
+  value: string;
+  /** The log's last seq when the erasure was accepted. */
+  throughSeq: number;
+}
+
+export interface Erasure extends ErasureMatch {
+  id: string;
+  status: ErasureStatus;
+  /** Why it failed, when it did. */
+  reason: string | null;
+  /** Unflushed events removed from the hot tier when it was accepted. */
+  hotEvents: number;
+  /** Events removed from segments, and segments rewritten (or dropped, when emptied). */
+  segmentEvents: number;
+  segmentsRewritten: number;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+interface ErasureRow {
+  id: string;
+  tenant: string;
+  field: ErasureField;
+  value: string;
+  through_seq: number;
+  status: ErasureStatus;
+  reason: string | null;
+  hot_events: number;
+  segment_events: number;
+  segments_rewritten: number;
+  created_at: number;
+  finished_at: number | null;
+}
+
+const fromRow = (r: ErasureRow): Erasure => ({
+  id: r.id,
+  tenant: r.tenant,
+  field: r.field,
+  value: r.value,
+  throughSeq: r.through_seq,
+  status: r.status,
+  reason: r.reason,
+  hotEvents: r.hot_events,
+  segmentEvents: r.segment_events,
+  segmentsRewritten: r.segments_rewritten,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+});
+
+export class ErasureLog {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Records a pending erasure, or throws `limit_reached` (nothing written) when its tenant has
+   * `pendingMax` pending already.
+   */
+  create(id: string, match: ErasureMatch, pendingMax: number): Erasure {
+    return this.db.transaction(() => {
+      const pending = this.db
+        .query("SELECT count(*) AS n FROM erasures WHERE tenant = ?1 AND status = 'pending'")
+        .get(match.tenant) as { n: number };
+      if (pending.n >= pendingMax) {
+        throw new AppError(
+          'limit_reached',
+          `${match.tenant} has ${pending.n} erasures pending (at most ${pendingMax}); ` +
+            'wait for one to be done',
+        );
+      }
+      this.db
+        .query(
+          `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)`,
+        )
+        .run(id, match.tenant, match.field, match.value, match.throughSeq, this.now());
+      return this.get(id) as Erasure;
+    })();
+  }
+
+  get(id: string): Erasure | null {
+    const row = this.db.query('SELECT * FROM erasures WHERE id = ?1').get(id) as ErasureRow | null;
+    return row === null ? null : fromRow(row);
+  }
+
+  /** A tenant's erasures, newest first, at most `limit`. */
+  listOf(tenant: string, limit: number): Erasure[] {
+    const rows = this.db
+      .query('SELECT * FROM erasures WHERE tenant = ?1 ORDER BY created_at DESC, id LIMIT ?2')
+      .all(tenant, limit) as ErasureRow[];
+    return rows.map(fromRow);
+  }
+
+  /** Every pending erasure, oldest first (resumed at start). */
+  pending(): Erasure[] {
+    const rows = this.db
+      .query("SELECT * FROM erasures WHERE status = 'pending' ORDER BY created_at, id")
+      .all() as ErasureRow[];
+    return rows.map(fromRow);
+  }
+
+  /** The erasures a replay of records above `flushedSeq` must apply (any status). */
+  matchesAbove(flushedSeq: number): ErasureMatch[] {
+    const rows = this.db
+      .query('SELECT * FROM erasures WHERE through_seq > ?1 ORDER BY through_seq')
+      .all(flushedSeq) as ErasureRow[];
+    return rows.map(fromRow);
+  }
+
+  /** The highest seq an erasure was accepted at (0 when none). */
+  highestSeq(): number {
+    const row = this.db.query('SELECT max(through_seq) AS seq FROM erasures').get() as {
+      seq: number | null;
+    };
+    return row.seq ?? 0;
+  }
+
+  setHotEvents(id: string, events: number): void {
+    this.db.query('UPDATE erasures SET hot_events = ?2 WHERE id = ?1').run(id, events);
+  }
+
+  /** Counts one rewritten segment (call inside the catalog transaction that swaps it). */
+  addRewrite(id: string, events: number): void {
+    this.db
+      .query(
+        `UPDATE erasures SET segment_events = segment_events + ?2,
+           segments_rewritten = segments_rewritten + 1 WHERE id = ?1`,
+      )
+      .run(id, events);
+  }
+
+  finish(id: string, status: 'done' | 'failed', reason: string | null = null): void {
+    this.db
+      .query('UPDATE erasures SET status = ?2, reason = ?3, finished_at = ?4 WHERE id = ?1')
+      .run(id, status, reason, this.now());
+  }
+
+  /** Forgets a deleted tenant's erasures (in the transaction that deletes it). */
+  forgetTenant(tenant: string): void {
+    this.db.query('DELETE FROM erasures WHERE tenant = ?1').run(tenant);
+  }
+}

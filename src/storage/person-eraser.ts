@@ -1,0 +1,138 @@
+// Erases one person's events of one tenant (GDPR erasure): every event whose user_id,
+// anonymous_id or visitor_id equals a value, in the log records up to the seq the erasure is
+// accepted at. Order, each step recoverable:
+//   1. accepted, while no flush runs and under the write lock: the erasure is recorded in
+//      SQLite with the log's last seq (the cut-off), then the hot tier cuts the events from
+//      the records it holds and from records at or below the cut-off that arrive later. No
+//      flush after this writes one of them to a segment; replay after a crash cuts them too
+//      (see log-replay.ts), and new records go above the cut-off.
+//   2. the tenant's segments holding a covered event are found (one DuckDB query over them)
+//      and each is rewritten without them (segment-rewriter.ts): only those segments change.
+//      A round repeats until none is left (a compaction that merged one meanwhile wins the
+//      race, and its merge is rewritten in the next round).
+//   3. marked done, with the events and segments it removed.
+// A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
+
+import type { Erasure, ErasureField, ErasureLog } from './erasure-log.ts';
+import type { FaultHook } from './faults.ts';
+import type { Flusher } from './flusher.ts';
+import type { HotTier } from './hot-tier.ts';
+import type { ReadWriteLock } from './rw-lock.ts';
+import type { SegmentRewriter } from './segment-rewriter.ts';
+
+export interface PersonEraserDeps {
+  log: ErasureLog;
+  hot: HotTier;
+  lock: ReadWriteLock;
+  flusher: Flusher;
+  rewriter: SegmentRewriter;
+  /** The log's last seq: every record committed so far is at or below it. */
+  lastSeq: () => number;
+  fault: FaultHook;
+  /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
+  onFatal: (error: unknown) => void;
+}
+
+export interface ErasureRequest {
+  id: string;
+  tenant: string;
+  field: ErasureField;
+  value: string;
+  /** Pending erasures a tenant may have at most (this one refused past it). */
+  pendingMax: number;
+}
+
+/** Rounds of finding and rewriting segments one erasure takes at most (see step 2). */
+const ERASURE_ROUNDS_MAX = 16;
+
+export class PersonEraser {
+  /** Erasures started in this process and not ended, by id. */
+  private readonly running = new Map<string, Promise<Erasure | null>>();
+  /** The end of the last erasure started: the next one waits for it. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: PersonEraserDeps) {}
+
+  /** Records an erasure and cuts its events from the hot tier (step 1); returns it pending. */
+  accept(request: ErasureRequest): Promise<Erasure> {
+    const { log, hot, lock, flusher, fault } = this.deps;
+    const { id, tenant, field, value, pendingMax } = request;
+    return flusher.whileIdle(() =>
+      lock.write(async () => {
+        const match = { tenant, field, value, throughSeq: this.deps.lastSeq() };
+        log.create(id, match, pendingMax);
+        fault('erase:after-record');
+        let events: number;
+        try {
+          events = await hot.erase(match);
+        } catch (error) {
+          // Recorded, but the hot table may hold the events or none of the rows it should:
+          // a restart replays the log and cuts them.
+          this.deps.onFatal(error);
+          throw error;
+        }
+        log.setHotEvents(id, events);
+        fault('erase:after-cut');
+        return log.get(id) as Erasure;
+      }),
+    );
+  }
+
+  /**
+   * Runs erasure `id` to its end (or joins the run started): done, or failed with the reason
+   * (rejected only when its outcome could not be recorded). Null when there is no such one.
+   */
+  run(id: string): Promise<Erasure | null> {
+    const started = this.running.get(id);
+    if (started !== undefined) return started;
+    const run = this.queue
+      .then(() => this.runOnce(id))
+      .finally(() => {
+        this.running.delete(id);
+      });
+    this.queue = run.catch(() => undefined);
+    this.running.set(id, run);
+    return run;
+  }
+
+  /** Resolves once no erasure runs (whatever their outcomes). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async runOnce(id: string): Promise<Erasure | null> {
+    const { log, fault } = this.deps;
+    const erasure = log.get(id);
+    if (erasure === null || erasure.status !== 'pending') return erasure;
+    try {
+      await this.rewriteAll(erasure);
+    } catch (error) {
+      log.finish(id, 'failed', error instanceof Error ? error.message : String(error));
+      return log.get(id);
+    }
+    fault('erase:before-done');
+    log.finish(id, 'done');
+    return log.get(id);
+  }
+
+  /** Steps 2 (see the header): rewrites segments until none holds a covered event. */
+  private async rewriteAll(erasure: Erasure): Promise<void> {
+    const { rewriter, log } = this.deps;
+    for (let round = 1; ; round++) {
+      const found = await rewriter.reading(async () => {
+        const affected = await rewriter.affected(erasure);
+        for (const segment of affected) {
+          await rewriter.rewrite(segment, erasure, (events) => log.addRewrite(erasure.id, events));
+        }
+        return affected.length;
+      });
+      if (found === 0) return;
+      if (round === ERASURE_ROUNDS_MAX) {
+        throw new Error(
+          `segments still held the person's events after ${round} rounds (compactions kept ` +
+            'replacing them); erase again',
+        );
+      }
+    }
+  }
+}
