@@ -86,6 +86,38 @@ describe('erasing a person', () => {
     expect(await idsOf(t, 'acme')).toEqual(['a2', 'a4', 'a5']);
   });
 
+  test('unflushed events loaded in the hot table go; the others are read once', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [
+      { id: 'a1', user: 'u1' },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await send(t, 'globex', [{ id: 'g1', user: 'u1' }]);
+    expect(await idsOf(t, 'acme')).toEqual(['a1', 'a2']); // loads the hot table
+    await send(t, 'acme', [{ id: 'a3', user: 'u1' }]);
+    const done = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    expect(done).toMatchObject({ status: 'done', hotEvents: 2, segmentsRewritten: 0 });
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+    expect(await idsOf(t, 'globex')).toEqual(['g1']);
+    await t.engine.store.flusher.flush();
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+    expect(await idsOf(t, 'globex')).toEqual(['g1']);
+  });
+
+  test('a restart before any flush replays the log without the erased events', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [
+      { id: 'a1', user: 'u1' },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    await send(t, 'acme', [{ id: 'a3', user: 'u1' }]); // after: kept
+    await t.restart(); // the log still holds every record: nothing was flushed
+    expect(await idsOf(t, 'acme')).toEqual(['a2', 'a3']);
+    await t.engine.store.flusher.flush();
+    expect(await idsOf(t, 'acme')).toEqual(['a2', 'a3']);
+  });
+
   test('only the segments holding the person are rewritten; the others keep their ids', async () => {
     t = await makeTestApp({ compactSegmentsMin: 1000 });
     await send(t, 'acme', [{ id: 'a1', user: 'u2' }]);
