@@ -1,7 +1,7 @@
 // Projects (tenants), their members, API keys and site aliases. Thin handlers over auth's
 // ProjectService, which decides who may do what; a new key's secret appears in exactly one
 // response, the one that creates it. A project's deletion: project-delete.ts; invitations
-// (how people join): invitations.ts.
+// (how people join): invitations.ts; erasures of one person's events: erasures.ts.
 
 import { Elysia, t } from 'elysia';
 import {
@@ -16,6 +16,7 @@ import {
   ROLES,
 } from '../../auth/index.ts';
 import { eventLimits } from '../../core/index.ts';
+import type { Engine } from '../../engine/index.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { errorDocs, jsonContent } from '../openapi-docs.ts';
@@ -27,6 +28,7 @@ import {
   newKeyExample,
   projectExample,
 } from '../openapi-examples.ts';
+import { erasureRoutes } from './erasures.ts';
 import {
   bodyDocs,
   callerAndBody,
@@ -95,14 +97,15 @@ const AliasIn = t.Object({
   kind: t.Optional(t.UnionEnum(ALIAS_KINDS)),
 });
 
-export function projectRoutes(deps: ProjectDeleteDeps) {
+export function projectRoutes(deps: ProjectDeleteDeps & { engine: Pick<Engine, 'erasures'> }) {
   return new Elysia({ prefix: '/api/v1/projects', tags: ['projects'] })
     .use(projectCore(deps.auth))
     .use(projectUpdateRoute(deps.auth))
     .use(projectDeleteRoute(deps))
     .use(memberRoutes(deps.auth))
     .use(keyRoutes(deps.auth))
-    .use(aliasRoutes(deps.auth));
+    .use(aliasRoutes(deps.auth))
+    .use(erasureRoutes(deps));
 }
 
 function projectCore(auth: Auth) {

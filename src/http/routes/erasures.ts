@@ -1,0 +1,158 @@
+// Erasures of one person's events (GDPR right to erasure), PostHog's "delete person and their
+// events" and Segment's user deletion: an owner (or an admin) names the person by user_id,
+// anonymous_id or visitor_id; the answer (202) comes once no read shows their unflushed
+// events, and the stored ones go in the background (engine/erasures.ts), which GET follows.
+
+import { Elysia, t } from 'elysia';
+import type { Auth } from '../../auth/index.ts';
+import { erasureLimits, eventLimits } from '../../core/index.ts';
+import type { Engine } from '../../engine/index.ts';
+import { ERASURE_FIELDS, type Erasure } from '../../storage/index.ts';
+import { readErasureBody } from '../erasure-body.ts';
+import { errorDocs, jsonAnswer, jsonContent } from '../openapi-docs.ts';
+import { bodyDocs, callerAndBody, common, idParam, ok, stamp } from './project-common.ts';
+
+export interface ErasureRouteDeps {
+  auth: Auth;
+  engine: Pick<Engine, 'erasures'>;
+}
+
+const ErasureOut = t.Object({
+  id: t.String(),
+  project_id: t.String(),
+  field: t.UnionEnum(ERASURE_FIELDS, { description: 'What names the person.' }),
+  value: t.String(),
+  status: t.UnionEnum(['pending', 'done', 'failed'] as const),
+  reason: t.Nullable(t.String({ description: 'Why it failed (then POST it again).' })),
+  events_erased: t.Integer({ description: 'Events removed so far, unflushed and stored.' }),
+  unflushed_events_erased: t.Integer(),
+  segments_rewritten: t.Integer({ description: 'Segment files rewritten (or dropped).' }),
+  created_at: stamp,
+  finished_at: t.Nullable(stamp),
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function presentErasure(e: Erasure): typeof ErasureOut.static {
+  return {
+    id: e.id,
+    project_id: e.tenant,
+    field: e.field,
+    value: e.value,
+    status: e.status,
+    reason: e.reason,
+    events_erased: e.hotEvents + e.segmentEvents,
+    unflushed_events_erased: e.hotEvents,
+    segments_rewritten: e.segmentsRewritten,
+    created_at: iso(e.createdAt),
+    finished_at: e.finishedAt === null ? null : iso(e.finishedAt),
+  };
+}
+
+const example = {
+  id: 'er_0193a1b2c3d4e5f6a7b8c9d0e1f2a3b4',
+  project_id: 'acme-web',
+  field: 'user_id',
+  value: 'user-42',
+  status: 'done',
+  reason: null,
+  events_erased: 1312,
+  unflushed_events_erased: 12,
+  segments_rewritten: 3,
+  created_at: '2026-11-26T09:00:00.000Z',
+  finished_at: '2026-11-26T09:00:02.000Z',
+};
+
+const ownersOrAdmins = errorDocs({ 403: 'A viewer: only owners (or an admin) may do this' });
+
+export function erasureRoutes(deps: ErasureRouteDeps) {
+  const { auth, engine } = deps;
+  /** The caller, if they may erase in project `id` (an owner, or an admin). */
+  const allowed = (request: Request, id: string) => {
+    const principal = auth.authenticate(request);
+    auth.projects.requireDeletable(principal, id);
+    return principal;
+  };
+  return new Elysia()
+    .post(
+      '/:id/erasures',
+      async ({ params, request, set }) => {
+        const { principal, body } = await callerAndBody(auth, request);
+        auth.projects.requireDeletable(principal, params.id);
+        const { field, value } = readErasureBody(body);
+        set.status = 202;
+        return presentErasure(await engine.erasures.request(params.id, field, value));
+      },
+      {
+        params: t.Object(idParam),
+        parse: 'none',
+        detail: postDocs(),
+      },
+    )
+    .get(
+      '/:id/erasures',
+      ({ params, request }) => {
+        allowed(request, params.id);
+        return engine.erasures.list(params.id).map(presentErasure);
+      },
+      {
+        params: t.Object(idParam),
+        detail: {
+          summary: `The project's erasures, newest first (at most ${erasureLimits.erasuresListedMax})`,
+          responses: { ...ok(t.Array(ErasureOut), [example]), ...common, ...ownersOrAdmins },
+        },
+      },
+    )
+    .get(
+      '/:id/erasures/:erasure_id',
+      ({ params, request }) => {
+        allowed(request, params.id);
+        return presentErasure(engine.erasures.get(params.id, params.erasure_id));
+      },
+      {
+        params: t.Object({ ...idParam, erasure_id: t.String({ maxLength: 64 }) }),
+        detail: {
+          summary: 'One erasure: pending, done (with what it removed) or failed (with why)',
+          responses: { ...ok(ErasureOut, example), ...common, ...ownersOrAdmins },
+        },
+      },
+    );
+}
+
+function postDocs() {
+  const max = erasureLimits.erasuresPendingPerProjectMax;
+  return {
+    summary: "Erase one person's events (owners, or an admin)",
+    description:
+      'Give exactly one of `user_id`, `anonymous_id` or `visitor_id`. Every event of the ' +
+      'project with that value, acknowledged before this request was accepted, is erased: ' +
+      'unflushed ones before the 202, stored ones in the background (`status` goes from ' +
+      '`pending` to `done`; follow it with GET). Once done, no read shows them. Events sent ' +
+      `later with that id are stored as usual. At most ${max} erasures of a project are ` +
+      'pending at once (409 `limit_reached`).',
+    requestBody: {
+      required: true,
+      content: jsonContent(
+        t.Object({
+          user_id: t.Optional(t.String({ maxLength: eventLimits.idCharsMax })),
+          anonymous_id: t.Optional(t.String({ maxLength: eventLimits.idCharsMax })),
+          visitor_id: t.Optional(t.String({ maxLength: eventLimits.idCharsMax })),
+        }),
+        { user_id: 'user-42' },
+      ),
+    },
+    responses: {
+      202: jsonAnswer('Accepted: pending', ErasureOut, {
+        ...example,
+        status: 'pending',
+        events_erased: 12,
+        segments_rewritten: 0,
+        finished_at: null,
+      }),
+      ...common,
+      ...ownersOrAdmins,
+      ...bodyDocs,
+      ...errorDocs({ 409: `The project has ${max} erasures pending; wait for one` }),
+    },
+  };
+}

@@ -1,0 +1,244 @@
+// POST/GET /api/v1/projects/{id}/erasures: who may (owners and admins; keys never), what the
+// body must be, the answers' shapes, the pending bound, and every read of the project once an
+// erasure is done: it answers as a project that never had the person's events, also after a
+// restart, while another project with the same person keeps them.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { erasureLimits } from '../../src/core/index.ts';
+import {
+  type AuthApp,
+  adminToken,
+  join,
+  json,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
+
+let t: AuthApp;
+let ada: Tokens;
+let bob: Tokens;
+beforeEach(async () => {
+  t = await makeAuthApp();
+  ada = await signUp(t, 'ada@example.com');
+  bob = await signUp(t, 'bob@example.com');
+});
+afterEach(() => t.close());
+
+const erase = (id: string, body: unknown, token?: string) =>
+  t.call('POST', `/api/v1/projects/${id}/erasures`, { token, body });
+
+describe('who may erase', () => {
+  test('owner and admin 202; viewer 403; non-member, unknown 404; none or a key 401', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    expect(
+      (
+        await join(t, ada.access_token, 'acme', {
+          ...bob,
+          email: 'bob@example.com',
+          token: bob.access_token,
+        })
+      ).status,
+    ).toBe(200);
+    const carol = await signUp(t, 'carol@example.com');
+    const admin = await adminToken(t);
+    const read = (await makeKey(t, ada.access_token, 'acme', 'read')).key;
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const body = { user_id: 'u1' };
+    expect((await erase('acme', body, bob.access_token)).status).toBe(403);
+    expect((await erase('acme', body, carol.access_token)).status).toBe(404);
+    expect((await erase('nope', body, ada.access_token)).status).toBe(404);
+    expect((await erase('acme', body)).status).toBe(401);
+    expect((await erase('acme', body, read)).status).toBe(401);
+    expect((await erase('acme', body, write)).status).toBe(401);
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toEqual([]); // refused: none recorded
+    expect((await erase('acme', body, ada.access_token)).status).toBe(202);
+    expect((await erase('acme', body, admin)).status).toBe(202);
+    const list = (token: string) => t.call('GET', '/api/v1/projects/acme/erasures', { token });
+    expect((await list(bob.access_token)).status).toBe(403);
+    expect((await list(carol.access_token)).status).toBe(404);
+    expect((await list(read)).status).toBe(401);
+    expect((await list(admin)).status).toBe(200);
+  });
+});
+
+describe('the body', () => {
+  test('exactly one id field, a string of 1–128 characters; else 422 naming it', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const cases: [unknown, (string | number)[], string][] = [
+      [{}, ['body', 'user_id'], 'missing'],
+      [{ user_id: 'a', anonymous_id: 'b' }, ['body', 'anonymous_id'], 'extra_forbidden'],
+      [{ user_id: '' }, ['body', 'user_id'], 'string_too_short'],
+      [{ visitor_id: 'x'.repeat(129) }, ['body', 'visitor_id'], 'string_too_long'],
+      [{ anonymous_id: 7 }, ['body', 'anonymous_id'], 'string_type'],
+      [{ user_id: 'a', email: 'a@b.c' }, ['body', 'email'], 'extra_forbidden'],
+      [['u1'], ['body'], 'dict_type'],
+    ];
+    for (const [body, loc, type] of cases) {
+      const res = await erase('acme', body, ada.access_token);
+      expect(res.status).toBe(422);
+      const detail = (await json(res)).detail as { loc: unknown; msg: string; type: string }[];
+      expect(detail).toEqual([{ loc, msg: expect.any(String), type }]);
+    }
+    const broken = await t.call('POST', '/api/v1/projects/acme/erasures', {
+      token: ada.access_token,
+      text: '{"user_id":',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(broken.status).toBe(400);
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toEqual([]);
+  });
+});
+
+describe('the answers', () => {
+  test('202 pending, then done with its counts in the list and by id; 404 elsewhere', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    await makeProject(t, ada.access_token, 'globex');
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const events = ['a1', 'a2'].map((id) => ({ event_id: id, name: 'x', user_id: 'u1' }));
+    const sent = await t.call('POST', '/api/v1/events/batch', { token: write, body: { events } });
+    expect(sent.status).toBe(202);
+    await t.engine.store.flusher.flush();
+    await t.call('POST', '/api/v1/events', {
+      token: write,
+      body: { event_id: 'a3', name: 'x', user_id: 'u1' },
+    });
+
+    const res = await erase('acme', { user_id: 'u1' }, ada.access_token);
+    expect(res.status).toBe(202);
+    const accepted = await json(res);
+    expect(accepted).toEqual({
+      id: expect.stringMatching(/^er_[0-9a-f]{32}$/),
+      project_id: 'acme',
+      field: 'user_id',
+      value: 'u1',
+      status: 'pending',
+      reason: null,
+      events_erased: 1,
+      unflushed_events_erased: 1,
+      segments_rewritten: 0,
+      created_at: '2026-11-25T12:00:00.000Z',
+      finished_at: null,
+    });
+    await t.engine.erasures.settled();
+    const one = await t.call('GET', `/api/v1/projects/acme/erasures/${accepted.id}`, {
+      token: ada.access_token,
+    });
+    expect(one.status).toBe(200);
+    const done = { ...accepted, status: 'done', events_erased: 3, segments_rewritten: 1 };
+    expect(await json(one)).toEqual({ ...done, finished_at: '2026-11-25T12:00:00.000Z' });
+    const list = await t.call('GET', '/api/v1/projects/acme/erasures', { token: ada.access_token });
+    expect(await list.json()).toEqual([
+      await json(
+        await t.call('GET', `/api/v1/projects/acme/erasures/${accepted.id}`, {
+          token: ada.access_token,
+        }),
+      ),
+    ]);
+    const elsewhere = await t.call('GET', `/api/v1/projects/globex/erasures/${accepted.id}`, {
+      token: ada.access_token,
+    });
+    expect(elsewhere.status).toBe(404);
+    expect(await json(elsewhere)).toMatchObject({ code: 'not_found' });
+  });
+
+  test('at most erasuresPendingPerProjectMax per project: 409 limit_reached past it', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    await makeProject(t, ada.access_token, 'globex');
+    const max = erasureLimits.erasuresPendingPerProjectMax;
+    // Pending ones as a stop would leave them: recorded, not run yet.
+    for (let i = 0; i < max; i++) {
+      const match = { tenant: 'acme', field: 'user_id' as const, value: `u${i}`, throughSeq: 0 };
+      t.engine.store.erasureLog.create(`er_${i}`, match, max);
+    }
+    const res = await erase('acme', { user_id: 'one-more' }, ada.access_token);
+    expect(res.status).toBe(409);
+    expect(await json(res)).toMatchObject({ code: 'limit_reached' });
+    expect((await erase('globex', { user_id: 'one-more' }, ada.access_token)).status).toBe(202);
+  });
+});
+
+const DAY = '?from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z';
+/** Every read of a project (with its read key). */
+const READS = [
+  `/api/v1/stats${DAY}`,
+  `/api/v1/timeseries${DAY}&bucket=hour`,
+  '/api/v1/events',
+  '/api/v1/events/k-1',
+  '/api/v1/events/p-1',
+  '/api/v1/events/p-2',
+  '/api/v1/metrics',
+  `/api/v1/metrics/aggregate/cpu${DAY}&bucket=hour`,
+  '/api/v1/metrics/latest/cpu',
+];
+
+/** Every read of the project of `readKey` as status and body, and what SQL counts. */
+async function readAll(readKey: string): Promise<unknown[]> {
+  const answers: unknown[] = [];
+  for (const path of READS) {
+    const res = await t.call('GET', path, { token: readKey });
+    const body = (await res.text()).replaceAll('globex', 'acme');
+    answers.push([path, res.status, body]);
+  }
+  const sql = await t.call('POST', '/api/v1/query', {
+    token: readKey,
+    body: { sql: 'SELECT count(*), count(DISTINCT user_id), max(value) FROM events' },
+  });
+  answers.push((await json(sql)).rows);
+  return answers;
+}
+
+/**
+ * Events of the kept person (k-*, flushed) in `project`, and with `person` those of u1 too:
+ * p-1 flushed, p-2 not, and u1's metric point, the latest one of cpu.
+ */
+async function seed(project: string, person: boolean): Promise<string> {
+  await makeProject(t, ada.access_token, project);
+  const write = (await makeKey(t, ada.access_token, project, 'write')).key;
+  const read = (await makeKey(t, ada.access_token, project, 'read')).key;
+  const send = async (events: Record<string, unknown>[]) => {
+    const res = await t.call('POST', '/api/v1/events/batch', { token: write, body: { events } });
+    expect(res.status).toBe(202);
+  };
+  const at = (minute: number) => `2026-11-25T11:${String(minute).padStart(2, '0')}:00Z`;
+  await send([
+    { event_id: 'k-1', name: 'page_view', path: '/k', user_id: 'u2', timestamp: at(1) },
+    { event_id: 'k-2', name: 'cpu', value: 3, user_id: 'u2', timestamp: at(2) },
+  ]);
+  if (person) {
+    await send([
+      { event_id: 'p-1', name: 'page_view', path: '/p', user_id: 'u1', timestamp: at(3) },
+    ]);
+  }
+  await t.engine.store.flusher.flush();
+  if (person) {
+    await send([
+      { event_id: 'p-2', name: 'signup', path: '/p', user_id: 'u1', timestamp: at(4) },
+      { event_id: 'p-3', name: 'cpu', value: 9, user_id: 'u1', timestamp: at(5) },
+    ]);
+  }
+  return read;
+}
+
+describe('the reads of a project once an erasure is done', () => {
+  test('answer as if the person never sent an event, also after a restart', async () => {
+    const acme = await seed('acme', true);
+    const globex = await seed('globex', false); // the same events but the person's
+    const other = await seed('initech', true); // the same person in another project: kept
+    const otherBefore = await readAll(other);
+    const expected = await readAll(globex);
+    expect(await readAll(acme)).not.toEqual(expected);
+    const live = await t.call('GET', '/api/v1/metrics/latest/cpu', { token: acme });
+    expect(await json(live)).toMatchObject({ value: 9 });
+
+    expect((await erase('acme', { user_id: 'u1' }, ada.access_token)).status).toBe(202);
+    await t.engine.erasures.settled();
+    expect(await readAll(acme)).toEqual(expected);
+    expect(await readAll(other)).toEqual(otherBefore);
+    await t.restart();
+    expect(await readAll(acme)).toEqual(expected);
+    expect(await readAll(other)).toEqual(otherBefore);
+  });
+});
