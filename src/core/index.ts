@@ -1,6 +1,7 @@
 // Public surface of core: types, errors, clock, limits. Imports nothing else in src.
 export { assert, InvariantError } from './assert.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
+export { ERASURE_FIELDS, type ErasureField } from './erasure.ts';
 export { AppError, type AppErrorOptions, type ErrorCode, type FieldIssue } from './errors.ts';
 export {
   type BaseEvent,

@@ -5,8 +5,8 @@
 // counters and the latest metric points no longer count the erased events. Ingest goes on
 // throughout: events acknowledged after the erasure was accepted are kept.
 
-import { AppError, erasureLimits } from '../core/index.ts';
-import type { Erasure, ErasureField, EventStore } from '../storage/index.ts';
+import { AppError, type ErasureField, erasureLimits } from '../core/index.ts';
+import type { Erasure, EventStore } from '../storage/index.ts';
 import type { ActorRegistry } from './registry.ts';
 
 export interface ErasuresDeps {

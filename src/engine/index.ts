@@ -1,5 +1,7 @@
 // Public surface of engine: opening the engine, its background timers, the ingest path, the
 // live rollups, data retention and the GeoIP country database.
+
+export type { Erasure } from '../storage/index.ts';
 export { startTimers, type TimerOptions } from './background.ts';
 export {
   CountryDb,

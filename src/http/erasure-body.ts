@@ -2,8 +2,13 @@
 // visitor_id, a non-empty string within the event model's id limit. Each refusal is a 422
 // naming the field, in the FastAPI shape of every other route.
 
-import { AppError, eventLimits, type FieldIssue } from '../core/index.ts';
-import { ERASURE_FIELDS, type ErasureField } from '../storage/index.ts';
+import {
+  AppError,
+  ERASURE_FIELDS,
+  type ErasureField,
+  eventLimits,
+  type FieldIssue,
+} from '../core/index.ts';
 
 export interface ErasureBody {
   field: ErasureField;

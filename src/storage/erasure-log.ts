@@ -2,11 +2,7 @@
 // anything is erased and updated as segments are rewritten, in the catalog's transactions.
 
 import type { Database } from 'bun:sqlite';
-import { AppError } from '../core/index.ts';
-
-/** The event fields an erasure may name the person by. */
-export const ERASURE_FIELDS = ['user_id', 'anonymous_id', 'visitor_id'] as const;
-export type ErasureField = (typeof ERASURE_FIELDS)[number];
+import { AppError, type ErasureField } from '../core/index.ts';
 
 export type ErasureStatus = 'pending' | 'done' | 'failed';
 

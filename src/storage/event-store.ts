@@ -74,7 +74,7 @@ export class EventStore implements EventSource {
   readonly eraser: TenantEraser;
   /** Deletes a tenant's old days (see retention-eraser.ts). */
   readonly retention: RetentionEraser;
-  /** Erases one person's events (see person-eraser.ts), recorded in `erasureLog`. */
+  /** Erases one person's events (person-eraser.ts), recorded in `erasureLog`. */
   readonly erasures: PersonEraser;
   readonly erasureLog: ErasureLog;
 
@@ -115,15 +115,8 @@ export class EventStore implements EventSource {
     this.retention = new RetentionEraser({ ...shared, retire });
     this.erasureLog = new ErasureLog(sqlite, options.now);
     const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
-    this.erasures = new PersonEraser({
-      ...shared,
-      log: this.erasureLog,
-      hot,
-      flusher,
-      rewriter,
-      lastSeq,
-      onFatal,
-    });
+    const log = this.erasureLog;
+    this.erasures = new PersonEraser({ ...shared, log, hot, flusher, rewriter, lastSeq, onFatal });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

@@ -3,13 +3,7 @@ export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { checkDisk, type DiskStatus, lowSpaceNote } from './disk.ts';
 export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';
-export {
-  ERASURE_FIELDS,
-  type Erasure,
-  type ErasureField,
-  type ErasureLog,
-  type ErasureStatus,
-} from './erasure-log.ts';
+export type { Erasure, ErasureLog, ErasureStatus } from './erasure-log.ts';
 export {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,

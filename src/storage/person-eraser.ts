@@ -13,7 +13,8 @@
 //   3. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
-import type { Erasure, ErasureField, ErasureLog } from './erasure-log.ts';
+import type { ErasureField } from '../core/index.ts';
+import type { Erasure, ErasureLog } from './erasure-log.ts';
 import type { FaultHook } from './faults.ts';
 import type { Flusher } from './flusher.ts';
 import type { HotTier } from './hot-tier.ts';

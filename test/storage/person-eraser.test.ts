@@ -5,7 +5,7 @@
 // leaves each kept event once.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import type { ErasureField } from '../../src/storage/index.ts';
+import type { ErasureField } from '../../src/core/index.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;

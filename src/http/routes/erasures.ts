@@ -5,12 +5,19 @@
 
 import { Elysia, t } from 'elysia';
 import type { Auth } from '../../auth/index.ts';
-import { erasureLimits, eventLimits } from '../../core/index.ts';
-import type { Engine } from '../../engine/index.ts';
-import { ERASURE_FIELDS, type Erasure } from '../../storage/index.ts';
+import { ERASURE_FIELDS, erasureLimits, eventLimits } from '../../core/index.ts';
+import type { Engine, Erasure } from '../../engine/index.ts';
 import { readErasureBody } from '../erasure-body.ts';
-import { errorDocs, jsonAnswer, jsonContent } from '../openapi-docs.ts';
-import { bodyDocs, callerAndBody, common, idParam, ok, stamp } from './project-common.ts';
+import { errorDocs, jsonAnswer, jsonContent, longParamDocs } from '../openapi-docs.ts';
+import {
+  bodyDocs,
+  callerAndBody,
+  common,
+  commonRead,
+  idParam,
+  ok,
+  stamp,
+} from './project-common.ts';
 
 export interface ErasureRouteDeps {
   auth: Auth;
@@ -30,6 +37,10 @@ const ErasureOut = t.Object({
   created_at: stamp,
   finished_at: t.Nullable(stamp),
 });
+
+const LISTED_MAX = erasureLimits.erasuresListedMax;
+/** An erasure id is `er_` and 32 hex digits; a longer one is refused as any long parameter. */
+const ERASURE_ID_CHARS_MAX = 64;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -98,8 +109,8 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
       {
         params: t.Object(idParam),
         detail: {
-          summary: `The project's erasures, newest first (at most ${erasureLimits.erasuresListedMax})`,
-          responses: { ...ok(t.Array(ErasureOut), [example]), ...common, ...ownersOrAdmins },
+          summary: `The project's erasures, newest first (at most ${LISTED_MAX})`,
+          responses: { ...ok(t.Array(ErasureOut), [example]), ...commonRead, ...ownersOrAdmins },
         },
       },
     )
@@ -110,10 +121,15 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         return presentErasure(engine.erasures.get(params.id, params.erasure_id));
       },
       {
-        params: t.Object({ ...idParam, erasure_id: t.String({ maxLength: 64 }) }),
+        params: t.Object({ ...idParam, erasure_id: t.String({ maxLength: ERASURE_ID_CHARS_MAX }) }),
         detail: {
           summary: 'One erasure: pending, done (with what it removed) or failed (with why)',
-          responses: { ...ok(ErasureOut, example), ...common, ...ownersOrAdmins },
+          responses: {
+            ...ok(ErasureOut, example),
+            ...commonRead,
+            ...ownersOrAdmins,
+            ...longParamDocs('erasure_id', ERASURE_ID_CHARS_MAX),
+          },
         },
       },
     );
