@@ -13,6 +13,7 @@
 // with seq ≤ S removes exactly the flushed events. A deleted tenant's groups are purged
 // between flushes: its rows go by tenant, and the rows left keep their loads' labels (which
 // may then be above S: the flush's end deletes up to the higher of S and the table's label).
+// An erasure cuts one person's events from the groups between flushes (see `erase`).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';

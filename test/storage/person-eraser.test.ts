@@ -300,6 +300,28 @@ describe('an erasure that fails, or reads that run alongside', () => {
   });
 });
 
+describe('the ids of erased events', () => {
+  test('stay in the dedup index: sent again, they are duplicates and not stored', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [{ id: 'a1', user: 'u1' }]);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', [{ id: 'a2', user: 'u1' }]);
+    await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    const res = await t.post('/api/v1/events/batch', {
+      events: ['a1', 'a2', 'a3'].map((id) => ({
+        event_id: id,
+        name: 'page_view',
+        tenant_id: 'acme',
+        user_id: 'u1',
+      })),
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { duplicates?: number };
+    expect(body).toMatchObject({ duplicates: 2 });
+    expect(await idsOf(t, 'acme')).toEqual(['a3']);
+  });
+});
+
 describe('a log that lost its unsynced tail', () => {
   test('events after the restart get seqs above the erasure: kept, flushed and replayed', async () => {
     t = await makeTestApp();
