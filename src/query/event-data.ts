@@ -44,7 +44,9 @@ const STRING_CHARS_MAX = 500;
  * of each matching custom event, with `rid` (the event's row), `event_name`, `data_key`,
  * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, a date as its
  * UTC ISO instant) and `shown_value` (what Umami's fields and values lists show: a number
- * without `.0000`, a date as its UTC hour `YYYY-MM-DD HH:00:00`).
+ * without `.0000`, a date as its UTC hour `YYYY-MM-DD HH:00:00`). An object's entries are
+ * its cast to a MAP, unnested (a lateral json_each per event is ~8x slower over 1.5M
+ * entries), and a string's instant is read once for its type and both values.
  */
 export function eventDataCtes(from: string, scope: EventDataScope, params: SqlParams): string {
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
@@ -54,35 +56,39 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   const match = eventFiltersSql(scope.filters, views, params);
   const key =
     scope.propertyName === undefined ? '' : `WHERE data_key = ${params.add(scope.propertyName)}`;
-  const text = `(i.v ->> '$')`;
-  const instant = `try_cast(${text} AS TIMESTAMPTZ)`;
-  const isDate = `(i.t = 'VARCHAR' AND regexp_matches(${text}, ${params.add(DATE_TIME_PATTERN)})
-    AND ${instant} IS NOT NULL)`;
+  const pattern = params.add(DATE_TIME_PATTERN);
+  const numbers = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')";
   const T = EVENT_DATA_TYPES;
   return `WITH RECURSIVE custom AS MATERIALIZED (
       SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties
       FROM ${sourcedEventsSql(from, [...conditions, ...custom])} AS e WHERE ${match}
     ), items(rid, event_name, k, v, t) AS (
-      SELECT c.rid, c.event_name, j.key, j.value, j.type
-      FROM custom AS c, json_each(c.properties) AS j
-      WHERE json_type(c.properties) = 'OBJECT' AND NOT starts_with(j.key, '$')
+      SELECT rid, event_name, e.key, e.value, json_type(e.value)
+      FROM (SELECT c.rid, c.event_name, unnest(map_entries(c.properties::MAP(VARCHAR, JSON))) AS e
+        FROM custom AS c WHERE json_type(c.properties) = 'OBJECT')
+      WHERE NOT starts_with(e.key, '$')
       UNION ALL
-      SELECT i.rid, i.event_name, i.k || '.' || j.key, j.value, j.type
-      FROM items AS i, json_each(i.v) AS j WHERE i.t = 'OBJECT'
+      SELECT rid, event_name, k || '.' || e.key, e.value, json_type(e.value)
+      FROM (SELECT i.rid, i.event_name, i.k, unnest(map_entries(i.v::MAP(VARCHAR, JSON))) AS e
+        FROM items AS i WHERE i.t = 'OBJECT')
+    ), leaves AS (
+      SELECT rid, event_name, k, v, t, v ->> '$' AS text,
+        CASE WHEN t = 'VARCHAR' AND regexp_matches(v ->> '$', ${pattern})
+          THEN try_cast(v ->> '$' AS TIMESTAMPTZ) END AS instant
+      FROM items WHERE t NOT IN ('OBJECT', 'NULL')
     ), typed AS (
-      SELECT i.rid, i.event_name, i.k AS data_key,
-        CASE WHEN i.t IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') THEN ${T.number}
-          WHEN i.t = 'BOOLEAN' THEN ${T.boolean}
-          WHEN i.t = 'ARRAY' THEN ${T.array}
-          WHEN ${isDate} THEN ${T.date}
+      SELECT rid, event_name, k AS data_key, instant,
+        CASE WHEN t IN ${numbers} THEN ${T.number}
+          WHEN t = 'BOOLEAN' THEN ${T.boolean}
+          WHEN t = 'ARRAY' THEN ${T.array}
+          WHEN instant IS NOT NULL THEN ${T.date}
           ELSE ${T.string} END AS data_type,
-        CASE WHEN i.t IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
-            THEN printf('%.4f', i.v::DOUBLE)
-          WHEN i.t IN ('BOOLEAN', 'ARRAY') THEN i.v::VARCHAR
-          WHEN ${isDate} THEN strftime(timezone('UTC', ${instant}), '%Y-%m-%dT%H:%M:%S.%gZ')
-          ELSE left(${text}, ${STRING_CHARS_MAX}) END AS stored_value,
-        ${instant} AS instant
-      FROM items AS i WHERE i.t NOT IN ('OBJECT', 'NULL')
+        CASE WHEN t IN ${numbers} THEN printf('%.4f', v::DOUBLE)
+          WHEN t IN ('BOOLEAN', 'ARRAY') THEN v::VARCHAR
+          WHEN instant IS NOT NULL
+            THEN strftime(timezone('UTC', instant), '%Y-%m-%dT%H:%M:%S.%gZ')
+          ELSE left(text, ${STRING_CHARS_MAX}) END AS stored_value
+      FROM leaves
     ), data AS (
       SELECT rid, event_name, data_key, data_type, stored_value,
         CASE data_type WHEN ${T.number} THEN replace(stored_value, '.0000', '')
