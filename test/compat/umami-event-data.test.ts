@@ -208,6 +208,25 @@ describe('event data', () => {
     ]);
   });
 
+  test('hasData is false for a custom event whose data is only nulls and empty objects', async () => {
+    const day = `startAt=${at('2026-11-25T07:20:00Z')}&endAt=${at('2026-11-25T07:25:00Z')}`;
+    const cases: Json[] = [{ gone: null }, { cart: {} }, { cart: { items: null } }, { qty: 0 }];
+    for (const [i, data] of cases.entries()) {
+      await send(`2026-11-25T07:2${i}:00Z`, { url: '/cart', name: `cart${i}`, data });
+    }
+    const res = await t.get(`/api/websites/${WEBSITE}/events?${day}`);
+    const events = ((await res.json()) as { data: Json[] }).data;
+    expect(events.map((e) => [e.eventName, e.hasData])).toEqual([
+      ['cart3', true],
+      ['cart2', false],
+      ['cart1', false],
+      ['cart0', false],
+    ]);
+    expect(await ok('properties', day)).toEqual([
+      { eventName: 'cart3', propertyName: 'qty', total: 1 },
+    ]);
+  });
+
   test("bad parameters are Umami's 400", async () => {
     const cases = [
       ['stats', ''],

@@ -80,9 +80,11 @@ function columnsOf(params: SqlParams, views: () => string): Record<string, strin
     os_name: visitPropertySql('os'),
     device_type: visitPropertySql('device'),
     country_code: visitPropertySql('country'),
-    // Umami's event data (event-data.ts): a custom event's own property, not a page field.
-    has_data: `NOT list_contains(${views()}, e.name) AND coalesce(len(list_filter(
-      json_keys(e.properties), (k) -> NOT starts_with(k, '$'))) > 0, false)`,
+    // Umami's event data (event-data.ts): a custom event's own property, not a page field,
+    // with a value somewhere in it (null and `{}` are none).
+    has_data: `NOT list_contains(${views()}, e.name) AND EXISTS (SELECT 1
+      FROM json_each(e.properties) AS top, json_tree(top.value) AS j
+      WHERE NOT starts_with(top.key, '$') AND j.type NOT IN ('OBJECT', 'NULL'))`,
   };
 }
 
