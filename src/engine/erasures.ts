@@ -5,7 +5,7 @@
 // counters and the latest metric points no longer count the erased events. Ingest goes on
 // throughout: events acknowledged after the erasure was accepted are kept.
 
-import { AppError, type ErasureField, erasureLimits } from '../core/index.ts';
+import { AppError, type ErasureField, erasureLimits, wellFormed } from '../core/index.ts';
 import type { Erasure, EventStore } from '../storage/index.ts';
 import type { ActorRegistry } from './registry.ts';
 
@@ -22,10 +22,12 @@ export class Erasures {
   /**
    * Accepts an erasure of `tenant`'s events whose `field` is `value` and starts it; resolves
    * once no read shows the unflushed ones, with it pending (or refused: 409 `limit_reached`
-   * past the tenant's pending erasures).
+   * past the tenant's pending erasures). A lone surrogate in `value` is taken as U+FFFD, as
+   * ingest stored it (engine/ingest.ts): else the unflushed events would not match it.
    */
-  async request(tenant: string, field: ErasureField, value: string): Promise<Erasure> {
+  async request(tenant: string, field: ErasureField, raw: string): Promise<Erasure> {
     const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
+    const value = wellFormed(raw);
     const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
     const erasure = await this.deps.store.erasures.accept({
       id,

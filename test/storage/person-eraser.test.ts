@@ -322,6 +322,24 @@ describe('the ids of erased events', () => {
   });
 });
 
+describe('an id with a lone surrogate', () => {
+  test('is erased as ingest stored it (U+FFFD), unflushed events too', async () => {
+    t = await makeTestApp();
+    const lone = 'u\ud800';
+    await send(t, 'acme', [
+      { id: 'a1', user: lone },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', [{ id: 'a3', user: lone }]); // unflushed: cut from the hot tier
+    const done = await eraseAndWait(t, 'acme', 'user_id', lone);
+    expect(done).toMatchObject({ status: 'done', value: 'u\ufffd', hotEvents: 1 });
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+    await t.engine.store.flusher.flush();
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+});
+
 describe('a log that lost its unsynced tail', () => {
   test('events after the restart get seqs above the erasure: kept, flushed and replayed', async () => {
     t = await makeTestApp();
