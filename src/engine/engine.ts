@@ -92,7 +92,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const countries = options.countries ?? null;
   const enricher = new Enricher(store.catalog, clock, options.storeIp, countries);
   const deletions = new TenantDeletions({ store, registry, dedup });
-  const erasures = new Erasures({ store, registry, onFatal });
+  const erasures = new Erasures({ store, registry, deletions, onFatal });
   erasures.resume();
   const ingestor = new Ingestor(
     store,

@@ -8,10 +8,13 @@
 import { AppError, type ErasureField, erasureLimits, wellFormed } from '../core/index.ts';
 import type { Erasure, EventStore } from '../storage/index.ts';
 import type { ActorRegistry } from './registry.ts';
+import type { TenantDeletions } from './tenant-deletions.ts';
 
 export interface ErasuresDeps {
   store: EventStore;
   registry: ActorRegistry;
+  /** Project deletions: an erasure accepted after its project's deletion is refused (404). */
+  deletions: Pick<TenantDeletions, 'decidedOf'>;
   /** An erasure whose outcome could not be recorded leaves the store to a restart. */
   onFatal: (error: unknown) => void;
 }
@@ -29,12 +32,22 @@ export class Erasures {
     const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
     const value = wellFormed(raw);
     const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
+    // The acceptance waits for a running flush: a deletion of the project decided meanwhile
+    // deleted its erasures, and one recorded after it would outlive it (and show, with the
+    // person's id, in a new project of the same id).
+    const decided = this.deps.deletions.decidedOf(tenant);
+    const check = () => {
+      if (this.deps.deletions.decidedOf(tenant) !== decided) {
+        throw new AppError('not_found', `no project ${tenant}: it was deleted`);
+      }
+    };
     const erasure = await this.deps.store.erasures.accept({
       id,
       tenant,
       field,
       value,
       pendingMax,
+      check,
     });
     this.start(id);
     return erasure;

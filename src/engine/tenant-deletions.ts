@@ -25,12 +25,22 @@ export interface DeleteTenant {
 export class TenantDeletions {
   /** Tenants being deleted, with the deletion that runs. */
   private readonly running = new Map<string, Promise<Erased>>();
+  /** Deletions decided in this process, by tenant (see decidedOf). */
+  private readonly decided = new Map<string, number>();
 
   constructor(private readonly deps: TenantDeletionsDeps) {}
 
   /** Whether `tenant` is being deleted now (its ingest is refused meanwhile). */
   isDeleting(tenant: string): boolean {
     return this.running.has(tenant);
+  }
+
+  /**
+   * How many deletions of `tenant` were decided in this process: a change tells a step that
+   * waited (an erasure's) that its project was deleted meanwhile.
+   */
+  decidedOf(tenant: string): number {
+    return this.decided.get(tenant) ?? 0;
   }
 
   /** Tenants being deleted now; 0 on nearly every call, so ingest looks no further. */
@@ -64,7 +74,10 @@ export class TenantDeletions {
 
   private async run(tenant: string, how: DeleteTenant): Promise<Erased> {
     await this.deps.registry.peek(tenant)?.drained();
-    const erased = await this.deps.store.eraser.erase(tenant, how.decide);
+    const erased = await this.deps.store.eraser.erase(tenant, (tombstone) => {
+      how.decide(tombstone);
+      this.decided.set(tenant, this.decidedOf(tenant) + 1); // in the turn of the decision
+    });
     this.deps.registry.forget(tenant);
     this.deps.dedup.forgetTenant(tenant);
     how.onErased?.();

@@ -41,6 +41,11 @@ export interface ErasureRequest {
   value: string;
   /** Pending erasures a tenant may have at most (this one refused past it). */
   pendingMax: number;
+  /**
+   * Throws to refuse the erasure (nothing recorded): run in the step that records it, after
+   * the waits before it (its project may have been deleted meanwhile).
+   */
+  check?: () => void;
 }
 
 /** Rounds of finding and rewriting segments one erasure takes at most (see step 2). */
@@ -60,6 +65,7 @@ export class PersonEraser {
     const { id, tenant, field, value, pendingMax } = request;
     return flusher.whileIdle(() =>
       lock.write(async () => {
+        request.check?.();
         const match = { tenant, field, value, throughSeq: this.deps.lastSeq() };
         log.create(id, match, pendingMax);
         fault('erase:after-record');

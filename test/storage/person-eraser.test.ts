@@ -340,6 +340,25 @@ describe('an id with a lone surrogate', () => {
   });
 });
 
+describe('a project deleted while an erasure waits to be accepted', () => {
+  test('the erasure is refused (404): none outlives the project', async () => {
+    t = await makeTestApp();
+    const others = Array.from({ length: 500 }, (_, i) => ({ id: `k${i}`, user: 'u2' }));
+    await send(t, 'acme', [...others, { id: 'p1', user: 'u1' }]);
+    const flushing = t.engine.store.flusher.flush(); // the acceptance waits for it
+    const erasing = t.engine.erasures.request('acme', 'user_id', 'u1');
+    const deleting = t.engine.deletions.delete('acme', { decide: (tombstone) => tombstone() });
+    const [, erased] = await Promise.allSettled([flushing, erasing, deleting]);
+    expect(erased).toMatchObject({ status: 'rejected', reason: { code: 'not_found' } });
+    await t.engine.erasures.settled();
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toEqual([]);
+    // The same id again (a new project): events and erasures as for any other.
+    await send(t, 'acme', [{ id: 'n1', user: 'u1' }]);
+    expect(await eraseAndWait(t, 'acme', 'user_id', 'u1')).toMatchObject({ hotEvents: 1 });
+    expect(await idsOf(t, 'acme')).toEqual([]);
+  });
+});
+
 describe('a log that lost its unsynced tail', () => {
   test('events after the restart get seqs above the erasure: kept, flushed and replayed', async () => {
     t = await makeTestApp();
