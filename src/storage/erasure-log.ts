@@ -96,10 +96,15 @@ export class ErasureLog {
     return row === null ? null : fromRow(row);
   }
 
-  /** A tenant's erasures, newest first, at most `limit`. */
+  /**
+   * A tenant's erasures, newest first, at most `limit`. Ties of one millisecond go by rowid
+   * (the order they were recorded in): ids are random.
+   */
   listOf(tenant: string, limit: number): Erasure[] {
     const rows = this.db
-      .query('SELECT * FROM erasures WHERE tenant = ?1 ORDER BY created_at DESC, id LIMIT ?2')
+      .query(
+        'SELECT * FROM erasures WHERE tenant = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2',
+      )
       .all(tenant, limit) as ErasureRow[];
     return rows.map(fromRow);
   }
@@ -107,7 +112,7 @@ export class ErasureLog {
   /** Every pending erasure, oldest first (resumed at start). */
   pending(): Erasure[] {
     const rows = this.db
-      .query("SELECT * FROM erasures WHERE status = 'pending' ORDER BY created_at, id")
+      .query("SELECT * FROM erasures WHERE status = 'pending' ORDER BY created_at, rowid")
       .all() as ErasureRow[];
     return rows.map(fromRow);
   }

@@ -144,6 +144,19 @@ describe('the answers', () => {
     expect(await json(elsewhere)).toMatchObject({ code: 'not_found' });
   });
 
+  test('the list is newest first, also for erasures of one millisecond', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await erase('acme', { user_id: `u${i}` }, ada.access_token);
+      ids.push((await json(res)).id as string);
+    }
+    await t.engine.erasures.settled();
+    const list = await t.call('GET', '/api/v1/projects/acme/erasures', { token: ada.access_token });
+    const listed = ((await list.json()) as { id: string }[]).map((e) => e.id);
+    expect(listed).toEqual(ids.reverse());
+  });
+
   test('at most erasuresPendingPerProjectMax per project: 409 limit_reached past it', async () => {
     await makeProject(t, ada.access_token, 'acme');
     await makeProject(t, ada.access_token, 'globex');
