@@ -13,13 +13,12 @@
 // the person with a higher label is a later event, kept.
 
 import * as path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { Catalog, NewSegment, Segment } from './catalog.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { NewSegment, Segment } from './catalog.ts';
+import type { CompactorDeps } from './compactor.ts';
 import { sqlString } from './duckdb.ts';
 import type { ErasureMatch } from './erasure-log.ts';
-import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
-import type { ReadWriteLock } from './rw-lock.ts';
 import {
   publishSegments,
   removeQuietly,
@@ -28,18 +27,8 @@ import {
 } from './segment-files.ts';
 import { columnsOfFormat, SEGMENT_FORMAT, segmentRowsSql } from './segment-format.ts';
 
-export interface RewriterDeps {
-  instance: DuckDBInstance;
-  catalog: Catalog;
-  lock: ReadWriteLock;
-  segmentsDir: string;
-  stagingDir: string;
-  fault: FaultHook;
-  /** Removes replaced files once no snapshot that may read them is held; throws a failed one. */
-  retire: (files: string[]) => void;
-  /** Counts a reader of the segments listed now, as a snapshot; returns its release. */
-  enter: () => () => void;
-}
+/** What a rewrite needs: what a compaction does (it writes and swaps segments the same way). */
+export type RewriterDeps = CompactorDeps;
 
 /** A rewrite that committed: events it removed. */
 export interface Rewritten {
