@@ -13,7 +13,7 @@
 //   3. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
-import type { ErasureField } from '../core/index.ts';
+import { AppError, type ErasureField } from '../core/index.ts';
 import type { Erasure, ErasureLog } from './erasure-log.ts';
 import type { FaultHook } from './faults.ts';
 import type { Flusher } from './flusher.ts';
@@ -80,7 +80,10 @@ export class PersonEraser {
         }
         log.setHotEvents(id, events);
         fault('erase:after-cut');
-        return log.get(id) as Erasure;
+        const accepted = log.get(id);
+        // A deletion of the tenant decided during the cut took the erasure with its events.
+        if (accepted === null) throw new AppError('not_found', `no project ${tenant}: deleted`);
+        return accepted;
       }),
     );
   }

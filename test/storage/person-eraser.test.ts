@@ -357,6 +357,20 @@ describe('a project deleted while an erasure waits to be accepted', () => {
     expect(await eraseAndWait(t, 'acme', 'user_id', 'u1')).toMatchObject({ hotEvents: 1 });
     expect(await idsOf(t, 'acme')).toEqual([]);
   });
+
+  test('a deletion decided while the hot tier is cut: refused (404), not an empty answer', async () => {
+    let app: TestApp | undefined;
+    t = app = await makeTestApp({
+      fault: (point) => {
+        if (point === 'erase:after-record') app?.engine.store.catalog.deleteTenant('acme', 0);
+      },
+    });
+    await send(t, 'acme', [{ id: 'p1', user: 'u1' }]);
+    const erasing = t.engine.erasures.request('acme', 'user_id', 'u1');
+    await expect(erasing).rejects.toMatchObject({ code: 'not_found' });
+    await t.engine.erasures.settled();
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toEqual([]);
+  });
 });
 
 describe('a log that lost its unsynced tail', () => {
