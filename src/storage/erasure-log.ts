@@ -152,9 +152,4 @@ export class ErasureLog {
       .query('UPDATE erasures SET status = ?2, reason = ?3, finished_at = ?4 WHERE id = ?1')
       .run(id, status, reason, this.now());
   }
-
-  /** Forgets a deleted tenant's erasures (in the transaction that deletes it). */
-  forgetTenant(tenant: string): void {
-    this.db.query('DELETE FROM erasures WHERE tenant = ?1').run(tenant);
-  }
 }
