@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErasureField } from '../../src/core/index.ts';
+import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
@@ -219,6 +220,38 @@ describe('erasing a person', () => {
     expect(await idsOf(t, 'acme')).toEqual(['a1', 'a2']);
     expect(await eraseAndWait(t, 'acme', 'user_id', 'u1')).toMatchObject({ status: 'done' });
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
+  test('a compaction that read a segment rewritten since commits nothing, though its id is reused', async () => {
+    let app: TestApp | undefined;
+    let rewritten = false;
+    t = app = await makeTestApp({
+      compactSegmentsMin: 2,
+      fault: (point) => {
+        if (point !== 'compact:after-rename' || app === undefined) return;
+        // An erasure's swap commits first: the highest segment goes, and its rewrite takes
+        // the freed id (SQLite gives the next row max(id) + 1).
+        const catalog = app.engine.store.catalog;
+        const newest = catalog.segmentsOf('acme').at(-1) as Segment;
+        const file = newest.file.replace('.parquet', '-rewritten.parquet');
+        const dir = path.join(app.dataDir, 'segments');
+        fs.copyFileSync(path.join(dir, newest.file), path.join(dir, file));
+        fs.copyFileSync(
+          path.join(dir, minuteCountsFile(newest.file)),
+          path.join(dir, minuteCountsFile(file)),
+        );
+        const { id: _, ...rest } = newest;
+        rewritten = catalog.replaceSegment(newest, { ...rest, file }, () => {});
+        expect(catalog.segmentsOf('acme').at(-1)?.id).toBe(newest.id);
+      },
+    });
+    await send(t, 'acme', [{ id: 'a1', user: 'u2' }]);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', [{ id: 'a2', user: 'u2' }]);
+    await t.engine.store.flusher.flush();
+    expect(await t.engine.store.compactor.compact()).toBe(0); // refused: a source was replaced
+    expect(rewritten).toBe(true);
+    expect(await idsOf(t, 'acme')).toEqual(['a1', 'a2']);
   });
 
   test('a compaction running alongside: every kept event once, the erased none', async () => {
