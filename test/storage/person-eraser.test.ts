@@ -254,6 +254,24 @@ describe('erasing a person', () => {
     expect(await idsOf(t, 'acme')).toEqual(['a1', 'a2']);
   });
 
+  test("a merge of several flushes keeps each row's seq: the person's later rows stay", async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    await send(t, 'acme', [{ id: 'a1', user: 'u1' }]); // seq 1
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', [{ id: 'a2', user: 'u1' }]); // seq 2
+    await t.engine.store.flusher.flush();
+    expect(await t.engine.store.compactor.compact()).toBe(1);
+    const rewriter = (t.engine.store.erasures as unknown as { deps: { rewriter: RewriterLike } })
+      .deps.rewriter;
+    const match = { tenant: 'acme', field: 'user_id' as const, value: 'u1', throughSeq: 1 };
+    const swapped = await rewriter.reading(async () => {
+      const [merged] = await rewriter.affected(match);
+      return rewriter.rewrite(merged as never, match, () => {});
+    });
+    expect(swapped).toMatchObject({ events: 1 });
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
   test('a compaction running alongside: every kept event once, the erased none', async () => {
     t = await makeTestApp({ compactSegmentsMin: 2 });
     for (let round = 0; round < 3; round++) {
