@@ -157,6 +157,22 @@ describe('the answers', () => {
     expect(listed).toEqual(ids.reverse());
   });
 
+  test('the list shows the newest erasuresListedMax of a project', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const listedMax = erasureLimits.erasuresListedMax;
+    // Recorded straight in the log, as finished ones pile up: no pending bound in the way.
+    for (let i = 0; i <= listedMax; i++) {
+      const match = { tenant: 'acme', field: 'user_id' as const, value: `u${i}`, throughSeq: 0 };
+      t.engine.store.erasureLog.create(`er_${i}`, match, listedMax + 1);
+      t.engine.store.erasureLog.finish(`er_${i}`, 'done');
+    }
+    const list = await t.call('GET', '/api/v1/projects/acme/erasures', { token: ada.access_token });
+    const listed = ((await list.json()) as { id: string }[]).map((e) => e.id);
+    expect(listed).toHaveLength(listedMax);
+    expect(listed[0]).toBe(`er_${listedMax}`);
+    expect(listed).not.toContain('er_0');
+  });
+
   test('at most erasuresPendingPerProjectMax per project: 409 limit_reached past it', async () => {
     await makeProject(t, ada.access_token, 'acme');
     await makeProject(t, ada.access_token, 'globex');
