@@ -11,6 +11,7 @@ import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
+import { documentedParameters, type RouteDetail } from './openapi-parameters.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -18,7 +19,12 @@ import { healthRoutes } from './routes/health.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { liveRoutes } from './routes/live.ts';
 import { metricRoutes } from './routes/metrics.ts';
-import { OPENAPI_PATH, openapiUiRoutes, swaggerUiOptions } from './routes/openapi-ui.ts';
+import {
+  OPENAPI_JSON_PATH,
+  OPENAPI_PATH,
+  openapiUiRoutes,
+  swaggerUiOptions,
+} from './routes/openapi-ui.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { readRoutes } from './routes/reads.ts';
 import { userRoutes } from './routes/users.ts';
@@ -37,6 +43,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(requests.plugin)
     .use(rateLimitHeaders(deps))
+    .use(documentedParameters(OPENAPI_JSON_PATH, (): readonly RouteDetail[] => app.routes))
     .use(
       openapi({
         path: OPENAPI_PATH,

@@ -148,6 +148,22 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(operations.flatMap(undocumented)).toEqual([]);
   });
 
+  test('the parameters a route documents by hand are all in the document', () => {
+    const documented = new Map(operations.map((o) => [nameOf(o), o.op.parameters ?? []]));
+    const missing: string[] = [];
+    for (const route of t.app.routes) {
+      const detail = route.hooks.detail as { parameters?: Parameter[] } | undefined;
+      const path = route.path.replace(/:(\w+)/g, '{$1}');
+      const shown = documented.get(`${route.method.toUpperCase()} ${path}`);
+      if (detail?.parameters === undefined || shown === undefined) continue;
+      for (const p of detail.parameters) {
+        const found = shown.some((s) => s.name === p.name && s.in === p.in);
+        if (!found) missing.push(`${route.method} ${path}: ${p.in} ${p.name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   test('every example fits its schema', () => {
     const problems: string[] = [];
     for (const found of operations) {

@@ -8,6 +8,8 @@ import { AppError } from '../../core/index.ts';
 
 /** The API reference page (@elysiajs/openapi's); its document is at `${OPENAPI_PATH}/json`. */
 export const OPENAPI_PATH = '/openapi';
+/** The document itself (the plugin's default `specPath`). */
+export const OPENAPI_JSON_PATH = `${OPENAPI_PATH}/json`;
 
 /** Where the /openapi page loads its files from. */
 export const OPENAPI_UI_ASSETS = `${OPENAPI_PATH}/assets`;
