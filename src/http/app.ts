@@ -11,7 +11,7 @@ import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
-import { documentedParameters, type RouteDetail } from './openapi-parameters.ts';
+import { type RouteDetail, withDocumentedParameters } from './openapi-parameters.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -43,39 +43,42 @@ export function createApp(deps: AppDeps) {
     })
     .use(requests.plugin)
     .use(rateLimitHeaders(deps))
-    .use(documentedParameters(OPENAPI_JSON_PATH, (): readonly RouteDetail[] => app.routes))
     .use(
-      openapi({
-        path: OPENAPI_PATH,
-        // Swagger UI served by this server (routes/openapi-ui.ts): the page needs no CDN.
-        provider: 'swagger-ui',
-        swagger: swaggerUiOptions,
-        documentation: {
-          info: {
-            title: 'Tally',
-            version: '0.1.0',
-            description:
-              'Self-hostable real-time event analytics: durable ingest, exact-once per event_id.',
+      withDocumentedParameters(
+        openapi({
+          path: OPENAPI_PATH,
+          // Swagger UI served by this server (routes/openapi-ui.ts): the page needs no CDN.
+          provider: 'swagger-ui',
+          swagger: swaggerUiOptions,
+          documentation: {
+            info: {
+              title: 'Tally',
+              version: '0.1.0',
+              description:
+                'Self-hostable real-time event analytics: durable ingest, exact-once per event_id.',
+            },
+            tags: [
+              { name: 'events', description: 'Ingest and read events' },
+              { name: 'auth', description: 'Register, log in, rotate and revoke tokens' },
+              { name: 'users', description: 'The current user' },
+              {
+                name: 'projects',
+                description: 'Projects (tenants), members and invitations, keys and aliases',
+              },
+              { name: 'metrics', description: 'Metric data points' },
+              { name: 'live', description: 'Live counters over WebSocket, and the dashboard' },
+              { name: 'reads', description: 'Stats, time series, lists and SQL' },
+              { name: 'operations', description: 'Health and readiness' },
+              {
+                name: 'compatibility',
+                description: 'Reference-service APIs and SDK wire protocols',
+              },
+            ],
           },
-          tags: [
-            { name: 'events', description: 'Ingest and read events' },
-            { name: 'auth', description: 'Register, log in, rotate and revoke tokens' },
-            { name: 'users', description: 'The current user' },
-            {
-              name: 'projects',
-              description: 'Projects (tenants), members and invitations, keys and aliases',
-            },
-            { name: 'metrics', description: 'Metric data points' },
-            { name: 'live', description: 'Live counters over WebSocket, and the dashboard' },
-            { name: 'reads', description: 'Stats, time series, lists and SQL' },
-            { name: 'operations', description: 'Health and readiness' },
-            {
-              name: 'compatibility',
-              description: 'Reference-service APIs and SDK wire protocols',
-            },
-          ],
-        },
-      }),
+        }),
+        OPENAPI_JSON_PATH,
+        (): readonly RouteDetail[] => app.routes,
+      ),
     )
     .use(openapiUiRoutes())
     .use(healthRoutes(deps))

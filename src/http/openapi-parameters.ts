@@ -3,7 +3,7 @@
 // (`:id` → `{id}`), so the Umami reads, which read their query by hand to answer Umami's own
 // 400s, lost their range, filter and paging parameters from the document.
 
-import { Elysia } from 'elysia';
+import { type AnyElysia, Elysia } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 
 /** What this reads of an Elysia route (`app.routes`). */
@@ -32,12 +32,19 @@ export function keepDocumentedParameters(doc: Document, routes: readonly RouteDe
   }
 }
 
-/** The hook that applies it to the document served at `specPath`, over the app's `routes`. */
-export function documentedParameters(specPath: string, routes: () => readonly RouteDetail[]) {
-  return new Elysia({ name: 'documented-parameters' }).onAfterHandle(
-    { as: 'global' },
-    ({ path, response }) => {
+/**
+ * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
+ * parameters of the app's `routes` kept in that document. The hook is local: no other route
+ * runs it.
+ */
+export function withDocumentedParameters(
+  docs: AnyElysia,
+  specPath: string,
+  routes: () => readonly RouteDetail[],
+) {
+  return new Elysia({ name: 'documented-parameters' })
+    .onAfterHandle(({ path, response }) => {
       if (path === specPath) keepDocumentedParameters(response as Document, routes());
-    },
-  );
+    })
+    .use(docs);
 }
