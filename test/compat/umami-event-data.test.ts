@@ -227,6 +227,26 @@ describe('event data', () => {
     ]);
   });
 
+  test('events and properties list 500 rows, fields 100; names of 500 characters at most', async () => {
+    // 8 events of 63 properties each (an event holds 64 at most): 504 (event, property) pairs,
+    // and as many (property, value) pairs.
+    for (let i = 0; i < 8; i++) {
+      const data = Object.fromEntries(Array.from({ length: 63 }, (_, j) => [`p${j}`, i * 63 + j]));
+      await send(`2026-11-25T11:0${i}:00Z`, { url: '/', name: `wide${i}`, data });
+    }
+    expect(await ok('events')).toHaveLength(500);
+    expect(await ok('properties')).toHaveLength(500);
+    expect(await ok('fields')).toHaveLength(100);
+    for (const name of ['propertyName', 'eventName', 'event']) {
+      const long = `${TWO_DAYS}&propertyName=p0&${name}=${'x'.repeat(501)}`;
+      const { status, body } = await read('values', long);
+      expect(status, name).toBe(400);
+      expect(body).toMatchObject({ error: { code: 'bad-request', status: 400 } });
+      const fits = `${TWO_DAYS}&propertyName=p0&${name}=${'x'.repeat(500)}`;
+      expect((await read('values', fits)).status, name).toBe(200);
+    }
+  });
+
   test("bad parameters are Umami's 400", async () => {
     const cases = [
       ['stats', ''],
