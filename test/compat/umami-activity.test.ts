@@ -250,6 +250,30 @@ describe('session stats, one session, its activity', () => {
     const morning = `startAt=${at('2026-11-24T00:00:00Z')}&endAt=${at('2026-11-24T12:00:00Z')}`;
     expect((await ok(`sessions/${a}/activity`, morning)) as unknown as Json[]).toHaveLength(3);
   });
+
+  test('activity lists the newest 500 events of the range', async () => {
+    const d = '198.51.100.4';
+    const start = at('2026-11-25T10:00:00Z');
+    const item = (i: number) => ({
+      type: 'event',
+      payload: { website: WEBSITE, url: `/p${i}`, timestamp: (start + i * 1000) / 1000 },
+    });
+    for (const [from, to] of [
+      [0, 300],
+      [300, 500],
+    ] as const) {
+      const items = Array.from({ length: to - from }, (_, k) => item(from + k));
+      const res = await t.post('/api/batch', items, {
+        'user-agent': WINDOWS_CHROME,
+        'x-forwarded-for': d,
+      });
+      expect(res.status).toBe(200);
+    }
+    await send('2026-11-25T10:08:20Z', d, { url: '/p500' });
+    const body = (await ok(`sessions/${sessionOf[d]}/activity`)) as unknown as Json[];
+    expect(body).toHaveLength(500);
+    expect([body[0]?.urlPath, body.at(-1)?.urlPath]).toEqual(['/p500', '/p1']);
+  });
 });
 
 describe('events', () => {
