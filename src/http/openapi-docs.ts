@@ -100,3 +100,13 @@ export function readErrorDocs(extra: Record<number, string> = {}): ResponseDocs 
     ...extra,
   });
 }
+
+/** OpenAPI responses of a read: `ok` (and its example) as 200, every refusal (plus `errors`). */
+export function readAnswers(
+  ok: TSchema,
+  description: string,
+  example: unknown,
+  errors: Record<number, string> = {},
+): ResponseDocs {
+  return { 200: jsonAnswer(description, ok, example), ...readErrorDocs(errors) };
+}

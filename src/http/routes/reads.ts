@@ -1,9 +1,9 @@
 // The read API (DESIGN.md §5): stats, time series, event and metric lists, single metrics,
-// metric aggregates and ad-hoc SQL, each a thin handler over one query of query/. Every route
-// asks `tenantOf` for the tenant, so authentication can replace it in one place.
+// metric aggregates and ad-hoc SQL (its route: sql.ts), each a thin handler over one query of
+// query/. Every route asks `tenantOf` for the tenant, so authentication can replace it in one
+// place.
 
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Elysia, type Static, type TSchema, t } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { AppError, eventLimits } from '../../core/index.ts';
 import {
   aggregateMetric,
@@ -20,19 +20,15 @@ import {
   queryLimits,
   resolveRange,
   resolveSeriesRange,
-  runSql,
   visitScopeOf,
 } from '../../query/index.ts';
-import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { noteTenant } from '../context.ts';
-import { openApiSchema } from '../model.ts';
-import { jsonAnswer, readErrorDocs } from '../openapi-docs.ts';
+import { readAnswers } from '../openapi-docs.ts';
 import {
   eventPageExample,
   metricAggregateExample,
   metricPageExample,
   metricPointExample,
-  sqlResultExample,
   statsExample,
   timeSeriesExample,
 } from '../openapi-examples.ts';
@@ -41,7 +37,6 @@ import {
   MetricAggregateOut,
   MetricPageOut,
   MetricPointOut,
-  SqlResultOut,
   StatsOut,
   TimeSeriesOut,
 } from '../read-model.ts';
@@ -53,13 +48,12 @@ import {
   MetricsQuery,
   rangeParams,
   SeriesQuery,
-  SqlBody,
   StatsQuery,
   tenantParam,
   tzParam,
   VISIT_FILTER_NOTE,
 } from '../read-params.ts';
-import { issuesOf } from '../validate.ts';
+import { sqlRoutes } from './sql.ts';
 
 export interface ReadDeps {
   source: EventSource;
@@ -74,7 +68,7 @@ export interface ReadDeps {
 }
 
 type Query = Record<string, string | number | undefined>;
-type TenantOf = (request: Request, query: Query) => string;
+export type TenantOf = (request: Request, query: Query) => string;
 
 export function readRoutes(deps: ReadDeps) {
   const tenantOf: TenantOf = (request, query) => {
@@ -83,100 +77,103 @@ export function readRoutes(deps: ReadDeps) {
     return tenant;
   };
   return new Elysia()
-    .use(summaryRoutes(deps, tenantOf))
+    .use(statsRoutes(deps, tenantOf))
+    .use(seriesRoutes(deps, tenantOf))
     .use(listRoutes(deps, tenantOf))
     .use(metricRoutes(deps, tenantOf))
     .use(sqlRoutes(deps, tenantOf));
 }
 
-function summaryRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+function statsRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).get(
+    '/stats',
+    async ({ query, request }) => {
+      const range = resolveRange(query);
+      const stats = await getStats(
+        deps.source,
+        tenantOf(request, query),
+        {
+          filters: filtersOf(query, request.url, range),
+          top: query.top ?? queryLimits.topDefault,
+          visits: visitScopeOf(query),
+        },
+        request.signal,
+      );
+      return { ...stats, ...rangeEcho(range) };
+    },
+    {
+      query: StatsQuery,
+      detail: {
+        summary: 'Totals and top lists of events',
+        responses: readAnswers(StatsOut, 'Totals and top lists over the range', statsExample),
+        description:
+          'Exact counts over the range (all time when absent): events, page views (names ' +
+          'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
+          'mean event duration; visits (one session_id, else one visitor with no gap over ' +
+          '30 min, joining the session it follows), bounce rate (visits of at most one ' +
+          'interactive event), visit duration ' +
+          '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
+          "them; entry and exit pages, traffic sources (Plausible's Sources, " +
+          "top_referrer_sources) and acquisition channels (Plausible's Channels, " +
+          "top_channels) by visit, a visit credited to its first event's source; " +
+          'and the top paths (by page views), referrers, event names, ' +
+          'operating systems, browsers, devices and countries (GEOIP_DB); and the campaign ' +
+          "tags of the visits' entry URLs (Plausible's Campaigns: top_utm_mediums … " +
+          `top_utm_terms).${FILTER_NOTE}${VISIT_FILTER_NOTE}`,
+      },
+    },
+  );
+}
+
+function seriesRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   const now = deps.now ?? Date.now;
-  return new Elysia({ prefix: '/api/v1', tags: ['reads'] })
-    .get(
-      '/stats',
-      async ({ query, request }) => {
-        const range = resolveRange(query);
-        const stats = await getStats(
-          deps.source,
-          tenantOf(request, query),
-          {
-            filters: filtersOf(query, request.url, range),
-            top: query.top ?? queryLimits.topDefault,
-            visits: visitScopeOf(query),
-          },
-          request.signal,
-        );
-        return { ...stats, ...rangeEcho(range) };
-      },
-      {
-        query: StatsQuery,
-        detail: {
-          summary: 'Totals and top lists of events',
-          responses: answers(StatsOut, 'Totals and top lists over the range', statsExample),
-          description:
-            'Exact counts over the range (all time when absent): events, page views (names ' +
-            'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
-            'mean event duration; visits (one session_id, else one visitor with no gap over ' +
-            '30 min, joining the session it follows), bounce rate (visits of at most one ' +
-            'interactive event), visit duration ' +
-            '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
-            "them; entry and exit pages, traffic sources (Plausible's Sources, " +
-            "top_referrer_sources) and acquisition channels (Plausible's Channels, " +
-            "top_channels) by visit, a visit credited to its first event's source; " +
-            'and the top paths (by page views), referrers, event names, ' +
-            'operating systems, browsers, devices and countries (GEOIP_DB); and the campaign ' +
-            "tags of the visits' entry URLs (Plausible's Campaigns: top_utm_mediums … " +
-            `top_utm_terms).${FILTER_NOTE}${VISIT_FILTER_NOTE}`,
+  return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).get(
+    '/timeseries',
+    async ({ query, request }) => {
+      const bucket = query.bucket ?? 'day';
+      const metric = query.metric ?? 'count';
+      const range = resolveSeriesRange(query, bucket, now());
+      const result = await getTimeSeries(
+        deps.source,
+        tenantOf(request, query),
+        {
+          ...range,
+          metric,
+          bucket,
+          filters: filtersOf(query, request.url, range),
+          groupBy: parseGroupBy(query.group_by),
+          visits: visitScopeOf(query),
+          seriesMax: query.series ?? queryLimits.seriesDefault,
+          fill: query.fill === 'zero',
         },
+        request.signal,
+      );
+      const groupBy = query.group_by ?? null;
+      return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
+    },
+    {
+      query: SeriesQuery,
+      detail: {
+        summary: 'A metric per time bucket, optionally grouped',
+        responses: readAnswers(
+          TimeSeriesOut,
+          'One series per group (one when not grouped)',
+          timeSeriesExample,
+        ),
+        description:
+          'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
+          'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
+          `their offset; at most ${queryLimits.bucketsMax}. Without from, the range is the ` +
+          'last hour, day, 30 days, 12 weeks or 12 months before to (default now), by ' +
+          'bucket, in calendar days and months of tz. ' +
+          'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
+          'bucket: empty ones are 0 for count, uniques and sum, null for the others. ' +
+          "A visit group_by counts each event under its visit's value." +
+          FILTER_NOTE +
+          VISIT_FILTER_NOTE,
       },
-    )
-    .get(
-      '/timeseries',
-      async ({ query, request }) => {
-        const bucket = query.bucket ?? 'day';
-        const metric = query.metric ?? 'count';
-        const range = resolveSeriesRange(query, bucket, now());
-        const result = await getTimeSeries(
-          deps.source,
-          tenantOf(request, query),
-          {
-            ...range,
-            metric,
-            bucket,
-            filters: filtersOf(query, request.url, range),
-            groupBy: parseGroupBy(query.group_by),
-            visits: visitScopeOf(query),
-            seriesMax: query.series ?? queryLimits.seriesDefault,
-            fill: query.fill === 'zero',
-          },
-          request.signal,
-        );
-        const groupBy = query.group_by ?? null;
-        return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
-      },
-      {
-        query: SeriesQuery,
-        detail: {
-          summary: 'A metric per time bucket, optionally grouped',
-          responses: answers(
-            TimeSeriesOut,
-            'One series per group (one when not grouped)',
-            timeSeriesExample,
-          ),
-          description:
-            'Buckets start at local minute/hour/midnight/Monday/first-of-month boundaries of ' +
-            'tz (DST-correct: a day has 23 to 25 hours) and are labelled in ISO 8601 with ' +
-            `their offset; at most ${queryLimits.bucketsMax}. Without from, the range is the ` +
-            'last hour, day, 30 days, 12 weeks or 12 months before to (default now), by ' +
-            'bucket, in calendar days and months of tz. ' +
-            'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
-            'bucket: empty ones are 0 for count, uniques and sum, null for the others. ' +
-            "A visit group_by counts each event under its visit's value." +
-            FILTER_NOTE +
-            VISIT_FILTER_NOTE,
-        },
-      },
-    );
+    },
+  );
 }
 
 function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
@@ -202,7 +199,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       query: EventsQuery,
       detail: {
         summary: 'List stored events, newest first',
-        responses: answers(
+        responses: readAnswers(
           EventPageOut,
           'A page of events and the cursor of the next',
           eventPageExample,
@@ -240,7 +237,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: MetricsQuery,
         detail: {
           summary: 'List metric data points, newest first',
-          responses: answers(
+          responses: readAnswers(
             MetricPageOut,
             'A page of metric points and the cursor of the next',
             metricPageExample,
@@ -280,7 +277,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         }),
         detail: {
           summary: 'Aggregate one metric per time bucket',
-          responses: answers(
+          responses: readAnswers(
             MetricAggregateOut,
             'One row per bucket that has points',
             metricAggregateExample,
@@ -304,90 +301,12 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         query: t.Object(tenantParam),
         detail: {
           summary: 'Get one metric data point',
-          responses: answers(MetricPointOut, 'The metric point', metricPointExample, {
+          responses: readAnswers(MetricPointOut, 'The metric point', metricPointExample, {
             404: 'No such point',
           }),
         },
       },
     );
-}
-
-const sqlBodyChecker = TypeCompiler.Compile(SqlBody);
-const SQL_BODY_TYPES: Record<string, BodyFormat> = { 'application/json': 'json' };
-
-/** The SQL body is read like an ingest body: JSON only (415), gzip taken, size-limited (413). */
-async function readSqlBody(request: Request): Promise<Static<typeof SqlBody>> {
-  const { bytes } = await readBody(request, SQL_BODY_TYPES, queryLimits.sqlBodyBytesMax);
-  const value = parseJson(bytes);
-  if (!sqlBodyChecker.Check(value)) {
-    throw AppError.validation(issuesOf(sqlBodyChecker, value, ['body']));
-  }
-  return value;
-}
-
-function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
-  return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).post(
-    '/query',
-    async ({ query, request }) => {
-      const tenant = tenantOf(request, query);
-      const body = await readSqlBody(request);
-      return runSql(deps.source, tenant, {
-        sql: body.sql,
-        params: body.params ?? [],
-        timeoutMs: deps.queryTimeoutMs,
-        rowsMax: deps.queryRowsMax,
-        signal: request.signal,
-      });
-    },
-    {
-      parse: 'none',
-      query: t.Object(tenantParam),
-      detail: {
-        summary: 'Run one read-only SQL SELECT over your events',
-        responses: answers(
-          SqlResultOut,
-          'Columns with their DuckDB types, and the rows',
-          sqlResultExample,
-          {
-            400: 'Malformed JSON, or a statement that is refused',
-            408: 'The statement ran past the time limit',
-            413: 'A body over 1 MiB',
-            415: 'A body that is not JSON',
-            429:
-              "The read rate limit, or the tenant's share of SQL statements running at once " +
-              `(${queryLimits.sqlTenantProcessesMax}) or of reads is taken; see Retry-After`,
-            503:
-              `Every place for SQL statements (${queryLimits.sqlProcessesMax}) is taken; ` +
-              'see Retry-After',
-          },
-        ),
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: openApiSchema(SqlBody),
-              example: { sql: 'SELECT name, count(*) AS n FROM events GROUP BY name' },
-            },
-          },
-        },
-        description:
-          'The statement reads the relation `events` (your tenant only); other tables, ' +
-          'table functions, files, settings and DDL/DML are refused (400). It is stopped ' +
-          'after the time limit (408) and returns at most the row limit of rows ' +
-          '(`truncated: true` beyond).',
-      },
-    },
-  );
-}
-
-/** OpenAPI responses of a read: `ok` (and its example) as 200, every refusal (plus `errors`). */
-function answers(
-  ok: TSchema,
-  description: string,
-  example: unknown,
-  errors: Record<number, string> = {},
-) {
-  return { 200: jsonAnswer(description, ok, example), ...readErrorDocs(errors) };
 }
 
 /** The resolved range, in the zone of the read. */
