@@ -15,7 +15,12 @@ import { sqlString } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
+import {
+  publishSegments,
+  removeQuietly,
+  segmentPaths,
+  segmentRelativePath,
+} from './segment-files.ts';
 import { SEGMENT_FORMAT, segmentRowsSql } from './segment-format.ts';
 
 export interface CompactorOptions {
@@ -117,7 +122,7 @@ export class Compactor {
     } catch (error) {
       // A failed merge leaves nothing behind (compaction runs again on its interval).
       removeQuietly(staging, stagingCounts);
-      removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+      removeQuietly(...segmentPaths(segmentsDir, file));
       throw error;
     }
     this.deps.fault('compact:after-rename');
@@ -143,20 +148,15 @@ export class Compactor {
       // Not in the catalog, the merged file is a copy nobody reads: each retry would leave
       // one more until a restart. Once committed, it holds the events and must stay.
       if (!committed) {
-        removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+        removeQuietly(...segmentPaths(segmentsDir, file));
       }
       throw error;
     }
     if (!committed) {
-      removeQuietly(path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file)));
+      removeQuietly(...segmentPaths(segmentsDir, file));
       return false;
     }
-    this.deps.retire(
-      segments.flatMap((s) => [
-        path.join(segmentsDir, s.file),
-        path.join(segmentsDir, minuteCountsFile(s.file)),
-      ]),
-    );
+    this.deps.retire(segments.flatMap((s) => segmentPaths(segmentsDir, s.file)));
     return true;
   }
 }

@@ -22,6 +22,7 @@ export function withoutErased(
   seq: number,
   matches: readonly ErasureMatch[],
 ): FilteredPayload | null {
+  if (matches.length === 0) return null; // every record while no erasure is pending
   const apply = matches.filter((m) => m.tenant === tenant && seq <= m.throughSeq);
   if (apply.length === 0) return null;
   const lines = Buffer.from(payload).toString('utf8').split('\n');

@@ -13,7 +13,7 @@
 import type { Catalog } from './catalog.ts';
 import type { FaultHook } from './faults.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { segmentPaths } from './segment-files.ts';
+import { retireSegments } from './segment-files.ts';
 
 export interface RetentionEraserDeps {
   catalog: Catalog;
@@ -54,13 +54,7 @@ export class RetentionEraser {
     const [first, last] = [dropped[0], dropped.at(-1)];
     if (first === undefined || last === undefined) return null;
     fault('retention:after-catalog');
-    let filesPending: string | null = null;
-    try {
-      this.deps.retire(dropped.flatMap((s) => segmentPaths(segmentsDir, s.file)));
-    } catch (error) {
-      // Deleted all the same: no catalog entry names the files, and they stay retired.
-      filesPending = String(error);
-    }
+    const filesPending = retireSegments(this.deps.retire, segmentsDir, dropped);
     fault('retention:after-retire');
     return {
       fromDay: first.day,

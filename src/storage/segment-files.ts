@@ -69,6 +69,25 @@ export function segmentPaths(segmentsDir: string, file: string): string[] {
   return [path.join(segmentsDir, file), path.join(segmentsDir, minuteCountsFile(file))];
 }
 
+/**
+ * Retires the files of segments the catalog no longer names (`retire` removes them once no
+ * read or merge that listed them is held); why some could not be removed, else null. A failure
+ * is not the caller's: no catalog entry names the files, they stay retired, and the start
+ * sweeps what is left.
+ */
+export function retireSegments(
+  retire: (files: string[]) => void,
+  segmentsDir: string,
+  segments: readonly { file: string }[],
+): string | null {
+  try {
+    retire(segments.flatMap((s) => segmentPaths(segmentsDir, s.file)));
+    return null;
+  } catch (error) {
+    return String(error);
+  }
+}
+
 /** Removes files that may or may not exist (what a failed step wrote), ignoring the absent. */
 export function removeQuietly(...files: string[]): void {
   for (const file of files) fs.rmSync(file, { force: true });

@@ -22,7 +22,7 @@ import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import {
   publishSegments,
   removeQuietly,
-  segmentPaths,
+  retireSegments,
   segmentRelativePath,
 } from './segment-files.ts';
 import { columnsOfFormat, SEGMENT_FORMAT, segmentRowsSql } from './segment-format.ts';
@@ -118,12 +118,7 @@ export class SegmentRewriter {
       if (!committed) removeNew();
     }
     if (!committed) return null;
-    let filesPending: string | null = null;
-    try {
-      this.deps.retire(segmentPaths(segmentsDir, segment.file));
-    } catch (error) {
-      filesPending = String(error); // replaced all the same: no catalog entry names them
-    }
+    const filesPending = retireSegments(this.deps.retire, segmentsDir, [segment]);
     fault('erase:after-retire');
     return { events, filesPending } satisfies Rewritten;
   }

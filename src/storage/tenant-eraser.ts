@@ -16,7 +16,7 @@ import type { FaultHook } from './faults.ts';
 import type { Flusher } from './flusher.ts';
 import type { HotTier } from './hot-tier.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
-import { segmentPaths } from './segment-files.ts';
+import { retireSegments } from './segment-files.ts';
 
 export interface EraserDeps {
   catalog: Catalog;
@@ -75,13 +75,7 @@ export class TenantEraser {
       throw error;
     }
     fault('delete:after-purge');
-    let filesPending: string | null = null;
-    try {
-      this.deps.retire(dropped.flatMap((s) => segmentPaths(this.deps.segmentsDir, s.file)));
-    } catch (error) {
-      // Deleted all the same: no catalog entry names the files, and they stay retired.
-      filesPending = String(error);
-    }
+    const filesPending = retireSegments(this.deps.retire, this.deps.segmentsDir, dropped);
     fault('delete:after-retire');
     return { throughSeq, segments: dropped.length, hotEvents, filesPending };
   }
