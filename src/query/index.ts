@@ -14,6 +14,13 @@ export {
   filtersOf,
   propertyFiltersOf,
 } from './filters.ts';
+export {
+  FUNNEL_ACTORS,
+  type FunnelActor,
+  type FunnelStep,
+  parseFunnelSteps,
+  parseFunnelWindow,
+} from './funnel-params.ts';
 export { queryLimits } from './limits.ts';
 export {
   type AggregateMetricOptions,
@@ -50,6 +57,12 @@ export {
 export { type EventDataStats, getEventDataStats } from './queries/get-event-data-stats.ts';
 export { type EventDataValueRow, getEventDataValues } from './queries/get-event-data-values.ts';
 export { getFirstEventMs } from './queries/get-first-event-time.ts';
+export {
+  type Funnel,
+  type FunnelOptions,
+  type FunnelStepResult,
+  getFunnel,
+} from './queries/get-funnel.ts';
 export {
   CONVERSION_RATE,
   conversionRateOf,

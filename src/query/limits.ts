@@ -77,6 +77,15 @@ export const queryLimits = {
    * few huge rows never travel through the server's memory and event loop.
    */
   sqlResultCharsMax: 16 * 1024 * 1024,
+  /**
+   * Steps of one funnel (PostHog's limit is 20), and its conversion window: how long after
+   * its first step an actor may take the others (PostHog's default of 14 days).
+   */
+  funnelStepsMin: 2,
+  funnelStepsMax: 20,
+  funnelWindowMsDefault: 14 * 24 * 3_600_000,
+  funnelWindowMsMin: 1000,
+  funnelWindowMsMax: 365 * 24 * 3_600_000,
   /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
   sqlTimeoutMsDefault: 10_000,
   sqlRowsMaxDefault: 10_000,
@@ -88,6 +97,15 @@ assert(queryLimits.pageDefault <= queryLimits.pageMax, 'default page within the 
 assert(
   queryLimits.breakdownRowsDefault <= queryLimits.breakdownRowsMax,
   'default breakdown rows within the maximum',
+);
+assert(
+  queryLimits.funnelStepsMin >= 2 && queryLimits.funnelStepsMin <= queryLimits.funnelStepsMax,
+  'a funnel has a second step',
+);
+assert(
+  queryLimits.funnelWindowMsMin <= queryLimits.funnelWindowMsDefault &&
+    queryLimits.funnelWindowMsDefault <= queryLimits.funnelWindowMsMax,
+  'the default conversion window within its bounds',
 );
 assert(
   queryLimits.sqlTenantProcessesMax >= 1 &&

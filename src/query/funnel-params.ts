@@ -1,0 +1,98 @@
+// The parameters of a funnel (GET /api/v1/funnel) that its schema cannot check: its steps
+// (`step=name:signup`, `step=path:/pricing`, `step=name:signup,path:/welcome`, in order) and its
+// conversion window (`window=14d`). Each refusal is a 422 naming the parameter (and the step's
+// position, from 0, as in every list of a 422) and the rule it breaks.
+
+import { AppError, eventLimits, type FieldIssue } from '../core/index.ts';
+import { queryLimits } from './limits.ts';
+
+/** What one step matches: an event name, a page view's path, or an event of a name on a path. */
+export interface FunnelStep {
+  name?: string;
+  path?: string;
+}
+
+/** Whom a funnel follows, and the event column that names them. */
+export const FUNNEL_ACTORS = {
+  visitor: 'visitor_id',
+  user: 'user_id',
+  session: 'session_id',
+} as const;
+
+export type FunnelActor = keyof typeof FUNNEL_ACTORS;
+
+const STEP_RULE =
+  'a step is name:<event name>, path:<path> (a page view of that path), or ' +
+  'name:<event name>,path:<path> (an event of that name on that path)';
+
+/** A comma starts a step's next condition only before `name:` or `path:`; others are text. */
+const CONDITIONS = /,(?=(?:name|path):)/;
+const CONDITION = /^(name|path):([\s\S]*)$/;
+
+/** How much of a refused value a message quotes. */
+const QUOTED_CHARS_MAX = 64;
+
+const quote = (value: string) =>
+  JSON.stringify(value.length > QUOTED_CHARS_MAX ? `${value.slice(0, QUOTED_CHARS_MAX)}…` : value);
+
+/** The steps of `values` (every `step` parameter, in order); a 422 listing each bad one. */
+export function parseFunnelSteps(values: string[]): FunnelStep[] {
+  const { funnelStepsMin: min, funnelStepsMax: max } = queryLimits;
+  if (values.length < min || values.length > max) {
+    throw AppError.validation([
+      {
+        loc: ['query', 'step'],
+        msg: `a funnel has ${min} to ${max} steps, one step parameter each, in order (got ${values.length})`,
+        type: values.length < min ? 'too_short' : 'too_long',
+      },
+    ]);
+  }
+  const issues: FieldIssue[] = [];
+  const steps = values.map((value, index) => parseStep(value, index, issues));
+  if (issues.length > 0) throw AppError.validation(issues);
+  return steps;
+}
+
+function parseStep(value: string, index: number, issues: FieldIssue[]): FunnelStep {
+  const step: FunnelStep = {};
+  const issue = (msg: string, type = 'value_error') => {
+    issues.push({ loc: ['query', 'step', index], msg, type });
+    return step;
+  };
+  for (const part of value.split(CONDITIONS)) {
+    const condition = CONDITION.exec(part);
+    if (condition === null) return issue(`${STEP_RULE} (got ${quote(value)})`);
+    const key = condition[1] as keyof FunnelStep;
+    const text = condition[2] ?? '';
+    if (step[key] !== undefined) return issue(`a step names its ${key} once (got ${quote(value)})`);
+    const charsMax = key === 'name' ? eventLimits.nameCharsMax : eventLimits.urlCharsMax;
+    if (text.length === 0)
+      return issue(`the ${key} of a step must not be empty`, 'string_too_short');
+    if (text.length > charsMax) {
+      return issue(`the ${key} of a step is at most ${charsMax} characters`, 'string_too_long');
+    }
+    step[key] = text;
+  }
+  return step;
+}
+
+const WINDOW = /^([1-9][0-9]{0,8})(s|m|h|d|w)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** The conversion window of `window` (`90m`, `14d` …) in ms; the default when absent. */
+export function parseFunnelWindow(window: string | undefined): number {
+  if (window === undefined) return queryLimits.funnelWindowMsDefault;
+  const { funnelWindowMsMin: min, funnelWindowMsMax: max } = queryLimits;
+  const match = WINDOW.exec(window);
+  const ms = match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2] as 's'];
+  if (ms >= min && ms <= max) return ms;
+  throw AppError.validation([
+    {
+      loc: ['query', 'window'],
+      msg:
+        'window is a whole number and a unit, s, m, h, d or w (30m, 14d), from ' +
+        `${min / 1000}s to ${max / UNIT_MS.d}d (got ${quote(window)})`,
+      type: 'value_error',
+    },
+  ]);
+}
