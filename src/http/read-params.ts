@@ -51,7 +51,7 @@ export const tzParam = {
   tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
 };
 
-const filterParams = {
+export const filterParams = {
   name: text('Only events with this name.', 'page_view', eventLimits.nameCharsMax),
   path: text('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
   source: text('Only events from this source.', 'web'),

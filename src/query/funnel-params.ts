@@ -21,6 +21,9 @@ export const FUNNEL_ACTORS = {
 
 export type FunnelActor = keyof typeof FUNNEL_ACTORS;
 
+/** The values of `by`, the default first. */
+export const FUNNEL_ACTOR_NAMES = Object.keys(FUNNEL_ACTORS) as FunnelActor[];
+
 const STEP_RULE =
   'a step is name:<event name>, path:<path> (a page view of that path), or ' +
   'name:<event name>,path:<path> (an event of that name on that path)';
@@ -32,8 +35,10 @@ const CONDITION = /^(name|path):([\s\S]*)$/;
 /** How much of a refused value a message quotes. */
 const QUOTED_CHARS_MAX = 64;
 
-const quote = (value: string) =>
-  JSON.stringify(value.length > QUOTED_CHARS_MAX ? `${value.slice(0, QUOTED_CHARS_MAX)}…` : value);
+function quote(value: string): string {
+  const cut = value.length > QUOTED_CHARS_MAX;
+  return JSON.stringify(cut ? `${value.slice(0, QUOTED_CHARS_MAX)}…` : value);
+}
 
 /** The steps of `values` (every `step` parameter, in order); a 422 listing each bad one. */
 export function parseFunnelSteps(values: string[]): FunnelStep[] {
@@ -42,7 +47,9 @@ export function parseFunnelSteps(values: string[]): FunnelStep[] {
     throw AppError.validation([
       {
         loc: ['query', 'step'],
-        msg: `a funnel has ${min} to ${max} steps, one step parameter each, in order (got ${values.length})`,
+        msg:
+          `a funnel has ${min} to ${max} steps, one step parameter each, in order ` +
+          `(got ${values.length})`,
         type: values.length < min ? 'too_short' : 'too_long',
       },
     ]);

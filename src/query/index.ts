@@ -15,6 +15,7 @@ export {
   propertyFiltersOf,
 } from './filters.ts';
 export {
+  FUNNEL_ACTOR_NAMES,
   FUNNEL_ACTORS,
   type FunnelActor,
   type FunnelStep,

@@ -1,30 +1,43 @@
-// README "Reads": the example answer of GET /api/v1/stats is what Tally answers for the story
-// its comment tells, sent through the ingest route. The expected body is read from the README
-// itself (its `# ` comment lines), so the two cannot drift apart; only `os` and `browsers`,
-// which it elides as `[…]`, are left out.
+// README "Reads": the example answers of GET /api/v1/stats and GET /api/v1/funnel are what
+// Tally answers for the story its comment tells, sent through the ingest route. The expected
+// bodies are read from the README itself (its `# ` comment lines), so the two cannot drift
+// apart; only the stats' `os` and `browsers`, which it elides as `[…]`, are left out.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 
-const STATS_CURL = "curl -s 'http://127.0.0.1:8080/api/v1/stats?date=2026-11-25&tz=Europe/Berlin'";
+const B = 'http://127.0.0.1:8080';
+const STATS_PATH = '/api/v1/stats?date=2026-11-25&tz=Europe/Berlin';
+const FUNNEL_PATH =
+  '/api/v1/funnel?date=2026-11-25&tz=Europe/Berlin&step=path:/pricing&step=name:signup';
 
-/** The answer the README prints under its stats example, without the elided lists. */
-function readmeAnswer(): Record<string, unknown> {
+/** The answer the README prints under its example of `route`, without the elided lists. */
+function readmeAnswer(route: string): Record<string, unknown> {
   const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
   const lines = readme.split('\n');
-  const start = lines.findIndex(
-    (line, i) => line === STATS_CURL && lines[i + 1]?.startsWith('# {'),
-  );
+  const curl = `curl -s '${B}${route}'`;
+  const start = lines.findIndex((line, i) => line === curl && lines[i + 1]?.startsWith('# {'));
   expect(start).toBeGreaterThan(0);
+  // The comment lines up to the one that closes the answer (another comment may follow).
   const comment: string[] = [];
   for (const line of lines.slice(start + 1)) {
     if (!line.startsWith('# ')) break;
     comment.push(line.slice(2).trim());
+    const json = comment.join('').replace('"os":[…],"browsers":[…],', '');
+    if (json.endsWith('}') && isJson(json)) return JSON.parse(json) as Record<string, unknown>;
   }
-  const json = comment.join('').replace('"os":[…],"browsers":[…],', '');
-  return JSON.parse(json) as Record<string, unknown>;
+  throw new Error(`no answer under ${curl} in README.md`);
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const DESKTOP =
@@ -79,10 +92,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 test("README's stats example is the answer to its story", async () => {
-  const res = await t.get('/api/v1/stats?date=2026-11-25&tz=Europe/Berlin');
+  const res = await t.get(STATS_PATH);
   expect(res.status).toBe(200);
   const { os, browsers, ...rest } = (await res.json()) as Record<string, unknown>;
-  expect(rest).toEqual(readmeAnswer());
+  expect(rest).toEqual(readmeAnswer(STATS_PATH));
   expect(os).toEqual([{ os: 'Windows', events: 5, visitors: 2 }]);
   expect(browsers).toEqual([{ browser: 'Chrome', events: 5, visitors: 2 }]);
+});
+
+test("README's funnel example is the answer to its story", async () => {
+  const res = await t.get(FUNNEL_PATH);
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual(readmeAnswer(FUNNEL_PATH));
 });

@@ -5,6 +5,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, type TSchema } from 'elysia';
 import { createLogger, EPOCH_MS_MIN, eventLimits } from '../../src/core/index.ts';
 import { errorResponse, toAppError } from '../../src/http/errors.ts';
+import { FunnelOut } from '../../src/http/funnel-model.ts';
 import {
   EventPageOut,
   MetricAggregateOut,
@@ -596,6 +597,12 @@ describe('the read routes', () => {
         'get',
         TimeSeriesOut,
         get('/api/v1/timeseries?tenant_id=acme&group_by=path'),
+      ],
+      [
+        '/api/v1/funnel',
+        'get',
+        FunnelOut,
+        get('/api/v1/funnel?tenant_id=acme&step=path:/&step=path:/pricing&from=2026-03-08'),
       ],
       ['/api/v1/events', 'get', EventPageOut, get('/api/v1/events?tenant_id=acme&limit=2')],
       ['/api/v1/metrics', 'get', MetricPageOut, get('/api/v1/metrics?tenant_id=acme')],

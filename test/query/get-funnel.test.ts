@@ -287,4 +287,16 @@ describe('getFunnel', () => {
     expect(await counts()).toEqual([2, 2, 0]);
     expect(await counts({}, 'nobody')).toEqual([0, 0, 0]);
   });
+
+  test('a read whose client went away stops, holding nothing', async () => {
+    await source.add([ev('a', 'visit', 0)]);
+    const gone = getFunnel(
+      source,
+      'acme',
+      { steps: SIGNUP_FLOW, windowMs: DAY, by: 'visitor', filters: {} },
+      AbortSignal.abort(),
+    );
+    await expect(gone).rejects.toMatchObject({ status: 499, code: 'client_closed' });
+    expect(await counts()).toEqual([1, 0, 0]);
+  });
 });

@@ -1,7 +1,7 @@
-// The read API (DESIGN.md §5): stats, time series, event and metric lists, single metrics,
-// metric aggregates and ad-hoc SQL (its route: sql.ts), each a thin handler over one query of
-// query/. Every route asks `tenantOf` for the tenant, so authentication can replace it in one
-// place.
+// The read API (DESIGN.md §5): stats, time series, funnels (funnel.ts), event and metric lists,
+// single metrics, metric aggregates and ad-hoc SQL (sql.ts), each a thin handler over one query
+// of query/. Every route asks `tenantOf` for the tenant, so authentication can replace it in
+// one place.
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits } from '../../core/index.ts';
@@ -9,7 +9,6 @@ import {
   aggregateMetric,
   type EventSource,
   filtersOf,
-  formatInZone,
   getMetric,
   getStats,
   getTimeSeries,
@@ -32,6 +31,7 @@ import {
   statsExample,
   timeSeriesExample,
 } from '../openapi-examples.ts';
+import { rangeEcho } from '../range-echo.ts';
 import {
   EventPageOut,
   MetricAggregateOut,
@@ -53,6 +53,7 @@ import {
   tzParam,
   VISIT_FILTER_NOTE,
 } from '../read-params.ts';
+import { funnelRoutes } from './funnel.ts';
 import { sqlRoutes } from './sql.ts';
 
 export interface ReadDeps {
@@ -79,6 +80,7 @@ export function readRoutes(deps: ReadDeps) {
   return new Elysia()
     .use(statsRoutes(deps, tenantOf))
     .use(seriesRoutes(deps, tenantOf))
+    .use(funnelRoutes(deps, tenantOf))
     .use(listRoutes(deps, tenantOf))
     .use(metricRoutes(deps, tenantOf))
     .use(sqlRoutes(deps, tenantOf));
@@ -307,12 +309,6 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         },
       },
     );
-}
-
-/** The resolved range, in the zone of the read. */
-function rangeEcho(range: { fromMs?: number; toMs?: number; tz: string }) {
-  const iso = (ms: number | undefined) => (ms === undefined ? null : formatInZone(ms, range.tz));
-  return { from: iso(range.fromMs), to: iso(range.toMs), tz: range.tz };
 }
 
 export type ReadRoutes = ReturnType<typeof readRoutes>;

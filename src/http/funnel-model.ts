@@ -1,0 +1,131 @@
+// The funnel read (GET /api/v1/funnel) as OpenAPI sees it: its query schema, its `step`
+// parameter (documented by hand: read from the URL, since Elysia would split `name:a,path:/b`
+// at the comma), its answer's schema and an example of a real answer.
+
+import { t } from 'elysia';
+import type { OpenAPIV3 } from 'openapi-types';
+import { eventLimits } from '../core/index.ts';
+import { FUNNEL_ACTOR_NAMES, queryLimits } from '../query/index.ts';
+import { dateParam, filterParams, rangeParams, tenantParam, tzParam } from './read-params.ts';
+
+const { funnelStepsMin, funnelStepsMax, funnelWindowMsMax } = queryLimits;
+
+export const FunnelQuery = t.Object({
+  ...tenantParam,
+  ...dateParam,
+  ...rangeParams,
+  ...tzParam,
+  ...filterParams,
+  window: t.Optional(
+    t.String({
+      maxLength: 16,
+      description:
+        'Conversion window: how long after its step-1 event an actor may take the later ' +
+        `steps (inclusive); a whole number and s, m, h, d or w, 1s to ` +
+        `${funnelWindowMsMax / 86_400_000}d; 14d by default.`,
+      examples: ['7d'],
+    }),
+  ),
+  by: t.Optional(
+    t.Union(
+      FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
+      {
+        description:
+          'Whom the funnel follows: visitor (visitor_id, the default), user (user_id; events ' +
+          'without one are left out) or session (session_id; likewise).',
+        examples: ['user'],
+      },
+    ),
+  ),
+});
+
+/** `step`, repeated once per step in order: documented here, read from the URL by hand. */
+export const STEP_PARAMETER: OpenAPIV3.ParameterObject = {
+  name: 'step',
+  in: 'query',
+  required: true,
+  style: 'form',
+  explode: true,
+  description:
+    `The steps in order, ${funnelStepsMin} to ${funnelStepsMax}, one parameter each: ` +
+    '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
+    'every page view), `path:<path>` (a page view of that path) or ' +
+    '`name:<event name>,path:<path>` (an event of that name on that path). A comma starts ' +
+    'the second condition only before `name:` or `path:`. Names are at most ' +
+    `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}.`,
+  schema: {
+    type: 'array',
+    minItems: funnelStepsMin,
+    maxItems: funnelStepsMax,
+    items: { type: 'string' },
+  },
+  example: ['path:/pricing', 'name:signup', 'name:purchase'],
+};
+
+const Rate = (description: string) => t.Number({ minimum: 0, maximum: 1, description });
+const Seconds = (description: string) => t.Nullable(t.Number({ minimum: 0, description }));
+
+export const FunnelOut = t.Object({
+  steps: t.Array(
+    t.Object({
+      step: t.Integer({ minimum: 1, description: 'Its place, from 1.' }),
+      match: t.Object(
+        { name: t.Optional(t.String()), path: t.Optional(t.String()) },
+        { description: 'What the step matches, as given.' },
+      ),
+      count: t.Integer({
+        minimum: 0,
+        description: 'Actors that reached this step (each counted once, at its furthest).',
+      }),
+      conversion_from_previous: Rate(
+        "count / the previous step's count (1 at step 1; 0 when that is 0); not rounded.",
+      ),
+      conversion_from_start: Rate('count / entered (0 when no one entered); not rounded.'),
+      dropped: t.Integer({
+        minimum: 0,
+        description: 'Reached the previous step but not this one (0 at step 1).',
+      }),
+      median_seconds_from_previous: Seconds(
+        'Median seconds from the previous step to this one, over the actors that reached it ' +
+          '(of two middle values, their mean); null at step 1 and when no one reached it.',
+      ),
+      avg_seconds_from_previous: Seconds('The mean of the same; null likewise.'),
+    }),
+  ),
+  entered: t.Integer({ minimum: 0, description: 'Actors with a step-1 event in the range.' }),
+  completed: t.Integer({ minimum: 0, description: 'Actors that reached the last step.' }),
+  window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
+  by: t.Union(
+    FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
+    { description: 'Whom the counts count: visitor, user or session.' },
+  ),
+  from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
+  to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
+  tz: t.String({ examples: ['Europe/Berlin'] }),
+});
+
+const step = (n: number, match: Record<string, string>, count: number, previous: number) => ({
+  step: n,
+  match,
+  count,
+  conversion_from_previous: n === 1 ? 1 : count / previous,
+  conversion_from_start: count / 400,
+  dropped: previous - count,
+  median_seconds_from_previous: n === 1 ? null : 95 * n,
+  avg_seconds_from_previous: n === 1 ? null : 212.5 * n,
+});
+
+export const funnelExample = {
+  steps: [
+    step(1, { path: '/pricing' }, 400, 400),
+    step(2, { name: 'signup' }, 100, 400),
+    step(3, { name: 'purchase' }, 25, 100),
+  ],
+  entered: 400,
+  completed: 25,
+  window_seconds: 1_209_600,
+  by: 'visitor',
+  from: '2026-11-18T00:00:00+01:00',
+  to: '2026-11-25T00:00:00+01:00',
+  tz: 'Europe/Berlin',
+};

@@ -1,0 +1,75 @@
+// GET /api/v1/funnel: of the actors with a step-1 event in the range, how many then took each
+// later step in order within the conversion window (query/queries/get-funnel.ts). A thin
+// handler: the steps are read from the URL (every `step`, in order), the rest from the schema.
+
+import { Elysia } from 'elysia';
+import { AppError, type FieldIssue } from '../../core/index.ts';
+import {
+  filtersOf,
+  getFunnel,
+  parseFunnelSteps,
+  parseFunnelWindow,
+  resolveRange,
+  VISIT_PARAM_NAMES,
+} from '../../query/index.ts';
+import { FunnelOut, FunnelQuery, funnelExample, STEP_PARAMETER } from '../funnel-model.ts';
+import { readAnswers } from '../openapi-docs.ts';
+import { rangeEcho } from '../range-echo.ts';
+import { FILTER_NOTE } from '../read-params.ts';
+import type { ReadDeps, TenantOf } from './reads.ts';
+
+/**
+ * A visit filter of /stats would be dropped silently by the schema here and change what the
+ * funnel means without a word: it is refused instead.
+ */
+function refuseVisitFilters(params: URLSearchParams): void {
+  const issues: FieldIssue[] = VISIT_PARAM_NAMES.filter((name) => params.has(name)).map((name) => ({
+    loc: ['query', name],
+    msg:
+      `a funnel takes no visit filters (${name}); filter its events by name, path, source, ` +
+      'user_id, os, browser, device, country or property.<key>',
+    type: 'extra_forbidden',
+  }));
+  if (issues.length > 0) throw AppError.validation(issues);
+}
+
+export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).get(
+    '/funnel',
+    async ({ query, request }) => {
+      const tenant = tenantOf(request, query);
+      const params = new URL(request.url).searchParams;
+      refuseVisitFilters(params);
+      const steps = parseFunnelSteps(params.getAll('step'));
+      const windowMs = parseFunnelWindow(query.window);
+      const by = query.by ?? 'visitor';
+      const range = resolveRange(query);
+      const filters = filtersOf(query, request.url, range);
+      const funnel = await getFunnel(
+        deps.source,
+        tenant,
+        { steps, windowMs, by, filters },
+        request.signal,
+      );
+      return { ...funnel, window_seconds: windowMs / 1000, by, ...rangeEcho(range) };
+    },
+    {
+      query: FunnelQuery,
+      detail: {
+        summary: 'A funnel: how many did step 1, then step 2 … in order, within a window',
+        parameters: [STEP_PARAMETER],
+        responses: readAnswers(FunnelOut, 'Each step with its count and conversion', funnelExample),
+        description:
+          "PostHog's sequential funnel over your events (bots excluded unless bots=include). " +
+          'Each actor (visitor, user or session: `by`) with a step-1 event in the range ' +
+          'enters; from each such event, each next step is the first later event matching ' +
+          'it, all within `window` of the step-1 event (later steps may fall after `to`). ' +
+          'Events are ordered by timestamp, then event_id: one event is never two steps. ' +
+          'An actor counts once, at the furthest step any of its entries reached; its times ' +
+          'between steps are those of its latest entry reaching that far. `tz` only reads ' +
+          'date, from and to. The filters apply to the events of every step.' +
+          FILTER_NOTE,
+      },
+    },
+  );
+}

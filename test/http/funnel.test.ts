@@ -1,0 +1,186 @@
+// GET /api/v1/funnel through the real app and store: events sent through ingest are counted
+// before and after a flush, tenants apart, `tz` reading only the range, and every refusal a 422
+// naming the parameter (and the step) and the rule.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeTestApp();
+});
+afterEach(() => t.close());
+
+const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
+const counts = async (query: string) => {
+  const res = await t.get(`/api/v1/funnel?${query}`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { steps: { count: number }[] };
+  return body.steps.map((s) => s.count);
+};
+const send = async (events: Record<string, unknown>[]) => {
+  expect((await t.post('/api/v1/events/batch', { events })).status).toBe(202);
+};
+const at = (time: string) => `2026-11-25T${time}Z`;
+const FLOW = 'step=name:visit&step=name:signup&step=name:purchase';
+
+describe('GET /api/v1/funnel', () => {
+  test('counts events not yet flushed, and the same after the flush', async () => {
+    await send([
+      { name: 'visit', user_id: 'a', timestamp: at('10:00:00') },
+      { name: 'signup', user_id: 'a', timestamp: at('10:01:00') },
+      { name: 'visit', user_id: 'b', timestamp: at('10:00:00') },
+    ]);
+    const status = await json(await t.get('/api/v1/status'));
+    expect(status.flushed_through_seq).toBeLessThan(status.last_seq as number);
+    const query = `date=2026-11-25&${FLOW}`;
+    const before = await json(await t.get(`/api/v1/funnel?${query}`));
+    expect(before).toMatchObject({
+      entered: 2,
+      completed: 0,
+      window_seconds: 14 * 86_400,
+      by: 'visitor',
+      from: '2026-11-25T00:00:00+00:00',
+      to: '2026-11-26T00:00:00+00:00',
+      tz: 'UTC',
+    });
+    expect(before.steps).toMatchObject([
+      { step: 1, match: { name: 'visit' }, count: 2 },
+      {
+        step: 2,
+        match: { name: 'signup' },
+        count: 1,
+        dropped: 1,
+        median_seconds_from_previous: 60,
+      },
+      { step: 3, match: { name: 'purchase' }, count: 0, dropped: 1 },
+    ]);
+    await t.engine.store.flusher.flush();
+    expect(await json(await t.get(`/api/v1/funnel?${query}`))).toEqual(before);
+    // A purchase acknowledged after the flush counts at once, on top of flushed steps.
+    await send([{ name: 'purchase', user_id: 'a', timestamp: at('10:02:00') }]);
+    expect(await counts(query)).toEqual([2, 1, 1]);
+  });
+
+  test("another tenant's events never count", async () => {
+    await send([
+      { name: 'visit', user_id: 'a', timestamp: at('10:00:00'), tenant_id: 'globex' },
+      { name: 'signup', user_id: 'a', timestamp: at('10:01:00'), tenant_id: 'globex' },
+      { name: 'visit', user_id: 'b', timestamp: at('10:00:00') },
+    ]);
+    expect(await counts(`${FLOW}&tenant_id=globex`)).toEqual([1, 1, 0]);
+    expect(await counts(FLOW)).toEqual([1, 0, 0]);
+    expect(await counts(`${FLOW}&tenant_id=initech`)).toEqual([0, 0, 0]);
+  });
+
+  test('a batch without ids or timestamps converts in the order sent', async () => {
+    // One receive time (the test clock): ties, broken by the generated ids' order.
+    await send([
+      { name: 'signup', user_id: 'a' },
+      { name: 'login', user_id: 'a' },
+    ]);
+    expect(await counts('step=name:signup&step=name:login')).toEqual([1, 1]);
+    expect(await counts('step=name:login&step=name:signup')).toEqual([1, 0]);
+  });
+
+  test('tz reads the range only; the same instants answer the same', async () => {
+    // 23:30Z on the 25th is the 26th in Berlin.
+    await send([
+      { name: 'visit', user_id: 'a', timestamp: at('23:30:00') },
+      { name: 'signup', user_id: 'a', timestamp: at('23:45:00') },
+    ]);
+    expect(await counts(`date=2026-11-25&tz=UTC&${FLOW}`)).toEqual([1, 1, 0]);
+    expect(await counts(`date=2026-11-25&tz=Europe/Berlin&${FLOW}`)).toEqual([0, 0, 0]);
+    expect(await counts(`date=2026-11-26&tz=Europe/Berlin&${FLOW}`)).toEqual([1, 1, 0]);
+    const utc = await json(
+      await t.get(`/api/v1/funnel?from=2026-11-25T23:00:00Z&to=2026-11-26T00:00:00Z&${FLOW}`),
+    );
+    const berlin = await json(
+      await t.get(
+        '/api/v1/funnel?from=2026-11-26T00:00:00%2B01:00&to=2026-11-26T01:00:00%2B01:00' +
+          `&tz=Europe/Berlin&${FLOW}`,
+      ),
+    );
+    expect(berlin.steps).toEqual(utc.steps);
+    expect([berlin.from, berlin.tz]).toEqual(['2026-11-26T00:00:00+01:00', 'Europe/Berlin']);
+  });
+
+  test('by, window, filters and bots from the query string', async () => {
+    const bot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    await send([
+      { name: 'visit', user_id: 'a', session_id: 's1', timestamp: at('10:00:00') },
+      { name: 'signup', user_id: 'a', session_id: 's2', timestamp: at('10:30:00') },
+      { name: 'visit', anonymous_id: 'x', user_agent: bot, timestamp: at('10:00:00') },
+      { name: 'signup', anonymous_id: 'x', user_agent: bot, timestamp: at('10:00:01') },
+    ]);
+    const steps = 'step=name:visit&step=name:signup';
+    expect(await counts(steps)).toEqual([1, 1]);
+    expect(await counts(`${steps}&bots=include`)).toEqual([2, 2]);
+    expect(await counts(`${steps}&by=session`)).toEqual([1, 0]);
+    expect(await counts(`${steps}&by=user&window=30m`)).toEqual([1, 1]);
+    expect(await counts(`${steps}&window=1799s`)).toEqual([1, 0]);
+    expect(await counts(`${steps}&user_id=b`)).toEqual([0, 0]);
+  });
+
+  test('refuses bad steps, windows, actors and visit filters with a 422 naming them', async () => {
+    const issues = async (query: string) => {
+      const res = await t.get(`/api/v1/funnel?${query}`);
+      expect(res.status).toBe(422);
+      return ((await res.json()) as { detail: { loc: unknown[]; msg: string; type: string }[] })
+        .detail;
+    };
+    for (const query of ['', 'step=name:a']) {
+      expect(await issues(query)).toEqual([
+        {
+          loc: ['query', 'step'],
+          msg: expect.stringContaining('2 to 20 steps'),
+          type: 'too_short',
+        },
+      ]);
+    }
+    const many = Array.from({ length: 21 }, (_, i) => `step=name:e${i}`).join('&');
+    expect((await issues(many))[0]).toMatchObject({ loc: ['query', 'step'], type: 'too_long' });
+    const bad = await issues(
+      `step=name:a&step=signup&step=name:&step=path:/a,path:/b&step=name:${'x'.repeat(121)}`,
+    );
+    expect(bad.map((i) => i.loc)).toEqual([
+      ['query', 'step', 1],
+      ['query', 'step', 2],
+      ['query', 'step', 3],
+      ['query', 'step', 4],
+    ]);
+    expect(bad.map((i) => i.msg)).toEqual([
+      expect.stringContaining('a step is name:<event name>, path:<path>'),
+      'the name of a step must not be empty',
+      expect.stringContaining('a step names its path once'),
+      'the name of a step is at most 120 characters',
+    ]);
+    const steps = 'step=name:a&step=name:b';
+    for (const window of ['14', '0d', '1.5h', '366d', '2y', 'd']) {
+      expect(await issues(`${steps}&window=${window}`)).toEqual([
+        {
+          loc: ['query', 'window'],
+          msg: expect.stringContaining('1s to 365d'),
+          type: 'value_error',
+        },
+      ]);
+    }
+    expect((await issues(`${steps}&by=person`))[0]?.loc).toEqual(['query', 'by']);
+    expect(await issues(`${steps}&channel=Email&entry_page=/`)).toMatchObject([
+      { loc: ['query', 'channel'], type: 'extra_forbidden' },
+      { loc: ['query', 'entry_page'], type: 'extra_forbidden' },
+    ]);
+    expect((await issues(`${steps}&tz=Mars/Olympus`))[0]?.loc).toEqual(['query', 'tz']);
+    expect((await issues(`${steps}&country=Germany`))[0]?.loc).toEqual(['query', 'country']);
+  });
+
+  test('is documented, its steps parameter included', async () => {
+    const doc = (await json(await t.get('/openapi/json'))) as {
+      paths: Record<string, { get?: { summary?: string; parameters?: { name: string }[] } }>;
+    };
+    const op = doc.paths['/api/v1/funnel']?.get;
+    expect(op?.summary).toBeString();
+    const names = op?.parameters?.map((p) => p.name) ?? [];
+    expect(names).toEqual(expect.arrayContaining(['step', 'window', 'by', 'from', 'to', 'tz']));
+  });
+});
