@@ -121,6 +121,8 @@ function funnelQuery(
     ...ks.map((k) => `count(*) FILTER (WHERE reached >= ${k}) AS c${k}`),
     ...later.map((k) => `quantile_cont(${gap(k)}, 0.5) AS median${k}, avg(${gap(k)}) AS avg${k}`),
   ];
+  // o: the order of an actor's events. name and path only order rows of one event_id stored
+  // twice (resent past the dedup window): rows left equal then match the same steps.
   return `WITH ev AS (
       SELECT e."${actor}" AS a, epoch_ms(e."timestamp") AS ts,
         row_number() OVER (
