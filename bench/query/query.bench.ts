@@ -48,6 +48,8 @@ class FileSource implements EventSource {
         const files = [{ path: file, format: SEGMENT_FORMAT }];
         return { files, dir, remove: () => fs.rmSync(dir, { recursive: true }) };
       },
+      tempFile: (extension) =>
+        path.join(path.dirname(this.file), `temp-${crypto.randomUUID()}.${extension}`),
       release: () => connection.closeSync(),
     };
   }

@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps) {
         queryTimeoutMs: deps.options.queryTimeoutMs,
         queryRowsMax: deps.options.queryRowsMax,
         now: () => deps.clock.now(),
+        log,
       }),
     )
     .use(compatRoutes(deps))

@@ -8,6 +8,7 @@ import {
   type BucketUnit,
   CHANNELS,
   cursorCharsMax,
+  EXPORT_FORMATS,
   queryLimits,
   SERIES_METRICS,
 } from '../query/index.ts';
@@ -206,6 +207,22 @@ export const EventsQuery = t.Object({
   ...visitFilterParams,
   ...rangeParams,
   ...pageParams,
+});
+
+export const ExportQuery = t.Object({
+  ...tenantParam,
+  format: oneOf(EXPORT_FORMATS, {
+    description: 'ndjson (the default), csv or parquet.',
+    examples: ['csv'],
+  }),
+  name: EventsQuery.properties.name,
+  user_id: EventsQuery.properties.user_id,
+  session_id: EventsQuery.properties.session_id,
+  source: EventsQuery.properties.source,
+  path: EventsQuery.properties.path,
+  country: EventsQuery.properties.country,
+  ...rangeParams,
+  ...tzParam,
 });
 
 export const MetricsQuery = t.Object({

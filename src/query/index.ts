@@ -7,6 +7,12 @@ export { CHANNELS, type Channel } from './channels.ts';
 export { cursorCharsMax } from './cursor.ts';
 export { EVENT_DATA_TYPES, type EventDataScope } from './event-data.ts';
 export {
+  EXPORT_COLUMNS,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportOptions,
+} from './export-scope.ts';
+export {
   type EventFilters,
   FILTER_COLUMNS,
   type FilterColumn,
@@ -43,6 +49,8 @@ export {
   type EventBucketCount,
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
+export { exportEventPages } from './queries/export-events.ts';
+export { type ExportFile, exportParquet } from './queries/export-parquet.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';
 export { getEvent } from './queries/get-event.ts';
 export {

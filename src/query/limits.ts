@@ -16,6 +16,20 @@ export const queryLimits = {
   pageDefault: 100,
   pageMax: 1000,
   /**
+   * Events one page of an NDJSON or CSV export reads (GET /api/v1/export): each page is one
+   * read of its own (a snapshot, a place of the tenant's reads), so memory holds about two
+   * pages at once (the one sent and the next), at most 32 KB an event.
+   */
+  exportPageRows: 1000,
+  /**
+   * How long an export's next page waits before it asks again when the tenant's reads are
+   * all taken and its queue is full (429 for a new read): an export under way is not failed
+   * halfway for a burst of other reads.
+   */
+  exportPageRetryMs: 250,
+  /** Bytes an export's Parquet file is sent in, chunk by chunk. */
+  exportFileChunkBytes: 256 * 1024,
+  /**
    * Rows of one page of a breakdown (Plausible's Stats API: its own default and bound), and
    * its pages: rows skipped stay below breakdownRowsMax × breakdownPageMax.
    */

@@ -47,6 +47,12 @@ export interface EventSnapshot {
    * removes them (`remove`).
    */
   exportFiles(): Promise<ExportedEvents>;
+  /**
+   * A new path, for a file this snapshot's connection may write (`COPY … TO`) and that may
+   * outlive the snapshot: in the store's staging directory, which every start empties. Nothing
+   * is created; the caller removes the file once done with it.
+   */
+  tempFile(extension: string): string;
   /** Must be called once the queries are done (in a finally). */
   release(): void;
 }

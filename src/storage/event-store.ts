@@ -244,6 +244,8 @@ export class EventStore implements EventSource {
       params,
       connection: conn,
       exportFiles: () => this.exportFiles(conn, params, segmentFiles),
+      tempFile: (extension) =>
+        path.join(this.stagingDir, `temp-${crypto.randomUUID()}.${extension}`),
       release: () => {
         if (released) return;
         released = true;

@@ -108,6 +108,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
           const remove = () => rmSync(dir, { recursive: true, force: true });
           return { files: [...links, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
         },
+        tempFile: (extension) => path.join(segmentsDir, `temp-${crypto.randomUUID()}.${extension}`),
         release: () => {
           if (released) return;
           released = true;

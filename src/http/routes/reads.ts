@@ -4,7 +4,7 @@
 // one place.
 
 import { Elysia, t } from 'elysia';
-import { AppError, eventLimits } from '../../core/index.ts';
+import { AppError, eventLimits, type Logger } from '../../core/index.ts';
 import {
   aggregateMetric,
   type EventSource,
@@ -53,6 +53,7 @@ import {
   tzParam,
   VISIT_FILTER_NOTE,
 } from '../read-params.ts';
+import { exportRoutes } from './export.ts';
 import { funnelRoutes } from './funnel.ts';
 import { sqlRoutes } from './sql.ts';
 
@@ -66,6 +67,8 @@ export interface ReadDeps {
   queryRowsMax: number;
   /** The current time (UTC epoch ms) for default ranges; Date.now when absent. */
   now?: () => number;
+  /** Where an export that fails after its answer began is reported. */
+  log?: Logger;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -83,7 +86,8 @@ export function readRoutes(deps: ReadDeps) {
     .use(funnelRoutes(deps, tenantOf))
     .use(listRoutes(deps, tenantOf))
     .use(metricRoutes(deps, tenantOf))
-    .use(sqlRoutes(deps, tenantOf));
+    .use(sqlRoutes(deps, tenantOf))
+    .use(exportRoutes(deps, tenantOf));
 }
 
 function statsRoutes(deps: ReadDeps, tenantOf: TenantOf) {

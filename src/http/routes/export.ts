@@ -1,0 +1,135 @@
+// GET /api/v1/export: every stored event of the caller's tenant in a range, as NDJSON, CSV or
+// Parquet, streamed (export-stream.ts) in (timestamp, event_id) order; a thin handler over
+// query/'s exportEventPages and exportParquet. The tenant is resolved as for every other read.
+
+import { Elysia } from 'elysia';
+import {
+  type ExportFormat,
+  type ExportOptions,
+  exportEventPages,
+  exportParquet,
+  propertyFiltersOf,
+  queryLimits,
+  resolveRange,
+} from '../../query/index.ts';
+import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
+import { fileStream, type TextBody, textStream } from '../export-stream.ts';
+import { openApiSchema, StoredEventOut } from '../model.ts';
+import { NO_STORE_HEADERS } from '../no-store.ts';
+import { readErrorDocs } from '../openapi-docs.ts';
+import { storedEventExample } from '../openapi-examples.ts';
+import { ExportQuery } from '../read-params.ts';
+import type { ReadDeps, TenantOf } from './reads.ts';
+
+const MEDIA_TYPES: Record<ExportFormat, string> = {
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+  parquet: 'application/vnd.apache.parquet',
+};
+
+const TEXT_BODIES: Record<'ndjson' | 'csv', TextBody> = {
+  ndjson: { head: '', format: ndjsonOf },
+  csv: { head: CSV_HEADER, format: csvOf },
+};
+
+export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  const now = deps.now ?? Date.now;
+  return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
+    '/export',
+    async ({ query, request }) => {
+      // The schema admits only EXPORT_FORMATS (its union of literals is typed as none of them).
+      const format = (query.format ?? 'ndjson') as ExportFormat;
+      const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to, tz: query.tz });
+      const tenant = tenantOf(request, query);
+      const options: ExportOptions = {
+        name: query.name,
+        user_id: query.user_id,
+        session_id: query.session_id,
+        source: query.source,
+        path: query.path,
+        country: query.country,
+        properties: propertyFiltersOf(request.url),
+        fromMs,
+        toMs,
+      };
+      const headers = exportHeaders(format, tenant, now());
+      if (format === 'parquet') {
+        const file = await exportParquet(deps.source, tenant, options, request.signal);
+        const { body, bytes } = await fileStream(file, request.signal, deps.log);
+        return new Response(body, { headers: { ...headers, 'content-length': String(bytes) } });
+      }
+      // Stopped when the client goes away (request.signal) or cancels the body (stop).
+      const stop = new AbortController();
+      const signal = AbortSignal.any([request.signal, stop.signal]);
+      const pages = exportEventPages(deps.source, tenant, options, signal);
+      const body = await textStream(pages, TEXT_BODIES[format], stop, deps.log);
+      return new Response(body, { headers });
+    },
+    { query: ExportQuery, detail: EXPORT_DOC },
+  );
+}
+
+function exportHeaders(format: ExportFormat, tenant: string, nowMs: number) {
+  return {
+    'content-type': MEDIA_TYPES[format],
+    'content-disposition': `attachment; filename="${exportFileName(tenant, nowMs, format)}"`,
+    ...NO_STORE_HEADERS,
+  };
+}
+
+/**
+ * `tally-<tenant>-<UTC time of the export>.<format>`, e.g. tally-acme-20261125T120000Z.csv:
+ * only letters, digits, `.`, `_` and `-` (anything else in the tenant becomes `_`), so the
+ * name needs no escaping in the header and is a valid file name everywhere.
+ */
+export function exportFileName(tenant: string, nowMs: number, format: ExportFormat): string {
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(/[-:]/g, '');
+  const name = tenant.replaceAll(/[^A-Za-z0-9._-]/g, '_').slice(0, FILE_TENANT_CHARS_MAX);
+  return `tally-${name}-${stamp}.${format}`;
+}
+
+/** Characters of the tenant a file name keeps. */
+const FILE_TENANT_CHARS_MAX = 64;
+
+const EXPORT_DOC = {
+  summary: 'Export stored events (NDJSON, CSV or Parquet)',
+  description:
+    'Every stored field of every event of the range, oldest first: ordered by timestamp, ' +
+    'then event_id (then received_at), a stable order. Bots included (an export is the raw ' +
+    'data); filters as GET /api/v1/events without its visit filters. Without from it starts ' +
+    'at the first event, without to it takes every later one. The export holds the events ' +
+    'received by the time it starts, flushed or not, each exactly once while flushes and ' +
+    'compactions run; events that arrive meanwhile are left for the next export. NDJSON and ' +
+    `CSV are streamed in pages of ${queryLimits.exportPageRows} events, each page a read ` +
+    "of its own; Parquet is written by DuckDB to a file in the data directory's staging " +
+    'directory (one read), then sent and removed. Once the answer has begun, a failure ' +
+    'cuts the connection: an export without its end is incomplete. CSV: a header row of ' +
+    'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON text, ' +
+    'absent values empty and empty strings `""`; values are not altered against spreadsheet ' +
+    'formulas.',
+  responses: {
+    200: {
+      description: 'The events, as an attachment (Content-Disposition), not cached',
+      content: {
+        'application/x-ndjson': {
+          schema: openApiSchema(StoredEventOut),
+          example: ndjsonOf([storedEventExample]).trimEnd(),
+        },
+        'text/csv': {
+          schema: { type: 'string' as const },
+          example: CSV_HEADER + csvOf([storedEventExample]),
+        },
+        'application/vnd.apache.parquet': {
+          schema: { type: 'string' as const, format: 'binary' },
+          example: 'PAR1…PAR1 (a Parquet file: the fields above as columns, times UTC)',
+        },
+      },
+    },
+    ...readErrorDocs({
+      503: "Parquet: the data directory's disk is full; see Retry-After",
+    }),
+  },
+};

@@ -1,0 +1,55 @@
+// What an export (GET /api/v1/export) holds and in which order, shared by its page reads and
+// its Parquet copy: the stored fields of each event (every column but the store's internal
+// `seq`), the event filters it takes (bots always included: an export is the raw data), and
+// the total order (timestamp, event_id, received_at) its keyset pages follow.
+
+import { EVENT_COLUMNS } from '../storage/index.ts';
+import type { EventFilters } from './filters.ts';
+
+/** The exported fields, in the order of a CSV header and a Parquet schema. */
+export const EXPORT_COLUMNS: readonly string[] = EVENT_COLUMNS.map(([name]) => name).filter(
+  (name) => name !== 'seq',
+);
+
+export const EXPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
+
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  name?: string | undefined;
+  user_id?: string | undefined;
+  session_id?: string | undefined;
+  source?: string | undefined;
+  path?: string | undefined;
+  /** ISO 3166-1 alpha-2, any case (stored upper case). */
+  country?: string | undefined;
+  /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
+  properties?: Record<string, string> | undefined;
+  /** Inclusive lower bound, UTC epoch ms. */
+  fromMs?: number | undefined;
+  /** Exclusive upper bound, UTC epoch ms. */
+  toMs?: number | undefined;
+}
+
+/**
+ * The order of an export: timestamp, then event_id, then received_at, which sets apart the
+ * rare two events of one id and timestamp (one sent again after its dedup window ended).
+ */
+export const EXPORT_ORDER = 'e."timestamp" ASC, e.event_id ASC, e.received_at ASC';
+
+export function exportFilters(options: ExportOptions): EventFilters {
+  return {
+    equals: {
+      name: options.name,
+      user_id: options.user_id,
+      session_id: options.session_id,
+      source: options.source,
+      path: options.path,
+      country: options.country?.toUpperCase(),
+    },
+    properties: options.properties ?? {},
+    includeBots: true,
+    fromMs: options.fromMs,
+    toMs: options.toMs,
+  };
+}

@@ -1,0 +1,179 @@
+// GET /api/v1/export as NDJSON or CSV: the tenant's events in (timestamp, event_id,
+// received_at) order, read in keyset pages, each page a read of its own (one snapshot, one place
+// of the tenant's reads), so a long export holds neither a place nor a snapshot while its client
+// takes the page before. What the export holds is fixed by its first page: the events received
+// by then (every event acknowledged before the export began, hot or flushed; see throughUs), so
+// it ends however fast events keep arriving. Each event comes exactly once although flushes and
+// compactions move events between the hot tier and segments between pages: every snapshot sees
+// each event once, and each page starts strictly after the last key of the one before.
+
+import { timestampTZValue } from '@duckdb/node-api';
+import { AppError } from '../../core/index.ts';
+import type { EventSnapshot, EventSource } from '../../storage/index.ts';
+import { EVENT_SELECT, presentEventRow } from '../event-rows.ts';
+import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
+import { filterConditions, whereOf } from '../filters.ts';
+import { queryLimits } from '../limits.ts';
+import { type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
+import { clientGone } from '../tenant-reads.ts';
+
+/** The key of the last event sent: the next page starts strictly after it. */
+interface ExportKey {
+  /** Its timestamp in epoch microseconds (exact). */
+  us: bigint;
+  id: string;
+  /** Its received_at in epoch microseconds. */
+  receivedUs: bigint;
+}
+
+interface ExportPage {
+  events: Record<string, unknown>[];
+  /** The key to continue after; null once the export is done. */
+  after: ExportKey | null;
+}
+
+/**
+ * The pages of an export, each at most `pageRows` events, none empty. The first page is read
+ * when the first one is asked for (its errors, e.g. a full read queue, are the request's);
+ * later pages wait and ask again while the tenant's read queue is full (exportPageRetryMs).
+ * Once `signal` aborts, the page being read is stopped and the generator throws client_closed.
+ */
+export async function* exportEventPages(
+  source: EventSource,
+  tenant: string,
+  options: ExportOptions,
+  signal?: AbortSignal,
+  pageRows: number = queryLimits.exportPageRows,
+): AsyncGenerator<Record<string, unknown>[], void, undefined> {
+  const first = await firstPage(source, tenant, options, pageRows, signal);
+  if (first === null) return;
+  let { page } = first;
+  while (true) {
+    if (page.events.length > 0) yield page.events;
+    const after = page.after;
+    if (after === null) return;
+    page = await whileOverloaded(signal, () =>
+      withSnapshot(source, tenant, pageRange(options, after), signal, (snapshot) =>
+        readPage(snapshot, options, first.throughUs, after, pageRows),
+      ),
+    );
+  }
+}
+
+/**
+ * The first page and the bound on received_at every page keeps to: the latest receipt among
+ * the matching events of the first snapshot. Every event acknowledged before the export began
+ * is in that snapshot, so none is left out; one received later is in the export only when the
+ * server's clock gave it no later receipt. Null when nothing matches.
+ */
+async function firstPage(
+  source: EventSource,
+  tenant: string,
+  options: ExportOptions,
+  pageRows: number,
+  signal: AbortSignal | undefined,
+): Promise<{ page: ExportPage; throughUs: bigint } | null> {
+  const range = rangeOf(options.fromMs, options.toMs);
+  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
+    const params = new SqlParams();
+    const where = whereOf(filterConditions(exportFilters(options), params));
+    const [row] = await readRows(
+      snapshot,
+      `SELECT epoch_us(max(e.received_at)) AS through_us FROM ${snapshot.from} AS e ${where}`,
+      params,
+    );
+    if (row?.through_us === null || row?.through_us === undefined) return null;
+    const throughUs = BigInt(String(row.through_us));
+    return { page: await readPage(snapshot, options, throughUs, null, pageRows), throughUs };
+  });
+}
+
+/** The next `pageRows` events after `after` (from the start when null), received by throughUs. */
+async function readPage(
+  snapshot: EventSnapshot,
+  options: ExportOptions,
+  throughUs: bigint,
+  after: ExportKey | null,
+  pageRows: number,
+): Promise<ExportPage> {
+  const params = new SqlParams();
+  const conditions = filterConditions(exportFilters(options), params);
+  conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
+  if (after !== null) {
+    const at = params.add(timestampTZValue(after.us));
+    const id = params.add(after.id);
+    const received = params.add(timestampTZValue(after.receivedUs));
+    // The first condition alone lets DuckDB skip the row groups before the key.
+    conditions.push(
+      `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
+        `(e.event_id = ${id} AND e.received_at > ${received}))`,
+    );
+  }
+  const rows = await readRows(
+    snapshot,
+    `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
+       FROM ${snapshot.from} AS e ${whereOf(conditions)}
+      ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows)}`,
+    params,
+  );
+  const last = rows.at(-1);
+  return {
+    events: rows.map(presentEventRow),
+    after: rows.length < pageRows || last === undefined ? null : keyOf(last),
+  };
+}
+
+function keyOf(row: Row): ExportKey {
+  return {
+    us: BigInt(String(row.cursor_us)),
+    id: String(row.event_id),
+    receivedUs: BigInt(String(row.received_us)),
+  };
+}
+
+/**
+ * The range of a page after `after`, for pruning segments by day: from the key's millisecond
+ * (rounded down, before 1970 too) on, within the export's range.
+ */
+function pageRange(options: ExportOptions, after: ExportKey) {
+  const us = after.us;
+  const keyMs = Number(us >= 0n ? us / 1000n : -((-us + 999n) / 1000n));
+  return rangeOf(Math.max(options.fromMs ?? keyMs, keyMs), options.toMs);
+}
+
+/**
+ * Runs `read`, and again after exportPageRetryMs each time it is refused because the tenant's
+ * reads are all taken and its queue is full; stops (client_closed) once `signal` aborts.
+ */
+async function whileOverloaded<T>(
+  signal: AbortSignal | undefined,
+  read: () => Promise<T>,
+): Promise<T> {
+  while (true) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'tenant_overloaded') throw error;
+    }
+    await pause(queryLimits.exportPageRetryMs, signal);
+  }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(clientGone());
+      return;
+    }
+    const stop = () => {
+      clearTimeout(timer);
+      reject(clientGone());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -1,0 +1,195 @@
+// The pages of an export (query/queries/export-events.ts): the total order (timestamp, event_id,
+// received_at) across pages, each event exactly once while flushes and a compaction move events
+// between pages, the events received by the first page and no later ones, the filters (bots
+// always in), a stop once the client goes away, and a page that waits out a full read queue.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import {
+  EXPORT_COLUMNS,
+  type ExportOptions,
+  exportEventPages,
+  queryLimits,
+} from '../../src/query/index.ts';
+import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
+import type { EventSource } from '../../src/storage/index.ts';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+
+type Exported = Record<string, unknown>;
+
+/** Every page of an export, as lists of event ids. */
+async function pagesOf(
+  source: EventSource,
+  tenant: string,
+  options: ExportOptions,
+  pageRows: number,
+): Promise<string[][]> {
+  const pages: string[][] = [];
+  for await (const page of exportEventPages(source, tenant, options, undefined, pageRows)) {
+    pages.push(page.map((e) => String(e.event_id)));
+  }
+  return pages;
+}
+
+let t: TestApp | undefined;
+let memory: MemorySource | undefined;
+afterEach(async () => {
+  await t?.close();
+  memory?.close();
+  t = undefined;
+  memory = undefined;
+});
+
+const MINUTE = 60_000;
+
+describe('the pages of an export, on the real store', () => {
+  test('follow (timestamp, event_id) across pages, each event once, as flushes and a compaction run', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2, smallSegmentBytesMax: 1 << 30 });
+    const { store } = t.engine;
+    // Three batches in no order of time, two flushed to segments and one left unflushed;
+    // timestamps repeat, so event_id decides within one millisecond.
+    const sent: { event_id: string; timestamp: number }[] = [];
+    for (const batch of [0, 1, 2]) {
+      const events = Array.from({ length: 9 }, (_, i) => ({
+        event_id: `b${batch}-${String(i).padStart(2, '0')}`,
+        name: 'click',
+        timestamp: T0 - ((i * 7 + batch * 3) % 12) * MINUTE,
+      }));
+      sent.push(...events);
+      const res = await t.post('/api/v1/events/batch', { events });
+      expect(res.status).toBe(202);
+      if (batch < 2) await store.flusher.flush();
+    }
+    const expected = [...sent]
+      .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
+      .map((e) => e.event_id);
+
+    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, 5);
+    const seen: Exported[] = [];
+    const first = await pages.next();
+    seen.push(...(first.value ?? []));
+    // Between pages: the unflushed batch is flushed, and events arrive later (received after
+    // the export began), some sorting after the key reached.
+    await store.flusher.flush();
+    t.clock.advance(1000);
+    const late = [{ event_id: 'late-1', name: 'click', timestamp: T0 }];
+    expect((await t.post('/api/v1/events/batch', { events: late })).status).toBe(202);
+    seen.push(...((await pages.next()).value ?? []));
+    // And the day's segments are merged into one.
+    expect(await store.compactor.compact()).toBeGreaterThan(0);
+    for await (const page of pages) seen.push(...page);
+
+    expect(seen.map((e) => e.event_id)).toEqual(expected);
+    expect(Object.keys(seen[0] ?? {})).toEqual([...EXPORT_COLUMNS]);
+    // The late event is stored and in the next export.
+    const again = (await pagesOf(store, DEFAULT_TENANT, {}, 100)).flat();
+    expect(again).toHaveLength(expected.length + 1);
+    expect(again).toContain('late-1');
+  });
+
+  test('events acknowledged before the export began are in it, flushed or not', async () => {
+    t = await makeTestApp();
+    const events = (prefix: string) =>
+      Array.from({ length: 4 }, (_, i) => ({ event_id: `${prefix}${i}`, name: 'view' }));
+    expect((await t.post('/api/v1/events/batch', { events: events('f') })).status).toBe(202);
+    await t.engine.store.flusher.flush();
+    expect((await t.post('/api/v1/events/batch', { events: events('h') })).status).toBe(202);
+    const ids = (await pagesOf(t.engine.store, DEFAULT_TENANT, {}, 3)).flat();
+    expect(ids.sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'h0', 'h1', 'h2', 'h3']);
+  });
+});
+
+describe('the pages of an export, over a memory source', () => {
+  test('two events of one id and timestamp both come, on either side of a page boundary', async () => {
+    memory = await createMemorySource();
+    // The same event sent again after its dedup window: one id, one timestamp, two receipts.
+    await memory.add([
+      makeEvent({ event_id: 'twice', timestamp: T0, received_at: T0 + 8 * 86_400_000 }),
+      makeEvent({ event_id: 'zz-after', timestamp: T0 }),
+      makeEvent({ event_id: 'twice', timestamp: T0, received_at: T0 }),
+    ]);
+    const pages = await pagesOf(memory, 'acme', {}, 1);
+    expect(pages).toEqual([['twice'], ['twice'], ['zz-after']]);
+  });
+
+  test('a page exactly full ends the export with an empty read, no empty page', async () => {
+    memory = await createMemorySource();
+    await memory.add([0, 1, 2, 3].map((i) => makeEvent({ timestamp: T0 + i })));
+    expect((await pagesOf(memory, 'acme', {}, 2)).map((p) => p.length)).toEqual([2, 2]);
+    expect(await pagesOf(memory, 'nobody', {}, 2)).toEqual([]);
+  });
+
+  test('filters as the event list, bots always in, the range half-open', async () => {
+    const source = await createMemorySource();
+    memory = source;
+    await source.add([
+      makeEvent({ event_id: 'bot', timestamp: T0, is_bot: true, device: 'bot' }),
+      makeEvent({ event_id: 'u1', timestamp: T0 + 1, user_id: 'u1', session_id: 's1' }),
+      makeEvent({ event_id: 'pro', timestamp: T0 + 2, properties: { plan: 'pro' } }),
+      makeEvent({ event_id: 'ios', timestamp: T0 + 3, source: 'ios', path: '/p', name: 'tap' }),
+      makeEvent({ event_id: 'de', timestamp: T0 + 4, country: 'DE' }),
+      makeEvent({ event_id: 'other', timestamp: T0 + 5, tenant: 'globex' }),
+    ]);
+    const ids = async (options: ExportOptions) =>
+      (await pagesOf(source, 'acme', options, 2)).flat();
+    expect(await ids({})).toEqual(['bot', 'u1', 'pro', 'ios', 'de']);
+    expect(await ids({ user_id: 'u1' })).toEqual(['u1']);
+    expect(await ids({ session_id: 's1' })).toEqual(['u1']);
+    expect(await ids({ name: 'tap' })).toEqual(['ios']);
+    expect(await ids({ source: 'ios', path: '/p' })).toEqual(['ios']);
+    expect(await ids({ country: 'de' })).toEqual(['de']);
+    expect(await ids({ properties: { plan: 'pro' } })).toEqual(['pro']);
+    expect(await ids({ fromMs: T0 + 1, toMs: T0 + 3 })).toEqual(['u1', 'pro']);
+  });
+
+  test('stops, and takes no further snapshot, once its client goes away', async () => {
+    memory = await createMemorySource();
+    await memory.add([0, 1, 2, 3, 4].map((i) => makeEvent({ timestamp: T0 + i })));
+    let snapshots = 0;
+    const source = memory;
+    const counting: EventSource = {
+      snapshot: (tenant, range) => {
+        snapshots++;
+        return source.snapshot(tenant, range);
+      },
+    };
+    const client = new AbortController();
+    const pages = exportEventPages(counting, 'acme', {}, client.signal, 2);
+    expect((await pages.next()).value).toHaveLength(2);
+    client.abort();
+    const taken = snapshots;
+    await expect(pages.next()).rejects.toMatchObject({ code: 'client_closed' });
+    await Bun.sleep(20);
+    expect(snapshots).toBe(taken);
+    expect(memory.openSnapshots).toBe(0);
+  });
+
+  test('a later page waits while the tenant’s reads and their queue are full, then goes on', async () => {
+    const source = await createMemorySource();
+    memory = source;
+    await source.add([0, 1, 2].map((i) => makeEvent({ timestamp: T0 + i })));
+    const pages = exportEventPages(source, 'acme', {}, undefined, 2);
+    expect((await pages.next()).value).toHaveLength(2);
+    // Every place of the tenant's reads held, and every place in its queue taken.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+    const held = Array.from({ length: places }, () =>
+      withSnapshot(source, 'acme', {}, undefined, () => released),
+    );
+    while (readsWaiting(source, 'acme') < queryLimits.tenantReadsWaitingMax) await Bun.sleep(1);
+    let settled = false;
+    const next = pages.next().finally(() => {
+      settled = true;
+    });
+    await Bun.sleep(queryLimits.exportPageRetryMs * 2);
+    expect(settled).toBe(false);
+    release();
+    await Promise.all(held);
+    expect((await next).value).toHaveLength(1);
+    expect((await pages.next()).done).toBe(true);
+  });
+});
