@@ -1,7 +1,8 @@
 // The bodies of GET /api/v1/export, streamed with bounded memory. Text formats pull one page of
 // events at a time from the export's pages (query/queries/export-events.ts): the page being
-// sent and the next one are all that is held. A Parquet file is sent in chunks and removed once
-// sent, once the client goes away, or once the stream fails. A failure after the first byte
+// sent and the next one are all that is held. A Parquet file is unlinked as soon as it is open
+// and sent in chunks; its descriptor is closed once sent, once the client goes away, or once
+// the stream fails. A failure after the first byte
 // cannot become an error answer (the 200 is sent): the stream is cut, so the client sees an
 // incomplete transfer rather than a short export that looks whole.
 
@@ -41,9 +42,12 @@ export async function textStream(
     async pull(controller) {
       try {
         const next = await pages.next();
+        // Cancelled while the page was read: nothing more goes to the stream.
+        if (stop.signal.aborted) return;
         if (next.done === true) controller.close();
         else controller.enqueue(encoder.encode(body.format(next.value)));
       } catch (error) {
+        if (stop.signal.aborted) return;
         failed(error, log);
         controller.error(error);
       }
@@ -55,33 +59,36 @@ export async function textStream(
 }
 
 /**
- * The stream of `file`'s bytes and their count. The file is removed once read to its end, once
- * the stream is cancelled or fails, or once `signal` aborts (the client went away), whichever
- * comes first; an abort before the stream is made is client_closed, the file removed.
+ * The stream of `file`'s bytes and their count. The file is opened and at once unlinked: its
+ * name is gone from the data directory whatever happens next, and its space is freed when the
+ * descriptor is closed, once the file is read to its end, once the stream is cancelled or
+ * fails, or once `signal` aborts (the client went away), whichever comes first. A plain
+ * descriptor, not a FileHandle: a body never read must not close it from the garbage collector
+ * (which Bun makes an uncaught error). An abort before the stream is made is client_closed.
  */
 export async function fileStream(
   file: ExportFile,
   signal: AbortSignal,
   log: Logger | undefined,
 ): Promise<{ body: ReadableStream<Uint8Array>; bytes: number }> {
-  let handle: fs.promises.FileHandle;
+  let fd: number;
   let bytes: number;
   try {
-    handle = await fs.promises.open(file.path, 'r');
-    bytes = (await handle.stat()).size;
-  } catch (error) {
+    fd = fs.openSync(file.path, 'r');
+    bytes = fs.fstatSync(fd).size;
+  } finally {
     file.remove();
-    throw error;
   }
   let closed = false;
+  let reading: Promise<number> | null = null;
   const close = () => {
     if (closed) return;
     closed = true;
     signal.removeEventListener('abort', close);
-    // Unlinked at once: a read in progress still reads it, and close waits for that read. A
-    // read-only handle whose close fails loses nothing, so that failure is not reported.
-    file.remove();
-    void handle.close().catch(() => undefined);
+    // Once a read in progress is done with the descriptor (its outcome is pull's to report).
+    // A read-only descriptor whose close fails loses nothing: that failure is not reported.
+    const done = reading ?? Promise.resolve(0);
+    void done.catch(() => 0).then(() => fs.close(fd, () => undefined));
   };
   if (signal.aborted) {
     close();
@@ -96,9 +103,12 @@ export async function fileStream(
           controller.error(clientGone());
           return;
         }
+        const chunk = new Uint8Array(chunkBytes);
         try {
-          const chunk = new Uint8Array(chunkBytes);
-          const { bytesRead } = await handle.read(chunk, 0, chunkBytes, null);
+          reading = readInto(fd, chunk);
+          const bytesRead = await reading;
+          reading = null;
+          if (closed) return;
           if (bytesRead > 0) {
             controller.enqueue(chunk.subarray(0, bytesRead));
             return;
@@ -106,6 +116,7 @@ export async function fileStream(
           close();
           controller.close();
         } catch (error) {
+          reading = null;
           close();
           failed(error, log);
           controller.error(error);
@@ -116,6 +127,16 @@ export async function fileStream(
     { highWaterMark: 0 },
   );
   return { body, bytes };
+}
+
+/** Reads the next bytes of `fd` into `chunk`; resolves with how many (0 at the end). */
+function readInto(fd: number, chunk: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, chunk, 0, chunk.length, null, (error, bytesRead) => {
+      if (error === null) resolve(bytesRead);
+      else reject(error);
+    });
+  });
 }
 
 function clientGone(): AppError {

@@ -1,0 +1,493 @@
+// GET /api/v1/export over the real store: every stored field of hot and flushed events in each
+// format (as GET /api/v1/events/{id} shows them; Parquet read back with DuckDB), the order across
+// pages, the filters, CSV quoting, the answer's headers, its errors, and a client that goes away
+// (the stream stops; the Parquet file is removed).
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { EXPORT_COLUMNS, queryLimits } from '../../src/query/index.ts';
+import { withSnapshot } from '../../src/query/read.ts';
+import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { csvObjects } from '../helpers/csv.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+type Exported = Record<string, unknown>;
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const MINUTE = 60_000;
+const BOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+
+async function send(app: TestApp, events: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 5000) {
+    const res = await app.post('/api/v1/events/batch', { events: events.slice(i, i + 5000) });
+    expect(res.status).toBe(202);
+  }
+}
+
+const ndjsonOf = (text: string): Exported[] =>
+  text === ''
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Exported);
+
+/** A presented value as a CSV field reads back: null absent, nested values as JSON text. */
+const csvTextOf = (value: unknown) =>
+  value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+
+/** The rows of a Parquet answer, read back with DuckDB, and its columns' names and types. */
+async function parquetOf(res: Response) {
+  const { dir, remove } = makeTempDir('tally-export-');
+  const file = path.join(dir, 'export.parquet');
+  fs.writeFileSync(file, new Uint8Array(await res.arrayBuffer()));
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await c.run("SET TimeZone = 'UTC'");
+    const columns = (await c.runAndReadAll(`DESCRIBE SELECT * FROM '${file}'`)).getRowObjectsJS();
+    const rows = await c.runAndReadAll(
+      `SELECT * REPLACE (strftime("timestamp", '%Y-%m-%dT%H:%M:%S.%gZ') AS "timestamp",
+              strftime(received_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS received_at)
+         FROM '${file}'`,
+    );
+    return {
+      columns: columns.map((col) => [String(col.column_name), String(col.column_type)]),
+      rows: rows.getRowObjectsJson() as Exported[],
+    };
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+    remove();
+  }
+}
+
+/** Temporary export files left in the data directory's staging directory. */
+const tempFiles = (app: TestApp) =>
+  fs.readdirSync(path.join(app.dataDir, 'staging')).filter((f) => f.startsWith('temp-'));
+
+/**
+ * Export files this process still holds open (Linux: /proc/self/fd), unlinked or not: a
+ * Parquet export is unlinked once open, and its space is freed when its descriptor closes.
+ */
+function openExportFiles(app: TestApp): string[] {
+  const prefix = path.join(app.dataDir, 'staging', 'temp-');
+  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(prefix) ? [target] : [];
+    } catch {
+      return []; // the descriptor of the listing itself, closed by now
+    }
+  });
+}
+
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+describe('every stored field of every event, in each format', () => {
+  const varied = (i: number) => ({
+    event_id: `ev-${i}`,
+    name: i % 2 === 0 ? 'page_view' : 'signup',
+    timestamp: new Date(T0 - (10 - i) * MINUTE).toISOString(),
+    user_id: i % 3 === 0 ? `user-${i}` : undefined,
+    anonymous_id: 'anon-1',
+    session_id: `s-${i % 2}`,
+    source: 'web',
+    path: `/p/${i}`,
+    referrer: 'https://news.ycombinator.com/',
+    url: `https://shop.example/p/${i}?utm_source=hn`,
+    user_agent: i === 4 ? BOT_UA : undefined,
+    duration: i * 1.5,
+    value: i === 3 ? 0.25 : undefined,
+    properties: { plan: 'pro', cart: { items: i, tags: ['a', 'b'] }, ok: true },
+  });
+
+  test('NDJSON, CSV and Parquet of hot and flushed events match GET /api/v1/events/{id}', async () => {
+    t = await makeTestApp();
+    await send(t, [0, 2, 4, 6, 8].map(varied));
+    await t.engine.store.flusher.flush();
+    await send(t, [1, 3, 5, 7, 9].map(varied));
+
+    const ndjson = await t.get('/api/v1/export');
+    expect(ndjson.status).toBe(200);
+    const events = ndjsonOf(await ndjson.text());
+    expect(events.map((e) => e.event_id)).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `ev-${i}`),
+    );
+    for (const event of events) {
+      const one = await t.get(`/api/v1/events/${event.event_id}`);
+      expect(event).toEqual((await one.json()) as Exported);
+      expect(Object.keys(event)).toEqual([...EXPORT_COLUMNS]);
+    }
+    // Bots are in: an export is the raw data.
+    expect(events.find((e) => e.event_id === 'ev-4')?.is_bot).toBe(true);
+
+    const csv = await (await t.get('/api/v1/export?format=csv')).text();
+    expect(csv.slice(0, csv.indexOf('\r\n'))).toBe(EXPORT_COLUMNS.join(','));
+    const records = csvObjects(csv);
+    expect(records).toEqual(
+      events.map((e) => Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, csvTextOf(e[c])]))),
+    );
+
+    const parquet = await parquetOf(await t.get('/api/v1/export?format=parquet'));
+    expect(parquet.columns.map(([name]) => name)).toEqual([...EXPORT_COLUMNS]);
+    const types = Object.fromEntries(parquet.columns);
+    expect(types.timestamp).toBe('TIMESTAMP WITH TIME ZONE');
+    expect(types.received_at).toBe('TIMESTAMP WITH TIME ZONE');
+    expect(types.properties).toBe('JSON');
+    expect(types.is_bot).toBe('BOOLEAN');
+    expect(types.duration).toBe('DOUBLE');
+    const fromParquet = parquet.rows.map(
+      (row): Exported => ({
+        ...row,
+        properties: row.properties === null ? null : JSON.parse(String(row.properties)),
+      }),
+    );
+    expect(fromParquet).toEqual(events);
+  });
+
+  test('an export of no events: an empty NDJSON body, a CSV header, a Parquet file of no rows', async () => {
+    t = await makeTestApp();
+    expect(await (await t.get('/api/v1/export')).text()).toBe('');
+    expect(await (await t.get('/api/v1/export?format=csv')).text()).toBe(
+      `${EXPORT_COLUMNS.join(',')}\r\n`,
+    );
+    const parquet = await parquetOf(await t.get('/api/v1/export?format=parquet'));
+    expect(parquet.columns.map(([name]) => name)).toEqual([...EXPORT_COLUMNS]);
+    expect(parquet.rows).toEqual([]);
+  });
+});
+
+describe('more events than one page', () => {
+  test('every event once, by timestamp then event_id, in each format', async () => {
+    t = await makeTestApp();
+    const count = queryLimits.exportPageRows * 2 + 500;
+    // Timestamps in no order, many shared, so event_id decides within one millisecond.
+    const events = Array.from({ length: count }, (_, i) => ({
+      event_id: `e${String((i * 7919) % count).padStart(5, '0')}`,
+      name: 'tick',
+      timestamp: T0 - ((i * 31) % 97) * MINUTE,
+    }));
+    await send(t, events.slice(0, 1200));
+    await t.engine.store.flusher.flush();
+    await send(t, events.slice(1200));
+    const expected = [...events]
+      .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
+      .map((e) => e.event_id);
+
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    let snapshots = 0;
+    store.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot.call(store, tenant, range);
+    };
+    const ndjson = ndjsonOf(await (await t.get('/api/v1/export')).text());
+    expect(ndjson.map((e) => e.event_id)).toEqual(expected);
+    expect(snapshots).toBe(Math.ceil(count / queryLimits.exportPageRows));
+    const csv = csvObjects(await (await t.get('/api/v1/export?format=csv')).text());
+    expect(csv.map((e) => e.event_id)).toEqual(expected);
+    const parquet = await parquetOf(await t.get('/api/v1/export?format=parquet'));
+    expect(parquet.rows.map((e) => e.event_id)).toEqual(expected);
+  });
+});
+
+describe('filters and range', () => {
+  test('name, user_id, session_id, path, source, country, property.<key>, from/to', async () => {
+    t = await makeTestApp();
+    await send(t, [
+      { event_id: 'a', name: 'view', user_id: 'u1', session_id: 's1', path: '/x', source: 'web' },
+      { event_id: 'b', name: 'buy', user_id: 'u2', properties: { plan: 'pro' } },
+      { event_id: 'c', name: 'view', path: '/y', source: 'ios', user_agent: BOT_UA },
+      { event_id: 'd', name: 'old', timestamp: '2026-11-20T10:00:00Z' },
+    ]);
+    await t.engine.store.flusher.flush();
+    const ids = async (query: string) => {
+      for (const format of ['csv', 'parquet'] as const) {
+        const res = await t?.get(`/api/v1/export?format=${format}&${query}`);
+        expect(res?.status).toBe(200);
+        await res?.arrayBuffer();
+      }
+      const res = (await t?.get(`/api/v1/export?${query}`)) as Response;
+      return ndjsonOf(await res.text()).map((e) => e.event_id);
+    };
+    expect(await ids('name=view')).toEqual(['a', 'c']);
+    expect(await ids('user_id=u2')).toEqual(['b']);
+    expect(await ids('session_id=s1')).toEqual(['a']);
+    expect(await ids('path=/y')).toEqual(['c']);
+    expect(await ids('source=ios')).toEqual(['c']);
+    expect(await ids('property.plan=pro')).toEqual(['b']);
+    expect(await ids('country=de')).toEqual([]);
+    expect(await ids('from=2026-11-20&to=2026-11-21')).toEqual(['d']);
+    expect(await ids('from=2026-11-21T00:00:00Z')).toEqual(['a', 'b', 'c']);
+    const parquet = await parquetOf(
+      (await t.get('/api/v1/export?format=parquet&name=view')) as Response,
+    );
+    expect(parquet.rows.map((e) => e.event_id)).toEqual(['a', 'c']);
+  });
+});
+
+describe('the answer', () => {
+  test('its type, an attachment with a safe name, never cached', async () => {
+    t = await makeTestApp();
+    const types = {
+      ndjson: 'application/x-ndjson',
+      csv: 'text/csv; charset=utf-8',
+      parquet: 'application/vnd.apache.parquet',
+    };
+    for (const [format, type] of Object.entries(types)) {
+      const res = await t.get(`/api/v1/export?format=${format}&tenant_id=acme:eu.1`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(type);
+      expect(res.headers.get('content-disposition')).toBe(
+        `attachment; filename="tally-acme_eu.1-20261125T120000Z.${format}"`,
+      );
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      await res.arrayBuffer();
+    }
+    const ndjson = await t.get('/api/v1/export');
+    expect(ndjson.headers.get('content-type')).toBe('application/x-ndjson');
+    await ndjson.text();
+  });
+
+  test('CSV quotes commas, quotes and line breaks (RFC 4180) and keeps Unicode', async () => {
+    t = await makeTestApp();
+    const tricky = {
+      event_id: 'q,"1"',
+      name: 'ünïcödé ☃ 𝄞 名前',
+      user_id: 'say "hi", then\r\nleave',
+      session_id: 'line1\nline2',
+      path: '/a,b',
+      properties: { note: 'x,"y"\nz', emoji: '🎉' },
+    };
+    await send(t, [tricky]);
+    const text = await (await t.get('/api/v1/export?format=csv')).text();
+    expect(text).toContain('"q,""1"""');
+    expect(text).toContain('"say ""hi"", then\r\nleave"');
+    const [record] = csvObjects(text);
+    expect(record).toMatchObject({
+      event_id: tricky.event_id,
+      name: tricky.name,
+      user_id: tricky.user_id,
+      session_id: tricky.session_id,
+      path: tricky.path,
+      properties: JSON.stringify(tricky.properties),
+    });
+    // The same bytes as UTF-8, no byte order mark.
+    const bytes = new Uint8Array(await (await t.get('/api/v1/export?format=csv')).arrayBuffer());
+    expect(bytes.slice(0, 3)).not.toEqual(new Uint8Array([0xef, 0xbb, 0xbf]));
+    expect(new TextDecoder('utf-8', { fatal: true }).decode(bytes)).toBe(text);
+  });
+});
+
+describe('errors', () => {
+  test('a bad format is a 422 naming format and the formats', async () => {
+    t = await makeTestApp();
+    const res = await t.get('/api/v1/export?format=xlsx');
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['query', 'format'],
+          msg: 'format: must be one of ndjson, csv, parquet',
+          type: 'value_error',
+        },
+      ],
+    });
+  });
+
+  test('a bad range is a 422 as on every read', async () => {
+    t = await makeTestApp();
+    const bad = await t.get('/api/v1/export?from=yesterday');
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { detail: { loc: string[] }[] }).detail[0]?.loc).toEqual([
+      'query',
+      'from',
+    ]);
+    const reversed = await t.get('/api/v1/export?from=2026-11-25T00:00:00Z&to=2026-11-24');
+    expect(await reversed.json()).toEqual({
+      detail: [{ loc: ['query', 'to'], msg: 'to must be later than from', type: 'value_error' }],
+    });
+    expect((await t.get('/api/v1/export?tz=Mars/Olympus&from=2026-11-01')).status).toBe(422);
+    expect((await t.get('/api/v1/export?tenant_id=a/b')).status).toBe(422);
+  });
+
+  test('a tenant whose reads and queue are full is a 429 before anything is sent', async () => {
+    t = await makeTestApp();
+    await send(t, [{ event_id: 'x', name: 'a' }]);
+    const { store } = t.engine;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+    const held = Array.from({ length: places }, () =>
+      withSnapshot(store, DEFAULT_TENANT, {}, undefined, () => released),
+    );
+    for (const format of ['ndjson', 'parquet']) {
+      const res = await t.get(`/api/v1/export?format=${format}`);
+      expect(res.status).toBe(429);
+      expect(((await res.json()) as { code: string }).code).toBe('tenant_overloaded');
+    }
+    release();
+    await Promise.all(held);
+    expect(tempFiles(t)).toEqual([]);
+  });
+});
+
+describe('a client that goes away', () => {
+  /** Events whose properties do not compress: a Parquet export of several chunks. */
+  const bulky = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      event_id: `big-${i}`,
+      name: 'blob',
+      properties: { noise: Array.from({ length: 8 }, () => crypto.randomUUID()).join('') },
+    }));
+
+  test('cancelling an NDJSON or CSV body stops the export: no further page is read', async () => {
+    t = await makeTestApp();
+    await send(t, bulky(queryLimits.exportPageRows * 4));
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    let snapshots = 0;
+    store.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot.call(store, tenant, range);
+    };
+    for (const format of ['ndjson', 'csv']) {
+      const res = await t.get(`/api/v1/export?format=${format}`);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+      await Bun.sleep(50);
+      const taken = snapshots;
+      await Bun.sleep(100);
+      // At most the page being read when it was cancelled; of 4 pages, not all.
+      expect(snapshots).toBe(taken);
+      expect(taken).toBeLessThan(4);
+      snapshots = 0;
+    }
+    // Both places of the tenant's reads are free.
+    const both = [0, 1].map(() =>
+      withSnapshot(store, DEFAULT_TENANT, {}, undefined, async () => 1),
+    );
+    expect(await Promise.all(both)).toEqual([1, 1]);
+  });
+
+  test('cancelling a Parquet body closes its file; so does an abort before it is read', async () => {
+    t = await makeTestApp();
+    await send(t, bulky(4000));
+    const started = await t.get('/api/v1/export?format=parquet');
+    expect(Number(started.headers.get('content-length'))).toBeGreaterThan(
+      queryLimits.exportFileChunkBytes,
+    );
+    // Unlinked once open: no name is left in the data directory, whatever happens next.
+    expect(tempFiles(t)).toEqual([]);
+    expect(openExportFiles(t)).toHaveLength(1);
+    const reader = (started.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await until(() => openExportFiles(t as TestApp).length === 0, 'the file is closed');
+
+    const client = new AbortController();
+    const request = new Request('http://localhost/api/v1/export?format=parquet', {
+      signal: client.signal,
+    });
+    const res = await t.app.handle(request);
+    expect(res.status).toBe(200);
+    expect(openExportFiles(t)).toHaveLength(1);
+    client.abort();
+    await until(() => openExportFiles(t as TestApp).length === 0, 'the file is closed');
+
+    // Read to its end, it is closed too.
+    const whole = await t.get('/api/v1/export?format=parquet');
+    const size = (await whole.arrayBuffer()).byteLength;
+    expect(size).toBe(Number(whole.headers.get('content-length')));
+    await until(() => openExportFiles(t as TestApp).length === 0, 'the file is closed');
+    expect(tempFiles(t)).toEqual([]);
+  });
+
+  test('a client gone while DuckDB writes the file leaves no file: 499', async () => {
+    t = await makeTestApp();
+    await send(t, bulky(4000));
+    const { store } = t.engine;
+    const client = new AbortController();
+    // The client leaves as the copy starts (the COPY statement is interrupted, or, when it
+    // ends first, the file it wrote is dropped before anything is sent).
+    const snapshot = store.snapshot;
+    let copies = 0;
+    store.snapshot = async (tenant, range) => {
+      const taken = await snapshot.call(store, tenant, range);
+      const run = taken.connection.run.bind(taken.connection);
+      taken.connection.run = (sql, ...rest) => {
+        const running = run(sql, ...rest);
+        if (sql.trimStart().startsWith('COPY')) {
+          copies++;
+          client.abort();
+        }
+        return running;
+      };
+      return taken;
+    };
+    const request = new Request('http://localhost/api/v1/export?format=parquet', {
+      signal: client.signal,
+    });
+    expect((await t.app.handle(request)).status).toBe(499);
+    expect(copies).toBe(1);
+    expect(tempFiles(t)).toEqual([]);
+    expect(openExportFiles(t)).toEqual([]);
+  });
+
+  test('over a socket: a client that disconnects mid-export stops it and leaves no file', async () => {
+    t = await makeTestApp();
+    // Pages far more than the socket's buffers hold: the export cannot end before the abort.
+    const pages = 10;
+    await send(t, bulky(queryLimits.exportPageRows * pages));
+    const app = t.app;
+    app.listen({ hostname: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${app.server?.port}`;
+      const { store } = t.engine;
+      const snapshot = store.snapshot;
+      let snapshots = 0;
+      store.snapshot = (tenant, range) => {
+        snapshots++;
+        return snapshot.call(store, tenant, range);
+      };
+      for (const format of ['parquet', 'ndjson']) {
+        const client = new AbortController();
+        const res = await fetch(`${base}/api/v1/export?format=${format}`, {
+          signal: client.signal,
+        });
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        expect((await reader.read()).done).toBe(false);
+        client.abort();
+        await until(() => openExportFiles(t as TestApp).length === 0, 'the file is closed');
+        await Bun.sleep(100);
+        const taken = snapshots;
+        await Bun.sleep(200);
+        expect(snapshots).toBe(taken);
+      }
+      // A Parquet copy and the NDJSON pages read before the abort, not all of them.
+      expect(snapshots).toBeLessThan(1 + pages);
+      const logged = t.logs.filter((l) => l.includes('export failed'));
+      expect(logged).toEqual([]);
+    } finally {
+      await app.stop(true);
+    }
+  });
+});
