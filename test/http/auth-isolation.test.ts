@@ -71,6 +71,7 @@ const READS: [string, string, unknown?][] = [
   ['GET', '/api/v1/metrics/aggregate/cpu'],
   ['GET', '/api/v1/metrics/latest/cpu'],
   ['POST', '/api/v1/query', { sql: 'SELECT path, value FROM events' }],
+  ['GET', '/api/v1/export'],
 ];
 
 const read = (method: string, path: string, body: unknown, query: string, token?: string) =>

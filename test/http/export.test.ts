@@ -6,13 +6,12 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { DEFAULT_TENANT } from '../../src/core/index.ts';
 import { EXPORT_COLUMNS, queryLimits } from '../../src/query/index.ts';
 import { withSnapshot } from '../../src/query/read.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { csvObjects } from '../helpers/csv.ts';
-import { makeTempDir } from '../helpers/temp-dir.ts';
+import { parquetOf } from '../helpers/parquet.ts';
 
 type Exported = Record<string, unknown>;
 
@@ -43,32 +42,6 @@ const ndjsonOf = (text: string): Exported[] =>
 /** A presented value as a CSV field reads back: null absent, nested values as JSON text. */
 const csvTextOf = (value: unknown) =>
   value === null ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
-
-/** The rows of a Parquet answer, read back with DuckDB, and its columns' names and types. */
-async function parquetOf(res: Response) {
-  const { dir, remove } = makeTempDir('tally-export-');
-  const file = path.join(dir, 'export.parquet');
-  fs.writeFileSync(file, new Uint8Array(await res.arrayBuffer()));
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  try {
-    await c.run("SET TimeZone = 'UTC'");
-    const columns = (await c.runAndReadAll(`DESCRIBE SELECT * FROM '${file}'`)).getRowObjectsJS();
-    const rows = await c.runAndReadAll(
-      `SELECT * REPLACE (strftime("timestamp", '%Y-%m-%dT%H:%M:%S.%gZ') AS "timestamp",
-              strftime(received_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS received_at)
-         FROM '${file}'`,
-    );
-    return {
-      columns: columns.map((col) => [String(col.column_name), String(col.column_type)]),
-      rows: rows.getRowObjectsJson() as Exported[],
-    };
-  } finally {
-    c.closeSync();
-    instance.closeSync();
-    remove();
-  }
-}
 
 /** Temporary export files left in the data directory's staging directory. */
 const tempFiles = (app: TestApp) =>
