@@ -308,6 +308,11 @@ describe("README: the numbers it states are the code's limits", () => {
       `past ${size(q.sqlProcessBytesMax)} of resident memory`,
       `${q.sqlResultCharsMax / MiB}M characters of JSON rows`,
       `within ${q.sqlStartMsMax / 1000} s, else \`503\``,
+      `read in keyset pages of ${count(q.exportPageRows)} events`,
+      `read in pages of ${count(q.exportPageRows)} events (\`exportPageRows\`)`,
+      `A later page waits ${q.exportPageRetryMs} ms (\`exportPageRetryMs\`)`,
+      `sent in chunks of ${size(q.exportFileChunkBytes)} (\`exportFileChunkBytes\`)`,
+      `is sent in chunks of ${size(q.exportFileChunkBytes)}`,
       `a timestamp more than ${metricLimits.pointClockSkewMs / 60_000} minutes ahead of receipt`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);

@@ -72,8 +72,9 @@ export const queryLimits = {
   sqlProcessBytesMax: 1024 * 1024 * 1024,
   /**
    * Reads of one tenant running at once in the server's DuckDB (stats, series, lists, items,
-   * a SQL statement's export), and waiting for a place (429 beyond): one tenant's burst of
-   * heavy reads delays only itself (tenant-reads.ts).
+   * a SQL statement's export, each page or Parquet copy of GET /api/v1/export), and waiting
+   * for a place (429 beyond): one tenant's burst of heavy reads delays only itself
+   * (tenant-reads.ts).
    */
   tenantReadsRunningMax: 2,
   tenantReadsWaitingMax: 32,
