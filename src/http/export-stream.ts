@@ -126,8 +126,13 @@ export async function fileStream(
     },
     { highWaterMark: 0 },
   );
+  // A body dropped unread and never cancelled (a test's, a client library's) closes it too.
+  unreadBodies.register(body, close);
   return { body, bytes };
 }
+
+/** Closes the descriptor of a Parquet body once the body itself is collected. */
+const unreadBodies = new FinalizationRegistry<() => void>((close) => close());
 
 /** Reads the next bytes of `fd` into `chunk`; resolves with how many (0 at the end). */
 function readInto(fd: number, chunk: Uint8Array): Promise<number> {

@@ -237,6 +237,28 @@ describe('the answer', () => {
     await ndjson.text();
   });
 
+  test('HEAD answers the headers and reads nothing', async () => {
+    t = await makeTestApp();
+    await send(t, [{ event_id: 'x', name: 'a' }]);
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    let snapshots = 0;
+    store.snapshot = (tenant, range) => {
+      snapshots++;
+      return snapshot.call(store, tenant, range);
+    };
+    for (const format of ['ndjson', 'parquet']) {
+      const res = await t.app.handle(
+        new Request(`http://localhost/api/v1/export?format=${format}`, { method: 'HEAD' }),
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toContain(`.${format}"`);
+      expect(await res.text()).toBe('');
+    }
+    expect(snapshots).toBe(0);
+    expect(openExportFiles(t)).toEqual([]);
+  });
+
   test('CSV quotes commas, quotes and line breaks (RFC 4180) and keeps Unicode', async () => {
     t = await makeTestApp();
     const tricky = {
@@ -392,6 +414,21 @@ describe('a client that goes away', () => {
     expect(size).toBe(Number(whole.headers.get('content-length')));
     await until(() => openExportFiles(t as TestApp).length === 0, 'the file is closed');
     expect(tempFiles(t)).toEqual([]);
+  });
+
+  test('a Parquet body dropped unread is closed once collected', async () => {
+    t = await makeTestApp();
+    await send(t, bulky(100));
+    const app = t;
+    await (async () => {
+      const res = await app.get('/api/v1/export?format=parquet');
+      expect(res.status).toBe(200);
+    })();
+    expect(openExportFiles(t)).toHaveLength(1);
+    await until(() => {
+      Bun.gc(true);
+      return openExportFiles(app).length === 0;
+    }, 'the dropped body is collected and its file closed');
   });
 
   test('a client gone while DuckDB writes the file leaves no file: 499', async () => {

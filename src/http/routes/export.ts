@@ -53,6 +53,8 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         toMs,
       };
       const headers = exportHeaders(format, tenant, now());
+      // HEAD (answered by this GET route) sends no body: nothing is read or written for it.
+      if (request.method === 'HEAD') return new Response(null, { headers });
       if (format === 'parquet') {
         const file = await exportParquet(deps.source, tenant, options, request.signal);
         const { body, bytes } = await fileStream(file, request.signal, deps.log);
