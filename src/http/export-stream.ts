@@ -2,9 +2,9 @@
 // events at a time from the export's pages (query/queries/export-events.ts): the page being
 // sent and the next one are all that is held. A Parquet file is unlinked as soon as it is open
 // and sent in chunks; its descriptor is closed once sent, once the client goes away, or once
-// the stream fails. A failure after the first byte
-// cannot become an error answer (the 200 is sent): the stream is cut, so the client sees an
-// incomplete transfer rather than a short export that looks whole.
+// the stream fails. A failure after the first byte cannot become an error answer (the 200 is
+// sent): the stream is cut, so the client sees an incomplete transfer rather than a short
+// export that looks whole.
 
 import * as fs from 'node:fs';
 import { AppError, type Logger } from '../core/index.ts';
