@@ -90,6 +90,32 @@ describe('posthog-node against Tally', () => {
     expect(proxy.log.map((l) => l.status)).toEqual([413, 200, 200]);
     expect((await stats('property.source=test-3')).total_events).toBe(count);
   });
+
+  test('captureAi events go to /i/v0/ai/batch/ and are stored beside the others', async () => {
+    const posthog = client();
+    const errors: unknown[] = [];
+    posthog.on('error', (error) => errors.push(error));
+    posthog.capture({ distinctId: 'ai-user', event: 'asked', properties: { source: 'test-4' } });
+    const uuid = posthog.captureAi({
+      distinctId: 'ai-user',
+      event: '$ai_generation',
+      properties: { source: 'test-4', $ai_model: 'gpt-4o-mini', $ai_input_tokens: 812 },
+    });
+    await posthog.shutdown();
+    expect(errors).toEqual([]);
+    expect(proxy.log.map((l) => [l.path, l.status, l.encoding])).toEqual([
+      ['/batch/', 200, 'gzip'],
+      ['/i/v0/ai/batch/', 200, 'gzip'],
+    ]);
+    const s = await stats('property.source=test-4');
+    expect(s.top_events).toEqual([
+      { name: '$ai_generation', events: 1, visitors: 1 },
+      { name: 'asked', events: 1, visitors: 1 },
+    ]);
+    const stored = await server.getJson(`/api/v1/events/${uuid}?tenant_id=default`);
+    expect(stored).toMatchObject({ user_id: 'ai-user', name: '$ai_generation' });
+    expect((stored.properties as Json).$posthog).toMatchObject({ $ai_model: 'gpt-4o-mini' });
+  });
 });
 
 describe('PostHog capture API', () => {

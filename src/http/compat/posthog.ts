@@ -1,4 +1,5 @@
-// PostHog's capture API: POST /batch/, /capture/, /e/ and /i/v0/e/. The body's `api_key` (or
+// PostHog's capture API: POST /batch/, /capture/, /e/, /i/v0/e/ and /i/v0/ai/batch/ (where
+// posthog-node sends the events of `captureAi`, in the /batch/ body). The body's `api_key` (or
 // `token`) is the write key; `uuid` is the event_id, so a retried batch is stored once;
 // `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
 // properties are kept under `$posthog` (posthog-properties.ts). Timestamps are read as
@@ -49,7 +50,13 @@ import {
   preflightRoutes,
 } from './responses.ts';
 
-export const POSTHOG_PATHS = ['/batch/', '/capture/', '/e/', '/i/v0/e/'] as const;
+export const POSTHOG_PATHS = [
+  '/batch/',
+  '/capture/',
+  '/e/',
+  '/i/v0/e/',
+  '/i/v0/ai/batch/',
+] as const;
 type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
 /** PostHog's error body, with the CORS headers a page needs to read it. */
@@ -181,6 +188,16 @@ const EXAMPLES: Record<PostHogPath, unknown> = {
   '/capture/': { api_key: EXAMPLE_WRITE_KEY, ...signup },
   '/e/': [{ ...pageview, properties: { ...pageview.properties, token: EXAMPLE_WRITE_KEY } }],
   '/i/v0/e/': [{ ...signup, properties: { ...signup.properties, token: EXAMPLE_WRITE_KEY } }],
+  '/i/v0/ai/batch/': {
+    api_key: EXAMPLE_WRITE_KEY,
+    batch: [
+      {
+        ...signup,
+        event: '$ai_generation',
+        properties: { $ai_model: 'gpt-4o-mini', $ai_input_tokens: 812, $ai_latency: 1.42 },
+      },
+    ],
+  },
 };
 
 /** The OpenAPI detail of one capture path (all four take every body form). */
