@@ -112,6 +112,34 @@ describe('Segment HTTP Tracking API', () => {
     expect(badKey.status).toBe(401);
   });
 
+  test("/v1/import takes analytics-ruby's batch: Basic key, Ruby's ISO times, a number id", async () => {
+    // analytics-ruby's Transport: POST /v1/import, {sentAt, batch}, the write key as the Basic
+    // user, each message as its FieldParser writes it (`timestamp` with a zone offset).
+    const at = new Date(T0).toISOString().replace('Z', '+00:00');
+    const message = {
+      type: 'track',
+      event: 'Created Account',
+      userId: 42,
+      properties: { plan: 'pro' },
+      context: { library: { name: 'analytics-ruby', version: '2.5.0' } },
+      messageId: 'b1a6e3a6-4f2f-4a53-9c1b-3c5a9e0f6d21',
+      timestamp: at,
+    };
+    const res = await t.post('/v1/import', JSON.stringify({ sentAt: at, batch: [message] }), {
+      ...basic('wk_acme'),
+      accept: 'application/json',
+      'user-agent': 'analytics-ruby/2.5.0',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+    expect(await t.getJson(`/api/v1/events/${message.messageId}?tenant_id=acme`)).toMatchObject({
+      name: 'Created Account',
+      user_id: '42',
+      timestamp: new Date(T0).toISOString(),
+      properties: { plan: 'pro' },
+    });
+  });
+
   test('every call type maps onto the unified event', async () => {
     const key = basic('wk_acme');
     const calls: [string, Json][] = [

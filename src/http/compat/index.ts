@@ -17,7 +17,12 @@ import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
 import { seed004Routes } from './seed-004.ts';
-import { SEGMENT_SHORT_PATHS, SEGMENT_TYPES, segmentRoutes } from './segment.ts';
+import {
+  SEGMENT_BATCH_PATHS,
+  SEGMENT_SHORT_PATHS,
+  SEGMENT_TYPES,
+  segmentRoutes,
+} from './segment.ts';
 import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts';
 import { umamiRoutes } from './umami.ts';
 import { umamiReadRoutes } from './umami-read.ts';
@@ -29,7 +34,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   '/events/bulk',
   '/api/events/',
   '/event',
-  '/v1/batch',
+  ...SEGMENT_BATCH_PATHS.map((path) => `/v1/${path}`),
   ...SEGMENT_TYPES.map((type) => `/v1/${type}`),
   ...Object.keys(SEGMENT_SHORT_PATHS).map((short) => `/v1/${short}`),
   SEGMENT_METRICS_PATH,

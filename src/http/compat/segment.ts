@@ -1,6 +1,6 @@
-// Segment's HTTP Tracking API: POST /v1/batch and the single-call routes (/v1/track, identify,
-// page, screen, group, alias), and the short paths analytics.js posts to (/v1/t, /v1/p, …,
-// /v1/b). The write key comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like
+// Segment's HTTP Tracking API: POST /v1/batch (and /v1/import, its older name, where
+// analytics-ruby posts), the single-call routes (/v1/track, identify, page, screen, group,
+// alias), and the short paths analytics.js posts to (/v1/t, /v1/p, …, /v1/b). The write key comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like
 // Segment, a batch stores its valid messages and leaves out the ones that break a rule (named
 // in the answer and logged): Segment clients drop a whole batch on a 400, so one bad message
 // must not lose the rest. A request with no valid message, or over a size limit, is a 400;
@@ -40,6 +40,12 @@ export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'a
 type SegmentType = (typeof SEGMENT_TYPES)[number];
 
 /**
+ * The paths that take a batch: `/v1/batch`, and `/v1/import`, the name Segment's API had for it
+ * first, which analytics-ruby still posts to.
+ */
+export const SEGMENT_BATCH_PATHS = ['batch', 'import'] as const;
+
+/**
  * The short paths of analytics.js (analytics-next): the first letter of the call type, and
  * `b` for its batching dispatcher; each is the same route as its long name.
  */
@@ -76,7 +82,9 @@ export function segmentRoutes(deps: AppDeps) {
       return json(batch.dropped.length > 0 ? { success: true, dropped: batch.dropped } : OK);
     });
   const app = new Elysia({ prefix: '/v1', tags: ['compatibility'] });
-  app.post('/batch', handle('batch'), { parse: 'none', detail: segmentDoc('batch') });
+  for (const path of SEGMENT_BATCH_PATHS) {
+    app.post(`/${path}`, handle('batch'), { parse: 'none', detail: segmentDoc('batch', path) });
+  }
   for (const type of SEGMENT_TYPES) {
     app.post(`/${type}`, handle(type), { parse: 'none', detail: segmentDoc(type) });
   }
@@ -182,7 +190,10 @@ const EXAMPLES: Record<SegmentType, Record<string, unknown>> = {
   alias: { userId: 'user_42', previousId: 'anon_5b2f', messageId: 'seg-7c1e0d2a-alias' },
 };
 
-/** The OpenAPI detail of /v1/batch or of a single-call route (`short`: its analytics.js path). */
+/**
+ * The OpenAPI detail of a batch path or of a single-call route (`short`: its analytics.js path,
+ * or for a batch the path's name).
+ */
 function segmentDoc(type: SegmentType | 'batch', short?: string) {
   const e = INGEST_ERROR_TEXT;
   const single = (kind: SegmentType) => ({ ...EXAMPLES[kind], timestamp: EXAMPLE_TIMESTAMP });
@@ -192,8 +203,7 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
       : single(type);
   const limit = type === 'batch' ? '500 KB a request, 32 KB a message' : '32 KB';
   return {
-    summary:
-      short === undefined ? `Segment: ${type}` : `Segment: ${type} (analytics.js /v1/${short})`,
+    summary: summaryOf(type, short),
     description:
       "The write key is the HTTP Basic user (`writeKey:`) or the body's `writeKey`. " +
       `Limits: ${limit}. Bad input and limits are 400 (clients drop the call); 429 and 503 ` +
@@ -223,6 +233,12 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
       ),
     },
   };
+}
+
+function summaryOf(type: SegmentType | 'batch', short: string | undefined): string {
+  if (short === undefined || short === type) return `Segment: ${type}`;
+  if (short === 'import') return 'Segment: batch (/v1/import, its older name; analytics-ruby)';
+  return `Segment: ${type} (analytics.js /v1/${short})`;
 }
 
 function retryAfter(deps: AppDeps): number {
