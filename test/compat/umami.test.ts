@@ -97,6 +97,62 @@ describe('Umami collection API', () => {
     expect((events.events[1] as Json).properties).toEqual({ n: 1, $hostname: 'ex.com' });
   });
 
+  test('text over a limit is cut as Umami cuts it, not refused; the path keeps the hash', async () => {
+    // The tracker sends location.href whole: an ad click's long query, a hash-routed page.
+    const tail = `gclid=${'g'.repeat(2100)}`;
+    const res = await t.post('/api/send', {
+      type: 'event',
+      payload: {
+        website: WEBSITE,
+        hostname: 'example.com',
+        url: `https://example.com/app?${tail}#/settings`,
+        referrer: `https://mail.example.net/read?${tail}`,
+        name: `n${'x'.repeat(150)}`,
+        id: `u${'y'.repeat(150)}`,
+        title: 'T'.repeat(600),
+      },
+    });
+    expect(res.status).toBe(200);
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events).toHaveLength(1);
+    const [stored] = events as [Json];
+    expect(stored).toMatchObject({
+      url: 'https://example.com/app',
+      path: '/app#/settings',
+      referrer: 'https://mail.example.net/read',
+      name: `n${'x'.repeat(119)}`,
+      user_id: `u${'y'.repeat(127)}`,
+    });
+    expect((stored.properties as Json).$title).toBe('T'.repeat(500));
+    // Umami's url_path is the path and hash: each hash route is a page of its own (an empty
+    // id is none, as in Umami).
+    await t.post('/api/send', item({ url: 'https://example.com/app#/billing' }));
+    await t.post('/api/send', item({ url: '/app#/billing', id: '' }));
+    await t.post('/api/send', item({ url: '/app#/team' }));
+    const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
+    expect(stats.top_paths).toEqual([
+      { path: '/app#/billing', views: 2, visitors: 1 },
+      { path: '/app#/team', views: 1, visitors: 1 },
+    ]);
+  });
+
+  test('a timestamp in digits and an engagement item are taken, as Umami coerces them', async () => {
+    const seconds = Math.floor(T0 / 1000) - 60;
+    const res = await t.post('/api/send', item({ timestamp: String(seconds) }));
+    expect(res.status).toBe(200);
+    const engagement = await t.post('/api/send', item({ engagement: 42_000 }, 'engagement'));
+    expect(engagement.status).toBe(200);
+    expect(Object.keys((await engagement.json()) as Json).sort()).toEqual([
+      'cache',
+      'sessionId',
+      'visitId',
+    ]);
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events.map((e) => [e.name, e.timestamp])).toEqual([
+      ['pageview', new Date(seconds * 1000).toISOString()],
+    ]);
+  });
+
   test("bad items are 400 in Umami's error shape and store nothing", async () => {
     const cases = [
       item({ website: 'not-a-uuid' }),
@@ -188,7 +244,23 @@ describe('Umami collection API', () => {
   test('CORS: the JSON beacon gets its preflight and the allow-origin header', async () => {
     const pre = await t.handle(new Request('http://localhost/api/send', { method: 'OPTIONS' }));
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-headers')).toContain('content-type');
+    // The tracker's fetch sends these beside its JSON; the browser asks for each.
+    const trackerHeaders = 'content-type,x-umami-website-id,x-umami-hostname,x-umami-cache';
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').replaceAll(' ', '');
+    for (const name of trackerHeaders.split(',')) expect(allowed.split(',')).toContain(name);
+    const browser = await t.handle(
+      new Request('http://localhost/api/send', {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': trackerHeaders,
+        },
+      }),
+    );
+    expect(browser.status).toBe(204);
+    expect(browser.headers.get('access-control-allow-origin')).toBe('*');
+    expect(browser.headers.get('access-control-allow-headers')).toBe(trackerHeaders);
     const res = await t.post('/api/send', item());
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
   });

@@ -13,8 +13,10 @@ export const CORS_HEADERS: Record<string, string> = {
 const PREFLIGHT_HEADERS: Record<string, string> = {
   ...CORS_HEADERS,
   'access-control-allow-methods': 'POST, OPTIONS',
+  // The Umami tracker's own headers (x-umami-website-id, -hostname, -cache) included.
   'access-control-allow-headers':
-    'content-type, content-encoding, authorization, x-umami-cache, x-tally-key',
+    'content-type, content-encoding, authorization, x-umami-cache, x-umami-website-id, ' +
+    'x-umami-hostname, x-tally-key',
   'access-control-max-age': '86400',
 };
 

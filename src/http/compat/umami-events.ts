@@ -2,13 +2,22 @@
 // Umami answers with: a session per (website, client address, agent, month) or per distinct id,
 // and a visit per session and hour, as Umami derives them. The session becomes the event's
 // anonymous_id (Umami's visitor) and the visit its session_id. Only `event` items are stored as
-// events; the other types Umami takes are checked and answered as Umami answers them.
+// events; the other types Umami takes are checked and answered as Umami answers them. Text
+// over a limit is cut as Umami cuts it to its columns, not refused (fitted-fields.ts), and the
+// path keeps the URL's hash, as Umami's url_path does.
 
 import { createHmac, randomBytes } from 'node:crypto';
 import { t } from 'elysia';
-import { AppError, type EventInput, type FieldIssue } from '../../core/index.ts';
+import {
+  AppError,
+  cutToChars,
+  type EventInput,
+  eventLimits,
+  type FieldIssue,
+} from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
+import { fittedUrl, pathWithHash } from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
 
 export interface UmamiIds {
@@ -19,21 +28,28 @@ export interface UmamiIds {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The item types of Umami's /api/send (its collection schema and its error tracking). */
-export const UMAMI_TYPES = ['event', 'identify', 'performance', 'error'] as const;
+export const UMAMI_TYPES = ['event', 'identify', 'performance', 'engagement', 'error'] as const;
 export type UmamiType = (typeof UMAMI_TYPES)[number];
 /**
  * Types checked and answered like events but not stored: Umami counts none of them as an event,
  * so storing them would inflate totals, top events and live counters. identify: Umami keeps its
  * `data` as session properties and links `id` to the session (the tracker sends `id` on the
  * events that follow, which Tally stores as their user_id); performance: web vitals, for
- * Umami's separate performance report.
+ * Umami's separate performance report; engagement: time on page (`engagement`, ms), which
+ * Umami's schema takes and keeps no event of.
  */
-const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>(['identify', 'performance']);
+const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>([
+  'identify',
+  'performance',
+  'engagement',
+]);
 /** Umami's answer to an `error` item for a website whose error tracking is off. */
 export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
 const HOUR_MS = 3_600_000;
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
+/** A page field is cut to Umami's widest column for them (`pageTitle`, 500 characters). */
+export const PAGE_FIELD_CHARS_MAX = 500;
 const TEXT_FIELDS = ['url', 'referrer', 'name', 'id', 'ip', 'userAgent', ...PAGE_FIELDS];
 
 const optionalText = (description?: string) =>
@@ -46,8 +62,9 @@ export const UmamiItemIn = t.Object(
       UMAMI_TYPES.map((type) => t.Literal(type)),
       {
         description:
-          'Only `event` is stored. `identify` and `performance` are checked and answered but ' +
-          'not stored; `error` is answered {"ok":false,"reason":"errors_disabled"}.',
+          'Only `event` is stored. `identify`, `performance` and `engagement` are checked and ' +
+          'answered but not stored; `error` is answered ' +
+          '{"ok":false,"reason":"errors_disabled"}.',
       },
     ),
     payload: t.Object(
@@ -56,10 +73,21 @@ export const UmamiItemIn = t.Object(
           format: 'uuid',
           description: 'The website id: the tenant, or a site alias of one.',
         }),
-        url: optionalText('Page URL or path.'),
-        referrer: optionalText(),
-        name: optionalText('The event name; a page view when absent.'),
-        id: optionalText('Distinct id: the user_id, and the session key.'),
+        url: optionalText(
+          'Page URL or path; the path keeps its #hash. Over ' +
+            `${eventLimits.urlCharsMax} characters: stored without its query.`,
+        ),
+        referrer: optionalText(
+          `Over ${eventLimits.urlCharsMax} characters: stored without its query.`,
+        ),
+        name: optionalText(
+          `The event name (cut to ${eventLimits.nameCharsMax} characters); a page view when ` +
+            'absent.',
+        ),
+        id: optionalText(
+          `Distinct id (cut to ${eventLimits.idCharsMax} characters): the user_id, and the ` +
+            'session key.',
+        ),
         title: optionalText(),
         hostname: optionalText(),
         screen: optionalText(),
@@ -67,7 +95,11 @@ export const UmamiItemIn = t.Object(
         tag: optionalText(),
         ip: optionalText('Else the client address.'),
         userAgent: optionalText('Else the User-Agent header.'),
-        timestamp: t.Optional(jsonInteger({ minimum: 0, description: 'Epoch seconds.' })),
+        timestamp: t.Optional(
+          t.Union([jsonInteger({ minimum: 0 }), t.String({ pattern: '^[0-9]{1,15}$' })], {
+            description: 'Epoch seconds (a number, or its digits as text).',
+          }),
+        ),
         data: t.Optional(t.Nullable(openObject('Event data, stored as properties.'))),
       },
       { additionalProperties: true },
@@ -121,26 +153,39 @@ export function umamiItem(
   const { type, payload } = checkItem(item, loc);
   if (type === 'error') return { kind: 'error', websiteId: payload.website as string };
   const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : undefined);
+  // Umami reads an empty name or id as none (a page view, no distinct id).
+  const given = (key: string) => text(key) || undefined;
   const website = payload.website as string;
-  const seconds = payload.timestamp as number | undefined;
+  const seconds = payload.timestamp === undefined ? undefined : Number(payload.timestamp);
   const atMs = seconds === undefined ? ctx.receivedAt : seconds * 1000;
   const ip = text('ip') ?? ctx.ip ?? '';
   const userAgent = text('userAgent') ?? ctx.userAgent ?? '';
-  const distinctId = text('id');
+  const id = given('id');
+  const distinctId = id === undefined ? undefined : cutToChars(id, eventLimits.idCharsMax);
   const ids = sessions.ids(website, distinctId ?? `${ip}\0${userAgent}`, atMs);
   const properties: Record<string, unknown> = { ...objectOf(payload.data) };
   for (const field of PAGE_FIELDS) {
-    if (text(field) !== undefined) properties[`$${field}`] = text(field);
+    const value = text(field);
+    if (value !== undefined) properties[`$${field}`] = cutToChars(value, PAGE_FIELD_CHARS_MAX);
   }
+  const name = given('name');
+  const url = text('url');
+  const referrer = text('referrer');
   const input: EventInput = {
     tenant_id: website,
-    name: type === 'identify' ? 'identify' : (text('name') ?? 'pageview'),
+    name:
+      type === 'identify'
+        ? 'identify'
+        : name === undefined
+          ? 'pageview'
+          : cutToChars(name, eventLimits.nameCharsMax),
     ...(seconds === undefined ? {} : { timestamp: atMs }),
     user_id: distinctId,
     anonymous_id: ids.sessionId,
     session_id: ids.visitId,
-    url: text('url'),
-    referrer: text('referrer'),
+    url: url === undefined ? undefined : fittedUrl(url),
+    path: url === undefined ? undefined : pathWithHash(url),
+    referrer: referrer === undefined ? undefined : fittedUrl(referrer),
     user_agent: text('userAgent'),
     ip: text('ip'),
     properties,
@@ -180,8 +225,12 @@ function checkItem(
       bad(['payload', field], `${field} must be a string`);
     }
   }
+  // Umami coerces it (`z.coerce.number().int()`): "1795600000" is a time too.
   const seconds = payload.timestamp;
-  if (seconds !== undefined && !(Number.isInteger(seconds) && (seconds as number) >= 0)) {
+  const wholeSeconds =
+    (Number.isInteger(seconds) && (seconds as number) >= 0) ||
+    (typeof seconds === 'string' && /^\d{1,15}$/.test(seconds));
+  if (seconds !== undefined && !wholeSeconds) {
     bad(['payload', 'timestamp'], 'timestamp must be whole epoch seconds');
   }
   if (payload.data !== undefined && payload.data !== null && objectOf(payload.data) === undefined) {

@@ -1,0 +1,37 @@
+// Text that some SDK protocols keep cut where the unified event would refuse it. Umami cuts a
+// page URL, a referrer, an event name, a distinct id and the page fields to its columns
+// (`FIELD_LENGTH` in its src/lib/constants.ts); Plausible cuts a referrer to 2,000 characters.
+// The unified event refuses text over its limits (a 422), which would lose a page view that
+// the original service stores, so these protocols fit such text to Tally's limits first. And
+// the path of a page with its hash route, as Umami stores every page and Plausible in hash mode.
+
+import { cutToChars, eventLimits, pathOfUrl } from '../../core/index.ts';
+
+/**
+ * A page or referrer URL within the url limit: as sent; else without its query and fragment
+ * (ad-click ids, OAuth callbacks and tracking tokens make URLs long, while the page and the
+ * referring site are what reads use); else cut.
+ */
+export function fittedUrl(url: string): string {
+  if (url.length <= eventLimits.urlCharsMax) return url;
+  const withoutQuery = url.split(/[?#]/, 1)[0] ?? '';
+  return cutToChars(withoutQuery, eventLimits.urlCharsMax);
+}
+
+/**
+ * The path of `url` followed by its `#fragment` (percent-encoded, as the path is), so that the
+ * routes of a hash-routed app are pages of their own; the path alone when the two are over the
+ * path limit together or the URL has no fragment. Undefined for a URL without a path.
+ */
+export function pathWithHash(url: string): string | undefined {
+  const path = pathOfUrl(url);
+  if (path === null) return undefined;
+  let hash = '';
+  try {
+    hash = new URL(url, 'http://relative.invalid').hash;
+  } catch {
+    return path;
+  }
+  const routed = `${path}${hash}`;
+  return routed.length <= eventLimits.urlCharsMax ? routed : path;
+}
