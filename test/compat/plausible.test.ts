@@ -201,6 +201,35 @@ describe('Plausible POST /api/event', () => {
     expect(byUrl('/app')).toMatchObject({ url: 'https://example.com/app', path: '/app' });
   });
 
+  test('what Plausible stores is stored: a long referrer, props that are no object, many props', async () => {
+    const page = { n: 'pageview', d: 'example.com' };
+    // Plausible cuts a referrer to 2,000 characters; Tally keeps it whole without its query.
+    const longRef = `https://mail.example.net/read?token=${'t'.repeat(2100)}`;
+    const ref = await beacon({ ...page, u: 'https://example.com/a', r: longRef });
+    expect(ref.status).toBe(202);
+    // Plausible reads props that are no map (a list, a number, JSON text of a list) as none.
+    for (const p of [[1, 2], 5, '["x"]']) {
+      expect((await beacon({ ...page, u: 'https://example.com/b', p })).status).toBe(202);
+    }
+    // Plausible keeps 30 props and drops the rest; Tally keeps 61 (room for its own 3 keys).
+    const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, i]));
+    const res = await beacon({ ...page, u: 'https://example.com/c', p: many, $: { amount: 1 } });
+    expect(res.status).toBe(202);
+    const { events } = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(events.map((e) => [e.path, e.referrer])).toEqual([
+      ['/a', 'https://mail.example.net/read'],
+      ['/b', null],
+      ['/b', null],
+      ['/b', null],
+      ['/c', null],
+    ]);
+    expect(events.slice(1, 4).map((e) => e.properties)).toEqual([{}, {}, {}]);
+    const kept = events[4]?.properties as Json;
+    expect(Object.keys(kept)).toHaveLength(62);
+    expect(kept).toMatchObject({ k0: 0, k60: 60, $revenue: { amount: 1 } });
+    expect(kept.k61).toBeUndefined();
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);

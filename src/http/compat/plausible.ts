@@ -24,11 +24,21 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
+import { fittedUrl } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
+
+/** Keys Tally adds to an event's props: `$revenue`, `$scroll_depth`, `$interactive`. */
+const OWN_KEYS = 3;
+/**
+ * Custom props kept of one event: as many as leave room for Tally's own keys within an event's
+ * properties. Plausible keeps 30 and drops the rest without a word; refusing the event instead
+ * would lose its page view.
+ */
+export const PLAUSIBLE_PROPS_KEYS_MAX = eventLimits.propertiesKeysMax - OWN_KEYS;
 
 /**
  * The name of the beacon the tracker sends when a page is hidden or left ({n, sd, e, …}): time
@@ -101,10 +111,20 @@ const PlausibleEventIn = t.Object(
           "Without it, the page URL's host.",
       }),
     ),
-    r: t.Optional(t.Nullable(t.String({ description: 'Referrer (or `referrer`).' }))),
+    r: t.Optional(
+      t.Nullable(
+        t.String({
+          description:
+            'Referrer (or `referrer`); over ' +
+            `${eventLimits.urlCharsMax} characters: without its query.`,
+        }),
+      ),
+    ),
     p: t.Optional(
       t.Union([openObject(), t.String()], {
-        description: 'Custom props (or `props`, `m`, `meta`): an object or its JSON text.',
+        description:
+          'Custom props (or `props`, `m`, `meta`): an object or its JSON text (anything else ' +
+          `is no props, as in Plausible); the first ${PLAUSIBLE_PROPS_KEYS_MAX} are kept.`,
       }),
     ),
     h: t.Optional(
@@ -201,7 +221,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
       type: 'too_long',
     });
   }
-  const properties = propertiesOf(body, issues);
+  const properties = propertiesOf(body);
   if (issues.length > 0) throw AppError.validation(issues);
   const page = new URL(url as string);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
@@ -210,11 +230,17 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
     name: name as string,
     url: storedUrl(url as string, page),
     path: pagePath(page, hashMode),
-    referrer: textOf(body.r ?? body.referrer),
+    referrer: referrerOf(body.r ?? body.referrer),
     ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
     properties,
   };
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
+}
+
+/** The referrer, over the url limit without its query (Plausible cuts it to 2,000 characters). */
+function referrerOf(value: unknown): string | undefined {
+  const referrer = textOf(value);
+  return referrer === undefined ? undefined : fittedUrl(referrer);
 }
 
 /**
@@ -255,13 +281,11 @@ function domainsOf(d: unknown, url: string | undefined): string[] {
 
 /**
  * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
- * JSON text) plus revenue (`$` or `revenue`), scroll depth and the interactive flag (`i` or
- * `interactive`).
+ * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it), the
+ * first PLAUSIBLE_PROPS_KEYS_MAX of them, plus revenue (`$` or `revenue`), scroll depth and the
+ * interactive flag (`i` or `interactive`).
  */
-function propertiesOf(
-  body: Record<string, unknown>,
-  issues: FieldIssue[],
-): Record<string, unknown> {
+function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   let props = body.m ?? body.meta ?? body.p ?? body.props;
   if (typeof props === 'string') {
     try {
@@ -270,14 +294,9 @@ function propertiesOf(
       props = undefined;
     }
   }
-  const properties: Record<string, unknown> = {};
-  if (props !== undefined && props !== null) {
-    const object = objectOf(props);
-    if (object === undefined) {
-      issues.push({ loc: ['body', 'props'], msg: 'must be an object', type: 'dict_type' });
-    }
-    Object.assign(properties, object);
-  }
+  // Defined, not assigned: a "__proto__" prop stays a prop.
+  const entries = Object.entries(objectOf(props) ?? {}).slice(0, PLAUSIBLE_PROPS_KEYS_MAX);
+  const properties: Record<string, unknown> = Object.fromEntries(entries);
   const revenue = body.$ ?? body.revenue;
   if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
