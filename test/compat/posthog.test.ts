@@ -91,6 +91,33 @@ describe('posthog-node against Tally', () => {
     expect((await stats('property.source=test-3')).total_events).toBe(count);
   });
 
+  test("a page's long URL, referrer and agent are kept, cut, as PostHog keeps them", async () => {
+    const posthog = client();
+    const uuid = '0193b5c4-7a1e-7c3a-9d2e-4f5a6b7c8dff';
+    posthog.capture({
+      distinctId: 'long-url',
+      event: '$pageview',
+      uuid,
+      properties: {
+        source: 'test-5',
+        $current_url: `https://shop.example/landing?gclid=${'g'.repeat(2100)}`,
+        $pathname: '/landing',
+        $referrer: `https://mail.example.net/read?token=${'t'.repeat(2100)}`,
+        $raw_user_agent: `Mozilla/5.0 (X11; Linux x86_64) ${'Ext/1.0 '.repeat(150)}`,
+      },
+    });
+    await posthog.shutdown();
+    expect(proxy.log.map((l) => l.status)).toEqual([200]);
+    const stored = await server.getJson(`/api/v1/events/${uuid}?tenant_id=default`);
+    expect(stored).toMatchObject({
+      path: '/landing',
+      url: 'https://shop.example/landing',
+      referrer: 'https://mail.example.net/read',
+      os: 'Linux',
+    });
+    expect((stored.user_agent as string).length).toBe(1024);
+  });
+
   test('captureAi events go to /i/v0/ai/batch/ and are stored beside the others', async () => {
     const posthog = client();
     const errors: unknown[] = [];

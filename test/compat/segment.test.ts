@@ -75,6 +75,42 @@ describe('@segment/analytics-node against Tally', () => {
     const stats = await server.getJson('/api/v1/stats?tenant_id=default&name=Retried');
     expect(stats.total_events).toBe(12);
   });
+
+  test("a landing page's long URL, referrer and agent are kept, cut, as Segment keeps them", async () => {
+    // Within Segment's 32 KB a message: an ad click's long query string, a webmail referrer
+    // with a token, a user agent with many extensions' tokens.
+    const analytics = client(server.url);
+    const statuses: number[] = [];
+    const sentIds: string[] = [];
+    analytics.on('http_response', (r) => statuses.push(r.status));
+    analytics.on('http_request', (r) => {
+      sentIds.push(
+        ...(JSON.parse(r.body) as { batch: { messageId: string }[] }).batch.map((m) => m.messageId),
+      );
+    });
+    const query = `?utm_source=ads&fbclid=${'f'.repeat(2100)}`;
+    analytics.page({
+      anonymousId: 'anon-long',
+      name: 'Landing',
+      properties: {
+        path: '/landing',
+        url: `https://example.com/landing${query}`,
+        search: query,
+        referrer: `https://mail.example.net/read?token=${'t'.repeat(2100)}`,
+      },
+      context: { userAgent: `Mozilla/5.0 (X11; Linux x86_64) ${'Ext/1.0 '.repeat(150)}` },
+    });
+    await analytics.closeAndFlush();
+    expect(statuses).toEqual([200]);
+    const stored = await server.getJson(`/api/v1/events/${sentIds[0]}`);
+    expect(stored).toMatchObject({
+      path: '/landing',
+      url: 'https://example.com/landing',
+      referrer: 'https://mail.example.net/read',
+      os: 'Linux',
+    });
+    expect((stored.user_agent as string).length).toBe(1024);
+  });
 });
 
 describe('Segment HTTP Tracking API', () => {

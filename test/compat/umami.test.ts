@@ -110,6 +110,7 @@ describe('Umami collection API', () => {
         name: `n${'x'.repeat(150)}`,
         id: `u${'y'.repeat(150)}`,
         title: 'T'.repeat(600),
+        userAgent: `Mozilla/5.0 (X11; Linux x86_64) ${'Ext/1.0 '.repeat(150)}`,
       },
     });
     expect(res.status).toBe(200);
@@ -124,6 +125,7 @@ describe('Umami collection API', () => {
       user_id: `u${'y'.repeat(127)}`,
     });
     expect((stored.properties as Json).$title).toBe('T'.repeat(500));
+    expect((stored.user_agent as string).length).toBe(1024);
     // Umami's url_path is the path and hash: each hash route is a page of its own (an empty
     // id is none, as in Umami).
     await t.post('/api/send', item({ url: 'https://example.com/app#/billing' }));

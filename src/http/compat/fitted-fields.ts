@@ -1,9 +1,11 @@
-// Text that some SDK protocols keep cut where the unified event would refuse it. Umami cuts a
+// Text that the SDK protocols keep, cut, where the unified event would refuse it. Umami cuts a
 // page URL, a referrer, an event name, a distinct id and the page fields to its columns
-// (`FIELD_LENGTH` in its src/lib/constants.ts); Plausible cuts a referrer to 2,000 characters.
-// The unified event refuses text over its limits (a 422), which would lose a page view that
-// the original service stores, so these protocols fit such text to Tally's limits first. And
-// the path of a page with its hash route, as Umami stores every page and Plausible in hash mode.
+// (`FIELD_LENGTH` in its src/lib/constants.ts); Plausible cuts a referrer to 2,000 characters;
+// Segment (32 KB a message) and PostHog store a browser's page URL, referrer and user agent
+// however long. The unified event refuses text over its limits (a 422), which would lose a
+// page view the original service stores, so these protocols fit such text to Tally's limits
+// first. And the path of a page with its hash route, as Umami stores every page and Plausible
+// in hash mode.
 
 import { cutToChars, eventLimits, pathOfUrl } from '../../core/index.ts';
 
@@ -16,6 +18,16 @@ export function fittedUrl(url: string): string {
   if (url.length <= eventLimits.urlCharsMax) return url;
   const withoutQuery = url.split(/[?#]/, 1)[0] ?? '';
   return cutToChars(withoutQuery, eventLimits.urlCharsMax);
+}
+
+/** fittedUrl of a URL that may be absent. */
+export function fittedUrlOf(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : fittedUrl(url);
+}
+
+/** `text`, when there is one, cut to at most `charsMax` characters. */
+export function cutTextOf(text: string | undefined, charsMax: number): string | undefined {
+  return text === undefined ? undefined : cutToChars(text, charsMax);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   AppError,
   type BaseEvent,
   type EventInput,
+  eventLimits,
   HOUR_MS,
   parseAsUtc,
   requestLimits,
@@ -29,6 +30,7 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
+import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
 import {
   contextOf,
   DroppedOut,
@@ -334,14 +336,14 @@ function inputOf(
     name,
     timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
     ...(anonymous ? { anonymous_id: distinctId } : { user_id: distinctId }),
-    url: take('$current_url'),
-    path: take('$pathname'),
-    referrer: referrer === '$direct' ? undefined : referrer,
+    url: fittedUrlOf(take('$current_url')),
+    path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
+    referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),
     session_id: take('$session_id'),
     ip: take('$ip'),
     // posthog-node sets it on every event by default: a server's address is not its user's.
     ...(properties.$geoip_disable === true ? { geoip: false } : {}),
-    user_agent: take('$raw_user_agent'),
+    user_agent: cutTextOf(take('$raw_user_agent'), eventLimits.userAgentCharsMax),
     properties: storedProperties(properties),
   };
 }

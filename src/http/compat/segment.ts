@@ -7,7 +7,14 @@
 // overload answers 429/503 with Retry-After, which clients retry.
 
 import { Elysia, t } from 'elysia';
-import { AppError, type BaseEvent, type EventInput, KiB, parseAsUtc } from '../../core/index.ts';
+import {
+  AppError,
+  type BaseEvent,
+  type EventInput,
+  eventLimits,
+  KiB,
+  parseAsUtc,
+} from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
@@ -20,6 +27,7 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
+import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
 import {
   contextOf,
   DroppedOut,
@@ -308,10 +316,10 @@ function inputOf(
     timestamp: timestampOf(message, sentAt, receivedAt),
     user_id: userId,
     anonymous_id: anonymousId,
-    path: text('path'),
-    url: text('url'),
-    referrer: text('referrer'),
-    user_agent: textOf(context.userAgent),
+    path: cutTextOf(text('path'), eventLimits.urlCharsMax),
+    url: fittedUrlOf(text('url')),
+    referrer: fittedUrlOf(text('referrer')),
+    user_agent: cutTextOf(textOf(context.userAgent), eventLimits.userAgentCharsMax),
     ip: textOf(context.ip),
     properties,
   };

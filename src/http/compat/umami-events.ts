@@ -17,7 +17,7 @@ import {
 } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
-import { fittedUrl, pathWithHash } from './fitted-fields.ts';
+import { cutTextOf, fittedUrl, pathWithHash } from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
 
 export interface UmamiIds {
@@ -186,7 +186,7 @@ export function umamiItem(
     url: url === undefined ? undefined : fittedUrl(url),
     path: url === undefined ? undefined : pathWithHash(url),
     referrer: referrer === undefined ? undefined : fittedUrl(referrer),
-    user_agent: text('userAgent'),
+    user_agent: cutTextOf(text('userAgent'), eventLimits.userAgentCharsMax),
     ip: text('ip'),
     properties,
   };
