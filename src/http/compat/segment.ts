@@ -1,10 +1,11 @@
 // Segment's HTTP Tracking API: POST /v1/batch (and /v1/import, its older name, where
 // analytics-ruby posts), the single-call routes (/v1/track, identify, page, screen, group,
-// alias), and the short paths analytics.js posts to (/v1/t, /v1/p, …, /v1/b). The write key comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like
-// Segment, a batch stores its valid messages and leaves out the ones that break a rule (named
-// in the answer and logged): Segment clients drop a whole batch on a 400, so one bad message
-// must not lose the rest. A request with no valid message, or over a size limit, is a 400;
-// overload answers 429/503 with Retry-After, which clients retry.
+// alias), and the short paths analytics.js posts to (/v1/t, /v1/p, …, /v1/b). The write key
+// comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like Segment, a batch stores
+// its valid messages and leaves out the ones that break a rule (named in the answer and
+// logged): Segment clients drop a whole batch on a 400, so one bad message must not lose the
+// rest. A request with no valid message, or over a size limit, is a 400; overload answers
+// 429/503 with Retry-After, which clients retry.
 
 import { Elysia, t } from 'elysia';
 import {
