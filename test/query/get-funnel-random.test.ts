@@ -1,7 +1,9 @@
 // getFunnel's SQL against a brute-force walk (test/helpers/funnel-oracle.ts) over random event
 // sets: few actors, names and paths, many events of one millisecond, random steps, windows,
-// ranges, actors and bots, half of each set flushed to a segment. The seed of a failing case is
-// in the failure's message; FUNNEL_SEED=<seed> replays that one.
+// ranges, actors and bots, half of each set flushed to a segment; and a few large sets
+// (thousands of events of hundreds of actors), as DuckDB runs an ASOF join otherwise past some
+// size. The seed of a failing case is in the failure's message; FUNNEL_SEED=<seed> (with
+// FUNNEL_SIZE=large for a large set) replays that one.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
@@ -12,6 +14,8 @@ import { seededRandom } from '../helpers/random.ts';
 
 const T = Date.parse('2026-03-08T00:00:00Z');
 const CASES = 60;
+/** Large sets besides those: 2,500 to 5,500 events of 300 actors (see SIZES). */
+const LARGE_CASES = 4;
 const NAMES = ['page_view', '$pageview', 'signup', 'login', 'buy'];
 const PATHS = ['/', '/pricing', '/docs', null];
 const ACTORS: FunnelActor[] = ['visitor', 'user', 'session'];
@@ -25,16 +29,24 @@ afterAll(() => {
   source.close();
 });
 
-function randomCase(seed: number) {
+/** Actors, the seconds of the time grid and the most seconds of a window, by set size. */
+const SIZES = {
+  small: { events: [1, 80], actors: 5, seconds: 40, windowSeconds: 20 },
+  large: { events: [2500, 5500], actors: 300, seconds: 4000, windowSeconds: 600 },
+} as const;
+
+function randomCase(seed: number, size: keyof typeof SIZES) {
+  const sized = SIZES[size];
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const tenant = `t${seed}`;
   // Times on a coarse grid of seconds, so that ties and window edges are common.
-  const at = () => T + Math.floor(random() * 40) * 1000;
+  const at = () => T + Math.floor(random() * sized.seconds) * 1000;
   const events: StoredEvent[] = [];
-  const count = 1 + Math.floor(random() * 80);
+  const [fewest, most] = sized.events;
+  const count = fewest + Math.floor(random() * (most - fewest + 1));
   for (let i = 0; i < count; i++) {
-    const person = pick(['a', 'b', 'c', 'd', 'e']);
+    const person = `p${Math.floor(random() * sized.actors)}`;
     events.push(
       makeEvent({
         tenant,
@@ -61,7 +73,7 @@ function randomCase(seed: number) {
   const bounded = random() < 0.7;
   const options: OracleOptions = {
     steps,
-    windowMs: (1 + Math.floor(random() * 20)) * 1000,
+    windowMs: (1 + Math.floor(random() * sized.windowSeconds)) * 1000,
     by: pick(ACTORS),
     includeBots: random() < 0.3,
     ...(bounded ? { fromMs: a, toMs: b + 1000 } : {}),
@@ -69,8 +81,8 @@ function randomCase(seed: number) {
   return { tenant, events, options };
 }
 
-async function check(seed: number): Promise<void> {
-  const { tenant, events, options } = randomCase(seed);
+async function check(seed: number, size: keyof typeof SIZES): Promise<void> {
+  const { tenant, events, options } = randomCase(seed, size);
   const half = Math.floor(events.length / 2);
   await source.add(events.slice(0, half));
   await source.flush();
@@ -97,14 +109,25 @@ async function check(seed: number): Promise<void> {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`seed ${seed} (FUNNEL_SEED=${seed}): ${JSON.stringify(options)}\n${message}`);
+    const replay = `FUNNEL_SEED=${seed}${size === 'large' ? ' FUNNEL_SIZE=large' : ''}`;
+    throw new Error(`seed ${seed} (${replay}): ${JSON.stringify(options)}\n${message}`);
   }
 }
 
-test('the SQL agrees with a brute-force walk on random event sets', async () => {
+/** The seeds of `cases` random sets of `size`, or the one FUNNEL_SEED (of FUNNEL_SIZE) replays. */
+function seedsOf(size: keyof typeof SIZES, cases: number): number[] {
   const replay = Bun.env.FUNNEL_SEED;
-  const first = replay === undefined ? Math.floor(Math.random() * 1e9) : Number(replay);
-  const seeds = replay === undefined ? Array.from({ length: CASES }, (_, i) => first + i) : [first];
-  console.log(`funnel seeds ${seeds[0]}…${seeds[seeds.length - 1]}`);
-  for (const seed of seeds) await check(seed);
+  if (replay !== undefined)
+    return (Bun.env.FUNNEL_SIZE ?? 'small') === size ? [Number(replay)] : [];
+  const first = Math.floor(Math.random() * 1e9);
+  console.log(`funnel ${size} seeds ${first}…${first + cases - 1}`);
+  return Array.from({ length: cases }, (_, i) => first + i);
+}
+
+test('the SQL agrees with a brute-force walk on random event sets', async () => {
+  for (const seed of seedsOf('small', CASES)) await check(seed, 'small');
+});
+
+test('and on large ones (thousands of entries: DuckDB joins them otherwise)', async () => {
+  for (const seed of seedsOf('large', LARGE_CASES)) await check(seed, 'large');
 });

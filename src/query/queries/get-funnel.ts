@@ -81,6 +81,14 @@ function stepCondition(step: FunnelStep, params: SqlParams, views: () => string)
   return conditions.join(' AND ');
 }
 
+/**
+ * The order of a step not reached: above every event's (a row_number), so the ASOF join finds
+ * nothing after it. Not NULL: on inputs past some size (here a few thousand entries), DuckDB's
+ * ASOF join (1.5.6) matches a NULL inequality key with the first row of the actor's partition,
+ * so an entry that missed a step would "reach" the next through an event even before itself.
+ */
+const UNREACHED = '9223372036854775807::BIGINT';
+
 /** One row: per step k its count `c<k>` and, past the first, `median<k>` and `avg<k>`. */
 function funnelQuery(
   from: string,
@@ -102,12 +110,13 @@ function funnelQuery(
   const window = params.add(BigInt(options.windowMs));
   const ks = steps.map((_, i) => i + 1);
   const later = ks.slice(1);
-  // p<k>: each entry with its step-k event (t<k>, o<k>), null once a step is not reached.
+  // p<k>: each entry with its step-k event (t<k>, o<k>); once a step is not reached, t<k> is
+  // null and o<k> UNREACHED, so that no later step is found after it.
   const chain = later.map((k) => {
     const inWindow = `n.ts <= p.t1 + ${window}`;
     return `p${k} AS (
       SELECT p.*, CASE WHEN ${inWindow} THEN n.ts END AS t${k},
-        CASE WHEN ${inWindow} THEN n.o END AS o${k}
+        CASE WHEN ${inWindow} THEN n.o ELSE ${UNREACHED} END AS o${k}
       FROM p${k - 1} AS p ASOF LEFT JOIN (SELECT a, ts, o FROM ev WHERE m${k}) AS n
         ON p.a = n.a AND n.o > p.o${k - 1}
     )`;
