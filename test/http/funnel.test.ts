@@ -122,6 +122,27 @@ describe('GET /api/v1/funnel', () => {
     expect(await counts(`${steps}&user_id=b`)).toEqual([0, 0]);
   });
 
+  test('by visitor follows visitor_id: a daily hash to UTC midnight, not through a user_id', async () => {
+    // README: Tally merges no identities. A cookieless visitor's id is a hash under the salt
+    // of the day the event is received: after midnight it is another visitor.
+    const browser = { ip: '198.51.100.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' };
+    t.clock.set(Date.parse('2026-11-25T23:59:00Z'));
+    await send([{ ...browser, name: 'page_view', path: '/pricing' }]);
+    t.clock.set(Date.parse('2026-11-26T00:01:00Z'));
+    await send([{ ...browser, name: 'page_view', path: '/pricing' }]);
+    await send([{ ...browser, name: 'signup' }]);
+    // Two visitors viewed /pricing; the sign-up converts the one of its own day only.
+    expect(await counts('step=path:/pricing&step=name:signup')).toEqual([2, 1]);
+    // An anonymous visitor who signs up with a user_id is another visitor from the sign-up on;
+    // by user, the views before it (no user_id) are no entries.
+    await send([
+      { anonymous_id: 'anon-1', name: 'page_view', path: '/docs' },
+      { anonymous_id: 'anon-1', user_id: 'bo', name: 'signup' },
+    ]);
+    expect(await counts('step=path:/docs&step=name:signup')).toEqual([1, 0]);
+    expect(await counts('step=path:/docs&step=name:signup&by=user')).toEqual([0, 0]);
+  });
+
   test('refuses bad steps, windows, actors and visit filters with a 422 naming them', async () => {
     const issues = async (query: string) => {
       const res = await t.get(`/api/v1/funnel?${query}`);
