@@ -72,10 +72,15 @@ const READS: [string, string, unknown?][] = [
   ['GET', '/api/v1/metrics/latest/cpu'],
   ['POST', '/api/v1/query', { sql: 'SELECT path, value FROM events' }],
   ['GET', '/api/v1/export'],
+  ['GET', '/api/v1/funnel?step=name:page_view&step=name:signup'],
 ];
 
+/** `path` with `query` (`?a=b`) added to its own query string, if it has one. */
+const withQuery = (path: string, query: string) =>
+  path.includes('?') && query !== '' ? `${path}&${query.slice(1)}` : `${path}${query}`;
+
 const read = (method: string, path: string, body: unknown, query: string, token?: string) =>
-  t.call(method, `${path}${query}`, { body, ...(token === undefined ? {} : { token }) });
+  t.call(method, withQuery(path, query), { body, ...(token === undefined ? {} : { token }) });
 
 describe('reads are confined to the caller’s tenant', () => {
   beforeEach(() => setUp());
