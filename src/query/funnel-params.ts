@@ -24,7 +24,7 @@ export type FunnelActor = keyof typeof FUNNEL_ACTORS;
 /** The values of `by`, the default first. */
 export const FUNNEL_ACTOR_NAMES = Object.keys(FUNNEL_ACTORS) as FunnelActor[];
 
-const STEP_RULE =
+export const STEP_RULE =
   'a step is name:<event name>, path:<path> (a page view of that path), or ' +
   'name:<event name>,path:<path> (an event of that name on that path)';
 
@@ -35,7 +35,7 @@ const CONDITION = /^(name|path):([\s\S]*)$/;
 /** How much of a refused value a message quotes. */
 const QUOTED_CHARS_MAX = 64;
 
-function quote(value: string): string {
+export function quote(value: string): string {
   const cut = value.length > QUOTED_CHARS_MAX;
   return JSON.stringify(cut ? `${value.slice(0, QUOTED_CHARS_MAX)}…` : value);
 }
@@ -55,20 +55,29 @@ export function parseFunnelSteps(values: string[]): FunnelStep[] {
     ]);
   }
   const issues: FieldIssue[] = [];
-  const steps = values.map((value, index) => parseStep(value, index, issues));
+  const steps = values.map((value, index) => parseStep(value, ['query', 'step', index], issues));
   if (issues.length > 0) throw AppError.validation(issues);
   return steps;
 }
 
-function parseStep(value: string, index: number, issues: FieldIssue[]): FunnelStep {
+/**
+ * One step in the step syntax (`name:…`, `path:…` or both); a refusal is added to `issues` at
+ * `loc` (the step is then partial and not to be used).
+ */
+export function parseStep(
+  value: string,
+  loc: FieldIssue['loc'],
+  issues: FieldIssue[],
+  rule: string = STEP_RULE,
+): FunnelStep {
   const step: FunnelStep = {};
   const issue = (msg: string, type = 'value_error') => {
-    issues.push({ loc: ['query', 'step', index], msg, type });
+    issues.push({ loc, msg, type });
     return step;
   };
   for (const part of value.split(CONDITIONS)) {
     const condition = CONDITION.exec(part);
-    if (condition === null) return issue(`${STEP_RULE} (got ${quote(value)})`);
+    if (condition === null) return issue(`${rule} (got ${quote(value)})`);
     const key = condition[1] as keyof FunnelStep;
     const text = condition[2] ?? '';
     if (step[key] !== undefined) return issue(`a step names its ${key} once (got ${quote(value)})`);

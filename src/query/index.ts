@@ -4,6 +4,25 @@
 
 export type { EventSource } from '../storage/index.ts';
 export { CHANNELS, type Channel } from './channels.ts';
+export {
+  ANY_EVENT,
+  COHORT_ACTOR_NAMES,
+  COHORT_ACTORS,
+  COHORT_KINDS,
+  type CohortActor,
+  type CohortEvent,
+  type CohortEvents,
+  type CohortKind,
+  DEFAULT_START,
+  parseCohortEvents,
+} from './cohort-params.ts';
+export {
+  COHORT_PERIODS,
+  type CohortPeriod,
+  type CohortRange,
+  type CohortRangeParams,
+  cohortRange,
+} from './cohort-periods.ts';
 export { cursorCharsMax } from './cursor.ts';
 export { EVENT_DATA_TYPES, type EventDataScope } from './event-data.ts';
 export {
@@ -52,6 +71,12 @@ export {
 export { exportEventPages } from './queries/export-events.ts';
 export { type ExportFile, exportParquet } from './queries/export-parquet.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';
+export {
+  type Cohort,
+  type CohortOptions,
+  type Cohorts,
+  getCohorts,
+} from './queries/get-cohorts.ts';
 export { getEvent } from './queries/get-event.ts';
 export {
   type EventDataEventRow,

@@ -101,6 +101,14 @@ export const queryLimits = {
   funnelWindowMsDefault: 14 * 24 * 3_600_000,
   funnelWindowMsMin: 1000,
   funnelWindowMsMax: 365 * 24 * 3_600_000,
+  /**
+   * Cohort retention (GET /api/v1/cohorts): the periods each cohort is followed for, period 0
+   * included (PostHog's total intervals, 7 when its query API is given none), and the cohorts
+   * one read may hold (the periods of its range): a year of days, 7 years of weeks, 30 of months.
+   */
+  cohortPeriodsDefault: 7,
+  cohortPeriodsMax: 366,
+  cohortsMax: 366,
   /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
   sqlTimeoutMsDefault: 10_000,
   sqlRowsMaxDefault: 10_000,
@@ -121,6 +129,12 @@ assert(
   queryLimits.funnelWindowMsMin <= queryLimits.funnelWindowMsDefault &&
     queryLimits.funnelWindowMsDefault <= queryLimits.funnelWindowMsMax,
   'the default conversion window within its bounds',
+);
+assert(
+  queryLimits.cohortPeriodsDefault >= 1 &&
+    queryLimits.cohortPeriodsDefault <= queryLimits.cohortPeriodsMax &&
+    queryLimits.cohortsMax >= 1,
+  'a cohort read follows its default periods and holds a cohort',
 );
 assert(
   queryLimits.sqlTenantProcessesMax >= 1 &&

@@ -44,7 +44,11 @@ export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
 }
 
 /** The start of the bucket after the one starting at `start` (minutes, days, weeks, months). */
-function nextBucketStart(start: number, unit: Exclude<BucketUnit, 'hour'>, tz: string): number {
+export function nextBucketStart(
+  start: number,
+  unit: Exclude<BucketUnit, 'hour'>,
+  tz: string,
+): number {
   if (unit === 'minute') return start + MINUTE_MS;
   const day = localParts(start, tz);
   if (unit === 'month') return instantOf(addMonths(day, 1), tz);

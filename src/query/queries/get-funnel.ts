@@ -16,6 +16,7 @@ import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { FUNNEL_ACTORS, type FunnelActor, type FunnelStep } from '../funnel-params.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { stepCondition } from '../step-match.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 
 export interface FunnelOptions {
@@ -67,18 +68,6 @@ export async function getFunnel(
     const [row] = await readRows(snapshot, sql, params);
     return funnelOf(options.steps, row ?? {});
   });
-}
-
-/** `e`'s condition of matching `step`: a page view name matches every page view. */
-function stepCondition(step: FunnelStep, params: SqlParams, views: () => string): string {
-  const conditions: string[] = [];
-  if (step.name === undefined || PAGE_VIEW_NAMES.includes(step.name)) {
-    conditions.push(`list_contains(${views()}, e.name)`);
-  } else {
-    conditions.push(`e.name = ${params.add(step.name)}`);
-  }
-  if (step.path !== undefined) conditions.push(`e.path = ${params.add(step.path)}`);
-  return conditions.join(' AND ');
 }
 
 /**

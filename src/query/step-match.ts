@@ -1,0 +1,21 @@
+// What an event must be to match a step of a funnel or of a cohort read, as SQL over the event
+// alias `e`: a step's name (a page view name matching every page view) and its exact path.
+
+import type { FunnelStep } from './funnel-params.ts';
+import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
+import type { SqlParams } from './sql-params.ts';
+
+/**
+ * `e`'s condition of matching `step`: a page view name matches every page view, a step of a
+ * path alone every page view of that path. `views` binds the page view names once, on use.
+ */
+export function stepCondition(step: FunnelStep, params: SqlParams, views: () => string): string {
+  const conditions: string[] = [];
+  if (step.name === undefined || PAGE_VIEW_NAMES.includes(step.name)) {
+    conditions.push(`list_contains(${views()}, e.name)`);
+  } else {
+    conditions.push(`e.name = ${params.add(step.name)}`);
+  }
+  if (step.path !== undefined) conditions.push(`e.path = ${params.add(step.path)}`);
+  return conditions.join(' AND ');
+}
