@@ -4,6 +4,7 @@ import { openapi } from '@elysiajs/openapi';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, type TSchema } from 'elysia';
 import { createLogger, EPOCH_MS_MIN, eventLimits } from '../../src/core/index.ts';
+import { CohortsOut } from '../../src/http/cohorts-model.ts';
 import { errorResponse, toAppError } from '../../src/http/errors.ts';
 import { FunnelOut } from '../../src/http/funnel-model.ts';
 import {
@@ -603,6 +604,12 @@ describe('the read routes', () => {
         'get',
         FunnelOut,
         get('/api/v1/funnel?tenant_id=acme&step=path:/&step=path:/pricing&from=2026-03-08'),
+      ],
+      [
+        '/api/v1/cohorts',
+        'get',
+        CohortsOut,
+        get('/api/v1/cohorts?tenant_id=acme&start=path:/&return=any&from=2026-03-08'),
       ],
       ['/api/v1/events', 'get', EventPageOut, get('/api/v1/events?tenant_id=acme&limit=2')],
       ['/api/v1/metrics', 'get', MetricPageOut, get('/api/v1/metrics?tenant_id=acme')],

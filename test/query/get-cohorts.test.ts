@@ -19,19 +19,24 @@ const NOW = ms('2027-01-01T00:00:00Z');
 const ev = (who: string, name: string, iso: string, fields: Partial<StoredEvent> = {}) =>
   makeEvent({ user_id: who, visitor_id: who, name, timestamp: ms(iso), ...fields });
 
-const read = (options: Partial<CohortOptions> = {}, tenant = 'acme') =>
-  getCohorts(source, tenant, {
-    startEvent: { name: 'visit' },
-    returnEvent: { name: 'visit' },
-    kind: 'recurring',
-    by: 'visitor',
-    period: 'day',
-    tz: 'UTC',
-    periods: 7,
-    nowMs: NOW,
-    filters: {},
-    ...options,
-  });
+const read = (options: Partial<CohortOptions> = {}, tenant = 'acme', signal?: AbortSignal) =>
+  getCohorts(
+    source,
+    tenant,
+    {
+      startEvent: { name: 'visit' },
+      returnEvent: { name: 'visit' },
+      kind: 'recurring',
+      by: 'visitor',
+      period: 'day',
+      tz: 'UTC',
+      periods: 7,
+      nowMs: NOW,
+      filters: {},
+      ...options,
+    },
+    signal,
+  );
 
 /** `[start, returned]` of each cohort. */
 const table = async (options: Partial<CohortOptions> = {}, tenant = 'acme') =>
@@ -219,6 +224,17 @@ describe('getCohorts', () => {
     expect(await counts(range)).toEqual([[1, 0], [0]]);
     expect(await counts(range, 'globex')).toEqual([[1, 0], [1]]);
     expect(await counts(range, 'initech')).toEqual([[0, 0], [0]]);
+  });
+
+  test('a read whose client went away stops as client_closed', async () => {
+    await source.add([ev('a', 'visit', '2026-03-01T10:00:00Z')]);
+    const client = new AbortController();
+    client.abort();
+    await expect(read(MARCH_1_TO_4, 'acme', client.signal)).rejects.toMatchObject({
+      status: 499,
+      code: 'client_closed',
+    });
+    expect((await read(MARCH_1_TO_4)).cohorts[0]?.size).toBe(1);
   });
 
   test('unflushed events count, and the same after the flush', async () => {

@@ -3,35 +3,19 @@
 // handler: the steps are read from the URL (every `step`, in order), the rest from the schema.
 
 import { Elysia } from 'elysia';
-import { AppError, type FieldIssue } from '../../core/index.ts';
 import {
   filtersOf,
   getFunnel,
   parseFunnelSteps,
   parseFunnelWindow,
   resolveRange,
-  VISIT_PARAM_NAMES,
 } from '../../query/index.ts';
 import { FunnelOut, FunnelQuery, funnelExample, STEP_PARAMETER } from '../funnel-model.ts';
 import { readAnswers } from '../openapi-docs.ts';
 import { rangeEcho } from '../range-echo.ts';
 import { FILTER_NOTE } from '../read-params.ts';
+import { refuseVisitFilters } from '../visit-refusal.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
-
-/**
- * A visit filter of /stats would be dropped silently by the schema here and change what the
- * funnel means without a word: it is refused instead.
- */
-function refuseVisitFilters(params: URLSearchParams): void {
-  const issues: FieldIssue[] = VISIT_PARAM_NAMES.filter((name) => params.has(name)).map((name) => ({
-    loc: ['query', name],
-    msg:
-      `a funnel takes no visit filters (${name}); filter its events by name, path, source, ` +
-      'user_id, os, browser, device, country or property.<key>',
-    type: 'extra_forbidden',
-  }));
-  if (issues.length > 0) throw AppError.validation(issues);
-}
 
 export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   return new Elysia({ prefix: '/api/v1', tags: ['reads'] }).get(
@@ -39,7 +23,7 @@ export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     async ({ query, request }) => {
       const tenant = tenantOf(request, query);
       const params = new URL(request.url).searchParams;
-      refuseVisitFilters(params);
+      refuseVisitFilters(params, 'a funnel');
       const steps = parseFunnelSteps(params.getAll('step'));
       const windowMs = parseFunnelWindow(query.window);
       const by = query.by ?? 'visitor';

@@ -1,7 +1,7 @@
-// The read API (DESIGN.md §5): stats, time series, funnels (funnel.ts), event and metric lists,
-// single metrics, metric aggregates and ad-hoc SQL (sql.ts), each a thin handler over one query
-// of query/. Every route asks `tenantOf` for the tenant, so authentication can replace it in
-// one place.
+// The read API (DESIGN.md §5): stats, time series, funnels (funnel.ts), cohort retention
+// (cohorts.ts), event and metric lists, single metrics, metric aggregates and ad-hoc SQL
+// (sql.ts), each a thin handler over one query of query/. Every route asks `tenantOf` for the
+// tenant, so authentication can replace it in one place.
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type Logger } from '../../core/index.ts';
@@ -53,6 +53,7 @@ import {
   tzParam,
   VISIT_FILTER_NOTE,
 } from '../read-params.ts';
+import { cohortRoutes } from './cohorts.ts';
 import { exportRoutes } from './export.ts';
 import { funnelRoutes } from './funnel.ts';
 import { sqlRoutes } from './sql.ts';
@@ -84,6 +85,7 @@ export function readRoutes(deps: ReadDeps) {
     .use(statsRoutes(deps, tenantOf))
     .use(seriesRoutes(deps, tenantOf))
     .use(funnelRoutes(deps, tenantOf))
+    .use(cohortRoutes(deps, tenantOf))
     .use(listRoutes(deps, tenantOf))
     .use(metricRoutes(deps, tenantOf))
     .use(sqlRoutes(deps, tenantOf))

@@ -1,0 +1,140 @@
+// The cohort retention read (GET /api/v1/cohorts) as OpenAPI sees it: its query schema, its
+// `start` and `return` parameters (documented by hand: read from the URL, as the funnel's steps
+// are), its answer's schema and an example of a real answer.
+
+import { t } from 'elysia';
+import type { OpenAPIV3 } from 'openapi-types';
+import { eventLimits } from '../core/index.ts';
+import { COHORT_ACTOR_NAMES, COHORT_KINDS, COHORT_PERIODS, queryLimits } from '../query/index.ts';
+import { dateParam, filterParams, rangeParams, tenantParam, tzParam } from './read-params.ts';
+
+const { cohortPeriodsDefault, cohortPeriodsMax, cohortsMax } = queryLimits;
+
+const literals = <T extends string>(values: readonly T[], description: string) =>
+  t.Union(
+    values.map((value) => t.Literal(value)),
+    { description },
+  );
+
+export const CohortsQuery = t.Object({
+  ...tenantParam,
+  ...dateParam,
+  ...rangeParams,
+  ...tzParam,
+  ...filterParams,
+  period: t.Optional(
+    literals(
+      COHORT_PERIODS,
+      'The length of a cohort: a local day (the default), week (from Monday) or month of tz.',
+    ),
+  ),
+  periods: t.Optional(
+    t.Integer({
+      minimum: 1,
+      maximum: cohortPeriodsMax,
+      description:
+        'How many periods each cohort is followed, period 0 included (the length of its ' +
+        `longest returned list); ${cohortPeriodsDefault} by default. Without from, also how ` +
+        'many cohorts: the range is then that many periods, ending with the current one.',
+      examples: [4],
+    }),
+  ),
+  cohort: t.Optional(
+    literals(
+      COHORT_KINDS,
+      'recurring (the default): an actor is in the cohort of every period with a start event. ' +
+        'first: only in the period of its first start event ever (looked for before from too).',
+    ),
+  ),
+  by: t.Optional(
+    literals(
+      COHORT_ACTOR_NAMES,
+      'Whom the cohorts hold: visitor (visitor_id, the default) or user (user_id; events ' +
+        'without one are left out).',
+    ),
+  ),
+});
+
+const SYNTAX =
+  '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
+  'every page view), `path:<path>` (a page view of that path), `name:<event name>,path:<path>` ' +
+  '(an event of that name on that path) or `any` (every event). Names are at most ' +
+  `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}; given once.`;
+
+/** `start` and `return`: documented here, read from the URL by hand. */
+export const COHORT_EVENT_PARAMETERS: OpenAPIV3.ParameterObject[] = [
+  {
+    name: 'start',
+    in: 'query',
+    required: false,
+    description: `The event that puts an actor in a cohort; page views by default. ${SYNTAX}`,
+    schema: { type: 'string' },
+    example: 'name:signup',
+  },
+  {
+    name: 'return',
+    in: 'query',
+    required: false,
+    description: `The event that counts as coming back; the start event by default. ${SYNTAX}`,
+    schema: { type: 'string' },
+    example: 'any',
+  },
+];
+
+const EventMatch = (description: string) =>
+  t.Union(
+    [t.Literal('any'), t.Object({ name: t.Optional(t.String()), path: t.Optional(t.String()) })],
+    {
+      description,
+    },
+  );
+
+const Count = (description: string) => t.Integer({ minimum: 0, description });
+
+export const CohortsOut = t.Object({
+  cohorts: t.Array(
+    t.Object({
+      start: t.String({
+        description: "The start of the cohort's period, ISO 8601 with the offset of tz.",
+      }),
+      size: Count('Actors in the cohort.'),
+      returned: t.Array(Count(''), {
+        minItems: 1,
+        maxItems: cohortPeriodsMax,
+        description:
+          "Per period from the cohort's own (0: size), the actors of the cohort with a return " +
+          'event in it; up to `periods` entries, fewer when the range ends first.',
+      }),
+    }),
+    { maxItems: cohortsMax, description: 'One per period of the range, oldest first.' },
+  ),
+  period: literals(COHORT_PERIODS, 'The length of a cohort.'),
+  cohort: literals(COHORT_KINDS, 'Who is in a cohort: recurring or first.'),
+  by: literals(COHORT_ACTOR_NAMES, 'Whom the counts count: visitor or user.'),
+  periods: t.Integer({ minimum: 1, description: 'How many periods a cohort is followed.' }),
+  start: EventMatch('The start event, as given (`any` or a step).'),
+  return: EventMatch('The return event, as given or defaulted.'),
+  from: t.String({ description: 'Start of the first period, ISO 8601 with the offset of tz.' }),
+  to: t.String({
+    description: 'End of what was read: to (now by default), or the end of the last period.',
+  }),
+  tz: t.String({ examples: ['Europe/Berlin'] }),
+});
+
+export const cohortsExample = {
+  cohorts: [
+    { start: '2026-11-02T00:00:00+01:00', size: 120, returned: [120, 54, 41, 38] },
+    { start: '2026-11-09T00:00:00+01:00', size: 98, returned: [98, 40, 33] },
+    { start: '2026-11-16T00:00:00+01:00', size: 131, returned: [131, 62] },
+    { start: '2026-11-23T00:00:00+01:00', size: 87, returned: [87] },
+  ],
+  period: 'week',
+  cohort: 'recurring',
+  by: 'user',
+  periods: 4,
+  start: { name: 'signup' },
+  return: 'any',
+  from: '2026-11-02T00:00:00+01:00',
+  to: '2026-11-25T12:00:00+01:00',
+  tz: 'Europe/Berlin',
+};
