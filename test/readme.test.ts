@@ -314,6 +314,9 @@ describe("README: the numbers it states are the code's limits", () => {
       `sent in chunks of ${size(q.exportFileChunkBytes)} (\`exportFileChunkBytes\`)`,
       `is sent in chunks of ${size(q.exportFileChunkBytes)}`,
       `a timestamp more than ${metricLimits.pointClockSkewMs / 60_000} minutes ahead of receipt`,
+      `longest \`returned\` list, 1 to ${q.cohortPeriodsMax}; ${q.cohortPeriodsDefault} by default`,
+      `At most ${q.cohortsMax} cohorts`,
+      `at most ${q.cohortsMax} cohorts and ${q.cohortPeriodsMax} periods followed`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

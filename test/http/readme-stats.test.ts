@@ -1,5 +1,6 @@
-// README "Reads": the example answers of GET /api/v1/stats and GET /api/v1/funnel are what
-// Tally answers for the story its comment tells, sent through the ingest route. The expected
+// README "Reads": the example answers of GET /api/v1/stats, GET /api/v1/funnel and
+// GET /api/v1/cohorts are what Tally answers for the story its comment tells, sent through the
+// ingest route. The expected
 // bodies are read from the README itself (its `# ` comment lines), so the two cannot drift
 // apart; only the stats' `os` and `browsers`, which it elides as `[…]`, are left out.
 
@@ -12,6 +13,10 @@ const B = 'http://127.0.0.1:8080';
 const STATS_PATH = '/api/v1/stats?date=2026-11-25&tz=Europe/Berlin';
 const FUNNEL_PATH =
   '/api/v1/funnel?date=2026-11-25&tz=Europe/Berlin&step=path:/pricing&step=name:signup';
+
+const COHORTS_PATH =
+  '/api/v1/cohorts?from=2026-11-02&to=2026-11-22&tz=Europe/Berlin&period=week&periods=3' +
+  '&by=user&start=name:signup&return=any';
 
 /** The answer the README prints under its example of `route`, without the elided lists. */
 function readmeAnswer(route: string): Record<string, unknown> {
@@ -88,6 +93,22 @@ beforeAll(async () => {
   ];
   const res = await t.post('/api/v1/events/batch', { events });
   expect(res.status).toBe(202);
+  // The cohorts' story, in the weeks before (Berlin is UTC+1: 10:00 local is 09:00Z).
+  const user = (user_id: string, name: string, timestamp: string) => ({ user_id, name, timestamp });
+  const cohorts = [
+    // cat, dan and eve sign up in the week of 2 November (eve on Sunday 8th, 23:30 local)…
+    user('cat', 'signup', '2026-11-02T09:00:00Z'),
+    user('dan', 'signup', '2026-11-04T09:00:00Z'),
+    user('eve', 'signup', '2026-11-08T22:30:00Z'),
+    // …cat comes back the next week and the one after, dan only the week after next…
+    user('cat', 'page_view', '2026-11-10T09:00:00Z'),
+    user('cat', 'page_view', '2026-11-18T09:00:00Z'),
+    user('dan', 'login', '2026-11-19T09:00:00Z'),
+    // …fay signs up on 10 November and comes back on 17 November.
+    user('fay', 'signup', '2026-11-10T09:00:00Z'),
+    user('fay', 'page_view', '2026-11-17T09:00:00Z'),
+  ];
+  expect((await t.post('/api/v1/events/batch', { events: cohorts })).status).toBe(202);
 });
 afterAll(() => t.close());
 
@@ -104,4 +125,10 @@ test("README's funnel example is the answer to its story", async () => {
   const res = await t.get(FUNNEL_PATH);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual(readmeAnswer(FUNNEL_PATH));
+});
+
+test("README's cohorts example is the answer to its story", async () => {
+  const res = await t.get(COHORTS_PATH);
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual(readmeAnswer(COHORTS_PATH));
 });
