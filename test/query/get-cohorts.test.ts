@@ -364,6 +364,55 @@ describe('getCohorts periods', () => {
     ]);
   });
 
+  test('periods read from the events themselves: offsets with seconds, long ranges', async () => {
+    await source.add([
+      // Monrovia kept −00:44:30 until 1972: its 1 January 1970 began at 00:44:30Z.
+      ev('b', 'visit', '1970-01-01T00:44:29.999Z'),
+      ev('a', 'visit', '1970-01-01T00:44:30Z'),
+      ev('a', 'visit', '1970-01-02T00:44:30Z'),
+      // Six years of months: more minutes than the minute → period table is built for.
+      ev('c', 'visit', '2020-01-15T10:00:00Z'),
+      ev('c', 'visit', '2025-12-31T23:59:59.999Z'),
+      ev('d', 'visit', '2023-06-30T23:59:59.999Z'),
+      ev('d', 'visit', '2023-07-01T00:00:00Z'),
+    ]);
+    expect(
+      await table({
+        tz: 'Africa/Monrovia',
+        fromMs: ms('1969-12-31T00:44:30Z'),
+        toMs: ms('1970-01-03T00:44:30Z'),
+      }),
+    ).toEqual([
+      ['1969-12-31T00:00:00-00:44:30', [1, 0, 0]],
+      ['1970-01-01T00:00:00-00:44:30', [1, 1]],
+      ['1970-01-02T00:00:00-00:44:30', [1]],
+    ]);
+    const months = await read({
+      period: 'month',
+      periods: 72,
+      fromMs: ms('2020-01-01T00:00:00Z'),
+      toMs: ms('2026-01-01T00:00:00Z'),
+    });
+    expect(months.cohorts).toHaveLength(72);
+    const first = months.cohorts[0]?.returned ?? [];
+    expect([first.length, first[0], first[71], first.slice(1, 71).every((n) => n === 0)]).toEqual([
+      72,
+      1,
+      1,
+      true,
+    ]);
+    expect(months.cohorts[41]).toEqual({
+      start: '2023-06-01T00:00:00+00:00',
+      size: 1,
+      returned: [1, 1, ...Array.from({ length: 29 }, () => 0)],
+    });
+    expect(months.cohorts[71]).toEqual({
+      start: '2025-12-01T00:00:00+00:00',
+      size: 1,
+      returned: [1],
+    });
+  });
+
   test('periods not yet begun are not reported; to defaults to now', async () => {
     const now = ms('2026-03-03T12:00:00Z');
     await source.add([
