@@ -5,18 +5,14 @@
 import type { FieldIssue } from './errors.ts';
 import { normalizeIp } from './ip.ts';
 import { eventLimits } from './limits.ts';
+import {
+  type FittedProperties,
+  fitProperties,
+  type Properties,
+  type PropertyFit,
+} from './properties.ts';
 import { parseTimestamp } from './time.ts';
 import { pathOfUrl } from './url-path.ts';
-
-export type Properties = Record<string, unknown>;
-
-/**
- * The property that holds a PostHog event's own `$` properties (http/compat/posthog-properties
- * nests them there: posthog-js's 40–60, with a landing page's campaign keys, made 80–100 keys,
- * past the 64-key limit); reads look a `$` key up there when the event has none at the top
- * (query/filters.ts).
- */
-export const POSTHOG_PROPERTIES_KEY = '$posthog';
 
 /** What a client may send, after its API's own shape was checked and mapped. */
 export interface EventInput {
@@ -96,9 +92,17 @@ export interface RequestContext {
   /** The engine derives every event's country from its address (GEOIP_DB): always needed. */
   locateIp?: boolean;
   newEventId: () => string;
+  /**
+   * Properties over the limits are fitted into them (core/properties.ts) instead of refused:
+   * the SDK protocols, whose clients take any 200 as delivered. Absent: refused (a 422).
+   */
+  fitProperties?: PropertyFit;
 }
 
-export type NormalizeResult = { ok: true; event: BaseEvent } | { ok: false; issues: FieldIssue[] };
+/** A checked event; `cut` lists what was cut from its properties to fit, when anything was. */
+export type NormalizeResult =
+  | { ok: true; event: BaseEvent; cut?: readonly string[] }
+  | { ok: false; issues: FieldIssue[] };
 
 /**
  * Applies the rules of DESIGN.md §2 that a schema cannot express. `loc` is the location of the
@@ -126,7 +130,10 @@ export function normalizeEvent(
       timestamp = parsed.ms;
     }
   }
-  if (input.properties !== undefined) checkProperties(input.properties, loc, issues);
+  const fitted =
+    input.properties === undefined
+      ? null
+      : checkProperties(input.properties, loc, issues, ctx.fitProperties);
   // Other text is stored with U+FFFD for a lone surrogate (engine/ingest.ts); an id is not
   // repaired: "\ud800" and "\ud801" would become one id, and one a duplicate of the other.
   if (input.name.trim() === '') {
@@ -172,25 +179,45 @@ export function normalizeEvent(
     ip, // the engine drops it after deriving visitor_id and country unless told to keep it
     duration: input.duration ?? null,
     value: input.value ?? null,
-    properties: input.properties ?? null,
+    properties: fitted?.properties ?? null,
   };
   // Set only when false (rare): a spread in the literal would slow every event's copy.
   if (!locate) event.geoip = false;
-  return { ok: true, event };
+  const result: NormalizeResult = { ok: true, event };
+  if (fitted !== null && fitted.cut.length > 0) result.cut = fitted.cut;
+  return result;
 }
 
-function checkProperties(props: Properties, loc: (string | number)[], issues: FieldIssue[]): void {
-  const keys = Object.keys(props).length;
+/**
+ * The properties to store, or issues: over the limits they are fitted into them when `fit` is
+ * given (serialized once when they are within them, as most are), else refused.
+ */
+function checkProperties(
+  input: Properties,
+  loc: (string | number)[],
+  issues: FieldIssue[],
+  fit: PropertyFit | undefined,
+): FittedProperties {
+  const { propertiesKeysMax, propertiesBytesMax } = eventLimits;
+  let fitted: FittedProperties = { properties: input, cut: [] };
+  let keys = Object.keys(input).length;
+  let json = keys > propertiesKeysMax ? '' : JSON.stringify(input);
+  let bytes = Buffer.byteLength(json);
+  if (fit !== undefined && (keys > propertiesKeysMax || bytes > propertiesBytesMax)) {
+    fitted = fitProperties(input, fit);
+    keys = Object.keys(fitted.properties).length;
+    json = JSON.stringify(fitted.properties);
+    bytes = Buffer.byteLength(json);
+  }
+  const props = fitted.properties;
   if (keys > eventLimits.propertiesKeysMax) {
     issues.push({
       loc: [...loc, 'properties'],
       msg: `properties must have at most ${eventLimits.propertiesKeysMax} keys (got ${keys})`,
       type: 'too_long',
     });
-    return;
+    return fitted;
   }
-  const json = JSON.stringify(props);
-  const bytes = Buffer.byteLength(json);
   if (bytes > eventLimits.propertiesBytesMax) {
     issues.push({
       loc: [...loc, 'properties'],
@@ -199,7 +226,7 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
         `(got ${bytes})`,
       type: 'too_long',
     });
-    return;
+    return fitted;
   }
   // JSON.parse reads a number past the double range (1e400) as Infinity, which JSON.stringify
   // writes as null: unrefused, it would be stored as null without a word. Only a
@@ -212,6 +239,7 @@ function checkProperties(props: Properties, loc: (string | number)[], issues: Fi
       type: 'finite_number',
     });
   }
+  return fitted;
 }
 
 /** A value met walking properties, with the way back to the root (built into a path once). */

@@ -10,8 +10,6 @@ export {
   eventKey,
   type NormalizeResult,
   normalizeEvent,
-  POSTHOG_PROPERTIES_KEY,
-  type Properties,
   presentEvent,
   type RequestContext,
   type StoredEvent,
@@ -27,6 +25,7 @@ export {
   KiB,
   MiB,
   metricLimits,
+  propertyFitLimits,
   requestLimits,
   retentionLimits,
   type Tunables,
@@ -34,6 +33,15 @@ export {
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
 export { isOutOfSpace } from './out-of-space.ts';
+export {
+  CUT_PROPERTIES_KEY,
+  type FittedProperties,
+  fitProperties,
+  POSTHOG_PROPERTIES_KEY,
+  type Properties,
+  type PropertyFit,
+  propertiesFit,
+} from './properties.ts';
 export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
 export {
   EPOCH_MS_MAX,

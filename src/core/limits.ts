@@ -24,6 +24,17 @@ export const eventLimits = {
   futureSkewMs: 24 * HOUR_MS,
 } as const;
 
+/**
+ * The marker of an SDK event whose properties were fitted into eventLimits (core/properties.ts):
+ * the names it lists, bounded so that it always fits the limits itself.
+ */
+export const propertyFitLimits = {
+  /** Names listed at most; past it the last entry counts the rest (`+12 more`). */
+  cutNamesListedMax: 16,
+  /** Characters of a listed name at most (a longer one is cut). */
+  cutNameCharsMax: 64,
+} as const;
+
 /** How the latest point of a metric is chosen, alike by the live rollups and by the store. */
 export const metricLimits = {
   /** How far ahead of its receipt a point's timestamp is believed (client clock skew). */
@@ -157,6 +168,14 @@ export const geoLimits = {
 
 assert(requestLimits.bodyBytesMax >= eventLimits.eventBytesMax, 'a body must hold one event');
 assert(eventLimits.propertiesBytesMax < eventLimits.eventBytesMax, 'properties fit in an event');
+// A listed name serializes to at most 6 bytes a character (`\u0001`) and its quotes and comma;
+// 32 bytes hold the marker's key, brackets, braces and its `+N more`.
+assert(
+  32 + propertyFitLimits.cutNamesListedMax * (propertyFitLimits.cutNameCharsMax * 6 + 3) <=
+    eventLimits.propertiesBytesMax,
+  'the marker of cut properties fits the properties limit by itself',
+);
+assert(propertyFitLimits.cutNamesListedMax >= 2, 'the marker lists a name and a count');
 assert(
   defaultTunables.commitQueueBytesMax >= requestLimits.bodyBytesMax * 4,
   'the commit queue holds several full batches',

@@ -16,9 +16,13 @@ import { type AppDeps, clientIp } from './context.ts';
 import { eventInChecker } from './model.ts';
 import { issuesOf } from './validate.ts';
 
-/** Request facts shared by every item; `tenantOf` maps an item's `tenant_id` to its tenant. */
+/**
+ * Request facts shared by every item; `tenantOf` maps an item's `tenant_id` to its tenant, and
+ * `propertiesCut`, when properties are fitted, is told of each event whose properties were cut.
+ */
 export type PrepareContext = RequestContext & {
   tenantOf: (claimed: string | undefined) => string;
+  propertiesCut?: (event: BaseEvent, cut: readonly string[]) => void;
 };
 
 /** The socket server of a request, as Elysia hands it to a handler. */
@@ -29,6 +33,12 @@ export interface ContextOptions {
   key?: string | null;
   /** The client address when the protocol names it (else the socket peer or trusted proxy). */
   ip?: string | null;
+  /**
+   * An SDK protocol (`api`, for the log) whose events are kept with their properties fitted
+   * into the limits, not refused: its clients take any 200 as delivered. `keep`: the keys it
+   * keeps as long as possible.
+   */
+  fit?: { api: string; keep: ReadonlySet<string> };
 }
 
 /**
@@ -57,7 +67,7 @@ export function contextOf(
   let ip: string | null | undefined =
     options.ip === undefined || options.ip === null ? undefined : normalizeIp(options.ip);
   const userAgent = request.headers.get('user-agent');
-  return {
+  const ctx: PrepareContext = {
     tenantOf: deps.tenancy.forIngest(request, credentials),
     receivedAt: deps.clock.now(),
     // A header is cut to the limit a user_agent field in a body is held to (422 there).
@@ -71,6 +81,23 @@ export function contextOf(
     locateIp: deps.engine.locatesIp,
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
+  if (options.fit !== undefined) {
+    ctx.fitProperties = options.fit;
+    ctx.propertiesCut = propertiesCutLog(deps, options.fit.api);
+  }
+  return ctx;
+}
+
+/** Logs an event whose properties were cut to fit (the names cut, never the values). */
+function propertiesCutLog(deps: AppDeps, api: string) {
+  return (event: BaseEvent, cut: readonly string[]) =>
+    deps.log.warn('event properties cut to fit', {
+      api,
+      tenant: event.tenant,
+      event_id: event.event_id,
+      name: event.name,
+      cut,
+    });
 }
 
 /** The client's name of each event field it names otherwise (a metric's `tags`: properties). */
@@ -89,6 +116,7 @@ export function prepareEvents(
 ): BaseEvent[] {
   const issues: FieldIssue[] = [];
   const events: BaseEvent[] = [];
+  const cuts: [BaseEvent, readonly string[]][] = [];
   items.forEach((raw, i) => {
     const item = withoutNulls(raw);
     const loc = locOf(i);
@@ -100,8 +128,11 @@ export function prepareEvents(
     const result = normalizeEvent(input, ctx.tenantOf(input.tenant_id), ctx, loc);
     if (result.ok) events.push(result.event);
     else issues.push(...inClientNames(result.issues, loc.length, clientNames));
+    if (result.ok && result.cut !== undefined) cuts.push([result.event, result.cut]);
   });
   if (issues.length > 0) throw AppError.validation(issues);
+  // Told only once every item passed: a refused request keeps nothing, cut or not.
+  for (const [event, cut] of cuts) ctx.propertiesCut?.(event, cut);
   return events;
 }
 

@@ -211,7 +211,8 @@ describe('Plausible POST /api/event', () => {
     for (const p of [[1, 2], 5, '["x"]']) {
       expect((await beacon({ ...page, u: 'https://example.com/b', p })).status).toBe(202);
     }
-    // Plausible keeps 30 props and drops the rest; Tally keeps 61 (room for its own 3 keys).
+    // Plausible keeps 30 props and drops the rest; Tally cuts the largest past 64 keys (ties in
+    // name order), keeps its own keys, and names what it cut.
     const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, i]));
     const res = await beacon({ ...page, u: 'https://example.com/c', p: many, $: { amount: 1 } });
     expect(res.status).toBe(202);
@@ -225,9 +226,11 @@ describe('Plausible POST /api/event', () => {
     ]);
     expect(events.slice(1, 4).map((e) => e.properties)).toEqual([{}, {}, {}]);
     const kept = events[4]?.properties as Json;
-    expect(Object.keys(kept)).toHaveLength(62);
-    expect(kept).toMatchObject({ k0: 0, k60: 60, $revenue: { amount: 1 } });
-    expect(kept.k61).toBeUndefined();
+    expect(Object.keys(kept)).toHaveLength(64);
+    const cut = ['k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17'];
+    expect(kept).toMatchObject({ k0: 0, k9: 9, k18: 18, k69: 69, $revenue: { amount: 1 } });
+    expect(kept.$tally_cut).toEqual(cut);
+    for (const key of cut) expect(kept[key]).toBeUndefined();
   });
 
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {

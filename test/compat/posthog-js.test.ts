@@ -230,12 +230,20 @@ describe('posthog-js events', () => {
     ]);
   });
 
-  test("the app's own properties are still held to the 64-key limit", async () => {
+  test("the app's own properties past the 64-key limit are cut to fit, and named", async () => {
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
     const res = await gzipText('/e/', [
       { event: 'x', uuid: 'many', properties: { ...browserProperties(), ...many } },
     ]);
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as Json).detail).toContain('at most 64 keys');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    const stored = await t.getJson<{ properties: Json }>('/api/v1/events/many?tenant_id=acme');
+    // 67 of the page's and the app's, the `$posthog` bag and the marker: the five largest
+    // (ties in name order) are cut; the SDK's own stay in the bag.
+    expect(Object.keys(stored.properties)).toHaveLength(64);
+    const cut = ['navigation_type', 'title', 'p10', 'p11', 'p12'];
+    expect(stored.properties.$tally_cut).toEqual(cut);
+    expect(stored.properties).toMatchObject({ p0: 0, p13: 13, p64: 64 });
+    expect(stored.properties.$posthog).toMatchObject({ $os: 'v0', $lib: 'v13' });
   });
 });

@@ -7,6 +7,7 @@
 import { Elysia, t } from 'elysia';
 import {
   AppError,
+  CUT_PROPERTIES_KEY,
   type EventInput,
   eventLimits,
   type FieldIssue,
@@ -31,14 +32,14 @@ import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './re
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
 
-/** Keys Tally adds to an event's props: `$revenue`, `$scroll_depth`, `$interactive`. */
-const OWN_KEYS = 3;
 /**
- * Custom props kept of one event: as many as leave room for Tally's own keys within an event's
- * properties. Plausible keeps 30 and drops the rest without a word; refusing the event instead
- * would lose its page view.
+ * Props over the limits are fitted (core/properties.ts), the keys Tally adds cut last. Plausible
+ * keeps 30 props and drops the rest without a word; refusing the event would lose its page view.
  */
-export const PLAUSIBLE_PROPS_KEYS_MAX = eventLimits.propertiesKeysMax - OWN_KEYS;
+const PLAUSIBLE_FIT = {
+  api: 'plausible',
+  keep: new Set(['$revenue', '$scroll_depth', '$interactive']),
+};
 
 /**
  * The name of the beacon the tracker sends when a page is hidden or left ({n, sd, e, …}): time
@@ -79,7 +80,10 @@ export function plausibleRoutes(deps: AppDeps) {
       );
       if (body === undefined) throw new AppError('invalid_json', 'the body must be a JSON object');
       const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-      const ctx = contextOf(deps, request, server, forwarded ? { ip: forwarded } : {});
+      const ctx = contextOf(deps, request, server, {
+        ...(forwarded ? { ip: forwarded } : {}),
+        fit: PLAUSIBLE_FIT,
+      });
       const inputs = inputsOf(body);
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
@@ -124,7 +128,9 @@ const PlausibleEventIn = t.Object(
       t.Union([openObject(), t.String()], {
         description:
           'Custom props (or `props`, `m`, `meta`): an object or its JSON text (anything else ' +
-          `is no props, as in Plausible); the first ${PLAUSIBLE_PROPS_KEYS_MAX} are kept.`,
+          'is no props, as in Plausible). Over the limits of properties (' +
+          `${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} bytes) ` +
+          `the largest are cut, and named in \`${CUT_PROPERTIES_KEY}\`.`,
       }),
     ),
     h: t.Optional(
@@ -281,9 +287,8 @@ function domainsOf(d: unknown, url: string | undefined): string[] {
 
 /**
  * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
- * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it), the
- * first PLAUSIBLE_PROPS_KEYS_MAX of them, plus revenue (`$` or `revenue`), scroll depth and the
- * interactive flag (`i` or `interactive`).
+ * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it), plus
+ * revenue (`$` or `revenue`), scroll depth and the interactive flag (`i` or `interactive`).
  */
 function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   let props = body.m ?? body.meta ?? body.p ?? body.props;
@@ -295,8 +300,9 @@ function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
     }
   }
   // Defined, not assigned: a "__proto__" prop stays a prop.
-  const entries = Object.entries(objectOf(props) ?? {}).slice(0, PLAUSIBLE_PROPS_KEYS_MAX);
-  const properties: Record<string, unknown> = Object.fromEntries(entries);
+  const properties: Record<string, unknown> = Object.fromEntries(
+    Object.entries(objectOf(props) ?? {}),
+  );
   const revenue = body.$ ?? body.revenue;
   if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;

@@ -11,7 +11,13 @@
 
 import { POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
-const TOP_LEVEL = new Set(['$set', '$set_once', '$unset', '$groups']);
+/** Person and group updates: at the top, and the last keys cut to fit the limits. */
+export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
+  '$set',
+  '$set_once',
+  '$unset',
+  '$groups',
+]);
 
 /** `properties` as stored: see the header. */
 export function storedProperties(properties: Record<string, unknown>): Record<string, unknown> {
@@ -19,7 +25,7 @@ export function storedProperties(properties: Record<string, unknown>): Record<st
   const sdk: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(properties)) {
     if (value === null) continue;
-    if (key.startsWith('$') && !TOP_LEVEL.has(key)) sdk[key] = value;
+    if (key.startsWith('$') && !POSTHOG_TOP_LEVEL_KEYS.has(key)) sdk[key] = value;
     else stored[key] = value;
   }
   if (Object.keys(sdk).length > 0) stored[POSTHOG_PROPERTIES_KEY] = sdk;

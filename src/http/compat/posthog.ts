@@ -13,6 +13,7 @@ import { Elysia, t } from 'elysia';
 import {
   AppError,
   type BaseEvent,
+  CUT_PROPERTIES_KEY,
   type EventInput,
   eventLimits,
   HOUR_MS,
@@ -42,7 +43,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { storedProperties } from './posthog-properties.ts';
+import { POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -79,7 +80,7 @@ export function posthogRoutes(deps: AppDeps) {
     admitIngest(deps);
     const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
     const { key, items, sentAt } = eventsOf(body, new URL(request.url).searchParams);
-    const ctx = contextOf(deps, request, server, { key });
+    const ctx = contextOf(deps, request, server, { key, fit: POSTHOG_FIT });
     const batch = sortBatch(items, (item, i) => eventOf(item, i, sentAt, ctx));
     await ingestSorted(deps, request, batch, 'posthog');
     const answer = batch.dropped.length > 0 ? { status: 1, dropped: batch.dropped } : OK;
@@ -93,6 +94,12 @@ export function posthogRoutes(deps: AppDeps) {
 }
 
 const OK = { status: 1 };
+
+/**
+ * Properties over the limits are fitted (core/properties.ts): the `$posthog` bag is trimmed
+ * entry by entry, person and group updates are cut last.
+ */
+const POSTHOG_FIT = { api: 'posthog', keep: POSTHOG_TOP_LEVEL_KEYS };
 
 /** PostHog's ingestion takes a timestamp up to 23 h ahead of now; later ones become now. */
 const FUTURE_MS_MAX = 23 * HOUR_MS;
@@ -130,7 +137,10 @@ const CapturedEvent = t.Object(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
           'their fields; `token` is the write key; the other `$` properties are stored ' +
           'under `$posthog` ($set, $set_once, $unset, $groups at the top); the rest as sent; ' +
-          'null values are left out.',
+          'null values are left out. Over the limits of properties ' +
+          `(${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} bytes) ` +
+          'the largest values (and entries of `$posthog`) are cut, and named in ' +
+          `\`${CUT_PROPERTIES_KEY}\`.`,
       ),
     ),
     $set: t.Optional(openObject()),

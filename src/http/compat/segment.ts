@@ -11,6 +11,7 @@ import { Elysia, t } from 'elysia';
 import {
   AppError,
   type BaseEvent,
+  CUT_PROPERTIES_KEY,
   type EventInput,
   eventLimits,
   KiB,
@@ -82,7 +83,10 @@ export function segmentRoutes(deps: AppDeps) {
       const body = objectOf(parseJson((await readBody(request, JSON_TYPES, bytesMax)).bytes));
       if (body === undefined) throw new AppError('bad_request', 'the body must be a JSON object');
       const messages = type === 'batch' ? batchOf(body) : [{ ...body, type }];
-      const ctx = contextOf(deps, request, server, { key: writeKeyOf(request, body) });
+      const ctx = contextOf(deps, request, server, {
+        key: writeKeyOf(request, body),
+        fit: SEGMENT_FIT,
+      });
       const where = (i: number) => (type === 'batch' ? ['batch', i] : ['body']);
       const batch = sortBatch(messages, (item, i) =>
         eventOf(item, where(i), textOf(body.sentAt), ctx),
@@ -104,6 +108,9 @@ export function segmentRoutes(deps: AppDeps) {
 }
 
 const OK = { success: true };
+
+/** Properties over the limits are fitted (core/properties.ts); only `utm_*` is kept first. */
+const SEGMENT_FIT = { api: 'segment', keep: new Set<string>() };
 
 /** One message of a request as a validated event; throws a 400/422 AppError when it is not. */
 function eventOf(
@@ -218,7 +225,9 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
       `Limits: ${limit}. Bad input and limits are 400 (clients drop the call); 429 and 503 ` +
       'are retried. The client time (`timestamp`, else `originalTimestamp`) is corrected for ' +
       "the client clock by `sentAt` (the message's, else the batch's), as Segment does: " +
-      'receivedAt − (sentAt − time); without `sentAt` it is kept as sent.' +
+      'receivedAt − (sentAt − time); without `sentAt` it is kept as sent. Properties or ' +
+      `traits over ${eventLimits.propertiesKeysMax} keys or ${eventLimits.propertiesBytesMax} ` +
+      `bytes are cut to fit, largest first, and named in \`${CUT_PROPERTIES_KEY}\`.` +
       (type === 'batch'
         ? ' Messages that break a rule are left out and named in `dropped`; the rest are stored.'
         : ''),

@@ -10,6 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { t } from 'elysia';
 import {
   AppError,
+  CUT_PROPERTIES_KEY,
   cutToChars,
   type EventInput,
   eventLimits,
@@ -48,6 +49,14 @@ export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as
 const HOUR_MS = 3_600_000;
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
+/**
+ * How an item's properties are fitted into the limits (core/properties.ts): the page fields,
+ * which Umami's reads show, are cut last.
+ */
+export const UMAMI_FIT = {
+  api: 'umami',
+  keep: new Set<string>(PAGE_FIELDS.map((field) => `$${field}`)),
+};
 /** A page field is cut to Umami's widest column for them (`pageTitle`, 500 characters). */
 export const PAGE_FIELD_CHARS_MAX = 500;
 const TEXT_FIELDS = ['url', 'referrer', 'name', 'id', 'ip', 'userAgent', ...PAGE_FIELDS];
@@ -100,7 +109,15 @@ export const UmamiItemIn = t.Object(
             description: 'Epoch seconds (a number, or its digits as text).',
           }),
         ),
-        data: t.Optional(t.Nullable(openObject('Event data, stored as properties.'))),
+        data: t.Optional(
+          t.Nullable(
+            openObject(
+              'Event data, stored as properties; over their limits ' +
+                `(${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} ` +
+                `bytes) the largest values are cut, and named in \`${CUT_PROPERTIES_KEY}\`.`,
+            ),
+          ),
+        ),
       },
       { additionalProperties: true },
     ),

@@ -21,6 +21,7 @@ import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
 import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umami-errors.ts';
 import {
   UMAMI_ERRORS_DISABLED,
+  UMAMI_FIT,
   type UmamiIds,
   UmamiItemIn,
   UmamiSessions,
@@ -52,7 +53,7 @@ export function umamiRoutes(deps: AppDeps) {
   const send = guarded(shape, async ({ request, server }: Ctx) => {
     admitIngest(deps);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
-    const ctx = contextOf(deps, request, server);
+    const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
     const item = prepareOne(body, ctx, ['body']);
     if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
     if (item.stored) await ingest(deps, request, [item.event], () => ['body']);
@@ -63,7 +64,7 @@ export function umamiRoutes(deps: AppDeps) {
     admitIngest(deps);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const items = batchItems(body);
-    const ctx = contextOf(deps, request, server);
+    const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
     const events: BaseEvent[] = [];
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
