@@ -2,7 +2,12 @@
 // the real engine (system clock, temp dir), createApp and the compatibility routes.
 
 import { Elysia } from 'elysia';
-import { createLogger, systemClock, type TenantResolver } from '../../../src/core/index.ts';
+import {
+  createLogger,
+  type Logger,
+  systemClock,
+  type TenantResolver,
+} from '../../../src/core/index.ts';
 import { type Engine, openEngine } from '../../../src/engine/index.ts';
 import { compatRoutes } from '../../../src/http/compat/index.ts';
 import { createApp } from '../../../src/http/index.ts';
@@ -20,7 +25,7 @@ export interface CompatServer {
 }
 
 export async function startCompatServer(
-  options: { tenancy?: TenantResolver; trustProxy?: boolean } = {},
+  options: { tenancy?: TenantResolver; trustProxy?: boolean; log?: Logger } = {},
 ): Promise<CompatServer> {
   const { dir, remove } = makeTempDir('tally-compat-server-');
   const engine = await openEngine(engineOptions(dir, systemClock));
@@ -28,7 +33,7 @@ export async function startCompatServer(
     engine,
     systemClock,
     options,
-    createLogger('error', () => {}),
+    options.log ?? createLogger('error', () => {}),
   );
   const app = new Elysia().use(createApp(deps)).use(compatRoutes(deps));
   app.listen({ hostname: '127.0.0.1', port: 0 });
