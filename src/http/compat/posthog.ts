@@ -6,8 +6,9 @@
 // PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
 // receive time for one that is invalid or more than 23 h ahead. Events that break a rule are
 // left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
-// batch on a 400. An oversized batch is a 413, on which posthog-node halves the batch and
-// retries; overload is 429/503 (retried).
+// batch on a 400; properties over the limits are cut to fit instead (core/properties.ts). An
+// oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
+// 429/503 (retried).
 
 import { Elysia, t } from 'elysia';
 import {

@@ -4,8 +4,8 @@
 // comes from HTTP Basic (`writeKey:`) or the body's `writeKey`. Like Segment, a batch stores
 // its valid messages and leaves out the ones that break a rule (named in the answer and
 // logged): Segment clients drop a whole batch on a 400, so one bad message must not lose the
-// rest. A request with no valid message, or over a size limit, is a 400; overload answers
-// 429/503 with Retry-After, which clients retry.
+// rest; properties over the limits are cut to fit instead (core/properties.ts). A request with
+// no valid message, or over a size limit, is a 400; overload answers 429/503 with Retry-After.
 
 import { Elysia, t } from 'elysia';
 import {
