@@ -209,21 +209,18 @@ function checkProperties(
     json = JSON.stringify(fitted.properties);
     bytes = Buffer.byteLength(json);
   }
-  const props = fitted.properties;
-  if (keys > eventLimits.propertiesKeysMax) {
+  if (keys > propertiesKeysMax) {
     issues.push({
       loc: [...loc, 'properties'],
-      msg: `properties must have at most ${eventLimits.propertiesKeysMax} keys (got ${keys})`,
+      msg: `properties must have at most ${propertiesKeysMax} keys (got ${keys})`,
       type: 'too_long',
     });
     return fitted;
   }
-  if (bytes > eventLimits.propertiesBytesMax) {
+  if (bytes > propertiesBytesMax) {
     issues.push({
       loc: [...loc, 'properties'],
-      msg:
-        `properties must serialize to at most ${eventLimits.propertiesBytesMax} bytes ` +
-        `(got ${bytes})`,
+      msg: `properties must serialize to at most ${propertiesBytesMax} bytes (got ${bytes})`,
       type: 'too_long',
     });
     return fitted;
@@ -231,7 +228,7 @@ function checkProperties(
   // JSON.parse reads a number past the double range (1e400) as Infinity, which JSON.stringify
   // writes as null: unrefused, it would be stored as null without a word. Only a
   // serialization holding a null can hide one, so most events are not walked.
-  const infinite = json.includes('null') ? nonFinitePath(props) : null;
+  const infinite = json.includes('null') ? nonFinitePath(fitted.properties) : null;
   if (infinite !== null) {
     issues.push({
       loc: [...loc, 'properties', ...infinite],

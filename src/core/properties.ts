@@ -86,7 +86,7 @@ export function fitProperties(properties: Properties, fit: PropertyFit): FittedP
   return { properties: fitted, cut: state.marker() };
 }
 
-/** `units` in the order they are cut: largest first, ties in key order. */
+/** `units` in the order they are cut: largest first, ties in name order. */
 function byCutOrder(units: Unit[]): Unit[] {
   return units.sort(
     (a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
