@@ -19,6 +19,7 @@ import {
   eventLimits,
   ManualClock,
   metricLimits,
+  propertyFitLimits,
   requestLimits,
 } from '../src/core/index.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
@@ -335,6 +336,10 @@ describe("README: the numbers it states are the code's limits", () => {
         `${r.jsonDepthMax} levels deep`,
       `One event ≤ ${e.eventBytesMax / KiB} KB`,
       `a batch ≤ ${count(r.batchEventsMax)} events and ≤ ${size(r.bodyBytesMax)}`,
+      `at most ${propertyFitLimits.cutNamesListedMax} (\`cutNamesListedMax\`; past it ` +
+        `${propertyFitLimits.cutNamesListedMax - 1} names and \`"+N more"\`), each cut to ` +
+        `${propertyFitLimits.cutNameCharsMax} characters (\`cutNameCharsMax\`)`,
+      `the \`first\` ${propertyFitLimits.cutLoggedEventsMax} (\`cutLoggedEventsMax\`)`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

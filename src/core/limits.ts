@@ -33,6 +33,8 @@ export const propertyFitLimits = {
   cutNamesListedMax: 16,
   /** Characters of a listed name at most (a longer one is cut). */
   cutNameCharsMax: 64,
+  /** Events named in the log line of one request's cuts (the rest are counted). */
+  cutLoggedEventsMax: 5,
 } as const;
 
 /** How the latest point of a metric is chosen, alike by the live rollups and by the store. */

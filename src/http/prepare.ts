@@ -10,6 +10,7 @@ import {
   type FieldIssue,
   normalizeEvent,
   normalizeIp,
+  propertyFitLimits,
   type RequestContext,
 } from '../core/index.ts';
 import { type AppDeps, clientIp } from './context.ts';
@@ -88,16 +89,29 @@ export function contextOf(
   return ctx;
 }
 
-/** Logs an event whose properties were cut to fit (the names cut, never the values). */
+/**
+ * Logs the events of one request whose properties were cut to fit: one line a request however
+ * many events it holds (a client sending batches of thousands of them must not flood the log),
+ * naming the first few (the names cut, never the values) and counting all. Every item of a
+ * request is prepared in one synchronous pass, so a microtask queued at the first cut writes
+ * the line after the last; a cut after that line starts the next one.
+ */
 function propertiesCutLog(deps: AppDeps, api: string) {
-  return (event: BaseEvent, cut: readonly string[]) =>
-    deps.log.warn('event properties cut to fit', {
-      api,
-      tenant: event.tenant,
-      event_id: event.event_id,
-      name: event.name,
-      cut,
-    });
+  let events = 0;
+  let first: Record<string, unknown>[] = [];
+  return (event: BaseEvent, cut: readonly string[]) => {
+    if (events === 0) {
+      queueMicrotask(() => {
+        deps.log.warn('event properties cut to fit', { api, events, first });
+        events = 0;
+        first = [];
+      });
+    }
+    events++;
+    if (first.length < propertyFitLimits.cutLoggedEventsMax) {
+      first.push({ tenant: event.tenant, event_id: event.event_id, name: event.name, cut });
+    }
+  };
 }
 
 /** The client's name of each event field it names otherwise (a metric's `tags`: properties). */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Analytics } from '@segment/analytics-node';
 import { Umami } from '@umami/node';
 import { PostHog } from 'posthog-node';
-import { createLogger } from '../../src/core/index.ts';
+import { createLogger, propertyFitLimits } from '../../src/core/index.ts';
 import { makeCompatApp } from './helpers/compat-app.ts';
 import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
 
@@ -101,9 +101,15 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
       expect.objectContaining({
         level: 'warn',
         api: 'posthog',
-        tenant: 'default',
-        event_id: stored?.event_id,
-        cut: ['$posthog.$exception_list'],
+        events: 1,
+        first: [
+          {
+            tenant: 'default',
+            event_id: stored?.event_id,
+            name: '$exception',
+            cut: ['$posthog.$exception_list'],
+          },
+        ],
       }),
     );
   });
@@ -159,7 +165,11 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
     expect(sql.status).toBe(200);
     expect(((await sql.json()) as { rows: unknown[] }).rows).toEqual([[messageId, ['products']]]);
     expect(cutLines()).toContainEqual(
-      expect.objectContaining({ api: 'segment', event_id: messageId, cut: ['products'] }),
+      expect.objectContaining({
+        api: 'segment',
+        events: 1,
+        first: [expect.objectContaining({ event_id: messageId, cut: ['products'] })],
+      }),
     );
     // The log names the keys, never the values.
     expect(JSON.stringify(cutLines())).not.toContain('SKU-1000');
@@ -215,6 +225,44 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
     expect(marker.at(-1)).toBe('+5 more');
     expect(properties.answer_19).toBe('x'.repeat(90));
     expect(properties.answer_18).toBeUndefined();
+  });
+
+  test('a batch of thousands of cut events is one log line, naming the first few', async () => {
+    const before = cutLines().length;
+    // 70 keys each: 7 go, the largest first (`"k10":1` before `"k9":1`), ties in name order.
+    const properties = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, 1]));
+    const batch = Array.from({ length: 3000 }, (_, i) => ({
+      event: 'bulk',
+      distinct_id: 'user-bulk',
+      uuid: `bulk-${i}`,
+      properties,
+    }));
+    const res = await fetch(`${server.url}/batch/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: 'phc_project_key', batch }),
+    });
+    expect(res.status).toBe(200);
+    const lines = cutLines().slice(before);
+    expect(lines).toHaveLength(1);
+    const [line] = lines as [Json];
+    expect(line).toMatchObject({ api: 'posthog', events: 3000 });
+    const first = line.first as Json[];
+    expect(first).toHaveLength(propertyFitLimits.cutLoggedEventsMax);
+    const cut = ['k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16'];
+    expect(first[0]).toEqual({ tenant: 'default', event_id: 'bulk-0', name: 'bulk', cut });
+    expect(JSON.stringify(line).length).toBeLessThan(2 * 1024);
+    // The next request has its own line.
+    const again = await fetch(`${server.url}/batch/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: 'phc_project_key', batch: batch.slice(0, 2) }),
+    });
+    expect(again.status).toBe(200);
+    const counts = cutLines()
+      .slice(before)
+      .map((l) => l.events);
+    expect(counts).toEqual([3000, 2]);
   });
 });
 
