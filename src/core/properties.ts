@@ -126,7 +126,10 @@ class FitState {
   private readonly listedBytes: number[] = [];
 
   constructor(private readonly source: Properties) {
-    const bag = source[POSTHOG_PROPERTIES_KEY];
+    // Its own only: one read through the prototype would list entries it does not hold.
+    const bag = Object.hasOwn(source, POSTHOG_PROPERTIES_KEY)
+      ? source[POSTHOG_PROPERTIES_KEY]
+      : undefined;
     this.bagValue = isObject(bag) ? bag : null;
     for (const [key, value] of Object.entries(source)) {
       if (key === CUT_PROPERTIES_KEY || value === undefined) continue;

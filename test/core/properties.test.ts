@@ -170,6 +170,15 @@ describe('fitProperties', () => {
     expect(Object.getPrototypeOf(fitted.properties)).toBe(Object.prototype);
   });
 
+  test('a `$posthog` bag is read only as an own property, never through the prototype', () => {
+    const inherited = Object.create({ $posthog: { a: 'x'.repeat(8000) } }) as Properties;
+    inherited.big1 = 'z'.repeat(4500);
+    inherited.big2 = 'z'.repeat(4500);
+    const fitted = fitProperties(inherited, NONE);
+    expect(fitted.cut).toEqual(['big1']);
+    expect(fitted.properties).toEqual({ big2: 'z'.repeat(4500), [CUT_PROPERTIES_KEY]: ['big1'] });
+  });
+
   test('random properties always fit, deterministically, and fit again untouched', () => {
     const random = seededRandom(20261127);
     const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
