@@ -233,6 +233,29 @@ describe('PostHog capture API', () => {
     });
   });
 
+  test('a "__proto__" property is kept as a property, and cut by its own size', async () => {
+    // Assigned instead of defined, it became the prototype of the stored properties: the
+    // property vanished, and the fitting read a `$posthog` bag through it that was not there.
+    const bag = `{"$posthog":{"a":"${'x'.repeat(8000)}"}}`;
+    const big = 'z'.repeat(4500);
+    const body =
+      `{"api_key":"wk_acme","batch":[` +
+      `{"event":"p","distinct_id":"d1","uuid":"proto-1","properties":{"__proto__":{"x":1}}},` +
+      `{"event":"p","distinct_id":"d1","uuid":"proto-2",` +
+      `"properties":{"__proto__":${bag},"big1":"${big}","big2":"${big}"}}]}`;
+    const res = await t.post('/batch/', body, { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    const read = (id: string) =>
+      t.getJson<{ properties: Json }>(`/api/v1/events/${id}?tenant_id=acme`);
+    const small = (await read('proto-1')).properties;
+    expect(Object.keys(small)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(small, '__proto__')?.value).toEqual({ x: 1 });
+    const cut = (await read('proto-2')).properties;
+    expect(cut.$tally_cut).toEqual(['__proto__', 'big1']);
+    expect(Object.keys(cut)).toEqual(['big2', '$tally_cut']);
+  });
+
   test('bad input is 400, too many events or bytes 413, no key 401; nothing stored', async () => {
     const bad = [
       { api_key: 'wk_acme', batch: [event({ event: undefined })] },

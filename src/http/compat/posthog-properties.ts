@@ -21,13 +21,15 @@ export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
 
 /** `properties` as stored: see the header. */
 export function storedProperties(properties: Record<string, unknown>): Record<string, unknown> {
-  const stored: Record<string, unknown> = {};
-  const sdk: Record<string, unknown> = {};
+  const stored: [string, unknown][] = [];
+  const sdk: [string, unknown][] = [];
   for (const [key, value] of Object.entries(properties)) {
     if (value === null) continue;
-    if (key.startsWith('$') && !POSTHOG_TOP_LEVEL_KEYS.has(key)) sdk[key] = value;
-    else stored[key] = value;
+    if (key.startsWith('$') && !POSTHOG_TOP_LEVEL_KEYS.has(key)) sdk.push([key, value]);
+    else stored.push([key, value]);
   }
-  if (Object.keys(sdk).length > 0) stored[POSTHOG_PROPERTIES_KEY] = sdk;
-  return stored;
+  if (sdk.length > 0) stored.push([POSTHOG_PROPERTIES_KEY, Object.fromEntries(sdk)]);
+  // Defined, not assigned: assigning a "__proto__" property would set the object's prototype
+  // instead, and the property would vanish from the stored event.
+  return Object.fromEntries(stored);
 }
