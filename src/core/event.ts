@@ -130,6 +130,7 @@ export function normalizeEvent(
       timestamp = parsed.ms;
     }
   }
+  // Null when the properties are stored as sent (no copy: the native API's hot path).
   const fitted =
     input.properties === undefined
       ? null
@@ -179,7 +180,7 @@ export function normalizeEvent(
     ip, // the engine drops it after deriving visitor_id and country unless told to keep it
     duration: input.duration ?? null,
     value: input.value ?? null,
-    properties: fitted?.properties ?? null,
+    properties: fitted === null ? (input.properties ?? null) : fitted.properties,
   };
   // Set only when false (rare): a spread in the literal would slow every event's copy.
   if (!locate) event.geoip = false;
@@ -189,24 +190,28 @@ export function normalizeEvent(
 }
 
 /**
- * The properties to store, or issues: over the limits they are fitted into them when `fit` is
- * given (serialized once when they are within them, as most are), else refused.
+ * Checks the properties (serialized once when they are within the limits, as most are); over
+ * the limits they are fitted into them when `fit` is given, else refused (issues). Returns the
+ * fitted properties and what was cut, or null when they are stored as sent: nothing is
+ * allocated for an event whose properties fit.
  */
 function checkProperties(
   input: Properties,
   loc: (string | number)[],
   issues: FieldIssue[],
   fit: PropertyFit | undefined,
-): FittedProperties {
+): FittedProperties | null {
   const { propertiesKeysMax, propertiesBytesMax } = eventLimits;
-  let fitted: FittedProperties = { properties: input, cut: [] };
+  let fitted: FittedProperties | null = null;
+  let properties = input;
   let keys = Object.keys(input).length;
   let json = keys > propertiesKeysMax ? '' : JSON.stringify(input);
   let bytes = Buffer.byteLength(json);
   if (fit !== undefined && (keys > propertiesKeysMax || bytes > propertiesBytesMax)) {
     fitted = fitProperties(input, fit);
-    keys = Object.keys(fitted.properties).length;
-    json = JSON.stringify(fitted.properties);
+    properties = fitted.properties;
+    keys = Object.keys(properties).length;
+    json = JSON.stringify(properties);
     bytes = Buffer.byteLength(json);
   }
   if (keys > propertiesKeysMax) {
@@ -228,7 +233,7 @@ function checkProperties(
   // JSON.parse reads a number past the double range (1e400) as Infinity, which JSON.stringify
   // writes as null: unrefused, it would be stored as null without a word. Only a
   // serialization holding a null can hide one, so most events are not walked.
-  const infinite = json.includes('null') ? nonFinitePath(fitted.properties) : null;
+  const infinite = json.includes('null') ? nonFinitePath(properties) : null;
   if (infinite !== null) {
     issues.push({
       loc: [...loc, 'properties', ...infinite],

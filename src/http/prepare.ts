@@ -130,7 +130,8 @@ export function prepareEvents(
 ): BaseEvent[] {
   const issues: FieldIssue[] = [];
   const events: BaseEvent[] = [];
-  const cuts: [BaseEvent, readonly string[]][] = [];
+  // Made at the first cut: the native routes, which never fit, allocate nothing for it.
+  let cuts = null as [BaseEvent, readonly string[]][] | null;
   items.forEach((raw, i) => {
     const item = withoutNulls(raw);
     const loc = locOf(i);
@@ -142,11 +143,14 @@ export function prepareEvents(
     const result = normalizeEvent(input, ctx.tenantOf(input.tenant_id), ctx, loc);
     if (result.ok) events.push(result.event);
     else issues.push(...inClientNames(result.issues, loc.length, clientNames));
-    if (result.ok && result.cut !== undefined) cuts.push([result.event, result.cut]);
+    if (result.ok && result.cut !== undefined) {
+      cuts ??= [];
+      cuts.push([result.event, result.cut]);
+    }
   });
   if (issues.length > 0) throw AppError.validation(issues);
   // Told only once every item passed: a refused request keeps nothing, cut or not.
-  for (const [event, cut] of cuts) ctx.propertiesCut?.(event, cut);
+  if (cuts !== null) for (const [event, cut] of cuts) ctx.propertiesCut?.(event, cut);
   return events;
 }
 
