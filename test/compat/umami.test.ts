@@ -136,6 +136,12 @@ describe('Umami collection API', () => {
       { path: '/app#/billing', views: 2, visitors: 1 },
       { path: '/app#/team', views: 1, visitors: 1 },
     ]);
+    // A path filter names the page with its hash, `#` escaped in the query string; the path
+    // alone is another page, as in Umami.
+    const team = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}&path=/app%23/team`);
+    expect(team.total_events).toBe(1);
+    const bare = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}&path=/app`);
+    expect(bare.total_events).toBe(0);
   });
 
   test('a timestamp in digits and an engagement item are taken, as Umami coerces them', async () => {
