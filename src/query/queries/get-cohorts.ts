@@ -117,6 +117,7 @@ function cohortsQuery(
   const inPeriods = (rows: string, ts: string) =>
     `FROM ${rows} ${join.join(ts)} JOIN idx ON idx.bucket_ms = b.bucket_ms
       WHERE ${ts} >= ${fromMs}`;
+  const span = params.add(BigInt(options.periods));
   const firsts = '(SELECT a, min(ts) AS ts FROM ev WHERE s GROUP BY a) f';
   const starts =
     options.kind === 'first'
@@ -130,13 +131,30 @@ function cohortsQuery(
       FROM ${from} AS e ${whereOf(where)}
     ),
     starts AS (${starts}),
-    returns AS (SELECT DISTINCT ev.a, idx.i ${inPeriods('ev', 'ev.ts')} AND ev.r)
-    SELECT c.i AS cohort, back.i - c.i AS k, count(*) AS actors
-    FROM starts c JOIN returns back
-      ON back.a = c.a AND back.i > c.i AND back.i < c.i + ${params.add(BigInt(options.periods))}
-    GROUP BY ALL
+    returns AS (
+      SELECT DISTINCT ev.a, idx.i, idx.i // ${span} AS blk ${inPeriods('ev', 'ev.ts')} AND ev.r)
+    ${laterCounts(options.periods < periods.starts.length, span)}
     UNION ALL
     SELECT i AS cohort, 0 AS k, count(*) AS actors FROM starts GROUP BY ALL`;
+}
+
+/**
+ * Rows `cohort, k, actors` for k ≥ 1: each start joined with the actor's returns 1 to
+ * `periods - 1` periods later. A return that far lies in the start's block of `periods` periods
+ * (`blk`) or the next, and `blocked` joins there only: on the actor alone, an actor active
+ * every day of a year would pair each of its 366 starts with each of its 366 returns, whatever
+ * `periods`. (When `periods` covers the range, every later return counts: no blocks.)
+ */
+function laterCounts(blocked: boolean, span: string): string {
+  const select = 'SELECT c.i AS cohort, back.i - c.i AS k, count(*) AS actors';
+  const within = `back.i > c.i AND back.i < c.i + ${span}`;
+  if (!blocked) {
+    return `${select} FROM starts c JOIN returns back ON back.a = c.a AND ${within} GROUP BY ALL`;
+  }
+  return `${select}
+    FROM (SELECT s.a, s.i, s.i // ${span} + n.d AS blk FROM starts s, (VALUES (0), (1)) n(d)) c
+    JOIN returns back ON back.a = c.a AND back.blk = c.blk AND ${within}
+    GROUP BY ALL`;
 }
 
 /** Every period's cohort, each followed for `periods` periods or up to the last one reported. */
