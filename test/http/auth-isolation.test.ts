@@ -73,6 +73,7 @@ const READS: [string, string, unknown?][] = [
   ['POST', '/api/v1/query', { sql: 'SELECT path, value FROM events' }],
   ['GET', '/api/v1/export'],
   ['GET', '/api/v1/funnel?step=name:page_view&step=name:signup'],
+  ['GET', '/api/v1/cohorts?start=name:page_view&return=any'],
 ];
 
 /** `path` with `query` (`?a=b`) added to its own query string, if it has one. */

@@ -43,6 +43,7 @@ const READS: [string, number][] = [
   [`/api/v1/metrics/aggregate/cpu${DAY}&bucket=hour`, 200],
   ['/api/v1/metrics/latest/cpu', 404],
   [`/api/v1/funnel${DAY}&step=name:page_view&step=name:signup`, 200],
+  [`/api/v1/cohorts${DAY}&start=name:page_view&return=any`, 200],
 ];
 
 /** Every read of the tenant of `readKey` as status and body, and its SQL count. */
