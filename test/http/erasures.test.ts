@@ -201,6 +201,7 @@ const READS = [
   '/api/v1/metrics',
   `/api/v1/metrics/aggregate/cpu${DAY}&bucket=hour`,
   '/api/v1/metrics/latest/cpu',
+  `/api/v1/cohorts${DAY}&by=user&start=any&return=any`,
 ];
 
 /** Plausible's Stats API v1 over the project's site (`<project>.example`, an alias of it). */
