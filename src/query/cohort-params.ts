@@ -31,7 +31,7 @@ const EVENT_RULE = `${STEP_RULE}, or any (every event)`;
 
 export interface CohortEvents {
   start: CohortEvent;
-  /** The start event when absent (PostHog's default returning event). */
+  /** The start event when absent (PostHog's query API takes a page view instead). */
   return: CohortEvent;
 }
 
