@@ -39,15 +39,17 @@ function matches(step: OracleEvent, e: StoredEvent): boolean {
   return nameOk && (step.path === undefined || e.path === step.path);
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** The local calendar date of `ms` in `tz`, as a UTC midnight. */
 function localDate(ms: number, tz: string): Date {
-  const text = new Intl.DateTimeFormat('en-CA', {
-    timeZone: tz,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(ms));
-  return new Date(`${text}T00:00:00Z`);
+  let format = formats.get(tz);
+  if (format === undefined) {
+    const parts = { year: 'numeric', month: '2-digit', day: '2-digit' } as const;
+    format = new Intl.DateTimeFormat('en-CA', { timeZone: tz, ...parts });
+    formats.set(tz, format);
+  }
+  return new Date(`${format.format(new Date(ms))}T00:00:00Z`);
 }
 
 /** The first date of the period holding `date`: itself, its Monday, or the 1st. */
