@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps) {
     .use(
       readRoutes({
         source: deps.engine.store,
-        tenantOf: (request, query) => deps.tenancy.forRead(request, query),
+        tenantOf: (request, query, options) => deps.tenancy.forRead(request, query, options),
         queryTimeoutMs: deps.options.queryTimeoutMs,
         queryRowsMax: deps.options.queryRowsMax,
         now: () => deps.clock.now(),

@@ -4,7 +4,9 @@
 // and sent in chunks; its descriptor is closed once sent, once the client goes away, or once
 // the stream fails. A failure after the first byte cannot become an error answer (the 200 is
 // sent): the stream is cut, so the client sees an incomplete transfer rather than a short
-// export that looks whole.
+// export that looks whole. An export may last hours, so its credentials are checked again as it
+// goes (StreamControl.allowed), as a live socket's are: once they lapse (a revoked key, an ended
+// session, lost access) the stream is cut before its next page or chunk.
 
 import * as fs from 'node:fs';
 import { AppError, type Logger } from '../core/index.ts';
@@ -19,6 +21,35 @@ export interface TextBody {
   format: (events: Record<string, unknown>[]) => string;
 }
 
+/** What every export stream is told besides its data. */
+export interface StreamControl {
+  /** Whether the request's credentials still read the tenant; false cuts the stream. */
+  allowed: () => boolean;
+  /** Where a stream cut after its answer began is reported. */
+  log: Logger | undefined;
+}
+
+/**
+ * `stillReads`, asked at most once every `everyMs` (and again whenever the clock went back):
+ * true until it once answered false, then false for good.
+ */
+export function credentialsCheck(
+  stillReads: () => boolean,
+  now: () => number,
+  everyMs: number,
+): () => boolean {
+  let checkedAt = now();
+  let allowed = true;
+  return () => {
+    if (!allowed) return false;
+    const at = now();
+    if (at >= checkedAt && at - checkedAt < everyMs) return true;
+    checkedAt = at;
+    allowed = stillReads();
+    return allowed;
+  };
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -30,7 +61,7 @@ export async function textStream(
   pages: Pages,
   body: TextBody,
   stop: AbortController,
-  log: Logger | undefined,
+  control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
   const first = await pages.next();
   return new ReadableStream<Uint8Array>({
@@ -41,6 +72,7 @@ export async function textStream(
     },
     async pull(controller) {
       try {
+        if (!control.allowed()) throw lapsed();
         const next = await pages.next();
         // Cancelled while the page was read: nothing more goes to the stream.
         if (stop.signal.aborted) return;
@@ -48,7 +80,7 @@ export async function textStream(
         else controller.enqueue(encoder.encode(body.format(next.value)));
       } catch (error) {
         if (stop.signal.aborted) return;
-        failed(error, log);
+        failed(error, control.log);
         controller.error(error);
       }
     },
@@ -69,7 +101,7 @@ export async function textStream(
 export async function fileStream(
   file: ExportFile,
   signal: AbortSignal,
-  log: Logger | undefined,
+  control: StreamControl,
 ): Promise<{ body: ReadableStream<Uint8Array>; bytes: number }> {
   let fd: number;
   let bytes: number;
@@ -105,6 +137,7 @@ export async function fileStream(
         }
         const chunk = new Uint8Array(chunkBytes);
         try {
+          if (!control.allowed()) throw lapsed();
           reading = readInto(fd, chunk);
           const bytesRead = await reading;
           reading = null;
@@ -118,7 +151,7 @@ export async function fileStream(
         } catch (error) {
           reading = null;
           close();
-          failed(error, log);
+          failed(error, control.log);
           controller.error(error);
         }
       },
@@ -148,9 +181,21 @@ function clientGone(): AppError {
   return new AppError('client_closed', 'the client went away; its export was stopped');
 }
 
+function lapsed(): AppError {
+  return new AppError(
+    'unauthorized',
+    'the credentials of this export no longer read its project (a revoked key, an ended ' +
+      'session, an expired token or lost access); its stream was cut',
+  );
+}
+
 /** Logs an export that failed after its answer began, unless its client went away. */
 function failed(error: unknown, log: Logger | undefined): void {
   if (error instanceof AppError && error.code === 'client_closed') return;
+  if (error instanceof AppError && error.code === 'unauthorized') {
+    log?.warn('an export was cut: its credentials lapsed', {});
+    return;
+  }
   log?.error('an export failed while being sent; its stream was cut', {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   });

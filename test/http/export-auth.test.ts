@@ -1,11 +1,14 @@
 // GET /api/v1/export in AUTH_MODE=required: a read key exports its own project only, in every
 // format; another project's events never appear, and asking for that project is refused as on
 // every other read; a member's access token exports the projects they belong to; no
-// credentials, or a write key, export nothing.
+// credentials, or a write key, export nothing; an export whose credentials lapse while it is
+// sent (a revoked key, a member removed) is cut, as a live socket is closed.
 
-import { afterEach, beforeEach, expect, test } from 'bun:test';
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
+import { queryLimits } from '../../src/query/index.ts';
 import {
   type AuthApp,
   join,
@@ -129,4 +132,97 @@ test('no credentials, an unknown key or a write key export nothing', async () =>
   const write = await exportOf('', w.acmeWrite);
   expect(write.status).toBe(403);
   expect(await write.text()).not.toContain('acme-page');
+});
+
+describe('credentials that lapse while an export is sent', () => {
+  /** More than one page of acme events, whose properties make a Parquet file of chunks. */
+  async function sendMany(): Promise<number> {
+    const count = queryLimits.exportPageRows * 3;
+    const events = Array.from({ length: count }, (_, i) => ({
+      event_id: `bulk-${i}`,
+      name: 'blob',
+      properties: { noise: Array.from({ length: 8 }, () => crypto.randomUUID()).join('') },
+    }));
+    const res = await t.call('POST', '/api/v1/events/batch', {
+      token: w.acmeWrite,
+      body: { events },
+    });
+    expect(res.status).toBe(202);
+    return count + 3;
+  }
+
+  /** Reads `reader` to its end: its bytes, and the error that cut it, if one did. */
+  async function drain(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    let bytes = 0;
+    try {
+      while (true) {
+        const chunk = await reader.read();
+        if (chunk.done) return { bytes, cut: null };
+        bytes += chunk.value.byteLength;
+      }
+    } catch (error) {
+      return { bytes, cut: error as { code?: string } };
+    }
+  }
+
+  const openFiles = () =>
+    fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).includes(path.join(t.dataDir, 'staging'));
+      } catch {
+        return false;
+      }
+    });
+
+  test('a read key revoked mid-export: the NDJSON, CSV or Parquet stream is cut', async () => {
+    await sendMany();
+    for (const format of ['ndjson', 'csv', 'parquet']) {
+      const read = await makeKey(t, w.ada.access_token, 'acme', 'read');
+      const res = await exportOf(`?format=${format}`, read.key);
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await reader.read()).done).toBe(false);
+      const revoked = await t.call('DELETE', `/api/v1/projects/acme/keys/${read.id}`, {
+        token: w.ada.access_token,
+      });
+      expect(revoked.status).toBe(204);
+      t.clock.advance(CREDENTIALS_RECHECK_MS);
+      const { cut } = await drain(reader);
+      expect(cut?.code).toBe('unauthorized');
+    }
+    expect(openFiles()).toEqual([]);
+    expect(t.logs.filter((l) => l.includes('its credentials lapsed'))).toHaveLength(3);
+    expect(t.logs.filter((l) => l.includes('export failed'))).toEqual([]);
+  });
+
+  test('a member removed from the project mid-export: the stream is cut', async () => {
+    const events = await sendMany();
+    const res = await exportOf('?tenant_id=acme', w.cyd.access_token);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    const cyd = t.auth.stores.projects.members('acme').find((m) => m.email === 'cyd@example.com');
+    const removed = await t.call('DELETE', `/api/v1/projects/acme/members/${cyd?.userId}`, {
+      token: w.ada.access_token,
+    });
+    expect(removed.status).toBe(204);
+    t.clock.advance(CREDENTIALS_RECHECK_MS);
+    const { bytes, cut } = await drain(reader);
+    expect(cut?.code).toBe('unauthorized');
+    expect(bytes).toBeGreaterThan(0);
+    expect(events).toBeGreaterThan(queryLimits.exportPageRows);
+  });
+
+  test('credentials that still hold are checked again and the export goes to its end', async () => {
+    const events = await sendMany();
+    const res = await exportOf('', w.acmeRead);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (true) {
+      t.clock.advance(CREDENTIALS_RECHECK_MS);
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text.trimEnd().split('\n')).toHaveLength(events);
+  });
 });

@@ -3,6 +3,8 @@
 // query/'s exportEventPages and exportParquet. The tenant is resolved as for every other read.
 
 import { Elysia } from 'elysia';
+import { AppError } from '../../core/index.ts';
+import { CREDENTIALS_RECHECK_MS } from '../../live/index.ts';
 import {
   type ExportFormat,
   type ExportOptions,
@@ -13,13 +15,21 @@ import {
   resolveRange,
 } from '../../query/index.ts';
 import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
-import { fileStream, type TextBody, textStream } from '../export-stream.ts';
+import {
+  credentialsCheck,
+  fileStream,
+  type StreamControl,
+  type TextBody,
+  textStream,
+} from '../export-stream.ts';
 import { openApiSchema, StoredEventOut } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { readErrorDocs } from '../openapi-docs.ts';
 import { storedEventExample } from '../openapi-examples.ts';
 import { ExportQuery } from '../read-params.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
+
+type Query = Record<string, string | undefined>;
 
 const MEDIA_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',
@@ -55,20 +65,41 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       const headers = exportHeaders(format, tenant, now());
       // HEAD (answered by this GET route) sends no body: nothing is read or written for it.
       if (request.method === 'HEAD') return new Response(null, { headers });
+      const control: StreamControl = {
+        allowed: credentialsCheck(
+          () => stillReads(deps, request, query, tenant),
+          now,
+          CREDENTIALS_RECHECK_MS,
+        ),
+        log: deps.log,
+      };
       if (format === 'parquet') {
         const file = await exportParquet(deps.source, tenant, options, request.signal);
-        const { body, bytes } = await fileStream(file, request.signal, deps.log);
+        const { body, bytes } = await fileStream(file, request.signal, control);
         return new Response(body, { headers: { ...headers, 'content-length': String(bytes) } });
       }
       // Stopped when the client goes away (request.signal) or cancels the body (stop).
       const stop = new AbortController();
       const signal = AbortSignal.any([request.signal, stop.signal]);
       const pages = exportEventPages(deps.source, tenant, options, signal);
-      const body = await textStream(pages, TEXT_BODIES[format], stop, deps.log);
+      const body = await textStream(pages, TEXT_BODIES[format], stop, control);
       return new Response(body, { headers });
     },
     { query: ExportQuery, detail: EXPORT_DOC },
   );
+}
+
+/**
+ * Whether the request's credentials still read `tenant` (a key not revoked, a session not
+ * ended, a token not expired, access not lost), checked without spending its rate limit.
+ */
+function stillReads(deps: ReadDeps, request: Request, query: Query, tenant: string): boolean {
+  try {
+    return deps.tenantOf(request, query, { rateLimited: false }) === tenant;
+  } catch (error) {
+    if (error instanceof AppError) return false; // refused: 401 or 403
+    throw error;
+  }
 }
 
 function exportHeaders(format: ExportFormat, tenant: string, nowMs: number) {
@@ -108,7 +139,10 @@ const EXPORT_DOC = {
     `CSV are streamed in pages of ${queryLimits.exportPageRows} events, each page a read ` +
     "of its own; Parquet is written by DuckDB to a file in the data directory's staging " +
     'directory (one read), then sent and removed. Once the answer has begun, a failure ' +
-    'cuts the connection: an export without its end is incomplete. CSV: a header row of ' +
+    'cuts the connection: an export without its end is incomplete; so do credentials that ' +
+    `lapse while it is sent (checked every ${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, ` +
+    'an expired token). ' +
+    'CSV: a header row of ' +
     'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON text, ' +
     'absent values empty and empty strings `""`; values are not altered against spreadsheet ' +
     'formulas.',

@@ -60,8 +60,15 @@ import { sqlRoutes } from './sql.ts';
 
 export interface ReadDeps {
   source: EventSource;
-  /** The tenant a read acts for; until auth exists, `query.tenant_id ?? 'default'`. */
-  tenantOf: (request: Request, query: Record<string, string | undefined>) => string;
+  /**
+   * The tenant a read acts for (TenantResolver.forRead): `rateLimited: false` checks again,
+   * without spending the rate limit, the credentials of a read already admitted (an export's).
+   */
+  tenantOf: (
+    request: Request,
+    query: Record<string, string | undefined>,
+    options?: { rateLimited?: boolean },
+  ) => string;
   /** Time limit of one SQL statement (408 beyond). */
   queryTimeoutMs: number;
   /** Rows one SQL statement returns at most (`truncated: true` beyond). */
