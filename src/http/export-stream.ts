@@ -91,7 +91,7 @@ export async function textStream(
 }
 
 /**
- * The stream of `file`'s bytes and their count. The file is opened and at once unlinked: its
+ * The stream of `file`'s bytes. The file is opened and at once unlinked: its
  * name is gone from the data directory whatever happens next, and its space is freed when the
  * descriptor is closed, once the file is read to its end, once the stream is cancelled or
  * fails, or once `signal` aborts (the client went away), whichever comes first. A plain
@@ -102,12 +102,10 @@ export async function fileStream(
   file: ExportFile,
   signal: AbortSignal,
   control: StreamControl,
-): Promise<{ body: ReadableStream<Uint8Array>; bytes: number }> {
+): Promise<ReadableStream<Uint8Array>> {
   let fd: number;
-  let bytes: number;
   try {
     fd = fs.openSync(file.path, 'r');
-    bytes = fs.fstatSync(fd).size;
   } finally {
     file.remove();
   }
@@ -161,7 +159,7 @@ export async function fileStream(
   );
   // A body dropped unread and never cancelled (a test's, a client library's) closes it too.
   unreadBodies.register(body, close);
-  return { body, bytes };
+  return body;
 }
 
 /** Closes the descriptor of a Parquet body once the body itself is collected. */

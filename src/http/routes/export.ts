@@ -63,8 +63,12 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         toMs,
       };
       const headers = exportHeaders(format, tenant, now());
-      // HEAD (answered by this GET route) sends no body: nothing is read or written for it.
-      if (request.method === 'HEAD') return new Response(null, { headers });
+      // HEAD (answered by this GET route) sends no body: nothing is read or written for it. Its
+      // headers are those of the GET, whose body is streamed (chunked): without saying so, Bun
+      // would add `Content-Length: 0`, the length of an empty export.
+      if (request.method === 'HEAD') {
+        return new Response(null, { headers: { ...headers, 'transfer-encoding': 'chunked' } });
+      }
       const control: StreamControl = {
         allowed: credentialsCheck(
           () => stillReads(deps, request, query, tenant),
@@ -75,8 +79,9 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       };
       if (format === 'parquet') {
         const file = await exportParquet(deps.source, tenant, options, request.signal);
-        const { body, bytes } = await fileStream(file, request.signal, control);
-        return new Response(body, { headers: { ...headers, 'content-length': String(bytes) } });
+        // Streamed, so sent chunked: Bun sends no Content-Length for a stream, whatever it says.
+        const body = await fileStream(file, request.signal, control);
+        return new Response(body, { headers });
       }
       // Stopped when the client goes away (request.signal) or cancels the body (stop).
       const stop = new AbortController();
