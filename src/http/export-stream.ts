@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import { AppError, type Logger } from '../core/index.ts';
 import { type ExportFile, queryLimits } from '../query/index.ts';
+import type { ServerWork } from './server-work.ts';
 
 type Pages = AsyncGenerator<Record<string, unknown>[], void, undefined>;
 
@@ -25,6 +26,8 @@ export interface TextBody {
 export interface StreamControl {
   /** Whether the request's credentials still read the tenant; false cuts the stream. */
   allowed: () => boolean;
+  /** The server's own work (a page read): the connection is not idle meanwhile. */
+  work: ServerWork;
   /** Where a stream cut after its answer began is reported. */
   log: Logger | undefined;
 }
@@ -63,7 +66,7 @@ export async function textStream(
   stop: AbortController,
   control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
-  const first = await pages.next();
+  const first = await control.work.run(() => pages.next());
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const text = body.head + (first.done === true ? '' : body.format(first.value));
@@ -73,7 +76,7 @@ export async function textStream(
     async pull(controller) {
       try {
         if (!control.allowed()) throw lapsed();
-        const next = await pages.next();
+        const next = await control.work.run(() => pages.next());
         // Cancelled while the page was read: nothing more goes to the stream.
         if (stop.signal.aborted) return;
         if (next.done === true) controller.close();

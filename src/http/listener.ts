@@ -13,7 +13,7 @@ import { errorResponse } from './errors.ts';
 /** Why /ready is 503 while the store opens. */
 export const STARTING_REASON = 'starting: recovering the store';
 /** Seconds Bun keeps an idle connection (Elysia's default for its own listen). */
-const IDLE_TIMEOUT_S = 30;
+export const IDLE_TIMEOUT_S = 30;
 
 export interface ListenOptions {
   hostname: string;

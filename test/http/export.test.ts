@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_TENANT } from '../../src/core/index.ts';
+import { IDLE_TIMEOUT_S } from '../../src/http/listener.ts';
 import { EXPORT_COLUMNS, queryLimits } from '../../src/query/index.ts';
 import { withSnapshot } from '../../src/query/read.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
@@ -501,6 +502,50 @@ describe('a client that goes away', () => {
     expect(copies).toBe(1);
     expect(tempFiles(t)).toEqual([]);
     expect(openExportFiles(t)).toEqual([]);
+  });
+
+  test('over a socket: a copy or a page slower than the idle timeout is not cut; it is back after', async () => {
+    t = await makeTestApp();
+    await send(t, bulky(queryLimits.exportPageRows + 1));
+    const { store } = t.engine;
+    // Bun closes a connection idle for 1–2 s here; the copy and the second page take 2.5 s.
+    const slowMs = 2500;
+    const snapshot = store.snapshot;
+    let snapshots = 0;
+    store.snapshot = async (tenant, range) => {
+      const taken = await snapshot.call(store, tenant, range);
+      if (++snapshots === 3) await Bun.sleep(slowMs); // the NDJSON export's second page
+      const run = taken.connection.run.bind(taken.connection);
+      taken.connection.run = async (sql, ...rest) => {
+        if (sql.trimStart().startsWith('COPY')) await Bun.sleep(slowMs);
+        return run(sql, ...rest);
+      };
+      return taken;
+    };
+    const app = t.app;
+    app.listen({ hostname: '127.0.0.1', port: 0, idleTimeout: 1 });
+    try {
+      const server = app.server as NonNullable<typeof app.server>;
+      const timeouts: number[] = [];
+      const timeout = server.timeout.bind(server);
+      server.timeout = (request, seconds) => {
+        timeouts.push(seconds);
+        timeout(request, seconds);
+      };
+      const base = `http://127.0.0.1:${server.port}/api/v1/export`;
+      const parquet = await fetch(`${base}?format=parquet`);
+      expect(parquet.status).toBe(200);
+      expect((await parquetOf(parquet)).rows).toHaveLength(queryLimits.exportPageRows + 1);
+      const ndjson = await fetch(base);
+      expect(ndjson.status).toBe(200);
+      expect(ndjsonOf(await ndjson.text())).toHaveLength(queryLimits.exportPageRows + 1);
+      expect(snapshots).toBe(3);
+      // Off for the copy, the first page, the second and the read that finds the end; back to
+      // the idle timeout after each, so a client that reads nothing is still dropped.
+      expect(timeouts).toEqual(Array.from({ length: 4 }, () => [0, IDLE_TIMEOUT_S]).flat());
+    } finally {
+      await app.stop(true);
+    }
   });
 
   test('over a socket: a client that disconnects mid-export stops it and leaves no file', async () => {

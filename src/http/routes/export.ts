@@ -22,11 +22,13 @@ import {
   type TextBody,
   textStream,
 } from '../export-stream.ts';
+import { IDLE_TIMEOUT_S } from '../listener.ts';
 import { openApiSchema, StoredEventOut } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { readErrorDocs } from '../openapi-docs.ts';
 import { storedEventExample } from '../openapi-examples.ts';
 import { ExportQuery } from '../read-params.ts';
+import { serverWorkOf } from '../server-work.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
 
 type Query = Record<string, string | undefined>;
@@ -46,7 +48,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   const now = deps.now ?? Date.now;
   return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
     '/export',
-    async ({ query, request }) => {
+    async ({ query, request, server }) => {
       // The schema admits only EXPORT_FORMATS (its union of literals is typed as none of them).
       const format = (query.format ?? 'ndjson') as ExportFormat;
       const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to, tz: query.tz });
@@ -75,10 +77,14 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           now,
           CREDENTIALS_RECHECK_MS,
         ),
+        work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
         log: deps.log,
       };
       if (format === 'parquet') {
-        const file = await exportParquet(deps.source, tenant, options, request.signal);
+        const { signal } = request;
+        const file = await control.work.run(() =>
+          exportParquet(deps.source, tenant, options, signal),
+        );
         // Streamed, so sent chunked: Bun sends no Content-Length for a stream, whatever it says.
         const body = await fileStream(file, request.signal, control);
         return new Response(body, { headers });
