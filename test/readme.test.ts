@@ -314,6 +314,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `A later page waits ${q.exportPageRetryMs} ms (\`exportPageRetryMs\`)`,
       `sent in chunks of ${size(q.exportFileChunkBytes)} (\`exportFileChunkBytes\`)`,
       `is sent in chunks of ${size(q.exportFileChunkBytes)}`,
+      `takes nothing more for ${q.exportStallMsMax / 60_000} minutes (\`exportStallMsMax\`)`,
       `a timestamp more than ${metricLimits.pointClockSkewMs / 60_000} minutes ahead of receipt`,
       `longest \`returned\` list, 1 to ${q.cohortPeriodsMax}; ${q.cohortPeriodsDefault} by default`,
       `At most ${q.cohortsMax} cohorts`,

@@ -28,6 +28,8 @@ export interface StreamControl {
   allowed: () => boolean;
   /** The server's own work (a page read): the connection is not idle meanwhile. */
   work: ServerWork;
+  /** How long the client may take nothing before the stream is cut (see StallWatch). */
+  stallMs: number;
   /** Where a stream cut after its answer began is reported. */
   log: Logger | undefined;
 }
@@ -67,20 +69,27 @@ export async function textStream(
   control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
   const first = await control.work.run(() => pages.next());
+  let watch: StallWatch | undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const text = body.head + (first.done === true ? '' : body.format(first.value));
       if (text !== '') controller.enqueue(encoder.encode(text));
       if (first.done === true) controller.close();
+      else watch = new StallWatch(controller, control, () => stop.abort());
     },
     async pull(controller) {
+      watch?.pause();
       try {
         if (!control.allowed()) throw lapsed();
         const next = await control.work.run(() => pages.next());
         // Cancelled while the page was read: nothing more goes to the stream.
         if (stop.signal.aborted) return;
-        if (next.done === true) controller.close();
-        else controller.enqueue(encoder.encode(body.format(next.value)));
+        if (next.done === true) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(encoder.encode(body.format(next.value)));
+        watch?.arm();
       } catch (error) {
         if (stop.signal.aborted) return;
         failed(error, control.log);
@@ -88,6 +97,7 @@ export async function textStream(
       }
     },
     cancel() {
+      watch?.pause();
       stop.abort();
     },
   });
@@ -114,9 +124,11 @@ export async function fileStream(
   }
   let closed = false;
   let reading: Promise<number> | null = null;
+  let watch: StallWatch | undefined;
   const close = () => {
     if (closed) return;
     closed = true;
+    watch?.pause();
     signal.removeEventListener('abort', close);
     // Once a read in progress is done with the descriptor (its outcome is pull's to report).
     // A read-only descriptor whose close fails loses nothing: that failure is not reported.
@@ -131,11 +143,15 @@ export async function fileStream(
   const chunkBytes = queryLimits.exportFileChunkBytes;
   const body = new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        watch = new StallWatch(controller, control, close);
+      },
       async pull(controller) {
         if (closed) {
           controller.error(clientGone());
           return;
         }
+        watch?.pause();
         const chunk = new Uint8Array(chunkBytes);
         try {
           if (!control.allowed()) throw lapsed();
@@ -145,6 +161,7 @@ export async function fileStream(
           if (closed) return;
           if (bytesRead > 0) {
             controller.enqueue(chunk.subarray(0, bytesRead));
+            watch?.arm();
             return;
           }
           close();
@@ -163,6 +180,48 @@ export async function fileStream(
   // A body dropped unread and never cancelled (a test's, a client library's) closes it too.
   unreadBodies.register(body, close);
   return body;
+}
+
+/**
+ * Cuts a stream whose client stopped taking it. Bun asks for the next chunk once the last one
+ * is written out, and keeps a connection whose client reads nothing (a full socket) open for
+ * good, its idle timeout aside: without this, such a client held a Parquet export's file, and
+ * its disk space, or an export's pages in memory, for as long as it liked. Once no chunk was
+ * asked for during `stallMs` the stream fails and `release` frees what it holds. Paused while
+ * a chunk is made (the server's work, not the client's). Holds the stream only weakly, and its
+ * timer never holds the process open.
+ */
+class StallWatch {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly controller: WeakRef<ReadableStreamDefaultController<Uint8Array>>;
+
+  constructor(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    private readonly control: StreamControl,
+    private readonly release: () => void,
+  ) {
+    this.controller = new WeakRef(controller);
+    this.arm();
+  }
+
+  /** Starts waiting for the client to ask for the next chunk. */
+  arm(): void {
+    this.pause();
+    this.timer = setTimeout(() => this.cut(), this.control.stallMs);
+    this.timer.unref();
+  }
+
+  pause(): void {
+    clearTimeout(this.timer);
+  }
+
+  private cut(): void {
+    const seconds = this.control.stallMs / 1000;
+    this.control.log?.warn('an export was cut: its client took nothing', { seconds });
+    this.release();
+    const error = new AppError('client_closed', `the client took nothing for ${seconds} s`);
+    this.controller.deref()?.error(error);
+  }
 }
 
 /** Closes the descriptor of a Parquet body once the body itself is collected. */

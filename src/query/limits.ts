@@ -30,6 +30,12 @@ export const queryLimits = {
   /** Bytes an export's Parquet file is sent in, chunk by chunk. */
   exportFileChunkBytes: 256 * 1024,
   /**
+   * How long an export's client may take nothing (ask for no further chunk or page) before its
+   * stream is cut and what it holds (a Parquet file's descriptor and disk space, pages in
+   * memory) freed: a client reading 256 KiB or a page in 10 minutes is stuck, not slow.
+   */
+  exportStallMsMax: 10 * 60_000,
+  /**
    * Rows of one page of a breakdown (Plausible's Stats API: its own default and bound), and
    * its pages: rows skipped stay below breakdownRowsMax × breakdownPageMax.
    */

@@ -78,6 +78,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           CREDENTIALS_RECHECK_MS,
         ),
         work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
+        stallMs: queryLimits.exportStallMsMax,
         log: deps.log,
       };
       if (format === 'parquet') {
