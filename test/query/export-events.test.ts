@@ -100,6 +100,36 @@ describe('the pages of an export, on the real store', () => {
   });
 });
 
+describe('events acknowledged while an export runs', () => {
+  test('one received by the bound (the same millisecond) comes only if it sorts after the pages read', async () => {
+    t = await makeTestApp();
+    const { store } = t.engine;
+    const at = (minutes: number) => T0 - minutes * MINUTE;
+    const event = (id: string, minutes: number) => ({
+      event_id: id,
+      name: 'v',
+      timestamp: at(minutes),
+    });
+    const first = [event('a', 5), event('b', 4), event('c', 3), event('d', 2)];
+    expect((await t.post('/api/v1/events/batch', { events: first })).status).toBe(202);
+    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, 2);
+    const seen = ((await pages.next()).value ?? []).map((e) => String(e.event_id));
+    expect(seen).toEqual(['a', 'b']);
+    // Received in the millisecond of the bound (the clock did not move): one sorts before the
+    // key reached, one after; the clock set back gives the same.
+    const late = [event('before', 6), event('after', 1)];
+    expect((await t.post('/api/v1/events/batch', { events: late })).status).toBe(202);
+    t.clock.advance(-60_000);
+    const setBack = [event('set-back', 0)];
+    expect((await t.post('/api/v1/events/batch', { events: setBack })).status).toBe(202);
+    t.clock.advance(120_000);
+    const later = [event('later', 0)];
+    expect((await t.post('/api/v1/events/batch', { events: later })).status).toBe(202);
+    for await (const page of pages) seen.push(...page.map((e) => String(e.event_id)));
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'after', 'set-back']);
+  });
+});
+
 describe('the pages of an export, over a memory source', () => {
   test('two events of one id and timestamp both come, on either side of a page boundary', async () => {
     memory = await createMemorySource();

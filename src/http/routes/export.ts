@@ -146,8 +146,10 @@ const EXPORT_DOC = {
     'then event_id (then received_at), a stable order. Bots included (an export is the raw ' +
     'data); filters as GET /api/v1/events without its visit filters. Without from it starts ' +
     'at the first event, without to it takes every later one. The export holds the events ' +
-    'received by the time it starts, flushed or not, each exactly once while flushes and ' +
-    'compactions run; events that arrive meanwhile are left for the next export. NDJSON and ' +
+    'acknowledged by the time it starts, flushed or not, each exactly once while flushes and ' +
+    'compactions run; events that arrive meanwhile are left for the next export, unless the ' +
+    "server's clock received them no later than the latest receipt among those (see the " +
+    'README). NDJSON and ' +
     `CSV are streamed in pages of ${queryLimits.exportPageRows} events, each page a read ` +
     "of its own; Parquet is written by DuckDB to a file in the data directory's staging " +
     'directory (one read), then sent and removed. Once the answer has begun, a failure ' +

@@ -2,10 +2,11 @@
 // received_at) order, read in keyset pages, each page a read of its own (one snapshot, one place
 // of the tenant's reads), so a long export holds neither a place nor a snapshot while its client
 // takes the page before. What the export holds is fixed by its first page: the events received
-// by then (every event acknowledged before the export began, hot or flushed; see throughUs), so
-// it ends however fast events keep arriving. Each event comes exactly once although flushes and
-// compactions move events between the hot tier and segments between pages: every snapshot sees
-// each event once, and each page starts strictly after the last key of the one before.
+// by then (every event acknowledged before the export began, hot or flushed; see firstPage), so
+// it ends however fast events keep arriving while the server's clock does not go back. Each
+// event comes exactly once although flushes and compactions move events between the hot tier
+// and segments between pages: every snapshot sees each event once, and each page starts
+// strictly after the last key of the one before.
 
 import { timestampTZValue } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
@@ -64,8 +65,12 @@ export async function* exportEventPages(
 /**
  * The first page and the bound on received_at every page keeps to: the latest receipt among
  * the matching events of the first snapshot. Every event acknowledged before the export began
- * is in that snapshot, so none is left out; one received later is in the export only when the
- * server's clock gave it no later receipt. Null when nothing matches.
+ * is in that snapshot, so none is left out. One acknowledged later is in the export only when
+ * the server's clock gave it no later receipt (a request in flight as the export began, one
+ * received in the bound's millisecond, any while the clock is set back) and it sorts after the
+ * key the pages had reached. (Not a bound on seq: a row's seq is the label of the load that put
+ * it in the hot table, which an erasure's reload raises, so such a bound would drop events.)
+ * Null when nothing matches.
  */
 async function firstPage(
   source: EventSource,
