@@ -315,6 +315,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `sent in chunks of ${size(q.exportFileChunkBytes)} (\`exportFileChunkBytes\`)`,
       `is sent in chunks of ${size(q.exportFileChunkBytes)}`,
       `takes nothing more for ${q.exportStallMsMax / 60_000} minutes (\`exportStallMsMax\`)`,
+      `at most ${q.exportsPerTenantMax} exports of one project are sent at once`,
+      `or ${q.exportsPerTenantMax} of whose exports are being sent (\`exportsPerTenantMax\`)`,
       `a timestamp more than ${metricLimits.pointClockSkewMs / 60_000} minutes ahead of receipt`,
       `longest \`returned\` list, 1 to ${q.cohortPeriodsMax}; ${q.cohortPeriodsDefault} by default`,
       `At most ${q.cohortsMax} cohorts`,

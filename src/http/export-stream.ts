@@ -32,6 +32,11 @@ export interface StreamControl {
   stallMs: number;
   /** Where a stream cut after its answer began is reported. */
   log: Logger | undefined;
+  /**
+   * Told once the stream ended, whichever way: sent, failed, cut, cancelled, or dropped unread
+   * (then once the body is collected). May be told more than once.
+   */
+  ended: () => void;
 }
 
 /**
@@ -70,12 +75,20 @@ export async function textStream(
 ): Promise<ReadableStream<Uint8Array>> {
   const first = await control.work.run(() => pages.next());
   let watch: StallWatch | undefined;
-  return new ReadableStream<Uint8Array>({
+  const { ended } = control;
+  const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       const text = body.head + (first.done === true ? '' : body.format(first.value));
       if (text !== '') controller.enqueue(encoder.encode(text));
-      if (first.done === true) controller.close();
-      else watch = new StallWatch(controller, control, () => stop.abort());
+      if (first.done === true) {
+        controller.close();
+        ended();
+        return;
+      }
+      watch = new StallWatch(controller, control, () => {
+        stop.abort();
+        ended();
+      });
     },
     async pull(controller) {
       watch?.pause();
@@ -83,14 +96,15 @@ export async function textStream(
         if (!control.allowed()) throw lapsed();
         const next = await control.work.run(() => pages.next());
         // Cancelled while the page was read: nothing more goes to the stream.
-        if (stop.signal.aborted) return;
+        if (stop.signal.aborted) return ended();
         if (next.done === true) {
           controller.close();
-          return;
+          return ended();
         }
         controller.enqueue(encoder.encode(body.format(next.value)));
         watch?.arm();
       } catch (error) {
+        ended();
         if (stop.signal.aborted) return;
         failed(error, control.log);
         controller.error(error);
@@ -99,8 +113,12 @@ export async function textStream(
     cancel() {
       watch?.pause();
       stop.abort();
+      ended();
     },
   });
+  // A body dropped unread and never cancelled (a test's, a client library's) ends too.
+  unreadBodies.register(stream, ended);
+  return stream;
 }
 
 /**
@@ -129,6 +147,7 @@ export async function fileStream(
     if (closed) return;
     closed = true;
     watch?.pause();
+    control.ended();
     signal.removeEventListener('abort', close);
     // Once a read in progress is done with the descriptor (its outcome is pull's to report).
     // A read-only descriptor whose close fails loses nothing: that failure is not reported.
@@ -224,8 +243,8 @@ class StallWatch {
   }
 }
 
-/** Closes the descriptor of a Parquet body once the body itself is collected. */
-const unreadBodies = new FinalizationRegistry<() => void>((close) => close());
+/** Ends a body (closes a Parquet body's descriptor) once the body itself is collected. */
+const unreadBodies = new FinalizationRegistry<() => void>((end) => end());
 
 /** Reads the next bytes of `fd` into `chunk`; resolves with how many (0 at the end). */
 function readInto(fd: number, chunk: Uint8Array): Promise<number> {

@@ -36,6 +36,11 @@ export const queryLimits = {
    */
   exportStallMsMax: 10 * 60_000,
   /**
+   * Exports of one tenant being sent at once (429 beyond): each holds a Parquet file's disk
+   * space or pages in memory for as long as its client takes (http/export-slots.ts).
+   */
+  exportsPerTenantMax: 4,
+  /**
    * Rows of one page of a breakdown (Plausible's Stats API: its own default and bound), and
    * its pages: rows skipped stay below breakdownRowsMax × breakdownPageMax.
    */

@@ -26,6 +26,7 @@ function controlOf(logs: string[]): StreamControl {
     work: serverWorkOf(null, new Request('http://localhost/api/v1/export'), 30),
     stallMs: STALL_MS,
     log: createLogger('info', (line) => logs.push(line)),
+    ended: () => logs.push('ended'),
   };
 }
 
@@ -60,6 +61,7 @@ test('a Parquet body its client stops taking is cut and its file closed', async 
   expect(open()).toBe(false);
   await expect(reader.read()).rejects.toMatchObject({ code: 'client_closed' });
   expect(logs.filter((l) => l.includes('its client took nothing'))).toHaveLength(1);
+  expect(logs).toContain('ended');
 });
 
 test('an NDJSON or CSV body its client stops taking is cut; no further page is read', async () => {
@@ -77,6 +79,7 @@ test('an NDJSON or CSV body its client stops taking is cut; no further page is r
   expect(stop.signal.aborted).toBe(true);
   await expect(reader.read()).rejects.toMatchObject({ code: 'client_closed' });
   expect(logs.filter((l) => l.includes('its client took nothing'))).toHaveLength(1);
+  expect(logs).toContain('ended');
 });
 
 /** Reads to the end, waiting half of stallMs before asking for each chunk; the text. */
@@ -107,4 +110,5 @@ test('a client that keeps taking, however slowly, gets everything', async () => 
   await Bun.sleep(STALL_MS * 2);
   expect(open()).toBe(false);
   expect(logs.filter((l) => l.includes('its client took nothing'))).toEqual([]);
+  expect(logs.filter((l) => l === 'ended').length).toBeGreaterThanOrEqual(2);
 });

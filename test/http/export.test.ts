@@ -388,6 +388,106 @@ describe('errors', () => {
   });
 });
 
+describe('exports of one tenant at once', () => {
+  const max = queryLimits.exportsPerTenantMax;
+
+  /** An export's answer: 200 with its body unread, or the refusal's code. */
+  async function start(app: TestApp, query = '') {
+    const res = await app.get(`/api/v1/export${query}`);
+    if (res.status === 200) return res;
+    expect(res.status).toBe(429);
+    return ((await res.json()) as { code: string }).code;
+  }
+
+  test('at most exportsPerTenantMax are sent; each that ends, however, gives its place back', async () => {
+    t = await makeTestApp();
+    await send(t, [
+      { event_id: 'a', name: 'a' },
+      { event_id: 'b', name: 'b', tenant_id: 'globex' },
+    ]);
+    const formats = ['ndjson', 'csv', 'parquet'];
+    const open = [];
+    for (let i = 0; i < max; i++) open.push(await start(t, `?format=${formats[i % 3]}`));
+    expect(open.every((res) => res instanceof Response)).toBe(true);
+    for (const format of formats)
+      expect(await start(t, `?format=${format}`)).toBe('tenant_overloaded');
+    // Another tenant's exports, and a HEAD, are not counted.
+    expect(await start(t, '?tenant_id=globex')).toBeInstanceOf(Response);
+    const head = new Request('http://localhost/api/v1/export', { method: 'HEAD' });
+    expect((await t.app.handle(head)).status).toBe(200);
+
+    // Read to its end; cancelled; its client gone: each gives its place back.
+    const [whole, cancelled, ...rest] = open as Response[];
+    await whole?.text();
+    const next = await start(t, '?format=parquet');
+    expect(next).toBeInstanceOf(Response);
+    expect(await start(t)).toBe('tenant_overloaded');
+    await cancelled?.body?.cancel();
+    const client = new AbortController();
+    const request = new Request('http://localhost/api/v1/export?format=parquet', {
+      signal: client.signal,
+    });
+    expect((await t.app.handle(request)).status).toBe(200);
+    expect(await start(t)).toBe('tenant_overloaded');
+    client.abort();
+    const again = await start(t);
+    expect(again).toBeInstanceOf(Response);
+    for (const res of [...rest, next, again] as Response[]) await res.body?.cancel();
+    // All given back: max at once again.
+    const all = [];
+    for (let i = 0; i < max; i++) all.push(await start(t, `?format=${formats[i % 3]}`));
+    expect(all.every((res) => res instanceof Response)).toBe(true);
+    for (const res of all as Response[]) await res.arrayBuffer();
+  });
+
+  test('one refused before its answer began (a full read queue) takes no place', async () => {
+    t = await makeTestApp();
+    await send(t, [{ event_id: 'x', name: 'a' }]);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+    const held = Array.from({ length: places }, () =>
+      withSnapshot(
+        t?.engine.store as TestApp['engine']['store'],
+        DEFAULT_TENANT,
+        {},
+        undefined,
+        () => released,
+      ),
+    );
+    for (let i = 0; i < max + 1; i++)
+      expect(await start(t, '?format=parquet')).toBe('tenant_overloaded');
+    release();
+    await Promise.all(held);
+    const all = [];
+    for (let i = 0; i < max; i++) all.push(await start(t));
+    expect(all.every((res) => res instanceof Response)).toBe(true);
+    for (const res of all as Response[]) await res.text();
+  });
+
+  test('bodies dropped unread give their places back once collected', async () => {
+    t = await makeTestApp();
+    await send(t, [{ event_id: 'x', name: 'a' }]);
+    const app = t;
+    await (async () => {
+      for (let i = 0; i < max; i++)
+        expect(await start(app, i % 2 === 0 ? '' : '?format=parquet')).toBeInstanceOf(Response);
+    })();
+    expect(await start(t)).toBe('tenant_overloaded');
+    let next: Response | string = 'tenant_overloaded';
+    const deadline = performance.now() + 10_000;
+    while (next === 'tenant_overloaded' && performance.now() < deadline) {
+      Bun.gc(true);
+      await Bun.sleep(10);
+      next = await start(t);
+    }
+    expect(next).toBeInstanceOf(Response);
+    await (next as Response).text();
+  });
+});
+
 describe('a client that goes away', () => {
   /** Events whose properties do not compress: a Parquet export of several chunks. */
   const bulky = (count: number) =>

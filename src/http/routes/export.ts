@@ -15,6 +15,7 @@ import {
   resolveRange,
 } from '../../query/index.ts';
 import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
+import { ExportSlots } from '../export-slots.ts';
 import {
   credentialsCheck,
   fileStream,
@@ -46,6 +47,7 @@ const TEXT_BODIES: Record<'ndjson' | 'csv', TextBody> = {
 
 export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   const now = deps.now ?? Date.now;
+  const slots = new ExportSlots(queryLimits.exportsPerTenantMax);
   return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
     '/export',
     async ({ query, request, server }) => {
@@ -71,6 +73,9 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       if (request.method === 'HEAD') {
         return new Response(null, { headers: { ...headers, 'transfer-encoding': 'chunked' } });
       }
+      // Given back once the export ended (see StreamControl.ended), or its client went away.
+      const release = slots.take(tenant);
+      request.signal.addEventListener('abort', release, { once: true });
       const control: StreamControl = {
         allowed: credentialsCheck(
           () => stillReads(deps, request, query, tenant),
@@ -80,25 +85,40 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
         stallMs: queryLimits.exportStallMsMax,
         log: deps.log,
+        ended: release,
       };
-      if (format === 'parquet') {
-        const { signal } = request;
-        const file = await control.work.run(() =>
-          exportParquet(deps.source, tenant, options, signal),
-        );
+      try {
+        const body = await exportBody(deps.source, format, tenant, options, request, control);
         // Streamed, so sent chunked: Bun sends no Content-Length for a stream, whatever it says.
-        const body = await fileStream(file, request.signal, control);
         return new Response(body, { headers });
+      } catch (error) {
+        release();
+        throw error;
       }
-      // Stopped when the client goes away (request.signal) or cancels the body (stop).
-      const stop = new AbortController();
-      const signal = AbortSignal.any([request.signal, stop.signal]);
-      const pages = exportEventPages(deps.source, tenant, options, signal);
-      const body = await textStream(pages, TEXT_BODIES[format], stop, control);
-      return new Response(body, { headers });
     },
     { query: ExportQuery, detail: EXPORT_DOC },
   );
+}
+
+/** The body of an export: a Parquet file written by DuckDB, or text pages. */
+async function exportBody(
+  source: ReadDeps['source'],
+  format: ExportFormat,
+  tenant: string,
+  options: ExportOptions,
+  request: Request,
+  control: StreamControl,
+): Promise<ReadableStream<Uint8Array>> {
+  if (format === 'parquet') {
+    const { signal } = request;
+    const file = await control.work.run(() => exportParquet(source, tenant, options, signal));
+    return fileStream(file, signal, control);
+  }
+  // Stopped when the client goes away (request.signal) or cancels the body (stop).
+  const stop = new AbortController();
+  const signal = AbortSignal.any([request.signal, stop.signal]);
+  const pages = exportEventPages(source, tenant, options, signal);
+  return textStream(pages, TEXT_BODIES[format], stop, control);
 }
 
 /**
@@ -179,6 +199,10 @@ const EXPORT_DOC = {
       },
     },
     ...readErrorDocs({
+      429:
+        "The read rate limit, the tenant's reads running and waiting at once, or " +
+        `${queryLimits.exportsPerTenantMax} of its exports being sent (tenant_overloaded); ` +
+        'see Retry-After',
       503: "Parquet: the data directory's disk is full; see Retry-After",
     }),
   },
