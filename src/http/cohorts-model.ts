@@ -49,7 +49,8 @@ export const CohortsQuery = t.Object({
   by: t.Optional(
     literals(
       COHORT_ACTOR_NAMES,
-      'Whom the cohorts hold: visitor (visitor_id, the default) or user (user_id; events ' +
+      'Whom the cohorts hold: visitor (visitor_id, the default), device (anonymous_id, else ' +
+        'visitor_id: one browser before and after a sign-up) or user (user_id; events ' +
         'without one are left out).',
     ),
   ),
@@ -110,7 +111,7 @@ export const CohortsOut = t.Object({
   ),
   period: literals(COHORT_PERIODS, 'The length of a cohort.'),
   cohort: literals(COHORT_KINDS, 'Who is in a cohort: recurring or first.'),
-  by: literals(COHORT_ACTOR_NAMES, 'Whom the counts count: visitor or user.'),
+  by: literals(COHORT_ACTOR_NAMES, 'Whom the counts count: visitor, device or user.'),
   periods: t.Integer({ minimum: 1, description: 'How many periods a cohort is followed.' }),
   start: EventMatch('The start event, as given (`any` or a step).'),
   return: EventMatch('The return event, as given or defaulted.'),

@@ -31,7 +31,8 @@ export const FunnelQuery = t.Object({
       FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
       {
         description:
-          'Whom the funnel follows: visitor (visitor_id, the default), user (user_id; events ' +
+          'Whom the funnel follows: visitor (visitor_id, the default), device (anonymous_id, ' +
+          'else visitor_id: one browser before and after a sign-up), user (user_id; events ' +
           'without one are left out) or session (session_id; likewise).',
         examples: ['user'],
       },
@@ -97,7 +98,7 @@ export const FunnelOut = t.Object({
   window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
   by: t.Union(
     FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
-    { description: 'Whom the counts count: visitor, user or session.' },
+    { description: 'Whom the counts count: visitor, device, user or session.' },
   ),
   from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),

@@ -4,6 +4,7 @@
 // naming the parameter and the rule it breaks.
 
 import { AppError, type FieldIssue } from '../core/index.ts';
+import { ACTOR_SQL } from './actors.ts';
 import { type FunnelStep, parseStep, STEP_RULE } from './funnel-params.ts';
 
 /** What a start or return event matches: a step, or every event (PostHog's "All events"). */
@@ -14,8 +15,12 @@ export const ANY_EVENT = 'any';
 /** The start event when none is given: a page view (PostHog's default, `$pageview`). */
 export const DEFAULT_START: CohortEvent = { name: 'page_view' };
 
-/** Whom a cohort read follows, and the event column that names them (no sessions: see README). */
-export const COHORT_ACTORS = { visitor: 'visitor_id', user: 'user_id' } as const;
+/** Whom a cohort read follows, and the SQL expression naming them (no sessions: see README). */
+export const COHORT_ACTORS = {
+  visitor: ACTOR_SQL.visitor,
+  device: ACTOR_SQL.device,
+  user: ACTOR_SQL.user,
+} as const;
 export type CohortActor = keyof typeof COHORT_ACTORS;
 /** The values of `by`, the default first. */
 export const COHORT_ACTOR_NAMES = Object.keys(COHORT_ACTORS) as CohortActor[];

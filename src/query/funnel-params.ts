@@ -4,6 +4,7 @@
 // position, from 0, as in every list of a 422) and the rule it breaks.
 
 import { AppError, eventLimits, type FieldIssue } from '../core/index.ts';
+import { ACTOR_SQL } from './actors.ts';
 import { queryLimits } from './limits.ts';
 
 /** What one step matches: an event name, a page view's path, or an event of a name on a path. */
@@ -12,11 +13,12 @@ export interface FunnelStep {
   path?: string;
 }
 
-/** Whom a funnel follows, and the event column that names them. */
+/** Whom a funnel follows, and the SQL expression (actors.ts) that names them. */
 export const FUNNEL_ACTORS = {
-  visitor: 'visitor_id',
-  user: 'user_id',
-  session: 'session_id',
+  visitor: ACTOR_SQL.visitor,
+  device: ACTOR_SQL.device,
+  user: ACTOR_SQL.user,
+  session: ACTOR_SQL.session,
 } as const;
 
 export type FunnelActor = keyof typeof FUNNEL_ACTORS;

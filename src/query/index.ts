@@ -7,7 +7,6 @@ export { CHANNELS, type Channel } from './channels.ts';
 export {
   ANY_EVENT,
   COHORT_ACTOR_NAMES,
-  COHORT_ACTORS,
   COHORT_KINDS,
   type CohortActor,
   type CohortEvent,
@@ -41,7 +40,6 @@ export {
 } from './filters.ts';
 export {
   FUNNEL_ACTOR_NAMES,
-  FUNNEL_ACTORS,
   type FunnelActor,
   type FunnelStep,
   parseFunnelSteps,

@@ -12,7 +12,7 @@ export interface CohortOracleOptions {
   startEvent: OracleEvent;
   returnEvent: OracleEvent;
   kind: 'recurring' | 'first';
-  by: 'visitor' | 'user';
+  by: 'visitor' | 'device' | 'user';
   period: 'day' | 'week' | 'month';
   tz: string;
   periods: number;
@@ -29,7 +29,12 @@ export interface OracleCohort {
   returned: number[];
 }
 
-const ACTOR = { visitor: 'visitor_id', user: 'user_id' } as const;
+/** The id of each actor, as README "Cohort retention" defines it. */
+const ACTOR = {
+  visitor: (e: StoredEvent) => e.visitor_id,
+  device: (e: StoredEvent) => e.anonymous_id ?? e.visitor_id,
+  user: (e: StoredEvent) => e.user_id,
+} as const;
 
 function matches(step: OracleEvent, e: StoredEvent): boolean {
   if (step === 'any') return true;
@@ -96,7 +101,7 @@ export function oracleCohorts(
   const add = (map: Map<string, Set<number>>, actor: string, i: number) =>
     map.set(actor, (map.get(actor) ?? new Set()).add(i));
   for (const e of all) {
-    const actor = e[ACTOR[options.by]];
+    const actor = ACTOR[options.by](e);
     if (e.tenant !== tenant || actor === null || actor === undefined) continue;
     if (e.is_bot && !options.includeBots) continue;
     if (options.os !== undefined && e.os !== options.os) continue;

@@ -7,7 +7,7 @@ import { PAGE_VIEW_NAMES } from '../../src/query/index.ts';
 export interface OracleOptions {
   steps: { name?: string; path?: string }[];
   windowMs: number;
-  by: 'visitor' | 'user' | 'session';
+  by: 'visitor' | 'device' | 'user' | 'session';
   fromMs?: number;
   toMs?: number;
   includeBots?: boolean;
@@ -19,7 +19,13 @@ export interface OracleStep {
   avg: number | null;
 }
 
-const ACTOR = { visitor: 'visitor_id', user: 'user_id', session: 'session_id' } as const;
+/** The id of each actor, as README "Funnels" defines it. */
+const ACTOR = {
+  visitor: (e: StoredEvent) => e.visitor_id,
+  device: (e: StoredEvent) => e.anonymous_id ?? e.visitor_id,
+  user: (e: StoredEvent) => e.user_id,
+  session: (e: StoredEvent) => e.session_id,
+} as const;
 
 function matches(step: { name?: string; path?: string }, e: StoredEvent): boolean {
   const isView = PAGE_VIEW_NAMES.includes(e.name);
@@ -66,7 +72,7 @@ const median = (values: number[]) => {
 export function oracleFunnel(all: StoredEvent[], tenant: string, options: OracleOptions) {
   const byActor = new Map<string, StoredEvent[]>();
   for (const e of all) {
-    const actor = e[ACTOR[options.by]];
+    const actor = ACTOR[options.by](e);
     if (e.tenant !== tenant || actor === null || actor === undefined) continue;
     if (e.is_bot && options.includeBots !== true) continue;
     if (!options.steps.some((step) => matches(step, e))) continue;

@@ -1,9 +1,10 @@
 // getCohorts' SQL against a brute-force count (test/helpers/cohort-oracle.ts) over random event
 // sets: few actors, names and paths, times on a half-hour grid (so period boundaries are hit,
 // and their last millisecond), zones with DST (whole- and half-hour) and without, every
-// period, both kinds, random ranges and nows, half of each set flushed to a segment. The seed
-// of a failing case is in the failure's message; COHORT_SEED=<seed> replays that one. Then one
-// fixed set of some 60,000 events over five years, at which size DuckDB plans differently.
+// period, both kinds, every actor (devices shared across people), random ranges and nows,
+// half of each set flushed to a segment. The seed of a failing case is in the failure's
+// message; COHORT_SEED=<seed> replays that one. Then one fixed set of some 60,000 events over
+// five years, at which size DuckDB plans differently.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
@@ -58,6 +59,8 @@ function randomCase(seed: number) {
         timestamp: random() < 0.1 ? at() - spanMs : at(),
         user_id: random() < 0.2 ? null : person,
         visitor_id: person,
+        // A device of one person or another's, or none (by device: then the visitor).
+        anonymous_id: random() < 0.3 ? null : pick(['d1', 'd2', 'd3', 'd4']),
         os: pick(['macOS', 'Linux']),
         is_bot: random() < 0.1,
       }),
@@ -76,7 +79,7 @@ function randomCase(seed: number) {
     startEvent,
     returnEvent: random() < 0.4 ? startEvent : eventOf(),
     kind: random() < 0.5 ? 'recurring' : 'first',
-    by: random() < 0.5 ? 'visitor' : 'user',
+    by: pick(['visitor', 'device', 'user'] as const),
     period,
     tz: pick(ZONES),
     periods: 1 + Math.floor(random() * 8),

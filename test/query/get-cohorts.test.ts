@@ -192,6 +192,25 @@ describe('getCohorts', () => {
     expect(await counts({ ...range, by: 'visitor' })).toEqual([[2, 1], [2]]);
   });
 
+  test('by device: the anonymous id across a sign-up, else the visitor', async () => {
+    await source.add([
+      // A browser visits anonymously, signs up the next day: the visitor changes to the user.
+      ev('u1', 'visit', '2026-03-01T10:00:00Z', {
+        user_id: null,
+        anonymous_id: 'a1',
+        visitor_id: 'a1',
+      }),
+      ev('u1', 'visit', '2026-03-02T10:00:00Z', { anonymous_id: 'a1' }),
+      // No anonymous id: the device is the visitor.
+      ev('u2', 'visit', '2026-03-01T10:00:00Z'),
+      ev('u2', 'visit', '2026-03-02T10:00:00Z'),
+    ]);
+    const range = { fromMs: ms('2026-03-01T00:00:00Z'), toMs: ms('2026-03-03T00:00:00Z') };
+    expect(await counts({ ...range, by: 'device' })).toEqual([[2, 2], [2]]);
+    expect(await counts({ ...range, by: 'visitor' })).toEqual([[2, 1], [2]]);
+    expect(await counts({ ...range, by: 'user' })).toEqual([[1, 1], [2]]);
+  });
+
   test('filters and bots apply to start and return events', async () => {
     await source.add([
       ev('a', 'visit', '2026-03-01T10:00:00Z', { source: 'ios' }),

@@ -1,8 +1,8 @@
 // getFunnel's SQL against a brute-force walk (test/helpers/funnel-oracle.ts) over random event
 // sets: few actors, names and paths, many events of one millisecond, random steps, windows,
-// ranges, actors and bots, half of each set flushed to a segment; and a few large sets
-// (thousands of events of hundreds of actors), as DuckDB runs an ASOF join otherwise past some
-// size. The seed of a failing case is in the failure's message; FUNNEL_SEED=<seed> (with
+// ranges, actors (devices shared across people among them) and bots, half of each set flushed
+// to a segment; and a few large sets (thousands of events of hundreds of actors), as DuckDB
+// runs an ASOF join otherwise past some size. The seed of a failing case is in the failure's message; FUNNEL_SEED=<seed> (with
 // FUNNEL_SIZE=large for a large set) replays that one.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
@@ -18,7 +18,7 @@ const CASES = 60;
 const LARGE_CASES = 4;
 const NAMES = ['page_view', '$pageview', 'signup', 'login', 'buy'];
 const PATHS = ['/', '/pricing', '/docs', null];
-const ACTORS: FunnelActor[] = ['visitor', 'user', 'session'];
+const ACTORS: FunnelActor[] = ['visitor', 'device', 'user', 'session'];
 
 let source: MemorySource;
 beforeAll(async () => {
@@ -57,6 +57,8 @@ function randomCase(seed: number, size: keyof typeof SIZES) {
         timestamp: at(),
         user_id: random() < 0.2 ? null : person,
         visitor_id: person,
+        // A device of one person or another's, or none (by device: then the visitor).
+        anonymous_id: random() < 0.3 ? null : `d${Math.floor(random() * sized.actors)}`,
         session_id: random() < 0.2 ? null : `${person}-${Math.floor(random() * 2)}`,
         is_bot: random() < 0.1,
       }),

@@ -245,6 +245,28 @@ describe('getFunnel', () => {
     expect(await counts({ steps, by: 'session' })).toEqual([2, 1]);
   });
 
+  test('by device: the anonymous id across a sign-up, else the visitor', async () => {
+    const steps = [{ path: '/pricing' }, { name: 'signup' }];
+    const view = (fields: Partial<StoredEvent>) =>
+      makeEvent({ name: 'page_view', path: '/pricing', timestamp: T, ...fields });
+    const signup = (fields: Partial<StoredEvent>) =>
+      makeEvent({ name: 'signup', timestamp: T + SEC, ...fields });
+    await source.add([
+      // The browser's anonymous id on both; the sign-up carries the new user id, so its
+      // visitor (user_id first) is another one.
+      view({ anonymous_id: 'a1', visitor_id: 'a1' }),
+      signup({ anonymous_id: 'a1', user_id: 'u1', visitor_id: 'u1' }),
+      // No anonymous id: the device is the visitor (here a user id on both).
+      view({ user_id: 'u2', visitor_id: 'u2' }),
+      signup({ user_id: 'u2', visitor_id: 'u2' }),
+      // Another browser signs up as another user: it did not view /pricing.
+      signup({ anonymous_id: 'a3', user_id: 'u3', visitor_id: 'u3' }),
+    ]);
+    expect(await counts({ steps, by: 'device' })).toEqual([2, 2]);
+    expect(await counts({ steps, by: 'visitor' })).toEqual([2, 1]);
+    expect(await counts({ steps, by: 'user' })).toEqual([1, 1]);
+  });
+
   test('filters apply to every step; bots only when included', async () => {
     await source.add([
       ev('a', 'visit', 0, { os: 'iOS', properties: { plan: 'pro' } }),

@@ -1,7 +1,8 @@
-// GET /api/v1/cohorts: cohort retention, PostHog's retention insight. The actors (visitors or
-// users) with a start event in a period form that period's cohort (`recurring`, PostHog's
-// default), or only those whose first start event ever is in it (`first`); of each cohort, how
-// many did the return event in each later period. One statement over the snapshot; exact counts.
+// GET /api/v1/cohorts: cohort retention, PostHog's retention insight. The actors (visitors,
+// devices or users: actors.ts) with a start event in a period form that period's cohort
+// (`recurring`, PostHog's default), or only those whose first start event ever is in it
+// (`first`); of each cohort, how many did the return event in each later period. One statement
+// over the snapshot; exact counts.
 //
 // Events find their period through the bucket join of time series (bucketed.ts), so periods
 // have the same local boundaries as buckets. An actor counts once per (cohort, later period):
@@ -10,6 +11,7 @@
 import { BIGINT, LIST, listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
+import { actorSql } from '../actors.ts';
 import { bucketJoinOf } from '../bucketed.ts';
 import {
   ANY_EVENT,
@@ -94,7 +96,7 @@ function cohortsQuery(
   periods: Periods,
   params: SqlParams,
 ): string {
-  const actor = COHORT_ACTORS[options.by];
+  const actor = actorSql(COHORT_ACTORS, options.by);
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const isStart = eventCondition(options.startEvent, params, views);
   const isReturn = eventCondition(options.returnEvent, params, views);
@@ -102,7 +104,7 @@ function cohortsQuery(
   const where = filterConditions(filters, params);
   const fromInstant = params.addInstant(periods.fromMs);
   where.push(
-    `e."${actor}" IS NOT NULL`,
+    `(${actor}) IS NOT NULL`,
     `((${isStart}) OR (${isReturn}))`,
     `e."timestamp" < ${params.addInstant(periods.toMs)}`,
     // Before the range, only start events, and only to find each actor's first.
@@ -126,7 +128,7 @@ function cohortsQuery(
   return `WITH ${join.ctes},
     idx AS (SELECT unnest(${list}) AS bucket_ms, unnest(range(len(${list}))) AS i),
     ev AS (
-      SELECT e."${actor}" AS a, epoch_ms(e."timestamp") AS ts,
+      SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
         (${isStart}) AS s, (${isReturn}) AS r
       FROM ${from} AS e ${whereOf(where)}
     ),

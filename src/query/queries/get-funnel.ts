@@ -1,6 +1,7 @@
-// GET /api/v1/funnel: of the actors (visitors, users or sessions) with a step-1 event in the
-// range, how many then did step 2, then step 3 …, in order, each within the conversion window of
-// that step-1 event (PostHog's default "sequential" funnel). One statement over the snapshot.
+// GET /api/v1/funnel: of the actors (visitors, devices, users or sessions: actors.ts) with a
+// step-1 event in the range, how many then did step 2, then step 3 …, in order, each within the
+// conversion window of that step-1 event (PostHog's default "sequential" funnel). One statement
+// over the snapshot.
 //
 // Events are ordered per actor by (timestamp, event_id): a later step is a later event in that
 // order, so events of one millisecond convert in event_id order, never one event for two steps.
@@ -12,6 +13,7 @@
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
+import { actorSql } from '../actors.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { FUNNEL_ACTORS, type FunnelActor, type FunnelStep } from '../funnel-params.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
@@ -86,11 +88,11 @@ function funnelQuery(
   params: SqlParams,
 ): string {
   const { steps, filters } = options;
-  const actor = FUNNEL_ACTORS[options.by];
+  const actor = actorSql(FUNNEL_ACTORS, options.by);
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const matches = steps.map((step) => stepCondition(step, params, views));
   const where = filterConditions({ ...filters, fromMs: undefined, toMs: undefined }, params);
-  where.push(`e."${actor}" IS NOT NULL`, `(${matches.join(' OR ')})`);
+  where.push(`(${actor}) IS NOT NULL`, `(${matches.join(' OR ')})`);
   if (filters.fromMs !== undefined) {
     where.push(`e."timestamp" >= ${params.addInstant(filters.fromMs)}`);
   }
@@ -122,9 +124,9 @@ function funnelQuery(
   // o: the order of an actor's events. name and path only order rows of one event_id stored
   // twice (resent past the dedup window): rows left equal then match the same steps.
   return `WITH ev AS (
-      SELECT e."${actor}" AS a, epoch_ms(e."timestamp") AS ts,
+      SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
         row_number() OVER (
-          PARTITION BY e."${actor}" ORDER BY e."timestamp", e.event_id, e.name, e.path
+          PARTITION BY ${actor} ORDER BY e."timestamp", e.event_id, e.name, e.path
         ) AS o,
         ${matches.map((m, i) => `(${m}) AS m${i + 1}`).join(', ')}
       FROM ${from} AS e ${whereOf(where)}
