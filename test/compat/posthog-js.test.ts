@@ -247,3 +247,87 @@ describe('posthog-js events', () => {
     expect(stored.properties.$posthog).toMatchObject({ $os: 'v0', $lib: 'v13' });
   });
 });
+
+describe('posthog-js across identify', () => {
+  // As posthog-js (1.449) sends them: `$device_id` (its first anonymous distinct_id) on every
+  // event, `distinct_id` inside the properties switching to the user id at `$identify`, which
+  // names the old one in `$anon_distinct_id`; `$is_identified` and `$process_person_profile`
+  // false until then (person_profiles 'identified_only', the default); `$set`/`$set_once` at
+  // the top of `$identify`. A reset() (without true) keeps `$device_id`.
+  const DEVICE = '0193b5c4-6f00-7a3b-8c4d-000000000d01';
+  const sdkEvent = (uuid: string, event: string, at: string, identified: boolean, extra: Json) => ({
+    uuid,
+    event,
+    timestamp: at,
+    properties: {
+      token: 'wk_acme',
+      distinct_id: identified ? 'user_42' : DEVICE,
+      $device_id: DEVICE,
+      $is_identified: identified,
+      $process_person_profile: identified,
+      $lib: 'web',
+      $lib_version: '1.449.2',
+      $session_id: '0193b5c4-6f00-7a3b-8c4d-5e6f7a8b9c0d',
+      $raw_user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36',
+      ...extra,
+    },
+  });
+  const page = (path: string) => ({
+    $current_url: `https://shop.example${path}`,
+    $pathname: path,
+    $host: 'shop.example',
+  });
+
+  /** Views /pricing anonymously on the 24th, identifies and signs up on the 25th. */
+  async function signUp() {
+    const day1 = '2026-11-24T10:00:00.000Z';
+    const day2 = '2026-11-25T10:00:00.000Z';
+    const res = await gzipText('/e/', [
+      sdkEvent('view', '$pageview', day1, false, page('/pricing')),
+      {
+        ...sdkEvent('identify', '$identify', day2, true, {
+          ...page('/signup'),
+          $anon_distinct_id: DEVICE,
+        }),
+        $set: { email: 'ada@example.com' },
+        $set_once: { $initial_pathname: '/pricing' },
+      },
+      sdkEvent('signup', 'signed_up', day2, true, { ...page('/signup'), plan: 'pro' }),
+    ]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+  }
+
+  test('the sign-up funnel converts by device, not by visitor', async () => {
+    await signUp();
+    const stored = async (id: string) => {
+      const e = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      return [e.user_id, e.anonymous_id, e.visitor_id];
+    };
+    expect(await stored('view')).toEqual([null, DEVICE, DEVICE]);
+    expect(await stored('identify')).toEqual(['user_42', DEVICE, 'user_42']);
+    expect(await stored('signup')).toEqual(['user_42', DEVICE, 'user_42']);
+    const funnel = async (by: string) => {
+      const res = await t.getJson<{ steps: { count: number }[] }>(
+        `/api/v1/funnel?tenant_id=acme&step=path:/pricing&step=name:signed_up&by=${by}`,
+      );
+      return res.steps.map((s) => s.count);
+    };
+    expect(await funnel('device')).toEqual([1, 1]);
+    expect(await funnel('visitor')).toEqual([1, 0]);
+    expect(await funnel('user')).toEqual([0, 0]); // the view carries no user id
+  });
+
+  test('a cohort of /pricing viewers returns by device, not by visitor', async () => {
+    await signUp();
+    const cohorts = async (by: string) => {
+      const res = await t.getJson<{ cohorts: { returned: number[] }[] }>(
+        '/api/v1/cohorts?tenant_id=acme&start=path:/pricing&return=name:signed_up' +
+          `&from=2026-11-24&to=2026-11-25&by=${by}`,
+      );
+      return res.cohorts.map((c) => c.returned);
+    };
+    expect(await cohorts('device')).toEqual([[1, 1], [0]]);
+    expect(await cohorts('visitor')).toEqual([[1, 0], [0]]);
+  });
+});

@@ -233,6 +233,53 @@ describe('PostHog capture API', () => {
     });
   });
 
+  test("an identified event's $device_id is its anonymous_id too; a bad one is left there", async () => {
+    const device = '0193b5c4-0000-7000-8000-00000000d001';
+    const identified = (uuid: string, properties: Json) =>
+      event({ uuid, distinct_id: 'user_42', properties: { $is_identified: true, ...properties } });
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        identified('with', { $device_id: device }),
+        identified('without', {}),
+        identified('empty', { $device_id: '' }),
+        identified('number', { $device_id: 42 }),
+        identified('object', { $device_id: { id: device } }),
+        identified('longest', { $device_id: 'd'.repeat(128) }),
+        identified('too-long', { $device_id: 'd'.repeat(129) }),
+        // An anonymous event keeps its distinct_id as anonymous_id (after posthog.reset(),
+        // posthog-js sends a new distinct_id with the old $device_id).
+        event({ uuid: 'anon', properties: { $is_identified: false, $device_id: device } }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 }); // none refused for its $device_id
+    const read = (id: string) => t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+    const ids = async (id: string) => {
+      const { user_id, anonymous_id, visitor_id, properties } = await read(id);
+      const kept = ((properties as Json | null)?.$posthog as Json | undefined)?.$device_id;
+      return { user_id, anonymous_id, visitor_id, kept };
+    };
+    // The visitor stays the user id (user_id first), so visitor counts do not change.
+    const user = { user_id: 'user_42', visitor_id: 'user_42' };
+    expect(await ids('with')).toEqual({ ...user, anonymous_id: device, kept: device });
+    expect(await ids('without')).toEqual({ ...user, anonymous_id: null, kept: undefined });
+    // Not an id: no anonymous_id; the value stays in $posthog as sent (an empty string too).
+    expect(await ids('empty')).toEqual({ ...user, anonymous_id: null, kept: '' });
+    expect(await ids('number')).toEqual({ ...user, anonymous_id: null, kept: 42 });
+    expect(await ids('object')).toEqual({ ...user, anonymous_id: null, kept: { id: device } });
+    const longest = 'd'.repeat(128);
+    expect(await ids('longest')).toEqual({ ...user, anonymous_id: longest, kept: longest });
+    const tooLong = 'd'.repeat(129);
+    expect(await ids('too-long')).toEqual({ ...user, anonymous_id: null, kept: tooLong });
+    expect(await ids('anon')).toEqual({
+      user_id: null,
+      anonymous_id: 'd1',
+      visitor_id: 'd1',
+      kept: device,
+    });
+  });
+
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {
     // Assigned instead of defined, it became the prototype of the stored properties: the
     // property vanished, and the fitting read a `$posthog` bag through it that was not there.

@@ -2,7 +2,8 @@
 // imports the npm posthog-js module build (dist/module.mjs, what a bundler takes; served from
 // node_modules, no CDN) with `api_host` = Tally behind a recording proxy. Every call the SDK
 // makes (remote config, flags, captures, the page-hide beacon) must get a 2xx, and the page
-// view, custom event, identify and client-side navigation must be stored exactly once.
+// view, custom event, identify and client-side navigation must be stored exactly once, each
+// with the browser's $device_id as its anonymous_id (before identify and after it).
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
@@ -162,6 +163,18 @@ describe('posthog-js in Chromium', () => {
     expect(navigation).toMatchObject({ user_id: 'user_42', path: '/docs', url: `${origin}/docs` });
     expect(leave).toMatchObject({ user_id: 'user_42', path: '/docs' });
     expect(new Set(events.map((e) => e.session_id)).size).toBe(1);
+    // The browser's $device_id (its first distinct_id) stays through identify: every event's
+    // anonymous_id, so a funnel by device follows it from the anonymous view to the upgrade.
+    expect(new Set(events.map((e) => e.anonymous_id))).toEqual(new Set([anonymous]));
+    expect((identify.properties.$posthog as Record<string, unknown>).$device_id).toBe(anonymous);
+    const funnel = async (by: string) => {
+      const answer = await tally.getJson<{ steps: { count: number }[] }>(
+        `/api/v1/funnel?tenant_id=shop&bots=include&step=path:/&step=name:upgraded&by=${by}`,
+      );
+      return answer.steps.map((step) => step.count);
+    };
+    expect(await funnel('device')).toEqual([1, 1]);
+    expect(await funnel('visitor')).toEqual([1, 0]);
 
     // The page-hide batch went by sendBeacon, gzip as text/plain, and Tally took it.
     const beacons = JSON.parse(

@@ -8,8 +8,13 @@
 // together under one key, `$posthog`, the same for every event; null values nowhere (a null
 // property reads the same as an absent one). Person and group updates (`$set`, `$set_once`,
 // `$unset`, `$groups`) stay at the top, as PostHog's ingestion reads them there.
+//
+// `$device_id`, which posthog-js puts on every event and keeps through `identify` (while
+// `distinct_id` switches from its anonymous id to the user id), is also an identified event's
+// anonymous_id (deviceIdOf): one browser before and after a sign-up (`by=device` reads). It
+// stays in `$posthog` as well, where events stored before carry it, so one SQL finds it in all.
 
-import { POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
+import { eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
 /** Person and group updates: at the top, and the last keys cut to fit the limits. */
 export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
@@ -32,4 +37,15 @@ export function storedProperties(properties: Record<string, unknown>): Record<st
   // Defined, not assigned: assigning a "__proto__" property would set the object's prototype
   // instead, and the property would vanish from the stored event.
   return Object.fromEntries(stored);
+}
+
+/**
+ * The device an identified event was sent from: `$device_id` when it is a non-empty string of
+ * at most `idCharsMax` characters (as any id); else none, and the event is stored without an
+ * anonymous_id, never refused for it (it stays in `$posthog` as sent).
+ */
+export function deviceIdOf(properties: Record<string, unknown>): string | undefined {
+  const value = properties.$device_id;
+  if (typeof value !== 'string' || value === '') return undefined;
+  return value.length <= eventLimits.idCharsMax ? value : undefined;
 }

@@ -44,7 +44,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
+import { deviceIdOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -136,8 +136,10 @@ const CapturedEvent = t.Object(
     properties: t.Optional(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
-          'their fields; `token` is the write key; the other `$` properties are stored ' +
-          'under `$posthog` ($set, $set_once, $unset, $groups at the top); the rest as sent; ' +
+          'their fields; $device_id is also the anonymous_id of an identified event (up to ' +
+          `${eventLimits.idCharsMax} characters); \`token\` is the write key; the other \`$\` ` +
+          'properties are stored under `$posthog` ($set, $set_once, $unset, $groups at the ' +
+          'top); the rest as sent; ' +
           'null values are left out. Over the limits of properties ' +
           `(${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} bytes) ` +
           'the largest values (and entries of `$posthog`) are cut, and named in ' +
@@ -346,7 +348,10 @@ function inputOf(
     event_id: textOf(event.uuid),
     name,
     timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
-    ...(anonymous ? { anonymous_id: distinctId } : { user_id: distinctId }),
+    // An identified event's device is its anonymous_id (posthog-properties.ts).
+    ...(anonymous
+      ? { anonymous_id: distinctId }
+      : { user_id: distinctId, anonymous_id: deviceIdOf(properties) }),
     url: fittedUrlOf(take('$current_url')),
     path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
     referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),
