@@ -76,6 +76,43 @@ describe('@segment/analytics-node against Tally', () => {
     expect(stats.total_events).toBe(12);
   });
 
+  test('page, then identify and track with userId and anonymousId: one device', async () => {
+    // As analytics.js sends it (one anonymousId before and after identify), with the node
+    // client, which takes the ids as given: the page is anonymous, the sign-up a user's.
+    const analytics = client(server.url);
+    const statuses: number[] = [];
+    analytics.on('http_response', (r) => statuses.push(r.status));
+    const anonymousId = 'anon-device-1';
+    const url = 'https://example.com/plans';
+    // The page a day before the sign-up (calls of one millisecond would convert in messageId
+    // order, which is random).
+    const now = Date.now();
+    const ids = { anonymousId, timestamp: new Date(now - 86_400_000) };
+    analytics.page({ ...ids, name: 'Plans', properties: { path: '/plans', url } });
+    const user = { userId: 'user-ada', anonymousId, timestamp: new Date(now) };
+    analytics.identify({ ...user, traits: { email: 'ada@example.com' } });
+    analytics.track({ ...user, event: 'Plan Signed Up' });
+    await analytics.closeAndFlush();
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const funnel = async (by: string) => {
+      const answer = await server.getJson<{ steps: { count: number }[] }>(
+        `/api/v1/funnel?step=path:/plans&step=name:Plan%20Signed%20Up&by=${by}`,
+      );
+      return answer.steps.map((step) => step.count);
+    };
+    expect(await funnel('device')).toEqual([1, 1]);
+    expect(await funnel('visitor')).toEqual([1, 0]);
+    // Yesterday's and today's cohorts (the 2 days to now): yesterday's viewer came back.
+    const cohorts = async (by: string) => {
+      const answer = await server.getJson<{ cohorts: { returned: number[] }[] }>(
+        `/api/v1/cohorts?start=path:/plans&return=name:Plan%20Signed%20Up&periods=2&by=${by}`,
+      );
+      return answer.cohorts.map((c) => c.returned);
+    };
+    expect(await cohorts('device')).toEqual([[1, 1], [0]]);
+    expect(await cohorts('visitor')).toEqual([[1, 0], [0]]);
+  });
+
   test("a landing page's long URL, referrer and agent are kept, cut, as Segment keeps them", async () => {
     // Within Segment's 32 KB a message: an ad click's long query string, a webmail referrer
     // with a token, a user agent with many extensions' tokens.

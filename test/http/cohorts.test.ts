@@ -162,6 +162,22 @@ describe('GET /api/v1/cohorts', () => {
     expect(await returned(days)).toEqual([[2, 1], [2]]);
   });
 
+  test('by device follows the anonymous id across a sign-up; by visitor does not', async () => {
+    // A browser views /pricing on the 23rd, signs up on the 24th with the new user_id and the
+    // same anonymous_id; another browser with no anonymous_id does the same.
+    await send([
+      { anonymous_id: 'anon-1', name: 'page_view', path: '/pricing', timestamp: on(23) },
+      { anonymous_id: 'anon-1', user_id: 'ada', name: 'signup', timestamp: on(24) },
+      { user_id: 'bo', name: 'page_view', path: '/pricing', timestamp: on(23) },
+      { user_id: 'bo', name: 'signup', timestamp: on(24) },
+    ]);
+    const query = 'start=path:/pricing&return=name:signup&from=2026-11-23&to=2026-11-24';
+    expect(await returned(`${query}&by=device`)).toEqual([[2, 2], [0]]);
+    expect(await returned(query)).toEqual([[2, 1], [0]]);
+    const answer = await json(await t.get(`/api/v1/cohorts?${query}&by=device`));
+    expect(answer).toMatchObject({ by: 'device' });
+  });
+
   test('refuses bad events, periods, cohorts, actors and visit filters, naming them', async () => {
     const issues = async (query: string) => {
       const res = await t.get(`/api/v1/cohorts?${query}`);

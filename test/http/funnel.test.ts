@@ -143,6 +143,28 @@ describe('GET /api/v1/funnel', () => {
     expect(await counts('step=path:/docs&step=name:signup&by=user')).toEqual([0, 0]);
   });
 
+  test('by device follows the anonymous id across a sign-up; by visitor does not', async () => {
+    // The most common funnel: a page view, then the sign-up, which carries the new user_id
+    // (so its visitor_id is that user id) and the browser's anonymous_id, as on the view.
+    const browser = { ip: '198.51.100.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' };
+    await send([
+      { ...browser, anonymous_id: 'anon-1', name: 'page_view', path: '/pricing' },
+      { ...browser, anonymous_id: 'anon-1', user_id: 'ada', name: 'signup' },
+      // Without an anonymous_id the device is the visitor: the daily hash, then the user id.
+      { ...browser, name: 'page_view', path: '/pricing' },
+      { ...browser, user_id: 'bo', name: 'signup' },
+    ]);
+    const signups = 'step=path:/pricing&step=name:signup';
+    expect(await counts(`${signups}&by=device`)).toEqual([2, 1]);
+    // The default is unchanged: the sign-up is another visitor, so no one converts.
+    expect(await counts(signups)).toEqual([2, 0]);
+    expect(await counts(`${signups}&by=visitor`)).toEqual([2, 0]);
+    const answer = await json(await t.get(`/api/v1/funnel?${signups}&by=device`));
+    expect(answer).toMatchObject({ by: 'device', entered: 2, completed: 1 });
+    await t.engine.store.flusher.flush();
+    expect(await counts(`${signups}&by=device`)).toEqual([2, 1]);
+  });
+
   test('refuses bad steps, windows, actors and visit filters with a 422 naming them', async () => {
     const issues = async (query: string) => {
       const res = await t.get(`/api/v1/funnel?${query}`);
