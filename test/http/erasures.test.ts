@@ -1,7 +1,8 @@
 // POST/GET /api/v1/projects/{id}/erasures: who may (owners and admins; keys never), what the
 // body must be, the answers' shapes, the pending bound, and every read of the project once an
-// erasure is done: it answers as a project that never had the person's events, also after a
-// restart, while another project with the same person keeps them.
+// erasure is done (funnels and cohorts among them): it answers as a project that never had the
+// person's events, also after a restart, while another project with the same person keeps
+// them; and an erasure by anonymous_id, which takes the identified events carrying it too.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { erasureLimits } from '../../src/core/index.ts';
@@ -201,7 +202,10 @@ const READS = [
   '/api/v1/metrics',
   `/api/v1/metrics/aggregate/cpu${DAY}&bucket=hour`,
   '/api/v1/metrics/latest/cpu',
+  `/api/v1/funnel${DAY}&by=user&step=name:page_view&step=name:signup`,
+  `/api/v1/funnel${DAY}&by=device&step=path:/p&step=name:signup`,
   `/api/v1/cohorts${DAY}&by=user&start=any&return=any`,
+  `/api/v1/cohorts${DAY}&by=device&start=any&return=any`,
 ];
 
 /** Plausible's Stats API v1 over the project's site (`<project>.example`, an alias of it). */
@@ -273,8 +277,11 @@ describe('the reads of a project once an erasure is done', () => {
     const otherBefore = await readAll('initech', other);
     const expected = await readAll('globex', globex);
     const before = await readAll('acme', acme);
-    // Each Plausible read answers, and counts the person's events until the erasure.
-    for (const i of [READS.length, READS.length + 1]) {
+    // Each funnel, cohort and Plausible read answers, and counts the person's events until
+    // the erasure.
+    const counting = READS.flatMap((path, i) => (/funnel|cohorts/.test(path) ? [i] : []));
+    expect(counting).toHaveLength(4);
+    for (const i of [...counting, READS.length, READS.length + 1]) {
       const [, status, body] = before[i] as [string, number, string];
       expect(status).toBe(200);
       expect(body).not.toBe((expected[i] as [string, number, string])[2]);
@@ -290,4 +297,49 @@ describe('the reads of a project once an erasure is done', () => {
     expect(await readAll('acme', acme)).toEqual(expected);
     expect(await readAll('initech', other)).toEqual(otherBefore);
   }, 30_000);
+});
+
+describe('an erasure by anonymous_id', () => {
+  test("also erases the identified events that carry it: PostHog's $device_id", async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const read = (await makeKey(t, ada.access_token, 'acme', 'read')).key;
+    const device = '0193b5c4-6f00-7a3b-8c4d-000000000d01';
+    // posthog-js: one browser's $device_id on every event; distinct_id the anonymous id (the
+    // same value) until identify, then the user's. u1 also uses another device; u2 is kept.
+    const ph = (uuid: string, distinctId: string, properties: Record<string, unknown>) => ({
+      uuid,
+      event: uuid.startsWith('view') ? '$pageview' : 'signed_up',
+      distinct_id: distinctId,
+      timestamp: '2026-11-25T11:00:00Z',
+      properties: { $current_url: 'https://acme.example/pricing', ...properties },
+    });
+    const anonymous = { $is_identified: false, $device_id: device };
+    const sent = await t.call('POST', '/batch/', {
+      body: {
+        api_key: write,
+        batch: [
+          ph('view-1', device, anonymous),
+          ph('signup-1', 'u1', { $is_identified: true, $device_id: device }),
+          ph('view-2', 'u1', { $is_identified: true, $device_id: device }),
+          ph('signup-2', 'u1', { $is_identified: true, $device_id: 'another-device' }),
+          ph('view-3', 'u2', { $is_identified: true, $device_id: 'u2-device' }),
+        ],
+      },
+    });
+    expect(sent.status).toBe(200);
+    await t.engine.store.flusher.flush();
+    const res = await erase('acme', { anonymous_id: device }, ada.access_token);
+    expect(res.status).toBe(202);
+    await t.engine.erasures.settled();
+    const done = await t.call('GET', `/api/v1/projects/acme/erasures/${(await json(res)).id}`, {
+      token: ada.access_token,
+    });
+    expect(await json(done)).toMatchObject({ status: 'done', events_erased: 3 });
+    const list = await t.call('GET', '/api/v1/events', { token: read });
+    const left = ((await json(list)).events as { event_id: string }[]).map((e) => e.event_id);
+    // The device's events, anonymous and identified, are gone; u1's on another device and
+    // u2's stay (erase by user_id for all of u1's).
+    expect(left.sort()).toEqual(['signup-2', 'view-3']);
+  });
 });
