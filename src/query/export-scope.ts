@@ -5,6 +5,7 @@
 
 import { EVENT_COLUMNS } from '../storage/index.ts';
 import type { EventFilters } from './filters.ts';
+import type { EventListFilters } from './queries/list-events.ts';
 
 /** The exported fields, in the order of a CSV header and a Parquet schema. */
 export const EXPORT_COLUMNS: readonly string[] = EVENT_COLUMNS.map(([name]) => name).filter(
@@ -15,21 +16,8 @@ export const EXPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface ExportOptions {
-  name?: string | undefined;
-  user_id?: string | undefined;
-  session_id?: string | undefined;
-  source?: string | undefined;
-  path?: string | undefined;
-  /** ISO 3166-1 alpha-2, any case (stored upper case). */
-  country?: string | undefined;
-  /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
-  properties?: Record<string, string> | undefined;
-  /** Inclusive lower bound, UTC epoch ms. */
-  fromMs?: number | undefined;
-  /** Exclusive upper bound, UTC epoch ms. */
-  toMs?: number | undefined;
-}
+/** An export's filters and range: those of an event list (bots always included). */
+export type ExportOptions = EventListFilters;
 
 /**
  * The order of an export: timestamp, then event_id, then received_at, which sets apart the

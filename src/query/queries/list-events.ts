@@ -5,7 +5,8 @@ import { type Page, readPage } from '../event-pages.ts';
 import { presentEventRow } from '../event-rows.ts';
 import type { VisitScope } from './visit-scope.ts';
 
-export interface ListEventsOptions {
+/** The event filters and range of an event list (and of an export: export-scope.ts). */
+export interface EventListFilters {
   name?: string | undefined;
   user_id?: string | undefined;
   session_id?: string | undefined;
@@ -15,8 +16,13 @@ export interface ListEventsOptions {
   country?: string | undefined;
   /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
   properties?: Record<string, string> | undefined;
+  /** Inclusive lower bound, UTC epoch ms. */
   fromMs?: number | undefined;
+  /** Exclusive upper bound, UTC epoch ms. */
   toMs?: number | undefined;
+}
+
+export interface ListEventsOptions extends EventListFilters {
   limit: number;
   cursor?: string | undefined;
   /** Only the events of the visits that match (visit-scope.ts). */
