@@ -169,17 +169,16 @@ const EXPORT_DOC = {
     'acknowledged by the time it starts, flushed or not, each exactly once while flushes and ' +
     'compactions run; events that arrive meanwhile are left for the next export, unless the ' +
     "server's clock received them no later than the latest receipt among those (see the " +
-    'README). NDJSON and ' +
-    `CSV are streamed in pages of ${queryLimits.exportPageRows} events, each page a read ` +
-    "of its own; Parquet is written by DuckDB to a file in the data directory's staging " +
-    'directory (one read), then sent and removed. Once the answer has begun, a failure ' +
-    'cuts the connection: an export without its end is incomplete; so do credentials that ' +
-    `lapse while it is sent (checked every ${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, ` +
-    'an expired token). ' +
-    'CSV: a header row of ' +
-    'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON text, ' +
-    'absent values empty and empty strings `""`; values are not altered against spreadsheet ' +
-    'formulas.',
+    `README). NDJSON and CSV are streamed in pages of ${queryLimits.exportPageRows} events, ` +
+    'each page a read of its own; Parquet is written by DuckDB to a file in the data ' +
+    "directory's staging directory (one read), then sent and removed. Once the answer has " +
+    'begun, a failure cuts the connection (an export without its end is incomplete), and so ' +
+    'do credentials that lapse while it is sent (checked every ' +
+    `${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, an expired token) and a client that ` +
+    `takes nothing for ${queryLimits.exportStallMsMax / 60_000} minutes. CSV: a header row of ` +
+    'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON ' +
+    'text, absent values empty and empty strings `""`; values are not altered against ' +
+    'spreadsheet formulas.',
   responses: {
     200: {
       description: 'The events, as an attachment (Content-Disposition), not cached',
