@@ -5,7 +5,7 @@
 
 import { AppError, type FieldIssue } from '../core/index.ts';
 import { ACTOR_SQL } from './actors.ts';
-import { type FunnelStep, parseStep, STEP_RULE } from './funnel-params.ts';
+import { type FunnelStep, parseStep, STEP_RULE } from './step-syntax.ts';
 
 /** What a start or return event matches: a step, or every event (PostHog's "All events"). */
 export type CohortEvent = FunnelStep | 'any';

@@ -1,17 +1,13 @@
 // The parameters of a funnel (GET /api/v1/funnel) that its schema cannot check: its steps
-// (`step=name:signup`, `step=path:/pricing`, `step=name:signup,path:/welcome`, in order) and its
-// conversion window (`window=14d`). Each refusal is a 422 naming the parameter (and the step's
-// position, from 0, as in every list of a 422) and the rule it breaks.
+// (`step=name:signup`, `step=path:/pricing`, `step=name:signup,path:/welcome`, in order; the
+// syntax of one is step-syntax.ts) and its conversion window (`window=14d`). Each refusal is a
+// 422 naming the parameter (and the step's position, from 0, as in every list of a 422) and the
+// rule it breaks.
 
-import { AppError, eventLimits, type FieldIssue } from '../core/index.ts';
+import { AppError, type FieldIssue } from '../core/index.ts';
 import { ACTOR_SQL } from './actors.ts';
 import { queryLimits } from './limits.ts';
-
-/** What one step matches: an event name, a page view's path, or an event of a name on a path. */
-export interface FunnelStep {
-  name?: string;
-  path?: string;
-}
+import { type FunnelStep, parseStep, quote } from './step-syntax.ts';
 
 /** Whom a funnel follows, and the SQL expression (actors.ts) that names them. */
 export const FUNNEL_ACTORS = {
@@ -25,22 +21,6 @@ export type FunnelActor = keyof typeof FUNNEL_ACTORS;
 
 /** The values of `by`, the default first. */
 export const FUNNEL_ACTOR_NAMES = Object.keys(FUNNEL_ACTORS) as FunnelActor[];
-
-export const STEP_RULE =
-  'a step is name:<event name>, path:<path> (a page view of that path), or ' +
-  'name:<event name>,path:<path> (an event of that name on that path)';
-
-/** A comma starts a step's next condition only before `name:` or `path:`; others are text. */
-const CONDITIONS = /,(?=(?:name|path):)/;
-const CONDITION = /^(name|path):([\s\S]*)$/;
-
-/** How much of a refused value a message quotes. */
-const QUOTED_CHARS_MAX = 64;
-
-export function quote(value: string): string {
-  const cut = value.length > QUOTED_CHARS_MAX;
-  return JSON.stringify(cut ? `${value.slice(0, QUOTED_CHARS_MAX)}…` : value);
-}
 
 /** The steps of `values` (every `step` parameter, in order); a 422 listing each bad one. */
 export function parseFunnelSteps(values: string[]): FunnelStep[] {
@@ -60,38 +40,6 @@ export function parseFunnelSteps(values: string[]): FunnelStep[] {
   const steps = values.map((value, index) => parseStep(value, ['query', 'step', index], issues));
   if (issues.length > 0) throw AppError.validation(issues);
   return steps;
-}
-
-/**
- * One step in the step syntax (`name:…`, `path:…` or both); a refusal is added to `issues` at
- * `loc` (the step is then partial and not to be used).
- */
-export function parseStep(
-  value: string,
-  loc: FieldIssue['loc'],
-  issues: FieldIssue[],
-  rule: string = STEP_RULE,
-): FunnelStep {
-  const step: FunnelStep = {};
-  const issue = (msg: string, type = 'value_error') => {
-    issues.push({ loc, msg, type });
-    return step;
-  };
-  for (const part of value.split(CONDITIONS)) {
-    const condition = CONDITION.exec(part);
-    if (condition === null) return issue(`${rule} (got ${quote(value)})`);
-    const key = condition[1] as keyof FunnelStep;
-    const text = condition[2] ?? '';
-    if (step[key] !== undefined) return issue(`a step names its ${key} once (got ${quote(value)})`);
-    const charsMax = key === 'name' ? eventLimits.nameCharsMax : eventLimits.urlCharsMax;
-    if (text.length === 0)
-      return issue(`the ${key} of a step must not be empty`, 'string_too_short');
-    if (text.length > charsMax) {
-      return issue(`the ${key} of a step is at most ${charsMax} characters`, 'string_too_long');
-    }
-    step[key] = text;
-  }
-  return step;
 }
 
 const WINDOW = /^([1-9][0-9]{0,8})(s|m|h|d|w)$/;

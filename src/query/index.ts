@@ -41,7 +41,6 @@ export {
 export {
   FUNNEL_ACTOR_NAMES,
   type FunnelActor,
-  type FunnelStep,
   parseFunnelSteps,
   parseFunnelWindow,
 } from './funnel-params.ts';
@@ -162,6 +161,7 @@ export {
   type VisitScope,
   visitScopeOf,
 } from './queries/visit-scope.ts';
+export type { FunnelStep } from './step-syntax.ts';
 export { BUCKET_UNITS, type BucketUnit, bucketStarts, labelledBuckets } from './time-buckets.ts';
 export { TIME_ON_PAGE } from './time-on-page.ts';
 export {

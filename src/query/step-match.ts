@@ -1,9 +1,9 @@
 // What an event must be to match a step of a funnel or of a cohort read, as SQL over the event
 // alias `e`: a step's name (a page view name matching every page view) and its exact path.
 
-import type { FunnelStep } from './funnel-params.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
 import type { SqlParams } from './sql-params.ts';
+import type { FunnelStep } from './step-syntax.ts';
 
 /**
  * `e`'s condition of matching `step`: a page view name matches every page view, a step of a

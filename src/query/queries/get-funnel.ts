@@ -15,10 +15,11 @@ import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
 import { actorSql } from '../actors.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { FUNNEL_ACTORS, type FunnelActor, type FunnelStep } from '../funnel-params.ts';
+import { FUNNEL_ACTORS, type FunnelActor } from '../funnel-params.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { stepCondition } from '../step-match.ts';
+import type { FunnelStep } from '../step-syntax.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 
 export interface FunnelOptions {
