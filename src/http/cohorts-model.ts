@@ -4,17 +4,19 @@
 
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { eventLimits } from '../core/index.ts';
 import { COHORT_ACTOR_NAMES, COHORT_KINDS, COHORT_PERIODS, queryLimits } from '../query/index.ts';
-import { dateParam, filterParams, rangeParams, tenantParam, tzParam } from './read-params.ts';
+import {
+  dateParam,
+  filterParams,
+  literalsOf,
+  oneOf,
+  rangeParams,
+  STEP_SYNTAX,
+  tenantParam,
+  tzParam,
+} from './read-params.ts';
 
 const { cohortPeriodsDefault, cohortPeriodsMax, cohortsMax } = queryLimits;
-
-const literals = <T extends string>(values: readonly T[], description: string) =>
-  t.Union(
-    values.map((value) => t.Literal(value)),
-    { description },
-  );
 
 export const CohortsQuery = t.Object({
   ...tenantParam,
@@ -22,12 +24,10 @@ export const CohortsQuery = t.Object({
   ...rangeParams,
   ...tzParam,
   ...filterParams,
-  period: t.Optional(
-    literals(
-      COHORT_PERIODS,
+  period: oneOf(COHORT_PERIODS, {
+    description:
       'The length of a cohort: a local day (the default), week (from Monday) or month of tz.',
-    ),
-  ),
+  }),
   periods: t.Optional(
     t.Integer({
       minimum: 1,
@@ -39,28 +39,20 @@ export const CohortsQuery = t.Object({
       examples: [4],
     }),
   ),
-  cohort: t.Optional(
-    literals(
-      COHORT_KINDS,
+  cohort: oneOf(COHORT_KINDS, {
+    description:
       'recurring (the default): an actor is in the cohort of every period with a start event. ' +
-        'first: only in the period of its first start event ever (looked for before from too).',
-    ),
-  ),
-  by: t.Optional(
-    literals(
-      COHORT_ACTOR_NAMES,
+      'first: only in the period of its first start event ever (looked for before from too).',
+  }),
+  by: oneOf(COHORT_ACTOR_NAMES, {
+    description:
       'Whom the cohorts hold: visitor (visitor_id, the default), device (anonymous_id, else ' +
-        'visitor_id: one browser before and after a sign-up) or user (user_id; events ' +
-        'without one are left out).',
-    ),
-  ),
+      'visitor_id: one browser before and after a sign-up) or user (user_id; events ' +
+      'without one are left out).',
+  }),
 });
 
-const SYNTAX =
-  '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
-  'every page view), `path:<path>` (a page view of that path), `name:<event name>,path:<path>` ' +
-  '(an event of that name on that path) or `any` (every event). Names are at most ' +
-  `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}; given once.`;
+const SYNTAX = `Given once: \`any\` (every event) or a step, ${STEP_SYNTAX}`;
 
 /** `start` and `return`: documented here, read from the URL by hand. */
 export const COHORT_EVENT_PARAMETERS: OpenAPIV3.ParameterObject[] = [
@@ -109,9 +101,11 @@ export const CohortsOut = t.Object({
     }),
     { maxItems: cohortsMax, description: 'One per period of the range, oldest first.' },
   ),
-  period: literals(COHORT_PERIODS, 'The length of a cohort.'),
-  cohort: literals(COHORT_KINDS, 'Who is in a cohort: recurring or first.'),
-  by: literals(COHORT_ACTOR_NAMES, 'Whom the counts count: visitor, device or user.'),
+  period: literalsOf(COHORT_PERIODS, { description: 'The length of a cohort.' }),
+  cohort: literalsOf(COHORT_KINDS, { description: 'Who is in a cohort: recurring or first.' }),
+  by: literalsOf(COHORT_ACTOR_NAMES, {
+    description: 'Whom the counts count: visitor, device or user.',
+  }),
   periods: t.Integer({ minimum: 1, description: 'How many periods a cohort is followed.' }),
   start: EventMatch('The start event, as given (`any` or a step).'),
   return: EventMatch('The return event, as given or defaulted.'),

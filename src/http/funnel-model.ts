@@ -4,9 +4,17 @@
 
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { eventLimits } from '../core/index.ts';
 import { FUNNEL_ACTOR_NAMES, queryLimits } from '../query/index.ts';
-import { dateParam, filterParams, rangeParams, tenantParam, tzParam } from './read-params.ts';
+import {
+  dateParam,
+  filterParams,
+  literalsOf,
+  oneOf,
+  rangeParams,
+  STEP_SYNTAX,
+  tenantParam,
+  tzParam,
+} from './read-params.ts';
 
 const { funnelStepsMin, funnelStepsMax, funnelWindowMsMax } = queryLimits;
 
@@ -26,18 +34,13 @@ export const FunnelQuery = t.Object({
       examples: ['7d'],
     }),
   ),
-  by: t.Optional(
-    t.Union(
-      FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
-      {
-        description:
-          'Whom the funnel follows: visitor (visitor_id, the default), device (anonymous_id, ' +
-          'else visitor_id: one browser before and after a sign-up), user (user_id; events ' +
-          'without one are left out) or session (session_id; likewise).',
-        examples: ['user'],
-      },
-    ),
-  ),
+  by: oneOf(FUNNEL_ACTOR_NAMES, {
+    description:
+      'Whom the funnel follows: visitor (visitor_id, the default), device (anonymous_id, ' +
+      'else visitor_id: one browser before and after a sign-up), user (user_id; events ' +
+      'without one are left out) or session (session_id; likewise).',
+    examples: ['user'],
+  }),
 });
 
 /** `step`, repeated once per step in order: documented here, read from the URL by hand. */
@@ -49,11 +52,7 @@ export const STEP_PARAMETER: OpenAPIV3.ParameterObject = {
   explode: true,
   description:
     `The steps in order, ${funnelStepsMin} to ${funnelStepsMax}, one parameter each: ` +
-    '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
-    'every page view), `path:<path>` (a page view of that path) or ' +
-    '`name:<event name>,path:<path>` (an event of that name on that path). A comma starts ' +
-    'the second condition only before `name:` or `path:`. Names are at most ' +
-    `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}.`,
+    STEP_SYNTAX,
   schema: {
     type: 'array',
     minItems: funnelStepsMin,
@@ -96,10 +95,9 @@ export const FunnelOut = t.Object({
   entered: t.Integer({ minimum: 0, description: 'Actors with a step-1 event in the range.' }),
   completed: t.Integer({ minimum: 0, description: 'Actors that reached the last step.' }),
   window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
-  by: t.Union(
-    FUNNEL_ACTOR_NAMES.map((actor) => t.Literal(actor)),
-    { description: 'Whom the counts count: visitor, device, user or session.' },
-  ),
+  by: literalsOf(FUNNEL_ACTOR_NAMES, {
+    description: 'Whom the counts count: visitor, device, user or session.',
+  }),
   from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   tz: t.String({ examples: ['Europe/Berlin'] }),

@@ -34,19 +34,23 @@ export const rangeParams = {
 };
 
 /**
- * An optional choice among literals. (Not t.UnionEnum: Elysia fills a missing optional
- * UnionEnum with its first value.)
+ * A choice among literals, as a parameter or an answer's field. (Not t.UnionEnum: Elysia fills
+ * a missing optional UnionEnum with its first value.)
  */
-const oneOf = <T extends string>(
+export const literalsOf = <T extends string>(
   values: readonly T[],
   options: { description: string; examples?: T[] },
 ) =>
-  t.Optional(
-    t.Union(
-      values.map((v) => t.Literal(v)),
-      options,
-    ),
+  t.Union(
+    values.map((v) => t.Literal(v)),
+    options,
   );
+
+/** An optional choice among literals. */
+export const oneOf = <T extends string>(
+  values: readonly T[],
+  options: { description: string; examples?: T[] },
+) => t.Optional(literalsOf(values, options));
 
 export const tzParam = {
   tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
@@ -72,6 +76,14 @@ export const filterParams = {
     examples: ['include'],
   }),
 };
+
+/** A funnel's step, a cohort read's start or return (query/step-syntax.ts), as documented. */
+export const STEP_SYNTAX =
+  '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
+  'every page view), `path:<path>` (a page view of that path) or ' +
+  '`name:<event name>,path:<path>` (an event of that name on that path). A comma starts ' +
+  'the second condition only before `name:` or `path:`. Names are at most ' +
+  `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}.`;
 
 export const FILTER_NOTE =
   ' Add `property.<key>=value` to keep events whose property equals value (as text).';
