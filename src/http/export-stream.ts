@@ -6,7 +6,8 @@
 // sent): the stream is cut, so the client sees an incomplete transfer rather than a short
 // export that looks whole. An export may last hours, so its credentials are checked again as it
 // goes (StreamControl.allowed), as a live socket's are: once they lapse (a revoked key, an ended
-// session, lost access) the stream is cut before its next page or chunk.
+// session, lost access) the stream is cut before its next page or chunk; so is a stream whose
+// client takes nothing for StreamControl.stallMs (StallWatch).
 
 import * as fs from 'node:fs';
 import { AppError, type Logger } from '../core/index.ts';
