@@ -16,6 +16,17 @@ export function isFilter(condition: WebCondition): condition is WebFilter {
   return 'property' in condition;
 }
 
+/**
+ * The first top-level `event:page` filter read on the entry page instead (Plausible's bounce
+ * rate with a page filter is of the visits that entered at such a page), or null.
+ */
+export function entryPageFilterOf(conditions: WebCondition[]): WebFilter | null {
+  const page = conditions.find(
+    (f): f is WebFilter => isFilter(f) && 'event' in f.property && f.property.event === 'page',
+  );
+  return page === undefined ? null : { ...page, property: { visit: 'entry_page' } };
+}
+
 /** Every filter of `condition`, with its depth (0: the condition is that filter). */
 export function conditionFilters(
   condition: WebCondition,

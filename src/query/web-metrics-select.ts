@@ -17,6 +17,8 @@ export interface MetricsSelect {
   visitMetrics: readonly string[];
   /** Whether a CTE `tp` holds TIME_ON_PAGE per row's keys (else it is NULL). */
   timed: boolean;
+  /** A boolean column of `vr`: the bounce rate is of its visits only (else of all). */
+  bounceOver?: string | null;
   ranking: {
     limit: number;
     offset: number;
@@ -45,8 +47,11 @@ export function metricsSelectSql(spec: MetricsSelect): string {
       FROM er GROUP BY ${byKeys})`);
   }
   if (wantsVisits) {
+    const bounceRate = spec.bounceOver
+      ? `round(100 * avg(CAST(bounced AS INTEGER)) FILTER (WHERE ${spec.bounceOver}))`
+      : VISIT_TOTALS_SQL.bounce_rate;
     sides.push(`vs AS (
-      SELECT ${byKeys}, count(*) AS visits, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
+      SELECT ${byKeys}, count(*) AS visits, ${bounceRate} AS bounce_rate,
         ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
         ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit,
         count(*) FILTER (WHERE bounced) AS bounces,

@@ -492,6 +492,19 @@ describe('filters', () => {
       ['newsletter', 1],
     ]);
   });
+
+  test('an event:page filter: the bounce rate of the visits that entered there', async () => {
+    await beacon(t, '2026-11-25T10:00:00Z', '198.51.100.9', {
+      n: 'pageview',
+      u: 'https://example.com/blog/hello',
+    });
+    t.clock.set(Date.parse(NOW));
+    const query = { metrics: ['visits', 'bounce_rate'], date_range: TWO_DAYS };
+    const hello = [['is', 'event:page', ['/blog/hello']]];
+    // A (entered at /) and E (landed on /blog/hello, a bounce): E alone entered there.
+    expect(await rows({ ...query, filters: hello })).toEqual([[2, 100]]);
+    expect(await rows(query)).toEqual([[5, 80]]); // no page filter: every visit's bounce
+  });
 });
 
 describe('conversion rates and percentage', () => {

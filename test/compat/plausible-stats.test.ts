@@ -163,6 +163,32 @@ describe('GET /api/v1/stats/aggregate', () => {
       visitors: { value: 1 },
     });
   });
+
+  test("a page filter: the bounce rate of the visits that entered there (Plausible's)", async () => {
+    const hello = encodeURIComponent('event:page==/blog/hello');
+    const query = `${WEEK}&filters=${hello}&metrics=visits,bounce_rate,visit_duration`;
+    // A read /blog/hello after entering at /: a visit of the page, but no entry there.
+    expect(await ok('aggregate', query)).toEqual({
+      visits: { value: 1 },
+      bounce_rate: { value: 0 },
+      visit_duration: { value: 300 },
+    });
+    // E lands on /blog/hello and leaves: the one visit that entered there, a bounce.
+    await beacon('2026-11-25T10:00:00Z', '198.51.100.9', page('/blog/hello'));
+    t.clock.set(at(NOW));
+    expect(await ok('aggregate', query)).toEqual({
+      visits: { value: 2 },
+      bounce_rate: { value: 100 }, // not 50: A did not enter at /blog/hello
+      visit_duration: { value: 150 }, // of both visits, as Plausible's
+    });
+    // No filter on pages: every visit's bounce counts.
+    const by = `${WEEK}&property=event:page&metrics=visits,bounce_rate`;
+    expect((await ok('breakdown', by)) as Json[]).toContainEqual({
+      page: '/blog/hello',
+      visits: 2,
+      bounce_rate: 50,
+    });
+  });
 });
 
 describe('GET /api/v1/stats/timeseries', () => {

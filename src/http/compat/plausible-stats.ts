@@ -81,7 +81,8 @@ function read(
   filters: WebFilter[],
   dimension: GoalDimension,
 ) {
-  const options = { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension };
+  const { fromMs, toMs } = range;
+  const options = { fromMs, toMs, metrics, filters, dimension, bounceByEntryPage: true };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 

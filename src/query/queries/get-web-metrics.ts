@@ -17,7 +17,12 @@ import { filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
-import { conditionSideOf, conditionSql, type WebCondition } from '../web-conditions.ts';
+import {
+  conditionSideOf,
+  conditionSql,
+  entryPageFilterOf,
+  type WebCondition,
+} from '../web-conditions.ts';
 import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
@@ -105,6 +110,11 @@ export interface WebMetricsOptions {
   dimension: WebDimension;
   /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
   notSet?: boolean;
+  /**
+   * Plausible's rule: with a (top-level) `event:page` filter, the bounce rate is of the visits
+   * that entered at such a page (its first such filter, read on the entry page).
+   */
+  bounceByEntryPage?: boolean;
 }
 
 export interface WebMetricsRow {
@@ -177,6 +187,8 @@ interface Plan {
   buckets: BucketJoin | null;
   /** Whether a filter or a key reads the visits' channel (its columns are made). */
   channels: boolean;
+  /** The visit column `v<i>` saying a visit's bounce counts (bounceByEntryPage), or null. */
+  bounceOver: string | null;
   wantsEvents: boolean;
   wantsVisits: boolean;
   /** The time on page, asked for in total or by page: its sequence's event columns. */
@@ -229,10 +241,16 @@ function webMetricsSql(
     keys: sources.length === 0 ? [null] : sources,
     buckets,
     channels,
+    bounceOver: null,
     wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
     timed: null,
   };
+  const entry = options.bounceByEntryPage === true ? entryPageFilterOf(filters) : null;
+  if (entry !== null && metrics.includes('bounce_rate')) {
+    const sql = filterConditionSql(entry, visitSql('entry_page'), params);
+    plan.bounceOver = `v${visitKeys.push(sql) - 1}`;
+  }
   const by = metrics.includes(timeOnPage.TIME_ON_PAGE) ? timeOnPage.timedBy(keys) : null;
   if (by !== null) {
     const sql = (f: WebFilter) => eventFilterSql(f, views, params);
@@ -340,7 +358,8 @@ function eventRowsSql(plan: Plan): string {
  * of values the visit holds a counted event with.
  */
 function visitRowsOf(plan: Plan): string {
-  const columns = 'k.bounced, k.seconds, k.views';
+  const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
+  const columns = `k.bounced, k.seconds, k.views${over}`;
   const buckets = plan.buckets?.join('k.start_ts') ?? '';
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);
@@ -362,6 +381,7 @@ function finalSelect(plan: Plan): string {
     metrics,
     visitMetrics: VISIT_METRICS,
     timed: plan.timed !== null,
+    bounceOver: plan.bounceOver === null ? null : 'bounce_over',
     ranking:
       ranking === null
         ? null
