@@ -504,6 +504,15 @@ describe('filters', () => {
     // A (entered at /) and E (landed on /blog/hello, a bounce): E alone entered there.
     expect(await rows({ ...query, filters: hello })).toEqual([[2, 100]]);
     expect(await rows(query)).toEqual([[5, 80]]); // no page filter: every visit's bounce
+    // Plausible reads only a top-level page filter: one in `or` leaves every visit's bounce.
+    const nested = [['or', [hello[0], ['is', 'event:page', ['/nowhere']]]]];
+    expect(await rows({ ...query, filters: nested })).toEqual([[2, 50]]);
+    // `is_not` is read on the entry page too: the 4 visits with another page, none entered
+    // at /blog/hello; then the first page filter alone.
+    const not = [['is_not', 'event:page', ['/blog/hello']]];
+    expect(await rows({ ...query, filters: not })).toEqual([[4, 75]]);
+    const both = [hello[0], ['contains', 'event:page', ['/']]];
+    expect(await rows({ ...query, filters: both })).toEqual([[2, 100]]);
   });
 });
 

@@ -181,6 +181,21 @@ describe('GET /api/v1/stats/aggregate', () => {
       bounce_rate: { value: 100 }, // not 50: A did not enter at /blog/hello
       visit_duration: { value: 150 }, // of both visits, as Plausible's
     });
+    // Everywhere v1 reads the bounce rate: by day, by source, and the previous period.
+    const perDay = `${WEEK}&filters=${hello}&metrics=bounce_rate`;
+    const days = (await ok('timeseries', perDay)) as Json[];
+    expect(days.at(-1)).toEqual({ date: '2026-11-25', bounce_rate: 100 });
+    const sources = `${WEEK}&filters=${hello}&property=visit:source&metrics=visits,bounce_rate`;
+    expect(await ok('breakdown', sources)).toEqual([
+      { source: 'Direct / None', visits: 1, bounce_rate: 100 },
+      { source: 'Google', visits: 1, bounce_rate: 0 }, // A: none entered there, Plausible's 0
+    ]);
+    const compared = `${query}&compare=previous_period`;
+    expect(((await ok('aggregate', compared)) as Json).bounce_rate).toEqual({
+      value: 100,
+      comparison_value: 0,
+      change: null,
+    });
     // No filter on pages: every visit's bounce counts.
     const by = `${WEEK}&property=event:page&metrics=visits,bounce_rate`;
     expect((await ok('breakdown', by)) as Json[]).toContainEqual({
