@@ -280,6 +280,51 @@ describe('PostHog capture API', () => {
     });
   });
 
+  test('$identify keeps the id it merges as anonymous_id, $create_alias its alias', async () => {
+    const device = '0193b5c4-0000-7000-8000-00000000d001';
+    const as = (uuid: string, name: string, distinct: string, properties: Json) =>
+      event({
+        uuid,
+        event: name,
+        distinct_id: distinct,
+        properties: { $device_id: device, ...properties },
+      });
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        // After posthog.reset() the anonymous distinct id is no longer the $device_id.
+        as('identify', '$identify', 'user_42', { $anon_distinct_id: 'anon-after-reset' }),
+        as('identify-bad', '$identify', 'user_42', { $anon_distinct_id: 'a'.repeat(129) }),
+        as('identify-none', '$identify', 'user_42', {}),
+        // posthog-node's alias({ distinctId, alias }) and posthog-js's alias() once identified.
+        as('alias', '$create_alias', 'user_42', { distinct_id: 'user_42', alias: 'old-id' }),
+        // posthog-js's alias(user) while anonymous: the anonymous id is linked to the alias.
+        as('alias-anon', '$create_alias', 'anon-9', { $is_identified: false, alias: 'user_9' }),
+        // Another event's alias or $anon_distinct_id is no id of it.
+        as('other', 'clicked', 'user_42', { alias: 'x', $anon_distinct_id: 'y' }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    const ids = async (id: string) => {
+      const e = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      return [e.user_id, e.anonymous_id, e.visitor_id];
+    };
+    expect(await ids('identify')).toEqual(['user_42', 'anon-after-reset', 'user_42']);
+    expect(await ids('identify-bad')).toEqual(['user_42', device, 'user_42']);
+    expect(await ids('identify-none')).toEqual(['user_42', device, 'user_42']);
+    expect(await ids('alias')).toEqual(['user_42', 'old-id', 'user_42']);
+    expect(await ids('alias-anon')).toEqual(['user_9', 'anon-9', 'user_9']);
+    expect(await ids('other')).toEqual(['user_42', device, 'user_42']);
+    // The names stay where they were: the alias at the top, $anon_distinct_id in $posthog.
+    const identify = await t.getJson('/api/v1/events/identify?tenant_id=acme');
+    expect(identify.properties).toMatchObject({
+      $posthog: { $anon_distinct_id: 'anon-after-reset' },
+    });
+    const alias = await t.getJson('/api/v1/events/alias?tenant_id=acme');
+    expect(alias.properties).toMatchObject({ alias: 'old-id', distinct_id: 'user_42' });
+  });
+
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {
     // Assigned instead of defined, it became the prototype of the stored properties: the
     // property vanished, and the fitting read a `$posthog` bag through it that was not there.

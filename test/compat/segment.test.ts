@@ -255,6 +255,33 @@ describe('Segment HTTP Tracking API', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(6);
   });
 
+  test("an alias's previousId is its anonymous_id unless it sends an anonymousId", async () => {
+    const key = basic('wk_acme');
+    const alias = (messageId: string, extra: Json) =>
+      t.post('/v1/alias', { type: 'alias', userId: 'u1', messageId, ...extra }, key);
+    // analytics-node: userId and previousId only.
+    expect((await alias('a-node', { previousId: 'anon-1' })).status).toBe(200);
+    // analytics.js: its anonymousId too (the browser), which stays the anonymous_id.
+    expect((await alias('a-js', { previousId: 'u0', anonymousId: 'anon-2' })).status).toBe(200);
+    // Not an id (too long): stored without it, never refused for it.
+    expect((await alias('a-long', { previousId: 'p'.repeat(129) })).status).toBe(200);
+    // Another call's previousId is no id of it.
+    const track = { type: 'track', event: 'Clicked', previousId: 'anon-3' };
+    expect(
+      (await t.post('/v1/track', { userId: 'u1', messageId: 't', ...track }, key)).status,
+    ).toBe(200);
+    const ids = async (id: string) => {
+      const e = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      return [e.user_id, e.anonymous_id, e.visitor_id];
+    };
+    expect(await ids('a-node')).toEqual(['u1', 'anon-1', 'u1']);
+    expect(await ids('a-js')).toEqual(['u1', 'anon-2', 'u1']);
+    expect(await ids('a-long')).toEqual(['u1', null, 'u1']);
+    expect(await ids('t')).toEqual(['u1', null, 'u1']);
+    const stored = await t.getJson('/api/v1/events/a-node?tenant_id=acme');
+    expect(stored.properties).toEqual({ previousId: 'anon-1' });
+  });
+
   test('bad input and limits are 400 (not retried) and store nothing', async () => {
     const key = basic('wk_acme');
     const cases: Json[] = [

@@ -13,6 +13,8 @@
 // `distinct_id` switches from its anonymous id to the user id), is also an identified event's
 // anonymous_id (deviceIdOf): one browser before and after a sign-up (`by=device` reads). It
 // stays in `$posthog` as well, where events stored before carry it, so one SQL finds it in all.
+// `$identify` and `$create_alias` instead keep the id they merge as anonymous_id (identityOf):
+// what `by=person` reads link to the user.
 
 import { eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
@@ -40,12 +42,43 @@ export function storedProperties(properties: Record<string, unknown>): Record<st
 }
 
 /**
- * The device an identified event was sent from: `$device_id` when it is a non-empty string of
- * at most `idCharsMax` characters (as any id); else none, and the event is stored without an
- * anonymous_id, never refused for it (it stays in `$posthog` as sent).
+ * An id sent in a property: a non-empty string of at most `idCharsMax` characters (as any id);
+ * else none, and the event is stored without it, never refused for it (it stays as sent).
  */
-export function deviceIdOf(properties: Record<string, unknown>): string | undefined {
-  const value = properties.$device_id;
+function idOf(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   return value.length <= eventLimits.idCharsMax ? value : undefined;
+}
+
+/** The device an identified event was sent from: `$device_id`, when it is an id (idOf). */
+function deviceIdOf(properties: Record<string, unknown>): string | undefined {
+  return idOf(properties.$device_id);
+}
+
+/** The user_id and anonymous_id of a captured event (see the header). */
+export interface PostHogIdentity {
+  user_id?: string | undefined;
+  anonymous_id?: string | undefined;
+}
+
+/**
+ * Whose event it is. An anonymous one ($is_identified or $process_person_profile false) is its
+ * distinct_id's, as anonymous_id. An identified one is its distinct_id's, as user_id, with the
+ * anonymous id it is linked to as anonymous_id (`by=person` reads merge the two): for
+ * `$identify`, the anonymous distinct id it merges, `$anon_distinct_id` (posthog-js and the
+ * mobile SDKs send it; after a reset() it is no longer the `$device_id`); for `$create_alias`,
+ * its `alias`; else, or when that is not an id, `$device_id`. An anonymous `$create_alias`
+ * (posthog-js's alias() before identify) links its distinct_id to the alias: the alias is its
+ * user_id. The names stay in the properties as sent.
+ */
+export function identityOf(
+  name: string,
+  distinctId: string,
+  properties: Record<string, unknown>,
+  anonymous: boolean,
+): PostHogIdentity {
+  const alias = name === '$create_alias' ? idOf(properties.alias) : undefined;
+  if (anonymous) return { anonymous_id: distinctId, user_id: alias };
+  const merged = name === '$identify' ? idOf(properties.$anon_distinct_id) : alias;
+  return { user_id: distinctId, anonymous_id: merged ?? deviceIdOf(properties) };
 }

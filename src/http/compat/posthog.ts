@@ -44,7 +44,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { deviceIdOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
+import { identityOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -136,7 +136,8 @@ const CapturedEvent = t.Object(
     properties: t.Optional(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
-          'their fields; $device_id is also the anonymous_id of an identified event (up to ' +
+          'their fields; the anonymous_id of an identified event is $device_id ' +
+          '($anon_distinct_id of $identify, alias of $create_alias; each id up to ' +
           `${eventLimits.idCharsMax} characters); \`token\` is the write key; the other \`$\` ` +
           'properties are stored under `$posthog` ($set, $set_once, $unset, $groups at the ' +
           'top); the rest as sent; ' +
@@ -348,10 +349,8 @@ function inputOf(
     event_id: textOf(event.uuid),
     name,
     timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
-    // An identified event's device is its anonymous_id (posthog-properties.ts).
-    ...(anonymous
-      ? { anonymous_id: distinctId }
-      : { user_id: distinctId, anonymous_id: deviceIdOf(properties) }),
+    // An identified event's device or merged anonymous id is its anonymous_id.
+    ...identityOf(name, distinctId, properties, anonymous),
     url: fittedUrlOf(take('$current_url')),
     path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
     referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),

@@ -143,7 +143,7 @@ const SegmentMessage = t.Object(
     properties: t.Optional(openObject('track, page, screen: the properties.')),
     traits: t.Optional(openObject('identify, group: stored as the properties.')),
     groupId: t.Optional(t.String({ description: 'group: the group id.' })),
-    previousId: t.Optional(t.String({ description: 'alias: the previous id.' })),
+    previousId: t.Optional(t.String({ description: 'alias: the old id; anonymous_id if none' })),
     timestamp: t.Optional(
       t.String({
         description:
@@ -325,7 +325,7 @@ function inputOf(
     name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
     timestamp: timestampOf(message, sentAt, receivedAt),
     user_id: userId,
-    anonymous_id: anonymousId,
+    anonymous_id: anonymousId ?? previousIdOf(type as SegmentType, message),
     path: cutTextOf(text('path'), eventLimits.urlCharsMax),
     url: fittedUrlOf(text('url')),
     referrer: fittedUrlOf(text('referrer')),
@@ -333,6 +333,13 @@ function inputOf(
     ip: textOf(context.ip),
     properties,
   };
+}
+
+/** An alias's previousId is its anonymous_id when it has no anonymousId (analytics-node and
+ * the HTTP API send none), linked to its userId by `by=person`; an id of ≤ idCharsMax chars. */
+function previousIdOf(type: SegmentType, message: Record<string, unknown>): string | undefined {
+  const id = type === 'alias' ? textOf(message.previousId) : undefined;
+  return id !== undefined && id.length <= eventLimits.idCharsMax ? id : undefined;
 }
 
 /** track/page/screen carry properties; identify/group traits; alias its previousId. */
