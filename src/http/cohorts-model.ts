@@ -47,8 +47,10 @@ export const CohortsQuery = t.Object({
   by: oneOf(COHORT_ACTOR_NAMES, {
     description:
       'Whom the cohorts hold: visitor (visitor_id, the default), device (anonymous_id, else ' +
-      'visitor_id: one browser before and after a sign-up) or user (user_id; events ' +
-      'without one are left out).',
+      'visitor_id: one browser before and after a sign-up), person (the user_id, else the ' +
+      'user the anonymous_id is linked to by the earliest event with both, else the device: ' +
+      'anonymous events before a sign-up and identified ones after) or user (user_id; ' +
+      'events without one are left out).',
   }),
 });
 
@@ -104,7 +106,7 @@ export const CohortsOut = t.Object({
   period: literalsOf(COHORT_PERIODS, { description: 'The length of a cohort.' }),
   cohort: literalsOf(COHORT_KINDS, { description: 'Who is in a cohort: recurring or first.' }),
   by: literalsOf(COHORT_ACTOR_NAMES, {
-    description: 'Whom the counts count: visitor, device or user.',
+    description: 'Whom the counts count: visitor, device, person or user.',
   }),
   periods: t.Integer({ minimum: 1, description: 'How many periods a cohort is followed.' }),
   start: EventMatch('The start event, as given (`any` or a step).'),

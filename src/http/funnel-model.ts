@@ -37,8 +37,10 @@ export const FunnelQuery = t.Object({
   by: oneOf(FUNNEL_ACTOR_NAMES, {
     description:
       'Whom the funnel follows: visitor (visitor_id, the default), device (anonymous_id, ' +
-      'else visitor_id: one browser before and after a sign-up), user (user_id; events ' +
-      'without one are left out) or session (session_id; likewise).',
+      'else visitor_id: one browser before and after a sign-up), person (the user_id, else ' +
+      'the user the anonymous_id is linked to by the earliest event with both, else the ' +
+      'device: anonymous events before a sign-up and identified ones after), user (user_id; ' +
+      'events without one are left out) or session (session_id; likewise).',
     examples: ['user'],
   }),
 });
@@ -96,7 +98,7 @@ export const FunnelOut = t.Object({
   completed: t.Integer({ minimum: 0, description: 'Actors that reached the last step.' }),
   window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
   by: literalsOf(FUNNEL_ACTOR_NAMES, {
-    description: 'Whom the counts count: visitor, device, user or session.',
+    description: 'Whom the counts count: visitor, device, person, user or session.',
   }),
   from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),

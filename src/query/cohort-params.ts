@@ -19,6 +19,7 @@ export const DEFAULT_START: CohortEvent = { name: 'page_view' };
 export const COHORT_ACTORS = {
   visitor: ACTOR_SQL.visitor,
   device: ACTOR_SQL.device,
+  person: ACTOR_SQL.person,
   user: ACTOR_SQL.user,
 } as const;
 export type CohortActor = keyof typeof COHORT_ACTORS;

@@ -13,6 +13,7 @@ import { type FunnelStep, parseStep, quote } from './step-syntax.ts';
 export const FUNNEL_ACTORS = {
   visitor: ACTOR_SQL.visitor,
   device: ACTOR_SQL.device,
+  person: ACTOR_SQL.person,
   user: ACTOR_SQL.user,
   session: ACTOR_SQL.session,
 } as const;

@@ -5,6 +5,7 @@
 
 import type { StoredEvent } from '../../src/core/index.ts';
 import { PAGE_VIEW_NAMES } from '../../src/query/index.ts';
+import { personOf } from './person-oracle.ts';
 
 export type OracleEvent = { name?: string; path?: string } | 'any';
 
@@ -12,7 +13,7 @@ export interface CohortOracleOptions {
   startEvent: OracleEvent;
   returnEvent: OracleEvent;
   kind: 'recurring' | 'first';
-  by: 'visitor' | 'device' | 'user';
+  by: 'visitor' | 'device' | 'person' | 'user';
   period: 'day' | 'week' | 'month';
   tz: string;
   periods: number;
@@ -100,8 +101,9 @@ export function oracleCohorts(
   const firstStart = new Map<string, StoredEvent>();
   const add = (map: Map<string, Set<number>>, actor: string, i: number) =>
     map.set(actor, (map.get(actor) ?? new Set()).add(i));
+  const actorOf = options.by === 'person' ? personOf(all, tenant) : ACTOR[options.by];
   for (const e of all) {
-    const actor = ACTOR[options.by](e);
+    const actor = actorOf(e);
     if (e.tenant !== tenant || actor === null || actor === undefined) continue;
     if (e.is_bot && !options.includeBots) continue;
     if (options.os !== undefined && e.os !== options.os) continue;

@@ -3,11 +3,12 @@
 
 import type { StoredEvent } from '../../src/core/index.ts';
 import { PAGE_VIEW_NAMES } from '../../src/query/index.ts';
+import { personOf } from './person-oracle.ts';
 
 export interface OracleOptions {
   steps: { name?: string; path?: string }[];
   windowMs: number;
-  by: 'visitor' | 'device' | 'user' | 'session';
+  by: 'visitor' | 'device' | 'person' | 'user' | 'session';
   fromMs?: number;
   toMs?: number;
   includeBots?: boolean;
@@ -71,8 +72,9 @@ const median = (values: number[]) => {
 
 export function oracleFunnel(all: StoredEvent[], tenant: string, options: OracleOptions) {
   const byActor = new Map<string, StoredEvent[]>();
+  const actorOf = options.by === 'person' ? personOf(all, tenant) : ACTOR[options.by];
   for (const e of all) {
-    const actor = ACTOR[options.by](e);
+    const actor = actorOf(e);
     if (e.tenant !== tenant || actor === null || actor === undefined) continue;
     if (e.is_bot && options.includeBots !== true) continue;
     if (!options.steps.some((step) => matches(step, e))) continue;

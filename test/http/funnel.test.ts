@@ -208,7 +208,7 @@ describe('GET /api/v1/funnel', () => {
         },
       ]);
     }
-    expect((await issues(`${steps}&by=person`))[0]?.loc).toEqual(['query', 'by']);
+    expect((await issues(`${steps}&by=people`))[0]?.loc).toEqual(['query', 'by']);
     expect(await issues(`${steps}&channel=Email&entry_page=/`)).toMatchObject([
       { loc: ['query', 'channel'], type: 'extra_forbidden' },
       { loc: ['query', 'entry_page'], type: 'extra_forbidden' },

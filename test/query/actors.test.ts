@@ -11,8 +11,9 @@ describe('actorSql', () => {
   test("each read's actors are the shared expressions; device is anonymous_id, else visitor", () => {
     expect(actorSql(FUNNEL_ACTORS, 'device')).toBe('coalesce(e."anonymous_id", e."visitor_id")');
     expect(actorSql(COHORT_ACTORS, 'device')).toBe(ACTOR_SQL.device);
-    expect(Object.keys(FUNNEL_ACTORS)).toEqual(['visitor', 'device', 'user', 'session']);
-    expect(Object.keys(COHORT_ACTORS)).toEqual(['visitor', 'device', 'user']); // the default first
+    expect(Object.keys(FUNNEL_ACTORS)).toEqual(['visitor', 'device', 'person', 'user', 'session']);
+    // The default first.
+    expect(Object.keys(COHORT_ACTORS)).toEqual(['visitor', 'device', 'person', 'user']);
   });
 
   test('a key outside the map, inherited ones included, is an invariant broken', () => {

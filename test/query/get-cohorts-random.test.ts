@@ -79,7 +79,7 @@ function randomCase(seed: number) {
     startEvent,
     returnEvent: random() < 0.4 ? startEvent : eventOf(),
     kind: random() < 0.5 ? 'recurring' : 'first',
-    by: pick(['visitor', 'device', 'user'] as const),
+    by: pick(['visitor', 'device', 'person', 'user'] as const),
     period,
     tz: pick(ZONES),
     periods: 1 + Math.floor(random() * 8),

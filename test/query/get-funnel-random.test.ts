@@ -18,7 +18,7 @@ const CASES = 60;
 const LARGE_CASES = 4;
 const NAMES = ['page_view', '$pageview', 'signup', 'login', 'buy'];
 const PATHS = ['/', '/pricing', '/docs', null];
-const ACTORS: FunnelActor[] = ['visitor', 'device', 'user', 'session'];
+const ACTORS: FunnelActor[] = ['visitor', 'device', 'person', 'user', 'session'];
 
 let source: MemorySource;
 beforeAll(async () => {

@@ -70,9 +70,9 @@ export function cohortRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           "PostHog's retention insight over your events (bots excluded unless bots=include); " +
           'named cohorts since retention in Tally means RETENTION_DAYS. Each local day, week ' +
           '(from Monday) or month of tz in the range is a cohort: the actors (visitors, ' +
-          'devices or users: `by`) with a start event in it (recurring, the default), or ' +
-          'whose first start event ever is in it (cohort=first). returned[k] counts those of ' +
-          'a cohort with a return event k periods later (returned[0] is the size), for ' +
+          'devices, persons or users: `by`) with a start event in it (recurring, the default), ' +
+          'or whose first start event ever is in it (cohort=first). returned[k] counts those ' +
+          'of a cohort with a return event k periods later (returned[0] is the size), for ' +
           "`periods` periods or until the range ends. `from` is widened to its period's " +
           'start; periods after `to` or not yet begun are not reported. The filters apply to ' +
           'start and return events alike.' +

@@ -45,9 +45,10 @@ export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         responses: readAnswers(FunnelOut, 'Each step with its count and conversion', funnelExample),
         description:
           "PostHog's sequential funnel over your events (bots excluded unless bots=include). " +
-          'Each actor (visitor, device, user or session: `by`) with a step-1 event in the range ' +
-          'enters; from each such event, each next step is the first later event matching ' +
-          'it, all within `window` of the step-1 event (later steps may fall after `to`). ' +
+          'Each actor (visitor, device, person, user or session: `by`) with a step-1 event in ' +
+          'the range enters; from each such event, each next step is the first later event ' +
+          'matching it, all within `window` of the step-1 event (later steps may fall after ' +
+          '`to`). ' +
           'Events are ordered by timestamp, then event_id: one event is never two steps. ' +
           'An actor counts once, at the furthest step any of its entries reached; its times ' +
           'between steps are those of its latest entry reaching that far. `tz` only reads ' +

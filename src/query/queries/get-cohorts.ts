@@ -1,5 +1,5 @@
 // GET /api/v1/cohorts: cohort retention, PostHog's retention insight. The actors (visitors,
-// devices or users: actors.ts) with a start event in a period form that period's cohort
+// devices, persons or users: actors.ts) with a start event in a period form that period's cohort
 // (`recurring`, PostHog's default), or only those whose first start event ever is in it
 // (`first`); of each cohort, how many did the return event in each later period. One statement
 // over the snapshot; exact counts.
@@ -11,7 +11,7 @@
 import { BIGINT, LIST, listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
-import { actorSql } from '../actors.ts';
+import { actorRange, actorRows, actorSql } from '../actors.ts';
 import { bucketJoinOf } from '../bucketed.ts';
 import {
   ANY_EVENT,
@@ -71,7 +71,8 @@ export async function getCohorts(
   if (starts.length === 0) return { cohorts: [], fromMs, toMs };
   // A first start event may be any time before the range: `first` reads from the beginning.
   const readFromMs = options.kind === 'first' ? undefined : fromMs;
-  const rows = await withSnapshot(source, tenant, rangeOf(readFromMs, toMs), signal, (snapshot) => {
+  const range = actorRange(options.by, rangeOf(readFromMs, toMs));
+  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
     const sql = cohortsQuery(snapshot.from, options, { starts, fromMs, toMs }, params);
     return readRows(snapshot, sql, params);
@@ -97,6 +98,7 @@ function cohortsQuery(
   params: SqlParams,
 ): string {
   const actor = actorSql(COHORT_ACTORS, options.by);
+  const actorFrom = actorRows(options.by, from);
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const isStart = eventCondition(options.startEvent, params, views);
   const isReturn = eventCondition(options.returnEvent, params, views);
@@ -125,12 +127,12 @@ function cohortsQuery(
     options.kind === 'first'
       ? `SELECT f.a, idx.i ${inPeriods(firsts, 'f.ts')}`
       : `SELECT DISTINCT ev.a, idx.i ${inPeriods('ev', 'ev.ts')} AND ev.s`;
-  return `WITH ${join.ctes},
+  return `WITH ${[...actorFrom.ctes, join.ctes].join(', ')},
     idx AS (SELECT unnest(${list}) AS bucket_ms, unnest(range(len(${list}))) AS i),
     ev AS (
       SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
         (${isStart}) AS s, (${isReturn}) AS r
-      FROM ${from} AS e ${whereOf(where)}
+      FROM ${actorFrom.rows} ${whereOf(where)}
     ),
     starts AS (${starts}),
     returns AS (

@@ -1,7 +1,7 @@
-// GET /api/v1/funnel: of the actors (visitors, devices, users or sessions: actors.ts) with a
-// step-1 event in the range, how many then did step 2, then step 3 …, in order, each within the
-// conversion window of that step-1 event (PostHog's default "sequential" funnel). One statement
-// over the snapshot.
+// GET /api/v1/funnel: of the actors (visitors, devices, persons, users or sessions: actors.ts)
+// with a step-1 event in the range, how many then did step 2, then step 3 …, in order, each
+// within the conversion window of that step-1 event (PostHog's default "sequential" funnel). One
+// statement over the snapshot (for persons, with the links of actors.ts: all of its history).
 //
 // Events are ordered per actor by (timestamp, event_id): a later step is a later event in that
 // order, so events of one millisecond convert in event_id order, never one event for two steps.
@@ -13,7 +13,7 @@
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
-import { actorSql } from '../actors.ts';
+import { actorRange, actorRows, actorSql } from '../actors.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { FUNNEL_ACTORS, type FunnelActor } from '../funnel-params.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
@@ -65,7 +65,8 @@ export async function getFunnel(
   const { fromMs, toMs } = options.filters;
   // Later steps may come up to the window after the last step-1 event of the range.
   const scanToMs = toMs === undefined ? undefined : toMs + options.windowMs;
-  return withSnapshot(source, tenant, rangeOf(fromMs, scanToMs), signal, async (snapshot) => {
+  const range = actorRange(options.by, rangeOf(fromMs, scanToMs));
+  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
     const sql = funnelQuery(snapshot.from, options, scanToMs, params);
     const [row] = await readRows(snapshot, sql, params);
@@ -90,6 +91,7 @@ function funnelQuery(
 ): string {
   const { steps, filters } = options;
   const actor = actorSql(FUNNEL_ACTORS, options.by);
+  const { ctes, rows } = actorRows(options.by, from);
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const matches = steps.map((step) => stepCondition(step, params, views));
   const where = filterConditions({ ...filters, fromMs: undefined, toMs: undefined }, params);
@@ -124,13 +126,13 @@ function funnelQuery(
   ];
   // o: the order of an actor's events. name and path only order rows of one event_id stored
   // twice (resent past the dedup window): rows left equal then match the same steps.
-  return `WITH ev AS (
+  return `WITH ${ctes.map((cte) => `${cte},`).join(' ')} ev AS (
       SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
         row_number() OVER (
           PARTITION BY ${actor} ORDER BY e."timestamp", e.event_id, e.name, e.path
         ) AS o,
         ${matches.map((m, i) => `(${m}) AS m${i + 1}`).join(', ')}
-      FROM ${from} AS e ${whereOf(where)}
+      FROM ${rows} ${whereOf(where)}
     ), p1 AS (SELECT a, ts AS t1, o AS o1 FROM ev WHERE m1 AND ${entryTo}),
     ${chain.join(', ')},
     reach AS (SELECT *, ${reached} AS reached FROM p${steps.length}),
