@@ -314,6 +314,7 @@ describe('posthog-js across identify', () => {
       return res.steps.map((s) => s.count);
     };
     expect(await funnel('device')).toEqual([1, 1]);
+    expect(await funnel('person')).toEqual([1, 1]); // $identify links the view's distinct_id
     expect(await funnel('visitor')).toEqual([1, 0]);
     expect(await funnel('user')).toEqual([0, 0]); // the view carries no user id
   });
@@ -328,6 +329,7 @@ describe('posthog-js across identify', () => {
       return res.cohorts.map((c) => c.returned);
     };
     expect(await cohorts('device')).toEqual([[1, 1], [0]]);
+    expect(await cohorts('person')).toEqual([[1, 1], [0]]);
     expect(await cohorts('visitor')).toEqual([[1, 0], [0]]);
   });
 });

@@ -123,8 +123,8 @@ describe('GET /api/v1/funnel', () => {
   });
 
   test('by visitor follows visitor_id: a daily hash to UTC midnight, not through a user_id', async () => {
-    // README: Tally merges no identities. A cookieless visitor's id is a hash under the salt
-    // of the day the event is received: after midnight it is another visitor.
+    // README: only by=person merges identities. A cookieless visitor's id is a hash under the
+    // salt of the day the event is received: after midnight it is another visitor.
     const browser = { ip: '198.51.100.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' };
     t.clock.set(Date.parse('2026-11-25T23:59:00Z'));
     await send([{ ...browser, name: 'page_view', path: '/pricing' }]);
@@ -133,6 +133,8 @@ describe('GET /api/v1/funnel', () => {
     await send([{ ...browser, name: 'signup' }]);
     // Two visitors viewed /pricing; the sign-up converts the one of its own day only.
     expect(await counts('step=path:/pricing&step=name:signup')).toEqual([2, 1]);
+    // A person without either id is the visitor too: nothing links a daily hash.
+    expect(await counts('step=path:/pricing&step=name:signup&by=person')).toEqual([2, 1]);
     // An anonymous visitor who signs up with a user_id is another visitor from the sign-up on;
     // by user, the views before it (no user_id) are no entries.
     await send([
@@ -141,6 +143,8 @@ describe('GET /api/v1/funnel', () => {
     ]);
     expect(await counts('step=path:/docs&step=name:signup')).toEqual([1, 0]);
     expect(await counts('step=path:/docs&step=name:signup&by=user')).toEqual([0, 0]);
+    // By person, the sign-up links anon-1 to bo: the view is bo's.
+    expect(await counts('step=path:/docs&step=name:signup&by=person')).toEqual([1, 1]);
   });
 
   test('by device follows the anonymous id across a sign-up; by visitor does not', async () => {
