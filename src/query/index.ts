@@ -122,6 +122,8 @@ export {
   type TimeSeriesOptions,
 } from './queries/get-time-series.ts';
 export {
+  ENTRY_METRICS,
+  EXIT_RATE,
   getWebMetrics,
   VISIT_METRICS,
   VISIT_SUMS,

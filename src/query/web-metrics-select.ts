@@ -2,12 +2,16 @@
 // events `er` and visits `vr` per row's keys `d0, d1, …`, the two sides joined on all their
 // keys, and for a ranking its order (ties by the keys), its page and its number of rows. The
 // time on page is joined from `tp` (time-on-page.ts) where the statement times its rows, and
-// is NULL otherwise, as Plausible's legacy one answers only in total and by page.
+// is NULL otherwise, as Plausible's legacy one answers only in total and by page. By entry
+// page, the entered visits `nr` give their metrics to the rows of their page (Plausible's
+// events LEFT JOIN sessions: a page none entered has none), or are the rows when every metric
+// is theirs; an exit rate divides a row's visits by its page's views in `xp`.
 
 import { assert } from '../core/index.ts';
 import { VISIT_TOTALS_SQL } from './queries/visit-stats.ts';
 import type { SqlParams } from './sql-params.ts';
 import { TIME_ON_PAGE } from './time-on-page.ts';
+import { EXIT_RATE } from './web-metrics-model.ts';
 
 export interface MetricsSelect {
   /** Key columns of `er` and `vr` (at least one). */
@@ -19,6 +23,10 @@ export interface MetricsSelect {
   timed: boolean;
   /** A boolean column of `vr`: the bounce rate is of its visits only (else of all). */
   bounceOver?: string | null;
+  /** Metrics read from the entered visits `nr` (bounced, seconds) instead of `vr`. */
+  entryMetrics?: readonly string[];
+  /** EXIT_RATE is asked for: `xp` holds each page's `pageviews`, the row's key d0 its page. */
+  exitRate?: boolean;
   ranking: {
     limit: number;
     offset: number;
@@ -34,11 +42,14 @@ export interface MetricsSelect {
 /** `, es AS (…), vs AS (…) SELECT …`, to follow the CTEs that define `er` and `vr`. */
 export function metricsSelectSql(spec: MetricsSelect): string {
   const { metrics, visitMetrics, ranking } = spec;
+  const entered = spec.entryMetrics ?? [];
   const keys = Array.from({ length: spec.keyCount }, (_, i) => `d${i}`);
   const byKeys = keys.join(', ');
+  const fromVisits = (m: string) =>
+    (visitMetrics.includes(m) && !entered.includes(m)) || m === EXIT_RATE;
   // The time on page is read with the events: its rows are theirs.
-  const wantsEvents = metrics.some((m) => !visitMetrics.includes(m));
-  const wantsVisits = metrics.some((m) => visitMetrics.includes(m));
+  const wantsEvents = metrics.some((m) => !visitMetrics.includes(m) && m !== EXIT_RATE);
+  const wantsVisits = metrics.some(fromVisits);
   const sides: string[] = [];
   if (wantsEvents) {
     sides.push(`es AS (
@@ -58,19 +69,30 @@ export function metricsSelectSql(spec: MetricsSelect): string {
         sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
       FROM vr GROUP BY ${byKeys})`);
   }
+  if (entered.length > 0) {
+    sides.push(`ns AS (
+      SELECT ${byKeys}, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
+        ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration
+      FROM nr GROUP BY ${byKeys})`);
+  }
   const both = wantsEvents && wantsVisits;
   const same = keys.map((k) => `es.${k} IS NOT DISTINCT FROM vs.${k}`).join(' AND ');
-  const keyOf = (k: string) =>
-    both ? `coalesce(es.${k}, vs.${k})` : wantsEvents ? `es.${k}` : `vs.${k}`;
-  let source = both ? `es FULL JOIN vs ON ${same}` : wantsEvents ? 'es' : 'vs';
-  const timed = spec.timed && metrics.includes(TIME_ON_PAGE);
-  if (timed) {
-    const same = keys.map((k) => `${keyOf(k)} IS NOT DISTINCT FROM tp.${k}`);
-    source = `${source} LEFT JOIN tp ON ${same.join(' AND ')}`;
+  const primary = wantsEvents ? 'es' : wantsVisits ? 'vs' : 'ns';
+  const keyOf = (k: string) => (both ? `coalesce(es.${k}, vs.${k})` : `${primary}.${k}`);
+  let source = both ? `es FULL JOIN vs ON ${same}` : primary;
+  const joined = (table: string) =>
+    keys.map((k) => `${keyOf(k)} IS NOT DISTINCT FROM ${table}.${k}`);
+  if (entered.length > 0 && primary !== 'ns') {
+    source = `${source} LEFT JOIN ns ON ${joined('ns').join(' AND ')}`;
   }
+  if (spec.exitRate === true) source = `${source} LEFT JOIN xp ON ${keyOf('d0')} = xp.page`;
+  const timed = spec.timed && metrics.includes(TIME_ON_PAGE);
+  if (timed) source = `${source} LEFT JOIN tp ON ${joined('tp').join(' AND ')}`;
   const keySelect = keys.map((k) => `${keyOf(k)} AS ${k}`);
   const of = (metric: string) => {
     if (metric === TIME_ON_PAGE) return timed ? `tp.${metric}` : 'CAST(NULL AS DOUBLE)';
+    if (metric === EXIT_RATE) return 'round(100 * vs.visits / xp.pageviews, 1)';
+    if (entered.includes(metric)) return `ns.${metric}`;
     return `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
   };
   const select = [...keySelect, ...metrics.map((m) => `${of(m)} AS ${m}`)].join(', ');

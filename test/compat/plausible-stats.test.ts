@@ -196,12 +196,13 @@ describe('GET /api/v1/stats/aggregate', () => {
       comparison_value: 0,
       change: null,
     });
-    // No filter on pages: every visit's bounce counts.
+    // By page: each page's bounce rate is of the visits that entered there (E alone, not A
+    // who read it after /), its visits those that viewed it, as Plausible's.
     const by = `${WEEK}&property=event:page&metrics=visits,bounce_rate`;
     expect((await ok('breakdown', by)) as Json[]).toContainEqual({
       page: '/blog/hello',
       visits: 2,
-      bounce_rate: 50,
+      bounce_rate: 100,
     });
   });
 });

@@ -181,7 +181,7 @@ function read(ctx: QueryContext, range: QueryRange, dimension: GoalDimension) {
     dimension,
     notSet: true,
     globalConversionRate: true,
-    bounceByEntryPage: true,
+    byEntryPage: true,
   };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }

@@ -82,7 +82,7 @@ function read(
   dimension: GoalDimension,
 ) {
   const { fromMs, toMs } = range;
-  const options = { fromMs, toMs, metrics, filters, dimension, bounceByEntryPage: true };
+  const options = { fromMs, toMs, metrics, filters, dimension, byEntryPage: true };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 

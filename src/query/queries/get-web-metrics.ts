@@ -18,11 +18,22 @@ import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
 import {
+  conditionFilters,
   conditionSideOf,
   conditionSql,
   entryPageFilterOf,
   type WebCondition,
 } from '../web-conditions.ts';
+import {
+  ENTRY_METRICS,
+  EXIT_RATE,
+  VISIT_METRICS,
+  type WebDimension,
+  type WebKey,
+  type WebMetric,
+  type WebMetricsOptions,
+  type WebMetricsRow,
+} from '../web-metrics-model.ts';
 import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
@@ -38,95 +49,19 @@ import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
 import { visitEventsCtes } from './visit-rows.ts';
 
-export const WEB_METRICS = [
-  'visitors',
-  'visits',
-  'pageviews',
-  'views_per_visit',
-  'bounce_rate',
-  'visit_duration',
-  'events',
-  timeOnPage.TIME_ON_PAGE,
-] as const;
-
-/**
- * Sums over the counted visits, for APIs that report counts where Plausible reports rates
- * (Umami's stats): the visits that bounced, and their whole seconds (a bounce's 0).
- */
-export const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
-
-export type WebMetric = (typeof WEB_METRICS)[number] | (typeof VISIT_SUMS)[number];
-
-/** Metrics of visits; the others count events. */
-export const VISIT_METRICS: readonly WebMetric[] = [
-  'visits',
-  'views_per_visit',
-  'bounce_rate',
-  'visit_duration',
-  ...VISIT_SUMS,
-];
-
-/** What a ranking's rows are: how many at most, after how many, in which order. */
-interface Ranking {
-  limit: number;
-  offset: number;
-  /** By default the first metric, descending; ties by the keys, ascending. */
-  order?: WebOrder[];
-  /** Each row also says how many rows the whole ranking has (`totalRows`). */
-  countRows?: boolean;
-}
-
-export type WebDimension =
-  | { kind: 'total' }
-  /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
-  | { kind: 'bucket'; starts: number[] }
-  /**
-   * Rows by a property's value, ranked; a visit counts under each value of an event property
-   * it holds a counted event with.
-   */
-  | ({ kind: 'property'; property: WebProperty } & Ranking)
-  /** Rows by a combination of keys (`keys` of each row, in this order), ranked; a row has all. */
-  | ({ kind: 'group'; keys: WebKey[] } & Ranking);
-
-/** A key of a group: a property's value, or the time bucket (as `bucket`) of those starts. */
-export type WebKey = { property: WebProperty } | { starts: number[] };
-
-/** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */
-export interface WebOrder {
-  /** A metric, or the index of a key (`{ key: 0 }` is a property dimension's value). */
-  by: WebMetric | { key: number };
-  desc: boolean;
-}
-
-export interface WebMetricsOptions {
-  /** Inclusive, UTC epoch ms. */
-  fromMs: number;
-  /** Exclusive, UTC epoch ms. */
-  toMs: number;
-  /** At least one. */
-  metrics: WebMetric[];
-  /** All must hold; none mixes event and visit properties (conditionSideOf). */
-  filters: WebCondition[];
-  dimension: WebDimension;
-  /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
-  notSet?: boolean;
-  /**
-   * Plausible's rule: with a (top-level) `event:page` filter, the bounce rate is of the visits
-   * that entered at such a page (its first such filter, read on the entry page).
-   */
-  bounceByEntryPage?: boolean;
-}
-
-export interface WebMetricsRow {
-  /** The bucket start (UTC epoch ms), the (first key's) value, or null in total. */
-  key: number | string | null;
-  /** By a group: the value of each key, in the group's order. */
-  keys?: (number | string)[];
-  /** Each metric asked for; null where there is no visit to measure. */
-  values: Partial<Record<WebMetric, number | null>>;
-  /** With countRows: the rows of the whole ranking, before its limit and offset. */
-  totalRows?: number;
-}
+export {
+  ENTRY_METRICS,
+  EXIT_RATE,
+  VISIT_METRICS,
+  VISIT_SUMS,
+  WEB_METRICS,
+  type WebDimension,
+  type WebKey,
+  type WebMetric,
+  type WebMetricsOptions,
+  type WebMetricsRow,
+  type WebOrder,
+} from '../web-metrics-model.ts';
 
 export async function getWebMetrics(
   source: EventSource,
@@ -187,8 +122,18 @@ interface Plan {
   buckets: BucketJoin | null;
   /** Whether a filter or a key reads the visits' channel (its columns are made). */
   channels: boolean;
-  /** The visit column `v<i>` saying a visit's bounce counts (bounceByEntryPage), or null. */
+  /** The visit column `v<i>` saying a visit's bounce counts (byEntryPage), or null. */
   bounceOver: string | null;
+  /**
+   * By entry page (byEntryPage by a page key): the kept visits' column `v<i>` of their entry
+   * page, the condition they are counted by there (over `k`: the page filters read on the
+   * entry page, `nmatched` for the other event filters), and those other filters (over `e`).
+   */
+  entry: { page: string; match: string; rest: string | null } | null;
+  /** A condition over the kept visit `k` every counted row also meets ('true': none). */
+  rowMatch: string;
+  /** The exit rate is asked for: `xp` holds the page views of each page. */
+  exitRate: boolean;
   wantsEvents: boolean;
   wantsVisits: boolean;
   /** The time on page, asked for in total or by page: its sequence's event columns. */
@@ -227,6 +172,13 @@ function webMetricsSql(
     }
     return { event: eventKeys.push(eventPropertySql(property, views, params)) - 1 };
   });
+  const visitFilterSql = (f: WebFilter) =>
+    filterConditionSql(f, visitSql(visitOf(f.property)), params);
+  // An exit rate's page views are of the visits of the other filters: its exit page filters
+  // hold for the counted rows only (rowMatch).
+  const exitRate = metrics.includes(EXIT_RATE);
+  const exits = exitRate ? visitFilters.filter(isExitPageFilter) : [];
+  const isVisitSide = (m: WebMetric) => VISIT_METRICS.includes(m) || m === EXIT_RATE;
   const plan: Plan = {
     from,
     options,
@@ -234,19 +186,42 @@ function webMetricsSql(
     views,
     eventMatch: conditionOf(eventFilters, (f) => eventFilterSql(f, views, params)),
     eventKeys,
-    visitMatch: conditionOf(visitFilters, (f) =>
-      filterConditionSql(f, visitSql(visitOf(f.property)), params),
+    visitMatch: conditionOf(
+      visitFilters.filter((f) => !exits.includes(f)),
+      visitFilterSql,
     ),
     visitKeys,
     keys: sources.length === 0 ? [null] : sources,
     buckets,
     channels,
     bounceOver: null,
-    wantsEvents: metrics.some((m) => !VISIT_METRICS.includes(m)),
-    wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m)),
+    entry: null,
+    rowMatch: 'true',
+    exitRate,
+    wantsEvents: metrics.some((m) => !isVisitSide(m)),
+    wantsVisits: metrics.some(isVisitSide),
     timed: null,
   };
-  const entry = options.bounceByEntryPage === true ? entryPageFilterOf(filters) : null;
+  if (exits.length > 0)
+    plan.rowMatch = `k.v${visitKeys.push(conditionOf(exits, visitFilterSql)) - 1}`;
+  const byEntryPage = options.byEntryPage === true;
+  if (byEntryPage && metrics.some((m) => ENTRY_METRICS.includes(m)) && byPageAlone(sources, keys)) {
+    // Plausible's sessions by entry page: the page filters are read on the entry page.
+    const onPage = eventFilters.filter((c) =>
+      conditionFilters(c).every(({ filter }) => isPage(filter.property)),
+    );
+    const rest = eventFilters.filter((c) => !onPage.includes(c));
+    const entryPage = visitSql('entry_page');
+    const onEntry = (f: WebFilter) =>
+      filterConditionSql({ ...f, property: { visit: 'entry_page' } }, entryPage, params);
+    const page = `v${visitKeys.push(entryPage) - 1}`;
+    const match = [`k.${page} IS NOT NULL`];
+    if (onPage.length > 0) match.push(`k.v${visitKeys.push(conditionOf(onPage, onEntry)) - 1}`);
+    if (rest.length > 0) match.push('k.nmatched');
+    const restSql = conditionOf(rest, (f) => eventFilterSql(f, views, params));
+    plan.entry = { page, match: match.join(' AND '), rest: rest.length > 0 ? restSql : null };
+  }
+  const entry = byEntryPage && plan.entry === null ? entryPageFilterOf(filters) : null;
   if (entry !== null && metrics.includes('bounce_rate')) {
     const sql = filterConditionSql(entry, visitSql('entry_page'), params);
     plan.bounceOver = `v${visitKeys.push(sql) - 1}`;
@@ -267,6 +242,26 @@ function webMetricsSql(
 function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string): string {
   if (filters.length === 0) return 'true';
   return filters.map((condition) => conditionSql(condition, sql)).join(' AND ');
+}
+
+const isPage = (p: WebProperty) => 'event' in p && p.event === 'page';
+
+function isExitPageFilter(condition: WebCondition): boolean {
+  return (
+    'property' in condition &&
+    'visit' in condition.property &&
+    condition.property.visit === 'exit_page'
+  );
+}
+
+/** Whether the keys' only event key is the page (ENTRY_METRICS by entry page then). */
+function byPageAlone(sources: KeySource[], keys: WebKey[]): boolean {
+  const events = keys.filter((_, i) => 'event' in (sources[i] as KeySource));
+  return (
+    events.length === 1 &&
+    'property' in (events[0] as WebKey) &&
+    isPage((events[0] as { property: WebProperty }).property)
+  );
 }
 
 function visitOf(property: WebProperty) {
@@ -326,19 +321,57 @@ function visitCtes(plan: Plan): string {
       ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
       ...VISIT_FIRST_EXTRA,
       ...plan.timed?.columns,
+      ...(plan.entry?.rest ? { nmatch: `(${plan.entry.rest})` } : {}),
     },
   });
+  const nmatched = plan.entry?.rest ? ['bool_or(nmatch) AS nmatched'] : [];
   const kept = keptVisitsCtes({
-    aggregates: ['min(ts) AS start_ts', 'bool_or(ematch) AS matched'],
-    carried: ['start_ts', 'matched', 'bounced', 'views', 'seconds'],
+    aggregates: ['min(ts) AS start_ts', 'bool_or(ematch) AS matched', ...nmatched],
+    carried: [
+      'start_ts',
+      'matched',
+      'bounced',
+      'views',
+      'seconds',
+      ...(nmatched.length > 0 ? ['nmatched'] : []),
+    ],
     match: plan.visitMatch,
     keys: plan.visitKeys,
     channels: plan.channels,
   });
   const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
   const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
+  const entry = plan.entry === null ? '' : `, nr AS (${entryRowsSql(plan, plan.entry)})`;
+  const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
   return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} er AS (${eventRowsSql(plan)}),
-    vr AS (${visitRowsOf(plan)})`;
+    vr AS (${visitRowsOf(plan)})${entry}${exits}`;
+}
+
+/**
+ * The kept visits by the page they entered at, in the row of that page (and of their other
+ * keys): Plausible's sessions grouped by entry page, for ENTRY_METRICS.
+ */
+function entryRowsSql(plan: Plan, entry: NonNullable<Plan['entry']>): string {
+  const keys = plan.keys.map((key, i) => {
+    const sql =
+      key === null
+        ? 'NULL'
+        : 'bucket' in key
+          ? 'b.bucket_ms'
+          : 'event' in key
+            ? `k.${entry.page}`
+            : `k.v${key.visit}`;
+    return `${sql} AS d${i}`;
+  });
+  return `SELECT ${keys.join(', ')}, k.bounced, k.seconds
+    FROM kept AS k ${plan.buckets?.join('k.start_ts') ?? ''}
+    WHERE ${entry.match} AND ${plan.rowMatch}`;
+}
+
+/** The page views of each page in the kept visits (an exit rate's denominator). */
+function pageViewsSql(joinKept: string): string {
+  return `SELECT g.path AS page, count(*) AS pageviews
+    FROM grouped AS g ${joinKept} WHERE g.is_view AND g.path IS NOT NULL GROUP BY g.path`;
 }
 
 /** Counted events: of a kept visit (joined only when filters or keys need the visit). */
@@ -350,7 +383,7 @@ function eventRowsSql(plan: Plan): string {
   }
   return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
     FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
-    WHERE g.ematch`;
+    WHERE g.ematch AND ${plan.rowMatch}`;
 }
 
 /**
@@ -366,10 +399,10 @@ function visitRowsOf(plan: Plan): string {
     return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
       FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
             WHERE ematch AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
-      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets}`;
+      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets} WHERE ${plan.rowMatch}`;
   }
   return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
-    FROM kept AS k ${buckets} WHERE k.matched`;
+    FROM kept AS k ${buckets} WHERE k.matched AND ${plan.rowMatch}`;
 }
 
 /** The metrics per row's keys, each side only when asked for, ranked when the rows are. */
@@ -382,6 +415,8 @@ function finalSelect(plan: Plan): string {
     visitMetrics: VISIT_METRICS,
     timed: plan.timed !== null,
     bounceOver: plan.bounceOver === null ? null : 'bounce_over',
+    entryMetrics: plan.entry === null ? [] : metrics.filter((m) => ENTRY_METRICS.includes(m)),
+    exitRate: plan.exitRate,
     ranking:
       ranking === null
         ? null

@@ -1,0 +1,114 @@
+// What a web metrics read (get-web-metrics.ts) takes and answers: the metrics, the dimension
+// its rows are by (a total, time buckets, a property's values, combinations of keys), their
+// ranking, and Plausible's reading rules the read may be asked to follow.
+
+import * as timeOnPage from './time-on-page.ts';
+import type { WebCondition } from './web-conditions.ts';
+import type { WebProperty } from './web-properties.ts';
+
+export const WEB_METRICS = [
+  'visitors',
+  'visits',
+  'pageviews',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  'events',
+  timeOnPage.TIME_ON_PAGE,
+] as const;
+
+/**
+ * Sums over the counted visits, for APIs that report counts where Plausible reports rates
+ * (Umami's stats): the visits that bounced, and their whole seconds (a bounce's 0).
+ */
+export const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
+
+/**
+ * Plausible's exit rate, by a visit's exit page alone, without event filters: the visits that
+ * left at the page ÷ the page views of it (in the visits of the other filters: top-level exit
+ * page filters apart) × 100, to 1 decimal. Not among WEB_METRICS: v1 does not know it.
+ */
+export const EXIT_RATE = 'exit_rate';
+
+export type WebMetric =
+  | (typeof WEB_METRICS)[number]
+  | (typeof VISIT_SUMS)[number]
+  | typeof EXIT_RATE;
+
+/** Metrics of visits; the others count events. */
+export const VISIT_METRICS: readonly WebMetric[] = [
+  'visits',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  ...VISIT_SUMS,
+];
+
+/** Metrics of the visits that entered at a row's page, by a page with `byEntryPage`. */
+export const ENTRY_METRICS: readonly WebMetric[] = ['bounce_rate', 'visit_duration'];
+
+/** What a ranking's rows are: how many at most, after how many, in which order. */
+interface Ranking {
+  limit: number;
+  offset: number;
+  /** By default the first metric, descending; ties by the keys, ascending. */
+  order?: WebOrder[];
+  /** Each row also says how many rows the whole ranking has (`totalRows`). */
+  countRows?: boolean;
+}
+
+export type WebDimension =
+  | { kind: 'total' }
+  /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
+  | { kind: 'bucket'; starts: number[] }
+  /**
+   * Rows by a property's value, ranked; a visit counts under each value of an event property
+   * it holds a counted event with.
+   */
+  | ({ kind: 'property'; property: WebProperty } & Ranking)
+  /** Rows by a combination of keys (`keys` of each row, in this order), ranked; a row has all. */
+  | ({ kind: 'group'; keys: WebKey[] } & Ranking);
+
+/** A key of a group: a property's value, or the time bucket (as `bucket`) of those starts. */
+export type WebKey = { property: WebProperty } | { starts: number[] };
+
+/** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */
+export interface WebOrder {
+  /** A metric, or the index of a key (`{ key: 0 }` is a property dimension's value). */
+  by: WebMetric | { key: number };
+  desc: boolean;
+}
+
+export interface WebMetricsOptions {
+  /** Inclusive, UTC epoch ms. */
+  fromMs: number;
+  /** Exclusive, UTC epoch ms. */
+  toMs: number;
+  /** At least one. */
+  metrics: WebMetric[];
+  /** All must hold; none mixes event and visit properties (conditionSideOf). */
+  filters: WebCondition[];
+  dimension: WebDimension;
+  /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
+  notSet?: boolean;
+  /**
+   * Plausible's entry page rules. With a (top-level) `event:page` filter, the bounce rate is of
+   * the visits that entered at such a page (its first such filter, read on the entry page).
+   * By an `event:page` key (the only event key), ENTRY_METRICS are of the visits that entered
+   * at each row's page (Plausible's sessions grouped by entry page; the page filters read on
+   * the entry page), 0 for a page none entered; the rows are the pages viewed unless every
+   * metric is one of those, then the entry pages.
+   */
+  byEntryPage?: boolean;
+}
+
+export interface WebMetricsRow {
+  /** The bucket start (UTC epoch ms), the (first key's) value, or null in total. */
+  key: number | string | null;
+  /** By a group: the value of each key, in the group's order. */
+  keys?: (number | string)[];
+  /** Each metric asked for; null where there is no visit to measure. */
+  values: Partial<Record<WebMetric, number | null>>;
+  /** With countRows: the rows of the whole ranking, before its limit and offset. */
+  totalRows?: number;
+}
