@@ -8,6 +8,7 @@
 import {
   CONVERSION_RATE,
   conditionFilters,
+  EXIT_RATE,
   type GoalMetric,
   GROUP_CONVERSION_RATE,
   queryLimits,
@@ -24,6 +25,7 @@ export const PERCENTAGE = 'percentage';
 export type QueryMetric = GoalMetric | typeof PERCENTAGE;
 const METRICS: readonly string[] = [
   ...WEB_METRICS,
+  EXIT_RATE,
   CONVERSION_RATE,
   GROUP_CONVERSION_RATE,
   PERCENTAGE,
@@ -31,7 +33,6 @@ const METRICS: readonly string[] = [
 /** Metrics of Plausible's v2 that Tally cannot compute. */
 const UNSUPPORTED_METRICS: Record<string, string> = {
   scroll_depth: 'Tally does not keep how far a page was scrolled',
-  exit_rate: 'Tally does not compute exit rates',
   total_revenue: 'Tally has no revenue goals',
   average_revenue: 'Tally has no revenue goals',
 };
@@ -124,6 +125,7 @@ function checkMetrics(q: QueryParams): void {
   const filters = q.filters.conditions.flatMap((condition) => conditionFilters(condition));
   const filtered = (name: string) =>
     filters.some(({ filter }) => propertyName(filter.property) === name);
+  const eventFiltered = filters.some(({ filter }) => !('visit' in filter.property));
   for (const metric of q.metrics) {
     if (metric === 'views_per_visit' && filtered(PAGE)) {
       throw badRequest('Metric `views_per_visit` cannot be queried with a filter on `event:page`.');
@@ -142,6 +144,7 @@ function checkMetrics(q: QueryParams): void {
       );
     }
   }
+  if (q.metrics.includes(EXIT_RATE)) checkExitRate(q, eventFiltered);
   const deepProps = filters.some(({ filter, depth }) => depth > 0 && 'prop' in filter.property);
   if (deepProps && q.metrics.some((m) => RATES.includes(m))) {
     throw badRequest(
@@ -155,6 +158,25 @@ function checkMetrics(q: QueryParams): void {
     throw badRequest(
       `Session metric(s) \`${sessionMetrics.join(', ')}\` cannot be queried along with event ` +
         'dimensions.',
+    );
+  }
+}
+
+/**
+ * Plausible's rule for exit_rate (QueryBuilder's validate_metric): by the exit page alone, and
+ * without a filter on an event dimension (at any depth), in its words.
+ */
+function checkExitRate(q: QueryParams, eventFiltered: boolean): void {
+  const [first, ...others] = q.dimensions;
+  if (first === undefined || first.name !== 'visit:exit_page' || others.length > 0) {
+    throw badRequest(
+      `Metric \`${EXIT_RATE}\` requires a \`"visit:exit_page"\` dimension. No other ` +
+        'dimensions are allowed.',
+    );
+  }
+  if (eventFiltered) {
+    throw badRequest(
+      `Metric \`${EXIT_RATE}\` cannot be queried when filtering on event dimensions.`,
     );
   }
 }

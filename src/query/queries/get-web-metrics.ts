@@ -14,11 +14,17 @@ import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
 import { filterConditions, whereOf } from '../filters.ts';
+import {
+  byPageAlone,
+  type EntryPlan,
+  entryPlanOf,
+  isExitPageFilter,
+  pageViewsSql,
+} from '../page-visits.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
 import {
-  conditionFilters,
   conditionSideOf,
   conditionSql,
   entryPageFilterOf,
@@ -129,7 +135,7 @@ interface Plan {
    * page, the condition they are counted by there (over `k`: the page filters read on the
    * entry page, `nmatched` for the other event filters), and those other filters (over `e`).
    */
-  entry: { page: string; match: string; rest: string | null } | null;
+  entry: EntryPlan | null;
   /** A condition over the kept visit `k` every counted row also meets ('true': none). */
   rowMatch: string;
   /** The exit rate is asked for: `xp` holds the page views of each page. */
@@ -205,21 +211,14 @@ function webMetricsSql(
   if (exits.length > 0)
     plan.rowMatch = `k.v${visitKeys.push(conditionOf(exits, visitFilterSql)) - 1}`;
   const byEntryPage = options.byEntryPage === true;
-  if (byEntryPage && metrics.some((m) => ENTRY_METRICS.includes(m)) && byPageAlone(sources, keys)) {
-    // Plausible's sessions by entry page: the page filters are read on the entry page.
-    const onPage = eventFilters.filter((c) =>
-      conditionFilters(c).every(({ filter }) => isPage(filter.property)),
-    );
-    const rest = eventFilters.filter((c) => !onPage.includes(c));
-    const entryPage = visitSql('entry_page');
-    const onEntry = (f: WebFilter) =>
-      filterConditionSql({ ...f, property: { visit: 'entry_page' } }, entryPage, params);
-    const page = `v${visitKeys.push(entryPage) - 1}`;
-    const match = [`k.${page} IS NOT NULL`];
-    if (onPage.length > 0) match.push(`k.v${visitKeys.push(conditionOf(onPage, onEntry)) - 1}`);
-    if (rest.length > 0) match.push('k.nmatched');
-    const restSql = conditionOf(rest, (f) => eventFilterSql(f, views, params));
-    plan.entry = { page, match: match.join(' AND '), rest: rest.length > 0 ? restSql : null };
+  if (byEntryPage && metrics.some((m) => ENTRY_METRICS.includes(m)) && byPageAlone(keys)) {
+    plan.entry = entryPlanOf({
+      eventFilters,
+      entryPage: visitSql('entry_page'),
+      addVisitKey: (sql) => `v${visitKeys.push(sql) - 1}`,
+      eventSql: (f) => eventFilterSql(f, views, params),
+      params,
+    });
   }
   const entry = byEntryPage && plan.entry === null ? entryPageFilterOf(filters) : null;
   if (entry !== null && metrics.includes('bounce_rate')) {
@@ -244,33 +243,13 @@ function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string
   return filters.map((condition) => conditionSql(condition, sql)).join(' AND ');
 }
 
-const isPage = (p: WebProperty) => 'event' in p && p.event === 'page';
-
-function isExitPageFilter(condition: WebCondition): boolean {
-  return (
-    'property' in condition &&
-    'visit' in condition.property &&
-    condition.property.visit === 'exit_page'
-  );
-}
-
-/** Whether the keys' only event key is the page (ENTRY_METRICS by entry page then). */
-function byPageAlone(sources: KeySource[], keys: WebKey[]): boolean {
-  const events = keys.filter((_, i) => 'event' in (sources[i] as KeySource));
-  return (
-    events.length === 1 &&
-    'property' in (events[0] as WebKey) &&
-    isPage((events[0] as { property: WebProperty }).property)
-  );
-}
-
 function visitOf(property: WebProperty) {
   assert(isVisitProperty(property), 'a visit filter names a visit property');
   return property.visit;
 }
 
 /** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
-function keyColumns(plan: Plan, event: string, visit: string): string {
+function keyColumns(plan: Plan, event: string, visit: string, eventKey?: string): string {
   return plan.keys
     .map((key, i) => {
       const sql =
@@ -279,7 +258,7 @@ function keyColumns(plan: Plan, event: string, visit: string): string {
           : 'bucket' in key
             ? 'b.bucket_ms'
             : 'event' in key
-              ? `${event}.e${key.event}`
+              ? `${event}.${eventKey ?? `e${key.event}`}`
               : `${visit}.v${key.visit}`;
       return `${sql} AS d${i}`;
     })
@@ -341,37 +320,20 @@ function visitCtes(plan: Plan): string {
   });
   const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
   const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
-  const entry = plan.entry === null ? '' : `, nr AS (${entryRowsSql(plan, plan.entry)})`;
+  const entry =
+    plan.entry === null
+      ? ''
+      : `, nr AS (${entryRowsSql(keyColumns(plan, 'k', 'k', plan.entry.page), plan)})`;
   const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
   return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} er AS (${eventRowsSql(plan)}),
     vr AS (${visitRowsOf(plan)})${entry}${exits}`;
 }
 
-/**
- * The kept visits by the page they entered at, in the row of that page (and of their other
- * keys): Plausible's sessions grouped by entry page, for ENTRY_METRICS.
- */
-function entryRowsSql(plan: Plan, entry: NonNullable<Plan['entry']>): string {
-  const keys = plan.keys.map((key, i) => {
-    const sql =
-      key === null
-        ? 'NULL'
-        : 'bucket' in key
-          ? 'b.bucket_ms'
-          : 'event' in key
-            ? `k.${entry.page}`
-            : `k.v${key.visit}`;
-    return `${sql} AS d${i}`;
-  });
-  return `SELECT ${keys.join(', ')}, k.bounced, k.seconds
+/** The visits entered at a page, by it (entryPlanOf): ENTRY_METRICS' rows. */
+function entryRowsSql(keys: string, plan: Plan): string {
+  return `SELECT ${keys}, k.bounced, k.seconds
     FROM kept AS k ${plan.buckets?.join('k.start_ts') ?? ''}
-    WHERE ${entry.match} AND ${plan.rowMatch}`;
-}
-
-/** The page views of each page in the kept visits (an exit rate's denominator). */
-function pageViewsSql(joinKept: string): string {
-  return `SELECT g.path AS page, count(*) AS pageviews
-    FROM grouped AS g ${joinKept} WHERE g.is_view AND g.path IS NOT NULL GROUP BY g.path`;
+    WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
 }
 
 /** Counted events: of a kept visit (joined only when filters or keys need the visit). */
