@@ -134,7 +134,10 @@ export const BREAKDOWN_DOC = {
   summary: 'Plausible: metrics per value of a property',
   description:
     'Rows ranked by the first metric, then the value; each row names its value by the ' +
-    'property without its prefix (page, source, goal, …).' +
+    'property without its prefix (page, source, goal, …). By event:page, as Plausible: ' +
+    'bounce_rate and visit_duration are of the visits that entered at the page (0 where none ' +
+    'did; page filters read on the entry page), visitors, visits, pageviews and events of ' +
+    'those that viewed it; asked for only those two, the rows are the entry pages.' +
     AUTH_NOTE,
   parameters: [
     ...READ_PARAMS,
