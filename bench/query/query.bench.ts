@@ -37,6 +37,7 @@ class FileSource implements EventSource {
     const from = `(SELECT * FROM read_parquet('${this.file}') WHERE tenant = $tenant)`;
     return {
       from,
+      allFrom: from,
       minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
       connection,

@@ -22,7 +22,7 @@ async function anyEventIn(source: EventSource, tenant: string): Promise<boolean>
   const snapshot = await source.snapshot(tenant);
   try {
     const result = await snapshot.connection.runAndReadAll(
-      `SELECT 1 FROM ${snapshot.from} AS e LIMIT 1`,
+      `SELECT 1 FROM ${snapshot.allFrom} AS e LIMIT 1`,
       snapshot.params,
     );
     return result.getRows().length > 0;

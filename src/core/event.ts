@@ -2,6 +2,7 @@
 // turn a client's input into a stored event. Shape checks (types, lengths) happen at the edge
 // with TypeBox; the rules here need context (clock, request headers, limits).
 
+import { isReservedEventName } from './engagement.ts';
 import type { FieldIssue } from './errors.ts';
 import { normalizeIp } from './ip.ts';
 import { eventLimits } from './limits.ts';
@@ -97,6 +98,8 @@ export interface RequestContext {
    * the SDK protocols, whose clients take any 200 as delivered. Absent: refused (a 422).
    */
   fitProperties?: PropertyFit;
+  /** The request may write Tally's reserved event name (core/engagement.ts): Plausible's. */
+  writesReserved?: boolean;
 }
 
 /** A checked event; `cut` lists what was cut from its properties to fit, when anything was. */
@@ -139,6 +142,12 @@ export function normalizeEvent(
   // repaired: "\ud800" and "\ud801" would become one id, and one a duplicate of the other.
   if (input.name.trim() === '') {
     issues.push({ loc: [...loc, 'name'], msg: 'name must not be blank', type: 'string_blank' });
+  } else if (isReservedEventName(input.name) && ctx.writesReserved !== true) {
+    issues.push({
+      loc: [...loc, 'name'],
+      msg: `name ${input.name} is reserved: Tally stores Plausible's engagement beacons under it`,
+      type: 'value_error',
+    });
   }
   if (input.event_id !== undefined && !input.event_id.isWellFormed()) {
     issues.push({

@@ -1,6 +1,12 @@
 // Public surface of core: types, errors, clock, limits. Imports nothing else in src.
 export { assert, InvariantError } from './assert.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
+export {
+  ENGAGEMENT_EVENT_NAME,
+  ENGAGEMENT_TIME_KEY,
+  isReservedEventName,
+  SCROLL_DEPTH_KEY,
+} from './engagement.ts';
 export { ERASURE_FIELDS, type ErasureField } from './erasure.ts';
 export { AppError, type AppErrorOptions, type ErrorCode, type FieldIssue } from './errors.ts';
 export {

@@ -22,10 +22,17 @@ export interface TimeRange {
 export interface EventSnapshot {
   /**
    * A parenthesized relation with the columns of EVENT_COLUMNS holding only this tenant's
-   * events (segments pruned by day when a range is given; rows are not filtered by time, the
-   * query does that). Use it as `FROM ${snapshot.from} AS e`.
+   * counted events (segments pruned by day when a range is given; rows are not filtered by
+   * time, the query does that): every stored row but the engagement beacons
+   * (core/engagement.ts). Use it as `FROM ${snapshot.from} AS e`; every read that counts or
+   * lists events does.
    */
   from: string;
+  /**
+   * The same as `from` with every stored row, the engagement beacons too: for raw access
+   * (export, one event by id) and the reads of the beacons themselves.
+   */
+  allFrom: string;
   /**
    * A parenthesized relation `(minute BIGINT, name, is_bot, events BIGINT)`: this tenant's
    * event counts per UTC minute (epoch minute), name and bot flag, over the same events as

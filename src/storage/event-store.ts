@@ -11,6 +11,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
+import { countedRowsOf } from './counted-events.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
@@ -234,13 +235,14 @@ export class EventStore implements EventSource {
       // the lock favours writers, so every later read of every tenant would wait too.
       this.lock.releaseRead();
     }
-    const { from, minutesFrom, segmentFiles } = relations;
+    const { allFrom, minutesFrom, segmentFiles } = relations;
     const conn = connection;
     const params = { tenant, hotThroughSeq };
     let released = false;
     return {
-      from,
-      minutesFrom,
+      from: countedRowsOf(allFrom),
+      allFrom,
+      minutesFrom: countedRowsOf(minutesFrom),
       params,
       connection: conn,
       exportFiles: () => this.exportFiles(conn, params, segmentFiles),
@@ -287,7 +289,7 @@ export class EventStore implements EventSource {
   private relationsOf(
     tenant: string,
     range: TimeRange,
-  ): { from: string; minutesFrom: string; segmentFiles: SegmentFile[] } {
+  ): { allFrom: string; minutesFrom: string; segmentFiles: SegmentFile[] } {
     // Past the years 0000–9999 a day has no YYYY-MM-DD name (utcDay gives ±YYYYYY-…, which
     // sorts wrong): such an end of the range is no bound on the days.
     const fromDay =
@@ -302,7 +304,7 @@ export class EventStore implements EventSource {
       path: path.join(this.segmentsDir, s.file),
       format: s.format,
     }));
-    const from =
+    const allFrom =
       segments.length === 0
         ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
         : `(${segmentRowsSql(segmentFiles)} UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
@@ -315,7 +317,7 @@ export class EventStore implements EventSource {
       counted.map((f) => quoted(minuteCountsFile(f))),
       raw,
     );
-    return { from, minutesFrom, segmentFiles };
+    return { allFrom, minutesFrom, segmentFiles };
   }
 
   /** What the store holds now, to tell later whether it changed (see store-mark.ts). */

@@ -1,5 +1,6 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
+export { countedRowsOf } from './counted-events.ts';
 export { checkDisk, type DiskStatus, lowSpaceNote } from './disk.ts';
 export { floorDivSql, lockDown, sqlString } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';

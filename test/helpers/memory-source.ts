@@ -15,6 +15,7 @@ import {
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,
   EVENT_COLUMNS,
+  countedRowsOf,
   type EventSnapshot,
   type EventSource,
   minuteCountsOf,
@@ -87,8 +88,9 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
       let released = false;
       const files = segments.get(tenant) ?? [];
       return {
-        from: relationOf(files),
-        minutesFrom: `(${minuteCountsOf(relationOf(files))})`,
+        from: countedRowsOf(relationOf(files)),
+        allFrom: relationOf(files),
+        minutesFrom: countedRowsOf(`(${minuteCountsOf(relationOf(files))})`),
         params: { tenant },
         connection,
         async exportFiles() {

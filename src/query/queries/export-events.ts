@@ -85,7 +85,7 @@ async function firstPage(
     const where = whereOf(filterConditions(exportFilters(options), params));
     const [row] = await readRows(
       snapshot,
-      `SELECT epoch_us(max(e.received_at)) AS through_us FROM ${snapshot.from} AS e ${where}`,
+      `SELECT epoch_us(max(e.received_at)) AS through_us FROM ${snapshot.allFrom} AS e ${where}`,
       params,
     );
     if (row?.through_us === null || row?.through_us === undefined) return null;
@@ -118,7 +118,7 @@ async function readPage(
   const rows = await readRows(
     snapshot,
     `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
-       FROM ${snapshot.from} AS e ${whereOf(conditions)}
+       FROM ${snapshot.allFrom} AS e ${whereOf(conditions)}
       ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows)}`,
     params,
   );

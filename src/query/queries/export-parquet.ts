@@ -42,7 +42,7 @@ export async function exportParquet(
     try {
       stopIfClientGone(snapshot);
       await snapshot.connection.run(
-        `COPY (SELECT ${SELECT} FROM ${snapshot.from} AS e ${where} ORDER BY ${EXPORT_ORDER})
+        `COPY (SELECT ${SELECT} FROM ${snapshot.allFrom} AS e ${where} ORDER BY ${EXPORT_ORDER})
            TO '${sqlString(file)}' (FORMAT parquet, COMPRESSION zstd)`,
         params.with(snapshot.params),
         params.types,

@@ -27,7 +27,7 @@ export async function eventRow(
     const params = new SqlParams();
     const value = valued ? ' AND e."value" IS NOT NULL' : '';
     const sql =
-      `SELECT ${EVENT_SELECT} FROM ${snapshot.from} AS e ` +
+      `SELECT ${EVENT_SELECT} FROM ${snapshot.allFrom} AS e ` +
       `WHERE e.event_id = ${params.add(id)}${value} LIMIT 1`;
     const rows = await readRows(snapshot, sql, params);
     return rows[0] ?? null;

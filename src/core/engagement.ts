@@ -1,0 +1,21 @@
+// The one event name Tally reserves: the engagement beacon of Plausible's tracker (how long a
+// page was looked at, how far it was scrolled), stored as an event so Plausible's scroll
+// depth and time on page can be read from it, but never counted as one. `$` marks it as
+// Tally's, as PostHog marks its own events (`$pageview`); no client may send it (422), only
+// Plausible's ingest writes it (from its `n: "engagement"`). Every read that counts, lists or
+// rolls up events leaves it out (storage's `from` relation, the live rollups); raw access
+// (the SQL view, the export, one event by id) shows it.
+
+/** The stored name of an engagement beacon. */
+export const ENGAGEMENT_EVENT_NAME = '$engagement';
+
+/** Its property holding the page's greatest scroll depth, a whole percent 0–100. */
+export const SCROLL_DEPTH_KEY = '$scroll_depth';
+
+/** Its property holding the time the page was engaged with, in whole milliseconds. */
+export const ENGAGEMENT_TIME_KEY = '$engagement_time';
+
+/** True for a name no client may send (only Tally writes it). */
+export function isReservedEventName(name: string): boolean {
+  return name === ENGAGEMENT_EVENT_NAME;
+}
