@@ -2,16 +2,20 @@
 // long names. `d` is a domain alias, a comma list writing one event per site; the visitor hash
 // uses User-Agent and the first X-Forwarded-For hop, as Plausible's own proxy guides expect.
 // 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`. The tracker's
-// engagement beacons are checked but not stored, as Plausible counts them as no event.
+// engagement beacons are stored under Tally's reserved name (plausible-engagement.ts), which
+// no read counts as an event.
 
 import { Elysia, t } from 'elysia';
 import {
   AppError,
   CUT_PROPERTIES_KEY,
+  ENGAGEMENT_EVENT_NAME,
+  ENGAGEMENT_TIME_KEY,
   type EventInput,
   eventLimits,
   type FieldIssue,
   pathOfUrl,
+  SCROLL_DEPTH_KEY,
 } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
@@ -27,6 +31,11 @@ import {
 } from './docs.ts';
 import { fittedUrl } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
+import {
+  beaconProperties,
+  engagementOf,
+  PLAUSIBLE_ENGAGEMENT_NAME,
+} from './plausible-engagement.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 
 /** Sites one event may name in `d`. */
@@ -40,15 +49,6 @@ const PLAUSIBLE_FIT = {
   api: 'plausible',
   keep: new Set(['$revenue', '$scroll_depth', '$interactive']),
 };
-
-/**
- * The name of the beacon the tracker sends when a page is hidden or left ({n, sd, e, …}): time
- * on page and scroll depth for the page view before it. Plausible folds it into that page view
- * and never counts it as an event; stored as one it would inflate totals, top events and live
- * counters, so it is checked and answered like Plausible's dropped events (202 "ok" with
- * `x-plausible-dropped`), not stored.
- */
-export const PLAUSIBLE_ENGAGEMENT_NAME = 'engagement';
 
 /** Plausible's field names by unified (or short) name, for error bodies. */
 const FIELD_NAMES: Record<string, string> = {
@@ -85,14 +85,9 @@ export function plausibleRoutes(deps: AppDeps) {
         fit: PLAUSIBLE_FIT,
       });
       const inputs = inputsOf(body);
+      ctx.writesReserved = inputs[0]?.name === ENGAGEMENT_EVENT_NAME;
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
-      if (inputs[0]?.name === PLAUSIBLE_ENGAGEMENT_NAME) {
-        return new Response('ok', {
-          status: 202,
-          headers: { ...headers, 'x-plausible-dropped': String(events.length) },
-        });
-      }
       await ingest(deps, request, events, () => ['body']);
       return new Response('ok', { status: 202, headers });
     },
@@ -138,8 +133,20 @@ const PlausibleEventIn = t.Object(
         description: 'Hash mode (or `hashMode`): 1 or true keeps the #fragment in the path.',
       }),
     ),
-    e: t.Optional(t.Number({ minimum: 0, description: 'Engagement time in ms (the duration).' })),
-    sd: t.Optional(t.Number({ description: 'Scroll depth in percent.' })),
+    e: t.Optional(
+      t.Union([t.Integer(), t.String()], {
+        description:
+          'Engagement time in ms, of an `engagement` beacon: an integer (or its text) from 0 ' +
+          'up to 30 days, else none.',
+      }),
+    ),
+    sd: t.Optional(
+      t.Union([t.Integer(), t.String()], {
+        description:
+          'Scroll depth in percent, of an `engagement` beacon: an integer (or its text); ' +
+          'over 100 is 100, a negative one none. A beacon needs `sd` or `e`.',
+      }),
+    ),
     $: t.Optional(openObject('Revenue (or `revenue`): {amount, currency}.')),
     i: t.Optional(
       t.Boolean({
@@ -162,8 +169,10 @@ const EVENT_DOC = {
   summary: 'Plausible: record an event',
   description:
     'Pageviews (`n: "pageview"`) count as page views; 202 once durable. The tracker\'s ' +
-    '`engagement` beacons (time on page, scroll depth) are checked but not stored: 202 with ' +
-    '`x-plausible-dropped`, as Plausible answers events it does not count.',
+    '`engagement` beacons (`sd`, `e`) are stored as events named ' +
+    `\`${ENGAGEMENT_EVENT_NAME}\` with the properties \`${SCROLL_DEPTH_KEY}\` and ` +
+    `\`${ENGAGEMENT_TIME_KEY}\`: read by the Stats API's scroll_depth and time_on_page, ` +
+    'never counted as events (they show in the SQL view, the export and by id).',
   requestBody: jsonRequestBody(
     PlausibleEventIn,
     examplePageview,
@@ -172,13 +181,7 @@ const EVENT_DOC = {
   ),
   responses: {
     202: {
-      description: 'Stored (an engagement beacon: checked, not stored)',
-      headers: {
-        'x-plausible-dropped': {
-          description: 'Events not stored (an engagement beacon: one per site of `d`).',
-          schema: { type: 'integer' as const },
-        },
-      },
+      description: 'Stored',
       content: { 'text/plain': { schema: openApiSchema(t.Literal('ok')), example: 'ok' } },
     },
     ...errorAnswers({ 400: 'Malformed JSON or gzip, or a field breaks a rule' }, () =>
@@ -228,17 +231,23 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
     });
   }
   const properties = propertiesOf(body);
+  const engagement = name === PLAUSIBLE_ENGAGEMENT_NAME ? engagementOf(body, issues) : null;
   if (issues.length > 0) throw AppError.validation(issues);
   const page = new URL(url as string);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
-  const engagementMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
+  const engagementMs =
+    engagement === null
+      ? typeof body.e === 'number' && body.e >= 0
+        ? body.e
+        : undefined
+      : engagement.properties[ENGAGEMENT_TIME_KEY];
   const shared: Omit<EventInput, 'tenant_id'> = {
-    name: name as string,
+    name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
     url: storedUrl(url as string, page),
     path: pagePath(page, hashMode),
     referrer: referrerOf(body.r ?? body.referrer),
     ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
-    properties,
+    properties: engagement === null ? properties : beaconProperties(properties, engagement),
   };
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
 }
