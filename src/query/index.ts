@@ -23,6 +23,7 @@ export {
   cohortRange,
 } from './cohort-periods.ts';
 export { cursorCharsMax } from './cursor.ts';
+export { SCROLL_DEPTH } from './engagement-metrics.ts';
 export { EVENT_DATA_TYPES, type EventDataScope } from './event-data.ts';
 export {
   EXPORT_COLUMNS,

@@ -2,6 +2,7 @@
 // its rows are by (a total, time buckets, a property's values, combinations of keys), their
 // ranking, and Plausible's reading rules the read may be asked to follow.
 
+import { SCROLL_DEPTH } from './engagement-metrics.ts';
 import * as timeOnPage from './time-on-page.ts';
 import type { WebCondition } from './web-conditions.ts';
 import type { WebProperty } from './web-properties.ts';
@@ -15,6 +16,7 @@ export const WEB_METRICS = [
   'visit_duration',
   'events',
   timeOnPage.TIME_ON_PAGE,
+  SCROLL_DEPTH,
 ] as const;
 
 /**

@@ -5,9 +5,12 @@
 // is NULL otherwise, as Plausible's legacy one answers only in total and by page. By entry
 // page, the entered visits `nr` give their metrics to the rows of their page (Plausible's
 // events LEFT JOIN sessions: a page none entered has none), or are the rows when every metric
-// is theirs; an exit rate divides a row's visits by its page's views in `xp`.
+// is theirs; an exit rate divides a row's visits by its page's views in `xp`. The engagement
+// metrics are joined from `eg` (engagement-metrics.ts) where the statement reads the beacons:
+// the scroll depth, and the time on page when the range holds beacons (`eg_on`).
 
 import { assert } from '../core/index.ts';
+import { SCROLL_DEPTH } from './engagement-metrics.ts';
 import { VISIT_TOTALS_SQL } from './queries/visit-stats.ts';
 import type { SqlParams } from './sql-params.ts';
 import { TIME_ON_PAGE } from './time-on-page.ts';
@@ -21,6 +24,8 @@ export interface MetricsSelect {
   visitMetrics: readonly string[];
   /** Whether a CTE `tp` holds TIME_ON_PAGE per row's keys (else it is NULL). */
   timed: boolean;
+  /** Whether CTEs `eg` (SCROLL_DEPTH, engaged_time per row's key) and `eg_on` exist. */
+  engaged?: boolean;
   /** A boolean column of `vr`: the bounce rate is of its visits only (else of all). */
   bounceOver?: string | null;
   /** Metrics read from the entered visits `nr` (bounced, seconds) instead of `vr`. */
@@ -88,9 +93,15 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   if (spec.exitRate === true) source = `${source} LEFT JOIN xp ON ${keyOf('d0')} = xp.page`;
   const timed = spec.timed && metrics.includes(TIME_ON_PAGE);
   if (timed) source = `${source} LEFT JOIN tp ON ${joined('tp').join(' AND ')}`;
+  if (spec.engaged === true) source = `${source} LEFT JOIN eg ON ${joined('eg').join(' AND ')}`;
   const keySelect = keys.map((k) => `${keyOf(k)} AS ${k}`);
+  const legacy = timed ? `tp.${TIME_ON_PAGE}` : 'CAST(NULL AS DOUBLE)';
   const of = (metric: string) => {
-    if (metric === TIME_ON_PAGE) return timed ? `tp.${metric}` : 'CAST(NULL AS DOUBLE)';
+    if (metric === SCROLL_DEPTH) return spec.engaged ? `eg.${metric}` : 'CAST(NULL AS DOUBLE)';
+    if (metric === TIME_ON_PAGE && spec.engaged) {
+      return `CASE WHEN (SELECT engaged FROM eg_on) THEN eg.engaged_time ELSE ${legacy} END`;
+    }
+    if (metric === TIME_ON_PAGE) return legacy;
     if (metric === EXIT_RATE) return 'round(100 * vs.visits / xp.pageviews, 1)';
     if (entered.includes(metric)) return `ns.${metric}`;
     return `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;

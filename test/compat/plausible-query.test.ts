@@ -41,8 +41,11 @@ const refused = async (query: Json) => {
 };
 
 const TWO_DAYS = ['2026-11-24', '2026-11-25'];
-/** v1's metrics, in v1's order, but the time on page (it needs pages: time-on-page tests). */
-const ALL = WEB_METRICS.filter((m) => m !== 'time_on_page');
+/**
+ * v1's metrics, in v1's order, but the time on page and the scroll depth (they need pages:
+ * time-on-page and engagement tests).
+ */
+const ALL = WEB_METRICS.filter((m) => m !== 'time_on_page' && m !== 'scroll_depth');
 
 describe('POST /api/v2/query', () => {
   test('an aggregate: one row of every metric, the query echoed as Plausible runs it', async () => {

@@ -3,7 +3,8 @@
 // visit, page and next page): v1's aggregate (whole seconds, with compare), its timeseries
 // (null, as Plausible's) and its page breakdown (the fraction kept, ranked by visitors), v2's
 // aggregate and page rows (null beside other dimensions), a visit across local midnight read
-// by local days, and Plausible's refusals, in its words. scroll_depth stays refused.
+// by local days, and Plausible's refusals, in its words. (With engagement beacons in the
+// range the time is theirs: plausible-engagement.test.ts.)
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
@@ -219,7 +220,7 @@ describe('v2', () => {
     expect(await filtered([['is', 'event:page', ['/d']]])).toEqual([[null]]);
   });
 
-  test('refused without an event:page filter or dimension; scroll_depth refused', async () => {
+  test('refused without an event:page filter or dimension', async () => {
     const error = async (query: Json) => {
       const { status, body } = await v2({ date_range: 'all', ...query });
       expect(status).toBe(400);
@@ -227,10 +228,6 @@ describe('v2', () => {
     };
     expect(await error({ metrics: ['time_on_page'], dimensions: ['visit:source'] })).toBe(
       'Metric `time_on_page` can only be queried with event:page filters or dimensions.',
-    );
-    expect(await error({ metrics: ['scroll_depth'], dimensions: ['event:page'] })).toBe(
-      '#/metrics/0: The metric `scroll_depth` is not supported by Tally: ' +
-        'Tally does not keep how far a page was scrolled.',
     );
   });
 });

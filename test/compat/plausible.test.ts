@@ -138,7 +138,10 @@ describe('Plausible POST /api/event', () => {
     expect((await stats('rollup.example')).total_events).toBe(0);
     for (const site of ['example.com', 'rollup.example']) {
       const res = await t.get(`/api/v1/export?tenant_id=${site}&format=ndjson`);
-      const names = (await res.text()).trim().split('\n').map((line) => JSON.parse(line).name);
+      const names = (await res.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).name);
       expect(names).toContain('$engagement');
     }
   });

@@ -12,10 +12,10 @@ import {
 } from '@duckdb/node-api';
 import type { StoredEvent } from '../../src/core/index.ts';
 import {
+  countedRowsOf,
   EVENT_COLUMN_DEFS,
   EVENT_COLUMN_LIST,
   EVENT_COLUMNS,
-  countedRowsOf,
   type EventSnapshot,
   type EventSource,
   minuteCountsOf,

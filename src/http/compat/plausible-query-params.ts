@@ -17,6 +17,7 @@ import {
   WEB_METRICS,
   type WebProperty,
 } from '../../query/index.ts';
+import { checkScrollDepth } from './plausible-query-engagement.ts';
 import { type QueryFilters, queryFiltersOf, shown } from './plausible-query-filters.ts';
 import { type RangeSpec, rangeSpecOf, TIME_UNITS, type TimeUnit } from './plausible-query-time.ts';
 import { badRequest, isEventOnly, propertyName, propertyOf } from './plausible-stats-params.ts';
@@ -32,7 +33,6 @@ const METRICS: readonly string[] = [
 ];
 /** Metrics of Plausible's v2 that Tally cannot compute. */
 const UNSUPPORTED_METRICS: Record<string, string> = {
-  scroll_depth: 'Tally does not keep how far a page was scrolled',
   total_revenue: 'Tally has no revenue goals',
   average_revenue: 'Tally has no revenue goals',
 };
@@ -107,6 +107,7 @@ export function queryParamsOf(body: Record<string, unknown>): QueryParams {
     pagination: paginationOf(body.pagination),
   };
   checkMetrics(query);
+  checkScrollDepth(query);
   checkDimensions(query);
   return query;
 }

@@ -18,6 +18,7 @@ import {
   getGoalMetrics,
   getWebMetrics,
   queryLimits,
+  SCROLL_DEPTH,
   TIME_ON_PAGE,
 } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
@@ -107,9 +108,13 @@ async function answer(ctx: QueryContext) {
   };
 }
 
-/** A metric's value: 0 where nothing was counted, but a time on page null where untimed. */
+/**
+ * A metric's value: 0 where nothing was counted, but a time on page null where untimed and a
+ * scroll depth null where no visit scrolled (Plausible's Metrics.default_value).
+ */
 function metricValue(row: Row, metric: GoalMetric): number | null {
-  return row.values[metric] ?? (metric === TIME_ON_PAGE ? null : 0);
+  const nullable = metric === TIME_ON_PAGE || metric === SCROLL_DEPTH;
+  return row.values[metric] ?? (nullable ? null : 0);
 }
 
 /** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */

@@ -7,6 +7,7 @@ import {
   CONVERSION_RATE,
   type GoalMetric,
   ratesPerRow,
+  SCROLL_DEPTH,
   TIME_ON_PAGE,
   VISIT_METRICS,
   WEB_METRICS,
@@ -15,7 +16,11 @@ import {
 } from '../../query/index.ts';
 import { badRequest, DOCS, isEventOnly, propertyName } from './plausible-stats-params.ts';
 
-const METRICS: readonly string[] = [...WEB_METRICS, CONVERSION_RATE];
+/** v2's scroll_depth is not one of v1's metrics (its validate_metric does not know it). */
+const METRICS: readonly string[] = [
+  ...WEB_METRICS.filter((m) => m !== SCROLL_DEPTH),
+  CONVERSION_RATE,
+];
 
 /** `metrics` (default visitors): known, each once. */
 export function metricsOf(query: URLSearchParams): GoalMetric[] {

@@ -85,7 +85,8 @@ export function plausibleRoutes(deps: AppDeps) {
         fit: PLAUSIBLE_FIT,
       });
       const inputs = inputsOf(body);
-      ctx.writesReserved = inputs[0]?.name === ENGAGEMENT_EVENT_NAME;
+      // Only a beacon named as the tracker names it writes the reserved name, never one sent.
+      ctx.writesReserved = textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME;
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
       await ingest(deps, request, events, () => ['body']);

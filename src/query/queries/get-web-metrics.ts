@@ -13,6 +13,7 @@ import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
+import { type EngagementSpec, engagementCtes, engagementOf } from '../engagement-metrics.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import {
   byPageAlone,
@@ -79,7 +80,7 @@ export async function getWebMetrics(
   const keys = keysOf(options.dimension);
   const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
-    const sql = webMetricsSql(snapshot.from, options, keys, params);
+    const sql = webMetricsSql(snapshot, options, keys, params);
     return readRows(snapshot, sql, params);
   });
   const grouped = options.dimension.kind === 'group';
@@ -144,10 +145,12 @@ interface Plan {
   wantsVisits: boolean;
   /** The time on page, asked for in total or by page: its sequence's event columns. */
   timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
+  /** The engagement metrics (scroll depth, time on page), in total or by page. */
+  engaged: EngagementSpec | null;
 }
 
 function webMetricsSql(
-  from: string,
+  { from, allFrom }: { from: string; allFrom: string },
   options: WebMetricsOptions,
   keys: WebKey[],
   params: SqlParams,
@@ -207,6 +210,7 @@ function webMetricsSql(
     wantsEvents: metrics.some((m) => !isVisitSide(m)),
     wantsVisits: metrics.some(isVisitSide),
     timed: null,
+    engaged: null,
   };
   if (exits.length > 0)
     plan.rowMatch = `k.v${visitKeys.push(conditionOf(exits, visitFilterSql)) - 1}`;
@@ -230,8 +234,13 @@ function webMetricsSql(
     const sql = (f: WebFilter) => eventFilterSql(f, views, params);
     plan.timed = { by, columns: timeOnPage.timeOnPageColumns(eventFilters, by, sql) };
   }
+  plan.engaged = engagementOf(metrics, keys, { ...options, allFrom, ...plan });
   const needsVisits =
-    plan.wantsVisits || plan.timed !== null || plan.visitMatch !== 'true' || visitKeys.length > 0;
+    plan.wantsVisits ||
+    plan.timed !== null ||
+    plan.engaged !== null ||
+    plan.visitMatch !== 'true' ||
+    visitKeys.length > 0;
   const ctes = needsVisits ? visitCtes(plan) : eventCtes(plan);
   const bucketCtes = plan.buckets === null ? '' : `${(plan.buckets as BucketJoin).ctes}, `;
   return `WITH ${bucketCtes}${ctes}
@@ -320,12 +329,14 @@ function visitCtes(plan: Plan): string {
   });
   const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
   const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
+  const engaged = plan.engaged && `${engagementCtes(plan.engaged)},`;
   const entry =
     plan.entry === null
       ? ''
       : `, nr AS (${entryRowsSql(keyColumns(plan, 'k', 'k', plan.entry.page), plan)})`;
   const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
-  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} er AS (${eventRowsSql(plan)}),
+  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} ${engaged || ''}
+    er AS (${eventRowsSql(plan)}),
     vr AS (${visitRowsOf(plan)})${entry}${exits}`;
 }
 
@@ -376,6 +387,7 @@ function finalSelect(plan: Plan): string {
     metrics,
     visitMetrics: VISIT_METRICS,
     timed: plan.timed !== null,
+    engaged: plan.engaged !== null,
     bounceOver: plan.bounceOver === null ? null : 'bounce_over',
     entryMetrics: plan.entry === null ? [] : metrics.filter((m) => ENTRY_METRICS.includes(m)),
     exitRate: plan.exitRate,

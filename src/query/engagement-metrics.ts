@@ -1,0 +1,111 @@
+// Plausible's metrics of its tracker's engagement beacons (stored as core/engagement.ts says),
+// in total or by page, as its Stats API computes them: `scroll_depth`, each visit's greatest
+// scroll depth of the page (beacons of at most 100%), averaged over the visits
+// (SQL.SpecialMetrics.maybe_add_scroll_depth); and the engagement time on page, the engaged
+// milliseconds of the page's beacons summed ÷ the visits that sent one, in seconds (what
+// Plausible's CSV export writes as total_time_on_page and total_time_on_page_visits). Both
+// whole numbers, rounded half to even as ClickHouse rounds a float. A beacon is of the visit
+// (visit-rows.ts) of its visitor that began before it and whose last counted event is at most
+// VISIT_GAP_MINUTES before it, as Plausible keeps a beacon only for a live session (else
+// `no_session_for_engagement`); so the visit filters pick beacons through their visits, and
+// the event filters (the page, props) are read on the beacon itself. Whether the range holds
+// any beacon (`eg_on`) decides which time on page the read answers (web-metrics-select.ts):
+// this one, else the legacy one of time-on-page.ts.
+
+import { ENGAGEMENT_EVENT_NAME, ENGAGEMENT_TIME_KEY, SCROLL_DEPTH_KEY } from '../core/index.ts';
+import { filterConditions, whereOf } from './filters.ts';
+import { sameVisitSql } from './queries/visit-match.ts';
+import { VISIT_GAP_MINUTES } from './queries/visit-rows.ts';
+import type { SqlParams } from './sql-params.ts';
+import { TIME_ON_PAGE, type TimedBy, timedBy } from './time-on-page.ts';
+import type { WebProperty } from './web-properties.ts';
+
+export const SCROLL_DEPTH = 'scroll_depth';
+
+/** Plausible's greatest scroll depth; a beacon without one is stored without the property. */
+const SCROLL_DEPTH_MAX = 100;
+
+export interface EngagementSpec {
+  /** The snapshot's relation of every stored row (EventSnapshot.allFrom). */
+  allFrom: string;
+  /** Inclusive and exclusive, UTC epoch ms. */
+  fromMs: number;
+  toMs: number;
+  params: SqlParams;
+  /** Whether a beacon matches the event filters, over `e`. */
+  eventMatch: string;
+  by: TimedBy;
+  /** Whether the visits are filtered: a beacon then counts only for a visit `kept` keeps. */
+  visitsFiltered: boolean;
+}
+
+/**
+ * What a statement with `metrics` by `keys` reads of the beacons: null unless it asks for the
+ * scroll depth or the time on page in total or by page alone (Plausible's legacy time on page
+ * answers nothing else, and its scroll depth needs a page filter or dimension: the callers
+ * refuse other keys).
+ */
+export function engagementOf(
+  metrics: readonly string[],
+  keys: readonly ({ property: WebProperty } | object)[],
+  read: {
+    fromMs: number;
+    toMs: number;
+    allFrom: string;
+    params: SqlParams;
+    eventMatch: string;
+    visitMatch: string;
+  },
+): EngagementSpec | null {
+  if (!metrics.includes(SCROLL_DEPTH) && !metrics.includes(TIME_ON_PAGE)) return null;
+  const by = timedBy(keys);
+  if (by === null) return null;
+  const { fromMs, toMs, allFrom, params, eventMatch } = read;
+  return {
+    allFrom,
+    fromMs,
+    toMs,
+    params,
+    eventMatch,
+    by,
+    visitsFiltered: read.visitMatch !== 'true',
+  };
+}
+
+/**
+ * `bk AS (…), bv AS (…), egs AS (…), eg AS (…), eg_on AS (…)`, to follow keptVisitsCtes:
+ * `eg` has per row key `d0` (NULL in total, else the page) `scroll_depth` and `engaged_time`;
+ * `eg_on` one row, `engaged`: the range holds a beacon (of any page, bots apart).
+ */
+export function engagementCtes(spec: EngagementSpec): string {
+  const { params } = spec;
+  const scope = filterConditions({ fromMs: spec.fromMs, toMs: spec.toMs }, params);
+  const name = params.add(ENGAGEMENT_EVENT_NAME);
+  const depth = `TRY_CAST(json_extract_string(e.properties, ${params.add(`/${SCROLL_DEPTH_KEY}`)})
+    AS INTEGER)`;
+  const time = `TRY_CAST(json_extract_string(e.properties,
+    ${params.add(`/${ENGAGEMENT_TIME_KEY}`)}) AS BIGINT)`;
+  const gapMs = params.add(VISIT_GAP_MINUTES * 60_000);
+  const kept = spec.visitsFiltered ? `JOIN kept AS k ON ${sameVisitSql('v', 'k')}` : '';
+  const key = spec.by === 'total' ? 'NULL' : 'path';
+  return `bk AS (
+      SELECT e.visitor_id, epoch_ms(e."timestamp") AS ts, nullif(e."path", '') AS path,
+        ${depth} AS sd, coalesce(${time}, 0) AS et, (${spec.eventMatch}) AS bmatch
+      FROM ${spec.allFrom} AS e ${whereOf([...scope, `e.name = ${name}`])}
+    ), bv AS (
+      SELECT b.path, b.sd, b.et, v.key, v.n
+      FROM bk AS b ASOF JOIN (SELECT by_gaps, key, n, start_ts, seconds FROM visits
+          WHERE by_gaps) AS v
+        ON b.visitor_id = v.key AND b.ts >= v.start_ts
+      ${kept}
+      WHERE b.bmatch AND b.ts <= v.start_ts + v.seconds * 1000 + ${gapMs}
+    ), egs AS (
+      SELECT ${key} AS d0, key, n,
+        max(sd) FILTER (WHERE sd BETWEEN 0 AND ${SCROLL_DEPTH_MAX}) AS sd, sum(et) AS et
+      FROM bv GROUP BY ALL
+    ), eg AS (
+      SELECT d0, round_even(avg(sd), 0) AS ${SCROLL_DEPTH},
+        round_even(sum(et) / 1000 / count(*), 0) AS engaged_time
+      FROM egs GROUP BY d0
+    ), eg_on AS (SELECT count(*) > 0 AS engaged FROM bk)`;
+}
