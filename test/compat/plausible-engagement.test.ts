@@ -283,3 +283,16 @@ describe('time_on_page from engagement time', () => {
     expect(await timed()).toEqual([5]);
   });
 });
+
+describe('raw SQL', () => {
+  test('the SQL view `events` holds the beacons', async () => {
+    const res = await t.post('/api/v1/query?tenant_id=example.com', {
+      sql: 'SELECT name, count(*) AS n FROM events GROUP BY name ORDER BY name',
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).rows).toEqual([
+      ['$engagement', 6],
+      ['pageview', 5],
+    ]);
+  });
+});

@@ -45,6 +45,15 @@ describe('TenantRollups', () => {
     expect(r.snapshot(NOW, ['signup']).names.map((n) => n.name)).toEqual(['signup']);
   });
 
+  test('engagement beacons are not counted: no event, unique, name or path', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    r.apply([event(1), event(2, { name: '$engagement', visitor_id: 'other' })], NOW);
+    const s = r.snapshot(NOW);
+    expect(s.windows['1m'].events).toBe(1);
+    expect(s.windows['1m'].uniques).toBe(1);
+    expect(s.names.map((n) => n.name)).toEqual(['page_view']);
+  });
+
   test('keeps the latest value of each metric by timestamp', () => {
     const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
     r.apply([event(1, { name: 'cpu', value: 0.5, timestamp: NOW - 10 })], NOW);

@@ -1,0 +1,46 @@
+// A snapshot's relations and the engagement beacons (core/engagement.ts), hot and flushed:
+// `from` and `minutesFrom` (what every counting read reads) leave them out, `allFrom` (raw
+// access) has every stored row. Written through Plausible's ingest, the one way they are.
+
+import { afterEach, beforeEach, expect, test } from 'bun:test';
+import { type CompatApp, makeCompatApp } from '../compat/helpers/compat-app.ts';
+
+let t: CompatApp;
+beforeEach(async () => {
+  t = await makeCompatApp();
+});
+afterEach(() => t.close());
+
+async function send(body: Record<string, unknown>): Promise<void> {
+  const res = await t.post('/api/event', JSON.stringify({ d: 'example.com', ...body }), {
+    'content-type': 'text/plain',
+  });
+  expect(res.status).toBe(202);
+}
+
+async function counts(): Promise<{ from: number; all: number; minutes: number }> {
+  const snapshot = await t.engine.store.snapshot('example.com');
+  try {
+    const r = await snapshot.connection.runAndReadAll(
+      `SELECT (SELECT count(*) FROM ${snapshot.from} AS e) AS "from",
+              (SELECT count(*) FROM ${snapshot.allFrom} AS e) AS "all",
+              (SELECT coalesce(sum(events), 0) FROM ${snapshot.minutesFrom} AS m) AS minutes`,
+      snapshot.params,
+    );
+    const row = r.getRowObjectsJS()[0] as Record<string, bigint>;
+    return { from: Number(row.from), all: Number(row.all), minutes: Number(row.minutes) };
+  } finally {
+    snapshot.release();
+  }
+}
+
+test('beacons are in allFrom only, before and after a flush', async () => {
+  await send({ n: 'pageview', u: 'https://example.com/a' });
+  await send({ n: 'engagement', u: 'https://example.com/a', sd: 50, e: 4000 });
+  await send({ n: 'Signup', u: 'https://example.com/a' });
+  expect(await counts()).toEqual({ from: 2, all: 3, minutes: 2 });
+  expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 3 });
+  expect(await counts()).toEqual({ from: 2, all: 3, minutes: 2 });
+  await send({ n: 'engagement', u: 'https://example.com/a', sd: 70, e: 1000 });
+  expect(await counts()).toEqual({ from: 2, all: 4, minutes: 2 });
+});
