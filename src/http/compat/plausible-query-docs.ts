@@ -20,11 +20,15 @@ const QueryIn = t.Object(
       description:
         'visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, ' +
         'percentage, conversion_rate and group_conversion_rate (with an event:goal filter or ' +
-        "dimension), time_on_page (seconds, Plausible's legacy one; with an event:page filter " +
-        'or dimension; null beside other dimensions), exit_rate (visits that left at the page ' +
-        '÷ its page views × 100, 1 decimal; with the dimension visit:exit_page alone and no ' +
-        'event filter). By event:page, bounce_rate and visit_duration are of the visits that ' +
-        'entered at the page (0 where none did), the other metrics of those that viewed it.',
+        'dimension), time_on_page (whole seconds of engagement per visit when the range ' +
+        "holds the tracker's engagement beacons, else Plausible's legacy time between page " +
+        'views; with an event:page filter or dimension; null beside other dimensions), ' +
+        "scroll_depth (percent: each visit's greatest, averaged; with a top-level " +
+        'event:page filter or the event:page dimension alone), exit_rate (visits that left ' +
+        'at the page ÷ its page views × 100, 1 decimal; with the dimension visit:exit_page ' +
+        'alone and no event filter). By event:page, bounce_rate and visit_duration are of ' +
+        'the visits that entered at the page (0 where none did), the other metrics of those ' +
+        'that viewed it.',
     }),
     date_range: t.Union([t.String(), Strings], {
       description:

@@ -66,9 +66,10 @@ const TZ = param(
 const METRICS = param(
   'metrics',
   'Comma list of visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, ' +
-    'events, conversion_rate (with a goal filter or by event:goal), time_on_page (seconds, ' +
-    "Plausible's legacy one; with a page filter or by event:page; null in a timeseries; " +
-    'default visitors).',
+    'events, conversion_rate (with a goal filter or by event:goal), time_on_page (seconds: ' +
+    "of engagement when the range holds the tracker's engagement beacons, else Plausible's " +
+    'legacy one; with a page filter or by event:page; null in a timeseries; default ' +
+    "visitors). No scroll_depth: that is v2's.",
 );
 const FILTERS = param(
   'filters',
