@@ -122,19 +122,7 @@ export {
   type TimeSeries,
   type TimeSeriesOptions,
 } from './queries/get-time-series.ts';
-export {
-  ENTRY_METRICS,
-  EXIT_RATE,
-  getWebMetrics,
-  VISIT_METRICS,
-  VISIT_SUMS,
-  WEB_METRICS,
-  type WebDimension,
-  type WebMetric,
-  type WebMetricsOptions,
-  type WebMetricsRow,
-  type WebOrder,
-} from './queries/get-web-metrics.ts';
+export { getWebMetrics } from './queries/get-web-metrics.ts';
 export { type EventPage, type EventPageOptions, listEventPage } from './queries/list-event-page.ts';
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
 export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';
@@ -189,6 +177,18 @@ export {
   isFilter,
   type WebCondition,
 } from './web-conditions.ts';
+export {
+  ENTRY_METRICS,
+  EXIT_RATE,
+  VISIT_METRICS,
+  VISIT_SUMS,
+  WEB_METRICS,
+  type WebDimension,
+  type WebMetric,
+  type WebMetricsOptions,
+  type WebMetricsRow,
+  type WebOrder,
+} from './web-metrics-model.ts';
 export {
   EVENT_PROPERTIES,
   type EventProperty,

@@ -11,15 +11,15 @@
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { isFilter, type WebCondition } from '../web-conditions.ts';
+import type {
+  WebDimension,
+  WebMetric,
+  WebMetricsOptions,
+  WebMetricsRow,
+  WebOrder,
+} from '../web-metrics-model.ts';
 import type { WebFilter, WebProperty } from '../web-properties.ts';
-import {
-  getWebMetrics,
-  type WebDimension,
-  type WebMetric,
-  type WebMetricsOptions,
-  type WebMetricsRow,
-  type WebOrder,
-} from './get-web-metrics.ts';
+import { getWebMetrics } from './get-web-metrics.ts';
 
 export const CONVERSION_RATE = 'conversion_rate';
 export const GROUP_CONVERSION_RATE = 'group_conversion_rate';

@@ -56,20 +56,6 @@ import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
 import { visitEventsCtes } from './visit-rows.ts';
 
-export {
-  ENTRY_METRICS,
-  EXIT_RATE,
-  VISIT_METRICS,
-  VISIT_SUMS,
-  WEB_METRICS,
-  type WebDimension,
-  type WebKey,
-  type WebMetric,
-  type WebMetricsOptions,
-  type WebMetricsRow,
-  type WebOrder,
-} from '../web-metrics-model.ts';
-
 export async function getWebMetrics(
   source: EventSource,
   tenant: string,
