@@ -12,6 +12,8 @@ import {
   type Tokens,
 } from '../auth/harness.ts';
 
+const EVENT_ID = '3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c';
+
 let t: AuthApp;
 let ada: Tokens;
 let acmeRead: string;
@@ -27,7 +29,7 @@ beforeEach(async () => {
   globexWrite = (await makeKey(t, bob.access_token, 'globex', 'write')).key;
   const sent = await t.call('POST', '/api/v1/events', {
     token: globexWrite,
-    body: { event_id: '3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c', name: 'page_view', path: '/globex-secret', user_id: 'u1' },
+    body: { event_id: EVENT_ID, name: 'page_view', path: '/globex-secret', user_id: 'u1' },
   });
   expect(sent.status).toBe(202);
 });
@@ -37,7 +39,7 @@ const READS = [
   '/events?tenant_id=globex',
   '/metrics?tenant_id=globex',
   '/api/events/?tenant_id=globex',
-  '/api/events/3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c/?tenant_id=globex',
+  `/api/events/${EVENT_ID}/?tenant_id=globex`,
   '/stats?site_id=globex',
 ];
 
@@ -49,14 +51,14 @@ describe('seed-service reads are confined to the caller’s tenant', () => {
         const text = await res.text();
         expect({ path, status: res.status }).toEqual({ path, status: 403 });
         expect(text).not.toContain('globex-secret');
-        expect(text).not.toContain('3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c');
+        expect(text).not.toContain(EVENT_ID);
       }
     }
   });
 
   test('A’s credentials with no tenant named do not find B’s event by its id', async () => {
     for (const token of [acmeRead, ada.access_token]) {
-      const res = await t.call('GET', '/api/events/3f2b8c1e-9a4d-4e7f-b6c5-1d2e3f4a5b6c/', { token });
+      const res = await t.call('GET', `/api/events/${EVENT_ID}/`, { token });
       expect(res.status).toBe(404);
       expect(await res.text()).not.toContain('globex-secret');
     }
