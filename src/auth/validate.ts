@@ -130,10 +130,21 @@ export function checkRetentionDays(value: unknown, loc: Loc): number | null {
   return value;
 }
 
-/** A list of web origins (`scheme://host[:port]`), or null when absent or empty. */
+/**
+ * A list of web origins (`scheme://host[:port]`), or null when absent. An empty list is a 422:
+ * an allow-list naming no origin must never become a key usable from every origin.
+ */
 export function checkOrigins(value: unknown, loc: Loc): string[] | null {
   if (value === undefined || value === null) return null;
   if (!Array.isArray(value)) fail(loc, `${fieldOf(loc)} must be a list of origins`, 'list_type');
+  if (value.length === 0) {
+    fail(
+      loc,
+      `${fieldOf(loc)} must list at least one origin; leave it out for a key usable from any ` +
+        'origin',
+      'too_short',
+    );
+  }
   if (value.length > ORIGINS_MAX) {
     fail(loc, `${fieldOf(loc)} holds at most ${ORIGINS_MAX} origins`, 'too_long');
   }
@@ -144,7 +155,7 @@ export function checkOrigins(value: unknown, loc: Loc): string[] | null {
     }
     return text;
   });
-  return origins.length === 0 ? null : [...new Set(origins)];
+  return [...new Set(origins)];
 }
 
 function isOrigin(text: string): boolean {

@@ -160,6 +160,28 @@ describe('keys', () => {
     }
   });
 
+  test('an empty allowed_origins is 422: it never makes a key usable from any origin', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const res = await t.call('POST', '/api/v1/projects/acme/keys', {
+      token: ada.access_token,
+      body: { kind: 'write', allowed_origins: [] },
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'allowed_origins'],
+          msg:
+            'allowed_origins must list at least one origin; leave it out for a key ' +
+            'usable from any origin',
+          type: 'too_short',
+        },
+      ],
+    });
+    const keys = await list('/api/v1/projects/acme/keys', ada.access_token);
+    expect(keys).toEqual([]);
+  });
+
   test('a new key is answered with no-store: it is shown this once', async () => {
     await makeProject(t, ada.access_token, 'acme');
     const res = await t.call('POST', '/api/v1/projects/acme/keys', {

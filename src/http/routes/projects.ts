@@ -83,7 +83,11 @@ const KeyIn = t.Object({
   kind: t.UnionEnum(KEY_KINDS),
   name: t.Optional(t.String({ maxLength: 120 })),
   allowed_origins: t.Optional(
-    t.Array(t.String(), { description: 'Write keys only: Origins allowed to use the key.' }),
+    t.Array(t.String(), {
+      description:
+        'Write keys only: the Origins allowed to use the key (1 to 32; an empty list is 422, ' +
+        'leave it out for a key usable from any origin).',
+    }),
   ),
 });
 const AliasOut = t.Object({
