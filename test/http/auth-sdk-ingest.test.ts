@@ -1,0 +1,100 @@
+// The SDK ingest routes (Segment, PostHog, Umami, Plausible) against the real AUTH_MODE=required
+// resolver: the SDK's own key place (Basic user, body api_key / token / writeKey) takes only a
+// live write key, and a keyless beacon only a registered alias; a read key, a member's access
+// token, a revoked write key or a project id that is no alias write nothing.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import {
+  type AuthApp,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
+
+let t: AuthApp;
+let ada: Tokens;
+let write: { key: string; id: string };
+let read: { key: string; id: string };
+
+beforeEach(async () => {
+  t = await makeAuthApp();
+  ada = await signUp(t, 'ada@example.com');
+  await makeProject(t, ada.access_token, 'acme');
+  write = await makeKey(t, ada.access_token, 'acme', 'write');
+  read = await makeKey(t, ada.access_token, 'acme', 'read');
+});
+afterEach(() => t.close());
+
+const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+
+const segment = (key: string) =>
+  t.call('POST', '/v1/track', {
+    headers: { authorization: basic(key) },
+    body: { userId: 'u1', event: 'signup' },
+  });
+const segmentBody = (key: string) =>
+  t.call('POST', '/v1/batch', {
+    body: { writeKey: key, batch: [{ type: 'track', userId: 'u1', event: 'signup' }] },
+  });
+const posthog = (key: string) =>
+  t.call('POST', '/batch/', {
+    body: { api_key: key, batch: [{ event: 'signup', distinct_id: 'u1' }] },
+  });
+const posthogToken = (key: string) =>
+  t.call('POST', '/i/v0/e/', {
+    body: [{ event: 'signup', distinct_id: 'u1', properties: { token: key } }],
+  });
+
+const SDK_SENDS = { segment, segmentBody, posthog, posthogToken };
+
+describe('SDK key places take a live write key only', () => {
+  test('the project’s write key is stored (the control)', async () => {
+    for (const [sdk, send] of Object.entries(SDK_SENDS)) {
+      const res = await send(write.key);
+      expect({ sdk, status: res.status }).toEqual({ sdk, status: 200 });
+    }
+    expect(await t.count('acme')).toBe(Object.keys(SDK_SENDS).length);
+  });
+
+  test('a read key, an access token or a revoked write key writes nothing', async () => {
+    const revoke = await t.call('DELETE', `/api/v1/projects/acme/keys/${write.id}`, {
+      token: ada.access_token,
+    });
+    expect(revoke.status).toBe(204);
+    const expected: [string, number][] = [
+      [read.key, 403],
+      [ada.access_token, 403],
+      [write.key, 401],
+    ];
+    for (const [sdk, send] of Object.entries(SDK_SENDS)) {
+      for (const [key, status] of expected) {
+        const res = await send(key);
+        expect({ sdk, key: key.slice(0, 3), status: res.status }).toEqual({
+          sdk,
+          key: key.slice(0, 3),
+          status,
+        });
+      }
+    }
+    expect(await t.count('acme')).toBe(0);
+  });
+});
+
+describe('keyless beacons take a registered alias only', () => {
+  test('a project id that is no alias is refused on Umami and Plausible', async () => {
+    // Umami names a website by UUID: a project with such an id, and no alias.
+    const website = '0d9bb5a4-8e3c-4b1f-9f5e-2a7c6d3e1b40';
+    await makeProject(t, ada.access_token, website);
+    const umami = await t.call('POST', '/api/send', {
+      body: { type: 'event', payload: { website, url: '/' } },
+    });
+    const plausible = await t.call('POST', '/api/event', {
+      body: { n: 'pageview', d: 'acme', u: 'https://acme.example/' },
+    });
+    expect([umami.status, plausible.status]).toEqual([403, 403]);
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count(website)).toBe(0);
+  });
+});
