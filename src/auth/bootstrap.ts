@@ -28,6 +28,12 @@ export interface BootstrapResult {
   readKey: string;
   /** Where the same secrets were written (mode 0600). */
   file: string;
+  /**
+   * Set when `default` existed before (made while there was no admin) and the admin took it
+   * over: the emails of its other members, who keep reading it as viewers, and how many keys
+   * made before stay live. The banner names them, so the admin knows what to review.
+   */
+  takenOver: { members: string[]; liveKeys: number } | null;
 }
 
 /** Creates the admin, project and keys when the store has no admin yet; null otherwise. */
@@ -87,6 +93,7 @@ export function commitBootstrap(auth: Auth, prepared: PreparedBootstrap): Bootst
       isAdmin: true,
       now,
     });
+    let takenOver: BootstrapResult['takenOver'] = null;
     if (projects.get(DEFAULT_TENANT) === null) {
       projects.create(DEFAULT_TENANT, 'Default', admin.id, now);
     } else {
@@ -99,6 +106,9 @@ export function commitBootstrap(auth: Auth, prepared: PreparedBootstrap): Bootst
           projects.setMember(DEFAULT_TENANT, member.userId, 'viewer', now);
         }
       }
+      const members = projects.members(DEFAULT_TENANT).filter((m) => m.userId !== admin.id);
+      const liveKeys = keys.activeCount(DEFAULT_TENANT);
+      takenOver = { members: members.map((m) => m.email), liveKeys };
     }
     const common = { projectId: DEFAULT_TENANT, allowedOrigins: null, now };
     const write = keys.create({ ...common, kind: 'write', name: 'bootstrap write key' });
@@ -110,6 +120,7 @@ export function commitBootstrap(auth: Auth, prepared: PreparedBootstrap): Bootst
       writeKey: write.key,
       readKey: read.key,
       file,
+      takenOver,
     };
     writeSecretFile(file, result, now);
     return result;
@@ -141,7 +152,33 @@ export function formatBootstrapBanner(result: BootstrapResult): string {
     '  Sign in at POST /api/v1/auth/login, change the password (PUT /api/v1/users/me),',
     '  then delete the file.',
     '',
+    ...takeoverLines(result.takenOver),
   ].join('\n');
+}
+
+/** Members named in the banner's takeover warning; the rest are counted. */
+const TAKEOVER_MEMBERS_NAMED_MAX = 10;
+
+/** The banner's warning when `default` was taken over: who and what still reads it. */
+function takeoverLines(takenOver: BootstrapResult['takenOver']): string[] {
+  if (takenOver === null) return [];
+  const { members, liveKeys } = takenOver;
+  const named = members.slice(0, TAKEOVER_MEMBERS_NAMED_MAX).join(', ');
+  const more = members.length - TAKEOVER_MEMBERS_NAMED_MAX;
+  const who =
+    members.length === 0 ? 'no other member' : more > 0 ? `${named} and ${more} more` : named;
+  const keys =
+    liveKeys === 1
+      ? '1 key made before it stays live'
+      : `${liveKeys} keys made before it stay live`;
+  return [
+    '  WARNING: the project default existed before this start (made while there was no',
+    '  admin); you own it now, but these members keep reading it as viewers:',
+    `    ${who}`,
+    `  and ${keys}. Review them (GET /api/v1/projects/default/members and`,
+    '  GET /api/v1/projects/default/keys) and remove or revoke what you do not know.',
+    '',
+  ];
 }
 
 function writeSecretFile(file: string, result: BootstrapResult, now: number): void {

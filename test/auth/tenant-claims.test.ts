@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { bootstrapAuth, storedEventsProbe } from '../../src/auth/index.ts';
+import { bootstrapAuth, formatBootstrapBanner, storedEventsProbe } from '../../src/auth/index.ts';
 import { createLogger } from '../../src/core/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
-import { type AuthApp, adminToken, json, makeAuthApp, signUp } from './harness.ts';
+import { type AuthApp, adminToken, json, makeAuthApp, makeKey, signUp } from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -162,6 +162,35 @@ describe('bootstrap with users but no admin', () => {
       body: { kind: 'read' },
     });
     expect(key.status).toBe(403);
+  });
+
+  test('a takeover is told in the banner: who keeps reading default, and its keys still live', async () => {
+    t = await makeAuthApp();
+    const mallory = await signUp(t, 'mallory@example.com');
+    expect((await createProject(mallory.access_token, { id: 'default', name: 'x' })).status).toBe(
+      201,
+    );
+    const early = await makeKey(t, mallory.access_token, 'default', 'read');
+    const boot = await bootstrapAuth(t.auth, { dataDir: t.dataDir });
+    if (boot === null) throw new Error('expected a bootstrap');
+    expect(boot.takenOver).toEqual({ members: ['mallory@example.com'], liveKeys: 1 });
+    // What the admin is warned of: mallory and her key still read the admin's project.
+    const read = await t.call('GET', '/api/v1/stats', { token: early.key });
+    expect(read.status).toBe(200);
+    const banner = formatBootstrapBanner(boot);
+    expect(banner).toContain('default existed before this start');
+    expect(banner).toContain('mallory@example.com');
+    expect(banner).toContain('1 key made before it stays live');
+    expect(banner).toContain('GET /api/v1/projects/default/members');
+    const fresh = await makeAuthApp();
+    try {
+      const plain = await bootstrapAuth(fresh.auth, { dataDir: fresh.dataDir });
+      if (plain === null) throw new Error('expected a bootstrap');
+      expect(plain.takenOver).toBeNull();
+      expect(formatBootstrapBanner(plain)).not.toContain('existed before');
+    } finally {
+      await fresh.close();
+    }
   });
 
   test('an account holding the admin email is never promoted', async () => {
