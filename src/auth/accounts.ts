@@ -102,6 +102,11 @@ export class AccountService {
     const found = this.deps.users.withHashByEmail(email);
     const ok = await this.deps.hasher.verify(password, found?.passwordHash ?? null);
     if (!ok || found === null) throw unauthorized('incorrect email or password');
+    // Read again after the (slow) check: a password changed or an account deleted meanwhile
+    // must not start a session with the old password (the change revoked all but its own).
+    if (this.deps.users.passwordHashOf(found.user.id) !== found.passwordHash) {
+      throw unauthorized('incorrect email or password');
+    }
     const { sessionId, refreshToken } = this.deps.sessions.start(found.user.id, this.now());
     return this.pair(found.user.id, sessionId, refreshToken);
   }
@@ -165,15 +170,25 @@ export class AccountService {
       fields.password === undefined
         ? undefined
         : checkPassword(fields.password, ['body', 'password']);
+    let checkedHash: string | null = null;
     if (email !== undefined || password !== undefined) {
       const current = checkLoginPassword(fields.current_password, ['body', 'current_password']);
       this.limitPasswordCheck(user.id, ip);
-      const hash = this.deps.users.passwordHashOf(user.id);
-      if (!(await this.deps.hasher.verify(current, hash))) {
+      checkedHash = this.deps.users.passwordHashOf(user.id);
+      if (!(await this.deps.hasher.verify(current, checkedHash))) {
         throw new AppError('forbidden', 'current_password is not correct');
       }
     }
     const passwordHash = password === undefined ? undefined : await this.deps.hasher.hash(password);
+    // Checked again after the (slow) hashing, with nothing awaited before the write: a session
+    // ended meanwhile (a password change elsewhere revoked it) changes nothing, and neither
+    // does a current_password that stopped being the current one.
+    if (!this.deps.sessions.isActive(principal.sessionId, user.id)) {
+      throw unauthorized('the session of this access token has ended', 'invalid_token');
+    }
+    if (checkedHash !== null && this.deps.users.passwordHashOf(user.id) !== checkedHash) {
+      throw new AppError('forbidden', 'current_password is not correct');
+    }
     const now = this.now();
     const updated = this.deps.users.update(user.id, { email, name, passwordHash }, now);
     if (updated === null) throw unauthorized('the account no longer exists');

@@ -133,6 +133,76 @@ describe('/api/v1/users/me', () => {
     expect((await login('ada@example.com', 'new password 22')).status).toBe(200);
   });
 
+  /**
+   * Holds the next password check (a login's) until `release` is called: what a slow argon2
+   * verify is while the owner's request runs. Returns the release.
+   */
+  function holdNextVerify(): () => void {
+    const hasher = t.auth.hasher;
+    const verify = hasher.verify.bind(hasher);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    hasher.verify = async (password, hash) => {
+      hasher.verify = verify; // only this one call waits
+      const ok = await verify(password, hash);
+      await gate;
+      return ok;
+    };
+    return release;
+  }
+
+  test('a login checked against the old password while it changes gets no session', async () => {
+    const release = holdNextVerify();
+    const thief = login('ada@example.com', 'correct horse 1');
+    await Bun.sleep(50); // the thief's password check is running
+    const changed = await update(ada.access_token, {
+      password: 'new password 22',
+      current_password: 'correct horse 1',
+    });
+    expect(changed.status).toBe(200);
+    release();
+    const res = await thief;
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      detail: 'incorrect email or password',
+      code: 'unauthorized',
+    });
+    expect((await me(ada.access_token)).status).toBe(200);
+  });
+
+  test('a password change whose session ends while it runs changes nothing', async () => {
+    const thief = (await (await login('ada@example.com', 'correct horse 1')).json()) as Tokens;
+    const release = holdNextVerify();
+    const taking = update(thief.access_token, {
+      password: 'thief password 1',
+      current_password: 'correct horse 1',
+    });
+    await Bun.sleep(50); // the thief's current_password check is running
+    const owner = await update(ada.access_token, {
+      password: 'new password 22',
+      current_password: 'correct horse 1',
+    });
+    expect(owner.status).toBe(200); // the thief's session is revoked
+    release();
+    expect((await taking).status).toBe(401);
+    expect((await me(ada.access_token)).status).toBe(200);
+    expect((await login('ada@example.com', 'thief password 1')).status).toBe(401);
+    expect((await login('ada@example.com', 'new password 22')).status).toBe(200);
+  });
+
+  test('a login checked while the account is deleted is 401, not a 500', async () => {
+    const release = holdNextVerify();
+    const late = login('ada@example.com', 'correct horse 1');
+    await Bun.sleep(50);
+    expect((await t.call('DELETE', '/api/v1/users/me', { token: ada.access_token })).status).toBe(
+      204,
+    );
+    release();
+    expect((await late).status).toBe(401);
+  });
+
   test('DELETE removes the account, its sessions and its memberships', async () => {
     const bob = await signUp(t, 'bob@example.com');
     await makeProject(t, bob.access_token, 'shared');
