@@ -45,8 +45,13 @@ export const noContent = () => new Response(null, { status: 204 });
 /** The refusals of a body that cannot be read, and of one that breaks its rules. */
 export const bodyDocs = { ...accountBodyDocs(), ...errorDocs({ 422: 'Invalid value' }) };
 
-/** The caller, then their body: the body of a request without credentials is never read. */
+/**
+ * The caller, then their body: the body of a request without credentials is never read. The
+ * caller is checked again once the body is in: a session that ended while a slow body arrived
+ * (a logout, a new password) must not still mint a key or an invitation.
+ */
 export async function callerAndBody(auth: Auth, request: Request) {
-  const principal = auth.authenticate(request);
-  return { principal, body: await readAccountBody(request) };
+  auth.authenticate(request);
+  const body = await readAccountBody(request);
+  return { principal: auth.authenticate(request), body };
 }
