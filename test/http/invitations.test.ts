@@ -295,8 +295,10 @@ describe('an accept whose body arrives after a change of the account', () => {
     slow.finish(token);
     const res = await slow.answer;
     expect(res.status).toBe(401);
+    // Refused when the caller is checked again once the body is in (its session went with
+    // the account), before the accept looks at the account.
     expect(await json(res)).toEqual({
-      detail: 'the account no longer exists',
+      detail: 'the session of this access token has ended',
       code: 'unauthorized',
     });
     expect(memberEmails()).toEqual(['ada@example.com']);
