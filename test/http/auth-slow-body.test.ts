@@ -5,7 +5,14 @@
 // past the revocation.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
-import { type AuthApp, makeAuthApp, makeProject, signUp, type Tokens } from '../auth/harness.ts';
+import {
+  type AuthApp,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
 
 let t: AuthApp;
 let owner: Tokens;
@@ -81,4 +88,60 @@ describe('a body that arrives after its session ended changes nothing', () => {
       ).toBeNull();
     });
   }
+});
+
+describe('a SQL statement whose body arrives after its key was revoked reads nothing', () => {
+  test('revoked read key: 401, no rows', async () => {
+    const write = await makeKey(t, owner.access_token, 'acme', 'write');
+    const read = await makeKey(t, owner.access_token, 'acme', 'read');
+    const sent = await t.call('POST', '/api/v1/events', {
+      token: write.key,
+      body: { name: 'signup', path: '/secret-after-revoke' },
+    });
+    expect(sent.status).toBe(202);
+    const sql = slowRequest('POST', '/api/v1/query', read.key, {
+      sql: 'SELECT path FROM events',
+    });
+    await Bun.sleep(20); // authorized, waiting for the rest of its body
+    const revoked = await t.call('DELETE', `/api/v1/projects/acme/keys/${read.id}`, {
+      token: owner.access_token,
+    });
+    expect(revoked.status).toBe(204);
+    sql.finish();
+    const res = await sql.answer;
+    expect(res.status).toBe(401);
+    expect(await res.text()).not.toContain('/secret-after-revoke');
+  });
+
+  test('a member removed while the body arrives: 403, no rows', async () => {
+    const write = await makeKey(t, owner.access_token, 'acme', 'write');
+    await t.call('POST', '/api/v1/events', {
+      token: write.key,
+      body: { name: 'signup', path: '/secret-after-removal' },
+    });
+    const bob = await signUp(t, 'bob@example.com');
+    const invited = await t.call('POST', '/api/v1/projects/acme/invitations', {
+      token: owner.access_token,
+      body: { email: 'bob@example.com' },
+    });
+    const { token } = (await invited.json()) as { token: string };
+    const accepted = await t.call('POST', '/api/v1/invitations/accept', {
+      token: bob.access_token,
+      body: { token },
+    });
+    expect(accepted.status).toBe(200);
+    const bobId = t.auth.accounts.verifyAccess(bob.access_token).user.id;
+    const sql = slowRequest('POST', '/api/v1/query?tenant_id=acme', bob.access_token, {
+      sql: 'SELECT path FROM events',
+    });
+    await Bun.sleep(20);
+    const removed = await t.call('DELETE', `/api/v1/projects/acme/members/${bobId}`, {
+      token: owner.access_token,
+    });
+    expect(removed.status).toBe(204);
+    sql.finish();
+    const res = await sql.answer;
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain('/secret-after-removal');
+  });
 });

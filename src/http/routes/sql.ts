@@ -34,6 +34,13 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     async ({ query, request }) => {
       const tenant = tenantOf(request, query);
       const body = await readSqlBody(request);
+      // Checked again once the body is in (its rate already taken): a key revoked, a session
+      // ended or a member removed while a slow body arrived must not still run a statement.
+      const still = deps.tenantOf(request, query as Record<string, string | undefined>, {
+        rateLimited: false,
+      });
+      if (still !== tenant)
+        throw new AppError('forbidden', `these credentials no longer read ${tenant}`);
       return runSql(deps.source, tenant, {
         sql: body.sql,
         params: body.params ?? [],
