@@ -28,7 +28,8 @@ export const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
 /**
  * Plausible's exit rate, by a visit's exit page alone, without event filters: the visits that
  * left at the page ÷ the page views of it (in the visits of the other filters: top-level exit
- * page filters apart) × 100, to 1 decimal. Not among WEB_METRICS: v1 does not know it.
+ * page filters apart) × 100, to 1 decimal (a tie to even, as ClickHouse rounds it). Not among
+ * WEB_METRICS: v1 does not know it.
  */
 export const EXIT_RATE = 'exit_rate';
 

@@ -102,7 +102,8 @@ export function metricsSelectSql(spec: MetricsSelect): string {
       return `CASE WHEN (SELECT engaged FROM eg_on) THEN eg.engaged_time ELSE ${legacy} END`;
     }
     if (metric === TIME_ON_PAGE) return legacy;
-    if (metric === EXIT_RATE) return 'round(100 * vs.visits / xp.pageviews, 1)';
+    // As Plausible's ClickHouse: visits ÷ views × 100, a tie rounded to even (round_even).
+    if (metric === EXIT_RATE) return 'round_even(vs.visits / xp.pageviews * 100, 1)';
     if (entered.includes(metric)) return `ns.${metric}`;
     return `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
   };

@@ -279,6 +279,19 @@ describe('v2 exit_rate', () => {
     ]);
   });
 
+  test('rounded half to even, as ClickHouse rounds a Float64: 1 exit of 16 views is 6.2', async () => {
+    // V7 reads /e 16 times (a minute apart) and leaves there: 6.25 % is a tie at 1 decimal.
+    for (let i = 0; i < 16; i += 1) {
+      const time = new Date(at('2026-11-20T15:00:00Z') + i * 60_000).toISOString();
+      await beacon(t, time, '198.51.100.17', page('/e'));
+    }
+    t.clock.set(at('2026-11-26T12:00:00Z'));
+    const atE = [['is', 'visit:exit_page', ['/e']]];
+    expect(await rows({ ...exits, dimensions: ['visit:exit_page'], filters: atE })).toEqual([
+      ['/e', 1, 6.2],
+    ]);
+  });
+
   test("Plausible's refusals, in its words", async () => {
     const needsExitPage =
       'Metric `exit_rate` requires a `"visit:exit_page"` dimension. No other dimensions are allowed.';
