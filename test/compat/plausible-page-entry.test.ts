@@ -224,6 +224,65 @@ describe('v2 by event:page', () => {
   });
 });
 
+describe('v2 by event:page with a visit dimension, an entry page filter, a goal', () => {
+  const metrics = ['visitors', 'bounce_rate', 'visit_duration'];
+
+  test('beside visit:source, each (page, source) of the entered visits; 0 where none entered', async () => {
+    // V6 comes from Google at 14:00, enters at /b and reads /a 120 s later.
+    await beacon(t, '2026-11-20T14:00:00Z', '198.51.100.16', page('/b', 'https://www.google.com/'));
+    await beacon(t, '2026-11-20T14:02:00Z', '198.51.100.16', page('/a'));
+    t.clock.set(at('2026-11-26T12:00:00Z'));
+    const query = { metrics, date_range: UTC_DAY, dimensions: ['event:page', 'visit:source'] };
+    expect(await rows(query)).toEqual([
+      ['/b', 'Direct / None', 5, 50, 300],
+      ['/a', 'Direct / None', 3, 0, 450],
+      ['/c', 'Direct / None', 2, 0, 60],
+      ['/a', 'Google', 1, 0, 0],
+      ['/b', 'Google', 1, 0, 120],
+      ['/d', 'Direct / None', 1, 0, 0],
+    ]);
+    expect(await rows({ ...query, metrics: ['bounce_rate'] })).toEqual([
+      ['/b', 'Direct / None', 50],
+      ['/a', 'Direct / None', 0],
+      ['/b', 'Google', 0],
+      ['/c', 'Direct / None', 0],
+    ]);
+  });
+
+  test('a visit:entry_page filter: the pages its visits viewed, the rates of those entered', async () => {
+    const filters = [['is', 'visit:entry_page', ['/b']]];
+    expect(
+      await rows({ metrics, date_range: UTC_DAY, dimensions: ['event:page'], filters }),
+    ).toEqual([
+      ['/b', 2, 50, 300],
+      ['/a', 1, 0, 0],
+      ['/d', 1, 0, 0],
+    ]);
+  });
+
+  test('a goal filter: the goal pages as rows, the rates of the converting visits by entry', async () => {
+    // V6 enters at /b, reads /e and signs up there.
+    await beacon(t, '2026-11-20T14:00:00Z', '198.51.100.16', page('/b'));
+    await beacon(t, '2026-11-20T14:01:00Z', '198.51.100.16', page('/e'));
+    await beacon(t, '2026-11-20T14:02:00Z', '198.51.100.16', {
+      n: 'Signup',
+      u: 'https://example.com/e',
+    });
+    t.clock.set(at('2026-11-26T12:00:00Z'));
+    const query = {
+      metrics: [...metrics, 'conversion_rate'],
+      date_range: UTC_DAY,
+      dimensions: ['event:page'],
+      filters: [['is', 'event:goal', ['Signup']]],
+    };
+    // Nobody entered at /e: 0; 1 of the day's 6 visitors converted.
+    expect(await rows(query)).toEqual([['/e', 1, 0, 0, 16.67]]);
+    expect(await rows({ ...query, metrics: ['bounce_rate', 'visit_duration'] })).toEqual([
+      ['/b', 0, 120],
+    ]);
+  });
+});
+
 test('v2: a custom property filter keeps the entered visits that hold a matching event', async () => {
   // V6 enters at /b at 14:00 and signs up there a minute later (plan: pro).
   await beacon(t, '2026-11-20T14:00:00Z', '198.51.100.16', page('/b'));
@@ -276,6 +335,27 @@ describe('v2 exit_rate', () => {
     expect(await rows({ ...exits, dimensions, filters: enteredB })).toEqual([
       ['/a', 1, 100],
       ['/b', 1, 50],
+    ]);
+  });
+
+  test('beside visitors, percentage and bounce_rate; only a top-level exit page filter is set apart', async () => {
+    const dimensions = ['visit:exit_page'];
+    const atBC = [['is', 'visit:exit_page', ['/b', '/c']]];
+    const mixed = ['visitors', 'percentage', 'exit_rate', 'bounce_rate'];
+    expect(await rows({ ...exits, metrics: mixed, dimensions, filters: atBC })).toEqual([
+      ['/b', 3, 75, 60, 33],
+      ['/c', 1, 25, 50, 0],
+    ]);
+    // Top level, the page views are of every visit; nested, of V1 and V3 alone.
+    const notB = ['is_not', 'visit:exit_page', ['/b']];
+    expect(await rows({ ...exits, dimensions, filters: [notB] })).toEqual([
+      ['/a', 1, 33.3],
+      ['/c', 1, 50],
+    ]);
+    const nested = [['not', ['is', 'visit:exit_page', ['/b']]]];
+    expect(await rows({ ...exits, dimensions, filters: nested })).toEqual([
+      ['/a', 1, 50],
+      ['/c', 1, 100],
     ]);
   });
 
