@@ -5,9 +5,11 @@
 // milliseconds of the page's beacons summed ÷ the visits that sent one, in seconds (what
 // Plausible's CSV export writes as total_time_on_page and total_time_on_page_visits). Both
 // whole numbers, rounded half to even as ClickHouse rounds a float. A beacon is of the visit
-// (visit-rows.ts) of its visitor that began before it and whose last counted event is at most
-// VISIT_GAP_MINUTES before it, as Plausible keeps a beacon only for a live session (else
-// `no_session_for_engagement`); so the visit filters pick beacons through their visits, and
+// (visit-rows.ts) of its visitor that began before it while that visit is live: its last
+// counted event, or a live beacon of it, at most VISIT_GAP_MINUTES before, as Plausible keeps
+// a beacon only for a live session (else `no_session_for_engagement`) and a kept beacon
+// refreshes the session (the tracker sends one at every blur, each with the time since the
+// last, so a long read is several); so the visit filters pick beacons through their visits, and
 // the event filters (the page, props) are read on the beacon itself. Whether the range holds
 // any beacon (`eg_on`) decides which time on page the read answers (web-metrics-select.ts):
 // this one, else the legacy one of time-on-page.ts.
@@ -73,8 +75,10 @@ export function engagementOf(
 }
 
 /**
- * `bk AS (…), bv AS (…), egs AS (…), eg AS (…), eg_on AS (…)`, to follow keptVisitsCtes:
- * `eg` has per row key `d0` (NULL in total, else the page) `scroll_depth` and `engaged_time`;
+ * `bk AS (…), bg AS (…), bv AS (…), egs AS (…), eg AS (…), eg_on AS (…)`, to follow
+ * keptVisitsCtes: `bg` has each beacon's gap to what came before it in its visit (the visit's
+ * last counted event, else the beacon before), `bv` the beacons of live visits; `eg` has per
+ * row key `d0` (NULL in total, else the page) `scroll_depth` and `engaged_time`;
  * `eg_on` one row, `engaged`: the range holds a beacon (of any page, bots apart).
  */
 export function engagementCtes(spec: EngagementSpec): string {
@@ -92,13 +96,19 @@ export function engagementCtes(spec: EngagementSpec): string {
       SELECT e.visitor_id, epoch_ms(e."timestamp") AS ts, nullif(e."path", '') AS path,
         ${depth} AS sd, coalesce(${time}, 0) AS et, (${spec.eventMatch}) AS bmatch
       FROM ${spec.allFrom} AS e ${whereOf([...scope, `e.name = ${name}`])}
-    ), bv AS (
-      SELECT b.path, b.sd, b.et, v.key, v.n
+    ), bg AS (
+      SELECT b.ts, b.path, b.sd, b.et, b.bmatch, v.by_gaps, v.key, v.n,
+        b.ts - greatest(v.start_ts + v.seconds * 1000, coalesce(lag(b.ts) OVER w, 0)) AS gap
       FROM bk AS b ASOF JOIN (SELECT by_gaps, key, n, start_ts, seconds FROM visits
           WHERE by_gaps) AS v
         ON b.visitor_id = v.key AND b.ts >= v.start_ts
+      WINDOW w AS (PARTITION BY v.key, v.n ORDER BY b.ts)
+    ), bv AS (
+      SELECT v.path, v.sd, v.et, v.key, v.n
+      FROM (SELECT *, max(gap) OVER (PARTITION BY key, n ORDER BY ts
+          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS widest FROM bg) AS v
       ${kept}
-      WHERE b.bmatch AND b.ts <= v.start_ts + v.seconds * 1000 + ${gapMs}
+      WHERE v.bmatch AND v.widest <= ${gapMs}
     ), egs AS (
       SELECT ${key} AS d0, key, n,
         max(sd) FILTER (WHERE sd BETWEEN 0 AND ${SCROLL_DEPTH_MAX}) AS sd, sum(et) AS et

@@ -284,6 +284,34 @@ describe('time_on_page from engagement time', () => {
   });
 });
 
+describe("a beacon keeps its visit live, as one refreshes Plausible's session", () => {
+  test('a beacon within 30 minutes of the one before counts, past 30 minutes of the page view', async () => {
+    const send = async (time: string, body: Json) => {
+      t.clock.set(at(`${DAY}T${time}:00Z`));
+      const res = await t.post('/api/event', JSON.stringify({ ...body, d: 'long.example' }), {
+        'content-type': 'text/plain',
+        'x-forwarded-for': '198.51.100.41',
+      });
+      expect(res.status).toBe(202);
+    };
+    // The tracker sends a beacon at every blur or hidden tab, each with the time since the last.
+    await send('10:00', page('/long'));
+    await send('10:20', engaged('/long', 30, 600_000));
+    await send('10:45', engaged('/long', 90, 900_000));
+    // 45 minutes after the last beacon: no live session, as Plausible drops it.
+    await send('11:30', engaged('/long', 100, 5_000));
+    const res = await t.post('/api/v2/query', {
+      site_id: 'long.example',
+      date_range: [DAY, DAY],
+      metrics: ['visits', 'time_on_page', 'scroll_depth'],
+      dimensions: ['event:page'],
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: { dimensions: unknown[]; metrics: unknown[] }[] };
+    expect(body.results).toEqual([{ dimensions: ['/long'], metrics: [1, 1500, 90] }]);
+  });
+});
+
 describe('raw SQL', () => {
   test('the SQL view `events` holds the beacons', async () => {
     const res = await t.post('/api/v1/query?tenant_id=example.com', {
