@@ -1,13 +1,14 @@
 // A snapshot's relations and the engagement beacons (core/engagement.ts), hot and flushed:
 // `from` and `minutesFrom` (what every counting read reads) leave them out, `allFrom` (raw
-// access) has every stored row. Written through Plausible's ingest, the one way they are.
+// access) has every stored row, after a compaction and a restart too (and the rollups rebuilt
+// then count none). Written through Plausible's ingest, the one way they are.
 
 import { afterEach, beforeEach, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from '../compat/helpers/compat-app.ts';
 
 let t: CompatApp;
 beforeEach(async () => {
-  t = await makeCompatApp();
+  t = await makeCompatApp({ engine: { compactSegmentsMin: 2 } });
 });
 afterEach(() => t.close());
 
@@ -43,4 +44,22 @@ test('beacons are in allFrom only, before and after a flush', async () => {
   expect(await counts()).toEqual({ from: 2, all: 3, minutes: 2 });
   await send({ n: 'engagement', u: 'https://example.com/a', sd: 70, e: 1000 });
   expect(await counts()).toEqual({ from: 2, all: 4, minutes: 2 });
+});
+
+test('a compacted segment (its minute counts) and rollups rebuilt at a restart leave them out', async () => {
+  await send({ n: 'pageview', u: 'https://example.com/a' });
+  await send({ n: 'engagement', u: 'https://example.com/a', sd: 50, e: 4000 });
+  await t.engine.store.flusher.flush();
+  await send({ n: 'engagement', u: 'https://example.com/a', sd: 90, e: 2000 });
+  await send({ n: 'Signup', u: 'https://example.com/a' });
+  await t.engine.store.flusher.flush();
+  expect(await t.engine.store.compactor.compact()).toBe(1);
+  expect(await counts()).toEqual({ from: 2, all: 4, minutes: 2 });
+  await t.restart();
+  expect(await counts()).toEqual({ from: 2, all: 4, minutes: 2 });
+  const actor = t.engine.registry.actorFor('example.com');
+  await actor?.whenReady();
+  const live = actor?.rollups.snapshot(t.clock.now());
+  expect(live?.windows['1h'].events).toBe(2);
+  expect(live?.names.map((n) => n.name).sort()).toEqual(['Signup', 'pageview']);
 });
