@@ -84,6 +84,17 @@ describe('stored', () => {
     expect(one).toMatchObject({ event_id: id, name: '$engagement' });
   });
 
+  test('props over the key limit are cut before its scroll depth and engagement time', async () => {
+    const props = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, 'v']));
+    await beacon(t, `${DAY}T10:05:00Z`, '198.51.100.21', {
+      ...engaged('/b', 70, 12_000),
+      p: props,
+    });
+    const cut = (await exported()).find((e) => '$tally_cut' in ((e.properties ?? {}) as Json));
+    expect(cut?.name).toBe('$engagement');
+    expect(cut?.properties).toMatchObject({ $scroll_depth: 70, $engagement_time: 12_000 });
+  });
+
   test('a beacon with neither a valid sd nor e is 400, as Plausible; nothing is stored', async () => {
     for (const [sd, e] of [
       [undefined, undefined],

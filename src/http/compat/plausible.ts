@@ -47,7 +47,7 @@ export const PLAUSIBLE_DOMAINS_MAX = 10;
  */
 const PLAUSIBLE_FIT = {
   api: 'plausible',
-  keep: new Set(['$revenue', '$scroll_depth', '$interactive']),
+  keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, '$interactive']),
 };
 
 /** Plausible's field names by unified (or short) name, for error bodies. */
