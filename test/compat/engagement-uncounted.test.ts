@@ -5,7 +5,7 @@
 
 import { afterEach, beforeEach, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
-import { at, beacon, page } from './helpers/plausible-site.ts';
+import { at, page } from './helpers/plausible-site.ts';
 
 type Json = Record<string, unknown>;
 
