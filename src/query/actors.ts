@@ -5,14 +5,19 @@
 // A person merges identities, as PostHog merges an anonymous distinct id into the person it is
 // identified as: an event's person is its user_id; else the user its anonymous_id is linked to;
 // else its device (anonymous_id, else visitor_id). An anonymous id is linked to the user_id of
-// the earliest event of the tenant carrying both (by timestamp, then event_id): the first
+// the earliest event of the tenant carrying both (by timestamp, then event_id; of one event
+// stored twice, resent past the deduplication window, the smaller user_id): the first
 // identify wins, later ones do not move it (PostHog refuses to merge an identified person into
-// another on identify). One hop: a user id is never merged into another user id. The links come
-// from every event of the tenant (PERSON_LINKS, read from the snapshot's whole history, flushed
-// or not), not only those of the read's range or filters.
+// another on identify). One hop: a user id is never merged into another user id. Nor is an id
+// that stems from a client's bug ("undefined", "null", "0", blank: GENERIC_IDS) linked, on
+// either side, as PostHog refuses to merge one (its isDistinctIdIllegal): the anonymous events
+// of every browser whose id read "undefined" are not the first user's seen with it. The links
+// come from every event of the tenant (PERSON_LINKS, read from the snapshot's whole history,
+// flushed or not), not only those of the read's range or filters.
 
 import { assert } from '../core/index.ts';
 import type { TimeRange } from '../storage/index.ts';
+import { sqlString } from './sql-literals.ts';
 
 /** Every actor's expression; a read offers some of them (FUNNEL_ACTORS, COHORT_ACTORS). */
 export const ACTOR_SQL = {
@@ -42,6 +47,31 @@ export function actorSql<A extends string>(actors: Readonly<Record<A, string>>, 
 /** The links of ACTOR_SQL.person: per anonymous id, the user_id of its first event with both. */
 const PERSON_LINKS = 'person_links';
 
+/**
+ * Ids that link no one (PostHog's isDistinctIdIllegal): these in any case, and the exact ones;
+ * each also in single or double quotes, as clients send them too. Blank ids are generic too.
+ */
+const GENERIC_IDS = {
+  anyCase: [
+    ...['anonymous', 'guest', 'distinctid', 'distinct_id', 'id', 'not_authenticated'],
+    ...['email', 'undefined', 'true', 'false'],
+  ],
+  exact: ['[object Object]', 'NaN', 'None', 'none', 'null', '0', 'undefined'],
+} as const;
+
+const quotedToo = (ids: readonly string[]) =>
+  ids
+    .flatMap((id) => [id, `'${id}'`, `"${id}"`])
+    .map(sqlString)
+    .join(', ');
+
+/** Whether the id `column` may be linked: not generic (GENERIC_IDS) nor blank (JS's trim). */
+function linkable(column: string): string {
+  return `NOT (lower(${column}) IN (${quotedToo(GENERIC_IDS.anyCase)})
+      OR ${column} IN (${quotedToo(GENERIC_IDS.exact)})
+      OR regexp_full_match(${column}, '[\\s\\v\\p{Z}\\x{FEFF}]*'))`;
+}
+
 export interface ActorRows {
   /** Common table expressions the rows read (`name AS (…)`), to come first in a WITH. */
   ctes: string[];
@@ -58,9 +88,10 @@ export interface ActorRows {
 export function actorRows(by: ActorName, from: string): ActorRows {
   if (by !== 'person') return { ctes: [], rows: `${from} AS e` };
   const links = `${PERSON_LINKS} AS (
-      SELECT x."anonymous_id", arg_min(x."user_id", (x."timestamp", x.event_id)) AS "user_id"
+      SELECT x."anonymous_id", arg_min(x."user_id", (x."timestamp", x.event_id, x."user_id")) AS "user_id"
       FROM ${from} AS x
       WHERE x."anonymous_id" IS NOT NULL AND x."user_id" IS NOT NULL
+        AND ${linkable('x."anonymous_id"')} AND ${linkable('x."user_id"')}
       GROUP BY x."anonymous_id"
     )`;
   return {

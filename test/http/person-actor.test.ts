@@ -156,6 +156,33 @@ describe('the links of by=person', () => {
     expect(await funnel(SIGN_UP, 'person')).toEqual([2, 2]);
   });
 
+  test('a generic id (undefined, null, guest …) links no one, as PostHog refuses it', async () => {
+    // PostHog's isDistinctIdIllegal: a merge naming such an id on either side is refused.
+    const anonymous = ['undefined', '0', 'Guest', '"anonymous"', "'NaN'", ' \t'];
+    const users = ['null', 'None', 'EMAIL', "'false'", '[object Object]', ''.padEnd(3)];
+    await send([
+      ...anonymous.flatMap((id, i) => [
+        view(DAY1, { anonymous_id: id }),
+        { name: 'login', user_id: `u${i}`, anonymous_id: id, timestamp: DAY2 },
+        signedUp(DAY3, { user_id: `u${i}` }),
+      ]),
+      // A generic user id: the anonymous id is not merged into it either.
+      ...users.flatMap((id, i) => [
+        view(DAY1, { anonymous_id: `device-${i}` }),
+        signedUp(DAY2, { user_id: id, anonymous_id: `device-${i}` }),
+      ]),
+      // Case matters where PostHog's does: `nan` and `NONE` are ids like any other.
+      view(DAY1, { anonymous_id: 'nan' }),
+      signedUp(DAY2, { user_id: 'ok', anonymous_id: 'nan' }),
+      view(DAY1, { anonymous_id: 'dev' }),
+      signedUp(DAY2, { user_id: 'NONE', anonymous_id: 'dev' }),
+    ]);
+    const views = anonymous.length + users.length + 2;
+    expect(await funnel(SIGN_UP, 'person')).toEqual([views, 2]);
+    await flush();
+    expect(await funnel(SIGN_UP, 'person')).toEqual([views, 2]);
+  });
+
   test("another tenant's link does not merge this tenant's actors", async () => {
     await send([
       view(DAY1, { anonymous_id: 'z' }),

@@ -35,6 +35,8 @@ const SIZES = {
   large: { events: [2500, 5500], actors: 300, seconds: 4000, windowSeconds: 600 },
 } as const;
 
+const deviceId = (i: number) => (i === 0 ? 'undefined' : `d${i}`);
+
 function randomCase(seed: number, size: keyof typeof SIZES) {
   const sized = SIZES[size];
   const random = seededRandom(seed);
@@ -57,8 +59,9 @@ function randomCase(seed: number, size: keyof typeof SIZES) {
         timestamp: at(),
         user_id: random() < 0.2 ? null : person,
         visitor_id: person,
-        // A device of one person or another's, or none (by device: then the visitor).
-        anonymous_id: random() < 0.3 ? null : `d${Math.floor(random() * sized.actors)}`,
+        // A device of one person or another's, or none (by device: then the visitor); device 0
+        // a generic id, which links no one by person.
+        anonymous_id: random() < 0.3 ? null : deviceId(Math.floor(random() * sized.actors)),
         session_id: random() < 0.2 ? null : `${person}-${Math.floor(random() * 2)}`,
         is_bot: random() < 0.1,
       }),
