@@ -2,7 +2,8 @@
 // body must be, the answers' shapes, the pending bound, and every read of the project once an
 // erasure is done (funnels and cohorts among them): it answers as a project that never had the
 // person's events, also after a restart, while another project with the same person keeps
-// them; and an erasure by anonymous_id, which takes the identified events carrying it too.
+// them; an erasure by anonymous_id, which takes the identified events carrying it too; and
+// by=person once a user is erased: no link of theirs survives, flushed or not.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { erasureLimits } from '../../src/core/index.ts';
@@ -341,5 +342,56 @@ describe('an erasure by anonymous_id', () => {
     // The device's events, anonymous and identified, are gone; u1's on another device and
     // u2's stay (erase by user_id for all of u1's).
     expect(left.sort()).toEqual(['signup-2', 'view-3']);
+  });
+});
+
+describe('an erasure and the links of by=person', () => {
+  test('erasing the user takes its links: its anonymous views are the device’s again', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const read = (await makeKey(t, ada.access_token, 'acme', 'read')).key;
+    const send = async (events: Record<string, unknown>[]) => {
+      const res = await t.call('POST', '/api/v1/events/batch', { token: write, body: { events } });
+      expect(res.status).toBe(202);
+    };
+    const at = (minute: number) => `2026-11-25T11:${String(minute).padStart(2, '0')}:00Z`;
+    const view = (anonymousId: string, minute: number) => ({
+      name: 'page_view',
+      path: '/p',
+      anonymous_id: anonymousId,
+      timestamp: at(minute),
+    });
+    // u1's views on two devices, one link flushed and one not; u2 on a third, kept.
+    await send([
+      view('a1', 1),
+      view('a2', 1),
+      view('a3', 1),
+      { name: 'login', user_id: 'u1', anonymous_id: 'a1', timestamp: at(2) },
+      { name: 'login', user_id: 'u2', anonymous_id: 'a3', timestamp: at(2) },
+    ]);
+    await t.engine.store.flusher.flush();
+    await send([
+      { name: 'login', user_id: 'u1', anonymous_id: 'a2', timestamp: at(3) },
+      { name: 'signup', user_id: 'u1', timestamp: at(4) },
+      { name: 'signup', user_id: 'u2', timestamp: at(4) },
+    ]);
+    const funnel = async () => {
+      const path = `/api/v1/funnel${DAY}&by=person&step=path:/p&step=name:signup`;
+      const res = await t.call('GET', path, { token: read });
+      return ((await json(res)).steps as { count: number }[]).map((s) => s.count);
+    };
+    expect(await funnel()).toEqual([2, 2]);
+    const erased = async (body: Record<string, string>) => {
+      expect((await erase('acme', body, ada.access_token)).status).toBe(202);
+      await t.engine.erasures.settled();
+    };
+    await erased({ user_id: 'u1' });
+    // a1 and a2 are no one's: two devices that viewed and never signed up; u2 converts.
+    expect(await funnel()).toEqual([3, 1]);
+    await erased({ anonymous_id: 'a1' });
+    await erased({ anonymous_id: 'a2' });
+    expect(await funnel()).toEqual([1, 1]);
+    await t.restart();
+    expect(await funnel()).toEqual([1, 1]);
   });
 });

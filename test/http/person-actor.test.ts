@@ -2,7 +2,7 @@
 // sign-up and identified ones after it are one person, whichever wire shape linked them (PostHog's
 // capture, Segment's Tracking API, the native API); the first link of an anonymous id wins; the
 // links come from every event of the tenant (flushed or not, in the read's range or not) and
-// never from another tenant's.
+// never from another tenant's, nor of a generic id ("undefined"); only person reads unpruned.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from '../compat/helpers/compat-app.ts';
@@ -231,6 +231,30 @@ describe('cohorts by=person', () => {
     await flush();
     expect(await cohorts(query, 'person')).toEqual(expected);
     expect(await cohorts(`${query}&cohort=first`, 'person')).toEqual(expected);
+  });
+});
+
+describe('what by=person reads', () => {
+  test('every segment for person only: the other actors keep their pruned range', async () => {
+    const store = t.engine.store;
+    const ranges: unknown[] = [];
+    const snapshot = store.snapshot.bind(store);
+    store.snapshot = (tenant, range) => {
+      ranges.push(range);
+      return snapshot(tenant, range);
+    };
+    const day = '&from=2026-11-24&to=2026-11-24&window=1h';
+    const from = Date.parse('2026-11-24T00:00:00Z');
+    const to = Date.parse('2026-11-25T00:00:00Z');
+    for (const by of ['visitor', 'device', 'user', 'session', 'person']) {
+      await funnel(`${SIGN_UP}${day}`, by);
+    }
+    const pruned = { fromMs: from, toMs: to + 3_600_000 };
+    expect(ranges.splice(0)).toEqual([pruned, pruned, pruned, pruned, {}]);
+    for (const by of ['visitor', 'device', 'user', 'person']) {
+      await cohorts(`start=name:signed_up${day}`, by);
+    }
+    expect(ranges.splice(0)).toEqual([...Array(3).fill({ fromMs: from, toMs: to }), {}]);
   });
 });
 
