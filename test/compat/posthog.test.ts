@@ -325,6 +325,32 @@ describe('PostHog capture API', () => {
     expect(alias.properties).toMatchObject({ alias: 'old-id', distinct_id: 'user_42' });
   });
 
+  test('a number as the id $identify or $create_alias merges is that id, as distinct_id', async () => {
+    // PostHog merges String(alias) and String($anon_distinct_id); posthog-python and other
+    // server SDKs pass a database id as it is.
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({
+          uuid: 'i',
+          event: '$identify',
+          distinct_id: 7,
+          properties: { $anon_distinct_id: 41 },
+        }),
+        event({ uuid: 'a', event: '$create_alias', distinct_id: 'u8', properties: { alias: 42 } }),
+        event({ uuid: 'n', event: '$create_alias', distinct_id: 'u9', properties: { alias: NaN } }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    const ids = async (id: string) => {
+      const e = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      return [e.user_id, e.anonymous_id];
+    };
+    expect(await ids('i')).toEqual(['7', '41']);
+    expect(await ids('a')).toEqual(['u8', '42']);
+    expect(await ids('n')).toEqual(['u9', null]);
+  });
+
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {
     // Assigned instead of defined, it became the prototype of the stored properties: the
     // property vanished, and the fitting read a `$posthog` bag through it that was not there.

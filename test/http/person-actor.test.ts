@@ -183,6 +183,30 @@ describe('the links of by=person', () => {
     expect(await funnel(SIGN_UP, 'person')).toEqual([views, 2]);
   });
 
+  test('one hop: a user id is never merged into another, even named as an anonymous id', async () => {
+    const res = await t.post('/v1/batch', {
+      writeKey: 'wk_acme',
+      batch: [
+        // old_user viewed as a user; an alias from that user id to another merges nothing.
+        { messageId: 'p', type: 'page', userId: 'old_user', properties: { path: '/pricing' } },
+        { messageId: 'l', type: 'alias', userId: 'new_user', previousId: 'old_user' },
+        { messageId: 's', type: 'track', userId: 'new_user', event: 'signed_up' },
+      ].map((m, i) => ({ ...m, timestamp: [DAY1, DAY2, DAY3][i] })),
+    });
+    expect(res.status).toBe(200);
+    expect(await funnel(SIGN_UP, 'person')).toEqual([1, 0]);
+    // A chain: a1 is u1's, and u1 named as the anonymous id of u2's event moves a1 nowhere.
+    await send([
+      view(DAY1, { anonymous_id: 'a1' }),
+      { name: 'login', user_id: 'u1', anonymous_id: 'a1', timestamp: DAY1 },
+      { name: 'login', user_id: 'u2', anonymous_id: 'u1', timestamp: DAY2 },
+      signedUp(DAY3, { user_id: 'u2' }),
+    ]);
+    expect(await funnel(SIGN_UP, 'person')).toEqual([2, 0]);
+    await send([signedUp(DAY3, { user_id: 'u1' })]);
+    expect(await funnel(SIGN_UP, 'person')).toEqual([2, 1]);
+  });
+
   test("another tenant's link does not merge this tenant's actors", async () => {
     await send([
       view(DAY1, { anonymous_id: 'z' }),

@@ -50,6 +50,15 @@ function idOf(value: unknown): string | undefined {
   return value.length <= eventLimits.idCharsMax ? value : undefined;
 }
 
+/**
+ * An id that `$identify` or `$create_alias` merges: an id (idOf), or a finite number as its
+ * text, as a numeric distinct_id is read and as PostHog merges String(id) (server SDKs pass a
+ * database id as it is).
+ */
+function mergedIdOf(value: unknown): string | undefined {
+  return idOf(typeof value === 'number' && Number.isFinite(value) ? String(value) : value);
+}
+
 /** The device an identified event was sent from: `$device_id`, when it is an id (idOf). */
 function deviceIdOf(properties: Record<string, unknown>): string | undefined {
   return idOf(properties.$device_id);
@@ -77,8 +86,8 @@ export function identityOf(
   properties: Record<string, unknown>,
   anonymous: boolean,
 ): PostHogIdentity {
-  const alias = name === '$create_alias' ? idOf(properties.alias) : undefined;
+  const alias = name === '$create_alias' ? mergedIdOf(properties.alias) : undefined;
   if (anonymous) return { anonymous_id: distinctId, user_id: alias };
-  const merged = name === '$identify' ? idOf(properties.$anon_distinct_id) : alias;
+  const merged = name === '$identify' ? mergedIdOf(properties.$anon_distinct_id) : alias;
   return { user_id: distinctId, anonymous_id: merged ?? deviceIdOf(properties) };
 }
