@@ -88,7 +88,8 @@ export interface ActorRows {
 export function actorRows(by: ActorName, from: string): ActorRows {
   if (by !== 'person') return { ctes: [], rows: `${from} AS e` };
   const links = `${PERSON_LINKS} AS (
-      SELECT x."anonymous_id", arg_min(x."user_id", (x."timestamp", x.event_id, x."user_id")) AS "user_id"
+      SELECT x."anonymous_id",
+        arg_min(x."user_id", (x."timestamp", x.event_id, x."user_id")) AS "user_id"
       FROM ${from} AS x
       WHERE x."anonymous_id" IS NOT NULL AND x."user_id" IS NOT NULL
         AND ${linkable('x."anonymous_id"')} AND ${linkable('x."user_id"')}
