@@ -2,7 +2,8 @@
 // days older than today − the tenant's days (its project's, else RETENTION_DAYS), catalog
 // rows, segment files and their minute counts, as every read shows; late events for such days
 // go at the pass after their flush; a read or a compaction running across a pass sees each
-// event once or not at all; a stop after each step leaves the days deleted after a restart.
+// event once or not at all; a stop after each step leaves the days deleted after a restart;
+// a deleted day takes the by=person links of its events with it.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
@@ -387,4 +388,29 @@ describe('a stop after each step of a pass', () => {
       expect(dirs.sort()).toEqual(DAYS.slice(2).map((d) => `day=${d}`)); // emptied ones went
     });
   }
+});
+
+describe('a retention pass and the links of by=person', () => {
+  test('a deleted day takes its links: the next link of the anonymous id is its user', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    const at = (day: string, hour = 6) => `${day}T${String(hour).padStart(2, '0')}:00:00Z`;
+    const res = await t.post('/api/v1/events/batch', {
+      events: [
+        // a's first link, on a day the pass deletes; its second, on a day kept.
+        { name: 'login', user_id: 'u1', anonymous_id: 'a', timestamp: at('2026-11-20') },
+        { name: 'login', user_id: 'u2', anonymous_id: 'a', timestamp: at('2026-11-24') },
+        { name: 'page_view', path: '/p', anonymous_id: 'a', timestamp: at('2026-11-25', 1) },
+        { name: 'signup', user_id: 'u1', timestamp: at('2026-11-25', 2) },
+      ],
+    });
+    expect(res.status).toBe(202);
+    await t.engine.store.flusher.flush();
+    const funnel = async () => {
+      const route = `/api/v1/funnel?by=person&step=path:/p&step=name:signup&${RANGE}`;
+      return ((await json(t as TestApp, route)).steps as { count: number }[]).map((s) => s.count);
+    };
+    expect(await funnel()).toEqual([1, 1]); // the view is u1's, who signs up
+    await t.retention.run();
+    expect(await funnel()).toEqual([1, 0]); // now u2's: u1's link is deleted with its day
+  });
 });
