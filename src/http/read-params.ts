@@ -218,6 +218,7 @@ export const EventsQuery = t.Object({
   country: filterParams.country,
   ...visitFilterParams,
   ...rangeParams,
+  ...tzParam,
   ...pageParams,
 });
 
@@ -241,6 +242,7 @@ export const MetricsQuery = t.Object({
   ...tenantParam,
   name: text('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
   ...rangeParams,
+  ...tzParam,
   ...pageParams,
 });
 
