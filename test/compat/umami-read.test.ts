@@ -119,6 +119,23 @@ describe('stats', () => {
     expect(await ok('stats', iso)).toEqual(await ok('stats'));
   });
 
+  test("a startDate without a zone is UTC, whatever the server process's TZ", async () => {
+    // E views / at 2026-11-23T08:00Z. Read as New York time, 11-23 00:00–08:30 would be
+    // 05:00–13:30Z and hold it; read as UTC (Umami's servers) it ends before it.
+    const zoneless = 'startDate=2026-11-23T00:00:00&endDate=2026-11-23T07:59:59';
+    const before = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(await ok('stats', zoneless)).toMatchObject({ pageviews: 0 });
+      expect(
+        await ok('stats', 'startDate=2026-11-23T08:00:00&endDate=2026-11-23T08:00:00'),
+      ).toMatchObject({ pageviews: 1 });
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
+  });
+
   test("filters: a page's visits, Umami's operators, an event's visitors", async () => {
     // The visits that viewed /pricing: C's (600 s) and D's (a bounce).
     expect(await ok('stats', `${TWO_DAYS}&path=%2Fpricing`)).toMatchObject({

@@ -5,7 +5,7 @@
 // (prev, yoy), `limit`/`offset`, and the filters (`path=/pricing`, `browser=neq.Firefox`,
 // `title=c.Docs`). What Tally cannot answer honestly is a 400 naming it.
 
-import { AppError, DAY_MS, HOUR_MS } from '../../core/index.ts';
+import { AppError, DAY_MS, HOUR_MS, parseAsUtc } from '../../core/index.ts';
 import {
   isTimeZone,
   PAGE_VIEW_NAMES,
@@ -99,7 +99,10 @@ function endsOf(query: URLSearchParams): [number, number] {
   const date = (name: string) => {
     const text = query.get(name);
     if (text === null || text.trim() === '') return null;
-    const value = Date.parse(text);
+    // A date-time without a zone is UTC, as on Umami's servers (UTC in its images), not the
+    // zone this process happens to run in (Date.parse reads one in the process's TZ).
+    const iso = parseAsUtc(text.trim());
+    const value = iso.ok ? iso.ms : Date.parse(text);
     if (Number.isNaN(value)) throw badRequest(`${name} must be a date (ISO 8601)`);
     return value;
   };
