@@ -79,7 +79,7 @@ export interface QueryRange extends StatsRange {
 
 /**
  * The range `spec` reads today (`nowMs`) in `tz`; `all` runs from the day of the first
- * event (`firstMs`, today when there is none).
+ * event (`firstMs`; today when there is none or it is later).
  */
 export function resolveRange(
   spec: RangeSpec,
@@ -96,7 +96,8 @@ export function resolveRange(
   }
   const [first, last] = spec.kind === 'days' ? [spec.first, spec.last] : keywordDays(spec, today);
   const all = spec.kind === 'keyword' && spec.keyword === 'all';
-  const start = all && firstMs !== null ? localParts(firstMs, tz) : first;
+  // An event stored ahead of now (ingest takes up to 24 h) starts no range after today.
+  const start = all && firstMs !== null ? localParts(Math.min(firstMs, nowMs), tz) : first;
   return { ...daysRange(at, addDays(start, 0), last), instants: false };
 }
 
