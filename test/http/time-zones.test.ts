@@ -1,7 +1,8 @@
 // Time zones across the native reads, through the real app and store, against hand-checked
 // tables of each zone's rules (the expected instants below are written out, not computed with
-// Intl): a bare date is a local day of `tz` on every read that takes dates, including the lists.
-// The test clock's now is 2026-11-25T12:00:00Z.
+// Intl): a bare date is a local day of `tz` on every read that takes dates, including the lists;
+// DST changes at local midnight (Santiago), 45- and 30-minute offsets, the southern hemisphere's
+// weeks and months, and ingest offsets. The test clock's now is 2026-11-25T12:00:00Z.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
@@ -55,5 +56,150 @@ describe('lists: a bare date is a local day of tz', () => {
     expect(await values('from=2026-03-08&to=2026-03-08&tz=America/New_York')).toEqual([2]);
     expect(await values('from=2026-03-07&to=2026-03-07&tz=America/New_York')).toEqual([1]);
     expect(await values('from=2026-03-08&to=2026-03-08')).toEqual([2, 1]);
+  });
+});
+
+type Point = { bucket: string; value: number };
+/** The points of a one-series time series of the events named `name`. */
+const points = async (name: string, query: string): Promise<Point[]> => {
+  const body = await ok(`/api/v1/timeseries?name=${name}&${query}`);
+  const series = body.series as { points: Point[] }[];
+  return series[0]?.points ?? [];
+};
+const at = (name: string, timestamp: string, user_id = 'u') => ({ name, timestamp, user_id });
+
+describe('America/Santiago: DST changes at local midnight', () => {
+  // 2026-04-05 00:00 -03 → 2026-04-04 23:00 -04 (03:00Z): 2026-04-04 has 25 hours, its 23:00
+  // twice. 2026-09-06 00:00 -04 → 01:00 -03 (04:00Z): that day begins at 01:00, 23 hours.
+  const ZONE = 'tz=America/Santiago';
+
+  test('the 25-hour day: its repeated 23:00 is two hour buckets, one day bucket', async () => {
+    await send([
+      at('fall', '2026-04-04T03:30:00Z'), // 04-04 00:30 -03
+      at('fall', '2026-04-05T02:30:00Z'), // 04-04 23:30 -03
+      at('fall', '2026-04-05T03:30:00Z'), // 04-04 23:30 -04
+      at('fall', '2026-04-05T04:30:00Z'), // 04-05 00:30 -04
+    ]);
+    expect(await points('fall', `bucket=day&from=2026-04-04&to=2026-04-05&${ZONE}`)).toEqual([
+      { bucket: '2026-04-04T00:00:00-03:00', value: 3 },
+      { bucket: '2026-04-05T00:00:00-04:00', value: 1 },
+    ]);
+    const hours = await points('fall', `bucket=hour&date=2026-04-04&fill=zero&${ZONE}`);
+    expect(hours).toHaveLength(25);
+    expect(hours[0]).toEqual({ bucket: '2026-04-04T00:00:00-03:00', value: 1 });
+    expect(hours.slice(-2)).toEqual([
+      { bucket: '2026-04-04T23:00:00-03:00', value: 1 },
+      { bucket: '2026-04-04T23:00:00-04:00', value: 1 },
+    ]);
+    // Flushed, the counts come from per-minute counts: the same buckets.
+    await t.engine.store.flusher.flush();
+    expect(await points('fall', `bucket=hour&date=2026-04-04&fill=zero&${ZONE}`)).toEqual(hours);
+    const stats = await ok(`/api/v1/stats?name=fall&date=2026-04-04&${ZONE}`);
+    expect(stats).toMatchObject({
+      total_events: 3,
+      from: '2026-04-04T00:00:00-03:00',
+      to: '2026-04-05T00:00:00-04:00',
+    });
+  });
+
+  test('the day whose midnight does not exist begins at 01:00, in every read', async () => {
+    await send([
+      at('spring', '2026-09-06T03:30:00Z'), // 09-05 23:30 -04
+      at('spring', '2026-09-06T04:00:00Z'), // 09-06 01:00 -03, the day's first instant
+      at('spring', '2026-09-07T02:59:00Z'), // 09-06 23:59 -03
+    ]);
+    expect(await points('spring', `bucket=day&from=2026-09-05&to=2026-09-06&${ZONE}`)).toEqual([
+      { bucket: '2026-09-05T00:00:00-04:00', value: 1 },
+      { bucket: '2026-09-06T01:00:00-03:00', value: 2 },
+    ]);
+    const hours = await points('spring', `bucket=hour&date=2026-09-06&fill=zero&${ZONE}`);
+    expect(hours).toHaveLength(23);
+    expect([hours[0], hours.at(-1)]).toEqual([
+      { bucket: '2026-09-06T01:00:00-03:00', value: 1 },
+      { bucket: '2026-09-06T23:00:00-03:00', value: 1 },
+    ]);
+    const stats = await ok(`/api/v1/stats?name=spring&date=2026-09-06&${ZONE}`);
+    expect(stats).toMatchObject({
+      total_events: 2,
+      from: '2026-09-06T01:00:00-03:00',
+      to: '2026-09-07T00:00:00-03:00',
+    });
+    const cohorts = await ok(
+      `/api/v1/cohorts?start=name:spring&period=day&from=2026-09-05&to=2026-09-06&${ZONE}`,
+    );
+    expect(cohorts.cohorts).toEqual([
+      { start: '2026-09-05T00:00:00-04:00', size: 1, returned: [1, 1] },
+      { start: '2026-09-06T01:00:00-03:00', size: 1, returned: [1] },
+    ]);
+  });
+});
+
+describe('offsets of 45 and 30 minutes', () => {
+  test('Kathmandu (+05:45) and Kolkata (+05:30) put the same instants on other days', async () => {
+    await send([
+      at('shift', '2026-11-24T18:14:00Z'), // 23:59 in Kathmandu, 23:44 in Kolkata
+      at('shift', '2026-11-24T18:15:00Z'), // 00:00 in Kathmandu, 23:45 in Kolkata
+    ]);
+    const days = 'bucket=day&from=2026-11-24&to=2026-11-25';
+    expect(await points('shift', `${days}&tz=Asia/Kathmandu`)).toEqual([
+      { bucket: '2026-11-24T00:00:00+05:45', value: 1 },
+      { bucket: '2026-11-25T00:00:00+05:45', value: 1 },
+    ]);
+    expect(await points('shift', `${days}&tz=Asia/Kolkata`)).toEqual([
+      { bucket: '2026-11-24T00:00:00+05:30', value: 2 },
+    ]);
+    const hours = 'bucket=hour&from=2026-11-24T17:00:00Z&to=2026-11-24T19:00:00Z';
+    expect(await points('shift', `${hours}&tz=Asia/Kathmandu`)).toEqual([
+      { bucket: '2026-11-24T23:00:00+05:45', value: 1 },
+      { bucket: '2026-11-25T00:00:00+05:45', value: 1 },
+    ]);
+    const minutes = 'bucket=minute&from=2026-11-24T18:14:00Z&to=2026-11-24T18:16:00Z';
+    expect(await points('shift', `${minutes}&tz=Asia/Kathmandu&fill=zero`)).toEqual([
+      { bucket: '2026-11-24T23:59:00+05:45', value: 1 },
+      { bucket: '2026-11-25T00:00:00+05:45', value: 1 },
+    ]);
+  });
+});
+
+describe('Pacific/Auckland: weeks and months across the southern autumn change', () => {
+  // 2026-04-05 03:00 +13 → 02:00 +12 (2026-04-04T14:00Z).
+  test('weeks start on local Mondays, months on local 1sts, each in its own offset', async () => {
+    await send([
+      at('nz', '2026-03-29T11:30:00Z'), // Mon 03-30 00:30 +13
+      at('nz', '2026-04-05T11:59:00Z'), // Sun 04-05 23:59 +12
+      at('nz', '2026-04-05T12:00:00Z'), // Mon 04-06 00:00 +12
+      at('nz', '2026-03-31T10:59:00Z'), // Tue 03-31 23:59 +13
+    ]);
+    const ZONE = 'tz=Pacific/Auckland';
+    expect(await points('nz', `bucket=week&from=2026-03-30&to=2026-04-12&${ZONE}`)).toEqual([
+      { bucket: '2026-03-30T00:00:00+13:00', value: 3 },
+      { bucket: '2026-04-06T00:00:00+12:00', value: 1 },
+    ]);
+    expect(
+      await points('nz', `bucket=month&from=2026-03-01&to=2026-05-31&fill=zero&${ZONE}`),
+    ).toEqual([
+      { bucket: '2026-03-01T00:00:00+13:00', value: 2 },
+      { bucket: '2026-04-01T00:00:00+13:00', value: 2 },
+      { bucket: '2026-05-01T00:00:00+12:00', value: 0 },
+    ]);
+  });
+});
+
+describe('ingest offsets', () => {
+  test('+05:45, -00:00, a leap day and a year boundary are stored as their instants', async () => {
+    const cases: [string, string][] = [
+      ['2026-11-25T00:00:00+05:45', '2026-11-24T18:15:00.000Z'],
+      ['2026-11-25T00:00:00-00:00', '2026-11-25T00:00:00.000Z'],
+      ['2024-02-29T23:30:00-01:00', '2024-03-01T00:30:00.000Z'],
+      ['2026-01-01T00:30:00+14:00', '2025-12-31T10:30:00.000Z'],
+      ['2025-12-31T23:30:00-10:00', '2026-01-01T09:30:00.000Z'],
+    ];
+    await send(cases.map(([timestamp], i) => ({ name: 'offset', event_id: `o${i}`, timestamp })));
+    const events = (await ok('/api/v1/events?name=offset')).events as Json[];
+    const stored = new Map(events.map((e) => [e.event_id, e.timestamp]));
+    expect(cases.map((_, i) => stored.get(`o${i}`))).toEqual(cases.map(([, iso]) => iso));
+    // 2100 is no leap year.
+    const res = await t.post('/api/v1/events', { name: 'x', timestamp: '2100-02-29T00:00:00Z' });
+    expect(res.status).toBe(422);
   });
 });
