@@ -114,6 +114,21 @@ describe('stats', () => {
     });
   });
 
+  test('compare=yoy of 29 February is 28 February the year before, as subYears', async () => {
+    t.clock.set(at('2028-03-02T00:00:00Z'));
+    await send('2027-02-28T12:00:00Z', '198.51.100.6', { url: '/' });
+    await send('2027-03-01T12:00:00Z', '198.51.100.7', { url: '/' });
+    const leapDay = `startAt=${at('2028-02-29T00:00:00Z')}&endAt=${at('2028-02-29T23:59:59.999Z')}`;
+    const body = (await ok('stats', `${leapDay}&compare=yoy`)) as Json;
+    expect(body.comparison).toMatchObject({ pageviews: 1, visitors: 1 });
+    const series = (await ok('pageviews', `${leapDay}&compare=yoy&unit=hour`)) as Json;
+    expect(series.compare).toMatchObject({
+      pageviews: [{ x: '2027-02-28T12:00:00Z', y: 1 }],
+      startDate: '2027-02-28T00:00:00.000Z',
+      endDate: '2027-02-28T23:59:59.999Z',
+    });
+  });
+
   test('startDate and endDate (ISO) read the same range as startAt and endAt', async () => {
     const iso = 'startDate=2026-11-24T00:00:00Z&endDate=2026-11-25T23:59:59.999Z';
     expect(await ok('stats', iso)).toEqual(await ok('stats'));

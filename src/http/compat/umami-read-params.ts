@@ -143,12 +143,17 @@ export function comparedRange(range: UmamiRange): UmamiRange {
     const length = range.toMs - range.fromMs;
     return { ...range, fromMs: range.fromMs - length, toMs: range.fromMs };
   }
+  // As date-fns's subYears, which Umami applies to its start and (inclusive) end: a 29 February
+  // becomes the 28th (setUTCFullYear alone would roll it over to 1 March).
   const yearBefore = (ms: number) => {
     const d = new Date(ms);
-    d.setUTCFullYear(d.getUTCFullYear() - 1);
+    const year = d.getUTCFullYear() - 1;
+    const monthEnd = new Date(0);
+    monthEnd.setUTCFullYear(year, d.getUTCMonth() + 1, 0);
+    d.setUTCFullYear(year, d.getUTCMonth(), Math.min(d.getUTCDate(), monthEnd.getUTCDate()));
     return d.getTime();
   };
-  return { ...range, fromMs: yearBefore(range.fromMs), toMs: yearBefore(range.toMs) };
+  return { ...range, fromMs: yearBefore(range.fromMs), toMs: yearBefore(range.toMs - 1) + 1 };
 }
 
 /** Tally's property of each Umami field it can read (filters and metric types alike). */
