@@ -4,6 +4,7 @@
 
 export type { EventSource } from '../storage/index.ts';
 export { CHANNELS, type Channel } from './channels.ts';
+export { roundHalfEven } from './clickhouse-round.ts';
 export {
   ANY_EVENT,
   COHORT_ACTOR_NAMES,

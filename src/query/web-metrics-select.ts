@@ -10,8 +10,8 @@
 // the scroll depth, and the time on page when the range holds beacons (`eg_on`).
 
 import { assert } from '../core/index.ts';
+import { roundHalfEvenSql } from './clickhouse-round.ts';
 import { SCROLL_DEPTH } from './engagement-metrics.ts';
-import { VISIT_TOTALS_SQL } from './queries/visit-stats.ts';
 import type { SqlParams } from './sql-params.ts';
 import { TIME_ON_PAGE } from './time-on-page.ts';
 import { EXIT_RATE } from './web-metrics-model.ts';
@@ -44,6 +44,23 @@ export interface MetricsSelect {
   params: SqlParams;
 }
 
+/**
+ * Plausible's visit rates over rows of visits (visit-rows.ts), as its ClickHouse computes and
+ * rounds them (sql/expression.ex): bounces ÷ visits × 100, whole; the seconds (a bounce's 0)
+ * ÷ visits, whole; page views ÷ visits, 2 decimals; a tie to even (clickhouse-round.ts), not
+ * away from zero as Tally's /api/v1/stats (visit-stats.ts). The bounce rate may be of the
+ * visits where `over` holds alone (NULL without one).
+ */
+function plausibleVisitRatesSql(over: string | null = null) {
+  const bounced = over === null ? 'bounced' : `bounced AND ${over}`;
+  const visits = over === null ? 'count(*)' : `nullif(count(*) FILTER (WHERE ${over}), 0)`;
+  return {
+    bounce_rate: roundHalfEvenSql(`count(*) FILTER (WHERE ${bounced}) / ${visits} * 100`),
+    visit_duration: roundHalfEvenSql('sum(CASE WHEN bounced THEN 0 ELSE seconds END) / count(*)'),
+    views_per_visit: roundHalfEvenSql('sum(views) / count(*)', 2),
+  };
+}
+
 /** `, es AS (…), vs AS (…) SELECT …`, to follow the CTEs that define `er` and `vr`. */
 export function metricsSelectSql(spec: MetricsSelect): string {
   const { metrics, visitMetrics, ranking } = spec;
@@ -62,22 +79,21 @@ export function metricsSelectSql(spec: MetricsSelect): string {
         count(*) FILTER (WHERE is_view) AS pageviews, count(*) AS events
       FROM er GROUP BY ${byKeys})`);
   }
+  const rates = plausibleVisitRatesSql();
   if (wantsVisits) {
-    const bounceRate = spec.bounceOver
-      ? `round(100 * avg(CAST(bounced AS INTEGER)) FILTER (WHERE ${spec.bounceOver}))`
-      : VISIT_TOTALS_SQL.bounce_rate;
+    const bounceRate = plausibleVisitRatesSql(spec.bounceOver ?? null).bounce_rate;
     sides.push(`vs AS (
       SELECT ${byKeys}, count(*) AS visits, ${bounceRate} AS bounce_rate,
-        ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration,
-        ${VISIT_TOTALS_SQL.views_per_visit} AS views_per_visit,
+        ${rates.visit_duration} AS visit_duration,
+        ${rates.views_per_visit} AS views_per_visit,
         count(*) FILTER (WHERE bounced) AS bounces,
         sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
       FROM vr GROUP BY ${byKeys})`);
   }
   if (entered.length > 0) {
     sides.push(`ns AS (
-      SELECT ${byKeys}, ${VISIT_TOTALS_SQL.bounce_rate} AS bounce_rate,
-        ${VISIT_TOTALS_SQL.visit_duration} AS visit_duration
+      SELECT ${byKeys}, ${rates.bounce_rate} AS bounce_rate,
+        ${rates.visit_duration} AS visit_duration
       FROM nr GROUP BY ${byKeys})`);
   }
   const both = wantsEvents && wantsVisits;
@@ -102,8 +118,8 @@ export function metricsSelectSql(spec: MetricsSelect): string {
       return `CASE WHEN (SELECT engaged FROM eg_on) THEN eg.engaged_time ELSE ${legacy} END`;
     }
     if (metric === TIME_ON_PAGE) return legacy;
-    // As Plausible's ClickHouse: visits ÷ views × 100, a tie rounded to even (round_even).
-    if (metric === EXIT_RATE) return 'round_even(vs.visits / xp.pageviews * 100, 1)';
+    // As Plausible's ClickHouse: visits ÷ views × 100, 1 decimal, a tie to even.
+    if (metric === EXIT_RATE) return roundHalfEvenSql('vs.visits / xp.pageviews * 100', 1);
     if (entered.includes(metric)) return `ns.${metric}`;
     return `${visitMetrics.includes(metric) ? 'vs' : 'es'}.${metric}`;
   };

@@ -385,9 +385,11 @@ describe('goal conversion rates', () => {
       dimension,
     });
 
-  test('converted visitors ÷ visitors × 100, 2 decimals, 0 without visitors', () => {
+  test('converted visitors ÷ visitors × 100, 2 decimals (a tie to even), 0 without visitors', () => {
     expect(conversionRateOf(2, 3)).toBe(66.67);
     expect(conversionRateOf(1, 8)).toBe(12.5);
+    expect(conversionRateOf(1, 32)).toBe(3.12);
+    expect(conversionRateOf(3, 32)).toBe(9.38);
     expect(conversionRateOf(0, 0)).toBe(0);
   });
 

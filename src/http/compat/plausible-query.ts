@@ -18,6 +18,7 @@ import {
   getGoalMetrics,
   getWebMetrics,
   queryLimits,
+  roundHalfEven,
   SCROLL_DEPTH,
   TIME_ON_PAGE,
 } from '../../query/index.ts';
@@ -250,8 +251,9 @@ function timeBuckets(range: QueryRange, time: { time: TimeUnit }, index: number)
 }
 
 /**
- * Each row's visitors in percent of all the range's (with the same filters), 1 decimal, as
- * Plausible's `percentage`; null when there is no visitor at all.
+ * Each row's visitors in percent of all the range's (with the same filters), 1 decimal with a
+ * tie to even, as Plausible's `percentage` (its ClickHouse's round(visitors / total * 100, 1)
+ * on a Float64); null when there is no visitor at all.
  */
 async function percentages(ctx: QueryContext, range: QueryRange) {
   if (!ctx.params.metrics.includes(PERCENTAGE)) return () => null;
@@ -269,7 +271,7 @@ async function percentages(ctx: QueryContext, range: QueryRange) {
     ctx.request.signal,
   );
   const total = rows[0]?.values.visitors ?? 0;
-  return (visitors: number) => (total > 0 ? Math.round((visitors / total) * 1000) / 10 : null);
+  return (visitors: number) => (total > 0 ? roundHalfEven((visitors / total) * 100, 1) : null);
 }
 
 /** The query as Plausible echoes it: `time` resolved, the default order spelled out. */

@@ -131,9 +131,10 @@ async function aggregate(ctx: StatsContext) {
 }
 
 /**
- * The comparison Plausible reports: the previous value and the change, in percent of it
- * (bounce rate: in points, and none when it was 0; conversion rate: in points, 1 decimal);
- * no change where either value is missing (a time on page with nothing timed).
+ * The comparison Plausible reports (Compare.calculate_change): the previous value and the
+ * change, in percent of it (bounce rate: in points, and none when it was 0; conversion rate:
+ * in points, 1 decimal); no change where either value is missing (a time on page with nothing
+ * timed). Rounded as Elixir rounds: the percent by round/1, the points by Float.round/2.
  */
 function comparisonOf(metric: GoalMetric, before: number | null, now: number | null) {
   if (before === null || now === null) return { comparison_value: before, change: null };
@@ -141,11 +142,23 @@ function comparisonOf(metric: GoalMetric, before: number | null, now: number | n
     return { comparison_value: before, change: before > 0 ? now - before : null };
   }
   if (metric === 'conversion_rate') {
-    const points = Math.round(Math.abs(now - before) * 10) / 10;
-    return { comparison_value: before, change: now < before ? -points : points };
+    return { comparison_value: before, change: elixirFloatRound(now - before, 1) };
   }
-  const change = before === 0 ? (now > 0 ? 100 : 0) : Math.round(((now - before) / before) * 100);
+  const change = before === 0 ? (now > 0 ? 100 : 0) : elixirRound(((now - before) / before) * 100);
   return { comparison_value: before, change };
+}
+
+/** Elixir's round/1 (Erlang's): the nearest integer, a tie away from zero (−12.5 is −13). */
+export function elixirRound(value: number): number {
+  return value < 0 ? -Math.round(-value) : Math.round(value);
+}
+
+/**
+ * Elixir's Float.round/2: the float's exact binary value rounded to `digits` decimals, a tie
+ * away from zero (54.55 is 54.549999… so 54.5), as toFixed rounds it.
+ */
+export function elixirFloatRound(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
 }
 
 const INTERVALS = { date: 'day', day: 'day', month: 'month' } as const;

@@ -1,7 +1,8 @@
 // Plausible's goal conversion rate beside the web metrics: the visitors who converted (a row's
 // `visitors`, with every filter, goals included) ÷ the visitors of the same scope without the
-// goal and custom property filters × 100, to 2 decimals, 0 without visitors, as Plausible's
-// SpecialMetrics computes it. Both counts are getWebMetrics' visitors: one visitor definition.
+// goal and custom property filters × 100, to 2 decimals (a tie to even), 0 without visitors,
+// as Plausible's SpecialMetrics computes it. Both counts are getWebMetrics' visitors: one
+// visitor definition.
 // The scope is the whole range for a total and for a breakdown by goal or custom property
 // (Plausible's conversion_rate), each row's own for time buckets and other properties (its
 // group_conversion_rate: the share of a source's visitors who converted). Plausible's v2 names
@@ -10,6 +11,7 @@
 
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
+import { roundHalfEven } from '../clickhouse-round.ts';
 import { isFilter, type WebCondition } from '../web-conditions.ts';
 import type {
   WebDimension,
@@ -72,9 +74,13 @@ export function ratesPerRow(dimension: GoalDimension): boolean {
   return dimension.keys.some((key) => 'starts' in key || !isConversionProperty(key.property));
 }
 
-/** converted ÷ total × 100, 2 decimals; 0 when there is no visitor to convert. */
+/**
+ * converted ÷ total × 100, 2 decimals with a tie to even, as Plausible's ClickHouse rounds it
+ * (special_metrics.ex: round(visitors / total_visitors * 100, 2) on a Float64); 0 when there
+ * is no visitor to convert.
+ */
 export function conversionRateOf(converted: number, total: number): number {
-  return total > 0 ? Math.round((converted / total) * 10_000) / 100 : 0;
+  return total > 0 ? roundHalfEven((converted / total) * 100, 2) : 0;
 }
 
 export async function getGoalMetrics(

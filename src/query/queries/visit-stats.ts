@@ -75,8 +75,9 @@ export type VisitLists = {
 } & Record<CampaignList, VisitCampaignRow[]>;
 
 /**
- * The totals of VisitTotals over rows of visits (visit-rows.ts), as aggregates: the one
- * definition of each, for every read that reports them.
+ * The totals of VisitTotals over rows of visits (visit-rows.ts), as aggregates, for Tally's own
+ * reads: a tie away from zero (DuckDB's round). Plausible's APIs round a tie to even, as its
+ * ClickHouse does (web-metrics-select.ts).
  */
 export const VISIT_TOTALS_SQL = {
   bounce_rate: 'round(100 * avg(CAST(bounced AS INTEGER)))',
