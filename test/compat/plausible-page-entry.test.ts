@@ -207,6 +207,18 @@ describe('v2 by event:page', () => {
     ]);
   });
 
+  test('bounce_rate with an event:page filter in a top-level and: of every visit (no entry)', async () => {
+    // Top level, the visits that entered at /b (V2 bounced, V3 did not): 50. In an `and`,
+    // Plausible's get_toplevel_filter does not see it: the visits that viewed /b (V1–V5, one
+    // bounce): 20.
+    const total = { metrics: ['visits', 'bounce_rate'], date_range: UTC_DAY };
+    const atB = ['is', 'event:page', ['/b']];
+    expect(await rows({ ...total, filters: [atB] })).toEqual([[5, 50]]);
+    expect(await rows({ ...total, filters: [['and', [atB]]] })).toEqual([[5, 20]]);
+    const withDevice = [['and', [atB, ['is', 'visit:device', ['Desktop']]]]];
+    expect(await rows({ ...total, filters: withDevice })).toEqual([[5, 20]]);
+  });
+
   test('with a visit dimension and a time zone', async () => {
     expect(
       await rows({ ...pages, dimensions: ['event:page', 'visit:device'], tz: 'Europe/Berlin' }),
@@ -357,6 +369,24 @@ describe('v2 exit_rate', () => {
       ['/a', 1, 50],
       ['/c', 1, 100],
     ]);
+  });
+
+  test('an exit page filter in a top-level and is not set apart (Plausible keeps the and)', async () => {
+    // Plausible's remove_top_level_filters drops a top-level filter only, not an `and` holding
+    // one: the page views are then of the visits that left at /b (V2, V4, V5), 3 of /b.
+    const dimensions = ['visit:exit_page'];
+    const inAnd = [['and', [['is', 'visit:exit_page', ['/b']]]]];
+    expect(await rows({ ...exits, dimensions, filters: inAnd })).toEqual([['/b', 3, 100]]);
+    const withSource = [
+      [
+        'and',
+        [
+          ['is', 'visit:exit_page', ['/b']],
+          ['is', 'visit:source', ['Direct / None']],
+        ],
+      ],
+    ];
+    expect(await rows({ ...exits, dimensions, filters: withSource })).toEqual([['/b', 3, 100]]);
   });
 
   test('rounded half to even, as ClickHouse rounds a Float64: 1 exit of 16 views is 6.2', async () => {

@@ -761,6 +761,30 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['or', [['is', 'event:goal', ['Signup']]]])).toBe(
       '#/filters/0: Invalid filters. Dimension `event:goal` can only be filtered at the top level.',
     );
+    // A top-level `and` is one filter to Plausible (its parser keeps it): what it holds is not
+    // at the top level.
+    expect(await filtered(['and', [['is', 'event:goal', ['Signup']]]])).toBe(
+      '#/filters/0: Invalid filters. Dimension `event:goal` can only be filtered at the top level.',
+    );
+    // Nor does a page filter in it make scroll_depth answerable (get_toplevel_filter).
+    expect(
+      await refused({
+        ...base,
+        metrics: ['scroll_depth'],
+        filters: [['and', [['is', 'event:page', ['/']]]]],
+      }),
+    ).toBe('Metric `scroll_depth` can only be queried with event:page filters or dimensions.');
+    const propsInAnd = ['and', [['is', 'event:props:plan', ['pro']]]];
+    expect(
+      await refused({
+        ...base,
+        metrics: ['conversion_rate'],
+        filters: [['is', 'event:goal', ['Signup']], propsInAnd],
+      }),
+    ).toBe(
+      'Invalid filters. When `conversion_rate` or `group_conversion_rate` metrics are used, ' +
+        'custom property filters can only be used on top level.',
+    );
     expect(
       await filtered([
         'or',

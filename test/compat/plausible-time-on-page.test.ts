@@ -217,6 +217,12 @@ describe('v2', () => {
     // /e 10.5, /f 15 (Plausible keeps a nested filter in its event query).
     const notA = await filtered([['not', ['is', 'event:page', ['/a']]]]);
     expect(notA[0]?.[0]).toBeCloseTo(125.5 / 3, 9);
+    // In a top-level `and` it is nested too (Plausible keeps the `and` whole): it narrows the
+    // events, as in an `or`, and picks no page.
+    const atE = ['is', 'event:page', ['/e']];
+    const inAnd = await filtered([['and', [atE]]]);
+    expect(inAnd).toEqual(await filtered([['or', [atE]]]));
+    expect(inAnd).not.toEqual([[10.5]]);
     expect(await filtered([['is', 'event:page', ['/d']]])).toEqual([[null]]);
   });
 

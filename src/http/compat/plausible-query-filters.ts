@@ -8,6 +8,7 @@
 import {
   conditionFilters,
   conditionSideOf,
+  isFilter,
   queryLimits,
   regexPattern,
   type WebCondition,
@@ -67,12 +68,16 @@ export function queryFiltersOf(value: unknown): QueryFilters {
 
 /**
  * The conditions a top-level filter adds: an `and` stands for its parts (each then read on
- * its side); a goal may only be filtered here; an `or` or `not` must read one side.
+ * its side), yet a filter in it stays nested, `{all: [filter]}`: Plausible's parser keeps a
+ * top-level `and` whole, so its top-level rules (get_toplevel_filter: the bounce rate by entry
+ * page, the pages timed, scroll depth; remove_top_level_filters: exit_rate's page views,
+ * conversion rates' totals) do not see it. A goal may only be filtered at the top level; an
+ * `or` or `not` must read one side.
  */
-function topLevel(condition: WebCondition, path: string): WebCondition[] {
-  if ('all' in condition) return condition.all.flatMap((part) => topLevel(part, path));
+function topLevel(condition: WebCondition, path: string, inAnd = false): WebCondition[] {
+  if ('all' in condition) return condition.all.flatMap((part) => topLevel(part, path, true));
   const deepGoal = conditionFilters(condition).find(
-    ({ filter, depth }) => depth > 0 && propertyName(filter.property) === GOAL,
+    ({ filter, depth }) => (depth > 0 || inAnd) && propertyName(filter.property) === GOAL,
   );
   if (deepGoal !== undefined) {
     throw badRequest(
@@ -85,7 +90,7 @@ function topLevel(condition: WebCondition, path: string): WebCondition[] {
         'and visit dimensions (visit:*) inside one `or` or `not`; filter each side apart.',
     );
   }
-  return [condition];
+  return [inAnd && isFilter(condition) ? { all: [condition] } : condition];
 }
 
 function conditionOf(
