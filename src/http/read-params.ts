@@ -154,9 +154,17 @@ const pageParams = {
   ),
 };
 
-/** `date=YYYY-MM-DD`: the whole local day in tz, instead of from/to. */
+/**
+ * `date=YYYY-MM-DD`: the whole local day in tz, instead of from/to (query/time-range.ts reads
+ * it), on every native read that takes a range.
+ */
 export const dateParam = {
-  date: text('A local day in tz (instead of from/to).', '2026-03-08', 10),
+  date: text(
+    'A whole local day of tz, YYYY-MM-DD (23 or 25 hours across a DST change), instead of ' +
+      'from/to: date with from or to is a 422.',
+    '2026-03-08',
+    10,
+  ),
 };
 
 export const StatsQuery = t.Object({
@@ -217,6 +225,7 @@ export const EventsQuery = t.Object({
   path: filterParams.path,
   country: filterParams.country,
   ...visitFilterParams,
+  ...dateParam,
   ...rangeParams,
   ...tzParam,
   ...pageParams,
@@ -234,6 +243,7 @@ export const ExportQuery = t.Object({
   source: EventsQuery.properties.source,
   path: EventsQuery.properties.path,
   country: EventsQuery.properties.country,
+  ...dateParam,
   ...rangeParams,
   ...tzParam,
 });
@@ -241,6 +251,7 @@ export const ExportQuery = t.Object({
 export const MetricsQuery = t.Object({
   ...tenantParam,
   name: text('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
+  ...dateParam,
   ...rangeParams,
   ...tzParam,
   ...pageParams,

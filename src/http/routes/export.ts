@@ -53,7 +53,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     async ({ query, request, server }) => {
       // The schema admits only EXPORT_FORMATS (its union of literals is typed as none of them).
       const format = (query.format ?? 'ndjson') as ExportFormat;
-      const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to, tz: query.tz });
+      const { fromMs, toMs } = resolveRange(query);
       const tenant = tenantOf(request, query);
       const options: ExportOptions = {
         name: query.name,

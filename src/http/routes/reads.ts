@@ -195,7 +195,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
     '/events',
     async ({ query, request }) => {
-      const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to, tz: query.tz });
+      const { fromMs, toMs } = resolveRange(query);
       return listEvents(
         deps.source,
         tenantOf(request, query),
@@ -235,7 +235,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     .get(
       '',
       async ({ query, request }) => {
-        const { fromMs, toMs } = resolveRange({ from: query.from, to: query.to, tz: query.tz });
+        const { fromMs, toMs } = resolveRange(query);
         return listMetrics(
           deps.source,
           tenantOf(request, query),
