@@ -141,6 +141,23 @@ const CASES: Case[] = [
     runsMax: 10,
   },
   {
+    // by=person reads the links (anonymous id → first user) from the tenant's whole history,
+    // whatever the range: this case shows what that scan adds to the 7-day funnel above.
+    name: 'funnel as above, by person',
+    path:
+      `/api/v1/funnel?tenant_id=${MAIN_TENANT}&step=path:/p/1&step=name:signup` +
+      `&step=name:purchase&window=1d&by=person&from=${iso(WEEK_FROM)}&to=${iso(END_MS)}`,
+    floor: (s) =>
+      getFunnel(s, MAIN_TENANT, {
+        steps: [{ path: '/p/1' }, { name: 'signup' }, { name: 'purchase' }],
+        windowMs: DAY_MS,
+        by: 'person',
+        filters: noFilters(WEEK_FROM, END_MS),
+      }),
+    goal: null,
+    runsMax: 10,
+  },
+  {
     name: 'cohorts, 30 days by day, 7 periods',
     path:
       `/api/v1/cohorts?tenant_id=${MAIN_TENANT}&period=day&periods=7` +
