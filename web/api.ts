@@ -1,9 +1,10 @@
 // The dashboard's access to the server: the credential and project kept in sessionStorage,
-// authenticated fetches of the read API (stats, time series), the password login and
+// authenticated fetches of the read API (stats, time series, funnels, cohorts), the password
+// login and
 // the refresh of its access token. The refresh token stays in memory only (gone with the
 // tab); it is single use, so refreshes never overlap and each stores the one it gets back.
 
-import type { Stats } from '../src/query/index.ts';
+import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
 
 const TOKEN_KEY = 'tally.token';
 const PROJECT_KEY = 'tally.project';
@@ -135,6 +136,63 @@ export function fetchStats(access: Access, params: Record<string, string>): Prom
   return readJson<StatsAnswer>(readUrl('/api/v1/stats', access, params), access);
 }
 
+/** The answer of GET /api/v1/funnel: the funnel, its window, whom it follows, the range. */
+export type FunnelAnswer = Funnel & {
+  window_seconds: number;
+  by: string;
+  from: string | null;
+  to: string | null;
+  tz: string;
+};
+
+/** GET /api/v1/funnel: `step` once per step, in order, and the other parameters. */
+export function fetchFunnel(
+  access: Access,
+  steps: string[],
+  params: Record<string, string>,
+): Promise<FunnelAnswer> {
+  const url = readUrl('/api/v1/funnel', access, params);
+  for (const step of steps) url.searchParams.append('step', step);
+  return readJson<FunnelAnswer>(url, access);
+}
+
+/** The answer of GET /api/v1/cohorts: one cohort per period, and the choices read. */
+export interface CohortsAnswer {
+  cohorts: Cohort[];
+  period: string;
+  cohort: string;
+  by: string;
+  periods: number;
+  from: string;
+  to: string;
+  tz: string;
+}
+
+/** GET /api/v1/cohorts with its parameters (start, return, period, periods, cohort, by …). */
+export function fetchCohorts(
+  access: Access,
+  params: Record<string, string>,
+): Promise<CohortsAnswer> {
+  return readJson<CohortsAnswer>(readUrl('/api/v1/cohorts', access, params), access);
+}
+
+/** One refusal of a 422: where (`["query","step",1]`) and the rule broken. */
+export interface FieldIssue {
+  loc: (string | number)[];
+  msg: string;
+}
+
+/** A read answered 422: its message joins the issues' rules; `issues` keeps each with its loc. */
+export class ReadInvalid extends Error {
+  constructor(
+    detail: string,
+    readonly issues: FieldIssue[],
+  ) {
+    super(detail);
+    this.name = 'ReadInvalid';
+  }
+}
+
 /**
  * A read answered 401 even after a sign-in's refresh (or with none to refresh): the credential
  * is not (or no longer) good for reading.
@@ -146,11 +204,15 @@ export class ReadUnauthorized extends Error {
   }
 }
 
-/** A read's JSON; throws ReadBusy (429/503), ReadUnauthorized (401) or Error (other). */
+/**
+ * A read's JSON; throws ReadBusy (429/503), ReadUnauthorized (401), ReadInvalid (422) or Error
+ * (other).
+ */
 async function readJson<T>(url: URL, access: Access): Promise<T> {
   const response = await readFetch(url, access);
   if (isBusy(response)) throw new ReadBusy(await detailOf(response), retryAfterMsOf(response));
   if (response.status === 401) throw new ReadUnauthorized(await detailOf(response));
+  if (response.status === 422) throw await invalidOf(response);
   if (!response.ok) throw new Error(await detailOf(response));
   return (await response.json()) as T;
 }
@@ -212,6 +274,21 @@ async function exchange(token: string): Promise<string | null> {
   refreshToken = body.refresh_token;
   saveToken(body.access_token);
   return body.access_token;
+}
+
+/** The issues of a 422 (`{"detail":[{"loc","msg","type"}]}`) as a ReadInvalid. */
+async function invalidOf(response: Response): Promise<ReadInvalid> {
+  const fallback = `${response.status} ${response.statusText}`;
+  const body = (await response.json().catch(() => ({}))) as { detail?: unknown };
+  const issues: FieldIssue[] = Array.isArray(body.detail)
+    ? body.detail.map((d: { loc?: unknown; msg?: unknown }) => ({
+        loc: Array.isArray(d.loc) ? (d.loc as (string | number)[]) : [],
+        msg: typeof d.msg === 'string' ? d.msg : '',
+      }))
+    : [];
+  const detail = typeof body.detail === 'string' ? body.detail : '';
+  const text = issues.map((i) => i.msg).join('; ') || detail || fallback;
+  return new ReadInvalid(text, issues);
 }
 
 async function detailOf(response: Response): Promise<string> {

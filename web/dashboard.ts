@@ -1,6 +1,7 @@
 // The dashboard page: asks for a key or a sign-in when reads need one, then shows the live
-// counters of the tenant over the WebSocket, the stats of a period (web/stats.ts) and a time
-// series from the query API, in one time zone for the page. Bundled by the server with
+// counters of the tenant over the WebSocket, the stats of a period (web/stats.ts), a funnel
+// (web/funnel.ts) and retention cohorts (web/retention.ts) over that period, and a time series
+// from the query API, in one time zone for the page. Bundled by the server with
 // Bun.build; uPlot's CSS comes along.
 
 import 'uplot/dist/uPlot.min.css';
@@ -19,7 +20,10 @@ import {
   saveToken,
 } from './api.ts';
 import { RateChart, SeriesChart } from './charts.ts';
+import { FunnelPanel } from './funnel.ts';
+import type { InsightDeps } from './insight-read.ts';
 import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
+import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { StatsPanel } from './stats.ts';
 import { byId, showCounters, showMetrics, showStatus, showTops, showUpdated } from './view.ts';
@@ -39,6 +43,8 @@ let bootRetry: ReturnType<typeof setTimeout> | null = null;
 const seriesReads = new SerialRead(loadSeriesOnce);
 /** The stats of a period; made once the time zones are listed. */
 let stats: StatsPanel | null = null;
+/** The funnel and the retention cohorts over the stats period; read once asked for. */
+let insights: (FunnelPanel | RetentionPanel)[] = [];
 
 async function boot(): Promise<void> {
   if (bootRetry !== null) clearTimeout(bootRetry);
@@ -66,6 +72,7 @@ function askForKey(detail: string): void {
   byId('auth-error').textContent = detail;
   seriesReads.cancelRetry();
   stats?.stop();
+  for (const panel of insights) panel.stop();
   showStatus('locked', access.token === null ? 'key needed' : 'key refused');
   byId<HTMLInputElement>('key').focus();
 }
@@ -114,6 +121,12 @@ function start(): void {
   });
   void loadSeries('changed');
   void stats?.load('changed');
+  loadInsights();
+}
+
+/** Reads the funnel and retention again (those asked for): the period, zone or project moved. */
+function loadInsights(): void {
+  for (const panel of insights) void panel.load('changed');
 }
 
 /**
@@ -244,6 +257,15 @@ function main(): void {
     shown: () => !byId('main').hidden,
     onUnauthorized,
   });
+  const insightDeps: InsightDeps = {
+    access: () => access,
+    timeZone: () => selected('tz'),
+    days: () => stats?.days() ?? null,
+    shown: () => !byId('main').hidden,
+    onUnauthorized,
+  };
+  insights = [new FunnelPanel(insightDeps), new RetentionPanel(insightDeps)];
+  byId('stats-form').addEventListener('change', loadInsights);
   wireForms();
   for (const id of ['paths-window', 'names-window']) {
     byId(id).addEventListener('change', render);
@@ -255,6 +277,7 @@ function main(): void {
     if (lastUpdate !== null) showUpdate(lastUpdate);
     void loadSeries('changed');
     void stats?.load('changed');
+    loadInsights();
   });
   setInterval(() => {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);

@@ -213,14 +213,22 @@ export class StatsPanel {
     if (document.visibilityState === 'visible') void this.load('refresh');
   }
 
-  private query(): StatsQuery | null {
+  /**
+   * The local days of the chosen period in the page's zone, now; null for a custom range with
+   * a day missing or the two out of order. The funnel and retention panels read these too.
+   */
+  days(): DayRange | null {
     const custom = {
       from: byId<HTMLInputElement>('stats-from').value,
       to: byId<HTMLInputElement>('stats-to').value,
     };
     const period = byId<HTMLSelectElement>('stats-period').value as Period;
+    return daysOf(period, Date.now(), this.deps.timeZone(), custom);
+  }
+
+  private query(): StatsQuery | null {
+    const days = this.days();
     const tz = this.deps.timeZone();
-    const days = daysOf(period, Date.now(), tz, custom);
     return days === null ? null : { days, tz, project: this.deps.access().project };
   }
 

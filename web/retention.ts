@@ -1,0 +1,185 @@
+// The retention panel: PostHog's retention insight from GET /api/v1/cohorts over the stats
+// panel's period in the page's time zone. The form picks the start and return events (a page
+// view, any event, an event by name or a page by path; the return event is the start event
+// unless another is picked), the period (day, week, month), how many periods each cohort is
+// followed, the cohort type (recurring, first time) and whom to count. The answer is a
+// triangle: a row per cohort with its size and the share of it that came back in each later
+// period, shaded by that share. Read when the form is sent, then again for another period,
+// zone or project; one read in flight per tab (SerialRead).
+
+import { type CohortsAnswer, fetchCohorts } from './api.ts';
+import { type InsightDeps, insightRange, NO_RANGE, setNote, showFailure } from './insight-read.ts';
+import {
+  type CohortEventKind,
+  type CohortPeriodName,
+  cohortEventParam,
+  cohortLabel,
+  formatPercent,
+  periodHeading,
+  retentionRates,
+  shadeOf,
+} from './insights-format.ts';
+import { formatCount } from './period.ts';
+import { type ReadOutcome, SerialRead } from './serial-read.ts';
+import { byId } from './view.ts';
+
+/** A cell this shaded or more gets light text (the shade is the accent colour). */
+const LIGHT_TEXT_SHADE_MIN = 0.5;
+
+/** The event fields of the form: kind select and the name or path it needs. */
+const EVENT_FIELDS = [
+  { kind: 'retention-start-kind', text: 'retention-start-text', param: 'start' },
+  { kind: 'retention-return-kind', text: 'retention-return-text', param: 'return' },
+] as const;
+
+export class RetentionPanel {
+  private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
+  /** Whether retention was asked for: another period, zone or project then reads it again. */
+  private asked = false;
+
+  constructor(private readonly deps: InsightDeps) {
+    for (const field of EVENT_FIELDS) {
+      const select = byId<HTMLSelectElement>(field.kind);
+      select.addEventListener('change', () => showTextField(field.kind, field.text));
+      showTextField(field.kind, field.text);
+    }
+    byId('retention-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.asked = true;
+      void this.load('changed');
+    });
+  }
+
+  /** Reads the retention asked for (now, or right after the read in flight). */
+  load(why: 'changed' | 'refresh'): Promise<void> {
+    if (!this.asked || !this.deps.shown()) return Promise.resolve();
+    return this.reads.request(why);
+  }
+
+  /** Stops a retry of a locked page. */
+  stop(): void {
+    this.reads.cancelRetry();
+  }
+
+  /** The form as the API's parameters (the return event left out for "the start event"). */
+  private params(): Record<string, string> {
+    const params: Record<string, string> = {
+      period: byId<HTMLSelectElement>('retention-period').value,
+      periods: byId<HTMLInputElement>('retention-periods').value.trim(),
+      cohort: byId<HTMLSelectElement>('retention-cohort').value,
+      by: byId<HTMLSelectElement>('retention-by').value,
+    };
+    for (const field of EVENT_FIELDS) {
+      const kind = byId<HTMLSelectElement>(field.kind).value as CohortEventKind;
+      const value = cohortEventParam(kind, byId<HTMLInputElement>(field.text).value);
+      if (value !== null) params[field.param] = value;
+    }
+    return params;
+  }
+
+  private async readOnce(superseded: () => boolean): Promise<ReadOutcome> {
+    const note = byId('retention-note');
+    const section = byId('retention');
+    delete section.dataset.shown;
+    const range = insightRange(this.deps);
+    if (range === null) {
+      byId('retention-table').hidden = true;
+      setNote(note, NO_RANGE, true);
+      return { kind: 'done' };
+    }
+    byId('retention-days').textContent = range.label;
+    section.setAttribute('aria-busy', 'true');
+    try {
+      const params = { ...range.params, ...this.params() };
+      const answer = await fetchCohorts(this.deps.access(), params);
+      // The form, period, zone or project changed while this was in flight: the next read shows.
+      if (superseded()) return { kind: 'done' };
+      this.show(answer);
+      section.dataset.shown = range.key;
+      return { kind: 'done' };
+    } catch (error) {
+      if (superseded()) return { kind: 'done' };
+      byId('retention-table').hidden = true;
+      return showFailure(error, note, 'The retention', this.deps.onUnauthorized);
+    } finally {
+      section.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  private show(answer: CohortsAnswer): void {
+    const period = answer.period as CohortPeriodName;
+    const columns = Math.max(0, ...answer.cohorts.map((c) => c.returned.length));
+    const table = byId('retention-table');
+    const headings = ['Cohort', 'Size', ...Array.from({ length: columns }, (_, k) => k)];
+    (table.querySelector('thead tr') as HTMLElement).replaceChildren(
+      ...headings.map((heading) => {
+        const th = document.createElement('th');
+        th.scope = 'col';
+        th.textContent = typeof heading === 'number' ? periodHeading(period, heading) : heading;
+        if (heading !== 'Cohort') th.className = 'num';
+        return th;
+      }),
+    );
+    const rows = answer.cohorts.map((cohort) => cohortRow(cohort, period, columns));
+    (table.querySelector('tbody') as HTMLElement).replaceChildren(...rows);
+    const people = answer.cohorts.reduce((sum, c) => sum + c.size, 0);
+    byId('retention-summary').textContent =
+      `${answer.cohort === 'first' ? 'First-time' : 'Recurring'} cohorts by ${period}, ` +
+      `by ${answer.by} · ${answer.tz}`;
+    table.hidden = false;
+    const note = byId('retention-note');
+    if (people === 0) setNote(note, 'No one did the start event in this period.');
+    else {
+      const clock = new Intl.DateTimeFormat(undefined, {
+        timeStyle: 'medium',
+        timeZone: answer.tz,
+      });
+      setNote(note, `Updated ${clock.format(Date.now())}`);
+    }
+  }
+}
+
+/** Shows the name or path field of an event only for the kinds that need one. */
+function showTextField(kindId: string, textId: string): void {
+  const kind = byId<HTMLSelectElement>(kindId).value;
+  const input = byId<HTMLInputElement>(textId);
+  input.hidden = kind !== 'name' && kind !== 'path';
+  input.placeholder = kind === 'path' ? '/pricing' : 'signup';
+}
+
+/**
+ * One cohort's row: its period and size, then a cell per period it was followed (its share,
+ * with the count in the title), empty cells after its last (the triangle).
+ */
+function cohortRow(
+  cohort: CohortsAnswer['cohorts'][number],
+  period: CohortPeriodName,
+  columns: number,
+): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  const head = document.createElement('th');
+  head.scope = 'row';
+  head.textContent = cohortLabel(cohort.start, period);
+  const size = document.createElement('td');
+  size.className = 'num';
+  size.textContent = formatCount(cohort.size);
+  const rates = retentionRates(cohort);
+  const cells = Array.from({ length: columns }, (_, k) => {
+    const td = document.createElement('td');
+    const rate = rates[k];
+    if (rate === undefined) {
+      td.className = 'retention-cell none';
+      return td;
+    }
+    td.className = 'num retention-cell';
+    td.textContent = formatPercent(rate);
+    td.title = `${formatCount(cohort.returned[k] ?? 0)} of ${formatCount(cohort.size)}`;
+    const shade = shadeOf(rate);
+    // Set through the CSSOM: the page's CSP allows no inline style attributes.
+    td.style.setProperty('--shade', String(shade));
+    if (shade >= LIGHT_TEXT_SHADE_MIN) td.classList.add('strong');
+    return td;
+  });
+  tr.append(head, size, ...cells);
+  return tr;
+}
