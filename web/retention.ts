@@ -23,8 +23,8 @@ import { formatCount } from './period.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId } from './view.ts';
 
-/** A cell this shaded or more gets light text (the shade is the accent colour). */
-const LIGHT_TEXT_SHADE_MIN = 0.5;
+/** A cell this shaded or more gets white text (dark ink stays readable below it). */
+const LIGHT_TEXT_SHADE_MIN = 0.8;
 
 /** The event fields of the form: kind select and the name or path it needs. */
 const EVENT_FIELDS = [

@@ -1,0 +1,417 @@
+// The dashboard's funnel and retention panels in Chromium against the real server: a known
+// story of events sent over HTTP, the forms filled as a person would, and the numbers the
+// panels show, checked against the story by hand. The browser's clock is fixed (Playwright's
+// clock) at 22:30 on Nov 24 in New York, so the stats period ("Today", "Last 7 days") the
+// panels read over is known. Also: a 422 shown with the field it names, an empty funnel, the
+// step limits of the form, a 429 retried on its own and a 401 asking for a key.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
+import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { type LiveServer, startLiveServer } from '../live/support.ts';
+import { ALL_PLACES, holdReads } from './read-gate.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The browser's now: 22:30 on Nov 24 in New York (EST, UTC-5), already Nov 25 in UTC. */
+const NOW = '2025-11-25T03:30:00Z';
+const NY = 'America/New_York';
+
+/** A UTC instant of Nov 2025: day and time ("24T15:00"). */
+const at = (dayTime: string) => `2025-11-${dayTime}:00Z`;
+
+/**
+ * The funnel's story, on Nov 24 in New York (10:00 to 10:40 there): a, b, c and d view
+ * /pricing; a signs up 2 min after and buys 1 min later; b signs up 4 min after and buys 3 min
+ * later, in another session; c signs up 10 min after; d does nothing more.
+ */
+function funnelStory() {
+  const view = (user: string, session: string, time: string) => ({
+    name: 'page_view',
+    path: '/pricing',
+    user_id: user,
+    session_id: session,
+    timestamp: at(time),
+  });
+  const act = (name: string, user: string, session: string, time: string) => ({
+    name,
+    user_id: user,
+    session_id: session,
+    timestamp: at(time),
+  });
+  return [
+    view('a', 's-a', '24T15:00'),
+    act('signup', 'a', 's-a', '24T15:02'),
+    act('purchase', 'a', 's-a', '24T15:03'),
+    view('b', 's-b1', '24T15:10'),
+    act('signup', 'b', 's-b1', '24T15:14'),
+    act('purchase', 'b', 's-b2', '24T15:17'),
+    view('c', 's-c', '24T15:20'),
+    act('signup', 'c', 's-c', '24T15:30'),
+    view('d', 's-d', '24T15:40'),
+  ];
+}
+
+/**
+ * The retention story, `open_app` events at noon in New York (17:00 UTC): r1 on Nov 18, 19
+ * and 21; r2 on Nov 18 and at 22:00 on Nov 20 (already Nov 21 in UTC); r3 on Nov 19 and 20;
+ * r4 on Nov 24.
+ */
+function retentionStory() {
+  const open = (user: string, time: string) => ({
+    name: 'open_app',
+    user_id: user,
+    timestamp: at(time),
+  });
+  return [
+    open('r1', '18T17:00'),
+    open('r1', '19T17:00'),
+    open('r1', '21T17:00'),
+    open('r2', '18T17:00'),
+    open('r2', '21T03:00'),
+    open('r3', '19T17:00'),
+    open('r3', '20T17:00'),
+    open('r4', '24T17:00'),
+  ];
+}
+
+async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
+  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
+  cleanups.push(() => server.close());
+  const events = [...funnelStory(), ...retentionStory()];
+  const res = await server.post('/api/v1/events/batch', { events }, authOf(tenancy));
+  expect(res.status).toBe(202);
+  return server;
+}
+
+const authOf = (tenancy?: TenantResolver): Record<string, string> =>
+  tenancy === undefined ? {} : { authorization: 'Bearer rk_acme' };
+
+/** A page whose clock stands at NOW, in New York, its funnel and cohort statuses logged. */
+async function openPage(server: LiveServer, zone = true) {
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const page = await browser.context.newPage();
+  await page.clock.setFixedTime(NOW);
+  const statuses: number[] = [];
+  page.on('response', (r) => {
+    if (/\/api\/v1\/(funnel|cohorts)\b/.test(r.url())) statuses.push(r.status());
+  });
+  await page.goto(`${server.url}/dashboard`);
+  if (zone) {
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.selectOption('#tz', NY);
+  }
+  return { page, statuses };
+}
+
+/** Submits a panel's form and waits until it shows the answer for these days in New York. */
+async function submit(page: Page, panel: 'funnel' | 'retention', from: string, to = from) {
+  await page.click(`#${panel}-form button[type="submit"]`);
+  await shown(page, panel, from, to);
+}
+
+const shown = (page: Page, panel: string, from: string, to = from) =>
+  page.waitForSelector(`#${panel}[data-shown="${NY} ${from}/${to}"]`, { timeout: 10_000 });
+
+/** The funnel table: each row's header (the step) and cells. */
+const funnelRows = (page: Page) =>
+  page.$$eval('#funnel-table tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)),
+  );
+
+const barWidths = (page: Page) =>
+  page.$$eval('#funnel-table .fill', (fills) => fills.map((f) => (f as HTMLElement).style.width));
+
+/** The retention table: its column headings and its rows (header and cells). */
+const retention = (page: Page) =>
+  page.$eval('#retention-table', (table) => ({
+    heads: Array.from(table.querySelectorAll('thead th'), (th) => th.textContent),
+    rows: Array.from(table.querySelectorAll('tbody tr'), (tr) =>
+      Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent),
+    ),
+  }));
+
+const noteOf = (page: Page, panel: string) => page.textContent(`#${panel}-note`);
+
+async function fillSteps(page: Page, steps: [string, string][]) {
+  for (const [i, [kind, text]] of steps.entries()) {
+    await page.getByLabel(`Step ${i + 1} matches`, { exact: true }).selectOption(kind);
+    await page.getByLabel(`Step ${i + 1}`, { exact: true }).fill(text);
+  }
+}
+
+describe('the funnel panel', () => {
+  test('steps, window and count-by over the stats period: counts, rates, times', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+    // Two steps to begin with; a third added. Each field is named by its step.
+    expect(await page.locator('#funnel-steps li').count()).toBe(2);
+    await page.click('#funnel-add');
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+      ['name', 'purchase'],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    // a 2 min, b 4 min, c 10 min to sign up: median 4 min, mean 5 min 20 s; a 1 min and
+    // b 3 min to buy: median (an even count: the mean of the middle two) and mean 2 min.
+    expect(await funnelRows(page)).toEqual([
+      ['1. Page view of /pricing', '4', '100%', '–', '–', '–', '–'],
+      ['2. signup', '3', '75%', '75%', '1', '4m 00s', '5m 20s'],
+      ['3. purchase', '2', '50%', '66.7%', '1', '2m 00s', '2m 00s'],
+    ]);
+    expect(await barWidths(page)).toEqual(['100%', '75%', '50%']);
+    expect(await page.textContent('#funnel-summary')).toBe(
+      '4 entered, 2 completed (50%) · within 14 days · by visitor',
+    );
+    expect(await page.textContent('#funnel-days')).toBe(`Mon, Nov 24, 2025 · ${NY}`);
+    expect(await page.locator('#funnel-table th[scope="col"]').count()).toBe(7);
+
+    // A 5-minute window: c's sign-up (10 min) and b's purchase (7 min after the view) are out.
+    await page.fill('#funnel-window', '5');
+    await page.selectOption('#funnel-window-unit', 'm');
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await funnelRows(page)).toEqual([
+      ['1. Page view of /pricing', '4', '100%', '–', '–', '–', '–'],
+      ['2. signup', '2', '50%', '50%', '2', '3m 00s', '3m 00s'],
+      ['3. purchase', '1', '25%', '50%', '1', '1m 00s', '1m 00s'],
+    ]);
+    expect(await page.textContent('#funnel-summary')).toContain('within 5 minutes');
+
+    // By session (14 days again): b bought in another session.
+    await page.fill('#funnel-window', '14');
+    await page.selectOption('#funnel-window-unit', 'd');
+    await page.selectOption('#funnel-by', 'session');
+    await submit(page, 'funnel', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '3', '1']);
+    expect(await page.textContent('#funnel-summary')).toBe(
+      '4 entered, 1 completed (25%) · within 14 days · by session',
+    );
+
+    // Removing step 3 leaves two; at two, neither can be removed.
+    await page.getByRole('button', { name: 'Remove step 3', exact: true }).click();
+    expect(await page.locator('#funnel-steps li').count()).toBe(2);
+    expect(await page.getByRole('button', { name: 'Remove step 1' }).isDisabled()).toBe(true);
+    await page.selectOption('#funnel-by', 'visitor');
+    await submit(page, 'funnel', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '3']);
+
+    // The stats period moves the funnel with it: nobody viewed /pricing on Nov 23.
+    await page.selectOption('#stats-period', 'yesterday');
+    await shown(page, 'funnel', '2025-11-23');
+    expect((await funnelRows(page)).map((row) => row.slice(0, 3))).toEqual([
+      ['1. Page view of /pricing', '0', '–'],
+      ['2. signup', '0', '–'],
+    ]);
+    expect(await noteOf(page, 'funnel')).toBe(
+      'No one did step 1 in this period: nothing to convert.',
+    );
+    expect(await page.textContent('#funnel-summary')).toStartWith('0 entered, 0 completed (–)');
+  }, 60_000);
+
+  test("a refused funnel shows the API's rule and the field it names", async () => {
+    const server = await serve();
+    const { page, statuses } = await openPage(server);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', ''],
+    ]);
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForSelector('#funnel-note.error', { timeout: 10_000 });
+    expect(statuses).toEqual([422]);
+    expect(await noteOf(page, 'funnel')).toBe(
+      'The funnel was not read: Step 2: the name of a step must not be empty',
+    );
+    expect(await page.getAttribute('#funnel-note', 'role')).toBe('alert');
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+
+    await page.getByLabel('Step 2', { exact: true }).fill('signup');
+    await page.fill('#funnel-window', '400');
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForFunction(
+      () => /400d/.test(document.querySelector('#funnel-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await noteOf(page, 'funnel')).toBe(
+      'The funnel was not read: Conversion window: window is a whole number and a unit, ' +
+        's, m, h, d or w (30m, 14d), from 1s to 365d (got "400d")',
+    );
+    // Fixed, it reads: the error goes.
+    await page.fill('#funnel-window', '365');
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await page.getAttribute('#funnel-note', 'class')).toBe('note');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '3']);
+  }, 60_000);
+
+  test('the form holds 2 to 20 steps', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    for (let i = 2; i < 20; i++) await page.click('#funnel-add');
+    expect(await page.locator('#funnel-steps li').count()).toBe(20);
+    expect(await page.isDisabled('#funnel-add')).toBe(true);
+    expect(await page.getByLabel('Step 20', { exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Remove step 7', exact: true }).click();
+    expect(await page.isDisabled('#funnel-add')).toBe(false);
+    expect(await page.getByLabel('Step 20', { exact: true }).count()).toBe(0);
+  }, 60_000);
+
+  test('a funnel read refused with 429 is shown as busy and retried without a click', async () => {
+    const server = await serve();
+    const { page, statuses } = await openPage(server);
+    await shownStats(page);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'purchase'],
+    ]);
+    const free = holdReads(server, ALL_PLACES, cleanups);
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForFunction(
+      () => /busy/.test(document.querySelector('#funnel-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(statuses).toEqual([429]);
+    expect(await page.isHidden('#auth')).toBe(true);
+    await free();
+    await shown(page, 'funnel', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '2']);
+  }, 60_000);
+});
+
+const shownStats = (page: Page) =>
+  page.waitForSelector(`#stats[data-shown="${NY} 2025-11-24/2025-11-24"]`, { timeout: 10_000 });
+
+describe('the retention panel', () => {
+  test('daily cohorts of the last 7 days: the triangle, first time, weeks', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.selectOption('#stats-period', '7d');
+    await page.selectOption('#retention-start-kind', 'name');
+    await page.getByLabel('Start event name or path').fill('open_app');
+    await page.selectOption('#retention-by', 'user');
+    await submit(page, 'retention', '2025-11-18', '2025-11-24');
+    // r2's 22:00 on Nov 20 is Nov 20 in New York: day 2 of the Nov 18 cohort.
+    expect(await retention(page)).toEqual({
+      heads: ['Cohort', 'Size', ...[0, 1, 2, 3, 4, 5, 6].map((k) => `Day ${k}`)],
+      rows: [
+        ['Tue, Nov 18, 2025', '2', '100%', '50%', '50%', '50%', '0%', '0%', '0%'],
+        ['Wed, Nov 19, 2025', '2', '100%', '50%', '50%', '0%', '0%', '0%', ''],
+        ['Thu, Nov 20, 2025', '2', '100%', '0%', '0%', '0%', '0%', '', ''],
+        ['Fri, Nov 21, 2025', '1', '100%', '0%', '0%', '0%', '', '', ''],
+        ['Sat, Nov 22, 2025', '0', '–', '–', '–', '', '', '', ''],
+        ['Sun, Nov 23, 2025', '0', '–', '–', '', '', '', '', ''],
+        ['Mon, Nov 24, 2025', '1', '100%', '', '', '', '', '', ''],
+      ],
+    });
+    expect(await page.getAttribute('#retention-table tbody tr td:nth-of-type(3)', 'title')).toBe(
+      '1 of 2',
+    );
+    // Shaded by share: a full cell more than a half one, none for 0%.
+    const shades = await page.$$eval('#retention-table tbody tr:first-child td', (tds) =>
+      tds.map((td) => (td as HTMLElement).style.getPropertyValue('--shade')),
+    );
+    expect(shades).toEqual(['', '1', '0.54', '0.54', '0.54', '0', '0', '0']);
+    expect(await page.textContent('#retention-summary')).toBe(
+      `Recurring cohorts by day, by user · ${NY}`,
+    );
+    expect(await page.locator('#retention-table th[scope="row"]').count()).toBe(7);
+
+    // First time: r3 first came on Nov 19 and returned on Nov 20; r1 and r2 are Nov 18's.
+    await page.selectOption('#retention-cohort', 'first');
+    await submit(page, 'retention', '2025-11-18', '2025-11-24');
+    const firstRows = (await retention(page)).rows;
+    expect(firstRows[0]).toEqual([
+      'Tue, Nov 18, 2025',
+      '2',
+      '100%',
+      '50%',
+      '50%',
+      '50%',
+      '0%',
+      '0%',
+      '0%',
+    ]);
+    expect(firstRows[1]).toEqual([
+      'Wed, Nov 19, 2025',
+      '1',
+      '100%',
+      '100%',
+      '0%',
+      '0%',
+      '0%',
+      '0%',
+      '',
+    ]);
+    expect(firstRows[2]?.slice(0, 3)).toEqual(['Thu, Nov 20, 2025', '0', '–']);
+
+    // Weeks from Monday: Nov 17's cohort (r1, r2, r3), none of whom came in the week of Nov 24.
+    await page.selectOption('#retention-cohort', 'recurring');
+    await page.selectOption('#retention-period', 'week');
+    await submit(page, 'retention', '2025-11-18', '2025-11-24');
+    expect(await retention(page)).toEqual({
+      heads: ['Cohort', 'Size', 'Week 0', 'Week 1'],
+      rows: [
+        ['Week of Nov 17, 2025', '3', '100%', '0%'],
+        ['Week of Nov 24, 2025', '1', '100%', ''],
+      ],
+    });
+  }, 60_000);
+
+  test('page views by default over Today; a refused read shows the rule', async () => {
+    const server = await serve();
+    const { page, statuses } = await openPage(server);
+    await submit(page, 'retention', '2025-11-24');
+    // a, b, c and d viewed /pricing that day.
+    expect(await retention(page)).toEqual({
+      heads: ['Cohort', 'Size', 'Day 0'],
+      rows: [['Mon, Nov 24, 2025', '4', '100%']],
+    });
+    // A start event named by nothing: the API's rule, the field named.
+    await page.selectOption('#retention-start-kind', 'path');
+    await page.click('#retention-form button[type="submit"]');
+    await page.waitForSelector('#retention-note.error', { timeout: 10_000 });
+    expect(statuses).toEqual([200, 422]);
+    expect(await noteOf(page, 'retention')).toStartWith(
+      'The retention was not read: Start event: ',
+    );
+    expect(await page.isHidden('#retention-table')).toBe(true);
+    // Nobody on Nov 23: an empty triangle says so.
+    await page.getByLabel('Start event name or path').fill('/pricing');
+    await page.selectOption('#stats-period', 'yesterday');
+    await page.click('#retention-form button[type="submit"]');
+    await shown(page, 'retention', '2025-11-23');
+    expect(await noteOf(page, 'retention')).toBe('No one did the start event in this period.');
+  }, 60_000);
+
+  test('a retention read answered 401 with no sign-in to refresh asks for a key', async () => {
+    const tenancy: TenantResolver = {
+      forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
+      forRead: (request) => {
+        const token = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+        // The cohorts read alone is refused: the page's probe, socket and other reads pass.
+        if (token !== 'rk_acme' || new URL(request.url).pathname === '/api/v1/cohorts') {
+          throw new AppError('unauthorized', 'a read key is needed');
+        }
+        return DEFAULT_TENANT;
+      },
+    };
+    const server = await serve(tenancy);
+    const { page, statuses } = await openPage(server, false);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#key', 'rk_acme');
+    await page.click('#key-form button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.click('#retention-form button[type="submit"]');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(statuses).toEqual([401]);
+    expect(await page.isHidden('#main')).toBe(true);
+  }, 60_000);
+});
