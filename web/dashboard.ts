@@ -49,6 +49,8 @@ let insights: (FunnelPanel | RetentionPanel)[] = [];
 async function boot(): Promise<void> {
   if (bootRetry !== null) clearTimeout(bootRetry);
   bootRetry = null;
+  // Another project or key (or the first boot): no funnel or cohorts of the last one stay.
+  for (const panel of insights) panel.forget();
   showStatus('starting', 'checking access…');
   const answer = await probe(access).catch((error: unknown) => ({
     kind: 'refused' as const,

@@ -35,6 +35,10 @@ export class FunnelPanel {
   private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
   /** Whether a funnel was asked for: another period, zone or project then reads it again. */
   private asked = false;
+  /** The days and zone of the funnel on screen; another range hides it before reading. */
+  private shownKey: string | null = null;
+  /** Bumped by forget(): an answer read before it is of another project or key. */
+  private generation = 0;
 
   constructor(private readonly deps: InsightDeps) {
     for (const step of FIRST_STEPS) this.addStep(step.kind, step.placeholder);
@@ -58,6 +62,18 @@ export class FunnelPanel {
   /** Stops a retry of a locked page. */
   stop(): void {
     this.reads.cancelRetry();
+  }
+
+  /** Another project or key: nothing shown or in flight is of it (the form stays). */
+  forget(): void {
+    this.generation++;
+    this.hide();
+  }
+
+  private hide(): void {
+    this.shownKey = null;
+    delete byId('funnel').dataset.shown;
+    byId('funnel-table').hidden = true;
   }
 
   private stepItems(): HTMLLIElement[] {
@@ -128,10 +144,14 @@ export class FunnelPanel {
     delete section.dataset.shown;
     const range = insightRange(this.deps);
     if (range === null) {
-      byId('funnel-table').hidden = true;
+      this.hide();
       setNote(note, NO_RANGE, true);
       return { kind: 'done' };
     }
+    // Another period or zone: the last one's funnel is not shown under its days.
+    if (range.key !== this.shownKey) this.hide();
+    const generation = this.generation;
+    const stale = () => superseded() || generation !== this.generation;
     byId('funnel-days').textContent = range.label;
     const params = {
       ...range.params,
@@ -145,13 +165,14 @@ export class FunnelPanel {
     try {
       const answer = await fetchFunnel(this.deps.access(), this.steps(), params);
       // The form, period, zone or project changed while this was in flight: the next read shows.
-      if (superseded()) return { kind: 'done' };
+      if (stale()) return { kind: 'done' };
       this.show(answer);
+      this.shownKey = range.key;
       section.dataset.shown = range.key;
       return { kind: 'done' };
     } catch (error) {
-      if (superseded()) return { kind: 'done' };
-      byId('funnel-table').hidden = true;
+      if (stale()) return { kind: 'done' };
+      this.hide();
       return showFailure(error, note, 'The funnel', this.deps.onUnauthorized);
     } finally {
       section.setAttribute('aria-busy', 'false');

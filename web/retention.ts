@@ -36,6 +36,10 @@ export class RetentionPanel {
   private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
   /** Whether retention was asked for: another period, zone or project then reads it again. */
   private asked = false;
+  /** The days and zone of the cohorts on screen; another range hides them before reading. */
+  private shownKey: string | null = null;
+  /** Bumped by forget(): an answer read before it is of another project or key. */
+  private generation = 0;
 
   constructor(private readonly deps: InsightDeps) {
     for (const field of EVENT_FIELDS) {
@@ -61,6 +65,18 @@ export class RetentionPanel {
     this.reads.cancelRetry();
   }
 
+  /** Another project or key: nothing shown or in flight is of it (the form stays). */
+  forget(): void {
+    this.generation++;
+    this.hide();
+  }
+
+  private hide(): void {
+    this.shownKey = null;
+    delete byId('retention').dataset.shown;
+    byId('retention-table').hidden = true;
+  }
+
   /** The form as the API's parameters (the return event left out for "the start event"). */
   private params(): Record<string, string> {
     const params: Record<string, string> = {
@@ -83,23 +99,28 @@ export class RetentionPanel {
     delete section.dataset.shown;
     const range = insightRange(this.deps);
     if (range === null) {
-      byId('retention-table').hidden = true;
+      this.hide();
       setNote(note, NO_RANGE, true);
       return { kind: 'done' };
     }
+    // Another period or zone: the last one's cohorts are not shown under its days.
+    if (range.key !== this.shownKey) this.hide();
+    const generation = this.generation;
+    const stale = () => superseded() || generation !== this.generation;
     byId('retention-days').textContent = range.label;
     section.setAttribute('aria-busy', 'true');
     try {
       const params = { ...range.params, ...this.params() };
       const answer = await fetchCohorts(this.deps.access(), params);
       // The form, period, zone or project changed while this was in flight: the next read shows.
-      if (superseded()) return { kind: 'done' };
+      if (stale()) return { kind: 'done' };
       this.show(answer);
+      this.shownKey = range.key;
       section.dataset.shown = range.key;
       return { kind: 'done' };
     } catch (error) {
-      if (superseded()) return { kind: 'done' };
-      byId('retention-table').hidden = true;
+      if (stale()) return { kind: 'done' };
+      this.hide();
       return showFailure(error, note, 'The retention', this.deps.onUnauthorized);
     } finally {
       section.setAttribute('aria-busy', 'false');

@@ -415,3 +415,102 @@ describe('the retention panel', () => {
     expect(await page.isHidden('#main')).toBe(true);
   }, 60_000);
 });
+
+/**
+ * Holds the first request of the page that `matches` until `release()`: `seen` resolves once
+ * it is sent (later ones pass).
+ */
+async function holdRequest(page: Page, matches: (url: URL) => boolean) {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let sent: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => {
+    sent = resolve;
+  });
+  let held = false;
+  await page.route(matches, async (route) => {
+    if (held) return route.fallback();
+    held = true;
+    sent();
+    await released;
+    await route.fallback();
+  });
+  cleanups.push(() => release());
+  return { seen, release };
+}
+
+describe('what the panels show while another read runs', () => {
+  test("another period hides the last one's funnel and cohorts until its own come", async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    await submit(page, 'retention', '2025-11-24');
+    const yesterday = (path: string) => (url: URL) =>
+      url.pathname === path && url.searchParams.get('date') === '2025-11-23';
+    const funnel = await holdRequest(page, yesterday('/api/v1/funnel'));
+    const cohorts = await holdRequest(page, yesterday('/api/v1/cohorts'));
+    await page.selectOption('#stats-period', 'yesterday');
+    await Promise.all([funnel.seen, cohorts.seen]);
+    // The titles name Nov 23: Nov 24's figures are not shown under them.
+    expect(await page.textContent('#funnel-days')).toBe(`Sun, Nov 23, 2025 · ${NY}`);
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+    expect(await page.isHidden('#retention-table')).toBe(true);
+    funnel.release();
+    cohorts.release();
+    await shown(page, 'funnel', '2025-11-23');
+    await shown(page, 'retention', '2025-11-23');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['0', '0']);
+    expect((await retention(page)).rows).toEqual([['Sun, Nov 23, 2025', '0', '–']]);
+  }, 60_000);
+
+  test("another project shows none of the last one's answers, even one read before", async () => {
+    const server = await serve();
+    expect((await server.post('/api/v1/events', { name: 'x', tenant_id: 'other' })).status).toBe(
+      202,
+    );
+    const { page } = await openPage(server);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    await submit(page, 'retention', '2025-11-24');
+    // A funnel read of the default project in flight, then project "other" picked: its access
+    // check (the probe, a stats read without tz) is held while the funnel read answers.
+    const funnel = await holdRequest(
+      page,
+      (url) => url.pathname === '/api/v1/funnel' && !url.searchParams.has('tenant_id'),
+    );
+    const probe = await holdRequest(
+      page,
+      (url) =>
+        url.pathname === '/api/v1/stats' &&
+        url.searchParams.get('tenant_id') === 'other' &&
+        !url.searchParams.has('tz'),
+    );
+    await page.click('#funnel-form button[type="submit"]');
+    await funnel.seen;
+    await page.fill('#project', 'other');
+    await page.locator('#project').dispatchEvent('change');
+    await probe.seen;
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+    expect(await page.isHidden('#retention-table')).toBe(true);
+    // The default project's funnel answers now, under project "other": it is not shown.
+    funnel.release();
+    await page.waitForSelector('#funnel[aria-busy="false"]', { timeout: 10_000 });
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+    expect(await page.getAttribute('#funnel', 'data-shown')).toBeNull();
+    // Project other's own answers, read once its access is checked.
+    probe.release();
+    await shown(page, 'funnel', '2025-11-24');
+    await shown(page, 'retention', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['0', '0']);
+    expect((await retention(page)).rows).toEqual([['Mon, Nov 24, 2025', '0', '–']]);
+  }, 60_000);
+});
