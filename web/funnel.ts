@@ -26,10 +26,10 @@ const STEPS_MIN = 2;
 const STEPS_MAX = 20;
 
 /** The steps the form starts with: a page view, then an event (as PostHog starts one). */
-const FIRST_STEPS: { kind: StepKind; placeholder: string }[] = [
-  { kind: 'path', placeholder: '/pricing' },
-  { kind: 'name', placeholder: 'signup' },
-];
+const FIRST_STEPS: StepKind[] = ['path', 'name'];
+
+/** What a step's field shows while empty, by what it matches. */
+const PLACEHOLDERS: Record<StepKind, string> = { path: '/pricing', name: 'signup' };
 
 export class FunnelPanel {
   private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
@@ -41,9 +41,9 @@ export class FunnelPanel {
   private generation = 0;
 
   constructor(private readonly deps: InsightDeps) {
-    for (const step of FIRST_STEPS) this.addStep(step.kind, step.placeholder);
+    for (const kind of FIRST_STEPS) this.addStep(kind);
     byId('funnel-add').addEventListener('click', () => {
-      this.addStep('name', 'event name');
+      this.addStep('name');
       this.focusStep(this.stepItems().length - 1);
     });
     byId('funnel-form').addEventListener('submit', (event) => {
@@ -80,7 +80,7 @@ export class FunnelPanel {
     return Array.from(byId('funnel-steps').querySelectorAll<HTMLLIElement>('li'));
   }
 
-  private addStep(kind: StepKind, placeholder: string): void {
+  private addStep(kind: StepKind): void {
     if (this.stepItems().length >= STEPS_MAX) return;
     const li = document.createElement('li');
     li.className = 'step';
@@ -90,7 +90,10 @@ export class FunnelPanel {
     const input = document.createElement('input');
     input.autocomplete = 'off';
     input.spellcheck = false;
-    input.placeholder = placeholder;
+    input.placeholder = PLACEHOLDERS[kind];
+    select.addEventListener('change', () => {
+      input.placeholder = PLACEHOLDERS[select.value as StepKind];
+    });
     const label = document.createElement('label');
     const remove = document.createElement('button');
     remove.type = 'button';
@@ -98,8 +101,11 @@ export class FunnelPanel {
     remove.textContent = '×';
     remove.addEventListener('click', () => {
       if (this.stepItems().length <= STEPS_MIN) return;
+      const index = this.stepItems().indexOf(li);
       li.remove();
       this.renumber();
+      // The focused button is gone: the focus goes to the step now in its place, not the page.
+      this.focusStep(Math.min(index, this.stepItems().length - 1));
     });
     li.append(label, select, input, remove);
     byId('funnel-steps').append(li);

@@ -514,3 +514,56 @@ describe('what the panels show while another read runs', () => {
     expect((await retention(page)).rows).toEqual([['Mon, Nov 24, 2025', '0', '–']]);
   }, 60_000);
 });
+
+describe('names and paths as typed', () => {
+  test('URL and HTML characters reach the API as typed and are shown as text', async () => {
+    const server = await serve();
+    const odd = {
+      path: '/café & co/#1?x=y',
+      name: 'plan:pro & more #1 ü <img src=x id=injected>',
+    };
+    const events = [
+      { name: 'page_view', path: odd.path, user_id: 'u1', timestamp: at('24T16:00') },
+      { name: odd.name, user_id: 'u1', timestamp: at('24T16:01') },
+    ];
+    expect((await server.post('/api/v1/events/batch', { events })).status).toBe(202);
+    const { page } = await openPage(server);
+    await fillSteps(page, [
+      ['path', odd.path],
+      ['name', odd.name],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row.slice(0, 2))).toEqual([
+      [`1. Page view of ${odd.path}`, '1'],
+      [`2. ${odd.name}`, '1'],
+    ]);
+    await page.selectOption('#retention-start-kind', 'name');
+    await page.getByLabel('Start event name or path').fill(odd.name);
+    await submit(page, 'retention', '2025-11-24');
+    expect((await retention(page)).rows).toEqual([['Mon, Nov 24, 2025', '1', '100%']]);
+    expect(await page.locator('#injected').count()).toBe(0);
+  }, 60_000);
+});
+
+describe('the funnel form by keyboard', () => {
+  test('a removed step leaves the focus on the steps; a path step asks for a path', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.click('#funnel-add');
+    await page.click('#funnel-add');
+    // The added step asks for an event name, and for a path once it matches a path.
+    const step4 = page.getByLabel('Step 4', { exact: true });
+    expect(await step4.getAttribute('placeholder')).toBe('signup');
+    await page.getByLabel('Step 4 matches', { exact: true }).selectOption('path');
+    expect(await step4.getAttribute('placeholder')).toBe('/pricing');
+    // Enter on "Remove step 3": the focus moves to the step now third, not to the page.
+    await page.getByRole('button', { name: 'Remove step 3', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#funnel-steps li').count()).toBe(3);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('funnel-step-3');
+    // Removing the last step moves it to the step now last.
+    await page.getByRole('button', { name: 'Remove step 3', exact: true }).focus();
+    await page.keyboard.press('Space');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('funnel-step-2');
+  }, 60_000);
+});
