@@ -3,6 +3,8 @@
 // cohort periods, shades, and a 422's issues with the fields they name).
 
 import { describe, expect, test } from 'bun:test';
+import { cohortRange } from '../../src/query/cohort-periods.ts';
+import { formatInZone } from '../../src/query/time-zone.ts';
 import {
   cohortEventParam,
   cohortLabel,
@@ -16,6 +18,7 @@ import {
   stepParam,
   windowParam,
 } from '../../web/insights-format.ts';
+import { dayIn } from '../../web/period.ts';
 
 describe('what the panels send', () => {
   test('steps and windows in the syntax of GET /api/v1/funnel', () => {
@@ -99,5 +102,50 @@ describe('what the panels show', () => {
     expect(issueText({ loc: ['query', 'periods'], msg: 'bad' })).toBe('Periods: bad');
     expect(issueText({ loc: ['query', 'tenant_id'], msg: 'bad' })).toBe('bad');
     expect(issueText({ loc: [], msg: 'bad' })).toBe('bad');
+  });
+});
+
+describe("cohort labels against the API's own period starts", () => {
+  /** Zones whose clocks jump: at 2:00, at midnight (Santiago, Havana), by 30 min, east. */
+  const ZONES = [
+    'America/New_York',
+    'Europe/Berlin',
+    'America/Santiago',
+    'America/Havana',
+    'Australia/Lord_Howe',
+    'Pacific/Chatham',
+    'Asia/Tokyo',
+  ];
+  const YEAR_MS = { from: Date.UTC(2025, 11, 20), to: Date.UTC(2026, 11, 20) };
+  const en = (ms: number, options: Intl.DateTimeFormatOptions, tz: string) =>
+    new Intl.DateTimeFormat('en-US', { ...options, timeZone: tz }).format(ms);
+
+  test('every day, week and month of a year of DST changes is labelled by its local start', () => {
+    for (const tz of ZONES) {
+      for (const period of ['day', 'week', 'month'] as const) {
+        const { starts } = cohortRange({
+          fromMs: YEAR_MS.from,
+          toMs: YEAR_MS.to,
+          nowMs: YEAR_MS.to,
+          period,
+          tz,
+          periods: 1,
+        });
+        expect(starts.length).toBeGreaterThan(11);
+        for (const ms of starts) {
+          const label = cohortLabel(formatInZone(ms, tz), period, 'en-US');
+          const date = en(ms, { year: 'numeric', month: 'short', day: 'numeric' }, tz);
+          const expected =
+            period === 'month'
+              ? en(ms, { year: 'numeric', month: 'long' }, tz)
+              : period === 'week'
+                ? `Week of ${date}`
+                : `${en(ms, { weekday: 'short' }, tz)}, ${date}`;
+          expect(`${tz} ${label}`).toBe(`${tz} ${expected}`);
+          if (period === 'week') expect(en(ms, { weekday: 'short' }, tz)).toBe('Mon');
+          if (period === 'month') expect(dayIn(ms, tz).slice(8)).toBe('01');
+        }
+      }
+    }
   });
 });
