@@ -23,8 +23,14 @@ import { formatCount } from './period.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId } from './view.ts';
 
-/** A cell this shaded or more gets white text (dark ink stays readable below it). */
-const LIGHT_TEXT_SHADE_MIN = 0.8;
+/**
+ * Shades from which a cell's text turns (dashboard.css): `strong` cells get white text on the
+ * dark scheme and black on the light one, `deepest` white on both (on the light scheme the
+ * accent over white leaves neither ink nor white 4.5:1 between 0.85 and 0.97; black reads to
+ * 0.98, white from there).
+ */
+const STRONG_SHADE_MIN = 0.8;
+const DEEPEST_SHADE_MIN = 0.98;
 
 /** The event fields of the form: kind select and the name or path it needs. */
 const EVENT_FIELDS = [
@@ -198,7 +204,8 @@ function cohortRow(
     const shade = shadeOf(rate);
     // Set through the CSSOM: the page's CSP allows no inline style attributes.
     td.style.setProperty('--shade', String(shade));
-    if (shade >= LIGHT_TEXT_SHADE_MIN) td.classList.add('strong');
+    if (shade >= STRONG_SHADE_MIN) td.classList.add('strong');
+    if (shade >= DEEPEST_SHADE_MIN) td.classList.add('deepest');
     return td;
   });
   tr.append(head, size, ...cells);

@@ -567,3 +567,64 @@ describe('the funnel form by keyboard', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('funnel-step-2');
   }, 60_000);
 });
+
+/** WCAG's relative luminance of an sRGB colour, 0-255 a channel. */
+function luminance([r, g, b]: number[]): number {
+  const lin = (c: number) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r ?? 0) + 0.7152 * lin(g ?? 0) + 0.0722 * lin(b ?? 0);
+}
+
+function contrast(a: number[], b: number[]): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+describe('retention shades', () => {
+  test('every shaded cell keeps AA contrast (4.5:1), light and dark', async () => {
+    const server = await serve();
+    // 20 users come on Nov 22, 19 of them on Nov 23, 16 on Nov 24: 95%, 84% and 80% cells.
+    const users = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const come = (day: string, who: string[]) =>
+      who.map((user) => ({ name: 'open_mobile', user_id: user, timestamp: at(`${day}T17:00`) }));
+    const events = [
+      ...come('22', users),
+      ...come('23', users.slice(0, 19)),
+      ...come('24', users.slice(0, 16)),
+    ];
+    expect((await server.post('/api/v1/events/batch', { events })).status).toBe(202);
+    const { page } = await openPage(server);
+    await page.selectOption('#stats-period', '7d');
+    await page.selectOption('#retention-start-kind', 'name');
+    await page.getByLabel('Start event name or path').fill('open_mobile');
+    await page.selectOption('#retention-by', 'user');
+    await submit(page, 'retention', '2025-11-18', '2025-11-24');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const cells = await page.$$eval('#retention-table td.retention-cell:not(.none)', (tds) => {
+        const channels = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+        const panel = channels(
+          getComputedStyle(document.querySelector('#retention') as Element).backgroundColor,
+        );
+        return tds.map((td) => {
+          const style = getComputedStyle(td);
+          // color-mix(… transparent) is the accent at an alpha, drawn over the panel.
+          const [r = 0, g = 0, b = 0, alpha = 1] = channels(
+            style.backgroundColor.replace('srgb', ''),
+          );
+          const scale = /^color\(/.test(style.backgroundColor) ? 255 : 1;
+          const bg = [r, g, b].map((c, i) => c * scale * alpha + (panel[i] ?? 0) * (1 - alpha));
+          return { text: td.textContent, bg, ink: channels(style.color).slice(0, 3) };
+        });
+      });
+      expect(cells.map((c) => c.text)).toContain('80%');
+      expect(cells.map((c) => c.text)).toContain('95%');
+      for (const cell of cells) {
+        const ratio = contrast(cell.bg, cell.ink);
+        expect(`${scheme} ${cell.text} ${ratio >= 4.5}`).toBe(`${scheme} ${cell.text} true`);
+      }
+    }
+  }, 60_000);
+});
