@@ -192,7 +192,9 @@ export class FunnelPanel {
     byId('funnel-summary').textContent =
       `${formatCount(answer.entered)} entered, ${formatCount(answer.completed)} completed ` +
       `(${rate}) · within ${formatWindow(answer.window_seconds)} · by ${answer.by}`;
-    const rows = answer.steps.map((step) => stepRow(step, answer.entered));
+    const rows = answer.steps.map((step, i) =>
+      stepRow(step, answer.entered, answer.steps[i - 1]?.count ?? answer.entered),
+    );
     if (answer.entered === 0) {
       setNote(note, 'No one did step 1 in this period: nothing to convert.');
     } else {
@@ -207,8 +209,15 @@ export class FunnelPanel {
   }
 }
 
-/** One step's row: its name and bar, count, rates, drop-off and times from the previous. */
-function stepRow(step: FunnelAnswer['steps'][number], entered: number): HTMLTableRowElement {
+/**
+ * One step's row: its name and bar, count, rates, drop-off and times from the previous. A rate
+ * over no one (the API's 0) is "–", not 0%: nobody was there to convert.
+ */
+function stepRow(
+  step: FunnelAnswer['steps'][number],
+  entered: number,
+  previous: number,
+): HTMLTableRowElement {
   const tr = document.createElement('tr');
   const head = document.createElement('th');
   head.scope = 'row';
@@ -228,7 +237,7 @@ function stepRow(step: FunnelAnswer['steps'][number], entered: number): HTMLTabl
   const cells = [
     formatCount(step.count),
     formatPercent(entered === 0 ? null : step.conversion_from_start),
-    first ? '–' : formatPercent(step.conversion_from_previous),
+    first ? '–' : formatPercent(previous === 0 ? null : step.conversion_from_previous),
     first ? '–' : formatCount(step.dropped),
     formatDuration(step.median_seconds_from_previous),
     formatDuration(step.avg_seconds_from_previous),

@@ -206,9 +206,10 @@ describe('the funnel panel', () => {
     // The stats period moves the funnel with it: nobody viewed /pricing on Nov 23.
     await page.selectOption('#stats-period', 'yesterday');
     await shown(page, 'funnel', '2025-11-23');
-    expect((await funnelRows(page)).map((row) => row.slice(0, 3))).toEqual([
-      ['1. Page view of /pricing', '0', '–'],
-      ['2. signup', '0', '–'],
+    // No rate over no one: "–", not 0%, from the start and from the previous step alike.
+    expect(await funnelRows(page)).toEqual([
+      ['1. Page view of /pricing', '0', '–', '–', '–', '–', '–'],
+      ['2. signup', '0', '–', '–', '0', '–', '–'],
     ]);
     expect(await noteOf(page, 'funnel')).toBe(
       'No one did step 1 in this period: nothing to convert.',
