@@ -629,3 +629,38 @@ describe('retention shades', () => {
     }
   }, 60_000);
 });
+
+describe('on a narrow screen', () => {
+  test('the funnel and retention forms fit 320 px: only their tables scroll, sideways', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await page.setViewportSize({ width: 320, height: 800 });
+    await page.click('#funnel-add');
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+      ['name', 'purchase'],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    await page.selectOption('#stats-period', '30d');
+    await page.selectOption('#retention-start-kind', 'name');
+    await page.selectOption('#retention-return-kind', 'path');
+    await page.getByLabel('Start event name or path').fill('open_app');
+    await page.getByLabel('Return event name or path').fill('/pricing');
+    await page.selectOption('#retention-period', 'day');
+    await page.fill('#retention-periods', '30');
+    await submit(page, 'retention', '2025-10-26', '2025-11-24');
+    const overflow = await page.evaluate(() => {
+      const wide = (el: Element) => el.getBoundingClientRect().right > innerWidth + 0.5;
+      const inScroll = (el: Element) => el.closest('.scroll') !== null;
+      const sections = ['#funnel', '#retention'].map((id) => document.querySelector(id));
+      // Form parts or panels wider than the screen (the tables scroll within their box).
+      return sections.flatMap((section) =>
+        Array.from(section?.querySelectorAll('*') ?? [])
+          .filter((el) => wide(el) && !inScroll(el))
+          .map((el) => el.id || el.tagName),
+      );
+    });
+    expect(overflow).toEqual([]);
+  }, 60_000);
+});
