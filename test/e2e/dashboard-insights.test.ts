@@ -102,12 +102,17 @@ async function openPage(server: LiveServer, zone = true) {
   page.on('response', (r) => {
     if (/\/api\/v1\/(funnel|cohorts)\b/.test(r.url())) statuses.push(r.status());
   });
+  // What the page's Content-Security-Policy refused (an inline style, a script): none.
+  const refused: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+  });
   await page.goto(`${server.url}/dashboard`);
   if (zone) {
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     await page.selectOption('#tz', NY);
   }
-  return { page, statuses };
+  return { page, statuses, refused };
 }
 
 /** Submits a panel's form and waits until it shows the answer for these days in New York. */
@@ -149,7 +154,7 @@ async function fillSteps(page: Page, steps: [string, string][]) {
 describe('the funnel panel', () => {
   test('steps, window and count-by over the stats period: counts, rates, times', async () => {
     const server = await serve();
-    const { page } = await openPage(server);
+    const { page, refused } = await openPage(server);
     expect(await page.isHidden('#funnel-table')).toBe(true);
     // Two steps to begin with; a third added. Each field is named by its step.
     expect(await page.locator('#funnel-steps li').count()).toBe(2);
@@ -215,6 +220,7 @@ describe('the funnel panel', () => {
       'No one did step 1 in this period: nothing to convert.',
     );
     expect(await page.textContent('#funnel-summary')).toStartWith('0 entered, 0 completed (–)');
+    expect(refused).toEqual([]);
   }, 60_000);
 
   test("a refused funnel shows the API's rule and the field it names", async () => {
@@ -293,7 +299,7 @@ const shownStats = (page: Page) =>
 describe('the retention panel', () => {
   test('daily cohorts of the last 7 days: the triangle, first time, weeks', async () => {
     const server = await serve();
-    const { page } = await openPage(server);
+    const { page, refused } = await openPage(server);
     await page.selectOption('#stats-period', '7d');
     await page.selectOption('#retention-start-kind', 'name');
     await page.getByLabel('Start event name or path').fill('open_app');
@@ -364,6 +370,7 @@ describe('the retention panel', () => {
         ['Week of Nov 24, 2025', '1', '100%', ''],
       ],
     });
+    expect(refused).toEqual([]);
   }, 60_000);
 
   test('page views by default over Today; a refused read shows the rule', async () => {
