@@ -65,7 +65,7 @@ interface FrameworkIssue {
   path?: string;
   message?: string;
   summary?: string;
-  schema?: { anyOf?: { const?: unknown }[] };
+  schema?: { anyOf?: { const?: unknown; type?: string; format?: string }[] };
 }
 
 interface FrameworkValidationError {
@@ -105,11 +105,21 @@ function parametersHolding(request: Request | undefined, value: unknown): string
   return names.size === 1 ? [...names] : [];
 }
 
-/** The broken rule in words; a choice of constants lists them (Elysia says only 'string'). */
+/**
+ * The broken rule in words: a choice of constants lists them (Elysia says only 'string'), and
+ * a query integer (Elysia's union of an integer and its text) is "a whole number" (Elysia says
+ * "should be one of: 'integer', 'integer'").
+ */
 function ruleOf(item: FrameworkIssue): string {
-  const choices = item.schema?.anyOf?.map((s) => s.const);
+  const anyOf = item.schema?.anyOf;
+  const choices = anyOf?.map((s) => s.const);
   if (choices !== undefined && choices.length > 0 && choices.every((c) => c !== undefined)) {
     return `must be one of ${choices.map((c) => String(c)).join(', ')}`;
+  }
+  const integer = (s: { type?: string; format?: string }) =>
+    s.type === 'integer' || (s.type === 'string' && s.format === 'integer');
+  if (anyOf !== undefined && anyOf.length > 0 && anyOf.every(integer)) {
+    return 'must be a whole number';
   }
   return item.summary ?? item.message ?? 'invalid value';
 }
