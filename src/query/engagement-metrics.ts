@@ -4,7 +4,7 @@
 // (SQL.SpecialMetrics.maybe_add_scroll_depth); and the engagement time on page, the engaged
 // milliseconds of the page's beacons summed ÷ the visits that sent one, in seconds (what
 // Plausible's CSV export writes as total_time_on_page and total_time_on_page_visits). Both
-// whole numbers, rounded half to even as ClickHouse rounds a float. A beacon is of the visit
+// whole numbers, rounded as ClickHouse rounds a Float64 (clickhouse-round.ts). A beacon is of the visit
 // (visit-rows.ts) of its visitor that began before it while that visit is live: its last
 // counted event, or a live beacon of it, at most VISIT_GAP_MINUTES before, as Plausible keeps
 // a beacon only for a live session (else `no_session_for_engagement`) and a kept beacon
@@ -15,6 +15,7 @@
 // this one, else the legacy one of time-on-page.ts.
 
 import { ENGAGEMENT_EVENT_NAME, ENGAGEMENT_TIME_KEY, SCROLL_DEPTH_KEY } from '../core/index.ts';
+import { roundHalfEvenSql } from './clickhouse-round.ts';
 import { filterConditions, whereOf } from './filters.ts';
 import { sameVisitSql } from './queries/visit-match.ts';
 import { VISIT_GAP_MINUTES } from './queries/visit-rows.ts';
@@ -114,8 +115,8 @@ export function engagementCtes(spec: EngagementSpec): string {
         max(sd) FILTER (WHERE sd BETWEEN 0 AND ${SCROLL_DEPTH_MAX}) AS sd, sum(et) AS et
       FROM bv GROUP BY ALL
     ), eg AS (
-      SELECT d0, round_even(avg(sd), 0) AS ${SCROLL_DEPTH},
-        round_even(sum(et) / 1000 / count(*), 0) AS engaged_time
+      SELECT d0, ${roundHalfEvenSql('avg(sd)')} AS ${SCROLL_DEPTH},
+        ${roundHalfEvenSql('sum(et) / 1000 / count(*)')} AS engaged_time
       FROM egs GROUP BY d0
     ), eg_on AS (SELECT count(*) > 0 AS engaged FROM bk)`;
 }
