@@ -12,6 +12,9 @@ export const ENGAGEMENT_EVENT_NAME = '$engagement';
 /** Its property holding the page's greatest scroll depth, a whole percent 0–100. */
 export const SCROLL_DEPTH_KEY = '$scroll_depth';
 
+/** The greatest scroll depth, in percent (Plausible's). */
+export const SCROLL_DEPTH_PERCENT_MAX = 100;
+
 /** Its property holding the time the page was engaged with, in whole milliseconds. */
 export const ENGAGEMENT_TIME_KEY = '$engagement_time';
 

@@ -6,6 +6,7 @@ export {
   ENGAGEMENT_TIME_KEY,
   isReservedEventName,
   SCROLL_DEPTH_KEY,
+  SCROLL_DEPTH_PERCENT_MAX,
 } from './engagement.ts';
 export { ERASURE_FIELDS, type ErasureField } from './erasure.ts';
 export { AppError, type AppErrorOptions, type ErrorCode, type FieldIssue } from './errors.ts';

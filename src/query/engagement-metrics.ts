@@ -4,29 +4,31 @@
 // (SQL.SpecialMetrics.maybe_add_scroll_depth); and the engagement time on page, the engaged
 // milliseconds of the page's beacons summed ÷ the visits that sent one, in seconds (what
 // Plausible's CSV export writes as total_time_on_page and total_time_on_page_visits). Both
-// whole numbers, rounded as ClickHouse rounds a Float64 (clickhouse-round.ts). A beacon is of the visit
-// (visit-rows.ts) of its visitor that began before it while that visit is live: its last
-// counted event, or a live beacon of it, at most VISIT_GAP_MINUTES before, as Plausible keeps
-// a beacon only for a live session (else `no_session_for_engagement`) and a kept beacon
+// whole numbers, rounded as ClickHouse rounds a Float64 (clickhouse-round.ts). A beacon is of
+// the visit (visit-rows.ts) of its visitor that began before it while that visit is live: its
+// last counted event, or a live beacon of it, at most VISIT_GAP_MINUTES before, as Plausible
+// keeps a beacon only for a live session (else `no_session_for_engagement`) and a kept beacon
 // refreshes the session (the tracker sends one at every blur, each with the time since the
 // last, so a long read is several); so the visit filters pick beacons through their visits, and
 // the event filters (the page, props) are read on the beacon itself. Whether the range holds
 // any beacon (`eg_on`) decides which time on page the read answers (web-metrics-select.ts):
 // this one, else the legacy one of time-on-page.ts.
 
-import { ENGAGEMENT_EVENT_NAME, ENGAGEMENT_TIME_KEY, SCROLL_DEPTH_KEY } from '../core/index.ts';
+import {
+  ENGAGEMENT_EVENT_NAME,
+  ENGAGEMENT_TIME_KEY,
+  SCROLL_DEPTH_KEY,
+  SCROLL_DEPTH_PERCENT_MAX,
+} from '../core/index.ts';
 import { roundHalfEvenSql } from './clickhouse-round.ts';
 import { filterConditions, whereOf } from './filters.ts';
 import { sameVisitSql } from './queries/visit-match.ts';
-import { VISIT_GAP_MINUTES } from './queries/visit-rows.ts';
+import { VISIT_GAP_MS } from './queries/visit-rows.ts';
 import type { SqlParams } from './sql-params.ts';
 import { TIME_ON_PAGE, type TimedBy, timedBy } from './time-on-page.ts';
 import type { WebProperty } from './web-properties.ts';
 
 export const SCROLL_DEPTH = 'scroll_depth';
-
-/** Plausible's greatest scroll depth; a beacon without one is stored without the property. */
-const SCROLL_DEPTH_MAX = 100;
 
 export interface EngagementSpec {
   /** The snapshot's relation of every stored row (EventSnapshot.allFrom). */
@@ -90,7 +92,7 @@ export function engagementCtes(spec: EngagementSpec): string {
     AS INTEGER)`;
   const time = `TRY_CAST(json_extract_string(e.properties,
     ${params.add(`/${ENGAGEMENT_TIME_KEY}`)}) AS BIGINT)`;
-  const gapMs = params.add(VISIT_GAP_MINUTES * 60_000);
+  const gapMs = params.add(VISIT_GAP_MS);
   const kept = spec.visitsFiltered ? `JOIN kept AS k ON ${sameVisitSql('v', 'k')}` : '';
   const key = spec.by === 'total' ? 'NULL' : 'path';
   return `bk AS (
@@ -112,7 +114,7 @@ export function engagementCtes(spec: EngagementSpec): string {
       WHERE v.bmatch AND v.widest <= ${gapMs}
     ), egs AS (
       SELECT ${key} AS d0, key, n,
-        max(sd) FILTER (WHERE sd BETWEEN 0 AND ${SCROLL_DEPTH_MAX}) AS sd, sum(et) AS et
+        max(sd) FILTER (WHERE sd BETWEEN 0 AND ${SCROLL_DEPTH_PERCENT_MAX}) AS sd, sum(et) AS et
       FROM bv GROUP BY ALL
     ), eg AS (
       SELECT d0, ${roundHalfEvenSql('avg(sd)')} AS ${SCROLL_DEPTH},

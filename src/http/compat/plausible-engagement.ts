@@ -11,13 +11,11 @@ import {
   type FieldIssue,
   HOUR_MS,
   SCROLL_DEPTH_KEY,
+  SCROLL_DEPTH_PERCENT_MAX,
 } from '../../core/index.ts';
 
 /** The name the tracker sends its beacons under. */
 export const PLAUSIBLE_ENGAGEMENT_NAME = 'engagement';
-
-/** Plausible's greatest scroll depth, in percent. */
-const SCROLL_DEPTH_MAX = 100;
 
 /** Engagement times from this on are none: Plausible's @too_large_engagement_time. */
 export const ENGAGEMENT_TIME_MS_MAX = 30 * 24 * HOUR_MS;
@@ -49,7 +47,7 @@ export function engagementOf(
 ): { properties: EngagementProperties } | null {
   const sd = integerOf(body.sd);
   const e = integerOf(body.e);
-  const depth = sd === null || sd < 0 ? null : Math.min(sd, SCROLL_DEPTH_MAX);
+  const depth = sd === null || sd < 0 ? null : Math.min(sd, SCROLL_DEPTH_PERCENT_MAX);
   const engaged = e === null || e < 0 || e >= ENGAGEMENT_TIME_MS_MAX ? null : e;
   if (depth === null && engaged === null) {
     issues.push({

@@ -15,7 +15,7 @@ import type { SqlParams } from '../sql-params.ts';
 
 /** Plausible's session timeout: a longer pause between two events starts a new visit. */
 export const VISIT_GAP_MINUTES = 30;
-const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
+export const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
 
 /** The property a non-interactive event carries (Plausible's `interactive: false`). */
 const INTERACTIVE_PROPERTY = '$interactive';
