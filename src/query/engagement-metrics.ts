@@ -50,7 +50,7 @@ export interface EngagementSpec {
  * answers nothing else, and its scroll depth needs a page filter or dimension: the callers
  * refuse other keys).
  */
-export function engagementOf(
+export function engagementSpecOf(
   metrics: readonly string[],
   keys: readonly ({ property: WebProperty } | object)[],
   read: {

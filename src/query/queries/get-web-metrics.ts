@@ -6,14 +6,16 @@
 // A visit, a bounce, a source, a channel and the visit totals are those of visit-rows.ts,
 // referrer-source.ts, channel-sql.ts and visit-stats.ts; without a visit metric, visit filter
 // or visit property the events are read directly and no visit is formed. The metrics per row
-// and the ranking are web-metrics-select.ts's; the time on page, in total and by page only,
-// time-on-page.ts's.
+// and the ranking are web-metrics-select.ts's; the visits by entry page and the exit rate's
+// page views, page-visits.ts's; the time on page, in total and by page only, time-on-page.ts's
+// (the legacy one) or engagement-metrics.ts's (of the beacons, beside the scroll depth). What
+// a read takes and answers is web-metrics-model.ts.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
-import { type EngagementSpec, engagementCtes, engagementOf } from '../engagement-metrics.ts';
+import { type EngagementSpec, engagementCtes, engagementSpecOf } from '../engagement-metrics.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import {
   byPageAlone,
@@ -127,7 +129,6 @@ interface Plan {
   rowMatch: string;
   /** The exit rate is asked for: `xp` holds the page views of each page. */
   exitRate: boolean;
-  wantsEvents: boolean;
   wantsVisits: boolean;
   /** The time on page, asked for in total or by page: its sequence's event columns. */
   timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
@@ -173,7 +174,6 @@ function webMetricsSql(
   // hold for the counted rows only (rowMatch).
   const exitRate = metrics.includes(EXIT_RATE);
   const exits = exitRate ? visitFilters.filter(isExitPageFilter) : [];
-  const isVisitSide = (m: WebMetric) => VISIT_METRICS.includes(m) || m === EXIT_RATE;
   const plan: Plan = {
     from,
     options,
@@ -193,8 +193,7 @@ function webMetricsSql(
     entry: null,
     rowMatch: 'true',
     exitRate,
-    wantsEvents: metrics.some((m) => !isVisitSide(m)),
-    wantsVisits: metrics.some(isVisitSide),
+    wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m) || m === EXIT_RATE),
     timed: null,
     engaged: null,
   };
@@ -220,7 +219,7 @@ function webMetricsSql(
     const sql = (f: WebFilter) => eventFilterSql(f, views, params);
     plan.timed = { by, columns: timeOnPage.timeOnPageColumns(eventFilters, by, sql) };
   }
-  plan.engaged = engagementOf(metrics, keys, { ...options, allFrom, ...plan });
+  plan.engaged = engagementSpecOf(metrics, keys, { ...options, allFrom, ...plan });
   const needsVisits =
     plan.wantsVisits ||
     plan.timed !== null ||
