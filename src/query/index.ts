@@ -193,6 +193,7 @@ export {
 export {
   EVENT_PROPERTIES,
   type EventProperty,
+  isPageProperty,
   MORE_VISIT_PROPERTIES,
   NO_PROP_VALUE,
   NOT_SET_VALUE,

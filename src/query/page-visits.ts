@@ -7,7 +7,12 @@
 import type { SqlParams } from './sql-params.ts';
 import { conditionFilters, conditionSql, type WebCondition } from './web-conditions.ts';
 import type { WebKey } from './web-metrics-model.ts';
-import { filterConditionSql, type WebFilter, type WebProperty } from './web-properties.ts';
+import {
+  filterConditionSql,
+  isPageProperty,
+  type WebFilter,
+  type WebProperty,
+} from './web-properties.ts';
 
 /** The visits entered at a row's page: where `kept` says so, and what they are counted by. */
 export interface EntryPlan {
@@ -30,15 +35,13 @@ export interface EntrySpec {
   params: SqlParams;
 }
 
-export const isPage = (p: WebProperty) => 'event' in p && p.event === 'page';
-
 /**
  * Plausible's sessions by entry page: a condition made only of page filters is read on the
  * entry page; the others stay event filters, a visit counted when it holds a matching event.
  */
 export function entryPlanOf(spec: EntrySpec): EntryPlan {
   const onPage = spec.eventFilters.filter((c) =>
-    conditionFilters(c).every(({ filter }) => isPage(filter.property)),
+    conditionFilters(c).every(({ filter }) => isPageProperty(filter.property)),
   );
   const rest = spec.eventFilters.filter((c) => !onPage.includes(c));
   const onEntry = (f: WebFilter) =>
@@ -63,7 +66,7 @@ export function byPageAlone(keys: WebKey[]): boolean {
   const events = keys.flatMap((key) =>
     'property' in key && !('visit' in key.property) ? [key.property] : [],
   );
-  return events.length === 1 && isPage(events[0] as WebProperty);
+  return events.length === 1 && isPageProperty(events[0] as WebProperty);
 }
 
 /** A top-level filter on the exit page (an exit rate's page views leave it out). */

@@ -11,7 +11,7 @@
 
 import { visitWindowSql } from './queries/visit-rows.ts';
 import { conditionSql, type WebCondition } from './web-conditions.ts';
-import type { WebFilter, WebProperty } from './web-properties.ts';
+import { isPageProperty, type WebFilter, type WebProperty } from './web-properties.ts';
 
 export const TIME_ON_PAGE = 'time_on_page';
 
@@ -27,7 +27,7 @@ export function timedBy(keys: readonly ({ property: WebProperty } | object)[]): 
   if (keys.length === 0) return 'total';
   const [key] = keys;
   if (keys.length > 1 || key === undefined || !('property' in key)) return null;
-  return 'event' in key.property && key.property.event === 'page' ? 'page' : null;
+  return isPageProperty(key.property) ? 'page' : null;
 }
 
 /**
@@ -42,8 +42,7 @@ export function timeOnPageColumns(
   by: TimedBy,
   filterSql: (filter: WebFilter) => string,
 ): Record<string, string> {
-  const isPage = (c: WebCondition) =>
-    'property' in c && 'event' in c.property && c.property.event === 'page';
+  const isPage = (c: WebCondition) => 'property' in c && isPageProperty(c.property);
   const isProp = (c: WebCondition) => 'property' in c && 'prop' in c.property;
   const dropped = (c: WebCondition) => isPage(c) || (by === 'page' && isProp(c));
   const all = (conditions: WebCondition[]) =>

@@ -4,7 +4,7 @@
 // device, …); a condition that mixes both sides inside `or` or `not` has no reading in
 // get-web-metrics.ts, whose callers refuse it (conditionSideOf says which it is).
 
-import { isVisitProperty, type WebFilter } from './web-properties.ts';
+import { isPageProperty, isVisitProperty, type WebFilter } from './web-properties.ts';
 
 export type WebCondition =
   | WebFilter
@@ -21,9 +21,7 @@ export function isFilter(condition: WebCondition): condition is WebFilter {
  * rate with a page filter is of the visits that entered at such a page), or null.
  */
 export function entryPageFilterOf(conditions: WebCondition[]): WebFilter | null {
-  const page = conditions.find(
-    (f): f is WebFilter => isFilter(f) && 'event' in f.property && f.property.event === 'page',
-  );
+  const page = conditions.find((f): f is WebFilter => isFilter(f) && isPageProperty(f.property));
   return page === undefined ? null : { ...page, property: { visit: 'entry_page' } };
 }
 

@@ -72,6 +72,11 @@ export function isVisitProperty(property: WebProperty): property is { visit: Vis
   return 'visit' in property;
 }
 
+/** Whether the property is the page (`event:page`). */
+export function isPageProperty(property: WebProperty): boolean {
+  return 'event' in property && property.event === 'page';
+}
+
 /**
  * The property's value of an event, over the event alias `e`; `views` binds the list of page
  * view names (once, where it is used). A page view has no goal (NULL); `query` is the URL's

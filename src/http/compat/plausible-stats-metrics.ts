@@ -6,6 +6,7 @@
 import {
   CONVERSION_RATE,
   type GoalMetric,
+  isPageProperty,
   ratesPerRow,
   SCROLL_DEPTH,
   TIME_ON_PAGE,
@@ -40,7 +41,6 @@ export function metricsOf(query: URLSearchParams): GoalMetric[] {
 }
 
 const isGoal = (p: WebProperty) => 'event' in p && p.event === 'goal';
-const isPage = (p: WebProperty) => 'event' in p && p.event === 'page';
 
 /**
  * Plausible's rules for metrics with filters and a breakdown: visit metrics are not measured
@@ -52,7 +52,7 @@ export function checkMetrics(
   filters: WebFilter[],
   breakdown: WebProperty | null,
 ): void {
-  const byPage = filters.some((f) => 'event' in f.property && f.property.event === 'page');
+  const byPage = filters.some((f) => isPageProperty(f.property));
   const eventOnly = filters.find((f) => isEventOnly(f.property));
   for (const metric of metrics) {
     if (metric === CONVERSION_RATE) {
@@ -117,14 +117,14 @@ function checkTimeOnPage(filters: WebFilter[], breakdown: WebProperty | null): v
       );
     }
   }
-  if (breakdown !== null && isPage(breakdown)) return;
+  if (breakdown !== null && isPageProperty(breakdown)) return;
   if (breakdown !== null) {
     throw badRequest(
       `Metric \`${TIME_ON_PAGE}\` is not supported in breakdown queries (except \`event:page\` ` +
         'breakdown)',
     );
   }
-  if (!filters.some((f) => isPage(f.property))) {
+  if (!filters.some((f) => isPageProperty(f.property))) {
     throw badRequest(
       `Metric \`${TIME_ON_PAGE}\` can only be queried in a page breakdown or with a page filter.`,
     );
