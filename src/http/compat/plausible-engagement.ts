@@ -18,7 +18,7 @@ import {
 export const PLAUSIBLE_ENGAGEMENT_NAME = 'engagement';
 
 /** Engagement times from this on are none: Plausible's @too_large_engagement_time. */
-export const ENGAGEMENT_TIME_MS_MAX = 30 * 24 * HOUR_MS;
+const ENGAGEMENT_TIME_MS_MAX = 30 * 24 * HOUR_MS;
 
 /** The properties a beacon is stored with. */
 export interface EngagementProperties {

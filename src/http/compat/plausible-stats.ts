@@ -149,7 +149,7 @@ function comparisonOf(metric: GoalMetric, before: number | null, now: number | n
 }
 
 /** Elixir's round/1 (Erlang's): the nearest integer, a tie away from zero (−12.5 is −13). */
-export function elixirRound(value: number): number {
+function elixirRound(value: number): number {
   return value < 0 ? -Math.round(-value) : Math.round(value);
 }
 
@@ -157,7 +157,7 @@ export function elixirRound(value: number): number {
  * Elixir's Float.round/2: the float's exact binary value rounded to `digits` decimals, a tie
  * away from zero (54.55 is 54.549999… so 54.5), as toFixed rounds it.
  */
-export function elixirFloatRound(value: number, digits: number): number {
+function elixirFloatRound(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
 

@@ -236,12 +236,9 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   if (issues.length > 0) throw AppError.validation(issues);
   const page = new URL(url as string);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
-  const engagementMs =
-    engagement === null
-      ? typeof body.e === 'number' && body.e >= 0
-        ? body.e
-        : undefined
-      : engagement.properties[ENGAGEMENT_TIME_KEY];
+  // A beacon's duration is its engagement time as read (0 without one); another event's, its `e`.
+  const sentMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
+  const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? sentMs;
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
     url: storedUrl(url as string, page),
