@@ -1,6 +1,7 @@
-// What a web metrics read (get-web-metrics.ts) takes and answers: the metrics, the dimension
-// its rows are by (a total, time buckets, a property's values, combinations of keys), their
-// ranking, and Plausible's reading rules the read may be asked to follow.
+// What a web metrics read (get-web-metrics.ts) takes and answers: the metrics (and which are
+// of visits, of the visits entered at a page, or the exit rate), the dimension its rows are by
+// (a total, time buckets, a property's values, combinations of keys), their ranking, and
+// Plausible's reading rules the read may be asked to follow.
 
 import { SCROLL_DEPTH } from './engagement-metrics.ts';
 import * as timeOnPage from './time-on-page.ts';

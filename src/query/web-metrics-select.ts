@@ -7,7 +7,9 @@
 // events LEFT JOIN sessions: a page none entered has none), or are the rows when every metric
 // is theirs; an exit rate divides a row's visits by its page's views in `xp`. The engagement
 // metrics are joined from `eg` (engagement-metrics.ts) where the statement reads the beacons:
-// the scroll depth, and the time on page when the range holds beacons (`eg_on`).
+// the scroll depth, and the time on page when the range holds beacons (`eg_on`). Every rate
+// is Plausible's, rounded as its ClickHouse rounds (clickhouse-round.ts), not as Tally's own
+// /api/v1/stats rounds its visit totals (visit-stats.ts).
 
 import { assert } from '../core/index.ts';
 import { roundHalfEvenSql } from './clickhouse-round.ts';
