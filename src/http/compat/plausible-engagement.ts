@@ -7,9 +7,9 @@
 // Stored under Tally's reserved name (core/engagement.ts) with both as integer properties.
 
 import {
+  DAY_MS,
   ENGAGEMENT_TIME_KEY,
   type FieldIssue,
-  HOUR_MS,
   SCROLL_DEPTH_KEY,
   SCROLL_DEPTH_PERCENT_MAX,
 } from '../../core/index.ts';
@@ -18,7 +18,7 @@ import {
 export const PLAUSIBLE_ENGAGEMENT_NAME = 'engagement';
 
 /** Engagement times from this on are none: Plausible's @too_large_engagement_time. */
-const ENGAGEMENT_TIME_MS_MAX = 30 * 24 * HOUR_MS;
+const ENGAGEMENT_TIME_MS_MAX = 30 * DAY_MS;
 
 /** The properties a beacon is stored with. */
 export interface EngagementProperties {
