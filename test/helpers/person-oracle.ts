@@ -1,7 +1,7 @@
 // The person of an event (by=person) computed the slow, obvious way, to check the links SQL of
 // query/actors.ts: every event of the tenant carrying both ids is looked at, and each anonymous
-// id keeps the user_id of its earliest such event (by timestamp, event_id, then user_id), but for the
-// generic ids that link no one (PostHog's isDistinctIdIllegal, written out again here).
+// id keeps the user_id of its earliest such event (by timestamp, event_id, then user_id), but
+// for the generic ids that link no one (PostHog's isDistinctIdIllegal, written out again here).
 
 import type { StoredEvent } from '../../src/core/index.ts';
 

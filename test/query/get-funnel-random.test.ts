@@ -2,8 +2,8 @@
 // sets: few actors, names and paths, many events of one millisecond, random steps, windows,
 // ranges, actors (devices shared across people among them) and bots, half of each set flushed
 // to a segment; and a few large sets (thousands of events of hundreds of actors), as DuckDB
-// runs an ASOF join otherwise past some size. The seed of a failing case is in the failure's message; FUNNEL_SEED=<seed> (with
-// FUNNEL_SIZE=large for a large set) replays that one.
+// runs an ASOF join otherwise past some size. The seed of a failing case is in the failure's
+// message; FUNNEL_SEED=<seed> (with FUNNEL_SIZE=large for a large set) replays that one.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
