@@ -2,9 +2,11 @@
 // strings and MAP look-up tables. Never for a value from a request: those are bound as
 // parameters (sql-params.ts).
 
-/** A constant as a SQL string literal. */
+import { sqlStringBody } from '../storage/index.ts';
+
+/** A constant as a SQL string literal, quotes included (storage's `sqlStringBody` between `'`s). */
 export function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
+  return `'${sqlStringBody(text)}'`;
 }
 
 /**

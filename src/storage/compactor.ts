@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { Catalog, NewSegment, Segment } from './catalog.ts';
-import { sqlString } from './duckdb.ts';
+import { sqlStringBody } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
@@ -108,9 +108,9 @@ export class Compactor {
       try {
         await c.run(
           `COPY (SELECT * FROM (${rows}) ORDER BY "timestamp", event_id)
-           TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
+           TO '${sqlStringBody(staging)}' (FORMAT parquet, COMPRESSION zstd)`,
         );
-        await writeMinuteCounts(c, `read_parquet('${sqlString(staging)}')`, {}, stagingCounts);
+        await writeMinuteCounts(c, `read_parquet('${sqlStringBody(staging)}')`, {}, stagingCounts);
       } finally {
         c.closeSync();
       }

@@ -5,9 +5,9 @@
 // second, and its per-minute counts (`minutesFrom`) from theirs.
 
 import { ENGAGEMENT_EVENT_NAME } from '../core/index.ts';
-import { sqlString } from './duckdb.ts';
+import { sqlStringBody } from './duckdb.ts';
 
-const UNCOUNTED = `'${sqlString(ENGAGEMENT_EVENT_NAME)}'`;
+const UNCOUNTED = `'${sqlStringBody(ENGAGEMENT_EVENT_NAME)}'`;
 
 /** The counted rows of `relation` (parenthesized, with a `name` column), parenthesized. */
 export function countedRowsOf(relation: string): string {

@@ -54,7 +54,7 @@ export async function lockDown(
     if (spillBytesMax !== undefined) {
       await c.run(`SET GLOBAL max_temp_directory_size = '${Math.floor(spillBytesMax / KiB)}KiB'`);
     }
-    const allowed = dirs.map((d) => `'${sqlString(`${d}/`)}'`);
+    const allowed = dirs.map((d) => `'${sqlStringBody(`${d}/`)}'`);
     await c.run(`SET GLOBAL allowed_directories = [${allowed.join(', ')}]`);
     await c.run('SET GLOBAL enable_external_access = false');
     await c.run('SET GLOBAL autoinstall_known_extensions = false');
@@ -65,8 +65,11 @@ export async function lockDown(
   }
 }
 
-/** Escapes a string for a single-quoted SQL literal (for paths Tally generates itself). */
-export function sqlString(value: string): string {
+/**
+ * The body of a single-quoted SQL string literal: `value` with each `'` doubled, WITHOUT the
+ * surrounding quotes (the caller writes them). For paths and constants Tally generates itself.
+ */
+export function sqlStringBody(value: string): string {
   return value.replaceAll("'", "''");
 }
 

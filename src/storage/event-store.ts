@@ -13,7 +13,7 @@ import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { countedRowsOf } from './counted-events.ts';
 import type { DiskStatus } from './disk.ts';
-import { HOT_TABLE, openDuckDb, sqlString } from './duckdb.ts';
+import { HOT_TABLE, openDuckDb, sqlStringBody } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
@@ -275,7 +275,7 @@ export class EventStore implements EventSource {
       const hotFile = path.join(dir, 'hot.parquet');
       await conn.run(
         `COPY (SELECT ${EVENT_COLUMN_LIST} ${HOT_ROWS})
-         TO '${sqlString(hotFile)}' (FORMAT parquet)`,
+         TO '${sqlStringBody(hotFile)}' (FORMAT parquet)`,
         params,
       );
       return { files: [...files, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
@@ -297,7 +297,7 @@ export class EventStore implements EventSource {
     const toDay =
       range.toMs === undefined || range.toMs > EPOCH_MS_MAX ? undefined : utcDay(range.toMs - 1);
     const segments = this.catalog.segmentsOf(tenant, fromDay, toDay, range.receivedSinceMs);
-    const quoted = (f: string) => `'${sqlString(path.join(this.segmentsDir, f))}'`;
+    const quoted = (f: string) => `'${sqlStringBody(path.join(this.segmentsDir, f))}'`;
     const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
     const hot = HOT_ROWS;
     const segmentFiles = segments.map((s) => ({

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { DAY_MS, utcDay } from '../core/index.ts';
 import type { Catalog, NewSegment } from './catalog.ts';
-import { HOT_TABLE, sqlString } from './duckdb.ts';
+import { HOT_TABLE, sqlStringBody } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { type FlushPlan, type HotTier, stagedRowsSql } from './hot-tier.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
@@ -269,7 +269,7 @@ export class Flusher {
              WHERE tenant = $tenant AND "timestamp" >= make_timestamptz($fromUs::BIGINT)
                AND "timestamp" < make_timestamptz($toUs::BIGINT)
              ORDER BY "timestamp", event_id)
-       TO '${sqlString(staging)}' (FORMAT parquet, COMPRESSION snappy)`,
+       TO '${sqlStringBody(staging)}' (FORMAT parquet, COMPRESSION snappy)`,
       {
         ...params,
         fromUs: BigInt(dayIndex * DAY_MS) * 1000n,
@@ -277,7 +277,7 @@ export class Flusher {
       },
     );
     // Facts and minute counts from the file just written: a columnar read of a few columns.
-    const written = `read_parquet('${sqlString(staging)}')`;
+    const written = `read_parquet('${sqlStringBody(staging)}')`;
     const facts = (
       await c.runAndReadAll(
         `SELECT count(*) AS rows, epoch_ms(min("timestamp")) AS min_ts,
@@ -309,7 +309,9 @@ function rowsOf(plan: FlushPlan, tenant: string): string {
     parts.push(`SELECT * FROM ${HOT_TABLE} WHERE seq <= $tableThrough AND tenant = $tenant`);
   }
   const staged = plan.staged.get(tenant);
-  if (staged !== undefined) parts.push(stagedRowsSql(`'${sqlString(staged.file)}'`, '$through'));
+  if (staged !== undefined) {
+    parts.push(stagedRowsSql(`'${sqlStringBody(staged.file)}'`, '$through'));
+  }
   return parts.join(' UNION ALL ');
 }
 

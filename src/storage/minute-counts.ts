@@ -3,7 +3,7 @@
 // event. Written by the flusher and the compactor from the same rows as the segment itself.
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { floorDivSql, sqlString } from './duckdb.ts';
+import { floorDivSql, sqlStringBody } from './duckdb.ts';
 
 export const MINUTE_MS = 60_000;
 
@@ -28,7 +28,7 @@ export async function writeMinuteCounts(
 ): Promise<void> {
   await c.run(
     `COPY (${minuteCountsOf(relation)} ORDER BY minute, name, is_bot)
-     TO '${sqlString(stagingFile)}' (FORMAT parquet, COMPRESSION zstd)`,
+     TO '${sqlStringBody(stagingFile)}' (FORMAT parquet, COMPRESSION zstd)`,
     params,
   );
 }

@@ -13,7 +13,7 @@
 // the catalog's, not looked up in each file's footer: a read costs no extra file access.
 
 import { assert } from '../core/index.ts';
-import { sqlString } from './duckdb.ts';
+import { sqlStringBody } from './duckdb.ts';
 import { EVENT_COLUMNS, type EventColumn } from './event-columns.ts';
 
 /** The format flushes and compactions write: every column of EVENT_COLUMNS. */
@@ -48,7 +48,7 @@ export function segmentRowsSql(files: readonly SegmentFile[]): string {
   assert(files.length > 0, 'segment rows of at least one file');
   const byFormat = new Map<number, string[]>();
   for (const file of files) {
-    const quoted = `'${sqlString(file.path)}'`;
+    const quoted = `'${sqlStringBody(file.path)}'`;
     const list = byFormat.get(file.format);
     if (list === undefined) byFormat.set(file.format, [quoted]);
     else list.push(quoted);

@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { Catalog } from './catalog.ts';
-import { sqlString } from './duckdb.ts';
+import { sqlStringBody } from './duckdb.ts';
 import { readSegments } from './segment-check.ts';
 
 /** Told each key read: its tenant, event_id and received_at (epoch ms). */
@@ -29,7 +29,7 @@ export interface SegmentsAt {
 function filesSince(store: SegmentsAt, sinceMs: number): string[] {
   return store.catalog
     .segmentsReceivedSince(sinceMs)
-    .map((s) => `'${sqlString(path.join(store.segmentsDir, s.file))}'`);
+    .map((s) => `'${sqlStringBody(path.join(store.segmentsDir, s.file))}'`);
 }
 
 /**

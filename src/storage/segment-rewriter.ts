@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NewSegment, Segment } from './catalog.ts';
 import type { CompactorDeps } from './compactor.ts';
-import { sqlString } from './duckdb.ts';
+import { sqlStringBody } from './duckdb.ts';
 import type { ErasureMatch } from './erasure-log.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import {
@@ -74,7 +74,7 @@ export class SegmentRewriter {
     const byFormat = new Map<number, Segment[]>();
     for (const s of segments) byFormat.set(s.format, [...(byFormat.get(s.format) ?? []), s]);
     const selects = [...byFormat].map(([format, list]) => {
-      const files = list.map((s) => `'${sqlString(path.join(this.deps.segmentsDir, s.file))}'`);
+      const files = list.map((s) => `'${sqlStringBody(path.join(this.deps.segmentsDir, s.file))}'`);
       return `SELECT DISTINCT filename FROM (SELECT ${columnsOfFormat(format)}, filename
         FROM read_parquet([${files.join(', ')}], filename = true)) WHERE ${coveredSql(match)}`;
     });
@@ -133,12 +133,12 @@ export class SegmentRewriter {
     const rows = segmentRowsSql([
       { path: path.join(segmentsDir, segment.file), format: segment.format },
     ]);
-    const written = `read_parquet('${sqlString(where.staging)}')`;
+    const written = `read_parquet('${sqlStringBody(where.staging)}')`;
     const facts = await this.withConnection(async (c) => {
       await c.run(
         `COPY (SELECT * FROM (${rows}) WHERE NOT ${coveredSql(match)}
                ORDER BY "timestamp", event_id)
-         TO '${sqlString(where.staging)}' (FORMAT parquet, COMPRESSION zstd)`,
+         TO '${sqlStringBody(where.staging)}' (FORMAT parquet, COMPRESSION zstd)`,
         paramsOf(match),
       );
       const read = await c.runAndReadAll(

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import { AppError, isOutOfSpace } from '../../core/index.ts';
-import { type EventSource, sqlString } from '../../storage/index.ts';
+import { type EventSource, sqlStringBody } from '../../storage/index.ts';
 import {
   EXPORT_COLUMNS,
   EXPORT_ORDER,
@@ -43,7 +43,7 @@ export async function exportParquet(
       stopIfClientGone(snapshot);
       await snapshot.connection.run(
         `COPY (SELECT ${SELECT} FROM ${snapshot.allFrom} AS e ${where} ORDER BY ${EXPORT_ORDER})
-           TO '${sqlString(file)}' (FORMAT parquet, COMPRESSION zstd)`,
+           TO '${sqlStringBody(file)}' (FORMAT parquet, COMPRESSION zstd)`,
         params.with(snapshot.params),
         params.types,
       );
