@@ -9,7 +9,13 @@ const HEIGHT_PX = 220;
 const RATE_SPAN_S = 300;
 const RATE_POINTS_MAX = RATE_SPAN_S;
 
-const widthOf = (el: HTMLElement) => Math.max(320, el.clientWidth);
+/**
+ * The narrowest a chart is drawn: its container's width, even on a 320 px phone, but some
+ * width while the page is still hidden (0 wide); the ResizeObserver sizes it once shown.
+ */
+const WIDTH_MIN_PX = 120;
+
+const widthOf = (el: HTMLElement) => Math.max(WIDTH_MIN_PX, el.clientWidth);
 
 function resizeWith(chart: uPlot, el: HTMLElement): void {
   new ResizeObserver(() => chart.setSize({ width: widthOf(el), height: HEIGHT_PX })).observe(el);

@@ -4,7 +4,7 @@
 // is not the UTC day, the pages table's tabs (Top, Entry, Exit pages), the sources
 // table's (Channels, Sources) and the campaigns table's (UTM Medium … Term). The browser's clock is fixed (Playwright's clock), so "Today"
 // is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
-// for a key.
+// for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -396,5 +396,63 @@ describe('the stats panel', () => {
     await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
     expect(statuses.at(-1)).toBe(401);
     expect(await page.isHidden('#main')).toBe(true);
+  }, 60_000);
+});
+
+describe('on a narrow screen', () => {
+  test('at 320 px every panel fits: no sideways scroll of the page, charts as wide as theirs', async () => {
+    const server = await serve();
+    // A long path, today in New York and now (the live top paths), wraps in its cell.
+    const long = `/docs/${'getting-started-with-tally-'.repeat(4)}end`;
+    const events = [
+      { name: 'page_view', path: long, user_id: 'erin', timestamp: at('T16:00') },
+      { name: 'page_view', path: long, user_id: 'erin' },
+    ];
+    expect((await server.post('/api/v1/events/batch', { events })).status).toBe(202);
+    const { page } = await openPage(server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    await page.waitForSelector('#series-chart .uplot', { timeout: 10_000 });
+    await page.waitForFunction(
+      (path) => document.querySelector('#top-paths tbody')?.textContent?.includes(path),
+      long,
+      { timeout: 10_000 },
+    );
+    expect((await rows(page, 'stats-pages')).map((row) => row[0])).toContain(long);
+    // On a desktop the stats tables sit side by side, the charts as wide as their panels.
+    const layout = () =>
+      page.evaluate(() => {
+        const lefts = Array.from(document.querySelectorAll('#stats .split > *'), (el) =>
+          Math.round(el.getBoundingClientRect().left),
+        );
+        const charts = Array.from(document.querySelectorAll<HTMLElement>('.chart'), (el) => {
+          const canvas = el.querySelector('canvas') as HTMLCanvasElement;
+          return Math.round(canvas.getBoundingClientRect().width) - el.clientWidth;
+        });
+        return { columns: new Set(lefts).size, charts };
+      });
+    const desktop = await layout();
+    expect(desktop.columns).toBeGreaterThan(1);
+    expect(desktop.charts).toEqual([0, 0]);
+
+    await page.setViewportSize({ width: 320, height: 800 });
+    // The charts follow their panels on the next frames (a ResizeObserver).
+    await page.evaluate(
+      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+    );
+    const wide = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('body *'))
+        .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
+        .filter((el) => el.closest('.scroll') === null)
+        .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}`),
+    );
+    expect(wide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      320,
+    );
+    const phone = await layout();
+    expect(phone.columns).toBe(1);
+    expect(phone.charts).toEqual([0, 0]);
   }, 60_000);
 });
