@@ -176,7 +176,8 @@ function showTextField(kindId: string, textId: string): void {
 
 /**
  * One cohort's row: its period and size, then a cell per period it was followed (its share,
- * with the count in the title), empty cells after its last (the triangle).
+ * with the count in a visually hidden text and the title), empty cells after its last (the
+ * triangle).
  */
 function cohortRow(
   cohort: CohortsAnswer['cohorts'][number],
@@ -199,8 +200,14 @@ function cohortRow(
       return td;
     }
     td.className = 'num retention-cell';
-    td.textContent = formatPercent(rate);
-    td.title = `${formatCount(cohort.returned[k] ?? 0)} of ${formatCount(cohort.size)}`;
+    const count = `${formatCount(cohort.returned[k] ?? 0)} of ${formatCount(cohort.size)}`;
+    // The count is read out with the share ("50% (1 of 2)"): a title alone reaches neither the
+    // keyboard nor a screen reader. The title stays for the pointer's tooltip.
+    const spoken = document.createElement('span');
+    spoken.className = 'visually-hidden';
+    spoken.textContent = ` (${count})`;
+    td.replaceChildren(formatPercent(rate), spoken);
+    td.title = count;
     const shade = shadeOf(rate);
     // Set through the CSSOM: the page's CSP allows no inline style attributes.
     td.style.setProperty('--shade', String(shade));

@@ -3,7 +3,8 @@
 // panels show, checked against the story by hand. The browser's clock is fixed (Playwright's
 // clock) at 22:30 on Nov 24 in New York, so the stats period ("Today", "Last 7 days") the
 // panels read over is known. Also: a 422 shown with the field it names, an empty funnel, the
-// step limits of the form, a 429 retried on its own and a 401 asking for a key.
+// step limits of the form, a 429 retried on its own, a 401 asking for a key, the retention
+// counts read out to screen readers and the panels at 320 px wide.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -133,14 +134,24 @@ const funnelRows = (page: Page) =>
 const barWidths = (page: Page) =>
   page.$$eval('#funnel-table .fill', (fills) => fills.map((f) => (f as HTMLElement).style.width));
 
-/** The retention table: its column headings and its rows (header and cells). */
+/**
+ * The retention table as seen: its column headings and its rows (header and cells), without
+ * the text only screen readers get (.visually-hidden).
+ */
 const retention = (page: Page) =>
-  page.$eval('#retention-table', (table) => ({
-    heads: Array.from(table.querySelectorAll('thead th'), (th) => th.textContent),
-    rows: Array.from(table.querySelectorAll('tbody tr'), (tr) =>
-      Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent),
-    ),
-  }));
+  page.$eval('#retention-table', (table) => {
+    const seen = (cell: Element) =>
+      Array.from(cell.childNodes)
+        .filter((node) => !(node instanceof Element && node.matches('.visually-hidden')))
+        .map((node) => node.textContent)
+        .join('');
+    return {
+      heads: Array.from(table.querySelectorAll('thead th'), (th) => th.textContent),
+      rows: Array.from(table.querySelectorAll('tbody tr'), (tr) =>
+        Array.from(tr.querySelectorAll('th, td'), seen),
+      ),
+    };
+  });
 
 const noteOf = (page: Page, panel: string) => page.textContent(`#${panel}-note`);
 
@@ -321,6 +332,23 @@ describe('the retention panel', () => {
     expect(await page.getAttribute('#retention-table tbody tr td:nth-of-type(3)', 'title')).toBe(
       '1 of 2',
     );
+    // The count is not the pointer's alone: each cell's accessible name reads it with the share.
+    const firstRow = page.locator('#retention-table tbody tr').first();
+    const names: string[] = [];
+    for (const cell of await firstRow.getByRole('cell').all()) {
+      names.push((await cell.ariaSnapshot()).replace(/^- cell "?(.*?)"?$/, '$1'));
+    }
+    expect(names).toEqual([
+      '2',
+      '100% (2 of 2)',
+      '50% (1 of 2)',
+      '50% (1 of 2)',
+      '50% (1 of 2)',
+      '0% (0 of 2)',
+      '0% (0 of 2)',
+      '0% (0 of 2)',
+    ]);
+    expect(await page.getByRole('cell', { name: '50% (1 of 2)', exact: true }).count()).toBe(5);
     // Shaded by share: a full cell more than a half one, none for 0%.
     const shades = await page.$$eval('#retention-table tbody tr:first-child td', (tds) =>
       tds.map((td) => (td as HTMLElement).style.getPropertyValue('--shade')),
@@ -624,7 +652,8 @@ describe('retention shades', () => {
           );
           const scale = /^color\(/.test(style.backgroundColor) ? 255 : 1;
           const bg = [r, g, b].map((c, i) => c * scale * alpha + (panel[i] ?? 0) * (1 - alpha));
-          return { text: td.textContent, bg, ink: channels(style.color).slice(0, 3) };
+          const text = td.firstChild?.textContent;
+          return { text, bg, ink: channels(style.color).slice(0, 3) };
         });
       });
       expect(cells.map((c) => c.text)).toContain('80%');
@@ -669,5 +698,9 @@ describe('on a narrow screen', () => {
       );
     });
     expect(overflow).toEqual([]);
+    // Nor does the page: the cells' screen-reader counts stay clipped by their table's box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      320,
+    );
   }, 60_000);
 });
