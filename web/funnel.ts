@@ -3,12 +3,14 @@
 // stats panel's period in the page's time zone, and shown as PostHog shows a funnel: each
 // step's count, its conversion from the start and from the previous step, the drop-off, the
 // median and average time from the previous step, and a horizontal bar of its share of step
-// 1. Read when the form is sent, then again for another period, zone or project; one read in
-// flight per tab (SerialRead). Text goes in with textContent only: names and paths are typed
-// or come from event senders and must never become markup.
+// 1. Read as every insight panel is (web/insight-panel.ts): when the form is sent, then again
+// for another period, zone or project; one read in flight per tab. Text goes in with
+// textContent only: names and paths are typed or come from event senders and must never
+// become markup.
 
-import { type FunnelAnswer, fetchFunnel } from './api.ts';
-import { type InsightDeps, insightRange, NO_RANGE, setNote, showFailure } from './insight-read.ts';
+import { type Access, type FunnelAnswer, fetchFunnel } from './api.ts';
+import { InsightPanel } from './insight-panel.ts';
+import { type InsightDeps, setNote } from './insight-read.ts';
 import {
   formatPercent,
   formatWindow,
@@ -18,7 +20,6 @@ import {
   windowParam,
 } from './insights-format.ts';
 import { formatCount, formatDuration } from './period.ts';
-import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId } from './view.ts';
 
 /** The steps of a funnel, as the API takes them (query/limits.ts: funnelSteps{Min,Max}). */
@@ -31,49 +32,14 @@ const FIRST_STEPS: StepKind[] = ['path', 'name'];
 /** What a step's field shows while empty, by what it matches. */
 const PLACEHOLDERS: Record<StepKind, string> = { path: '/pricing', name: 'signup' };
 
-export class FunnelPanel {
-  private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
-  /** Whether a funnel was asked for: another period, zone or project then reads it again. */
-  private asked = false;
-  /** The days and zone of the funnel on screen; another range hides it before reading. */
-  private shownKey: string | null = null;
-  /** Bumped by forget(): an answer read before it is of another project or key. */
-  private generation = 0;
-
-  constructor(private readonly deps: InsightDeps) {
+export class FunnelPanel extends InsightPanel<FunnelAnswer> {
+  constructor(deps: InsightDeps) {
+    super(deps, 'funnel', 'The funnel');
     for (const kind of FIRST_STEPS) this.addStep(kind);
     byId('funnel-add').addEventListener('click', () => {
       this.addStep('name');
       this.focusStep(this.stepItems().length - 1);
     });
-    byId('funnel-form').addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.asked = true;
-      void this.load('changed');
-    });
-  }
-
-  /** Reads the funnel asked for (now, or right after the read in flight). */
-  load(why: 'changed' | 'refresh'): Promise<void> {
-    if (!this.asked || !this.deps.shown()) return Promise.resolve();
-    return this.reads.request(why);
-  }
-
-  /** Stops a retry of a locked page. */
-  stop(): void {
-    this.reads.cancelRetry();
-  }
-
-  /** Another project or key: nothing shown or in flight is of it (the form stays). */
-  forget(): void {
-    this.generation++;
-    this.hide();
-  }
-
-  private hide(): void {
-    this.shownKey = null;
-    delete byId('funnel').dataset.shown;
-    byId('funnel-table').hidden = true;
   }
 
   private stepItems(): HTMLLIElement[] {
@@ -144,48 +110,19 @@ export class FunnelPanel {
     });
   }
 
-  private async readOnce(superseded: () => boolean): Promise<ReadOutcome> {
-    const note = byId('funnel-note');
-    const section = byId('funnel');
-    delete section.dataset.shown;
-    const range = insightRange(this.deps);
-    if (range === null) {
-      this.hide();
-      setNote(note, NO_RANGE, true);
-      return { kind: 'done' };
-    }
-    // Another period or zone: the last one's funnel is not shown under its days.
-    if (range.key !== this.shownKey) this.hide();
-    const generation = this.generation;
-    const stale = () => superseded() || generation !== this.generation;
-    byId('funnel-days').textContent = range.label;
+  protected fetchAnswer(access: Access, range: Record<string, string>): Promise<FunnelAnswer> {
     const params = {
-      ...range.params,
+      ...range,
       window: windowParam(
         byId<HTMLInputElement>('funnel-window').value,
         byId<HTMLSelectElement>('funnel-window-unit').value,
       ),
       by: byId<HTMLSelectElement>('funnel-by').value,
     };
-    section.setAttribute('aria-busy', 'true');
-    try {
-      const answer = await fetchFunnel(this.deps.access(), this.steps(), params);
-      // The form, period, zone or project changed while this was in flight: the next read shows.
-      if (stale()) return { kind: 'done' };
-      this.show(answer);
-      this.shownKey = range.key;
-      section.dataset.shown = range.key;
-      return { kind: 'done' };
-    } catch (error) {
-      if (stale()) return { kind: 'done' };
-      this.hide();
-      return showFailure(error, note, 'The funnel', this.deps.onUnauthorized);
-    } finally {
-      section.setAttribute('aria-busy', 'false');
-    }
+    return fetchFunnel(access, this.steps(), params);
   }
 
-  private show(answer: FunnelAnswer): void {
+  protected show(answer: FunnelAnswer): void {
     const table = byId('funnel-table');
     const note = byId('funnel-note');
     const rate = formatPercent(answer.entered === 0 ? null : answer.completed / answer.entered);
@@ -205,7 +142,6 @@ export class FunnelPanel {
       setNote(note, `Updated ${clock.format(Date.now())}`);
     }
     (table.querySelector('tbody') as HTMLElement).replaceChildren(...rows);
-    table.hidden = false;
   }
 }
 

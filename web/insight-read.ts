@@ -2,7 +2,7 @@
 // of local days and the page's time zone), and how a read that failed is shown, as the stats
 // panel shows it: a busy server (429/503) is waited out by its Retry-After and tried again by
 // itself, a 401 a refresh did not cure asks for a key, a 422 shows the API's rules with the
-// fields they name.
+// fields they name. The read lifecycle built on these is web/insight-panel.ts.
 
 import { type Access, ReadBusy, ReadInvalid, ReadUnauthorized } from './api.ts';
 import { issueText } from './insights-format.ts';

@@ -4,11 +4,12 @@
 // unless another is picked), the period (day, week, month), how many periods each cohort is
 // followed, the cohort type (recurring, first time) and whom to count. The answer is a
 // triangle: a row per cohort with its size and the share of it that came back in each later
-// period, shaded by that share. Read when the form is sent, then again for another period,
-// zone or project; one read in flight per tab (SerialRead).
+// period, shaded by that share. Read as every insight panel is (web/insight-panel.ts): when
+// the form is sent, then again for another period, zone or project; one read in flight per tab.
 
-import { type CohortsAnswer, fetchCohorts } from './api.ts';
-import { type InsightDeps, insightRange, NO_RANGE, setNote, showFailure } from './insight-read.ts';
+import { type Access, type CohortsAnswer, fetchCohorts } from './api.ts';
+import { InsightPanel } from './insight-panel.ts';
+import { type InsightDeps, setNote } from './insight-read.ts';
 import {
   type CohortEventKind,
   type CohortPeriodName,
@@ -20,7 +21,6 @@ import {
   shadeOf,
 } from './insights-format.ts';
 import { formatCount } from './period.ts';
-import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId } from './view.ts';
 
 /**
@@ -38,49 +38,14 @@ const EVENT_FIELDS = [
   { kind: 'retention-return-kind', text: 'retention-return-text', param: 'return' },
 ] as const;
 
-export class RetentionPanel {
-  private readonly reads = new SerialRead((superseded) => this.readOnce(superseded));
-  /** Whether retention was asked for: another period, zone or project then reads it again. */
-  private asked = false;
-  /** The days and zone of the cohorts on screen; another range hides them before reading. */
-  private shownKey: string | null = null;
-  /** Bumped by forget(): an answer read before it is of another project or key. */
-  private generation = 0;
-
-  constructor(private readonly deps: InsightDeps) {
+export class RetentionPanel extends InsightPanel<CohortsAnswer> {
+  constructor(deps: InsightDeps) {
+    super(deps, 'retention', 'The retention');
     for (const field of EVENT_FIELDS) {
       const select = byId<HTMLSelectElement>(field.kind);
       select.addEventListener('change', () => showTextField(field.kind, field.text));
       showTextField(field.kind, field.text);
     }
-    byId('retention-form').addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.asked = true;
-      void this.load('changed');
-    });
-  }
-
-  /** Reads the retention asked for (now, or right after the read in flight). */
-  load(why: 'changed' | 'refresh'): Promise<void> {
-    if (!this.asked || !this.deps.shown()) return Promise.resolve();
-    return this.reads.request(why);
-  }
-
-  /** Stops a retry of a locked page. */
-  stop(): void {
-    this.reads.cancelRetry();
-  }
-
-  /** Another project or key: nothing shown or in flight is of it (the form stays). */
-  forget(): void {
-    this.generation++;
-    this.hide();
-  }
-
-  private hide(): void {
-    this.shownKey = null;
-    delete byId('retention').dataset.shown;
-    byId('retention-table').hidden = true;
   }
 
   /** The form as the API's parameters (the return event left out for "the start event"). */
@@ -99,41 +64,11 @@ export class RetentionPanel {
     return params;
   }
 
-  private async readOnce(superseded: () => boolean): Promise<ReadOutcome> {
-    const note = byId('retention-note');
-    const section = byId('retention');
-    delete section.dataset.shown;
-    const range = insightRange(this.deps);
-    if (range === null) {
-      this.hide();
-      setNote(note, NO_RANGE, true);
-      return { kind: 'done' };
-    }
-    // Another period or zone: the last one's cohorts are not shown under its days.
-    if (range.key !== this.shownKey) this.hide();
-    const generation = this.generation;
-    const stale = () => superseded() || generation !== this.generation;
-    byId('retention-days').textContent = range.label;
-    section.setAttribute('aria-busy', 'true');
-    try {
-      const params = { ...range.params, ...this.params() };
-      const answer = await fetchCohorts(this.deps.access(), params);
-      // The form, period, zone or project changed while this was in flight: the next read shows.
-      if (stale()) return { kind: 'done' };
-      this.show(answer);
-      this.shownKey = range.key;
-      section.dataset.shown = range.key;
-      return { kind: 'done' };
-    } catch (error) {
-      if (stale()) return { kind: 'done' };
-      this.hide();
-      return showFailure(error, note, 'The retention', this.deps.onUnauthorized);
-    } finally {
-      section.setAttribute('aria-busy', 'false');
-    }
+  protected fetchAnswer(access: Access, range: Record<string, string>): Promise<CohortsAnswer> {
+    return fetchCohorts(access, { ...range, ...this.params() });
   }
 
-  private show(answer: CohortsAnswer): void {
+  protected show(answer: CohortsAnswer): void {
     const period = answer.period as CohortPeriodName;
     const columns = Math.max(0, ...answer.cohorts.map((c) => c.returned.length));
     const table = byId('retention-table');
@@ -153,7 +88,6 @@ export class RetentionPanel {
     byId('retention-summary').textContent =
       `${answer.cohort === 'first' ? 'First-time' : 'Recurring'} cohorts by ${period}, ` +
       `by ${answer.by} · ${answer.tz}`;
-    table.hidden = false;
     const note = byId('retention-note');
     if (people === 0) setNote(note, 'No one did the start event in this period.');
     else {
