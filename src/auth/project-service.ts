@@ -257,6 +257,9 @@ export class ProjectService {
     if (!principal.user.isAdmin && (await this.holdsEvents(alias))) {
       throw tenantHoldsEvents(alias, 'alias');
     }
+    // Again after the probe, with nothing awaited before the insert: the caller may have been
+    // demoted or removed, or the project deleted, while it ran.
+    this.require(principal, id, 'owner');
     const max = this.deps.bounds.aliasesPerProjectMax;
     return this.deps.aliases.add(id, alias, kind, this.deps.clock.now(), max);
   }

@@ -3,6 +3,7 @@
 
 import type { Database } from 'bun:sqlite';
 import { AppError } from '../core/index.ts';
+import { unauthorized } from './accounts.ts';
 import { boundReached, type ProjectBounds } from './bounds.ts';
 
 export type Role = 'owner' | 'viewer';
@@ -43,7 +44,8 @@ export class ProjectStore {
 
   /**
    * Creates a project owned by `ownerId` (none for a bootstrap); 409 when the id is taken or
-   * the owner already owns `ownedMax` projects (checked in the insert's transaction).
+   * the owner already owns `ownedMax` projects, 401 when the owner's account is gone (deleted
+   * while the create awaited the tenant probe): all checked in the insert's transaction.
    */
   create(
     id: string,
@@ -54,6 +56,12 @@ export class ProjectStore {
     retentionDays: number | null = null,
   ): Project {
     this.db.transaction(() => {
+      if (
+        ownerId !== null &&
+        this.db.query('SELECT 1 FROM users WHERE id = ?').get(ownerId) === null
+      ) {
+        throw unauthorized('the account of this access token was deleted', 'invalid_token');
+      }
       if (ownerId !== null && this.ownedCount(ownerId) >= ownedMax) {
         throw boundReached('projectsPerUserMax', ownedMax, 'you own that many already');
       }
