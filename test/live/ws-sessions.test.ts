@@ -130,3 +130,40 @@ describe('a socket of an access token closes when its session or access ends', (
     expect(await client.closed).toEqual(LAPSED);
   });
 });
+
+describe('a socket opened without tenant_id keeps the project it was admitted to', () => {
+  /** A subscribed socket of `token` without tenant_id: the member's only project. */
+  async function openDefault(token: string): Promise<LiveClient> {
+    const client = await LiveClient.connect(`${server.wsUrl}/api/v1/live`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    clients.push(client);
+    client.send({ type: 'subscribe' });
+    const { message } = await client.next(isSnapshot);
+    expect(message.tenant).toBe('acme');
+    return client;
+  }
+
+  test('the member gets a second project: the socket stays open (access did not lapse)', async () => {
+    const pair = await login('ana@example.com');
+    const client = await openDefault(pair.access_token);
+    await auth.projects.create(auth.accounts.verifyAccess(pair.access_token), {
+      id: 'beta',
+      name: 'Beta',
+    });
+    expect(await openAfterCheck(client)).toBe(true);
+  });
+
+  test('the member loses the project: the socket still closes', async () => {
+    const owner = auth.accounts.verifyAccess((await login('ana@example.com')).access_token);
+    await account('bo@example.com');
+    const bo = await login('bo@example.com');
+    const boUser = auth.accounts.verifyAccess(bo.access_token);
+    const invited = auth.invitations.invite(owner, 'acme', { email: 'bo@example.com' });
+    auth.invitations.accept(boUser, { token: invited.token });
+    const client = await openDefault(bo.access_token);
+    auth.projects.removeMember(owner, 'acme', boUser.user.id);
+    clock.advance(CREDENTIALS_RECHECK_MS);
+    expect(await client.closed).toEqual(LAPSED);
+  });
+});

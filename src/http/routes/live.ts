@@ -156,9 +156,13 @@ export function liveRoutes(deps: LiveRouteDeps) {
     if (server === null) throw new AppError('internal', 'live sockets need a listening server');
     // Bun echoes the first offered protocol unless told one: with none selected, say so.
     headers['sec-websocket-protocol'] = offered.selected ?? '';
+    // Checked for the tenant it streams, not for what the query would resolve to now: a
+    // member who opened it without tenant_id (their only project) and got a second project
+    // still reads this one.
+    const recheckQuery = { ...query, tenant_id: tenant };
     const stillAuthorized = () => {
       try {
-        return deps.tenancy.forRead(credentials, query, { rateLimited: false }) === tenant;
+        return deps.tenancy.forRead(credentials, recheckQuery, { rateLimited: false }) === tenant;
       } catch {
         return false; // revoked key, ended session, expired token, lost membership
       }
