@@ -157,6 +157,7 @@ function serve(
     projectDays: (tenant) => auth.projects.retentionDaysOf(tenant),
     clock,
     log,
+    onDaysDropped: (tenant) => engine.registry.rebuild(tenant),
   });
   const app = createApp({
     engine,

@@ -79,22 +79,7 @@ export class Erasures {
 
   private start(id: string): void {
     this.deps.store.erasures.run(id).then((erasure) => {
-      if (erasure?.status === 'done') this.rebuildRollups(erasure.tenant);
+      if (erasure?.status === 'done') this.deps.registry.rebuild(erasure.tenant);
     }, this.deps.onFatal);
-  }
-
-  /**
-   * Drops the tenant's actor once nothing of it is in flight (the next use rebuilds its rollups
-   * from the store, without the erased events); an actor with events in flight goes when they
-   * are answered (a rebuild before would miss them).
-   */
-  private rebuildRollups(tenant: string): void {
-    const actor = this.deps.registry.peek(tenant);
-    if (actor === undefined) return;
-    if (actor.inFlight === 0) {
-      this.deps.registry.forget(tenant);
-      return;
-    }
-    void actor.drained().then(() => this.rebuildRollups(tenant));
   }
 }

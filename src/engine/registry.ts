@@ -120,6 +120,22 @@ export class ActorRegistry {
     this.actors.delete(tenant);
   }
 
+  /**
+   * Drops the tenant's actor once nothing of it is in flight, so that the next use rebuilds
+   * its rollups from what the store holds then (events erased or past retention no longer
+   * counted); an actor with events in flight goes when they are answered (a rebuild before
+   * would miss them).
+   */
+  rebuild(tenant: string): void {
+    const actor = this.actors.get(tenant);
+    if (actor === undefined) return;
+    if (actor.inFlight === 0) {
+      this.actors.delete(tenant);
+      return;
+    }
+    void actor.drained().then(() => this.rebuild(tenant));
+  }
+
   /** The resident actor of a tenant, without creating one. */
   peek(tenant: string): TenantActor | undefined {
     return this.actors.get(tenant);

@@ -16,6 +16,12 @@ export interface RetentionOptions {
   projectDays: (tenant: string) => number | null;
   clock: Clock;
   log: Logger;
+  /**
+   * Told of each tenant whose days a pass deleted, so that its live rollups are rebuilt from
+   * the store (registry.rebuild): else they would go on counting the deleted days' late events
+   * and showing their metric points until the actor idles out.
+   */
+  onDaysDropped?: (tenant: string) => void;
 }
 
 export interface RetentionStore {
@@ -95,6 +101,7 @@ export class RetentionPass {
       const drop: RetentionDrop = { tenant, ...kept, ...dropped };
       drops.push(drop);
       this.report(drop);
+      this.options.onDaysDropped?.(tenant);
     }
     this.lastRunAtMs = startedAt;
     return drops;

@@ -414,3 +414,51 @@ describe('a retention pass and the links of by=person', () => {
     expect(await funnel()).toEqual([1, 0]); // now u2's: u1's link is deleted with its day
   });
 });
+
+describe('the live counters after a pass', () => {
+  /** The live counters of `tenant` as the WebSocket shows them now. */
+  const live = (app: TestApp, tenant: string) => {
+    const actor = app.engine.registry.peek(tenant);
+    return actor?.rollups.snapshot(app.clock.now());
+  };
+
+  test('no longer show the deleted days: a late event, a metric point of a deleted day', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await fill(t, 'acme');
+    expect(live(t, 'acme')?.windows['24h'].events).toBe(10);
+    await t.retention.run();
+    // The 4 events of the deleted days, received now, are no longer counted.
+    expect((live(t, 'acme') ?? (await rebuilt(t, 'acme'))).windows['24h'].events).toBe(6);
+    // A late event and the only point of a metric, both stamped on a day past retention.
+    const res = await t.post('/api/v1/events', {
+      event_id: 'late-metric',
+      name: 'cpu_load',
+      tenant_id: 'acme',
+      timestamp: '2026-11-20T06:00:00Z',
+      value: 0.5,
+    });
+    expect(res.status).toBe(202);
+    await t.engine.store.flusher.flush();
+    expect((await t.get('/api/v1/metrics/latest/cpu_load?tenant_id=acme')).status).toBe(200);
+    expect(live(t, 'acme')?.windows['24h'].events).toBe(7);
+
+    const drops = await t.retention.run();
+    expect(drops.map((d) => [d.fromDay, d.toDay, d.events])).toEqual([
+      ['2026-11-20', '2026-11-20', 1],
+    ]);
+    // Deleted from the store: every read, the live ones too, no longer shows it.
+    expect((await t.get('/api/v1/metrics/latest/cpu_load?tenant_id=acme')).status).toBe(404);
+    expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(2)));
+    const after = live(t, 'acme') ?? (await rebuilt(t, 'acme'));
+    expect(after.latest_metrics).toEqual([]);
+    expect(after.windows['24h'].events).toBe(6);
+  });
+});
+
+/** The tenant's rollups once its actor is made again and rebuilt. */
+async function rebuilt(app: TestApp, tenant: string) {
+  const actor = app.engine.registry.actorFor(tenant);
+  if (actor === null) throw new Error('no actor');
+  await actor.whenReady();
+  return actor.rollups.snapshot(app.clock.now());
+}

@@ -109,6 +109,7 @@ export async function makeTestApp(
       projectDays: (tenant) => auth.projects.retentionDaysOf(tenant),
       clock,
       log,
+      onDaysDropped: (tenant) => engine.registry.rebuild(tenant),
     });
     const app = createApp({
       engine,
