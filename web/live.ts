@@ -4,6 +4,8 @@
 // token expired), is reported so the page can check them (refresh its token, or ask for a
 // key); the reconnects go on at their pace, each with the access the page has then. A socket
 // closed because its project was deleted (4410) is not reconnected: there is nothing to show.
+// A socket that hears nothing, not even a heartbeat, for LIVE_SILENCE_MAX_MS is dropped and
+// reopened: its connection died without a close.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -32,6 +34,13 @@ const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_PROJECT_DELETED = 4410;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15_000;
+/**
+ * Longest silence of a subscribed socket: the server sends a snapshot on every change and a
+ * heartbeat after 15 s without one, so three heartbeats missed mean a connection that died
+ * without a close (a laptop that slept, a NAT or proxy that dropped it). The page then drops
+ * it and reconnects instead of showing the last counters as live.
+ */
+export const LIVE_SILENCE_MAX_MS = 45_000;
 
 export interface LiveConnection {
   close(): void;
@@ -49,11 +58,39 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
     const ws = openSocket(accessOf());
     socket = ws;
     let opened = false;
+    let ended = false;
+    let silence: ReturnType<typeof setTimeout> | null = null;
+    const listen = () => {
+      if (silence !== null) clearTimeout(silence);
+      silence = setTimeout(() => {
+        // A close handshake over a dead link may never end: this socket is given up now.
+        ws.close();
+        closed(4000, `nothing heard for ${LIVE_SILENCE_MAX_MS / 1000} s`);
+      }, LIVE_SILENCE_MAX_MS);
+    };
+    const closed = (code: number, reason: string) => {
+      if (silence !== null) clearTimeout(silence);
+      if (stopped || ended) return;
+      ended = true;
+      const why = reason === '' ? `closed (${code})` : reason;
+      if (code === CLOSE_PROJECT_DELETED) {
+        stopped = true;
+        handlers.onGone(why);
+        return;
+      }
+      handlers.onState('offline', `${why}; retrying in ${Math.round(retryMs / 1000)} s`);
+      if (!opened || code === CLOSE_POLICY_VIOLATION) handlers.onRefused();
+      timer = setTimeout(open, retryMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    };
     ws.addEventListener('open', () => {
       opened = true;
       ws.send(JSON.stringify({ type: 'subscribe' }));
+      listen();
     });
     ws.addEventListener('message', (event) => {
+      if (ended) return;
+      listen();
       const message = JSON.parse(String(event.data)) as LiveServerMessageBody;
       if (message.type === 'snapshot') {
         retryMs = RETRY_FIRST_MS;
@@ -65,19 +102,7 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
         handlers.onState('live', message.detail);
       }
     });
-    ws.addEventListener('close', (event) => {
-      if (stopped) return;
-      const why = event.reason === '' ? `closed (${event.code})` : event.reason;
-      if (event.code === CLOSE_PROJECT_DELETED) {
-        stopped = true;
-        handlers.onGone(why);
-        return;
-      }
-      handlers.onState('offline', `${why}; retrying in ${Math.round(retryMs / 1000)} s`);
-      if (!opened || event.code === CLOSE_POLICY_VIOLATION) handlers.onRefused();
-      timer = setTimeout(open, retryMs);
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-    });
+    ws.addEventListener('close', (event) => closed(event.code, event.reason));
   };
 
   open();

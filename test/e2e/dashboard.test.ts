@@ -15,6 +15,7 @@ import {
   type TenantResolver,
 } from '../../src/core/index.ts';
 import { CREDENTIALS_RECHECK_MS, type LiveLimits } from '../../src/live/index.ts';
+import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { LiveClient, type LiveServer, startLiveServer } from '../live/support.ts';
@@ -171,6 +172,36 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
     expect(errors).toEqual([]);
   });
+
+  test('a connection that dies without a close is dropped and reopened, not shown as live', async () => {
+    const server = await serve();
+    const { page, errors } = await openBrowser(server);
+    await page.clock.install();
+    let sockets = 0;
+    let linkDown = false;
+    // The page's socket goes through a relay that can stop passing messages on, as a NAT that
+    // dropped the connection or a laptop that slept: nothing arrives and nothing says so.
+    await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      sockets++;
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        if (!linkDown) ws.send(message);
+      });
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    linkDown = true;
+    await page.clock.runFor(LIVE_SILENCE_MAX_MS - 1000);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('live');
+    await page.clock.runFor(1000);
+    await page.waitForSelector('#status[data-state="offline"]', { timeout: VISIBLE_WITHIN_MS });
+    expect(await page.textContent('#status')).toBe('nothing heard for 45 s; retrying in 1 s');
+    linkDown = false;
+    await page.clock.runFor(1000);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(sockets).toBe(2);
+    expect(errors).toEqual([]);
+  }, 60_000);
 
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
     const server = await serve(keyTenancy);
