@@ -81,6 +81,17 @@ export function propertyText(key: string, params: SqlParams): string {
   return `coalesce(${top}, json_extract_string(e.properties, ${params.add(nested)}))`;
 }
 
+const PROPERTY_GROUP = 'property:';
+
+/**
+ * The key of a group by an event property (`property:<key>`, as group_by and a funnel's
+ * breakdown name one): 1 to nameCharsMax characters; undefined when `value` is not one.
+ */
+export function propertyGroupKey(value: string): string | undefined {
+  const key = value.startsWith(PROPERTY_GROUP) ? value.slice(PROPERTY_GROUP.length) : '';
+  return key.length > 0 && key.length <= eventLimits.nameCharsMax ? key : undefined;
+}
+
 /** Filter values of a query string, by the names of FILTER_COLUMNS; `bots=include`. */
 export type FilterParams = Partial<Record<FilterColumn | 'bots', string | number | undefined>>;
 

@@ -41,6 +41,11 @@ export {
   propertyFiltersOf,
 } from './filters.ts';
 export {
+  FUNNEL_BREAKDOWN_COLUMNS,
+  type FunnelBreakdown,
+  parseFunnelBreakdown,
+} from './funnel-breakdown.ts';
+export {
   FUNNEL_ACTOR_NAMES,
   type FunnelActor,
   parseFunnelSteps,
@@ -92,6 +97,7 @@ export { type EventDataValueRow, getEventDataValues } from './queries/get-event-
 export { getFirstEventMs } from './queries/get-first-event-time.ts';
 export {
   type Funnel,
+  type FunnelBreakdownResult,
   type FunnelOptions,
   type FunnelStepResult,
   getFunnel,

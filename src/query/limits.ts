@@ -113,6 +113,11 @@ export const queryLimits = {
   funnelWindowMsMin: 1000,
   funnelWindowMsMax: 365 * 24 * 3_600_000,
   /**
+   * Values a funnel breakdown lists on their own (PostHog's breakdown_limit default, its
+   * BREAKDOWN_VALUES_LIMIT); the actors of every other value are folded into one entry.
+   */
+  funnelBreakdownValuesMax: 25,
+  /**
    * Cohort retention (GET /api/v1/cohorts): the periods each cohort is followed for, period 0
    * included (PostHog's total intervals, 7 when its query API is given none), and the cohorts
    * one read may hold (the periods of its range): a year of days, 7 years of weeks, 30 of months.

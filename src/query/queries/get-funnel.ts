@@ -15,6 +15,7 @@ import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
 import { actorRange, actorRows, actorSql } from '../actors.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
+import { breakdownSelect, breakdownValueSql, type FunnelBreakdown } from '../funnel-breakdown.ts';
 import { FUNNEL_ACTORS, type FunnelActor } from '../funnel-params.ts';
 import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
@@ -29,6 +30,8 @@ export interface FunnelOptions {
   by: FunnelActor;
   /** Every step's events are filtered so; fromMs/toMs bound the step-1 events only. */
   filters: EventFilters;
+  /** The funnel again per value of this (funnel-breakdown.ts); none when undefined. */
+  breakdown?: FunnelBreakdown | undefined;
 }
 
 export interface FunnelStepResult {
@@ -48,12 +51,27 @@ export interface FunnelStepResult {
   avg_seconds_from_previous: number | null;
 }
 
-export interface Funnel {
+export interface FunnelCounts {
   steps: FunnelStepResult[];
   /** Actors with a step-1 event in the range. */
   entered: number;
   /** Actors that reached the last step. */
   completed: number;
+}
+
+/** The funnel of the actors of one breakdown value, or of the values folded (`other`). */
+export interface FunnelBreakdownResult extends FunnelCounts {
+  /** The value; null for no value (PostHog's "None") and for the folded entry. */
+  value: string | null;
+  /** True for the one entry of the values past funnelBreakdownValuesMax. */
+  other: boolean;
+  /** On the folded entry only: how many values it holds. */
+  folded_values?: number;
+}
+
+export interface Funnel extends FunnelCounts {
+  /** With a breakdown only: listed values by actors entered, then value; the folded last. */
+  breakdowns?: FunnelBreakdownResult[];
 }
 
 export async function getFunnel(
@@ -69,8 +87,9 @@ export async function getFunnel(
   return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
     const sql = funnelQuery(snapshot.from, options, scanToMs, params);
-    const [row] = await readRows(snapshot, sql, params);
-    return funnelOf(options.steps, row ?? {});
+    const rows = await readRows(snapshot, sql, params);
+    if (options.breakdown === undefined) return funnelOf(options.steps, rows[0] ?? {});
+    return brokenDownOf(options.steps, rows);
   });
 }
 
@@ -89,7 +108,7 @@ function funnelQuery(
   scanToMs: number | undefined,
   params: SqlParams,
 ): string {
-  const { steps, filters } = options;
+  const { steps, filters, breakdown } = options;
   const actor = actorSql(FUNNEL_ACTORS, options.by);
   const { ctes, rows } = actorRows(options.by, from);
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
@@ -101,12 +120,34 @@ function funnelQuery(
   }
   if (scanToMs !== undefined) where.push(`e."timestamp" < ${params.addInstant(scanToMs)}`);
   const entryTo = filters.toMs === undefined ? 'true' : `ts < ${params.add(BigInt(filters.toMs))}`;
-  const window = params.add(BigInt(options.windowMs));
   const ks = steps.map((_, i) => i + 1);
-  const later = ks.slice(1);
-  // p<k>: each entry with its step-k event (t<k>, o<k>); once a step is not reached, t<k> is
-  // null and o<k> UNREACHED, so that no later step is found after it.
-  const chain = later.map((k) => {
+  const value = breakdown === undefined ? '' : `${breakdownValueSql(breakdown, params)} AS bv, `;
+  // o: the order of an actor's events. name and path only order rows of one event_id stored
+  // twice (resent past the dedup window): rows left equal then match the same steps.
+  return `WITH ${ctes.map((cte) => `${cte},`).join(' ')} ev AS (
+      SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
+        row_number() OVER (
+          PARTITION BY ${actor} ORDER BY e."timestamp", e.event_id, e.name, e.path
+        ) AS o,
+        ${value}${matches.map((m, i) => `(${m}) AS m${i + 1}`).join(', ')}
+      FROM ${rows} ${whereOf(where)}
+    ), p1 AS (
+      SELECT a, ${value === '' ? '' : 'bv, '}ts AS t1, o AS o1 FROM ev WHERE m1 AND ${entryTo}
+    ),
+    ${chainOf(ks.slice(1), params.add(BigInt(options.windowMs))).join(', ')},
+    reach AS (SELECT *, ${reachedOf(ks)} AS reached FROM p${steps.length}),
+    best AS (
+      SELECT *, row_number() OVER (PARTITION BY a ORDER BY reached DESC, o1 DESC) AS pick
+      FROM reach
+    )${selectOf(ks, breakdown, params)}`;
+}
+
+/**
+ * p<k>: each entry with its step-k event (t<k>, o<k>) within `window` of its step 1; once a step
+ * is not reached, t<k> is null and o<k> UNREACHED, so that no later step is found after it.
+ */
+function chainOf(later: number[], window: string): string[] {
+  return later.map((k) => {
     const inWindow = `n.ts <= p.t1 + ${window}`;
     return `p${k} AS (
       SELECT p.*, CASE WHEN ${inWindow} THEN n.ts END AS t${k},
@@ -115,35 +156,44 @@ function funnelQuery(
         ON p.a = n.a AND n.o > p.o${k - 1}
     )`;
   });
-  const reached = `CASE ${[...ks]
-    .reverse()
-    .map((k) => `WHEN t${k} IS NOT NULL THEN ${k}`)
-    .join(' ')} END`;
+}
+
+/** The furthest step an entry reached, of the steps `ks`. */
+function reachedOf(ks: number[]): string {
+  const whens = [...ks].reverse().map((k) => `WHEN t${k} IS NOT NULL THEN ${k}`);
+  return `CASE ${whens.join(' ')} END`;
+}
+
+/**
+ * The SELECT over `best` (each actor's entries, its counting one `pick = 1`): one row of the
+ * funnel's outputs, or with a breakdown that row and one per value (funnel-breakdown.ts).
+ */
+function selectOf(ks: number[], breakdown: FunnelBreakdown | undefined, params: SqlParams) {
   const gap = (k: number) => `(t${k} - t${k - 1})::DOUBLE / 1000`;
   const outputs = [
     ...ks.map((k) => `count(*) FILTER (WHERE reached >= ${k}) AS c${k}`),
-    ...later.map((k) => `quantile_cont(${gap(k)}, 0.5) AS median${k}, avg(${gap(k)}) AS avg${k}`),
+    ...ks
+      .slice(1)
+      .map((k) => `quantile_cont(${gap(k)}, 0.5) AS median${k}, avg(${gap(k)}) AS avg${k}`),
   ];
-  // o: the order of an actor's events. name and path only order rows of one event_id stored
-  // twice (resent past the dedup window): rows left equal then match the same steps.
-  return `WITH ${ctes.map((cte) => `${cte},`).join(' ')} ev AS (
-      SELECT ${actor} AS a, epoch_ms(e."timestamp") AS ts,
-        row_number() OVER (
-          PARTITION BY ${actor} ORDER BY e."timestamp", e.event_id, e.name, e.path
-        ) AS o,
-        ${matches.map((m, i) => `(${m}) AS m${i + 1}`).join(', ')}
-      FROM ${rows} ${whereOf(where)}
-    ), p1 AS (SELECT a, ts AS t1, o AS o1 FROM ev WHERE m1 AND ${entryTo}),
-    ${chain.join(', ')},
-    reach AS (SELECT *, ${reached} AS reached FROM p${steps.length}),
-    best AS (
-      SELECT *, row_number() OVER (PARTITION BY a ORDER BY reached DESC, o1 DESC) AS pick
-      FROM reach
-    )
-    SELECT ${outputs.join(', ')} FROM best WHERE pick = 1`;
+  if (breakdown === undefined) return ` SELECT ${outputs.join(', ')} FROM best WHERE pick = 1`;
+  return `, picked AS (SELECT * FROM best WHERE pick = 1),
+    ${breakdownSelect('picked', outputs, params)}`;
 }
 
-function funnelOf(steps: FunnelStep[], row: Row): Funnel {
+/** The overall row (the first), then each value's (funnel-breakdown.ts's breakdownSelect). */
+function brokenDownOf(steps: FunnelStep[], rows: Row[]): Funnel {
+  const [overall, ...values] = rows;
+  const breakdowns = values.map((row): FunnelBreakdownResult => {
+    const other = row.other === true;
+    const value = typeof row.value === 'string' && !other ? row.value : null;
+    const folded = other ? { folded_values: numberOf(row.folded) } : {};
+    return { value, other, ...folded, ...funnelOf(steps, row) };
+  });
+  return { ...funnelOf(steps, overall ?? {}), breakdowns };
+}
+
+function funnelOf(steps: FunnelStep[], row: Row): FunnelCounts {
   const counts = steps.map((_, i) => numberOf(row[`c${i + 1}`]));
   const entered = counts[0] ?? 0;
   const ratio = (count: number, of: number) => (of === 0 ? 0 : count / of);

@@ -1,10 +1,10 @@
 // GET /api/v1/timeseries: one metric of the tenant's events per time bucket in a zone,
 // optionally split into the top N series of a group (by event count, ties by value).
 
-import { AppError, eventLimits } from '../../core/index.ts';
+import { AppError } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { bucketedCtes, minuteCountsSql } from '../bucketed.ts';
-import { type EventFilters, FILTER_COLUMNS, propertyText } from '../filters.ts';
+import { type EventFilters, FILTER_COLUMNS, propertyGroupKey, propertyText } from '../filters.ts';
 import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { type BucketUnit, bucketStarts } from '../time-buckets.ts';
@@ -48,7 +48,6 @@ export const GROUP_COLUMNS = [
   'source',
   'referrer',
 ];
-const PROPERTY_GROUP = 'property:';
 
 /** An event column, an event property, or a property of the event's visit (visit-scope.ts). */
 export type GroupBy =
@@ -88,8 +87,8 @@ export function parseGroupBy(value: string | undefined): GroupBy | undefined {
   if (value === undefined || value === '') return undefined;
   if (GROUP_COLUMNS.includes(value)) return { column: value as keyof typeof FILTER_COLUMNS };
   if (isVisitParam(value)) return { visit: value };
-  const key = value.startsWith(PROPERTY_GROUP) ? value.slice(PROPERTY_GROUP.length) : '';
-  if (key.length > 0 && key.length <= eventLimits.nameCharsMax) return { property: key };
+  const key = propertyGroupKey(value);
+  if (key !== undefined) return { property: key };
   throw AppError.validation([
     {
       loc: ['query', 'group_by'],
