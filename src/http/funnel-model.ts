@@ -4,7 +4,8 @@
 
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { FUNNEL_ACTOR_NAMES, queryLimits } from '../query/index.ts';
+import { eventLimits } from '../core/index.ts';
+import { FUNNEL_ACTOR_NAMES, FUNNEL_BREAKDOWN_COLUMNS, queryLimits } from '../query/index.ts';
 import {
   dateParam,
   filterParams,
@@ -16,7 +17,7 @@ import {
   tzParam,
 } from './read-params.ts';
 
-const { funnelStepsMin, funnelStepsMax, funnelWindowMsMax } = queryLimits;
+const { funnelStepsMin, funnelStepsMax, funnelWindowMsMax, funnelBreakdownValuesMax } = queryLimits;
 
 export const FunnelQuery = t.Object({
   ...tenantParam,
@@ -43,6 +44,18 @@ export const FunnelQuery = t.Object({
       'events without one are left out) or session (session_id; likewise).',
     examples: ['user'],
   }),
+  breakdown: t.Optional(
+    t.String({
+      maxLength: eventLimits.nameCharsMax + 16,
+      description:
+        `The funnel again per value of ${FUNNEL_BREAKDOWN_COLUMNS.join(', ')} or ` +
+        "property:<key> (an event property), as PostHog's breakdown: each actor under the " +
+        'value of the step-1 event of the entry it counts by (its furthest, then latest); ' +
+        `the ${funnelBreakdownValuesMax} values with the most actors entered are listed, the ` +
+        'others folded into one entry. Absent: no breakdowns in the answer.',
+      examples: ['browser'],
+    }),
+  ),
 });
 
 /** `step`, repeated once per step in order: documented here, read from the URL by hand. */
@@ -67,35 +80,58 @@ export const STEP_PARAMETER: OpenAPIV3.ParameterObject = {
 const Rate = (description: string) => t.Number({ minimum: 0, maximum: 1, description });
 const Seconds = (description: string) => t.Nullable(t.Number({ minimum: 0, description }));
 
-export const FunnelOut = t.Object({
-  steps: t.Array(
-    t.Object({
-      step: t.Integer({ minimum: 1, description: 'Its place, from 1.' }),
-      match: t.Object(
-        { name: t.Optional(t.String()), path: t.Optional(t.String()) },
-        { description: 'What the step matches, as given.' },
-      ),
-      count: t.Integer({
-        minimum: 0,
-        description: 'Actors that reached this step (each counted once, at its furthest).',
-      }),
-      conversion_from_previous: Rate(
-        "count / the previous step's count (1 at step 1; 0 when that is 0); not rounded.",
-      ),
-      conversion_from_start: Rate('count / entered (0 when no one entered); not rounded.'),
-      dropped: t.Integer({
-        minimum: 0,
-        description: 'Reached the previous step but not this one (0 at step 1).',
-      }),
-      median_seconds_from_previous: Seconds(
-        'Median seconds from the previous step to this one, over the actors that reached it ' +
-          '(of two middle values, their mean); null at step 1 and when no one reached it.',
-      ),
-      avg_seconds_from_previous: Seconds('The mean of the same; null likewise.'),
-    }),
+const FunnelStepOut = t.Object({
+  step: t.Integer({ minimum: 1, description: 'Its place, from 1.' }),
+  match: t.Object(
+    { name: t.Optional(t.String()), path: t.Optional(t.String()) },
+    { description: 'What the step matches, as given.' },
   ),
+  count: t.Integer({
+    minimum: 0,
+    description: 'Actors that reached this step (each counted once, at its furthest).',
+  }),
+  conversion_from_previous: Rate(
+    "count / the previous step's count (1 at step 1; 0 when that is 0); not rounded.",
+  ),
+  conversion_from_start: Rate('count / entered (0 when no one entered); not rounded.'),
+  dropped: t.Integer({
+    minimum: 0,
+    description: 'Reached the previous step but not this one (0 at step 1).',
+  }),
+  median_seconds_from_previous: Seconds(
+    'Median seconds from the previous step to this one, over the actors that reached it ' +
+      '(of two middle values, their mean); null at step 1 and when no one reached it.',
+  ),
+  avg_seconds_from_previous: Seconds('The mean of the same; null likewise.'),
+});
+
+const counts = {
+  steps: t.Array(FunnelStepOut),
   entered: t.Integer({ minimum: 0, description: 'Actors with a step-1 event in the range.' }),
   completed: t.Integer({ minimum: 0, description: 'Actors that reached the last step.' }),
+};
+
+const FunnelBreakdownOut = t.Object({
+  value: t.Nullable(
+    t.String({
+      description:
+        "The value (a property's JSON text for numbers and booleans); null for no value " +
+        "(absent or empty: PostHog's None) and on the folded entry.",
+    }),
+  ),
+  other: t.Boolean({
+    description:
+      `True on the one entry, last, of the values past the ${funnelBreakdownValuesMax} ` +
+      "listed (PostHog's Other); false on the others.",
+  }),
+  folded_values: t.Optional(
+    t.Integer({ minimum: 1, description: 'On the folded entry only: how many values it holds.' }),
+  ),
+  ...counts,
+});
+
+export const FunnelOut = t.Object({
+  ...counts,
   window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
   by: literalsOf(FUNNEL_ACTOR_NAMES, {
     description: 'Whom the counts count: visitor, device, person, user or session.',
@@ -103,6 +139,15 @@ export const FunnelOut = t.Object({
   from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   tz: t.String({ examples: ['Europe/Berlin'] }),
+  breakdown: t.Optional(t.String({ description: 'With a breakdown only: the breakdown asked.' })),
+  breakdowns: t.Optional(
+    t.Array(FunnelBreakdownOut, {
+      description:
+        'With a breakdown only: the funnel per value, by actors entered (most first), then ' +
+        'value (byte order, null last), the folded entry last; each actor in one entry, so ' +
+        'the entries add up to the funnel.',
+    }),
+  ),
 });
 
 const step = (n: number, match: Record<string, string>, count: number, previous: number) => ({

@@ -221,6 +221,111 @@ describe('GET /api/v1/funnel', () => {
     expect((await issues(`${steps}&country=Germany`))[0]?.loc).toEqual(['query', 'country']);
   });
 
+  test('breakdown by browser and by property, sent through ingest, flushed or not', async () => {
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+    const chrome =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+      'Chrome/120.0.0.0 Safari/537.36';
+    await send([
+      { name: 'visit', user_id: 'a', user_agent: firefox, properties: { plan: 'pro' } },
+      { name: 'signup', user_id: 'a', user_agent: chrome },
+      { name: 'visit', user_id: 'b', user_agent: chrome, properties: { plan: 'pro' } },
+      { name: 'visit', user_id: 'c', user_agent: firefox },
+      { name: 'signup', user_id: 'c', user_agent: firefox },
+    ]);
+    const steps = 'step=name:visit&step=name:signup';
+    const read = async (query: string) => {
+      const res = await t.get(`/api/v1/funnel?${steps}&${query}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown> & {
+        breakdowns: { value: string | null; other: boolean; steps: { count: number }[] }[];
+      };
+    };
+    const table = (body: Awaited<ReturnType<typeof read>>) =>
+      body.breakdowns.map((b) => [b.value, b.other, b.steps.map((s) => s.count)]);
+    const plain = await read('');
+    expect(Object.keys(plain)).toEqual([
+      ...['steps', 'entered', 'completed', 'window_seconds', 'by', 'from', 'to', 'tz'],
+    ]);
+    const browser = await read('breakdown=browser');
+    expect(table(browser)).toEqual([
+      ['Firefox', false, [2, 2]],
+      ['Chrome', false, [1, 0]],
+    ]);
+    expect(browser).toMatchObject({ breakdown: 'browser', entered: 3, completed: 2 });
+    const { breakdown, breakdowns, ...overall } = browser;
+    expect(overall).toEqual(plain);
+    const plan = await read('breakdown=property:plan');
+    expect(plan.breakdown).toBe('property:plan');
+    expect(table(plan)).toEqual([
+      ['pro', false, [2, 1]],
+      [null, false, [1, 1]],
+    ]);
+    await t.engine.store.flusher.flush();
+    expect(await read('breakdown=browser')).toEqual(browser);
+    await send([{ name: 'signup', user_id: 'b' }]);
+    expect(table(await read('breakdown=browser'))).toEqual([
+      ['Firefox', false, [2, 2]],
+      ['Chrome', false, [1, 1]],
+    ]);
+  });
+
+  test('a breakdown with tz reads the range only; the same instants answer the same', async () => {
+    await send([
+      { name: 'visit', user_id: 'a', timestamp: at('23:30:00'), properties: { plan: 'pro' } },
+      { name: 'signup', user_id: 'a', timestamp: at('23:45:00') },
+      { name: 'visit', user_id: 'b', timestamp: at('22:30:00'), properties: { plan: 'free' } },
+    ]);
+    const query = `${FLOW}&breakdown=property:plan`;
+    const utc = await json(
+      await t.get(`/api/v1/funnel?from=2026-11-25T22:00:00Z&to=2026-11-26T00:00:00Z&${query}`),
+    );
+    const tokyo = await json(
+      await t.get(
+        '/api/v1/funnel?from=2026-11-26T07:00:00%2B09:00&to=2026-11-26T09:00:00%2B09:00' +
+          `&tz=Asia/Tokyo&${query}`,
+      ),
+    );
+    expect(tokyo.breakdowns).toEqual(utc.breakdowns);
+    expect(utc.breakdowns).toMatchObject([
+      { value: 'free', entered: 1, completed: 0 },
+      { value: 'pro', entered: 1, completed: 0, steps: [{ count: 1 }, { count: 1 }, {}] },
+    ]);
+    // The day of the 26th in Berlin holds a's entry only (23:30Z), not b's (22:30Z).
+    const berlin = await json(
+      await t.get(`/api/v1/funnel?date=2026-11-26&tz=Europe/Berlin&${query}`),
+    );
+    expect(berlin.breakdowns).toMatchObject([{ value: 'pro', entered: 1 }]);
+  });
+
+  test('refuses a bad breakdown with a 422 naming the allowed values', async () => {
+    const steps = 'step=name:a&step=name:b';
+    for (const bad of [
+      'path',
+      'os,browser',
+      'property:',
+      'Browser',
+      `property:${'k'.repeat(121)}`,
+    ]) {
+      const res = await t.get(`/api/v1/funnel?${steps}&breakdown=${encodeURIComponent(bad)}`);
+      expect(res.status).toBe(422);
+      const { detail } = (await res.json()) as { detail: { loc: unknown[]; msg: string }[] };
+      expect(detail[0]?.loc).toEqual(['query', 'breakdown']);
+    }
+    const res = await t.get(`/api/v1/funnel?${steps}&breakdown=referrer`);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['query', 'breakdown'],
+          msg:
+            'breakdown must be one of os, browser, device, country, source or property:<key> ' +
+            '(a key of 1 to 120 characters; got "referrer")',
+          type: 'value_error',
+        },
+      ],
+    });
+  });
+
   test('is documented, its steps parameter included', async () => {
     const doc = (await json(await t.get('/openapi/json'))) as {
       paths: Record<string, { get?: { summary?: string; parameters?: { name: string }[] } }>;
@@ -228,6 +333,8 @@ describe('GET /api/v1/funnel', () => {
     const op = doc.paths['/api/v1/funnel']?.get;
     expect(op?.summary).toBeString();
     const names = op?.parameters?.map((p) => p.name) ?? [];
-    expect(names).toEqual(expect.arrayContaining(['step', 'window', 'by', 'from', 'to', 'tz']));
+    expect(names).toEqual(
+      expect.arrayContaining(['step', 'window', 'by', 'breakdown', 'from', 'to', 'tz']),
+    );
   });
 });

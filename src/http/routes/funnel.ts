@@ -6,6 +6,7 @@ import { Elysia } from 'elysia';
 import {
   filtersOf,
   getFunnel,
+  parseFunnelBreakdown,
   parseFunnelSteps,
   parseFunnelWindow,
   resolveRange,
@@ -27,15 +28,24 @@ export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       const steps = parseFunnelSteps(params.getAll('step'));
       const windowMs = parseFunnelWindow(query.window);
       const by = query.by ?? 'visitor';
+      const breakdown = parseFunnelBreakdown(query.breakdown);
       const range = resolveRange(query);
       const filters = filtersOf(query, request.url, range);
-      const funnel = await getFunnel(
+      const { breakdowns, ...funnel } = await getFunnel(
         deps.source,
         tenant,
-        { steps, windowMs, by, filters },
+        { steps, windowMs, by, filters, breakdown },
         request.signal,
       );
-      return { ...funnel, window_seconds: windowMs / 1000, by, ...rangeEcho(range) };
+      // Without a breakdown the answer is as it was before breakdowns existed.
+      const brokenDown = breakdowns === undefined ? {} : { breakdown: query.breakdown, breakdowns };
+      return {
+        ...funnel,
+        window_seconds: windowMs / 1000,
+        by,
+        ...rangeEcho(range),
+        ...brokenDown,
+      };
     },
     {
       query: FunnelQuery,
@@ -52,7 +62,9 @@ export function funnelRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           'Events are ordered by timestamp, then event_id: one event is never two steps. ' +
           'An actor counts once, at the furthest step any of its entries reached; its times ' +
           'between steps are those of its latest entry reaching that far. `tz` only reads ' +
-          'date, from and to. The filters apply to the events of every step.' +
+          'date, from and to. The filters apply to the events of every step. With ' +
+          '`breakdown`, `breakdowns` holds the same funnel per value of the step-1 event of ' +
+          "each actor's counting entry (the README's Funnels section has the exact rules)." +
           FILTER_NOTE,
       },
     },
