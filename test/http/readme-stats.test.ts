@@ -1,4 +1,5 @@
-// README "Reads": the example answers of GET /api/v1/stats, GET /api/v1/funnel and
+// README "Reads": the example answers of GET /api/v1/stats, GET /api/v1/funnel (with its
+// breakdown example under Funnels) and
 // GET /api/v1/cohorts are what Tally answers for the story its comment tells, sent through the
 // ingest route. The expected
 // bodies are read from the README itself (its `# ` comment lines), so the two cannot drift
@@ -13,6 +14,7 @@ const B = 'http://127.0.0.1:8080';
 const STATS_PATH = '/api/v1/stats?date=2026-11-25&tz=Europe/Berlin';
 const FUNNEL_PATH =
   '/api/v1/funnel?date=2026-11-25&tz=Europe/Berlin&step=path:/pricing&step=name:signup';
+const FUNNEL_BREAKDOWN_PATH = `${FUNNEL_PATH}&breakdown=browser`;
 
 const COHORTS_PATH =
   '/api/v1/cohorts?from=2026-11-02&to=2026-11-22&tz=Europe/Berlin&period=week&periods=3' +
@@ -125,6 +127,13 @@ test("README's funnel example is the answer to its story", async () => {
   const res = await t.get(FUNNEL_PATH);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual(readmeAnswer(FUNNEL_PATH));
+});
+
+test("README's funnel breakdown example is the answer to its story", async () => {
+  const res = await t.get(FUNNEL_BREAKDOWN_PATH);
+  expect(res.status).toBe(200);
+  const body = await res.json();
+  expect(body).toEqual(readmeAnswer(FUNNEL_BREAKDOWN_PATH));
 });
 
 test("README's cohorts example is the answer to its story", async () => {
