@@ -143,6 +143,8 @@ export type FunnelAnswer = Funnel & {
   from: string | null;
   to: string | null;
   tz: string;
+  /** With a breakdown only: the breakdown asked. */
+  breakdown?: string;
 };
 
 /** GET /api/v1/funnel: `step` once per step, in order, and the other parameters. */

@@ -3,12 +3,18 @@
 // stats panel's period in the page's time zone, and shown as PostHog shows a funnel: each
 // step's count, its conversion from the start and from the previous step, the drop-off, the
 // median and average time from the previous step, and a horizontal bar of its share of step
-// 1. Read as every insight panel is (web/insight-panel.ts): when the form is sent, then again
+// 1; broken down by a column or property when asked (web/funnel-breakdown.ts). Read as every insight panel is (web/insight-panel.ts): when the form is sent, then again
 // for another period, zone or project; one read in flight per tab. Text goes in with
 // textContent only: names and paths are typed or come from event senders and must never
 // become markup.
 
 import { type Access, type FunnelAnswer, fetchFunnel } from './api.ts';
+import {
+  breakdownParam,
+  hideBreakdowns,
+  showBreakdowns,
+  watchBreakdownChoice,
+} from './funnel-breakdown.ts';
 import { InsightPanel } from './insight-panel.ts';
 import { type InsightDeps, setNote } from './insight-read.ts';
 import {
@@ -36,6 +42,7 @@ export class FunnelPanel extends InsightPanel<FunnelAnswer> {
   constructor(deps: InsightDeps) {
     super(deps, 'funnel', 'The funnel');
     for (const kind of FIRST_STEPS) this.addStep(kind);
+    watchBreakdownChoice();
     byId('funnel-add').addEventListener('click', () => {
       this.addStep('name');
       this.focusStep(this.stepItems().length - 1);
@@ -111,7 +118,7 @@ export class FunnelPanel extends InsightPanel<FunnelAnswer> {
   }
 
   protected fetchAnswer(access: Access, range: Record<string, string>): Promise<FunnelAnswer> {
-    const params = {
+    const params: Record<string, string> = {
       ...range,
       window: windowParam(
         byId<HTMLInputElement>('funnel-window').value,
@@ -119,7 +126,13 @@ export class FunnelPanel extends InsightPanel<FunnelAnswer> {
       ),
       by: byId<HTMLSelectElement>('funnel-by').value,
     };
+    const breakdown = breakdownParam();
+    if (breakdown !== undefined) params.breakdown = breakdown;
     return fetchFunnel(access, this.steps(), params);
+  }
+
+  protected override hideMore(): void {
+    hideBreakdowns();
   }
 
   protected show(answer: FunnelAnswer): void {
@@ -142,6 +155,7 @@ export class FunnelPanel extends InsightPanel<FunnelAnswer> {
       setNote(note, `Updated ${clock.format(Date.now())}`);
     }
     (table.querySelector('tbody') as HTMLElement).replaceChildren(...rows);
+    showBreakdowns(answer);
   }
 }
 

@@ -62,10 +62,14 @@ export abstract class InsightPanel<Answer> {
   /** Fills the table, its summary and the note with an answer (the table is then shown). */
   protected abstract show(answer: Answer): void;
 
+  /** Hides what the panel shows besides its table (none by default). */
+  protected hideMore(): void {}
+
   private hide(): void {
     this.shownKey = null;
     delete byId(this.id).dataset.shown;
     byId(`${this.id}-table`).hidden = true;
+    this.hideMore();
   }
 
   private async readOnce(superseded: () => boolean): Promise<ReadOutcome> {

@@ -29,7 +29,8 @@ const at = (dayTime: string) => `2025-11-${dayTime}:00Z`;
 /**
  * The funnel's story, on Nov 24 in New York (10:00 to 10:40 there): a, b, c and d view
  * /pricing; a signs up 2 min after and buys 1 min later; b signs up 4 min after and buys 3 min
- * later, in another session; c signs up 10 min after; d does nothing more.
+ * later, in another session; c signs up 10 min after; d does nothing more. a and c view from
+ * the source "ios", a and b on the plan "pro" (a property); the others have neither.
  */
 function funnelStory() {
   const view = (user: string, session: string, time: string) => ({
@@ -38,6 +39,8 @@ function funnelStory() {
     user_id: user,
     session_id: session,
     timestamp: at(time),
+    ...(user === 'a' || user === 'c' ? { source: 'ios' } : {}),
+    ...(user === 'a' || user === 'b' ? { properties: { plan: 'pro' } } : {}),
   });
   const act = (name: string, user: string, session: string, time: string) => ({
     name,
@@ -231,6 +234,61 @@ describe('the funnel panel', () => {
       'No one did step 1 in this period: nothing to convert.',
     );
     expect(await page.textContent('#funnel-summary')).toStartWith('0 entered, 0 completed (–)');
+    expect(refused).toEqual([]);
+  }, 60_000);
+
+  test('broken down by a column or a property: a row per value, (none) last', async () => {
+    const server = await serve();
+    const { page, refused } = await openPage(server);
+    expect(await page.isHidden('#funnel-breakdown-key')).toBe(true);
+    await page.click('#funnel-add');
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+      ['name', 'purchase'],
+    ]);
+    const breakdownRows = () =>
+      page.$$eval('#funnel-breakdown-table tr', (trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent)),
+      );
+    // By source: a (all three) and c (signed up) from ios; b (all three) and d (none) without.
+    await page.getByLabel('Break down by').selectOption('source');
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await breakdownRows()).toEqual([
+      ['Value', 'Step 1', 'Step 2', 'Step 3', 'Conversion'],
+      ['ios', '2', '2', '1', '50%'],
+      ['(none)', '2', '1', '1', '50%'],
+    ]);
+    // The funnel itself is as without a breakdown.
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '3', '2']);
+    // By the property plan, typed in the field shown for it.
+    await page.getByLabel('Break down by').selectOption('property');
+    await page.getByLabel('Property key').fill('plan');
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await breakdownRows()).toEqual([
+      ['Value', 'Step 1', 'Step 2', 'Step 3', 'Conversion'],
+      ['pro', '2', '2', '2', '100%'],
+      ['(none)', '2', '1', '0', '0%'],
+    ]);
+    expect(await page.textContent('#funnel-breakdown-summary')).toBe(
+      'By property:plan: each actor under the value of its step-1 event',
+    );
+    // No key: the API's 422 is shown, and no breakdown of the last answer stays on screen.
+    await page.getByLabel('Property key').fill('');
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForSelector('#funnel-note.error', { timeout: 10_000 });
+    expect(await noteOf(page, 'funnel')).toContain('breakdown must be one of os, browser');
+    expect(await page.isHidden('#funnel-breakdown-table')).toBe(true);
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+    await page.getByLabel('Property key').fill('plan');
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await page.isVisible('#funnel-breakdown-table')).toBe(true);
+    // Nothing to break down by: no breakdown table.
+    await page.getByLabel('Break down by').selectOption('');
+    expect(await page.isHidden('#funnel-breakdown-key')).toBe(true);
+    await submit(page, 'funnel', '2025-11-24');
+    expect(await page.isHidden('#funnel-breakdown-table')).toBe(true);
+    expect(await page.isVisible('#funnel-table')).toBe(true);
     expect(refused).toEqual([]);
   }, 60_000);
 
