@@ -176,6 +176,38 @@ describe('GroupCommitter', () => {
     expect(replayed).toEqual(['x']);
   });
 
+  test('a group is not acknowledged while a sync that overlapped it may still fail', async () => {
+    // Linux reports a writeback error once per open file: of two fdatasyncs in flight on the
+    // log's one descriptor, the later one may get the EIO of the earlier group's pages, and
+    // the earlier one 0. Its success alone does not make its group durable.
+    const { committer, wal, fatal } = setup();
+    const held: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+    const realSync = wal.sync.bind(wal);
+    wal.sync = () =>
+      realSync().then(() => new Promise<void>((resolve, reject) => held.push({ resolve, reject })));
+    const settledAs: string[] = [];
+    const submitNext = (name: string) => {
+      const o = admitted(committer, Buffer.from(name), 1);
+      if (o.kind !== 'queued') throw new Error('full');
+      return o.committed.then(
+        () => settledAs.push(`${name}:acked`),
+        () => settledAs.push(`${name}:refused`),
+      );
+    };
+    const a = submitNext('a');
+    await until(() => held.length === 1);
+    const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
+    await until(() => held.length === 2);
+    held[0]?.resolve(); // a's fdatasync says 0…
+    await Bun.sleep(5);
+    expect(settledAs).toEqual([]); // …but b's, in flight on the same file, may report a's error
+    held[1]?.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await Promise.all([a, b]);
+    expect(settledAs.sort()).toEqual(['a:refused', 'b:refused']);
+    expect(fatal).toHaveLength(1);
+    wal.close();
+  });
+
   test('a failed write rejects every waiter and reports the failure', async () => {
     const { committer, wal, fatal } = setup();
     wal.close(); // every append now fails
