@@ -57,6 +57,7 @@ export function replayFile(
 /**
  * Cuts the newest file at the first invalid frame, the end of what a crash left durable. When
  * valid records follow the damage, the cut bytes are first kept in `<file>.damaged-<offset>`
+ * (`-<n>` appended when damage at that offset was kept before: that copy is never overwritten)
  * (fsynced): they may hold acknowledged events, to be recovered by hand, never silently lost.
  */
 function cutTail(
@@ -69,13 +70,29 @@ function cutTail(
   const framesAfter = framesAfterDamage(data, at, lastSeq);
   let savedAs: string | null = null;
   if (framesAfter > 0) {
-    savedAs = `${file}.damaged-${at}`;
-    fs.writeFileSync(savedAs, data.subarray(at));
+    savedAs = saveDamage(file, at, data.subarray(at));
     fsyncPath(savedAs);
     fsyncPath(path.dirname(file));
   }
   fs.truncateSync(file, at);
   return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
+}
+
+/**
+ * Writes `bytes` to a new file named after the damage and returns its name: `-2`, `-3` … follow
+ * when damage at the same offset was kept before (new records filled the cut, then the same
+ * bad sector tore them again), since that copy may hold acknowledged events too.
+ */
+function saveDamage(file: string, at: number, bytes: Uint8Array): string {
+  for (let n = 1; ; n++) {
+    const name = `${file}.damaged-${at}${n === 1 ? '' : `-${n}`}`;
+    try {
+      fs.writeFileSync(name, bytes, { flag: 'wx' });
+      return name;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /**

@@ -163,6 +163,41 @@ describe('WriteAheadLog', () => {
     reopened.wal.close();
   });
 
+  test('damage at the same offset again keeps both copies of the cut bytes', async () => {
+    const dir = tempLog();
+    const file = path.join(dir, '0000000001.wal');
+    const second = 16 + 3; // the second record's frame starts after the first's
+    const damageSecond = () => {
+      const bytes = fs.readFileSync(file);
+      bytes[second + 16] = (bytes[second + 16] as number) ^ 1; // its payload's first byte
+      fs.writeFileSync(file, bytes);
+      return bytes.subarray(second);
+    };
+    const first = openLog(dir).wal;
+    for (const text of ['one', 'two', 'three', 'four']) {
+      await first.append([Buffer.from(text)]);
+      await first.sync();
+    }
+    first.close();
+    const cutFirst = damageSecond();
+    const again = openLog(dir);
+    const firstSaved = again.wal.damage?.savedAs as string;
+    for (const text of ['TWO', 'THREE', 'FOUR']) {
+      await again.wal.append([Buffer.from(text)]);
+      await again.wal.sync();
+    }
+    again.wal.close();
+    const cutAgain = damageSecond(); // a bad sector at the same place, say
+    const third = openLog(dir);
+    const secondSaved = third.wal.damage?.savedAs as string;
+    third.wal.close();
+    expect(third.texts()).toEqual(['one']);
+    // The first copy (records acknowledged before the first cut) is still there as it was.
+    expect(secondSaved).not.toBe(firstSaved);
+    expect(fs.readFileSync(firstSaved)).toEqual(cutFirst);
+    expect(fs.readFileSync(secondSaved)).toEqual(cutAgain);
+  });
+
   test('damage in a file that is not the newest refuses to open', async () => {
     const dir = tempLog();
     const { wal } = openLog(dir, 1 * MiB);
