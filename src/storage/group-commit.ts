@@ -255,6 +255,7 @@ export class GroupCommitter {
         // A full file is closed only once nothing written to it still waits for its sync.
         if (this.wal.full) {
           await before;
+          await this.wal.syncBeforeRotation();
           this.wal.rotateIfFull(framedBytesOf(payloads));
         }
         return await this.wal.append(payloads);
