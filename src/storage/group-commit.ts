@@ -3,7 +3,7 @@
 // COMMITS_IN_FLIGHT_MAX groups are in flight at once: writes go to the log one after another,
 // in order, while their fdatasyncs overlap (the disk takes several flushes at about the cost
 // of one), and each group is acknowledged only once it and every group before it are durable
-// and no fdatasync that overlapped its own failed (see `sync`).
+// and no fdatasync that overlapped its own failed (see WriteAheadLog.sync).
 // The queue of waiting work is bounded. A request takes its room up front with `admit` (past
 // the bound: false, and the caller answers 503 before anything is written); its events are
 // then submitted within that room, so one part of a request is never refused after another
@@ -78,8 +78,6 @@ export class GroupCommitter {
   private idleWaiters: (() => void)[] = [];
   /** Settles when every write started so far is done: writes go out one after another. */
   private written: Promise<unknown> = Promise.resolve();
-  /** The log's fdatasyncs in flight (see `sync`). */
-  private readonly syncing = new Set<Promise<void>>();
   /** Resolves when every group started so far is durable (rejects once one failed). */
   private durable: Promise<void> = Promise.resolve();
   /** Number of write + sync rounds so far; tests and /metrics read it. */
@@ -268,28 +266,10 @@ export class GroupCommitter {
     });
     this.written = write.then(settled, settled);
     const lastSeq = await write;
-    await this.sync();
+    await this.wal.sync(); // also fails when a sync that overlapped it failed (see there)
     await before; // acknowledged in log order: every earlier group is durable too
     this.commits++;
     return lastSeq - payloads.length + 1;
-  }
-
-  /**
-   * Syncs the log; resolves once that sync and every other one still in flight when it ended
-   * succeeded. Linux reports a writeback error once per open file, to whichever fdatasync
-   * checks first: of two overlapping on the log's descriptor, the later one may get the EIO of
-   * the earlier group's pages while the earlier one gets 0. Its group is durable only when no
-   * sync that overlapped its end failed (a failure is fatal: no group is acknowledged after).
-   */
-  private async sync(): Promise<void> {
-    const sync = this.wal.sync();
-    this.syncing.add(sync);
-    try {
-      await sync;
-    } finally {
-      this.syncing.delete(sync);
-    }
-    await Promise.all(this.syncing);
   }
 
   /**

@@ -81,6 +81,8 @@ export class WriteAheadLog {
   /** Highest seq whose frame is written (in the page cache, not necessarily durable). */
   private writtenSeq: number;
   private writing = false;
+  /** The fdatasyncs of the log running now (see `sync`). */
+  private readonly syncing = new Set<Promise<void>>();
   private closed = false;
   private readonly io: FileIo;
 
@@ -181,9 +183,7 @@ export class WriteAheadLog {
   private async cutBack(writeError: unknown): Promise<void> {
     try {
       this.io.truncate(this.fd, this.fileBytes);
-      await new Promise<void>((resolve, reject) =>
-        fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
-      );
+      await this.fdatasync(this.fd);
     } catch (error) {
       throw new Error(
         `the write-ahead log could not be cut back after a write found no room (${String(error)})`,
@@ -197,21 +197,30 @@ export class WriteAheadLog {
    * fails when the current file was deleted under the process: its records would be synced to
    * an inode no restart can find, so they must never be acknowledged.
    */
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     const fd = this.fd;
-    if (this.options.durability === 'os')
-      return Promise.resolve().then(() => this.ensureLinked(fd));
-    return new Promise((resolve, reject) => {
-      fs.fdatasync(fd, (err) => {
-        if (err) return reject(err);
-        try {
-          this.ensureLinked(fd);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      });
+    if (this.options.durability === 'fsync') {
+      await this.fdatasync(fd);
+      // Linux reports a writeback error once per open file, to whichever fdatasync checks
+      // first: of two in flight on this descriptor (overlapping groups, or a cut's), the other
+      // may get the EIO of this group's pages while this one got 0. So this group's bytes are
+      // durable only once every fdatasync still in flight succeeded too.
+      await Promise.all(this.syncing);
+    }
+    this.ensureLinked(fd);
+  }
+
+  /** fdatasync(2) of `fd`, counted in `syncing` while it runs. */
+  private fdatasync(fd: number): Promise<void> {
+    const sync = new Promise<void>((resolve, reject) => {
+      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
     });
+    this.syncing.add(sync);
+    const done = () => {
+      this.syncing.delete(sync);
+    };
+    sync.then(done, done);
+    return sync;
   }
 
   /**
@@ -254,10 +263,7 @@ export class WriteAheadLog {
    */
   syncBeforeRotation(): Promise<void> {
     if (this.options.durability !== 'os' || !this.full) return Promise.resolve();
-    const fd = this.fd;
-    return new Promise((resolve, reject) => {
-      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-    });
+    return this.fdatasync(this.fd);
   }
 
   /**

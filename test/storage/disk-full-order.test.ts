@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as path from 'node:path';
 import { GroupCommitter, WalDiskFullError, WriteAheadLog } from '../../src/storage/index.ts';
+import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -86,6 +87,34 @@ describe('a full disk while an earlier group is syncing', () => {
     expect(committer.writable).toBe(false);
     expect(committer.submit(Buffer.from('c'), 1, { events: 0, bytes: 0 }).kind).toBe('refused');
     wal.close();
+  });
+
+  test("a cut whose fdatasync fails after the earlier group's succeeded: none is acknowledged", async () => {
+    // The cut's fdatasync runs on the log's descriptor too: Linux may report the writeback
+    // error of a's pages to it, once, and to a's own fdatasync nothing.
+    const disk = new LimitedDisk();
+    const { wal, committer, fatal } = setup(disk);
+    const syncs = holdFdatasyncs();
+    try {
+      const a = settledState(submit(committer, Buffer.from('aaa')));
+      await until(() => syncs.held.length === 1); // a is written; its fdatasync is held
+      disk.roomBytes = 40; // b fits in part only: a short write, then ENOSPC, then the cut
+      const b = settledState(submit(committer, Buffer.from('bbb'.repeat(30))));
+      await until(() => syncs.held.length === 2); // the cut's fdatasync
+      syncs.release(0, null);
+      await Bun.sleep(20);
+      expect(a.state).toBe('pending');
+      const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      syncs.release(1, eio);
+      await until(() => a.state !== 'pending' && b.state !== 'pending');
+      expect(a.state).toBe('rejected');
+      expect(b.state).toBe('rejected');
+      expect(fatal).toHaveLength(1);
+      expect(committer.healthy).toBe(false);
+    } finally {
+      syncs.restore();
+      wal.close();
+    }
   });
 });
 

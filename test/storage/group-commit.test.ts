@@ -2,6 +2,7 @@ import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMITS_IN_FLIGHT_MAX, GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
+import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let cleanup: (() => void) | undefined;
@@ -212,31 +213,32 @@ describe('GroupCommitter', () => {
     // log's one descriptor, the later one may get the EIO of the earlier group's pages, and
     // the earlier one 0. Its success alone does not make its group durable.
     const { committer, wal, fatal } = setup();
-    const held: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-    const realSync = wal.sync.bind(wal);
-    wal.sync = () =>
-      realSync().then(() => new Promise<void>((resolve, reject) => held.push({ resolve, reject })));
-    const settledAs: string[] = [];
-    const submitNext = (name: string) => {
-      const o = admitted(committer, Buffer.from(name), 1);
-      if (o.kind !== 'queued') throw new Error('full');
-      return o.committed.then(
-        () => settledAs.push(`${name}:acked`),
-        () => settledAs.push(`${name}:refused`),
-      );
-    };
-    const a = submitNext('a');
-    await until(() => held.length === 1);
-    const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
-    await until(() => held.length === 2);
-    held[0]?.resolve(); // a's fdatasync says 0…
-    await Bun.sleep(5);
-    expect(settledAs).toEqual([]); // …but b's, in flight on the same file, may report a's error
-    held[1]?.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-    await Promise.all([a, b]);
-    expect(settledAs.sort()).toEqual(['a:refused', 'b:refused']);
-    expect(fatal).toHaveLength(1);
-    wal.close();
+    const syncs = holdFdatasyncs();
+    try {
+      const settledAs: string[] = [];
+      const submitNext = (name: string) => {
+        const o = admitted(committer, Buffer.from(name), 1);
+        if (o.kind !== 'queued') throw new Error('full');
+        return o.committed.then(
+          () => settledAs.push(`${name}:acked`),
+          () => settledAs.push(`${name}:refused`),
+        );
+      };
+      const a = submitNext('a');
+      await until(() => syncs.held.length === 1);
+      const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
+      await until(() => syncs.held.length === 2);
+      syncs.release(0, null); // a's fdatasync says 0…
+      await Bun.sleep(5);
+      expect(settledAs).toEqual([]); // …but b's, on the same file, may report a's error
+      syncs.release(1, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await Promise.all([a, b]);
+      expect(settledAs.sort()).toEqual(['a:refused', 'b:refused']);
+      expect(fatal).toHaveLength(1);
+    } finally {
+      syncs.restore();
+      wal.close();
+    }
   });
 
   test('a failed write rejects every waiter and reports the failure', async () => {
