@@ -725,6 +725,48 @@ describe('retention shades', () => {
 });
 
 describe('on a narrow screen', () => {
+  test('a breakdown at 320 px: its values stay readable, the table scrolls sideways', async () => {
+    const server = await serve();
+    // e views /pricing on a plan with a long name: 250 characters, spaces between its words.
+    const long = 'enterprise-annual-plan '.repeat(11).trim();
+    const events = [
+      { name: 'page_view', path: '/pricing', user_id: 'e', timestamp: at('24T15:50') },
+    ].map((event) => ({ ...event, properties: { plan: long } }));
+    expect((await server.post('/api/v1/events/batch', { events })).status).toBe(202);
+    const { page } = await openPage(server);
+    await page.setViewportSize({ width: 320, height: 800 });
+    await page.click('#funnel-add');
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+      ['name', 'purchase'],
+    ]);
+    await page.getByLabel('Break down by').selectOption('property');
+    await page.getByLabel('Property key').fill('plan');
+    await submit(page, 'funnel', '2025-11-24');
+    // Each value's header: its text and the lines it is set on.
+    const heads = await page.$$eval('#funnel-breakdown-table tr > th:first-child', (ths) =>
+      ths.map((th) => {
+        const range = document.createRange();
+        range.selectNodeContents(th);
+        return [(th.textContent ?? '').slice(0, 10), range.getClientRects().length];
+      }),
+    );
+    // "Value", "pro" and "(none)" on one line each, the long value on a few: not a column one
+    // letter wide, where each value stood thousands of pixels tall.
+    expect(heads.slice(0, 3)).toEqual([
+      ['Value', 1],
+      ['pro', 1],
+      ['(none)', 1],
+    ]);
+    expect(heads[3]?.[0]).toBe('enterprise');
+    expect(heads[3]?.[1]).toBeLessThanOrEqual(20);
+    // The table scrolls within its box; the page does not.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      320,
+    );
+  }, 60_000);
+
   test('the funnel and retention forms fit 320 px: only their tables scroll, sideways', async () => {
     const server = await serve();
     const { page } = await openPage(server);
