@@ -4,6 +4,7 @@
 // conversion from step 1 to the last. No value is "(none)", PostHog's None; the folded values
 // are "Other (n values)". Text goes in with textContent only: values come from event senders.
 
+import type { FunnelBreakdownResult } from '../src/query/index.ts';
 import type { FunnelAnswer } from './api.ts';
 import { formatPercent } from './insights-format.ts';
 import { formatCount } from './period.ts';
@@ -50,9 +51,7 @@ export function showBreakdowns(answer: FunnelAnswer): void {
   ];
   (table.querySelector('thead') as HTMLElement).replaceChildren(row(heads));
   const rows = breakdowns.map((entry) => {
-    const label = entry.other
-      ? `Other (${formatCount(entry.folded_values ?? 0)} values)`
-      : (entry.value ?? '(none)');
+    const label = breakdownLabel(entry);
     const rate = formatPercent(entry.entered === 0 ? null : entry.completed / entry.entered);
     const cells = [...entry.steps.map((step) => formatCount(step.count)), rate].map((text) => {
       const td = document.createElement('td');
@@ -64,6 +63,15 @@ export function showBreakdowns(answer: FunnelAnswer): void {
   });
   (table.querySelector('tbody') as HTMLElement).replaceChildren(...rows);
   table.hidden = false;
+}
+
+/** An entry's name: its value, `(none)` for no value, `Other (n values)` for the folded. */
+export function breakdownLabel(
+  entry: Pick<FunnelBreakdownResult, 'value' | 'other' | 'folded_values'>,
+): string {
+  if (!entry.other) return entry.value ?? '(none)';
+  const n = entry.folded_values ?? 0;
+  return `Other (${formatCount(n)} ${n === 1 ? 'value' : 'values'})`;
 }
 
 function head(text: string, scope: 'col' | 'row', className = ''): HTMLTableCellElement {
