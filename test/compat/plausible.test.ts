@@ -242,6 +242,24 @@ describe('Plausible POST /api/event', () => {
     for (const key of cut) expect(kept[key]).toBeUndefined();
   });
 
+  test('props Plausible drops are dropped: blank, null, lists and maps (its filter_bad_props)', async () => {
+    // plausible/analytics lib/plausible/ingestion/request.ex, filter_bad_props: a prop whose
+    // key or value is a list or a map, or whose value is blank (nil, "", spaces), is left out.
+    // The npm tracker (@plausible-analytics/tracker 0.4.6) sends the app's props as given:
+    // `plausible('Signup', { props: { plan: user.plan ?? '' } })` for a user without a plan.
+    const p = { plan: '', coupon: '  ', ref: null, tags: ['a'], meta: { x: 1 }, ok: 'yes', n: 3 };
+    const res = await beacon({ n: 'Signup', u: 'https://example.com/s', d: 'example.com', p });
+    expect(res.status).toBe(202);
+    const { events } = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(events.map((e) => e.properties)).toEqual([{ ok: 'yes', n: 3 }]);
+    // So Plausible's Stats API reads the blank plan as no plan, not as a plan named "".
+    const breakdown = await t.getJson(
+      '/api/v1/stats/breakdown?site_id=example.com&period=day&date=2026-11-25' +
+        '&property=event:props:plan&metrics=events',
+    );
+    expect(breakdown).toEqual({ results: [{ plan: '(none)', events: 1 }] });
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);

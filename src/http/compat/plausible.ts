@@ -124,7 +124,8 @@ const PlausibleEventIn = t.Object(
       t.Union([openObject(), t.String()], {
         description:
           'Custom props (or `props`, `m`, `meta`): an object or its JSON text (anything else ' +
-          'is no props, as in Plausible). Over the limits of properties (' +
+          'is no props, as in Plausible); a prop whose value is blank, null, a list or an ' +
+          'object is left out, as Plausible leaves it out. Over the limits of properties (' +
           `${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} bytes) ` +
           `the largest are cut, and named in \`${CUT_PROPERTIES_KEY}\`.`,
       }),
@@ -294,8 +295,9 @@ function domainsOf(d: unknown, url: string | undefined): string[] {
 
 /**
  * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
- * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it), plus
- * revenue (`$` or `revenue`), scroll depth and the interactive flag (`i` or `interactive`).
+ * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it; a prop
+ * Plausible drops is left out: keptProp), plus revenue (`$` or `revenue`), scroll depth and the
+ * interactive flag (`i` or `interactive`).
  */
 function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   let props = body.m ?? body.meta ?? body.p ?? body.props;
@@ -308,13 +310,23 @@ function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   }
   // Defined, not assigned: a "__proto__" prop stays a prop.
   const properties: Record<string, unknown> = Object.fromEntries(
-    Object.entries(objectOf(props) ?? {}),
+    Object.entries(objectOf(props) ?? {}).filter(([key, value]) => keptProp(key, value)),
   );
   const revenue = body.$ ?? body.revenue;
   if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
   if (body.i === false || body.interactive === false) properties.$interactive = false;
   return properties;
+}
+
+/**
+ * Whether Plausible keeps a prop (its `filter_bad_props`): not when its value is a list or an
+ * object, nor when its key or value is blank (null, empty or spaces); so a blank prop reads as
+ * none, as in Plausible, not as a value "".
+ */
+function keptProp(key: string, value: unknown): boolean {
+  if (value === null || typeof value === 'object') return false;
+  return key.trimStart() !== '' && String(value).trimStart() !== '';
 }
 
 /** Issues as Plausible's `errors` map: field → messages. */
