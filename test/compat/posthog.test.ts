@@ -351,6 +351,27 @@ describe('PostHog capture API', () => {
     expect(await ids('n')).toEqual(['u9', null]);
   });
 
+  test('a distinct_id over the id limit is cut to it, not dropped, as PostHog cuts it', async () => {
+    // PostHog's capture (rust/capture, RawEvent::extract_distinct_id) keeps a distinct_id of
+    // any length, cut to 200 characters; posthog-node 5.x sends whatever id the app passes
+    // (here a composite key), and takes the 200 as delivered: the event must not be dropped.
+    const long = `org_4f1c:team_9b2e:${'u'.repeat(140)}`;
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({ uuid: 'long-user', distinct_id: long }),
+        event({ uuid: 'long-anon', distinct_id: long, properties: { $is_identified: false } }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    const cut = long.slice(0, 128);
+    const user = await t.getJson(`/api/v1/events/long-user?tenant_id=acme`);
+    expect([user.user_id, user.anonymous_id]).toEqual([cut, null]);
+    const anon = await t.getJson(`/api/v1/events/long-anon?tenant_id=acme`);
+    expect([anon.user_id, anon.anonymous_id]).toEqual([null, cut]);
+  });
+
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {
     // Assigned instead of defined, it became the prototype of the stored properties: the
     // property vanished, and the fitting read a `$posthog` bag through it that was not there.
@@ -378,7 +399,7 @@ describe('PostHog capture API', () => {
     const bad = [
       { api_key: 'wk_acme', batch: [event({ event: undefined })] },
       { api_key: 'wk_acme', batch: [event({ distinct_id: undefined })] },
-      { api_key: 'wk_acme', batch: [event({ distinct_id: 'd'.repeat(129) })] },
+      { api_key: 'wk_acme', batch: [event({ properties: { $session_id: 's'.repeat(129) } })] },
       { api_key: 'wk_acme', batch: ['not an event'] },
     ];
     for (const body of bad) expect((await t.post('/batch/', body)).status).toBe(400);
@@ -404,7 +425,7 @@ describe('PostHog capture API', () => {
       api_key: 'wk_acme',
       batch: [
         event({ uuid: 'ok-1' }),
-        event({ uuid: 'bad-1', distinct_id: 'd'.repeat(129) }),
+        event({ uuid: 'bad-1', properties: { $session_id: 's'.repeat(129) } }),
         event({ uuid: 'ok-2' }),
         event({ uuid: 'bad-2', distinct_id: undefined }),
       ],
@@ -413,7 +434,7 @@ describe('PostHog capture API', () => {
     const body = (await res.json()) as { status: number; dropped: Json[] };
     expect(body.status).toBe(1);
     expect(body.dropped.map((d) => d.index)).toEqual([1, 3]);
-    expect(String(body.dropped[0]?.reason)).toContain('batch.1.user_id');
+    expect(String(body.dropped[0]?.reason)).toContain('batch.1.session_id');
     expect(String(body.dropped[1]?.reason)).toContain('batch.3.distinct_id is required');
     expect((await stats()).total_events).toBe(2);
     const read = (id: string) => t.get(`/api/v1/events/${id}?tenant_id=acme`);

@@ -15,6 +15,7 @@ import {
   AppError,
   type BaseEvent,
   CUT_PROPERTIES_KEY,
+  cutToChars,
   type EventInput,
   eventLimits,
   HOUR_MS,
@@ -121,7 +122,13 @@ function eventOf(
 const CapturedEvent = t.Object(
   {
     event: t.String({ description: '`$pageview` is a page view.' }),
-    distinct_id: t.Optional(t.String({ description: 'Required, here or in properties.' })),
+    distinct_id: t.Optional(
+      t.String({
+        description:
+          'Required, here or in properties; cut to ' +
+          `${eventLimits.idCharsMax} characters (PostHog cuts it to 200).`,
+      }),
+    ),
     uuid: t.Optional(t.String({ description: 'The event_id: a retried batch is stored once.' })),
     timestamp: t.Optional(
       t.Union([t.String(), t.Number()], {
@@ -335,10 +342,12 @@ function inputOf(
     delete properties[key];
     return value;
   };
-  const distinctId = textOf(event.distinct_id) ?? take('distinct_id');
-  if (distinctId === undefined) {
+  const sentId = textOf(event.distinct_id) ?? take('distinct_id');
+  if (sentId === undefined) {
     throw new AppError('bad_request', `${where}.distinct_id is required`);
   }
+  // PostHog keeps a longer one cut (to 200 characters); refused, the event would be lost.
+  const distinctId = cutToChars(sentId, eventLimits.idCharsMax);
   delete properties.token;
   const anonymous =
     properties.$is_identified === false || properties.$process_person_profile === false;
