@@ -322,6 +322,49 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     ...extra,
   });
 
+  test("a batch's own context is every message's context, under the message's own", async () => {
+    // Segment's HTTP Tracking API: a batch body has `context` and `integrations` beside
+    // `batch`, applying to every call in it (its BatchCall schema; Customer.io's compatible
+    // API documents the same); the Rust `segment` crate (docs.rs, message::Batch { batch,
+    // context, integrations }) sends them there: a device's `userAgent` and `page` once.
+    const safari =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 ' +
+      '(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+    const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+    const page = {
+      url: 'https://ex.com/pricing?plan=pro',
+      referrer: 'https://news.ycombinator.com/',
+    };
+    const res = await t.post(
+      '/v1/batch',
+      {
+        batch: [
+          msg('ctx-shared'),
+          msg('ctx-own', { context: { userAgent: firefox, page: { url: 'https://ex.com/docs' } } }),
+        ],
+        context: { userAgent: safari, page, device: { type: 'phone' } },
+        integrations: { All: true },
+      },
+      { ...key, 'user-agent': 'analytics-go (version: 3.3.0)' },
+    );
+    expect(res.status).toBe(200);
+    expect(await (await read('ctx-shared')).json()).toMatchObject({
+      user_agent: safari,
+      os: 'iOS',
+      device: 'mobile',
+      url: page.url,
+      path: '/pricing',
+      referrer: page.referrer,
+    });
+    expect(await (await read('ctx-own')).json()).toMatchObject({
+      user_agent: firefox,
+      browser: 'Firefox',
+      url: 'https://ex.com/docs',
+      path: '/docs',
+      referrer: null,
+    });
+  });
+
   test('messages that break a rule are left out and named; the rest are stored', async () => {
     const res = await t.post(
       '/v1/batch',

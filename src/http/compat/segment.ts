@@ -41,6 +41,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
+import { batchOf } from './segment-batch.ts';
 
 /** Segment's documented limits: 32 KB per call, 500 KB per batch request. */
 export const SEGMENT_EVENT_BYTES_MAX = 32 * KiB;
@@ -169,6 +170,7 @@ const SegmentMessage = t.Object(
 const SegmentBatch = t.Object(
   {
     batch: t.Array(SegmentMessage, { minItems: 1 }),
+    context: t.Optional(openObject("Every message's context, under its own keys.")),
     writeKey: t.Optional(t.String({ description: 'The write key, when not sent by Basic auth.' })),
   },
   { additionalProperties: true },
@@ -283,14 +285,6 @@ function writeKeyOf(request: Request, body: Record<string, unknown>): string | n
     if (user) return user;
   }
   return typeof body.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : null;
-}
-
-function batchOf(body: Record<string, unknown>): unknown[] {
-  const batch = body.batch;
-  if (!Array.isArray(batch) || batch.length === 0) {
-    throw new AppError('bad_request', 'batch must be a non-empty array of messages');
-  }
-  return batch;
 }
 
 /** Maps one Segment message onto the unified event; `where` names it in errors. */
