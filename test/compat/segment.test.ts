@@ -365,6 +365,40 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     });
   });
 
+  test("a track's page is its context.page, not the url or path among its properties", async () => {
+    // @segment/analytics-next 1.84.3, core/page/add-page-context.js: only a `page` call's
+    // properties are page fields; every call gets the current page in context.page. A track's
+    // properties are the app's: Segment's e-commerce spec gives "Product Clicked" a `url`
+    // (the product's page), clicked on a listing page.
+    const page = {
+      path: '/shop',
+      referrer: 'https://www.google.com/',
+      search: '?sort=new',
+      title: 'Shop',
+      url: 'https://ex.com/shop?sort=new',
+    };
+    const product = { product_id: 'p-42', url: 'https://ex.com/p/42', path: '/p/42' };
+    const res = await t.post(
+      '/v1/batch',
+      {
+        batch: [
+          msg('clicked', { event: 'Product Clicked', properties: product, context: { page } }),
+          msg('viewed', { type: 'page', properties: { ...page, path: '/p/42', url: product.url } }),
+        ],
+      },
+      key,
+    );
+    expect(res.status).toBe(200);
+    expect(await (await read('clicked')).json()).toMatchObject({
+      url: page.url,
+      path: '/shop',
+      referrer: page.referrer,
+      properties: product,
+    });
+    // A page call's properties are its page, before its context.page.
+    expect(await (await read('viewed')).json()).toMatchObject({ url: product.url, path: '/p/42' });
+  });
+
   test('messages that break a rule are left out and named; the rest are stored', async () => {
     const res = await t.post(
       '/v1/batch',

@@ -157,7 +157,7 @@ const SegmentMessage = t.Object(
         {
           ip: t.Optional(t.String()),
           userAgent: t.Optional(t.String()),
-          page: t.Optional(openObject('path, url and referrer, when properties lack them.')),
+          page: t.Optional(openObject("path, url, referrer; a page or screen's properties first")),
         },
         { additionalProperties: true },
       ),
@@ -313,7 +313,10 @@ function inputOf(
   const context = objectOf(message.context) ?? {};
   const page = objectOf(context.page) ?? {};
   const properties = propertiesOf(type as SegmentType, message, where);
-  const text = (key: string) => textOf(properties[key]) ?? textOf(page[key]);
+  // Only a page or screen call's properties name its page (as analytics.js reads them); a
+  // track's `url` is the app's (a product's page, a link), its page is context.page.
+  const pageFields = type === 'page' || type === 'screen' ? properties : {};
+  const text = (key: string) => textOf(pageFields[key]) ?? textOf(page[key]);
   return {
     event_id: textOf(message.messageId),
     name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
