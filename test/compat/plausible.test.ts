@@ -223,7 +223,8 @@ describe('Plausible POST /api/event', () => {
     // Plausible keeps 30 props and drops the rest; Tally cuts the largest past 64 keys (ties in
     // name order), keeps its own keys, and names what it cut.
     const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, i]));
-    const res = await beacon({ ...page, u: 'https://example.com/c', p: many, $: { amount: 1 } });
+    const revenue = { amount: 1, currency: 'EUR' };
+    const res = await beacon({ ...page, u: 'https://example.com/c', p: many, $: revenue });
     expect(res.status).toBe(202);
     const { events } = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
     expect(events.map((e) => [e.path, e.referrer])).toEqual([
@@ -237,7 +238,7 @@ describe('Plausible POST /api/event', () => {
     const kept = events[4]?.properties as Json;
     expect(Object.keys(kept)).toHaveLength(64);
     const cut = ['k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17'];
-    expect(kept).toMatchObject({ k0: 0, k9: 9, k18: 18, k69: 69, $revenue: { amount: 1 } });
+    expect(kept).toMatchObject({ k0: 0, k9: 9, k18: 18, k69: 69, $revenue: revenue });
     expect(kept.$tally_cut).toEqual(cut);
     for (const key of cut) expect(kept[key]).toBeUndefined();
   });
@@ -258,6 +259,26 @@ describe('Plausible POST /api/event', () => {
         '&property=event:props:plan&metrics=events',
     );
     expect(breakdown).toEqual({ results: [{ plan: '(none)', events: 1 }] });
+  });
+
+  test('revenue is kept only as Plausible reads it: an amount and a currency', async () => {
+    // @plausible-analytics/tracker 0.4.6 sends `$: {}` with every click on an element tagged
+    // `plausible-event-name=…` without revenue classes (its click handler starts revenue at
+    // {} and sends any truthy revenue); Plausible's Revenue.put_revenue_source reads
+    // `revenue` (else `$`), an object or its JSON text, only with "amount" and "currency".
+    const click = { n: 'Signup', u: 'https://example.com/s', d: 'example.com', v: 36 };
+    const sent: Json[] = [
+      { ...click, p: { url: 'https://example.com/go' }, $: {} },
+      { ...click, $: { amount: '5' } },
+      { ...click, revenue: '{"amount":"19.90","currency":"USD"}', $: { amount: 1 } },
+    ];
+    for (const body of sent) expect((await beacon(body)).status).toBe(202);
+    const { events } = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(events.map((e) => e.properties)).toEqual([
+      { url: 'https://example.com/go' },
+      {},
+      { $revenue: { amount: '19.90', currency: 'USD' } },
+    ]);
   });
 
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {

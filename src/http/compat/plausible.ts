@@ -149,7 +149,9 @@ const PlausibleEventIn = t.Object(
           'over 100 is 100, a negative one none. A beacon needs `sd` or `e`.',
       }),
     ),
-    $: t.Optional(openObject('Revenue (or `revenue`): {amount, currency}.')),
+    $: t.Optional(
+      openObject('Revenue (or `revenue`, first): {amount, currency}; without both, none.'),
+    ),
     i: t.Optional(
       t.Boolean({
         description: 'Interactive (or `interactive`): false for a non-interactive event.',
@@ -296,7 +298,7 @@ function domainsOf(d: unknown, url: string | undefined): string[] {
 /**
  * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
  * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it; a prop
- * Plausible drops is left out: keptProp), plus revenue (`$` or `revenue`), scroll depth and the
+ * Plausible drops is left out: keptProp), plus revenue (`revenue` or `$`), scroll depth and the
  * interactive flag (`i` or `interactive`).
  */
 function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
@@ -312,11 +314,30 @@ function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   const properties: Record<string, unknown> = Object.fromEntries(
     Object.entries(objectOf(props) ?? {}).filter(([key, value]) => keptProp(key, value)),
   );
-  const revenue = body.$ ?? body.revenue;
+  const revenue = revenueOf(body.revenue ?? body.$);
   if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
   if (body.i === false || body.interactive === false) properties.$interactive = false;
   return properties;
+}
+
+/**
+ * Revenue as Plausible reads it (`Revenue.put_revenue_source`): an object, or its JSON text,
+ * with an `amount` and a `currency`; anything else (the tracker's `{}` on a tagged click) is
+ * none.
+ */
+function revenueOf(value: unknown): Record<string, unknown> | undefined {
+  let revenue = value;
+  if (typeof revenue === 'string') {
+    try {
+      revenue = JSON.parse(revenue) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  const object = objectOf(revenue);
+  if (object === undefined || !('amount' in object) || !('currency' in object)) return undefined;
+  return { amount: object.amount, currency: object.currency };
 }
 
 /**
