@@ -48,7 +48,7 @@ export async function readPage<T>(
     const from =
       options.visits === undefined
         ? snapshot.from
-        : visitScopedFrom(snapshot.from, options.visits, options.filters, PAGE_VIEW_NAMES, params);
+        : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
     const sql =
       `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)} ` +
       `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(options.limit + 1)}`;

@@ -62,13 +62,14 @@ export async function getStats(
     const fromOf = (params: SqlParams) =>
       options.visits === undefined
         ? snapshot.from
-        : visitScopedFrom(snapshot.from, options.visits, options.filters, PAGE_VIEW_NAMES, params);
+        : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
     const totalsParams = new SqlParams();
     const totalsSql = totalsQuery(fromOf(totalsParams), options.filters, totalsParams);
     const [totals] = await readRows(snapshot, totalsSql, totalsParams);
     const visitParams = new SqlParams();
     const visitSql = visitStatsQuery(
       fromOf(visitParams),
+      snapshot.allFrom,
       options.filters,
       visitParams,
       PAGE_VIEW_NAMES,

@@ -120,7 +120,7 @@ export async function getTimeSeries(
         from:
           scope === undefined
             ? snapshot.from
-            : visitScopedFrom(snapshot.from, scope, filters, PAGE_VIEW_NAMES, params),
+            : visitScopedFrom(snapshot, scope, filters, PAGE_VIEW_NAMES, params),
         filters,
         starts,
         columns: [`${group} AS grp`, 'e.value', 'e.visitor_id'],

@@ -101,6 +101,8 @@ type KeySource = { bucket: true } | { event: number } | { visit: number };
 /** What every part of the statement shares. */
 interface Plan {
   from: string;
+  /** Every stored row, beacons too (they keep visits alive). */
+  allFrom: string;
   options: WebMetricsOptions;
   params: SqlParams;
   /** The bound list of page view names (bound at its first use). */
@@ -176,6 +178,7 @@ function webMetricsSql(
   const exits = exitRate ? visitFilters.filter(isExitPageFilter) : [];
   const plan: Plan = {
     from,
+    allFrom,
     options,
     params,
     views,
@@ -219,7 +222,7 @@ function webMetricsSql(
     const sql = (f: WebFilter) => eventFilterSql(f, views, params);
     plan.timed = { by, columns: timeOnPage.timeOnPageColumns(eventFilters, by, sql) };
   }
-  plan.engaged = engagementSpecOf(metrics, keys, { ...options, allFrom, ...plan });
+  plan.engaged = engagementSpecOf(metrics, keys, { ...options, ...plan });
   const needsVisits =
     plan.wantsVisits ||
     plan.timed !== null ||
@@ -286,6 +289,7 @@ function visitCtes(plan: Plan): string {
   const { options, params } = plan;
   const grouping = visitEventsCtes({
     from: plan.from,
+    beacons: plan.allFrom,
     filters: { fromMs: options.fromMs, toMs: options.toMs },
     params,
     pageViewNames: PAGE_VIEW_NAMES,

@@ -97,14 +97,18 @@ export async function listWebEvents(
   const range = rangeOf(options.fromMs, options.toMs);
   const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
-    return readRows(snapshot, webEventsSql(snapshot.from, options, params), params);
+    return readRows(snapshot, webEventsSql(snapshot, options, params), params);
   });
   const total = numberOf(rows[0]?.total_rows);
   const events = rows.filter((row) => row.event_id !== null).map((row) => eventOf(row, options));
   return { events, total };
 }
 
-function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams): string {
+function webEventsSql(
+  { from, allFrom }: { from: string; allFrom: string },
+  options: WebEventsOptions,
+  params: SqlParams,
+): string {
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const isView = () => `list_contains(${views()}, e.name)`;
   const visitor =
@@ -122,6 +126,7 @@ function webEventsSql(from: string, options: WebEventsOptions, params: SqlParams
   if (options.visits === true) {
     const grouping = visitEventsCtes({
       from: sourcedEventsSql(from, visitor),
+      beacons: allFrom,
       filters: { fromMs: options.fromMs, toMs: options.toMs },
       params,
       pageViewNames: PAGE_VIEW_NAMES,

@@ -85,13 +85,17 @@ export async function listWebSessions(
   const range = rangeOf(options.fromMs, options.toMs);
   const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
-    return readRows(snapshot, webSessionsSql(snapshot.from, options, params), params);
+    return readRows(snapshot, webSessionsSql(snapshot, options, params), params);
   });
   const total = numberOf(rows[0]?.total_rows);
   return { sessions: rows.filter((row) => row.id !== null).map(sessionOf), total };
 }
 
-function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlParams): string {
+function webSessionsSql(
+  { from, allFrom }: { from: string; allFrom: string },
+  options: WebSessionsOptions,
+  params: SqlParams,
+): string {
   const views = params.lazy(listValue(PAGE_VIEW_NAMES));
   const visitor =
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
@@ -99,6 +103,7 @@ function webSessionsSql(from: string, options: WebSessionsOptions, params: SqlPa
   if (options.search !== undefined) matches.push(searchSql(options.search, params));
   const grouping = visitEventsCtes({
     from: sourcedEventsSql(from, visitor),
+    beacons: allFrom,
     filters: { fromMs: options.fromMs, toMs: options.toMs },
     params,
     pageViewNames: PAGE_VIEW_NAMES,

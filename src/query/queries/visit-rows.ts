@@ -2,7 +2,13 @@
 // events of one session_id when they carry one (PostHog, Umami, the native API); an event
 // without one joins the visit of its visitor_id's previous event when that came at most
 // VISIT_GAP_MINUTES before (a server-side event sent during a browser session is part of that
-// session's visit), else starts a visit, as Plausible cuts its sessions. Visits are made of
+// session's visit), else starts a visit, as Plausible cuts its sessions. Plausible's engagement
+// beacons (core/engagement.ts) keep a visit alive as they keep Plausible's session: a beacon at
+// most VISIT_GAP_MINUTES after the visit's last event, or after a beacon that kept it alive,
+// moves the start of that pause to itself, so the next event joins the visit; a beacon that
+// finds no live visit starts none. Beacons are no events of a visit: not counted, no entry or
+// exit page, not in its duration (Plausible's refresh only the cached session's time). Visits
+// are made of
 // the events inside the range (bots per the filters), then kept when one of their events
 // matches the other filters: "visits that contain a matching event", as Plausible filters its
 // sessions by page or goal, measured over all of their events. Each row carries what the visit
@@ -10,6 +16,7 @@
 // first event (its source).
 
 import { listValue } from '@duckdb/node-api';
+import { ENGAGEMENT_EVENT_NAME } from '../../core/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import type { SqlParams } from '../sql-params.ts';
 
@@ -39,6 +46,7 @@ const ORDER = 'CAST(ts AS HUGEINT) * 18446744073709551616 + hash(path, url, refe
  */
 export function visitRowsSql(
   from: string,
+  beacons: string,
   filters: EventFilters,
   params: SqlParams,
   pageViewNames: string[],
@@ -50,6 +58,7 @@ export function visitRowsSql(
   const matched = matching.length === 0 ? 'true' : matching.join(' AND ');
   const grouping = visitEventsCtes({
     from,
+    beacons,
     filters,
     params,
     pageViewNames,
@@ -66,8 +75,10 @@ export function visitRowsSql(
 }
 
 export interface VisitEvents {
-  /** The snapshot relation. */
+  /** The counted events to make visits of (the snapshot's `from`, or a part of it). */
   from: string;
+  /** A relation holding the beacons that keep visits alive (the snapshot's `allFrom`). */
+  beacons: string;
   /** Only its range and bots are read: a visit is made of every event in the range. */
   filters: EventFilters;
   params: SqlParams;
@@ -95,6 +106,7 @@ export function visitEventsCtes(spec: VisitEvents): string {
   const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${key})
     AND coalesce(json_extract_string(e.properties, ${pointer}) = 'false', false))`;
   const gapMs = params.add(VISIT_GAP_MS);
+  const beacon = params.add(ENGAGEMENT_EVENT_NAME);
   const extra = Object.entries(spec.extra);
   const carried = ['ts, is_view, interactive, visitor_id, path, url, referrer']
     .concat(extra.map(([name]) => name))
@@ -106,7 +118,8 @@ export function visitEventsCtes(spec: VisitEvents): string {
         list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
         nullif(e."path", '') AS path, e."url" AS url, e."referrer" AS referrer${extraSql}
       FROM ${spec.from} AS e ${whereOf(scope)}
-    ), ${groupedSql(gapMs, carried)}`;
+    ), ${aliveBeaconsSql(spec.beacons, [...scope, `e.name = ${beacon}`], gapMs)},
+    ${groupedSql(gapMs, carried)}`;
 }
 
 /**
@@ -135,16 +148,49 @@ export function visitWindowSql(): string {
 }
 
 /**
+ * `bc AS (…), bl AS (…), bgap AS (…), alive AS (…)`: the beacons of the range that keep a
+ * visit alive, as (visitor_id, ts). Each beacon follows its visitor's last event at or before
+ * it (`after`); it is alive when no pause in the chain from that event through the beacons
+ * after it to this one is longer than `gapMs` (Plausible's beacon finds the session live and
+ * refreshes its time, or finds none and is dropped). A beacon before any event of its visitor
+ * is alive for nothing. Without beacons `bc` is empty and so is everything after it.
+ */
+function aliveBeaconsSql(beacons: string, where: string[], gapMs: string): string {
+  const chain = 'PARTITION BY visitor_id, after ORDER BY ts';
+  return `bc AS (
+      SELECT e.visitor_id, epoch_ms(e."timestamp") AS ts FROM ${beacons} AS e ${whereOf(where)}
+    ), bl AS (
+      SELECT b.visitor_id, b.ts, c.ts AS after
+      FROM bc AS b ASOF JOIN (SELECT visitor_id, ts FROM ev
+          WHERE visitor_id IN (SELECT visitor_id FROM bc)) AS c
+        ON b.visitor_id = c.visitor_id AND b.ts >= c.ts
+    ), bgap AS (
+      SELECT visitor_id, ts, after, ts - coalesce(lag(ts) OVER (${chain}), after) AS gap
+      FROM bl
+    ), alive AS (
+      SELECT visitor_id, ts FROM (
+        SELECT visitor_id, ts,
+          max(gap) OVER (${chain} ROWS UNBOUNDED PRECEDING) AS widest
+        FROM bgap) AS w
+      WHERE widest <= ${gapMs}
+    )`;
+}
+
+/**
  * The CTEs `loose` … `grouped`: each event of `ev` with the key of its visit, (`by_gaps`,
  * `key`, `n`): (false, session_id, 0) for a session's visit, (true, visitor_id, the time the
  * visit began) for one cut by gaps. Only the visitors with events without a session id are
  * put in time order (`timeline`): there, such an event starts a visit after a pause of more
  * than `gapMs` since the visitor's previous event, and otherwise belongs to the visit of the
- * last event that was a session's or started one. Ties: a session's events of one instant
- * come before the others, so those join the session.
+ * last event that was a session's or started one. The live beacons (`alive`) are in that
+ * order too, so a pause is counted from the last beacon, but start nothing and are no event of
+ * `grouped`. Ties: a session's events of one instant come before the others, so those join the
+ * session.
  */
 function groupedSql(gapMs: string, carried: string): string {
-  const order = 'PARTITION BY visitor_id ORDER BY ts, session_id NULLS LAST';
+  // A beacon of the same instant as an event comes after it: it cannot keep alive what the
+  // event starts.
+  const order = 'PARTITION BY visitor_id ORDER BY ts, beacon, session_id NULLS LAST';
   // What a visit is named by, on the events that name one: their session, or their own time
   // for an event that starts a visit; the others take the last one before them.
   const anchor = `CASE WHEN session_id IS NOT NULL THEN {'session': session_id, 'start': NULL}
@@ -152,11 +198,15 @@ function groupedSql(gapMs: string, carried: string): string {
   return `loose AS (
       SELECT DISTINCT visitor_id FROM ev WHERE session_id IS NULL
     ), timeline AS (
-      SELECT session_id, ${carried},
-        session_id IS NULL AND coalesce(ts - lag(ts) OVER (${order}) > ${gapMs}, true) AS starts
-      FROM ev WHERE visitor_id IN (SELECT visitor_id FROM loose)
+      SELECT session_id, ${carried}, beacon, session_id IS NULL AND NOT beacon
+        AND coalesce(ts - lag(ts) OVER (${order}) > ${gapMs}, true) AS starts
+      FROM (SELECT session_id, ${carried}, false AS beacon
+          FROM ev WHERE visitor_id IN (SELECT visitor_id FROM loose)
+        UNION ALL BY NAME
+        SELECT visitor_id, ts, true AS beacon
+          FROM alive WHERE visitor_id IN (SELECT visitor_id FROM loose))
     ), anchored AS (
-      SELECT session_id, ${carried},
+      SELECT session_id, ${carried}, beacon,
         last_value(${anchor} IGNORE NULLS) OVER (${order} ROWS UNBOUNDED PRECEDING) AS anchor
       FROM timeline
     ), grouped AS (
@@ -165,6 +215,6 @@ function groupedSql(gapMs: string, carried: string): string {
       UNION ALL
       SELECT anchor.session IS NULL, coalesce(anchor.session, visitor_id),
         coalesce(anchor.start, 0), ${carried}
-      FROM anchored WHERE session_id IS NULL
+      FROM anchored WHERE session_id IS NULL AND NOT beacon
     )`;
 }

@@ -72,14 +72,15 @@ export function visitScopeOf(
 }
 
 /**
- * A parenthesized relation to read instead of `from` (the snapshot's): the events of the range
+ * A parenthesized relation to read instead of `from` (the snapshot's; its `allFrom` holds the
+ * beacons that keep visits alive): the events of the range
  * (bots as `filters` say; its other filters are the read's own) whose visit has every value of
  * `scope.equals`, with the columns of `from` and, with a group, `visit_value`. Visits are
  * formed of every event of that range, so a visit filtered by its entry page keeps all of its
  * events, its other pages too.
  */
 export function visitScopedFrom(
-  from: string,
+  { from, allFrom }: { from: string; allFrom: string },
   scope: VisitScope,
   filters: EventFilters,
   pageViewNames: string[],
@@ -94,6 +95,7 @@ export function visitScopedFrom(
   });
   const grouping = visitEventsCtes({
     from,
+    beacons: allFrom,
     filters: { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
     params,
     pageViewNames,

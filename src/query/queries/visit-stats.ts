@@ -103,6 +103,7 @@ const TOTALS = 'totals';
  */
 export function visitStatsQuery(
   from: string,
+  beacons: string,
   filters: EventFilters,
   params: SqlParams,
   pageViewNames: string[],
@@ -114,7 +115,7 @@ export function visitStatsQuery(
       .map((w) => `WHEN grouping(${w.column}) = 0 THEN ${then(w.list, w.column)}`)
       .join(' ')} ELSE ${then(first.list, first.column)} END`;
   const sets = LISTS.map(({ column }) => `(${column}, visitor_id)`);
-  return `${visitRowsSql(from, filters, params, pageViewNames)}, parts AS (
+  return `${visitRowsSql(from, beacons, filters, params, pageViewNames)}, parts AS (
       SELECT visitor_id, entry_page, exit_page, events, url, ${referrerSourceParts('v')},
         ${channelPartsSql('v')}
       FROM visits AS v
