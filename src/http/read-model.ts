@@ -64,7 +64,8 @@ export const StatsOut = t.Object({
     description:
       'Visits: the events of one session_id, else of one visitor with no gap over 30 min ' +
       '(an event without a session_id within 30 min after a session event joins that ' +
-      "session's visit); with filters, the visits holding a matching event.",
+      "session's visit; a live Plausible engagement beacon keeps a visit alive, as Plausible's " +
+      'does); with filters, the visits holding a matching event.',
   }),
   bounce_rate: t.Nullable(
     t.Integer({
