@@ -101,6 +101,23 @@ async function umamiVisits(): Promise<unknown> {
   };
 }
 
+/** One Umami session (the visitor's): its visits and totaltime, and its activity's visit ids. */
+async function umamiSession(): Promise<unknown> {
+  const range = `startAt=${at(`${DAY}T00:00:00Z`)}&endAt=${at(`${DAY}T23:59:59.999Z`)}`;
+  const list = await json(`/api/websites/${SITE}/sessions?${range}`);
+  const id = (list.data as Json[])[0]?.id as string;
+  const one = await json(`/api/websites/${SITE}/sessions/${id}`);
+  const res = await t.get(`/api/websites/${SITE}/sessions/${id}/activity?${range}`);
+  expect(res.status).toBe(200);
+  const activity = (await res.json()) as Json[];
+  return {
+    visits: one.visits,
+    totaltime: one.totaltime,
+    events: activity.length,
+    visitIds: new Set(activity.map((e) => e.visitId)).size,
+  };
+}
+
 /** Every read, before and after the flush: they must answer the same. */
 async function hotAndFlushed(check: () => Promise<void>): Promise<void> {
   await check();
@@ -140,6 +157,7 @@ describe('a long read', () => {
       });
       expect(await v2EntryPages()).toEqual([{ dimensions: ['/article'], metrics: [1, 0, 3300] }]);
       expect(await umamiVisits()).toEqual({ sessions: [[1, 2]], stats: [1, 0, 3300] });
+      expect(await umamiSession()).toEqual({ visits: 1, totaltime: 3300, events: 2, visitIds: 1 });
     });
   });
 

@@ -126,7 +126,7 @@ function webEventsSql(
   if (options.visits === true) {
     const grouping = visitEventsCtes({
       from: sourcedEventsSql(from, visitor),
-      beacons: allFrom,
+      beacons: sourcedEventsSql(allFrom, visitor),
       filters: { fromMs: options.fromMs, toMs: options.toMs },
       params,
       pageViewNames: PAGE_VIEW_NAMES,

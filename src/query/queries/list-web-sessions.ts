@@ -103,7 +103,7 @@ function webSessionsSql(
   if (options.search !== undefined) matches.push(searchSql(options.search, params));
   const grouping = visitEventsCtes({
     from: sourcedEventsSql(from, visitor),
-    beacons: allFrom,
+    beacons: sourcedEventsSql(allFrom, visitor),
     filters: { fromMs: options.fromMs, toMs: options.toMs },
     params,
     pageViewNames: PAGE_VIEW_NAMES,
