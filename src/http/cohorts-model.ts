@@ -12,6 +12,7 @@ import {
   oneOf,
   rangeParams,
   STEP_SYNTAX,
+  StepMatch,
   tenantParam,
   tzParam,
 } from './read-params.ts';
@@ -77,12 +78,9 @@ export const COHORT_EVENT_PARAMETERS: OpenAPIV3.ParameterObject[] = [
 ];
 
 const EventMatch = (description: string) =>
-  t.Union(
-    [t.Literal('any'), t.Object({ name: t.Optional(t.String()), path: t.Optional(t.String()) })],
-    {
-      description,
-    },
-  );
+  t.Union([t.Literal('any'), StepMatch('A step (properties only when given).')], {
+    description,
+  });
 
 const Count = (description: string) => t.Integer({ minimum: 0, description });
 

@@ -13,6 +13,7 @@ import {
   oneOf,
   rangeParams,
   STEP_SYNTAX,
+  StepMatch,
   tenantParam,
   tzParam,
 } from './read-params.ts';
@@ -74,7 +75,7 @@ export const STEP_PARAMETER: OpenAPIV3.ParameterObject = {
     maxItems: funnelStepsMax,
     items: { type: 'string' },
   },
-  example: ['path:/pricing', 'name:signup', 'name:purchase'],
+  example: ['path:/pricing', 'name:signup', 'name:purchase,property.plan:pro'],
 };
 
 const Rate = (description: string) => t.Number({ minimum: 0, maximum: 1, description });
@@ -82,10 +83,7 @@ const Seconds = (description: string) => t.Nullable(t.Number({ minimum: 0, descr
 
 const FunnelStepOut = t.Object({
   step: t.Integer({ minimum: 1, description: 'Its place, from 1.' }),
-  match: t.Object(
-    { name: t.Optional(t.String()), path: t.Optional(t.String()) },
-    { description: 'What the step matches, as given.' },
-  ),
+  match: StepMatch('What the step matches, as given (properties only when given).'),
   count: t.Integer({
     minimum: 0,
     description: 'Actors that reached this step (each counted once, at its furthest).',

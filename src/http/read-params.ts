@@ -81,9 +81,26 @@ export const filterParams = {
 export const STEP_SYNTAX =
   '`name:<event name>` (a page view name, page_view, pageview, $pageview or page, matches ' +
   'every page view), `path:<path>` (a page view of that path) or ' +
-  '`name:<event name>,path:<path>` (an event of that name on that path). A comma starts ' +
-  'the second condition only before `name:` or `path:`. Names are at most ' +
-  `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}.`;
+  '`name:<event name>,path:<path>` (an event of that name on that path), each with optional ' +
+  '`property.<key>:<value>` conditions, ANDed (`name:purchase,property.plan:pro`): the ' +
+  "event's property key equals value as text, as the `property.<key>=value` filters compare " +
+  '(1 and "1" alike; a `$` key also under `$posthog`). A comma starts the next condition ' +
+  'only before `name:`, `path:` or `property.<key>:` (a key without a comma or colon), so ' +
+  'names, paths and values may hold other commas and colons. Names and keys are at most ' +
+  `${eventLimits.nameCharsMax} characters, paths ${eventLimits.urlCharsMax}, values ` +
+  `${queryLimits.stepPropertyValueCharsMax}; at most ${queryLimits.stepPropertiesMax} ` +
+  'property conditions a step.';
+
+/** What a step matches as an answer echoes it: `properties` only when the step has some. */
+export const StepMatch = (description: string) =>
+  t.Object(
+    {
+      name: t.Optional(t.String()),
+      path: t.Optional(t.String()),
+      properties: t.Optional(t.Record(t.String(), t.String())),
+    },
+    { description },
+  );
 
 export const FILTER_NOTE =
   ' Add `property.<key>=value` to keep events whose property equals value (as text).';

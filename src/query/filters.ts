@@ -49,7 +49,7 @@ export function filterConditions(filters: EventFilters, params: SqlParams): stri
     conditions.push(`e."${column}" = ${params.add(value)}`);
   }
   for (const [key, value] of Object.entries(filters.properties ?? {})) {
-    conditions.push(`${propertyText(key, params)} = ${params.add(value)}`);
+    conditions.push(propertyEquals(key, value, params));
   }
   if (filters.includeBots !== true) conditions.push('NOT coalesce(e.is_bot, false)');
   if (filters.valued === true) conditions.push('e."value" IS NOT NULL');
@@ -79,6 +79,15 @@ export function propertyText(key: string, params: SqlParams): string {
   if (!key.startsWith('$') || key === POSTHOG_PROPERTIES_KEY) return top;
   const nested = `/${POSTHOG_PROPERTIES_KEY}/${step}`;
   return `coalesce(${top}, json_extract_string(e.properties, ${params.add(nested)}))`;
+}
+
+/**
+ * `e`'s property `key` equals `value` as text (a number 1 and a string "1" alike, true and
+ * "true" alike), key and value bound: a `property.<key>=value` filter and a step's
+ * `property.<key>:<value>` condition compare so.
+ */
+export function propertyEquals(key: string, value: string, params: SqlParams): string {
+  return `${propertyText(key, params)} = ${params.add(value)}`;
 }
 
 const PROPERTY_GROUP = 'property:';

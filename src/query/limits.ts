@@ -1,7 +1,7 @@
 // The limits of the read API: how much one read may ask for. Plain constants, units last in
 // each name; the SQL endpoint's time and row limits are tunables passed in by the caller.
 
-import { assert } from '../core/index.ts';
+import { assert, eventLimits } from '../core/index.ts';
 
 export const queryLimits = {
   /** Buckets one time series or metric aggregate may span (422 beyond). */
@@ -117,6 +117,13 @@ export const queryLimits = {
    * BREAKDOWN_VALUES_LIMIT); the actors of every other value are folded into one entry.
    */
   funnelBreakdownValuesMax: 25,
+  /**
+   * Property conditions of one funnel step or cohort event (`property.<key>:<value>`, as many
+   * as the property filters a read may combine), and a condition's value at most: the
+   * properties of an event are at most propertiesBytesMax, so a longer value never matches.
+   */
+  stepPropertiesMax: 16,
+  stepPropertyValueCharsMax: eventLimits.propertiesBytesMax,
   /**
    * Cohort retention (GET /api/v1/cohorts): the periods each cohort is followed for, period 0
    * included (PostHog's total intervals, 7 when its query API is given none), and the cohorts
