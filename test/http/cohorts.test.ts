@@ -236,6 +236,42 @@ describe('GET /api/v1/cohorts', () => {
     ]);
   });
 
+  test('a start or return event with property conditions, flushed or not', async () => {
+    await send([
+      { name: 'purchase', user_id: 'a', timestamp: on(23), properties: { plan: 'pro' } },
+      { name: 'open', user_id: 'a', timestamp: on(24), properties: { beta: true } },
+      { name: 'purchase', user_id: 'b', timestamp: on(23), properties: { plan: 'free' } },
+      { name: 'open', user_id: 'b', timestamp: on(24) },
+    ]);
+    const range = 'from=2026-11-23&to=2026-11-24&periods=2';
+    const query = `${range}&start=name:purchase,property.plan:pro&return=any`;
+    const before = await json(await t.get(`/api/v1/cohorts?${query}`));
+    expect(before).toMatchObject({
+      cohorts: [
+        { size: 1, returned: [1, 1] },
+        { size: 0, returned: [0] },
+      ],
+      start: { name: 'purchase', properties: { plan: 'pro' } },
+      return: 'any',
+    });
+    // The return event defaults to the start event, conditions included.
+    const same = await json(await t.get(`/api/v1/cohorts?${range}&start=name:open`));
+    expect(same.return).toEqual({ name: 'open' });
+    const beta = `${range}&start=name:purchase&return=name:open,property.beta:true&by=person`;
+    expect(await returned(beta)).toEqual([[2, 1], [0]]);
+    await t.engine.store.flusher.flush();
+    expect(await json(await t.get(`/api/v1/cohorts?${query}`))).toEqual(before);
+    expect(await returned(beta)).toEqual([[2, 1], [0]]);
+    const res = await t.get('/api/v1/cohorts?start=name:a,property.plan:&return=property.x:1');
+    expect(res.status).toBe(422);
+    expect(
+      ((await res.json()) as { detail: { loc: unknown[] }[] }).detail.map((i) => i.loc),
+    ).toEqual([
+      ['query', 'start'],
+      ['query', 'return'],
+    ]);
+  });
+
   test('is documented, start and return included', async () => {
     const doc = (await json(await t.get('/openapi/json'))) as {
       paths: Record<string, { get?: { summary?: string; parameters?: { name: string }[] } }>;

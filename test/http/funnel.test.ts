@@ -326,6 +326,85 @@ describe('GET /api/v1/funnel', () => {
     });
   });
 
+  test('a step with property conditions: only pro purchases, flushed or not', async () => {
+    await send([
+      { name: 'visit', user_id: 'a', timestamp: at('10:00:00') },
+      { name: 'purchase', user_id: 'a', timestamp: at('10:01:00'), properties: { plan: 'free' } },
+      { name: 'visit', user_id: 'b', timestamp: at('10:00:00') },
+      { name: 'purchase', user_id: 'b', timestamp: at('10:02:00'), properties: { plan: 'pro' } },
+      { name: 'visit', user_id: 'c', timestamp: at('10:00:00'), properties: { seats: 3 } },
+      {
+        name: 'purchase',
+        user_id: 'c',
+        timestamp: at('10:03:00'),
+        properties: { plan: 'pro', seats: 3, note: 'a,b:c' },
+      },
+    ]);
+    // A value with a comma and a colon, URL-encoded or not, and a number compared as text.
+    const note = encodeURIComponent('name:purchase,property.note:a,b:c');
+    const query = 'date=2026-11-25&step=name:visit&step=name:purchase,property.plan:pro';
+    const read = async (q: string) => {
+      const res = await t.get(`/api/v1/funnel?${q}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown> & {
+        steps: { match: unknown; count: number }[];
+      };
+    };
+    const before = await read(query);
+    expect(before.steps.map((s) => [s.match, s.count])).toEqual([
+      [{ name: 'visit' }, 3],
+      [{ name: 'purchase', properties: { plan: 'pro' } }, 2],
+    ]);
+    const text = await (await t.get(`/api/v1/funnel?${query}`)).text();
+    expect(text).toContain('"match":{"name":"purchase","properties":{"plan":"pro"}}');
+    // A step without conditions answers as before: no properties key.
+    expect(text).toContain('"match":{"name":"visit"},');
+    expect(
+      (await read(`date=2026-11-25&step=name:visit,property.seats:3&step=${note}`)).steps.map(
+        (s) => s.count,
+      ),
+    ).toEqual([1, 1]);
+    await t.engine.store.flusher.flush();
+    expect(await read(query)).toEqual(before);
+    await send([
+      { name: 'purchase', user_id: 'a', timestamp: at('10:05:00'), properties: { plan: 'pro' } },
+    ]);
+    expect(await counts(query)).toEqual([3, 3]);
+    // With a breakdown and by person, the conditions hold the same.
+    const plan = await read(`${query}&by=person&breakdown=property:seats`);
+    expect(plan).toMatchObject({ entered: 3, completed: 3, breakdown: 'property:seats' });
+  });
+
+  test('refuses bad property conditions at the step, naming the rule', async () => {
+    const res = await t.get(
+      '/api/v1/funnel?step=name:a&step=property.plan:pro&step=name:b,property.plan:' +
+        `&step=name:c,property.k:1,property.k:2&step=name:d,property.${'k'.repeat(121)}:v`,
+    );
+    expect(res.status).toBe(422);
+    const { detail } = (await res.json()) as { detail: { loc: unknown[]; msg: string }[] };
+    expect(detail.map((i) => [i.loc, i.msg])).toEqual([
+      [
+        ['query', 'step', 1],
+        'a step\'s property conditions go with a name or a path (got "property.plan:pro")',
+      ],
+      [['query', 'step', 2], 'the value of property.plan in a step must not be empty'],
+      [
+        ['query', 'step', 3],
+        'a step names property.k once (got "name:c,property.k:1,property.k:2")',
+      ],
+      [['query', 'step', 4], "the key of a step's property condition is at most 120 characters"],
+    ]);
+    const many = Array.from({ length: 17 }, (_, i) => `property.k${i}:v`).join(',');
+    const tooMany = await t.get(`/api/v1/funnel?step=name:a&step=name:b,${many}`);
+    expect(((await tooMany.json()) as { detail: unknown[] }).detail).toEqual([
+      {
+        loc: ['query', 'step', 1],
+        msg: 'a step has at most 16 property conditions',
+        type: 'too_long',
+      },
+    ]);
+  });
+
   test('is documented, its steps parameter included', async () => {
     const doc = (await json(await t.get('/openapi/json'))) as {
       paths: Record<string, { get?: { summary?: string; parameters?: { name: string }[] } }>;
@@ -336,5 +415,9 @@ describe('GET /api/v1/funnel', () => {
     expect(names).toEqual(
       expect.arrayContaining(['step', 'window', 'by', 'breakdown', 'from', 'to', 'tz']),
     );
+    const step = op?.parameters?.find((p) => p.name === 'step') as { description?: string };
+    expect(step.description).toContain('`property.<key>:<value>` conditions');
+    expect(step.description).toContain('at most 16 property conditions a step');
+    expect(JSON.stringify(doc)).toContain('"properties":{"type":"object","patternProperties"');
   });
 });
