@@ -1,5 +1,6 @@
 // The funnel panel: 2 to 20 steps (each an event name or a page path, added and removed in
-// the form), a conversion window and whom to count, read from GET /api/v1/funnel over the
+// the form; property conditions typed after it, `purchase,property.plan:pro`, are sent as
+// typed), a conversion window and whom to count, read from GET /api/v1/funnel over the
 // stats panel's period in the page's time zone, and shown as PostHog shows a funnel: each
 // step's count, its conversion from the start and from the previous step, the drop-off, the
 // median and average time from the previous step, and a horizontal bar of its share of step
@@ -20,6 +21,7 @@ import { type InsightDeps, setNote } from './insight-read.ts';
 import {
   formatPercent,
   formatWindow,
+  STEP_FIELD_HINT,
   type StepKind,
   stepLabel,
   stepParam,
@@ -64,6 +66,7 @@ export class FunnelPanel extends InsightPanel<FunnelAnswer> {
     input.autocomplete = 'off';
     input.spellcheck = false;
     input.placeholder = PLACEHOLDERS[kind];
+    input.title = STEP_FIELD_HINT;
     select.addEventListener('change', () => {
       input.placeholder = PLACEHOLDERS[select.value as StepKind];
     });

@@ -11,8 +11,29 @@ export function stepParam(kind: StepKind, text: string): string {
   return `${kind}:${text.trim()}`;
 }
 
-/** A step as the API echoes it (`{name}`, `{path}` or both), as a person reads it. */
-export function stepLabel(match: { name?: string; path?: string }): string {
+/**
+ * How a step field says it takes property conditions: typed after the name or path, they are
+ * sent as they are (`purchase,property.plan:pro`), in the API's step syntax.
+ */
+export const STEP_FIELD_HINT =
+  'Add ,property.<key>:<value> to match only events with that property (plan=pro: ' +
+  'purchase,property.plan:pro)';
+
+/**
+ * A step as the API echoes it (`{name}`, `{path}` or both, and its property conditions), as a
+ * person reads it: "purchase where plan = pro".
+ */
+export function stepLabel(match: {
+  name?: string;
+  path?: string;
+  properties?: Record<string, string>;
+}): string {
+  const conditions = Object.entries(match.properties ?? {}).map(([k, v]) => `${k} = ${v}`);
+  const where = conditions.length === 0 ? '' : ` where ${conditions.join(' and ')}`;
+  return `${eventLabel(match)}${where}`;
+}
+
+function eventLabel(match: { name?: string; path?: string }): string {
   if (match.name !== undefined && match.path !== undefined) {
     return `${match.name} on ${match.path}`;
   }

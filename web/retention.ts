@@ -18,6 +18,7 @@ import {
   formatPercent,
   periodHeading,
   retentionRates,
+  STEP_FIELD_HINT,
   shadeOf,
 } from './insights-format.ts';
 import { formatCount } from './period.ts';
@@ -106,6 +107,7 @@ function showTextField(kindId: string, textId: string): void {
   const input = byId<HTMLInputElement>(textId);
   input.hidden = kind !== 'name' && kind !== 'path';
   input.placeholder = kind === 'path' ? '/pricing' : 'signup';
+  input.title = STEP_FIELD_HINT;
 }
 
 /**

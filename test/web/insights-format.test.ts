@@ -27,6 +27,11 @@ describe('what the panels send', () => {
     // Commas stay: the API starts a second condition only before name: or path:.
     expect(stepParam('name', 'a, b')).toBe('name:a, b');
     expect(stepParam('name', '')).toBe('name:');
+    // Property conditions typed after the name are sent as typed, in the API's syntax.
+    expect(stepParam('name', ' purchase,property.plan:pro ')).toBe(
+      'name:purchase,property.plan:pro',
+    );
+    expect(cohortEventParam('path', '/docs,property.lang:de')).toBe('path:/docs,property.lang:de');
     expect(windowParam(' 14', 'd')).toBe('14d');
     expect(windowParam('90', 'm')).toBe('90m');
   });
@@ -45,6 +50,12 @@ describe('what the panels show', () => {
     expect(stepLabel({ name: 'signup' })).toBe('signup');
     expect(stepLabel({ path: '/pricing' })).toBe('Page view of /pricing');
     expect(stepLabel({ name: 'signup', path: '/welcome' })).toBe('signup on /welcome');
+    expect(stepLabel({ name: 'purchase', properties: { plan: 'pro' } })).toBe(
+      'purchase where plan = pro',
+    );
+    expect(stepLabel({ path: '/pricing', properties: { plan: 'pro', $browser: 'Firefox' } })).toBe(
+      'Page view of /pricing where plan = pro and $browser = Firefox',
+    );
   });
 
   test('rates as percentages with at most one decimal', () => {
