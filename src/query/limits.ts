@@ -104,6 +104,11 @@ export const queryLimits = {
    */
   sqlResultCharsMax: 16 * 1024 * 1024,
   /**
+   * Characters of a statement's error message at most (cut with `…`): DuckDB's message may
+   * hold a value the statement built (`error(x)`, a failed cast of x), of any size.
+   */
+  sqlMessageCharsMax: 1_000,
+  /**
    * Steps of one funnel (PostHog's limit is 20), and its conversion window: how long after
    * its first step an actor may take the others (PostHog's default of 14 days).
    */

@@ -32,7 +32,9 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
     const why = error.message;
     return why.startsWith(REFUSAL_PREFIX) ? why.slice(REFUSAL_PREFIX.length) : why;
   });
-  if (typeof statement === 'string') return { ok: false, refused: statement };
+  if (typeof statement === 'string') {
+    return { ok: false, refused: cut(statement, job.messageCharsMax) };
+  }
   const reader = await connection.runAndReadAll(statement.sql, statement.values, statement.types);
   const columnTypes = reader.columnTypes();
   const unnamed = columnWithUnnamedFields(reader.columnNames(), columnTypes);
@@ -57,6 +59,14 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   };
 }
 
+/**
+ * `message` cut to `charsMax` characters (`…` ending a cut one): DuckDB's messages may hold a
+ * value the statement built, and a message crosses to the server and back to the client whole.
+ */
+function cut(message: string, charsMax: number): string {
+  return message.length <= charsMax ? message : `${message.slice(0, charsMax - 1)}…`;
+}
+
 /** How many of the first rows fit in `charsMax` characters of JSON. */
 function rowsWithin(rows: readonly unknown[], charsMax: number): number {
   let chars = 0;
@@ -73,7 +83,7 @@ process.once('message', (job: SqlJob) => {
     (error: unknown) =>
       process.send?.({
         ok: false,
-        message: error instanceof Error ? error.message : String(error),
+        message: cut(error instanceof Error ? error.message : String(error), job.messageCharsMax),
       } satisfies SqlJobAnswer),
   );
 });

@@ -30,6 +30,8 @@ export interface SqlJob {
   spillBytesMax: number;
   /** JSON characters of the rows answered at most; later rows are cut. */
   resultCharsMax: number;
+  /** Characters of an error message or refusal at most; longer ones are cut. */
+  messageCharsMax: number;
   threads: number;
 }
 

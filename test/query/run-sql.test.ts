@@ -241,6 +241,21 @@ describe('runSql', () => {
     expect((await refusal('SELEC 1')).message).toStartWith('sql: syntax error:');
   });
 
+  test('an error message is cut short: a statement cannot make the server carry its values', async () => {
+    // DuckDB's message holds the value the statement built (error(x), a failed cast of x):
+    // uncut, 50 MB of it crossed to the server and came back as the 400's detail.
+    for (const sql of [
+      "SELECT error(repeat('x', 1000000)) AS e",
+      "SELECT CAST(repeat('x', 1000000) AS INTEGER) AS n",
+    ]) {
+      const error = await refusal(sql);
+      expect(error.status).toBe(400);
+      expect(error.message).toStartWith('sql: ');
+      expect(error.message).toEndWith('…');
+      expect(error.message.length).toBeLessThanOrEqual(queryLimits.sqlMessageCharsMax + 5);
+    }
+  });
+
   test('a statement running past the time limit is interrupted: 408', async () => {
     const slow = runSql(source, 'acme', {
       sql: `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)

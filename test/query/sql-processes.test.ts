@@ -60,6 +60,7 @@ function spillingJob(name: string): SqlJob {
     memoryLimitBytes: 32 * 1024 * 1024,
     spillBytesMax: 1024 ** 3,
     resultCharsMax: 1024 ** 2,
+    messageCharsMax: 1_000,
     threads: 1,
   };
 }

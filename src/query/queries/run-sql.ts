@@ -135,6 +135,7 @@ async function jobOf(
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
     spillBytesMax: queryLimits.sqlSpillBytesMax,
     resultCharsMax: queryLimits.sqlResultCharsMax,
+    messageCharsMax: queryLimits.sqlMessageCharsMax,
     threads: queryLimits.sqlThreads,
   };
   return { job, exported };
