@@ -46,14 +46,26 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
         "name them, e.g. {'a': 1, 'b': 2} instead of ROW(1, 2)",
     };
   }
+  const columns = reader.columnNames().map((name, i) => ({
+    name,
+    type: typeName(columnTypes[i] as DuckDBType),
+  }));
+  // The columns count toward the answer's characters: `SELECT *, *, …` over a long column
+  // name (or a STRUCT type doubled at each level) is megabytes of names without a row.
+  const columnChars = JSON.stringify(columns).length;
+  if (columnChars > job.resultCharsMax) {
+    return {
+      ok: false,
+      refused:
+        `the result's column names and types take ${columnChars} characters of JSON, past ` +
+        `the ${job.resultCharsMax} an answer may hold; select fewer or shorter-named columns`,
+    };
+  }
   const rows = jsonRows(reader);
-  const kept = rowsWithin(rows, job.resultCharsMax);
+  const kept = rowsWithin(rows, job.resultCharsMax - columnChars);
   return {
     ok: true,
-    columns: reader.columnNames().map((name, i) => ({
-      name,
-      type: typeName(columnTypes[i] as DuckDBType),
-    })),
+    columns,
     rows: kept === rows.length ? rows : rows.slice(0, kept),
     cut: kept < rows.length,
   };

@@ -172,6 +172,29 @@ describe('SqlProcesses', () => {
     expect(await settled(0)).toEqual([]);
   });
 
+  test('column names and types count toward the characters an answer may hold', async () => {
+    // Names are not rows: uncut, `SELECT *, *, … FROM t` over a column named with 40,000
+    // characters answered 12M characters of names past the bound of the rows (1 MiB here).
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
+    const run = (name: string, statement: string) =>
+      processes.run('acme', { ...spillingJob(name), statement }, limits);
+    const long = 'x'.repeat(20_000);
+    const stars = Array.from({ length: 60 }, () => '*').join(', ');
+    const wide = await run('wide', `WITH t AS (SELECT 1 AS "${long}") SELECT ${stars} FROM t`);
+    expect(wide).toEqual({
+      ok: false,
+      refused: expect.stringMatching(/^the result's column names and types take \d+ characters/),
+    });
+    // 600,000 characters of name leave room for one row of 300,000 of the three.
+    const rows = await run(
+      'rows',
+      `SELECT repeat('y', 300000) AS "${'x'.repeat(600_000)}" FROM events LIMIT 3`,
+    );
+    expect(rows).toMatchObject({ ok: true, cut: true });
+    expect((rows as { rows: unknown[] }).rows).toHaveLength(1);
+  });
+
   test('a tenant at its share is tenant_busy; with every place taken, others are busy', () => {
     const processes = processesOf({ processesMax: 3, tenantProcessesMax: 2 });
     const take = (tenant: string) => processes.reserve(tenant);
