@@ -309,6 +309,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `past ${size(q.sqlProcessBytesMax)} of resident memory`,
       `${q.sqlResultCharsMax / MiB}M characters of JSON rows`,
       `(\`400\`) is cut to ${count(q.sqlMessageCharsMax)} characters`,
+      `a value nested more than ${count(q.sqlValueDepthMax)} levels deep`,
       `within ${q.sqlStartMsMax / 1000} s, else \`503\``,
       `read in keyset pages of ${count(q.exportPageRows)} events`,
       `read in pages of ${count(q.exportPageRows)} events (\`exportPageRows\`)`,

@@ -109,6 +109,12 @@ export const queryLimits = {
    */
   sqlMessageCharsMax: 1_000,
   /**
+   * Levels of arrays and objects one value of a statement's answer nests at most (a 400
+   * beyond): a statement can build JSON nested 100,000 deep, which JSON.stringify and IPC
+   * cannot carry (they recurse). Stored properties nest at most 512 (requestLimits).
+   */
+  sqlValueDepthMax: 1_000,
+  /**
    * Steps of one funnel (PostHog's limit is 20), and its conversion window: how long after
    * its first step an actor may take the others (PostHog's default of 14 days).
    */

@@ -62,6 +62,17 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
     };
   }
   const rows = jsonRows(reader);
+  // Checked before any row is serialized: JSON.stringify and IPC recurse, and JSON the
+  // statement built 100,000 levels deep would overflow their stack.
+  const deep = rows.findIndex((row) => nestedDeeperThan(row, job.valueDepthMax + 1));
+  if (deep !== -1) {
+    return {
+      ok: false,
+      refused:
+        `row ${deep + 1} holds a value nested more than ${job.valueDepthMax} levels deep, ` +
+        'which the answer cannot carry',
+    };
+  }
   const kept = rowsWithin(rows, job.resultCharsMax - columnChars);
   return {
     ok: true,
@@ -77,6 +88,18 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
  */
 function cut(message: string, charsMax: number): string {
   return message.length <= charsMax ? message : `${message.slice(0, charsMax - 1)}…`;
+}
+
+/** Whether `value` nests arrays and objects more than `levelsMax` deep (walked iteratively). */
+function nestedDeeperThan(value: unknown, levelsMax: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, level] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (level > levelsMax) return true;
+    for (const child of Object.values(item)) pending.push([child, level + 1]);
+  }
+  return false;
 }
 
 /** How many of the first rows fit in `charsMax` characters of JSON. */

@@ -32,6 +32,8 @@ export interface SqlJob {
   resultCharsMax: number;
   /** Characters of an error message or refusal at most; longer ones are cut. */
   messageCharsMax: number;
+  /** Levels one value of the answer nests at most; a deeper one refuses the statement. */
+  valueDepthMax: number;
   threads: number;
 }
 

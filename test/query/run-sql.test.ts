@@ -256,6 +256,23 @@ describe('runSql', () => {
     }
   });
 
+  test('a value nested past the depth limit is a 400, not a 500', async () => {
+    // JSON of 100,000 levels, built by the statement: turning it into the answer overflowed
+    // the stack (JSON.stringify), and the statement got a 500 logged as a server error.
+    const nested = (levels: number) =>
+      `SELECT (repeat('[', ${levels}) || repeat(']', ${levels}))::JSON AS j`;
+    for (const levels of [100_000, queryLimits.sqlValueDepthMax + 1]) {
+      const error = await refusal(nested(levels));
+      expect([error.status, error.message]).toEqual([
+        400,
+        `sql: row 1 holds a value nested more than ${queryLimits.sqlValueDepthMax} levels ` +
+          'deep, which the answer cannot carry',
+      ]);
+    }
+    const within = await run(nested(queryLimits.sqlValueDepthMax));
+    expect(JSON.stringify(within.rows[0]?.[0])).toHaveLength(2 * queryLimits.sqlValueDepthMax);
+  });
+
   test('a statement running past the time limit is interrupted: 408', async () => {
     const slow = runSql(source, 'acme', {
       sql: `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1e12)

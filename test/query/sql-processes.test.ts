@@ -61,6 +61,7 @@ function spillingJob(name: string): SqlJob {
     spillBytesMax: 1024 ** 3,
     resultCharsMax: 1024 ** 2,
     messageCharsMax: 1_000,
+    valueDepthMax: 1_000,
     threads: 1,
   };
 }

@@ -136,6 +136,7 @@ async function jobOf(
     spillBytesMax: queryLimits.sqlSpillBytesMax,
     resultCharsMax: queryLimits.sqlResultCharsMax,
     messageCharsMax: queryLimits.sqlMessageCharsMax,
+    valueDepthMax: queryLimits.sqlValueDepthMax,
     threads: queryLimits.sqlThreads,
   };
   return { job, exported };
