@@ -297,6 +297,44 @@ describe('the SQL guard refuses, and nothing changes', () => {
     ATTACKS_MS,
   );
 
+  test(
+    'DuckDB 1.5 forms: bare table functions, the export`s own files, SHOW/SUMMARIZE, SQL runners',
+    async () => {
+      const attempts = [
+        // A table function or system view named without parentheses is a table name.
+        'SELECT * FROM read_csv_auto',
+        'FROM duckdb_settings',
+        'FROM duckdb_secrets',
+        // Replacement scans: a string or quoted name read as a file (the export's file names).
+        "SELECT * FROM 'hot.parquet'",
+        'SELECT * FROM "0.parquet"',
+        "WITH a AS (SELECT 1) SELECT * FROM a, 'hot.parquet'",
+        'SELECT * FROM (SUMMARIZE events)',
+        'SELECT * FROM (DESCRIBE events)',
+        'SELECT * FROM (SHOW events)',
+        'SHOW TABLES',
+        'EXPLAIN ANALYZE SELECT * FROM events',
+        'SELECT * FROM (PIVOT events ON name USING count(*))',
+        "FROM query_table('events')",
+        "SELECT * FROM query('SELECT 1')",
+        "SELECT * FROM from_substrait('\\x00'::BLOB)",
+        "SELECT json_execute_serialized_sql('{}') AS x",
+        "SELECT * FROM sql_auto_complete('SEL')",
+        "SELECT list_transform(['a'], x -> current_setting('threads')) AS l",
+        'SELECT list_transform([1], lambda x: (SELECT count(*) FROM duckdb_settings())) AS l',
+        'SELECT * FROM U&"d\\0075ckdb_settings"',
+        'USE memory',
+        'CREATE TEMP MACRO m(x) AS x',
+        "IMPORT DATABASE '/tmp'",
+        'WITH x AS (SELECT 1 UNION ALL SELECT * FROM x) SELECT * FROM x',
+        `WITH RECURSIVE t(i) USING KEY (i) AS (SELECT 1 UNION SELECT i FROM recurring.t)
+         SELECT * FROM t`,
+      ];
+      for (const sql of attempts) await expectRefused(sql);
+    },
+    ATTACKS_MS,
+  );
+
   test('a statement that loops past the time limit is stopped with a 408', async () => {
     const loop = runSql(source, 'acme', {
       sql: 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT max(i) FROM r',
