@@ -365,11 +365,35 @@ describe('PostHog capture API', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 1 });
-    const cut = long.slice(0, 128);
     const user = await t.getJson(`/api/v1/events/long-user?tenant_id=acme`);
-    expect([user.user_id, user.anonymous_id]).toEqual([cut, null]);
+    const cut = String(user.user_id);
+    expect(cut).toHaveLength(128);
+    expect(cut.startsWith(long.slice(0, 100))).toBe(true);
+    expect(user.anonymous_id).toBeNull();
     const anon = await t.getJson(`/api/v1/events/long-anon?tenant_id=acme`);
     expect([anon.user_id, anon.anonymous_id]).toEqual([null, cut]);
+  });
+
+  test('two long distinct_ids alike in their first 128 characters stay two people', async () => {
+    // Composite ids differ at their end: cut to 128 alone, every user of the team was one
+    // user_id (one unique user, one visitor, one person in funnels), merged for good.
+    const team = `org_4f1c:team_9b2e:${'x'.repeat(120)}:user_`;
+    const batch = ['alice', 'bob', 'alice'].map((who, i) =>
+      event({ uuid: `team-${i}`, distinct_id: `${team}${who}` }),
+    );
+    const res = await t.post('/batch/', { api_key: 'wk_acme', batch });
+    expect(res.status).toBe(200);
+    const ids = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const stored = await t.getJson(`/api/v1/events/team-${i}?tenant_id=acme`);
+        return String(stored.user_id);
+      }),
+    );
+    for (const id of ids) expect(id.length).toBeLessThanOrEqual(128);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(ids[2]).toBe(ids[0]);
+    const s = await stats();
+    expect([s.unique_users, s.unique_visitors]).toEqual([2, 2]);
   });
 
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {

@@ -15,7 +15,6 @@ import {
   AppError,
   type BaseEvent,
   CUT_PROPERTIES_KEY,
-  cutToChars,
   type EventInput,
   eventLimits,
   HOUR_MS,
@@ -45,7 +44,12 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { identityOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
+import {
+  fittedDistinctIdOf,
+  identityOf,
+  POSTHOG_TOP_LEVEL_KEYS,
+  storedProperties,
+} from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -125,8 +129,8 @@ const CapturedEvent = t.Object(
     distinct_id: t.Optional(
       t.String({
         description:
-          'Required, here or in properties; cut to ' +
-          `${eventLimits.idCharsMax} characters (PostHog cuts it to 200).`,
+          `Required, here or in properties; over ${eventLimits.idCharsMax} characters, its ` +
+          `start, \`~\` and a digest of the whole, ${eventLimits.idCharsMax} in all.`,
       }),
     ),
     uuid: t.Optional(t.String({ description: 'The event_id: a retried batch is stored once.' })),
@@ -343,11 +347,9 @@ function inputOf(
     return value;
   };
   const sentId = textOf(event.distinct_id) ?? take('distinct_id');
-  if (sentId === undefined) {
-    throw new AppError('bad_request', `${where}.distinct_id is required`);
-  }
-  // PostHog keeps a longer one cut (to 200 characters); refused, the event would be lost.
-  const distinctId = cutToChars(sentId, eventLimits.idCharsMax);
+  if (sentId === undefined) throw new AppError('bad_request', `${where}.distinct_id is required`);
+  // PostHog keeps a longer one (cut to 200 characters); refused, the event would be lost.
+  const distinctId = fittedDistinctIdOf(sentId);
   delete properties.token;
   const anonymous =
     properties.$is_identified === false || properties.$process_person_profile === false;
