@@ -294,7 +294,7 @@ describe('PostHog capture API', () => {
       batch: [
         // After posthog.reset() the anonymous distinct id is no longer the $device_id.
         as('identify', '$identify', 'user_42', { $anon_distinct_id: 'anon-after-reset' }),
-        as('identify-bad', '$identify', 'user_42', { $anon_distinct_id: 'a'.repeat(129) }),
+        as('identify-bad', '$identify', 'user_42', { $anon_distinct_id: { id: 'a' } }),
         as('identify-none', '$identify', 'user_42', {}),
         // posthog-node's alias({ distinctId, alias }) and posthog-js's alias() once identified.
         as('alias', '$create_alias', 'user_42', { distinct_id: 'user_42', alias: 'old-id' }),
@@ -394,6 +394,37 @@ describe('PostHog capture API', () => {
     expect(ids[2]).toBe(ids[0]);
     const s = await stats();
     expect([s.unique_users, s.unique_visitors]).toEqual([2, 2]);
+  });
+
+  test('an $identify or $create_alias naming a long distinct_id links the events of it', async () => {
+    // The anonymous events of a distinct_id over 128 characters are stored under its fitted
+    // form; the id an $identify merges (or an alias) must be that same id, else by=person
+    // never joins them to the user.
+    const long = `anon:${'a'.repeat(150)}`;
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({ uuid: 'before', distinct_id: long, properties: { $is_identified: false } }),
+        event({
+          uuid: 'identify',
+          event: '$identify',
+          distinct_id: 'user_42',
+          properties: { $anon_distinct_id: long },
+        }),
+        event({
+          uuid: 'alias',
+          event: '$create_alias',
+          distinct_id: 'user_42',
+          properties: { alias: long },
+        }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    const read = (id: string) => t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+    const before = await read('before');
+    expect(String(before.anonymous_id)).toHaveLength(128);
+    expect((await read('identify')).anonymous_id).toBe(before.anonymous_id);
+    expect((await read('alias')).anonymous_id).toBe(before.anonymous_id);
   });
 
   test('a "__proto__" property is kept as a property, and cut by its own size', async () => {

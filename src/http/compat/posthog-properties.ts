@@ -68,12 +68,14 @@ function idOf(value: unknown): string | undefined {
 }
 
 /**
- * An id that `$identify` or `$create_alias` merges: an id (idOf), or a finite number as its
- * text, as a numeric distinct_id is read and as PostHog merges String(id) (server SDKs pass a
- * database id as it is).
+ * An id that `$identify` or `$create_alias` merges: a non-empty string, or a finite number as
+ * its text, as a numeric distinct_id is read and as PostHog merges String(id) (server SDKs pass
+ * a database id as it is); fitted as a distinct_id is (fittedDistinctIdOf), so a long one
+ * names the events stored under it.
  */
 function mergedIdOf(value: unknown): string | undefined {
-  return idOf(typeof value === 'number' && Number.isFinite(value) ? String(value) : value);
+  const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  return typeof id === 'string' && id !== '' ? fittedDistinctIdOf(id) : undefined;
 }
 
 /** The device an identified event was sent from: `$device_id`, when it is an id (idOf). */
