@@ -9,8 +9,8 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
-import { type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
-import { type Row, rangeOf, readRows, withSnapshot } from './read.ts';
+import { scopedRangeOf, type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
+import { type Row, readRows, withSnapshot } from './read.ts';
 import { SqlParams } from './sql-params.ts';
 
 export interface PageOptions {
@@ -37,7 +37,8 @@ export async function readPage<T>(
 ): Promise<Page<T>> {
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
   const { fromMs, toMs } = options.filters;
-  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), signal, async (snapshot) => {
+  const range = scopedRangeOf(options.visits, fromMs, toMs);
+  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
     const conditions = filterConditions(options.filters, params);
     if (after !== undefined) {

@@ -81,5 +81,6 @@ export function isExitPageFilter(condition: WebCondition): boolean {
 /** The page views of each page in the kept visits (an exit rate's denominator), as `xp`. */
 export function pageViewsSql(joinKept: string): string {
   return `SELECT g.path AS page, count(*) AS pageviews
-    FROM grouped AS g ${joinKept} WHERE g.is_view AND g.path IS NOT NULL GROUP BY g.path`;
+    FROM grouped AS g ${joinKept}
+    WHERE g.is_view AND g.side = 0 AND g.path IS NOT NULL GROUP BY g.path`;
 }

@@ -66,7 +66,7 @@ export function timeOnPageCtes(by: TimedBy, visitMatch: string, keptJoin: string
         ${next('ts // 1000')} AS next_s, ${next('path')} AS next_path
       FROM (SELECT g.by_gaps, g.key, g.n, g.ts, g.path, g.url, g.referrer, g.${TIMED_PAGE}
         FROM grouped AS g ${visitMatch === 'true' ? '' : keptJoin}
-        WHERE g.path IS NOT NULL AND g.${IN_SEQUENCE})
+        WHERE g.path IS NOT NULL AND g.side = 0 AND g.${IN_SEQUENCE})
     ), moves AS (
       SELECT path, next_path <> path AS moved, sum(next_s - s) AS seconds
       FROM steps WHERE next_s IS NOT NULL AND ${TIMED_PAGE}

@@ -93,6 +93,12 @@ export interface WebMetricsOptions {
   /** All must hold; none mixes event and visit properties (conditionSideOf). */
   filters: WebCondition[];
   dimension: WebDimension;
+  /**
+   * Plausible's visits (its reads; Umami's read the range's events alone): each visit active
+   * in the range whole, its events within VISIT_REACH_MS around it too (visit-rows.ts), in the
+   * bucket of its start, the first when it began before the range.
+   */
+  reach?: boolean;
   /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
   notSet?: boolean;
   /**

@@ -142,9 +142,14 @@ describe('getStats with visit filters', () => {
     // From 15:15 on, A and C are out of the range: D alone entered at /home.
     const later = await statsOf({ entry_page: '/home' }, { fromMs: T + 15 * MIN });
     expect([later.total_events, later.visits]).toEqual([2, 1]);
-    // A range that cuts a visit: what is left of it is the visit (its entry page /pricing).
-    const cut = await statsOf({ entry_page: '/pricing' }, { fromMs: T + MIN, toMs: T + 30 * MIN });
-    expect([cut.total_events, cut.visits]).toEqual([3, 2]);
+    // A range that cuts a visit reads it whole: A entered at /home before the range (its view
+    // and signup on /pricing counted), C at /pricing.
+    const cut = { fromMs: T + MIN, toMs: T + 30 * MIN };
+    const pricing2 = await statsOf({ entry_page: '/pricing' }, cut);
+    expect([pricing2.total_events, pricing2.visits]).toEqual([1, 1]);
+    const home = await statsOf({ entry_page: '/home' }, cut);
+    expect([home.total_events, home.visits]).toEqual([4, 2]);
+    expect(home.top_entry_pages).toEqual([{ path: '/home', visitors: 2, visits: 2 }]);
   });
 });
 

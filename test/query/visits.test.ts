@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
 import { getStats, resolveRange, type StatsOptions } from '../../src/query/index.ts';
-import { VISIT_GAP_MINUTES } from '../../src/query/queries/visit-rows.ts';
+import { VISIT_GAP_MINUTES, VISIT_REACH_MINUTES } from '../../src/query/queries/visit-rows.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const T = Date.parse('2026-03-08T15:00:00Z');
@@ -145,8 +145,9 @@ describe('visits', () => {
     expect((await visitsOf({ includeBots: true, equals: { device: 'bot' } })).visits).toBe(1);
   });
 
-  test('a visit spanning the start of a local day counts in both days, each its part', async () => {
-    // 23:50 and 00:10 in Berlin (UTC+1 in March): 20 minutes apart, one visit over both days.
+  test('a visit spanning the start of a local day counts whole in both days', async () => {
+    // 23:50, 00:10 and 00:15 in Berlin (UTC+1 in March): one visit over both days. As a
+    // Plausible session active in both, each day reads all of it: not a bounce, 25 minutes.
     const lateEvening = Date.parse('2026-03-07T22:50:00Z');
     await source.add([
       makeEvent({ timestamp: lateEvening, visitor_id: 'v1' }),
@@ -154,21 +155,30 @@ describe('visits', () => {
       makeEvent({ timestamp: lateEvening + 25 * MIN, visitor_id: 'v1' }),
     ]);
     const day = (date: string) => resolveRange({ date, tz: 'Europe/Berlin' });
-    expect(await visitsOf(day('2026-03-07'))).toEqual({
-      visits: 1,
-      bounce_rate: 100,
-      visit_duration: 0,
-      views_per_visit: 1,
-    });
-    expect(await visitsOf(day('2026-03-08'))).toEqual({
-      visits: 1,
-      bounce_rate: 0,
-      visit_duration: 300,
-      views_per_visit: 1,
-    });
+    const whole = { visits: 1, bounce_rate: 0, visit_duration: 1500, views_per_visit: 2 };
+    expect(await visitsOf(day('2026-03-07'))).toEqual(whole);
+    expect(await visitsOf(day('2026-03-08'))).toEqual(whole);
+    // The events counted are each day's own.
+    const views = await getStats(source, 'acme', { filters: day('2026-03-08'), top: 1 });
+    expect([views.page_views, views.total_events]).toEqual([1, 2]);
+    // A filter keeps the visits with a matching event in the range: the signup is on the 8th.
+    const signups = { equals: { name: 'signup' } };
+    expect((await visitsOf({ ...day('2026-03-07'), ...signups })).visits).toBe(0);
+    expect(await visitsOf({ ...day('2026-03-08'), ...signups })).toEqual(whole);
     // Both days as one range: one visit of 25 minutes.
     const both = { fromMs: day('2026-03-07').fromMs, toMs: day('2026-03-08').toMs };
     expect(await visitsOf(both)).toMatchObject({ visits: 1, visit_duration: 1500 });
+  });
+
+  test('a visit is read from VISIT_REACH_MINUTES before the range, not further', async () => {
+    expect(VISIT_REACH_MINUTES).toBe(120);
+    // One session from 3 hours before the range: its events before the reach are not read.
+    const s = (minutes: number, path: string) =>
+      anon('v1', minutes, { session_id: 's1', path, name: 'page_view' });
+    await source.add([s(-180, '/start'), s(-121, '/early'), s(-60, '/late'), s(10, '/in')]);
+    const stats = await getStats(source, 'acme', { filters: { fromMs: T }, top: 10 });
+    expect(stats.top_entry_pages.map((r) => r.path)).toEqual(['/late']);
+    expect([stats.visits, stats.visit_duration, stats.page_views]).toEqual([1, 70 * 60, 1]);
   });
 
   test('a visit spanning a flushed segment and the hot tier is one visit', async () => {

@@ -186,6 +186,7 @@ function read(ctx: QueryContext, range: QueryRange, dimension: GoalDimension) {
     filters: ctx.params.filters.conditions,
     dimension,
     notSet: true,
+    reach: true,
     globalConversionRate: true,
     byEntryPage: true,
   };
@@ -267,6 +268,7 @@ async function percentages(ctx: QueryContext, range: QueryRange) {
       filters: ctx.params.filters.conditions,
       dimension: { kind: 'total' },
       notSet: true,
+      reach: true,
     },
     ctx.request.signal,
   );

@@ -82,7 +82,8 @@ function read(
   dimension: GoalDimension,
 ) {
   const { fromMs, toMs } = range;
-  const options = { fromMs, toMs, metrics, filters, dimension, byEntryPage: true };
+  // Plausible's sessions: each visit active in the range, whole (visit-rows.ts's reach).
+  const options = { fromMs, toMs, metrics, filters, dimension, byEntryPage: true, reach: true };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 

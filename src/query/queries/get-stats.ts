@@ -9,8 +9,9 @@ import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { visitRangeOf } from './visit-rows.ts';
 import { type VisitScope, visitScopedFrom } from './visit-scope.ts';
 import { type VisitLists, type VisitTotals, visitStatsOf, visitStatsQuery } from './visit-stats.ts';
 
@@ -57,7 +58,8 @@ export async function getStats(
   signal?: AbortSignal,
 ): Promise<Stats> {
   const { fromMs, toMs } = options.filters;
-  return withSnapshot(source, tenant, rangeOf(fromMs, toMs), signal, async (snapshot) => {
+  // Visits are read whole (visit-rows.ts's reach): the snapshot holds the events around too.
+  return withSnapshot(source, tenant, visitRangeOf(fromMs, toMs), signal, async (snapshot) => {
     // Each statement binds its own values: the scoped relation is made for each.
     const fromOf = (params: SqlParams) =>
       options.visits === undefined

@@ -12,6 +12,7 @@ import { formatInZone } from '../time-zone.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import {
   isVisitParam,
+  scopedRangeOf,
   VISIT_PARAM_NAMES,
   VISIT_VALUE_COLUMN,
   type VisitParam,
@@ -108,13 +109,13 @@ export async function getTimeSeries(
 ): Promise<TimeSeries> {
   const starts = bucketStarts(options.fromMs, options.toMs, options.bucket, options.tz);
   const filters = { ...options.filters, fromMs: options.fromMs, toMs: options.toMs };
-  const range = { fromMs: options.fromMs, toMs: options.toMs };
+  const scope = scopeOf(options);
+  const range = scopedRangeOf(scope, options.fromMs, options.toMs);
   const rows = await withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
     const byMinutes = minuteCountsQueryOf(options, snapshot.minutesFrom, starts, params);
     if (byMinutes !== null) return readRows(snapshot, byMinutes, params);
     const group = options.groupBy === undefined ? 'NULL' : groupSql(options.groupBy, params);
-    const scope = scopeOf(options);
     const ctes = bucketedCtes(
       {
         from:

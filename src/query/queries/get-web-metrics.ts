@@ -24,7 +24,7 @@ import {
   isExitPageFilter,
   pageViewsSql,
 } from '../page-visits.ts';
-import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
+import { nullableNumberOf, numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
 import {
@@ -56,7 +56,7 @@ import {
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
-import { visitEventsCtes } from './visit-rows.ts';
+import { visitEventsCtes, visitRangeOf } from './visit-rows.ts';
 
 export async function getWebMetrics(
   source: EventSource,
@@ -64,7 +64,7 @@ export async function getWebMetrics(
   options: WebMetricsOptions,
   signal?: AbortSignal,
 ): Promise<WebMetricsRow[]> {
-  const range = { fromMs: options.fromMs, toMs: options.toMs };
+  const range = (options.reach ? visitRangeOf : rangeOf)(options.fromMs, options.toMs);
   const keys = keysOf(options.dimension);
   const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
     const params = new SqlParams();
@@ -293,6 +293,7 @@ function visitCtes(plan: Plan): string {
     filters: { fromMs: options.fromMs, toMs: options.toMs },
     params,
     pageViewNames: PAGE_VIEW_NAMES,
+    reach: options.reach === true,
     extra: {
       ematch: `(${plan.eventMatch})`,
       ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
@@ -301,17 +302,15 @@ function visitCtes(plan: Plan): string {
       ...(plan.entry?.rest ? { nmatch: `(${plan.entry.rest})` } : {}),
     },
   });
-  const nmatched = plan.entry?.rest ? ['bool_or(nmatch) AS nmatched'] : [];
+  // Only the range's events count: a visit's start before it is its first bucket's.
+  const nmatched = plan.entry?.rest ? ['bool_or(nmatch AND side = 0) AS nmatched'] : [];
+  const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
+  const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
   const kept = keptVisitsCtes({
-    aggregates: ['min(ts) AS start_ts', 'bool_or(ematch) AS matched', ...nmatched],
-    carried: [
-      'start_ts',
-      'matched',
-      'bounced',
-      'views',
-      'seconds',
-      ...(nmatched.length > 0 ? ['nmatched'] : []),
-    ],
+    aggregates: ['min(ts) AS start_ts', `${start} AS bucket_ts`, ...matched],
+    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds'].concat(
+      nmatched.length > 0 ? ['nmatched'] : [],
+    ),
     match: plan.visitMatch,
     keys: plan.visitKeys,
     channels: plan.channels,
@@ -332,7 +331,7 @@ function visitCtes(plan: Plan): string {
 /** The visits entered at a page, by it (entryPlanOf): ENTRY_METRICS' rows. */
 function entryRowsSql(keys: string, plan: Plan): string {
   return `SELECT ${keys}, k.bounced, k.seconds
-    FROM kept AS k ${plan.buckets?.join('k.start_ts') ?? ''}
+    FROM kept AS k ${plan.buckets?.join('k.bucket_ts') ?? ''}
     WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
 }
 
@@ -341,11 +340,11 @@ function eventRowsSql(plan: Plan): string {
   const buckets = plan.buckets?.join('g.ts') ?? '';
   if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
     return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
-      FROM ev AS g ${buckets} WHERE g.ematch`;
+      FROM ev AS g ${buckets} WHERE g.ematch AND g.side = 0`;
   }
   return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
     FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
-    WHERE g.ematch AND ${plan.rowMatch}`;
+    WHERE g.ematch AND g.side = 0 AND ${plan.rowMatch}`;
 }
 
 /**
@@ -355,12 +354,12 @@ function eventRowsSql(plan: Plan): string {
 function visitRowsOf(plan: Plan): string {
   const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
   const columns = `k.bounced, k.seconds, k.views${over}`;
-  const buckets = plan.buckets?.join('k.start_ts') ?? '';
+  const buckets = plan.buckets?.join('k.bucket_ts') ?? '';
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);
     return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
       FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
-            WHERE ematch AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
+            WHERE ematch AND side = 0 AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
       JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets} WHERE ${plan.rowMatch}`;
   }
   return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}

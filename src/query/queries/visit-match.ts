@@ -43,8 +43,9 @@ export interface KeptVisits {
 
 /**
  * `visits AS MATERIALIZED (…), parts AS (…), sourced AS (…), [channeled AS (…),] kept AS (…)`,
- * to follow visitEventsCtes (with VISIT_FIRST_EXTRA among its extra columns): `kept` has
- * each visit that meets `spec.match`, with its key, the `carried` columns and the keys v<i>.
+ * to follow visitEventsCtes (with VISIT_FIRST_EXTRA among its extra columns): `visits` has
+ * the visits with an event in the range (whole, with visitEventsCtes' reach), `kept` each
+ * that meets `spec.match`, with its key, the `carried` columns and the keys v<i>.
  */
 export function keptVisitsCtes(spec: KeptVisits): string {
   const key = VISIT_KEY.join(', ');
@@ -54,7 +55,7 @@ export function keptVisitsCtes(spec: KeptVisits): string {
   const keys = spec.keys.map((sql, i) => `, ${sql} AS v${i}`).join('');
   return `visits AS MATERIALIZED (
       SELECT ${key}, ${aggregates}${visitColumnsSql([...VISIT_FIRST_COLUMNS])}
-      FROM grouped GROUP BY ${key}
+      FROM grouped GROUP BY ${key} HAVING bool_or(side = 0)
     ), parts AS (
       SELECT ${key}${carried}, entry_page, exit_page, ${first.join(', ')}
       FROM visits

@@ -8,12 +8,14 @@
 // moves the start of that pause to itself, so the next event joins the visit; a beacon that
 // finds no live visit starts none. Beacons are no events of a visit: not counted, no entry or
 // exit page, not in its duration (Plausible's refresh only the cached session's time). Visits
-// are made of
-// the events inside the range (bots per the filters), then kept when one of their events
-// matches the other filters: "visits that contain a matching event", as Plausible filters its
-// sessions by page or goal, measured over all of their events. Each row carries what the visit
-// is credited with: its visitor, its entry and exit pages and the url and referrer of its
-// first event (its source).
+// are made of the events within VISIT_REACH_MINUTES of the range (bots per the filters), as
+// Plausible reads the whole row of each session active in the range (WhereBuilder: its
+// `timestamp` at or after the range's start, its `start` before its end), and counted in it
+// when one of their events inside it matches the other filters: "visits that contain a
+// matching event", as Plausible filters its sessions by page or goal (joined to its events of
+// the range), measured over all of their events. Umami's reads make them of the range's
+// events alone (no `reach`), as Umami reads its sessions. Each row carries what the visit is credited with: its visitor, its entry and
+// exit pages and the url and referrer of its first event (its source).
 
 import { listValue } from '@duckdb/node-api';
 import { ENGAGEMENT_EVENT_NAME } from '../../core/index.ts';
@@ -23,6 +25,28 @@ import type { SqlParams } from '../sql-params.ts';
 /** Plausible's session timeout: a longer pause between two events starts a new visit. */
 export const VISIT_GAP_MINUTES = 30;
 export const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
+
+/**
+ * How far before a range's start and after its end the events of its visits are read (with
+ * `reach`): a visit active in the range is the whole of its events within this margin, as
+ * Plausible reads the whole row of each session active in its range (its sessions table
+ * keeps a session's start, last time, entry page and duration). Four visit timeouts: a visit
+ * of events at most 30 minutes apart (or kept alive by beacons) that began earlier, or goes
+ * on later, is read from (to) the margin's edge, as all visits were read from the range's.
+ */
+export const VISIT_REACH_MINUTES = 120;
+export const VISIT_REACH_MS = VISIT_REACH_MINUTES * 60_000;
+
+/** The time range to snapshot for the visits of a range (with `reach`): VISIT_REACH_MS wider. */
+export function visitRangeOf(
+  fromMs: number | undefined,
+  toMs: number | undefined,
+): { fromMs?: number; toMs?: number } {
+  return {
+    ...(fromMs === undefined ? {} : { fromMs: fromMs - VISIT_REACH_MS }),
+    ...(toMs === undefined ? {} : { toMs: toMs + VISIT_REACH_MS }),
+  };
+}
 
 /** The property a non-interactive event carries (Plausible's `interactive: false`). */
 const INTERACTIVE_PROPERTY = '$interactive';
@@ -36,10 +60,11 @@ const INTERACTIVE_PROPERTY = '$interactive';
 const ORDER = 'CAST(ts AS HUGEINT) * 18446744073709551616 + hash(path, url, referrer)';
 
 /**
- * `WITH … visits AS MATERIALIZED (…)`: the CTEs that end in `visits`, one row per visit kept,
+ * `WITH … visits AS MATERIALIZED (…)`: the CTEs that end in `visits`, one row per visit kept
+ * (one of its events in the range matches the filters), read whole (visitEventsCtes' reach),
  * with the columns `bounced` (at most one interactive event: Plausible's is_bounce, a second
- * page view or custom event ends it, a non-interactive one does not), `views`, `events`,
- * `seconds` (first to last event), `visitor_id` (its first event's), `entry_page` and
+ * page view or custom event ends it, a non-interactive one does not), `views`, `events` (those
+ * in the range: Plausible's `events` is an event metric), `seconds` (first to last event), `visitor_id` (its first event's), `entry_page` and
  * `exit_page` (the paths of its first and last page views with a path; NULL without one), and
  * `url` and `referrer` (its first event's, for its source). The caller appends the rest of
  * the statement; `visits` is materialized, so reading it several times scans the events once.
@@ -62,11 +87,12 @@ export function visitRowsSql(
     filters,
     params,
     pageViewNames,
+    reach: true,
     extra: { matched: `(${matched})` },
   });
   return `WITH ${grouping}, firsts AS (
       SELECT ${visitColumnsSql()}
-      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched)
+      FROM grouped GROUP BY by_gaps, key, n HAVING bool_or(matched AND side = 0)
     ), visits AS MATERIALIZED (
       SELECT bounced, views, events, seconds, entry_page, exit_page,
         first.visitor_id AS visitor_id, first.url AS url, first.referrer AS referrer
@@ -83,21 +109,31 @@ export interface VisitEvents {
   filters: EventFilters;
   params: SqlParams;
   pageViewNames: string[];
+  /**
+   * Plausible's rule: visits are made of the events within VISIT_REACH_MS of the range too
+   * (`side` -1 before it, 1 after it), so a visit active in the range is read whole; the
+   * snapshot must hold them (visitRangeOf). Without (Umami's reads), of the range's alone.
+   */
+  reach?: boolean;
   /** More columns of each event (name → SQL over the event alias `e`), carried to `grouped`. */
   extra: Record<string, string>;
 }
 
 /**
- * `ev AS (…), … grouped AS (…)`: the events of the range (bots per the filters),
- * each in `grouped` with the key of its visit, (by_gaps, key, n), its time `ts` (epoch ms),
- * `is_view`, `interactive`, `visitor_id`, `path`, `url`, `referrer` and the `extra` columns.
+ * `ev AS (…), … grouped AS (…)`: the events of the range (bots per the filters), with
+ * `reach` those within VISIT_REACH_MS of it too, each in `grouped` with the key of its visit,
+ * (by_gaps, key, n), its time `ts` (epoch ms), `side` (-1 before the range, 0 in it, 1
+ * after), `is_view`, `interactive`, `visitor_id`, `path`, `url`, `referrer` and the `extra`
+ * columns.
  */
 export function visitEventsCtes(spec: VisitEvents): string {
   const { filters, params } = spec;
+  const read = spec.reach ? visitRangeOf(filters.fromMs, filters.toMs) : filters;
   const scope = filterConditions(
-    { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
+    { includeBots: filters.includeBots, fromMs: read.fromMs, toMs: read.toMs },
     params,
   );
+  const side = spec.reach ? sideSql(filters.fromMs, filters.toMs, params) : '0';
   const views = params.add(listValue(spec.pageViewNames));
   const key = params.add(`"${INTERACTIVE_PROPERTY}"`);
   const pointer = params.add(`/${INTERACTIVE_PROPERTY}`);
@@ -108,18 +144,27 @@ export function visitEventsCtes(spec: VisitEvents): string {
   const gapMs = params.add(VISIT_GAP_MS);
   const beacon = params.add(ENGAGEMENT_EVENT_NAME);
   const extra = Object.entries(spec.extra);
-  const carried = ['ts, is_view, interactive, visitor_id, path, url, referrer']
+  const carried = ['ts, side, is_view, interactive, visitor_id, path, url, referrer']
     .concat(extra.map(([name]) => name))
     .join(', ');
   const extraSql = extra.map(([name, sql]) => `, ${sql} AS ${name}`).join('');
   // Times as epoch ms: lag and subtraction over TIMESTAMPTZ go through ICU, ~4× slower here.
   return `ev AS (
-      SELECT e.session_id, e.visitor_id, epoch_ms(e."timestamp") AS ts,
+      SELECT e.session_id, e.visitor_id, epoch_ms(e."timestamp") AS ts, ${side} AS side,
         list_contains(${views}, e.name) AS is_view, ${interactive} AS interactive,
         nullif(e."path", '') AS path, e."url" AS url, e."referrer" AS referrer${extraSql}
       FROM ${spec.from} AS e ${whereOf(scope)}
     ), ${aliveBeaconsSql(spec.beacons, [...scope, `e.name = ${beacon}`], gapMs)},
     ${groupedSql(gapMs, carried)}`;
+}
+
+/** An event `e`'s `side`: -1 before `fromMs`, 1 at or after `toMs`, else 0 (in the range). */
+function sideSql(fromMs: number | undefined, toMs: number | undefined, params: SqlParams): string {
+  const at = 'e."timestamp"';
+  const before = fromMs === undefined ? [] : [`WHEN ${at} < ${params.addInstant(fromMs)} THEN -1`];
+  const after = toMs === undefined ? [] : [`WHEN ${at} >= ${params.addInstant(toMs)} THEN 1`];
+  const cases = [...before, ...after];
+  return cases.length === 0 ? '0' : `CASE ${cases.join(' ')} ELSE 0 END`;
 }
 
 /**
@@ -132,7 +177,7 @@ export function visitColumnsSql(firstExtra: string[] = []): string {
     .map((column) => `'${column}': ${column}`)
     .join(', ');
   return `count(*) FILTER (WHERE interactive) <= 1 AS bounced,
-        count(*) FILTER (WHERE is_view) AS views, count(*) AS events,
+        count(*) FILTER (WHERE is_view) AS views, count(*) FILTER (WHERE side = 0) AS events,
         (max(ts) - min(ts)) / 1000 AS seconds,
         arg_min(path, ${ORDER}) FILTER (WHERE is_view) AS entry_page,
         arg_max(path, ${ORDER}) FILTER (WHERE is_view) AS exit_page,

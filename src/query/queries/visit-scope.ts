@@ -15,7 +15,7 @@ import {
   type WebFilter,
 } from '../web-properties.ts';
 import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA } from './visit-match.ts';
-import { visitEventsCtes } from './visit-rows.ts';
+import { visitEventsCtes, visitRangeOf } from './visit-rows.ts';
 
 /** The visit properties of the native reads, by their parameter name. */
 export const VISIT_PARAMS = {
@@ -72,12 +72,27 @@ export function visitScopeOf(
 }
 
 /**
- * A parenthesized relation to read instead of `from` (the snapshot's; its `allFrom` holds the
- * beacons that keep visits alive): the events of the range
- * (bots as `filters` say; its other filters are the read's own) whose visit has every value of
- * `scope.equals`, with the columns of `from` and, with a group, `visit_value`. Visits are
- * formed of every event of that range, so a visit filtered by its entry page keeps all of its
- * events, its other pages too.
+ * The time range a read with a visit scope snapshots: its own, VISIT_REACH_MS wider on each
+ * side (visit-rows.ts), so a visit active in the range is read whole.
+ */
+export function scopedRangeOf(
+  scope: VisitScope | undefined,
+  fromMs: number | undefined,
+  toMs: number | undefined,
+): { fromMs?: number; toMs?: number } {
+  if (scope !== undefined) return visitRangeOf(fromMs, toMs);
+  return { ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) };
+}
+
+/**
+ * A parenthesized relation to read instead of `from` (the snapshot's, of scopedRangeOf; its
+ * `allFrom` holds the beacons that keep visits alive): the events (bots as `filters` say; its
+ * other filters are the read's own) whose visit has every value of `scope.equals`, with the
+ * columns of `from` and, with a group, `visit_value`. Visits are formed as Plausible's (the
+ * events within VISIT_REACH_MS of the range too, visit-rows.ts), so a visit filtered by its
+ * entry page keeps all of its events, its other pages too, and one that entered before the
+ * range keeps the entry page it had then. The relation holds the kept visits' events outside
+ * the range too: the read filters by its range as before.
  */
 export function visitScopedFrom(
   { from, allFrom }: { from: string; allFrom: string },
@@ -99,6 +114,7 @@ export function visitScopedFrom(
     filters: { includeBots: filters.includeBots, fromMs: filters.fromMs, toMs: filters.toMs },
     params,
     pageViewNames,
+    reach: true,
     // The whole event, as a struct, to give it back as it was once its visit is kept.
     extra: { ...VISIT_FIRST_EXTRA, ev_row: 'e' },
   });
