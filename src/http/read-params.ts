@@ -152,8 +152,8 @@ const visitFilterParams = {
 
 export const VISIT_FILTER_NOTE =
   ' Visit filters (referrer_source, channel, entry_page, exit_page, utm_*) keep every event of ' +
-  "the visits that match, as Plausible's visit: filters; visits are made of the events of " +
-  'the range.';
+  "the visits that match, as Plausible's visit: filters; a visit with an event in the range " +
+  'is read whole (its events up to 2 hours around the range), as Plausible reads sessions.';
 
 const pageParams = {
   limit: t.Optional(

@@ -206,6 +206,47 @@ for (const name of TIERS) {
   });
 }
 
+describe("an engagement beacon keeps a visit alive over the day's start", () => {
+  test('/a at 23:30, a beacon at 23:55, /b at 00:20 (Berlin): one visit entered at /a', async () => {
+    const d = 'beacons.example';
+    const send = async (time: string, body: Json) => {
+      t.clock.set(at(time));
+      const res = await t.post('/api/event', JSON.stringify({ ...body, d }), {
+        'content-type': 'text/plain',
+        'x-forwarded-for': '198.51.100.20',
+      });
+      expect(res.status).toBe(202);
+    };
+    await send('2026-11-24T22:30:00Z', { n: 'pageview', u: `https://${d}/a` });
+    await send('2026-11-24T22:55:00Z', { n: 'engagement', u: `https://${d}/a`, e: 1000 });
+    await send('2026-11-24T23:20:00Z', { n: 'pageview', u: `https://${d}/b` });
+    t.clock.set(at('2026-11-26T12:00:00Z'));
+    const read = async () => {
+      const query = new URLSearchParams({ tenant_id: d, date: '2026-11-25', tz: BERLIN });
+      const s = await t.getJson<Json>(`/api/v1/stats?${query}`);
+      const res = await t.post('/api/v2/query', {
+        site_id: d,
+        metrics: ['visits', 'bounce_rate', 'visit_duration'],
+        date_range: ['2026-11-25', '2026-11-25'],
+        tz: BERLIN,
+        dimensions: ['visit:entry_page'],
+      });
+      const body = (await res.json()) as { results: { dimensions: string[]; metrics: number[] }[] };
+      return {
+        native: [s.visits, s.bounce_rate, s.visit_duration, s.top_entry_pages],
+        v2: body.results.map((r) => [...r.dimensions, ...r.metrics]),
+      };
+    };
+    const expected = {
+      native: [1, 0, 3000, [{ path: '/a', visitors: 1, visits: 1 }]],
+      v2: [['/a', 1, 0, 3000]],
+    };
+    expect(await read()).toEqual(expected);
+    await t.engine.store.flusher.flush();
+    expect(await read()).toEqual(expected);
+  });
+});
+
 describe("Umami's reads keep Umami's rule: the range's events alone", () => {
   test('a visit over UTC midnight is, on the 25th, its one event there: a bounce', async () => {
     const send = async (time: string, url: string) => {

@@ -125,7 +125,9 @@ function statsRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           'Exact counts over the range (all time when absent): events, page views (names ' +
           'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
           'mean event duration; visits (one session_id, else one visitor with no gap over ' +
-          '30 min, joining the session it follows), bounce rate (visits of at most one ' +
+          '30 min, joining the session it follows; each with an event in the range, read ' +
+          'whole: its events up to 2 hours around the range too, as Plausible reads its ' +
+          'sessions), bounce rate (visits of at most one ' +
           'interactive event), visit duration ' +
           '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
           "them; entry and exit pages, traffic sources (Plausible's Sources, " +

@@ -14,8 +14,9 @@
 // when one of their events inside it matches the other filters: "visits that contain a
 // matching event", as Plausible filters its sessions by page or goal (joined to its events of
 // the range), measured over all of their events. Umami's reads make them of the range's
-// events alone (no `reach`), as Umami reads its sessions. Each row carries what the visit is credited with: its visitor, its entry and
-// exit pages and the url and referrer of its first event (its source).
+// events alone (no `reach`), as Umami reads its sessions. Each row carries what the visit is
+// credited with: its visitor, its entry and exit pages and the url and referrer of its first
+// event (its source).
 
 import { listValue } from '@duckdb/node-api';
 import { ENGAGEMENT_EVENT_NAME } from '../../core/index.ts';
@@ -64,10 +65,11 @@ const ORDER = 'CAST(ts AS HUGEINT) * 18446744073709551616 + hash(path, url, refe
  * (one of its events in the range matches the filters), read whole (visitEventsCtes' reach),
  * with the columns `bounced` (at most one interactive event: Plausible's is_bounce, a second
  * page view or custom event ends it, a non-interactive one does not), `views`, `events` (those
- * in the range: Plausible's `events` is an event metric), `seconds` (first to last event), `visitor_id` (its first event's), `entry_page` and
- * `exit_page` (the paths of its first and last page views with a path; NULL without one), and
- * `url` and `referrer` (its first event's, for its source). The caller appends the rest of
- * the statement; `visits` is materialized, so reading it several times scans the events once.
+ * in the range: Plausible's `events` is an event metric), `seconds` (first to last event),
+ * `visitor_id` (its first event's), `entry_page` and `exit_page` (the paths of its first and
+ * last page views with a path; NULL without one), and `url` and `referrer` (its first
+ * event's, for its source). The caller appends the rest of the statement; `visits` is
+ * materialized, so reading it several times scans the events once.
  */
 export function visitRowsSql(
   from: string,
@@ -105,7 +107,7 @@ export interface VisitEvents {
   from: string;
   /** A relation holding the beacons that keep visits alive (the snapshot's `allFrom`). */
   beacons: string;
-  /** Only its range and bots are read: a visit is made of every event in the range. */
+  /** Only its range and bots are read (the range widened with `reach`). */
   filters: EventFilters;
   params: SqlParams;
   pageViewNames: string[];
