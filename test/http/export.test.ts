@@ -477,7 +477,9 @@ describe('exports of one tenant at once', () => {
     })();
     expect(await start(t)).toBe('tenant_overloaded');
     let next: Response | string = 'tenant_overloaded';
-    const deadline = performance.now() + 10_000;
+    // Collection and the finalizers after it are the engine's to schedule: on a loaded machine
+    // they have come later than 10 s (a flaky failure in full runs beside other work).
+    const deadline = performance.now() + 40_000;
     while (next === 'tenant_overloaded' && performance.now() < deadline) {
       Bun.gc(true);
       await Bun.sleep(10);
