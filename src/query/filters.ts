@@ -132,7 +132,8 @@ export function filtersOf(
 
 /** The `property.<key>=value` filters of a query string (Elysia's schema drops unknown keys). */
 export function propertyFiltersOf(url: string): Record<string, string> {
-  const filters: Record<string, string> = {};
+  // A record without a prototype: `property.__proto__=x` is a filter like any other.
+  const filters = Object.create(null) as Record<string, string>;
   for (const [name, value] of new URL(url).searchParams) {
     if (!name.startsWith(PROPERTY_PREFIX)) continue;
     const key = name.slice(PROPERTY_PREFIX.length);

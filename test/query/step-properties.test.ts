@@ -11,6 +11,7 @@ import {
   type FunnelStep,
   getCohorts,
   getFunnel,
+  propertyFiltersOf,
 } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
@@ -158,6 +159,22 @@ describe('a step with property conditions', () => {
     expect(await purchasesWith({ plan: value })).toEqual([2, 0]);
     expect(await purchasesWith({ "plan') OR true --": 'x' })).toEqual([2, 0]);
     expect(await purchasesWith({ "plan' OR '1'='1": 'pro' })).toEqual([2, 0]);
+  });
+  test('a key named __proto__ filters the read as it conditions a step', async () => {
+    // JSON.parse keeps "__proto__" as a key like any other, so events are stored with it.
+    const proto = JSON.parse('{"__proto__":"x"}') as Record<string, unknown>;
+    await source.add([
+      ev('a', 'visit', 0, props(proto)),
+      ev('a', 'purchase', SEC, props(proto)),
+      ev('b', 'visit', 0),
+      ev('b', 'purchase', SEC, props({ plan: 'pro' })),
+    ]);
+    const condition = JSON.parse('{"__proto__":"x"}') as Record<string, string>;
+    expect(await purchasesWith(condition)).toEqual([2, 1]);
+    // The same key as a read filter (`property.__proto__=x`, on every step) keeps a's events.
+    const properties = propertyFiltersOf('http://localhost/api/v1/funnel?property.__proto__=x');
+    expect(Object.entries(properties)).toEqual([['__proto__', 'x']]);
+    expect(await counts({ filters: { properties } })).toEqual([1, 1]);
   });
 });
 
