@@ -98,6 +98,31 @@ export async function verifyWrapped(
   if (!ok) throw refuse('the statement could not be isolated to the events relation');
 }
 
+/** DuckDB's largest ARRAY type size (INTEGER[100000]); its binder refuses a larger one. */
+const DUCKDB_ARRAY_SIZE_MAX = 100_000;
+
+/**
+ * Why json_serialize_sql could not parse a statement: a syntax error; a statement that is no
+ * SELECT ("not implemented"); a type its parser leaves to the binder, which it cannot serialize
+ * (an ARRAY size out of DuckDB's range: INT[0], INT[100000000]); else DuckDB's own message.
+ */
+function parseRefusal(parsed: Node): string {
+  const message = String(parsed.error_message ?? 'cannot parse');
+  switch (parsed.error_type) {
+    case 'parser':
+      return `syntax error: ${message}`;
+    case 'not implemented':
+      return 'only a read-only SELECT statement is allowed';
+    case 'serialization':
+      return (
+        `an ARRAY type's size is 1 to ${DUCKDB_ARRAY_SIZE_MAX} (INTEGER[3]); a type of this ` +
+        `statement cannot be read before binding (DuckDB: ${message})`
+      );
+    default:
+      return `this statement cannot be parsed (DuckDB: ${String(parsed.error_type)}: ${message})`;
+  }
+}
+
 /** The parsed node of the only statement of `sql`. */
 async function parseOne(connection: DuckDBConnection, sql: string): Promise<Node> {
   const reader = await connection.runAndReadAll(
@@ -107,11 +132,7 @@ async function parseOne(connection: DuckDBConnection, sql: string): Promise<Node
     },
   );
   const parsed = treeOf(String(reader.getRows()[0]?.[0]));
-  if (parsed.error === true) {
-    const message = String(parsed.error_message ?? 'cannot parse');
-    if (parsed.error_type === 'parser') throw refuse(`syntax error: ${message}`);
-    throw refuse('only a read-only SELECT statement is allowed');
-  }
+  if (parsed.error === true) throw refuse(parseRefusal(parsed));
   const statements = parsed.statements as Node[];
   if (statements.length !== 1) {
     throw refuse(`exactly one SELECT statement is allowed (got ${statements.length})`);

@@ -241,6 +241,29 @@ describe('runSql', () => {
     expect((await refusal('SELEC 1')).message).toStartWith('sql: syntax error:');
   });
 
+  test('an ARRAY type of a size DuckDB refuses is a 400 saying so, not "read-only SELECT"', async () => {
+    // DuckDB's parser leaves such a size to its binder, and cannot serialize the statement for
+    // the guard: the refusal said only a read-only SELECT was allowed, about a SELECT.
+    for (const sql of [
+      'SELECT [1]::INT[100000000] AS a',
+      'SELECT CAST(NULL AS INT[0]) AS a',
+      "SELECT {'a': NULL}::STRUCT(a INT[100001]) AS s",
+    ]) {
+      const refused = await refusal(sql);
+      expect([sql, refused.status]).toEqual([sql, 400]);
+      expect(refused.message).not.toContain('read-only');
+      expect(refused.message).toStartWith("sql: an ARRAY type's size is 1 to 100000");
+      expect(refused.message).toContain('Cannot serialize non-constant type parameter');
+    }
+    expect(rowsOf(await run('SELECT [1, 2]::INT[2] AS a, NULL::INT[100] AS b'))).toEqual([
+      [[1, 2], null],
+    ]);
+    // A statement that is no SELECT still reads so.
+    expect((await refusal('CREATE TABLE t (a INT)')).message).toBe(
+      'sql: only a read-only SELECT statement is allowed',
+    );
+  });
+
   test('an error message is cut short: a statement cannot make the server carry its values', async () => {
     // DuckDB's message holds the value the statement built (error(x), a failed cast of x):
     // uncut, 50 MB of it crossed to the server and came back as the 400's detail.
