@@ -84,6 +84,37 @@ function hasUnnamedFields(type: DuckDBType): boolean {
   return false;
 }
 
+/**
+ * The name a STRUCT field or a UNION member cannot have in an answer: the driver reads a STRUCT
+ * into a plain object (`entries[name] = value`), where `__proto__` sets the object's prototype
+ * instead of a field, and looks a UNION member's type up by its name in one.
+ */
+const UNCARRIED_NAME = '__proto__';
+
+/**
+ * The first column whose type holds a STRUCT field or a UNION member named `__proto__`, which
+ * the driver's values lose (the field is missing from the object, or the read fails); else null.
+ */
+export function columnWithProtoName(names: string[], types: DuckDBType[]): string | null {
+  const index = types.findIndex(hasProtoName);
+  return index === -1 ? null : (names[index] ?? String(index));
+}
+
+function hasProtoName(type: DuckDBType): boolean {
+  if (type instanceof DuckDBStructType) {
+    return type.entryNames.includes(UNCARRIED_NAME) || type.entryTypes.some(hasProtoName);
+  }
+  if (type instanceof DuckDBListType || type instanceof DuckDBArrayType) {
+    return hasProtoName(type.valueType);
+  }
+  if (type instanceof DuckDBMapType)
+    return hasProtoName(type.keyType) || hasProtoName(type.valueType);
+  if (type instanceof DuckDBUnionType) {
+    return type.memberTags.includes(UNCARRIED_NAME) || type.memberTypes.some(hasProtoName);
+  }
+  return false;
+}
+
 /** The SQL name of a column type, aliases (JSON) included. */
 export function typeName(type: DuckDBType): string {
   return type.alias ?? type.toString();

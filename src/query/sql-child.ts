@@ -9,7 +9,7 @@
 import { DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
 import { lockDown } from '../storage/index.ts';
-import { columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
+import { columnWithProtoName, columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 import { runnableStatement } from './sql-statement.ts';
 
@@ -44,6 +44,15 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
       refused:
         `column ${unnamed} holds a STRUCT with unnamed fields, which JSON cannot carry; ` +
         "name them, e.g. {'a': 1, 'b': 2} instead of ROW(1, 2)",
+    };
+  }
+  const proto = columnWithProtoName(reader.columnNames(), columnTypes);
+  if (proto !== null) {
+    return {
+      ok: false,
+      refused:
+        `column ${proto} holds a STRUCT field or UNION member named __proto__, which a JSON ` +
+        "object of the answer cannot carry; rename it ({'proto': 1})",
     };
   }
   const columns = reader.columnNames().map((name, i) => ({

@@ -130,6 +130,38 @@ describe('runSql', () => {
     expect(rowsOf(await run("SELECT {'a': 1, 'b': 2} AS s"))).toEqual([[{ a: 1, b: 2 }]]);
   });
 
+  test('a STRUCT field or UNION member named __proto__ is a 400 asking for another name', async () => {
+    // The driver reads a STRUCT into a plain object, where the field set the object's prototype
+    // instead: the field was missing from the answer ({'__proto__': 1, 'a': 2} read {"a":2}),
+    // and a STRUCT or a UNION member under that name failed the statement with a 500.
+    for (const sql of [
+      "SELECT {'__proto__': 1, 'a': 2} AS s",
+      "SELECT [{'__proto__': 'v'}] AS l",
+      "SELECT {'__proto__': {'x': 1}, 'a': 2} AS s",
+      "SELECT {'k': {'__proto__': NULL}} AS s",
+      "SELECT MAP {'k': {'__proto__': 1}} AS m",
+      'SELECT union_value(__proto__ := 1) AS u',
+    ]) {
+      const refused = await refusal(sql);
+      expect([sql, refused.status]).toEqual([sql, 400]);
+      expect([sql, refused.message]).toEqual([
+        sql,
+        `sql: column ${sql.split(' AS ')[1]} holds a STRUCT field or UNION member named ` +
+          "__proto__, which a JSON object of the answer cannot carry; rename it ({'proto': 1})",
+      ]);
+    }
+    // Other names of Object's prototype are fields like any other; so are column names.
+    expect(
+      rowsOf(await run(`SELECT {'constructor': 1, 'toString': 2} AS s, 3 AS "__proto__"`)),
+    ).toEqual([[{ constructor: 1, toString: 2 }, 3]]);
+    const columns = (await run('SELECT 1 AS "__proto__", 2 AS "constructor"')).columns;
+    expect(columns.map((c) => c.name)).toEqual(['__proto__', 'constructor']);
+    // A JSON value and a MAP carry the key.
+    expect(rowsOf(await run(`SELECT '{"__proto__": 1}'::JSON AS j`))).toEqual([
+      [JSON.parse('{"__proto__": 1}')],
+    ]);
+  });
+
   test('a number literal beyond a double is a 400, not a 500', async () => {
     const refused = await refusal('SELECT 1e400 AS big');
     expect(refused.status).toBe(400);
