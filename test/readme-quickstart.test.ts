@@ -1,0 +1,166 @@
+// README "Quick start" and "Operations" against the code: the curl examples answer what their
+// comments show, and the files the Quick start names (package.json, Dockerfile) do what it says.
+// The expected answers are read from the README itself, so a README edit that drifts fails here.
+
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { makeTestApp, type TestApp } from './helpers/app.ts';
+
+const ROOT = path.join(import.meta.dir, '..');
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+/**
+ * The text of a README section, from its heading to the next heading of its level or above
+ * (outside code blocks, whose shell comments also start with `#`).
+ */
+function section(heading: string): string {
+  const lines = README.split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) throw new Error(`no section ${heading}`);
+  const level = heading.indexOf(' ');
+  let fenced = false;
+  let end = start + 1;
+  for (; end < lines.length; end++) {
+    const line = lines[end] ?? '';
+    if (line.startsWith('```')) fenced = !fenced;
+    const depth = /^(#+) /.exec(line)?.[1]?.length ?? 0;
+    if (!fenced && depth > 0 && depth <= level) break;
+  }
+  return lines.slice(start + 1, end).join('\n');
+}
+
+/** The lines of a section's ```sh blocks, `\` continuations joined. */
+function shLines(text: string): string[] {
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap(([, block = '']) =>
+    block.replace(/\\\n\s*/g, ' ').split('\n'),
+  );
+}
+
+const quickStart = section('## Quick start');
+const operations = section('### Operations');
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await makeTestApp();
+});
+afterAll(() => t.close());
+
+const request = (curl: string) => {
+  // The test's clock is T0 (2026-11-25): `$(date -u +%F)` is that day.
+  const line = curl.replace('$(date -u +%F)', '2026-11-25');
+  return /http:\/\/127\.0\.0\.1:8080(\/[^\s'"]*)/.exec(line)?.[1] ?? '';
+};
+
+describe('README Quick start: the curl examples', () => {
+  test('the event sent is answered as the comment shows, and read back', async () => {
+    const lines = shLines(quickStart);
+    const post = lines.findIndex((l) => l.includes('-X POST'));
+    const body = /-d '([^']+)'/.exec(lines[post] ?? '')?.[1] ?? '';
+    const shown = JSON.parse((lines[post + 1] ?? '').replace(/^#\s*/, ''));
+    const res = await t.post(request(lines[post] ?? ''), body);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual(shown);
+    const sent = JSON.parse(body) as Record<string, string>;
+    const getLine = lines.find((l) => l.includes(`/api/v1/events/${sent.event_id}`)) ?? '';
+    const got = await t.get(request(getLine));
+    expect(got.status).toBe(200);
+    expect(await got.json()).toMatchObject({ ...sent, tenant: 'default' });
+  });
+
+  test("today's stats in UTC count it; another zone's day is read in that zone", async () => {
+    const stats = shLines(quickStart).find((l) => l.includes('/api/v1/stats')) ?? '';
+    expect(stats).toContain('&tz=UTC');
+    const res = await t.get(request(stats));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ total_events: 1, page_views: 1, tz: 'UTC' });
+    const berlin = await t.get(`${request(stats).replace('tz=UTC', 'tz=Europe/Berlin')}`);
+    expect(await berlin.json()).toMatchObject({
+      tz: 'Europe/Berlin',
+      from: '2026-11-25T00:00:00+01:00',
+      to: '2026-11-26T00:00:00+01:00',
+    });
+  });
+
+  test('the OpenAPI document, its UI with its assets and the dashboard are served', async () => {
+    const gets = shLines(quickStart).filter((l) => /curl -s[I]? http/.test(l));
+    const paths = gets.map(request);
+    // "# and swagger-ui.css", "# and dashboard.css": the files a comment names beside one.
+    for (const line of gets) {
+      const also = /# and ([\w.-]+)/.exec(line)?.[1];
+      if (also) paths.push(request(line).replace(/[^/]+$/, also));
+    }
+    expect(paths).toContain('/openapi/assets/swagger-ui.css');
+    expect(paths).toContain('/dashboard/dashboard.css');
+    for (const p of paths) {
+      const res = await t.get(p);
+      expect([p, res.status]).toEqual([p, 200]);
+    }
+  });
+});
+
+describe('README Operations: the curl examples', () => {
+  test('/health and /ready answer what their comments show', async () => {
+    for (const route of ['/health', '/ready']) {
+      const line = shLines(operations).find((l) => l.includes(`8080${route} `)) ?? '';
+      const shown = /#\s*(\{[^}]*\})/.exec(line)?.[1] ?? '';
+      expect([route, await (await t.get(route)).json()]).toEqual([route, JSON.parse(shown)]);
+    }
+  });
+
+  test('/api/v1/status has exactly the fields its comment lists, with the values shown', async () => {
+    const lines = shLines(operations);
+    const curl = lines.findIndex((l) => l.includes('/api/v1/status'));
+    const after = lines.slice(curl + 1);
+    const end = after.findIndex((l) => !l.startsWith('#'));
+    const comment = after.slice(0, end < 0 ? after.length : end).join(' ');
+    const listed = [...comment.matchAll(/"(\w+)":/g)].map((m) => m[1]);
+    expect(listed.length).toBeGreaterThan(10);
+    const status = (await (await t.get('/api/v1/status')).json()) as Record<string, unknown>;
+    expect(Object.keys(status).sort()).toEqual([...listed].sort());
+    // The values the comment shows as they are, not `…`: no early forgetting, no retention.
+    expect(status).toMatchObject({ dedup_remembered_since: null, dedup_dropped_early: 0 });
+    expect(status.retention_days).toBe(0);
+  });
+});
+
+describe('README Quick start: the files it names', () => {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    scarfSettings?: { enabled?: boolean };
+    devDependencies: Record<string, string>;
+  };
+
+  test('npm scripts: start, test, check (biome + tsc + bun test), test:e2e, crash:soak', () => {
+    expect(pkg.scripts.start).toBe('bun src/main.ts');
+    expect(pkg.scripts.test).toStartWith('bun test');
+    expect(pkg.scripts.check).toMatch(/^biome check \. && tsc --noEmit .* && bun test/);
+    expect(pkg.scripts['test:e2e']).toContain('test/e2e');
+    expect(pkg.scripts['crash:soak']).toBe('bun test/integration/crash-soak.ts');
+    // Bun comes as a dev dependency, so `npm install` on a machine with only Node brings it.
+    expect(Object.keys(pkg.devDependencies)).toContain('bun');
+    // The install-time analytics hook of swagger-ui-dist's @scarf/scarf is off.
+    expect(pkg.scarfSettings).toEqual({ enabled: false });
+  });
+
+  test('the crash soak runs 200 rounds by default, npm test 10, and prints its seed', () => {
+    const soak = readFileSync(path.join(ROOT, 'test/integration/crash-soak.ts'), 'utf8');
+    expect(soak).toContain('Number(process.argv[2] ?? 200)');
+    expect(soak).toContain('process.argv[3]');
+    expect(soak).toMatch(/console\.log\(`crash soak: .*CRASH_SEED=\$\{seed\}/);
+    const crash = readFileSync(path.join(ROOT, 'test/integration/crash.test.ts'), 'utf8');
+    expect(crash).toContain('const ROUNDS = 10;');
+  });
+
+  test('the image runs as a non-root user on 0.0.0.0, stores in /app/data, checks /health', () => {
+    const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const user = /^USER (\S+)$/m.exec(docker)?.[1];
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user);
+    expect(docker).toMatch(/^ENV .*HOST=0\.0\.0\.0/m);
+    expect(docker).toMatch(/^ENV .*DATA_DIR=\/app\/data/m);
+    expect(docker).toContain('VOLUME ["/app/data"]');
+    expect(docker).toMatch(/^HEALTHCHECK [\s\S]*\/health/m);
+    expect(docker).toMatch(/^EXPOSE 8080$/m);
+  });
+});
