@@ -264,6 +264,43 @@ describe('README: Settings', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  // "validated at start: a bad value stops the process with a message naming the variable and
+  // the rule"; "Numbers are whole decimal numbers"; durations take ms, s, m, h or d.
+  test('every variable in the tables refuses a bad value, naming it and its rule', () => {
+    // Paths: any text is a path, checked when the start opens it (server.test.ts, geoip.test.ts).
+    const paths = new Set(['DATA_DIR', 'GEOIP_DB']);
+    const accepted: string[] = [];
+    const refusedWell = (name: string, value: string) => {
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        const message = (error as Error).message;
+        // The variable, the value as given and a rule after it.
+        const named = `${name}=${JSON.stringify(value)}: `;
+        const line = message.split('\n').find((l) => l.includes(named)) ?? '';
+        return /\w/.test(line.slice(line.indexOf(named) + named.length));
+      }
+      accepted.push(`${name}=${value}`);
+      return true;
+    };
+    const notWell: string[] = [];
+    let tried = 0;
+    for (const { names, defaults } of rows) {
+      names.forEach((name, i) => {
+        if (paths.has(name)) return;
+        const cell = defaults[i] ?? '';
+        const bad = ['not valid!'];
+        if (/^`\d+`$|^\d+ [KMG]iB$/.test(cell)) bad.push('1.5', '1e3', '0x10', '-1');
+        if (/^`\d+(ms|s|m|h|d)`$/.test(cell)) bad.push('1.5s', '-1s', '10 s', '2w');
+        for (const value of bad) if (!refusedWell(name, value)) notWell.push(`${name}=${value}`);
+        tried += bad.length;
+      });
+    }
+    expect(tried).toBeGreaterThan(200);
+    expect(accepted).toEqual([]);
+    expect(notWell).toEqual([]);
+  });
 });
 
 const KiB = 1024;
