@@ -217,6 +217,42 @@ describe('explicit overload', () => {
     expect(statuses.filter((s) => s === 429).length).toBe(7);
   });
 
+  // README "Ingest": a tenant's bound is half of COMMIT_QUEUE_BYTES_MAX in encoded bytes, "(a
+  // first request is always taken)": a batch over the bound alone is never refused forever.
+  test("a tenant's first request is taken even past its byte bound; the next one is 429", async () => {
+    t = await makeTestApp({ commitQueueBytesMax: 256 * 1024 }); // 128 KiB per tenant's mailbox
+    const app = t;
+    const openDisk = holdDisk(t);
+    const batch = (k: number, n: number) => ({
+      events: Array.from({ length: n }, (_, i) => ({
+        event_id: `${k}-${i}`,
+        name: 'x',
+        properties: { blob: 'x'.repeat(900) },
+      })),
+    });
+    const actor = () =>
+      app.engine.registry.peek('default') as unknown as { inFlight: number; pendingBytes: number };
+    try {
+      // ~150 KB: past the tenant's bound by itself, within the node's queue.
+      const first = app.post('/api/v1/events/batch', batch(0, 150));
+      while ((actor()?.inFlight ?? 0) === 0) await Bun.sleep(1);
+      expect(actor().pendingBytes).toBeGreaterThan(128 * 1024);
+      expect(actor().pendingBytes).toBeLessThan(200 * 1024);
+      // ~20 KB more: room in the node's queue, none in the tenant's mailbox.
+      const second = await app.post('/api/v1/events/batch', batch(1, 20));
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(await body(second)).toMatchObject({ code: 'tenant_overloaded' });
+      openDisk();
+      expect((await first).status).toBe(202);
+      expect(await app.count()).toBe(150);
+      // Nothing in flight again: the next such request is a first one, and taken.
+      expect((await app.post('/api/v1/events/batch', batch(2, 150))).status).toBe(202);
+    } finally {
+      openDisk();
+    }
+  });
+
   test('a full commit queue refuses a multi-tenant batch whole, never one tenant of it', async () => {
     t = await makeTestApp({ commitQueueEventsMax: 2 });
     const app = t;
