@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { makeTestApp, type TestApp } from './helpers/app.ts';
 
 const ROOT = path.join(import.meta.dir, '..');
@@ -30,15 +31,16 @@ function section(heading: string): string {
   return lines.slice(start + 1, end).join('\n');
 }
 
-/** The lines of a section's ```sh blocks, `\` continuations joined. */
+/** The lines of a section's ```sh blocks, `\` continuations and pipes ending a line joined. */
 function shLines(text: string): string[] {
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap(([, block = '']) =>
-    block.replace(/\\\n\s*/g, ' ').split('\n'),
+    block.replace(/(\\|\|)\n\s*/g, (_, end: string) => (end === '|' ? '| ' : ' ')).split('\n'),
   );
 }
 
 const quickStart = section('## Quick start');
 const operations = section('### Operations');
+const ingest = section('### Ingest');
 
 let t: TestApp;
 beforeAll(async () => {
@@ -96,6 +98,36 @@ describe('README Quick start: the curl examples', () => {
       const res = await t.get(p);
       expect([p, res.status]).toEqual([p, 200]);
     }
+  });
+});
+
+describe('README Ingest: the curl examples', () => {
+  test('the gzipped NDJSON batch is taken whole, with the headers the example sends', async () => {
+    const line = shLines(ingest).find((l) => l.startsWith('printf')) ?? '';
+    const ndjson = `${[...line.matchAll(/'(\{[^']*\})'/g)].map((m) => m[1]).join('\n')}\n`;
+    expect(line).toContain('| gzip |');
+    const headers = Object.fromEntries(
+      [...line.matchAll(/-H '([^:]+): ([^']+)'/g)].map((m) => [m[1] ?? '', m[2] ?? '']),
+    );
+    expect(headers).toEqual({
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    });
+    const res = await t.post(request(line), gzipSync(ndjson), headers);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
+  test('the metric data point is taken, answered {"status","id","duplicate"}', async () => {
+    const line = shLines(ingest).find((l) => l.includes('/api/v1/metrics')) ?? '';
+    const body = /-d '([^']+)'/.exec(line)?.[1] ?? '';
+    const res = await t.post(request(line), body);
+    expect(res.status).toBe(202);
+    const answer = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(answer).sort()).toEqual(['duplicate', 'id', 'status']);
+    expect(answer).toMatchObject({ status: 'accepted', duplicate: false });
+    const latest = await t.get('/api/v1/metrics/latest/cpu_load');
+    expect(await latest.json()).toMatchObject({ value: 0.73, id: answer.id });
   });
 });
 
