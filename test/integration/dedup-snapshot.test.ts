@@ -57,7 +57,13 @@ test('SIGTERM writes the snapshot, the next start uses it; a stale one after kil
   await Bun.sleep(300); // a flush or two
   expect(await send(first.url, ids('b', 300))).toEqual([300, 0]);
   await stop(first, 'SIGTERM');
-  expect(msgs(first).some((l) => l.msg === 'deduplication index snapshot written')).toBe(true);
+  // README "Operations": the line says `keys`, `bytes` and `ms`.
+  const written = first.lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'deduplication index snapshot written');
+  expect(written).toMatchObject({ keys: 600 });
+  expect(written?.bytes).toBe(fs.statSync(SNAPSHOT).size);
+  expect(typeof written?.ms).toBe('number');
   const stale = fs.readFileSync(SNAPSHOT);
 
   const second = await startServer(temp.dir, ENV);
@@ -66,6 +72,16 @@ test('SIGTERM writes the snapshot, the next start uses it; a stale one after kil
   const readyAt = msgs(second).findIndex((l) => l.msg === 'ready');
   expect(loadedAt).toBeGreaterThanOrEqual(0);
   expect(loadedAt).toBeLessThan(readyAt);
+  // "`store opened` then says how long the whole start took"; `listening` comes first, with its
+  // `url`, as does `ready`.
+  const lines = second.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const opened = lines.findIndex((l) => l.msg === 'store opened');
+  const listening = lines.findIndex((l) => l.msg === 'listening');
+  expect(typeof lines[opened]?.ms).toBe('number');
+  expect(listening).toBeLessThan(opened);
+  expect(opened).toBeLessThan(readyAt);
+  expect(`${lines[listening]?.url}`.replace(/\/$/, '')).toBe(second.url);
+  expect(`${lines[readyAt]?.url}`.replace(/\/$/, '')).toBe(second.url);
   expect(fs.existsSync(SNAPSHOT)).toBe(false);
   expect(await send(second.url, [...ids('a', 300), ...ids('b', 300)])).toEqual([0, 600]);
   expect(await send(second.url, ids('c', 300))).toEqual([300, 0]);
