@@ -344,7 +344,10 @@ describe('explicit overload', () => {
     const { detail } = await body(ready);
     expect(detail).toMatch(/bytes free in the data directory/);
     expect(detail).not.toContain(t.dataDir); // no server path for unauthenticated clients
-    expect((await t.post('/api/v1/events', { name: 'x' })).status).toBe(503);
+    // README Settings: RETRY_AFTER_SECONDS is the Retry-After of a 503, /ready's too.
+    expect(ready.headers.get('retry-after')).toBe('1');
+    const ingest = await t.post('/api/v1/events', { name: 'x' });
+    expect([ingest.status, ingest.headers.get('retry-after')]).toEqual([503, '1']);
   });
 
   test('a disk that fills after the wall clock jumped back is seen within a second', async () => {

@@ -336,6 +336,9 @@ describe('operations', () => {
     const ready = await t.get('/ready');
     expect(ready.status).toBe(503);
     expect(await json(ready)).toEqual({ detail: 'the server is shutting down', code: 'not_ready' });
+    // README Settings: RETRY_AFTER_SECONDS is the Retry-After of a 503, /ready's too (as it is
+    // while the store opens).
+    expect(ready.headers.get('retry-after')).toBe('1');
     for (const [path, body] of [
       ['/api/v1/events', { name: 'x' }],
       ['/api/v1/events/batch', { events: [{ name: 'x' }] }],

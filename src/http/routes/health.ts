@@ -41,16 +41,11 @@ export function healthRoutes(deps: AppDeps) {
     })
     .get(
       '/ready',
-      ({ set }) => {
-        if (!deps.isAccepting()) {
-          set.status = 503;
-          return { detail: 'the server is shutting down', code: 'not_ready' };
-        }
+      () => {
+        // Thrown, so the answer is every 503's: the error shape with Retry-After.
+        if (!deps.isAccepting()) throw new AppError('not_ready', 'the server is shutting down');
         const status = deps.engine.store.readiness();
-        if (!status.ok) {
-          set.status = 503;
-          return { detail: status.reason, code: 'not_ready' };
-        }
+        if (!status.ok) throw new AppError('not_ready', status.reason);
         return { status: 'ready' as const };
       },
       {
