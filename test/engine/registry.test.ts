@@ -54,6 +54,37 @@ describe('actor registry', () => {
     expect(t.engine.registry.peek('a')).toBeDefined(); // the actor it took is still resident
   });
 
+  // README "Ingest": 503 + Retry-After when the node is over a bound, "too many active tenants".
+  test('a new tenant is 503 with Retry-After while every resident one has events in flight', async () => {
+    t = await makeTestApp({ actorsMax: 1 });
+    const app = t;
+    // The disk holds the first tenant's commit, so its actor has events in flight.
+    const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
+    const sync = wal.sync.bind(wal);
+    let openDisk = () => {};
+    const diskOpen = new Promise<void>((resolve) => {
+      openDisk = resolve;
+    });
+    wal.sync = async () => {
+      await diskOpen;
+      return sync();
+    };
+    try {
+      const first = app.post('/api/v1/events/batch', views('a', 1));
+      while ((app.engine.registry.peek('a')?.inFlight ?? 0) === 0) await Bun.sleep(1);
+      const res = await app.post('/api/v1/events/batch', views('b', 1));
+      expect([res.status, res.headers.get('retry-after')]).toEqual([503, '1']);
+      expect(await res.json()).toMatchObject({ code: 'overloaded' });
+      openDisk();
+      expect((await first).status).toBe(202);
+      // Once a is idle it makes room: b is taken.
+      expect((await app.post('/api/v1/events/batch', views('b', 1))).status).toBe(202);
+      expect(await app.count('b')).toBe(1);
+    } finally {
+      openDisk();
+    }
+  });
+
   test('a tenant whose live counters cannot be rebuilt still ingests, and says why', async () => {
     const failures: string[] = [];
     t = await makeTestApp({ onRebuildError: (tenant, e) => failures.push(`${tenant}: ${e}`) });
