@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   createAuth,
+  defaultAuthOptions,
   EMAIL_CHARS_MAX,
   LOGIN_PASSWORD_UNITS_MAX,
   PASSWORD_CHARS_MIN,
@@ -16,11 +17,17 @@ import {
 import { type Config, loadConfig } from '../src/config.ts';
 import {
   createLogger,
+  defaultTunables,
+  erasureLimits,
   eventLimits,
+  geoLimits,
+  HOUR_MS,
   ManualClock,
   metricLimits,
   propertyFitLimits,
   requestLimits,
+  retentionLimits,
+  tenantShareLimits,
 } from '../src/core/index.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
@@ -414,5 +421,47 @@ describe("README: the numbers it states are the code's limits", () => {
         `${LOGIN_PASSWORD_UNITS_MAX} UTF-16 units`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  // README "Limits": each limit it names by its code name is one, with the value it states.
+  test('the Limits entries: names of the code, and their values', () => {
+    const objects = {
+      eventLimits,
+      requestLimits,
+      propertyFitLimits,
+      metricLimits,
+      queryLimits,
+      erasureLimits,
+      retentionLimits,
+      tenantShareLimits,
+      geoLimits,
+    };
+    const known = new Set(Object.values(objects).flatMap((o) => Object.keys(o)));
+    const named = [...README.matchAll(/`([a-z][a-zA-Z]*(?:Max|Ms|Rows|Bytes|Min|Default))`/g)];
+    const unknown = [...new Set(named.map((m) => m[1] ?? ''))].filter((n) => !known.has(n));
+    expect(unknown).toEqual([]);
+    const erasures = erasureLimits;
+    const create = defaultAuthOptions.rates.projectCreate;
+    const phrases = [
+      `at most ${erasures.erasuresPendingPerProjectMax} erasures pending per project ` +
+        '(`erasuresPendingPerProjectMax`; `409` `limit_reached` beyond)',
+      `the list shows the newest ${erasures.erasuresListedMax} (\`erasuresListedMax\`)`,
+      `at most ${q.stepPropertiesMax} property conditions of its own (\`stepPropertiesMax\`;`,
+      `a value 1 to ${count(q.stepPropertyValueCharsMax)}, \`stepPropertyValueCharsMax\``,
+      `it lists the ${q.funnelBreakdownValuesMax} values with the most actors entered ` +
+        '(`funnelBreakdownValuesMax`',
+      `\`retention_days\` and \`RETENTION_DAYS\` are 1–${retentionLimits.retentionDaysMax} days`,
+      `projects are created at most ${create.burst} at once, then one a minute, per user`,
+      `(\`DEDUP_WINDOW\`, ${defaultTunables.dedupWindowMs / 86_400_000} days)`,
+      `\`MAILBOX_EVENTS_MAX\` events, or half of \`COMMIT_QUEUE_BYTES_MAX\` in encoded bytes`,
+      `the default ${defaultTunables.dedupKeysMax / 1e6}M is ~0.6–1 GB`,
+      `within ¾ of \`SHUTDOWN_DEADLINE\` (${(defaultTunables.shutdownDeadlineMs * 3) / 4000} s ` +
+        `of ${defaultTunables.shutdownDeadlineMs / 1000} s)`,
+      `the countries of the last ${count(geoLimits.recentAddressesMax)} addresses are kept`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+    expect(create.perSecond).toBe(1 / 60);
+    expect(retentionLimits.retentionPassIntervalMs).toBe(HOUR_MS); // "then every hour"
+    expect(tenantShareLimits.mailboxQueueBytesShare).toBe(1 / 2);
   });
 });
