@@ -180,6 +180,13 @@ describe('POST /api/v1/events', () => {
     const res = await t.post('/api/v1/events', body, { 'content-encoding': 'gzip' });
     expect(res.status).toBe(202);
     expect((await t.get('/api/v1/events/gz')).status).toBe(200);
+    // README "Ingest": limits apply to the decompressed size: ~40 KB of JSON in ~200 bytes.
+    const large = gzipSync(JSON.stringify({ name: 'big', properties: { x: 'y'.repeat(40_000) } }));
+    expect(large.length).toBeLessThan(1024);
+    const refused = await t.post('/api/v1/events', large, { 'content-encoding': 'gzip' });
+    expect(refused.status).toBe(413);
+    expect(await json(refused)).toMatchObject({ code: 'payload_too_large' });
+    expect(await t.count()).toBe(1);
   });
 
   test('unknown content encodings are 415, broken gzip is 400', async () => {
