@@ -4,6 +4,8 @@
 // FAULT_OPEN_DELAY holds the open long enough to look (as a long log replay or dedup rebuild).
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { killServers, type RunningServer, spawnServer, startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -103,5 +105,25 @@ describe('a server whose store is still opening', () => {
     expect((await ingest(next.url)).status).toBe(202);
     next.kill('SIGTERM');
     expect(await next.exited).toBe(0);
+  }, 60_000);
+
+  // README "Operations": "the first start's bootstrap credentials (AUTH_MODE=required) are
+  // written and shown only once the store is open, just before `ready`".
+  test('AUTH_MODE=required: the bootstrap credentials wait for the open store', async () => {
+    const dir = tempDir();
+    const env = { FAULT_OPEN_DELAY: '3s', AUTH_MODE: 'required' };
+    const server = await startServer(dir, env, 'listening');
+    const file = path.join(dir, 'bootstrap.json');
+    expect(fs.existsSync(file)).toBe(false);
+    expect(server.errorLines.join('\n')).not.toContain('admin password');
+    expect(logged(server, 'store opened')).toBe(false);
+    await until(() => logged(server, 'ready'), 'the ready line');
+    expect(fs.existsSync(file)).toBe(true); // written before the ready line
+    await until(
+      () => server.errorLines.some((l) => l.includes('admin password')),
+      'the bootstrap banner',
+    );
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   }, 60_000);
 });
