@@ -184,6 +184,14 @@ describe('README Quick start: the files it names', () => {
     expect(crash).toContain('const ROUNDS = 10;');
   });
 
+  test('.ci/run installs chromium and wrk, runs the gate and the browser suite', () => {
+    const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+    expect(ci).toContain('apt-get install -y -qq chromium wrk');
+    for (const step of ['npx biome check .', 'npx tsc --noEmit', '"$BUN" test ', 'test/e2e']) {
+      expect([step, ci.includes(step)]).toEqual([step, true]);
+    }
+  });
+
   test('the image runs as a non-root user on 0.0.0.0, stores in /app/data, checks /health', () => {
     const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     const user = /^USER (\S+)$/m.exec(docker)?.[1];
