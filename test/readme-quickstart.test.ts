@@ -146,7 +146,7 @@ describe('README Operations: the curl examples', () => {
     const after = lines.slice(curl + 1);
     const end = after.findIndex((l) => !l.startsWith('#'));
     const comment = after.slice(0, end < 0 ? after.length : end).join(' ');
-    const listed = [...comment.matchAll(/"(\w+)":/g)].map((m) => m[1]);
+    const listed = [...comment.matchAll(/"(\w+)":/g)].map((m) => m[1] ?? '');
     expect(listed.length).toBeGreaterThan(10);
     const status = (await (await t.get('/api/v1/status')).json()) as Record<string, unknown>;
     expect(Object.keys(status).sort()).toEqual([...listed].sort());
