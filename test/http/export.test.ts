@@ -380,6 +380,7 @@ describe('errors', () => {
     for (const format of ['ndjson', 'parquet']) {
       const res = await t.get(`/api/v1/export?format=${format}`);
       expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('1'); // README Settings: RETRY_AFTER_SECONDS
       expect(((await res.json()) as { code: string }).code).toBe('tenant_overloaded');
     }
     release();
@@ -396,6 +397,8 @@ describe('exports of one tenant at once', () => {
     const res = await app.get(`/api/v1/export${query}`);
     if (res.status === 200) return res;
     expect(res.status).toBe(429);
+    // README Limits: "`429` beyond", with Retry-After (RETRY_AFTER_SECONDS).
+    expect(res.headers.get('retry-after')).toBe('1');
     return ((await res.json()) as { code: string }).code;
   }
 
