@@ -40,6 +40,8 @@ export interface Config extends Tunables {
   faultPoint: FaultPoint | null;
   /** Tests only: how long the store's open waits first (a start that takes a while). */
   faultOpenDelayMs: number;
+  /** Tests only: how long closing the stores at shutdown waits first (a slow close). */
+  faultCloseDelayMs: number;
   authMode: AuthMode;
   auth: Omit<AuthOptions, 'passwordCost'>;
   /** Origins allowed to call read routes from a browser. */
@@ -261,6 +263,7 @@ function readServer(r: EnvReader) {
     queryRowsMax: r.read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
     faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(ALL_FAULT_POINTS)),
     faultOpenDelayMs: r.read('FAULT_OPEN_DELAY', 0, durationFrom(0)),
+    faultCloseDelayMs: r.read('FAULT_CLOSE_DELAY', 0, durationFrom(0)),
   };
 }
 

@@ -197,7 +197,8 @@ function serve(
     live.stop(); // closes live sockets (1001), which would otherwise keep the server open
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
     const stores = { engine, retention };
-    void stopInOrder(listener.server, stores, log, requestsWaitMs).then(() => {
+    const closeDelayMs = config.faultCloseDelayMs;
+    void stopInOrder(listener.server, stores, log, requestsWaitMs, closeDelayMs).then(() => {
       clearTimeout(force);
       return exitAfterOutput(0);
     });
@@ -329,12 +330,17 @@ async function stopInOrder(
   { engine, retention }: { engine: Engine; retention: RetentionPass },
   log: Logger,
   requestsWaitMs: number,
+  faultCloseDelayMs: number,
 ): Promise<void> {
   await stopServer(server, requestsWaitMs, (requests) => {
     log.warn('requests still running at their share of the shutdown deadline are cut', {
       requests,
     });
   });
+  if (faultCloseDelayMs > 0) {
+    log.warn('fault injection is on: the stores close late', { ms: faultCloseDelayMs });
+    await Bun.sleep(faultCloseDelayMs);
+  }
   // A retention pass running ends after its tenant: its catalog step and files go together.
   await retention.stop();
   // Commits of requests cut above still finish: the log stays whole either way.

@@ -216,6 +216,33 @@ describe('the server process', () => {
     socket.destroy();
   });
 
+  test('a shutdown past SHUTDOWN_DEADLINE is forced: exit 1, and a restart has every acknowledged event', async () => {
+    const dir = tempDir();
+    // Closing the stores waits 60 s (FAULT_CLOSE_DELAY): far past the 1 s deadline.
+    const server = await startServer(dir, { SHUTDOWN_DEADLINE: '1s', FAULT_CLOSE_DELAY: '60s' });
+    const res = await fetch(`${server.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: 'kept', name: 'signup' }),
+    });
+    expect(res.status).toBe(202);
+    const signalledAt = performance.now();
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(1);
+    expect(performance.now() - signalledAt).toBeLessThan(WAIT_MS_MAX);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('the stores close late'))).toBe(true);
+    expect(server.lines.some((l) => l.includes('shutdown deadline passed'))).toBe(true);
+    expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(false);
+
+    const again = await startServer(dir);
+    const stored = await fetch(`${again.url}/api/v1/events/kept`);
+    expect(stored.status).toBe(200);
+    expect(((await stored.json()) as { name: string }).name).toBe('signup');
+    again.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+
   test('a bad setting stops the start with a message naming it', async () => {
     const proc = spawnServer({
       PORT: 'eighty',
