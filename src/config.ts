@@ -38,9 +38,8 @@ export interface Config extends Tunables {
   rollupPathsMax: number;
   /** Tests only: the flush/compaction step at which the process kills itself. */
   faultPoint: FaultPoint | null;
-  /** Tests only: how long the store's open waits first (a start that takes a while). */
+  /** Tests only: how long the store's open, and the stores' close at shutdown, wait first. */
   faultOpenDelayMs: number;
-  /** Tests only: how long closing the stores at shutdown waits first (a slow close). */
   faultCloseDelayMs: number;
   authMode: AuthMode;
   auth: Omit<AuthOptions, 'passwordCost'>;
