@@ -5,7 +5,7 @@
 import { isReservedEventName } from './engagement.ts';
 import type { FieldIssue } from './errors.ts';
 import { normalizeIp } from './ip.ts';
-import { eventLimits } from './limits.ts';
+import { eventLimits, metricLimits } from './limits.ts';
 import {
   type FittedProperties,
   fitProperties,
@@ -146,6 +146,13 @@ export function normalizeEvent(
     issues.push({
       loc: [...loc, 'name'],
       msg: `name ${input.name} is reserved: Tally stores Plausible's engagement beacons under it`,
+      type: 'value_error',
+    });
+  }
+  if (input.value !== undefined && Math.abs(input.value) > metricLimits.valueAbsMax) {
+    issues.push({
+      loc: [...loc, 'value'],
+      msg: `value must be within ±${metricLimits.valueAbsMax} (sums of values must stay finite)`,
       type: 'value_error',
     });
   }

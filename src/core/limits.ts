@@ -41,6 +41,11 @@ export const propertyFitLimits = {
 export const metricLimits = {
   /** How far ahead of its receipt a point's timestamp is believed (client clock skew). */
   pointClockSkewMs: 5 * 60_000,
+  /**
+   * Largest magnitude of a `value`: 2^53 points of it still sum to a finite double (past
+   * ±1.8e308 a sum or average is Infinity, which JSON writes as null).
+   */
+  valueAbsMax: 1e292,
 } as const;
 
 /** Limits of one request body: ingest, and the account routes. */

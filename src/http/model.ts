@@ -66,7 +66,9 @@ export const EventIn = t.Object(
       }),
     ),
     duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
-    value: t.Optional(t.Number({ description: 'Numeric value (metric data points).' })),
+    value: t.Optional(
+      t.Number({ description: 'Numeric value (metric data points), magnitude at most 1e292.' }),
+    ),
     properties: t.Optional(
       t.Record(t.String(), t.Unknown(), {
         description:

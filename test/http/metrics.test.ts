@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { metricLimits } from '../../src/core/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
@@ -62,6 +63,43 @@ describe('POST /api/v1/metrics', () => {
       ],
     });
     expect(await t.count()).toBe(0);
+  });
+
+  test('a value too large to sum is refused: sums and averages of stored points stay numbers', async () => {
+    // Two points of 1e308 were accepted, and their bucket's sum and avg read as null (the
+    // double sum overflowed to Infinity, which JSON writes as null).
+    const huge = await t.post('/api/v1/metrics', { name: 'big', value: 1e308 });
+    expect(huge.status).toBe(422);
+    expect(await huge.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'value'],
+          msg: `value must be within ±${metricLimits.valueAbsMax} (sums of values must stay finite)`,
+          type: 'value_error',
+        },
+      ],
+    });
+    const asEvent = await t.post('/api/v1/events', { name: 'big', value: -1e300 });
+    expect(asEvent.status).toBe(422);
+    const max = metricLimits.valueAbsMax;
+    const points = [max, max, max, -max, max].map((value, i) => ({
+      name: 'big',
+      value,
+      timestamp: T0 - 1000 * (i + 1),
+    }));
+    for (const point of points) expect((await t.post('/api/v1/metrics', point)).status).toBe(202);
+    const aggregate = (await (
+      await t.get('/api/v1/metrics/aggregate/big?bucket=day&date=2026-11-25')
+    ).json()) as { buckets: Record<string, number>[] };
+    const near = (got: number | undefined, want: number) =>
+      expect(Math.abs((got ?? 0) / want - 1)).toBeLessThan(1e-12);
+    expect(aggregate.buckets[0]?.count).toBe(5);
+    near(aggregate.buckets[0]?.sum, 3 * max);
+    near(aggregate.buckets[0]?.avg, (3 * max) / 5);
+    const sum = (await (
+      await t.get('/api/v1/timeseries?metric=sum&bucket=day&date=2026-11-25&name=big')
+    ).json()) as { series: { points: { value: number }[] }[] };
+    near(sum.series[0]?.points[0]?.value, 3 * max);
   });
 
   test('a metric the live rollups no longer track is answered from the store', async () => {

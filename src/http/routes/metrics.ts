@@ -32,7 +32,10 @@ import { issuesOf } from '../validate.ts';
 
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
-  value: t.Number({ description: 'The measured value.', examples: [0.73] }),
+  value: t.Number({
+    description: 'The measured value (magnitude at most 1e292).',
+    examples: [0.73],
+  }),
   tags: t.Optional(
     t.Record(t.String(), t.String(), { description: 'Dimensions, stored as properties.' }),
   ),
