@@ -102,6 +102,27 @@ describe('POST /api/v1/metrics', () => {
     near(sum.series[0]?.points[0]?.value, 3 * max);
   });
 
+  test('percentiles interpolate linearly, the same in aggregates and time series (README)', async () => {
+    for (const [i, value] of [4, 1, 3, 2].entries()) {
+      await t.post('/api/v1/metrics', { name: 'lat', value, timestamp: T0 - 1000 * (i + 1) });
+    }
+    const day = 'bucket=day&date=2026-11-25';
+    const aggregate = (await (await t.get(`/api/v1/metrics/aggregate/lat?${day}`)).json()) as {
+      buckets: Record<string, number>[];
+    };
+    const p95 = aggregate.buckets[0]?.p95;
+    expect(aggregate.buckets[0]?.p50).toBe(2.5);
+    expect(p95).toBeCloseTo(3.85, 9);
+    const series = async (metric: string) => {
+      const res = await t.get(`/api/v1/timeseries?metric=${metric}&name=lat&${day}`);
+      const body = (await res.json()) as { series: { points: { value: number }[] }[] };
+      return body.series[0]?.points[0]?.value;
+    };
+    expect(await series('p50')).toBe(2.5);
+    expect(await series('p95')).toBe(p95 as number);
+    expect(await series('p99')).toBeCloseTo(3.97, 9);
+  });
+
   test('a metric the live rollups no longer track is answered from the store', async () => {
     for (const [id, value] of [
       ['d1', 42],

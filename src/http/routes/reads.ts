@@ -301,7 +301,8 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           ),
           description:
             'count, sum, avg, min, max, p50 and p95 of the values in each bucket that has ' +
-            'points. Buckets and default ranges as in GET /api/v1/timeseries.',
+            'points; percentiles interpolate linearly between the two nearest values (p50 of ' +
+            '1, 2, 3, 4 is 2.5). Buckets and default ranges as in GET /api/v1/timeseries.',
         },
       },
     )
