@@ -196,6 +196,36 @@ for (const name of TIERS) {
       expect(await v2('2026-11-25', BERLIN, viewedB)).toEqual([[1, 1, 0, 1200]]);
     });
 
+    test("Plausible's v2 by day over both days: each visit once, the days sum to the total", async () => {
+      const both = { metrics: ['visits', 'pageviews'], date_range: ['2026-11-24', '2026-11-25'] };
+      const byDay = { ...both, dimensions: ['time:day'] };
+      // In UTC both visits begin on the 24th; s2's /d is a page view of the 25th.
+      expect(await v2('', 'UTC', byDay)).toEqual([
+        ['2026-11-24', 2, 3],
+        ['2026-11-25', 0, 1],
+      ]);
+      expect(await v2('', 'UTC', both)).toEqual([[2, 4]]);
+      // In Berlin v1 begins on the 24th (23:50), s2 on the 25th (00:55).
+      expect(await v2('', BERLIN, byDay)).toEqual([
+        ['2026-11-24', 1, 1],
+        ['2026-11-25', 1, 3],
+      ]);
+      expect(await v2('', BERLIN, both)).toEqual([[2, 4]]);
+    });
+
+    test("Tally's /stats without from or without to reads the visits at the open end", async () => {
+      const read = async (bound: Record<string, string>) => {
+        const query = new URLSearchParams({ tenant_id: SITE, ...bound });
+        const s = await t.getJson<Json>(`/api/v1/stats?${query}`);
+        return [s.visits, s.page_views, s.visit_duration];
+      };
+      // Before UTC midnight: v1 whole and s2 whole (its /d after `to`), /a, /b and /c counted.
+      expect(await read({ to: '2026-11-25T00:00:00Z' })).toEqual([2, 3, 900]);
+      // From UTC midnight: s2 whole (600 s), /d alone counted.
+      expect(await read({ from: '2026-11-25T00:00:00Z' })).toEqual([1, 1, 600]);
+      expect(await read({})).toEqual([2, 4, 900]);
+    });
+
     test("Plausible's v2 by hour: a visit begun the day before is in the first hour", async () => {
       const rows = await v2('2026-11-25', BERLIN, {
         metrics: ['visits'],
