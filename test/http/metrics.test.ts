@@ -123,6 +123,34 @@ describe('POST /api/v1/metrics', () => {
     expect(await series('p99')).toBeCloseTo(3.97, 9);
   });
 
+  test("aggregates hold a bot's points too; the time series leaves them out unless asked (README)", async () => {
+    const bot = {
+      'user-agent': 'Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)',
+    };
+    const human = {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0',
+    };
+    const at = T0 - 1000;
+    expect(
+      (await t.post('/api/v1/metrics', { name: 'up', value: 10, timestamp: at }, bot)).status,
+    ).toBe(202);
+    expect(
+      (await t.post('/api/v1/metrics', { name: 'up', value: 20, timestamp: at }, human)).status,
+    ).toBe(202);
+    const day = 'bucket=day&date=2026-11-25';
+    const aggregate = (await (await t.get(`/api/v1/metrics/aggregate/up?${day}`)).json()) as {
+      buckets: Record<string, number>[];
+    };
+    expect(aggregate.buckets[0]?.count).toBe(2);
+    const series = async (extra: string) => {
+      const res = await t.get(`/api/v1/timeseries?metric=sum&name=up&${day}${extra}`);
+      const body = (await res.json()) as { series: { points: { value: number }[] }[] };
+      return body.series[0]?.points[0]?.value;
+    };
+    expect(await series('')).toBe(20);
+    expect(await series('&bots=include')).toBe(30);
+  });
+
   test('a metric the live rollups no longer track is answered from the store', async () => {
     for (const [id, value] of [
       ['d1', 42],
