@@ -31,9 +31,13 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Files beside a root file that belong to it (config.ts's value parsers). */
+const PARTS_OF: Record<string, string> = { 'config-values.ts': 'config.ts' };
+
 function moduleOf(file: string): string {
   const rel = path.relative(SRC, file);
-  return rel.includes(path.sep) ? (rel.split(path.sep)[0] as string) : rel;
+  if (rel.includes(path.sep)) return rel.split(path.sep)[0] as string;
+  return PARTS_OF[rel] ?? rel;
 }
 
 function importsOf(file: string): string[] {
