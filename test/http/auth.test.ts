@@ -221,6 +221,23 @@ describe('refresh tokens', () => {
     expect((await me(other.access_token as string)).status).toBe(200);
   });
 
+  test('two refreshes racing with one token: one wins, the other is a reuse', async () => {
+    // Two tabs sharing a refresh token: both succeeding would fork the family into two live
+    // branches, so a thief racing the owner would keep one. The loser is a reuse instead.
+    t = await makeAuthApp();
+    const shared = await signUp(t, 'ada@example.com');
+    const refresh = () =>
+      t.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: shared.refresh_token } });
+    const answers = await Promise.all([refresh(), refresh()]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = await json(answers.find((r) => r.status === 200) as Response);
+    expect((await me(winner.access_token as string)).status).toBe(401);
+    const next = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: winner.refresh_token },
+    });
+    expect(next.status).toBe(401);
+  });
+
   test('an unknown, malformed or expired refresh token is 401', async () => {
     t = await makeAuthApp({ auth: { refreshTtlMs: 60_000 } });
     const tokens = await signUp(t, 'ada@example.com');
