@@ -11,6 +11,7 @@ import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
+import { NO_STORE_HEADERS } from './no-store.ts';
 import { type RouteDetail, withDocumentedParameters } from './openapi-parameters.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -213,12 +214,23 @@ function statusOf(response: unknown, setStatus: number | string | undefined): nu
   return typeof setStatus === 'number' ? setStatus : Number(setStatus ?? 200);
 }
 
-/** Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response. */
+/** Request headers that carry a credential (Umami's API key header is read as X-Tally-Key). */
+const CREDENTIAL_HEADERS = ['authorization', 'x-tally-key', 'x-umami-api-key'];
+
+/**
+ * Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response, and
+ * marks every answer to a request carrying a credential `no-store`: it depends on that header,
+ * not only on the URL, and a caching proxy keying by URL (X-Tally-Key, unlike Authorization,
+ * does not keep shared caches off by itself) would hand a project's reads to anyone.
+ */
 function rateLimitHeaders(deps: AppDeps) {
   const auth = requiredAuthOf(deps);
   if (auth === null) return new Elysia({ name: 'no-rate-limit-headers' });
   return new Elysia().onRequest(({ request, set }) => {
     auth.tenancy.attachHeaders(request, set.headers);
+    if (CREDENTIAL_HEADERS.some((name) => request.headers.has(name))) {
+      Object.assign(set.headers, NO_STORE_HEADERS);
+    }
   });
 }
 
