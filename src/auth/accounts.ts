@@ -8,7 +8,12 @@ import { signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { ProjectStore } from './projects.ts';
-import { type RateDecision, rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import {
+  type RateDecision,
+  rateLimitHeaders,
+  type TokenBucketLimiter,
+  takeOrRefuse,
+} from './rate-limit.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
 import type { User, UserStore } from './users.ts';
@@ -54,6 +59,8 @@ export interface AccountDeps {
   /** current_password checks, keyed by user (login's per-IP limit applies to them too). */
   passwordCheckPerUserAndIp: TokenBucketLimiter;
   passwordCheckPerUser: TokenBucketLimiter;
+  /** Refresh-token rotations, keyed by user (taken before the token is spent). */
+  refreshPerUser: TokenBucketLimiter;
 }
 
 export function unauthorized(message: string, error?: 'invalid_token'): AppError {
@@ -113,7 +120,12 @@ export class AccountService {
 
   /** Rotates a refresh token; a used one revokes its whole family (401 either way). */
   refresh(token: string): TokenPair {
-    const outcome = this.deps.sessions.rotate(token, this.now());
+    // Each rotation stores a row until it expires, so rotations are limited per user: only of
+    // a live token (a stale one cannot drain the owner's bucket), before it is spent (a 429
+    // leaves it usable once the bucket refills).
+    const outcome = this.deps.sessions.rotate(token, this.now(), (userId) =>
+      takeOrRefuse(this.deps.refreshPerUser, userId, 'token refreshes'),
+    );
     switch (outcome.kind) {
       case 'ok':
         return this.pair(outcome.userId, outcome.sessionId, outcome.refreshToken);

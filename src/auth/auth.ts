@@ -92,6 +92,7 @@ export function createAuth(deps: AuthDeps): Auth {
     registerPerIp: limiter(options.rates.registerIp),
     passwordCheckPerUserAndIp: limiter(options.rates.passwordCheckUserIp),
     passwordCheckPerUser: limiter(options.rates.passwordCheckUser),
+    refreshPerUser: limiter(options.rates.refreshUser),
   });
   const tenancy = new RequiredTenancy({
     accounts,

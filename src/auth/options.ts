@@ -54,6 +54,12 @@ export interface AuthRates {
    * so the owner can still change the password. Optional here (the default applies).
    */
   passwordCheckUser?: RateSpec;
+  /**
+   * Refresh-token rotations per user, all sessions together: each stores a row kept until it
+   * expires (a used token is how a reuse is recognized), so without a limit one account could
+   * grow the table without bound. Optional here (the default applies when absent).
+   */
+  refreshUser?: RateSpec;
 }
 
 export interface AuthOptions {
@@ -101,6 +107,9 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
     memberAdd: { perSecond: 30 / 3600, burst: 30 },
     passwordCheckUserIp: { perSecond: 5 / 60, burst: 5 },
     passwordCheckUser: { perSecond: 10 / 60, burst: 50 },
+    // A client refreshes once per access token (15 minutes): 30 at once covers many devices
+    // and retries, then one a minute bounds the rows an account adds to 43,200 a month.
+    refreshUser: { perSecond: 1 / 60, burst: 30 },
     // 10 at once for a new team's setup, then one a minute: enough for people, not for a script
     // multiplying its shares.
     projectCreate: { perSecond: 1 / 60, burst: 10 },

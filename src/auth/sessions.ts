@@ -41,8 +41,12 @@ export class SessionStore {
     return { sessionId, refreshToken };
   }
 
-  /** Exchanges a refresh token for the next one of its family. */
-  rotate(token: string, now: number): RotateOutcome {
+  /**
+   * Exchanges a refresh token for the next one of its family. `admit(userId)` runs once the
+   * token is known to be live, before it is spent: it may throw (a rate limit), and then the
+   * token stays usable.
+   */
+  rotate(token: string, now: number, admit?: (userId: string) => void): RotateOutcome {
     const found = this.find(token);
     if (found === null) return { kind: 'invalid' };
     if (found.revoked_at !== null) return { kind: 'revoked' };
@@ -51,6 +55,7 @@ export class SessionStore {
       return { kind: 'reused' };
     }
     if (found.expires_at <= now) return { kind: 'expired' };
+    admit?.(found.user_id);
     let refreshToken = '';
     this.db.transaction(() => {
       this.db

@@ -238,6 +238,41 @@ describe('refresh tokens', () => {
     expect(next.status).toBe(401);
   });
 
+  test('refreshes are limited per user: a script cannot grow the token table without bound', async () => {
+    // Every refresh stores a row kept until it expires (for reuse detection): unlimited, one
+    // account could fill the disk. The limit is taken before the token is spent.
+    const refreshUser = { perSecond: 1 / 60, burst: 3 };
+    t = await makeAuthApp({ auth: { rates: { ...defaultAuthOptions.rates, refreshUser } } });
+    let tokens = await signUp(t, 'ada@example.com');
+    const other = await signUp(t, 'bob@example.com');
+    const refresh = (refresh_token: string) =>
+      t.call('POST', '/api/v1/auth/refresh', { body: { refresh_token } });
+    // A token of an ended session (a stale one a thief might hold) takes nothing from the bucket.
+    const login = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    const ended = (await login.json()) as typeof tokens;
+    await t.call('POST', '/api/v1/auth/logout', { body: { refresh_token: ended.refresh_token } });
+    for (let i = 0; i < 5; i++) expect((await refresh(ended.refresh_token)).status).toBe(401);
+    for (let i = 0; i < 3; i++) {
+      const res = await refresh(tokens.refresh_token);
+      expect(res.status).toBe(200);
+      tokens = (await res.json()) as typeof tokens;
+    }
+    const refused = await refresh(tokens.refresh_token);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(await json(refused)).toEqual({
+      detail: 'too many token refreshes; retry later',
+      code: 'rate_limited',
+    });
+    // Another user is not touched; the refused token was not spent, so it works once the
+    // bucket refills (no reuse, no revoked session).
+    expect((await refresh(other.refresh_token)).status).toBe(200);
+    t.clock.advance(60_000);
+    expect((await refresh(tokens.refresh_token)).status).toBe(200);
+  });
+
   test('an unknown, malformed or expired refresh token is 401', async () => {
     t = await makeAuthApp({ auth: { refreshTtlMs: 60_000 } });
     const tokens = await signUp(t, 'ada@example.com');

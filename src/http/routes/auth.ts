@@ -164,6 +164,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
             ...errorDocs({
               401: 'Invalid, expired, revoked or reused refresh token',
               422: 'refresh_token missing, empty or not a string; a body not an object',
+              429: 'Too many refreshes for this user; the token is not spent',
             }),
           },
         },
