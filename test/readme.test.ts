@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  ACCESS_TOKEN_CHARS_MAX,
   createAuth,
   defaultAuthOptions,
   EMAIL_CHARS_MAX,
@@ -417,6 +418,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,
       `a body over ${size(r.accountBodyBytesMax)} is \`413\``,
       `password ≥ ${PASSWORD_CHARS_MIN} chars`,
+      `An access token (\`Authorization: Bearer …\`) is at most ${count(ACCESS_TOKEN_CHARS_MAX)} ` +
+        'characters: a longer one is `401` (`invalid access token`',
       `an email over ${EMAIL_CHARS_MAX} characters or a password over ` +
         `${LOGIN_PASSWORD_UNITS_MAX} UTF-16 units`,
     ];

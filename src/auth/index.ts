@@ -20,7 +20,13 @@ export { BOUND_SETTINGS, type ProjectBounds } from './bounds.ts';
 export { readCredentialOf } from './credentials.ts';
 export { InvitationService } from './invitation-service.ts';
 export type { Invitation } from './invitations.ts';
-export { type AccessClaims, type JwtCheck, signAccessToken, verifyAccessToken } from './jwt.ts';
+export {
+  ACCESS_TOKEN_CHARS_MAX,
+  type AccessClaims,
+  type JwtCheck,
+  signAccessToken,
+  verifyAccessToken,
+} from './jwt.ts';
 export {
   AUTH_MODES,
   type AuthMode,

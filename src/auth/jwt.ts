@@ -6,7 +6,8 @@ import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from './secrets.ts';
 
 export const JWT_ISSUER = 'tally';
-const TOKEN_CHARS_MAX = 4096;
+/** Characters of an access token at most; a longer one is refused before it is parsed. */
+export const ACCESS_TOKEN_CHARS_MAX = 4096;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -38,7 +39,7 @@ export function verifyAccessToken(
   secretOf: (kid: string) => Uint8Array | null,
   nowMs: number,
 ): JwtCheck {
-  if (token.length > TOKEN_CHARS_MAX) return invalid('token too long');
+  if (token.length > ACCESS_TOKEN_CHARS_MAX) return invalid('token too long');
   const parts = token.split('.');
   if (parts.length !== 3) return invalid('not a compact JWT');
   const [head, body, signature] = parts as [string, string, string];

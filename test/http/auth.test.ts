@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { createHmac } from 'node:crypto';
-import { defaultAuthOptions } from '../../src/auth/index.ts';
+import { ACCESS_TOKEN_CHARS_MAX, defaultAuthOptions } from '../../src/auth/index.ts';
 import { type AuthApp, json, makeAuthApp, signUp } from '../auth/harness.ts';
 
 let t: AuthApp;
@@ -141,6 +141,20 @@ describe('access tokens on the wire', () => {
     }
     t.clock.advance(15 * 60_000);
     expect((await me(ada.access_token)).status).toBe(401);
+  });
+
+  test('a token over ACCESS_TOKEN_CHARS_MAX is 401 invalid_token, as README Limits says', async () => {
+    t = await makeAuthApp();
+    const ada = await signUp(t, 'ada@example.com');
+    const p = partsOf(ada.access_token);
+    // A well-formed token whose header is padded past the limit (a `pad` field).
+    const pad = 'x'.repeat(ACCESS_TOKEN_CHARS_MAX);
+    const long = `${b64({ ...p.header, pad })}.${p.body}.${p.signature}`;
+    expect(long.length).toBeGreaterThan(ACCESS_TOKEN_CHARS_MAX);
+    const res = await me(long);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(await json(res)).toEqual({ detail: 'invalid access token', code: 'unauthorized' });
   });
 
   test('no token is 401 with a Bearer challenge', async () => {
