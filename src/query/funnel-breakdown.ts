@@ -15,7 +15,7 @@ import { quote } from './step-syntax.ts';
 /** The event columns a funnel breaks down by, as the other reads name them. */
 export const FUNNEL_BREAKDOWN_COLUMNS = ['os', 'browser', 'device', 'country', 'source'] as const;
 
-export type FunnelBreakdownColumn = (typeof FUNNEL_BREAKDOWN_COLUMNS)[number];
+type FunnelBreakdownColumn = (typeof FUNNEL_BREAKDOWN_COLUMNS)[number];
 
 export type FunnelBreakdown = { column: FunnelBreakdownColumn } | { property: string };
 

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { cutToChars, eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
 /** Hex digits of the SHA-256 that ends a distinct_id fitted to idCharsMax (64 bits). */
-export const FITTED_ID_DIGEST_CHARS = 16;
+const FITTED_ID_DIGEST_CHARS = 16;
 
 /**
  * A distinct_id as stored: as sent when it fits idCharsMax, else its first characters, `~` and

@@ -20,6 +20,7 @@
 
 import { listValue } from '@duckdb/node-api';
 import { ENGAGEMENT_EVENT_NAME } from '../../core/index.ts';
+import type { TimeRange } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import type { SqlParams } from '../sql-params.ts';
 
@@ -39,10 +40,7 @@ export const VISIT_REACH_MINUTES = 120;
 export const VISIT_REACH_MS = VISIT_REACH_MINUTES * 60_000;
 
 /** The time range to snapshot for the visits of a range (with `reach`): VISIT_REACH_MS wider. */
-export function visitRangeOf(
-  fromMs: number | undefined,
-  toMs: number | undefined,
-): { fromMs?: number; toMs?: number } {
+export function visitRangeOf(fromMs: number | undefined, toMs: number | undefined): TimeRange {
   return {
     ...(fromMs === undefined ? {} : { fromMs: fromMs - VISIT_REACH_MS }),
     ...(toMs === undefined ? {} : { toMs: toMs + VISIT_REACH_MS }),

@@ -6,7 +6,9 @@
 // visits are formed only when a read has a visit filter or group: other reads are unchanged.
 
 import { AppError } from '../../core/index.ts';
+import type { TimeRange } from '../../storage/index.ts';
 import type { EventFilters } from '../filters.ts';
+import { rangeOf } from '../read.ts';
 import type { SqlParams } from '../sql-params.ts';
 import {
   filterConditionSql,
@@ -72,16 +74,15 @@ export function visitScopeOf(
 }
 
 /**
- * The time range a read with a visit scope snapshots: its own, VISIT_REACH_MS wider on each
+ * The time range a read snapshots: its own, or with a visit scope VISIT_REACH_MS wider on each
  * side (visit-rows.ts), so a visit active in the range is read whole.
  */
 export function scopedRangeOf(
   scope: VisitScope | undefined,
   fromMs: number | undefined,
   toMs: number | undefined,
-): { fromMs?: number; toMs?: number } {
-  if (scope !== undefined) return visitRangeOf(fromMs, toMs);
-  return { ...(fromMs === undefined ? {} : { fromMs }), ...(toMs === undefined ? {} : { toMs }) };
+): TimeRange {
+  return (scope === undefined ? rangeOf : visitRangeOf)(fromMs, toMs);
 }
 
 /**
