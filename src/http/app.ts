@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps) {
       return errorResponse(appError, deps.options.retryAfterSeconds);
     })
     .use(requests.plugin)
-    .use(rateLimitHeaders(deps))
+    .use(credentialResponseHeaders(deps))
     .use(
       withDocumentedParameters(
         openapi({
@@ -223,9 +223,9 @@ const CREDENTIAL_HEADERS = ['authorization', 'x-tally-key', 'x-umami-api-key'];
  * not only on the URL, and a caching proxy keying by URL (X-Tally-Key, unlike Authorization,
  * does not keep shared caches off by itself) would hand a project's reads to anyone.
  */
-function rateLimitHeaders(deps: AppDeps) {
+function credentialResponseHeaders(deps: AppDeps) {
   const auth = requiredAuthOf(deps);
-  if (auth === null) return new Elysia({ name: 'no-rate-limit-headers' });
+  if (auth === null) return new Elysia({ name: 'no-credential-response-headers' });
   return new Elysia().onRequest(({ request, set }) => {
     auth.tenancy.attachHeaders(request, set.headers);
     if (CREDENTIAL_HEADERS.some((name) => request.headers.has(name))) {
