@@ -4,10 +4,10 @@
 // stats panel's period in the page's time zone, and shown as PostHog shows a funnel: each
 // step's count, its conversion from the start and from the previous step, the drop-off, the
 // median and average time from the previous step, and a horizontal bar of its share of step
-// 1; broken down by a column or property when asked (web/funnel-breakdown.ts). Read as every insight panel is (web/insight-panel.ts): when the form is sent, then again
-// for another period, zone or project; one read in flight per tab. Text goes in with
-// textContent only: names and paths are typed or come from event senders and must never
-// become markup.
+// 1; broken down by a column or property when asked (web/funnel-breakdown.ts). Read as every
+// insight panel is (web/insight-panel.ts): when the form is sent, then again for another
+// period, zone or project; one read in flight per tab. Text goes in with textContent only:
+// names and paths are typed or come from event senders and must never become markup.
 
 import { type Access, type FunnelAnswer, fetchFunnel } from './api.ts';
 import {

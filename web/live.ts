@@ -32,6 +32,8 @@ export interface LiveHandlers {
 const CLOSE_POLICY_VIOLATION = 1008;
 /** The server closes the sockets of a deleted project with this code (4000 + HTTP 410 Gone). */
 const CLOSE_PROJECT_DELETED = 4410;
+/** The code a socket given up for its silence is reported with (a private-use code). */
+const CLOSE_SILENT = 4000;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15_000;
 /**
@@ -65,7 +67,7 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
       silence = setTimeout(() => {
         // A close handshake over a dead link may never end: this socket is given up now.
         ws.close();
-        closed(4000, `nothing heard for ${LIVE_SILENCE_MAX_MS / 1000} s`);
+        closed(CLOSE_SILENT, `nothing heard for ${LIVE_SILENCE_MAX_MS / 1000} s`);
       }, LIVE_SILENCE_MAX_MS);
     };
     const closed = (code: number, reason: string) => {

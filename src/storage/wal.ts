@@ -268,8 +268,8 @@ export class WriteAheadLog {
 
   /**
    * Starts a new file once the current one is full. Call only when nothing is unsynced (in
-   * 'os' mode, after `syncBeforeRotation`). With no
-   * room for the new file (WalDiskFullError, for an append of `bytes`), the current one stays.
+   * 'os' mode, after `syncBeforeRotation`). With no room for the new file (WalDiskFullError,
+   * for an append of `bytes`), the current one stays.
    */
   rotateIfFull(bytes: number): void {
     if (!this.full) return;
