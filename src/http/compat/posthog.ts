@@ -148,9 +148,9 @@ const CapturedEvent = t.Object(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
           'their fields; the anonymous_id of an identified event is $device_id ' +
-          '($anon_distinct_id of $identify, alias of $create_alias, a number as its text; ' +
-          'each id up to ' +
-          `${eventLimits.idCharsMax} characters); \`token\` is the write key; the other \`$\` ` +
+          '($anon_distinct_id of $identify, alias of $create_alias, a number as its text, ' +
+          `fitted as distinct_id is; $device_id up to ${eventLimits.idCharsMax} characters); ` +
+          '`token` is the write key; the other `$` ' +
           'properties are stored under `$posthog` ($set, $set_once, $unset, $groups at the ' +
           'top); the rest as sent; ' +
           'null values are left out. Over the limits of properties ' +
