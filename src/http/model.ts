@@ -5,7 +5,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { eventLimits, requestLimits } from '../core/index.ts';
+import { eventLimits, metricLimits, requestLimits } from '../core/index.ts';
 
 const text = (maxLength: number, description: string) =>
   t.String({ minLength: 1, maxLength, description });
@@ -67,7 +67,9 @@ export const EventIn = t.Object(
     ),
     duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
     value: t.Optional(
-      t.Number({ description: 'Numeric value (metric data points), magnitude at most 1e292.' }),
+      t.Number({
+        description: `Numeric value (metric data points), magnitude at most ${metricLimits.valueAbsMax}.`,
+      }),
     ),
     properties: t.Optional(
       t.Record(t.String(), t.Unknown(), {

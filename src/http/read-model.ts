@@ -3,6 +3,7 @@
 // a field added there and not here fails a test instead of going undocumented.
 
 import { t } from 'elysia';
+import { VISIT_REACH_MINUTES } from '../query/index.ts';
 import { StoredEventOut } from './model.ts';
 
 const Count = t.Integer({ minimum: 0 });
@@ -65,7 +66,9 @@ export const StatsOut = t.Object({
       'Visits: the events of one session_id, else of one visitor with no gap over 30 min ' +
       '(an event without a session_id within 30 min after a session event joins that ' +
       "session's visit; a live Plausible engagement beacon keeps a visit alive, as Plausible's " +
-      'does); with filters, the visits holding a matching event.',
+      'does); each with an event in the range, read whole (its events up to ' +
+      `${VISIT_REACH_MINUTES / 60} hours around it too); with filters, the visits holding a ` +
+      'matching event of the range.',
   }),
   bounce_rate: t.Nullable(
     t.Integer({

@@ -11,6 +11,7 @@ import {
   EXPORT_FORMATS,
   queryLimits,
   SERIES_METRICS,
+  VISIT_REACH_MINUTES,
 } from '../query/index.ts';
 import { tenantIdSchema } from './model.ts';
 
@@ -153,7 +154,8 @@ const visitFilterParams = {
 export const VISIT_FILTER_NOTE =
   ' Visit filters (referrer_source, channel, entry_page, exit_page, utm_*) keep every event of ' +
   "the visits that match, as Plausible's visit: filters; a visit with an event in the range " +
-  'is read whole (its events up to 2 hours around the range), as Plausible reads sessions.';
+  `is read whole (its events up to ${VISIT_REACH_MINUTES / 60} hours around the range), as ` +
+  'Plausible reads sessions.';
 
 const pageParams = {
   limit: t.Optional(

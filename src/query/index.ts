@@ -151,6 +151,7 @@ export {
   type SqlParamValue,
   type SqlResult,
 } from './queries/run-sql.ts';
+export { VISIT_REACH_MINUTES } from './queries/visit-rows.ts';
 export {
   isVisitParam,
   VISIT_PARAM_NAMES,

@@ -6,7 +6,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
 import { storedEventsProbe } from '../../auth/index.ts';
-import { AppError, type BaseEvent, eventLimits } from '../../core/index.ts';
+import { AppError, type BaseEvent, eventLimits, metricLimits } from '../../core/index.ts';
 import type { TenantActor } from '../../engine/index.ts';
 import { getLatestMetric } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
@@ -33,7 +33,7 @@ import { issuesOf } from '../validate.ts';
 export const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
   value: t.Number({
-    description: 'The measured value (magnitude at most 1e292).',
+    description: `The measured value (magnitude at most ${metricLimits.valueAbsMax}).`,
     examples: [0.73],
   }),
   tags: t.Optional(

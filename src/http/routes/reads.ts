@@ -19,6 +19,7 @@ import {
   queryLimits,
   resolveRange,
   resolveSeriesRange,
+  VISIT_REACH_MINUTES,
   visitScopeOf,
 } from '../../query/index.ts';
 import { noteTenant } from '../context.ts';
@@ -126,7 +127,8 @@ function statsRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           'page_view, pageview, $pageview, page), distinct users, visitors and session ids, ' +
           'mean event duration; visits (one session_id, else one visitor with no gap over ' +
           '30 min, joining the session it follows; each with an event in the range, read ' +
-          'whole: its events up to 2 hours around the range too, as Plausible reads its ' +
+          `whole: its events up to ${VISIT_REACH_MINUTES / 60} hours around the range too, ` +
+          'as Plausible reads its ' +
           'sessions), bounce rate (visits of at most one ' +
           'interactive event), visit duration ' +
           '(first to last event, bounces 0) and views per visit, as Plausible defines ' +
