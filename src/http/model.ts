@@ -68,7 +68,9 @@ export const EventIn = t.Object(
     duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
     value: t.Optional(
       t.Number({
-        description: `Numeric value (metric data points), magnitude at most ${metricLimits.valueAbsMax}.`,
+        description:
+          'Numeric value (metric data points), magnitude at most ' +
+          `${metricLimits.valueAbsMax}.`,
       }),
     ),
     properties: t.Optional(
