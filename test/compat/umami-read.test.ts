@@ -355,6 +355,12 @@ describe('metrics', () => {
     expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');
   });
 
+  test("`host`, Umami 2's name of `hostname`, is a metric type and a filter", async () => {
+    expect(await metric('host')).toEqual(await metric('hostname'));
+    expect(await ok('stats', `${TWO_DAYS}&host=example.com`)).toEqual(await ok('stats'));
+    expect(await ok('stats', `${TWO_DAYS}&host=other.example`)).toMatchObject({ pageviews: 0 });
+  });
+
   test("a repeated parameter is its last value, as Umami's Object.fromEntries reads it", async () => {
     const pricing = await ok('stats', `${TWO_DAYS}&path=%2Fpricing`);
     expect(pricing).toMatchObject({ pageviews: 2 });

@@ -104,6 +104,7 @@ export const FILTERS = [
   'os',
   'device',
   'hostname',
+  'host',
   'language',
   'tag',
   'event',
@@ -255,8 +256,9 @@ export const METRICS_DOC = {
   summary: 'Umami: top values of a field',
   description:
     'Rows ranked by visitors (type=event: by events), then value. Types: path (url), entry, ' +
-    'exit, referrer, title, query, browser, os, device, event, hostname, language, screen, ' +
-    'tag, country (with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, utmTerm. ' +
+    'exit, referrer, title, query, browser, os, device, event, hostname (host), language, ' +
+    'screen, tag, country (with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, ' +
+    'utmTerm. ' +
     'region, city and channel are a 400: Tally does not keep them.' +
     AUTH_NOTE,
   parameters: [

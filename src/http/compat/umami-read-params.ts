@@ -163,6 +163,7 @@ const FIELDS: Record<string, WebProperty> = {
   query: { event: 'query' },
   title: { prop: '$title' },
   hostname: { prop: '$hostname' },
+  host: { prop: '$hostname' },
   language: { prop: '$language' },
   screen: { prop: '$screen' },
   tag: { prop: '$tag' },
@@ -207,13 +208,14 @@ const ONLY: Record<string, { value: string; why: string }> = {
   trafficType: { value: 'human', why: 'Tally leaves bots out of every read (trafficType=human)' },
 };
 
-/** Filter fields as Umami's filterParams names them (`url` is v1's name of `path`). */
+/** Filter fields as Umami's filterParams names them (`url`, `host`: v2's `path`, `hostname`). */
 const FILTER_FIELDS = [
   'path',
   'url',
   'query',
   'title',
   'hostname',
+  'host',
   'language',
   'tag',
   'event',
