@@ -361,6 +361,15 @@ describe('metrics', () => {
     expect(await ok('stats', `${TWO_DAYS}&host=other.example`)).toMatchObject({ pageviews: 0 });
   });
 
+  test('`entry` and `exit` filter visits by their first and last page', async () => {
+    // Entered on /: A (/, /blog/hello) and C (/, /pricing) on the two days.
+    expect(await ok('stats', `${TWO_DAYS}&entry=%2F`)).toMatchObject({
+      pageviews: 4,
+      visits: 2,
+    });
+    expect(await metric('path', '&exit=%2Fblog%2Fother')).toEqual([{ x: '/blog/other', y: 1 }]);
+  });
+
   test("a repeated parameter is its last value, as Umami's Object.fromEntries reads it", async () => {
     const pricing = await ok('stats', `${TWO_DAYS}&path=%2Fpricing`);
     expect(pricing).toMatchObject({ pageviews: 2 });

@@ -98,6 +98,8 @@ export const RANGE = [
 export const FILTERS = [
   'path',
   'referrer',
+  'entry',
+  'exit',
   'title',
   'query',
   'browser',

@@ -220,6 +220,8 @@ const FILTER_FIELDS = [
   'tag',
   'event',
   'referrer',
+  'entry',
+  'exit',
   'browser',
   'os',
   'device',
