@@ -370,6 +370,20 @@ describe('metrics', () => {
     expect(await metric('path', '&exit=%2Fblog%2Fother')).toEqual([{ x: '/blog/other', y: 1 }]);
   });
 
+  test("eq and neq take a comma-separated list, as Umami's parseFilterValue splits it", async () => {
+    expect(await metric('path', '&browser=Chrome,Safari')).toEqual(await metric('path'));
+    expect(await metric('path', '&path=eq.%2Fpricing,%2Fblog%2Fother')).toEqual([
+      { x: '/pricing', y: 2 },
+      { x: '/blog/other', y: 1 },
+    ]);
+    expect(await metric('browser', '&path=neq.%2F,%2Fpricing')).toEqual([
+      { x: 'Chrome', y: 1 },
+      { x: 'Safari', y: 1 },
+    ]);
+    // Contains reads the value whole.
+    expect(await metric('path', '&path=c.blog,x')).toEqual([]);
+  });
+
   test("a repeated parameter is its last value, as Umami's Object.fromEntries reads it", async () => {
     const pricing = await ok('stats', `${TWO_DAYS}&path=%2Fpricing`);
     expect(pricing).toMatchObject({ pageviews: 2 });

@@ -111,7 +111,11 @@ export const FILTERS = [
   'tag',
   'event',
 ].map((name) =>
-  param(name, 'Filter: a value, or eq./neq./c./dnc. before it (equals, not, contains, not).'),
+  param(
+    name,
+    'Filter: a value, or eq./neq./c./dnc. before it (equals, not, contains, not); ' +
+      'an eq or neq value is a comma-separated list (any of it; none of it).',
+  ),
 );
 
 export const ERRORS: ResponseDocs = errorAnswers(

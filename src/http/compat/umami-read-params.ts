@@ -273,9 +273,14 @@ function filterOf(name: string, raw: string): WebFilter {
     );
   }
   const contains = operator === 'c' || operator === 'dnc';
+  // As Umami's parseFilterValue: eq and neq take a list (`browser=Chrome,Safari`), any of it.
+  const values = contains ? [value] : value.split(',');
+  if (values.length > queryLimits.webFilterValuesMax) {
+    throw badRequest(`The \`${name}\` filter lists over ${queryLimits.webFilterValuesMax} values.`);
+  }
   return {
     property,
-    values: [value],
+    values,
     // Umami's contains is ILIKE '%value%': any case, and the value's characters literal.
     ...(contains ? { match: 'contains', ignoreCase: true } : { match: 'is' }),
     negated: operator === 'neq' || operator === 'dnc',
