@@ -445,6 +445,10 @@ describe('active, the website, and refusals', () => {
     expect(await ok('stats', `${TWO_DAYS}&match=all&trafficType=human`)).toEqual(await ok('stats'));
     expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
     expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
+    // Umami's event and session property filters are a 400, not left out of the count.
+    for (const name of ['epf0', 'spf1', 'pf_plan']) {
+      expect(await refused('stats', `${TWO_DAYS}&${name}=1.eq.plan.pro`)).toContain(name);
+    }
   });
 
   test('dates outside the years 1–9999 are a 400, not a 500 (a Date past its range)', async () => {

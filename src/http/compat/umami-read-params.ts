@@ -238,6 +238,9 @@ const OPERATORS = ['eq', 'neq', 'c', 'dnc'] as const;
 const UMAMI_OPERATORS = 're|nre|s|ns|t|f|gt|lt|gte|lte|bf|af';
 const OPERATOR_RE = new RegExp(`^(${OPERATORS.join('|')}|${UMAMI_OPERATORS})\\.(.*)$`, 's');
 
+/** Umami's event and session property filters (its params.ts): `epf0`, `spf1`, `pf_plan`. */
+const PROPERTY_FILTER_RE = /^(epf\d+|spf\d+|pf_.*)$/s;
+
 /** The filters of a read: each given field's condition, all of them to hold. */
 export function filtersOf(query: URLSearchParams): WebFilter[] {
   const filters: WebFilter[] = [];
@@ -245,6 +248,12 @@ export function filtersOf(query: URLSearchParams): WebFilter[] {
     const only = own(ONLY, name);
     const why = own(REFUSED, name) ?? (only?.value === raw ? undefined : only?.why);
     if (why !== undefined) throw badRequest(`Filtering by \`${name}\` is not supported: ${why}.`);
+    if (PROPERTY_FILTER_RE.test(name)) {
+      throw badRequest(
+        `Filtering by \`${name}\` is not supported: Tally's Umami read API does not filter ` +
+          'by event or session properties (epf, spf, pf_).',
+      );
+    }
     const base = /^([a-zA-Z]+)\d+$/.exec(name)?.[1];
     if (base !== undefined && FILTER_FIELDS.includes(base)) {
       throw badRequest(`Tally takes one filter per field: \`${name}\` repeats \`${base}\`.`);
