@@ -370,6 +370,15 @@ describe('metrics', () => {
     expect(await metric('path', '&exit=%2Fblog%2Fother')).toEqual([{ x: '/blog/other', y: 1 }]);
   });
 
+  test("search replaces a filter on the ranked field, as Umami's filters[type] = c.search", async () => {
+    expect(await metric('path', '&path=%2Fpricing&search=blog')).toEqual(
+      await metric('path', '&search=blog'),
+    );
+    expect(await metric('path', '&browser=Safari&search=blog')).toEqual([
+      { x: '/blog/other', y: 1 },
+    ]);
+  });
+
   test("eq and neq take a comma-separated list, as Umami's parseFilterValue splits it", async () => {
     expect(await metric('path', '&browser=Chrome,Safari')).toEqual(await metric('path'));
     expect(await metric('path', '&path=eq.%2Fpricing,%2Fblog%2Fother')).toEqual([

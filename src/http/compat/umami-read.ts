@@ -141,9 +141,12 @@ async function metrics(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
   const type = metricTypeOf(ctx.query.get('type'));
   const { limit, offset } = pagingOf(ctx.query);
-  const filters = filtersOf(ctx.query);
+  let filters = filtersOf(ctx.query);
   const search = ctx.query.get('search');
   if (search !== null && search !== '') {
+    // As Umami's `filters[type] = c.search`: the search takes the place of the field's filter.
+    const field = JSON.stringify(type.property);
+    filters = filters.filter((f) => JSON.stringify(f.property) !== field);
     const values = [search];
     filters.push({
       property: type.property,
