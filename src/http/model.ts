@@ -7,6 +7,8 @@ import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { eventLimits, metricLimits, requestLimits } from '../core/index.ts';
 
+const VALUE_ABS_MAX = metricLimits.valueAbsMax;
+
 const text = (maxLength: number, description: string) =>
   t.String({ minLength: 1, maxLength, description });
 
@@ -68,9 +70,7 @@ export const EventIn = t.Object(
     duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
     value: t.Optional(
       t.Number({
-        description:
-          'Numeric value (metric data points), magnitude at most ' +
-          `${metricLimits.valueAbsMax}.`,
+        description: `Numeric value (metric data points), magnitude at most ${VALUE_ABS_MAX}.`,
       }),
     ),
     properties: t.Optional(
