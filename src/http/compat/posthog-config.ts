@@ -19,8 +19,9 @@ import {
   openObject,
 } from './docs.ts';
 import { objectOf, textOf } from './ingest.ts';
-import { PostHogErrorOut, posthogErrorShape } from './posthog.ts';
+import { posthogErrorShape } from './posthog.ts';
 import { readCaptureBody } from './posthog-body.ts';
+import { PostHogErrorOut } from './posthog-docs.ts';
 import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
 
 /** The POST routes of feature flags, for the app's CORS (preflights from any site). */

@@ -10,11 +10,10 @@
 // oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
 // 429/503 (retried).
 
-import { Elysia, t } from 'elysia';
+import { Elysia } from 'elysia';
 import {
   AppError,
   type BaseEvent,
-  CUT_PROPERTIES_KEY,
   type EventInput,
   eventLimits,
   HOUR_MS,
@@ -22,20 +21,10 @@ import {
   requestLimits,
 } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
-import { openApiSchema } from '../model.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
-import {
-  EXAMPLE_WRITE_KEY,
-  errorAnswers,
-  INGEST_ERROR_TEXT,
-  jsonAnswer,
-  jsonRequestBody,
-  openObject,
-} from './docs.ts';
 import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
 import {
   contextOf,
-  DroppedOut,
   ingestSorted,
   issuesText,
   objectOf,
@@ -44,6 +33,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
+import { captureDoc } from './posthog-docs.ts';
 import {
   fittedDistinctIdOf,
   identityOf,
@@ -66,7 +56,7 @@ export const POSTHOG_PATHS = [
   '/i/v0/e/',
   '/i/v0/ai/batch/',
 ] as const;
-type PostHogPath = (typeof POSTHOG_PATHS)[number];
+export type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
 /** PostHog's error body, with the CORS headers a page needs to read it. */
 export function posthogErrorShape(deps: AppDeps): ErrorShape {
@@ -121,163 +111,6 @@ function eventOf(
   if (event === undefined) throw new AppError('bad_request', `batch.${index} must be an object`);
   const input = inputOf(event, `batch.${index}`, sentAt, ctx.receivedAt);
   return prepareEvents([input], ctx, () => ['batch', index])[0] as BaseEvent;
-}
-
-const CapturedEvent = t.Object(
-  {
-    event: t.String({ description: '`$pageview` is a page view.' }),
-    distinct_id: t.Optional(
-      t.String({
-        description:
-          `Required, here or in properties; over ${eventLimits.idCharsMax} characters, its ` +
-          `start, \`~\` and a digest of the whole, ${eventLimits.idCharsMax} in all.`,
-      }),
-    ),
-    uuid: t.Optional(t.String({ description: 'The event_id: a retried batch is stored once.' })),
-    timestamp: t.Optional(
-      t.Union([t.String(), t.Number()], {
-        description:
-          'ISO 8601 (UTC without a zone) or epoch ms, shifted by the clock skew `sent_at` ' +
-          'shows; now minus `offset` when given; else, or when invalid or over 23 h ahead, now.',
-      }),
-    ),
-    offset: t.Optional(
-      t.Number({ description: 'ms between the event and the send; wins over `timestamp`.' }),
-    ),
-    properties: t.Optional(
-      openObject(
-        '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
-          'their fields; the anonymous_id of an identified event is $device_id ' +
-          '($anon_distinct_id of $identify, alias of $create_alias, a number as its text, ' +
-          `fitted as distinct_id is; $device_id up to ${eventLimits.idCharsMax} characters); ` +
-          '`token` is the write key; the other `$` ' +
-          'properties are stored under `$posthog` ($set, $set_once, $unset, $groups at the ' +
-          'top); the rest as sent; ' +
-          'null values are left out. Over the limits of properties ' +
-          `(${eventLimits.propertiesKeysMax} keys, ${eventLimits.propertiesBytesMax} bytes) ` +
-          'the largest values (and entries of `$posthog`) are cut, and named in ' +
-          `\`${CUT_PROPERTIES_KEY}\`.`,
-      ),
-    ),
-    $set: t.Optional(openObject()),
-    $set_once: t.Optional(openObject()),
-    api_key: t.Optional(t.String({ description: 'The write key (or `token`).' })),
-  },
-  { additionalProperties: true },
-);
-
-const CaptureBody = t.Union([
-  t.Object(
-    {
-      api_key: t.Optional(t.String({ description: 'The write key (or `token`).' })),
-      sent_at: t.Optional(t.String({ description: "The client's clock when it sent the batch." })),
-      batch: t.Array(CapturedEvent, { maxItems: requestLimits.batchEventsMax }),
-    },
-    { additionalProperties: true },
-  ),
-  t.Array(CapturedEvent, { maxItems: requestLimits.batchEventsMax }),
-  CapturedEvent,
-]);
-
-export const PostHogErrorOut = t.Object({
-  type: t.Union([
-    t.Literal('validation_error'),
-    t.Literal('authentication_error'),
-    t.Literal('server_error'),
-  ]),
-  code: t.String(),
-  detail: t.String(),
-  attr: t.Null(),
-});
-
-const AT = '2026-11-25T10:15:00.000Z';
-const pageview = {
-  event: '$pageview',
-  distinct_id: 'user_42',
-  uuid: '0193b5c4-7a1e-7c3a-9d2e-4f5a6b7c8d01',
-  timestamp: AT,
-  properties: {
-    $current_url: 'https://example.com/pricing',
-    $referrer: 'https://www.google.com/',
-    $session_id: '0193b5c4-6f00-7a3b-8c4d-5e6f7a8b9c0d',
-  },
-};
-const signup = {
-  event: 'signed_up',
-  distinct_id: 'user_42',
-  uuid: '0193b5c4-7a1e-7c3a-9d2e-4f5a6b7c8d02',
-  timestamp: AT,
-  properties: { plan: 'pro' },
-};
-
-/** What each path typically gets: posthog-node batches; posthog-js arrays with a token. */
-const EXAMPLES: Record<PostHogPath, unknown> = {
-  '/batch/': { api_key: EXAMPLE_WRITE_KEY, batch: [pageview, signup] },
-  '/capture/': { api_key: EXAMPLE_WRITE_KEY, ...signup },
-  '/e/': [{ ...pageview, properties: { ...pageview.properties, token: EXAMPLE_WRITE_KEY } }],
-  '/i/v0/e/': [{ ...signup, properties: { ...signup.properties, token: EXAMPLE_WRITE_KEY } }],
-  '/i/v0/ai/batch/': {
-    api_key: EXAMPLE_WRITE_KEY,
-    batch: [
-      {
-        ...signup,
-        event: '$ai_generation',
-        properties: { $ai_model: 'gpt-4o-mini', $ai_input_tokens: 812, $ai_latency: 1.42 },
-      },
-    ],
-  },
-};
-
-/** The OpenAPI detail of one capture path (all four take every body form). */
-function captureDoc(path: PostHogPath) {
-  const e = INGEST_ERROR_TEXT;
-  const example = EXAMPLES[path];
-  const json = jsonRequestBody(
-    CaptureBody,
-    example,
-    'A batch, an array of events or one event, as JSON or text/plain JSON; gzip by ' +
-      'Content-Encoding or `?compression=gzip-js`, base64 by `?compression=base64`; or a ' +
-      'form whose `data` field holds the JSON (as text or base64).',
-  );
-  const base64 = Buffer.from(JSON.stringify(example)).toString('base64');
-  return {
-    summary: `PostHog: capture (${path})`,
-    requestBody: {
-      ...json,
-      content: {
-        ...json.content,
-        'application/x-www-form-urlencoded': {
-          schema: openApiSchema(
-            t.Object({ data: t.String({ description: 'The JSON body, as text or base64.' }) }),
-          ),
-          example: `data=${encodeURIComponent(base64)}`,
-        },
-      },
-    },
-    responses: {
-      200: jsonAnswer(
-        'Stored: every event but those in `dropped`',
-        t.Object({ status: t.Literal(1), dropped: t.Optional(DroppedOut) }),
-        { status: 1 },
-      ),
-      ...errorAnswers(
-        {
-          400:
-            'Malformed JSON, gzip or form, no events, or no event that keeps the rules ' +
-            '(clients drop the batch)',
-          401: e.noKey,
-          403: e.forbidden,
-          413:
-            `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
-            'size limit (clients halve the batch)',
-          415: e.mediaType,
-          429: e.busy,
-          503: e.overloaded,
-        },
-        () => PostHogErrorOut,
-      ),
-    },
-  };
 }
 
 /** posthog clients drop a batch on 400 and halve it on 413; both must say so. */
