@@ -11,6 +11,9 @@ export interface Credential {
   value: string;
 }
 
+/** The request headers a credential is read from (the live route's `?token=` becomes one). */
+export const CREDENTIAL_HEADERS = ['authorization', 'x-tally-key'] as const;
+
 /** The bearer token of the Authorization header, or null (other schemes are ignored). */
 export function bearerOf(request: Request): string | null {
   const header = request.headers.get('authorization');

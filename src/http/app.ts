@@ -3,10 +3,10 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
-import { redactSecrets } from '../auth/index.ts';
+import { CREDENTIAL_HEADERS, redactSecrets } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
-import { COMPAT_INGEST_ROUTES, compatRoutes } from './compat/index.ts';
+import { COMPAT_INGEST_ROUTES, compatRoutes, UMAMI_API_KEY_HEADER } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
@@ -215,7 +215,7 @@ function statusOf(response: unknown, setStatus: number | string | undefined): nu
 }
 
 /** Request headers that carry a credential (Umami's API key header is read as X-Tally-Key). */
-const CREDENTIAL_HEADERS = ['authorization', 'x-tally-key', 'x-umami-api-key'];
+const CREDENTIAL_REQUEST_HEADERS = [...CREDENTIAL_HEADERS, UMAMI_API_KEY_HEADER];
 
 /**
  * Lets the key-checking tenancy (AUTH_MODE=required) set X-RateLimit-* on every response, and
@@ -228,7 +228,7 @@ function credentialResponseHeaders(deps: AppDeps) {
   if (auth === null) return new Elysia({ name: 'no-credential-response-headers' });
   return new Elysia().onRequest(({ request, set }) => {
     auth.tenancy.attachHeaders(request, set.headers);
-    if (CREDENTIAL_HEADERS.some((name) => request.headers.has(name))) {
+    if (CREDENTIAL_REQUEST_HEADERS.some((name) => request.headers.has(name))) {
       Object.assign(set.headers, NO_STORE_HEADERS);
     }
   });

@@ -21,7 +21,7 @@ import { LOGIN_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
 /** The header Umami Cloud's API keys come in. */
-const API_KEY_HEADER = 'x-umami-api-key';
+export const API_KEY_HEADER = 'x-umami-api-key';
 
 /** Umami's 401, for every credential that may not read a website. */
 export function umamiUnauthorized(cause?: unknown): AppError {
