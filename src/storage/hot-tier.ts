@@ -13,7 +13,8 @@
 // with seq ≤ S removes exactly the flushed events. A deleted tenant's groups are purged
 // between flushes: its rows go by tenant, and the rows left keep their loads' labels (which
 // may then be above S: the flush's end deletes up to the higher of S and the table's label).
-// An erasure cuts one person's events from the groups between flushes (see `erase`).
+// An erasure cuts one person's events from the groups between flushes (see `erase`). The
+// staging files and the SQL that reads them are hot-staging.ts's.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,8 +23,15 @@ import { assert, isOutOfSpace } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
 import { cutGroups, withoutErased } from './erasure-filter.ts';
 import type { ErasureMatch } from './erasure-log.ts';
-import { EVENT_COLUMNS } from './event-columns.ts';
-import { type FileIo, nodeFileIo, writeFully } from './file-io.ts';
+import { type FileIo, nodeFileIo } from './file-io.ts';
+import {
+  LOAD_SQL,
+  MEMORY_LOAD_SQL,
+  removeFiles,
+  type StagedPart,
+  stagedPartOf,
+  writeStagingFile,
+} from './hot-staging.ts';
 
 /** One committed log record: one tenant's events. */
 export interface HotGroup {
@@ -40,14 +48,6 @@ interface Group extends HotGroup {
   seq: number;
 }
 
-/** A tenant's part of a flush that was not in the hot table: a staging file and its days. */
-export interface StagedPart {
-  file: string;
-  events: number;
-  /** The UTC days of its events; null when some group's days are not known. */
-  days: number[] | null;
-}
-
 /** What one flush takes: every group with seq ≤ `through`, from two places. */
 export interface FlushPlan {
   through: number;
@@ -59,52 +59,8 @@ export interface FlushPlan {
   lastSeqOf: Map<string, number>;
 }
 
-const NEWLINE = Buffer.from('\n');
-
 /** Estimated memory of an event in the hot tier relative to its JSON size (JS + DuckDB). */
 const MEMORY_PER_JSON_BYTE = 3;
-
-const isTime = (name: string) => name === 'timestamp' || name === 'received_at';
-
-const NDJSON_COLUMNS = `{${EVENT_COLUMNS.filter(([name]) => name !== 'seq')
-  .map(([name, type]) => `'${name}': '${isTime(name) ? 'BIGINT' : type}'`)
-  .join(', ')}}`;
-
-/**
- * The stored-event rows of NDJSON staging files (`filesSql`: a quoted path, a list of them or
- * a parameter), in table column order, every row with the seq `seqSql`. A line logged before
- * a column existed (no `country`) reads as NULL there, as an older segment does.
- */
-export function stagedRowsSql(filesSql: string, seqSql: string): string {
-  const columns = EVENT_COLUMNS.map(([name]) => {
-    if (name === 'seq') return `${seqSql}::BIGINT AS seq`;
-    return isTime(name) ? `make_timestamptz("${name}" * 1000) AS "${name}"` : `"${name}"`;
-  }).join(', ');
-  return `SELECT ${columns}
-    FROM read_ndjson(${filesSql}, columns = ${NDJSON_COLUMNS}, format = 'newline_delimited')`;
-}
-
-/** Prepared once: only the staging file and the load's seq change from one load to the next. */
-const LOAD_SQL = `INSERT INTO ${HOT_TABLE} ${stagedRowsSql('$file', '$seq')}`;
-
-/** The NDJSON columns as json_transform's structure: the same names and types. */
-const JSON_STRUCTURE = JSON.stringify(
-  Object.fromEntries(
-    EVENT_COLUMNS.filter(([name]) => name !== 'seq').map(([name, type]) => [
-      name,
-      isTime(name) ? 'BIGINT' : type,
-    ]),
-  ),
-);
-
-/** The rows of `$lines` (JSON lines joined by newlines, from memory), as `stagedRowsSql`. */
-const MEMORY_LOAD_SQL = `INSERT INTO ${HOT_TABLE} SELECT ${EVENT_COLUMNS.map(([name]) => {
-  if (name === 'seq') return '$seq::BIGINT AS seq';
-  const field = `struct_extract(r, '${name}')`;
-  return isTime(name) ? `make_timestamptz(${field} * 1000) AS "${name}"` : `${field} AS "${name}"`;
-}).join(', ')}
-  FROM (SELECT json_transform(line, '${JSON_STRUCTURE}') AS r
-        FROM (SELECT unnest(string_split($lines, chr(10))) AS line))`;
 
 export class HotTier {
   /** Every group not yet in a segment, seq ascending. */
@@ -215,8 +171,7 @@ export class HotTier {
     try {
       for (const [tenant, groups] of byTenant) {
         const file = this.stagingFile();
-        const events = groups.reduce((n, g) => n + g.events, 0);
-        staged.set(tenant, { file, events, days: daysOf(groups) });
+        staged.set(tenant, stagedPartOf(file, groups));
         await writeStagingFile(file, groups, this.io);
       }
     } catch (error) {
@@ -370,28 +325,4 @@ export class HotTier {
     loader?.connection.closeSync();
     this.loader = null;
   }
-}
-
-async function writeStagingFile(file: string, groups: readonly Group[], io: FileIo): Promise<void> {
-  const parts: Uint8Array[] = [];
-  for (const g of groups) parts.push(g.payload, NEWLINE);
-  const handle = await fs.promises.open(file, 'w');
-  try {
-    await writeFully(handle.fd, parts, io);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function removeFiles(staged: Map<string, StagedPart>): Promise<void> {
-  await Promise.all([...staged.values()].map((s) => fs.promises.rm(s.file, { force: true })));
-}
-
-function daysOf(groups: readonly Group[]): number[] | null {
-  const days = new Set<number>();
-  for (const g of groups) {
-    if (g.days === null) return null;
-    for (const d of g.days) days.add(d);
-  }
-  return [...days].sort((a, b) => a - b);
 }
