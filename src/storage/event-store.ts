@@ -2,36 +2,38 @@
 // (acknowledged, not yet flushed), Parquet segments with their SQLite catalog, flusher and
 // compactor. Opening it recovers from any crash point: stray files are removed, the log is
 // replayed from the catalog's watermark (a deleted tenant's records skipped, an erased person's
-// events cut: log-replay.ts). It is the EventSource every query reads.
+// events cut: log-replay.ts). It is the EventSource every query reads; what a snapshot reads
+// is built by snapshot-relations.ts.
 
 import type { Database } from 'bun:sqlite';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { countedRowsOf } from './counted-events.ts';
 import type { DiskStatus } from './disk.ts';
-import { HOT_TABLE, openDuckDb, sqlStringBody } from './duckdb.ts';
+import { HOT_TABLE, openDuckDb } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
-import { EVENT_COLUMN_LIST } from './event-columns.ts';
-import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
+import type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
 import type { FileIo } from './file-io.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
 import { replayInto } from './log-replay.ts';
-import { minuteCountsFile, minuteCountsRelation } from './minute-counts.ts';
+import { minuteCountsFile } from './minute-counts.ts';
 import { PersonEraser } from './person-eraser.ts';
 import { RetentionEraser } from './retention-eraser.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
-import { linkOrCopy, removeStrayFiles } from './segment-files.ts';
-import { SEGMENT_FORMAT, type SegmentFile, segmentRowsSql } from './segment-format.ts';
+import { removeStrayFiles } from './segment-files.ts';
 import { SegmentRewriter } from './segment-rewriter.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
+import {
+  exportSnapshotFiles,
+  type SnapshotRelations,
+  snapshotRelations,
+} from './snapshot-relations.ts';
 import { lockDataDir } from './sqlite.ts';
 import { type StoreMark, storeMarkOf } from './store-mark.ts';
 import { TenantEraser } from './tenant-eraser.ts';
@@ -214,7 +216,7 @@ export class EventStore implements EventSource {
   async snapshot(tenant: string, range: TimeRange = {}): Promise<EventSnapshot> {
     await this.lock.acquireRead();
     let connection: Awaited<ReturnType<DuckDBInstance['connect']>> | undefined;
-    let relations: ReturnType<EventStore['relationsOf']>;
+    let relations: SnapshotRelations;
     let hotThroughSeq: bigint;
     let leave: () => void;
     try {
@@ -225,7 +227,7 @@ export class EventStore implements EventSource {
       connection = await this.instance.connect();
       // DuckDB starts a transaction's view of a database at its first read of it.
       await connection.run(`BEGIN TRANSACTION; SELECT 1 FROM ${HOT_TABLE} LIMIT 0`);
-      relations = this.relationsOf(tenant, range);
+      relations = snapshotRelations(this.catalog, this.segmentsDir, tenant, range);
       leave = this.readers.enter();
     } catch (error) {
       connection?.closeSync();
@@ -245,7 +247,7 @@ export class EventStore implements EventSource {
       minutesFrom: countedRowsOf(minutesFrom),
       params,
       connection: conn,
-      exportFiles: () => this.exportFiles(conn, params, segmentFiles),
+      exportFiles: () => exportSnapshotFiles(conn, params, segmentFiles, this.stagingDir),
       tempFile: (extension) =>
         path.join(this.stagingDir, `temp-${crypto.randomUUID()}.${extension}`),
       release: () => {
@@ -255,69 +257,6 @@ export class EventStore implements EventSource {
         leave();
       },
     };
-  }
-
-  /** A snapshot's events as files of their own (see EventSnapshot.exportFiles). */
-  private async exportFiles(
-    conn: DuckDBConnection,
-    params: SnapshotParams,
-    segmentFiles: readonly SegmentFile[],
-  ): Promise<ExportedEvents> {
-    const dir = path.join(this.stagingDir, `export-${crypto.randomUUID()}`);
-    fs.mkdirSync(dir);
-    const remove = () => fs.rmSync(dir, { recursive: true, force: true });
-    try {
-      const files = segmentFiles.map((file, i): SegmentFile => {
-        const link = path.join(dir, `${i}.parquet`);
-        linkOrCopy(file.path, link);
-        return { path: link, format: file.format };
-      });
-      const hotFile = path.join(dir, 'hot.parquet');
-      await conn.run(
-        `COPY (SELECT ${EVENT_COLUMN_LIST} ${HOT_ROWS})
-         TO '${sqlStringBody(hotFile)}' (FORMAT parquet)`,
-        params,
-      );
-      return { files: [...files, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
-    } catch (error) {
-      remove();
-      throw error;
-    }
-  }
-
-  /** A tenant's events and minute counts as SQL: its segments (pruned by day) ∪ hot rows. */
-  private relationsOf(
-    tenant: string,
-    range: TimeRange,
-  ): { allFrom: string; minutesFrom: string; segmentFiles: SegmentFile[] } {
-    // Past the years 0000–9999 a day has no YYYY-MM-DD name (utcDay gives ±YYYYYY-…, which
-    // sorts wrong): such an end of the range is no bound on the days.
-    const fromDay =
-      range.fromMs === undefined || range.fromMs < EPOCH_MS_MIN ? undefined : utcDay(range.fromMs);
-    const toDay =
-      range.toMs === undefined || range.toMs > EPOCH_MS_MAX ? undefined : utcDay(range.toMs - 1);
-    const segments = this.catalog.segmentsOf(tenant, fromDay, toDay, range.receivedSinceMs);
-    const quoted = (f: string) => `'${sqlStringBody(path.join(this.segmentsDir, f))}'`;
-    const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
-    const hot = HOT_ROWS;
-    const segmentFiles = segments.map((s) => ({
-      path: path.join(this.segmentsDir, s.file),
-      format: s.format,
-    }));
-    const allFrom =
-      segments.length === 0
-        ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
-        : `(${segmentRowsSql(segmentFiles)} UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
-    const counted = segments.filter((s) => s.hasMinuteCounts).map((s) => s.file);
-    const uncounted = segments.filter((s) => !s.hasMinuteCounts).map((s) => s.file);
-    const raw = [`SELECT "timestamp", name, is_bot ${hot}`];
-    if (uncounted.length > 0)
-      raw.push(`SELECT "timestamp", name, is_bot FROM ${filesOf(uncounted)}`);
-    const minutesFrom = minuteCountsRelation(
-      counted.map((f) => quoted(minuteCountsFile(f))),
-      raw,
-    );
-    return { allFrom, minutesFrom, segmentFiles };
   }
 
   /** What the store holds now, to tell later whether it changed (see store-mark.ts). */
@@ -381,16 +320,6 @@ export class EventStore implements EventSource {
     });
   }
 }
-
-/** The values a snapshot's relations refer to (EventSnapshot.params); a type, to be a Record. */
-type SnapshotParams = {
-  tenant: string;
-  /** Hot rows above this seq were loaded after the snapshot was taken: it does not see them. */
-  hotThroughSeq: bigint;
-};
-
-/** A snapshot's unflushed rows: its tenant's, loaded by the time it was taken. */
-const HOT_ROWS = `FROM ${HOT_TABLE} WHERE tenant = $tenant AND seq <= $hotThroughSeq`;
 
 export function stagingOf(dataDir: string): string {
   return path.join(dataDir, 'staging');
