@@ -10,7 +10,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
-import { getCohorts, getFunnel, getStats, getTimeSeries } from '../../src/query/index.ts';
+import {
+  getCohorts,
+  getFunnel,
+  getStats,
+  getTimeSeries,
+  listEvents,
+} from '../../src/query/index.ts';
 import {
   type EventSnapshot,
   type EventSource,
@@ -38,6 +44,7 @@ class FileSource implements EventSource {
     return {
       from,
       allFrom: from,
+      within: () => from,
       minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
       connection,
@@ -94,6 +101,22 @@ const CASES: Case[] = [
     path: `/api/v1/stats?tenant_id=${MAIN_TENANT}&date=2026-11-24`,
     floor: (s) => getStats(s, MAIN_TENANT, { filters: noFilters(lastDay, END_MS), top: 10 }),
     goal: WITHIN_2X_FLOOR,
+  },
+  {
+    // Reported only: the long-range read a dashboard's "last 30 days" makes (10M events).
+    name: 'stats, 30 days',
+    path: `/api/v1/stats?tenant_id=${MAIN_TENANT}&from=${iso(MONTH_FROM)}&to=${iso(END_MS)}`,
+    floor: (s) => getStats(s, MAIN_TENANT, { filters: noFilters(MONTH_FROM, END_MS), top: 10 }),
+    goal: null,
+    runsMax: 3,
+  },
+  {
+    // Reported only: the newest 100 events of the 30 days, read newest window first (the
+    // clock is at the data's end); the floor reads the sorted file in one window.
+    name: 'events, newest 100',
+    path: `/api/v1/events?tenant_id=${MAIN_TENANT}&limit=100`,
+    floor: (s) => listEvents(s, MAIN_TENANT, { limit: 100 }),
+    goal: null,
   },
   {
     name: 'time series, 24 h per minute',

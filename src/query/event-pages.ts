@@ -1,13 +1,15 @@
 // One page of events in (timestamp desc, event_id asc) order, after an optional cursor:
 // the shared body of the event and metric lists; the events of visits that match visit
 // filters when asked (visit-scope.ts). Fetches one row more than the page to know
-// whether a next page exists.
+// whether a next page exists. Without visit filters a page is read newest window first
+// (newest-windows.ts), each window from the segments of its days alone.
 
 import { timestampTZValue } from '@duckdb/node-api';
-import type { EventSource } from '../storage/index.ts';
+import type { EventSource, TimeRange } from '../storage/index.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
+import { newestFirstWindows, pageAnchorMs } from './newest-windows.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
 import { scopedRangeOf, type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
 import { type Row, readRows, withSnapshot } from './read.ts';
@@ -21,6 +23,11 @@ export interface PageOptions {
   cursor?: string | undefined;
   /** Only the events of the visits that match (queries/visit-scope.ts). */
   visits?: VisitScope | undefined;
+  /**
+   * Now (UTC epoch ms): where the newest events are looked for first when neither the cursor
+   * nor the range's end says. Without it such a page is read in one window, the whole range.
+   */
+  nowMs?: number | undefined;
 }
 
 export interface Page<T> {
@@ -39,21 +46,34 @@ export async function readPage<T>(
   const { fromMs, toMs } = options.filters;
   const range = scopedRangeOf(options.visits, fromMs, toMs);
   return withSnapshot(source, tenant, range, signal, async (snapshot) => {
-    const params = new SqlParams();
-    const conditions = filterConditions(options.filters, params);
-    if (after !== undefined) {
-      const at = params.add(timestampTZValue(BigInt(after.us)));
-      const id = params.add(after.id);
-      conditions.push(`(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND e.event_id > ${id}))`);
+    const rows: Row[] = [];
+    for (const window of windowsOf(options, after?.us)) {
+      const params = new SqlParams();
+      const conditions = filterConditions(options.filters, params);
+      if (after !== undefined) {
+        const at = params.add(timestampTZValue(BigInt(after.us)));
+        const id = params.add(after.id);
+        conditions.push(
+          `(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND e.event_id > ${id}))`,
+        );
+      }
+      if (window.fromMs !== undefined)
+        conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
+      if (window.toMs !== undefined)
+        conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
+      // The window within the range: its segments are the days of both.
+      const days = { fromMs: window.fromMs ?? fromMs, toMs: window.toMs ?? toMs };
+      const from =
+        options.visits === undefined
+          ? snapshot.within(days)
+          : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
+      const wanted = options.limit + 1 - rows.length;
+      const sql =
+        `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)} ` +
+        `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(wanted)}`;
+      rows.push(...(await readRows(snapshot, sql, params)));
+      if (rows.length > options.limit) break;
     }
-    const from =
-      options.visits === undefined
-        ? snapshot.from
-        : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
-    const sql =
-      `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)} ` +
-      `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(options.limit + 1)}`;
-    const rows = await readRows(snapshot, sql, params);
     const page = rows.slice(0, options.limit);
     const last = page.at(-1);
     const more = rows.length > options.limit && last !== undefined;
@@ -64,4 +84,18 @@ export async function readPage<T>(
         : null,
     };
   });
+}
+
+/**
+ * The time windows `options`' page is read in, newest first (newest-windows.ts): one, `{}` (the
+ * filters' range), with visit filters (a visit is read whole, whatever its events' windows) or
+ * without a guess of where the newest events are.
+ */
+function windowsOf(options: PageOptions, cursorUs: string | undefined): Iterable<TimeRange> {
+  const { fromMs, toMs } = options.filters;
+  const whole = [{}];
+  if (options.visits !== undefined) return whole;
+  if (cursorUs === undefined && toMs === undefined && options.nowMs === undefined) return whole;
+  const anchor = pageAnchorMs(cursorUs, toMs, options.nowMs ?? Number.POSITIVE_INFINITY);
+  return newestFirstWindows(anchor, fromMs);
 }

@@ -237,13 +237,14 @@ export class EventStore implements EventSource {
       // the lock favours writers, so every later read of every tenant would wait too.
       this.lock.releaseRead();
     }
-    const { allFrom, minutesFrom, segmentFiles } = relations;
+    const { allFrom, allWithin, minutesFrom, segmentFiles } = relations;
     const conn = connection;
     const params = { tenant, hotThroughSeq };
     let released = false;
     return {
       from: countedRowsOf(allFrom),
       allFrom,
+      within: (range) => countedRowsOf(allWithin(range)),
       minutesFrom: countedRowsOf(minutesFrom),
       params,
       connection: conn,

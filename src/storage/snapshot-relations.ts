@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, utcDay } from '../core/index.ts';
-import type { Catalog } from './catalog.ts';
+import type { Catalog, Segment } from './catalog.ts';
 import { HOT_TABLE, sqlStringBody } from './duckdb.ts';
 import { EVENT_COLUMN_LIST } from './event-columns.ts';
 import type { ExportedEvents, TimeRange } from './event-source.ts';
@@ -25,6 +25,8 @@ export type SnapshotParams = {
 /** A snapshot's relations, and the segment files they read. */
 export interface SnapshotRelations {
   allFrom: string;
+  /** `allFrom` of only the segments holding an event of `range` (EventSnapshot.within). */
+  allWithin(range: TimeRange): string;
   minutesFrom: string;
   segmentFiles: SegmentFile[];
 }
@@ -49,14 +51,18 @@ export function snapshotRelations(
   const quoted = (f: string) => `'${sqlStringBody(path.join(segmentsDir, f))}'`;
   const filesOf = (files: string[]) => `read_parquet([${files.map(quoted).join(', ')}])`;
   const hot = HOT_ROWS;
-  const segmentFiles = segments.map((s) => ({
+  const fileOf = (s: Segment): SegmentFile => ({
     path: path.join(segmentsDir, s.file),
     format: s.format,
-  }));
-  const allFrom =
-    segments.length === 0
+  });
+  const segmentFiles = segments.map(fileOf);
+  const eventsOf = (files: SegmentFile[]) =>
+    files.length === 0
       ? `(SELECT ${EVENT_COLUMN_LIST} ${hot})`
-      : `(${segmentRowsSql(segmentFiles)} UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
+      : `(${segmentRowsSql(files)} UNION ALL SELECT ${EVENT_COLUMN_LIST} ${hot})`;
+  const allFrom = eventsOf(segmentFiles);
+  const allWithin = (within: TimeRange) =>
+    eventsOf(segments.filter((s) => holdsSome(s, within)).map(fileOf));
   const counted = segments.filter((s) => s.hasMinuteCounts).map((s) => s.file);
   const uncounted = segments.filter((s) => !s.hasMinuteCounts).map((s) => s.file);
   const raw = [`SELECT "timestamp", name, is_bot ${hot}`];
@@ -65,7 +71,17 @@ export function snapshotRelations(
     counted.map((f) => quoted(minuteCountsFile(f))),
     raw,
   );
-  return { allFrom, minutesFrom, segmentFiles };
+  return { allFrom, allWithin, minutesFrom, segmentFiles };
+}
+
+/**
+ * Whether `segment` holds an event of `range`: its first and last events' instants are whole
+ * milliseconds (events are stored in milliseconds), as the catalog keeps them.
+ */
+function holdsSome(segment: Segment, range: TimeRange): boolean {
+  const fromOk = range.fromMs === undefined || segment.maxTs >= range.fromMs;
+  const toOk = range.toMs === undefined || segment.minTs < range.toMs;
+  return fromOk && toOk;
 }
 
 /** A snapshot's events as files of their own, in `stagingDir` (EventSnapshot.exportFiles). */

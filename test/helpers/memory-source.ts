@@ -20,6 +20,7 @@ import {
   type EventSource,
   minuteCountsOf,
   SEGMENT_FORMAT,
+  type TimeRange,
 } from '../../src/storage/index.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -41,6 +42,8 @@ export interface MemorySource extends EventSource {
   flush(): Promise<string[]>;
   /** Segment files of a tenant. */
   segmentsOf(tenant: string): string[];
+  /** The ranges snapshots were asked to narrow to (EventSnapshot.within), in order. */
+  readonly withinRanges: TimeRange[];
   close(): void;
 }
 
@@ -55,6 +58,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
   setup.closeSync();
 
   const segments = new Map<string, string[]>();
+  const withinRanges: TimeRange[] = [];
   let seq = 0;
   let open = 0;
   return {
@@ -63,6 +67,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
     get openSnapshots() {
       return open;
     },
+    withinRanges,
     async add(events) {
       const c = await instance.connect();
       try {
@@ -90,6 +95,10 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
       return {
         from: countedRowsOf(relationOf(files)),
         allFrom: relationOf(files),
+        within(range) {
+          withinRanges.push(range);
+          return countedRowsOf(relationOf(files));
+        },
         minutesFrom: countedRowsOf(`(${minuteCountsOf(relationOf(files))})`),
         params: { tenant },
         connection,

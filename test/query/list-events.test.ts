@@ -9,6 +9,7 @@ import {
   listMetrics,
 } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const T = Date.parse('2026-04-01T12:00:00Z');
 
@@ -105,6 +106,74 @@ describe('listEvents', () => {
     expect(await getEvent(source, 'acme', 'shown')).toEqual(shown as Record<string, unknown>);
     expect(await getEvent(source, 'globex', 'shown')).toBeNull();
     expect(await getEvent(source, 'acme', 'missing')).toBeNull();
+  });
+
+  test('pages read newest window first, whatever the windows cut: seeded, any range', async () => {
+    const random = seededRandom(20261127);
+    const HOUR = 3_600_000;
+    // Events at every distance from now a window may hold: minutes to decades, a few after now,
+    // ties on window edges; some flushed, some of another name.
+    const offsets = [0, 1, HOUR, HOUR + 1, 8 * HOUR, 64 * HOUR, 512 * HOUR, 40 * 8760 * HOUR];
+    const events = Array.from({ length: 120 }, (_, i) => {
+      const offset =
+        i < offsets.length * 2
+          ? (offsets[i % offsets.length] as number)
+          : Math.floor(random() ** 4 * 30 * 8760 * HOUR) - (i % 17 === 0 ? 5 * HOUR : 0);
+      const name = i % 3 === 0 ? 'signup' : 'page_view';
+      return makeEvent({ event_id: `e${String(i).padStart(3, '0')}`, timestamp: T - offset, name });
+    });
+    await source.add(events.slice(0, 70));
+    await source.flush();
+    await source.add(events.slice(70));
+    const order = (a: (typeof events)[number], b: (typeof events)[number]) =>
+      b.timestamp - a.timestamp || (a.event_id < b.event_id ? -1 : 1);
+    for (let round = 0; round < 12; round++) {
+      const limit = 1 + Math.floor(random() * 30);
+      const fromMs = round % 3 === 0 ? undefined : T - Math.floor(random() * 600 * HOUR);
+      const toMs = round % 4 === 0 ? undefined : T - Math.floor(random() * 10 * HOUR);
+      const name = round % 5 === 1 ? 'signup' : undefined;
+      const expected = events
+        .filter(
+          (e) =>
+            (fromMs === undefined || e.timestamp >= fromMs) &&
+            (toMs === undefined || e.timestamp < toMs) &&
+            (name === undefined || e.name === name),
+        )
+        .sort(order)
+        .map((e) => e.event_id);
+      const pages = await allPages({ limit, fromMs, toMs, name, nowMs: T });
+      expect({ round, ids: pages.flat() }).toEqual({ round, ids: expected });
+      expect(pages.slice(0, -1).every((p) => p.length === limit)).toBe(true);
+    }
+  });
+
+  test("a first page held by the newest hour reads only that hour's segments", async () => {
+    await source.add([
+      makeEvent({ event_id: 'new', timestamp: T - 60_000 }),
+      makeEvent({ event_id: 'newer', timestamp: T - 1000 }),
+      makeEvent({ event_id: 'old', timestamp: T - 90 * 86_400_000 }),
+    ]);
+    source.withinRanges.length = 0;
+    const page = await listEvents(source, 'acme', { limit: 1, nowMs: T });
+    expect(page.events.map((e) => e.event_id)).toEqual(['newer']);
+    expect(source.withinRanges).toEqual([{ fromMs: T - 3_600_000, toMs: undefined }]);
+    // The next page starts at its cursor: the hour below it first.
+    source.withinRanges.length = 0;
+    const next = await listEvents(source, 'acme', {
+      limit: 1,
+      nowMs: T,
+      cursor: page.next_cursor ?? '',
+    });
+    // (It then looks further back for one more, to know whether a third page exists.)
+    expect(next.events.map((e) => e.event_id)).toEqual(['new']);
+    expect(source.withinRanges[0]).toEqual({ fromMs: T - 1000 + 1 - 3_600_000, toMs: undefined });
+    // Reaching the old event takes the windows down to it, each once, newest first.
+    source.withinRanges.length = 0;
+    const all = await listEvents(source, 'acme', { limit: 5, nowMs: T });
+    expect(all.events.map((e) => e.event_id)).toEqual(['newer', 'new', 'old']);
+    const lows = source.withinRanges.map((r) => r.fromMs ?? Number.NEGATIVE_INFINITY);
+    expect(lows).toEqual([...lows].sort((a, b) => b - a));
+    expect(source.withinRanges.length).toBeGreaterThan(4);
   });
 
   test('a cursor that is not ours is a 422 on cursor', async () => {

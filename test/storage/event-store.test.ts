@@ -357,6 +357,38 @@ describe('snapshot', () => {
     }
     expect(await idsSeen(app, 'default')).toEqual({ rows: 2, ids: 2 });
   });
+  test('within reads only the segments holding an event of its range, and every hot row', async () => {
+    t = await makeTestApp();
+    const app = t;
+    // Three days flushed to three segments, one event left unflushed; each at a known instant.
+    const at = { old: T0 - 10 * DAY, mid: T0 - DAY + 1, now: T0, hot: T0 - 20 * DAY };
+    for (const id of ['old', 'mid', 'now'] as const)
+      await sendBatch(app, [id], { timestamp: new Date(at[id]).toISOString() });
+    await app.engine.store.flusher.flush();
+    await sendBatch(app, ['hot'], { timestamp: at.hot });
+    const held = await app.engine.store.snapshot('default');
+    const idsWithin = async (range: { fromMs?: number; toMs?: number }) => {
+      const r = await held.connection.runAndReadAll(
+        `SELECT event_id FROM ${held.within(range)} AS e ORDER BY event_id`,
+        held.params,
+      );
+      return r.getRowObjectsJS().map((row) => String(row.event_id));
+    };
+    try {
+      expect(await idsWithin({})).toEqual(['hot', 'mid', 'now', 'old']);
+      // Rows are not filtered by time (the query does that): whole segments, and the hot row.
+      expect(await idsWithin({ fromMs: T0 - 2 * DAY })).toEqual(['hot', 'mid', 'now']);
+      expect(await idsWithin({ toMs: T0 - 5 * DAY })).toEqual(['hot', 'old']);
+      expect(await idsWithin({ fromMs: T0 - 9 * DAY, toMs: T0 - 2 * DAY })).toEqual(['hot']);
+      // At its edges: an event at a range's first instant is in it, one at its end is not.
+      expect(await idsWithin({ fromMs: at.mid, toMs: at.mid + 1 })).toEqual(['hot', 'mid']);
+      expect(await idsWithin({ fromMs: at.mid + 1, toMs: T0 })).toEqual(['hot']);
+      expect(await idsWithin({ fromMs: T0 - 5 * DAY, toMs: at.mid })).toEqual(['hot']);
+    } finally {
+      held.release();
+    }
+  });
+
   test("a held snapshot holds up no flush, compaction or other tenant's read", async () => {
     t = await makeTestApp({ compactSegmentsMin: 2, smallSegmentBytesMax: 1 << 30 });
     const app = t;

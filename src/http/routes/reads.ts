@@ -196,6 +196,7 @@ function seriesRoutes(deps: ReadDeps, tenantOf: TenantOf) {
 }
 
 function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
+  const now = deps.now ?? Date.now;
   return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
     '/events',
     async ({ query, request }) => {
@@ -210,6 +211,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           toMs,
           limit: query.limit ?? queryLimits.pageDefault,
           visits: visitScopeOf(query),
+          nowMs: now(),
         },
         request.signal,
       );
@@ -248,6 +250,7 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
             fromMs,
             toMs,
             limit: query.limit ?? queryLimits.pageDefault,
+            nowMs: now(),
           },
           request.signal,
         );

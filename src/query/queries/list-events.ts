@@ -27,6 +27,8 @@ export interface ListEventsOptions extends EventListFilters {
   cursor?: string | undefined;
   /** Only the events of the visits that match (visit-scope.ts). */
   visits?: VisitScope | undefined;
+  /** Now (UTC epoch ms): where the newest events are looked for first (event-pages.ts). */
+  nowMs?: number | undefined;
 }
 
 export interface EventList {
@@ -62,6 +64,7 @@ export async function listEvents(
       limit: options.limit,
       cursor: options.cursor,
       visits: options.visits,
+      nowMs: options.nowMs,
     },
     presentEventRow,
     signal,

@@ -10,6 +10,8 @@ export interface ListMetricsOptions {
   toMs?: number | undefined;
   limit: number;
   cursor?: string | undefined;
+  /** Now (UTC epoch ms): where the newest points are looked for first (event-pages.ts). */
+  nowMs?: number | undefined;
 }
 
 export interface MetricList {
@@ -36,6 +38,7 @@ export async function listMetrics(
       },
       limit: options.limit,
       cursor: options.cursor,
+      nowMs: options.nowMs,
     },
     presentMetricRow,
     signal,
