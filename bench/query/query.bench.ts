@@ -45,6 +45,7 @@ class FileSource implements EventSource {
       from,
       allFrom: from,
       within: () => from,
+      allWithin: () => from,
       minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
       connection,

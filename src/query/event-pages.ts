@@ -2,14 +2,14 @@
 // the shared body of the event and metric lists; the events of visits that match visit
 // filters when asked (visit-scope.ts). Fetches one row more than the page to know
 // whether a next page exists. Without visit filters a page is read newest window first
-// (newest-windows.ts), each window from the segments of its days alone.
+// (page-windows.ts), each window from the segments of its days alone.
 
 import { timestampTZValue } from '@duckdb/node-api';
 import type { EventSource, TimeRange } from '../storage/index.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
-import { newestFirstWindows, pageAnchorMs } from './newest-windows.ts';
+import { newestFirstWindows, pageAnchorMs } from './page-windows.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
 import { scopedRangeOf, type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
 import { type Row, readRows, withSnapshot } from './read.ts';
@@ -87,7 +87,7 @@ export async function readPage<T>(
 }
 
 /**
- * The time windows `options`' page is read in, newest first (newest-windows.ts): one, `{}` (the
+ * The time windows `options`' page is read in, newest first (page-windows.ts): one, `{}` (the
  * filters' range), with visit filters (a visit is read whole, whatever its events' windows) or
  * without a guess of where the newest events are.
  */

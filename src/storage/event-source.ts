@@ -36,9 +36,11 @@ export interface EventSnapshot {
   /**
    * `from` of only the segments holding an event of `range` (with the unflushed events, all
    * of them): for a read that asks for narrower ranges one after another in one snapshot (a
-   * newest-first page, query/newest-windows.ts). Rows are not filtered by time.
+   * newest-first page, query/page-windows.ts). Rows are not filtered by time.
    */
   within(range: TimeRange): string;
+  /** `allFrom` of only the segments holding an event of `range`, as `within` is of `from`. */
+  allWithin(range: TimeRange): string;
   /**
    * A parenthesized relation `(minute BIGINT, name, is_bot, events BIGINT)`: this tenant's
    * event counts per UTC minute (epoch minute), name and bot flag, over the same events as

@@ -245,6 +245,7 @@ export class EventStore implements EventSource {
       from: countedRowsOf(allFrom),
       allFrom,
       within: (range) => countedRowsOf(allWithin(range)),
+      allWithin,
       minutesFrom: countedRowsOf(minutesFrom),
       params,
       connection: conn,

@@ -99,6 +99,10 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
           withinRanges.push(range);
           return countedRowsOf(relationOf(files));
         },
+        allWithin(range) {
+          withinRanges.push(range);
+          return relationOf(files);
+        },
         minutesFrom: countedRowsOf(`(${minuteCountsOf(relationOf(files))})`),
         params: { tenant },
         connection,

@@ -15,6 +15,7 @@ import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 type Exported = Record<string, unknown>;
 
@@ -148,6 +149,65 @@ describe('the pages of an export, over a memory source', () => {
     await memory.add([0, 1, 2, 3].map((i) => makeEvent({ timestamp: T0 + i })));
     expect((await pagesOf(memory, 'acme', {}, 2)).map((p) => p.length)).toEqual([2, 2]);
     expect(await pagesOf(memory, 'nobody', {}, 2)).toEqual([]);
+  });
+
+  test('each page reads the time just after its key first, in windows as long as the last page took', async () => {
+    const source = await createMemorySource();
+    memory = source;
+    const HOUR = 3_600_000;
+    // Four events a second apart, then one a year later.
+    await source.add([
+      ...[0, 1, 2, 3].map((i) => makeEvent({ event_id: `s${i}`, timestamp: T0 + i * 1000 })),
+      makeEvent({ event_id: 'later', timestamp: T0 + 8760 * HOUR }),
+    ]);
+    source.withinRanges.length = 0;
+    const pages = await pagesOf(source, 'acme', {}, 2);
+    expect(pages).toEqual([['s0', 's1'], ['s2', 's3'], ['later']]);
+    const [first, second, ...rest] = source.withinRanges;
+    // The first page: an hour from the first event, which holds it.
+    expect(first).toEqual({ fromMs: T0, toMs: T0 + HOUR });
+    // The second: from its key, twice the 1 s the first page spanned.
+    expect(second).toEqual({ fromMs: T0 + 1000, toMs: T0 + 3000 });
+    // The third goes through wider windows up to the year-later event, each once, in order.
+    const lows = rest.map((r) => r.fromMs ?? 0);
+    expect(lows).toEqual([...lows].sort((a, b) => a - b));
+    expect(rest.at(-1)?.toMs).toBeUndefined();
+  });
+
+  test('the pages of any range are its events in order, wherever the windows cut: seeded', async () => {
+    const source = await createMemorySource();
+    memory = source;
+    const random = seededRandom(11_27);
+    const HOUR = 3_600_000;
+    const events = Array.from({ length: 150 }, (_, i) =>
+      makeEvent({
+        event_id: `e${String(i).padStart(3, '0')}`,
+        // Bursts of one instant, minutes, and years apart.
+        timestamp: T0 + (i % 10 === 0 ? 0 : Math.floor(random() ** 3 * 20 * 8760 * HOUR)),
+        name: i % 4 === 0 ? 'tap' : 'page_view',
+      }),
+    );
+    await source.add(events.slice(0, 90));
+    await source.flush();
+    await source.add(events.slice(90));
+    for (let round = 0; round < 10; round++) {
+      const pageRows = 1 + Math.floor(random() * 25);
+      const fromMs = round % 3 === 0 ? undefined : T0 + Math.floor(random() * 100 * HOUR);
+      const toMs = round % 4 === 0 ? undefined : T0 + Math.floor(random() * 5 * 8760 * HOUR);
+      const name = round % 5 === 2 ? 'tap' : undefined;
+      const expected = events
+        .filter(
+          (e) =>
+            (fromMs === undefined || e.timestamp >= fromMs) &&
+            (toMs === undefined || e.timestamp < toMs) &&
+            (name === undefined || e.name === name),
+        )
+        .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
+        .map((e) => e.event_id);
+      const pages = await pagesOf(source, 'acme', { fromMs, toMs, name }, pageRows);
+      expect({ round, ids: pages.flat() }).toEqual({ round, ids: expected });
+      expect(pages.slice(0, -1).every((p) => p.length === pageRows)).toBe(true);
+    }
   });
 
   test('filters as the event list, bots always in, the range half-open', async () => {

@@ -6,15 +6,18 @@
 // it ends however fast events keep arriving while the server's clock does not go back. Each
 // event comes exactly once although flushes and compactions move events between the hot tier
 // and segments between pages: every snapshot sees each event once, and each page starts
-// strictly after the last key of the one before.
+// strictly after the last key of the one before. A page reads the time just after its key
+// first, in windows (page-windows.ts) sized by how much time the page before took, each from
+// the segments of its days: not every later event of the range, sorted, for 1,000 of them.
 
 import { timestampTZValue } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
-import type { EventSnapshot, EventSource } from '../../storage/index.ts';
+import type { EventSnapshot, EventSource, TimeRange } from '../../storage/index.ts';
 import { EVENT_SELECT, presentEventRow } from '../event-rows.ts';
 import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { queryLimits } from '../limits.ts';
+import { NEWEST_WINDOW_FIRST_MS, oldestFirstWindows } from '../page-windows.ts';
 import { type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { clientGone } from '../tenant-reads.ts';
@@ -32,7 +35,15 @@ interface ExportPage {
   events: Record<string, unknown>[];
   /** The key to continue after; null once the export is done. */
   after: ExportKey | null;
+  /** Milliseconds from its first event to its last. */
+  spannedMs: number;
 }
+
+/**
+ * The first window of a page after the first: twice the time the page before spanned (about
+ * two pages of events at the same pace), and at least this (a page of events of one instant).
+ */
+const NEXT_WINDOW_MIN_MS = 1000;
 
 /**
  * The pages of an export, each at most `pageRows` events, none empty. The first page is read
@@ -54,9 +65,14 @@ export async function* exportEventPages(
     if (page.events.length > 0) yield page.events;
     const after = page.after;
     if (after === null) return;
+    const windowMs = Math.max(NEXT_WINDOW_MIN_MS, 2 * page.spannedMs);
+    const range = pageRange(options, after);
     page = await whileOverloaded(signal, () =>
-      withSnapshot(source, tenant, pageRange(options, after), signal, (snapshot) =>
-        readPage(snapshot, options, first.throughUs, after, pageRows),
+      withSnapshot(source, tenant, range, signal, (snapshot) =>
+        readPage(snapshot, options, first.throughUs, after, pageRows, {
+          startMs: range.fromMs,
+          windowMs,
+        }),
       ),
     );
   }
@@ -85,47 +101,69 @@ async function firstPage(
     const where = whereOf(filterConditions(exportFilters(options), params));
     const [row] = await readRows(
       snapshot,
-      `SELECT epoch_us(max(e.received_at)) AS through_us FROM ${snapshot.allFrom} AS e ${where}`,
+      `SELECT epoch_us(max(e.received_at)) AS through_us,
+         epoch_ms(min(e."timestamp")) AS first_ms FROM ${snapshot.allFrom} AS e ${where}`,
       params,
     );
     if (row?.through_us === null || row?.through_us === undefined) return null;
     const throughUs = BigInt(String(row.through_us));
-    return { page: await readPage(snapshot, options, throughUs, null, pageRows), throughUs };
+    const start = { startMs: Number(row.first_ms), windowMs: NEWEST_WINDOW_FIRST_MS };
+    return { page: await readPage(snapshot, options, throughUs, null, pageRows, start), throughUs };
   });
 }
 
-/** The next `pageRows` events after `after` (from the start when null), received by throughUs. */
+/**
+ * The next `pageRows` events after `after` (from the start when null), received by throughUs,
+ * read in windows from `startMs` (no event of the page is earlier), the first `windowMs` long.
+ */
 async function readPage(
   snapshot: EventSnapshot,
   options: ExportOptions,
   throughUs: bigint,
   after: ExportKey | null,
   pageRows: number,
+  start: { startMs: number; windowMs: number },
 ): Promise<ExportPage> {
-  const params = new SqlParams();
-  const conditions = filterConditions(exportFilters(options), params);
-  conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
-  if (after !== null) {
-    const at = params.add(timestampTZValue(after.us));
-    const id = params.add(after.id);
-    const received = params.add(timestampTZValue(after.receivedUs));
-    // The first condition alone lets DuckDB skip the row groups before the key.
-    conditions.push(
-      `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
-        `(e.event_id = ${id} AND e.received_at > ${received}))`,
+  const rows: Row[] = [];
+  for (const window of oldestFirstWindows(start.startMs, options.toMs, start.windowMs)) {
+    const params = new SqlParams();
+    const conditions = filterConditions(exportFilters(options), params);
+    conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
+    if (after !== null) {
+      const at = params.add(timestampTZValue(after.us));
+      const id = params.add(after.id);
+      const received = params.add(timestampTZValue(after.receivedUs));
+      // The first condition alone lets DuckDB skip the row groups before the key.
+      conditions.push(
+        `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
+          `(e.event_id = ${id} AND e.received_at > ${received}))`,
+      );
+    }
+    if (window.fromMs !== undefined)
+      conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
+    if (window.toMs !== undefined)
+      conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
+    const days = { fromMs: window.fromMs, toMs: window.toMs ?? options.toMs };
+    rows.push(
+      ...(await readRows(
+        snapshot,
+        `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
+           FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
+          ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows - rows.length)}`,
+        params,
+      )),
     );
+    if (rows.length >= pageRows) break;
   }
-  const rows = await readRows(
-    snapshot,
-    `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
-       FROM ${snapshot.allFrom} AS e ${whereOf(conditions)}
-      ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows)}`,
-    params,
-  );
+  const first = rows[0];
   const last = rows.at(-1);
   return {
     events: rows.map(presentEventRow),
     after: rows.length < pageRows || last === undefined ? null : keyOf(last),
+    spannedMs:
+      first === undefined || last === undefined
+        ? 0
+        : Number(BigInt(String(last.cursor_us)) - BigInt(String(first.cursor_us))) / 1000,
   };
 }
 
@@ -141,10 +179,11 @@ function keyOf(row: Row): ExportKey {
  * The range of a page after `after`, for pruning segments by day: from the key's millisecond
  * (rounded down, before 1970 too) on, within the export's range.
  */
-function pageRange(options: ExportOptions, after: ExportKey) {
+function pageRange(options: ExportOptions, after: ExportKey): TimeRange & { fromMs: number } {
   const us = after.us;
   const keyMs = Number(us >= 0n ? us / 1000n : -((-us + 999n) / 1000n));
-  return rangeOf(Math.max(options.fromMs ?? keyMs, keyMs), options.toMs);
+  const fromMs = Math.max(options.fromMs ?? keyMs, keyMs);
+  return options.toMs === undefined ? { fromMs } : { fromMs, toMs: options.toMs };
 }
 
 /**

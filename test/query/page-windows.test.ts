@@ -1,11 +1,13 @@
 import { describe, expect, test } from 'bun:test';
+import { EPOCH_MS_MAX, EPOCH_MS_MIN } from '../../src/core/index.ts';
 import {
   NEWEST_WINDOW_FIRST_MS,
-  NEWEST_WINDOW_GROWTH,
-  NEWEST_WINDOWS_MAX,
   newestFirstWindows,
+  oldestFirstWindows,
+  PAGE_WINDOW_GROWTH,
+  PAGE_WINDOWS_MAX,
   pageAnchorMs,
-} from '../../src/query/newest-windows.ts';
+} from '../../src/query/page-windows.ts';
 import type { TimeRange } from '../../src/storage/index.ts';
 
 const HOUR = 3_600_000;
@@ -22,14 +24,14 @@ describe('newestFirstWindows', () => {
   test('an hour below the anchor (and all after it), then windows 8× wider, then the rest', () => {
     const windows = [...newestFirstWindows(NOW, undefined)];
     expect(NEWEST_WINDOW_FIRST_MS).toBe(HOUR);
-    expect(NEWEST_WINDOW_GROWTH).toBe(8);
-    expect(windows).toHaveLength(NEWEST_WINDOWS_MAX + 1);
+    expect(PAGE_WINDOW_GROWTH).toBe(8);
+    expect(windows).toHaveLength(PAGE_WINDOWS_MAX + 1);
     expect(windows.slice(0, 3)).toEqual([
       { fromMs: NOW - HOUR },
       { fromMs: NOW - 8 * HOUR, toMs: NOW - HOUR },
       { fromMs: NOW - 64 * HOUR, toMs: NOW - 8 * HOUR },
     ]);
-    expect(windows.at(-1)).toEqual({ toMs: NOW - 8 ** (NEWEST_WINDOWS_MAX - 1) * HOUR });
+    expect(windows.at(-1)).toEqual({ toMs: NOW - 8 ** (PAGE_WINDOWS_MAX - 1) * HOUR });
   });
 
   test('every instant, after the anchor too, is in exactly one window, newest first', () => {
@@ -73,5 +75,41 @@ describe('pageAnchorMs', () => {
 
   test('before 1970 the cursor still rounds up', () => {
     expect(pageAnchorMs('-1500', undefined, NOW)).toBe(-1);
+  });
+});
+
+describe('oldestFirstWindows', () => {
+  test('the first window from the start, then 8× wider ones, then the rest of the range', () => {
+    const windows = [...oldestFirstWindows(NOW, undefined, 1000)];
+    expect(windows).toHaveLength(PAGE_WINDOWS_MAX + 1);
+    expect(windows.slice(0, 3)).toEqual([
+      { fromMs: NOW, toMs: NOW + 1000 },
+      { fromMs: NOW + 1000, toMs: NOW + 9000 },
+      { fromMs: NOW + 9000, toMs: NOW + 73_000 },
+    ]);
+    expect(windows.at(-1)).toEqual({ fromMs: (windows.at(-2) as TimeRange).toMs });
+    const instants = [NOW, NOW + 999, NOW + 1000, NOW + 10 * 8760 * HOUR];
+    for (const ms of instants) expect(windowsHolding(windows, ms)).toHaveLength(1);
+  });
+
+  test("the range's end ends the windows: the last one reaches up to it", () => {
+    expect([...oldestFirstWindows(NOW, NOW + 5000, 1000)]).toEqual([
+      { fromMs: NOW, toMs: NOW + 1000 },
+      { fromMs: NOW + 1000, toMs: NOW + 5000 },
+    ]);
+    expect([...oldestFirstWindows(NOW, NOW + 1000, 1000)]).toEqual([
+      { fromMs: NOW, toMs: NOW + 1000 },
+    ]);
+  });
+});
+
+describe('the windows stay within the instants an event may have', () => {
+  test('none reaches past year 9999 or before year 0000: the rest is the last window', () => {
+    const late = [...oldestFirstWindows(EPOCH_MS_MAX - 10 * HOUR, undefined, 8760 * HOUR)];
+    expect(late).toEqual([{ fromMs: EPOCH_MS_MAX - 10 * HOUR }]);
+    const early = [...newestFirstWindows(EPOCH_MS_MIN + 2 * HOUR, undefined)];
+    expect(early).toEqual([{ fromMs: EPOCH_MS_MIN + HOUR }, { toMs: EPOCH_MS_MIN + HOUR }]);
+    for (const w of [...oldestFirstWindows(0, undefined, 10 * 8760 * HOUR)])
+      expect(w.toMs === undefined || w.toMs <= EPOCH_MS_MAX).toBe(true);
   });
 });
