@@ -7,14 +7,14 @@
 
 import type { Database } from 'bun:sqlite';
 import * as path from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { countedRowsOf } from './counted-events.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
-import type { EventSnapshot, EventSource, TimeRange } from './event-source.ts';
+import type { EventSnapshot, EventSource, ExportedEvents, TimeRange } from './event-source.ts';
 import { type FaultHook, noFaults } from './faults.ts';
 import type { FileIo } from './file-io.ts';
 import { Flusher } from './flusher.ts';
@@ -27,10 +27,12 @@ import { RetentionEraser } from './retention-eraser.ts';
 import { ReadWriteLock } from './rw-lock.ts';
 import { checkSegmentsPresent } from './segment-check.ts';
 import { removeStrayFiles } from './segment-files.ts';
+import type { SegmentFile } from './segment-format.ts';
 import { SegmentRewriter } from './segment-rewriter.ts';
 import { SnapshotReaders } from './snapshot-readers.ts';
 import {
   exportSnapshotFiles,
+  type SnapshotParams,
   type SnapshotRelations,
   snapshotRelations,
 } from './snapshot-relations.ts';
@@ -249,7 +251,7 @@ export class EventStore implements EventSource {
       minutesFrom: countedRowsOf(minutesFrom),
       params,
       connection: conn,
-      exportFiles: () => exportSnapshotFiles(conn, params, segmentFiles, this.stagingDir),
+      exportFiles: () => this.exportFiles(conn, params, segmentFiles),
       tempFile: (extension) =>
         path.join(this.stagingDir, `temp-${crypto.randomUUID()}.${extension}`),
       release: () => {
@@ -259,6 +261,15 @@ export class EventStore implements EventSource {
         leave();
       },
     };
+  }
+
+  /** A snapshot's events as files of their own (see EventSnapshot.exportFiles). */
+  private exportFiles(
+    conn: DuckDBConnection,
+    params: SnapshotParams,
+    segmentFiles: readonly SegmentFile[],
+  ): Promise<ExportedEvents> {
+    return exportSnapshotFiles(conn, params, segmentFiles, this.stagingDir);
   }
 
   /** What the store holds now, to tell later whether it changed (see store-mark.ts). */
