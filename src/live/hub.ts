@@ -2,10 +2,12 @@
 // counter snapshots. Each tick it looks at every watched tenant and, when its rollups changed
 // (a new version, or a bucket with events left a window) and the push interval passed,
 // publishes one message per topic (one per tenant and names filter) through the server's
-// pub/sub, never a loop of sends. Quiet topics get heartbeats; slow consumers are closed (1013).
+// pub/sub, never a loop of sends (the push round: push.ts). Quiet topics get heartbeats; slow
+// consumers are closed (1013).
 // Rounds over many tenants or sockets run in bounded turns (turns.ts), never stalling the loop.
 
 import { assert, type Clock, type Logger } from '../core/index.ts';
+import { admitSocket, type LiveAdmission } from './admission.ts';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_INTERNAL_ERROR,
@@ -23,10 +25,11 @@ import {
   TenantFeed,
 } from './feed.ts';
 import { checkLiveLimits, type LiveLimits } from './limits.ts';
-import { errorMessage, heartbeatMessage, parseClientMessage, snapshotMessage } from './message.ts';
+import { errorMessage, parseClientMessage, snapshotMessage } from './message.ts';
 import { MessageBudget } from './message-budget.ts';
+import { type PushDeps, pushStep } from './push.ts';
 import { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS, recheckStep } from './recheck.ts';
-import { type Step, TurnRunner } from './turns.ts';
+import { TurnRunner } from './turns.ts';
 
 export interface LiveHubDeps {
   source: LiveSource;
@@ -34,11 +37,6 @@ export interface LiveHubDeps {
   limits: LiveLimits;
   log: Logger;
 }
-
-/** Whether one more live socket may open for a tenant. */
-export type LiveAdmission =
-  | { kind: 'ok' }
-  | { kind: 'full'; scope: 'tenant' | 'server'; reason: string };
 
 export interface LiveStats {
   connections: number;
@@ -74,24 +72,25 @@ export class LiveHub {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private readonly pushes = new TurnRunner();
   private readonly rechecks = new TurnRunner();
+  /** What the push rounds read and call (push.ts). */
+  private readonly push: PushDeps;
 
   constructor(private readonly deps: LiveHubDeps) {
     this.limits = checkLiveLimits(deps.limits);
+    this.push = {
+      limits: this.limits,
+      now: () => deps.clock.now(),
+      counts: this.counts,
+      publisher: () => this.publisher,
+      watched: (feed) => this.feeds.get(feed.tenant) === feed,
+      closeSlow: (conn) => this.closeSlowConnection(conn),
+    };
   }
 
+  /** Whether one more socket may open for `tenant` (admission.ts). */
   admit(tenant: string): LiveAdmission {
-    const { subscribersMax: serverMax, subscribersPerTenantMax: tenantMax } = this.limits;
-    const all = this.connections.size;
-    if (all >= serverMax) {
-      const reason = `the server has ${all} live subscribers (limit ${serverMax})`;
-      return { kind: 'full', scope: 'server', reason };
-    }
     const count = this.feeds.get(tenant)?.connections.size ?? 0;
-    if (count >= tenantMax) {
-      const reason = `tenant ${tenant} has ${count} live subscribers (limit ${tenantMax})`;
-      return { kind: 'full', scope: 'tenant', reason };
-    }
-    return { kind: 'ok' };
+    return admitSocket(this.limits, this.connections.size, tenant, count);
   }
 
   /**
@@ -199,7 +198,9 @@ export class LiveHub {
         recheckStep(conns, this.limits, (c) => this.closeUnauthorized(c)),
       );
     }
-    const push = this.pushes.busy ? Promise.resolve() : this.pushes.run(this.pushStep());
+    const push = this.pushes.busy
+      ? Promise.resolve()
+      : this.pushes.run(pushStep([...this.feeds.values()], this.push));
     return recheck === null ? push : Promise.all([recheck, push]).then(() => undefined);
   }
 
@@ -222,26 +223,6 @@ export class LiveHub {
     let topics = 0;
     for (const feed of this.feeds.values()) topics += feed.topics.size;
     return { connections: this.connections.size, tenants: this.feeds.size, topics, ...this.counts };
-  }
-
-  /** A round over the tenants watched now, at most a turn's share of them at a time. */
-  private pushStep(): Step {
-    const feeds = [...this.feeds.values()];
-    const { tickTenantsPerTurnMax, tickSnapshotsPerTurnMax } = this.limits;
-    let next = 0;
-    return () => {
-      const now = this.deps.clock.now();
-      const builtBefore = this.counts.snapshotsBuilt;
-      const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
-      while (next < end && this.counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax) {
-        const feed = feeds[next++] as TenantFeed;
-        if (this.feeds.get(feed.tenant) !== feed || feed.topics.size === 0) continue;
-        const pushed = this.push(feed, now);
-        const beat = this.heartbeat(feed, now);
-        if (pushed || beat) this.closeSlow(feed);
-      }
-      return next >= feeds.length;
-    };
   }
 
   private async subscribe(conn: Connection, names: readonly string[] | null): Promise<void> {
@@ -308,40 +289,6 @@ export class LiveHub {
     this.feeds.get(conn.tenant)?.leave(topic);
   }
 
-  /** Publishes a snapshot on each topic whose content changed; true when any went out. */
-  private push(feed: TenantFeed, now: number): boolean {
-    const snapshot = feed.dueSnapshot(now, this.limits);
-    if (snapshot === null) return false;
-    let published = false;
-    for (const topic of feed.topics.values()) {
-      const content = feed.render(topic, snapshot);
-      if (content === topic.content) continue;
-      topic.content = content;
-      topic.lastSentAt = now;
-      this.publish(topic.id, snapshotMessage(now, content));
-      published = true;
-    }
-    if (published) feed.pushedAt = now;
-    return published;
-  }
-
-  private heartbeat(feed: TenantFeed, now: number): boolean {
-    let beat = false;
-    for (const topic of feed.topics.values()) {
-      if (!isDue(now, topic.lastSentAt, this.limits.heartbeatIntervalMs)) continue;
-      topic.lastSentAt = now;
-      this.publish(topic.id, heartbeatMessage(now));
-      this.counts.heartbeats++;
-      beat = true;
-    }
-    return beat;
-  }
-
-  private publish(topic: string, text: string): void {
-    this.publisher?.publish(topic, text);
-    this.counts.published++;
-  }
-
   /** Sends to one socket, closing it when it cannot keep up. */
   private deliver(conn: Connection, text: string): void {
     const status = conn.socket.send(text);
@@ -375,12 +322,6 @@ export class LiveHub {
       this.close(conn.socket);
       conn.socket.close(code, reason);
     }
-  }
-
-  private closeSlow(feed: TenantFeed): void {
-    const max = this.limits.wsBufferedBytesMax;
-    const slow = [...feed.connections].filter((c) => c.socket.getBufferedAmount() > max);
-    for (const conn of slow) this.closeSlowConnection(conn);
   }
 
   private closeSlowConnection(conn: Connection): void {

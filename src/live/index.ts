@@ -1,6 +1,7 @@
 // Public surface of live: the hub that fans counter snapshots out to WebSocket subscribers,
 // its limits, and the message schemas (the protocol, and the OpenAPI components).
 
+export type { LiveAdmission } from './admission.ts';
 export {
   CLOSE_GOING_AWAY,
   CLOSE_INTERNAL_ERROR,
@@ -16,12 +17,7 @@ export type {
   LiveSocket,
   LiveSource,
 } from './feed.ts';
-export {
-  type LiveAdmission,
-  LiveHub,
-  type LiveHubDeps,
-  type LiveStats,
-} from './hub.ts';
+export { LiveHub, type LiveHubDeps, type LiveStats } from './hub.ts';
 export {
   BUN_BACKPRESSURE_LIMIT_BYTES,
   checkLiveLimits,

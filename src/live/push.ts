@@ -1,0 +1,91 @@
+// The round that pushes counter snapshots: over the tenants watched when it began, a bounded
+// share a turn (tenants, and snapshots built), it publishes one message per topic whose content
+// changed once the push interval passed, heartbeats on quiet topics, and hands the sockets
+// that could not keep up to the hub to close. Messages go through the server's pub/sub, never
+// a loop of sends.
+
+import { type Connection, isDue, type LivePublisher, type TenantFeed } from './feed.ts';
+import type { LiveLimits } from './limits.ts';
+import { heartbeatMessage, snapshotMessage } from './message.ts';
+import type { Step } from './turns.ts';
+
+/** The hub's counters a push round moves (LiveStats names them). */
+export interface PushCounts {
+  published: number;
+  heartbeats: number;
+  /** Moved by the feeds as they build snapshots: a turn builds a bounded number. */
+  readonly snapshotsBuilt: number;
+}
+
+/** What a push round reads and calls on the hub. */
+export interface PushDeps {
+  limits: LiveLimits;
+  now: () => number;
+  counts: PushCounts;
+  /** Where topics are published (the latest socket's server); null before any opened. */
+  publisher: () => LivePublisher | null;
+  /** Whether `feed` is still its tenant's (a tenant whose last socket closed is skipped). */
+  watched: (feed: TenantFeed) => boolean;
+  /** Closes one socket whose buffered bytes passed wsBufferedBytesMax. */
+  closeSlow: (conn: Connection) => void;
+}
+
+/** A round over `feeds`, at most a turn's share of them at a time. */
+export function pushStep(feeds: readonly TenantFeed[], deps: PushDeps): Step {
+  const { tickTenantsPerTurnMax, tickSnapshotsPerTurnMax } = deps.limits;
+  const { counts } = deps;
+  let next = 0;
+  return () => {
+    const now = deps.now();
+    const builtBefore = counts.snapshotsBuilt;
+    const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
+    while (next < end && counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax) {
+      const feed = feeds[next++] as TenantFeed;
+      if (!deps.watched(feed) || feed.topics.size === 0) continue;
+      const pushed = push(feed, now, deps);
+      const beat = heartbeat(feed, now, deps);
+      if (pushed || beat) closeSlow(feed, deps);
+    }
+    return next >= feeds.length;
+  };
+}
+
+/** Publishes a snapshot on each topic whose content changed; true when any went out. */
+function push(feed: TenantFeed, now: number, deps: PushDeps): boolean {
+  const snapshot = feed.dueSnapshot(now, deps.limits);
+  if (snapshot === null) return false;
+  let published = false;
+  for (const topic of feed.topics.values()) {
+    const content = feed.render(topic, snapshot);
+    if (content === topic.content) continue;
+    topic.content = content;
+    topic.lastSentAt = now;
+    publish(topic.id, snapshotMessage(now, content), deps);
+    published = true;
+  }
+  if (published) feed.pushedAt = now;
+  return published;
+}
+
+function heartbeat(feed: TenantFeed, now: number, deps: PushDeps): boolean {
+  let beat = false;
+  for (const topic of feed.topics.values()) {
+    if (!isDue(now, topic.lastSentAt, deps.limits.heartbeatIntervalMs)) continue;
+    topic.lastSentAt = now;
+    publish(topic.id, heartbeatMessage(now), deps);
+    deps.counts.heartbeats++;
+    beat = true;
+  }
+  return beat;
+}
+
+function publish(topic: string, text: string, deps: PushDeps): void {
+  deps.publisher()?.publish(topic, text);
+  deps.counts.published++;
+}
+
+function closeSlow(feed: TenantFeed, deps: PushDeps): void {
+  const max = deps.limits.wsBufferedBytesMax;
+  const slow = [...feed.connections].filter((c) => c.socket.getBufferedAmount() > max);
+  for (const conn of slow) deps.closeSlow(conn);
+}
