@@ -17,12 +17,8 @@ import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
 import { seed004Routes } from './seed-004.ts';
-import {
-  SEGMENT_BATCH_PATHS,
-  SEGMENT_SHORT_PATHS,
-  SEGMENT_TYPES,
-  segmentRoutes,
-} from './segment.ts';
+import { SEGMENT_BATCH_PATHS, SEGMENT_SHORT_PATHS, segmentRoutes } from './segment.ts';
+import { SEGMENT_TYPES } from './segment-message.ts';
 import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts';
 import { umamiRoutes } from './umami.ts';
 import { umamiReadRoutes } from './umami-read.ts';

@@ -6,22 +6,15 @@
 // logged): Segment clients drop a whole batch on a 400, so one bad message must not lose the
 // rest; properties over the limits are cut to fit instead (core/properties.ts). A request with
 // no valid message, or over a size limit, is a 400; overload answers 429/503 with Retry-After.
+// How one message becomes an event is segment-message.ts's.
 
 import { Elysia, t } from 'elysia';
-import {
-  AppError,
-  type BaseEvent,
-  CUT_PROPERTIES_KEY,
-  type EventInput,
-  eventLimits,
-  KiB,
-  parseAsUtc,
-} from '../../core/index.ts';
+import { AppError, CUT_PROPERTIES_KEY, eventLimits, KiB } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { ErrorOut } from '../model.ts';
-import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
+import { admitIngest } from '../prepare.ts';
 import {
   errorAnswers,
   INGEST_ERROR_TEXT,
@@ -29,7 +22,6 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
-import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
 import {
   contextOf,
   DroppedOut,
@@ -42,13 +34,15 @@ import {
 } from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
 import { batchOf } from './segment-batch.ts';
+import {
+  eventOf,
+  SEGMENT_EVENT_BYTES_MAX,
+  SEGMENT_TYPES,
+  type SegmentType,
+} from './segment-message.ts';
 
-/** Segment's documented limits: 32 KB per call, 500 KB per batch request. */
-export const SEGMENT_EVENT_BYTES_MAX = 32 * KiB;
+/** Segment's documented limit of a batch request (500 KB; 32 KB per call: segment-message.ts). */
 export const SEGMENT_BATCH_BYTES_MAX = 500 * KiB;
-
-export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
-type SegmentType = (typeof SEGMENT_TYPES)[number];
 
 /**
  * The paths that take a batch: `/v1/batch`, and `/v1/import`, the name Segment's API had for it
@@ -112,20 +106,6 @@ const OK = { success: true };
 
 /** Properties over the limits are fitted (core/properties.ts); only `utm_*` is kept first. */
 const SEGMENT_FIT = { api: 'segment', keep: new Set<string>() };
-
-/** One message of a request as a validated event; throws a 400/422 AppError when it is not. */
-function eventOf(
-  item: unknown,
-  loc: (string | number)[],
-  batchSentAt: string | undefined,
-  ctx: PrepareContext,
-): BaseEvent {
-  const where = loc.join('.');
-  const message = objectOf(item);
-  if (message === undefined) throw new AppError('bad_request', `${where} must be an object`);
-  const input = inputOf(message, where, textOf(message.sentAt) ?? batchSentAt, ctx.receivedAt);
-  return prepareEvents([input], ctx, () => loc)[0] as BaseEvent;
-}
 
 const SegmentMessage = t.Object(
   {
@@ -285,112 +265,4 @@ function writeKeyOf(request: Request, body: Record<string, unknown>): string | n
     if (user) return user;
   }
   return typeof body.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : null;
-}
-
-/** Maps one Segment message onto the unified event; `where` names it in errors. */
-function inputOf(
-  message: Record<string, unknown>,
-  where: string,
-  sentAt: string | undefined,
-  receivedAt: number,
-): EventInput {
-  const size = Buffer.byteLength(JSON.stringify(message));
-  if (size > SEGMENT_EVENT_BYTES_MAX) {
-    throw new AppError(
-      'bad_request',
-      `${where} is ${size} bytes; a message may be at most ${SEGMENT_EVENT_BYTES_MAX}`,
-    );
-  }
-  const type = message.type;
-  if (!(SEGMENT_TYPES as readonly unknown[]).includes(type)) {
-    throw new AppError('bad_request', `${where}.type must be one of ${SEGMENT_TYPES.join(', ')}`);
-  }
-  const userId = textOf(message.userId);
-  const anonymousId = textOf(message.anonymousId);
-  if (userId === undefined && anonymousId === undefined) {
-    throw new AppError('bad_request', `${where} needs a userId or an anonymousId`);
-  }
-  const context = objectOf(message.context) ?? {};
-  const page = objectOf(context.page) ?? {};
-  const properties = propertiesOf(type as SegmentType, message, where);
-  // Only a page or screen call's properties name its page (as analytics.js reads them); a
-  // track's `url` is the app's (a product's page, a link), its page is context.page.
-  const pageFields = type === 'page' || type === 'screen' ? properties : {};
-  const text = (key: string) => textOf(pageFields[key]) ?? textOf(page[key]);
-  return {
-    event_id: textOf(message.messageId),
-    name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
-    timestamp: timestampOf(message, sentAt, receivedAt),
-    user_id: userId,
-    anonymous_id: anonymousId ?? previousIdOf(type as SegmentType, message),
-    path: cutTextOf(text('path'), eventLimits.urlCharsMax),
-    url: fittedUrlOf(text('url')),
-    referrer: fittedUrlOf(text('referrer')),
-    user_agent: cutTextOf(textOf(context.userAgent), eventLimits.userAgentCharsMax),
-    ip: textOf(context.ip),
-    properties,
-  };
-}
-
-/** An alias's previousId is its anonymous_id when it has no anonymousId (analytics-node and
- * the HTTP API send none), linked to its userId by `by=person`; an id of ≤ idCharsMax chars. */
-function previousIdOf(type: SegmentType, message: Record<string, unknown>): string | undefined {
-  const id = type === 'alias' ? textOf(message.previousId) : undefined;
-  return id !== undefined && id.length <= eventLimits.idCharsMax ? id : undefined;
-}
-
-/** track/page/screen carry properties; identify/group traits; alias its previousId. */
-function propertiesOf(
-  type: SegmentType,
-  message: Record<string, unknown>,
-  where: string,
-): Record<string, unknown> {
-  if (type === 'track' && textOf(message.event) === undefined) {
-    throw new AppError('bad_request', `${where}.event is required for a track call`);
-  }
-  switch (type) {
-    case 'identify':
-      return { ...objectOf(message.traits) };
-    case 'group':
-      return { ...objectOf(message.traits), groupId: textOf(message.groupId) };
-    case 'alias':
-      return { previousId: textOf(message.previousId) };
-    case 'page':
-    case 'screen':
-      return {
-        ...objectOf(message.properties),
-        ...(message.name === undefined ? {} : { name: message.name }),
-        ...(message.category === undefined ? {} : { category: message.category }),
-      };
-    case 'track':
-      return { ...objectOf(message.properties) };
-  }
-}
-
-/**
- * The event's time as Segment computes it. The client's time (`timestamp`, which analytics-node,
- * analytics.js and the mobile SDKs send, else `originalTimestamp`) is Segment's
- * originalTimestamp; when the client also says when it sent the call (`sentAt`), its clock may
- * be off by any amount, so the time is receivedAt − (sentAt − originalTimestamp): a device a
- * day fast is stored at the true time instead of refused as a future event. Without `sentAt`
- * (an HTTP import) the time is kept as sent; without either, the receive time. A time without
- * a zone is UTC.
- */
-function timestampOf(
-  message: Record<string, unknown>,
-  sentAt: string | undefined,
-  receivedAt: number,
-): string | number | undefined {
-  const original = textOf(message.timestamp) ?? textOf(message.originalTimestamp);
-  if (original === undefined) return undefined;
-  const originalTime = parseAsUtc(original);
-  const sentTime = sentAt === undefined ? null : parseAsUtc(sentAt);
-  if (!originalTime.ok || sentTime === null || !sentTime.ok) return asUtc(original);
-  return receivedAt - (sentTime.ms - originalTime.ms);
-}
-
-/** A time as epoch ms, one without a zone read as UTC; unchanged when it is no time at all. */
-function asUtc(text: string): string | number {
-  const parsed = parseAsUtc(text);
-  return parsed.ok ? parsed.ms : text;
 }

@@ -1,0 +1,145 @@
+// One Segment message as the unified event: the call types, the size limit of one message,
+// the ids it must carry, its properties (or traits) by call type, its page fields, and its time
+// as Segment computes it (the client clock corrected by `sentAt`). A message that breaks a rule
+// throws an AppError naming where it is in the request (segment.ts answers it as a 400, and
+// leaves the message out of a batch).
+
+import {
+  AppError,
+  type BaseEvent,
+  type EventInput,
+  eventLimits,
+  KiB,
+  parseAsUtc,
+} from '../../core/index.ts';
+import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
+import { objectOf, textOf } from './ingest.ts';
+
+/** Segment's documented limit of one call (a batch request has its own: segment.ts). */
+export const SEGMENT_EVENT_BYTES_MAX = 32 * KiB;
+
+export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type SegmentType = (typeof SEGMENT_TYPES)[number];
+
+/** One message of a request as a validated event; throws a 400/422 AppError when it is not. */
+export function eventOf(
+  item: unknown,
+  loc: (string | number)[],
+  batchSentAt: string | undefined,
+  ctx: PrepareContext,
+): BaseEvent {
+  const where = loc.join('.');
+  const message = objectOf(item);
+  if (message === undefined) throw new AppError('bad_request', `${where} must be an object`);
+  const input = inputOf(message, where, textOf(message.sentAt) ?? batchSentAt, ctx.receivedAt);
+  return prepareEvents([input], ctx, () => loc)[0] as BaseEvent;
+}
+
+/** Maps one Segment message onto the unified event; `where` names it in errors. */
+function inputOf(
+  message: Record<string, unknown>,
+  where: string,
+  sentAt: string | undefined,
+  receivedAt: number,
+): EventInput {
+  const size = Buffer.byteLength(JSON.stringify(message));
+  if (size > SEGMENT_EVENT_BYTES_MAX) {
+    throw new AppError(
+      'bad_request',
+      `${where} is ${size} bytes; a message may be at most ${SEGMENT_EVENT_BYTES_MAX}`,
+    );
+  }
+  const type = message.type;
+  if (!(SEGMENT_TYPES as readonly unknown[]).includes(type)) {
+    throw new AppError('bad_request', `${where}.type must be one of ${SEGMENT_TYPES.join(', ')}`);
+  }
+  const userId = textOf(message.userId);
+  const anonymousId = textOf(message.anonymousId);
+  if (userId === undefined && anonymousId === undefined) {
+    throw new AppError('bad_request', `${where} needs a userId or an anonymousId`);
+  }
+  const context = objectOf(message.context) ?? {};
+  const page = objectOf(context.page) ?? {};
+  const properties = propertiesOf(type as SegmentType, message, where);
+  // Only a page or screen call's properties name its page (as analytics.js reads them); a
+  // track's `url` is the app's (a product's page, a link), its page is context.page.
+  const pageFields = type === 'page' || type === 'screen' ? properties : {};
+  const text = (key: string) => textOf(pageFields[key]) ?? textOf(page[key]);
+  return {
+    event_id: textOf(message.messageId),
+    name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
+    timestamp: timestampOf(message, sentAt, receivedAt),
+    user_id: userId,
+    anonymous_id: anonymousId ?? previousIdOf(type as SegmentType, message),
+    path: cutTextOf(text('path'), eventLimits.urlCharsMax),
+    url: fittedUrlOf(text('url')),
+    referrer: fittedUrlOf(text('referrer')),
+    user_agent: cutTextOf(textOf(context.userAgent), eventLimits.userAgentCharsMax),
+    ip: textOf(context.ip),
+    properties,
+  };
+}
+
+/** An alias's previousId is its anonymous_id when it has no anonymousId (analytics-node and
+ * the HTTP API send none), linked to its userId by `by=person`; an id of ≤ idCharsMax chars. */
+function previousIdOf(type: SegmentType, message: Record<string, unknown>): string | undefined {
+  const id = type === 'alias' ? textOf(message.previousId) : undefined;
+  return id !== undefined && id.length <= eventLimits.idCharsMax ? id : undefined;
+}
+
+/** track/page/screen carry properties; identify/group traits; alias its previousId. */
+function propertiesOf(
+  type: SegmentType,
+  message: Record<string, unknown>,
+  where: string,
+): Record<string, unknown> {
+  if (type === 'track' && textOf(message.event) === undefined) {
+    throw new AppError('bad_request', `${where}.event is required for a track call`);
+  }
+  switch (type) {
+    case 'identify':
+      return { ...objectOf(message.traits) };
+    case 'group':
+      return { ...objectOf(message.traits), groupId: textOf(message.groupId) };
+    case 'alias':
+      return { previousId: textOf(message.previousId) };
+    case 'page':
+    case 'screen':
+      return {
+        ...objectOf(message.properties),
+        ...(message.name === undefined ? {} : { name: message.name }),
+        ...(message.category === undefined ? {} : { category: message.category }),
+      };
+    case 'track':
+      return { ...objectOf(message.properties) };
+  }
+}
+
+/**
+ * The event's time as Segment computes it. The client's time (`timestamp`, which analytics-node,
+ * analytics.js and the mobile SDKs send, else `originalTimestamp`) is Segment's
+ * originalTimestamp; when the client also says when it sent the call (`sentAt`), its clock may
+ * be off by any amount, so the time is receivedAt − (sentAt − originalTimestamp): a device a
+ * day fast is stored at the true time instead of refused as a future event. Without `sentAt`
+ * (an HTTP import) the time is kept as sent; without either, the receive time. A time without
+ * a zone is UTC.
+ */
+function timestampOf(
+  message: Record<string, unknown>,
+  sentAt: string | undefined,
+  receivedAt: number,
+): string | number | undefined {
+  const original = textOf(message.timestamp) ?? textOf(message.originalTimestamp);
+  if (original === undefined) return undefined;
+  const originalTime = parseAsUtc(original);
+  const sentTime = sentAt === undefined ? null : parseAsUtc(sentAt);
+  if (!originalTime.ok || sentTime === null || !sentTime.ok) return asUtc(original);
+  return receivedAt - (sentTime.ms - originalTime.ms);
+}
+
+/** A time as epoch ms, one without a zone read as UTC; unchanged when it is no time at all. */
+function asUtc(text: string): string | number {
+  const parsed = parseAsUtc(text);
+  return parsed.ok ? parsed.ms : text;
+}
