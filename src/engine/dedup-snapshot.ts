@@ -23,13 +23,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fsyncPath, type StoreMark } from '../storage/index.ts';
-import {
-  DedupIndex,
-  type DedupOptions,
-  type DedupState,
-  generationProblem,
-  slotsWithin,
-} from './dedup-index.ts';
+import { DedupIndex, type DedupOptions, type DedupState, slotsWithin } from './dedup-index.ts';
+import { generationProblem } from './dedup-table.ts';
 import { KEY_HASH_LANES } from './key-hash.ts';
 
 export const SNAPSHOT_FILE = 'dedup-index.snapshot';
