@@ -8,22 +8,16 @@
 // or visit property the events are read directly and no visit is formed. The metrics per row
 // and the ranking are web-metrics-select.ts's; the visits by entry page and the exit rate's
 // page views, page-visits.ts's; the time on page, in total and by page only, time-on-page.ts's
-// (the legacy one) or engagement-metrics.ts's (of the beacons, beside the scroll depth). What
-// a read takes and answers is web-metrics-model.ts.
+// (the legacy one) or engagement-metrics.ts's (of the beacons, beside the scroll depth). This
+// file plans a read; the CTEs of its counted rows are web-metrics-rows.ts's. What a read takes
+// and answers is web-metrics-model.ts.
 
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
-import { type EngagementSpec, engagementCtes, engagementSpecOf } from '../engagement-metrics.ts';
-import { filterConditions, whereOf } from '../filters.ts';
-import {
-  byPageAlone,
-  type EntryPlan,
-  entryPlanOf,
-  isExitPageFilter,
-  pageViewsSql,
-} from '../page-visits.ts';
+import { engagementSpecOf } from '../engagement-metrics.ts';
+import { byPageAlone, entryPlanOf, isExitPageFilter } from '../page-visits.ts';
 import { nullableNumberOf, numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
@@ -43,6 +37,7 @@ import {
   type WebMetricsOptions,
   type WebMetricsRow,
 } from '../web-metrics-model.ts';
+import { eventCtes, type KeySource, visitCtes, type WebMetricsPlan } from '../web-metrics-rows.ts';
 import { metricsSelectSql } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
@@ -55,8 +50,7 @@ import {
   type WebProperty,
 } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
-import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA, VISIT_KEY } from './visit-match.ts';
-import { visitEventsCtes, visitRangeOf } from './visit-rows.ts';
+import { visitRangeOf } from './visit-rows.ts';
 
 export async function getWebMetrics(
   source: EventSource,
@@ -93,49 +87,6 @@ function keysOf(dimension: WebDimension): WebKey[] {
       assert(dimension.keys.filter((k) => 'starts' in k).length <= 1, 'one time key at most');
       return dimension.keys;
   }
-}
-
-/** Where each key of a row comes from: the bucket, an event column `e<i>`, a visit's `v<i>`. */
-type KeySource = { bucket: true } | { event: number } | { visit: number };
-
-/** What every part of the statement shares. */
-interface Plan {
-  from: string;
-  /** Every stored row, beacons too (they keep visits alive). */
-  allFrom: string;
-  options: WebMetricsOptions;
-  params: SqlParams;
-  /** The bound list of page view names (bound at its first use). */
-  views: () => string;
-  /** Whether an event matches the event filters, over `e`. */
-  eventMatch: string;
-  /** The event properties among the keys, over `e` (as columns e0, e1, …). */
-  eventKeys: string[];
-  /** The visit filters' condition and the visit properties among the keys, over a visit. */
-  visitMatch: string;
-  visitKeys: string[];
-  /** Each key's source, in order; a single NULL key in total. */
-  keys: (KeySource | null)[];
-  buckets: BucketJoin | null;
-  /** Whether a filter or a key reads the visits' channel (its columns are made). */
-  channels: boolean;
-  /** The visit column `v<i>` saying a visit's bounce counts (byEntryPage), or null. */
-  bounceOver: string | null;
-  /**
-   * By entry page (byEntryPage by a page key): the kept visits' column `v<i>` of their entry
-   * page, the condition they are counted by there (over `k`: the page filters read on the
-   * entry page, `nmatched` for the other event filters), and those other filters (over `e`).
-   */
-  entry: EntryPlan | null;
-  /** A condition over the kept visit `k` every counted row also meets ('true': none). */
-  rowMatch: string;
-  /** The exit rate is asked for: `xp` holds the page views of each page. */
-  exitRate: boolean;
-  wantsVisits: boolean;
-  /** The time on page, asked for in total or by page: its sequence's event columns. */
-  timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
-  /** The engagement metrics (scroll depth, time on page), in total or by page. */
-  engaged: EngagementSpec | null;
 }
 
 function webMetricsSql(
@@ -176,7 +127,7 @@ function webMetricsSql(
   // hold for the counted rows only (rowMatch).
   const exitRate = metrics.includes(EXIT_RATE);
   const exits = exitRate ? visitFilters.filter(isExitPageFilter) : [];
-  const plan: Plan = {
+  const plan: WebMetricsPlan = {
     from,
     allFrom,
     options,
@@ -245,129 +196,8 @@ function visitOf(property: WebProperty) {
   return property.visit;
 }
 
-/** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
-function keyColumns(plan: Plan, event: string, visit: string, eventKey?: string): string {
-  return plan.keys
-    .map((key, i) => {
-      const sql =
-        key === null
-          ? 'NULL'
-          : 'bucket' in key
-            ? 'b.bucket_ms'
-            : 'event' in key
-              ? `${event}.${eventKey ?? `e${key.event}`}`
-              : `${visit}.v${key.visit}`;
-      return `${sql} AS d${i}`;
-    })
-    .join(', ');
-}
-
-const eventColumns = (plan: Plan) => plan.eventKeys.map((_, i) => `e${i}`);
-
-/** `f AS (…), er AS (…)`: counted events, read directly (no visit filter or property). */
-function eventCtes(plan: Plan): string {
-  const { options, params } = plan;
-  const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
-  const keys = plan.eventKeys.map((sql, i) => `, ${sql} AS e${i}`).join('');
-  return `f AS (
-      SELECT epoch_ms(e."timestamp") AS ts, e.visitor_id, list_contains(${plan.views()}, e.name)
-        AS is_view${keys}
-      FROM ${plan.from} AS e ${whereOf([...scope, `(${plan.eventMatch})`])}
-    ), er AS (
-      SELECT ${keyColumns(plan, 'f', '')}, visitor_id, is_view
-      FROM f ${plan.buckets?.join('f.ts') ?? ''}
-    )`;
-}
-
-/**
- * The visit grouping (visit-rows.ts), then `kept` (visit-match.ts): the visits that match the
- * visit filters, with `matched` (they hold an event matching the event filters), their start
- * and visit keys `v<i>`; then the counted events `er` and visits `vr`, each with its row's
- * keys `d<i>`.
- */
-function visitCtes(plan: Plan): string {
-  const { options, params } = plan;
-  const grouping = visitEventsCtes({
-    from: plan.from,
-    beacons: plan.allFrom,
-    filters: { fromMs: options.fromMs, toMs: options.toMs },
-    params,
-    pageViewNames: PAGE_VIEW_NAMES,
-    reach: options.reach === true,
-    extra: {
-      ematch: `(${plan.eventMatch})`,
-      ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
-      ...VISIT_FIRST_EXTRA,
-      ...plan.timed?.columns,
-      ...(plan.entry?.rest ? { nmatch: `(${plan.entry.rest})` } : {}),
-    },
-  });
-  // Only the range's events count: a visit's start before it is its first bucket's.
-  const nmatched = plan.entry?.rest ? ['bool_or(nmatch AND side = 0) AS nmatched'] : [];
-  const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
-  const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
-  const kept = keptVisitsCtes({
-    aggregates: ['min(ts) AS start_ts', `${start} AS bucket_ts`, ...matched],
-    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds'].concat(
-      nmatched.length > 0 ? ['nmatched'] : [],
-    ),
-    match: plan.visitMatch,
-    keys: plan.visitKeys,
-    channels: plan.channels,
-  });
-  const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
-  const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
-  const engaged = plan.engaged && `${engagementCtes(plan.engaged)},`;
-  const entry =
-    plan.entry === null
-      ? ''
-      : `, nr AS (${entryRowsSql(keyColumns(plan, 'k', 'k', plan.entry.page), plan)})`;
-  const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
-  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} ${engaged || ''}
-    er AS (${eventRowsSql(plan)}),
-    vr AS (${visitRowsOf(plan)})${entry}${exits}`;
-}
-
-/** The visits entered at a page, by it (entryPlanOf): ENTRY_METRICS' rows. */
-function entryRowsSql(keys: string, plan: Plan): string {
-  return `SELECT ${keys}, k.bounced, k.seconds
-    FROM kept AS k ${plan.buckets?.join('k.bucket_ts') ?? ''}
-    WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
-}
-
-/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
-function eventRowsSql(plan: Plan): string {
-  const buckets = plan.buckets?.join('g.ts') ?? '';
-  if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
-    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
-      FROM ev AS g ${buckets} WHERE g.ematch AND g.side = 0`;
-  }
-  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
-    FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
-    WHERE g.ematch AND g.side = 0 AND ${plan.rowMatch}`;
-}
-
-/**
- * Counted visits, in the bucket of their start; by event properties, one row per combination
- * of values the visit holds a counted event with.
- */
-function visitRowsOf(plan: Plan): string {
-  const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
-  const columns = `k.bounced, k.seconds, k.views${over}`;
-  const buckets = plan.buckets?.join('k.bucket_ts') ?? '';
-  if (plan.eventKeys.length > 0) {
-    const held = eventColumns(plan);
-    return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
-      FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
-            WHERE ematch AND side = 0 AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
-      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets} WHERE ${plan.rowMatch}`;
-  }
-  return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
-    FROM kept AS k ${buckets} WHERE k.matched AND ${plan.rowMatch}`;
-}
-
 /** The metrics per row's keys, each side only when asked for, ranked when the rows are. */
-function finalSelect(plan: Plan): string {
+function finalSelect(plan: WebMetricsPlan): string {
   const { dimension, metrics } = plan.options;
   const ranking = dimension.kind === 'property' || dimension.kind === 'group' ? dimension : null;
   return metricsSelectSql({

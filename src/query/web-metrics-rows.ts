@@ -1,0 +1,187 @@
+// The counted rows of a web metrics read (queries/get-web-metrics.ts): the plan its parts share,
+// and the CTEs that make them, each row with its keys `d0, d1, …`. Without a visit filter or
+// property the events are read directly (`f`, then `er`); else the visit grouping
+// (visit-rows.ts) and the kept visits (visit-match.ts) give the counted events `er` and visits
+// `vr`, with the visits by entry page (`nr`), the exit rate's page views (`xp`), the time on
+// page's and the engagement metrics' CTEs when asked for. The metrics over these rows are
+// web-metrics-select.ts's.
+
+import type { BucketJoin } from './bucketed.ts';
+import { type EngagementSpec, engagementCtes } from './engagement-metrics.ts';
+import { filterConditions, whereOf } from './filters.ts';
+import { type EntryPlan, pageViewsSql } from './page-visits.ts';
+import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
+import {
+  keptVisitsCtes,
+  sameVisitSql,
+  VISIT_FIRST_EXTRA,
+  VISIT_KEY,
+} from './queries/visit-match.ts';
+import { visitEventsCtes } from './queries/visit-rows.ts';
+import type { SqlParams } from './sql-params.ts';
+import * as timeOnPage from './time-on-page.ts';
+import type { WebMetricsOptions } from './web-metrics-model.ts';
+
+/** Where each key of a row comes from: the bucket, an event column `e<i>`, a visit's `v<i>`. */
+export type KeySource = { bucket: true } | { event: number } | { visit: number };
+
+/** What every part of the statement shares. */
+export interface WebMetricsPlan {
+  from: string;
+  /** Every stored row, beacons too (they keep visits alive). */
+  allFrom: string;
+  options: WebMetricsOptions;
+  params: SqlParams;
+  /** The bound list of page view names (bound at its first use). */
+  views: () => string;
+  /** Whether an event matches the event filters, over `e`. */
+  eventMatch: string;
+  /** The event properties among the keys, over `e` (as columns e0, e1, …). */
+  eventKeys: string[];
+  /** The visit filters' condition and the visit properties among the keys, over a visit. */
+  visitMatch: string;
+  visitKeys: string[];
+  /** Each key's source, in order; a single NULL key in total. */
+  keys: (KeySource | null)[];
+  buckets: BucketJoin | null;
+  /** Whether a filter or a key reads the visits' channel (its columns are made). */
+  channels: boolean;
+  /** The visit column `v<i>` saying a visit's bounce counts (byEntryPage), or null. */
+  bounceOver: string | null;
+  /**
+   * By entry page (byEntryPage by a page key): the kept visits' column `v<i>` of their entry
+   * page, the condition they are counted by there (over `k`: the page filters read on the
+   * entry page, `nmatched` for the other event filters), and those other filters (over `e`).
+   */
+  entry: EntryPlan | null;
+  /** A condition over the kept visit `k` every counted row also meets ('true': none). */
+  rowMatch: string;
+  /** The exit rate is asked for: `xp` holds the page views of each page. */
+  exitRate: boolean;
+  wantsVisits: boolean;
+  /** The time on page, asked for in total or by page: its sequence's event columns. */
+  timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
+  /** The engagement metrics (scroll depth, time on page), in total or by page. */
+  engaged: EngagementSpec | null;
+}
+
+/** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
+function keyColumns(plan: WebMetricsPlan, event: string, visit: string, eventKey?: string): string {
+  return plan.keys
+    .map((key, i) => {
+      const sql =
+        key === null
+          ? 'NULL'
+          : 'bucket' in key
+            ? 'b.bucket_ms'
+            : 'event' in key
+              ? `${event}.${eventKey ?? `e${key.event}`}`
+              : `${visit}.v${key.visit}`;
+      return `${sql} AS d${i}`;
+    })
+    .join(', ');
+}
+
+const eventColumns = (plan: WebMetricsPlan) => plan.eventKeys.map((_, i) => `e${i}`);
+
+/** `f AS (…), er AS (…)`: counted events, read directly (no visit filter or property). */
+export function eventCtes(plan: WebMetricsPlan): string {
+  const { options, params } = plan;
+  const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
+  const keys = plan.eventKeys.map((sql, i) => `, ${sql} AS e${i}`).join('');
+  return `f AS (
+      SELECT epoch_ms(e."timestamp") AS ts, e.visitor_id, list_contains(${plan.views()}, e.name)
+        AS is_view${keys}
+      FROM ${plan.from} AS e ${whereOf([...scope, `(${plan.eventMatch})`])}
+    ), er AS (
+      SELECT ${keyColumns(plan, 'f', '')}, visitor_id, is_view
+      FROM f ${plan.buckets?.join('f.ts') ?? ''}
+    )`;
+}
+
+/**
+ * The visit grouping (visit-rows.ts), then `kept` (visit-match.ts): the visits that match the
+ * visit filters, with `matched` (they hold an event matching the event filters), their start
+ * and visit keys `v<i>`; then the counted events `er` and visits `vr`, each with its row's
+ * keys `d<i>`.
+ */
+export function visitCtes(plan: WebMetricsPlan): string {
+  const { options, params } = plan;
+  const grouping = visitEventsCtes({
+    from: plan.from,
+    beacons: plan.allFrom,
+    filters: { fromMs: options.fromMs, toMs: options.toMs },
+    params,
+    pageViewNames: PAGE_VIEW_NAMES,
+    reach: options.reach === true,
+    extra: {
+      ematch: `(${plan.eventMatch})`,
+      ...Object.fromEntries(plan.eventKeys.map((sql, i) => [`e${i}`, sql])),
+      ...VISIT_FIRST_EXTRA,
+      ...plan.timed?.columns,
+      ...(plan.entry?.rest ? { nmatch: `(${plan.entry.rest})` } : {}),
+    },
+  });
+  // Only the range's events count: a visit's start before it is its first bucket's.
+  const nmatched = plan.entry?.rest ? ['bool_or(nmatch AND side = 0) AS nmatched'] : [];
+  const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
+  const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
+  const kept = keptVisitsCtes({
+    aggregates: ['min(ts) AS start_ts', `${start} AS bucket_ts`, ...matched],
+    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds'].concat(
+      nmatched.length > 0 ? ['nmatched'] : [],
+    ),
+    match: plan.visitMatch,
+    keys: plan.visitKeys,
+    channels: plan.channels,
+  });
+  const joinKept = `JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
+  const timed = plan.timed && timeOnPage.timeOnPageCtes(plan.timed.by, plan.visitMatch, joinKept);
+  const engaged = plan.engaged && `${engagementCtes(plan.engaged)},`;
+  const entry =
+    plan.entry === null
+      ? ''
+      : `, nr AS (${entryRowsSql(keyColumns(plan, 'k', 'k', plan.entry.page), plan)})`;
+  const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
+  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} ${engaged || ''}
+    er AS (${eventRowsSql(plan)}),
+    vr AS (${visitRowsOf(plan)})${entry}${exits}`;
+}
+
+/** The visits entered at a page, by it (entryPlanOf): ENTRY_METRICS' rows. */
+function entryRowsSql(keys: string, plan: WebMetricsPlan): string {
+  return `SELECT ${keys}, k.bounced, k.seconds
+    FROM kept AS k ${plan.buckets?.join('k.bucket_ts') ?? ''}
+    WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
+}
+
+/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
+function eventRowsSql(plan: WebMetricsPlan): string {
+  const buckets = plan.buckets?.join('g.ts') ?? '';
+  if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
+    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
+      FROM ev AS g ${buckets} WHERE g.ematch AND g.side = 0`;
+  }
+  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
+    FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
+    WHERE g.ematch AND g.side = 0 AND ${plan.rowMatch}`;
+}
+
+/**
+ * Counted visits, in the bucket of their start; by event properties, one row per combination
+ * of values the visit holds a counted event with.
+ */
+function visitRowsOf(plan: WebMetricsPlan): string {
+  const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
+  const columns = `k.bounced, k.seconds, k.views${over}`;
+  const buckets = plan.buckets?.join('k.bucket_ts') ?? '';
+  if (plan.eventKeys.length > 0) {
+    const held = eventColumns(plan);
+    return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
+      FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
+            WHERE ematch AND side = 0 AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
+      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets} WHERE ${plan.rowMatch}`;
+  }
+  return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
+    FROM kept AS k ${buckets} WHERE k.matched AND ${plan.rowMatch}`;
+}
