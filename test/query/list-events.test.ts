@@ -176,6 +176,44 @@ describe('listEvents', () => {
     expect(source.withinRanges.length).toBeGreaterThan(4);
   });
 
+  test("fields come back exactly through the row's JSON text: any double, any string", async () => {
+    const random = seededRandom(7);
+    const bits = new Float64Array(1);
+    const words = new Uint32Array(bits.buffer);
+    const doubles = [0.1 + 0.2, 5e-324, 1.7976931348623157e308, -1e292, 1 / 3, 2 ** 53 + 2];
+    while (doubles.length < 200) {
+      words[0] = random() * 2 ** 32;
+      words[1] = random() * 2 ** 32;
+      if (Number.isFinite(bits[0]) && Math.abs(bits[0] as number) <= 1e292)
+        doubles.push(bits[0] as number);
+    }
+    const text = 'é\u2028"\\\n\t\u0001😀 </script>';
+    const events = doubles.map((value, i) =>
+      makeEvent({
+        event_id: `d${String(i).padStart(3, '0')}`,
+        timestamp: T + i,
+        value,
+        duration: Math.abs(value),
+        path: `/${text}`,
+        user_agent: text,
+        properties: { text, n: value, big: '12345678901234567890123' },
+      }),
+    );
+    await source.add(events.slice(0, 100));
+    await source.flush();
+    await source.add(events.slice(100));
+    const pages = await listEvents(source, 'acme', { limit: 1000 });
+    const byId = new Map(pages.events.map((e) => [e.event_id, e]));
+    for (const event of events) {
+      const shown = byId.get(event.event_id);
+      expect(shown?.value).toBe(event.value);
+      expect(shown?.duration).toBe(event.duration);
+      expect(shown?.path).toBe(event.path);
+      expect(shown?.user_agent).toBe(text);
+      expect(shown?.properties).toEqual(event.properties);
+    }
+  });
+
   test('a cursor that is not ours is a 422 on cursor', async () => {
     for (const cursor of ['nope', Buffer.from('["x","y"]').toString('base64url'), '']) {
       const run = listEvents(source, 'acme', { limit: 5, cursor });
