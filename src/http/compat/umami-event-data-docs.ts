@@ -191,7 +191,7 @@ export const REALTIME_DOC = {
           visitors: [{ x: '2026-11-25T11:58:00Z', y: 1 }],
         },
         totals: { views: 1, visitors: 1, events: 0, countries: 1 },
-        timestamp: 1795003100000,
+        timestamp: 1795607900000,
       },
     ),
     ...ERRORS,
