@@ -349,7 +349,14 @@ describe('metrics', () => {
 
   test('fields Tally does not keep, and unknown types, are 400 naming them', async () => {
     expect(await refused('metrics', `${TWO_DAYS}&type=city`)).toContain('country only');
-    expect(await refused('metrics', `${TWO_DAYS}&type=channel`)).toContain('channels');
+    // Tally has channels, Plausible's: the answer says where, not that there are none.
+    const channel = await refused('metrics', `${TWO_DAYS}&type=channel`);
+    expect(channel).toContain("Tally's channels are Plausible's, not Umami's");
+    expect(channel).toContain('`top_channels` of GET /api/v1/stats');
+    expect(await refused('stats', `${TWO_DAYS}&channel=direct`)).toContain('`visit:channel`');
+    // Tally keeps the distinct id (a session's distinctId), but groups and filters by none.
+    const distinct = await refused('metrics', `${TWO_DAYS}&type=distinctId`);
+    expect(distinct).toContain('does not group or filter by distinct id');
     expect(await refused('metrics', `${TWO_DAYS}&type=bogus`)).toContain('bogus');
     expect(await refused('metrics', TWO_DAYS)).toContain('type');
     expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');

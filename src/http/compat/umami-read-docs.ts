@@ -265,7 +265,8 @@ export const METRICS_DOC = {
     'exit, referrer, title, query, browser, os, device, event, hostname (host), language, ' +
     'screen, tag, country (with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, ' +
     'utmTerm. ' +
-    'region, city and channel are a 400: Tally does not keep them.' +
+    "region and city (Tally keeps countries only), channel (Tally's channels are " +
+    "Plausible's), domain and distinctId are a 400 saying why." +
     AUTH_NOTE,
   parameters: [
     ID,

@@ -191,9 +191,12 @@ function own<T>(table: Record<string, T>, name: string): T | undefined {
 const REFUSED: Record<string, string> = {
   region: 'Tally locates visitors by country only (GEOIP_DB)',
   city: 'Tally locates visitors by country only (GEOIP_DB)',
-  channel: 'Tally does not group sources into channels',
+  channel:
+    "Tally's channels are Plausible's, not Umami's: read them as `top_channels` of " +
+    'GET /api/v1/stats or `visit:channel` of the Plausible Stats API',
   domain: 'Tally does not group referrers into domains apart from `referrer`',
-  distinctId: 'Tally has no distinct-id property to read',
+  distinctId:
+    'Tally does not group or filter by distinct id (a session shows its own as `distinctId`)',
   segment: 'Tally keeps no segments',
   cohort: 'Tally keeps no cohorts',
   botName: 'Tally keeps no bot names (bots are left out)',
