@@ -74,7 +74,7 @@ export function* oldestFirstWindows(
   startMs: number,
   toMs: number | undefined,
   firstMs: number,
-): Generator<TimeRange> {
+): Generator<TimeRange & { fromMs: number }> {
   let fromMs = startMs;
   let span = firstMs;
   for (let i = 0; i < PAGE_WINDOWS_MAX; i++) {

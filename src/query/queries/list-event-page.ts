@@ -1,12 +1,14 @@
 // An offset-paged list of a tenant's events in ascending (timestamp, event_id) order with the
 // total count of the filtered set: the page/page_size/total listing of seed 002's GET /events.
-// Bots are included: that service counts every event it was sent.
+// Bots are included: that service counts every event it was sent. A page is read in windows
+// from the first event on (page-windows.ts), those before it only counted.
 
 import type { StoredEvent } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { EVENT_SELECT, storedEventOf } from '../event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { oldestFirstWindows } from '../page-windows.ts';
+import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 
 export interface EventPageOptions {
@@ -41,23 +43,54 @@ export async function listEventPage(
   };
   const range = rangeOf(options.fromMs, options.toMs);
   return withSnapshot(source, tenant, range, signal, async (snapshot) => {
-    const countParams = new SqlParams();
-    const countWhere = whereOf(filterConditions(filters, countParams));
-    const [count] = await readRows(
+    const headParams = new SqlParams();
+    const [head] = await readRows(
       snapshot,
-      `SELECT count(*) AS total FROM ${snapshot.from} AS e ${countWhere}`,
-      countParams,
+      `SELECT count(*) AS total, epoch_ms(min(e."timestamp")) AS first_ms
+         FROM ${snapshot.from} AS e ${whereOf(filterConditions(filters, headParams))}`,
+      headParams,
     );
-    const params = new SqlParams();
-    const where = whereOf(filterConditions(filters, params));
-    const limit = params.add(options.pageSize);
-    const offset = params.add((options.page - 1) * options.pageSize);
-    const rows = await readRows(
-      snapshot,
-      `SELECT ${EVENT_SELECT} FROM ${snapshot.from} AS e ${where}
-        ORDER BY e."timestamp" ASC, e.event_id ASC LIMIT ${limit} OFFSET ${offset}`,
-      params,
-    );
-    return { items: rows.map(storedEventOf), total: numberOf(count?.total) };
+    const total = numberOf(head?.total);
+    let skip = (options.page - 1) * options.pageSize;
+    const rows: Row[] = [];
+    if (total <= skip) return { items: [], total };
+    // Oldest first, window by window from the first event (page-windows.ts): a window the page
+    // starts after is only counted, so a deep page reads no more than the first does.
+    const windows = oldestFirstWindows(numberOf(head?.first_ms), options.toMs, WINDOW_FIRST_MS);
+    for (const window of windows) {
+      const params = new SqlParams();
+      const conditions = filterConditions(filters, params);
+      conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
+      if (window.toMs !== undefined)
+        conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
+      const from = snapshot.within({ fromMs: window.fromMs, toMs: window.toMs ?? options.toMs });
+      if (skip > 0) {
+        const [counted] = await readRows(
+          snapshot,
+          `SELECT count(*) AS n FROM ${from} AS e ${whereOf(conditions)}`,
+          params,
+        );
+        const inWindow = numberOf(counted?.n);
+        if (inWindow <= skip) {
+          skip -= inWindow;
+          continue;
+        }
+      }
+      rows.push(
+        ...(await readRows(
+          snapshot,
+          `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)}
+            ORDER BY e."timestamp" ASC, e.event_id ASC
+            LIMIT ${params.add(options.pageSize - rows.length)} OFFSET ${params.add(skip)}`,
+          params,
+        )),
+      );
+      skip = 0;
+      if (rows.length >= options.pageSize) break;
+    }
+    return { items: rows.map(storedEventOf), total };
   });
 }
+
+/** The first window of a page: an hour from the first event, then 8 times wider ones. */
+const WINDOW_FIRST_MS = 3_600_000;
