@@ -44,7 +44,12 @@ export const EVENT_SELECT = [
 ].join(', ');
 
 export function storedEventOf(selected: Row): StoredEvent {
-  const row = JSON.parse(String(selected.event)) as Row;
+  return storedEventOfJson(String(selected.event));
+}
+
+/** The stored event of its `event` JSON text (EVENT_SELECT). */
+export function storedEventOfJson(json: string): StoredEvent {
+  const row = JSON.parse(json) as Row;
   const text = (key: string) => (row[key] === null ? null : String(row[key]));
   const number = (key: string) => (row[key] === null ? null : numberOf(row[key]));
   return {

@@ -11,14 +11,14 @@
 // the segments of its days: not every later event of the range, sorted, for 1,000 of them.
 
 import { timestampTZValue } from '@duckdb/node-api';
-import { AppError } from '../../core/index.ts';
+import { AppError, presentEvent } from '../../core/index.ts';
 import type { EventSnapshot, EventSource, TimeRange } from '../../storage/index.ts';
-import { EVENT_SELECT, presentEventRow } from '../event-rows.ts';
+import { EVENT_SELECT, storedEventOfJson } from '../event-rows.ts';
 import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { queryLimits } from '../limits.ts';
 import { NEWEST_WINDOW_FIRST_MS, oldestFirstWindows } from '../page-windows.ts';
-import { type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { clientGone } from '../tenant-reads.ts';
 
@@ -124,7 +124,10 @@ async function readPage(
   pageRows: number,
   start: { startMs: number; windowMs: number },
 ): Promise<ExportPage> {
-  const rows: Row[] = [];
+  const texts: string[] = [];
+  let rows = 0;
+  let firstUs: bigint | null = null;
+  let last: Row | null = null;
   for (const window of oldestFirstWindows(start.startMs, options.toMs, start.windowMs)) {
     const params = new SqlParams();
     const conditions = filterConditions(exportFilters(options), params);
@@ -139,31 +142,41 @@ async function readPage(
           `(e.event_id = ${id} AND e.received_at > ${received}))`,
       );
     }
-    if (window.fromMs !== undefined)
-      conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
+    conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
     if (window.toMs !== undefined)
       conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
     const days = { fromMs: window.fromMs, toMs: window.toMs ?? options.toMs };
-    rows.push(
-      ...(await readRows(
-        snapshot,
-        `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
-           FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
-          ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows - rows.length)}`,
-        params,
-      )),
+    // The window's events as one text, a JSON line each in export order, and its first and
+    // last keys: the driver hands over one string, not a value per event.
+    const [found] = await readRows(
+      snapshot,
+      `SELECT string_agg(event, chr(10) ORDER BY cursor_us, event_id, received_us) AS events,
+         count(*) AS n, min(cursor_us) AS first_us,
+         max({'cursor_us': cursor_us, 'event_id': event_id, 'received_us': received_us}) AS last
+       FROM (SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
+         FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
+         ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows - rows)})`,
+      params,
     );
-    if (rows.length >= pageRows) break;
+    const n = numberOf(found?.n);
+    if (n > 0 && found !== undefined) {
+      texts.push(String(found.events));
+      firstUs ??= BigInt(String(found.first_us));
+      last = found.last as Row;
+      rows += n;
+    }
+    if (rows >= pageRows) break;
   }
-  const first = rows[0];
-  const last = rows.at(-1);
+  const events = texts.flatMap((text) =>
+    text.split('\n').map((line) => presentEvent(storedEventOfJson(line))),
+  );
   return {
-    events: rows.map(presentEventRow),
-    after: rows.length < pageRows || last === undefined ? null : keyOf(last),
+    events,
+    after: rows < pageRows || last === null ? null : keyOf(last),
     spannedMs:
-      first === undefined || last === undefined
+      firstUs === null || last === null
         ? 0
-        : Number(BigInt(String(last.cursor_us)) - BigInt(String(first.cursor_us))) / 1000,
+        : Number(BigInt(String(last.cursor_us)) - firstUs) / 1000,
   };
 }
 
