@@ -11,6 +11,7 @@ import { defaultTunables, ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
 import {
+  exportEventPages,
   getCohorts,
   getFunnel,
   getStats,
@@ -118,6 +119,20 @@ const CASES: Case[] = [
     path: `/api/v1/events?tenant_id=${MAIN_TENANT}&limit=100`,
     floor: (s) => listEvents(s, MAIN_TENANT, { limit: 100 }),
     goal: null,
+  },
+  {
+    // Reported only: a day's events as NDJSON (333k events, ~183 MB), every page read in
+    // windows; the floor pages through the sorted file the same way, without the HTTP stream.
+    name: 'export, one day as NDJSON',
+    path: `/api/v1/export?tenant_id=${MAIN_TENANT}&format=ndjson&date=2026-11-24`,
+    floor: async (s) => {
+      let events = 0;
+      const options = { fromMs: lastDay, toMs: END_MS };
+      for await (const page of exportEventPages(s, MAIN_TENANT, options)) events += page.length;
+      return events;
+    },
+    goal: null,
+    runsMax: 3,
   },
   {
     name: 'time series, 24 h per minute',
