@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { EPOCH_MS_MIN } from '../../src/core/index.ts';
 import { exportEventPages, listEvents, listMetrics } from '../../src/query/index.ts';
+import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -200,3 +201,146 @@ describe('pages over the real store, windows pruned by the catalog', () => {
     await expectPagesOf(app, kept, ranges, 'restarted');
   });
 });
+
+/**
+ * `source` whose snapshots run `between` before every statement after their first: what other
+ * work does while a page is read window by window (the page's windows are separate statements).
+ */
+function interleaved(source: EventSource, between: () => Promise<void>): EventSource {
+  return {
+    ...source,
+    snapshot: async (tenant, range) => {
+      const snapshot = await source.snapshot(tenant, range);
+      const connection = snapshot.connection;
+      let statements = 0;
+      const run: typeof connection.runAndReadAll = async (...args) => {
+        if (statements++ > 0) await between();
+        return connection.runAndReadAll(...args);
+      };
+      const wrapped = new Proxy(connection, {
+        get: (target, key) =>
+          key === 'runAndReadAll' ? run : Reflect.get(target, key, target).bind?.(target),
+      });
+      return { ...snapshot, connection: wrapped };
+    },
+  } as EventSource;
+}
+
+describe('the windows of one page are one snapshot while flushes, compactions and erasures run', () => {
+  test('a list page read window by window sees the events as its snapshot had them', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    const app = t;
+    const store = app.engine.store;
+    // Two events in the newest hour, the rest days apart: a page of 6 reads several windows.
+    const offsets = [
+      5,
+      30 * 60,
+      3 * 3600,
+      20 * 3600,
+      3 * 86_400,
+      9 * 86_400,
+      40 * 86_400,
+      90 * 86_400,
+    ];
+    const events: Sent[] = offsets.map((s, i) => ({
+      id: `old${i}`,
+      ms: T0 - s * 1000,
+      user: i % 2 === 0 ? 'even' : 'odd',
+      value: i,
+    }));
+    for (const half of [events.slice(0, 4), events.slice(4)]) {
+      await send(app, half);
+      await store.flusher.flush();
+    }
+    let step = 0;
+    const between = async () => {
+      step++;
+      // Newer events in a window read already and in ones still to read, then the work that
+      // moves events between the hot tier and segments, or rewrites them.
+      await send(app, [
+        { id: `new${step}a`, ms: T0 - 60_000, user: 'even', value: 1 },
+        { id: `new${step}b`, ms: T0 - 10 * 86_400_000, user: 'even', value: 1 },
+      ]);
+      await store.flusher.flush();
+      while ((await store.compactor.compact()) > 0) {}
+      if (step === 2) {
+        await app.engine.erasures.request('default', 'user_id', 'odd');
+        await app.engine.erasures.settled();
+      }
+    };
+    const source = interleaved(store, between);
+    const page = await listEvents(source, 'default', { limit: 6, nowMs: T0 });
+    expect(step).toBeGreaterThanOrEqual(3);
+    const expected = [...events].sort(newestFirst).map((e) => e.id);
+    expect(page.events.map((e) => e.event_id)).toEqual(expected.slice(0, 6));
+    // The store now: the odd person's events gone, the new ones in. A metric page read while
+    // more arrive and move sees that, not what came during its read.
+    const now = await idsOfList(app);
+    expect(now.filter((id) => id.startsWith('old'))).toEqual(
+      expected.filter((id) => events.find((e) => e.id === id)?.user === 'even'),
+    );
+    expect(now.filter((id) => id.startsWith('new'))).toHaveLength(2 * step);
+    const metrics = await listMetrics(interleaved(store, between), 'default', {
+      limit: 7,
+      nowMs: T0,
+    });
+    expect(metrics.metrics.map((m) => m.id)).toEqual(now.slice(0, 7));
+  });
+});
+
+describe('an export, each page its own snapshot, each read in windows', () => {
+  test('every event once across flushes, compactions, an erasure and events received meanwhile', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    const app = t;
+    const store = app.engine.store;
+    const random = seededRandom(5);
+    // Bursts at one instant, minutes, days and years apart; in several segments per day.
+    const events: Sent[] = Array.from({ length: 60 }, (_, i) => ({
+      id: `x${String(i).padStart(2, '0')}`,
+      ms: T0 - (i % 6 === 0 ? 0 : Math.floor(random() ** 3 * 3 * 365 * DAY)) - HOUR,
+      user: i % 4 === 0 ? 'gone' : 'kept',
+      value: null,
+    }));
+    for (let i = 0; i < 3; i++) {
+      await send(app, events.slice(i * 20, (i + 1) * 20));
+      if (i < 2) await store.flusher.flush();
+    }
+    let step = 0;
+    let erasedAfter: string | null = null;
+    const exportedIds: string[] = [];
+    const between = async () => {
+      step++;
+      // Received after the export began (its bound on received_at): never in it, wherever
+      // they sort; flushed and compacted with the rest.
+      app.clock.advance(1000);
+      await send(app, [
+        { id: `late${step}a`, ms: T0 - 2 * 365 * DAY, user: 'kept', value: null },
+        { id: `late${step}b`, ms: T0, user: 'kept', value: null },
+      ]);
+      await store.flusher.flush();
+      while ((await store.compactor.compact()) > 0) {}
+    };
+    const source = interleaved(store, between);
+    for await (const page of exportEventPages(source, 'default', {}, undefined, 7)) {
+      exportedIds.push(...page.map((e) => String(e.event_id)));
+      await between(); // between pages too
+      if (exportedIds.length >= 14 && erasedAfter === null) {
+        // Between two pages (a page's own snapshot would still see the events it erases).
+        erasedAfter = exportedIds.at(-1) ?? null;
+        await app.engine.erasures.request('default', 'user_id', 'gone');
+        await app.engine.erasures.settled();
+      }
+    }
+    expect(step).toBeGreaterThan(8);
+    const sorted = [...events].sort(oldestFirst);
+    const cut = sorted.findIndex((e) => e.id === erasedAfter);
+    // What was sent before the erasure stays sent; after it the erased person's events are gone.
+    const expected = sorted.filter((e, i) => i <= cut || e.user === 'kept').map((e) => e.id);
+    expect(expected.length).toBeLessThan(events.length);
+    expect(exportedIds).toEqual(expected);
+  });
+});
+
+async function idsOfList(app: TestApp): Promise<string[]> {
+  return (await listed(app, {}, 1000)).flat();
+}
