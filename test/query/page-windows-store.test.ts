@@ -7,7 +7,7 @@
 // range's events, each once, in order.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import { EPOCH_MS_MIN } from '../../src/core/index.ts';
+import { EPOCH_MS_MIN, utcDay } from '../../src/core/index.ts';
 import { exportEventPages, listEvents, listMetrics } from '../../src/query/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
@@ -285,6 +285,44 @@ describe('the windows of one page are one snapshot while flushes, compactions an
       nowMs: T0,
     });
     expect(metrics.metrics.map((m) => m.id)).toEqual(now.slice(0, 7));
+  });
+});
+
+describe('a page read while its days or its tenant are deleted', () => {
+  test('retention and a tenant deletion between its windows: the page is its snapshot', async () => {
+    t = await makeTestApp();
+    const app = t;
+    const store = app.engine.store;
+    const days = [0, 1, 2, 5, 9, 30, 200];
+    const events: Sent[] = days.map((d, i) => ({
+      id: `d${i}`,
+      ms: T0 - d * DAY - 1000,
+      user: 'u',
+      value: i,
+    }));
+    for (const e of events) {
+      await send(app, [e]);
+      await store.flusher.flush();
+    }
+    const expected = [...events].sort(newestFirst).map((e) => e.id);
+    let step = 0;
+    let droppedSegments = 0;
+    const between = async () => {
+      step++;
+      if (step === 1) {
+        const dropped = await store.retention.dropDaysBefore('default', () => utcDay(T0 - 3 * DAY));
+        droppedSegments = dropped?.segments ?? 0;
+      }
+      if (step === 2) await store.eraser.erase('default', (tombstone) => tombstone());
+    };
+    const page = await listEvents(interleaved(store, between), 'default', {
+      limit: 6,
+      nowMs: T0,
+    });
+    expect(step).toBeGreaterThanOrEqual(2);
+    expect(droppedSegments).toBe(4);
+    expect(page.events.map((e) => e.event_id)).toEqual(expected.slice(0, 6));
+    expect(await idsOfList(app)).toEqual([]);
   });
 });
 
