@@ -58,6 +58,7 @@ function events(): StoredEvent[] {
     }),
     makeEvent({ event_id: 'tiny', timestamp: T - 3, duration: 5e-324, value: -5e-324 }),
     makeEvent({ event_id: 'ints', timestamp: T - 4, duration: 2 ** 53, value: -(2 ** 53) + 1 }),
+    makeEvent({ event_id: 'zero', timestamp: T - 8, duration: -0, value: -0 }),
     makeEvent({ event_id: 'deep', timestamp: T - 5, properties: deep, value: 1.5 }),
     makeEvent({ event_id: 'empty', timestamp: T - 6, properties: {} }),
     makeEvent({
