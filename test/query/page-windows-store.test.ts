@@ -199,6 +199,37 @@ describe('pages over the real store, windows pruned by the catalog', () => {
     await expectPagesOf(app, kept, ranges, 'a person erased');
     await app.restart();
     await expectPagesOf(app, kept, ranges, 'restarted');
+    // A cursor from a page of another range or filter: the page is what follows its key.
+    const other = { fromMs: T0 - 9 * HOUR, toMs: T0 + HOUR };
+    let cursor: string | null = null;
+    let last: Sent | undefined;
+    for (let i = 0; i < 4; i++) {
+      const page = await listMetrics(app.engine.store, 'default', {
+        ...other,
+        limit: 2,
+        cursor: cursor ?? undefined,
+        nowMs: T0,
+      });
+      cursor = page.next_cursor;
+      if (cursor === null) break;
+      last = kept.find((e) => e.id === page.metrics.at(-1)?.id);
+      for (const range of ranges.slice(0, 6)) {
+        const after = (e: Sent) =>
+          last !== undefined && (e.ms < last.ms || (e.ms === last.ms && e.id > last.id));
+        const want = kept.filter(inRange(range)).filter(after).sort(newestFirst).slice(0, 5);
+        const got = await listEvents(app.engine.store, 'default', {
+          ...range,
+          limit: 5,
+          cursor,
+          nowMs: T0,
+        });
+        expect({ range, ids: got.events.map((e) => e.event_id) }).toEqual({
+          range,
+          ids: want.map((e) => e.id),
+        });
+      }
+    }
+    expect(last).toBeDefined();
   });
 });
 
