@@ -40,15 +40,12 @@ describe('CSV fields', () => {
 });
 
 describe('exported events as text', () => {
-  // As every read presents a stored row (GET /api/v1/events/{id}, the export's pages).
+  // As every read presents a stored row (GET /api/v1/events/{id}, the export's pages): its
+  // fields as one JSON text, properties as their stored text (event-rows.ts).
+  const stored = makeEvent({ event_id: 'e,1', timestamp: T0, user_id: 'line\nbreak', source: '' });
   const event = presentEventRow({
-    ...makeEvent({
-      event_id: 'e,1',
-      timestamp: T0,
-      user_id: 'line\nbreak',
-      source: '',
-    }),
-    properties: JSON.stringify({ q: 'a "b"' }),
+    event: JSON.stringify({ ...stored, properties: JSON.stringify({ q: 'a "b"' }) }),
+    event_id: stored.event_id,
   } as Row);
 
   test('the header names every field an event is presented with, in that order', () => {
