@@ -85,6 +85,30 @@ describe('getStats with visit filters', () => {
     expect((await statsOf({ referrer_source: 'google' })).total_events).toBe(0);
   });
 
+  test('an id sent again after its dedup window is two events of the visit, each once', async () => {
+    // An event of C's visit sent twice, the second time 8 days later: two events of one id
+    // and time, apart only by their receipt.
+    await source.add([
+      at('v2', 11, {
+        event_id: 'again',
+        path: '/pricing',
+        referrer: 'https://news.ycombinator.com/',
+        received_at: T + 8 * 86_400_000,
+      }),
+      at('v2', 11, { event_id: 'again', path: '/pricing', name: 'signup' }),
+    ]);
+    const hn = await statsOf({ referrer_source: 'Hacker News' });
+    expect([hn.total_events, hn.visits]).toEqual([3, 1]);
+    expect(hn.top_events.map((r) => [r.name, r.events])).toEqual([
+      ['page_view', 2],
+      ['signup', 1],
+    ]);
+    const visits = scope({ referrer_source: 'Hacker News' });
+    const listed = await listEvents(source, 'acme', { limit: 10, visits });
+    const shown = listed.events.map((e) => `${e.event_id === 'again'} ${e.name}`).sort();
+    expect(shown).toEqual(['false page_view', 'true page_view', 'true signup']);
+  });
+
   test('entry_page keeps the visits entering there with all their pages', async () => {
     expect(await pathsOf({ entry_page: '/home' })).toEqual({
       events: 5,

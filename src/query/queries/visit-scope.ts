@@ -7,7 +7,7 @@
 
 import { AppError } from '../../core/index.ts';
 import type { TimeRange } from '../../storage/index.ts';
-import type { EventFilters } from '../filters.ts';
+import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { rangeOf } from '../read.ts';
 import type { SqlParams } from '../sql-params.ts';
 import {
@@ -116,8 +116,7 @@ export function visitScopedFrom(
     params,
     pageViewNames,
     reach: true,
-    // The whole event, as a struct, to give it back as it was once its visit is kept.
-    extra: { ...VISIT_FIRST_EXTRA, ev_row: 'e' },
+    extra: { ...VISIT_FIRST_EXTRA, ...EVENT_KEY },
   });
   const kept = keptVisitsCtes({
     aggregates: [],
@@ -126,7 +125,30 @@ export function visitScopedFrom(
     keys: scope.group === undefined ? [] : [visitValueSql(VISIT_PARAMS[scope.group], false)],
     channels: reads.includes('channel'),
   });
-  const value = scope.group === undefined ? '' : `, k.v0 AS ${VISIT_VALUE_COLUMN}`;
-  return `(WITH ${grouping}, ${kept}
-    SELECT unnest(g.ev_row)${value} FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')})`;
+  const keyValue = scope.group === undefined ? '' : ', k.v0';
+  const value = scope.group === undefined ? '' : `, kept_events.v0 AS ${VISIT_VALUE_COLUMN}`;
+  const reach = visitRangeOf(filters.fromMs, filters.toMs);
+  const read = filterConditions({ ...reach, includeBots: filters.includeBots }, params);
+  const sameEvent = Object.entries(EVENT_KEY)
+    .map(([name, column]) => `${column} = kept_events.${name}`)
+    .join(' AND ');
+  return `(WITH ${grouping}, ${kept}, kept_events AS (
+      SELECT ${Object.keys(EVENT_KEY)
+        .map((name) => `g.${name}`)
+        .join(', ')}${keyValue}
+      FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')}
+    )
+    SELECT e.*${value} FROM ${from} AS e JOIN kept_events ON ${sameEvent} ${whereOf(read)})`;
 }
+
+/**
+ * What tells one stored event from every other of its tenant (an id is stored once in its
+ * dedup window; sent again after it, the copy has a later receipt): the events of the kept
+ * visits are found again by it, rather than carried whole through the sorts that form visits
+ * (a struct of every column made a week's visit-filtered read 2.5–5× slower).
+ */
+const EVENT_KEY = {
+  key_id: 'e.event_id',
+  key_at: 'e."timestamp"',
+  key_received: 'e.received_at',
+} as const;
