@@ -4,6 +4,7 @@
 // its running DuckDB statement is interrupted, and it starts no further one (client_closed).
 
 import type { Json } from '@duckdb/node-api';
+import { AppError } from '../core/index.ts';
 import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
 import { queryLimits } from './limits.ts';
@@ -116,14 +117,32 @@ export async function readRows(
   params: SqlParams,
 ): Promise<Row[]> {
   stopIfClientGone(snapshot);
-  const reader = await snapshot.connection.runAndReadAll(
-    sql,
-    params.with(snapshot.params),
-    params.types,
-  );
+  const reader = await snapshot.connection
+    .runAndReadAll(sql, params.with(snapshot.params), params.types)
+    .catch((error: unknown) => {
+      throw outOfMemory(error) ? readTooLarge(error) : error;
+    });
   const names = reader.columnNames();
   return jsonRows(reader).map((row) =>
     Object.fromEntries(names.map((name, i) => [name, row[i] ?? null])),
+  );
+}
+
+/** Whether DuckDB stopped a statement for want of memory (its limit, DUCKDB_MEMORY_BYTES_MAX). */
+function outOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Out of Memory Error');
+}
+
+/**
+ * A 503: the read needed more of DuckDB's memory than it could have, which every running read
+ * and flush shares: it may fit later, or over a shorter range.
+ */
+function readTooLarge(cause: unknown): AppError {
+  return new AppError(
+    'overloaded',
+    'the read needs more memory than DuckDB may use now (DUCKDB_MEMORY_BYTES_MAX, shared by ' +
+      'every running read); retry later or read a shorter range',
+    { cause },
   );
 }
 
