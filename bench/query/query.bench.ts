@@ -113,6 +113,20 @@ const CASES: Case[] = [
     runsMax: 3,
   },
   {
+    // Reported only: a visit filter forms the week's visits, keeps those entering at /p/1 and
+    // reads their events (visit-scope.ts).
+    name: 'stats, 7 days, entry_page filter',
+    path: `/api/v1/stats?tenant_id=${MAIN_TENANT}&from=${iso(WEEK_FROM)}&to=${iso(END_MS)}&entry_page=/p/1`,
+    floor: (s) =>
+      getStats(s, MAIN_TENANT, {
+        filters: noFilters(WEEK_FROM, END_MS),
+        top: 10,
+        visits: { equals: { entry_page: '/p/1' } },
+      }),
+    goal: null,
+    runsMax: 3,
+  },
+  {
     // Reported only: the newest 100 events of the 30 days, read newest window first (the
     // clock is at the data's end); the floor reads the sorted file in one window.
     name: 'events, newest 100',
