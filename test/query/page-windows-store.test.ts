@@ -3,12 +3,13 @@
 // file for any window, so only here is that pruning tried. Events sit on the windows' edges,
 // on UTC midnights, at one instant under several ids, before 1970 and at the first instant of
 // year 0000; the segments are flushed in several batches per day, compacted, rewritten by a
-// person's erasure and read again after a restart. Every list and export must still be the
-// range's events, each once, in order.
+// person's erasure and read again after a restart. Every list, export and offset page (seed
+// 002's listing, whose windows start at the range's first event) must still be the range's
+// events, each once, in order.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { EPOCH_MS_MIN, utcDay } from '../../src/core/index.ts';
-import { exportEventPages, listEvents, listMetrics } from '../../src/query/index.ts';
+import { exportEventPages, listEventPage, listEvents, listMetrics } from '../../src/query/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { seededRandom } from '../helpers/random.ts';
@@ -133,6 +134,22 @@ async function exported(app: TestApp, range: Range, pageRows: number): Promise<s
   return pages;
 }
 
+/**
+ * Every offset page of seed 002's listing (listEventPage, read oldest window first from the
+ * range's first event) of `range`, one past the end too, with the total each reported.
+ */
+async function offsetPaged(app: TestApp, range: Range, pageSize: number) {
+  const pages: string[][] = [];
+  const totals = new Set<number>();
+  for (let page = 1; ; page++) {
+    const read = await listEventPage(app.engine.store, 'default', { ...range, page, pageSize });
+    totals.add(read.total);
+    pages.push(read.items.map((e) => e.event_id));
+    if (read.items.length === 0) break;
+  }
+  return { pages, totals: [...totals] };
+}
+
 /** Every list and export over the ranges `ranges` holds exactly the events of `kept`. */
 async function expectPagesOf(app: TestApp, kept: Sent[], ranges: Range[], stage: string) {
   for (const [i, range] of ranges.entries()) {
@@ -151,6 +168,16 @@ async function expectPagesOf(app: TestApp, kept: Sent[], ranges: Range[], stage:
     const exportPages = await exported(app, range, rows);
     expect({ stage, range, ids: exportPages.flat() }).toEqual({ stage, range, ids: oldest });
     expect(exportPages.slice(0, -1).every((p) => p.length === rows)).toBe(true);
+    const size = inIt.length <= 12 ? 1 : ([7, 1000, 13][i % 3] as number);
+    const offset = await offsetPaged(app, range, size);
+    const want = Array.from({ length: Math.ceil(oldest.length / size) }, (_, p) =>
+      oldest.slice(p * size, (p + 1) * size),
+    );
+    expect({ stage, range, offset }).toEqual({
+      stage,
+      range,
+      offset: { pages: [...want, []], totals: [oldest.length] },
+    });
   }
 }
 
