@@ -79,7 +79,9 @@ export const storedEventExample = {
 
 export const eventPageExample = {
   events: [storedEventExample],
-  next_cursor: 'WyIxNzk1NjAxNzAwMDAwMDAwIiwiMDE5M2I1YzQtN2ExZS03YzNhLTlkMmUtNGY1YTZiN2M4ZDllIl0',
+  next_cursor:
+    'WyIxNzk1NjAxNzAwMDAwMDAwIiwiMDE5M2I1YzQtN2ExZS03YzNhLTlkMmUt' +
+    'NGY1YTZiN2M4ZDllIiwiMTc5NTYwMTcwMDQxMjAwMCJd',
 };
 
 // Metrics: the point of the request example, { name: 'cpu_load', value: 0.73, tags }.
@@ -107,7 +109,9 @@ export const metricPointExample = {
 
 export const metricPageExample = {
   metrics: [metricPointExample],
-  next_cursor: 'WyIxNzk1NjA4MDAwMDAwMDAwIiwiMDFhMjE2YTktOWM5My03NGU5LTkxOGUtMzZjY2UwOGVmYzBiIl0',
+  next_cursor:
+    'WyIxNzk1NjA4MDAwMDAwMDAwIiwiMDFhMjE2YTktOWM5My03NGU5LTkxOGUt' +
+    'MzZjY2UwOGVmYzBiIiwiMTc5NTYwODAwMDAwMDAwMCJd',
 };
 
 export const metricAggregateExample = {

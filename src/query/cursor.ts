@@ -1,6 +1,9 @@
-// The opaque cursor of event and metric lists: the exact timestamp (µs) and event_id of the
-// last item of a page, base64url JSON. Pages follow (timestamp desc, event_id asc), so the
-// next page is everything strictly after that pair: keyset pagination, no offset.
+// The opaque cursor of event and metric lists: the exact timestamp (µs), event_id and receipt
+// (µs) of the last item of a page, base64url JSON. Pages follow (timestamp desc, event_id asc,
+// received_at asc), so the next page is everything strictly after that key: keyset pagination,
+// no offset. The receipt tells apart two events of one id and time (an id sent again after its
+// dedup window); a cursor without it (handed out before it was added) continues after the
+// pair, as it did.
 
 import { AppError, EPOCH_MS_MAX, EPOCH_MS_MIN, eventLimits } from '../core/index.ts';
 
@@ -14,11 +17,11 @@ const US_MAX = BigInt(EPOCH_MS_MAX) * 1000n + 999n;
  * character), a surrogate pair 4 for its two.
  */
 const JSON_BYTES_PER_ID_UNIT_MAX = 6;
-/** `["<us>","<id>"]` without the two values: brackets, four quotes and a comma. */
-const JSON_FRAME_BYTES = 7;
+/** `["<us>","<id>","<received us>"]` without the values: brackets, six quotes, two commas. */
+const JSON_FRAME_BYTES = 10;
 const US_CHARS_MAX = Math.max(String(US_MIN).length, String(US_MAX).length);
 const CURSOR_JSON_BYTES_MAX =
-  JSON_FRAME_BYTES + US_CHARS_MAX + JSON_BYTES_PER_ID_UNIT_MAX * eventLimits.eventIdCharsMax;
+  JSON_FRAME_BYTES + 2 * US_CHARS_MAX + JSON_BYTES_PER_ID_UNIT_MAX * eventLimits.eventIdCharsMax;
 
 /**
  * Characters of the longest cursor `encodeCursor` can produce (unpadded base64url: 4 per 3
@@ -31,10 +34,24 @@ export interface PageCursor {
   /** Epoch microseconds of the last item's timestamp, as a decimal string (exact). */
   us: string;
   id: string;
+  /** Epoch microseconds of its received_at (exact); absent in a cursor made before it was. */
+  receivedUs?: string | undefined;
 }
 
 export function encodeCursor(cursor: PageCursor): string {
-  return Buffer.from(JSON.stringify([cursor.us, cursor.id])).toString('base64url');
+  const key = [cursor.us, cursor.id];
+  if (cursor.receivedUs !== undefined) key.push(cursor.receivedUs);
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** Whether `value` is an instant a stored event can have, as decimal epoch microseconds. */
+function isInstantUs(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    /^-?\d{1,20}$/.test(value) &&
+    BigInt(value) >= US_MIN &&
+    BigInt(value) <= US_MAX
+  );
 }
 
 export function decodeCursor(text: string): PageCursor {
@@ -42,14 +59,13 @@ export function decodeCursor(text: string): PageCursor {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (
       Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      /^-?\d{1,20}$/.test(value[0]) &&
-      BigInt(value[0]) >= US_MIN &&
-      BigInt(value[0]) <= US_MAX &&
+      (value.length === 2 || (value.length === 3 && isInstantUs(value[2]))) &&
+      isInstantUs(value[0]) &&
       typeof value[1] === 'string'
     ) {
-      return { us: value[0], id: value[1] };
+      return value.length === 2
+        ? { us: value[0], id: value[1] }
+        : { us: value[0], id: value[1], receivedUs: value[2] };
     }
   } catch {
     // Not base64url JSON: reported below like any other malformed cursor.

@@ -1,4 +1,5 @@
-// One page of events in (timestamp desc, event_id asc) order, after an optional cursor:
+// One page of events in (timestamp desc, event_id asc, received_at asc) order, after an
+// optional cursor:
 // the shared body of the event and metric lists; the events of visits that match visit
 // filters when asked (visit-scope.ts). Fetches one row more than the page to know
 // whether a next page exists. Without visit filters a page is read newest window first
@@ -6,7 +7,7 @@
 
 import { timestampTZValue } from '@duckdb/node-api';
 import type { EventSource, TimeRange } from '../storage/index.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, type PageCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
 import { newestFirstWindows, pageAnchorMs } from './page-windows.ts';
@@ -51,11 +52,7 @@ export async function readPage<T>(
       const params = new SqlParams();
       const conditions = filterConditions(options.filters, params);
       if (after !== undefined) {
-        const at = params.add(timestampTZValue(BigInt(after.us)));
-        const id = params.add(after.id);
-        conditions.push(
-          `(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND e.event_id > ${id}))`,
-        );
+        conditions.push(afterCursorSql(after, params));
       }
       if (window.fromMs !== undefined)
         conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
@@ -69,8 +66,10 @@ export async function readPage<T>(
           : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
       const wanted = options.limit + 1 - rows.length;
       const sql =
-        `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)} ` +
-        `ORDER BY e."timestamp" DESC, e.event_id ASC LIMIT ${params.add(wanted)}`;
+        `SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us ` +
+        `FROM ${from} AS e ${whereOf(conditions)} ` +
+        `ORDER BY e."timestamp" DESC, e.event_id ASC, e.received_at ASC ` +
+        `LIMIT ${params.add(wanted)}`;
       rows.push(...(await readRows(snapshot, sql, params)));
       if (rows.length > options.limit) break;
     }
@@ -80,10 +79,31 @@ export async function readPage<T>(
     return {
       items: page.map(present),
       next_cursor: more
-        ? encodeCursor({ us: String(last.cursor_us), id: String(last.event_id) })
+        ? encodeCursor({
+            us: String(last.cursor_us),
+            id: String(last.event_id),
+            receivedUs: String(last.received_us),
+          })
         : null,
     };
   });
+}
+
+/**
+ * The events after `after` in page order: earlier, or of its instant with a later id, or of
+ * its id too (sent again after its dedup window) received later. A cursor without a receipt
+ * continues after the pair.
+ */
+function afterCursorSql(after: PageCursor, params: SqlParams): string {
+  const at = params.add(timestampTZValue(BigInt(after.us)));
+  const id = params.add(after.id);
+  const later =
+    after.receivedUs === undefined
+      ? ''
+      : ` OR (e.event_id = ${id} AND e.received_at > ${params.add(
+          timestampTZValue(BigInt(after.receivedUs)),
+        )})`;
+  return `(e."timestamp" < ${at} OR (e."timestamp" = ${at} AND (e.event_id > ${id}${later})))`;
 }
 
 /**

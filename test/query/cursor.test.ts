@@ -22,15 +22,25 @@ describe('page cursors', () => {
     const instants = [BigInt(EPOCH_MS_MIN) * 1000n, BigInt(EPOCH_MS_MAX) * 1000n + 999n];
     const lengths: number[] = [];
     for (const us of instants.map(String)) {
-      for (const id of Object.values(LONG_IDS)) {
-        const cursor = encodeCursor({ us, id });
-        lengths.push(cursor.length);
-        expect(decodeCursor(cursor)).toEqual({ us, id });
+      for (const receivedUs of instants.map(String)) {
+        for (const id of Object.values(LONG_IDS)) {
+          const cursor = encodeCursor({ us, id, receivedUs });
+          lengths.push(cursor.length);
+          expect(decodeCursor(cursor)).toEqual({ us, id, receivedUs });
+        }
       }
     }
     // Escaped control characters at year 0000 (a minus sign) are the worst case, and meet it.
     expect(Math.max(...lengths)).toBe(cursorCharsMax);
-    const earliestControl = encodeCursor({ us: String(instants[0]), id: LONG_IDS.control });
+    const earliest = String(instants[0]);
+    const earliestControl = encodeCursor({
+      us: earliest,
+      id: LONG_IDS.control,
+      receivedUs: earliest,
+    });
     expect(earliestControl.length).toBe(cursorCharsMax);
+    // A cursor of the pair alone, as handed out before receipts were in it, still reads.
+    const pair = encodeCursor({ us: earliest, id: 'x' });
+    expect(decodeCursor(pair)).toEqual({ us: earliest, id: 'x' });
   });
 });
