@@ -85,4 +85,20 @@ describe('listEventPage', () => {
     });
     expect(source.withinRanges).toEqual([]);
   });
+
+  test('two events of one id and time are paged by their receipt, each on its own page', async () => {
+    // The id sent again after its dedup window: the later receipt stored first.
+    await source.add([
+      makeEvent({ event_id: 'twice', timestamp: T, received_at: T + 8 * 86_400_000 }),
+      makeEvent({ event_id: 'twice', timestamp: T, received_at: T }),
+      makeEvent({ event_id: 'after', timestamp: T + 1 }),
+    ]);
+    const received: number[] = [];
+    for (const page of [1, 2, 3]) {
+      const read = await listEventPage(source, 'acme', { page, pageSize: 1 });
+      expect(read.total).toBe(3);
+      received.push(...read.items.map((e) => e.received_at));
+    }
+    expect(received).toEqual([T, T + 8 * 86_400_000, T + 1]);
+  });
 });

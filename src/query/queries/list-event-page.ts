@@ -1,4 +1,5 @@
-// An offset-paged list of a tenant's events in ascending (timestamp, event_id) order with the
+// An offset-paged list of a tenant's events in ascending (timestamp, event_id) order (two of
+// one id and time, an id sent again after its dedup window, by receipt) with the
 // total count of the filtered set: the page/page_size/total listing of seed 002's GET /events.
 // Bots are included: that service counts every event it was sent. A page is read in windows
 // from the first event on (page-windows.ts), those before it only counted.
@@ -80,7 +81,7 @@ export async function listEventPage(
         ...(await readRows(
           snapshot,
           `SELECT ${EVENT_SELECT} FROM ${from} AS e ${whereOf(conditions)}
-            ORDER BY e."timestamp" ASC, e.event_id ASC
+            ORDER BY e."timestamp" ASC, e.event_id ASC, e.received_at ASC
             LIMIT ${params.add(options.pageSize - rows.length)} OFFSET ${params.add(skip)}`,
           params,
         )),
