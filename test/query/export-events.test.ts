@@ -14,6 +14,7 @@ import {
 import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { idsInOrder } from '../helpers/list-oracle.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -195,15 +196,7 @@ describe('the pages of an export, over a memory source', () => {
       const fromMs = round % 3 === 0 ? undefined : T0 + Math.floor(random() * 100 * HOUR);
       const toMs = round % 4 === 0 ? undefined : T0 + Math.floor(random() * 5 * 8760 * HOUR);
       const name = round % 5 === 2 ? 'tap' : undefined;
-      const expected = events
-        .filter(
-          (e) =>
-            (fromMs === undefined || e.timestamp >= fromMs) &&
-            (toMs === undefined || e.timestamp < toMs) &&
-            (name === undefined || e.name === name),
-        )
-        .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
-        .map((e) => e.event_id);
+      const expected = idsInOrder(events, { fromMs, toMs, name }, 'oldest first');
       const pages = await pagesOf(source, 'acme', { fromMs, toMs, name }, pageRows);
       expect({ round, ids: pages.flat() }).toEqual({ round, ids: expected });
       expect(pages.slice(0, -1).every((p) => p.length === pageRows)).toBe(true);

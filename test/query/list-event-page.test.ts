@@ -4,6 +4,7 @@
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { listEventPage } from '../../src/query/index.ts';
+import { idsInOrder } from '../helpers/list-oracle.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -39,15 +40,7 @@ describe('listEventPage', () => {
       const fromMs = round % 3 === 0 ? undefined : T - Math.floor(random() * 8760 * HOUR);
       const toMs = round % 4 === 0 ? undefined : T + Math.floor(random() * 20 * 8760 * HOUR);
       const name = round % 5 === 1 ? 'signup' : undefined;
-      const expected = events
-        .filter(
-          (e) =>
-            (fromMs === undefined || e.timestamp >= fromMs) &&
-            (toMs === undefined || e.timestamp < toMs) &&
-            (name === undefined || e.name === name),
-        )
-        .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
-        .map((e) => e.event_id);
+      const expected = idsInOrder(events, { fromMs, toMs, name }, 'oldest first');
       const pages = Math.ceil(expected.length / pageSize) + 1;
       for (let page = 1; page <= pages; page++) {
         const got = await listEventPage(source, 'acme', { fromMs, toMs, name, page, pageSize });

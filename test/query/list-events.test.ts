@@ -8,6 +8,7 @@ import {
   listEvents,
   listMetrics,
 } from '../../src/query/index.ts';
+import { idsInOrder } from '../helpers/list-oracle.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { seededRandom } from '../helpers/random.ts';
 
@@ -125,22 +126,12 @@ describe('listEvents', () => {
     await source.add(events.slice(0, 70));
     await source.flush();
     await source.add(events.slice(70));
-    const order = (a: (typeof events)[number], b: (typeof events)[number]) =>
-      b.timestamp - a.timestamp || (a.event_id < b.event_id ? -1 : 1);
     for (let round = 0; round < 12; round++) {
       const limit = 1 + Math.floor(random() * 30);
       const fromMs = round % 3 === 0 ? undefined : T - Math.floor(random() * 600 * HOUR);
       const toMs = round % 4 === 0 ? undefined : T - Math.floor(random() * 10 * HOUR);
       const name = round % 5 === 1 ? 'signup' : undefined;
-      const expected = events
-        .filter(
-          (e) =>
-            (fromMs === undefined || e.timestamp >= fromMs) &&
-            (toMs === undefined || e.timestamp < toMs) &&
-            (name === undefined || e.name === name),
-        )
-        .sort(order)
-        .map((e) => e.event_id);
+      const expected = idsInOrder(events, { fromMs, toMs, name }, 'newest first');
       const pages = await allPages({ limit, fromMs, toMs, name, nowMs: T });
       expect({ round, ids: pages.flat() }).toEqual({ round, ids: expected });
       expect(pages.slice(0, -1).every((p) => p.length === limit)).toBe(true);
