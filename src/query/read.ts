@@ -128,7 +128,10 @@ export async function readRows(
   );
 }
 
-/** Whether DuckDB stopped a statement for want of memory (its limit, DUCKDB_MEMORY_BYTES_MAX). */
+/**
+ * Whether DuckDB stopped a statement for want of memory (its limit, DUCKDB_MEMORY_BYTES_MAX)
+ * or of room to spill to (DuckDB names both an Out of Memory Error).
+ */
 function outOfMemory(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('Out of Memory Error');
 }
@@ -141,7 +144,8 @@ function readTooLarge(cause: unknown): AppError {
   return new AppError(
     'overloaded',
     'the read needs more memory than DuckDB may use now (DUCKDB_MEMORY_BYTES_MAX, shared by ' +
-      'every running read); retry later or read a shorter range',
+      'every running read), or more disk to spill to than is free; retry later or read a ' +
+      'shorter range',
     { cause },
   );
 }
