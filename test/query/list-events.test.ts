@@ -86,6 +86,21 @@ describe('listEvents', () => {
     expect((await listEvents(source, 'globex', { limit: 100 })).events).toHaveLength(1);
   });
 
+  test('an id stored twice (sent again after its dedup window) reads as its last copy', async () => {
+    const DAY = 86_400_000;
+    const copy = (received: number, name: string) =>
+      makeEvent({ event_id: 'twice', timestamp: T, received_at: received, name });
+    // Each order of arrival, in the hot tier and in segments (read in no set order).
+    await source.add([copy(T + 8 * DAY, 'second'), copy(T, 'first')]);
+    expect((await getEvent(source, 'acme', 'twice'))?.name).toBe('second');
+    await source.flush();
+    await source.add([copy(T + 20 * DAY, 'third')]);
+    expect((await getEvent(source, 'acme', 'twice'))?.name).toBe('third');
+    await source.flush();
+    for (let i = 0; i < 5; i++)
+      expect((await getEvent(source, 'acme', 'twice'))?.name).toBe('third');
+  });
+
   test('events are presented like presentEvent, derived fields included, seq left out', async () => {
     const event = makeEvent({
       event_id: 'shown',

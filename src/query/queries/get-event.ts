@@ -1,4 +1,6 @@
-// GET /api/v1/events/{id}: one stored event of the tenant (hot or flushed), or null.
+// GET /api/v1/events/{id}: one stored event of the tenant (hot or flushed), or null. An id sent
+// again after its dedup window is stored twice: the copy received last is the one shown, on
+// every read (as the 202 that stored it promised).
 
 import type { EventSource } from '../../storage/index.ts';
 import { EVENT_SELECT, presentEventRow } from '../event-rows.ts';
@@ -15,7 +17,10 @@ export async function getEvent(
   return row === null ? null : presentEventRow(row);
 }
 
-/** The row of event `id`; with `valued`, only when it carries a value (a metric point). */
+/**
+ * The row of event `id`, the copy received last when it was stored twice; with `valued`, only
+ * when it carries a value (a metric point).
+ */
 export async function eventRow(
   source: EventSource,
   tenant: string,
@@ -28,7 +33,7 @@ export async function eventRow(
     const value = valued ? ' AND e."value" IS NOT NULL' : '';
     const sql =
       `SELECT ${EVENT_SELECT} FROM ${snapshot.allFrom} AS e ` +
-      `WHERE e.event_id = ${params.add(id)}${value} LIMIT 1`;
+      `WHERE e.event_id = ${params.add(id)}${value} ORDER BY e.received_at DESC LIMIT 1`;
     const rows = await readRows(snapshot, sql, params);
     return rows[0] ?? null;
   });
