@@ -10,7 +10,7 @@ import type { EventSource, TimeRange } from '../storage/index.ts';
 import { decodeCursor, encodeCursor, type PageCursor } from './cursor.ts';
 import { EVENT_SELECT } from './event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
-import { newestFirstWindows, pageAnchorMs } from './page-windows.ts';
+import { newestFirstWindows, pageAnchorMs, windowSql } from './page-windows.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
 import { scopedRangeOf, type VisitScope, visitScopedFrom } from './queries/visit-scope.ts';
 import { type Row, readRows, withSnapshot } from './read.ts';
@@ -54,12 +54,8 @@ export async function readPage<T>(
       if (after !== undefined) {
         conditions.push(afterCursorSql(after, params));
       }
-      if (window.fromMs !== undefined)
-        conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
-      if (window.toMs !== undefined)
-        conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
-      // The window within the range: its segments are the days of both.
-      const days = { fromMs: window.fromMs ?? fromMs, toMs: window.toMs ?? toMs };
+      const { conditions: inWindow, days } = windowSql(window, { fromMs, toMs }, params);
+      conditions.push(...inWindow);
       const from =
         options.visits === undefined
           ? snapshot.within(days)

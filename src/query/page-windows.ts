@@ -11,9 +11,13 @@
 
 import { EPOCH_MS_MAX, EPOCH_MS_MIN } from '../core/index.ts';
 import type { TimeRange } from '../storage/index.ts';
+import type { SqlParams } from './sql-params.ts';
 
-/** The first window of a newest-first page: the hour below the anchor (and all after it). */
-export const NEWEST_WINDOW_FIRST_MS = 3_600_000;
+/**
+ * The first window of a page with nothing better to go by: the hour below a newest-first
+ * page's anchor (and all after it), or from an oldest-first page's first event.
+ */
+export const PAGE_WINDOW_FIRST_MS = 3_600_000;
 /** Each further window is this many times as long as the one before. */
 export const PAGE_WINDOW_GROWTH = 8;
 /**
@@ -33,7 +37,7 @@ export function* newestFirstWindows(
   fromMs: number | undefined,
 ): Generator<TimeRange> {
   let toMs: number | undefined;
-  let span = NEWEST_WINDOW_FIRST_MS;
+  let span = PAGE_WINDOW_FIRST_MS;
   for (let i = 0; i < PAGE_WINDOWS_MAX; i++) {
     const lower = anchorMs - span;
     // No event is stored before EPOCH_MS_MIN: the rest is the last window.
@@ -86,4 +90,27 @@ export function* oldestFirstWindows(
     span *= PAGE_WINDOW_GROWTH;
   }
   yield toMs === undefined ? { fromMs } : { fromMs, toMs };
+}
+
+/**
+ * What a read over `range` (its filters' own) adds for one of its windows: the conditions on
+ * `e."timestamp"`, and the range whose segments it reads (the window within `range`, for
+ * EventSnapshot.within).
+ */
+export function windowSql(
+  window: TimeRange,
+  range: TimeRange,
+  params: SqlParams,
+): { conditions: string[]; days: TimeRange } {
+  const conditions: string[] = [];
+  if (window.fromMs !== undefined)
+    conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
+  if (window.toMs !== undefined)
+    conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
+  const days: TimeRange = {};
+  const fromMs = window.fromMs ?? range.fromMs;
+  const toMs = window.toMs ?? range.toMs;
+  if (fromMs !== undefined) days.fromMs = fromMs;
+  if (toMs !== undefined) days.toMs = toMs;
+  return { conditions, days };
 }

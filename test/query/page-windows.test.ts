@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN } from '../../src/core/index.ts';
 import {
-  NEWEST_WINDOW_FIRST_MS,
   newestFirstWindows,
   oldestFirstWindows,
+  PAGE_WINDOW_FIRST_MS,
   PAGE_WINDOW_GROWTH,
   PAGE_WINDOWS_MAX,
   pageAnchorMs,
@@ -23,7 +23,7 @@ function windowsHolding(windows: TimeRange[], ms: number): number[] {
 describe('newestFirstWindows', () => {
   test('an hour below the anchor (and all after it), then windows 8× wider, then the rest', () => {
     const windows = [...newestFirstWindows(NOW, undefined)];
-    expect(NEWEST_WINDOW_FIRST_MS).toBe(HOUR);
+    expect(PAGE_WINDOW_FIRST_MS).toBe(HOUR);
     expect(PAGE_WINDOW_GROWTH).toBe(8);
     expect(windows).toHaveLength(PAGE_WINDOWS_MAX + 1);
     expect(windows.slice(0, 3)).toEqual([

@@ -17,7 +17,7 @@ import { EVENT_SELECT, storedEventOfJson } from '../event-rows.ts';
 import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { queryLimits } from '../limits.ts';
-import { NEWEST_WINDOW_FIRST_MS, oldestFirstWindows } from '../page-windows.ts';
+import { oldestFirstWindows, PAGE_WINDOW_FIRST_MS, windowSql } from '../page-windows.ts';
 import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { clientGone } from '../tenant-reads.ts';
@@ -107,7 +107,7 @@ async function firstPage(
     );
     if (row?.through_us === null || row?.through_us === undefined) return null;
     const throughUs = BigInt(String(row.through_us));
-    const start = { startMs: Number(row.first_ms), windowMs: NEWEST_WINDOW_FIRST_MS };
+    const start = { startMs: Number(row.first_ms), windowMs: PAGE_WINDOW_FIRST_MS };
     return { page: await readPage(snapshot, options, throughUs, null, pageRows, start), throughUs };
   });
 }
@@ -142,10 +142,8 @@ async function readPage(
           `(e.event_id = ${id} AND e.received_at > ${received}))`,
       );
     }
-    conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
-    if (window.toMs !== undefined)
-      conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
-    const days = { fromMs: window.fromMs, toMs: window.toMs ?? options.toMs };
+    const { conditions: inWindow, days } = windowSql(window, options, params);
+    conditions.push(...inWindow);
     // The window's events as one text, a JSON line each in export order, and its first and
     // last keys: the driver hands over one string, not a value per event.
     const [found] = await readRows(

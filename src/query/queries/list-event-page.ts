@@ -8,7 +8,7 @@ import type { StoredEvent } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { EVENT_SELECT, storedEventOf } from '../event-rows.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { oldestFirstWindows } from '../page-windows.ts';
+import { oldestFirstWindows, PAGE_WINDOW_FIRST_MS, windowSql } from '../page-windows.ts';
 import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 
@@ -57,14 +57,14 @@ export async function listEventPage(
     if (total <= skip) return { items: [], total };
     // Oldest first, window by window from the first event (page-windows.ts): a window the page
     // starts after is only counted, so a deep page reads no more than the first does.
-    const windows = oldestFirstWindows(numberOf(head?.first_ms), options.toMs, WINDOW_FIRST_MS);
+    const firstMs = numberOf(head?.first_ms);
+    const windows = oldestFirstWindows(firstMs, options.toMs, PAGE_WINDOW_FIRST_MS);
     for (const window of windows) {
       const params = new SqlParams();
       const conditions = filterConditions(filters, params);
-      conditions.push(`e."timestamp" >= ${params.addInstant(window.fromMs)}`);
-      if (window.toMs !== undefined)
-        conditions.push(`e."timestamp" < ${params.addInstant(window.toMs)}`);
-      const from = snapshot.within({ fromMs: window.fromMs, toMs: window.toMs ?? options.toMs });
+      const { conditions: inWindow, days } = windowSql(window, options, params);
+      conditions.push(...inWindow);
+      const from = snapshot.within(days);
       if (skip > 0) {
         const [counted] = await readRows(
           snapshot,
@@ -92,6 +92,3 @@ export async function listEventPage(
     return { items: rows.map(storedEventOf), total };
   });
 }
-
-/** The first window of a page: an hour from the first event, then 8 times wider ones. */
-const WINDOW_FIRST_MS = 3_600_000;
