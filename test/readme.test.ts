@@ -356,8 +356,10 @@ describe("README: the numbers it states are the code's limits", () => {
       `(\`400\`) is cut to ${count(q.sqlMessageCharsMax)} characters`,
       `a value nested more than ${count(q.sqlValueDepthMax)} levels deep`,
       `within ${q.sqlStartMsMax / 1000} s, else \`503\``,
-      `read in keyset pages of ${count(q.exportPageRows)} events`,
-      `read in pages of ${count(q.exportPageRows)} events (\`exportPageRows\`)`,
+      `read in keyset pages of up to ${count(q.exportPageRows)} events and ` +
+        `${size(q.exportPageBytes)} of their JSON text`,
+      `read in pages of up to ${count(q.exportPageRows)} events and ` +
+        `${size(q.exportPageBytes)} of JSON (\`exportPageRows\`, \`exportPageBytes\`)`,
       `A later page waits ${q.exportPageRetryMs} ms (\`exportPageRetryMs\`)`,
       `sent in chunks of ${size(q.exportFileChunkBytes)} (\`exportFileChunkBytes\`)`,
       `is sent in chunks of ${size(q.exportFileChunkBytes)}`,

@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps) {
         tenantOf: (request, query, options) => deps.tenancy.forRead(request, query, options),
         queryTimeoutMs: deps.options.queryTimeoutMs,
         queryRowsMax: deps.options.queryRowsMax,
+        ...(deps.options.exportPage === undefined ? {} : { exportPage: deps.options.exportPage }),
         now: () => deps.clock.now(),
         log,
       }),

@@ -6,6 +6,7 @@ import type { Clock, Logger, TenantResolver } from '../core/index.ts';
 import { normalizeIp } from '../core/index.ts';
 import type { Engine, RetentionPass } from '../engine/index.ts';
 import type { LiveHub } from '../live/index.ts';
+import type { PageBounds } from '../query/index.ts';
 
 export interface HttpOptions {
   /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). */
@@ -13,6 +14,8 @@ export interface HttpOptions {
   retryAfterSeconds: number;
   queryTimeoutMs: number;
   queryRowsMax: number;
+  /** Bounds of an NDJSON or CSV export's pages (queryLimits' by default; tests set smaller). */
+  exportPage?: PageBounds;
   /** Origins allowed to call read routes from a browser (ingest routes allow any). */
   corsOrigins?: string[];
   /** Origins allowed to open live WebSockets besides the server's own (`*`: any). */

@@ -72,7 +72,7 @@ export {
   type EventBucketCount,
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
-export { exportEventPages } from './queries/export-events.ts';
+export { exportEventPages, type PageBounds } from './queries/export-events.ts';
 export { type ExportFile, exportParquet } from './queries/export-parquet.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';
 export {

@@ -16,11 +16,16 @@ export const queryLimits = {
   pageDefault: 100,
   pageMax: 1000,
   /**
-   * Events one page of an NDJSON or CSV export reads (GET /api/v1/export): each page is one
-   * read of its own (a snapshot, a place of the tenant's reads), so memory holds about two
-   * pages at once (the one sent and the next), at most 32 KB an event.
+   * One page of an NDJSON or CSV export (GET /api/v1/export) holds at most this many events
+   * and, past its first event, at most exportPageBytes of their JSON text. Each page is one
+   * read of its own (a snapshot, a place of the tenant's reads) and decodes at least a row
+   * group of each segment it touches (~122k events): pages of 1,000 events made a day's export
+   * 2.8× slower than pages of ~15,000. Memory holds about two pages at once (the one sent and
+   * the next).
    */
-  exportPageRows: 1000,
+  exportPageRows: 20_000,
+  /** See exportPageRows: 8 MiB is ~15,000 events of ~550 B, 256 of the largest (32 KB). */
+  exportPageBytes: 8 * 1024 * 1024,
   /**
    * How long an export's next page waits before it asks again when the tenant's reads are
    * all taken and its queue is full (429 for a new read): an export under way is not failed

@@ -12,7 +12,7 @@ import {
 import { createLogger, ManualClock } from '../../src/core/index.ts';
 import { type Engine, openEngine } from '../../src/engine/index.ts';
 import { createApp } from '../../src/http/index.ts';
-import { countEvents, engineOptions, T0 } from '../helpers/app.ts';
+import { countEvents, engineOptions, T0, TEST_EXPORT_PAGE } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 export { T0 };
@@ -107,6 +107,7 @@ async function buildAuthApp(
       retryAfterSeconds: 1,
       queryTimeoutMs: 10_000,
       queryRowsMax: 10_000,
+      exportPage: TEST_EXPORT_PAGE,
       corsOrigins: options.readOrigins ?? [],
     },
     isAccepting: () => true,

@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
-import { queryLimits } from '../../src/query/index.ts';
 import {
   type AuthApp,
   join,
@@ -18,6 +17,7 @@ import {
   signUp,
   type Tokens,
 } from '../auth/harness.ts';
+import { TEST_EXPORT_PAGE } from '../helpers/app.ts';
 import { parquetOf } from '../helpers/parquet.ts';
 
 interface World {
@@ -137,7 +137,7 @@ test('no credentials, an unknown key or a write key export nothing', async () =>
 describe('credentials that lapse while an export is sent', () => {
   /** More than one page of acme events, whose properties make a Parquet file of chunks. */
   async function sendMany(): Promise<number> {
-    const count = queryLimits.exportPageRows * 3;
+    const count = TEST_EXPORT_PAGE.rows * 3;
     const events = Array.from({ length: count }, (_, i) => ({
       event_id: `bulk-${i}`,
       name: 'blob',
@@ -214,7 +214,7 @@ describe('credentials that lapse while an export is sent', () => {
     const { bytes, cut } = await drain(reader);
     expect(cut?.code).toBe('unauthorized');
     expect(bytes).toBeGreaterThan(0);
-    expect(events).toBeGreaterThan(queryLimits.exportPageRows);
+    expect(events).toBeGreaterThan(TEST_EXPORT_PAGE.rows);
   });
 
   test('credentials that still hold are checked again and the export goes to its end', async () => {

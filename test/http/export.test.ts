@@ -10,7 +10,7 @@ import { DEFAULT_TENANT } from '../../src/core/index.ts';
 import { IDLE_TIMEOUT_S } from '../../src/http/listener.ts';
 import { EXPORT_COLUMNS, queryLimits } from '../../src/query/index.ts';
 import { withSnapshot } from '../../src/query/read.ts';
-import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { makeTestApp, T0, TEST_EXPORT_PAGE, type TestApp } from '../helpers/app.ts';
 import { csvObjects } from '../helpers/csv.ts';
 import { parquetOf } from '../helpers/parquet.ts';
 
@@ -164,7 +164,7 @@ describe('every stored field of every event, in each format', () => {
 describe('more events than one page', () => {
   test('every event once, by timestamp then event_id, in each format', async () => {
     t = await makeTestApp();
-    const count = queryLimits.exportPageRows * 2 + 500;
+    const count = TEST_EXPORT_PAGE.rows * 2 + 500;
     // Timestamps in no order, many shared, so event_id decides within one millisecond.
     const events = Array.from({ length: count }, (_, i) => ({
       event_id: `e${String((i * 7919) % count).padStart(5, '0')}`,
@@ -187,7 +187,7 @@ describe('more events than one page', () => {
     };
     const ndjson = ndjsonOf(await (await t.get('/api/v1/export')).text());
     expect(ndjson.map((e) => e.event_id)).toEqual(expected);
-    expect(snapshots).toBe(Math.ceil(count / queryLimits.exportPageRows));
+    expect(snapshots).toBe(Math.ceil(count / TEST_EXPORT_PAGE.rows));
     const csv = csvObjects(await (await t.get('/api/v1/export?format=csv')).text());
     expect(csv.map((e) => e.event_id)).toEqual(expected);
     const parquet = await parquetOf(await t.get('/api/v1/export?format=parquet'));
@@ -504,7 +504,7 @@ describe('a client that goes away', () => {
 
   test('cancelling an NDJSON or CSV body stops the export: no further page is read', async () => {
     t = await makeTestApp();
-    await send(t, bulky(queryLimits.exportPageRows * 4));
+    await send(t, bulky(TEST_EXPORT_PAGE.rows * 4));
     const { store } = t.engine;
     const snapshot = store.snapshot;
     let snapshots = 0;
@@ -612,7 +612,7 @@ describe('a client that goes away', () => {
 
   test('over a socket: a copy or a page slower than the idle timeout is not cut; it is back after', async () => {
     t = await makeTestApp();
-    await send(t, bulky(queryLimits.exportPageRows + 1));
+    await send(t, bulky(TEST_EXPORT_PAGE.rows + 1));
     const { store } = t.engine;
     // Bun closes a connection idle for 1–2 s here; the copy and the second page take 2.5 s.
     const slowMs = 2500;
@@ -641,10 +641,10 @@ describe('a client that goes away', () => {
       const base = `http://127.0.0.1:${server.port}/api/v1/export`;
       const parquet = await fetch(`${base}?format=parquet`);
       expect(parquet.status).toBe(200);
-      expect((await parquetOf(parquet)).rows).toHaveLength(queryLimits.exportPageRows + 1);
+      expect((await parquetOf(parquet)).rows).toHaveLength(TEST_EXPORT_PAGE.rows + 1);
       const ndjson = await fetch(base);
       expect(ndjson.status).toBe(200);
-      expect(ndjsonOf(await ndjson.text())).toHaveLength(queryLimits.exportPageRows + 1);
+      expect(ndjsonOf(await ndjson.text())).toHaveLength(TEST_EXPORT_PAGE.rows + 1);
       expect(snapshots).toBe(3);
       // Off for the copy, the first page, the second and the read that finds the end; back to
       // the idle timeout after each, so a client that reads nothing is still dropped.
@@ -658,7 +658,7 @@ describe('a client that goes away', () => {
     t = await makeTestApp();
     // Pages far more than the socket's buffers hold: the export cannot end before the abort.
     const pages = 10;
-    await send(t, bulky(queryLimits.exportPageRows * pages));
+    await send(t, bulky(TEST_EXPORT_PAGE.rows * pages));
     const app = t.app;
     app.listen({ hostname: '127.0.0.1', port: 0 });
     try {

@@ -13,6 +13,8 @@ import {
   listEvents,
   listMetrics,
 } from '../../src/query/index.ts';
+import { rowsOnly } from '../helpers/export-pages.ts';
+
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const T = Date.parse('2026-04-01T12:00:00Z');
@@ -101,7 +103,7 @@ test('every read presents each stored field as it was stored, hot or flushed', a
   for (const e of listed.events)
     expect(e).toEqual(expected.get(String(e.event_id)) as Record<string, unknown>);
   const exported: Record<string, unknown>[] = [];
-  for await (const page of exportEventPages(source, 'acme', {}, undefined, 3))
+  for await (const page of exportEventPages(source, 'acme', {}, undefined, rowsOnly(3)))
     exported.push(...page);
   expect(exported).toHaveLength(all.length);
   for (const e of exported)

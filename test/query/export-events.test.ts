@@ -9,11 +9,13 @@ import {
   EXPORT_COLUMNS,
   type ExportOptions,
   exportEventPages,
+  type PageBounds,
   queryLimits,
 } from '../../src/query/index.ts';
 import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { rowsOnly } from '../helpers/export-pages.ts';
 import { idsInOrder } from '../helpers/list-oracle.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { seededRandom } from '../helpers/random.ts';
@@ -28,7 +30,13 @@ async function pagesOf(
   pageRows: number,
 ): Promise<string[][]> {
   const pages: string[][] = [];
-  for await (const page of exportEventPages(source, tenant, options, undefined, pageRows)) {
+  for await (const page of exportEventPages(
+    source,
+    tenant,
+    options,
+    undefined,
+    rowsOnly(pageRows),
+  )) {
     pages.push(page.map((e) => String(e.event_id)));
   }
   return pages;
@@ -67,7 +75,7 @@ describe('the pages of an export, on the real store', () => {
       .sort((a, b) => a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : 1))
       .map((e) => e.event_id);
 
-    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, 5);
+    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, rowsOnly(5));
     const seen: Exported[] = [];
     const first = await pages.next();
     seen.push(...(first.value ?? []));
@@ -114,7 +122,7 @@ describe('events acknowledged while an export runs', () => {
     });
     const first = [event('a', 5), event('b', 4), event('c', 3), event('d', 2)];
     expect((await t.post('/api/v1/events/batch', { events: first })).status).toBe(202);
-    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, 2);
+    const pages = exportEventPages(store, DEFAULT_TENANT, {}, undefined, rowsOnly(2));
     const seen = ((await pages.next()).value ?? []).map((e) => String(e.event_id));
     expect(seen).toEqual(['a', 'b']);
     // Received in the millisecond of the bound (the clock did not move): one sorts before the
@@ -150,6 +158,75 @@ describe('the pages of an export, over a memory source', () => {
     await memory.add([0, 1, 2, 3].map((i) => makeEvent({ timestamp: T0 + i })));
     expect((await pagesOf(memory, 'acme', {}, 2)).map((p) => p.length)).toEqual([2, 2]);
     expect(await pagesOf(memory, 'nobody', {}, 2)).toEqual([]);
+  });
+
+  test('by default a page is up to exportPageRows events (far more than an event list’s)', async () => {
+    memory = await createMemorySource();
+    const count = 2500;
+    await memory.add(Array.from({ length: count }, (_, i) => makeEvent({ timestamp: T0 + i })));
+    const sizes: number[] = [];
+    for await (const page of exportEventPages(memory, 'acme', {})) sizes.push(page.length);
+    expect(queryLimits.exportPageRows).toBeGreaterThan(count);
+    expect(sizes).toEqual([count]);
+  });
+
+  test('a page ends at its bytes: with the event that reaches them, and never empty', async () => {
+    memory = await createMemorySource();
+    // Events whose JSON texts are all one length (ids, names and padding of one length),
+    // 30 ms apart so that a page's bytes run out inside one window and across windows.
+    const events = Array.from({ length: 60 }, (_, i) =>
+      makeEvent({
+        event_id: `e${String(i).padStart(2, '0')}`,
+        timestamp: T0 + i * 30,
+        properties: { pad: 'x'.repeat(1000) },
+      }),
+    );
+    await memory.add(events);
+    const ids = events.map((e) => e.event_id);
+    const pages = async (bounds: PageBounds) => {
+      const out: string[][] = [];
+      for await (const page of exportEventPages(
+        memory as MemorySource,
+        'acme',
+        {},
+        undefined,
+        bounds,
+      )) {
+        out.push(page.map((e) => String(e.event_id)));
+      }
+      expect(out.flat()).toEqual(ids);
+      return out.map((page) => page.length);
+    };
+    // Fewer bytes than one event: one event a page.
+    expect(await pages({ rows: 100, bytes: 1 })).toEqual(Array.from({ length: 60 }, () => 1));
+    // Each event ~1.3 KB: a page of 5,000 bytes holds the 4 that start below them.
+    const small = await pages({ rows: 100, bytes: 5000 });
+    expect(new Set(small.slice(0, -1))).toEqual(new Set([4]));
+    // Twice the bytes, about twice the events; the rows still bound a page.
+    const [twice] = await pages({ rows: 100, bytes: 10_000 });
+    expect(twice).toBeGreaterThanOrEqual(7);
+    expect(twice).toBeLessThanOrEqual(8);
+    expect(await pages({ rows: 3, bytes: 10_000 })).toEqual(Array.from({ length: 20 }, () => 3));
+  });
+
+  test('an event larger than a page’s bytes ends the page whose bytes it reaches', async () => {
+    memory = await createMemorySource();
+    const sizes = [10, 10, 6000, 10, 10, 10];
+    await memory.add(
+      sizes.map((size, i) =>
+        makeEvent({ event_id: `s${i}`, timestamp: T0 + i, properties: { pad: 'y'.repeat(size) } }),
+      ),
+    );
+    const out: string[][] = [];
+    const bounds = { rows: 100, bytes: 2000 };
+    for await (const page of exportEventPages(memory, 'acme', {}, undefined, bounds)) {
+      out.push(page.map((e) => String(e.event_id)));
+    }
+    // The large one reaches the bytes of the page it ends; the next page starts after it.
+    expect(out).toEqual([
+      ['s0', 's1', 's2'],
+      ['s3', 's4', 's5'],
+    ]);
   });
 
   test('each page reads the time just after its key first, in windows as long as the last page took', async () => {
@@ -238,7 +315,7 @@ describe('the pages of an export, over a memory source', () => {
       },
     };
     const client = new AbortController();
-    const pages = exportEventPages(counting, 'acme', {}, client.signal, 2);
+    const pages = exportEventPages(counting, 'acme', {}, client.signal, rowsOnly(2));
     expect((await pages.next()).value).toHaveLength(2);
     client.abort();
     const taken = snapshots;
@@ -252,7 +329,7 @@ describe('the pages of an export, over a memory source', () => {
     const source = await createMemorySource();
     memory = source;
     await source.add([0, 1, 2].map((i) => makeEvent({ timestamp: T0 + i })));
-    const pages = exportEventPages(source, 'acme', {}, undefined, 2);
+    const pages = exportEventPages(source, 'acme', {}, undefined, rowsOnly(2));
     expect((await pages.next()).value).toHaveLength(2);
     // Every place of the tenant's reads held, and every place in its queue taken.
     let release: () => void = () => undefined;

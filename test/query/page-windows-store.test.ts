@@ -12,6 +12,7 @@ import { EPOCH_MS_MIN, utcDay } from '../../src/core/index.ts';
 import { exportEventPages, listEventPage, listEvents, listMetrics } from '../../src/query/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { rowsOnly } from '../helpers/export-pages.ts';
 import { seededRandom } from '../helpers/random.ts';
 
 const HOUR = 3_600_000;
@@ -128,7 +129,7 @@ async function exported(app: TestApp, range: Range, pageRows: number): Promise<s
     'default',
     range,
     undefined,
-    pageRows,
+    rowsOnly(pageRows),
   ))
     pages.push(page.map((e) => String(e.event_id)));
   return pages;
@@ -426,7 +427,7 @@ describe('an export, each page its own snapshot, each read in windows', () => {
       while ((await store.compactor.compact()) > 0) {}
     };
     const source = interleaved(store, between);
-    for await (const page of exportEventPages(source, 'default', {}, undefined, 7)) {
+    for await (const page of exportEventPages(source, 'default', {}, undefined, rowsOnly(7))) {
       exportedIds.push(...page.map((e) => String(e.event_id)));
       await between(); // between pages too
       if (exportedIds.length >= 14 && erasedAfter === null) {

@@ -88,7 +88,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         ended: release,
       };
       try {
-        const body = await exportBody(deps.source, format, tenant, options, request, control);
+        const body = await exportBody(deps, format, tenant, options, request, control);
         // Streamed, so sent chunked: Bun sends no Content-Length for a stream, whatever it says.
         return new Response(body, { headers });
       } catch (error) {
@@ -102,7 +102,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
 
 /** The body of an export: a Parquet file written by DuckDB, or text pages. */
 async function exportBody(
-  source: ReadDeps['source'],
+  deps: ReadDeps,
   format: ExportFormat,
   tenant: string,
   options: ExportOptions,
@@ -111,13 +111,13 @@ async function exportBody(
 ): Promise<ReadableStream<Uint8Array>> {
   if (format === 'parquet') {
     const { signal } = request;
-    const file = await control.work.run(() => exportParquet(source, tenant, options, signal));
+    const file = await control.work.run(() => exportParquet(deps.source, tenant, options, signal));
     return fileStream(file, signal, control);
   }
   // Stopped when the client goes away (request.signal) or cancels the body (stop).
   const stop = new AbortController();
   const signal = AbortSignal.any([request.signal, stop.signal]);
-  const pages = exportEventPages(source, tenant, options, signal);
+  const pages = exportEventPages(deps.source, tenant, options, signal, deps.exportPage);
   return textStream(pages, TEXT_BODIES[format], stop, control);
 }
 
@@ -169,7 +169,8 @@ const EXPORT_DOC = {
     'acknowledged by the time it starts, flushed or not, each exactly once while flushes and ' +
     'compactions run; events that arrive meanwhile are left for the next export, unless the ' +
     "server's clock received them no later than the latest receipt among those (see the " +
-    `README). NDJSON and CSV are streamed in pages of ${queryLimits.exportPageRows} events, ` +
+    `README). NDJSON and CSV are streamed in pages of up to ${queryLimits.exportPageRows} ` +
+    `events and ${queryLimits.exportPageBytes / 1024 / 1024} MiB of JSON, ` +
     'each page a read of its own; Parquet is written by DuckDB to a file in the data ' +
     "directory's staging directory (one read), then sent and removed. Once the answer has " +
     'begun, a failure cuts the connection (an export without its end is incomplete), and so ' +

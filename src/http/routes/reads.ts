@@ -14,6 +14,7 @@ import {
   getTimeSeries,
   listEvents,
   listMetrics,
+  type PageBounds,
   parseGroupBy,
   propertyFiltersOf,
   queryLimits,
@@ -74,6 +75,8 @@ export interface ReadDeps {
   queryTimeoutMs: number;
   /** Rows one SQL statement returns at most (`truncated: true` beyond). */
   queryRowsMax: number;
+  /** Bounds of an NDJSON or CSV export's pages; queryLimits' when absent. */
+  exportPage?: PageBounds;
   /** The current time (UTC epoch ms) for default ranges; Date.now when absent. */
   now?: () => number;
   /** Where an export that fails after its answer began is reported. */

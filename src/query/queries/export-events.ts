@@ -45,8 +45,20 @@ interface ExportPage {
  */
 const NEXT_WINDOW_MIN_MS = 1000;
 
+/** How much one page of an export holds (queryLimits.exportPageRows, exportPageBytes). */
+export interface PageBounds {
+  rows: number;
+  /** Of the events' JSON text; a page holds its first event whatever its size. */
+  bytes: number;
+}
+
+const PAGE_BOUNDS: PageBounds = {
+  rows: queryLimits.exportPageRows,
+  bytes: queryLimits.exportPageBytes,
+};
+
 /**
- * The pages of an export, each at most `pageRows` events, none empty. The first page is read
+ * The pages of an export, each within `bounds` (PageBounds), none empty. The first page is read
  * when the first one is asked for (its errors, e.g. a full read queue, are the request's);
  * later pages wait and ask again while the tenant's read queue is full (exportPageRetryMs).
  * Once `signal` aborts, the page being read is stopped and the generator throws client_closed.
@@ -56,9 +68,9 @@ export async function* exportEventPages(
   tenant: string,
   options: ExportOptions,
   signal?: AbortSignal,
-  pageRows: number = queryLimits.exportPageRows,
+  bounds: PageBounds = PAGE_BOUNDS,
 ): AsyncGenerator<Record<string, unknown>[], void, undefined> {
-  const first = await firstPage(source, tenant, options, pageRows, signal);
+  const first = await firstPage(source, tenant, options, bounds, signal);
   if (first === null) return;
   let { page } = first;
   while (true) {
@@ -69,7 +81,7 @@ export async function* exportEventPages(
     const range = pageRange(options, after);
     page = await whileOverloaded(signal, () =>
       withSnapshot(source, tenant, range, signal, (snapshot) =>
-        readPage(snapshot, options, first.throughUs, after, pageRows, {
+        readPage(snapshot, options, first.throughUs, after, bounds, {
           startMs: range.fromMs,
           windowMs,
         }),
@@ -92,7 +104,7 @@ async function firstPage(
   source: EventSource,
   tenant: string,
   options: ExportOptions,
-  pageRows: number,
+  bounds: PageBounds,
   signal: AbortSignal | undefined,
 ): Promise<{ page: ExportPage; throughUs: bigint } | null> {
   const range = rangeOf(options.fromMs, options.toMs);
@@ -108,26 +120,29 @@ async function firstPage(
     if (row?.through_us === null || row?.through_us === undefined) return null;
     const throughUs = BigInt(String(row.through_us));
     const start = { startMs: Number(row.first_ms), windowMs: PAGE_WINDOW_FIRST_MS };
-    return { page: await readPage(snapshot, options, throughUs, null, pageRows, start), throughUs };
+    return { page: await readPage(snapshot, options, throughUs, null, bounds, start), throughUs };
   });
 }
 
 /**
- * The next `pageRows` events after `after` (from the start when null), received by throughUs,
- * read in windows from `startMs` (no event of the page is earlier), the first `windowMs` long.
+ * The next events after `after` (from the start when null) within `bounds`, received by
+ * throughUs, read in windows from `startMs` (no event of the page is earlier), the first
+ * `windowMs` long.
  */
 async function readPage(
   snapshot: EventSnapshot,
   options: ExportOptions,
   throughUs: bigint,
   after: ExportKey | null,
-  pageRows: number,
+  bounds: PageBounds,
   start: { startMs: number; windowMs: number },
 ): Promise<ExportPage> {
   const texts: string[] = [];
   let rows = 0;
+  let bytes = 0;
   let firstUs: bigint | null = null;
   let last: Row | null = null;
+  const full = () => rows >= bounds.rows || bytes >= bounds.bytes;
   for (const window of oldestFirstWindows(start.startMs, options.toMs, start.windowMs)) {
     const params = new SqlParams();
     const conditions = filterConditions(exportFilters(options), params);
@@ -145,15 +160,22 @@ async function readPage(
     const { conditions: inWindow, days } = windowSql(window, options, params);
     conditions.push(...inWindow);
     // The window's events as one text, a JSON line each in export order, and its first and
-    // last keys: the driver hands over one string, not a value per event.
+    // last keys: the driver hands over one string, not a value per event. Of the first rows
+    // left, those that start before the page's bytes are reached (so never none).
+    const order = 'cursor_us, event_id, received_us';
     const [found] = await readRows(
       snapshot,
-      `SELECT string_agg(event, chr(10) ORDER BY cursor_us, event_id, received_us) AS events,
-         count(*) AS n, min(cursor_us) AS first_us,
+      `SELECT string_agg(event, chr(10) ORDER BY ${order}) AS events,
+         count(*) AS n, sum(strlen(event)) AS bytes, min(cursor_us) AS first_us,
          max({'cursor_us': cursor_us, 'event_id': event_id, 'received_us': received_us}) AS last
-       FROM (SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
-         FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
-         ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(pageRows - rows)})`,
+       FROM (
+         SELECT *, coalesce(sum(strlen(event)) OVER (
+             ORDER BY ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ), 0) AS before
+         FROM (SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
+           FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
+           ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(bounds.rows - rows)})
+       ) WHERE before < ${params.add(bounds.bytes - bytes)}`,
       params,
     );
     const n = numberOf(found?.n);
@@ -162,15 +184,16 @@ async function readPage(
       firstUs ??= BigInt(String(found.first_us));
       last = found.last as Row;
       rows += n;
+      bytes += numberOf(found.bytes);
     }
-    if (rows >= pageRows) break;
+    if (full()) break;
   }
   const events = texts.flatMap((text) =>
     text.split('\n').map((line) => presentEvent(storedEventOfJson(line))),
   );
   return {
     events,
-    after: rows < pageRows || last === null ? null : keyOf(last),
+    after: !full() || last === null ? null : keyOf(last),
     spannedMs:
       firstUs === null || last === null
         ? 0
