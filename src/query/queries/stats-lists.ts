@@ -106,7 +106,9 @@ export function visitorsQuery(
   ranked: RankedValue[],
   params: SqlParams,
 ): string {
-  // Only the bits a list can have set are looked at: a mask row costs one row per rank.
+  // Only the bits a list can have set are looked at. The masks are counted per byte first (a
+  // distinct mask is a row per 8 ranks, then at most 256 values per byte and list are split
+  // into bits): with top=100 and 250k visitors of distinct masks, a row per rank was ~100M.
   const ranks = Math.max(0, ...ranked.map((r) => r.rank + 1));
   // 64-bit masks when they do (about a third cheaper than 128-bit ones over 10M events).
   const mask = ranks <= 64 ? 'UBIGINT' : 'UHUGEINT';
@@ -135,14 +137,19 @@ export function visitorsQuery(
       SELECT CASE ${which.join(' ')} END AS list,
         coalesce(${masks.map((m) => `"${m.name}"`).join(', ')}) AS mask, count(*) AS visitors
       FROM per_visitor GROUP BY GROUPING SETS (${masks.map((m) => `("${m.name}")`).join(', ')})
+    ), per_byte AS (
+      SELECT list, byte, ((mask >> (8 * byte)::${mask}) & 255::${mask})::UTINYINT AS bits,
+        sum(visitors) AS visitors
+      FROM (
+        SELECT list, visitors, mask, unnest(range(${Math.ceil(ranks / 8)})) AS byte
+        FROM per_mask WHERE mask <> 0::${mask}
+      )
+      GROUP BY ALL HAVING bits <> 0
     )
-    SELECT list, rank, sum(visitors) AS visitors
-    FROM (
-      SELECT list, visitors, mask, unnest(range(${ranks})) AS rank
-      FROM per_mask WHERE mask <> 0::${mask}
-    )
-    WHERE (mask >> rank::${mask}) & 1::${mask} = 1::${mask}
-    GROUP BY list, rank`;
+    SELECT list, 8 * byte + bit AS rank, sum(visitors) AS visitors
+    FROM (SELECT list, byte, bits, visitors, unnest(range(8)) AS bit FROM per_byte)
+    WHERE (bits >> bit::UTINYINT) & 1::UTINYINT = 1::UTINYINT
+    GROUP BY ALL`;
 }
 
 /** The lists of the response: each ranked value with its visitors from `visitorRows`. */
