@@ -85,6 +85,34 @@ describe('getStats with visit filters', () => {
     expect((await statsOf({ referrer_source: 'google' })).total_events).toBe(0);
   });
 
+  test('the visits are formed once for the four statements, in a table dropped after', async () => {
+    const statements: string[] = [];
+    const snapshot = source.snapshot.bind(source);
+    source.snapshot = async (tenant, range) => {
+      const taken = await snapshot(tenant, range);
+      const { connection } = taken;
+      // Every statement goes through run (runAndReadAll too).
+      const run = connection.run.bind(connection);
+      connection.run = (sql, ...rest) => {
+        statements.push(sql);
+        return run(sql, ...rest);
+      };
+      return taken;
+    };
+    const google = await statsOf({ referrer_source: 'Google' });
+    expect([google.total_events, google.visits]).toEqual([3, 1]);
+    const forming = statements.filter((sql) => sql.includes('kept AS'));
+    expect(forming).toHaveLength(1);
+    const table = /CREATE TEMP TABLE (visit_scope_\d+) AS/.exec(forming[0] ?? '')?.[1];
+    expect(table).toBeDefined();
+    // Totals, visits, ranks and visitors read it; then it is dropped.
+    expect(statements.filter((sql) => sql.includes(`JOIN ${table} AS`))).toHaveLength(4);
+    expect(statements.at(-1)).toBe(`DROP TABLE IF EXISTS ${table}`);
+    statements.length = 0;
+    await getStats(source, 'acme', { filters: {}, top: 10 });
+    expect(statements.filter((sql) => sql.includes('TEMP TABLE'))).toEqual([]);
+  });
+
   test('an id sent again after its dedup window is two events of the visit, each once', async () => {
     // An event of C's visit sent twice, the second time 8 days later: two events of one id
     // and time, apart only by their receipt.

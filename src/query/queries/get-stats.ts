@@ -4,7 +4,7 @@
 // events, ranked in one scan and their visitors counted in another (stats-lists.ts).
 
 import { listValue } from '@duckdb/node-api';
-import type { EventSource } from '../../storage/index.ts';
+import type { EventSnapshot, EventSource } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
@@ -16,7 +16,7 @@ import {
   visitorsQuery,
 } from './stats-lists.ts';
 import { visitRangeOf } from './visit-rows.ts';
-import { type VisitScope, visitScopedFrom } from './visit-scope.ts';
+import { materializedVisitScope, type VisitScope } from './visit-scope.ts';
 import { type VisitLists, type VisitTotals, visitStatsOf, visitStatsQuery } from './visit-stats.ts';
 
 /** Event names that count as a page view. */
@@ -51,54 +51,67 @@ export async function getStats(
   const { fromMs, toMs } = options.filters;
   // Visits are read whole (visit-rows.ts's reach): the snapshot holds the events around too.
   return withSnapshot(source, tenant, visitRangeOf(fromMs, toMs), signal, async (snapshot) => {
-    // Each statement binds its own values: the scoped relation is made for each.
-    const fromOf = (params: SqlParams) =>
+    // With visit filters the kept visits' events are found once for the four statements.
+    const scoped =
       options.visits === undefined
-        ? snapshot.from
-        : visitScopedFrom(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES, params);
-    const totalsParams = new SqlParams();
-    const totalsSql = totalsQuery(fromOf(totalsParams), options.filters, totalsParams);
-    const [totals] = await readRows(snapshot, totalsSql, totalsParams);
-    const visitParams = new SqlParams();
-    const visitSql = visitStatsQuery(
-      fromOf(visitParams),
-      snapshot.allFrom,
-      options.filters,
-      visitParams,
-      PAGE_VIEW_NAMES,
-      options.top,
-    );
-    const visits = await readRows(snapshot, visitSql, visitParams);
-    const rankParams = new SqlParams();
-    const rankSql = rankQuery(
-      fromOf(rankParams),
-      options.filters,
-      rankParams.add(listValue(PAGE_VIEW_NAMES)),
-      options.top,
-      rankParams,
-    );
-    const ranked = rankedValuesOf(await readRows(snapshot, rankSql, rankParams));
-    const visitorParams = new SqlParams();
-    const visitorSql = visitorsQuery(
-      fromOf(visitorParams),
-      options.filters,
-      visitorParams.add(listValue(PAGE_VIEW_NAMES)),
-      ranked,
-      visitorParams,
-    );
-    // No ranked value, no visitor to count: the scan is skipped.
-    const visitors = ranked.length === 0 ? [] : await readRows(snapshot, visitorSql, visitorParams);
-    return {
-      total_events: numberOf(totals?.total_events),
-      page_views: numberOf(totals?.page_views),
-      unique_users: numberOf(totals?.unique_users),
-      unique_visitors: numberOf(totals?.unique_visitors),
-      sessions: numberOf(totals?.sessions),
-      avg_duration: nullableNumberOf(totals?.avg_duration),
-      ...visitStatsOf(visits),
-      ...topListsOf(ranked, visitors),
-    };
+        ? undefined
+        : await materializedVisitScope(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES);
+    try {
+      return await statsOf(snapshot, options, (params) => scoped?.from(params) ?? snapshot.from);
+    } finally {
+      await scoped?.drop();
+    }
   });
+}
+
+/** The four statements of getStats over `fromOf`, the relation of the events to count. */
+async function statsOf(
+  snapshot: EventSnapshot,
+  options: StatsOptions,
+  fromOf: (params: SqlParams) => string,
+): Promise<Stats> {
+  const totalsParams = new SqlParams();
+  const totalsSql = totalsQuery(fromOf(totalsParams), options.filters, totalsParams);
+  const [totals] = await readRows(snapshot, totalsSql, totalsParams);
+  const visitParams = new SqlParams();
+  const visitSql = visitStatsQuery(
+    fromOf(visitParams),
+    snapshot.allFrom,
+    options.filters,
+    visitParams,
+    PAGE_VIEW_NAMES,
+    options.top,
+  );
+  const visits = await readRows(snapshot, visitSql, visitParams);
+  const rankParams = new SqlParams();
+  const rankSql = rankQuery(
+    fromOf(rankParams),
+    options.filters,
+    rankParams.add(listValue(PAGE_VIEW_NAMES)),
+    options.top,
+    rankParams,
+  );
+  const ranked = rankedValuesOf(await readRows(snapshot, rankSql, rankParams));
+  const visitorParams = new SqlParams();
+  const visitorSql = visitorsQuery(
+    fromOf(visitorParams),
+    options.filters,
+    visitorParams.add(listValue(PAGE_VIEW_NAMES)),
+    ranked,
+    visitorParams,
+  );
+  // No ranked value, no visitor to count: the scan is skipped.
+  const visitors = ranked.length === 0 ? [] : await readRows(snapshot, visitorSql, visitorParams);
+  return {
+    total_events: numberOf(totals?.total_events),
+    page_views: numberOf(totals?.page_views),
+    unique_users: numberOf(totals?.unique_users),
+    unique_visitors: numberOf(totals?.unique_visitors),
+    sessions: numberOf(totals?.sessions),
+    avg_duration: nullableNumberOf(totals?.avg_duration),
+    ...visitStatsOf(visits),
+    ...topListsOf(ranked, visitors),
+  };
 }
 
 function totalsQuery(from: string, filters: EventFilters, params: SqlParams): string {

@@ -6,10 +6,10 @@
 // visits are formed only when a read has a visit filter or group: other reads are unchanged.
 
 import { AppError } from '../../core/index.ts';
-import type { TimeRange } from '../../storage/index.ts';
+import type { EventSnapshot, TimeRange } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { rangeOf } from '../read.ts';
-import type { SqlParams } from '../sql-params.ts';
+import { rangeOf, readRows } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
 import {
   filterConditionSql,
   type VisitProperty,
@@ -96,6 +96,51 @@ export function scopedRangeOf(
  * the range too: the read filters by its range as before.
  */
 export function visitScopedFrom(
+  snapshot: { from: string; allFrom: string },
+  scope: VisitScope,
+  filters: EventFilters,
+  pageViewNames: string[],
+  params: SqlParams,
+): string {
+  const kept = `(${keptEventsSql(snapshot, scope, filters, pageViewNames, params)})`;
+  return scopedEventsSql(snapshot.from, kept, scope, filters, params);
+}
+
+/**
+ * visitScopedFrom for a read of several statements over one snapshot: the kept visits'
+ * events are found once, into a temporary table of the snapshot's connection (their keys
+ * only), and each statement reads `from(params)`, which joins the snapshot's events to it.
+ * Forming visits is most of a visit-filtered read: /stats runs four statements, so a week's
+ * stats with an entry_page filter formed them four times. `drop` removes the table.
+ */
+export async function materializedVisitScope(
+  snapshot: EventSnapshot,
+  scope: VisitScope,
+  filters: EventFilters,
+  pageViewNames: string[],
+): Promise<{ from: (params: SqlParams) => string; drop: () => Promise<void> }> {
+  materialized += 1;
+  const table = `visit_scope_${materialized}`;
+  const params = new SqlParams();
+  const kept = keptEventsSql(snapshot, scope, filters, pageViewNames, params);
+  await readRows(snapshot, `CREATE TEMP TABLE ${table} AS ${kept}`, params);
+  return {
+    from: (params) => scopedEventsSql(snapshot.from, table, scope, filters, params),
+    // Closing the snapshot's connection at release drops it too: a failure here (a read
+    // stopped midway) is left to that, not allowed to hide the read's own error.
+    drop: () =>
+      snapshot.connection.run(`DROP TABLE IF EXISTS ${table}`).then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
+}
+
+/** Names the temporary tables of materializedVisitScope apart, on any connection. */
+let materialized = 0;
+
+/** `WITH … SELECT` the keys (EVENT_KEY) of the kept visits' events, with `v0` to group by. */
+function keptEventsSql(
   { from, allFrom }: { from: string; allFrom: string },
   scope: VisitScope,
   filters: EventFilters,
@@ -126,19 +171,29 @@ export function visitScopedFrom(
     channels: reads.includes('channel'),
   });
   const keyValue = scope.group === undefined ? '' : ', k.v0';
+  return `WITH ${grouping}, ${kept}
+    SELECT ${Object.keys(EVENT_KEY)
+      .map((name) => `g.${name}`)
+      .join(', ')}${keyValue}
+    FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')}`;
+}
+
+/** The events of `from` whose keys `kept` (a relation of keptEventsSql's rows) holds. */
+function scopedEventsSql(
+  from: string,
+  kept: string,
+  scope: VisitScope,
+  filters: EventFilters,
+  params: SqlParams,
+): string {
   const value = scope.group === undefined ? '' : `, kept_events.v0 AS ${VISIT_VALUE_COLUMN}`;
   const reach = visitRangeOf(filters.fromMs, filters.toMs);
   const read = filterConditions({ ...reach, includeBots: filters.includeBots }, params);
   const sameEvent = Object.entries(EVENT_KEY)
     .map(([name, column]) => `${column} = kept_events.${name}`)
     .join(' AND ');
-  return `(WITH ${grouping}, ${kept}, kept_events AS (
-      SELECT ${Object.keys(EVENT_KEY)
-        .map((name) => `g.${name}`)
-        .join(', ')}${keyValue}
-      FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')}
-    )
-    SELECT e.*${value} FROM ${from} AS e JOIN kept_events ON ${sameEvent} ${whereOf(read)})`;
+  return `(SELECT e.*${value} FROM ${from} AS e JOIN ${kept} AS kept_events ON ${sameEvent}
+    ${whereOf(read)})`;
 }
 
 /**
