@@ -35,13 +35,16 @@ const EVENT_FIELDS: readonly (readonly [string, string])[] = [
 /** The fields as the entries of a DuckDB struct: `'event_id': e.event_id, …`. */
 const EVENT_STRUCT = EVENT_FIELDS.map(([name, sql]) => `'${name}': ${sql}`).join(', ');
 
+/** An event's fields as one JSON text (DuckDB writes it): `event` of EVENT_SELECT. */
+export const EVENT_JSON = `to_json({${EVENT_STRUCT}})::VARCHAR`;
+
 /**
  * The select list of every event read: `event`, the event's fields as one JSON text (DuckDB
  * writes it; the driver then converts one value a row instead of 23, the most of an export's
  * time), its `event_id`, and `cursor_us`, its time in exact microseconds for a page's cursor.
  */
 export const EVENT_SELECT = [
-  `to_json({${EVENT_STRUCT}})::VARCHAR AS event`,
+  `${EVENT_JSON} AS event`,
   'e.event_id',
   'epoch_us(e."timestamp") AS cursor_us',
 ].join(', ');

@@ -19,6 +19,7 @@ import { rowsOnly } from '../helpers/export-pages.ts';
 import { idsInOrder } from '../helpers/list-oracle.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 import { seededRandom } from '../helpers/random.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
 
 type Exported = Record<string, unknown>;
 
@@ -229,6 +230,51 @@ describe('the pages of an export, over a memory source', () => {
     ]);
   });
 
+  test('a page’s bytes bound what DuckDB holds, not only what the page holds', async () => {
+    memory = await createMemorySource();
+    // 3,000 events of ~30 KB (90 MB of JSON), in segments: the default pages (20,000 rows,
+    // 8 MiB) held the texts of every row a window's first 20,000 could be, sorted, to cut
+    // them by bytes after, and needed over 192 MB; kept to their keys and sizes, under 128 MB.
+    const pad = 'z'.repeat(15_000);
+    for (let batch = 0; batch < 6; batch += 1) {
+      await memory.add(
+        Array.from({ length: 500 }, (_, i) =>
+          makeEvent({
+            event_id: `e${String(batch * 500 + i).padStart(4, '0')}`,
+            timestamp: T0 + batch * 500 + i,
+            properties: { pad, more: pad },
+          }),
+        ),
+      );
+      await memory.flush();
+    }
+    const spill = makeTempDir('tally-spill-');
+    const c = await memory.instance.connect();
+    try {
+      await c.run("SET memory_limit = '192MB'");
+      await c.run('SET threads = 1');
+      await c.run(`SET temp_directory = '${spill.dir}'`);
+    } finally {
+      c.closeSync();
+    }
+    const sizes: number[] = [];
+    let next = 0;
+    try {
+      for await (const page of exportEventPages(memory, 'acme', {})) {
+        sizes.push(page.length);
+        for (const event of page) {
+          expect(event.event_id).toBe(`e${String(next).padStart(4, '0')}`);
+          next += 1;
+        }
+      }
+    } finally {
+      spill.remove();
+    }
+    expect(next).toBe(3000);
+    // Pages of 8 MiB: 279 events of ~30 KB each, the last page the rest.
+    expect(sizes.length).toBe(11);
+  });
+
   test('each page reads the time just after its key first, in windows as long as the last page took', async () => {
     const source = await createMemorySource();
     memory = source;
@@ -241,7 +287,11 @@ describe('the pages of an export, over a memory source', () => {
     source.withinRanges.length = 0;
     const pages = await pagesOf(source, 'acme', {}, 2);
     expect(pages).toEqual([['s0', 's1'], ['s2', 's3'], ['later']]);
-    const [first, second, ...rest] = source.withinRanges;
+    // A window that holds events is read twice (their keys and sizes, then their texts).
+    const windows = source.withinRanges.filter(
+      (r, i, all) => i === 0 || JSON.stringify(r) !== JSON.stringify(all[i - 1]),
+    );
+    const [first, second, ...rest] = windows;
     // The first page: an hour from the first event, which holds it.
     expect(first).toEqual({ fromMs: T0, toMs: T0 + HOUR });
     // The second: from its key, twice the 1 s the first page spanned.

@@ -8,12 +8,12 @@
 // and segments between pages: every snapshot sees each event once, and each page starts
 // strictly after the last key of the one before. A page reads the time just after its key
 // first, in windows (page-windows.ts) sized by how much time the page before took, each from
-// the segments of its days: not every later event of the range, sorted, for 1,000 of them.
+// the segments of its days: not every later event of the range, sorted, for a page of them.
 
 import { timestampTZValue } from '@duckdb/node-api';
 import { AppError, presentEvent } from '../../core/index.ts';
 import type { EventSnapshot, EventSource, TimeRange } from '../../storage/index.ts';
-import { EVENT_SELECT, storedEventOfJson } from '../event-rows.ts';
+import { EVENT_JSON, EVENT_SELECT, storedEventOfJson } from '../event-rows.ts';
 import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { queryLimits } from '../limits.ts';
@@ -144,45 +144,14 @@ async function readPage(
   let last: Row | null = null;
   const full = () => rows >= bounds.rows || bytes >= bounds.bytes;
   for (const window of oldestFirstWindows(start.startMs, options.toMs, start.windowMs)) {
-    const params = new SqlParams();
-    const conditions = filterConditions(exportFilters(options), params);
-    conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
-    if (after !== null) {
-      const at = params.add(timestampTZValue(after.us));
-      const id = params.add(after.id);
-      const received = params.add(timestampTZValue(after.receivedUs));
-      // The first condition alone lets DuckDB skip the row groups before the key.
-      conditions.push(
-        `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
-          `(e.event_id = ${id} AND e.received_at > ${received}))`,
-      );
-    }
-    const { conditions: inWindow, days } = windowSql(window, options, params);
-    conditions.push(...inWindow);
-    // The window's events as one text, a JSON line each in export order, and its first and
-    // last keys: the driver hands over one string, not a value per event. Of the first rows
-    // left, those that start before the page's bytes are reached (so never none).
-    const order = 'cursor_us, event_id, received_us';
-    const [found] = await readRows(
-      snapshot,
-      `SELECT string_agg(event, chr(10) ORDER BY ${order}) AS events,
-         count(*) AS n, sum(strlen(event)) AS bytes, min(cursor_us) AS first_us,
-         max({'cursor_us': cursor_us, 'event_id': event_id, 'received_us': received_us}) AS last
-       FROM (
-         SELECT *, coalesce(sum(strlen(event)) OVER (
-             ORDER BY ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-           ), 0) AS before
-         FROM (SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
-           FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
-           ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(bounds.rows - rows)})
-       ) WHERE before < ${params.add(bounds.bytes - bytes)}`,
-      params,
-    );
+    const left = { rows: bounds.rows - rows, bytes: bounds.bytes - bytes };
+    const found = await readCut(snapshot, options, throughUs, after, window, left);
     const n = numberOf(found?.n);
     if (n > 0 && found !== undefined) {
-      texts.push(String(found.events));
+      const cut = found.last as Row;
+      texts.push(await readTexts(snapshot, options, throughUs, after, window, keyOf(cut)));
       firstUs ??= BigInt(String(found.first_us));
-      last = found.last as Row;
+      last = cut;
       rows += n;
       bytes += numberOf(found.bytes);
     }
@@ -199,6 +168,99 @@ async function readPage(
         ? 0
         : Number(BigInt(String(last.cursor_us)) - firstUs) / 1000,
   };
+}
+
+/** The order of a window's rows (keys of EVENT_SELECT's columns and `received_us`). */
+const ROW_ORDER = 'cursor_us, event_id, received_us';
+
+/**
+ * Of a window's first `left.rows` events, those that start before `left.bytes` of JSON are
+ * reached (so never none): their count, bytes, first time and last key. Only their keys and
+ * sizes are sorted and held, not their texts: a page's bytes bound what DuckDB holds too,
+ * where texts of its 20,000 rows (up to 32 KB each) would be 640 MB (readTexts then reads
+ * the texts of the events kept).
+ */
+async function readCut(
+  snapshot: EventSnapshot,
+  options: ExportOptions,
+  throughUs: bigint,
+  after: ExportKey | null,
+  window: TimeRange,
+  left: PageBounds,
+): Promise<Row | undefined> {
+  const params = new SqlParams();
+  const { conditions, days } = windowConditions(options, throughUs, after, window, params);
+  const [found] = await readRows(
+    snapshot,
+    `SELECT count(*) AS n, sum(len) AS bytes, min(cursor_us) AS first_us,
+       max({'cursor_us': cursor_us, 'event_id': event_id, 'received_us': received_us}) AS last
+     FROM (
+       SELECT *, coalesce(sum(len) OVER (
+           ORDER BY ${ROW_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+         ), 0) AS before
+       FROM (SELECT e.event_id, epoch_us(e."timestamp") AS cursor_us,
+           epoch_us(e.received_at) AS received_us, strlen(${EVENT_JSON}) AS len
+         FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)}
+         ORDER BY ${EXPORT_ORDER} LIMIT ${params.add(left.rows)})
+     ) WHERE before < ${params.add(left.bytes)}`,
+    params,
+  );
+  return found;
+}
+
+/**
+ * The window's events through `last` (readCut's) as one text, a JSON line each in export
+ * order: the driver hands over one string, not a value per event.
+ */
+async function readTexts(
+  snapshot: EventSnapshot,
+  options: ExportOptions,
+  throughUs: bigint,
+  after: ExportKey | null,
+  window: TimeRange,
+  last: ExportKey,
+): Promise<string> {
+  const params = new SqlParams();
+  const { conditions, days } = windowConditions(options, throughUs, after, window, params);
+  const at = params.add(timestampTZValue(last.us));
+  const id = params.add(last.id);
+  const received = params.add(timestampTZValue(last.receivedUs));
+  conditions.push(
+    `e."timestamp" <= ${at} AND (e."timestamp" < ${at} OR e.event_id < ${id} OR ` +
+      `(e.event_id = ${id} AND e.received_at <= ${received}))`,
+  );
+  const [found] = await readRows(
+    snapshot,
+    `SELECT string_agg(event, chr(10) ORDER BY ${ROW_ORDER}) AS events
+     FROM (SELECT ${EVENT_SELECT}, epoch_us(e.received_at) AS received_us
+       FROM ${snapshot.allWithin(days)} AS e ${whereOf(conditions)})`,
+    params,
+  );
+  return String(found?.events);
+}
+
+/** The conditions of a page's events in `window`: after `after`, received by throughUs. */
+function windowConditions(
+  options: ExportOptions,
+  throughUs: bigint,
+  after: ExportKey | null,
+  window: TimeRange,
+  params: SqlParams,
+): { conditions: string[]; days: TimeRange } {
+  const conditions = filterConditions(exportFilters(options), params);
+  conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
+  if (after !== null) {
+    const at = params.add(timestampTZValue(after.us));
+    const id = params.add(after.id);
+    const received = params.add(timestampTZValue(after.receivedUs));
+    // The first condition alone lets DuckDB skip the row groups before the key.
+    conditions.push(
+      `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
+        `(e.event_id = ${id} AND e.received_at > ${received}))`,
+    );
+  }
+  const { conditions: inWindow, days } = windowSql(window, options, params);
+  return { conditions: [...conditions, ...inWindow], days };
 }
 
 function keyOf(row: Row): ExportKey {
