@@ -26,7 +26,7 @@ import {
   segmentRowsSql,
 } from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
-import { generate, MAIN_TENANT } from './generate.ts';
+import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './generate.ts';
 
 const END_MS = Date.parse('2026-11-25T00:00:00Z');
 const DAY_MS = 86_400_000;
@@ -263,6 +263,15 @@ async function timed(
 }
 
 const dataDir = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/out/query-data');
+const versionFile = path.join(dataDir, DATA_VERSION_FILE);
+const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : '1';
+if (fs.existsSync(path.join(dataDir, 'tally.sqlite')) && version !== String(DATA_VERSION)) {
+  console.error(
+    `${dataDir} holds data of generator version ${version}, not ${DATA_VERSION} ` +
+      `(bench/query/generate.ts): remove the directory, and the run generates it anew`,
+  );
+  process.exit(1);
+}
 if (!fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
   console.log(
     `generating ${EVENTS} events into ${dataDir} (bun run bench:generate does this alone)`,
@@ -296,11 +305,13 @@ const app = createApp({
   isAccepting: () => true,
 });
 
-// The floor file is named after the segments it copies: data generated anew (another
-// BENCH_EVENTS, another data directory) gets a floor of its own, never a stale one.
+// The floor file is named after the segments it copies and the generator's version: data
+// generated anew (another BENCH_EVENTS, data directory or generator) gets a floor of its own,
+// never a stale one.
 const segments = engine.store.catalog.segmentsOf(MAIN_TENANT);
 const floorKey = crypto
   .createHash('sha256')
+  .update(`${DATA_VERSION}\n`)
   .update(segments.map((s) => `${s.file}:${s.rows}:${s.format}`).join('\n'))
   .digest('hex')
   .slice(0, 16);
