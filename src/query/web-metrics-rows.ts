@@ -94,7 +94,7 @@ export function eventCtes(plan: WebMetricsPlan): string {
         AS is_view${keys}
       FROM ${plan.from} AS e ${whereOf([...scope, `(${plan.eventMatch})`])}
     ), er AS (
-      SELECT ${keyColumns(plan, 'f', '')}, visitor_id, is_view
+      SELECT ${keyColumns(plan, 'f', '')}, visitor_id, 1 AS events_n, is_view::INT AS views_n
       FROM f ${plan.buckets?.join('f.ts') ?? ''}
     )`;
 }
@@ -126,11 +126,17 @@ export function visitCtes(plan: WebMetricsPlan): string {
   const nmatched = plan.entry?.rest ? ['bool_or(nmatch AND side = 0) AS nmatched'] : [];
   const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
   const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
+  const counted = countedPerVisit(plan) ? COUNTED_PER_VISIT : {};
   const kept = keptVisitsCtes({
-    aggregates: ['min(ts) AS start_ts', `${start} AS bucket_ts`, ...matched],
-    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds'].concat(
-      nmatched.length > 0 ? ['nmatched'] : [],
-    ),
+    aggregates: [
+      'min(ts) AS start_ts',
+      `${start} AS bucket_ts`,
+      ...matched,
+      ...Object.entries(counted).map(([name, sql]) => `${sql} AS ${name}`),
+    ],
+    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds']
+      .concat(nmatched.length > 0 ? ['nmatched'] : [])
+      .concat(Object.keys(counted)),
     match: plan.visitMatch,
     keys: plan.visitKeys,
     channels: plan.channels,
@@ -155,14 +161,53 @@ function entryRowsSql(keys: string, plan: WebMetricsPlan): string {
     WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
 }
 
-/** Counted events: of a kept visit (joined only when filters or keys need the visit). */
+/**
+ * What each kept visit counts of its counted events (those in the range matching the event
+ * filters), when its rows need nothing else of them (countedPerVisit): their number, their
+ * page views, and their distinct visitor_ids (one, but for a session whose visitor changed).
+ */
+const COUNTED_PER_VISIT = {
+  counted_events: 'count(*) FILTER (WHERE ematch AND side = 0)',
+  counted_views: 'count(*) FILTER (WHERE ematch AND side = 0 AND is_view)',
+  counted_visitors: 'list(DISTINCT visitor_id) FILTER (WHERE ematch AND side = 0)',
+};
+
+/**
+ * Whether the counted events of a kept visit all fall in one row: the rows are keyed by visit
+ * properties alone (no event property, no bucket of the event's own time). Then `er` is made
+ * of the kept visits alone (COUNTED_PER_VISIT), instead of their events joined back one by
+ * one: over 30 days of 10M events (1.1M visits), Plausible's breakdowns by a visit property
+ * took 3–5 s with the join, 1.5–4 s without (in-process, 2 cores), as `grouped` need no longer
+ * be kept for a second read.
+ */
+function countedPerVisit(plan: WebMetricsPlan): boolean {
+  const byVisit = plan.visitMatch !== 'true' || plan.visitKeys.length > 0;
+  return byVisit && plan.eventKeys.length === 0 && plan.buckets === null;
+}
+
+/**
+ * Counted events, as rows of `events_n` events and `views_n` page views, and a `visitor_id`:
+ * of a kept visit (joined only when filters or keys need the visit), one row per event. With
+ * countedPerVisit, a row per kept visit with its counts (no visitor), and a row per visitor of
+ * it (no events).
+ */
 function eventRowsSql(plan: WebMetricsPlan): string {
   const buckets = plan.buckets?.join('g.ts') ?? '';
   if (plan.visitMatch === 'true' && plan.visitKeys.length === 0) {
-    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, is_view
+    return `SELECT ${keyColumns(plan, 'g', '')}, visitor_id, 1 AS events_n,
+        is_view::INT AS views_n
       FROM ev AS g ${buckets} WHERE g.ematch AND g.side = 0`;
   }
-  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, g.is_view
+  if (countedPerVisit(plan)) {
+    const counted = `FROM kept AS k WHERE k.counted_events > 0 AND ${plan.rowMatch}`;
+    return `SELECT ${keyColumns(plan, '', 'k')}, NULL AS visitor_id,
+        k.counted_events AS events_n, k.counted_views AS views_n ${counted}
+      UNION ALL
+      SELECT ${keyColumns(plan, '', 'k')}, unnest(k.counted_visitors) AS visitor_id,
+        0 AS events_n, 0 AS views_n ${counted}`;
+  }
+  return `SELECT ${keyColumns(plan, 'g', 'k')}, g.visitor_id, 1 AS events_n,
+      g.is_view::INT AS views_n
     FROM grouped AS g JOIN kept AS k ON ${sameVisitSql('g', 'k')} ${buckets}
     WHERE g.ematch AND g.side = 0 AND ${plan.rowMatch}`;
 }

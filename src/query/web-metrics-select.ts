@@ -78,7 +78,7 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   if (wantsEvents) {
     sides.push(`es AS (
       SELECT ${byKeys}, count(DISTINCT visitor_id) AS visitors,
-        count(*) FILTER (WHERE is_view) AS pageviews, count(*) AS events
+        sum(views_n)::BIGINT AS pageviews, sum(events_n)::BIGINT AS events
       FROM er GROUP BY ${byKeys})`);
   }
   const rates = plausibleVisitRatesSql();

@@ -225,6 +225,46 @@ describe('web metrics', () => {
     ]);
   });
 
+  test('by a visit property: a visit of several visitors counts each, events and views by row', async () => {
+    // One session from Google whose user logged in on its way (two visitor ids), beside the
+    // fixture's visits; a visit whose only counted events are filtered out counts nothing.
+    const at = (minutes: number, visitor: string, extra: Partial<StoredEvent> = {}) =>
+      makeEvent({
+        timestamp: T + minutes * MIN,
+        visitor_id: visitor,
+        session_id: 's-login',
+        name: 'pageview',
+        path: '/login',
+        ...extra,
+      });
+    await source.add([
+      at(10, 'anon-1', { referrer: 'https://google.com/' }),
+      at(11, 'user-9', { path: '/account' }),
+      at(12, 'user-9', { name: 'Purchase', path: '/account' }),
+      at(13, 'anon-1', { path: '/account' }),
+    ]);
+    const metrics: WebMetric[] = ['visitors', 'visits', 'pageviews', 'events'];
+    const bySource = (filters: WebCondition[] = []) =>
+      read(filters, metrics, {
+        kind: 'property',
+        property: { visit: 'source' },
+        limit: 10,
+        offset: 0,
+      });
+    const google = (await bySource()).find((row) => row.key === 'Google');
+    expect(google?.values).toEqual({ visitors: 3, visits: 2, pageviews: 5, events: 7 });
+    // Only the page views of /account: of the login session, two visitors, two views.
+    const account = await bySource([filter({ event: 'page' }, ['/account'])]);
+    expect(account).toEqual([
+      { key: 'Google', values: { visitors: 2, visits: 1, pageviews: 2, events: 3 } },
+    ]);
+    // The purchase alone: one visitor of the session.
+    const purchase = await bySource([filter({ event: 'name' }, ['Purchase'])]);
+    expect(purchase).toEqual([
+      { key: 'Google', values: { visitors: 1, visits: 1, pageviews: 0, events: 1 } },
+    ]);
+  });
+
   test('breakdowns by an event property', async () => {
     const by = (property: WebFilter['property'], metrics: WebMetric[]) =>
       read([], metrics, { kind: 'property', property, limit: 10, offset: 0 });
