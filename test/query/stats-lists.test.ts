@@ -1,7 +1,7 @@
 // The seven top lists of getStats against a plain reference over random events: the ranking
 // (paths by page views, the rest by events, ties by value) and the distinct visitors of each
 // value, which stats-lists.ts counts with one bit mask per visitor. Ranks past 64 are checked
-// too: the masks are 128 bits wide.
+// too: the masks are then 128 bits wide (64 up to rank 64).
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import type { StoredEvent } from '../../src/core/index.ts';
