@@ -20,9 +20,10 @@ export const queryLimits = {
    * and, past its first event, at most exportPageBytes of their JSON text. Each page is one
    * read of its own (a snapshot, a place of the tenant's reads) and decodes at least a row
    * group of each segment it touches (~122k events): pages of 1,000 events made a day's export
-   * 2.8× slower than pages of ~15,000. Memory holds about two pages at once (the one sent and
-   * the next); DuckDB sorts only the keys and sizes of a window's first rows to cut them by
-   * bytes, then writes the texts of those kept (not 20,000 texts of up to 32 KB: 640 MB).
+   * (333k events) 2.3× slower than pages of ~15,000 (6.7 s, not 2.9 s, in-process). Memory
+   * holds about two pages at once (the one sent and the next); DuckDB sorts only the keys and
+   * sizes of a window's first rows to cut them by bytes, then writes the texts of those kept
+   * (not 20,000 texts of up to 32 KB: 640 MB).
    */
   exportPageRows: 20_000,
   /** See exportPageRows: 8 MiB is ~15,000 events of ~550 B, 256 of the largest (32 KB). */

@@ -177,8 +177,8 @@ const COUNTED_PER_VISIT = {
  * properties alone (no event property, no bucket of the event's own time). Then `er` is made
  * of the kept visits alone (COUNTED_PER_VISIT), instead of their events joined back one by
  * one: over 30 days of 10M events (1.1M visits), Plausible's breakdowns by a visit property
- * took 3–5 s with the join, 1.5–4 s without (in-process, 2 cores), as `grouped` need no longer
- * be kept for a second read.
+ * took 3.1–6.3 s with the join, 1.5–4 s without (in-process, 2 cores), as `grouped` need no
+ * longer be kept for a second read.
  */
 function countedPerVisit(plan: WebMetricsPlan): boolean {
   const byVisit = plan.visitMatch !== 'true' || plan.visitKeys.length > 0;
