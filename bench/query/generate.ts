@@ -36,10 +36,10 @@ export interface GenerateOptions {
 export const MAIN_TENANT = 'bench-main';
 
 /**
- * The shape of the generated data: a directory written by another version is generated
- * again (bench:query reads this file). 3: web sessions without a session id; 2: sessions of
- * one visitor (1: each event drew its visitor, agent and source alone, and a session id was
- * reused on every day).
+ * The shape of the generated data, written into DATA_VERSION_FILE: bench:query refuses a
+ * directory of another version (it is removed, then generated anew). 3: web sessions without
+ * a session id; 2: sessions of one visitor (1, no file: each event drew its visitor, agent
+ * and source alone, and a session id was reused on every day).
  */
 export const DATA_VERSION = 3;
 export const DATA_VERSION_FILE = 'bench-data-version';
