@@ -222,13 +222,7 @@ async function readTexts(
 ): Promise<string> {
   const params = new SqlParams();
   const { conditions, days } = windowConditions(options, throughUs, after, window, params);
-  const at = params.add(timestampTZValue(last.us));
-  const id = params.add(last.id);
-  const received = params.add(timestampTZValue(last.receivedUs));
-  conditions.push(
-    `e."timestamp" <= ${at} AND (e."timestamp" < ${at} OR e.event_id < ${id} OR ` +
-      `(e.event_id = ${id} AND e.received_at <= ${received}))`,
-  );
+  conditions.push(keySql('through', last, params));
   const [found] = await readRows(
     snapshot,
     `SELECT string_agg(event, chr(10) ORDER BY ${ROW_ORDER}) AS events
@@ -249,18 +243,22 @@ function windowConditions(
 ): { conditions: string[]; days: TimeRange } {
   const conditions = filterConditions(exportFilters(options), params);
   conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
-  if (after !== null) {
-    const at = params.add(timestampTZValue(after.us));
-    const id = params.add(after.id);
-    const received = params.add(timestampTZValue(after.receivedUs));
-    // The first condition alone lets DuckDB skip the row groups before the key.
-    conditions.push(
-      `e."timestamp" >= ${at} AND (e."timestamp" > ${at} OR e.event_id > ${id} OR ` +
-        `(e.event_id = ${id} AND e.received_at > ${received}))`,
-    );
-  }
+  if (after !== null) conditions.push(keySql('after', after, params));
   const { conditions: inWindow, days } = windowSql(window, options, params);
   return { conditions: [...conditions, ...inWindow], days };
+}
+
+/** The events strictly after `key` in export order, or those up to it and itself. */
+function keySql(side: 'after' | 'through', key: ExportKey, params: SqlParams): string {
+  const [within, beyond, receipt] = side === 'after' ? ['>=', '>', '>'] : ['<=', '<', '<='];
+  const at = params.add(timestampTZValue(key.us));
+  const id = params.add(key.id);
+  const received = params.add(timestampTZValue(key.receivedUs));
+  // The first condition, on the time alone, lets DuckDB skip row groups by their time.
+  return (
+    `e."timestamp" ${within} ${at} AND (e."timestamp" ${beyond} ${at} OR ` +
+    `e.event_id ${beyond} ${id} OR (e.event_id = ${id} AND e.received_at ${receipt} ${received}))`
+  );
 }
 
 function keyOf(row: Row): ExportKey {
