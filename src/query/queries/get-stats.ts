@@ -1,7 +1,8 @@
 // GET /api/v1/stats: exact totals and top lists of a tenant's events over a range, filtered.
 // Four scans of the snapshot: the event totals; the visits, with their totals and the lists
 // that count visits (entry and exit pages, sources: visit-stats.ts); and the seven top lists of
-// events, ranked in one scan and their visitors counted in another (stats-lists.ts).
+// events, ranked in one scan and their visitors counted in another (stats-lists.ts). With
+// visit filters one statement before them keeps the matching visits' events (visit-scope.ts).
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSnapshot, EventSource } from '../../storage/index.ts';
