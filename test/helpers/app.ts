@@ -85,14 +85,12 @@ export interface TestQueryLimits {
   trustProxy?: boolean;
   /** RETENTION_DAYS (0, forever, by default). */
   retentionDays?: number;
-  /** An export's page bounds (TEST_EXPORT_PAGE by default). */
-  exportPage?: PageBounds;
 }
 
 /**
  * Export pages of test apps: 1,000 events, so that a test of several pages sends thousands of
  * events, not tens of thousands (queryLimits' 20,000 and 8 MiB are tested in
- * test/query/export-events.test.ts and by a test app that passes them).
+ * test/query/export-events.test.ts).
  */
 export const TEST_EXPORT_PAGE: PageBounds = { rows: 1_000, bytes: queryLimits.exportPageBytes };
 
@@ -133,7 +131,7 @@ export async function makeTestApp(
         retryAfterSeconds: 1,
         queryTimeoutMs: limits.queryTimeoutMs ?? 10_000,
         queryRowsMax: 10_000,
-        exportPage: limits.exportPage ?? TEST_EXPORT_PAGE,
+        exportPage: TEST_EXPORT_PAGE,
       },
       isAccepting: () => accepting,
     });

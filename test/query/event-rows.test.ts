@@ -14,7 +14,6 @@ import {
   listMetrics,
 } from '../../src/query/index.ts';
 import { rowsOnly } from '../helpers/export-pages.ts';
-
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const T = Date.parse('2026-04-01T12:00:00Z');
