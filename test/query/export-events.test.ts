@@ -161,7 +161,7 @@ describe('the pages of an export, over a memory source', () => {
     expect(await pagesOf(memory, 'nobody', {}, 2)).toEqual([]);
   });
 
-  test('by default a page is up to exportPageRows events (far more than an event list’s)', async () => {
+  test('by default a page is up to exportPageRows events, more than an event list', async () => {
     memory = await createMemorySource();
     const count = 2500;
     await memory.add(Array.from({ length: count }, (_, i) => makeEvent({ timestamp: T0 + i })));

@@ -225,7 +225,7 @@ describe('web metrics', () => {
     ]);
   });
 
-  test('by a visit property: a visit of several visitors counts each, events and views by row', async () => {
+  test('by a visit property: each visitor of a visit counts, events and views by row', async () => {
     // One session from Google whose user logged in on its way (two visitor ids), beside the
     // fixture's visits; a visit whose only counted events are filtered out counts nothing.
     const at = (minutes: number, visitor: string, extra: Partial<StoredEvent> = {}) =>
