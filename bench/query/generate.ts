@@ -99,6 +99,8 @@ function tenantDaySql(n: number, file: string): string {
   const unit = (k: number) => `(hash($tenant, $day, i // 8, ${k}) % 1000000) / 1000000.0`;
   const pick = (k: number, of: number) => `(1 + hash($tenant, $day, i // 8, ${k}) % ${of})::BIGINT`;
   const user = `CASE WHEN ${unit(1)} < 0.6 THEN 'u' || floor(pow(${unit(2)}, 2) * 50000)::INT END`;
+  // The session's source: 1 is 'web', whose sessions carry no session id.
+  const source = pick(3, 3);
   return `COPY (
     SELECT
       $tenant || '-' || $day || '-' || i AS event_id, $tenant AS tenant,
@@ -108,8 +110,8 @@ function tenantDaySql(n: number, file: string): string {
       make_timestamptz(($start + (i * ${DAY_MS} // ${n}))::BIGINT * 1000) AS received_at,
       ${user} AS user_id,
       NULL::VARCHAR AS anonymous_id,
-      CASE WHEN ${pick(3, 3)} <> 1 THEN 's' || $day || '-' || (i // 8) END AS session_id,
-      (['web', 'ios', 'android'])[${pick(3, 3)}] AS source,
+      CASE WHEN ${source} <> 1 THEN 's' || $day || '-' || (i // 8) END AS session_id,
+      (['web', 'ios', 'android'])[${source}] AS source,
       '/p/' || least(floor(1 / pow(random() + 1e-9, 0.8))::BIGINT, 5000) AS path,
       CASE WHEN i % 8 = 0
         THEN (['https://google.com/', 'https://news.ycombinator.com/', NULL, NULL])[${pick(4, 4)}]
