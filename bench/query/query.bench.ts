@@ -319,6 +319,8 @@ const floorFile = path.join(dataDir, '..', `floor-${floorKey}.parquet`);
 const floorDb = await DuckDBInstance.create(':memory:', {
   threads: '2',
   memory_limit: `${defaultTunables.duckdbMemoryBytesMax / 1024 ** 2}MB`,
+  // Beside the data, not DuckDB's default .tmp in the directory the bench was started from.
+  temp_directory: path.join(dataDir, '..', 'floor-spill'),
 });
 if (!fs.existsSync(floorFile)) {
   // In today's column layout, whatever layout each segment was written in (segment-format.ts).
