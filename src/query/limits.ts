@@ -190,3 +190,7 @@ assert(
   queryLimits.sqlDuckDbBytesMax < queryLimits.sqlProcessBytesMax,
   "a statement's DuckDB fits in its process's memory",
 );
+assert(
+  queryLimits.exportPageBytes >= eventLimits.eventBytesMax && queryLimits.exportPageRows >= 1,
+  "an export's page holds a whole event of the largest size",
+);
