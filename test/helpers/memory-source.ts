@@ -51,7 +51,10 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
   const { dir, remove } = makeTempDir('tally-query-');
   const segmentsDir = path.join(dir, 'segments');
   mkdirSync(segmentsDir, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:');
+  // A spill lands in the source's own directory (removed with it), not `.tmp` of the cwd.
+  const instance = await DuckDBInstance.create(':memory:', {
+    temp_directory: path.join(dir, 'spill'),
+  });
   const setup = await instance.connect();
   await setup.run(`CREATE TABLE ${HOT_TABLE} (${EVENT_COLUMN_DEFS})`);
   if (options.lockDown === true) await lockDown(setup, segmentsDir);
