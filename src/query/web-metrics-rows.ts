@@ -59,6 +59,8 @@ export interface WebMetricsPlan {
   /** The exit rate is asked for: `xp` holds the page views of each page. */
   exitRate: boolean;
   wantsVisits: boolean;
+  /** The metrics read the counted events `er` (readsEvents). */
+  wantsEvents: boolean;
   /** The time on page, asked for in total or by page: its sequence's event columns. */
   timed: { by: timeOnPage.TimedBy; columns: Record<string, string> } | null;
   /** The engagement metrics (scroll depth, time on page), in total or by page. */
@@ -182,7 +184,8 @@ const COUNTED_PER_VISIT = {
  */
 function countedPerVisit(plan: WebMetricsPlan): boolean {
   const byVisit = plan.visitMatch !== 'true' || plan.visitKeys.length > 0;
-  return byVisit && plan.eventKeys.length === 0 && plan.buckets === null;
+  // Without event metrics `er` is never read: its counts would be made for nothing.
+  return plan.wantsEvents && byVisit && plan.eventKeys.length === 0 && plan.buckets === null;
 }
 
 /**

@@ -63,6 +63,14 @@ function plausibleVisitRatesSql(over: string | null = null) {
   };
 }
 
+/**
+ * Whether `metrics` read the counted events (`er`, summed in `es`): every metric but the
+ * visits' and the exit rate (the time on page is read with the events: its rows are theirs).
+ */
+export function readsEvents(metrics: readonly string[], visitMetrics: readonly string[]): boolean {
+  return metrics.some((m) => !visitMetrics.includes(m) && m !== EXIT_RATE);
+}
+
 /** `, es AS (…), vs AS (…) SELECT …`, to follow the CTEs that define `er` and `vr`. */
 export function metricsSelectSql(spec: MetricsSelect): string {
   const { metrics, visitMetrics, ranking } = spec;
@@ -71,8 +79,7 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   const byKeys = keys.join(', ');
   const fromVisits = (m: string) =>
     (visitMetrics.includes(m) && !entered.includes(m)) || m === EXIT_RATE;
-  // The time on page is read with the events: its rows are theirs.
-  const wantsEvents = metrics.some((m) => !visitMetrics.includes(m) && m !== EXIT_RATE);
+  const wantsEvents = readsEvents(metrics, visitMetrics);
   const wantsVisits = metrics.some(fromVisits);
   const sides: string[] = [];
   if (wantsEvents) {

@@ -65,44 +65,33 @@ export async function getStats(
   });
 }
 
-/** The four statements of getStats over `fromOf`, the relation of the events to count. */
-async function statsOf(
+/**
+ * The four statements of getStats over `fromOf`, the relation of the events to count (each
+ * statement binds its own values). Exported for the test that checks the visit scope formed
+ * once against one formed in each statement.
+ */
+export async function statsOf(
   snapshot: EventSnapshot,
   options: StatsOptions,
   fromOf: (params: SqlParams) => string,
 ): Promise<Stats> {
-  const totalsParams = new SqlParams();
-  const totalsSql = totalsQuery(fromOf(totalsParams), options.filters, totalsParams);
-  const [totals] = await readRows(snapshot, totalsSql, totalsParams);
-  const visitParams = new SqlParams();
-  const visitSql = visitStatsQuery(
-    fromOf(visitParams),
-    snapshot.allFrom,
-    options.filters,
-    visitParams,
-    PAGE_VIEW_NAMES,
-    options.top,
+  const read = (sqlOf: (from: string, params: SqlParams) => string) => {
+    const params = new SqlParams();
+    return readRows(snapshot, sqlOf(fromOf(params), params), params);
+  };
+  const { filters, top } = options;
+  const [totals] = await read((from, params) => totalsQuery(from, filters, params));
+  const visits = await read((from, params) =>
+    visitStatsQuery(from, snapshot.allFrom, filters, params, PAGE_VIEW_NAMES, top),
   );
-  const visits = await readRows(snapshot, visitSql, visitParams);
-  const rankParams = new SqlParams();
-  const rankSql = rankQuery(
-    fromOf(rankParams),
-    options.filters,
-    rankParams.add(listValue(PAGE_VIEW_NAMES)),
-    options.top,
-    rankParams,
-  );
-  const ranked = rankedValuesOf(await readRows(snapshot, rankSql, rankParams));
-  const visitorParams = new SqlParams();
-  const visitorSql = visitorsQuery(
-    fromOf(visitorParams),
-    options.filters,
-    visitorParams.add(listValue(PAGE_VIEW_NAMES)),
-    ranked,
-    visitorParams,
+  const ranked = rankedValuesOf(
+    await read((from, params) => rankQuery(from, filters, PAGE_VIEW_NAMES, top, params)),
   );
   // No ranked value, no visitor to count: the scan is skipped.
-  const visitors = ranked.length === 0 ? [] : await readRows(snapshot, visitorSql, visitorParams);
+  const visitors =
+    ranked.length === 0
+      ? []
+      : await read((from, params) => visitorsQuery(from, filters, PAGE_VIEW_NAMES, ranked, params));
   return {
     total_events: numberOf(totals?.total_events),
     page_views: numberOf(totals?.page_views),

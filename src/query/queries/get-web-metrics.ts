@@ -38,7 +38,7 @@ import {
   type WebMetricsRow,
 } from '../web-metrics-model.ts';
 import { eventCtes, type KeySource, visitCtes, type WebMetricsPlan } from '../web-metrics-rows.ts';
-import { metricsSelectSql } from '../web-metrics-select.ts';
+import { metricsSelectSql, readsEvents } from '../web-metrics-select.ts';
 import {
   eventFilterSql,
   eventPropertySql,
@@ -148,6 +148,7 @@ function webMetricsSql(
     rowMatch: 'true',
     exitRate,
     wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m) || m === EXIT_RATE),
+    wantsEvents: readsEvents(metrics, VISIT_METRICS),
     timed: null,
     engaged: null,
   };

@@ -59,11 +59,12 @@ export interface RankedValue {
 export function rankQuery(
   from: string,
   filters: EventFilters,
-  viewNames: string,
+  pageViewNames: string[],
   top: number,
   params: SqlParams,
 ): string {
   const where = whereOf(filterConditions(filters, params));
+  const viewNames = params.add(listValue(pageViewNames));
   const columns = BREAKDOWNS.map((b) => b.column);
   const which = BREAKDOWNS.map((b) => `WHEN grouping(${b.column}) = 0 THEN '${b.list}'`);
   return `WITH g AS (
@@ -103,10 +104,11 @@ export function rankedValuesOf(rows: Row[]): RankedValue[] {
 export function visitorsQuery(
   from: string,
   filters: EventFilters,
-  viewNames: string,
+  pageViewNames: string[],
   ranked: RankedValue[],
   params: SqlParams,
 ): string {
+  const viewNames = params.add(listValue(pageViewNames));
   // Only the bits a list can have set are looked at. The masks are counted per byte first (a
   // distinct mask is a row per 8 ranks, then at most 256 values per byte and list are split
   // into bits): with top=100 and 250k visitors of distinct masks, a row per rank was ~100M.
