@@ -178,6 +178,24 @@ describe('Umami collection API', () => {
     expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(0);
   });
 
+  test('a timestamp past the year 9999 is a 400 naming it, and costs a batch no item', async () => {
+    // 15 digits pass the shape Umami coerces, but as milliseconds they are no date: deriving
+    // the item's session from that time threw, a 500 for the request (a whole batch lost).
+    const seconds = 999_999_999_999_999;
+    const one = await t.post('/api/send', item({ timestamp: seconds }));
+    expect(one.status).toBe(400);
+    const error = ((await one.json()) as { error: Json }).error;
+    expect(error).toMatchObject({ code: 'bad-request', status: 400 });
+    expect(error.message).toContain('timestamp');
+    const res = await t.post('/api/batch', [
+      item({ url: '/a' }),
+      item({ timestamp: String(seconds) }),
+    ]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ size: 2, processed: 1, errors: 1 });
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
+  });
+
   test('/api/batch stores the good items and reports each bad one by index', async () => {
     const res = await t.post('/api/batch', [
       item({ url: '/a' }),

@@ -12,6 +12,7 @@ import {
   AppError,
   CUT_PROPERTIES_KEY,
   cutToChars,
+  EPOCH_MS_MAX,
   type EventInput,
   eventLimits,
   type FieldIssue,
@@ -47,6 +48,8 @@ const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>([
 /** Umami's answer to an `error` item for a website whose error tracking is off. */
 export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
 const HOUR_MS = 3_600_000;
+/** The latest `timestamp` (epoch seconds) that is a date: the last second of the year 9999. */
+const TIMESTAMP_SECONDS_MAX = Math.floor(EPOCH_MS_MAX / 1000);
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
 /**
@@ -105,9 +108,17 @@ export const UmamiItemIn = t.Object(
         ip: optionalText('Else the client address.'),
         userAgent: optionalText('Else the User-Agent header.'),
         timestamp: t.Optional(
-          t.Union([jsonInteger({ minimum: 0 }), t.String({ pattern: '^[0-9]{1,15}$' })], {
-            description: 'Epoch seconds (a number, or its digits as text).',
-          }),
+          t.Union(
+            [
+              jsonInteger({ minimum: 0, maximum: TIMESTAMP_SECONDS_MAX }),
+              t.String({ pattern: '^[0-9]{1,15}$' }),
+            ],
+            {
+              description:
+                'Epoch seconds (a number, or its digits as text), at most ' +
+                `${TIMESTAMP_SECONDS_MAX}.`,
+            },
+          ),
         ),
         data: t.Optional(
           t.Nullable(
@@ -242,13 +253,19 @@ function checkItem(
       bad(['payload', field], `${field} must be a string`);
     }
   }
-  // Umami coerces it (`z.coerce.number().int()`): "1795600000" is a time too.
+  // Umami coerces it (`z.coerce.number().int()`): "1795600000" is a time too. The session is
+  // derived from that time before the event rules see it, so it must be a date here already.
   const seconds = payload.timestamp;
   const wholeSeconds =
     (Number.isInteger(seconds) && (seconds as number) >= 0) ||
     (typeof seconds === 'string' && /^\d{1,15}$/.test(seconds));
   if (seconds !== undefined && !wholeSeconds) {
     bad(['payload', 'timestamp'], 'timestamp must be whole epoch seconds');
+  } else if (seconds !== undefined && Number(seconds) > TIMESTAMP_SECONDS_MAX) {
+    bad(
+      ['payload', 'timestamp'],
+      `timestamp must be at most ${TIMESTAMP_SECONDS_MAX} (the end of the year 9999)`,
+    );
   }
   if (payload.data !== undefined && payload.data !== null && objectOf(payload.data) === undefined) {
     bad(['payload', 'data'], 'data must be an object');
