@@ -1,7 +1,8 @@
 // Web filters read on each event's own fields, as Umami reads every filter (a column of its
 // website_event row): event properties as eventFilterSql reads them, and the visit properties
 // an event has too (browser, OS, device, country, referrer host, campaign tags) as
-// visitValueSql writes them, over the event instead of its visit's first event. Event lists
+// visitValueSql writes them, over the event instead of its visit's first event; the entry and
+// exit page as the event's own page, as Umami reads them on its rows. Event lists
 // and the sessions Umami's read API lists are filtered this way; totals keep get-web-metrics'.
 
 import { assert } from '../core/index.ts';
@@ -14,6 +15,7 @@ import {
   type VisitProperty,
   visitValueSql,
   type WebFilter,
+  type WebProperty,
 } from './web-properties.ts';
 
 /** Visit properties that are a field of each event (the others need the whole visit). */
@@ -29,6 +31,16 @@ const EVENT_FIELDS: readonly VisitProperty[] = [
   'utm_content',
   'utm_term',
 ];
+
+/**
+ * Visit properties read on another field of each event, as Umami's FILTER_COLUMNS reads them
+ * on its rows: `entry` and `exit` are its `url_path`, so a list filtered by them holds the
+ * events on that page (Tally's totals read them as the visit's first and last page).
+ */
+const ON_EVENT: Partial<Record<VisitProperty, WebProperty>> = {
+  entry_page: { event: 'page' },
+  exit_page: { event: 'page' },
+};
 
 /** The events of `from` (alias `e`) with the columns of referrerSourceParts, as a relation. */
 export function sourcedEventsSql(from: string, conditions: string[]): string {
@@ -46,6 +58,9 @@ export function eventFiltersSql(
   const conditions = filters.map((filter) => {
     const { property } = filter;
     if (!isVisitProperty(property)) return eventFilterSql(filter, views, params);
+    const onEvent = ON_EVENT[property.visit];
+    if (onEvent !== undefined)
+      return eventFilterSql({ ...filter, property: onEvent }, views, params);
     assert(EVENT_FIELDS.includes(property.visit), 'an event has the visit property filtered');
     return filterConditionSql(filter, visitValueSql(property.visit, false), params);
   });

@@ -359,6 +359,46 @@ describe('events', () => {
   });
 });
 
+describe('entry and exit filters', () => {
+  test("the lists read them on each event's page, as Umami's rows; the totals by visit", async () => {
+    // The lists filter each event (Umami's website_event rows), and Umami's FILTER_COLUMNS
+    // reads `entry` and `exit` there as its url_path: these reads failed an assertion (500).
+    const entered = await ok('events', `${TWO_DAYS}&entry=/`);
+    expect(entered.count).toBe(2);
+    expect((entered.data as Json[]).map((e) => [e.urlPath, e.createdAt])).toEqual([
+      ['/', '2026-11-25T09:00:00.000Z'],
+      ['/', '2026-11-24T10:00:00.000Z'],
+    ]);
+    const left = await ok('events', `${TWO_DAYS}&exit=/pricing`);
+    expect((left.data as Json[]).map((e) => [e.urlPath, e.eventName])).toEqual([
+      ['/pricing', 'trial'],
+      ['/pricing', null],
+      ['/pricing', null],
+    ]);
+    const sessions = await ok('sessions', `${TWO_DAYS}&entry=/`);
+    expect((sessions.data as Json[]).map((s) => s.id).sort()).toEqual(
+      [sessionOf['198.51.100.1'], sessionOf['198.51.100.3']].sort(),
+    );
+    const data = await t.get(
+      `/api/websites/${WEBSITE}/event-data/events?${TWO_DAYS}&exit=/blog/hello`,
+    );
+    expect(await data.json()).toEqual([
+      { eventName: 'signup', propertyName: 'plan', dataType: 1, total: 1 },
+    ]);
+    expect(await ok('event-data/stats', `${TWO_DAYS}&entry=/`)).toEqual({
+      events: 0,
+      properties: 0,
+      records: 0,
+    });
+    expect((await t.get(`/api/realtime/${WEBSITE}?exit=/pricing`)).status).toBe(200);
+    // The totals keep Tally's visits: A entered at / on 11-24 (its signup came in that
+    // visit), C at / on 11-25.
+    expect(await ok('events/stats', `${TWO_DAYS}&entry=/`)).toMatchObject({
+      data: { events: 2, visitors: 2, visits: 2 },
+    });
+  });
+});
+
 describe('another website', () => {
   test("its sessions and events are never another's", async () => {
     const sessions = await read('sessions', TWO_DAYS, OTHER);
