@@ -102,7 +102,12 @@ export function plausibleRoutes(deps: AppDeps) {
 const PlausibleEventIn = t.Object(
   {
     n: t.Optional(t.String({ description: 'Event name (or `name`), required.' })),
-    u: t.Optional(t.String({ description: 'Page URL (or `url`), required.' })),
+    u: t.Optional(
+      t.String({
+        description:
+          'Page URL (or `url`), required; its path is stored decoded, as Plausible does.',
+      }),
+    ),
     d: t.Optional(
       t.String({
         description:
@@ -273,13 +278,24 @@ function storedUrl(url: string, page: URL): string | undefined {
 
 /**
  * The page's path (held to the path limit by pathOfUrl) with, in hash mode, its hash route;
- * without the hash when the two are over the limit together.
+ * without the hash when the two are over the limit together. Decoded, as Plausible stores a
+ * pathname (`URI.decode`, trailing spaces trimmed): its Stats API shows and filters `/café`,
+ * not the `/caf%C3%A9` the URL parser writes.
  */
 function pagePath(page: URL, hashMode: boolean): string {
   const path = pathOfUrl(page.href) ?? '/';
-  if (!hashMode) return path;
+  if (!hashMode) return decodedPath(path);
   const routed = `${path}${page.hash}`;
-  return routed.length <= eventLimits.urlCharsMax ? routed : path;
+  return decodedPath(routed.length <= eventLimits.urlCharsMax ? routed : path);
+}
+
+/** A path percent-decoded; as it is when it does not decode (a lone `%`, bytes not UTF-8). */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path).trimEnd() || path;
+  } catch {
+    return path;
+  }
 }
 
 /**
