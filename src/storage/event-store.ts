@@ -315,8 +315,9 @@ export class EventStore implements EventSource {
    * closes: it gets the store's final mark (the dedup index's snapshot is written then).
    */
   async close(atRest?: (mark: StoreMark) => Promise<void>): Promise<void> {
+    const erasuresStopped = this.erasures.stop(); // first: one accepted meanwhile stays pending
     await this.committer.drain();
-    await this.erasures.settled();
+    await erasuresStopped;
     await this.flusher.settled();
     await this.compactor.settled();
     this.wal.close();

@@ -56,6 +56,8 @@ export class PersonEraser {
   private readonly running = new Map<string, Promise<Erasure | null>>();
   /** The end of the last erasure started: the next one waits for it. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set by `stop` (the store is closing): no erasure starts from then on. */
+  private stopping = false;
 
   constructor(private readonly deps: PersonEraserDeps) {}
 
@@ -90,11 +92,13 @@ export class PersonEraser {
 
   /**
    * Runs erasure `id` to its end (or joins the run started): done, or failed with the reason
-   * (rejected only when its outcome could not be recorded). Null when there is no such one.
+   * (rejected only when its outcome could not be recorded). Null when there is no such one, or
+   * when the store is closing: it stays pending, and the next start resumes it.
    */
   run(id: string): Promise<Erasure | null> {
     const started = this.running.get(id);
     if (started !== undefined) return started;
+    if (this.stopping) return Promise.resolve(null);
     const run = this.queue
       .then(() => this.runOnce(id))
       .finally(() => {
@@ -110,10 +114,20 @@ export class PersonEraser {
     await Promise.allSettled([...this.running.values()]);
   }
 
+  /**
+   * The store is closing: the erasure running ends, those waiting behind it and any accepted
+   * from now on stay pending for the next start. One started later would hold its segments as
+   * a reader while it waits for the write lock the close holds until every reader is gone.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.settled();
+  }
+
   private async runOnce(id: string): Promise<Erasure | null> {
     const { log, fault } = this.deps;
     const erasure = log.get(id);
-    if (erasure === null || erasure.status !== 'pending') return erasure;
+    if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
     try {
       await this.rewriteAll(erasure);
     } catch (error) {

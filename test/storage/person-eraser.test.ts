@@ -445,6 +445,27 @@ describe('a log that lost its unsynced tail', () => {
   });
 });
 
+describe('an erasure accepted while the store closes', () => {
+  test('stays pending and the next start finishes it: the close does not wait on it', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [
+      { id: 'a1', user: 'u1' },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await t.engine.store.flusher.flush();
+    // Accepted after the close began: run then, its rewrite would hold the segment as a reader
+    // and wait for the write lock the close holds until no reader is left.
+    const accepted = t.engine.erasures.request('acme', 'user_id', 'u1');
+    const restarted = t.restart().then(() => 'restarted');
+    const timeout = Bun.sleep(5_000).then(() => 'close hung');
+    expect(await Promise.race([restarted, timeout])).toBe('restarted');
+    const { id } = await accepted;
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', id).status).toBe('done');
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+});
+
 interface RewriterLike {
   reading<T>(work: () => Promise<T>): Promise<T>;
   affected(match: { tenant: string; field: 'user_id'; value: string }): Promise<unknown[]>;
