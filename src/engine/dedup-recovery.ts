@@ -128,6 +128,12 @@ function lessThanRebuild(saved: SavedIndex, options: DedupOptions, now: number):
   );
 }
 
+/**
+ * Adds a key read back at start within DEDUP_KEYS_MAX, as ingest keeps the index: once it is
+ * full the oldest generations go early, and keys received before what is remembered then are
+ * skipped. The window's segments hold every id the index forgot early at run time (at 100k ids
+ * a second, billions in 7 days): taken all before trimming, they would need that much memory.
+ */
 function remember(
   index: DedupIndex,
   tenant: string,
@@ -135,7 +141,11 @@ function remember(
   receivedAt: number,
   now: number,
 ): void {
-  if (!index.isExpired(receivedAt, now)) index.hasOrAdd(index.keyOf(tenant, eventId), receivedAt);
+  if (index.isExpired(receivedAt, now)) return;
+  if (index.wouldOverflow(1)) index.makeRoom(1, now);
+  const since = index.rememberedSince(now);
+  if (since !== null && receivedAt < since) return;
+  index.hasOrAdd(index.keyOf(tenant, eventId), receivedAt);
 }
 
 /**

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogger, DAY_MS, ManualClock } from '../../src/core/index.ts';
+import { DedupIndex } from '../../src/engine/dedup-index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { engineOptions, T0 } from '../helpers/app.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
@@ -245,6 +246,40 @@ describe('restarting with the dedup snapshot', () => {
     expect(engine?.dedup.size).toBeLessThanOrEqual(25);
     expect(shortened.reduce((a, b) => a + b, 0)).toBe(40 - (engine?.dedup.size ?? 0));
     expect(await send('acme', ids('d3-', 10))).toEqual(statuses('duplicate', 10));
+  });
+
+  test('a rebuild holds no more ids than DEDUP_KEYS_MAX, though the segments hold more', async () => {
+    setUp();
+    const limits = { dedupKeysMax: 25, dedupWindowMs: 8 * DAY_MS }; // a generation a day
+    await open(limits);
+    // 10 new ids a day for 6 days: the index forgets the oldest days early as it runs, but
+    // every event stays in its segment.
+    for (let day = 0; day < 6; day++) {
+      expect(await send('acme', ids(`d${day}-`, 10))).toEqual(statuses('accepted', 10));
+      await (engine as Engine).store.flusher.flush();
+      clock.advance(DAY_MS);
+    }
+    expect(engine?.dedup.size).toBeLessThanOrEqual(25);
+    await close();
+    fs.rmSync(snapshotPath()); // as after a crash: rebuilt from the 60 ids of the segments
+    const hasOrAdd = DedupIndex.prototype.hasOrAdd;
+    let held = 0;
+    DedupIndex.prototype.hasOrAdd = function (this: DedupIndex, key, receivedAt) {
+      const known = hasOrAdd.call(this, key, receivedAt);
+      held = Math.max(held, this.size);
+      return known;
+    };
+    try {
+      await open(limits);
+    } finally {
+      DedupIndex.prototype.hasOrAdd = hasOrAdd;
+    }
+    expect(held).toBeLessThanOrEqual(25);
+    // As at run time: the newest days are remembered, the oldest forgotten early.
+    const since = engine?.dedup.rememberedSince(clock.now()) ?? null;
+    expect(since).not.toBeNull();
+    expect(await send('acme', ids('d5-', 10))).toEqual(statuses('duplicate', 10));
+    expect(await send('acme', ids('d0-', 10))).toEqual(statuses('accepted', 10));
   });
 
   test('once closing, the engine takes no more events (the snapshot stays true)', async () => {
