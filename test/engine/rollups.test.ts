@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'bun:test';
 import {
   type RollupEvent,
+  rebuildRollups,
   TenantRollups,
   TRACKED_PATH_CHARS_MAX,
 } from '../../src/engine/rollups.ts';
+import { createMemorySource, makeEvent } from '../helpers/memory-source.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -161,6 +163,46 @@ describe('latest metrics at the bound', () => {
       });
       const kept = rollups.snapshot(at).latest_metrics.map((m) => m.name);
       expect([order, kept.sort()]).toEqual([order, ['b', 'c']]);
+    }
+  });
+});
+
+describe('rebuildRollups', () => {
+  test("reads a day's events a chunk at a time, and counts them as applying all at once", async () => {
+    const source = await createMemorySource();
+    try {
+      // 5,000 events over the last 24 h (a busy tenant has millions: as objects all at once,
+      // gigabytes), a metric point among them, and one older than the day.
+      const events = Array.from({ length: 5_000 }, (_, i) =>
+        makeEvent({
+          timestamp: NOW - 86_000_000 + i * 17_000,
+          path: `/p${i % 40}`,
+          visitor_id: `v${i % 700}`,
+          name: i % 10 === 0 ? 'signup' : 'page_view',
+          value: i === 4_321 ? 42 : null,
+        }),
+      );
+      await source.add([...events, makeEvent({ timestamp: NOW - 90_000_000 })]);
+      const applied: number[] = [];
+      const apply = TenantRollups.prototype.apply;
+      TenantRollups.prototype.apply = function (this: TenantRollups, batch, nowMs) {
+        applied.push(batch.length);
+        apply.call(this, batch, nowMs);
+      };
+      const rebuilt = new TenantRollups({ namesMax: 10, pathsMax: 100 });
+      try {
+        await rebuildRollups(source, 'acme', rebuilt, NOW);
+      } finally {
+        TenantRollups.prototype.apply = apply;
+      }
+      expect(applied.reduce((a, b) => a + b, 0)).toBe(5_000);
+      expect(Math.max(...applied)).toBeLessThanOrEqual(2_048);
+      const whole = new TenantRollups({ namesMax: 10, pathsMax: 100 });
+      whole.apply(events, NOW);
+      for (const e of events.filter((e) => e.value !== null)) whole.noteLatest(e);
+      expect(rebuilt.snapshot(NOW)).toEqual(whole.snapshot(NOW));
+    } finally {
+      source.close();
     }
   });
 });
