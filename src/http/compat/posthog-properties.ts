@@ -19,16 +19,17 @@
 import { createHash } from 'node:crypto';
 import { cutToChars, eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 
-/** Hex digits of the SHA-256 that ends a distinct_id fitted to idCharsMax (64 bits). */
+/** Hex digits of the SHA-256 that ends an id fitted to idCharsMax (64 bits). */
 const FITTED_ID_DIGEST_CHARS = 16;
 
 /**
- * A distinct_id as stored: as sent when it fits idCharsMax, else its first characters, `~` and
- * the first FITTED_ID_DIGEST_CHARS hex digits of the SHA-256 of the whole id, idCharsMax in all.
- * The same id is always the same person; two ids alike in their first 128 characters (a
- * composite `org:team:…:user` key) stay two, where a plain cut made them one for good.
+ * An id as stored (a distinct_id, a `$session_id`): as sent when it fits idCharsMax, else its
+ * first characters, `~` and the first FITTED_ID_DIGEST_CHARS hex digits of the SHA-256 of the
+ * whole id, idCharsMax in all. The same id is always the same person or session; two ids alike
+ * in their first 128 characters (a composite `org:team:…:user` key) stay two, where a plain cut
+ * made them one for good.
  */
-export function fittedDistinctIdOf(id: string): string {
+export function fittedIdOf(id: string): string {
   if (id.length <= eventLimits.idCharsMax) return id;
   const digest = createHash('sha256').update(id, 'utf8').digest('hex');
   const kept = cutToChars(id, eventLimits.idCharsMax - FITTED_ID_DIGEST_CHARS - 1);
@@ -70,12 +71,12 @@ function idOf(value: unknown): string | undefined {
 /**
  * An id that `$identify` or `$create_alias` merges: a non-empty string, or a finite number as
  * its text, as a numeric distinct_id is read and as PostHog merges String(id) (server SDKs pass
- * a database id as it is); fitted as a distinct_id is (fittedDistinctIdOf), so a long one
+ * a database id as it is); fitted as a distinct_id is (fittedIdOf), so a long one
  * names the events stored under it.
  */
 function mergedIdOf(value: unknown): string | undefined {
   const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-  return typeof id === 'string' && id !== '' ? fittedDistinctIdOf(id) : undefined;
+  return typeof id === 'string' && id !== '' ? fittedIdOf(id) : undefined;
 }
 
 /** The device an identified event was sent from: `$device_id`, when it is an id (idOf). */

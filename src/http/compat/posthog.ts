@@ -35,7 +35,7 @@ import {
 import { readCaptureBody } from './posthog-body.ts';
 import { captureDoc } from './posthog-docs.ts';
 import {
-  fittedDistinctIdOf,
+  fittedIdOf,
   identityOf,
   POSTHOG_TOP_LEVEL_KEYS,
   storedProperties,
@@ -182,7 +182,7 @@ function inputOf(
   const sentId = textOf(event.distinct_id) ?? take('distinct_id');
   if (sentId === undefined) throw new AppError('bad_request', `${where}.distinct_id is required`);
   // PostHog keeps a longer one (cut to 200 characters); refused, the event would be lost.
-  const distinctId = fittedDistinctIdOf(sentId);
+  const distinctId = fittedIdOf(sentId);
   delete properties.token;
   const anonymous =
     properties.$is_identified === false || properties.$process_person_profile === false;
@@ -190,6 +190,9 @@ function inputOf(
     if (event[key] !== undefined && properties[key] === undefined) properties[key] = event[key];
   }
   const referrer = take('$referrer');
+  // Fitted as a distinct_id is (PostHog takes any length): refused, the event was lost; cut,
+  // two sessions alike in their start would be one visit.
+  const sessionId = take('$session_id');
   return {
     event_id: textOf(event.uuid),
     name,
@@ -199,7 +202,7 @@ function inputOf(
     url: fittedUrlOf(take('$current_url')),
     path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
     referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),
-    session_id: take('$session_id'),
+    session_id: sessionId === undefined ? undefined : fittedIdOf(sessionId),
     ip: take('$ip'),
     // posthog-node sets it on every event by default: a server's address is not its user's.
     ...(properties.$geoip_disable === true ? { geoip: false } : {}),
