@@ -21,7 +21,7 @@ export {
   type RequestContext,
   type StoredEvent,
 } from './event.ts';
-export { addressKeyOf, isPublicAddress, normalizeIp } from './ip.ts';
+export { addressKeyOf, isPublicAddress, normalizeIp, sentAddressOf } from './ip.ts';
 export {
   DAY_MS,
   defaultTunables,

@@ -37,6 +37,18 @@ export function normalizeIp(raw: string): string {
   return ip.slice(0, IP_CHARS_MAX);
 }
 
+/**
+ * An address a client named in its payload, in normalizeIp's spelling, when it is one (IPv4,
+ * or IPv6 with or without a zone); else null: text over IP_CHARS_MAX characters, or that is no
+ * address (`unknown`, a host name, a list of hops), which no country lookup could place and
+ * which, hashed into a visitor id, would make one visitor of everyone who sends it.
+ */
+export function sentAddressOf(raw: string): string | null {
+  if (raw.trim().length > IP_CHARS_MAX) return null;
+  const ip = normalizeIp(raw);
+  return isIP(ip) === 0 ? null : ip;
+}
+
 /** 16-bit groups of an IPv6 address. */
 const IPV6_GROUPS = 8;
 /** Groups of the prefix an IPv6 client is keyed by: 4 × 16 bits, a /64. */

@@ -128,6 +128,41 @@ describe('countries through the compatibility APIs', () => {
     expect(await countriesOf(WEBSITE)).toEqual(['US']);
   });
 
+  test('an SDK address over 64 characters, or no address at all, counts as none sent', async () => {
+    // Refused, the whole message was lost (`ip must be at most 64 characters`), and the SDKs
+    // take the 200 of a batch as delivered. The request's address stands in, as for an event
+    // that names none: here GB, where 89.160.20.112 (the first of the hops) is SE.
+    await t.close();
+    t = await makeCompatApp({ engine: { countries }, trustProxy: true });
+    const from = { 'x-forwarded-for': '81.2.69.160' };
+    const hops = `89.160.20.112, ${'10.0.0.1, '.repeat(6)}10.0.0.2`;
+    const bad = [hops, '89.160.20.112, 10.0.0.1', 'unknown', ` ${'1'.repeat(70)} `];
+    const posthog = await t.post(
+      '/batch/',
+      {
+        api_key: 'k',
+        batch: bad.map((ip) => ({ event: 'e', distinct_id: 'd', properties: { $ip: ip } })),
+      },
+      from,
+    );
+    expect(await posthog.json()).toEqual({ status: 1 });
+    const segment = await t.post(
+      '/v1/batch',
+      {
+        writeKey: 'k',
+        batch: bad.map((ip) => ({ type: 'track', event: 'e', userId: 'u', context: { ip } })),
+      },
+      from,
+    );
+    expect(await segment.json()).toEqual({ success: true });
+    expect(await countriesOf('default')).toEqual(Array(8).fill('GB'));
+    for (const ip of bad) {
+      const payload = { website: WEBSITE, url: '/x', hostname: 'ex.com', ip };
+      expect((await t.post('/api/send', { type: 'event', payload }, from)).status).toBe(200);
+    }
+    expect(await countriesOf(WEBSITE)).toEqual(Array(4).fill('GB'));
+  });
+
   test("Umami's read API: metrics type=country and the country filter", async () => {
     const send = (ip: string, url: string) =>
       t.post('/api/send', {

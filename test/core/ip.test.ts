@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressKeyOf, isPublicAddress } from '../../src/core/index.ts';
+import { addressKeyOf, isPublicAddress, sentAddressOf } from '../../src/core/index.ts';
 
 describe('addressKeyOf', () => {
   test('IPv6 clients are keyed by their /64, whatever the spelling', () => {
@@ -98,5 +98,22 @@ describe('isPublicAddress', () => {
     for (const junk of ['unknown', '', 'fe80::1%eth0', '1::2::3', '081.2.69.160', '81.2.69']) {
       expect([junk, isPublicAddress(junk)]).toEqual([junk, false]);
     }
+  });
+});
+
+describe('sentAddressOf', () => {
+  test('an address, in the one spelling normalizeIp gives it', () => {
+    expect(sentAddressOf(' 81.2.69.160 ')).toBe('81.2.69.160');
+    expect(sentAddressOf('81.2.69.160:443')).toBe('81.2.69.160');
+    expect(sentAddressOf('[2001:DB8::0:1]:8080')).toBe('2001:db8::1');
+    expect(sentAddressOf('::ffff:1.2.3.4')).toBe('1.2.3.4');
+    expect(sentAddressOf('fe80::1%eth0')).toBe('fe80::1%eth0');
+  });
+
+  test('text that is no address, or over 64 characters, is none', () => {
+    for (const text of ['', 'unknown', 'example.com', '1.2.3.4, 10.0.0.1', '1.2.3', '::g']) {
+      expect(sentAddressOf(text)).toBeNull();
+    }
+    expect(sentAddressOf(`fe80::1%${'z'.repeat(60)}`)).toBeNull();
   });
 });

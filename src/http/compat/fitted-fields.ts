@@ -7,7 +7,7 @@
 // first. And the path of a page with its hash route, as Umami stores every page and Plausible
 // in hash mode.
 
-import { cutToChars, eventLimits, pathOfUrl } from '../../core/index.ts';
+import { cutToChars, eventLimits, pathOfUrl, sentAddressOf } from '../../core/index.ts';
 
 /**
  * A page or referrer URL within the url limit: as sent; else without its query and fragment
@@ -23,6 +23,17 @@ export function fittedUrl(url: string): string {
 /** fittedUrl of a URL that may be absent. */
 export function fittedUrlOf(url: string | undefined): string | undefined {
   return url === undefined ? undefined : fittedUrl(url);
+}
+
+/**
+ * A client address an SDK sent (Segment's `context.ip`, PostHog's `$ip`, Umami's `ip`): the
+ * address when it is one (sentAddressOf), else none, and the event is stored as if it came
+ * without one. An address only places the country and hashes the visitor, and the SDK's user
+ * cannot fix what it sends: refused, the event was lost (the unified event's 422 for an `ip`
+ * over 64 characters).
+ */
+export function sentIpOf(ip: string | undefined): string | undefined {
+  return ip === undefined ? undefined : (sentAddressOf(ip) ?? undefined);
 }
 
 /** `text`, when there is one, cut to at most `charsMax` characters. */

@@ -22,7 +22,7 @@ import {
 } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
+import { cutTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import {
   contextOf,
   ingestSorted,
@@ -203,7 +203,7 @@ function inputOf(
     path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
     referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),
     session_id: sessionId === undefined ? undefined : fittedIdOf(sessionId),
-    ip: take('$ip'),
+    ip: sentIpOf(take('$ip')),
     // posthog-node sets it on every event by default: a server's address is not its user's.
     ...(properties.$geoip_disable === true ? { geoip: false } : {}),
     user_agent: cutTextOf(take('$raw_user_agent'), eventLimits.userAgentCharsMax),

@@ -13,7 +13,7 @@ import {
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedUrlOf } from './fitted-fields.ts';
+import { cutTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import { objectOf, textOf } from './ingest.ts';
 
 /** Segment's documented limit of one call (a batch request has its own: segment.ts). */
@@ -76,7 +76,7 @@ function inputOf(
     url: fittedUrlOf(text('url')),
     referrer: fittedUrlOf(text('referrer')),
     user_agent: cutTextOf(textOf(context.userAgent), eventLimits.userAgentCharsMax),
-    ip: textOf(context.ip),
+    ip: sentIpOf(textOf(context.ip)),
     properties,
   };
 }

@@ -135,7 +135,9 @@ const SegmentMessage = t.Object(
     context: t.Optional(
       t.Object(
         {
-          ip: t.Optional(t.String()),
+          ip: t.Optional(
+            t.String({ description: 'Text that is no IP address counts as none (not refused).' }),
+          ),
           userAgent: t.Optional(t.String()),
           page: t.Optional(openObject("path, url, referrer; a page or screen's properties first")),
         },

@@ -19,7 +19,7 @@ import {
 } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
-import { cutTextOf, fittedUrl, pathWithHash } from './fitted-fields.ts';
+import { cutTextOf, fittedUrl, pathWithHash, sentIpOf } from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
 
 export interface UmamiIds {
@@ -105,7 +105,7 @@ export const UmamiItemIn = t.Object(
         screen: optionalText(),
         language: optionalText(),
         tag: optionalText(),
-        ip: optionalText('Else the client address.'),
+        ip: optionalText('Else the client address; text that is no IP address is none.'),
         userAgent: optionalText('Else the User-Agent header.'),
         timestamp: t.Optional(
           t.Union(
@@ -215,7 +215,7 @@ export function umamiItem(
     path: url === undefined ? undefined : pathWithHash(url),
     referrer: referrer === undefined ? undefined : fittedUrl(referrer),
     user_agent: cutTextOf(text('userAgent'), eventLimits.userAgentCharsMax),
-    ip: text('ip'),
+    ip: sentIpOf(text('ip')),
     properties,
   };
   return { kind: 'event', input, ids, stored: !UNSTORED_TYPES.has(type) };
