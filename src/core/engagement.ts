@@ -3,8 +3,8 @@
 // depth and time on page can be read from it, but never counted as one. `$` marks it as
 // Tally's, as PostHog marks its own events (`$pageview`); no client may send it (422), only
 // Plausible's ingest writes it (from its `n: "engagement"`). Every read that counts, lists or
-// rolls up events leaves it out (storage's `from` relation, the live rollups); raw access
-// (the SQL view, the export, one event by id) shows it.
+// rolls up events leaves it out (core/uncounted.ts: storage's `from` relation, the live
+// rollups); raw access (the SQL view, the export, one event by id) shows it.
 
 /** The stored name of an engagement beacon. */
 export const ENGAGEMENT_EVENT_NAME = '$engagement';

@@ -60,5 +60,10 @@ export {
   utcDay,
   utcDayIndex,
 } from './time.ts';
+export {
+  GROUP_IDENTIFY_EVENT_NAME,
+  isCountedEventName,
+  UNCOUNTED_EVENT_NAMES,
+} from './uncounted.ts';
 export { cutToChars, mayHoldLoneSurrogate, wellFormed } from './unicode.ts';
 export { pathOfUrl } from './url-path.ts';

@@ -1,15 +1,10 @@
 // A tenant's live rollups: sliding-window counts (total and per event name), unique-visitor
 // estimates, top paths per window and the latest value of each metric. Updated once per commit
 // by the tenant's actor, by receive time; rebuilt from the store when an actor is created.
-// Bots are left out, as stats leave them out by default; engagement beacons are never counted
-// (core/engagement.ts), as no read counts them.
+// Bots are left out, as stats leave them out by default; engagement beacons and PostHog's group
+// updates are never counted (core/uncounted.ts), as no read counts them.
 
-import {
-  cutToChars,
-  ENGAGEMENT_EVENT_NAME,
-  metricLimits,
-  type StoredEvent,
-} from '../core/index.ts';
+import { cutToChars, isCountedEventName, metricLimits, type StoredEvent } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import { OldestFirst } from './oldest-first.ts';
@@ -131,7 +126,7 @@ export class TenantRollups {
     const names = new Map<number, Map<string, number>>();
     const paths = new Map<number, Map<string, number>>();
     for (const e of events) {
-      if (e.name === ENGAGEMENT_EVENT_NAME) continue;
+      if (!isCountedEventName(e.name)) continue;
       if (e.value !== null) this.noteLatest(e);
       if (e.is_bot) continue;
       this.uniques.add(e.visitor_id, e.received_at, nowMs);

@@ -65,6 +65,35 @@ describe('posthog-node against Tally', () => {
     ]);
   });
 
+  test('groupIdentify is stored as sent, never counted as an event, a user or a visitor', async () => {
+    // posthog-node sends `$groupidentify` under the made-up distinct_id `$company_acme`:
+    // PostHog upserts the group from it. Counted, every group was one more user and visitor.
+    const before = await stats('');
+    const posthog = client();
+    posthog.groupIdentify({ groupType: 'company', groupKey: 'acme', properties: { plan: 'pro' } });
+    posthog.capture({ distinctId: 'member-1', event: 'report_run', groups: { company: 'acme' } });
+    await posthog.shutdown();
+    const after = await stats('');
+    expect(after.total_events).toBe(Number(before.total_events) + 1);
+    expect(after.unique_users).toBe(Number(before.unique_users) + 1);
+    expect(after.unique_visitors).toBe(Number(before.unique_visitors) + 1);
+    const names = (after.top_events as { name: string }[]).map((e) => e.name);
+    expect(names).toContain('report_run');
+    expect(names).not.toContain('$groupidentify');
+    const res = await fetch(`${server.url}/api/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        sql:
+          'SELECT user_id, properties->>\'$."$posthog"."$group_key"\' AS group_key ' +
+          'FROM events WHERE name = ?',
+        params: ['$groupidentify'],
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { rows: unknown[] }).rows).toEqual([['$company_acme', 'acme']]);
+  });
+
   test('a batch whose answer was lost (5xx) is retried with the same uuids and stored once', async () => {
     const posthog = client();
     proxy.failNext('/batch/');

@@ -19,8 +19,10 @@ async function send(body: Record<string, unknown>): Promise<void> {
   expect(res.status).toBe(202);
 }
 
-async function counts(): Promise<{ from: number; all: number; minutes: number }> {
-  const snapshot = await t.engine.store.snapshot('example.com');
+async function counts(
+  tenant = 'example.com',
+): Promise<{ from: number; all: number; minutes: number }> {
+  const snapshot = await t.engine.store.snapshot(tenant);
   try {
     const r = await snapshot.connection.runAndReadAll(
       `SELECT (SELECT count(*) FROM ${snapshot.from} AS e) AS "from",
@@ -62,4 +64,21 @@ test('a compacted segment (its minute counts) and rollups rebuilt at a restart l
   const live = actor?.rollups.snapshot(t.clock.now());
   expect(live?.windows['1h'].events).toBe(2);
   expect(live?.names.map((n) => n.name).sort()).toEqual(['Signup', 'pageview']);
+});
+
+test("PostHog's group updates ($groupidentify) are in allFrom only; the rollups count none", async () => {
+  const capture = async (event: string, distinct_id: string) => {
+    const res = await t.post('/capture/', { api_key: 'k', event, distinct_id });
+    expect(res.status).toBe(200);
+  };
+  await capture('$groupidentify', '$company_acme');
+  await capture('report_run', 'member-1');
+  expect(await counts('default')).toEqual({ from: 1, all: 2, minutes: 1 });
+  await t.engine.store.flusher.flush();
+  expect(await counts('default')).toEqual({ from: 1, all: 2, minutes: 1 });
+  const actor = t.engine.registry.actorFor('default');
+  await actor?.whenReady();
+  const live = actor?.rollups.snapshot(t.clock.now());
+  expect(live?.windows['1h'].events).toBe(1);
+  expect(live?.names.map((n) => n.name)).toEqual(['report_run']);
 });
