@@ -63,6 +63,8 @@ export function toAppError(
 
 interface FrameworkIssue {
   path?: string;
+  /** The value that failed; absent for a parameter that was not sent. */
+  value?: unknown;
   message?: string;
   summary?: string;
   schema?: { anyOf?: { const?: unknown; type?: string; format?: string }[] };
@@ -90,6 +92,12 @@ function issuesOfFramework(error: unknown, request?: Request): FieldIssue[] {
     const field = path.split('/').filter(Boolean);
     if (coerced && field.length === 0) field.push(...parametersHolding(request, e.value));
     const name = field.length === 1 ? (field[0] as string) : where;
+    // A required parameter not sent: said as a missing body field is (validate.ts), with
+    // FastAPI's type, not as a string that was `undefined`.
+    if (!coerced && field.length > 0 && item.value === undefined) {
+      issues.push({ loc: [where, ...field], msg: `${name} is required`, type: 'missing' });
+      continue;
+    }
     issues.push({ loc: [where, ...field], msg: `${name}: ${ruleOf(item)}`, type: 'value_error' });
   }
   return issues;
