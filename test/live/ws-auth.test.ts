@@ -156,6 +156,20 @@ describe('authentication', () => {
     expect(badProtocol.status).toBe(401);
   });
 
+  test('a ?token= with characters no token has is 401 invalid_token, not a 500', async () => {
+    // A line break, a NUL, a tab, a space or a character past Latin-1 cannot be a header
+    // value: copied into Authorization, it threw, and the handshake was a 500.
+    for (const token of ['a%0Ab', 'a%00b', 'a%0Db', 'a%09b', 'a%20b', '%E2%82%AC']) {
+      const refused = await upgradeStatus(`${server.wsUrl}/api/v1/live?token=${token}`);
+      expect({ token, status: refused.status }).toEqual({ token, status: 401 });
+      expect(JSON.parse(refused.body)).toEqual({
+        detail: 'invalid access token: it holds characters no token has',
+        code: 'unauthorized',
+      });
+    }
+    expect(server.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+  });
+
   test('?token= on the seed-001 path: a snapshot of the token tenant at once', async () => {
     const client = await connect('/api/v1/ws/metrics?token=rk_acme');
     const sentAt = performance.now();

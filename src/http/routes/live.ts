@@ -91,13 +91,23 @@ export function isOriginAllowed(
   return new URL(origin).host === host.toLowerCase();
 }
 
+/** The characters of every token a server issues (a JWT, a key): visible ASCII. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
 /**
  * The token of an upgrade that sends none in its headers: from the subprotocol, else from
- * `?token=` (seed-001 clients). Only this route reads a token from the URL.
+ * `?token=` (seed-001 clients). Only this route reads a token from the URL. A token with any
+ * other character (a line break, a space, `€`) is none any server issued, and one that no
+ * header may carry: 401, before it is copied into Authorization.
  */
 function unheaderedToken(request: Request, offered: OfferedProtocols): string | null {
-  if (offered.token !== null) return offered.token;
-  return new URL(request.url).searchParams.get('token') || null;
+  const token = offered.token ?? (new URL(request.url).searchParams.get('token') || null);
+  if (token !== null && !TOKEN_CHARS.test(token)) {
+    throw new AppError('unauthorized', 'invalid access token: it holds characters no token has', {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+  return token;
 }
 
 /** The request forRead sees: with `Authorization: Bearer` when the token came another way. */
