@@ -217,6 +217,28 @@ describe('credentials that lapse while an export is sent', () => {
     expect(events).toBeGreaterThan(TEST_EXPORT_PAGE.rows);
   });
 
+  test('a member who gets a second project mid-export still exports the first', async () => {
+    // cyd, a member of acme only, exports without tenant_id (her only project); while it is
+    // sent she creates a project of her own. Her access to acme did not lapse: the export is
+    // checked again for acme, not for what the query would name now (several projects: 400).
+    const events = await sendMany();
+    const res = await exportOf('', w.cyd.access_token);
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    await makeProject(t, w.cyd.access_token, 'cyd-own');
+    let text = new TextDecoder().decode(first.value);
+    while (true) {
+      t.clock.advance(CREDENTIALS_RECHECK_MS);
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text.trimEnd().split('\n')).toHaveLength(events);
+    expect(t.logs.filter((l) => l.includes('its credentials lapsed'))).toEqual([]);
+  });
+
   test('credentials that still hold are checked again and the export goes to its end', async () => {
     const events = await sendMany();
     const res = await exportOf('', w.acmeRead);

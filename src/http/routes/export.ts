@@ -124,10 +124,14 @@ async function exportBody(
 /**
  * Whether the request's credentials still read `tenant` (a key not revoked, a session not
  * ended, a token not expired, access not lost), checked without spending its rate limit.
+ * Checked for the tenant the export sends, not for what its query would resolve to now: a
+ * member who asked without tenant_id (their only project) and got a second project meanwhile
+ * still reads this one.
  */
 function stillReads(deps: ReadDeps, request: Request, query: Query, tenant: string): boolean {
   try {
-    return deps.tenantOf(request, query, { rateLimited: false }) === tenant;
+    const named = { ...query, tenant_id: tenant };
+    return deps.tenantOf(request, named, { rateLimited: false }) === tenant;
   } catch (error) {
     if (error instanceof AppError) return false; // refused: 401 or 403
     throw error;
