@@ -144,4 +144,20 @@ describe('a SQL statement whose body arrives after its key was revoked reads not
     expect(res.status).toBe(403);
     expect(await res.text()).not.toContain('/secret-after-removal');
   });
+
+  test('a second project made while the body arrives: the statement reads the first', async () => {
+    // Without tenant_id a member reads their only project; one they create meanwhile takes
+    // nothing from their access to it (checked again for acme, not for "several: 400").
+    const write = await makeKey(t, owner.access_token, 'acme', 'write');
+    await t.call('POST', '/api/v1/events', { token: write.key, body: { name: 'signup' } });
+    const sql = slowRequest('POST', '/api/v1/query', owner.access_token, {
+      sql: 'SELECT tenant, count(*) AS n FROM events GROUP BY tenant',
+    });
+    await Bun.sleep(20);
+    await makeProject(t, owner.access_token, 'acme-two');
+    sql.finish();
+    const res = await sql.answer;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { rows: unknown[] }).rows).toEqual([['acme', 1]]);
+  });
 });

@@ -36,9 +36,10 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       const body = await readSqlBody(request);
       // Checked again once the body is in (its rate already taken): a key revoked, a session
       // ended or a member removed while a slow body arrived must not still run a statement.
-      const still = deps.tenantOf(request, query as Record<string, string | undefined>, {
-        rateLimited: false,
-      });
+      // Checked for the tenant resolved, not the query again: a member who named none (their
+      // only project) and got a second one meanwhile still reads the first.
+      const named = { ...(query as Record<string, string | undefined>), tenant_id: tenant };
+      const still = deps.tenantOf(request, named, { rateLimited: false });
       if (still !== tenant)
         throw new AppError('forbidden', `these credentials no longer read ${tenant}`);
       return runSql(deps.source, tenant, {
