@@ -2,7 +2,7 @@
 // anything is erased and updated as segments are rewritten, in the catalog's transactions.
 
 import type { Database } from 'bun:sqlite';
-import { AppError, type ErasureField } from '../core/index.ts';
+import { AppError, type ErasureField, erasureLimits } from '../core/index.ts';
 
 export type ErasureStatus = 'pending' | 'done' | 'failed';
 
@@ -67,9 +67,16 @@ export class ErasureLog {
 
   /**
    * Records a pending erasure, or throws `limit_reached` (nothing written) when its tenant has
-   * `pendingMax` pending already.
+   * `pendingMax` pending already. Done erasures of the tenant past its newest `keptMax` are
+   * deleted with it, when no restart needs them (see pruneDone): an erasure of nobody is done
+   * in a moment, and erasing in a loop must not grow the store.
    */
-  create(id: string, match: ErasureMatch, pendingMax: number): Erasure {
+  create(
+    id: string,
+    match: ErasureMatch,
+    pendingMax: number,
+    keptMax = erasureLimits.erasuresListedMax,
+  ): Erasure {
     return this.db.transaction(() => {
       const pending = this.db
         .query("SELECT count(*) AS n FROM erasures WHERE tenant = ?1 AND status = 'pending'")
@@ -87,8 +94,26 @@ export class ErasureLog {
            VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)`,
         )
         .run(id, match.tenant, match.field, match.value, match.throughSeq, this.now());
+      this.pruneDone(match.tenant, keptMax);
       return this.get(id) as Erasure;
     })();
+  }
+
+  /**
+   * Deletes the done erasures of `tenant` past its newest `keptMax` (what the list shows) whose
+   * cut-off a flush has passed: a restart replays only the log records above the flushed seq
+   * (matchesAbove), so those no longer cut anything; pending and failed ones stay.
+   */
+  private pruneDone(tenant: string, keptMax: number): void {
+    this.db
+      .query(
+        `DELETE FROM erasures WHERE tenant = ?1 AND status = 'done'
+           AND through_seq <= (SELECT CAST(value AS INTEGER) FROM meta
+                               WHERE key = 'flushed_through_seq')
+           AND id NOT IN (SELECT id FROM erasures WHERE tenant = ?1
+                          ORDER BY created_at DESC, rowid DESC LIMIT ?2)`,
+      )
+      .run(tenant, keptMax);
   }
 
   get(id: string): Erasure | null {
