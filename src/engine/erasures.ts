@@ -27,8 +27,15 @@ export class Erasures {
    * once no read shows the unflushed ones, with it pending (or refused: 409 `limit_reached`
    * past the tenant's pending erasures). A lone surrogate in `value` is taken as U+FFFD, as
    * ingest stored it (engine/ingest.ts): else the unflushed events would not match it.
+   * `stillAllowed` throws to refuse (nothing recorded); it runs as the erasure is recorded,
+   * after the wait for a running flush, as the project's deletion is checked.
    */
-  async request(tenant: string, field: ErasureField, raw: string): Promise<Erasure> {
+  async request(
+    tenant: string,
+    field: ErasureField,
+    raw: string,
+    stillAllowed?: () => void,
+  ): Promise<Erasure> {
     const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
     const value = wellFormed(raw);
     const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
@@ -40,6 +47,7 @@ export class Erasures {
       if (this.deps.deletions.decidedOf(tenant) !== decided) {
         throw new AppError('not_found', `no project ${tenant}: it was deleted`);
       }
+      stillAllowed?.();
     };
     const erasure = await this.deps.store.erasures.accept({
       id,

@@ -66,6 +66,59 @@ describe('who may erase', () => {
   });
 });
 
+describe('a caller who loses their standing while the erasure waits', () => {
+  test('demoted or signed out during a running flush: 403 or 401, nothing erased', async () => {
+    // The acceptance waits for a running flush (the store's pause, held here); an owner
+    // demoted, or a session ended, meanwhile must not still erase, as a body that arrives
+    // late does not.
+    await makeProject(t, ada.access_token, 'acme');
+    const joined = await join(
+      t,
+      ada.access_token,
+      'acme',
+      { email: 'bob@example.com', token: bob.access_token },
+      'owner',
+    );
+    expect(joined.status).toBe(200);
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const sent = await t.call('POST', '/api/v1/events', {
+      token: write,
+      body: { name: 'signup', user_id: 'victim' },
+    });
+    expect(sent.status).toBe(202);
+    const endings: [string, () => Promise<unknown>, number][] = [
+      [
+        'demoted',
+        () =>
+          t.call('POST', '/api/v1/projects/acme/members', {
+            token: ada.access_token,
+            body: { email: 'bob@example.com', role: 'viewer' },
+          }),
+        403,
+      ],
+      [
+        'signed out',
+        () => t.call('POST', '/api/v1/auth/logout', { body: { refresh_token: ada.refresh_token } }),
+        401,
+      ],
+    ];
+    for (const [label, end, status] of endings) {
+      const token = label === 'demoted' ? bob.access_token : ada.access_token;
+      let release = () => {};
+      const flush = t.engine.store.flusher.whileIdle(
+        () => new Promise<void>((resolve) => (release = resolve)),
+      );
+      const answer = erase('acme', { user_id: 'victim' }, token);
+      await Bun.sleep(20); // admitted, waiting for the flush
+      await end();
+      release();
+      await flush;
+      expect({ label, status: (await answer).status }).toEqual({ label, status });
+    }
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toEqual([]);
+  });
+});
+
 describe('the body', () => {
   test('exactly one id field, a string of 1–128 characters; else 422 naming it', async () => {
     await makeProject(t, ada.access_token, 'acme');

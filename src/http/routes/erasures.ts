@@ -91,8 +91,12 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         const { principal, body } = await callerAndBody(auth, request);
         auth.projects.requireDeletable(principal, params.id);
         const { field, value } = readErasureBody(body);
+        // Again as it is recorded, after the wait for a running flush: a caller demoted,
+        // removed or signed out meanwhile erases nothing.
+        const stillAllowed = () => allowed(request, params.id);
+        const erasure = await engine.erasures.request(params.id, field, value, stillAllowed);
         set.status = 202;
-        return presentErasure(await engine.erasures.request(params.id, field, value));
+        return presentErasure(erasure);
       },
       {
         params: t.Object(idParam),
