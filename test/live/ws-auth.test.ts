@@ -168,6 +168,12 @@ describe('authentication', () => {
       });
     }
     expect(server.logs.some((line) => line.includes('unhandled error'))).toBe(false);
+    // Around it, white space is trimmed as a header value's is: a token read from a file with
+    // its line break still works.
+    const client = await connect('/api/v1/ws/metrics?token=rk_acme%0A');
+    expect((await client.next(isSnapshot)).message.tenant).toBe('acme');
+    client.close();
+    await client.closed;
   });
 
   test('?token= on the seed-001 path: a snapshot of the token tenant at once', async () => {

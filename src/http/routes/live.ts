@@ -96,12 +96,14 @@ const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
 /**
  * The token of an upgrade that sends none in its headers: from the subprotocol, else from
- * `?token=` (seed-001 clients). Only this route reads a token from the URL. A token with any
- * other character (a line break, a space, `€`) is none any server issued, and one that no
- * header may carry: 401, before it is copied into Authorization.
+ * `?token=` (seed-001 clients). Only this route reads a token from the URL. Trimmed, as a
+ * header value is; one with any other character left (a line break or a space inside, `€`)
+ * is none any server issued, and one no header may carry: 401, before it is copied into
+ * Authorization.
  */
 function unheaderedToken(request: Request, offered: OfferedProtocols): string | null {
-  const token = offered.token ?? (new URL(request.url).searchParams.get('token') || null);
+  const raw = offered.token ?? new URL(request.url).searchParams.get('token');
+  const token = raw?.trim() || null;
   if (token !== null && !TOKEN_CHARS.test(token)) {
     throw new AppError('unauthorized', 'invalid access token: it holds characters no token has', {
       headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
