@@ -16,6 +16,7 @@ import {
   signUp,
   type Tokens,
 } from '../auth/harness.ts';
+import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 
 let t: AuthApp;
 let ada: Tokens;
@@ -241,6 +242,41 @@ describe('the events of a deleted project', () => {
     expect(await t.count('acme')).toBe(0);
     await t.restart();
     expect(await t.count('acme')).toBe(0);
+  });
+
+  test('an owner signed out while the deletion drains the ingest: 401, nothing deleted', async () => {
+    // The deletion waits for the tenant's events in flight (their commit's fdatasync, held
+    // here) before it decides; a session ended in that wait must not still delete, as an
+    // erasure or a body that arrives late does not.
+    await makeProject(t, ada.access_token, 'acme');
+    const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+    const syncs = holdFdatasyncs();
+    let deletion: Promise<Response> | null = null;
+    let sent: Promise<Response> | null = null;
+    try {
+      sent = t.call('POST', '/api/v1/events', { token: write, body: { name: 'x' } });
+      for (let turn = 0; (t.engine.registry.peek('acme')?.inFlight ?? 0) === 0; turn++) {
+        if (turn > 10_000) throw new Error('the ingest never reached the actor');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (let waited = 0; syncs.held.length === 0; waited += 5) {
+        if (waited > 5_000) throw new Error('the commit never reached its fdatasync');
+        await Bun.sleep(5);
+      }
+      deletion = del('acme', ada.access_token);
+      await Bun.sleep(20); // admitted, waiting for the drain
+      const out = await t.call('POST', '/api/v1/auth/logout', {
+        body: { refresh_token: ada.refresh_token },
+      });
+      expect(out.status).toBe(204);
+    } finally {
+      for (let i = 0; i < syncs.held.length; i++) syncs.release(i, null);
+      syncs.restore();
+    }
+    expect((await sent).status).toBe(202);
+    expect((await deletion).status).toBe(401);
+    expect(t.auth.stores.projects.get('acme')).not.toBeNull();
+    expect(await t.count('acme')).toBe(1);
   });
 
   test('a write key checked before its body arrived writes nothing once the project is gone', async () => {

@@ -30,7 +30,9 @@ export async function deleteProject(
   // Checked first, so that no one else holds up the tenant's ingest while it drains.
   auth.projects.requireDeletable(principal, id);
   const erased = await engine.deletions.delete(id, {
-    decide: (tombstone) => auth.projects.delete(principal, id, tombstone),
+    // The caller again, as the deletion is decided after the tenant's ingest drained: one
+    // signed out, deleted, demoted or removed meanwhile deletes nothing.
+    decide: (tombstone) => auth.projects.delete(auth.authenticate(request), id, tombstone),
     onErased: () => live?.closeTenant(id),
   });
   log.info('project deleted', {
