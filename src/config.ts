@@ -27,7 +27,7 @@ import {
   text,
 } from './config-values.ts';
 import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
-import { defaultLiveLimits, type LiveLimits } from './live/index.ts';
+import { defaultLiveLimits, HEARTBEAT_INTERVAL_MS_MAX, type LiveLimits } from './live/index.ts';
 import { ALL_FAULT_POINTS, type Durability, type FaultPoint } from './storage/index.ts';
 
 export interface Config extends Tunables {
@@ -254,7 +254,7 @@ function readLive(r: EnvReader): Config['live'] {
     heartbeatIntervalMs: r.read(
       'LIVE_HEARTBEAT_INTERVAL',
       d.heartbeatIntervalMs,
-      durationIn(2_000, 600_000),
+      durationIn(2_000, HEARTBEAT_INTERVAL_MS_MAX),
     ),
     wsBufferedBytesMax: r.read(
       'LIVE_WS_BUFFERED_BYTES_MAX',

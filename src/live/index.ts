@@ -22,6 +22,7 @@ export {
   BUN_BACKPRESSURE_LIMIT_BYTES,
   checkLiveLimits,
   defaultLiveLimits,
+  HEARTBEAT_INTERVAL_MS_MAX,
   type LiveLimits,
   liveSocketSettings,
 } from './limits.ts';

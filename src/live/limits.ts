@@ -46,6 +46,13 @@ export interface LiveLimits {
   recheckSocketsPerTurnMax: number;
 }
 
+/**
+ * The longest heartbeat interval (LIVE_HEARTBEAT_INTERVAL's top): a client takes a socket that
+ * heard nothing for three of them for a dead connection (the dashboard's LIVE_SILENCE_MAX_MS,
+ * 45 s), so a longer one would have a quiet tenant's dashboard drop and reopen its socket.
+ */
+export const HEARTBEAT_INTERVAL_MS_MAX = 15_000;
+
 /** Bun's default per-socket send buffer limit: past it `send` and `publish` silently drop. */
 export const BUN_BACKPRESSURE_LIMIT_BYTES = 16 * MiB;
 
@@ -75,6 +82,10 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
   assert(limits.tickIntervalMs <= limits.pushIntervalMs, 'changes are seen before they are due');
   assert(limits.pushIntervalMs <= limits.refreshIntervalMs, 'a refresh is never faster than push');
   assert(limits.refreshIntervalMs < limits.heartbeatIntervalMs, 'heartbeats mean no change');
+  assert(
+    limits.heartbeatIntervalMs <= HEARTBEAT_INTERVAL_MS_MAX,
+    'a quiet socket hears a heartbeat before its client gives it up',
+  );
   assert(
     limits.wsBufferedBytesMax > 0 && limits.wsBufferedBytesMax < BUN_BACKPRESSURE_LIMIT_BYTES,
     'a slow consumer is closed before Bun starts dropping its messages',

@@ -2,17 +2,20 @@
 
 import { describe, expect, test } from 'bun:test';
 import { Value } from '@sinclair/typebox/value';
+import { loadConfig } from '../../src/config.ts';
 import { InvariantError } from '../../src/core/index.ts';
 import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
 import {
   checkLiveLimits,
   defaultLiveLimits,
+  HEARTBEAT_INTERVAL_MS_MAX,
   heartbeatMessage,
   LiveServerMessage,
   renderSnapshotContent,
   snapshotMessage,
 } from '../../src/live/index.ts';
 import { parseClientMessage } from '../../src/live/message.ts';
+import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -200,11 +203,23 @@ describe('limits', () => {
     const broken = [
       { pushIntervalMs: 10, tickIntervalMs: 25 },
       { heartbeatIntervalMs: 500 },
+      { heartbeatIntervalMs: 60_000 },
       { wsBufferedBytesMax: 32 * 1024 * 1024 },
       { subscribersPerTenantMax: 100_000 },
     ];
     for (const change of broken) {
       expect(() => checkLiveLimits({ ...defaultLiveLimits, ...change })).toThrow(InvariantError);
     }
+  });
+
+  test('a quiet socket hears three heartbeats before the dashboard gives it up as dead', () => {
+    // LIVE_HEARTBEAT_INTERVAL=60s was accepted: a tenant with nothing changing then sent
+    // nothing for 60 s, and the dashboard dropped and reopened its socket every 45 s.
+    expect(3 * HEARTBEAT_INTERVAL_MS_MAX).toBeLessThanOrEqual(LIVE_SILENCE_MAX_MS);
+    expect(() => loadConfig({ LIVE_HEARTBEAT_INTERVAL: '60s' })).toThrow(
+      'LIVE_HEARTBEAT_INTERVAL="60s": must be a duration from 2000ms to 15000ms',
+    );
+    const longest = loadConfig({ LIVE_HEARTBEAT_INTERVAL: '15s' }).live;
+    expect(checkLiveLimits({ ...defaultLiveLimits, ...longest }).heartbeatIntervalMs).toBe(15_000);
   });
 });
