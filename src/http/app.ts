@@ -19,6 +19,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { liveRoutes } from './routes/live.ts';
+import { livePathDocs } from './routes/live-docs.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import {
   OPENAPI_JSON_PATH,
@@ -75,6 +76,8 @@ export function createApp(deps: AppDeps) {
                 description: 'Reference-service APIs and SDK wire protocols',
               },
             ],
+            // WebSocket routes are not in the plugin's document: their handshakes are here.
+            paths: livePathDocs(),
           },
         }),
         OPENAPI_JSON_PATH,

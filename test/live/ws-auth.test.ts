@@ -3,6 +3,7 @@
 // client message errors, and the OpenAPI components; a plain GET is 426, another method 405.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { Value } from '@sinclair/typebox/value';
 import {
   AppError,
   DEFAULT_TENANT,
@@ -10,7 +11,7 @@ import {
   type TenantResolver,
 } from '../../src/core/index.ts';
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
-import { CREDENTIALS_RECHECK_MS } from '../../src/live/index.ts';
+import { CREDENTIALS_RECHECK_MS, LiveServerMessage } from '../../src/live/index.ts';
 import { RawWsClient } from './raw-client.ts';
 import {
   isError,
@@ -20,6 +21,12 @@ import {
   startLiveServer,
   upgradeStatus,
 } from './support.ts';
+
+interface Operation {
+  tags?: string[];
+  parameters?: { in: string; name: string }[];
+  responses: Record<string, { content?: Record<string, { schema?: unknown; example?: unknown }> }>;
+}
 
 /** Reads need a read key from the Authorization header or ?token=: rk_<tenant>. */
 const keyTenancy: TenantResolver = {
@@ -320,5 +327,39 @@ describe('bounds and messages', () => {
     };
     expect(spec.components.schemas.LiveServerMessage?.description).toContain('/api/v1/live');
     expect(spec.components.schemas.LiveClientMessage).toBeDefined();
+  });
+
+  test('both handshakes are operations of the document: 101, every refusal, the parameters', async () => {
+    // The plugin leaves WebSocket routes out: /openapi/json had no live path at all (its
+    // `live` tag had no operation), so nothing said how to open the socket or how it fails.
+    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    for (const path of ['/api/v1/live', '/api/v1/ws/metrics']) {
+      const op = spec.paths[path]?.get;
+      expect(op?.tags).toEqual(['live']);
+      expect(Object.keys(op?.responses ?? {})).toEqual([
+        '101',
+        '401',
+        '403',
+        '422',
+        '426',
+        '429',
+        '503',
+      ]);
+      expect(op?.parameters?.map((p) => `${p.in} ${p.name}`)).toEqual([
+        'query tenant_id',
+        'query token',
+        'header Sec-WebSocket-Protocol',
+      ]);
+      const opened = op?.responses['101']?.content?.['application/json'];
+      expect(opened?.schema).toEqual({ $ref: '#/components/schemas/LiveServerMessage' });
+      expect(Value.Check(LiveServerMessage, opened?.example)).toBe(true);
+      // Every refusal it documents is one the handshake answers.
+      const refused = await upgradeStatus(`${server.wsUrl}${path}?tenant_id=a/b`, {
+        authorization: 'Bearer rk_acme',
+      });
+      expect(Object.keys(op?.responses ?? {})).toContain(String(refused.status));
+    }
   });
 });
