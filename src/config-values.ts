@@ -72,6 +72,22 @@ export const span = (raw: string) => {
   return ms <= SPAN_MS_MAX ? ms : new Invalid(`must be at most ${SPAN_MS_MAX / DAY_MS}d`);
 };
 
+/**
+ * The shortest DEDUP_WINDOW but 0 (forever): a client retries after a timeout of seconds, so a
+ * window of a few ms forgets each id before its retry comes (`DEDUP_WINDOW=7`, read as 7 ms,
+ * turned exactly-once off without a word).
+ */
+export const DEDUP_WINDOW_MS_MIN = 60_000;
+
+/** How long an event_id is remembered: 0 (forever), or DEDUP_WINDOW_MS_MIN up to ten years. */
+export const dedupWindow = (raw: string) => {
+  const ms = span(raw);
+  if (ms instanceof Invalid || ms === 0 || ms >= DEDUP_WINDOW_MS_MIN) return ms;
+  return new Invalid(
+    `must be 0 (forever) or at least ${DEDUP_WINDOW_MS_MIN / 60_000}m (a bare number is ms)`,
+  );
+};
+
 export const durationIn = (minMs: number, maxMs: number) => (raw: string) => {
   const ms = duration(raw);
   if (ms instanceof Invalid) return ms;

@@ -12,6 +12,7 @@ import {
 } from './auth/index.ts';
 import {
   bool,
+  dedupWindow,
   durationFrom,
   durationIn,
   type Env,
@@ -145,7 +146,7 @@ function readStorage(r: EnvReader) {
     storeIp: r.read('STORE_IP', false, bool),
     // Opened and checked at start by main.ts (engine CountryDb), which names GEOIP_DB.
     geoipDb: r.read<string | null>('GEOIP_DB', null, (raw) => path.resolve(raw)),
-    dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, span),
+    dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, dedupWindow),
     retentionDays: r.read('RETENTION_DAYS', d.retentionDays, retentionDays),
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),

@@ -92,6 +92,14 @@ describe('loadConfig', () => {
     }
     expect(loadConfig({ FLUSH_INTERVAL: '750' }).flushIntervalMs).toBe(750);
     expect(loadConfig({ DEDUP_WINDOW: '0' }).dedupWindowMs).toBe(0);
+    // A bare number is ms: DEDUP_WINDOW=7 (meant as days) remembered each id for 7 ms, so every
+    // retry was stored again; a window shorter than a minute is refused.
+    for (const short of ['7', '59s', '59999ms']) {
+      expect(() => loadConfig({ DEDUP_WINDOW: short })).toThrow(
+        `DEDUP_WINDOW="${short}": must be 0 (forever) or at least 1m (a bare number is ms)`,
+      );
+    }
+    expect(loadConfig({ DEDUP_WINDOW: '1m' }).dedupWindowMs).toBe(60_000);
     expect(loadConfig({}).auth.invitationTtlMs).toBe(7 * 86_400_000);
     expect(loadConfig({ INVITATION_TTL: '2d' }).auth.invitationTtlMs).toBe(2 * 86_400_000);
   });
