@@ -451,6 +451,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `at most ${erasures.erasuresPendingPerProjectMax} erasures pending per project ` +
         '(`erasuresPendingPerProjectMax`; `409` `limit_reached` beyond)',
       `the list shows the newest ${erasures.erasuresListedMax} (\`erasuresListedMax\`)`,
+      `asked for at most ${erasures.erasuresBurstMax} at once (\`erasuresBurstMax\`), ` +
+        `then one every ${erasures.erasureRefillMs / 1000} s (\`erasureRefillMs\`), per project`,
       `at most ${q.stepPropertiesMax} property conditions of its own (\`stepPropertiesMax\`;`,
       `a value 1 to ${count(q.stepPropertyValueCharsMax)}, \`stepPropertyValueCharsMax\``,
       `it lists the ${q.funnelBreakdownValuesMax} values with the most actors entered ` +

@@ -59,6 +59,7 @@ export {
   type RateSpec,
   rateLimitHeaders,
   TokenBucketLimiter,
+  takeOrRefuse,
 } from './rate-limit.ts';
 export { RequiredTenancy } from './resolver.ts';
 export { redactSecrets } from './secrets.ts';

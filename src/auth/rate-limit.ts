@@ -68,7 +68,7 @@ export class TokenBucketLimiter {
       const elapsedMs = Math.max(0, now - found.at);
       found.tokens = Math.min(
         this.spec.burst,
-        found.tokens + (elapsedMs * this.spec.perSecond) / 1000,
+        wholeIfNear(found.tokens + (elapsedMs * this.spec.perSecond) / 1000),
       );
       found.at = now;
       this.buckets.set(key, found);
@@ -82,6 +82,19 @@ export class TokenBucketLimiter {
     this.buckets.set(key, bucket);
     return bucket;
   }
+}
+
+/** How far from a whole number a bucket's tokens may be and count as that number. */
+const TOKENS_EPSILON = 1e-9;
+
+/**
+ * `tokens`, or the whole number it is off by a rounding error: a rate that is no power of two
+ * (one every 6 s is 0.1666… a second) refills 0.9999999999999999 tokens in the time
+ * Retry-After names, and a client that waited exactly that long would be refused again.
+ */
+function wholeIfNear(tokens: number): number {
+  const whole = Math.round(tokens);
+  return Math.abs(tokens - whole) < TOKENS_EPSILON ? whole : tokens;
 }
 
 /** X-RateLimit-* headers of a decision; Reset is in seconds from now. */

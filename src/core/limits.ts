@@ -154,6 +154,15 @@ export const erasureLimits = {
    * is done. Each rewrites the segments holding the person's events, one erasure at a time.
    */
   erasuresPendingPerProjectMax: 20,
+  /**
+   * Erasures a project may ask for at once; then one more each erasureRefillMs (a token
+   * bucket per project; 429 beyond). Each acceptance pauses every tenant's flushes and takes
+   * the store's write lock, and one of a person without events is done at once, so the
+   * pending bound alone does not slow a loop of them: without a rate one project's loop slows
+   * every other tenant's reads. GDPR erasures are rare; ten at once and ten a minute is ample.
+   */
+  erasuresBurstMax: 10,
+  erasureRefillMs: 6_000,
   /** Erasures GET /api/v1/projects/{id}/erasures lists at most (the newest). */
   erasuresListedMax: 100,
 } as const;

@@ -28,6 +28,24 @@ describe('token buckets', () => {
     expect(limiter.take('a').remaining).toBe(2); // never more than the burst
   });
 
+  test('a rate that is no power of two allows one more once Retry-After has passed', () => {
+    // One every 6 s (and one a minute) refills 0.9999999999999999 tokens in 6 s in floats.
+    for (const refillMs of [6_000, 60_000, 12_000]) {
+      const clock = new ManualClock(0);
+      const limiter = new TokenBucketLimiter({ perSecond: 1000 / refillMs, burst: 1 }, clock, 1);
+      expect(limiter.take('a').allowed).toBe(true);
+      const refused = limiter.take('a');
+      expect({ refillMs, retryAfterMs: refused.retryAfterMs }).toEqual({
+        refillMs,
+        retryAfterMs: refillMs,
+      });
+      clock.advance(refused.retryAfterMs - 1);
+      expect(limiter.take('a').allowed).toBe(false);
+      clock.advance(1);
+      expect({ refillMs, allowed: limiter.take('a').allowed }).toEqual({ refillMs, allowed: true });
+    }
+  });
+
   test('one key at its limit does not touch another key', () => {
     const clock = new ManualClock(0);
     const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 1 }, clock, 100);

@@ -1,9 +1,10 @@
 // POST/GET /api/v1/projects/{id}/erasures: who may (owners and admins; keys never), what the
-// body must be, the answers' shapes, the pending bound, and every read of the project once an
-// erasure is done (funnels and cohorts among them): it answers as a project that never had the
-// person's events, also after a restart, while another project with the same person keeps
-// them; an erasure by anonymous_id, which takes the identified events carrying it too; and
-// by=person once a user is erased: no link of theirs survives, flushed or not.
+// body must be, the answers' shapes, the pending bound, the rate per project, and every read of
+// the project once an erasure is done (funnels and cohorts among them): it answers as a project
+// that never had the person's events, also after a restart, while another project with the
+// same person keeps them; an erasure by anonymous_id, which takes the identified events
+// carrying it too; and by=person once a user is erased: no link of theirs survives, flushed or
+// not.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { erasureLimits } from '../../src/core/index.ts';
@@ -230,7 +231,8 @@ describe('the answers', () => {
 
   test('erasing in a loop does not grow the store: done ones past the listed are deleted', async () => {
     // Any signed-in user owns a project; an erasure of nobody is done in a moment, so a loop
-    // of them recorded hundreds of rows a second, kept forever.
+    // of them recorded hundreds of rows a second, kept forever. The route's rate now slows
+    // such a loop; the engine's acceptance (which the route calls) is looped here, faster.
     await makeProject(t, ada.access_token, 'acme');
     const listedMax = erasureLimits.erasuresListedMax;
     const rowsOf = () =>
@@ -242,9 +244,8 @@ describe('the answers', () => {
     const eraseAll = async (count: number, prefix: string) => {
       const ids: string[] = [];
       for (let i = 0; i < count; i++) {
-        const res = await erase('acme', { user_id: `${prefix}-${i}` }, ada.access_token);
-        expect(res.status).toBe(202);
-        ids.push((await json(res)).id as string);
+        const erasure = await t.engine.erasures.request('acme', 'user_id', `${prefix}-${i}`);
+        ids.push(erasure.id);
         await t.engine.erasures.settled();
       }
       return ids;
@@ -282,6 +283,63 @@ describe('the answers', () => {
     expect(res.status).toBe(409);
     expect(await json(res)).toMatchObject({ code: 'limit_reached' });
     expect((await erase('globex', { user_id: 'one-more' }, ada.access_token)).status).toBe(202);
+  });
+});
+
+describe('the rate of erasures', () => {
+  test('erasuresBurstMax at once per project, then one each erasureRefillMs; 429 past it', async () => {
+    // Each acceptance pauses every tenant's flushes and takes the store's write lock, and an
+    // erasure of nobody is done at once: without a rate a loop of them on one project slowed
+    // every other tenant's reads.
+    await makeProject(t, ada.access_token, 'acme');
+    await makeProject(t, ada.access_token, 'globex');
+    const carol = await signUp(t, 'carol@example.com');
+    const admin = await adminToken(t);
+    const burst = erasureLimits.erasuresBurstMax;
+    const refillMs = erasureLimits.erasureRefillMs;
+    // Refusals before the rate spend none of it: a non-member's, a body that breaks its rule.
+    for (let i = 0; i <= burst; i++) {
+      expect((await erase('acme', { user_id: 'u' }, carol.access_token)).status).toBe(404);
+      expect((await erase('acme', { user_id: '' }, ada.access_token)).status).toBe(422);
+    }
+    for (let i = 0; i < burst; i++) {
+      expect((await erase('acme', { user_id: `u${i}` }, ada.access_token)).status).toBe(202);
+    }
+    const refused = await erase('acme', { user_id: 'one-more' }, ada.access_token);
+    expect(refused.status).toBe(429);
+    expect(await json(refused)).toEqual({
+      detail: 'too many erasures asked for in project acme; retry later',
+      code: 'rate_limited',
+    });
+    expect(refused.headers.get('retry-after')).toBe(String(refillMs / 1000));
+    expect(refused.headers.get('x-ratelimit-limit')).toBe(String(burst));
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(refused.headers.get('x-ratelimit-reset')).toBe(String((burst * refillMs) / 1000));
+    // The bucket is the project's: an admin is refused there too, another project is not.
+    expect((await erase('acme', { user_id: 'one-more' }, admin)).status).toBe(429);
+    expect((await erase('globex', { user_id: 'u0' }, ada.access_token)).status).toBe(202);
+    await t.engine.erasures.settled();
+    expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst);
+
+    t.clock.advance(refillMs - 1);
+    expect((await erase('acme', { user_id: 'one-more' }, ada.access_token)).status).toBe(429);
+    t.clock.advance(1);
+    expect((await erase('acme', { user_id: 'one-more' }, ada.access_token)).status).toBe(202);
+    expect((await erase('acme', { user_id: 'and-more' }, ada.access_token)).status).toBe(429);
+    await t.engine.erasures.settled();
+    expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst + 1);
+  });
+
+  test('the OpenAPI document says so: the 429 and the rate', async () => {
+    const spec = (await (await t.call('GET', '/openapi/json')).json()) as {
+      paths: Record<string, Record<string, { description?: string; responses: object }>>;
+    };
+    const post = spec.paths['/api/v1/projects/{id}/erasures']?.post;
+    expect(Object.keys(post?.responses ?? {})).toContain('429');
+    const { erasuresBurstMax, erasureRefillMs } = erasureLimits;
+    expect(post?.description).toContain(
+      `at most ${erasuresBurstMax} at once, then one every ${erasureRefillMs / 1000} s (429`,
+    );
   });
 });
 

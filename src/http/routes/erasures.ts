@@ -2,9 +2,11 @@
 // events" and Segment's user deletion: an owner (or an admin) names the person by user_id,
 // anonymous_id or visitor_id; the answer (202) comes once no read shows their unflushed
 // events, and the stored ones go in the background (engine/erasures.ts), which GET follows.
+// Each acceptance pauses every tenant's flushes and takes the store's write lock, so a project
+// asks for them at a limited rate (erasureLimits): one project's loop must not slow the others.
 
 import { Elysia, t } from 'elysia';
-import type { Auth } from '../../auth/index.ts';
+import { type Auth, TokenBucketLimiter, takeOrRefuse } from '../../auth/index.ts';
 import { ERASURE_FIELDS, erasureLimits, eventLimits } from '../../core/index.ts';
 import type { Engine, Erasure } from '../../engine/index.ts';
 import { readErasureBody } from '../erasure-body.ts';
@@ -78,6 +80,16 @@ const ownersOrAdmins = errorDocs({ 403: 'A viewer: only owners (or an admin) may
 
 export function erasureRoutes(deps: ErasureRouteDeps) {
   const { auth, engine } = deps;
+  // One bucket per project, taken once the caller may erase there and the body is valid: no
+  // one else can spend a project's erasures, and a refused body costs none.
+  const perProject = new TokenBucketLimiter(
+    {
+      burst: erasureLimits.erasuresBurstMax,
+      perSecond: 1000 / erasureLimits.erasureRefillMs,
+    },
+    auth.clock,
+    auth.options.rateKeysMax,
+  );
   /** The caller, if they may erase in project `id` (an owner, or an admin). */
   const allowed = (request: Request, id: string) => {
     const principal = auth.authenticate(request);
@@ -91,6 +103,7 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         const { principal, body } = await callerAndBody(auth, request);
         auth.projects.requireDeletable(principal, params.id);
         const { field, value } = readErasureBody(body);
+        takeOrRefuse(perProject, params.id, `erasures asked for in project ${params.id}`);
         // Again as it is recorded, after the wait for a running flush: a caller demoted,
         // removed or signed out meanwhile erases nothing.
         const stillAllowed = () => allowed(request, params.id);
@@ -141,6 +154,8 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
 
 function postDocs() {
   const max = erasureLimits.erasuresPendingPerProjectMax;
+  const burst = erasureLimits.erasuresBurstMax;
+  const refillS = erasureLimits.erasureRefillMs / 1000;
   return {
     summary: "Erase one person's events (owners, or an admin)",
     description:
@@ -149,7 +164,8 @@ function postDocs() {
       'unflushed ones before the 202, stored ones in the background (`status` goes from ' +
       '`pending` to `done`; follow it with GET). Once done, no read shows them. Events sent ' +
       `later with that id are stored as usual. At most ${max} erasures of a project are ` +
-      'pending at once (409 `limit_reached`).',
+      `pending at once (409 \`limit_reached\`), and a project asks for at most ${burst} at ` +
+      `once, then one every ${refillS} s (429, with Retry-After; admins too).`,
     requestBody: {
       required: true,
       content: jsonContent(
@@ -172,7 +188,10 @@ function postDocs() {
       ...common,
       ...ownersOrAdmins,
       ...bodyDocs,
-      ...errorDocs({ 409: `The project has ${max} erasures pending; wait for one` }),
+      ...errorDocs({
+        409: `The project has ${max} erasures pending; wait for one`,
+        429: 'Too many erasures asked for in this project; see Retry-After',
+      }),
     },
   };
 }
