@@ -44,9 +44,11 @@ export class RawWsClient {
     });
     self = new RawWsClient(socket);
     self.onHeaders = resolveHead;
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+    // `host` in `headers` stands for the server's address (as a proxy rewrites it).
+    const { host = `127.0.0.1:${port}`, ...rest } = headers;
+    const extra = Object.entries(rest).map(([k, v]) => `${k}: ${v}\r\n`);
     socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: ${upgrade}\r\n` +
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: ${upgrade}\r\n` +
         'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
         `Sec-WebSocket-Version: 13\r\n${extra.join('')}\r\n`,
     );

@@ -269,6 +269,65 @@ describe('origin', () => {
     expect(isOriginAllowed('https://b.example', 'a.example', ['https://b.example'])).toBe(true);
     expect(isOriginAllowed('https://c.example', 'a.example', ['*'])).toBe(true);
   });
+
+  test('the socket of a page whose Host a proxy wrote with its default port opens', async () => {
+    const path = '/api/v1/live?token=rk_acme';
+    const origin = 'https://tally.example';
+    const rewritten = await RawWsClient.connect(server.port, path, {
+      origin,
+      host: 'tally.example:443',
+    });
+    expect(rewritten.head).toStartWith('HTTP/1.1 101');
+    rewritten.end();
+    const other = RawWsClient.connect(server.port, path, { origin, host: 'tally.example:8443' });
+    await expect(other).rejects.toThrow('upgrade refused: HTTP/1.1 403');
+    for (const deadline = performance.now() + 5_000; server.hub.stats().connections > 0; ) {
+      if (performance.now() > deadline) throw new Error('the raw socket was never closed');
+      await Bun.sleep(10);
+    }
+  });
+
+  test('a default port written out is the one the origin leaves out, either way', () => {
+    // A proxy that rewrites Host to `tally.example:443` must not make the dashboard's own
+    // socket a 403. The Host has no scheme: its port is read with the origin's.
+    const same: [string, string][] = [
+      ['https://tally.example', 'tally.example:443'],
+      ['https://tally.example', 'TALLY.example:443'],
+      ['http://tally.example', 'tally.example:80'],
+      ['https://tally.example:443', 'tally.example'],
+      ['http://tally.example:80', 'tally.example'],
+      ['https://tally.example:443', 'tally.example:443'],
+      ['wss://tally.example', 'tally.example:443'],
+      ['ws://tally.example', 'tally.example:80'],
+      ['https://[::1]', '[::1]:443'],
+      ['http://127.0.0.1', '127.0.0.1:80'],
+    ];
+    const other: [string, string][] = [
+      ['https://tally.example', 'tally.example:80'], // http's default, not https's
+      ['http://tally.example', 'tally.example:443'],
+      ['https://tally.example', 'tally.example:8443'],
+      ['https://tally.example:8443', 'tally.example'],
+      ['https://tally.example:8443', 'tally.example:443'],
+      ['http://tally.example:8080', 'tally.example:80'],
+      ['https://other.example', 'tally.example:443'],
+      ['https://tally.example', 'other.example:443'],
+      ['https://tally.example.evil', 'tally.example:443'],
+      ['https://[::1]', '[::2]:443'],
+      // A Host header with more than a host and a port names no origin.
+      ['https://tally.example', 'evil@tally.example'],
+      ['https://tally.example', 'tally.example/x'],
+      ['https://tally.example', 'tally.example:443/x'],
+      ['https://tally.example', 'tally.example:99999'],
+      ['https://tally.example', ''],
+    ];
+    const answer = ([origin, host]: [string, string]) => [
+      origin,
+      host,
+      isOriginAllowed(origin, host, []),
+    ];
+    expect(same.map(answer)).toEqual(same.map(([o, h]) => [o, h, true]));
+    expect(other.map(answer)).toEqual(other.map(([o, h]) => [o, h, false]));
+  });
 });
 
 describe('bounds and messages', () => {

@@ -77,8 +77,8 @@ export function readOfferedProtocols(header: string | null): OfferedProtocols {
 }
 
 /**
- * Same host (any scheme, as behind a TLS proxy) or listed; requests without an Origin are not
- * from a browser page and cannot be a cross-site hijack.
+ * Same host and port (any scheme, as behind a TLS proxy) or listed; requests without an Origin
+ * are not from a browser page and cannot be a cross-site hijack.
  */
 export function isOriginAllowed(
   origin: string | null,
@@ -88,7 +88,23 @@ export function isOriginAllowed(
   if (origin === null) return true;
   if (allowed.includes('*') || allowed.includes(origin)) return true;
   if (host === null || !URL.canParse(origin)) return false;
-  return new URL(origin).host === host.toLowerCase();
+  return namesOrigin(host, new URL(origin));
+}
+
+/** A Host header: a name or a bracketed IPv6 address, and a port or none; nothing else. */
+const HOST_HEADER = /^(?:\[[0-9a-f:.]+\]|[^\s/\\?#@[\]:]+)(?::\d+)?$/i;
+
+/**
+ * Whether the Host header names the origin's host and port. The header has no scheme, so it is
+ * read with the origin's: a default port written out (`tally.example:443` from a proxy that
+ * rewrites Host, `:80` for http) is the port `https://tally.example` leaves out, and a Host
+ * without a port is on the origin's default one. A Host with anything else in it (a user
+ * before `@`, a path) names no origin.
+ */
+function namesOrigin(host: string, origin: URL): boolean {
+  if (!HOST_HEADER.test(host)) return false;
+  const read = `${origin.protocol}//${host.toLowerCase()}`;
+  return URL.canParse(read) && new URL(read).host === origin.host;
 }
 
 /** The characters of every token a server issues (a JWT, a key): visible ASCII. */
