@@ -161,7 +161,13 @@ export {
   visitScopeOf,
 } from './queries/visit-scope.ts';
 export type { FunnelStep } from './step-syntax.ts';
-export { BUCKET_UNITS, type BucketUnit, bucketStarts, labelledBuckets } from './time-buckets.ts';
+export {
+  BUCKET_UNITS,
+  type BucketUnit,
+  bucketStarts,
+  clockHourStarts,
+  labelledBuckets,
+} from './time-buckets.ts';
 export { TIME_ON_PAGE } from './time-on-page.ts';
 export {
   type ResolvedRange,

@@ -5,7 +5,15 @@
 
 import { AppError, assert, DAY_MS, HOUR_MS } from '../core/index.ts';
 import { queryLimits } from './limits.ts';
-import { addDays, addMonths, instantOf, isoWeekday, localParts, offsetMs } from './time-zone.ts';
+import {
+  addDays,
+  addMonths,
+  instantOf,
+  isoWeekday,
+  localParts,
+  offsetChangeBetween,
+  offsetMs,
+} from './time-zone.ts';
 
 export const BUCKET_UNITS = ['minute', 'hour', 'day', 'week', 'month'] as const;
 export type BucketUnit = (typeof BUCKET_UNITS)[number];
@@ -106,6 +114,46 @@ export function bucketStarts(fromMs: number, toMs: number, unit: BucketUnit, tz:
     start = next;
   }
   return starts;
+}
+
+/**
+ * Hour buckets as a wall clock groups instants into its hours (as Plausible's ClickHouse and
+ * Umami's SQL truncate the local time to the hour): bucketStarts' hours, and a start too where
+ * a change of offset moves the clock into another hour without it showing xx:00. On Lord
+ * Howe's 2026-10-04, 02:00 +10:30 is 02:30 +11: Tally's hour from 01:00 runs to 03:00, but
+ * 02:30–03:00 is the local hour 2.
+ */
+export function clockHourStarts(fromMs: number, toMs: number, tz: string): number[] {
+  const starts = bucketStarts(fromMs, toMs, 'hour', tz);
+  const first = starts[0];
+  if (first === undefined) return starts;
+  const known = new Set(starts);
+  const hourAt = (ms: number) => {
+    const p = localParts(ms, tz);
+    return `${p.year}-${p.month}-${p.day} ${p.hour}`;
+  };
+  const extra = offsetChanges(first, toMs, tz).filter(
+    (at) => !known.has(at) && hourAt(at - 1000) !== hourAt(at),
+  );
+  if (extra.length === 0) return starts;
+  if (starts.length + extra.length > queryLimits.bucketsMax) throw tooManyBuckets('hour');
+  return [...starts, ...extra].sort((a, b) => a - b);
+}
+
+/**
+ * The instants in [fromMs, toMs) at which the offset changes, found a day at a time (one
+ * change a day at most, as bucketStarts assumes). `fromMs` is on a whole second.
+ */
+function offsetChanges(fromMs: number, toMs: number, tz: string): number[] {
+  const changes: number[] = [];
+  const end = Math.ceil(toMs / 1000) * 1000;
+  for (let from = fromMs; from < end; from += DAY_MS) {
+    const to = Math.min(from + DAY_MS, end);
+    if (offsetMs(from, tz) === offsetMs(to, tz)) continue;
+    const at = offsetChangeBetween(from, to, tz);
+    if (at < toMs) changes.push(at);
+  }
+  return changes;
 }
 
 function tooManyBuckets(unit: BucketUnit): AppError {

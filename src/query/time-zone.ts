@@ -88,16 +88,17 @@ export function instantOf(local: LocalParts, tz: string): number {
   const candidates = [...offsets].map((o) => wall - o);
   const exact = candidates.filter((t) => t + offsetMs(t, tz) === wall);
   if (exact.length > 0) return Math.min(...exact);
-  return gapEnd(Math.min(...candidates), Math.max(...candidates), tz);
+  return offsetChangeBetween(Math.min(...candidates), Math.max(...candidates), tz);
 }
 
 /**
  * The instant the offset changes between `before` (still the old offset) and `after` (the new
- * one): the end of a gap. Not always `wall - new offset`: a gap may begin before the wall time
- * asked for (Toronto 1919-03-30 23:30 → 00:30 skipped midnight; its day began at 00:30, not
- * 01:00). Offsets change on whole seconds, so a search by seconds finds it exactly.
+ * one; `after` itself when the offset there is the old one), e.g. the end of a gap. Not always
+ * `wall - new offset`: a gap may begin before the wall time asked for (Toronto 1919-03-30
+ * 23:30 → 00:30 skipped midnight; its day began at 00:30, not 01:00). Offsets change on whole
+ * seconds, so a search by seconds (between whole seconds) finds it exactly.
  */
-function gapEnd(before: number, after: number, tz: string): number {
+export function offsetChangeBetween(before: number, after: number, tz: string): number {
   const old = offsetMs(before, tz);
   if (offsetMs(after, tz) === old) return after;
   let lo = before / 1000;

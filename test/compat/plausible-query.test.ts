@@ -326,6 +326,35 @@ describe('time dimensions', () => {
     expect(labels.slice(2, 4)).toEqual(['2026-10-25 02:00:00', '2026-10-25 03:00:00']);
   });
 
+  test("hours are the wall clock's, and one the clocks skip is a time label", async () => {
+    // Lord Howe 2026-10-04: 02:00 +10:30 is 02:30 +11:00; 02:45 is in the local hour 2.
+    const home = { n: 'pageview', u: 'https://example.com/' };
+    await beacon(t, '2026-10-03T14:45:00Z', '198.51.100.7', home); // 01:15 +10:30
+    await beacon(t, '2026-10-03T15:45:00Z', '198.51.100.8', home); // 02:45 +11:00
+    await beacon(t, '2026-03-08T07:30:00Z', '198.51.100.9', home); // 03:30 EDT
+    t.clock.set(Date.parse(NOW));
+    const day = (date: string, tz: string) =>
+      ok({
+        metrics: ['visitors'],
+        date_range: [date, date],
+        tz,
+        dimensions: ['time:hour'],
+        include: { time_labels: true },
+      });
+    const lordHowe = await day('2026-10-04', 'Australia/Lord_Howe');
+    expect(lordHowe.results).toEqual([
+      { metrics: [1], dimensions: ['2026-10-04 01:00:00'] },
+      { metrics: [1], dimensions: ['2026-10-04 02:00:00'] },
+    ]);
+    expect(lordHowe.meta.time_labels).toHaveLength(24);
+    // New York 2026-03-08 has no 02:00, but Plausible's labels step naive hours: 24 of them.
+    const newYork = await day('2026-03-08', 'America/New_York');
+    expect(newYork.results).toEqual([{ metrics: [1], dimensions: ['2026-03-08 03:00:00'] }]);
+    expect(newYork.meta.time_labels).toEqual(
+      Array.from({ length: 24 }, (_, h) => `2026-03-08 ${String(h).padStart(2, '0')}:00:00`),
+    );
+  });
+
   test('time:week begins on Mondays (the range its first day), time:month on the 1st', async () => {
     const weeks = await ok({
       metrics: ['visitors'],

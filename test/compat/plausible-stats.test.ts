@@ -256,6 +256,33 @@ describe('GET /api/v1/stats/timeseries', () => {
     ]);
   });
 
+  test("hours are the wall clock's: one the clocks skip is a row of zeros", async () => {
+    // Lord Howe 2026-10-04: 02:00 +10:30 is 02:30 +11:00; 02:45 is in the local hour 2.
+    await beacon('2026-10-03T14:45:00Z', '198.51.100.7', page('/')); // 01:15 +10:30
+    await beacon('2026-10-03T15:45:00Z', '198.51.100.8', page('/')); // 02:45 +11:00
+    // New York 2026-03-08: 02:00 EST is 03:00 EDT; 03:30 EDT is in hour 3.
+    await beacon('2026-03-08T07:30:00Z', '198.51.100.9', page('/'));
+    t.clock.set(at(NOW));
+    const day = async (date: string, tz: string) =>
+      (await ok('timeseries', `period=day&date=${date}&tz=${tz}&metrics=visitors`)) as Json[];
+    const lordHowe = await day('2026-10-04', 'Australia/Lord_Howe');
+    expect(lordHowe.map((h) => h.date)).toEqual(
+      Array.from({ length: 24 }, (_, h) => `2026-10-04 ${String(h).padStart(2, '0')}:00:00`),
+    );
+    expect(lordHowe.slice(1, 4)).toEqual([
+      { date: '2026-10-04 01:00:00', visitors: 1 },
+      { date: '2026-10-04 02:00:00', visitors: 1 },
+      { date: '2026-10-04 03:00:00', visitors: 0 },
+    ]);
+    const newYork = await day('2026-03-08', 'America/New_York');
+    expect(newYork).toHaveLength(24);
+    expect(newYork.slice(1, 4)).toEqual([
+      { date: '2026-03-08 01:00:00', visitors: 0 },
+      { date: '2026-03-08 02:00:00', visitors: 0 },
+      { date: '2026-03-08 03:00:00', visitors: 1 },
+    ]);
+  });
+
   test('a day is by hour; 6mo by month; interval=date is days', async () => {
     const hours = (await ok(
       'timeseries',

@@ -271,6 +271,20 @@ describe('pageviews', () => {
     );
   });
 
+  test("hours are the wall clock's across a half-hour change (Lord Howe)", async () => {
+    // 2026-10-04: 02:00 +10:30 is 02:30 +11:00. Umami truncates the local time: 01:15 is in
+    // the hour 1, 02:45 in the hour 2 (Tally's own hour from 01:00 runs to 03:00).
+    await send('2026-10-03T14:45:00Z', '198.51.100.6', { url: '/' });
+    await send('2026-10-03T15:45:00Z', '198.51.100.7', { url: '/' });
+    const day = `startAt=${at('2026-10-03T13:30:00Z')}&endAt=${at('2026-10-04T12:59:59.999Z')}`;
+    const body = await ok('pageviews', `${day}&unit=hour&timezone=Australia%2FLord_Howe`);
+    const points = [
+      { x: '2026-10-04 01:00:00', y: 1 },
+      { x: '2026-10-04 02:00:00', y: 1 },
+    ];
+    expect(body).toEqual({ pageviews: points, sessions: points });
+  });
+
   test('compare adds the compared range and the dates of both', async () => {
     const body = (await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=utc&compare=prev`)) as Json;
     expect(body.startDate).toBe('2026-11-24T00:00:00.000Z');

@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'bun:test';
 import { AppError } from '../../src/core/index.ts';
 import { resolveRange, resolveSeriesRange } from '../../src/query/index.ts';
-import { type BucketUnit, bucketStart, bucketStarts } from '../../src/query/time-buckets.ts';
+import {
+  type BucketUnit,
+  bucketStart,
+  bucketStarts,
+  clockHourStarts,
+} from '../../src/query/time-buckets.ts';
 import { formatInZone, instantOf, isTimeZone, offsetMs } from '../../src/query/time-zone.ts';
 
 const HOUR = 3_600_000;
@@ -187,6 +192,40 @@ describe('buckets', () => {
       '1979-10-01T02:00:00-10:00',
     ]);
     expect(bucketStart(at('1979-10-01T10:40:32Z'), 'hour', k)).toBe(starts[0] as number);
+  });
+
+  test("clock hours start where the wall clock's hour changes (Plausible's, Umami's hours)", () => {
+    const lh = 'Australia/Lord_Howe';
+    // 02:00 +10:30 is 02:30 +11:00: 02:30–03:00 is the local hour 2, not the end of hour 1.
+    const spring = clockHourStarts(at('2026-10-03T13:30:00Z'), at('2026-10-03T18:00:00Z'), lh);
+    expect(labels(spring, lh)).toEqual([
+      '2026-10-04T00:00:00+10:30',
+      '2026-10-04T01:00:00+10:30',
+      '2026-10-04T02:30:00+11:00',
+      '2026-10-04T03:00:00+11:00',
+      '2026-10-04T04:00:00+11:00',
+    ]);
+    // Found a whole day after the first start too (the change is at a day's step from it).
+    const dayBefore = clockHourStarts(at('2026-10-02T15:30:00Z'), at('2026-10-03T17:00:00Z'), lh);
+    expect(dayBefore).toContain(at('2026-10-03T15:30:00Z'));
+    expect(dayBefore).toHaveLength(26);
+    // Clocks put back stay in the hour they show (01:30 +10:30 is still hour 1): no new start.
+    const fall = [at('2026-04-04T13:00:00Z'), at('2026-04-04T18:00:00Z')] as const;
+    expect(clockHourStarts(...fall, lh)).toEqual(bucketStarts(...fall, 'hour', lh));
+    // Whole-hour changes move the clock from one xx:00 to another: Tally's hours already.
+    const ny = [at('2026-03-08T05:00:00Z'), at('2026-03-09T04:00:00Z')] as const;
+    const nyStarts = clockHourStarts(...ny, 'America/New_York');
+    expect(nyStarts).toEqual(bucketStarts(...ny, 'hour', 'America/New_York'));
+    expect(nyStarts).toHaveLength(23);
+    // Kiritimati's midnight at -10:40 became 00:40 at -10:00: 00:40–01:00 is hour 0.
+    const k = 'Pacific/Kiritimati';
+    const kStarts = clockHourStarts(at('1979-10-01T09:40:00Z'), at('1979-10-01T13:00:00Z'), k);
+    expect(labels(kStarts, k)).toEqual([
+      '1979-09-30T23:00:00-10:40',
+      '1979-10-01T00:40:00-10:00',
+      '1979-10-01T01:00:00-10:00',
+      '1979-10-01T02:00:00-10:00',
+    ]);
   });
 
   test('more than 10,000 buckets is a 422 on bucket', () => {

@@ -9,6 +9,7 @@ import {
   addDays,
   addMonths,
   bucketStarts,
+  clockHourStarts,
   formatInZone,
   instantOf,
   type LocalParts,
@@ -134,14 +135,63 @@ export function autoUnit(range: QueryRange): TimeUnit {
   return 'month';
 }
 
+/** A bucket of a time dimension and its label; no start for an hour the clocks skip. */
+export interface TimeBucket {
+  start: number | null;
+  label: string;
+}
+
 /**
  * The buckets of `unit` over the range, in order, each with its label. An hour the clocks put
  * back repeats its label: it is one bucket (from the first start) as Plausible's local hours,
  * so no two rows or time labels are the same.
  */
-export function bucketsOf(range: QueryRange, unit: TimeUnit): { start: number; label: string }[] {
+export function bucketsOf(range: QueryRange, unit: TimeUnit): TimeBucket[] {
+  if (unit === 'hour') return hourBucketsOf(range, range.instants);
   const starts = bucketStarts(range.fromMs, range.toMs, unit, range.tz);
   return labelledBuckets(starts, (start) => bucketLabel(start, unit, range));
+}
+
+/**
+ * Plausible's hours over the range (v1's timeseries too), as its ClickHouse groups events by
+ * the local wall-clock hour (toStartOfHour(toTimeZone(…))) and its Time.time_labels steps
+ * naive date-times: a label for every hour from the first day's 00:00 (the range's first
+ * instant's hour when given as instants) to the last day's 23:00, each with the start of the
+ * wall-clock hour it counts. An hour the clocks skip (New York's 02:00 on 2026-03-08) is a
+ * label with no start (nothing in it); one they put back is one bucket from its first start.
+ */
+export function hourBucketsOf(range: StatsRange, instants = false): TimeBucket[] {
+  const starts = clockHourStarts(range.fromMs, range.toMs, range.tz);
+  const byLabel = new Map<string, number>();
+  for (const { start, label } of labelledBuckets(starts, (s) => labelOf(s, 'hour', range.tz))) {
+    if (!byLabel.has(label)) byLabel.set(label, start);
+  }
+  const first = instants ? localParts(range.fromMs, range.tz) : { ...range.first, hour: 0 };
+  const last = instants ? localParts(range.toMs - 1, range.tz) : { ...range.last, hour: 23 };
+  const labels = new Set([...naiveHours(first, last), ...byLabel.keys()]);
+  // Labels are `YYYY-MM-DD HH:00:00`: in time order as text.
+  return [...labels].sort().map((label) => ({ start: byLabel.get(label) ?? null, label }));
+}
+
+/** Every hour's label from `first`'s hour to `last`'s, stepped without a zone. */
+function naiveHours(first: LocalParts, last: LocalParts): string[] {
+  const naive = (p: LocalParts) => {
+    const d = new Date(0);
+    d.setUTCFullYear(p.year, p.month - 1, p.day);
+    d.setUTCHours(p.hour, 0, 0, 0);
+    return d.getTime();
+  };
+  const labels: string[] = [];
+  for (let ms = naive(first); ms <= naive(last); ms += HOUR_MS) {
+    const d = new Date(ms);
+    const date = dateText({
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+    });
+    labels.push(`${date} ${two(d.getUTCHours())}:00:00`);
+  }
+  return labels;
 }
 
 function bucketLabel(start: number, unit: TimeUnit, range: QueryRange): string {
@@ -157,7 +207,7 @@ export function labelOf(start: number, unit: 'hour' | 'day', tz: string): string
 
 const two = (n: number) => String(n).padStart(2, '0');
 
-function dateText(p: LocalParts): string {
+function dateText(p: Pick<LocalParts, 'year' | 'month' | 'day'>): string {
   return `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
 }
 

@@ -208,7 +208,8 @@ async function readGroups(
   const time = dimensions.find((d) => 'time' in d);
   const buckets = time === undefined ? [] : timeBuckets(range, time, dimensions.indexOf(time));
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
-  const starts = buckets.map((b) => b.start);
+  // An hour the clocks skip has a time label but no bucket: nothing happened in it.
+  const starts = buckets.flatMap((b) => (b.start === null ? [] : [b.start]));
   const keys = dimensions.map((d) => ('time' in d ? { starts } : { property: d.property }));
   const order: GoalOrder[] = readOrderOf(ranking, dimensions).map(({ name, desc }) => {
     const key = dimensions.findIndex((d) => d.name === name);

@@ -19,7 +19,7 @@ import {
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { labelOf } from './plausible-query-time.ts';
+import { hourBucketsOf, labelOf } from './plausible-query-time.ts';
 import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,
@@ -185,19 +185,26 @@ async function timeseries(ctx: StatsContext) {
   const filters = filtersOf(ctx.query);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
-  const unit = interval === 'hour' ? 'hour' : 'day';
-  // One row per local date or hour: the hour the clocks put back is one, as Plausible's.
-  const buckets = labelledBuckets(
-    bucketStarts(range.fromMs, range.toMs, interval, range.tz),
-    (start) => labelOf(start, unit, range.tz),
-  );
-  const starts = buckets.map((b) => b.start);
+  // One row per local date or hour: the hour the clocks put back is one, as Plausible's, and
+  // one they skip a row of zeros, as its labels have it.
+  const buckets =
+    interval === 'hour'
+      ? hourBucketsOf(range)
+      : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
+          labelOf(start, 'day', range.tz),
+        );
+  const starts = buckets.flatMap((b) => (b.start === null ? [] : [b.start]));
   const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', starts });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {
     results: buckets.map(({ start, label }) => ({
       date: label,
-      ...valuesOf(metrics, byStart.get(start), ['visit_duration'], true),
+      ...valuesOf(
+        metrics,
+        start === null ? undefined : byStart.get(start),
+        ['visit_duration'],
+        true,
+      ),
     })),
   };
 }

@@ -4,6 +4,7 @@
 
 import {
   bucketStarts,
+  clockHourStarts,
   instantOf,
   labelledBuckets,
   localParts,
@@ -54,8 +55,13 @@ function startsOf(range: UmamiRange): number[] {
   );
 }
 
-/** Bucket starts of the range; Tally's buckets stop at months, a year is twelve of them. */
+/**
+ * Bucket starts of the range: hours of the wall clock, as Umami's SQL truncates the local time
+ * (Lord Howe's 02:30–03:00 on 2026-10-04 is the hour 2); years from their first day, where
+ * Tally's buckets stop at months.
+ */
 function everyStartOf(range: UmamiRange): number[] {
+  if (range.unit === 'hour') return clockHourStarts(range.fromMs, range.toMs, range.tz);
   if (range.unit !== 'year') return bucketStarts(range.fromMs, range.toMs, range.unit, range.tz);
   const starts: number[] = [];
   const first = localParts(range.fromMs, range.tz).year;
