@@ -54,6 +54,7 @@ export {
   EPOCH_MS_MAX,
   EPOCH_MS_MIN,
   parseAsUtc,
+  parseRangeEnd,
   parseTimestamp,
   type TimestampParse,
   toIso,

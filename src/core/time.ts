@@ -19,7 +19,11 @@ const ISO_WITH_OFFSET = new RegExp(
 export const EPOCH_MS_MIN = -62_167_219_200_000;
 export const EPOCH_MS_MAX = 253_402_300_799_999;
 
-export type TimestampParse = { ok: true; ms: number } | { ok: false; msg: string };
+/**
+ * A parsed timestamp in whole milliseconds, and `subMs` (0 < subMs < 1) when the text named an
+ * instant inside that millisecond (non-zero digits past it, e.g. `…00.0005Z`: 0.5).
+ */
+export type TimestampParse = { ok: true; ms: number; subMs?: number } | { ok: false; msg: string };
 
 export function parseTimestamp(value: string | number): TimestampParse {
   if (typeof value === 'number') return parseEpochMs(value);
@@ -57,7 +61,19 @@ export function parseTimestamp(value: string | number): TimestampParse {
   }
   const offsetMs = parseOffsetMs(zone as string);
   if (offsetMs === null) return { ok: false, msg: `timestamp ${value} has an invalid offset` };
-  return parseEpochMs(local - offsetMs);
+  const parsed = parseEpochMs(local - offsetMs);
+  const subMs = Number(`0.${frac?.slice(3) ?? ''}`);
+  return parsed.ok && subMs > 0 ? { ...parsed, subMs } : parsed;
+}
+
+/**
+ * The whole millisecond a range's end (an inclusive `from`, an exclusive `to`) stands for:
+ * events are stored in whole milliseconds, so an end inside one (`…00.0005Z`) takes none of
+ * that millisecond's events as `from` and all of them as `to`: it is the next millisecond.
+ */
+export function parseRangeEnd(value: string | number): TimestampParse {
+  const parsed = parseTimestamp(value);
+  return parsed.ok && parsed.subMs !== undefined ? { ok: true, ms: parsed.ms + 1 } : parsed;
 }
 
 const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;

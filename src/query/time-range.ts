@@ -55,14 +55,20 @@ export function resolveRange(params: TimeParams): ResolvedRange {
     if (day === null) throw AppError.validation(issues);
     return { fromMs: instantOf(day, tz), toMs: instantOf(addDays(day, 1), tz), tz };
   }
-  const fromMs = params.from === undefined ? undefined : instant(params.from, 'from', tz, issues);
-  const toMs = params.to === undefined ? undefined : instant(params.to, 'to', tz, issues);
+  const from = params.from === undefined ? undefined : instant(params.from, 'from', tz, issues);
+  const to = params.to === undefined ? undefined : instant(params.to, 'to', tz, issues);
   if (issues.length > 0) throw AppError.validation(issues);
+  // Events are whole milliseconds: an end inside one (an inclusive `from`, an exclusive `to`
+  // of …00.0005Z) stands for the next one, taking none of that one's events as `from` and
+  // all of them as `to`. `from` and `to` inside one millisecond, in order, are an empty range.
+  const fromMs = from === undefined ? undefined : from.ms + (from.subMs > 0 ? 1 : 0);
+  const toMs = to === undefined ? undefined : to.ms + (to.subMs > 0 ? 1 : 0);
   // Two bare dates in order are whole local days, like `date`: a day a zone skipped (Apia's
   // 2011-12-30) is an empty range there, answered as such, not a 422.
   const bareDates = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');
   const datesInOrder = bareDates && (params.from as string) <= (params.to as string);
-  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs && !datesInOrder) {
+  const later = (a: Instant, b: Instant) => a.ms > b.ms || (a.ms === b.ms && a.subMs > b.subMs);
+  if (from !== undefined && to !== undefined && !later(to, from) && !datesInOrder) {
     throw AppError.validation([
       { loc: ['query', 'to'], msg: 'to must be later than from', type: 'value_error' },
     ]);
@@ -108,19 +114,25 @@ function defaultFrom(toMs: number, bucket: BucketUnit, tz: string): number {
   return fromMs < toMs ? fromMs : toMs - DAY_MS;
 }
 
+/** An instant asked for: whole milliseconds, and the fraction of the next one past them. */
+interface Instant {
+  ms: number;
+  subMs: number;
+}
+
 function instant(
   value: string,
   field: 'from' | 'to',
   tz: string,
   issues: FieldIssue[],
-): number | undefined {
+): Instant | undefined {
   if (DATE.test(value)) {
     const day = localDate(value, field, issues);
     if (day === null) return undefined;
-    return instantOf(field === 'to' ? addDays(day, 1) : day, tz);
+    return { ms: instantOf(field === 'to' ? addDays(day, 1) : day, tz), subMs: 0 };
   }
   const parsed = parseTimestamp(EPOCH_MS.test(value) ? Number(value) : value);
-  if (parsed.ok) return parsed.ms;
+  if (parsed.ok) return { ms: parsed.ms, subMs: parsed.subMs ?? 0 };
   issues.push({
     loc: ['query', field],
     msg:

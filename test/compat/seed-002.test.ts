@@ -146,6 +146,12 @@ describe('seed 002: GET /events', () => {
     const end = encodeURIComponent('2024-01-15T10:30:05Z');
     const ranged = await t.getJson(`/events?tenant_id=tenant_1&start=${start}&end=${end}`);
     expect(ranged.total).toBe(4);
+    // Events are whole milliseconds: a start inside one takes none of its events, an end
+    // inside one all of them.
+    const inside = async (start: string, end: string) =>
+      (await t.getJson(`/events?tenant_id=tenant_1&start=${start}&end=${end}`)).total;
+    expect(await inside('2024-01-15T10:30:02.0005Z', '2024-01-15T10:30:05Z')).toBe(3);
+    expect(await inside('2024-01-15T10:30:02Z', '2024-01-15T10:30:05.0005Z')).toBe(4);
     expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
     expect((await t.get('/events?tenant_id=tenant_1&start=2024-01-15T10:30:00')).status).toBe(422);
     expect((await t.get('/events')).status).toBe(422);

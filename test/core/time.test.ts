@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { parseTimestamp } from '../../src/core/index.ts';
+import { parseRangeEnd, parseTimestamp } from '../../src/core/index.ts';
 
 describe('parseTimestamp', () => {
   test.each([
     ['2026-01-31T12:00:00Z', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31T12:00:00.123Z', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
-    ['2026-01-31T12:00:00.123456+00:00', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
+    ['2026-01-31T12:00:00.123000000+00:00', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
     ['2026-01-31T14:30:00+02:30', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31T07:00:00-0500', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31 12:00Z', Date.UTC(2026, 0, 31, 12)],
@@ -32,6 +32,36 @@ describe('parseTimestamp', () => {
     const result = parseTimestamp(input);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.msg).toContain(fragment);
+  });
+
+  test('digits past the millisecond: the whole millisecond, and how far into it', () => {
+    const ms = Date.UTC(2026, 0, 31, 12, 0, 0, 123);
+    expect(parseTimestamp('2026-01-31T12:00:00.123456+00:00')).toEqual({
+      ok: true,
+      ms,
+      subMs: 0.456,
+    });
+    expect(parseTimestamp('2026-01-31T12:00:00,123000001Z')).toEqual({
+      ok: true,
+      ms,
+      subMs: 0.000001,
+    });
+    // Before 1970 too, the fraction is past the whole millisecond (later in time).
+    const old = parseTimestamp('1969-12-31T23:59:59.9995Z');
+    expect(old).toEqual({ ok: true, ms: -1, subMs: 0.5 });
+  });
+
+  test('a range end inside a millisecond is the next one; a whole one is itself', () => {
+    const ms = Date.UTC(2026, 10, 20);
+    expect(parseRangeEnd('2026-11-20T00:00:00.0005Z')).toEqual({ ok: true, ms: ms + 1 });
+    expect(parseRangeEnd('2026-11-20T00:00:00.000999Z')).toEqual({ ok: true, ms: ms + 1 });
+    expect(parseRangeEnd('2026-11-20T00:00:00.000000Z')).toEqual({ ok: true, ms });
+    expect(parseRangeEnd(ms)).toEqual({ ok: true, ms });
+    expect(parseRangeEnd('9999-12-31T23:59:59.9999Z')).toEqual({
+      ok: true,
+      ms: 253_402_300_800_000,
+    });
+    expect(parseRangeEnd('yesterday').ok).toBe(false);
   });
 
   test('epoch values must be whole milliseconds in range', () => {

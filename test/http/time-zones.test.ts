@@ -185,6 +185,27 @@ describe('Pacific/Auckland: weeks and months across the southern autumn change',
   });
 });
 
+describe('range ends inside a millisecond', () => {
+  test('from and to of …00.0005Z both stand for the next whole millisecond', async () => {
+    // Stored in whole milliseconds: this event is at 00:00:00.000, before …00.0005.
+    await send([{ name: 'tick', event_id: 'at-0', timestamp: '2026-11-20T00:00:00.000Z' }]);
+    const counts = async (from: string, to: string) => {
+      const query = `name=tick&from=${from}&to=${to}`;
+      const listed = ((await ok(`/api/v1/events?${query}`)).events as Json[]).length;
+      return [listed, (await ok(`/api/v1/stats?${query}`)).total_events];
+    };
+    // An exclusive end past the event takes it; an inclusive start past it leaves it out.
+    expect(await counts('2026-11-19T00:00:00Z', '2026-11-20T00:00:00.0005Z')).toEqual([1, 1]);
+    expect(await counts('2026-11-20T00:00:00.0005Z', '2026-11-21T00:00:00Z')).toEqual([0, 0]);
+    expect(await counts('2026-11-20T00:00:00.000999Z', '2026-11-21T00:00:00Z')).toEqual([0, 0]);
+    expect(await counts('2026-11-20T00:00:00.000000Z', '2026-11-21T00:00:00Z')).toEqual([1, 1]);
+    // Two ends inside one millisecond, in order, hold no whole millisecond: an empty range.
+    expect(await counts('2026-11-20T00:00:00.0001Z', '2026-11-20T00:00:00.0009Z')).toEqual([0, 0]);
+    const reversed = '/api/v1/events?from=2026-11-20T00:00:00.0009Z&to=2026-11-20T00:00:00.0001Z';
+    expect((await t.get(reversed)).status).toBe(422);
+  });
+});
+
 describe('ingest offsets', () => {
   test('+05:45, -00:00, a leap day and a year boundary are stored as their instants', async () => {
     const cases: [string, string][] = [

@@ -9,6 +9,7 @@ import {
   type EventInput,
   eventLimits,
   type FieldIssue,
+  parseRangeEnd,
   parseTimestamp,
   type StoredEvent,
 } from '../../core/index.ts';
@@ -189,9 +190,11 @@ export function rangeOfQuery(query: { start?: string | undefined; end?: string |
   toMs?: number;
 } {
   const issues: FieldIssue[] = [];
-  const at = (value: string | undefined, field: string): number | undefined => {
+  // Events are whole milliseconds: a `start` inside one takes none of its events (the next
+  // millisecond, parseRangeEnd), an `end` inside one all of them (that millisecond).
+  const at = (value: string | undefined, field: 'start' | 'end'): number | undefined => {
     if (value === undefined) return undefined;
-    const parsed = parseTimestamp(value);
+    const parsed = field === 'start' ? parseRangeEnd(value) : parseTimestamp(value);
     if (parsed.ok) return parsed.ms;
     issues.push({
       loc: ['query', field],
