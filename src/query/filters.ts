@@ -68,17 +68,33 @@ export function whereOf(conditions: string[]): string {
 }
 
 /**
- * The text of property `key` of the event (numbers and booleans as their JSON text). A `$` key
- * the event does not have at the top is looked up under `$posthog`, where PostHog events keep
- * their SDK's properties: `property.$lib` and `property:$browser` find posthog-node's and
- * posthog-js's as they did when those were stored at the top.
+ * The text of property `key` of the event (numbers and booleans as their JSON text, as the API
+ * shows them). A `$` key the event does not have at the top is looked up under `$posthog`,
+ * where PostHog events keep their SDK's properties: `property.$lib` and `property:$browser`
+ * find posthog-node's and posthog-js's as they did when those were stored at the top.
  */
 export function propertyText(key: string, params: SqlParams): string {
   const step = key.replaceAll('~', '~0').replaceAll('/', '~1');
-  const top = `json_extract_string(e.properties, ${params.add(`/${step}`)})`;
+  const top = jsonText(params.add(`/${step}`));
   if (!key.startsWith('$') || key === POSTHOG_PROPERTIES_KEY) return top;
   const nested = `/${POSTHOG_PROPERTIES_KEY}/${step}`;
-  return `coalesce(${top}, json_extract_string(e.properties, ${params.add(nested)}))`;
+  return `coalesce(${top}, ${jsonText(params.add(nested))})`;
+}
+
+/** A number DuckDB writes with an exponent: `1e21`, `-1.5e300` (never a `+`). */
+const DUCKDB_EXPONENT = "'-?[0-9]+(\\.[0-9]+)?e[0-9]+'";
+
+/**
+ * The value at `pointer` in the event's properties as text, a number written as JavaScript
+ * writes it, so as the API lists it: DuckDB writes the exponent of 1e21 without its sign
+ * (`1e21`), JavaScript (and the events Tally answers) `1e+21`; every other number is the same
+ * in both. Only a text that looks like such a number has its JSON type looked up.
+ */
+function jsonText(pointer: string): string {
+  const text = `json_extract_string(e.properties, ${pointer})`;
+  const exponent = `regexp_full_match(${text}, ${DUCKDB_EXPONENT})`;
+  const number = `json_type(e.properties, ${pointer}) = 'DOUBLE'`;
+  return `CASE WHEN ${exponent} AND ${number} THEN replace(${text}, 'e', 'e+') ELSE ${text} END`;
 }
 
 /**
