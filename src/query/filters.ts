@@ -74,15 +74,27 @@ export function whereOf(conditions: string[]): string {
  * find posthog-node's and posthog-js's as they did when those were stored at the top.
  */
 export function propertyText(key: string, params: SqlParams): string {
+  return propertyTextAs(key, params, jsonText);
+}
+
+/** propertyText in DuckDB's spelling of numbers (`1e21`): one JSON look-up a row, not two. */
+function duckdbPropertyText(key: string, params: SqlParams): string {
+  return propertyTextAs(key, params, (pointer) => `json_extract_string(e.properties, ${pointer})`);
+}
+
+/** The property's text at its top pointer, else (a `$` key) under `$posthog`, each by `text`. */
+function propertyTextAs(key: string, params: SqlParams, text: (pointer: string) => string): string {
   const step = key.replaceAll('~', '~0').replaceAll('/', '~1');
-  const top = jsonText(params.add(`/${step}`));
+  const top = text(params.add(`/${step}`));
   if (!key.startsWith('$') || key === POSTHOG_PROPERTIES_KEY) return top;
   const nested = `/${POSTHOG_PROPERTIES_KEY}/${step}`;
-  return `coalesce(${top}, ${jsonText(params.add(nested))})`;
+  return `coalesce(${top}, ${text(params.add(nested))})`;
 }
 
 /** A number DuckDB writes with an exponent: `1e21`, `-1.5e300` (never a `+`). */
 const DUCKDB_EXPONENT = "'-?[0-9]+(\\.[0-9]+)?e[0-9]+'";
+/** A value that reads as a number with an exponent in JavaScript's or DuckDB's spelling. */
+const EXPONENT_NUMBER = /^-?[0-9]+(\.[0-9]+)?e\+?[0-9]+$/;
 
 /**
  * The value at `pointer` in the event's properties as text, a number written as JavaScript
@@ -100,10 +112,15 @@ function jsonText(pointer: string): string {
 /**
  * `e`'s property `key` equals `value` as text (a number 1 and a string "1" alike, true and
  * "true" alike), key and value bound: a `property.<key>=value` filter and a step's
- * `property.<key>:<value>` condition compare so.
+ * `property.<key>:<value>` condition compare so. Only a value spelled as a number with an
+ * exponent can tell the two spellings of such a number apart, so any other value is compared
+ * with DuckDB's own text: the rewrite costs every row about as much again as the filter.
  */
 export function propertyEquals(key: string, value: string, params: SqlParams): string {
-  return `${propertyText(key, params)} = ${params.add(value)}`;
+  const text = EXPONENT_NUMBER.test(value)
+    ? propertyText(key, params)
+    : duckdbPropertyText(key, params);
+  return `${text} = ${params.add(value)}`;
 }
 
 const PROPERTY_GROUP = 'property:';
