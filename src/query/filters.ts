@@ -94,7 +94,7 @@ function propertyTextAs(key: string, params: SqlParams, text: (pointer: string) 
 /** A number DuckDB writes with an exponent: `1e21`, `-1.5e300` (never a `+`). */
 const DUCKDB_EXPONENT = "'-?[0-9]+(\\.[0-9]+)?e[0-9]+'";
 /** A value that reads as a number with an exponent in JavaScript's or DuckDB's spelling. */
-const EXPONENT_NUMBER = /^-?[0-9]+(\.[0-9]+)?e\+?[0-9]+$/;
+const EXPONENT_NUMBER = /^-?[0-9]+(\.[0-9]+)?e\+?[0-9]+$/i;
 
 /**
  * The value at `pointer` in the event's properties as text, a number written as JavaScript
@@ -110,17 +110,27 @@ function jsonText(pointer: string): string {
 }
 
 /**
- * `e`'s property `key` equals `value` as text (a number 1 and a string "1" alike, true and
- * "true" alike), key and value bound: a `property.<key>=value` filter and a step's
- * `property.<key>:<value>` condition compare so. Only a value spelled as a number with an
- * exponent can tell the two spellings of such a number apart, so any other value is compared
- * with DuckDB's own text: the rewrite costs every row about as much again as the filter.
+ * propertyText for comparing with `values` alone: DuckDB's own text when no value is spelled as
+ * a number with an exponent (in either spelling, any case), the one kind of value the two
+ * spellings tell apart; the rewrite costs every row about as much again as the look-up.
  */
-export function propertyEquals(key: string, value: string, params: SqlParams): string {
-  const text = EXPONENT_NUMBER.test(value)
+export function propertyTextComparedTo(
+  key: string,
+  values: readonly string[],
+  params: SqlParams,
+): string {
+  return values.some((v) => EXPONENT_NUMBER.test(v))
     ? propertyText(key, params)
     : duckdbPropertyText(key, params);
-  return `${text} = ${params.add(value)}`;
+}
+
+/**
+ * `e`'s property `key` equals `value` as text (a number 1 and a string "1" alike, true and
+ * "true" alike), key and value bound: a `property.<key>=value` filter and a step's
+ * `property.<key>:<value>` condition compare so.
+ */
+export function propertyEquals(key: string, value: string, params: SqlParams): string {
+  return `${propertyTextComparedTo(key, [value], params)} = ${params.add(value)}`;
 }
 
 const PROPERTY_GROUP = 'property:';

@@ -8,7 +8,7 @@
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
 import { channelSql } from './channel-sql.ts';
-import { propertyText } from './filters.ts';
+import { propertyText, propertyTextComparedTo } from './filters.ts';
 import { queryParam, referrerHostOf, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
 import type { SqlParams } from './sql-params.ts';
 
@@ -80,15 +80,21 @@ export function isPageProperty(property: WebProperty): boolean {
 /**
  * The property's value of an event, over the event alias `e`; `views` binds the list of page
  * view names (once, where it is used). A page view has no goal (NULL); `query` is the URL's
- * query string without its `?` (NULL when empty), as Umami keeps it.
+ * query string without its `?` (NULL when empty), as Umami keeps it. A custom property that is
+ * only compared with `comparedTo` reads cheaper (propertyTextComparedTo).
  */
 export function eventPropertySql(
   property: { event: EventProperty } | { prop: string },
   views: () => string,
   params: SqlParams,
+  comparedTo?: readonly string[],
 ): string {
   if ('prop' in property) {
-    return `coalesce(${propertyText(property.prop, params)}, '${NO_PROP_VALUE}')`;
+    const text =
+      comparedTo === undefined
+        ? propertyText(property.prop, params)
+        : propertyTextComparedTo(property.prop, comparedTo, params);
+    return `coalesce(${text}, '${NO_PROP_VALUE}')`;
   }
   switch (property.event) {
     case 'page':
@@ -281,5 +287,7 @@ export function eventFilterSql(filter: WebFilter, views: () => string, params: S
     const match = filterConditionSql({ ...filter, negated: false }, raw, params);
     return filter.negated ? `(${raw} IS NOT NULL AND NOT ${match})` : match;
   }
-  return filterConditionSql(filter, eventPropertySql(property, views, params), params);
+  // Matched exactly (`is`): only the filter's values are compared with.
+  const value = eventPropertySql(property, views, params, filter.values);
+  return filterConditionSql(filter, value, params);
 }

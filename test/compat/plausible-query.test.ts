@@ -452,6 +452,31 @@ describe('filters', () => {
     }
   });
 
+  test('is on a number property: the text events are listed with, 1e+21 and not 1e21', async () => {
+    // The native API keeps numbers as numbers; DuckDB writes 1e21 without the exponent's sign.
+    const events = [
+      { event_id: 'big', name: 'Score', properties: { v: 1e21 } },
+      { event_id: 'text', name: 'Score', properties: { v: '1e21' } },
+      { event_id: 'small', name: 'Score', properties: { v: 12.5 } },
+    ].map((e) => ({
+      ...e,
+      tenant_id: 'example.com',
+      timestamp: '2026-11-25T11:59:00Z',
+      path: '/',
+    }));
+    expect((await t.post('/api/v1/events/batch', { events })).status).toBe(202);
+    const events_ = (values: string[], caseSensitive = true) =>
+      visitors(
+        [['is', 'event:props:v', values, ...(caseSensitive ? [] : [{ case_sensitive: false }])]],
+        ['events'],
+      );
+    expect(await events_(['1e+21'])).toEqual([1]);
+    expect(await events_(['1E+21'], false)).toEqual([1]);
+    expect(await events_(['1e21'])).toEqual([1]); // the string alone
+    expect(await events_(['1e+21', '1e21'])).toEqual([2]);
+    expect(await events_(['12.5'])).toEqual([1]);
+  });
+
   test('and, or and not nest; the top level is an and', async () => {
     expect(
       await visitors([
