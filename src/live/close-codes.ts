@@ -8,7 +8,7 @@ export const CLOSE_GOING_AWAY = 1001;
  * client sent messages past its budget.
  */
 export const CLOSE_POLICY_VIOLATION = 1008;
-/** The tenant's counters could not be loaded. */
+/** The tenant's counters could not be loaded, or the credentials could not be checked. */
 export const CLOSE_INTERNAL_ERROR = 1011;
 /** A subscriber limit was reached, or the socket is a slow consumer. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;

@@ -87,6 +87,8 @@ export interface Connection {
   generation: number;
   open: boolean;
   readonly credentials: LiveCredentials;
+  /** Credentials rounds in a row whose check threw (recheck.ts); 0 after one that answered. */
+  uncheckedRounds: number;
   /** What the client may still send (past it the socket is closed). */
   readonly budget: MessageBudget;
 }
@@ -95,7 +97,10 @@ export interface Connection {
 export interface LiveCredentials {
   /** Equal for sockets whose credentials and requested tenant are equal. */
   readonly key: string;
-  /** Whether the credentials the socket opened with may still read its tenant. */
+  /**
+   * Whether the credentials the socket opened with may still read its tenant: false when they
+   * are refused. Throws when it cannot tell (the check itself failed, e.g. SQLite busy).
+   */
   stillAuthorized(): boolean;
 }
 

@@ -28,7 +28,13 @@ import { checkLiveLimits, type LiveLimits } from './limits.ts';
 import { errorMessage, parseClientMessage, snapshotMessage } from './message.ts';
 import { MessageBudget } from './message-budget.ts';
 import { type PushDeps, pushStep } from './push.ts';
-import { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS, recheckStep } from './recheck.ts';
+import {
+  CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+  OPEN_CREDENTIALS,
+  type RecheckHooks,
+  recheckStep,
+} from './recheck.ts';
 import { TurnRunner } from './turns.ts';
 
 export interface LiveHubDeps {
@@ -50,6 +56,8 @@ export interface LiveStats {
   slowConsumersClosed: number;
   /** Sockets closed because their credentials lapsed. */
   revokedClosed: number;
+  /** Sockets closed because their credentials could not be checked (recheck.ts). */
+  uncheckedClosed: number;
   /** Snapshots built from rollups (for subscribes and pushes); unchanged tenants build none. */
   snapshotsBuilt: number;
 }
@@ -67,6 +75,7 @@ export class LiveHub {
     heartbeats: 0,
     slowConsumersClosed: 0,
     revokedClosed: 0,
+    uncheckedClosed: 0,
     snapshotsBuilt: 0,
   };
   private checkedAt = Number.NEGATIVE_INFINITY;
@@ -74,6 +83,17 @@ export class LiveHub {
   private readonly rechecks = new TurnRunner();
   /** What the push rounds read and call (push.ts). */
   private readonly push: PushDeps;
+  /** What a credentials round does with its verdicts (recheck.ts). */
+  private readonly recheckHooks: RecheckHooks = {
+    lapsed: (conn) => this.closeUnauthorized(conn),
+    checkFailed: (conn, error) => {
+      this.deps.log.warn('live: checking credentials failed; checked again next round', {
+        tenant: conn.tenant,
+        error: String(error),
+      });
+    },
+    unchecked: (conn) => this.closeUnchecked(conn),
+  };
 
   constructor(private readonly deps: LiveHubDeps) {
     this.limits = checkLiveLimits(deps.limits);
@@ -127,6 +147,7 @@ export class LiveHub {
       generation: 0,
       open: true,
       credentials,
+      uncheckedRounds: 0,
       budget: new MessageBudget(this.limits, this.deps.clock.now()),
     };
     feed.connections.add(conn);
@@ -194,9 +215,7 @@ export class LiveHub {
     if (!this.rechecks.busy && isDue(now, this.checkedAt, CREDENTIALS_RECHECK_MS)) {
       this.checkedAt = now;
       const conns = [...this.connections.values()];
-      recheck = this.rechecks.run(
-        recheckStep(conns, this.limits, (c) => this.closeUnauthorized(c)),
-      );
+      recheck = this.rechecks.run(recheckStep(conns, this.limits, this.recheckHooks));
     }
     const push = this.pushes.busy
       ? Promise.resolve()
@@ -301,6 +320,15 @@ export class LiveHub {
     this.counts.revokedClosed++;
     this.deps.log.info('live: closing a socket whose credentials lapsed', { tenant: conn.tenant });
     this.closeEach([conn], CLOSE_POLICY_VIOLATION, 'credentials revoked or expired');
+  }
+
+  private closeUnchecked(conn: Connection): void {
+    this.counts.uncheckedClosed++;
+    this.deps.log.error('live: closing a socket whose credentials could not be checked', {
+      tenant: conn.tenant,
+      rounds: CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+    });
+    this.closeEach([conn], CLOSE_INTERNAL_ERROR, 'the credentials could not be checked');
   }
 
   /** Closes every socket of a deleted tenant (4410): its counters and events are gone. */

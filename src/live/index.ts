@@ -31,7 +31,11 @@ export {
   renderSnapshotContent,
   snapshotMessage,
 } from './message.ts';
-export { CREDENTIALS_RECHECK_MS, OPEN_CREDENTIALS } from './recheck.ts';
+export {
+  CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+  OPEN_CREDENTIALS,
+} from './recheck.ts';
 export {
   LiveClientMessage,
   type LiveClientMessageBody,

@@ -1,6 +1,9 @@
 // The round that checks open sockets' credentials again (revoked keys, ended sessions, expired
 // tokens, lost membership). Each distinct credential is checked once per round, so thousands
-// of sockets of one dashboard key cost one check, and a turn checks a bounded share.
+// of sockets of one dashboard key cost one check, and a turn checks a bounded share. A check
+// that fails (SQLite busy, an I/O error) says nothing about the credentials: the socket stays
+// open and is checked again next round, and only after CREDENTIALS_UNCHECKED_ROUNDS_MAX such
+// rounds in a row is it closed (1011).
 
 import type { Connection, LiveCredentials } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
@@ -9,17 +12,49 @@ import type { Step } from './turns.ts';
 /** How often open sockets' credentials are checked again (revocation, expiry, membership). */
 export const CREDENTIALS_RECHECK_MS = 5000;
 
+/**
+ * Rounds in a row in which a socket's credentials could not be checked (the check threw)
+ * before it is closed with 1011: 6 × 5 s = 30 s, so a passing database error never drops a
+ * dashboard, and a lasting one does not let a socket stream past a revocation it cannot see.
+ */
+export const CREDENTIALS_UNCHECKED_ROUNDS_MAX = 6;
+
 /** Credentials that never lapse (open mode, tests). */
 export const OPEN_CREDENTIALS: LiveCredentials = { key: 'open', stillAuthorized: () => true };
 
-/** A round over `conns`; `lapsed` is called for each open one whose credentials lapsed. */
+/** What a round does with each socket's verdict. */
+export interface RecheckHooks {
+  /** The socket's credentials lapsed (close it: 1008). */
+  lapsed(conn: Connection): void;
+  /**
+   * The check of `conn`'s credentials threw: called for a round's first such check only (a
+   * database that fails one fails the others alike; a log line per key would flood).
+   */
+  checkFailed(conn: Connection, error: unknown): void;
+  /** The socket's credentials could not be checked CREDENTIALS_UNCHECKED_ROUNDS_MAX times. */
+  unchecked(conn: Connection): void;
+}
+
+type Verdict = 'allowed' | 'lapsed' | 'failed';
+
+/** A round over `conns`, calling `hooks` for each open socket whose check was not a yes. */
 export function recheckStep(
   conns: readonly Connection[],
   limits: Pick<LiveLimits, 'recheckCredentialsPerTurnMax' | 'recheckSocketsPerTurnMax'>,
-  lapsed: (conn: Connection) => void,
+  hooks: RecheckHooks,
 ): Step {
-  const verdicts = new Map<string, boolean>();
+  const verdicts = new Map<string, Verdict>();
   let next = 0;
+  let failed = false;
+  const check = (conn: Connection): Verdict => {
+    try {
+      return conn.credentials.stillAuthorized() ? 'allowed' : 'lapsed';
+    } catch (error) {
+      if (!failed) hooks.checkFailed(conn, error);
+      failed = true;
+      return 'failed';
+    }
+  };
   return () => {
     let checks = 0;
     const end = Math.min(conns.length, next + limits.recheckSocketsPerTurnMax);
@@ -27,13 +62,15 @@ export function recheckStep(
       const conn = conns[next++] as Connection;
       if (!conn.open) continue;
       const { key } = conn.credentials;
-      let allowed = verdicts.get(key);
-      if (allowed === undefined) {
-        allowed = conn.credentials.stillAuthorized();
-        verdicts.set(key, allowed);
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        verdict = check(conn);
+        verdicts.set(key, verdict);
         checks++;
       }
-      if (!allowed) lapsed(conn);
+      if (verdict === 'allowed') conn.uncheckedRounds = 0;
+      else if (verdict === 'lapsed') hooks.lapsed(conn);
+      else if (++conn.uncheckedRounds >= CREDENTIALS_UNCHECKED_ROUNDS_MAX) hooks.unchecked(conn);
     }
     return next >= conns.length;
   };

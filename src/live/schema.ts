@@ -115,7 +115,8 @@ export const LiveServerMessage = Type.Union(
       'expired or access lost; checked every 5 s) or more than ' +
       `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
-      'counters could not be loaded, 1013 slow consumer or subscriber limit (try again later).',
+      'counters could not be loaded or the credentials could not be checked (6 checks in a ' +
+      'row failed), 1013 slow consumer or subscriber limit (try again later).',
   },
 );
 

@@ -110,9 +110,12 @@ export class HubBench {
   private events = 0;
   private sockets = 0;
 
+  /** Lines the hubs made here logged (warnings and errors). */
+  readonly logs: { msg: string; [field: string]: unknown }[] = [];
+
   makeHub(limits: Partial<LiveLimits> = {}): LiveHub {
     const { source, clock } = this;
-    const log = createLogger('silent');
+    const log = createLogger('warn', (line) => this.logs.push(JSON.parse(line)));
     return new LiveHub({ source, clock, limits: { ...defaultLiveLimits, ...limits }, log });
   }
 

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, test } from 'bun:test';
 import type { ManualClock } from '../../src/core/index.ts';
 import {
   CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_UNCHECKED_ROUNDS_MAX,
   type LiveLimits,
   type LiveServerMessageBody,
 } from '../../src/live/index.ts';
@@ -245,6 +246,42 @@ describe('lapses', () => {
     expect(socket.closed).toEqual({ code: 1008, reason: 'credentials revoked or expired' });
     expect(other.closed).toBeNull();
     expect(hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
+  });
+
+  test('a check that throws keeps the socket, checked again each round; 6 in a row: 1011', async () => {
+    const hub = makeHub();
+    let failing = true;
+    const check = () => {
+      if (failing) throw new Error('database is locked');
+      return true;
+    };
+    const socket = await join(hub, 'acme', undefined, check, 'k');
+    const sharing = await join(hub, 'acme', undefined, check, 'k');
+    const another = await join(hub, 'acme', undefined, check, 'another key');
+    for (let round = 1; round < CREDENTIALS_UNCHECKED_ROUNDS_MAX; round++) {
+      await hub.tick();
+      clock.advance(CREDENTIALS_RECHECK_MS);
+    }
+    expect(socket.closed).toBeNull();
+    // One line a round, however many keys failed: the first failure's.
+    const warned = bench.logs.filter((l) => l.msg.startsWith('live: checking credentials'));
+    expect(warned).toHaveLength(CREDENTIALS_UNCHECKED_ROUNDS_MAX - 1);
+    expect(warned[0]).toMatchObject({ tenant: 'acme', error: 'Error: database is locked' });
+    failing = false;
+    await hub.tick(); // an answer: the failed rounds count from 0 again
+    clock.advance(CREDENTIALS_RECHECK_MS);
+    failing = true;
+    for (let round = 1; round < CREDENTIALS_UNCHECKED_ROUNDS_MAX; round++) {
+      await hub.tick();
+      clock.advance(CREDENTIALS_RECHECK_MS);
+    }
+    expect(socket.closed).toBeNull();
+    await hub.tick();
+    const unchecked = { code: 1011, reason: 'the credentials could not be checked' };
+    expect(socket.closed).toEqual(unchecked);
+    expect(sharing.closed).toEqual(unchecked);
+    expect(another.closed).toEqual(unchecked);
+    expect(hub.stats()).toMatchObject({ connections: 0, revokedClosed: 0, uncheckedClosed: 3 });
   });
 
   test('a wall clock stepping back does not silence pushes and heartbeats', async () => {

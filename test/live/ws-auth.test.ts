@@ -2,7 +2,9 @@
 // routes (?token=, Authorization, Sec-WebSocket-Protocol), the Origin check, subscriber bounds,
 // client message errors, and the OpenAPI components; a plain GET is 426, another method 405.
 
+import { Database } from 'bun:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import * as path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import {
   AppError,
@@ -12,6 +14,7 @@ import {
 } from '../../src/core/index.ts';
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
 import { CREDENTIALS_RECHECK_MS, LiveServerMessage } from '../../src/live/index.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
 import { RawWsClient } from './raw-client.ts';
 import {
   isError,
@@ -91,6 +94,84 @@ describe('credentials that lapse', () => {
       expect(still.status).toBe(401);
       expect(own.hub.stats()).toMatchObject({ connections: 1, revokedClosed: 1 });
       globex.close();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+/** A real SQLITE_BUSY: a read of a database another connection holds an exclusive lock on. */
+function sqliteBusy(): Error {
+  const temp = makeTempDir('tally-busy-');
+  const holder = new Database(path.join(temp.dir, 'keys.db'));
+  const reader = new Database(path.join(temp.dir, 'keys.db'));
+  try {
+    holder.run('CREATE TABLE keys (id TEXT)');
+    reader.run('PRAGMA busy_timeout = 0');
+    holder.run('BEGIN EXCLUSIVE');
+    reader.query('SELECT id FROM keys').all();
+    throw new Error('the read was not refused');
+  } catch (error) {
+    return error as Error;
+  } finally {
+    holder.close();
+    reader.close();
+    temp.remove();
+  }
+}
+
+describe('credentials that cannot be checked', () => {
+  test('a database error keeps the socket; six failed rounds in a row close it (1011)', async () => {
+    const busy = sqliteBusy();
+    expect(busy).toMatchObject({ name: 'SQLiteError', code: 'SQLITE_BUSY' });
+    let failing = false;
+    let rechecks = 0;
+    const clock = new ManualClock(Date.parse('2026-11-25T12:00:00Z'));
+    const flaky: TenantResolver = {
+      ...keyTenancy,
+      forRead: (request, query, options) => {
+        if (options?.rateLimited === false) {
+          rechecks++;
+          if (failing) throw busy;
+        }
+        return keyTenancy.forRead(request, query, options);
+      },
+    };
+    const own = await startLiveServer({ tenancy: () => flaky, clock, logLevel: 'info' });
+    /** Runs one credentials round and waits until the hub checked. */
+    const round = async () => {
+      const before = rechecks;
+      clock.advance(CREDENTIALS_RECHECK_MS);
+      for (let i = 0; i < 400 && rechecks === before; i++) await Bun.sleep(5);
+      expect(rechecks).toBe(before + 1);
+    };
+    try {
+      const acme = await LiveClient.connect(`${own.wsUrl}/api/v1/live?token=rk_acme`);
+      acme.send({ type: 'subscribe' });
+      await acme.next(isSnapshot);
+      failing = true;
+      for (let i = 0; i < 5; i++) {
+        await round();
+        expect(own.hub.stats()).toMatchObject({ connections: 1, revokedClosed: 0 });
+      }
+      const warned = own.logs.filter((l) => l.includes('checking credentials failed'));
+      expect(warned).toHaveLength(5);
+      expect(warned[0]).toContain('database is locked');
+      failing = false;
+      await round(); // answered: the count of failed rounds starts again
+      failing = true;
+      for (let i = 0; i < 5; i++) await round();
+      expect(own.hub.stats().connections).toBe(1);
+      await round();
+      expect(await acme.closed).toEqual({
+        code: 1011,
+        reason: 'the credentials could not be checked',
+      });
+      expect(own.hub.stats()).toMatchObject({
+        connections: 0,
+        revokedClosed: 0,
+        uncheckedClosed: 1,
+      });
     } finally {
       await own.close();
     }

@@ -6,7 +6,7 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
-import { AppError, type TenantResolver } from '../../core/index.ts';
+import { AppError, type ErrorCode, type TenantResolver } from '../../core/index.ts';
 import {
   CLOSE_INTERNAL_ERROR,
   type LiveCredentials,
@@ -155,6 +155,17 @@ function credentialsKey(
   ]);
 }
 
+/** The codes of a resolver's refusals: the credentials no longer read the tenant. */
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set(['unauthorized', 'forbidden', 'not_found']);
+
+/**
+ * Whether a re-check's error refuses the credentials (401, 403, 404 as the resolver throws
+ * them); anything else (a database error) says nothing about them.
+ */
+export function isRefusal(error: unknown): boolean {
+  return error instanceof AppError && REFUSAL_CODES.has(error.code);
+}
+
 /** Elysia types `ws.raw` with its own copy of Bun's types, which lacks getBufferedAmount. */
 const bunSocket = (raw: object): LiveSocket => raw as Bun.ServerWebSocket<unknown>;
 
@@ -191,8 +202,9 @@ export function liveRoutes(deps: LiveRouteDeps) {
     const stillAuthorized = () => {
       try {
         return deps.tenancy.forRead(credentials, recheckQuery, { rateLimited: false }) === tenant;
-      } catch {
-        return false; // revoked key, ended session, expired token, lost membership
+      } catch (error) {
+        if (isRefusal(error)) return false; // revoked key, ended session, lost membership
+        throw error; // the check failed (SQLite busy, I/O): the hub checks again next round
       }
     };
     const key = credentialsKey(credentials, query, tenant);
