@@ -252,10 +252,15 @@ export class KeyedSlidingCounter {
 
   /**
    * When a snapshot can next change without new events (see SlidingCounter.nextChangeAt): a
-   * name's buckets hold a part of the events the total's hold, so the total's buckets decide.
+   * name's buckets hold a part of the events the total's hold, so the total's buckets decide,
+   * unless a name's `partial` runs out first.
    */
   nextChangeAt(nowMs: number, views: readonly BucketedView[] = []): number {
-    return this.all.nextChangeAt(nowMs, views);
+    let next = this.all.nextChangeAt(nowMs, views);
+    for (const [name, until] of this.partialUntil) {
+      if (until > nowMs && until < next && this.byName.has(name)) next = until;
+    }
+    return next;
   }
 
   /** Memory held, roughly: one counter's rings per name, the total's, and the names. */

@@ -167,6 +167,20 @@ describe('KeyedSlidingCounter', () => {
     expect(k.namesTracked).toBe(1);
   });
 
+  test('nextChangeAt is no later than when a name stops being partial', () => {
+    const k = new KeyedSlidingCounter({ namesMax: 1 });
+    k.add('a', T0 + 30 * S, T0 + 30 * S); // a takes the one named counter
+    k.add('b', T0 + 23 * H, T0 + 23 * H); // under (other)
+    const freed = T0 + 24 * H + 30 * S; // a left the 24 h: c gets a's place, partial for 24 h
+    k.add('c', freed, freed);
+    k.add('e', freed + H, freed + H); // (other) again
+    const quiet = T0 + 48 * H + S; // c's minute left the 24 h; e's holds until 49 h
+    const partial = (at: number) => k.snapshot(at).names.find((n) => n.name === 'c')?.partial;
+    expect(partial(quiet)).toBe(true);
+    expect(k.nextChangeAt(quiet)).toBe(freed + 24 * H);
+    expect(partial(freed + 24 * H)).toBe(false);
+  });
+
   test('a refused event is counted nowhere', () => {
     const k = new KeyedSlidingCounter({ namesMax: 4 });
     expect(k.add('x', T0 + H, T0)).toBe('future');

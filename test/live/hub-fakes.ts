@@ -62,7 +62,10 @@ export class FakePublisher {
 }
 
 export class FakeActor implements LiveActor {
-  readonly rollups = new TenantRollups({ namesMax: 100, pathsMax: 100 });
+  readonly rollups: TenantRollups;
+  constructor(namesMax = 100) {
+    this.rollups = new TenantRollups({ namesMax, pathsMax: 100 });
+  }
   ready: Promise<void> = Promise.resolve();
   whenReady() {
     return this.ready;

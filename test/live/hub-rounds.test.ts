@@ -7,6 +7,7 @@ import type { ManualClock } from '../../src/core/index.ts';
 import type { LiveLimits } from '../../src/live/index.ts';
 import {
   events1m,
+  FakeActor,
   type FakePublisher,
   FakeSocket,
   type FakeSource,
@@ -85,6 +86,38 @@ describe('cost of a tick', () => {
     await round;
     expect(hub.stats().snapshotsBuilt - built).toBe(5);
     for (const w of watchers) expect(events1m(w.sent.at(-1))).toBe(1);
+  });
+});
+
+describe('in_other', () => {
+  test('a quiet tenant is pushed again when a name\'s "(other)" marker expires', async () => {
+    const MIN = 60_000;
+    const DAY = 1440 * MIN;
+    source.actors.set('acme', new FakeActor(1)); // one name counted on its own
+    const hub = makeHub();
+    const socket = await join(hub, 'acme', ['d']);
+    const at = (ms: number) => {
+      clock.set(T0 + ms);
+      hub.tick();
+    };
+    const d24h = () => {
+      const last = snapshots(socket).at(-1);
+      return last?.type === 'snapshot' ? last.windows['24h'].names : [];
+    };
+    at(30_000);
+    ingest('acme', 'a'); // a takes the one named counter
+    at(DAY - 10 * MIN);
+    ingest('acme', 'c'); // counted under "(other)"
+    at(DAY + 30_000);
+    ingest('acme', 'd'); // a left the 24 h: d gets its counter, partial until DAY + 30 s
+    at(DAY + 60 * MIN + 30_000);
+    ingest('acme', 'e'); // "(other)" again, in the 24 h window until 2 DAY + 1 h
+    at(DAY + 60 * MIN + 31_000);
+    expect(d24h()).toEqual([{ name: 'd', events: 1, in_other: true }]);
+    at(2 * DAY + 1000); // d's minute left the 24 h; the marker has 29 s to go
+    expect(d24h()).toEqual([{ name: 'd', events: 0, in_other: true }]);
+    at(2 * DAY + 30_000); // the marker expired: nothing of d's is counted under "(other)"
+    expect(d24h()).toEqual([{ name: 'd', events: 0 }]);
   });
 });
 
