@@ -123,6 +123,13 @@ export class TenantFeed {
   changeAt = Number.NEGATIVE_INFINITY;
   /** When a snapshot was last published on any topic of this tenant. */
   pushedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Sockets whose subscribe waits for the rollups to be rebuilt (with the number of their
+   * subscribes waiting): those without a topic yet get heartbeats sent to them directly.
+   */
+  readonly waiting = new Map<Connection, number>();
+  /** When the waiting sockets last got a heartbeat (or the first of them began to wait). */
+  waitingBeatAt = Number.NEGATIVE_INFINITY;
   private actor: LiveActor | null = null;
   private ready = false;
   private revivedAt = Number.NEGATIVE_INFINITY;
@@ -163,6 +170,19 @@ export class TenantFeed {
     const held = this.pending.get(key) ?? 0;
     if (held <= 1) this.pending.delete(key);
     else this.pending.set(key, held - 1);
+  }
+
+  /** Notes a subscribe of `conn` that waits for the rebuild, from `nowMs`. */
+  startWaiting(conn: Connection, nowMs: number): void {
+    if (this.waiting.size === 0) this.waitingBeatAt = nowMs;
+    this.waiting.set(conn, (this.waiting.get(conn) ?? 0) + 1);
+  }
+
+  /** A subscribe noted by `startWaiting` is done waiting. */
+  stopWaiting(conn: Connection): void {
+    const held = this.waiting.get(conn) ?? 0;
+    if (held <= 1) this.waiting.delete(conn);
+    else this.waiting.set(conn, held - 1);
   }
 
   /** Distinct filters: topics, and reserved filters without a topic yet. */

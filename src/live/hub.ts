@@ -104,6 +104,7 @@ export class LiveHub {
       publisher: () => this.publisher,
       watched: (feed) => this.feeds.get(feed.tenant) === feed,
       closeSlow: (conn) => this.closeSlowConnection(conn),
+      deliver: (conn, text) => this.deliver(conn, text),
     };
   }
 
@@ -275,11 +276,15 @@ export class LiveHub {
       return;
     }
     let failure: unknown = null;
+    // A rebuild can take long: meanwhile a socket with no topic yet gets heartbeats (push.ts).
+    feed.startWaiting(conn, this.deps.clock.now());
     try {
       await actor.whenReady();
       if (this.deps.source.rebuildFailed(actor)) failure = 'rebuilding from the store failed';
     } catch (error) {
       failure = error;
+    } finally {
+      feed.stopWaiting(conn);
     }
     if (!conn.open) return;
     if (failure !== null) {

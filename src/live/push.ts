@@ -2,7 +2,7 @@
 // share a turn (tenants, and snapshots built), it publishes one message per topic whose content
 // changed once the push interval passed, heartbeats on quiet topics, and hands the sockets
 // that could not keep up to the hub to close. Messages go through the server's pub/sub, never
-// a loop of sends.
+// a loop of sends; only sockets waiting for a rebuild, on no topic yet, get heartbeats sent.
 
 import { type Connection, isDue, type LivePublisher, type TenantFeed } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
@@ -28,6 +28,8 @@ export interface PushDeps {
   watched: (feed: TenantFeed) => boolean;
   /** Closes one socket whose buffered bytes passed wsBufferedBytesMax. */
   closeSlow: (conn: Connection) => void;
+  /** Sends to one socket (closing it when it cannot keep up). */
+  deliver: (conn: Connection, text: string) => void;
 }
 
 /** A round over `feeds`, at most a turn's share of them at a time. */
@@ -41,7 +43,9 @@ export function pushStep(feeds: readonly TenantFeed[], deps: PushDeps): Step {
     const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
     while (next < end && counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax) {
       const feed = feeds[next++] as TenantFeed;
-      if (!deps.watched(feed) || feed.topics.size === 0) continue;
+      if (!deps.watched(feed)) continue;
+      heartbeatWaiting(feed, now, deps);
+      if (feed.topics.size === 0) continue;
       const pushed = push(feed, now, deps);
       const beat = heartbeat(feed, now, deps);
       if (pushed || beat) closeSlow(feed, deps);
@@ -77,6 +81,23 @@ function heartbeat(feed: TenantFeed, now: number, deps: PushDeps): boolean {
     beat = true;
   }
   return beat;
+}
+
+/**
+ * Heartbeats the sockets whose subscribe waits for a rebuild and that have no topic yet (a
+ * first subscribe), sent to each: they are on no topic to publish to, and a rebuild may take
+ * longer than a client waits for a silent socket. Sockets with a topic hear its heartbeats.
+ */
+function heartbeatWaiting(feed: TenantFeed, now: number, deps: PushDeps): void {
+  if (feed.waiting.size === 0) return;
+  if (!isDue(now, feed.waitingBeatAt, deps.limits.heartbeatIntervalMs)) return;
+  feed.waitingBeatAt = now;
+  const text = heartbeatMessage(now);
+  for (const conn of [...feed.waiting.keys()]) {
+    if (!conn.open || conn.topic !== null) continue;
+    deps.deliver(conn, text);
+    deps.counts.heartbeats++;
+  }
 }
 
 function publish(topic: string, text: string, deps: PushDeps): void {

@@ -121,6 +121,40 @@ describe('in_other', () => {
   });
 });
 
+describe('a subscribe waiting for a rebuild', () => {
+  test('its socket gets heartbeats while the rebuild runs, then the snapshot', async () => {
+    const hub = makeHub();
+    const other = await join(hub, 'globex'); // a tenant whose rollups are ready
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const socket = new FakeSocket();
+    publisher.sockets.push(socket);
+    hub.open(socket, 'acme', publisher);
+    const subscribed = hub.receive(socket, { type: 'subscribe' });
+    const beats = (s: FakeSocket) => s.sent.filter((m) => m.type === 'heartbeat').length;
+    clock.advance(14_999);
+    await hub.tick();
+    expect(socket.sent).toEqual([]);
+    for (let n = 1; n <= 4; n++) {
+      clock.set(T0 + n * 15_000); // 60 s of rebuild: more than a client waits in silence
+      await hub.tick();
+      expect(beats(socket)).toBe(n);
+      expect(socket.sent.at(-1)).toEqual({ type: 'heartbeat', at: T0 + n * 15_000 });
+    }
+    expect(beats(other)).toBe(4); // its own topic's, once each
+    finish();
+    await subscribed;
+    expect(socket.sent.at(-1)?.type).toBe('snapshot');
+    clock.advance(15_000);
+    await hub.tick();
+    expect(beats(socket)).toBe(5); // from its topic now, not twice
+    expect(socket.closed).toBeNull();
+  });
+});
+
 describe('credentials', () => {
   test('each distinct credential is checked once per round, a bounded number per turn', async () => {
     const hub = makeHub({ recheckCredentialsPerTurnMax: 1 });
