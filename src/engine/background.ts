@@ -55,7 +55,8 @@ export function startTimers(
       retentionLimits.retentionPassIntervalMs,
     ),
     setInterval(() => {
-      engine.dedup.expire(Date.now());
+      // By the engine's clock, which stamped the ids' receive times.
+      engine.dedup.expire(engine.clock.now());
       engine.registry.evictIdle();
     }, DEDUP_EXPIRY_INTERVAL_MS),
     setInterval(() => {

@@ -39,6 +39,8 @@ export interface EngineOptions
 }
 
 export interface Engine {
+  /** The clock the engine stamps and expires by (EngineOptions.clock). */
+  clock: Clock;
   store: EventStore;
   ingestor: Ingestor;
   registry: ActorRegistry;
@@ -105,6 +107,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   );
   let closing: Promise<void> | undefined;
   return {
+    clock,
     store,
     ingestor,
     registry,

@@ -1,0 +1,43 @@
+// The engine's background timers run by the engine's clock: dedup expiry through the timer
+// drops ids once the injected clock passed their window, whatever the wall clock says.
+
+import { afterEach, expect, jest, test } from 'bun:test';
+import { createLogger, DAY_MS, ManualClock } from '../../src/core/index.ts';
+import { type Engine, openEngine, startTimers } from '../../src/engine/index.ts';
+import { engineOptions } from '../helpers/app.ts';
+import { makeEvent } from '../helpers/memory-source.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+let engine: Engine | undefined;
+let temp: ReturnType<typeof makeTempDir> | undefined;
+
+afterEach(async () => {
+  jest.useRealTimers();
+  await engine?.close();
+  engine = undefined;
+  temp?.remove();
+});
+
+test('the dedup expiry timer expires ids by the engine clock, not the wall clock', async () => {
+  temp = makeTempDir('tally-background-');
+  // A month ahead of the wall clock: by Date.now() nothing received now would be expired.
+  const clock = new ManualClock(Date.now() + 30 * DAY_MS);
+  engine = await openEngine(engineOptions(temp.dir, clock, { dedupWindowMs: DAY_MS }));
+  const outcome = await engine.ingestor.ingest([makeEvent({ timestamp: clock.now() })]);
+  expect(outcome).toMatchObject({ kind: 'ok', accepted: 1 });
+  expect(engine.dedup.size).toBe(1);
+  clock.advance(3 * DAY_MS); // well past the window and its generation
+  jest.useFakeTimers();
+  const timers = startTimers(
+    engine,
+    { flushIntervalMs: DAY_MS, flushHotBytes: Number.MAX_SAFE_INTEGER, compactIntervalMs: DAY_MS },
+    createLogger('silent'),
+    { run: async () => [] },
+  );
+  try {
+    jest.advanceTimersByTime(60_000); // one dedup expiry round
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+  }
+  expect(engine.dedup.size).toBe(0);
+});
