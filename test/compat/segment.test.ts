@@ -255,6 +255,27 @@ describe('Segment HTTP Tracking API', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(6);
   });
 
+  test('a null name or category is none: the properties keep their own name and category', async () => {
+    // analytics.js (classic: `if (name) properties.name = name`) and @segment/analytics-next's
+    // EventFactory (`if (page !== null) event.name = page`) never send or copy a null name; an
+    // HTTP client's `name: null` names no page and must not overwrite the page's own name.
+    const key = basic('wk_acme');
+    const own = { name: 'Pricing', category: 'Docs', path: '/pricing' };
+    const sends: [string, string, Json][] = [
+      ['page', 'n-page', { name: null, category: null, properties: own }],
+      ['screen', 'n-screen', { name: null, category: null, properties: own }],
+      ['page', 'n-bare', { name: null, properties: { path: '/' } }],
+    ];
+    for (const [type, messageId, extra] of sends) {
+      const res = await t.post(`/v1/${type}`, { userId: 'u1', messageId, ...extra }, key);
+      expect(res.status).toBe(200);
+    }
+    const read = (id: string) => t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+    expect(await read('n-page')).toMatchObject({ name: 'page', path: '/pricing', properties: own });
+    expect(await read('n-screen')).toMatchObject({ name: 'screen', properties: own });
+    expect((await read('n-bare')).properties).toEqual({ path: '/' });
+  });
+
   test("an alias's previousId is its anonymous_id unless it sends an anonymousId", async () => {
     const key = basic('wk_acme');
     const alias = (messageId: string, extra: Json) =>

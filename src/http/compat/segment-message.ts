@@ -106,10 +106,12 @@ function propertiesOf(
       return { previousId: textOf(message.previousId) };
     case 'page':
     case 'screen':
+      // A null name or category is none (analytics.js copies only a given one into the
+      // properties): it leaves the page's own properties.name and category as they are.
       return {
         ...objectOf(message.properties),
-        ...(message.name === undefined ? {} : { name: message.name }),
-        ...(message.category === undefined ? {} : { category: message.category }),
+        ...(message.name == null ? {} : { name: message.name }),
+        ...(message.category == null ? {} : { category: message.category }),
       };
     case 'track':
       return { ...objectOf(message.properties) };
