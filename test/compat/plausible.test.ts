@@ -130,7 +130,7 @@ describe('Plausible POST /api/event', () => {
     expect(await res.text()).toBe('ok');
     expect(res.headers.get('x-plausible-dropped')).toBeNull();
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const bad = await beacon({ ...engagement, u: 'not a url' });
+    const bad = await beacon({ ...engagement, u: 'https://exa mple.com/' });
     expect(bad.status).toBe(400);
     expect(await stats('example.com')).toMatchObject({ total_events: 1, page_views: 1 });
     const topEvents = (await stats('example.com')).top_events;
@@ -307,6 +307,27 @@ describe('Plausible POST /api/event', () => {
     ]);
   });
 
+  test("a page URL without a host is a page, a data: URL is refused, as Plausible's Request", async () => {
+    // Plausible's Ingestion.Request: put_uri takes any `u` URI.parse reads except a data: one
+    // ("scheme is not allowed"); put_hostname makes a URI without a host "(none)".
+    const relative = '/pricing?utm_source=newsletter';
+    expect((await beacon({ n: 'pageview', u: relative, d: 'example.com' })).status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(list.events).toHaveLength(1);
+    expect(list.events[0]).toMatchObject({ name: 'pageview', url: relative, path: '/pricing' });
+    const read = await t.getJson('/api/v1/stats?tenant_id=example.com');
+    expect(read.top_utm_sources).toEqual([{ utm_source: 'newsletter', visitors: 1, visits: 1 }]);
+    // Without `d`, the domain is the URL's host: a relative URL has none.
+    const noDomain = await beacon({ n: 'pageview', u: '/pricing' });
+    expect(await noDomain.json()).toEqual({ errors: { domain: ["can't be blank"] } });
+    for (const u of ['data:text/html,<h1>hi</h1>', 'DATA:text/plain,x']) {
+      const data = await beacon({ n: 'pageview', u, d: 'example.com' });
+      expect(data.status).toBe(400);
+      expect(await data.json()).toEqual({ errors: { url: ['scheme is not allowed'] } });
+    }
+    expect((await stats('example.com')).total_events).toBe(1);
+  });
+
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);
@@ -315,7 +336,7 @@ describe('Plausible POST /api/event', () => {
     });
     const emptyDomain = await beacon({ n: 'pageview', u: 'https://example.com/', d: '' });
     expect(await emptyDomain.json()).toEqual({ errors: { domain: ["can't be blank"] } });
-    const badUrl = await beacon({ n: 'pageview', u: 'not a url', d: 'example.com' });
+    const badUrl = await beacon({ n: 'pageview', u: 'https://exa mple.com/', d: 'example.com' });
     expect(await badUrl.json()).toEqual({ errors: { url: ['is invalid'] } });
     const badDomain = await beacon({ n: 'pageview', u: 'https://x.com/', d: '../etc' });
     expect(badDomain.status).toBe(400);

@@ -38,6 +38,12 @@ import {
 } from './plausible-engagement.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 
+/**
+ * What a page URL without a scheme and host (`/pricing`) is read against for its path and query;
+ * never stored. Plausible takes one (its hostname is then "(none)"), as its tracker never sends.
+ */
+const NO_HOST_BASE = 'http://no-host.invalid';
+
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
 
@@ -105,7 +111,9 @@ const PlausibleEventIn = t.Object(
     u: t.Optional(
       t.String({
         description:
-          'Page URL (or `url`), required; its path is stored decoded, as Plausible does.',
+          'Page URL (or `url`), required; its path is stored decoded, as Plausible does. ' +
+          'One without a scheme and host (`/pricing`) is a page of no host; a `data:` URL is ' +
+          'refused (400), as Plausible refuses it.',
       }),
     ),
     d: t.Optional(
@@ -228,8 +236,11 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const domains = domainsOf(body.d ?? body.domain, url);
   if (name === undefined) blank('name');
   if (url === undefined) blank('url');
-  else if (!URL.canParse(url)) {
+  else if (!URL.canParse(url, NO_HOST_BASE)) {
     issues.push({ loc: ['body', 'url'], msg: 'is invalid', type: 'value_error' });
+  } else if (new URL(url, NO_HOST_BASE).protocol === 'data:') {
+    // Plausible's put_uri: a data: URL names no page (`@disallowed_schemes`).
+    issues.push({ loc: ['body', 'url'], msg: 'scheme is not allowed', type: 'value_error' });
   }
   if (domains.length === 0) blank('domain');
   if (domains.length > PLAUSIBLE_DOMAINS_MAX) {
@@ -242,7 +253,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const properties = propertiesOf(body);
   const engagement = name === PLAUSIBLE_ENGAGEMENT_NAME ? engagementOf(body, issues) : null;
   if (issues.length > 0) throw AppError.validation(issues);
-  const page = new URL(url as string);
+  const page = new URL(url as string, NO_HOST_BASE);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
   // A beacon's duration is its engagement time as read (0 without one); another event's, its `e`.
   const sentMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
@@ -272,7 +283,8 @@ function referrerOf(value: unknown): string | undefined {
  */
 function storedUrl(url: string, page: URL): string | undefined {
   if (url.length <= eventLimits.urlCharsMax) return url;
-  const withoutQuery = `${page.origin}${page.pathname}`;
+  const origin = URL.canParse(url) ? page.origin : '';
+  const withoutQuery = `${origin}${page.pathname}`;
   return withoutQuery.length <= eventLimits.urlCharsMax ? withoutQuery : undefined;
 }
 
