@@ -355,6 +355,33 @@ describe('time dimensions', () => {
     );
   });
 
+  test('a day the clocks skip is a time label, as Time.time_labels steps dates', async () => {
+    // Pacific/Apia skipped 2011-12-30 (23:59:59 -10:00 on the 29th, then 00:00 +14:00 on the
+    // 31st); Plausible's day labels are the range's dates, Enum.into(query.date_range, []).
+    const home = { n: 'pageview', u: 'https://example.com/' };
+    await beacon(t, '2011-12-29T22:00:00Z', '198.51.100.7', home); // 29th 12:00 -10:00
+    await beacon(t, '2011-12-30T22:00:00Z', '198.51.100.8', home); // 31st 12:00 +14:00
+    t.clock.set(Date.parse(NOW));
+    const days = await ok({
+      metrics: ['visitors'],
+      date_range: ['2011-12-28', '2012-01-01'],
+      tz: 'Pacific/Apia',
+      dimensions: ['time:day'],
+      include: { time_labels: true },
+    });
+    expect(days.results).toEqual([
+      { metrics: [1], dimensions: ['2011-12-29'] },
+      { metrics: [1], dimensions: ['2011-12-31'] },
+    ]);
+    expect(days.meta.time_labels).toEqual([
+      '2011-12-28',
+      '2011-12-29',
+      '2011-12-30',
+      '2011-12-31',
+      '2012-01-01',
+    ]);
+  });
+
   test('time:week begins on Mondays (the range its first day), time:month on the 1st', async () => {
     const weeks = await ok({
       metrics: ['visitors'],

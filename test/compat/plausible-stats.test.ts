@@ -283,6 +283,22 @@ describe('GET /api/v1/stats/timeseries', () => {
     ]);
   });
 
+  test('a day the clocks skip is a row of zeros, as Time.time_labels steps dates', async () => {
+    // Pacific/Apia skipped 2011-12-30 (23:59:59 -10:00 on the 29th, then 00:00 +14:00 on the
+    // 31st); Plausible's day labels are the range's dates, Enum.into(query.date_range, []).
+    await beacon('2011-12-29T22:00:00Z', '198.51.100.7', page('/')); // 29th 12:00 -10:00
+    await beacon('2011-12-30T22:00:00Z', '198.51.100.8', page('/')); // 31st 12:00 +14:00
+    t.clock.set(at(NOW));
+    const range = 'period=custom&date=2011-12-28,2012-01-01&tz=Pacific/Apia&metrics=visitors';
+    expect(await ok('timeseries', range)).toEqual([
+      { date: '2011-12-28', visitors: 0 },
+      { date: '2011-12-29', visitors: 1 },
+      { date: '2011-12-30', visitors: 0 },
+      { date: '2011-12-31', visitors: 1 },
+      { date: '2012-01-01', visitors: 0 },
+    ]);
+  });
+
   test('a day is by hour; 6mo by month; interval=date is days', async () => {
     const hours = (await ok(
       'timeseries',

@@ -148,6 +148,7 @@ export interface TimeBucket {
  */
 export function bucketsOf(range: QueryRange, unit: TimeUnit): TimeBucket[] {
   if (unit === 'hour') return hourBucketsOf(range, range.instants);
+  if (unit === 'day') return dayBucketsOf(range);
   const starts = bucketStarts(range.fromMs, range.toMs, unit, range.tz);
   return labelledBuckets(starts, (start) => bucketLabel(start, unit, range));
 }
@@ -168,8 +169,34 @@ export function hourBucketsOf(range: StatsRange, instants = false): TimeBucket[]
   }
   const first = instants ? localParts(range.fromMs, range.tz) : { ...range.first, hour: 0 };
   const last = instants ? localParts(range.toMs - 1, range.tz) : { ...range.last, hour: 23 };
-  const labels = new Set([...naiveHours(first, last), ...byLabel.keys()]);
-  // Labels are `YYYY-MM-DD HH:00:00`: in time order as text.
+  return withNaiveLabels(byLabel, naiveHours(first, last));
+}
+
+/**
+ * Plausible's days over the range (v1's timeseries too): a label for every date from the first
+ * day to the last, as Time.time_labels enumerates the range's dates without a zone, each with
+ * the start of its local day. A date the clocks skip whole (Pacific/Apia's 2011-12-30) is a
+ * label with no start (nothing in it).
+ */
+export function dayBucketsOf(range: StatsRange): TimeBucket[] {
+  const starts = bucketStarts(range.fromMs, range.toMs, 'day', range.tz);
+  const byLabel = new Map<string, number>();
+  for (const { start, label } of labelledBuckets(starts, (s) => labelOf(s, 'day', range.tz))) {
+    byLabel.set(label, start);
+  }
+  const labels: string[] = [];
+  for (let day = range.first; dateText(day) <= dateText(range.last); day = addDays(day, 1)) {
+    labels.push(dateText(day));
+  }
+  return withNaiveLabels(byLabel, labels);
+}
+
+/**
+ * Every label of `naive` and of `byLabel`, in time order (labels are `YYYY-MM-DD[ HH:00:00]`:
+ * in time order as text), each with its start in `byLabel`, or none.
+ */
+function withNaiveLabels(byLabel: Map<string, number>, naive: string[]): TimeBucket[] {
+  const labels = new Set([...naive, ...byLabel.keys()]);
   return [...labels].sort().map((label) => ({ start: byLabel.get(label) ?? null, label }));
 }
 

@@ -19,7 +19,7 @@ import {
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { hourBucketsOf, labelOf } from './plausible-query-time.ts';
+import { dayBucketsOf, hourBucketsOf, labelOf } from './plausible-query-time.ts';
 import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,
@@ -186,13 +186,15 @@ async function timeseries(ctx: StatsContext) {
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
   // One row per local date or hour: the hour the clocks put back is one, as Plausible's, and
-  // one they skip a row of zeros, as its labels have it.
+  // an hour or a date they skip a row of zeros, as its labels have it.
   const buckets =
     interval === 'hour'
       ? hourBucketsOf(range)
-      : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
-          labelOf(start, 'day', range.tz),
-        );
+      : interval === 'day'
+        ? dayBucketsOf(range)
+        : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
+            labelOf(start, 'day', range.tz),
+          );
   const starts = buckets.flatMap((b) => (b.start === null ? [] : [b.start]));
   const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', starts });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
