@@ -11,7 +11,7 @@
 
 import { listValue } from '@duckdb/node-api';
 import { eventFiltersSql, sourcedEventsSql } from './event-web-filters.ts';
-import { filterConditions } from './filters.ts';
+import { filterConditions, javascriptJsonText, javascriptNumberText } from './filters.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
 import type { SqlParams } from './sql-params.ts';
 import type { WebFilter } from './web-properties.ts';
@@ -36,15 +36,21 @@ export interface EventDataScope {
 const DATE_TIME_PATTERN =
   String.raw`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?` +
   String.raw`(Z|\+[0-9]{2}:[0-9]{2})?$`;
+/**
+ * From this magnitude on, Umami's toFixed(4) writes a number as JavaScript's String does
+ * (`1e+21`), not with 4 decimals.
+ */
+const JS_EXPONENT_FROM = '1e21';
 /** Umami keeps a string value's first 500 characters (its FIELD_LENGTH.stringValue). */
 const STRING_CHARS_MAX = 500;
 
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
  * of each matching custom event, with `rid` (the event's row), `event_name`, `data_key`,
- * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, a date as its
- * UTC ISO instant) and `shown_value` (what Umami's fields and values lists show: a number
- * without `.0000`, a date as its UTC hour `YYYY-MM-DD HH:00:00`). An object's entries are
+ * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, from 1e21 on as
+ * JavaScript writes it, an array as JSON.stringify, a date as its UTC ISO instant) and
+ * `shown_value` (what Umami's fields and values lists show: a number without `.0000`, a date
+ * as its UTC hour `YYYY-MM-DD HH:00:00`). An object's entries are
  * its cast to a MAP, unnested (a lateral json_each per event is ~8x slower over 1.5M
  * entries), and a string's instant is read once for its type and both values.
  */
@@ -83,7 +89,10 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
           WHEN t = 'ARRAY' THEN ${T.array}
           WHEN instant IS NOT NULL THEN ${T.date}
           ELSE ${T.string} END AS data_type,
-        CASE WHEN t IN ${numbers} THEN printf('%.4f', v::DOUBLE)
+        CASE WHEN t IN ${numbers} THEN (CASE WHEN abs(v::DOUBLE) < ${JS_EXPONENT_FROM}
+            THEN printf('%.4f', v::DOUBLE) ELSE ${javascriptNumberText('text')} END)
+          WHEN t = 'ARRAY' AND regexp_matches(text, '[0-9]e[0-9]')
+            THEN ${javascriptJsonText('text')}
           WHEN t IN ('BOOLEAN', 'ARRAY') THEN v::VARCHAR
           WHEN instant IS NOT NULL
             THEN strftime(timezone('UTC', instant), '%Y-%m-%dT%H:%M:%S.%gZ')

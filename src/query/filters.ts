@@ -106,7 +106,30 @@ function jsonText(pointer: string): string {
   const text = `json_extract_string(e.properties, ${pointer})`;
   const exponent = `regexp_full_match(${text}, ${DUCKDB_EXPONENT})`;
   const number = `json_type(e.properties, ${pointer}) = 'DOUBLE'`;
-  return `CASE WHEN ${exponent} AND ${number} THEN replace(${text}, 'e', 'e+') ELSE ${text} END`;
+  return `CASE WHEN ${exponent} AND ${number} THEN ${javascriptNumberText(text)} ELSE ${text} END`;
+}
+
+/**
+ * DuckDB's text of a JSON number (`1e21`) as JavaScript writes it (`1e+21`): the sign of a
+ * positive exponent written out. Only for a text known to be a number; nothing else changes.
+ */
+export function javascriptNumberText(text: string): string {
+  return `regexp_replace(${text}, '([0-9])e([0-9])', '\\1e+\\2', 'g')`;
+}
+
+/** A JSON string literal in JSON text: what javascriptJsonText leaves as it is. */
+const JSON_STRING = `'"(?:[^"\\\\]|\\\\.)*"'`;
+
+/**
+ * DuckDB's text of a JSON array or object (`[1e21,"1e5"]`) as JavaScript's JSON.stringify
+ * writes it (`[1e+21,"1e5"]`): javascriptNumberText on the text between its strings. A list
+ * function and two regular expressions a value: for the few texts with such a number only.
+ */
+export function javascriptJsonText(text: string): string {
+  const between = `string_split_regex(${text}, ${JSON_STRING})`;
+  const strings = `regexp_extract_all(${text}, ${JSON_STRING})`;
+  const part = `${javascriptNumberText('part')} || coalesce(${strings}[i], '')`;
+  return `array_to_string(list_transform(${between}, (part, i) -> ${part}), '')`;
 }
 
 /**

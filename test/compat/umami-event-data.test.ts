@@ -227,6 +227,37 @@ describe('event data', () => {
     ]);
   });
 
+  test("numbers past 1e21 are JavaScript's, as Umami's toFixed(4) and JSON.stringify write them", async () => {
+    // Umami's getStringValue stores a number as parseFloat(value).toFixed(4), which writes
+    // 1e+21 from 1e21 up (and 100000000000000000000.0000 below); an array as JSON.stringify.
+    // DuckDB writes 1e21: its text of the array was "[1e21,…]".
+    const day = `startAt=${at('2026-11-25T07:00:00Z')}&endAt=${at('2026-11-25T07:59:59.999Z')}`;
+    const list = [1e21, 'x,1e5,"y"', { k: -2.5e22 }, 1e-7];
+    await send('2026-11-25T07:10:00Z', {
+      url: '/big',
+      name: 'big',
+      data: { big: 1e21, neg: -1.5e300, mid: 1e20, list, word: '1e5' },
+    });
+    await t.engine.store.flusher.flush();
+    const stored = await ok('events', `${day}&event=big`);
+    expect(Object.fromEntries(stored.map((r) => [r.propertyName, r.propertyValue]))).toEqual({
+      big: '1e+21',
+      neg: '-1.5e+300',
+      mid: '100000000000000000000.0000',
+      list: JSON.stringify(list),
+      word: '1e5',
+    });
+    const fields = await ok('fields', day);
+    expect(Object.fromEntries(fields.map((r) => [r.propertyName, r.value]))).toEqual({
+      big: '1e+21',
+      neg: '-1.5e+300',
+      mid: '100000000000000000000',
+      list: '[1e+21,"x,1e5,\\"y\\"",{"k":-2.5e+22},1e-7]',
+      word: '1e5',
+    });
+    expect(await ok('values', `${day}&propertyName=big`)).toEqual([{ value: '1e+21', total: 1 }]);
+  });
+
   test('events and properties list 500 rows, fields 100; names of 500 characters at most', async () => {
     // 8 events of 63 properties each (an event holds 64 at most): 504 (event, property) pairs,
     // and as many (property, value) pairs.
