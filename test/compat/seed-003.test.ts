@@ -111,6 +111,30 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect(bad.status).toBe(422);
   });
 
+  test('a null duration is stored as none: null in the model, left out of avg_duration', async () => {
+    // The model's `duration: Optional[int] = 0`: absent is 0, null is NULL, which SQL's avg
+    // leaves out (it was stored as 0, halving this page's mean duration).
+    const res = await t.post('/api/events/', { page: '/', user_agent: UA.mac, duration: null });
+    expect(res.status).toBe(200);
+    const created = await body(res);
+    expect(created.duration).toBeNull();
+    expect((await body(await t.get(`/api/events/${created.id}/`))).duration).toBeNull();
+    await visit('/', UA.mac, 30);
+    const rows = await t.getJson<Json[]>('/api/events/?pages=/');
+    expect(rows).toEqual([
+      {
+        bucket: '2026-11-25T00:00:00',
+        page: '/',
+        operating_system: 'MacOS',
+        avg_duration: 30,
+        count: 2,
+      },
+    ]);
+    await t.post('/api/events/', { page: '/about', duration: null });
+    const none = await t.getJson<Json[]>('/api/events/?pages=/about');
+    expect(none).toMatchObject([{ page: '/about', avg_duration: null, count: 1 }]);
+  });
+
   test('an unknown id is 404 with the documented detail; a malformed one is 422', async () => {
     const id = '0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e';
     const res = await t.get(`/api/events/${id}/`);

@@ -14,7 +14,9 @@ export const VisitIn = t.Object(
     user_agent: optionalText(),
     referrer: optionalText(),
     session_id: optionalText(),
-    duration: t.Optional(jsonInteger({ description: 'Seconds; 0 when absent.' })),
+    duration: t.Optional(
+      t.Nullable(jsonInteger({ description: 'Seconds; 0 when absent, none when null.' })),
+    ),
     description: optionalText(),
   },
   { additionalProperties: true },

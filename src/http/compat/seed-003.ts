@@ -241,14 +241,7 @@ function visitOf(value: unknown): EventInput {
   if (page === undefined && issues.length === 0) {
     issues.push({ loc: ['body', 'page'], msg: 'Field required', type: 'missing' });
   }
-  const duration = body.duration ?? 0;
-  if (typeof duration !== 'number' || !Number.isInteger(duration)) {
-    issues.push({
-      loc: ['body', 'duration'],
-      msg: 'Input should be a valid integer',
-      type: 'int_type',
-    });
-  }
+  const duration = durationOf(body.duration, issues);
   const input: EventInput = {
     event_id: crypto.randomUUID(),
     name: VISIT_NAME,
@@ -257,11 +250,27 @@ function visitOf(value: unknown): EventInput {
     user_agent: text('user_agent'),
     referrer: text('referrer'),
     session_id: text('session_id'),
-    duration: duration as number,
+    ...(duration === null ? {} : { duration }),
   };
   const description = text('description');
   if (issues.length > 0) throw AppError.validation(issues);
   return description === undefined ? input : { ...input, properties: { description } };
+}
+
+/**
+ * The model's `duration: Optional[int] = 0` as Pydantic reads it: absent is 0, null is none
+ * (stored without one, left out of avg_duration as SQL's avg leaves a NULL out), an integer.
+ */
+function durationOf(value: unknown, issues: FieldIssue[]): number | null {
+  if (value === undefined) return 0;
+  if (value === null) return null;
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  issues.push({
+    loc: ['body', 'duration'],
+    msg: 'Input should be a valid integer',
+    type: 'int_type',
+  });
+  return null;
 }
 
 /** The service's EventModel of a stored event. */
