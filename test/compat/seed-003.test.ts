@@ -135,6 +135,45 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect(none).toMatchObject([{ page: '/about', avg_duration: null, count: 1 }]);
   });
 
+  test('duration is read as Pydantic reads an int: its text, a whole float, a boolean', async () => {
+    // Lax mode: the text of an integer is one, so a client that sends "15" is answered 200.
+    for (const [sent, stored] of [
+      ['15', 15],
+      [' +15 ', 15],
+      ['1_000', 1000],
+      ['15.00', 15],
+      [15.0, 15],
+      [true, 1],
+      [false, 0],
+    ] as const) {
+      const res = await t.post('/api/events/', { page: '/', duration: sent });
+      expect(res.status).toBe(200);
+      expect((await body(res)).duration).toBe(stored);
+    }
+    const refused = async (sent: unknown) => {
+      const res = await t.post('/api/events/', { page: '/', duration: sent });
+      expect(res.status).toBe(422);
+      return ((await body(res)).detail as Json[])[0];
+    };
+    expect(await refused('15s')).toEqual({
+      loc: ['body', 'duration'],
+      msg: 'Input should be a valid integer, unable to parse string as an integer',
+      type: 'int_parsing',
+    });
+    expect(await refused(1.5)).toEqual({
+      loc: ['body', 'duration'],
+      msg: 'Input should be a valid integer, got a number with a fractional part',
+      type: 'int_from_float',
+    });
+    expect(await refused([15])).toEqual({
+      loc: ['body', 'duration'],
+      msg: 'Input should be a valid integer',
+      type: 'int_type',
+    });
+    for (const bad of ['1.5', '1__0', '_1', ''])
+      expect((await refused(bad))?.type).toBe('int_parsing');
+  });
+
   test('an unknown id is 404 with the documented detail; a malformed one is 422', async () => {
     const id = '0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e';
     const res = await t.get(`/api/events/${id}/`);

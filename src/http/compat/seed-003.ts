@@ -46,6 +46,8 @@ export const DEFAULT_LOOKUP_PAGES = [
 /** Event name the visits of this API are stored under (counted as page views everywhere). */
 const VISIT_NAME = 'page_view';
 const PAGES_MAX = 100;
+/** An integer as Pydantic's lax mode reads one from text: a sign, `_` between digits, `.0…`. */
+const INT_TEXT = /^([+-]?)(\d+(?:_\d+)*)(?:\.0*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** One `<number> <unit>` part of a PostgreSQL interval, e.g. `15 minutes`, `1h`, `.5 hours`. */
 const INTERVAL_PART = /(\d{0,6}(?:\.\d{1,6})?)\s*([a-z]+)\s*/gy;
@@ -259,18 +261,26 @@ function visitOf(value: unknown): EventInput {
 
 /**
  * The model's `duration: Optional[int] = 0` as Pydantic reads it: absent is 0, null is none
- * (stored without one, left out of avg_duration as SQL's avg leaves a NULL out), an integer.
+ * (stored without one, left out of avg_duration as SQL's avg leaves a NULL out), an integer,
+ * and in its lax mode a float without a fraction, a boolean (1 or 0) or an integer's text
+ * (`"15"`, ` +15 `, `1_000`, `15.00`).
  */
 function durationOf(value: unknown, issues: FieldIssue[]): number | null {
   if (value === undefined) return 0;
   if (value === null) return null;
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  issues.push({
-    loc: ['body', 'duration'],
-    msg: 'Input should be a valid integer',
-    type: 'int_type',
-  });
-  return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const fail = (msg: string, type: string) => {
+    issues.push({ loc: ['body', 'duration'], msg: `Input should be a valid integer${msg}`, type });
+    return null;
+  };
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return value;
+    return fail(', got a number with a fractional part', 'int_from_float');
+  }
+  if (typeof value !== 'string') return fail('', 'int_type');
+  const digits = INT_TEXT.exec(value.trim());
+  if (digits === null) return fail(', unable to parse string as an integer', 'int_parsing');
+  return Number(`${digits[1]}${(digits[2] as string).replaceAll('_', '')}`);
 }
 
 /** The service's EventModel of a stored event. */
