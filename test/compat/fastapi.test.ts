@@ -3,6 +3,7 @@
 // seed 000), as FastAPI does, never a 400 with a string detail; and nothing is stored.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { pythonFloat } from '../../src/http/compat/fastapi.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 
 let t: CompatApp;
@@ -29,5 +30,27 @@ describe('FastAPI seed routes and malformed JSON', () => {
       expect(body.detail[0]).toMatchObject({ loc: ['body'], type });
     }
     expect((await t.getJson('/api/v1/events')).events).toEqual([]);
+  });
+});
+
+describe('pythonFloat: a float as Python writes it in JSON', () => {
+  test('a fraction or .0, and exponents where repr uses them', () => {
+    const cases: [number, string][] = [
+      [25, '25.0'],
+      [0, '0.0'],
+      [-3, '-3.0'],
+      [12.5, '12.5'],
+      [18.333333333333332, '18.333333333333332'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [0.0001, '0.0001'],
+      [0.00001, '1e-05'],
+      [1.5e-7, '1.5e-07'],
+      [1234567890123456, '1234567890123456.0'],
+      [1e16, '1e+16'],
+      [1.5e16, '1.5e+16'],
+      [-2.5e100, '-2.5e+100'],
+      [1e21, '1e+21'],
+    ];
+    for (const [value, text] of cases) expect(pythonFloat(value)).toBe(text);
   });
 });

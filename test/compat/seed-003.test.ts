@@ -225,6 +225,28 @@ describe('seed 003: GET /api/events/', () => {
     ]);
   });
 
+  test("avg_duration is written as the schema's float: 30.0, not 30", async () => {
+    // EventBucketSchema.avg_duration is Optional[float]: Python's JSON writes 25.0 (its README's
+    // example), and a client reading it as a float gets one; JavaScript's would write 25.
+    await visit('/', UA.mac, 30);
+    await visit('/about', UA.mac, 10);
+    await visit('/about', UA.mac, 15);
+    await t.post('/api/events/', { page: '/blog', duration: null });
+    const res = await t.get('/api/events/?pages=/&pages=/about&pages=/blog');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8');
+    const text = await res.text();
+    expect(text).toBe(
+      '[{"bucket":"2026-11-25T00:00:00","page":"/","operating_system":"MacOS",' +
+        '"avg_duration":30.0,"count":1},' +
+        '{"bucket":"2026-11-25T00:00:00","page":"/about","operating_system":"MacOS",' +
+        '"avg_duration":12.5,"count":2},' +
+        '{"bucket":"2026-11-25T00:00:00","page":"/blog","operating_system":"Other",' +
+        '"avg_duration":null,"count":1}]',
+    );
+    expect(await (await t.get('/api/events/?pages=/none')).text()).toBe('[]');
+  });
+
   test('without pages the default lookup list applies; duration defaults to 1 day', async () => {
     await visit('/pricing', UA.mac, 1);
     await visit('/settings', UA.mac, 3);

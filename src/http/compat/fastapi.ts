@@ -45,3 +45,21 @@ export function pydanticDateTime(value: unknown): unknown {
   const parsed = parseAsUtc(value);
   return parsed.ok ? parsed.ms : value;
 }
+
+/**
+ * A float as the services' JSON writes one (Python's repr): always with a `.0` or a fraction
+ * (`25.0`, where JavaScript writes `25`), and in exponent form below 1e-4 or from 1e16 on,
+ * with a signed exponent of at least two digits (`1e-05`, `1.5e+16`). The digits are the
+ * shortest that read back the same number in both languages.
+ */
+export function pythonFloat(value: number): string {
+  if (!Number.isFinite(value)) return 'null';
+  const [mantissa = '', exponentText = '0'] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    const digits = String(Math.abs(exponent)).padStart(2, '0');
+    return `${mantissa}e${exponent < 0 ? '-' : '+'}${digits}`;
+  }
+  const fixed = String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}

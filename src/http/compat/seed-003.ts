@@ -17,7 +17,7 @@ import { type AppDeps, noteTenant } from '../context.ts';
 import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
-import { parseFastApiBody } from './fastapi.ts';
+import { parseFastApiBody, pythonFloat } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import {
   exampleVisit,
@@ -151,13 +151,19 @@ function visitRoutes(deps: AppDeps) {
           },
           request.signal,
         );
-        return buckets.map((b) => ({
-          bucket: new Date(b.bucketMs).toISOString().slice(0, 19),
-          page: b.page,
-          operating_system: b.os,
-          avg_duration: b.avgDuration,
-          count: b.count,
-        }));
+        // avg_duration is the schema's float: written as Python writes one (25.0, not 25).
+        const rows = buckets.map((b) => {
+          const head = JSON.stringify({
+            bucket: new Date(b.bucketMs).toISOString().slice(0, 19),
+            page: b.page,
+            operating_system: b.os,
+          }).slice(0, -1);
+          const avg = b.avgDuration === null ? 'null' : pythonFloat(b.avgDuration);
+          return `${head},"avg_duration":${avg},"count":${b.count}}`;
+        });
+        return new Response(`[${rows.join(',')}]`, {
+          headers: { 'content-type': 'application/json;charset=utf-8' },
+        });
       },
       {
         query: t.Object({
