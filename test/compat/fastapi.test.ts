@@ -22,12 +22,28 @@ const ROUTES: [string, string][] = [
 
 describe('FastAPI seed routes and malformed JSON', () => {
   test.each(ROUTES)('POST %s: 422 with a detail list of type %s', async (path, type) => {
-    for (const text of ['{"name":', 'not json', '']) {
+    for (const text of ['{"name":', 'not json', ' ']) {
       const res = await t.post(path, text, { 'content-type': 'application/json' });
       expect(res.status).toBe(422);
       const body = (await res.json()) as { detail: { loc: unknown[]; type: string }[] };
       expect(body.detail).toHaveLength(1);
       expect(body.detail[0]).toMatchObject({ loc: ['body'], type });
+    }
+    expect((await t.getJson('/api/v1/events')).events).toEqual([]);
+  });
+
+  test.each(ROUTES)('POST %s with no body: the required body is missing', async (path, type) => {
+    // FastAPI parses only a non-empty body: an empty one is no body, a required field missing.
+    const v1 = type === 'value_error.jsondecode';
+    const missing = v1
+      ? { loc: ['body'], msg: 'field required', type: 'value_error.missing' }
+      : { loc: ['body'], msg: 'Field required', type: 'missing' };
+    for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+      const res = await t.handle(
+        new Request(`http://localhost${path}`, { method: 'POST', headers }),
+      );
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual({ detail: [missing] });
     }
     expect((await t.getJson('/api/v1/events')).events).toEqual([]);
   });

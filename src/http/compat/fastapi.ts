@@ -8,8 +8,20 @@ import { parseJson } from '../body.ts';
 /** FastAPI's issue type for a body that is not JSON: Pydantic v2's, or v1's (seed 000). */
 export type JsonErrorType = 'json_invalid' | 'value_error.jsondecode';
 
-/** The parsed body; malformed JSON is FastAPI's 422 (a `detail` list), not a 400. */
+/**
+ * The parsed body; malformed JSON is FastAPI's 422 (a `detail` list), not a 400. An empty body
+ * is no body to FastAPI (it parses only a non-empty one), so its model is a required body that
+ * is missing: `field required` at `["body"]` (Pydantic v2: `Field required`, type `missing`).
+ */
 export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_invalid'): unknown {
+  if (bytes.length === 0) {
+    const v1 = type === 'value_error.jsondecode';
+    throw AppError.validation([
+      v1
+        ? { loc: ['body'], msg: 'field required', type: 'value_error.missing' }
+        : { loc: ['body'], msg: 'Field required', type: 'missing' },
+    ]);
+  }
   try {
     return parseJson(bytes);
   } catch (error) {
