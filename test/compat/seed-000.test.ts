@@ -90,6 +90,17 @@ describe('seed 000: POST /ingest', () => {
     expect(((await long.json()) as { detail: { type: string }[] }).detail[0]?.type).toBe(
       'value_error.any_str.max_length',
     );
+    // Lengths are Python's, in code points: two emoji are 2 characters (too short), sixteen are
+    // 16 (within 3-30, so the pattern is what they break), not 4 and 32 UTF-16 units.
+    for (const [userId, type] of [
+      ['😀😀', 'value_error.any_str.min_length'],
+      ['😀'.repeat(16), 'value_error'],
+      ['😀'.repeat(31), 'value_error.any_str.max_length'],
+    ]) {
+      const res = await t.post('/ingest', { name: 'click', user_id: userId });
+      const detail = ((await res.json()) as { detail: { type: string }[] }).detail;
+      expect(detail.map((d) => d.type)).toEqual([type as string]);
+    }
     const missing = await t.post('/ingest', {});
     expect(await missing.json()).toEqual({
       detail: [

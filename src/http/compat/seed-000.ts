@@ -130,15 +130,17 @@ function v1Str(value: unknown): unknown {
 
 function checkUserId(userId: unknown, issues: FieldIssue[]): void {
   const loc = ['body', 'user_id'];
+  // Python's len() counts code points: an emoji is one character there, two UTF-16 units here.
+  const chars = typeof userId === 'string' ? [...userId].length : 0;
   if (typeof userId !== 'string') {
     issues.push(issue(loc, 'str type expected', 'str'));
-  } else if (userId.length < USER_ID_CHARS_MIN) {
+  } else if (chars < USER_ID_CHARS_MIN) {
     issues.push({
       loc,
       msg: `ensure this value has at least ${USER_ID_CHARS_MIN} characters`,
       type: 'value_error.any_str.min_length',
     });
-  } else if (userId.length > USER_ID_CHARS_MAX) {
+  } else if (chars > USER_ID_CHARS_MAX) {
     issues.push({
       loc,
       msg: `ensure this value has at most ${USER_ID_CHARS_MAX} characters`,
