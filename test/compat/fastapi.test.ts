@@ -38,7 +38,8 @@ describe('FastAPI seed routes and malformed JSON', () => {
     const missing = v1
       ? { loc: ['body'], msg: 'field required', type: 'value_error.missing' }
       : { loc: ['body'], msg: 'Field required', type: 'missing' };
-    for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+    const headerSets: Record<string, string>[] = [{ 'content-type': 'application/json' }, {}];
+    for (const headers of headerSets) {
       const res = await t.handle(
         new Request(`http://localhost${path}`, { method: 'POST', headers }),
       );
