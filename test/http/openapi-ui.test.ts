@@ -67,4 +67,13 @@ describe('/openapi page', () => {
       expect(((await res.json()) as { code: string }).code).toBe('not_found');
     }
   });
+
+  test("the reference services' docs pages (/docs, /redoc, /api/v1/docs) lead to it", async () => {
+    // Seeds 002 and 004 document FastAPI's /docs (004 also /redoc), seed 001 /api/v1/docs.
+    for (const path of ['/docs', '/redoc', '/api/v1/docs']) {
+      const res = await t.get(path);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/openapi');
+    }
+  });
 });

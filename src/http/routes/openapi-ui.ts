@@ -11,6 +11,12 @@ export const OPENAPI_PATH = '/openapi';
 /** The document itself (the plugin's default `specPath`). */
 export const OPENAPI_JSON_PATH = `${OPENAPI_PATH}/json`;
 
+/**
+ * Where the reference services kept their interactive docs (FastAPI's /docs and /redoc; seed
+ * 001's /api/v1/docs): each sends the browser on to this server's page.
+ */
+export const FASTAPI_DOCS_PATHS = ['/docs', '/redoc', '/api/v1/docs'] as const;
+
 /** Where the /openapi page loads its files from. */
 export const OPENAPI_UI_ASSETS = `${OPENAPI_PATH}/assets`;
 
@@ -53,7 +59,13 @@ export function openapiUiRoutes() {
     }
     return found;
   };
-  return new Elysia({ name: 'openapi-ui' }).get(
+  const app = new Elysia({ name: 'openapi-ui' });
+  for (const docs of FASTAPI_DOCS_PATHS) {
+    app.get(docs, () => new Response(null, { status: 302, headers: { location: OPENAPI_PATH } }), {
+      detail: { hide: true },
+    });
+  }
+  return app.get(
     `${OPENAPI_UI_ASSETS}/:file`,
     async ({ params, request }) => {
       const type = Object.hasOwn(FILES, params.file) ? FILES[params.file] : undefined;
