@@ -174,6 +174,23 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
       expect((await refused(bad))?.type).toBe('int_parsing');
   });
 
+  test("user_agent is the body's: a request's own User-Agent is not the visit's", async () => {
+    // The service stores the body's user_agent ('' when absent) and reads the OS from it; a
+    // client relaying visits from its server sends its own agent in the header.
+    const headers = { 'user-agent': UA.windows };
+    const res = await t.post('/api/events/', { page: '/', duration: 5 }, headers);
+    expect(res.status).toBe(200);
+    const created = await body(res);
+    expect(created.user_agent).toBe('');
+    expect((await body(await t.get(`/api/events/${created.id}/`))).user_agent).toBe('');
+    await t.post('/api/events/', { page: '/', duration: 7, user_agent: UA.mac }, headers);
+    const rows = await t.getJson<Json[]>('/api/events/?pages=/');
+    expect(rows.map((r) => [r.operating_system, r.count])).toEqual([
+      ['MacOS', 1],
+      ['Other', 1],
+    ]);
+  });
+
   test('an unknown id is 404 with the documented detail; a malformed one is 422', async () => {
     const id = '0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e';
     const res = await t.get(`/api/events/${id}/`);

@@ -114,6 +114,9 @@ function visitRoutes(deps: AppDeps) {
         const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
         const input = visitOf(parseFastApiBody(body.bytes));
         const ctx = contextOf(deps, request, server);
+        // The service's user_agent is its body's ('' when absent), never the request's header:
+        // its clients relay a visitor's agent, and their own (a server's) would set the OS.
+        ctx.userAgent = null;
         const events = prepareEvents([input], ctx, () => ['body']);
         const event = events[0] as BaseEvent;
         await ingest(deps, request, events, () => ['body']);
