@@ -29,6 +29,8 @@ export interface FieldIssue {
   loc: (string | number)[];
   msg: string;
   type: string;
+  /** What the rule found, where FastAPI says it apart from `msg` (`{"error":"Extra data"}`). */
+  ctx?: Record<string, string>;
 }
 
 const statusByCode: Record<ErrorCode, number> = {

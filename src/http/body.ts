@@ -131,7 +131,7 @@ function notUtf8(what: string): AppError {
  * and the FastAPI services Tally replaces do (Python reads JSON bytes as utf-8-sig); some
  * Windows tools write one.
  */
-function bomBytes(bytes: Buffer): number {
+export function bomBytes(bytes: Buffer): number {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
 }
 

@@ -160,6 +160,13 @@ export const ValidationErrorOut = t.Object({
       loc: t.Array(t.Union([t.String(), t.Integer()])),
       msg: t.String(),
       type: t.String(),
+      ctx: t.Optional(
+        t.Record(t.String(), t.String(), {
+          description:
+            'What the rule found, where FastAPI says it apart from msg: a body that is not ' +
+            "JSON has Python's reason in ctx.error.",
+        }),
+      ),
     }),
   ),
 });

@@ -22,13 +22,36 @@ const ROUTES: [string, string][] = [
 
 describe('FastAPI seed routes and malformed JSON', () => {
   test.each(ROUTES)('POST %s: 422 with a detail list of type %s', async (path, type) => {
-    for (const text of ['{"name":', 'not json', ' ']) {
+    // FastAPI's loc is ["body", pos], pos where Python's json stopped (in code points); its
+    // msg is Pydantic v1's str(error), or v2's fixed text with the reason in ctx.error.
+    const cases: [string, number, string, string][] = [
+      ['{"name":', 8, 'Expecting value', 'line 1 column 9 (char 8)'],
+      ['not json', 0, 'Expecting value', 'line 1 column 1 (char 0)'],
+      [' ', 1, 'Expecting value', 'line 1 column 2 (char 1)'],
+      [
+        '{"name":"signup",}',
+        17,
+        'Expecting property name enclosed in double quotes',
+        'line 1 column 18 (char 17)',
+      ],
+      ['{"a":1}\n x', 9, 'Extra data', 'line 2 column 2 (char 9)'],
+      ['{"u":"😀" "x"}', 9, "Expecting ',' delimiter", 'line 1 column 10 (char 9)'],
+    ];
+    for (const [text, pos, reason, where] of cases) {
       const res = await t.post(path, text, { 'content-type': 'application/json' });
       expect(res.status).toBe(422);
-      const body = (await res.json()) as { detail: { loc: unknown[]; type: string }[] };
-      expect(body.detail).toHaveLength(1);
-      expect(body.detail[0]).toMatchObject({ loc: ['body'], type });
+      const body = (await res.json()) as { detail: unknown[] };
+      expect(body.detail).toEqual([
+        type === 'value_error.jsondecode'
+          ? { loc: ['body', pos], msg: `${reason}: ${where}`, type }
+          : { loc: ['body', pos], msg: 'JSON decode error', type, ctx: { error: reason } },
+      ]);
     }
+    // What Python reads and Tally does not (NaN) keeps Tally's own reason at ["body"].
+    const nan = await t.post(path, '{"a":NaN}', { 'content-type': 'application/json' });
+    expect(((await nan.json()) as { detail: { loc: unknown[] }[] }).detail[0]?.loc).toEqual([
+      'body',
+    ]);
     expect((await t.getJson('/api/v1/events')).events).toEqual([]);
   });
 

@@ -2,8 +2,10 @@
 // clients see the same answers from Tally: malformed JSON is FastAPI's 422, and a datetime is
 // read as Pydantic reads one.
 
+import { isUtf8 } from 'node:buffer';
 import { AppError, parseAsUtc } from '../../core/index.ts';
-import { parseJson } from '../body.ts';
+import { bomBytes, parseJson } from '../body.ts';
+import { pythonJsonError } from './python-json.ts';
 
 /** FastAPI's issue type for a body that is not JSON: Pydantic v2's, or v1's (seed 000). */
 export type JsonErrorType = 'json_invalid' | 'value_error.jsondecode';
@@ -26,6 +28,18 @@ export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_inva
     return parseJson(bytes);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'invalid_json') throw error;
+    // Where Python's json stops, as FastAPI reports it: ["body", pos], and Pydantic v1's
+    // message with its line and column, or v2's fixed one with the reason in ctx.error.
+    const found = isUtf8(bytes) ? pythonJsonError(bytes.toString('utf8', bomBytes(bytes))) : null;
+    if (found !== null) {
+      const loc = ['body', found.pos];
+      throw AppError.validation([
+        type === 'value_error.jsondecode'
+          ? { loc, msg: found.text, type }
+          : { loc, msg: 'JSON decode error', type, ctx: { error: found.msg } },
+      ]);
+    }
+    // What Python reads but Tally does not (NaN, nesting past its depth, text not UTF-8).
     throw AppError.validation([
       { loc: ['body'], msg: `JSON decode error: ${error.message}`, type },
     ]);
