@@ -31,6 +31,8 @@ import {
   tenantShareLimits,
 } from '../src/core/index.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
+import { PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
+import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
@@ -465,6 +467,9 @@ describe("README: the numbers it states are the code's limits", () => {
       `within ¾ of \`SHUTDOWN_DEADLINE\` (${(defaultTunables.shutdownDeadlineMs * 3) / 4000} s ` +
         `of ${defaultTunables.shutdownDeadlineMs / 1000} s)`,
       `the countries of the last ${count(geoLimits.recentAddressesMax)} addresses are kept`,
+      `The reference services' reads answer at most ${count(q.bucketsMax)} rows (\`bucketsMax\`)`,
+      `pages hold at most ${count(q.pageMax)} events (\`pageMax\`)`,
+      `up to page ${count(PAGE_NUMBER_MAX)}, and seed 003 takes at most ${PAGES_MAX} \`pages\``,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
     expect(create.perSecond).toBe(1 / 60);

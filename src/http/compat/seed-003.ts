@@ -45,7 +45,8 @@ export const DEFAULT_LOOKUP_PAGES = [
 
 /** Event name the visits of this API are stored under (counted as page views everywhere). */
 const VISIT_NAME = 'page_view';
-const PAGES_MAX = 100;
+/** The `pages` one GET /api/events/ may name. */
+export const PAGES_MAX = 100;
 /** An integer as Pydantic's lax mode reads one from text: a sign, `_` between digits, `.0…`. */
 const INT_TEXT = /^([+-]?)(\d+(?:_\d+)*)(?:\.0*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
