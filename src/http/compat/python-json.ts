@@ -32,6 +32,9 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
 /** The literals Python reads besides numbers and strings (NaN and the infinities included). */
 const WORDS = ['null', 'true', 'false', 'NaN', 'Infinity', '-Infinity'];
 const ESCAPES = '"\\/bfnrt';
+/** A run of a string's characters that need no look: no quote, backslash or control. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON text forbids them; this finds them.
+const PLAIN = /[^"\\\u0000-\u001f]*/y;
 const HEX = /^[0-9a-fA-F]{4}$/;
 
 /** The error json.loads(text) raises, or null when Python reads the text. */
@@ -43,17 +46,34 @@ export function pythonJsonError(text: string): PythonJsonError | null {
   } catch (error) {
     if (error === TOO_DEEP) return null;
     if (!(error instanceof Stop)) throw error;
-    const before = text.slice(0, error.at);
-    const pos = [...before].length;
-    const lastLine = before.lastIndexOf('\n');
-    const line = before.split('\n').length;
-    const column = lastLine < 0 ? pos + 1 : pos - [...before.slice(0, lastLine)].length;
+    const pos = codePoints(text, 0, error.at);
+    const lastLine = text.lastIndexOf('\n', error.at - 1);
+    const line = lines(text, error.at);
+    const column = lastLine < 0 ? pos + 1 : codePoints(text, lastLine, error.at);
     return {
       msg: error.msg,
       pos,
       text: `${error.msg}: line ${line} column ${column} (char ${pos})`,
     };
   }
+}
+
+/** Code points in s[from, to) (a surrogate pair is one, as Python counts). No copies made. */
+function codePoints(s: string, from: number, to: number): number {
+  let n = to - from;
+  for (let i = from + 1; i < to; i++) {
+    const unit = s.charCodeAt(i);
+    const prev = s.charCodeAt(i - 1);
+    if (unit >= 0xdc00 && unit <= 0xdfff && prev >= 0xd800 && prev <= 0xdbff) n--;
+  }
+  return n;
+}
+
+/** The line `at` is on, from 1. */
+function lines(s: string, at: number): number {
+  let n = 1;
+  for (let i = s.indexOf('\n'); i !== -1 && i < at; i = s.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function skip(s: string, at: number): number {
@@ -83,10 +103,9 @@ function string(s: string, from: number): number {
   const begin = from - 1;
   let i = from;
   for (;;) {
-    while (i < s.length && s[i] !== '"' && s[i] !== '\\') {
-      if (s.charCodeAt(i) <= 0x1f) throw new Stop('Invalid control character at', i);
-      i++;
-    }
+    PLAIN.lastIndex = i;
+    i += (PLAIN.exec(s) as RegExpExecArray)[0].length;
+    if (i < s.length && s.charCodeAt(i) <= 0x1f) throw new Stop('Invalid control character at', i);
     if (i >= s.length) throw new Stop('Unterminated string starting at', begin);
     if (s[i] === '"') return i + 1;
     i++; // past the backslash
