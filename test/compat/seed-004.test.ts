@@ -109,6 +109,32 @@ describe('seed 004: what FastAPI and Pydantic accept', () => {
     for (const [path, , stored] of sent) expect(byPath[`/${path}`]).toBe(stored);
   });
 
+  test('every field is checked in one pass, as Pydantic checks the model', async () => {
+    // A null required field is the wrong type (not missing), and an optional one that is no
+    // string is named beside the missing ones: one 422 lists them all.
+    const res = await t.post('/event', { site_id: null, event_type: 5, path: 7, user_id: null });
+    expect(res.status).toBe(422);
+    expect(await body(res)).toEqual({
+      detail: [
+        { loc: ['body', 'site_id'], msg: 'Input should be a valid string', type: 'string_type' },
+        { loc: ['body', 'event_type'], msg: 'Input should be a valid string', type: 'string_type' },
+        { loc: ['body', 'timestamp'], msg: 'Field required', type: 'missing' },
+        { loc: ['body', 'path'], msg: 'Input should be a valid string', type: 'string_type' },
+      ],
+    });
+    const time = await t.post('/event', { site_id: 's', event_type: 'e', timestamp: {} });
+    expect(await body(time)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'timestamp'],
+          msg: 'Input should be a valid datetime',
+          type: 'datetime_type',
+        },
+      ],
+    });
+    expect((await t.getJson('/api/v1/stats?tenant_id=s&bots=include')).total_events).toBe(0);
+  });
+
   test("malformed JSON is FastAPI's 422 json_invalid, not a 400", async () => {
     const res = await t.post('/event', '{"site_id":', { 'content-type': 'application/json' });
     expect(res.status).toBe(422);

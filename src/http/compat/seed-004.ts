@@ -144,7 +144,11 @@ export function seed004Routes(deps: AppDeps) {
     );
 }
 
-/** site_id, event_type and timestamp are required, as in the service's model. */
+/**
+ * The service's model checked as Pydantic checks it, every field in one pass: site_id,
+ * event_type and timestamp required (absent: `Field required`; null or another type: not a
+ * valid string or datetime), path and user_id optional strings (null is none).
+ */
 function requireFields(item: Record<string, unknown> | undefined): Record<string, unknown> {
   if (item === undefined) {
     throw AppError.validation([
@@ -152,12 +156,18 @@ function requireFields(item: Record<string, unknown> | undefined): Record<string
     ]);
   }
   const issues: FieldIssue[] = [];
-  for (const field of ['site_id', 'event_type', 'timestamp']) {
+  for (const field of ['site_id', 'event_type', 'timestamp', 'path', 'user_id']) {
     const value = item[field];
-    if (value === undefined || value === null) {
-      issues.push({ loc: ['body', field], msg: 'Field required', type: 'missing' });
-    } else if (typeof value !== 'string' && !(field === 'timestamp' && typeof value === 'number')) {
-      issues.push({ loc: ['body', field], msg: `${field} must be a string`, type: 'string_type' });
+    const required = field === 'site_id' || field === 'event_type' || field === 'timestamp';
+    const loc = ['body', field];
+    if (value === undefined) {
+      if (required) issues.push({ loc, msg: 'Field required', type: 'missing' });
+    } else if (field === 'timestamp') {
+      if (typeof value !== 'string' && typeof value !== 'number') {
+        issues.push({ loc, msg: 'Input should be a valid datetime', type: 'datetime_type' });
+      }
+    } else if (typeof value !== 'string' && (required || value !== null)) {
+      issues.push({ loc, msg: 'Input should be a valid string', type: 'string_type' });
     }
   }
   if (issues.length > 0) throw AppError.validation(issues);
