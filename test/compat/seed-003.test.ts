@@ -107,6 +107,17 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
       duration: 0,
       description: '',
     });
+    const nullPage = await t.post('/api/events/', { page: null });
+    expect(await body(nullPage)).toEqual({
+      detail: [
+        { loc: ['body', 'page'], msg: 'Input should be a valid string', type: 'string_type' },
+      ],
+    });
+    const emptyPage = await t.post('/api/events/', { page: '' });
+    expect(((await body(emptyPage)).detail as Json[])[0]).toMatchObject({
+      loc: ['body', 'page'],
+      type: 'string_too_short',
+    });
     const bad = await t.post('/api/events/', { page: '/', duration: 1.5 });
     expect(bad.status).toBe(422);
   });

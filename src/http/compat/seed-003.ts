@@ -250,7 +250,21 @@ function visitOf(value: unknown): EventInput {
     return undefined;
   };
   const page = text('page');
-  if (page === undefined && issues.length === 0) {
+  if (body.page === null) {
+    // Pydantic: a required str given null is the wrong type, not a missing field.
+    issues.push({
+      loc: ['body', 'page'],
+      msg: 'Input should be a valid string',
+      type: 'string_type',
+    });
+  } else if (body.page === '') {
+    // The service takes "" (no event path can be empty here: a kept limit, README "Limits").
+    issues.push({
+      loc: ['body', 'page'],
+      msg: 'page must be at least 1 character',
+      type: 'string_too_short',
+    });
+  } else if (page === undefined && issues.length === 0) {
     issues.push({ loc: ['body', 'page'], msg: 'Field required', type: 'missing' });
   }
   const duration = durationOf(body.duration, issues);
