@@ -340,6 +340,18 @@ describe('seed 003: GET /api/events/', () => {
   });
 });
 
+describe('seed 003: CORS (README Limits)', () => {
+  test('a visit is taken from any origin; the reads answer only CORS_ORIGINS', async () => {
+    const origin = { origin: 'https://dashboard.example' };
+    const posted = await t.post('/api/events/', { page: '/' }, origin);
+    expect(posted.headers.get('access-control-allow-origin')).toBe('*');
+    const read = await t.get('/api/events/?pages=/', origin);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('access-control-allow-origin')).toBeNull();
+    expect(read.headers.get('vary')).toBe('Origin');
+  });
+});
+
 describe('seed 003: GET / and GET /healthz', () => {
   test('greeting and health', async () => {
     expect(await body(await t.get('/'))).toEqual({ hello: 'world' });
