@@ -291,6 +291,31 @@ describe('POST /api/v1/events/batch', () => {
     expect((await t.post('/api/v1/events/batch', { nope: 1 })).status).toBe(422);
   });
 
+  test('a tenant_id beside events is a 422, not a batch stored under default', async () => {
+    const res = await t.post('/api/v1/events/batch', {
+      tenant_id: 'acme',
+      events: [{ event_id: 'bt1', name: 'x' }],
+    });
+    expect(res.status).toBe(422);
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'tenant_id'],
+          msg: "a batch takes each event's tenant_id, not one beside events: send it in each event",
+          type: 'extra_forbidden',
+        },
+      ],
+    });
+    expect((await t.count('default')) + (await t.count('acme'))).toBe(0);
+    // A null one counts as absent; each event's own tenant_id is the tenant.
+    const ok = await t.post('/api/v1/events/batch', {
+      tenant_id: null,
+      events: [{ event_id: 'bt2', name: 'x', tenant_id: 'acme' }],
+    });
+    expect(ok.status).toBe(202);
+    expect(await t.count('acme')).toBe(1);
+  });
+
   test('a JSON batch holding one event over 32 KB is 413 naming it, and writes nothing', async () => {
     const big = { name: 'x', junk: 'q'.repeat(40_000) }; // an unknown field: dropped if stored
     const res = await t.post('/api/v1/events/batch', { events: [{ name: 'ok' }, big] });

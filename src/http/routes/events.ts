@@ -178,6 +178,7 @@ function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[
   }
   const body = parseJson(bytes);
   requireObject(body, ['body']);
+  refuseBatchTenant(body as Record<string, unknown>);
   const events = (body as { events?: unknown }).events;
   if (!Array.isArray(events)) {
     throw AppError.validation([
@@ -212,6 +213,22 @@ function requireEventSize(item: unknown, index: number): void {
     `the event at body.events.${index} is ${size} bytes; an event may be at most ` +
       `${eventLimits.eventBytesMax} bytes`,
   );
+}
+
+/**
+ * 422 for a `tenant_id` beside `events`: the tenant is each event's own, and ignored there it
+ * stored every event of the batch under `default` while answering 202 (as `?tenant_id=` did).
+ * A null one counts as absent, as a null field of an event does.
+ */
+function refuseBatchTenant(body: Record<string, unknown>): void {
+  if (!Object.hasOwn(body, 'tenant_id') || body.tenant_id === null) return;
+  throw AppError.validation([
+    {
+      loc: ['body', 'tenant_id'],
+      msg: "a batch takes each event's tenant_id, not one beside events: send it in each event",
+      type: 'extra_forbidden',
+    },
+  ]);
 }
 
 function emptyBatch(): AppError {
