@@ -180,12 +180,7 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     let end = bytes.indexOf(10, start);
     if (end === -1) end = bytes.length;
     line++;
-    if (end - start > lineBytesMax) {
-      throw new AppError(
-        'payload_too_large',
-        `NDJSON line ${line} is larger than the ${lineBytesMax}-byte event limit`,
-      );
-    }
+    if (end - start > lineBytesMax) throw linesTooLarge(bytes, start, line, lineBytesMax);
     if (!utf8 && !isUtf8(bytes.subarray(start, end))) throw notUtf8(`NDJSON line ${line}`);
     const text = bytes.toString('utf8', start, end).trim();
     start = end + 1;
@@ -209,4 +204,24 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     }
   }
   return items;
+}
+
+/**
+ * The 413 of an NDJSON body whose line `line` (starting at byte `start`) is over the limit,
+ * naming it and every later line over it too (found without parsing): a batch is refused
+ * whole, so the client learns of each such line at once, not one per attempt.
+ */
+function linesTooLarge(bytes: Buffer, start: number, line: number, lineBytesMax: number) {
+  const over: number[] = [];
+  for (let at = start, n = line; at < bytes.length; n++) {
+    let end = bytes.indexOf(10, at);
+    if (end === -1) end = bytes.length;
+    if (end - at > lineBytesMax) over.push(n);
+    at = end + 1;
+  }
+  const which = over.length === 1 ? `line ${line} is` : `lines ${over.join(', ')} are`;
+  return new AppError(
+    'payload_too_large',
+    `NDJSON ${which} larger than the ${lineBytesMax}-byte event limit`,
+  );
 }

@@ -332,6 +332,35 @@ describe('POST /api/v1/events/batch', () => {
     expect((await t.post('/api/v1/events/batch', { events: small })).status).toBe(202);
   });
 
+  test('a batch with several events over 32 KB names every one of them', async () => {
+    const big = (n: number) => ({ name: 'x', junk: 'q'.repeat(n) });
+    const res = await t.post('/api/v1/events/batch', {
+      events: [big(40_000), { name: 'ok' }, big(33_000), { name: 'ok' }],
+    });
+    expect(res.status).toBe(413);
+    expect(await json(res)).toEqual({
+      detail:
+        'the event at body.events.0 is 40022 bytes, the event at body.events.2 is 33022 ' +
+        'bytes; an event may be at most 32768 bytes',
+      code: 'payload_too_large',
+    });
+    const lines = [
+      `{"name":"x","blob":"${'z'.repeat(33_000)}"}`,
+      '{"name":"not json',
+      '',
+      `{"name":"x","blob":"${'z'.repeat(40_000)}"}`,
+      JSON.stringify({ name: 'ok' }),
+    ];
+    const ndjson = await t.post('/api/v1/events/batch', lines.join('\r\n'), {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(ndjson.status).toBe(413);
+    expect((await json(ndjson)).detail).toBe(
+      'NDJSON lines 1, 4 are larger than the 32768-byte event limit',
+    );
+    expect(await t.count()).toBe(0);
+  });
+
   test('an NDJSON line over 32 KB fails the batch with 413 before it is parsed', async () => {
     const lines = [JSON.stringify({ name: 'ok' }), `{"name":"x","blob":"${'z'.repeat(33_000)}"}`];
     const res = await t.post('/api/v1/events/batch', lines.join('\n'), {

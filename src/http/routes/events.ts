@@ -197,22 +197,34 @@ function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[
   if (events.length === 0) throw emptyBatch();
   // A body within the event limit cannot hold an event over it; a larger one is measured per
   // event, as sent (unknown fields are dropped later and must not hide an oversized event).
-  if (bytes.length > eventLimits.eventBytesMax) events.forEach(requireEventSize);
+  if (bytes.length > eventLimits.eventBytesMax) requireEventSizes(events);
   return events;
 }
 
-/** 413 for the batch's event at `index` when its JSON is over the event limit. */
-function requireEventSize(item: unknown, index: number): void {
-  const json = JSON.stringify(item);
-  // UTF-8 takes at most 3 bytes per UTF-16 unit; count bytes only when it can matter.
-  if (json.length * 3 <= eventLimits.eventBytesMax) return;
-  const size = Buffer.byteLength(json);
-  if (size <= eventLimits.eventBytesMax) return;
+/**
+ * 413 naming every event of the batch whose JSON is over the event limit (all-or-nothing: the
+ * client learns of each one at once, not one per attempt).
+ */
+function requireEventSizes(events: readonly unknown[]): void {
+  const over: string[] = [];
+  events.forEach((item, index) => {
+    const size = oversizedBytes(item);
+    if (size !== null) over.push(`the event at body.events.${index} is ${size} bytes`);
+  });
+  if (over.length === 0) return;
   throw new AppError(
     'payload_too_large',
-    `the event at body.events.${index} is ${size} bytes; an event may be at most ` +
-      `${eventLimits.eventBytesMax} bytes`,
+    `${over.join(', ')}; an event may be at most ${eventLimits.eventBytesMax} bytes`,
   );
+}
+
+/** The bytes of `item`'s JSON when they are over the event limit, else null. */
+function oversizedBytes(item: unknown): number | null {
+  const json = JSON.stringify(item);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; count bytes only when it can matter.
+  if (json.length * 3 <= eventLimits.eventBytesMax) return null;
+  const size = Buffer.byteLength(json);
+  return size > eventLimits.eventBytesMax ? size : null;
 }
 
 /**
