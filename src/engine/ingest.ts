@@ -26,6 +26,8 @@ export interface EventResult {
 export type IngestOutcome =
   | { kind: 'ok'; results: EventResult[]; accepted: number; duplicates: number }
   | { kind: 'too_large'; index: number; bytes: number }
+  /** A batch naming more tenants than the node keeps resident (ACTORS_MAX): never taken. */
+  | { kind: 'too_many_tenants'; tenants: number; max: number }
   | { kind: 'tenant_full'; reason: string }
   | { kind: 'tenant_deleting'; tenant: string }
   | { kind: 'overloaded'; reason: string };
@@ -172,6 +174,12 @@ export class Ingestor {
   private async ingestMany(encoded: Encoded, mayWait: boolean): Promise<ManyOutcome> {
     const { events, lines, lineBytes } = encoded;
     const byTenant = groupByTenant(events);
+    // Every tenant's actor must be resident at once: past the bound the batch could never be
+    // taken, and a 503 would have its client retry it for ever.
+    if (byTenant.size > this.registry.actorsMax) {
+      this.store.committer.release(encoded.room);
+      return { kind: 'too_many_tenants', tenants: byTenant.size, max: this.registry.actorsMax };
+    }
     const bytesOf = (indexes: number[]) =>
       indexes.reduce((n, i) => n + (lineBytes[i] as number), 0);
     const actors = this.actorsWithRoom(byTenant, bytesOf);

@@ -46,6 +46,11 @@ export class ActorRegistry {
     private readonly ticker: Ticker,
   ) {}
 
+  /** How many actors may be resident at once (ACTORS_MAX). */
+  get actorsMax(): number {
+    return this.options.actorsMax;
+  }
+
   /**
    * The tenant's actor, created if needed; null when the resident bound is reached. `keep`:
    * actors the caller holds and is about to use (a batch's other tenants), never evicted here.

@@ -33,6 +33,16 @@ export function acceptedOrThrow(
         `the event at ${locOf(outcome.index).join('.')} is ${outcome.bytes} bytes stored; ` +
           `an event may be at most ${eventLimits.eventBytesMax} bytes`,
       );
+    case 'too_many_tenants':
+      throw AppError.validation([
+        {
+          loc: locOf(0).slice(0, -1),
+          msg:
+            `a batch may name at most ${outcome.max} tenants on this node (ACTORS_MAX); ` +
+            `this one names ${outcome.tenants}: send fewer tenants per batch`,
+          type: 'too_long',
+        },
+      ]);
     case 'tenant_full':
       throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
     case 'tenant_deleting':

@@ -291,6 +291,35 @@ describe('POST /api/v1/events/batch', () => {
     expect((await t.post('/api/v1/events/batch', { nope: 1 })).status).toBe(422);
   });
 
+  test('a batch naming more tenants than ACTORS_MAX is a 422, not a 503 to retry for ever', async () => {
+    const small = await makeTestApp({ actorsMax: 2 });
+    try {
+      const batch = ['a', 'b', 'c'].map((tenant_id) => ({ name: 'x', tenant_id }));
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const res = await small.post('/api/v1/events/batch', { events: batch });
+        expect(res.status).toBe(422);
+        expect(await json(res)).toEqual({
+          detail: [
+            {
+              loc: ['body', 'events'],
+              msg:
+                'a batch may name at most 2 tenants on this node (ACTORS_MAX); this one ' +
+                'names 3: send fewer tenants per batch',
+              type: 'too_long',
+            },
+          ],
+        });
+      }
+      for (const tenant of ['a', 'b', 'c']) expect(await small.count(tenant)).toBe(0);
+      // Its room in the commit queue was given back: batches within the bound go on.
+      const ok = await small.post('/api/v1/events/batch', { events: batch.slice(0, 2) });
+      expect(ok.status).toBe(202);
+      expect((await small.count('a')) + (await small.count('b'))).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('a tenant_id beside events is a 422, not a batch stored under default', async () => {
     const res = await t.post('/api/v1/events/batch', {
       tenant_id: 'acme',
