@@ -284,10 +284,15 @@ export const SqlBody = t.Object({
     examples: ['SELECT name, count(*) AS n FROM events WHERE path = ? GROUP BY name'],
   }),
   params: t.Optional(
-    t.Array(t.Union([t.String(), t.Number(), t.Boolean(), t.Null()]), {
-      maxItems: queryLimits.sqlParamsMax,
-      description: 'Values of ? or $1, $2, … in order.',
-      examples: [['/pricing']],
-    }),
+    t.Array(
+      t.Union([t.String(), t.Number(), t.Boolean(), t.Null()], {
+        description: 'a string, number, boolean or null',
+      }),
+      {
+        maxItems: queryLimits.sqlParamsMax,
+        description: 'Values of ? or $1, $2, … in order.',
+        examples: [['/pricing']],
+      },
+    ),
   ),
 });

@@ -46,7 +46,7 @@ function describe(
   fieldPath: (string | number)[],
   loc: readonly (string | number)[],
 ): Omit<FieldIssue, 'loc'> {
-  const field = fieldPath.length === 0 ? nameOf(loc) : String(fieldPath.at(-1));
+  const field = fieldNameOf(fieldPath, loc);
   const s = error.schema as Record<string, unknown>;
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
@@ -86,6 +86,19 @@ function describe(
     default:
       return { msg: `${field}: ${error.message}`, type: 'value_error' };
   }
+}
+
+/**
+ * The name a message gives the field at `fieldPath` (under `loc`): its key, or for an array
+ * item the path down to it, `params[0]` (a bare `0` names nothing).
+ */
+function fieldNameOf(
+  fieldPath: readonly (string | number)[],
+  loc: readonly (string | number)[],
+): string {
+  const last = fieldPath.at(-1);
+  if (last === undefined) return nameOf(loc);
+  return typeof last === 'number' ? nameOf(['', ...fieldPath]) : String(last);
 }
 
 /** A location as a name: ["body"] → "body", ["body", "events", 3] → "events[3]". */

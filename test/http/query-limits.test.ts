@@ -29,3 +29,17 @@ test('a body over the SQL body limit is a 413', async () => {
   const huge = { sql: 'SELECT 1', params: ['x'.repeat(queryLimits.sqlBodyBytesMax)] };
   expect((await t.post('/api/v1/query', huge)).status).toBe(413);
 });
+
+test('a parameter of another type is a 422 naming it, params[1], and the types it may have', async () => {
+  const res = await t.post('/api/v1/query', { sql: 'SELECT ?, ?', params: ['a', { b: 1 }] });
+  expect(res.status).toBe(422);
+  expect(await res.json()).toEqual({
+    detail: [
+      {
+        loc: ['body', 'params', 1],
+        msg: 'params[1] has the wrong type: a string, number, boolean or null',
+        type: 'union_type',
+      },
+    ],
+  });
+});
