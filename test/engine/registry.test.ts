@@ -21,6 +21,21 @@ async function liveEvents(app: TestApp, tenant: string): Promise<number> {
   return actor.rollups.snapshot(app.clock.now()).windows['1h'].events;
 }
 
+/** Holds every log fdatasync of `app` until the returned function is called. */
+function holdSyncs(app: TestApp): () => void {
+  const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
+  const sync = wal.sync.bind(wal);
+  let openDisk = () => {};
+  const diskOpen = new Promise<void>((resolve) => {
+    openDisk = resolve;
+  });
+  wal.sync = async () => {
+    await diskOpen;
+    return sync();
+  };
+  return openDisk;
+}
+
 describe('actor registry', () => {
   test('resident actors are bounded: idle ones make room, and come back rebuilt', async () => {
     t = await makeTestApp({ actorsMax: 2 });
@@ -46,12 +61,32 @@ describe('actor registry', () => {
   });
 
   test('a batch never evicts the actor of one of its own tenants to make room', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    const app = t;
+    // The disk holds tenant c's commit, so its actor has events in flight and cannot go.
+    const openDisk = holdSyncs(app);
+    try {
+      const first = app.post('/api/v1/events/batch', views('c', 1));
+      while ((app.engine.registry.peek('c')?.inFlight ?? 0) === 0) await Bun.sleep(1);
+      const batch = { events: [...views('a', 1).events, ...views('b', 1).events] };
+      const res = await app.post('/api/v1/events/batch', batch);
+      expect(res.status).toBe(503); // b finds no room but a's actor, which it keeps: all or nothing
+      expect(app.engine.registry.peek('a')).toBeDefined(); // the actor it took is still resident
+      openDisk();
+      expect((await first).status).toBe(202);
+      expect((await app.count('a')) + (await app.count('b'))).toBe(0);
+    } finally {
+      openDisk();
+    }
+  });
+
+  test('a batch naming more tenants than the bound is a 422: it could never be taken', async () => {
     t = await makeTestApp({ actorsMax: 1 });
     const batch = { events: [...views('a', 1).events, ...views('b', 1).events] };
     const res = await t.post('/api/v1/events/batch', batch);
-    expect(res.status).toBe(503); // two tenants do not fit a bound of one: all or nothing
+    expect(res.status).toBe(422); // not a 503 whose Retry-After has it sent again for ever
     expect((await t.count('a')) + (await t.count('b'))).toBe(0);
-    expect(t.engine.registry.peek('a')).toBeDefined(); // the actor it took is still resident
+    expect(t.engine.registry.size).toBe(0); // refused before any actor was taken
   });
 
   // README "Ingest": 503 + Retry-After when the node is over a bound, "too many active tenants".
@@ -59,16 +94,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorsMax: 1 });
     const app = t;
     // The disk holds the first tenant's commit, so its actor has events in flight.
-    const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
-    const sync = wal.sync.bind(wal);
-    let openDisk = () => {};
-    const diskOpen = new Promise<void>((resolve) => {
-      openDisk = resolve;
-    });
-    wal.sync = async () => {
-      await diskOpen;
-      return sync();
-    };
+    const openDisk = holdSyncs(app);
     try {
       const first = app.post('/api/v1/events/batch', views('a', 1));
       while ((app.engine.registry.peek('a')?.inFlight ?? 0) === 0) await Bun.sleep(1);
