@@ -62,8 +62,11 @@ export function parseTimestamp(value: string | number): TimestampParse {
   const offsetMs = parseOffsetMs(zone as string);
   if (offsetMs === null) return { ok: false, msg: `timestamp ${value} has an invalid offset` };
   const parsed = parseEpochMs(local - offsetMs);
+  // In range by its own clock, out of it in UTC (0000-01-01T00:30+01:00): say so in its terms.
+  if (!parsed.ok)
+    return { ok: false, msg: `timestamp ${value} is outside years 0000 to 9999 in UTC` };
   const subMs = Number(`0.${frac?.slice(3) ?? ''}`);
-  return parsed.ok && subMs > 0 ? { ...parsed, subMs } : parsed;
+  return subMs > 0 ? { ...parsed, subMs } : parsed;
 }
 
 /**

@@ -70,4 +70,16 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(253_402_300_800_000).ok).toBe(false); // after year 9999
     expect(parseTimestamp(Number.NaN).ok).toBe(false);
   });
+
+  test('an ISO time out of range in UTC is refused in its own terms, not as epoch milliseconds', () => {
+    expect(parseTimestamp('0000-01-01T00:30:00+01:00')).toEqual({
+      ok: false,
+      msg: 'timestamp 0000-01-01T00:30:00+01:00 is outside years 0000 to 9999 in UTC',
+    });
+    expect(parseTimestamp('9999-12-31T23:30:00-01:00').ok).toBe(false);
+    expect(parseTimestamp('0000-01-01T00:30:00+00:30')).toEqual({
+      ok: true,
+      ms: -62_167_219_200_000,
+    });
+  });
 });
