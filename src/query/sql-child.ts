@@ -11,6 +11,7 @@ import { AppError } from '../core/index.ts';
 import { lockDown } from '../storage/index.ts';
 import { columnWithProtoName, columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
+import { columnNameAsSent } from './sql-placeholders.ts';
 import { runnableStatement } from './sql-statement.ts';
 
 /** The guard's refusals read `sql: <why>`; the server adds that prefix to `refused` itself. */
@@ -56,7 +57,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
     };
   }
   const columns = reader.columnNames().map((name, i) => ({
-    name,
+    name: columnNameAsSent(name, job.statement),
     type: typeName(columnTypes[i] as DuckDBType),
   }));
   // The columns count toward the answer's characters: `SELECT *, *, …` over a long column

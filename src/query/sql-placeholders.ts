@@ -122,3 +122,16 @@ function dollarToken(
   const end = close === -1 ? sql.length : close + tag.length;
   return { kind: 'other', text: sql.slice(start, end), end };
 }
+
+const RENAMED_PARAMETER = new RegExp(`\\$${SQL_PARAM_PREFIX}(\\d+)`, 'g');
+
+/**
+ * A result column's name as DuckDB names it for the statement as sent: a column named after
+ * an expression holding a parameter says `$1` (`CAST($1 AS VARCHAR)`), not the renamed
+ * `$sql_param_1`. Kept as it is when the statement itself spells the prefix (it may have
+ * named a column so).
+ */
+export function columnNameAsSent(name: string, statement: string): string {
+  if (!name.includes(SQL_PARAM_PREFIX) || statement.includes(SQL_PARAM_PREFIX)) return name;
+  return name.replace(RENAMED_PARAMETER, (_, n: string) => `$${n}`);
+}

@@ -115,6 +115,12 @@ describe('runSql', () => {
     expect(rowsOf(await run('SELECT ? IS NULL, ?, ?', [null, true, 1.5]))).toEqual([
       [true, true, 1.5],
     ]);
+    // Columns named after their expression say $1 as the statement does, never the renamed
+    // parameter; a statement that spells the prefix keeps its own names.
+    const named = await run('SELECT ?, ?::VARCHAR, $1 + 1', [1, 2]);
+    expect(named.columns.map((c) => c.name)).toEqual(['$1', 'CAST($2 AS VARCHAR)', '($1 + 1)']);
+    const own = await run('SELECT 1 AS "$sql_param_7", ? AS p', [1]);
+    expect(own.columns.map((c) => c.name)).toEqual(['$sql_param_7', 'p']);
     // Numbers past a safe integer bind as DOUBLE, never as an overflowing BIGINT.
     expect(rowsOf(await run('SELECT ? > 1e299, ? * 2', [1e300, 2 ** 63]))).toEqual([
       [true, 2 ** 64],
