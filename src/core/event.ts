@@ -13,6 +13,7 @@ import {
   type PropertyFit,
 } from './properties.ts';
 import { parseTimestamp } from './time.ts';
+import { keysMergedByRepair, mayHoldLoneSurrogate } from './unicode.ts';
 import { pathOfUrl } from './url-path.ts';
 
 /** What a client may send, after its API's own shape was checked and mapped. */
@@ -255,6 +256,21 @@ function checkProperties(
       loc: [...loc, 'properties', ...infinite],
       msg: `${['properties', ...infinite].join('.')} must be a finite number (within ±1.8e308)`,
       type: 'finite_number',
+    });
+  }
+  // Stored, a lone surrogate becomes U+FFFD (engine/ingest.ts): two keys that differ only
+  // there would become one, and one of their values would be dropped without a word. The SDK
+  // protocols (`fit`) keep such an event, merged, rather than drop it whole.
+  const mayMerge = fit === undefined && mayHoldLoneSurrogate(json);
+  const merged = mayMerge ? keysMergedByRepair(properties) : null;
+  if (merged !== null) {
+    const at = ['properties', ...merged];
+    issues.push({
+      loc: [...loc, ...at],
+      msg:
+        `${at.join('.')} has keys that differ only in lone UTF-16 surrogates, which are ` +
+        'stored as U+FFFD: they would become one key',
+      type: 'string_unicode',
     });
   }
   return fitted;

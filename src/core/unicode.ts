@@ -43,3 +43,27 @@ function repair(value: unknown): unknown {
     Object.entries(value).map(([key, inner]) => [repair(key) as string, repair(inner)]),
   );
 }
+
+/**
+ * The path (keys and indexes from `value`) of the first object in `value` two of whose keys
+ * `wellFormed` makes one (`"\ud800"` and `"\ud801"` both become `"\ufffd"`, as does a key sent
+ * as `"\ufffd"`): stored, one of their values would be lost without a word. Null when none.
+ */
+export function keysMergedByRepair(value: unknown): (string | number)[] | null {
+  const pending: [unknown, (string | number)[]][] = [[value, []]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, path] = next;
+    if (typeof node !== 'object' || node === null) continue;
+    const entries: [string | number, unknown][] = Array.isArray(node)
+      ? node.map((item, i) => [i, item])
+      : Object.entries(node);
+    if (!Array.isArray(node) && !entries.every(([key]) => (key as string).isWellFormed())) {
+      const keys = new Set(entries.map(([key]) => (key as string).toWellFormed()));
+      if (keys.size < entries.length) return path;
+    }
+    for (const [key, inner] of entries) {
+      if (typeof inner === 'object' && inner !== null) pending.push([inner, [...path, key]]);
+    }
+  }
+  return null;
+}

@@ -49,6 +49,33 @@ test('a lone surrogate anywhere in an event is stored as U+FFFD; other tenants r
   expect(await t.count('good')).toBe(1);
 });
 
+test('property keys that would become one key as U+FFFD are refused, never merged', async () => {
+  const res = await t.post(
+    '/api/v1/events/batch',
+    '{"events":[{"name":"x","properties":{"\\ud800":1,"\\ud801":2}},' +
+      '{"name":"y","properties":{"n":[{"\\udc00":"a","\\ufffd":"b"}]}},' +
+      '{"name":"z","properties":{"\\ud800":1,"k":{"\\ud800":2}}}]}',
+  );
+  expect(res.status).toBe(422);
+  const why =
+    'differ only in lone UTF-16 surrogates, which are stored as U+FFFD: they would become one key';
+  expect(await res.json()).toEqual({
+    detail: [
+      {
+        loc: ['body', 'events', 0, 'properties'],
+        msg: `properties has keys that ${why}`,
+        type: 'string_unicode',
+      },
+      {
+        loc: ['body', 'events', 1, 'properties', 'n', 0],
+        msg: `properties.n.0 has keys that ${why}`,
+        type: 'string_unicode',
+      },
+    ],
+  });
+  expect(await t.count()).toBe(0);
+});
+
 test('an event_id with a lone surrogate is refused, never repaired into another id', async () => {
   const res = await t.post('/api/v1/events', '{"event_id":"\\ud800","name":"x"}');
   expect(res.status).toBe(422);
