@@ -43,3 +43,25 @@ test('a parameter of another type is a 422 naming it, params[1], and the types i
     ],
   });
 });
+
+test('a tenant_id in the body is a 422, not a statement over the default tenant', async () => {
+  await t.post('/api/v1/events', { name: 'x', tenant_id: 'acme' });
+  const res = await t.post('/api/v1/query', {
+    sql: 'SELECT count(*) FROM events',
+    tenant_id: 'acme',
+  });
+  expect(res.status).toBe(422);
+  expect(await res.json()).toEqual({
+    detail: [
+      {
+        loc: ['body', 'tenant_id'],
+        msg: 'the tenant of a statement is the tenant_id query parameter, not a body field',
+        type: 'extra_forbidden',
+      },
+    ],
+  });
+  const query = await t.post('/api/v1/query?tenant_id=acme', {
+    sql: 'SELECT count(*) FROM events',
+  });
+  expect(((await query.json()) as { rows: unknown[] }).rows).toEqual([[1]]);
+});

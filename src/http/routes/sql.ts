@@ -25,7 +25,24 @@ async function readSqlBody(request: Request): Promise<Static<typeof SqlBody>> {
   if (!sqlBodyChecker.Check(value)) {
     throw AppError.validation(issuesOf(sqlBodyChecker, value, ['body']));
   }
+  refuseBodyTenant(value);
   return value;
+}
+
+/**
+ * 422 for a `tenant_id` in the body: the tenant is the query's (or the credentials'), as on
+ * every read; ignored, the statement ran over `default`'s events and answered 200.
+ */
+function refuseBodyTenant(body: object): void {
+  const tenant = (body as { tenant_id?: unknown }).tenant_id;
+  if (!Object.hasOwn(body, 'tenant_id') || tenant === null) return;
+  throw AppError.validation([
+    {
+      loc: ['body', 'tenant_id'],
+      msg: 'the tenant of a statement is the tenant_id query parameter, not a body field',
+      type: 'extra_forbidden',
+    },
+  ]);
 }
 
 export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
