@@ -54,9 +54,38 @@ export function listenEarly(options: ListenOptions): EarlyListener {
     serve(app) {
       app.server = server as AnyElysia['server'];
       const fetch = app.fetch; // composed once: Elysia's getter builds the handler each time
-      handle = (request) => fetch(request);
+      handle = (request) =>
+        isRoutable(request.url)
+          ? fetch(request)
+          : errorResponse(unroutableError(request.url), retryAfterSeconds);
     },
   };
+}
+
+/**
+ * Where Elysia's router starts looking for the path in a request's URL: past `http://` and four
+ * characters of host (elysiajs/elysia#748, kept upstream as it is).
+ */
+const ROUTER_PATH_SEARCH_FROM = 11;
+
+/**
+ * Whether Elysia finds the path of `url`: not when the host, with no port (or the scheme's
+ * default, which the URL leaves out), is shorter than four characters (`http://api/`, a
+ * container's name on port 80), where it read another path or none: every route was a 404.
+ */
+export function isRoutable(url: string): boolean {
+  return url.indexOf('/', url.indexOf('//') + 2) >= ROUTER_PATH_SEARCH_FROM;
+}
+
+/** What a request whose URL the router cannot read gets: a 400 saying how to reach Tally. */
+function unroutableError(url: string): AppError {
+  const host = new URL(url).host;
+  return new AppError(
+    'bad_request',
+    `Tally cannot route a request for host ${host}: a host name shorter than 4 characters ` +
+      `works only with a port other than the scheme's default (e.g. ${host}:8080) or as a ` +
+      `longer name (e.g. ${host}.internal)`,
+  );
 }
 
 /** The answer to any request while the store opens. */

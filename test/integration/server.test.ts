@@ -243,6 +243,33 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
   });
 
+  test('a host name under 4 characters without a port is a 400 saying so, not a 404', async () => {
+    // Elysia's router reads the path from index 11 of the URL (elysiajs/elysia#748), and Bun
+    // leaves a default port out of it: Host api and api:80 alike were a 404 on every route.
+    const server = await startServer(tempDir());
+    const { hostname, port } = new URL(server.url);
+    const answer = (host: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => {
+          socket.write(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        });
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString();
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    for (const host of ['api', 'api:80', 'ab']) {
+      const text = await answer(host);
+      expect(text.split('\r\n')[0], host).toBe('HTTP/1.1 400 Bad Request');
+      expect(text, host).toContain('a host name shorter than 4 characters works only with a port');
+    }
+    for (const host of ['api:8080', 'abcd', 'api.internal']) {
+      expect((await answer(host)).split('\r\n')[0], host).toBe('HTTP/1.1 200 OK');
+    }
+  });
+
   test('a bad setting stops the start with a message naming it', async () => {
     const proc = spawnServer({
       PORT: 'eighty',
