@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { MiB } from '../../src/core/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { holdDisk } from '../helpers/hold-disk.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 
 let t: TestApp | undefined;
@@ -366,18 +367,3 @@ describe('explicit overload', () => {
     expect((await body(res)).detail).toContain('the disk is full');
   });
 });
-
-/** A disk slower than the test: no commit is durable until the returned function is called. */
-function holdDisk(app: TestApp): () => void {
-  const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
-  const sync = wal.sync.bind(wal);
-  let openDisk = () => {};
-  const diskOpen = new Promise<void>((resolve) => {
-    openDisk = resolve;
-  });
-  wal.sync = async () => {
-    await diskOpen;
-    return sync();
-  };
-  return openDisk;
-}

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { holdDisk } from '../helpers/hold-disk.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -19,21 +20,6 @@ async function liveEvents(app: TestApp, tenant: string): Promise<number> {
   if (actor === null) throw new Error('no room for an actor');
   await actor.whenReady();
   return actor.rollups.snapshot(app.clock.now()).windows['1h'].events;
-}
-
-/** Holds every log fdatasync of `app` until the returned function is called. */
-function holdSyncs(app: TestApp): () => void {
-  const wal = (app.engine.store as unknown as { wal: { sync: () => Promise<void> } }).wal;
-  const sync = wal.sync.bind(wal);
-  let openDisk = () => {};
-  const diskOpen = new Promise<void>((resolve) => {
-    openDisk = resolve;
-  });
-  wal.sync = async () => {
-    await diskOpen;
-    return sync();
-  };
-  return openDisk;
 }
 
 describe('actor registry', () => {
@@ -64,7 +50,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorsMax: 2 });
     const app = t;
     // The disk holds tenant c's commit, so its actor has events in flight and cannot go.
-    const openDisk = holdSyncs(app);
+    const openDisk = holdDisk(app);
     try {
       const first = app.post('/api/v1/events/batch', views('c', 1));
       while ((app.engine.registry.peek('c')?.inFlight ?? 0) === 0) await Bun.sleep(1);
@@ -94,7 +80,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorsMax: 1 });
     const app = t;
     // The disk holds the first tenant's commit, so its actor has events in flight.
-    const openDisk = holdSyncs(app);
+    const openDisk = holdDisk(app);
     try {
       const first = app.post('/api/v1/events/batch', views('a', 1));
       while ((app.engine.registry.peek('a')?.inFlight ?? 0) === 0) await Bun.sleep(1);
