@@ -94,14 +94,17 @@ export function parseAsUtc(value: string | number): TimestampParse {
   return parseTimestamp(value);
 }
 
-function parseEpochMs(ms: number): TimestampParse {
-  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
-    return {
-      ok: false,
-      msg: 'timestamp must be whole epoch milliseconds from year 0000 to 9999',
-    };
+/**
+ * Epoch milliseconds, a fraction taken as ISO digits past the millisecond are (`subMs`): the
+ * whole millisecond before it is stored, as `time.time() * 1000` in Python sends them.
+ */
+function parseEpochMs(value: number): TimestampParse {
+  const ms = Math.floor(value);
+  if (!Number.isFinite(value) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
+    return { ok: false, msg: 'timestamp must be epoch milliseconds from year 0000 to 9999' };
   }
-  return { ok: true, ms };
+  const subMs = value - ms;
+  return subMs > 0 ? { ok: true, ms, subMs } : { ok: true, ms };
 }
 
 function parseOffsetMs(zone: string): number | null {

@@ -64,8 +64,15 @@ describe('parseTimestamp', () => {
     expect(parseRangeEnd('yesterday').ok).toBe(false);
   });
 
-  test('epoch values must be whole milliseconds in range', () => {
-    expect(parseTimestamp(1.5).ok).toBe(false);
+  test('epoch values are milliseconds in range; a fraction is inside the millisecond', () => {
+    // Python's time.time() * 1000: the whole millisecond before, as ISO digits past one.
+    expect(parseTimestamp(1_764_072_000_000.5)).toEqual({
+      ok: true,
+      ms: 1_764_072_000_000,
+      subMs: 0.5,
+    });
+    expect(parseTimestamp(-1.25)).toEqual({ ok: true, ms: -2, subMs: 0.75 });
+    expect(parseRangeEnd(1_764_072_000_000.5)).toEqual({ ok: true, ms: 1_764_072_000_001 });
     expect(parseTimestamp(-62_167_219_200_001).ok).toBe(false); // before year 0000
     expect(parseTimestamp(253_402_300_800_000).ok).toBe(false); // after year 9999
     expect(parseTimestamp(Number.NaN).ok).toBe(false);

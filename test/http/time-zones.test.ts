@@ -223,4 +223,18 @@ describe('ingest offsets', () => {
     const res = await t.post('/api/v1/events', { name: 'x', timestamp: '2100-02-29T00:00:00Z' });
     expect(res.status).toBe(422);
   });
+  test('epoch milliseconds with a fraction (Python: time.time() * 1000) keep the whole one', async () => {
+    const at = Date.parse('2026-11-25T12:00:00Z');
+    await send([
+      { name: 'epoch', event_id: 'e1', timestamp: at + 0.5 },
+      { name: 'epoch', event_id: 'e2', timestamp: at + 123.456 },
+    ]);
+    const events = (await ok('/api/v1/events?name=epoch')).events as Json[];
+    expect(new Map(events.map((e) => [e.event_id, e.timestamp]))).toEqual(
+      new Map([
+        ['e1', '2026-11-25T12:00:00.000Z'],
+        ['e2', '2026-11-25T12:00:00.123Z'],
+      ]),
+    );
+  });
 });
