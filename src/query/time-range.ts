@@ -22,8 +22,11 @@ export interface ResolvedRange {
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-/** Epoch ms, negative before 1970 as at ingest (a timestamp may be any time from year 0000). */
-const EPOCH_MS = /^-?\d{1,15}$/;
+/**
+ * Epoch ms, negative before 1970 as at ingest (a timestamp may be any time from year 0000), with
+ * a fraction as ingest takes it (Python's `time.time() * 1000`).
+ */
+const EPOCH_MS = /^-?\d{1,15}(?:\.\d+)?$/;
 
 /** The zone of a read, `UTC` when absent; 422 naming the parameter when it is not a zone. */
 export function resolveTimeZone(tz: string | undefined): string {

@@ -199,6 +199,10 @@ describe('range ends inside a millisecond', () => {
     expect(await counts('2026-11-20T00:00:00.0005Z', '2026-11-21T00:00:00Z')).toEqual([0, 0]);
     expect(await counts('2026-11-20T00:00:00.000999Z', '2026-11-21T00:00:00Z')).toEqual([0, 0]);
     expect(await counts('2026-11-20T00:00:00.000000Z', '2026-11-21T00:00:00Z')).toEqual([1, 1]);
+    // Epoch milliseconds with a fraction (Python's time.time() * 1000) alike.
+    const atMs = Date.parse('2026-11-20T00:00:00Z');
+    expect(await counts(String(atMs - 86_400_000), `${atMs}.5`)).toEqual([1, 1]);
+    expect(await counts(`${atMs}.5`, String(atMs + 86_400_000))).toEqual([0, 0]);
     // Two ends inside one millisecond, in order, hold no whole millisecond: an empty range.
     expect(await counts('2026-11-20T00:00:00.0001Z', '2026-11-20T00:00:00.0009Z')).toEqual([0, 0]);
     const reversed = '/api/v1/events?from=2026-11-20T00:00:00.0009Z&to=2026-11-20T00:00:00.0001Z';
