@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { eventLimits } from '../core/index.ts';
 import { defaultLiveLimits } from './limits.ts';
+import { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 
@@ -112,11 +113,12 @@ export const LiveServerMessage = Type.Union(
       'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics, whose sockets start ' +
       'subscribed to all names). Close codes: 1001 ' +
       'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
-      'expired or access lost; checked every 5 s) or more than ' +
+      `expired or access lost; checked every ${CREDENTIALS_RECHECK_MS / 1000} s) or more than ` +
       `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
-      'counters could not be loaded or the credentials could not be checked (6 checks in a ' +
-      'row failed), 1013 slow consumer or subscriber limit (try again later).',
+      'counters could not be loaded or the credentials could not be checked ' +
+      `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer or ` +
+      'subscriber limit (try again later).',
   },
 );
 

@@ -62,6 +62,7 @@ const parameters: OpenAPIV3.ParameterObject[] = [
 
 function operation(summary: string, onOpen: string): OpenAPIV3.OperationObject {
   const { clientMessageBurstMax: burst, clientMessageIntervalMs: interval } = defaultLiveLimits;
+  const { pushIntervalMs, heartbeatIntervalMs } = defaultLiveLimits;
   return {
     tags: ['live'],
     summary,
@@ -69,8 +70,10 @@ function operation(summary: string, onOpen: string): OpenAPIV3.OperationObject {
       `A WebSocket handshake (\`Upgrade: websocket\`); ${onOpen} The client sends ` +
       'LiveClientMessage frames (`subscribe`, with `names` to filter, or `unsubscribe`; at ' +
       `most ${burst} at once, then one per ${interval} ms) and gets LiveServerMessage frames: ` +
-      'a snapshot at once after subscribe, then on change (at most one per 250 ms), and a ' +
-      'heartbeat after 15 s without one. A plain GET without the handshake is 426.',
+      'a snapshot at once after subscribe, then on change (at most one per ' +
+      `${pushIntervalMs} ms), and a heartbeat after ${heartbeatIntervalMs / 1000} s without ` +
+      'one (LIVE_PUSH_INTERVAL, LIVE_HEARTBEAT_INTERVAL). A plain GET without the handshake ' +
+      'is 426.',
     parameters,
     responses: {
       101: {
