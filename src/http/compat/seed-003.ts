@@ -18,6 +18,7 @@ import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
 import { parseFastApiBody, pythonFloat } from './fastapi.ts';
+import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import {
   exampleVisit,
@@ -272,7 +273,8 @@ function visitOf(value: unknown): EventInput {
     event_id: crypto.randomUUID(),
     name: VISIT_NAME,
     path: page ?? '',
-    ip: text('ip_address'),
+    // Any text to the service: one that is no address is none (sentIpOf), as on the SDK routes.
+    ip: sentIpOf(text('ip_address')),
     user_agent: text('user_agent'),
     referrer: text('referrer'),
     session_id: text('session_id'),
