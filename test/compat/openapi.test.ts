@@ -306,6 +306,14 @@ describe('/openapi/json', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  test("seed 003's documented duration takes what the route reads (Pydantic's lax int)", () => {
+    const visit = operations.find((o) => o.method === 'post' && o.path === '/api/events/');
+    const schema = visit?.op.requestBody?.content['application/json']?.schema;
+    for (const duration of [15, 15.0, '15', '1_000', true, null]) {
+      expect(schemaIssues(schema as Schema, { page: '/', duration }), String(duration)).toEqual([]);
+    }
+  });
 });
 
 // In order, over one app: the reads see what the examples stored.

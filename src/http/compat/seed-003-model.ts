@@ -10,12 +10,22 @@ const optionalText = () => t.Optional(t.Nullable(t.String()));
 export const VisitIn = t.Object(
   {
     page: t.String({ minLength: 1, description: 'Page path.' }),
-    ip_address: optionalText(),
-    user_agent: optionalText(),
+    ip_address: t.Optional(
+      t.Nullable(t.String({ description: 'Text that is no IP address counts as none.' })),
+    ),
+    user_agent: t.Optional(
+      t.Nullable(t.String({ description: "The visit's; never the request's User-Agent." })),
+    ),
     referrer: optionalText(),
     session_id: optionalText(),
     duration: t.Optional(
-      t.Nullable(jsonInteger({ description: 'Seconds; 0 when absent, none when null.' })),
+      t.Nullable(
+        t.Union([t.Number(), t.Boolean(), t.String()], {
+          description:
+            'Seconds; 0 when absent, none when null. Read as Pydantic lax-reads an int: a ' +
+            'number without a fraction (15.0), true or false, an integer as text ("15", "1_000").',
+        }),
+      ),
     ),
     description: optionalText(),
   },
