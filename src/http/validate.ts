@@ -5,7 +5,7 @@
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import type { TSchema } from 'elysia';
-import type { FieldIssue } from '../core/index.ts';
+import { AppError, type FieldIssue } from '../core/index.ts';
 
 /** Issues for `value` against `checker`, at most one per field, located under `loc`. */
 export function issuesOf<T extends TSchema>(
@@ -112,4 +112,15 @@ function nameOf(loc: readonly (string | number)[]): string {
 
 function unionHint(schema: Record<string, unknown>): string {
   return typeof schema.description === 'string' ? schema.description : 'see the schema';
+}
+
+/**
+ * 422 naming `["body","tenant_id"]` for a `tenant_id` in `body` where the route takes the tenant
+ * from elsewhere (`msg` says where): ignored like any unknown field, it ran or stored under
+ * `default` and answered success. A null one counts as absent, as a null field does.
+ */
+export function refuseBodyTenant(body: object, msg: string): void {
+  const tenant = (body as { tenant_id?: unknown }).tenant_id;
+  if (!Object.hasOwn(body, 'tenant_id') || tenant === null) return;
+  throw AppError.validation([{ loc: ['body', 'tenant_id'], msg, type: 'extra_forbidden' }]);
 }

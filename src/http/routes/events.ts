@@ -30,6 +30,7 @@ import {
 } from '../openapi-examples.ts';
 import { admitIngest, contextOf, type PrepareContext, prepareEvents } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
+import { refuseBodyTenant } from '../validate.ts';
 
 const INGEST_ONE_DOC = {
   summary: 'Ingest one event',
@@ -178,7 +179,11 @@ function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[
   }
   const body = parseJson(bytes);
   requireObject(body, ['body']);
-  refuseBatchTenant(body as Record<string, unknown>);
+  // The tenant is each event's: ignored, one beside `events` stored them all under `default`.
+  refuseBodyTenant(
+    body as object,
+    "a batch takes each event's tenant_id, not one beside events: send it in each event",
+  );
   const events = (body as { events?: unknown }).events;
   if (!Array.isArray(events)) {
     throw AppError.validation([
@@ -225,22 +230,6 @@ function oversizedBytes(item: unknown): number | null {
   if (json.length * 3 <= eventLimits.eventBytesMax) return null;
   const size = Buffer.byteLength(json);
   return size > eventLimits.eventBytesMax ? size : null;
-}
-
-/**
- * 422 for a `tenant_id` beside `events`: the tenant is each event's own, and ignored there it
- * stored every event of the batch under `default` while answering 202 (as `?tenant_id=` did).
- * A null one counts as absent, as a null field of an event does.
- */
-function refuseBatchTenant(body: Record<string, unknown>): void {
-  if (!Object.hasOwn(body, 'tenant_id') || body.tenant_id === null) return;
-  throw AppError.validation([
-    {
-      loc: ['body', 'tenant_id'],
-      msg: "a batch takes each event's tenant_id, not one beside events: send it in each event",
-      type: 'extra_forbidden',
-    },
-  ]);
 }
 
 function emptyBatch(): AppError {

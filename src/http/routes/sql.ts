@@ -12,7 +12,7 @@ import { readAnswers } from '../openapi-docs.ts';
 import { sqlResultExample } from '../openapi-examples.ts';
 import { SqlResultOut } from '../read-model.ts';
 import { SqlBody, tenantParam } from '../read-params.ts';
-import { issuesOf } from '../validate.ts';
+import { issuesOf, refuseBodyTenant } from '../validate.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
 
 const sqlBodyChecker = TypeCompiler.Compile(SqlBody);
@@ -25,24 +25,11 @@ async function readSqlBody(request: Request): Promise<Static<typeof SqlBody>> {
   if (!sqlBodyChecker.Check(value)) {
     throw AppError.validation(issuesOf(sqlBodyChecker, value, ['body']));
   }
-  refuseBodyTenant(value);
+  refuseBodyTenant(
+    value,
+    'the tenant of a statement is the tenant_id query parameter, not a body field',
+  );
   return value;
-}
-
-/**
- * 422 for a `tenant_id` in the body: the tenant is the query's (or the credentials'), as on
- * every read; ignored, the statement ran over `default`'s events and answered 200.
- */
-function refuseBodyTenant(body: object): void {
-  const tenant = (body as { tenant_id?: unknown }).tenant_id;
-  if (!Object.hasOwn(body, 'tenant_id') || tenant === null) return;
-  throw AppError.validation([
-    {
-      loc: ['body', 'tenant_id'],
-      msg: 'the tenant of a statement is the tenant_id query parameter, not a body field',
-      type: 'extra_forbidden',
-    },
-  ]);
 }
 
 export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
