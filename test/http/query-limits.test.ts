@@ -64,4 +64,11 @@ test('a tenant_id in the body is a 422, not a statement over the default tenant'
     sql: 'SELECT count(*) FROM events',
   });
   expect(((await query.json()) as { rows: unknown[] }).rows).toEqual([[1]]);
+  // The OpenAPI description says so, as the batch's says of a tenant_id beside its events.
+  const spec = (await (await t.get('/openapi/json')).json()) as {
+    paths: Record<string, { post?: { description?: string } }>;
+  };
+  expect(spec.paths['/api/v1/query']?.post?.description).toContain(
+    'a `tenant_id` in the body is refused (422)',
+  );
 });

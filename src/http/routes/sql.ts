@@ -89,7 +89,8 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           'The statement reads the relation `events` (your tenant only); other tables, ' +
           'table functions, files, settings and DDL/DML are refused (400). It is stopped ' +
           'after the time limit (408) and returns at most the row limit of rows ' +
-          '(`truncated: true` beyond).',
+          '(`truncated: true` beyond). The tenant is the `tenant_id` query parameter (or the ' +
+          "credentials' only project); a `tenant_id` in the body is refused (422).",
       },
     },
   );
