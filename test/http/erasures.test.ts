@@ -30,6 +30,17 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
+/** Resolves when the next erasure reaches the engine (past the route's checks). */
+const requestEntered = () =>
+  new Promise<void>((resolve) => {
+    const erasures = t.engine.erasures;
+    const request = erasures.request;
+    erasures.request = (...args) => {
+      erasures.request = request;
+      resolve();
+      return request.apply(erasures, args);
+    };
+  });
 const erase = (id: string, body: unknown, token?: string) =>
   t.call('POST', `/api/v1/projects/${id}/erasures`, { token, body });
 
@@ -109,8 +120,12 @@ describe('a caller who loses their standing while the erasure waits', () => {
       const flush = t.engine.store.flusher.whileIdle(
         () => new Promise<void>((resolve) => (release = resolve)),
       );
+      // Admitted (the route's first check passed) once it asks the engine; it then waits for
+      // the held flush. Awaited, not slept for: a late request would meet the ended access at
+      // its first check and pass without the re-check being tested.
+      const asked = requestEntered();
       const answer = erase('acme', { user_id: 'victim' }, token);
-      await Bun.sleep(20); // admitted, waiting for the flush
+      await asked;
       await end();
       release();
       await flush;
