@@ -263,8 +263,20 @@ describe('the events of a deleted project', () => {
         if (waited > 5_000) throw new Error('the commit never reached its fdatasync');
         await Bun.sleep(5);
       }
+      // Admitted (the route's first check passed) once it asks the engine, which then waits
+      // for the drain. Awaited, not slept for: a late request would meet the ended session at
+      // its first check and pass without the re-check being tested.
+      const deletions = t.engine.deletions;
+      const deleteOf = deletions.delete;
+      const asked = new Promise<void>((resolve) => {
+        deletions.delete = (...args) => {
+          deletions.delete = deleteOf;
+          resolve();
+          return deleteOf.apply(deletions, args);
+        };
+      });
       deletion = del('acme', ada.access_token);
-      await Bun.sleep(20); // admitted, waiting for the drain
+      await asked;
       const out = await t.call('POST', '/api/v1/auth/logout', {
         body: { refresh_token: ada.refresh_token },
       });
