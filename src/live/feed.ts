@@ -252,8 +252,7 @@ export class TenantFeed {
    * A snapshot to push now, or null: when the rollups are rebuilt and the push interval
    * passed, and they have a new version, or the refresh interval passed and a bucket with
    * events left a window or a name's `partial` ran out since the last one (`nextChangeAt`) —
-   * else a snapshot would render
-   * what every topic was last sent, and none is built.
+   * else a snapshot would render what every topic was last sent, and none is built.
    */
   dueSnapshot(
     nowMs: number,
