@@ -67,16 +67,11 @@ export class ErasureLog {
 
   /**
    * Records a pending erasure, or throws `limit_reached` (nothing written) when its tenant has
-   * `pendingMax` pending already. Done erasures of the tenant past its newest `keptMax` are
-   * deleted with it, when no restart needs them (see pruneDone): an erasure of nobody is done
-   * in a moment, and erasing in a loop must not grow the store.
+   * `pendingMax` pending already. Done erasures of the tenant past its newest
+   * erasuresListedMax are deleted with it, when no restart needs them (see pruneDone): an
+   * erasure of nobody is done in a moment, and erasing in a loop must not grow the store.
    */
-  create(
-    id: string,
-    match: ErasureMatch,
-    pendingMax: number,
-    keptMax = erasureLimits.erasuresListedMax,
-  ): Erasure {
+  create(id: string, match: ErasureMatch, pendingMax: number): Erasure {
     return this.db.transaction(() => {
       const pending = this.db
         .query("SELECT count(*) AS n FROM erasures WHERE tenant = ?1 AND status = 'pending'")
@@ -94,17 +89,17 @@ export class ErasureLog {
            VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)`,
         )
         .run(id, match.tenant, match.field, match.value, match.throughSeq, this.now());
-      this.pruneDone(match.tenant, keptMax);
+      this.pruneDone(match.tenant);
       return this.get(id) as Erasure;
     })();
   }
 
   /**
-   * Deletes the done erasures of `tenant` past its newest `keptMax` (what the list shows) whose
-   * cut-off a flush has passed: a restart replays only the log records above the flushed seq
-   * (matchesAbove), so those no longer cut anything; pending and failed ones stay.
+   * Deletes the done erasures of `tenant` past its newest erasuresListedMax (what the list
+   * shows) whose cut-off a flush has passed: a restart replays only the log records above the
+   * flushed seq (matchesAbove), so those no longer cut anything; pending and failed ones stay.
    */
-  private pruneDone(tenant: string, keptMax: number): void {
+  private pruneDone(tenant: string): void {
     this.db
       .query(
         `DELETE FROM erasures WHERE tenant = ?1 AND status = 'done'
@@ -113,7 +108,7 @@ export class ErasureLog {
            AND id NOT IN (SELECT id FROM erasures WHERE tenant = ?1
                           ORDER BY created_at DESC, rowid DESC LIMIT ?2)`,
       )
-      .run(tenant, keptMax);
+      .run(tenant, erasureLimits.erasuresListedMax);
   }
 
   get(id: string): Erasure | null {
