@@ -39,8 +39,9 @@ const CapturedEvent = t.Object(
     properties: t.Optional(
       openObject(
         '$current_url, $pathname, $referrer, $session_id, $ip and $raw_user_agent become ' +
-          'their fields ($ip only when it is an IP address); the anonymous_id of an ' +
-          'identified event is $device_id ' +
+          'their fields ($ip only when it is an IP address; a $session_id over ' +
+          `${eventLimits.idCharsMax} characters fitted as distinct_id is); the anonymous_id ` +
+          'of an identified event is $device_id ' +
           '($anon_distinct_id of $identify, alias of $create_alias, a number as its text, ' +
           `fitted as distinct_id is; $device_id up to ${eventLimits.idCharsMax} characters); ` +
           '`token` is the write key; the other `$` ' +
