@@ -10,7 +10,7 @@ import { errorDocs } from '../openapi-docs.ts';
 import { LIVE_PATHS } from './live.ts';
 
 /** A snapshot as the server pushes it, for the 101's example. */
-export const snapshotExample = {
+const snapshotExample = {
   type: 'snapshot',
   at: 1795608000000,
   tenant: 'acme',

@@ -162,7 +162,7 @@ const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set(['unauthorized', 'forbidde
  * Whether a re-check's error refuses the credentials (401, 403, 404 as the resolver throws
  * them); anything else (a database error) says nothing about them.
  */
-export function isRefusal(error: unknown): boolean {
+function isRefusal(error: unknown): boolean {
   return error instanceof AppError && REFUSAL_CODES.has(error.code);
 }
 
