@@ -15,6 +15,7 @@ class Invalid {
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 /** Intervals and deadlines run on timers, which fire at once past ~24.8 days. */
 const TIMER_MS_MAX = 24 * DAY_MS;
 /** Windows and lifetimes (dedup window, token lifetimes): ten years at most. */
@@ -77,14 +78,14 @@ export const span = (raw: string) => {
  * window of a few ms forgets each id before its retry comes (`DEDUP_WINDOW=7`, read as 7 ms,
  * turned exactly-once off without a word).
  */
-export const DEDUP_WINDOW_MS_MIN = 60_000;
+export const DEDUP_WINDOW_MS_MIN = MINUTE_MS;
 
 /** How long an event_id is remembered: 0 (forever), or DEDUP_WINDOW_MS_MIN up to ten years. */
 export const dedupWindow = (raw: string) => {
   const ms = span(raw);
   if (ms instanceof Invalid || ms === 0 || ms >= DEDUP_WINDOW_MS_MIN) return ms;
   return new Invalid(
-    `must be 0 (forever) or at least ${DEDUP_WINDOW_MS_MIN / 60_000}m (a bare number is ms)`,
+    `must be 0 (forever) or at least ${DEDUP_WINDOW_MS_MIN / MINUTE_MS}m (a bare number is ms)`,
   );
 };
 
