@@ -7,7 +7,8 @@ import { type Logger, retentionLimits } from '../core/index.ts';
 import type { Engine } from './engine.ts';
 import type { RetentionPass } from './retention.ts';
 
-const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
+/** How often remembered event ids past DEDUP_WINDOW are forgotten (and idle actors evicted). */
+export const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
 const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;

@@ -2,7 +2,7 @@
 // live rollups, data retention and the GeoIP country database.
 
 export type { Erasure } from '../storage/index.ts';
-export { startTimers, type TimerOptions } from './background.ts';
+export { DEDUP_EXPIRY_INTERVAL_MS, startTimers, type TimerOptions } from './background.ts';
 export {
   CountryDb,
   CountryDbError,

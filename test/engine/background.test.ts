@@ -3,7 +3,12 @@
 
 import { afterEach, expect, jest, test } from 'bun:test';
 import { createLogger, DAY_MS, ManualClock } from '../../src/core/index.ts';
-import { type Engine, openEngine, startTimers } from '../../src/engine/index.ts';
+import {
+  DEDUP_EXPIRY_INTERVAL_MS,
+  type Engine,
+  openEngine,
+  startTimers,
+} from '../../src/engine/index.ts';
 import { engineOptions } from '../helpers/app.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -35,7 +40,7 @@ test('the dedup expiry timer expires ids by the engine clock, not the wall clock
     { run: async () => [] },
   );
   try {
-    jest.advanceTimersByTime(60_000); // one dedup expiry round
+    jest.advanceTimersByTime(DEDUP_EXPIRY_INTERVAL_MS); // one dedup expiry round
   } finally {
     for (const timer of timers) clearInterval(timer);
   }
