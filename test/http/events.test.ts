@@ -311,6 +311,13 @@ describe('POST /api/v1/events/batch', () => {
         });
       }
       for (const tenant of ['a', 'b', 'c']) expect(await small.count(tenant)).toBe(0);
+      // The operation's description names the rule, as README's ACTORS_MAX row does.
+      const spec = (await json(await small.get('/openapi/json'))) as {
+        paths: Record<string, { post?: { description?: string } }>;
+      };
+      expect(spec.paths['/api/v1/events/batch']?.post?.description).toContain(
+        'a batch naming more tenants than the node keeps resident (ACTORS_MAX)',
+      );
       // Its room in the commit queue was given back: batches within the bound go on.
       const ok = await small.post('/api/v1/events/batch', { events: batch.slice(0, 2) });
       expect(ok.status).toBe(202);

@@ -57,7 +57,8 @@ const INGEST_BATCH_DOC = {
     `Up to ${requestLimits.batchEventsMax} events, ${requestLimits.bodyBytesMax} bytes ` +
     '(after gzip), as {"events":[…]} or NDJSON. All-or-nothing: one bad item fails the ' +
     'request with every bad item named, and nothing is written. Each event names its tenant ' +
-    'in `tenant_id`; a `tenant_id` query parameter, or one beside `events`, is refused (422).',
+    'in `tenant_id`; a `tenant_id` query parameter, or one beside `events`, is refused (422), ' +
+    'as is a batch naming more tenants than the node keeps resident (ACTORS_MAX).',
   requestBody: {
     required: true,
     content: {
