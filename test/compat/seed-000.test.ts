@@ -108,6 +108,22 @@ describe('seed 000: POST /ingest', () => {
         { loc: ['body', 'user_id'], msg: 'field required', type: 'value_error.missing' },
       ],
     });
+    // null is a value v1 refuses for a required field, not a missing one.
+    const nulls = await t.post('/ingest', { name: null, user_id: null });
+    expect(await nulls.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'name'],
+          msg: 'none is not an allowed value',
+          type: 'type_error.none.not_allowed',
+        },
+        {
+          loc: ['body', 'user_id'],
+          msg: 'none is not an allowed value',
+          type: 'type_error.none.not_allowed',
+        },
+      ],
+    });
     expect((await stats()).total_events).toBe(0);
   });
 

@@ -97,8 +97,10 @@ function validate(value: unknown): DataPulseEvent {
   if (body === undefined) throw invalid([issue(['body'], 'value is not a valid dict', 'dict')]);
   const issues: FieldIssue[] = [];
   const name = body.name;
-  if (name === undefined || name === null) {
+  if (name === undefined) {
     issues.push(missing('name'));
+  } else if (name === null) {
+    issues.push(noneNotAllowed('name'));
   } else if (!(DATA_PULSE_NAMES as readonly unknown[]).includes(name)) {
     const permitted = DATA_PULSE_NAMES.map((n) => `'${n}'`).join(', ');
     issues.push(
@@ -110,7 +112,8 @@ function validate(value: unknown): DataPulseEvent {
     );
   }
   const userId = v1Str(body.user_id);
-  if (userId === undefined || userId === null) issues.push(missing('user_id'));
+  if (userId === undefined) issues.push(missing('user_id'));
+  else if (userId === null) issues.push(noneNotAllowed('user_id'));
   else checkUserId(userId, issues);
   const properties = checkProperties(body.properties, issues);
   if (issues.length > 0) throw invalid(issues);
@@ -174,6 +177,11 @@ function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, s
 
 function missing(field: string): FieldIssue {
   return { loc: ['body', field], msg: 'field required', type: 'value_error.missing' };
+}
+
+/** Pydantic v1's error for null in a required field: the wrong value, not a missing field. */
+function noneNotAllowed(field: string): FieldIssue {
+  return issue(['body', field], 'none is not an allowed value', 'none.not_allowed');
 }
 
 function issue(loc: (string | number)[], msg: string, typeError: string): FieldIssue {
