@@ -41,22 +41,34 @@ export interface StreamControl {
 }
 
 /**
+ * What a credentials re-check found: they still read the tenant (true), no longer (false), or
+ * it could not tell (null: the check itself failed, e.g. a database error).
+ */
+export type CredentialsCheck = boolean | null;
+
+/**
  * `stillReads`, asked at most once every `everyMs` (and again whenever the clock went back):
- * true until it once answered false, then false for good.
+ * true until it once answered false, then false for good. A check that could not tell keeps the
+ * stream going and is asked again after `everyMs`, up to `uncheckedMax` times in a row; then
+ * false, so an outage does not stream past a revocation nobody could see.
  */
 export function credentialsCheck(
-  stillReads: () => boolean,
+  stillReads: () => CredentialsCheck,
   now: () => number,
   everyMs: number,
+  uncheckedMax: number,
 ): () => boolean {
   let checkedAt = now();
   let allowed = true;
+  let unchecked = 0;
   return () => {
     if (!allowed) return false;
     const at = now();
     if (at >= checkedAt && at - checkedAt < everyMs) return true;
     checkedAt = at;
-    allowed = stillReads();
+    const found = stillReads();
+    unchecked = found === null ? unchecked + 1 : 0;
+    allowed = found === null ? unchecked < uncheckedMax : found;
     return allowed;
   };
 }

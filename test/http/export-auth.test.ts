@@ -239,6 +239,39 @@ describe('credentials that lapse while an export is sent', () => {
     expect(t.logs.filter((l) => l.includes('its credentials lapsed'))).toEqual([]);
   });
 
+  test('a check that fails (a database error) is not a lapse: the export goes on', async () => {
+    // One failed check keeps streaming and is asked again (the cut after several in a row:
+    // test/http/export-stream.test.ts).
+    const events = await sendMany();
+    const keys = t.auth.stores.keys;
+    const verify = keys.verify.bind(keys);
+    let failing = 0;
+    keys.verify = (...args: Parameters<typeof verify>) => {
+      if (failing > 0) {
+        failing--;
+        throw new Error('SQLITE_BUSY: database is locked');
+      }
+      return verify(...args);
+    };
+    try {
+      const res = await exportOf('', w.acmeRead);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      failing = 1;
+      let text = '';
+      while (true) {
+        t.clock.advance(CREDENTIALS_RECHECK_MS);
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      expect(failing).toBe(0);
+      expect(text.trimEnd().split('\n')).toHaveLength(events);
+      expect(t.logs.filter((l) => l.includes('checking credentials failed'))).toHaveLength(1);
+    } finally {
+      keys.verify = verify;
+    }
+  });
+
   test('credentials that still hold are checked again and the export goes to its end', async () => {
     const events = await sendMany();
     const res = await exportOf('', w.acmeRead);

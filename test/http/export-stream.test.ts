@@ -7,7 +7,13 @@ import { afterEach, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogger } from '../../src/core/index.ts';
-import { fileStream, type StreamControl, textStream } from '../../src/http/export-stream.ts';
+import {
+  type CredentialsCheck,
+  credentialsCheck,
+  fileStream,
+  type StreamControl,
+  textStream,
+} from '../../src/http/export-stream.ts';
 import { serverWorkOf } from '../../src/http/server-work.ts';
 import { queryLimits } from '../../src/query/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -111,4 +117,45 @@ test('a client that keeps taking, however slowly, gets everything', async () => 
   expect(open()).toBe(false);
   expect(logs.filter((l) => l.includes('its client took nothing'))).toEqual([]);
   expect(logs.filter((l) => l === 'ended').length).toBeGreaterThanOrEqual(2);
+});
+
+test('credentials that cannot be checked keep a stream up to the bound of checks in a row', () => {
+  let now = 0;
+  const answers: CredentialsCheck[] = [null, null, true, null, null, null, true, false, true];
+  const asked: CredentialsCheck[] = [];
+  const allowed = credentialsCheck(
+    () => {
+      const next = answers.length > 0 ? (answers.shift() as CredentialsCheck) : true;
+      asked.push(next);
+      return next;
+    },
+    () => now,
+    1000,
+    3,
+  );
+  const round = () => {
+    now += 1000;
+    return allowed();
+  };
+  expect(allowed()).toBe(true); // within the interval: not asked
+  // Two failed checks, a good one (the count starts over), then three failed in a row: cut.
+  expect([round(), round(), round(), round(), round(), round()]).toEqual([
+    true,
+    true,
+    true,
+    true,
+    true,
+    false,
+  ]);
+  expect(round()).toBe(false); // for good: not asked again
+  expect(asked).toEqual([null, null, true, null, null, null]);
+
+  const refused = credentialsCheck(
+    () => false,
+    () => now,
+    1000,
+    3,
+  );
+  now += 1000;
+  expect(refused()).toBe(false);
 });

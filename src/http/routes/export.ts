@@ -3,8 +3,7 @@
 // query/'s exportEventPages and exportParquet. The tenant is resolved as for every other read.
 
 import { Elysia } from 'elysia';
-import { AppError } from '../../core/index.ts';
-import { CREDENTIALS_RECHECK_MS } from '../../live/index.ts';
+import { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from '../../live/index.ts';
 import {
   type ExportFormat,
   type ExportOptions,
@@ -17,6 +16,7 @@ import {
 import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
 import { ExportSlots } from '../export-slots.ts';
 import {
+  type CredentialsCheck,
   credentialsCheck,
   fileStream,
   type StreamControl,
@@ -30,6 +30,7 @@ import { readErrorDocs } from '../openapi-docs.ts';
 import { storedEventExample } from '../openapi-examples.ts';
 import { ExportQuery } from '../read-params.ts';
 import { serverWorkOf } from '../server-work.ts';
+import { isRefusal } from '../tenancy.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
 
 type Query = Record<string, string | undefined>;
@@ -81,6 +82,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           () => stillReads(deps, request, query, tenant),
           now,
           CREDENTIALS_RECHECK_MS,
+          CREDENTIALS_UNCHECKED_ROUNDS_MAX,
         ),
         work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
         stallMs: queryLimits.exportStallMsMax,
@@ -128,13 +130,22 @@ async function exportBody(
  * member who asked without tenant_id (their only project) and got a second project meanwhile
  * still reads this one.
  */
-function stillReads(deps: ReadDeps, request: Request, query: Query, tenant: string): boolean {
+function stillReads(
+  deps: ReadDeps,
+  request: Request,
+  query: Query,
+  tenant: string,
+): CredentialsCheck {
   try {
     const named = { ...query, tenant_id: tenant };
     return deps.tenantOf(request, named, { rateLimited: false }) === tenant;
   } catch (error) {
-    if (error instanceof AppError) return false; // refused: 401 or 403
-    throw error;
+    if (isRefusal(error)) return false; // revoked key, ended session, lost membership
+    deps.log?.warn('export: checking credentials failed; checked again next round', {
+      tenant,
+      error: String(error),
+    });
+    return null;
   }
 }
 
@@ -179,7 +190,8 @@ const EXPORT_DOC = {
     "directory's staging directory (one read), then sent and removed. Once the answer has " +
     'begun, a failure cuts the connection (an export without its end is incomplete), and so ' +
     'do credentials that lapse while it is sent (checked every ' +
-    `${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, an expired token) and a client that ` +
+    `${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, an expired token; a check that ` +
+    `fails by itself, ${CREDENTIALS_UNCHECKED_ROUNDS_MAX} times in a row) and a client that ` +
     `takes nothing for ${queryLimits.exportStallMsMax / 60_000} minutes. CSV: a header row of ` +
     'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON ' +
     'text, absent values empty and empty strings `""`; values are not altered against ' +

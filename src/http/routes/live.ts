@@ -6,7 +6,7 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
-import { AppError, type ErrorCode, type TenantResolver } from '../../core/index.ts';
+import { AppError, type TenantResolver } from '../../core/index.ts';
 import {
   CLOSE_INTERNAL_ERROR,
   type LiveCredentials,
@@ -17,6 +17,7 @@ import {
 } from '../../live/index.ts';
 import { noteTenant } from '../context.ts';
 import { tenantParam } from '../read-params.ts';
+import { isRefusal } from '../tenancy.ts';
 import { issuesOf } from '../validate.ts';
 
 export const LIVE_PATHS = ['/api/v1/live', '/api/v1/ws/metrics'] as const;
@@ -153,17 +154,6 @@ function credentialsKey(
     query.tenant_id ?? null,
     url.searchParams.get('tenant_id'),
   ]);
-}
-
-/** The codes of a resolver's refusals: the credentials no longer read the tenant. */
-const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set(['unauthorized', 'forbidden', 'not_found']);
-
-/**
- * Whether a re-check's error refuses the credentials (401, 403, 404 as the resolver throws
- * them); anything else (a database error) says nothing about them.
- */
-function isRefusal(error: unknown): boolean {
-  return error instanceof AppError && REFUSAL_CODES.has(error.code);
 }
 
 /** Elysia types `ws.raw` with its own copy of Bun's types, which lacks getBufferedAmount. */
