@@ -33,16 +33,20 @@ export function acceptedOrThrow(
         `the event at ${locOf(outcome.index).join('.')} is ${outcome.bytes} bytes stored; ` +
           `an event may be at most ${eventLimits.eventBytesMax} bytes`,
       );
-    case 'too_many_tenants':
+    case 'too_many_tenants': {
+      // The events' list; a route of one event (Plausible's `d=a,b`: one per site) its body.
+      const list = locOf(0).slice(0, -1);
       throw AppError.validation([
         {
-          loc: locOf(0).slice(0, -1),
+          loc: list.length > 0 ? list : ['body'],
           msg:
-            `a batch may name at most ${outcome.max} tenants on this node (ACTORS_MAX); ` +
+            `a batch may name at most ${outcome.max} ${outcome.max === 1 ? 'tenant' : 'tenants'} ` +
+            'on this node (ACTORS_MAX); ' +
             `this one names ${outcome.tenants}: send fewer tenants per batch`,
           type: 'too_long',
         },
       ]);
+    }
     case 'tenant_full':
       throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
     case 'tenant_deleting':

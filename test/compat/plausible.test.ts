@@ -89,6 +89,31 @@ describe('Plausible POST /api/event', () => {
     expect((await stats('rollup.example')).page_views).toBe(1);
   });
 
+  test('more sites than ACTORS_MAX in one beacon: a 400 naming the request, nothing stored', async () => {
+    const small = await makeCompatApp({ engine: { actorsMax: 1 } });
+    try {
+      const res = await small.post(
+        '/api/event',
+        JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com,b.example' }),
+        { 'content-type': 'text/plain', 'user-agent': CHROME },
+      );
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        errors: {
+          request: [
+            'a batch may name at most 1 tenant on this node (ACTORS_MAX); this one names 2: ' +
+              'send fewer tenants per batch',
+          ],
+        },
+      });
+      for (const site of ['example.com', 'b.example']) {
+        expect((await small.getJson(`/api/v1/stats?tenant_id=${site}`)).total_events).toBe(0);
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
   test('custom events with props, hash routing, time and scroll depth', async () => {
     await beacon({
       n: 'Signup',

@@ -66,7 +66,7 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           {
             400: 'Malformed JSON, or a statement that is refused',
             408: 'The statement ran past the time limit',
-            413: 'A body over 1 MiB',
+            413: `A body over ${queryLimits.sqlBodyBytesMax / 1024 / 1024} MiB`,
             415: 'A body that is not JSON',
             429:
               "The read rate limit, or the tenant's share of SQL statements running at once " +
