@@ -56,6 +56,15 @@ export class TokenBucketLimiter {
     };
   }
 
+  /**
+   * Gives back the token a request took from `key`'s bucket when it was then refused without
+   * doing anything (the bucket never holds more than `burst`).
+   */
+  giveBack(key: string): void {
+    const bucket = this.refilled(key, this.clock.now());
+    bucket.tokens = Math.min(this.spec.burst, bucket.tokens + 1);
+  }
+
   /** Buckets held in memory. */
   get size(): number {
     return this.buckets.size;

@@ -46,6 +46,18 @@ describe('token buckets', () => {
     }
   });
 
+  test('a token given back can be taken again, never past the burst', () => {
+    const clock = new ManualClock(0);
+    const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 2 }, clock, 100);
+    expect([1, 2, 3].map(() => limiter.take('a').allowed)).toEqual([true, true, false]);
+    limiter.giveBack('a');
+    expect(limiter.take('a').allowed).toBe(true);
+    expect(limiter.take('a').allowed).toBe(false);
+    limiter.giveBack('b'); // a full bucket stays full
+    limiter.giveBack('b');
+    expect(limiter.take('b').remaining).toBe(1);
+  });
+
   test('one key at its limit does not touch another key', () => {
     const clock = new ManualClock(0);
     const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 1 }, clock, 100);

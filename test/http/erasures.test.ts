@@ -345,6 +345,44 @@ describe('the rate of erasures', () => {
     expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst + 1);
   });
 
+  test('a request its re-check refuses (the caller demoted meanwhile) takes nothing', async () => {
+    // The token is taken before the wait for a running flush, so that a refused loop still
+    // pauses no flush past the rate; the re-check after the wait refusing it records nothing,
+    // and must then give the token back, as a refused body takes none.
+    await makeProject(t, ada.access_token, 'acme');
+    const joined = await join(
+      t,
+      ada.access_token,
+      'acme',
+      { email: 'bob@example.com', token: bob.access_token },
+      'owner',
+    );
+    expect(joined.status).toBe(200);
+    let release = () => {};
+    const flush = t.engine.store.flusher.whileIdle(
+      () => new Promise<void>((resolve) => (release = resolve)),
+    );
+    const asked = requestEntered();
+    const answer = erase('acme', { user_id: 'victim' }, bob.access_token);
+    await asked;
+    const demoted = await t.call('POST', '/api/v1/projects/acme/members', {
+      token: ada.access_token,
+      body: { email: 'bob@example.com', role: 'viewer' },
+    });
+    expect(demoted.status).toBe(201);
+    release();
+    await flush;
+    expect((await answer).status).toBe(403);
+    const burst = erasureLimits.erasuresBurstMax;
+    for (let i = 0; i < burst; i++) {
+      const res = await erase('acme', { user_id: `u${i}` }, ada.access_token);
+      expect({ i, status: res.status }).toEqual({ i, status: 202 });
+    }
+    expect((await erase('acme', { user_id: 'one-more' }, ada.access_token)).status).toBe(429);
+    await t.engine.erasures.settled();
+    expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst);
+  });
+
   test('the OpenAPI document says so: the 429 and the rate', async () => {
     const spec = (await (await t.call('GET', '/openapi/json')).json()) as {
       paths: Record<string, Record<string, { description?: string; responses: object }>>;

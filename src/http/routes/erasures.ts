@@ -81,7 +81,9 @@ const ownersOrAdmins = errorDocs({ 403: 'A viewer: only owners (or an admin) may
 export function erasureRoutes(deps: ErasureRouteDeps) {
   const { auth, engine } = deps;
   // One bucket per project, taken once the caller may erase there and the body is valid: no
-  // one else can spend a project's erasures, and a refused body costs none.
+  // one else can spend a project's erasures, and a refused body costs none. It is taken before
+  // the wait for a running flush (a loop of requests pauses no flush past the rate) and given
+  // back when the re-check after that wait refuses the request, which then recorded nothing.
   const perProject = new TokenBucketLimiter(
     {
       burst: erasureLimits.erasuresBurstMax,
@@ -106,7 +108,14 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         takeOrRefuse(perProject, params.id, `erasures asked for in project ${params.id}`);
         // Again as it is recorded, after the wait for a running flush: a caller demoted,
         // removed or signed out meanwhile erases nothing.
-        const stillAllowed = () => allowed(request, params.id);
+        const stillAllowed = () => {
+          try {
+            allowed(request, params.id);
+          } catch (error) {
+            perProject.giveBack(params.id);
+            throw error;
+          }
+        };
         const erasure = await engine.erasures.request(params.id, field, value, stillAllowed);
         set.status = 202;
         return presentErasure(erasure);
