@@ -56,6 +56,7 @@ export {
   parseAsUtc,
   parseRangeEnd,
   parseTimestamp,
+  rangeEndMs,
   type TimestampParse,
   toIso,
   utcDay,

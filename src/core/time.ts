@@ -76,7 +76,15 @@ export function parseTimestamp(value: string | number): TimestampParse {
  */
 export function parseRangeEnd(value: string | number): TimestampParse {
   const parsed = parseTimestamp(value);
-  return parsed.ok && parsed.subMs !== undefined ? { ok: true, ms: parsed.ms + 1 } : parsed;
+  return parsed.ok ? { ok: true, ms: rangeEndMs(parsed) } : parsed;
+}
+
+/**
+ * The whole millisecond a parsed instant stands for as a range's end (see parseRangeEnd): the
+ * next one when it lies inside one. Reads that keep the fraction (to order two ends) use it.
+ */
+export function rangeEndMs(instant: { ms: number; subMs?: number | undefined }): number {
+  return instant.subMs !== undefined && instant.subMs > 0 ? instant.ms + 1 : instant.ms;
 }
 
 const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;

@@ -1,7 +1,14 @@
 // Turns the time parameters of a read (`date`, `from`, `to`, `tz`) into a half-open UTC range.
 // A bare date is a local calendar day in `tz`; anything else must name its own offset.
 
-import { AppError, DAY_MS, type FieldIssue, HOUR_MS, parseTimestamp } from '../core/index.ts';
+import {
+  AppError,
+  DAY_MS,
+  type FieldIssue,
+  HOUR_MS,
+  parseTimestamp,
+  rangeEndMs,
+} from '../core/index.ts';
 import type { BucketUnit } from './time-buckets.ts';
 import { addDays, instantOf, isTimeZone, type LocalParts, shiftLocal } from './time-zone.ts';
 
@@ -63,9 +70,10 @@ export function resolveRange(params: TimeParams): ResolvedRange {
   if (issues.length > 0) throw AppError.validation(issues);
   // Events are whole milliseconds: an end inside one (an inclusive `from`, an exclusive `to`
   // of …00.0005Z) stands for the next one, taking none of that one's events as `from` and
-  // all of them as `to`. `from` and `to` inside one millisecond, in order, are an empty range.
-  const fromMs = from === undefined ? undefined : from.ms + (from.subMs > 0 ? 1 : 0);
-  const toMs = to === undefined ? undefined : to.ms + (to.subMs > 0 ? 1 : 0);
+  // all of them as `to` (rangeEndMs, parseRangeEnd's rule). `from` and `to` inside one
+  // millisecond, in order, are an empty range.
+  const fromMs = from === undefined ? undefined : rangeEndMs(from);
+  const toMs = to === undefined ? undefined : rangeEndMs(to);
   // Two bare dates in order are whole local days, like `date`: a day a zone skipped (Apia's
   // 2011-12-30) is an empty range there, answered as such, not a 422.
   const bareDates = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');

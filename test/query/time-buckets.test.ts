@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError } from '../../src/core/index.ts';
+import { AppError, parseRangeEnd } from '../../src/core/index.ts';
 import { resolveRange, resolveSeriesRange } from '../../src/query/index.ts';
 import {
   type BucketUnit,
@@ -282,6 +282,28 @@ describe('ranges', () => {
       toMs: 0,
       tz: 'UTC',
     });
+  });
+
+  test('an end inside a millisecond is the next one, by the same rule as parseRangeEnd', () => {
+    // The seed APIs read their range ends with parseRangeEnd; these reads with resolveRange:
+    // one rule, so a range means the same events in either.
+    const ends = [
+      '2026-11-20T00:00:00Z',
+      '2026-11-20T00:00:00.0005Z',
+      '2026-11-20T00:00:00.000999+02:00',
+      '2026-11-20T00:00:00.123000000Z',
+      '1969-12-31T23:59:59.9999Z',
+      '9999-12-31T23:59:59.9999Z',
+      '1764072000000.5',
+      '-1.25',
+      '1764072000000',
+    ];
+    for (const end of ends) {
+      const expected = parseRangeEnd(Number.isNaN(Number(end)) ? end : Number(end));
+      if (!expected.ok) throw new Error(`${end} parses`);
+      expect({ end, ms: resolveRange({ from: end }).fromMs }).toEqual({ end, ms: expected.ms });
+      expect({ end, ms: resolveRange({ to: end }).toMs }).toEqual({ end, ms: expected.ms });
+    }
   });
 
   test('bad zones, dates, timestamps and orders are 422s naming the parameter', () => {
