@@ -26,6 +26,22 @@ export const JSON_OR_NDJSON_TYPES: Record<string, BodyFormat> = {
   'application/jsonl': 'ndjson',
 };
 
+/**
+ * The key of an `accepted` map that takes every `application/<subtype>+json` (RFC 6839's
+ * structured syntax suffix): `application/vnd.api+json`, `application/merge-patch+json`.
+ */
+export const SUFFIXED_JSON = 'application/*+json';
+
+/**
+ * What the seed services (FastAPI apps) read as JSON: FastAPI parses a body as JSON when its
+ * media type is `application/json` or ends in `+json` (fastapi/routing.py checks the subtype).
+ * `text/plain` stays as on every Tally ingest route. The native API keeps JSON_TYPES.
+ */
+export const FASTAPI_JSON_TYPES: Record<string, BodyFormat> = {
+  ...JSON_TYPES,
+  [SUFFIXED_JSON]: 'json',
+};
+
 export async function readBody<F extends string>(
   request: Request,
   accepted: Record<string, F>,
@@ -55,7 +71,8 @@ export async function readBody<F extends string>(
 /** The format `accepted` maps the media type to, matched case-insensitively (RFC 9110 §8.3.1). */
 function formatOf<F extends string>(header: string | null, accepted: Record<string, F>): F {
   const type = (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
-  const format = accepted[type];
+  const suffixed = type.startsWith('application/') && type.endsWith('+json');
+  const format = accepted[type] ?? (suffixed ? accepted[SUFFIXED_JSON] : undefined);
   if (format === undefined) {
     throw new AppError(
       'unsupported_media_type',

@@ -73,6 +73,66 @@ describe('FastAPI seed routes and malformed JSON', () => {
   });
 });
 
+describe('FastAPI seed routes and the JSON content types', () => {
+  // FastAPI (fastapi/routing.py) reads a body as JSON when its media type is application/json
+  // or any application/<subtype>+json (a JSON:API client's vnd.api+json, a PATCH tool's
+  // merge-patch+json); their clients must not get a 415 from Tally.
+  const VALID: [string, unknown, number][] = [
+    ['/ingest', { name: 'signup', user_id: 'abc_123', properties: { ref: 'x' } }, 202],
+    [
+      '/events',
+      {
+        event_id: 'evt_ct',
+        tenant_id: 'tenant_1',
+        source: 'web',
+        event_type: 'page_view',
+        timestamp: '2026-11-25T10:30:00Z',
+        payload: {},
+      },
+      201,
+    ],
+    ['/events/bulk', { events: [] }, 200],
+    ['/api/events/', { page: '/pricing' }, 200],
+    [
+      '/event',
+      {
+        site_id: 's1',
+        event_type: 'page_view',
+        path: '/',
+        user_id: 'u1',
+        timestamp: '2026-11-25T10:30:00Z',
+      },
+      202,
+    ],
+  ];
+  const TYPES = [
+    'application/merge-patch+json',
+    'application/vnd.api+json',
+    'Application/LD+JSON; charset=utf-8',
+  ];
+
+  test.each(VALID)('POST %s takes application/*+json as JSON', async (path, body, status) => {
+    for (const [i, type] of TYPES.entries()) {
+      // A new event_id each time: seed 002 answers a repeated one 200, not 201.
+      const sent = path === '/events' ? { ...(body as object), event_id: `evt_ct${i}` } : body;
+      const res = await t.post(path, sent, { 'content-type': type });
+      expect({ type, status: res.status }).toEqual({ type, status });
+    }
+    // Malformed, it is FastAPI's 422 as for application/json, not a 415 or a 400.
+    const bad = await t.post(path, '{"name":', { 'content-type': 'application/vnd.api+json' });
+    expect(bad.status).toBe(422);
+  });
+
+  test('the native API keeps its rule: application/json (or text/plain), else 415', async () => {
+    const res = await t.post(
+      '/api/v1/events',
+      { name: 'signup' },
+      { 'content-type': 'application/vnd.api+json' },
+    );
+    expect(res.status).toBe(415);
+  });
+});
+
 describe('pythonFloat: a float as Python writes it in JSON', () => {
   test('a fraction or .0, and exponents where repr uses them', () => {
     const cases: [number, string][] = [

@@ -38,6 +38,20 @@ export function jsonRequestBody(
   };
 }
 
+const FASTAPI_BODY_NOTE =
+  'JSON: `application/json` or any `application/*+json` (as FastAPI reads them). ' +
+  JSON_BODY_NOTE.slice('JSON. '.length);
+
+/**
+ * The body of a seed service's route (body.ts FASTAPI_JSON_TYPES): JSON as FastAPI takes it,
+ * any `application/*+json` too, and text/plain as on every ingest route.
+ */
+export function fastApiRequestBody(schema: TSchema, example: unknown) {
+  const body = jsonRequestBody(schema, example, FASTAPI_BODY_NOTE);
+  const json = body.content['application/json'];
+  return { ...body, content: { ...body.content, 'application/*+json': { ...json } } };
+}
+
 /** The reference services are FastAPI apps: their error bodies are Tally's own. */
 export const fastApiError = tallyError;
 

@@ -4,10 +4,10 @@
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
-import { JSON_TYPES, readBody } from '../body.ts';
+import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
-import { fastApiIngestErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { fastApiIngestErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
 import { parseFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
@@ -60,7 +60,7 @@ export function seed000Routes(deps: AppDeps) {
     '/ingest',
     async ({ request, server }) => {
       admitIngest(deps);
-      const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+      const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
       const event = validate(parseFastApiBody(body.bytes, 'value_error.jsondecode'));
       const ctx = contextOf(deps, request, server);
       const input = {
@@ -79,7 +79,7 @@ export function seed000Routes(deps: AppDeps) {
         description:
           'name ∈ signup, login, click, purchase; user_id 3–30 of [a-zA-Z0-9_-]; properties ' +
           'string→string. 202 once durable; 422 in Pydantic v1 shape.',
-        requestBody: jsonRequestBody(DataPulseEventIn, exampleEvent),
+        requestBody: fastApiRequestBody(DataPulseEventIn, exampleEvent),
         responses: {
           202: jsonAnswer('Accepted once durable; echoes the event', DataPulseAccepted, {
             status: 'accepted',

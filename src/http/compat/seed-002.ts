@@ -11,10 +11,10 @@ import {
   requestLimits,
 } from '../../core/index.ts';
 import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
-import { JSON_TYPES, readBody } from '../body.ts';
+import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
-import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
 import { parseFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
@@ -79,7 +79,7 @@ function writeRoutes(deps: AppDeps) {
       '/events',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
         const item = parseFastApiBody(body.bytes);
         const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
         const event = events[0] as BaseEvent;
@@ -107,7 +107,7 @@ function writeRoutes(deps: AppDeps) {
           description:
             '201 with the stored event when new; 200 with the stored one for a repeat (when ' +
             'the credentials may read the tenant; a write-only key gets its own event back).',
-          requestBody: jsonRequestBody(IngestionEventIn, exampleIngestionEvent),
+          requestBody: fastApiRequestBody(IngestionEventIn, exampleIngestionEvent),
           responses: {
             201: jsonAnswer(
               'Created; the stored event',
@@ -129,7 +129,7 @@ function writeRoutes(deps: AppDeps) {
       '/events/bulk',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
+        const body = await readBody(request, FASTAPI_JSON_TYPES, requestLimits.bodyBytesMax);
         const items = bulkItems(parseFastApiBody(body.bytes));
         if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });
         const locOf = (i: number) => ['body', 'events', i];
@@ -146,7 +146,7 @@ function writeRoutes(deps: AppDeps) {
           summary: 'Ingestion service: create up to 5,000 events',
           description:
             'All-or-nothing validation; repeats of stored event_ids count as duplicates.',
-          requestBody: jsonRequestBody(BulkIn, exampleBulk),
+          requestBody: fastApiRequestBody(BulkIn, exampleBulk),
           responses: {
             200: jsonAnswer('Stored (an empty list stores nothing)', BulkOut, {
               received: 1,

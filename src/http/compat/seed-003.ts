@@ -12,11 +12,11 @@ import {
   presentEvent,
 } from '../../core/index.ts';
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
-import { JSON_TYPES, readBody } from '../body.ts';
+import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
-import { fastApiIngestErrors, fastApiReadErrors, jsonAnswer, jsonRequestBody } from './docs.ts';
+import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
 import { parseFastApiBody, pythonFloat } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
@@ -113,7 +113,7 @@ function visitRoutes(deps: AppDeps) {
       '/api/events/',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
         const input = visitOf(parseFastApiBody(body.bytes));
         const ctx = contextOf(deps, request, server);
         // The service's user_agent is its body's ('' when absent), never the request's header:
@@ -132,7 +132,7 @@ function visitRoutes(deps: AppDeps) {
         parse: 'none',
         detail: {
           summary: 'Analytics API: record one page visit',
-          requestBody: jsonRequestBody(VisitIn, exampleVisit),
+          requestBody: fastApiRequestBody(VisitIn, exampleVisit),
           responses: {
             200: jsonAnswer('Stored; the EventModel', VisitOut, exampleVisitOut),
             ...fastApiIngestErrors(),

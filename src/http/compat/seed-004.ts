@@ -5,15 +5,15 @@
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { getSiteStats, resolveRange } from '../../query/index.ts';
-import { JSON_TYPES, readBody } from '../body.ts';
+import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import {
   fastApiIngestErrors,
   fastApiReadErrors,
+  fastApiRequestBody,
   jsonAnswer,
   jsonInteger,
-  jsonRequestBody,
 } from './docs.ts';
 import { parseFastApiBody, pydanticDateTime } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
@@ -60,7 +60,7 @@ export function seed004Routes(deps: AppDeps) {
       '/event',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
         const item = requireFields(objectOf(parseFastApiBody(body.bytes)));
         const ctx = contextOf(deps, request, server);
         const input = {
@@ -84,7 +84,7 @@ export function seed004Routes(deps: AppDeps) {
         detail: {
           summary: 'Analytics Backend: record one event',
           description: '202 once the event is durable (the original answered before writing).',
-          requestBody: jsonRequestBody(SiteEventIn, exampleSiteEvent),
+          requestBody: fastApiRequestBody(SiteEventIn, exampleSiteEvent),
           responses: {
             202: jsonAnswer(
               'Stored',
