@@ -79,9 +79,11 @@ export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id'
 
 /**
  * An event after the client-facing rules, before the engine derives its other fields; `geoip`
- * false (present only then) asks for no country.
+ * false (present only then) asks for no country; `storeIp` false (present only then) keeps
+ * its address out of the stored event even under STORE_IP (it still feeds visitor_id and
+ * country): an API whose own service never recorded the connection's address.
  */
-export type BaseEvent = Omit<StoredEvent, DerivedField> & { geoip?: false };
+export type BaseEvent = Omit<StoredEvent, DerivedField> & { geoip?: false; storeIp?: false };
 
 /** Facts about the request an event arrived in, used where the body is silent. */
 export interface RequestContext {

@@ -2,7 +2,8 @@
 // the user agent, visitor_id (user_id, else anonymous_id, else a keyed daily hash of tenant, ip
 // and user agent), and country from the ip when a GeoIP database is configured (GEOIP_DB; see
 // country-db.ts). The client IP is used for these and then dropped unless the operator chose to
-// store IPs. Without a database, country is null and nothing is looked up.
+// store IPs (and the event's API records the address it names). Without a database, country is
+// null and nothing is looked up.
 
 import type { BaseEvent, Clock, StoredEvent } from '../core/index.ts';
 import type { CountryLookup } from './country-db.ts';
@@ -35,11 +36,13 @@ export class Enricher {
 
   enrich(input: BaseEvent): StoredEvent {
     const located = input.geoip !== false;
-    const e = located ? input : withoutGeoipFlag(input); // the flag is not stored
+    const keepsIp = this.storeIp && input.storeIp !== false;
+    // The flags are not stored; an event without them (nearly all) is not copied for them.
+    const e = located && input.storeIp === undefined ? input : withoutFlags(input);
     const ua = deriveUserAgent(e.user_agent);
     return {
       ...e,
-      ip: this.storeIp ? e.ip : null,
+      ip: keepsIp ? e.ip : null,
       os: ua.os,
       browser: ua.browser,
       device: ua.device,
@@ -57,6 +60,6 @@ export class Enricher {
   }
 }
 
-function withoutGeoipFlag({ geoip: _, ...event }: BaseEvent): BaseEvent {
+function withoutFlags({ geoip: _, storeIp: __, ...event }: BaseEvent): BaseEvent {
   return event;
 }

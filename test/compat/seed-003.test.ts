@@ -103,6 +103,30 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect(visitors).toMatchObject({ total_events: 2 });
   });
 
+  test('with STORE_IP the model shows the body’s ip_address only, never the connection’s', async () => {
+    // The service stores its body's ip_address ('' when absent) and never reads the request's
+    // address. Tally still hashes the connection's into the visitor (and locates it), but a
+    // visit sent without one reads back as the service's, with ''.
+    await t.close();
+    t = await makeCompatApp({ engine: { storeIp: true }, trustProxy: true });
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    const sent = await body(await t.post('/api/events/', example, from('203.0.113.9')));
+    expect(sent.ip_address).toBe('192.168.1.1');
+    for (const [visit, ip] of [
+      [{ page: '/' }, '203.0.113.10'],
+      [{ page: '/', ip_address: 'unknown' }, '203.0.113.11'],
+    ] as const) {
+      const answer = await body(await t.post('/api/events/', visit, from(ip)));
+      expect({ answer: answer.ip_address }).toEqual({ answer: '' });
+      const read = await t.getJson(`/api/events/${answer.id as string}/`);
+      expect({ read: read.ip_address }).toEqual({ read: '' });
+    }
+    const again = await t.getJson(`/api/events/${sent.id as string}/`);
+    expect(again.ip_address).toBe('192.168.1.1');
+    // The connection's address still tells the two visitors apart, as without STORE_IP.
+    expect(await t.getJson('/api/v1/stats')).toMatchObject({ total_events: 3, unique_visitors: 3 });
+  });
+
   test('page is required; optional fields default as in the model', async () => {
     const missing = await t.post('/api/events/', { user_agent: UA.mac });
     expect(missing.status).toBe(422);

@@ -1,5 +1,6 @@
 // The engine's derived fields at ingest (engine/enrich.ts): the country from the address, and
-// `geoip: false` asking for none without the flag being stored.
+// `geoip: false` asking for none and `storeIp: false` keeping the address out even under
+// STORE_IP, neither flag being stored.
 
 import { describe, expect, test } from 'bun:test';
 import { type BaseEvent, ManualClock } from '../../src/core/index.ts';
@@ -50,5 +51,18 @@ describe('Enricher', () => {
     expect(stored.country).toBeNull();
     expect('geoip' in stored).toBe(false);
     expect(JSON.stringify(stored)).not.toContain('geoip');
+  });
+
+  test('storeIp false: located and hashed, not kept under STORE_IP; the flag is not stored', () => {
+    const keeping = new Enricher(catalog, new ManualClock(T), true, countries);
+    const anonymous = { user_id: null };
+    expect(keeping.enrich(event(anonymous)).ip).toBe('198.51.100.1');
+    const stored = keeping.enrich(event({ ...anonymous, storeIp: false }));
+    expect(stored.ip).toBeNull();
+    expect(stored.country).toBe('DE');
+    const other = keeping.enrich(event({ ...anonymous, ip: '198.51.100.2', storeIp: false }));
+    expect(stored.visitor_id).toBe(keeping.enrich(event(anonymous)).visitor_id);
+    expect(other.visitor_id).not.toBe(stored.visitor_id);
+    expect(JSON.stringify(stored)).not.toContain('storeIp');
   });
 });

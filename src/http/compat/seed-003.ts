@@ -121,11 +121,11 @@ function visitRoutes(deps: AppDeps) {
         ctx.userAgent = null;
         const events = prepareEvents([input], ctx, () => ['body']);
         const event = events[0] as BaseEvent;
+        // Its service keeps the body's ip_address ('' when absent), never the connection's.
+        if (input.ip === undefined) event.storeIp = false;
         await ingest(deps, request, events, () => ['body']);
-        // The event as stored (its IP only under STORE_IP), not read back: a read takes one of
-        // the tenant's read places, and a 429 after storing would make the client's retry a
-        // second visit (the service's ids are the server's).
-        const ip = deps.engine.keepsIp ? event.ip : null;
+        // As stored, not read back: a read's 429 after storing would make a retry a second visit.
+        const ip = deps.engine.keepsIp && event.storeIp !== false ? event.ip : null;
         return presentVisit(presentEvent({ ...event, ip }));
       },
       {
