@@ -41,7 +41,7 @@ import {
   type SegmentType,
 } from './segment-message.ts';
 
-/** Segment's documented limit of a batch request (500 KB; 32 KB per call: segment-message.ts). */
+/** Segment's documented limit of a batch request (500 KB; a single call's: segment-message.ts). */
 export const SEGMENT_BATCH_BYTES_MAX = 500 * KiB;
 
 /**
@@ -201,7 +201,7 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
     type === 'batch'
       ? { batch: (['track', 'page'] as const).map((kind) => ({ type: kind, ...single(kind) })) }
       : single(type);
-  const limit = type === 'batch' ? '500 KB a request, 32 KB a message' : '32 KB';
+  const limit = type === 'batch' ? '500 KB a request' : '32 KB';
   return {
     summary: summaryOf(type, short),
     description:
