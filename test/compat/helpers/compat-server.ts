@@ -8,7 +8,7 @@ import {
   systemClock,
   type TenantResolver,
 } from '../../../src/core/index.ts';
-import { type Engine, openEngine } from '../../../src/engine/index.ts';
+import { type Engine, type EngineOptions, openEngine } from '../../../src/engine/index.ts';
 import { compatRoutes } from '../../../src/http/compat/index.ts';
 import { createApp } from '../../../src/http/index.ts';
 import { engineOptions } from '../../helpers/app.ts';
@@ -25,10 +25,16 @@ export interface CompatServer {
 }
 
 export async function startCompatServer(
-  options: { tenancy?: TenantResolver; trustProxy?: boolean; log?: Logger } = {},
+  options: {
+    tenancy?: TenantResolver;
+    trustProxy?: boolean;
+    log?: Logger;
+    /** Engine options to override, e.g. small bounds that a few requests fill. */
+    engine?: Partial<EngineOptions>;
+  } = {},
 ): Promise<CompatServer> {
   const { dir, remove } = makeTempDir('tally-compat-server-');
-  const engine = await openEngine(engineOptions(dir, systemClock));
+  const engine = await openEngine(engineOptions(dir, systemClock, options.engine));
   const deps = appDeps(
     engine,
     systemClock,
