@@ -176,6 +176,27 @@ describe('@segment/analytics-node against Tally', () => {
     const small = await server.getJson(`/api/v1/events/${sentIds[1]}`);
     expect(small.properties).toEqual({ note: 'short', n: 1 });
   });
+
+  test('a batch the client sends over 500 KB is stored, not refused whole', async () => {
+    // The same measure keeps analytics-node's batches under 480 KB only by their count
+    // (flushAt, 15 by default): 15 messages of 40 KB are one 600 KB request. A 400 would drop
+    // all 15 (its callbacks get the error); Tally takes a batch up to its own 5 MiB.
+    const analytics = client(server.url);
+    const statuses: number[] = [];
+    analytics.on('http_response', (r) => statuses.push(r.status));
+    const outcomes: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      analytics.track(
+        { userId: 'wide-user', event: 'Wide Batch', properties: { i, note: 'b'.repeat(40_000) } },
+        (err) => outcomes.push(err === undefined ? 'ok' : String(err)),
+      );
+    }
+    await analytics.closeAndFlush();
+    expect(statuses).toEqual([200]);
+    expect(outcomes).toEqual(Array(15).fill('ok'));
+    const stats = await server.getJson('/api/v1/stats?tenant_id=default&name=Wide%20Batch');
+    expect(stats.total_events).toBe(15);
+  });
 });
 
 describe('Segment HTTP Tracking API', () => {
@@ -334,7 +355,10 @@ describe('Segment HTTP Tracking API', () => {
   test('bad input and limits are 400 (not retried) and store nothing', async () => {
     const key = basic('wk_acme');
     const cases: Json[] = [
-      { batch: Array.from({ length: 20 }, () => track({ properties: { b: 'y'.repeat(30_000) } })) },
+      // Over Tally's 5 MiB a request (Segment documents 500 KB: see the SDK's test).
+      {
+        batch: Array.from({ length: 180 }, () => track({ properties: { b: 'y'.repeat(30_000) } })),
+      },
       { batch: [track({ userId: undefined })] },
       { batch: [track({ type: 'launch' })] },
       { batch: [track({ event: undefined })] },
