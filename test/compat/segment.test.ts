@@ -373,8 +373,8 @@ describe('Segment HTTP Tracking API', () => {
     }
     const notJson = await t.post('/v1/track', '{nope', key);
     expect(notJson.status).toBe(400);
-    // A single call over 32 KB (a message of a batch is measured as stored: see the SDK's test).
-    const single = track({ type: undefined, properties: { blob: 'x'.repeat(33 * 1024) } });
+    // A single call over Tally's 5 MiB (Segment documents 32 KB: see analytics.js's test).
+    const single = track({ type: undefined, properties: { blob: 'x'.repeat(5 * 1024 * 1024) } });
     const tooLarge = await t.post('/v1/track', single, key);
     expect(tooLarge.status).toBe(400);
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
@@ -615,6 +615,23 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  test('a single call over 32 KB, as analytics.js sends it, is stored with its properties cut', async () => {
+    // analytics.js measures no single call (fetch-dispatcher.js) and drops one answered 400
+    // (NonRetryableError): refused, the event was lost in the browser.
+    const text = { 'content-type': 'text/plain' };
+    const body = JSON.stringify({
+      writeKey: 'wk_acme',
+      anonymousId: 'anon-wide',
+      event: 'Form Saved',
+      messageId: 'wide-single',
+      properties: { form: 'f'.repeat(40_000), step: 2 },
+    });
+    const res = await t.post('/v1/t', body, text);
+    expect(res.status).toBe(200);
+    const stored = (await (await read('wide-single')).json()) as Json;
+    expect(stored.properties).toEqual({ step: 2, $tally_cut: ['form'] });
   });
 });
 

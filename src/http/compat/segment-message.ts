@@ -1,26 +1,19 @@
-// One Segment message as the unified event: the call types, the size limit of one call,
-// the ids it must carry, its properties (or traits) by call type, its page fields, and its time
-// as Segment computes it (the client clock corrected by `sentAt`). A message that breaks a rule
-// throws an AppError naming where it is in the request (segment.ts answers it as a 400, and
-// leaves the message out of a batch).
+// One Segment message as the unified event: the call types, the ids it must carry, its
+// properties (or traits) by call type, its page fields, and its time as Segment computes it
+// (the client clock corrected by `sentAt`). A message that breaks a rule throws an AppError
+// naming where it is in the request (segment.ts answers it as a 400, and leaves the message
+// out of a batch).
 
 import {
   AppError,
   type BaseEvent,
   type EventInput,
   eventLimits,
-  KiB,
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
 import { cutTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import { objectOf, textOf } from './ingest.ts';
-
-/**
- * Segment's documented limit of one call, held to a single call's body (segment.ts); a batch
- * request has its own, and a message of a batch is measured only as the event it is stored as.
- */
-export const SEGMENT_EVENT_BYTES_MAX = 32 * KiB;
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 export type SegmentType = (typeof SEGMENT_TYPES)[number];
@@ -46,11 +39,10 @@ function inputOf(
   sentAt: string | undefined,
   receivedAt: number,
 ): EventInput {
-  // No size rule of its own: a single call's body is held to SEGMENT_EVENT_BYTES_MAX when it is
-  // read (a 400 its client reports), but a message of a batch over it is stored with its
-  // properties cut to fit, as any SDK event's. analytics-node 3.1 sends such messages (it
-  // measures a message by counting its `i`s and escapes, not its bytes) and takes the batch's
-  // 200 as their delivery: left out, they were lost without a word.
+  // No size rule of its own (Segment documents 32 KB): a message is measured as the event it is
+  // stored as, its properties cut to fit as any SDK event's. analytics-node 3.1 sends larger
+  // ones (it measures a message by counting its `i`s and escapes, not its bytes) and takes the
+  // batch's 200 as their delivery: left out, they were lost without a word.
   const type = message.type;
   if (!(SEGMENT_TYPES as readonly unknown[]).includes(type)) {
     throw new AppError('bad_request', `${where}.type must be one of ${SEGMENT_TYPES.join(', ')}`);

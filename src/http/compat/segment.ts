@@ -9,7 +9,7 @@
 // How one message becomes an event is segment-message.ts's.
 
 import { Elysia, t } from 'elysia';
-import { AppError, CUT_PROPERTIES_KEY, eventLimits, requestLimits } from '../../core/index.ts';
+import { AppError, CUT_PROPERTIES_KEY, eventLimits, MiB, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
@@ -34,20 +34,17 @@ import {
 } from './ingest.ts';
 import { type ErrorShape, guarded, json } from './responses.ts';
 import { batchOf } from './segment-batch.ts';
-import {
-  eventOf,
-  SEGMENT_EVENT_BYTES_MAX,
-  SEGMENT_TYPES,
-  type SegmentType,
-} from './segment-message.ts';
+import { eventOf, SEGMENT_TYPES, type SegmentType } from './segment-message.ts';
 
 /**
- * A batch request's limit: Tally's own (5 MiB), not Segment's documented 500 KB. analytics-node
- * 3.1 means to keep its batches under 480 KB but measures a message by its count of `i`s and
- * escapes (context-batch.ts), so only its event count (flushAt) bounds a batch: 15 messages of
- * 40 KB are 600 KB, and a 400 for them dropped all 15.
+ * A request's limit, a batch's or a single call's: Tally's own (5 MiB), not Segment's documented
+ * 500 KB a batch and 32 KB a call. analytics-node 3.1 means to keep within them but measures a
+ * message by its count of `i`s and escapes (context-batch.ts), so only its event count
+ * (flushAt) bounds a batch: 15 messages of 40 KB are 600 KB. analytics.js measures no single
+ * call at all. Each drops what is answered 400; a message over the event limits is stored with
+ * its properties cut instead, as on every SDK route.
  */
-export const SEGMENT_BATCH_BYTES_MAX = requestLimits.bodyBytesMax;
+export const SEGMENT_BODY_BYTES_MAX = requestLimits.bodyBytesMax;
 
 /**
  * The paths that take a batch: `/v1/batch`, and `/v1/import`, the name Segment's API had for it
@@ -78,9 +75,9 @@ export function segmentRoutes(deps: AppDeps) {
   const shape = segmentErrorShape(deps);
   const handle = (type: SegmentType | 'batch') =>
     guarded(shape, async ({ request, server }: { request: Request; server: Server }) => {
-      const bytesMax = type === 'batch' ? SEGMENT_BATCH_BYTES_MAX : SEGMENT_EVENT_BYTES_MAX;
       admitIngest(deps);
-      const body = objectOf(parseJson((await readBody(request, JSON_TYPES, bytesMax)).bytes));
+      const read = await readBody(request, JSON_TYPES, SEGMENT_BODY_BYTES_MAX);
+      const body = objectOf(parseJson(read.bytes));
       if (body === undefined) throw new AppError('bad_request', 'the body must be a JSON object');
       const messages = type === 'batch' ? batchOf(body) : [{ ...body, type }];
       const ctx = contextOf(deps, request, server, {
@@ -206,7 +203,7 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
     type === 'batch'
       ? { batch: (['track', 'page'] as const).map((kind) => ({ type: kind, ...single(kind) })) }
       : single(type);
-  const limit = type === 'batch' ? '5 MiB a request' : '32 KB';
+  const limit = `${requestLimits.bodyBytesMax / MiB} MiB a request`;
   return {
     summary: summaryOf(type, short),
     description:
