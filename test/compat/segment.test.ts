@@ -177,6 +177,29 @@ describe('@segment/analytics-node against Tally', () => {
     expect(small.properties).toEqual({ note: 'short', n: 1 });
   });
 
+  test('a messageId over 128 characters is kept as its start and digest: a resend is once', async () => {
+    // analytics-node sends any messageId it is given (Segment dedupes on it, whatever its
+    // length); left out under the batch's 200, the event was lost without a word.
+    const analytics = client(server.url);
+    const outcomes: string[] = [];
+    const long = (n: number) =>
+      `order-7731:line-${n}:${'shipment-2026-11-27T10:00:00Z:'.repeat(5)}`;
+    for (const n of [1, 1, 2]) {
+      analytics.track({ userId: 'u-long', event: 'Line Shipped', messageId: long(n) }, (err) =>
+        outcomes.push(err === undefined ? 'ok' : String(err)),
+      );
+    }
+    await analytics.closeAndFlush();
+    expect(outcomes).toEqual(['ok', 'ok', 'ok']);
+    expect(long(1).length).toBeGreaterThan(128);
+    const stats = await server.getJson('/api/v1/stats?tenant_id=default&name=Line%20Shipped');
+    expect(stats.total_events).toBe(2);
+    const digest = new Bun.CryptoHasher('sha256').update(long(1)).digest('hex').slice(0, 16);
+    const id = `${long(1).slice(0, 111)}~${digest}`;
+    const stored = await server.getJson(`/api/v1/events/${encodeURIComponent(id)}`);
+    expect(stored).toMatchObject({ event_id: id, name: 'Line Shipped', user_id: 'u-long' });
+  });
+
   test('a batch the client sends over 500 KB is stored, not refused whole', async () => {
     // The same measure keeps analytics-node's batches under 480 KB only by their count
     // (flushAt, 15 by default): 15 messages of 40 KB are one 600 KB request. A 400 would drop
@@ -363,7 +386,7 @@ describe('Segment HTTP Tracking API', () => {
       { batch: [track({ type: 'launch' })] },
       { batch: [track({ event: undefined })] },
       { batch: [track({ timestamp: '2030-01-01T00:00:00Z' })] },
-      { batch: [track({ messageId: 'x'.repeat(200) }), 'not a message'] },
+      { batch: [track({ userId: 'x'.repeat(200) }), 'not a message'] },
       { batch: [] },
     ];
     for (const body of cases) {

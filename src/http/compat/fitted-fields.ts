@@ -7,7 +7,26 @@
 // first. And the path of a page with its hash route, as Umami stores every page and Plausible
 // in hash mode.
 
-import { cutToChars, eventLimits, pathOfUrl, sentAddressOf } from '../../core/index.ts';
+import { createHash } from 'node:crypto';
+import { assert, cutToChars, eventLimits, pathOfUrl, sentAddressOf } from '../../core/index.ts';
+
+/** Hex digits of the SHA-256 that ends an id fitted to idCharsMax (64 bits). */
+const FITTED_ID_DIGEST_CHARS = 16;
+assert(eventLimits.eventIdCharsMax >= eventLimits.idCharsMax, 'a fitted id fits an event_id');
+
+/**
+ * An id as stored (PostHog's distinct_id and `$session_id`, Segment's messageId as event_id): as
+ * sent when it fits idCharsMax, else its first characters, `~` and the first
+ * FITTED_ID_DIGEST_CHARS hex digits of the SHA-256 of the whole id, idCharsMax in all. The same
+ * id is always the same person, session or event; two ids alike in their first 128 characters
+ * (a composite `org:team:…:user` key) stay two, where a plain cut made them one for good.
+ */
+export function fittedIdOf(id: string): string {
+  if (id.length <= eventLimits.idCharsMax) return id;
+  const digest = createHash('sha256').update(id, 'utf8').digest('hex');
+  const kept = cutToChars(id, eventLimits.idCharsMax - FITTED_ID_DIGEST_CHARS - 1);
+  return `${kept}~${digest.slice(0, FITTED_ID_DIGEST_CHARS)}`;
+}
 
 /**
  * A page or referrer URL within the url limit: as sent; else without its query and fragment

@@ -16,25 +16,8 @@
 // `$identify` and `$create_alias` instead keep the id they merge as anonymous_id (identityOf):
 // what `by=person` reads link to the user.
 
-import { createHash } from 'node:crypto';
-import { cutToChars, eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
-
-/** Hex digits of the SHA-256 that ends an id fitted to idCharsMax (64 bits). */
-const FITTED_ID_DIGEST_CHARS = 16;
-
-/**
- * An id as stored (a distinct_id, a `$session_id`): as sent when it fits idCharsMax, else its
- * first characters, `~` and the first FITTED_ID_DIGEST_CHARS hex digits of the SHA-256 of the
- * whole id, idCharsMax in all. The same id is always the same person or session; two ids alike
- * in their first 128 characters (a composite `org:team:…:user` key) stay two, where a plain cut
- * made them one for good.
- */
-export function fittedIdOf(id: string): string {
-  if (id.length <= eventLimits.idCharsMax) return id;
-  const digest = createHash('sha256').update(id, 'utf8').digest('hex');
-  const kept = cutToChars(id, eventLimits.idCharsMax - FITTED_ID_DIGEST_CHARS - 1);
-  return `${kept}~${digest.slice(0, FITTED_ID_DIGEST_CHARS)}`;
-}
+import { eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
+import { fittedIdOf } from './fitted-fields.ts';
 
 /** Person and group updates: at the top, and the last keys cut to fit the limits. */
 export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([

@@ -22,7 +22,7 @@ import {
 } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import { cutTextOf, fittedIdOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import {
   contextOf,
   ingestSorted,
@@ -34,12 +34,7 @@ import {
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
 import { captureDoc } from './posthog-docs.ts';
-import {
-  fittedIdOf,
-  identityOf,
-  POSTHOG_TOP_LEVEL_KEYS,
-  storedProperties,
-} from './posthog-properties.ts';
+import { identityOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,

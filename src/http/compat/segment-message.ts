@@ -12,7 +12,7 @@ import {
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import { cutTextOf, fittedIdOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import { objectOf, textOf } from './ingest.ts';
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -47,6 +47,7 @@ function inputOf(
   if (!(SEGMENT_TYPES as readonly unknown[]).includes(type)) {
     throw new AppError('bad_request', `${where}.type must be one of ${SEGMENT_TYPES.join(', ')}`);
   }
+  const messageId = textOf(message.messageId);
   const userId = textOf(message.userId);
   const anonymousId = textOf(message.anonymousId);
   if (userId === undefined && anonymousId === undefined) {
@@ -60,7 +61,9 @@ function inputOf(
   const pageFields = type === 'page' || type === 'screen' ? properties : {};
   const text = (key: string) => textOf(pageFields[key]) ?? textOf(page[key]);
   return {
-    event_id: textOf(message.messageId),
+    // Segment dedupes on a messageId of any length: a long one is kept as its start and a digest
+    // of the whole, so a resend is still one event, and never left out under the batch's 200.
+    event_id: messageId === undefined ? undefined : fittedIdOf(messageId),
     name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
     timestamp: timestampOf(message, sentAt, receivedAt),
     user_id: userId,
