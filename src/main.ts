@@ -58,16 +58,19 @@ const EXIT_INTERRUPTED = 1;
 const SHUTDOWN_REQUESTS_SHARE = 3 / 4;
 
 /**
- * Room above the largest body a route accepts (an ingest batch of requestLimits.bodyBytesMax):
- * a gzip body of incompressible data is a little larger than its content (~5 bytes per 64 KiB
- * block plus 18), and the routes answer bodies up to this margin past the limit with their own
- * 413. Past it, Bun refuses the body itself (413, empty body, connection closed).
+ * The largest request body the server lets arrive (Bun's maxRequestBodySize). Each route reads
+ * at most its own limit (an ingest batch: requestLimits.bodyBytesMax) and answers a larger body
+ * with its JSON 413, and Bun discards the rest as it arrives (none of it is held), so this only
+ * bounds what a refused client may send. Past it Bun answers 413 and closes the connection
+ * before the body is read; a client that writes its whole body before it reads the answer
+ * (Node's fetch, undici) then gets a broken pipe, not the 413: posthog-node, which halves its
+ * batch on a 413, took it for a network error and resent the same batch at every flush. 64 MiB
+ * holds a posthog-node batch (100 events) of 650 KB an event as sent.
  */
-const BODY_BYTES_MARGIN = 1 * MiB;
-const REQUEST_BODY_BYTES_MAX = requestLimits.bodyBytesMax + BODY_BYTES_MARGIN;
+const REQUEST_BODY_BYTES_MAX = 64 * MiB;
 assert(
-  BODY_BYTES_MARGIN >= requestLimits.bodyBytesMax / 1000,
-  'the margin covers gzip framing of an incompressible body',
+  REQUEST_BODY_BYTES_MAX >= requestLimits.bodyBytesMax * 8,
+  "a body well past the routes' limits still gets their 413",
 );
 
 /** The configuration, with the GeoIP database GEOIP_DB names opened and checked. */

@@ -5,6 +5,7 @@
 // deduplication index (rebuilt from the log) calls the copies duplicates.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import * as net from 'node:net';
 import { Analytics } from '@segment/analytics-node';
 import { PostHog } from 'posthog-node';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
@@ -175,4 +176,58 @@ describe("a write key's rate limit (429 rate_limited, Retry-After) in AUTH_MODE=
       remove();
     }
   }, 60_000);
+});
+
+/**
+ * POSTs `body` as Node's fetch (undici) does: the whole body written before the answer is read.
+ * The answer's head, or the error that stopped the write (EPIPE, ECONNRESET).
+ */
+function postWholeBody(url: string, path: string, body: Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    let answer = '';
+    let wrote = false;
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (wrote) socket.end();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+    socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''));
+    const head =
+      `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    socket.write(head);
+    socket.write(body, (error) => {
+      if (error !== undefined && error !== null) return;
+      wrote = true;
+      if (answer !== '') socket.end();
+    });
+  });
+}
+
+describe("a body over the route's limit, written whole before the answer is read", () => {
+  test("posthog-node under Node reads the route's 413 (and halves its batch)", async () => {
+    // posthog-node halves a batch on a 413 (isPostHogFetchContentTooLargeError), but under Node
+    // its fetch writes the whole body first: when the server closed the connection unread past
+    // a 6 MiB cap, the write failed (EPIPE), a network error that keeps the batch as it is.
+    const { dir, remove } = makeTempDir('tally-sdk-body-');
+    const server = await startServer(dir, { DISK_FREE_BYTES_MIN: '0' });
+    try {
+      const events = Array.from({ length: 100 }, (_, i) => ({
+        event: '$ai_generation',
+        distinct_id: 'u',
+        properties: { i, $ai_input: 'z'.repeat(75_000) },
+      }));
+      const body = Buffer.from(JSON.stringify({ api_key: 'phc_key', batch: events }));
+      expect(body.length).toBeGreaterThan(7 * 1024 * 1024);
+      expect(await postWholeBody(server.url, '/batch/', body)).toBe(
+        'HTTP/1.1 413 Payload Too Large',
+      );
+    } finally {
+      server.kill('SIGKILL');
+      await server.exited;
+      remove();
+    }
+  });
 });
