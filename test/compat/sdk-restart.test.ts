@@ -1,8 +1,9 @@
-// The unmodified SDK clients against the real server process: killed (SIGKILL) while their
-// batches are in flight and started again on the same port, and a write key's rate limit
+// The unmodified SDK clients against the real server process: stopped (SIGKILL, SIGTERM) while
+// their batches are in flight and started again on the same port, and a write key's rate limit
 // (RATE_WRITE_*) in AUTH_MODE=required. Every event a client reported delivered is stored once:
-// a batch whose answer the kill cut is retried with the same messageIds/uuids, and the restart's
-// deduplication index (rebuilt from the log) calls the copies duplicates.
+// a batch whose answer the stop cut is retried with the same messageIds/uuids, and the restart's
+// deduplication index (rebuilt from the log, or read from its snapshot) calls the copies
+// duplicates.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as net from 'node:net';
@@ -42,71 +43,84 @@ function freePort(): number {
   return port;
 }
 
-describe('a server killed while SDK batches are in flight, started again', () => {
-  test('analytics-node and posthog-node: every delivered event stored once', async () => {
-    const { dir, remove } = makeTempDir('tally-sdk-restart-');
-    const env = { PORT: String(freePort()), DISK_FREE_BYTES_MIN: '0' };
-    let server: RunningServer = await startServer(dir, env);
-    try {
-      const host = server.url;
-      const analytics = new Analytics({ writeKey: 'wk', host, flushAt: 5, flushInterval: 20 });
-      const posthog = new PostHog('phc_key', {
-        host,
-        flushAt: 5,
-        flushInterval: 20,
-        fetchRetryDelay: 300,
-      });
-      const delivered = new Set<string>();
-      const failed: string[] = [];
-      const uuids: string[] = [];
-      const posthogErrors: unknown[] = [];
-      posthog.on('error', (e) => posthogErrors.push(e));
-      let answered = 0;
-      analytics.on('http_response', () => answered++);
-      const sendRound = (round: number) => {
-        for (let i = 0; i < 5; i++) {
-          analytics.track(
-            { userId: `u${i}`, event: 'Survived', properties: { round } },
-            (err, ctx) => {
-              const id = ctx?.event.messageId as string;
-              if (err === undefined) delivered.add(id);
-              else failed.push(`${id}: ${String(err)}`);
-            },
-          );
-          const uuid = crypto.randomUUID();
-          uuids.push(uuid);
-          posthog.capture({ distinctId: `u${i}`, event: 'survived', uuid, properties: { round } });
+describe('a server stopped while SDK batches are in flight, started again', () => {
+  test.each([
+    ['SIGKILL', 'a crash: the index is rebuilt from the log'],
+    ['SIGTERM', 'a clean stop: the index comes back from its snapshot'],
+  ] as const)(
+    '%s (%s): every event analytics-node or posthog-node delivered stored once',
+    async (signal) => {
+      const { dir, remove } = makeTempDir('tally-sdk-restart-');
+      const env = { PORT: String(freePort()), DISK_FREE_BYTES_MIN: '0' };
+      let server: RunningServer = await startServer(dir, env);
+      try {
+        const host = server.url;
+        const analytics = new Analytics({ writeKey: 'wk', host, flushAt: 5, flushInterval: 20 });
+        const posthog = new PostHog('phc_key', {
+          host,
+          flushAt: 5,
+          flushInterval: 20,
+          fetchRetryDelay: 300,
+        });
+        const delivered = new Set<string>();
+        const failed: string[] = [];
+        const uuids: string[] = [];
+        const posthogErrors: unknown[] = [];
+        posthog.on('error', (e) => posthogErrors.push(e));
+        let answered = 0;
+        analytics.on('http_response', () => answered++);
+        const sendRound = (round: number) => {
+          for (let i = 0; i < 5; i++) {
+            analytics.track(
+              { userId: `u${i}`, event: 'Survived', properties: { round } },
+              (err, ctx) => {
+                const id = ctx?.event.messageId as string;
+                if (err === undefined) delivered.add(id);
+                else failed.push(`${id}: ${String(err)}`);
+              },
+            );
+            const uuid = crypto.randomUUID();
+            uuids.push(uuid);
+            posthog.capture({
+              distinctId: `u${i}`,
+              event: 'survived',
+              uuid,
+              properties: { round },
+            });
+          }
+        };
+        // Rounds before the kill, one of them surely in flight at it, and after the restart.
+        for (let round = 0; round < 6; round++) {
+          sendRound(round);
+          await Bun.sleep(15);
         }
-      };
-      // Rounds before the kill, one of them surely in flight at it, and after the restart.
-      for (let round = 0; round < 6; round++) {
-        sendRound(round);
-        await Bun.sleep(15);
+        while (answered < 2) await Bun.sleep(5);
+        sendRound(6);
+        server.kill(signal);
+        await server.exited;
+        sendRound(7);
+        server = await startServer(dir, env);
+        expect(server.url).toBe(host);
+        sendRound(8);
+        await analytics.closeAndFlush();
+        await posthog.shutdown();
+        expect(failed).toEqual([]);
+        expect(posthogErrors).toEqual([]);
+        expect(delivered.size).toBe(45);
+        const segment = await storedIds(server.url, 'default');
+        for (const id of delivered)
+          expect({ id, times: segment.get(id) }).toEqual({ id, times: 1 });
+        for (const uuid of uuids)
+          expect({ uuid, times: segment.get(uuid) }).toEqual({ uuid, times: 1 });
+        expect(segment.size).toBe(90);
+      } finally {
+        server.kill('SIGKILL');
+        await server.exited;
+        remove();
       }
-      while (answered < 2) await Bun.sleep(5);
-      sendRound(6);
-      server.kill('SIGKILL');
-      await server.exited;
-      sendRound(7);
-      server = await startServer(dir, env);
-      expect(server.url).toBe(host);
-      sendRound(8);
-      await analytics.closeAndFlush();
-      await posthog.shutdown();
-      expect(failed).toEqual([]);
-      expect(posthogErrors).toEqual([]);
-      expect(delivered.size).toBe(45);
-      const segment = await storedIds(server.url, 'default');
-      for (const id of delivered) expect({ id, times: segment.get(id) }).toEqual({ id, times: 1 });
-      for (const uuid of uuids)
-        expect({ uuid, times: segment.get(uuid) }).toEqual({ uuid, times: 1 });
-      expect(segment.size).toBe(90);
-    } finally {
-      server.kill('SIGKILL');
-      await server.exited;
-      remove();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
 
 describe("a write key's rate limit (429 rate_limited, Retry-After) in AUTH_MODE=required", () => {
