@@ -52,7 +52,9 @@ export class RequiredTenancy implements TenantResolver {
     if (key === null) throw unauthorized('unknown or revoked write key', 'invalid_token');
     requireOrigin(request, key);
     // Per project, not per key: minting keys adds no quota.
-    this.limit(request, this.deps.writeLimiter, `project:${key.projectId}`);
+    if (credentials?.rateLimited !== false) {
+      this.limit(request, this.deps.writeLimiter, `project:${key.projectId}`);
+    }
     const tenant = key.projectId;
     const accepted = new Set<string>([tenant]);
     return (claimed) => {

@@ -6,6 +6,11 @@ export const DEFAULT_TENANT = 'default';
 export interface IngestCredentials {
   /** A write key found in an SDK-specific place (Segment Basic auth, PostHog api_key, …). */
   key?: string | null;
+  /**
+   * false: checks the key without spending the write rate, for a request that writes nothing
+   * (PostHog's feature flags, asked at every page load) and must not starve the captures.
+   */
+  rateLimited?: boolean;
 }
 
 export interface TenantResolver {

@@ -4,6 +4,7 @@
 // token, a revoked write key or a project id that is no alias write nothing.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { defaultAuthOptions } from '../../src/auth/index.ts';
 import {
   type AuthApp,
   makeAuthApp,
@@ -96,5 +97,45 @@ describe('keyless beacons take a registered alias only', () => {
     expect([umami.status, plausible.status]).toEqual([403, 403]);
     expect(await t.count('acme')).toBe(0);
     expect(await t.count(website)).toBe(0);
+  });
+});
+
+describe("PostHog's flags requests and the project's write rate", () => {
+  test('flags requests check the key but spend none of the rate its captures need', async () => {
+    // posthog-js asks /flags/ at every page load, posthog-node at every flag it evaluates
+    // remotely; they write nothing. Counted as ingest requests, they used up RATE_WRITE, and the
+    // captures that followed got 429 (posthog-node drops a batch after 3 retries).
+    const burst = 3;
+    const tight = await makeAuthApp({
+      auth: { rates: { ...defaultAuthOptions.rates, write: { perSecond: 1, burst } } },
+    });
+    try {
+      const owner = await signUp(tight, 'bo@example.com');
+      await makeProject(tight, owner.access_token, 'acme');
+      const key = (await makeKey(tight, owner.access_token, 'acme', 'write')).key;
+      for (let i = 0; i < burst * 2; i++) {
+        const flags = await tight.call('POST', '/flags/?v=2', {
+          body: { token: key, distinct_id: 'u1' },
+        });
+        expect(flags.status).toBe(200);
+      }
+      const revoked = await tight.call('POST', '/flags/?v=2', {
+        body: { token: 'wk_not_a_key', distinct_id: 'u1' },
+      });
+      expect(revoked.status).toBe(401);
+      for (let i = 0; i < burst; i++) {
+        const capture = await tight.call('POST', '/batch/', {
+          body: { api_key: key, batch: [{ event: 'signup', distinct_id: `u${i}` }] },
+        });
+        expect({ i, status: capture.status }).toEqual({ i, status: 200 });
+      }
+      const over = await tight.call('POST', '/batch/', {
+        body: { api_key: key, batch: [{ event: 'signup', distinct_id: 'u9' }] },
+      });
+      expect(over.status).toBe(429); // the captures' own rate still holds
+      expect(await tight.count('acme')).toBe(burst);
+    } finally {
+      await tight.close();
+    }
   });
 });

@@ -113,7 +113,9 @@ export function posthogConfigRoutes(deps: AppDeps) {
     if (token === undefined) {
       throw new AppError('unauthorized', 'a flags request needs its project token (`token`)');
     }
-    deps.tenancy.forIngest(request, { key: token }); // 401/403 as a capture with it would get
+    // 401/403 as a capture with it would get; no write rate spent (it writes nothing): posthog-js
+    // asks at every page load, and the captures that follow must not meet a 429 for it.
+    deps.tenancy.forIngest(request, { key: token, rateLimited: false });
     return json(flagsAnswerOf(url.pathname, url.searchParams, token), 200, CORS_HEADERS);
   });
   const app = new Elysia({ tags: ['compatibility'] }).use(preflightRoutes(POSTHOG_FLAG_PATHS));
