@@ -210,6 +210,19 @@ describe('Plausible POST /api/event', () => {
     });
   });
 
+  test('a beacon over 32 KB (a page URL with a long token) keeps its page view', async () => {
+    // The tracker sends the page's whole URL (fetch with keepalive: up to 64 KB) and never
+    // resends: a 413 lost the page view that Plausible stores.
+    const long = `https://example.com/sso/callback?state=${'s'.repeat(40_000)}`;
+    const res = await beacon({ n: 'pageview', u: long, d: 'example.com' });
+    expect(res.status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(list.events[0]).toMatchObject({
+      url: 'https://example.com/sso/callback',
+      path: '/sso/callback',
+    });
+  });
+
   test('a page whose path or hash route is over the limits keeps its page view', async () => {
     // 1,000 'é' are 6,000 characters once percent-encoded: a url within its limit, a path not.
     const accented = `https://example.com/${'é'.repeat(1000)}?q=1`;

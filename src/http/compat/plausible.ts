@@ -15,6 +15,7 @@ import {
   eventLimits,
   type FieldIssue,
   pathOfUrl,
+  requestLimits,
   SCROLL_DEPTH_KEY,
 } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
@@ -81,9 +82,11 @@ export function plausibleRoutes(deps: AppDeps) {
     shape,
     async ({ request, server }: { request: Request; server: Server }) => {
       admitIngest(deps);
-      const body = objectOf(
-        parseJson((await readBody(request, JSON_TYPES, eventLimits.eventBytesMax)).bytes),
-      );
+      // Up to the ingest body limit, not one event's 32 KB: a page URL with a long token (the
+      // tracker sends it whole, and never resends) is stored without its query, as the fields
+      // of every SDK event are fitted, where a 413 lost the page view.
+      const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
+      const body = objectOf(parseJson(read.bytes));
       if (body === undefined) throw new AppError('invalid_json', 'the body must be a JSON object');
       const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
       const ctx = contextOf(deps, request, server, {
