@@ -183,7 +183,9 @@ describe("a tenant's mailbox full: 429 tenant_overloaded, Retry-After, until it 
   let server: CompatServer;
   let held: ReturnType<typeof holdFdatasyncs>;
   let first: Promise<Response>;
+  let released: boolean;
   beforeEach(async () => {
+    released = false;
     // A mailbox of 1,000 bytes (half the commit queue's): one request in flight fills it.
     server = await startCompatServer({ engine: { commitQueueBytesMax: 2_000 } });
     held = holdFdatasyncs();
@@ -194,17 +196,18 @@ describe("a tenant's mailbox full: 429 tenant_overloaded, Retry-After, until it 
     });
     while (held.held.length === 0) await Bun.sleep(5);
   });
-  afterEach(async () => {
-    held.restore();
-    held.release(0, null);
-    await first;
-    await server.close();
-  });
-  /** Lets the held commit run: the mailbox drains, and nothing is held any more. */
+  /** Lets the held commit run (once): the mailbox drains, and nothing is held any more. */
   const drain = () => {
+    if (released) return;
+    released = true;
     held.restore();
     held.release(0, null);
   };
+  afterEach(async () => {
+    drain();
+    await first;
+    await server.close();
+  });
 
   test('analytics-node waits out Retry-After and sends the same batch: each stored once', async () => {
     const analytics = new Analytics({ writeKey: 'wk', host: server.url, flushAt: 6 });
