@@ -3,11 +3,13 @@
 // is told to its caller. Two refusals, each made by a small bound of the server's own settings:
 //   503 `overloaded`: the in-memory budget (HOT_BYTES_MAX) full until a flush empties it;
 //   429 `tenant_overloaded`: the tenant's mailbox (half of COMMIT_QUEUE_BYTES_MAX) holding a
-//   request whose fdatasync the test holds, until it lets it run.
+//   request whose fdatasync the test holds, until it lets it run (a 503 on PostHog's routes:
+//   posthog-js drops a 4xx).
 // What each SDK does with them (its source, in node_modules): analytics-node retries a 503 with
 // its backoff (publisher.js: 5xx but 501/505/511) and waits out a 429's Retry-After; posthog-node
 // retries 408, 429 and 5xx 3 times, 3 s apart, whatever Retry-After says (fetchRetryCount,
-// fetchRetryDelay); @umami/node and Plausible's tracker never retry: the caller sees the status.
+// fetchRetryDelay); posthog-js retries 5xx but no 4xx; @umami/node and Plausible's tracker never
+// retry: the caller sees the status.
 
 import { afterEach, beforeEach, describe, expect, spyOn, test } from 'bun:test';
 import { Analytics } from '@segment/analytics-node';
@@ -179,7 +181,7 @@ describe('a node over its in-memory budget: 503 overloaded, Retry-After, until a
   });
 });
 
-describe("a tenant's mailbox full: 429 tenant_overloaded, Retry-After, until it drains", () => {
+describe("a tenant's mailbox full: 429 tenant_overloaded (503 to PostHog), until it drains", () => {
   let server: CompatServer;
   let held: ReturnType<typeof holdFdatasyncs>;
   let first: Promise<Response>;
@@ -236,13 +238,35 @@ describe("a tenant's mailbox full: 429 tenant_overloaded, Retry-After, until it 
     await expectEachOnce(server, ids, 'Queued');
   });
 
+  test("posthog-js's path gets a 503, which it retries, where a 429 made it drop the events", async () => {
+    // posthog-js (module.js, retriableRequest) resends a request whose status is 0, under 400
+    // or 5xx, up to 10 times; any other 4xx, a 429 too, goes to its callback and is dropped.
+    const send = () =>
+      fetch(`${server.url}/e/?ip=0&_=${Date.now()}&ver=1.449.2`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'https://shop.example' },
+        body: JSON.stringify([
+          { event: '$pageview', uuid: 'js-1', properties: { distinct_id: 'anon-1', token: 'k' } },
+        ]),
+      });
+    const refused = await send();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(((await refused.json()) as Json).code).toBe('tenant_overloaded');
+    drain();
+    await first;
+    expect((await send()).status).toBe(200);
+    expect(await stored(server, '$pageview')).toBe(1);
+  });
+
   test('posthog-node retries after its own delay, the same uuids: each stored once', async () => {
     const seen: string[] = [];
     const posthog = new PostHog('phc_key', {
       host: server.url,
       flushAt: 6,
       flushInterval: 0,
-      fetch: notingFetch(seen, (status) => status === 429 && drain()) as never,
+      fetch: notingFetch(seen, (status) => status === 503 && drain()) as never,
     });
     const errors: unknown[] = [];
     posthog.on('error', (e) => errors.push(e));
@@ -258,7 +282,7 @@ describe("a tenant's mailbox full: 429 tenant_overloaded, Retry-After, until it 
       });
     }
     await posthog.shutdown();
-    expect(seen).toEqual(['429 1', '200 null']);
+    expect(seen).toEqual(['503 1', '200 null']); // a 429 elsewhere: see posthog-js's test
     expect(errors).toEqual([]);
     await expectEachOnce(server, ids, 'queued');
   });

@@ -178,7 +178,7 @@ describe("a write key's rate limit (429 rate_limited, Retry-After) in AUTH_MODE=
       await posthog.shutdown();
       expect(errors).toEqual([]);
       expect(statuses.filter((s) => s.startsWith('posthog'))).toEqual([
-        'posthog 429 1',
+        'posthog 503 1', // the key's 429, sent as a 503 on PostHog's routes
         'posthog 200 null',
       ]);
       const ids = await storedIds(url, 'acme', token);

@@ -104,7 +104,8 @@ describe("PostHog's flags requests and the project's write rate", () => {
   test('flags requests check the key but spend none of the rate its captures need', async () => {
     // posthog-js asks /flags/ at every page load, posthog-node at every flag it evaluates
     // remotely; they write nothing. Counted as ingest requests, they used up RATE_WRITE, and the
-    // captures that followed got 429 (posthog-node drops a batch after 3 retries).
+    // captures that followed were refused (a 503 on PostHog's routes; posthog-node drops a
+    // batch after 3 retries).
     const burst = 3;
     const tight = await makeAuthApp({
       auth: { rates: { ...defaultAuthOptions.rates, write: { perSecond: 1, burst } } },
@@ -132,7 +133,9 @@ describe("PostHog's flags requests and the project's write rate", () => {
       const over = await tight.call('POST', '/batch/', {
         body: { api_key: key, batch: [{ event: 'signup', distinct_id: 'u9' }] },
       });
-      expect(over.status).toBe(429); // the captures' own rate still holds
+      // The captures' own rate still holds: a 429, sent as a 503 on PostHog's routes.
+      expect(over.status).toBe(503);
+      expect(((await over.json()) as { code: string }).code).toBe('rate_limited');
       expect(await tight.count('acme')).toBe(burst);
     } finally {
       await tight.close();

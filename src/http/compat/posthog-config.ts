@@ -183,7 +183,6 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
           403: e.forbidden,
           413: `A body over ${FLAGS_BODY_KIB_MAX} KiB`,
           415: e.mediaType,
-          429: e.busy,
         },
         () => PostHogErrorOut,
       ),

@@ -165,8 +165,9 @@ export function captureDoc(path: PostHogPath) {
             `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
             'size limit (clients halve the batch)',
           415: e.mediaType,
-          429: e.busy,
-          503: e.overloaded,
+          503:
+            `${e.overloaded}; also the project's rate limit or the tenant's backlog (a 429 on ` +
+            'other routes: posthog-js drops a 4xx, and retries a 5xx)',
         },
         () => PostHogErrorOut,
       ),

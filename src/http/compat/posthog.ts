@@ -8,7 +8,7 @@
 // left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
 // batch on a 400; properties over the limits are cut to fit instead (core/properties.ts). An
 // oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
-// 429/503 (retried).
+// 503 (retried; a tenant's 429 too, as posthog-js drops a 4xx).
 
 import { Elysia } from 'elysia';
 import {
@@ -58,9 +58,14 @@ export function posthogErrorShape(deps: AppDeps): ErrorShape {
   return (error) => {
     const e = asPostHogError(error);
     const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
-    const type = e.status < 500 && e.status !== 429 ? 'validation_error' : 'server_error';
-    const kind = e.status === 401 || e.status === 403 ? 'authentication_error' : type;
-    return json({ type: kind, code: e.code, detail: e.message, attr: null }, e.status, headers);
+    // A 429 (one tenant's mailbox full, its write rate spent) is sent as a 503, its code and
+    // Retry-After kept: posthog-js resends a request only on a status under 400 or of 5xx
+    // (retriableRequest in its module.js) and drops one answered 429, while posthog-node
+    // retries both alike.
+    const status = e.status === 429 ? 503 : e.status;
+    const type = status < 500 ? 'validation_error' : 'server_error';
+    const kind = status === 401 || status === 403 ? 'authentication_error' : type;
+    return json({ type: kind, code: e.code, detail: e.message, attr: null }, status, headers);
   };
 }
 
