@@ -97,7 +97,16 @@ export function startingAnswer(request: Request, retryAfterSeconds: number): Res
     read && path === '/ready'
       ? new AppError('not_ready', STARTING_REASON)
       : new AppError('not_ready', `the server is ${STARTING_REASON}; retry later`);
-  return errorResponse(error, retryAfterSeconds);
+  const answer = errorResponse(error, retryAfterSeconds);
+  // Readable from any page (it says nothing but "not yet"): a browser SDK then sees a 503 to
+  // retry, not a failed request. posthog-js resends a 5xx up to 10 times but a request with no
+  // status (blocked by CORS) only 3 times, 21 s in all: less than a start that rebuilds the
+  // deduplication index.
+  if (request.headers.has('origin')) {
+    answer.headers.set('access-control-allow-origin', '*');
+    answer.headers.set('access-control-expose-headers', 'Retry-After');
+  }
+  return answer;
 }
 
 /** What shutdown needs of the HTTP server (Bun's Server). */
