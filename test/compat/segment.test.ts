@@ -11,6 +11,10 @@ import { keyTenancy } from './helpers/key-tenancy.ts';
 
 type Json = Record<string, unknown>;
 
+/** An id over 128 characters as stored: its first 111, `~`, 16 hex digits of its SHA-256. */
+const fitted = (id: string) =>
+  `${id.slice(0, 111)}~${new Bun.CryptoHasher('sha256').update(id).digest('hex').slice(0, 16)}`;
+
 describe('@segment/analytics-node against Tally', () => {
   let server: CompatServer;
   let proxy: FaultProxy;
@@ -200,6 +204,30 @@ describe('@segment/analytics-node against Tally', () => {
     expect(stored).toMatchObject({ event_id: id, name: 'Line Shipped', user_id: 'u-long' });
   });
 
+  test('a userId or anonymousId over 128 characters is kept as its start and digest', async () => {
+    // analytics-node sends any id it is given (Segment takes ids of any length within its 32 KB
+    // a message); left out under the batch's 200, the event was lost without a word.
+    const analytics = client(server.url);
+    const outcomes: string[] = [];
+    const person = (n: number) => `tenant-9:org-4:${'member-of-the-long-team-name:'.repeat(5)}${n}`;
+    const done = (err?: unknown) => outcomes.push(err === undefined ? 'ok' : String(err));
+    analytics.track({ userId: person(1), event: 'Long Id', messageId: 'long-u1' }, done);
+    analytics.track({ userId: person(2), event: 'Long Id', messageId: 'long-u2' }, done);
+    analytics.track({ anonymousId: person(3), event: 'Long Id', messageId: 'long-a3' }, done);
+    await analytics.closeAndFlush();
+    expect(outcomes).toEqual(['ok', 'ok', 'ok']);
+    expect(person(1).slice(0, 128)).toBe(person(2).slice(0, 128));
+    const stored = async (id: string) => server.getJson(`/api/v1/events/${id}`);
+    expect(await stored('long-u1')).toMatchObject({ user_id: fitted(person(1)) });
+    expect(await stored('long-a3')).toMatchObject({
+      user_id: null,
+      anonymous_id: fitted(person(3)),
+    });
+    // Two people alike in their first 128 characters stay two.
+    const stats = await server.getJson('/api/v1/stats?tenant_id=default&name=Long%20Id');
+    expect(stats).toMatchObject({ total_events: 3, unique_users: 2, unique_visitors: 3 });
+  });
+
   test('a batch the client sends over 500 KB is stored, not refused whole', async () => {
     // The same measure keeps analytics-node's batches under 480 KB only by their count
     // (flushAt, 15 by default): 15 messages of 40 KB are one 600 KB request. A 400 would drop
@@ -356,7 +384,7 @@ describe('Segment HTTP Tracking API', () => {
     expect((await alias('a-node', { previousId: 'anon-1' })).status).toBe(200);
     // analytics.js: its anonymousId too (the browser), which stays the anonymous_id.
     expect((await alias('a-js', { previousId: 'u0', anonymousId: 'anon-2' })).status).toBe(200);
-    // Not an id (too long): stored without it, never refused for it.
+    // Over 128 characters: its start and a digest, as any Segment id.
     expect((await alias('a-long', { previousId: 'p'.repeat(129) })).status).toBe(200);
     // Another call's previousId is no id of it.
     const track = { type: 'track', event: 'Clicked', previousId: 'anon-3' };
@@ -369,7 +397,7 @@ describe('Segment HTTP Tracking API', () => {
     };
     expect(await ids('a-node')).toEqual(['u1', 'anon-1', 'u1']);
     expect(await ids('a-js')).toEqual(['u1', 'anon-2', 'u1']);
-    expect(await ids('a-long')).toEqual(['u1', null, 'u1']);
+    expect(await ids('a-long')).toEqual(['u1', fitted('p'.repeat(129)), 'u1']);
     expect(await ids('t')).toEqual(['u1', null, 'u1']);
     const stored = await t.getJson('/api/v1/events/a-node?tenant_id=acme');
     expect(stored.properties).toEqual({ previousId: 'anon-1' });
@@ -386,7 +414,7 @@ describe('Segment HTTP Tracking API', () => {
       { batch: [track({ type: 'launch' })] },
       { batch: [track({ event: undefined })] },
       { batch: [track({ timestamp: '2030-01-01T00:00:00Z' })] },
-      { batch: [track({ userId: 'x'.repeat(200) }), 'not a message'] },
+      { batch: [track({ event: 'x'.repeat(121) }), 'not a message'] },
       { batch: [] },
     ];
     for (const body of cases) {

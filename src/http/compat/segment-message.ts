@@ -66,8 +66,9 @@ function inputOf(
     event_id: messageId === undefined ? undefined : fittedIdOf(messageId),
     name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
     timestamp: timestampOf(message, sentAt, receivedAt),
-    user_id: userId,
-    anonymous_id: anonymousId ?? previousIdOf(type as SegmentType, message),
+    // Ids over idCharsMax as a PostHog distinct_id is: one person stays one, never two merged.
+    user_id: userId === undefined ? undefined : fittedIdOf(userId),
+    anonymous_id: fittedIdOrNone(anonymousId ?? previousIdOf(type as SegmentType, message)),
     path: cutTextOf(text('path'), eventLimits.urlCharsMax),
     url: fittedUrlOf(text('url')),
     referrer: fittedUrlOf(text('referrer')),
@@ -78,10 +79,13 @@ function inputOf(
 }
 
 /** An alias's previousId is its anonymous_id when it has no anonymousId (analytics-node and
- * the HTTP API send none), linked to its userId by `by=person`; an id of ≤ idCharsMax chars. */
+ * the HTTP API send none), linked to its userId by `by=person`. */
 function previousIdOf(type: SegmentType, message: Record<string, unknown>): string | undefined {
-  const id = type === 'alias' ? textOf(message.previousId) : undefined;
-  return id !== undefined && id.length <= eventLimits.idCharsMax ? id : undefined;
+  return type === 'alias' ? textOf(message.previousId) : undefined;
+}
+
+function fittedIdOrNone(id: string | undefined): string | undefined {
+  return id === undefined ? undefined : fittedIdOf(id);
 }
 
 /** track/page/screen carry properties; identify/group traits; alias its previousId. */
