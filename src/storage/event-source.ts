@@ -23,13 +23,13 @@ export interface EventSnapshot {
   /**
    * A parenthesized relation with the columns of EVENT_COLUMNS holding only this tenant's
    * counted events (segments pruned by day when a range is given; rows are not filtered by
-   * time, the query does that): every stored row but the engagement beacons
-   * (core/engagement.ts). Use it as `FROM ${snapshot.from} AS e`; every read that counts or
-   * lists events does.
+   * time, the query does that): every stored row but the uncounted names (core/uncounted.ts:
+   * engagement beacons, PostHog's group updates). Use it as `FROM ${snapshot.from} AS e`;
+   * every read that counts or lists events does.
    */
   from: string;
   /**
-   * The same as `from` with every stored row, the engagement beacons too: for raw access
+   * The same as `from` with every stored row, the uncounted ones too: for raw access
    * (export, one event by id) and the reads of the beacons themselves.
    */
   allFrom: string;
