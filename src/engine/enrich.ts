@@ -5,17 +5,15 @@
 // store IPs (and the event's API records the address it names). Without a database, country is
 // null and nothing is looked up.
 
-import type { BaseEvent, Clock, StoredEvent } from '../core/index.ts';
+import { type BaseEvent, type Clock, DAY_MS, type StoredEvent, utcDay } from '../core/index.ts';
 import type { CountryLookup } from './country-db.ts';
 import { deriveUserAgent } from './user-agent.ts';
-import { DailySalts, type SaltStore, utcDayOf, visitorId } from './visitor-id.ts';
+import { DailySalts, type SaltStore, visitorId } from './visitor-id.ts';
 
 export interface SaltCatalog {
   loadSalt(day: string): string | null;
   saveSalt(day: string, salt: string, keepFromDay: string): void;
 }
-
-const DAY_MS = 86_400_000;
 
 export class Enricher {
   private readonly salts: DailySalts;
@@ -29,7 +27,7 @@ export class Enricher {
     const store: SaltStore = {
       load: (day) => catalog.loadSalt(day),
       // Forget salts older than yesterday, so a visitor cannot be linked across days.
-      save: (day, salt) => catalog.saveSalt(day, salt, utcDayOf(clock.now() - DAY_MS)),
+      save: (day, salt) => catalog.saveSalt(day, salt, utcDay(clock.now() - DAY_MS)),
     };
     this.salts = new DailySalts(store);
   }

@@ -4,7 +4,13 @@
 // Bots are left out, as stats leave them out by default; engagement beacons and PostHog's group
 // updates are never counted (core/uncounted.ts), as no read counts them.
 
-import { cutToChars, isCountedEventName, metricLimits, type StoredEvent } from '../core/index.ts';
+import {
+  cutToChars,
+  DAY_MS,
+  isCountedEventName,
+  metricLimits,
+  type StoredEvent,
+} from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import { OldestFirst } from './oldest-first.ts';
@@ -280,8 +286,6 @@ function bump(counts: Map<number, Map<string, number>>, at: number, key: string)
   }
   byKey.set(key, (byKey.get(key) ?? 0) + 1);
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Refills `rollups` from the store: events received in the last 24 h, whatever their event

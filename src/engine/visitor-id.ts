@@ -4,7 +4,7 @@
 // visitor cannot be followed from one day to the next.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { assert, DAY_MS } from '../core/index.ts';
+import { assert, DAY_MS, utcDay } from '../core/index.ts';
 
 export interface VisitorIdInput {
   tenant: string;
@@ -47,11 +47,6 @@ function randomSalt(): string {
   return randomBytes(SALT_BYTES).toString('hex');
 }
 
-/** The UTC day of `ms` as 'YYYY-MM-DD'. */
-export function utcDayOf(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
-}
-
 /**
  * One random salt per UTC day, created on first use and saved through the store so a restart
  * keeps visitor ids stable within the day. Memory holds the newest day asked for and the one
@@ -73,7 +68,7 @@ export class DailySalts {
     const dayIndex = Math.floor(atMs / DAY_MS);
     const cached = this.salts.get(dayIndex);
     if (cached !== undefined) return cached;
-    const day = utcDayOf(atMs);
+    const day = utcDay(atMs);
     let salt = this.store.load(day);
     if (salt === null) {
       salt = this.newSalt();

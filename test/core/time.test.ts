@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { parseRangeEnd, parseTimestamp } from '../../src/core/index.ts';
+import { DAY_MS, parseRangeEnd, parseTimestamp, utcDay } from '../../src/core/index.ts';
 
 describe('parseTimestamp', () => {
   test.each([
@@ -88,5 +88,14 @@ describe('parseTimestamp', () => {
       ok: true,
       ms: -62_167_219_200_000,
     });
+  });
+});
+
+describe('utcDay', () => {
+  test('is the UTC calendar day (daily salts and segment days are named by it)', () => {
+    const d0 = Date.UTC(2024, 2, 10);
+    expect(utcDay(d0)).toBe('2024-03-10');
+    expect(utcDay(d0 - 1)).toBe('2024-03-09');
+    expect(utcDay(d0 + DAY_MS - 1)).toBe('2024-03-10');
   });
 });

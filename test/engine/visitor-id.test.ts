@@ -3,7 +3,6 @@ import { createHmac } from 'node:crypto';
 import {
   DailySalts,
   type SaltStore,
-  utcDayOf,
   type VisitorIdInput,
   visitorId,
 } from '../../src/engine/visitor-id.ts';
@@ -72,14 +71,6 @@ describe('visitorId', () => {
     expect(visitorId({ ...base, ip: null, userAgent: null })).toBe(
       visitorId({ ...base, ip: '', userAgent: '' }),
     );
-  });
-});
-
-describe('utcDayOf', () => {
-  test('is the UTC calendar day', () => {
-    expect(utcDayOf(D0)).toBe('2024-03-10');
-    expect(utcDayOf(D0 - 1)).toBe('2024-03-09');
-    expect(utcDayOf(D0 + DAY - 1)).toBe('2024-03-10');
   });
 });
 
