@@ -316,7 +316,12 @@ export class HotTier {
 
   private async prepareLoader() {
     const connection = await this.instance.connect();
-    return { connection, insert: await connection.prepare(LOAD_SQL) };
+    try {
+      return { connection, insert: await connection.prepare(LOAD_SQL) };
+    } catch (error) {
+      connection.closeSync(); // the next load prepares on a connection of its own
+      throw error;
+    }
   }
 
   /** Releases the loader's connection (before the DuckDB instance closes). */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as path from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import { HOT_TABLE, openDuckDb } from '../../src/storage/duckdb.ts';
 import type { FileIo } from '../../src/storage/file-io.ts';
 import { HotTier } from '../../src/storage/hot-tier.ts';
@@ -145,5 +146,51 @@ describe('HotTier', () => {
     const { hot } = await setup(new LimitedDisk(0, 'EIO'));
     hot.add(1, group('acme', ['a1']));
     await expect(hot.sync()).rejects.toMatchObject({ code: 'EIO' });
+  });
+
+  test('a loader whose statement cannot be prepared closes its connection', async () => {
+    const t = makeTempDir();
+    cleanups.push(t.remove);
+    const stagingDir = path.join(t.dir, 'staging');
+    const instance = await openDuckDb({
+      segmentsDir: path.join(t.dir, 'segments'),
+      stagingDir,
+      memoryLimitBytes: 256 * 1024 * 1024,
+      threads: 1,
+    });
+    // The first connection refuses to prepare (DuckDB out of memory, say); the rest work.
+    let refusals = 1;
+    const opened: { closed: boolean }[] = [];
+    const flaky = {
+      connect: async () => {
+        const c = await instance.connect();
+        const seen = { closed: false };
+        opened.push(seen);
+        const refuse = refusals-- > 0;
+        return new Proxy(c, {
+          get(target, key) {
+            if (key === 'prepare' && refuse) {
+              return () => Promise.reject(new Error('Out of Memory Error: prepare'));
+            }
+            if (key === 'closeSync') {
+              return () => {
+                seen.closed = true;
+                target.closeSync();
+              };
+            }
+            const value = Reflect.get(target, key);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+    } as unknown as DuckDBInstance;
+    const hot = new HotTier(flaky, stagingDir);
+    hot.add(1, group('acme', ['a1']));
+    await expect(hot.sync()).rejects.toThrow('Out of Memory Error');
+    await hot.sync(); // prepared again, on a new connection
+    await hot.close();
+    expect(opened.length).toBe(2);
+    expect(opened.map((c) => c.closed)).toEqual([true, true]);
+    instance.closeSync();
   });
 });
