@@ -80,7 +80,7 @@ export class GroupCommitter {
   private written: Promise<unknown> = Promise.resolve();
   /** Resolves when every group started so far is durable (rejects once one failed). */
   private durable: Promise<void> = Promise.resolve();
-  /** Number of write + sync rounds so far; tests and /metrics read it. */
+  /** Number of write + sync rounds so far; tests and the ingest-path benchmark read it. */
   commits = 0;
 
   constructor(
