@@ -1,6 +1,7 @@
-// The SQLite store (`<dataDir>/tally.sqlite`): catalog of segments, log watermark, salts, and
-// later users and keys. WAL journal mode with synchronous=FULL, locked for one process; schema
-// changes are numbered migrations applied in order at start, each in its own transaction.
+// The SQLite store (`<dataDir>/tally.sqlite`): catalog of segments, log watermark, salts,
+// tenant tombstones and erasures, and the accounts (users, projects, keys, invitations). WAL
+// journal mode with synchronous=FULL, locked for one process; schema changes are numbered
+// migrations applied in order at start, each in its own transaction.
 
 import { Database } from 'bun:sqlite';
 import * as path from 'node:path';
