@@ -6,6 +6,7 @@
 
 import { assert } from '../core/index.ts';
 import { hashKey } from './key-hash.ts';
+import { FUTURE_SKEW_MS } from './sliding-window.ts';
 
 export const HLL_PRECISION = 14;
 
@@ -211,9 +212,6 @@ export const UNIQUE_BUCKETS: Readonly<
   '1h': { bucketMs: 300_000, buckets: 12 },
   '24h': { bucketMs: 3_600_000, buckets: 24 },
 };
-
-/** Tolerated lead of `atMs` over `nowMs` (clock skew); the same rule as sliding-window.ts. */
-const FUTURE_SKEW_MS = 5_000;
 
 /** A ring of sketches for consecutive buckets; `head` is the newest bucket it holds. */
 class SketchRing {

@@ -26,7 +26,10 @@ export interface CounterSnapshot {
   perSecond: number;
 }
 
-/** Tolerated lead of `atMs` over `nowMs` (clock skew between nodes); such events count as now. */
+/**
+ * Tolerated lead of `atMs` over `nowMs` (clock skew between nodes); such events count as now.
+ * The uniques (hll.ts) and top paths (top-k.ts) read it too: each rollup view takes the same.
+ */
 export const FUTURE_SKEW_MS = 5_000;
 
 const SECOND_MS = 1000;

@@ -4,6 +4,7 @@
 // any item seen more than total/capacity times is guaranteed to be reported.
 
 import { assert } from '../core/index.ts';
+import { FUTURE_SKEW_MS } from './sliding-window.ts';
 
 /** An item with its count: the true count lies in [count - error, count]. */
 export interface TopEntry {
@@ -167,9 +168,6 @@ export const TOP_24H: Omit<WindowedTopKOptions, 'capacity'> = {
   bucketMs: 3_600_000,
   buckets: 24,
 };
-
-/** Tolerated lead of `atMs` over `nowMs` (clock skew); the same rule as sliding-window.ts. */
-const FUTURE_SKEW_MS = 5_000;
 
 /**
  * Top items over a sliding window: one Space-Saving summary per bucket, merged on read. With
