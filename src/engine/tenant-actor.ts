@@ -258,7 +258,8 @@ interface LogRecord {
 
 /**
  * The log records of a tick: one, unless its lines are over RECORD_BYTES_MAX (a tick holds
- * every request a tenant sent in one turn: 60 batches of 5 MB are 300 MB).
+ * every request a tenant sent in one turn, up to its mailbox's bytes: half the commit queue,
+ * 64 MiB by default, and past the 256 MiB frame limit with a COMMIT_QUEUE_BYTES_MAX over 512 MiB).
  */
 function recordsOf(events: readonly StoredEvent[], lines: readonly string[]): LogRecord[] {
   const whole = Buffer.from(lines.join('\n'));
