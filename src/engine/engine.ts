@@ -59,8 +59,9 @@ export interface Engine {
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const { clock } = options;
   const replayed = new ReplayedKeys();
-  // A fatal error (a failed log, a deletion's purge that failed after its decision) leaves the
-  // store in a state only a restart repairs: the dedup index may no longer match it.
+  // A fatal error (a failed log, a deletion's purge that failed after its decision, a commit
+  // that could not be made readable) leaves the store in a state only a restart repairs: the
+  // dedup index may no longer match it.
   let fatal: unknown = null;
   const onFatal = (error: unknown) => {
     fatal ??= error;
@@ -90,7 +91,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const mailboxBytesMax = Math.floor(
     options.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare,
   );
-  const registry = new ActorRegistry(store, dedup, clock, { ...options, mailboxBytesMax }, ticker);
+  const registry = new ActorRegistry(
+    store,
+    dedup,
+    clock,
+    { ...options, mailboxBytesMax, onFatal },
+    ticker,
+  );
   const countries = options.countries ?? null;
   const enricher = new Enricher(store.catalog, clock, options.storeIp, countries);
   const deletions = new TenantDeletions({ store, registry, dedup });

@@ -22,6 +22,8 @@ export interface RegistryOptions {
   rollupLimits: RollupLimits;
   /** Told when a tenant's live counters could not be rebuilt from the store. */
   onRebuildError?: (tenant: string, error: unknown) => void;
+  /** Told of a failure after a commit was durable (see ActorDeps.onFatal). */
+  onFatal: (error: unknown) => void;
 }
 
 export class ActorRegistry {
@@ -89,6 +91,7 @@ export class ActorRegistry {
         ticker: this.ticker,
         mailboxEventsMax: this.options.mailboxEventsMax,
         mailboxBytesMax: this.options.mailboxBytesMax,
+        onFatal: this.options.onFatal,
       },
       ready,
     );

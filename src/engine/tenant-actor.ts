@@ -41,6 +41,11 @@ export interface ActorDeps {
   mailboxEventsMax: number;
   /** Encoded bytes in the mailbox at most (less than the commit queue's bound; see limits). */
   mailboxBytesMax: number;
+  /**
+   * Told of a failure after a commit was durable (making its events readable, or counting
+   * them): only a restart repairs that state (see STYLE.md, errors §1).
+   */
+  onFatal: (error: unknown) => void;
 }
 
 export class TenantActor {
@@ -225,16 +230,24 @@ export class TenantActor {
     }
     // Rejects when the group is refused: then nothing below runs.
     const seqs = await Promise.all(queued);
-    records.forEach((record, i) => {
-      const group = {
-        tenant: this.tenant,
-        events: record.events.length,
-        days: utcDaysOf(record.events),
-        payload: record.payload,
-      };
-      store.committed(seqs[i] as number, group);
-    });
-    this.rollups.apply(fresh, this.deps.clock.now());
+    try {
+      records.forEach((record, i) => {
+        const group = {
+          tenant: this.tenant,
+          events: record.events.length,
+          days: utcDaysOf(record.events),
+          payload: record.payload,
+        };
+        store.committed(seqs[i] as number, group);
+      });
+      this.rollups.apply(fresh, this.deps.clock.now());
+    } catch (error) {
+      // The log holds the events: they are acknowledged, and their keys stay (a retry is a
+      // duplicate). Refused instead, a retry would be stored a second time. What failed (a
+      // broken invariant) leaves the hot tier or the rollups wrong: the process stops, and a
+      // restart replays the log into both.
+      this.deps.onFatal(error);
+    }
     return null;
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { MiB } from '../../src/core/index.ts';
+import { InvariantError, MiB } from '../../src/core/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { holdDisk } from '../helpers/hold-disk.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
@@ -39,6 +39,33 @@ describe('a failing log', () => {
     expect(res.status).toBe(503);
     expect(fatal.map(String)).toEqual(['Error: EIO: the disk went away']);
     expect(t.engine.registry.peek('acme')?.inFlight).toBe(0);
+  });
+});
+
+describe('a failure after the commit', () => {
+  test('is fatal, not a refusal: the durable event is acknowledged and a retry is a duplicate', async () => {
+    const fatal: unknown[] = [];
+    t = await makeTestApp({ onFatal: (error) => fatal.push(error) });
+    await t.post('/api/v1/events', { event_id: 'warm', name: 'x', tenant_id: 'acme' });
+    // A bug in the live rollups (an InvariantError of a window, say), once the log holds it.
+    const rollups = t.engine.registry.peek('acme')?.rollups;
+    if (rollups === undefined) throw new Error('the actor of acme is resident');
+    const apply = rollups.apply.bind(rollups);
+    rollups.apply = () => {
+      rollups.apply = apply;
+      throw new InvariantError('a window count went negative');
+    };
+    const first = await t.engine.ingestor.ingest([
+      makeEvent({ event_id: 'once', tenant: 'acme', timestamp: T0 }),
+    ]);
+    expect(first).toMatchObject({ kind: 'ok', accepted: 1 });
+    expect(fatal.map(String)).toEqual(['InvariantError: a window count went negative']);
+    // The client's retry (had it been told 503) must not store the event a second time.
+    const retry = await t.engine.ingestor.ingest([
+      makeEvent({ event_id: 'once', tenant: 'acme', timestamp: T0 }),
+    ]);
+    expect(retry).toMatchObject({ kind: 'ok', duplicates: 1 });
+    expect(await t.count('acme')).toBe(2);
   });
 });
 
