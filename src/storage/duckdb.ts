@@ -22,7 +22,8 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
   for (const dir of [options.segmentsDir, options.stagingDir]) makeDirsDurably(dir);
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads),
-    memory_limit: `${Math.floor(options.memoryLimitBytes / (1024 * 1024))}MB`,
+    // KiB, not 'MB': DuckDB reads MB as 1000², which took ~5 % off DUCKDB_MEMORY_BYTES_MAX.
+    memory_limit: `${Math.floor(options.memoryLimitBytes / KiB)}KiB`,
     // Spills go under the data directory (cleared at start with staging), not to DuckDB's
     // default .tmp in whatever directory the server was started from.
     temp_directory: path.join(options.stagingDir, 'spill'),

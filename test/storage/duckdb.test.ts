@@ -1,0 +1,30 @@
+import { afterEach, expect, test } from 'bun:test';
+import * as path from 'node:path';
+import { MiB } from '../../src/core/index.ts';
+import { openDuckDb } from '../../src/storage/duckdb.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const remove of cleanups.splice(0)) remove();
+});
+
+test('DuckDB gets the memory limit it is given in bytes (binary units, not decimal MB)', async () => {
+  const t = makeTempDir();
+  cleanups.push(t.remove);
+  const instance = await openDuckDb({
+    segmentsDir: path.join(t.dir, 'segments'),
+    stagingDir: path.join(t.dir, 'staging'),
+    memoryLimitBytes: 2048 * MiB, // DUCKDB_MEMORY_BYTES_MAX's default
+    threads: 1,
+  });
+  const c = await instance.connect();
+  try {
+    const r = await c.runAndReadAll("SELECT current_setting('memory_limit') AS m");
+    // DuckDB's 'MB' is 1000², so '2048MB' was 1.9 GiB.
+    expect(r.getRowObjectsJS()[0]?.m).toBe('2.0 GiB');
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+});
