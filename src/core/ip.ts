@@ -3,9 +3,13 @@
 // http (the client's address), auth (its login and registration limits) and engine (country).
 
 import { isIP } from 'node:net';
+import { eventLimits } from './limits.ts';
 
-/** Characters of a client address kept at most (an IPv6 address with a zone fits). */
-const IP_CHARS_MAX = 64;
+/**
+ * Characters of a client address kept at most (an IPv6 address with a zone fits): the limit
+ * of the event's `ip` field, so an address cut here is one the native API would take.
+ */
+const IP_CHARS_MAX = eventLimits.ipCharsMax;
 const IPV4_WITH_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
 const BRACKETED = /^\[([^\]]+)\](:\d+)?$/;
 const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
