@@ -26,6 +26,7 @@ import { stagedRowsSql } from './hot-staging.ts';
 import type { FlushPlan, HotTier } from './hot-tier.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
+import { type SegmentFacts, segmentFactsOf } from './segment-facts.ts';
 import { publishSegments, removeQuietly, segmentRelativePath } from './segment-files.ts';
 import { SEGMENT_FORMAT } from './segment-format.ts';
 
@@ -47,13 +48,6 @@ export interface FlushResult {
   segments: number;
   rows: number;
   throughSeq: number;
-}
-
-interface SegmentFacts {
-  rows: bigint;
-  min_ts: bigint;
-  max_ts: bigint;
-  max_received_at: bigint;
 }
 
 /** The UTC day of an event as a day number: integer math, several times cheaper than strftime. */
@@ -279,13 +273,7 @@ export class Flusher {
     );
     // Facts and minute counts from the file just written: a columnar read of a few columns.
     const written = `read_parquet('${sqlStringBody(staging)}')`;
-    const facts = (
-      await c.runAndReadAll(
-        `SELECT count(*) AS rows, epoch_ms(min("timestamp")) AS min_ts,
-                epoch_ms(max("timestamp")) AS max_ts,
-                epoch_ms(max(received_at)) AS max_received_at FROM ${written}`,
-      )
-    ).getRowObjects()[0] as unknown as SegmentFacts;
+    const facts = await segmentFactsOf(c, written);
     if (facts.rows === 0n) {
       await fs.promises.rm(staging, { force: true });
       return null;

@@ -19,6 +19,7 @@ import type { CompactorDeps } from './compactor.ts';
 import { sqlStringBody } from './duckdb.ts';
 import type { ErasureMatch } from './erasure-log.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
+import { segmentFactsOf } from './segment-facts.ts';
 import {
   publishSegments,
   removeQuietly,
@@ -35,13 +36,6 @@ export interface Rewritten {
   events: number;
   /** Why the old files could not be removed yet (they stay retired; the start sweeps them). */
   filesPending: string | null;
-}
-
-interface Facts {
-  rows: bigint;
-  min_ts: bigint | null;
-  max_ts: bigint | null;
-  max_received_at: bigint | null;
 }
 
 /** The SQL condition of the rows `match` covers (bound: $value, $through). */
@@ -141,12 +135,7 @@ export class SegmentRewriter {
          TO '${sqlStringBody(where.staging)}' (FORMAT parquet, COMPRESSION zstd)`,
         paramsOf(match),
       );
-      const read = await c.runAndReadAll(
-        `SELECT count(*) AS rows, epoch_ms(min("timestamp")) AS min_ts,
-           epoch_ms(max("timestamp")) AS max_ts, epoch_ms(max(received_at)) AS max_received_at
-         FROM ${written}`,
-      );
-      const found = read.getRowObjects()[0] as unknown as Facts;
+      const found = await segmentFactsOf(c, written);
       if (found.rows > 0n) await writeMinuteCounts(c, written, {}, where.stagingCounts);
       return found;
     });
