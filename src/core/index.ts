@@ -58,7 +58,6 @@ export {
   parseTimestamp,
   rangeEndMs,
   type TimestampParse,
-  toIso,
   utcDay,
   utcDayIndex,
 } from './time.ts';

@@ -125,10 +125,6 @@ function parseOffsetMs(zone: string): number | null {
   return sign * (hours * 60 + minutes) * 60_000;
 }
 
-export function toIso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** The UTC day holding `ms` as a day number (days since 1970-01-01). */
 export function utcDayIndex(ms: number): number {
   return Math.floor(ms / DAY_MS);
