@@ -1,7 +1,7 @@
 // Public surface of storage: the event store (log, hot tier, segments, catalog) and its parts.
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { countedRowsOf } from './counted-events.ts';
-export { checkDisk, type DiskStatus, lowSpaceNote } from './disk.ts';
+export { type DiskStatus, lowSpaceNote } from './disk.ts';
 export { floorDivSql, lockDown, sqlStringBody } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';
 export type { Erasure, ErasureLog, ErasureStatus } from './erasure-log.ts';
@@ -26,7 +26,6 @@ export {
   type FaultHook,
   type FaultPoint,
   killAt,
-  noFaults,
   RETENTION_FAULT_POINTS,
 } from './faults.ts';
 export { type FileIo, nodeFileIo } from './file-io.ts';
@@ -48,7 +47,6 @@ export type { DroppedDays, RetentionEraser } from './retention-eraser.ts';
 export { DamagedStoreError, isUnusableStore } from './segment-check.ts';
 export { publishSegments, segmentRelativePath } from './segment-files.ts';
 export {
-  columnsOfFormat,
   SEGMENT_FORMAT,
   type SegmentFile,
   segmentRowsSql,
