@@ -1,8 +1,9 @@
 // Erasures of one person's events as the engine runs them (GDPR erasure): the store records
 // each and cuts the person's unflushed events at once (storage/person-eraser.ts), then rewrites
 // the segments holding them in the background, one erasure at a time; pending ones resume at
-// start. Once one is done the tenant's live rollups are rebuilt from the store, so the live
-// counters and the latest metric points no longer count the erased events. Ingest goes on
+// start. Once one has ended (done, or failed: its unflushed events were cut all the same, and
+// some segments may be rewritten) the tenant's live rollups are rebuilt from the store, so the
+// live counters and the latest metric points count what the reads count. Ingest goes on
 // throughout: events acknowledged after the erasure was accepted are kept.
 
 import { AppError, type ErasureField, erasureLimits, wellFormed } from '../core/index.ts';
@@ -87,7 +88,10 @@ export class Erasures {
 
   private start(id: string): void {
     this.deps.store.erasures.run(id).then((erasure) => {
-      if (erasure?.status === 'done') this.deps.registry.rebuild(erasure.tenant);
+      // Pending: the store is closing, and the next start finishes it.
+      if (erasure !== null && erasure.status !== 'pending') {
+        this.deps.registry.rebuild(erasure.tenant);
+      }
     }, this.deps.onFatal);
   }
 }
