@@ -18,7 +18,10 @@ const SLOT_ARRAY_BYTES = 24;
 /** Bytes per monitored item besides its characters: the map entry, the array slot, headers. */
 const SLOT_ENTRY_BYTES = 96;
 
-/** One Space-Saving summary. Memory: capacity × (the item string + ~70 bytes). */
+/**
+ * One Space-Saving summary. Memory (as `approxBytes` estimates it for ROLLUP_BYTES_MAX):
+ * capacity × 24 bytes of counters, and ~96 bytes and its characters per item monitored.
+ */
 export class SpaceSaving {
   private readonly slotOf = new Map<string, number>();
   private readonly items: string[] = [];
@@ -175,7 +178,7 @@ export const TOP_24H: Omit<WindowedTopKOptions, 'capacity'> = {
  * (23-24 h). A merged count is the sum of the bucket counts, plus, for each overflowed bucket
  * that does not monitor the item, that bucket's unmonitoredCountMax, so it stays an upper
  * bound and `error` says by how much it may exceed the truth. Exact while no bucket overflows.
- * Memory: buckets × capacity × (item + ~70 bytes); 24 × 200 × ~120 B ≈ 560 KiB for paths.
+ * Memory: buckets × capacity × (item + ~120 bytes); 24 × 200 paths of 20 characters ≈ 750 KiB.
  */
 export class WindowedTopK {
   private readonly slots: (SpaceSaving | null)[];
