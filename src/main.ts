@@ -276,10 +276,13 @@ function engineOptions(config: Settings, log: Logger, lockedDb: Database): Engin
     onDiskFull: (error) => log.error('disk full: ingest refused (503)', { error: error.message }),
     onDiskRoom: () => log.info('the disk has room again: ingest resumes', {}),
     onFatal: (error) => {
-      log.error('write-ahead log failed; exiting so a restart can recover from the log', {
+      // Not only the log's own failure: a flush, a deletion's purge, an erasure's cut or a
+      // commit's hot-tier add that failed after its decision (`error` says which).
+      log.error('the store failed; exiting so a restart can recover from the log', {
         error: String(error),
       });
-      // The failed log acknowledges nothing more, so the line explaining the exit may go out.
+      // Whatever is acknowledged until the exit is in the log, which the restart replays; the
+      // line explaining the exit goes out first.
       void exitAfterOutput(EXIT_FATAL);
     },
   };
