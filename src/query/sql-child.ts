@@ -8,7 +8,7 @@
 
 import { DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
-import { lockDown } from '../storage/index.ts';
+import { duckDbBytes, lockDown } from '../storage/index.ts';
 import { columnWithProtoName, columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 import { columnNameAsSent } from './sql-placeholders.ts';
@@ -20,7 +20,7 @@ const REFUSAL_PREFIX = 'sql: ';
 async function run(job: SqlJob): Promise<SqlJobAnswer> {
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(job.threads),
-    memory_limit: `${Math.floor(job.memoryLimitBytes / (1024 * 1024))}MB`,
+    memory_limit: duckDbBytes(job.memoryLimitBytes),
     // DuckDB's default, .tmp under the working directory, has fixed file names: processes
     // running side by side would read each other's spilled blocks.
     temp_directory: job.tempDirectory,

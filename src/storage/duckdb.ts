@@ -18,12 +18,19 @@ export interface DuckDbOptions {
 
 export const HOT_TABLE = 'hot_events';
 
+/**
+ * A byte count as a DuckDB size setting, in whole KiB: DuckDB reads `MB` as 1000² bytes, so a
+ * count of MiB written as `MB` took ~5 % off every limit.
+ */
+export function duckDbBytes(bytes: number): string {
+  return `${Math.floor(bytes / KiB)}KiB`;
+}
+
 export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance> {
   for (const dir of [options.segmentsDir, options.stagingDir]) makeDirsDurably(dir);
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads),
-    // KiB, not 'MB': DuckDB reads MB as 1000², which took ~5 % off DUCKDB_MEMORY_BYTES_MAX.
-    memory_limit: `${Math.floor(options.memoryLimitBytes / KiB)}KiB`,
+    memory_limit: duckDbBytes(options.memoryLimitBytes),
     // Spills go under the data directory (cleared at start with staging), not to DuckDB's
     // default .tmp in whatever directory the server was started from.
     temp_directory: path.join(options.stagingDir, 'spill'),
@@ -53,7 +60,7 @@ export async function lockDown(
   try {
     await c.run("SET GLOBAL TimeZone = 'UTC'");
     if (spillBytesMax !== undefined) {
-      await c.run(`SET GLOBAL max_temp_directory_size = '${Math.floor(spillBytesMax / KiB)}KiB'`);
+      await c.run(`SET GLOBAL max_temp_directory_size = '${duckDbBytes(spillBytesMax)}'`);
     }
     const allowed = dirs.map((d) => `'${sqlStringBody(`${d}/`)}'`);
     await c.run(`SET GLOBAL allowed_directories = [${allowed.join(', ')}]`);

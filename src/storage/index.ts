@@ -2,7 +2,7 @@
 export type { Catalog, NewSegment, Segment } from './catalog.ts';
 export { countedRowsOf } from './counted-events.ts';
 export { type DiskStatus, lowSpaceNote } from './disk.ts';
-export { floorDivSql, lockDown, sqlStringBody } from './duckdb.ts';
+export { duckDbBytes, floorDivSql, lockDown, sqlStringBody } from './duckdb.ts';
 export { fsyncPath } from './durable-fs.ts';
 export type { Erasure, ErasureLog, ErasureStatus } from './erasure-log.ts';
 export {

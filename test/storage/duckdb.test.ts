@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from 'bun:test';
 import * as path from 'node:path';
 import { MiB } from '../../src/core/index.ts';
-import { openDuckDb } from '../../src/storage/duckdb.ts';
+import { duckDbBytes, openDuckDb } from '../../src/storage/duckdb.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const cleanups: (() => void)[] = [];
@@ -27,4 +27,9 @@ test('DuckDB gets the memory limit it is given in bytes (binary units, not decim
     c.closeSync();
     instance.closeSync();
   }
+});
+
+test('sizes are written for DuckDB in whole KiB (the SQL child and the spill cap too)', () => {
+  expect(duckDbBytes(2048 * MiB)).toBe('2097152KiB');
+  expect(duckDbBytes(256 * MiB + 1023)).toBe('262144KiB');
 });
