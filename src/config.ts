@@ -27,7 +27,13 @@ import {
   span,
   text,
 } from './config-values.ts';
-import { defaultTunables, LOG_LEVELS, type LogLevel, type Tunables } from './core/index.ts';
+import {
+  defaultTunables,
+  LOG_LEVELS,
+  type LogLevel,
+  noRetryWaitLimits,
+  type Tunables,
+} from './core/index.ts';
 import { defaultLiveLimits, HEARTBEAT_INTERVAL_MS_MAX, type LiveLimits } from './live/index.ts';
 import { ALL_FAULT_POINTS, type Durability, type FaultPoint } from './storage/index.ts';
 
@@ -41,6 +47,8 @@ export interface Config extends Tunables {
   /** A GeoIP database (.mmdb) to derive each event's country from; null: no countries. */
   geoipDb: string | null;
   trustProxy: boolean;
+  /** How long a request of Umami's or Plausible's (never resent) waits for room; 0: never. */
+  noRetryWaitMs: number;
   /** Distinct event names and paths each tenant's live rollups track before "(other)". */
   rollupNamesMax: number;
   rollupPathsMax: number;
@@ -132,6 +140,12 @@ function readServer(r: EnvReader) {
     ),
     queryTimeoutMs: r.read('QUERY_TIMEOUT', defaultTunables.queryTimeoutMs, durationFrom(10)),
     queryRowsMax: r.read('QUERY_ROWS_MAX', defaultTunables.queryRowsMax, int(1, 1e7)),
+    // 0 (off) is a value here, not a spinning timer: a wait of 0 never waits.
+    noRetryWaitMs: r.read(
+      'NO_RETRY_WAIT',
+      noRetryWaitLimits.waitMsDefault,
+      durationIn(0, noRetryWaitLimits.waitMsMax),
+    ),
     faultPoint: r.read<FaultPoint | null>('FAULT_POINT', null, oneOf(ALL_FAULT_POINTS)),
     faultOpenDelayMs: r.read('FAULT_OPEN_DELAY', 0, durationFrom(0)),
     faultCloseDelayMs: r.read('FAULT_CLOSE_DELAY', 0, durationFrom(0)),

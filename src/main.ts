@@ -177,6 +177,7 @@ function serve(
       queryRowsMax: config.queryRowsMax,
       corsOrigins: config.corsOrigins,
       liveAllowedOrigins: config.liveAllowedOrigins,
+      noRetryWaitMs: config.noRetryWaitMs,
     },
     isAccepting: () => accepting,
   });

@@ -54,6 +54,16 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
 
+  test('NO_RETRY_WAIT: 5s by default, 0 turns it off, at most 60s', () => {
+    expect(loadConfig({}).noRetryWaitMs).toBe(5_000);
+    expect(loadConfig({ NO_RETRY_WAIT: '0' }).noRetryWaitMs).toBe(0);
+    expect(loadConfig({ NO_RETRY_WAIT: '1500ms' }).noRetryWaitMs).toBe(1_500);
+    expect(() => loadConfig({ NO_RETRY_WAIT: '61s' })).toThrow(
+      'NO_RETRY_WAIT="61s": must be a duration from 0ms to 60000ms',
+    );
+    expect(() => loadConfig({ NO_RETRY_WAIT: 'soon' })).toThrow(/NO_RETRY_WAIT="soon": must be/);
+  });
+
   test('a flush size of more than half the in-memory budget is refused', () => {
     const attempt = () => loadConfig({ HOT_BYTES_MAX: String(64 * 1024 ** 2) });
     expect(attempt).toThrow(/FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX/);

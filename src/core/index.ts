@@ -32,6 +32,7 @@ export {
   KiB,
   MiB,
   metricLimits,
+  noRetryWaitLimits,
   propertyFitLimits,
   requestLimits,
   retentionLimits,

@@ -66,6 +66,26 @@ export const requestLimits = {
   jsonDepthMax: 512,
 } as const;
 
+/**
+ * The wait of a request from a client that never resends (Umami, Plausible) while the node is
+ * overloaded (http/compat/room-wait.ts): it tries again until room frees, within these bounds.
+ */
+export const noRetryWaitLimits = {
+  /** NO_RETRY_WAIT's default: how long one request waits for room at most; 0 = never. */
+  waitMsDefault: 5_000,
+  /** NO_RETRY_WAIT's largest value: a browser or proxy gives up on a request much later. */
+  waitMsMax: 60_000,
+  /**
+   * Requests waiting at once across the node; past it a refusal is answered at once. Each holds
+   * its body (at most requestLimits.bodyBytesMax), so their memory is at most this many bodies.
+   */
+  waitingRequestsMax: 100,
+  /** The first pause between two tries, doubled after each… */
+  backoffFirstMs: 10,
+  /** …up to this. */
+  backoffMaxMs: 200,
+} as const;
+
 /** Defaults of the tunable limits; config.ts may override them. */
 export const defaultTunables = {
   /** Events waiting for the next group commit before ingest answers 503. */
@@ -223,6 +243,11 @@ assert(
   'flushing starts well before 503s',
 );
 
+assert(
+  noRetryWaitLimits.waitMsDefault <= noRetryWaitLimits.waitMsMax &&
+    noRetryWaitLimits.backoffFirstMs <= noRetryWaitLimits.backoffMaxMs,
+  'the default wait is within its bounds, and the backoff grows to its cap',
+);
 assert(
   defaultTunables.retentionDays >= 0 &&
     defaultTunables.retentionDays <= retentionLimits.retentionDaysMax,

@@ -20,6 +20,11 @@ export interface HttpOptions {
   corsOrigins?: string[];
   /** Origins allowed to open live WebSockets besides the server's own (`*`: any). */
   liveAllowedOrigins?: readonly string[];
+  /**
+   * How long a request of a client that never resends (Umami, Plausible) waits for room when
+   * the node is overloaded before it is refused (NO_RETRY_WAIT); 0 or absent: never.
+   */
+  noRetryWaitMs?: number;
 }
 
 export interface AppDeps {

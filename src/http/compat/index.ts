@@ -13,6 +13,7 @@ import { plausibleQueryRoutes } from './plausible-query.ts';
 import { plausibleStatsRoutes } from './plausible-stats.ts';
 import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
 import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
+import { RoomWaits } from './room-wait.ts';
 import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';
 import { seed003Routes } from './seed-003.ts';
@@ -48,6 +49,8 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
  * the plugin answers the same whether it is mounted inside createApp or beside it.
  */
 export function compatRoutes(deps: AppDeps) {
+  // One count of waiting requests for the node, across Umami's and Plausible's routes.
+  const waits = new RoomWaits(deps.options.noRetryWaitMs ?? 0);
   return new Elysia()
     .onError(({ error, code, set, request }) => {
       const appError = toAppError(error, code, deps.log, request);
@@ -62,8 +65,8 @@ export function compatRoutes(deps: AppDeps) {
     .use(segmentMetricsRoutes(deps))
     .use(posthogRoutes(deps))
     .use(posthogConfigRoutes(deps))
-    .use(umamiRoutes(deps))
-    .use(plausibleRoutes(deps))
+    .use(umamiRoutes(deps, waits))
+    .use(plausibleRoutes(deps, waits))
     .use(plausibleStatsRoutes(deps))
     .use(plausibleQueryRoutes(deps))
     .use(umamiReadRoutes(deps));

@@ -7,6 +7,8 @@ import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../co
 import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow, ingestEvents } from '../ingest-outcome.ts';
+import { admitIngest } from '../prepare.ts';
+import type { RoomWait } from './room-wait.ts';
 
 export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
 
@@ -18,6 +20,37 @@ export async function ingest(
   locOf: (i: number) => (string | number)[],
 ) {
   return acceptedOrThrow(await write(deps, request, events), locOf);
+}
+
+/**
+ * `ingest` for a client that never resends (see room-wait.ts): a refusal for overload (the
+ * node's or the tenant's) waits for room and tries again while `wait` allows, then stands. The
+ * same events go to each try: their event_ids were given once, before the first, so a part
+ * written by an earlier try is a duplicate in the next, never stored twice.
+ */
+export async function ingestWaiting(
+  deps: AppDeps,
+  request: Request,
+  events: BaseEvent[],
+  locOf: (i: number) => (string | number)[],
+  wait: RoomWait,
+) {
+  for (;;) {
+    const outcome = await write(deps, request, events);
+    const full = outcome.kind === 'overloaded' || outcome.kind === 'tenant_full';
+    if (!full || !(await wait.next(deps.isAccepting))) return acceptedOrThrow(outcome, locOf);
+  }
+}
+
+/**
+ * `admitIngest` for a client that never resends: while the node takes no events, waits for room
+ * before the body is read (see room-wait.ts), then refuses as `admitIngest` does.
+ */
+export async function admitWaiting(deps: AppDeps, wait: RoomWait): Promise<void> {
+  while (deps.isAccepting() && deps.engine.ingestor.admission() !== null) {
+    if (!(await wait.next(deps.isAccepting))) break;
+  }
+  admitIngest(deps);
 }
 
 /** The engine's outcome for `events`, noted as the request's tenants; 503 once shutting down. */

@@ -22,7 +22,7 @@ import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { ErrorOut, openApiSchema } from '../model.ts';
-import { admitIngest, prepareEvents } from '../prepare.ts';
+import { prepareEvents } from '../prepare.ts';
 import {
   errorAnswers,
   INGEST_ERROR_TEXT,
@@ -31,13 +31,14 @@ import {
   openObject,
 } from './docs.ts';
 import { fittedUrl } from './fitted-fields.ts';
-import { contextOf, ingest, objectOf, type Server, textOf } from './ingest.ts';
+import { admitWaiting, contextOf, ingestWaiting, objectOf, type Server, textOf } from './ingest.ts';
 import {
   beaconProperties,
   engagementOf,
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
+import type { RoomWaits } from './room-wait.ts';
 
 /**
  * What a page URL without a scheme and host (`/pricing`) is read against for its path and query;
@@ -68,7 +69,7 @@ const FIELD_NAMES: Record<string, string> = {
   timestamp: 'timestamp',
 };
 
-export function plausibleRoutes(deps: AppDeps) {
+export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
   const shape: ErrorShape = (error) => {
     const headers = { ...CORS_HEADERS, ...errorHeaders(error, deps.options.retryAfterSeconds) };
     if (error.code === 'validation_failed' || error.code === 'invalid_json') {
@@ -78,10 +79,10 @@ export function plausibleRoutes(deps: AppDeps) {
     response.headers.set('access-control-allow-origin', '*');
     return response;
   };
-  const event = guarded(
-    shape,
-    async ({ request, server }: { request: Request; server: Server }) => {
-      admitIngest(deps);
+  // The tracker never resends: a request refused for overload waits for room (room-wait.ts).
+  const event = guarded(shape, ({ request, server }: { request: Request; server: Server }) =>
+    waits.around(request, async (wait) => {
+      await admitWaiting(deps, wait);
       // Up to the ingest body limit, not one event's 32 KB: a page URL with a long token (the
       // tracker sends it whole, and never resends) is stored without its query, as the fields
       // of every SDK event are fitted, where a 413 lost the page view.
@@ -98,9 +99,9 @@ export function plausibleRoutes(deps: AppDeps) {
       ctx.writesReserved = textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME;
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
-      await ingest(deps, request, events, () => ['body']);
+      await ingestWaiting(deps, request, events, () => ['body'], wait);
       return new Response('ok', { status: 202, headers });
-    },
+    }),
   );
   return new Elysia({ tags: ['compatibility'] }).post('/api/event', event, {
     parse: 'none',

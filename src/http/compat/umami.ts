@@ -8,7 +8,7 @@ import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
-import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
+import { type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   errorAnswers,
   INGEST_ERROR_TEXT,
@@ -16,8 +16,9 @@ import {
   jsonInteger,
   jsonRequestBody,
 } from './docs.ts';
-import { contextOf, ingest, type Server } from './ingest.ts';
+import { admitWaiting, contextOf, ingestWaiting, type Server } from './ingest.ts';
 import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
+import type { RoomWait, RoomWaits } from './room-wait.ts';
 import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umami-errors.ts';
 import {
   UMAMI_ERRORS_DISABLED,
@@ -36,7 +37,7 @@ type Prepared =
   | { kind: 'event'; event: BaseEvent; ids: UmamiIds; stored: boolean }
   | { kind: 'error'; websiteId: string };
 
-export function umamiRoutes(deps: AppDeps) {
+export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   const sessions = new UmamiSessions();
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   type Ctx = { request: Request; server: Server };
@@ -50,18 +51,22 @@ export function umamiRoutes(deps: AppDeps) {
     return { kind: 'event', event, ids: item.ids, stored: item.stored };
   };
 
-  const send = guarded(shape, async ({ request, server }: Ctx) => {
-    admitIngest(deps);
-    const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
-    const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
-    const item = prepareOne(body, ctx, ['body']);
-    if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
-    if (item.stored) await ingest(deps, request, [item.event], () => ['body']);
-    return json(responseOf(item.ids, ctx.receivedAt), 200, CORS_HEADERS);
-  });
+  // @umami/node and the script never resend: a request refused for overload waits for room.
+  const send = guarded(shape, ({ request, server }: Ctx) =>
+    waits.around(request, async (wait) => {
+      await admitWaiting(deps, wait);
+      const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
+      const body = parseJson(read.bytes);
+      const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
+      const item = prepareOne(body, ctx, ['body']);
+      if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
+      if (item.stored) await ingestWaiting(deps, request, [item.event], () => ['body'], wait);
+      return json(responseOf(item.ids, ctx.receivedAt), 200, CORS_HEADERS);
+    }),
+  );
 
-  const batch = guarded(shape, async ({ request, server }: Ctx) => {
-    admitIngest(deps);
+  const collectBatch = async (request: Request, server: Server, wait: RoomWait) => {
+    await admitWaiting(deps, wait);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const items = batchItems(body);
     const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
@@ -76,11 +81,15 @@ export function umamiRoutes(deps: AppDeps) {
         details.push({ index, response: umamiError(asUmamiError(error)) });
       }
     });
-    if (events.length > 0) await ingest(deps, request, events, (i) => ['body', i]);
+    if (events.length > 0) await ingestWaiting(deps, request, events, (i) => ['body', i], wait);
     const processed = items.length - details.length;
     const result = { size: items.length, processed, errors: details.length, details };
     return json(result, 200, CORS_HEADERS);
-  });
+  };
+
+  const batch = guarded(shape, ({ request, server }: Ctx) =>
+    waits.around(request, (wait) => collectBatch(request, server, wait)),
+  );
 
   return new Elysia({ tags: ['compatibility'] })
     .use(preflightRoutes(['/api/send', '/api/batch']))

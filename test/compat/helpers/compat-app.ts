@@ -35,6 +35,8 @@ export interface CompatAppOptions {
   trustProxy?: boolean;
   /** Engine options to override, e.g. a disk-space floor that makes the store unwritable. */
   engine?: Partial<EngineOptions>;
+  /** NO_RETRY_WAIT: how long Umami's and Plausible's requests wait for room (0 by default). */
+  noRetryWaitMs?: number;
 }
 
 export function appDeps(
@@ -53,6 +55,7 @@ export function appDeps(
       retryAfterSeconds: 1,
       queryTimeoutMs: 10_000,
       queryRowsMax: 10_000,
+      noRetryWaitMs: options.noRetryWaitMs ?? 0,
     },
     isAccepting: () => true,
   };

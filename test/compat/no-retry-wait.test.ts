@@ -1,0 +1,281 @@
+// README "When Tally refuses: what each SDK does": @umami/node, the Umami script and Plausible's
+// tracker never resend, so on their routes (`/api/send`, `/api/batch`, `/api/event`) a request
+// the node refuses for overload (503 `overloaded`, 429 `tenant_overloaded`) waits for room and
+// tries again, for at most NO_RETRY_WAIT, before it is refused as on every other route. Two
+// overloads, each made by a small bound of the engine's own: the in-memory budget (HOT_BYTES_MAX)
+// full until the test flushes, and a tenant's mailbox (half of COMMIT_QUEUE_BYTES_MAX) holding a
+// request whose fdatasync the test holds.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import { AppError, noRetryWaitLimits, type TenantResolver } from '../../src/core/index.ts';
+import type { EngineOptions } from '../../src/engine/index.ts';
+import { countEvents } from '../helpers/app.ts';
+import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
+import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+
+type Json = Record<string, unknown>;
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+const HOT_BYTES_MAX = 256 * 1024;
+
+let t: CompatApp;
+let held: ReturnType<typeof holdFdatasyncs> | null = null;
+let first: Promise<Response> | null = null;
+afterEach(async () => {
+  held?.restore();
+  held?.release(0, null);
+  await first;
+  held = null;
+  first = null;
+  await t.close();
+});
+
+async function open(noRetryWaitMs: number, engine: Partial<EngineOptions> = {}) {
+  t = await makeCompatApp({ noRetryWaitMs, engine });
+}
+
+const beacon = (d: string, name = 'pageview', signal?: AbortSignal) =>
+  t.handle(
+    new Request('http://localhost/api/event', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0' },
+      body: JSON.stringify({ n: name, u: 'https://example.com/pricing', d }),
+      ...(signal === undefined ? {} : { signal }),
+    }),
+  );
+const umami = (path: '/api/send' | '/api/batch', url = '/pricing') => {
+  const item = { type: 'event', payload: { website: WEBSITE, url, hostname: 'example.com' } };
+  return t.post(path, path === '/api/send' ? item : [item, { ...item, type: 'event' }]);
+};
+const count = (tenant: string) => countEvents(t.engine.store, tenant);
+/** Notes when `answer` is answered, to see that a request is still waiting. */
+function watched(answer: Promise<Response>) {
+  const state = { answered: false, answer };
+  void answer.then(() => {
+    state.answered = true;
+  });
+  return state;
+}
+
+/** Native events until the node refuses for its in-memory budget (hot events to flush). */
+async function fillHot(): Promise<void> {
+  for (let i = 0; t.engine.ingestor.admission() === null; i++) {
+    expect(i).toBeLessThan(200);
+    const properties = { pad: 'p'.repeat(7_000) };
+    const res = await t.post('/api/v1/events', { name: 'fill', properties });
+    expect(res.status).toBe(202);
+  }
+}
+const flush = () => t.engine.store.flusher.flush();
+
+/** A request of `tenant` whose fdatasync is held: its mailbox (1,000 bytes) is then full. */
+async function fillMailbox(tenant: string): Promise<void> {
+  held = holdFdatasyncs();
+  const body = { tenant_id: tenant, name: 'first', properties: { pad: 'p'.repeat(1_200) } };
+  first = t.post('/api/v1/events', body);
+  while (held.held.length === 0) await Bun.sleep(5);
+}
+/** Lets the held commit run: the mailbox drains. */
+function drain(): void {
+  held?.restore();
+  held?.release(0, null);
+  held = null;
+}
+
+describe('the node over its in-memory budget (503 overloaded) until a flush', () => {
+  test('a Plausible event waits, is 202 once a flush made room, and is stored once', async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const sent = watched(beacon('example.com'));
+    await Bun.sleep(150);
+    expect(sent.answered).toBe(false); // without the wait: 503 at once, the page view lost
+    await flush();
+    const res = await sent.answer;
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('ok');
+    expect(await count('example.com')).toBe(1);
+  });
+
+  test('an Umami event (/api/send) and batch (/api/batch) wait too, each stored once', async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const send = watched(umami('/api/send'));
+    const batch = watched(umami('/api/batch', '/docs'));
+    await Bun.sleep(150);
+    expect([send.answered, batch.answered]).toEqual([false, false]);
+    await flush();
+    expect((await send.answer).status).toBe(200);
+    expect(await (await send.answer).json()).toMatchObject({ sessionId: expect.any(String) });
+    const batched = await batch.answer;
+    expect(batched.status).toBe(200);
+    expect(await batched.json()).toMatchObject({ size: 2, processed: 2, errors: 0 });
+    expect(await count(WEBSITE)).toBe(3);
+  });
+
+  test("past NO_RETRY_WAIT the refusal stands: today's 503, and nothing is stored", async () => {
+    await open(300, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const started = performance.now();
+    const res = await beacon('example.com');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as Json).code).toBe('overloaded');
+    await flush();
+    expect(await count('example.com')).toBe(0);
+  });
+
+  test('NO_RETRY_WAIT=0: refused at once, as before', async () => {
+    await open(0, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const res = await beacon('example.com');
+    expect(res.status).toBe(503);
+    expect((await umami('/api/send')).status).toBe(503);
+  });
+
+  test('past the requests waiting at once, a refusal is answered at once', async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const max = noRetryWaitLimits.waitingRequestsMax;
+    const waiting = Array.from({ length: max }, () => watched(beacon('example.com')));
+    await Bun.sleep(100); // each has met the refusal once and holds its place
+    const started = performance.now();
+    const over = await beacon('example.com');
+    expect(over.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(waiting.some((w) => w.answered)).toBe(false);
+    await flush();
+    const answers = await Promise.all(waiting.map((w) => w.answer));
+    expect(answers.map((r) => r.status)).toEqual(Array(max).fill(202));
+    expect(await count('example.com')).toBe(max);
+  });
+
+  test("a shutdown ends the waits at once with today's 503", async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const sent = watched(beacon('example.com'));
+    await Bun.sleep(100);
+    t.deps.isAccepting = () => false;
+    const stoppedAt = performance.now();
+    const res = await sent.answer;
+    expect(performance.now() - stoppedAt).toBeLessThan(noRetryWaitLimits.backoffMaxMs + 100);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as Json).code).toBe('shutting_down');
+    await flush();
+    expect(await count('example.com')).toBe(0);
+  });
+
+  test('a client that goes away stops waiting; its event is not stored', async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const abort = new AbortController();
+    const sent = watched(beacon('example.com', 'pageview', abort.signal));
+    await Bun.sleep(100);
+    expect(sent.answered).toBe(false);
+    const leftAt = performance.now();
+    abort.abort();
+    await sent.answer.catch(() => undefined);
+    expect(performance.now() - leftAt).toBeLessThan(100);
+    await flush();
+    await Bun.sleep(noRetryWaitLimits.backoffMaxMs + 50); // a wait still running would try now
+    expect(await count('example.com')).toBe(0);
+  });
+
+  test('other routes are refused at once: their clients resend', async () => {
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const started = performance.now();
+    expect((await t.post('/api/v1/events', { name: 'native' })).status).toBe(503);
+    const segment = await t.post(
+      '/v1/track',
+      { userId: 'u', event: 'Seg' },
+      {
+        authorization: `Basic ${btoa('wk:')}`,
+      },
+    );
+    expect(segment.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+});
+
+describe("a tenant's mailbox full (429 tenant_overloaded) until its commit is durable", () => {
+  test('a Plausible event waits for the mailbox to drain, then is stored once', async () => {
+    await open(5_000, { commitQueueBytesMax: 2_000 });
+    await fillMailbox('example.com');
+    const sent = watched(beacon('example.com'));
+    await Bun.sleep(150);
+    expect(sent.answered).toBe(false); // without the wait: 429 at once
+    drain();
+    expect((await sent.answer).status).toBe(202);
+    expect((await first)?.status).toBe(202);
+    expect(await count('example.com')).toBe(2);
+  });
+
+  test('a request naming several sites (d=a,b) writes nothing while one is full, then each once', async () => {
+    await open(5_000, { commitQueueBytesMax: 2_000 });
+    await fillMailbox('b.example');
+    const sent = watched(beacon('example.com,b.example'));
+    await Bun.sleep(150);
+    expect(sent.answered).toBe(false);
+    // Refused whole: example.com's event was not written while b.example's mailbox was full.
+    expect(await count('example.com')).toBe(0);
+    drain();
+    expect((await sent.answer).status).toBe(202);
+    expect(await count('example.com')).toBe(1);
+    expect(await count('b.example')).toBe(2); // the held request's and the beacon's
+  });
+
+  test('past NO_RETRY_WAIT: the 429 of today, and nothing stored', async () => {
+    await open(200, { commitQueueBytesMax: 2_000 });
+    await fillMailbox('example.com');
+    const started = performance.now();
+    const refused = await beacon('example.com');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as Json).code).toBe('tenant_overloaded');
+    drain();
+    await first;
+    expect(await count('example.com')).toBe(1); // the held request's only
+  });
+
+  test('a rate limit (429 rate_limited) is answered at once, never waited on', async () => {
+    t = await makeCompatApp({
+      noRetryWaitMs: 5_000,
+      engine: { commitQueueBytesMax: 2_000 },
+      tenancy: limitedTenancy(),
+    });
+    await fillMailbox('example.com');
+    const started = performance.now();
+    const res = await beacon('example.com');
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as Json).code).toBe('rate_limited');
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+});
+
+test("a try after one whose part was written keeps its event_ids: that part isn't stored twice", async () => {
+  // A batch of several tenants goes in parts only at ACTORS_MAX (README Limits); the events of
+  // every try are the same objects, ids given once. Here the first site's part of a request
+  // is stored as such a try would leave it, then the whole request is taken again.
+  await open(5_000);
+  const ids = ['01a21bf7-0000-7000-8000-000000000001', '01a21bf7-0000-7000-8000-000000000002'];
+  let next = 0;
+  t.deps.newEventId = () => ids[next++ % 2] as string;
+  expect((await beacon('example.com')).status).toBe(202);
+  next = 0;
+  expect((await beacon('example.com,b.example')).status).toBe(202);
+  expect(await count('example.com')).toBe(1);
+  expect(await count('b.example')).toBe(1);
+});
+
+/** Open tenancy whose write rate is spent for good on Plausible's route: `429 rate_limited`. */
+function limitedTenancy(): TenantResolver {
+  return {
+    forIngest(request) {
+      if (new URL(request.url).pathname === '/api/event') {
+        throw new AppError('rate_limited', 'the write rate of this project is spent');
+      }
+      return (claimed) => claimed ?? 'default';
+    },
+    forRead: (_request, query) => query.tenant_id ?? 'default',
+  };
+}
