@@ -43,7 +43,7 @@ export class RequiredTenancy implements TenantResolver {
     credentials?: IngestCredentials,
   ): (claimed: string | undefined) => string {
     const credential = ingestCredentialOf(request, credentials?.key);
-    if (credential === null) return this.keyless(request);
+    if (credential === null) return this.keyless(request, credentials?.rateLimited !== false);
     if (credential.kind === 'read_key') {
       throw new AppError('forbidden', 'a read key cannot ingest; send a write key (wk_…)');
     }
@@ -105,8 +105,11 @@ export class RequiredTenancy implements TenantResolver {
     }
   }
 
-  /** Ingest without a key: only names registered as a project's alias are accepted. */
-  private keyless(request: Request): (claimed: string | undefined) => string {
+  /**
+   * Ingest without a key: only names registered as a project's alias are accepted; each
+   * project's alias rate is spent once a request, unless `limited` is false (it writes nothing).
+   */
+  private keyless(request: Request, limited: boolean): (claimed: string | undefined) => string {
     const resolved = new Map<string, string>();
     return (claimed) => {
       if (claimed === undefined) {
@@ -121,7 +124,7 @@ export class RequiredTenancy implements TenantResolver {
           `${claimed} is not a registered site alias; send a write key to ingest`,
         );
       }
-      this.limit(request, this.deps.writeLimiter, `alias:${tenant}`);
+      if (limited) this.limit(request, this.deps.writeLimiter, `alias:${tenant}`);
       resolved.set(claimed, tenant);
       return tenant;
     };

@@ -7,8 +7,9 @@ export interface IngestCredentials {
   /** A write key found in an SDK-specific place (Segment Basic auth, PostHog api_key, …). */
   key?: string | null;
   /**
-   * false: checks the key without spending the write rate, for a request that writes nothing
-   * (PostHog's feature flags, asked at every page load) and must not starve the captures.
+   * false: checks the key (or the alias of a keyless beacon) without spending the write rate,
+   * for a request that writes nothing (PostHog's feature flags, asked at every page load;
+   * Umami's identify, performance, engagement and error items) and must not starve the captures.
    */
   rateLimited?: boolean;
 }

@@ -40,6 +40,8 @@ export interface ContextOptions {
    * keeps as long as possible.
    */
   fit?: { api: string; keep: ReadonlySet<string> };
+  /** false: the request writes nothing, so the key is checked without spending the rate. */
+  rateLimited?: false;
 }
 
 /**
@@ -64,7 +66,12 @@ export function contextOf(
   server: Server,
   options: ContextOptions = {},
 ): PrepareContext {
-  const credentials = options.key === undefined ? undefined : { key: options.key };
+  const credentials =
+    options.rateLimited === false
+      ? { key: options.key, rateLimited: false }
+      : options.key === undefined
+        ? undefined
+        : { key: options.key };
   let ip: string | null | undefined =
     options.ip === undefined || options.ip === null ? undefined : normalizeIp(options.ip);
   const userAgent = request.headers.get('user-agent');

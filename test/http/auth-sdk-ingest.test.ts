@@ -142,3 +142,54 @@ describe("PostHog's flags requests and the project's write rate", () => {
     }
   });
 });
+
+describe("Umami's items that write nothing and the site's write rate", () => {
+  test('identify, performance, engagement and error items check the site, spend none', async () => {
+    // The Umami script sends them beside its page views (identify at sign-in, web vitals,
+    // engagement when a page is left); they are answered, never stored. Counted as ingest
+    // requests, they used up the site's RATE_WRITE and the page views after them were 429,
+    // which the script never resends.
+    const burst = 3;
+    const tight = await makeAuthApp({
+      auth: { rates: { ...defaultAuthOptions.rates, write: { perSecond: 1, burst } } },
+    });
+    try {
+      const owner = await signUp(tight, 'um@example.com');
+      await makeProject(tight, owner.access_token, 'acme');
+      const website = '6c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+      const alias = await tight.call('POST', '/api/v1/projects/acme/aliases', {
+        token: owner.access_token,
+        body: { alias: website, kind: 'umami_website' },
+      });
+      expect(alias.status).toBe(201);
+      const item = (type: string, url = '/') => ({ type, payload: { website, url } });
+      const send = (body: unknown) => tight.call('POST', '/api/send', { body });
+      for (const type of ['identify', 'performance', 'engagement', 'error']) {
+        for (let i = 0; i < burst; i++) {
+          expect({ type, status: (await send(item(type))).status }).toEqual({ type, status: 200 });
+        }
+      }
+      const unstored = ['identify', 'performance', 'engagement'].map((type) => item(type));
+      const batch = await tight.call('POST', '/api/batch', { body: unstored });
+      expect(batch.status).toBe(200);
+      // The site is still checked: a website that is no alias is refused.
+      const other = item('identify');
+      other.payload.website = '0d9bb5a4-8e3c-4b1f-9f5e-2a7c6d3e1b40';
+      expect((await send(other)).status).toBe(403);
+      for (let i = 0; i < burst; i++) {
+        const view = await send(item('event', `/p${i}`));
+        expect({ i, status: view.status }).toEqual({ i, status: 200 });
+      }
+      // The page views' own rate still holds, and a batch with an event spends it.
+      expect((await send(item('event', '/over'))).status).toBe(429);
+      const mixed = await tight.call('POST', '/api/batch', {
+        body: [item('identify'), item('event', '/mixed')],
+      });
+      // (a batch reports the refusal per item, as Umami's does)
+      expect(await mixed.json()).toMatchObject({ size: 2, processed: 0, errors: 2 });
+      expect(await tight.count('acme')).toBe(burst);
+    } finally {
+      await tight.close();
+    }
+  });
+});

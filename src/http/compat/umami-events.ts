@@ -45,6 +45,16 @@ const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>([
   'performance',
   'engagement',
 ]);
+/**
+ * Whether an item (as sent, not yet checked) may write an event: not one of the types only
+ * answered (UNSTORED_TYPES, `error`), whose requests so spend none of the site's write rate.
+ * A type Umami does not know spends it, as any request refused for its body does.
+ */
+export function umamiItemWrites(item: unknown): boolean {
+  const type = objectOf(item)?.type;
+  return type !== 'error' && !(typeof type === 'string' && UNSTORED_TYPES.has(type));
+}
+
 /** Umami's answer to an `error` item for a website whose error tracking is off. */
 export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
 const HOUR_MS = 3_600_000;

@@ -16,7 +16,13 @@ import {
   jsonInteger,
   jsonRequestBody,
 } from './docs.ts';
-import { admitWaiting, contextOf, ingestWaiting, type Server } from './ingest.ts';
+import {
+  admitWaiting,
+  type ContextOptions,
+  contextOf,
+  ingestWaiting,
+  type Server,
+} from './ingest.ts';
 import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
 import type { RoomWait, RoomWaits } from './room-wait.ts';
 import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umami-errors.ts';
@@ -27,6 +33,7 @@ import {
   UmamiItemIn,
   UmamiSessions,
   umamiItem,
+  umamiItemWrites,
 } from './umami-events.ts';
 
 /** Items one /api/batch request may carry. */
@@ -57,7 +64,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
       await admitWaiting(deps, wait);
       const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
       const body = parseJson(read.bytes);
-      const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
+      const ctx = contextOf(deps, request, server, optionsOf([body]));
       const item = prepareOne(body, ctx, ['body']);
       if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
       if (item.stored) await ingestWaiting(deps, request, [item.event], () => ['body'], wait);
@@ -69,7 +76,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     await admitWaiting(deps, wait);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const items = batchItems(body);
-    const ctx = contextOf(deps, request, server, { fit: UMAMI_FIT });
+    const ctx = contextOf(deps, request, server, optionsOf(items));
     const events: BaseEvent[] = [];
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
@@ -189,6 +196,16 @@ function umamiErrors(limits: { 400: string; 413: string }) {
     },
     () => UmamiErrorOut,
   );
+}
+
+/**
+ * The context options of a request of `items`: one whose items write nothing (identify,
+ * performance, engagement, error) checks the site without spending its write rate, as
+ * PostHog's flags do: the tracker sends them beside its page views, which must not meet a 429
+ * for them.
+ */
+function optionsOf(items: readonly unknown[]): ContextOptions {
+  return items.some(umamiItemWrites) ? { fit: UMAMI_FIT } : { fit: UMAMI_FIT, rateLimited: false };
 }
 
 /** Umami's answer; `cache` is opaque to clients (they echo it), so it is plain base64url. */
