@@ -7,11 +7,13 @@
 // request whose fdatasync the test holds.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import { Umami } from '@umami/node';
 import { AppError, noRetryWaitLimits, type TenantResolver } from '../../src/core/index.ts';
 import type { EngineOptions } from '../../src/engine/index.ts';
 import { countEvents } from '../helpers/app.ts';
 import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { startCompatServer } from './helpers/compat-server.ts';
 
 type Json = Record<string, unknown>;
 const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
@@ -279,3 +281,45 @@ function limitedTenancy(): TenantResolver {
     forRead: (_request, query) => query.tenant_id ?? 'default',
   };
 }
+
+describe('over a socket: the real @umami/node, and a beacon whose client goes away', () => {
+  test('@umami/node gets its 200 once a flush made room; an aborted fetch stops waiting', async () => {
+    const server = await startCompatServer({
+      noRetryWaitMs: 5_000,
+      engine: { hotBytesMax: 1 },
+    });
+    const stored = async (tenant: string) => countEvents(server.engine.store, tenant);
+    try {
+      const fill = await fetch(`${server.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'fill' }),
+      });
+      expect(fill.status).toBe(202);
+      const umamiClient = new Umami({ websiteId: WEBSITE, hostUrl: server.url });
+      const tracked = watched(umamiClient.track('waited', { n: 1 }));
+      await Bun.sleep(150);
+      expect(tracked.answered).toBe(false); // without the wait: a 503 its caller must resend
+      await server.engine.store.flusher.flush();
+      expect((await tracked.answer).status).toBe(200);
+      expect(await stored(WEBSITE)).toBe(1);
+      // Full again (the hot budget is 1 byte): a beacon sent now waits; its client leaves.
+      const abort = new AbortController();
+      const gone = fetch(`${server.url}/api/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' }),
+        signal: abort.signal,
+      }).catch(() => null);
+      await Bun.sleep(100);
+      abort.abort();
+      expect(await gone).toBeNull();
+      await Bun.sleep(50);
+      await server.engine.store.flusher.flush();
+      await Bun.sleep(noRetryWaitLimits.backoffMaxMs * 2); // a wait still running tries now
+      expect(await stored('example.com')).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});

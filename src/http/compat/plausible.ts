@@ -193,7 +193,8 @@ const EVENT_DOC = {
     '`engagement` beacons (`sd`, `e`) are stored as events named ' +
     `\`${ENGAGEMENT_EVENT_NAME}\` with the properties \`${SCROLL_DEPTH_KEY}\` and ` +
     `\`${ENGAGEMENT_TIME_KEY}\`: read by the Stats API's scroll_depth and time_on_page, ` +
-    'never counted as events (they show in the SQL view, the export and by id).',
+    'never counted as events (they show in the SQL view, the export and by id). The tracker ' +
+    'never resends: a request refused for overload waits for room up to NO_RETRY_WAIT first.',
   requestBody: jsonRequestBody(
     PlausibleEventIn,
     examplePageview,

@@ -123,7 +123,9 @@ const SEND_DOC = {
   description:
     '`event` items are stored. `identify` and `performance` items are checked and answered ' +
     'with the session, but not stored (Umami counts neither as an event). An `error` item is ' +
-    'answered `{"ok":false,"reason":"errors_disabled"}`: Tally does not track errors.',
+    'answered `{"ok":false,"reason":"errors_disabled"}`: Tally does not track errors. ' +
+    'Umami never resends: a request refused for overload waits for room up to NO_RETRY_WAIT ' +
+    'first.',
   requestBody: jsonRequestBody(UmamiItemIn, examplePageview),
   responses: {
     200: jsonAnswer(
@@ -159,7 +161,8 @@ const BATCH_DOC = {
   summary: `Umami: collect up to ${UMAMI_BATCH_ITEMS_MAX} items`,
   description:
     'Bad items are reported in `details` and not stored; the rest are (`event` items only: ' +
-    'identify, performance and error items count as processed, as on /api/send).',
+    'identify, performance and error items count as processed, as on /api/send). Refused for ' +
+    'overload, a request waits for room up to NO_RETRY_WAIT first, as on /api/send.',
   requestBody: jsonRequestBody(t.Array(UmamiItemIn, { maxItems: UMAMI_BATCH_ITEMS_MAX }), [
     examplePageview,
     exampleEvent,

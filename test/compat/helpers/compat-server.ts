@@ -31,6 +31,8 @@ export async function startCompatServer(
     log?: Logger;
     /** Engine options to override, e.g. small bounds that a few requests fill. */
     engine?: Partial<EngineOptions>;
+    /** NO_RETRY_WAIT of Umami's and Plausible's routes (0 by default: refused at once). */
+    noRetryWaitMs?: number;
   } = {},
 ): Promise<CompatServer> {
   const { dir, remove } = makeTempDir('tally-compat-server-');
