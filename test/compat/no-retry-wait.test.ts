@@ -182,6 +182,20 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     expect(await count('example.com')).toBe(0);
   });
 
+  test('a request is checked before it waits: a rate limit (429 rate_limited) at once', async () => {
+    t = await makeCompatApp({
+      noRetryWaitMs: 5_000,
+      engine: { hotBytesMax: HOT_BYTES_MAX },
+      tenancy: limitedTenancy(),
+    });
+    await fillHot();
+    const started = performance.now();
+    const res = await beacon('example.com');
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as Json).code).toBe('rate_limited');
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+
   test('other routes are refused at once: their clients resend', async () => {
     await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
     await fillHot();

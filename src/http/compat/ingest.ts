@@ -36,21 +36,29 @@ export async function ingestWaiting(
   wait: RoomWait,
 ) {
   for (;;) {
+    // Once shutdown began, the next try is refused with its 503 `shutting_down` (ingestEvents).
     const outcome = await write(deps, request, events);
     const full = outcome.kind === 'overloaded' || outcome.kind === 'tenant_full';
-    if (!full || !(await wait.next(deps.isAccepting))) return acceptedOrThrow(outcome, locOf);
+    if (!full) return acceptedOrThrow(outcome, locOf);
+    if (!(await wait.next(deps.isAccepting)) && deps.isAccepting()) {
+      return acceptedOrThrow(outcome, locOf);
+    }
   }
 }
 
 /**
- * `admitIngest` for a client that never resends: while the node takes no events, waits for room
- * before the body is read (see room-wait.ts), then refuses as `admitIngest` does.
+ * `admitIngest` for a client that never resends: a node that takes no events now lets the
+ * request read its body if it gets a place among the waiting requests (see room-wait.ts), so
+ * that it is checked (its body, its key or site, the rate) before it waits in `ingestWaiting`;
+ * without a place it is refused before its body is read, as `admitIngest` refuses.
  */
-export async function admitWaiting(deps: AppDeps, wait: RoomWait): Promise<void> {
-  while (deps.isAccepting() && deps.engine.ingestor.admission() !== null) {
-    if (!(await wait.next(deps.isAccepting))) break;
+export function admitWaiting(deps: AppDeps, wait: RoomWait): void {
+  try {
+    admitIngest(deps);
+  } catch (error) {
+    const overloaded = error instanceof AppError && error.code === 'overloaded';
+    if (!overloaded || !wait.hold(deps.isAccepting)) throw error;
   }
-  admitIngest(deps);
 }
 
 /** The engine's outcome for `events`, noted as the request's tenants; 503 once shutting down. */

@@ -82,7 +82,7 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
   // The tracker never resends: a request refused for overload waits for room (room-wait.ts).
   const event = guarded(shape, ({ request, server }: { request: Request; server: Server }) =>
     waits.around(request, async (wait) => {
-      await admitWaiting(deps, wait);
+      admitWaiting(deps, wait);
       // Up to the ingest body limit, not one event's 32 KB: a page URL with a long token (the
       // tracker sends it whole, and never resends) is stored without its query, as the fields
       // of every SDK event are fitted, where a 413 lost the page view.

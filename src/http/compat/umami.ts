@@ -61,7 +61,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   // @umami/node and the script never resend: a request refused for overload waits for room.
   const send = guarded(shape, ({ request, server }: Ctx) =>
     waits.around(request, async (wait) => {
-      await admitWaiting(deps, wait);
+      admitWaiting(deps, wait);
       const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
       const body = parseJson(read.bytes);
       const ctx = contextOf(deps, request, server, optionsOf([body]));
@@ -73,7 +73,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   );
 
   const collectBatch = async (request: Request, server: Server, wait: RoomWait) => {
-    await admitWaiting(deps, wait);
+    admitWaiting(deps, wait);
     const body = parseJson((await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax)).bytes);
     const items = batchItems(body);
     const ctx = contextOf(deps, request, server, optionsOf(items));
