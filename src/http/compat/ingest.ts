@@ -48,16 +48,16 @@ export async function ingestWaiting(
 
 /**
  * `admitIngest` for a client that never resends: a node that takes no events now lets the
- * request read its body if it gets a place among the waiting requests (see room-wait.ts), so
- * that it is checked (its body, its key or site, the rate) before it waits in `ingestWaiting`;
- * without a place it is refused before its body is read, as `admitIngest` refuses.
+ * request read its body while places among the waiting requests are free (see room-wait.ts),
+ * so that it is checked (its body, its key or site, the rate) before it waits in
+ * `ingestWaiting`; else it is refused before its body is read, as `admitIngest` refuses.
  */
 export function admitWaiting(deps: AppDeps, wait: RoomWait): void {
   try {
     admitIngest(deps);
   } catch (error) {
     const overloaded = error instanceof AppError && error.code === 'overloaded';
-    if (!overloaded || !wait.hold(deps.isAccepting)) throw error;
+    if (!overloaded || !wait.mayWait(deps.isAccepting)) throw error;
   }
 }
 

@@ -14,11 +14,11 @@ import { noRetryWaitLimits } from '../../core/index.ts';
 /** One request's wait: asked before each new try, given back once the request is answered. */
 export interface RoomWait {
   /**
-   * Takes a place among the waiting requests, kept until the request is answered, and starts
-   * its clock; false when it may not wait (as `next` says). Asked before the body is read, so
-   * only requests with a place read theirs on an overloaded node.
+   * Whether the request could wait now (as `next` says), taking no place: asked before its body
+   * is read, so that on an overloaded node a request reads its body only while places are
+   * free, and one that reads it slowly holds none meanwhile.
    */
-  hold(isAccepting: () => boolean): boolean;
+  mayWait(isAccepting: () => boolean): boolean;
   /**
    * Pauses before the next try and says true; false, at once, when the request is to be
    * refused instead: waiting is off, its time is up, the client went away, the node is
@@ -75,19 +75,20 @@ class RequestWait implements RoomWait {
     private readonly signal: AbortSignal,
   ) {}
 
-  hold(isAccepting: () => boolean): boolean {
+  mayWait(isAccepting: () => boolean): boolean {
     if (this.waits.waitMs <= 0 || this.signal.aborted || !isAccepting()) return false;
-    this.deadline ??= performance.now() + this.waits.waitMs;
-    // Held until the request is answered: its body stays in memory meanwhile.
-    if (!this.holding && !this.waits.take()) return false;
-    this.holding = true;
-    return true;
+    return this.holding || this.waits.size < this.waits.waitingMax;
   }
 
   async next(isAccepting: () => boolean): Promise<boolean> {
-    if (!this.hold(isAccepting)) return false;
-    const left = (this.deadline as number) - performance.now();
+    if (!this.mayWait(isAccepting)) return false;
+    const now = performance.now();
+    this.deadline ??= now + this.waits.waitMs;
+    const left = this.deadline - now;
     if (left <= 0) return false;
+    // Held from the first pause until the request is answered: its body stays in memory.
+    if (!this.holding && !this.waits.take()) return false;
+    this.holding = true;
     await pause(Math.min(this.pauseMs, left), this.signal);
     this.pauseMs = Math.min(this.pauseMs * 2, noRetryWaitLimits.backoffMaxMs);
     return !this.signal.aborted;
