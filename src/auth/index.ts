@@ -17,7 +17,7 @@ export {
   prepareBootstrap,
 } from './bootstrap.ts';
 export { BOUND_SETTINGS, type ProjectBounds } from './bounds.ts';
-export { CREDENTIAL_HEADERS, readCredentialOf } from './credentials.ts';
+export { bearerOf, CREDENTIAL_HEADERS, readCredentialOf } from './credentials.ts';
 export { InvitationService } from './invitation-service.ts';
 export type { Invitation } from './invitations.ts';
 export {

@@ -295,6 +295,23 @@ describe('authentication', () => {
     await Promise.all([client.closed, pair.closed]);
   });
 
+  test('a token in the subprotocol is used when Authorization holds no bearer token', async () => {
+    // Behind a proxy asking for Basic credentials the browser sends them on the handshake too;
+    // the page's token, offered as a subprotocol (or ?token=), was ignored then, a 401.
+    const basic = { authorization: `Basic ${btoa('ops:proxy password')}` };
+    const client = await connect('/api/v1/live', {
+      headers: basic,
+      protocols: ['tally.live', 'bearer.rk_acme'],
+    });
+    client.send({ type: 'subscribe' });
+    expect((await client.next(isSnapshot)).message.tenant).toBe('acme');
+    const query = await connect('/api/v1/ws/metrics?token=rk_acme', { headers: basic });
+    expect((await query.next(isSnapshot)).message.tenant).toBe('acme');
+    client.close();
+    query.close();
+    await Promise.all([client.closed, query.closed]);
+  });
+
   test('the secret of a bearer.<token> protocol is never echoed in the answer', async () => {
     const only = await RawWsClient.connect(server.port, '/api/v1/live', {
       'Sec-WebSocket-Protocol': 'bearer.rk_acme',

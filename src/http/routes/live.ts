@@ -6,6 +6,7 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
+import { bearerOf } from '../../auth/index.ts';
 import { AppError, type TenantResolver } from '../../core/index.ts';
 import {
   CLOSE_INTERNAL_ERROR,
@@ -129,9 +130,13 @@ function unheaderedToken(request: Request, offered: OfferedProtocols): string | 
   return token;
 }
 
-/** The request forRead sees: with `Authorization: Bearer` when the token came another way. */
+/**
+ * The request forRead sees: with `Authorization: Bearer` when the token came another way. An
+ * Authorization of another scheme is replaced: a browser sends the Basic credentials of a
+ * proxy that asked for them on the handshake too, and they are no Tally credential.
+ */
 function authRequest(request: Request, token: string | null): Request {
-  if (token === null || request.headers.has('authorization')) return request;
+  if (token === null || bearerOf(request) !== null) return request;
   const headers = new Headers(request.headers);
   headers.set('authorization', `Bearer ${token}`);
   return new Request(request.url, { method: request.method, headers });
