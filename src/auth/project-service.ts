@@ -8,7 +8,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
-import type { Principal } from './accounts.ts';
+import { type Principal, unauthorized } from './accounts.ts';
 import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
 import type { ProjectBounds } from './bounds.ts';
@@ -21,6 +21,7 @@ import {
   type Role,
 } from './projects.ts';
 import { type TokenBucketLimiter, takeOrRefuse } from './rate-limit.ts';
+import type { SessionStore } from './sessions.ts';
 import type { TenantHoldsEvents } from './stored-events.ts';
 import type { UserStore } from './users.ts';
 import {
@@ -38,6 +39,8 @@ export interface ProjectDeps {
   keys: ApiKeyStore;
   aliases: AliasStore;
   users: UserStore;
+  /** A caller's session is checked again after the tenant probe (which may wait). */
+  sessions: SessionStore;
   clock: Clock;
   /** Invitations and role changes by email per caller (shared with InvitationService). */
   memberAddPerUser: TokenBucketLimiter;
@@ -78,17 +81,21 @@ export class ProjectService {
         : checkRetentionDays(fields.retention_days, ['body', 'retention_days']);
     if (claims) this.takeProjectCreate(principal);
     const now = this.deps.clock.now();
-    const insert = (id: string) => ({
-      ...this.deps.projects.create(
+    // After the probe, with nothing awaited before the insert (as for the alias below).
+    const insert = (id: string) => {
+      this.requireSession(principal);
+      const { projectsPerUserMax } = this.deps.bounds;
+      const owner = principal.user.id;
+      const project = this.deps.projects.create(
         id,
         name,
-        principal.user.id,
+        owner,
         now,
-        this.deps.bounds.projectsPerUserMax,
+        projectsPerUserMax,
         retentionDays,
-      ),
-      role: 'owner' as const,
-    });
+      );
+      return { ...project, role: 'owner' as const };
+    };
     if (givenId !== null) {
       if (claims && (await this.holdsEvents(givenId))) throw tenantHoldsEvents(givenId, 'project');
       return insert(givenId);
@@ -258,7 +265,8 @@ export class ProjectService {
       throw tenantHoldsEvents(alias, 'alias');
     }
     // Again after the probe, with nothing awaited before the insert: the caller may have been
-    // demoted or removed, or the project deleted, while it ran.
+    // signed out, demoted or removed, or the project deleted, while it ran.
+    this.requireSession(principal);
     this.require(principal, id, 'owner');
     const max = this.deps.bounds.aliasesPerProjectMax;
     return this.deps.aliases.add(id, alias, kind, this.deps.clock.now(), max);
@@ -273,6 +281,17 @@ export class ProjectService {
     this.require(principal, id, 'owner');
     if (!this.deps.aliases.remove(id, alias)) {
       throw new AppError('not_found', `project ${id} has no alias ${alias}`);
+    }
+  }
+
+  /**
+   * 401 when the caller's session ended (a logout, a new password set elsewhere, the account
+   * deleted) since the request was authenticated: checked after the tenant probe, which may
+   * wait, so an ended session writes nothing.
+   */
+  private requireSession(principal: Principal): void {
+    if (!this.deps.sessions.isActive(principal.sessionId, principal.user.id)) {
+      throw unauthorized('the session of this access token has ended', 'invalid_token');
     }
   }
 

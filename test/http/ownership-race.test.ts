@@ -1,8 +1,9 @@
 // A project create or an alias whose caller loses their standing while the request waits on
 // the tenant's stored events (the probe of stored-events.ts reads a DuckDB snapshot: the body
 // is in and the caller checked, but the write is not done) changes nothing and is refused
-// cleanly: an account deleted meanwhile is 401 with no project (none owned by a deleted user,
-// none without an owner), an owner demoted, removed or whose project was deleted adds no alias.
+// cleanly: an account deleted or a session ended (signed out, a new password set elsewhere)
+// meanwhile is 401 with no project (none owned by a deleted user, none without an owner) and no
+// alias, and an owner demoted, removed or whose project was deleted adds no alias.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type AuthApp, makeAuthApp, makeProject, signUp, type Tokens } from '../auth/harness.ts';
@@ -71,6 +72,26 @@ describe('an account deleted while its project create waits on the tenant probe'
   }
 });
 
+describe('a session ended while its project create waits on the tenant probe', () => {
+  const BODIES = { 'a given id': { id: 'loot', name: 'x' }, 'an id from the name': { name: 'x' } };
+  for (const [what, body] of Object.entries(BODIES)) {
+    test(`${what}: 401, no project`, async () => {
+      const probe = holdProbe();
+      const answer = t.call('POST', '/api/v1/projects', { token: bob.access_token, body });
+      await probe.waiting;
+      const ended = await t.call('POST', '/api/v1/auth/logout', {
+        body: { refresh_token: bob.refresh_token },
+      });
+      expect(ended.status).toBe(204);
+      probe.release();
+      const res = await answer;
+      expect(res.status).toBe(401);
+      expect(t.auth.stores.projects.get('loot')).toBeNull();
+      expect(orphans()).toEqual([]);
+    });
+  }
+});
+
 describe('an alias whose caller loses their standing while it waits on the tenant probe', () => {
   beforeEach(async () => {
     const invited = await t.call('POST', '/api/v1/projects/acme/invitations', {
@@ -102,6 +123,11 @@ describe('an alias whose caller loses their standing while it waits on the tenan
     'the project deleted': {
       status: 404,
       end: () => t.call('DELETE', '/api/v1/projects/acme', { token: ada.access_token }),
+    },
+    'signed out (the session ended)': {
+      status: 401,
+      end: () =>
+        t.call('POST', '/api/v1/auth/logout', { body: { refresh_token: bob.refresh_token } }),
     },
   };
   for (const [ending, { status, end }] of Object.entries(ENDINGS)) {
