@@ -1,6 +1,7 @@
 // Public surface of auth: modes, accounts and sessions (JWT + rotating refresh tokens), projects
 // with members and invitations, API keys and aliases, rate limits, the required-mode tenant
-// resolver and the first-start bootstrap. Imports only core (and SQLite through its connection).
+// resolver and the first-start bootstrap. Imports core, and storage's types for the stored-events
+// probe (SQLite through the connection it is given).
 export { AccountService, type Principal, type TokenPair, unauthorized } from './accounts.ts';
 export { ALIAS_KINDS, type Alias, type AliasKind } from './aliases.ts';
 export { type ApiKey, KEY_KINDS, type KeyKind } from './api-keys.ts';

@@ -4,7 +4,8 @@
 // project, its members, key prefixes and aliases; only owners change members' roles, keys and
 // aliases, and delete the project (as an admin may). People join by invitation only
 // (invitation-service.ts). A project the caller is not a member of is answered as absent
-// (404), except to an admin.
+// (404), to an admin too: an admin who is no member may only delete it or erase from it
+// (requireDeletable).
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';

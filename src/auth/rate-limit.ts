@@ -1,5 +1,5 @@
-// Token buckets keyed by who is asking (a write key, a read key, a user, an email, an IP). Each
-// key has its own bucket, so one tenant at its limit never slows another. Memory is bounded:
+// Token buckets keyed by who is asking (a project's keys, a user, an email, an IP). Each key
+// has its own bucket, so one tenant at its limit never slows another. Memory is bounded:
 // past `keysMax` buckets the least recently used one is dropped (it is idle, hence nearly full).
 
 import { AppError, assert, type Clock } from '../core/index.ts';
