@@ -1,7 +1,7 @@
 // Checks of the values people send to the account and project routes; each failure is a 422
 // naming the field, in the FastAPI shape every other route uses.
 
-import { AppError, eventLimits, retentionLimits } from '../core/index.ts';
+import { AppError, eventLimits, retentionLimits, TENANT_PATTERN } from '../core/index.ts';
 
 export const PASSWORD_CHARS_MIN = 10;
 /** argon2 hashes any length, but a cap keeps one request from costing unbounded CPU. */
@@ -16,7 +16,7 @@ export const EMAIL_CHARS_MAX = 254;
 export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 export const NAME_CHARS_MAX = 120;
 export const ORIGINS_MAX = 32;
-export const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const TENANT_RE = new RegExp(TENANT_PATTERN);
 
 type Loc = (string | number)[];
 

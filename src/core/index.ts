@@ -50,7 +50,12 @@ export {
   type PropertyFit,
   propertiesFit,
 } from './properties.ts';
-export { DEFAULT_TENANT, type IngestCredentials, type TenantResolver } from './tenancy.ts';
+export {
+  DEFAULT_TENANT,
+  type IngestCredentials,
+  TENANT_PATTERN,
+  type TenantResolver,
+} from './tenancy.ts';
 export {
   EPOCH_MS_MAX,
   EPOCH_MS_MIN,

@@ -3,6 +3,13 @@
 
 export const DEFAULT_TENANT = 'default';
 
+/**
+ * What a tenant string (a project id, an alias, a request's tenant_id) is made of, as JSON
+ * Schema and RegExp source; at most eventLimits.tenantCharsMax characters. One definition for
+ * the routes' schemas (http/) and auth's checks of project ids and aliases.
+ */
+export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
+
 export interface IngestCredentials {
   /** A write key found in an SDK-specific place (Segment Basic auth, PostHog api_key, …). */
   key?: string | null;

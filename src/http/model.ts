@@ -5,7 +5,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { eventLimits, metricLimits, requestLimits } from '../core/index.ts';
+import { eventLimits, metricLimits, requestLimits, TENANT_PATTERN } from '../core/index.ts';
 
 const VALUE_ABS_MAX = metricLimits.valueAbsMax;
 
@@ -17,7 +17,8 @@ export function openApiSchema(schema: TSchema): OpenAPIV3.SchemaObject {
   return schema as unknown as OpenAPIV3.SchemaObject;
 }
 
-export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
+/** Core's, here too for the routes (and compat) that take it with the schemas. */
+export { TENANT_PATTERN };
 
 /**
  * A tenant id as every route checks it, ingest and reads alike (native and compat): a name no
