@@ -22,7 +22,7 @@ export function bearerOf(request: Request): string | null {
   return match?.[1] ?? null;
 }
 
-export function credentialOf(value: string): Credential {
+function credentialOf(value: string): Credential {
   if (value.startsWith('wk_')) return { kind: 'write_key', value };
   if (value.startsWith('rk_')) return { kind: 'read_key', value };
   return { kind: 'jwt', value };

@@ -2,17 +2,15 @@
 // with members and invitations, API keys and aliases, rate limits, the required-mode tenant
 // resolver and the first-start bootstrap. Imports core, and storage's types for the stored-events
 // probe (SQLite through the connection it is given).
-export { AccountService, type Principal, type TokenPair, unauthorized } from './accounts.ts';
+export { type Principal, type TokenPair, unauthorized } from './accounts.ts';
 export { ALIAS_KINDS, type Alias, type AliasKind } from './aliases.ts';
 export { type ApiKey, KEY_KINDS, type KeyKind } from './api-keys.ts';
 export { type Auth, type AuthDeps, createAuth } from './auth.ts';
 export {
-  BOOTSTRAP_FILE,
   type BootstrapOptions,
   type BootstrapResult,
   bootstrapAuth,
   commitBootstrap,
-  DEFAULT_ADMIN_EMAIL,
   formatBootstrapBanner,
   type PreparedBootstrap,
   prepareBootstrap,
@@ -29,7 +27,6 @@ export {
   verifyAccessToken,
 } from './jwt.ts';
 export {
-  AUTH_MODES,
   type AuthMode,
   type AuthModeDecision,
   type AuthModeInput,
@@ -43,7 +40,7 @@ export {
   type ResolvedAuthOptions,
   resolveAuthOptions,
 } from './options.ts';
-export { defaultPasswordCost, type PasswordCost } from './passwords.ts';
+export type { PasswordCost } from './passwords.ts';
 export {
   presentAddedMember,
   presentAlias,
@@ -62,7 +59,6 @@ export {
   TokenBucketLimiter,
   takeOrRefuse,
 } from './rate-limit.ts';
-export { RequiredTenancy } from './resolver.ts';
 export { redactSecrets } from './secrets.ts';
 export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';
 export type { User } from './users.ts';
@@ -70,6 +66,5 @@ export {
   EMAIL_CHARS_MAX,
   EMAIL_PATTERN,
   LOGIN_PASSWORD_UNITS_MAX,
-  PASSWORD_CHARS_MAX,
   PASSWORD_CHARS_MIN,
 } from './validate.ts';

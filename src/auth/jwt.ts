@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from './secrets.ts';
 
-export const JWT_ISSUER = 'tally';
+const JWT_ISSUER = 'tally';
 /** Characters of an access token at most; a longer one is refused before it is parsed. */
 export const ACCESS_TOKEN_CHARS_MAX = 4096;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;

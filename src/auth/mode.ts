@@ -4,7 +4,7 @@
 
 export type AuthMode = 'open' | 'required';
 
-export const AUTH_MODES: readonly AuthMode[] = ['open', 'required'];
+const AUTH_MODES: readonly AuthMode[] = ['open', 'required'];
 
 export interface AuthModeInput {
   /** The address the server binds (HOST). */
@@ -27,9 +27,10 @@ export function resolveAuthMode(input: AuthModeInput): AuthModeDecision {
     return { kind: 'ok', mode: loopback ? 'open' : 'required' };
   }
   if (given !== 'open' && given !== 'required') {
+    const modes = AUTH_MODES.join(', ');
     return {
       kind: 'refused',
-      message: `AUTH_MODE=${JSON.stringify(input.authMode)}: must be one of open, required`,
+      message: `AUTH_MODE=${JSON.stringify(input.authMode)}: must be one of ${modes}`,
     };
   }
   if (given === 'open' && !loopback && !input.allowOpenOnPublic) {

@@ -15,7 +15,7 @@ export const EMAIL_CHARS_MAX = 254;
 /** An email address as accounts take it: something@something, no spaces. */
 export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 export const NAME_CHARS_MAX = 120;
-export const ORIGINS_MAX = 32;
+const ORIGINS_MAX = 32;
 const TENANT_RE = new RegExp(TENANT_PATTERN);
 
 type Loc = (string | number)[];

@@ -28,7 +28,7 @@ export const LIVE_PATHS = ['/api/v1/live', '/api/v1/ws/metrics'] as const;
  */
 const SUBSCRIBED_ON_OPEN: ReadonlySet<string> = new Set([LIVE_PATHS[1]]);
 /** The subprotocol a browser offers (with `bearer.<token>`) and the server selects. */
-export const LIVE_SUBPROTOCOL = 'tally.live';
+const LIVE_SUBPROTOCOL = 'tally.live';
 const BEARER_PREFIX = 'bearer.';
 
 /** The query of a live socket, checked as the read routes check theirs (422 before auth). */
@@ -232,5 +232,3 @@ export function liveRoutes(deps: LiveRouteDeps) {
     .use(socketRoute(LIVE_PATHS[0]))
     .use(socketRoute(LIVE_PATHS[1]));
 }
-
-export type LiveRoutes = ReturnType<typeof liveRoutes>;

@@ -20,11 +20,7 @@ export interface ProjectDeleteDeps {
 }
 
 /** Deletes project `id` for the caller of `request`; resolves once it is gone. */
-export async function deleteProject(
-  deps: ProjectDeleteDeps,
-  request: Request,
-  id: string,
-): Promise<void> {
+async function deleteProject(deps: ProjectDeleteDeps, request: Request, id: string): Promise<void> {
   const { auth, engine, live, log } = deps;
   const principal = auth.authenticate(request);
   // Checked first, so that no one else holds up the tenant's ingest while it drains.
