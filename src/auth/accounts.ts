@@ -95,6 +95,12 @@ export class AccountService {
     const name = checkName(fields.name, ['body', 'name']);
     if (this.deps.users.withHashByEmail(email) !== null) throw emailTaken();
     const passwordHash = await this.deps.hasher.hash(password);
+    // With registration closed the admin's session is the authority: checked again after the
+    // (slow) hash, with nothing awaited before the write, so an admin signed out meanwhile
+    // creates nothing.
+    if (!this.deps.options.registrationOpen && !this.sessionActive(actor)) {
+      throw unauthorized('the session of this access token has ended', 'invalid_token');
+    }
     const now = this.deps.clock.now();
     return this.deps.users.create({ email, name, passwordHash, isAdmin: false, now });
   }
@@ -195,7 +201,7 @@ export class AccountService {
     // Checked again after the (slow) hashing, with nothing awaited before the write: a session
     // ended meanwhile (a password change elsewhere revoked it) changes nothing, and neither
     // does a current_password that stopped being the current one.
-    if (!this.deps.sessions.isActive(principal.sessionId, user.id)) {
+    if (!this.sessionActive(principal)) {
       throw unauthorized('the session of this access token has ended', 'invalid_token');
     }
     if (checkedHash !== null && this.deps.users.passwordHashOf(user.id) !== checkedHash) {
@@ -262,6 +268,12 @@ export class AccountService {
       token_type: 'bearer',
       expires_in: exp - iat,
     };
+  }
+
+  private sessionActive(principal: Principal | null): boolean {
+    return (
+      principal !== null && this.deps.sessions.isActive(principal.sessionId, principal.user.id)
+    );
   }
 
   private now(): number {

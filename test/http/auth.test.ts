@@ -118,6 +118,49 @@ describe('register and login', () => {
     });
     expect(made.status).toBe(201);
   });
+
+  test('registration closed: an admin signed out while the password is hashed creates none', async () => {
+    t = await makeAuthApp({ auth: { registrationOpen: false } });
+    const hasher = t.auth.hasher;
+    const admin = { email: 'root@example.com', password: 'admin password 1' };
+    t.auth.stores.users.create({
+      email: admin.email,
+      name: null,
+      passwordHash: await hasher.hash(admin.password),
+      isAdmin: true,
+      now: t.clock.now(),
+    });
+    const tokens = await json(await t.call('POST', '/api/v1/auth/login', { body: admin }));
+    // The next hash (the new account's password) waits until the admin has signed out.
+    const hash = hasher.hash.bind(hasher);
+    let reached = () => {};
+    const hashing = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    hasher.hash = async (password: string) => {
+      hasher.hash = hash;
+      reached();
+      await released;
+      return hash(password);
+    };
+    const body = { email: 'bob@example.com', password: 'correct horse 1' };
+    const made = t.call('POST', '/api/v1/auth/register', {
+      body,
+      token: tokens.access_token as string,
+    });
+    await hashing;
+    const out = await t.call('POST', '/api/v1/auth/logout', {
+      body: { refresh_token: tokens.refresh_token },
+    });
+    expect(out.status).toBe(204);
+    release();
+    expect((await made).status).toBe(401);
+    expect(t.auth.stores.users.withHashByEmail('bob@example.com')).toBeNull();
+  });
 });
 
 describe('access tokens on the wire', () => {
