@@ -8,6 +8,8 @@ import { defaultLiveLimits } from './limits.ts';
 import { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
 
 const Count = Type.Integer({ minimum: 0 });
+/** Names (and latest metrics) an unfiltered snapshot lists per window. */
+const NAMES_SHOWN = defaultLiveLimits.namesShownMax;
 
 const NameCount = Type.Object({
   name: Type.String(),
@@ -46,8 +48,9 @@ export const LiveWindow = Type.Object(
     names: Type.Array(NameCount, {
       description:
         'Events per name, most first. Unfiltered: the top names with events in the window ' +
-        '(at most 50; "(other)" counts names past ROLLUP_NAMES_MAX); with a names filter: ' +
-        'exactly the requested names, 0 included, null for a name counted under "(other)".',
+        `(at most ${NAMES_SHOWN}; "(other)" counts names past ROLLUP_NAMES_MAX); with a names ` +
+        'filter: exactly the requested names, 0 included, null for a name counted under ' +
+        '"(other)".',
     }),
     top_paths: Type.Array(PathViews, { description: 'Most viewed paths, at most 10.' }),
   },
@@ -81,8 +84,8 @@ export const LiveSnapshotMessage = Type.Object(
     }),
     latest_metrics: Type.Array(LatestMetric, {
       description:
-        'Latest value of each metric (an event with a value), newest first: at most 50 ' +
-        'without a names filter, every requested name that has one with a filter.',
+        'Latest value of each metric (an event with a value), newest first: at most ' +
+        `${NAMES_SHOWN} without a names filter, every requested name that has one with a filter.`,
     }),
   },
   {
