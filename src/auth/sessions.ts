@@ -22,13 +22,24 @@ interface TokenRow {
   revoked_at: number | null;
 }
 
+/**
+ * Sessions kept per user: a login past it deletes the user's oldest (their refresh tokens stop
+ * working). Far above a person's devices; without it, logins (10 a minute per email at most)
+ * could add ~14,400 session rows a day to an account, each kept for the refresh lifetime.
+ */
+export const SESSIONS_PER_USER_MAX = 100;
+
 export class SessionStore {
   constructor(
     private readonly db: Database,
     private readonly refreshTtlMs: number,
+    private readonly sessionsMax: number = SESSIONS_PER_USER_MAX,
   ) {}
 
-  /** Starts a session for `userId`; returns its id and first refresh token. */
+  /**
+   * Starts a session for `userId`; returns its id and first refresh token. The user's sessions
+   * past the newest SESSIONS_PER_USER_MAX (revoked ones too) are deleted with their tokens.
+   */
   start(userId: string, now: number): { sessionId: string; refreshToken: string } {
     const sessionId = Bun.randomUUIDv7();
     let refreshToken = '';
@@ -37,6 +48,13 @@ export class SessionStore {
         .query('INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)')
         .run(sessionId, userId, now);
       refreshToken = this.issue(sessionId, now);
+      // Ids are UUIDv7: newest last within a millisecond too.
+      this.db
+        .query(
+          `DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN (SELECT id FROM sessions
+             WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2)`,
+        )
+        .run(userId, this.sessionsMax);
     })();
     return { sessionId, refreshToken };
   }

@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type Auth, createAuth } from '../../src/auth/index.ts';
 import { ManualClock } from '../../src/core/index.ts';
+import { SESSIONS_PER_USER_MAX } from '../../src/auth/sessions.ts';
 import { openSqlite } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { T0, TEST_PASSWORD_COST } from './harness.ts';
@@ -32,6 +33,37 @@ describe('sessions in the store', () => {
 
   const count = (table: string) =>
     (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+  test(`a user keeps at most ${SESSIONS_PER_USER_MAX} sessions: a login past them ends the oldest`, async () => {
+    const user = await auth.accounts.register(
+      { email: 'many@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
+    const other = await auth.accounts.register(
+      { email: 'other@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
+    const others = auth.stores.sessions.start(other.id, clock.now());
+    const started = [];
+    for (let i = 0; i < SESSIONS_PER_USER_MAX + 5; i++) {
+      started.push(auth.stores.sessions.start(user.id, clock.now()));
+      clock.advance(1);
+    }
+    const own = db.query('SELECT count(*) AS n FROM sessions WHERE user_id = ?');
+    expect((own.get(user.id) as { n: number }).n).toBe(SESSIONS_PER_USER_MAX);
+    // The five oldest are gone with their tokens; the newest and the other user's work.
+    const oldest = started[4];
+    const newest = started.at(-1);
+    if (oldest === undefined || newest === undefined) throw new Error('sessions started');
+    expect(auth.stores.sessions.isActive(oldest.sessionId, user.id)).toBe(false);
+    expect(auth.stores.sessions.rotate(oldest.refreshToken, clock.now()).kind).toBe('invalid');
+    expect(auth.stores.sessions.isActive(started[5]?.sessionId ?? '', user.id)).toBe(true);
+    expect(auth.stores.sessions.rotate(newest.refreshToken, clock.now()).kind).toBe('ok');
+    expect(auth.stores.sessions.isActive(others.sessionId, other.id)).toBe(true);
+    expect(count('refresh_tokens')).toBe(SESSIONS_PER_USER_MAX + 1 + 1); // + a rotation
+  });
 
   test('only hashes of refresh tokens and keys are stored', async () => {
     const user = await auth.accounts.register(
