@@ -1,10 +1,11 @@
 // The events of Umami's read API (its event list and a session's activity): each event's
 // page, query, referrer (domain, path, query), title, browser, OS, device, country and
-// hostname, newest first, filtered on each event as Umami filters (event-web-filters.ts),
-// with the count of all that match. With `visits`, each event also names its visit
-// (visit-rows.ts's, made of every event in the range): its session_id, or, for a visit cut by
-// pauses, its visitor and start. Only the keys of the matching events are kept; the fields
-// shown are read for the page's events, found again by (event_id, seq, time).
+// hostname, newest first (then by id, and an id stored twice at one instant by its stored
+// order, seq: offset pages need a total order), filtered on each event as Umami filters
+// (event-web-filters.ts), with the count of all that match. With `visits`, each event also
+// names its visit (visit-rows.ts's, made of every event in the range): its session_id, or,
+// for a visit cut by pauses, its visitor and start. Only the keys of the matching events are
+// kept; the fields shown are read for the page's events, found again by (event_id, seq, time).
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
@@ -145,7 +146,7 @@ function webEventsSql(
   const select = Object.entries(columns).map(([name, sql]) => `${sql} AS ${name}`);
   const paged = sourcedEventsSql(from, [...scope, 'e.event_id IN (SELECT event_id FROM page)']);
   return `WITH ${matched}, page AS (
-      SELECT * FROM matched ORDER BY ts DESC, event_id
+      SELECT * FROM matched ORDER BY ts DESC, event_id, seq
       LIMIT ${params.add(options.limit)} OFFSET ${params.add(options.offset)}
     ), shown AS (
       SELECT p.*, ${select.join(', ')}
@@ -154,7 +155,7 @@ function webEventsSql(
     )
     SELECT (SELECT count(*) FROM matched) AS total_rows, s.*
     FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
-    ORDER BY s.ts DESC, s.event_id`;
+    ORDER BY s.ts DESC, s.event_id, s.seq`;
 }
 
 function eventOf(row: Row, options: WebEventsOptions): WebEvent {
