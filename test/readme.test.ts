@@ -456,6 +456,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `asked for at most ${erasures.erasuresBurstMax} at once (\`erasuresBurstMax\`), ` +
         `then one every ${erasures.erasureRefillMs / 1000} s (\`erasureRefillMs\`), per project`,
       `at most ${q.stepPropertiesMax} property conditions of its own (\`stepPropertiesMax\`;`,
+      `(at most ${q.propertyFiltersMax} combined, \`propertyFiltersMax\`; more is a \`422\`)`,
       `a value 1 to ${count(q.stepPropertyValueCharsMax)}, \`stepPropertyValueCharsMax\``,
       `it lists the ${q.funnelBreakdownValuesMax} values with the most actors entered ` +
         '(`funnelBreakdownValuesMax`',

@@ -3,6 +3,7 @@
 // bound.
 
 import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
+import { queryLimits } from './limits.ts';
 import type { SqlParams } from './sql-params.ts';
 
 /** Columns a filter or a group may name, by their API name. Identifiers come only from here. */
@@ -37,7 +38,6 @@ export interface EventFilters {
 }
 
 const PROPERTY_PREFIX = 'property.';
-const PROPERTY_FILTERS_MAX = 16;
 
 /** `e."col" = $q_1 AND …` conditions for `filters`; an empty list when there are none. */
 export function filterConditions(filters: EventFilters, params: SqlParams): string[] {
@@ -216,11 +216,11 @@ export function propertyFiltersOf(url: string): Record<string, string> {
     }
     filters[key] = value;
   }
-  if (Object.keys(filters).length > PROPERTY_FILTERS_MAX) {
+  if (Object.keys(filters).length > queryLimits.propertyFiltersMax) {
     throw AppError.validation([
       {
         loc: ['query'],
-        msg: `at most ${PROPERTY_FILTERS_MAX} property filters may be combined`,
+        msg: `at most ${queryLimits.propertyFiltersMax} property filters may be combined`,
         type: 'too_long',
       },
     ]);

@@ -3,6 +3,9 @@
 
 import { assert, eventLimits } from '../core/index.ts';
 
+/** Property equalities one read's filters or one step may combine (both limits below). */
+const PROPERTY_CONDITIONS_MAX = 16;
+
 export const queryLimits = {
   /** Buckets one time series or metric aggregate may span (422 beyond). */
   bucketsMax: 10_000,
@@ -135,12 +138,14 @@ export const queryLimits = {
    * BREAKDOWN_VALUES_LIMIT); the actors of every other value are folded into one entry.
    */
   funnelBreakdownValuesMax: 25,
+  /** `property.<key>=value` filters one read may combine (422 beyond). */
+  propertyFiltersMax: PROPERTY_CONDITIONS_MAX,
   /**
    * Property conditions of one funnel step or cohort event (`property.<key>:<value>`, as many
    * as the property filters a read may combine), and a condition's value at most: the
    * properties of an event are at most propertiesBytesMax, so a longer value never matches.
    */
-  stepPropertiesMax: 16,
+  stepPropertiesMax: PROPERTY_CONDITIONS_MAX,
   stepPropertyValueCharsMax: eventLimits.propertiesBytesMax,
   /**
    * Cohort retention (GET /api/v1/cohorts): the periods each cohort is followed for, period 0

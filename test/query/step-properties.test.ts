@@ -12,6 +12,7 @@ import {
   getCohorts,
   getFunnel,
   propertyFiltersOf,
+  queryLimits,
 } from '../../src/query/index.ts';
 import { createMemorySource, type MemorySource, makeEvent } from '../helpers/memory-source.ts';
 
@@ -175,6 +176,21 @@ describe('a step with property conditions', () => {
     const properties = propertyFiltersOf('http://localhost/api/v1/funnel?property.__proto__=x');
     expect(Object.entries(properties)).toEqual([['__proto__', 'x']]);
     expect(await counts({ filters: { properties } })).toEqual([1, 1]);
+  });
+
+  test('a read combines at most propertyFiltersMax property filters, as a step does', () => {
+    const max = queryLimits.propertyFiltersMax;
+    expect(max).toBe(queryLimits.stepPropertiesMax);
+    const url = (n: number) =>
+      `http://localhost/api/v1/stats?${Array.from({ length: n }, (_, i) => `property.k${i}=v`).join('&')}`;
+    expect(Object.keys(propertyFiltersOf(url(max)))).toHaveLength(max);
+    expect(() => propertyFiltersOf(url(max + 1))).toThrow(
+      expect.objectContaining({
+        issues: [
+          expect.objectContaining({ msg: `at most ${max} property filters may be combined` }),
+        ],
+      }),
+    );
   });
 });
 
