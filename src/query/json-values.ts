@@ -34,7 +34,7 @@ const EXACT_TYPES = new Set<DuckDBTypeId>([
 ]);
 
 /** Converts one value of `type`; nested values recurse through `self`. */
-export const jsonSafeConverter: DuckDBValueConverter<Json> = (value, type, self) => {
+const jsonSafeConverter: DuckDBValueConverter<Json> = (value, type, self) => {
   if (value === null || value === undefined) return null;
   if (EXACT_TYPES.has(type.typeId)) return exactNumber(String(value));
   const ticks = ticksOf(value);

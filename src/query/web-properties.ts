@@ -221,7 +221,7 @@ export function regexPattern(values: string[]): string {
  * Whether the event `e` completes one of the goals `values`: a custom event of that name, or
  * a page view whose path matches a "Visit <path>" goal (`*` wildcards in either).
  */
-export function goalConditionSql(values: string[], views: () => string, params: SqlParams): string {
+function goalConditionSql(values: string[], views: () => string, params: SqlParams): string {
   const pages = values.filter((v) => v.startsWith(PAGE_GOAL_PREFIX));
   const names = values.filter((v) => !v.startsWith(PAGE_GOAL_PREFIX));
   const isView = `list_contains(${views()}, e.name)`;
@@ -241,12 +241,12 @@ export function goalConditionSql(values: string[], views: () => string, params: 
 }
 
 /** The goal an event completes, by its display name: its name, or "Visit <path>" for a view. */
-export function goalNameSql(views: () => string): string {
+function goalNameSql(views: () => string): string {
   return `CASE WHEN list_contains(${views()}, e.name)
     THEN '${PAGE_GOAL_PREFIX}' || coalesce(e."path", '') ELSE e.name END`;
 }
 
-export function hasWildcard(value: string): boolean {
+function hasWildcard(value: string): boolean {
   return value.includes('*');
 }
 
@@ -254,7 +254,7 @@ export function hasWildcard(value: string): boolean {
  * An RE2 pattern matching the whole of any of `globs`, where `*` (and `**`) is any text, `/`
  * included, as Plausible's Stats API reads them; everything else is literal.
  */
-export function globPattern(globs: string[]): string {
+function globPattern(globs: string[]): string {
   const alternatives = globs.map((glob) => glob.split('*').map(literalPattern).join('.*'));
   return `(?s)(?:${alternatives.join('|')})`;
 }

@@ -48,7 +48,7 @@ export interface VisitChannelRow {
 }
 
 /** The campaign tags of a visit's entry URL (web-properties.ts), as Plausible's Campaigns. */
-export const CAMPAIGN_TAGS = [
+const CAMPAIGN_TAGS = [
   'utm_medium',
   'utm_source',
   'utm_campaign',
@@ -79,7 +79,7 @@ export type VisitLists = {
  * reads: a tie away from zero (DuckDB's round). Plausible's APIs round a tie to even, as its
  * ClickHouse does (web-metrics-select.ts).
  */
-export const VISIT_TOTALS_SQL = {
+const VISIT_TOTALS_SQL = {
   bounce_rate: 'round(100 * avg(CAST(bounced AS INTEGER)))',
   visit_duration: 'round(avg(CASE WHEN bounced THEN 0 ELSE seconds END))',
   views_per_visit: 'round(avg(views), 2)',
