@@ -60,3 +60,23 @@ test('pages of one id stored many times at one instant hold each copy once', asy
   expect(paged).toEqual(first.events.map((e) => e.path));
   expect(new Set(paged).size).toBe(first.total);
 });
+
+test("an event list's search finds a name or path with itself, as DuckDB lowers both", async () => {
+  // DuckDB's lower() is not JavaScript's toLowerCase: İ → i (JS: i̇), a final Σ → σ (JS: ς).
+  await source.add([
+    makeEvent({ event_id: 'greek', name: 'ΣΟΦΟΣ', timestamp: T - 120_000, visitor_id: 'g' }),
+    makeEvent({
+      event_id: 'city',
+      name: 'pageview',
+      path: '/İstanbul',
+      timestamp: T - 180_000,
+      visitor_id: 'c',
+    }),
+  ]);
+  const found = async (search: string) =>
+    (await listWebEvents(source, 'acme', { ...RANGE, search, limit: 10, offset: 0 })).events.map(
+      (e) => e.id,
+    );
+  expect(await found('ΣΟΦΟΣ')).toEqual(['greek']);
+  expect(await found('İstanbul')).toEqual(['city']);
+});

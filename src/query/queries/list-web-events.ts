@@ -116,7 +116,8 @@ function webEventsSql(
     options.visitorId === undefined ? [] : [`e.visitor_id = ${params.add(options.visitorId)}`];
   const matches = [eventFiltersSql(options.filters, views, params)];
   if (options.search !== undefined) {
-    const search = params.add(options.search.toLowerCase());
+    // Lowered by DuckDB as the text searched is (JavaScript lowers İ and a final Σ otherwise).
+    const search = `lower(${params.add(options.search)})`;
     matches.push(`CASE WHEN ${isView()} THEN contains(lower(coalesce(e."path", '')), ${search})
       ELSE contains(lower(e.name), ${search}) END`);
   }
