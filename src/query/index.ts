@@ -6,14 +6,12 @@ export type { EventSource } from '../storage/index.ts';
 export { CHANNELS, type Channel } from './channels.ts';
 export { roundHalfEven } from './clickhouse-round.ts';
 export {
-  ANY_EVENT,
   COHORT_ACTOR_NAMES,
   COHORT_KINDS,
   type CohortActor,
   type CohortEvent,
   type CohortEvents,
   type CohortKind,
-  DEFAULT_START,
   parseCohortEvents,
 } from './cohort-params.ts';
 export {
@@ -25,7 +23,7 @@ export {
 } from './cohort-periods.ts';
 export { cursorCharsMax } from './cursor.ts';
 export { SCROLL_DEPTH } from './engagement-metrics.ts';
-export { EVENT_DATA_TYPES, type EventDataScope } from './event-data.ts';
+export type { EventDataScope } from './event-data.ts';
 export {
   EXPORT_COLUMNS,
   EXPORT_FORMATS,
@@ -61,7 +59,6 @@ export {
   aggregatePageVisits,
   type PageVisitBucket,
   type PageVisitOptions,
-  TIME_BUCKET_ORIGIN_MS,
 } from './queries/aggregate-page-visits.ts';
 export {
   type CurrentVisitorsOptions,
@@ -119,7 +116,6 @@ export { getMetric } from './queries/get-metric.ts';
 export { getSiteStats, type SiteStats, type SiteStatsOptions } from './queries/get-site-stats.ts';
 export { getStats, PAGE_VIEW_NAMES, type Stats, type StatsOptions } from './queries/get-stats.ts';
 export {
-  GROUP_COLUMNS,
   type GroupBy,
   getTimeSeries,
   parseGroupBy,
@@ -153,9 +149,7 @@ export {
 } from './queries/run-sql.ts';
 export { VISIT_REACH_MINUTES } from './queries/visit-rows.ts';
 export {
-  isVisitParam,
   VISIT_PARAM_NAMES,
-  VISIT_PARAMS,
   type VisitParam,
   type VisitScope,
   visitScopeOf,
@@ -192,10 +186,8 @@ export {
   type WebCondition,
 } from './web-conditions.ts';
 export {
-  ENTRY_METRICS,
   EXIT_RATE,
   VISIT_METRICS,
-  VISIT_SUMS,
   WEB_METRICS,
   type WebDimension,
   type WebMetric,
@@ -204,13 +196,8 @@ export {
   type WebOrder,
 } from './web-metrics-model.ts';
 export {
-  EVENT_PROPERTIES,
   type EventProperty,
   isPageProperty,
-  MORE_VISIT_PROPERTIES,
-  NO_PROP_VALUE,
-  NOT_SET_VALUE,
-  PAGE_GOAL_PREFIX,
   regexPattern,
   VISIT_PROPERTIES,
   type VisitProperty,
