@@ -13,7 +13,7 @@ export type CohortEvent = FunnelStep | 'any';
 export const ANY_EVENT = 'any';
 
 /** The start event when none is given: a page view (PostHog's default, `$pageview`). */
-export const DEFAULT_START: CohortEvent = { name: 'page_view' };
+const DEFAULT_START: CohortEvent = { name: 'page_view' };
 
 /** Whom a cohort read follows, and the SQL expression naming them (no sessions: see README). */
 export const COHORT_ACTORS = {

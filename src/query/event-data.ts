@@ -17,7 +17,7 @@ import type { SqlParams } from './sql-params.ts';
 import type { WebFilter } from './web-properties.ts';
 
 /** Umami's DATA_TYPE numbers. */
-export const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
+const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
 
 export interface EventDataScope {
   /** Inclusive, UTC epoch ms. */

@@ -24,7 +24,7 @@ export const WEB_METRICS = [
  * Sums over the counted visits, for APIs that report counts where Plausible reports rates
  * (Umami's stats): the visits that bounced, and their whole seconds (a bounce's 0).
  */
-export const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
+const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
 
 /**
  * Plausible's exit rate, by a visit's exit page alone, without event filters: the visits that

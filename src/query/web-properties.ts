@@ -12,7 +12,7 @@ import { propertyText, propertyTextComparedTo } from './filters.ts';
 import { queryParam, referrerHostOf, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
 import type { SqlParams } from './sql-params.ts';
 
-export const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
+const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
 export type EventProperty = (typeof EVENT_PROPERTIES)[number];
 
 export const VISIT_PROPERTIES = [
@@ -32,7 +32,7 @@ export const VISIT_PROPERTIES = [
   'country',
 ] as const;
 /** Visit properties Plausible has no name for: the referrer's host (Umami's referrer domain). */
-export const MORE_VISIT_PROPERTIES = ['referrer_host'] as const;
+const MORE_VISIT_PROPERTIES = ['referrer_host'] as const;
 export type VisitProperty =
   | (typeof VISIT_PROPERTIES)[number]
   | (typeof MORE_VISIT_PROPERTIES)[number];
@@ -63,10 +63,10 @@ export interface WebFilter {
  * page view of that path (wildcards allowed): Plausible's custom event and page view goals,
  * every custom event name being a goal.
  */
-export const PAGE_GOAL_PREFIX = 'Visit ';
+const PAGE_GOAL_PREFIX = 'Visit ';
 
 /** The value of a custom property an event does not have, as Plausible lists it. */
-export const NO_PROP_VALUE = '(none)';
+const NO_PROP_VALUE = '(none)';
 
 export function isVisitProperty(property: WebProperty): property is { visit: VisitProperty } {
   return 'visit' in property;
@@ -112,7 +112,7 @@ export function eventPropertySql(
 const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
 
 /** The value Plausible's Stats API v2 lists a visit without a campaign tag or device under. */
-export const NOT_SET_VALUE = '(not set)';
+const NOT_SET_VALUE = '(not set)';
 
 /**
  * Visit properties a visit may lack, which v2 lists as NOT_SET_VALUE: all but its source and

@@ -9,7 +9,7 @@ import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 
 /** time_bucket's default origin. */
-export const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
+const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
 export interface PageVisitOptions {
   widthMs: number;

@@ -39,16 +39,7 @@ export const SERIES_METRICS = Object.keys(METRIC_SQL) as SeriesMetric[];
 /** Metrics whose empty bucket is 0; the others have no value to report there (null). */
 const ZERO_WHEN_EMPTY = new Set<SeriesMetric>(['count', 'uniques', 'sum']);
 
-export const GROUP_COLUMNS = [
-  'name',
-  'path',
-  'os',
-  'browser',
-  'device',
-  'country',
-  'source',
-  'referrer',
-];
+const GROUP_COLUMNS = ['name', 'path', 'os', 'browser', 'device', 'country', 'source', 'referrer'];
 
 /** An event column, an event property, or a property of the event's visit (visit-scope.ts). */
 export type GroupBy =

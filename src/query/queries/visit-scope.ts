@@ -20,7 +20,7 @@ import { keptVisitsCtes, sameVisitSql, VISIT_FIRST_EXTRA } from './visit-match.t
 import { visitEventsCtes, visitRangeOf } from './visit-rows.ts';
 
 /** The visit properties of the native reads, by their parameter name. */
-export const VISIT_PARAMS = {
+const VISIT_PARAMS = {
   referrer_source: 'source',
   channel: 'channel',
   entry_page: 'entry_page',
