@@ -27,11 +27,13 @@ const HOST_RE = String.raw`^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^/?#@]*@)?(\[[^\
 
 /**
  * The value of query parameter `name` of `url` ('' when absent), '+' read as a space; kept
- * encoded when its escapes do not spell UTF-8 (url_decode would fail the whole read).
+ * encoded when its escapes do not spell UTF-8 (url_decode would fail the whole read). Of a
+ * parameter given twice the first (README), as the campaign lists read it (visit-stats.ts):
+ * the pairs before it are skipped lazily (`??`, `*?`), where a greedy skip took the last.
  */
 export function queryParam(url: string, name: string): string {
-  const re = String.raw`^[^?#]*\?([^#]*&)?${name}=([^&#]*)`;
-  const value = `replace(regexp_extract(${url}, '${re}', 2), '+', ' ')`;
+  const re = String.raw`^[^?#]*\?(?:[^#]*?&)??${name}=([^&#]*)`;
+  const value = `replace(regexp_extract(${url}, '${re}', 1), '+', ' ')`;
   return `coalesce(try(url_decode(${value})), ${value})`;
 }
 

@@ -96,3 +96,17 @@ describe('campaign lists', () => {
     });
   });
 });
+
+test('a tag given twice is its first value in the lists, the visit filters and the source', async () => {
+  // README (Limits): "of a parameter given twice the first counts (Plausible keeps the last)".
+  await source.add([
+    ...visit('v1', 0, 'utm_medium=first&utm_source=one&utm_medium=second&utm_source=two'),
+    ...visit('v2', 0, 'x=1&ref=early&y=2&ref=late'),
+  ]);
+  expect((await campaigns()).mediums).toEqual([['first', 1, 1]]);
+  const kept = await campaigns(10, visitScopeOf({ utm_medium: 'first' }));
+  expect(kept.mediums).toEqual([['first', 1, 1]]);
+  expect((await campaigns(10, visitScopeOf({ utm_medium: 'second' }))).mediums).toEqual([]);
+  const stats = await getStats(source, 'acme', { filters: {}, top: 10 });
+  expect(stats.top_referrer_sources.map((r) => r.source).sort()).toEqual(['early', 'one']);
+});
