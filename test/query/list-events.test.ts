@@ -101,6 +101,20 @@ describe('listEvents', () => {
       expect((await getEvent(source, 'acme', 'twice'))?.name).toBe('third');
   });
 
+  test('a metric id stored twice reads as its last copy: none when that one has no value', async () => {
+    const DAY = 86_400_000;
+    const copy = (received: number, value: number | null) =>
+      makeEvent({ event_id: 'm', timestamp: T, received_at: received, name: 'cpu', value });
+    await source.add([copy(T, 0.5)]);
+    await source.flush();
+    await source.add([copy(T + 8 * DAY, 0.7)]);
+    expect((await getMetric(source, 'acme', 'm'))?.value).toBe(0.7);
+    // Sent again without a value: /events/{id} shows that copy, so it is no metric point now.
+    await source.add([copy(T + 20 * DAY, null)]);
+    expect((await getEvent(source, 'acme', 'm'))?.value).toBeNull();
+    expect(await getMetric(source, 'acme', 'm')).toBeNull();
+  });
+
   test('events are presented like presentEvent, derived fields included, seq left out', async () => {
     const event = makeEvent({
       event_id: 'shown',

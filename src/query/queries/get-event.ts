@@ -19,7 +19,7 @@ export async function getEvent(
 
 /**
  * The row of event `id`, the copy received last when it was stored twice; with `valued`, only
- * when it carries a value (a metric point).
+ * when that copy carries a value (a metric point): an earlier copy's value is not the id's.
  */
 export async function eventRow(
   source: EventSource,
@@ -30,11 +30,10 @@ export async function eventRow(
 ): Promise<Row | null> {
   return withSnapshot(source, tenant, {}, signal, async (snapshot) => {
     const params = new SqlParams();
-    const value = valued ? ' AND e."value" IS NOT NULL' : '';
     const sql =
-      `SELECT ${EVENT_SELECT} FROM ${snapshot.allFrom} AS e ` +
-      `WHERE e.event_id = ${params.add(id)}${value} ORDER BY e.received_at DESC LIMIT 1`;
-    const rows = await readRows(snapshot, sql, params);
-    return rows[0] ?? null;
+      `SELECT ${EVENT_SELECT}, e."value" IS NOT NULL AS valued FROM ${snapshot.allFrom} AS e ` +
+      `WHERE e.event_id = ${params.add(id)} ORDER BY e.received_at DESC LIMIT 1`;
+    const [row] = await readRows(snapshot, sql, params);
+    return row === undefined || (valued && row.valued !== true) ? null : row;
   });
 }
