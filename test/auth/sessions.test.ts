@@ -1,8 +1,8 @@
 import type { Database } from 'bun:sqlite';
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type Auth, createAuth } from '../../src/auth/index.ts';
-import { ManualClock } from '../../src/core/index.ts';
 import { SESSIONS_PER_USER_MAX } from '../../src/auth/sessions.ts';
+import { ManualClock } from '../../src/core/index.ts';
 import { openSqlite } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { T0, TEST_PASSWORD_COST } from './harness.ts';
