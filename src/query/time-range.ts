@@ -142,13 +142,16 @@ function instant(
     if (day === null) return undefined;
     return { ms: instantOf(field === 'to' ? addDays(day, 1) : day, tz), subMs: 0 };
   }
-  const parsed = parseTimestamp(EPOCH_MS.test(value) ? Number(value) : value);
+  const epoch = EPOCH_MS.test(value);
+  const parsed = parseTimestamp(epoch ? Number(value) : value);
   if (parsed.ok) return { ms: parsed.ms, subMs: parsed.subMs ?? 0 };
   issues.push({
     loc: ['query', field],
-    msg:
-      `${field} must be YYYY-MM-DD, ISO 8601 with a zone offset ` +
-      `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`,
+    // Epoch digits out of range are epoch milliseconds all the same: say which range.
+    msg: epoch
+      ? `${field} must be epoch milliseconds from year 0000 to 9999`
+      : `${field} must be YYYY-MM-DD, ISO 8601 with a zone offset ` +
+        `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`,
     type: 'datetime_parsing',
   });
   return undefined;

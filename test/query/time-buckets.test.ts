@@ -317,6 +317,11 @@ describe('ranges', () => {
     expect(issuesOf(() => resolveRange({ date: '2026-02-30' }))).toMatchObject([
       { loc: ['query', 'date'], type: 'date_parsing' },
     ]);
+    // Epoch digits before year 0000 (or past 9999) are no other format: the message says so.
+    expect(issuesOf(() => resolveRange({ from: '-62167219200001', to: '1e3' }))).toMatchObject([
+      { loc: ['query', 'from'], msg: 'from must be epoch milliseconds from year 0000 to 9999' },
+      { loc: ['query', 'to'], msg: expect.stringContaining('to must be YYYY-MM-DD') },
+    ]);
     expect(issuesOf(() => resolveRange({ from: '2026-03-08T00:00:00', to: 'soon' }))).toMatchObject(
       [
         { loc: ['query', 'from'], type: 'datetime_parsing' },
