@@ -4,6 +4,7 @@
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Analytics } from '@segment/analytics-node';
+import { requestLimits } from '../../src/core/index.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
@@ -429,6 +430,26 @@ describe('Segment HTTP Tracking API', () => {
     const tooLarge = await t.post('/v1/track', single, key);
     expect(tooLarge.status).toBe(400);
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+  });
+
+  test('a batch over 5,000 messages is a 400, as every ingest route caps a batch', async () => {
+    // Within 5 MiB a request of small messages holds some 100,000 of them: each becomes an
+    // event held in memory and one commit, where every other route stops at batchEventsMax.
+    const over = requestLimits.batchEventsMax + 1;
+    const batch = Array.from({ length: over }, (_, i) => ({
+      type: 'track',
+      userId: 'u',
+      event: 'e',
+      messageId: `m${i}`,
+    }));
+    const res = await t.post('/v1/batch', { batch }, basic('wk_acme'));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as Json;
+    expect(body.code).toBe('bad_request');
+    expect(String(body.detail)).toContain(`at most ${requestLimits.batchEventsMax}`);
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+    const most = await t.post('/v1/batch', { batch: batch.slice(1) }, basic('wk_acme'));
+    expect(most.status).toBe(200);
   });
 });
 

@@ -153,7 +153,7 @@ const SegmentMessage = t.Object(
 
 const SegmentBatch = t.Object(
   {
-    batch: t.Array(SegmentMessage, { minItems: 1 }),
+    batch: t.Array(SegmentMessage, { minItems: 1, maxItems: requestLimits.batchEventsMax }),
     context: t.Optional(openObject("Every message's context, under its own keys.")),
     writeKey: t.Optional(t.String({ description: 'The write key, when not sent by Basic auth.' })),
   },
@@ -203,7 +203,9 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
     type === 'batch'
       ? { batch: (['track', 'page'] as const).map((kind) => ({ type: kind, ...single(kind) })) }
       : single(type);
-  const limit = `${requestLimits.bodyBytesMax / MiB} MiB a request`;
+  const limit =
+    `${requestLimits.bodyBytesMax / MiB} MiB a request` +
+    (type === 'batch' ? `, ${requestLimits.batchEventsMax} messages a batch` : '');
   return {
     summary: summaryOf(type, short),
     description:
