@@ -62,6 +62,16 @@ export class Erasures {
     return erasure;
   }
 
+  /**
+   * 409 `limit_reached` when `tenant` has erasuresPendingPerProjectMax pending already: asked
+   * before a request takes its rate and waits for a running flush, so that such a request
+   * costs neither (`request` checks again as it records).
+   */
+  requirePendingRoom(tenant: string): void {
+    const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
+    this.deps.store.erasureLog.requirePendingRoom(tenant, pendingMax);
+  }
+
   /** One erasure of `tenant`, or 404. */
   get(tenant: string, id: string): Erasure {
     const erasure = this.deps.store.erasureLog.get(id);

@@ -73,16 +73,7 @@ export class ErasureLog {
    */
   create(id: string, match: ErasureMatch, pendingMax: number): Erasure {
     return this.db.transaction(() => {
-      const pending = this.db
-        .query("SELECT count(*) AS n FROM erasures WHERE tenant = ?1 AND status = 'pending'")
-        .get(match.tenant) as { n: number };
-      if (pending.n >= pendingMax) {
-        throw new AppError(
-          'limit_reached',
-          `${match.tenant} has ${pending.n} erasures pending (at most ${pendingMax}); ` +
-            'wait for one to be done',
-        );
-      }
+      this.requirePendingRoom(match.tenant, pendingMax);
       this.db
         .query(
           `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
@@ -109,6 +100,20 @@ export class ErasureLog {
                           ORDER BY created_at DESC, rowid DESC LIMIT ?2)`,
       )
       .run(tenant, erasureLimits.erasuresListedMax);
+  }
+
+  /** Throws `limit_reached` when `tenant` has `pendingMax` erasures pending already. */
+  requirePendingRoom(tenant: string, pendingMax: number): void {
+    const pending = this.db
+      .query("SELECT count(*) AS n FROM erasures WHERE tenant = ?1 AND status = 'pending'")
+      .get(tenant) as { n: number };
+    if (pending.n >= pendingMax) {
+      throw new AppError(
+        'limit_reached',
+        `${tenant} has ${pending.n} erasures pending (at most ${pendingMax}); ` +
+          'wait for one to be done',
+      );
+    }
   }
 
   get(id: string): Erasure | null {

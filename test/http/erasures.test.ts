@@ -383,6 +383,29 @@ describe('the rate of erasures', () => {
     expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst);
   });
 
+  test('a request refused for the pending erasures (409) takes nothing from the rate', async () => {
+    // README: a refused request takes nothing. A project at its pending erasures is answered
+    // 409 each time, not 429 once the 409s spent its burst, and its rate is whole once they end.
+    await makeProject(t, ada.access_token, 'acme');
+    const max = erasureLimits.erasuresPendingPerProjectMax;
+    for (let i = 0; i < max; i++) {
+      const match = { tenant: 'acme', field: 'user_id' as const, value: `p${i}`, throughSeq: 0 };
+      t.engine.store.erasureLog.create(`er_${i}`, match, max);
+    }
+    const burst = erasureLimits.erasuresBurstMax;
+    for (let i = 0; i <= burst; i++) {
+      const res = await erase('acme', { user_id: `u${i}` }, ada.access_token);
+      expect({ i, status: res.status }).toEqual({ i, status: 409 });
+    }
+    for (let i = 0; i < max; i++) t.engine.store.erasureLog.finish(`er_${i}`, 'done');
+    for (let i = 0; i < burst; i++) {
+      const res = await erase('acme', { user_id: `v${i}` }, ada.access_token);
+      expect({ i, status: res.status }).toEqual({ i, status: 202 });
+    }
+    expect((await erase('acme', { user_id: 'one-more' }, ada.access_token)).status).toBe(429);
+    await t.engine.erasures.settled();
+  });
+
   test('the OpenAPI document says so: the 429 and the rate', async () => {
     const spec = (await (await t.call('GET', '/openapi/json')).json()) as {
       paths: Record<string, Record<string, { description?: string; responses: object }>>;

@@ -7,7 +7,7 @@
 
 import { Elysia, t } from 'elysia';
 import { type Auth, TokenBucketLimiter, takeOrRefuse } from '../../auth/index.ts';
-import { ERASURE_FIELDS, erasureLimits, eventLimits } from '../../core/index.ts';
+import { AppError, ERASURE_FIELDS, erasureLimits, eventLimits } from '../../core/index.ts';
 import type { Engine, Erasure } from '../../engine/index.ts';
 import { readErasureBody } from '../erasure-body.ts';
 import { errorDocs, jsonAnswer, jsonContent, longParamDocs } from '../openapi-docs.ts';
@@ -78,6 +78,15 @@ const example = {
 
 const ownersOrAdmins = errorDocs({ 403: 'A viewer: only owners (or an admin) may do this' });
 
+/**
+ * Whether an erasure request's error refused it before anything was recorded: the re-checks as
+ * it is recorded (401/403/404, 409 `limit_reached`). A failure after the record is no AppError
+ * of a client's (the store's, fatal).
+ */
+function refusedUnrecorded(error: unknown): boolean {
+  return error instanceof AppError && error.status < 500;
+}
+
 export function erasureRoutes(deps: ErasureRouteDeps) {
   const { auth, engine } = deps;
   // One bucket per project, taken once the caller may erase there and the body is valid: no
@@ -105,18 +114,21 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         const { principal, body } = await callerAndBody(auth, request);
         auth.projects.requireDeletable(principal, params.id);
         const { field, value } = readErasureBody(body);
+        // A project at its pending erasures is a 409 before the rate is spent or a flush
+        // waited for (a loop of such requests pauses nothing).
+        engine.erasures.requirePendingRoom(params.id);
         takeOrRefuse(perProject, params.id, `erasures asked for in project ${params.id}`);
         // Again as it is recorded, after the wait for a running flush: a caller demoted,
-        // removed or signed out meanwhile erases nothing.
-        const stillAllowed = () => {
-          try {
-            allowed(request, params.id);
-          } catch (error) {
-            perProject.giveBack(params.id);
-            throw error;
-          }
-        };
-        const erasure = await engine.erasures.request(params.id, field, value, stillAllowed);
+        // removed or signed out meanwhile erases nothing; nor does one whose project reached
+        // its pending erasures meanwhile. Either gives its token back, having recorded nothing.
+        const stillAllowed = () => allowed(request, params.id);
+        let erasure: Erasure;
+        try {
+          erasure = await engine.erasures.request(params.id, field, value, stillAllowed);
+        } catch (error) {
+          if (refusedUnrecorded(error)) perProject.giveBack(params.id);
+          throw error;
+        }
         set.status = 202;
         return presentErasure(erasure);
       },
