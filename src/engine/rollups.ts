@@ -57,7 +57,8 @@ export interface RollupSnapshot {
 }
 
 const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
-const TOP_PATHS_SHOWN = 10;
+/** Paths a window's snapshot lists (the live message's `top_paths`). */
+export const TOP_PATHS_SHOWN = 10;
 /**
  * Paths are tracked by their first this many characters: a top-paths summary keeps up to
  * ROLLUP_PATHS_MAX paths in each of its 47 buckets, and paths may be up to 2 KiB long.

@@ -4,6 +4,7 @@
 
 import { type Static, Type } from '@sinclair/typebox';
 import { eventLimits } from '../core/index.ts';
+import { TOP_PATHS_SHOWN } from '../engine/index.ts';
 import { defaultLiveLimits } from './limits.ts';
 import { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
 
@@ -52,7 +53,9 @@ export const LiveWindow = Type.Object(
         'filter: exactly the requested names, 0 included, null for a name counted under ' +
         '"(other)".',
     }),
-    top_paths: Type.Array(PathViews, { description: 'Most viewed paths, at most 10.' }),
+    top_paths: Type.Array(PathViews, {
+      description: `Most viewed paths, at most ${TOP_PATHS_SHOWN}.`,
+    }),
   },
   { description: 'Counters of one sliding window, counted by receive time.' },
 );
