@@ -46,6 +46,26 @@ async function fill(server: CompatServer): Promise<void> {
   expect(res.status).toBe(202);
 }
 
+/**
+ * An analytics-node client that notes each answer's status and Retry-After in `seen` and each
+ * sent messageId in `ids`, and runs `onRefused` on an answer of status `refused`.
+ */
+function watchedAnalytics(host: string, flushAt: number, refused: number, onRefused: () => void) {
+  const analytics = new Analytics({ writeKey: 'wk', host, flushAt });
+  const seen: string[] = [];
+  const ids = new Set<string>();
+  analytics.on('http_request', (r) => {
+    for (const m of (JSON.parse(r.body) as { batch: { messageId: string }[] }).batch) {
+      ids.add(m.messageId);
+    }
+  });
+  analytics.on('http_response', (r) => {
+    seen.push(`${r.status} ${r.headers['retry-after']}`);
+    if (r.status === refused) onRefused();
+  });
+  return { analytics, seen, ids };
+}
+
 /** A fetch for posthog-node that notes each status and Retry-After, and runs `on` after. */
 function notingFetch(seen: string[], on: (status: number) => void) {
   return async (url: string, init: RequestInit) => {
@@ -67,18 +87,7 @@ describe('a node over its in-memory budget: 503 overloaded, Retry-After, until a
   const flushSoon = () => setTimeout(() => void server.engine.store.flusher.flush(), 100);
 
   test('analytics-node retries the batch with the same messageIds: each stored once', async () => {
-    const analytics = new Analytics({ writeKey: 'wk', host: server.url, flushAt: 8 });
-    const seen: string[] = [];
-    const ids = new Set<string>();
-    analytics.on('http_request', (r) => {
-      for (const m of (JSON.parse(r.body) as { batch: { messageId: string }[] }).batch) {
-        ids.add(m.messageId);
-      }
-    });
-    analytics.on('http_response', (r) => {
-      seen.push(`${r.status} ${r.headers['retry-after']}`);
-      if (r.status === 503) flushSoon();
-    });
+    const { analytics, seen, ids } = watchedAnalytics(server.url, 8, 503, flushSoon);
     const outcomes: string[] = [];
     for (let i = 0; i < 8; i++) {
       analytics.track({ userId: `u${i}`, event: 'Shed' }, (err) =>
@@ -212,18 +221,7 @@ describe("a tenant's mailbox full: 429 tenant_overloaded (503 to PostHog), until
   });
 
   test('analytics-node waits out Retry-After and sends the same batch: each stored once', async () => {
-    const analytics = new Analytics({ writeKey: 'wk', host: server.url, flushAt: 6 });
-    const seen: string[] = [];
-    const ids = new Set<string>();
-    analytics.on('http_request', (r) => {
-      for (const m of (JSON.parse(r.body) as { batch: { messageId: string }[] }).batch) {
-        ids.add(m.messageId);
-      }
-    });
-    analytics.on('http_response', (r) => {
-      seen.push(`${r.status} ${r.headers['retry-after']}`);
-      if (r.status === 429) drain();
-    });
+    const { analytics, seen, ids } = watchedAnalytics(server.url, 6, 429, drain);
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) {
       analytics.track(
