@@ -80,3 +80,24 @@ test("an event list's search finds a name or path with itself, as DuckDB lowers 
   expect(await found('ΣΟΦΟΣ')).toEqual(['greek']);
   expect(await found('İstanbul')).toEqual(['city']);
 });
+
+test("a session's first event is the same on every read when two share its first instant", async () => {
+  // Two events of one visitor at one millisecond: the one of the smaller event_id is first,
+  // whichever was stored (or is scanned) first, as visit-rows.ts orders an instant's events.
+  const at = T - 30_000;
+  const event = (id: string, visitor: string, browser: string) =>
+    makeEvent({ event_id: id, timestamp: at, path: '/tie', browser, visitor_id: visitor });
+  await source.add([event('b-1', 'v-tie-1', 'Firefox'), event('a-1', 'v-tie-1', 'Safari')]);
+  await source.add([event('a-2', 'v-tie-2', 'Safari'), event('b-2', 'v-tie-2', 'Firefox')]);
+  await source.flush();
+  await source.add([event('b-3', 'v-tie-3', 'Firefox')]);
+  await source.flush();
+  await source.add([event('a-3', 'v-tie-3', 'Safari')]);
+  const page = await listWebSessions(source, 'acme', { ...RANGE, limit: 10, offset: 0 });
+  const tied = page.sessions.filter((s) => s.id.startsWith('v-tie-'));
+  expect(tied.map((s) => [s.id, s.browser]).sort()).toEqual([
+    ['v-tie-1', 'Safari'],
+    ['v-tie-2', 'Safari'],
+    ['v-tie-3', 'Safari'],
+  ]);
+});

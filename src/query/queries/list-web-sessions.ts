@@ -109,7 +109,9 @@ function webSessionsSql(
     pageViewNames: PAGE_VIEW_NAMES,
     extra: { ematch: `(${matches.join(' AND ')})`, event_id: 'e.event_id', seq: 'e.seq' },
   });
-  // Each session keeps the key of its first event; its fields are read for a page's sessions.
+  // Each session keeps the key of its first event, the smallest (event_id, seq) of its first
+  // instant, the same on every read whatever the scan order; its fields are read for a page's
+  // sessions.
   const scope = filterConditions({ fromMs: options.fromMs, toMs: options.toMs }, params);
   const firsts = sourcedEventsSql(from, [
     ...scope,
@@ -119,12 +121,14 @@ function webSessionsSql(
   return `WITH ${grouping}, per_visit AS (
       SELECT visitor_id, min(ts) AS first_ts, max(ts) AS last_ts,
         count(*) FILTER (WHERE is_view) AS views, count(*) FILTER (WHERE NOT is_view) AS events,
-        arg_min({'event_id': event_id, 'seq': seq}, ts) AS first
+        arg_min({'event_id': event_id, 'seq': seq}, {'ts': ts, 'event_id': event_id, 'seq': seq})
+          AS first
       FROM grouped WHERE ematch GROUP BY visitor_id, by_gaps, key, n
     ), sessions AS MATERIALIZED (
       SELECT visitor_id AS id, count(*) AS visits, sum(views) AS views, sum(events) AS events,
         min(first_ts) AS first_ms, max(last_ts) AS last_ms,
-        sum((last_ts - first_ts) // 1000) AS seconds, arg_min(first, first_ts) AS first
+        sum((last_ts - first_ts) // 1000) AS seconds,
+        arg_min(first, {'ts': first_ts, 'first': first}) AS first
       FROM per_visit GROUP BY visitor_id
     ), page AS (
       SELECT * FROM sessions ORDER BY last_ms DESC, id
