@@ -57,15 +57,31 @@ export async function readBody<F extends string>(
       ? await readLimited(request, bytesMax)
       : Buffer.from(await request.arrayBuffer());
   if (raw.length > bytesMax) throw tooLarge(bytesMax);
-  const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return { format, bytes: raw };
-  if (encoding !== 'gzip' && encoding !== 'x-gzip') {
+  let bytes = raw;
+  // Listed in the order they were applied (RFC 9110 §8.4): undone last first.
+  for (const _ of codingsOf(request.headers.get('content-encoding')).reverse()) {
+    bytes = gunzipLimited(bytes, bytesMax);
+  }
+  return { format, bytes };
+}
+
+/**
+ * The gzip codings a Content-Encoding list names, `identity` (no coding) left out: `gzip`,
+ * `GZIP`, `x-gzip` and `gzip, identity` are one gzip; 415 naming any other coding.
+ */
+function codingsOf(header: string | null): string[] {
+  const codings = (header ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  const unknown = codings.find((coding) => coding !== 'gzip' && coding !== 'x-gzip');
+  if (unknown !== undefined) {
     throw new AppError(
       'unsupported_media_type',
-      `Content-Encoding ${encoding} is not supported; send identity or gzip`,
+      `Content-Encoding ${unknown} is not supported; send identity or gzip`,
     );
   }
-  return { format, bytes: gunzipLimited(raw, bytesMax) };
+  return codings;
 }
 
 /** The format `accepted` maps the media type to, matched case-insensitively (RFC 9110 §8.3.1). */

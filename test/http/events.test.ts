@@ -189,9 +189,37 @@ describe('POST /api/v1/events', () => {
     expect(await t.count()).toBe(1);
   });
 
+  test('a Content-Encoding list is undone coding by coding, identity being none', async () => {
+    const body = (id: string) => gzipSync(JSON.stringify({ name: 'zipped', event_id: id }));
+    for (const [id, encoding] of [
+      ['a', 'gzip, identity'],
+      ['b', 'identity, GZIP'],
+      ['c', 'x-gzip,'],
+    ]) {
+      const res = await t.post('/api/v1/events', body(id), { 'content-encoding': encoding });
+      expect([encoding, res.status]).toEqual([encoding, 202]);
+    }
+    const twice = gzipSync(body('d'));
+    const res = await t.post('/api/v1/events', twice, { 'content-encoding': 'gzip, gzip' });
+    expect(res.status).toBe(202);
+    expect(await t.count()).toBe(4);
+    const plain = await t.post('/api/v1/events', '{"name":"p"}', {
+      'content-encoding': 'identity',
+    });
+    expect(plain.status).toBe(202);
+  });
+
   test('unknown content encodings are 415, broken gzip is 400', async () => {
     const br = await t.post('/api/v1/events', '{"name":"a"}', { 'content-encoding': 'br' });
     expect(br.status).toBe(415);
+    const listed = await t.post('/api/v1/events', gzipSync('{"name":"a"}'), {
+      'content-encoding': 'gzip, br',
+    });
+    expect(listed.status).toBe(415);
+    expect(await json(listed)).toEqual({
+      detail: 'Content-Encoding br is not supported; send identity or gzip',
+      code: 'unsupported_media_type',
+    });
     const broken = await t.post('/api/v1/events', 'not gzip', { 'content-encoding': 'gzip' });
     expect(broken.status).toBe(400);
   });
