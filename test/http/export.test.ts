@@ -349,6 +349,22 @@ describe('errors', () => {
     });
   });
 
+  test('a visit filter is a 422 naming it, not an export of every event', async () => {
+    t = await makeTestApp();
+    await send(t, [{ name: 'page_view', path: '/', url: 'https://a.example/?utm_source=x' }]);
+    const res = await t.get('/api/v1/export?channel=Email&utm_source=nope&name=page_view');
+    expect(res.status).toBe(422);
+    const filters = 'name, user_id, session_id, source, path, country or property.<key>';
+    expect(await res.json()).toEqual({
+      detail: ['channel', 'utm_source'].map((name) => ({
+        loc: ['query', name],
+        msg: `an export takes no visit filters (${name}); filter its events by ${filters}`,
+        type: 'extra_forbidden',
+      })),
+    });
+    expect((await t.get('/api/v1/export?name=page_view')).status).toBe(200);
+  });
+
   test('a bad range is a 422 as on every read', async () => {
     t = await makeTestApp();
     const bad = await t.get('/api/v1/export?from=yesterday');

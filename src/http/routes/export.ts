@@ -31,9 +31,13 @@ import { storedEventExample } from '../openapi-examples.ts';
 import { ExportQuery } from '../read-params.ts';
 import { serverWorkOf } from '../server-work.ts';
 import { isRefusal } from '../tenancy.ts';
+import { refuseVisitFilters } from '../visit-refusal.ts';
 import type { ReadDeps, TenantOf } from './reads.ts';
 
 type Query = Record<string, string | undefined>;
+
+/** The filters an export takes (ExportQuery's, and property.<key>). */
+const EXPORT_FILTERS = 'name, user_id, session_id, source, path, country or property.<key>';
 
 const MEDIA_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',
@@ -54,6 +58,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
     async ({ query, request, server }) => {
       // The schema admits only EXPORT_FORMATS (its union of literals is typed as none of them).
       const format = (query.format ?? 'ndjson') as ExportFormat;
+      refuseVisitFilters(new URL(request.url).searchParams, 'an export', EXPORT_FILTERS);
       const { fromMs, toMs } = resolveRange(query);
       const tenant = tenantOf(request, query);
       const options: ExportOptions = {
@@ -179,7 +184,8 @@ const EXPORT_DOC = {
   description:
     'Every stored field of every event of the range, oldest first: ordered by timestamp, ' +
     'then event_id (then received_at), a stable order. Bots included (an export is the raw ' +
-    'data); filters as GET /api/v1/events without its visit filters. Without from it starts ' +
+    'data); filters as GET /api/v1/events without its visit filters (each one sent is a ' +
+    '422 naming it: computed over visits, not stored). Without from it starts ' +
     'at the first event, without to it takes every later one. The export holds the events ' +
     'acknowledged by the time it starts, flushed or not, each exactly once while flushes and ' +
     'compactions run; events that arrive meanwhile are left for the next export, unless the ' +
