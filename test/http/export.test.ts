@@ -196,7 +196,7 @@ describe('more events than one page', () => {
 });
 
 describe('filters and range', () => {
-  test('name, user_id, session_id, path, source, country, property.<key>, from/to', async () => {
+  test('name, user_id, session_id, path, source, os, browser, device, country, property.<key>, from/to', async () => {
     t = await makeTestApp();
     await send(t, [
       { event_id: 'a', name: 'view', user_id: 'u1', session_id: 's1', path: '/x', source: 'web' },
@@ -221,6 +221,9 @@ describe('filters and range', () => {
     expect(await ids('source=ios')).toEqual(['c']);
     expect(await ids('property.plan=pro')).toEqual(['b']);
     expect(await ids('country=de')).toEqual([]);
+    // The user agent's fields, as /stats filters them (dropped by the schema, they exported all).
+    expect(await ids('device=bot')).toEqual(['c']);
+    expect(await ids('device=other&os=Other&browser=Other')).toEqual(['d', 'a', 'b']);
     expect(await ids('from=2026-11-20&to=2026-11-21')).toEqual(['d']);
     expect(await ids('from=2026-11-21T00:00:00Z')).toEqual(['a', 'b', 'c']);
     const parquet = await parquetOf(
@@ -354,7 +357,8 @@ describe('errors', () => {
     await send(t, [{ name: 'page_view', path: '/', url: 'https://a.example/?utm_source=x' }]);
     const res = await t.get('/api/v1/export?channel=Email&utm_source=nope&name=page_view');
     expect(res.status).toBe(422);
-    const filters = 'name, user_id, session_id, source, path, country or property.<key>';
+    const filters =
+      'name, user_id, session_id, source, path, os, browser, device, country or property.<key>';
     expect(await res.json()).toEqual({
       detail: ['channel', 'utm_source'].map((name) => ({
         loc: ['query', name],

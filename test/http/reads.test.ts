@@ -339,6 +339,19 @@ describe('GET /api/v1/events', () => {
     expect((body.events as Record<string, unknown>[])[0]).not.toHaveProperty('seq');
   });
 
+  test('os, browser and device filter the list as they filter stats', async () => {
+    // Dropped by the schema, they listed every event without a word.
+    const ids = async (query: string) => {
+      const res = await get(`/api/v1/events?tenant_id=acme&${query}`);
+      expect(res.status).toBe(200);
+      return ((await json(res)).events as { event_id: string }[]).map((e) => e.event_id);
+    };
+    expect(await ids('device=bot')).toEqual(['bot']);
+    for (const field of ['os', 'browser', 'device']) {
+      expect(await ids(`${field}=zz`)).toEqual([]);
+    }
+  });
+
   test('property.<key> filters the list as it filters stats', async () => {
     const pro = await json(await get('/api/v1/events?tenant_id=acme&property.plan=pro'));
     const free = await json(await get('/api/v1/events?tenant_id=acme&property.plan=free'));

@@ -37,7 +37,8 @@ import type { ReadDeps, TenantOf } from './reads.ts';
 type Query = Record<string, string | undefined>;
 
 /** The filters an export takes (ExportQuery's, and property.<key>). */
-const EXPORT_FILTERS = 'name, user_id, session_id, source, path, country or property.<key>';
+const EXPORT_FILTERS =
+  'name, user_id, session_id, source, path, os, browser, device, country or property.<key>';
 
 const MEDIA_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',
@@ -67,6 +68,9 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         session_id: query.session_id,
         source: query.source,
         path: query.path,
+        os: query.os,
+        browser: query.browser,
+        device: query.device,
         country: query.country,
         properties: propertyFiltersOf(request.url),
         fromMs,

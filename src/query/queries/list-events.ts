@@ -12,6 +12,10 @@ export interface EventListFilters {
   session_id?: string | undefined;
   source?: string | undefined;
   path?: string | undefined;
+  /** As the parsed user agent names them (the os, browser and device fields). */
+  os?: string | undefined;
+  browser?: string | undefined;
+  device?: string | undefined;
   /** ISO 3166-1 alpha-2, any case (stored upper case). */
   country?: string | undefined;
   /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
@@ -54,6 +58,9 @@ export async function listEvents(
           session_id,
           source: options.source,
           path,
+          os: options.os,
+          browser: options.browser,
+          device: options.device,
           country: options.country?.toUpperCase(),
         },
         properties: options.properties ?? {},
