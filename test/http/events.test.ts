@@ -195,7 +195,7 @@ describe('POST /api/v1/events', () => {
       ['a', 'gzip, identity'],
       ['b', 'identity, GZIP'],
       ['c', 'x-gzip,'],
-    ]) {
+    ] as const) {
       const res = await t.post('/api/v1/events', body(id), { 'content-encoding': encoding });
       expect([encoding, res.status]).toEqual([encoding, 202]);
     }
