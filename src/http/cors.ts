@@ -30,7 +30,8 @@ export interface CorsOptions {
 
 const INGEST_HEADERS = 'Content-Type, Content-Encoding, Authorization, X-Tally-Key';
 const READ_HEADERS = 'Content-Type, Authorization, X-Tally-Key';
-const READ_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
+/** Every method a read or account route has (PATCH: a project's update). */
+const READ_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const EXPOSED = 'Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset';
 const HEADER_LIST = /^[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*$/;
 

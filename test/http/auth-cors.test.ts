@@ -73,6 +73,18 @@ describe('CORS on read routes', () => {
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  test('a configured origin may preflight every method of an account route: PATCH too', async () => {
+    t = await makeAuthApp({ readOrigins: [DASHBOARD] });
+    // The dashboard renames a project (PATCH /api/v1/projects/{id}); without PATCH in the
+    // allowed methods the browser never sends it.
+    for (const method of ['PATCH', 'PUT', 'DELETE', 'POST']) {
+      const res = await preflight('/api/v1/projects/acme', DASHBOARD, method, 'authorization');
+      expect(res.status).toBe(204);
+      const allowed = res.headers.get('access-control-allow-methods')?.split(', ');
+      expect(allowed).toContain(method);
+    }
+  });
+
   test('GET on an ingest path is a read: no wildcard', async () => {
     t = await makeAuthApp({ readOrigins: [DASHBOARD] });
     const list = await t.call('GET', '/api/v1/events', {
