@@ -29,7 +29,8 @@ export interface CorsOptions {
 }
 
 const INGEST_HEADERS = 'Content-Type, Content-Encoding, Authorization, X-Tally-Key';
-const READ_HEADERS = 'Content-Type, Authorization, X-Tally-Key';
+/** Content-Encoding: the SQL and account routes take gzip bodies, as ingest does. */
+const READ_HEADERS = 'Content-Type, Content-Encoding, Authorization, X-Tally-Key';
 /** Every method a read or account route has (PATCH: a project's update). */
 const READ_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const EXPOSED = 'Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset';

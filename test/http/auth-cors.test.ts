@@ -85,6 +85,16 @@ describe('CORS on read routes', () => {
     }
   });
 
+  test('a configured origin may send a gzip body to the SQL and account routes', async () => {
+    t = await makeAuthApp({ readOrigins: [DASHBOARD] });
+    for (const path of ['/api/v1/query', '/api/v1/auth/login']) {
+      const res = await preflight(path, DASHBOARD, 'POST', 'content-type, content-encoding');
+      expect(res.status).toBe(204);
+      const allowed = res.headers.get('access-control-allow-headers')?.toLowerCase().split(', ');
+      expect(allowed).toEqual(expect.arrayContaining(['content-type', 'content-encoding']));
+    }
+  });
+
   test('GET on an ingest path is a read: no wildcard', async () => {
     t = await makeAuthApp({ readOrigins: [DASHBOARD] });
     const list = await t.call('GET', '/api/v1/events', {
