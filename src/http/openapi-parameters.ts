@@ -5,6 +5,8 @@
 
 import { type AnyElysia, Elysia } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
+import { ErrorOut } from './model.ts';
+import { jsonAnswer } from './openapi-docs.ts';
 
 /** What this reads of an Elysia route (`app.routes`). */
 export interface RouteDetail {
@@ -14,7 +16,29 @@ export interface RouteDetail {
 }
 
 type Parameter = OpenAPIV3.ParameterObject;
-type Document = { paths?: Record<string, Record<string, { parameters?: Parameter[] }>> };
+type Operation = { parameters?: Parameter[]; responses?: Record<string, unknown> };
+type Document = { paths?: Record<string, Record<string, Operation>> };
+
+/**
+ * The 400 every path with a parameter can answer, before any route (app.ts's path check): an
+ * operation that documents no 400 of its own gets this one.
+ */
+const BROKEN_PATH_ANSWER = jsonAnswer(
+  'A path whose percent-encoding is broken (`/api/v1/events/100%`)',
+  ErrorOut,
+  { detail: 'the path /api/v1/events/100% is not valid percent-encoding', code: 'bad_request' },
+);
+
+/** Documents BROKEN_PATH_ANSWER on each operation of `doc` with a path parameter (in place). */
+export function documentBrokenPaths(doc: Document): void {
+  for (const [path, operations] of Object.entries(doc.paths ?? {})) {
+    if (!path.includes('{')) continue;
+    for (const op of Object.values(operations)) {
+      if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
+      op.responses['400'] ??= BROKEN_PATH_ANSWER;
+    }
+  }
+}
 
 /** Adds to `doc`'s operations the hand-documented parameters they lack (in place, idempotent). */
 export function keepDocumentedParameters(doc: Document, routes: readonly RouteDetail[]): void {
@@ -34,7 +58,8 @@ export function keepDocumentedParameters(doc: Document, routes: readonly RouteDe
 
 /**
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
- * parameters of the app's `routes` kept in that document. The hook is local: no other route
+ * parameters of the app's `routes` kept in that document, and the 400 of a broken path on
+ * every operation with a path parameter. The hook is local: no other route
  * runs it.
  */
 export function withDocumentedParameters(
@@ -44,7 +69,9 @@ export function withDocumentedParameters(
 ) {
   return new Elysia({ name: 'documented-parameters' })
     .onAfterHandle(({ path, response }) => {
-      if (path === specPath) keepDocumentedParameters(response as Document, routes());
+      if (path !== specPath) return;
+      keepDocumentedParameters(response as Document, routes());
+      documentBrokenPaths(response as Document);
     })
     .use(docs);
 }

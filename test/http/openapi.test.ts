@@ -208,6 +208,21 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(problems).toEqual([]);
   });
 
+  test('a path parameter with broken percent-encoding gets a documented 400', async () => {
+    const problems: string[] = [];
+    for (const found of operations.filter((o) => o.path.includes('{'))) {
+      const path = found.path.replace(/\{\w+\}/g, '100%');
+      const method = found.method.toUpperCase();
+      const request = new Request(`http://localhost${path}`, { method });
+      const res = await t.app.handle(request);
+      const documented = Object.keys(found.op.responses ?? {});
+      if (res.status !== 400 || !documented.includes('400')) {
+        problems.push(`${nameOf(found)}: ${res.status}, documented ${documented}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   test('a malformed or wrong-typed body gets a refusal its operation documents', async () => {
     const token = await ownerOfProject('p1');
     const problems: string[] = [];

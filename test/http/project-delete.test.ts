@@ -121,12 +121,19 @@ describe('who may delete a project', () => {
 });
 
 describe('the OpenAPI document', () => {
-  test('describes the deletion: 204, and 401, 403, 404 and 422 with their bodies', async () => {
+  test('describes the deletion: 204, and 400, 401, 403, 404 and 422 with their bodies', async () => {
     const spec = (await json(await t.call('GET', '/openapi/json'))) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
     const op = spec.paths['/api/v1/projects/{id}']?.delete;
-    expect(Object.keys(op?.responses ?? {}).sort()).toEqual(['204', '401', '403', '404', '422']);
+    expect(Object.keys(op?.responses ?? {}).sort()).toEqual([
+      '204',
+      '400',
+      '401',
+      '403',
+      '404',
+      '422',
+    ]);
     expect(op?.responses['404']).toMatchObject({
       content: { 'application/json': { example: { code: 'not_found' } } },
     });
