@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { JSON_OR_NDJSON_TYPES, JSON_TYPES } from '../../src/http/body.ts';
 import { StoredEventOut } from '../../src/http/model.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 
@@ -510,7 +511,12 @@ describe('operations', () => {
     const single = spec.paths['/api/v1/events']?.post?.requestBody?.content['application/json'];
     expect(single?.example).toMatchObject({ name: 'page_view' });
     const batch = spec.paths['/api/v1/events/batch']?.post?.requestBody?.content;
-    expect(Object.keys(batch ?? {})).toEqual(['application/json', 'application/x-ndjson']);
+    // Every media type each ingest route reads (body.ts), text/plain beacons and JSONL too.
+    expect(Object.keys(batch ?? {}).sort()).toEqual(Object.keys(JSON_OR_NDJSON_TYPES).sort());
+    for (const route of ['/api/v1/events', '/api/v1/metrics']) {
+      const types = Object.keys(spec.paths[route]?.post?.requestBody?.content ?? {});
+      expect([route, types.sort()]).toEqual([route, Object.keys(JSON_TYPES).sort()]);
+    }
     // Every ingest route documents every answer it can give, refusals included.
     for (const route of ['/api/v1/events', '/api/v1/events/batch', '/api/v1/metrics']) {
       const op = spec.paths[route]?.post as { responses?: Record<string, unknown> } | undefined;

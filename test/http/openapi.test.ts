@@ -126,7 +126,9 @@ function valuesOf(type: string, example: unknown): unknown[] {
   if (type === 'application/x-www-form-urlencoded') {
     return [Object.fromEntries(new URLSearchParams(example))];
   }
-  if (type === 'application/x-ndjson') return example.split('\n').map((l) => JSON.parse(l));
+  if (type === 'application/x-ndjson' || type === 'application/jsonl') {
+    return example.split('\n').map((l) => JSON.parse(l));
+  }
   if (type === 'text/plain' && /^[[{]/.test(example)) return [JSON.parse(example)];
   return [example];
 }

@@ -42,6 +42,8 @@ const INGEST_ONE_DOC = {
     required: true,
     content: {
       'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
+      // A browser beacon's JSON, sent as text/plain to skip the CORS preflight (body.ts).
+      'text/plain': { schema: openApiSchema(EventIn), example: JSON.stringify(exampleEvent) },
     },
   },
   responses: ingestResponses(
@@ -66,7 +68,15 @@ const INGEST_BATCH_DOC = {
         schema: openApiSchema(BatchIn),
         example: { events: [exampleEvent] },
       },
+      'text/plain': {
+        schema: openApiSchema(BatchIn),
+        example: JSON.stringify({ events: [exampleEvent] }),
+      },
       'application/x-ndjson': {
+        schema: openApiSchema(EventIn),
+        example: JSON.stringify(exampleEvent),
+      },
+      'application/jsonl': {
         schema: openApiSchema(EventIn),
         example: JSON.stringify(exampleEvent),
       },

@@ -72,6 +72,8 @@ const LatestOut = t.Object({
   id: t.String(),
 });
 
+const POINT_EXAMPLE = { name: 'cpu_load', value: 0.73, tags: { host: 'web-1' } };
+
 const RECORD_POINT_DOC = {
   summary: 'Record one metric data point',
   description:
@@ -82,8 +84,9 @@ const RECORD_POINT_DOC = {
     content: {
       'application/json': {
         schema: openApiSchema(MetricIn),
-        example: { name: 'cpu_load', value: 0.73, tags: { host: 'web-1' } },
+        example: POINT_EXAMPLE,
       },
+      'text/plain': { schema: openApiSchema(MetricIn), example: JSON.stringify(POINT_EXAMPLE) },
     },
   },
   responses: ingestResponses(
