@@ -106,13 +106,13 @@ function issuesOfFramework(error: unknown, request?: Request): FieldIssue[] {
 /**
  * The query parameters of `request` whose text is `value` (the one, when only one does). A
  * number is matched by its value too: Elysia hands over what it coerced, and `1e4`, `+5000`,
- * `05000` or `99999999999999999999` (1e20) are not the text they were sent as.
+ * `05000`, `99999999999999999999` (1e20) or a blank (0) are not the text they were sent as.
  */
 function parametersHolding(request: Request | undefined, value: unknown): string[] {
   if (request === undefined) return [];
   const names = new Set<string>();
   for (const [name, raw] of new URL(request.url).searchParams) {
-    const sameNumber = typeof value === 'number' && raw.trim() !== '' && Number(raw) === value;
+    const sameNumber = typeof value === 'number' && raw !== '' && Number(raw) === value;
     if (raw === String(value) || sameNumber) names.add(name);
   }
   return names.size === 1 ? [...names] : [];

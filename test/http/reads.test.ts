@@ -392,6 +392,15 @@ describe('GET /api/v1/events', () => {
         },
       ]);
     }
+    // A blank is coerced to 0: below the minimum, named too (an empty one is not a number).
+    const blank = await get('/api/v1/events?limit=%20&name=');
+    expect((await json(blank)).detail).toEqual([
+      {
+        loc: ['query', 'limit'],
+        msg: 'limit: Expected integer to be greater or equal to 1',
+        type: 'value_error',
+      },
+    ]);
     // A query integer that is no whole number names the rule (Elysia's own words were
     // "should be one of: 'integer', 'integer'"), on every route with one.
     for (const path of [
