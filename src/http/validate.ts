@@ -64,10 +64,7 @@ function describe(
       return { msg: `${field} must match ${s.pattern}`, type: 'string_pattern_mismatch' };
     case ValueErrorType.Number:
     case ValueErrorType.Integer:
-      // JSON.parse reads a number past the double range (1e400) as Infinity: it was a number.
-      if (typeof error.value === 'number' && !Number.isFinite(error.value)) {
-        return { msg: `${field} must be a finite number (within ±1.8e308)`, type: 'finite_number' };
-      }
+      if (isInfinite(error.value)) return notFinite(field);
       return { msg: `${field} must be a number`, type: 'float_type' };
     case ValueErrorType.NumberMinimum:
       return { msg: `${field} must be ≥ ${s.minimum}`, type: 'greater_than_equal' };
@@ -80,12 +77,21 @@ function describe(
     case ValueErrorType.ArrayMaxItems:
       return { msg: `${field} must have at most ${s.maxItems} items`, type: 'too_long' };
     case ValueErrorType.Union:
+      // A number is one of the union's types (an SQL parameter, a timestamp), but not this one.
+      if (isInfinite(error.value)) return notFinite(field);
       return { msg: `${field} has the wrong type: ${unionHint(s)}`, type: 'union_type' };
     case ValueErrorType.Literal:
       return { msg: `${field} must be ${JSON.stringify(s.const)}`, type: 'literal_error' };
     default:
       return { msg: `${field}: ${error.message}`, type: 'value_error' };
   }
+}
+
+/** JSON.parse reads a number past the double range (1e400) as Infinity: it was a number. */
+const isInfinite = (value: unknown) => typeof value === 'number' && !Number.isFinite(value);
+
+function notFinite(field: string): Omit<FieldIssue, 'loc'> {
+  return { msg: `${field} must be a finite number (within ±1.8e308)`, type: 'finite_number' };
 }
 
 /**

@@ -127,6 +127,17 @@ describe('POST /api/v1/metrics body', () => {
         },
       ],
     });
+    // A number past the double range is a number: the rule it breaks is being finite.
+    const huge = await t.post('/api/v1/metrics', '{"name":"cpu","value":1,"timestamp":1e400}');
+    expect(await json(huge)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'timestamp'],
+          msg: 'timestamp must be a finite number (within ±1.8e308)',
+          type: 'finite_number',
+        },
+      ],
+    });
     expect(await t.count()).toBe(0);
   });
 });

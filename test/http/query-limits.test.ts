@@ -44,6 +44,21 @@ test('a parameter of another type is a 422 naming it, params[1], and the types i
   });
 });
 
+test('a parameter past the double range (1e400) is a 422 saying it must be finite', async () => {
+  // JSON.parse reads it as Infinity: a number, though not one the statement can take.
+  const res = await t.post('/api/v1/query', '{"sql":"SELECT ?, ?","params":[1, -1e400]}');
+  expect(res.status).toBe(422);
+  expect(await res.json()).toEqual({
+    detail: [
+      {
+        loc: ['body', 'params', 1],
+        msg: 'params[1] must be a finite number (within ±1.8e308)',
+        type: 'finite_number',
+      },
+    ],
+  });
+});
+
 test('a tenant_id in the body is a 422, not a statement over the default tenant', async () => {
   await t.post('/api/v1/events', { name: 'x', tenant_id: 'acme' });
   const res = await t.post('/api/v1/query', {
