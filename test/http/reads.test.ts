@@ -431,6 +431,40 @@ describe('GET /api/v1/events', () => {
   });
 });
 
+describe('a query parameter given twice', () => {
+  test('is a 422 naming it on every read, not the last one read without a word', async () => {
+    // Elysia kept the last: name=page_view&name=signup read signups alone, and a tenant_id
+    // given twice read one of two tenants.
+    for (const path of [
+      '/api/v1/stats?tenant_id=acme&name=page_view&name=signup',
+      '/api/v1/timeseries?tenant_id=acme&name=page_view&name=signup',
+      '/api/v1/events?tenant_id=acme&name=page_view&name=signup',
+      '/api/v1/export?tenant_id=acme&name=page_view&name=signup',
+      '/api/v1/metrics?tenant_id=acme&name=page_view&name=signup',
+      '/api/v1/funnel?tenant_id=acme&step=path:/&step=path:/pricing&name=a&name=b',
+      '/api/v1/cohorts?tenant_id=acme&name=page_view&name=signup',
+    ]) {
+      const res = await get(path);
+      expect([path, res.status]).toEqual([path, 422]);
+      expect((await json(res)).detail).toEqual([
+        { loc: ['query', 'name'], msg: 'give name once (got 2)', type: 'too_long' },
+      ]);
+    }
+    const tenants = await get(
+      '/api/v1/stats?tenant_id=acme&tenant_id=globex&property.plan=pro&property.plan=free',
+    );
+    expect((await json(tenants)).detail).toEqual([
+      { loc: ['query', 'tenant_id'], msg: 'give tenant_id once (got 2)', type: 'too_long' },
+      { loc: ['query', 'property.plan'], msg: 'give property.plan once (got 2)', type: 'too_long' },
+    ]);
+    const sql = await post('/api/v1/query?tenant_id=acme&tenant_id=globex', { sql: 'SELECT 1' });
+    expect(sql.status).toBe(422);
+    // A funnel's steps are one parameter each, in order.
+    const funnel = await get('/api/v1/funnel?tenant_id=acme&step=path:/&step=path:/pricing');
+    expect(funnel.status).toBe(200);
+  });
+});
+
 describe('pagination of long event ids', () => {
   test('every page after the longest escaped or non-ASCII ids is reachable', async () => {
     // At year 0000 the timestamp has a minus sign; control characters are escaped as \uXXXX:

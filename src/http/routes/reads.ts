@@ -55,6 +55,7 @@ import {
   tzParam,
   VISIT_FILTER_NOTE,
 } from '../read-params.ts';
+import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { cohortRoutes } from './cohorts.ts';
 import { exportRoutes } from './export.ts';
 import { funnelRoutes } from './funnel.ts';
@@ -88,6 +89,7 @@ export type TenantOf = (request: Request, query: Query) => string;
 
 export function readRoutes(deps: ReadDeps) {
   const tenantOf: TenantOf = (request, query) => {
+    refuseRepeatedParameters(request);
     const tenant = deps.tenantOf(request, query as Record<string, string | undefined>);
     noteTenant(request, tenant);
     return tenant;
