@@ -225,6 +225,19 @@ describe('POST /api/v1/events', () => {
     expect(broken.status).toBe(400);
   });
 
+  test('a tenant_id given twice is a 422 naming it, on the reads of one event or metric', async () => {
+    await t.post('/api/v1/events', { event_id: 'e-2', name: 'a', value: 1, tenant_id: 'acme' });
+    for (const path of ['/api/v1/events/e-2', '/api/v1/metrics/latest/a']) {
+      const res = await t.get(`${path}?tenant_id=default&tenant_id=acme`);
+      expect(await json(res)).toEqual({
+        detail: [
+          { loc: ['query', 'tenant_id'], msg: 'give tenant_id once (got 2)', type: 'too_long' },
+        ],
+      });
+      expect((await t.get(`${path}?tenant_id=acme`)).status).toBe(200);
+    }
+  });
+
   test('GET an unknown id is 404 with the error shape', async () => {
     const res = await t.get('/api/v1/events/nope');
     expect(res.status).toBe(404);

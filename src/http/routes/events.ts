@@ -30,6 +30,7 @@ import {
 } from '../openapi-examples.ts';
 import { admitIngest, contextOf, type PrepareContext, prepareEvents } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
+import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { refuseBodyTenant } from '../validate.ts';
 
 const INGEST_ONE_DOC = {
@@ -147,6 +148,7 @@ export function eventRoutes(deps: AppDeps) {
     .get(
       '/:event_id',
       async ({ params, query, request }) => {
+        refuseRepeatedParameters(request);
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const event = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);

@@ -28,6 +28,7 @@ import {
   withoutNulls,
 } from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
+import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { issuesOf } from '../validate.ts';
 
 export const MetricIn = t.Object({
@@ -172,6 +173,7 @@ export function metricRoutes(deps: AppDeps) {
     .get(
       '/latest/:name',
       async ({ params, query, request }) => {
+        refuseRepeatedParameters(request);
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const latest = await latestPoint(deps, tenant, params.name, request.signal);
