@@ -4,7 +4,8 @@
 // is not the UTC day, the pages table's tabs (Top, Entry, Exit pages), the sources
 // table's (Channels, Sources) and the campaigns table's (UTM Medium … Term). The browser's clock is fixed (Playwright's clock), so "Today"
 // is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
-// for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways.
+// for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways; beside
+// a long path, no count is broken over lines (at 1280 or 400 px).
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -454,5 +455,53 @@ describe('on a narrow screen', () => {
     const phone = await layout();
     expect(phone.columns).toBe(1);
     expect(phone.charts).toEqual([0, 0]);
+  }, 60_000);
+});
+
+describe('counts beside a long path', () => {
+  test('at 1280 and 400 px no count or count heading is broken over lines', async () => {
+    const server = await serve();
+    // A long path viewed 1,234 times today in New York (and now: the live top paths).
+    const long = `/docs/${'getting-started-with-tally-'.repeat(4)}end`;
+    const views = Array.from({ length: 1234 }, (_, i) => ({
+      name: 'page_view',
+      path: long,
+      user_id: 'erin',
+      timestamp: new Date(Date.parse(at('T16:00')) + i * 1000).toISOString(),
+    }));
+    expect((await server.post('/api/v1/events/batch', { events: views })).status).toBe(202);
+    const { page } = await openPage(server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    await page.waitForFunction(
+      () => document.querySelector('#top-paths tbody')?.textContent?.includes('1,234'),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await rows(page, 'stats-pages')).toContainEqual([long, '1', '1,234']);
+    // Each count cell and count heading of the tables, with the lines its text is set on.
+    const broken = () =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll<HTMLElement>('#stats .num, #top-paths .num'))
+          .filter((cell) => cell.textContent !== '')
+          .map((cell) => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const tops = new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top)));
+            return { text: cell.textContent, lines: tops.size };
+          })
+          .filter((cell) => cell.lines > 1 && !/\s/.test(cell.text ?? '')),
+      );
+    expect(await broken()).toEqual([]);
+    await page.setViewportSize({ width: 400, height: 800 });
+    await page.evaluate(
+      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+    );
+    expect(await broken()).toEqual([]);
+    // The page still does not scroll sideways: the path wraps instead.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      400,
+    );
   }, 60_000);
 });
