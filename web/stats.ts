@@ -22,6 +22,9 @@ import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId, fillTable } from './view.ts';
 
 const STATS_REFRESH_INTERVAL_MS = 60_000;
+/** The tables' row while a period is read, and after its read failed (see the note). */
+const LOADING = 'Loading…';
+const NOT_LOADED = 'Not loaded';
 
 export interface StatsPanelDeps {
   access: () => Access;
@@ -274,6 +277,8 @@ export class StatsPanel {
     }
     if (error instanceof ReadUnauthorized) this.deps.onUnauthorized();
     note.textContent = `The stats could not be loaded: ${errorText(error)}`;
+    // Nothing of this period is on screen: its tables no longer say they are loading.
+    if (this.shownAnswer === null) this.fillTables(NOT_LOADED);
     return { kind: 'done' };
   }
 
@@ -324,9 +329,12 @@ export class StatsPanel {
     this.shownAnswer = null;
     delete byId('stats').dataset.shown;
     for (const field of [...TOTALS, ...RATES]) setStat(field, '–');
-    for (const t of [...TABLES, ...Object.values(TABBED)]) {
-      fillTable(tbodyOf(t.table), [], 'Loading…');
-    }
+    this.fillTables(LOADING);
+  }
+
+  /** Every table of the panel empty, with one row saying why. */
+  private fillTables(why: string): void {
+    for (const t of [...TABLES, ...Object.values(TABBED)]) fillTable(tbodyOf(t.table), [], why);
   }
 
   /** A custom range starts as the last 7 days, so picking "Custom" reads something. */

@@ -400,6 +400,47 @@ describe('the stats panel', () => {
   }, 60_000);
 });
 
+describe('a stats read that fails', () => {
+  test('leaves no table saying "Loading…": they say not loaded; the next period shows', async () => {
+    let refused = false;
+    // Once `refused`, a stats read of several days is forbidden (403): not busy, not a key.
+    const tenancy: TenantResolver = {
+      forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
+      forRead: (request) => {
+        const url = new URL(request.url);
+        if (refused && url.pathname === '/api/v1/stats' && url.searchParams.has('to')) {
+          throw new AppError('forbidden', 'ranges are not for this key');
+        }
+        return DEFAULT_TENANT;
+      },
+    };
+    const server = await serve(tenancy);
+    const { page, statuses } = await openPage(server);
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    refused = true;
+    await page.selectOption('#stats-period', '7d');
+    await page.waitForFunction(
+      () => /could not be loaded/.test(document.querySelector('#stats-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(statuses.at(-1)).toBe(403);
+    expect(await page.getAttribute('#stats', 'aria-busy')).toBe('false');
+    const bodies = () =>
+      page.$$eval('#stats tbody', (tbodies) => tbodies.map((tbody) => tbody.textContent));
+    const failed = await bodies();
+    expect(failed.length).toBe(8);
+    expect(new Set(failed)).toEqual(new Set(['Not loaded']));
+    expect(await totals(page)).toMatchObject({ total_events: '–', unique_visitors: '–' });
+    // A period that reads shows its tables again.
+    await page.selectOption('#stats-period', 'yesterday');
+    await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    expect(await bodies()).not.toContain('Not loaded');
+    expect(await rows(page, 'stats-pages')).toContainEqual(['/blog', '1', '1,200']);
+  }, 60_000);
+});
+
 describe('on a narrow screen', () => {
   test('at 320 px every panel fits: no sideways scroll of the page, charts as wide as theirs', async () => {
     const server = await serve();
