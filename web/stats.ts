@@ -25,6 +25,8 @@ const STATS_REFRESH_INTERVAL_MS = 60_000;
 /** The tables' row while a period is read, and after its read failed (see the note). */
 const LOADING = 'Loading…';
 const NOT_LOADED = 'Not loaded';
+/** The tables' row while the custom days are missing or out of order. */
+const NO_PERIOD = 'No period chosen';
 
 export interface StatsPanelDeps {
   access: () => Access;
@@ -240,6 +242,9 @@ export class StatsPanel {
     const note = byId('stats-note');
     if (query === null) {
       this.clear();
+      // Nothing is read until the days are valid: no table says it is loading, no days shown.
+      this.fillTables(NO_PERIOD);
+      byId('stats-days').textContent = '';
       note.textContent = 'Pick a start and an end day, the start on or before the end.';
       return { kind: 'done' };
     }

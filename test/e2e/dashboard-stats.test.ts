@@ -239,6 +239,21 @@ describe('the stats panel', () => {
     });
     expect(await rows(page, 'stats-sources')).toEqual([['No sources in this period']]);
     expect(await page.locator('#stats-pages th[scope="col"]').count()).toBe(3);
+
+    // The end before the start: nothing is read, and no table says it is loading.
+    await page.getByLabel('To', { exact: true }).fill('2025-11-09');
+    await page.waitForFunction(
+      () => /Pick a start/.test(document.querySelector('#stats-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    const bodies = await page.$$eval('#stats tbody', (tbodies) =>
+      tbodies.map((tbody) => tbody.textContent),
+    );
+    expect(bodies.length).toBe(8);
+    expect(new Set(bodies)).toEqual(new Set(['No period chosen']));
+    expect(await page.textContent('#stats-days')).toBe('');
+    expect(await totals(page)).toMatchObject({ total_events: '–', visits: '–' });
   }, 60_000);
 
   test('the pages tabs: entry and exit pages of the visits, kept across periods', async () => {
