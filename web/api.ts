@@ -58,6 +58,8 @@ export type Probe =
   | { kind: 'ok' }
   | { kind: 'login' }
   | { kind: 'busy'; detail: string; retryAfterMs: number }
+  /** No answer from Tally: the network failed, or a proxy in front answered 502 or 504. */
+  | { kind: 'unreachable'; detail: string }
   | { kind: 'refused'; detail: string };
 
 /**
@@ -78,6 +80,9 @@ const RETRY_AFTER_DEFAULT_MS = 5000;
 const RETRY_AFTER_MAX_MS = 60_000;
 
 const isBusy = (response: Response) => response.status === 429 || response.status === 503;
+
+/** A proxy's answer for a server it could not reach (restarting, down): no word on the key. */
+const isGatewayError = (response: Response) => response.status === 502 || response.status === 504;
 
 /** The wait a 429 or 503 asks for (Retry-After in seconds), bounded. */
 function retryAfterMsOf(response: Response): number {
@@ -102,11 +107,17 @@ async function readFetch(url: URL, access: Access): Promise<Response> {
 /** Whether the server lets this tab read: GET /api/v1/stats over the last minute. */
 export async function probe(access: Access): Promise<Probe> {
   const from = String(Date.now() - 60_000);
-  const response = await readFetch(readUrl('/api/v1/stats', access, { from }), access);
+  let response: Response;
+  try {
+    response = await readFetch(readUrl('/api/v1/stats', access, { from }), access);
+  } catch (error) {
+    return { kind: 'unreachable', detail: `the server did not answer (${String(error)})` };
+  }
   if (response.ok) return { kind: 'ok' };
   if (response.status === 401) return { kind: 'login' };
   const detail = await detailOf(response);
   if (isBusy(response)) return { kind: 'busy', detail, retryAfterMs: retryAfterMsOf(response) };
+  if (isGatewayError(response)) return { kind: 'unreachable', detail };
   return { kind: 'refused', detail };
 }
 

@@ -29,6 +29,9 @@ import { StatsPanel } from './stats.ts';
 import { byId, showCounters, showMetrics, showStatus, showTops, showUpdated } from './view.ts';
 
 const RATE_SAMPLE_INTERVAL_MS = 1000;
+/** A boot that found no server (restarting, a proxy's 502) checks again: 1 s doubling to 15 s. */
+const BOOT_RETRY_FIRST_MS = 1000;
+const BOOT_RETRY_MAX_MS = 15_000;
 const SERIES_REFRESH_INTERVAL_MS = 30_000;
 
 let access: Access = loadAccess();
@@ -37,8 +40,9 @@ let latest: LiveSnapshot | null = null;
 let live = false;
 let rateChart: RateChart | null = null;
 let seriesChart: SeriesChart | null = null;
-/** A boot waiting out a busy server's Retry-After. */
+/** A boot waiting out a busy server's Retry-After, or an unreachable one's backoff. */
 let bootRetry: ReturnType<typeof setTimeout> | null = null;
+let bootBackoffMs = BOOT_RETRY_FIRST_MS;
 /** One series read per tab at a time (see web/serial-read.ts). */
 const seriesReads = new SerialRead(loadSeriesOnce);
 /** The stats of a period; made once the time zones are listed. */
@@ -52,12 +56,16 @@ async function boot(): Promise<void> {
   // Another project or key (or the first boot): no funnel or cohorts of the last one stay.
   for (const panel of insights) panel.forget();
   showStatus('starting', 'checking access…');
-  const answer = await probe(access).catch((error: unknown) => ({
-    kind: 'refused' as const,
-    detail: `the server did not answer (${String(error)})`,
-  }));
+  const answer = await probe(access);
+  if (answer.kind !== 'unreachable') bootBackoffMs = BOOT_RETRY_FIRST_MS;
   if (answer.kind === 'ok') start();
-  else if (answer.kind === 'busy') {
+  else if (answer.kind === 'unreachable') {
+    // No answer about the key (a restart, a proxy's 502): check again, never ask for a key.
+    const seconds = Math.round(bootBackoffMs / 1000);
+    showStatus('offline', `${answer.detail}; retrying in ${seconds} s`);
+    bootRetry = setTimeout(() => void boot(), bootBackoffMs);
+    bootBackoffMs = Math.min(bootBackoffMs * 2, BOOT_RETRY_MAX_MS);
+  } else if (answer.kind === 'busy') {
     // Overload is not a refused key: wait as asked, then check again.
     const seconds = Math.round(answer.retryAfterMs / 1000);
     showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);

@@ -1,7 +1,7 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against the real
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
-// gets the key prompt. Leaves a screenshot in test-artifacts/dashboard.png.
+// gets the key prompt, a check of access that gets no answer is retried instead. Leaves a screenshot in test-artifacts/dashboard.png.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
@@ -201,6 +201,50 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     expect(sockets).toBe(2);
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  test('a check of access with no answer (a restart, a proxy 502) is retried, no key asked', async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The page's check of access (a stats read of the last minute, no zone) meets a server
+    // that is away: first no connection at all, then a proxy's 502, then the server again.
+    let away: 'no connection' | 'proxy' | null = 'no connection';
+    let checks = 0;
+    await page.route(/\/api\/v1\/stats\?/, (route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.has('tz') || away === null) return route.fallback();
+      checks++;
+      if (away === 'no connection') return route.abort('connectionrefused');
+      return route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>502</h1>' });
+    });
+    // Another project is picked while the server restarts.
+    await page.fill('#project', 'shop');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForFunction(
+      () =>
+        /did not answer.*; retrying in 1 s$/.test(
+          document.querySelector('#status')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    expect(await page.isHidden('#auth')).toBe(true);
+    away = 'proxy';
+    await page.waitForFunction(
+      () =>
+        /^502 .*; retrying in \d+ s$/.test(document.querySelector('#status')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await page.isHidden('#auth')).toBe(true);
+    away = null;
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 20_000 });
+    expect(checks).toBeGreaterThanOrEqual(2);
+    expect(await page.isHidden('#auth')).toBe(true);
+    expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
   }, 60_000);
 
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
