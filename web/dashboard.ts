@@ -53,8 +53,12 @@ let insights: (FunnelPanel | RetentionPanel)[] = [];
 async function boot(): Promise<void> {
   if (bootRetry !== null) clearTimeout(bootRetry);
   bootRetry = null;
-  // Another project or key (or the first boot): no funnel or cohorts of the last one stay.
+  // Another project or key (or the first boot): no funnel or cohorts of the last one stay,
+  // and its socket is closed, so none of its counters show while the new one is checked.
   for (const panel of insights) panel.forget();
+  connection?.close();
+  connection = null;
+  live = false;
   showStatus('starting', 'checking access…');
   const answer = await probe(access);
   if (answer.kind !== 'unreachable') bootBackoffMs = BOOT_RETRY_FIRST_MS;

@@ -232,6 +232,12 @@ describe('dashboard in Chromium', () => {
     );
     expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
     expect(await page.isHidden('#auth')).toBe(true);
+    // Meanwhile the last project's socket is closed: its events do not show as the new one's.
+    const before = await page.textContent(counter('1m', 'events'));
+    expect((await server.post('/api/v1/events/batch', pageViews(['/old']))).status).toBe(202);
+    await Bun.sleep(500);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    expect(await page.textContent(counter('1m', 'events'))).toBe(before);
     away = 'proxy';
     await page.waitForFunction(
       () =>
