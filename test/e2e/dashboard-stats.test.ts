@@ -5,7 +5,8 @@
 // table's (Channels, Sources) and the campaigns table's (UTM Medium … Term). The browser's clock is fixed (Playwright's clock), so "Today"
 // is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
 // for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways; beside
-// a long path, no count is broken over lines (at 1280 or 400 px).
+// a long path, no count is broken over lines (at 1280 or 400 px); counts of ten digits fit
+// their cards.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -559,5 +560,46 @@ describe('counts beside a long path', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
       400,
     );
+  }, 60_000);
+});
+
+describe('the totals of a big site', () => {
+  test('counts of ten digits fit their cards at 1280, 400 and 320 px', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    // The answer of a site with a billion events in the period (not sent: read from the API
+    // and given its counts).
+    const big = 1_234_567_890;
+    await page.route(/\/api\/v1\/stats\?.*tz=/, async (route) => {
+      const response = await route.fetch();
+      const answer = await response.json();
+      for (const field of ['unique_visitors', 'visits', 'page_views', 'total_events']) {
+        answer[field] = big;
+      }
+      Object.assign(answer, { sessions: big, unique_users: big, avg_duration: 443_000 });
+      await route.fulfill({ response, json: answer });
+    });
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    expect(await totals(page)).toMatchObject({ total_events: '1,234,567,890' });
+    // Each card's number, and how far it runs past its card's inner edge (px).
+    const overflowing = () =>
+      page.$$eval('#stats-totals dd', (dds) =>
+        dds
+          .map((dd) => {
+            const card = dd.parentElement as HTMLElement;
+            const inner =
+              card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+            const range = document.createRange();
+            range.selectNodeContents(dd);
+            const text = range.getBoundingClientRect();
+            return { text: dd.textContent, past: Math.round(text.right - inner) };
+          })
+          .filter((shown) => shown.past > 0),
+      );
+    for (const width of [1280, 400, 320]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect({ width, overflowing: await overflowing() }).toEqual({ width, overflowing: [] });
+    }
   }, 60_000);
 });
