@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against the real
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
-// gets the key prompt, a check of access that gets no answer is retried instead. Leaves a screenshot in test-artifacts/dashboard.png.
+// gets the key prompt, a check of access that gets no answer is retried instead; counts of 9
+// digits fit the window cards at any width. Leaves a screenshot in test-artifacts/dashboard.png.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
@@ -251,6 +252,49 @@ describe('dashboard in Chromium', () => {
     expect(checks).toBeGreaterThanOrEqual(2);
     expect(await page.isHidden('#auth')).toBe(true);
     expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
+  }, 60_000);
+
+  test("a busy site's counts (9 digits) fit the window cards at any width", async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    // The server's snapshots, passed on with 123,456,789 events and visitors in each window.
+    const big = 123_456_789;
+    await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        const body = JSON.parse(String(message));
+        if (body.type === 'snapshot') {
+          for (const counters of Object.values(body.windows) as { events: number }[]) {
+            Object.assign(counters, { events: big, uniques: big });
+          }
+        }
+        ws.send(JSON.stringify(body));
+      });
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await textBecomes(page, counter('24h', 'events'), '123,456,789', VISIBLE_WITHIN_MS);
+    for (const width of [1280, 1100, 1000, 800, 520, 400, 320]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.evaluate(
+        () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+      );
+      // How far each count runs past its card's inner edge (px), and the page's width.
+      const shown = await page.evaluate(() => ({
+        past: Array.from(document.querySelectorAll<HTMLElement>('.card dd'))
+          .map((dd) => {
+            const card = dd.closest('.card') as HTMLElement;
+            const edge =
+              card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+            const range = document.createRange();
+            range.selectNodeContents(dd);
+            return Math.round(range.getBoundingClientRect().right - edge);
+          })
+          .filter((past) => past > 0),
+        scrollWidth: document.documentElement.scrollWidth,
+      }));
+      expect({ width, ...shown }).toEqual({ width, past: [], scrollWidth: width });
+    }
   }, 60_000);
 
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
