@@ -17,6 +17,37 @@ const WIDTH_MIN_PX = 120;
 
 const widthOf = (el: HTMLElement) => Math.max(WIDTH_MIN_PX, el.clientWidth);
 
+/** uPlot's own width of a y axis; a wider one is taken only for longer labels. */
+const Y_AXIS_MIN_PX = 50;
+
+/** What uPlot keeps on an axis once drawn: its size, and its font scaled for the canvas. */
+interface DrawnAxis {
+  _size?: number;
+  font: [string, number];
+  gap: number;
+  ticks: { size: number };
+}
+
+/**
+ * The width of a y axis from its longest label ("2,000,000"), as uPlot's axis-autosize
+ * recipe: its fixed 50 px cut the first digits off counts of 7 digits and more.
+ */
+function yAxisSize(self: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
+  const axis = self.axes[axisIdx] as unknown as DrawnAxis;
+  // Later rounds of a draw keep the first one's size, so the layout settles.
+  if (cycle > 1 && axis._size !== undefined) return axis._size;
+  const longest = (values ?? []).reduce((a, b) => (b.length > a.length ? b : a), '');
+  if (longest === '') return Y_AXIS_MIN_PX;
+  const saved = self.ctx.font;
+  self.ctx.font = axis.font[0];
+  const text = self.ctx.measureText(longest).width / uPlot.pxRatio;
+  self.ctx.font = saved;
+  return Math.max(Y_AXIS_MIN_PX, Math.ceil(text + axis.ticks.size + axis.gap));
+}
+
+/** The axes of a chart: time along x, counts up y with room for their labels. */
+const axes = (): uPlot.Axis[] => [{}, { size: yAxisSize }];
+
 function resizeWith(chart: uPlot, el: HTMLElement): void {
   new ResizeObserver(() => chart.setSize({ width: widthOf(el), height: HEIGHT_PX })).observe(el);
 }
@@ -49,6 +80,7 @@ export class RateChart {
           x: { time: true, range: () => [Date.now() / 1000 - RATE_SPAN_S, Date.now() / 1000] },
           y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] },
         },
+        axes: axes(),
         legend: { show: false },
         cursor: { show: true },
       },
@@ -108,6 +140,7 @@ export class SeriesChart {
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), tz),
         series: [{}, seriesStyle(data.label)],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        axes: axes(),
         legend: { show: true },
       },
       [data.times, data.values],

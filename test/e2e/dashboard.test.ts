@@ -2,7 +2,8 @@
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
 // gets the key prompt, a check of access that gets no answer is retried instead; counts of 9
-// digits fit the window cards at any width. Leaves a screenshot in test-artifacts/dashboard.png.
+// digits fit the window cards at any width, and the time series' y labels of 7 digits. Leaves
+// a screenshot in test-artifacts/dashboard.png.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
@@ -295,6 +296,37 @@ describe('dashboard in Chromium', () => {
       }));
       expect({ width, ...shown }).toEqual({ width, past: [], scrollWidth: width });
     }
+  }, 60_000);
+
+  test("the time series' y axis is as wide as its labels: 2,000,000 is not cut", async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    // The hours of a big site: the server's buckets, given 1,000,000 to 1,888,000 events.
+    await page.route(/\/api\/v1\/timeseries\?/, async (route) => {
+      const response = await route.fetch();
+      const answer = await response.json();
+      const points = answer.series[0].points as { value: number }[];
+      points.forEach((point, i) => {
+        point.value = 1_000_000 + i * 37_000;
+      });
+      await route.fulfill({ response, json: answer });
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#series-chart .uplot', { timeout: 10_000 });
+    // The top label is 2,000,000 (the axis goes to 110% of the largest count); uPlot draws it
+    // right-aligned 15 px (ticks and gap) left of the plot, in its default font.
+    const room = await page.evaluate(() => {
+      const chart = document.querySelector('#series-chart .uplot') as HTMLElement;
+      const plot = chart.querySelector('.u-over') as HTMLElement;
+      const left = plot.getBoundingClientRect().left - chart.getBoundingClientRect().left;
+      const ctx = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+      ctx.font =
+        '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' +
+        '"Noto Sans", sans-serif, "Apple Color Emoji", "Segoe UI Emoji", "Segoe UI Symbol", ' +
+        '"Noto Color Emoji"';
+      return { left, label: ctx.measureText('2,000,000').width + 15 };
+    });
+    expect(room.left).toBeGreaterThanOrEqual(room.label);
   }, 60_000);
 
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
