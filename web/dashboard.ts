@@ -43,6 +43,8 @@ let seriesChart: SeriesChart | null = null;
 /** A boot waiting out a busy server's Retry-After, or an unreachable one's backoff. */
 let bootRetry: ReturnType<typeof setTimeout> | null = null;
 let bootBackoffMs = BOOT_RETRY_FIRST_MS;
+/** The latest boot's number: an earlier one's check answers for a project or key left. */
+let bootRun = 0;
 /** One series read per tab at a time (see web/serial-read.ts). */
 const seriesReads = new SerialRead(loadSeriesOnce);
 /** The stats of a period; made once the time zones are listed. */
@@ -51,6 +53,7 @@ let stats: StatsPanel | null = null;
 let insights: (FunnelPanel | RetentionPanel)[] = [];
 
 async function boot(): Promise<void> {
+  const run = ++bootRun;
   if (bootRetry !== null) clearTimeout(bootRetry);
   bootRetry = null;
   // Another project or key (or the first boot): no funnel or cohorts of the last one stay,
@@ -61,6 +64,9 @@ async function boot(): Promise<void> {
   live = false;
   showStatus('starting', 'checking access…');
   const answer = await probe(access);
+  // Another project or key was picked while this check ran: its own boot answers (this one's
+  // refusal would lock the page, its retry would stack on that boot's and restart it later).
+  if (run !== bootRun) return;
   if (answer.kind !== 'unreachable') bootBackoffMs = BOOT_RETRY_FIRST_MS;
   if (answer.kind === 'ok') start();
   else if (answer.kind === 'unreachable') {

@@ -329,6 +329,38 @@ describe('dashboard in Chromium', () => {
     expect(room.left).toBeGreaterThanOrEqual(room.label);
   }, 60_000);
 
+  test("a project's check answered after another project was picked is not acted on", async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // A mistyped project's check is slow and refused; the corrected project's passes at once.
+    await page.route(/\/api\/v1\/stats\?/, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.has('tz') || url.searchParams.get('tenant_id') !== 'shpo') {
+        return route.fallback();
+      }
+      await Bun.sleep(1500);
+      return route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ detail: 'no access to shpo', code: 'forbidden' }),
+      });
+    });
+    // Typed and left with Tab, as a user does (the field's change event on leaving it).
+    await page.fill('#project', 'shpo');
+    await page.press('#project', 'Tab');
+    await Bun.sleep(200);
+    await page.fill('#project', 'shop');
+    await page.press('#project', 'Tab');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The mistyped project's refusal arrives now: it says nothing of the project on screen.
+    await Bun.sleep(2500);
+    expect(await page.isHidden('#auth')).toBe(true);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('live');
+    expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
+  }, 60_000);
+
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
     const server = await serve(keyTenancy);
     const { page, external } = await openBrowser(server);
