@@ -204,6 +204,14 @@ describe('open mode', () => {
       loc: ['query', 'tenant_id'],
       type: 'string_pattern_mismatch',
     });
+    // Given twice, as on the read routes: a 422 naming it, not one of the two streamed.
+    const twice = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=a&tenant_id=b`);
+    expect(twice.status).toBe(422);
+    expect(JSON.parse(twice.body)).toEqual({
+      detail: [
+        { loc: ['query', 'tenant_id'], msg: 'give tenant_id once (got 2)', type: 'too_long' },
+      ],
+    });
     expect(server.engine.registry.size).toBe(0); // no actor, no rebuild
     const ok = await subscribed(server);
     expect(ok.first.message.tenant).toBe('default');

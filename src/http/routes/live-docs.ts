@@ -90,7 +90,7 @@ function operation(summary: string, onOpen: string): OpenAPIV3.OperationObject {
       ...errorDocs({
         401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
         403: 'A write key, credentials that may not read that tenant, or a foreign Origin',
-        422: 'tenant_id breaks the tenant rule',
+        422: 'tenant_id breaks the tenant rule, or a query parameter is given twice',
         426: 'A plain GET without the WebSocket handshake',
         429: 'The tenant has too many live sockets (tenant_overloaded); see Retry-After',
         503: 'The server has too many live sockets, or is starting; see Retry-After',

@@ -18,6 +18,7 @@ import {
 } from '../../live/index.ts';
 import { noteTenant } from '../context.ts';
 import { tenantParam } from '../read-params.ts';
+import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { isRefusal } from '../tenancy.ts';
 import { issuesOf } from '../validate.ts';
 
@@ -176,6 +177,7 @@ export function liveRoutes(deps: LiveRouteDeps) {
     if (!isOriginAllowed(origin, request.headers.get('host'), deps.allowedOrigins)) {
       throw new AppError('forbidden', `origin ${origin} may not open live sockets here`);
     }
+    refuseRepeatedParameters(request); // tenant_id=a&tenant_id=b: as on every read
     const issues = issuesOf(liveQueryChecker, query, ['query']);
     if (issues.length > 0) throw AppError.validation(issues);
     const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
