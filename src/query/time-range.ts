@@ -34,6 +34,8 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * a fraction as ingest takes it (Python's `time.time() * 1000`).
  */
 const EPOCH_MS = /^-?\d{1,15}(?:\.\d+)?$/;
+/** Epoch digits of any length: past 15 they are out of the epoch range, not another format. */
+const EPOCH_DIGITS = /^-?\d+(?:\.\d+)?$/;
 
 /** The zone of a read, `UTC` when absent; 422 naming the parameter when it is not a zone. */
 export function resolveTimeZone(tz: string | undefined): string {
@@ -148,7 +150,7 @@ function instant(
   issues.push({
     loc: ['query', field],
     // Epoch digits out of range are epoch milliseconds all the same: say which range.
-    msg: epoch
+    msg: EPOCH_DIGITS.test(value)
       ? `${field} must be epoch milliseconds from year 0000 to 9999`
       : `${field} must be YYYY-MM-DD, ISO 8601 with a zone offset ` +
         `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`,

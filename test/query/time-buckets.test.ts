@@ -322,6 +322,13 @@ describe('ranges', () => {
       { loc: ['query', 'from'], msg: 'from must be epoch milliseconds from year 0000 to 9999' },
       { loc: ['query', 'to'], msg: expect.stringContaining('to must be YYYY-MM-DD') },
     ]);
+    // Past 15 digits too (10^16 ms is the year 318857), not only just past the range's end.
+    expect(
+      issuesOf(() => resolveRange({ from: '253402300800000', to: '10000000000000000' })),
+    ).toMatchObject([
+      { loc: ['query', 'from'], msg: 'from must be epoch milliseconds from year 0000 to 9999' },
+      { loc: ['query', 'to'], msg: 'to must be epoch milliseconds from year 0000 to 9999' },
+    ]);
     expect(issuesOf(() => resolveRange({ from: '2026-03-08T00:00:00', to: 'soon' }))).toMatchObject(
       [
         { loc: ['query', 'from'], type: 'datetime_parsing' },
