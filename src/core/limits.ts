@@ -64,6 +64,11 @@ export const requestLimits = {
    * bodies are scanned.
    */
   jsonDepthMax: 512,
+  /**
+   * gzip codings one Content-Encoding list may name (`gzip, gzip`): each is undone whole, up to
+   * bodyBytesMax, so a 16 KB header of them was thousands of 5 MiB inflates for one small body.
+   */
+  contentCodingsMax: 2,
 } as const;
 
 /**

@@ -67,7 +67,8 @@ export async function readBody<F extends string>(
 
 /**
  * The gzip codings a Content-Encoding list names, `identity` (no coding) left out: `gzip`,
- * `GZIP`, `x-gzip` and `gzip, identity` are one gzip; 415 naming any other coding.
+ * `GZIP`, `x-gzip` and `gzip, identity` are one gzip; 415 naming any other coding, or more
+ * than requestLimits.contentCodingsMax gzips.
  */
 function codingsOf(header: string | null): string[] {
   const codings = (header ?? '')
@@ -79,6 +80,13 @@ function codingsOf(header: string | null): string[] {
     throw new AppError(
       'unsupported_media_type',
       `Content-Encoding ${unknown} is not supported; send identity or gzip`,
+    );
+  }
+  if (codings.length > requestLimits.contentCodingsMax) {
+    throw new AppError(
+      'unsupported_media_type',
+      `Content-Encoding names ${codings.length} gzip codings ` +
+        `(at most ${requestLimits.contentCodingsMax})`,
     );
   }
   return codings;
