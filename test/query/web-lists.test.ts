@@ -83,7 +83,7 @@ test("an event list's search finds a name or path with itself, as DuckDB lowers 
 
 test("a session's first event is the same on every read when two share its first instant", async () => {
   // Two events of one visitor at one millisecond: the one of the smaller event_id is first,
-  // whichever was stored (or is scanned) first, as visit-rows.ts orders an instant's events.
+  // whichever was stored (or is scanned) first, so every read shows the same fields.
   const at = T - 30_000;
   const event = (id: string, visitor: string, browser: string) =>
     makeEvent({ event_id: id, timestamp: at, path: '/tie', browser, visitor_id: visitor });
