@@ -14,3 +14,5 @@ export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** The project was deleted (4000 + HTTP 410 Gone): nothing is left to reconnect to. */
 export const CLOSE_TENANT_DELETED = 4410;
+/** The reason a socket of a deleted tenant is closed with (CLOSE_TENANT_DELETED). */
+export const TENANT_DELETED_REASON = 'the project was deleted';

@@ -14,6 +14,7 @@ import {
   CLOSE_POLICY_VIOLATION,
   CLOSE_TENANT_DELETED,
   CLOSE_TRY_AGAIN_LATER,
+  TENANT_DELETED_REASON,
 } from './close-codes.ts';
 import {
   type Connection,
@@ -79,6 +80,12 @@ export class LiveHub {
     snapshotsBuilt: 0,
   };
   private checkedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Deletions of each tenant this hub closed (closeTenant), so a socket admitted before one
+   * and opened after it is closed too (see open). One number per tenant deleted while the
+   * server runs, as the engine keeps (TenantDeletions.decidedOf).
+   */
+  private readonly deletions = new Map<string, number>();
   private readonly pushes = new TurnRunner();
   private readonly rechecks = new TurnRunner();
   /** What the push rounds read and call (push.ts). */
@@ -115,17 +122,33 @@ export class LiveHub {
   }
 
   /**
+   * How many times `tenant`'s sockets were closed as deleted: taken when a handshake's
+   * credentials are checked and given to `open`, which closes the socket (4410) if the tenant
+   * was deleted in between.
+   */
+  deletionsOf(tenant: string): number {
+    return this.deletions.get(tenant) ?? 0;
+  }
+
+  /**
    * Registers an opened socket; false (and the socket closed with 1013) when over a bound.
    * `credentials` are checked every CREDENTIALS_RECHECK_MS (once per distinct key); once they
    * lapse the socket is closed with 1008, so a revoked key or an ended session stops a live
-   * feed as it stops a read.
+   * feed as it stops a read. `deletionsAdmitted` is deletionsOf(tenant) when its credentials
+   * were checked: a tenant deleted since (its other sockets closed before this one was here)
+   * closes this one with 4410 too, at once, as if it had been open at the deletion.
    */
   open(
     socket: LiveSocket,
     tenant: string,
     publisher: LivePublisher,
     credentials: LiveCredentials = OPEN_CREDENTIALS,
+    deletionsAdmitted = this.deletionsOf(tenant),
   ): boolean {
+    if (this.deletionsOf(tenant) !== deletionsAdmitted) {
+      socket.close(CLOSE_TENANT_DELETED, TENANT_DELETED_REASON);
+      return false;
+    }
     const admission = this.admit(tenant);
     if (admission.kind === 'full') {
       socket.close(CLOSE_TRY_AGAIN_LATER, 'too many live subscribers');
@@ -338,8 +361,9 @@ export class LiveHub {
 
   /** Closes every socket of a deleted tenant (4410): its counters and events are gone. */
   closeTenant(tenant: string): void {
+    this.deletions.set(tenant, this.deletionsOf(tenant) + 1);
     const conns = [...(this.feeds.get(tenant)?.connections ?? [])];
-    this.closeEach(conns, CLOSE_TENANT_DELETED, 'the project was deleted');
+    this.closeEach(conns, CLOSE_TENANT_DELETED, TENANT_DELETED_REASON);
   }
 
   /** A tenant's counters could not be loaded: its sockets (or `conns`) are closed (1011). */

@@ -46,6 +46,8 @@ interface Admitted {
   tenant: string;
   publisher: LivePublisher;
   credentials: LiveCredentials;
+  /** The hub's deletions of the tenant when the credentials passed (LiveHub.deletionsOf). */
+  deletions: number;
 }
 
 /** A token and the subprotocol to answer with, from a Sec-WebSocket-Protocol header. */
@@ -183,6 +185,9 @@ export function liveRoutes(deps: LiveRouteDeps) {
     const offered = readOfferedProtocols(request.headers.get('sec-websocket-protocol'));
     const credentials = authRequest(request, unheaderedToken(request, offered));
     const tenant = deps.tenancy.forRead(credentials, query);
+    // Taken in the turn of the check: a deletion that lands before the socket opens (and
+    // closes the tenant's sockets without it) is seen by open.
+    const deletions = deps.hub.deletionsOf(tenant);
     noteTenant(request, tenant);
     const admission = deps.hub.admit(tenant);
     if (admission.kind === 'full') {
@@ -205,7 +210,8 @@ export function liveRoutes(deps: LiveRouteDeps) {
       }
     };
     const key = credentialsKey(credentials, query, tenant);
-    admitted.set(request, { tenant, publisher: server, credentials: { key, stillAuthorized } });
+    const stream = { tenant, publisher: server, deletions };
+    admitted.set(request, { ...stream, credentials: { key, stillAuthorized } });
   };
   const open = (socket: LiveSocket, request: Request, subscribed: boolean) => {
     const admission = admitted.get(request);
@@ -213,8 +219,8 @@ export function liveRoutes(deps: LiveRouteDeps) {
       socket.close(CLOSE_INTERNAL_ERROR, 'not admitted');
       return;
     }
-    const { tenant, publisher, credentials } = admission;
-    if (deps.hub.open(socket, tenant, publisher, credentials) && subscribed) {
+    const { tenant, publisher, credentials, deletions } = admission;
+    if (deps.hub.open(socket, tenant, publisher, credentials, deletions) && subscribed) {
       void deps.hub.subscribeAll(socket);
     }
   };
