@@ -82,9 +82,14 @@ export class ProjectService {
         : checkRetentionDays(fields.retention_days, ['body', 'retention_days']);
     if (claims) this.takeProjectCreate(principal);
     const now = this.deps.clock.now();
-    // After the probe, with nothing awaited before the insert (as for the alias below).
+    // After the probe, with nothing awaited before the insert (as for the alias below). A
+    // session ended meanwhile creates nothing and is refused: the token goes back, as no
+    // project was made (the probe's own 409 keeps it: the rate bounds the probes too).
     const insert = (id: string) => {
-      this.requireSession(principal);
+      if (!this.sessionActive(principal)) {
+        if (claims) this.deps.projectCreatePerUser.giveBack(principal.user.id);
+        throw sessionEnded();
+      }
       const { projectsPerUserMax } = this.deps.bounds;
       const owner = principal.user.id;
       const project = this.deps.projects.create(
@@ -291,9 +296,11 @@ export class ProjectService {
    * wait, so an ended session writes nothing.
    */
   private requireSession(principal: Principal): void {
-    if (!this.deps.sessions.isActive(principal.sessionId, principal.user.id)) {
-      throw unauthorized('the session of this access token has ended', 'invalid_token');
-    }
+    if (!this.sessionActive(principal)) throw sessionEnded();
+  }
+
+  private sessionActive(principal: Principal): boolean {
+    return this.deps.sessions.isActive(principal.sessionId, principal.user.id);
   }
 
   /** The caller's role in `id` if it is at least `min`; 404 for non-members, 403 for viewers. */
@@ -357,4 +364,8 @@ function missing(field: string): AppError {
   return AppError.validation([
     { loc: ['body', field], msg: `${field} is required`, type: 'missing' },
   ]);
+}
+
+function sessionEnded(): AppError {
+  return unauthorized('the session of this access token has ended', 'invalid_token');
 }

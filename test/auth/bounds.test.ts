@@ -301,6 +301,47 @@ describe('project creation is rate-limited per user', () => {
     expect((await createProject(ada, { id: 'three', name: 'Three' })).status).toBe(201);
   });
 
+  test('a create refused 401 after the tenant probe (its session ended) spends no token', async () => {
+    t = await makeAuthApp({
+      auth: {
+        rates: { ...defaultAuthOptions.rates, projectCreate: { perSecond: 1 / 60, burst: 1 } },
+      },
+    });
+    const ada = await signUp(t, 'ada@example.com');
+    // Hold the probe (a DuckDB snapshot of the tenant) until the session has ended.
+    const store = t.engine.store;
+    const snapshot = store.snapshot.bind(store);
+    let reached = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    store.snapshot = async (...args: Parameters<typeof snapshot>) => {
+      store.snapshot = snapshot;
+      reached();
+      await released;
+      return snapshot(...args);
+    };
+    const answer = createProject(ada.access_token, { id: 'one', name: 'One' });
+    await waiting;
+    const body = { refresh_token: ada.refresh_token };
+    expect((await t.call('POST', '/api/v1/auth/logout', { body })).status).toBe(204);
+    release();
+    expect((await answer).status).toBe(401);
+    expect(t.auth.stores.projects.get('one')).toBeNull();
+    // Signed in again at once, the same user still has the one token of the bucket.
+    const login = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    const again = ((await json(login)) as { access_token: string }).access_token;
+    const created = await createProject(again, { id: 'one', name: 'One' });
+    expect(created.status).toBe(201);
+    expect((await createProject(again, { id: 'two', name: 'Two' })).status).toBe(429);
+  });
+
   test('admins are exempt from the rate (not from the bound)', async () => {
     t = await makeAuthApp({ auth: tight });
     const admin = await adminToken(t);
