@@ -20,6 +20,14 @@ export interface ErasuresDeps {
   onFatal: (error: unknown) => void;
 }
 
+/** What the caller of Erasures.request is asked, and told, as the erasure is recorded. */
+export interface ErasureHooks {
+  /** Throws to refuse the erasure; runs in the step that records it. */
+  stillAllowed?: () => void;
+  /** The request ended with nothing recorded (refused, or failed before the record). */
+  unrecorded?: () => void;
+}
+
 export class Erasures {
   constructor(private readonly deps: ErasuresDeps) {}
 
@@ -28,14 +36,16 @@ export class Erasures {
    * once no read shows the unflushed ones, with it pending (or refused: 409 `limit_reached`
    * past the tenant's pending erasures). A lone surrogate in `value` is taken as U+FFFD, as
    * ingest stored it (engine/ingest.ts): else the unflushed events would not match it.
-   * `stillAllowed` throws to refuse (nothing recorded); it runs as the erasure is recorded,
-   * after the wait for a running flush, as the project's deletion is checked.
+   * `hooks.stillAllowed` throws to refuse (nothing recorded); it runs as the erasure is
+   * recorded, after the wait for a running flush, as the project's deletion is checked.
+   * `hooks.unrecorded` is called when the request ends with nothing recorded: refused, or
+   * failed before its record was written.
    */
   async request(
     tenant: string,
     field: ErasureField,
     raw: string,
-    stillAllowed?: () => void,
+    hooks: ErasureHooks = {},
   ): Promise<Erasure> {
     const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
     const value = wellFormed(raw);
@@ -48,7 +58,7 @@ export class Erasures {
       if (this.deps.deletions.decidedOf(tenant) !== decided) {
         throw new AppError('not_found', `no project ${tenant}: it was deleted`);
       }
-      stillAllowed?.();
+      hooks.stillAllowed?.();
     };
     const erasure = await this.deps.store.erasures.accept({
       id,
@@ -57,6 +67,7 @@ export class Erasures {
       value,
       pendingMax,
       check,
+      unrecorded: hooks.unrecorded,
     });
     this.start(id);
     return erasure;

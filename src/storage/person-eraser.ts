@@ -46,6 +46,11 @@ export interface ErasureRequest {
    * the waits before it (its project may have been deleted meanwhile).
    */
   check?: () => void;
+  /**
+   * Called when the request ends without its record written: refused by `check` or the
+   * pending bound, or failed before the insert committed (nothing of it is kept).
+   */
+  unrecorded?: () => void;
 }
 
 /** Rounds of finding and rewriting segments one erasure takes at most (see step 2). */
@@ -65,11 +70,13 @@ export class PersonEraser {
   accept(request: ErasureRequest): Promise<Erasure> {
     const { log, hot, lock, flusher, fault } = this.deps;
     const { id, tenant, field, value, pendingMax } = request;
-    return flusher.whileIdle(() =>
+    let recorded = false;
+    const recording = flusher.whileIdle(() =>
       lock.write(async () => {
         request.check?.();
         const match = { tenant, field, value, throughSeq: this.deps.lastSeq() };
         log.create(id, match, pendingMax);
+        recorded = true;
         fault('erase:after-record');
         let events: number;
         try {
@@ -88,6 +95,10 @@ export class PersonEraser {
         return accepted;
       }),
     );
+    return recording.catch((error: unknown) => {
+      if (!recorded) request.unrecorded?.();
+      throw error;
+    });
   }
 
   /**

@@ -383,6 +383,29 @@ describe('the rate of erasures', () => {
     expect(t.engine.store.erasureLog.listOf('acme', 100)).toHaveLength(burst);
   });
 
+  test('a request that fails (500) before its erasure is recorded takes nothing', async () => {
+    // A store failure before the record (here the insert of the erasure's row: a disk I/O
+    // error) erased nothing, as a refusal did not: the token goes back as a refusal's does.
+    await makeProject(t, ada.access_token, 'acme');
+    const log = t.engine.store.erasureLog;
+    const create = log.create;
+    log.create = () => {
+      log.create = create;
+      throw new Error('disk I/O error');
+    };
+    const failed = await erase('acme', { user_id: 'victim' }, ada.access_token);
+    expect(failed.status).toBe(500);
+    expect(log.listOf('acme', 100)).toEqual([]);
+    const burst = erasureLimits.erasuresBurstMax;
+    for (let i = 0; i < burst; i++) {
+      const res = await erase('acme', { user_id: `u${i}` }, ada.access_token);
+      expect({ i, status: res.status }).toEqual({ i, status: 202 });
+    }
+    expect((await erase('acme', { user_id: 'one-more' }, ada.access_token)).status).toBe(429);
+    await t.engine.erasures.settled();
+    expect(log.listOf('acme', 100)).toHaveLength(burst);
+  });
+
   test('a request refused for the pending erasures (409) takes nothing from the rate', async () => {
     // README: a refused request takes nothing. A project at its pending erasures is answered
     // 409 each time, not 429 once the 409s spent its burst, and its rate is whole once they end.

@@ -79,11 +79,12 @@ const example = {
 const ownersOrAdmins = errorDocs({ 403: 'A viewer: only owners (or an admin) may do this' });
 
 /**
- * Whether an erasure request's error refused it before anything was recorded: the re-checks as
- * it is recorded (401/403/404, 409 `limit_reached`). A failure after the record is no AppError
- * of a client's (the store's, fatal).
+ * Whether an erasure request's error refused it: the re-checks as it is recorded (401/403/404,
+ * 409 `limit_reached`), or a deletion of its project during the cut (404, its record deleted
+ * with the project). A failure after the record is no AppError of a client's (the store's,
+ * fatal).
  */
-function refusedUnrecorded(error: unknown): boolean {
+function refused(error: unknown): boolean {
   return error instanceof AppError && error.status < 500;
 }
 
@@ -92,7 +93,8 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
   // One bucket per project, taken once the caller may erase there and the body is valid: no
   // one else can spend a project's erasures, and a refused body costs none. It is taken before
   // the wait for a running flush (a loop of requests pauses no flush past the rate) and given
-  // back when the re-check after that wait refuses the request, which then recorded nothing.
+  // back when the re-check after that wait refuses the request, or when it fails (5xx) before
+  // anything is recorded: either way it erased nothing.
   const perProject = new TokenBucketLimiter(
     {
       burst: erasureLimits.erasuresBurstMax,
@@ -121,12 +123,18 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
         // Again as it is recorded, after the wait for a running flush: a caller demoted,
         // removed or signed out meanwhile erases nothing; nor does one whose project reached
         // its pending erasures meanwhile. Either gives its token back, having recorded nothing.
-        const stillAllowed = () => allowed(request, params.id);
+        let unrecorded = false;
+        const hooks = {
+          stillAllowed: () => allowed(request, params.id),
+          unrecorded: () => {
+            unrecorded = true;
+          },
+        };
         let erasure: Erasure;
         try {
-          erasure = await engine.erasures.request(params.id, field, value, stillAllowed);
+          erasure = await engine.erasures.request(params.id, field, value, hooks);
         } catch (error) {
-          if (refusedUnrecorded(error)) perProject.giveBack(params.id);
+          if (unrecorded || refused(error)) perProject.giveBack(params.id);
           throw error;
         }
         set.status = 202;
