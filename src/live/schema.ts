@@ -124,7 +124,8 @@ export const LiveServerMessage = Type.Union(
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded or the credentials could not be checked ' +
       `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer or ` +
-      'subscriber limit (try again later).',
+      'subscriber limit (try again later), 4410 the project was deleted (its counters, keys ' +
+      'and members are gone: do not reconnect).',
   },
 );
 

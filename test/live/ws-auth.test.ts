@@ -13,6 +13,7 @@ import {
   type TenantResolver,
 } from '../../src/core/index.ts';
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
+import * as closeCodes from '../../src/live/close-codes.ts';
 import { CREDENTIALS_RECHECK_MS, LiveServerMessage } from '../../src/live/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { RawWsClient } from './raw-client.ts';
@@ -488,6 +489,19 @@ describe('bounds and messages', () => {
     };
     expect(spec.components.schemas.LiveServerMessage?.description).toContain('/api/v1/live');
     expect(spec.components.schemas.LiveClientMessage).toBeDefined();
+  });
+
+  test('the component names every close code the server ends a socket with', async () => {
+    // The 101 answer sends clients to this description for the close codes: 4410 (the
+    // project was deleted, README "Close codes") was missing from it.
+    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+      components: { schemas: Record<string, { description?: string }> };
+    };
+    const description = spec.components.schemas.LiveServerMessage?.description ?? '';
+    const codes = Object.values(closeCodes).filter((v) => typeof v === 'number');
+    expect(codes).toContain(4410);
+    // 1009 (a client message over the limit) is Bun's own close.
+    for (const code of [...codes, 1009]) expect(description).toContain(`${code} `);
   });
 
   test('both handshakes are operations of the document: 101, every refusal, the parameters', async () => {
