@@ -70,6 +70,22 @@ export interface EventStoreOptions extends CompactorOptions {
 /** Called at open for every committed group not yet in a segment, in log order. */
 export type ReplayHandler = (seq: number, lines: string[]) => void;
 
+/**
+ * The highest of the flushed seq, every tombstone's and the erasures' highest: new log records
+ * go above it. A loop, not `Math.max(...tombstones)`: spread into arguments, a million
+ * tombstones (tenants deleted since the last flush) overflow the call stack, and the store
+ * would not open.
+ */
+export function seqFloorOf(
+  flushed: number,
+  tombstones: Iterable<number>,
+  erasureHighest: number,
+): number {
+  let highest = Math.max(flushed, erasureHighest);
+  for (const seq of tombstones) if (seq > highest) highest = seq;
+  return highest;
+}
+
 export class EventStore implements EventSource {
   private readonly lock = new ReadWriteLock();
   private readonly readers = new SnapshotReaders();
@@ -191,7 +207,7 @@ export class EventStore implements EventSource {
       // New records go above every tombstone and erasure too: one's seq may be past the
       // records the log kept (written, not yet synced, when it was decided), and a record at
       // or below it would be taken for the deleted tenant's, or cut as the erased person's.
-      Math.max(flushed, ...deleted.values(), erasures.highestSeq()),
+      seqFloorOf(flushed, deleted.values(), erasures.highestSeq()),
     );
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,
