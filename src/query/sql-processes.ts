@@ -137,8 +137,8 @@ export class SqlProcesses {
   }
 
   private async runChild(job: SqlJob, limits: SqlRunLimits): Promise<SqlOutcome> {
-    const stops: (() => void)[] = [];
     let child: Child | null = null;
+    let watch: StatementWatch | null = null;
     try {
       child = this.takeSpare();
       if (child === null) {
@@ -150,35 +150,7 @@ export class SqlProcesses {
       }
       const { proc, started } = child;
       proc.send(job);
-      const stopped = new Promise<SqlOutcome>((resolve) => {
-        let timer = setTimeout(() => {
-          resolve({
-            ok: false,
-            stopped: 'busy',
-            detail: `the statement's process was not ready within ${limits.startMsMax} ms`,
-          });
-        }, limits.startMsMax);
-        void started.then(() => {
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            resolve({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
-          }, limits.timeoutMs);
-        });
-        const poll = setInterval(() => {
-          const rss = rssBytesOf(proc.pid);
-          if (rss !== null && rss > limits.rssBytesMax) {
-            resolve({ ok: false, stopped: 'memory', detail: `${rss} bytes` });
-          }
-        }, MEMORY_POLL_MS);
-        const abort = () => resolve({ ok: false, stopped: 'aborted', detail: 'client gone' });
-        if (limits.signal?.aborted) abort();
-        limits.signal?.addEventListener('abort', abort, { once: true });
-        stops.push(
-          () => clearTimeout(timer),
-          () => clearInterval(poll),
-          () => limits.signal?.removeEventListener('abort', abort),
-        );
-      });
+      watch = watchStatement(proc.pid, started, limits);
       const answered = child.answer.then(
         (answer): SqlOutcome =>
           answer ?? {
@@ -187,9 +159,9 @@ export class SqlProcesses {
             detail: `exit code ${proc.exitCode}, signal ${proc.signalCode}`,
           },
       );
-      return await Promise.race([answered, stopped]);
+      return await Promise.race([answered, watch.stopped]);
     } finally {
-      for (const stop of stops) stop();
+      watch?.stop();
       child?.proc.kill('SIGKILL');
     }
   }
@@ -206,6 +178,63 @@ export class SqlProcesses {
     spare?.proc.kill('SIGKILL');
     return trySpawn(this.command);
   }
+}
+
+/** A statement's limits being watched (see `watchStatement`). */
+export interface StatementWatch {
+  /** Resolves with the first limit the statement passed (never, when none is). */
+  stopped: Promise<SqlOutcome>;
+  /** Disarms every timer and listener (the statement is done); later calls no-op. */
+  stop(): void;
+}
+
+/**
+ * Watches the statement of process `pid`: its start limit until the process says it started,
+ * then its time limit, its memory and the caller's abort. Once one stopped it or `stop` was
+ * called, nothing is armed again: a start told late, after the start limit refused the
+ * statement as busy, arms no time limit for a statement that never runs.
+ */
+export function watchStatement(
+  pid: number,
+  started: Promise<void>,
+  limits: SqlRunLimits,
+): StatementWatch {
+  let over = false;
+  let finish: (outcome: SqlOutcome) => void = () => {};
+  const stopped = new Promise<SqlOutcome>((resolve) => {
+    finish = resolve;
+  });
+  const abort = () => end({ ok: false, stopped: 'aborted', detail: 'client gone' });
+  const stop = () => {
+    over = true;
+    clearTimeout(timer);
+    clearInterval(poll);
+    limits.signal?.removeEventListener('abort', abort);
+  };
+  const end = (outcome: SqlOutcome) => {
+    stop();
+    finish(outcome);
+  };
+  let timer = setTimeout(() => {
+    const detail = `the statement's process was not ready within ${limits.startMsMax} ms`;
+    end({ ok: false, stopped: 'busy', detail });
+  }, limits.startMsMax);
+  void started.then(() => {
+    if (over) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      end({ ok: false, stopped: 'timeout', detail: `${limits.timeoutMs} ms` });
+    }, limits.timeoutMs);
+  });
+  const poll = setInterval(() => {
+    const rss = rssBytesOf(pid);
+    if (rss !== null && rss > limits.rssBytesMax) {
+      end({ ok: false, stopped: 'memory', detail: `${rss} bytes` });
+    }
+  }, MEMORY_POLL_MS);
+  if (limits.signal?.aborted) abort();
+  else limits.signal?.addEventListener('abort', abort, { once: true });
+  return { stopped, stop };
 }
 
 function trySpawn(command: readonly string[]): Child | null {

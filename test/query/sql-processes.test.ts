@@ -7,7 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { SqlJob } from '../../src/query/sql-job.ts';
-import { SqlProcesses, type SqlProcessLimits } from '../../src/query/sql-processes.ts';
+import {
+  SqlProcesses,
+  type SqlProcessLimits,
+  watchStatement,
+} from '../../src/query/sql-processes.ts';
 import { EVENT_COLUMNS, SEGMENT_FORMAT } from '../../src/storage/index.ts';
 import { sqlChildren } from '../helpers/sql-children.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -228,5 +232,40 @@ describe('SqlProcesses', () => {
       'ok',
       'tenant_busy',
     ]);
+  });
+});
+
+describe('watchStatement', () => {
+  test('a start told after the start limit refused the statement arms no time limit', async () => {
+    let tellStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      tellStarted = resolve;
+    });
+    const limits = { timeoutMs: 60_000, startMsMax: 20, rssBytesMax: 1024 ** 4 };
+    const watch = watchStatement(process.pid, started, limits);
+    expect(await watch.stopped).toEqual({
+      ok: false,
+      stopped: 'busy',
+      detail: "the statement's process was not ready within 20 ms",
+    });
+    watch.stop(); // as runChild does once the race is over
+    // The process's start message, already on its way, arrives now: nothing may be armed.
+    const armed: unknown[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const realSetInterval = globalThis.setInterval;
+    const record = (delay: unknown) => {
+      armed.push(delay);
+      return realSetTimeout(() => {}, 0);
+    };
+    globalThis.setTimeout = ((_: unknown, delay: unknown) => record(delay)) as typeof setTimeout;
+    globalThis.setInterval = ((_: unknown, delay: unknown) => record(delay)) as typeof setInterval;
+    try {
+      tellStarted();
+      await Bun.sleep(0);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      globalThis.setInterval = realSetInterval;
+    }
+    expect(armed).toEqual([]);
   });
 });
