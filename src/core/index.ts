@@ -36,6 +36,7 @@ export {
   propertyFitLimits,
   requestLimits,
   retentionLimits,
+  snapshotLimits,
   type Tunables,
   tenantShareLimits,
 } from './limits.ts';

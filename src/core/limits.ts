@@ -48,6 +48,15 @@ export const metricLimits = {
   valueAbsMax: 1e292,
 } as const;
 
+/**
+ * What a snapshot of the live counters lists: the engine's rollups fill it, the live protocol's
+ * schema (src/live) documents it; both read it here, neither from the other.
+ */
+export const snapshotLimits = {
+  /** Paths a window's snapshot lists (the live message's `top_paths`). */
+  topPathsShownMax: 10,
+} as const;
+
 /** Limits of one request body: ingest, and the account routes. */
 export const requestLimits = {
   batchEventsMax: 5000,

@@ -21,7 +21,6 @@ export {
   type RetentionStore,
 } from './retention.ts';
 export type { LatestMetric, RollupSnapshot, WindowSnapshot } from './rollups.ts';
-export { TOP_PATHS_SHOWN } from './rollups.ts';
 export { OTHER_NAME } from './sliding-window.ts';
 export type { EventStatus, TenantActor } from './tenant-actor.ts';
 export type { DeleteTenant, TenantDeletions } from './tenant-deletions.ts';

@@ -10,6 +10,7 @@ import {
   isCountedEventName,
   metricLimits,
   type StoredEvent,
+  snapshotLimits,
 } from '../core/index.ts';
 import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
@@ -57,8 +58,6 @@ export interface RollupSnapshot {
 }
 
 const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
-/** Paths a window's snapshot lists (the live message's `top_paths`). */
-export const TOP_PATHS_SHOWN = 10;
 /**
  * Paths are tracked by their first this many characters: a top-paths summary keeps up to
  * ROLLUP_PATHS_MAX paths in each of its 47 buckets, and paths may be up to 2 KiB long.
@@ -189,10 +188,12 @@ export class TenantRollups {
         uniques: uniques[w],
         // Views known for certain: exact while the distinct paths fit the counters, a lower
         // bound past that (never a path seen once shown with the floor of every bucket).
-        top_paths: this.paths[w].topCertain(TOP_PATHS_SHOWN, nowMs).map((t: TopEntry) => ({
-          path: t.item,
-          views: t.count - t.error,
-        })),
+        top_paths: this.paths[w]
+          .topCertain(snapshotLimits.topPathsShownMax, nowMs)
+          .map((t: TopEntry) => ({
+            path: t.item,
+            views: t.count - t.error,
+          })),
       };
     }
     const wanted = names === undefined ? null : new Set(names);

@@ -3,8 +3,7 @@
 // messages, are checked against every message in tests, and are the OpenAPI components.
 
 import { type Static, Type } from '@sinclair/typebox';
-import { eventLimits } from '../core/index.ts';
-import { TOP_PATHS_SHOWN } from '../engine/index.ts';
+import { eventLimits, snapshotLimits } from '../core/index.ts';
 import { defaultLiveLimits } from './limits.ts';
 import { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
 
@@ -54,7 +53,7 @@ export const LiveWindow = Type.Object(
         '"(other)".',
     }),
     top_paths: Type.Array(PathViews, {
-      description: `Most viewed paths, at most ${TOP_PATHS_SHOWN}.`,
+      description: `Most viewed paths, at most ${snapshotLimits.topPathsShownMax}.`,
     }),
   },
   { description: 'Counters of one sliding window, counted by receive time.' },
