@@ -12,6 +12,9 @@ import { keyTenancy } from './helpers/key-tenancy.ts';
 type Json = Record<string, unknown>;
 const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 const OTHER = 'ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e';
+/** An id over 128 characters as Segment and PostHog store it: its start, `~`, a digest. */
+const fitted = (id: string) =>
+  `${id.slice(0, 111)}~${new Bun.CryptoHasher('sha256').update(id).digest('hex').slice(0, 16)}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('@umami/node against Tally', () => {
@@ -122,7 +125,7 @@ describe('Umami collection API', () => {
       path: '/app#/settings',
       referrer: 'https://mail.example.net/read',
       name: `n${'x'.repeat(119)}`,
-      user_id: `u${'y'.repeat(127)}`,
+      user_id: fitted(`u${'y'.repeat(150)}`),
     });
     expect((stored.properties as Json).$title).toBe('T'.repeat(500));
     expect((stored.user_agent as string).length).toBe(1024);
@@ -142,6 +145,26 @@ describe('Umami collection API', () => {
     expect(team.total_events).toBe(1);
     const bare = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}&path=/app`);
     expect(bare.total_events).toBe(0);
+  });
+
+  test('two ids over 128 characters alike in their first 128 stay two people and sessions', async () => {
+    // A plain cut to 128 made them one user_id and one Umami session (its key is the id).
+    const prefix = `org:acme:team:${'t'.repeat(120)}:user:`;
+    const answers: Json[] = [];
+    for (const id of [`${prefix}alice`, `${prefix}bob`, `${prefix}alice`]) {
+      const res = await t.post('/api/send', item({ id }));
+      expect(res.status).toBe(200);
+      answers.push((await res.json()) as Json);
+    }
+    expect(answers[0]?.sessionId).not.toBe(answers[1]?.sessionId);
+    expect(answers[2]?.sessionId).toBe(answers[0]?.sessionId);
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events.map((e) => e.user_id).sort()).toEqual(
+      [fitted(`${prefix}alice`), fitted(`${prefix}alice`), fitted(`${prefix}bob`)].sort(),
+    );
+    expect(fitted(`${prefix}alice`)).toHaveLength(128);
+    const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
+    expect(stats.unique_visitors).toBe(2);
   });
 
   test('a timestamp in digits and an engagement item are taken, as Umami coerces them', async () => {

@@ -19,7 +19,7 @@ import {
 } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
-import { cutTextOf, fittedUrl, pathWithHash, sentIpOf } from './fitted-fields.ts';
+import { cutTextOf, fittedIdOf, fittedUrl, pathWithHash, sentIpOf } from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
 
 export interface UmamiIds {
@@ -107,8 +107,8 @@ export const UmamiItemIn = t.Object(
             'absent.',
         ),
         id: optionalText(
-          `Distinct id (cut to ${eventLimits.idCharsMax} characters): the user_id, and the ` +
-            'session key.',
+          `Distinct id: the user_id, and the session key; one over ${eventLimits.idCharsMax} ` +
+            'characters is stored as its start, `~` and 16 hex digits of its SHA-256.',
         ),
         title: optionalText(),
         hostname: optionalText(),
@@ -199,7 +199,8 @@ export function umamiItem(
   const ip = text('ip') ?? ctx.ip ?? '';
   const userAgent = text('userAgent') ?? ctx.userAgent ?? '';
   const id = given('id');
-  const distinctId = id === undefined ? undefined : cutToChars(id, eventLimits.idCharsMax);
+  // Fitted, not cut: two ids alike in their first 128 characters stay two people and sessions.
+  const distinctId = id === undefined ? undefined : fittedIdOf(id);
   const ids = sessions.ids(website, distinctId ?? `${ip}\0${userAgent}`, atMs);
   const properties: Record<string, unknown> = { ...objectOf(payload.data) };
   for (const field of PAGE_FIELDS) {
