@@ -32,6 +32,9 @@ export const JSON_OR_NDJSON_TYPES: Record<string, BodyFormat> = {
  */
 export const SUFFIXED_JSON = 'application/*+json';
 
+/** The key of an `accepted` map that takes every media type the map names not otherwise. */
+export const ANY_MEDIA_TYPE = '*/*';
+
 /**
  * What the seed services (FastAPI apps) read as JSON: FastAPI parses a body as JSON when its
  * media type is `application/json` or ends in `+json` (fastapi/routing.py checks the subtype).
@@ -95,7 +98,8 @@ function codingsOf(header: string | null): string[] {
 function formatOf<F extends string>(header: string | null, accepted: Record<string, F>): F {
   const type = (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
   const suffixed = type.startsWith('application/') && type.endsWith('+json');
-  const format = accepted[type] ?? (suffixed ? accepted[SUFFIXED_JSON] : undefined);
+  const format =
+    accepted[type] ?? (suffixed ? accepted[SUFFIXED_JSON] : undefined) ?? accepted[ANY_MEDIA_TYPE];
   if (format === undefined) {
     throw new AppError(
       'unsupported_media_type',

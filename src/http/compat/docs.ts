@@ -7,7 +7,7 @@ import { type IntegerOptions, Type } from '@sinclair/typebox';
 import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { openApiSchema } from '../model.ts';
-import { ingestErrorDocs, readErrorDocs, tallyError } from '../openapi-docs.ts';
+import { errorDocs, ingestErrorDocs, readErrorDocs, tallyError } from '../openapi-docs.ts';
 
 // The shared fragments, for the compatibility routes to take from one place.
 export {
@@ -39,7 +39,8 @@ export function jsonRequestBody(
 }
 
 const FASTAPI_BODY_NOTE =
-  'JSON: `application/json` or any `application/*+json` (as FastAPI reads them). ' +
+  'JSON: `application/json` or any `application/*+json` (as FastAPI reads them; another ' +
+  'type is its 422, the body being no object). ' +
   JSON_BODY_NOTE.slice('JSON. '.length);
 
 /**
@@ -55,8 +56,16 @@ export function fastApiRequestBody(schema: TSchema, example: unknown) {
 /** The reference services are FastAPI apps: their error bodies are Tally's own. */
 export const fastApiError = tallyError;
 
-/** Errors of the reference services' ingest routes (seeds 000, 002, 003, 004). */
-export const fastApiIngestErrors = ingestErrorDocs;
+/**
+ * Errors of the reference services' ingest routes (seeds 000, 002, 003, 004): another
+ * Content-Type is FastAPI's 422 there (fastapi.ts readFastApiBody), a 415 only the encoding.
+ */
+export function fastApiIngestErrors() {
+  return {
+    ...ingestErrorDocs(),
+    ...errorDocs({ 415: 'Unsupported Content-Encoding (another Content-Type is a 422)' }),
+  };
+}
 
 /** Errors of the reference services' reads: a bad parameter, and the checks of required mode. */
 export const fastApiReadErrors = readErrorDocs;

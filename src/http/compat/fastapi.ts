@@ -4,7 +4,14 @@
 
 import { isUtf8 } from 'node:buffer';
 import { AppError, parseAsUtc } from '../../core/index.ts';
-import { bomBytes, parseJson } from '../body.ts';
+import {
+  ANY_MEDIA_TYPE,
+  type BodyFormat,
+  bomBytes,
+  FASTAPI_JSON_TYPES,
+  parseJson,
+  readBody,
+} from '../body.ts';
 import { pythonJsonError } from './python-json.ts';
 
 /** FastAPI's issue type for a body that is not JSON: Pydantic v2's, or v1's (seed 000). */
@@ -44,6 +51,29 @@ export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_inva
       { loc: ['body'], msg: `JSON decode error: ${error.message}`, type },
     ]);
   }
+}
+
+/** FastAPI's reading of a body by its media type: JSON (FASTAPI_JSON_TYPES), else bytes. */
+const FASTAPI_BODY_TYPES: Record<string, BodyFormat | 'bytes'> = {
+  ...FASTAPI_JSON_TYPES,
+  [ANY_MEDIA_TYPE]: 'bytes',
+};
+
+/**
+ * A seed route's body (at most `bytesMax`) as FastAPI hands it to the route's model
+ * (fastapi/routing.py): parsed when its media type is JSON (or absent), else its bytes, here
+ * as text, which the model refuses as it refuses any body that is no object: a 422 at
+ * ["body"], never a 415 (a form or other body to a JSON model is Pydantic's type error). An
+ * empty body is a missing one whatever its type (parseFastApiBody).
+ */
+export async function readFastApiBody(
+  request: Request,
+  bytesMax: number,
+  type: JsonErrorType = 'json_invalid',
+): Promise<unknown> {
+  const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax);
+  if (body.format !== 'bytes' || body.bytes.length === 0) return parseFastApiBody(body.bytes, type);
+  return body.bytes.toString('utf8');
 }
 
 /**

@@ -4,11 +4,10 @@
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
-import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { parseFastApiBody } from './fastapi.ts';
+import { readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -60,8 +59,12 @@ export function seed000Routes(deps: AppDeps) {
     '/ingest',
     async ({ request, server }) => {
       admitIngest(deps);
-      const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
-      const event = validate(parseFastApiBody(body.bytes, 'value_error.jsondecode'));
+      const body = await readFastApiBody(
+        request,
+        eventLimits.eventBytesMax,
+        'value_error.jsondecode',
+      );
+      const event = validate(body);
       const ctx = contextOf(deps, request, server);
       const input = {
         name: event.name,

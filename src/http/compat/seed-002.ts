@@ -11,11 +11,10 @@ import {
   requestLimits,
 } from '../../core/index.ts';
 import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
-import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { parseFastApiBody } from './fastapi.ts';
+import { readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
 import {
@@ -79,8 +78,7 @@ function writeRoutes(deps: AppDeps) {
       '/events',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
-        const item = parseFastApiBody(body.bytes);
+        const item = await readFastApiBody(request, eventLimits.eventBytesMax);
         const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
         const event = events[0] as BaseEvent;
         const tenantId = (item as IngestionEvent).tenant_id;
@@ -129,8 +127,7 @@ function writeRoutes(deps: AppDeps) {
       '/events/bulk',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, FASTAPI_JSON_TYPES, requestLimits.bodyBytesMax);
-        const items = bulkItems(parseFastApiBody(body.bytes));
+        const items = bulkItems(await readFastApiBody(request, requestLimits.bodyBytesMax));
         if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });
         const locOf = (i: number) => ['body', 'events', i];
         const { outcome } = await write(deps, request, server, items, locOf);

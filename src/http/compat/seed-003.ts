@@ -12,12 +12,11 @@ import {
   presentEvent,
 } from '../../core/index.ts';
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
-import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { parseFastApiBody, pythonFloat } from './fastapi.ts';
+import { pythonFloat, readFastApiBody } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import {
@@ -113,8 +112,7 @@ function visitRoutes(deps: AppDeps) {
       '/api/events/',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
-        const input = visitOf(parseFastApiBody(body.bytes));
+        const input = visitOf(await readFastApiBody(request, eventLimits.eventBytesMax));
         const ctx = contextOf(deps, request, server);
         // The service's user_agent is its body's ('' when absent), never the request's header:
         // its clients relay a visitor's agent, and their own (a server's) would set the OS.

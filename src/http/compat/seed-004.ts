@@ -5,7 +5,6 @@
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import { getSiteStats, resolveRange } from '../../query/index.ts';
-import { FASTAPI_JSON_TYPES, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import {
@@ -15,7 +14,7 @@ import {
   jsonAnswer,
   jsonInteger,
 } from './docs.ts';
-import { parseFastApiBody, pydanticDateTime } from './fastapi.ts';
+import { pydanticDateTime, readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -60,8 +59,8 @@ export function seed004Routes(deps: AppDeps) {
       '/event',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readBody(request, FASTAPI_JSON_TYPES, eventLimits.eventBytesMax);
-        const item = requireFields(objectOf(parseFastApiBody(body.bytes)));
+        const body = await readFastApiBody(request, eventLimits.eventBytesMax);
+        const item = requireFields(objectOf(body));
         const ctx = contextOf(deps, request, server);
         const input = {
           tenant_id: item.site_id,
