@@ -132,9 +132,13 @@ export class Compactor {
       file,
       bytes,
       rows: segments.reduce((n, s) => n + s.rows, 0),
-      minTs: Math.min(...segments.map((s) => s.minTs)),
-      maxTs: Math.max(...segments.map((s) => s.maxTs)),
-      maxReceivedAt: Math.max(...segments.map((s) => s.maxReceivedAt)),
+      // Reduced, not spread into Math.min/max: a merge may take many one-event segments.
+      minTs: segments.reduce((m, s) => Math.min(m, s.minTs), Number.POSITIVE_INFINITY),
+      maxTs: segments.reduce((m, s) => Math.max(m, s.maxTs), Number.NEGATIVE_INFINITY),
+      maxReceivedAt: segments.reduce(
+        (m, s) => Math.max(m, s.maxReceivedAt),
+        Number.NEGATIVE_INFINITY,
+      ),
       hasMinuteCounts: true,
       format: SEGMENT_FORMAT,
     };
