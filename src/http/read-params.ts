@@ -235,6 +235,16 @@ export const SeriesQuery = t.Object({
   fill: oneOf(['zero'], { description: 'List empty buckets too.' }),
 });
 
+/**
+ * `bots` on an event list or an export: the raw events, so bots are in unless `exclude` (stats,
+ * series, funnels and cohorts leave them out unless `include`).
+ */
+const listBotsParam = oneOf(['include', 'exclude'], {
+  description:
+    'Bot traffic is included (the raw events) unless `exclude`; `device=bot` includes it.',
+  examples: ['exclude'],
+});
+
 export const EventsQuery = t.Object({
   ...tenantParam,
   name: filterParams.name,
@@ -246,6 +256,7 @@ export const EventsQuery = t.Object({
   browser: filterParams.browser,
   device: filterParams.device,
   country: filterParams.country,
+  bots: listBotsParam,
   ...visitFilterParams,
   ...dateParam,
   ...rangeParams,
@@ -268,6 +279,7 @@ export const ExportQuery = t.Object({
   browser: EventsQuery.properties.browser,
   device: EventsQuery.properties.device,
   country: EventsQuery.properties.country,
+  bots: listBotsParam,
   ...dateParam,
   ...rangeParams,
   ...tzParam,

@@ -1,7 +1,7 @@
 // What an export (GET /api/v1/export) holds and in which order, shared by its page reads and
 // its Parquet copy: the stored fields of each event (every column but the store's internal
-// `seq`), the event filters it takes (bots always included: an export is the raw data), and
-// the total order (timestamp, event_id, received_at) its keyset pages follow.
+// `seq`), the event filters it takes (bots included unless `bots=exclude`: an export is the
+// raw data), and the total order (timestamp, event_id, received_at) its keyset pages follow.
 
 import { EVENT_COLUMNS } from '../storage/index.ts';
 import type { EventFilters } from './filters.ts';
@@ -16,7 +16,7 @@ export const EXPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** An export's filters and range: those of an event list (bots always included). */
+/** An export's filters and range: those of an event list (bots included unless excluded). */
 export type ExportOptions = EventListFilters;
 
 /**
@@ -39,7 +39,7 @@ export function exportFilters(options: ExportOptions): EventFilters {
       country: options.country?.toUpperCase(),
     },
     properties: options.properties ?? {},
-    includeBots: true,
+    includeBots: options.includeBots ?? true,
     fromMs: options.fromMs,
     toMs: options.toMs,
   };

@@ -196,6 +196,15 @@ export function filtersOf(
   };
 }
 
+/**
+ * Whether an event list or an export takes bots: they show the raw events, so bots are in unless
+ * `bots=exclude`; asking for the bot device asks for bots, as in filtersOf (stats, series,
+ * funnels and cohorts, which leave bots out unless `bots=include`).
+ */
+export function listIncludesBots(params: FilterParams): boolean {
+  return params.bots !== 'exclude' || params.device === 'bot';
+}
+
 /** The `property.<key>=value` filters of a query string (Elysia's schema drops unknown keys). */
 export function propertyFiltersOf(url: string): Record<string, string> {
   // A record without a prototype: `property.__proto__=x` is a filter like any other.

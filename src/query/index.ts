@@ -36,6 +36,7 @@ export {
   type FilterColumn,
   type FilterParams,
   filtersOf,
+  listIncludesBots,
   propertyFiltersOf,
 } from './filters.ts';
 export {

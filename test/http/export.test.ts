@@ -224,6 +224,11 @@ describe('filters and range', () => {
     // The user agent's fields, as /stats filters them (dropped by the schema, they exported all).
     expect(await ids('device=bot')).toEqual(['c']);
     expect(await ids('device=other&os=Other&browser=Other')).toEqual(['d', 'a', 'b']);
+    // Bots are in by default (the raw data); bots=exclude leaves them out, as stats do.
+    expect(await ids('bots=include')).toEqual(['d', 'a', 'b', 'c']);
+    expect(await ids('bots=exclude')).toEqual(['d', 'a', 'b']);
+    expect(await ids('bots=exclude&device=bot')).toEqual(['c']);
+    expect((await t.get('/api/v1/export?bots=maybe')).status).toBe(422);
     expect(await ids('from=2026-11-20&to=2026-11-21')).toEqual(['d']);
     expect(await ids('from=2026-11-21T00:00:00Z')).toEqual(['a', 'b', 'c']);
     const parquet = await parquetOf(

@@ -169,6 +169,14 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(missing).toEqual([]);
   });
 
+  test('the event list and the export document bots, which they take', () => {
+    for (const path of ['/api/v1/events', '/api/v1/export']) {
+      const found = operations.find((o) => o.method === 'get' && o.path === path);
+      const bots = found?.op.parameters?.find((p) => p.in === 'query' && p.name === 'bots');
+      expect(bots?.schema?.enum).toEqual(['include', 'exclude']);
+    }
+  });
+
   test('every example fits its schema', () => {
     const problems: string[] = [];
     for (const found of operations) {

@@ -352,6 +352,22 @@ describe('GET /api/v1/events', () => {
     }
   });
 
+  test('bots=exclude leaves bots out of the list (included by default, or with bots=include)', async () => {
+    // Unknown to the list's schema, bots=exclude was dropped and the bot listed all the same.
+    const ids = async (query: string) => {
+      const res = await get(`/api/v1/events?tenant_id=acme&from=2026-03-08&to=2026-03-09&${query}`);
+      expect(res.status).toBe(200);
+      return ((await json(res)).events as { event_id: string }[]).map((e) => e.event_id);
+    };
+    const all = await ids('');
+    expect(all).toContain('bot');
+    expect(await ids('bots=include')).toEqual(all);
+    expect(await ids('bots=exclude')).toEqual(all.filter((id) => id !== 'bot'));
+    // As on stats, asking for the bot device asks for bots.
+    expect(await ids('bots=exclude&device=bot')).toEqual(['bot']);
+    expect((await get('/api/v1/events?bots=maybe')).status).toBe(422);
+  });
+
   test('property.<key> filters the list as it filters stats', async () => {
     const pro = await json(await get('/api/v1/events?tenant_id=acme&property.plan=pro'));
     const free = await json(await get('/api/v1/events?tenant_id=acme&property.plan=free'));

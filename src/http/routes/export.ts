@@ -9,6 +9,7 @@ import {
   type ExportOptions,
   exportEventPages,
   exportParquet,
+  listIncludesBots,
   propertyFiltersOf,
   queryLimits,
   resolveRange,
@@ -73,6 +74,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         device: query.device,
         country: query.country,
         properties: propertyFiltersOf(request.url),
+        includeBots: listIncludesBots(query),
         fromMs,
         toMs,
       };
@@ -187,10 +189,10 @@ const EXPORT_DOC = {
   summary: 'Export stored events (NDJSON, CSV or Parquet)',
   description:
     'Every stored field of every event of the range, oldest first: ordered by timestamp, ' +
-    'then event_id (then received_at), a stable order. Bots included (an export is the raw ' +
-    'data); filters as GET /api/v1/events without its visit filters (each one sent is a ' +
-    '422 naming it: computed over visits, not stored). Without from it starts ' +
-    'at the first event, without to it takes every later one. The export holds the events ' +
+    'then event_id (then received_at), a stable order. Bots included unless bots=exclude ' +
+    '(an export is the raw data); filters as GET /api/v1/events without its visit filters ' +
+    '(each one sent is a 422 naming it: computed over visits, not stored). Without from it ' +
+    'starts at the first event, without to it takes every later one. The export holds the events ' +
     'acknowledged by the time it starts, flushed or not, each exactly once while flushes and ' +
     'compactions run; events that arrive meanwhile are left for the next export, unless the ' +
     "server's clock received them no later than the latest receipt among those (see the " +

@@ -13,6 +13,7 @@ import {
   getStats,
   getTimeSeries,
   listEvents,
+  listIncludesBots,
   listMetrics,
   type PageBounds,
   parseGroupBy,
@@ -212,6 +213,7 @@ function listRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         {
           ...query,
           properties: propertyFiltersOf(request.url),
+          includeBots: listIncludesBots(query),
           fromMs,
           toMs,
           limit: query.limit ?? queryLimits.pageDefault,

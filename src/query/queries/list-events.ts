@@ -20,6 +20,8 @@ export interface EventListFilters {
   country?: string | undefined;
   /** `property.<key>=value` filters: the property's JSON scalar equals value, as text. */
   properties?: Record<string, string> | undefined;
+  /** Bot traffic is listed unless false (`bots=exclude`): a list shows the raw events. */
+  includeBots?: boolean | undefined;
   /** Inclusive lower bound, UTC epoch ms. */
   fromMs?: number | undefined;
   /** Exclusive upper bound, UTC epoch ms. */
@@ -64,7 +66,7 @@ export async function listEvents(
           country: options.country?.toUpperCase(),
         },
         properties: options.properties ?? {},
-        includeBots: true,
+        includeBots: options.includeBots ?? true,
         fromMs,
         toMs,
       },
