@@ -72,25 +72,34 @@ export function resolveRange(params: TimeParams): ResolvedRange {
   if (issues.length > 0) throw AppError.validation(issues);
   // Events are whole milliseconds: an end inside one (an inclusive `from`, an exclusive `to`
   // of …00.0005Z) stands for the next one, taking none of that one's events as `from` and
-  // all of them as `to` (rangeEndMs, parseRangeEnd's rule). `from` and `to` inside one
-  // millisecond, in order, are an empty range.
+  // all of them as `to` (rangeEndMs, parseRangeEnd's rule).
   const fromMs = from === undefined ? undefined : rangeEndMs(from);
   const toMs = to === undefined ? undefined : rangeEndMs(to);
-  // Two bare dates in order are whole local days, like `date`: a day a zone skipped (Apia's
-  // 2011-12-30) is an empty range there, answered as such, not a 422.
-  const bareDates = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');
-  const datesInOrder = bareDates && (params.from as string) <= (params.to as string);
-  const later = (a: Instant, b: Instant) => a.ms > b.ms || (a.ms === b.ms && a.subMs > b.subMs);
-  if (from !== undefined && to !== undefined && !later(to, from) && !datesInOrder) {
-    throw AppError.validation([
-      { loc: ['query', 'to'], msg: 'to must be later than from', type: 'value_error' },
-    ]);
-  }
+  if (from !== undefined && to !== undefined) requireOrder(params, from, to);
   return {
     ...(fromMs === undefined ? {} : { fromMs }),
     ...(toMs === undefined ? {} : { toMs }),
     tz,
   };
+}
+
+/**
+ * A 422 unless `to` is at least one whole millisecond after `from` once each stands for its
+ * millisecond (rangeEndMs): `from` and `to` inside one millisecond, in order, hold no whole
+ * one, an empty range asked for as surely as one whose ends are out of order.
+ */
+function requireOrder(params: TimeParams, from: Instant, to: Instant): void {
+  // Two bare dates in order are whole local days, like `date`: a day a zone skipped (Apia's
+  // 2011-12-30) is an empty range there, answered as such, not a 422.
+  const bareDates = DATE.test(params.from ?? '') && DATE.test(params.to ?? '');
+  if (bareDates && (params.from as string) <= (params.to as string)) return;
+  const later = to.ms > from.ms || (to.ms === from.ms && to.subMs > from.subMs);
+  if (later && rangeEndMs(to) > rangeEndMs(from)) return;
+  const msg = later
+    ? 'to must be later than from by a whole millisecond: events are stored in whole ' +
+      'milliseconds, and from and to inside one both stand for the next (an empty range)'
+    : 'to must be later than from';
+  throw AppError.validation([{ loc: ['query', 'to'], msg, type: 'value_error' }]);
 }
 
 /**

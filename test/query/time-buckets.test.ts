@@ -338,6 +338,28 @@ describe('ranges', () => {
     expect(
       issuesOf(() => resolveRange({ from: '2026-03-09', to: '2026-03-08T00:00:00Z' })),
     ).toMatchObject([{ loc: ['query', 'to'], msg: 'to must be later than from' }]);
+    // In order, but inside one millisecond: both stand for the next one, no whole millisecond.
+    for (const [from, to] of [
+      ['2026-03-08T00:00:00.0001Z', '2026-03-08T00:00:00.0009Z'],
+      ['2026-03-08T00:00:00.0005Z', '2026-03-08T00:00:00.001Z'],
+      ['1764072000000.2', '1764072000000.7'],
+    ]) {
+      expect(issuesOf(() => resolveRange({ from, to }))).toEqual([
+        {
+          loc: ['query', 'to'],
+          msg: expect.stringContaining('to must be later than from by a whole millisecond'),
+          type: 'value_error',
+        },
+      ]);
+    }
+    // One whole millisecond is a range.
+    expect(
+      resolveRange({ from: '2026-03-08T00:00:00.0005Z', to: '2026-03-08T00:00:00.0015Z' }),
+    ).toEqual({
+      fromMs: at('2026-03-08T00:00:00.001Z'),
+      toMs: at('2026-03-08T00:00:00.002Z'),
+      tz: 'UTC',
+    });
     expect(issuesOf(() => resolveRange({ date: '2026-03-08', from: '2026-03-01' }))).toMatchObject([
       { loc: ['query', 'date'] },
     ]);
