@@ -152,8 +152,9 @@ export function tooLarge(bytesMax: number, what = ''): AppError {
  * the event limit nesting deeper than `requestLimits.jsonDepthMax`.
  */
 export function parseJson(bytes: Buffer): unknown {
-  if (bytes.length > eventLimits.eventBytesMax)
-    requireDepthWithin(bytes, requestLimits.jsonDepthMax);
+  if (bytes.length > eventLimits.eventBytesMax) {
+    requireDepthWithin(bytes, 0, bytes.length, 'the body');
+  }
   if (!isUtf8(bytes)) throw notUtf8('the body');
   try {
     return JSON.parse(bytes.toString('utf8', bomBytes(bytes)));
@@ -186,11 +187,15 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACKET = 0x5d;
 const CLOSE_BRACE = 0x7d;
 
-/** One pass over the bytes counting `[`/`{` nesting outside strings; 400 past `depthMax`. */
-function requireDepthWithin(bytes: Buffer, depthMax: number): void {
+/**
+ * One pass over `bytes` from `start` to `end` counting `[`/`{` nesting outside strings; a 400
+ * naming `what` past `requestLimits.jsonDepthMax`.
+ */
+function requireDepthWithin(bytes: Buffer, start: number, end: number, what: string): void {
+  const depthMax = requestLimits.jsonDepthMax;
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = start; i < end; i++) {
     const b = bytes[i];
     if (inString) {
       if (b === BACKSLASH) i++;
@@ -201,7 +206,7 @@ function requireDepthWithin(bytes: Buffer, depthMax: number): void {
       if (++depth > depthMax) {
         throw new AppError(
           'invalid_json',
-          `the body nests arrays and objects more than ${depthMax} levels deep`,
+          `${what} nests arrays and objects more than ${depthMax} levels deep`,
         );
       }
     } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
@@ -212,7 +217,10 @@ function requireDepthWithin(bytes: Buffer, depthMax: number): void {
 
 /**
  * Parses NDJSON, one value per non-empty line. A line longer than `lineBytesMax` is refused
- * before it is parsed.
+ * before it is parsed, and so is a line nesting deeper than `requestLimits.jsonDepthMax`,
+ * whatever the body's size: each line is within the event limit, so a body over it skipped the
+ * check a JSON body over it gets, and the same event was stored from NDJSON but refused (400)
+ * in a JSON batch.
  */
 export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: number): unknown[] {
   const items: unknown[] = [];
@@ -226,6 +234,7 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     line++;
     if (end - start > lineBytesMax) throw linesTooLarge(bytes, start, line, lineBytesMax);
     if (!utf8 && !isUtf8(bytes.subarray(start, end))) throw notUtf8(`NDJSON line ${line}`);
+    requireDepthWithin(bytes, start, end, `NDJSON line ${line}`);
     const text = bytes.toString('utf8', start, end).trim();
     start = end + 1;
     if (text === '') continue;

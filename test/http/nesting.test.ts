@@ -3,7 +3,7 @@
 // the stack: a 500 after ~2 s of a blocked server.
 
 import { afterEach, beforeEach, expect, test } from 'bun:test';
-import { requestLimits } from '../../src/core/index.ts';
+import { eventLimits, requestLimits } from '../../src/core/index.ts';
 import { makeCompatApp } from '../compat/helpers/compat-app.ts';
 import { keyTenancy } from '../compat/helpers/key-tenancy.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
@@ -55,4 +55,36 @@ test('Segment batches are checked the same way', async () => {
   } finally {
     await app.close();
   }
+});
+
+test('an NDJSON line nesting past the limit is the same 400 in a small body as in one over the event limit', async () => {
+  // Each line is within the event limit, so a body over it skipped the check JSON bodies get:
+  // the same line was a 400 in a JSON batch and stored from NDJSON.
+  const ndjson = { 'content-type': 'application/x-ndjson' };
+  const deep = `{"name":"deep","properties":{"x":${nested(1_000)}}}`;
+  const pad = Array.from(
+    { length: 12 },
+    (_, i) => `{"name":"p${i}","properties":{"pad":"${'x'.repeat(3_000)}"}}`,
+  );
+  const small = `{"name":"a"}\n${deep}\n`;
+  const large = `${pad.join('\n')}\n${deep}\n`;
+  expect(Buffer.byteLength(small)).toBeLessThan(eventLimits.eventBytesMax);
+  expect(Buffer.byteLength(large)).toBeGreaterThan(eventLimits.eventBytesMax);
+  for (const [body, line] of [
+    [small, 2],
+    [large, pad.length + 1],
+  ] as const) {
+    const res = await t.post('/api/v1/events/batch', body, ndjson);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      detail: `NDJSON line ${line} nests arrays and objects more than ${requestLimits.jsonDepthMax} levels deep`,
+      code: 'invalid_json',
+    });
+  }
+  expect(await t.count()).toBe(0);
+  // Up to the limit is fine, in either.
+  const deepOk = `{"name":"ok","properties":{"x":${nested(requestLimits.jsonDepthMax - 2)}}}`;
+  const res = await t.post('/api/v1/events/batch', `${pad.join('\n')}\n${deepOk}\n`, ndjson);
+  expect(res.status).toBe(202);
+  expect(await t.count()).toBe(pad.length + 1);
 });
