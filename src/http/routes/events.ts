@@ -148,7 +148,6 @@ export function eventRoutes(deps: AppDeps) {
     .get(
       '/:event_id',
       async ({ params, query, request }) => {
-        refuseRepeatedParameters(request);
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const event = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);
@@ -160,6 +159,8 @@ export function eventRoutes(deps: AppDeps) {
       {
         params: t.Object({ event_id: t.String({ maxLength: eventLimits.eventIdCharsMax }) }),
         query: t.Object(tenantParam),
+        // Before the query is validated: one read of it, each parameter once (as every read).
+        transform: ({ request }) => refuseRepeatedParameters(request),
         detail: GET_ONE_DOC,
       },
     );

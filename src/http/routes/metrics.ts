@@ -173,7 +173,6 @@ export function metricRoutes(deps: AppDeps) {
     .get(
       '/latest/:name',
       async ({ params, query, request }) => {
-        refuseRepeatedParameters(request);
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
         const latest = await latestPoint(deps, tenant, params.name, request.signal);
@@ -190,6 +189,8 @@ export function metricRoutes(deps: AppDeps) {
       {
         params: t.Object({ name: t.String({ maxLength: eventLimits.nameCharsMax }) }),
         query: t.Object(tenantParam),
+        // Before the query is validated: one read of it, each parameter once (as every read).
+        transform: ({ request }) => refuseRepeatedParameters(request),
         detail: LATEST_DOC,
       },
     );

@@ -90,20 +90,24 @@ export type TenantOf = (request: Request, query: Query) => string;
 
 export function readRoutes(deps: ReadDeps) {
   const tenantOf: TenantOf = (request, query) => {
-    refuseRepeatedParameters(request);
     const tenant = deps.tenantOf(request, query as Record<string, string | undefined>);
     noteTenant(request, tenant);
     return tenant;
   };
-  return new Elysia()
-    .use(statsRoutes(deps, tenantOf))
-    .use(seriesRoutes(deps, tenantOf))
-    .use(funnelRoutes(deps, tenantOf))
-    .use(cohortRoutes(deps, tenantOf))
-    .use(listRoutes(deps, tenantOf))
-    .use(metricRoutes(deps, tenantOf))
-    .use(sqlRoutes(deps, tenantOf))
-    .use(exportRoutes(deps, tenantOf));
+  return (
+    new Elysia()
+      // Before the query is validated or read (a range, a visit filter) by any of these routes:
+      // a query string read two ways, or a parameter given twice, is refused first.
+      .onTransform(({ request }) => refuseRepeatedParameters(request))
+      .use(statsRoutes(deps, tenantOf))
+      .use(seriesRoutes(deps, tenantOf))
+      .use(funnelRoutes(deps, tenantOf))
+      .use(cohortRoutes(deps, tenantOf))
+      .use(listRoutes(deps, tenantOf))
+      .use(metricRoutes(deps, tenantOf))
+      .use(sqlRoutes(deps, tenantOf))
+      .use(exportRoutes(deps, tenantOf))
+  );
 }
 
 function statsRoutes(deps: ReadDeps, tenantOf: TenantOf) {
