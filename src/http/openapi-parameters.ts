@@ -1,7 +1,9 @@
 // Keeps the parameters a route documents by hand (`detail.parameters`) in /openapi/json.
 // @elysiajs/openapi replaces them with the path parameters it derives from a route's path
 // (`:id` → `{id}`), so the Umami reads, which read their query by hand to answer Umami's own
-// 400s, lost their range, filter and paging parameters from the document.
+// 400s, lost their range, filter and paging parameters from the document. It also writes a
+// query parameter of choices (a union of literals: bots, bucket, a funnel's by) as a bare
+// enum, without the description and examples of the route's schema: those are put back.
 
 import { type AnyElysia, Elysia } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
@@ -12,7 +14,7 @@ import { jsonAnswer } from './openapi-docs.ts';
 export interface RouteDetail {
   method: string;
   path: string;
-  hooks: { detail?: unknown };
+  hooks: { detail?: unknown; query?: unknown };
 }
 
 type Parameter = OpenAPIV3.ParameterObject;
@@ -56,9 +58,38 @@ export function keepDocumentedParameters(doc: Document, routes: readonly RouteDe
   }
 }
 
+/** What a route's query schema says of one parameter, as far as it is put back here. */
+interface QuerySchema {
+  properties?: Record<string, { description?: string; examples?: unknown[] }>;
+}
+
+/**
+ * Puts back on `doc`'s query parameters the description and examples their route's schema
+ * gives them where the document lacks them (in place, idempotent): the plugin drops them from a
+ * union of literals.
+ */
+export function keepParameterDescriptions(doc: Document, routes: readonly RouteDetail[]): void {
+  for (const route of routes) {
+    const properties = (route.hooks.query as QuerySchema | undefined)?.properties;
+    if (properties === undefined) continue;
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const op = doc.paths?.[path]?.[route.method.toLowerCase()];
+    for (const parameter of op?.parameters ?? []) {
+      const source = parameter.in === 'query' ? properties[parameter.name] : undefined;
+      const schema = parameter.schema as OpenAPIV3.SchemaObject | undefined;
+      if (source === undefined || schema === undefined) continue;
+      if (source.description !== undefined) schema.description ??= source.description;
+      if (source.examples !== undefined) {
+        (schema as { examples?: unknown[] }).examples ??= source.examples;
+      }
+    }
+  }
+}
+
 /**
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
- * parameters of the app's `routes` kept in that document, and the 400 of a broken path on
+ * parameters of the app's `routes` kept in that document (the descriptions of their query
+ * parameters too), and the 400 of a broken path on
  * every operation with a path parameter. The hook is local: no other route
  * runs it.
  */
@@ -71,6 +102,7 @@ export function withDocumentedParameters(
     .onAfterHandle(({ path, response }) => {
       if (path !== specPath) return;
       keepDocumentedParameters(response as Document, routes());
+      keepParameterDescriptions(response as Document, routes());
       documentBrokenPaths(response as Document);
     })
     .use(docs);

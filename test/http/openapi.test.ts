@@ -177,6 +177,28 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     }
   });
 
+  test('a query parameter of choices keeps its description and examples', () => {
+    // The plugin writes a union of literals (bots, bucket, a funnel's by …) as a bare enum,
+    // dropping what the route's schema says of it: which default, what each choice means.
+    const lost: string[] = [];
+    for (const route of t.app.routes) {
+      const query = (route.hooks as { query?: { properties?: Record<string, JsonSchema> } }).query;
+      const path = route.path.replace(/:(\w+)/g, '{$1}');
+      const found = operations.find((o) => nameOf(o) === `${route.method.toUpperCase()} ${path}`);
+      if (query?.properties === undefined || found === undefined) continue;
+      for (const [name, schema] of Object.entries(query.properties)) {
+        const shown = found.op.parameters?.find((p) => p.in === 'query' && p.name === name);
+        const kept = {
+          description: shown?.schema?.description,
+          examples: shown?.schema?.examples ?? schema.examples,
+        };
+        const wanted = { description: schema.description, examples: schema.examples };
+        if (JSON.stringify(kept) !== JSON.stringify(wanted)) lost.push(`${nameOf(found)} ${name}`);
+      }
+    }
+    expect(lost).toEqual([]);
+  });
+
   test('every example fits its schema', () => {
     const problems: string[] = [];
     for (const found of operations) {
