@@ -365,6 +365,9 @@ describe('GET /api/v1/events', () => {
     expect(await ids('bots=exclude')).toEqual(all.filter((id) => id !== 'bot'));
     // As on stats, asking for the bot device asks for bots.
     expect(await ids('bots=exclude&device=bot')).toEqual(['bot']);
+    // Visits are formed with bots or without them likewise (the bot's visit enters at /).
+    expect(await ids('entry_page=/')).toContain('bot');
+    expect(await ids('entry_page=/&bots=exclude')).not.toContain('bot');
     expect((await get('/api/v1/events?bots=maybe')).status).toBe(422);
   });
 
