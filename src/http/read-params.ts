@@ -73,7 +73,7 @@ export const filterParams = {
     }),
   ),
   bots: oneOf(['include', 'exclude'], {
-    description: 'Bot traffic is excluded unless `include`.',
+    description: 'Bot traffic is excluded unless `include`; `device=bot` includes it.',
     examples: ['include'],
   }),
 };
