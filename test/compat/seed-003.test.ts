@@ -236,6 +236,35 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     ]);
   });
 
+  test('the id is read as a UUID: upper case, without hyphens, braced or as a URN', async () => {
+    // The service's path parameter is a UUID (Pydantic parses it): every spelling of the id
+    // names the same event, and its 404 writes the id in its canonical form.
+    const created = await body(await t.post('/api/events/', example));
+    const id = created.id as string;
+    const hex = id.replaceAll('-', '');
+    for (const spelling of [
+      id.toUpperCase(),
+      hex,
+      hex.toUpperCase(),
+      `{${id}}`,
+      `urn:uuid:${id}`,
+    ]) {
+      const res = await t.get(`/api/events/${encodeURIComponent(spelling)}/`);
+      expect([spelling, res.status]).toEqual([spelling, 200]);
+      expect(await body(res)).toEqual(created);
+    }
+    const unknown = '0193B5C47A1E4C3A9D2E4F5A6B7C8D9E';
+    const res = await t.get(`/api/events/${unknown}/`);
+    expect(res.status).toBe(404);
+    expect(await body(res)).toEqual({
+      detail: 'Event with id: 0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e not found.',
+    });
+    for (const bad of [`${hex}0`, `${id.slice(0, 8)}${id.slice(9)}`, `{${hex}`]) {
+      const r = await t.get(`/api/events/${encodeURIComponent(bad)}/`);
+      expect([bad, r.status]).toEqual([bad, 422]);
+    }
+  });
+
   test('an unknown id is 404 with the documented detail; a malformed one is 422', async () => {
     const id = '0193b5c4-7a1e-4c3a-9d2e-4f5a6b7c8d9e';
     const res = await t.get(`/api/events/${id}/`);

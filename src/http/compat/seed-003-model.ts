@@ -1,7 +1,9 @@
 // Seed 003 (FastAPI Analytics API): its EventCreateSchema, EventModel and bucket rows as
-// schemas, with its documented request example, for the OpenAPI document of its routes.
+// schemas, with its documented request example, for the OpenAPI document of its routes; and
+// its path parameter read as the UUID it is.
 
 import { t } from 'elysia';
+import { AppError } from '../../core/index.ts';
 import { jsonInteger } from './docs.ts';
 
 const optionalText = () => t.Optional(t.Nullable(t.String()));
@@ -76,3 +78,34 @@ export const exampleVisitOut = {
   time: '2023-10-27T09:41:07.120Z',
   ip_address: '',
 };
+
+/** A UUID as Pydantic reads one: hyphenated (also braced or a URN) or 32 hex digits, any case. */
+const UUID =
+  /^(?:([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})|([0-9a-f]{32}))$/i;
+
+/** The canonical text of a UUID (lower case, hyphenated), as Python writes str(UUID). */
+export function canonicalUuid(value: string): string {
+  const inner = value.startsWith('{') && value.endsWith('}') ? value.slice(1, -1) : value;
+  const text = inner === value && value.startsWith('urn:uuid:') ? value.slice(9) : inner;
+  // Braces and the URN prefix wrap the hyphenated form only, as the uuid crate parses them.
+  const m = UUID.exec(text);
+  if (m === null || (text !== value && m[6] !== undefined)) throw notUuid(value);
+  const hex = (m[6] ?? m.slice(1, 6).join('')).toLowerCase();
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    hex.slice(12, 16),
+    hex.slice(16, 20),
+    hex.slice(20),
+  ].join('-');
+}
+
+function notUuid(value: string): AppError {
+  return AppError.validation([
+    {
+      loc: ['path', 'event_id'],
+      msg: `Input should be a valid UUID (got "${value}")`,
+      type: 'uuid_parsing',
+    },
+  ]);
+}

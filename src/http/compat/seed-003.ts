@@ -20,6 +20,7 @@ import { pythonFloat, readFastApiBody } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import {
+  canonicalUuid,
   exampleVisit,
   exampleVisitOut,
   VisitBucketsOut,
@@ -49,7 +50,6 @@ const VISIT_NAME = 'page_view';
 export const PAGES_MAX = 100;
 /** An integer as Pydantic's lax mode reads one from text: a sign, `_` between digits, `.0…`. */
 const INT_TEXT = /^([+-]?)(\d+(?:_\d+)*)(?:\.0*)?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** One `<number> <unit>` part of a PostgreSQL interval, e.g. `15 minutes`, `1h`, `.5 hours`. */
 const INTERVAL_PART = /(\d{0,6}(?:\.\d{1,6})?)\s*([a-z]+)\s*/gy;
 /** A trailing time of day part, `hh:mm[:ss]` (`1 day 02:00:00`). */
@@ -200,13 +200,17 @@ function visitRoutes(deps: AppDeps) {
     .get(
       '/api/events/:event_id/',
       async ({ params, query, request, set }) => {
-        if (!UUID.test(params.event_id)) throw notUuid(params.event_id);
+        const id = canonicalUuid(params.event_id);
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
         noteTenant(request, tenant);
-        const stored = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);
-        if (stored !== null) return presentVisit(stored);
+        // The service's ids are UUID values: any spelling names the one stored (this API
+        // stores the canonical one); an id stored as written by another API is found as asked.
+        for (const key of new Set([params.event_id, id])) {
+          const stored = await getEvent(deps.engine.store, tenant, key, request.signal);
+          if (stored !== null) return presentVisit(stored);
+        }
         set.status = 404;
-        return { detail: `Event with id: ${params.event_id} not found.` };
+        return { detail: `Event with id: ${id} not found.` };
       },
       {
         query: t.Object({
@@ -384,14 +388,4 @@ function pagesOf(pages: string[]): string[] {
     ]);
   }
   return pages;
-}
-
-function notUuid(value: string): AppError {
-  return AppError.validation([
-    {
-      loc: ['path', 'event_id'],
-      msg: `Input should be a valid UUID (got "${value}")`,
-      type: 'uuid_parsing',
-    },
-  ]);
 }
