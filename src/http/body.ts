@@ -148,16 +148,27 @@ export function tooLarge(bytesMax: number, what = ''): AppError {
 }
 
 /**
+ * A JSON.parse reviver; its third argument carries a primitive's source text (ES2025, as Bun
+ * implements it), e.g. a number's digits as sent.
+ */
+export type JsonReviver = (
+  this: unknown,
+  key: string,
+  value: unknown,
+  context?: { source?: string },
+) => unknown;
+
+/**
  * Parses a JSON body; malformed JSON is a 400 that says where it broke, and so is a body over
  * the event limit nesting deeper than `requestLimits.jsonDepthMax`.
  */
-export function parseJson(bytes: Buffer): unknown {
+export function parseJson(bytes: Buffer, reviver?: JsonReviver): unknown {
   if (bytes.length > eventLimits.eventBytesMax) {
     requireDepthWithin(bytes, 0, bytes.length, 'the body');
   }
   if (!isUtf8(bytes)) throw notUtf8('the body');
   try {
-    return JSON.parse(bytes.toString('utf8', bomBytes(bytes)));
+    return JSON.parse(bytes.toString('utf8', bomBytes(bytes)), reviver);
   } catch (error) {
     throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
   }

@@ -145,6 +145,49 @@ describe('seed 000: POST /ingest', () => {
     expect((await stats()).unique_users).toBe(1);
   });
 
+  test('a number becomes the text Python writes for it, as sent: 1.0, big ints', async () => {
+    // Raw JSON: Python reads 1.0 as a float ("1.0") and an integer exactly, however long; a
+    // 20-digit id read as a double would be another user's ("12345678901234567000").
+    const res = await t.post(
+      '/ingest',
+      '{"name":"login","user_id":12345678901234567890,"properties":' +
+        '{"a":1.0,"b":1e5,"c":-0.0,"d":1e-7,"e":123456789012345678,"f":2.5E+20,"g":-0,' +
+        '"h":1e16,"i":0.1}}',
+    );
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      status: 'accepted',
+      received_event: {
+        name: 'login',
+        user_id: '12345678901234567890',
+        properties: {
+          a: '1.0',
+          b: '100000.0',
+          c: '-0.0',
+          d: '1e-07',
+          e: '123456789012345678',
+          f: '2.5e+20',
+          g: '0',
+          h: '1e+16',
+          i: '0.1',
+        },
+      },
+    });
+    const events = await t.getJson<{ events: { user_id: string }[] }>('/api/v1/events');
+    expect(events.events.map((e) => e.user_id)).toEqual(['12345678901234567890']);
+    // "1.0" is three characters: long enough, but its "." fails the pattern, as in the service.
+    const short = await t.post('/ingest', '{"name":"login","user_id":1.0}');
+    expect(await short.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'user_id'],
+          msg: 'user_id must be alphanumeric with optional _ or -',
+          type: 'value_error',
+        },
+      ],
+    });
+  });
+
   test('a "__proto__" property is kept like any other key', async () => {
     // Raw JSON: in an object literal `__proto__` would set the prototype, not a key.
     const body = '{"name":"signup","user_id":"user_1","properties":{"__proto__":"x","a":"b"}}';

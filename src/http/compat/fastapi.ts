@@ -9,6 +9,7 @@ import {
   type BodyFormat,
   bomBytes,
   FASTAPI_JSON_TYPES,
+  type JsonReviver,
   parseJson,
   readBody,
 } from '../body.ts';
@@ -22,7 +23,11 @@ export type JsonErrorType = 'json_invalid' | 'value_error.jsondecode';
  * is no body to FastAPI (it parses only a non-empty one), so its model is a required body that
  * is missing: `field required` at `["body"]` (Pydantic v2: `Field required`, type `missing`).
  */
-export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_invalid'): unknown {
+export function parseFastApiBody(
+  bytes: Buffer,
+  type: JsonErrorType = 'json_invalid',
+  reviver?: JsonReviver,
+): unknown {
   if (bytes.length === 0) {
     const v1 = type === 'value_error.jsondecode';
     throw AppError.validation([
@@ -32,7 +37,7 @@ export function parseFastApiBody(bytes: Buffer, type: JsonErrorType = 'json_inva
     ]);
   }
   try {
-    return parseJson(bytes);
+    return parseJson(bytes, reviver);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'invalid_json') throw error;
     // Where Python's json stops, as FastAPI reports it: ["body", pos], and Pydantic v1's
@@ -70,9 +75,12 @@ export async function readFastApiBody(
   request: Request,
   bytesMax: number,
   type: JsonErrorType = 'json_invalid',
+  reviver?: JsonReviver,
 ): Promise<unknown> {
   const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax);
-  if (body.format !== 'bytes' || body.bytes.length === 0) return parseFastApiBody(body.bytes, type);
+  if (body.format !== 'bytes' || body.bytes.length === 0) {
+    return parseFastApiBody(body.bytes, type, reviver);
+  }
   return body.bytes.toString('utf8');
 }
 
@@ -110,6 +118,7 @@ export function pydanticDateTime(value: unknown): unknown {
  */
 export function pythonFloat(value: number): string {
   if (!Number.isFinite(value)) return 'null';
+  if (Object.is(value, -0)) return '-0.0';
   const [mantissa = '', exponentText = '0'] = value.toExponential().split('e');
   const exponent = Number(exponentText);
   if (exponent < -4 || exponent >= 16) {
@@ -118,4 +127,39 @@ export function pythonFloat(value: number): string {
   }
   const fixed = String(value);
   return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
+/**
+ * Where a parse with `reviver` keeps the source text of each number it reads, by the object
+ * (or array) that holds it and its key: Python reads `1.0` as a float and an integer of any
+ * length exactly, so a service's `str(value)` is known only from the text as sent.
+ */
+export function numberSources(): {
+  reviver: JsonReviver;
+  sourceOf: (holder: object, key: string) => string | undefined;
+} {
+  const sources = new WeakMap<object, Map<string, string>>();
+  return {
+    reviver(key, value, context) {
+      const source = context?.source;
+      if (typeof value === 'number' && source !== undefined && typeof this === 'object') {
+        const holder = this as object;
+        const map = sources.get(holder) ?? new Map<string, string>();
+        sources.set(holder, map.set(key, source));
+      }
+      return value;
+    },
+    sourceOf: (holder, key) => sources.get(holder)?.get(key),
+  };
+}
+
+/** str() of the number Python's json reads from `source` (JSON number text): int or float. */
+export function pythonNumberText(value: number, source: string | undefined): string {
+  if (source !== undefined && /^-?\d+$/.test(source)) return BigInt(source).toString();
+  if (source === undefined && Number.isInteger(value) && Math.abs(value) < 2 ** 53) {
+    return String(value);
+  }
+  if (value === Number.POSITIVE_INFINITY) return 'inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-inf';
+  return pythonFloat(value);
 }

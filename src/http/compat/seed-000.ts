@@ -7,7 +7,7 @@ import { AppError, eventLimits, type FieldIssue } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { readFastApiBody } from './fastapi.ts';
+import { numberSources, pythonNumberText, readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
@@ -59,12 +59,14 @@ export function seed000Routes(deps: AppDeps) {
     '/ingest',
     async ({ request, server }) => {
       admitIngest(deps);
+      const numbers = numberSources();
       const body = await readFastApiBody(
         request,
         eventLimits.eventBytesMax,
         'value_error.jsondecode',
+        numbers.reviver,
       );
-      const event = validate(body);
+      const event = validate(body, numbers.sourceOf);
       const ctx = contextOf(deps, request, server);
       const input = {
         name: event.name,
@@ -95,7 +97,10 @@ export function seed000Routes(deps: AppDeps) {
   );
 }
 
-function validate(value: unknown): DataPulseEvent {
+/** The JSON text a number was sent as, by the object holding it and its key. */
+type SourceOf = (holder: object, key: string) => string | undefined;
+
+function validate(value: unknown, sourceOf: SourceOf): DataPulseEvent {
   const body = objectOf(value);
   if (body === undefined) throw invalid([issue(['body'], 'value is not a valid dict', 'dict')]);
   const issues: FieldIssue[] = [];
@@ -114,23 +119,23 @@ function validate(value: unknown): DataPulseEvent {
       ),
     );
   }
-  const userId = v1Str(body.user_id);
+  const userId = v1Str(body.user_id, sourceOf(body, 'user_id'));
   if (userId === undefined) issues.push(missing('user_id'));
   else if (userId === null) issues.push(noneNotAllowed('user_id'));
   else checkUserId(userId, issues);
-  const properties = checkProperties(body.properties, issues);
+  const properties = checkProperties(body.properties, issues, sourceOf);
   if (issues.length > 0) throw invalid(issues);
   return { name: name as string, user_id: userId as string, properties };
 }
 
 /**
- * A `str` field as Pydantic v1 reads it: numbers and booleans become their text (12345 →
- * "12345", true → "True"); other values are left for the type check. (JSON `1.0` arrives as
- * the number 1, so it reads as "1" where Python would write "1.0".)
+ * A `str` field as Pydantic v1 reads it: numbers and booleans become their text as Python
+ * writes it (12345 → "12345", 1.0 → "1.0", a 20-digit integer exactly, true → "True"), from
+ * the number's `source` text as sent; other values are left for the type check.
  */
-function v1Str(value: unknown): unknown {
+function v1Str(value: unknown, source: string | undefined): unknown {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number') return pythonNumberText(value, source);
   return value;
 }
 
@@ -161,7 +166,11 @@ function checkUserId(userId: unknown, issues: FieldIssue[]): void {
   }
 }
 
-function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, string> | null {
+function checkProperties(
+  value: unknown,
+  issues: FieldIssue[],
+  sourceOf: SourceOf,
+): Record<string, string> | null {
   if (value === undefined || value === null) return null;
   const properties = objectOf(value);
   if (properties === undefined) {
@@ -170,7 +179,7 @@ function checkProperties(value: unknown, issues: FieldIssue[]): Record<string, s
   }
   const strings: [string, string][] = [];
   for (const [key, v] of Object.entries(properties)) {
-    const text = v1Str(v);
+    const text = v1Str(v, sourceOf(properties, key));
     if (typeof text === 'string') strings.push([key, text]);
     else issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
   }
