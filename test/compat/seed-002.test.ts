@@ -104,6 +104,21 @@ describe('seed 002: POST /events/bulk', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(5000);
   });
 
+  test('a body without events is a missing field; a body that is no object says so', async () => {
+    // As the single route (and FastAPI) names a field not sent: `missing`, not a wrong type.
+    const missing = await t.post('/events/bulk', {});
+    expect(missing.status).toBe(422);
+    expect(await body(missing)).toEqual({
+      detail: [{ loc: ['body', 'events'], msg: 'events is required', type: 'missing' }],
+    });
+    const list = await t.post('/events/bulk', [event(1)]);
+    expect(await body(list)).toEqual({
+      detail: [{ loc: ['body'], msg: 'body must be an object', type: 'dict_type' }],
+    });
+    const notList = await t.post('/events/bulk', { events: {} });
+    expect(((await body(notList)).detail as Json[])[0]).toMatchObject({ type: 'list_type' });
+  });
+
   test('one bad item fails the whole bulk with its index named', async () => {
     const res = await t.post('/events/bulk', {
       events: [event(1), event(2, { timestamp: '2024-01-15 10:30' })],

@@ -262,12 +262,19 @@ function readTenant(deps: AppDeps, request: Request, query: { tenant_id: string 
 }
 
 function bulkItems(body: unknown): unknown[] {
-  const events = objectOf(body)?.events;
+  const object = objectOf(body);
+  if (object === undefined) {
+    throw AppError.validation([
+      { loc: ['body'], msg: 'body must be an object', type: 'dict_type' },
+    ]);
+  }
+  const events = object.events;
   const issue = (msg: string, type: string): FieldIssue => ({
     loc: ['body', 'events'],
     msg,
     type,
   });
+  if (events === undefined) throw AppError.validation([issue('events is required', 'missing')]);
   if (!Array.isArray(events)) {
     throw AppError.validation([issue('events must be a list of events', 'list_type')]);
   }
