@@ -156,6 +156,26 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect(bad.status).toBe(422);
   });
 
+  test("a 422 names the service's fields: page and description, not Tally's path and properties", async () => {
+    const longPage = await t.post('/api/events/', { page: `/${'a'.repeat(3000)}` });
+    expect(longPage.status).toBe(422);
+    expect(await body(longPage)).toEqual({
+      detail: [
+        {
+          loc: ['body', 'page'],
+          msg: 'page must be at most 2048 characters',
+          type: 'string_too_long',
+        },
+      ],
+    });
+    const longText = await t.post('/api/events/', { page: '/', description: 'd'.repeat(9000) });
+    expect(longText.status).toBe(422);
+    const [issue] = (await body(longText)).detail as { loc: unknown[]; msg: string }[];
+    expect(issue?.loc).toEqual(['body', 'description']);
+    expect(issue?.msg).toStartWith('description ');
+    expect((await t.getJson('/api/v1/stats')).total_events).toBe(0);
+  });
+
   test('a null duration is stored as none: null in the model, left out of avg_duration', async () => {
     // The model's `duration: Optional[int] = 0`: absent is 0, null is NULL, which SQL's avg
     // leaves out (it was stored as 0, halving this page's mean duration).

@@ -18,7 +18,7 @@ import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
 import { pythonFloat, readFastApiBody } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
-import { contextOf, ingest, objectOf } from './ingest.ts';
+import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import {
   canonicalUuid,
   exampleVisit,
@@ -117,7 +117,13 @@ function visitRoutes(deps: AppDeps) {
         // The service's user_agent is its body's ('' when absent), never the request's header:
         // its clients relay a visitor's agent, and their own (a server's) would set the OS.
         ctx.userAgent = null;
-        const events = prepareEvents([input], ctx, () => ['body']);
+        let events: BaseEvent[];
+        try {
+          events = prepareEvents([input], ctx, () => ['body']);
+        } catch (error) {
+          // The body's names: its page is the event's path, its description a property.
+          throw renamedIssues(error, { path: 'page', properties: 'description' });
+        }
         const event = events[0] as BaseEvent;
         // Its service keeps the body's ip_address ('' when absent), never the connection's.
         if (input.ip === undefined) event.storeIp = false;
