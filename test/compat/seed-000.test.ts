@@ -188,6 +188,72 @@ describe('seed 000: POST /ingest', () => {
     });
   });
 
+  test('properties are read as Pydantic v1 reads a dict: dict(value), so [] is {}', async () => {
+    // PHP's json_encode writes an empty array for an empty map; v1 takes any list of pairs.
+    const empty = await t.post('/ingest', { name: 'login', user_id: 'abc', properties: [] });
+    expect(empty.status).toBe(202);
+    expect(((await empty.json()) as { received_event: unknown }).received_event).toEqual({
+      name: 'login',
+      user_id: 'abc',
+      properties: {},
+    });
+    const pairs = await t.post('/ingest', {
+      name: 'login',
+      user_id: 'abc',
+      properties: [['plan', 'pro'], 'ab', [7, 1.5]],
+    });
+    expect(((await pairs.json()) as { received_event: unknown }).received_event).toEqual({
+      name: 'login',
+      user_id: 'abc',
+      properties: { plan: 'pro', a: 'b', '7': '1.5' },
+    });
+    // What dict() cannot read stays a type_error.dict: a pair of three, a number, a string.
+    for (const properties of [[['a', 'b', 'c']], [5], 'ab', 5]) {
+      const res = await t.post('/ingest', { name: 'login', user_id: 'abc', properties });
+      expect(await res.json()).toEqual({
+        detail: [
+          {
+            loc: ['body', 'properties'],
+            msg: 'value is not a valid dict',
+            type: 'type_error.dict',
+          },
+        ],
+      });
+    }
+    // A null value (or key) is v1's none error, as for a required field.
+    const none = await t.post('/ingest', {
+      name: 'login',
+      user_id: 'abc',
+      properties: [
+        [null, 'x'],
+        ['a', null],
+      ],
+    });
+    expect(await none.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'properties', '__key__'],
+          msg: 'none is not an allowed value',
+          type: 'type_error.none.not_allowed',
+        },
+        {
+          loc: ['body', 'properties', 'a'],
+          msg: 'none is not an allowed value',
+          type: 'type_error.none.not_allowed',
+        },
+      ],
+    });
+    // The body itself too: an empty list is a dict without fields.
+    const body = await t.post('/ingest', []);
+    expect(await body.json()).toEqual({
+      detail: [
+        { loc: ['body', 'name'], msg: 'field required', type: 'value_error.missing' },
+        { loc: ['body', 'user_id'], msg: 'field required', type: 'value_error.missing' },
+      ],
+    });
+    expect((await stats()).total_events).toBe(2);
+  });
+
   test('a "__proto__" property is kept like any other key', async () => {
     // Raw JSON: in an object literal `__proto__` would set the prototype, not a key.
     const body = '{"name":"signup","user_id":"user_1","properties":{"__proto__":"x","a":"b"}}';

@@ -101,8 +101,11 @@ export function seed000Routes(deps: AppDeps) {
 type SourceOf = (holder: object, key: string) => string | undefined;
 
 function validate(value: unknown, sourceOf: SourceOf): DataPulseEvent {
-  const body = objectOf(value);
-  if (body === undefined) throw invalid([issue(['body'], 'value is not a valid dict', 'dict')]);
+  const entries = v1Dict(value, sourceOf);
+  if (entries === undefined || entries.some(([key]) => typeof key !== 'string')) {
+    throw invalid([issue(['body'], 'value is not a valid dict', 'dict')]);
+  }
+  const body = Object.fromEntries(entries) as Record<string, unknown>;
   const issues: FieldIssue[] = [];
   const name = body.name;
   if (name === undefined) {
@@ -119,7 +122,7 @@ function validate(value: unknown, sourceOf: SourceOf): DataPulseEvent {
       ),
     );
   }
-  const userId = v1Str(body.user_id, sourceOf(body, 'user_id'));
+  const userId = body.user_id;
   if (userId === undefined) issues.push(missing('user_id'));
   else if (userId === null) issues.push(noneNotAllowed('user_id'));
   else checkUserId(userId, issues);
@@ -172,19 +175,63 @@ function checkProperties(
   sourceOf: SourceOf,
 ): Record<string, string> | null {
   if (value === undefined || value === null) return null;
-  const properties = objectOf(value);
-  if (properties === undefined) {
+  const entries = v1Dict(value, sourceOf);
+  if (entries === undefined) {
     issues.push(issue(['body', 'properties'], 'value is not a valid dict', 'dict'));
     return null;
   }
   const strings: [string, string][] = [];
-  for (const [key, v] of Object.entries(properties)) {
-    const text = v1Str(v, sourceOf(properties, key));
-    if (typeof text === 'string') strings.push([key, text]);
-    else issues.push(issue(['body', 'properties', key], 'str type expected', 'str'));
+  for (const [key, text] of entries) {
+    if (typeof key !== 'string') {
+      issues.push(issue(['body', 'properties', '__key__'], 'none is not an allowed value', NONE));
+    } else if (typeof text === 'string') {
+      strings.push([key, text]);
+    } else {
+      const [msg, type] = text === null ? ['none is not an allowed value', NONE] : STR_EXPECTED;
+      issues.push(issue(['body', 'properties', key], msg, type));
+    }
   }
   // fromEntries defines keys: a "__proto__" property is kept like any other, not assigned.
   return Object.fromEntries(strings);
+}
+
+const NONE = 'none.not_allowed';
+const STR_EXPECTED = ['str type expected', 'str'] as const;
+
+/**
+ * A dict as Pydantic v1 reads one, `dict(value)`: an object's entries, or a list of pairs (each
+ * a list of two, a string of two characters or an object of two keys: `[]` is `{}`, as PHP
+ * writes an empty map), keys and values through v1Str; undefined where dict() raises (a pair of
+ * another length, an unhashable key). A key that is null stays null, for its own error.
+ */
+function v1Dict(value: unknown, sourceOf: SourceOf): [unknown, unknown][] | undefined {
+  const object = objectOf(value);
+  if (object !== undefined) {
+    return Object.entries(object).map(([key, v]) => [key, v1Str(v, sourceOf(object, key))]);
+  }
+  if (!Array.isArray(value)) return undefined;
+  const entries: [unknown, unknown][] = [];
+  for (const item of value) {
+    const pair = pairOf(item);
+    if (pair === undefined) return undefined;
+    const at = (i: number) => (Array.isArray(item) ? sourceOf(item, String(i)) : undefined);
+    entries.push([v1Str(pair[0], at(0)), v1Str(pair[1], at(1))]);
+  }
+  return entries;
+}
+
+/** An item of dict()'s list as the pair it unpacks to; undefined where dict() raises. */
+function pairOf(item: unknown): unknown[] | undefined {
+  const object = objectOf(item);
+  const pair =
+    typeof item === 'string'
+      ? [...item]
+      : Array.isArray(item)
+        ? item
+        : object && Object.keys(object);
+  if (pair?.length !== 2) return undefined;
+  // A key must be hashable: a list or an object is not.
+  return typeof pair[0] === 'object' && pair[0] !== null ? undefined : pair;
 }
 
 function missing(field: string): FieldIssue {
