@@ -176,6 +176,22 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
     expect((await t.getJson('/api/v1/stats')).total_events).toBe(0);
   });
 
+  test('a body that is no object gets the error of a SQLModel schema (from_attributes)', async () => {
+    for (const sent of ['[]', '"x"', '5']) {
+      const res = await t.post('/api/events/', sent, { 'content-type': 'application/json' });
+      expect(res.status).toBe(422);
+      expect(await body(res)).toEqual({
+        detail: [
+          {
+            loc: ['body'],
+            msg: 'Input should be a valid dictionary or object to extract fields from',
+            type: 'model_attributes_type',
+          },
+        ],
+      });
+    }
+  });
+
   test('a null duration is stored as none: null in the model, left out of avg_duration', async () => {
     // The model's `duration: Optional[int] = 0`: absent is 0, null is NULL, which SQL's avg
     // leaves out (it was stored as 0, halving this page's mean duration).

@@ -220,7 +220,12 @@ function visitOf(value: unknown): EventInput {
   const body = objectOf(value);
   if (body === undefined) {
     throw AppError.validation([
-      { loc: ['body'], msg: 'Input should be a valid dictionary', type: 'dict_type' },
+      // EventCreateSchema is a SQLModel, whose config reads from attributes: Pydantic's words.
+      {
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        type: 'model_attributes_type',
+      },
     ]);
   }
   const issues: FieldIssue[] = [];
