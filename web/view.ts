@@ -8,6 +8,18 @@ type WindowName = keyof LiveSnapshot['windows'];
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+/** "1.23B", "9010T": a card's count of 10 digits or more, as Plausible's and PostHog's cards. */
+const compact = new Intl.NumberFormat(undefined, {
+  notation: 'compact',
+  maximumSignificantDigits: 3,
+});
+/**
+ * The least count a card shows compact: 9 digits ("123,456,789") fit the narrowest card in
+ * full; 10 and up to 2^53 ("9,007,199,254,740,991") would run past it.
+ */
+const CARD_COMPACT_FROM = 1_000_000_000;
+/** A rate this high or higher is shown without decimals (they would not fit a card). */
+const RATE_WHOLE_FROM = 1000;
 
 export function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -21,15 +33,25 @@ export function showCounters(snapshot: LiveSnapshot): void {
   document.querySelectorAll<HTMLElement>('[data-window]').forEach((card) => {
     const counters = snapshot.windows[card.dataset.window as WindowName];
     if (counters === undefined) return;
-    setField(card, 'events', integer.format(counters.events));
-    setField(card, 'uniques', integer.format(counters.uniques));
-    setField(card, 'rate', decimal.format(counters.events_per_second));
+    setCount(card, 'events', counters.events);
+    setCount(card, 'uniques', counters.uniques);
+    setCount(card, 'rate', counters.events_per_second);
   });
 }
 
-function setField(card: HTMLElement, field: string, text: string): void {
+/**
+ * A card's number in full below CARD_COMPACT_FROM (a rate of 1,000/s and more without its
+ * decimals), compact from there with the exact value in its title: every count up to 2^53
+ * fits the card at any width.
+ */
+function setCount(card: HTMLElement, field: string, n: number): void {
   const el = card.querySelector<HTMLElement>(`[data-field="${field}"]`);
-  if (el !== null && el.textContent !== text) el.textContent = text;
+  if (el === null) return;
+  const exact = n < RATE_WHOLE_FROM ? decimal.format(n) : integer.format(n);
+  const text = n < CARD_COMPACT_FROM ? exact : compact.format(n);
+  if (el.textContent !== text) el.textContent = text;
+  if (text === exact) el.removeAttribute('title');
+  else el.title = exact;
 }
 
 /** Replaces a table body with rows of cells; an empty list shows one muted row. */

@@ -2,7 +2,8 @@
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
 // gets the key prompt, a check of access that gets no answer is retried instead; counts of 9
-// digits fit the window cards at any width, and the time series' y labels of 7 digits. Leaves
+// digits fit the window cards at any width in full, those of 10 digits up to 2^53 compact
+// (their exact value in the title), and the time series' y labels of 7 digits. Leaves
 // a screenshot in test-artifacts/dashboard.png.
 
 import { afterEach, describe, expect, test } from 'bun:test';
@@ -295,6 +296,60 @@ describe('dashboard in Chromium', () => {
         scrollWidth: document.documentElement.scrollWidth,
       }));
       expect({ width, ...shown }).toEqual({ width, past: [], scrollWidth: width });
+    }
+  }, 60_000);
+
+  test('counts up to 2^53 fit the window cards at any width: compact, the exact count its title', async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    // Each window's count (events, visitors) passed on from 10 digits to 2^53 - 1, its rate a
+    // sixtieth of it (up to 150 trillion events a second).
+    const counts: Record<string, number> = {
+      '1m': 1_234_567_890,
+      '5m': 99_999_999_999,
+      '1h': 999_999_999_999_999,
+      '24h': Number.MAX_SAFE_INTEGER,
+    };
+    await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        const body = JSON.parse(String(message));
+        if (body.type === 'snapshot') {
+          for (const [window, n] of Object.entries(counts)) {
+            Object.assign(body.windows[window], {
+              events: n,
+              uniques: n,
+              events_per_second: n / 60,
+            });
+          }
+        }
+        ws.send(JSON.stringify(body));
+      });
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await textBecomes(page, counter('1m', 'events'), '1.23B', VISIBLE_WITHIN_MS);
+    // The exact count stays one hover (and one accessible description) away.
+    expect(await page.getAttribute(counter('1m', 'events'), 'title')).toBe('1,234,567,890');
+    expect(await page.getAttribute(counter('24h', 'uniques'), 'title')).toBe(
+      '9,007,199,254,740,991',
+    );
+    for (const width of [1280, 1100, 1000, 800, 520, 400, 320]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.evaluate(
+        () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+      );
+      // Each card and count whose content is wider than its box, and the page's width.
+      const shown = await page.evaluate(() => ({
+        overflowing: Array.from(document.querySelectorAll<HTMLElement>('.card, .card dd'))
+          .filter((el) => el.scrollWidth > el.clientWidth)
+          .map((el) => {
+            const card = el.closest('.card')?.querySelector('h2')?.textContent;
+            return `${card} ${el.dataset.field ?? 'card'}: ${el.scrollWidth} > ${el.clientWidth}`;
+          }),
+        scrollWidth: document.documentElement.scrollWidth,
+      }));
+      expect({ width, ...shown }).toEqual({ width, overflowing: [], scrollWidth: width });
     }
   }, 60_000);
 
