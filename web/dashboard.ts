@@ -26,7 +26,15 @@ import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
 import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { StatsPanel } from './stats.ts';
-import { byId, showCounters, showMetrics, showStatus, showTops, showUpdated } from './view.ts';
+import {
+  byId,
+  setNote,
+  showCounters,
+  showMetrics,
+  showStatus,
+  showTops,
+  showUpdated,
+} from './view.ts';
 
 const RATE_SAMPLE_INTERVAL_MS = 1000;
 /** A boot that found no server (restarting, a proxy's 502) checks again: 1 s doubling to 15 s. */
@@ -203,21 +211,21 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
     const shown = `${points.length} ${query.bucket} buckets in ${query.tz}`;
     if (query.metric === 'uniques') {
       // Distinct visitors do not add up across buckets: one visitor of three hours is one.
-      note.textContent = `${shown}; visitors distinct within each bucket`;
+      setNote(note, `${shown}; visitors distinct within each bucket`);
     } else {
       const total = values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
-      note.textContent = `${shown}; ${total} in all`;
+      setNote(note, `${shown}; ${total} in all`);
     }
   } catch (error) {
     if (superseded()) return { kind: 'done' };
     if (error instanceof ReadBusy) {
       // The project's reads are full (other tabs, other readers): wait as the server asks.
       const seconds = Math.round(error.retryAfterMs / 1000);
-      note.textContent = `The server is busy reading this project; retrying in ${seconds} s`;
+      setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
     if (error instanceof ReadUnauthorized) onUnauthorized();
-    note.textContent = `The time series could not be loaded: ${String(error)}`;
+    setNote(note, `The time series could not be loaded: ${String(error)}`, true);
   }
   return { kind: 'done' };
 }

@@ -8,6 +8,9 @@ import { type Access, ReadBusy, ReadInvalid, ReadUnauthorized } from './api.ts';
 import { issueText } from './insights-format.ts';
 import { type DayRange, formatDays, statsParams } from './period.ts';
 import type { ReadOutcome } from './serial-read.ts';
+import { setNote } from './view.ts';
+
+export { setNote };
 
 export interface InsightDeps {
   access: () => Access;
@@ -42,13 +45,6 @@ export function insightRange(deps: InsightDeps): InsightRange | null {
 }
 
 export const NO_RANGE = 'Pick a start and an end day for the stats period, the start first.';
-
-/** Writes a note: a plain one, or an error (styled so, and read out by screen readers). */
-export function setNote(note: HTMLElement, text: string, error = false): void {
-  note.textContent = text;
-  note.classList.toggle('error', error);
-  note.setAttribute('role', error ? 'alert' : 'status');
-}
 
 /** Shows why a read failed on `note` (`what`: "The funnel"), and whether to retry it. */
 export function showFailure(

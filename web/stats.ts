@@ -19,7 +19,7 @@ import {
   statsParams,
 } from './period.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
-import { byId, fillTable } from './view.ts';
+import { byId, fillTable, setNote } from './view.ts';
 
 const STATS_REFRESH_INTERVAL_MS = 60_000;
 /** The tables' row while a period is read, and after its read failed (see the note). */
@@ -245,7 +245,7 @@ export class StatsPanel {
       // Nothing is read until the days are valid: no table says it is loading, no days shown.
       this.fillTables(NO_PERIOD);
       byId('stats-days').textContent = '';
-      note.textContent = 'Pick a start and an end day, the start on or before the end.';
+      setNote(note, 'Pick a start and an end day, the start on or before the end.', true);
       return { kind: 'done' };
     }
     const key = keyOf(query);
@@ -262,7 +262,7 @@ export class StatsPanel {
       this.lastReadAtMs = Date.now();
       section.dataset.shown = `${query.tz} ${query.days.from}/${query.days.to}`;
       const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium', timeZone: query.tz });
-      note.textContent = `Updated ${clock.format(Date.now())}`;
+      setNote(note, `Updated ${clock.format(Date.now())}`);
       return { kind: 'done' };
     } catch (error) {
       if (superseded()) return { kind: 'done' };
@@ -277,11 +277,11 @@ export class StatsPanel {
     if (error instanceof ReadBusy) {
       // The project's reads are full (other tabs, other readers): wait as the server asks.
       const seconds = Math.round(error.retryAfterMs / 1000);
-      note.textContent = `The server is busy reading this project; retrying in ${seconds} s`;
+      setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
     if (error instanceof ReadUnauthorized) this.deps.onUnauthorized();
-    note.textContent = `The stats could not be loaded: ${errorText(error)}`;
+    setNote(note, `The stats could not be loaded: ${errorText(error)}`, true);
     // Nothing of this period is on screen: its tables no longer say they are loading.
     if (this.shownAnswer === null) this.fillTables(NOT_LOADED);
     return { kind: 'done' };

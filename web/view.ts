@@ -54,6 +54,16 @@ function setCount(card: HTMLElement, field: string, n: number): void {
   else el.title = exact;
 }
 
+/**
+ * Writes a panel's note: a plain one (`role="status"`), or an error, styled so and with
+ * `role="alert"` so that screen readers announce it.
+ */
+export function setNote(note: HTMLElement, text: string, error = false): void {
+  note.textContent = text;
+  note.classList.toggle('error', error);
+  note.setAttribute('role', error ? 'alert' : 'status');
+}
+
 /** Replaces a table body with rows of cells; an empty list shows one muted row. */
 export function fillTable(tbody: HTMLElement, rows: string[][], empty: string): void {
   const fresh = rows.map((cells) => {

@@ -95,12 +95,16 @@ async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
   return server;
 }
 
-/** A page whose clock stands at NOW, its read answers' statuses logged. */
-async function openPage(server: LiveServer): Promise<{ page: Page; statuses: number[] }> {
+/** A page whose clock stands at NOW, its read answers' statuses logged; `prepare` before load. */
+async function openPage(
+  server: LiveServer,
+  prepare: (page: Page) => Promise<unknown> = async () => undefined,
+): Promise<{ page: Page; statuses: number[] }> {
   const browser = await launchChromium();
   cleanups.push(() => browser.close());
   const page = await browser.context.newPage();
   await page.clock.setFixedTime(NOW);
+  await prepare(page);
   const statuses: number[] = [];
   page.on('response', (r) => {
     if (r.url().includes('/api/v1/stats')) statuses.push(r.status());
@@ -118,6 +122,13 @@ const totals = (page: Page) =>
   page.$$eval('#stats-totals dd', (dds) =>
     Object.fromEntries(dds.map((dd) => [(dd as HTMLElement).dataset.stat, dd.textContent])),
   );
+
+/** A note's role and whether it is styled as an error. */
+const noteOf = (page: Page, id: string) =>
+  page.$eval(`#${id}`, (note) => ({
+    role: note.getAttribute('role'),
+    error: note.classList.contains('error'),
+  }));
 
 const rows = (page: Page, table: string) =>
   page.$$eval(`#${table} tbody tr`, (trs) =>
@@ -443,6 +454,8 @@ describe('a stats read that fails', () => {
     );
     expect(statuses.at(-1)).toBe(403);
     expect(await page.getAttribute('#stats', 'aria-busy')).toBe('false');
+    // A failure is announced (role="alert") and styled as one, as the other panels' are.
+    expect(await noteOf(page, 'stats-note')).toEqual({ role: 'alert', error: true });
     const bodies = () =>
       page.$$eval('#stats tbody', (tbodies) => tbodies.map((tbody) => tbody.textContent));
     const failed = await bodies();
@@ -454,6 +467,38 @@ describe('a stats read that fails', () => {
     await statsShown(page, NY, '2025-11-23', '2025-11-23');
     expect(await bodies()).not.toContain('Not loaded');
     expect(await rows(page, 'stats-pages')).toContainEqual(['/blog', '1', '1,200']);
+    expect(await noteOf(page, 'stats-note')).toEqual({ role: 'status', error: false });
+  }, 60_000);
+
+  test("the time series' failure note is an alert too; its next answer a status", async () => {
+    const server = await serve();
+    let failing = true;
+    const { page } = await openPage(server, (page) =>
+      page.route('**/api/v1/timeseries?**', (route) =>
+        failing
+          ? route.fulfill({
+              status: 500,
+              contentType: 'application/json',
+              body: JSON.stringify({ detail: 'the query failed', code: 'internal' }),
+            })
+          : route.continue(),
+      ),
+    );
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /could not be loaded/.test(document.querySelector('#series-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await noteOf(page, 'series-note')).toEqual({ role: 'alert', error: true });
+    failing = false;
+    await page.selectOption('#series-bucket', 'day');
+    await page.waitForFunction(
+      () => /day buckets/.test(document.querySelector('#series-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await noteOf(page, 'series-note')).toEqual({ role: 'status', error: false });
   }, 60_000);
 });
 
