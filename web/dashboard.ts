@@ -1,7 +1,8 @@
 // The dashboard page: asks for a key or a sign-in when reads need one, then shows the live
 // counters of the tenant over the WebSocket, the stats of a period (web/stats.ts), a funnel
 // (web/funnel.ts) and retention cohorts (web/retention.ts) over that period, and a time series
-// from the query API, in one time zone for the page. Bundled by the server with
+// from the query API (refreshed while the tab is visible), in one time zone for the page.
+// Bundled by the server with
 // Bun.build; uPlot's CSS comes along.
 
 import 'uplot/dist/uPlot.min.css';
@@ -191,6 +192,15 @@ function loadSeries(why: 'changed' | 'refresh'): Promise<void> {
   return seriesReads.request(why);
 }
 
+/** Whether a periodic refresh of the series was skipped while the tab was hidden. */
+let seriesMissed = false;
+
+/** The periodic refresh: none while the tab is hidden (it would draw for no one). */
+function refreshSeries(): void {
+  seriesMissed = document.visibilityState === 'hidden';
+  if (!seriesMissed) void loadSeries('refresh');
+}
+
 async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
   const chart = seriesChart;
   if (chart === null) return { kind: 'done' };
@@ -310,7 +320,11 @@ function main(): void {
   setInterval(() => {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);
   }, RATE_SAMPLE_INTERVAL_MS);
-  setInterval(() => void loadSeries('refresh'), SERIES_REFRESH_INTERVAL_MS);
+  setInterval(refreshSeries, SERIES_REFRESH_INTERVAL_MS);
+  document.addEventListener('visibilitychange', () => {
+    // Back on screen after a refresh was skipped: read once now, not at the next tick.
+    if (document.visibilityState === 'visible' && seriesMissed) refreshSeries();
+  });
   void boot();
 }
 

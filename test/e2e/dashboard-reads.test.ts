@@ -148,6 +148,44 @@ describe('the dashboard and the per-tenant read gate', () => {
     expect(reads.sent('stats') - before.stats).toBe(2);
   }, 60_000);
 
+  test('a hidden tab reads no series; shown again, it reads once, then every 30 s', async () => {
+    const server = await serve();
+    const { page, reads } = await openPage();
+    await page.clock.install();
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await seriesShown(page, 10_000);
+    /** Sets the tab's visibility as a browser does when the user switches tabs. */
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((s) => {
+        Object.defineProperty(document, 'visibilityState', { get: () => s, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    const before = reads.sent('timeseries');
+    /** The series reads sent since, once `want` were sent or 3 s passed (then one more). */
+    const sentSince = async (want: number) => {
+      const deadline = performance.now() + 3000;
+      while (reads.sent('timeseries') - before < want && performance.now() < deadline) {
+        await Bun.sleep(50);
+      }
+      await Bun.sleep(300); // room for a read too many
+      return reads.sent('timeseries') - before;
+    };
+    await setVisibility('hidden');
+    // Three of the series' 30 s refreshes pass in the background: none is read.
+    for (let i = 0; i < 3; i++) {
+      await page.clock.runFor(30_000);
+      await Bun.sleep(300); // a read sent would end before the next refresh
+    }
+    expect(await sentSince(0)).toBe(0);
+    // Shown again: one read at once, not one per refresh missed.
+    await setVisibility('visible');
+    expect(await sentSince(1)).toBe(1);
+    // Back on screen, the refresh goes on at its pace.
+    await page.clock.runFor(30_000);
+    expect(await sentSince(2)).toBe(2);
+  }, 60_000);
+
   test('eight tabs of one project go live and load series; closed, no socket is left', async () => {
     const server = await serve();
     const browser = await launchChromium();
