@@ -2,8 +2,7 @@
 // counters of the tenant over the WebSocket, the stats of a period (web/stats.ts), a funnel
 // (web/funnel.ts) and retention cohorts (web/retention.ts) over that period, and a time series
 // from the query API (refreshed while the tab is visible), in one time zone for the page.
-// Bundled by the server with
-// Bun.build; uPlot's CSS comes along.
+// Bundled by the server with Bun.build; uPlot's CSS comes along.
 
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
@@ -22,7 +21,7 @@ import {
 } from './api.ts';
 import { RateChart, SeriesChart } from './charts.ts';
 import { FunnelPanel } from './funnel.ts';
-import type { InsightDeps } from './insight-read.ts';
+import { type InsightDeps, insightRange } from './insight-read.ts';
 import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
 import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
@@ -42,6 +41,8 @@ const RATE_SAMPLE_INTERVAL_MS = 1000;
 const BOOT_RETRY_FIRST_MS = 1000;
 const BOOT_RETRY_MAX_MS = 15_000;
 const SERIES_REFRESH_INTERVAL_MS = 30_000;
+/** How often the page checks whether the local day changed under the funnel and retention. */
+const DAY_CHECK_INTERVAL_MS = 60_000;
 
 let access: Access = loadAccess();
 let connection: LiveConnection | null = null;
@@ -60,6 +61,7 @@ const seriesReads = new SerialRead(loadSeriesOnce);
 let stats: StatsPanel | null = null;
 /** The funnel and the retention cohorts over the stats period; read once asked for. */
 let insights: (FunnelPanel | RetentionPanel)[] = [];
+let insightDeps: InsightDeps | null = null;
 
 async function boot(): Promise<void> {
   const run = ++bootRun;
@@ -155,7 +157,24 @@ function start(): void {
 
 /** Reads the funnel and retention again (those asked for): the period, zone or project moved. */
 function loadInsights(): void {
+  insightDays = insightDaysNow();
   for (const panel of insights) void panel.load('changed');
+}
+
+/** The stats period's days and zone when the funnel and retention were last asked to read. */
+let insightDays: string | null = null;
+const insightDaysNow = () =>
+  insightDeps === null ? null : (insightRange(insightDeps)?.key ?? null);
+
+/**
+ * The local day changed (midnight in the page's zone) since the funnel and retention were
+ * read: "Today" or "Last 7 days" are other days now, as the stats panel's next read shows, so
+ * they are read again. Checked every DAY_CHECK_INTERVAL_MS while the tab is visible, and on
+ * coming back to it.
+ */
+function followDay(): void {
+  if (document.visibilityState !== 'visible' || insightDaysNow() === insightDays) return;
+  loadInsights();
 }
 
 /**
@@ -295,7 +314,7 @@ function main(): void {
     shown: () => !byId('main').hidden,
     onUnauthorized,
   });
-  const insightDeps: InsightDeps = {
+  insightDeps = {
     access: () => access,
     timeZone: () => selected('tz'),
     days: () => stats?.days() ?? null,
@@ -321,9 +340,11 @@ function main(): void {
     if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);
   }, RATE_SAMPLE_INTERVAL_MS);
   setInterval(refreshSeries, SERIES_REFRESH_INTERVAL_MS);
+  setInterval(followDay, DAY_CHECK_INTERVAL_MS);
   document.addEventListener('visibilitychange', () => {
     // Back on screen after a refresh was skipped: read once now, not at the next tick.
     if (document.visibilityState === 'visible' && seriesMissed) refreshSeries();
+    followDay();
   });
   void boot();
 }

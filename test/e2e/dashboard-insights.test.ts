@@ -563,6 +563,34 @@ describe('what the panels show while another read runs', () => {
     expect((await retention(page)).rows).toEqual([['Sun, Nov 23, 2025', '0', '–']]);
   }, 60_000);
 
+  test('at midnight the funnel and cohorts of Today are read for the new day, as the stats', async () => {
+    const server = await serve();
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    // 23:59:30 on Nov 24 in New York; the page's clock runs from there.
+    await page.clock.install({ time: '2025-11-25T04:59:30Z' });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.selectOption('#tz', NY);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'signup'],
+    ]);
+    await submit(page, 'funnel', '2025-11-24');
+    await submit(page, 'retention', '2025-11-24');
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['4', '3']);
+    // A minute on: Nov 25 in New York. The stats panel reads its new Today, and so do these.
+    await page.clock.runFor(61_000);
+    await page.waitForSelector(`#stats[data-shown="${NY} 2025-11-25/2025-11-25"]`, {
+      timeout: 10_000,
+    });
+    await shown(page, 'funnel', '2025-11-25');
+    await shown(page, 'retention', '2025-11-25');
+    expect(await page.textContent('#funnel-days')).toBe(`Tue, Nov 25, 2025 · ${NY}`);
+    expect((await funnelRows(page)).map((row) => row[1])).toEqual(['0', '0']);
+  }, 60_000);
+
   test("another project shows none of the last one's answers, even one read before", async () => {
     const server = await serve();
     expect((await server.post('/api/v1/events', { name: 'x', tenant_id: 'other' })).status).toBe(
