@@ -63,10 +63,15 @@ let stats: StatsPanel | null = null;
 let insights: (FunnelPanel | RetentionPanel)[] = [];
 let insightDeps: InsightDeps | null = null;
 
-async function boot(): Promise<void> {
+/**
+ * Checks access and starts the page. `retry` is a boot's own retry; any other boot (the first,
+ * another project or key) starts the backoff over: the last project's grown wait is not its.
+ */
+async function boot(retry = false): Promise<void> {
   const run = ++bootRun;
   if (bootRetry !== null) clearTimeout(bootRetry);
   bootRetry = null;
+  if (!retry) bootBackoffMs = BOOT_RETRY_FIRST_MS;
   // Another project or key (or the first boot): no funnel or cohorts of the last one stay,
   // and its socket is closed, so none of its counters show while the new one is checked.
   for (const panel of insights) panel.forget();
@@ -84,13 +89,13 @@ async function boot(): Promise<void> {
     // No answer about the key (a restart, a proxy's 502): check again, never ask for a key.
     const seconds = Math.round(bootBackoffMs / 1000);
     showStatus('offline', `${answer.detail}; retrying in ${seconds} s`);
-    bootRetry = setTimeout(() => void boot(), bootBackoffMs);
+    bootRetry = setTimeout(() => void boot(true), bootBackoffMs);
     bootBackoffMs = Math.min(bootBackoffMs * 2, BOOT_RETRY_MAX_MS);
   } else if (answer.kind === 'busy') {
     // Overload is not a refused key: wait as asked, then check again.
     const seconds = Math.round(answer.retryAfterMs / 1000);
     showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);
-    bootRetry = setTimeout(() => void boot(), answer.retryAfterMs);
+    bootRetry = setTimeout(() => void boot(true), answer.retryAfterMs);
   } else askForKey(answer.kind === 'login' ? '' : answer.detail);
 }
 

@@ -256,6 +256,44 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
   }, 60_000);
 
+  test("another project's first check is retried after 1 s, not the last one's grown backoff", async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    await page.clock.install();
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // From now on the page's check of access finds no server (a restart that lasts).
+    let checks = 0;
+    await page.route(/\/api\/v1\/stats\?/, (route) => {
+      if (new URL(route.request().url()).searchParams.has('tz')) return route.fallback();
+      checks++;
+      return route.abort('connectionrefused');
+    });
+    const retryingIn = (seconds: number) =>
+      page.waitForFunction(
+        (s) =>
+          (document.querySelector('#status')?.textContent ?? '').endsWith(`retrying in ${s} s`),
+        seconds,
+        { timeout: 10_000 },
+      );
+    await page.fill('#project', 'shop');
+    await page.dispatchEvent('#project', 'change');
+    // Its checks back off: 1, 2, 4, then 8 s.
+    for (const seconds of [1, 2, 4]) {
+      await retryingIn(seconds);
+      await page.clock.runFor(seconds * 1000);
+    }
+    await retryingIn(8);
+    // Another project: its first check waits 1 s again, and is sent after 1 s.
+    await page.fill('#project', 'blog');
+    await page.dispatchEvent('#project', 'change');
+    await retryingIn(1);
+    const before = checks;
+    await page.clock.runFor(1000);
+    await retryingIn(2);
+    expect(checks).toBe(before + 1);
+  }, 60_000);
+
   test("a busy site's counts (9 digits) fit the window cards at any width", async () => {
     const server = await serve();
     const { page } = await openBrowser(server);
