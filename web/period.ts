@@ -95,6 +95,14 @@ export function formatCount(n: number, locale?: string): string {
   return new Intl.NumberFormat(locale, { maximumFractionDigits: 0 }).format(n);
 }
 
+/** A count in the locale's compact notation, as Plausible's and PostHog's cards ("1.23B"). */
+export function formatCompactCount(n: number, locale?: string): string {
+  return new Intl.NumberFormat(locale, {
+    notation: 'compact',
+    maximumSignificantDigits: 3,
+  }).format(n);
+}
+
 const two = (n: number) => String(n).padStart(2, '0');
 
 /** Seconds as "42s", "1m 05s" or "2h 03m 10s"; "–" for none. */

@@ -12,6 +12,7 @@ import { countryLabel } from './countries.ts';
 import {
   type DayRange,
   daysOf,
+  formatCompactCount,
   formatCount,
   formatDays,
   formatDuration,
@@ -22,6 +23,8 @@ import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { byId, fillTable, setNote } from './view.ts';
 
 const STATS_REFRESH_INTERVAL_MS = 60_000;
+/** The least headline count shown compact: a card holds 10 digits ("1,234,567,890") in full. */
+const TOTAL_COMPACT_FROM = 10_000_000_000;
 /** The tables' row while a period is read, and after its read failed (see the note). */
 const LOADING = 'Loading…';
 const NOT_LOADED = 'Not loaded';
@@ -288,7 +291,7 @@ export class StatsPanel {
   }
 
   private show(answer: StatsAnswer): void {
-    for (const field of TOTALS) setStat(field, formatCount(answer[field]));
+    for (const field of TOTALS) setTotal(field, answer[field]);
     setStat('avg_duration', formatDuration(answer.avg_duration));
     setStat('visit_duration', formatDuration(answer.visit_duration));
     setStat('bounce_rate', answer.bounce_rate === null ? '–' : `${answer.bounce_rate}%`);
@@ -356,9 +359,22 @@ export class StatsPanel {
   }
 }
 
-function setStat(field: string, text: string): void {
+function setStat(field: string, text: string, title?: string): void {
   const el = document.querySelector<HTMLElement>(`#stats-totals [data-stat="${field}"]`);
-  if (el !== null) el.textContent = text;
+  if (el === null) return;
+  el.textContent = text;
+  if (title === undefined) el.removeAttribute('title');
+  else el.title = title;
+}
+
+/**
+ * A headline count: in full up to 10 digits (what a card holds), compact from 11 digits up to
+ * 2^53 ("12.3B", "9010T") with the exact count in its title.
+ */
+function setTotal(field: string, n: number): void {
+  const exact = formatCount(n);
+  if (n < TOTAL_COMPACT_FROM) setStat(field, exact);
+  else setStat(field, formatCompactCount(n), exact);
 }
 
 /** A ratio with up to two decimals in the page's locale ("1.5", "301"); '–' for none. */

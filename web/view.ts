@@ -3,16 +3,12 @@
 // only: paths and names come from event senders and must never become markup.
 
 import type { LiveSnapshot } from './live.ts';
+import { formatCompactCount } from './period.ts';
 
 type WindowName = keyof LiveSnapshot['windows'];
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
-/** "1.23B", "9010T": a card's count of 10 digits or more, as Plausible's and PostHog's cards. */
-const compact = new Intl.NumberFormat(undefined, {
-  notation: 'compact',
-  maximumSignificantDigits: 3,
-});
 /**
  * The least count a card shows compact: 9 digits ("123,456,789") fit the narrowest card in
  * full; 10 and up to 2^53 ("9,007,199,254,740,991") would run past it.
@@ -48,7 +44,7 @@ function setCount(card: HTMLElement, field: string, n: number): void {
   const el = card.querySelector<HTMLElement>(`[data-field="${field}"]`);
   if (el === null) return;
   const exact = n < RATE_WHOLE_FROM ? decimal.format(n) : integer.format(n);
-  const text = n < CARD_COMPACT_FROM ? exact : compact.format(n);
+  const text = n < CARD_COMPACT_FROM ? exact : formatCompactCount(n);
   if (el.textContent !== text) el.textContent = text;
   if (text === exact) el.removeAttribute('title');
   else el.title = exact;

@@ -6,7 +6,7 @@
 // is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
 // for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways; beside
 // a long path, no count is broken over lines (at 1280 or 400 px); counts of ten digits fit
-// their cards.
+// their cards, longer ones (up to 2^53) compact.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -609,7 +609,7 @@ describe('counts beside a long path', () => {
 });
 
 describe('the totals of a big site', () => {
-  test('counts of ten digits fit their cards at 1280, 400 and 320 px', async () => {
+  test('counts of ten digits fit their cards in full at 1280, 400 and 320 px, longer compact', async () => {
     const server = await serve();
     const { page } = await openPage(server);
     // The answer of a site with a billion events in the period (not sent: read from the API
@@ -621,12 +621,26 @@ describe('the totals of a big site', () => {
       for (const field of ['unique_visitors', 'visits', 'page_views', 'total_events']) {
         answer[field] = big;
       }
-      Object.assign(answer, { sessions: big, unique_users: big, avg_duration: 443_000 });
+      // Longer counts, up to 2^53 - 1, are shown compact, the exact count in their title.
+      Object.assign(answer, {
+        sessions: 99_999_999_999,
+        unique_users: Number.MAX_SAFE_INTEGER,
+        avg_duration: 443_000,
+      });
       await route.fulfill({ response, json: answer });
     });
     await page.selectOption('#tz', NY);
     await statsShown(page, NY, '2025-11-24', '2025-11-24');
-    expect(await totals(page)).toMatchObject({ total_events: '1,234,567,890' });
+    expect(await totals(page)).toMatchObject({
+      total_events: '1,234,567,890',
+      sessions: '100B',
+      unique_users: '9010T',
+    });
+    const titleOf = (stat: string) =>
+      page.getAttribute(`#stats-totals [data-stat="${stat}"]`, 'title');
+    expect(await titleOf('total_events')).toBeNull();
+    expect(await titleOf('sessions')).toBe('99,999,999,999');
+    expect(await titleOf('unique_users')).toBe('9,007,199,254,740,991');
     // Each card's number, and how far it runs past its card's inner edge (px).
     const overflowing = () =>
       page.$$eval('#stats-totals dd', (dds) =>

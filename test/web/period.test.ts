@@ -6,6 +6,7 @@ import {
   addDays,
   dayIn,
   daysOf,
+  formatCompactCount,
   formatCount,
   formatDays,
   formatDuration,
@@ -69,6 +70,12 @@ describe('formats', () => {
     expect(formatCount(0, 'en-US')).toBe('0');
     expect(formatCount(1204, 'en-US')).toBe('1,204');
     expect(formatCount(1234567, 'de-DE')).toBe('1.234.567');
+  });
+
+  test('long counts compact, three significant digits, up to 2^53', () => {
+    expect(formatCompactCount(1_234_567_890, 'en-US')).toBe('1.23B');
+    expect(formatCompactCount(99_999_999_999, 'en-US')).toBe('100B');
+    expect(formatCompactCount(Number.MAX_SAFE_INTEGER, 'en-US')).toBe('9010T');
   });
 
   test('durations as 42s, 1m 05s, 2h 03m 10s; none as a dash', () => {
