@@ -130,6 +130,12 @@ export class SeriesChart {
     ).observe(el);
   }
 
+  /** Removes the chart: the page now shows another project. */
+  clear(): void {
+    this.chart?.destroy();
+    this.chart = null;
+  }
+
   /** Draws the series (a new chart each time: the zone and label may have changed). */
   show(data: SeriesData, tz: string): void {
     this.chart?.destroy();

@@ -28,6 +28,7 @@ import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { StatsPanel } from './stats.ts';
 import {
   byId,
+  clearLive,
   setNote,
   showCounters,
   showMetrics,
@@ -55,6 +56,8 @@ let bootRetry: ReturnType<typeof setTimeout> | null = null;
 let bootBackoffMs = BOOT_RETRY_FIRST_MS;
 /** The latest boot's number: an earlier one's check answers for a project or key left. */
 let bootRun = 0;
+/** Bumped by forgetShown(): a series read sent before it is of another project or key. */
+let seriesGeneration = 0;
 /** One series read per tab at a time (see web/serial-read.ts). */
 const seriesReads = new SerialRead(loadSeriesOnce);
 /** The stats of a period; made once the time zones are listed. */
@@ -71,10 +74,12 @@ async function boot(retry = false): Promise<void> {
   const run = ++bootRun;
   if (bootRetry !== null) clearTimeout(bootRetry);
   bootRetry = null;
-  if (!retry) bootBackoffMs = BOOT_RETRY_FIRST_MS;
-  // Another project or key (or the first boot): no funnel or cohorts of the last one stay,
-  // and its socket is closed, so none of its counters show while the new one is checked.
-  for (const panel of insights) panel.forget();
+  // Another project or key (or the first boot): nothing of the last one stays on screen, and
+  // its socket is closed, so none of its counters show while the new one is checked.
+  if (!retry) {
+    bootBackoffMs = BOOT_RETRY_FIRST_MS;
+    forgetShown();
+  }
   connection?.close();
   connection = null;
   live = false;
@@ -97,6 +102,24 @@ async function boot(retry = false): Promise<void> {
     showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);
     bootRetry = setTimeout(() => void boot(true), answer.retryAfterMs);
   } else askForKey(answer.kind === 'login' ? '' : answer.detail);
+}
+
+/**
+ * Another project or key: its counters, top lists, metrics, stats, series and insights are
+ * cleared, and answers read before for the last one are dropped when they come.
+ */
+function forgetShown(): void {
+  for (const panel of insights) panel.forget();
+  stats?.forget();
+  seriesGeneration++;
+  seriesReads.cancelRetry();
+  seriesChart?.clear();
+  setNote(byId('series-note'), '');
+  rateChart?.clear();
+  latest = null;
+  lastUpdate = null;
+  byId('updated').textContent = '';
+  clearLive();
 }
 
 function askForKey(detail: string): void {
@@ -234,10 +257,12 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
     tz: selected('tz'),
   };
   const note = byId('series-note');
+  const generation = seriesGeneration;
+  const stale = () => superseded() || generation !== seriesGeneration;
   try {
     const points = await fetchSeries(access, query);
     // Selectors or the project changed while this was in flight: the next read shows.
-    if (superseded()) return { kind: 'done' };
+    if (stale()) return { kind: 'done' };
     const values = points.map((p) => p.value);
     const label = query.metric === 'uniques' ? 'visitors' : 'events';
     const times = points.map((p) => Date.parse(p.bucket) / 1000);
@@ -251,7 +276,7 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
       setNote(note, `${shown}; ${total} in all`);
     }
   } catch (error) {
-    if (superseded()) return { kind: 'done' };
+    if (stale()) return { kind: 'done' };
     if (error instanceof ReadBusy) {
       // The project's reads are full (other tabs, other readers): wait as the server asks.
       const seconds = Math.round(error.retryAfterMs / 1000);

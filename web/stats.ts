@@ -175,6 +175,8 @@ export class StatsPanel {
   /** The query whose answer is on screen; another one clears the figures before reading. */
   private shownKey: string | null = null;
   private lastReadAtMs = 0;
+  /** Bumped by forget(): an answer read before it is of another project or key. */
+  private generation = 0;
   /** The answer on screen (null while cleared), kept to switch a tab without a read. */
   private shownAnswer: StatsAnswer | null = null;
   /** The tab shown in each tabbed table, kept across periods. */
@@ -209,6 +211,16 @@ export class StatsPanel {
   load(why: 'changed' | 'refresh'): Promise<void> {
     if (!this.deps.shown()) return Promise.resolve();
     return this.reads.request(why);
+  }
+
+  /** Another project or key: nothing shown or in flight is of it (the period stays). */
+  forget(): void {
+    this.generation++;
+    this.reads.cancelRetry();
+    this.clear();
+    this.fillTables(NOT_LOADED);
+    byId('stats-days').textContent = '';
+    setNote(byId('stats-note'), '');
   }
 
   /** Stops a retry of a locked page and forgets what was shown (another key may read else). */
@@ -256,10 +268,12 @@ export class StatsPanel {
     byId('stats-days').textContent = `${formatDays(query.days)} · ${query.tz}`;
     const section = byId('stats');
     section.setAttribute('aria-busy', 'true');
+    const generation = this.generation;
+    const stale = () => superseded() || generation !== this.generation;
     try {
       const answer = await fetchStats(this.deps.access(), statsParams(query.days, query.tz));
       // The period, zone or project changed while this was in flight: the next read shows.
-      if (superseded()) return { kind: 'done' };
+      if (stale()) return { kind: 'done' };
       this.show(answer);
       this.shownKey = key;
       this.lastReadAtMs = Date.now();
@@ -268,7 +282,7 @@ export class StatsPanel {
       setNote(note, `Updated ${clock.format(Date.now())}`);
       return { kind: 'done' };
     } catch (error) {
-      if (superseded()) return { kind: 'done' };
+      if (stale()) return { kind: 'done' };
       return this.failed(error);
     } finally {
       section.setAttribute('aria-busy', 'false');

@@ -35,6 +35,17 @@ export function showCounters(snapshot: LiveSnapshot): void {
   });
 }
 
+/** No project's counters shown: every card's count '–', the top lists and metrics not loaded. */
+export function clearLive(): void {
+  document.querySelectorAll<HTMLElement>('.card [data-field]').forEach((el) => {
+    el.textContent = '–';
+    el.removeAttribute('title');
+  });
+  for (const id of ['top-paths', 'top-events', 'metrics']) {
+    fillTable(byId(id).querySelector('tbody') as HTMLElement, [], 'Not loaded');
+  }
+}
+
 /**
  * A card's number in full below CARD_COMPACT_FROM (a rate of 1,000/s and more without its
  * decimals), compact from there with the exact value in its title: every count up to 2^53

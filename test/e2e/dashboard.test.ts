@@ -294,6 +294,55 @@ describe('dashboard in Chromium', () => {
     expect(checks).toBe(before + 1);
   }, 60_000);
 
+  test("while another project's check waits, nothing of the last project is shown", async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect((await server.post('/api/v1/events/batch', pageViews(['/a', '/b']))).status).toBe(202);
+    await textBecomes(page, counter('1m', 'events'), '2', VISIBLE_WITHIN_MS);
+    await page.waitForSelector('#stats[data-shown]', { timeout: 10_000 });
+    await page.selectOption('#series-bucket', 'minute');
+    await page.waitForFunction(
+      () => /; 2 in all$/.test(document.querySelector('#series-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    // The next check of access is answered busy (a minute's Retry-After).
+    await page.route(/\/api\/v1\/stats\?/, (route) =>
+      new URL(route.request().url()).searchParams.has('tz')
+        ? route.fallback()
+        : route.fulfill({
+            status: 503,
+            headers: { 'retry-after': '60' },
+            contentType: 'application/json',
+            body: JSON.stringify({ detail: 'overloaded', code: 'overloaded' }),
+          }),
+    );
+    await page.fill('#project', 'shop');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
+    // Under the name of "shop", none of the default project's counters, paths, stats or series.
+    const shown = await page.evaluate(() => ({
+      counters: Array.from(document.querySelectorAll('.card dd'), (dd) => dd.textContent),
+      paths: document.querySelector('#top-paths tbody')?.textContent,
+      stats: document.querySelector('#stats-totals [data-stat="total_events"]')?.textContent,
+      statsShown: document.querySelector<HTMLElement>('#stats')?.dataset.shown ?? null,
+      series: document.querySelector('#series-note')?.textContent,
+      seriesCharts: document.querySelectorAll('#series-chart canvas').length,
+      updated: document.querySelector('#updated')?.textContent,
+    }));
+    expect(shown).toEqual({
+      counters: Array(12).fill('–'),
+      paths: 'Not loaded',
+      stats: '–',
+      statsShown: null,
+      series: '',
+      seriesCharts: 0,
+      updated: '',
+    });
+  }, 60_000);
+
   test("a busy site's counts (9 digits) fit the window cards at any width", async () => {
     const server = await serve();
     const { page } = await openBrowser(server);
