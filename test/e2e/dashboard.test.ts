@@ -308,6 +308,27 @@ describe('dashboard in Chromium', () => {
       null,
       { timeout: 10_000 },
     );
+    // A read of the default project's series by the hour and of its stats for yesterday are
+    // held in flight across the switch, and answer after it.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    cleanups.push(() => release());
+    const held: string[] = [];
+    await page.route(
+      (url) =>
+        (url.pathname === '/api/v1/timeseries' && url.searchParams.get('bucket') === 'hour') ||
+        (url.pathname === '/api/v1/stats' && url.searchParams.has('date')),
+      async (route) => {
+        held.push(new URL(route.request().url()).pathname);
+        await released;
+        await route.fallback();
+      },
+    );
+    await page.selectOption('#series-bucket', 'hour');
+    await page.selectOption('#stats-period', 'yesterday');
+    while (held.length < 2) await Bun.sleep(20);
     // The next check of access is answered busy (a minute's Retry-After).
     await page.route(/\/api\/v1\/stats\?/, (route) =>
       new URL(route.request().url()).searchParams.has('tz')
@@ -322,6 +343,9 @@ describe('dashboard in Chromium', () => {
     await page.fill('#project', 'shop');
     await page.dispatchEvent('#project', 'change');
     await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
+    release();
+    await page.waitForSelector('#stats[aria-busy="false"]', { timeout: 10_000 });
+    await Bun.sleep(300);
     // Under the name of "shop", none of the default project's counters, paths, stats or series.
     const shown = await page.evaluate(() => ({
       counters: Array.from(document.querySelectorAll('.card dd'), (dd) => dd.textContent),
