@@ -58,7 +58,10 @@ export type Probe =
   | { kind: 'ok' }
   | { kind: 'login' }
   | { kind: 'busy'; detail: string; retryAfterMs: number }
-  /** No answer from Tally: the network failed, or a proxy in front answered 502 or 504. */
+  /**
+   * No answer about the key: the network failed, a proxy in front answered 502 or 504, or the
+   * server failed to read (500, 408); checked again with backoff.
+   */
   | { kind: 'unreachable'; detail: string }
   | { kind: 'refused'; detail: string };
 
@@ -81,8 +84,12 @@ const RETRY_AFTER_MAX_MS = 60_000;
 
 const isBusy = (response: Response) => response.status === 429 || response.status === 503;
 
-/** A proxy's answer for a server it could not reach (restarting, down): no word on the key. */
-const isGatewayError = (response: Response) => response.status === 502 || response.status === 504;
+/**
+ * An answer that says nothing about the key: a proxy's for a server it could not reach
+ * (502, 504), or the server's own failure to read (500 internal, 408 query timeout).
+ */
+const isServerFailure = (response: Response) =>
+  response.status === 408 || (response.status >= 500 && !isBusy(response));
 
 /** The wait a 429 or 503 asks for (Retry-After in seconds), bounded. */
 function retryAfterMsOf(response: Response): number {
@@ -117,7 +124,7 @@ export async function probe(access: Access): Promise<Probe> {
   if (response.status === 401) return { kind: 'login' };
   const detail = await detailOf(response);
   if (isBusy(response)) return { kind: 'busy', detail, retryAfterMs: retryAfterMsOf(response) };
-  if (isGatewayError(response)) return { kind: 'unreachable', detail };
+  if (isServerFailure(response)) return { kind: 'unreachable', detail };
   return { kind: 'refused', detail };
 }
 

@@ -256,6 +256,41 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
   }, 60_000);
 
+  test('a check of access that fails on the server (500, 408) is retried, no key asked', async () => {
+    const server = await serve();
+    const { page } = await openBrowser(server);
+    // The page's first checks of access fail on the server: an internal error, then a query
+    // that ran out of time; neither says anything about the key.
+    const failures = [
+      { status: 500, detail: 'internal error', code: 'internal' },
+      { status: 408, detail: 'the query took longer than 10 s', code: 'query_timeout' },
+    ];
+    await page.route(/\/api\/v1\/stats\?/, (route) => {
+      const failure = failures.shift();
+      if (new URL(route.request().url()).searchParams.has('tz') || failure === undefined) {
+        return route.fallback();
+      }
+      return route.fulfill({
+        status: failure.status,
+        contentType: 'application/json',
+        body: JSON.stringify({ detail: failure.detail, code: failure.code }),
+      });
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForFunction(
+      () =>
+        /^internal error; retrying in 1 s$/.test(
+          document.querySelector('#status')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 10_000 },
+    );
+    expect(await page.isHidden('#auth')).toBe(true);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(failures).toEqual([]);
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
   test("another project's first check is retried after 1 s, not the last one's grown backoff", async () => {
     const server = await serve();
     const { page } = await openBrowser(server);
