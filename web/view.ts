@@ -63,12 +63,15 @@ function setCount(card: HTMLElement, field: string, n: number): void {
 
 /**
  * Writes a panel's note: a plain one (`role="status"`), or an error, styled so and with
- * `role="alert"` so that screen readers announce it.
+ * `role="alert"` so that screen readers announce it; an unchanged note is left untouched.
  */
 export function setNote(note: HTMLElement, text: string, error = false): void {
+  // The same note again (a refresh failing as the last one did) is not announced again.
+  const role = error ? 'alert' : 'status';
+  if (note.textContent === text && note.getAttribute('role') === role) return;
   note.textContent = text;
   note.classList.toggle('error', error);
-  note.setAttribute('role', error ? 'alert' : 'status');
+  note.setAttribute('role', role);
 }
 
 /** Replaces a table body with rows of cells; an empty list shows one muted row. */

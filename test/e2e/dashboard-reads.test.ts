@@ -186,6 +186,44 @@ describe('the dashboard and the per-tenant read gate', () => {
     expect(await sentSince(2)).toBe(2);
   }, 60_000);
 
+  test('a series refresh failing as the last one did leaves its alert as it is', async () => {
+    const server = await serve();
+    const { page, reads } = await openPage();
+    await page.clock.install();
+    await page.route('**/api/v1/timeseries?**', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ detail: 'the query failed', code: 'internal' }),
+      }),
+    );
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#series-note[role="alert"]', { timeout: 10_000 });
+    // Every change of the note's text is announced again by a screen reader: count them.
+    await page.evaluate(() => {
+      const note = document.querySelector('#series-note') as HTMLElement;
+      const changes = { count: 0 };
+      (window as unknown as { noteChanges: typeof changes }).noteChanges = changes;
+      new MutationObserver((records) => {
+        changes.count += records.length;
+      }).observe(note, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
+    const before = reads.sent('timeseries');
+    for (let i = 0; i < 2; i++) {
+      await page.clock.runFor(30_000);
+      const deadline = performance.now() + 3000;
+      while (reads.sent('timeseries') - before < i + 1 && performance.now() < deadline) {
+        await Bun.sleep(50);
+      }
+      await Bun.sleep(300);
+    }
+    expect(reads.sent('timeseries') - before).toBe(2);
+    const changes = await page.evaluate(
+      () => (window as unknown as { noteChanges: { count: number } }).noteChanges.count,
+    );
+    expect(changes).toBe(0);
+  }, 60_000);
+
   test('eight tabs of one project go live and load series; closed, no socket is left', async () => {
     const server = await serve();
     const browser = await launchChromium();
