@@ -173,8 +173,11 @@ function start(): void {
     },
     onGone(detail) {
       // Deleted: its counters, events and keys are gone. The page stops until another project
-      // is picked (the Project field) or the page reloads.
+      // is picked (the Project field) or the page reloads: nothing of it stays on screen and
+      // nothing is read again (the panels read only while #main is shown).
       live = false;
+      forgetShown();
+      byId('main').hidden = true;
       showStatus('offline', `${detail}; pick another project`);
     },
   });

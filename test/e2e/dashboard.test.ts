@@ -157,10 +157,16 @@ describe('dashboard in Chromium', () => {
   test('a project deleted under the page stops it: no reconnects, the reason shown', async () => {
     const server = await serve();
     const { page, errors } = await openBrowser(server);
+    await page.clock.install();
     let sockets = 0;
     page.on('websocket', () => sockets++);
+    let reads = 0;
+    page.on('request', (r) => {
+      if (/\/api\/v1\/(stats|timeseries)\?/.test(r.url())) reads++;
+    });
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.waitForSelector('#stats[data-shown]', { timeout: 10_000 });
     expect(sockets).toBe(1);
     server.hub.closeTenant(DEFAULT_TENANT); // what DELETE /api/v1/projects/{id} does to sockets
     await textBecomes(
@@ -169,10 +175,18 @@ describe('dashboard in Chromium', () => {
       'the project was deleted; pick another project',
       VISIBLE_WITHIN_MS,
     );
-    // Any other close is retried after 1 s; this one never is.
-    await Bun.sleep(2500);
+    // Any other close is retried after 1 s; this one never is; nor is the deleted project
+    // read again (the series every 30 s, the stats every 60 s), nor any of it left on screen.
+    const readsThen = reads;
+    await page.clock.runFor(2500);
+    await Bun.sleep(300);
     expect(sockets).toBe(1);
+    await page.clock.runFor(65_000);
+    await Bun.sleep(300);
+    expect(reads).toBe(readsThen);
     expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    expect(await page.isHidden('#main')).toBe(true);
+    expect(await page.textContent(counter('1m', 'events'))).toBe('–');
     expect(errors).toEqual([]);
   });
 
