@@ -20,7 +20,7 @@ import {
   statsParams,
 } from './period.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
-import { byId, fillTable, setNote } from './view.ts';
+import { byId, fillTable, setNote, type TableCell, tableCount } from './view.ts';
 
 const STATS_REFRESH_INTERVAL_MS = 60_000;
 /** The least headline count shown compact: a card holds 10 digits ("1,234,567,890") in full. */
@@ -411,7 +411,7 @@ function cellsOf(
   key: string,
   count: string,
   label: (value: string) => string = (value) => value,
-): string[][] {
+): TableCell[][] {
   return rows.map((row) => {
     const cells = row as Record<string, unknown>;
     return [label(String(cells[key] ?? '')), countOf(cells.visitors), countOf(cells[count])];
@@ -421,8 +421,8 @@ function cellsOf(
 /** Values shown otherwise than as sent: a country code with its name. */
 const LABELS: Partial<Record<string, (value: string) => string>> = { country: countryLabel };
 
-function countOf(value: unknown): string {
-  return typeof value === 'number' ? formatCount(value) : '–';
+function countOf(value: unknown): TableCell {
+  return typeof value === 'number' ? tableCount(value) : '–';
 }
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));

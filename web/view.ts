@@ -10,8 +10,8 @@ type WindowName = keyof LiveSnapshot['windows'];
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 /**
- * The least count a card shows compact: 9 digits ("123,456,789") fit the narrowest card in
- * full; 10 and up to 2^53 ("9,007,199,254,740,991") would run past it.
+ * The least count a card or a table shows compact: 9 digits ("123,456,789") fit the narrowest
+ * card in full; 10 and up to 2^53 ("9,007,199,254,740,991") would run past it.
  */
 const CARD_COMPACT_FROM = 1_000_000_000;
 /** A rate this high or higher is shown without decimals (they would not fit a card). */
@@ -74,14 +74,32 @@ export function setNote(note: HTMLElement, text: string, error = false): void {
   note.setAttribute('role', role);
 }
 
+/** A table cell: its text, or a count shown compact with its exact value as its title. */
+export type TableCell = string | { text: string; title: string };
+
+/**
+ * A count for a table: in full below CARD_COMPACT_FROM, compact from there with the exact count
+ * in the title (10 digits twice in a row squeeze the label column to a letter at 320 px).
+ */
+export function tableCount(n: number): TableCell {
+  const exact = integer.format(n);
+  return n < CARD_COMPACT_FROM ? exact : { text: formatCompactCount(n), title: exact };
+}
+
 /** Replaces a table body with rows of cells; an empty list shows one muted row. */
-export function fillTable(tbody: HTMLElement, rows: string[][], empty: string): void {
+export function fillTable(tbody: HTMLElement, rows: TableCell[][], empty: string): void {
   const fresh = rows.map((cells) => {
     const tr = document.createElement('tr');
-    cells.forEach((text, i) => {
+    cells.forEach((cell, i) => {
       const td = document.createElement('td');
-      td.textContent = text;
-      if (i > 0 && /^[\d.,\s-]+$/.test(text)) td.className = 'num';
+      if (typeof cell === 'string') {
+        td.textContent = cell;
+        if (i > 0 && /^[\d.,\s-]+$/.test(cell)) td.className = 'num';
+      } else {
+        td.textContent = cell.text;
+        td.title = cell.title;
+        td.className = 'num';
+      }
       tr.append(td);
     });
     return tr;
@@ -102,13 +120,13 @@ export function showTops(snapshot: LiveSnapshot, pathsWindow: string, namesWindo
   const paths = snapshot.windows[pathsWindow as WindowName]?.top_paths ?? [];
   fillTable(
     byId('top-paths').querySelector('tbody') as HTMLElement,
-    paths.map((p) => [p.path, integer.format(p.views)]),
+    paths.map((p) => [p.path, tableCount(p.views)]),
     'No page views in this window',
   );
   const names = snapshot.windows[namesWindow as WindowName]?.names ?? [];
   fillTable(
     byId('top-events').querySelector('tbody') as HTMLElement,
-    names.map((n) => [n.name, n.events === null ? 'in (other)' : integer.format(n.events)]),
+    names.map((n) => [n.name, n.events === null ? 'in (other)' : tableCount(n.events)]),
     'No events in this window',
   );
 }

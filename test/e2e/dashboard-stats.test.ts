@@ -561,6 +561,69 @@ describe('on a narrow screen', () => {
 });
 
 describe('counts beside a long path', () => {
+  test('at 320 px counts of 10 digits up to 2^53 in the tables are compact and fit', async () => {
+    const server = await serve();
+    const { page } = await openPage(server, async (page) => {
+      // Every count of every stats list made 10 digits (visitors) or 2^53 - 1 (the others),
+      // and the views of the live top paths 2^53 - 1.
+      await page.route(/\/api\/v1\/stats\?.*tz=/, async (route) => {
+        const response = await route.fetch();
+        const answer = await response.json();
+        for (const list of Object.values(answer).filter(Array.isArray) as object[][]) {
+          for (const row of list as Record<string, unknown>[]) {
+            for (const key of Object.keys(row).filter((k) => typeof row[k] === 'number')) {
+              row[key] = key === 'visitors' ? 1_234_567_890 : Number.MAX_SAFE_INTEGER;
+            }
+          }
+        }
+        await route.fulfill({ response, json: answer });
+      });
+      await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+        const upstream = ws.connectToServer();
+        upstream.onMessage((message) => {
+          const body = JSON.parse(String(message));
+          if (body.type === 'snapshot') {
+            for (const window of Object.values(body.windows) as {
+              top_paths: { views: number }[];
+            }[]) {
+              for (const path of window.top_paths) path.views = Number.MAX_SAFE_INTEGER;
+            }
+          }
+          ws.send(JSON.stringify(body));
+        });
+      });
+    });
+    await page.setViewportSize({ width: 320, height: 800 });
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.selectOption('#tz', NY);
+    await statsShown(page, NY, '2025-11-24', '2025-11-24');
+    await page.waitForSelector('#top-paths tbody td[title]', { timeout: 10_000 });
+    // The first visitors and views of the top pages, as shown and as titled.
+    const first = await page.$$eval('#stats-pages tbody tr:first-child td', (tds) =>
+      tds.slice(1).map((td) => [td.textContent, td.getAttribute('title')]),
+    );
+    expect(first).toEqual([
+      ['1.23B', '1,234,567,890'],
+      ['9010T', '9,007,199,254,740,991'],
+    ]);
+    expect(await page.getAttribute('#top-paths tbody td.num', 'title')).toBe(
+      '9,007,199,254,740,991',
+    );
+    // No table is wider than its box, and no label is squeezed to a letter a line.
+    const shown = await page.evaluate(() => ({
+      wide: Array.from(document.querySelectorAll<HTMLElement>('table'))
+        .filter((table) => table.scrollWidth > (table.parentElement as HTMLElement).clientWidth)
+        .map((table) => table.id),
+      narrowLabels: Array.from(
+        document.querySelectorAll<HTMLTableCellElement>('tbody td:first-child'),
+      )
+        .filter((td) => td.offsetParent !== null && td.colSpan === 1 && td.clientWidth < 60)
+        .map((td) => td.textContent),
+      scrollWidth: document.documentElement.scrollWidth,
+    }));
+    expect(shown).toEqual({ wide: [], narrowLabels: [], scrollWidth: 320 });
+  }, 60_000);
+
   test('at 1280 and 400 px no count or count heading is broken over lines', async () => {
     const server = await serve();
     // A long path viewed 1,234 times today in New York (and now: the live top paths).
