@@ -1,12 +1,12 @@
 // The read lifecycle the funnel and retention panels share. Nothing is read until the panel's
-// form is sent; from then on another period, zone or project reads it again, one read in
-// flight per tab (SerialRead). A read is over the stats period in the page's time zone
-// (insightRange): with no valid period the panel is hidden and says why, an answer of another
-// range is hidden before reading, an answer that comes back after the form, period, zone or
-// project changed (or after forget()) is dropped, and a failure is shown on the panel's note
-// (showFailure). While a read is in flight the section is `aria-busy`; once an answer shows,
-// its `data-shown` holds the range's key for tests and tools. A panel supplies only its ids,
-// its fetch (with its form's parameters) and its show.
+// form is sent; from then on another period, zone, project or local day (web/dashboard.ts)
+// reads it again, one read in flight per tab (SerialRead). A read is over the stats period in
+// the page's time zone (insightRange): with no valid period the panel is hidden and says why,
+// an answer of another range is hidden before reading, an answer that comes back after the
+// form, period, zone or project changed (or after forget()) is dropped, and a failure is shown
+// on the panel's note (showFailure). While a read is in flight the section is `aria-busy`;
+// once an answer shows, its `data-shown` holds the range's key for tests and tools. A panel
+// supplies only its ids, its fetch (with its form's parameters) and its show.
 
 import type { Access } from './api.ts';
 import { type InsightDeps, insightRange, NO_RANGE, setNote, showFailure } from './insight-read.ts';

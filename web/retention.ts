@@ -5,7 +5,8 @@
 // followed, the cohort type (recurring, first time) and whom to count. The answer is a
 // triangle: a row per cohort with its size and the share of it that came back in each later
 // period, shaded by that share. Read as every insight panel is (web/insight-panel.ts): when
-// the form is sent, then again for another period, zone or project; one read in flight per tab.
+// the form is sent, then again for another period, zone, project or local day; one read in
+// flight per tab.
 
 import { type Access, type CohortsAnswer, fetchCohorts } from './api.ts';
 import { InsightPanel } from './insight-panel.ts';
