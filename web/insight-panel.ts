@@ -50,9 +50,13 @@ export abstract class InsightPanel<Answer> {
     this.reads.cancelRetry();
   }
 
-  /** Another project or key: nothing shown or in flight is of it (the form stays). */
+  /**
+   * Another project or key: nothing shown or in flight is of it (the form stays), and a retry
+   * of a busy read is dropped: it would read the new project before its access is checked.
+   */
   forget(): void {
     this.generation++;
+    this.reads.cancelRetry();
     this.hide();
   }
 

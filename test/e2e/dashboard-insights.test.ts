@@ -591,6 +591,46 @@ describe('what the panels show while another read runs', () => {
     expect((await funnelRows(page)).map((row) => row[1])).toEqual(['0', '0']);
   }, 60_000);
 
+  test('a funnel retry waiting for a busy server is dropped when another project is picked', async () => {
+    const server = await serve();
+    const { page } = await openPage(server);
+    await shownStats(page);
+    await fillSteps(page, [
+      ['path', '/pricing'],
+      ['name', 'purchase'],
+    ]);
+    const free = holdReads(server, ALL_PLACES, cleanups);
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForFunction(
+      () => /busy/.test(document.querySelector('#funnel-note')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
+    // Another project, whose check of access is answered busy for a minute: nothing of it is
+    // read before it is checked, not even by the last project's retry (due in 1 s).
+    await page.route(/\/api\/v1\/stats\?/, (route) =>
+      new URL(route.request().url()).searchParams.has('tz')
+        ? route.fallback()
+        : route.fulfill({
+            status: 503,
+            headers: { 'retry-after': '60' },
+            contentType: 'application/json',
+            body: JSON.stringify({ detail: 'overloaded', code: 'overloaded' }),
+          }),
+    );
+    const funnels: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/funnel')) funnels.push(r.url());
+    });
+    await page.fill('#project', 'shop');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
+    await free();
+    await Bun.sleep(2500);
+    expect(funnels).toEqual([]);
+    expect(await page.isHidden('#funnel-table')).toBe(true);
+  }, 60_000);
+
   test("another project shows none of the last one's answers, even one read before", async () => {
     const server = await serve();
     expect((await server.post('/api/v1/events', { name: 'x', tenant_id: 'other' })).status).toBe(
