@@ -23,6 +23,7 @@ import { RateChart, SeriesChart } from './charts.ts';
 import { FunnelPanel } from './funnel.ts';
 import { type InsightDeps, insightRange } from './insight-read.ts';
 import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
+import { formatCount } from './period.ts';
 import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
 import { StatsPanel } from './stats.ts';
@@ -276,7 +277,7 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
       setNote(note, `${shown}; visitors distinct within each bucket`);
     } else {
       const total = values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
-      setNote(note, `${shown}; ${total} in all`);
+      setNote(note, `${shown}; ${formatCount(total)} in all`);
     }
   } catch (error) {
     if (stale()) return { kind: 'done' };

@@ -542,6 +542,11 @@ describe('dashboard in Chromium', () => {
       return { left, label: ctx.measureText('2,000,000').width + 15 };
     });
     expect(room.left).toBeGreaterThanOrEqual(room.label);
+    // The note's sum is written as every other count is, with the thousands separators
+    // (25 hourly buckets: 25,000,000 + 37,000 × 300).
+    expect(await page.textContent('#series-note')).toBe(
+      '25 hour buckets in UTC; 36,100,000 in all',
+    );
   }, 60_000);
 
   test("a project's check answered after another project was picked is not acted on", async () => {
