@@ -288,7 +288,8 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
     if (error instanceof ReadUnauthorized) onUnauthorized();
-    setNote(note, `The time series could not be loaded: ${String(error)}`, true);
+    const text = error instanceof Error ? error.message : String(error);
+    setNote(note, `The time series could not be loaded: ${text}`, true);
   }
   return { kind: 'done' };
 }

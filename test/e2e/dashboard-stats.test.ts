@@ -491,6 +491,10 @@ describe('a stats read that fails', () => {
       { timeout: 10_000 },
     );
     expect(await noteOf(page, 'series-note')).toEqual({ role: 'alert', error: true });
+    // The server's reason, as the other panels give it (not the error's class name).
+    expect(await page.textContent('#series-note')).toBe(
+      'The time series could not be loaded: the query failed',
+    );
     failing = false;
     await page.selectOption('#series-bucket', 'day');
     await page.waitForFunction(
