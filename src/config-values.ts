@@ -67,7 +67,7 @@ const duration = (raw: string) => {
 };
 
 /** A window or lifetime: 0 (where it means "forever") up to ten years. */
-export const span = (raw: string) => {
+const span = (raw: string) => {
   const ms = duration(raw);
   if (ms instanceof Invalid) return ms;
   return ms <= SPAN_MS_MAX ? ms : new Invalid(`must be at most ${SPAN_MS_MAX / DAY_MS}d`);

@@ -24,7 +24,6 @@ import {
   originList,
   retentionDays,
   SPAN_MS_MAX,
-  span,
   text,
 } from './config-values.ts';
 import {
@@ -199,6 +198,9 @@ function readLimits(r: EnvReader) {
   };
 }
 
+/** A token lifetime: 10 s at least (a client must get to use its token), ten years at most. */
+const tokenTtl = durationFrom(10_000, SPAN_MS_MAX);
+
 function readAuth(r: EnvReader) {
   const rate = (prefix: string, perSecond: number, burst: number) => ({
     perSecond: r.read(`${prefix}_PER_SECOND`, perSecond, int(1, 1e9)),
@@ -217,8 +219,9 @@ function readAuth(r: EnvReader) {
   const createPerHour = Math.round(d.rates.projectCreate.perSecond * 3600);
   return {
     auth: {
-      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, durationFrom(10_000, SPAN_MS_MAX)),
-      refreshTtlMs: r.read('REFRESH_TOKEN_TTL', 30 * 86_400_000, span),
+      accessTtlMs: r.read('ACCESS_TOKEN_TTL', 15 * 60_000, tokenTtl),
+      // Never shorter than ACCESS_TOKEN_TTL (checked below): 0 is no "forever" here.
+      refreshTtlMs: r.read('REFRESH_TOKEN_TTL', 30 * 86_400_000, tokenTtl),
       signingKeyRotateMs: r.read(
         'SIGNING_KEY_ROTATE',
         30 * 86_400_000,

@@ -85,6 +85,8 @@ describe('loadConfig', () => {
       ['ACTOR_IDLE', 1000, 24],
       ['SHUTDOWN_DEADLINE', 100, 24],
       ['ACCESS_TOKEN_TTL', 10_000, 3650],
+      // At least ACCESS_TOKEN_TTL's least: 0 is no "forever" for a refresh token.
+      ['REFRESH_TOKEN_TTL', 10_000, 3650],
       ['SIGNING_KEY_ROTATE', 60_000, 3650],
       ['INVITATION_TTL', 60_000, 3650],
     ] as const) {
@@ -95,11 +97,9 @@ describe('loadConfig', () => {
       const longest = { [name]: `${maxDays}d`, REFRESH_TOKEN_TTL: '3650d' };
       expect(() => loadConfig(longest)).not.toThrow();
     }
-    for (const name of ['DEDUP_WINDOW', 'REFRESH_TOKEN_TTL']) {
-      expect(() => loadConfig({ [name]: '3651d' })).toThrow(
-        new RegExp(`${name}="3651d": must be at most 3650d`),
-      );
-    }
+    expect(() => loadConfig({ DEDUP_WINDOW: '3651d' })).toThrow(
+      'DEDUP_WINDOW="3651d": must be at most 3650d',
+    );
     expect(loadConfig({ FLUSH_INTERVAL: '750' }).flushIntervalMs).toBe(750);
     expect(loadConfig({ DEDUP_WINDOW: '0' }).dedupWindowMs).toBe(0);
     // A bare number is ms: DEDUP_WINDOW=7 (meant as days) remembered each id for 7 ms, so every

@@ -1,6 +1,6 @@
 // README.md against the code: every route the app serves has a curl example in the README, and
-// the Settings tables list every variable src/config.ts reads, each with the default the code
-// has. The defaults are checked by loading the README's value as the variable's setting: it
+// the Settings tables list every variable src/config.ts reads, each with the default and the
+// range the code has. The defaults are checked by loading the README's value as the variable's setting: it
 // must give the very configuration no setting gives.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
@@ -178,16 +178,23 @@ describe('README: a curl example for every route', () => {
 interface SettingRow {
   names: string[];
   defaults: string[];
+  /** The `range` column's cells, a `A` / `B` cell split in two; null in a table without one. */
+  ranges: string[] | null;
 }
 
-/** The rows of every `| variable | default | meaning |` table, a `A` / `B` cell split in two. */
+/**
+ * The rows of every `| variable | default | [range |] meaning |` table, a `A` / `B` cell split
+ * in two.
+ */
 function settingRows(markdown: string): SettingRow[] {
   const rows: SettingRow[] = [];
   let inTable = false;
+  let hasRange = false;
   for (const line of markdown.split('\n')) {
     const cells = line.startsWith('|') ? line.split('|').map((c) => c.trim()) : [];
     if (cells[1] === 'variable' && cells[2] === 'default') {
       inTable = true;
+      hasRange = cells[3] === 'range';
       continue;
     }
     if (!inTable || cells.length === 0) {
@@ -198,12 +205,36 @@ function settingRows(markdown: string): SettingRow[] {
     rows.push({
       names: (cells[1] ?? '').split(' / ').map((n) => n.replaceAll('`', '')),
       defaults: (cells[2] ?? '').split(' / ').map((d) => d.trim()),
+      ranges: hasRange ? (cells[3] ?? '').split(' / ').map((r) => r.trim()) : null,
     });
   }
   return rows;
 }
 
 const UNITS: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const RANGE_UNITS: Record<string, number> = {
+  ...UNITS,
+  TiB: 1024 ** 4,
+  PiB: 1024 ** 5,
+  byte: 1,
+  bytes: 1,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * One end of a `range` cell as the number a setting takes for it: bytes for a size (`1 MiB`),
+ * milliseconds for a duration (`24d`; a bare number is ms), else the number itself.
+ */
+function rangeEnd(text: string): number {
+  const m = /^(\d+) ?([A-Za-z]*)$/.exec(text.trim());
+  const per = m?.[2] === '' ? 1 : RANGE_UNITS[m?.[2] ?? ''];
+  if (m === null || per === undefined) throw new Error(`a range end the test cannot read: ${text}`);
+  return Number(m[1]) * per;
+}
 
 /** A default cell as the value of its variable: `2s` → 2s, 128 MiB → 134217728; null: none. */
 function envValueOf(cell: string): string | null {
@@ -310,6 +341,75 @@ describe('README: Settings', () => {
     expect(tried).toBeGreaterThan(200);
     expect(accepted).toEqual([]);
     expect(notWell).toEqual([]);
+  });
+  // Every setting is listed with its bounds: a number's, size's or duration's two ends are
+  // taken and the values just past them refused by the setting's own rule (a relation to
+  // another setting, such as MAILBOX_EVENTS_MAX ≤ half of COMMIT_QUEUE_EVENTS_MAX, is not the
+  // range: the README states those apart); a list of values is exactly the values taken.
+  test('each range in the tables is the values the code takes', () => {
+    /** The setting's own refusal of `value`, if any: the line naming the variable and value. */
+    const refusal = (name: string, value: string) => {
+      try {
+        loadConfig({ [name]: value });
+        return null;
+      } catch (error) {
+        const named = `${name}=${JSON.stringify(value)}: `;
+        return (error as Error).message.split('\n').find((l) => l.includes(named)) ?? null;
+      }
+    };
+    const ranged = rows.filter((r) => r.ranges !== null);
+    expect(ranged.length).toBeGreaterThan(40);
+    const wrong: string[] = [];
+    const check = (name: string, value: string, taken: boolean) => {
+      if ((refusal(name, value) === null) !== taken) {
+        wrong.push(`${name}=${value} ${taken ? 'refused' : 'taken'}`);
+      }
+    };
+    for (const { names, defaults, ranges } of ranged) {
+      expect({ names, ranges: ranges?.length }).toEqual({ names, ranges: names.length });
+      names.forEach((name, i) => {
+        const cell = ranges?.[i] ?? '';
+        const valueDefault = /^`-?\d+(ms|s|m|h|d)?`$|^\d+ [KMG]iB$/.test(defaults[i] ?? '');
+        if (cell === '—') {
+          // Free text: no number, size or duration, no boolean and no list of values, but
+          // FAULT_POINT's steps (tests only), which the README leaves to src/storage/faults.ts.
+          const rule = refusal(name, 'not-one-of-them') ?? '';
+          const listed = name !== 'FAULT_POINT' && /must be (one of|true or false)/.test(rule);
+          if (valueDefault || listed) wrong.push(`${name}: a range of — (${rule})`);
+          return;
+        }
+        if (cell === 'boolean') {
+          for (const v of ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']) {
+            check(name, v, true);
+          }
+          check(name, 'maybe', false);
+          return;
+        }
+        const values = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+        if (/^`[^`]+`(, `[^`]+`)+$/.test(cell)) {
+          for (const v of values) check(name, v, true);
+          const rule = refusal(name, 'not-one-of-them') ?? '';
+          if (!rule.endsWith(`must be one of ${values.join(', ')}`)) {
+            wrong.push(`${name}: refused as "${rule}", not as one of ${cell}`);
+          }
+          return;
+        }
+        // `0` or lo–hi: 0, and lo to hi (DEDUP_WINDOW); else lo–hi.
+        const range = /^(?:`0` or )?([^–]+)–(.+)$/.exec(cell);
+        if (range === null) {
+          wrong.push(`${name}: a range the test cannot read: ${cell}`);
+          return;
+        }
+        const lo = rangeEnd(range[1] ?? '');
+        const hi = rangeEnd(range[2] ?? '');
+        if (cell.startsWith('`0` or ')) check(name, '0', true);
+        check(name, String(lo), true);
+        check(name, String(hi), true);
+        check(name, String(lo - 1), cell.startsWith('`0` or ') && lo - 1 === 0);
+        check(name, String(hi + 1), false);
+      });
+    }
+    expect(wrong).toEqual([]);
   });
 });
 
