@@ -155,9 +155,6 @@ export const queryLimits = {
   cohortPeriodsDefault: 7,
   cohortPeriodsMax: 366,
   cohortsMax: 366,
-  /** Defaults of the SQL endpoint's tunables (config.ts may override them). */
-  sqlTimeoutMsDefault: 10_000,
-  sqlRowsMaxDefault: 10_000,
 } as const;
 
 assert(queryLimits.seriesDefault <= queryLimits.seriesMax, 'default series within the maximum');
