@@ -25,11 +25,13 @@ import {
   HOUR_MS,
   ManualClock,
   metricLimits,
+  noRetryWaitLimits,
   propertyFitLimits,
   requestLimits,
   retentionLimits,
   tenantShareLimits,
 } from '../src/core/index.ts';
+import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
@@ -37,6 +39,7 @@ import { createApp, openTenancy } from '../src/http/index.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
 import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
+import * as storageLimitsFile from '../src/storage/limits.ts';
 import { FRAME_PAYLOAD_BYTES_MAX } from '../src/storage/wal-frame.ts';
 import { engineOptions, T0 } from './helpers/app.ts';
 import { makeTempDir } from './helpers/temp-dir.ts';
@@ -576,5 +579,78 @@ describe("README: the numbers it states are the code's limits", () => {
     expect(create.perSecond).toBe(1 / 60);
     expect(retentionLimits.retentionPassIntervalMs).toBe(HOUR_MS); // "then every hour"
     expect(tenantShareLimits.mailboxQueueBytesShare).toBe(1 / 2);
+  });
+
+  // Limits the tests above do not state, each with its value as the README writes it.
+  test('the limits of the compatibility reads, the noRetry wait, countries and storage', () => {
+    const wait = noRetryWaitLimits;
+    const phrases = [
+      `\`limit\` 1–${count(q.breakdownRowsMax)} (default ${q.breakdownRowsDefault}) and ` +
+        `\`page\` from 1 (at most ${count(q.breakdownPageMax)})`,
+      `breakdown rows are at most ${count(q.breakdownRowsMax)} a page and ` +
+        `${count(q.breakdownPageMax)} pages`,
+      `At most ${q.webFiltersMax} conditions of at most ${q.webFilterValuesMax} alternatives`,
+      `At most ${q.webFiltersMax} filters, ${q.webFilterValuesMax} values each, nested ` +
+        `${q.webFilterDepthMax} deep`,
+      `gzip allowed), at most ${size(q.statsQueryBytesMax)} (\`413\` beyond)`,
+      `at most ${q.statsQueryDimensionsMax} dimensions, one of them a time`,
+      `{"limit": 1–${q.statsQueryRowsMax} (default ${q.statsQueryRowsMax}), "offset": ` +
+        `0–${q.statsQueryOffsetMax}}`,
+      `visitors with an event in the last ${q.currentVisitorsWindowMs / 60_000} minutes`,
+      `${q.funnelStepsMin}–${q.funnelStepsMax} steps, a window of ` +
+        `${q.funnelWindowMsMin / 1000} second to ${q.funnelWindowMsMax / 86_400_000} days`,
+      `${q.funnelWindowMsDefault / 86_400_000} days by default (PostHog's)`,
+      `is at most ${String(metricLimits.valueAbsMax).replace('+', '')} in magnitude ` +
+        '(`metricLimits.valueAbsMax`',
+      `names at most ${r.contentCodingsMax} gzip codings (\`requestLimits.contentCodingsMax\`;`,
+      `more than ${r.contentCodingsMax} gzips, is \`415\``,
+      `\`0\` = never, at most \`${wait.waitMsMax / 1000}s\`; at most ` +
+        `${wait.waitingRequestsMax} such requests wait at once`,
+      `a backoff of ${wait.backoffFirstMs} ms to ${wait.backoffMaxMs} ms`,
+      `(\`NO_RETRY_WAIT\`, ${wait.waitMsDefault / 1000} s by default)`,
+      `up to ${count(geoLimits.recordCacheEntriesMax)} of the database's decoded records`,
+      `the first ${geoLimits.checkRecordsMax} records that hold data, walking at most ` +
+        `${count(geoLimits.checkLookupsMax)} networks`,
+      `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
+      `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  // Every limit of the limits files (core/limits.ts and each module's limits.ts) is stated with
+  // its value: by a phrase of the tests above (each names it as `<object>.<key>` there), as a
+  // setting's default (the Settings tests), or it is work scheduling no client sees, said so
+  // here. A limit added to a limits file without either fails here.
+  test('every limit of the limits files is stated in the README, or is internal', () => {
+    const internal: Record<string, string> = {
+      tickIntervalMs: 'how often the hub looks for changes; the README states the 1 s bound',
+      refreshIntervalMs: "how often an unchanged tenant's snapshot is rebuilt as windows slide",
+      tickSnapshotsPerTurnMax: 'slices of a tick ("done in short slices")',
+      tickTenantsPerTurnMax: 'slices of a tick ("done in short slices")',
+      recheckCredentialsPerTurnMax: 'slices of the credentials round (every 5 s, stated)',
+      recheckSocketsPerTurnMax: 'slices of the credentials round (every 5 s, stated)',
+    };
+    const source = readFileSync(import.meta.path, 'utf8');
+    const statedHere = (key: string) => new RegExp(`\\.${key}\\b`).test(source);
+    const settings = loadConfig({});
+    const objects: Record<string, unknown> = {
+      ...coreLimits,
+      ...storageLimitsFile,
+      queryLimits,
+      defaultLiveLimits,
+    };
+    const unstated: string[] = [];
+    for (const [objectName, limits] of Object.entries(objects)) {
+      if (typeof limits !== 'object' || limits === null) continue;
+      for (const key of Object.keys(limits)) {
+        const setting =
+          (objectName === 'defaultTunables' && key in settings) ||
+          (objectName === 'defaultLiveLimits' && key in settings.live);
+        if (!setting && !statedHere(key) && internal[key] === undefined) {
+          unstated.push(`${objectName}.${key}`);
+        }
+      }
+    }
+    expect(unstated).toEqual([]);
   });
 });
