@@ -44,3 +44,18 @@ test('an answer that depends on no credential keeps its own caching', async () =
   expect(res.status).toBe(401);
   expect(res.headers.get('cache-control')).toBeNull();
 });
+
+test('static files are the same for everyone: no-cache with an ETag, a credential or not', async () => {
+  t = await makeAuthApp();
+  const ada = await signUp(t, 'ada@example.com');
+  for (const path of ['/dashboard', '/dashboard/dashboard.js', '/openapi/assets/swagger-ui.css']) {
+    const bare = await t.call('GET', path);
+    const keyed = await t.call('GET', path, {
+      headers: { authorization: `Bearer ${ada.access_token}` },
+    });
+    expect([path, bare.status, keyed.status]).toEqual([path, 200, 200]);
+    expect([path, keyed.headers.get('cache-control')]).toEqual([path, 'no-cache']);
+    expect(keyed.headers.get('etag')).toBe(bare.headers.get('etag'));
+    expect(await keyed.text()).toBe(await bare.text());
+  }
+});
