@@ -1,6 +1,7 @@
-// README "Quick start" and "Operations" against the code: the curl examples answer what their
-// comments show, and the files the Quick start names (package.json, Dockerfile) do what it says.
-// The expected answers are read from the README itself, so a README edit that drifts fails here.
+// README "Quick start", "Operations" and Plausible's engagement beacons against the code: the
+// curl examples answer what their comments show, and the files the Quick start names
+// (package.json, Dockerfile) do what it says. The expected answers are read from the README
+// itself, so a README edit that drifts fails here.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
@@ -202,5 +203,23 @@ describe('README Quick start: the files it names', () => {
     expect(docker).toContain('VOLUME ["/app/data"]');
     expect(docker).toMatch(/^HEALTHCHECK [\s\S]*\/health/m);
     expect(docker).toMatch(/^EXPOSE 8080$/m);
+  });
+});
+
+describe("README Plausible's engagement beacons: the curl example", () => {
+  test('the beacon sent is the row its SQL example reads back, in open mode as shown', async () => {
+    const lines = shLines(section("#### Plausible's engagement beacons"));
+    const send = lines.find((l) => l.includes('/api/event')) ?? '';
+    const read = lines.find((l) => l.includes('/api/v1/query')) ?? '';
+    const bodyOf = (line: string) => /-d '([^']+)'/.exec(line)?.[1] ?? '';
+    const sent = await t.post(request(send), bodyOf(send), { 'content-type': 'text/plain' });
+    expect(sent.status).toBe(202);
+    // The tenant of a Plausible beacon is its site (`d`): the read must name it, as the
+    // example does, or it reads `default` and finds nothing.
+    const res = await t.post(request(read), bodyOf(read));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { rows: unknown[] }).rows).toEqual([
+      ['/pricing', { $scroll_depth: 80, $engagement_time: 12000 }],
+    ]);
   });
 });
