@@ -367,6 +367,21 @@ describe('the server process', () => {
     }
   });
 
+  // README Settings: a DATA_DIR that does not exist is made (./data on a fresh clone, a new
+  // volume path); only one that cannot be made or used stops the start.
+  test('a data directory that does not exist yet is created, with its parents', async () => {
+    const dir = path.join(tempDir(), 'new', 'data');
+    const server = await startServer(dir);
+    expect(fs.statSync(path.join(dir, 'tally.sqlite')).isFile()).toBe(true);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const under = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(under, 'not a directory');
+    const { code, stderr } = await failedStart({ DATA_DIR: path.join(under, 'data') });
+    expect(code).toBe(2);
+    expect(stderr).toStartWith(`tally: cannot use DATA_DIR ${path.join(under, 'data')}: `);
+  });
+
   test('a segment cut short or missing stops the start with one line naming it, exit 2', async () => {
     const dir = tempDir();
     const server = await startServer(dir, { FLUSH_INTERVAL: '50ms' });
