@@ -1,9 +1,9 @@
 // README "Reads": the example answers of GET /api/v1/stats, GET /api/v1/funnel (with its
-// breakdown example under Funnels) and
-// GET /api/v1/cohorts are what Tally answers for the story its comment tells, sent through the
-// ingest route. The expected
-// bodies are read from the README itself (its `# ` comment lines), so the two cannot drift
-// apart; only the stats' `os` and `browsers`, which it elides as `[…]`, are left out.
+// breakdown example under Funnels), GET /api/v1/cohorts and GET /api/v1/events/{event_id} are
+// what Tally answers for the story its comment tells, sent through the ingest route. The
+// expected bodies are read from the README itself (its `# ` comment lines), so the two cannot
+// drift apart; only the stats' `os` and `browsers`, which it elides as `[…]`, are left out, and
+// values the event example elides (`…`) are compared by their start.
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
@@ -54,6 +54,8 @@ const ana = { ip: '203.0.113.1', user_agent: DESKTOP };
 const ben = { ip: '203.0.113.2', user_agent: DESKTOP };
 
 let t: TestApp;
+/** The event_id the ingest answered for ana's signup (README reads it back by that id). */
+let anaSignupId = '';
 beforeAll(async () => {
   t = await makeTestApp();
   // Berlin is UTC+1 in November: 10:00 local is 09:00Z.
@@ -95,6 +97,8 @@ beforeAll(async () => {
   ];
   const res = await t.post('/api/v1/events/batch', { events });
   expect(res.status).toBe(202);
+  const { results } = (await res.json()) as { results: { event_id: string }[] };
+  anaSignupId = results[2]?.event_id ?? '';
   // The cohorts' story, in the weeks before (Berlin is UTC+1: 10:00 local is 09:00Z).
   const user = (user_id: string, name: string, timestamp: string) => ({ user_id, name, timestamp });
   const cohorts = [
@@ -140,4 +144,39 @@ test("README's cohorts example is the answer to its story", async () => {
   const res = await t.get(COHORTS_PATH);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual(readmeAnswer(COHORTS_PATH));
+});
+
+// The answer under `curl -s http://127.0.0.1:8080/api/v1/events/<event_id>`: ana's signup. A
+// value ending in `…` is shown by its start only.
+test("README's event-by-id example is ana's signup as stored", async () => {
+  const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+  const lines = readme.split('\n');
+  const at = lines.indexOf(`curl -s ${B}/api/v1/events/<event_id>`);
+  expect(at).toBeGreaterThan(0);
+  const comment: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    if (!line.startsWith('# ')) break;
+    comment.push(line.slice(2).trim());
+  }
+  const shown = JSON.parse(comment.join('')) as Record<string, unknown>;
+  const res = await t.get(`/api/v1/events/${anaSignupId}`);
+  expect(res.status).toBe(200);
+  const stored = (await res.json()) as Record<string, unknown>;
+  expect(Object.keys(stored)).toEqual(Object.keys(shown));
+  for (const [key, value] of Object.entries(shown)) {
+    if (typeof value === 'string' && value.endsWith('…')) {
+      // Generated ids (`01a21bf7-…`, `dfa07795…`) differ from run to run: their shape is the
+      // sample's (hex digits where it has them); other text starts as shown.
+      const start = value.slice(0, -1);
+      const shape = (text: string) => text.replace(/[0-9a-f]/g, 'h');
+      const generated = /^[0-9a-f-]+$/.test(start);
+      const actual = String(stored[key]);
+      expect([key, generated ? shape(actual) : actual]).toEqual([
+        key,
+        expect.stringMatching(new RegExp(`^${RegExp.escape(generated ? shape(start) : start)}`)),
+      ]);
+      continue;
+    }
+    expect([key, stored[key]]).toEqual([key, value]);
+  }
 });
