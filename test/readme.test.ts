@@ -35,6 +35,7 @@ import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
+import { UMAMI_PAGE_ROWS_MAX } from '../src/http/compat/umami-read-params.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
@@ -611,6 +612,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `up to ${count(geoLimits.recordCacheEntriesMax)} of the database's decoded records`,
       `the first ${geoLimits.checkRecordsMax} records that hold data, walking at most ` +
         `${count(geoLimits.checkLookupsMax)} networks`,
+      `websites, sessions and events ${UMAMI_PAGE_ROWS_MAX} a page and ` +
+        `${count(q.breakdownPageMax)} pages at most`,
       `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
       `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,
     ];

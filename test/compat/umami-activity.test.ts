@@ -186,6 +186,11 @@ describe('sessions: paging, search, filters, a zone', () => {
       expect(body.error).toMatchObject({ code: 'bad-request', status: 400 });
     }
     expect((await read('sessions', `${TWO_DAYS}&pageSize=501`)).status).toBe(400);
+    // README Limits: 10,000 pages at most (queryLimits.breakdownPageMax), sessions and events.
+    for (const list of ['sessions', 'events']) {
+      expect((await read(list, `${TWO_DAYS}&page=10000`)).status).toBe(200);
+      expect((await read(list, `${TWO_DAYS}&page=10001`)).status).toBe(400);
+    }
     expect((await read('sessions', `${TWO_DAYS}&city=Berlin`)).status).toBe(400);
   });
 });
