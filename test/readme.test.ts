@@ -12,6 +12,8 @@ import {
   defaultAuthOptions,
   EMAIL_CHARS_MAX,
   LOGIN_PASSWORD_UNITS_MAX,
+  NAME_CHARS_MAX,
+  PASSWORD_CHARS_MAX,
   PASSWORD_CHARS_MIN,
   storedEventsProbe,
 } from '../src/auth/index.ts';
@@ -33,10 +35,15 @@ import {
 } from '../src/core/index.ts';
 import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
+import { PLAUSIBLE_DOMAINS_MAX } from '../src/http/compat/plausible.ts';
+import { FLAGS_BODY_KIB_MAX } from '../src/http/compat/posthog-config.ts';
 import { PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
+import { METRICS_KIB_MAX } from '../src/http/compat/segment-metrics.ts';
+import { UMAMI_BATCH_ITEMS_MAX } from '../src/http/compat/umami.ts';
 import { UMAMI_PAGE_ROWS_MAX } from '../src/http/compat/umami-read-params.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
+import { FILE_TENANT_CHARS_MAX } from '../src/http/routes/export.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
 import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
@@ -525,7 +532,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `at most one every ${live.pushIntervalMs} ms`,
       `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,
       `a body over ${size(r.accountBodyBytesMax)} is \`413\``,
-      `password ≥ ${PASSWORD_CHARS_MIN} chars`,
+      `password ≥ ${PASSWORD_CHARS_MIN} chars and ≤ ${PASSWORD_CHARS_MAX}, a \`name\` (of a ` +
+        `user, a project or a key) ≤ ${NAME_CHARS_MAX} (\`422\` beyond)`,
       `An access token (\`Authorization: Bearer …\`) is at most ${count(ACCESS_TOKEN_CHARS_MAX)} ` +
         'characters: a longer one is `401` (`invalid access token`',
       `an email over ${EMAIL_CHARS_MAX} characters or a password over ` +
@@ -614,6 +622,11 @@ describe("README: the numbers it states are the code's limits", () => {
         `${count(geoLimits.checkLookupsMax)} networks`,
       `websites, sessions and events ${UMAMI_PAGE_ROWS_MAX} a page and ` +
         `${count(q.breakdownPageMax)} pages at most`,
+      `one event per site, at most ${PLAUSIBLE_DOMAINS_MAX} sites (\`400\` beyond)`,
+      `a body of at most ${FLAGS_BODY_KIB_MAX} KiB, \`413\` beyond) answered as for a project`,
+      `a body of at most ${METRICS_KIB_MAX} KiB: a \`400\` beyond, as Segment's)`,
+      `\`/api/batch\` (at most ${UMAMI_BATCH_ITEMS_MAX} items, \`413\` beyond)`,
+      `and it keeps the tenant's first ${FILE_TENANT_CHARS_MAX})`,
       `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
       `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,
     ];

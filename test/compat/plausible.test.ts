@@ -89,6 +89,20 @@ describe('Plausible POST /api/event', () => {
     expect((await stats('rollup.example')).page_views).toBe(1);
   });
 
+  test('a domain list names at most 10 sites: 11 are a 400, nothing stored', async () => {
+    const sites = Array.from({ length: 11 }, (_, i) => `s${i}.example`);
+    const res = await beacon({ n: 'pageview', u: 'https://s0.example/', d: sites.join(',') });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ errors: { domain: ['names at most 10 sites'] } });
+    expect((await stats('s0.example')).total_events).toBe(0);
+    const ten = await beacon({
+      n: 'pageview',
+      u: 'https://s0.example/',
+      d: sites.slice(0, 10).join(','),
+    });
+    expect(ten.status).toBe(202);
+  });
+
   test('more sites than ACTORS_MAX in one beacon: a 400 naming the request, nothing stored', async () => {
     const small = await makeCompatApp({ engine: { actorsMax: 1 } });
     try {

@@ -96,6 +96,14 @@ describe('posthog-js feature flags', () => {
     expect(await withConfig.json()).toMatchObject({ flags: {}, sessionRecording: false });
   });
 
+  test('a flags body over 256 KiB is a 413, read no further', async () => {
+    const big = { ...request, pad: 'x'.repeat(256 * 1024) };
+    const res = await t.post('/flags/?v=2', big);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'payload_too_large' });
+    expect((await t.post('/flags/?v=2', request)).status).toBe(200);
+  });
+
   test('no token or a key the resolver refuses is a 401; a preflight is answered', async () => {
     const none = await t.post('/flags/?v=2', { distinct_id: 'd1' });
     expect(none.status).toBe(401);

@@ -59,6 +59,46 @@ describe('register and login', () => {
     expect(((await json(email)).detail as { loc: string[] }[])[0]?.loc).toEqual(['body', 'email']);
   });
 
+  // README: password ≥ 10 and ≤ 256 characters, a name of a user, project or key ≤ 120.
+  test('a password over 256 characters, or a name over 120, is 422 naming the field', async () => {
+    t = await makeAuthApp();
+    const refusal = async (path: string, body: unknown, token?: string) =>
+      (await json(await t.call('POST', path, { body, token }))).detail;
+    const long = await refusal('/api/v1/auth/register', {
+      email: 'a@b.co',
+      password: 'p'.repeat(257),
+    });
+    expect(long).toEqual([
+      {
+        loc: ['body', 'password'],
+        msg: 'password must be at most 256 characters',
+        type: 'string_too_long',
+      },
+    ]);
+    const named = await refusal('/api/v1/auth/register', {
+      email: 'a@b.co',
+      password: 'p'.repeat(256),
+      name: 'n'.repeat(121),
+    });
+    const tooLong = {
+      loc: ['body', 'name'],
+      msg: 'name must be at most 120 characters',
+      type: 'string_too_long',
+    };
+    expect(named).toEqual([tooLong]);
+    const ada = await signUp(t, 'ada@example.com', 'p'.repeat(256));
+    const token = ada.access_token;
+    const project = { id: 'acme', name: 'n'.repeat(121) };
+    expect(await refusal('/api/v1/projects', project, token)).toEqual([tooLong]);
+    const made = await t.call('POST', '/api/v1/projects', {
+      token,
+      body: { id: 'acme', name: 'n'.repeat(120) },
+    });
+    expect(made.status).toBe(201);
+    const key = { kind: 'read', name: 'n'.repeat(121) };
+    expect(await refusal('/api/v1/projects/acme/keys', key, token)).toEqual([tooLong]);
+  });
+
   test('login takes JSON or the OAuth2 password form and returns bearer tokens', async () => {
     t = await makeAuthApp();
     await signUp(t, 'ada@example.com');

@@ -40,7 +40,7 @@ const NOT_A_TOKEN = {
 };
 
 /** A flags request is a few KB of person and group properties. */
-const FLAGS_BODY_KIB_MAX = 256;
+export const FLAGS_BODY_KIB_MAX = 256;
 const FLAGS_BODY_BYTES_MAX = FLAGS_BODY_KIB_MAX * KiB;
 
 /** PostHog's remote config for a project with nothing but product analytics switched on. */

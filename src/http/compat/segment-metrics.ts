@@ -17,7 +17,7 @@ import { segmentErrorShape } from './segment.ts';
 export const SEGMENT_METRICS_PATH = '/v1/m';
 
 /** analytics-next sends at most 20 counters a request; a few KB. */
-const METRICS_KIB_MAX = 64;
+export const METRICS_KIB_MAX = 64;
 const METRICS_BYTES_MAX = METRICS_KIB_MAX * KiB;
 
 export function segmentMetricsRoutes(deps: AppDeps) {

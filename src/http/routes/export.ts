@@ -183,7 +183,7 @@ export function exportFileName(tenant: string, nowMs: number, format: ExportForm
 }
 
 /** Characters of the tenant a file name keeps. */
-const FILE_TENANT_CHARS_MAX = 64;
+export const FILE_TENANT_CHARS_MAX = 64;
 
 const EXPORT_DOC = {
   summary: 'Export stored events (NDJSON, CSV or Parquet)',
