@@ -36,8 +36,9 @@ import {
 import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { PLAUSIBLE_DOMAINS_MAX } from '../src/http/compat/plausible.ts';
+import { LAST_DAYS_MAX, LAST_MONTHS_MAX } from '../src/http/compat/plausible-query-time.ts';
 import { FLAGS_BODY_KIB_MAX } from '../src/http/compat/posthog-config.ts';
-import { PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
+import { BULK_EVENTS_MAX, PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
 import { METRICS_KIB_MAX } from '../src/http/compat/segment-metrics.ts';
 import { UMAMI_BATCH_ITEMS_MAX } from '../src/http/compat/umami.ts';
@@ -623,6 +624,9 @@ describe("README: the numbers it states are the code's limits", () => {
       `websites, sessions and events ${UMAMI_PAGE_ROWS_MAX} a page and ` +
         `${count(q.breakdownPageMax)} pages at most`,
       `one event per site, at most ${PLAUSIBLE_DOMAINS_MAX} sites (\`400\` beyond)`,
+      `any \`<n>d\` up to \`${LAST_DAYS_MAX}d\``,
+      `\`<n>mo\` up to \`${LAST_MONTHS_MAX}mo\``,
+      `\`/events/bulk\` (at most ${count(BULK_EVENTS_MAX)} events, \`422\` beyond)`,
       `a body of at most ${FLAGS_BODY_KIB_MAX} KiB, \`413\` beyond) answered as for a project`,
       `a body of at most ${METRICS_KIB_MAX} KiB: a \`400\` beyond, as Segment's)`,
       `\`/api/batch\` (at most ${UMAMI_BATCH_ITEMS_MAX} items, \`413\` beyond)`,

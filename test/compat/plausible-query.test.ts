@@ -731,6 +731,14 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await refused({ ...base, date_range: 'yesterday' })).toBe(
       '#/date_range: Invalid date range "yesterday"',
     );
+    // README: any <n>d up to 5000d, <n>mo up to 100mo.
+    for (const range of ['5001d', '101mo']) {
+      expect(await refused({ ...base, date_range: range })).toBe(
+        `#/date_range: Invalid date range "${range}"`,
+      );
+    }
+    expect((await post({ ...base, date_range: '5000d' })).status).toBe(200);
+    expect((await post({ ...base, date_range: '100mo' })).status).toBe(200);
     expect(await refused({ ...base, date_range: ['2026-11-25', '2026-11-24'] })).toBe(
       '#/date_range: Invalid date range ["2026-11-25","2026-11-24"]',
     );

@@ -29,8 +29,8 @@ export type RangeSpec =
 
 const KEYWORDS = ['day', 'month', 'year', 'all'];
 /** Plausible's `<n>d` and `<n>mo` shorthands, with its bounds. */
-const LAST_DAYS_MAX = 5_000;
-const LAST_MONTHS_MAX = 100;
+export const LAST_DAYS_MAX = 5_000;
+export const LAST_MONTHS_MAX = 100;
 
 /** The date_range's reading, or null when it is none Plausible takes. */
 export function rangeSpecOf(value: unknown): RangeSpec | null {
