@@ -42,7 +42,10 @@ import { BULK_EVENTS_MAX, PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-mo
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
 import { METRICS_KIB_MAX } from '../src/http/compat/segment-metrics.ts';
 import { UMAMI_BATCH_ITEMS_MAX } from '../src/http/compat/umami.ts';
-import { UMAMI_PAGE_ROWS_MAX } from '../src/http/compat/umami-read-params.ts';
+import {
+  FILTER_CHARS_MAX as UMAMI_FILTER_CHARS_MAX,
+  UMAMI_PAGE_ROWS_MAX,
+} from '../src/http/compat/umami-read-params.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { FILE_TENANT_CHARS_MAX } from '../src/http/routes/export.ts';
 import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
@@ -630,6 +633,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `a body of at most ${FLAGS_BODY_KIB_MAX} KiB, \`413\` beyond) answered as for a project`,
       `a body of at most ${METRICS_KIB_MAX} KiB: a \`400\` beyond, as Segment's)`,
       `\`/api/batch\` (at most ${UMAMI_BATCH_ITEMS_MAX} items, \`413\` beyond)`,
+      `each a value of at most ${UMAMI_FILTER_CHARS_MAX} characters`,
+      `hold, at most ${q.webFiltersMax} of them (\`400\` beyond either bound)`,
       `and it keeps the tenant's first ${FILE_TENANT_CHARS_MAX})`,
       `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
       `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,

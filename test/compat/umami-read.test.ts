@@ -475,6 +475,20 @@ describe('active, the website, and refusals', () => {
     expect(await ok('stats', `${TWO_DAYS}&match=all&trafficType=human`)).toEqual(await ok('stats'));
     expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
     expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
+    // README: a filter's value is at most 500 characters, and at most 16 filters combine.
+    expect(await refused('stats', `${TWO_DAYS}&path=${'a'.repeat(501)}`)).toBe(
+      'The `path` filter is over 500 characters.',
+    );
+    expect(await ok('stats', `${TWO_DAYS}&path=${'a'.repeat(500)}`)).toMatchObject({
+      pageviews: 0,
+    });
+    const fields = ['path', 'referrer', 'title', 'query', 'hostname', 'language', 'tag', 'event'];
+    const more = ['browser', 'os', 'device', 'country', 'utmSource', 'utmMedium', 'utmCampaign'];
+    const sixteen = [...fields, ...more, 'utmContent'].map((f) => `${f}=neq.x`).join('&');
+    expect(await ok('stats', `${TWO_DAYS}&${sixteen}`)).toBeDefined();
+    expect(await refused('stats', `${TWO_DAYS}&${sixteen}&utmTerm=neq.x`)).toBe(
+      'At most 16 filters may be combined.',
+    );
     // Umami's event and session property filters are a 400, not left out of the count.
     for (const name of ['epf0', 'spf1', 'pf_plan']) {
       expect(await refused('stats', `${TWO_DAYS}&${name}=1.eq.plan.pro`)).toContain(name);

@@ -23,7 +23,7 @@ export const UMAMI_METRIC_ROWS_DEFAULT = 500;
 export const UMAMI_METRIC_ROWS_MAX = 500;
 export const UMAMI_METRIC_OFFSET_MAX = 10_000;
 /** Umami's filter values are at most 500 characters. */
-const FILTER_CHARS_MAX = 500;
+export const FILTER_CHARS_MAX = 500;
 
 const MINUTE_MS = 60_000;
 /** A range starts and ends within years 1–9999, so a range compared with stays a date. */
