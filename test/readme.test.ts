@@ -497,8 +497,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `\`^[A-Za-z0-9][A-Za-z0-9._:-]*$\`, ≤ ${e.tenantCharsMax}; \`default\` when absent`,
       `required, 1–${e.nameCharsMax} chars, not blank`,
       `≤ ${e.futureSkewMs / 3_600_000} h in the future`,
-      `\`source\` | string | ≤ ${e.idCharsMax} chars |`,
-      `\`url\` | string | ≤ ${count(e.urlCharsMax)} chars;`,
+      `\`source\` | string | 1–${e.idCharsMax} chars (an empty one is a \`422\``,
+      `\`url\` | string | ≤ ${count(e.urlCharsMax)} chars (\`path\` at least 1;`,
       `≤ ${count(e.userAgentCharsMax)} / ≤ ${e.ipCharsMax} chars`,
       `≤ ${e.propertiesKeysMax} keys, ≤ ${e.propertiesBytesMax / KiB} KB serialized`,
       `A body over ${e.eventBytesMax / KiB} KB may nest arrays and objects at most ` +

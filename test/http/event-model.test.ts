@@ -224,6 +224,30 @@ test('an empty url is stored as sent and gives no path (not the home page "/")',
   expect(stats.top_paths).toEqual([]);
 });
 
+// README "The event": the ids, `source` and `path` are 1 character at least (an empty one is a
+// 422 naming it; send none, or null, for no id); `referrer`, `url`, `user_agent` and `ip` may
+// be empty.
+test('an empty id, source or path is a 422 naming it; an empty referrer, url or agent is kept', async () => {
+  for (const field of ['user_id', 'anonymous_id', 'session_id', 'source', 'path']) {
+    const res = await t.post('/api/v1/events', { name: 'x', [field]: '' });
+    expect([field, res.status]).toEqual([field, 422]);
+    expect(await json(res)).toEqual({
+      detail: [
+        {
+          loc: ['body', field],
+          msg: `${field} must be at least 1 character`,
+          type: 'string_too_short',
+        },
+      ],
+    });
+  }
+  for (const field of ['referrer', 'url', 'user_agent', 'ip']) {
+    const res = await t.post('/api/v1/events', { name: 'x', [field]: '' });
+    expect([field, res.status]).toEqual([field, 202]);
+  }
+  expect(await t.count()).toBe(4);
+});
+
 describe('a body that is not UTF-8', () => {
   const bytes = (...parts: (string | number[])[]) =>
     new Uint8Array(
