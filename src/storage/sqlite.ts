@@ -4,12 +4,21 @@
 // migrations applied in order at start, each in its own transaction.
 
 import { Database } from 'bun:sqlite';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { migrations } from './migrations/index.ts';
 
 /** How long a start waits for another process's lock on the data directory before refusing. */
 const LOCK_WAIT_MS = 2000;
+
+/**
+ * tally.sqlite's mode: it holds the secrets that sign access tokens (whoever reads them can sign
+ * an admin's), password and key hashes and sessions, so it is the owner's alone, as
+ * bootstrap.json and the deduplication snapshot are. SQLite gives its -wal and -shm files the
+ * database file's mode.
+ */
+const SQLITE_FILE_MODE = 0o600;
 
 /** The data directory is in use by another process (its tally.sqlite is locked). */
 export class DataDirInUseError extends Error {
@@ -28,6 +37,7 @@ export class SchemaTooNewError extends Error {
  */
 export function openSqlite(dataDir: string): Database {
   const file = path.join(dataDir, 'tally.sqlite');
+  keepPrivate(file);
   const db = new Database(file, { create: true, strict: true });
   try {
     db.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
@@ -54,6 +64,31 @@ export function openSqlite(dataDir: string): Database {
     throw error;
   }
   return db;
+}
+
+/**
+ * Makes tally.sqlite the owner's alone before SQLite opens it: a new one is created with
+ * SQLITE_FILE_MODE (umask only takes bits away), and one an earlier build made readable by
+ * others, with its -wal and -shm, is narrowed to it. An existing file is only chmod-ed, never
+ * opened here: closing any descriptor of it would drop the POSIX locks this process's SQLite
+ * holds on it (a second open of a data directory in use must still find it locked).
+ */
+function keepPrivate(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', SQLITE_FILE_MODE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  for (const part of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      const stat = fs.statSync(part);
+      if (stat.isFile() && (stat.mode & 0o777) !== SQLITE_FILE_MODE) {
+        fs.chmodSync(part, SQLITE_FILE_MODE);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /**
