@@ -31,6 +31,7 @@ import {
   propertyFitLimits,
   requestLimits,
   retentionLimits,
+  snapshotLimits,
   tenantShareLimits,
 } from '../src/core/index.ts';
 import * as coreLimits from '../src/core/limits.ts';
@@ -531,6 +532,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `a client message over ${size(live.clientMessageBytesMax)}`,
       `more than ${size(live.wsBufferedBytesMax)} of messages queued`,
       `the top ${live.namesShownMax} names`,
+      `| the ${snapshotLimits.topPathsShownMax} most viewed paths (events named`,
       `at most ${live.namesShownMax} without a \`names\` filter`,
       `nothing changed for ${live.heartbeatIntervalMs / 1000} seconds`,
       `at most one every ${live.pushIntervalMs} ms`,
