@@ -32,10 +32,11 @@ export async function fsyncPathAsync(target: string): Promise<void> {
 
 /**
  * `mkdir -p` whose new directories survive a power loss: each one created is fsynced in its
- * parent, or a file made durable in it (a log file, a segment) could vanish with it.
+ * parent, or a file made durable in it (a log file, a segment) could vanish with it. `mode`
+ * (before the umask) is that of each directory created; one already there keeps its own.
  */
-export function makeDirsDurably(dir: string): void {
-  const first = fs.mkdirSync(dir, { recursive: true });
+export function makeDirsDurably(dir: string, mode = 0o777): void {
+  const first = fs.mkdirSync(dir, { recursive: true, mode });
   if (first === undefined) return; // all there already
   for (let created = dir; ; created = path.dirname(created)) {
     fsyncPath(path.dirname(created));

@@ -91,6 +91,9 @@ function keepPrivate(file: string): void {
   }
 }
 
+/** The mode of a data directory Tally creates (and of the missing parents it creates). */
+export const DATA_DIR_MODE = 0o700;
+
 /**
  * Makes the data directory and takes tally.sqlite for this process alone (DataDirInUseError if
  * another holds it), before anything else of the store is opened.
@@ -99,7 +102,9 @@ export function lockDataDir(dataDir: string): Database {
   // Every entry of the data directory is made durable as it is created (the directory in its
   // parent; wal/, segments/ and staging/ where they are opened; tally.sqlite here): else a
   // power loss soon after a first start could take files with it that were declared safe.
-  makeDirsDurably(dataDir);
+  // A data directory Tally creates is the owner's alone (events, IP addresses when STORE_IP
+  // is on, the accounts); one that exists keeps the mode its operator gave it.
+  makeDirsDurably(dataDir, DATA_DIR_MODE);
   const sqlite = openSqlite(dataDir);
   try {
     fsyncPath(dataDir);

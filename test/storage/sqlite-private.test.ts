@@ -4,9 +4,9 @@
 // earlier build left readable by others.
 
 import { afterEach, beforeEach, expect, test } from 'bun:test';
-import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { lockDataDir } from '../../src/storage/sqlite.ts';
+import { DATA_DIR_MODE, lockDataDir } from '../../src/storage/sqlite.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let dir: { dir: string; remove: () => void };
@@ -49,4 +49,18 @@ test('a store an earlier build left readable by others is made private at open',
   } finally {
     db.close();
   }
+});
+
+test("a data directory Tally creates is the owner's alone; one that exists keeps its mode", () => {
+  const created = path.join(dir.dir, 'new', 'data');
+  const db = lockDataDir(created);
+  db.close();
+  expect(DATA_DIR_MODE).toBe(0o700);
+  expect(modeOf(created)).toBe(0o700);
+  expect(modeOf(path.dirname(created))).toBe(0o700);
+  const existing = path.join(dir.dir, 'existing');
+  mkdirSync(existing, { mode: 0o750 });
+  chmodSync(existing, 0o750);
+  lockDataDir(existing).close();
+  expect(modeOf(existing)).toBe(0o750);
 });
