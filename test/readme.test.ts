@@ -617,6 +617,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `${q.funnelWindowMsDefault / 86_400_000} days by default (PostHog's)`,
       `is at most ${String(metricLimits.valueAbsMax).replace('+', '')} in magnitude ` +
         '(`metricLimits.valueAbsMax`',
+      `\`duration\` is at most ${String(eventLimits.durationSecondsMax).replace('+', '')} ` +
+        'seconds (`eventLimits.durationSecondsMax`',
       `names at most ${r.contentCodingsMax} gzip codings (\`requestLimits.contentCodingsMax\`;`,
       `more than ${r.contentCodingsMax} gzips, is \`415\``,
       `\`0\` = never, at most \`${wait.waitMsMax / 1000}s\`; at most ` +

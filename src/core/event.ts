@@ -159,6 +159,15 @@ export function normalizeEvent(
       type: 'value_error',
     });
   }
+  if (input.duration !== undefined && input.duration > eventLimits.durationSecondsMax) {
+    issues.push({
+      loc: [...loc, 'duration'],
+      msg:
+        `duration must be at most ${eventLimits.durationSecondsMax} seconds ` +
+        '(sums of durations must stay finite)',
+      type: 'value_error',
+    });
+  }
   if (input.event_id !== undefined && !input.event_id.isWellFormed()) {
     issues.push({
       loc: [...loc, 'event_id'],

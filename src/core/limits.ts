@@ -22,6 +22,8 @@ export const eventLimits = {
   propertiesBytesMax: 8 * KiB,
   eventBytesMax: 32 * KiB,
   futureSkewMs: 24 * HOUR_MS,
+  /** Largest `duration` (seconds): as metricLimits.valueAbsMax, so that sums stay finite. */
+  durationSecondsMax: 1e292,
 } as const;
 
 /**

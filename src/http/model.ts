@@ -68,7 +68,9 @@ export const EventIn = t.Object(
           'Not stored.',
       }),
     ),
-    duration: t.Optional(t.Number({ minimum: 0, description: 'Seconds.' })),
+    duration: t.Optional(
+      t.Number({ minimum: 0, description: `Seconds, at most ${eventLimits.durationSecondsMax}.` }),
+    ),
     value: t.Optional(
       t.Number({
         description: `Numeric value (metric data points), magnitude at most ${VALUE_ABS_MAX}.`,
