@@ -147,17 +147,79 @@ export const UmamiItemIn = t.Object(
 );
 
 /**
+ * How long a visit the tracker carries in its `x-umami-cache` token lasts: 30 minutes from its
+ * start (the token's `iat`), as Umami's resolveCollectionSession keeps it; then the hour's visit.
+ */
+const CACHED_VISIT_SECONDS = 1800;
+/** The bytes of a token's HMAC it carries (base64url): 128 bits. */
+const TOKEN_SIGNATURE_BYTES = 16;
+
+/** The claims of the `cache` token Umami answers with and its tracker sends back. */
+interface CacheClaims extends UmamiIds {
+  /** When the visit began (epoch seconds), as Umami's token names it. */
+  iat: number;
+}
+
+/**
  * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be
- * reversed to an address; a restart starts new sessions, as a new Umami secret would.
+ * reversed to an address; a restart starts new sessions, as a new Umami secret would. The
+ * `cache` token is signed with the same key, as Umami signs its own: a visit id a client names
+ * is taken only from a token Tally gave.
  */
 export class UmamiSessions {
   private readonly key = randomBytes(32);
 
-  ids(websiteId: string, who: string, atMs: number): UmamiIds {
+  /**
+   * The ids of an item, as Umami's resolveCollectionSession derives them: the session of
+   * (website, who, month); the visit of the session and hour, unless the client's `cache` token
+   * (x-umami-cache) names a visit of this website and session begun at most 30 minutes before
+   * `nowMs`, or the item names its own time (`historical`), which keeps it whatever its age.
+   */
+  ids(
+    websiteId: string,
+    who: string,
+    atMs: number,
+    visit: { cache: string | null; nowMs: number; historical: boolean },
+  ): CacheClaims {
     const month = new Date(atMs).toISOString().slice(0, 7);
     const sessionId = this.uuid(`${websiteId}\0${who}\0${month}`);
+    const now = Math.floor(visit.nowMs / 1000);
+    const cached = this.claimsOf(visit.cache);
+    const carried =
+      cached !== undefined &&
+      cached.websiteId === websiteId &&
+      cached.sessionId === sessionId &&
+      (visit.historical || now - cached.iat <= CACHED_VISIT_SECONDS);
+    if (carried) return { websiteId, sessionId, visitId: cached.visitId, iat: cached.iat };
     const visitId = this.uuid(`${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
-    return { websiteId, sessionId, visitId };
+    return { websiteId, sessionId, visitId, iat: now };
+  }
+
+  /** The `cache` token of an answer: its claims and their HMAC, each base64url. */
+  token(claims: CacheClaims): string {
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${body}.${this.signature(body)}`;
+  }
+
+  /** The claims of a token this process signed; none for anything else. */
+  private claimsOf(token: string | null): CacheClaims | undefined {
+    const [body, signature, ...rest] = (token ?? '').split('.');
+    if (body === undefined || signature !== this.signature(body) || rest.length > 0) {
+      return undefined;
+    }
+    try {
+      const claims = objectOf(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+      const { websiteId, sessionId, visitId, iat } = claims ?? {};
+      const texts = [websiteId, sessionId, visitId].every((id) => typeof id === 'string');
+      return texts && Number.isInteger(iat) ? (claims as unknown as CacheClaims) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private signature(body: string): string {
+    const mac = createHmac('sha256', this.key).update(`cache\0${body}`).digest();
+    return mac.subarray(0, TOKEN_SIGNATURE_BYTES).toString('base64url');
   }
 
   private uuid(text: string): string {
@@ -175,7 +237,7 @@ export class UmamiSessions {
 
 /** One item as Umami takes it: an event to store, an item only answered, or an error report. */
 export type UmamiItem =
-  | { kind: 'event'; input: EventInput; ids: UmamiIds; stored: boolean }
+  | { kind: 'event'; input: EventInput; ids: UmamiIds; cache: string; stored: boolean }
   | { kind: 'error'; websiteId: string };
 
 /**
@@ -187,6 +249,7 @@ export function umamiItem(
   ctx: PrepareContext,
   sessions: UmamiSessions,
   loc: (string | number)[],
+  cache: string | null,
 ): UmamiItem {
   const { type, payload } = checkItem(item, loc);
   if (type === 'error') return { kind: 'error', websiteId: payload.website as string };
@@ -201,7 +264,9 @@ export function umamiItem(
   const id = given('id');
   // Fitted, not cut: two ids alike in their first 128 characters stay two people and sessions.
   const distinctId = id === undefined ? undefined : fittedIdOf(id);
-  const ids = sessions.ids(website, distinctId ?? `${ip}\0${userAgent}`, atMs);
+  const visit = { cache, nowMs: ctx.receivedAt, historical: seconds !== undefined };
+  const claims = sessions.ids(website, distinctId ?? `${ip}\0${userAgent}`, atMs, visit);
+  const ids = { websiteId: website, sessionId: claims.sessionId, visitId: claims.visitId };
   const properties: Record<string, unknown> = { ...objectOf(payload.data) };
   for (const field of PAGE_FIELDS) {
     const value = text(field);
@@ -229,7 +294,8 @@ export function umamiItem(
     ip: sentIpOf(text('ip')),
     properties,
   };
-  return { kind: 'event', input, ids, stored: !UNSTORED_TYPES.has(type) };
+  const token = sessions.token(claims);
+  return { kind: 'event', input, ids, cache: token, stored: !UNSTORED_TYPES.has(type) };
 }
 
 function checkItem(

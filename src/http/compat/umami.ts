@@ -36,26 +36,35 @@ import {
   umamiItemWrites,
 } from './umami-events.ts';
 
+/** Where Umami's tracker sends back the `cache` of its last answer. */
+const UMAMI_CACHE_HEADER = 'x-umami-cache';
+
 /** Items one /api/batch request may carry. */
 export const UMAMI_BATCH_ITEMS_MAX = 500;
 
 /** A checked item: an event (stored or only answered) or an error report (never stored). */
 type Prepared =
-  | { kind: 'event'; event: BaseEvent; ids: UmamiIds; stored: boolean }
+  | { kind: 'event'; event: BaseEvent; ids: UmamiIds; cache: string; stored: boolean }
   | { kind: 'error'; websiteId: string };
 
 export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   const sessions = new UmamiSessions();
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   type Ctx = { request: Request; server: Server };
-  const prepareOne = (raw: unknown, ctx: PrepareContext, loc: (string | number)[]): Prepared => {
-    const item = umamiItem(raw, ctx, sessions, loc);
+  const prepareOne = (
+    raw: unknown,
+    ctx: PrepareContext,
+    loc: (string | number)[],
+    request: Request,
+  ): Prepared => {
+    // The tracker sends back the cache of its last answer: the visit it goes on with.
+    const item = umamiItem(raw, ctx, sessions, loc, request.headers.get(UMAMI_CACHE_HEADER));
     if (item.kind === 'error') {
       ctx.tenantOf(item.websiteId); // the tenancy's 401/403, as for an event
       return item;
     }
     const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
-    return { kind: 'event', event, ids: item.ids, stored: item.stored };
+    return { kind: 'event', event, ids: item.ids, cache: item.cache, stored: item.stored };
   };
 
   // @umami/node and the script never resend: a request refused for overload waits for room.
@@ -65,10 +74,11 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
       const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
       const body = parseJson(read.bytes);
       const ctx = contextOf(deps, request, server, optionsOf([body]));
-      const item = prepareOne(body, ctx, ['body']);
+      const item = prepareOne(body, ctx, ['body'], request);
       if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
       if (item.stored) await ingestWaiting(deps, request, [item.event], () => ['body'], wait);
-      return json(responseOf(item.ids, ctx.receivedAt), 200, CORS_HEADERS);
+      const { sessionId, visitId } = item.ids;
+      return json({ cache: item.cache, sessionId, visitId }, 200, CORS_HEADERS);
     }),
   );
 
@@ -81,7 +91,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
       try {
-        const prepared = prepareOne(item, ctx, ['body', index]);
+        const prepared = prepareOne(item, ctx, ['body', index], request);
         if (prepared.kind === 'event' && prepared.stored) events.push(prepared.event);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
@@ -132,7 +142,11 @@ const SEND_DOC = {
       'Stored (an event); the session and visit the item counts in',
       t.Union([
         t.Object({
-          cache: t.String({ description: 'Opaque; clients send it back in x-umami-cache.' }),
+          cache: t.String({
+            description:
+              'Opaque (signed). The tracker sends it back in x-umami-cache: its visit goes on ' +
+              "past the hour until 30 minutes after the visit's start, as in Umami.",
+          }),
           sessionId: t.String({ format: 'uuid' }),
           visitId: t.String({ format: 'uuid' }),
         }),
@@ -145,7 +159,7 @@ const SEND_DOC = {
         cache:
           'eyJ3ZWJzaXRlSWQiOiI0ZmI3ZmE0Yy01YjQ2LTQzOGQtOTRiMy0zYThmYjliYzJlOGIiLCJzZXNzaW9uSWQiOi' +
           'I5ZDhlN2Y2YS01YjRjLTVkMmUtOWYwYS0xYjJjM2Q0ZTVmNjAiLCJ2aXNpdElkIjoiMWEyYjNjNGQtNWU2Zi01' +
-          'YTdiLThjOWQtMGUxZjJhM2I0YzVkIiwiaWF0IjoxNzk1NjAzMjAwfQ',
+          'YTdiLThjOWQtMGUxZjJhM2I0YzVkIiwiaWF0IjoxNzk1NjAzMjAwfQ.3q2-7wYkLq9nV0cZp1XhAw',
         sessionId: '9d8e7f6a-5b4c-5d2e-9f0a-1b2c3d4e5f60',
         visitId: '1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d',
       },
@@ -209,13 +223,6 @@ function umamiErrors(limits: { 400: string; 413: string }) {
  */
 function optionsOf(items: readonly unknown[]): ContextOptions {
   return items.some(umamiItemWrites) ? { fit: UMAMI_FIT } : { fit: UMAMI_FIT, rateLimited: false };
-}
-
-/** Umami's answer; `cache` is opaque to clients (they echo it), so it is plain base64url. */
-function responseOf(ids: UmamiIds, atMs: number) {
-  const iat = Math.floor(atMs / 1000);
-  const cache = Buffer.from(JSON.stringify({ ...ids, iat })).toString('base64url');
-  return { cache, sessionId: ids.sessionId, visitId: ids.visitId };
 }
 
 function batchItems(body: unknown): unknown[] {
