@@ -18,6 +18,13 @@ export const SCROLL_DEPTH_PERCENT_MAX = 100;
 /** Its property holding the time the page was engaged with, in whole milliseconds. */
 export const ENGAGEMENT_TIME_KEY = '$engagement_time';
 
+/**
+ * The property of an event that does not end a bounce (`false`): Plausible's `i: false`, and
+ * PostHog's `$pageleave`, the beacon posthog-js sends at every page hide. Stored at the top of
+ * the properties, where the visit reads (query/queries/visit-rows.ts) look for it.
+ */
+export const INTERACTIVE_KEY = '$interactive';
+
 /** True for a name no client may send (only Tally writes it). */
 export function isReservedEventName(name: string): boolean {
   return name === ENGAGEMENT_EVENT_NAME;

@@ -4,6 +4,7 @@ export { type Clock, ManualClock, systemClock } from './clock.ts';
 export {
   ENGAGEMENT_EVENT_NAME,
   ENGAGEMENT_TIME_KEY,
+  INTERACTIVE_KEY,
   isReservedEventName,
   SCROLL_DEPTH_KEY,
   SCROLL_DEPTH_PERCENT_MAX,

@@ -209,6 +209,43 @@ describe('posthog-js events', () => {
     expect(filtered).toMatchObject({ page_views: 1 });
   });
 
+  test("the $pageleave beacon of a one-page visit leaves it a bounce, as Plausible's does", async () => {
+    // posthog-js sends $pageleave by sendBeacon at every page hide (capture_pageleave, on with
+    // capture_pageview): counted as interactive, no posthog-js visit was ever a bounce.
+    const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+    const event = (uuid: string, name: string, s: number, session: string, path: string) => ({
+      uuid,
+      event: name,
+      timestamp: at(s),
+      properties: browserProperties({
+        $session_id: session,
+        $current_url: `https://shop.example${path}`,
+        $pathname: path,
+      }),
+    });
+    const beacon = (events: unknown[]) =>
+      t.post('/i/v0/e/?compression=gzip-js&beacon=1', gzipSync(JSON.stringify(events)), {
+        'content-type': 'text/plain',
+        ...ORIGIN,
+      });
+    const views = await gzipText('/i/v0/e/', [
+      event('a1', '$pageview', 0, 'sa', '/'),
+      event('b1', '$pageview', 0, 'sb', '/'),
+      event('b2', '$pageview', 20, 'sb', '/pricing'),
+    ]);
+    expect(views.status).toBe(200);
+    const leaves = await beacon([
+      event('a2', '$pageleave', 40, 'sa', '/'),
+      event('b3', '$pageleave', 60, 'sb', '/pricing'),
+    ]);
+    expect(leaves.status).toBe(200);
+    const stats = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25');
+    // sa: one page view and its page leave, a bounce; sb: two page views, no bounce.
+    expect(stats).toMatchObject({ total_events: 5, page_views: 3, visits: 2, bounce_rate: 50 });
+    const pageleave = await t.getJson('/api/v1/events/a2?tenant_id=acme');
+    expect((pageleave.properties as Json).$interactive).toBe(false);
+  });
+
   test('property.$<key> filters and group_by=property:$<key> find them under $posthog', async () => {
     // posthog-node's events carry `$lib` and friends; a filter or breakdown on them worked
     // before they moved under $posthog and must still find them there.

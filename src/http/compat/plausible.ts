@@ -14,6 +14,7 @@ import {
   type EventInput,
   eventLimits,
   type FieldIssue,
+  INTERACTIVE_KEY,
   pathOfUrl,
   requestLimits,
   SCROLL_DEPTH_KEY,
@@ -55,7 +56,7 @@ export const PLAUSIBLE_DOMAINS_MAX = 10;
  */
 const PLAUSIBLE_FIT = {
   api: 'plausible',
-  keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, '$interactive']),
+  keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, INTERACTIVE_KEY]),
 };
 
 /** Plausible's field names by unified (or short) name, for error bodies. */
@@ -350,7 +351,7 @@ function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
   const revenue = revenueOf(body.revenue ?? body.$);
   if (revenue !== undefined) properties.$revenue = revenue;
   if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
-  if (body.i === false || body.interactive === false) properties.$interactive = false;
+  if (body.i === false || body.interactive === false) properties[INTERACTIVE_KEY] = false;
   return properties;
 }
 

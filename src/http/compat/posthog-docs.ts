@@ -17,7 +17,11 @@ import type { PostHogPath } from './posthog.ts';
 
 const CapturedEvent = t.Object(
   {
-    event: t.String({ description: '`$pageview` is a page view.' }),
+    event: t.String({
+      description:
+        '`$pageview` is a page view; `$pageleave` is stored non-interactive ' +
+        '(`$interactive: false`): it ends no bounce.',
+    }),
     distinct_id: t.Optional(
       t.String({
         description:

@@ -16,7 +16,7 @@
 // `$identify` and `$create_alias` instead keep the id they merge as anonymous_id (identityOf):
 // what `by=person` reads link to the user.
 
-import { eventLimits, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
+import { eventLimits, INTERACTIVE_KEY, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 import { fittedIdOf } from './fitted-fields.ts';
 
 /** Person and group updates: at the top, and the last keys cut to fit the limits. */
@@ -27,8 +27,18 @@ export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
   '$groups',
 ]);
 
-/** `properties` as stored: see the header. */
-export function storedProperties(properties: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The events posthog-js sends of itself that are no interaction: `$pageleave`, its beacon at
+ * every page hide. Stored non-interactive (INTERACTIVE_KEY false), as Plausible's `i: false`, so
+ * that a one-page visit stays a bounce (PostHog's bounce counts page views and autocapture).
+ */
+const NON_INTERACTIVE_EVENTS: ReadonlySet<string> = new Set(['$pageleave']);
+
+/** `properties` as stored: see the header; `name` is the event's. */
+export function storedProperties(
+  properties: Record<string, unknown>,
+  name: string,
+): Record<string, unknown> {
   const stored: [string, unknown][] = [];
   const sdk: [string, unknown][] = [];
   for (const [key, value] of Object.entries(properties)) {
@@ -37,6 +47,7 @@ export function storedProperties(properties: Record<string, unknown>): Record<st
     else stored.push([key, value]);
   }
   if (sdk.length > 0) stored.push([POSTHOG_PROPERTIES_KEY, Object.fromEntries(sdk)]);
+  if (NON_INTERACTIVE_EVENTS.has(name)) stored.push([INTERACTIVE_KEY, false]);
   // Defined, not assigned: assigning a "__proto__" property would set the object's prototype
   // instead, and the property would vanish from the stored event.
   return Object.fromEntries(stored);

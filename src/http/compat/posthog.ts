@@ -17,6 +17,7 @@ import {
   type EventInput,
   eventLimits,
   HOUR_MS,
+  INTERACTIVE_KEY,
   parseAsUtc,
   requestLimits,
 } from '../../core/index.ts';
@@ -93,9 +94,10 @@ const OK = { status: 1 };
 
 /**
  * Properties over the limits are fitted (core/properties.ts): the `$posthog` bag is trimmed
- * entry by entry, person and group updates are cut last.
+ * entry by entry, person and group updates (and a `$pageleave`'s non-interactive flag) are cut
+ * last.
  */
-const POSTHOG_FIT = { api: 'posthog', keep: POSTHOG_TOP_LEVEL_KEYS };
+const POSTHOG_FIT = { api: 'posthog', keep: new Set([...POSTHOG_TOP_LEVEL_KEYS, INTERACTIVE_KEY]) };
 
 /** PostHog's ingestion takes a timestamp up to 23 h ahead of now; later ones become now. */
 const FUTURE_MS_MAX = 23 * HOUR_MS;
@@ -207,7 +209,7 @@ function inputOf(
     // posthog-node sets it on every event by default: a server's address is not its user's.
     ...(properties.$geoip_disable === true ? { geoip: false } : {}),
     user_agent: cutTextOf(take('$raw_user_agent'), eventLimits.userAgentCharsMax),
-    properties: storedProperties(properties),
+    properties: storedProperties(properties, name),
   };
 }
 

@@ -19,7 +19,7 @@
 // event (its source).
 
 import { listValue } from '@duckdb/node-api';
-import { ENGAGEMENT_EVENT_NAME } from '../../core/index.ts';
+import { ENGAGEMENT_EVENT_NAME, INTERACTIVE_KEY } from '../../core/index.ts';
 import type { TimeRange } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import type { SqlParams } from '../sql-params.ts';
@@ -46,9 +46,6 @@ export function visitRangeOf(fromMs: number | undefined, toMs: number | undefine
     ...(toMs === undefined ? {} : { toMs: toMs + VISIT_REACH_MS }),
   };
 }
-
-/** The property a non-interactive event carries (Plausible's `interactive: false`). */
-const INTERACTIVE_PROPERTY = '$interactive';
 
 /**
  * The order of the events of a visit: by time, then (for events of one millisecond) by a hash
@@ -135,8 +132,8 @@ export function visitEventsCtes(spec: VisitEvents): string {
   );
   const side = spec.reach ? sideSql(filters.fromMs, filters.toMs, params) : '0';
   const views = params.add(listValue(spec.pageViewNames));
-  const key = params.add(`"${INTERACTIVE_PROPERTY}"`);
-  const pointer = params.add(`/${INTERACTIVE_PROPERTY}`);
+  const key = params.add(`"${INTERACTIVE_KEY}"`);
+  const pointer = params.add(`/${INTERACTIVE_KEY}`);
   // contains() first, whatever the spacing of the JSON text: most events do not name the key
   // and skip the JSON parse.
   const interactive = `NOT (contains(CAST(e.properties AS VARCHAR), ${key})
