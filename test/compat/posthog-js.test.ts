@@ -246,6 +246,73 @@ describe('posthog-js events', () => {
     expect((pageleave.properties as Json).$interactive).toBe(false);
   });
 
+  test('cookieless mode: the sentinel distinct_id is no one, each browser its own visitor', async () => {
+    // posthog-js with cookieless_mode sends every event under the distinct_id
+    // "$posthog_cookieless", $cookieless_mode: true, no $device_id and a $session_id that lives
+    // as long as the page (memory persistence). PostHog's ingestion replaces all three by a hash
+    // of the address and agent; stored as sent, every visitor of the site was one.
+    const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36';
+    const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
+    const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+    const cookieless = (uuid: string, name: string, min: number, agent: string, extra: Json) => ({
+      uuid,
+      event: name,
+      timestamp: at(min),
+      properties: {
+        token: 'wk_acme',
+        distinct_id: '$posthog_cookieless',
+        $cookieless_mode: true,
+        $device_id: null,
+        $is_identified: false,
+        $process_person_profile: false,
+        $raw_user_agent: agent,
+        ...extra,
+      },
+    });
+    const view = (uuid: string, min: number, agent: string, session: string, path: string) =>
+      cookieless(uuid, '$pageview', min, agent, {
+        $session_id: session,
+        $current_url: `https://shop.example${path}`,
+        $pathname: path,
+      });
+    const res = await gzipText('/i/v0/e/', [
+      // Chrome: two page loads five minutes apart (a new $session_id each), one visit.
+      view('c1', 0, CHROME, 'page-load-1', '/'),
+      view('c2', 5, CHROME, 'page-load-2', '/pricing'),
+      view('f1', 1, FIREFOX, 'page-load-3', '/'),
+      // Chrome signs up: identify's $anon_distinct_id is the sentinel too.
+      {
+        ...cookieless('id', '$identify', 6, CHROME, {
+          distinct_id: 'user_42',
+          $anon_distinct_id: '$posthog_cookieless',
+          $is_identified: true,
+          $process_person_profile: true,
+          $session_id: 'page-load-2',
+        }),
+        distinct_id: 'user_42',
+      },
+    ]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    const stats = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25&path=/');
+    expect(stats).toMatchObject({ page_views: 2, unique_visitors: 2, visits: 2 });
+    const all = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25');
+    expect(all).toMatchObject({ page_views: 3, unique_users: 1 });
+    // Chrome's two page loads are one visit, entered at /.
+    expect(all.top_entry_pages).toEqual([{ path: '/', visitors: 2, visits: 2 }]);
+    const stored = async (id: string) => {
+      const e = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      return [e.user_id, e.anonymous_id, e.session_id];
+    };
+    expect(await stored('c1')).toEqual([null, null, null]);
+    expect(await stored('id')).toEqual(['user_42', null, null]);
+    // Firefox's visitor is no one's person: by=person links no one to user_42 by the sentinel.
+    const funnel = await t.getJson<{ steps: { count: number }[] }>(
+      '/api/v1/funnel?tenant_id=acme&date=2026-11-25&step=path:/&step=name:$identify&by=person',
+    );
+    expect(funnel.steps.map((s) => s.count)).toEqual([2, 0]);
+  });
+
   test('property.$<key> filters and group_by=property:$<key> find them under $posthog', async () => {
     // posthog-node's events carry `$lib` and friends; a filter or breakdown on them worked
     // before they moved under $posthog and must still find them there.

@@ -26,7 +26,10 @@ const CapturedEvent = t.Object(
       t.String({
         description:
           `Required, here or in properties; over ${eventLimits.idCharsMax} characters, its ` +
-          `start, \`~\` and a digest of the whole, ${eventLimits.idCharsMax} in all.`,
+          `start, \`~\` and a digest of the whole, ${eventLimits.idCharsMax} in all. ` +
+          "posthog-js's cookieless `$posthog_cookieless` is no one: the visitor is the hash " +
+          'of the address and agent, and with `$cookieless_mode: true` the page-long ' +
+          '$session_id is no session (visits end after 30 minutes without events).',
       }),
     ),
     uuid: t.Optional(t.String({ description: 'The event_id: a retried batch is stored once.' })),

@@ -19,6 +19,17 @@
 import { eventLimits, INTERACTIVE_KEY, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 import { fittedIdOf } from './fitted-fields.ts';
 
+/**
+ * The distinct_id posthog-js sends for everyone in cookieless mode (`cookieless_mode`), and the
+ * `$anon_distinct_id` of its `$identify` there: no one. PostHog's ingestion puts a hash of the
+ * address, agent and site in its place; Tally's cookieless visitor hash (engine/visitor-id.ts)
+ * does the same for an event without ids.
+ */
+export const COOKIELESS_DISTINCT_ID = '$posthog_cookieless';
+
+/** The flag posthog-js sets on every event of cookieless mode. */
+export const COOKIELESS_MODE_KEY = '$cookieless_mode';
+
 /** Person and group updates: at the top, and the last keys cut to fit the limits. */
 export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
   '$set',
@@ -70,7 +81,8 @@ function idOf(value: unknown): string | undefined {
  */
 function mergedIdOf(value: unknown): string | undefined {
   const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-  return typeof id === 'string' && id !== '' ? fittedIdOf(id) : undefined;
+  const named = typeof id === 'string' && id !== '' && id !== COOKIELESS_DISTINCT_ID;
+  return named ? fittedIdOf(id) : undefined;
 }
 
 /** The device an identified event was sent from: `$device_id`, when it is an id (idOf). */
@@ -92,14 +104,16 @@ export interface PostHogIdentity {
  * mobile SDKs send it; after a reset() it is no longer the `$device_id`); for `$create_alias`,
  * its `alias`; else, or when that is not an id, `$device_id`. An anonymous `$create_alias`
  * (posthog-js's alias() before identify) links its distinct_id to the alias: the alias is its
- * user_id. The names stay in the properties as sent.
+ * user_id. The names stay in the properties as sent. An event of no one (the cookieless
+ * sentinel, `distinctId` undefined) has neither: its visitor is the address and agent's hash.
  */
 export function identityOf(
   name: string,
-  distinctId: string,
+  distinctId: string | undefined,
   properties: Record<string, unknown>,
   anonymous: boolean,
 ): PostHogIdentity {
+  if (distinctId === undefined) return {};
   const alias = name === '$create_alias' ? mergedIdOf(properties.alias) : undefined;
   if (anonymous) return { anonymous_id: distinctId, user_id: alias };
   const merged = name === '$identify' ? mergedIdOf(properties.$anon_distinct_id) : alias;

@@ -35,7 +35,13 @@ import {
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
 import { captureDoc } from './posthog-docs.ts';
-import { identityOf, POSTHOG_TOP_LEVEL_KEYS, storedProperties } from './posthog-properties.ts';
+import {
+  COOKIELESS_DISTINCT_ID,
+  COOKIELESS_MODE_KEY,
+  identityOf,
+  POSTHOG_TOP_LEVEL_KEYS,
+  storedProperties,
+} from './posthog-properties.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -184,7 +190,10 @@ function inputOf(
   const sentId = textOf(event.distinct_id) ?? take('distinct_id');
   if (sentId === undefined) throw new AppError('bad_request', `${where}.distinct_id is required`);
   // PostHog keeps a longer one (cut to 200 characters); refused, the event would be lost.
-  const distinctId = fittedIdOf(sentId);
+  const distinctId = sentId === COOKIELESS_DISTINCT_ID ? undefined : fittedIdOf(sentId);
+  // Cookieless mode's $session_id lives as long as the page (memory persistence): PostHog
+  // replaces it, as Tally's visits do for events without one (30 minutes of inactivity).
+  const cookieless = properties[COOKIELESS_MODE_KEY] === true;
   delete properties.token;
   const anonymous =
     properties.$is_identified === false || properties.$process_person_profile === false;
@@ -194,7 +203,7 @@ function inputOf(
   const referrer = take('$referrer');
   // Fitted as a distinct_id is (PostHog takes any length): refused, the event was lost; cut,
   // two sessions alike in their start would be one visit.
-  const sessionId = take('$session_id');
+  const sessionId = cookieless ? undefined : take('$session_id');
   return {
     event_id: textOf(event.uuid),
     name,
