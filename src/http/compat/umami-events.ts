@@ -96,7 +96,7 @@ export const UmamiItemIn = t.Object(
           description: 'The website id: the tenant, or a site alias of one.',
         }),
         url: optionalText(
-          'Page URL or path; the path keeps its #hash. Over ' +
+          'Page URL or path; the path keeps its #hash and is stored decodeURI-d. Over ' +
             `${eventLimits.urlCharsMax} characters: stored without its query.`,
         ),
         referrer: optionalText(
@@ -110,7 +110,7 @@ export const UmamiItemIn = t.Object(
           `Distinct id: the user_id, and the session key; one over ${eventLimits.idCharsMax} ` +
             'characters is stored as its start, `~` and 16 hex digits of its SHA-256.',
         ),
-        title: optionalText(),
+        title: optionalText('Stored decodeURIComponent-d, as Umami saves it.'),
         hostname: optionalText(),
         screen: optionalText(),
         language: optionalText(),
@@ -269,7 +269,10 @@ export function umamiItem(
   const ids = { websiteId: website, sessionId: claims.sessionId, visitId: claims.visitId };
   const properties: Record<string, unknown> = { ...objectOf(payload.data) };
   for (const field of PAGE_FIELDS) {
-    const value = text(field);
+    const sent = text(field);
+    // Umami saves the title decoded (safeDecodeURIComponent): its 2.x trackers encodeURI it.
+    const value =
+      field === 'title' && sent !== undefined ? decodedOr(sent, decodeURIComponent) : sent;
     if (value !== undefined) properties[`$${field}`] = cutToChars(value, PAGE_FIELD_CHARS_MAX);
   }
   const name = given('name');
@@ -288,7 +291,7 @@ export function umamiItem(
     anonymous_id: ids.sessionId,
     session_id: ids.visitId,
     url: url === undefined ? undefined : fittedUrl(url),
-    path: url === undefined ? undefined : pathWithHash(url),
+    path: umamiPathOf(url),
     referrer: referrer === undefined ? undefined : fittedUrl(referrer),
     user_agent: cutTextOf(text('userAgent'), eventLimits.userAgentCharsMax),
     ip: sentIpOf(text('ip')),
@@ -296,6 +299,25 @@ export function umamiItem(
   };
   const token = sessions.token(claims);
   return { kind: 'event', input, ids, cache: token, stored: !UNSTORED_TYPES.has(type) };
+}
+
+/**
+ * The page path as Umami saves it (urlPath: safeDecodeURI of the path and hash): the escapes of
+ * the browser's URL decoded (`/café`, not `/caf%C3%A9`), those of reserved characters (`%2F`)
+ * kept, and the path as it is when it does not decode (`100%`).
+ */
+function umamiPathOf(url: string | undefined): string | undefined {
+  const path = url === undefined ? undefined : pathWithHash(url);
+  return path === undefined ? undefined : decodedOr(path, decodeURI);
+}
+
+/** `text` decoded by `decode`, or as it is when it is no valid escape text (Umami's safe*). */
+function decodedOr(text: string, decode: (text: string) => string): string {
+  try {
+    return decode(text);
+  } catch {
+    return text;
+  }
 }
 
 function checkItem(
