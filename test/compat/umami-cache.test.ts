@@ -54,6 +54,24 @@ describe("Umami's x-umami-cache", () => {
     expect(await stats()).toMatchObject({ page_views: 4, visits: 2 });
   });
 
+  test("Umami 2's tracker, which sends back the answer's whole text, keeps its visit", async () => {
+    // Umami 2 answered the bare token and its tracker kept `cache = await res.text()`: against
+    // Umami 3's JSON answer it sends the whole JSON text back.
+    t.clock.set(T0 + 50 * MINUTE);
+    const payload = { website: WEBSITE, hostname: 'example.com', url: '/', title: 'Home' };
+    const headers = { 'user-agent': CHROME };
+    const res = await t.post('/api/send', { type: 'event', payload }, headers);
+    const text = await res.text();
+    const first = JSON.parse(text) as { visitId: string };
+    t.clock.set(T0 + 65 * MINUTE);
+    const again = await t.post(
+      '/api/send',
+      { type: 'event', payload: { ...payload, url: '/pricing' } },
+      { ...headers, 'x-umami-cache': text },
+    );
+    expect(((await again.json()) as { visitId: string }).visitId).toBe(first.visitId);
+  });
+
   test("a token Tally did not sign, another website's or another session's is none", async () => {
     const first = await view(T0 + 50 * MINUTE, '/');
     const claims = JSON.parse(

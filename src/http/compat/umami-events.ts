@@ -1,12 +1,10 @@
-// One Umami collection item ({type, payload}): its schema, as a unified event, and the ids
-// Umami answers with: a session per (website, client address, agent, month) or per distinct id,
-// and a visit per session and hour, as Umami derives them. The session becomes the event's
+// One Umami collection item ({type, payload}): its schema, and as a unified event with the
+// session and visit ids Umami answers with (umami-sessions.ts). The session becomes the event's
 // anonymous_id (Umami's visitor) and the visit its session_id. Only `event` items are stored as
 // events; the other types Umami takes are checked and answered as Umami answers them. Text
 // over a limit is cut as Umami cuts it to its columns, not refused (fitted-fields.ts), and the
-// path keeps the URL's hash, as Umami's url_path does.
+// path keeps the URL's hash, as Umami's url_path does, decoded as Umami saves it.
 
-import { createHmac, randomBytes } from 'node:crypto';
 import { t } from 'elysia';
 import {
   AppError,
@@ -21,12 +19,7 @@ import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
 import { cutTextOf, fittedIdOf, fittedUrl, pathWithHash, sentIpOf } from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
-
-export interface UmamiIds {
-  websiteId: string;
-  sessionId: string;
-  visitId: string;
-}
+import type { UmamiIds, UmamiSessions } from './umami-sessions.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The item types of Umami's /api/send (its collection schema and its error tracking). */
@@ -57,7 +50,6 @@ export function umamiItemWrites(item: unknown): boolean {
 
 /** Umami's answer to an `error` item for a website whose error tracking is off. */
 export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
-const HOUR_MS = 3_600_000;
 /** The latest `timestamp` (epoch seconds) that is a date: the last second of the year 9999. */
 const TIMESTAMP_SECONDS_MAX = Math.floor(EPOCH_MS_MAX / 1000);
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
@@ -145,95 +137,6 @@ export const UmamiItemIn = t.Object(
   },
   { additionalProperties: true },
 );
-
-/**
- * How long a visit the tracker carries in its `x-umami-cache` token lasts: 30 minutes from its
- * start (the token's `iat`), as Umami's resolveCollectionSession keeps it; then the hour's visit.
- */
-const CACHED_VISIT_SECONDS = 1800;
-/** The bytes of a token's HMAC it carries (base64url): 128 bits. */
-const TOKEN_SIGNATURE_BYTES = 16;
-
-/** The claims of the `cache` token Umami answers with and its tracker sends back. */
-interface CacheClaims extends UmamiIds {
-  /** When the visit began (epoch seconds), as Umami's token names it. */
-  iat: number;
-}
-
-/**
- * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be
- * reversed to an address; a restart starts new sessions, as a new Umami secret would. The
- * `cache` token is signed with the same key, as Umami signs its own: a visit id a client names
- * is taken only from a token Tally gave.
- */
-export class UmamiSessions {
-  private readonly key = randomBytes(32);
-
-  /**
-   * The ids of an item, as Umami's resolveCollectionSession derives them: the session of
-   * (website, who, month); the visit of the session and hour, unless the client's `cache` token
-   * (x-umami-cache) names a visit of this website and session begun at most 30 minutes before
-   * `nowMs`, or the item names its own time (`historical`), which keeps it whatever its age.
-   */
-  ids(
-    websiteId: string,
-    who: string,
-    atMs: number,
-    visit: { cache: string | null; nowMs: number; historical: boolean },
-  ): CacheClaims {
-    const month = new Date(atMs).toISOString().slice(0, 7);
-    const sessionId = this.uuid(`${websiteId}\0${who}\0${month}`);
-    const now = Math.floor(visit.nowMs / 1000);
-    const cached = this.claimsOf(visit.cache);
-    const carried =
-      cached !== undefined &&
-      cached.websiteId === websiteId &&
-      cached.sessionId === sessionId &&
-      (visit.historical || now - cached.iat <= CACHED_VISIT_SECONDS);
-    if (carried) return { websiteId, sessionId, visitId: cached.visitId, iat: cached.iat };
-    const visitId = this.uuid(`${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
-    return { websiteId, sessionId, visitId, iat: now };
-  }
-
-  /** The `cache` token of an answer: its claims and their HMAC, each base64url. */
-  token(claims: CacheClaims): string {
-    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${body}.${this.signature(body)}`;
-  }
-
-  /** The claims of a token this process signed; none for anything else. */
-  private claimsOf(token: string | null): CacheClaims | undefined {
-    const [body, signature, ...rest] = (token ?? '').split('.');
-    if (body === undefined || signature !== this.signature(body) || rest.length > 0) {
-      return undefined;
-    }
-    try {
-      const claims = objectOf(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
-      const { websiteId, sessionId, visitId, iat } = claims ?? {};
-      const texts = [websiteId, sessionId, visitId].every((id) => typeof id === 'string');
-      return texts && Number.isInteger(iat) ? (claims as unknown as CacheClaims) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private signature(body: string): string {
-    const mac = createHmac('sha256', this.key).update(`cache\0${body}`).digest();
-    return mac.subarray(0, TOKEN_SIGNATURE_BYTES).toString('base64url');
-  }
-
-  private uuid(text: string): string {
-    const hex = createHmac('sha256', this.key).update(text).digest('hex');
-    const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
-    return [
-      hex.slice(0, 8),
-      hex.slice(8, 12),
-      `5${hex.slice(13, 16)}`,
-      `${variant}${hex.slice(17, 20)}`,
-      hex.slice(20, 32),
-    ].join('-');
-  }
-}
 
 /** One item as Umami takes it: an event to store, an item only answered, or an error report. */
 export type UmamiItem =

@@ -29,12 +29,11 @@ import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umam
 import {
   UMAMI_ERRORS_DISABLED,
   UMAMI_FIT,
-  type UmamiIds,
   UmamiItemIn,
-  UmamiSessions,
   umamiItem,
   umamiItemWrites,
 } from './umami-events.ts';
+import { type UmamiIds, UmamiSessions } from './umami-sessions.ts';
 
 /** Where Umami's tracker sends back the `cache` of its last answer. */
 const UMAMI_CACHE_HEADER = 'x-umami-cache';

@@ -1,0 +1,119 @@
+// Umami's session and visit ids, and the `cache` token its answers carry and its tracker sends
+// back in x-umami-cache: a session per (website, client address, agent, month) or per distinct
+// id, a visit per session and hour, unless the token names a visit of that session begun at
+// most 30 minutes before, as Umami's resolveCollectionSession derives them.
+
+import { createHmac, randomBytes } from 'node:crypto';
+import { HOUR_MS } from '../../core/index.ts';
+import { objectOf } from './ingest.ts';
+
+export interface UmamiIds {
+  websiteId: string;
+  sessionId: string;
+  visitId: string;
+}
+
+/**
+ * How long a visit the tracker carries in its `x-umami-cache` token lasts: 30 minutes from its
+ * start (the token's `iat`), as Umami's resolveCollectionSession keeps it; then the hour's visit.
+ */
+const CACHED_VISIT_SECONDS = 1800;
+/** The bytes of a token's HMAC it carries (base64url): 128 bits. */
+const TOKEN_SIGNATURE_BYTES = 16;
+
+/** The claims of the `cache` token Umami answers with and its tracker sends back. */
+interface CacheClaims extends UmamiIds {
+  /** When the visit began (epoch seconds), as Umami's token names it. */
+  iat: number;
+}
+
+/**
+ * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be
+ * reversed to an address; a restart starts new sessions, as a new Umami secret would. The
+ * `cache` token is signed with the same key, as Umami signs its own: a visit id a client names
+ * is taken only from a token Tally gave.
+ */
+export class UmamiSessions {
+  private readonly key = randomBytes(32);
+
+  /**
+   * The ids of an item, as Umami's resolveCollectionSession derives them: the session of
+   * (website, who, month); the visit of the session and hour, unless the client's `cache` token
+   * (x-umami-cache) names a visit of this website and session begun at most 30 minutes before
+   * `nowMs`, or the item names its own time (`historical`), which keeps it whatever its age.
+   */
+  ids(
+    websiteId: string,
+    who: string,
+    atMs: number,
+    visit: { cache: string | null; nowMs: number; historical: boolean },
+  ): CacheClaims {
+    const month = new Date(atMs).toISOString().slice(0, 7);
+    const sessionId = this.uuid(`${websiteId}\0${who}\0${month}`);
+    const now = Math.floor(visit.nowMs / 1000);
+    const cached = this.claimsOf(visit.cache);
+    const carried =
+      cached !== undefined &&
+      cached.websiteId === websiteId &&
+      cached.sessionId === sessionId &&
+      (visit.historical || now - cached.iat <= CACHED_VISIT_SECONDS);
+    if (carried) return { websiteId, sessionId, visitId: cached.visitId, iat: cached.iat };
+    const visitId = this.uuid(`${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
+    return { websiteId, sessionId, visitId, iat: now };
+  }
+
+  /** The `cache` token of an answer: its claims and their HMAC, each base64url. */
+  token(claims: CacheClaims): string {
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${body}.${this.signature(body)}`;
+  }
+
+  /** The claims of a token this process signed; none for anything else. */
+  private claimsOf(sent: string | null): CacheClaims | undefined {
+    const [body, signature, ...rest] = cacheTokenOf(sent).split('.');
+    if (body === undefined || signature !== this.signature(body) || rest.length > 0) {
+      return undefined;
+    }
+    try {
+      const claims = objectOf(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+      const { websiteId, sessionId, visitId, iat } = claims ?? {};
+      const texts = [websiteId, sessionId, visitId].every((id) => typeof id === 'string');
+      return texts && Number.isInteger(iat) ? (claims as unknown as CacheClaims) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private signature(body: string): string {
+    const mac = createHmac('sha256', this.key).update(`cache\0${body}`).digest();
+    return mac.subarray(0, TOKEN_SIGNATURE_BYTES).toString('base64url');
+  }
+
+  private uuid(text: string): string {
+    const hex = createHmac('sha256', this.key).update(text).digest('hex');
+    const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+    return [
+      hex.slice(0, 8),
+      hex.slice(8, 12),
+      `5${hex.slice(13, 16)}`,
+      `${variant}${hex.slice(17, 20)}`,
+      hex.slice(20, 32),
+    ].join('-');
+  }
+}
+
+/**
+ * The token a client sends back in x-umami-cache: as sent, or the `cache` of the answer's whole
+ * text, which Umami 2's tracker sends (`cache = await res.text()`: Umami 2 answered the bare
+ * token, Umami 3 and Tally answer JSON); '' for none.
+ */
+function cacheTokenOf(sent: string | null): string {
+  const text = sent?.trim() ?? '';
+  if (!text.startsWith('{')) return text;
+  try {
+    const cache = objectOf(JSON.parse(text))?.cache;
+    return typeof cache === 'string' ? cache : '';
+  } catch {
+    return '';
+  }
+}
