@@ -63,6 +63,41 @@ describe('@umami/node against Tally', () => {
     const names = (stats.top_events as Json[]).map((e) => e.name);
     expect(names.sort()).toEqual(['pageview', 'signup-button']);
   });
+
+  test("a page named by its path is on its hostname: a referrer there is the site's own", async () => {
+    // @umami/node's documented form names the page by its path and the host apart; Umami reads
+    // it as https://<hostname><url>, so a referrer on that host is no referrer (self-referral).
+    const umami = new Umami({ websiteId: OTHER, hostUrl: server.url });
+    const res = await umami.track({
+      url: '/docs?x=1',
+      hostname: 'www.example.com',
+      title: 'Docs',
+      referrer: 'https://example.com/pricing',
+    });
+    expect(res.status).toBe(200);
+    const stats = await server.getJson(`/api/v1/stats?tenant_id=${OTHER}`);
+    expect(stats.top_referrer_sources).toEqual([
+      {
+        source: 'Direct / None',
+        referrer_source: 'Direct / None',
+        visitors: 1,
+        visits: 1,
+        events: 1,
+      },
+    ]);
+    const { events } = await server.getJson<{ events: Json[] }>(
+      `/api/v1/events?tenant_id=${OTHER}`,
+    );
+    expect(events.map((e) => [e.url, e.path])).toEqual([
+      ['https://www.example.com/docs?x=1', '/docs'],
+    ]);
+    const now = Date.now();
+    const range = `startAt=${now - 3_600_000}&endAt=${now + 3_600_000}`;
+    const referrers = await server.getJson<unknown>(
+      `/api/websites/${OTHER}/metrics?type=referrer&${range}`,
+    );
+    expect(referrers).toEqual([]);
+  });
 });
 
 describe('Umami collection API', () => {

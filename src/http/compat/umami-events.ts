@@ -88,7 +88,8 @@ export const UmamiItemIn = t.Object(
           description: 'The website id: the tenant, or a site alias of one.',
         }),
         url: optionalText(
-          'Page URL or path; the path keeps its #hash and is stored decodeURI-d. Over ' +
+          'Page URL or path (a path is stored on https://<hostname>, as Umami reads it); the ' +
+            'path keeps its #hash and is stored decodeURI-d. Over ' +
             `${eventLimits.urlCharsMax} characters: stored without its query.`,
         ),
         referrer: optionalText(
@@ -179,7 +180,7 @@ export function umamiItem(
     if (value !== undefined) properties[`$${field}`] = cutToChars(value, PAGE_FIELD_CHARS_MAX);
   }
   const name = given('name');
-  const url = text('url');
+  const url = pageUrlOf(text('url'), text('hostname'));
   const referrer = text('referrer');
   const input: EventInput = {
     tenant_id: website,
@@ -202,6 +203,18 @@ export function umamiItem(
   };
   const token = sessions.token(claims);
   return { kind: 'event', input, ids, cache: token, stored: !UNSTORED_TYPES.has(type) };
+}
+
+/**
+ * The page's URL as Umami reads it (`new URL(url, https://<hostname>)`): a path, as @umami/node
+ * and Umami 2's trackers send it, on the payload's hostname, so that a referrer on that host is
+ * seen as the site's own (no source), as Umami drops it; a URL with a scheme, or with no
+ * hostname to resolve against, as sent.
+ */
+function pageUrlOf(url: string | undefined, hostname: string | undefined): string | undefined {
+  if (url === undefined || hostname === undefined || URL.canParse(url)) return url;
+  const base = `https://${hostname}`;
+  return URL.canParse(base) && URL.canParse(url, base) ? new URL(url, base).href : url;
 }
 
 /**
