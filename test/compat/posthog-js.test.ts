@@ -313,6 +313,38 @@ describe('posthog-js events', () => {
     expect(funnel.steps.map((s) => s.count)).toEqual([2, 0]);
   });
 
+  test('identify, flag checks, web vitals and errors end no bounce; autocapture does', async () => {
+    // posthog-js sends these of itself (identify at sign-in, $feature_flag_called when a flag
+    // is read, $web_vitals after each page load): counted as interactive, no visit bounced.
+    const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+    const event = (uuid: string, name: string, s: number, session: string) => ({
+      uuid,
+      event: name,
+      timestamp: at(s),
+      properties: browserProperties({
+        $session_id: session,
+        $current_url: 'https://shop.example/',
+        $pathname: '/',
+      }),
+    });
+    const sent = await gzipText('/i/v0/e/', [
+      event('a1', '$pageview', 0, 'sa'),
+      event('a2', '$identify', 1, 'sa'),
+      event('a3', '$feature_flag_called', 2, 'sa'),
+      event('a4', '$web_vitals', 3, 'sa'),
+      event('a5', '$exception', 4, 'sa'),
+      event('a6', '$set', 5, 'sa'),
+      event('b1', '$pageview', 0, 'sb'),
+      event('b2', '$autocapture', 5, 'sb'),
+    ]);
+    expect(sent.status).toBe(200);
+    const stats = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25');
+    // sa: a page view and what posthog-js sent of itself, a bounce; sb: a click, no bounce.
+    expect(stats).toMatchObject({ total_events: 8, page_views: 2, visits: 2, bounce_rate: 50 });
+    const click = await t.getJson('/api/v1/events/b2?tenant_id=acme');
+    expect((click.properties as Json).$interactive).toBeUndefined();
+  });
+
   test('property.$<key> filters and group_by=property:$<key> find them under $posthog', async () => {
     // posthog-node's events carry `$lib` and friends; a filter or breakdown on them worked
     // before they moved under $posthog and must still find them there.

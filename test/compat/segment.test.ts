@@ -356,6 +356,42 @@ describe('Segment HTTP Tracking API', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(6);
   });
 
+  test('identify, group and alias end no bounce: a one-page visit that identifies is one', async () => {
+    // They say who someone is, not what they did: counted as interactive, a site calling
+    // identify at every page load (as analytics.js apps do) had no bounce at all.
+    const key = basic('wk_acme');
+    const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+    const page = (id: string, anonymousId: string, s: number, path: string) => ({
+      messageId: id,
+      anonymousId,
+      timestamp: at(s),
+      properties: { path, url: `https://ex.com${path}` },
+    });
+    const sent = [
+      ['page', page('p-a', 'anon-a', 0, '/')],
+      [
+        'identify',
+        { messageId: 'i-a', anonymousId: 'anon-a', traits: { plan: 'pro' }, timestamp: at(1) },
+      ],
+      ['group', { messageId: 'g-a', anonymousId: 'anon-a', groupId: 'g1', timestamp: at(2) }],
+      ['alias', { messageId: 'l-a', anonymousId: 'anon-a', previousId: 'old', timestamp: at(3) }],
+      ['page', page('p-b', 'anon-b', 0, '/')],
+      ['track', { messageId: 't-b', anonymousId: 'anon-b', event: 'Clicked', timestamp: at(5) }],
+    ] as const;
+    for (const [type, body] of sent)
+      expect((await t.post(`/v1/${type}`, body, key)).status).toBe(200);
+    // anon-a: a page and who they are, a bounce; anon-b: a page and a track, no bounce (one
+    // visitor each: with a userId, the identify would be another visitor's, its own visit).
+    const stats = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25');
+    expect(stats).toMatchObject({ total_events: 6, page_views: 2, visits: 2, bounce_rate: 50 });
+    for (const id of ['i-a', 'g-a', 'l-a']) {
+      const stored = await t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+      expect([id, (stored.properties as Json).$interactive]).toEqual([id, false]);
+    }
+    const track = await t.getJson('/api/v1/events/t-b?tenant_id=acme');
+    expect((track.properties as Json).$interactive).toBeUndefined();
+  });
+
   test('a null name or category is none: the properties keep their own name and category', async () => {
     // analytics.js (classic: `if (name) properties.name = name`) and @segment/analytics-next's
     // EventFactory (`if (page !== null) event.name = page`) never send or copy a null name; an
@@ -401,7 +437,7 @@ describe('Segment HTTP Tracking API', () => {
     expect(await ids('a-long')).toEqual(['u1', fitted('p'.repeat(129)), 'u1']);
     expect(await ids('t')).toEqual(['u1', null, 'u1']);
     const stored = await t.getJson('/api/v1/events/a-node?tenant_id=acme');
-    expect(stored.properties).toEqual({ previousId: 'anon-1' });
+    expect(stored.properties).toEqual({ previousId: 'anon-1', $interactive: false });
   });
 
   test('bad input and limits are 400 (not retried) and store nothing', async () => {

@@ -19,8 +19,9 @@ const CapturedEvent = t.Object(
   {
     event: t.String({
       description:
-        '`$pageview` is a page view; `$pageleave` is stored non-interactive ' +
-        '(`$interactive: false`): it ends no bounce.',
+        '`$pageview` is a page view; `$pageleave`, `$identify`, `$create_alias`, `$set`, ' +
+        '`$groupidentify`, `$feature_flag_called`, `$web_vitals`, `$$heatmap`, `$opt_in` and ' +
+        '`$exception` are stored non-interactive (`$interactive: false`): they end no bounce.',
     }),
     distinct_id: t.Optional(
       t.String({

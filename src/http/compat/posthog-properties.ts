@@ -39,11 +39,26 @@ export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The events posthog-js sends of itself that are no interaction: `$pageleave`, its beacon at
- * every page hide. Stored non-interactive (INTERACTIVE_KEY false), as Plausible's `i: false`, so
- * that a one-page visit stays a bounce (PostHog's bounce counts page views and autocapture).
+ * The events PostHog's SDKs send of themselves that are no interaction: `$pageleave` (posthog-js's
+ * beacon at every page hide), identity and person updates (`$identify`, `$create_alias`, `$set`,
+ * `$groupidentify`), flag checks (`$feature_flag_called`), measurements (`$web_vitals`,
+ * `$$heatmap`), `$opt_in` and captured errors (`$exception`). Stored non-interactive
+ * (INTERACTIVE_KEY false), as Plausible's `i: false`, so that a one-page visit stays a bounce:
+ * PostHog's own bounce counts only page views and autocapture, and a site calling `identify` at
+ * every page load would otherwise have none.
  */
-const NON_INTERACTIVE_EVENTS: ReadonlySet<string> = new Set(['$pageleave']);
+const NON_INTERACTIVE_EVENTS: ReadonlySet<string> = new Set([
+  '$pageleave',
+  '$identify',
+  '$create_alias',
+  '$set',
+  '$groupidentify',
+  '$feature_flag_called',
+  '$web_vitals',
+  '$$heatmap',
+  '$opt_in',
+  '$exception',
+]);
 
 /** `properties` as stored: see the header; `name` is the event's. */
 export function storedProperties(

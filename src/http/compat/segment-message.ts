@@ -9,6 +9,7 @@ import {
   type BaseEvent,
   type EventInput,
   eventLimits,
+  INTERACTIVE_KEY,
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
@@ -88,7 +89,12 @@ function fittedIdOrNone(id: string | undefined): string | undefined {
   return id === undefined ? undefined : fittedIdOf(id);
 }
 
-/** track/page/screen carry properties; identify/group traits; alias its previousId. */
+/**
+ * track/page/screen carry properties; identify/group traits; alias its previousId. identify,
+ * group and alias say who someone is, not what they did: stored non-interactive (INTERACTIVE_KEY
+ * false, as Plausible's `i: false`), they end no bounce, else a site calling `identify` at every
+ * page load would have none.
+ */
 function propertiesOf(
   type: SegmentType,
   message: Record<string, unknown>,
@@ -99,11 +105,15 @@ function propertiesOf(
   }
   switch (type) {
     case 'identify':
-      return { ...objectOf(message.traits) };
+      return { ...objectOf(message.traits), [INTERACTIVE_KEY]: false };
     case 'group':
-      return { ...objectOf(message.traits), groupId: textOf(message.groupId) };
+      return {
+        ...objectOf(message.traits),
+        groupId: textOf(message.groupId),
+        [INTERACTIVE_KEY]: false,
+      };
     case 'alias':
-      return { previousId: textOf(message.previousId) };
+      return { previousId: textOf(message.previousId), [INTERACTIVE_KEY]: false };
     case 'page':
     case 'screen':
       // A null name or category is none (analytics.js copies only a given one into the

@@ -9,7 +9,14 @@
 // How one message becomes an event is segment-message.ts's.
 
 import { Elysia, t } from 'elysia';
-import { AppError, CUT_PROPERTIES_KEY, eventLimits, MiB, requestLimits } from '../../core/index.ts';
+import {
+  AppError,
+  CUT_PROPERTIES_KEY,
+  eventLimits,
+  INTERACTIVE_KEY,
+  MiB,
+  requestLimits,
+} from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
@@ -106,8 +113,11 @@ export function segmentRoutes(deps: AppDeps) {
 
 const OK = { success: true };
 
-/** Properties over the limits are fitted (core/properties.ts); only `utm_*` is kept first. */
-const SEGMENT_FIT = { api: 'segment', keep: new Set<string>() };
+/**
+ * Properties over the limits are fitted (core/properties.ts); `utm_*` is kept first, and the
+ * non-interactive mark of an identify, group or alias (segment-message.ts).
+ */
+const SEGMENT_FIT = { api: 'segment', keep: new Set<string>([INTERACTIVE_KEY]) };
 
 const SegmentMessage = t.Object(
   {
@@ -124,7 +134,9 @@ const SegmentMessage = t.Object(
     name: t.Optional(t.String({ description: 'page, screen: the page or screen name.' })),
     category: t.Optional(t.String()),
     properties: t.Optional(openObject('track, page, screen: the properties.')),
-    traits: t.Optional(openObject('identify, group: stored as the properties.')),
+    traits: t.Optional(
+      openObject('identify, group: stored as the properties, with `$interactive: false`.'),
+    ),
     groupId: t.Optional(t.String({ description: 'group: the group id.' })),
     previousId: t.Optional(t.String({ description: 'alias: the old id; anonymous_id if none' })),
     timestamp: t.Optional(
