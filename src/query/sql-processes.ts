@@ -140,7 +140,7 @@ export class SqlProcesses {
     let child: Child | null = null;
     let watch: StatementWatch | null = null;
     try {
-      child = this.takeSpare();
+      child = this.startJob(job);
       if (child === null) {
         return {
           ok: false,
@@ -149,7 +149,6 @@ export class SqlProcesses {
         };
       }
       const { proc, started } = child;
-      proc.send(job);
       watch = watchStatement(proc.pid, started, limits);
       const answered = child.answer.then(
         (answer): SqlOutcome =>
@@ -164,6 +163,22 @@ export class SqlProcesses {
       watch?.stop();
       child?.proc.kill('SIGKILL');
     }
+  }
+
+  /**
+   * A process that took `job`: the spare, else a new one; null when none takes it. A spare that
+   * died (killed by an operator or the OOM killer) may not be seen dead yet, its exit not
+   * handled, while its IPC channel is already closed: sending then throws, and a new process
+   * takes the job instead of the statement failing with a 500.
+   */
+  private startJob(job: SqlJob): Child | null {
+    const spare = this.takeSpare();
+    if (spare !== null && sent(spare, job)) return spare;
+    spare?.proc.kill('SIGKILL');
+    const fresh = spare === null ? null : trySpawn(this.command);
+    if (fresh !== null && sent(fresh, job)) return fresh;
+    fresh?.proc.kill('SIGKILL');
+    return null;
   }
 
   /**
@@ -235,6 +250,16 @@ export function watchStatement(
   if (limits.signal?.aborted) abort();
   else limits.signal?.addEventListener('abort', abort, { once: true });
   return { stopped, stop };
+}
+
+/** Whether `child` took `job` (its IPC channel may be closed: it died, or is dying). */
+function sent(child: Child, job: SqlJob): boolean {
+  try {
+    child.proc.send(job);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function trySpawn(command: readonly string[]): Child | null {

@@ -140,6 +140,44 @@ describe('SqlProcesses', () => {
     }
   });
 
+  test('a spare whose IPC channel closed before its exit is seen: a new process takes the job', async () => {
+    // A spare killed (OOM killer, operator) has its channel closed before its exit is handled;
+    // sending it the job threw ERR_IPC_CHANNEL_CLOSED out of run, a 500. Here the process
+    // started while `marker` exists claims it and closes its channel, staying alive.
+    const child = path.join(import.meta.dir, '../../src/query/sql-child.ts');
+    const marker = path.join(dir, 'close-channel');
+    const wrapper = path.join(dir, 'closing-spare.ts');
+    fs.writeFileSync(
+      wrapper,
+      `import * as fs from 'node:fs';
+       const [marker, child] = process.argv.slice(2);
+       let claimed = true;
+       try { fs.renameSync(marker, marker + '.taken'); } catch { claimed = false; }
+       if (claimed) { process.disconnect(); setInterval(() => {}, 1000); }
+       else await import(child);`,
+    );
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 }, [
+      process.execPath,
+      wrapper,
+      marker,
+      child,
+    ]);
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 1024 ** 3 };
+    const run = (n: number) =>
+      processes.run(
+        'acme',
+        { ...spillingJob(`closed-${n}`), statement: `SELECT ${n} AS n` },
+        limits,
+      );
+    expect(await run(1)).toMatchObject({ ok: true, rows: [[1]] }); // starts a spare
+    fs.writeFileSync(marker, '');
+    expect(await run(2)).toMatchObject({ ok: true, rows: [[2]] }); // its new spare closes
+    const deadline = performance.now() + 10_000;
+    while (!fs.existsSync(`${marker}.taken`) && performance.now() < deadline) await Bun.sleep(20);
+    await Bun.sleep(300); // the channel's close reaches this process
+    expect(await run(3)).toMatchObject({ ok: true, rows: [[3]] });
+  });
+
   test('the time limit counts from the statement, not from the boot of its process', async () => {
     const child = path.join(import.meta.dir, '../../src/query/sql-child.ts');
     // Each process takes 600 ms to boot before it is the child: twice the time limit.
