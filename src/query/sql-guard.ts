@@ -104,7 +104,9 @@ const DUCKDB_ARRAY_SIZE_MAX = 100_000;
 /**
  * Why json_serialize_sql could not parse a statement: a syntax error; a statement that is no
  * SELECT ("not implemented"); a type its parser leaves to the binder, which it cannot serialize
- * (an ARRAY size out of DuckDB's range: INT[0], INT[100000000]); else DuckDB's own message.
+ * (an ARRAY size out of DuckDB's range: INT[0], INT[100000000]; an ENUM spelled inside a nested
+ * type: ENUM('a')[], STRUCT(s ENUM('a')); DuckDB's message is the same for both, so both are
+ * named); else DuckDB's own message.
  */
 function parseRefusal(parsed: Node): string {
   const message = String(parsed.error_message ?? 'cannot parse');
@@ -115,8 +117,10 @@ function parseRefusal(parsed: Node): string {
       return 'only a read-only SELECT statement is allowed';
     case 'serialization':
       return (
-        `an ARRAY type's size is 1 to ${DUCKDB_ARRAY_SIZE_MAX} (INTEGER[3]); a type of this ` +
-        `statement cannot be read before binding (DuckDB: ${message})`
+        `an ARRAY type's size is 1 to ${DUCKDB_ARRAY_SIZE_MAX} (INTEGER[3]), and an ENUM type ` +
+        'cannot be spelled inside a LIST, ARRAY, STRUCT, MAP or UNION type (cast each value ' +
+        "instead: [x::ENUM('a', 'b')]); a type of this statement cannot be read before " +
+        `binding (DuckDB: ${message})`
       );
     default:
       return `this statement cannot be parsed (DuckDB: ${String(parsed.error_type)}: ${message})`;

@@ -302,6 +302,24 @@ describe('runSql', () => {
     );
   });
 
+  test('an ENUM spelled inside a nested type is refused naming the ENUM, not only ARRAY sizes', async () => {
+    // DuckDB cannot serialize such a type for the guard either; its refusal spoke only of an
+    // ARRAY type's size, to a statement with no ARRAY type in it.
+    for (const sql of [
+      "SELECT ['a']::ENUM('a', 'b')[] AS l",
+      "SELECT NULL::STRUCT(s ENUM('a')) AS s",
+      "SELECT NULL::MAP(ENUM('a'), INT) AS m",
+    ]) {
+      const refused = await refusal(sql);
+      expect([sql, refused.status]).toEqual([sql, 400]);
+      expect(refused.message).toContain(
+        'an ENUM type cannot be spelled inside a LIST, ARRAY, STRUCT, MAP or UNION type',
+      );
+    }
+    // The way the message shows: each value cast, the nested type inferred.
+    expect(rowsOf(await run("SELECT ['a'::ENUM('a', 'b')] AS l"))).toEqual([[['a']]]);
+  });
+
   test('an error message is cut short: a statement cannot make the server carry its values', async () => {
     // DuckDB's message holds the value the statement built (error(x), a failed cast of x):
     // uncut, 50 MB of it crossed to the server and came back as the 400's detail.
