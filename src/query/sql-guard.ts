@@ -60,6 +60,14 @@ export async function guardSql(
   connection: DuckDBConnection,
   sql: string,
 ): Promise<GuardedStatement> {
+  // DuckDB's parser reads a statement as a C string: a NUL ends it there, and the refusal
+  // spoke of what followed as missing ("unterminated quoted string" for 'a\0b').
+  if (sql.includes('\u0000')) {
+    throw refuse(
+      'the statement holds a NUL character (\\u0000), which DuckDB reads as its end; ' +
+        'write chr(0) for one in a value',
+    );
+  }
   const original = await parseOne(connection, sql);
   const findings: Findings = { problems: [], ctes: new Set(), params: new Set() };
   walk(original, new Set(), findings);

@@ -320,6 +320,24 @@ describe('runSql', () => {
     expect(rowsOf(await run("SELECT ['a'::ENUM('a', 'b')] AS l"))).toEqual([[['a']]]);
   });
 
+  test('a NUL character in a statement is refused saying so, not as a syntax error', async () => {
+    // DuckDB parses a statement as a C string, so the text after a NUL was lost: 'a\0b' was
+    // "unterminated quoted string", a statement ending in one "syntax error at end of input".
+    for (const sql of [
+      "SELECT 'a\u0000b' AS x",
+      'SELECT 1 AS one\u0000',
+      'SELECT 1 AS one -- \u0000',
+    ]) {
+      const refused = await refusal(sql);
+      expect([sql, refused.status]).toEqual([sql, 400]);
+      expect(refused.message).toBe(
+        'sql: the statement holds a NUL character (\\u0000), which DuckDB reads as its end; ' +
+          'write chr(0) for one in a value',
+      );
+    }
+    expect(rowsOf(await run("SELECT length('a' || chr(0) || 'b') AS n"))).toEqual([[3]]);
+  });
+
   test('an error message is cut short: a statement cannot make the server carry its values', async () => {
     // DuckDB's message holds the value the statement built (error(x), a failed cast of x):
     // uncut, 50 MB of it crossed to the server and came back as the 400's detail.
