@@ -60,6 +60,16 @@ export function jsonRows(reader: DuckDBResultReader): (Json | null)[][] {
 }
 
 /**
+ * One row's values as JSON-safe values, converted with `types`: the result's column types,
+ * which keep aliases such as JSON (a chunk's vectors do not).
+ */
+export function jsonRow(values: readonly DuckDBValue[], types: readonly DuckDBType[]): Json[] {
+  return values.map((value, i) =>
+    jsonSafeConverter(value, types[i] as DuckDBType, jsonSafeConverter),
+  );
+}
+
+/**
  * The first column whose type holds a STRUCT with unnamed or repeated field names
  * (`ROW(1, 2)`), which rows cannot carry as JSON objects without losing fields; else null.
  */

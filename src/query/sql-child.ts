@@ -6,10 +6,10 @@
 // one function call) costs this process, never the server. Started by sql-processes.ts; takes
 // one job over IPC, answers, and waits to be killed.
 
-import { DuckDBInstance, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
 import { duckDbBytes, lockDown } from '../storage/index.ts';
-import { columnWithProtoName, columnWithUnnamedFields, jsonRows, typeName } from './json-values.ts';
+import { columnWithProtoName, columnWithUnnamedFields, jsonRow, typeName } from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 import { columnNameAsSent } from './sql-placeholders.ts';
 import { runnableStatement } from './sql-statement.ts';
@@ -36,9 +36,13 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
   if (typeof statement === 'string') {
     return { ok: false, refused: cut(statement, job.messageCharsMax) };
   }
-  const reader = await connection.runAndReadAll(statement.sql, statement.values, statement.types);
-  const columnTypes = reader.columnTypes();
-  const unnamed = columnWithUnnamedFields(reader.columnNames(), columnTypes);
+  // Streamed, not read whole: the rows are read and converted one chunk at a time, and reading
+  // stops once the answer is full, so 10,001 rows of a tenant's large events never sit here
+  // at once, converted, only for all but the first few thousand to be cut.
+  const result = await connection.stream(statement.sql, statement.values, statement.types);
+  const columnTypes = result.columnTypes();
+  const columnNames = result.columnNames();
+  const unnamed = columnWithUnnamedFields(columnNames, columnTypes);
   if (unnamed !== null) {
     return {
       ok: false,
@@ -47,7 +51,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
         "name them, e.g. {'a': 1, 'b': 2} instead of ROW(1, 2)",
     };
   }
-  const proto = columnWithProtoName(reader.columnNames(), columnTypes);
+  const proto = columnWithProtoName(columnNames, columnTypes);
   if (proto !== null) {
     return {
       ok: false,
@@ -56,7 +60,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
         "object of the answer cannot carry; rename it ({'proto': 1})",
     };
   }
-  const columns = reader.columnNames().map((name, i) => ({
+  const columns = columnNames.map((name, i) => ({
     name: columnNameAsSent(name, job.statement),
     type: typeName(columnTypes[i] as DuckDBType),
   }));
@@ -71,25 +75,46 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
         `the ${job.resultCharsMax} an answer may hold; select fewer or shorter-named columns`,
     };
   }
-  const rows = jsonRows(reader);
-  // Checked before any row is serialized: JSON.stringify and IPC recurse, and JSON the
-  // statement built 100,000 levels deep would overflow their stack.
-  const deep = rows.findIndex((row) => nestedDeeperThan(row, job.valueDepthMax + 1));
-  if (deep !== -1) {
+  const charsLeft = job.resultCharsMax - columnChars;
+  const read = await rowsWithin(result, columnTypes, charsLeft, job.valueDepthMax);
+  if ('deep' in read) {
     return {
       ok: false,
       refused:
-        `row ${deep + 1} holds a value nested more than ${job.valueDepthMax} levels deep, ` +
+        `row ${read.deep} holds a value nested more than ${job.valueDepthMax} levels deep, ` +
         'which the answer cannot carry',
     };
   }
-  const kept = rowsWithin(rows, job.resultCharsMax - columnChars);
-  return {
-    ok: true,
-    columns,
-    rows: kept === rows.length ? rows : rows.slice(0, kept),
-    cut: kept < rows.length,
-  };
+  return { ok: true, columns, rows: read.rows, cut: read.cut };
+}
+
+/**
+ * The first rows of `result` that fit in `charsMax` characters of JSON (`cut` when a row was
+ * left out), read a chunk at a time and converted row by row; or the (1-based) number of the
+ * first row read that nests deeper than `valueDepthMax`, checked before it is serialized:
+ * JSON.stringify and IPC recurse, and JSON the statement built 100,000 levels deep would
+ * overflow their stack.
+ */
+async function rowsWithin(
+  result: DuckDBResult,
+  types: readonly DuckDBType[],
+  charsMax: number,
+  valueDepthMax: number,
+): Promise<{ rows: Json[][]; cut: boolean } | { deep: number }> {
+  const rows: Json[][] = [];
+  let chars = 0;
+  let chunk = await result.fetchChunk();
+  while (chunk !== null && chunk.rowCount > 0) {
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const row = jsonRow(chunk.getRowValues(i), types);
+      if (nestedDeeperThan(row, valueDepthMax + 1)) return { deep: rows.length + 1 };
+      chars += JSON.stringify(row).length + 1;
+      if (chars > charsMax) return { rows, cut: true };
+      rows.push(row);
+    }
+    chunk = await result.fetchChunk();
+  }
+  return { rows, cut: false };
 }
 
 /**
@@ -110,16 +135,6 @@ function nestedDeeperThan(value: unknown, levelsMax: number): boolean {
     for (const child of Object.values(item)) pending.push([child, level + 1]);
   }
   return false;
-}
-
-/** How many of the first rows fit in `charsMax` characters of JSON. */
-function rowsWithin(rows: readonly unknown[], charsMax: number): number {
-  let chars = 0;
-  for (let i = 0; i < rows.length; i++) {
-    chars += JSON.stringify(rows[i]).length + 1;
-    if (chars > charsMax) return i;
-  }
-  return rows.length;
 }
 
 process.once('message', (job: SqlJob) => {

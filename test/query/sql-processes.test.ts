@@ -238,6 +238,27 @@ describe('SqlProcesses', () => {
     expect((rows as { rows: unknown[] }).rows).toHaveLength(1);
   });
 
+  test('rows past a full answer are never read: large rows are cut, not a memory refusal', async () => {
+    // 10,001 rows of 5,000 numbers each were read whole and converted (some 1.5 GB here)
+    // before all but the first few dozen were cut for the answer's characters: a plain
+    // SELECT over a tenant's large events was stopped at the memory limit instead.
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 512 * 1024 ** 2 };
+    const job = {
+      ...spillingJob('large-rows'),
+      statement: 'SELECT range(5000) AS l FROM events',
+      rowsMax: 10_000,
+      memoryLimitBytes: 256 * 1024 ** 2,
+    };
+    const outcome = await processes.run('acme', job, limits);
+    expect(outcome).toMatchObject({ ok: true, cut: true });
+    const rows = (outcome as { rows: number[][][] }).rows;
+    // Each row is ~24,000 characters: about 43 fit in the answer's 1 MiB.
+    expect(rows.length).toBeGreaterThan(30);
+    expect(rows.length).toBeLessThan(50);
+    expect(rows[0]?.[0]?.slice(0, 3)).toEqual([0, 1, 2]);
+  });
+
   test('a tenant at its share is tenant_busy; with every place taken, others are busy', () => {
     const processes = processesOf({ processesMax: 3, tenantProcessesMax: 2 });
     const take = (tenant: string) => processes.reserve(tenant);
