@@ -56,7 +56,9 @@ class FileSource implements EventSource {
         const file = path.join(dir, 'events.parquet');
         await connection.run(`COPY ${from} TO '${file}' (FORMAT parquet)`, { tenant });
         const files = [{ path: file, format: SEGMENT_FORMAT }];
-        return { files, dir, remove: () => fs.rmSync(dir, { recursive: true }) };
+        const disk = fs.statfsSync(dir);
+        const spareBytes = disk.bavail * disk.bsize;
+        return { files, dir, spareBytes, remove: () => fs.rmSync(dir, { recursive: true }) };
       },
       tempFile: (extension) =>
         path.join(path.dirname(this.file), `temp-${crypto.randomUUID()}.${extension}`),

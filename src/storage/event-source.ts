@@ -80,6 +80,11 @@ export interface ExportedEvents {
   files: SegmentFile[];
   /** The directory those files are in (a reader's only allowed directory). */
   dir: string;
+  /**
+   * Bytes free on that directory's disk past DISK_FREE_BYTES_MIN once the files were written
+   * (0 when below): what a reader of them may spill there without starving ingest.
+   */
+  spareBytes: number;
   /** Removes the files and their directory. */
   remove(): void;
 }

@@ -285,7 +285,9 @@ export class EventStore implements EventSource {
     params: SnapshotParams,
     segmentFiles: readonly SegmentFile[],
   ): Promise<ExportedEvents> {
-    return exportSnapshotFiles(conn, params, segmentFiles, this.stagingDir);
+    return exportSnapshotFiles(conn, params, segmentFiles, this.stagingDir, () =>
+      this.writeReadiness.spareBytes(),
+    );
   }
 
   /** What the store holds now, to tell later whether it changed (see store-mark.ts). */

@@ -84,12 +84,16 @@ function holdsSome(segment: Segment, range: TimeRange): boolean {
   return fromOk && toOk;
 }
 
-/** A snapshot's events as files of their own, in `stagingDir` (EventSnapshot.exportFiles). */
+/**
+ * A snapshot's events as files of their own, in `stagingDir` (EventSnapshot.exportFiles);
+ * `spareBytes` tells the disk's room past DISK_FREE_BYTES_MIN once they are written.
+ */
 export async function exportSnapshotFiles(
   conn: DuckDBConnection,
   params: SnapshotParams,
   segmentFiles: readonly SegmentFile[],
   stagingDir: string,
+  spareBytes: () => number,
 ): Promise<ExportedEvents> {
   const dir = path.join(stagingDir, `export-${crypto.randomUUID()}`);
   fs.mkdirSync(dir);
@@ -106,7 +110,8 @@ export async function exportSnapshotFiles(
        TO '${sqlStringBody(hotFile)}' (FORMAT parquet)`,
       params,
     );
-    return { files: [...files, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
+    const all = [...files, { path: hotFile, format: SEGMENT_FORMAT }];
+    return { files: all, dir, spareBytes: spareBytes(), remove };
   } catch (error) {
     remove();
     throw error;

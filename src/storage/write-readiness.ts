@@ -4,7 +4,7 @@
 // resume, once there is room again: /ready and ingest's once-a-second check both ask here.
 
 import { checkDisk, checkSameDir, type DirIdentity, type DiskStatus, dirIdentity } from './disk.ts';
-import type { FileIo } from './file-io.ts';
+import { type FileIo, nodeFileIo } from './file-io.ts';
 import type { GroupCommitter } from './group-commit.ts';
 import type { WalDiskFullError, WriteAheadLog } from './wal.ts';
 
@@ -39,6 +39,15 @@ export class WriteReadiness {
     const status = checkDisk(dataDir, this.deps.diskFreeBytesMin, this.deps.fileIo);
     const full = committer.diskFull;
     return full === null ? status : this.resumeIfRoom(full, status, resume);
+  }
+
+  /**
+   * Bytes free on the data directory's disk past DISK_FREE_BYTES_MIN (0 when below it): what
+   * a reader may spill there without taking the room ingest needs.
+   */
+  spareBytes(): number {
+    const io = this.deps.fileIo ?? nodeFileIo;
+    return Math.max(0, io.freeBytes(this.deps.dataDir) - this.deps.diskFreeBytesMin);
   }
 
   /**

@@ -2,7 +2,7 @@
 // not yet flushed ∪ per-tenant Parquet segment files written with COPY and read with
 // read_parquet. `flush()` moves the hot rows into a new segment, so tests can cover both tiers.
 
-import { linkSync, mkdirSync, rmSync } from 'node:fs';
+import { linkSync, mkdirSync, rmSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   type DuckDBAppender,
@@ -124,7 +124,9 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
             { tenant },
           );
           const remove = () => rmSync(dir, { recursive: true, force: true });
-          return { files: [...links, { path: hotFile, format: SEGMENT_FORMAT }], dir, remove };
+          const exported = [...links, { path: hotFile, format: SEGMENT_FORMAT }];
+          const disk = statfsSync(dir);
+          return { files: exported, dir, spareBytes: disk.bavail * disk.bsize, remove };
         },
         tempFile: (extension) => path.join(segmentsDir, `temp-${crypto.randomUUID()}.${extension}`),
         release: () => {

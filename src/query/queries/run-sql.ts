@@ -133,13 +133,27 @@ async function jobOf(
     dirs: [exported.dir],
     tempDirectory: path.join(exported.dir, 'spill'),
     memoryLimitBytes: queryLimits.sqlDuckDbBytesMax,
-    spillBytesMax: queryLimits.sqlSpillBytesMax,
+    spillBytesMax: spillBytesOf(exported.spareBytes),
     resultCharsMax: queryLimits.sqlResultCharsMax,
     messageCharsMax: queryLimits.sqlMessageCharsMax,
     valueDepthMax: queryLimits.sqlValueDepthMax,
     threads: queryLimits.sqlThreads,
   };
   return { job, exported };
+}
+
+/**
+ * What a statement may spill: sqlSpillBytesMax, but never more than its share (one of
+ * sqlProcessesMax running at once) of the disk's room past DISK_FREE_BYTES_MIN, so that
+ * statements spilling side by side on a nearly full disk cannot take the room ingest needs
+ * (every tenant's writes would be refused until they end). A statement that needs more is a
+ * 400 (DuckDB's out of temp space).
+ */
+export function spillBytesOf(spareBytes: number): number {
+  return Math.min(
+    queryLimits.sqlSpillBytesMax,
+    Math.floor(spareBytes / queryLimits.sqlProcessesMax),
+  );
 }
 
 function resultOf(
