@@ -6,6 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 const SRC = path.resolve(import.meta.dir, '../src');
+/** The dashboard page's modules: small modules too (STYLE.md), though not a module of src. */
+const WEB = path.resolve(import.meta.dir, '../web');
 const FILE_LINES_MAX = 400;
 const LINE_COLUMNS_MAX = 100;
 
@@ -73,7 +75,7 @@ describe('tidy', () => {
 
   test('files stay under 400 lines and 100 columns', () => {
     const problems: string[] = [];
-    for (const file of files) {
+    for (const file of [...files, ...sourceFiles(WEB)]) {
       const lines = readFileSync(file, 'utf8').split('\n');
       const rel = path.relative(SRC, file);
       if (lines.length > FILE_LINES_MAX) problems.push(`${rel}: ${lines.length} lines`);

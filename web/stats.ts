@@ -1,14 +1,11 @@
 // The stats panel: the totals and top lists of a period (Today … a custom from/to, in the
-// page's time zone) from GET /api/v1/stats, as Plausible shows them, the pages table with its
-// tabs (Top, Entry, Exit pages), the sources table with its (Channels, Sources), the
-// campaigns table with Plausible's Campaigns tabs (UTM Medium … UTM Term), and
-// countries by name and code. One read in flight per tab (SerialRead); a busy server
-// (429/503) is waited out by its Retry-After; refreshed every minute while the tab is visible.
-// Text goes in with textContent only: paths, sources and names come from event senders and
-// must never become markup.
+// page's time zone) from GET /api/v1/stats, as Plausible shows them. This module reads them
+// and owns the panel's state: the period asked, the headline numbers and the note; the top
+// lists' tables and their tabs are web/stats-tables.ts. One read in flight per tab
+// (SerialRead); a busy server (429/503) is waited out by its Retry-After; refreshed every
+// minute while the tab is visible. Text goes in with textContent only.
 
 import { type Access, fetchStats, ReadBusy, ReadUnauthorized, type StatsAnswer } from './api.ts';
-import { countryLabel } from './countries.ts';
 import {
   type DayRange,
   daysOf,
@@ -20,7 +17,8 @@ import {
   statsParams,
 } from './period.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
-import { byId, fillTable, setNote, type TableCell, tableCount } from './view.ts';
+import { StatsTables } from './stats-tables.ts';
+import { byId, setNote } from './view.ts';
 
 const STATS_REFRESH_INTERVAL_MS = 60_000;
 /** The least headline count shown compact: a card holds 10 digits ("1,234,567,890") in full. */
@@ -40,114 +38,6 @@ export interface StatsPanelDeps {
   /** A 401 that a refresh did not cure. */
   onUnauthorized: () => void;
 }
-
-/** Each top list without tabs: its table, the key of its value, its count, its empty row. */
-const TABLES = [
-  { list: 'os', table: 'stats-os', key: 'os', count: 'events', none: 'operating systems' },
-  { list: 'browsers', table: 'stats-browsers', key: 'browser', count: 'events', none: 'browsers' },
-  { list: 'devices', table: 'stats-devices', key: 'device', count: 'events', none: 'devices' },
-  {
-    list: 'countries',
-    table: 'stats-countries',
-    key: 'country',
-    count: 'events',
-    none: 'countries',
-  },
-  { list: 'top_events', table: 'stats-events', key: 'name', count: 'events', none: 'events' },
-] as const;
-
-/**
- * A tab of a tabbed table: its caption, its column headings (and their tooltips), the key of
- * its value, its count and its empty row.
- */
-interface TableTab {
-  caption: string;
-  heads: readonly string[];
-  titles?: readonly string[];
-  key: string;
-  count: string;
-  none: string;
-}
-
-/**
- * The tabs of the pages table, as Plausible's Top Pages panel (the visitors and visits of
- * entry and exit pages are Plausible's "Unique entrances" and "Total entrances").
- */
-const PAGE_TABS = {
-  top_paths: {
-    caption: 'Top pages',
-    heads: ['Page', 'Visitors', 'Views'],
-    key: 'path',
-    count: 'views',
-    none: 'page views',
-  },
-  top_entry_pages: {
-    caption: 'Entry pages',
-    heads: ['Entry page', 'Unique entrances', 'Entrances'],
-    key: 'path',
-    count: 'visits',
-    none: 'entry pages',
-  },
-  top_exit_pages: {
-    caption: 'Exit pages',
-    heads: ['Exit page', 'Unique exits', 'Exits'],
-    key: 'path',
-    count: 'visits',
-    none: 'exit pages',
-  },
-} as const satisfies Record<string, TableTab>;
-
-/** The tabs of the sources table, as Plausible's Top Sources panel: channels and sources. */
-const SOURCE_TABS = {
-  top_channels: {
-    caption: 'Channels',
-    heads: ['Channel', 'Visitors', 'Visits'],
-    titles: [
-      "the kind of traffic a visit came from, by Plausible's rules: its source (search engine, " +
-        'social network …) and its utm_medium, utm_source, utm_campaign and ad click id',
-    ],
-    key: 'channel',
-    count: 'visits',
-    none: 'channels',
-  },
-  top_referrer_sources: {
-    caption: 'Sources',
-    heads: ['Source', 'Visitors', 'Visits'],
-    titles: [
-      "where a visit came from, by its first event: utm_source, else the referrer's host " +
-        '(well-known ones by name, e.g. Google); Direct / None without one',
-    ],
-    key: 'source',
-    count: 'visits',
-    none: 'sources',
-  },
-} as const satisfies Record<string, TableTab>;
-
-/** The tabs of the campaigns table, as Plausible's Campaigns: a tag of the visits' entry URL. */
-const CAMPAIGN_TABS: Record<string, TableTab> = Object.fromEntries(
-  (['medium', 'source', 'campaign', 'content', 'term'] as const).map((tag) => {
-    const name = `${tag.charAt(0).toUpperCase()}${tag.slice(1)}`;
-    const fallback = tag === 'source' ? ' (else source, else ref)' : '';
-    const tab: TableTab = {
-      caption: `UTM ${name}s`,
-      heads: [`UTM ${name}`, 'Visitors', 'Visits'],
-      titles: [`the utm_${tag} of a visit's entry URL${fallback}; visits without one are left out`],
-      key: `utm_${tag}`,
-      count: 'visits',
-      none: `visits with a utm_${tag}`,
-    };
-    return [`top_utm_${tag}s`, tab];
-  }),
-);
-
-/** Each tabbed table: its element ids and its tabs, by the list each shows. */
-const TABBED = {
-  pages: { tabs: 'stats-pages-tabs', table: 'stats-pages', lists: PAGE_TABS },
-  sources: { tabs: 'stats-sources-tabs', table: 'stats-sources', lists: SOURCE_TABS },
-  campaigns: { tabs: 'stats-campaigns-tabs', table: 'stats-campaigns', lists: CAMPAIGN_TABS },
-} as const;
-
-type Tabbed = keyof typeof TABBED;
 
 const TOTALS = [
   'unique_visitors',
@@ -177,21 +67,10 @@ export class StatsPanel {
   private lastReadAtMs = 0;
   /** Bumped by forget(): an answer read before it is of another project or key. */
   private generation = 0;
-  /** The answer on screen (null while cleared), kept to switch a tab without a read. */
-  private shownAnswer: StatsAnswer | null = null;
-  /** The tab shown in each tabbed table, kept across periods. */
-  private readonly tabs: Record<Tabbed, string> = {
-    pages: 'top_paths',
-    sources: 'top_referrer_sources',
-    campaigns: 'top_utm_mediums',
-  };
+  /** The top lists, and the tab chosen in each tabbed one. */
+  private readonly tables = new StatsTables();
 
   constructor(private readonly deps: StatsPanelDeps) {
-    for (const tabbed of Object.keys(TABBED) as Tabbed[]) {
-      for (const button of tabButtons(tabbed)) {
-        button.addEventListener('click', () => this.showTab(tabbed, button.dataset.list ?? ''));
-      }
-    }
     const form = byId('stats-form');
     form.addEventListener('change', () => {
       this.showCustomFields();
@@ -218,7 +97,7 @@ export class StatsPanel {
     this.generation++;
     this.reads.cancelRetry();
     this.clear();
-    this.fillTables(NOT_LOADED);
+    this.tables.empty(NOT_LOADED);
     byId('stats-days').textContent = '';
     setNote(byId('stats-note'), '');
   }
@@ -258,7 +137,7 @@ export class StatsPanel {
     if (query === null) {
       this.clear();
       // Nothing is read until the days are valid: no table says it is loading, no days shown.
-      this.fillTables(NO_PERIOD);
+      this.tables.empty(NO_PERIOD);
       byId('stats-days').textContent = '';
       setNote(note, 'Pick a start and an end day, the start on or before the end.', true);
       return { kind: 'done' };
@@ -300,7 +179,7 @@ export class StatsPanel {
     if (error instanceof ReadUnauthorized) this.deps.onUnauthorized();
     setNote(note, `The stats could not be loaded: ${errorText(error)}`, true);
     // Nothing of this period is on screen: its tables no longer say they are loading.
-    if (this.shownAnswer === null) this.fillTables(NOT_LOADED);
+    if (!this.tables.shown) this.tables.empty(NOT_LOADED);
     return { kind: 'done' };
   }
 
@@ -310,53 +189,15 @@ export class StatsPanel {
     setStat('visit_duration', formatDuration(answer.visit_duration));
     setStat('bounce_rate', answer.bounce_rate === null ? '–' : `${answer.bounce_rate}%`);
     setStat('views_per_visit', formatDecimal(answer.views_per_visit));
-    for (const t of TABLES) {
-      const cells = cellsOf(answer[t.list], t.key, t.count, LABELS[t.key]);
-      fillTable(tbodyOf(t.table), cells, noneIn(t.none));
-    }
-    this.shownAnswer = answer;
-    for (const tabbed of Object.keys(TABBED) as Tabbed[]) this.showTab(tabbed, this.tabs[tabbed]);
-  }
-
-  /** Shows `list` in a tabbed table, from the answer on screen (no read). */
-  private showTab(tabbed: Tabbed, list: string): void {
-    const lists: Record<string, TableTab> = TABBED[tabbed].lists;
-    const shown = lists[list];
-    if (shown === undefined) return;
-    this.tabs[tabbed] = list;
-    for (const button of tabButtons(tabbed)) {
-      button.setAttribute('aria-pressed', String(button.dataset.list === list));
-    }
-    const table = byId(TABBED[tabbed].table);
-    (table.querySelector('caption') as HTMLElement).textContent = shown.caption;
-    table.querySelectorAll('thead th').forEach((th, i) => {
-      th.textContent = shown.heads[i] ?? '';
-      const title = shown.titles?.[i];
-      if (title === undefined) th.removeAttribute('title');
-      else th.setAttribute('title', title);
-    });
-    const answer = this.shownAnswer;
-    if (answer === null) return;
-    const rows = answer[list as keyof StatsAnswer] as readonly object[];
-    fillTable(
-      tbodyOf(TABBED[tabbed].table),
-      cellsOf(rows, shown.key, shown.count),
-      noneIn(shown.none),
-    );
+    this.tables.show(answer);
   }
 
   /** Another period, zone or project: nothing of the last one stays on screen. */
   private clear(): void {
     this.shownKey = null;
-    this.shownAnswer = null;
     delete byId('stats').dataset.shown;
     for (const field of [...TOTALS, ...RATES]) setStat(field, '–');
-    this.fillTables(LOADING);
-  }
-
-  /** Every table of the panel empty, with one row saying why. */
-  private fillTables(why: string): void {
-    for (const t of [...TABLES, ...Object.values(TABBED)]) fillTable(tbodyOf(t.table), [], why);
+    this.tables.empty(LOADING);
   }
 
   /** A custom range starts as the last 7 days, so picking "Custom" reads something. */
@@ -396,33 +237,6 @@ function formatDecimal(n: number | null): string {
   return n === null
     ? '–'
     : new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(n);
-}
-
-const tbodyOf = (table: string) => byId(table).querySelector('tbody') as HTMLElement;
-
-const tabButtons = (tabbed: Tabbed) =>
-  Array.from(byId(TABBED[tabbed].tabs).querySelectorAll<HTMLButtonElement>('button'));
-
-const noneIn = (what: string) => `No ${what} in this period`;
-
-/** The cells of a top list: its value (as `label` writes it), its visitors and its `count`. */
-function cellsOf(
-  rows: readonly object[],
-  key: string,
-  count: string,
-  label: (value: string) => string = (value) => value,
-): TableCell[][] {
-  return rows.map((row) => {
-    const cells = row as Record<string, unknown>;
-    return [label(String(cells[key] ?? '')), countOf(cells.visitors), countOf(cells[count])];
-  });
-}
-
-/** Values shown otherwise than as sent: a country code with its name. */
-const LABELS: Partial<Record<string, (value: string) => string>> = { country: countryLabel };
-
-function countOf(value: unknown): TableCell {
-  return typeof value === 'number' ? tableCount(value) : '–';
 }
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
