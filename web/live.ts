@@ -1,6 +1,7 @@
 // The dashboard's live WebSocket: connects to /api/v1/live with the token as a subprotocol
 // (`tally.live, bearer.<token>`), subscribes, hands snapshots and heartbeats to the page, and
-// reconnects with backoff. A refused handshake, or credentials that lapsed (1008: an access
+// reconnects with backoff. An error message of the server is shown as such until the next
+// snapshot or the close. A refused handshake, or credentials that lapsed (1008: an access
 // token expired), is reported so the page can check them (refresh its token, or ask for a
 // key); the reconnects go on at their pace, each with the access the page has then. A socket
 // closed because its project was deleted (4410) is not reconnected: there is nothing to show.
@@ -12,7 +13,11 @@ import type { Access } from './api.ts';
 
 export type LiveSnapshot = Extract<LiveServerMessageBody, { type: 'snapshot' }>;
 
-export type LiveState = 'connecting' | 'live' | 'offline';
+/**
+ * `error`: the server sent an error message (`{"type":"error","code","detail"}`, e.g. no room
+ * for the tenant's counters): the counters are not live until the next snapshot or the close.
+ */
+export type LiveState = 'connecting' | 'live' | 'error' | 'offline';
 
 export interface LiveHandlers {
   onSnapshot(snapshot: LiveSnapshot): void;
@@ -101,7 +106,8 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
       } else if (message.type === 'heartbeat') {
         handlers.onHeartbeat(message.at);
       } else {
-        handlers.onState('live', message.detail);
+        // Not live: what is shown is the last snapshot, if any, until the next one comes.
+        handlers.onState('error', `${message.detail} (${message.code})`);
       }
     });
     ws.addEventListener('close', (event) => closed(event.code, event.reason));

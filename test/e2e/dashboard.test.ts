@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against the real
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
-// gets the key prompt, a check of access that gets no answer is retried instead; counts of 9
+// gets the key prompt, a check of access that gets no answer is retried instead; an error
+// message on the socket is shown as an error until the next snapshot; counts of 9
 // digits fit the window cards at any width in full, those of 10 digits up to 2^53 compact
 // (their exact value in the title), and the time series' y labels of 7 digits. Leaves
 // a screenshot in test-artifacts/dashboard.png.
@@ -217,6 +218,34 @@ describe('dashboard in Chromium', () => {
     await page.clock.runFor(1000);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     expect(sockets).toBe(2);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  test("the server's error message is shown as an error with its reason until a snapshot", async () => {
+    const server = await serve();
+    const { page, errors } = await openBrowser(server);
+    let toPage: ((message: string) => void) | null = null;
+    await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => ws.send(message));
+      toPage = (message) => ws.send(message);
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // What the hub sends when it has no room for the tenant's counters (src/live/hub.ts).
+    const error = { type: 'error', code: 'overloaded', detail: 'no room for more tenants' };
+    (toPage as ((message: string) => void) | null)?.(JSON.stringify(error));
+    await page.waitForSelector('#status[data-state="error"]', { timeout: VISIBLE_WITHIN_MS });
+    expect(await page.textContent('#status')).toBe('no room for more tenants (overloaded)');
+    // A heartbeat is no snapshot: the error stays; the next snapshot is live again.
+    (toPage as ((message: string) => void) | null)?.(
+      JSON.stringify({ type: 'heartbeat', at: Date.now() }),
+    );
+    await Bun.sleep(200);
+    expect(await page.getAttribute('#status', 'data-state')).toBe('error');
+    expect((await server.post('/api/v1/events', { name: 'signup' })).status).toBe(202);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: VISIBLE_WITHIN_MS });
+    expect(await page.textContent('#status')).toBe('live');
     expect(errors).toEqual([]);
   }, 60_000);
 
