@@ -1,8 +1,8 @@
 // The dashboard's access to the server: the credential and project kept in sessionStorage,
 // authenticated fetches of the read API (stats, time series, funnels, cohorts), the password
-// login and
-// the refresh of its access token. The refresh token stays in memory only (gone with the
-// tab); it is single use, so refreshes never overlap and each stores the one it gets back.
+// login, the refresh of its access token and the logout. The refresh token stays in memory
+// only (gone with the tab); it is single use, so refreshes never overlap and each stores the
+// one it gets back.
 
 import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
 
@@ -27,9 +27,22 @@ export function loadAccess(): Access {
   };
 }
 
-/** Forgets the refresh token (the user pasted a key, or forgot the credential). */
+/**
+ * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
+ * refresh token is dropped here at once, and POST /api/v1/auth/logout revokes its session on
+ * the server (best effort: offline or refused, the tab holds nothing of it any more). A refresh
+ * in flight meanwhile is not kept (see exchange).
+ */
 export function forgetSession(): void {
+  const token = refreshToken;
   refreshToken = null;
+  if (token === null) return;
+  void fetch('/api/v1/auth/logout', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: token }),
+    keepalive: true,
+  }).catch(() => undefined);
 }
 
 export function saveToken(token: string | null): void {
@@ -287,6 +300,9 @@ async function exchange(token: string): Promise<string | null> {
   const body = response.ok
     ? ((await response.json()) as { access_token?: string; refresh_token?: string })
     : {};
+  // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
+  // the server answered is not this tab's any more, and no token of it is saved.
+  if (refreshToken !== token) return null;
   if (typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
     refreshToken = null;
     return null;

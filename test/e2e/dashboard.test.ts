@@ -721,6 +721,63 @@ describe('a signed-in dashboard', () => {
     expect(await page.isHidden('#auth')).toBe(true); // never asked to sign in again
   }, 60_000);
 
+  test('Forget key ends the session on the server: its tokens stop working', async () => {
+    const { server } = await signedInServer();
+    const { page, errors } = await openBrowser(server);
+    const logouts: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/auth/logout')) logouts.push(r.postData() ?? '');
+    });
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const token = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+    const me = () =>
+      fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await me()).status).toBe(200);
+    await page.click('#forget');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBeNull();
+    const deadline = performance.now() + 5000;
+    while ((await me()).status !== 401 && performance.now() < deadline) await Bun.sleep(50);
+    expect((await me()).status).toBe(401); // the session's access token ends with it
+    expect(logouts).toHaveLength(1);
+    expect(Object.keys(JSON.parse(logouts[0] as string))).toEqual(['refresh_token']);
+    expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+  }, 60_000);
+
+  test('Forget key with no answer and a refresh in flight drops the sign-in in the tab', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await page.route('**/api/v1/auth/logout', (route) => route.abort('connectionrefused'));
+    // The access token's refresh is held on its way until the sign-in is forgotten.
+    let release: (() => void) | null = null;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let refreshes = 0;
+    await page.route('**/api/v1/auth/refresh', async (route) => {
+      refreshes++;
+      await released;
+      await route.continue();
+    });
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    const deadline = performance.now() + 10_000;
+    while (refreshes === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(refreshes).toBe(1);
+    await page.click('#forget');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh'));
+    (release as (() => void) | null)?.();
+    expect((await answered).status()).toBe(200); // the logout never reached the server
+    await Bun.sleep(300);
+    // The refresh's new tokens are not the tab's: nothing is saved, the prompt stays.
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBeNull();
+    expect(await page.isHidden('#auth')).toBe(false);
+    expect(await page.textContent('#status')).toBe('key needed');
+  }, 60_000);
+
   test('a handshake refused for overload backs off: no storm of refreshes or sockets', async () => {
     // The tenant's only subscriber place is taken: every handshake of the page gets 429.
     const { server, accessToken } = await signedInServer({ subscribersPerTenantMax: 1 });
