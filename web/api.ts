@@ -69,7 +69,8 @@ function headersOf(access: Access): HeadersInit {
 
 export type Probe =
   | { kind: 'ok' }
-  | { kind: 'login' }
+  /** 401: a credential is needed, or the one sent is not (or no longer) good; `detail` why. */
+  | { kind: 'login'; detail: string }
   | { kind: 'busy'; detail: string; retryAfterMs: number }
   /**
    * No answer about the key: the network failed, a proxy in front answered 502 or 504, or the
@@ -134,8 +135,8 @@ export async function probe(access: Access): Promise<Probe> {
     return { kind: 'unreachable', detail: `the server did not answer (${String(error)})` };
   }
   if (response.ok) return { kind: 'ok' };
-  if (response.status === 401) return { kind: 'login' };
   const detail = await detailOf(response);
+  if (response.status === 401) return { kind: 'login', detail };
   if (isBusy(response)) return { kind: 'busy', detail, retryAfterMs: retryAfterMsOf(response) };
   if (isServerFailure(response)) return { kind: 'unreachable', detail };
   return { kind: 'refused', detail };

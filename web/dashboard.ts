@@ -102,7 +102,15 @@ async function boot(retry = false): Promise<void> {
     const seconds = Math.round(answer.retryAfterMs / 1000);
     showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);
     bootRetry = setTimeout(() => void boot(true), answer.retryAfterMs);
-  } else askForKey(answer.kind === 'login' ? '' : answer.detail);
+  } else askForKey(refusal(answer.kind, answer.detail));
+}
+
+/**
+ * The prompt's reason for a 401 or another refusal: the server's, except a 401 to a tab that
+ * sent no credential (the prompt itself asks for one).
+ */
+function refusal(kind: 'login' | 'refused', detail: string): string {
+  return kind === 'login' && access.token === null ? '' : detail;
 }
 
 /**
@@ -168,7 +176,7 @@ function start(): void {
       // ended) does the page ask for a key. Any other answer leaves it to the backoff.
       void probe(access)
         .then((answer) => {
-          if (answer.kind === 'login' && !canRefresh()) askForKey('');
+          if (answer.kind === 'login' && !canRefresh()) askForKey(refusal('login', answer.detail));
         })
         .catch(() => undefined);
     },
@@ -214,8 +222,8 @@ function followDay(): void {
  * or one the server ended) the page asks for a key; a refresh that failed for overload keeps
  * the sign-in, and the next read tries again.
  */
-function onUnauthorized(): void {
-  if (!canRefresh()) askForKey('');
+function onUnauthorized(detail: string): void {
+  if (!canRefresh()) askForKey(refusal('login', detail));
 }
 
 function render(): void {
@@ -287,7 +295,7 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
       setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
-    if (error instanceof ReadUnauthorized) onUnauthorized();
+    if (error instanceof ReadUnauthorized) onUnauthorized(error.message);
     const text = error instanceof Error ? error.message : String(error);
     setNote(note, `The time series could not be loaded: ${text}`, true);
   }

@@ -20,8 +20,8 @@ export interface InsightDeps {
   days: () => DayRange | null;
   /** Whether the panel is on screen (the page is not locked). */
   shown: () => boolean;
-  /** A 401 that a refresh did not cure. */
-  onUnauthorized: () => void;
+  /** A 401 that a refresh did not cure; `detail` is the server's reason. */
+  onUnauthorized: (detail: string) => void;
 }
 
 /** What a read is over: its query parameters (date or from/to, and tz), and its label. */
@@ -51,7 +51,7 @@ export function showFailure(
   error: unknown,
   note: HTMLElement,
   what: string,
-  onUnauthorized: () => void,
+  onUnauthorized: (detail: string) => void,
 ): ReadOutcome {
   if (error instanceof ReadBusy) {
     // The project's reads are full (other tabs, other readers): wait as the server asks.
@@ -64,7 +64,7 @@ export function showFailure(
     setNote(note, `${what} was not read: ${rules.join('; ')}`, true);
     return { kind: 'done' };
   }
-  if (error instanceof ReadUnauthorized) onUnauthorized();
+  if (error instanceof ReadUnauthorized) onUnauthorized(error.message);
   const text = error instanceof Error ? error.message : String(error);
   setNote(note, `${what} could not be loaded: ${text}`, true);
   return { kind: 'done' };

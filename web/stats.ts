@@ -35,8 +35,8 @@ export interface StatsPanelDeps {
   timeZone: () => string;
   /** Whether the panel is on screen (the page is not locked). */
   shown: () => boolean;
-  /** A 401 that a refresh did not cure. */
-  onUnauthorized: () => void;
+  /** A 401 that a refresh did not cure; `detail` is the server's reason. */
+  onUnauthorized: (detail: string) => void;
 }
 
 const TOTALS = [
@@ -176,7 +176,7 @@ export class StatsPanel {
       setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
-    if (error instanceof ReadUnauthorized) this.deps.onUnauthorized();
+    if (error instanceof ReadUnauthorized) this.deps.onUnauthorized(error.message);
     setNote(note, `The stats could not be loaded: ${errorText(error)}`, true);
     // Nothing of this period is on screen: its tables no longer say they are loading.
     if (!this.tables.shown) this.tables.empty(NOT_LOADED);

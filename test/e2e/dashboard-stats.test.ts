@@ -407,9 +407,8 @@ describe('the stats panel', () => {
         const token = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
         const url = new URL(request.url);
         const days = url.pathname === '/api/v1/stats' && !url.searchParams.has('from');
-        if (token !== 'rk_acme' || (statsRefused && days)) {
-          throw new AppError('unauthorized', 'a read key is needed');
-        }
+        if (token !== 'rk_acme') throw new AppError('unauthorized', 'a read key is needed');
+        if (statsRefused && days) throw new AppError('unauthorized', 'the read key was revoked');
         return DEFAULT_TENANT;
       },
     };
@@ -424,6 +423,7 @@ describe('the stats panel', () => {
     await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
     expect(statuses.at(-1)).toBe(401);
     expect(await page.isHidden('#main')).toBe(true);
+    expect(await page.textContent('#auth-error')).toBe('the read key was revoked'); // the reason
   }, 60_000);
 });
 

@@ -622,9 +622,15 @@ describe('dashboard in Chromium', () => {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-prompt.png') });
+    // No key sent yet: the prompt asks for one, no reason shown.
+    expect(await page.textContent('#auth-error')).toBe('');
+    expect(await page.textContent('#status')).toBe('key needed');
     await page.fill('#key', 'rk_wrong');
     await page.click('#key-form button');
     await page.waitForSelector('#status[data-state="locked"]:text("key refused")');
+    // The server's reason is the prompt's error line, an alert.
+    expect(await page.textContent('#auth-error')).toBe('unknown or revoked read key');
+    expect(await page.getAttribute('#auth-error', 'role')).toBe('alert');
     await page.fill('#key', 'rk_acme');
     await page.click('#key-form button');
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
@@ -809,7 +815,8 @@ const keyTenancy: TenantResolver = {
   forIngest: () => (claimed) => claimed ?? DEFAULT_TENANT,
   forRead: (request) => {
     const token = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
-    if (token !== 'rk_acme') throw new AppError('unauthorized', 'a read key is needed');
+    if (token === undefined) throw new AppError('unauthorized', 'a read key is needed');
+    if (token !== 'rk_acme') throw new AppError('unauthorized', 'unknown or revoked read key');
     return 'acme';
   },
 };
