@@ -2,9 +2,10 @@
 // authenticated fetches of the read API (stats, time series, funnels, cohorts), the password
 // login, the refresh of its access token and the logout. The refresh token stays in memory
 // only (gone with the tab); it is single use, so refreshes never overlap and each stores the
-// one it gets back.
+// one it gets back. Reads, the check of access and refreshes are bounded (web/deadline.ts).
 
 import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
+import { ReadTimeout, withDeadline } from './deadline.ts';
 
 const TOKEN_KEY = 'tally.token';
 const PROJECT_KEY = 'tally.project';
@@ -116,24 +117,28 @@ function retryAfterMsOf(response: Response): number {
  * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
  * token (saved, and set on `access`).
  */
-async function readFetch(url: URL, access: Access): Promise<Response> {
-  const response = await fetch(url, { headers: headersOf(access) });
+async function readFetch(url: URL, access: Access, signal: AbortSignal): Promise<Response> {
+  const response = await fetch(url, { headers: headersOf(access), signal });
   if (response.status !== 401) return response;
   const token = await refreshAccess();
   if (token === null) return response;
   access.token = token;
-  return fetch(url, { headers: headersOf(access) });
+  return fetch(url, { headers: headersOf(access), signal });
 }
 
 /** Whether the server lets this tab read: GET /api/v1/stats over the last minute. */
 export async function probe(access: Access): Promise<Probe> {
-  const from = String(Date.now() - 60_000);
-  let response: Response;
+  const url = readUrl('/api/v1/stats', access, { from: String(Date.now() - 60_000) });
   try {
-    response = await readFetch(readUrl('/api/v1/stats', access, { from }), access);
+    // Bounded: a check that hangs is no answer, tried again with backoff.
+    return await withDeadline(async (signal) => probeAnswer(await readFetch(url, access, signal)));
   } catch (error) {
+    if (error instanceof ReadTimeout) return { kind: 'unreachable', detail: error.message };
     return { kind: 'unreachable', detail: `the server did not answer (${String(error)})` };
   }
+}
+
+async function probeAnswer(response: Response): Promise<Probe> {
   if (response.ok) return { kind: 'ok' };
   const detail = await detailOf(response);
   if (response.status === 401) return { kind: 'login', detail };
@@ -239,16 +244,19 @@ export class ReadUnauthorized extends Error {
 }
 
 /**
- * A read's JSON; throws ReadBusy (429/503), ReadUnauthorized (401), ReadInvalid (422) or Error
- * (other).
+ * A read's JSON; throws ReadBusy (429/503), ReadUnauthorized (401), ReadInvalid (422),
+ * ReadTimeout (no answer within READ_TIMEOUT_MS) or Error (other).
  */
-async function readJson<T>(url: URL, access: Access): Promise<T> {
-  const response = await readFetch(url, access);
-  if (isBusy(response)) throw new ReadBusy(await detailOf(response), retryAfterMsOf(response));
-  if (response.status === 401) throw new ReadUnauthorized(await detailOf(response));
-  if (response.status === 422) throw await invalidOf(response);
-  if (!response.ok) throw new Error(await detailOf(response));
-  return (await response.json()) as T;
+function readJson<T>(url: URL, access: Access): Promise<T> {
+  // Bounded: a read that hangs is given up (ReadTimeout), so the next one can be sent.
+  return withDeadline(async (signal) => {
+    const response = await readFetch(url, access, signal);
+    if (isBusy(response)) throw new ReadBusy(await detailOf(response), retryAfterMsOf(response));
+    if (response.status === 401) throw new ReadUnauthorized(await detailOf(response));
+    if (response.status === 422) throw await invalidOf(response);
+    if (!response.ok) throw new Error(await detailOf(response));
+    return (await response.json()) as T;
+  });
 }
 
 /** POST /api/v1/auth/login; the access token, or throws with the server's reason. */
@@ -289,18 +297,22 @@ export function refreshAccess(): Promise<string | null> {
 }
 
 async function exchange(token: string): Promise<string | null> {
-  const response = await fetch('/api/v1/auth/refresh', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: token }),
+  const answer = await withDeadline(async (signal) => {
+    const response = await fetch('/api/v1/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: token }),
+      signal,
+    });
+    type Tokens = { access_token?: string; refresh_token?: string };
+    return { response, body: response.ok ? ((await response.json()) as Tokens) : {} };
   }).catch(() => null);
-  if (response === null) return null; // offline: keep the refresh token for the next try
+  // Offline, or no answer in time: keep the refresh token for the next try.
+  if (answer === null) return null;
+  const { response, body } = answer;
   // Only an answer about the token ends the session; overload, a restart or a proxy's 502
   // keeps it for the next try.
   if (!response.ok && response.status !== 401 && response.status !== 422) return null;
-  const body = response.ok
-    ? ((await response.json()) as { access_token?: string; refresh_token?: string })
-    : {};
   // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
   // the server answered is not this tab's any more, and no token of it is saved.
   if (refreshToken !== token) return null;

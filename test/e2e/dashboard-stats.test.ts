@@ -3,14 +3,15 @@
 // the panel shows for Today, Yesterday and a custom range in New York, where the local day
 // is not the UTC day, the pages table's tabs (Top, Entry, Exit pages), the sources
 // table's (Channels, Sources) and the campaigns table's (UTM Medium … Term). The browser's clock is fixed (Playwright's clock), so "Today"
-// is known; a 429 of the read gate is retried on its own; a 401 a refresh cannot cure asks
-// for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways; beside
+// is known; a 429 of the read gate is retried on its own; a read that hangs is given up after
+// READ_TIMEOUT_MS; a 401 a refresh cannot cure asks for a key. At 320 px wide every panel fits the screen: the page never scrolls sideways; beside
 // a long path, no count is broken over lines (at 1280 or 400 px); counts of ten digits fit
 // their cards, longer ones (up to 2^53) compact.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
+import { READ_TIMEOUT_MS } from '../../web/deadline.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
 import { ALL_PLACES, holdReads } from './read-gate.ts';
@@ -395,6 +396,39 @@ describe('the stats panel', () => {
     // The panel's own refresh is every 60 s: only the retry after Retry-After (1 s) gets here.
     await statsShown(page, NY, '2025-11-18', '2025-11-24');
     expect(await totals(page)).toMatchObject({ total_events: '1,205', unique_visitors: '4' });
+  }, 60_000);
+
+  test('a stats read that hangs is given up after its timeout; the next period is read', async () => {
+    const server = await serve();
+    let held = 0;
+    const { page } = await openPage(server, async (page) => {
+      await page.clock.install({ time: NOW });
+      // The panel's first read meets a connection that never answers nor closes.
+      await page.route(/\/api\/v1\/stats\?/, (route) => {
+        if (!new URL(route.request().url()).searchParams.has('tz') || held++ > 0) {
+          return route.fallback();
+        }
+      });
+    });
+    const deadline = performance.now() + 10_000;
+    while (held === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(held).toBe(1);
+    const note = () => page.textContent('#stats-note');
+    await page.clock.runFor(READ_TIMEOUT_MS - 1000);
+    expect(await page.getAttribute('#stats', 'aria-busy')).toBe('true');
+    await page.clock.runFor(1000);
+    const waited = Math.round(READ_TIMEOUT_MS / 1000);
+    await page.waitForSelector('#stats[aria-busy="false"]', { timeout: 10_000 });
+    expect(await note()).toBe(
+      `The stats could not be loaded: the server did not answer within ${waited} s`,
+    );
+    expect(await noteOf(page, 'stats-note')).toEqual({ role: 'alert', error: true });
+    expect((await rows(page, 'stats-pages'))[0]).toEqual(['Not loaded']);
+    // The panel reads again: another period is read and shown.
+    await page.selectOption('#tz', NY);
+    await page.selectOption('#stats-period', 'yesterday');
+    await statsShown(page, NY, '2025-11-23', '2025-11-23');
+    expect(held).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
   test('a stats read answered 401 with no sign-in to refresh asks for a key', async () => {

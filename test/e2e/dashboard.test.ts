@@ -1,8 +1,8 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core against the real
 // server (in this process, port 0). Events sent over HTTP must show in the page's counters and
 // top paths within 2 s; the page must load nothing from other hosts; a server that needs a key
-// gets the key prompt, a check of access that gets no answer is retried instead; an error
-// message on the socket is shown as an error until the next snapshot; counts of 9
+// gets the key prompt, a check of access that gets no answer (or hangs) is retried instead; an
+// error message on the socket is shown as an error until the next snapshot; counts of 9
 // digits fit the window cards at any width in full, those of 10 digits up to 2^53 compact
 // (their exact value in the title), and the time series' y labels of 7 digits. Leaves
 // a screenshot in test-artifacts/dashboard.png.
@@ -19,6 +19,7 @@ import {
   type TenantResolver,
 } from '../../src/core/index.ts';
 import { CREDENTIALS_RECHECK_MS, type LiveLimits } from '../../src/live/index.ts';
+import { READ_TIMEOUT_MS } from '../../web/deadline.ts';
 import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { launchChromium } from '../helpers/chromium.ts';
@@ -297,6 +298,39 @@ describe('dashboard in Chromium', () => {
     expect(checks).toBeGreaterThanOrEqual(2);
     expect(await page.isHidden('#auth')).toBe(true);
     expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
+  }, 60_000);
+
+  test('a check of access that hangs without an answer is given up and retried', async () => {
+    const server = await serve();
+    const { page, errors } = await openBrowser(server);
+    await page.clock.install();
+    // The first check of access meets a connection that never answers nor closes.
+    let checks = 0;
+    await page.route(/\/api\/v1\/stats\?/, (route) => {
+      if (new URL(route.request().url()).searchParams.has('tz')) return route.fallback();
+      if (checks++ > 0) return route.fallback();
+      // Held: neither answered nor aborted.
+    });
+    await page.goto(`${server.url}/dashboard`);
+    const deadline = performance.now() + 10_000;
+    while (checks === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(await page.textContent('#status')).toBe('checking access…');
+    await page.clock.runFor(READ_TIMEOUT_MS - 1000);
+    expect(await page.textContent('#status')).toBe('checking access…');
+    await page.clock.runFor(1000);
+    const waited = Math.round(READ_TIMEOUT_MS / 1000);
+    await textBecomes(
+      page,
+      '#status',
+      `the server did not answer within ${waited} s; retrying in 1 s`,
+      VISIBLE_WITHIN_MS,
+    );
+    expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    expect(await page.isHidden('#auth')).toBe(true);
+    await page.clock.runFor(1000);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(checks).toBe(2);
+    expect(errors).toEqual([]);
   }, 60_000);
 
   test('a check of access that fails on the server (500, 408) is retried, no key asked', async () => {
