@@ -283,7 +283,8 @@ describe('dashboard in Chromium', () => {
     const before = await page.textContent(counter('1m', 'events'));
     expect((await server.post('/api/v1/events/batch', pageViews(['/old']))).status).toBe(202);
     await Bun.sleep(500);
-    expect(await page.getAttribute('#status', 'data-state')).toBe('offline');
+    // Offline, or checking again if the 1 s retry came meanwhile (a loaded machine): not live.
+    expect(await page.getAttribute('#status', 'data-state')).not.toBe('live');
     expect(await page.textContent(counter('1m', 'events'))).toBe(before);
     away = 'proxy';
     await page.waitForFunction(
