@@ -30,14 +30,20 @@ export function loadAccess(): Access {
 
 /**
  * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
- * refresh token is dropped here at once, and POST /api/v1/auth/logout revokes its session on
- * the server (best effort: offline or refused, the tab holds nothing of it any more). A refresh
+ * refresh token is dropped here at once, and its session is revoked on the server. A refresh
  * in flight meanwhile is not kept (see exchange).
  */
 export function forgetSession(): void {
   const token = refreshToken;
   refreshToken = null;
-  if (token === null) return;
+  if (token !== null) logout(token);
+}
+
+/**
+ * POST /api/v1/auth/logout: the session of `token` ends on the server (best effort: offline or
+ * refused, the tab holds nothing of it any more).
+ */
+function logout(token: string): void {
   void fetch('/api/v1/auth/logout', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -270,6 +276,8 @@ export async function login(email: string, password: string): Promise<string> {
   if (!response.ok) throw new Error(await detailOf(response));
   const body = (await response.json()) as { access_token?: string; refresh_token?: string };
   if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
+  // A sign-in held until now (the prompt came for a refused project) is replaced: it ends.
+  forgetSession();
   refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
   return body.access_token;
 }

@@ -786,6 +786,32 @@ describe('a signed-in dashboard', () => {
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
   }, 60_000);
 
+  test('a sign-in in the prompt ends the session the tab held until then', async () => {
+    const { server } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const first = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+    const me = (token: string | null) =>
+      fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    // A project ana may not read: the prompt comes while her session is still held.
+    await page.fill('#project', 'elsewhere');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect((await me(first)).status).toBe(200);
+    await page.fill('#email', ANA.email);
+    await page.fill('#password', ANA.password);
+    const loggedIn = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
+    await page.click('#login-form button');
+    expect((await loggedIn).status()).toBe(200);
+    const deadline = performance.now() + 5000;
+    while ((await me(first)).status !== 401 && performance.now() < deadline) await Bun.sleep(50);
+    expect((await me(first)).status).toBe(401); // the replaced session ended
+    const second = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+    expect(second).not.toBe(first);
+    expect((await me(second)).status).toBe(200); // the new one did not
+  }, 60_000);
+
   test('Forget key with no answer and a refresh in flight drops the sign-in in the tab', async () => {
     const { server, clock } = await signedInServer();
     const { page } = await openBrowser(server);
