@@ -102,6 +102,11 @@ export interface WebMetricsOptions {
   /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */
   notSet?: boolean;
   /**
+   * Visit filters as Plausible's read them (its v1 and v2): a value a visit lacks is '', as
+   * Plausible stores it (web-properties.ts's visitFilterSql).
+   */
+  storedEmpty?: boolean;
+  /**
    * Plausible's entry page rules. With a (top-level) `event:page` filter, the bounce rate is of
    * the visits that entered at such a page (its first such filter, read on the entry page).
    * By an `event:page` key (the only event key), ENTRY_METRICS are of the visits that entered

@@ -9,7 +9,13 @@ import { listValue } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
 import { channelSql } from './channel-sql.ts';
 import { propertyText, propertyTextComparedTo } from './filters.ts';
-import { queryParam, referrerHostOf, referrerSourceOf, referrerTextOf } from './referrer-source.ts';
+import {
+  DIRECT_SOURCE,
+  queryParam,
+  referrerHostOf,
+  referrerSourceOf,
+  referrerTextOf,
+} from './referrer-source.ts';
 import type { SqlParams } from './sql-params.ts';
 
 const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
@@ -171,6 +177,45 @@ export function visitValueSql(property: VisitProperty, notSet: boolean): string 
   return notSet && NOT_SET_PROPERTIES.includes(property)
     ? `coalesce(nullif(${value}, ''), '${NOT_SET_VALUE}')`
     : value;
+}
+
+/** Visit properties Plausible stores as '' where a visit lacks them (visitFilterSql). */
+const STORED_EMPTY: readonly VisitProperty[] = [...NOT_SET_PROPERTIES, 'source', 'referrer'];
+/** Those whose lack Plausible's filters also name "Direct / None" (its WhereBuilder's @no_ref). */
+const DIRECT_NAMED: readonly VisitProperty[] = [
+  'source',
+  'referrer',
+  'utm_medium',
+  'utm_source',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+];
+
+/**
+ * A visit filter's condition as Plausible's WhereBuilder reads its session columns: a value a
+ * visit lacks (a campaign tag, a browser, a source or referrer that is Direct / None) is '';
+ * `is` names it '', "(not set)" or, for the source, referrer and tags, "Direct / None" (as
+ * sent: case-insensitive "(NOT SET)" is no name of it); contains and matches read '' (so
+ * "(not set)" contains no "e"). Other properties (the pages) are filtered on `listed`, their
+ * value as listed.
+ */
+export function storedVisitFilterSql(
+  filter: WebFilter,
+  visit: VisitProperty,
+  listed: string,
+  params: SqlParams,
+): string {
+  if (!STORED_EMPTY.includes(visit)) return filterConditionSql(filter, listed, params);
+  const value = visitPropertySql(visit);
+  const stored =
+    visit === 'source' || visit === 'referrer'
+      ? `coalesce(nullif(${value}, '${DIRECT_SOURCE}'), '')`
+      : `coalesce(${value}, '')`;
+  const empty = (v: string) =>
+    v === NOT_SET_VALUE || (v === DIRECT_SOURCE && DIRECT_NAMED.includes(visit));
+  const values = filter.match === 'is' ? filter.values.map((v) => (empty(v) ? '' : v)) : null;
+  return filterConditionSql(values === null ? filter : { ...filter, values }, stored, params);
 }
 
 /**

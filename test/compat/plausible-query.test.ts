@@ -479,6 +479,35 @@ describe('filters', () => {
     }
   });
 
+  test('a visit lacking a value has it empty, as Plausible stores it: "", (not set), Direct', async () => {
+    // Plausible's columns hold '' where a visit has no tag or referrer, and its WhereBuilder
+    // reads "(not set)" (and "Direct / None" for the source, referrer and tags) as ''.
+    expect(await visitors([['is', 'visit:utm_source', ['']]])).toEqual([3]);
+    expect(await visitors([['is_not', 'visit:utm_source', ['']]])).toEqual([1]);
+    expect(await visitors([['is', 'visit:utm_source', ['Direct / None']]])).toEqual([3]);
+    expect(await visitors([['is', 'visit:source', ['']]])).toEqual([1]);
+    expect(await visitors([['is', 'visit:source', ['(not set)']]])).toEqual([1]);
+    expect(await visitors([['is', 'visit:referrer', ['(not set)']]])).toEqual([2]);
+    expect(await visitors([['is_not', 'visit:referrer', ['']]])).toEqual([2]);
+    expect(
+      await visitors([['is', 'visit:utm_medium', ['(NOT SET)'], { case_sensitive: false }]]),
+    ).toEqual([0]);
+    // Patterns read the empty value, not its label: "(not set)" contains no "e" to them.
+    expect(await visitors([['contains', 'visit:utm_source', ['e']]])).toEqual([1]);
+    expect(await visitors([['contains_not', 'visit:utm_source', ['e']]])).toEqual([3]);
+    expect(await visitors([['contains', 'visit:source', ['None']]])).toEqual([0]);
+    expect(await visitors([['matches', 'visit:utm_medium', ['^$']]])).toEqual([3]);
+    expect(await visitors([['matches', 'visit:referrer', ['^$']]])).toEqual([2]);
+    // Rows keep their labels.
+    const answer = await ok({
+      metrics: ['visitors'],
+      date_range: TWO_DAYS,
+      dimensions: ['visit:utm_source'],
+      filters: [['is', 'visit:utm_source', ['']]],
+    });
+    expect(answer.results).toEqual([{ metrics: [3], dimensions: ['(not set)'] }]);
+  });
+
   test('is on a number property: the text events are listed with, 1e+21 and not 1e21', async () => {
     // The native API keeps numbers as numbers; DuckDB writes 1e21 without the exponent's sign.
     const events = [

@@ -390,6 +390,18 @@ describe('GET /api/v1/stats/breakdown', () => {
   });
 });
 
+test('a visit lacking a campaign tag or referrer is filtered as Plausible stores it, empty', async () => {
+  // Plausible's WhereBuilder reads "(not set)" (and "Direct / None") as the '' it stores.
+  const visitors = async (filter: string) =>
+    ((await ok('aggregate', `${WEEK}&filters=${encodeURIComponent(filter)}`)) as Json).visitors;
+  expect(await visitors('visit:utm_medium==(not set)')).toEqual({ value: 3 });
+  expect(await visitors('visit:utm_medium!=(not set)')).toEqual({ value: 1 });
+  expect(await visitors('visit:referrer==Direct / None')).toEqual({ value: 2 });
+  expect(await visitors('visit:source==(not set)')).toEqual({ value: 1 });
+  // A wildcard reads the empty value, not the label.
+  expect(await visitors('visit:source==Direct*')).toEqual({ value: 0 });
+});
+
 describe('visit:channel', () => {
   // A from Google (Organic Search), B from a newsletter tagged utm_medium=email (Email), C from
   // Hacker News (Organic Social), D without a referrer (Direct).

@@ -82,8 +82,10 @@ function read(
   dimension: GoalDimension,
 ) {
   const { fromMs, toMs } = range;
-  // Plausible's sessions: each visit active in the range, whole (visit-rows.ts's reach).
-  const options = { fromMs, toMs, metrics, filters, dimension, byEntryPage: true, reach: true };
+  // Plausible's sessions: each visit active in the range, whole (visit-rows.ts's reach), its
+  // filters over the values Plausible stores ('' where a visit lacks one).
+  const plausible = { byEntryPage: true, reach: true, storedEmpty: true };
+  const options = { fromMs, toMs, metrics, filters, dimension, ...plausible };
   return getGoalMetrics(ctx.deps.engine.store, ctx.tenant, options, ctx.request.signal);
 }
 

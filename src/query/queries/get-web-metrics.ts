@@ -44,6 +44,7 @@ import {
   eventPropertySql,
   filterConditionSql,
   isVisitProperty,
+  storedVisitFilterSql,
   type VisitProperty,
   visitValueSql,
   type WebFilter,
@@ -121,8 +122,13 @@ function webMetricsSql(
     }
     return { event: eventKeys.push(eventPropertySql(property, views, params)) - 1 };
   });
-  const visitFilterSql = (f: WebFilter) =>
-    filterConditionSql(f, visitSql(visitOf(f.property)), params);
+  const visitFilterSql = (f: WebFilter) => {
+    const visit = visitOf(f.property);
+    const value = visitSql(visit);
+    return options.storedEmpty === true
+      ? storedVisitFilterSql(f, visit, value, params)
+      : filterConditionSql(f, value, params);
+  };
   // An exit rate's page views are of the visits of the other filters: its exit page filters
   // hold for the counted rows only (rowMatch).
   const exitRate = metrics.includes(EXIT_RATE);
