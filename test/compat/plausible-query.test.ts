@@ -479,6 +479,19 @@ describe('filters', () => {
     }
   });
 
+  test("modifiers: an empty object is case-sensitive, as in Plausible's schema", async () => {
+    // case_sensitive defaults to true and is not required: {} is taken, anything else refused.
+    expect(await visitors([['is', 'event:page', ['/PRICING'], {}]])).toEqual([0]);
+    expect(await visitors([['is', 'event:page', ['/pricing'], {}]])).toEqual([1]);
+    expect(
+      await refused({
+        metrics: ['visitors'],
+        date_range: TWO_DAYS,
+        filters: [['is', 'event:page', ['/'], { case: false }]],
+      }),
+    ).toBe('#/filters/0/3: The one filter modifier is {"case_sensitive": true or false}.');
+  });
+
   test('a visit lacking a value has it empty, as Plausible stores it: "", (not set), Direct', async () => {
     // Plausible's columns hold '' where a visit has no tag or referrer, and its WhereBuilder
     // reads "(not set)" (and "Direct / None" for the source, referrer and tags) as ''.

@@ -170,10 +170,15 @@ function clausesOf(clauses: unknown, path: string, invalid: () => Error): string
   return clauses;
 }
 
-/** `{"case_sensitive": false}`, for the operators Plausible takes it with. */
+/**
+ * `{"case_sensitive": false}`, for the operators Plausible takes it with; `{}` is its default,
+ * case-sensitive (its schema requires no key).
+ */
 function ignoreCaseOf(modifiers: unknown, match: WebMatch, path: string): boolean {
-  const keys = typeof modifiers === 'object' && modifiers !== null ? Object.keys(modifiers) : [];
-  const sensitive = (modifiers as { case_sensitive?: unknown } | null)?.case_sensitive;
+  const object = typeof modifiers === 'object' && modifiers !== null && !Array.isArray(modifiers);
+  const keys = object ? Object.keys(modifiers) : [];
+  const sensitive = object ? (modifiers as { case_sensitive?: unknown }).case_sensitive : null;
+  if (object && keys.length === 0 && match !== 'regex') return false;
   if (keys.length !== 1 || typeof sensitive !== 'boolean') {
     throw badRequest(`${path}: The one filter modifier is {"case_sensitive": true or false}.`);
   }
