@@ -89,7 +89,9 @@ const QueryOut = t.Object({
       dimensions: Strings,
     }),
   ),
-  meta: openObject('time_labels, total_rows and imports_included, when include asks for them'),
+  meta: openObject(
+    'time_labels, total_rows, imports_included and imports_skip_reason, when include asks for them',
+  ),
   query: openObject('The query as run: `time` resolved, the order spelled out'),
 });
 

@@ -74,6 +74,9 @@ export function plausibleQueryRoutes(deps: AppDeps) {
   });
 }
 
+/** `meta` with include.imports: Plausible's answer for a site without imports (QueryResult). */
+const NO_IMPORTS = { imports_included: false, imports_skip_reason: 'no_imported_data' };
+
 /** A row of the answer, before its metrics are put in the query's order. */
 interface Row {
   dimensions: string[];
@@ -101,7 +104,7 @@ async function answer(ctx: QueryContext) {
       dimensions: row.dimensions,
     })),
     meta: {
-      ...(params.include.imports ? { imports_included: false } : {}),
+      ...(params.include.imports ? NO_IMPORTS : {}),
       ...(params.include.timeLabels ? { time_labels: timeLabels } : {}),
       ...(params.include.totalRows ? { total_rows: totalRows } : {}),
     },
