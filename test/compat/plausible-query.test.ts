@@ -689,7 +689,7 @@ describe('conversion rates and percentage', () => {
   });
 });
 
-test('include.imports: Tally imports nothing, and says so in Plausible\'s words', async () => {
+test("include.imports: Tally imports nothing, and says so in Plausible's words", async () => {
   // Plausible's QueryResult for a site without imports: the reason beside the flag.
   const answer = await ok({ metrics: ['visitors'], date_range: 'day', include: { imports: true } });
   expect(answer.meta).toEqual({
