@@ -402,6 +402,13 @@ test('a visit lacking a campaign tag or referrer is filtered as Plausible stores
   expect(await visitors('visit:source==Direct*')).toEqual({ value: 0 });
 });
 
+test('a month before year 1 is labelled as ISO 8601 writes it, -0001-03-01', async () => {
+  // Tally keeps events from year 0000 on; 12 months to February 0000 begin in March -0001.
+  const months = (await ok('timeseries', 'period=12mo&date=0000-02-01')) as { date: string }[];
+  expect(months.map((m) => m.date).slice(0, 2)).toEqual(['-0001-03-01', '-0001-04-01']);
+  expect(months.at(-1)?.date).toBe('0000-02-01');
+});
+
 describe('visit:channel', () => {
   // A from Google (Organic Search), B from a newsletter tagged utm_medium=email (Email), C from
   // Hacker News (Organic Social), D without a referrer (Direct).

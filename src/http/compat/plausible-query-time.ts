@@ -234,8 +234,10 @@ export function labelOf(start: number, unit: 'hour' | 'day', tz: string): string
 
 const two = (n: number) => String(n).padStart(2, '0');
 
+/** `YYYY-MM-DD`; a year before 1 with its sign, as ISO 8601 (and Elixir's Date) write it. */
 function dateText(p: Pick<LocalParts, 'year' | 'month' | 'day'>): string {
-  return `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}`;
+  const year = `${p.year < 0 ? '-' : ''}${String(Math.abs(p.year)).padStart(4, '0')}`;
+  return `${year}-${two(p.month)}-${two(p.day)}`;
 }
 
 /** The range as Plausible echoes it: its first instant and its last second, in the zone. */
