@@ -364,6 +364,32 @@ describe('events', () => {
   });
 });
 
+describe('events/series', () => {
+  test('custom events per name and bucket, by bucket then count, in the zone asked', async () => {
+    // Umami's documented website-stats route (its getEventStats): a 404 before.
+    await send('2026-11-25T09:30:00Z', '198.51.100.3', { url: '/pricing', name: 'signup' });
+    expect(await ok('events/series', `${TWO_DAYS}&unit=day`)).toEqual([
+      { x: 'signup', t: '2026-11-24T00:00:00Z', y: 1 },
+      { x: 'signup', t: '2026-11-25T00:00:00Z', y: 1 },
+      { x: 'trial', t: '2026-11-25T00:00:00Z', y: 1 },
+    ] as unknown as Json);
+    const local = await ok('events/series', `${TWO_DAYS}&unit=hour&timezone=America/New_York`);
+    expect(local).toEqual([
+      { x: 'signup', t: '2026-11-24 05:00:00', y: 1 },
+      { x: 'signup', t: '2026-11-25 04:00:00', y: 1 },
+      { x: 'trial', t: '2026-11-25 04:00:00', y: 1 },
+    ] as unknown as Json);
+    const pricing = await ok('events/series', `${TWO_DAYS}&unit=day&path=/pricing&event=signup`);
+    expect(pricing).toEqual([{ x: 'signup', t: '2026-11-25T00:00:00Z', y: 1 }] as unknown as Json);
+    const twice = `startAt=${at('2026-11-25T09:00:00Z')}&endAt=${at('2026-11-25T09:59:59.999Z')}`;
+    expect(await ok('events/series', `${twice}&unit=hour`)).toEqual([
+      { x: 'signup', t: '2026-11-25T09:00:00Z', y: 1 },
+      { x: 'trial', t: '2026-11-25T09:00:00Z', y: 1 },
+    ] as unknown as Json);
+    expect((await read('events/series', 'unit=day')).status).toBe(400);
+  });
+});
+
 describe('entry and exit filters', () => {
   test("the lists read them on each event's page, as Umami's rows; the totals by visit", async () => {
     // The lists filter each event (Umami's website_event rows), and Umami's FILTER_COLUMNS

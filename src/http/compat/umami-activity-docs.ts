@@ -296,3 +296,24 @@ export const EVENT_STATS_DOC = {
     ...ERRORS,
   },
 };
+
+export const EVENT_SERIES_DOC = {
+  summary: 'Umami: custom events per name and time unit',
+  description:
+    'Custom events of the range by name and bucket (`t`, labelled as /pageviews labels its ' +
+    '`x`), buckets without any left out, by bucket, then count. At most 10,000 rows.' +
+    AUTH_NOTE,
+  parameters: [
+    ID,
+    ...RANGE,
+    param('unit', 'minute, hour, day, month or year; coarser when the range is too long.'),
+    ...FILTERS,
+  ],
+  responses: {
+    200: jsonAnswer('The series', t.Array(t.Object({ x: t.String(), t: t.String(), y: Count })), [
+      { x: 'signup', t: '2026-11-25T10:00:00Z', y: 3 },
+      { x: 'trial', t: '2026-11-25T10:00:00Z', y: 1 },
+    ]),
+    ...ERRORS,
+  },
+};

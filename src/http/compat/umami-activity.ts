@@ -1,6 +1,7 @@
 // Umami's read API of sessions and events, over Tally's events: GET /api/websites/:id/sessions
 // (a page of sessions), /sessions/stats, /sessions/:sessionId and its /activity, /events (a
-// page of events) and /events/stats, in the shapes and with the parameters of today's Umami.
+// page of events), /events/stats and /events/series, in the shapes and with the parameters of
+// today's Umami.
 // A Umami session is a Tally visitor (its visitor_id: the sessionId Umami's tracker is
 // answered by /api/send, or the user id an event names); its visits are Tally's visits. Lists
 // filter each event as Umami does (query/'s event-web-filters); totals are query/'s web
@@ -11,10 +12,10 @@ import {
   listWebEvents,
   listWebSessions,
   type WebEvent,
-  type WebFilter,
   type WebSession,
 } from '../../query/index.ts';
 import {
+  EVENT_SERIES_DOC,
   EVENT_STATS_DOC,
   EVENTS_DOC,
   SESSION_ACTIVITY_DOC,
@@ -25,14 +26,15 @@ import {
 import { umamiNotFound } from './umami-errors.ts';
 import { type ReadContext, type ReadRoute, webMetricsOf } from './umami-read-context.ts';
 import {
+  CUSTOM_EVENTS,
   comparedRange,
   filtersOf,
-  PAGE_VIEWS,
   pageOf,
   rangeOf,
   scopedFilters,
   type UmamiRange,
 } from './umami-read-params.ts';
+import { eventSeries } from './umami-series.ts';
 
 /** A session's activity: its newest events, at most this many (Umami's limit). */
 export const UMAMI_ACTIVITY_ROWS_MAX = 500;
@@ -46,13 +48,11 @@ export function umamiActivityRoutes(r: ReadRoute) {
       detail: SESSION_ACTIVITY_DOC,
     })
     .get('/api/websites/:id/events', r(events), { detail: EVENTS_DOC })
-    .get('/api/websites/:id/events/stats', r(eventStats), { detail: EVENT_STATS_DOC });
+    .get('/api/websites/:id/events/stats', r(eventStats), { detail: EVENT_STATS_DOC })
+    .get('/api/websites/:id/events/series', r(eventsSeries), { detail: EVENT_SERIES_DOC });
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Only custom events: what Umami counts as events (its event type 2). */
-const CUSTOM_EVENTS: WebFilter = { ...PAGE_VIEWS, negated: true };
 
 /**
  * A paged list's page, its size, and what query/'s list reads: the range, the filters, the
@@ -245,4 +245,9 @@ async function eventStats(ctx: ReadContext) {
   };
   const [current, comparison] = await Promise.all([totals(range), totals(comparedRange(range))]);
   return { data: { ...current, comparison } };
+}
+
+/** GET …/events/series: custom events per name and time bucket, as Umami's getEventStats. */
+async function eventsSeries(ctx: ReadContext) {
+  return eventSeries(ctx, rangeOf(ctx.query), filtersOf(ctx.query));
 }

@@ -312,6 +312,9 @@ export const PAGE_VIEWS: WebFilter = {
   negated: false,
 };
 
+/** Only custom events: what Umami counts as events (its event type 2). */
+export const CUSTOM_EVENTS: WebFilter = { ...PAGE_VIEWS, negated: true };
+
 /** Only events that have the custom property (a page field Umami's tracker sent). */
 export function having(property: WebProperty): WebFilter {
   return { property, values: ['*'], match: 'glob', negated: false };

@@ -1,6 +1,7 @@
 // Umami's time series of page views and sessions (its getPageviewStats and getSessionStats),
-// for /pageviews and /api/realtime: buckets of the range's unit in its zone that have any,
-// each labelled as Umami's SQL labels it; a session per bucket is a visitor of that bucket.
+// for /pageviews and /api/realtime, and of custom events by name (its getEventStats, for
+// /events/series): buckets of the range's unit in its zone that have any, each labelled as
+// Umami's SQL labels it; a session per bucket is a visitor of that bucket.
 
 import {
   bucketStarts,
@@ -12,7 +13,13 @@ import {
   type WebMetric,
 } from '../../query/index.ts';
 import { type ReadContext, webMetricsOf } from './umami-read-context.ts';
-import type { UmamiRange } from './umami-read-params.ts';
+import { CUSTOM_EVENTS, type UmamiRange } from './umami-read-params.ts';
+
+/**
+ * Rows of /events/series at most (event names × buckets): Umami answers them all; a range's
+ * buckets are at most 184 (days up to 6 months), so this is 54 names a bucket at the least.
+ */
+export const UMAMI_EVENT_SERIES_ROWS_MAX = 10_000;
 
 export interface UmamiPoint {
   x: string;
@@ -42,6 +49,52 @@ export async function pageviewSeries(
     return [...byLabel].map(([x, y]) => ({ x, y }));
   };
   return { pageviews: points('pageviews'), sessions: points('visitors') };
+}
+
+export interface UmamiEventPoint {
+  /** The event's name. */
+  x: string;
+  /** The bucket's label. */
+  t: string;
+  y: number;
+}
+
+/**
+ * Custom events per name and bucket that has any, by bucket, then count (most first) and name,
+ * as Umami's getEventStats answers (`order by t`).
+ */
+export async function eventSeries(
+  ctx: ReadContext,
+  range: UmamiRange,
+  filters: WebFilter[],
+): Promise<UmamiEventPoint[]> {
+  const starts = startsOf(range);
+  const rows = await webMetricsOf(
+    ctx,
+    range,
+    ['events'],
+    [...filters, CUSTOM_EVENTS],
+  )({
+    kind: 'group',
+    keys: [{ property: { event: 'name' } }, { starts }],
+    order: [{ by: { key: 1 }, desc: false }],
+    limit: UMAMI_EVENT_SERIES_ROWS_MAX,
+    offset: 0,
+  });
+  // A minute a clock set back repeats is two buckets of one label: one point, added up.
+  const points = new Map<string, UmamiEventPoint & { start: number }>();
+  for (const row of rows) {
+    const [name, start] = [String(row.keys?.[0]), Number(row.keys?.[1])];
+    const t = labelOf(start, range);
+    const y = row.values.events ?? 0;
+    const point = points.get(`${t}\n${name}`);
+    if (point === undefined) points.set(`${t}\n${name}`, { x: name, t, y, start });
+    else point.y += y;
+  }
+  return [...points.values()]
+    .filter((p) => p.y > 0)
+    .sort((a, b) => a.start - b.start || b.y - a.y || (a.x < b.x ? -1 : a.x > b.x ? 1 : 0))
+    .map(({ x, t, y }) => ({ x, t, y }));
 }
 
 /**
