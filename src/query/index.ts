@@ -92,7 +92,7 @@ export {
 } from './queries/get-event-data-properties.ts';
 export { type EventDataStats, getEventDataStats } from './queries/get-event-data-stats.ts';
 export { type EventDataValueRow, getEventDataValues } from './queries/get-event-data-values.ts';
-export { getFirstEventMs } from './queries/get-first-event-time.ts';
+export { getEventTimeRange, getFirstEventMs } from './queries/get-first-event-time.ts';
 export {
   type Funnel,
   type FunnelBreakdownResult,

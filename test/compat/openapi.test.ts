@@ -92,6 +92,7 @@ const COMPAT_READS: Record<
   '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },
   '/api/websites/{id}/metrics': { url: () => umami('/metrics', '&type=path'), rows: (b) => b },
   '/api/websites/{id}/active': { url: () => umami('/active') },
+  '/api/websites/{id}/daterange': { url: () => umami('/daterange') },
   '/api/websites/{id}/sessions': { url: () => umami('/sessions'), rows: (b) => b.data },
   '/api/websites/{id}/sessions/stats': { url: () => umami('/sessions/stats') },
   '/api/websites/{id}/sessions/{sessionId}': { url: () => umami(`/sessions/${umamiSession}`) },

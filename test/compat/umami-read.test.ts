@@ -444,6 +444,16 @@ describe('active, the website, and refusals', () => {
     expect(await ok('active', '')).toEqual({ visitors: 0 });
   });
 
+  test("daterange: the first and last events' times, as today's Umami answers", async () => {
+    // Umami's documented route (the dashboard's "all time"): a 404 in Tally's own shape before.
+    expect(await ok('daterange', '')).toEqual({
+      startDate: '2026-11-23T08:00:00.000Z',
+      endDate: '2026-11-25T11:58:00.000Z',
+    });
+    const other = await t.get('/api/websites/ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e/daterange');
+    expect(await other.json()).toEqual({ startDate: null, endDate: null });
+  });
+
   test('open mode: the website id is the tenant; no credential lists no websites', async () => {
     const site = (await (await t.get(`/api/websites/${WEBSITE}`)).json()) as Json;
     expect(site).toMatchObject({ id: WEBSITE, name: WEBSITE, domain: '', shareId: null });

@@ -295,3 +295,20 @@ export const ACTIVE_DOC = {
     ...ERRORS,
   },
 };
+
+const Instant = t.Union([t.String({ format: 'date-time' }), t.Null()]);
+
+export const DATERANGE_DOC = {
+  summary: 'Umami: when the data begins and ends',
+  description:
+    "The times of the website's first and last events (bots left out), `null` without any." +
+    AUTH_NOTE,
+  parameters: [ID],
+  responses: {
+    200: jsonAnswer('The range', t.Object({ startDate: Instant, endDate: Instant }), {
+      startDate: '2026-11-24T10:00:00.000Z',
+      endDate: '2026-11-25T09:11:00.000Z',
+    }),
+    ...ERRORS,
+  },
+};

@@ -1,15 +1,21 @@
 // Umami's read API over Tally's events, so dashboards, scripts and MCP servers written for a
 // self-hosted Umami read Tally unchanged: GET /api/websites (and one website), and of a website
-// /stats, /pageviews, /metrics and /active, in the shapes today's Umami answers. The numbers are
-// query/'s web metrics (getWebMetrics: the visits, bounces and sources of Tally's other reads),
-// counted over page views as Umami counts them (custom events where a filter or `type=event`
-// names them), through the same read gate as every read. Who may read which website is
-// umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}. Sessions and
-// events are umami-activity.ts's, event data umami-event-data.ts's, realtime umami-realtime.ts's.
+// /stats, /pageviews, /metrics, /active and /daterange, in the shapes today's Umami answers.
+// The numbers are query/'s web metrics (getWebMetrics: the visits, bounces and sources of
+// Tally's other reads), counted over page views as Umami counts them (custom events where a
+// filter or `type=event` names them), through the same read gate as every read. Who may read
+// which website is umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}.
+// Sessions and events are umami-activity.ts's, event data umami-event-data.ts's, realtime
+// umami-realtime.ts's.
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
-import { countCurrentVisitors, queryLimits, type WebMetric } from '../../query/index.ts';
+import {
+  countCurrentVisitors,
+  getEventTimeRange,
+  queryLimits,
+  type WebMetric,
+} from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
 import { umamiActivityRoutes } from './umami-activity.ts';
@@ -19,6 +25,7 @@ import { domainOf, readableProjects, umamiAuthRoutes, websiteIdOf } from './umam
 import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read-context.ts';
 import {
   ACTIVE_DOC,
+  DATERANGE_DOC,
   METRICS_DOC,
   PAGEVIEWS_DOC,
   STATS_DOC,
@@ -55,6 +62,7 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
     .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
     .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC })
+    .get('/api/websites/:id/daterange', route(dateRange), { detail: DATERANGE_DOC })
     .use(umamiActivityRoutes(route))
     .use(umamiEventDataRoutes(route))
     .use(umamiRealtimeRoutes(route));
@@ -172,4 +180,11 @@ async function active({ deps, request, website }: ReadContext) {
     request.signal,
   );
   return { visitors };
+}
+
+/** The times of the website's first and last events, as Umami's getWebsiteDateRange. */
+async function dateRange({ deps, request, website }: ReadContext) {
+  const found = await getEventTimeRange(deps.engine.store, website.tenant, request.signal);
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return { startDate: iso(found?.firstMs), endDate: iso(found?.lastMs) };
 }
