@@ -87,6 +87,9 @@ const COMPAT_READS: Record<
   // Umami's read API over the Umami example (its website, at the test clock's hour).
   '/api/auth/verify': { url: () => '/api/auth/verify', headers: umamiAuth },
   '/api/websites': { url: () => '/api/websites' },
+  '/api/me': { url: () => '/api/me', headers: umamiAuth },
+  '/api/me/websites': { url: () => '/api/me/websites' },
+  '/api/me/teams': { url: () => '/api/me/teams' },
   '/api/websites/{id}': { url: () => umami('') },
   '/api/websites/{id}/stats': { url: () => umami('/stats'), rows: (b) => Object.keys(b) },
   '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },

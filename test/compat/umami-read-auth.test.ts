@@ -114,6 +114,34 @@ describe('Umami login and verify over Tally accounts', () => {
   });
 });
 
+describe("@umami/api-client's /api/me routes", () => {
+  test('me is the auth of a token; me/websites its websites; me/teams none', async () => {
+    // getMe, getMyWebsites and getMyTeams of Umami's API client: 404s in Tally's shape before.
+    const me = await t.call('GET', '/api/me', { token: admin.token });
+    expect(me.status).toBe(200);
+    const user = (await (
+      await t.call('GET', '/api/auth/verify', { token: admin.token })
+    ).json()) as Json;
+    const { teams: _, ...withoutTeams } = user;
+    expect(await me.json()).toEqual({
+      token: admin.token,
+      authKey: null,
+      shareToken: null,
+      user: withoutTeams,
+    });
+    expect(await (await t.call('GET', '/api/me')).json()).toEqual(UNAUTHORIZED);
+    expect((await t.call('GET', '/api/me', { token: acmeRead })).status).toBe(401);
+    const websites = await t.call('GET', '/api/me/websites?pageSize=2', { token: admin.token });
+    expect(await websites.json()).toEqual(
+      await (await t.call('GET', '/api/websites?pageSize=2', { token: admin.token })).json(),
+    );
+    expect(await (await t.call('GET', '/api/me/websites')).json()).toEqual(UNAUTHORIZED);
+    const teams = await t.call('GET', '/api/me/teams', { token: admin.token });
+    expect(await teams.json()).toEqual({ data: [], count: 0, page: 1, pageSize: 20 });
+    expect(await (await t.call('GET', '/api/me/teams')).json()).toEqual(UNAUTHORIZED);
+  });
+});
+
 describe('websites a credential reads', () => {
   test("GET /api/websites: a member's projects by name; a read key's one; a stranger's none", async () => {
     const mine = (await (await t.call('GET', '/api/websites', { token: admin.token })).json()) as {

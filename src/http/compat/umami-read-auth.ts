@@ -1,8 +1,8 @@
 // Who may read what through Umami's read API, on Tally's own accounts and keys: POST
 // /api/auth/login signs in with Tally's login (the username is the account's email) and answers
-// Umami's {token, user}, the token being Tally's access token; /api/auth/verify answers the
-// user of a token. A website is a project, named by its `umami_website` alias (the website id
-// its tracker sends) or by its project id; the bearer is a member's access token or the
+// Umami's {token, user}, the token being Tally's access token; /api/auth/verify and /api/me
+// answer the user of a token. A website is a project, named by its `umami_website` alias (the
+// website id its tracker sends) or by its project id; the bearer is a member's access token or the
 // project's read key (as Umami Cloud's API keys are sent, or in `x-umami-api-key`). Every
 // refusal of a website is Umami's one 401, as its canViewWebsite answers: nothing tells a
 // website that exists from one that does not. AUTH_MODE=open reads any tenant, as Plausible's
@@ -17,7 +17,7 @@ import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { guarded, json } from './responses.ts';
 import { umamiErrorShape } from './umami-errors.ts';
-import { LOGIN_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
+import { LOGIN_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
 /** The header Umami Cloud's API keys come in. */
@@ -55,24 +55,34 @@ export function umamiAuthRoutes(deps: AppDeps) {
   if (auth === undefined) return new Elysia({ name: 'no-umami-auth' });
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
   const login = guarded(shape, (ctx: LoginContext) => loginOf(auth, deps, ctx));
+  /** The signed-in user of the request's access token, else Umami's 401. */
+  const userOf = (request: Request) => {
+    try {
+      return umamiUserOf(auth.authenticate(request).user);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) throw umamiUnauthorized(error);
+      throw error;
+    }
+  };
   const verify = guarded(shape, async ({ request }: { request: Request }) => {
     // A POST may carry an empty object (Umami reads none); anything else is refused.
     const body = request.method === 'POST' ? await readAccountBody(request) : undefined;
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       throw new AppError('bad_request', 'send no body, or an empty JSON object');
     }
-    try {
-      const principal = auth.authenticate(request);
-      return json(umamiUserOf(principal.user), 200, NO_STORE_HEADERS);
-    } catch (error) {
-      if (error instanceof AppError && error.status === 401) throw umamiUnauthorized(error);
-      throw error;
-    }
+    return json(userOf(request), 200, NO_STORE_HEADERS);
+  });
+  // Umami's /api/me answers its auth: the user (no teams), the token, no key or share token.
+  const me = guarded(shape, async ({ request }: { request: Request }) => {
+    const { teams: _, ...user } = userOf(request);
+    const token = request.headers.get('authorization')?.split(' ')[1] ?? null;
+    return json({ token, authKey: null, shareToken: null, user }, 200, NO_STORE_HEADERS);
   });
   return new Elysia({ tags: ['compatibility'] })
     .post('/api/auth/login', login, { parse: 'none', detail: LOGIN_DOC })
     .get('/api/auth/verify', verify, { detail: VERIFY_DOC })
-    .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_POST_DOC });
+    .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_POST_DOC })
+    .get('/api/me', me, { detail: ME_DOC });
 }
 
 interface LoginContext {

@@ -173,6 +173,48 @@ export const VERIFY_DOC = {
   },
 };
 
+const { teams: _, ...MeUserFields } = UserOut.properties;
+const { teams: __, ...meUserExample } = userExample;
+
+export const ME_DOC = {
+  summary: 'Umami: the signed-in user',
+  description:
+    "Umami's auth of the request: the user of the access token (no teams), and the token. " +
+    'Authorization: Bearer <access token from /api/auth/login>.',
+  responses: {
+    200: jsonAnswer(
+      'The signed-in user',
+      t.Object({
+        token: t.String(),
+        authKey: t.Null(),
+        shareToken: t.Null(),
+        user: t.Object(MeUserFields),
+      }),
+      {
+        token: 'eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.e30.c2ln',
+        authKey: null,
+        shareToken: null,
+        user: meUserExample,
+      },
+    ),
+    ...errorAnswers({ 401: 'No valid access token' }, () => UmamiErrorOut),
+  },
+};
+
+export const ME_TEAMS_DOC = {
+  summary: "Umami: the caller's teams (none)",
+  description: `Tally has no teams: an empty page.${AUTH_NOTE}`,
+  parameters: [param('page', 'From 1.'), param('pageSize', 'Teams per page (default 20).')],
+  responses: {
+    200: jsonAnswer(
+      'No teams',
+      t.Object({ data: t.Array(t.Object({})), count: Count, page: Count, pageSize: Count }),
+      { data: [], count: 0, page: 1, pageSize: 20 },
+    ),
+    ...ERRORS,
+  },
+};
+
 /** Newer Umami clients POST the verify, with no body (or an empty object). */
 export const VERIFY_POST_DOC = {
   ...VERIFY_DOC,
@@ -208,6 +250,12 @@ export const WEBSITES_DOC = {
     ),
     ...ERRORS,
   },
+};
+
+/** Umami's list of the signed-in user's websites (@umami/api-client's getMyWebsites). */
+export const ME_WEBSITES_DOC = {
+  ...WEBSITES_DOC,
+  summary: "Umami: the caller's websites",
 };
 
 export const WEBSITE_DOC = {

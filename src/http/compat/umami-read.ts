@@ -26,6 +26,8 @@ import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read
 import {
   ACTIVE_DOC,
   DATERANGE_DOC,
+  ME_TEAMS_DOC,
+  ME_WEBSITES_DOC,
   METRICS_DOC,
   PAGEVIEWS_DOC,
   STATS_DOC,
@@ -54,9 +56,16 @@ export function umamiReadRoutes(deps: AppDeps) {
   const list = guarded(shape, async ({ request }: { request: Request }) =>
     json(websitesOf(deps, request)),
   );
+  // Tally has no teams: an empty page, to whoever may list websites.
+  const teams = guarded(shape, async ({ request }: { request: Request }) => {
+    readableProjects(deps, request);
+    return json({ data: [], count: 0, ...pageOf(queryOf(request)) });
+  });
   return new Elysia({ tags: ['compatibility'] })
     .use(umamiAuthRoutes(deps))
     .get('/api/websites', list, { detail: WEBSITES_DOC })
+    .get('/api/me/websites', list, { detail: ME_WEBSITES_DOC })
+    .get('/api/me/teams', teams, { detail: ME_TEAMS_DOC })
     .get('/api/websites/:id', route(website), { detail: WEBSITE_DOC })
     .get('/api/websites/:id/stats', route(stats), { detail: STATS_DOC })
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
