@@ -94,6 +94,10 @@ const COMPAT_READS: Record<
   '/api/websites/{id}/stats': { url: () => umami('/stats'), rows: (b) => Object.keys(b) },
   '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },
   '/api/websites/{id}/metrics': { url: () => umami('/metrics', '&type=path'), rows: (b) => b },
+  '/api/websites/{id}/metrics/expanded': {
+    url: () => umami('/metrics/expanded', '&type=path'),
+    rows: (b) => b,
+  },
   '/api/websites/{id}/active': { url: () => umami('/active') },
   '/api/websites/{id}/daterange': { url: () => umami('/daterange') },
   '/api/websites/{id}/sessions': { url: () => umami('/sessions'), rows: (b) => b.data },

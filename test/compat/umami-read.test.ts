@@ -301,6 +301,38 @@ describe('pageviews', () => {
 describe('metrics', () => {
   const metric = (type: string, extra = '') => ok(`metrics?type=${type}${extra}`);
 
+  test('expanded: each value with its views, visitors, visits, bounces and seconds', async () => {
+    // Umami's documented metrics/expanded (its dashboard's tables): a 404 in Tally's shape before.
+    const row = (
+      name: string,
+      pageviews: number,
+      visitors: number,
+      bounces: number,
+      s: number,
+    ) => ({
+      name,
+      pageviews,
+      visitors,
+      visits: visitors,
+      bounces,
+      totaltime: s,
+    });
+    expect(await ok('metrics/expanded?type=path')).toEqual([
+      row('/', 2, 2, 0, 900),
+      row('/pricing', 2, 2, 1, 600),
+      row('/blog/hello', 1, 1, 0, 300),
+      row('/blog/other', 1, 1, 1, 0),
+    ]);
+    expect(await ok('metrics/expanded?type=event')).toEqual([row('signup', 1, 1, 0, 300)]);
+    expect(await ok('metrics/expanded?type=browser&search=saf')).toEqual([
+      row('Safari', 1, 1, 1, 0),
+    ]);
+    expect(await ok('metrics/expanded?type=path&limit=1&offset=1')).toEqual([
+      row('/pricing', 2, 2, 1, 600),
+    ]);
+    expect(await refused('metrics/expanded?type=city', TWO_DAYS)).toContain('city');
+  });
+
   test('pages, entry and exit pages, referrers, titles and query strings by visitors', async () => {
     expect(await metric('path')).toEqual([
       { x: '/', y: 2 },

@@ -334,6 +334,30 @@ export const METRICS_DOC = {
   },
 };
 
+const ExpandedRow = t.Object({
+  name: NullableText,
+  pageviews: Count,
+  visitors: Count,
+  visits: Count,
+  bounces: Count,
+  totaltime: Count,
+});
+
+export const METRICS_EXPANDED_DOC = {
+  ...METRICS_DOC,
+  summary: 'Umami: top values of a field, with their page views, visits, bounces and seconds',
+  description:
+    'As /metrics, ranked by visitors then visits: each value with its page views (type=event: ' +
+    "the event's count), visitors, visits, and the bounces and seconds of those visits." +
+    AUTH_NOTE,
+  responses: {
+    200: jsonAnswer('The values', t.Array(ExpandedRow), [
+      { name: '/pricing', pageviews: 4, visitors: 3, visits: 3, bounces: 1, totaltime: 240 },
+    ]),
+    ...ERRORS,
+  },
+};
+
 export const ACTIVE_DOC = {
   summary: 'Umami: visitors now',
   description: `Distinct visitors with an event in the last 5 minutes (bots left out).${AUTH_NOTE}`,

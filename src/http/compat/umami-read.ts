@@ -1,12 +1,12 @@
 // Umami's read API over Tally's events, so dashboards, scripts and MCP servers written for a
 // self-hosted Umami read Tally unchanged: GET /api/websites (and one website), and of a website
-// /stats, /pageviews, /metrics, /active and /daterange, in the shapes today's Umami answers.
-// The numbers are query/'s web metrics (getWebMetrics: the visits, bounces and sources of
-// Tally's other reads), counted over page views as Umami counts them (custom events where a
-// filter or `type=event` names them), through the same read gate as every read. Who may read
-// which website is umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}.
-// Sessions and events are umami-activity.ts's, event data umami-event-data.ts's, realtime
-// umami-realtime.ts's.
+// /stats, /pageviews, /metrics (and /expanded), /active and /daterange, in the shapes today's
+// Umami answers. The numbers are query/'s web metrics (getWebMetrics: the visits, bounces and
+// sources of Tally's other reads), counted over page views as Umami counts them (custom events
+// where a filter or `type=event` names them), through the same read gate as every read. Who
+// may read which website is umami-read-auth.ts's; errors are Umami's {"error":{message, code,
+// status}}. Sessions and events are umami-activity.ts's, event data umami-event-data.ts's,
+// realtime umami-realtime.ts's.
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
@@ -15,6 +15,7 @@ import {
   getEventTimeRange,
   queryLimits,
   type WebMetric,
+  type WebOrder,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
 import { guarded, json } from './responses.ts';
@@ -29,6 +30,7 @@ import {
   ME_TEAMS_DOC,
   ME_WEBSITES_DOC,
   METRICS_DOC,
+  METRICS_EXPANDED_DOC,
   PAGEVIEWS_DOC,
   STATS_DOC,
   WEBSITE_DOC,
@@ -38,6 +40,7 @@ import {
   comparedRange,
   filtersOf,
   having,
+  type MetricType,
   metricTypeOf,
   namesEvents,
   PAGE_VIEWS,
@@ -70,6 +73,9 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/stats', route(stats), { detail: STATS_DOC })
     .get('/api/websites/:id/pageviews', route(pageviews), { detail: PAGEVIEWS_DOC })
     .get('/api/websites/:id/metrics', route(metrics), { detail: METRICS_DOC })
+    .get('/api/websites/:id/metrics/expanded', route(metricsExpanded), {
+      detail: METRICS_EXPANDED_DOC,
+    })
     .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC })
     .get('/api/websites/:id/daterange', route(dateRange), { detail: DATERANGE_DOC })
     .use(umamiActivityRoutes(route))
@@ -155,6 +161,41 @@ function datesOf(range: UmamiRange) {
 
 /** The top values of one field, each with its visitors (custom events: their count). */
 async function metrics(ctx: ReadContext) {
+  const { type, read } = metricsRead(ctx, (type) => [type.metric]);
+  const rows = await read();
+  return rows.map((row) => ({ x: row.key, y: row.values[type.metric] ?? 0 }));
+}
+
+const EXPANDED_METRICS: WebMetric[] = ['visitors', 'visits', 'bounces', 'visit_seconds'];
+
+/**
+ * Umami's expanded metrics: the top values of one field by visitors, then visits, each with
+ * its page views (custom events: their count), visitors, visits, bounces and seconds.
+ */
+async function metricsExpanded(ctx: ReadContext) {
+  const views = (type: MetricType): WebMetric =>
+    type.metric === 'events' ? 'events' : 'pageviews';
+  const { type, read } = metricsRead(ctx, (type) => [...EXPANDED_METRICS, views(type)]);
+  const rows = await read([
+    { by: 'visitors', desc: true },
+    { by: 'visits', desc: true },
+    { by: { key: 0 }, desc: false },
+  ]);
+  return rows.map((row) => {
+    const value = (metric: WebMetric) => row.values[metric] ?? 0;
+    return {
+      name: row.key,
+      pageviews: value(views(type)),
+      visitors: value('visitors'),
+      visits: value('visits'),
+      bounces: value('bounces'),
+      totaltime: value('visit_seconds'),
+    };
+  });
+}
+
+/** The read of a `type`'s values, with the range, paging, search and filters of the request. */
+function metricsRead(ctx: ReadContext, metricsOf: (type: MetricType) => WebMetric[]) {
   const range = rangeOf(ctx.query);
   const type = metricTypeOf(ctx.query.get('type'));
   const { limit, offset } = pagingOf(ctx.query);
@@ -175,9 +216,14 @@ async function metrics(ctx: ReadContext) {
   }
   if ('prop' in type.property) filters.push(having(type.property));
   if (type.metric === 'visitors' && !namesEvents(filters)) filters.push(PAGE_VIEWS);
-  const dimension = { kind: 'property', property: type.property, limit, offset } as const;
-  const rows = await webMetricsOf(ctx, range, [type.metric], filters)(dimension);
-  return rows.map((row) => ({ x: row.key, y: row.values[type.metric] ?? 0 }));
+  const read = (order?: WebOrder[]) =>
+    webMetricsOf(
+      ctx,
+      range,
+      metricsOf(type),
+      filters,
+    )({ kind: 'property', property: type.property, limit, offset, ...(order && { order }) });
+  return { type, read };
 }
 
 /** Visitors with an event in the last 5 minutes. */
