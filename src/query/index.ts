@@ -70,6 +70,10 @@ export {
   type EventBucketCount,
   type EventBucketOptions,
 } from './queries/count-event-buckets.ts';
+export {
+  countWeeklyVisitors,
+  type WeeklyVisitorsOptions,
+} from './queries/count-weekly-visitors.ts';
 export { exportEventPages, type PageBounds } from './queries/export-events.ts';
 export { type ExportFile, exportParquet } from './queries/export-parquet.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';

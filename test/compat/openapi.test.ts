@@ -102,6 +102,7 @@ const COMPAT_READS: Record<
   '/api/websites/{id}/daterange': { url: () => umami('/daterange') },
   '/api/websites/{id}/sessions': { url: () => umami('/sessions'), rows: (b) => b.data },
   '/api/websites/{id}/sessions/stats': { url: () => umami('/sessions/stats') },
+  '/api/websites/{id}/sessions/weekly': { url: () => umami('/sessions/weekly') },
   '/api/websites/{id}/sessions/{sessionId}': { url: () => umami(`/sessions/${umamiSession}`) },
   '/api/websites/{id}/sessions/{sessionId}/activity': {
     url: () => umami(`/sessions/${umamiSession}/activity`),

@@ -364,6 +364,36 @@ describe('events', () => {
   });
 });
 
+describe('sessions/weekly', () => {
+  test("each hour of the week's distinct visitors, Sunday first, in the zone asked", async () => {
+    // Umami's documented route: answered as a missing session `weekly` (404) before.
+    const week = (cells: [number, number, number][]) => {
+      const rows = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+      for (const [day, hour, n] of cells) (rows[day] as number[])[hour] = n;
+      return rows as unknown as Json;
+    };
+    // A's three events of 10:00–10:05 on Tuesday the 24th are one visitor of that hour.
+    expect(await ok('sessions/weekly')).toEqual(
+      week([
+        [2, 10, 1],
+        [2, 11, 1],
+        [2, 15, 1],
+        [3, 9, 1],
+      ]),
+    );
+    expect(await ok('sessions/weekly', `${TWO_DAYS}&timezone=America/New_York`)).toEqual(
+      week([
+        [2, 5, 1],
+        [2, 6, 1],
+        [2, 10, 1],
+        [3, 4, 1],
+      ]),
+    );
+    expect(await ok('sessions/weekly', `${TWO_DAYS}&browser=Safari`)).toEqual(week([[2, 11, 1]]));
+    expect((await read('sessions/weekly', 'timezone=UTC')).status).toBe(400);
+  });
+});
+
 describe('events/series', () => {
   test('custom events per name and bucket, by bucket then count, in the zone asked', async () => {
     // Umami's documented website-stats route (its getEventStats): a 404 before.

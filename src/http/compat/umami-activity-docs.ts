@@ -317,3 +317,22 @@ export const EVENT_SERIES_DOC = {
     ...ERRORS,
   },
 };
+
+export const SESSIONS_WEEKLY_DOC = {
+  summary: 'Umami: visitors by weekday and hour',
+  description:
+    'The distinct visitors of each hour of the week in the zone asked: 7 rows (Sunday first) ' +
+    'of 24 numbers (hour 0 first), over the events of the range that match the filters.' +
+    AUTH_NOTE,
+  parameters: [ID, ...RANGE, ...FILTERS],
+  responses: {
+    200: jsonAnswer(
+      'Visitors by weekday and hour',
+      t.Array(t.Array(Count, { minItems: 24, maxItems: 24 }), { minItems: 7, maxItems: 7 }),
+      Array.from({ length: 7 }, (_, day) =>
+        Array.from({ length: 24 }, (_, hour) => (day === 3 && hour === 10 ? 2 : 0)),
+      ),
+    ),
+    ...ERRORS,
+  },
+};

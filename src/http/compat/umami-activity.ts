@@ -1,7 +1,7 @@
 // Umami's read API of sessions and events, over Tally's events: GET /api/websites/:id/sessions
-// (a page of sessions), /sessions/stats, /sessions/:sessionId and its /activity, /events (a
-// page of events), /events/stats and /events/series, in the shapes and with the parameters of
-// today's Umami.
+// (a page of sessions), /sessions/stats and /weekly, /sessions/:sessionId and its /activity,
+// /events (a page of events), /events/stats and /events/series, in the shapes and with the
+// parameters of today's Umami.
 // A Umami session is a Tally visitor (its visitor_id: the sessionId Umami's tracker is
 // answered by /api/send, or the user id an event names); its visits are Tally's visits. Lists
 // filter each event as Umami does (query/'s event-web-filters); totals are query/'s web
@@ -9,6 +9,7 @@
 
 import { Elysia } from 'elysia';
 import {
+  countWeeklyVisitors,
   listWebEvents,
   listWebSessions,
   type WebEvent,
@@ -22,6 +23,7 @@ import {
   SESSION_DOC,
   SESSION_STATS_DOC,
   SESSIONS_DOC,
+  SESSIONS_WEEKLY_DOC,
 } from './umami-activity-docs.ts';
 import { umamiNotFound } from './umami-errors.ts';
 import { type ReadContext, type ReadRoute, webMetricsOf } from './umami-read-context.ts';
@@ -43,6 +45,7 @@ export function umamiActivityRoutes(r: ReadRoute) {
   return new Elysia({ name: 'umami-activity', tags: ['compatibility'] })
     .get('/api/websites/:id/sessions', r(sessions), { detail: SESSIONS_DOC })
     .get('/api/websites/:id/sessions/stats', r(sessionStats), { detail: SESSION_STATS_DOC })
+    .get('/api/websites/:id/sessions/weekly', r(weekly), { detail: SESSIONS_WEEKLY_DOC })
     .get('/api/websites/:id/sessions/:sessionId', r(session), { detail: SESSION_DOC })
     .get('/api/websites/:id/sessions/:sessionId/activity', r(activity), {
       detail: SESSION_ACTIVITY_DOC,
@@ -250,4 +253,20 @@ async function eventStats(ctx: ReadContext) {
 /** GET …/events/series: custom events per name and time bucket, as Umami's getEventStats. */
 async function eventsSeries(ctx: ReadContext) {
   return eventSeries(ctx, rangeOf(ctx.query), filtersOf(ctx.query));
+}
+
+/**
+ * GET …/sessions/weekly: the visitors of each hour of the week (7 rows from Sunday, of 24
+ * hours) in the zone asked, as Umami's getWeeklyTraffic, each event filtered.
+ */
+async function weekly(ctx: ReadContext) {
+  const { fromMs, toMs, tz } = rangeOf(ctx.query);
+  const filters = filtersOf(ctx.query);
+  const options = { fromMs, toMs, tz, filters };
+  return countWeeklyVisitors(
+    ctx.deps.engine.store,
+    ctx.website.tenant,
+    options,
+    ctx.request.signal,
+  );
 }
