@@ -198,6 +198,13 @@ describe('websites a credential reads', () => {
       t.call('GET', `/api/websites/${OTHER}/metrics?${RANGE}&type=path`, { token: acmeRead }),
       t.call('GET', `/api/websites/${OTHER}/pageviews?${RANGE}`, { token: acmeRead }),
       t.call('GET', `/api/websites/${OTHER}/active`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/daterange`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/metrics/expanded?${RANGE}&type=path`, {
+        token: acmeRead,
+      }),
+      t.call('GET', `/api/websites/${OTHER}/events/series?${RANGE}`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/sessions/weekly?${RANGE}`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${ACME}/sessions/weekly?${RANGE}`, {}),
     ];
     for (const res of await Promise.all(refusals)) {
       expect(res.status).toBe(401);
