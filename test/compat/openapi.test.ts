@@ -100,6 +100,7 @@ const COMPAT_READS: Record<
   },
   '/api/websites/{id}/active': { url: () => umami('/active') },
   '/api/websites/{id}/daterange': { url: () => umami('/daterange') },
+  '/api/websites/{id}/values': { url: () => umami('/values', '&type=path'), rows: (b) => b },
   '/api/websites/{id}/sessions': { url: () => umami('/sessions'), rows: (b) => b.data },
   '/api/websites/{id}/sessions/stats': { url: () => umami('/sessions/stats') },
   '/api/websites/{id}/sessions/weekly': { url: () => umami('/sessions/weekly') },

@@ -199,6 +199,7 @@ describe('websites a credential reads', () => {
       t.call('GET', `/api/websites/${OTHER}/pageviews?${RANGE}`, { token: acmeRead }),
       t.call('GET', `/api/websites/${OTHER}/active`, { token: acmeRead }),
       t.call('GET', `/api/websites/${OTHER}/daterange`, { token: acmeRead }),
+      t.call('GET', `/api/websites/${OTHER}/values?${RANGE}&type=path`, { token: acmeRead }),
       t.call('GET', `/api/websites/${OTHER}/metrics/expanded?${RANGE}&type=path`, {
         token: acmeRead,
       }),

@@ -301,6 +301,23 @@ describe('pageviews', () => {
 describe('metrics', () => {
   const metric = (type: string, extra = '') => ok(`metrics?type=${type}${extra}`);
 
+  test("values: a field's 10 values with the most events, searched as Umami's", async () => {
+    // Umami's filter suggestions (its getValues): a 404 in Tally's shape before.
+    expect(await ok('values?type=path')).toEqual([
+      { value: '/', count: 2 },
+      { value: '/blog/hello', count: 2 },
+      { value: '/pricing', count: 2 },
+      { value: '/blog/other', count: 1 },
+    ]);
+    expect(await ok('values?type=path&search=BLOG,pric')).toEqual([
+      { value: '/blog/hello', count: 2 },
+      { value: '/pricing', count: 2 },
+      { value: '/blog/other', count: 1 },
+    ]);
+    expect(await ok('values?type=event')).toEqual([{ value: 'signup', count: 1 }]);
+    expect(await refused('values?type=nope', TWO_DAYS)).toContain('nope');
+  });
+
   test('expanded: each value with its views, visitors, visits, bounces and seconds', async () => {
     // Umami's documented metrics/expanded (its dashboard's tables): a 404 in Tally's shape before.
     const row = (

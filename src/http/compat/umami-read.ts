@@ -1,12 +1,13 @@
 // Umami's read API over Tally's events, so dashboards, scripts and MCP servers written for a
 // self-hosted Umami read Tally unchanged: GET /api/websites (and one website), and of a website
-// /stats, /pageviews, /metrics (and /expanded), /active and /daterange, in the shapes today's
-// Umami answers. The numbers are query/'s web metrics (getWebMetrics: the visits, bounces and
-// sources of Tally's other reads), counted over page views as Umami counts them (custom events
-// where a filter or `type=event` names them), through the same read gate as every read. Who
-// may read which website is umami-read-auth.ts's; errors are Umami's {"error":{message, code,
-// status}}. Sessions and events are umami-activity.ts's, event data umami-event-data.ts's,
-// realtime umami-realtime.ts's.
+// /stats, /pageviews, /metrics (and /expanded), /active, /daterange and /values
+// (umami-values.ts), in the shapes today's Umami answers. The numbers are query/'s web metrics
+// (getWebMetrics: the visits, bounces and sources of Tally's other reads), counted over page
+// views as Umami counts them (custom events where a filter or `type=event` names them),
+// through the same read gate as every read. Who may read which website is
+// umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}. Sessions and
+// events are umami-activity.ts's, event data umami-event-data.ts's, realtime
+// umami-realtime.ts's.
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
@@ -52,6 +53,7 @@ import {
 } from './umami-read-params.ts';
 import { umamiRealtimeRoutes } from './umami-realtime.ts';
 import { pageviewSeries } from './umami-series.ts';
+import { umamiValues, VALUES_DOC } from './umami-values.ts';
 
 export function umamiReadRoutes(deps: AppDeps) {
   const shape = umamiErrorShape(deps.options.retryAfterSeconds);
@@ -78,6 +80,7 @@ export function umamiReadRoutes(deps: AppDeps) {
     })
     .get('/api/websites/:id/active', route(active), { detail: ACTIVE_DOC })
     .get('/api/websites/:id/daterange', route(dateRange), { detail: DATERANGE_DOC })
+    .get('/api/websites/:id/values', route(umamiValues), { detail: VALUES_DOC })
     .use(umamiActivityRoutes(route))
     .use(umamiEventDataRoutes(route))
     .use(umamiRealtimeRoutes(route));
