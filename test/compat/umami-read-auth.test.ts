@@ -130,6 +130,11 @@ describe("@umami/api-client's /api/me routes", () => {
       user: withoutTeams,
     });
     expect(await (await t.call('GET', '/api/me')).json()).toEqual(UNAUTHORIZED);
+    // The token as Tally reads the header (any case, any spaces), not its second word.
+    const spaced = await t.call('GET', '/api/me', {
+      headers: { authorization: `bearer  ${admin.token}` },
+    });
+    expect(((await spaced.json()) as Json).token).toBe(admin.token);
     expect((await t.call('GET', '/api/me', { token: acmeRead })).status).toBe(401);
     const websites = await t.call('GET', '/api/me/websites?pageSize=2', { token: admin.token });
     expect(await websites.json()).toEqual(

@@ -75,7 +75,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
   // Umami's /api/me answers its auth: the user (no teams), the token, no key or share token.
   const me = guarded(shape, async ({ request }: { request: Request }) => {
     const { teams: _, ...user } = userOf(request);
-    const token = request.headers.get('authorization')?.split(' ')[1] ?? null;
+    const token = readCredentialOf(request)?.value ?? null;
     return json({ token, authKey: null, shareToken: null, user }, 200, NO_STORE_HEADERS);
   });
   return new Elysia({ tags: ['compatibility'] })
