@@ -310,10 +310,16 @@ export async function rebuildRollups(
        WHERE received_at >= make_timestamptz($since::BIGINT) ORDER BY received_at`,
       { ...snapshot.params, since: BigInt(since) * 1000n },
     );
+    // Each chunk as of its newest receipt when that is later than `nowMs` (the wall clock
+    // stepped back since): the actor that counted them live had seen that time, and an event
+    // received 'ahead' of `nowMs` would otherwise be left out as a future one, for good.
+    let asOf = nowMs;
     for (;;) {
       const chunk = await recent.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
-      rollups.apply(eventsOfChunk(chunk), nowMs);
+      const events = eventsOfChunk(chunk);
+      asOf = Math.max(asOf, events[events.length - 1]?.received_at ?? asOf);
+      rollups.apply(events, asOf);
     }
   } finally {
     snapshot.release();

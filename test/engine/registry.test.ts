@@ -160,6 +160,26 @@ describe('actor registry', () => {
     expect(actor?.rollups.snapshot(t.clock.now()).windows['24h'].events).toBe(0);
   });
 
+  test('a rebuild after the wall clock stepped back still counts what was received before', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await app.post('/api/v1/events/batch', views('a', 3));
+    const snapshotOf = async () => {
+      const actor = app.engine.registry.actorFor('a');
+      await actor?.whenReady();
+      return actor?.rollups.snapshot(app.clock.now());
+    };
+    app.clock.advance(-10 * 60_000); // NTP steps the clock back ten minutes
+    const never = app.engine.registry.peek('a'); // the actor that counted them live
+    app.engine.registry.rebuild('a'); // as an erasure, a retention pass or a restart does
+    const rebuilt = await snapshotOf();
+    expect(rebuilt).toEqual(never?.rollups.snapshot(app.clock.now()) as never);
+    app.clock.advance(10 * 60_000 + 1000); // caught up: the three events show again
+    const caughtUp = await snapshotOf();
+    expect(caughtUp?.windows['24h']).toMatchObject({ events: 3, uniques: 3 });
+    expect(caughtUp).toEqual(never?.rollups.snapshot(app.clock.now()) as never);
+  });
+
   test('watched tenants give way to a new tenant at the bound: watching never blocks ingest', async () => {
     t = await makeTestApp({ actorsMax: 2 });
     await t.post('/api/v1/events/batch', views('a', 1));
