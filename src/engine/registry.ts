@@ -168,17 +168,23 @@ export class ActorRegistry {
     keep: readonly TenantActor[] = [],
     watchedToo = false,
   ): number {
-    let evicted = 0;
+    let eligible: [string, TenantActor][] = [];
     for (const [tenant, actor] of this.actors) {
-      if (evicted >= count) break;
       if (keep.includes(actor)) continue;
       const failed = this.failed.has(actor);
       if (failed ? actor.inFlight > 0 : !actor.isIdleSince(before)) continue;
       if (this.watched.has(tenant) && !failed && !watchedToo) continue;
-      this.actors.delete(tenant);
-      evicted++;
+      eligible.push([tenant, actor]);
     }
-    return evicted;
+    // The least recently active go first, not the first created: a busy tenant between two
+    // commits keeps its counters (a rebuild reads a day of its events) while one untouched for
+    // long makes room.
+    if (eligible.length > count) {
+      eligible = count === 1 ? [leastRecentlyActive(eligible)] : eligible.sort(byActivity);
+    }
+    const gone = eligible.slice(0, count);
+    for (const [tenant] of gone) this.actors.delete(tenant);
+    return gone.length;
   }
 
   get size(): number {
@@ -219,4 +225,15 @@ export class ActorRegistry {
     }
     return { bytes, evicted };
   }
+}
+
+type Resident = [string, TenantActor];
+
+const byActivity = ([, a]: Resident, [, b]: Resident) => a.lastActive - b.lastActive;
+
+/** The entry of `entries` (not empty) whose actor was active longest ago. */
+function leastRecentlyActive(entries: readonly Resident[]): Resident {
+  let oldest = entries[0] as Resident;
+  for (const entry of entries) if (byActivity(entry, oldest) < 0) oldest = entry;
+  return oldest;
 }

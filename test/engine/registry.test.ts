@@ -36,6 +36,21 @@ describe('actor registry', () => {
     expect(t.engine.registry.size).toBe(2);
   });
 
+  test('at the bound the least recently active actor makes room, not the first created', async () => {
+    t = await makeTestApp({ actorsMax: 3 });
+    for (const tenant of ['a', 'b', 'c']) {
+      await t.post('/api/v1/events/batch', views(tenant, 1));
+      t.clock.advance(1000);
+    }
+    await t.post('/api/v1/events', { event_id: 'a-again', name: 'x', tenant_id: 'a' });
+    t.clock.advance(1000);
+    const busy = t.engine.registry.peek('a'); // idle between two commits, but the busiest
+    await t.post('/api/v1/events/batch', views('d', 1));
+    const resident = ['a', 'b', 'c', 'd'].filter((x) => t?.engine.registry.peek(x) !== undefined);
+    expect(resident).toEqual(['a', 'c', 'd']); // b, untouched the longest, made room
+    expect(t.engine.registry.peek('a') === busy).toBe(true); // kept: no rebuild of its day
+  });
+
   test('after the wall clock stepped back, idle actors still make room for a new tenant', async () => {
     t = await makeTestApp({ actorsMax: 2 });
     await t.post('/api/v1/events/batch', views('a', 1));
