@@ -220,7 +220,14 @@ export class TenantFeed {
       this.revivedAt = nowMs;
       actor = this.source.actorIfRoom(this.tenant);
     }
-    if (actor === null) return null;
+    if (actor === null) {
+      // Evicted (at ACTORS_MAX) with no room to come back: its rollups, up to tens of MiB, are
+      // let go, not held here outside ACTORS_MAX and ROLLUP_BYTES_MAX until there is room.
+      this.actor = null;
+      this.ready = false;
+      this.cache = null;
+      return null;
+    }
     if (actor !== this.actor) this.track(actor);
     return this.ready ? actor : null;
   }

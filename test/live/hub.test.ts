@@ -312,6 +312,34 @@ describe('lapses', () => {
   });
 });
 
+describe('memory', () => {
+  test('an evicted actor that cannot come back yet is let go, not held by its sockets', async () => {
+    const hub = makeHub();
+    await join(hub);
+    ingest('acme', 'signup', '/pricing');
+    clock.advance(250);
+    await hub.tick();
+    // Evicted at ACTORS_MAX (a watched one gives way to a new tenant), with no room to return.
+    const evicted = new WeakRef(source.actors.get('acme') as object);
+    source.actors.delete('acme');
+    source.room = false;
+    clock.advance(1000);
+    await hub.tick();
+    await Bun.sleep(0); // a WeakRef holds its target until the job that made it ends
+    Bun.gc(true);
+    expect(evicted.deref()).toBeUndefined(); // its rollups are outside every bound
+    source.room = true; // and it comes back, rebuilt, once there is room
+    ingest('acme', 'signup');
+    clock.advance(1000);
+    await hub.tick();
+    await Bun.sleep(0);
+    clock.advance(250);
+    await hub.tick();
+    const last = publisher.published.at(-1)?.message;
+    expect(last?.type === 'snapshot' ? last.windows['1m'].events : null).toBe(1);
+  });
+});
+
 describe('bounds', () => {
   test('subscribers per tenant and per server', async () => {
     const hub = makeHub({ subscribersPerTenantMax: 2, subscribersMax: 3 });
