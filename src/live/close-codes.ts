@@ -10,9 +10,14 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
 /** The tenant's counters could not be loaded, or the credentials could not be checked. */
 export const CLOSE_INTERNAL_ERROR = 1011;
-/** A subscriber limit was reached, or the socket is a slow consumer. */
+/**
+ * A subscriber limit was reached, the tenant's counters have no room (ACTORS_MAX, every
+ * resident tenant busy: NO_ROOM_REASON), or the socket is a slow consumer.
+ */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** The project was deleted (4000 + HTTP 410 Gone): nothing is left to reconnect to. */
 export const CLOSE_TENANT_DELETED = 4410;
 /** The reason a socket of a deleted tenant is closed with (CLOSE_TENANT_DELETED). */
 export const TENANT_DELETED_REASON = 'the project was deleted';
+/** The reason a socket is closed with when its tenant's counters find no room (ACTORS_MAX). */
+export const NO_ROOM_REASON = 'no room for more tenants';

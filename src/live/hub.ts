@@ -14,6 +14,7 @@ import {
   CLOSE_POLICY_VIOLATION,
   CLOSE_TENANT_DELETED,
   CLOSE_TRY_AGAIN_LATER,
+  NO_ROOM_REASON,
   TENANT_DELETED_REASON,
 } from './close-codes.ts';
 import {
@@ -294,8 +295,8 @@ export class LiveHub {
     const generation = ++conn.generation;
     const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorFor(conn.tenant);
     if (actor === null) {
-      this.deliver(conn, errorMessage('overloaded', 'no room for more tenants; retry later'));
-      conn.socket.close(CLOSE_TRY_AGAIN_LATER, 'no room for more tenants');
+      this.deliver(conn, errorMessage('overloaded', `${NO_ROOM_REASON}; retry later`));
+      conn.socket.close(CLOSE_TRY_AGAIN_LATER, NO_ROOM_REASON);
       return;
     }
     let failure: unknown = null;

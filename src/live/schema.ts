@@ -122,9 +122,9 @@ export const LiveServerMessage = Type.Union(
       `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded or the credentials could not be checked ' +
-      `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer or ` +
-      'subscriber limit (try again later), 4410 the project was deleted (its counters, keys ' +
-      'and members are gone: do not reconnect).',
+      `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer, ` +
+      'subscriber limit or no room for the counters of more tenants (try again later), 4410 ' +
+      'the project was deleted (its counters, keys and members are gone: do not reconnect).',
   },
 );
 

@@ -4,6 +4,8 @@
 // slow consumers, and actors that are evicted or still rebuilding.
 
 import { beforeEach, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { ManualClock } from '../../src/core/index.ts';
 import {
   CREDENTIALS_RECHECK_MS,
@@ -341,6 +343,22 @@ describe('memory', () => {
 });
 
 describe('bounds', () => {
+  test("no room for the tenant's counters: an error, then 1013 with the reason README names", async () => {
+    const hub = makeHub();
+    const socket = new FakeSocket();
+    hub.open(socket, 'acme', publisher);
+    source.actorFor = () => null as never; // ACTORS_MAX resident, each with events in flight
+    await hub.receive(socket, { type: 'subscribe' });
+    expect(socket.sent).toEqual([
+      { type: 'error', code: 'overloaded', detail: 'no room for more tenants; retry later' },
+    ]);
+    expect(socket.closed).toEqual({ code: 1013, reason: 'no room for more tenants' });
+    const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+    const closeCodes = readme.slice(readme.indexOf('**Close codes.**'));
+    const code1013 = closeCodes.slice(closeCodes.indexOf('`1013`'), closeCodes.indexOf('`4410`'));
+    expect(code1013).toContain('`no room for more tenants`');
+  });
+
   test('subscribers per tenant and per server', async () => {
     const hub = makeHub({ subscribersPerTenantMax: 2, subscribersMax: 3 });
     await join(hub);
