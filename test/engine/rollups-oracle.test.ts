@@ -72,12 +72,16 @@ function exact(sent: readonly Sent[], now: number) {
     };
   }
   const latest = new Map<string, Sent>();
-  const order = (e: Sent) => [Math.min(e.timestamp, e.received + POINT_SKEW_MS), e.received];
+  const order = (e: Sent): [number, number] => [
+    Math.min(e.timestamp, e.received + POINT_SKEW_MS),
+    e.received,
+  ];
   for (const e of sent) {
     const kept = latest.get(e.name);
     if (e.value === null) continue;
     const [at, received] = order(e);
-    const [keptAt, keptReceived] = kept === undefined ? [-Infinity, -Infinity] : order(kept);
+    const [keptAt, keptReceived]: [number, number] =
+      kept === undefined ? [-Infinity, -Infinity] : order(kept);
     const later =
       at !== keptAt
         ? at > keptAt
@@ -86,7 +90,9 @@ function exact(sent: readonly Sent[], now: number) {
           : kept === undefined || Buffer.compare(Buffer.from(e.id), Buffer.from(kept.id)) > 0;
     if (later) latest.set(e.name, e);
   }
-  const metrics = Object.fromEntries([...latest].map(([name, e]) => [name, e.value]));
+  const metrics: Record<string, number | null> = Object.fromEntries(
+    [...latest].map(([name, e]) => [name, e.value]),
+  );
   return { windows, metrics };
 }
 
@@ -102,7 +108,9 @@ function shown(s: RollupSnapshot) {
       names: Object.fromEntries(names),
     };
   }
-  const metrics = Object.fromEntries(s.latest_metrics.map((m) => [m.name, m.value]));
+  const metrics: Record<string, number | null> = Object.fromEntries(
+    s.latest_metrics.map((m) => [m.name, m.value]),
+  );
   return { windows, metrics };
 }
 
