@@ -9,6 +9,7 @@ import { type AnyElysia, Elysia } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { ErrorOut } from './model.ts';
 import { jsonAnswer } from './openapi-docs.ts';
+import { documentSecurity, type SecuredDocument } from './openapi-security.ts';
 
 /** What this reads of an Elysia route (`app.routes`). */
 export interface RouteDetail {
@@ -89,9 +90,9 @@ export function keepParameterDescriptions(doc: Document, routes: readonly RouteD
 /**
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
  * parameters of the app's `routes` kept in that document (the descriptions of their query
- * parameters too), and the 400 of a broken path on
- * every operation with a path parameter. The hook is local: no other route
- * runs it.
+ * parameters too), the 400 of a broken path on every operation with a path parameter, and
+ * the security schemes with each operation's requirement (openapi-security.ts). The hook is
+ * local: no other route runs it.
  */
 export function withDocumentedParameters(
   docs: AnyElysia,
@@ -104,6 +105,7 @@ export function withDocumentedParameters(
       keepDocumentedParameters(response as Document, routes());
       keepParameterDescriptions(response as Document, routes());
       documentBrokenPaths(response as Document);
+      documentSecurity(response as SecuredDocument);
     })
     .use(docs);
 }
