@@ -119,6 +119,7 @@ async function start(config: Settings): Promise<void> {
       maxRequestBodySize: REQUEST_BODY_BYTES_MAX,
       socket: liveSocketSettings(liveLimits),
       retryAfterSeconds: config.retryAfterSeconds,
+      log,
     });
   } catch (error) {
     lockedDb.close();

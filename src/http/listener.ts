@@ -7,7 +7,8 @@
 import type { Server, WebSocketHandler } from 'bun';
 import type { AnyElysia } from 'elysia';
 import { websocket } from 'elysia/ws';
-import { AppError } from '../core/index.ts';
+import { redactSecrets } from '../auth/index.ts';
+import { AppError, type Logger } from '../core/index.ts';
 import { errorResponse } from './errors.ts';
 
 /** Why /ready is 503 while the store opens. */
@@ -22,6 +23,11 @@ export interface ListenOptions {
   /** Bun's WebSocket settings (size and backpressure limits of the live sockets). */
   socket: Record<string, unknown>;
   retryAfterSeconds: number;
+  /**
+   * Logs the requests answered here, not by the app (the starting answers, an unroutable
+   * host) as the app logs its own: one `request` line each at LOG_LEVEL=info.
+   */
+  log?: Logger;
 }
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -34,8 +40,9 @@ export interface EarlyListener {
 
 /** Listens at once, answering "starting" (see `startingAnswer`) until `serve` is called. */
 export function listenEarly(options: ListenOptions): EarlyListener {
-  const { retryAfterSeconds } = options;
-  let handle: Handler = (request) => startingAnswer(request, retryAfterSeconds);
+  const { retryAfterSeconds, log } = options;
+  let handle: Handler = (request) =>
+    logged(log, request, performance.now(), startingAnswer(request, retryAfterSeconds));
   const server = Bun.serve({
     hostname: options.hostname,
     port: options.port,
@@ -57,9 +64,32 @@ export function listenEarly(options: ListenOptions): EarlyListener {
       handle = (request) =>
         isRoutable(request.url)
           ? fetch(request)
-          : errorResponse(unroutableError(request.url), retryAfterSeconds);
+          : logged(
+              log,
+              request,
+              performance.now(),
+              errorResponse(unroutableError(request.url), retryAfterSeconds),
+            );
     },
   };
+}
+
+/** `answer`, once its request is logged as the app logs its own (app.ts, requestLog). */
+function logged(
+  log: Logger | undefined,
+  request: Request,
+  startedAt: number,
+  answer: Response,
+): Response {
+  if (log?.enabled('info')) {
+    log.info('request', {
+      method: request.method,
+      path: redactSecrets(new URL(request.url).pathname),
+      status: answer.status,
+      duration_ms: Math.round((performance.now() - startedAt) * 100) / 100,
+    });
+  }
+  return answer;
 }
 
 /**
