@@ -7,7 +7,9 @@ RUN bun install --production --ignore-scripts
 COPY src ./src
 COPY web ./web
 
-RUN mkdir -p /app/data && chown -R bun:bun /app/data
+# The volume takes this directory's owner and mode: the server's user's alone (0700), as a data
+# directory Tally creates itself (README: DATA_DIR).
+RUN install -d -m 0700 -o bun -g bun /app/data
 USER bun
 
 ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/app/data

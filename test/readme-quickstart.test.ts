@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DATA_DIR_MODE } from '../src/storage/sqlite.ts';
 import { makeTestApp, type TestApp } from './helpers/app.ts';
 
 const ROOT = path.join(import.meta.dir, '..');
@@ -203,6 +204,17 @@ describe('README Quick start: the files it names', () => {
     expect(docker).toContain('VOLUME ["/app/data"]');
     expect(docker).toMatch(/^HEALTHCHECK [\s\S]*\/health/m);
     expect(docker).toMatch(/^EXPOSE 8080$/m);
+  });
+
+  test("the image's /app/data is the server's user's alone, as a data directory Tally makes", () => {
+    // A volume takes the image directory's owner and mode: made 0755 (mkdir under umask 022),
+    // the log and segments (0644 inside, IP addresses with STORE_IP) were readable by every
+    // user of the container and, where the volume's parents let them through, of the host.
+    const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const made = /^RUN install -d -m (\d+) -o (\S+) -g \S+ \/app\/data$/m.exec(docker);
+    expect(made).not.toBeNull();
+    expect(Number.parseInt(made?.[1] ?? '', 8)).toBe(DATA_DIR_MODE);
+    expect(made?.[2]).toBe(/^USER (\S+)$/m.exec(docker)?.[1]);
   });
 });
 
