@@ -1,11 +1,12 @@
 // Reading the write-ahead log back at open (see wal.ts): every record of every file in order,
 // a torn tail of the newest file cut (what a crash leaves), and any other damage, or a file
 // missing between two others, refused: replaying around it would skip acknowledged events.
+// Such a log is a DamagedStoreError: the start stops with its one line (exit 2), not a trace.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assert } from '../core/index.ts';
 import { fsyncPath } from './durable-fs.ts';
+import { DamagedStoreError } from './segment-check.ts';
 import { decodeFrame, framesAfterDamage } from './wal-frame.ts';
 
 /** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
@@ -40,14 +41,19 @@ export function replayFile(
     if (read.kind === 'end') return { lastSeq, damage: null };
     if (read.kind === 'torn') {
       if (!isNewest) {
-        throw new Error(
+        throw new DamagedStoreError(
           `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
             'the newest file, so this is not a torn write: restore it from backup or move it away',
         );
       }
       return { lastSeq, damage: cutTail(file, data, at, read.reason, lastSeq) };
     }
-    assert(read.seq > lastSeq, `log sequence goes backwards in ${file} at byte ${at}`);
+    if (read.seq <= lastSeq) {
+      throw new DamagedStoreError(
+        `write-ahead log sequence goes backwards in ${file} at byte ${at}: ` +
+          'restore the log from a backup',
+      );
+    }
     lastSeq = read.seq;
     onRecord({ seq: read.seq, payload: read.payload });
     at = read.next;
@@ -106,7 +112,7 @@ export function checkNoneMissing(names: readonly string[]): void {
     const after = names[i] as string;
     const missing = Number(before.slice(0, 10)) + 1;
     if (Number(after.slice(0, 10)) === missing) continue;
-    throw new Error(
+    throw new DamagedStoreError(
       `write-ahead log file ${walFileName(missing)} is missing (the log has ${before} and ` +
         `${after}): restore it from a backup`,
     );

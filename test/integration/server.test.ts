@@ -413,6 +413,22 @@ describe('the server process', () => {
     expect(gone.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  test('a write-ahead log file missing between two stops the start with one line, exit 2', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const wal = path.join(dir, 'wal');
+    const newest = fs.readdirSync(wal).sort().at(-1) as string;
+    const stray = `${String(Number(newest.slice(0, 10)) + 2).padStart(10, '0')}.wal`;
+    fs.writeFileSync(path.join(wal, stray), '');
+    const { code, stderr } = await failedStart({ DATA_DIR: dir });
+    expect(code).toBe(2);
+    expect(stderr).toStartWith(`tally: cannot use DATA_DIR ${dir}: write-ahead log file `);
+    expect(stderr).toContain(`(the log has ${newest} and ${stray}): restore it from a backup`);
+    expect(stderr.trim().split('\n')).toHaveLength(1); // a message, not a trace
+  });
+
   test('a start that fails on the store says when its disk is below DISK_FREE_BYTES_MIN', async () => {
     // A full disk makes SQLite say "disk I/O error" (SQLITE_IOERR_SHMSIZE), not that it is full.
     const garbage = tempDir();

@@ -89,3 +89,39 @@ test('a damaged segment within the dedup window stops the open with a message', 
   // Without the release this open finds tally.sqlite locked (DataDirInUseError).
   await (await openEngine(options)).close();
 });
+
+/** A closed data directory whose log holds one event; its write-ahead log's directory. */
+async function loggedDir(): Promise<{ options: EngineOptions; wal: string }> {
+  const temp = makeTempDir();
+  cleanup = temp.remove;
+  const options = engineOptions(temp.dir, new ManualClock(T0));
+  const engine = await openEngine(options);
+  await engine.ingestor.ingest([makeEvent({ event_id: 'e1', timestamp: T0, received_at: T0 })]);
+  await engine.close();
+  return { options, wal: path.join(temp.dir, 'wal') };
+}
+
+test('a write-ahead log with a file missing or an older file damaged is a damaged store', async () => {
+  // Each stops the start with its one line and exit 2 (start-errors.ts), as a damaged segment
+  // does, instead of a stack trace and exit 1: the operator restores the log from a backup.
+  const { options, wal } = await loggedDir();
+  const [newest] = fs.readdirSync(wal).sort().reverse() as [string];
+  const number = Number(newest.slice(0, 10));
+  const stray = path.join(wal, `${String(number + 2).padStart(10, '0')}.wal`);
+  fs.writeFileSync(stray, '');
+  const gap = openEngine(options);
+  await expect(gap).rejects.toThrow(DamagedStoreError);
+  await expect(gap).rejects.toThrow(/is missing \(the log has/);
+  fs.rmSync(stray);
+  const next = path.join(wal, `${String(number + 1).padStart(10, '0')}.wal`);
+  fs.writeFileSync(next, ''); // the newest now, so the one before is not a torn tail
+  const whole = fs.readFileSync(path.join(wal, newest));
+  fs.writeFileSync(path.join(wal, newest), whole.subarray(0, 3));
+  const damaged = openEngine(options);
+  await expect(damaged).rejects.toThrow(DamagedStoreError);
+  await expect(damaged).rejects.toThrow(/is damaged at byte 0/);
+  fs.writeFileSync(path.join(wal, newest), whole); // restored: the next open works
+  const engine = await openEngine(options);
+  expect(engine.dedup.size).toBe(1);
+  await engine.close();
+});
