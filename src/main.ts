@@ -214,7 +214,15 @@ function serve(
   // recover writes and shows no secret; in the turn that hands the listener the app (no request
   // reaches an account route before the admin exists) and before the "ready" line, which tells
   // scripts and tests the file is there.
-  if (bootstrap !== null) showBootstrap(commitBootstrap(auth, bootstrap), log);
+  if (bootstrap !== null) {
+    // A bootstrap.json that cannot be written is one line and exit 2, as at open; its
+    // transaction made nothing, so the next start bootstraps again.
+    try {
+      showBootstrap(commitBootstrap(auth, bootstrap), log);
+    } catch (error) {
+      throw startErrorOf(error, config.dataDir, config.diskFreeBytesMin);
+    }
+  }
   listener.serve(app);
   live.start();
 }

@@ -6,10 +6,11 @@ import { isUnusableStore, lowSpaceNote } from './storage/index.ts';
 
 /**
  * Errors of a data directory the process cannot use: permissions, missing, read-only, a file
- * where the directory should be (EEXIST from mkdir), a full disk or quota.
+ * where the directory should be (EEXIST from mkdir) or a directory where a file should be
+ * (EISDIR), a full disk or quota.
  */
 const DATA_DIR_ERRORS = new Set(
-  'EACCES EPERM ENOENT ENOTDIR EROFS EEXIST ENOSPC EDQUOT'.split(' '),
+  'EACCES EPERM ENOENT ENOTDIR EISDIR EROFS EEXIST ENOSPC EDQUOT'.split(' '),
 );
 /**
  * SQLite's codes for a tally.sqlite it cannot use: a full disk (SQLITE_FULL, or an extended

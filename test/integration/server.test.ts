@@ -320,6 +320,21 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
   });
 
+  test('a bootstrap.json that cannot be written stops the start with one line, exit 2', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'bootstrap.json')); // a directory where the file goes
+    const { code, stderr } = await failedStart({ AUTH_MODE: 'required', DATA_DIR: dir });
+    expect(code).toBe(2);
+    expect(stderr).toStartWith(`tally: cannot use DATA_DIR ${dir}: EISDIR`);
+    expect(stderr.trim().split('\n')).toHaveLength(1); // a message, not a trace
+    // Its transaction made nothing: once the file can be written, the next start bootstraps.
+    fs.rmdirSync(path.join(dir, 'bootstrap.json'));
+    const server = await startServer(dir, { AUTH_MODE: 'required' });
+    expect(server.lines.some((line) => line.includes('bootstrap credentials written'))).toBe(true);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   test('a taken bootstrap admin email stops the start with a message, not a trace', async () => {
     const dir = tempDir();
     const open = await startServer(dir);
