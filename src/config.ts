@@ -99,21 +99,43 @@ export function loadConfig(env: Env = Bun.env): Config {
   });
   if (mode.kind === 'refused') r.problems.push(mode.message);
   else config.authMode = mode.mode;
-  if (config.live.subscribersPerTenantMax > config.live.subscribersMax) {
-    r.problems.push('LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX');
+  // Each relation names the values in effect, and which are defaults: setting one side alone
+  // (LIVE_SUBSCRIBERS_MAX=1000) is refused for the other's default, which the operator never set.
+  const is = (name: string, value: number, unit = '') =>
+    `${name} is ${value}${unit}${r.env[name]?.trim() ? '' : ' (its default)'}`;
+  const relation = (rule: string, a: string, b: string) => r.problems.push(`${rule}: ${a}, ${b}`);
+  const { live } = config;
+  if (live.subscribersPerTenantMax > live.subscribersMax) {
+    relation(
+      'LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX',
+      is('LIVE_SUBSCRIBERS_PER_TENANT_MAX', live.subscribersPerTenantMax),
+      is('LIVE_SUBSCRIBERS_MAX', live.subscribersMax),
+    );
   }
   // As for bytes (tenantShareLimits): one tenant filling its mailbox leaves half the commit
   // queue to the others, so a flood is that tenant's 429, not every tenant's 503.
   if (config.mailboxEventsMax * 2 > config.commitQueueEventsMax) {
-    r.problems.push('MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX');
+    relation(
+      'MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX',
+      is('MAILBOX_EVENTS_MAX', config.mailboxEventsMax),
+      is('COMMIT_QUEUE_EVENTS_MAX', config.commitQueueEventsMax),
+    );
   }
   // Flushing must start well before ingest is refused for memory, or every ingest would be
   // 503 until the flush interval comes round.
   if (config.flushHotBytes * 2 > config.hotBytesMax) {
-    r.problems.push('FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX');
+    relation(
+      'FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX',
+      is('FLUSH_HOT_BYTES', config.flushHotBytes),
+      is('HOT_BYTES_MAX', config.hotBytesMax),
+    );
   }
   if (config.auth.refreshTtlMs < config.auth.accessTtlMs) {
-    r.problems.push('REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL');
+    relation(
+      'REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL',
+      is('REFRESH_TOKEN_TTL', config.auth.refreshTtlMs, 'ms'),
+      is('ACCESS_TOKEN_TTL', config.auth.accessTtlMs, 'ms'),
+    );
   }
   if (r.problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${r.problems.join('\n  ')}`);

@@ -69,6 +69,26 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX/);
   });
 
+  test("a relation's refusal names the values in effect, and which are defaults", () => {
+    // Setting one side alone is refused for the other's default: the message says it is one.
+    expect(() => loadConfig({ LIVE_SUBSCRIBERS_MAX: '1000' })).toThrow(
+      'LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX: ' +
+        'LIVE_SUBSCRIBERS_PER_TENANT_MAX is 10000 (its default), LIVE_SUBSCRIBERS_MAX is 1000',
+    );
+    expect(() => loadConfig({ COMMIT_QUEUE_EVENTS_MAX: '100000' })).toThrow(
+      'MAILBOX_EVENTS_MAX must be at most half of COMMIT_QUEUE_EVENTS_MAX: ' +
+        'MAILBOX_EVENTS_MAX is 250000 (its default), COMMIT_QUEUE_EVENTS_MAX is 100000',
+    );
+    expect(() => loadConfig({ HOT_BYTES_MAX: String(64 * 1024 ** 2) })).toThrow(
+      'FLUSH_HOT_BYTES must be at most half of HOT_BYTES_MAX: ' +
+        'FLUSH_HOT_BYTES is 67108864 (its default), HOT_BYTES_MAX is 67108864',
+    );
+    expect(() => loadConfig({ ACCESS_TOKEN_TTL: '60d' })).toThrow(
+      'REFRESH_TOKEN_TTL must be at least ACCESS_TOKEN_TTL: ' +
+        'REFRESH_TOKEN_TTL is 2592000000ms (its default), ACCESS_TOKEN_TTL is 5184000000ms',
+    );
+  });
+
   test('a tenant mailbox of more than half the commit queue is refused', () => {
     const attempt = () =>
       loadConfig({ COMMIT_QUEUE_EVENTS_MAX: '100000', MAILBOX_EVENTS_MAX: '50001' });
