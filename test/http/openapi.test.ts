@@ -36,6 +36,7 @@ interface Parameter {
   schema?: JsonSchema;
 }
 interface Operation {
+  operationId?: string;
   summary?: string;
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, Media> };
@@ -151,6 +152,13 @@ describe('/openapi/json documents every operation with schemas and examples', ()
   test('a summary, a schema and an example for each success and body, a schema per error', () => {
     expect(operations.length).toBeGreaterThan(60);
     expect(operations.flatMap(undocumented)).toEqual([]);
+  });
+
+  test('every operation has an operationId, each its own (client generators name methods so)', () => {
+    expect(operations.filter((o) => o.op.operationId === undefined).map(nameOf)).toEqual([]);
+    const ids = operations.map((o) => o.op.operationId);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    expect(operations.find((o) => o.path === '/api/v1/live')?.op.operationId).toBe('getApiV1Live');
   });
 
   test('the parameters a route documents by hand are all in the document', () => {

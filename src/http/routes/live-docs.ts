@@ -60,10 +60,19 @@ const parameters: OpenAPIV3.ParameterObject[] = [
   },
 ];
 
-function operation(summary: string, onOpen: string): OpenAPIV3.OperationObject {
+/**
+ * One handshake's operation; `operationId` as the plugin names the others (method, then path in
+ * PascalCase), which client generators need to name a method.
+ */
+function operation(
+  operationId: string,
+  summary: string,
+  onOpen: string,
+): OpenAPIV3.OperationObject {
   const { clientMessageBurstMax: burst, clientMessageIntervalMs: interval } = defaultLiveLimits;
   const { pushIntervalMs, heartbeatIntervalMs } = defaultLiveLimits;
   return {
+    operationId,
     tags: ['live'],
     summary,
     description:
@@ -104,12 +113,14 @@ export function livePathDocs(): OpenAPIV3.PathsObject {
   return {
     [LIVE_PATHS[0]]: {
       get: operation(
+        'getApiV1Live',
         'Live counters over a WebSocket',
         'nothing is sent until the client subscribes.',
       ),
     },
     [LIVE_PATHS[1]]: {
       get: operation(
+        'getApiV1WsMetrics',
         'Live counters over a WebSocket, subscribed to all names on open (PulseBoard)',
         'the socket starts subscribed to all names, as if it had sent `{"type":"subscribe"}`.',
       ),
