@@ -154,7 +154,7 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(operations.flatMap(undocumented)).toEqual([]);
   });
 
-  test('every operation has an operationId, each its own (client generators name methods so)', () => {
+  test('each operation has its own operationId (client generators name methods by it)', () => {
     expect(operations.filter((o) => o.op.operationId === undefined).map(nameOf)).toEqual([]);
     const ids = operations.map((o) => o.op.operationId);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
