@@ -13,9 +13,35 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
+/**
+ * Writes to stdout, dropping a line stdout cannot take: when the log's reader is gone (a pipe to
+ * a log shipper that exited: EPIPE), a write throws, and the server, which would have died of
+ * its next log line (a request's), goes on without its log. Said once on stderr.
+ */
+export function stdoutLines(out: Pick<NodeJS.WriteStream, 'write' | 'on'> = process.stdout) {
+  let failed = false;
+  const dropped = (error: unknown) => {
+    if (failed) return;
+    failed = true;
+    try {
+      process.stderr.write(`tally: stdout failed (${String(error)}); log lines are dropped\n`);
+    } catch {
+      // stderr went with it: nothing is left to say it on
+    }
+  };
+  out.on('error', dropped); // a failure reported later than the write
+  return (line: string): void => {
+    try {
+      out.write(line);
+    } catch (error) {
+      dropped(error);
+    }
+  };
+}
+
 export function createLogger(
   level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line),
+  write: (line: string) => void = stdoutLines(),
 ): Logger {
   const min = rank[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
