@@ -7,6 +7,7 @@
 
 import { type AnyElysia, Elysia } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
+import { STARTING_REASON } from './listener.ts';
 import { ErrorOut } from './model.ts';
 import { jsonAnswer } from './openapi-docs.ts';
 import { documentSecurity, type SecuredDocument } from './openapi-security.ts';
@@ -39,6 +40,28 @@ export function documentBrokenPaths(doc: Document): void {
     for (const op of Object.values(operations)) {
       if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
       op.responses['400'] ??= BROKEN_PATH_ANSWER;
+    }
+  }
+}
+
+/**
+ * The 503 every route but /health answers while the store opens (listener.ts), before any
+ * route runs, with Retry-After: an operation that documents no 503 of its own gets this one.
+ */
+const STARTING_ANSWER = jsonAnswer(
+  'Starting: the store is still opening (log replay, deduplication index); retry after ' +
+    'Retry-After seconds',
+  ErrorOut,
+  { detail: `the server is ${STARTING_REASON}; retry later`, code: 'not_ready' },
+);
+
+/** Documents STARTING_ANSWER on each operation of `doc` but GET /health (in place). */
+export function documentStarting(doc: Document): void {
+  for (const [path, operations] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(operations)) {
+      if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
+      if (method === 'get' && path === '/health') continue;
+      op.responses['503'] ??= STARTING_ANSWER;
     }
   }
 }
@@ -90,9 +113,9 @@ export function keepParameterDescriptions(doc: Document, routes: readonly RouteD
 /**
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
  * parameters of the app's `routes` kept in that document (the descriptions of their query
- * parameters too), the 400 of a broken path on every operation with a path parameter, and
- * the security schemes with each operation's requirement (openapi-security.ts). The hook is
- * local: no other route runs it.
+ * parameters too), the 400 of a broken path on every operation with a path parameter, the
+ * 503 of a server still starting, and the security schemes with each operation's requirement
+ * (openapi-security.ts). The hook is local: no other route runs it.
  */
 export function withDocumentedParameters(
   docs: AnyElysia,
@@ -105,6 +128,7 @@ export function withDocumentedParameters(
       keepDocumentedParameters(response as Document, routes());
       keepParameterDescriptions(response as Document, routes());
       documentBrokenPaths(response as Document);
+      documentStarting(response as Document);
       documentSecurity(response as SecuredDocument);
     })
     .use(docs);

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { FormatRegistry, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { startingAnswer } from '../../src/http/index.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 import { type FoundOperation, operationsOf } from '../helpers/openapi.ts';
 
@@ -159,6 +160,17 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     const ids = operations.map((o) => o.op.operationId);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
     expect(operations.find((o) => o.path === '/api/v1/live')?.op.operationId).toBe('getApiV1Live');
+  });
+
+  test('each operation but /health documents its 503 while the store opens', async () => {
+    const missing = operations.filter(
+      (o) => o.path !== '/health' && o.op.responses?.['503'] === undefined,
+    );
+    expect(missing.map(nameOf)).toEqual([]);
+    const stats = operations.find((o) => o.path === '/api/v1/stats' && o.method === 'get');
+    const example = stats?.op.responses?.['503']?.content?.['application/json']?.example;
+    const answer = startingAnswer(new Request('http://localhost/api/v1/stats'), 1);
+    expect(example).toEqual(await answer.json());
   });
 
   test('the parameters a route documents by hand are all in the document', () => {
