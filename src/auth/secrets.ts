@@ -51,6 +51,24 @@ export function redactSecrets(text: string): string {
   return text.replace(IN_TEXT, '$1…');
 }
 
+/**
+ * A request path for the log: its tokens cut as `redactSecrets` cuts them, also one spelled with
+ * percent-escapes (`rk%5F…`, which the router decodes into the token it takes): such a path is
+ * logged decoded, with the token cut; any other path as it came.
+ */
+export function redactPath(path: string): string {
+  const redacted = redactSecrets(path);
+  if (!path.includes('%')) return redacted;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return redacted; // not valid percent-encoding: no route decoded a token out of it
+  }
+  const cut = redactSecrets(decoded);
+  return cut === decoded ? redacted : cut;
+}
+
 /** Whether `token` hashes to `storedHash`, compared in constant time. */
 export function secretMatches(token: string, storedHash: Uint8Array): boolean {
   return constantTimeEqual(sha256(token), storedHash);

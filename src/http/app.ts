@@ -3,7 +3,7 @@
 
 import { openapi } from '@elysiajs/openapi';
 import { Elysia } from 'elysia';
-import { CREDENTIAL_HEADERS, redactSecrets } from '../auth/index.ts';
+import { CREDENTIAL_HEADERS, redactPath } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { COMPAT_INGEST_ROUTES, compatRoutes, UMAMI_API_KEY_HEADER } from './compat/index.ts';
@@ -192,7 +192,7 @@ function requestLog(log: Logger) {
     const start = startedAt.get(request);
     log.info('request', {
       method: request.method,
-      path: redactSecrets(path),
+      path: redactPath(path),
       status,
       duration_ms:
         start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,

@@ -7,7 +7,7 @@
 import type { Server, WebSocketHandler } from 'bun';
 import type { AnyElysia } from 'elysia';
 import { websocket } from 'elysia/ws';
-import { redactSecrets } from '../auth/index.ts';
+import { redactPath } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { errorResponse } from './errors.ts';
 
@@ -84,7 +84,7 @@ function logged(
   if (log?.enabled('info')) {
     log.info('request', {
       method: request.method,
-      path: redactSecrets(new URL(request.url).pathname),
+      path: redactPath(new URL(request.url).pathname),
       status: answer.status,
       duration_ms: Math.round((performance.now() - startedAt) * 100) / 100,
     });
