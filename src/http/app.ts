@@ -6,7 +6,12 @@ import { Elysia } from 'elysia';
 import { CREDENTIAL_HEADERS, redactPath } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
-import { COMPAT_INGEST_ROUTES, compatRoutes, UMAMI_API_KEY_HEADER } from './compat/index.ts';
+import {
+  COMPAT_INGEST_ROUTES,
+  compatRoutes,
+  posthogConfigScriptPathDocs,
+  UMAMI_API_KEY_HEADER,
+} from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
@@ -76,8 +81,9 @@ export function createApp(deps: AppDeps) {
                 description: 'Reference-service APIs and SDK wire protocols',
               },
             ],
-            // WebSocket routes are not in the plugin's document: their handshakes are here.
-            paths: livePathDocs(),
+            // WebSocket routes, and a path with a dot, are not in the plugin's document: their
+            // operations are written here.
+            paths: { ...livePathDocs(), ...posthogConfigScriptPathDocs() },
           },
         }),
         OPENAPI_JSON_PATH,

@@ -66,7 +66,7 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
   ['post', /^\/api\/v1\/auth\/(register|login|refresh)$/, PUBLIC],
   ['post', /^\/api\/auth\/login$/, PUBLIC], // Umami's login: the password is the credential
   ['post', /^\/v1\/m$/, PUBLIC], // analytics.js's usage counters: answered, never stored
-  ['get', /^\/array\/\{token\}\/config$/, PUBLIC], // posthog-js: the write key is the path
+  ['get', /^\/array\/\{token\}\/config(\.js)?$/, PUBLIC], // posthog-js: the key is the path
   // Accounts and the server's status: a user's access token.
   ['*', /^\/api\/v1\/(auth\/logout|users|projects|invitations|status)(\/|$)/, any('bearer')],
   ['post', /^\/v1\/[a-z]+$/, [...any('segmentBasic'), ...KEY]],

@@ -70,6 +70,7 @@ const COMPAT_READS: Record<
     rows: (b) => b.top_paths,
   },
   '/array/{token}/config': { url: () => '/array/wk_test/config' },
+  '/array/{token}/config.js': { url: () => '/array/wk_test/config.js' },
   // Plausible's Stats API over the Plausible example (example.com, at the test clock's day).
   '/api/v1/stats/realtime/visitors': { url: () => plausible('realtime/visitors', '') },
   '/api/v1/stats/aggregate': {
@@ -152,6 +153,7 @@ const BAD_READS = [
   ['/api/events/{event_id}/', '/api/events/3f2b8c1e-9a4d-4e7f-b6c5-000000000000/'],
   ['/stats', '/stats?site_id=site-abc-123&date=yesterday'],
   ['/array/{token}/config', '/array/not%20a%20token/config'],
+  ['/array/{token}/config.js', '/array/not%20a%20token/config.js'],
   ['/api/v1/stats/realtime/visitors', '/api/v1/stats/realtime/visitors'],
   ['/api/v1/stats/aggregate', '/api/v1/stats/aggregate?site_id=example.com&metrics=bogus'],
   ['/api/v1/stats/timeseries', '/api/v1/stats/timeseries?site_id=example.com&period=year'],

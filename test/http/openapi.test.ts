@@ -173,6 +173,20 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(example).toEqual(await answer.json());
   });
 
+  test('every route the app serves is an operation of the document', () => {
+    // Hidden by choice: the document, its UI and the dashboard's pages (detail.hide); and the
+    // CORS preflights (OPTIONS), which the browser sends, never a client.
+    const served = t.app.routes.filter(
+      (r) => r.method !== 'OPTIONS' && (r.hooks.detail as { hide?: boolean })?.hide !== true,
+    );
+    const documented = new Set(operations.map(nameOf));
+    const missing = served
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      .filter((name) => !documented.has(name));
+    expect(missing).toEqual([]);
+    expect(documented).toContain('GET /array/{token}/config.js');
+  });
+
   test('the parameters a route documents by hand are all in the document', () => {
     const documented = new Map(operations.map((o) => [nameOf(o), o.op.parameters ?? []]));
     const missing: string[] = [];

@@ -13,6 +13,9 @@ import { plausibleQueryRoutes } from './plausible-query.ts';
 import { plausibleStatsRoutes } from './plausible-stats.ts';
 import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
 import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
+
+export { posthogConfigScriptPathDocs } from './posthog-config.ts';
+
 import { RoomWaits } from './room-wait.ts';
 import { seed000Routes } from './seed-000.ts';
 import { seed002Routes } from './seed-002.ts';

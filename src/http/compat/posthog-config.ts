@@ -190,6 +190,46 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
   };
 }
 
+/**
+ * The script form's operation, written by hand: the OpenAPI plugin leaves out a route whose
+ * path has a dot (app.ts adds this to the document's paths).
+ */
+export function posthogConfigScriptPathDocs() {
+  return {
+    '/array/{token}/config.js': {
+      get: {
+        operationId: 'getArrayByTokenConfigJs',
+        tags: ['compatibility'],
+        summary: 'PostHog: remote config, the script posthog-js loads first',
+        description:
+          'Sets `window._POSTHOG_REMOTE_CONFIG[token] = {config, siteApps: []}`, the config of ' +
+          '`/array/{token}/config`.',
+        parameters: [
+          {
+            name: 'token',
+            in: 'path' as const,
+            required: true,
+            description: "The project's write key, as posthog-js is given it.",
+            schema: { type: 'string' as const },
+          },
+        ],
+        responses: {
+          200: {
+            description: 'The remote config, as a script',
+            content: {
+              'application/javascript': {
+                schema: { type: 'string' as const },
+                example: remoteConfigScript(EXAMPLE_WRITE_KEY),
+              },
+            },
+          },
+          404: configDoc().responses[404],
+        },
+      },
+    },
+  };
+}
+
 /** The JSON form's documentation (OpenAPI leaves out paths with a dot, as config.js). */
 function configDoc() {
   return {
