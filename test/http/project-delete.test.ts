@@ -121,7 +121,7 @@ describe('who may delete a project', () => {
 });
 
 describe('the OpenAPI document', () => {
-  test('describes the deletion: 204, and 400, 401, 403, 404 and 422 with their bodies', async () => {
+  test('describes the deletion: 204, and 400, 401, 403, 404, 422 and 503 with their bodies', async () => {
     const spec = (await json(await t.call('GET', '/openapi/json'))) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
@@ -133,6 +133,7 @@ describe('the OpenAPI document', () => {
       '403',
       '404',
       '422',
+      '503', // while the store opens
     ]);
     expect(op?.responses['404']).toMatchObject({
       content: { 'application/json': { example: { code: 'not_found' } } },
