@@ -206,6 +206,21 @@ describe('README Quick start: the files it names', () => {
     expect(docker).toMatch(/^EXPOSE 8080$/m);
   });
 
+  test('the build context leaves out a local store and node_modules, not what is copied', () => {
+    // ./data holds events and secrets (bootstrap.json, tally.sqlite): a build daemon, which
+    // may be remote, must not be sent them; the Dockerfile never copies them anyway.
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['data', 'node_modules', '.git']));
+    const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const copied = [...docker.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) =>
+      (m[1] as string).split(' '),
+    );
+    expect(copied).toEqual(['package.json', 'package-lock.json', 'src', 'web']);
+    for (const file of copied) expect([file, ignored.includes(file)]).toEqual([file, false]);
+  });
+
   test("the image's /app/data is the server's user's alone, as a data directory Tally makes", () => {
     // A volume takes the image directory's owner and mode: made 0755 (mkdir under umask 022),
     // the log and segments (0644 inside, IP addresses with STORE_IP) were readable by every
