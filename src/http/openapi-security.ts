@@ -67,8 +67,10 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
   ['post', /^\/api\/auth\/login$/, PUBLIC], // Umami's login: the password is the credential
   ['post', /^\/v1\/m$/, PUBLIC], // analytics.js's usage counters: answered, never stored
   ['get', /^\/array\/\{token\}\/config(\.js)?$/, PUBLIC], // posthog-js: the key is the path
+  // Logout: the session of the body's refresh token, else of the bearer access token.
+  ['post', /^\/api\/v1\/auth\/logout$/, [...any('bearer'), {}]],
   // Accounts and the server's status: a user's access token.
-  ['*', /^\/api\/v1\/(auth\/logout|users|projects|invitations|status)(\/|$)/, any('bearer')],
+  ['*', /^\/api\/v1\/(users|projects|invitations|status)(\/|$)/, any('bearer')],
   ['post', /^\/v1\/[a-z]+$/, [...any('segmentBasic'), ...KEY]],
   ['*', /^\/api\/(websites|realtime|auth\/verify)(\/|$)/, any('bearer', 'umamiApiKey', 'tallyKey')],
   ['get', /^\/api\/v1\/(live|ws\/metrics)$/, [...KEY, ...any('liveToken')]],

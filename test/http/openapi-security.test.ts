@@ -18,7 +18,11 @@ interface Spec {
  * Public routes whose body is a credential: the document's example is not a valid one (a
  * refresh token, a Umami account's password), so they answer it 401 without being protected.
  */
-const CREDENTIAL_IN_BODY = ['post /api/v1/auth/refresh', 'post /api/auth/login'];
+const CREDENTIAL_IN_BODY = [
+  'post /api/v1/auth/refresh',
+  'post /api/auth/login',
+  'post /api/v1/auth/logout', // a refresh token in the body, or the bearer access token
+];
 /** The live handshakes: a plain request is no WebSocket (test/live covers their credential). */
 const WEBSOCKETS = ['get /api/v1/live', 'get /api/v1/ws/metrics'];
 
@@ -56,6 +60,7 @@ describe('the OpenAPI security schemes', () => {
     expect(of('get', '/api/v1/status')).toEqual([{ bearer: [] }]);
     expect(of('post', '/v1/batch')).toContainEqual({ segmentBasic: [] });
     expect(of('post', '/api/event')).toContainEqual({});
+    expect(of('post', '/api/v1/auth/logout')).toEqual([{ bearer: [] }, {}]);
   });
 
   test('without a credential, a route is 401 only when its document needs one', async () => {
