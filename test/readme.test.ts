@@ -642,6 +642,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `and it keeps the tenant's first ${FILE_TENANT_CHARS_MAX})`,
       `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
       `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,
+      `${storageLimitsFile.storageLimits.flushFailuresNotReadyMin} flushes to segments in a row`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

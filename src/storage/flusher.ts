@@ -24,6 +24,7 @@ import { HOT_TABLE, sqlStringBody } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
 import { stagedRowsSql } from './hot-staging.ts';
 import type { FlushPlan, HotTier } from './hot-tier.ts';
+import { storageLimits } from './limits.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { type SegmentFacts, segmentFactsOf } from './segment-facts.ts';
@@ -63,6 +64,10 @@ interface SegmentParams {
 }
 
 export class Flusher {
+  /** Flushes that failed since the last one that succeeded. */
+  private failuresInARow = 0;
+  /** The system error code of the last failure (EACCES, ENOSPC…), or null. */
+  private lastFailureCode: string | null = null;
   private running: Promise<FlushResult> | null = null;
   /** The flush between its plan and its end, while one runs. */
   private writing: Promise<FlushResult> | null = null;
@@ -79,11 +84,38 @@ export class Flusher {
   /** Runs one flush (or joins the one running or waiting); after a paused step, if one runs. */
   flush(): Promise<FlushResult> {
     if (this.running === null) {
-      this.running = this.flushAfterPause().finally(() => {
-        this.running = null;
-      });
+      this.running = this.flushAfterPause()
+        .then(
+          (result) => {
+            this.failuresInARow = 0;
+            return result;
+          },
+          (error: unknown) => {
+            this.failuresInARow++;
+            this.lastFailureCode = errorCodeOf(error);
+            throw error;
+          },
+        )
+        .finally(() => {
+          this.running = null;
+        });
     }
     return this.running;
+  }
+
+  /**
+   * Why the store is not ready when storageLimits.flushFailuresNotReadyMin flushes in a row
+   * failed (an unwritable segments directory, say): ingest goes on into the log and memory
+   * until the hot budget is full, but nothing reaches segments, so a load balancer should stop
+   * sending here. Never a path: the reason reaches unauthenticated clients (see disk.ts).
+   */
+  failure(): string | null {
+    if (this.failuresInARow < storageLimits.flushFailuresNotReadyMin) return null;
+    const code = this.lastFailureCode === null ? '' : ` (last: ${this.lastFailureCode})`;
+    return (
+      `flushing events to segments failed ${this.failuresInARow} times in a row${code}; ` +
+      'events are kept in the write-ahead log, see the server log'
+    );
   }
 
   /**
@@ -349,4 +381,10 @@ async function daysIn(c: DuckDBConnection, table: string): Promise<number[]> {
 async function run(c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>) {
   const used = Object.entries(params).filter(([name]) => new RegExp(`\\$${name}\\b`).test(sql));
   await c.run(sql, Object.fromEntries(used));
+}
+
+/** A system error's code (`EACCES`), or null: an error's message may name a path. */
+function errorCodeOf(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : null;
 }

@@ -14,6 +14,8 @@ export const storageLimits = {
   tenantDirBytesMax: 128,
   /** Hex digits of the tenant id's SHA-256 in a shortened directory name (128 bits). */
   tenantDirHashHexChars: 32,
+  /** Flushes failed in a row after which `/ready` says the node is not ready (flusher.ts). */
+  flushFailuresNotReadyMin: 3,
 } as const;
 
 assert(

@@ -46,6 +46,10 @@ export function healthRoutes(deps: AppDeps) {
         if (!deps.isAccepting()) throw new AppError('not_ready', 'the server is shutting down');
         const status = deps.engine.store.readiness();
         if (!status.ok) throw new AppError('not_ready', status.reason);
+        // Writes still land in the log, but a node whose flushes keep failing fills its hot
+        // budget and then refuses them: said here first, for the load balancer.
+        const flushFailure = deps.engine.store.flusher.failure();
+        if (flushFailure !== null) throw new AppError('not_ready', flushFailure);
         return { status: 'ready' as const };
       },
       {
