@@ -183,6 +183,7 @@ export {
   isTimeZone,
   type LocalParts,
   localParts,
+  timeZoneName,
 } from './time-zone.ts';
 export {
   conditionFilters,

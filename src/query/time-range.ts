@@ -10,7 +10,7 @@ import {
   rangeEndMs,
 } from '../core/index.ts';
 import type { BucketUnit } from './time-buckets.ts';
-import { addDays, instantOf, isTimeZone, type LocalParts, shiftLocal } from './time-zone.ts';
+import { addDays, instantOf, type LocalParts, shiftLocal, timeZoneName } from './time-zone.ts';
 
 export interface TimeParams {
   /** A local day, YYYY-MM-DD: the range is that whole day in `tz`. */
@@ -37,10 +37,14 @@ const EPOCH_MS = /^-?\d{1,15}(?:\.\d+)?$/;
 /** Epoch digits of any length: past 15 they are out of the epoch range, not another format. */
 const EPOCH_DIGITS = /^-?\d+(?:\.\d+)?$/;
 
-/** The zone of a read, `UTC` when absent; 422 naming the parameter when it is not a zone. */
+/**
+ * The zone of a read as the zone spells itself (`america/new_york` is `America/New_York`),
+ * `UTC` when absent; 422 naming the parameter when it is not a zone.
+ */
 export function resolveTimeZone(tz: string | undefined): string {
   if (tz === undefined || tz === '') return 'UTC';
-  if (isTimeZone(tz)) return tz;
+  const name = timeZoneName(tz);
+  if (name !== null) return name;
   throw AppError.validation([
     {
       loc: ['query', 'tz'],

@@ -16,35 +16,54 @@ export interface LocalParts {
 }
 
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
+/**
+ * Formatters by the zone's own spelling only (a few hundred zones and aliases): a zone name is
+ * read case-insensitively, and a formatter kept per spelling asked for (`europe/berlin`,
+ * `EUROPE/berlin` …) would let reads grow memory without bound (~30 KB each).
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** True for an IANA zone name (or alias) the runtime knows, e.g. `Europe/Berlin`, `UTC`. */
 export function isTimeZone(tz: string): boolean {
-  if (!ZONE_NAME.test(tz)) return false;
+  return timeZoneName(tz) !== null;
+}
+
+/**
+ * The zone's own spelling of `tz` (`america/new_york` is `America/New_York`; an alias such as
+ * `Asia/Calcutta` stays itself), or null when `tz` names no zone the runtime knows.
+ */
+export function timeZoneName(tz: string): string | null {
+  if (!ZONE_NAME.test(tz)) return null;
   try {
-    formatterOf(tz);
-    return true;
+    return formatterOf(tz).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
+/** How many zone formatters are kept (one per zone spelled as the zone spells itself). */
+export function zoneFormattersKept(): number {
+  return formatters.size;
+}
+
 function formatterOf(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(tz, f);
-  }
+  const kept = formatters.get(tz);
+  if (kept !== undefined) return kept;
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    era: 'short',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+  const name = f.resolvedOptions().timeZone;
+  const known = formatters.get(name);
+  if (known !== undefined) return known;
+  formatters.set(name, f);
   return f;
 }
 

@@ -159,6 +159,14 @@ describe('offsets of 45 and 30 minutes', () => {
       { bucket: '2026-11-25T00:00:00+05:45', value: 1 },
     ]);
   });
+
+  test('a zone named in any case is read, and answered, as the zone spells itself', async () => {
+    await send([at('shift', '2026-11-24T18:15:00Z')]);
+    const body = await ok('/api/v1/timeseries?name=shift&date=2026-11-25&tz=ASIA/kathmandu');
+    expect(body.tz).toBe('Asia/Kathmandu');
+    expect(body.from).toBe('2026-11-25T00:00:00+05:45');
+    expect((await ok('/api/v1/stats?date=2026-11-25&tz=asia/KATHMANDU')).tz).toBe('Asia/Kathmandu');
+  });
 });
 
 describe('Pacific/Auckland: weeks and months across the southern autumn change', () => {

@@ -1,13 +1,20 @@
 import { describe, expect, test } from 'bun:test';
 import { AppError, parseRangeEnd } from '../../src/core/index.ts';
-import { resolveRange, resolveSeriesRange } from '../../src/query/index.ts';
+import { resolveRange, resolveSeriesRange, resolveTimeZone } from '../../src/query/index.ts';
 import {
   type BucketUnit,
   bucketStart,
   bucketStarts,
   clockHourStarts,
 } from '../../src/query/time-buckets.ts';
-import { formatInZone, instantOf, isTimeZone, offsetMs } from '../../src/query/time-zone.ts';
+import {
+  formatInZone,
+  instantOf,
+  isTimeZone,
+  localParts,
+  offsetMs,
+  zoneFormattersKept,
+} from '../../src/query/time-zone.ts';
 
 const HOUR = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
@@ -24,6 +31,24 @@ function issuesOf(run: () => unknown): unknown {
 }
 
 describe('time zones', () => {
+  test('a zone in any case is one zone: read as it spells itself, one formatter kept', () => {
+    // Zone names are read case-insensitively; a formatter kept per spelling asked for (~30 KB
+    // each, 2^30 spellings of this one) let any reader grow the server's memory without bound.
+    const zone = 'America/Argentina/ComodRivadavia';
+    const spellings = Array.from({ length: 300 }, (_, k) =>
+      [...zone].map((c, i) => ((k >> (i % 9)) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''),
+    );
+    expect(new Set(spellings).size).toBe(300);
+    const kept = zoneFormattersKept();
+    for (const spelled of spellings) {
+      expect(resolveTimeZone(spelled)).toBe(zone);
+      expect(isTimeZone(spelled)).toBe(true);
+      expect(localParts(0, spelled).hour).toBe(21);
+    }
+    expect(zoneFormattersKept()).toBeLessThanOrEqual(kept + 1);
+    expect(resolveTimeZone('asia/calcutta')).toBe('Asia/Calcutta');
+  });
+
   test('formats instants in ISO 8601 with the offset in force', () => {
     expect(formatInZone(at('2026-03-08T05:00:00Z'), 'America/New_York')).toBe(
       '2026-03-08T00:00:00-05:00',

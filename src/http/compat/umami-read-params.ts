@@ -7,9 +7,9 @@
 
 import { AppError, DAY_MS, HOUR_MS, parseAsUtc } from '../../core/index.ts';
 import {
-  isTimeZone,
   PAGE_VIEW_NAMES,
   queryLimits,
+  timeZoneName,
   type WebFilter,
   type WebProperty,
 } from '../../query/index.ts';
@@ -73,8 +73,9 @@ export const UMAMI_REALTIME_MINUTES = 30;
 
 /** A range from `start` to `end` (both included) in the asked zone and unit. */
 function endsRange(query: URLSearchParams, start: number, end: number) {
-  const tz = query.get('timezone') ?? 'UTC';
-  if (!isTimeZone(tz)) throw badRequest(`Invalid timezone: ${tz}`);
+  const zone = query.get('timezone') ?? 'UTC';
+  const tz = timeZoneName(zone);
+  if (tz === null) throw badRequest(`Invalid timezone: ${zone}`);
   const asked = query.get('unit');
   if (asked !== null && !(UMAMI_UNITS as readonly string[]).includes(asked)) {
     throw badRequest(`Invalid unit: ${asked} (one of ${UMAMI_UNITS.join(', ')})`);
