@@ -38,6 +38,11 @@ export function cohortRange(params: CohortRangeParams): CohortRange {
   const toMs = params.toMs ?? nowMs;
   // Periods that begin before `to` and have begun by now.
   const reportEndMs = Math.min(toMs, nowMs);
+  // An empty range (a day the zone skipped, Apia's 2011-12-30) holds no period, not even the
+  // week or month around it.
+  if (params.fromMs !== undefined && params.fromMs >= toMs) {
+    return { starts: [], fromMs: params.fromMs, toMs: params.fromMs };
+  }
   const fromMs = bucketStart(params.fromMs ?? defaultFrom(reportEndMs, params), period, tz);
   const starts: number[] = [];
   let next = fromMs;

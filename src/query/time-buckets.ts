@@ -80,11 +80,13 @@ function nextHour(start: number, tz: string): { start: number; offset: number } 
 }
 
 /**
- * The starts of every bucket overlapping [fromMs, toMs), in order. 422 when there would be
- * more than queryLimits.bucketsMax of them.
+ * The starts of every bucket overlapping [fromMs, toMs), in order: none for an empty range (a
+ * day the zone skipped, Apia's 2011-12-30), not the week or month around it. 422 when there
+ * would be more than queryLimits.bucketsMax of them.
  */
 export function bucketStarts(fromMs: number, toMs: number, unit: BucketUnit, tz: string): number[] {
   const starts: number[] = [];
+  if (fromMs >= toMs) return starts;
   const push = (start: number) => {
     if (starts.length === queryLimits.bucketsMax) throw tooManyBuckets(unit);
     starts.push(start);

@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import { AppError, parseRangeEnd } from '../../src/core/index.ts';
+import { COHORT_PERIODS, cohortRange } from '../../src/query/cohort-periods.ts';
 import { resolveRange, resolveSeriesRange, resolveTimeZone } from '../../src/query/index.ts';
 import {
+  BUCKET_UNITS,
   type BucketUnit,
   bucketStart,
   bucketStarts,
@@ -279,6 +281,13 @@ describe('ranges', () => {
     expect(resolveRange({ from: '2011-12-30', to: '2011-12-30', tz: 'Pacific/Apia' })).toEqual(
       skipped,
     );
+    // It holds no bucket of any size, as no cohort period: not the week or month around it.
+    for (const unit of BUCKET_UNITS)
+      expect(bucketStarts(apia, apia, unit, 'Pacific/Apia')).toEqual([]);
+    for (const period of COHORT_PERIODS) {
+      const periods = { fromMs: apia, toMs: apia, nowMs: apia + 9 * 24 * HOUR, period, periods: 7 };
+      expect(cohortRange({ ...periods, tz: 'Pacific/Apia' }).starts).toEqual([]);
+    }
     expect(resolveRange({ date: '2026-03-08', tz: 'America/New_York' })).toEqual({
       fromMs: at('2026-03-08T05:00:00Z'),
       toMs: at('2026-03-09T04:00:00Z'),
