@@ -45,10 +45,15 @@ export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
     return start;
   }
   const day = localParts(ms, tz);
-  const start = { ...day, hour: 0, minute: 0, second: 0 };
-  if (unit === 'week') return instantOf(addDays(start, 1 - isoWeekday(start)), tz);
-  if (unit === 'month') return instantOf(addMonths(start, 0), tz);
-  return instantOf(start, tz);
+  const date = { ...day, hour: 0, minute: 0, second: 0 };
+  let start = instantOf(date, tz);
+  if (unit === 'week') start = instantOf(addDays(date, 1 - isoWeekday(date)), tz);
+  if (unit === 'month') start = instantOf(addMonths(date, 0), tz);
+  // Clocks turned back across midnight show the day before again after the next one began
+  // (St. John's 2010-11-07 00:01 NDT → 2010-11-06 23:01 NST): the bucket is the next one,
+  // as bucketStarts' boundaries place an event then.
+  const next = nextBucketStart(start, unit, tz);
+  return next <= ms ? next : start;
 }
 
 /** The start of the bucket after the one starting at `start` (minutes, days, weeks, months). */

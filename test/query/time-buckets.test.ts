@@ -153,6 +153,23 @@ describe('buckets', () => {
     expect((fall[1] as number) - (fall[0] as number)).toBe(25 * HOUR);
   });
 
+  test('an instant the clock shows as the day before again is in the day that began', () => {
+    // St. John's 2010-11-07 00:01 NDT (-02:30, 02:31Z) → 2010-11-06 23:01 NST (-03:30): the
+    // 7th began at 02:30Z, and 02:45Z (23:15 on the 6th again) is in its bucket, as
+    // bucketStarts' boundaries put it, not a start a day before them.
+    const sj = 'America/St_Johns';
+    const seventh = at('2010-11-07T02:30:00Z');
+    for (const unit of ['day', 'week', 'month'] as const) {
+      const first = bucketStarts(at('2010-11-01T12:00:00Z'), at('2010-11-08T12:00:00Z'), unit, sj);
+      const holding = first.filter((start) => start <= at('2010-11-07T02:45:00Z')).at(-1);
+      expect(bucketStart(at('2010-11-07T02:45:00Z'), unit, sj)).toBe(holding as number);
+    }
+    expect(bucketStart(at('2010-11-07T02:45:00Z'), 'day', sj)).toBe(seventh);
+    expect(bucketStarts(at('2010-11-07T02:45:00Z'), at('2010-11-07T12:00:00Z'), 'day', sj)).toEqual(
+      [seventh],
+    );
+  });
+
   test('weeks start on Monday, months on the first, in the zone', () => {
     const ny = 'America/New_York';
     // 2026-03-09T03:30Z is Sunday 23:30 in New York: still the week of Monday 2 March.
