@@ -9,7 +9,8 @@ const ISO_WITH_OFFSET = new RegExp(
   // RFC 3339 (§5.6) lets T and Z be lower case; a space instead of T is as common.
   '^(\\d{4})-(\\d{2})-(\\d{2})[Tt ](\\d{2}):(\\d{2})' + // date, hours, minutes
     '(?::(\\d{2})(?:[.,](\\d{1,9}))?)?' + // optional seconds and fraction
-    '(Z|z|[+-]\\d{2}(?::?\\d{2})?)$', // the zone: required
+    // The zone: required; seconds too (-04:56:02), as reads write a local mean time offset.
+    '(Z|z|[+-]\\d{2}(?:\\d{2}|:\\d{2}(?::\\d{2})?)?)$',
 );
 
 /**
@@ -118,11 +119,12 @@ function parseEpochMs(value: number): TimestampParse {
 function parseOffsetMs(zone: string): number | null {
   if (zone === 'Z' || zone === 'z') return 0;
   const sign = zone[0] === '-' ? -1 : 1;
-  const digits = zone.slice(1).replace(':', '');
+  const digits = zone.slice(1).replaceAll(':', '');
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-  if (hours > 23 || minutes > 59) return null;
-  return sign * (hours * 60 + minutes) * 60_000;
+  const seconds = digits.length > 4 ? Number(digits.slice(4, 6)) : 0;
+  if (hours > 23 || minutes > 59 || seconds > 59) return null;
+  return sign * ((hours * 60 + minutes) * 60 + seconds) * 1000;
 }
 
 /** The UTC day holding `ms` as a day number (days since 1970-01-01). */

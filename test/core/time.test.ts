@@ -8,6 +8,9 @@ describe('parseTimestamp', () => {
     ['2026-01-31T12:00:00.123000000+00:00', Date.UTC(2026, 0, 31, 12, 0, 0, 123)],
     ['2026-01-31T14:30:00+02:30', Date.UTC(2026, 0, 31, 12)],
     ['2026-01-31T07:00:00-0500', Date.UTC(2026, 0, 31, 12)],
+    // An offset with seconds, as reads write local mean time (New York's until 1883).
+    ['1880-01-01T00:00:00-04:56:02', Date.UTC(1880, 0, 1, 4, 56, 2)],
+    ['1880-01-01T00:00:00.250+05:53:28', Date.UTC(1879, 11, 31, 18, 6, 32, 250)],
     ['2026-01-31 12:00Z', Date.UTC(2026, 0, 31, 12)],
     // RFC 3339 §5.6: T and Z may be lower case, and one was taken without the other.
     ['2026-01-31t12:00:00z', Date.UTC(2026, 0, 31, 12)],
@@ -28,6 +31,8 @@ describe('parseTimestamp', () => {
     ['2026-01-31T25:00:00Z', 'calendar'],
     ['yesterday', 'ISO 8601'],
     ['2026-01-31T12:00:00+25:00', 'offset'],
+    ['2026-01-31T12:00:00+05:30:60', 'offset'],
+    ['2026-01-31T12:00:00+05:30:5', 'ISO 8601'],
   ])('%p is refused (%s)', (input, fragment) => {
     const result = parseTimestamp(input);
     expect(result.ok).toBe(false);

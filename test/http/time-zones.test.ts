@@ -229,6 +229,20 @@ describe('range ends inside a millisecond', () => {
   });
 });
 
+describe('local mean time: offsets with seconds', () => {
+  test('a bucket as a read writes it (-04:56:02) is a from and to it takes back', async () => {
+    // New York kept local mean time, -04:56:02, until 1883-11-18.
+    await send([at('lmt', '1880-01-01T04:56:02Z'), at('lmt', '1880-01-02T04:56:01Z')]);
+    const day = await points('lmt', 'date=1880-01-01&tz=America/New_York');
+    expect(day).toEqual([{ bucket: '1880-01-01T00:00:00-04:56:02', value: 2 }]);
+    const from = encodeURIComponent(day[0]?.bucket ?? '');
+    const to = encodeURIComponent('1880-01-01T23:59:59-04:56:02');
+    expect(await points('lmt', `from=${from}&to=${to}&tz=America/New_York`)).toEqual([
+      { bucket: '1880-01-01T00:00:00-04:56:02', value: 1 },
+    ]);
+  });
+});
+
 describe('ingest offsets', () => {
   test('+05:45, -00:00, a leap day and a year boundary are stored as their instants', async () => {
     const cases: [string, string][] = [
