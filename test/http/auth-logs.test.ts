@@ -1,5 +1,13 @@
 import { afterEach, expect, test } from 'bun:test';
-import { type AuthApp, json, makeAuthApp, makeKey, makeProject } from '../auth/harness.ts';
+import {
+  type AuthApp,
+  adminToken,
+  json,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+} from '../auth/harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -90,4 +98,56 @@ test('no password, token or key appears in the request logs', async () => {
     if (secret.length > 40) expect(logged).not.toContain(secret.slice(16));
   }
   expect(logged).not.toContain('token=');
+});
+
+test("a project route's log line names the project as its tenant, once the caller may see it", async () => {
+  t = await makeAuthApp();
+  const ada = (await signUp(t, 'ada@example.com')).access_token;
+  const eve = (await signUp(t, 'eve@example.com')).access_token;
+  await makeProject(t, ada, 'acme');
+  const key = await makeKey(t, ada, 'acme', 'read');
+  const admin = await adminToken(t);
+  const calls: [string, string, string | undefined, number, string | undefined][] = [
+    ['GET', '/api/v1/projects/acme', ada, 200, 'acme'],
+    ['PATCH', '/api/v1/projects/acme', ada, 200, 'acme'],
+    ['GET', '/api/v1/projects/acme/members', ada, 200, 'acme'],
+    ['GET', '/api/v1/projects/acme/keys', ada, 200, 'acme'],
+    ['DELETE', `/api/v1/projects/acme/keys/${key.id}`, ada, 204, 'acme'],
+    ['POST', '/api/v1/projects/acme/aliases', ada, 201, 'acme'],
+    ['GET', '/api/v1/projects/acme/aliases', ada, 200, 'acme'],
+    ['POST', '/api/v1/projects/acme/erasures', ada, 202, 'acme'],
+    ['GET', '/api/v1/projects/acme/erasures', ada, 200, 'acme'],
+    ['POST', '/api/v1/projects/acme/invitations', ada, 201, 'acme'],
+    ['GET', '/api/v1/projects/acme/invitations', ada, 200, 'acme'],
+    ['POST', '/api/v1/projects/acme/keys', ada, 422, 'acme'], // a member's invalid body
+    ['GET', '/api/v1/projects/acme/erasures', admin, 200, 'acme'],
+    // Refusals as a stranger name no tenant: the id is only what the caller typed.
+    ['GET', '/api/v1/projects/acme', undefined, 401, undefined],
+    ['GET', '/api/v1/projects/acme/members', eve, 404, undefined],
+    ['POST', '/api/v1/projects/acme/keys', eve, 404, undefined],
+    ['DELETE', '/api/v1/projects/acme', eve, 404, undefined],
+    ['GET', '/api/v1/projects/nowhere/erasures', admin, 404, undefined],
+    ['DELETE', '/api/v1/projects/acme', ada, 204, 'acme'],
+  ];
+  const bodies: Record<string, unknown> = {
+    'PATCH /api/v1/projects/acme': { name: 'Acme' },
+    'POST /api/v1/projects/acme/aliases': { alias: 'acme-site' },
+    'POST /api/v1/projects/acme/erasures': { user_id: 'u1' },
+    'POST /api/v1/projects/acme/invitations': { email: 'bob@example.com' },
+    'POST /api/v1/projects/acme/keys': { kind: 'neither' },
+  };
+  for (const [method, path, token, status] of calls) {
+    const body = bodies[`${method} ${path}`] ?? (method === 'POST' ? {} : undefined);
+    const res = await t.call(method, path, { token, body });
+    expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} ${status}`);
+  }
+  await new Promise((resolve) => setImmediate(resolve)); // the log is written after the response
+  const lines = t.logs
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"msg":"request"') && line.includes('/api/v1/projects/'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const logged = lines.slice(-calls.length).map((l) => [l.method, l.path, l.status, l.tenant]);
+  expect(logged).toEqual(
+    calls.map(([method, path, , status, tenant]) => [method, path, status, tenant]),
+  );
 });

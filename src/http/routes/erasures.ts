@@ -18,6 +18,7 @@ import {
   commonRead,
   idParam,
   ok,
+  projectCaller,
   stamp,
 } from './project-common.ts';
 
@@ -105,7 +106,7 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
   );
   /** The caller, if they may erase in project `id` (an owner, or an admin). */
   const allowed = (request: Request, id: string) => {
-    const principal = auth.authenticate(request);
+    const principal = projectCaller(auth, request, id);
     auth.projects.requireDeletable(principal, id);
     return principal;
   };
@@ -113,7 +114,7 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
     .post(
       '/:id/erasures',
       async ({ params, request, set }) => {
-        const { principal, body } = await callerAndBody(auth, request);
+        const { principal, body } = await callerAndBody(auth, request, params.id);
         auth.projects.requireDeletable(principal, params.id);
         const { field, value } = readErasureBody(body);
         // A project at its pending erasures is a 409 before the rate is spent or a flush

@@ -23,6 +23,7 @@ import {
   ok,
   ownerOnly,
   ProjectOut,
+  projectCaller,
   stamp,
 } from './project-common.ts';
 
@@ -61,7 +62,7 @@ function inviteRoute(auth: Auth) {
   return new Elysia({ prefix: '/api/v1/projects' }).post(
     '/:id/invitations',
     async ({ params, request, set }) => {
-      const { principal, body } = await callerAndBody(auth, request);
+      const { principal, body } = await callerAndBody(auth, request, params.id);
       const made = invitations.invite(principal, params.id, body);
       set.status = 201;
       Object.assign(set.headers, NO_STORE_HEADERS); // the token is shown this once
@@ -106,7 +107,7 @@ function pendingRoutes(auth: Auth) {
     .get(
       '/:id/invitations',
       ({ params, request }) =>
-        invitations.list(auth.authenticate(request), params.id).map(presentInvitation),
+        invitations.list(projectCaller(auth, request, params.id), params.id).map(presentInvitation),
       {
         params: t.Object(idParam),
         detail: {
@@ -122,7 +123,11 @@ function pendingRoutes(auth: Auth) {
     .delete(
       '/:id/invitations/:invitation_id',
       ({ params, request }) => {
-        invitations.revoke(auth.authenticate(request), params.id, params.invitation_id);
+        invitations.revoke(
+          projectCaller(auth, request, params.id),
+          params.id,
+          params.invitation_id,
+        );
         return noContent();
       },
       {

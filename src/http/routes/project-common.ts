@@ -5,6 +5,7 @@ import { t } from 'elysia';
 import { type Auth, ROLES } from '../../auth/index.ts';
 import { eventLimits, retentionLimits } from '../../core/index.ts';
 import { accountBodyDocs, readAccountBody } from '../account-body.ts';
+import { noteTenant } from '../context.ts';
 import { errorDocs, jsonContent, longParamDocs } from '../openapi-docs.ts';
 
 export const stamp = t.String({ format: 'date-time' });
@@ -46,12 +47,29 @@ export const noContent = () => new Response(null, { status: 204 });
 export const bodyDocs = { ...accountBodyDocs(), ...errorDocs({ 422: 'Invalid value' }) };
 
 /**
+ * The caller of a route of project `id`. Once they may see it (a member, or an admin of a
+ * project that exists) the request log names it as the request's tenant; a refusal as a
+ * stranger (401, 404) names none, the id then being only what the caller typed.
+ */
+export function projectCaller(auth: Auth, request: Request, id: string) {
+  const principal = auth.authenticate(request);
+  const { projects } = auth.stores;
+  const known = principal.user.isAdmin
+    ? projects.get(id) !== null
+    : projects.roleOf(id, principal.user.id) !== null;
+  if (known) noteTenant(request, id);
+  return principal;
+}
+
+/**
  * The caller, then their body: the body of a request without credentials is never read. The
  * caller is checked again once the body is in: a session that ended while a slow body arrived
- * (a logout, a new password) must not still mint a key or an invitation.
+ * (a logout, a new password) must not still mint a key or an invitation. With `projectId`, the
+ * request is noted as that project's (projectCaller).
  */
-export async function callerAndBody(auth: Auth, request: Request) {
-  auth.authenticate(request);
+export async function callerAndBody(auth: Auth, request: Request, projectId?: string) {
+  if (projectId === undefined) auth.authenticate(request);
+  else projectCaller(auth, request, projectId);
   const body = await readAccountBody(request);
   return { principal: auth.authenticate(request), body };
 }

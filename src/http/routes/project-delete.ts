@@ -11,6 +11,7 @@ import type { Engine } from '../../engine/index.ts';
 import type { LiveHub } from '../../live/index.ts';
 import { ErrorOut } from '../model.ts';
 import { errorDocs, jsonAnswer, longParamDocs } from '../openapi-docs.ts';
+import { projectCaller } from './project-common.ts';
 
 export interface ProjectDeleteDeps {
   auth: Auth;
@@ -22,7 +23,7 @@ export interface ProjectDeleteDeps {
 /** Deletes project `id` for the caller of `request`; resolves once it is gone. */
 async function deleteProject(deps: ProjectDeleteDeps, request: Request, id: string): Promise<void> {
   const { auth, engine, live, log } = deps;
-  const principal = auth.authenticate(request);
+  const principal = projectCaller(auth, request, id);
   // Checked first, so that no one else holds up the tenant's ingest while it drains.
   auth.projects.requireDeletable(principal, id);
   const erased = await engine.deletions.delete(id, {

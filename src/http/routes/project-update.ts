@@ -26,7 +26,7 @@ export function projectUpdateRoute(auth: Auth) {
   return new Elysia().patch(
     '/:id',
     async ({ params, request }) => {
-      const { principal, body } = await callerAndBody(auth, request);
+      const { principal, body } = await callerAndBody(auth, request, params.id);
       return presentProject(auth.projects.update(principal, params.id, body));
     },
     {

@@ -40,6 +40,7 @@ import {
   ok,
   ownerOnly,
   ProjectOut,
+  projectCaller,
   RetentionDays,
   stamp,
 } from './project-common.ts';
@@ -156,7 +157,8 @@ function projectCore(auth: Auth) {
     })
     .get(
       '/:id',
-      ({ params, request }) => presentProject(projects.get(auth.authenticate(request), params.id)),
+      ({ params, request }) =>
+        presentProject(projects.get(projectCaller(auth, request, params.id), params.id)),
       {
         params: t.Object(idParam),
         detail: {
@@ -173,7 +175,7 @@ function memberRoutes(auth: Auth) {
     .get(
       '/:id/members',
       ({ params, request }) =>
-        projects.members(auth.authenticate(request), params.id).map(presentMember),
+        projects.members(projectCaller(auth, request, params.id), params.id).map(presentMember),
       {
         params: t.Object(idParam),
         detail: {
@@ -185,7 +187,7 @@ function memberRoutes(auth: Auth) {
     .post(
       '/:id/members',
       async ({ params, request, set }) => {
-        const { principal, body } = await callerAndBody(auth, request);
+        const { principal, body } = await callerAndBody(auth, request, params.id);
         const member = projects.setMember(principal, params.id, body);
         set.status = 201;
         return presentAddedMember(member);
@@ -225,7 +227,7 @@ function memberRoutes(auth: Auth) {
     .delete(
       '/:id/members/:user_id',
       ({ params, request }) => {
-        projects.removeMember(auth.authenticate(request), params.id, params.user_id);
+        projects.removeMember(projectCaller(auth, request, params.id), params.id, params.user_id);
         return noContent();
       },
       {
@@ -244,7 +246,7 @@ function keyRoutes(auth: Auth) {
     .post(
       '/:id/keys',
       async ({ params, request, set }) => {
-        const { principal, body } = await callerAndBody(auth, request);
+        const { principal, body } = await callerAndBody(auth, request, params.id);
         const made = projects.createKey(principal, params.id, body);
         set.status = 201;
         Object.assign(set.headers, NO_STORE_HEADERS); // the key is shown this once
@@ -279,7 +281,7 @@ function keyRoutes(auth: Auth) {
     .get(
       '/:id/keys',
       ({ params, request }) =>
-        projects.listKeys(auth.authenticate(request), params.id).map(presentKey),
+        projects.listKeys(projectCaller(auth, request, params.id), params.id).map(presentKey),
       {
         params: t.Object(idParam),
         detail: {
@@ -291,7 +293,7 @@ function keyRoutes(auth: Auth) {
     .delete(
       '/:id/keys/:key_id',
       ({ params, request }) => {
-        projects.revokeKey(auth.authenticate(request), params.id, params.key_id);
+        projects.revokeKey(projectCaller(auth, request, params.id), params.id, params.key_id);
         return noContent();
       },
       {
@@ -310,7 +312,7 @@ function aliasRoutes(auth: Auth) {
     .post(
       '/:id/aliases',
       async ({ params, request, set }) => {
-        const { principal, body } = await callerAndBody(auth, request);
+        const { principal, body } = await callerAndBody(auth, request, params.id);
         const alias = await projects.addAlias(principal, params.id, body);
         set.status = 201;
         return presentAlias(alias);
@@ -345,7 +347,7 @@ function aliasRoutes(auth: Auth) {
     .get(
       '/:id/aliases',
       ({ params, request }) =>
-        projects.listAliases(auth.authenticate(request), params.id).map(presentAlias),
+        projects.listAliases(projectCaller(auth, request, params.id), params.id).map(presentAlias),
       {
         params: t.Object(idParam),
         detail: {
@@ -357,7 +359,7 @@ function aliasRoutes(auth: Auth) {
     .delete(
       '/:id/aliases/:alias',
       ({ params, request }) => {
-        projects.removeAlias(auth.authenticate(request), params.id, params.alias);
+        projects.removeAlias(projectCaller(auth, request, params.id), params.id, params.alias);
         return noContent();
       },
       {
