@@ -138,12 +138,14 @@ export const email = (raw: string) =>
     ? raw
     : new Invalid('must be an email address');
 
+/** One of `values`, in any case (`LOG_LEVEL=DEBUG`), as AUTH_MODE and booleans are read. */
 export const oneOf =
   <T extends string>(values: readonly T[]) =>
-  (raw: string): T | Invalid =>
-    (values as readonly string[]).includes(raw)
-      ? (raw as T)
-      : new Invalid(`must be one of ${values.join(', ')}`);
+  (raw: string): T | Invalid => {
+    const given = raw.toLowerCase();
+    const value = values.find((v) => v.toLowerCase() === given);
+    return value ?? new Invalid(`must be one of ${values.join(', ')}`);
+  };
 
 export const originList = (raw: string): string[] | Invalid => {
   const origins = raw

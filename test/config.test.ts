@@ -54,6 +54,16 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
 
+  test('LOG_LEVEL, DURABILITY and REGISTRATION are read in any case, as AUTH_MODE is', () => {
+    const c = loadConfig({ LOG_LEVEL: 'WARN', DURABILITY: 'Os', REGISTRATION: ' CLOSED ' });
+    expect(c).toMatchObject({ logLevel: 'warn', durability: 'os' });
+    expect(c.auth.registrationOpen).toBe(false);
+    expect(loadConfig({ AUTH_MODE: 'REQUIRED' }).authMode).toBe('required');
+    const attempt = () => loadConfig({ LOG_LEVEL: 'LOUD', REGISTRATION: 'Shut' });
+    expect(attempt).toThrow(/LOG_LEVEL="LOUD": must be one of debug, info, warn, error, silent/);
+    expect(attempt).toThrow(/REGISTRATION="Shut": must be one of open, closed/);
+  });
+
   test('NO_RETRY_WAIT: 5s by default, 0 turns it off, at most 60s', () => {
     expect(loadConfig({}).noRetryWaitMs).toBe(5_000);
     expect(loadConfig({ NO_RETRY_WAIT: '0' }).noRetryWaitMs).toBe(0);
