@@ -20,7 +20,8 @@ const MINUTE_MS = 60_000;
 const TIMER_MS_MAX = 24 * DAY_MS;
 /** Windows and lifetimes (dedup window, token lifetimes): ten years at most. */
 export const SPAN_MS_MAX = 3650 * DAY_MS;
-const WHOLE_NUMBER = /^-?\d+$/;
+/** Digits, or a minus before a number that is not zero: `-0` is no whole number (PORT=-0). */
+const WHOLE_NUMBER = /^(\d+|-0*[1-9]\d*)$/;
 /** An IPv4 or IPv6 literal, or a host name of letters, digits, dots and dashes. */
 const HOST_LABEL = '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?';
 const HOST_NAME = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(\\.${HOST_LABEL})*$`);

@@ -148,6 +148,9 @@ describe('loadConfig', () => {
     for (const [name, value, rule] of [
       ['PORT', '0x50', 'must be a whole number'],
       ['PORT', '1e3', 'must be a whole number'],
+      ['PORT', '-0', 'must be a whole number from 0 to 65535'],
+      ['PORT', '-1', 'must be a whole number from 0 to 65535'],
+      ['RETENTION_DAYS', '-00', 'must be a whole number of days'],
       ['HOST', 'not_a_host', 'must be an IP address or a host name'],
       ['HOST', '999.1.1.1 x', 'must be an IP address or a host name'],
       ['BOOTSTRAP_ADMIN_EMAIL', 'notanemail', 'must be an email address'],
