@@ -79,6 +79,44 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: Env = Bun.env): Config {
   const r = new EnvReader(env);
+  const config = readConfig(r);
+  refuseProblems(r.problems);
+  return config;
+}
+
+/**
+ * The configuration, with the GeoIP database GEOIP_DB names opened by `openGeoipDb` (main.ts
+ * passes the engine's CountryDb.open, which throws saying what is wrong with the file). A file
+ * that cannot be used is refused together with every other bad setting, not alone on the run
+ * after they are fixed.
+ */
+export function loadSettings<T>(
+  openGeoipDb: (file: string) => T,
+  env: Env = Bun.env,
+): Config & { countries: T | null } {
+  const r = new EnvReader(env);
+  const config = readConfig(r);
+  let countries: T | null = null;
+  if (config.geoipDb !== null) {
+    try {
+      countries = openGeoipDb(config.geoipDb);
+    } catch (error) {
+      const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      r.problems.push(`GEOIP_DB=${JSON.stringify(config.geoipDb)}: ${why}`);
+    }
+  }
+  refuseProblems(r.problems);
+  return { ...config, countries };
+}
+
+function refuseProblems(problems: readonly string[]): void {
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Every setting; a refused value is one of `r.problems`, and its default stands in. */
+function readConfig(r: EnvReader): Config {
   const server = readServer(r);
   const auth = readAuth(r);
   const config: Config = {
@@ -94,7 +132,7 @@ export function loadConfig(env: Env = Bun.env): Config {
   };
   const mode = resolveAuthMode({
     host: server.host,
-    authMode: env.AUTH_MODE,
+    authMode: r.env.AUTH_MODE,
     allowOpenOnPublic: r.read('ALLOW_OPEN_ON_PUBLIC', false, bool),
   });
   if (mode.kind === 'refused') r.problems.push(mode.message);
@@ -137,9 +175,6 @@ export function loadConfig(env: Env = Bun.env): Config {
       is('ACCESS_TOKEN_TTL', config.auth.accessTtlMs, 'ms'),
     );
   }
-  if (r.problems.length > 0) {
-    throw new ConfigError(`invalid configuration:\n  ${r.problems.join('\n  ')}`);
-  }
   return config;
 }
 
@@ -179,7 +214,7 @@ function readStorage(r: EnvReader) {
     dataDir: path.resolve(r.read('DATA_DIR', './data', text)),
     durability: r.read<Durability>('DURABILITY', 'fsync', oneOf(['fsync', 'os'] as const)),
     storeIp: r.read('STORE_IP', false, bool),
-    // Opened and checked at start by main.ts (engine CountryDb), which names GEOIP_DB.
+    // Opened and checked at start (loadSettings, with main.ts's engine CountryDb.open).
     geoipDb: r.read<string | null>('GEOIP_DB', null, (raw) => path.resolve(raw)),
     dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, dedupWindow),
     retentionDays: r.read('RETENTION_DAYS', d.retentionDays, retentionDays),

@@ -14,7 +14,7 @@ import {
   prepareBootstrap,
   storedEventsProbe,
 } from './auth/index.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadSettings } from './config.ts';
 import {
   AppError,
   assert,
@@ -75,17 +75,6 @@ assert(
 
 /** The configuration, with the GeoIP database GEOIP_DB names opened and checked. */
 type Settings = Config & { countries: CountryDb | null };
-
-/** Opens GEOIP_DB before anything else starts: a wrong file is a configuration error. */
-function withCountries(config: Config): Settings {
-  if (config.geoipDb === null) return { ...config, countries: null };
-  try {
-    return { ...config, countries: CountryDb.open(config.geoipDb) };
-  } catch (error) {
-    const setting = `GEOIP_DB=${JSON.stringify(config.geoipDb)}`;
-    throw new ConfigError(`invalid configuration:\n  ${setting}: ${firstLine(error)}`);
-  }
-}
 
 async function start(config: Settings): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -379,7 +368,7 @@ async function exitAfterOutput(code: number): Promise<never> {
 }
 
 try {
-  await start(withCountries(loadConfig()));
+  await start(loadSettings((file) => CountryDb.open(file)));
 } catch (error) {
   if (
     error instanceof ConfigError ||

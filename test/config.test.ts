@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import * as path from 'node:path';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, loadSettings } from '../src/config.ts';
 
 describe('loadConfig', () => {
   test('defaults serve on 127.0.0.1:8080 with fsync durability and a 7-day dedup window', () => {
@@ -44,6 +44,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ GEOIP_DB: 'geo/country.mmdb' }).geoipDb).toBe(
       path.resolve('geo/country.mmdb'),
     );
+  });
+
+  test('a GEOIP_DB that cannot be opened is listed with every other bad value', () => {
+    const file = path.resolve('geo/asn.mmdb');
+    const refuse = (f: string): never => {
+      throw new Error(`${f}: records carry no country.iso_code\n(a second line)`);
+    };
+    const attempt = () => loadSettings(refuse, { PORT: '-0', GEOIP_DB: 'geo/asn.mmdb' });
+    expect(attempt).toThrow(
+      new ConfigError(
+        'invalid configuration:\n' +
+          '  PORT="-0": must be a whole number from 0 to 65535\n' +
+          `  GEOIP_DB="${file}": ${file}: records carry no country.iso_code`,
+      ),
+    );
+    const opened: string[] = [];
+    const open = (f: string) => {
+      opened.push(f);
+      return { file: f };
+    };
+    expect(loadSettings(open, {}).countries).toBeNull();
+    expect(loadSettings(open, { GEOIP_DB: 'geo/country.mmdb' }).countries).toEqual({
+      file: path.resolve('geo/country.mmdb'),
+    });
+    expect(opened).toEqual([path.resolve('geo/country.mmdb')]);
   });
 
   test('lists every bad value with its rule', () => {
