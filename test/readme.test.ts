@@ -505,6 +505,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `A body over ${e.eventBytesMax / KiB} KB may nest arrays and objects at most ` +
         `${r.jsonDepthMax} levels deep`,
       `One event ≤ ${e.eventBytesMax / KiB} KB`,
+      `stored event may be up to ${e.storedEventBytesMax / KiB} KB`,
       `a batch ≤ ${count(r.batchEventsMax)} events and ≤ ${size(r.bodyBytesMax)}`,
       `at most ${propertyFitLimits.cutNamesListedMax} (\`cutNamesListedMax\`; past it ` +
         `${propertyFitLimits.cutNamesListedMax - 1} names and \`"+N more"\`), each cut to ` +

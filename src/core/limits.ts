@@ -21,6 +21,16 @@ export const eventLimits = {
   propertiesKeysMax: 64,
   propertiesBytesMax: 8 * KiB,
   eventBytesMax: 32 * KiB,
+  /**
+   * An event as stored (its JSON line in the log) at most: what a client may send
+   * (eventBytesMax) and what the server adds to it. The server's part is at most ~7 KB: a `path`
+   * taken from `url` (2,048 ASCII characters, percent-encoded), a `user_agent` from the header
+   * (1,024 characters, 3 bytes each at most), `visitor_id` (a copy of a 128-character id, 6
+   * bytes a character escaped), the request's address, and the generated, absent and derived
+   * fields. Checked against eventBytesMax instead, an event sent within the limit was refused
+   * (413) for what the server added.
+   */
+  storedEventBytesMax: 40 * KiB,
   futureSkewMs: 24 * HOUR_MS,
   /** Largest `duration` (seconds): as metricLimits.valueAbsMax, so that sums stay finite. */
   durationSecondsMax: 1e292,
@@ -220,6 +230,16 @@ export const geoLimits = {
 
 assert(requestLimits.bodyBytesMax >= eventLimits.eventBytesMax, 'a body must hold one event');
 assert(eventLimits.propertiesBytesMax < eventLimits.eventBytesMax, 'properties fit in an event');
+// What the server adds to an event (see storedEventBytesMax), 1 KiB for its small fields.
+assert(
+  eventLimits.eventBytesMax +
+    eventLimits.urlCharsMax +
+    3 * eventLimits.userAgentCharsMax +
+    6 * eventLimits.idCharsMax +
+    KiB <=
+    eventLimits.storedEventBytesMax,
+  'an event sent within the limit fits once stored',
+);
 // A listed name serializes to at most 6 bytes a character (`\u0001`) and its quotes and comma;
 // 32 bytes hold the marker's key, brackets, braces and its `+N more`.
 assert(

@@ -153,7 +153,8 @@ export class Ingestor {
       // Exact UTF-8 bytes (~0.04 µs for a typical line): the size limit, the commit queue's and
       // each tenant's mailbox bounds count them, and a non-ASCII line is up to 3× its length.
       const size = Buffer.byteLength(line);
-      if (size > eventLimits.eventBytesMax) return { kind: 'too_large', index: i, bytes: size };
+      const max = eventLimits.storedEventBytesMax;
+      if (size > max) return { kind: 'too_large', index: i, bytes: size };
       lines[i] = line;
       lineBytes[i] = size + 1; // and its newline in the log payload
       bytes += size + 1;

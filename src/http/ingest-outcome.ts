@@ -31,7 +31,7 @@ export function acceptedOrThrow(
       throw new AppError(
         'payload_too_large',
         `the event at ${locOf(outcome.index).join('.')} is ${outcome.bytes} bytes stored; ` +
-          `an event may be at most ${eventLimits.eventBytesMax} bytes`,
+          `an event may be at most ${eventLimits.storedEventBytesMax} bytes stored`,
       );
     case 'too_many_tenants': {
       // The events' list; a route of one event (Plausible's `d=a,b`: one per site) its body.

@@ -193,6 +193,6 @@ assert(
   "a statement's DuckDB fits in its process's memory",
 );
 assert(
-  queryLimits.exportPageBytes >= eventLimits.eventBytesMax && queryLimits.exportPageRows >= 1,
+  queryLimits.exportPageBytes >= eventLimits.storedEventBytesMax && queryLimits.exportPageRows >= 1,
   "an export's page holds a whole event of the largest size",
 );

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { requestLimits } from '../../src/core/index.ts';
+import { eventLimits, requestLimits } from '../../src/core/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES } from '../../src/http/body.ts';
 import { StoredEventOut } from '../../src/http/model.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
@@ -175,6 +175,47 @@ describe('POST /api/v1/events', () => {
     // Not JSON at all: still 413, so the body was refused before anything parsed it.
     const notJson = await t.post('/api/v1/events', `{not json ${'z'.repeat(40_000)}`);
     expect(notJson.status).toBe(413);
+  });
+
+  test('an event sent within 32 KB is stored, whatever the server adds to it', async () => {
+    // The fields the server fills make the stored line longer than the body: a path from the
+    // url (percent-encoded: 9 characters for each euro sign), visitor_id copied from user_id,
+    // received_at, the derived and the absent fields. A client cannot know their size.
+    const euro = '\u20ac';
+    const properties: Record<string, string> = {};
+    for (let i = 0; i < 7; i++) properties[`k${i}`] = 'v'.repeat(1000);
+    const event = {
+      event_id: euro.repeat(128),
+      name: euro.repeat(120),
+      url: `https://shop.example/${euro.repeat(2000)}`,
+      referrer: '\u0001'.repeat(2048),
+      user_agent: '\u0001'.repeat(600),
+      user_id: euro.repeat(128),
+      anonymous_id: euro.repeat(128),
+      session_id: euro.repeat(128),
+      source: euro.repeat(128),
+      properties,
+    };
+    const body = JSON.stringify(event);
+    expect(Buffer.byteLength(body)).toBeLessThan(eventLimits.eventBytesMax);
+    const res = await t.post('/api/v1/events', body);
+    expect(res.status).toBe(202);
+    const got = await t.get(`/api/v1/events/${encodeURIComponent(event.event_id)}`);
+    expect(got.status).toBe(200);
+    const stored = await json(got);
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeGreaterThan(eventLimits.eventBytesMax);
+    expect(String(stored.path).length).toBeGreaterThan(eventLimits.urlCharsMax - 9);
+    expect(stored.visitor_id).toBe(event.user_id);
+    // The same event in a batch, and as an NDJSON line.
+    const again = { ...event, event_id: 'b-1' };
+    const batch = await t.post('/api/v1/events/batch', { events: [again] });
+    expect(batch.status).toBe(202);
+    const line = JSON.stringify({ ...event, event_id: 'n-1' });
+    const ndjson = await t.post('/api/v1/events/batch', line, {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(ndjson.status).toBe(202);
+    expect(await t.count()).toBe(3);
   });
 
   test('accepts gzip bodies', async () => {

@@ -141,7 +141,7 @@ export async function ingestSorted(
       index,
       reason:
         `batch.${index} is ${outcome.bytes} bytes stored; an event may be at most ` +
-        `${eventLimits.eventBytesMax} bytes`,
+        `${eventLimits.storedEventBytesMax} bytes stored`,
     });
     batch.events.splice(outcome.index, 1);
     batch.indexes.splice(outcome.index, 1);
