@@ -243,7 +243,9 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     let end = bytes.indexOf(10, start);
     if (end === -1) end = bytes.length;
     line++;
-    if (end - start > lineBytesMax) throw linesTooLarge(bytes, start, line, lineBytesMax);
+    if (lineBytes(bytes, start, end) > lineBytesMax) {
+      throw linesTooLarge(bytes, start, line, lineBytesMax);
+    }
     if (!utf8 && !isUtf8(bytes.subarray(start, end))) throw notUtf8(`NDJSON line ${line}`);
     requireDepthWithin(bytes, start, end, `NDJSON line ${line}`);
     const text = bytes.toString('utf8', start, end).trim();
@@ -271,6 +273,17 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
 }
 
 /**
+ * The bytes of the event on the NDJSON line from `start` to `end` (its LF left out): without
+ * the CR of a CRLF line end, nor the byte order mark before the first line. Counted, they made
+ * a line holding an event of the limit's size a 413 when written on Windows.
+ */
+function lineBytes(bytes: Buffer, start: number, end: number): number {
+  const cr = end > start && bytes[end - 1] === 0x0d ? 1 : 0;
+  const bom = start === 0 ? bomBytes(bytes) : 0;
+  return end - start - cr - bom;
+}
+
+/**
  * The 413 of an NDJSON body whose line `line` (starting at byte `start`) is over the limit,
  * naming it and every later line over it too (found without parsing): a batch is refused
  * whole, so the client learns of each such line at once, not one per attempt.
@@ -280,7 +293,7 @@ function linesTooLarge(bytes: Buffer, start: number, line: number, lineBytesMax:
   for (let at = start, n = line; at < bytes.length; n++) {
     let end = bytes.indexOf(10, at);
     if (end === -1) end = bytes.length;
-    if (end - at > lineBytesMax) over.push(n);
+    if (lineBytes(bytes, at, end) > lineBytesMax) over.push(n);
     at = end + 1;
   }
   const which = over.length === 1 ? `line ${line} is` : `lines ${over.join(', ')} are`;

@@ -499,6 +499,28 @@ describe('POST /api/v1/events/batch', () => {
     expect(await t.count()).toBe(0);
   });
 
+  test('an NDJSON line of an event at the limit is taken with CRLF line ends and a BOM', async () => {
+    const atLimit = (id: string) => {
+      // Padded with a field no event has (ignored, but measured as sent).
+      const head = `{"name":"x","event_id":"${id}","pad":"`;
+      const line = `${head}${'p'.repeat(eventLimits.eventBytesMax - head.length - 2)}"}`;
+      expect(Buffer.byteLength(line)).toBe(eventLimits.eventBytesMax);
+      return line;
+    };
+    const res = await t.post(
+      '/api/v1/events/batch',
+      `\ufeff${atLimit('w1')}\r\n${atLimit('w2')}\r\n`,
+      { 'content-type': 'application/x-ndjson' },
+    );
+    expect(res.status).toBe(202);
+    expect(await t.count()).toBe(2);
+    // A byte more on the line is the event's (a space), and over the limit.
+    const over = await t.post('/api/v1/events/batch', `${atLimit('w3')} \r\n`, {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(over.status).toBe(413);
+  });
+
   test('an NDJSON line over 32 KB fails the batch with 413 before it is parsed', async () => {
     const lines = [JSON.stringify({ name: 'ok' }), `{"name":"x","blob":"${'z'.repeat(33_000)}"}`];
     const res = await t.post('/api/v1/events/batch', lines.join('\n'), {
