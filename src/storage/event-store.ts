@@ -137,7 +137,14 @@ export class EventStore implements EventSource {
     this.erasureLog = new ErasureLog(sqlite, options.now);
     const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
     const log = this.erasureLog;
-    this.erasures = new PersonEraser({ ...shared, log, hot, flusher, rewriter, lastSeq, onFatal });
+    // The log files holding an erasure's records: the current one is closed, and those whose
+    // records are all flushed go now (the others with the flush that passes them).
+    const releaseLog = async (throughSeq: number) => {
+      if (wal.holdsThrough(throughSeq)) await committer.rotateLog();
+      wal.releaseThrough(catalog.flushedThroughSeq());
+    };
+    const eraserDeps = { ...shared, log, hot, flusher, rewriter, lastSeq, releaseLog, onFatal };
+    this.erasures = new PersonEraser(eraserDeps);
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

@@ -232,6 +232,23 @@ export class GroupCommitter {
   }
 
   /**
+   * Closes the current log file once every group started so far is durable (the next records
+   * go to a new one), so that the file can be released once its records are flushed: an
+   * erasure's records must not stay in it until it fills. Rejects when the log has failed.
+   */
+  rotateLog(): Promise<void> {
+    const before = this.durable;
+    const step = this.written.then(async () => {
+      if (this.failed !== null) throw this.failed;
+      await before;
+      await this.wal.syncBeforeRotation(true);
+      this.wal.rotate();
+    });
+    this.written = step.then(settled, settled);
+    return step;
+  }
+
+  /**
    * Writes `payloads` after every earlier write, syncs; resolves with the first seq. `epoch`
    * is the one the group started in: a write that found the disk full since ends it, and the
    * group is refused unwritten, so nothing after a refused record reaches the log.

@@ -10,7 +10,11 @@
 //      and each is rewritten without them (segment-rewriter.ts): only those segments change.
 //      A round repeats until none is left (a compaction that merged one meanwhile wins the
 //      race, and its merge is rewritten in the next round).
-//   3. marked done, with the events and segments it removed.
+//   3. the log file holding records at or below the cut-off is closed (a new one takes the
+//      next records), and the log files whose records are all flushed are deleted: the
+//      person's flushed records go from the log now, their unflushed ones (cut from the hot
+//      tier) with the flush that passes them, as every flushed record's.
+//   4. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
 import { AppError, type ErasureField } from '../core/index.ts';
@@ -29,6 +33,11 @@ export interface PersonEraserDeps {
   rewriter: SegmentRewriter;
   /** The log's last seq: every record committed so far is at or below it. */
   lastSeq: () => number;
+  /**
+   * Closes the log file holding records at or below a seq and deletes the log files whose
+   * records are all flushed: the person's records go from the log too (step 3).
+   */
+  releaseLog: (throughSeq: number) => Promise<void>;
   fault: FaultHook;
   /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -141,6 +150,7 @@ export class PersonEraser {
     if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
     try {
       await this.rewriteAll(erasure);
+      await this.deps.releaseLog(erasure.throughSeq);
     } catch (error) {
       log.finish(id, 'failed', error instanceof Error ? error.message : String(error));
       return log.get(id);

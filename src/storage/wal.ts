@@ -261,9 +261,17 @@ export class WriteAheadLog {
    * group syncs): a power loss may then tear only the newest file, which opening cuts, while
    * damage in an older one refuses the start. Once per file, so 'os' keeps its speed.
    */
-  syncBeforeRotation(): Promise<void> {
-    if (this.options.durability !== 'os' || !this.full) return Promise.resolve();
+  syncBeforeRotation(force = false): Promise<void> {
+    if (this.options.durability !== 'os' || !(force || this.full)) return Promise.resolve();
     return this.fdatasync(this.fd);
+  }
+
+  /**
+   * Whether the current file holds a record at or below `seq`: the file is released only once
+   * closed (see `rotate`), so an erased person's records would stay in it until it filled.
+   */
+  holdsThrough(seq: number): boolean {
+    return this.fileBytes > 0 && (this.files.at(-2)?.lastSeq ?? 0) < seq;
   }
 
   /**
@@ -272,7 +280,14 @@ export class WriteAheadLog {
    * for an append of `bytes`), the current one stays.
    */
   rotateIfFull(bytes: number): void {
-    if (!this.full) return;
+    if (this.full) this.rotate(bytes);
+  }
+
+  /**
+   * Starts a new file now (an erasure's, so that the file holding its records can be released
+   * once flushed); the same conditions as `rotateIfFull` (`syncBeforeRotation(true)` first).
+   */
+  rotate(bytes = 0): void {
     const current = this.files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
     let next: WalFile;

@@ -472,6 +472,72 @@ describe('an erasure accepted while the store closes', () => {
   });
 });
 
+describe('the write-ahead log after an erasure', () => {
+  /** The files under the data directory whose bytes hold `needle`. */
+  function filesHolding(dir: string, needle: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) return filesHolding(file, needle);
+      return fs.readFileSync(file).includes(needle) ? [path.relative(dir, file)] : [];
+    });
+  }
+
+  test.each(['fsync', 'os'] as const)(
+    'once done (DURABILITY=%s), no log file holds the flushed events: the current one is closed',
+    async (durability) => {
+      t = await makeTestApp({ durability });
+      const marker = 'person-7@example.com';
+      const res = await t.post('/api/v1/events/batch', {
+        events: [
+          {
+            event_id: 'a1',
+            name: 'signup',
+            tenant_id: 'acme',
+            user_id: 'u1',
+            properties: { marker },
+          },
+          { event_id: 'a2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
+        ],
+      });
+      expect(res.status).toBe(202);
+      await t.engine.store.flusher.flush();
+      expect(filesHolding(t.dataDir, marker).length).toBe(2); // its log record and its segment
+      const erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+      expect(erasure.status).toBe('done');
+      expect(filesHolding(t.dataDir, marker)).toEqual([]);
+      // Later events go to the new log file and are kept, across a restart too.
+      await send(t, 'acme', [{ id: 'a3', user: 'u1' }]);
+      await t.restart();
+      expect(await idsOf(t, 'acme')).toEqual(['a2', 'a3']);
+      expect(filesHolding(t.dataDir, marker)).toEqual([]);
+    },
+  );
+
+  test('the records of unflushed events still owed to a flush go with the flush after it', async () => {
+    t = await makeTestApp();
+    const marker = 'person-8@example.com';
+    const res = await t.post('/api/v1/events/batch', {
+      events: [
+        {
+          event_id: 'b1',
+          name: 'signup',
+          tenant_id: 'acme',
+          user_id: 'u1',
+          properties: { marker },
+        },
+        { event_id: 'b2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
+      ],
+    });
+    expect(res.status).toBe(202);
+    const erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    expect(erasure.status).toBe('done');
+    expect(filesHolding(t.dataDir, marker).length).toBe(1); // b2's record is not flushed yet
+    await t.engine.store.flusher.flush();
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
+    expect(await idsOf(t, 'acme')).toEqual(['b2']);
+  });
+});
+
 interface RewriterLike {
   reading<T>(work: () => Promise<T>): Promise<T>;
   affected(match: { tenant: string; field: 'user_id'; value: string }): Promise<unknown[]>;
