@@ -132,17 +132,18 @@ export class EventStore implements EventSource {
     const { flusher } = this;
     const lastSeq = () => wal.lastSeq;
     const { onFatal } = options;
-    this.eraser = new TenantEraser({ ...shared, hot, flusher, lastSeq, retire, onFatal });
-    this.retention = new RetentionEraser({ ...shared, retire });
-    this.erasureLog = new ErasureLog(sqlite, options.now);
-    const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
-    const log = this.erasureLog;
-    // The log files holding an erasure's records: the current one is closed, and those whose
-    // records are all flushed go now (the others with the flush that passes them).
+    // The log files holding a deletion's or an erasure's records: the current one is closed,
+    // and those whose records are all flushed go now (the others with the flush passing them).
     const releaseLog = async (throughSeq: number) => {
       if (wal.holdsThrough(throughSeq)) await committer.rotateLog();
       wal.releaseThrough(catalog.flushedThroughSeq());
     };
+    const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, onFatal };
+    this.eraser = new TenantEraser(eraser);
+    this.retention = new RetentionEraser({ ...shared, retire });
+    this.erasureLog = new ErasureLog(sqlite, options.now);
+    const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
+    const log = this.erasureLog;
     const eraserDeps = { ...shared, log, hot, flusher, rewriter, lastSeq, releaseLog, onFatal };
     this.erasures = new PersonEraser(eraserDeps);
   }

@@ -52,6 +52,11 @@ export function storeMarkOf(
 
 /** How the store changed between the marks `then` and `now`, or null when it did not. */
 export function markChange(then: StoreMark, now: StoreMark): string | null {
+  // First: a deletion also closes the log file holding its records (and drops segments), and
+  // is the change to name.
+  if (then.tombstonesDigest !== now.tombstonesDigest) {
+    return 'a project was deleted since';
+  }
   if (then.lastSeq !== now.lastSeq) {
     return `the log's last seq is ${now.lastSeq}, not ${then.lastSeq}`;
   }
@@ -71,9 +76,6 @@ export function markChange(then: StoreMark, now: StoreMark): string | null {
       `the catalog lists other segments (${segments}, highest id ${segmentsMaxId}; ` +
       `then ${then.segments}, highest id ${then.segmentsMaxId})`
     );
-  }
-  if (then.tombstonesDigest !== now.tombstonesDigest) {
-    return 'a project was deleted since';
   }
   return null;
 }

@@ -7,6 +7,8 @@
 //      before the decision commits none of them: Catalog.commitFlush checks the tombstone)
 //   3. its segment files are retired: removed once no snapshot or merge that may read them is
 //      held (a compaction merging them meanwhile commits nothing: Catalog.commitCompaction)
+//   4. the log file holding its records is closed and the log files whose records are all
+//      flushed are deleted (those holding unflushed records go with the flush that passes them)
 // After a crash past 1, the start removes the files the catalog no longer lists and replay
 // skips the tenant's records up to its tombstone's seq, so nothing of it comes back.
 
@@ -28,6 +30,11 @@ export interface EraserDeps {
   lastSeq: () => number;
   /** Removes files once no snapshot that may read them is held; throws a failed removal. */
   retire: (files: string[]) => void;
+  /**
+   * Closes the log file holding records at or below a seq and deletes the log files whose
+   * records are all flushed (see EventStore): the tenant's records go from the log too.
+   */
+  releaseLog: (throughSeq: number) => Promise<void>;
   fault: FaultHook;
   /** A purge that failed after the decision leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -75,8 +82,14 @@ export class TenantEraser {
       throw error;
     }
     fault('delete:after-purge');
-    const filesPending = retireSegments(this.deps.retire, this.deps.segmentsDir, dropped);
+    let filesPending = retireSegments(this.deps.retire, this.deps.segmentsDir, dropped);
     fault('delete:after-retire');
+    try {
+      await this.deps.releaseLog(throughSeq);
+    } catch (error) {
+      // Deleted all the same (replay skips the records); the files go with a later flush.
+      filesPending ??= `the log files holding its records stay for now: ${String(error)}`;
+    }
     return { throughSeq, segments: dropped.length, hotEvents, filesPending };
   }
 }

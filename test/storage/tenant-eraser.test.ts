@@ -71,6 +71,29 @@ describe('deleting a tenant', () => {
     expect(catalogTenants(t)).toEqual(['globex']);
   });
 
+  test('the log files of its records go: the current one is closed, the flushed deleted', async () => {
+    t = await makeTestApp();
+    const logHolds = (app: TestApp, id: string) => {
+      const dir = path.join(app.dataDir, 'wal');
+      return fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(id));
+    };
+    await send(t, 'acme', ['acme-flushed-1']);
+    await send(t, 'globex', ['g1']);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', ['acme-unflushed-2']);
+    await send(t, 'globex', ['g2']);
+    await erase(t, 'acme');
+    // Still owed to a flush: g2's record shares its file with acme's unflushed one.
+    expect(logHolds(t, 'acme-flushed-1')).toEqual(logHolds(t, 'g2'));
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 });
+    expect(logHolds(t, 'acme-flushed-1')).toEqual([]);
+    expect(logHolds(t, 'acme-unflushed-2')).toEqual([]);
+    await send(t, 'globex', ['g3']);
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(3);
+  });
+
   test('a file that cannot be removed is reported; deleted all the same, swept at start', async () => {
     t = await makeTestApp();
     await send(t, 'acme', ['a1']);
