@@ -59,7 +59,7 @@ export {
   TokenBucketLimiter,
   takeOrRefuse,
 } from './rate-limit.ts';
-export { redactPath, redactSecrets } from './secrets.ts';
+export { constantTimeEqual, redactPath, redactSecrets } from './secrets.ts';
 export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';
 export type { User } from './users.ts';
 export {

@@ -4,6 +4,7 @@
 // most 30 minutes before, as Umami's resolveCollectionSession derives them.
 
 import { createHmac, randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '../../auth/index.ts';
 import { HOUR_MS } from '../../core/index.ts';
 import { objectOf } from './ingest.ts';
 
@@ -71,9 +72,9 @@ export class UmamiSessions {
   /** The claims of a token this process signed; none for anything else. */
   private claimsOf(sent: string | null): CacheClaims | undefined {
     const [body, signature, ...rest] = cacheTokenOf(sent).split('.');
-    if (body === undefined || signature !== this.signature(body) || rest.length > 0) {
-      return undefined;
-    }
+    if (body === undefined || signature === undefined || rest.length > 0) return undefined;
+    const signed = Buffer.from(this.signature(body));
+    if (!constantTimeEqual(Buffer.from(signature), signed)) return undefined;
     try {
       const claims = objectOf(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
       const { websiteId, sessionId, visitId, iat } = claims ?? {};
