@@ -39,8 +39,9 @@ export function cohortRange(params: CohortRangeParams): CohortRange {
   // Periods that begin before `to` and have begun by now.
   const reportEndMs = Math.min(toMs, nowMs);
   // An empty range (a day the zone skipped, Apia's 2011-12-30) holds no period, not even the
-  // week or month around it.
-  if (params.fromMs !== undefined && params.fromMs >= toMs) {
+  // week or month around it. Only a range given whole: a `from` later today without a `to`
+  // still reports today's period, which has begun.
+  if (params.fromMs !== undefined && params.toMs !== undefined && params.fromMs >= params.toMs) {
     return { starts: [], fromMs: params.fromMs, toMs: params.fromMs };
   }
   const fromMs = bucketStart(params.fromMs ?? defaultFrom(reportEndMs, params), period, tz);

@@ -305,6 +305,13 @@ describe('ranges', () => {
       const periods = { fromMs: apia, toMs: apia, nowMs: apia + 9 * 24 * HOUR, period, periods: 7 };
       expect(cohortRange({ ...periods, tz: 'Pacific/Apia' }).starts).toEqual([]);
     }
+    // A `from` later today with no `to` is no empty range: today's period has begun.
+    const morning = at('2026-10-20T18:00:00Z'); // 05:00 on the 21st at Lord Howe
+    const evening = at('2026-10-21T09:59:59.999Z'); // 20:59 the same day
+    const today = { fromMs: evening, nowMs: morning, period: 'day' as const, periods: 8 };
+    expect(cohortRange({ ...today, tz: 'Australia/Lord_Howe' }).starts).toEqual([
+      at('2026-10-20T13:00:00Z'),
+    ]);
     expect(resolveRange({ date: '2026-03-08', tz: 'America/New_York' })).toEqual({
       fromMs: at('2026-03-08T05:00:00Z'),
       toMs: at('2026-03-09T04:00:00Z'),
