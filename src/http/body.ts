@@ -248,9 +248,9 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     }
     if (!utf8 && !isUtf8(bytes.subarray(start, end))) throw notUtf8(`NDJSON line ${line}`);
     requireDepthWithin(bytes, start, end, `NDJSON line ${line}`);
-    const text = bytes.toString('utf8', start, end).trim();
+    const text = bytes.toString('utf8', start === 0 ? bomBytes(bytes) : start, end);
     start = end + 1;
-    if (text === '') continue;
+    if (JSON_BLANK.test(text)) continue;
     if (items.length === itemsMax) {
       throw AppError.validation([
         {
@@ -265,11 +265,30 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
     } catch (error) {
       throw new AppError(
         'invalid_json',
-        `NDJSON line ${line} is not valid JSON: ${(error as Error).message}`,
+        `NDJSON line ${line} is not valid JSON: ${notJsonSpace(text) ?? (error as Error).message}`,
       );
     }
   }
   return items;
+}
+
+/** A line of JSON whitespace only (RFC 8259 §2: space, tab, CR, LF): skipped, as ndjson lets. */
+const JSON_BLANK = /^[ \t\r\n]*$/;
+
+/**
+ * What is wrong with an NDJSON line that fails to parse for a character around its value that
+ * JavaScript counts as space but JSON does not (a no-break space, U+2028, a byte order mark
+ * after the body's start): JSON.parse names it as an invisible "Unrecognized token".
+ */
+function notJsonSpace(text: string): string | undefined {
+  const value = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  const char = /^\s/.test(value) ? value[0] : /\s$/.test(value) ? value.at(-1) : undefined;
+  if (char === undefined) return undefined;
+  const code = `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return (
+    `${code} is not JSON whitespace (only space, tab, CR and LF are; a byte order mark ` +
+    'only at the very start of the body)'
+  );
 }
 
 /**

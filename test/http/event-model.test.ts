@@ -163,7 +163,7 @@ describe('a UTF-8 byte order mark', () => {
   const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
   const withBom = (text: string) => new Uint8Array(Buffer.concat([BOM, Buffer.from(text)]));
 
-  test('before a JSON body is ignored, as RFC 8259 and FastAPI allow (NDJSON lines are trimmed)', async () => {
+  test('before a JSON or NDJSON body is ignored, as RFC 8259 and FastAPI allow', async () => {
     const one = await t.post('/api/v1/events', withBom('{"event_id":"b1","name":"x"}'));
     expect(one.status).toBe(202);
     const batch = await t.post('/api/v1/events/batch', withBom('{"events":[{"name":"y"}]}'));
@@ -175,6 +175,29 @@ describe('a UTF-8 byte order mark', () => {
     const metric = await t.post('/api/v1/metrics', withBom('{"name":"cpu","value":1}'));
     expect(metric.status).toBe(202);
     expect(await t.count()).toBe(5);
+  });
+
+  test('on a later NDJSON line, or other non-JSON space about a line, is a 400 naming it', async () => {
+    const ndjson = { 'content-type': 'application/x-ndjson' };
+    for (const [body, line, code] of [
+      ['{"name":"a"}\n\ufeff{"name":"b"}\n', 2, 'U+FEFF'],
+      ['{"name":"a"}\n{"name":"b"}\u00a0\r\n', 2, 'U+00A0'],
+      ['\u2028{"name":"a"}\n', 1, 'U+2028'],
+      ['{"name":"a"}\n\u00a0\n{"name":"b"}', 2, 'U+00A0'],
+    ] as const) {
+      const res = await t.post('/api/v1/events/batch', body, ndjson);
+      expect(res.status).toBe(400);
+      expect(await json(res)).toEqual({
+        detail:
+          `NDJSON line ${line} is not valid JSON: ${code} is not JSON whitespace (only space, ` +
+          'tab, CR and LF are; a byte order mark only at the very start of the body)',
+        code: 'invalid_json',
+      });
+    }
+    // JSON's own whitespace around a value, and blank lines of it, are taken.
+    const ok = await t.post('/api/v1/events/batch', ' \t{"name":"a"}\t\r\n \t\r\n\n', ndjson);
+    expect(await json(ok)).toMatchObject({ accepted: 1 });
+    expect(await t.count()).toBe(1);
   });
 
   test('later in a JSON body it is still invalid JSON, and nothing is written', async () => {
