@@ -103,7 +103,16 @@ export interface RequestContext {
   fitProperties?: PropertyFit;
   /** The request may write Tally's reserved event name (core/engagement.ts): Plausible's. */
   writesReserved?: boolean;
+  /**
+   * The client chose its event_ids to read them back by URL (`GET /api/v1/events/{event_id}`,
+   * the native API): `.` and `..` are refused, as every URL resolves them (escaped too) and
+   * such an event was stored but never found. An SDK's ids are its own (generated) and kept.
+   */
+  refusesDotIds?: boolean;
 }
+
+/** The event_ids a URL path segment cannot name (RFC 3986 §5.2.4 dot segments). */
+const DOT_SEGMENTS: ReadonlySet<string> = new Set(['.', '..']);
 
 /** A checked event; `cut` lists what was cut from its properties to fit, when anything was. */
 export type NormalizeResult =
@@ -173,6 +182,19 @@ export function normalizeEvent(
       loc: [...loc, 'event_id'],
       msg: 'event_id must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
       type: 'string_unicode',
+    });
+  }
+  if (
+    ctx.refusesDotIds === true &&
+    input.event_id !== undefined &&
+    DOT_SEGMENTS.has(input.event_id)
+  ) {
+    issues.push({
+      loc: [...loc, 'event_id'],
+      msg:
+        `event_id ${input.event_id} cannot be read back: a URL resolves . and .. as path ` +
+        'segments (escaped too), so GET /api/v1/events/{event_id} never reaches it',
+      type: 'value_error',
     });
   }
   if (issues.length > 0) return { ok: false, issues };

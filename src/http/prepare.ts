@@ -42,7 +42,12 @@ export interface ContextOptions {
   fit?: { api: string; keep: ReadonlySet<string> };
   /** false: the request writes nothing, so the key is checked without spending the rate. */
   rateLimited?: false;
+  /** The native API: its event_ids are read back by URL, so `.` and `..` are refused. */
+  refusesDotIds?: true;
 }
+
+/** The context options of the native API's ingest routes (events, batches, metrics). */
+export const NATIVE_API: ContextOptions = { refusesDotIds: true };
 
 /**
  * Refuses an ingest request before its body is read when the node takes no events now (503
@@ -89,6 +94,7 @@ export function contextOf(
     locateIp: deps.engine.locatesIp,
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
+  if (options.refusesDotIds === true) ctx.refusesDotIds = true;
   if (options.fit !== undefined) {
     ctx.fitProperties = options.fit;
     ctx.propertiesCut = propertiesCutLog(deps, options.fit.api);

@@ -286,6 +286,15 @@ describe('Segment HTTP Tracking API', () => {
     expect(badKey.status).toBe(401);
   });
 
+  test('a messageId of . or .. is stored as sent: only the native API refuses such ids', async () => {
+    const batch = [track({ messageId: '.' }), track({ messageId: '..' })];
+    expect((await t.post('/v1/batch', { batch }, basic('wk_acme'))).status).toBe(200);
+    const listed = await t.getJson<{ events: { event_id: string }[] }>(
+      '/api/v1/events?tenant_id=acme',
+    );
+    expect(listed.events.map((e) => e.event_id).sort()).toEqual(['.', '..']);
+  });
+
   test("/v1/import takes analytics-ruby's batch: Basic key, Ruby's ISO times, a number id", async () => {
     // analytics-ruby's Transport: POST /v1/import, {sentAt, batch}, the write key as the Basic
     // user, each message as its FieldParser writes it (`timestamp` with a zone offset).

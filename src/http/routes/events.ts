@@ -28,7 +28,13 @@ import {
   eventAcceptedExample,
   storedEventExample,
 } from '../openapi-examples.ts';
-import { admitIngest, contextOf, type PrepareContext, prepareEvents } from '../prepare.ts';
+import {
+  admitIngest,
+  contextOf,
+  NATIVE_API,
+  type PrepareContext,
+  prepareEvents,
+} from '../prepare.ts';
 import { tenantParam } from '../read-params.ts';
 import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { refuseBodyTenant } from '../validate.ts';
@@ -106,7 +112,9 @@ export function eventRoutes(deps: AppDeps) {
       async ({ request, server, set }) => {
         admitIngest(deps);
         refuseQueryTenant(request);
-        const event = await readOneEvent(request, () => contextOf(deps, request, server));
+        const event = await readOneEvent(request, () =>
+          contextOf(deps, request, server, NATIVE_API),
+        );
         noteTenant(request, event.tenant);
         const outcome = acceptedOrThrow(await ingestEvents(deps, [event]), bodyLoc);
         const duplicate = outcome.duplicates > 0;
@@ -130,7 +138,7 @@ export function eventRoutes(deps: AppDeps) {
         const body = await readBody(request, JSON_OR_NDJSON_TYPES, requestLimits.bodyBytesMax);
         const items = batchItems(body.format, body.bytes);
         const locOf = (i: number) => ['body', 'events', i];
-        const events = prepareEvents(items, contextOf(deps, request, server), locOf);
+        const events = prepareEvents(items, contextOf(deps, request, server, NATIVE_API), locOf);
         noteTenant(request, [...new Set(events.map((e) => e.tenant))].join(','));
         const outcome = acceptedOrThrow(await ingestEvents(deps, events), locOf);
         set.status = 202;
