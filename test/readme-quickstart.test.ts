@@ -206,6 +206,40 @@ describe('README Quick start: the files it names', () => {
     expect(docker).toMatch(/^EXPOSE 8080$/m);
   });
 
+  test("the image's health check probes the address HOST names, not 127.0.0.1 alone", async () => {
+    const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, '');
+    const probe = /^HEALTHCHECK .* CMD (.+)$/m.exec(docker)?.[1] ?? '';
+    expect(probe).toStartWith('bun -e ');
+    // The image's `bun` is this test's (its file may be named otherwise, e.g. bun-linux-x64).
+    const command = `'${process.execPath}'${probe.slice('bun'.length)}`;
+    const run = (env: Record<string, string>) =>
+      Bun.spawn(['sh', '-c', command], { env, stdout: 'ignore' }).exited;
+    // A server on each address HOST may name; the probe passes only on the address served.
+    for (const [listen, host, code] of [
+      ['::1', '::1', 0],
+      ['::1', '[::1]', 0],
+      ['::', '::', 0],
+      ['0.0.0.0', '0.0.0.0', 0],
+      ['127.0.0.1', undefined, 0],
+      ['127.0.0.1', 'localhost', 0],
+      ['::1', '127.0.0.1', 1],
+    ] as const) {
+      const server = Bun.serve({
+        hostname: listen,
+        port: 0,
+        fetch: (req) =>
+          new Response(null, { status: new URL(req.url).pathname === '/health' ? 200 : 404 }),
+      });
+      try {
+        const env: Record<string, string> = { PORT: String(server.port) };
+        if (host !== undefined) env.HOST = host;
+        expect([listen, host, await run(env)]).toEqual([listen, host, code]);
+      } finally {
+        await server.stop(true);
+      }
+    }
+  });
+
   test('the build context leaves out a local store and node_modules, not what is copied', () => {
     // ./data holds events and secrets (bootstrap.json, tally.sqlite): a build daemon, which
     // may be remote, must not be sent them; the Dockerfile never copies them anyway.
