@@ -1,6 +1,8 @@
 // Renames the positional parameters of a user's statement (`?` and `$1`) to named ones
 // (`$sql_param_1`), so they can be bound next to the snapshot's named `$tenant` (DuckDB does
-// not mix the two kinds), and drops trailing semicolons. A small lexer skips strings, quoted
+// not mix the two kinds), and drops the semicolons before and after the statement (empty
+// statements, which DuckDB's parser skips: left in, the wrapped statement was a syntax error
+// at a `;` the user's statement parsed without). A small lexer skips strings, quoted
 // identifiers, dollar-quoted strings and comments. The guard re-parses the result and
 // compares it with the original, so a construct this lexer misreads is refused, not run.
 
@@ -51,8 +53,9 @@ export function nameParameters(sql: string): string {
       end = dollar.end;
     } else if (IDENT_START.test(c)) end = runEnd(sql, i + 1, IDENT_PART);
     else if (DIGIT.test(c)) end = runEnd(sql, i + 1, /[0-9A-Za-z_.]/);
-    else if (/\s/.test(c)) {
-      emit(c, false);
+    else if (/\s/.test(c) || (c === ';' && lastSignificant === -1)) {
+      // Whitespace, or a semicolon before the statement (an empty statement): dropped.
+      emit(c === ';' ? ' ' : c, false);
       i += 1;
       continue;
     } else end = i + 1;

@@ -264,6 +264,27 @@ describe('runSql', () => {
     ]);
   });
 
+  test('empty statements before it are skipped, as DuckDB does, not a syntax error', async () => {
+    // Left in, the `;` made the wrapped statement a syntax error at a `;` the user never
+    // misplaced (DuckDB itself runs `;SELECT 1`).
+    for (const sql of [
+      ';SELECT 1 AS one',
+      ' ; ;\n SELECT 1 AS one ; ;',
+      '/* a */ ; -- b\n;SELECT ?',
+    ]) {
+      const params = sql.includes('?') ? [1] : [];
+      expect([sql, rowsOf(await run(sql, params))]).toEqual([sql, [[1]]]);
+    }
+    for (const sql of [';', ' ; ; ']) {
+      expect((await refusal(sql)).message).toBe(
+        'sql: exactly one SELECT statement is allowed (got 0)',
+      );
+    }
+    expect((await refusal(';SELECT 1; SELECT 2')).message).toBe(
+      'sql: exactly one SELECT statement is allowed (got 2)',
+    );
+  });
+
   test('stops at the row limit with truncated: true, keeping the statement`s order', async () => {
     const result = await run('SELECT path FROM events ORDER BY timestamp DESC', [], { rowsMax: 2 });
     expect(result).toMatchObject({ rows: [['/a'], ['/b']], row_count: 2, truncated: true });
