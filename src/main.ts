@@ -144,6 +144,7 @@ function serve(
 ): void {
   const clock = systemClock;
   let accepting = true;
+  let cut = false; // shutdown closed the connections still in flight
   const live = new LiveHub({ source: engine.registry, clock, limits: liveLimits, log });
   const retention = new RetentionPass(engine.store, {
     defaultDays: config.retentionDays,
@@ -170,6 +171,7 @@ function serve(
       noRetryWaitMs: config.noRetryWaitMs,
     },
     isAccepting: () => accepting,
+    isCut: () => cut,
   });
   const timers = startTimers(engine, config, log, retention);
   timers.push(setInterval(() => auth.purgeExpired(), AUTH_PURGE_INTERVAL_MS));
@@ -192,7 +194,10 @@ function serve(
     const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
     const stores = { engine, retention };
     const closeDelayMs = config.faultCloseDelayMs;
-    void stopInOrder(listener.server, stores, log, requestsWaitMs, closeDelayMs).then(() => {
+    const onCut = () => {
+      cut = true;
+    };
+    void stopInOrder(listener.server, stores, log, requestsWaitMs, closeDelayMs, onCut).then(() => {
       clearTimeout(force);
       return exitAfterOutput(0);
     });
@@ -336,11 +341,13 @@ async function stopInOrder(
   log: Logger,
   requestsWaitMs: number,
   faultCloseDelayMs: number,
+  onCut: () => void,
 ): Promise<void> {
   await stopServer(server, requestsWaitMs, (requests) => {
     log.warn('requests still running at their share of the shutdown deadline are cut', {
       requests,
     });
+    onCut();
   });
   if (faultCloseDelayMs > 0) {
     log.warn('fault injection is on: the stores close late', { ms: faultCloseDelayMs });

@@ -38,7 +38,7 @@ import { userRoutes } from './routes/users.ts';
 
 export function createApp(deps: AppDeps) {
   const { log } = deps;
-  const requests = requestLog(log);
+  const requests = requestLog(log, deps.isCut);
   const allowed = new AllowedMethods(() => app.routes);
   const app = new Elysia()
     .onError(({ error, code, set, request }) => {
@@ -183,23 +183,34 @@ function misrouted(request: Request, allowed: AllowedMethods): AppError | null {
   );
 }
 
+/** The status a request whose client went away is logged with (nginx's). */
+const CLIENT_CLOSED_STATUS = 499;
+/**
+ * The status a request cut by shutdown is logged with: nginx's 444, a connection the server
+ * closed without an answer. It was logged 499, which blames a client that was still waiting.
+ */
+export const CUT_AT_SHUTDOWN_STATUS = 444;
+
 /**
  * One JSON line per request at LOG_LEVEL=info. Below info the hooks are not registered at all:
  * every hook costs each request a little, and ingest is the hot path. `note` logs a request
  * answered before any route (a CORS preflight), which skips onAfterResponse. A token in the
  * path (sent where its id belongs) is logged as its id alone.
  */
-function requestLog(log: Logger) {
+function requestLog(log: Logger, isCut?: () => boolean) {
   if (!log.enabled('info')) {
     return { plugin: new Elysia({ name: 'no-request-log' }), note: undefined };
   }
   const startedAt = new WeakMap<Request, number>();
   const note = (request: Request, status: number, path = new URL(request.url).pathname) => {
     const start = startedAt.get(request);
+    // Its connection closed by shutdown, not by its client (nginx's 499): no answer was sent.
+    const cut = status === CLIENT_CLOSED_STATUS && isCut?.() === true;
     log.info('request', {
       method: request.method,
       path: redactPath(path),
-      status,
+      status: cut ? CUT_AT_SHUTDOWN_STATUS : status,
+      ...(cut ? { reason: 'shutdown closed the connection' } : {}),
       duration_ms:
         start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
       tenant: tenantOf(request),

@@ -42,6 +42,12 @@ export interface AppDeps {
   options: HttpOptions;
   /** False once shutdown began: new writes get 503 while in-flight ones finish. */
   isAccepting: () => boolean;
+  /**
+   * True once shutdown closed the connections still in flight (its share of the deadline
+   * passed): a request that ends as client_closed then was cut by the server, not left by its
+   * client, and is logged so (CUT_AT_SHUTDOWN_STATUS). Absent: never.
+   */
+  isCut?: () => boolean;
   newEventId?: () => string;
 }
 

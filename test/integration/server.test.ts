@@ -189,12 +189,21 @@ describe('the server process', () => {
       'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-type: application/json\r\n' +
         'content-length: 100\r\n\r\n{"name":',
     );
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
     server.kill('SIGTERM');
     // Not the deadline's exit 1: the request is cut at 3/4 of it and the stores are closed.
     expect(await server.exited).toBe(0);
     await server.output;
     expect(server.lines.some((l) => l.includes('requests still running'))).toBe(true);
     expect(server.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    // The client, still sending, got no answer: its connection was closed. The log says so,
+    // not 499 (nginx's "the client closed the connection").
+    await ended;
+    expect(Buffer.concat(received).toString()).toBe('');
+    expect(logged(server, '/api/v1/events', 444)).toBe(1);
+    expect(logged(server, '/api/v1/events', 499)).toBe(0);
     socket.destroy();
   });
 
