@@ -220,6 +220,15 @@ function checkTableRef(node: Node, scope: ReadonlySet<string>, findings: Finding
     findings.problems.push(`table functions are not allowed (${fn}); query the events relation`);
     return;
   }
+  if (type === 'SHOW_REF') {
+    // DuckDB reads DESCRIBE x as SELECT * FROM (its SHOW_REF): named so, the refusal spoke of a
+    // FROM the statement never wrote.
+    findings.problems.push(
+      'DESCRIBE, SHOW and SUMMARIZE are not allowed; select from events (its columns are an ' +
+        "event's stored fields, as GET /api/v1/events/{event_id} shows them)",
+    );
+    return;
+  }
   if (!TABLE_REFS.has(type)) {
     findings.problems.push(`${type} is not allowed in FROM`);
     return;

@@ -409,3 +409,18 @@ describe('the guard`s parts', () => {
     }
   });
 });
+
+test('DESCRIBE, SHOW and SUMMARIZE are refused by name, not as a FROM never written', async () => {
+  for (const sql of [
+    'DESCRIBE events',
+    'SUMMARIZE events',
+    'SHOW events',
+    'SELECT * FROM (DESCRIBE events)',
+  ]) {
+    expect([sql, await expectRefused(sql)]).toEqual([
+      sql,
+      'sql: DESCRIBE, SHOW and SUMMARIZE are not allowed; select from events (its columns are an ' +
+        "event's stored fields, as GET /api/v1/events/{event_id} shows them)",
+    ]);
+  }
+});
