@@ -109,10 +109,21 @@ export interface RequestContext {
    * such an event was stored but never found. An SDK's ids are its own (generated) and kept.
    */
   refusesDotIds?: boolean;
+  /**
+   * The event is a metric point, whose name is read back by URL
+   * (`GET /api/v1/metrics/latest/{name}`): a name `.` or `..` is refused, as an id is.
+   */
+  refusesDotNames?: boolean;
 }
 
-/** The event_ids a URL path segment cannot name (RFC 3986 §5.2.4 dot segments). */
-const DOT_SEGMENTS: ReadonlySet<string> = new Set(['.', '..']);
+/**
+ * Whether `text` is `.` or `..`, which no URL path segment can name (RFC 3986 §5.2.4 removes
+ * them, and clients and URL parsers do so even escaped as %2E): an id or name read back by URL
+ * must not be one.
+ */
+function isDotSegment(text: string): boolean {
+  return text === '.' || text === '..';
+}
 
 /** A checked event; `cut` lists what was cut from its properties to fit, when anything was. */
 export type NormalizeResult =
@@ -184,16 +195,21 @@ export function normalizeEvent(
       type: 'string_unicode',
     });
   }
-  if (
-    ctx.refusesDotIds === true &&
-    input.event_id !== undefined &&
-    DOT_SEGMENTS.has(input.event_id)
-  ) {
+  if (ctx.refusesDotIds === true && input.event_id !== undefined && isDotSegment(input.event_id)) {
     issues.push({
       loc: [...loc, 'event_id'],
       msg:
         `event_id ${input.event_id} cannot be read back: a URL resolves . and .. as path ` +
         'segments (escaped too), so GET /api/v1/events/{event_id} never reaches it',
+      type: 'value_error',
+    });
+  }
+  if (ctx.refusesDotNames === true && isDotSegment(input.name)) {
+    issues.push({
+      loc: [...loc, 'name'],
+      msg:
+        `name ${input.name} cannot be read back: a URL resolves . and .. as path segments ` +
+        '(escaped too), so GET /api/v1/metrics/latest/{name} never reaches it',
       type: 'value_error',
     });
   }

@@ -44,10 +44,14 @@ export interface ContextOptions {
   rateLimited?: false;
   /** The native API: its event_ids are read back by URL, so `.` and `..` are refused. */
   refusesDotIds?: true;
+  /** Metric points: their names are read back by URL, so `.` and `..` are refused. */
+  refusesDotNames?: true;
 }
 
-/** The context options of the native API's ingest routes (events, batches, metrics). */
+/** The context options of the native API's event routes (one event, a batch). */
 export const NATIVE_API: ContextOptions = { refusesDotIds: true };
+/** The context options of the native API's metric route. */
+export const NATIVE_METRICS: ContextOptions = { refusesDotIds: true, refusesDotNames: true };
 
 /**
  * Refuses an ingest request before its body is read when the node takes no events now (503
@@ -95,6 +99,7 @@ export function contextOf(
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
   if (options.refusesDotIds === true) ctx.refusesDotIds = true;
+  if (options.refusesDotNames === true) ctx.refusesDotNames = true;
   if (options.fit !== undefined) {
     ctx.fitProperties = options.fit;
     ctx.propertiesCut = propertiesCutLog(deps, options.fit.api);

@@ -65,6 +65,29 @@ describe('POST /api/v1/metrics', () => {
     expect(await t.count()).toBe(0);
   });
 
+  test('a name or id of . or .. is a 422 naming each: a URL could never read it back', async () => {
+    const segments = '(escaped too), so GET /api/v1/';
+    const res = await t.post('/api/v1/metrics', { name: '..', value: 1, id: '.' });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'id'],
+          msg: `id . cannot be read back: a URL resolves . and .. as path segments ${segments}events/{event_id} never reaches it`,
+          type: 'value_error',
+        },
+        {
+          loc: ['body', 'name'],
+          msg: `name .. cannot be read back: a URL resolves . and .. as path segments ${segments}metrics/latest/{name} never reaches it`,
+          type: 'value_error',
+        },
+      ],
+    });
+    expect(await t.count()).toBe(0);
+    // On the event routes a name is never read by URL: `.` is a name like any other.
+    expect((await t.post('/api/v1/events', { name: '.' })).status).toBe(202);
+  });
+
   test('a value too large to sum is refused: sums and averages of stored points stay numbers', async () => {
     // Two points of 1e308 were accepted, and their bucket's sum and avg read as null (the
     // double sum overflowed to Infinity, which JSON writes as null).
