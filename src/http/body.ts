@@ -167,10 +167,12 @@ export function parseJson(bytes: Buffer, reviver?: JsonReviver): unknown {
     requireDepthWithin(bytes, 0, bytes.length, 'the body');
   }
   if (!isUtf8(bytes)) throw notUtf8('the body');
+  const text = bytes.toString('utf8', bomBytes(bytes));
   try {
-    return JSON.parse(bytes.toString('utf8', bomBytes(bytes)), reviver);
+    return JSON.parse(text, reviver);
   } catch (error) {
-    throw new AppError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+    const why = notJsonSpace(text) ?? (error as Error).message;
+    throw new AppError('invalid_json', `the body is not valid JSON: ${why}`);
   }
 }
 
@@ -276,9 +278,9 @@ export function parseNdjson(bytes: Buffer, lineBytesMax: number, itemsMax: numbe
 const JSON_BLANK = /^[ \t\r\n]*$/;
 
 /**
- * What is wrong with an NDJSON line that fails to parse for a character around its value that
- * JavaScript counts as space but JSON does not (a no-break space, U+2028, a byte order mark
- * after the body's start): JSON.parse names it as an invisible "Unrecognized token".
+ * What is wrong with a body or NDJSON line that fails to parse for a character around its
+ * value that JavaScript counts as space but JSON does not (a no-break space, U+2028, a byte
+ * order mark after the body's start): JSON.parse names it as an invisible "Unrecognized token".
  */
 function notJsonSpace(text: string): string | undefined {
   const value = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');

@@ -203,6 +203,13 @@ describe('a UTF-8 byte order mark', () => {
   test('later in a JSON body it is still invalid JSON, and nothing is written', async () => {
     const inside = await t.post('/api/v1/events', withBom(' \ufeff{"name":"x"}').slice(3));
     expect(inside.status).toBe(400);
+    // Named, not JSON.parse's "Unrecognized token" of an invisible character.
+    expect((await json(inside)).detail).toBe(
+      'the body is not valid JSON: U+FEFF is not JSON whitespace (only space, tab, CR and LF ' +
+        'are; a byte order mark only at the very start of the body)',
+    );
+    const nbsp = await t.post('/api/v1/events/batch', '{"events":[{"name":"x"}]}\u00a0');
+    expect((await json(nbsp)).detail).toStartWith('the body is not valid JSON: U+00A0 is not');
     expect(await t.count()).toBe(0);
   });
 });
