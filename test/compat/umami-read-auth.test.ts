@@ -101,6 +101,30 @@ describe('Umami login and verify over Tally accounts', () => {
     }
   });
 
+  test('login reads its body as JSON whatever its Content-Type, as Umami does', async () => {
+    // Umami's parseRequest reads `request.json()`: a form is no JSON, so its schema's 400
+    // (Tally answered 415 for the media type); JSON sent as text/plain signs in.
+    const form = await t.call('POST', '/api/auth/login', {
+      form: { username: admin.email, password: admin.password },
+    });
+    expect(form.status).toBe(400);
+    expect(((await form.json()) as { error: Json }).error).toMatchObject({
+      code: 'bad-request',
+      status: 400,
+    });
+    const coded = await t.call('POST', '/api/auth/login', {
+      text: '{}',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+    });
+    expect(coded.status).toBe(400);
+    const text = await t.call('POST', '/api/auth/login', {
+      text: JSON.stringify({ username: admin.email, password: admin.password }),
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.status).toBe(200);
+    expect(((await text.json()) as Json).token).toEqual(expect.any(String));
+  });
+
   test('verify without a token, or with a read key, is 401', async () => {
     expect((await t.call('GET', '/api/auth/verify')).status).toBe(401);
     const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });

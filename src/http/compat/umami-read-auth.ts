@@ -10,8 +10,9 @@
 
 import { Elysia } from 'elysia';
 import { type Auth, type Project, readCredentialOf, type User } from '../../auth/index.ts';
-import { AppError, eventLimits } from '../../core/index.ts';
+import { AppError, eventLimits, requestLimits } from '../../core/index.ts';
 import { readAccountBody } from '../account-body.ts';
+import { ANY_MEDIA_TYPE, parseJson, readBody } from '../body.ts';
 import { type AppDeps, clientIp, requiredAuthOf } from '../context.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
@@ -90,11 +91,35 @@ interface LoginContext {
   server: { requestIP(r: Request): { address: string } | null } | null;
 }
 
+/** What login answers for a body that is no JSON object {username, password}. */
+const LOGIN_BODY_TEXT = 'send JSON {username, password}';
+
+/**
+ * The login body as Umami reads it (`request.json()`, whatever the Content-Type): JSON, or
+ * Umami's 400 for anything else (a form, text that is no JSON, a Content-Encoding other than
+ * gzip), where Tally's account routes answer 415 for a media type they do not take.
+ */
+async function loginBodyOf(request: Request): Promise<unknown> {
+  try {
+    const { bytes } = await readBody(
+      request,
+      { [ANY_MEDIA_TYPE]: 'json' },
+      requestLimits.accountBodyBytesMax,
+    );
+    return bytes.length === 0 ? undefined : parseJson(bytes);
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 415 || error.code === 'invalid_json')) {
+      throw new AppError('bad_request', `${LOGIN_BODY_TEXT}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** Tally's password login with Umami's body and answer. */
 async function loginOf(auth: Auth, deps: AppDeps, ctx: LoginContext) {
-  const body = await readAccountBody(ctx.request);
+  const body = await loginBodyOf(ctx.request);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new AppError('bad_request', 'send JSON {username, password}');
+    throw new AppError('bad_request', LOGIN_BODY_TEXT);
   }
   const { username, password } = body as Record<string, unknown>;
   const ip = clientIp(ctx.request, ctx.server, deps.options.trustProxy);

@@ -4,6 +4,7 @@
 
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
+import { requestLimits } from '../../core/index.ts';
 import { jsonContent } from '../openapi-docs.ts';
 import { errorAnswers, jsonAnswer, jsonInteger, queryParam, type ResponseDocs } from './docs.ts';
 import { UmamiErrorOut } from './umami-errors.ts';
@@ -154,9 +155,11 @@ export const LOGIN_DOC = {
     }),
     ...errorAnswers(
       {
-        400: 'Not JSON {username, password}',
+        400:
+          'Not JSON {username, password}: the body is read as JSON whatever its ' +
+          'Content-Type, as Umami reads it, so a form is a 400 (as in Umami), not a 415',
         401: 'Wrong username or password (message.incorrect-username-password)',
-        415: 'Unsupported Content-Type or Content-Encoding',
+        413: `Body over ${requestLimits.accountBodyBytesMax} bytes`,
         429: 'Too many attempts; see Retry-After',
       },
       () => UmamiErrorOut,
