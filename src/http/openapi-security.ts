@@ -65,6 +65,7 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
   ['get', /^\/(health|ready|healthz)?$/, PUBLIC],
   ['post', /^\/api\/v1\/auth\/(register|login|refresh)$/, PUBLIC],
   ['post', /^\/api\/auth\/login$/, PUBLIC], // Umami's login: the password is the credential
+  ['get', /^\/api\/(heartbeat|config)$/, PUBLIC], // Umami's: its app asks them signed out
   ['post', /^\/v1\/m$/, PUBLIC], // analytics.js's usage counters: answered, never stored
   ['get', /^\/array\/\{token\}\/config(\.js)?$/, PUBLIC], // posthog-js: the key is the path
   // Logout: the session of the body's refresh token, else of the bearer access token.

@@ -91,6 +91,8 @@ const COMPAT_READS: Record<
   '/api/me': { url: () => '/api/me', headers: umamiAuth },
   '/api/me/websites': { url: () => '/api/me/websites' },
   '/api/me/teams': { url: () => '/api/me/teams' },
+  '/api/heartbeat': { url: () => '/api/heartbeat' },
+  '/api/config': { url: () => '/api/config' },
   '/api/websites/{id}': { url: () => umami('') },
   '/api/websites/{id}/stats': { url: () => umami('/stats'), rows: (b) => Object.keys(b) },
   '/api/websites/{id}/pageviews': { url: () => umami('/pageviews'), rows: (b) => b.pageviews },

@@ -138,6 +138,24 @@ describe('Umami login and verify over Tally accounts', () => {
   });
 });
 
+describe("Umami's public system routes", () => {
+  test('heartbeat and config answer as Umami, without a credential', async () => {
+    // Umami's web app and monitors ask them signed out: Tally answered 401 (no route).
+    const heartbeat = await t.call('GET', '/api/heartbeat');
+    expect(heartbeat.status).toBe(200);
+    expect(await heartbeat.json()).toEqual({ ok: true });
+    const config = await t.call('GET', '/api/config');
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual({
+      cloudMode: false,
+      privateMode: false,
+      sessionDeletionEnabled: false,
+      telemetryDisabled: true,
+      updatesDisabled: true,
+    });
+  });
+});
+
 describe("@umami/api-client's /api/me routes", () => {
   test('me is the auth of a token; me/websites its websites; me/teams none', async () => {
     // getMe, getMyWebsites and getMyTeams of Umami's API client: 404s in Tally's shape before.

@@ -53,6 +53,7 @@ import {
 } from './umami-read-params.ts';
 import { umamiRealtimeRoutes } from './umami-realtime.ts';
 import { pageviewSeries } from './umami-series.ts';
+import { umamiSystemRoutes } from './umami-system.ts';
 import { umamiValues, VALUES_DOC } from './umami-values.ts';
 
 export function umamiReadRoutes(deps: AppDeps) {
@@ -68,6 +69,7 @@ export function umamiReadRoutes(deps: AppDeps) {
   });
   return new Elysia({ tags: ['compatibility'] })
     .use(umamiAuthRoutes(deps))
+    .use(umamiSystemRoutes())
     .get('/api/websites', list, { detail: WEBSITES_DOC })
     .get('/api/me/websites', list, { detail: ME_WEBSITES_DOC })
     .get('/api/me/teams', teams, { detail: ME_TEAMS_DOC })
