@@ -20,16 +20,18 @@ import type { WebFilter } from './web-properties.ts';
 const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
 
 export interface EventDataScope {
-  /** Inclusive, UTC epoch ms. */
-  fromMs: number;
-  /** Exclusive, UTC epoch ms. */
-  toMs: number;
+  /** Inclusive, UTC epoch ms; none: from the first event. */
+  fromMs?: number;
+  /** Exclusive, UTC epoch ms; none: to the last event. */
+  toMs?: number;
   /** All must hold, on each custom event (as Umami filters website_event). */
   filters: WebFilter[];
   /** Only custom events of exactly this name. */
   eventName?: string;
   /** Only the property of exactly this (flattened) name. */
   propertyName?: string;
+  /** Only the event of this id (its copy received last, when it was stored twice). */
+  eventId?: string;
 }
 
 /** A string Umami reads as a date: its DATETIME_REGEX (seconds, 3 decimals, Z or +HH:MM). */
@@ -46,7 +48,8 @@ const STRING_CHARS_MAX = 500;
 
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
- * of each matching custom event, with `rid` (the event's row), `event_name`, `data_key`,
+ * of each matching custom event (`custom`: its `rid`, `event_name` and time `at`), with `rid`
+ * (the event's row), `event_name`, `data_key`,
  * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, from 1e21 on as
  * JavaScript writes it, an array as JSON.stringify, a date as its UTC ISO instant) and
  * `shown_value` (what Umami's fields and values lists show: a number without `.0000`, a date
@@ -59,6 +62,11 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   const conditions = filterConditions({ fromMs: scope.fromMs, toMs: scope.toMs }, params);
   const custom = [`NOT list_contains(${views()}, e.name)`, 'e.properties IS NOT NULL'];
   if (scope.eventName !== undefined) custom.push(`e.name = ${params.add(scope.eventName)}`);
+  if (scope.eventId !== undefined) custom.push(`e.event_id = ${params.add(scope.eventId)}`);
+  const lastCopy =
+    scope.eventId === undefined
+      ? ''
+      : 'QUALIFY row_number() OVER (ORDER BY e.received_at DESC) = 1';
   const match = eventFiltersSql(scope.filters, views, params);
   const key =
     scope.propertyName === undefined ? '' : `WHERE data_key = ${params.add(scope.propertyName)}`;
@@ -66,8 +74,8 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   const numbers = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')";
   const T = EVENT_DATA_TYPES;
   return `WITH RECURSIVE custom AS MATERIALIZED (
-      SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties
-      FROM ${sourcedEventsSql(from, [...conditions, ...custom])} AS e WHERE ${match}
+      SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties, e."timestamp" AS at
+      FROM ${sourcedEventsSql(from, [...conditions, ...custom])} AS e WHERE ${match} ${lastCopy}
     ), items(rid, event_name, k, v, t) AS (
       SELECT rid, event_name, e.key, e.value, json_type(e.value)
       FROM (SELECT c.rid, c.event_name, unnest(map_entries(c.properties::MAP(VARCHAR, JSON))) AS e

@@ -91,6 +91,10 @@ export {
 } from './queries/get-event-data-events.ts';
 export { type EventDataFieldRow, getEventDataFields } from './queries/get-event-data-fields.ts';
 export {
+  type EventDataRecord,
+  getEventDataOfEvent,
+} from './queries/get-event-data-of-event.ts';
+export {
   type EventDataPropertyRow,
   getEventDataProperties,
 } from './queries/get-event-data-properties.ts';

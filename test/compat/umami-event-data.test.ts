@@ -294,3 +294,55 @@ describe('event data', () => {
     }
   });
 });
+
+describe('event data of one event', () => {
+  /** The ids of the website's events in the two days, by eventName (null: page views). */
+  const idsOf = async (site = WEBSITE) => {
+    const res = await t.get(`/api/websites/${site}/events?${TWO_DAYS}&pageSize=50`);
+    const { data } = (await res.json()) as { data: Json[] };
+    return data.map((e) => ({ id: e.id as string, name: e.eventName, at: String(e.createdAt) }));
+  };
+
+  test("each property of one custom event, as Umami's event_data rows, hot and flushed", async () => {
+    // Umami's GET …/event-data/:eventId: a 404 in Tally's shape before.
+    const events = await idsOf();
+    const hot = events.find((e) => e.name === 'signup' && e.at === '2026-11-25T09:11:00.000Z');
+    const row = (dataKey: string, dataType: number, stringValue: string) => ({
+      websiteId: WEBSITE,
+      eventId: hot?.id,
+      eventName: 'signup',
+      dataKey,
+      stringValue,
+      numberValue: dataType === 2 ? Number(stringValue) : null,
+      dateValue: dataType === 4 ? stringValue : null,
+      dataType,
+      createdAt: '2026-11-25T09:11:00.000Z',
+    });
+    expect(await ok(encodeURIComponent(hot?.id as string))).toEqual([
+      row('at', 4, '2026-11-25T08:30:00.000Z'),
+      row('cart.items', 5, '["a","b"]'),
+      row('cart.total', 2, '9.0000'),
+      row('plan', 1, 'team'),
+      row('seats', 2, '3.5000'),
+    ]);
+    const flushed = events.find((e) => e.name === 'signup' && e.at.startsWith('2026-11-24'));
+    const old = await ok(encodeURIComponent(flushed?.id as string), '');
+    expect(old.map((r) => [r.dataKey, r.stringValue, r.createdAt])).toEqual([
+      ['plan', 'pro', '2026-11-24T10:05:00.000Z'],
+      ['seats', '3.0000', '2026-11-24T10:05:00.000Z'],
+      ['trial', 'true', '2026-11-24T10:05:00.000Z'],
+    ]);
+  });
+
+  test("a page view, an unknown id or another website's event has none", async () => {
+    const view = (await idsOf()).find((e) => e.name === null);
+    expect(await ok(encodeURIComponent(view?.id as string))).toEqual([]);
+    expect(await ok('0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b')).toEqual([]);
+    expect(await ok('x'.repeat(300))).toEqual([]);
+    const [other] = await idsOf(OTHER);
+    expect(other?.name).toBe('signup');
+    expect(await ok(encodeURIComponent(other?.id as string))).toEqual([]);
+    const own = await read(encodeURIComponent(other?.id as string), TWO_DAYS, OTHER);
+    expect((own.body as Json[]).map((r) => r.stringValue)).toEqual(['other']);
+  });
+});

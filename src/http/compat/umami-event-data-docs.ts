@@ -197,3 +197,57 @@ export const REALTIME_DOC = {
     ...ERRORS,
   },
 };
+
+export const EVENT_DATA_OF_EVENT_DOC = {
+  summary: 'Umami: the event data of one event',
+  description:
+    'Each property of the custom event `eventId` (an `id` of …/events, a Tally event_id), ' +
+    "as Umami's event_data rows: `stringValue` as Umami stores it (a number with 4 decimals, " +
+    'a date as its UTC instant), `numberValue` for a number, `dateValue` for a date, else ' +
+    'null; by property name. A page view, an unknown id or one of another website has none ' +
+    '(`[]`, as Umami answers).' +
+    DATA_NOTE +
+    AUTH_NOTE,
+  parameters: [
+    ID,
+    {
+      name: 'eventId',
+      in: 'path',
+      required: true,
+      description: "The event's id (its event_id).",
+      schema: { type: 'string' },
+    } satisfies OpenAPIV3.ParameterObject,
+  ],
+  responses: {
+    200: jsonAnswer(
+      'One row per property',
+      t.Array(
+        t.Object({
+          websiteId: t.String(),
+          eventId: t.String(),
+          eventName: t.String(),
+          dataKey: t.String(),
+          stringValue: t.String(),
+          numberValue: t.Union([t.Number(), t.Null()]),
+          dateValue: NullableText,
+          dataType: DataType,
+          createdAt: t.String({ format: 'date-time', description: "The event's time." }),
+        }),
+      ),
+      [
+        {
+          websiteId: '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b',
+          eventId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+          eventName: 'signup',
+          dataKey: 'plan',
+          stringValue: 'pro',
+          numberValue: null,
+          dateValue: null,
+          dataType: 1,
+          createdAt: '2026-11-25T09:11:00.000Z',
+        },
+      ],
+    ),
+    ...ERRORS,
+  },
+};

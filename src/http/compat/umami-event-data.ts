@@ -5,10 +5,12 @@
 // typed as Umami types them. Filters hold on each custom event, as the other reads' do.
 
 import { Elysia } from 'elysia';
+import { eventLimits } from '../../core/index.ts';
 import {
   type EventDataScope,
   getEventDataEvents,
   getEventDataFields,
+  getEventDataOfEvent,
   getEventDataProperties,
   getEventDataStats,
   getEventDataValues,
@@ -16,6 +18,7 @@ import {
 import {
   EVENT_DATA_EVENTS_DOC,
   EVENT_DATA_FIELDS_DOC,
+  EVENT_DATA_OF_EVENT_DOC,
   EVENT_DATA_PROPERTIES_DOC,
   EVENT_DATA_STATS_DOC,
   EVENT_DATA_VALUES_DOC,
@@ -36,7 +39,8 @@ export function umamiEventDataRoutes(r: ReadRoute) {
     .get(`${path}/fields`, r(fields), { detail: EVENT_DATA_FIELDS_DOC })
     .get(`${path}/values`, r(values), { detail: EVENT_DATA_VALUES_DOC })
     .get(`${path}/properties`, r(properties), { detail: EVENT_DATA_PROPERTIES_DOC })
-    .get(`${path}/stats`, r(stats), { detail: EVENT_DATA_STATS_DOC });
+    .get(`${path}/stats`, r(stats), { detail: EVENT_DATA_STATS_DOC })
+    .get(`${path}/:eventId`, r(ofEvent), { detail: EVENT_DATA_OF_EVENT_DOC });
 }
 
 /** An optional name parameter: absent when empty, as Umami's `if (eventName)`. */
@@ -103,4 +107,25 @@ async function properties(ctx: ReadContext) {
 /** GET …/event-data/stats: events with data, distinct properties, and properties in all. */
 async function stats(ctx: ReadContext) {
   return getEventDataStats(...read(ctx), scopeOf(ctx), ctx.request.signal);
+}
+
+/**
+ * GET …/event-data/:eventId: each property of one custom event, as Umami's getEventData rows
+ * (an id longer than any event id has none).
+ */
+async function ofEvent(ctx: ReadContext) {
+  const eventId = ctx.params.eventId as string;
+  if (eventId.length > eventLimits.eventIdCharsMax) return [];
+  const rows = await getEventDataOfEvent(...read(ctx), eventId, ctx.request.signal);
+  return rows.map((row) => ({
+    websiteId: ctx.website.id,
+    eventId,
+    eventName: row.eventName,
+    dataKey: row.dataKey,
+    stringValue: row.stringValue,
+    numberValue: row.numberValue,
+    dateValue: row.dateValue,
+    dataType: row.dataType,
+    createdAt: new Date(row.atMs).toISOString(),
+  }));
 }

@@ -19,13 +19,14 @@ export interface ReadContext {
   request: Request;
   query: URLSearchParams;
   website: Website;
-  /** The path's parameters: the website's `id`, a session's `sessionId`. */
-  params: { id: string; sessionId?: string };
+  /** The path's parameters: the website's `id`, a session's `sessionId`, an `eventId`. */
+  params: RouteParams;
 }
 
 export type ReadHandler = (ctx: ReadContext) => Promise<unknown>;
 
-type RouteContext = { request: Request; params: { id: string; sessionId?: string } };
+type RouteParams = { id: string; sessionId?: string; eventId?: string };
+type RouteContext = { request: Request; params: RouteParams };
 
 /** The route of a website read: `:id` is the website, the handler's value the answer. */
 export function readRoute(deps: AppDeps) {

@@ -1,0 +1,54 @@
+// Umami's event data of one event (its getEventData): each property of one custom event, as
+// Umami's event_data rows hold it: the key, the data type, the value as text (Umami's
+// string_value), as a number for a number, as a date for a date; and the event's name and
+// time. A page view, a bot's event, an unknown id or one of another tenant has none.
+
+import type { EventSource } from '../../storage/index.ts';
+import { eventDataCtes } from '../event-data.ts';
+import { numberOf, readRows, withSnapshot } from '../read.ts';
+import { SqlParams } from '../sql-params.ts';
+
+/** Umami's data types of a number and of a date (event-data.ts). */
+const NUMBER_TYPE = 2;
+const DATE_TYPE = 4;
+
+export interface EventDataRecord {
+  eventName: string;
+  dataKey: string;
+  dataType: number;
+  stringValue: string;
+  numberValue: number | null;
+  dateValue: string | null;
+  /** The event's time, epoch ms. */
+  atMs: number;
+}
+
+export async function getEventDataOfEvent(
+  source: EventSource,
+  tenant: string,
+  eventId: string,
+  signal?: AbortSignal,
+): Promise<EventDataRecord[]> {
+  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
+    const params = new SqlParams();
+    const sql = `${eventDataCtes(snapshot.from, { filters: [], eventId }, params)}
+      SELECT d.event_name, d.data_key, d.data_type, d.stored_value,
+        epoch_ms(c.at) AS at_ms
+      FROM data AS d JOIN custom AS c USING (rid)
+      ORDER BY d.data_key`;
+    return readRows(snapshot, sql, params);
+  });
+  return rows.map((row) => {
+    const dataType = numberOf(row.data_type);
+    const stringValue = String(row.stored_value);
+    return {
+      eventName: String(row.event_name),
+      dataKey: String(row.data_key),
+      dataType,
+      stringValue,
+      numberValue: dataType === NUMBER_TYPE ? Number(stringValue) : null,
+      dateValue: dataType === DATE_TYPE ? stringValue : null,
+      atMs: numberOf(row.at_ms),
+    };
+  });
+}
