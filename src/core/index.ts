@@ -72,6 +72,7 @@ export {
 export {
   GROUP_IDENTIFY_EVENT_NAME,
   isCountedEventName,
+  UMAMI_IDENTIFY_EVENT_NAME,
   UNCOUNTED_EVENT_NAMES,
 } from './uncounted.ts';
 export { cutToChars, mayHoldLoneSurrogate, wellFormed } from './unicode.ts';

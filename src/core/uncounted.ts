@@ -8,16 +8,23 @@
 //   `$<type>_<key>`. PostHog's ingestion upserts the group from it (the person it also makes
 //   of that id is a known flaw, PostHog/posthog#7921); Tally has no groups, so it keeps the
 //   event as sent, and counting it would make every group one more user and visitor.
+// - `$umami_identify`, Umami's `identify` item with data: the session properties Umami keeps
+//   in its session_data, which Umami's session data reads answer (http/compat's
+//   umami-session-data.ts); Umami counts no identify as an event.
 
 import { ENGAGEMENT_EVENT_NAME } from './engagement.ts';
 
 /** PostHog's group update event. */
 export const GROUP_IDENTIFY_EVENT_NAME = '$groupidentify';
 
+/** Umami's identify item (its data: the session's properties). */
+export const UMAMI_IDENTIFY_EVENT_NAME = '$umami_identify';
+
 /** The names stored but never counted (see the header). */
 export const UNCOUNTED_EVENT_NAMES: readonly string[] = [
   ENGAGEMENT_EVENT_NAME,
   GROUP_IDENTIFY_EVENT_NAME,
+  UMAMI_IDENTIFY_EVENT_NAME,
 ];
 
 const UNCOUNTED = new Set(UNCOUNTED_EVENT_NAMES);

@@ -32,6 +32,10 @@ export interface EventDataScope {
   propertyName?: string;
   /** Only the event of this id (its copy received last, when it was stored twice). */
   eventId?: string;
+  /** Only the events of this visitor_id. */
+  visitorId?: string;
+  /** `custom` holds each event's `visitor_id` too. */
+  visitors?: boolean;
 }
 
 /** A string Umami reads as a date: its DATETIME_REGEX (seconds, 3 decimals, Z or +HH:MM). */
@@ -48,7 +52,8 @@ const STRING_CHARS_MAX = 500;
 
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
- * of each matching custom event (`custom`: its `rid`, `event_name` and time `at`), with `rid`
+ * of each matching custom event (`custom`: its `rid`, `event_name`, time `event_at` and,
+ * asked for, `visitor_id`), with `rid`
  * (the event's row), `event_name`, `data_key`,
  * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, from 1e21 on as
  * JavaScript writes it, an array as JSON.stringify, a date as its UTC ISO instant) and
@@ -63,6 +68,10 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   const custom = [`NOT list_contains(${views()}, e.name)`, 'e.properties IS NOT NULL'];
   if (scope.eventName !== undefined) custom.push(`e.name = ${params.add(scope.eventName)}`);
   if (scope.eventId !== undefined) custom.push(`e.event_id = ${params.add(scope.eventId)}`);
+  if (scope.visitorId !== undefined) {
+    custom.push(`e.visitor_id = ${params.add(scope.visitorId)}`);
+  }
+  const visitor = scope.visitors === true ? ', e.visitor_id' : '';
   const lastCopy =
     scope.eventId === undefined
       ? ''
@@ -74,7 +83,8 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   const numbers = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')";
   const T = EVENT_DATA_TYPES;
   return `WITH RECURSIVE custom AS MATERIALIZED (
-      SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties, e."timestamp" AS at
+      SELECT row_number() OVER () AS rid, e.name AS event_name, e.properties,
+        e."timestamp" AS event_at${visitor}
       FROM ${sourcedEventsSql(from, [...conditions, ...custom])} AS e WHERE ${match} ${lastCopy}
     ), items(rid, event_name, k, v, t) AS (
       SELECT rid, event_name, e.key, e.value, json_type(e.value)

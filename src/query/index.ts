@@ -122,6 +122,15 @@ export {
 } from './queries/get-goal-metrics.ts';
 export { getLatestMetric, type LatestPoint } from './queries/get-latest-metric.ts';
 export { getMetric } from './queries/get-metric.ts';
+export {
+  getSessionData,
+  getSessionDataProperties,
+  getSessionDataValues,
+  type SessionDataPropertyRow,
+  type SessionDataRecord,
+  type SessionDataScope,
+  type SessionDataValueRow,
+} from './queries/get-session-data.ts';
 export { getSiteStats, type SiteStats, type SiteStatsOptions } from './queries/get-site-stats.ts';
 export { getStats, PAGE_VIEW_NAMES, type Stats, type StatsOptions } from './queries/get-stats.ts';
 export {

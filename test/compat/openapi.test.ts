@@ -51,6 +51,8 @@ const umamiAuth = () => ({ authorization: `Bearer ${umamiToken}` });
 let umamiSession = '';
 /** The id of the Umami example's custom event (its event data is read by id). */
 let umamiEventId = '';
+/** The session an Umami identify with data was sent for (its session data is read). */
+let umamiIdentified = '';
 
 /** A read of each compatibility GET route over what the examples stored, and its rows. */
 const COMPAT_READS: Record<
@@ -134,6 +136,18 @@ const COMPAT_READS: Record<
     rows: (b) => b,
   },
   '/api/websites/{id}/event-data/stats': { url: () => umami('/event-data/stats') },
+  '/api/websites/{id}/sessions/{sessionId}/properties': {
+    url: () => umami(`/sessions/${umamiIdentified}/properties`),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/session-data/properties': {
+    url: () => umami('/session-data/properties'),
+    rows: (b) => b,
+  },
+  '/api/websites/{id}/session-data/values': {
+    url: () => umami('/session-data/values', '&propertyName=plan'),
+    rows: (b) => b,
+  },
   '/api/websites/{id}/event-data/{eventId}': {
     url: () => umami(`/event-data/${encodeURIComponent(umamiEventId)}`),
     rows: (b) => b,
@@ -175,6 +189,10 @@ const BAD_READS = [
   ['/api/websites/{id}/active', '/api/websites/not%20a%20website/active'],
   ['/api/websites/{id}/event-data/values', `/api/websites/${UMAMI_WEBSITE}/event-data/values`],
   ['/api/websites/{id}/event-data/stats', `/api/websites/${UMAMI_WEBSITE}/event-data/stats`],
+  [
+    '/api/websites/{id}/session-data/values',
+    `/api/websites/${UMAMI_WEBSITE}/session-data/values?startAt=0&endAt=1`,
+  ],
   ['/api/realtime/{id}', `/api/realtime/${UMAMI_WEBSITE}?timezone=Mars/Base`],
 ] as const;
 
@@ -382,6 +400,12 @@ describe('the compatibility routes do what their documentation says', () => {
     const listed = await t.get(umami('/events'));
     const { data } = (await listed.json()) as { data: Json[] };
     umamiEventId = data.find((e) => e.eventName !== null)?.id as string;
+    const identify = {
+      type: 'identify',
+      payload: { website: UMAMI_WEBSITE, data: { plan: 'pro' } },
+    };
+    const identified = await send('/api/send', identify, 'application/json');
+    umamiIdentified = ((await identified.json()) as Json).sessionId as string;
     const gets = compat('get');
     expect(gets.map((o) => o.path).sort()).toEqual(Object.keys(COMPAT_READS).sort());
     const problems: string[] = [];

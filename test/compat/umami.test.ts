@@ -1,7 +1,8 @@
 // Umami: the unmodified @umami/node client against a real socket (page views, custom events and
 // identify, with Umami's {cache, sessionId, visitId} answer), then /api/send and /api/batch at
 // the protocol level: per-item errors, the 500-item limit, site aliases in required mode, and
-// the item types that are answered but not stored (identify, performance, error).
+// the item types that count as no event (identify, stored uncounted with data; performance and
+// error, not stored).
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Umami } from '@umami/node';
@@ -278,7 +279,7 @@ describe('Umami collection API', () => {
     expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
   });
 
-  test('identify, performance and error items are answered as Umami does, not stored', async () => {
+  test('identify, performance and error items are answered as Umami does, counted as no event', async () => {
     const ua = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0' };
     const page = (await (await t.post('/api/send', item(), ua)).json()) as Json;
     const identify = await t.post(

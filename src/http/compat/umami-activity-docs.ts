@@ -19,7 +19,7 @@ import {
 const param = queryParam;
 const Time = t.String({ format: 'date-time' });
 const Nothing = t.Null({ description: 'Tally locates visitors by country only.' });
-const SESSION_ID: OpenAPIV3.ParameterObject = {
+export const SESSION_ID: OpenAPIV3.ParameterObject = {
   name: 'sessionId',
   in: 'path',
   required: true,

@@ -7,7 +7,7 @@ import { jsonAnswer, queryParam } from './docs.ts';
 import { AUTH_NOTE, Count, ERRORS, FILTERS, ID, NullableText, RANGE } from './umami-read-docs.ts';
 
 const param = queryParam;
-const DataType = t.Integer({
+export const DataType = t.Integer({
   minimum: 1,
   maximum: 5,
   description: '1 string, 2 number, 3 boolean, 4 date, 5 array (JSON), as Umami numbers them.',
@@ -17,7 +17,11 @@ const DATA_NOTE =
   'properties (not those of page views, not `$` keys), nested objects flattened with dots ' +
   '(`cart.total`), an array one value.';
 const PROPERTY_NAME = param('propertyName', 'Only this property (its flattened name).');
-const EVENT_DATA_PARAMS: OpenAPIV3.ParameterObject[] = [ID, ...RANGE.slice(0, 2), ...FILTERS];
+export const EVENT_DATA_PARAMS: OpenAPIV3.ParameterObject[] = [
+  ID,
+  ...RANGE.slice(0, 2),
+  ...FILTERS,
+];
 
 export const EVENT_DATA_EVENTS_DOC = {
   summary: 'Umami: event data by event',

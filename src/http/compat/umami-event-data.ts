@@ -44,7 +44,7 @@ export function umamiEventDataRoutes(r: ReadRoute) {
 }
 
 /** An optional name parameter: absent when empty, as Umami's `if (eventName)`. */
-function nameOf(query: URLSearchParams, name: string): string | undefined {
+export function nameOf(query: URLSearchParams, name: string): string | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   if (value.length > NAME_CHARS_MAX) {

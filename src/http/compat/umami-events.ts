@@ -1,7 +1,8 @@
 // One Umami collection item ({type, payload}): its schema, and as a unified event with the
 // session and visit ids Umami answers with (umami-sessions.ts). The session becomes the event's
-// anonymous_id (Umami's visitor) and the visit its session_id. Only `event` items are stored as
-// events; the other types Umami takes are checked and answered as Umami answers them. Text
+// anonymous_id (Umami's visitor) and the visit its session_id. `event` items are stored as
+// events, `identify` items with data as an uncounted event holding the session's properties;
+// the other types Umami takes are checked and answered as Umami answers them. Text
 // over a limit is cut as Umami cuts it to its columns, not refused (fitted-fields.ts), and the
 // path keeps the URL's hash, as Umami's url_path does, decoded as Umami saves it.
 
@@ -14,6 +15,7 @@ import {
   type EventInput,
   eventLimits,
   type FieldIssue,
+  UMAMI_IDENTIFY_EVENT_NAME,
 } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
@@ -27,24 +29,30 @@ export const UMAMI_TYPES = ['event', 'identify', 'performance', 'engagement', 'e
 export type UmamiType = (typeof UMAMI_TYPES)[number];
 /**
  * Types checked and answered like events but not stored: Umami counts none of them as an event,
- * so storing them would inflate totals, top events and live counters. identify: Umami keeps its
- * `data` as session properties and links `id` to the session (the tracker sends `id` on the
- * events that follow, which Tally stores as their user_id); performance: web vitals, for
- * Umami's separate performance report; engagement: time on page (`engagement`, ms), which
- * Umami's schema takes and keeps no event of.
+ * so storing them would inflate totals, top events and live counters. performance: web vitals,
+ * for Umami's separate performance report; engagement: time on page (`engagement`, ms), which
+ * Umami's schema takes and keeps no event of. An identify item with `data` is stored, as
+ * UMAMI_IDENTIFY_EVENT_NAME, which no read counts: Umami keeps its `data` as the session's
+ * properties (its session data reads); one without is only answered (Umami links its `id` to
+ * the session; the tracker sends `id` on the events that follow, stored as their user_id).
  */
-const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>([
-  'identify',
-  'performance',
-  'engagement',
-]);
+const UNSTORED_TYPES: ReadonlySet<string> = new Set<UmamiType>(['performance', 'engagement']);
+
+/** Whether an identify item carries data to keep: a `data` object with a key. */
+function identifiesData(payload: Record<string, unknown> | undefined): boolean {
+  return Object.keys(objectOf(payload?.data) ?? {}).length > 0;
+}
+
 /**
  * Whether an item (as sent, not yet checked) may write an event: not one of the types only
- * answered (UNSTORED_TYPES, `error`), whose requests so spend none of the site's write rate.
- * A type Umami does not know spends it, as any request refused for its body does.
+ * answered (UNSTORED_TYPES, `error`, an identify without data), whose requests so spend none of
+ * the site's write rate. A type Umami does not know spends it, as any request refused for its
+ * body does.
  */
 export function umamiItemWrites(item: unknown): boolean {
-  const type = objectOf(item)?.type;
+  const body = objectOf(item);
+  const type = body?.type;
+  if (type === 'identify') return identifiesData(objectOf(body?.payload));
   return type !== 'error' && !(typeof type === 'string' && UNSTORED_TYPES.has(type));
 }
 
@@ -76,8 +84,9 @@ export const UmamiItemIn = t.Object(
       UMAMI_TYPES.map((type) => t.Literal(type)),
       {
         description:
-          'Only `event` is stored. `identify`, `performance` and `engagement` are checked and ' +
-          'answered but not stored; `error` is answered ' +
+          "`event` is stored, and `identify` with `data` (the session's properties, never " +
+          'counted as an event). `performance`, `engagement` and an `identify` without ' +
+          '`data` are checked and answered but not stored; `error` is answered ' +
           '{"ok":false,"reason":"errors_disabled"}.',
       },
     ),
@@ -186,7 +195,7 @@ export function umamiItem(
     tenant_id: website,
     name:
       type === 'identify'
-        ? 'identify'
+        ? UMAMI_IDENTIFY_EVENT_NAME
         : name === undefined
           ? 'pageview'
           : cutToChars(name, eventLimits.nameCharsMax),
@@ -202,7 +211,8 @@ export function umamiItem(
     properties,
   };
   const token = sessions.token(claims);
-  return { kind: 'event', input, ids, cache: token, stored: !UNSTORED_TYPES.has(type) };
+  const stored = type === 'identify' ? identifiesData(payload) : !UNSTORED_TYPES.has(type);
+  return { kind: 'event', input, ids, cache: token, stored };
 }
 
 /**

@@ -6,8 +6,9 @@
 // views as Umami counts them (custom events where a filter or `type=event` names them),
 // through the same read gate as every read. Who may read which website is
 // umami-read-auth.ts's; errors are Umami's {"error":{message, code, status}}. Sessions and
-// events are umami-activity.ts's, event data umami-event-data.ts's, realtime
-// umami-realtime.ts's.
+// events are umami-activity.ts's, event data umami-event-data.ts's, session data
+// umami-session-data.ts's, realtime umami-realtime.ts's; heartbeat and config
+// umami-system.ts's.
 
 import { Elysia } from 'elysia';
 import type { Project } from '../../auth/index.ts';
@@ -53,6 +54,7 @@ import {
 } from './umami-read-params.ts';
 import { umamiRealtimeRoutes } from './umami-realtime.ts';
 import { pageviewSeries } from './umami-series.ts';
+import { umamiSessionDataRoutes } from './umami-session-data.ts';
 import { umamiSystemRoutes } from './umami-system.ts';
 import { umamiValues, VALUES_DOC } from './umami-values.ts';
 
@@ -85,6 +87,7 @@ export function umamiReadRoutes(deps: AppDeps) {
     .get('/api/websites/:id/values', route(umamiValues), { detail: VALUES_DOC })
     .use(umamiActivityRoutes(route))
     .use(umamiEventDataRoutes(route))
+    .use(umamiSessionDataRoutes(route))
     .use(umamiRealtimeRoutes(route));
 }
 

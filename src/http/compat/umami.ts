@@ -1,8 +1,9 @@
 // Umami's collection API: POST /api/send ({type, payload}; `payload.website` is the site alias)
 // answers {cache, sessionId, visitId}; POST /api/batch takes up to 500 such items and reports
 // per-item errors, storing the valid ones in one write. Errors use Umami's {"error":{…}} shape.
-// Only `event` items are stored; identify and performance are answered as Umami answers them,
-// and an error report as Umami answers it for a website with error tracking off.
+// `event` items are stored, and identify items with data (uncounted: the session's properties);
+// performance is answered as Umami answers it, and an error report as Umami answers it for a
+// website with error tracking off.
 
 import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, requestLimits } from '../../core/index.ts';
@@ -130,8 +131,10 @@ const exampleEvent = { type: 'event', payload: { ...page, name: 'signup', data: 
 const SEND_DOC = {
   summary: 'Umami: collect one item',
   description:
-    '`event` items are stored. `identify` and `performance` items are checked and answered ' +
-    'with the session, but not stored (Umami counts neither as an event). An `error` item is ' +
+    "`event` items are stored; `identify` items with `data` too, as the session's " +
+    "properties (Umami's session data), never counted as an event. `performance` items (and " +
+    'an `identify` without data) are checked and answered with the session, but not stored ' +
+    '(Umami counts neither as an event). An `error` item is ' +
     'answered `{"ok":false,"reason":"errors_disabled"}`: Tally does not track errors. ' +
     'Umami never resends: a request refused for overload waits for room up to NO_RETRY_WAIT ' +
     'first.',

@@ -33,7 +33,7 @@ export async function getEventDataOfEvent(
     const params = new SqlParams();
     const sql = `${eventDataCtes(snapshot.from, { filters: [], eventId }, params)}
       SELECT d.event_name, d.data_key, d.data_type, d.stored_value,
-        epoch_ms(c.at) AS at_ms
+        epoch_ms(c.event_at) AS at_ms
       FROM data AS d JOIN custom AS c USING (rid)
       ORDER BY d.data_key`;
     return readRows(snapshot, sql, params);
