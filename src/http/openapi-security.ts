@@ -73,6 +73,7 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
   // Accounts and the server's status: a user's access token.
   ['*', /^\/api\/v1\/(users|projects|invitations|status)(\/|$)/, any('bearer')],
   ['post', /^\/v1\/[a-z]+$/, [...any('segmentBasic'), ...KEY]],
+  ['post', /^\/api\/auth\/logout$/, any('bearer')], // Umami's: the session of an access token
   ['*', /^\/api\/(websites|realtime|auth\/verify)(\/|$)/, any('bearer', 'umamiApiKey', 'tallyKey')],
   ['get', /^\/api\/v1\/(live|ws\/metrics)$/, [...KEY, ...any('liveToken')]],
   // Beacons of Umami, Plausible and the reference services: a site alias names the project.

@@ -38,7 +38,7 @@ const COMPAT_POSTS = [
   '/v1/m',
   ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
-  ...['/api/auth/login', '/api/auth/verify'],
+  ...['/api/auth/login', '/api/auth/verify', '/api/auth/logout'],
   '/api/v2/query',
 ];
 
@@ -47,6 +47,13 @@ type Json = Record<string, unknown>;
 /** The token Umami's login example signed in with (the account example registered it). */
 let umamiToken = '';
 const umamiAuth = () => ({ authorization: `Bearer ${umamiToken}` });
+/** A second sign-in with Umami's login example: a token to sign out with. */
+async function ownUmamiAuth(): Promise<Record<string, string>> {
+  const found = operations.find((o) => o.method === 'post' && o.path === '/api/auth/login');
+  const example = found?.op.requestBody?.content['application/json']?.example;
+  const res = await t.post('/api/auth/login', example);
+  return { authorization: `Bearer ${((await res.json()) as Json).token as string}` };
+}
 /** The session /api/send's example was answered, for Umami's session reads. */
 let umamiSession = '';
 /** The id of the Umami example's custom event (its event data is read by id). */
@@ -361,15 +368,20 @@ describe('the compatibility routes do what their documentation says', () => {
   const created: Json = {};
 
   test('every documented example is accepted with a documented success', async () => {
-    // Umami's login first: verify is sent its token.
-    const posts = compat('post').sort(
-      (a, b) => Number(b.path === '/api/auth/login') - Number(a.path === '/api/auth/login'),
-    );
+    // Umami's login first: verify is sent its token; its logout last, with a token of its own.
+    const rank = (path: string) =>
+      path === '/api/auth/login' ? 0 : path === '/api/auth/logout' ? 2 : 1;
+    const posts = compat('post').sort((a, b) => rank(a.path) - rank(b.path));
     expect(posts.map((o) => o.path)).toEqual(expect.arrayContaining(COMPAT_POSTS));
     const problems: string[] = [];
     for (const found of posts) {
       for (const [type, media] of Object.entries(found.op.requestBody?.content ?? {})) {
-        const signedIn = found.path === '/api/auth/verify' ? umamiAuth() : {};
+        const signedIn =
+          found.path === '/api/auth/verify'
+            ? umamiAuth()
+            : found.path === '/api/auth/logout'
+              ? await ownUmamiAuth()
+              : {};
         const res = await send(found.path, media.example, type, signedIn);
         const answer = await undocumented(found, res, successes(found.op));
         problems.push(...answer.problems.map((p) => `${type}: ${p}`));

@@ -125,6 +125,22 @@ describe('Umami login and verify over Tally accounts', () => {
     expect(((await text.json()) as Json).token).toEqual(expect.any(String));
   });
 
+  test("logout ends the token's session, as Umami's; without an access token 401", async () => {
+    // Umami's POST /api/auth/logout: a 404 in Tally's shape before.
+    const { token } = (await (await login(admin.email, admin.password)).json()) as Json;
+    const out = await t.call('POST', '/api/auth/logout', { token: token as string });
+    expect(out.status).toBe(200);
+    expect(await out.json()).toEqual({ ok: true });
+    expect((await t.call('GET', '/api/auth/verify', { token: token as string })).status).toBe(401);
+    // The other sign-in goes on.
+    expect((await t.call('GET', '/api/auth/verify', { token: admin.token })).status).toBe(200);
+    for (const call of [{}, { token: acmeRead }, { token: token as string }]) {
+      const res = await t.call('POST', '/api/auth/logout', call);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual(UNAUTHORIZED);
+    }
+  });
+
   test('verify without a token, or with a read key, is 401', async () => {
     expect((await t.call('GET', '/api/auth/verify')).status).toBe(401);
     const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });

@@ -1,11 +1,11 @@
 // Who may read what through Umami's read API, on Tally's own accounts and keys: POST
 // /api/auth/login signs in with Tally's login (the username is the account's email) and answers
 // Umami's {token, user}, the token being Tally's access token; /api/auth/verify and /api/me
-// answer the user of a token. A website is a project, named by its `umami_website` alias (the
-// website id its tracker sends) or by its project id; the bearer is a member's access token or the
-// project's read key (as Umami Cloud's API keys are sent, or in `x-umami-api-key`). Every
-// refusal of a website is Umami's one 401, as its canViewWebsite answers: nothing tells a
-// website that exists from one that does not. AUTH_MODE=open reads any tenant, as Plausible's
+// answer the user of a token, /api/auth/logout ends its session. A website is a project, named
+// by its `umami_website` alias (the website id its tracker sends) or by its project id; the
+// bearer is a member's access token or the project's read key (as Umami Cloud's API keys are
+// sent, or in `x-umami-api-key`). Every refusal of a website is Umami's one 401, as its
+// canViewWebsite answers: nothing tells a website that exists from one that does not. AUTH_MODE=open reads any tenant, as Plausible's
 // Stats API does there: the website id is the tenant.
 
 import { Elysia } from 'elysia';
@@ -18,7 +18,7 @@ import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { guarded, json } from './responses.ts';
 import { umamiErrorShape } from './umami-errors.ts';
-import { LOGIN_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
+import { LOGIN_DOC, LOGOUT_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
 /** The header Umami Cloud's API keys come in. */
@@ -79,8 +79,21 @@ export function umamiAuthRoutes(deps: AppDeps) {
     const token = readCredentialOf(request)?.value ?? null;
     return json({ token, authKey: null, shareToken: null, user }, 200, NO_STORE_HEADERS);
   });
+  // Umami's logout ends the token's auth; here the session of the access token, as Tally's own.
+  const logout = guarded(shape, async ({ request }: { request: Request }) => {
+    let principal: ReturnType<Auth['authenticate']>;
+    try {
+      principal = auth.authenticate(request);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) throw umamiUnauthorized(error);
+      throw error;
+    }
+    auth.accounts.logout(null, principal);
+    return json({ ok: true }, 200, NO_STORE_HEADERS);
+  });
   return new Elysia({ tags: ['compatibility'] })
     .post('/api/auth/login', login, { parse: 'none', detail: LOGIN_DOC })
+    .post('/api/auth/logout', logout, { parse: 'none', detail: LOGOUT_DOC })
     .get('/api/auth/verify', verify, { detail: VERIFY_DOC })
     .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_POST_DOC })
     .get('/api/me', me, { detail: ME_DOC });
