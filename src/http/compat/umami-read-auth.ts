@@ -5,10 +5,11 @@
 // by its `umami_website` alias (the website id its tracker sends) or by its project id; the
 // bearer is a member's access token or the project's read key (as Umami Cloud's API keys are
 // sent, or in `x-umami-api-key`). Every refusal of a website is Umami's one 401, as its
-// canViewWebsite answers: nothing tells a website that exists from one that does not. AUTH_MODE=open reads any tenant, as Plausible's
-// Stats API does there: the website id is the tenant.
+// canViewWebsite answers: nothing tells a website that exists from one that does not.
+// AUTH_MODE=open reads any tenant, as Plausible's Stats API does there: the website id is the
+// tenant.
 
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import { type Auth, type Project, readCredentialOf, type User } from '../../auth/index.ts';
 import { AppError, eventLimits, requestLimits } from '../../core/index.ts';
 import { readAccountBody } from '../account-body.ts';
@@ -16,9 +17,11 @@ import { ANY_MEDIA_TYPE, parseJson, readBody } from '../body.ts';
 import { type AppDeps, clientIp, requiredAuthOf } from '../context.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
+import { jsonContent } from '../openapi-docs.ts';
+import { errorAnswers, jsonAnswer } from './docs.ts';
 import { guarded, json } from './responses.ts';
-import { umamiErrorShape } from './umami-errors.ts';
-import { LOGIN_DOC, LOGOUT_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
+import { UmamiErrorOut, umamiErrorShape } from './umami-errors.ts';
+import { LOGIN_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
 /** The header Umami Cloud's API keys come in. */
@@ -98,6 +101,18 @@ export function umamiAuthRoutes(deps: AppDeps) {
     .post('/api/auth/verify', verify, { parse: 'none', detail: VERIFY_POST_DOC })
     .get('/api/me', me, { detail: ME_DOC });
 }
+
+const LOGOUT_DOC = {
+  summary: 'Umami: sign out',
+  description:
+    "Ends the session of the bearer access token (Tally's logout): its tokens stop working. " +
+    'Any body is ignored, as Umami reads none.',
+  requestBody: { required: false, content: jsonContent(t.Object({}), {}) },
+  responses: {
+    200: jsonAnswer('Signed out', t.Object({ ok: t.Literal(true) }), { ok: true }),
+    ...errorAnswers({ 401: 'No valid access token' }, () => UmamiErrorOut),
+  },
+};
 
 interface LoginContext {
   request: Request;

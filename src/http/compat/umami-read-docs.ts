@@ -176,18 +176,6 @@ export const VERIFY_DOC = {
   },
 };
 
-export const LOGOUT_DOC = {
-  summary: 'Umami: sign out',
-  description:
-    "Ends the session of the bearer access token (Tally's logout): its tokens stop working. " +
-    'Any body is ignored, as Umami reads none.',
-  requestBody: { required: false, content: jsonContent(t.Object({}), {}) },
-  responses: {
-    200: jsonAnswer('Signed out', t.Object({ ok: t.Literal(true) }), { ok: true }),
-    ...errorAnswers({ 401: 'No valid access token' }, () => UmamiErrorOut),
-  },
-};
-
 const { teams: _, ...MeUserFields } = UserOut.properties;
 const { teams: __, ...meUserExample } = userExample;
 
