@@ -63,6 +63,14 @@ describe('@umami/node against Tally', () => {
     expect(stats.top_events).toContainEqual({ name: 'signup-button', events: 3, visitors: 1 });
     const names = (stats.top_events as Json[]).map((e) => e.name);
     expect(names.sort()).toEqual(['pageview', 'signup-button']);
+    // The identify's data is the session's properties, as Umami's session data reads answer.
+    const session = answers[0]?.sessionId as string;
+    const properties = await server.getJson(
+      `/api/websites/${WEBSITE}/sessions/${session}/properties`,
+    );
+    expect(properties).toMatchObject([
+      { sessionId: session, dataKey: 'company', stringValue: 'acme' },
+    ]);
   });
 
   test("a page named by its path is on its hostname: a referrer there is the site's own", async () => {
