@@ -81,7 +81,7 @@ export const SESSION_DATA_VALUES_DOC = {
   parameters: [
     ...EVENT_DATA_PARAMS,
     queryParam('propertyName', 'The key.', true),
-    queryParam('dataType', 'Taken and not read, as Umami reads it not.'),
+    queryParam('dataType', 'Accepted and ignored, as Umami ignores it.'),
   ],
   responses: {
     200: jsonAnswer('One row per value', t.Array(t.Object({ value: t.String(), total: Count })), [
