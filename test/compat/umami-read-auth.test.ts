@@ -156,7 +156,7 @@ describe('Umami login and verify over Tally accounts', () => {
 
 describe("Umami's public system routes", () => {
   test('heartbeat and config answer as Umami, without a credential', async () => {
-    // Umami's web app and monitors ask them signed out: Tally answered 401 (no route).
+    // Umami's web app and monitors ask them signed out: no route answered them before.
     const heartbeat = await t.call('GET', '/api/heartbeat');
     expect(heartbeat.status).toBe(200);
     expect(await heartbeat.json()).toEqual({ ok: true });
