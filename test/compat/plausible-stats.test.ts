@@ -164,6 +164,62 @@ describe('GET /api/v1/stats/aggregate', () => {
     });
   });
 
+  test("filters as a JSON list of v2's filters, which Plausible's v1 reads too", async () => {
+    const json = (filters: unknown) => `filters=${encodeURIComponent(JSON.stringify(filters))}`;
+    const blog = json([['matches_wildcard', 'event:page', ['/blog/**']]]);
+    expect(await ok('aggregate', `${WEEK}&${blog}&metrics=visitors,pageviews,events`)).toEqual({
+      visitors: { value: 2 },
+      pageviews: { value: 2 },
+      events: { value: 3 },
+    });
+    const sources = json([['is', 'visit:source', ['Google', 'Hacker News']]]);
+    expect(await ok('aggregate', `${WEEK}&${sources}&metrics=visitors,pageviews`)).toEqual({
+      visitors: { value: 2 },
+      pageviews: { value: 3 },
+    });
+    // Every filter of the list holds; contains, matches and case_sensitive as v2's.
+    const both = json([
+      ['contains', 'visit:source', ['goo'], { case_sensitive: false }],
+      ['is', 'event:goal', ['Signup']],
+    ]);
+    expect(await ok('aggregate', `${WEEK}&${both}&metrics=visitors,events`)).toEqual({
+      visitors: { value: 1 },
+      events: { value: 1 },
+    });
+    const notBlog = json([['matches_not', 'event:page', ['^/blog/']]]);
+    expect(await ok('breakdown', `${WEEK}&property=event:page&${notBlog}`)).toEqual([
+      { page: '/', visitors: 2 },
+      { page: '/pricing', visitors: 1 },
+    ]);
+    expect(await ok('timeseries', `${WEEK}&${json([['is', 'visit:device', ['Mobile']]])}`)).toEqual(
+      expect.arrayContaining([{ date: '2026-11-25', visitors: 1 }]),
+    );
+    expect(await ok('aggregate', `${WEEK}&${json([])}`)).toEqual({ visitors: { value: 4 } });
+    // v1's properties and rules, in Plausible's words; what the v2 parser refuses, in its own.
+    expect(await refused('aggregate', json([['is', 'visit:planet', ['Mars']]]))).toBe(
+      "Invalid filter property 'visit:planet'. Please provide a valid filter property: " +
+        'https://plausible.io/docs/stats-api#properties',
+    );
+    expect(await refused('aggregate', json([['is', 'visit:city', ['Paris']]]))).toBe(
+      'Filtering by `visit:city` is not supported by Tally: Tally locates visitors by country only.',
+    );
+    expect(
+      await refused('aggregate', `metrics=bounce_rate&${json([['is', 'event:name', ['Signup']]])}`),
+    ).toBe('Session metric `bounce_rate` cannot be queried when using a filter on `event:name`.');
+    expect(await refused('aggregate', json([['not', ['is', 'visit:os', ['Mac']]]]))).toStartWith(
+      '#/filters/0: The Stats API v1 has no `not` filters',
+    );
+    expect(await refused('aggregate', json([['equals', 'event:page', ['/']]]))).toBe(
+      '#/filters/0: Invalid filter ["equals","event:page",["/"]]',
+    );
+    expect(await refused('aggregate', json([['matches', 'event:page', ['(']]]))).toStartWith(
+      '#/filters/0/2: Invalid regular expression "("',
+    );
+    expect(await refused('aggregate', json({ page: '/' }))).toStartWith(
+      'Invalid filters {"page":"/"}: filters given as JSON are a list',
+    );
+  });
+
   test("a page filter: the bounce rate of the visits that entered there (Plausible's)", async () => {
     const hello = encodeURIComponent('event:page==/blog/hello');
     const query = `${WEEK}&filters=${hello}&metrics=visits,bounce_rate,visit_duration`;

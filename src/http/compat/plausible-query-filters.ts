@@ -8,6 +8,7 @@
 import {
   conditionFilters,
   conditionSideOf,
+  findBadPattern,
   isFilter,
   queryLimits,
   regexPattern,
@@ -15,6 +16,7 @@ import {
   type WebFilter,
   type WebMatch,
 } from '../../query/index.ts';
+import type { AppDeps } from '../context.ts';
 import { badRequest, propertyName, propertyOf } from './plausible-stats-params.ts';
 
 /** A filter's RE2 pattern as it is read, for the caller to check before any read. */
@@ -31,7 +33,8 @@ export interface QueryFilters {
   patterns: PatternAt[];
 }
 
-const OPERATORS: Record<string, { match: WebMatch; negated: boolean }> = {
+type Operators = Record<string, { match: WebMatch; negated: boolean }>;
+const OPERATORS: Operators = {
   is: { match: 'is', negated: false },
   is_not: { match: 'is', negated: true },
   contains: { match: 'contains', negated: false },
@@ -39,25 +42,59 @@ const OPERATORS: Record<string, { match: WebMatch; negated: boolean }> = {
   matches: { match: 'regex', negated: false },
   matches_not: { match: 'regex', negated: true },
 };
+/**
+ * With v1's JSON filters, also the operators Plausible's v1 parses its `*` expressions into
+ * (its v2 schema has them not): v1's wildcards, `*` any text.
+ */
+const V1_OPERATORS: Operators = {
+  ...OPERATORS,
+  matches_wildcard: { match: 'glob', negated: false },
+  matches_wildcard_not: { match: 'glob', negated: true },
+};
 /** Operators of Plausible's that Tally has no reading of. */
 const PLAUSIBLE_ONLY_OPERATORS: Record<string, string> = {
   has_done: 'Tally has no behavioral filters',
   has_not_done: 'Tally has no behavioral filters',
 };
-const GOAL_OPERATORS = ['is', 'contains'];
+const GOAL_OPERATORS = ['is', 'contains', 'matches_wildcard'];
 const GOAL = 'event:goal';
 /** Filtered by `is` and `is_not` with ISO 3166-1 alpha-2 codes only, as Plausible checks. */
 const COUNTRY = 'visit:country';
 
 export const shown = (value: unknown) => JSON.stringify(value);
 
-/** Reads `filters` (a list, or absent). */
-export function queryFiltersOf(value: unknown): QueryFilters {
+/** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */
+export async function checkPatterns(
+  store: AppDeps['engine']['store'],
+  tenant: string,
+  patterns: PatternAt[],
+  signal: AbortSignal,
+): Promise<void> {
+  const found = await findBadPattern(
+    store,
+    tenant,
+    patterns.map((p) => p.pattern),
+    signal,
+  );
+  if (found === null) return;
+  const at = patterns.find((p) => p.pattern === found.pattern);
+  const value = shown(at?.value ?? found.pattern);
+  throw badRequest(
+    `${at?.path ?? '#/filters'}: Invalid regular expression ${value}: ${found.reason}`,
+  );
+}
+
+/**
+ * Reads `filters` (a list, or absent); `v1`: Stats API v1's `filters` given as JSON, which
+ * Plausible reads with this parser, its wildcard operators too.
+ */
+export function queryFiltersOf(value: unknown, v1 = false): QueryFilters {
   if (value === undefined || value === null) return { conditions: [], patterns: [] };
   if (!Array.isArray(value)) throw badRequest('#/filters: Type mismatch. Expected Array.');
   const patterns: PatternAt[] = [];
+  const read = { patterns, operators: v1 ? V1_OPERATORS : OPERATORS };
   const conditions = value.flatMap((item, i) =>
-    topLevel(conditionOf(item, `#/filters/${i}`, 0, patterns), `#/filters/${i}`),
+    topLevel(conditionOf(item, `#/filters/${i}`, 0, read), `#/filters/${i}`),
   );
   const filters = conditions.flatMap((c) => conditionFilters(c));
   if (filters.length > queryLimits.webFiltersMax) {
@@ -93,12 +130,13 @@ function topLevel(condition: WebCondition, path: string, inAnd = false): WebCond
   return [inAnd && isFilter(condition) ? { all: [condition] } : condition];
 }
 
-function conditionOf(
-  value: unknown,
-  path: string,
-  depth: number,
-  patterns: PatternAt[],
-): WebCondition {
+/** What a read of filters gathers (the patterns) and the operators it takes. */
+interface Reading {
+  patterns: PatternAt[];
+  operators: Operators;
+}
+
+function conditionOf(value: unknown, path: string, depth: number, read: Reading): WebCondition {
   const invalid = () => badRequest(`${path}: Invalid filter ${shown(value)}`);
   if (!Array.isArray(value) || typeof value[0] !== 'string') throw invalid();
   const [operator] = value as [string, ...unknown[]];
@@ -108,13 +146,14 @@ function conditionOf(
     }
     if (value.length !== 2) throw invalid();
     const at = `${path}/1`;
-    if (operator === 'not') return { not: conditionOf(value[1], at, depth + 1, patterns) };
+    if (operator === 'not') return { not: conditionOf(value[1], at, depth + 1, read) };
     const parts = value[1];
     if (!Array.isArray(parts) || parts.length === 0) throw invalid();
-    const of = parts.map((part, i) => conditionOf(part, `${at}/${i}`, depth + 1, patterns));
+    const of = parts.map((part, i) => conditionOf(part, `${at}/${i}`, depth + 1, read));
     return operator === 'and' ? { all: of } : { any: of };
   }
-  const filter = filterOf(value, path, invalid);
+  const filter = filterOf(value, path, read.operators, invalid);
+  const { patterns } = read;
   if (filter.match === 'regex') {
     // Each value alone (RE2's reason is then about it), as it is read (in a group), then all
     // of them as one pattern.
@@ -131,13 +170,20 @@ function conditionOf(
   return filter;
 }
 
-function filterOf(value: unknown[], path: string, invalid: () => Error): WebFilter {
+function filterOf(
+  value: unknown[],
+  path: string,
+  operators: Operators,
+  invalid: () => Error,
+): WebFilter {
   const [operator, dimension, clauses, modifiers] = value as [string, ...unknown[]];
-  const why = PLAUSIBLE_ONLY_OPERATORS[operator];
+  const why = Object.hasOwn(PLAUSIBLE_ONLY_OPERATORS, operator)
+    ? PLAUSIBLE_ONLY_OPERATORS[operator]
+    : undefined;
   if (why !== undefined) {
     throw badRequest(`${path}: The filter operator \`${operator}\` is not supported: ${why}.`);
   }
-  const kind = OPERATORS[operator];
+  const kind = Object.hasOwn(operators, operator) ? operators[operator] : undefined;
   if (kind === undefined || typeof dimension !== 'string') throw invalid();
   if (value.length < 3 || value.length > 4) throw invalid();
   if (dimension === GOAL && !GOAL_OPERATORS.includes(operator)) throw invalid();

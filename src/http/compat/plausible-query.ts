@@ -8,7 +8,6 @@
 import { Elysia } from 'elysia';
 import { AppError } from '../../core/index.ts';
 import {
-  findBadPattern,
   type GoalDimension,
   type GoalMetric,
   type GoalMetricsRow,
@@ -26,7 +25,7 @@ import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { objectOf } from './ingest.ts';
 import { QUERY_DOC } from './plausible-query-docs.ts';
-import { shown } from './plausible-query-filters.ts';
+import { checkPatterns } from './plausible-query-filters.ts';
 import {
   PERCENTAGE,
   type QueryDimension,
@@ -85,7 +84,7 @@ interface Row {
 
 async function answer(ctx: QueryContext) {
   const { deps, request, tenant, params } = ctx;
-  await checkPatterns(ctx);
+  await checkPatterns(deps.engine.store, tenant, params.filters.patterns, request.signal);
   const all = params.range.kind === 'keyword' && params.range.keyword === 'all';
   const firstMs = all ? await getFirstEventMs(deps.engine.store, tenant, request.signal) : null;
   const range = resolveRange(params.range, params.tz, deps.clock.now(), firstMs);
@@ -119,23 +118,6 @@ async function answer(ctx: QueryContext) {
 function metricValue(row: Row, metric: GoalMetric): number | null {
   const nullable = metric === TIME_ON_PAGE || metric === SCROLL_DEPTH;
   return row.values[metric] ?? (nullable ? null : 0);
-}
-
-/** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */
-async function checkPatterns({ deps, request, tenant, params }: QueryContext): Promise<void> {
-  const { patterns } = params.filters;
-  const found = await findBadPattern(
-    deps.engine.store,
-    tenant,
-    patterns.map((p) => p.pattern),
-    request.signal,
-  );
-  if (found === null) return;
-  const at = patterns.find((p) => p.pattern === found.pattern);
-  const value = shown(at?.value ?? found.pattern);
-  throw badRequest(
-    `${at?.path ?? '#/filters'}: Invalid regular expression ${value}: ${found.reason}`,
-  );
 }
 
 type ResolvedDimension =

@@ -226,13 +226,24 @@ export function resultKeyOf(name: string): string {
 }
 
 /** `filters`: `;`-joined `property==value`/`!=`, `|` alternatives (`\|` a literal `|`), `*`. */
-export function filtersOf(query: URLSearchParams): WebFilter[] {
-  const text = query.get('filters') ?? '';
+export function filtersOf(text: string): WebFilter[] {
   const expressions = text.split(';').filter((e) => e.trim() !== '');
   if (expressions.length > queryLimits.webFiltersMax) {
     throw badRequest(`At most ${queryLimits.webFiltersMax} filters may be combined.`);
   }
   return expressions.map(filterOf);
+}
+
+/** The property a v1 filter names, or Plausible's 400 (Tally's where it cannot read it). */
+export function filterPropertyOf(name: string): WebProperty {
+  const property = propertyOf(name);
+  if (!('refused' in property)) return property;
+  throw badRequest(
+    property.refused === ''
+      ? `Invalid filter property '${name}'. Please provide a valid filter property: ` +
+          `${DOCS}#properties`
+      : `Filtering by \`${name}\` is not supported by Tally: ${property.refused}.`,
+  );
 }
 
 function filterOf(expression: string): WebFilter {
@@ -244,15 +255,7 @@ function filterOf(expression: string): WebFilter {
     );
   }
   const [, name = '', operator, raw = ''] = match;
-  const property = propertyOf(name);
-  if ('refused' in property) {
-    throw badRequest(
-      property.refused === ''
-        ? `Invalid filter property '${name}'. Please provide a valid filter property: ` +
-            `${DOCS}#properties`
-        : `Filtering by \`${name}\` is not supported by Tally: ${property.refused}.`,
-    );
-  }
+  const property = filterPropertyOf(name);
   const values = raw.split(/(?<!\\)\|/).map((v) => v.replaceAll('\\|', '|'));
   if (values.length > queryLimits.webFilterValuesMax) {
     throw badRequest(`A filter may name at most ${queryLimits.webFilterValuesMax} values.`);

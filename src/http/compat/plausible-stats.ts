@@ -27,11 +27,11 @@ import {
   REALTIME_DOC,
   TIMESERIES_DOC,
 } from './plausible-stats-docs.ts';
+import { statsFiltersOf } from './plausible-stats-filters.ts';
 import { checkMetrics, metricsOf } from './plausible-stats-metrics.ts';
 import {
   badRequest,
   compareOf,
-  filtersOf,
   pagingOf,
   previousRange,
   propertyOf,
@@ -112,7 +112,7 @@ function valuesOf(
 
 async function aggregate(ctx: StatsContext) {
   const range = rangeOf(ctx.query, ctx.deps.clock.now());
-  const filters = filtersOf(ctx.query);
+  const filters = await statsFiltersOf(ctx.deps, ctx.request, ctx.query, ctx.tenant);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
   const compare = compareOf(ctx.query);
@@ -184,7 +184,7 @@ async function timeseries(ctx: StatsContext) {
         : range.period === '6mo' || range.period === '12mo'
           ? 'month'
           : 'day';
-  const filters = filtersOf(ctx.query);
+  const filters = await statsFiltersOf(ctx.deps, ctx.request, ctx.query, ctx.tenant);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
   // One row per local date or hour: the hour the clocks put back is one, as Plausible's, and
@@ -231,7 +231,7 @@ async function breakdown(ctx: StatsContext) {
         : `Breaking down by \`${name}\` is not supported by Tally: ${property.refused}.`,
     );
   }
-  const filters = filtersOf(ctx.query);
+  const filters = await statsFiltersOf(ctx.deps, ctx.request, ctx.query, ctx.tenant);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, property);
   const { limit, page } = pagingOf(ctx.query);
