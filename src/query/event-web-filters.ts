@@ -24,6 +24,7 @@ const EVENT_FIELDS: readonly VisitProperty[] = [
   'os',
   'device',
   'country',
+  'country_name',
   'referrer_host',
   'utm_source',
   'utm_medium',

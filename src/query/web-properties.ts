@@ -8,6 +8,7 @@
 import { listValue } from '@duckdb/node-api';
 import { assert } from '../core/index.ts';
 import { channelSql } from './channel-sql.ts';
+import { COUNTRY_NAMES } from './country-names.ts';
 import { propertyText, propertyTextComparedTo } from './filters.ts';
 import {
   DIRECT_SOURCE,
@@ -16,6 +17,7 @@ import {
   referrerSourceOf,
   referrerTextOf,
 } from './referrer-source.ts';
+import { sqlMap } from './sql-literals.ts';
 import type { SqlParams } from './sql-params.ts';
 
 const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
@@ -37,8 +39,11 @@ export const VISIT_PROPERTIES = [
   'device',
   'country',
 ] as const;
-/** Visit properties Plausible has no name for: the referrer's host (Umami's referrer domain). */
-const MORE_VISIT_PROPERTIES = ['referrer_host'] as const;
+/**
+ * Visit properties Plausible's v1 has no name for: the referrer's host (Umami's referrer
+ * domain), and the country's English name (v2's visit:country_name).
+ */
+const MORE_VISIT_PROPERTIES = ['referrer_host', 'country_name'] as const;
 export type VisitProperty =
   | (typeof VISIT_PROPERTIES)[number]
   | (typeof MORE_VISIT_PROPERTIES)[number];
@@ -114,17 +119,23 @@ export function eventPropertySql(
   }
 }
 
+/** A visit's country by Plausible's name of it; NULL for none or a code it does not name. */
+const COUNTRY_NAME_SQL = `${sqlMap(new Map(Object.entries(COUNTRY_NAMES)))}[country]`;
+
 /** Plausible's operating system names where Tally's differ. */
 const OS_NAMES: Record<string, string> = { MacOS: 'Mac', Linux: 'GNU/Linux' };
 
 /** The value Plausible's Stats API v2 lists a visit without a campaign tag or device under. */
 const NOT_SET_VALUE = '(not set)';
 
+/** Visit properties Plausible's Stats API lists: v1's, and v2's country name. */
+const LISTED_PROPERTIES: readonly VisitProperty[] = [...VISIT_PROPERTIES, 'country_name'];
+
 /**
  * Visit properties a visit may lack, which v2 lists as NOT_SET_VALUE: all but its source and
  * referrer (Direct / None) and its pages (a visit without a page view is listed under none).
  */
-const NOT_SET_PROPERTIES: readonly VisitProperty[] = VISIT_PROPERTIES.filter(
+const NOT_SET_PROPERTIES: readonly VisitProperty[] = LISTED_PROPERTIES.filter(
   (p) => !['source', 'referrer', 'entry_page', 'exit_page'].includes(p),
 );
 
@@ -159,6 +170,8 @@ export function visitPropertySql(property: VisitProperty): string {
     }
     case 'device':
       return `upper(left(device, 1)) || substr(device, 2)`;
+    case 'country_name':
+      return COUNTRY_NAME_SQL;
     case 'utm_source':
       // The source tag: utm_source, else source, else ref, as Plausible stores utm_source.
       return 'utm';

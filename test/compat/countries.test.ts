@@ -77,6 +77,59 @@ describe('countries through the compatibility APIs', () => {
     });
   });
 
+  test("Plausible's Stats API v2: visit:country_name, the country by Plausible's name", async () => {
+    for (const ip of ['81.2.69.160', '81.2.69.161', '89.160.20.112', '2a02:ffc0::1', '10.0.0.1']) {
+      const body = { n: 'pageview', u: 'https://ex.com/', d: 'ex.com' };
+      const headers = { 'content-type': 'text/plain', 'x-forwarded-for': ip };
+      expect((await t.post('/api/event', JSON.stringify(body), headers)).status).toBe(202);
+    }
+    const query = async (body: Json) => {
+      const res = await t.post('/api/v2/query', {
+        site_id: 'ex.com',
+        metrics: ['visitors'],
+        date_range: 'day',
+        ...body,
+      });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const rows = (body: Json) => query(body).then((r) => r.body.results);
+    // As Plausible's v2: the name beside the code; a visit without a country is (not set).
+    expect(await rows({ dimensions: ['visit:country_name', 'visit:country'] })).toEqual([
+      { metrics: [2], dimensions: ['United Kingdom', 'GB'] },
+      { metrics: [1], dimensions: ['(not set)', '(not set)'] },
+      { metrics: [1], dimensions: ['Gibraltar', 'GI'] },
+      { metrics: [1], dimensions: ['Sweden', 'SE'] },
+    ]);
+    const filtered = (...filters: unknown[]) => rows({ filters });
+    expect(await filtered(['is', 'visit:country_name', ['Sweden', 'Gibraltar']])).toEqual([
+      { metrics: [2], dimensions: [] },
+    ]);
+    expect(await filtered(['contains', 'visit:country_name', ['united']])).toEqual([
+      { metrics: [0], dimensions: [] },
+    ]);
+    expect(
+      await filtered(['contains', 'visit:country_name', ['united'], { case_sensitive: false }]),
+    ).toEqual([{ metrics: [2], dimensions: [] }]);
+    expect(await filtered(['not', ['is', 'visit:country_name', ['United Kingdom']]])).toEqual([
+      { metrics: [3], dimensions: [] },
+    ]);
+    // Regions and cities Tally has not; Plausible's v1 has no name properties.
+    expect((await query({ dimensions: ['visit:city_name'] })).body.error).toBe(
+      '#/dimensions/0: The dimension `visit:city_name` is not supported by Tally: ' +
+        'Tally locates visitors by country only.',
+    );
+    expect((await query({ filters: [['is', 'visit:region_name', ['Berlin']]] })).body.error).toBe(
+      '#/filters/0: Filtering by `visit:region_name` is not supported by Tally: ' +
+        'Tally locates visitors by country only.',
+    );
+    const v1 = await t.get('/api/v1/stats/breakdown?site_id=ex.com&property=visit:country_name');
+    expect(v1.status).toBe(400);
+    expect(((await v1.json()) as Json).error).toBe(
+      "Invalid property 'visit:country_name'. Please provide a valid property for the " +
+        'breakdown endpoint: https://plausible.io/docs/stats-api#properties',
+    );
+  });
+
   test("PostHog: the event's $ip; a $geoip_country_code property is not the country", async () => {
     const capture = (properties: Json) =>
       t.post('/capture/', { api_key: 'k', event: '$pageview', distinct_id: 'd1', properties });

@@ -597,6 +597,27 @@ describe('filters', () => {
     ).toEqual([1]); // D (A's /blog/hello is Google's)
   });
 
+  test("visit:screen, Plausible's other name of the device, filters as it", async () => {
+    expect(await visitors([['is', 'visit:screen', ['Mobile']]])).toEqual([1]); // C's iPhone
+    expect(await visitors([['is_not', 'visit:screen', ['Mobile']]])).toEqual([3]);
+    expect(await visitors([['not', ['contains', 'visit:screen', ['desk']]]])).toEqual([4]);
+    // Plausible filters by it, and groups by visit:device only.
+    expect(
+      await refused({ metrics: ['visitors'], date_range: TWO_DAYS, dimensions: ['visit:screen'] }),
+    ).toBe(
+      '#/dimensions/0: The dimension `visit:screen` is not supported by Tally: Plausible ' +
+        'filters by it only; group by `visit:device`, the same values.',
+    );
+    // Not one of v1's properties, in either form of its filters (Plausible's v1 refuses it).
+    const v1 = await t.get(
+      `/api/v1/stats/aggregate?site_id=example.com&filters=${encodeURIComponent('visit:screen==Mobile')}`,
+    );
+    expect(((await v1.json()) as Json).error).toBe(
+      "Invalid filter property 'visit:screen'. Please provide a valid filter property: " +
+        'https://plausible.io/docs/stats-api#properties',
+    );
+  });
+
   test('filters with a dimension and with a time dimension', async () => {
     expect(
       await rows({

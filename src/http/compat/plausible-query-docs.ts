@@ -42,7 +42,8 @@ const QueryIn = t.Object(
           `Up to ${queryLimits.statsQueryDimensionsMax}, one row per combination: event:page, ` +
           'event:name, event:goal, event:props:<key>, visit:source, visit:referrer, ' +
           'visit:entry_page, visit:exit_page, visit:utm_*, visit:device, visit:browser, ' +
-          'visit:os, and one of time, time:hour, time:day, time:week, time:month.',
+          'visit:os, visit:channel, visit:country and visit:country_name (with GEOIP_DB), ' +
+          'and one of time, time:hour, time:day, time:week, time:month.',
       }),
     ),
     filters: t.Optional(
@@ -50,7 +51,8 @@ const QueryIn = t.Object(
         description:
           '`[op, dimension, [values]]` with is, is_not, contains, contains_not, matches, ' +
           'matches_not (RE2), an optional `{"case_sensitive": false}`; nested with ' +
-          '`["and", [...]]`, `["or", [...]]`, `["not", filter]`.',
+          '`["and", [...]]`, `["or", [...]]`, `["not", filter]`. The dimensions, and ' +
+          'visit:screen (the device).',
       }),
     ),
     order_by: t.Optional(

@@ -15,6 +15,7 @@ import {
   type WebCondition,
   type WebFilter,
   type WebMatch,
+  type WebProperty,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
 import { badRequest, propertyName, propertyOf } from './plausible-stats-params.ts';
@@ -62,6 +63,33 @@ const GOAL = 'event:goal';
 const COUNTRY = 'visit:country';
 
 export const shown = (value: unknown) => JSON.stringify(value);
+
+const BY_COUNTRY = 'Tally locates visitors by country only';
+/** v2's dimensions beyond v1's properties: what Tally reads them as, or why it cannot. */
+const V2_PROPERTIES: Record<string, WebProperty | { refused: string }> = {
+  'visit:country_name': { visit: 'country_name' },
+  'visit:region_name': { refused: BY_COUNTRY },
+  'visit:city_name': { refused: BY_COUNTRY },
+};
+/** The screen size, Plausible's other name of the device, which it filters by only. */
+const SCREEN = 'visit:screen';
+
+/**
+ * A v2 dimension's property (`filtered`: in a filter), or why it is refused ('' when unknown):
+ * v1's properties (propertyOf), and v2's own.
+ */
+export function queryPropertyOf(
+  name: string,
+  filtered: boolean,
+): WebProperty | { refused: string } {
+  if (name === SCREEN) {
+    return filtered
+      ? { visit: 'device' }
+      : { refused: 'Plausible filters by it only; group by `visit:device`, the same values' };
+  }
+  const v2 = Object.hasOwn(V2_PROPERTIES, name) ? V2_PROPERTIES[name] : undefined;
+  return v2 ?? propertyOf(name);
+}
 
 /** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */
 export async function checkPatterns(
@@ -187,7 +215,7 @@ function filterOf(
   if (kind === undefined || typeof dimension !== 'string') throw invalid();
   if (value.length < 3 || value.length > 4) throw invalid();
   if (dimension === GOAL && !GOAL_OPERATORS.includes(operator)) throw invalid();
-  const property = propertyOf(dimension);
+  const property = queryPropertyOf(dimension, true);
   if ('refused' in property) {
     if (property.refused === '') throw invalid();
     throw badRequest(

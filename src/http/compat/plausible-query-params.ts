@@ -18,9 +18,14 @@ import {
   type WebProperty,
 } from '../../query/index.ts';
 import { checkScrollDepth } from './plausible-query-engagement.ts';
-import { type QueryFilters, queryFiltersOf, shown } from './plausible-query-filters.ts';
+import {
+  type QueryFilters,
+  queryFiltersOf,
+  queryPropertyOf,
+  shown,
+} from './plausible-query-filters.ts';
 import { type RangeSpec, rangeSpecOf, TIME_UNITS, type TimeUnit } from './plausible-query-time.ts';
-import { badRequest, isEventOnly, propertyName, propertyOf } from './plausible-stats-params.ts';
+import { badRequest, isEventOnly, propertyName } from './plausible-stats-params.ts';
 
 export const PERCENTAGE = 'percentage';
 export type QueryMetric = GoalMetric | typeof PERCENTAGE;
@@ -252,7 +257,7 @@ function dimensionsOf(value: unknown): QueryDimension[] {
     if (typeof name !== 'string') throw invalid();
     const time = TIME_DIMENSIONS[name];
     if (time !== undefined) return { name, time };
-    const property = propertyOf(name);
+    const property = queryPropertyOf(name, false);
     if (!('refused' in property)) return { name, property };
     if (property.refused === '') throw invalid();
     throw badRequest(
