@@ -904,6 +904,10 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['equals', 'event:page', ['/']])).toBe(
       '#/filters/0: Invalid filter ["equals","event:page",["/"]]',
     );
+    // An operator named as a property of every object is no operator either.
+    expect(await filtered(['constructor', 'event:page', ['/']])).toBe(
+      '#/filters/0: Invalid filter ["constructor","event:page",["/"]]',
+    );
     expect(await filtered(['is', 'visit:city', ['Paris']])).toBe(
       '#/filters/0: Filtering by `visit:city` is not supported by Tally: ' +
         'Tally locates visitors by country only.',
