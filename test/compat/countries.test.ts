@@ -75,6 +75,15 @@ describe('countries through the compatibility APIs', () => {
     expect((await read('aggregate', filter('visit:country!=GB'))).results).toEqual({
       visitors: { value: 2 },
     });
+    // A country by name is no code (Plausible drops such a filter and reads every visit).
+    const named = await t.get(
+      `/api/v1/stats/aggregate?site_id=ex.com&period=day&${filter('visit:country==GB|Sweden')}`,
+    );
+    expect(named.status).toBe(400);
+    expect(((await named.json()) as Json).error).toBe(
+      'Invalid filter expression `visit:country==GB|Sweden`: visit:country needs to be a ' +
+        'valid 2-letter country code.',
+    );
   });
 
   test("Plausible's Stats API v2: visit:country_name, the country by Plausible's name", async () => {
