@@ -200,6 +200,15 @@ describe('GET /api/v1/stats/aggregate', () => {
       "Invalid filter property 'visit:planet'. Please provide a valid filter property: " +
         'https://plausible.io/docs/stats-api#properties',
     );
+    // v2's visit:screen and visit:country_name are not v1 properties, in Plausible either.
+    for (const name of ['visit:screen', 'visit:country_name']) {
+      expect(await refused('aggregate', json([['is', name, ['Mobile']]]))).toStartWith(
+        `Invalid filter property '${name}'.`,
+      );
+      expect(await refused('breakdown', `property=${name}`)).toStartWith(
+        `Invalid property '${name}'.`,
+      );
+    }
     expect(await refused('aggregate', json([['is', 'visit:city', ['Paris']]]))).toBe(
       'Filtering by `visit:city` is not supported by Tally: Tally locates visitors by country only.',
     );
