@@ -817,6 +817,23 @@ describe("Plausible's 400s, naming the field", () => {
     );
   });
 
+  test('names every JavaScript object has are no metric, dimension, filter or include', async () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(await refused({ ...base, metrics: [name] })).toBe(
+        `#/metrics/0: Invalid metric ${JSON.stringify(name)}`,
+      );
+      expect(await refused({ ...base, dimensions: [name] })).toBe(
+        `#/dimensions/0: Invalid dimension ${JSON.stringify(name)}`,
+      );
+      expect(await refused({ ...base, filters: [['is', name, ['x']]] })).toBe(
+        `#/filters/0: Invalid filter ${JSON.stringify(['is', name, ['x']])}`,
+      );
+      expect(await refused({ ...base, include: JSON.parse(`{"${name}": true}`) })).toBe(
+        `#/include/${name}: Schema does not allow additional properties.`,
+      );
+    }
+  });
+
   test('dimensions, order_by, include and pagination', async () => {
     expect(await refused({ ...base, dimensions: ['visit:planet'] })).toBe(
       '#/dimensions/0: Invalid dimension "visit:planet"',

@@ -715,6 +715,19 @@ describe("Plausible's 400s", () => {
     expect(await refused('aggregate', 'tz=Mars/Olympus')).toStartWith(
       'Error parsing `tz` parameter',
     );
+    // A name every JavaScript object has is no property or interval either (was a 500, and
+    // an interval of toString read days).
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(await refused('breakdown', `property=${name}`)).toStartWith(
+        `Invalid property '${name}'.`,
+      );
+      expect(await refused('aggregate', `filters=${encodeURIComponent(`${name}==x`)}`)).toStartWith(
+        `Invalid filter property '${name}'.`,
+      );
+      expect(await refused('timeseries', `interval=${name}`)).toStartWith(
+        `Error parsing \`interval\` parameter: invalid interval \`${name}\`.`,
+      );
+    }
   });
 
   test('a site_id that cannot name a site is 401, as an unknown site is', async () => {

@@ -18,7 +18,7 @@ import {
   type WebProperty,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
-import { badRequest, propertyName, propertyOf } from './plausible-stats-params.ts';
+import { badRequest, ownValue, propertyName, propertyOf } from './plausible-stats-params.ts';
 
 /** A filter's RE2 pattern as it is read, for the caller to check before any read. */
 export interface PatternAt {
@@ -87,8 +87,7 @@ export function queryPropertyOf(
       ? { visit: 'device' }
       : { refused: 'Plausible filters by it only; group by `visit:device`, the same values' };
   }
-  const v2 = Object.hasOwn(V2_PROPERTIES, name) ? V2_PROPERTIES[name] : undefined;
-  return v2 ?? propertyOf(name);
+  return ownValue(V2_PROPERTIES, name) ?? propertyOf(name);
 }
 
 /** A bad RE2 pattern is the 400 of the filter that brings it, before anything is read. */
@@ -205,13 +204,11 @@ function filterOf(
   invalid: () => Error,
 ): WebFilter {
   const [operator, dimension, clauses, modifiers] = value as [string, ...unknown[]];
-  const why = Object.hasOwn(PLAUSIBLE_ONLY_OPERATORS, operator)
-    ? PLAUSIBLE_ONLY_OPERATORS[operator]
-    : undefined;
+  const why = ownValue(PLAUSIBLE_ONLY_OPERATORS, operator);
   if (why !== undefined) {
     throw badRequest(`${path}: The filter operator \`${operator}\` is not supported: ${why}.`);
   }
-  const kind = Object.hasOwn(operators, operator) ? operators[operator] : undefined;
+  const kind = ownValue(operators, operator);
   if (kind === undefined || typeof dimension !== 'string') throw invalid();
   if (value.length < 3 || value.length > 4) throw invalid();
   if (dimension === GOAL && !GOAL_OPERATORS.includes(operator)) throw invalid();

@@ -25,7 +25,7 @@ import {
   shown,
 } from './plausible-query-filters.ts';
 import { type RangeSpec, rangeSpecOf, TIME_UNITS, type TimeUnit } from './plausible-query-time.ts';
-import { badRequest, isEventOnly, propertyName } from './plausible-stats-params.ts';
+import { badRequest, isEventOnly, ownValue, propertyName } from './plausible-stats-params.ts';
 
 export const PERCENTAGE = 'percentage';
 export type QueryMetric = GoalMetric | typeof PERCENTAGE;
@@ -226,7 +226,7 @@ function listOf(value: unknown, path: string, minItems = 0): unknown[] {
 
 function metricsOf(value: unknown): QueryMetric[] {
   return listOf(value, '#/metrics', 1).map((metric, i) => {
-    const why = typeof metric === 'string' ? UNSUPPORTED_METRICS[metric] : undefined;
+    const why = typeof metric === 'string' ? ownValue(UNSUPPORTED_METRICS, metric) : undefined;
     if (why !== undefined) {
       throw badRequest(
         `#/metrics/${i}: The metric \`${metric}\` is not supported by Tally: ${why}.`,
@@ -255,7 +255,7 @@ function dimensionsOf(value: unknown): QueryDimension[] {
   return names.map((name, i) => {
     const invalid = () => badRequest(`#/dimensions/${i}: Invalid dimension ${shown(name)}`);
     if (typeof name !== 'string') throw invalid();
-    const time = TIME_DIMENSIONS[name];
+    const time = ownValue(TIME_DIMENSIONS, name);
     if (time !== undefined) return { name, time };
     const property = queryPropertyOf(name, false);
     if (!('refused' in property)) return { name, property };
@@ -311,7 +311,7 @@ function includeOf(value: unknown): QueryInclude {
     if (key === 'comparisons' || key === 'compare') {
       throw badRequest(`#/include/${key}: Comparisons are not supported by Tally's v2 API.`);
     }
-    const field = INCLUDE_KEYS[key];
+    const field = ownValue(INCLUDE_KEYS, key);
     if (field === undefined) throw notAllowed(`#/include/${key}`);
     if (typeof flag !== 'boolean') {
       throw badRequest(

@@ -42,6 +42,11 @@ export function badRequest(message: string): AppError {
   return new AppError('bad_request', message);
 }
 
+/** `table`'s own value for `key`: none for a name every object has (`constructor`). */
+export function ownValue<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** `period`, `date` and `tz` → the days read, `nowMs` giving today. */
 export function rangeOf(query: URLSearchParams, nowMs: number): StatsRange {
   const period = (query.get('period') ?? '30d') as PlausiblePeriod;
@@ -206,7 +211,7 @@ const PROPS_PREFIX = 'event:props:';
 
 /** A property's name → the property, or the reason it is refused ('' when unknown). */
 export function propertyOf(name: string): WebProperty | { refused: string } {
-  const event = EVENT_NAMES[name];
+  const event = ownValue(EVENT_NAMES, name);
   if (event !== undefined) return { event };
   if (name.startsWith(PROPS_PREFIX) && name.length > PROPS_PREFIX.length) {
     return { prop: name.slice(PROPS_PREFIX.length) };
@@ -215,7 +220,7 @@ export function propertyOf(name: string): WebProperty | { refused: string } {
   if ((VISIT_PROPERTIES as readonly string[]).includes(visit)) {
     return { visit: visit as VisitProperty };
   }
-  return { refused: PLAUSIBLE_ONLY_PROPERTIES[name] ?? '' };
+  return { refused: ownValue(PLAUSIBLE_ONLY_PROPERTIES, name) ?? '' };
 }
 
 /** The key of a breakdown's rows: the property's name without its prefix, as Plausible. */

@@ -32,6 +32,7 @@ import { checkMetrics, metricsOf } from './plausible-stats-metrics.ts';
 import {
   badRequest,
   compareOf,
+  ownValue,
   pagingOf,
   previousRange,
   propertyOf,
@@ -164,12 +165,17 @@ function elixirFloatRound(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
 
-const INTERVALS = { date: 'day', day: 'day', month: 'month' } as const;
+const INTERVALS: Readonly<Record<string, 'day' | 'month'>> = {
+  date: 'day',
+  day: 'day',
+  month: 'month',
+};
 
 async function timeseries(ctx: StatsContext) {
   const range = rangeOf(ctx.query, ctx.deps.clock.now());
   const asked = ctx.query.get('interval');
-  if (asked !== null && !(asked in INTERVALS)) {
+  const askedInterval = asked === null ? undefined : ownValue(INTERVALS, asked);
+  if (asked !== null && askedInterval === undefined) {
     throw badRequest(
       `Error parsing \`interval\` parameter: invalid interval \`${asked}\`. ` +
         'Valid intervals are `day`, `month`',
@@ -177,13 +183,12 @@ async function timeseries(ctx: StatsContext) {
   }
   // Plausible's defaults: hours for a day, months for 6 and 12 months, else days.
   const interval =
-    asked !== null
-      ? INTERVALS[asked as keyof typeof INTERVALS]
-      : range.period === 'day'
-        ? 'hour'
-        : range.period === '6mo' || range.period === '12mo'
-          ? 'month'
-          : 'day';
+    askedInterval ??
+    (range.period === 'day'
+      ? 'hour'
+      : range.period === '6mo' || range.period === '12mo'
+        ? 'month'
+        : 'day');
   const filters = await statsFiltersOf(ctx.deps, ctx.request, ctx.query, ctx.tenant);
   const metrics = metricsOf(ctx.query);
   checkMetrics(metrics, filters, null);
