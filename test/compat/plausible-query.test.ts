@@ -925,6 +925,15 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['constructor', 'event:page', ['/']])).toBe(
       '#/filters/0: Invalid filter ["constructor","event:page",["/"]]',
     );
+    // Plausible's dimensions of what Tally keeps not: why, not "Invalid filter".
+    expect(await filtered(['is', 'visit:entry_page_hostname', ['example.com']])).toBe(
+      '#/filters/0: Filtering by `visit:entry_page_hostname` is not supported by Tally: ' +
+        'Tally keeps no hostname per event.',
+    );
+    expect(await filtered(['is', 'segment', [1]])).toBe(
+      '#/filters/0: Filtering by `segment` is not supported by Tally: Tally has no saved ' +
+        'segments.',
+    );
     expect(await filtered(['is', 'visit:city', ['Paris']])).toBe(
       '#/filters/0: Filtering by `visit:city` is not supported by Tally: ' +
         'Tally locates visitors by country only.',

@@ -65,11 +65,15 @@ const COUNTRY = 'visit:country';
 export const shown = (value: unknown) => JSON.stringify(value);
 
 const BY_COUNTRY = 'Tally locates visitors by country only';
+const NO_HOSTNAME = 'Tally keeps no hostname per event';
 /** v2's dimensions beyond v1's properties: what Tally reads them as, or why it cannot. */
 const V2_PROPERTIES: Record<string, WebProperty | { refused: string }> = {
   'visit:country_name': { visit: 'country_name' },
   'visit:region_name': { refused: BY_COUNTRY },
   'visit:city_name': { refused: BY_COUNTRY },
+  'visit:entry_page_hostname': { refused: NO_HOSTNAME },
+  'visit:exit_page_hostname': { refused: NO_HOSTNAME },
+  segment: { refused: 'Tally has no saved segments' },
 };
 /** The screen size, Plausible's other name of the device, which it filters by only. */
 const SCREEN = 'visit:screen';
