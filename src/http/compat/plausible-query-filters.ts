@@ -3,7 +3,9 @@
 // is_not, contains and contains_not), operators is, is_not, contains, contains_not, matches
 // and matches_not (RE2 patterns, found anywhere in the value), and `and`, `or` and `not` nest
 // them. Dimensions are v1's properties (propertyOf), so a property v1 learns is filterable
-// here too. Refusals are Plausible's 400s, each naming the filter by its JSON pointer.
+// here too, and v2's own (queryPropertyOf: the country's name, the screen). Refusals are
+// Plausible's 400s, each naming the filter by its JSON pointer. v1's `filters` given as JSON
+// are read here too (plausible-stats-filters.ts).
 
 import {
   conditionFilters,
