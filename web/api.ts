@@ -2,10 +2,11 @@
 // authenticated fetches of the read API (stats, time series, funnels, cohorts), the password
 // login, the refresh of its access token and the logout. The refresh token stays in memory
 // only (gone with the tab); it is single use, so refreshes never overlap and each stores the
-// one it gets back. Reads, the check of access and refreshes are bounded (web/deadline.ts).
+// one it gets back. Reads, the check of access, sign-ins and refreshes are bounded
+// (web/deadline.ts).
 
 import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
-import { ReadTimeout, withDeadline } from './deadline.ts';
+import { ReadTimeout, SIGN_IN_TIMEOUT_MS, withDeadline } from './deadline.ts';
 
 const TOKEN_KEY = 'tally.token';
 const PROJECT_KEY = 'tally.project';
@@ -265,16 +266,30 @@ function readJson<T>(url: URL, access: Access): Promise<T> {
   });
 }
 
-/** POST /api/v1/auth/login; the access token, or throws with the server's reason. */
+/**
+ * POST /api/v1/auth/login; the access token, or throws with the server's reason, or with why
+ * no answer came (none within SIGN_IN_TIMEOUT_MS: given up, so the prompt can be used again).
+ */
 export async function login(email: string, password: string): Promise<string> {
-  const response = await fetch('/api/v1/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
+  type Tokens = { access_token?: string; refresh_token?: string };
+  const body = await withDeadline(async (signal) => {
+    const response = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+      signal,
+    });
+    if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
+    if (!response.ok) throw new Error(await detailOf(response));
+    return (await response.json()) as Tokens;
+  }, SIGN_IN_TIMEOUT_MS).catch((error: unknown) => {
+    if (error instanceof ReadTimeout) throw new Error(`${error.message}; try again`);
+    // fetch's own failure: offline, or the connection refused or reset.
+    if (error instanceof TypeError) {
+      throw new Error(`the server did not answer (${error.message}); try again`);
+    }
+    throw error;
   });
-  if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
-  if (!response.ok) throw new Error(await detailOf(response));
-  const body = (await response.json()) as { access_token?: string; refresh_token?: string };
   if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
   // A sign-in held until now (the prompt came for a refused project) is replaced: it ends.
   forgetSession();

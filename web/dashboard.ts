@@ -12,7 +12,6 @@ import {
   fetchSeries,
   forgetSession,
   loadAccess,
-  login,
   probe,
   ReadBusy,
   ReadUnauthorized,
@@ -26,6 +25,7 @@ import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
 import { formatCount } from './period.ts';
 import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
+import { wireSignIn } from './sign-in-form.ts';
 import { StatsPanel } from './stats.ts';
 import {
   byId,
@@ -319,20 +319,10 @@ function wireForms(): void {
     access = loadAccess();
     void boot();
   });
-  byId('login-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const email = byId<HTMLInputElement>('email').value;
-    const password = byId<HTMLInputElement>('password').value;
-    login(email, password).then(
-      (token) => {
-        saveToken(token);
-        access = loadAccess();
-        void boot();
-      },
-      (error: unknown) => {
-        byId('auth-error').textContent = error instanceof Error ? error.message : String(error);
-      },
-    );
+  wireSignIn((token) => {
+    saveToken(token);
+    access = loadAccess();
+    void boot();
   });
   byId('forget').addEventListener('click', () => {
     forgetSession();

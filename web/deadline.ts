@@ -1,6 +1,7 @@
 // The dashboard's bound on a request to its server: a connection that hangs without closing
 // (a proxy that holds it, a link that died, a server stuck) would otherwise leave a read, the
-// check of access or a refresh waiting for ever, and with it everything queued behind it.
+// check of access, a sign-in or a refresh waiting for ever, and with it everything queued
+// behind it.
 
 /**
  * How long a read (headers and body) may take before the page gives it up and takes it for no
@@ -9,6 +10,13 @@
  * under 3 minutes. A read given up is aborted, so it stops costing the server too.
  */
 export const READ_TIMEOUT_MS = 180_000;
+
+/**
+ * How long a sign-in may take before the page gives it up: a password check (argon2id, well
+ * under a second) and a few SQLite writes, queued behind no read, so 30 s is far above a slow
+ * server's answer, and the prompt says so and takes another try instead of waiting for ever.
+ */
+export const SIGN_IN_TIMEOUT_MS = 30_000;
 
 /** A request given up after its deadline: no answer, as a network failure is none. */
 export class ReadTimeout extends Error {

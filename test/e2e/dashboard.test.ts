@@ -19,7 +19,7 @@ import {
   type TenantResolver,
 } from '../../src/core/index.ts';
 import { CREDENTIALS_RECHECK_MS, type LiveLimits } from '../../src/live/index.ts';
-import { READ_TIMEOUT_MS } from '../../web/deadline.ts';
+import { READ_TIMEOUT_MS, SIGN_IN_TIMEOUT_MS } from '../../web/deadline.ts';
 import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { launchChromium } from '../helpers/chromium.ts';
@@ -760,6 +760,41 @@ describe('a signed-in dashboard', () => {
     await page.waitForSelector('#status[data-state="live"]', { timeout: 20_000 });
     expect(refused).toBeGreaterThanOrEqual(2); // the 503, then the refresh that worked
     expect(await page.isHidden('#auth')).toBe(true); // never asked to sign in again
+  }, 60_000);
+
+  test('a sign-in that gets no answer is given up: its reason shown, the button usable again', async () => {
+    const { server } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await page.clock.install();
+    // The first sign-in meets a connection that never answers nor closes.
+    let logins = 0;
+    await page.route('**/api/v1/auth/login', (route) => {
+      if (logins++ > 0) return route.fallback();
+      // Held: neither answered nor aborted.
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#email', ANA.email);
+    await page.fill('#password', ANA.password);
+    await page.click('#login-button');
+    const deadline = performance.now() + 10_000;
+    while (logins === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(await page.isDisabled('#login-button')).toBe(true); // one sign-in at a time
+    await page.clock.runFor(SIGN_IN_TIMEOUT_MS - 1000);
+    expect(await page.textContent('#auth-error')).toBe('');
+    await page.clock.runFor(1000);
+    const waited = Math.round(SIGN_IN_TIMEOUT_MS / 1000);
+    await textBecomes(
+      page,
+      '#auth-error',
+      `the server did not answer within ${waited} s; try again`,
+      VISIBLE_WITHIN_MS,
+    );
+    expect(await page.isEnabled('#login-button')).toBe(true);
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(logins).toBe(2);
+    expect(await page.isHidden('#auth')).toBe(true);
   }, 60_000);
 
   test('Forget key ends the session on the server: its tokens stop working', async () => {
