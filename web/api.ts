@@ -1,67 +1,15 @@
-// The dashboard's access to the server: the credential and project kept in sessionStorage,
-// authenticated fetches of the read API (stats, time series, funnels, cohorts), the password
-// login, the refresh of its access token and the logout. The refresh token stays in memory
-// only (gone with the tab); it is single use, so refreshes never overlap and each stores the
-// one it gets back. Reads, the check of access, sign-ins and refreshes are bounded
+// The dashboard's authenticated fetches of the read API (stats, time series, funnels,
+// cohorts) and the check of its access; a read answered 401 refreshes a sign-in's access token
+// (web/sign-in.ts) and is sent again. Reads and the check of access are bounded
 // (web/deadline.ts).
 
 import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
-import { ReadTimeout, SIGN_IN_TIMEOUT_MS, withDeadline } from './deadline.ts';
+import type { Access } from './access.ts';
+import { detailOf } from './answer-detail.ts';
+import { ReadTimeout, withDeadline } from './deadline.ts';
+import { refreshAccess } from './sign-in.ts';
 
-const TOKEN_KEY = 'tally.token';
-const PROJECT_KEY = 'tally.project';
-
-/** The refresh token of the password sign-in, if any (a pasted key has none). */
-let refreshToken: string | null = null;
-let refreshing: Promise<string | null> | null = null;
-
-export interface Access {
-  /** A read key or an access token; null when the server is open. */
-  token: string | null;
-  /** The project (tenant) to read; null for the server's default. */
-  project: string | null;
-}
-
-export function loadAccess(): Access {
-  return {
-    token: sessionStorage.getItem(TOKEN_KEY),
-    project: sessionStorage.getItem(PROJECT_KEY),
-  };
-}
-
-/**
- * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
- * refresh token is dropped here at once, and its session is revoked on the server. A refresh
- * in flight meanwhile is not kept (see exchange).
- */
-export function forgetSession(): void {
-  const token = refreshToken;
-  refreshToken = null;
-  if (token !== null) logout(token);
-}
-
-/**
- * POST /api/v1/auth/logout: the session of `token` ends on the server (best effort: offline or
- * refused, the tab holds nothing of it any more).
- */
-function logout(token: string): void {
-  void fetch('/api/v1/auth/logout', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: token }),
-    keepalive: true,
-  }).catch(() => undefined);
-}
-
-export function saveToken(token: string | null): void {
-  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
-  else sessionStorage.setItem(TOKEN_KEY, token);
-}
-
-export function saveProject(project: string | null): void {
-  if (project === null || project === '') sessionStorage.removeItem(PROJECT_KEY);
-  else sessionStorage.setItem(PROJECT_KEY, project);
-}
+export { type Access, loadAccess, saveProject, saveToken } from './access.ts';
 
 /** A read-API URL with the project added as tenant_id. */
 export function readUrl(path: string, access: Access, params: Record<string, string> = {}) {
@@ -266,88 +214,6 @@ function readJson<T>(url: URL, access: Access): Promise<T> {
   });
 }
 
-/**
- * POST /api/v1/auth/login; the access token, or throws with the server's reason, or with why
- * no answer came (none within SIGN_IN_TIMEOUT_MS: given up, so the prompt can be used again).
- */
-export async function login(email: string, password: string): Promise<string> {
-  type Tokens = { access_token?: string; refresh_token?: string };
-  const body = await withDeadline(async (signal) => {
-    const response = await fetch('/api/v1/auth/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-      signal,
-    });
-    if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
-    if (!response.ok) throw new Error(await detailOf(response));
-    return (await response.json()) as Tokens;
-  }, SIGN_IN_TIMEOUT_MS).catch((error: unknown) => {
-    if (error instanceof ReadTimeout) throw new Error(`${error.message}; try again`);
-    // fetch's own failure: offline, or the connection refused or reset.
-    if (error instanceof TypeError) {
-      throw new Error(`the server did not answer (${error.message}); try again`);
-    }
-    throw error;
-  });
-  if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
-  // A sign-in held until now (the prompt came for a refused project) is replaced: it ends.
-  forgetSession();
-  refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
-  return body.access_token;
-}
-
-/**
- * Whether a sign-in's refresh token is held: a refresh that failed for overload or a restart
- * keeps it, and the next reconnect tries again instead of asking to sign in.
- */
-export function canRefresh(): boolean {
-  return refreshToken !== null;
-}
-
-/**
- * POST /api/v1/auth/refresh: a new access token (saved) for the sign-in's refresh token, which
- * rotates; null without a sign-in, when the session ended, or when the server could not answer
- * (overload, a restart: the refresh token is kept for the next try). Concurrent callers share
- * one call (presenting a used refresh token would end the whole session).
- */
-export function refreshAccess(): Promise<string | null> {
-  if (refreshToken === null) return Promise.resolve(null);
-  refreshing ??= exchange(refreshToken).finally(() => {
-    refreshing = null;
-  });
-  return refreshing;
-}
-
-async function exchange(token: string): Promise<string | null> {
-  const answer = await withDeadline(async (signal) => {
-    const response = await fetch('/api/v1/auth/refresh', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refresh_token: token }),
-      signal,
-    });
-    type Tokens = { access_token?: string; refresh_token?: string };
-    return { response, body: response.ok ? ((await response.json()) as Tokens) : {} };
-  }).catch(() => null);
-  // Offline, or no answer in time: keep the refresh token for the next try.
-  if (answer === null) return null;
-  const { response, body } = answer;
-  // Only an answer about the token ends the session; overload, a restart or a proxy's 502
-  // keeps it for the next try.
-  if (!response.ok && response.status !== 401 && response.status !== 422) return null;
-  // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
-  // the server answered is not this tab's any more, and no token of it is saved.
-  if (refreshToken !== token) return null;
-  if (typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
-    refreshToken = null;
-    return null;
-  }
-  refreshToken = body.refresh_token;
-  saveToken(body.access_token);
-  return body.access_token;
-}
-
 /** The issues of a 422 (`{"detail":[{"loc","msg","type"}]}`) as a ReadInvalid. */
 async function invalidOf(response: Response): Promise<ReadInvalid> {
   const fallback = `${response.status} ${response.statusText}`;
@@ -361,18 +227,4 @@ async function invalidOf(response: Response): Promise<ReadInvalid> {
   const detail = typeof body.detail === 'string' ? body.detail : '';
   const text = issues.map((i) => i.msg).join('; ') || detail || fallback;
   return new ReadInvalid(text, issues);
-}
-
-async function detailOf(response: Response): Promise<string> {
-  const fallback = `${response.status} ${response.statusText}`;
-  try {
-    const body = (await response.json()) as { detail?: unknown };
-    if (typeof body.detail === 'string') return body.detail;
-    if (Array.isArray(body.detail)) {
-      return body.detail.map((d: { msg?: string }) => d.msg ?? '').join('; ') || fallback;
-    }
-    return fallback;
-  } catch {
-    return fallback;
-  }
 }

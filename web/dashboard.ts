@@ -8,9 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import {
   type Access,
-  canRefresh,
   fetchSeries,
-  forgetSession,
   loadAccess,
   probe,
   ReadBusy,
@@ -25,6 +23,7 @@ import { connectLive, type LiveConnection, type LiveSnapshot } from './live.ts';
 import { formatCount } from './period.ts';
 import { RetentionPanel } from './retention.ts';
 import { type ReadOutcome, SerialRead } from './serial-read.ts';
+import { canRefresh, forgetSession, signInEnded } from './sign-in.ts';
 import { wireSignIn } from './sign-in-form.ts';
 import { StatsPanel } from './stats.ts';
 import {
@@ -107,10 +106,12 @@ async function boot(retry = false): Promise<void> {
 
 /**
  * The prompt's reason for a 401 or another refusal: the server's, except a 401 to a tab that
- * sent no credential (the prompt itself asks for one).
+ * sent no credential (the prompt itself asks for one), or one after the server refused the
+ * sign-in's refresh (why the sign-in ended, not why the access token it replaced is refused).
  */
 function refusal(kind: 'login' | 'refused', detail: string): string {
-  return kind === 'login' && access.token === null ? '' : detail;
+  if (kind === 'refused') return detail;
+  return signInEnded() ?? (access.token === null ? '' : detail);
 }
 
 /**
@@ -141,7 +142,8 @@ function askForKey(detail: string): void {
   seriesReads.cancelRetry();
   stats?.stop();
   for (const panel of insights) panel.stop();
-  showStatus('locked', access.token === null ? 'key needed' : 'key refused');
+  const why = signInEnded() !== null ? 'sign-in ended' : 'key refused';
+  showStatus('locked', access.token === null ? 'key needed' : why);
   byId<HTMLInputElement>('key').focus();
 }
 

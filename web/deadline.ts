@@ -12,9 +12,11 @@
 export const READ_TIMEOUT_MS = 180_000;
 
 /**
- * How long a sign-in may take before the page gives it up: a password check (argon2id, well
- * under a second) and a few SQLite writes, queued behind no read, so 30 s is far above a slow
- * server's answer, and the prompt says so and takes another try instead of waiting for ever.
+ * How long a sign-in or a refresh of its access token may take before the page gives it up: a
+ * password check (argon2id, well under a second) or a token lookup, and a few SQLite writes,
+ * queued behind no read, so 30 s is far above a slow server's answer. The prompt then says so
+ * and takes another try; a refresh is sent once more at once (see web/sign-in.ts), and both
+ * tries fit in the check of access that waits on them (READ_TIMEOUT_MS).
  */
 export const SIGN_IN_TIMEOUT_MS = 30_000;
 

@@ -1,8 +1,8 @@
 // The prompt's password sign-in: one at a time (its button is disabled while a sign-in waits
-// for its answer, bounded by SIGN_IN_TIMEOUT_MS in web/api.ts's login), then usable again
+// for its answer, bounded by SIGN_IN_TIMEOUT_MS in web/sign-in.ts's login), then usable again
 // whatever came; a refusal or no answer is the prompt's error line.
 
-import { login } from './api.ts';
+import { login } from './sign-in.ts';
 import { byId } from './view.ts';
 
 /** Wires #login-form; `onSignedIn` gets the access token of a sign-in that worked. */

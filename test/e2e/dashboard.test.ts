@@ -797,6 +797,61 @@ describe('a signed-in dashboard', () => {
     expect(await page.isHidden('#auth')).toBe(true);
   }, 60_000);
 
+  test('a refresh whose answer was lost is sent once more: its refusal asks to sign in, saying why', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The first refresh reaches the server, which rotates the token; its answer is lost.
+    const answered: number[] = [];
+    await page.route('**/api/v1/auth/refresh', async (route) => {
+      const response = await route.fetch();
+      answered.push(response.status());
+      if (answered.length === 1) return route.abort('connectionreset');
+      return route.fulfill({ response });
+    });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    // Sent again at once with the same token: a reuse, which ended the session.
+    expect(answered).toEqual([200, 401]);
+    expect(await page.textContent('#auth-error')).toBe(
+      'your sign-in ended (refresh token already used; the session is revoked); sign in again',
+    );
+    expect(await page.textContent('#status')).toBe('sign-in ended');
+    // Signing in again opens the page; the reason is gone with the ended sign-in.
+    await page.unroute('**/api/v1/auth/refresh');
+    await page.fill('#email', ANA.email);
+    await page.fill('#password', ANA.password);
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
+  test('a refresh that hangs is given up after 30 s and sent once more at once', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await page.clock.install();
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The first refresh meets a connection that never answers nor closes; later ones pass.
+    let refreshes = 0;
+    await page.route('**/api/v1/auth/refresh', (route) => {
+      if (refreshes++ > 0) return route.fallback();
+      // Held: neither answered nor aborted.
+    });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    const deadline = performance.now() + 10_000;
+    while (refreshes === 0 && performance.now() < deadline) await Bun.sleep(20);
+    await page.clock.runFor(SIGN_IN_TIMEOUT_MS - 1000);
+    expect(refreshes).toBe(1);
+    await page.clock.runFor(1000);
+    while (refreshes === 1 && performance.now() < deadline) await Bun.sleep(20);
+    expect(refreshes).toBe(2); // no later reconnect waited for: sent again at once
+    await page.clock.runFor(1000); // the socket's retry
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
   test('Forget key ends the session on the server: its tokens stop working', async () => {
     const { server } = await signedInServer();
     const { page, errors } = await openBrowser(server);

@@ -1,0 +1,152 @@
+// The dashboard's password sign-in: the login, the refresh of its access token and the
+// logout. The refresh token stays in memory only (gone with the tab); it is single use, so
+// refreshes never overlap and each stores the one it gets back. Sign-ins and refreshes are
+// bounded (SIGN_IN_TIMEOUT_MS in web/deadline.ts).
+
+import { saveToken } from './access.ts';
+import { detailOf } from './answer-detail.ts';
+import { ReadTimeout, SIGN_IN_TIMEOUT_MS, withDeadline } from './deadline.ts';
+
+/** The refresh token of the password sign-in, if any (a pasted key has none). */
+let refreshToken: string | null = null;
+let refreshing: Promise<string | null> | null = null;
+/** Why the sign-in ended on the server (its refresh refused); see signInEnded. */
+let endedReason: string | null = null;
+
+/**
+ * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
+ * refresh token is dropped here at once, and its session is revoked on the server. A refresh
+ * in flight meanwhile is not kept (see exchange).
+ */
+export function forgetSession(): void {
+  const token = refreshToken;
+  refreshToken = null;
+  endedReason = null;
+  if (token !== null) logout(token);
+}
+
+/**
+ * POST /api/v1/auth/logout: the session of `token` ends on the server (best effort: offline or
+ * refused, the tab holds nothing of it any more).
+ */
+function logout(token: string): void {
+  void fetch('/api/v1/auth/logout', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: token }),
+    keepalive: true,
+  }).catch(() => undefined);
+}
+
+/**
+ * POST /api/v1/auth/login; the access token, or throws with the server's reason, or with why
+ * no answer came (none within SIGN_IN_TIMEOUT_MS: given up, so the prompt can be used again).
+ */
+export async function login(email: string, password: string): Promise<string> {
+  type Tokens = { access_token?: string; refresh_token?: string };
+  const body = await withDeadline(async (signal) => {
+    const response = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+      signal,
+    });
+    if (response.status === 404) throw new Error('this server has no sign-in; paste a key');
+    if (!response.ok) throw new Error(await detailOf(response));
+    return (await response.json()) as Tokens;
+  }, SIGN_IN_TIMEOUT_MS).catch((error: unknown) => {
+    if (error instanceof ReadTimeout) throw new Error(`${error.message}; try again`);
+    // fetch's own failure: offline, or the connection refused or reset.
+    if (error instanceof TypeError) {
+      throw new Error(`the server did not answer (${error.message}); try again`);
+    }
+    throw error;
+  });
+  if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
+  // A sign-in held until now (the prompt came for a refused project) is replaced: it ends.
+  forgetSession();
+  refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;
+  return body.access_token;
+}
+
+/**
+ * Whether a sign-in's refresh token is held: a refresh that failed for overload or a restart,
+ * or got no answer, keeps it, and the next reconnect tries again instead of asking to sign in.
+ */
+export function canRefresh(): boolean {
+  return refreshToken !== null;
+}
+
+/**
+ * Why the tab's sign-in ended on the server (its refresh refused: reused, expired, revoked),
+ * for the prompt that asks to sign in again; null while none did, or since another sign-in
+ * or key.
+ */
+export function signInEnded(): string | null {
+  return endedReason;
+}
+
+/**
+ * POST /api/v1/auth/refresh: a new access token (saved) for the sign-in's refresh token, which
+ * rotates; null without a sign-in, when the session ended, or when the server could not answer
+ * (overload, a restart, no answer: the refresh token is kept for the next try). Concurrent
+ * callers share one call (presenting a used refresh token would end the whole session).
+ */
+export function refreshAccess(): Promise<string | null> {
+  if (refreshToken === null) return Promise.resolve(null);
+  refreshing ??= exchange(refreshToken).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+type RefreshAnswer = {
+  response: Response;
+  body: { access_token?: string; refresh_token?: string };
+  detail: string;
+};
+
+/** One POST /api/v1/auth/refresh; null when no answer came (offline, none in time). */
+function postRefresh(token: string): Promise<RefreshAnswer | null> {
+  return withDeadline(async (signal) => {
+    const response = await fetch('/api/v1/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: token }),
+      signal,
+    });
+    if (!response.ok) return { response, body: {}, detail: await detailOf(response) };
+    return { response, body: (await response.json()) as RefreshAnswer['body'], detail: '' };
+  }, SIGN_IN_TIMEOUT_MS).catch(() => null);
+}
+
+async function exchange(token: string): Promise<string | null> {
+  // No answer says nothing of the token: the server may never have had the request, or it
+  // rotated the token and its answer was lost. Sent once more at once: the first way that
+  // refreshes; the second way it is a reuse, which ends the session (there is no grace for a
+  // used token, see README), and the prompt then says so rather than a later try finding it.
+  let answer = await postRefresh(token);
+  if (answer === null && refreshToken === token) answer = await postRefresh(token);
+  // Offline, or still no answer: keep the refresh token for the next try.
+  if (answer === null) return null;
+  const { response, body, detail } = answer;
+  // Only an answer about the token ends the session; overload, a restart or a proxy's 502
+  // keeps it for the next try.
+  if (!response.ok && response.status !== 401 && response.status !== 422) return null;
+  // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
+  // the server answered is not this tab's any more, and no token of it is saved.
+  if (refreshToken !== token) return null;
+  if (!response.ok) {
+    refreshToken = null;
+    endedReason = `your sign-in ended (${detail}); sign in again`;
+    return null;
+  }
+  if (typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
+    refreshToken = null;
+    endedReason = 'your sign-in ended (the server sent no new tokens); sign in again';
+    return null;
+  }
+  refreshToken = body.refresh_token;
+  saveToken(body.access_token);
+  return body.access_token;
+}
