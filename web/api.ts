@@ -7,7 +7,7 @@ import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
 import type { Access } from './access.ts';
 import { detailOf } from './answer-detail.ts';
 import { ReadTimeout, withDeadline } from './deadline.ts';
-import { refreshAccess } from './sign-in.ts';
+import { canRefresh, refreshAccess } from './sign-in.ts';
 
 export { type Access, loadAccess, saveProject, saveToken } from './access.ts';
 
@@ -69,13 +69,26 @@ function retryAfterMsOf(response: Response): number {
 }
 
 /**
+ * A read answered 401 whose sign-in's refresh got no answer about the token (none in time,
+ * overload, a restart): the sign-in is kept and tried again, so the 401 says nothing of the
+ * access yet (it is no refused key).
+ */
+export class RefreshUnanswered extends Error {
+  constructor() {
+    super('the access token expired and could not be refreshed yet (no answer, or busy)');
+    this.name = 'RefreshUnanswered';
+  }
+}
+
+/**
  * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
- * token (saved, and set on `access`).
+ * token (saved, and set on `access`); throws RefreshUnanswered when the refresh got no answer.
  */
 async function readFetch(url: URL, access: Access, signal: AbortSignal): Promise<Response> {
   const response = await fetch(url, { headers: headersOf(access), signal });
   if (response.status !== 401) return response;
   const token = await refreshAccess();
+  if (token === null && canRefresh()) throw new RefreshUnanswered();
   if (token === null) return response;
   access.token = token;
   return fetch(url, { headers: headersOf(access), signal });
@@ -88,7 +101,9 @@ export async function probe(access: Access): Promise<Probe> {
     // Bounded: a check that hangs is no answer, tried again with backoff.
     return await withDeadline(async (signal) => probeAnswer(await readFetch(url, access, signal)));
   } catch (error) {
-    if (error instanceof ReadTimeout) return { kind: 'unreachable', detail: error.message };
+    if (error instanceof ReadTimeout || error instanceof RefreshUnanswered) {
+      return { kind: 'unreachable', detail: error.message };
+    }
     return { kind: 'unreachable', detail: `the server did not answer (${String(error)})` };
   }
 }

@@ -852,6 +852,39 @@ describe('a signed-in dashboard', () => {
     expect(await page.isHidden('#auth')).toBe(true);
   }, 60_000);
 
+  test('a project picked while the refresh cannot be answered is checked again, not locked', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The server restarts: its refreshes are 503 until it is back.
+    let restarting = true;
+    let refused = 0;
+    await page.route('**/api/v1/auth/refresh', (route) => {
+      if (!restarting) return route.continue();
+      refused++;
+      return route.fulfill({ status: 503, body: '{"detail":"restarting"}' });
+    });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    const deadline = performance.now() + 10_000;
+    while (refused === 0 && performance.now() < deadline) await Bun.sleep(20);
+    // Another project is picked meanwhile: its check meets the expired access token.
+    await page.fill('#project', 'acme');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForFunction(
+      () =>
+        /could not be refreshed.*; retrying in \d+ s$/.test(
+          document.querySelector('#status')?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.isHidden('#auth')).toBe(true); // the sign-in is held: no key asked
+    restarting = false;
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 20_000 });
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
   test('Forget key ends the session on the server: its tokens stop working', async () => {
     const { server } = await signedInServer();
     const { page, errors } = await openBrowser(server);
