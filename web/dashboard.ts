@@ -101,17 +101,18 @@ async function boot(retry = false): Promise<void> {
     const seconds = Math.round(answer.retryAfterMs / 1000);
     showStatus('busy', `server busy (${answer.detail}); retrying in ${seconds} s`);
     bootRetry = setTimeout(() => void boot(true), answer.retryAfterMs);
-  } else askForKey(refusal(answer.kind, answer.detail));
+  } else if (answer.kind === 'login') askAfterUnauthorized(answer.detail);
+  else askForKey(answer.detail);
 }
 
 /**
- * The prompt's reason for a 401 or another refusal: the server's, except a 401 to a tab that
- * sent no credential (the prompt itself asks for one), or one after the server refused the
- * sign-in's refresh (why the sign-in ended, not why the access token it replaced is refused).
+ * Asks for a key after a 401 (`detail` the server's reason): a tab that sent no credential is
+ * just asked (the prompt itself says why); a sign-in that ended says so and why.
  */
-function refusal(kind: 'login' | 'refused', detail: string): string {
-  if (kind === 'refused') return detail;
-  return signInEnded() ?? (access.token === null ? '' : detail);
+function askAfterUnauthorized(detail: string): void {
+  const ended = signInEnded(detail);
+  if (ended !== null) askForKey(ended, 'sign-in ended');
+  else askForKey(access.token === null ? '' : detail);
 }
 
 /**
@@ -132,7 +133,7 @@ function forgetShown(): void {
   clearLive();
 }
 
-function askForKey(detail: string): void {
+function askForKey(detail: string, state?: string): void {
   connection?.close();
   connection = null;
   live = false; // no samples while locked: the last rate would be drawn on
@@ -142,8 +143,7 @@ function askForKey(detail: string): void {
   seriesReads.cancelRetry();
   stats?.stop();
   for (const panel of insights) panel.stop();
-  const why = signInEnded() !== null ? 'sign-in ended' : 'key refused';
-  showStatus('locked', access.token === null ? 'key needed' : why);
+  showStatus('locked', state ?? (access.token === null ? 'key needed' : 'key refused'));
   byId<HTMLInputElement>('key').focus();
 }
 
@@ -178,7 +178,7 @@ function start(): void {
       // ended) does the page ask for a key. Any other answer leaves it to the backoff.
       void probe(access)
         .then((answer) => {
-          if (answer.kind === 'login' && !canRefresh()) askForKey(refusal('login', answer.detail));
+          if (answer.kind === 'login' && !canRefresh()) askAfterUnauthorized(answer.detail);
         })
         .catch(() => undefined);
     },
@@ -225,7 +225,7 @@ function followDay(): void {
  * the sign-in, and the next read tries again.
  */
 function onUnauthorized(detail: string): void {
-  if (!canRefresh()) askForKey(refusal('login', detail));
+  if (!canRefresh()) askAfterUnauthorized(detail);
 }
 
 function render(): void {
@@ -322,7 +322,7 @@ function wireForms(): void {
     void boot();
   });
   wireSignIn((token) => {
-    saveToken(token);
+    saveToken(token, true);
     access = loadAccess();
     void boot();
   });

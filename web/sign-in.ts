@@ -3,7 +3,7 @@
 // refreshes never overlap and each stores the one it gets back. Sign-ins and refreshes are
 // bounded (SIGN_IN_TIMEOUT_MS in web/deadline.ts).
 
-import { saveToken } from './access.ts';
+import { saveToken, signedInToken } from './access.ts';
 import { detailOf } from './answer-detail.ts';
 import { ReadTimeout, SIGN_IN_TIMEOUT_MS, withDeadline } from './deadline.ts';
 
@@ -15,25 +15,29 @@ let endedReason: string | null = null;
 
 /**
  * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
- * refresh token is dropped here at once, and its session is revoked on the server. A refresh
+ * refresh token is dropped here at once, and its session is revoked on the server, with the
+ * sign-in's access token when the tab holds no refresh token (a reload dropped it). A refresh
  * in flight meanwhile is not kept (see exchange).
  */
 export function forgetSession(): void {
   const token = refreshToken;
   refreshToken = null;
   endedReason = null;
-  if (token !== null) logout(token);
+  const accessToken = signedInToken();
+  if (token !== null) logout({ 'content-type': 'application/json' }, { refresh_token: token });
+  else if (accessToken !== null) logout({ authorization: `Bearer ${accessToken}` });
 }
 
 /**
- * POST /api/v1/auth/logout: the session of `token` ends on the server (best effort: offline or
- * refused, the tab holds nothing of it any more).
+ * POST /api/v1/auth/logout: the session of a refresh token (in the body) or of an access token
+ * (as bearer, no body) ends on the server (best effort: offline or refused, the tab holds
+ * nothing of it any more).
  */
-function logout(token: string): void {
+function logout(headers: Record<string, string>, body?: { refresh_token: string }): void {
   void fetch('/api/v1/auth/logout', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: token }),
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     keepalive: true,
   }).catch(() => undefined);
 }
@@ -78,12 +82,15 @@ export function canRefresh(): boolean {
 }
 
 /**
- * Why the tab's sign-in ended on the server (its refresh refused: reused, expired, revoked),
- * for the prompt that asks to sign in again; null while none did, or since another sign-in
- * or key.
+ * Why the tab's sign-in ended, for the prompt that asks to sign in again after a 401 (`detail`
+ * its reason): its refresh refused (reused, expired, revoked), or its access token refused in
+ * a tab that holds no refresh token for it (a reload drops it); null for a pasted key or
+ * token, and while the sign-in can still be refreshed.
  */
-export function signInEnded(): string | null {
-  return endedReason;
+export function signInEnded(detail: string): string | null {
+  if (endedReason !== null) return endedReason;
+  if (refreshToken !== null || signedInToken() === null) return null;
+  return `your sign-in ended (${detail}; a reloaded tab keeps no refresh token); sign in again`;
 }
 
 /**
@@ -147,6 +154,6 @@ async function exchange(token: string): Promise<string | null> {
     return null;
   }
   refreshToken = body.refresh_token;
-  saveToken(body.access_token);
+  saveToken(body.access_token, true);
   return body.access_token;
 }

@@ -909,6 +909,51 @@ describe('a signed-in dashboard', () => {
     expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
   }, 60_000);
 
+  test('after a reload, Forget key still ends the session: with its access token', async () => {
+    const { server } = await signedInServer();
+    const { page, errors } = await openBrowser(server);
+    const logouts: { body: string | null; bearer: boolean }[] = [];
+    page.on('request', (r) => {
+      if (!r.url().endsWith('/api/v1/auth/logout')) return;
+      logouts.push({
+        body: r.postData(),
+        bearer: /^Bearer /.test(r.headers().authorization ?? ''),
+      });
+    });
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // A reload keeps the access token (sessionStorage), not the refresh token (memory).
+    await page.reload();
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const token = await page.evaluate(() => sessionStorage.getItem('tally.token'));
+    const me = () =>
+      fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await me()).status).toBe(200);
+    await page.click('#forget');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    const deadline = performance.now() + 5000;
+    while ((await me()).status !== 401 && performance.now() < deadline) await Bun.sleep(50);
+    expect((await me()).status).toBe(401); // the session ended with it
+    expect(logouts).toEqual([{ body: null, bearer: true }]);
+    expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+  }, 60_000);
+
+  test('after a reload, the expired access token asks to sign in again, saying why', async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.reload();
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(await page.textContent('#auth-error')).toBe(
+      'your sign-in ended (invalid access token; a reloaded tab keeps no refresh token); ' +
+        'sign in again',
+    );
+    expect(await page.textContent('#status')).toBe('sign-in ended');
+  }, 60_000);
+
   test('a sign-in in the prompt ends the session the tab held until then', async () => {
     const { server } = await signedInServer();
     const { page } = await openBrowser(server);
