@@ -175,10 +175,16 @@ function start(): void {
       // Refused or closed for lapsed credentials, or for overload (429/503): the probe tells
       // them apart. On a 401 it refreshes a sign-in's access token (ACCESS_TOKEN_TTL), which
       // the next reconnect uses; only without a sign-in to refresh (none, or one the server
-      // ended) does the page ask for a key. Any other answer leaves it to the backoff.
+      // ended) does the page ask for a key. A refusal of another kind (403: a member removed,
+      // a key's project changed) asks for one too, with the server's reason, as a boot does.
+      // Any other answer leaves it to the backoff. A check answered after another project or
+      // key was picked says nothing of them.
+      const run = bootRun;
       void probe(access)
         .then((answer) => {
+          if (run !== bootRun) return;
           if (answer.kind === 'login' && !canRefresh()) askAfterUnauthorized(answer.detail);
+          else if (answer.kind === 'refused') askForKey(answer.detail);
         })
         .catch(() => undefined);
     },

@@ -707,7 +707,7 @@ async function signedInServer(limits: Partial<LiveLimits> = {}) {
     id: 'acme',
     name: 'acme',
   });
-  return { server, clock, accessToken: pair.access_token };
+  return { server, clock, accessToken: pair.access_token, auth: auth as unknown as Auth };
 }
 
 async function signIn(page: Page, server: LiveServer): Promise<void> {
@@ -883,6 +883,34 @@ describe('a signed-in dashboard', () => {
     restarting = false;
     await page.waitForSelector('#status[data-state="live"]', { timeout: 20_000 });
     expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
+  test('a member removed while watching is told so, not left reconnecting for ever', async () => {
+    const { server, clock, auth, accessToken } = await signedInServer();
+    const BO = { email: 'bo@example.com', password: 'another long password' };
+    await auth.accounts.register(BO, null, null);
+    const bo = auth.accounts.verifyAccess((await auth.accounts.login(BO, null)).access_token);
+    const owner = auth.accounts.verifyAccess(accessToken);
+    const invited = auth.invitations.invite(owner, 'acme', { email: BO.email });
+    auth.invitations.accept(bo, { token: invited.token });
+    const { page } = await openBrowser(server);
+    // The tab reads project acme (bo's only one; named, so the refusal names it too).
+    await page.addInitScript(() => sessionStorage.setItem('tally.project', 'acme'));
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#email', BO.email);
+    await page.fill('#password', BO.password);
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The owner removes bo: the next credentials check closes his socket with 1008.
+    auth.projects.removeMember(owner, 'acme', bo.user.id);
+    clock.advance(CREDENTIALS_RECHECK_MS);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(await page.textContent('#auth-error')).toBe(
+      'these credentials may not read tenant acme',
+    );
+    expect(await page.textContent('#status')).toBe('key refused');
+    expect(await page.isHidden('#main')).toBe(true);
   }, 60_000);
 
   test('Forget key ends the session on the server: its tokens stop working', async () => {
