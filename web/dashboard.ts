@@ -144,7 +144,9 @@ function askForKey(detail: string, state?: string): void {
   stats?.stop();
   for (const panel of insights) panel.stop();
   showStatus('locked', state ?? (access.token === null ? 'key needed' : 'key refused'));
-  byId<HTMLInputElement>('key').focus();
+  // The prompt takes the focus, unless someone is typing in it already (a sign-in's email):
+  // their next keys must not land in the key field.
+  if (!byId('auth').contains(document.activeElement)) byId<HTMLInputElement>('key').focus();
 }
 
 function start(): void {

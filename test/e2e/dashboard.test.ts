@@ -645,6 +645,26 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute('#project', 'placeholder')).toBe('shop');
   }, 60_000);
 
+  test('a check of access while a sign-in is typed leaves the focus where it is', async () => {
+    const server = await serve(keyTenancy);
+    const { page } = await openBrowser(server);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.focus('#email');
+    await page.keyboard.type('ana@');
+    // Another project is checked meanwhile (its field changed): the prompt comes again.
+    const checked = page.waitForResponse((r) => r.url().includes('tenant_id=acme'));
+    await page.$eval('#project', (el) => {
+      (el as HTMLInputElement).value = 'acme';
+      el.dispatchEvent(new Event('change'));
+    });
+    expect((await checked).status()).toBe(401);
+    await page.waitForSelector('#status[data-state="locked"]', { timeout: 10_000 });
+    await page.keyboard.type('example.com');
+    expect(await page.inputValue('#email')).toBe('ana@example.com');
+    expect(await page.inputValue('#key')).toBe('');
+  }, 60_000);
+
   test('a server that needs a key shows the prompt; a pasted read key opens the page', async () => {
     const server = await serve(keyTenancy);
     const { page, external } = await openBrowser(server);
