@@ -933,6 +933,28 @@ describe('a signed-in dashboard', () => {
     expect(await page.isHidden('#main')).toBe(true);
   }, 60_000);
 
+  test('an address with non-ASCII letters signs in as typed (no punycode, not refused)', async () => {
+    const { server, auth, accessToken } = await signedInServer();
+    const JOSE = { email: 'josé@exämple.com', password: 'another long password' };
+    await auth.accounts.register(JOSE, null, null);
+    const jose = auth.accounts.verifyAccess((await auth.accounts.login(JOSE, null)).access_token);
+    const owner = auth.accounts.verifyAccess(accessToken);
+    const invited = auth.invitations.invite(owner, 'acme', { email: JOSE.email });
+    auth.invitations.accept(jose, { token: invited.token });
+    const { page } = await openBrowser(server);
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/auth/login')) sent.push(JSON.parse(r.postData() ?? '').email);
+    });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    await page.fill('#email', JOSE.email);
+    await page.fill('#password', JOSE.password);
+    await page.click('#login-button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(sent).toEqual([JOSE.email]);
+  }, 60_000);
+
   test('Forget key ends the session on the server: its tokens stop working', async () => {
     const { server } = await signedInServer();
     const { page, errors } = await openBrowser(server);
