@@ -132,15 +132,20 @@ export class EventStore implements EventSource {
     const { flusher } = this;
     const lastSeq = () => wal.lastSeq;
     const { onFatal } = options;
-    // The log files holding a deletion's or an erasure's records: the current one is closed,
-    // and those whose records are all flushed go now (the others with the flush passing them).
-    const releaseLog = async (throughSeq: number) => {
+    // The log files holding a deletion's, an erasure's or retention's records: the current one
+    // is closed, and those whose records are all flushed go now; the others go with the flush
+    // passing them, run now when `flush` says so (one running already may have begun before
+    // the closed file's last records came: a second takes them).
+    const releaseLog = async (throughSeq: number, flush = false) => {
       if (wal.holdsThrough(throughSeq)) await committer.rotateLog();
       wal.releaseThrough(catalog.flushedThroughSeq());
+      for (let i = 0; flush && i < 2 && catalog.flushedThroughSeq() < wal.closedThroughSeq; i++) {
+        await flusher.flush(); // releases the files it passes
+      }
     };
     const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, onFatal };
     this.eraser = new TenantEraser(eraser);
-    this.retention = new RetentionEraser({ ...shared, retire });
+    this.retention = new RetentionEraser({ ...shared, retire, releaseLog });
     this.erasureLog = new ErasureLog(sqlite, options.now);
     const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
     const log = this.erasureLog;

@@ -6,9 +6,14 @@
 //   2. their files and minute counts are retired: removed once no snapshot or merge that may
 //      read them is held (a compaction merging them meanwhile commits nothing, as
 //      Catalog.commitCompaction refuses a swap whose sources left the catalog)
-// After a crash past 1, the start removes the files the catalog no longer lists. The log holds
-// nothing of these days to replay: only flushed events (at or below the watermark) are in
-// segments. Unflushed events of such days are flushed as usual and go at the next pass.
+//   3. the log file holding records at or below the flushed watermark (every segment's events
+//      are in such records) is closed, and the log files whose records are all flushed are
+//      deleted, after a flush passes the closed file's records not flushed yet: the log
+//      released only closed files, so a late event for such a day (or any event, on a server
+//      whose current log file had not filled since) stayed in it on disk past retention.
+// After a crash past 1, the start removes the files the catalog no longer lists. Replay skips
+// the records of these days: only flushed events (at or below the watermark) are in segments.
+// Unflushed events of such days are flushed as usual and go at the next pass.
 
 import type { Catalog } from './catalog.ts';
 import type { FaultHook } from './faults.ts';
@@ -22,6 +27,11 @@ export interface RetentionEraserDeps {
   /** Removes files once no snapshot that may read them is held; throws a failed removal. */
   retire: (files: string[]) => void;
   fault: FaultHook;
+  /**
+   * Closes the log file holding records at or below a seq and deletes the log files whose
+   * records are all flushed, flushing first when `flush` (see EventStore).
+   */
+  releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
 }
 
 /** What one tenant lost to retention. */
@@ -47,15 +57,24 @@ export class RetentionEraser {
    */
   async dropDaysBefore(tenant: string, keptFrom: () => string | null): Promise<DroppedDays | null> {
     const { catalog, lock, fault, segmentsDir } = this.deps;
+    let flushedSeq = 0;
     const dropped = await lock.write(() => {
       const beforeDay = keptFrom();
+      // The records of the dropped segments' events are at or below it.
+      flushedSeq = catalog.flushedThroughSeq();
       return beforeDay === null ? [] : catalog.deleteDaysBefore(tenant, beforeDay);
     });
     const [first, last] = [dropped[0], dropped.at(-1)];
     if (first === undefined || last === undefined) return null;
     fault('retention:after-catalog');
-    const filesPending = retireSegments(this.deps.retire, segmentsDir, dropped);
+    let filesPending = retireSegments(this.deps.retire, segmentsDir, dropped);
     fault('retention:after-retire');
+    try {
+      await this.deps.releaseLog(flushedSeq, true);
+    } catch (error) {
+      // Deleted all the same (replay skips flushed records); the files go with a later flush.
+      filesPending ??= `the log files holding their records stay for now: ${String(error)}`;
+    }
     return {
       fromDay: first.day,
       toDay: last.day,

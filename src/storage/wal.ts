@@ -274,6 +274,11 @@ export class WriteAheadLog {
     return this.fileBytes > 0 && (this.files.at(-2)?.lastSeq ?? 0) < seq;
   }
 
+  /** The last seq of the closed files (0 when there is none): what they still hold. */
+  get closedThroughSeq(): number {
+    return this.files.length > 1 ? (this.files.at(-2)?.lastSeq ?? 0) : 0;
+  }
+
   /**
    * Starts a new file once the current one is full. Call only when nothing is unsynced (in
    * 'os' mode, after `syncBeforeRotation`). With no room for the new file (WalDiskFullError,

@@ -320,6 +320,35 @@ describe('late events for a day already past retention', () => {
   });
 });
 
+describe('the write-ahead log after a pass', () => {
+  /** The write-ahead log files whose bytes hold `needle`. */
+  function logFilesHolding(app: TestApp, needle: string): string[] {
+    const dir = path.join(app.dataDir, 'wal');
+    return fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(needle));
+  }
+
+  test('holds no record of a deleted day: not of a late event, nor of one flushed before', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await fill(t, 'acme');
+    await send(t, 'acme', [['kept', '2026-11-25']]); // unflushed, in the same log file
+    // The current log file holds the old days' records (they are flushed) until it fills.
+    expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual(['0000000001.wal']);
+    await t.retention.run();
+    expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual([]);
+    // A late event for a deleted day: stored, flushed, and gone from the log at the next pass.
+    await send(t, 'acme', [['late', '2026-11-20']]);
+    await t.engine.store.flusher.flush();
+    expect(logFilesHolding(t, '"late"').length).toBe(1);
+    await t.retention.run();
+    expect(logFilesHolding(t, '"late"')).toEqual([]);
+    await send(t, 'acme', [['later', '2026-11-25']]);
+    await t.restart();
+    const kept = [...idsOf('acme', DAYS.slice(2)), 'kept', 'later'].sort();
+    expect((await reads(t, 'acme')).ids).toEqual(kept);
+    expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual([]);
+  });
+});
+
 describe('a read or a compaction across a pass', () => {
   test('a held snapshot still reads every event it listed; its files go on release', async () => {
     t = await makeTestApp({}, { retentionDays: 2 });
