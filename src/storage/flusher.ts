@@ -1,7 +1,10 @@
 // Moves acknowledged events into Parquet segments, one file per tenant and UTC day, sorted by
 // (timestamp, event_id). Order of a flush, each step recoverable:
 //   1. the hot tier hands over every group present (seq ≤ S): rows already in the hot table,
-//      and staging NDJSON files (one per tenant) for the rest, with the UTC days they span
+//      and staging NDJSON files (one per tenant) for the rest, with the UTC days they span. S
+//      is the last record handed to the tier, kept or not: records that kept no event (cut by
+//      an erasure, a deleted tenant's) are passed too, by a flush of none if need be, so the
+//      log files holding them can go
 //   2. per tenant-day: COPY its rows, sorted, to a staging Parquet file (a tenant with one day,
 //      the usual case, straight from its NDJSON: each event is parsed once); its row facts and
 //      minute-count companion are read back from that file; fsync, rename into place; the
@@ -150,7 +153,7 @@ export class Flusher {
 
   private async flushOnce(): Promise<FlushResult> {
     const { hot, catalog } = this.deps;
-    const plan = await hot.beginFlush();
+    const plan = await hot.beginFlush(catalog.flushedThroughSeq());
     if (plan === null) return { segments: 0, rows: 0, throughSeq: catalog.flushedThroughSeq() };
     const written: NewSegment[] = [];
     try {

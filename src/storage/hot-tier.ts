@@ -73,6 +73,11 @@ export class HotTier {
    * the last loaded one while rows of its load stay.
    */
   private lastLoadSeq = 0;
+  /**
+   * The highest seq handed to the tier (`add`, `passed`), kept or not: every record at or below
+   * it that is not in `groups` needs no flush (its events were cut, or its tenant deleted).
+   */
+  private addedThrough = 0;
   /** The running flush's S, while one runs. */
   private flushingThrough: number | null = null;
   private memoryBytes = 0;
@@ -94,8 +99,7 @@ export class HotTier {
 
   /** Adds a committed group (seq ascending across calls). */
   add(seq: number, group: HotGroup): void {
-    const last = this.groups.at(-1);
-    assert(last === undefined || seq > last.seq, 'hot groups arrive in log order');
+    this.passed(seq);
     // Records arrive in seq order: an erasure below this one covers no later record.
     if (this.erasures.length > 0) this.erasures = this.erasures.filter((m) => seq <= m.throughSeq);
     const cut = withoutErased(group.payload, group.tenant, seq, this.erasures);
@@ -103,6 +107,15 @@ export class HotTier {
     const kept = cut === null ? group : { ...group, payload: cut.payload, events: cut.events };
     this.groups.push({ ...kept, seq });
     this.memoryBytes += kept.payload.length * MEMORY_PER_JSON_BYTE;
+  }
+
+  /**
+   * Notes a record that holds nothing to flush (replay skipped it, or cut all its events): a
+   * flush passes it all the same, so the log file holding it can go (see beginFlush).
+   */
+  passed(seq: number): void {
+    assert(seq > this.addedThrough, 'hot groups arrive in log order');
+    this.addedThrough = seq;
   }
 
   /**
@@ -145,19 +158,23 @@ export class HotTier {
   }
 
   /**
-   * Starts a flush of every group present now (null when there is none): writes the groups
-   * that are not in the hot table to one staging file per tenant. End it with `endFlush` once
-   * the segments are in the catalog, or `abortFlush` if it failed before.
+   * Starts a flush of every group present now, through every record handed to the tier: those
+   * that kept no event (an erasure cut them, or their tenant was deleted) are passed too, so
+   * the log can release them without a flush of other events. Null when there is nothing above
+   * `flushedSeq`, the catalog's watermark. Writes the groups that are not in the hot table to
+   * one staging file per tenant. End it with `endFlush` once the segments are in the catalog,
+   * or `abortFlush` if it failed before.
    */
-  async beginFlush(): Promise<FlushPlan | null> {
+  async beginFlush(flushedSeq: number): Promise<FlushPlan | null> {
     assert(this.flushingThrough === null, 'one flush at a time');
     // Wait out every load first, and take the cut-off after, in the same step as it is set: a
     // load queued behind the running one may take groups added meanwhile, in one chunk labelled
     // with its highest seq, and a cut-off taken before it would split that chunk.
     while (this.syncing !== null) await this.syncing;
-    const last = this.groups.at(-1);
-    if (last === undefined) return null;
-    this.flushingThrough = last.seq;
+    // Groups added from here on are above it, as they are above the last group.
+    const through = Math.max(this.groups.at(-1)?.seq ?? 0, this.addedThrough);
+    if (this.groups.length === 0 && through <= flushedSeq) return null;
+    this.flushingThrough = through;
     const tableThrough = this.loadedThroughSeq;
     const byTenant = new Map<string, Group[]>();
     for (const g of this.groups.slice(this.loadedCount)) {
@@ -179,7 +196,7 @@ export class HotTier {
       this.flushingThrough = null;
       throw error;
     }
-    return { through: last.seq, tableThrough, staged, lastSeqOf };
+    return { through, tableThrough, staged, lastSeqOf };
   }
 
   /**

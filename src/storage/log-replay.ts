@@ -29,11 +29,16 @@ export function replayInto(
     // A record holds one tenant's events: one actor's commit (see TenantActor). Their days
     // are not known without parsing every line; the first flush finds them.
     const tenant = tenantOfLine(lines[0] as string);
-    if (record.seq <= (cuts.tombstones.get(tenant) ?? 0)) return; // its tenant was deleted
+    // A record that keeps no event is passed, so the next flush lets its log file go.
+    if (record.seq <= (cuts.tombstones.get(tenant) ?? 0)) {
+      hot.passed(record.seq); // its tenant was deleted
+      return;
+    }
     let events = lines.length;
     const cut = withoutErased(payload, tenant, record.seq, cuts.erasures);
     if (cut !== null) ({ payload, events } = cut);
     if (events > 0) hot.add(record.seq, { tenant, events, days: null, payload });
+    else hot.passed(record.seq);
     onReplay(record.seq, lines);
   };
 }

@@ -11,9 +11,10 @@
 //      A round repeats until none is left (a compaction that merged one meanwhile wins the
 //      race, and its merge is rewritten in the next round).
 //   3. the log file holding records at or below the cut-off is closed (a new one takes the
-//      next records), and the log files whose records are all flushed are deleted: the
-//      person's flushed records go from the log now, their unflushed ones (cut from the hot
-//      tier) with the flush that passes them, as every flushed record's.
+//      next records), a flush passes the records it holds that are not flushed yet (those of
+//      the person's events cut from the hot tier too, even when they were all it held), and
+//      the log files whose records are all flushed are deleted: none of the person's records
+//      is left in the log.
 //   4. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
@@ -34,10 +35,11 @@ export interface PersonEraserDeps {
   /** The log's last seq: every record committed so far is at or below it. */
   lastSeq: () => number;
   /**
-   * Closes the log file holding records at or below a seq and deletes the log files whose
-   * records are all flushed: the person's records go from the log too (step 3).
+   * Closes the log file holding records at or below a seq, flushes (when `flush`) and deletes
+   * the log files whose records are all flushed: the person's records go from the log too
+   * (step 3).
    */
-  releaseLog: (throughSeq: number) => Promise<void>;
+  releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
   fault: FaultHook;
   /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -150,7 +152,7 @@ export class PersonEraser {
     if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
     try {
       await this.rewriteAll(erasure);
-      await this.deps.releaseLog(erasure.throughSeq);
+      await this.deps.releaseLog(erasure.throughSeq, true);
     } catch (error) {
       log.finish(id, 'failed', error instanceof Error ? error.message : String(error));
       return log.get(id);

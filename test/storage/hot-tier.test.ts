@@ -48,8 +48,10 @@ async function setup(io?: FileIo) {
   return { hot, rowsBySeq, allRows };
 }
 
-function group(tenant: string, ids: string[]) {
-  const lines = ids.map((id) => JSON.stringify({ event_id: id, tenant, name: 'x', timestamp: T0 }));
+function group(tenant: string, ids: string[], user?: string) {
+  const lines = ids.map((id) =>
+    JSON.stringify({ event_id: id, tenant, name: 'x', timestamp: T0, user_id: user }),
+  );
   const days = [Math.floor(T0 / 86_400_000)];
   return { tenant, events: ids.length, days, payload: Buffer.from(lines.join('\n')) };
 }
@@ -61,7 +63,7 @@ describe('HotTier', () => {
     await hot.sync(); // in the table before the flush
     hot.add(2, group('acme', ['b1']));
     hot.add(3, group('globex', ['g1']));
-    const plan = await hot.beginFlush();
+    const plan = await hot.beginFlush(0);
     expect(plan).toMatchObject({ through: 3, tableThrough: 1 });
     expect([...(plan?.staged.keys() ?? [])]).toEqual(['acme', 'globex']);
     hot.add(4, group('acme', ['c1'])); // arrives during the flush
@@ -70,7 +72,7 @@ describe('HotTier', () => {
     await hot.endFlush(plan as NonNullable<typeof plan>);
     expect(await rowsBySeq()).toEqual(['4:c1']);
     expect(hot.bytes).toBe(group('acme', ['c1']).payload.length * 3);
-    expect(await hot.beginFlush()).toMatchObject({ through: 4, tableThrough: 4 });
+    expect(await hot.beginFlush(3)).toMatchObject({ through: 4, tableThrough: 4 });
   });
 
   test('a flush waits for queued loads before it takes its cut-off', async () => {
@@ -79,7 +81,7 @@ describe('HotTier', () => {
     const q1 = hot.sync(); // a query loads group 1
     hot.add(2, group('acme', ['a2']));
     const q2 = hot.sync(); // another waits for that load
-    const flushing = hot.beginFlush();
+    const flushing = hot.beginFlush(0);
     hot.add(3, group('acme', ['a3'])); // committed while both wait
     await Promise.all([q1, q2]);
     const plan = await flushing;
@@ -87,16 +89,41 @@ describe('HotTier', () => {
     expect(plan).toMatchObject({ through: 3, tableThrough: 3 });
     await hot.endFlush(plan as NonNullable<typeof plan>);
     expect(await rowsBySeq()).toEqual([]);
-    expect(await hot.beginFlush()).toBeNull();
+    expect(await hot.beginFlush(3)).toBeNull();
+  });
+
+  test('a flush passes the records that kept no event, and takes none below the watermark', async () => {
+    const { hot } = await setup();
+    hot.add(1, group('acme', ['a1']));
+    hot.passed(2); // replay skipped it: its tenant was deleted
+    expect(await hot.erase({ tenant: 'acme', field: 'user_id', value: 'u', throughSeq: 3 })).toBe(
+      0,
+    );
+    hot.add(3, group('acme', ['a3'], 'u')); // cut whole as it arrives
+    const plan = await hot.beginFlush(0);
+    expect(plan).toMatchObject({ through: 3, tableThrough: 0 });
+    await hot.endFlush(plan as NonNullable<typeof plan>);
+    expect(await hot.beginFlush(3)).toBeNull();
+    // Only records that kept nothing since the watermark: a flush of none, to pass them.
+    hot.add(4, group('acme', ['a4'], 'u2'));
+    await hot.erase({ tenant: 'acme', field: 'user_id', value: 'u2', throughSeq: 4 });
+    const passing = await hot.beginFlush(3);
+    expect(passing).toMatchObject({ through: 4, tableThrough: 0 });
+    expect(passing?.staged.size).toBe(0);
+    await hot.endFlush(passing as NonNullable<typeof passing>);
+    expect(await hot.beginFlush(4)).toBeNull();
+    // A flush never goes below the watermark (records replay skipped are not handed over).
+    expect(await hot.beginFlush(9)).toBeNull();
+    expect(() => hot.passed(4)).toThrow('hot groups arrive in log order');
   });
 
   test('an aborted flush keeps its groups for the next one', async () => {
     const { hot } = await setup();
     hot.add(1, group('acme', ['a1']));
-    const first = await hot.beginFlush();
+    const first = await hot.beginFlush(0);
     await hot.abortFlush(first as NonNullable<typeof first>);
     hot.add(2, group('acme', ['a2']));
-    const second = await hot.beginFlush();
+    const second = await hot.beginFlush(0);
     expect(second).toMatchObject({ through: 2, tableThrough: 0 });
     expect(second?.staged.get('acme')?.days).toEqual([Math.floor(T0 / 86_400_000)]);
   });

@@ -426,7 +426,15 @@ describe('a project deleted while an erasure waits to be accepted', () => {
 
 describe('a log that lost its unsynced tail', () => {
   test('events after the restart get seqs above the erasure: kept, flushed and replayed', async () => {
-    t = await makeTestApp();
+    // The power loss comes once the erasure is accepted, before it closes the log file.
+    let stop = true;
+    t = await makeTestApp({
+      fault: (point) => {
+        if (point !== 'erase:after-cut' || !stop) return;
+        stop = false;
+        throw new Error('the power went');
+      },
+    });
     await send(t, 'acme', [{ id: 'a1', user: 'u2' }]);
     const walDir = path.join(t.dataDir, 'wal');
     const [walFile] = fs.readdirSync(walDir).map((f) => path.join(walDir, f));
@@ -434,8 +442,10 @@ describe('a log that lost its unsynced tail', () => {
     // The erasure's seq is the log's last written one: globex's record here, which a power loss
     // may take when it was written but not synced as the erasure was accepted.
     await send(t, 'globex', [{ id: 'g1', user: 'u1' }]);
-    await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    await expect(t.engine.erasures.request('acme', 'user_id', 'u1')).rejects.toThrow('power');
     await t.restart(() => fs.truncateSync(walFile as string, durableBytes));
+    await t.engine.erasures.settled(); // resumed at the start
+    expect(t.engine.store.erasureLog.listOf('acme', 10)).toMatchObject([{ status: 'done' }]);
     await send(t, 'acme', [{ id: 'b1', user: 'u1' }]);
     expect(await idsOf(t, 'acme')).toEqual(['a1', 'b1']);
     await t.restart();
@@ -513,7 +523,7 @@ describe('the write-ahead log after an erasure', () => {
     },
   );
 
-  test('the records of unflushed events still owed to a flush go with the flush after it', async () => {
+  test('the records of unflushed events go before it is done: a flush passes them', async () => {
     t = await makeTestApp();
     const marker = 'person-8@example.com';
     const res = await t.post('/api/v1/events/batch', {
@@ -531,10 +541,38 @@ describe('the write-ahead log after an erasure', () => {
     expect(res.status).toBe(202);
     const erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
     expect(erasure.status).toBe('done');
-    expect(filesHolding(t.dataDir, marker).length).toBe(1); // b2's record is not flushed yet
-    await t.engine.store.flusher.flush();
     expect(filesHolding(t.dataDir, marker)).toEqual([]);
     expect(await idsOf(t, 'acme')).toEqual(['b2']);
+    await t.restart();
+    expect(await idsOf(t, 'acme')).toEqual(['b2']);
+  });
+
+  test("when the person's events were all the log held unflushed, its file goes too", async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [{ id: 'c0', user: 'u2' }]);
+    await t.engine.store.flusher.flush();
+    const marker = 'person-9@example.com';
+    for (const id of ['c1', 'c2']) {
+      const res = await t.post('/api/v1/events', {
+        event_id: id,
+        name: 'signup',
+        tenant_id: 'acme',
+        user_id: 'u1',
+        properties: { marker },
+      });
+      expect(res.status).toBe(202);
+    }
+    expect(filesHolding(t.dataDir, marker).length).toBe(1); // the log file; no segment
+    const erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    expect(erasure).toMatchObject({ status: 'done', hotEvents: 2 });
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
+    expect(fs.readdirSync(path.join(t.dataDir, 'wal'))).toEqual(['0000000002.wal']);
+    await send(t, 'acme', [{ id: 'c3', user: 'u1' }]); // after the erasure: kept
+    await t.restart();
+    expect(await idsOf(t, 'acme')).toEqual(['c0', 'c3']);
+    await t.engine.store.flusher.flush();
+    await t.restart();
+    expect(await idsOf(t, 'acme')).toEqual(['c0', 'c3']);
   });
 });
 

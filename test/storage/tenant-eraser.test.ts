@@ -94,6 +94,25 @@ describe('deleting a tenant', () => {
     expect(await t.count('globex')).toBe(3);
   });
 
+  test('when its events were all the log held unflushed, the next flush lets them go', async () => {
+    t = await makeTestApp();
+    const logHolds = (app: TestApp, id: string) => {
+      const dir = path.join(app.dataDir, 'wal');
+      return fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(id));
+    };
+    await send(t, 'globex', ['g1']);
+    await t.engine.store.flusher.flush();
+    await send(t, 'acme', ['acme-unflushed-1']);
+    await erase(t, 'acme');
+    // No event of any tenant is left to flush: the flush passes the deleted records all the same.
+    expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 0 });
+    expect(logHolds(t, 'acme-unflushed-1')).toEqual([]);
+    await send(t, 'globex', ['g2']);
+    await t.restart();
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('globex')).toBe(2);
+  });
+
   test('a file that cannot be removed is reported; deleted all the same, swept at start', async () => {
     t = await makeTestApp();
     await send(t, 'acme', ['a1']);
