@@ -118,10 +118,27 @@ export class EventStore implements EventSource {
     this.writeReadiness = new WriteReadiness({ ...options, wal, committer });
     const fault = options.fault ?? noFaults;
     const shared = { instance, catalog, lock: this.lock, segmentsDir, stagingDir, fault };
+    // The first flush closes the log file the store opened with, when it holds a record the
+    // flush passes: a stop between a deletion's or a retention pass's catalog step and its
+    // release of the log (below) left their records in it (replay skips them) until it filled.
+    // Not at open: the dedup index's snapshot is used only while the log's files are as it
+    // saw them, and one started at every open would make a crash's left-over one useless.
+    let closeOpeningFile = wal.holdsThrough(wal.lastSeq); // it held records at open
+    const closeLogFileThrough = async (seq: number): Promise<boolean> => {
+      try {
+        if (wal.holdsThrough(seq)) await committer.rotateLog();
+        return true;
+      } catch {
+        return false; // no room for a new file, say: tried again at the next flush
+      }
+    };
     this.flusher = new Flusher({
       ...shared,
       hot,
-      releaseLog: (seq) => wal.releaseThrough(seq),
+      releaseLog: async (seq) => {
+        if (closeOpeningFile) closeOpeningFile = !(await closeLogFileThrough(seq));
+        wal.releaseThrough(seq);
+      },
       onFatal: options.onFatal,
     });
     const retire = (files: string[]) => this.readers.retire(files);

@@ -12,7 +12,8 @@
 //   3. under the write lock: catalog records the segments and S in one transaction, then the
 //      hot tier forgets the groups ≤ S (a reader sees the rows in exactly one place); segments
 //      of a tenant deleted meanwhile are left out there and their files removed
-//   4. the log releases files wholly ≤ S
+//   4. the log releases files wholly ≤ S (the first flush after a start, one of nothing too,
+//      closes the file the log opened with, so that it can go: see EventStore)
 // Flushes write snappy (about a third cheaper to write than zstd, measured here); compaction
 // rewrites small segments with zstd in the background, so long-lived files are the smaller kind.
 // A crash before 3 leaves stray files (removed at start) and the log replays the events; a
@@ -42,7 +43,7 @@ export interface FlusherDeps {
   segmentsDir: string;
   stagingDir: string;
   /** Lets the write-ahead log drop files whose records are all in segments. */
-  releaseLog: (throughSeq: number) => void;
+  releaseLog: (throughSeq: number) => Promise<void>;
   /** A flush that failed after its catalog commit leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
   fault: FaultHook;
@@ -153,8 +154,12 @@ export class Flusher {
 
   private async flushOnce(): Promise<FlushResult> {
     const { hot, catalog } = this.deps;
-    const plan = await hot.beginFlush(catalog.flushedThroughSeq());
-    if (plan === null) return { segments: 0, rows: 0, throughSeq: catalog.flushedThroughSeq() };
+    const flushedSeq = catalog.flushedThroughSeq();
+    const plan = await hot.beginFlush(flushedSeq);
+    if (plan === null) {
+      await this.deps.releaseLog(flushedSeq); // the first after a start closes a file (see there)
+      return { segments: 0, rows: 0, throughSeq: flushedSeq };
+    }
     const written: NewSegment[] = [];
     try {
       await this.writeSegments(plan, written);
@@ -184,7 +189,7 @@ export class Flusher {
     // this leaves them to the sweep at start).
     for (const s of dropped) this.removePublished(s);
     this.deps.fault('flush:before-release');
-    this.deps.releaseLog(plan.through);
+    await this.deps.releaseLog(plan.through);
     const kept = written.filter((s) => !dropped.includes(s));
     return {
       segments: kept.length,

@@ -60,11 +60,12 @@ export function markChange(then: StoreMark, now: StoreMark): string | null {
   if (then.lastSeq !== now.lastSeq) {
     return `the log's last seq is ${now.lastSeq}, not ${then.lastSeq}`;
   }
-  if (then.logFilesDigest !== now.logFilesDigest) {
-    return "the log's files are not those it had (one was removed, added or replaced)";
-  }
+  // Before the files: a flush also deletes log files, and may close one (see EventStore).
   if (then.flushedThroughSeq !== now.flushedThroughSeq) {
     return `the log is flushed through seq ${now.flushedThroughSeq}, not ${then.flushedThroughSeq}`;
+  }
+  if (then.logFilesDigest !== now.logFilesDigest) {
+    return "the log's files are not those it had (one was removed, added or replaced)";
   }
   const { segments, segmentsMaxId } = now;
   if (

@@ -259,10 +259,14 @@ export class WriteAheadLog {
   /**
    * Makes the current file durable before a rotation closes it, in 'os' mode too (where no
    * group syncs): a power loss may then tear only the newest file, which opening cuts, while
-   * damage in an older one refuses the start. Once per file, so 'os' keeps its speed.
+   * damage in an older one refuses the start. Once per file, so 'os' keeps its speed. A
+   * rotation asked for (`force`) syncs in 'fsync' mode too: it may come before any group
+   * synced the file since opening cut its torn tail, and that cut must not come undone in a
+   * file that is no longer the newest.
    */
   syncBeforeRotation(force = false): Promise<void> {
-    if (this.options.durability !== 'os' || !(force || this.full)) return Promise.resolve();
+    if (force) return this.fdatasync(this.fd);
+    if (this.options.durability !== 'os' || !this.full) return Promise.resolve();
     return this.fdatasync(this.fd);
   }
 

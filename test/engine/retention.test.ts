@@ -347,6 +347,25 @@ describe('the write-ahead log after a pass', () => {
     expect((await reads(t, 'acme')).ids).toEqual(kept);
     expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual([]);
   });
+
+  for (const point of ['retention:after-catalog', 'retention:after-retire'] as const) {
+    test(`${point}: a stop before the log lets them go leaves them to the first flush`, async () => {
+      let stop = true;
+      const fault = (reached: FaultPoint) => {
+        if (reached !== point || !stop) return;
+        stop = false;
+        throw new Error(`stopped at ${point}`);
+      };
+      t = await makeTestApp({ fault }, { retentionDays: 2 });
+      await fill(t, 'acme');
+      await expect(t.retention.run()).rejects.toThrow(`stopped at ${point}`);
+      expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual(['0000000001.wal']);
+      await t.restart();
+      expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 0 });
+      expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual([]);
+      expect((await reads(t, 'acme')).ids).toEqual(idsOf('acme', DAYS.slice(2)));
+    });
+  }
 });
 
 describe('a read or a compaction across a pass', () => {

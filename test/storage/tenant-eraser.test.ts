@@ -3,6 +3,7 @@
 // after any step leaves it deleted after a restart, and another tenant keeps every event.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultPoint } from '../../src/storage/index.ts';
@@ -285,6 +286,30 @@ describe('a compaction that listed the segments before the deletion', () => {
 });
 
 describe('a stop after each step of a deletion', () => {
+  for (const point of ['delete:after-catalog', 'delete:after-retire'] as const) {
+    test(`${point}: the first flush after the start closes the log file and lets them go`, async () => {
+      t = await makeTestApp({ fault: once(point, () => assert.fail(`stopped at ${point}`)) });
+      const logHolds = (app: TestApp, id: string) => {
+        const dir = path.join(app.dataDir, 'wal');
+        return fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(id));
+      };
+      await send(t, 'acme', ['acme-flushed-1']);
+      await t.engine.store.flusher.flush();
+      await send(t, 'acme', ['acme-unflushed-2']);
+      await send(t, 'globex', ['g1']);
+      await expect(erase(t, 'acme')).rejects.toThrow(`stopped at ${point}`);
+      expect(logHolds(t, 'acme-flushed-1')).toEqual(['0000000001.wal']);
+      await t.restart();
+      expect(logHolds(t, 'acme-flushed-1')).toEqual(['0000000001.wal']);
+      expect(await t.engine.store.flusher.flush()).toMatchObject({ rows: 1 }); // g1
+      expect(logHolds(t, 'acme-flushed-1')).toEqual([]);
+      expect(logHolds(t, 'acme-unflushed-2')).toEqual([]);
+      await t.restart();
+      expect(await t.count('acme')).toBe(0);
+      expect(await t.count('globex')).toBe(1);
+    });
+  }
+
   for (const point of ['delete:after-catalog', 'delete:after-purge'] as const) {
     test(`${point}: after a restart nothing of the tenant is back, its files are gone`, async () => {
       t = await makeTestApp({

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -91,6 +91,26 @@ describe('WriteAheadLog', () => {
     reopened.wal.close();
     expect(openLog(dir).texts()).toEqual(['whole', 'next']);
   });
+
+  test.each(['fsync', 'os'] as const)(
+    'a rotation asked for syncs the file first (%s): a cut torn tail must not come back',
+    async (durability) => {
+      const dir = tempLog();
+      const { wal } = openLog(dir, 64 * MiB, durability);
+      await wal.append([Buffer.from('whole')]);
+      await wal.sync();
+      const synced = spyOn(fs, 'fdatasync');
+      try {
+        await wal.syncBeforeRotation(true);
+        expect(synced).toHaveBeenCalledTimes(1);
+        await wal.syncBeforeRotation(); // not full: a group's sync is enough
+        expect(synced).toHaveBeenCalledTimes(1);
+      } finally {
+        synced.mockRestore();
+        wal.close();
+      }
+    },
+  );
 
   test('a flipped bit ends the log at that record (checksum)', async () => {
     const dir = tempLog();
