@@ -4,7 +4,8 @@
 // project's `retention_days`, else the server's RETENTION_DAYS; 0 keeps everything. The pass
 // runs at start and then every retentionPassIntervalMs (background.ts); it logs one line per
 // tenant whose days it deleted. Events that arrive late for a day already past retention are
-// stored and flushed as usual, and deleted by the next pass.
+// stored and flushed as usual, and deleted by the next pass. A pass that deleted days lets the
+// write-ahead log files holding their records go once it has gone through every tenant.
 
 import { type Clock, DAY_MS, type Logger, utcDay } from '../core/index.ts';
 import type { Catalog, DroppedDays, RetentionEraser } from '../storage/index.ts';
@@ -26,7 +27,7 @@ export interface RetentionOptions {
 
 export interface RetentionStore {
   catalog: Pick<Catalog, 'oldestDays'>;
-  retention: Pick<RetentionEraser, 'dropDaysBefore'>;
+  retention: Pick<RetentionEraser, 'dropDaysBefore' | 'releaseLog'>;
 }
 
 /** The days a tenant keeps, and the first day kept (today − days). */
@@ -88,23 +89,35 @@ export class RetentionPass {
   private async runOnce(): Promise<RetentionDrop[]> {
     const startedAt = this.options.clock.now();
     const drops: RetentionDrop[] = [];
-    for (const [tenant, oldestDay] of this.store.catalog.oldestDays()) {
-      if (this.stopping) break;
-      let kept = this.keptOf(tenant, startedAt);
-      if (kept === null || oldestDay >= kept.keptFromDay) continue;
-      // Asked again as the deletion is decided: its project may keep more days by then.
-      const dropped = await this.store.retention.dropDaysBefore(tenant, () => {
-        kept = this.keptOf(tenant, startedAt);
-        return kept?.keptFromDay ?? null;
-      });
-      if (dropped === null || kept === null) continue;
-      const drop: RetentionDrop = { tenant, ...kept, ...dropped };
-      drops.push(drop);
-      this.report(drop);
-      this.options.onDaysDropped?.(tenant);
+    try {
+      for (const [tenant, oldestDay] of this.store.catalog.oldestDays()) {
+        if (this.stopping) break;
+        let kept = this.keptOf(tenant, startedAt);
+        if (kept === null || oldestDay >= kept.keptFromDay) continue;
+        // Asked again as the deletion is decided: its project may keep more days by then.
+        const dropped = await this.store.retention.dropDaysBefore(tenant, () => {
+          kept = this.keptOf(tenant, startedAt);
+          return kept?.keptFromDay ?? null;
+        });
+        if (dropped === null || kept === null) continue;
+        const drop: RetentionDrop = { tenant, ...kept, ...dropped };
+        drops.push(drop);
+        this.report(drop);
+        this.options.onDaysDropped?.(tenant);
+      }
+    } finally {
+      // Once for the pass (after a stop or a failed tenant too): their days' log records go.
+      if (drops.length > 0) await this.releaseLog();
     }
     this.lastRunAtMs = startedAt;
     return drops;
+  }
+
+  private async releaseLog(): Promise<void> {
+    const pending = await this.store.retention.releaseLog();
+    if (pending === null) return;
+    // Deleted all the same: replay skips their records; the files go later.
+    this.options.log.warn('log files past retention could not be removed yet', { error: pending });
   }
 
   /** What `tenant` keeps at `now`: its project's days, else RETENTION_DAYS; null keeps all. */

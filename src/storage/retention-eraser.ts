@@ -6,11 +6,13 @@
 //   2. their files and minute counts are retired: removed once no snapshot or merge that may
 //      read them is held (a compaction merging them meanwhile commits nothing, as
 //      Catalog.commitCompaction refuses a swap whose sources left the catalog)
-//   3. the log file holding records at or below the flushed watermark (every segment's events
-//      are in such records) is closed, and the log files whose records are all flushed are
-//      deleted, after a flush passes the closed file's records not flushed yet: the log
-//      released only closed files, so a late event for such a day (or any event, on a server
-//      whose current log file had not filled since) stayed in it on disk past retention.
+//   3. once per pass (`releaseLog`, after every tenant's days): the log file holding records at
+//      or below the flushed watermark (every segment's events are in such records) is closed,
+//      and the log files whose records are all flushed are deleted, after a flush passes the
+//      closed file's records not flushed yet: the log released only closed files, so a late
+//      event for such a day (or any event, on a server whose current log file had not filled
+//      since) stayed in it on disk past retention. Per tenant, each would close a file and
+//      flush: a pass deleting a thousand tenants' days would write a thousand small flushes.
 // After a crash past 1, the start removes the files the catalog no longer lists. Replay skips
 // the records of these days: only flushed events (at or below the watermark) are in segments.
 // Unflushed events of such days are flushed as usual and go at the next pass.
@@ -57,24 +59,15 @@ export class RetentionEraser {
    */
   async dropDaysBefore(tenant: string, keptFrom: () => string | null): Promise<DroppedDays | null> {
     const { catalog, lock, fault, segmentsDir } = this.deps;
-    let flushedSeq = 0;
     const dropped = await lock.write(() => {
       const beforeDay = keptFrom();
-      // The records of the dropped segments' events are at or below it.
-      flushedSeq = catalog.flushedThroughSeq();
       return beforeDay === null ? [] : catalog.deleteDaysBefore(tenant, beforeDay);
     });
     const [first, last] = [dropped[0], dropped.at(-1)];
     if (first === undefined || last === undefined) return null;
     fault('retention:after-catalog');
-    let filesPending = retireSegments(this.deps.retire, segmentsDir, dropped);
+    const filesPending = retireSegments(this.deps.retire, segmentsDir, dropped);
     fault('retention:after-retire');
-    try {
-      await this.deps.releaseLog(flushedSeq, true);
-    } catch (error) {
-      // Deleted all the same (replay skips flushed records); the files go with a later flush.
-      filesPending ??= `the log files holding their records stay for now: ${String(error)}`;
-    }
     return {
       fromDay: first.day,
       toDay: last.day,
@@ -83,5 +76,20 @@ export class RetentionEraser {
       bytes: dropped.reduce((n, s) => n + s.bytes, 0),
       filesPending,
     };
+  }
+
+  /**
+   * Lets the log files holding the records of the days deleted so far go (step 3): call once
+   * a pass deleted some. Null when done, else why they stay for now (deleted all the same:
+   * replay skips flushed records; they go with a later deletion, or once the file fills).
+   */
+  async releaseLog(): Promise<string | null> {
+    try {
+      // The records of every deleted segment's events are at or below the watermark.
+      await this.deps.releaseLog(this.deps.catalog.flushedThroughSeq(), true);
+      return null;
+    } catch (error) {
+      return String(error);
+    }
   }
 }

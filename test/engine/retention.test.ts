@@ -5,7 +5,7 @@
 // event once or not at all; a stop after each step leaves the days deleted after a restart;
 // a deleted day takes the by=person links of its events with it.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DAY_MS } from '../../src/core/index.ts';
@@ -346,6 +346,27 @@ describe('the write-ahead log after a pass', () => {
     const kept = [...idsOf('acme', DAYS.slice(2)), 'kept', 'later'].sort();
     expect((await reads(t, 'acme')).ids).toEqual(kept);
     expect(logFilesHolding(t, 'acme-2026-11-20-a')).toEqual([]);
+  });
+
+  test('a pass over many tenants closes one log file and flushes once, not one per tenant', async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    const tenants = ['acme', 'globex', 'initech'];
+    for (const tenant of tenants) await fill(t, tenant);
+    const { retention, flusher } = t.engine.store;
+    // Events keep coming between the tenants' deletions, and are flushed as usual.
+    const drop = retention.dropDaysBefore.bind(retention);
+    let sent = 0;
+    retention.dropDaysBefore = async (tenant, keptFrom) => {
+      const dropped = await drop(tenant, keptFrom);
+      await send(t as TestApp, 'acme', [[`during-${sent++}`, '2026-11-25']]);
+      await flusher.flush();
+      return dropped;
+    };
+    const flush = spyOn(flusher, 'flush');
+    expect((await t.retention.run()).map((d) => d.tenant)).toEqual(tenants);
+    expect(flush).toHaveBeenCalledTimes(3); // the tenants' own: none more for the log
+    expect(fs.readdirSync(path.join(t.dataDir, 'wal'))).toEqual(['0000000002.wal']);
+    for (const tenant of tenants) expect(logFilesHolding(t, `${tenant}-2026-11-20-a`)).toEqual([]);
   });
 
   for (const point of ['retention:after-catalog', 'retention:after-retire'] as const) {
