@@ -3,7 +3,8 @@
 // each API's clients (FastAPI's detail, Umami's error object, Plausible's errors map, …).
 
 import { Elysia } from 'elysia';
-import { AppError } from '../../core/index.ts';
+import { AppError, type Logger } from '../../core/index.ts';
+import { toAppError } from '../errors.ts';
 
 /** Headers that let a page on any origin post a beacon (no credentials). */
 export const CORS_HEADERS: Record<string, string> = {
@@ -42,18 +43,21 @@ export function errorHeaders(error: AppError, retryAfterSeconds: number): Record
 export type ErrorShape = (error: AppError) => Response;
 
 /**
- * Runs `handler`; an AppError it throws becomes `shape(error)`. Anything else is a bug and goes
- * on to the app's error handler (a 500 that leaks nothing).
+ * Runs `handler`; an AppError it throws becomes `shape(error)`. Anything else is a bug: given
+ * `log`, it is mapped (and logged) as the app's error handler maps it (a 500 that leaks
+ * nothing) and answered by `shape` too; else it goes on to the app's error handler.
  */
 export function guarded<C>(
   shape: ErrorShape,
   handler: (ctx: C) => Promise<Response>,
+  log?: Logger,
 ): (ctx: C) => Promise<Response> {
   return async (ctx) => {
     try {
       return await handler(ctx);
     } catch (error) {
       if (error instanceof AppError) return shape(error);
+      if (log !== undefined) return shape(toAppError(error, 'UNKNOWN', log));
       throw error;
     }
   };

@@ -4,10 +4,14 @@
 
 import { t } from 'elysia';
 import { AppError, type FieldIssue } from '../../core/index.ts';
+import type { AppDeps } from '../context.ts';
 import { ValidationErrorOut } from '../model.ts';
 import { jsonInteger } from './docs.ts';
 import { issuesText } from './ingest.ts';
-import { CORS_HEADERS, type ErrorShape, errorHeaders, json } from './responses.ts';
+import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
+
+/** Umami's message of its 500 (serverError()): a 5xx leaks no cause, as Tally's own. */
+const SERVER_ERROR_MESSAGE = 'Server error';
 
 /** Umami's code of each status it answers (a 5xx is `server-error`). */
 const CODES: Record<number, string> = {
@@ -43,7 +47,7 @@ export function umamiError(error: AppError): { error: Record<string, unknown> } 
   const issues: FieldIssue[] | undefined = error.issues;
   return {
     error: {
-      message: error.message,
+      message: error.code === 'internal' ? SERVER_ERROR_MESSAGE : error.message,
       code,
       status: error.status,
       ...(issues === undefined ? {} : { issues }),
@@ -58,6 +62,16 @@ export function umamiErrorShape(retryAfterSeconds: number): ErrorShape {
     const headers = { ...CORS_HEADERS, ...errorHeaders(e, retryAfterSeconds) };
     return json(umamiError(e), e.status, headers);
   };
+}
+
+/**
+ * The guard of Umami's routes: what a handler throws is answered in Umami's shape, an
+ * unexpected error too (logged as the app logs it, then Umami's 500 `server-error`): Umami's
+ * clients read `error.message` of any answer that is not a 2xx.
+ */
+export function umamiGuard(deps: Pick<AppDeps, 'options' | 'log'>) {
+  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  return <C>(handler: (ctx: C) => Promise<Response>) => guarded(shape, handler, deps.log);
 }
 
 /** Umami's 404, for a session with no events. */

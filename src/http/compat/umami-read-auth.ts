@@ -19,8 +19,8 @@ import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { jsonContent } from '../openapi-docs.ts';
 import { errorAnswers, jsonAnswer } from './docs.ts';
-import { guarded, json } from './responses.ts';
-import { UmamiErrorOut, umamiErrorShape } from './umami-errors.ts';
+import { json } from './responses.ts';
+import { UmamiErrorOut, umamiGuard } from './umami-errors.ts';
 import { LOGIN_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
 
 const ID_RE = new RegExp(TENANT_PATTERN);
@@ -57,8 +57,8 @@ export function takeApiKeyHeader(request: Request): void {
 export function umamiAuthRoutes(deps: AppDeps) {
   const { auth } = deps;
   if (auth === undefined) return new Elysia({ name: 'no-umami-auth' });
-  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
-  const login = guarded(shape, (ctx: LoginContext) => loginOf(auth, deps, ctx));
+  const guard = umamiGuard(deps);
+  const login = guard((ctx: LoginContext) => loginOf(auth, deps, ctx));
   /** The signed-in user of the request's access token, else Umami's 401. */
   const userOf = (request: Request) => {
     try {
@@ -68,7 +68,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
       throw error;
     }
   };
-  const verify = guarded(shape, async ({ request }: { request: Request }) => {
+  const verify = guard(async ({ request }: { request: Request }) => {
     // A POST may carry an empty object (Umami reads none); anything else is refused.
     const body = request.method === 'POST' ? await readAccountBody(request) : undefined;
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
@@ -77,13 +77,13 @@ export function umamiAuthRoutes(deps: AppDeps) {
     return json(userOf(request), 200, NO_STORE_HEADERS);
   });
   // Umami's /api/me answers its auth: the user (no teams), the token, no key or share token.
-  const me = guarded(shape, async ({ request }: { request: Request }) => {
+  const me = guard(async ({ request }: { request: Request }) => {
     const { teams: _, ...user } = userOf(request);
     const token = readCredentialOf(request)?.value ?? null;
     return json({ token, authKey: null, shareToken: null, user }, 200, NO_STORE_HEADERS);
   });
   // Umami's logout ends the token's auth; here the session of the access token, as Tally's own.
-  const logout = guarded(shape, async ({ request }: { request: Request }) => {
+  const logout = guard(async ({ request }: { request: Request }) => {
     let principal: ReturnType<Auth['authenticate']>;
     try {
       principal = auth.authenticate(request);

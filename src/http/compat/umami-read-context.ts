@@ -9,8 +9,8 @@ import {
   type WebMetric,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { guarded, json } from './responses.ts';
-import { umamiErrorShape } from './umami-errors.ts';
+import { json } from './responses.ts';
+import { umamiGuard } from './umami-errors.ts';
 import { type Website, websiteOf } from './umami-read-auth.ts';
 import type { UmamiRange } from './umami-read-params.ts';
 
@@ -30,9 +30,9 @@ type RouteContext = { request: Request; params: RouteParams };
 
 /** The route of a website read: `:id` is the website, the handler's value the answer. */
 export function readRoute(deps: AppDeps) {
-  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  const guard = umamiGuard(deps);
   return (answer: ReadHandler) =>
-    guarded(shape, async ({ request, params }: RouteContext) => {
+    guard(async ({ request, params }: RouteContext) => {
       const website = websiteOf(deps, request, params.id);
       noteTenant(request, website.tenant);
       const query = queryOf(request);

@@ -20,9 +20,9 @@ import {
   type WebOrder,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
-import { guarded, json } from './responses.ts';
+import { json } from './responses.ts';
 import { umamiActivityRoutes } from './umami-activity.ts';
-import { umamiErrorShape } from './umami-errors.ts';
+import { umamiGuard } from './umami-errors.ts';
 import { umamiEventDataRoutes } from './umami-event-data.ts';
 import { domainOf, readableProjects, umamiAuthRoutes, websiteIdOf } from './umami-read-auth.ts';
 import { queryOf, type ReadContext, readRoute, webMetricsOf } from './umami-read-context.ts';
@@ -59,13 +59,11 @@ import { umamiSystemRoutes } from './umami-system.ts';
 import { umamiValues, VALUES_DOC } from './umami-values.ts';
 
 export function umamiReadRoutes(deps: AppDeps) {
-  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  const guard = umamiGuard(deps);
   const route = readRoute(deps);
-  const list = guarded(shape, async ({ request }: { request: Request }) =>
-    json(websitesOf(deps, request)),
-  );
+  const list = guard(async ({ request }: { request: Request }) => json(websitesOf(deps, request)));
   // Tally has no teams: an empty page, to whoever may list websites.
-  const teams = guarded(shape, async ({ request }: { request: Request }) => {
+  const teams = guard(async ({ request }: { request: Request }) => {
     readableProjects(deps, request);
     return json({ data: [], count: 0, ...pageOf(queryOf(request)) });
   });

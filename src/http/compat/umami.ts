@@ -24,9 +24,9 @@ import {
   ingestWaiting,
   type Server,
 } from './ingest.ts';
-import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
+import { CORS_HEADERS, json, preflightRoutes } from './responses.ts';
 import type { RoomWait, RoomWaits } from './room-wait.ts';
-import { asUmamiError, UmamiErrorOut, umamiError, umamiErrorShape } from './umami-errors.ts';
+import { asUmamiError, UmamiErrorOut, umamiError, umamiGuard } from './umami-errors.ts';
 import {
   UMAMI_ERRORS_DISABLED,
   UMAMI_FIT,
@@ -49,7 +49,7 @@ type Prepared =
 
 export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   const sessions = new UmamiSessions();
-  const shape = umamiErrorShape(deps.options.retryAfterSeconds);
+  const guard = umamiGuard(deps);
   type Ctx = { request: Request; server: Server };
   const prepareOne = (
     raw: unknown,
@@ -68,7 +68,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
   };
 
   // @umami/node and the script never resend: a request refused for overload waits for room.
-  const send = guarded(shape, ({ request, server }: Ctx) =>
+  const send = guard(({ request, server }: Ctx) =>
     waits.around(request, async (wait) => {
       admitWaiting(deps, wait);
       const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
@@ -104,7 +104,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     return json(result, 200, CORS_HEADERS);
   };
 
-  const batch = guarded(shape, ({ request, server }: Ctx) =>
+  const batch = guard(({ request, server }: Ctx) =>
     waits.around(request, (wait) => collectBatch(request, server, wait)),
   );
 
