@@ -11,6 +11,7 @@ import {
   compatRoutes,
   posthogConfigScriptPathDocs,
   UMAMI_API_KEY_HEADER,
+  umamiBrokenPathAnswer,
 } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
 import { requiredAuthOf, tenantOf } from './context.ts';
@@ -140,7 +141,9 @@ function pathEncodingCheck(deps: AppDeps, onAnswered?: (request: Request, status
     } catch {
       const error = new AppError('bad_request', `the path ${path} is not valid percent-encoding`);
       onAnswered?.(request, error.status);
-      return errorResponse(error, deps.options.retryAfterSeconds);
+      // Under Umami's routes, Umami's 400 in Umami's body (its clients read no other).
+      const retryAfter = deps.options.retryAfterSeconds;
+      return umamiBrokenPathAnswer(path, retryAfter) ?? errorResponse(error, retryAfter);
     }
   });
 }

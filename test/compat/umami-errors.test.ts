@@ -52,3 +52,24 @@ describe('an unexpected error', () => {
     expect(JSON.stringify(logged.mock.calls[0]?.[1])).toContain(CAUSE);
   });
 });
+
+describe('a path with broken percent-encoding', () => {
+  test("under Umami's routes is Umami's 400, saying which path; elsewhere Tally's", async () => {
+    for (const path of [
+      '/api/websites/%E0%A4%A/stats',
+      `/api/websites/${WEBSITE}/sessions/100%`,
+      `/api/websites/${WEBSITE}/event-data/%FF`,
+      '/api/realtime/%ZZ',
+    ]) {
+      const res = await t.get(path);
+      expect(res.status, path).toBe(400);
+      const message = `the path ${path} is not valid percent-encoding`;
+      expect(await res.json(), path).toEqual({
+        error: { message, code: 'bad-request', status: 400 },
+      });
+    }
+    const native = await t.get('/api/v1/events/100%');
+    expect(native.status).toBe(400);
+    expect(((await native.json()) as { code: string }).code).toBe('bad_request');
+  });
+});

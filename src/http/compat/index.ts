@@ -27,6 +27,7 @@ import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts
 import { umamiRoutes } from './umami.ts';
 import { umamiReadRoutes } from './umami-read.ts';
 
+export { umamiBrokenPathAnswer } from './umami-errors.ts';
 export { API_KEY_HEADER as UMAMI_API_KEY_HEADER } from './umami-read-auth.ts';
 
 /** Every compatibility ingest route, for the app's CORS (`*`, beacons from any site). */

@@ -74,6 +74,20 @@ export function umamiGuard(deps: Pick<AppDeps, 'options' | 'log'>) {
   return <C>(handler: (ctx: C) => Promise<Response>) => guarded(shape, handler, deps.log);
 }
 
+/** Where Umami's routes take a parameter in the path: the website's, a session's, an event's. */
+const UMAMI_PARAMETER_PATHS = ['/api/websites/', '/api/realtime/'];
+
+/**
+ * Umami's answer to a path under its routes whose percent-encoding is broken: the 400 Umami's
+ * server (Next.js: a DecodeError of the route's parameter) answers, in Umami's body, as every
+ * other error of those routes; null for any other path.
+ */
+export function umamiBrokenPathAnswer(path: string, retryAfterSeconds: number): Response | null {
+  if (!UMAMI_PARAMETER_PATHS.some((prefix) => path.startsWith(prefix))) return null;
+  const error = new AppError('bad_request', `the path ${path} is not valid percent-encoding`);
+  return umamiErrorShape(retryAfterSeconds)(error);
+}
+
 /** Umami's 404, for a session with no events. */
 export function umamiNotFound(): AppError {
   return new AppError('not_found', 'Not found');
