@@ -128,6 +128,18 @@ describe('Umami login and verify over Tally accounts', () => {
   test("logout ends the token's session, as Umami's; without an access token 401", async () => {
     // Umami's POST /api/auth/logout: a 404 in Tally's shape before.
     const { token } = (await (await login(admin.email, admin.password)).json()) as Json;
+    // A body that is no JSON object is Umami's 400 (as on verify), and signs nobody out.
+    for (const text of ['{"name":', '5']) {
+      const headers = { 'content-type': 'application/json' };
+      const bad = await t.call('POST', '/api/auth/logout', {
+        token: token as string,
+        text,
+        headers,
+      });
+      expect(bad.status, text).toBe(400);
+      expect(((await bad.json()) as { error: Json }).error.code).toBe('bad-request');
+    }
+    expect((await t.call('GET', '/api/auth/verify', { token: token as string })).status).toBe(200);
     const out = await t.call('POST', '/api/auth/logout', { token: token as string });
     expect(out.status).toBe(200);
     expect(await out.json()).toEqual({ ok: true });

@@ -69,11 +69,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
     }
   };
   const verify = guard(async ({ request }: { request: Request }) => {
-    // A POST may carry an empty object (Umami reads none); anything else is refused.
-    const body = request.method === 'POST' ? await readAccountBody(request) : undefined;
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
-      throw new AppError('bad_request', 'send no body, or an empty JSON object');
-    }
+    if (request.method === 'POST') await checkNoBody(request);
     return json(userOf(request), 200, NO_STORE_HEADERS);
   });
   // Umami's /api/me answers its auth: the user (no teams), the token, no key or share token.
@@ -84,6 +80,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
   });
   // Umami's logout ends the token's auth; here the session of the access token, as Tally's own.
   const logout = guard(async ({ request }: { request: Request }) => {
+    await checkNoBody(request);
     let principal: ReturnType<Auth['authenticate']>;
     try {
       principal = auth.authenticate(request);
@@ -102,15 +99,31 @@ export function umamiAuthRoutes(deps: AppDeps) {
     .get('/api/me', me, { detail: ME_DOC });
 }
 
+/** A body Umami reads none of: none, or a JSON object; anything else is refused (a 400). */
+async function checkNoBody(request: Request): Promise<void> {
+  const body = await readAccountBody(request);
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    throw new AppError('bad_request', 'send no body, or an empty JSON object');
+  }
+}
+
 const LOGOUT_DOC = {
   summary: 'Umami: sign out',
   description:
     "Ends the session of the bearer access token (Tally's logout): its tokens stop working. " +
-    'Any body is ignored, as Umami reads none.',
+    'Send no body, or a JSON object (ignored, as Umami reads none), as to verify; anything ' +
+    'else is refused and signs nobody out.',
   requestBody: { required: false, content: jsonContent(t.Object({}), {}) },
   responses: {
     200: jsonAnswer('Signed out', t.Object({ ok: t.Literal(true) }), { ok: true }),
-    ...errorAnswers({ 401: 'No valid access token' }, () => UmamiErrorOut),
+    ...errorAnswers(
+      {
+        400: 'A body that is no JSON object',
+        401: 'No valid access token',
+        415: 'Unsupported Content-Type or Content-Encoding',
+      },
+      () => UmamiErrorOut,
+    ),
   },
 };
 
