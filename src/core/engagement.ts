@@ -1,10 +1,10 @@
-// The one event name Tally reserves: the engagement beacon of Plausible's tracker (how long a
-// page was looked at, how far it was scrolled), stored as an event so Plausible's scroll
-// depth and time on page can be read from it, but never counted as one. `$` marks it as
-// Tally's, as PostHog marks its own events (`$pageview`); no client may send it (422), only
-// Plausible's ingest writes it (from its `n: "engagement"`). Every read that counts, lists or
-// rolls up events leaves it out (core/uncounted.ts: storage's `from` relation, the live
-// rollups); raw access (the SQL view, the export, one event by id) shows it.
+// An event name Tally reserves (core/reserved.ts): the engagement beacon of Plausible's
+// tracker (how long a page was looked at, how far it was scrolled), stored as an event so
+// Plausible's scroll depth and time on page can be read from it, but never counted as one. `$`
+// marks it as Tally's, as PostHog marks its own events (`$pageview`); no client may send it
+// (422), only Plausible's ingest writes it (from its `n: "engagement"`). Every read that
+// counts, lists or rolls up events leaves it out (core/uncounted.ts: storage's `from`
+// relation, the live rollups); raw access (the SQL view, the export, one event by id) shows it.
 
 /** The stored name of an engagement beacon. */
 export const ENGAGEMENT_EVENT_NAME = '$engagement';
@@ -24,8 +24,3 @@ export const ENGAGEMENT_TIME_KEY = '$engagement_time';
  * the properties, where the visit reads (query/queries/visit-rows.ts) look for it.
  */
 export const INTERACTIVE_KEY = '$interactive';
-
-/** True for a name no client may send (only Tally writes it). */
-export function isReservedEventName(name: string): boolean {
-  return name === ENGAGEMENT_EVENT_NAME;
-}

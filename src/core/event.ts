@@ -2,7 +2,6 @@
 // turn a client's input into a stored event. Shape checks (types, lengths) happen at the edge
 // with TypeBox; the rules here need context (clock, request headers, limits).
 
-import { isReservedEventName } from './engagement.ts';
 import type { FieldIssue } from './errors.ts';
 import { normalizeIp } from './ip.ts';
 import { eventLimits, metricLimits } from './limits.ts';
@@ -12,6 +11,7 @@ import {
   type Properties,
   type PropertyFit,
 } from './properties.ts';
+import { reservedNameUse } from './reserved.ts';
 import { parseTimestamp } from './time.ts';
 import { keysMergedByRepair, mayHoldLoneSurrogate } from './unicode.ts';
 import { pathOfUrl } from './url-path.ts';
@@ -101,8 +101,11 @@ export interface RequestContext {
    * the SDK protocols, whose clients take any 200 as delivered. Absent: refused (a 422).
    */
   fitProperties?: PropertyFit;
-  /** The request may write Tally's reserved event name (core/engagement.ts): Plausible's. */
-  writesReserved?: boolean;
+  /**
+   * The reserved event name (core/reserved.ts) the request may write: Plausible's engagement
+   * beacon, Umami's identify with data; each other reserved name is refused.
+   */
+  writesReserved?: string;
   /**
    * The client chose its event_ids to read them back by URL (`GET /api/v1/events/{event_id}`,
    * the native API): `.` and `..` are refused, as every URL resolves them (escaped too) and
@@ -165,10 +168,10 @@ export function normalizeEvent(
   // repaired: "\ud800" and "\ud801" would become one id, and one a duplicate of the other.
   if (input.name.trim() === '') {
     issues.push({ loc: [...loc, 'name'], msg: 'name must not be blank', type: 'string_blank' });
-  } else if (isReservedEventName(input.name) && ctx.writesReserved !== true) {
+  } else if (input.name !== ctx.writesReserved && reservedNameUse(input.name) !== undefined) {
     issues.push({
       loc: [...loc, 'name'],
-      msg: `name ${input.name} is reserved: Tally stores Plausible's engagement beacons under it`,
+      msg: `name ${input.name} is reserved: Tally stores ${reservedNameUse(input.name)} under it`,
       type: 'value_error',
     });
   }

@@ -5,7 +5,6 @@ export {
   ENGAGEMENT_EVENT_NAME,
   ENGAGEMENT_TIME_KEY,
   INTERACTIVE_KEY,
-  isReservedEventName,
   SCROLL_DEPTH_KEY,
   SCROLL_DEPTH_PERCENT_MAX,
 } from './engagement.ts';
@@ -52,6 +51,7 @@ export {
   type PropertyFit,
   propertiesFit,
 } from './properties.ts';
+export { isReservedEventName } from './reserved.ts';
 export {
   DEFAULT_TENANT,
   type IngestCredentials,

@@ -97,7 +97,9 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
       });
       const inputs = inputsOf(body);
       // Only a beacon named as the tracker names it writes the reserved name, never one sent.
-      ctx.writesReserved = textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME;
+      if (textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME) {
+        ctx.writesReserved = ENGAGEMENT_EVENT_NAME;
+      }
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
       await ingestWaiting(deps, request, events, () => ['body'], wait);

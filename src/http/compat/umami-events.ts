@@ -150,7 +150,15 @@ export const UmamiItemIn = t.Object(
 
 /** One item as Umami takes it: an event to store, an item only answered, or an error report. */
 export type UmamiItem =
-  | { kind: 'event'; input: EventInput; ids: UmamiIds; cache: string; stored: boolean }
+  | {
+      kind: 'event';
+      input: EventInput;
+      ids: UmamiIds;
+      cache: string;
+      stored: boolean;
+      /** The reserved name the item may write (core/reserved.ts): an identify's. */
+      writesReserved?: string;
+    }
   | { kind: 'error'; websiteId: string };
 
 /**
@@ -212,7 +220,8 @@ export function umamiItem(
   };
   const token = sessions.token(claims);
   const stored = type === 'identify' ? identifiesData(payload) : !UNSTORED_TYPES.has(type);
-  return { kind: 'event', input, ids, cache: token, stored };
+  const reserved = type === 'identify' ? { writesReserved: UMAMI_IDENTIFY_EVENT_NAME } : {};
+  return { kind: 'event', input, ids, cache: token, stored, ...reserved };
 }
 
 /**

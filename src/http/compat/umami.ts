@@ -63,6 +63,8 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
       ctx.tenantOf(item.websiteId); // the tenancy's 401/403, as for an event
       return item;
     }
+    // Only an identify writes its reserved name; an event item of that name is refused.
+    ctx.writesReserved = item.writesReserved;
     const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
     return { kind: 'event', event, ids: item.ids, cache: item.cache, stored: item.stored };
   };
