@@ -238,6 +238,7 @@ export class EventStore implements EventSource {
       // records the log kept (written, not yet synced, when it was decided), and a record at
       // or below it would be taken for the deleted tenant's, or cut as the erased person's.
       seqFloorOf(flushed, deleted.values(), erasures.highestSeq()),
+      flushed,
     );
     const committer = new GroupCommitter(wal, {
       queueEventsMax: options.commitQueueEventsMax,

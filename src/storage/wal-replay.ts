@@ -1,6 +1,7 @@
 // Reading the write-ahead log back at open (see wal.ts): every record of every file in order,
 // a torn tail of the newest file cut (what a crash leaves), and any other damage, or a file
-// missing between two others, refused: replaying around it would skip acknowledged events.
+// missing between two others, refused: replaying around it would skip acknowledged events
+// (unless the missing file provably held only flushed records: see filesPastReleasedGap).
 // Such a log is a DamagedStoreError: the start stops with its one line (exit 2), not a trace.
 
 import * as fs from 'node:fs';
@@ -106,17 +107,80 @@ function saveDamage(file: string, at: number, bytes: Uint8Array): string {
  * another and released only from the oldest on, so a gap is a file removed by hand, and
  * replaying around it would skip its records (acknowledged events) without a word.
  */
-export function checkNoneMissing(names: readonly string[]): void {
+function checkNoneMissing(names: readonly string[]): void {
   for (let i = 1; i < names.length; i++) {
     const before = names[i - 1] as string;
     const after = names[i] as string;
-    const missing = Number(before.slice(0, 10)) + 1;
-    if (Number(after.slice(0, 10)) === missing) continue;
+    const missing = indexOf(before) + 1;
+    if (indexOf(after) === missing) continue;
     throw new DamagedStoreError(
       `write-ahead log file ${walFileName(missing)} is missing (the log has ${before} and ` +
         `${after}): restore it from a backup`,
     );
   }
+}
+
+/**
+ * The files of `names` (sorted) the log opens with. A file missing between two others is one
+ * removed by hand, or a release (from the oldest file on) that a power loss cut short, on a
+ * file system that kept a later deletion and lost an earlier one (an older Tally made none
+ * durable before the next). The gap is passed over only when it provably held no record above
+ * `flushedSeq`: the first record after it is at most one above, and every file before it is
+ * whole. Those files are deleted, as the release meant to; any other gap refuses to open.
+ */
+export function filesPastReleasedGap(
+  dir: string,
+  names: readonly string[],
+  flushedSeq: number,
+): readonly string[] {
+  const gap = lastGapOf(names);
+  if (gap === -1) return names;
+  const before = names.slice(0, gap);
+  const after = names.slice(gap);
+  const firstAfter = firstSeqOf(dir, after);
+  const flushed = (name: string) => highestSeqOf(path.join(dir, name)) <= flushedSeq;
+  if (firstAfter === null || firstAfter > flushedSeq + 1 || !before.every(flushed)) {
+    checkNoneMissing(names);
+  }
+  for (const name of before) fs.rmSync(path.join(dir, name));
+  fsyncPath(dir);
+  return after;
+}
+
+/** Where the last gap of `names` is (the index of the file after it), or -1. */
+function lastGapOf(names: readonly string[]): number {
+  for (let i = names.length - 1; i > 0; i--) {
+    if (indexOf(names[i] as string) !== indexOf(names[i - 1] as string) + 1) return i;
+  }
+  return -1;
+}
+
+/** The seq of the first record in the first of `names` holding one (null: none, or damage). */
+function firstSeqOf(dir: string, names: readonly string[]): number | null {
+  for (const name of names) {
+    const data = fs.readFileSync(path.join(dir, name));
+    if (data.length === 0) continue;
+    const read = decodeFrame(data, 0);
+    return read.kind === 'frame' ? read.seq : null;
+  }
+  return null;
+}
+
+/** The highest seq `file` holds (0 when none), or Infinity when it is not whole. */
+function highestSeqOf(file: string): number {
+  const data = fs.readFileSync(file);
+  let highest = 0;
+  for (let at = 0; ; ) {
+    const read = decodeFrame(data, at);
+    if (read.kind === 'end') return highest;
+    if (read.kind === 'torn') return Number.POSITIVE_INFINITY;
+    highest = Math.max(highest, read.seq);
+    at = read.next;
+  }
+}
+
+function indexOf(name: string): number {
+  return Number(name.slice(0, 10));
 }
 
 export function walFileName(index: number): string {

@@ -13,7 +13,7 @@ import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { type FileIo, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameHeader } from './wal-frame.ts';
 import {
-  checkNoneMissing,
+  filesPastReleasedGap,
   replayFile,
   type WalDamage,
   type WalRecord,
@@ -108,18 +108,22 @@ export class WriteAheadLog {
    * the highest seq known to exist elsewhere (flushed into segments, or named by a deleted
    * tenant's tombstone): numbering goes on above it even when the files left hold no record,
    * e.g. when the only file is new and empty after the ones before it were released.
+   * `flushedSeq` (the catalog's watermark) tells whether a file missing between two others
+   * held only records flushed already (see filesPastReleasedGap).
    */
   static open(
     options: WalOptions,
     onRecord: (record: WalRecord) => void,
     seqFloor = 0,
+    flushedSeq = 0,
   ): WriteAheadLog {
     makeDirsDurably(options.dir);
-    const names = fs
+    const listed = fs
       .readdirSync(options.dir)
       .filter((n) => FILE_PATTERN.test(n))
       .sort();
-    checkNoneMissing(names); // before anything is replayed or cut
+    // Before anything is replayed or cut.
+    const names = filesPastReleasedGap(options.dir, listed, flushedSeq);
     const files: WalFile[] = [];
     let lastSeq = 0;
     let damage: WalDamage | null = null;
@@ -316,7 +320,12 @@ export class WriteAheadLog {
     this.fileBytes = 0;
   }
 
-  /** Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now). */
+  /**
+   * Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now),
+   * oldest first, each deletion made durable before the next: a file system may keep a later
+   * unlink through a power loss and lose an earlier one, and a file missing between two others
+   * refuses the start unless what follows the gap shows it held only flushed records.
+   */
   releaseThrough(seq: number): number {
     let released = 0;
     while (this.files.length > 1) {
@@ -326,6 +335,7 @@ export class WriteAheadLog {
       fs.rmSync(path.join(this.options.dir, oldest.name));
       this.files.shift();
       released++;
+      fsyncPath(this.options.dir);
     }
     return released;
   }

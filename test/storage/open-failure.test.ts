@@ -2,14 +2,14 @@
 // directory) and the DuckDB instance are closed, so a retry in the same process succeeds.
 
 import { Database } from 'bun:sqlite';
-import { afterEach, expect, test } from 'bun:test';
+import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
 import { type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { DamagedStoreError, SchemaTooNewError } from '../../src/storage/index.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
-import { engineOptions, T0 } from '../helpers/app.ts';
+import { countEvents, engineOptions, T0 } from '../helpers/app.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -124,4 +124,43 @@ test('a write-ahead log with a file missing or an older file damaged is a damage
   const engine = await openEngine(options);
   expect(engine.dedup.size).toBe(1);
   await engine.close();
+});
+
+test('a release whose earlier deletion a power loss lost opens with every event once', async () => {
+  // The file system kept the release's second unlink and lost its first: the log has a file
+  // missing between two others, all of whose records were flushed.
+  const temp = makeTempDir();
+  cleanup = temp.remove;
+  const options = engineOptions(temp.dir, new ManualClock(T0));
+  const wal = path.join(temp.dir, 'wal');
+  const engine = await openEngine(options);
+  const ingest = (id: string) =>
+    engine.ingestor.ingest([makeEvent({ event_id: id, timestamp: T0, received_at: T0 })]);
+  for (const id of ['e1', 'e2']) {
+    await ingest(id);
+    await engine.store.committer.rotateLog();
+  }
+  await ingest('e3');
+  const lost: string[] = [];
+  const rm = spyOn(fs, 'rmSync').mockImplementation(((file: string) => {
+    if (file.endsWith('.wal') && lost.length === 0) lost.push(path.basename(file));
+    else fs.unlinkSync(file);
+  }) as typeof fs.rmSync);
+  try {
+    await engine.store.flusher.flush(); // releases files 1 and 2 (records 1 and 2)
+  } finally {
+    rm.mockRestore();
+  }
+  expect(lost).toEqual(['0000000001.wal']);
+  expect(fs.readdirSync(wal).sort()).toEqual(['0000000001.wal', '0000000003.wal']);
+  await ingest('e4');
+  await engine.close();
+
+  const reopened = await openEngine(options);
+  expect(await countEvents(reopened.store, 'acme')).toBe(4);
+  expect(reopened.dedup.size).toBe(4);
+  await reopened.ingestor.ingest([makeEvent({ event_id: 'e1', timestamp: T0, received_at: T0 })]);
+  expect(await countEvents(reopened.store, 'acme')).toBe(4);
+  await reopened.close();
+  expect(fs.readdirSync(wal)).not.toContain('0000000001.wal');
 });
