@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { assert, isOutOfSpace } from '../core/index.ts';
 import { fsyncPath, makeDirsDurably } from './durable-fs.ts';
 import { type FileIo, nodeFileIo, writeFully, writeFullySync } from './file-io.ts';
+import { WalDiskFullError, WalFileDeletedError } from './wal-errors.ts';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameHeader } from './wal-frame.ts';
 import {
   filesPastReleasedGap,
@@ -21,6 +22,7 @@ import {
 } from './wal-replay.ts';
 
 export type { WalDamage, WalRecord };
+export { WalDiskFullError, WalFileDeletedError };
 
 export type Durability = 'fsync' | 'os';
 
@@ -40,33 +42,6 @@ interface WalFile {
 
 const FILE_PATTERN = /^(\d{10})\.wal$/;
 
-/** The current log file was deleted under the running process (e.g. `rm -rf $DATA_DIR/*`). */
-export class WalFileDeletedError extends Error {
-  override name = 'WalFileDeletedError';
-}
-
-/**
- * An append or a rotation found no room on the disk (ENOSPC or EDQUOT). Nothing of it is in the
- * log: the file was cut back to where the append began, and that cut made durable. The message
- * names no path (it reaches clients); the file system's error is the cause.
- */
-export class WalDiskFullError extends Error {
-  override name = 'WalDiskFullError';
-  constructor(
-    cause: unknown,
-    /** Bytes the refused append would have written. */
-    readonly bytes: number,
-  ) {
-    const code = (cause as { code?: unknown }).code;
-    super(
-      code === 'EDQUOT'
-        ? "the data directory's disk quota is used up (EDQUOT on a write-ahead log write)"
-        : "the data directory's disk is full (ENOSPC on a write-ahead log write)",
-      { cause },
-    );
-  }
-}
-
 /**
  * Appends up to this size are written inline: a writev of a few pages costs less than handing
  * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
@@ -85,6 +60,10 @@ export class WriteAheadLog {
   private readonly syncing = new Set<Promise<void>>();
   private closed = false;
   private readonly io: FileIo;
+  /** Why the log takes no more appends: a failed rotation's file could not be removed. */
+  private broken: Error | null = null;
+  /** A failed rotation's file was removed, and the removal not yet made durable. */
+  private removalUnsynced = false;
 
   private constructor(
     private readonly options: WalOptions,
@@ -145,6 +124,8 @@ export class WriteAheadLog {
   async append(payloads: readonly Uint8Array[]): Promise<number> {
     assert(!this.closed, 'append to a closed log');
     assert(!this.writing, 'one append at a time');
+    if (this.broken !== null) throw this.broken;
+    this.syncRemoval();
     // Headers and payloads go out in one writev: no copy of the payloads into a frame buffer.
     const parts: Uint8Array[] = [];
     let bytes = 0;
@@ -299,25 +280,61 @@ export class WriteAheadLog {
   /**
    * Starts a new file now (an erasure's, so that the file holding its records can be released
    * once flushed); the same conditions as `rotateIfFull` (`syncBeforeRotation(true)` first).
+   * One that fails leaves no new file (see `discard`).
    */
   rotate(bytes = 0): void {
     const current = this.files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
-    let next: WalFile;
-    let fd: number;
+    const name = walFileName(current.index + 1);
+    const file = path.join(this.options.dir, name);
+    let fd: number | undefined;
     try {
-      next = createFile(this.options.dir, current.index + 1, this.io);
-      fd = this.io.openAppend(path.join(this.options.dir, next.name));
+      fd = this.io.openAppend(file);
+      fsyncPath(this.options.dir);
     } catch (error) {
-      // A file made before the error is empty: the next rotation opens it again.
+      this.discard(file, fd, error);
       if (isOutOfSpace(error)) throw new WalDiskFullError(error, bytes);
       throw error;
     }
+    this.removalUnsynced = false; // that fsync made an earlier removal durable too
     fs.closeSync(this.fd);
-    next.lastSeq = current.lastSeq;
-    this.files.push(next);
+    this.files.push({ index: current.index + 1, name, lastSeq: current.lastSeq });
     this.fd = fd;
     this.fileBytes = 0;
+  }
+
+  /**
+   * Removes the file a failed rotation may have made (a rotation asked for fails quietly and
+   * is tried again later): appends go on in the current file, which must stay the newest, or a
+   * crash's torn tail in it would be damage in an older file, which refuses the start. The
+   * removal is made durable before the next append (`syncRemoval`); one that fails stops the
+   * log: every later append throws, and the caller stops the process.
+   */
+  private discard(file: string, fd: number | undefined, cause: unknown): void {
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+    } catch (error) {
+      this.broken = new Error(
+        `the write-ahead log file ${path.basename(file)} a failed rotation made could not be ` +
+          `removed (${String(error)}); appends to the file before it stopped`,
+        { cause },
+      );
+      return;
+    }
+    this.removalUnsynced = true;
+    try {
+      this.syncRemoval();
+    } catch {
+      // Tried again before the next append (out of descriptors now, say).
+    }
+  }
+
+  /** Makes a failed rotation's removal durable (throws when the directory cannot be synced). */
+  private syncRemoval(): void {
+    if (!this.removalUnsynced) return;
+    fsyncPath(this.options.dir);
+    this.removalUnsynced = false;
   }
 
   /**

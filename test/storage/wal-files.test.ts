@@ -5,6 +5,7 @@ import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as durable from '../../src/storage/durable-fs.ts';
+import { type FileIo, nodeFileIo } from '../../src/storage/file-io.ts';
 import { type WalRecord, WriteAheadLog } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -105,4 +106,124 @@ test('a gap with no record after it refuses: nothing tells what the missing file
   fs.rmSync(path.join(dir, '0000000002.wal'));
   expect(() => openLog(dir, 1)).toThrow('0000000002.wal is missing');
   expect(fs.readdirSync(dir)).toHaveLength(2);
+});
+
+/** An errno error as node:fs throws it. */
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+/** A crash in the middle of a write: a header promising 100 bytes, followed by only 10. */
+function tearTail(file: string): void {
+  const torn = Buffer.alloc(26);
+  torn.writeUInt32LE(100, 0);
+  fs.appendFileSync(file, torn);
+}
+
+const rotationFaults = {
+  'the directory fsync after making the new file fails': (dir: string) => {
+    const real = durable.fsyncPath;
+    let failed = false;
+    const spy = spyOn(durable, 'fsyncPath').mockImplementation((target) => {
+      if (target === dir && !failed && fs.existsSync(path.join(dir, '0000000002.wal'))) {
+        failed = true;
+        throw errno('EMFILE');
+      }
+      real(target);
+    });
+    return { io: nodeFileIo, restore: () => spy.mockRestore() };
+  },
+  'opening the new file fails once it was made': () => {
+    const io: FileIo = {
+      ...nodeFileIo,
+      openAppend: (file) => {
+        const fd = nodeFileIo.openAppend(file);
+        if (!file.endsWith('0000000002.wal')) return fd;
+        fs.closeSync(fd);
+        throw errno('EIO');
+      },
+    };
+    return { io, restore: () => {} };
+  },
+};
+
+test.each(Object.keys(rotationFaults))(
+  'a failed rotation leaves no new file: a torn tail of the file appends go on in is cut (%s)',
+  async (fault) => {
+    const dir = tempLog();
+    fs.mkdirSync(dir, { recursive: true });
+    const { io, restore } = rotationFaults[fault as keyof typeof rotationFaults](dir);
+    const wal = WriteAheadLog.open(
+      { dir, fileBytesMax: 1 << 20, durability: 'fsync', io },
+      () => {},
+    );
+    try {
+      await wal.append([Buffer.from('a')]);
+      await wal.sync();
+      await wal.syncBeforeRotation(true);
+      expect(() => wal.rotate()).toThrow('injected');
+      // An erasure's or a flush's rotation fails quietly (tried again later): appends go on in
+      // the current file, which must stay the newest.
+      expect(fs.readdirSync(dir)).toEqual(['0000000001.wal']);
+      await wal.append([Buffer.from('b')]);
+      await wal.sync();
+    } finally {
+      restore();
+      wal.close();
+    }
+    tearTail(path.join(dir, '0000000001.wal')); // a crash in the next append
+    const reopened = openLog(dir);
+    expect(reopened.texts()).toEqual(['a', 'b']);
+    expect(reopened.wal.damage?.file).toEndWith('0000000001.wal');
+    reopened.wal.close();
+  },
+);
+
+test('a failed rotation whose new file cannot be removed stops the log', async () => {
+  const dir = tempLog();
+  fs.mkdirSync(dir, { recursive: true });
+  const { io } = rotationFaults['opening the new file fails once it was made']();
+  const wal = WriteAheadLog.open({ dir, fileBytesMax: 1 << 20, durability: 'fsync', io }, () => {});
+  await wal.append([Buffer.from('a')]);
+  await wal.sync();
+  const rm = spyOn(fs, 'rmSync').mockImplementation(() => {
+    throw errno('EACCES');
+  });
+  try {
+    expect(() => wal.rotate()).toThrow('injected');
+  } finally {
+    rm.mockRestore();
+  }
+  // Its records would be appended before an empty newer file: a torn tail would refuse the start.
+  await expect(wal.append([Buffer.from('b')])).rejects.toThrow(/could not be removed/);
+  wal.close();
+  expect(openLog(dir).texts()).toEqual(['a']); // the older file is whole, the newer one empty
+});
+
+test("a failed rotation's removal is made durable before the next append", async () => {
+  const dir = tempLog();
+  fs.mkdirSync(dir, { recursive: true });
+  const { io } = rotationFaults['opening the new file fails once it was made']();
+  const wal = WriteAheadLog.open({ dir, fileBytesMax: 1 << 20, durability: 'fsync', io }, () => {});
+  await wal.append([Buffer.from('a')]);
+  await wal.sync();
+  const steps: string[] = [];
+  const real = durable.fsyncPath;
+  const fsynced = spyOn(durable, 'fsyncPath').mockImplementation((target) => {
+    steps.push('fsync');
+    if (steps.length === 1) throw errno('EMFILE'); // the removal's, retried
+    real(target);
+  });
+  try {
+    expect(() => wal.rotate()).toThrow('injected');
+    expect(fs.readdirSync(dir)).toEqual(['0000000001.wal']);
+    expect(steps).toEqual(['fsync']);
+    await wal.append([Buffer.from('b')]);
+    expect(steps).toEqual(['fsync', 'fsync']);
+    await wal.append([Buffer.from('c')]);
+    expect(steps).toEqual(['fsync', 'fsync']); // once
+  } finally {
+    fsynced.mockRestore();
+    wal.close();
+  }
 });
