@@ -8,7 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsyncPath } from './durable-fs.ts';
 import { DamagedStoreError } from './segment-check.ts';
-import { decodeFrame, framesAfterDamage } from './wal-frame.ts';
+import {
+  decodeFrame,
+  FRAME_HEADER_BYTES,
+  FRAME_PAYLOAD_BYTES_MAX,
+  type FrameRead,
+  framesAfterDamage,
+} from './wal-frame.ts';
 
 /** Damage found at open in the newest file, where the log was cut (see `replayFile`). */
 export interface WalDamage {
@@ -34,30 +40,98 @@ export function replayFile(
   prevSeq: number,
   onRecord: (record: WalRecord) => void,
 ): { lastSeq: number; damage: WalDamage | null } {
-  const data = fs.readFileSync(file);
-  let at = 0;
-  let lastSeq = prevSeq;
-  for (;;) {
-    const read = decodeFrame(data, at);
-    if (read.kind === 'end') return { lastSeq, damage: null };
-    if (read.kind === 'torn') {
-      if (!isNewest) {
+  const frames = new FrameReader(file);
+  try {
+    let at = 0;
+    let lastSeq = prevSeq;
+    for (;;) {
+      const read = frames.at(at);
+      if (read.kind === 'end') return { lastSeq, damage: null };
+      if (read.kind === 'torn') {
+        if (!isNewest) {
+          throw new DamagedStoreError(
+            `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
+              'the newest file, so this is not a torn write: restore it from backup or move it ' +
+              'away',
+          );
+        }
+        const rest = frames.rest(at);
+        return { lastSeq, damage: cutTail(file, rest, at, read.reason, lastSeq) };
+      }
+      if (read.seq <= lastSeq) {
         throw new DamagedStoreError(
-          `write-ahead log file ${file} is damaged at byte ${at} (${read.reason}); it is not ` +
-            'the newest file, so this is not a torn write: restore it from backup or move it away',
+          `write-ahead log sequence goes backwards in ${file} at byte ${at}: ` +
+            'restore the log from a backup',
         );
       }
-      return { lastSeq, damage: cutTail(file, data, at, read.reason, lastSeq) };
+      lastSeq = read.seq;
+      onRecord({ seq: read.seq, payload: read.payload });
+      at = read.next;
     }
-    if (read.seq <= lastSeq) {
-      throw new DamagedStoreError(
-        `write-ahead log sequence goes backwards in ${file} at byte ${at}: ` +
-          'restore the log from a backup',
-      );
+  } finally {
+    frames.close();
+  }
+}
+
+/**
+ * Bytes of a log file read at a time at open (more for a larger frame): a file is never read
+ * whole, since one may pass 4 GiB (WAL_FILE_BYTES_MAX's top, and the group that filled it),
+ * the most a Buffer holds.
+ */
+const READ_BYTES = 1024 * 1024;
+
+/** The frames of one log file, read a part at a time (see READ_BYTES). */
+class FrameReader {
+  private readonly fd: number;
+  private readonly size: number;
+  private data = Buffer.alloc(0);
+  /** The file offset of `data`'s first byte. */
+  private start = 0;
+
+  constructor(file: string) {
+    this.fd = fs.openSync(file, 'r');
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  /** The frame at file offset `at` (`next` a file offset too), as decodeFrame reads it. */
+  at(at: number): FrameRead {
+    for (;;) {
+      const from = at - this.start;
+      const read = decodeFrame(this.data, from);
+      if (read.kind === 'frame') return { ...read, next: this.start + read.next };
+      if (this.start + this.data.length === this.size) return read; // the file's end is in
+      if (this.data.length - from < FRAME_HEADER_BYTES) {
+        this.load(at, READ_BYTES);
+        continue;
+      }
+      const length = this.data.readUInt32LE(from);
+      // An impossible length is damage however much follows; so is a whole frame read invalid.
+      if (length > FRAME_PAYLOAD_BYTES_MAX) return read;
+      const frameBytes = FRAME_HEADER_BYTES + length;
+      if (from + frameBytes <= this.data.length) return read;
+      this.load(at, Math.max(READ_BYTES, frameBytes));
     }
-    lastSeq = read.seq;
-    onRecord({ seq: read.seq, payload: read.payload });
-    at = read.next;
+  }
+
+  /** Every byte from file offset `at` to the end (the damaged tail of the newest file). */
+  rest(at: number): Buffer {
+    this.load(at, this.size - at);
+    return this.data;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+
+  private load(at: number, bytes: number): void {
+    const data = Buffer.allocUnsafe(Math.min(bytes, this.size - at));
+    for (let done = 0; done < data.length; ) {
+      const n = fs.readSync(this.fd, data, done, data.length - done, at + done);
+      if (n === 0) throw new Error(`write-ahead log file shrank while it was read (at ${at})`);
+      done += n;
+    }
+    this.data = data;
+    this.start = at;
   }
 }
 
@@ -69,20 +143,21 @@ export function replayFile(
  */
 function cutTail(
   file: string,
-  data: Buffer,
+  /** The file's bytes from `at` on. */
+  rest: Buffer,
   at: number,
   reason: string,
   lastSeq: number,
 ): WalDamage {
-  const framesAfter = framesAfterDamage(data, at, lastSeq);
+  const framesAfter = framesAfterDamage(rest, 0, lastSeq);
   let savedAs: string | null = null;
   if (framesAfter > 0) {
-    savedAs = saveDamage(file, at, data.subarray(at));
+    savedAs = saveDamage(file, at, rest);
     fsyncPath(savedAs);
     fsyncPath(path.dirname(file));
   }
   fs.truncateSync(file, at);
-  return { file, offset: at, reason, bytes: data.length - at, framesAfter, savedAs };
+  return { file, offset: at, reason, bytes: rest.length, framesAfter, savedAs };
 }
 
 /**
@@ -158,24 +233,32 @@ function lastGapOf(names: readonly string[]): number {
 /** The seq of the first record in the first of `names` holding one (null: none, or damage). */
 function firstSeqOf(dir: string, names: readonly string[]): number | null {
   for (const name of names) {
-    const data = fs.readFileSync(path.join(dir, name));
-    if (data.length === 0) continue;
-    const read = decodeFrame(data, 0);
-    return read.kind === 'frame' ? read.seq : null;
+    const frames = new FrameReader(path.join(dir, name));
+    try {
+      const read = frames.at(0);
+      if (read.kind === 'end') continue;
+      return read.kind === 'frame' ? read.seq : null;
+    } finally {
+      frames.close();
+    }
   }
   return null;
 }
 
 /** The highest seq `file` holds (0 when none), or Infinity when it is not whole. */
 function highestSeqOf(file: string): number {
-  const data = fs.readFileSync(file);
-  let highest = 0;
-  for (let at = 0; ; ) {
-    const read = decodeFrame(data, at);
-    if (read.kind === 'end') return highest;
-    if (read.kind === 'torn') return Number.POSITIVE_INFINITY;
-    highest = Math.max(highest, read.seq);
-    at = read.next;
+  const frames = new FrameReader(file);
+  try {
+    let highest = 0;
+    for (let at = 0; ; ) {
+      const read = frames.at(at);
+      if (read.kind === 'end') return highest;
+      if (read.kind === 'torn') return Number.POSITIVE_INFINITY;
+      highest = Math.max(highest, read.seq);
+      at = read.next;
+    }
+  } finally {
+    frames.close();
   }
 }
 

@@ -227,3 +227,46 @@ test("a failed rotation's removal is made durable before the next append", async
     wal.close();
   }
 });
+
+test('opening reads a file in parts: one past the most a Buffer holds is replayed', async () => {
+  // WAL_FILE_BYTES_MAX goes up to 4 GiB, the most a Buffer holds, and the last group takes a
+  // full file past it: read whole, such a file failed every start (ENOMEM). Here the limit is
+  // 1 MiB, as readFileSync would meet it.
+  const dir = tempLog();
+  const { wal } = openLog(dir);
+  const big = Buffer.alloc(700 * 1024, 'x');
+  for (const text of ['a', 'b', 'c']) {
+    await wal.append([Buffer.from(text), big]);
+    await wal.sync();
+  }
+  wal.close();
+  const [file] = fs.readdirSync(dir);
+  expect(fs.statSync(path.join(dir, file as string)).size).toBeGreaterThan(2 << 20);
+  tearTail(path.join(dir, file as string));
+  const real = fs.readFileSync;
+  const read = spyOn(fs, 'readFileSync').mockImplementation(((
+    target: fs.PathLike,
+    ...rest: unknown[]
+  ) => {
+    if (String(target).endsWith('.wal') && fs.statSync(target).size > 1 << 20) {
+      throw errno('ENOMEM');
+    }
+    return (real as (...args: unknown[]) => unknown)(target, ...rest);
+  }) as typeof fs.readFileSync);
+  try {
+    const reopened = openLog(dir);
+    expect(reopened.texts()).toEqual(['a', 'x', 'b', 'x', 'c', 'x']);
+    expect(reopened.records.map((r) => r.payload.length)).toEqual([
+      1,
+      big.length,
+      1,
+      big.length,
+      1,
+      big.length,
+    ]);
+    expect(reopened.wal.damage?.bytes).toBe(26);
+    reopened.wal.close();
+  } finally {
+    read.mockRestore();
+  }
+});
