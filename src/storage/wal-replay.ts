@@ -266,6 +266,16 @@ function indexOf(name: string): number {
   return Number(name.slice(0, 10));
 }
 
+const FILE_PATTERN = /^(\d{10})\.wal$/;
+
+/** The log files in `dir`, by name (in order: the names are numbered with leading zeros). */
+export function logFileNames(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((n) => FILE_PATTERN.test(n))
+    .sort();
+}
+
 export function walFileName(index: number): string {
   return `${String(index).padStart(10, '0')}.wal`;
 }

@@ -15,6 +15,7 @@ import { WalDiskFullError, WalFileDeletedError } from './wal-errors.ts';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameHeader } from './wal-frame.ts';
 import {
   filesPastReleasedGap,
+  logFileNames,
   replayFile,
   type WalDamage,
   type WalRecord,
@@ -40,8 +41,6 @@ interface WalFile {
   lastSeq: number;
 }
 
-const FILE_PATTERN = /^(\d{10})\.wal$/;
-
 /**
  * Appends up to this size are written inline: a writev of a few pages costs less than handing
  * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
@@ -64,6 +63,8 @@ export class WriteAheadLog {
   private broken: Error | null = null;
   /** A failed rotation's file was removed, and the removal not yet made durable. */
   private removalUnsynced = false;
+  /** A released file's deletion is not durable yet (its fsync failed). */
+  private releaseUnsynced = false;
 
   private constructor(
     private readonly options: WalOptions,
@@ -97,12 +98,8 @@ export class WriteAheadLog {
     flushedSeq = 0,
   ): WriteAheadLog {
     makeDirsDurably(options.dir);
-    const listed = fs
-      .readdirSync(options.dir)
-      .filter((n) => FILE_PATTERN.test(n))
-      .sort();
     // Before anything is replayed or cut.
-    const names = filesPastReleasedGap(options.dir, listed, flushedSeq);
+    const names = filesPastReleasedGap(options.dir, logFileNames(options.dir), flushedSeq);
     const files: WalFile[] = [];
     let lastSeq = 0;
     let damage: WalDamage | null = null;
@@ -304,11 +301,9 @@ export class WriteAheadLog {
   }
 
   /**
-   * Removes the file a failed rotation may have made (a rotation asked for fails quietly and
-   * is tried again later): appends go on in the current file, which must stay the newest, or a
-   * crash's torn tail in it would be damage in an older file, which refuses the start. The
-   * removal is made durable before the next append (`syncRemoval`); one that fails stops the
-   * log: every later append throws, and the caller stops the process.
+   * Removes the file a failed rotation may have made: appends go on in the current file, which
+   * must stay the newest (a torn tail in an older file refuses the start). The removal is made
+   * durable before the next append; one that fails stops the log (every append throws).
    */
   private discard(file: string, fd: number | undefined, cause: unknown): void {
     try {
@@ -339,9 +334,10 @@ export class WriteAheadLog {
 
   /**
    * Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now),
-   * oldest first, each deletion made durable before the next: a file system may keep a later
-   * unlink through a power loss and lose an earlier one, and a file missing between two others
-   * refuses the start unless what follows the gap shows it held only flushed records.
+   * oldest first, each deletion made durable before the next (one a failed fsync left is
+   * synced first): a file system may keep a later unlink through a power loss and lose an
+   * earlier one, and a file missing between two others refuses the start unless what follows
+   * the gap shows it held only flushed records.
    */
   releaseThrough(seq: number): number {
     let released = 0;
@@ -349,10 +345,13 @@ export class WriteAheadLog {
       const oldest = this.files[0];
       assert(oldest !== undefined, 'files is non-empty');
       if (oldest.lastSeq > seq) break;
+      if (this.releaseUnsynced) fsyncPath(this.options.dir);
       fs.rmSync(path.join(this.options.dir, oldest.name));
       this.files.shift();
       released++;
+      this.releaseUnsynced = true;
       fsyncPath(this.options.dir);
+      this.releaseUnsynced = false;
     }
     return released;
   }
@@ -374,11 +373,10 @@ export class WriteAheadLog {
   fileSizes(): { name: string; bytes: number }[] | null {
     const { dir } = this.options;
     try {
-      return fs
-        .readdirSync(dir)
-        .filter((n) => FILE_PATTERN.test(n))
-        .sort()
-        .map((name) => ({ name, bytes: fs.statSync(path.join(dir, name)).size }));
+      return logFileNames(dir).map((name) => ({
+        name,
+        bytes: fs.statSync(path.join(dir, name)).size,
+      }));
     } catch {
       return null; // deleted under the process, say: no later log is this one
     }

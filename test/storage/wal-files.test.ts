@@ -270,3 +270,29 @@ test('opening reads a file in parts: one past the most a Buffer holds is replaye
     read.mockRestore();
   }
 });
+
+test("a release whose fsync failed has it made durable before the next file's deletion", async () => {
+  const dir = tempLog();
+  await filesOf(dir, ['a', 'b']);
+  const { wal } = openLog(dir);
+  const steps: string[] = [];
+  const real = durable.fsyncPath;
+  const fsynced = spyOn(durable, 'fsyncPath').mockImplementation((target) => {
+    steps.push('fsync');
+    if (steps.filter((s) => s === 'fsync').length === 1) throw errno('EIO');
+    real(target);
+  });
+  const rm = spyOn(fs, 'rmSync').mockImplementation(((file: string) => {
+    steps.push(`rm ${path.basename(file)}`);
+    fs.unlinkSync(file);
+  }) as typeof fs.rmSync);
+  try {
+    expect(() => wal.releaseThrough(1)).toThrow('EIO');
+    expect(wal.releaseThrough(2)).toBe(1);
+  } finally {
+    fsynced.mockRestore();
+    rm.mockRestore();
+    wal.close();
+  }
+  expect(steps).toEqual(['rm 0000000001.wal', 'fsync', 'fsync', 'rm 0000000002.wal', 'fsync']);
+});
