@@ -1,5 +1,6 @@
-// The log's set of files across a power loss: a release whose unlinks a file system keeps out of
-// order, and what opening then does with a file missing between two others.
+// The log's set of files across a crash or a power loss: a release whose unlinks a file system
+// keeps out of order, and what opening then does with a file missing between two others; a
+// rotation that fails once it made its new file; a file too large to read whole.
 
 import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
