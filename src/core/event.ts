@@ -3,7 +3,7 @@
 // with TypeBox; the rules here need context (clock, request headers, limits).
 
 import type { FieldIssue } from './errors.ts';
-import { normalizeIp } from './ip.ts';
+import { sentAddressOf } from './ip.ts';
 import { eventLimits, metricLimits } from './limits.ts';
 import {
   type FittedProperties,
@@ -216,6 +216,21 @@ export function normalizeEvent(
       type: 'value_error',
     });
   }
+  // An address in the body gets the one spelling the request's address gets (no port, IPv6
+  // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
+  // An empty one names no address (as in the compatibility APIs): kept, it would make every
+  // visitor who sends it with one user agent one visitor_id for the day. Text that is no
+  // address is refused: stored, it was hashed into the visitor_id (one visitor of everyone
+  // sending it) and never placed in a country. The SDK routes pass only addresses (or none).
+  const sentIp = input.ip?.trim() === '' ? undefined : input.ip;
+  const bodyIp = sentIp === undefined ? null : sentAddressOf(sentIp);
+  if (sentIp !== undefined && bodyIp === null) {
+    issues.push({
+      loc: [...loc, 'ip'],
+      msg: 'ip must be an IPv4 or IPv6 address (a port, brackets or an IPv6 zone may be added)',
+      type: 'ip_any_address',
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
 
   const url = input.url ?? null;
@@ -226,12 +241,7 @@ export function normalizeEvent(
   // per request.
   const locate = input.geoip !== false;
   const needsIp = ctx.keepIp || (locate && ctx.locateIp === true) || (!userId && !anonymousId);
-  // An address in the body gets the one spelling the request's address gets (no port, IPv6
-  // canonical, IPv4-mapped as IPv4), so one visitor is one visitor_id however it is written.
-  // An empty one names no address (as in the compatibility APIs): kept, it would make every
-  // visitor who sends it with one user agent one visitor_id for the day.
-  const bodyIp = input.ip === undefined ? '' : normalizeIp(input.ip);
-  const ip = bodyIp !== '' ? bodyIp : needsIp ? ctx.ip : null;
+  const ip = bodyIp ?? (needsIp ? ctx.ip : null);
   const event: BaseEvent = {
     event_id: input.event_id ?? ctx.newEventId(),
     tenant,

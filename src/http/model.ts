@@ -60,7 +60,14 @@ export const EventIn = t.Object(
         description: 'The request User-Agent when absent.',
       }),
     ),
-    ip: t.Optional(t.String({ maxLength: eventLimits.ipCharsMax })),
+    ip: t.Optional(
+      t.String({
+        maxLength: eventLimits.ipCharsMax,
+        description:
+          'An IPv4 or IPv6 address (a port, brackets or zone allowed); the client address ' +
+          'when absent or blank.',
+      }),
+    ),
     geoip: t.Optional(
       t.Boolean({
         description:
