@@ -113,8 +113,9 @@ export interface RequestContext {
    */
   refusesDotIds?: boolean;
   /**
-   * The event is a metric point, whose name is read back by URL
-   * (`GET /api/v1/metrics/latest/{name}`): a name `.` or `..` is refused, as an id is.
+   * An event with a `value` is a metric point, whose name is read back by URL
+   * (`GET /api/v1/metrics/latest/{name}`, `/aggregate/{name}`): the name `.` or `..` of one is
+   * refused, as an id is (the native API's; an SDK's names are stored as sent).
    */
   refusesDotNames?: boolean;
 }
@@ -207,7 +208,7 @@ export function normalizeEvent(
       type: 'value_error',
     });
   }
-  if (ctx.refusesDotNames === true && isDotSegment(input.name)) {
+  if (ctx.refusesDotNames === true && input.value !== undefined && isDotSegment(input.name)) {
     issues.push({
       loc: [...loc, 'name'],
       msg:

@@ -44,14 +44,18 @@ export interface ContextOptions {
   rateLimited?: false;
   /** The native API: its event_ids are read back by URL, so `.` and `..` are refused. */
   refusesDotIds?: true;
-  /** Metric points: their names are read back by URL, so `.` and `..` are refused. */
+  /**
+   * The native API: the names of its metric points (events with a value) are read back by URL,
+   * so `.` and `..` are refused for them.
+   */
   refusesDotNames?: true;
 }
 
-/** The context options of the native API's event routes (one event, a batch). */
-export const NATIVE_API: ContextOptions = { refusesDotIds: true };
-/** The context options of the native API's metric route. */
-export const NATIVE_METRICS: ContextOptions = { refusesDotIds: true, refusesDotNames: true };
+/**
+ * The context options of the native API's ingest routes (one event, a batch, a metric point):
+ * an event with a value is a metric point on every one of them, read by the same URLs.
+ */
+export const NATIVE_API: ContextOptions = { refusesDotIds: true, refusesDotNames: true };
 
 /**
  * Refuses an ingest request before its body is read when the node takes no events now (503

@@ -84,8 +84,31 @@ describe('POST /api/v1/metrics', () => {
       ],
     });
     expect(await t.count()).toBe(0);
-    // On the event routes a name is never read by URL: `.` is a name like any other.
+    // Without a value an event is no metric point, and its name is never read by URL.
     expect((await t.post('/api/v1/events', { name: '.' })).status).toBe(202);
+  });
+
+  // An event with a value is a metric point whichever route took it: named . or .., it was
+  // stored through POST /api/v1/events but never reached by /metrics/latest or /aggregate.
+  test('an event with a value named . or .. is a 422 on the event routes too', async () => {
+    const msg = (name: string) =>
+      `name ${name} cannot be read back: a URL resolves . and .. as path segments ` +
+      '(escaped too), so GET /api/v1/metrics/latest/{name} never reaches it';
+    for (const name of ['.', '..']) {
+      const one = await t.post('/api/v1/events', { name, value: 1 });
+      expect(one.status).toBe(422);
+      expect(await one.json()).toEqual({
+        detail: [{ loc: ['body', 'name'], msg: msg(name), type: 'value_error' }],
+      });
+      const batch = await t.post('/api/v1/events/batch', {
+        events: [{ name: 'cpu', value: 1 }, { name }, { name, value: 0 }],
+      });
+      expect(batch.status).toBe(422);
+      expect(await batch.json()).toEqual({
+        detail: [{ loc: ['body', 'events', 2, 'name'], msg: msg(name), type: 'value_error' }],
+      });
+    }
+    expect(await t.count()).toBe(0);
   });
 
   test('a value too large to sum is refused: sums and averages of stored points stay numbers', async () => {

@@ -24,7 +24,7 @@ import {
   admitIngest,
   type ClientNames,
   contextOf,
-  NATIVE_METRICS,
+  NATIVE_API,
   prepareEvents,
   withoutNulls,
 } from '../prepare.ts';
@@ -155,7 +155,7 @@ export function metricRoutes(deps: AppDeps) {
         const item = { name, value, timestamp, tenant_id, event_id: id, properties: tags };
         const events = prepareEvents(
           [item],
-          contextOf(deps, request, server, NATIVE_METRICS),
+          contextOf(deps, request, server, NATIVE_API),
           () => ['body'],
           METRIC_NAMES,
         );
