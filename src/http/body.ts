@@ -45,12 +45,24 @@ export const FASTAPI_JSON_TYPES: Record<string, BodyFormat> = {
   [SUFFIXED_JSON]: 'json',
 };
 
+/** How readBody takes a declared charset (BodyOptions). */
+export interface BodyOptions {
+  /**
+   * Any charset is taken (and ignored): the FastAPI seed routes, whose services never read it
+   * (Starlette hands the bytes to json.loads). Else one Tally cannot read is a 415.
+   */
+  anyCharset?: true;
+}
+
 export async function readBody<F extends string>(
   request: Request,
   accepted: Record<string, F>,
   bytesMax: number,
+  options: BodyOptions = {},
 ): Promise<BodyRead<F>> {
-  const format = formatOf(request.headers.get('content-type'), accepted);
+  const contentType = request.headers.get('content-type');
+  const format = formatOf(contentType, accepted);
+  if (options.anyCharset !== true) requireReadableCharset(contentType);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > bytesMax) throw tooLarge(bytesMax);
   // With a declared length within the limit, one arrayBuffer() read is about half the CPU of
@@ -108,6 +120,38 @@ function formatOf<F extends string>(header: string | null, accepted: Record<stri
     );
   }
   return format;
+}
+
+/**
+ * Charsets a body is read in as UTF-8: UTF-8 itself, and those that write ASCII text as UTF-8
+ * does (US-ASCII, the ISO 8859 and Windows code pages), as clients that declare ISO-8859-1
+ * send ASCII JSON; a byte of theirs that is not UTF-8 is the 400 of any body not UTF-8.
+ */
+const READ_AS_UTF8 =
+  /^(utf-?8|(us-)?ascii|iso[-_]?8859-\d{1,2}(:\d{4})?|latin-?1|l1|(windows|cp)-?125\d)$/;
+
+/**
+ * A 415 naming the charset the Content-Type declares when Tally cannot read it (UTF-16,
+ * UTF-32, EBCDIC, …): JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), and such a
+ * body read as UTF-8 was a 400 naming a character it never held ("Unrecognized token '\0'").
+ */
+function requireReadableCharset(header: string | null): void {
+  if (header === null) return;
+  for (const parameter of header.split(';').slice(1)) {
+    const at = parameter.indexOf('=');
+    if (at === -1 || parameter.slice(0, at).trim().toLowerCase() !== 'charset') continue;
+    const charset = parameter
+      .slice(at + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
+    if (!READ_AS_UTF8.test(charset.toLowerCase())) {
+      throw new AppError(
+        'unsupported_media_type',
+        `Content-Type charset ${charset || '(empty)'} is not supported: ` +
+          'bodies are read as UTF-8 (RFC 8259); send charset=utf-8, or none',
+      );
+    }
+  }
 }
 
 async function readLimited(request: Request, bytesMax: number): Promise<Buffer> {

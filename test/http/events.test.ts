@@ -165,6 +165,39 @@ describe('POST /api/v1/events', () => {
     expect(await t.count()).toBe(1);
   });
 
+  // Read as UTF-8, a UTF-16 body was a 400 'Unrecognized token' naming a NUL it never held.
+  test('a charset Tally cannot read is a 415 naming it; ASCII-compatible ones are read', async () => {
+    const utf16 = Buffer.from('{"name":"u16","value":1}', 'utf16le');
+    for (const charset of ['utf-16le', 'UTF-16', '"utf-32"', 'ucs-2', 'ebcdic-cp-us', '']) {
+      for (const path of ['/api/v1/events', '/api/v1/events/batch', '/api/v1/metrics']) {
+        const res = await t.post(path, utf16, {
+          'content-type': `application/json; charset=${charset}`,
+        });
+        expect([path, charset, res.status]).toEqual([path, charset, 415]);
+        expect(await json(res)).toEqual({
+          detail:
+            `Content-Type charset ${charset.replaceAll('"', '') || '(empty)'} is not ` +
+            'supported: bodies are read as UTF-8 (RFC 8259); send charset=utf-8, or none',
+          code: 'unsupported_media_type',
+        });
+      }
+    }
+    expect(await t.count()).toBe(0);
+    const types = [
+      'application/json; charset=utf-8',
+      'application/json;charset="UTF-8"',
+      'application/json; charset=ISO-8859-1',
+      'application/json; charset=us-ascii',
+      'text/plain; charset=windows-1252',
+      'application/json; version=1',
+    ];
+    for (const type of types) {
+      const res = await t.post('/api/v1/events', { name: 'ascii' }, { 'content-type': type });
+      expect([type, res.status]).toEqual([type, 202]);
+    }
+    expect(await t.count()).toBe(types.length);
+  });
+
   test('an event over 32 KB is 413 from its declared length, before parsing', async () => {
     const res = await t.post(
       '/api/v1/events',

@@ -77,7 +77,8 @@ export async function readFastApiBody(
   type: JsonErrorType = 'json_invalid',
   reviver?: JsonReviver,
 ): Promise<unknown> {
-  const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax);
+  // FastAPI never reads a charset (Starlette hands the bytes to json.loads): none is refused.
+  const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax, { anyCharset: true });
   if (body.format !== 'bytes' || body.bytes.length === 0) {
     return parseFastApiBody(body.bytes, type, reviver);
   }
