@@ -165,6 +165,18 @@ describe('POST /api/v1/events', () => {
     expect(await t.count()).toBe(1);
   });
 
+  // JSON.parse's 'Unexpected EOF' read as a body cut short.
+  test('an empty body is a 400 saying it is empty, on every native JSON route', async () => {
+    const detail = 'the body is empty (or only whitespace): send JSON';
+    for (const path of ['/api/v1/events', '/api/v1/events/batch', '/api/v1/metrics']) {
+      for (const body of ['', ' \r\n\t', '\ufeff']) {
+        const res = await t.post(path, body);
+        expect([path, body, res.status]).toEqual([path, body, 400]);
+        expect(await json(res)).toEqual({ detail, code: 'invalid_json' });
+      }
+    }
+  });
+
   // Read as UTF-8, a UTF-16 body was a 400 'Unrecognized token' naming a NUL it never held.
   test('a charset Tally cannot read is a 415 naming it; ASCII-compatible ones are read', async () => {
     const utf16 = Buffer.from('{"name":"u16","value":1}', 'utf16le');
