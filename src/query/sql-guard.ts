@@ -8,8 +8,9 @@
 
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
+import { queryLimits } from './limits.ts';
 import { isAllowedFunction } from './sql-functions.ts';
-import { nameParameters, SQL_PARAM_PREFIX } from './sql-placeholders.ts';
+import { nameParameters, parameterSpellingProblem, SQL_PARAM_PREFIX } from './sql-placeholders.ts';
 
 /** The relation the statement reads: the caller's own events, bound by the runner. */
 export const EVENTS_RELATION = 'events';
@@ -68,6 +69,8 @@ export async function guardSql(
         'write chr(0) for one in a value',
     );
   }
+  const spelling = parameterSpellingProblem(sql, queryLimits.sqlParamsMax);
+  if (spelling !== null) throw refuse(spelling);
   const original = await parseOne(connection, sql);
   const findings: Findings = { problems: [], ctes: new Set(), params: new Set() };
   walk(original, new Set(), findings);

@@ -12,7 +12,11 @@ const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DIGIT = /[0-9]/;
 
-export function nameParameters(sql: string): string {
+/**
+ * The statement with its positional parameters renamed; `spelled`, when given, is told of each
+ * as written (`?`, `?1`, `$1`, `$01`) for parameterSpellingProblem.
+ */
+export function nameParameters(sql: string, spelled?: string[]): string {
   const out: string[] = [];
   let i = 0;
   let positional = 0;
@@ -39,6 +43,7 @@ export function nameParameters(sql: string): string {
       i = end;
       continue;
     } else if (c === '?') {
+      spelled?.push(DIGIT.test(next) ? sql.slice(i, runEnd(sql, i + 1, DIGIT)) : c);
       positional += 1;
       emit(`$${SQL_PARAM_PREFIX}${positional}`, true);
       i += 1;
@@ -46,6 +51,7 @@ export function nameParameters(sql: string): string {
     } else if (c === '$') {
       const dollar = dollarToken(sql, i);
       if (dollar.kind === 'positional') {
+        spelled?.push(dollar.text);
         emit(`$${SQL_PARAM_PREFIX}${dollar.text.slice(1)}`, true);
         i = dollar.end;
         continue;
@@ -124,6 +130,29 @@ function dollarToken(
   const close = sql.indexOf(tag, tagEnd + 1);
   const end = close === -1 ? sql.length : close + tag.length;
   return { kind: 'other', text: sql.slice(start, end), end };
+}
+
+/**
+ * What is wrong with how `sql` writes a positional parameter, or null: `$0` (they start at
+ * `$1`), a leading zero (`$01`), a number past `paramsMax` (no body binds it; DuckDB read one
+ * past 2^63 as "Parameter numbers cannot be negative"), or `?1` (DuckDB's numbered `?`, which
+ * nameParameters reads as `?` then `1`). Else such a statement was refused as "could not be
+ * bound", naming none of it.
+ */
+export function parameterSpellingProblem(sql: string, paramsMax: number): string | null {
+  const spelled: string[] = [];
+  nameParameters(sql, spelled);
+  for (const text of spelled) {
+    if (text === '?') continue;
+    const digits = text.slice(1);
+    const number = digits.replace(/^0+/, '');
+    if (number === '') return `parameters start at $1 (${text} names none)`;
+    if (number.length > String(paramsMax).length || Number(number) > paramsMax) {
+      return `parameter ${text} is past $${paramsMax}: a statement takes ${paramsMax} at most`;
+    }
+    if (number !== digits || text.startsWith('?')) return `write parameter ${text} as $${number}`;
+  }
+  return null;
 }
 
 const RENAMED_PARAMETER = new RegExp(`\\$${SQL_PARAM_PREFIX}(\\d+)`, 'g');

@@ -183,6 +183,30 @@ describe('runSql', () => {
     expect((await refusal('SELECT $2', [1, 2])).message).toContain('without gaps');
   });
 
+  // Each was 'the parameters of this statement could not be bound', naming none of them; one
+  // past 2^63 DuckDB's 'Parameter numbers cannot be negative'.
+  test('a parameter written as none can be is a 400 naming it and the rule', async () => {
+    const refusals: [string, string][] = [
+      ['SELECT $0', 'parameters start at $1 ($0 names none)'],
+      ['SELECT $1, $00', 'parameters start at $1 ($00 names none)'],
+      ['SELECT ?0', 'parameters start at $1 (?0 names none)'],
+      ['SELECT $01', 'write parameter $01 as $1'],
+      ['SELECT ?1', 'write parameter ?1 as $1'],
+      ['SELECT $101', 'parameter $101 is past $100: a statement takes 100 at most'],
+      [
+        'SELECT $99999999999999999999',
+        'parameter $99999999999999999999 is past $100: a statement takes 100 at most',
+      ],
+    ];
+    for (const [sql, msg] of refusals) {
+      const refused = await refusal(sql, [1]);
+      expect([sql, refused.status, refused.message]).toEqual([sql, 400, `sql: ${msg}`]);
+    }
+    // In a string, a dollar-quoted string or a comment, such text is no parameter.
+    const run1 = await run("SELECT '$0' AS a, $$ ?1 $$ AS b, ? AS c -- $0", ['x']);
+    expect(rowsOf(run1)).toEqual([['$0', ' ?1 ', 'x']]);
+  });
+
   test('converts values to JSON: exact integers, ISO instants, parsed JSON, nested types', async () => {
     const result = await run(
       `SELECT 9007199254740993::BIGINT AS big, 42::BIGINT AS small, 12.50::DECIMAL(10,2) AS dec,

@@ -388,9 +388,9 @@ describe('the guard`s parts', () => {
   test('what runs is what was checked: renamed parameters and the wrapped statement', async () => {
     const c = await source.instance.connect();
     try {
-      for (const sql of ['SELECT ?1', 'SELECT $01']) {
-        await expect(guardSql(c, sql)).rejects.toThrow(/parameters of this statement could not/);
-      }
+      await expect(guardSql(c, 'SELECT $1, ?')).rejects.toThrow(
+        /parameters of this statement could not/,
+      );
       const guarded = await guardSql(c, 'SELECT path, ? AS p FROM events WHERE name = $2 -- ?');
       const wrap = (inner: string) =>
         `WITH events AS (SELECT 1) SELECT * FROM (\n${inner}\n) AS user_query LIMIT 10`;
