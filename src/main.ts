@@ -40,7 +40,7 @@ import {
   stopServer,
 } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
-import { firstLine, StartError, startErrorOf } from './start-errors.ts';
+import { listenError, StartError, startErrorOf } from './start-errors.ts';
 import type { FaultHook } from './storage/index.ts';
 import { DataDirInUseError, killAt, lockDataDir } from './storage/index.ts';
 
@@ -112,7 +112,7 @@ async function start(config: Settings): Promise<void> {
     });
   } catch (error) {
     lockedDb.close();
-    throw new StartError(`cannot listen on ${config.host}:${config.port}: ${firstLine(error)}`);
+    throw listenError(config.host, config.port, error);
   }
   const { dataDir, durability, authMode } = config;
   const about = { data_dir: dataDir, durability, auth_mode: authMode };

@@ -29,6 +29,16 @@ export function firstLine(error: unknown): string {
 }
 
 /**
+ * The StartError of a server that cannot listen on HOST and PORT, naming the address as a URL
+ * writes it: an IPv6 host in brackets (`[::1]:8080`), else `::1:8080` reads as an address
+ * with no port.
+ */
+export function listenError(host: string, port: number, error: unknown): StartError {
+  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return new StartError(`cannot listen on ${address}:${port}: ${firstLine(error)}`);
+}
+
+/**
  * A data directory that cannot be used is a message (StartError), not a trace; other errors
  * are returned as they are. `diskFreeBytesMin`: DISK_FREE_BYTES_MIN, named when space is low.
  */
