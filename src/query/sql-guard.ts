@@ -78,10 +78,18 @@ export async function guardSql(
   if (problem !== undefined) throw refuse(problem);
   const paramCount = checkParams(findings.params);
   await checkCteNames(connection, findings.ctes);
-  const renamed = nameParameters(sql);
+  const spelled: string[] = [];
+  const renamed = nameParameters(sql, spelled);
   const tree = await parseOne(connection, renamed);
   if (!sameTree(original, tree, true)) {
-    throw refuse('the parameters of this statement could not be bound; use ? or $1, $2, …');
+    // DuckDB numbers a ? after a $N on from it ($1, ? is $1, $2): what nameParameters reads
+    // as one parameter; said so, not as a statement that "could not be bound".
+    const mixed = spelled.includes('?') && spelled.some((text) => text.startsWith('$'));
+    throw refuse(
+      mixed
+        ? 'the statement mixes ? and $1, $2, …; write its parameters one way'
+        : 'the parameters of this statement could not be bound; use ? or $1, $2, …',
+    );
   }
   return { sql: renamed, tree, paramCount };
 }

@@ -389,7 +389,7 @@ describe('the guard`s parts', () => {
     const c = await source.instance.connect();
     try {
       await expect(guardSql(c, 'SELECT $1, ?')).rejects.toThrow(
-        /parameters of this statement could not/,
+        'sql: the statement mixes ? and $1, $2, …; write its parameters one way',
       );
       const guarded = await guardSql(c, 'SELECT path, ? AS p FROM events WHERE name = $2 -- ?');
       const wrap = (inner: string) =>
