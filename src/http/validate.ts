@@ -70,6 +70,8 @@ function describe(
       return { msg: `${field} must be ≥ ${s.minimum}`, type: 'greater_than_equal' };
     case ValueErrorType.NumberMaximum:
       return { msg: `${field} must be ≤ ${s.maximum}`, type: 'less_than_equal' };
+    case ValueErrorType.Boolean:
+      return { msg: `${field} must be true or false`, type: 'bool_type' };
     case ValueErrorType.Object:
       return { msg: `${field} must be an object`, type: 'dict_type' };
     case ValueErrorType.Array:

@@ -107,6 +107,17 @@ describe('POST /api/v1/events', () => {
     expect(await t.count()).toBe(0);
   });
 
+  // It was 'geoip: Expected boolean', TypeBox's words with the generic type value_error.
+  test('a geoip that is no boolean is a 422 saying it must be true or false', async () => {
+    for (const geoip of ['false', 0, 'no']) {
+      const res = await t.post('/api/v1/events', { name: 'x', geoip });
+      expect(await json(res)).toEqual({
+        detail: [{ loc: ['body', 'geoip'], msg: 'geoip must be true or false', type: 'bool_type' }],
+      });
+    }
+    expect(await t.count()).toBe(0);
+  });
+
   test('missing name, zone-less and future timestamps are 422', async () => {
     const missing = await json(await t.post('/api/v1/events', { user_id: 'u' }));
     expect(missing.detail).toEqual([
