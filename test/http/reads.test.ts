@@ -289,6 +289,15 @@ describe('GET /api/v1/timeseries', () => {
     ]);
   });
 
+  // It echoed "group_by":"" beside a series answered ungrouped (key null).
+  test('an empty group_by is no grouping, and is echoed as none', async () => {
+    const range = 'from=2026-03-08&to=2026-03-10';
+    const plain = await json(await get(`/api/v1/timeseries?${range}`));
+    const empty = await json(await get(`/api/v1/timeseries?${range}&group_by=`));
+    expect(plain.group_by).toBeNull();
+    expect(empty).toEqual(plain);
+  });
+
   test('bad metric, bucket, group_by and too many buckets are 422s', async () => {
     for (const query of ['metric=median', 'bucket=year', 'group_by=ip', 'series=0', 'fill=one']) {
       expect([query, (await get(`/api/v1/timeseries?${query}`)).status]).toEqual([query, 422]);

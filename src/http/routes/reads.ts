@@ -177,7 +177,8 @@ function seriesRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         },
         request.signal,
       );
-      const groupBy = query.group_by ?? null;
+      // An empty group_by groups nothing (parseGroupBy): echoed as none, as it was answered.
+      const groupBy = query.group_by || null;
       return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
     },
     {
