@@ -61,6 +61,6 @@ export function accountBodyDocs(): ResponseDocs {
   return errorDocs({
     400: 'Malformed JSON',
     413: `Body over ${requestLimits.accountBodyBytesMax} bytes`,
-    415: 'Unsupported Content-Type or Content-Encoding',
+    415: 'Unsupported Content-Type (or its charset) or Content-Encoding',
   });
 }

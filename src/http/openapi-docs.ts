@@ -67,7 +67,7 @@ export const INGEST_ERROR_TEXT = {
     'AUTH_MODE=required: a read key or access token, or a key or site alias that may not ' +
     'write to that tenant',
   tooLarge: 'Body or event over its size limit',
-  mediaType: 'Unsupported Content-Type or Content-Encoding',
+  mediaType: 'Unsupported Content-Type (or its charset) or Content-Encoding',
   invalid: 'Validation failed; nothing was written',
   busy: "The project's rate limit, or the tenant's backlog is full; see Retry-After",
   overloaded: 'Overloaded, shutting down, or the tenant is being deleted; see Retry-After',

@@ -219,6 +219,12 @@ describe('POST /api/v1/events', () => {
       expect([type, res.status]).toEqual([type, 202]);
     }
     expect(await t.count()).toBe(types.length);
+    // OpenAPI says so where it lists the 415.
+    const spec = (await json(await t.get('/openapi/json'))) as {
+      paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    };
+    const refused = spec.paths['/api/v1/events']?.post?.responses['415']?.description;
+    expect(refused).toBe('Unsupported Content-Type (or its charset) or Content-Encoding');
   });
 
   test('an event over 32 KB is 413 from its declared length, before parsing', async () => {
