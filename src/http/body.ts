@@ -127,8 +127,10 @@ function formatOf<F extends string>(header: string | null, accepted: Record<stri
  * does (US-ASCII, the ISO 8859 and Windows code pages), as clients that declare ISO-8859-1
  * send ASCII JSON; a byte of theirs that is not UTF-8 is the 400 of any body not UTF-8.
  */
-const READ_AS_UTF8 =
-  /^(utf-?8|(us-)?ascii|iso[-_]?8859-\d{1,2}(:\d{4})?|latin-?1|l1|(windows|cp)-?125\d)$/;
+const READ_AS_UTF8 = new RegExp(
+  '^(utf[-_]?8|(us[-_]?)?ascii|iso[-_]?8859[-_]\\d{1,2}(:\\d{4})?|latin[-_]?1|l1|' +
+    '(windows|cp)[-_]?125\\d)$',
+);
 
 /**
  * A 415 naming the charset the Content-Type declares when Tally cannot read it (UTF-16,

@@ -212,6 +212,8 @@ describe('POST /api/v1/events', () => {
       'application/json; charset=ISO-8859-1',
       'application/json; charset=us-ascii',
       'text/plain; charset=windows-1252',
+      'application/json; charset=utf_8', // Python's codec names
+      'application/json; charset=latin_1',
       'application/json; version=1',
     ];
     for (const type of types) {
