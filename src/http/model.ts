@@ -80,7 +80,9 @@ export const EventIn = t.Object(
     ),
     value: t.Optional(
       t.Number({
-        description: `Numeric value (metric data points), magnitude at most ${VALUE_ABS_MAX}.`,
+        description:
+          `Numeric value (metric data points), magnitude at most ${VALUE_ABS_MAX}; ` +
+          'an event with one is read by name under /api/v1/metrics, so its name is not . or ..',
       }),
     ),
     properties: t.Optional(

@@ -109,6 +109,9 @@ describe('POST /api/v1/metrics', () => {
       });
     }
     expect(await t.count()).toBe(0);
+    // OpenAPI says so of an event's value.
+    const spec = JSON.stringify(await (await t.get('/openapi/json')).json());
+    expect(spec).toContain('so its name is not . or ..');
   });
 
   test('a value too large to sum is refused: sums and averages of stored points stay numbers', async () => {
