@@ -2,6 +2,7 @@
 //   422 → {"detail":[{"loc":[…],"msg":"…","type":"…"}]}
 //   else → {"detail":"human message","code":"…"}; a 5xx never leaks its cause.
 
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { AppError, type FieldIssue, isOutOfSpace, type Logger } from '../core/index.ts';
 
 export function errorResponse(error: AppError, retryAfterSeconds: number): Response {
@@ -62,12 +63,22 @@ export function toAppError(
 }
 
 interface FrameworkIssue {
+  /** TypeBox's kind of error (ValueErrorType). */
+  type?: number;
   path?: string;
   /** The value that failed; absent for a parameter that was not sent. */
   value?: unknown;
   message?: string;
   summary?: string;
-  schema?: { anyOf?: { const?: unknown; type?: string; format?: string }[] };
+  schema?: {
+    anyOf?: { const?: unknown; type?: string; format?: string }[];
+    minimum?: number;
+    maximum?: number;
+    minLength?: number;
+    maxLength?: number;
+    pattern?: string;
+    const?: unknown;
+  };
 }
 
 interface FrameworkValidationError {
@@ -134,5 +145,33 @@ function ruleOf(item: FrameworkIssue): string {
   if (anyOf !== undefined && anyOf.length > 0 && anyOf.every(integer)) {
     return 'must be a whole number';
   }
-  return item.summary ?? item.message ?? 'invalid value';
+  return boundOf(item) ?? item.summary ?? item.message ?? 'invalid value';
+}
+
+/**
+ * A bound or form the value breaks, in the words of a body's issues (validate.ts), where
+ * TypeBox's say "Expected string length greater or equal to 1" of an empty parameter.
+ */
+function boundOf(item: FrameworkIssue): string | undefined {
+  const s = item.schema ?? {};
+  switch (item.type) {
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.NumberMinimum:
+      return `must be at least ${s.minimum}`;
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMaximum:
+      return `must be at most ${s.maximum}`;
+    case ValueErrorType.StringMinLength:
+      return s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${s.maxLength} characters`;
+    case ValueErrorType.StringPattern:
+      return `must match ${s.pattern}`;
+    case ValueErrorType.Literal:
+      return `must be ${String(s.const)}`;
+    case ValueErrorType.Boolean:
+      return 'must be true or false';
+    default:
+      return undefined;
+  }
 }

@@ -88,6 +88,21 @@ describe('POST /api/v1/metrics', () => {
     expect((await t.post('/api/v1/events', { name: '.' })).status).toBe(202);
   });
 
+  // TypeBox's words were passed on: 'name: Expected string length less or equal to 120'.
+  test('a path parameter over its limit is a 422 saying the limit plainly', async () => {
+    const cases: [string, string, string][] = [
+      [`/api/v1/metrics/latest/${'x'.repeat(121)}`, 'name', 'name: must be at most 120 characters'],
+      [`/api/v1/events/${'x'.repeat(129)}`, 'event_id', 'event_id: must be at most 128 characters'],
+    ];
+    for (const [path, param, msg] of cases) {
+      const res = await t.get(path);
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual({
+        detail: [{ loc: ['path', param], msg, type: 'value_error' }],
+      });
+    }
+  });
+
   // An event with a value is a metric point whichever route took it: named . or .., it was
   // stored through POST /api/v1/events but never reached by /metrics/latest or /aggregate.
   test('an event with a value named . or .. is a 422 on the event routes too', async () => {

@@ -392,13 +392,38 @@ describe('GET /api/v1/events', () => {
     expect(none.events).toEqual([]);
   });
 
+  // TypeBox's words were passed on: 'tenant_id: Expected string length greater or equal to 1'
+  // for an empty parameter, 'name: Expected string length less or equal to 120'.
+  test('a parameter out of its bounds or form is a 422 saying the rule plainly', async () => {
+    const cases: [string, (string | number)[], string][] = [
+      ['/api/v1/events?tenant_id=', ['query', 'tenant_id'], 'tenant_id: must not be empty'],
+      ['/api/v1/stats?utm_source=', ['query', 'utm_source'], 'utm_source: must not be empty'],
+      [
+        '/api/v1/events?tenant_id=a/b',
+        ['query', 'tenant_id'],
+        'tenant_id: must match ^[A-Za-z0-9][A-Za-z0-9._:-]*$',
+      ],
+      ['/api/v1/events?country=DEU', ['query', 'country'], 'country: must match ^[A-Za-z]{2}$'],
+      ['/api/v1/timeseries?fill=one', ['query', 'fill'], 'fill: must be zero'],
+      ['/api/v1/stats?top=0', ['query', 'top'], 'top: must be at least 1'],
+    ];
+    for (const [path, loc, msg] of cases) {
+      const res = await get(path);
+      expect([path, res.status, (await json(res)).detail]).toEqual([
+        path,
+        422,
+        [{ loc, msg, type: 'value_error' }],
+      ]);
+    }
+  });
+
   test('limit beyond 1000 and foreign cursors are 422s', async () => {
     const tooMany = await get('/api/v1/events?limit=1001');
     expect(tooMany.status).toBe(422);
     expect((await json(tooMany)).detail).toEqual([
       {
         loc: ['query', 'limit'],
-        msg: 'limit: Expected integer to be less or equal to 1000',
+        msg: 'limit: must be at most 1000',
         type: 'value_error',
       },
     ]);
@@ -415,7 +440,7 @@ describe('GET /api/v1/events', () => {
       expect((await json(res)).detail).toEqual([
         {
           loc: ['query', param],
-          msg: `${param}: Expected integer to be less or equal to ${max}`,
+          msg: `${param}: must be at most ${max}`,
           type: 'value_error',
         },
       ]);
@@ -425,7 +450,7 @@ describe('GET /api/v1/events', () => {
     expect((await json(blank)).detail).toEqual([
       {
         loc: ['query', 'limit'],
-        msg: 'limit: Expected integer to be greater or equal to 1',
+        msg: 'limit: must be at least 1',
         type: 'value_error',
       },
     ]);
