@@ -490,6 +490,14 @@ describe('filters', () => {
         filters: [['is', 'event:page', ['/'], { case: false }]],
       }),
     ).toBe('#/filters/0/3: The one filter modifier is {"case_sensitive": true or false}.');
+    // null is no object: Plausible's v2 schema refuses it (its v1 reads it as no modifiers).
+    expect(
+      await refused({
+        metrics: ['visitors'],
+        date_range: TWO_DAYS,
+        filters: [['is', 'event:page', ['/'], null]],
+      }),
+    ).toBe('#/filters/0/3: The one filter modifier is {"case_sensitive": true or false}.');
   });
 
   test('a visit lacking a value has it empty, as Plausible stores it: "", (not set), Direct', async () => {

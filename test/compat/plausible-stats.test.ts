@@ -186,6 +186,12 @@ describe('GET /api/v1/stats/aggregate', () => {
       visitors: { value: 1 },
       events: { value: 1 },
     });
+    // Plausible's v1 reads the list with its parser alone (no v2 schema): a null 4th item is
+    // no modifiers there.
+    const noModifiers = json([['contains', 'visit:source', ['Goo'], null]]);
+    expect(await ok('aggregate', `${WEEK}&${noModifiers}&metrics=visitors`)).toEqual({
+      visitors: { value: 1 },
+    });
     const notBlog = json([['matches_not', 'event:page', ['^/blog/']]]);
     expect(await ok('breakdown', `${WEEK}&property=event:page&${notBlog}`)).toEqual([
       { page: '/', visitors: 2 },

@@ -125,7 +125,7 @@ export function queryFiltersOf(value: unknown, v1 = false): QueryFilters {
   if (value === undefined || value === null) return { conditions: [], patterns: [] };
   if (!Array.isArray(value)) throw badRequest('#/filters: Type mismatch. Expected Array.');
   const patterns: PatternAt[] = [];
-  const read = { patterns, operators: v1 ? V1_OPERATORS : OPERATORS };
+  const read = { patterns, operators: v1 ? V1_OPERATORS : OPERATORS, v1 };
   const conditions = value.flatMap((item, i) =>
     topLevel(conditionOf(item, `#/filters/${i}`, 0, read), `#/filters/${i}`),
   );
@@ -167,6 +167,11 @@ function topLevel(condition: WebCondition, path: string, inAnd = false): WebCond
 interface Reading {
   patterns: PatternAt[];
   operators: Operators;
+  /**
+   * v1's JSON filters: Plausible's v1 reads them with its parser alone, no schema, which takes
+   * a `null` 4th item as no modifiers (v2's schema refuses it: a modifier is an object).
+   */
+  v1: boolean;
 }
 
 function conditionOf(value: unknown, path: string, depth: number, read: Reading): WebCondition {
@@ -185,7 +190,7 @@ function conditionOf(value: unknown, path: string, depth: number, read: Reading)
     const of = parts.map((part, i) => conditionOf(part, `${at}/${i}`, depth + 1, read));
     return operator === 'and' ? { all: of } : { any: of };
   }
-  const filter = filterOf(value, path, read.operators, invalid);
+  const filter = filterOf(value, path, read, invalid);
   const { patterns } = read;
   if (filter.match === 'regex') {
     // Each value alone (RE2's reason is then about it), as it is read (in a group), then all
@@ -206,10 +211,11 @@ function conditionOf(value: unknown, path: string, depth: number, read: Reading)
 function filterOf(
   value: unknown[],
   path: string,
-  operators: Operators,
+  { operators, v1 }: Reading,
   invalid: () => Error,
 ): WebFilter {
-  const [operator, dimension, clauses, modifiers] = value as [string, ...unknown[]];
+  const [operator, dimension, clauses, given] = value as [string, ...unknown[]];
+  const modifiers = v1 && given === null ? undefined : given;
   const why = ownValue(PLAUSIBLE_ONLY_OPERATORS, operator);
   if (why !== undefined) {
     throw badRequest(`${path}: The filter operator \`${operator}\` is not supported: ${why}.`);
