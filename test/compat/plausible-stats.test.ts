@@ -435,6 +435,18 @@ describe('GET /api/v1/stats/breakdown', () => {
       { page: '/blog/other', visitors: 1, pageviews: 1 },
       { page: '/pricing', visitors: 1, pageviews: 1 },
     ]);
+    // As Plausible's Integer.parse reads them whole: a sign, leading zeros, any digits.
+    expect(await ok('breakdown', `${query}&limit=%2B2&page=%2B0000000000002`)).toEqual([
+      { page: '/blog/other', visitors: 1, pageviews: 1 },
+      { page: '/pricing', visitors: 1, pageviews: 1 },
+    ]);
+    // A bare + in a query is a space, which Integer.parse refuses, as Tally does.
+    expect(await refused('breakdown', 'property=event:page&limit=+2')).toBe(
+      'Please provide limit as a number between 1 and 1000.',
+    );
+    expect(await refused('breakdown', 'property=event:page&page=-1')).toBe(
+      'Please provide page as a positive number.',
+    );
   });
 
   test('goals, custom props, devices, campaigns and entry pages', async () => {

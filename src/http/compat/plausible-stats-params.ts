@@ -306,6 +306,7 @@ export function pagingOf(query: URLSearchParams): { limit: number; page: number 
   return { limit, page };
 }
 
+/** An integer as Plausible's Integer.parse reads it whole: a sign, then any digits. */
 function wholeNumber(text: string): number | null {
-  return /^\d{1,9}$/.test(text) ? Number(text) : null;
+  return /^[+-]?\d+$/.test(text) ? Number(text) : null;
 }
