@@ -719,6 +719,12 @@ describe("Plausible's 400s", () => {
     expect(await refused('breakdown', 'property=event:goal&metrics=bounce_rate')).toBe(
       'Session metric `bounce_rate` cannot be queried for breakdown by `event:goal`.',
     );
+    // Split on commas only, as Plausible's v1 does (its String.split(",")): a space after a
+    // comma makes a name it does not know.
+    expect(await refused('aggregate', `metrics=${encodeURIComponent('visitors, pageviews')}`)).toBe(
+      'The metric ` pageviews` is not recognized. Find valid metrics from the documentation: ' +
+        'https://plausible.io/docs/stats-api#metrics',
+    );
     expect(await refused('breakdown', 'property=visit:source&limit=1001')).toBe(
       'Please provide limit as a number between 1 and 1000.',
     );

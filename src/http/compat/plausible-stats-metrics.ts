@@ -23,9 +23,12 @@ const METRICS: readonly string[] = [
   CONVERSION_RATE,
 ];
 
-/** `metrics` (default visitors): known, each once. */
+/**
+ * `metrics` (default visitors): known, each once. Split on commas only, as Plausible's v1 does:
+ * a name with a space around it is not one it knows.
+ */
 export function metricsOf(query: URLSearchParams): GoalMetric[] {
-  const names = (query.get('metrics') ?? 'visitors').split(',').map((m) => m.trim());
+  const names = (query.get('metrics') ?? 'visitors').split(',');
   if (new Set(names).size !== names.length) {
     throw badRequest('Metrics cannot be queried multiple times.');
   }
