@@ -7,7 +7,8 @@ import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
 import type { Access } from './access.ts';
 import { detailOf } from './answer-detail.ts';
 import { ReadTimeout, withDeadline } from './deadline.ts';
-import { canRefresh, refreshAccess } from './sign-in.ts';
+import { isBusy, retryAfterMsOf } from './retry-after.ts';
+import { canRefresh, refreshAccess, refreshWait } from './sign-in.ts';
 
 export { type Access, loadAccess, saveProject, saveToken } from './access.ts';
 
@@ -49,24 +50,12 @@ export class ReadBusy extends Error {
   }
 }
 
-const RETRY_AFTER_DEFAULT_MS = 5000;
-const RETRY_AFTER_MAX_MS = 60_000;
-
-const isBusy = (response: Response) => response.status === 429 || response.status === 503;
-
 /**
  * An answer that says nothing about the key: a proxy's for a server it could not reach
  * (502, 504), or the server's own failure to read (500 internal, 408 query timeout).
  */
 const isServerFailure = (response: Response) =>
   response.status === 408 || (response.status >= 500 && !isBusy(response));
-
-/** The wait a 429 or 503 asks for (Retry-After in seconds), bounded. */
-function retryAfterMsOf(response: Response): number {
-  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
-  if (!Number.isFinite(seconds) || seconds < 0) return RETRY_AFTER_DEFAULT_MS;
-  return Math.min(Math.max(seconds * 1000, 1000), RETRY_AFTER_MAX_MS);
-}
 
 /**
  * A read answered 401 whose sign-in's refresh got no answer about the token (none in time,
@@ -82,12 +71,19 @@ export class RefreshUnanswered extends Error {
 
 /**
  * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
- * token (saved, and set on `access`); throws RefreshUnanswered when the refresh got no answer.
+ * token (saved, and set on `access`); throws ReadBusy while the refresh waits out the
+ * Retry-After of a 429 or 503 (so the caller tries again then, not sooner), and
+ * RefreshUnanswered when the refresh got no answer.
  */
 async function readFetch(url: URL, access: Access, signal: AbortSignal): Promise<Response> {
   const response = await fetch(url, { headers: headersOf(access), signal });
   if (response.status !== 401) return response;
   const token = await refreshAccess();
+  const wait = token === null ? refreshWait() : null;
+  if (wait !== null) {
+    const detail = `the access token could not be refreshed yet: ${wait.detail}`;
+    throw new ReadBusy(detail, wait.ms);
+  }
   if (token === null && canRefresh()) throw new RefreshUnanswered();
   if (token === null) return response;
   access.token = token;
@@ -101,6 +97,9 @@ export async function probe(access: Access): Promise<Probe> {
     // Bounded: a check that hangs is no answer, tried again with backoff.
     return await withDeadline(async (signal) => probeAnswer(await readFetch(url, access, signal)));
   } catch (error) {
+    if (error instanceof ReadBusy) {
+      return { kind: 'busy', detail: error.message, retryAfterMs: error.retryAfterMs };
+    }
     if (error instanceof ReadTimeout || error instanceof RefreshUnanswered) {
       return { kind: 'unreachable', detail: error.message };
     }

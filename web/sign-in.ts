@@ -6,12 +6,18 @@
 import { saveToken, signedInToken } from './access.ts';
 import { detailOf } from './answer-detail.ts';
 import { ReadTimeout, SIGN_IN_TIMEOUT_MS, withDeadline } from './deadline.ts';
+import { isBusy, retryAfterHeaderMs } from './retry-after.ts';
 
 /** The refresh token of the password sign-in, if any (a pasted key has none). */
 let refreshToken: string | null = null;
 let refreshing: Promise<string | null> | null = null;
 /** Why the sign-in ended on the server (its refresh refused); see signInEnded. */
 let endedReason: string | null = null;
+/**
+ * A refresh answered 429 or 503 with Retry-After: no refresh is sent before `untilMs` (the
+ * page's reconnects and checks would otherwise send one at their own, shorter, pace).
+ */
+let refreshBusy: { untilMs: number; detail: string } | null = null;
 
 /**
  * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
@@ -23,6 +29,7 @@ export function forgetSession(): void {
   const token = refreshToken;
   refreshToken = null;
   endedReason = null;
+  refreshBusy = null;
   const accessToken = signedInToken();
   if (token !== null) logout({ 'content-type': 'application/json' }, { refresh_token: token });
   else if (accessToken !== null) logout({ authorization: `Bearer ${accessToken}` });
@@ -100,11 +107,21 @@ export function signInEnded(detail: string): string | null {
  * callers share one call (presenting a used refresh token would end the whole session).
  */
 export function refreshAccess(): Promise<string | null> {
-  if (refreshToken === null) return Promise.resolve(null);
+  if (refreshToken === null || refreshWait() !== null) return Promise.resolve(null);
   refreshing ??= exchange(refreshToken).finally(() => {
     refreshing = null;
   });
   return refreshing;
+}
+
+/**
+ * While the server's Retry-After of a refresh runs (the sign-in held, no refresh sent): the
+ * wait left and the server's reason; null otherwise.
+ */
+export function refreshWait(): { ms: number; detail: string } | null {
+  if (refreshBusy === null || refreshToken === null) return null;
+  const ms = refreshBusy.untilMs - Date.now();
+  return ms > 0 ? { ms, detail: refreshBusy.detail } : null;
 }
 
 type RefreshAnswer = {
@@ -139,7 +156,15 @@ async function exchange(token: string): Promise<string | null> {
   const { response, body, detail } = answer;
   // Only an answer about the token ends the session; overload, a restart or a proxy's 502
   // keeps it for the next try.
-  if (!response.ok && response.status !== 401 && response.status !== 422) return null;
+  if (!response.ok && response.status !== 401 && response.status !== 422) {
+    // Busy with a Retry-After (the user's refresh rate limit, overload): waited out before the
+    // next refresh is sent.
+    const waitMs = isBusy(response) ? retryAfterHeaderMs(response) : null;
+    if (waitMs !== null && refreshToken === token) {
+      refreshBusy = { untilMs: Date.now() + waitMs, detail };
+    }
+    return null;
+  }
   // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
   // the server answered is not this tab's any more, and no token of it is saved.
   if (refreshToken !== token) return null;
@@ -154,6 +179,7 @@ async function exchange(token: string): Promise<string | null> {
     return null;
   }
   refreshToken = body.refresh_token;
+  refreshBusy = null;
   saveToken(body.access_token, true);
   return body.access_token;
 }

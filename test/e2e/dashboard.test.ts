@@ -782,6 +782,59 @@ describe('a signed-in dashboard', () => {
     expect(await page.isHidden('#auth')).toBe(true); // never asked to sign in again
   }, 60_000);
 
+  test("a refresh answered 429 is not sent again before its Retry-After, though the socket's retries come sooner", async () => {
+    const { server, clock } = await signedInServer();
+    const { page } = await openBrowser(server);
+    await page.clock.install();
+    await signIn(page, server);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // The user's refreshes are rate limited for 60 s; later ones pass.
+    let limited = true;
+    let refreshes = 0;
+    await page.route('**/api/v1/auth/refresh', (route) => {
+      refreshes++;
+      if (!limited) return route.fallback();
+      return route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '60', 'content-type': 'application/json' },
+        body: '{"detail":"too many refreshes","code":"rate_limited"}',
+      });
+    });
+    clock.advance(ACCESS_TTL_MS + CREDENTIALS_RECHECK_MS); // the socket closes with 1008
+    const deadline = performance.now() + 10_000;
+    while (refreshes === 0 && performance.now() < deadline) await Bun.sleep(20);
+    expect(refreshes).toBe(1);
+    // The socket retries at 1, 3, 7, 15, 30 and 45 s, each checked with a read: none refreshes.
+    for (let s = 0; s < 58; s++) {
+      await page.clock.runFor(1000);
+      await Bun.sleep(40);
+    }
+    expect(refreshes).toBe(1);
+    expect(await page.isHidden('#auth')).toBe(true); // the sign-in is held
+    // Another project's check meanwhile waits as the server asked, not the 1 s backoff.
+    await page.fill('#project', 'acme');
+    await page.dispatchEvent('#project', 'change');
+    await page.waitForSelector('#status[data-state="busy"]', { timeout: 10_000 });
+    expect(await page.textContent('#status')).toMatch(
+      /could not be refreshed yet: too many refreshes\); retrying in [12] s$/,
+    );
+    expect(refreshes).toBe(1);
+    // Past the 60 s, the next check refreshes, and the page is live again.
+    limited = false;
+    for (let s = 0; s < 20 && refreshes < 2; s++) {
+      await page.clock.runFor(1000);
+      await Bun.sleep(40);
+    }
+    expect(refreshes).toBe(2);
+    for (let s = 0; s < 30; s++) {
+      if (await page.isVisible('#status[data-state="live"]')) break;
+      await page.clock.runFor(1000);
+      await Bun.sleep(40);
+    }
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    expect(await page.isHidden('#auth')).toBe(true);
+  }, 60_000);
+
   test('a sign-in that gets no answer is given up: its reason shown, the button usable again', async () => {
     const { server } = await signedInServer();
     const { page } = await openBrowser(server);
