@@ -78,6 +78,8 @@ interface FrameworkIssue {
     maxLength?: number;
     pattern?: string;
     const?: unknown;
+    /** What leaving the parameter out means, said when it is empty (http/read-params.ts). */
+    'x-empty'?: string;
   };
 }
 
@@ -162,7 +164,10 @@ function boundOf(item: FrameworkIssue): string | undefined {
     case ValueErrorType.NumberMaximum:
       return `must be at most ${s.maximum}`;
     case ValueErrorType.StringMinLength:
-      return s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`;
+      if (s.minLength !== 1) return `must be at least ${s.minLength} characters`;
+      return s['x-empty'] === undefined
+        ? 'must not be empty'
+        : `must not be empty; ${s['x-empty']}`;
     case ValueErrorType.StringMaxLength:
       return `must be at most ${s.maxLength} characters`;
     case ValueErrorType.StringPattern:

@@ -19,6 +19,20 @@ const text = (description: string, example: string, maxLength: number = eventLim
   t.Optional(t.String({ maxLength, description, examples: [example] }));
 
 /**
+ * What leaving an empty parameter out means, said with its 422 (http/errors.ts): no stored
+ * name, path, source, user or session is empty, so `name=` could only ever match nothing.
+ */
+const NO_FILTER = { 'x-empty': 'leave the parameter out for no filter' };
+
+/** A filter's value: 1 to maxLength characters; an empty one is a 422 naming the parameter. */
+const filterText = (
+  description: string,
+  example: string,
+  maxLength: number = eventLimits.idCharsMax,
+) =>
+  t.Optional(t.String({ minLength: 1, maxLength, description, examples: [example], ...NO_FILTER }));
+
+/**
  * The tenant of every read (native reads, metrics, events by id, live sockets): checked by the
  * rule ingest checks it by, so a name no event can carry (empty, `a/b`, NUL) is a 422 rather
  * than an empty answer for a tenant that cannot exist.
@@ -54,17 +68,25 @@ export const oneOf = <T extends string>(
 ) => t.Optional(literalsOf(values, options));
 
 export const tzParam = {
-  tz: text('IANA time zone of dates and buckets; UTC when absent.', 'America/New_York', 64),
+  tz: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'IANA time zone of dates and buckets; UTC when absent.',
+      examples: ['America/New_York'],
+      'x-empty': 'leave the parameter out for UTC',
+    }),
+  ),
 };
 
 export const filterParams = {
-  name: text('Only events with this name.', 'page_view', eventLimits.nameCharsMax),
-  path: text('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
-  source: text('Only events from this source.', 'web'),
-  user_id: text('Only events of this user.', 'user_42'),
-  os: text('Only events from this operating system.', 'macOS'),
-  browser: text('Only events from this browser.', 'Chrome'),
-  device: text('Only events from this device type.', 'mobile'),
+  name: filterText('Only events with this name.', 'page_view', eventLimits.nameCharsMax),
+  path: filterText('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
+  source: filterText('Only events from this source.', 'web'),
+  user_id: filterText('Only events of this user.', 'user_42'),
+  os: filterText('Only events from this operating system.', 'macOS'),
+  browser: filterText('Only events from this browser.', 'Chrome'),
+  device: filterText('Only events from this device type.', 'mobile'),
   country: t.Optional(
     t.String({
       pattern: '^[A-Za-z]{2}$',
@@ -114,6 +136,7 @@ const visitText = (description: string, example: string) =>
       maxLength: eventLimits.urlCharsMax,
       description,
       examples: [example],
+      ...NO_FILTER,
     }),
   );
 
@@ -249,7 +272,7 @@ export const EventsQuery = t.Object({
   ...tenantParam,
   name: filterParams.name,
   user_id: filterParams.user_id,
-  session_id: text('Only events of this session.', 's_8f2c'),
+  session_id: filterText('Only events of this session.', 's_8f2c'),
   source: filterParams.source,
   path: filterParams.path,
   os: filterParams.os,
@@ -287,7 +310,7 @@ export const ExportQuery = t.Object({
 
 export const MetricsQuery = t.Object({
   ...tenantParam,
-  name: text('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
+  name: filterText('Only points of this metric.', 'cpu_load', eventLimits.nameCharsMax),
   ...dateParam,
   ...rangeParams,
   ...tzParam,

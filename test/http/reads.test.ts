@@ -397,7 +397,11 @@ describe('GET /api/v1/events', () => {
   test('a parameter out of its bounds or form is a 422 saying the rule plainly', async () => {
     const cases: [string, (string | number)[], string][] = [
       ['/api/v1/events?tenant_id=', ['query', 'tenant_id'], 'tenant_id: must not be empty'],
-      ['/api/v1/stats?utm_source=', ['query', 'utm_source'], 'utm_source: must not be empty'],
+      [
+        '/api/v1/stats?utm_source=',
+        ['query', 'utm_source'],
+        'utm_source: must not be empty; leave the parameter out for no filter',
+      ],
       [
         '/api/v1/events?tenant_id=a/b',
         ['query', 'tenant_id'],
@@ -413,6 +417,40 @@ describe('GET /api/v1/events', () => {
         path,
         422,
         [{ loc, msg, type: 'value_error' }],
+      ]);
+    }
+  });
+
+  // `name=`, `user_id=`, `path=` answered an empty result (no stored value is empty, so they
+  // could never match) where `utm_source=` was a 422, and `tz=` meant UTC.
+  test('an empty filter or tz is a 422 naming the parameter, on every native read', async () => {
+    const noFilter = 'must not be empty; leave the parameter out for no filter';
+    const cases: [string, string, string][] = [
+      ['/api/v1/stats?name=', 'name', noFilter],
+      ['/api/v1/stats?path=', 'path', noFilter],
+      ['/api/v1/timeseries?user_id=', 'user_id', noFilter],
+      ['/api/v1/timeseries?source=', 'source', noFilter],
+      ['/api/v1/events?session_id=', 'session_id', noFilter],
+      ['/api/v1/events?os=', 'os', noFilter],
+      ['/api/v1/export?browser=', 'browser', noFilter],
+      ['/api/v1/export?device=', 'device', noFilter],
+      ['/api/v1/funnel?step=name:a&step=name:b&name=', 'name', noFilter],
+      ['/api/v1/cohorts?start=name:a&user_id=', 'user_id', noFilter],
+      ['/api/v1/metrics?name=', 'name', noFilter],
+      ['/api/v1/stats?tz=', 'tz', 'must not be empty; leave the parameter out for UTC'],
+      ['/api/v1/events?tz=', 'tz', 'must not be empty; leave the parameter out for UTC'],
+      [
+        '/api/v1/metrics/aggregate/cpu?tz=',
+        'tz',
+        'must not be empty; leave the parameter out for UTC',
+      ],
+    ];
+    for (const [path, name, rule] of cases) {
+      const res = await get(path);
+      expect([path, res.status, (await json(res)).detail]).toEqual([
+        path,
+        422,
+        [{ loc: ['query', name], msg: `${name}: ${rule}`, type: 'value_error' }],
       ]);
     }
   });
@@ -446,7 +484,7 @@ describe('GET /api/v1/events', () => {
       ]);
     }
     // A blank is coerced to 0: below the minimum, named too (an empty one is not a number).
-    const blank = await get('/api/v1/events?limit=%20&name=');
+    const blank = await get('/api/v1/events?limit=%20&from=');
     expect((await json(blank)).detail).toEqual([
       {
         loc: ['query', 'limit'],
