@@ -3,8 +3,10 @@
 // gzip is inflated within the limit, malformed JSON is a 400 saying where it broke. Elysia's
 // own parser is off on these routes (`parse: 'none'`): it follows none of these rules.
 
+import { isUtf8 } from 'node:buffer';
 import { AppError, requestLimits } from '../core/index.ts';
 import { parseJson, readBody } from './body.ts';
+import { formFieldBytes } from './form-urlencoded.ts';
 import { errorDocs, type ResponseDocs } from './openapi-docs.ts';
 
 type AccountFormat = 'json' | 'form' | 'multipart';
@@ -37,9 +39,36 @@ export async function readAccountBody(
   const accepted = options.form === true ? JSON_OR_FORM : JSON_ONLY;
   const { format, bytes } = await readBody(request, accepted, requestLimits.accountBodyBytesMax);
   if (bytes.length === 0) return undefined;
-  if (format === 'form') return Object.fromEntries(new URLSearchParams(bytes.toString('utf8')));
+  if (format === 'form') return formFields(bytes);
   if (format === 'multipart') return multipartFields(bytes, request.headers.get('content-type'));
   return parseJson(bytes);
+}
+
+/**
+ * The fields of a urlencoded form (the last of a repeated one). A name or value whose bytes
+ * (escaped, `%FF`, or raw) are not UTF-8 is a 400, as malformed JSON is: decoded anyway it
+ * would be U+FFFD, another password or token than the one sent.
+ */
+function formFields(bytes: Buffer): Record<string, string> {
+  const fields: [string, string][] = [];
+  for (const [name, value] of formFieldBytes(bytes)) {
+    if (!isUtf8(name)) throw notUtf8Form('a field name');
+    const text = name.toString('utf8');
+    if (!isUtf8(value)) throw notUtf8Form(`the field ${text.slice(0, QUOTED_NAME_CHARS_MAX)}`);
+    fields.push([text, value.toString('utf8')]);
+  }
+  return Object.fromEntries(fields);
+}
+
+/** Characters of a field's name a refusal quotes at most. */
+const QUOTED_NAME_CHARS_MAX = 64;
+
+function notUtf8Form(what: string): AppError {
+  return new AppError(
+    'bad_request',
+    `the form body is not valid: ${what} is not UTF-8 (each %XX escape is a byte, and the ` +
+      'bytes must spell UTF-8; send % itself as %25)',
+  );
 }
 
 /** The text fields of a multipart/form-data body (the last of a repeated one; files ignored). */

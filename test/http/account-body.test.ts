@@ -137,6 +137,49 @@ describe('media types and encodings', () => {
     expect(broken.status).toBe(400);
   });
 
+  // URLSearchParams made `%FF` U+FFFD: a password of U+FFFD was signed in with `%FF` (or any
+  // escape that is no UTF-8), where a JSON body that is not UTF-8 is a 400.
+  test('a urlencoded form whose escapes or bytes are not UTF-8 is a 400 naming the field', async () => {
+    t = await makeAuthApp();
+    const password = 'correct horse \uFFFD';
+    const registered = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'ada@example.com', password },
+    });
+    expect(registered.status).toBe(201);
+    const form = (text: string | Uint8Array<ArrayBuffer>) =>
+      t.call('POST', '/api/v1/auth/login', {
+        ...(typeof text === 'string' ? { text } : { bytes: text }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const escaped = await form('username=ada%40example.com&password=correct+horse+%FF');
+    expect(escaped.status).toBe(400);
+    expect(await json(escaped)).toEqual({
+      detail:
+        'the form body is not valid: the field password is not UTF-8 (each %XX escape is a ' +
+        'byte, and the bytes must spell UTF-8; send % itself as %25)',
+      code: 'bad_request',
+    });
+    // A raw byte that is no UTF-8, unescaped, in a field's name.
+    const raw = Buffer.concat([
+      Buffer.from('username=a&pass'),
+      Buffer.from([0xff]),
+      Buffer.from('=x'),
+    ]);
+    const rawName = await form(new Uint8Array(raw));
+    expect(rawName.status).toBe(400);
+    expect((await json(rawName)).detail).toContain('a field name is not UTF-8');
+    // The password itself, escaped as UTF-8, still signs in; a lone % stays itself.
+    const good = await form(`username=ada%40example.com&password=${encodeURIComponent(password)}`);
+    expect(good.status).toBe(200);
+    const refresh = await t.call('POST', '/api/v1/auth/refresh', {
+      text: 'grant_type=refresh_token&refresh_token=rt_%E9',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(refresh.status).toBe(400);
+    const lonePercent = await form('username=ada%40example.com&password=100%');
+    expect(lonePercent.status).toBe(401);
+  });
+
   test('a gzip body is inflated; another encoding is 415', async () => {
     t = await makeAuthApp();
     const body = { email: 'ada@b.co', password: PASSWORD };

@@ -4,6 +4,7 @@
 
 import { AppError } from '../../core/index.ts';
 import { type BodyFormat, gunzipLimited, parseJson, readBody } from '../body.ts';
+import { formFieldBytes } from '../form-urlencoded.ts';
 
 const CAPTURE_TYPES: Record<string, BodyFormat> = {
   'application/json': 'json',
@@ -34,17 +35,8 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
  * parseJson's UTF-8 check would then never see.
  */
 function formField(bytes: Buffer, name: string): Buffer | null {
-  // latin1 keeps one character per byte, both ways: the bytes come back as sent.
-  const decode = (text: string) =>
-    text
-      .replaceAll('+', ' ')
-      .replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  for (const pair of bytes.toString('latin1').split('&')) {
-    const eq = pair.indexOf('=');
-    if (decode(eq === -1 ? pair : pair.slice(0, eq)) !== name) continue;
-    return Buffer.from(decode(eq === -1 ? '' : pair.slice(eq + 1)), 'latin1');
-  }
-  return null;
+  const field = formFieldBytes(bytes).find(([n]) => n.toString('latin1') === name);
+  return field === undefined ? null : field[1];
 }
 
 /** Gzip's magic bytes: a body still compressed after Content-Encoding was handled. */
