@@ -19,6 +19,17 @@ import type { WebFilter } from './web-properties.ts';
 /** Umami's DATA_TYPE numbers. */
 const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
 
+/** A stored value read back as Umami's rows type it: as a number for a number, as a date for a date. */
+export function typedValuesOf(
+  dataType: number,
+  stored: string,
+): { numberValue: number | null; dateValue: string | null } {
+  return {
+    numberValue: dataType === EVENT_DATA_TYPES.number ? Number(stored) : null,
+    dateValue: dataType === EVENT_DATA_TYPES.date ? stored : null,
+  };
+}
+
 export interface EventDataScope {
   /** Inclusive, UTC epoch ms; none: from the first event. */
   fromMs?: number;

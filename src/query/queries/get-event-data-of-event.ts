@@ -4,13 +4,9 @@
 // time. A page view, a bot's event, an unknown id or one of another tenant has none.
 
 import type { EventSource } from '../../storage/index.ts';
-import { eventDataCtes } from '../event-data.ts';
+import { eventDataCtes, typedValuesOf } from '../event-data.ts';
 import { numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
-
-/** Umami's data types of a number and of a date (event-data.ts). */
-const NUMBER_TYPE = 2;
-const DATE_TYPE = 4;
 
 export interface EventDataRecord {
   eventName: string;
@@ -46,8 +42,7 @@ export async function getEventDataOfEvent(
       dataKey: String(row.data_key),
       dataType,
       stringValue,
-      numberValue: dataType === NUMBER_TYPE ? Number(stringValue) : null,
-      dateValue: dataType === DATE_TYPE ? stringValue : null,
+      ...typedValuesOf(dataType, stringValue),
       atMs: numberOf(row.at_ms),
     };
   });

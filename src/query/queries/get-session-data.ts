@@ -9,17 +9,13 @@
 import { listValue } from '@duckdb/node-api';
 import { UMAMI_IDENTIFY_EVENT_NAME } from '../../core/index.ts';
 import type { EventSnapshot, EventSource } from '../../storage/index.ts';
-import { eventDataCtes } from '../event-data.ts';
+import { eventDataCtes, typedValuesOf } from '../event-data.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions } from '../filters.ts';
 import { numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import type { WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
-
-/** Umami's data types of a number and of a date (event-data.ts). */
-const NUMBER_TYPE = 2;
-const DATE_TYPE = 4;
 
 /** One key of a session's data, as Umami's getSessionData answers it. */
 export interface SessionDataRecord {
@@ -98,8 +94,7 @@ export async function getSessionData(
       dataKey: String(row.data_key),
       dataType,
       stringValue: String(row.string_value),
-      numberValue: dataType === NUMBER_TYPE ? Number(stored) : null,
-      dateValue: dataType === DATE_TYPE ? stored : null,
+      ...typedValuesOf(dataType, stored),
       atMs: numberOf(row.at_ms),
     };
   });
