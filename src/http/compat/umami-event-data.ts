@@ -7,7 +7,6 @@
 import { Elysia } from 'elysia';
 import { eventLimits } from '../../core/index.ts';
 import {
-  type EventDataScope,
   getEventDataEvents,
   getEventDataFields,
   getEventDataOfEvent,
@@ -53,8 +52,11 @@ export function nameOf(query: URLSearchParams, name: string): string | undefined
   return value;
 }
 
-/** The range and filters of a read, and the property it is narrowed to (`propertyName`). */
-function scopeOf(ctx: ReadContext): EventDataScope {
+/**
+ * The range and filters of a read, and the property it is narrowed to (`propertyName`); the
+ * session data reads take it too.
+ */
+export function scopeOf(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
   const propertyName = nameOf(ctx.query, 'propertyName');
   return {

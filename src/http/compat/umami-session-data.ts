@@ -12,9 +12,9 @@ import {
   getSessionDataValues,
   type SessionDataScope,
 } from '../../query/index.ts';
-import { nameOf } from './umami-event-data.ts';
+import { scopeOf as eventDataScopeOf } from './umami-event-data.ts';
 import type { ReadContext, ReadRoute } from './umami-read-context.ts';
-import { badRequest, filtersOf, rangeOf } from './umami-read-params.ts';
+import { badRequest } from './umami-read-params.ts';
 import {
   SESSION_DATA_PROPERTIES_DOC,
   SESSION_DATA_VALUES_DOC,
@@ -38,17 +38,9 @@ export function umamiSessionDataRoutes(r: ReadRoute) {
 
 const read = (ctx: ReadContext) => [ctx.deps.engine.store, ctx.website.tenant] as const;
 
-/** The range, filters and key of a list, and its row limit. */
+/** The range, filters and key of a list (as event data's), and its row limit. */
 function scopeOf(ctx: ReadContext, limit: number): SessionDataScope {
-  const range = rangeOf(ctx.query);
-  const propertyName = nameOf(ctx.query, 'propertyName');
-  return {
-    fromMs: range.fromMs,
-    toMs: range.toMs,
-    filters: filtersOf(ctx.query),
-    ...(propertyName === undefined ? {} : { propertyName }),
-    limit,
-  };
+  return { ...eventDataScopeOf(ctx), limit };
 }
 
 /** GET …/sessions/:sessionId/properties (an id longer than any visitor id has none). */
