@@ -1,5 +1,6 @@
 // Countries (GEOIP_DB) through the compatibility APIs: each API's own rule for the client
-// address applies, as it does for visitor_id: Plausible's first X-Forwarded-For hop, PostHog's
+// address applies, as it does for visitor_id: Plausible's headers (X-Plausible-IP,
+// CF-Connecting-IP, B-Forwarded-For, the first X-Forwarded-For hop, Forwarded), PostHog's
 // `$ip`, Segment's `context.ip`, Umami's `payload.ip`, else the request's address. None of them
 // documents a country code a client may send, so the country is derived only.
 
@@ -41,6 +42,25 @@ describe('countries through the compatibility APIs', () => {
     expect(await countriesOf('ex.com')).toEqual(['GB', 'GI', null]);
     const stats = await t.getJson('/api/v1/stats?tenant_id=ex.com&country=GI');
     expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'GI' }] });
+  });
+
+  test('Plausible: X-Plausible-IP, CF-Connecting-IP, B-Forwarded-For, Forwarded first', async () => {
+    // Plausible's RemoteIP order, each header before the ones after it; without port or
+    // brackets. 81.2.69.160 is GB, 2a02:ffc0::1 GI.
+    const sent: [string, Record<string, string>][] = [
+      ['a.com', { 'x-plausible-ip': '81.2.69.160:8080', 'cf-connecting-ip': '2a02:ffc0::1' }],
+      ['b.com', { 'cf-connecting-ip': '[2a02:ffc0::1]', 'b-forwarded-for': '81.2.69.160' }],
+      ['c.com', { 'b-forwarded-for': '81.2.69.160, 10.0.0.1', 'x-forwarded-for': '2a02:ffc0::1' }],
+      ['d.com', { 'x-forwarded-for': '2a02:ffc0::1', forwarded: 'for=81.2.69.160' }],
+      ['e.com', { forwarded: 'for="[2a02:ffc0::1]:4711";proto=https, for=81.2.69.160' }],
+    ];
+    for (const [d, headers] of sent) {
+      const body = JSON.stringify({ n: 'pageview', u: 'https://ex.com/', d });
+      const res = await t.post('/api/event', body, { 'content-type': 'text/plain', ...headers });
+      expect(res.status).toBe(202);
+    }
+    const found = await Promise.all(sent.map(([d]) => countriesOf(d)));
+    expect(found).toEqual([['GB'], ['GI'], ['GB'], ['GI'], ['GI']]);
   });
 
   test("Plausible's Stats API: visit:country, the country of a visit's first event", async () => {

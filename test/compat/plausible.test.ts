@@ -59,6 +59,73 @@ describe('Plausible POST /api/event', () => {
     expect(s).toMatchObject({ page_views: 4, unique_visitors: 3 });
   });
 
+  // Plausible's RemoteIP: the first header sent of X-Plausible-IP, CF-Connecting-IP,
+  // B-Forwarded-For, X-Forwarded-For, Forwarded (for=), without port or brackets. Four beacons
+  // by two addresses of the header tried, each with another address in every header after it:
+  // two visitors when that header is the one read (three by any header after it).
+  const ipHeaders = [
+    'x-plausible-ip',
+    'cf-connecting-ip',
+    'b-forwarded-for',
+    'x-forwarded-for',
+  ] as const;
+  for (const [rank, header] of ipHeaders.entries()) {
+    test(`visitors are told apart by ${header} before the headers after it`, async () => {
+      const view = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: header });
+      const sent = [
+        ['198.51.100.1', '203.0.113.1'],
+        ['198.51.100.1:8080', '203.0.113.2'],
+        ['[2001:db8::1]', '203.0.113.3'],
+        ['[2001:DB8::1]:443', '203.0.113.1'],
+      ];
+      for (const [ip, other] of sent as [string, string][]) {
+        const later = ipHeaders.slice(rank + 1).map((name) => [name, `${other}, 10.0.0.1`]);
+        const headers = {
+          'content-type': 'text/plain',
+          'user-agent': CHROME,
+          ...Object.fromEntries(later),
+          forwarded: `for=${other}`,
+          [header]: header.endsWith('-for') ? `${ip}, 10.0.0.9` : ip,
+        };
+        expect((await t.post('/api/event', view, headers)).status).toBe(202);
+      }
+      expect(await stats(header)).toMatchObject({ page_views: 4, unique_visitors: 2 });
+    });
+  }
+
+  test('visitors are told apart by the first for= of Forwarded, without port or quotes', async () => {
+    const view = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' });
+    const sent = [
+      'for=198.51.100.1',
+      'for=198.51.100.1:8080;proto=https, for=203.0.113.1',
+      'for="[2001:db8::1]:4711";proto=https',
+      'proto=https;for="[2001:db8::1]", for=198.51.100.1',
+    ];
+    for (const forwarded of sent) {
+      const headers = { 'content-type': 'text/plain', 'user-agent': CHROME, forwarded };
+      expect((await t.post('/api/event', view, headers)).status).toBe(202);
+    }
+    expect(await stats('example.com')).toMatchObject({ page_views: 4, unique_visitors: 2 });
+  });
+
+  test('an empty header is passed over; a Forwarded without for= is no address, not a 500', async () => {
+    const view = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' });
+    const send = (headers: Record<string, string>) =>
+      t.post('/api/event', view, {
+        'content-type': 'text/plain',
+        'user-agent': CHROME,
+        ...headers,
+      });
+    expect((await send({ 'x-plausible-ip': '', 'x-forwarded-for': '198.51.100.1' })).status).toBe(
+      202,
+    );
+    expect((await send({ 'cf-connecting-ip': '', forwarded: 'for=198.51.100.2' })).status).toBe(
+      202,
+    );
+    expect((await send({ forwarded: 'proto=https;by=203.0.113.43' })).status).toBe(202);
+    expect(await stats('example.com')).toMatchObject({ page_views: 3, unique_visitors: 3 });
+  });
+
   test('its events make visits without session ids; a non-interactive one leaves a bounce', async () => {
     const view = { n: 'pageview', u: 'https://example.com/', d: 'example.com' };
     // One visitor: a page view and a non-interactive event (still a bounce, as Plausible).

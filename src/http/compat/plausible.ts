@@ -1,6 +1,6 @@
 // Plausible's Events API: POST /api/event with `text/plain` (or JSON) `{n,u,d,r,p,…}` or the
 // long names. `d` is a domain alias, a comma list writing one event per site; the visitor hash
-// uses User-Agent and the first X-Forwarded-For hop, as Plausible's own proxy guides expect.
+// uses User-Agent and the address from the headers Plausible reads (plausible-ip.ts).
 // 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`. The tracker's
 // engagement beacons are stored under Tally's reserved name (plausible-engagement.ts), which
 // no read counts as an event.
@@ -38,6 +38,7 @@ import {
   engagementOf,
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
+import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
 
@@ -90,9 +91,9 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
       const read = await readBody(request, JSON_TYPES, requestLimits.bodyBytesMax);
       const body = objectOf(parseJson(read.bytes));
       if (body === undefined) throw new AppError('invalid_json', 'the body must be a JSON object');
-      const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+      const sent = plausibleIpOf(request.headers);
       const ctx = contextOf(deps, request, server, {
-        ...(forwarded ? { ip: forwarded } : {}),
+        ...(sent === undefined ? {} : { ip: sent }),
         fit: PLAUSIBLE_FIT,
       });
       const inputs = inputsOf(body);
@@ -201,8 +202,7 @@ const EVENT_DOC = {
   requestBody: jsonRequestBody(
     PlausibleEventIn,
     examplePageview,
-    'JSON, usually sent as text/plain (the tracker avoids a CORS preflight so). The visitor ' +
-      'is told apart by User-Agent and the first X-Forwarded-For hop.',
+    `JSON, usually sent as text/plain (the tracker avoids a CORS preflight so). ${VISITOR_TEXT}`,
   ),
   responses: {
     202: {
