@@ -19,7 +19,7 @@ import type { WebFilter } from './web-properties.ts';
 /** Umami's DATA_TYPE numbers. */
 const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
 
-/** A stored value read back as Umami's rows type it: as a number for a number, as a date for a date. */
+/** A stored value as Umami's rows type it: as a number for a number, as a date for a date. */
 export function typedValuesOf(
   dataType: number,
   stored: string,
