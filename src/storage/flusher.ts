@@ -26,9 +26,9 @@ import { DAY_MS, utcDay } from '../core/index.ts';
 import type { Catalog, NewSegment } from './catalog.ts';
 import { HOT_TABLE, sqlStringBody } from './duckdb.ts';
 import type { FaultHook } from './faults.ts';
+import { FlushFailures, type FlushStep } from './flush-failures.ts';
 import { stagedRowsSql } from './hot-staging.ts';
 import type { FlushPlan, HotTier } from './hot-tier.ts';
-import { storageLimits } from './limits.ts';
 import { minuteCountsFile, writeMinuteCounts } from './minute-counts.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { type SegmentFacts, segmentFactsOf } from './segment-facts.ts';
@@ -68,10 +68,9 @@ interface SegmentParams {
 }
 
 export class Flusher {
-  /** Flushes that failed since the last one that succeeded. */
-  private failuresInARow = 0;
-  /** The system error code of the last failure (EACCES, ENOSPC…), or null. */
-  private lastFailureCode: string | null = null;
+  private readonly failures = new FlushFailures();
+  /** The step of the flush running: a failure in its release is told apart (FlushFailures). */
+  private step: FlushStep = 'flush';
   private running: Promise<FlushResult> | null = null;
   /** The flush between its plan and its end, while one runs. */
   private writing: Promise<FlushResult> | null = null;
@@ -91,12 +90,11 @@ export class Flusher {
       this.running = this.flushAfterPause()
         .then(
           (result) => {
-            this.failuresInARow = 0;
+            this.failures.succeeded();
             return result;
           },
           (error: unknown) => {
-            this.failuresInARow++;
-            this.lastFailureCode = errorCodeOf(error);
+            this.failures.failed(error, this.step);
             throw error;
           },
         )
@@ -108,18 +106,12 @@ export class Flusher {
   }
 
   /**
-   * Why the store is not ready when storageLimits.flushFailuresNotReadyMin flushes in a row
-   * failed (an unwritable segments directory, say): ingest goes on into the log and memory
-   * until the hot budget is full, but nothing reaches segments, so a load balancer should stop
-   * sending here. Never a path: the reason reaches unauthenticated clients (see disk.ts).
+   * Why the store is not ready when flushes keep failing (an unwritable segments directory,
+   * say: ingest goes on into the log and memory until the hot budget is full, but nothing
+   * reaches segments, so a load balancer should stop sending here); else null.
    */
   failure(): string | null {
-    if (this.failuresInARow < storageLimits.flushFailuresNotReadyMin) return null;
-    const code = this.lastFailureCode === null ? '' : ` (last: ${this.lastFailureCode})`;
-    return (
-      `flushing events to segments failed ${this.failuresInARow} times in a row${code}; ` +
-      'events are kept in the write-ahead log, see the server log'
-    );
+    return this.failures.reason();
   }
 
   /**
@@ -155,8 +147,10 @@ export class Flusher {
   private async flushOnce(): Promise<FlushResult> {
     const { hot, catalog } = this.deps;
     const flushedSeq = catalog.flushedThroughSeq();
+    this.step = 'flush';
     const plan = await hot.beginFlush(flushedSeq);
     if (plan === null) {
+      this.step = 'release';
       await this.deps.releaseLog(flushedSeq); // the first after a start closes a file (see there)
       return { segments: 0, rows: 0, throughSeq: flushedSeq };
     }
@@ -188,6 +182,7 @@ export class Flusher {
     // Files of a deleted tenant no catalog entry names: no reader knows them (a crash before
     // this leaves them to the sweep at start).
     for (const s of dropped) this.removePublished(s);
+    this.step = 'release';
     this.deps.fault('flush:before-release');
     await this.deps.releaseLog(plan.through);
     const kept = written.filter((s) => !dropped.includes(s));
@@ -389,10 +384,4 @@ async function daysIn(c: DuckDBConnection, table: string): Promise<number[]> {
 async function run(c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>) {
   const used = Object.entries(params).filter(([name]) => new RegExp(`\\$${name}\\b`).test(sql));
   await c.run(sql, Object.fromEntries(used));
-}
-
-/** A system error's code (`EACCES`), or null: an error's message may name a path. */
-function errorCodeOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : null;
 }
