@@ -218,7 +218,10 @@ function readStorage(r: EnvReader) {
     geoipDb: r.read<string | null>('GEOIP_DB', null, (raw) => path.resolve(raw)),
     dedupWindowMs: r.read('DEDUP_WINDOW', d.dedupWindowMs, dedupWindow),
     retentionDays: r.read('RETENTION_DAYS', d.retentionDays, retentionDays),
-    dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(1, 2 ** 28)),
+    // At least a full batch (5,000 events): a request of more new ids than the index may hold
+    // was refused 503 "the deduplication index is full" on an empty index, and again on every
+    // retry, for ever.
+    dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(5000, 2 ** 28)),
     walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),
     diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, int(0, 2 ** 50)),
     flushIntervalMs: r.read('FLUSH_INTERVAL', d.flushIntervalMs, durationFrom(50)),

@@ -247,12 +247,13 @@ describe('loadConfig', () => {
   });
 
   // README "Settings": the ranges of the live settings, and the relations checked at start.
-  test('live settings keep to their ranges; a mailbox holds a full batch; tokens outlive', () => {
+  test('live settings keep to their ranges; a mailbox and the dedup index hold a full batch; tokens outlive', () => {
     for (const [name, low, high, below, above] of [
       ['LIVE_PUSH_INTERVAL', '25ms', '1s', '24ms', '1001ms'],
       ['LIVE_HEARTBEAT_INTERVAL', '2s', '15s', '1999ms', '15001ms'],
       ['LIVE_WS_BUFFERED_BYTES_MAX', '65536', '16777215', '65535', '16777216'],
       ['MAILBOX_EVENTS_MAX', '5000', '250000', '4999', '250001'],
+      ['DEDUP_KEYS_MAX', '5000', '268435456', '4999', '268435457'],
     ] as const) {
       expect(() => loadConfig({ [name]: low })).not.toThrow();
       expect(() => loadConfig({ [name]: high })).not.toThrow();
