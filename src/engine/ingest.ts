@@ -35,7 +35,9 @@ export type IngestOutcome =
 type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
 
 /** `ingestMany`'s outcome: or wait for `started` and take the request again. */
-type ManyOutcome = IngestOutcome | { kind: 'starting'; started: Promise<unknown> };
+type ManyOutcome =
+  | IngestOutcome
+  | { kind: 'starting'; started: Promise<unknown>; tenants: Iterable<string> };
 
 /** A request's events, derived and encoded, with their room in the commit queue. */
 interface Encoded {
@@ -76,7 +78,10 @@ export class Ingestor {
     private readonly enricher: Enricher,
     private readonly clock: Clock,
     private readonly limits: IngestLimits,
-    private readonly deletions: Pick<TenantDeletions, 'isDeleting' | 'size'>,
+    private readonly deletions: Pick<
+      TenantDeletions,
+      'isDeleting' | 'size' | 'mark' | 'deletedSince'
+    >,
   ) {}
 
   async ingest(input: readonly BaseEvent[]): Promise<IngestOutcome> {
@@ -95,7 +100,12 @@ export class Ingestor {
         if (encoded.events.length !== 1) {
           const outcome = await this.ingestMany(encoded, waits < ACTOR_START_WAITS_MAX);
           if (outcome.kind !== 'starting') return outcome;
+          // A tenant deleted during the wait (its keys revoked, its events gone) takes nothing
+          // of a request checked before: its part would be kept after the deletion's answer.
+          const mark = this.deletions.mark(outcome.tenants);
           await outcome.started; // then taken again from the top, all in one turn
+          const deleted = this.deletions.deletedSince(mark);
+          if (deleted !== undefined) return { kind: 'tenant_deleting', tenant: deleted };
           continue;
         }
         // One event (the common request) needs no per-tenant grouping, nor async frames besides
@@ -192,7 +202,8 @@ export class Ingestor {
     // none: only actors that are ready tick in the same turn (see TenantActor.isReady).
     if (mayWait && actors.length > 1 && !actors.every((a) => a.isReady)) {
       this.store.committer.release(encoded.room);
-      return { kind: 'starting', started: Promise.all(actors.map((a) => a.whenReady())) };
+      const started = Promise.all(actors.map((a) => a.whenReady()));
+      return { kind: 'starting', started, tenants: byTenant.keys() };
     }
     const outcomes = await Promise.all(
       [...byTenant.values()].map((indexes, g) =>

@@ -43,6 +43,24 @@ export class TenantDeletions {
     return this.decided.get(tenant) ?? 0;
   }
 
+  /**
+   * The deletions decided so far of each of `tenants`: taken when a request was checked (its
+   * key, its tenants), so that after a wait `deletedSince` tells whether one was deleted since.
+   */
+  mark(tenants: Iterable<string>): Map<string, number> {
+    const mark = new Map<string, number>();
+    for (const tenant of tenants) mark.set(tenant, this.decidedOf(tenant));
+    return mark;
+  }
+
+  /** A tenant of `mark` deleted (or being deleted) since the mark was taken, if any. */
+  deletedSince(mark: ReadonlyMap<string, number>): string | undefined {
+    for (const [tenant, decided] of mark) {
+      if (this.isDeleting(tenant) || this.decidedOf(tenant) !== decided) return tenant;
+    }
+    return undefined;
+  }
+
   /** Tenants being deleted now; 0 on nearly every call, so ingest looks no further. */
   get size(): number {
     return this.running.size;

@@ -166,6 +166,33 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     expect(await count('example.com')).toBe(0);
   });
 
+  test('a tenant deleted while its request waits: 503, and nothing stored after the 204', async () => {
+    // README "Deleting a project": ingest for the tenant while the deletion runs writes nothing
+    // (and in AUTH_MODE=required its keys stop working at once). A request that met the
+    // deletion while it waited was checked before it: its next try must not write into the
+    // deleted tenant.
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const sent = watched(beacon('example.com'));
+    const send = watched(umami('/api/send'));
+    await Bun.sleep(100);
+    const tombstoneOnly = { decide: (tombstone: () => void) => tombstone() };
+    await t.engine.deletions.delete('example.com', tombstoneOnly);
+    await t.engine.deletions.delete(WEBSITE, tombstoneOnly);
+    expect([sent.answered, send.answered]).toEqual([false, false]);
+    await flush();
+    const res = await sent.answer;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as Json).detail).toContain('deleted');
+    expect((await send.answer).status).toBe(503);
+    expect(await count('example.com')).toBe(0);
+    expect(await count(WEBSITE)).toBe(0);
+    // A request sent after the deletion is a new one, taken as any.
+    expect((await beacon('example.com')).status).toBe(202);
+    expect(await count('example.com')).toBe(1);
+  });
+
   test('a client that goes away stops waiting; its event is not stored', async () => {
     await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
     await fillHot();

@@ -2,8 +2,9 @@
 // deleted with it, ingest while it runs is refused, and afterwards the tenant starts empty
 // (its live counters and remembered event ids gone); a decision that fails deletes nothing.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import { AppError } from '../../src/core/index.ts';
+import { TenantActor } from '../../src/engine/tenant-actor.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 
@@ -53,5 +54,28 @@ describe('deleting a tenant in the engine', () => {
     expect(await t.count('acme')).toBe(1);
     const next = await t.engine.ingestor.ingest([event('kept'), event('next')]);
     expect(next).toMatchObject({ kind: 'ok', accepted: 1, duplicates: 1 });
+  });
+
+  test('a batch that waited for its actors to start while a tenant of it was deleted: refused', async () => {
+    // A batch of two tenants waits, before anything is submitted, for their new actors to be
+    // started (live counters rebuilt). The deletion of one of them runs to its end meanwhile:
+    // the batch, checked before it, must not write into the deleted tenant after that.
+    t = await makeTestApp();
+    let start = () => {};
+    const started = new Promise<void>((resolve) => {
+      start = resolve;
+    });
+    const whenReady = spyOn(TenantActor.prototype, 'whenReady').mockImplementation(() => started);
+    try {
+      const batch = [event('a'), { ...event('b'), tenant: 'other' }];
+      const outcome = t.engine.ingestor.ingest(batch);
+      await t.engine.deletions.delete('acme', tombstoneOnly);
+      start();
+      expect(await outcome).toEqual({ kind: 'tenant_deleting', tenant: 'acme' });
+    } finally {
+      whenReady.mockRestore();
+    }
+    expect(await t.count('acme')).toBe(0);
+    expect(await t.count('other')).toBe(0);
   });
 });

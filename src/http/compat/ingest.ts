@@ -35,6 +35,9 @@ export async function ingestWaiting(
   locOf: (i: number) => (string | number)[],
   wait: RoomWait,
 ) {
+  // The request was checked (its key, its sites) before its first try: a tenant deleted while
+  // it waits (its keys revoked, its events gone) is not written after the deletion's answer.
+  const mark = deps.engine.deletions.mark(new Set(events.map((e) => e.tenant)));
   for (;;) {
     // Once shutdown began, the next try is refused with its 503 `shutting_down` (ingestEvents).
     const outcome = await write(deps, request, events);
@@ -43,6 +46,8 @@ export async function ingestWaiting(
     if (!(await wait.next(deps.isAccepting)) && deps.isAccepting()) {
       return acceptedOrThrow(outcome, locOf);
     }
+    const tenant = deps.engine.deletions.deletedSince(mark);
+    if (tenant !== undefined) return acceptedOrThrow({ kind: 'tenant_deleting', tenant }, locOf);
   }
 }
 
