@@ -595,6 +595,9 @@ describe("README: the numbers it states are the code's limits", () => {
     expect(create.perSecond).toBe(1 / 60);
     expect(retentionLimits.retentionPassIntervalMs).toBe(HOUR_MS); // "then every hour"
     expect(tenantShareLimits.mailboxQueueBytesShare).toBe(1 / 2);
+    // "once it is three quarters full", "only once it is three quarters full"
+    expect(text).toContain('three quarters full (`tenantShareLimits.hotPressureShare`)');
+    expect(tenantShareLimits.hotPressureShare).toBe(3 / 4);
   });
 
   // Limits the tests above do not state, each with its value as the README writes it.

@@ -183,6 +183,12 @@ export const tenantShareLimits = {
    * meets its own bound (429) before the node's, which would answer every tenant 503.
    */
   mailboxQueueBytesShare: 1 / 2,
+  /**
+   * Once the hot tier holds this share of HOT_BYTES_MAX (flushing is behind), a tenant holding
+   * more than its part of it (HOT_BYTES_MAX ÷ the tenants holding hot events) gets 429 while
+   * the others go on ingesting; only a full budget answers every tenant 503.
+   */
+  hotPressureShare: 3 / 4,
 } as const;
 
 /** Data retention (engine/retention.ts): whole UTC days past a project's days are deleted. */
@@ -273,6 +279,10 @@ assert(
   defaultTunables.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare >=
     requestLimits.bodyBytesMax * 2,
   'a tenant can have two full batches in flight',
+);
+assert(
+  tenantShareLimits.hotPressureShare > 0 && tenantShareLimits.hotPressureShare < 1,
+  "a flooding tenant meets its part of the hot tier's budget before the budget is full",
 );
 assert(
   defaultTunables.flushHotBytes * 2 <= defaultTunables.hotBytesMax,

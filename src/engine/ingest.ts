@@ -1,7 +1,7 @@
 // The engine's front door: takes validated events, derives their other fields, encodes them
 // (refusing one over the event size limit), and routes them per tenant to the tenant's actor.
-// Overload is a returned outcome so the HTTP layer answers 429 (one tenant's mailbox) or 503
-// (the whole node), each with Retry-After.
+// Overload is a returned outcome so the HTTP layer answers 429 (one tenant's mailbox, or its
+// part of a nearly full hot tier) or 503 (the whole node), each with Retry-After.
 
 import {
   type BaseEvent,
@@ -9,6 +9,7 @@ import {
   eventLimits,
   mayHoldLoneSurrogate,
   type StoredEvent,
+  tenantShareLimits,
   wellFormed,
 } from '../core/index.ts';
 import type { Admission, EventStore } from '../storage/index.ts';
@@ -150,6 +151,10 @@ export class Ingestor {
   private encode(input: readonly BaseEvent[]): Encoded | IngestOutcome {
     const refusal = this.refusal(input.length);
     if (refusal !== null) return { kind: 'overloaded', reason: refusal };
+    if (input.length === 1) {
+      const full = this.hotShareRefusal((input[0] as BaseEvent).tenant);
+      if (full !== null) return full;
+    }
     const events = input.map((e) => this.enricher.enrich(e));
     const lines = new Array<string>(events.length);
     const lineBytes = new Array<number>(events.length);
@@ -234,9 +239,32 @@ export class Ingestor {
       if (!actor.hasRoom(indexes.length, bytesOf(indexes))) {
         return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
+      const full = this.hotShareRefusal(tenant);
+      if (full !== null) return full;
       actors.push(actor);
     }
     return actors;
+  }
+
+  /**
+   * The refusal of `tenant` while the hot tier is near its budget (flushing is behind) and the
+   * tenant holds more than its part of it: its flood is its own 429, not every tenant's 503.
+   * One comparison when there is no pressure, and map lookups when there is: no scan.
+   */
+  private hotShareRefusal(tenant: string): Refusal | null {
+    const hot = this.store.hot;
+    const max = this.limits.hotBytesMax;
+    if (hot.bytes < max * tenantShareLimits.hotPressureShare) return null;
+    const held = hot.bytesOf(tenant);
+    const part = Math.floor(max / hot.tenants);
+    if (held <= part) return null;
+    return {
+      kind: 'tenant_full',
+      reason:
+        `tenant ${tenant} holds ${held} bytes of the in-memory event budget while flushing is ` +
+        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${hot.tenants} ` +
+        'tenants holding events)',
+    };
   }
 
   /** The refusal when no actor can be had for a new tenant; gives back the request's room. */

@@ -81,6 +81,8 @@ export class HotTier {
   /** The running flush's S, while one runs. */
   private flushingThrough: number | null = null;
   private memoryBytes = 0;
+  /** memoryBytes by tenant (a tenant holding none has no entry): its share, looked up in O(1). */
+  private readonly tenantBytes = new Map<string, number>();
   /** Erasures records may still arrive under (seq at or below theirs): cut as they arrive. */
   private erasures: ErasureMatch[] = [];
   private syncing: Promise<void> | null = null;
@@ -106,7 +108,7 @@ export class HotTier {
     if (cut?.events === 0) return;
     const kept = cut === null ? group : { ...group, payload: cut.payload, events: cut.events };
     this.groups.push({ ...kept, seq });
-    this.memoryBytes += kept.payload.length * MEMORY_PER_JSON_BYTE;
+    this.hold(kept.tenant, kept.payload.length);
   }
 
   /**
@@ -131,7 +133,7 @@ export class HotTier {
     this.erasures.push(match);
     const cut = cutGroups(this.groups, this.loadedCount, match);
     this.groups = cut.kept;
-    this.memoryBytes -= cut.bytesFreed * MEMORY_PER_JSON_BYTE;
+    this.hold(match.tenant, -cut.bytesFreed);
     this.loadedCount = cut.loadedKept;
     if (!cut.loadedCut) return cut.erased;
     this.loadedCount = 0;
@@ -208,7 +210,8 @@ export class HotTier {
     assert(this.syncing === null, 'a flush ends under the write lock, while no query loads');
     let flushed = 0;
     while (flushed < this.groups.length && (this.groups[flushed] as Group).seq <= plan.through) {
-      this.memoryBytes -= (this.groups[flushed] as Group).payload.length * MEMORY_PER_JSON_BYTE;
+      const g = this.groups[flushed] as Group;
+      this.hold(g.tenant, -g.payload.length);
       flushed++;
     }
     const wereLoaded = Math.min(flushed, this.loadedCount);
@@ -248,7 +251,7 @@ export class HotTier {
         if (loaded) loadedKept++;
         return;
       }
-      this.memoryBytes -= g.payload.length * MEMORY_PER_JSON_BYTE;
+      this.hold(g.tenant, -g.payload.length);
       events += g.events;
       wereLoaded ||= loaded;
     });
@@ -282,6 +285,25 @@ export class HotTier {
   /** Estimated memory held by hot events, loaded or not. */
   get bytes(): number {
     return this.memoryBytes;
+  }
+
+  /** `bytes` of one tenant's events (a map lookup: asked on every ingest under pressure). */
+  bytesOf(tenant: string): number {
+    return this.tenantBytes.get(tenant) ?? 0;
+  }
+
+  /** Tenants holding events in the hot tier. */
+  get tenants(): number {
+    return this.tenantBytes.size;
+  }
+
+  /** Counts `jsonBytes` more (or, negative, fewer) JSON bytes of `tenant`'s as held. */
+  private hold(tenant: string, jsonBytes: number): void {
+    const delta = jsonBytes * MEMORY_PER_JSON_BYTE;
+    this.memoryBytes += delta;
+    const held = (this.tenantBytes.get(tenant) ?? 0) + delta;
+    if (held > 0) this.tenantBytes.set(tenant, held);
+    else this.tenantBytes.delete(tenant);
   }
 
   private async loadPending(): Promise<void> {

@@ -186,6 +186,48 @@ describe('explicit overload', () => {
     expect(await app.count('flood')).toBe(accepted * 5000);
   });
 
+  test('a tenant holding more than its part of a nearly full hot tier gets 429; others go on', async () => {
+    // No flush runs here (flushing is behind): each event holds ~1 KB of the 40 KB budget.
+    t = await makeTestApp({ hotBytesMax: 40_000 });
+    const app = t;
+    const one = (tenant: string, id: string) =>
+      app.post('/api/v1/events', { event_id: id, name: 'x', tenant_id: tenant });
+    expect((await one('calm', 'c0')).status).toBe(202);
+    let res = await one('flood', 'f0');
+    let sent = 1;
+    while (res.status === 202 && sent < 100) res = await one('flood', `f${sent++}`);
+    // Refused once the tier holds 3/4 of the budget, the flood more than 40,000 ÷ 2 bytes of it.
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    const refusal = await body(res);
+    expect(refusal.code).toBe('tenant_overloaded');
+    expect(refusal.detail).toMatch(
+      /^tenant flood holds \d+ bytes of the in-memory event budget while flushing is behind, more than its part \(20000 bytes: HOT_BYTES_MAX 40000 ÷ 2 tenants holding events\); retry later$/,
+    );
+    const hot = app.engine.store.hot;
+    expect(hot.bytes).toBeGreaterThanOrEqual(30_000);
+    expect(hot.bytes).toBeLessThan(40_000);
+    // A batch of the flood's is refused whole, even with another tenant's events in it.
+    const batch = (tenants: string[]) => ({
+      events: tenants.map((tenant, i) => ({ event_id: `b${i}`, name: 'x', tenant_id: tenant })),
+    });
+    const mixed = await app.post('/api/v1/events/batch', batch(['calm', 'flood']));
+    expect(mixed.status).toBe(429);
+    // The calm tenant goes on, single events and batches, until the budget itself is full.
+    expect((await one('calm', 'c1')).status).toBe(202);
+    expect((await app.post('/api/v1/events/batch', batch(['calm', 'calm']))).status).toBe(202);
+    let calm = 3;
+    while (res.status !== 503 && calm < 100) res = await one('calm', `c${calm++}`);
+    expect(res.status).toBe(503);
+    expect(hot.bytes).toBeGreaterThanOrEqual(40_000);
+    expect(await app.count('flood')).toBe(sent - 1);
+    expect(await app.count('calm')).toBe(calm);
+    // A flush frees the budget, and the flood's part with it.
+    await app.engine.store.flusher.flush();
+    expect(hot.bytesOf('flood')).toBe(0);
+    expect((await one('flood', 'after')).status).toBe(202);
+  });
+
   test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {
     // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
     t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });

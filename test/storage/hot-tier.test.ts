@@ -117,6 +117,27 @@ describe('HotTier', () => {
     expect(() => hot.passed(4)).toThrow('hot groups arrive in log order');
   });
 
+  test("each tenant's bytes are kept apart through adds, erasures, flushes and purges", async () => {
+    const { hot } = await setup();
+    const bytes = (g: { payload: Uint8Array }) => g.payload.length * 3;
+    hot.add(1, group('acme', ['a1', 'a2'], 'u'));
+    hot.add(2, group('globex', ['g1']));
+    expect(hot.bytesOf('acme')).toBe(bytes(group('acme', ['a1', 'a2'], 'u')));
+    expect(hot.tenants).toBe(2);
+    await hot.erase({ tenant: 'acme', field: 'user_id', value: 'u', throughSeq: 1 });
+    expect(hot.bytesOf('acme')).toBe(0);
+    expect(hot.tenants).toBe(1);
+    const plan = await hot.beginFlush(0);
+    hot.add(3, group('acme', ['a3'])); // arrives during the flush: not flushed
+    await hot.endFlush(plan as NonNullable<typeof plan>);
+    expect(hot.bytesOf('globex')).toBe(0);
+    expect(hot.bytesOf('acme')).toBe(bytes(group('acme', ['a3'])));
+    hot.add(4, group('globex', ['g2']));
+    await hot.purgeTenant('acme');
+    expect(hot.bytesOf('acme')).toBe(0);
+    expect([hot.tenants, hot.bytes]).toEqual([1, bytes(group('globex', ['g2']))]);
+  });
+
   test('an aborted flush keeps its groups for the next one', async () => {
     const { hot } = await setup();
     hot.add(1, group('acme', ['a1']));
