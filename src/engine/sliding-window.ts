@@ -66,8 +66,13 @@ class CountRing {
   private readonly slots: Uint32Array;
   private head: number | null = null;
 
-  constructor(private readonly length: number) {
+  constructor(readonly length: number) {
     this.slots = new Uint32Array(length);
+  }
+
+  /** The newest bucket held (the newest time seen); null before any. */
+  get newest(): number | null {
+    return this.head;
   }
 
   /** Moves the ring forward to `bucket`, zeroing the buckets that fall out. Never moves back. */
@@ -161,7 +166,8 @@ export class SlidingCounter {
   /**
    * The first time after `nowMs` at which, without new events, this counter's snapshot or a
    * view in `views` over the same events can change: when a bucket holding events leaves a
-   * view, or the current second (with events) enters the rate. Infinity when never.
+   * view, or the current second (with events) enters the rate, or (the clock stepped back) a
+   * bucket newer than `nowMs` holding events enters a view. Infinity when never.
    */
   nextChangeAt(nowMs: number, views: readonly BucketedView[] = []): number {
     this.advance(nowMs);
@@ -171,9 +177,28 @@ export class SlidingCounter {
       : Number.POSITIVE_INFINITY;
     const rate = { bucketMs: SECOND_MS, buckets: RATE_SPAN_SECONDS + 1 };
     for (const view of [rate, ...COUNT_VIEWS, ...views]) {
-      next = Math.min(next, this.leavesAt(view, nowMs));
+      next = Math.min(next, this.leavesAt(view, nowMs), this.entersAt(view, nowMs));
     }
     return next;
+  }
+
+  /**
+   * When the first bucket of `view` after the current one that holds events enters it: there
+   * is one only while the clock is behind the newest time seen (it stepped back), and the
+   * events received before the step come back into view as it catches up. Infinity when none.
+   */
+  private entersAt({ bucketMs }: BucketedView, nowMs: number): number {
+    // The ring `holds` reads for buckets of this length, and the buckets of `view` it holds.
+    const ring = bucketMs % MINUTE_MS === 0 ? this.minutes : this.seconds;
+    const ringMs = ring === this.minutes ? MINUTE_MS : SECOND_MS;
+    const newest = ring.newest;
+    if (newest === null) return Number.POSITIVE_INFINITY;
+    const oldest = Math.floor(((newest - ring.length + 1) * ringMs) / bucketMs);
+    const last = Math.floor(((newest + 1) * ringMs - 1) / bucketMs);
+    for (let b = Math.max(Math.floor(nowMs / bucketMs) + 1, oldest); b <= last; b++) {
+      if (this.holds(b * bucketMs, (b + 1) * bucketMs)) return b * bucketMs;
+    }
+    return Number.POSITIVE_INFINITY;
   }
 
   /** When the oldest bucket of `view` that holds events leaves it; Infinity when none does. */

@@ -137,6 +137,34 @@ describe('TenantRollups.nextChangeAt', () => {
     expect(changes).toBeGreaterThan(5);
     expect(r.nextChangeAt(at)).toBe(Number.POSITIVE_INFINITY);
   });
+  test('after a clock step back, it names when events received before the step come back', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const ages = [3_600_000 + 7_000, 599_000, 61_500, 9_000, 0];
+    r.apply(
+      ages.map((age, i) => event(i, { received_at: NOW - age, timestamp: NOW - age })),
+      NOW,
+    );
+    const back = NOW - 600_000 - 4_250; // NTP steps the clock back ten minutes and a bit
+    r.apply([event(9, { received_at: back, timestamp: back })], back);
+    let at = back;
+    let last = JSON.stringify(r.snapshot(at));
+    let next = r.nextChangeAt(at);
+    const seen: number[] = [];
+    for (let t = back + 250; t <= NOW + 120_000; t += 250) {
+      const now = JSON.stringify(r.snapshot(t));
+      if (t < next) expect(now).toBe(last);
+      else {
+        if (now !== last) seen.push(t);
+        last = now;
+        at = t;
+        next = r.nextChangeAt(at);
+        expect(next).toBeGreaterThan(at);
+      }
+    }
+    // The events received in the last 9 s before the step are back in the 1m window at NOW.
+    expect(seen).toContain(NOW);
+    expect(r.snapshot(NOW).windows['1m'].events).toBe(2);
+  });
 });
 
 describe('latest metrics at the bound', () => {

@@ -299,6 +299,26 @@ describe('lapses', () => {
     expect(snapshots(socket).length).toBe(pushed + 1);
   });
 
+  test('events received before a clock step back come back into view once it catches up', async () => {
+    const hub = makeHub();
+    for (let i = 0; i < 3; i++) ingest('acme', 'signup');
+    const socket = await join(hub);
+    const back = T0 - 10 * 60_000; // NTP steps the clock back ten minutes
+    clock.set(back);
+    ingest('acme', 'login');
+    hub.tick();
+    const stepped = snapshots(socket).at(-1);
+    expect(stepped?.type === 'snapshot' && stepped.windows['24h'].events).toBe(1);
+    // No event after this: the three counted at T0 re-enter the windows as the clock gets there.
+    for (let s = 1; s <= 605; s++) {
+      clock.set(back + s * 1000);
+      hub.tick();
+    }
+    const last = snapshots(socket).at(-1);
+    expect(last?.type === 'snapshot' && last.windows['24h'].events).toBe(4);
+    expect(last?.type === 'snapshot' && last.windows['1m'].events).toBe(3);
+  });
+
   test('a watched tenant comes back only when that evicts no other tenant', async () => {
     const hub = makeHub();
     await join(hub);
