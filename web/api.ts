@@ -38,16 +38,29 @@ export type Probe =
 
 /**
  * A read the server could not take now (429: the project's reads are full; 503: overloaded
- * or restarting): not an answer about the credentials; try again after `retryAfterMs`.
+ * or restarting), or whose expired access token could not be refreshed yet (the refresh waits
+ * out a 429's or 503's Retry-After; `refresh` is why): not an answer about the credentials;
+ * try again after `retryAfterMs`.
  */
 export class ReadBusy extends Error {
   constructor(
     detail: string,
     readonly retryAfterMs: number,
+    readonly refresh: string | null = null,
   ) {
     super(detail);
     this.name = 'ReadBusy';
   }
+}
+
+/** What a panel's note says while it waits out `busy` (stats, series, funnel, retention). */
+export function busyNote(busy: ReadBusy): string {
+  const seconds = Math.round(busy.retryAfterMs / 1000);
+  const why =
+    busy.refresh === null
+      ? 'The server is busy reading this project'
+      : `The access token could not be refreshed yet: ${busy.refresh}`;
+  return `${why}; retrying in ${seconds} s`;
 }
 
 /**
@@ -82,7 +95,7 @@ async function readFetch(url: URL, access: Access, signal: AbortSignal): Promise
   const wait = token === null ? refreshWait() : null;
   if (wait !== null) {
     const detail = `the access token could not be refreshed yet: ${wait.detail}`;
-    throw new ReadBusy(detail, wait.ms);
+    throw new ReadBusy(detail, wait.ms, wait.detail);
   }
   if (token === null && canRefresh()) throw new RefreshUnanswered();
   if (token === null) return response;

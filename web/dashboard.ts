@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import {
   type Access,
+  busyNote,
   fetchSeries,
   loadAccess,
   probe,
@@ -300,9 +301,9 @@ async function loadSeriesOnce(superseded: () => boolean): Promise<ReadOutcome> {
   } catch (error) {
     if (stale()) return { kind: 'done' };
     if (error instanceof ReadBusy) {
-      // The project's reads are full (other tabs, other readers): wait as the server asks.
-      const seconds = Math.round(error.retryAfterMs / 1000);
-      setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
+      // The project's reads are full (other tabs, other readers), or the refresh of an expired
+      // access token waits: wait as the server asks.
+      setNote(note, busyNote(error));
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
     if (error instanceof ReadUnauthorized) onUnauthorized(error.message);

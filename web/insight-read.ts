@@ -4,7 +4,7 @@
 // itself, a 401 a refresh did not cure asks for a key, a 422 shows the API's rules with the
 // fields they name. The read lifecycle built on these is web/insight-panel.ts.
 
-import { type Access, ReadBusy, ReadInvalid, ReadUnauthorized } from './api.ts';
+import { type Access, busyNote, ReadBusy, ReadInvalid, ReadUnauthorized } from './api.ts';
 import { issueText } from './insights-format.ts';
 import { type DayRange, formatDays, statsParams } from './period.ts';
 import type { ReadOutcome } from './serial-read.ts';
@@ -54,9 +54,9 @@ export function showFailure(
   onUnauthorized: (detail: string) => void,
 ): ReadOutcome {
   if (error instanceof ReadBusy) {
-    // The project's reads are full (other tabs, other readers): wait as the server asks.
-    const seconds = Math.round(error.retryAfterMs / 1000);
-    setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
+    // The project's reads are full (other tabs, other readers), or the refresh of an expired
+    // access token waits: wait as the server asks.
+    setNote(note, busyNote(error));
     return { kind: 'busy', retryAfterMs: error.retryAfterMs };
   }
   if (error instanceof ReadInvalid) {

@@ -5,7 +5,14 @@
 // (SerialRead); a busy server (429/503) is waited out by its Retry-After; refreshed every
 // minute while the tab is visible. Text goes in with textContent only.
 
-import { type Access, fetchStats, ReadBusy, ReadUnauthorized, type StatsAnswer } from './api.ts';
+import {
+  type Access,
+  busyNote,
+  fetchStats,
+  ReadBusy,
+  ReadUnauthorized,
+  type StatsAnswer,
+} from './api.ts';
 import {
   type DayRange,
   daysOf,
@@ -171,9 +178,9 @@ export class StatsPanel {
   private failed(error: unknown): ReadOutcome {
     const note = byId('stats-note');
     if (error instanceof ReadBusy) {
-      // The project's reads are full (other tabs, other readers): wait as the server asks.
-      const seconds = Math.round(error.retryAfterMs / 1000);
-      setNote(note, `The server is busy reading this project; retrying in ${seconds} s`);
+      // The project's reads are full (other tabs, other readers), or the refresh of an expired
+      // access token waits: wait as the server asks.
+      setNote(note, busyNote(error));
       return { kind: 'busy', retryAfterMs: error.retryAfterMs };
     }
     if (error instanceof ReadUnauthorized) this.deps.onUnauthorized(error.message);

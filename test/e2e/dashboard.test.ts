@@ -811,6 +811,18 @@ describe('a signed-in dashboard', () => {
     }
     expect(refreshes).toBe(1);
     expect(await page.isHidden('#auth')).toBe(true); // the sign-in is held
+    // The panels that read meanwhile say why they wait: the refresh, not a busy project.
+    const waiting =
+      /^The access token could not be refreshed yet: too many refreshes; retrying in \d+ s$/;
+    expect(await page.textContent('#series-note')).toMatch(waiting); // its 30 s refresh
+    await page.$eval('#retention-form', (f) => (f as HTMLFormElement).requestSubmit());
+    await page.selectOption('#tz', 'UTC'); // the stats read again
+    for (const note of ['#stats-note', '#retention-note']) {
+      for (let i = 0; i < 100 && !waiting.test((await page.textContent(note)) ?? ''); i++) {
+        await Bun.sleep(40);
+      }
+      expect(await page.textContent(note)).toMatch(waiting);
+    }
     // Another project's check meanwhile waits as the server asked, not the 1 s backoff.
     await page.fill('#project', 'acme');
     await page.dispatchEvent('#project', 'change');
