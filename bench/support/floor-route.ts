@@ -10,6 +10,7 @@ import { readOneEvent } from '../../src/http/routes/events.ts';
 function openContextOf(request: Request): PrepareContext {
   return {
     tenantOf: (claimed) => claimed ?? 'default',
+    recheckTenancy: () => {},
     receivedAt: Date.now(),
     userAgent: request.headers.get('user-agent'),
     ip: null,

@@ -23,6 +23,12 @@ import { issuesOf } from './validate.ts';
  */
 export type PrepareContext = RequestContext & {
   tenantOf: (claimed: string | undefined) => string;
+  /**
+   * Checks again, without spending the rate, that the request's key (or each site alias it
+   * named) still writes to the tenants `tenantOf` gave: throws the resolver's 401/403 once the
+   * key is revoked or an alias removed, for a request that waited since it was checked.
+   */
+  recheckTenancy: () => void;
   propertiesCut?: (event: BaseEvent, cut: readonly string[]) => void;
 };
 
@@ -88,8 +94,22 @@ export function contextOf(
   let ip: string | null | undefined =
     options.ip === undefined || options.ip === null ? undefined : normalizeIp(options.ip);
   const userAgent = request.headers.get('user-agent');
+  const resolve = deps.tenancy.forIngest(request, credentials);
+  const claims = new Map<string | undefined, string>();
   const ctx: PrepareContext = {
-    tenantOf: deps.tenancy.forIngest(request, credentials),
+    tenantOf: (claimed) => {
+      const tenant = resolve(claimed);
+      claims.set(claimed, tenant);
+      return tenant;
+    },
+    recheckTenancy: () => {
+      const again = deps.tenancy.forIngest(request, { key: options.key, rateLimited: false });
+      for (const [claimed, tenant] of claims) {
+        if (again(claimed) !== tenant) {
+          throw new AppError('forbidden', `${claimed} no longer writes to ${tenant}`);
+        }
+      }
+    },
     receivedAt: deps.clock.now(),
     // A header is cut to the limit a user_agent field in a body is held to (422 there).
     userAgent: userAgent === null ? null : userAgent.slice(0, eventLimits.userAgentCharsMax),

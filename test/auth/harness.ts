@@ -10,7 +10,7 @@ import {
   storedEventsProbe,
 } from '../../src/auth/index.ts';
 import { createLogger, ManualClock } from '../../src/core/index.ts';
-import { type Engine, openEngine } from '../../src/engine/index.ts';
+import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { createApp } from '../../src/http/index.ts';
 import { countEvents, engineOptions, T0, TEST_EXPORT_PAGE } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -50,6 +50,10 @@ export interface AuthAppOptions {
   auth?: Partial<AuthOptions>;
   readOrigins?: string[];
   trustProxy?: boolean;
+  /** Engine options to override, e.g. a small in-memory budget (HOT_BYTES_MAX). */
+  engine?: Partial<EngineOptions>;
+  /** NO_RETRY_WAIT: how long Umami's and Plausible's requests wait for room (0 by default). */
+  noRetryWaitMs?: number;
 }
 
 export async function makeAuthApp(options: AuthAppOptions = {}): Promise<AuthApp> {
@@ -88,7 +92,7 @@ async function buildAuthApp(
   log: ReturnType<typeof createLogger>,
   options: AuthAppOptions,
 ) {
-  const engine = await openEngine(engineOptions(dir, clock));
+  const engine = await openEngine(engineOptions(dir, clock, options.engine));
   const auth = createAuth({
     db: engine.store.sqlite,
     clock,
@@ -109,6 +113,7 @@ async function buildAuthApp(
       queryRowsMax: 10_000,
       exportPage: TEST_EXPORT_PAGE,
       corsOrigins: options.readOrigins ?? [],
+      noRetryWaitMs: options.noRetryWaitMs ?? 0,
     },
     isAccepting: () => true,
   });

@@ -7,7 +7,7 @@ import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../co
 import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow, ingestEvents } from '../ingest-outcome.ts';
-import { admitIngest } from '../prepare.ts';
+import { admitIngest, type PrepareContext } from '../prepare.ts';
 import type { RoomWait } from './room-wait.ts';
 
 export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
@@ -26,7 +26,8 @@ export async function ingest(
  * `ingest` for a client that never resends (see room-wait.ts): a refusal for overload (the
  * node's or the tenant's) waits for room and tries again while `wait` allows, then stands. The
  * same events go to each try: their event_ids were given once, before the first, so a part
- * written by an earlier try is a duplicate in the next, never stored twice.
+ * written by an earlier try is a duplicate in the next, never stored twice. `ctx`, the one the
+ * events were prepared with, re-checks the request's key or site aliases before each new try.
  */
 export async function ingestWaiting(
   deps: AppDeps,
@@ -34,6 +35,7 @@ export async function ingestWaiting(
   events: BaseEvent[],
   locOf: (i: number) => (string | number)[],
   wait: RoomWait,
+  ctx: Pick<PrepareContext, 'recheckTenancy'>,
 ) {
   // The request was checked (its key, its sites) before its first try: a tenant deleted while
   // it waits (its keys revoked, its events gone) is not written after the deletion's answer.
@@ -48,6 +50,8 @@ export async function ingestWaiting(
     }
     const tenant = deps.engine.deletions.deletedSince(mark);
     if (tenant !== undefined) return acceptedOrThrow({ kind: 'tenant_deleting', tenant }, locOf);
+    // Nor after its write key was revoked or a site alias it names removed (401/403).
+    ctx.recheckTenancy();
   }
 }
 

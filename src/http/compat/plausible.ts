@@ -103,7 +103,7 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
       }
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
-      await ingestWaiting(deps, request, events, () => ['body'], wait);
+      await ingestWaiting(deps, request, events, () => ['body'], wait, ctx);
       return new Response('ok', { status: 202, headers });
     }),
   );

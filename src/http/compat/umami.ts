@@ -78,7 +78,9 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
       const ctx = contextOf(deps, request, server, optionsOf([body]));
       const item = prepareOne(body, ctx, ['body'], request);
       if (item.kind === 'error') return json(UMAMI_ERRORS_DISABLED, 200, CORS_HEADERS);
-      if (item.stored) await ingestWaiting(deps, request, [item.event], () => ['body'], wait);
+      if (item.stored) {
+        await ingestWaiting(deps, request, [item.event], () => ['body'], wait, ctx);
+      }
       const { sessionId, visitId } = item.ids;
       return json({ cache: item.cache, sessionId, visitId }, 200, CORS_HEADERS);
     }),
@@ -100,7 +102,9 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
         details.push({ index, response: umamiError(asUmamiError(error)) });
       }
     });
-    if (events.length > 0) await ingestWaiting(deps, request, events, (i) => ['body', i], wait);
+    if (events.length > 0) {
+      await ingestWaiting(deps, request, events, (i) => ['body', i], wait, ctx);
+    }
     const processed = items.length - details.length;
     const result = { size: items.length, processed, errors: details.length, details };
     return json(result, 200, CORS_HEADERS);

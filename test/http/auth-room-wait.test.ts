@@ -1,0 +1,130 @@
+// README "Projects and keys": a revoked key stops working at once. Umami's and Plausible's
+// requests refused for overload wait for room (NO_RETRY_WAIT) after their key or site alias was
+// checked; a key revoked or an alias removed while they wait must not be written after the
+// revocation's answer. Against the real AUTH_MODE=required resolver, the node over its
+// in-memory budget (HOT_BYTES_MAX) until the test flushes.
+
+import { afterEach, beforeEach, expect, test } from 'bun:test';
+import {
+  type AuthApp,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+  type Tokens,
+} from '../auth/harness.ts';
+
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
+
+let t: AuthApp;
+let ada: Tokens;
+let fill: string;
+let write: { key: string; id: string };
+
+beforeEach(async () => {
+  t = await makeAuthApp({ engine: { hotBytesMax: 256 * 1024 }, noRetryWaitMs: 5_000 });
+  ada = await signUp(t, 'ada@example.com');
+  await makeProject(t, ada.access_token, 'acme');
+  fill = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+  write = await makeKey(t, ada.access_token, 'acme', 'write');
+  for (const [alias, kind] of [
+    ['example.com', 'plausible_domain'],
+    [WEBSITE, 'umami_website'],
+  ]) {
+    const res = await t.call('POST', '/api/v1/projects/acme/aliases', {
+      token: ada.access_token,
+      body: { alias, kind },
+    });
+    expect(res.status).toBe(201);
+  }
+});
+afterEach(() => t.close());
+
+/** Native events until the node refuses for its in-memory budget (hot events to flush). */
+async function fillHot(): Promise<void> {
+  for (let i = 0; t.engine.ingestor.admission() === null; i++) {
+    expect(i).toBeLessThan(200);
+    const res = await t.call('POST', '/api/v1/events', {
+      headers: { 'x-tally-key': fill },
+      body: { name: 'fill', properties: { pad: 'p'.repeat(7_000) } },
+    });
+    expect(res.status).toBe(202);
+  }
+}
+
+const beacon = (headers: Record<string, string> = {}) =>
+  t.call('POST', '/api/event', {
+    headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0', ...headers },
+    text: JSON.stringify({ n: 'waited', u: 'https://example.com/', d: 'example.com' }),
+  });
+const umami = (path: '/api/send' | '/api/batch') => {
+  const item = { type: 'event', payload: { website: WEBSITE, url: '/waited' } };
+  return t.call('POST', path, { body: path === '/api/send' ? item : [item] });
+};
+
+/** Notes when `answer` is answered, to see that a request is still waiting. */
+function watched(answer: Promise<Response>) {
+  const state = { answered: false, answer };
+  void answer.then(() => {
+    state.answered = true;
+  });
+  return state;
+}
+
+/** The events of `acme` stored past `filled` (the count once the node was full). */
+async function waited(filled: number): Promise<number> {
+  await t.engine.store.flusher.flush();
+  return (await t.count('acme')) - filled;
+}
+
+test('a write key revoked while its request waits for room: 401, nothing written', async () => {
+  await fillHot();
+  const filled = await t.count('acme');
+  const sent = watched(beacon({ 'x-tally-key': write.key }));
+  await Bun.sleep(100);
+  const revoke = await t.call('DELETE', `/api/v1/projects/acme/keys/${write.id}`, {
+    token: ada.access_token,
+  });
+  expect(revoke.status).toBe(204);
+  expect(sent.answered).toBe(false);
+  await t.engine.store.flusher.flush(); // room: the next try would write
+  const res = await sent.answer;
+  expect(res.status).toBe(401);
+  expect(await waited(filled)).toBe(0);
+});
+
+test('a site alias removed while its requests wait for room: 403, nothing written', async () => {
+  await fillHot();
+  const filled = await t.count('acme');
+  const requests = [beacon(), umami('/api/send'), umami('/api/batch')].map(watched);
+  await Bun.sleep(100);
+  for (const alias of ['example.com', WEBSITE]) {
+    const res = await t.call('DELETE', `/api/v1/projects/acme/aliases/${alias}`, {
+      token: ada.access_token,
+    });
+    expect(res.status).toBe(204);
+  }
+  expect(requests.map((r) => r.answered)).toEqual([false, false, false]);
+  await t.engine.store.flusher.flush();
+  const answers = await Promise.all(requests.map((r) => r.answer));
+  expect(answers.map((r) => r.status)).toEqual([403, 403, 403]);
+  expect(await waited(filled)).toBe(0);
+});
+
+test('a key and aliases still valid after the wait: written once, the rate not spent again', async () => {
+  await fillHot();
+  const filled = await t.count('acme');
+  const requests = [beacon({ 'x-tally-key': write.key }), beacon(), umami('/api/send')];
+  const watching = requests.map(watched);
+  await Bun.sleep(100);
+  await t.engine.store.flusher.flush();
+  const answers = await Promise.all(watching.map((r) => r.answer));
+  expect(answers.map((r) => r.status)).toEqual([202, 202, 200]);
+  expect(await waited(filled)).toBe(3);
+  // The aliases' rate was spent once by each request, not again at each try: the next one
+  // finds it down by three (the Plausible beacon, the Umami item, itself).
+  const next = await beacon();
+  const limit = Number(next.headers.get('x-ratelimit-limit'));
+  expect(limit).toBeGreaterThan(3);
+  expect(Number(next.headers.get('x-ratelimit-remaining'))).toBe(limit - 3);
+});
