@@ -241,12 +241,17 @@ export const SeriesQuery = t.Object({
   ...tzParam,
   ...filterParams,
   ...visitFilterParams,
-  group_by: text(
-    'name, path, os, browser, device, country, source, referrer or property:<key>; or a ' +
-      "property of each event's visit: referrer_source, channel, entry_page, exit_page, " +
-      'utm_source, utm_medium, utm_campaign, utm_content or utm_term.',
-    'path',
-    eventLimits.nameCharsMax + 16,
+  group_by: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: eventLimits.nameCharsMax + 16,
+      description:
+        'name, path, os, browser, device, country, source, referrer or property:<key>; or a ' +
+        "property of each event's visit: referrer_source, channel, entry_page, exit_page, " +
+        'utm_source, utm_medium, utm_campaign, utm_content or utm_term.',
+      examples: ['path'],
+      'x-empty': 'leave the parameter out for no grouping',
+    }),
   ),
   series: t.Optional(
     t.Integer({

@@ -289,13 +289,20 @@ describe('GET /api/v1/timeseries', () => {
     ]);
   });
 
-  // It echoed "group_by":"" beside a series answered ungrouped (key null).
-  test('an empty group_by is no grouping, and is echoed as none', async () => {
-    const range = 'from=2026-03-08&to=2026-03-10';
-    const plain = await json(await get(`/api/v1/timeseries?${range}`));
-    const empty = await json(await get(`/api/v1/timeseries?${range}&group_by=`));
+  // README: every empty native read parameter is a 422 naming it; group_by= was answered as an
+  // ungrouped series in silence, as name= and tz= were before.
+  test('an empty group_by is a 422 naming it: leave it out for no grouping', async () => {
+    const res = await get('/api/v1/timeseries?from=2026-03-08&to=2026-03-10&group_by=');
+    expect(res.status).toBe(422);
+    expect(((await json(res)) as { detail: unknown }).detail).toEqual([
+      {
+        loc: ['query', 'group_by'],
+        msg: 'group_by: must not be empty; leave the parameter out for no grouping',
+        type: 'value_error',
+      },
+    ]);
+    const plain = await json(await get('/api/v1/timeseries?from=2026-03-08&to=2026-03-10'));
     expect(plain.group_by).toBeNull();
-    expect(empty).toEqual(plain);
   });
 
   test('bad metric, bucket, group_by and too many buckets are 422s', async () => {

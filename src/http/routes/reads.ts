@@ -177,8 +177,7 @@ function seriesRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         },
         request.signal,
       );
-      // An empty group_by groups nothing (parseGroupBy): echoed as none, as it was answered.
-      const groupBy = query.group_by || null;
+      const groupBy = query.group_by ?? null;
       return { metric, bucket, group_by: groupBy, ...rangeEcho(range), ...result };
     },
     {
