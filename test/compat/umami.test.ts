@@ -287,6 +287,28 @@ describe('Umami collection API', () => {
     expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
   });
 
+  test('a 413 for an event too large once stored names its item in the request', async () => {
+    // The 413 named the event's place among the events stored (body.0 here: the identify item
+    // without data is not stored), not its item in the request (body.1). The engine is made to
+    // find `heavy` too large once encoded (no Umami field reaches 40 KB stored: each is cut).
+    const ingestor = t.engine.ingestor;
+    const ingest = ingestor.ingest.bind(ingestor);
+    ingestor.ingest = async (events) => {
+      const index = events.findIndex((e) => e.name === 'heavy');
+      if (index === -1) return ingest(events);
+      return { kind: 'too_large', index, bytes: 41_000 };
+    };
+    const res = await t.post('/api/batch', [
+      item({}, 'identify'),
+      item({ url: '/a' }),
+      item({ name: 'heavy' }),
+    ]);
+    expect(res.status).toBe(413);
+    const error = ((await res.json()) as { error: Json }).error;
+    expect(error.message).toStartWith('the event at body.2 is 41000 bytes stored');
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(0);
+  });
+
   test('identify, performance and error items are answered as Umami does, counted as no event', async () => {
     const ua = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0' };
     const page = (await (await t.post('/api/send', item(), ua)).json()) as Json;

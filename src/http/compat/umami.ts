@@ -92,18 +92,23 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     const items = batchItems(body);
     const ctx = contextOf(deps, request, server, optionsOf(items));
     const events: BaseEvent[] = [];
+    // The item of each event: items not stored (bad ones, identify without data…) have none.
+    const itemOf: number[] = [];
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
       try {
         const prepared = prepareOne(item, ctx, ['body', index], request);
-        if (prepared.kind === 'event' && prepared.stored) events.push(prepared.event);
+        if (prepared.kind === 'event' && prepared.stored) {
+          events.push(prepared.event);
+          itemOf.push(index);
+        }
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         details.push({ index, response: umamiError(asUmamiError(error)) });
       }
     });
     if (events.length > 0) {
-      await ingestWaiting(deps, request, events, (i) => ['body', i], wait, ctx);
+      await ingestWaiting(deps, request, events, (i) => ['body', itemOf[i] ?? i], wait, ctx);
     }
     const processed = items.length - details.length;
     const result = { size: items.length, processed, errors: details.length, details };
