@@ -185,8 +185,9 @@ export const tenantShareLimits = {
   mailboxQueueBytesShare: 1 / 2,
   /**
    * Once the hot tier holds this share of HOT_BYTES_MAX (flushing is behind), a tenant holding
-   * more than its part of it (HOT_BYTES_MAX ÷ the tenants holding hot events) gets 429 while
-   * the others go on ingesting; only a full budget answers every tenant 503.
+   * more than its part of it (HOT_BYTES_MAX ÷ the tenants holding hot events, at least two: a
+   * lone one leaves the rest to tenants to come) gets 429 while the others go on ingesting; only
+   * a full budget answers every tenant 503.
    */
   hotPressureShare: 3 / 4,
 } as const;

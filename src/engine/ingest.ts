@@ -249,6 +249,8 @@ export class Ingestor {
   /**
    * The refusal of `tenant` while the hot tier is near its budget (flushing is behind) and the
    * tenant holds more than its part of it: its flood is its own 429, not every tenant's 503.
+   * A tenant holding alone shares with one to come: the other tenants may hold nothing now
+   * (idle, or flushed), and its flood must not fill the last quarter they come back to.
    * One comparison when there is no pressure, and map lookups when there is: no scan.
    */
   private hotShareRefusal(tenant: string): Refusal | null {
@@ -256,14 +258,18 @@ export class Ingestor {
     const max = this.limits.hotBytesMax;
     if (hot.bytes < max * tenantShareLimits.hotPressureShare) return null;
     const held = hot.bytesOf(tenant);
-    const part = Math.floor(max / hot.tenants);
+    const sharing = Math.max(hot.tenants, 2);
+    const part = Math.floor(max / sharing);
     if (held <= part) return null;
+    const among =
+      hot.tenants === 1
+        ? 'tenants: the one holding events and one to come'
+        : 'tenants holding events';
     return {
       kind: 'tenant_full',
       reason:
         `tenant ${tenant} holds ${held} bytes of the in-memory event budget while flushing is ` +
-        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${hot.tenants} ` +
-        'tenants holding events)',
+        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${sharing} ${among})`,
     };
   }
 

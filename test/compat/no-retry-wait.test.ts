@@ -58,12 +58,16 @@ function watched(answer: Promise<Response>) {
   return state;
 }
 
-/** Native events until the node refuses for its in-memory budget (hot events to flush). */
+/**
+ * Native events until the node refuses for its in-memory budget (hot events to flush): of two
+ * tenants in turn, as one tenant alone is refused (429) once it holds 3/4 of the budget.
+ */
 async function fillHot(): Promise<void> {
   for (let i = 0; t.engine.ingestor.admission() === null; i++) {
     expect(i).toBeLessThan(200);
     const properties = { pad: 'p'.repeat(7_000) };
-    const res = await t.post('/api/v1/events', { name: 'fill', properties });
+    const tenant_id = i % 2 === 0 ? 'default' : 'fill';
+    const res = await t.post('/api/v1/events', { tenant_id, name: 'fill', properties });
     expect(res.status).toBe(202);
   }
 }

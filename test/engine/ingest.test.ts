@@ -228,6 +228,25 @@ describe('explicit overload', () => {
     expect((await one('flood', 'after')).status).toBe(202);
   });
 
+  test('a lone tenant flooding leaves the last quarter of the hot tier to tenants to come', async () => {
+    // The other tenants hold no unflushed event (idle, or all flushed) while one floods.
+    t = await makeTestApp({ hotBytesMax: 40_000 });
+    const app = t;
+    const one = (tenant: string, id: string) =>
+      app.post('/api/v1/events', { event_id: id, name: 'x', tenant_id: tenant });
+    let res = await one('flood', 'f0');
+    let sent = 1;
+    while (res.status === 202 && sent < 100) res = await one('flood', `f${sent++}`);
+    // Its own 429 once the tier is 3/4 full, not every tenant's 503 once it is full.
+    expect(res.status).toBe(429);
+    expect((await body(res)).detail).toMatch(
+      /^tenant flood holds \d+ bytes .* more than its part \(20000 bytes: HOT_BYTES_MAX 40000 ÷ 2 tenants: the one holding events and one to come\); retry later$/,
+    );
+    expect(app.engine.store.hot.bytes).toBeLessThan(40_000);
+    // A tenant that comes next is taken.
+    expect((await one('calm', 'c0')).status).toBe(202);
+  });
+
   test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {
     // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
     t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });

@@ -18,14 +18,19 @@ const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 
 let t: AuthApp;
 let ada: Tokens;
-let fill: string;
+/** Write keys of two projects, filling the in-memory budget in turn. */
+let fill: string[];
 let write: { key: string; id: string };
 
 beforeEach(async () => {
   t = await makeAuthApp({ engine: { hotBytesMax: 256 * 1024 }, noRetryWaitMs: 5_000 });
   ada = await signUp(t, 'ada@example.com');
   await makeProject(t, ada.access_token, 'acme');
-  fill = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+  await makeProject(t, ada.access_token, 'globex');
+  fill = [
+    (await makeKey(t, ada.access_token, 'acme', 'write')).key,
+    (await makeKey(t, ada.access_token, 'globex', 'write')).key,
+  ];
   write = await makeKey(t, ada.access_token, 'acme', 'write');
   for (const [alias, kind] of [
     ['example.com', 'plausible_domain'],
@@ -40,12 +45,15 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-/** Native events until the node refuses for its in-memory budget (hot events to flush). */
+/**
+ * Native events until the node refuses for its in-memory budget (hot events to flush): of two
+ * projects in turn, as one alone is refused (429) once it holds 3/4 of the budget.
+ */
 async function fillHot(): Promise<void> {
   for (let i = 0; t.engine.ingestor.admission() === null; i++) {
     expect(i).toBeLessThan(200);
     const res = await t.call('POST', '/api/v1/events', {
-      headers: { 'x-tally-key': fill },
+      headers: { 'x-tally-key': fill[i % 2] as string },
       body: { name: 'fill', properties: { pad: 'p'.repeat(7_000) } },
     });
     expect(res.status).toBe(202);
