@@ -25,10 +25,11 @@ export type PrepareContext = RequestContext & {
   tenantOf: (claimed: string | undefined) => string;
   /**
    * Checks again, without spending the rate, that the request's key (or each site alias it
-   * named) still writes to the tenants `tenantOf` gave: throws the resolver's 401/403 once the
-   * key is revoked or an alias removed, for a request that waited since it was checked.
+   * named; only those of `claimed` when given) still writes to the tenants `tenantOf` gave:
+   * throws the resolver's 401/403 once the key is revoked or an alias removed, for a request
+   * that waited since it was checked.
    */
-  recheckTenancy: () => void;
+  recheckTenancy: (claimed?: Iterable<string | undefined>) => void;
   propertiesCut?: (event: BaseEvent, cut: readonly string[]) => void;
 };
 
@@ -102,10 +103,11 @@ export function contextOf(
       claims.set(claimed, tenant);
       return tenant;
     },
-    recheckTenancy: () => {
+    recheckTenancy: (only) => {
       const again = deps.tenancy.forIngest(request, { key: options.key, rateLimited: false });
-      for (const [claimed, tenant] of claims) {
-        if (again(claimed) !== tenant) {
+      for (const claimed of only ?? claims.keys()) {
+        const tenant = claims.get(claimed);
+        if (tenant !== undefined && again(claimed) !== tenant) {
           throw new AppError('forbidden', `${claimed} no longer writes to ${tenant}`);
         }
       }

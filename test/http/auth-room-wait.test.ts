@@ -136,3 +136,32 @@ test('a key and aliases still valid after the wait: written once, the rate not s
   expect(limit).toBeGreaterThan(3);
   expect(Number(next.headers.get('x-ratelimit-remaining'))).toBe(limit - 3);
 });
+
+test('an Umami batch waiting: an alias removed meanwhile refuses only the events it wrote', async () => {
+  const other = '0d0e6a2c-9a59-4a4e-8f1a-2d1f3c4b5a6e';
+  const res = await t.call('POST', '/api/v1/projects/globex/aliases', {
+    token: ada.access_token,
+    body: { alias: other, kind: 'umami_website' },
+  });
+  expect(res.status).toBe(201);
+  await fillHot();
+  const filled = await t.count('acme');
+  // acme's page view, and an identify of the other site's without data: answered, not stored.
+  const items = [
+    { type: 'event', payload: { website: WEBSITE, url: '/waited' } },
+    { type: 'identify', payload: { website: other, id: 'u1' } },
+  ];
+  const sent = watched(t.call('POST', '/api/batch', { body: items }));
+  await Bun.sleep(100);
+  const removed = await t.call('DELETE', `/api/v1/projects/globex/aliases/${other}`, {
+    token: ada.access_token,
+  });
+  expect(removed.status).toBe(204);
+  expect(sent.answered).toBe(false);
+  await t.engine.store.flusher.flush();
+  const answer = await sent.answer;
+  // The removed alias writes nothing in this batch: acme's event, still allowed, is stored.
+  expect(answer.status).toBe(200);
+  expect(await answer.json()).toEqual({ size: 2, processed: 2, errors: 0, details: [] });
+  expect(await waited(filled)).toBe(1);
+});

@@ -44,7 +44,15 @@ export const UMAMI_BATCH_ITEMS_MAX = 500;
 
 /** A checked item: an event (stored or only answered) or an error report (never stored). */
 type Prepared =
-  | { kind: 'event'; event: BaseEvent; ids: UmamiIds; cache: string; stored: boolean }
+  | {
+      kind: 'event';
+      event: BaseEvent;
+      /** The website the item named (its site alias, or tenant). */
+      website: string | undefined;
+      ids: UmamiIds;
+      cache: string;
+      stored: boolean;
+    }
   | { kind: 'error'; websiteId: string };
 
 export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
@@ -66,7 +74,8 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     // Only an identify writes its reserved name; an event item of that name is refused.
     ctx.writesReserved = item.writesReserved;
     const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
-    return { kind: 'event', event, ids: item.ids, cache: item.cache, stored: item.stored };
+    const { ids, cache, stored } = item;
+    return { kind: 'event', event, website: item.input.tenant_id, ids, cache, stored };
   };
 
   // @umami/node and the script never resend: a request refused for overload waits for room.
@@ -94,6 +103,8 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     const events: BaseEvent[] = [];
     // The item of each event: items not stored (bad ones, identify without data…) have none.
     const itemOf: number[] = [];
+    // The websites of the events: a wait checks these again, not those of items not stored.
+    const websites = new Set<string | undefined>();
     const details: { index: number; response: unknown }[] = [];
     items.forEach((item, index) => {
       try {
@@ -101,6 +112,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
         if (prepared.kind === 'event' && prepared.stored) {
           events.push(prepared.event);
           itemOf.push(index);
+          websites.add(prepared.website);
         }
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
@@ -108,7 +120,8 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
       }
     });
     if (events.length > 0) {
-      await ingestWaiting(deps, request, events, (i) => ['body', itemOf[i] ?? i], wait, ctx);
+      const recheck = { recheckTenancy: () => ctx.recheckTenancy(websites) };
+      await ingestWaiting(deps, request, events, (i) => ['body', itemOf[i] ?? i], wait, recheck);
     }
     const processed = items.length - details.length;
     const result = { size: items.length, processed, errors: details.length, details };
