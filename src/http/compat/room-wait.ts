@@ -1,13 +1,13 @@
-// Waiting for room, on the routes of clients that never resend an event (Umami's `/api/send`
-// and `/api/batch`, Plausible's `/api/event`): a request the node refuses because it is
-// momentarily overloaded (503 `overloaded`: the in-memory budget, the commit queue, a full disk;
-// 429 `tenant_overloaded`: the tenant's mailbox, or its part of a nearly full in-memory
-// budget) tries again after a pause, for at most NO_RETRY_WAIT, instead of losing its page
-// view for good when the next commit or flush would have made room. A refused try writes nothing, and each try hands the engine the same events
-// with the same event_ids, so a try after one that was partly written is deduplicated, never
-// doubled (see ingest.ts). Bounded: at most `waitingRequestsMax` requests wait at once (past
-// it the refusal is answered at once), each for at most NO_RETRY_WAIT; a shutdown or a client
-// that went away ends a wait within one pause. Rate limits are never waited on.
+// Waiting for room, on the routes of clients that never resend an event (Umami's `/api/send` and
+// `/api/batch`, Plausible's `/api/event`): a request the node refuses because it is momentarily
+// overloaded (503 `overloaded`: the in-memory budget, the commit queue, a full disk; 429
+// `tenant_overloaded`: the tenant's mailbox, or its part of a nearly full in-memory budget) tries
+// again after a pause, for at most NO_RETRY_WAIT, instead of losing its page view for good when the
+// next commit or flush would have made room. A refused try writes nothing, and each try hands the
+// engine the same events with the same event_ids, so a try after one that was partly written is
+// deduplicated, never doubled (see ingest.ts). Bounded: at most `waitingRequestsMax` requests wait
+// at once (past it the refusal is answered at once), each for at most NO_RETRY_WAIT; a shutdown or
+// a client that went away ends a wait within one pause. Rate limits are never waited on.
 
 import { noRetryWaitLimits } from '../../core/index.ts';
 
