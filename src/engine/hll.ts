@@ -213,9 +213,14 @@ export const UNIQUE_BUCKETS: Readonly<
   '24h': { bucketMs: 3_600_000, buckets: 24 },
 };
 
-/** A ring of sketches for consecutive buckets; `head` is the newest bucket it holds. */
+/**
+ * A ring of sketches for consecutive buckets; `head` is the newest bucket it holds. Each bucket
+ * keeps the latest receive time added to it: one later than a read's `nowMs` (the clock stepped
+ * back) makes it a future bucket, left out as the counters leave out their buckets after now.
+ */
 class SketchRing {
   private readonly slots: (HyperLogLog | null)[];
+  private readonly newestAt: Float64Array;
   private head: number | null = null;
 
   constructor(
@@ -224,6 +229,7 @@ class SketchRing {
     private readonly precision: number,
   ) {
     this.slots = new Array<HyperLogLog | null>(length).fill(null);
+    this.newestAt = new Float64Array(length);
   }
 
   advance(nowMs: number): void {
@@ -245,22 +251,39 @@ class SketchRing {
     if (sketch === null) {
       sketch = new HyperLogLog(this.precision);
       this.slots[slot] = sketch;
+      this.newestAt[slot] = atMs;
     }
     sketch.addHash(hi, lo);
+    this.newestAt[slot] = Math.max(this.newestAt[slot] ?? 0, atMs);
     return true;
   }
 
-  /** The union of the `length` buckets ending with the one holding `nowMs`. */
+  /**
+   * The union of the `length` buckets ending with the one holding `nowMs`, but for a future
+   * bucket: only the one holding `nowMs` can be, as a bucket holds no time after its end.
+   */
   union(nowMs: number): HyperLogLog {
     const union = new HyperLogLog(this.precision);
     if (this.head === null) return union;
     const last = Math.min(Math.floor(nowMs / this.bucketMs), this.head);
     const first = Math.max(last - this.length + 1, this.head - this.length + 1);
     for (let b = first; b <= last; b++) {
-      const sketch = this.slots[this.slotOf(b)];
-      if (sketch) union.merge(sketch);
+      const slot = this.slotOf(b);
+      const sketch = this.slots[slot];
+      if (sketch && (this.newestAt[slot] ?? 0) <= nowMs) union.merge(sketch);
     }
     return union;
+  }
+
+  /** When the bucket holding `nowMs`, a future one now, enters the view; Infinity if never. */
+  entersAt(nowMs: number): number {
+    const bucket = Math.floor(nowMs / this.bucketMs);
+    if (this.head === null || bucket > this.head || bucket <= this.head - this.length) {
+      return Number.POSITIVE_INFINITY;
+    }
+    const slot = this.slotOf(bucket);
+    const newest = this.newestAt[slot] ?? 0;
+    return this.slots[slot] && newest > nowMs ? newest : Number.POSITIVE_INFINITY;
   }
 
   get byteLength(): number {
@@ -284,7 +307,10 @@ export interface UniquesSnapshot {
 /**
  * Uniques over the live views. Each view is the union of its last `buckets` buckets including
  * the current partial one, so '1m' covers 50-60 s, '5m' 4-5 min, '1h' 55-60 min and '24h'
- * 23-24 h. Time rules match SlidingCounter: counted by receive time, never moving back.
+ * 23-24 h. Time rules match SlidingCounter: counted by receive time, never moving back, and
+ * after a clock step back a bucket holding a receipt after `nowMs` is left out (a sketch cannot
+ * tell its visitors apart by time) until the clock gets there: never a visitor of an event the
+ * counters leave out as future, at the cost of those received in that bucket since the step.
  */
 export class WindowedUniques {
   private readonly rings: Record<UniqueWindow, SketchRing>;
@@ -314,6 +340,13 @@ export class WindowedUniques {
     const ring = this.rings[window];
     ring.advance(nowMs);
     return ring.union(nowMs).count();
+  }
+
+  /** When a view's future bucket (see above) enters it; Infinity when none will. */
+  nextChangeAt(nowMs: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const ring of this.ringList) next = Math.min(next, ring.entersAt(nowMs));
+    return next;
   }
 
   snapshot(nowMs: number): UniquesSnapshot {

@@ -77,8 +77,9 @@ const TOP_PATH_WINDOWS: Record<WindowName, { bucketMs: number; buckets: number }
 };
 
 /**
- * The bucketed views of uniques and top paths. Both are added only for events the counters
- * count, at the same receive time, so the counters' buckets tell when these views can change.
+ * The bucketed views of uniques and top paths, added only for events the counters count, at the
+ * same receive time: the counters' buckets tell when these views change, but for a uniques
+ * bucket left out as future, whose entry WindowedUniques.nextChangeAt names.
  */
 const SKETCH_VIEWS: readonly BucketedView[] = [
   ...Object.values(UNIQUE_BUCKETS),
@@ -175,7 +176,8 @@ export class TenantRollups {
    * `version` changes first (Infinity when never): live pushes skip unchanged tenants until it.
    */
   nextChangeAt(nowMs: number): number {
-    return this.counts.nextChangeAt(nowMs, SKETCH_VIEWS);
+    const counted = this.counts.nextChangeAt(nowMs, SKETCH_VIEWS);
+    return Math.min(counted, this.uniques.nextChangeAt(nowMs));
   }
 
   snapshot(nowMs: number, names?: readonly string[]): RollupSnapshot {

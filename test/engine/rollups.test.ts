@@ -167,6 +167,37 @@ describe('TenantRollups.nextChangeAt', () => {
   });
 });
 
+describe('uniques after a clock step back', () => {
+  test('count no visitor of events the window leaves out as future: never more than events', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const at = (age: number, i: number, visitor: string) =>
+      event(i, { received_at: NOW - age, timestamp: NOW - age, visitor_id: visitor });
+    // One visit at 11:30, then four visitors between 11:50:30 and 12:00, counted at 12:00.
+    r.apply(
+      [
+        at(1_800_000, 0, 'v0'),
+        ...[570_000, 400_000, 60_000, 0].map((a, i) => at(a, i + 1, `w${i}`)),
+      ],
+      NOW,
+    );
+    const back = NOW - 600_000 - 4_000; // NTP steps the clock back to 11:49:56
+    r.apply([event(9, { received_at: back, timestamp: back, visitor_id: 'v9' })], back);
+    const s = r.snapshot(back);
+    expect(s.windows['24h'].events).toBe(2);
+    // The hour from 11:00 holds the four visitors the counters leave out until 11:50:30 and
+    // later: it is a future bucket; the 5-minute buckets of 1h hold the two counted events.
+    expect(s.windows['24h'].uniques).toBe(0);
+    expect(s.windows['1h']).toMatchObject({ events: 2, uniques: 2 });
+    for (let t = back; t <= NOW + 60_000; t += 1000) {
+      for (const w of ['1m', '5m', '1h', '24h'] as const) {
+        const { events, uniques } = r.snapshot(t).windows[w];
+        expect(uniques).toBeLessThanOrEqual(events);
+      }
+    }
+    expect(r.snapshot(NOW).windows['24h']).toMatchObject({ events: 6, uniques: 6 });
+  });
+});
+
 describe('latest metrics at the bound', () => {
   test('which metrics stay never depends on arrival order: ties go by name', () => {
     const at = Date.UTC(2026, 10, 26, 12);
