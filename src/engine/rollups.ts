@@ -77,9 +77,8 @@ const TOP_PATH_WINDOWS: Record<WindowName, { bucketMs: number; buckets: number }
 };
 
 /**
- * The bucketed views of uniques and top paths, added only for events the counters count, at the
- * same receive time: the counters' buckets tell when these views change, but for a uniques
- * bucket left out as future, whose entry WindowedUniques.nextChangeAt names.
+ * The bucketed views of uniques and top paths, fed the counters' events at their receive times:
+ * the counters' buckets tell when these change, but for a future bucket (its nextChangeAt).
  */
 const SKETCH_VIEWS: readonly BucketedView[] = [
   ...Object.values(UNIQUE_BUCKETS),
@@ -176,8 +175,9 @@ export class TenantRollups {
    * `version` changes first (Infinity when never): live pushes skip unchanged tenants until it.
    */
   nextChangeAt(nowMs: number): number {
+    const paths = WINDOW_NAMES.map((w) => this.paths[w].nextChangeAt(nowMs));
     const counted = this.counts.nextChangeAt(nowMs, SKETCH_VIEWS);
-    return Math.min(counted, this.uniques.nextChangeAt(nowMs));
+    return Math.min(counted, this.uniques.nextChangeAt(nowMs), ...paths);
   }
 
   snapshot(nowMs: number, names?: readonly string[]): RollupSnapshot {

@@ -178,16 +178,21 @@ export const TOP_24H: Omit<WindowedTopKOptions, 'capacity'> = {
  * (23-24 h). A merged count is the sum of the bucket counts, plus, for each overflowed bucket
  * that does not monitor the item, that bucket's unmonitoredCountMax, so it stays an upper
  * bound and `error` says by how much it may exceed the truth. Exact while no bucket overflows.
+ * Each bucket keeps the latest receive time added to it: after a clock step back a bucket with
+ * one later than `nowMs` is a future bucket, left out whole (a summary cannot tell its counts
+ * apart by time) until the clock gets there, as WindowedUniques leaves out its sketches.
  * Memory: buckets × capacity × (item + ~120 bytes); 24 × 200 paths of 20 characters ≈ 750 KiB.
  */
 export class WindowedTopK {
   private readonly slots: (SpaceSaving | null)[];
+  private readonly newestAt: Float64Array;
   private head: number | null = null;
 
   constructor(private readonly options: WindowedTopKOptions) {
     assert(options.bucketMs >= 1 && Number.isSafeInteger(options.buckets), 'a valid window');
     assert(options.buckets >= 1, 'a window has at least one bucket');
     this.slots = new Array<SpaceSaving | null>(options.buckets).fill(null);
+    this.newestAt = new Float64Array(options.buckets);
   }
 
   /** Memory held by the window's summaries, roughly. */
@@ -201,7 +206,8 @@ export class WindowedTopK {
   add(item: string, atMs: number, nowMs: number, count = 1): 'counted' | 'expired' | 'future' {
     if (atMs > nowMs + FUTURE_SKEW_MS) return 'future';
     this.advance(nowMs);
-    const bucket = Math.floor(Math.min(atMs, nowMs) / this.options.bucketMs);
+    const at = Math.min(atMs, nowMs);
+    const bucket = Math.floor(at / this.options.bucketMs);
     const head = this.head ?? bucket;
     if (bucket <= head - this.options.buckets || bucket > head) return 'expired';
     const slot = this.slotOf(bucket);
@@ -209,8 +215,10 @@ export class WindowedTopK {
     if (summary === null) {
       summary = new SpaceSaving(this.options.capacity);
       this.slots[slot] = summary;
+      this.newestAt[slot] = at;
     }
     summary.add(item, count);
+    this.newestAt[slot] = Math.max(this.newestAt[slot] ?? 0, at);
     return 'counted';
   }
 
@@ -254,6 +262,17 @@ export class WindowedTopK {
     return rank([...merged.values()], n);
   }
 
+  /** When the bucket holding `nowMs`, a future one now, enters the window; Infinity if never. */
+  nextChangeAt(nowMs: number): number {
+    const bucket = Math.floor(nowMs / this.options.bucketMs);
+    if (this.head === null || bucket > this.head || bucket <= this.head - this.options.buckets) {
+      return Number.POSITIVE_INFINITY;
+    }
+    const slot = this.slotOf(bucket);
+    const newest = this.newestAt[slot] ?? 0;
+    return this.slots[slot] && newest > nowMs ? newest : Number.POSITIVE_INFINITY;
+  }
+
   /** Moves the window forward to `nowMs`, dropping buckets that fall out. Never moves back. */
   advance(nowMs: number): void {
     const bucket = Math.floor(nowMs / this.options.bucketMs);
@@ -266,6 +285,7 @@ export class WindowedTopK {
     if (bucket > this.head) this.head = bucket;
   }
 
+  /** The summaries of the window ending at `nowMs`, but for a future bucket (see above). */
   private covered(nowMs: number): SpaceSaving[] {
     if (this.head === null) return [];
     const last = Math.min(Math.floor(nowMs / this.options.bucketMs), this.head);
@@ -273,8 +293,9 @@ export class WindowedTopK {
     const first = Math.max(last - length + 1, this.head - length + 1);
     const out: SpaceSaving[] = [];
     for (let b = first; b <= last; b++) {
-      const summary = this.slots[this.slotOf(b)];
-      if (summary) out.push(summary);
+      const slot = this.slotOf(b);
+      const summary = this.slots[slot];
+      if (summary && (this.newestAt[slot] ?? 0) <= nowMs) out.push(summary);
     }
     return out;
   }

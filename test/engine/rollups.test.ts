@@ -198,6 +198,45 @@ describe('uniques after a clock step back', () => {
   });
 });
 
+describe('top paths after a clock step back', () => {
+  test('show no view of events the window leaves out as future: never more than events', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const view = (i: number, at: number, path: string) =>
+      event(i, { received_at: at, timestamp: at, path });
+    // Page views at 11:59 and 12:00, counted at 12:00.
+    r.apply([view(0, NOW - 60_000, '/future'), view(1, NOW, '/noon')], NOW);
+    const back = NOW - 90_000; // NTP steps the clock back to 11:58:30
+    r.apply([view(2, back, '/now')], back);
+    const s = r.snapshot(back);
+    expect(s.windows['24h'].events).toBe(1);
+    // The hour from 11:00 and the 5 minutes from 11:55 hold the view at 11:59 the counters
+    // leave out until then: future buckets; the minute from 11:58 of 5m holds only '/now'.
+    expect(s.windows['24h'].top_paths).toEqual([]);
+    expect(s.windows['1h'].top_paths).toEqual([]);
+    expect(s.windows['5m'].top_paths).toEqual([{ path: '/now', views: 1 }]);
+    let next = r.nextChangeAt(back);
+    let last = JSON.stringify(r.snapshot(back));
+    for (let t = back; t <= NOW + 60_000; t += 250) {
+      const now = r.snapshot(t);
+      for (const w of ['1m', '5m', '1h', '24h'] as const) {
+        const views = now.windows[w].top_paths.reduce((sum, p) => sum + p.views, 0);
+        expect(views).toBeLessThanOrEqual(now.windows[w].events);
+      }
+      if (t < next) expect(JSON.stringify(now)).toBe(last);
+      else {
+        last = JSON.stringify(now);
+        next = r.nextChangeAt(t);
+        expect(next).toBeGreaterThan(t);
+      }
+    }
+    expect(r.snapshot(NOW).windows['24h'].top_paths).toEqual([
+      { path: '/future', views: 1 },
+      { path: '/noon', views: 1 },
+      { path: '/now', views: 1 },
+    ]);
+  });
+});
+
 describe('latest metrics at the bound', () => {
   test('which metrics stay never depends on arrival order: ties go by name', () => {
     const at = Date.UTC(2026, 10, 26, 12);

@@ -152,6 +152,20 @@ describe('WindowedTopK', () => {
     expect(w.add('/x', T0 - 23 * H, T0)).toBe('counted');
     expect(w.top(1, T0)).toEqual([{ item: '/x', count: 1, error: 0 }]);
   });
+
+  test('after a clock step back, a bucket with a later receipt is left out until then', () => {
+    const w = new WindowedTopK({ ...TOP_24H, capacity: 10 });
+    const received = T0 + H / 2;
+    w.add('/before', received, received);
+    expect(w.nextChangeAt(received)).toBe(Number.POSITIVE_INFINITY);
+    const back = received - 60_000; // NTP steps the clock back a minute
+    w.add('/after', back, back);
+    expect(w.top(5, back)).toEqual([]);
+    expect(w.nextChangeAt(back)).toBe(received);
+    expect(w.top(5, received - 1)).toEqual([]);
+    expect(w.top(5, received).map((e) => e.item)).toEqual(['/after', '/before']);
+    expect(w.nextChangeAt(received)).toBe(Number.POSITIVE_INFINITY);
+  });
 });
 
 describe('live top paths when distinct paths outnumber the counters', () => {
