@@ -19,6 +19,15 @@ import type { WebFilter } from './web-properties.ts';
 /** Umami's DATA_TYPE numbers. */
 const EVENT_DATA_TYPES = { string: 1, number: 2, boolean: 3, date: 4, array: 5 } as const;
 
+/** One key's value as Umami's event and session data rows give it. */
+export interface TypedDataValue {
+  dataKey: string;
+  dataType: number;
+  stringValue: string;
+  numberValue: number | null;
+  dateValue: string | null;
+}
+
 /** A stored value as Umami's rows type it: as a number for a number, as a date for a date. */
 export function typedValuesOf(
   dataType: number,

@@ -4,17 +4,12 @@
 // time. A page view, a bot's event, an unknown id or one of another tenant has none.
 
 import type { EventSource } from '../../storage/index.ts';
-import { eventDataCtes, typedValuesOf } from '../event-data.ts';
+import { eventDataCtes, type TypedDataValue, typedValuesOf } from '../event-data.ts';
 import { numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 
-export interface EventDataRecord {
+export interface EventDataRecord extends TypedDataValue {
   eventName: string;
-  dataKey: string;
-  dataType: number;
-  stringValue: string;
-  numberValue: number | null;
-  dateValue: string | null;
   /** The event's time, epoch ms. */
   atMs: number;
 }

@@ -9,7 +9,7 @@
 import { listValue } from '@duckdb/node-api';
 import { UMAMI_IDENTIFY_EVENT_NAME } from '../../core/index.ts';
 import type { EventSnapshot, EventSource } from '../../storage/index.ts';
-import { eventDataCtes, typedValuesOf } from '../event-data.ts';
+import { eventDataCtes, type TypedDataValue, typedValuesOf } from '../event-data.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions } from '../filters.ts';
 import { numberOf, readRows, withSnapshot } from '../read.ts';
@@ -18,13 +18,9 @@ import type { WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 
 /** One key of a session's data, as Umami's getSessionData answers it. */
-export interface SessionDataRecord {
-  dataKey: string;
-  dataType: number;
+export interface SessionDataRecord extends TypedDataValue {
   /** Umami's string_value with `.0000` taken out, as its getSessionData reads it. */
   stringValue: string;
-  numberValue: number | null;
-  dateValue: string | null;
   /** The time of the identify that set it, epoch ms. */
   atMs: number;
 }
