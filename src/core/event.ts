@@ -107,17 +107,13 @@ export interface RequestContext {
    */
   writesReserved?: string;
   /**
-   * The client chose its event_ids to read them back by URL (`GET /api/v1/events/{event_id}`,
-   * the native API): `.` and `..` are refused, as every URL resolves them (escaped too) and
-   * such an event was stored but never found. An SDK's ids are its own (generated) and kept.
+   * The native API: the client reads its events back by URL, `GET /api/v1/events/{event_id}`,
+   * and an event with a `value` (a metric point) by its name, `GET /api/v1/metrics/latest/
+   * {name}` and `/aggregate/{name}`. Every URL resolves `.` and `..` (escaped too), so such an
+   * id, or such a name of a point, is refused: stored, it was never found. An SDK's ids and
+   * names are its own and kept as sent.
    */
-  refusesDotIds?: boolean;
-  /**
-   * An event with a `value` is a metric point, whose name is read back by URL
-   * (`GET /api/v1/metrics/latest/{name}`, `/aggregate/{name}`): the name `.` or `..` of one is
-   * refused, as an id is (the native API's; an SDK's names are stored as sent).
-   */
-  refusesDotNames?: boolean;
+  refusesDotSegments?: boolean;
 }
 
 /**
@@ -199,7 +195,11 @@ export function normalizeEvent(
       type: 'string_unicode',
     });
   }
-  if (ctx.refusesDotIds === true && input.event_id !== undefined && isDotSegment(input.event_id)) {
+  if (
+    ctx.refusesDotSegments === true &&
+    input.event_id !== undefined &&
+    isDotSegment(input.event_id)
+  ) {
     issues.push({
       loc: [...loc, 'event_id'],
       msg:
@@ -208,7 +208,7 @@ export function normalizeEvent(
       type: 'value_error',
     });
   }
-  if (ctx.refusesDotNames === true && input.value !== undefined && isDotSegment(input.name)) {
+  if (ctx.refusesDotSegments === true && input.value !== undefined && isDotSegment(input.name)) {
     issues.push({
       loc: [...loc, 'name'],
       msg:

@@ -49,20 +49,15 @@ export interface ContextOptions {
   fit?: { api: string; keep: ReadonlySet<string> };
   /** false: the request writes nothing, so the key is checked without spending the rate. */
   rateLimited?: false;
-  /** The native API: its event_ids are read back by URL, so `.` and `..` are refused. */
-  refusesDotIds?: true;
-  /**
-   * The native API: the names of its metric points (events with a value) are read back by URL,
-   * so `.` and `..` are refused for them.
-   */
-  refusesDotNames?: true;
+  /** The native API: its event ids and metric point names are read back by URL (event.ts). */
+  refusesDotSegments?: true;
 }
 
 /**
  * The context options of the native API's ingest routes (one event, a batch, a metric point):
  * an event with a value is a metric point on every one of them, read by the same URLs.
  */
-export const NATIVE_API: ContextOptions = { refusesDotIds: true, refusesDotNames: true };
+export const NATIVE_API: ContextOptions = { refusesDotSegments: true };
 
 /**
  * Refuses an ingest request before its body is read when the node takes no events now (503
@@ -124,8 +119,7 @@ export function contextOf(
     locateIp: deps.engine.locatesIp,
     newEventId: deps.newEventId ?? (() => Bun.randomUUIDv7()),
   };
-  if (options.refusesDotIds === true) ctx.refusesDotIds = true;
-  if (options.refusesDotNames === true) ctx.refusesDotNames = true;
+  if (options.refusesDotSegments === true) ctx.refusesDotSegments = true;
   if (options.fit !== undefined) {
     ctx.fitProperties = options.fit;
     ctx.propertiesCut = propertiesCutLog(deps, options.fit.api);
