@@ -214,13 +214,13 @@ export function parseJson(bytes: Buffer, reviver?: JsonReviver): unknown {
   }
   if (!isUtf8(bytes)) throw notUtf8('the body');
   const text = bytes.toString('utf8', bomBytes(bytes));
-  // JSON.parse names it 'Unexpected EOF', which reads as a body cut short.
-  if (JSON_BLANK.test(text)) {
-    throw new AppError('invalid_json', 'the body is empty (or only whitespace): send JSON');
-  }
   try {
     return JSON.parse(text, reviver);
   } catch (error) {
+    // JSON.parse names a blank body 'Unexpected EOF', which reads as a body cut short.
+    if (JSON_BLANK.test(text)) {
+      throw new AppError('invalid_json', 'the body is empty (or only whitespace): send JSON');
+    }
     const why = notJsonSpace(text) ?? (error as Error).message;
     throw new AppError('invalid_json', `the body is not valid JSON: ${why}`);
   }
