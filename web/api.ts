@@ -4,7 +4,7 @@
 // (web/deadline.ts).
 
 import type { Cohort, Funnel, Stats } from '../src/query/index.ts';
-import type { Access } from './access.ts';
+import { type Access, signedInToken } from './access.ts';
 import { detailOf } from './answer-detail.ts';
 import { ReadTimeout, withDeadline } from './deadline.ts';
 import { isBusy, retryAfterMsOf } from './retry-after.ts';
@@ -84,14 +84,19 @@ export class RefreshUnanswered extends Error {
 
 /**
  * A GET of the read API; on 401 with a sign-in to refresh, once more with the new access
- * token (saved, and set on `access`); throws ReadBusy while the refresh waits out the
- * Retry-After of a 429 or 503 (so the caller tries again then, not sooner), and
- * RefreshUnanswered when the refresh got no answer.
+ * token (saved, and set on `access`), refreshed only when no other read refreshed it since
+ * this one was sent; throws ReadBusy while the refresh waits out the Retry-After of a 429 or
+ * 503 (so the caller tries again then, not sooner), and RefreshUnanswered when the refresh got
+ * no answer.
  */
 async function readFetch(url: URL, access: Access, signal: AbortSignal): Promise<Response> {
+  const sent = access.token;
   const response = await fetch(url, { headers: headersOf(access), signal });
   if (response.status !== 401) return response;
-  const token = await refreshAccess();
+  // Refreshed meanwhile (another read's 401 came first): sent again with the new token, not
+  // refreshed once more (each refresh rotates the sign-in and counts against its rate limit).
+  const current = signedInToken();
+  const token = current !== null && current !== sent ? current : await refreshAccess();
   const wait = token === null ? refreshWait() : null;
   if (wait !== null) {
     const detail = `the access token could not be refreshed yet: ${wait.detail}`;
