@@ -108,6 +108,33 @@ describe('Plausible POST /api/event', () => {
     expect(await stats('example.com')).toMatchObject({ page_views: 4, unique_visitors: 2 });
   });
 
+  // A header sent on two lines reaches the route joined, "a, b" (the Fetch Headers API, as over
+  // a socket): Plausible's RemoteIP takes the first value of each (List.first), so "a" is read.
+  test('a header sent twice is read by its first value, one visitor with it sent once', async () => {
+    const view = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' });
+    const lines = [
+      ['x-plausible-ip', '198.51.100.1:8080'],
+      ['x-plausible-ip', '203.0.113.9'],
+      ['cf-connecting-ip', '[2001:db8::1]'],
+      ['cf-connecting-ip', '203.0.113.9'],
+      ['b-forwarded-for', '198.51.100.2, 10.0.0.1'],
+      ['b-forwarded-for', '203.0.113.9'],
+      ['forwarded', 'for=198.51.100.3;proto=https'],
+      ['forwarded', 'for=203.0.113.9'],
+    ] as const;
+    for (let i = 0; i < lines.length; i += 2) {
+      for (const twice of [lines.slice(i, i + 2), lines.slice(i, i + 1)]) {
+        const headers = new Headers({ 'content-type': 'text/plain', 'user-agent': CHROME });
+        for (const [name, value] of twice) headers.append(name, value);
+        const init = { method: 'POST', headers, body: view };
+        const res = await t.handle(new Request('http://localhost/api/event', init));
+        expect(res.status).toBe(202);
+      }
+    }
+    // Four addresses, each sent once and twice: four visitors, none of them 203.0.113.9.
+    expect(await stats('example.com')).toMatchObject({ page_views: 8, unique_visitors: 4 });
+  });
+
   test('an empty header is passed over; a Forwarded without for= is no address, not a 500', async () => {
     const view = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' });
     const send = (headers: Record<string, string>) =>

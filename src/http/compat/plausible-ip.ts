@@ -1,5 +1,7 @@
 // The visitor's address on Plausible's Events API, read as Plausible reads it (its RemoteIP):
 // the first of these headers that is not empty, in this order, else the request's own address.
+// A header sent on several lines reaches us joined, "a, b" (Fetch's Headers); Plausible takes
+// the first value of each (List.first), and no address holds a comma, so its first is read.
 // They are taken as sent, whatever TRUST_PROXY says, as Plausible takes them: its proxy
 // recipes (and Cloudflare) set them, and server-side senders name their visitor so.
 
@@ -16,7 +18,8 @@ export const PLAUSIBLE_IP_HEADERS = [
 export const VISITOR_TEXT =
   'The visitor is told apart by User-Agent and the address of the first of X-Plausible-IP, ' +
   'CF-Connecting-IP, B-Forwarded-For, X-Forwarded-For (its first hop) and Forwarded (its ' +
-  "first for=) that is sent, taken as sent, as Plausible reads them; else the request's.";
+  "first for=) that is sent, taken as sent, as Plausible reads them; else the request's. " +
+  'A header sent on two lines is read by its first value, as Plausible reads it.';
 
 /** A port after an IPv4 address (`.4:80`) or a bracketed IPv6 one (`]:80`), as Plausible's. */
 const PORT = /(\.\d+|\])(:[0-9]+)$/;
@@ -40,12 +43,13 @@ export function plausibleIpOf(headers: Headers): string | undefined {
 }
 
 function addressOf(name: (typeof PLAUSIBLE_IP_HEADERS)[number], value: string): string {
-  if (name === 'x-plausible-ip' || name === 'cf-connecting-ip') return cleanIp(value);
   if (name === 'forwarded') {
+    // Its first for= is the first line's whenever that line has one.
     const sent = FORWARDED_FOR.exec(value)?.[1];
     // An IPv6 address is quoted and bracketed: `for="[2001:db8::1]:4711"`.
     return sent === undefined ? '' : cleanIp(sent.replace(/^"+|"+$/g, ''));
   }
+  // The first hop of a Forwarded-For list, or the first line of a repeated X-Plausible-IP.
   return cleanIp((value.split(',')[0] as string).trim());
 }
 
