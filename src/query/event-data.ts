@@ -56,6 +56,8 @@ export interface EventDataScope {
   visitorId?: string;
   /** `custom` holds each event's `visitor_id` too. */
   visitors?: boolean;
+  /** `custom` holds each event's `event_id` too. */
+  eventIds?: boolean;
 }
 
 /** A string Umami reads as a date: its DATETIME_REGEX (seconds, 3 decimals, Z or +HH:MM). */
@@ -73,7 +75,7 @@ const STRING_CHARS_MAX = 500;
 /**
  * `WITH RECURSIVE …` ending in the relation `data` (no trailing comma): one row per property
  * of each matching custom event (`custom`: its `rid`, `event_name`, time `event_at` and,
- * asked for, `visitor_id`), with `rid`
+ * asked for, `visitor_id` and `event_id`), with `rid`
  * (the event's row), `event_name`, `data_key`,
  * `data_type`, `stored_value` (Umami's string_value: a number with 4 decimals, from 1e21 on as
  * JavaScript writes it, an array as JSON.stringify, a date as its UTC ISO instant) and
@@ -91,7 +93,9 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
   if (scope.visitorId !== undefined) {
     custom.push(`e.visitor_id = ${params.add(scope.visitorId)}`);
   }
-  const visitor = scope.visitors === true ? ', e.visitor_id' : '';
+  const visitor =
+    (scope.visitors === true ? ', e.visitor_id' : '') +
+    (scope.eventIds === true ? ', e.event_id' : '');
   const lastCopy =
     scope.eventId === undefined
       ? ''

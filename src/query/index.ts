@@ -144,6 +144,12 @@ export {
   type TimeSeriesOptions,
 } from './queries/get-time-series.ts';
 export { getWebMetrics } from './queries/get-web-metrics.ts';
+export {
+  type EventDataListOptions,
+  type EventDataOfEvent,
+  type EventDataPage,
+  listEventData,
+} from './queries/list-event-data.ts';
 export { type EventPage, type EventPageOptions, listEventPage } from './queries/list-event-page.ts';
 export { type EventList, type ListEventsOptions, listEvents } from './queries/list-events.ts';
 export { type ListMetricsOptions, listMetrics, type MetricList } from './queries/list-metrics.ts';

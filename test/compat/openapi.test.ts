@@ -126,6 +126,7 @@ const COMPAT_READS: Record<
   '/api/websites/{id}/events': { url: () => umami('/events'), rows: (b) => b.data },
   '/api/websites/{id}/events/stats': { url: () => umami('/events/stats') },
   '/api/websites/{id}/events/series': { url: () => umami('/events/series'), rows: (b) => b },
+  '/api/websites/{id}/event-data': { url: () => umami('/event-data'), rows: (b) => b.data },
   '/api/websites/{id}/event-data/events': {
     url: () => umami('/event-data/events'),
     rows: (b) => b,

@@ -346,3 +346,77 @@ describe('event data of one event', () => {
     expect((own.body as Json[]).map((r) => r.stringValue)).toEqual(['other']);
   });
 });
+
+describe('a page of events with their event data', () => {
+  type Page = { data: Json[]; count: number; page: number; pageSize: number };
+  const list = async (query: string, site = WEBSITE) => {
+    const res = await t.get(`/api/websites/${site}/event-data?${query}`);
+    return { status: res.status, body: (await res.json()) as Page };
+  };
+
+  test("Umami's GET …/event-data: custom events with data, the newest first, paged", async () => {
+    // A 404 in Tally's shape before: only …/event-data/:eventId and the lists were served.
+    const { status, body } = await list(TWO_DAYS);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ count: 3, page: 1, pageSize: 20 });
+    const ids = await t.get(`/api/websites/${WEBSITE}/events?${TWO_DAYS}&pageSize=50`);
+    const events = ((await ids.json()) as { data: Json[] }).data;
+    const idAt = (at: string) => events.find((e) => e.createdAt === at)?.id;
+    const prop =
+      (createdAt: string) => (dataKey: string, dataType: number, stringValue: string) => ({
+        dataKey,
+        stringValue,
+        numberValue: dataType === 2 ? Number(stringValue) : null,
+        dateValue: dataType === 4 ? stringValue : null,
+        dataType,
+        createdAt,
+      });
+    const at1 = prop('2026-11-25T09:12:00.000Z');
+    const at2 = prop('2026-11-25T09:11:00.000Z');
+    const at3 = prop('2026-11-24T10:05:00.000Z');
+    const entry = (at: string, eventName: string, eventProperties: unknown[]) => ({
+      websiteId: WEBSITE,
+      eventId: idAt(at),
+      eventName,
+      eventProperties,
+    });
+    expect(body.data).toEqual([
+      entry('2026-11-25T09:12:00.000Z', 'purchase', [at1('plan', 1, 'pro')]),
+      entry('2026-11-25T09:11:00.000Z', 'signup', [
+        at2('at', 4, '2026-11-25T08:30:00.000Z'),
+        at2('cart.items', 5, '["a","b"]'),
+        at2('cart.total', 2, '9.0000'),
+        at2('plan', 1, 'team'),
+        at2('seats', 2, '3.5000'),
+      ]),
+      entry('2026-11-24T10:05:00.000Z', 'signup', [
+        at3('plan', 1, 'pro'),
+        at3('seats', 2, '3.0000'),
+        at3('trial', 3, 'true'),
+      ]),
+    ]);
+    // The second page of two; a page past the last is empty, with the count.
+    const second = await list(`${TWO_DAYS}&page=2&pageSize=2`);
+    expect(second.body).toMatchObject({ count: 3, page: 2, pageSize: 2 });
+    expect(second.body.data.map((e) => e.eventId)).toEqual([idAt('2026-11-24T10:05:00.000Z')]);
+    const past = await list(`${TWO_DAYS}&page=9`);
+    expect(past.body).toEqual({ data: [], count: 3, page: 9, pageSize: 20 });
+  });
+
+  test('the range and filters; another website; bad parameters are a 400', async () => {
+    const names = async (query: string, site = WEBSITE) =>
+      (await list(query, site)).body.data.map((e) => [e.eventName, e.eventProperties]);
+    expect((await list(FIRST_DAY)).body.count).toBe(1);
+    expect((await list(`${TWO_DAYS}&path=/blog&event=purchase`)).body).toMatchObject({
+      count: 1,
+      data: [{ eventName: 'purchase' }],
+    });
+    const other = await names(TWO_DAYS, OTHER);
+    expect(other).toEqual([['signup', [expect.objectContaining({ stringValue: 'other' })]]]);
+    for (const query of ['', `${TWO_DAYS}&pageSize=501`, `${TWO_DAYS}&browser=re.Chrome`]) {
+      const { status, body } = await list(query);
+      expect(status, query).toBe(400);
+      expect(body).toMatchObject({ error: { code: 'bad-request', status: 400 } });
+    }
+  });
+});

@@ -341,6 +341,7 @@ describe('sessions and events a credential reads', () => {
 
 describe('event data and realtime a credential reads', () => {
   const paths = [
+    `/event-data?${RANGE}`,
     `/event-data/events?${RANGE}`,
     `/event-data/fields?${RANGE}`,
     `/event-data/values?${RANGE}&propertyName=plan`,
@@ -359,7 +360,7 @@ describe('event data and realtime a credential reads', () => {
       headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' },
     });
     expect(res.status).toBe(200);
-    const values = await t.call('GET', urlOf(ACME, paths[2] as string), { token: acmeRead });
+    const values = await t.call('GET', urlOf(ACME, paths[3] as string), { token: acmeRead });
     expect(await values.json()).toEqual([{ value: 'pro', total: 1 }]);
     const realtime = await t.call('GET', urlOf(ACME, 'realtime'), { token: admin.token });
     expect(await realtime.json()).toMatchObject({ urls: { '/': 2, '/pricing': 1 } });

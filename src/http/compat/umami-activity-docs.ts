@@ -26,7 +26,7 @@ export const SESSION_ID: OpenAPIV3.ParameterObject = {
   description: "The session's id: a visitor_id (the sessionId /api/send answered).",
   schema: { type: 'string' },
 };
-const PAGING = [
+export const PAGING = [
   param('page', 'From 1.'),
   param('pageSize', 'Rows per page (default 20, at most 500).'),
 ];

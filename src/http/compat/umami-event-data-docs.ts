@@ -4,6 +4,7 @@
 import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { jsonAnswer, queryParam } from './docs.ts';
+import { PAGING } from './umami-activity-docs.ts';
 import { AUTH_NOTE, Count, ERRORS, FILTERS, ID, NullableText, RANGE } from './umami-read-docs.ts';
 
 const param = queryParam;
@@ -196,6 +197,70 @@ export const REALTIME_DOC = {
         },
         totals: { views: 1, visitors: 1, events: 0, countries: 1 },
         timestamp: 1795607900000,
+      },
+    ),
+    ...ERRORS,
+  },
+};
+
+const PropertyRow = t.Object({
+  dataKey: t.String(),
+  stringValue: t.String(),
+  numberValue: t.Union([t.Number(), t.Null()]),
+  dateValue: NullableText,
+  dataType: DataType,
+  createdAt: t.String({ format: 'date-time', description: "The event's time." }),
+});
+const VALUES_TEXT =
+  '`stringValue` as Umami stores it (a number with 4 decimals, a date as its UTC instant), ' +
+  '`numberValue` for a number, `dateValue` for a date, else null';
+
+export const EVENT_DATA_LIST_DOC = {
+  summary: 'Umami: a page of events with their event data',
+  description:
+    'The custom events of the range that carry event data and match the filters, the newest ' +
+    "first, a page of them; each with its properties as Umami's event_data rows, by name: " +
+    `${VALUES_TEXT}. \`count\` is how many such events there are in all.` +
+    DATA_NOTE +
+    AUTH_NOTE,
+  parameters: [...EVENT_DATA_PARAMS, ...PAGING],
+  responses: {
+    200: jsonAnswer(
+      'A page of events with data',
+      t.Object({
+        data: t.Array(
+          t.Object({
+            websiteId: t.String(),
+            eventId: t.String(),
+            eventName: t.String(),
+            eventProperties: t.Array(PropertyRow),
+          }),
+        ),
+        count: Count,
+        page: Count,
+        pageSize: Count,
+      }),
+      {
+        data: [
+          {
+            websiteId: '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b',
+            eventId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+            eventName: 'signup',
+            eventProperties: [
+              {
+                dataKey: 'plan',
+                stringValue: 'pro',
+                numberValue: null,
+                dateValue: null,
+                dataType: 1,
+                createdAt: '2026-11-25T09:11:00.000Z',
+              },
+            ],
+          },
+        ],
+        count: 1,
+        page: 1,
+        pageSize: 20,
       },
     ),
     ...ERRORS,

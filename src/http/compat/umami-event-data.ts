@@ -1,5 +1,6 @@
-// Umami's event data reads over Tally's events: GET /api/websites/:id/event-data/events,
-// /fields, /values, /properties and /stats, with the parameters and answers of today's Umami.
+// Umami's event data reads over Tally's events: GET /api/websites/:id/event-data (a page of
+// events with their data), its /events, /fields, /values, /properties, /stats and /:eventId,
+// with the parameters and answers of today's Umami.
 // Umami's event data is the custom data of custom events; here it is the own properties of
 // Tally's custom events (query/'s event-data.ts says which: not a page view's, not `$` keys),
 // typed as Umami types them. Filters hold on each custom event, as the other reads' do.
@@ -13,17 +14,19 @@ import {
   getEventDataProperties,
   getEventDataStats,
   getEventDataValues,
+  listEventData,
 } from '../../query/index.ts';
 import {
   EVENT_DATA_EVENTS_DOC,
   EVENT_DATA_FIELDS_DOC,
+  EVENT_DATA_LIST_DOC,
   EVENT_DATA_OF_EVENT_DOC,
   EVENT_DATA_PROPERTIES_DOC,
   EVENT_DATA_STATS_DOC,
   EVENT_DATA_VALUES_DOC,
 } from './umami-event-data-docs.ts';
 import type { ReadContext, ReadRoute } from './umami-read-context.ts';
-import { badRequest, filtersOf, rangeOf } from './umami-read-params.ts';
+import { badRequest, filtersOf, pageOf, rangeOf } from './umami-read-params.ts';
 
 /** Umami's row limits: events and properties list 500 rows, fields and values 100. */
 export const UMAMI_EVENT_DATA_ROWS_MAX = 500;
@@ -34,6 +37,7 @@ const NAME_CHARS_MAX = 500;
 export function umamiEventDataRoutes(r: ReadRoute) {
   const path = '/api/websites/:id/event-data';
   return new Elysia({ name: 'umami-event-data', tags: ['compatibility'] })
+    .get(path, r(list), { detail: EVENT_DATA_LIST_DOC })
     .get(`${path}/events`, r(events), { detail: EVENT_DATA_EVENTS_DOC })
     .get(`${path}/fields`, r(fields), { detail: EVENT_DATA_FIELDS_DOC })
     .get(`${path}/values`, r(values), { detail: EVENT_DATA_VALUES_DOC })
@@ -109,6 +113,40 @@ async function properties(ctx: ReadContext) {
 /** GET …/event-data/stats: events with data, distinct properties, and properties in all. */
 async function stats(ctx: ReadContext) {
   return getEventDataStats(...read(ctx), scopeOf(ctx), ctx.request.signal);
+}
+
+/**
+ * GET …/event-data: the custom events with data in the range that match the filters, the
+ * newest first, a page of them, each with its properties as …/:eventId answers them.
+ */
+async function list(ctx: ReadContext) {
+  const range = rangeOf(ctx.query);
+  const { page, pageSize } = pageOf(ctx.query);
+  const options = {
+    fromMs: range.fromMs,
+    toMs: range.toMs,
+    filters: filtersOf(ctx.query),
+    limit: pageSize,
+    offset: (page - 1) * pageSize,
+  };
+  const found = await listEventData(...read(ctx), options, ctx.request.signal);
+  const data = found.events.map((event) => {
+    const createdAt = new Date(event.atMs).toISOString();
+    return {
+      websiteId: ctx.website.id,
+      eventId: event.eventId,
+      eventName: event.eventName,
+      eventProperties: event.properties.map((p) => ({
+        dataKey: p.dataKey,
+        stringValue: p.stringValue,
+        numberValue: p.numberValue,
+        dateValue: p.dateValue,
+        dataType: p.dataType,
+        createdAt,
+      })),
+    };
+  });
+  return { data, count: found.total, page, pageSize };
 }
 
 /**
