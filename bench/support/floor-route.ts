@@ -11,6 +11,7 @@ function openContextOf(request: Request): PrepareContext {
   return {
     tenantOf: (claimed) => claimed ?? 'default',
     recheckTenancy: () => {},
+    refusedClaims: () => new Map(),
     receivedAt: Date.now(),
     userAgent: request.headers.get('user-agent'),
     ip: null,

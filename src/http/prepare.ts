@@ -30,6 +30,12 @@ export type PrepareContext = RequestContext & {
    * that waited since it was checked.
    */
   recheckTenancy: (claimed?: Iterable<string | undefined>) => void;
+  /**
+   * `recheckTenancy` for a request whose items are answered one by one (Umami's batch): the
+   * resolver's 401/403 of the key still throws, but each name of `claimed` that no longer
+   * writes to its tenant is returned with its refusal instead.
+   */
+  refusedClaims: (claimed: Iterable<string | undefined>) => Map<string | undefined, AppError>;
   propertiesCut?: (event: BaseEvent, cut: readonly string[]) => void;
 };
 
@@ -99,13 +105,27 @@ export function contextOf(
       return tenant;
     },
     recheckTenancy: (only) => {
+      const [refusal] = ctx.refusedClaims(only ?? claims.keys()).values();
+      if (refusal !== undefined) throw refusal;
+    },
+    refusedClaims: (only) => {
       const again = deps.tenancy.forIngest(request, { key: options.key, rateLimited: false });
-      for (const claimed of only ?? claims.keys()) {
+      const refused = new Map<string | undefined, AppError>();
+      for (const claimed of only) {
         const tenant = claims.get(claimed);
-        if (tenant !== undefined && again(claimed) !== tenant) {
-          throw new AppError('forbidden', `${claimed} no longer writes to ${tenant}`);
+        if (tenant === undefined) continue;
+        try {
+          if (again(claimed) === tenant) continue;
+          refused.set(
+            claimed,
+            new AppError('forbidden', `${claimed} no longer writes to ${tenant}`),
+          );
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          refused.set(claimed, error);
         }
       }
+      return refused;
     },
     receivedAt: deps.clock.now(),
     // A header is cut to the limit a user_agent field in a body is held to (422 there).

@@ -27,7 +27,9 @@ export async function ingest(
  * node's or the tenant's) waits for room and tries again while `wait` allows, then stands. The
  * same events go to each try: their event_ids were given once, before the first, so a part
  * written by an earlier try is a duplicate in the next, never stored twice. `ctx`, the one the
- * events were prepared with, re-checks the request's key or site aliases before each new try.
+ * events were prepared with, re-checks the request's key or site aliases before each new try:
+ * it throws, or (a batch answered item by item) takes the events it refuses out of `events`;
+ * once none is left, nothing more is written.
  */
 export async function ingestWaiting(
   deps: AppDeps,
@@ -52,6 +54,7 @@ export async function ingestWaiting(
     if (tenant !== undefined) return acceptedOrThrow({ kind: 'tenant_deleting', tenant }, locOf);
     // Nor after its write key was revoked or a site alias it names removed (401/403).
     ctx.recheckTenancy();
+    if (events.length === 0) return;
   }
 }
 

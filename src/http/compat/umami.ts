@@ -101,28 +101,42 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     const items = batchItems(body);
     const ctx = contextOf(deps, request, server, optionsOf(items));
     const events: BaseEvent[] = [];
-    // The item of each event: items not stored (bad ones, identify without data…) have none.
+    // The item and website of each event: items not stored (bad ones, identify without
+    // data…) have none, and a wait checks only the websites of events again.
     const itemOf: number[] = [];
-    // The websites of the events: a wait checks these again, not those of items not stored.
-    const websites = new Set<string | undefined>();
+    const websiteOf: (string | undefined)[] = [];
     const details: { index: number; response: unknown }[] = [];
+    const refuse = (index: number, error: AppError) =>
+      details.push({ index, response: umamiError(asUmamiError(error)) });
     items.forEach((item, index) => {
       try {
         const prepared = prepareOne(item, ctx, ['body', index], request);
         if (prepared.kind === 'event' && prepared.stored) {
           events.push(prepared.event);
           itemOf.push(index);
-          websites.add(prepared.website);
+          websiteOf.push(prepared.website);
         }
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        details.push({ index, response: umamiError(asUmamiError(error)) });
+        refuse(index, error);
       }
     });
+    // A website whose alias was removed while the batch waited: its items are refused as
+    // they would have been before the wait, each in `details`; the others are written.
+    const recheckTenancy = () => {
+      const refused = ctx.refusedClaims(new Set(websiteOf));
+      for (let i = events.length - 1; i >= 0 && refused.size > 0; i--) {
+        const error = refused.get(websiteOf[i]);
+        if (error === undefined) continue;
+        refuse(itemOf[i] as number, error);
+        for (const list of [events, itemOf, websiteOf]) list.splice(i, 1);
+      }
+    };
     if (events.length > 0) {
-      const recheck = { recheckTenancy: () => ctx.recheckTenancy(websites) };
-      await ingestWaiting(deps, request, events, (i) => ['body', itemOf[i] ?? i], wait, recheck);
+      const locOf = (i: number) => ['body', itemOf[i] ?? i];
+      await ingestWaiting(deps, request, events, locOf, wait, { recheckTenancy });
     }
+    details.sort((a, b) => a.index - b.index);
     const processed = items.length - details.length;
     const result = { size: items.length, processed, errors: details.length, details };
     return json(result, 200, CORS_HEADERS);
@@ -202,7 +216,9 @@ const BATCH_DOC = {
   description:
     'Bad items are reported in `details` and not stored; the rest are (`event` items only: ' +
     'identify, performance and error items count as processed, as on /api/send). Refused for ' +
-    'overload, a request waits for room up to NO_RETRY_WAIT first, as on /api/send.',
+    'overload, a request waits for room up to NO_RETRY_WAIT first, as on /api/send; the ' +
+    'items of a website whose alias is removed meanwhile are then reported in `details` (403), ' +
+    'the others written.',
   requestBody: jsonRequestBody(t.Array(UmamiItemIn, { maxItems: UMAMI_BATCH_ITEMS_MAX }), [
     examplePageview,
     exampleEvent,
