@@ -253,6 +253,28 @@ describe('Plausible POST /api/event', () => {
     expect(s).toMatchObject({ total_events: 3, page_views: 1 });
   });
 
+  test("an event's `e` Plausible would not take is no duration, never a 400", async () => {
+    // Plausible reads `e` of engagement beacons only; Tally keeps another event's as its
+    // duration when a beacon's would be taken (whole ms, 0 up to 30 days). 1e300 was a 400
+    // naming `duration`, a field Plausible has not, and the page view was lost.
+    const sent = [1e300, -5, 1.5, '7000', 'soon', 30 * 86_400_000, 2500];
+    for (const [i, e] of sent.entries()) {
+      const view = { n: 'pageview', u: `https://example.com/${i}`, d: 'example.com', e };
+      expect((await beacon(view)).status, String(e)).toBe(202);
+    }
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    const durations = Object.fromEntries(list.events.map((e) => [e.path, e.duration]));
+    expect(durations).toEqual({
+      '/0': null,
+      '/1': null,
+      '/2': null,
+      '/3': 7,
+      '/4': null,
+      '/5': null,
+      '/6': 2.5,
+    });
+  });
+
   test("the tracker's engagement beacons are stored per site, not counted", async () => {
     // What @plausible-analytics/tracker sends after a page view when the page is hidden or left.
     const pageview = { n: 'pageview', u: 'https://example.com/pricing', d: 'example.com', v: 36 };

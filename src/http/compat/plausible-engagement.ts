@@ -38,6 +38,15 @@ function integerOf(value: unknown): number | null {
 }
 
 /**
+ * An engagement time as Plausible reads `e`: an integer (or its text) of milliseconds from 0
+ * up to 30 days; else null (none).
+ */
+export function engagementTimeOf(value: unknown): number | null {
+  const e = integerOf(value);
+  return e === null || e < 0 || e >= ENGAGEMENT_TIME_MS_MAX ? null : e;
+}
+
+/**
  * The beacon's properties of `body`; with neither a scroll depth nor an engagement time, an
  * issue (Plausible's message, on its field `event_name`) and null.
  */
@@ -46,9 +55,8 @@ export function engagementOf(
   issues: FieldIssue[],
 ): { properties: EngagementProperties } | null {
   const sd = integerOf(body.sd);
-  const e = integerOf(body.e);
   const depth = sd === null || sd < 0 ? null : Math.min(sd, SCROLL_DEPTH_PERCENT_MAX);
-  const engaged = e === null || e < 0 || e >= ENGAGEMENT_TIME_MS_MAX ? null : e;
+  const engaged = engagementTimeOf(body.e);
   if (depth === null && engaged === null) {
     issues.push({
       loc: ['body', 'event_name'],

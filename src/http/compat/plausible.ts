@@ -36,6 +36,7 @@ import { admitWaiting, contextOf, ingestWaiting, objectOf, type Server, textOf }
 import {
   beaconProperties,
   engagementOf,
+  engagementTimeOf,
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
@@ -263,8 +264,10 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   if (issues.length > 0) throw AppError.validation(issues);
   const page = new URL(url as string, NO_HOST_BASE);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
-  // A beacon's duration is its engagement time as read (0 without one); another event's, its `e`.
-  const sentMs = typeof body.e === 'number' && body.e >= 0 ? body.e : undefined;
+  // A beacon's duration is its engagement time as read (0 without one); another event's, its
+  // `e` read as a beacon's: Plausible ignores it there, so one it would not take is none, never
+  // a 400 that loses the page view (1e300 ms was a duration over the limit).
+  const sentMs = engagementTimeOf(body.e) ?? undefined;
   const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? sentMs;
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
