@@ -264,17 +264,14 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   if (issues.length > 0) throw AppError.validation(issues);
   const page = new URL(url as string, NO_HOST_BASE);
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
-  // A beacon's duration is its engagement time as read (0 without one); another event's, its
-  // `e` read as a beacon's: Plausible ignores it there, so one it would not take is none, never
-  // a 400 that loses the page view (1e300 ms was a duration over the limit).
-  const sentMs = engagementTimeOf(body.e) ?? undefined;
-  const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? sentMs;
+  // Duration: a beacon's engagement time (0 without); another event's `e` read as a beacon's.
+  const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? engagementTimeOf(body.e);
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
     url: storedUrl(url as string, page),
     path: pagePath(page, hashMode),
     referrer: referrerOf(body.r ?? body.referrer),
-    ...(engagementMs === undefined ? {} : { duration: engagementMs / 1000 }),
+    ...(engagementMs === null ? {} : { duration: engagementMs / 1000 }),
     properties: engagement === null ? properties : beaconProperties(properties, engagement),
   };
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
