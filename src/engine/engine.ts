@@ -16,6 +16,7 @@ import { ReplayedKeys, recoverDedupIndex, saveDedupIndex } from './dedup-recover
 import { Enricher } from './enrich.ts';
 import { Erasures } from './erasures.ts';
 import { Ingestor } from './ingest.ts';
+import { MonthSecrets } from './month-secrets.ts';
 import { ActorRegistry, type RegistryOptions } from './registry.ts';
 import { TenantDeletions } from './tenant-deletions.ts';
 import { Ticker } from './ticker.ts';
@@ -49,6 +50,11 @@ export interface Engine {
   deletions: TenantDeletions;
   /** Erases one person's events (POST /api/v1/projects/{id}/erasures). */
   erasures: Erasures;
+  /**
+   * A secret of the UTC month holding `atMs`, the same after a restart (month-secrets.ts): for
+   * ids a compatible API derives per month.
+   */
+  monthSecret(name: string, atMs: number): string;
   /** Whether stored events keep the client IP (STORE_IP). */
   keepsIp: boolean;
   /** Whether events get a country from their client IP (GEOIP_DB): every event needs it. */
@@ -100,6 +106,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   );
   const countries = options.countries ?? null;
   const enricher = new Enricher(store.catalog, clock, options.storeIp, countries);
+  const monthSecrets = new MonthSecrets(store.catalog, clock);
   const deletions = new TenantDeletions({ store, registry, dedup });
   const erasures = new Erasures({ store, registry, deletions, onFatal });
   erasures.resume();
@@ -121,6 +128,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     dedup,
     deletions,
     erasures,
+    monthSecret: (name, atMs) => monthSecrets.secretOf(name, atMs),
     keepsIp: options.storeIp,
     locatesIp: countries !== null,
     close: () => {

@@ -255,6 +255,27 @@ export class Catalog {
     })();
   }
 
+  /**
+   * The secret `name` of `month` (`YYYY-MM`), drawn by `draw` the first time it is asked and
+   * kept in `meta` across restarts; the secrets of `name` of other months before
+   * `keepFromMonth` are forgotten.
+   */
+  monthSecret(name: string, month: string, keepFromMonth: string, draw: () => string): string {
+    const prefix = `secret:${name}:`;
+    return this.db.transaction(() => {
+      this.db
+        .query('INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)')
+        .run(prefix + month, draw());
+      this.db
+        .query('DELETE FROM meta WHERE key >= ?1 AND key < ?2 AND key != ?3')
+        .run(prefix, prefix + keepFromMonth, prefix + month);
+      const row = this.db.query('SELECT value FROM meta WHERE key = ?1').get(prefix + month) as {
+        value: string;
+      };
+      return row.value;
+    })();
+  }
+
   private insert(s: NewSegment): void {
     this.db
       .query(

@@ -144,6 +144,22 @@ describe('Umami collection API', () => {
     expect((events.events[1] as Json).properties).toEqual({ n: 1, $hostname: 'ex.com' });
   });
 
+  test('a restart keeps the session of the month and the visit its cache carries', async () => {
+    // Umami's session is (website, address, agent, month) under its persisted secret: one
+    // visitor across a restart. Before, the key was drawn at each start, so a restart made
+    // every visitor of the month a new session, a second visitor in every read.
+    const ua = { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) Safari/605.1.15' };
+    const before = (await (await t.post('/api/send', item(), ua)).json()) as Json;
+    await t.restart();
+    t.clock.advance(10 * 60_000);
+    const cache = { ...ua, 'x-umami-cache': before.cache as string };
+    const after = (await (await t.post('/api/send', item({ url: '/y' }), cache)).json()) as Json;
+    expect(after.sessionId).toBe(before.sessionId);
+    expect(after.visitId).toBe(before.visitId);
+    const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`);
+    expect(stats).toMatchObject({ page_views: 2, unique_visitors: 1, visits: 1 });
+  });
+
   test('text over a limit is cut as Umami cuts it, not refused; the path keeps the hash', async () => {
     // The tracker sends location.href whole: an ad click's long query, a hash-routed page.
     const tail = `gclid=${'g'.repeat(2100)}`;

@@ -218,7 +218,7 @@ export function umamiItem(
     ip: sentIpOf(text('ip')),
     properties,
   };
-  const token = sessions.token(claims);
+  const token = sessions.token(claims, ctx.receivedAt);
   const stored = type === 'identify' ? identifiesData(payload) : !UNSTORED_TYPES.has(type);
   const reserved = type === 'identify' ? { writesReserved: UMAMI_IDENTIFY_EVENT_NAME } : {};
   return { kind: 'event', input, ids, cache: token, stored, ...reserved };

@@ -3,7 +3,7 @@
 // id, a visit per session and hour, unless the token names a visit of that session begun at
 // most 30 minutes before, as Umami's resolveCollectionSession derives them.
 
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from '../../auth/index.ts';
 import { HOUR_MS } from '../../core/index.ts';
 import { objectOf } from './ingest.ts';
@@ -28,14 +28,24 @@ interface CacheClaims extends UmamiIds {
   iat: number;
 }
 
+/** The name of the monthly secrets (engine's monthSecret) Umami's ids are keyed by. */
+const SECRET_NAME = 'umami-sessions';
+
 /**
- * Session and visit ids: UUID-shaped HMACs under a key drawn at start, so they cannot be
- * reversed to an address; a restart starts new sessions, as a new Umami secret would. The
- * `cache` token is signed with the same key, as Umami signs its own: a visit id a client names
- * is taken only from a token Tally gave.
+ * Session and visit ids: UUID-shaped HMACs under a secret of the session's month, so they
+ * cannot be reversed to an address; kept across restarts as Umami keeps its secret, so a
+ * restart starts no new sessions (a month's secret is forgotten once the month after it is
+ * over). The `cache` token is signed with the secret of the month it is signed in, as Umami
+ * signs its own: a visit id a client names is taken only from a token Tally gave.
  */
 export class UmamiSessions {
-  private readonly key = randomBytes(32);
+  /** `secretOf(atMs)`: the secret of the UTC month holding `atMs`. */
+  constructor(private readonly secretOf: (atMs: number) => string) {}
+
+  /** Sessions keyed by the engine's monthly secrets. */
+  static of(engine: { monthSecret(name: string, atMs: number): string }): UmamiSessions {
+    return new UmamiSessions((atMs) => engine.monthSecret(SECRET_NAME, atMs));
+  }
 
   /**
    * The ids of an item, as Umami's resolveCollectionSession derives them: the session of
@@ -50,31 +60,39 @@ export class UmamiSessions {
     visit: { cache: string | null; nowMs: number; historical: boolean },
   ): CacheClaims {
     const month = new Date(atMs).toISOString().slice(0, 7);
-    const sessionId = this.uuid(`${websiteId}\0${who}\0${month}`);
+    const sessionId = this.uuid(atMs, `${websiteId}\0${who}\0${month}`);
     const now = Math.floor(visit.nowMs / 1000);
-    const cached = this.claimsOf(visit.cache);
+    const cached = this.claimsOf(visit.cache, visit.nowMs);
     const carried =
       cached !== undefined &&
       cached.websiteId === websiteId &&
       cached.sessionId === sessionId &&
       (visit.historical || now - cached.iat <= CACHED_VISIT_SECONDS);
     if (carried) return { websiteId, sessionId, visitId: cached.visitId, iat: cached.iat };
-    const visitId = this.uuid(`${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
+    const visitId = this.uuid(atMs, `${sessionId}\0${Math.floor(atMs / HOUR_MS)}`);
     return { websiteId, sessionId, visitId, iat: now };
   }
 
-  /** The `cache` token of an answer: its claims and their HMAC, each base64url. */
-  token(claims: CacheClaims): string {
+  /**
+   * The `cache` token of an answer at `nowMs`: its claims and their HMAC under the secret of
+   * the month of `nowMs`, each base64url.
+   */
+  token(claims: CacheClaims, nowMs: number): string {
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${body}.${this.signature(body)}`;
+    return `${body}.${this.signature(nowMs, body)}`;
   }
 
-  /** The claims of a token this process signed; none for anything else. */
-  private claimsOf(sent: string | null): CacheClaims | undefined {
+  /**
+   * The claims of a token Tally signed (in the month of `nowMs`, or in the one before less
+   * than a cached visit ago); none for anything else.
+   */
+  private claimsOf(sent: string | null, nowMs: number): CacheClaims | undefined {
     const [body, signature, ...rest] = cacheTokenOf(sent).split('.');
     if (body === undefined || signature === undefined || rest.length > 0) return undefined;
-    const signed = Buffer.from(this.signature(body));
-    if (!constantTimeEqual(Buffer.from(signature), signed)) return undefined;
+    const signedAt = [nowMs, nowMs - CACHED_VISIT_SECONDS * 1000];
+    const signs = (atMs: number) =>
+      constantTimeEqual(Buffer.from(signature), Buffer.from(this.signature(atMs, body)));
+    if (!signedAt.some(signs)) return undefined;
     try {
       const claims = objectOf(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
       const { websiteId, sessionId, visitId, iat } = claims ?? {};
@@ -85,13 +103,13 @@ export class UmamiSessions {
     }
   }
 
-  private signature(body: string): string {
-    const mac = createHmac('sha256', this.key).update(`cache\0${body}`).digest();
+  private signature(atMs: number, body: string): string {
+    const mac = createHmac('sha256', this.secretOf(atMs)).update(`cache\0${body}`).digest();
     return mac.subarray(0, TOKEN_SIGNATURE_BYTES).toString('base64url');
   }
 
-  private uuid(text: string): string {
-    const hex = createHmac('sha256', this.key).update(text).digest('hex');
+  private uuid(atMs: number, text: string): string {
+    const hex = createHmac('sha256', this.secretOf(atMs)).update(text).digest('hex');
     const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
     return [
       hex.slice(0, 8),

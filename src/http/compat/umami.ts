@@ -56,7 +56,7 @@ type Prepared =
   | { kind: 'error'; websiteId: string };
 
 export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
-  const sessions = new UmamiSessions();
+  const sessions = UmamiSessions.of(deps.engine);
   const guard = umamiGuard(deps);
   type Ctx = { request: Request; server: Server };
   const prepareOne = (
