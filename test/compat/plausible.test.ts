@@ -6,7 +6,9 @@
 // browser is test/e2e/plausible.test.ts.)
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { connect } from 'node:net';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
+import { startCompatServer } from './helpers/compat-server.ts';
 import { keyTenancy } from './helpers/key-tenancy.ts';
 
 type Json = Record<string, unknown>;
@@ -549,6 +551,39 @@ describe('Plausible overload', () => {
       expect(res.headers.get('retry-after')).toBe('1');
     } finally {
       await full.close();
+    }
+  });
+});
+
+describe('Plausible visitor address over a socket', () => {
+  test('X-Plausible-IP on two header lines is read by its first, as over app.handle', async () => {
+    // Bun's server joins the lines ("a, b") as the Headers API does: the route reads the first.
+    const server = await startCompatServer();
+    try {
+      const { hostname, port } = new URL(server.url);
+      const body = JSON.stringify({ n: 'pageview', u: 'https://example.com/', d: 'example.com' });
+      const send = (lines: string[]) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(port), hostname);
+          let answer = '';
+          socket.on('data', (chunk) => {
+            answer += chunk;
+          });
+          socket.on('end', () => resolve(answer.split('\r\n')[0] as string));
+          socket.on('error', reject);
+          const head = ['POST /api/event HTTP/1.1', `Host: ${hostname}`, ...lines];
+          head.push('Content-Type: text/plain', `User-Agent: ${CHROME}`, 'Connection: close');
+          socket.write(
+            `${[...head, `Content-Length: ${body.length}`].join('\r\n')}\r\n\r\n${body}`,
+          );
+        });
+      const twice = ['X-Plausible-IP: 198.51.100.1', 'X-Plausible-IP: 203.0.113.9'];
+      expect(await send(twice)).toBe('HTTP/1.1 202 Accepted');
+      expect(await send(['X-Plausible-IP: 198.51.100.1'])).toBe('HTTP/1.1 202 Accepted');
+      const s = await server.getJson('/api/v1/stats?tenant_id=example.com');
+      expect(s).toMatchObject({ page_views: 2, unique_visitors: 1 });
+    } finally {
+      await server.close();
     }
   });
 });
