@@ -50,15 +50,19 @@ export function acceptedOrThrow(
     case 'tenant_full':
       throw new AppError('tenant_overloaded', `${outcome.reason}; retry later`);
     case 'tenant_deleting':
-      // Nothing of the request was taken: after the deletion a retry goes to whatever owns the
-      // id then (in AUTH_MODE=required the deleted project's keys no longer work).
-      throw new AppError(
-        'overloaded',
-        `the tenant ${outcome.tenant} is being deleted; retry later`,
-      );
+      throw tenantDeleting(outcome.tenant);
     case 'overloaded':
       throw overloaded(outcome.reason);
   }
+}
+
+/**
+ * The refusal of events of a tenant being deleted. Nothing of them was taken: after the
+ * deletion a retry goes to whatever owns the id then (in AUTH_MODE=required the deleted
+ * project's keys no longer work).
+ */
+export function tenantDeleting(tenant: string): AppError {
+  return new AppError('overloaded', `the tenant ${tenant} is being deleted; retry later`);
 }
 
 /**

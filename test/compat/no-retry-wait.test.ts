@@ -197,6 +197,33 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     expect(await count('example.com')).toBe(1);
   });
 
+  test("an Umami batch of two websites, one deleted while it waits: its items refused, the other's written", async () => {
+    // Umami answers a batch item by item: the deleted website's items are each the 503 a
+    // request of it alone gets; before, the whole batch was, and the other's were lost too.
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const other = 'ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e';
+    const item = (website: string) => ({ type: 'event', payload: { website, url: '/p' } });
+    const items = [item(WEBSITE), item(other), item(WEBSITE)];
+    const sent = watched(t.post('/api/batch', items));
+    await Bun.sleep(100);
+    await t.engine.deletions.delete(other, { decide: (tombstone: () => void) => tombstone() });
+    expect(sent.answered).toBe(false);
+    await flush();
+    const res = await sent.answer;
+    expect(res.status).toBe(200);
+    const deleting = { error: { code: 'server-error', status: 503 } };
+    expect(await res.json()).toMatchObject({
+      size: 3,
+      processed: 2,
+      errors: 1,
+      details: [{ index: 1, response: deleting }],
+    });
+    await flush();
+    expect(await count(WEBSITE)).toBe(2);
+    expect(await count(other)).toBe(0);
+  });
+
   test('a client that goes away stops waiting; its event is not stored', async () => {
     await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
     await fillHot();

@@ -6,8 +6,8 @@ import { t } from 'elysia';
 import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../core/index.ts';
 import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { acceptedOrThrow, ingestEvents } from '../ingest-outcome.ts';
-import { admitIngest, type PrepareContext } from '../prepare.ts';
+import { acceptedOrThrow, ingestEvents, tenantDeleting } from '../ingest-outcome.ts';
+import { admitIngest } from '../prepare.ts';
 import type { RoomWait } from './room-wait.ts';
 
 export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
@@ -22,14 +22,27 @@ export async function ingest(
   return acceptedOrThrow(await write(deps, request, events), locOf);
 }
 
+/** What a waiting request checks again before each new try (see ingestWaiting). */
+export interface WaitRecheck {
+  /** Throws the 401/403 of a key revoked or a site alias removed; or takes their events out. */
+  recheckTenancy(): void;
+  /**
+   * For a request answered item by item (Umami's batch): takes the events of `tenant`, deleted
+   * while the request waited, out of the events, each answered `refusal`. Without it, the
+   * request is refused whole.
+   */
+  refuseTenant?(tenant: string, refusal: AppError): void;
+}
+
 /**
  * `ingest` for a client that never resends (see room-wait.ts): a refusal for overload (the
  * node's or the tenant's) waits for room and tries again while `wait` allows, then stands. The
  * same events go to each try: their event_ids were given once, before the first, so a part
  * written by an earlier try is a duplicate in the next, never stored twice. `ctx`, the one the
  * events were prepared with, re-checks the request's key or site aliases before each new try:
- * it throws, or (a batch answered item by item) takes the events it refuses out of `events`;
- * once none is left, nothing more is written.
+ * it throws, or (a batch answered item by item) takes the events it refuses out of `events`,
+ * as `refuseTenant` those of a tenant deleted meanwhile; once none is left, nothing more is
+ * written.
  */
 export async function ingestWaiting(
   deps: AppDeps,
@@ -37,7 +50,7 @@ export async function ingestWaiting(
   events: BaseEvent[],
   locOf: (i: number) => (string | number)[],
   wait: RoomWait,
-  ctx: Pick<PrepareContext, 'recheckTenancy'>,
+  ctx: WaitRecheck,
 ) {
   // The request was checked (its key, its sites) before its first try: a tenant deleted while
   // it waits (its keys revoked, its events gone) is not written after the deletion's answer.
@@ -50,8 +63,13 @@ export async function ingestWaiting(
     if (!(await wait.next(deps.isAccepting)) && deps.isAccepting()) {
       return acceptedOrThrow(outcome, locOf);
     }
-    const tenant = deps.engine.deletions.deletedSince(mark);
-    if (tenant !== undefined) return acceptedOrThrow({ kind: 'tenant_deleting', tenant }, locOf);
+    let deleted = deps.engine.deletions.deletedSince(mark);
+    while (deleted !== undefined) {
+      if (ctx.refuseTenant === undefined) throw tenantDeleting(deleted);
+      ctx.refuseTenant(deleted, tenantDeleting(deleted));
+      mark.delete(deleted);
+      deleted = deps.engine.deletions.deletedSince(mark);
+    }
     // Nor after its write key was revoked or a site alias it names removed (401/403).
     ctx.recheckTenancy();
     if (events.length === 0) return;

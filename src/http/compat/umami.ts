@@ -23,6 +23,7 @@ import {
   contextOf,
   ingestWaiting,
   type Server,
+  type WaitRecheck,
 } from './ingest.ts';
 import { CORS_HEADERS, json, preflightRoutes } from './responses.ts';
 import type { RoomWait, RoomWaits } from './room-wait.ts';
@@ -121,20 +122,27 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
         refuse(index, error);
       }
     });
-    // A website whose alias was removed while the batch waited: its items are refused as
-    // they would have been before the wait, each in `details`; the others are written.
-    const recheckTenancy = () => {
-      const refused = ctx.refusedClaims(new Set(websiteOf));
-      for (let i = events.length - 1; i >= 0 && refused.size > 0; i--) {
-        const error = refused.get(websiteOf[i]);
-        if (error === undefined) continue;
-        refuse(itemOf[i] as number, error);
+    // A website whose alias was removed, or whose tenant was deleted, while the batch waited:
+    // its items are refused as they would be alone, each in `details`; the others are written.
+    const drop = (refusalOf: (i: number) => AppError | undefined) => {
+      for (let i = events.length - 1; i >= 0; i--) {
+        const refusal = refusalOf(i);
+        if (refusal === undefined) continue;
+        refuse(itemOf[i] as number, refusal);
         for (const list of [events, itemOf, websiteOf]) list.splice(i, 1);
       }
     };
+    const recheck: WaitRecheck = {
+      recheckTenancy: () => {
+        const refused = ctx.refusedClaims(new Set(websiteOf));
+        if (refused.size > 0) drop((i) => refused.get(websiteOf[i]));
+      },
+      refuseTenant: (tenant, refusal) =>
+        drop((i) => (events[i]?.tenant === tenant ? refusal : undefined)),
+    };
     if (events.length > 0) {
       const locOf = (i: number) => ['body', itemOf[i] ?? i];
-      await ingestWaiting(deps, request, events, locOf, wait, { recheckTenancy });
+      await ingestWaiting(deps, request, events, locOf, wait, recheck);
     }
     details.sort((a, b) => a.index - b.index);
     const processed = items.length - details.length;
