@@ -117,6 +117,7 @@ export function createAuth(deps: AuthDeps): Auth {
       clock,
       memberAddPerUser,
       projectCreatePerUser: limiter(options.rates.projectCreate),
+      aliasAddPerUser: limiter(options.rates.projectCreate),
       bounds: options.bounds,
       tenantHoldsEvents: deps.tenantHoldsEvents,
     }),

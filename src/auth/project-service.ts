@@ -47,6 +47,11 @@ export interface ProjectDeps {
   memberAddPerUser: TokenBucketLimiter;
   /** Projects created per caller (admins exempt): each is a tenant with its own shares. */
   projectCreatePerUser: TokenBucketLimiter;
+  /**
+   * Aliases added per caller (admins exempt): each runs the tenant probe, as a create does
+   * (a bucket of its own, at the same rate).
+   */
+  aliasAddPerUser: TokenBucketLimiter;
   /** Checked by the stores in the transaction that inserts, so concurrent creates cannot pass. */
   bounds: ProjectBounds;
   tenantHoldsEvents: TenantHoldsEvents;
@@ -261,19 +266,27 @@ export class ProjectService {
   /**
    * Registers an alias of a project. An alias takes the later events naming it (keyless ones
    * too), as a project id does: over a tenant that holds events, only an admin may add it.
+   * Rate-limited per caller (admins exempt), before the tenant probe: each probe is a read of
+   * the store, and a loop of adds (of names refused afterwards too) must not be unbounded.
    */
   async addAlias(principal: Principal, id: string, body: unknown): Promise<Alias> {
     this.require(principal, id, 'owner');
     const fields = requireObject(body);
     const alias = checkTenantId(fields.alias, ['body', 'alias']);
     const kind: AliasKind = oneOf(fields.kind ?? 'tenant_id', ALIAS_KINDS, ['body', 'kind']);
-    if (!principal.user.isAdmin && (await this.holdsEvents(alias))) {
-      throw tenantHoldsEvents(alias, 'alias');
-    }
+    const claims = !principal.user.isAdmin;
+    if (claims) takeOrRefuse(this.deps.aliasAddPerUser, principal.user.id, 'aliases added');
+    if (claims && (await this.holdsEvents(alias))) throw tenantHoldsEvents(alias, 'alias');
     // Again after the probe, with nothing awaited before the insert: the caller may have been
-    // signed out, demoted or removed, or the project deleted, while it ran.
-    this.requireSession(principal);
-    this.require(principal, id, 'owner');
+    // signed out, demoted or removed, or the project deleted, while it ran. Such a refusal
+    // adds nothing and gives the token back (the probe's own 409 keeps it, as a create's).
+    try {
+      this.requireSession(principal);
+      this.require(principal, id, 'owner');
+    } catch (error) {
+      if (claims) this.deps.aliasAddPerUser.giveBack(principal.user.id);
+      throw error;
+    }
     const max = this.deps.bounds.aliasesPerProjectMax;
     return this.deps.aliases.add(id, alias, kind, this.deps.clock.now(), max);
   }

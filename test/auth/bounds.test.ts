@@ -349,6 +349,100 @@ describe('project creation is rate-limited per user', () => {
   });
 });
 
+describe('adding aliases is rate-limited per user, as creating projects is', () => {
+  const tight: Partial<AuthOptions> = {
+    rates: { ...defaultAuthOptions.rates, projectCreate: { perSecond: 1 / 60, burst: 2 } },
+  };
+  const addAlias = (token: string, project: string, alias: string) =>
+    t.call('POST', `/api/v1/projects/${project}/aliases`, { token, body: { alias } });
+  /** Counts the stored-events probes (DuckDB snapshots) the store is asked for. */
+  const countSnapshots = () => {
+    const store = t.engine.store;
+    const snapshot = store.snapshot.bind(store);
+    const counted = { n: 0 };
+    store.snapshot = (...args: Parameters<typeof snapshot>) => {
+      counted.n++;
+      return snapshot(...args);
+    };
+    return counted;
+  };
+
+  test('past the burst 429 with Retry-After, before the tenant probe; then one a minute', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    const probes = countSnapshots();
+    expect((await addAlias(ada, 'acme', 'a.example')).status).toBe(201);
+    expect((await addAlias(ada, 'acme', 'b.example')).status).toBe(201);
+    expect(probes.n).toBe(2);
+    // Each add looks up (a DuckDB read) whether the name holds events: a loop of them, even of
+    // names refused afterwards, must not be unbounded work.
+    for (const alias of ['c.example', 'a.example']) {
+      const refused = await addAlias(ada, 'acme', alias);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
+      expect((await json(refused)).code).toBe('rate_limited');
+    }
+    expect(probes.n).toBe(2);
+    expect(t.auth.stores.aliases.projectOf('c.example')).toBeNull();
+    // A bucket of its own: creating a project still may; another user has theirs.
+    await makeProject(t, ada, 'two');
+    const bo = (await signUp(t, 'bo@example.com')).access_token;
+    await makeProject(t, bo, 'globex');
+    expect((await addAlias(bo, 'globex', 'g.example')).status).toBe(201);
+    t.clock.advance(60_000);
+    expect((await addAlias(ada, 'acme', 'c.example')).status).toBe(201);
+  });
+
+  test('a refusal before the probe (a bad alias, a non-member) spends no token', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'acme');
+    expect((await addAlias(ada, 'acme', 'not/an alias')).status).toBe(422);
+    expect((await addAlias(ada, 'nope', 'x.example')).status).toBe(404);
+    expect((await addAlias(ada, 'acme', 'a.example')).status).toBe(201);
+    expect((await addAlias(ada, 'acme', 'b.example')).status).toBe(201);
+  });
+
+  test('an add refused after the probe (its session ended) gives its token back', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const ada = await signUp(t, 'ada@example.com');
+    await makeProject(t, ada.access_token, 'acme');
+    const store = t.engine.store;
+    const snapshot = store.snapshot.bind(store);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    store.snapshot = async (...args: Parameters<typeof snapshot>) => {
+      store.snapshot = snapshot;
+      await released;
+      return snapshot(...args);
+    };
+    const answer = addAlias(ada.access_token, 'acme', 'a.example');
+    const body = { refresh_token: ada.refresh_token };
+    expect((await t.call('POST', '/api/v1/auth/logout', { body })).status).toBe(204);
+    release();
+    expect((await answer).status).toBe(401);
+    const login = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    const again = ((await json(login)) as { access_token: string }).access_token;
+    expect((await addAlias(again, 'acme', 'a.example')).status).toBe(201);
+    expect((await addAlias(again, 'acme', 'b.example')).status).toBe(201);
+    expect((await addAlias(again, 'acme', 'c.example')).status).toBe(429);
+  });
+
+  test('admins are exempt from the rate (not from the bound)', async () => {
+    t = await makeAuthApp({ auth: tight });
+    const admin = await adminToken(t);
+    for (const alias of ['a', 'b', 'c', 'd']) {
+      expect((await addAlias(admin, 'default', `${alias}.example`)).status).toBe(201);
+    }
+  });
+});
+
 /** The user id inside an access token (its `sub`). */
 function userIdOf(accessToken: string): string {
   const payload = accessToken.split('.')[1] as string;

@@ -325,7 +325,9 @@ function aliasRoutes(auth: Auth) {
           description:
             'Events naming the alias are written to this project; browser beacons that carry ' +
             'only a registered alias (no key) are accepted for it. A project has at most ' +
-            'ALIASES_PER_PROJECT_MAX aliases (409 `limit_reached`).',
+            'ALIASES_PER_PROJECT_MAX aliases (409 `limit_reached`). A user adds aliases at ' +
+            'the rate of project creations (PROJECT_CREATE_BURST, PROJECT_CREATE_PER_HOUR; ' +
+            'admins exempt), 429 beyond.',
           requestBody: {
             required: true,
             content: jsonContent(AliasIn, { alias: 'acme-site', kind: 'site_id' }),
@@ -339,6 +341,7 @@ function aliasRoutes(auth: Auth) {
               409:
                 'Taken, a tenant that holds events (admins only), or the project has ' +
                 'ALIASES_PER_PROJECT_MAX aliases',
+              429: 'Too many aliases added by this user; see Retry-After',
             }),
           },
         },
