@@ -80,6 +80,8 @@ export class AccountService {
     if (!this.deps.options.registrationOpen && !admin) {
       throw new AppError('forbidden', 'registration is closed; an admin can create accounts');
     }
+    // Before the rate is spent; nothing is awaited from here to the hash.
+    this.deps.hasher.requireRoom();
     if (!admin) {
       const decision = this.deps.registerPerIp.take(addressKeyOf(ip));
       if (!decision.allowed) {
@@ -111,6 +113,9 @@ export class AccountService {
     // Lengths first: an over-long value is refused before the limiters keep it as a key.
     const email = checkLoginEmail(fields[loc], ['body', loc]);
     const password = checkLoginPassword(fields.password, ['body', 'password']);
+    // A login the hasher has no room for is refused before it spends the address's and the
+    // email's attempts; nothing is awaited from here to the hash.
+    this.deps.hasher.requireRoom();
     this.limitLogin(email, ip);
     const found = this.deps.users.withHashByEmail(email);
     const ok = await this.deps.hasher.verify(password, found?.passwordHash ?? null);
@@ -191,6 +196,7 @@ export class AccountService {
     let checkedHash: string | null = null;
     if (email !== undefined || password !== undefined) {
       const current = checkLoginPassword(fields.current_password, ['body', 'current_password']);
+      this.deps.hasher.requireRoom();
       this.limitPasswordCheck(user.id, ip);
       checkedHash = this.deps.users.passwordHashOf(user.id);
       if (!(await this.deps.hasher.verify(current, checkedHash))) {

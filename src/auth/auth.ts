@@ -79,7 +79,7 @@ export function createAuth(deps: AuthDeps): Auth {
     rotateAfterMs: options.signingKeyRotateMs,
     accessTtlMs: options.accessTtlMs,
   });
-  const hasher = new PasswordHasher(options.passwordCost);
+  const hasher = new PasswordHasher(options.passwordCost, options.passwordHashes);
   const accounts = new AccountService({
     ...stores,
     signingKeys,

@@ -2,7 +2,12 @@
 // values (cheap password hashing, tight rate limits) directly.
 
 import type { ProjectBounds } from './bounds.ts';
-import { defaultPasswordCost, type PasswordCost } from './passwords.ts';
+import {
+  defaultPasswordCost,
+  defaultPasswordHashLimits,
+  type PasswordCost,
+  type PasswordHashLimits,
+} from './passwords.ts';
 import type { RateSpec } from './rate-limit.ts';
 
 const MINUTE_MS = 60_000;
@@ -72,6 +77,8 @@ export interface AuthOptions {
   /** When false, only an admin can create accounts (POST /api/v1/auth/register with a JWT). */
   registrationOpen: boolean;
   passwordCost: PasswordCost;
+  /** Password hashes running and waiting at once (the default applies when absent). */
+  passwordHashes?: PasswordHashLimits;
   rates: AuthRates;
   /**
    * Projects per user; keys, aliases, members and pending invitations per project (defaults
@@ -84,6 +91,7 @@ export interface AuthOptions {
 
 /** Options with every rate and bound filled in, as createAuth uses them. */
 export type ResolvedAuthOptions = AuthOptions & {
+  passwordHashes: PasswordHashLimits;
   rates: Required<AuthRates>;
   bounds: ProjectBounds;
 };
@@ -97,6 +105,7 @@ export const defaultAuthOptions: ResolvedAuthOptions = {
   invitationTtlMs: 7 * DAY_MS,
   registrationOpen: true,
   passwordCost: defaultPasswordCost,
+  passwordHashes: defaultPasswordHashLimits,
   rates: {
     write: { perSecond: 1000, burst: 2000 },
     read: { perSecond: 20, burst: 100 },
@@ -148,5 +157,6 @@ export function resolveAuthOptions(given: Partial<AuthOptions> = {}): ResolvedAu
     };
   }
   const bounds = { ...defaultAuthOptions.bounds, ...given.bounds };
-  return { ...defaultAuthOptions, ...given, rates, bounds };
+  const passwordHashes = given.passwordHashes ?? defaultAuthOptions.passwordHashes;
+  return { ...defaultAuthOptions, ...given, passwordHashes, rates, bounds };
 }

@@ -67,6 +67,7 @@ export function userRoutes(deps: UserRouteDeps) {
               409: 'Email taken',
               422: 'Invalid value',
               429: 'Too many current_password attempts',
+              503: 'Too many password checks running and waiting; see Retry-After',
             }),
           },
         },
