@@ -187,7 +187,7 @@ export class TenantRollups {
     for (const w of WINDOW_NAMES) {
       windows[w] = {
         events: keyed.all[w],
-        uniques: uniques[w],
+        uniques: Math.min(uniques[w], keyed.all[w]), // an estimate, never over its events
         // Views known for certain: exact while the distinct paths fit the counters, a lower
         // bound past that (never a path seen once shown with the floor of every bucket).
         top_paths: this.paths[w]

@@ -39,7 +39,7 @@ export const LiveWindow = Type.Object(
     events: Type.Integer({ minimum: 0, description: 'Events received in the window (no bots).' }),
     uniques: Type.Integer({
       minimum: 0,
-      description: 'Unique visitors, a HyperLogLog estimate (about 1% error).',
+      description: 'Unique visitors, a HyperLogLog estimate (about 1% error), at most `events`.',
     }),
     events_per_second: Type.Number({
       minimum: 0,
