@@ -116,6 +116,8 @@ export function errorMessage(code: string, detail: string): string {
   return JSON.stringify({ type: 'error', code, detail });
 }
 
+const BINARY_FRAME_DETAIL = 'a message must be a JSON text frame, not a binary one';
+
 /**
  * Reads one client message: text (JSON) or the value the framework already parsed from it.
  * Names are de-duplicated and sorted, so equal filters share one topic.
@@ -124,6 +126,11 @@ export function parseClientMessage(
   raw: unknown,
   limits: Pick<LiveLimits, 'subscribeNamesMax' | 'clientMessageBytesMax'>,
 ): ClientRequest {
+  // A binary frame (a Buffer) is not read: as a JSON value it would be {"type":"Buffer",…},
+  // refused as too large at a quarter of the limit, or as no subscribe though it held one.
+  if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) {
+    return { kind: 'invalid', code: 'bad_request', detail: BINARY_FRAME_DETAIL };
+  }
   const text = typeof raw === 'string' ? raw : JSON.stringify(raw ?? null);
   if (Buffer.byteLength(text) > limits.clientMessageBytesMax) {
     const detail = `a message may have at most ${limits.clientMessageBytesMax} bytes`;

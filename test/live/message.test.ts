@@ -191,6 +191,15 @@ describe('client messages', () => {
     expect(big).toMatchObject({ kind: 'invalid', code: 'payload_too_large' });
     expect(parseClientMessage('{', limits)).toMatchObject({ detail: 'a message must be JSON' });
     expect(parseClientMessage(42, limits)).toMatchObject({ kind: 'invalid' });
+    // Binary frames: not JSON text, whatever their bytes and size under the limit.
+    const binary = 'a message must be a JSON text frame, not a binary one';
+    for (const frame of [Buffer.from('{"type":"subscribe"}'), Buffer.alloc(600)]) {
+      expect(parseClientMessage(frame, limits)).toEqual({
+        kind: 'invalid',
+        code: 'bad_request',
+        detail: binary,
+      });
+    }
     expect(parseClientMessage({ type: 'subscribe', names: [''] }, limits)).toMatchObject({
       detail: '/names/0: Expected string length greater or equal to 1',
     });

@@ -462,13 +462,18 @@ describe('bounds and messages', () => {
     client.send({ type: 'subscribe', names: 'signup' });
     client.send({ type: 'dance' });
     client.send({ type: 'subscribe', names: ['x'.repeat(200)] });
+    // Binary frames, a subscribe's bytes or 8 KiB (half the limit): not JSON text.
+    client.ws.send(new TextEncoder().encode('{"type":"subscribe"}'));
+    client.ws.send(new Uint8Array(8 * 1024));
     let from = 0;
-    for (let i = 0; i < 4; i++) from = (await client.next(isError, 2000, from)).index + 1;
+    for (let i = 0; i < 6; i++) from = (await client.next(isError, 2000, from)).index + 1;
     expect(client.messages.filter(isError).map((m) => m.detail)).toEqual([
       'a message must be JSON',
       '/names: Expected array',
       'expected {"type":"subscribe","names":[…]?} or {"type":"unsubscribe"}',
       '/names/0: Expected string length less or equal to 120',
+      'a message must be a JSON text frame, not a binary one',
+      'a message must be a JSON text frame, not a binary one',
     ]);
     client.send({ type: 'subscribe', names: ['signup'] });
     const { message } = await client.next(isSnapshot);
