@@ -661,6 +661,7 @@ describe("README: the numbers it states are the code's limits", () => {
       refreshIntervalMs: "how often an unchanged tenant's snapshot is rebuilt as windows slide",
       tickSnapshotsPerTurnMax: 'slices of a tick ("done in short slices")',
       tickTenantsPerTurnMax: 'slices of a tick ("done in short slices")',
+      tickTopicsPerTurnMax: 'slices of a tick ("done in short slices")',
       recheckCredentialsPerTurnMax: 'slices of the credentials round (every 5 s, stated)',
       recheckSocketsPerTurnMax: 'slices of the credentials round (every 5 s, stated)',
     };

@@ -40,6 +40,11 @@ export interface LiveLimits {
   tickSnapshotsPerTurnMax: number;
   /** Tenants a tick looks at in one turn (an unchanged one costs microseconds). */
   tickTenantsPerTurnMax: number;
+  /**
+   * Topics a tick renders in one turn: a filter of 100 names costs up to ~1 ms, and a tenant
+   * may have 64 (filtersPerTenantMax), so its topics may take several turns.
+   */
+  tickTopicsPerTurnMax: number;
   /** Distinct credentials checked again in one turn (a check reads SQLite: 10–25 µs). */
   recheckCredentialsPerTurnMax: number;
   /** Sockets a credentials round goes through in one turn. */
@@ -72,6 +77,7 @@ export const defaultLiveLimits: LiveLimits = {
   clientMessageIntervalMs: 250,
   tickSnapshotsPerTurnMax: 4,
   tickTenantsPerTurnMax: 1_000,
+  tickTopicsPerTurnMax: 16,
   recheckCredentialsPerTurnMax: 200,
   recheckSocketsPerTurnMax: 5_000,
 };
@@ -99,7 +105,9 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
     'a client may subscribe and change its filter',
   );
   assert(
-    limits.tickSnapshotsPerTurnMax >= 1 && limits.tickTenantsPerTurnMax >= 1,
+    limits.tickSnapshotsPerTurnMax >= 1 &&
+      limits.tickTenantsPerTurnMax >= 1 &&
+      limits.tickTopicsPerTurnMax >= 1,
     'a tick makes progress every turn',
   );
   assert(

@@ -1,10 +1,12 @@
 // The round that pushes counter snapshots: over the tenants watched when it began, a bounded
-// share a turn (tenants, and snapshots built), it publishes one message per topic whose content
-// changed once the push interval passed, heartbeats on quiet topics, and hands the sockets
-// that could not keep up to the hub to close. Messages go through the server's pub/sub, never
-// a loop of sends; only sockets waiting for a rebuild, on no topic yet, get heartbeats sent.
+// share a turn (tenants, snapshots built, and topics rendered: a tenant's topics may take
+// several turns), it publishes one message per topic whose content changed once the push
+// interval passed, heartbeats on quiet topics, and hands the sockets that could not keep up to
+// the hub to close. Messages go through the server's pub/sub, never a loop of sends; only
+// sockets waiting for a rebuild, on no topic yet, get heartbeats sent.
 
-import { type Connection, isDue, type LivePublisher, type TenantFeed } from './feed.ts';
+import type { RollupSnapshot } from '../engine/index.ts';
+import { type Connection, isDue, type LivePublisher, type TenantFeed, type Topic } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
 import { heartbeatMessage, snapshotMessage } from './message.ts';
 import type { Step } from './turns.ts';
@@ -32,43 +34,80 @@ export interface PushDeps {
   deliver: (conn: Connection, text: string) => void;
 }
 
-/** A round over `feeds`, at most a turn's share of them at a time. */
+/** A tenant whose snapshot is being published, topic by topic, over one or more turns. */
+interface FeedPush {
+  feed: TenantFeed;
+  snapshot: RollupSnapshot;
+  /** The time the snapshot was built for (its messages' `at`). */
+  now: number;
+  topics: Topic[];
+  next: number;
+  published: boolean;
+}
+
+/** A round over `feeds`, at most a turn's share of them (and of their topics) at a time. */
 export function pushStep(feeds: readonly TenantFeed[], deps: PushDeps): Step {
-  const { tickTenantsPerTurnMax, tickSnapshotsPerTurnMax } = deps.limits;
+  const { tickTenantsPerTurnMax, tickSnapshotsPerTurnMax, tickTopicsPerTurnMax } = deps.limits;
   const { counts } = deps;
   let next = 0;
+  let current: FeedPush | null = null;
   return () => {
     const now = deps.now();
     const builtBefore = counts.snapshotsBuilt;
+    const budget = { topics: tickTopicsPerTurnMax };
+    if (current !== null && !publishSome(current, budget, deps)) return false;
+    current = null;
     const end = Math.min(feeds.length, next + tickTenantsPerTurnMax);
-    while (next < end && counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax) {
+    while (
+      next < end &&
+      budget.topics > 0 &&
+      counts.snapshotsBuilt - builtBefore < tickSnapshotsPerTurnMax
+    ) {
       const feed = feeds[next++] as TenantFeed;
       if (!deps.watched(feed)) continue;
       heartbeatWaiting(feed, now, deps);
       if (feed.topics.size === 0) continue;
-      const pushed = push(feed, now, deps);
-      const beat = heartbeat(feed, now, deps);
-      if (pushed || beat) closeSlow(feed, deps);
+      const snapshot = feed.dueSnapshot(now, deps.limits);
+      if (snapshot === null) {
+        if (heartbeat(feed, now, deps)) closeSlow(feed, deps);
+        continue;
+      }
+      const topics = [...feed.topics.values()];
+      const push: FeedPush = { feed, snapshot, now, topics, next: 0, published: false };
+      if (!publishSome(push, budget, deps)) {
+        current = push; // its other topics in the next turns
+        return false;
+      }
     }
     return next >= feeds.length;
   };
 }
 
-/** Publishes a snapshot on each topic whose content changed; true when any went out. */
-function push(feed: TenantFeed, now: number, deps: PushDeps): boolean {
-  const snapshot = feed.dueSnapshot(now, deps.limits);
-  if (snapshot === null) return false;
-  let published = false;
-  for (const topic of feed.topics.values()) {
+/**
+ * Publishes the snapshot on the topics of `push` whose content changed, as many as `budget`
+ * allows (each rendered topic takes one); once every topic is done, heartbeats the quiet ones
+ * and closes slow consumers, and says true. A tenant no longer watched, or a topic left
+ * meanwhile, is skipped.
+ */
+function publishSome(push: FeedPush, budget: { topics: number }, deps: PushDeps): boolean {
+  const { feed, snapshot, now } = push;
+  if (!deps.watched(feed)) return true;
+  while (push.next < push.topics.length) {
+    if (budget.topics <= 0) return false;
+    const topic = push.topics[push.next++] as Topic;
+    if (topic.members === 0) continue;
+    budget.topics--;
     const content = feed.render(topic, snapshot);
     if (content === topic.content) continue;
     topic.content = content;
     topic.lastSentAt = now;
     publish(topic.id, snapshotMessage(now, content), deps);
-    published = true;
+    push.published = true;
   }
-  if (published) feed.pushedAt = now;
-  return published;
+  if (push.published) feed.pushedAt = now;
+  const beat = heartbeat(feed, now, deps);
+  if (push.published || beat) closeSlow(feed, deps);
+  return true;
 }
 
 function heartbeat(feed: TenantFeed, now: number, deps: PushDeps): boolean {

@@ -87,6 +87,29 @@ describe('cost of a tick', () => {
     expect(hub.stats().snapshotsBuilt - built).toBe(5);
     for (const w of watchers) expect(events1m(w.sent.at(-1))).toBe(1);
   });
+
+  test("a tenant's many topics are rendered a bounded number per turn", async () => {
+    const hub = makeHub({ tickTopicsPerTurnMax: 8 });
+    const watchers = [];
+    // 20 distinct filters: 20 topics of one tenant, each rendered apart at every push.
+    for (let f = 0; f < 20; f++) watchers.push(await join(hub, 'acme', ['signup', `n${f}`]));
+    const left = watchers[15] as FakeSocket;
+    ingest('acme', 'signup');
+    clock.advance(250);
+    const before = publisher.published.length;
+    const round = hub.tick();
+    expect(publisher.published.length - before).toBe(8); // the rest in the next turns
+    hub.close(left); // its topic, not rendered yet, is skipped
+    await round;
+    expect(publisher.published.length - before).toBe(19);
+    for (const w of watchers.filter((w) => w !== left)) {
+      const last = w.sent.at(-1);
+      expect(last?.type === 'snapshot' && last.windows['1m'].names[0]).toEqual({
+        name: 'signup',
+        events: 1,
+      });
+    }
+  });
 });
 
 describe('in_other', () => {
