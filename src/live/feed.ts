@@ -124,10 +124,11 @@ export class TenantFeed {
   /** When a snapshot was last published on any topic of this tenant. */
   pushedAt = Number.NEGATIVE_INFINITY;
   /**
-   * Sockets whose subscribe waits for the rollups to be rebuilt (with the number of their
-   * subscribes waiting): those without a topic yet get heartbeats sent to them directly.
+   * Sockets whose subscribe waits for the rollups to be rebuilt: the number of their subscribes
+   * waiting, and the generation of the latest. Those without a topic yet get heartbeats sent to
+   * them directly, unless an unsubscribe (a newer generation) came since.
    */
-  readonly waiting = new Map<Connection, number>();
+  readonly waiting = new Map<Connection, { subscribes: number; generation: number }>();
   /** When the waiting sockets last got a heartbeat (or the first of them began to wait). */
   waitingBeatAt = Number.NEGATIVE_INFINITY;
   private actor: LiveActor | null = null;
@@ -172,17 +173,18 @@ export class TenantFeed {
     else this.pending.set(key, held - 1);
   }
 
-  /** Notes a subscribe of `conn` that waits for the rebuild, from `nowMs`. */
+  /** Notes a subscribe of `conn` (its generation now) that waits for the rebuild, from `nowMs`. */
   startWaiting(conn: Connection, nowMs: number): void {
     if (this.waiting.size === 0) this.waitingBeatAt = nowMs;
-    this.waiting.set(conn, (this.waiting.get(conn) ?? 0) + 1);
+    const subscribes = (this.waiting.get(conn)?.subscribes ?? 0) + 1;
+    this.waiting.set(conn, { subscribes, generation: conn.generation });
   }
 
   /** A subscribe noted by `startWaiting` is done waiting. */
   stopWaiting(conn: Connection): void {
-    const held = this.waiting.get(conn) ?? 0;
-    if (held <= 1) this.waiting.delete(conn);
-    else this.waiting.set(conn, held - 1);
+    const held = this.waiting.get(conn);
+    if (held === undefined || held.subscribes <= 1) this.waiting.delete(conn);
+    else held.subscribes--;
   }
 
   /** Distinct filters: topics, and reserved filters without a topic yet. */

@@ -125,15 +125,16 @@ function heartbeat(feed: TenantFeed, now: number, deps: PushDeps): boolean {
 /**
  * Heartbeats the sockets whose subscribe waits for a rebuild and that have no topic yet (a
  * first subscribe), sent to each: they are on no topic to publish to, and a rebuild may take
- * longer than a client waits for a silent socket. Sockets with a topic hear its heartbeats.
+ * longer than a client waits for a silent socket. Sockets with a topic hear its heartbeats;
+ * one that unsubscribed since its latest subscribe hears none (unsubscribe stops them).
  */
 function heartbeatWaiting(feed: TenantFeed, now: number, deps: PushDeps): void {
   if (feed.waiting.size === 0) return;
   if (!isDue(now, feed.waitingBeatAt, deps.limits.heartbeatIntervalMs)) return;
   feed.waitingBeatAt = now;
   const text = heartbeatMessage(now);
-  for (const conn of [...feed.waiting.keys()]) {
-    if (!conn.open || conn.topic !== null) continue;
+  for (const [conn, { generation }] of [...feed.waiting]) {
+    if (!conn.open || conn.topic !== null || conn.generation !== generation) continue;
     deps.deliver(conn, text);
     deps.counts.heartbeats++;
   }

@@ -176,6 +176,34 @@ describe('a subscribe waiting for a rebuild', () => {
     expect(beats(socket)).toBe(5); // from its topic now, not twice
     expect(socket.closed).toBeNull();
   });
+
+  test('an unsubscribe sent meanwhile stops its heartbeats; a subscribe after it resumes them', async () => {
+    const hub = makeHub();
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const socket = new FakeSocket();
+    publisher.sockets.push(socket);
+    hub.open(socket, 'acme', publisher);
+    const subscribed = hub.receive(socket, { type: 'subscribe' });
+    await hub.receive(socket, { type: 'unsubscribe' });
+    for (let n = 1; n <= 2; n++) {
+      clock.set(T0 + n * 15_000);
+      await hub.tick();
+    }
+    expect(socket.sent).toEqual([]); // unsubscribed: no snapshot, no heartbeat
+    const again = hub.receive(socket, { type: 'subscribe', names: ['signup'] });
+    clock.set(T0 + 45_000);
+    await hub.tick();
+    expect(socket.sent).toEqual([{ type: 'heartbeat', at: T0 + 45_000 }]);
+    finish();
+    await Promise.all([subscribed, again]);
+    expect(snapshots(socket).map((m) => m.type === 'snapshot' && m.names_filter)).toEqual([
+      ['signup'],
+    ]);
+  });
 });
 
 describe('credentials', () => {
