@@ -113,6 +113,19 @@ export class ActorRegistry {
     this.watched.delete(tenant);
   }
 
+  /**
+   * The tenant's actor for a live subscribe, created if needed: at the bound an unwatched actor
+   * with nothing in flight gives way, never a watched one, whose dashboards would get nothing
+   * new until there is room (and, reopened, push out another's); null when none can.
+   */
+  actorForWatch(tenant: string): TenantActor | null {
+    const existing = this.actors.get(tenant);
+    if (existing !== undefined) return existing;
+    const full = this.actors.size >= this.options.actorsMax;
+    if (full && this.evict(1, Number.POSITIVE_INFINITY) === 0) return null;
+    return this.actorFor(tenant);
+  }
+
   /** The tenant's actor, created only while the resident bound has room (no eviction). */
   actorIfRoom(tenant: string): TenantActor | null {
     const existing = this.actors.get(tenant);

@@ -26,8 +26,11 @@ export interface LiveActor {
 export interface LiveSource {
   /** The resident actor of a tenant, if any. */
   peek(tenant: string): LiveActor | undefined;
-  /** The tenant's actor, created (and rebuilt from the store) if needed; null when full. */
-  actorFor(tenant: string): LiveActor | null;
+  /**
+   * The tenant's actor for a subscribe, created (and rebuilt from the store) if needed; at
+   * ACTORS_MAX only an unwatched actor gives way (never a watched one); null when none can.
+   */
+  actorForWatch(tenant: string): LiveActor | null;
   /**
    * The tenant's actor, created only if that evicts no other: a watched tenant comes back
    * when there is room, never by pushing out another (watched ones would evict each other

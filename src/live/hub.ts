@@ -293,7 +293,7 @@ export class LiveHub {
     names: readonly string[] | null,
   ): Promise<void> {
     const generation = ++conn.generation;
-    const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorFor(conn.tenant);
+    const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorForWatch(conn.tenant);
     if (actor === null) {
       this.deliver(conn, errorMessage('overloaded', `${NO_ROOM_REASON}; retry later`));
       conn.socket.close(CLOSE_TRY_AGAIN_LATER, NO_ROOM_REASON);

@@ -207,6 +207,20 @@ describe('actor registry', () => {
     expect(await liveEvents(t, 'c')).toBe(3);
   });
 
+  test('a live subscribe makes room with an unwatched actor only, never a watched one', async () => {
+    t = await makeTestApp({ actorsMax: 2 });
+    await t.post('/api/v1/events/batch', views('a', 1));
+    await t.post('/api/v1/events/batch', views('b', 1));
+    const { registry } = t.engine;
+    registry.watch('a');
+    expect(registry.actorForWatch('c')).not.toBeNull(); // b, unwatched, gave way
+    expect(registry.peek('b')).toBeUndefined();
+    registry.watch('c');
+    expect(registry.actorForWatch('d')).toBeNull(); // a and c are watched: both stay
+    expect([registry.peek('a'), registry.peek('c')].every((a) => a !== undefined)).toBe(true);
+    expect(registry.actorForWatch('a')).toBe(registry.peek('a') ?? null); // resident: as is
+  });
+
   test('an unwatched actor gives way before a watched one', async () => {
     t = await makeTestApp({ actorsMax: 2 });
     await t.post('/api/v1/events/batch', views('a', 1));

@@ -87,6 +87,9 @@ export class FakeSource implements LiveSource {
     }
     return actor;
   }
+  actorForWatch(tenant: string) {
+    return this.actorFor(tenant);
+  }
   /** Whether a new actor fits without evicting another. */
   room = true;
   actorIfRoom(tenant: string) {

@@ -180,6 +180,34 @@ describe('slow consumers', () => {
   }, 30_000);
 });
 
+describe('resident tenants', () => {
+  test("at ACTORS_MAX a subscribe never pushes out a watched tenant's counters", async () => {
+    server = await startLiveServer({ engine: { actorsMax: 2 } });
+    const s = server;
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'a' });
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'b' });
+    const watch = async (tenant: string) => {
+      const client = await LiveClient.connect(`${s.wsUrl}/api/v1/live?tenant_id=${tenant}`);
+      clients.push(client);
+      client.send({ type: 'subscribe' });
+      return client;
+    };
+    const a = await watch('a');
+    await a.next(events1m(1));
+    await (await watch('b')).next(events1m(1));
+    // A dashboard of a project with no events yet: no room without pushing out a or b.
+    const c = await watch('c');
+    expect((await c.closed).code).toBe(1013);
+    expect(c.messages).toEqual([
+      { type: 'error', code: 'overloaded', detail: 'no room for more tenants; retry later' },
+    ]);
+    // a's counters stayed resident and live: its dashboard sees its next event.
+    expect(s.engine.registry.peek('a')).toBeDefined();
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'a' });
+    await a.next(events1m(2));
+  });
+});
+
 describe('open mode', () => {
   test('tenant_id is checked as the read routes check it: 422 before the upgrade', async () => {
     server = await startLiveServer();
