@@ -187,7 +187,8 @@ export const tenantShareLimits = {
    * Once the hot tier holds this share of HOT_BYTES_MAX (flushing is behind), a tenant holding
    * more than its part of it (HOT_BYTES_MAX ÷ the tenants holding hot events, at least two: a
    * lone one leaves the rest to tenants to come) gets 429 while the others go on ingesting; only
-   * a full budget answers every tenant 503.
+   * a full budget answers every tenant 503. Live sockets are shared by the same rule, of
+   * LIVE_SUBSCRIBERS_MAX (live/admission.ts).
    */
   hotPressureShare: 3 / 4,
 } as const;

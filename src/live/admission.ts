@@ -1,6 +1,8 @@
 // Whether one more live socket may open: the server's and the tenant's subscriber limits
-// (subscribersMax, subscribersPerTenantMax), with the reason a refusal names.
+// (subscribersMax, subscribersPerTenantMax), and, once the server is near its limit, the
+// tenant's fair part of it, with the reason a refusal names.
 
+import { tenantShareLimits } from '../core/index.ts';
 import type { LiveLimits } from './limits.ts';
 
 /** Whether one more live socket may open for a tenant. */
@@ -8,21 +10,54 @@ export type LiveAdmission =
   | { kind: 'ok' }
   | { kind: 'full'; scope: 'tenant' | 'server'; reason: string };
 
-/** The admission of a socket for `tenant`, which has `count` of the server's `all` sockets. */
+/** The server's live sockets when a handshake asks: all of them, and the tenants holding them. */
+export interface LiveOccupancy {
+  sockets: number;
+  tenants: number;
+}
+
+/**
+ * The admission of a socket for `tenant`, which holds `count` of the server's sockets. Once
+ * they reach tenantShareLimits.hotPressureShare of subscribersMax (as the hot tier's budget is
+ * shared), a tenant that would hold more than its part (subscribersMax ÷ the tenants holding
+ * sockets, at least two: a lone one leaves the rest to tenants to come) is refused (its own
+ * 429) while the others go on until the server is full: read keys of a few projects cannot take
+ * every socket of the server and have every other tenant's dashboards refused.
+ */
 export function admitSocket(
   limits: Pick<LiveLimits, 'subscribersMax' | 'subscribersPerTenantMax'>,
-  all: number,
+  all: LiveOccupancy,
   tenant: string,
   count: number,
 ): LiveAdmission {
   const { subscribersMax: serverMax, subscribersPerTenantMax: tenantMax } = limits;
-  if (all >= serverMax) {
-    const reason = `the server has ${all} live subscribers (limit ${serverMax})`;
+  if (all.sockets >= serverMax) {
+    const reason = `the server has ${all.sockets} live subscribers (limit ${serverMax})`;
     return { kind: 'full', scope: 'server', reason };
   }
   if (count >= tenantMax) {
     const reason = `tenant ${tenant} has ${count} live subscribers (limit ${tenantMax})`;
     return { kind: 'full', scope: 'tenant', reason };
   }
-  return { kind: 'ok' };
+  return shareRefusal(serverMax, all, tenant, count) ?? { kind: 'ok' };
+}
+
+/** The refusal of a tenant that would hold more than its part of a server near its limit. */
+function shareRefusal(
+  serverMax: number,
+  all: LiveOccupancy,
+  tenant: string,
+  count: number,
+): LiveAdmission | null {
+  if (all.sockets < serverMax * tenantShareLimits.hotPressureShare) return null;
+  const sharing = Math.max(all.tenants, 2);
+  const part = Math.floor(serverMax / sharing);
+  if (count < part) return null;
+  const among =
+    all.tenants <= 1 ? 'tenants: the one holding sockets and one to come' : 'tenants holding them';
+  const reason =
+    `tenant ${tenant} has ${count} of the server's ${all.sockets} live subscribers while the ` +
+    `server is near its limit, and its part is ${part} (LIVE_SUBSCRIBERS_MAX ${serverMax} ÷ ` +
+    `${sharing} ${among})`;
+  return { kind: 'full', scope: 'tenant', reason };
 }

@@ -119,7 +119,8 @@ export class LiveHub {
   /** Whether one more socket may open for `tenant` (admission.ts). */
   admit(tenant: string): LiveAdmission {
     const count = this.feeds.get(tenant)?.connections.size ?? 0;
-    return admitSocket(this.limits, this.connections.size, tenant, count);
+    const all = { sockets: this.connections.size, tenants: this.feeds.size };
+    return admitSocket(this.limits, all, tenant, count);
   }
 
   /**

@@ -391,6 +391,44 @@ describe('bounds', () => {
     expect(hub.admit('initech')).toMatchObject({ kind: 'full', scope: 'server' });
   });
 
+  test('near the server limit a tenant past its fair part is refused; the others go on', async () => {
+    // 3/4 of 8 is 6: from then on a tenant gets 8 ÷ (the tenants holding sockets, at least 2).
+    const hub = makeHub({ subscribersPerTenantMax: 8, subscribersMax: 8 });
+    for (let i = 0; i < 6; i++) await join(hub, 'flood');
+    expect(hub.admit('flood')).toEqual({
+      kind: 'full',
+      scope: 'tenant',
+      reason:
+        "tenant flood has 6 of the server's 6 live subscribers while the server is near its " +
+        'limit, and its part is 4 (LIVE_SUBSCRIBERS_MAX 8 ÷ 2 tenants: the one holding sockets ' +
+        'and one to come)',
+    });
+    const refused = new FakeSocket();
+    expect(hub.open(refused, 'flood', publisher)).toBe(false);
+    expect(refused.closed).toEqual({ code: 1013, reason: 'too many live subscribers' });
+    // Another tenant still connects, up to the server's limit.
+    await join(hub, 'acme');
+    await join(hub, 'acme');
+    expect(hub.admit('globex')).toMatchObject({ kind: 'full', scope: 'server' });
+    expect(hub.stats()).toMatchObject({ connections: 8, tenants: 2 });
+  });
+
+  test('below three quarters of the server limit no fair part is asked', async () => {
+    const hub = makeHub({ subscribersPerTenantMax: 12, subscribersMax: 12 });
+    for (let i = 0; i < 8; i++) await join(hub, 'flood');
+    expect(hub.admit('flood')).toEqual({ kind: 'ok' });
+    await join(hub, 'flood'); // the ninth: now 3/4 full
+    expect(hub.admit('flood')).toMatchObject({ kind: 'full', scope: 'tenant' });
+    await join(hub, 'acme');
+    await join(hub, 'globex');
+    // Three tenants share it: 12 ÷ 3 is 4, which acme and globex (1 each) are under.
+    expect(hub.admit('acme')).toEqual({ kind: 'ok' });
+    expect(hub.admit('globex')).toEqual({ kind: 'ok' });
+    expect(hub.admit('flood')).toMatchObject({
+      reason: expect.stringContaining('its part is 4 (LIVE_SUBSCRIBERS_MAX 12 ÷ 3 tenants holding'),
+    });
+  });
+
   test('a socket over the buffered-bytes limit is closed with 1013; others go on', async () => {
     const hub = makeHub({ wsBufferedBytesMax: 1000 });
     const slow = await join(hub);

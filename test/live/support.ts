@@ -182,5 +182,6 @@ export async function upgradeStatus(url: string, headers: Record<string, string>
       ...headers,
     },
   });
-  return { status: response.status, body: await response.text() };
+  const retryAfter = response.headers.get('retry-after');
+  return { status: response.status, body: await response.text(), retryAfter };
 }

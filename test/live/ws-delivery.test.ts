@@ -208,6 +208,38 @@ describe('resident tenants', () => {
   });
 });
 
+describe('shares of the live sockets', () => {
+  test('near LIVE_SUBSCRIBERS_MAX one tenant gets its part, another still connects', async () => {
+    server = await startLiveServer({ limits: { subscribersPerTenantMax: 8, subscribersMax: 8 } });
+    const s = server;
+    const open = async (tenant: string) => {
+      const client = await LiveClient.connect(`${s.wsUrl}/api/v1/live?tenant_id=${tenant}`);
+      clients.push(client);
+      return client;
+    };
+    // Six of eight sockets (3/4): from then on a tenant gets 8 ÷ 2 (itself and one to come).
+    for (let i = 0; i < 6; i++) await open('flood');
+    const refused = await upgradeStatus(`${s.wsUrl}/api/v1/live?tenant_id=flood`);
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).not.toBeNull();
+    expect(JSON.parse(refused.body)).toEqual({
+      detail:
+        "tenant flood has 6 of the server's 6 live subscribers while the server is near its " +
+        'limit, and its part is 4 (LIVE_SUBSCRIBERS_MAX 8 ÷ 2 tenants: the one holding sockets ' +
+        'and one to come)',
+      code: 'tenant_overloaded',
+    });
+    // Another tenant's dashboard still opens and gets its counters, up to the server's limit.
+    const other = await open('acme');
+    other.send({ type: 'subscribe' });
+    await other.next(isSnapshot, 2000);
+    await open('acme');
+    const full = await upgradeStatus(`${s.wsUrl}/api/v1/live?tenant_id=globex`);
+    expect([full.status, JSON.parse(full.body).code]).toEqual([503, 'overloaded']);
+    expect(s.hub.stats()).toMatchObject({ connections: 8, tenants: 2 });
+  });
+});
+
 describe('open mode', () => {
   test('tenant_id is checked as the read routes check it: 422 before the upgrade', async () => {
     server = await startLiveServer();

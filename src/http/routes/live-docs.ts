@@ -101,7 +101,10 @@ function operation(
         403: 'A write key, credentials that may not read that tenant, or a foreign Origin',
         422: 'tenant_id breaks the tenant rule, or a query parameter is given twice',
         426: 'A plain GET without the WebSocket handshake',
-        429: 'The tenant has too many live sockets (tenant_overloaded); see Retry-After',
+        429:
+          'The tenant has too many live sockets, or, once 3/4 of the server limit is open, ' +
+          'more than its part (the limit ÷ the tenants holding sockets, at least 2): ' +
+          'tenant_overloaded; see Retry-After',
         503: 'The server has too many live sockets, or is starting; see Retry-After',
       }),
     },
