@@ -61,8 +61,8 @@ export class ActorRegistry {
     const existing = this.actors.get(tenant);
     if (existing !== undefined) return existing;
     // At the bound, an actor with nothing in flight can go (it is rebuilt on demand): an
-    // unwatched one if there is one, else a watched one (its sockets revive it when there is
-    // room).
+    // unwatched one if there is one, else a watched one (the live hub closes its sockets, 1013,
+    // unless there is room to bring it back; their clients reconnect later).
     // Any actor with nothing in flight, whatever its last activity: a cut-off at "now" would
     // spare every actor touched before the wall clock stepped back, and refuse new tenants.
     if (this.actors.size >= this.options.actorsMax) {

@@ -12,7 +12,8 @@ export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 /**
  * A subscriber limit was reached, the tenant's counters have no room (ACTORS_MAX, every
- * resident tenant busy: NO_ROOM_REASON), or the socket is a slow consumer.
+ * resident tenant busy: NO_ROOM_REASON) or were evicted for another tenant's events with no room
+ * to come back (EVICTED_REASON), or the socket is a slow consumer.
  */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** The project was deleted (4000 + HTTP 410 Gone): nothing is left to reconnect to. */
@@ -21,3 +22,17 @@ export const CLOSE_TENANT_DELETED = 4410;
 export const TENANT_DELETED_REASON = 'the project was deleted';
 /** The reason a socket is closed with when its tenant's counters find no room (ACTORS_MAX). */
 export const NO_ROOM_REASON = 'no room for more tenants';
+/**
+ * The reason the sockets of a tenant are closed with (CLOSE_TRY_AGAIN_LATER) when its counters
+ * were evicted at ACTORS_MAX to take another tenant's events and there is no room to bring
+ * them back: they would only hear heartbeats, the counters frozen and shown as live.
+ */
+export const EVICTED_REASON = 'counters evicted: no room for more tenants (ACTORS_MAX)';
+
+/** The detail of the error message the sockets of an evicted tenant get before EVICTED_REASON. */
+export function evictedDetail(tenant: string): string {
+  return (
+    `the counters of tenant ${tenant} were evicted to make room for another tenant's events ` +
+    '(ACTORS_MAX resident tenants) and there is no room to bring them back; retry later'
+  );
+}

@@ -110,6 +110,11 @@ export interface LiveCredentials {
 /** What a feed tells the hub. */
 export interface FeedHooks {
   onRebuildFailed(tenant: string, error: unknown): void;
+  /**
+   * The tenant's actor was evicted (at ACTORS_MAX, for another tenant's events) and there is no
+   * room to bring it back: its sockets would hear only heartbeats.
+   */
+  onEvicted(tenant: string): void;
   /** A snapshot was built from the rollups (the costly part of a push). */
   onSnapshotBuilt(): void;
 }
@@ -216,21 +221,26 @@ export class TenantFeed {
   }
 
   /**
-   * The actor to read when its rollups are rebuilt, else null. An evicted actor is brought back
-   * (at most once per `reviveIntervalMs`) so watched windows keep sliding.
+   * The actor to read when its rollups are rebuilt, else null. An actor gone (dropped to be
+   * rebuilt after an erasure, or evicted) is brought back when there is room, at most once per
+   * `reviveIntervalMs`; when there is none (evicted at ACTORS_MAX: another tenant took its
+   * place) the feed tells `onEvicted`, and the hub closes its sockets.
    */
   readyActor(nowMs: number, reviveIntervalMs: number): LiveActor | null {
     let actor = this.source.peek(this.tenant) ?? null;
+    let evicted = false;
     if (actor === null && isDue(nowMs, this.revivedAt, reviveIntervalMs)) {
       this.revivedAt = nowMs;
       actor = this.source.actorIfRoom(this.tenant);
+      evicted = actor === null;
     }
     if (actor === null) {
-      // Evicted (at ACTORS_MAX) with no room to come back: its rollups, up to tens of MiB, are
-      // let go, not held here outside ACTORS_MAX and ROLLUP_BYTES_MAX until there is room.
+      // Its rollups, up to tens of MiB, are let go, not held here outside ACTORS_MAX and
+      // ROLLUP_BYTES_MAX (a revive a moment ago that is gone again is decided at the next one).
       this.actor = null;
       this.ready = false;
       this.cache = null;
+      if (evicted) this.hooks.onEvicted(this.tenant);
       return null;
     }
     if (actor !== this.actor) this.track(actor);

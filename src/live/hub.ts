@@ -14,6 +14,8 @@ import {
   CLOSE_POLICY_VIOLATION,
   CLOSE_TENANT_DELETED,
   CLOSE_TRY_AGAIN_LATER,
+  EVICTED_REASON,
+  evictedDetail,
   NO_ROOM_REASON,
   TENANT_DELETED_REASON,
 } from './close-codes.ts';
@@ -37,6 +39,7 @@ import {
   type RecheckHooks,
   recheckStep,
 } from './recheck.ts';
+import { type LiveStats, zeroLiveCounts } from './stats.ts';
 import { TurnRunner } from './turns.ts';
 
 export interface LiveHubDeps {
@@ -46,24 +49,6 @@ export interface LiveHubDeps {
   log: Logger;
 }
 
-export interface LiveStats {
-  connections: number;
-  tenants: number;
-  topics: number;
-  /** Snapshots sent to one socket after its subscribe. */
-  initialSnapshots: number;
-  /** Messages published on topics (snapshots and heartbeats). */
-  published: number;
-  heartbeats: number;
-  slowConsumersClosed: number;
-  /** Sockets closed because their credentials lapsed. */
-  revokedClosed: number;
-  /** Sockets closed because their credentials could not be checked (recheck.ts). */
-  uncheckedClosed: number;
-  /** Snapshots built from rollups (for subscribes and pushes); unchanged tenants build none. */
-  snapshotsBuilt: number;
-}
-
 export class LiveHub {
   private readonly feeds = new Map<string, TenantFeed>();
   private readonly connections = new Map<LiveSocket, Connection>();
@@ -71,15 +56,7 @@ export class LiveHub {
   private publisher: LivePublisher | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   /** The counters of stats(), named as it reports them. */
-  private readonly counts = {
-    initialSnapshots: 0,
-    published: 0,
-    heartbeats: 0,
-    slowConsumersClosed: 0,
-    revokedClosed: 0,
-    uncheckedClosed: 0,
-    snapshotsBuilt: 0,
-  };
+  private readonly counts = zeroLiveCounts();
   private checkedAt = Number.NEGATIVE_INFINITY;
   /**
    * Deletions of each tenant this hub closed (closeTenant), so a socket admitted before one
@@ -161,6 +138,7 @@ export class LiveHub {
     if (feed === undefined) {
       feed = new TenantFeed(tenant, this.deps.source, this.limits.namesShownMax, {
         onRebuildFailed: (t, error) => this.closeFailed(t, error),
+        onEvicted: (t) => this.closeEvicted(t),
         onSnapshotBuilt: () => this.counts.snapshotsBuilt++,
       });
       this.feeds.set(tenant, feed);
@@ -296,9 +274,7 @@ export class LiveHub {
     const generation = ++conn.generation;
     const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorForWatch(conn.tenant);
     if (actor === null) {
-      this.deliver(conn, errorMessage('overloaded', `${NO_ROOM_REASON}; retry later`));
-      conn.socket.close(CLOSE_TRY_AGAIN_LATER, NO_ROOM_REASON);
-      return;
+      return this.closeNoRoom([conn], `${NO_ROOM_REASON}; retry later`, NO_ROOM_REASON);
     }
     let failure: unknown = null;
     // A rebuild can take long: meanwhile a socket with no topic yet gets heartbeats (push.ts).
@@ -373,6 +349,24 @@ export class LiveHub {
     this.deps.log.error('live: loading counters failed', { tenant, error: String(error) });
     const all = conns ?? [...(this.feeds.get(tenant)?.connections ?? [])];
     this.closeEach(all, CLOSE_INTERNAL_ERROR, 'the counters could not be loaded');
+  }
+
+  /** Counters evicted with no room to come back (feed.ts): the sockets are told, then 1013. */
+  private closeEvicted(tenant: string): void {
+    const conns = [...(this.feeds.get(tenant)?.connections ?? [])];
+    this.counts.evictedClosed += conns.length;
+    this.deps.log.warn('live: closing the sockets of a tenant whose counters were evicted', {
+      tenant,
+      sockets: conns.length,
+    });
+    this.closeNoRoom(conns, evictedDetail(tenant), EVICTED_REASON);
+  }
+
+  /** An `overloaded` error, then 1013: clients show the counters as not live, retry later. */
+  private closeNoRoom(conns: readonly Connection[], detail: string, reason: string): void {
+    for (const conn of conns) this.deliver(conn, errorMessage('overloaded', detail));
+    const open = conns.filter((conn) => conn.open); // not closed as slow consumers meanwhile
+    this.closeEach(open, CLOSE_TRY_AGAIN_LATER, reason);
   }
 
   /** Forgets each socket, then closes it with `code` and `reason`. */

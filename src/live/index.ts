@@ -11,7 +11,7 @@ export type {
   LiveSocket,
   LiveSource,
 } from './feed.ts';
-export { LiveHub, type LiveHubDeps, type LiveStats } from './hub.ts';
+export { LiveHub, type LiveHubDeps } from './hub.ts';
 export {
   checkLiveLimits,
   defaultLiveLimits,
@@ -31,3 +31,4 @@ export {
   type LiveServerMessageBody,
   liveSchemas,
 } from './schema.ts';
+export type { LiveStats } from './stats.ts';

@@ -123,7 +123,8 @@ export const LiveServerMessage = Type.Union(
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded or the credentials could not be checked ' +
       `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer, ` +
-      'subscriber limit or no room for the counters of more tenants (try again later), 4410 ' +
+      'subscriber limit, no room for the counters of more tenants, or the counters evicted ' +
+      "for another tenant's events (an overloaded error first; try again later), 4410 " +
       'the project was deleted (its counters, keys and members are gone: do not reconnect).',
   },
 );

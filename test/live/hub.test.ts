@@ -321,21 +321,23 @@ describe('lapses', () => {
 
   test('a watched tenant comes back only when that evicts no other tenant', async () => {
     const hub = makeHub();
-    await join(hub);
-    source.actors.delete('acme'); // evicted
-    source.room = false; // every resident actor is in use
-    clock.advance(1000);
-    hub.tick();
-    expect(source.created).toBe(1);
-    source.room = true;
+    const socket = await join(hub);
+    source.actors.delete('acme'); // dropped to be rebuilt (an erasure), with room to come back
     clock.advance(1000);
     hub.tick();
     expect(source.created).toBe(2);
+    expect(socket.closed).toBeNull();
+    source.actors.delete('acme'); // evicted, and every resident actor in use
+    source.room = false;
+    clock.advance(1000);
+    hub.tick();
+    expect(source.created).toBe(2); // none pushed out for it: its sockets are told instead
+    expect(socket.closed).toMatchObject({ code: 1013 });
   });
 });
 
 describe('memory', () => {
-  test('an evicted actor that cannot come back yet is let go, not held by its sockets', async () => {
+  test('an evicted actor that cannot come back is let go, not held by its sockets', async () => {
     const hub = makeHub();
     await join(hub);
     ingest('acme', 'signup', '/pricing');
@@ -350,15 +352,69 @@ describe('memory', () => {
     await Bun.sleep(0); // a WeakRef holds its target until the job that made it ends
     Bun.gc(true);
     expect(evicted.deref()).toBeUndefined(); // its rollups are outside every bound
-    source.room = true; // and it comes back, rebuilt, once there is room
+    expect(hub.stats()).toMatchObject({ connections: 0, tenants: 0, topics: 0 });
+  });
+});
+
+describe('eviction', () => {
+  test("a watched tenant's counters evicted with no room: an error naming ACTORS_MAX, then 1013", async () => {
+    const hub = makeHub();
+    const all = await join(hub);
+    const filtered = await join(hub, 'acme', ['signup']);
+    const other = await join(hub, 'globex');
     ingest('acme', 'signup');
-    clock.advance(1000);
-    await hub.tick();
-    await Bun.sleep(0);
     clock.advance(250);
     await hub.tick();
-    const last = publisher.published.at(-1)?.message;
-    expect(last?.type === 'snapshot' ? last.windows['1m'].events : null).toBe(1);
+    // Ingest of a new tenant at ACTORS_MAX took acme's place; none is left to bring it back.
+    source.actors.delete('acme');
+    source.room = false;
+    clock.advance(250);
+    await hub.tick();
+    const told: LiveServerMessageBody = {
+      type: 'error',
+      code: 'overloaded',
+      detail:
+        "the counters of tenant acme were evicted to make room for another tenant's events " +
+        '(ACTORS_MAX resident tenants) and there is no room to bring them back; retry later',
+    };
+    const closed = {
+      code: 1013,
+      reason: 'counters evicted: no room for more tenants (ACTORS_MAX)',
+    };
+    for (const socket of [all, filtered]) {
+      expect(socket.sent.at(-1)).toEqual(told);
+      expect(socket.closed).toEqual(closed);
+    }
+    expect(source.watched.has('acme')).toBe(false); // no longer kept resident for them
+    expect(other.closed).toBeNull();
+    expect(hub.stats()).toMatchObject({ connections: 1, tenants: 1, evictedClosed: 2 });
+    expect(bench.logs.at(-1)).toMatchObject({ tenant: 'acme', sockets: 2 });
+    // A reconnect later, once there is room, gets a snapshot of the rebuilt counters.
+    source.room = true;
+    ingest('acme', 'signup');
+    const again = await join(hub);
+    expect(events1m(again.sent[0])).toBe(1);
+    const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+    const closeCodes = readme.slice(readme.indexOf('**Close codes.**'));
+    const code1013 = closeCodes.slice(closeCodes.indexOf('`1013`'), closeCodes.indexOf('`4410`'));
+    expect(code1013).toContain(`\`${closed.reason}\``);
+  });
+
+  test('an actor gone again right after it was brought back waits for the next revive', async () => {
+    const hub = makeHub();
+    const socket = await join(hub);
+    source.actors.delete('acme');
+    clock.advance(1000);
+    hub.tick(); // brought back (room)
+    expect(source.created).toBe(2);
+    source.actors.delete('acme'); // and evicted again within the revive interval
+    source.room = false;
+    clock.advance(250);
+    hub.tick();
+    expect(socket.closed).toBeNull(); // decided at the next revive, not before
+    clock.advance(750);
+    hub.tick();
+    expect(socket.closed).toMatchObject({ code: 1013 });
   });
 });
 

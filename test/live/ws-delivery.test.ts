@@ -208,6 +208,44 @@ describe('resident tenants', () => {
   });
 });
 
+describe('evicted counters', () => {
+  test("a watched tenant's counters evicted by ingest: its sockets are told, then 1013", async () => {
+    server = await startLiveServer({ engine: { actorsMax: 2 } });
+    const s = server;
+    const watch = async (tenant: string) => {
+      const client = await LiveClient.connect(`${s.wsUrl}/api/v1/live?tenant_id=${tenant}`);
+      clients.push(client);
+      client.send({ type: 'subscribe' });
+      return client;
+    };
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'a' });
+    const a = await watch('a');
+    await a.next(events1m(1));
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'b' });
+    const b = await watch('b');
+    await b.next(events1m(1));
+    // Both resident actors are watched: c's events take the place of the least recently active.
+    expect((await s.post('/api/v1/events', { name: 'signup', tenant_id: 'c' })).status).toBe(202);
+    expect(s.engine.registry.peek('a')).toBeUndefined();
+    expect(await a.closed).toMatchObject({
+      code: 1013,
+      reason: 'counters evicted: no room for more tenants (ACTORS_MAX)',
+    });
+    expect(a.messages.at(-1)).toEqual({
+      type: 'error',
+      code: 'overloaded',
+      detail:
+        "the counters of tenant a were evicted to make room for another tenant's events " +
+        '(ACTORS_MAX resident tenants) and there is no room to bring them back; retry later',
+    });
+    // b's dashboard stays live; a reconnect of a's (c is not watched: it gives way) is rebuilt.
+    await s.post('/api/v1/events', { name: 'signup', tenant_id: 'b' });
+    await b.next(events1m(2));
+    const again = await watch('a');
+    await again.next(events1m(1));
+  });
+});
+
 describe('shares of the live sockets', () => {
   test('near LIVE_SUBSCRIBERS_MAX one tenant gets its part, another still connects', async () => {
     server = await startLiveServer({ limits: { subscribersPerTenantMax: 8, subscribersMax: 8 } });
