@@ -21,28 +21,23 @@ export type BucketUnit = (typeof BUCKET_UNITS)[number];
 const MINUTE_MS = 60_000;
 
 /**
- * Offsets are whole minutes (Kiritimati's -10:40 until 1979 included), so an hour boundary
- * after a change of offset is found by stepping a minute at a time. (Local mean times with
- * seconds, e.g. New York's -04:56:02 until 1883, have no instant on the hour at a minute step;
- * there an hour bucket is one hour long.)
+ * Changes of offset an hour bucket is looked for across (one a day in practice, as
+ * bucketStarts assumes): past them, a bucket is one hour long.
  */
-const OFFSET_STEP_MS = MINUTE_MS;
-const HOUR_STEPS_MAX = HOUR_MS / OFFSET_STEP_MS;
+const HOUR_CHANGES_MAX = 4;
 
 /** The start of the bucket that holds instant `ms`. */
 export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
   if (unit === 'minute' || unit === 'hour') {
     const size = unit === 'minute' ? MINUTE_MS : HOUR_MS;
     const offset = offsetMs(ms, tz);
-    const local = ms + offset;
-    const start = local - (((local % size) + size) % size) - offset;
-    if (unit === 'minute') return start;
-    // After a half-hour change of offset, the hour's start by today's offset may not be on the
-    // hour by its own: the bucket then began at the last instant that was.
-    for (let back = start, i = 0; i <= HOUR_STEPS_MAX; i++, back -= OFFSET_STEP_MS) {
-      if (isOnTheHour(back, offsetMs(back, tz))) return back;
-    }
-    return start;
+    const start = ms - modulo(ms + offset, size);
+    if (unit === 'minute' || offsetMs(start, tz) === offset) return start;
+    // The offset changed since that xx:00 of today's offset, which the clock never showed (Lord
+    // Howe's half hour; Monrovia's −00:44:30 to GMT in 1972): the bucket began at the last
+    // xx:00 by the offset before the change.
+    const change = offsetChangeBetween(start, ms, tz);
+    return change - 1 - modulo(change - 1 + offsetMs(start, tz), HOUR_MS);
   }
   const day = localParts(ms, tz);
   const date = { ...day, hour: 0, minute: 0, second: 0 };
@@ -70,16 +65,21 @@ export function nextBucketStart(
 
 /**
  * The next instant after `start` (on the hour) at which the wall clock shows xx:00, with the
- * offset there: after a half-hour change of offset (Lord Howe) one bucket is
- * 30 or 90 minutes long instead of every later bucket moving off the hour.
+ * offset there: after a half-hour change of offset (Lord Howe) one bucket is 30 or 90 minutes
+ * long instead of every later bucket moving off the hour, and so is the bucket of a change
+ * from an offset with seconds (local mean time: New York's −04:56:02 until 1883).
  */
 function nextHour(start: number, tz: string): { start: number; offset: number } {
-  for (let i = 1; i <= 2 * HOUR_STEPS_MAX; i++) {
-    const candidate = start + i * OFFSET_STEP_MS;
-    const candidateOffset = offsetMs(candidate, tz);
-    if (isOnTheHour(candidate, candidateOffset)) {
-      return { start: candidate, offset: candidateOffset };
-    }
+  let from = start;
+  let offset = offsetMs(start, tz);
+  for (let i = 0; i < HOUR_CHANGES_MAX; i++) {
+    const next = from + HOUR_MS - modulo(from + offset, HOUR_MS);
+    if (offsetMs(next, tz) === offset) return { start: next, offset };
+    // The offset changes before that xx:00: on the hour at the change, or the first xx:00 of
+    // the new offset after it.
+    from = offsetChangeBetween(from, next, tz);
+    offset = offsetMs(from, tz);
+    if (isOnTheHour(from, offset)) return { start: from, offset };
   }
   return { start: start + HOUR_MS, offset: offsetMs(start + HOUR_MS, tz) };
 }
@@ -177,8 +177,12 @@ function tooManyBuckets(unit: BucketUnit): AppError {
 
 /** Whether the wall clock shows a whole hour at instant `ms`, where the offset is `offset`. */
 function isOnTheHour(ms: number, offset: number): boolean {
-  const local = ms + offset;
-  return ((local % HOUR_MS) + HOUR_MS) % HOUR_MS === 0;
+  return modulo(ms + offset, HOUR_MS) === 0;
+}
+
+/** `n` modulo `size`, from 0 to size − 1 for a negative `n` too (before 1970). */
+function modulo(n: number, size: number): number {
+  return ((n % size) + size) % size;
 }
 
 /**

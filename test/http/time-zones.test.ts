@@ -241,6 +241,27 @@ describe('local mean time: offsets with seconds', () => {
       { bucket: '1880-01-01T00:00:00-04:56:02', value: 1 },
     ]);
   });
+
+  test('hours after the change from local mean time are on the hour (Monrovia 1972)', async () => {
+    // Monrovia: −00:44:30 until 1972-01-07 00:44:30Z (its clocks jumped from 00:00:00 to
+    // 00:44:30 GMT). 23:50 −00:44:30 is 00:34:30Z; 00:50 GMT 00:50Z; 02:10 GMT 02:10Z.
+    await send([
+      at('mon', '1972-01-07T00:34:30Z'),
+      at('mon', '1972-01-07T00:50:00Z'),
+      at('mon', '1972-01-07T02:10:00Z'),
+    ]);
+    const query = 'bucket=hour&from=1972-01-06T23:44:30Z&to=1972-01-07T03:00:00Z';
+    expect(await points('mon', `${query}&tz=Africa/Monrovia&fill=zero`)).toEqual([
+      { bucket: '1972-01-06T23:00:00-00:44:30', value: 2 },
+      { bucket: '1972-01-07T01:00:00+00:00', value: 0 },
+      { bucket: '1972-01-07T02:00:00+00:00', value: 1 },
+    ]);
+    // The day 1972-01-07 begins at 00:44:30Z, inside the hour begun at 23:00 −00:44:30.
+    expect(await points('mon', 'bucket=hour&date=1972-01-07&tz=Africa/Monrovia')).toEqual([
+      { bucket: '1972-01-06T23:00:00-00:44:30', value: 1 },
+      { bucket: '1972-01-07T02:00:00+00:00', value: 1 },
+    ]);
+  });
 });
 
 describe('ingest offsets', () => {

@@ -238,6 +238,44 @@ describe('buckets', () => {
     expect(bucketStart(at('1979-10-01T10:40:32Z'), 'hour', k)).toBe(starts[0] as number);
   });
 
+  test('hours find the hour again after a change from an offset with seconds (local mean time)', () => {
+    // Monrovia kept −00:44:30 until 1972-01-07 00:00 local (00:44:30Z), then GMT: the clock
+    // jumped from 00:00:00 to 00:44:30, so the hour from 23:00 −00:44:30 (23:44:30Z) runs to
+    // 01:00 GMT (01:00Z), and every later hour is on the hour: 02:00Z, 03:00Z …
+    const m = 'Africa/Monrovia';
+    const starts = bucketStarts(at('1972-01-06T22:44:30Z'), at('1972-01-07T03:30:00Z'), 'hour', m);
+    expect(labels(starts, m)).toEqual([
+      '1972-01-06T22:00:00-00:44:30',
+      '1972-01-06T23:00:00-00:44:30',
+      '1972-01-07T01:00:00+00:00',
+      '1972-01-07T02:00:00+00:00',
+      '1972-01-07T03:00:00+00:00',
+    ]);
+    // The local day 1972-01-07 begins at 00:44:30Z: its first instant is in the hour that
+    // began at 23:00 −00:44:30, as from an earlier start.
+    expect(bucketStart(at('1972-01-07T00:44:30Z'), 'hour', m)).toBe(starts[1] as number);
+    expect(bucketStart(at('1972-01-07T00:59:59Z'), 'hour', m)).toBe(starts[1] as number);
+    expect(bucketStarts(at('1972-01-07T00:44:30Z'), at('1972-01-07T02:00:00Z'), 'hour', m)).toEqual(
+      starts.slice(1, 3),
+    );
+    // New York: −04:56:02 until 1883-11-18 17:00Z, when its clocks read 12:03:58 and were set
+    // back to 12:00:00 EST: 12:00 is an hour twice (as when DST ends), then 13:00 is 18:00Z.
+    const ny = 'America/New_York';
+    const noon = bucketStarts(at('1883-11-18T15:56:02Z'), at('1883-11-18T19:30:00Z'), 'hour', ny);
+    expect(noon).toEqual([
+      at('1883-11-18T15:56:02Z'),
+      at('1883-11-18T16:56:02Z'),
+      at('1883-11-18T17:00:00Z'),
+      at('1883-11-18T18:00:00Z'),
+      at('1883-11-18T19:00:00Z'),
+    ]);
+    expect(labels(noon, ny).slice(1, 4)).toEqual([
+      '1883-11-18T12:00:00-04:56:02',
+      '1883-11-18T12:00:00-05:00',
+      '1883-11-18T13:00:00-05:00',
+    ]);
+  });
+
   test("clock hours start where the wall clock's hour changes (Plausible's, Umami's hours)", () => {
     const lh = 'Australia/Lord_Howe';
     // 02:00 +10:30 is 02:30 +11:00: 02:30–03:00 is the local hour 2, not the end of hour 1.
