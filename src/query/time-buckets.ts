@@ -29,15 +29,15 @@ const HOUR_CHANGES_MAX = 4;
 /** The start of the bucket that holds instant `ms`. */
 export function bucketStart(ms: number, unit: BucketUnit, tz: string): number {
   if (unit === 'minute' || unit === 'hour') {
-    const size = unit === 'minute' ? MINUTE_MS : HOUR_MS;
+    const size = sizeOf(unit);
     const offset = offsetMs(ms, tz);
     const start = ms - modulo(ms + offset, size);
-    if (unit === 'minute' || offsetMs(start, tz) === offset) return start;
+    if (offsetMs(start, tz) === offset) return start;
     // The offset changed since that xx:00 of today's offset, which the clock never showed (Lord
     // Howe's half hour; Monrovia's −00:44:30 to GMT in 1972): the bucket began at the last
-    // xx:00 by the offset before the change.
+    // xx:00 (or minute) by the offset before the change.
     const change = offsetChangeBetween(start, ms, tz);
-    return change - 1 - modulo(change - 1 + offsetMs(start, tz), HOUR_MS);
+    return change - 1 - modulo(change - 1 + offsetMs(start, tz), size);
   }
   const day = localParts(ms, tz);
   const date = { ...day, hour: 0, minute: 0, second: 0 };
@@ -57,31 +57,41 @@ export function nextBucketStart(
   unit: Exclude<BucketUnit, 'hour'>,
   tz: string,
 ): number {
-  if (unit === 'minute') return start + MINUTE_MS;
+  if (unit === 'minute') return nextOnTheClock(start, MINUTE_MS, tz).start;
   const day = localParts(start, tz);
   if (unit === 'month') return instantOf(addMonths(day, 1), tz);
   return instantOf(addDays(day, unit === 'week' ? 7 : 1), tz);
 }
 
+/** The length of a minute or hour bucket that no change of offset cuts. */
+function sizeOf(unit: 'minute' | 'hour'): number {
+  return unit === 'minute' ? MINUTE_MS : HOUR_MS;
+}
+
 /**
- * The next instant after `start` (on the hour) at which the wall clock shows xx:00, with the
- * offset there: after a half-hour change of offset (Lord Howe) one bucket is 30 or 90 minutes
- * long instead of every later bucket moving off the hour, and so is the bucket of a change
- * from an offset with seconds (local mean time: New York's −04:56:02 until 1883).
+ * The next instant after `start` (a bucket's start) at which the wall clock shows xx:00 (for
+ * `size` an hour; a whole minute for a minute), with the offset there: after a half-hour
+ * change of offset (Lord Howe) one hour bucket is 30 or 90 minutes long instead of every later
+ * bucket moving off the hour, and so is the bucket of a change from an offset with seconds
+ * (local mean time: Monrovia's −00:44:30 until 1972, New York's −04:56:02 until 1883).
  */
-function nextHour(start: number, tz: string): { start: number; offset: number } {
+function nextOnTheClock(
+  start: number,
+  size: number,
+  tz: string,
+): { start: number; offset: number } {
   let from = start;
   let offset = offsetMs(start, tz);
   for (let i = 0; i < HOUR_CHANGES_MAX; i++) {
-    const next = from + HOUR_MS - modulo(from + offset, HOUR_MS);
+    const next = from + size - modulo(from + offset, size);
     if (offsetMs(next, tz) === offset) return { start: next, offset };
     // The offset changes before that xx:00: on the hour at the change, or the first xx:00 of
     // the new offset after it.
     from = offsetChangeBetween(from, next, tz);
     offset = offsetMs(from, tz);
-    if (isOnTheHour(from, offset)) return { start: from, offset };
+    if (modulo(from + offset, size) === 0) return { start: from, offset };
   }
-  return { start: start + HOUR_MS, offset: offsetMs(start + HOUR_MS, tz) };
+  return { start: start + size, offset: offsetMs(start + size, tz) };
 }
 
 /**
@@ -97,19 +107,20 @@ export function bucketStarts(fromMs: number, toMs: number, unit: BucketUnit, tz:
     starts.push(start);
   };
   let start = bucketStart(fromMs, unit, tz);
-  if (unit === 'hour') {
-    // A day at a time: where the offset is the same a day later, every hour between is on the
-    // hour (one offset lookup per day); else hour by hour through the change.
+  if (unit === 'minute' || unit === 'hour') {
+    // A day at a time: where the offset is the same a day later, every hour (minute) between
+    // is on the clock (one offset lookup per day); else one by one through the change.
+    const size = sizeOf(unit);
     let offset = offsetMs(start, tz);
     while (start < toMs) {
       const dayLater = start + DAY_MS;
       if (offsetMs(dayLater, tz) === offset) {
-        for (; start < dayLater && start < toMs; start += HOUR_MS) push(start);
+        for (; start < dayLater && start < toMs; start += size) push(start);
         continue;
       }
       while (start < dayLater && start < toMs) {
         push(start);
-        ({ start, offset } = nextHour(start, tz));
+        ({ start, offset } = nextOnTheClock(start, size, tz));
       }
     }
     return starts;
@@ -173,11 +184,6 @@ function tooManyBuckets(unit: BucketUnit): AppError {
       type: 'too_long',
     },
   ]);
-}
-
-/** Whether the wall clock shows a whole hour at instant `ms`, where the offset is `offset`. */
-function isOnTheHour(ms: number, offset: number): boolean {
-  return modulo(ms + offset, HOUR_MS) === 0;
 }
 
 /** `n` modulo `size`, from 0 to size − 1 for a negative `n` too (before 1970). */

@@ -238,7 +238,7 @@ describe('buckets', () => {
     expect(bucketStart(at('1979-10-01T10:40:32Z'), 'hour', k)).toBe(starts[0] as number);
   });
 
-  test('hours find the hour again after a change from an offset with seconds (local mean time)', () => {
+  test('hours and minutes find the clock again after a change from an offset with seconds', () => {
     // Monrovia kept −00:44:30 until 1972-01-07 00:00 local (00:44:30Z), then GMT: the clock
     // jumped from 00:00:00 to 00:44:30, so the hour from 23:00 −00:44:30 (23:44:30Z) runs to
     // 01:00 GMT (01:00Z), and every later hour is on the hour: 02:00Z, 03:00Z …
@@ -274,6 +274,20 @@ describe('buckets', () => {
       '1883-11-18T12:00:00-05:00',
       '1883-11-18T13:00:00-05:00',
     ]);
+    // Minutes likewise: the minute from 23:59 −00:44:30 (00:43:30Z) runs to 00:45 GMT.
+    const minutes = bucketStarts(
+      at('1972-01-07T00:42:30Z'),
+      at('1972-01-07T00:47:00Z'),
+      'minute',
+      m,
+    );
+    expect(labels(minutes, m)).toEqual([
+      '1972-01-06T23:58:00-00:44:30',
+      '1972-01-06T23:59:00-00:44:30',
+      '1972-01-07T00:45:00+00:00',
+      '1972-01-07T00:46:00+00:00',
+    ]);
+    expect(bucketStart(at('1972-01-07T00:44:40Z'), 'minute', m)).toBe(minutes[1] as number);
   });
 
   test("clock hours start where the wall clock's hour changes (Plausible's, Umami's hours)", () => {
