@@ -39,3 +39,34 @@ describe('date_range "all"', () => {
     expect(answer.results).toEqual([]);
   });
 });
+
+describe('the last days of year 9999', () => {
+  // The day after 9999-12-31 is 10000-01-01, which sorts before it as text: a range ending on
+  // 9999-12-31 listed the dates of years 10000 to 99990 (32 million, minutes of one request
+  // holding the server) before stopping.
+  test("v1 timeseries by date lists the range's dates alone", async () => {
+    const started = performance.now();
+    const res = await t.get(
+      '/api/v1/stats/timeseries?site_id=example.com&period=custom&date=9999-12-30,9999-12-31' +
+        '&metrics=visitors&tz=Pacific/Kiritimati',
+    );
+    const answer = (await res.json()) as Json;
+    expect(res.status, JSON.stringify(answer).slice(0, 300)).toBe(200);
+    expect(answer.results).toEqual([
+      { date: '9999-12-30', visitors: 0 },
+      { date: '9999-12-31', visitors: 0 },
+    ]);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test("v2 time:day labels the range's dates alone", async () => {
+    const answer = await query({
+      metrics: ['visitors'],
+      date_range: ['9999-12-31', '9999-12-31'],
+      dimensions: ['time:day'],
+      include: { time_labels: true },
+    });
+    expect(answer.meta.time_labels).toEqual(['9999-12-31']);
+    expect(answer.results).toEqual([]);
+  });
+});

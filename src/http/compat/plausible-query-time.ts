@@ -185,7 +185,9 @@ export function dayBucketsOf(range: StatsRange): TimeBucket[] {
     byLabel.set(label, start);
   }
   const labels: string[] = [];
-  for (let day = range.first; dateText(day) <= dateText(range.last); day = addDays(day, 1)) {
+  // Dates compared as dates: as text, the day after 9999-12-31 ("10000-01-01") sorts first.
+  const last = instantOf(range.last, 'UTC');
+  for (let day = range.first; instantOf(day, 'UTC') <= last; day = addDays(day, 1)) {
     labels.push(dateText(day));
   }
   return withNaiveLabels(byLabel, labels);
