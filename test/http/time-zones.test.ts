@@ -264,6 +264,29 @@ describe('local mean time: offsets with seconds', () => {
   });
 });
 
+describe("an offset's + sent unescaped", () => {
+  test('is a 422 saying to send it as %2B, and %2B reads the range', async () => {
+    await send([at('plus', '2026-11-25T09:30:00Z')]); // 10:30 +01:00
+    // A query string reads an unescaped + as a space: from=…T10:00:00 01:00.
+    const res = await t.get('/api/v1/stats?from=2026-11-25T10:00:00+01:00&to=2026-11-25T11:00:00Z');
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { detail: Json[] }).detail).toEqual([
+      {
+        loc: ['query', 'from'],
+        msg:
+          'from has a space where its offset\'s + belongs (got "2026-11-25T10:00:00 01:00"): a ' +
+          'query string reads an unescaped + as a space; send it as %2B (e.g. ' +
+          '2026-03-08T00:00:00%2B01:00)',
+        type: 'datetime_parsing',
+      },
+    ]);
+    const stats = await ok(
+      '/api/v1/stats?from=2026-11-25T10:00:00%2B01:00&to=2026-11-25T11:00:00Z',
+    );
+    expect(stats.total_events).toBe(1);
+  });
+});
+
 describe('ingest offsets', () => {
   test('+05:45, -00:00, a leap day and a year boundary are stored as their instants', async () => {
     const cases: [string, string][] = [
