@@ -159,6 +159,21 @@ export function clockHourStarts(fromMs: number, toMs: number, tz: string): numbe
 }
 
 /**
+ * The offsets of `tz` over [fromMs, toMs): each from its start on (the first from `fromMs`'s
+ * whole second), as Intl has them, for SQL that turns instants into local times by the same
+ * rules as every bucket (DuckDB's own zone data may be of another tzdata release).
+ */
+export function offsetSpans(
+  fromMs: number,
+  toMs: number,
+  tz: string,
+): { starts: number[]; offsets: number[] } {
+  const first = Math.floor(fromMs / 1000) * 1000;
+  const starts = [first, ...offsetChanges(first, toMs, tz)];
+  return { starts, offsets: starts.map((start) => offsetMs(start, tz)) };
+}
+
+/**
  * The instants in [fromMs, toMs) at which the offset changes, found a day at a time (one
  * change a day at most, as bucketStarts assumes). `fromMs` is on a whole second.
  */

@@ -392,6 +392,38 @@ describe('sessions/weekly', () => {
     expect(await ok('sessions/weekly', `${TWO_DAYS}&browser=Safari`)).toEqual(week([[2, 11, 1]]));
     expect((await read('sessions/weekly', 'timezone=UTC')).status).toBe(400);
   });
+
+  test("local hours by the zone's rules as the other reads have them", async () => {
+    const week = (cells: [number, number, number][]) => {
+      const rows = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+      for (const [day, hour, n] of cells) {
+        const row = rows[day] as number[];
+        row[hour] = (row[hour] ?? 0) + n;
+      }
+      return rows as unknown as Json;
+    };
+    // Kathmandu is +05:45: A's 10:00Z is Tuesday 15:45, its 15:00Z 20:45, B's 11:00Z 16:45,
+    // C's 09:00Z on Wednesday 14:45.
+    expect(await ok('sessions/weekly', `${TWO_DAYS}&timezone=Asia/Kathmandu`)).toEqual(
+      week([
+        [2, 15, 1],
+        [2, 16, 1],
+        [2, 20, 1],
+        [3, 14, 1],
+      ]),
+    );
+    // Vancouver's rules since 2026-11-01 differ between tzdata releases (the runtime's Intl
+    // and DuckDB's ICU held two): the weekly hours are those of the hourly series, whatever
+    // the release, as every read takes the runtime's.
+    const zone = `${TWO_DAYS}&timezone=America/Vancouver`;
+    const series = (await ok('pageviews', `${zone}&unit=hour`)) as { sessions: Json[] };
+    const cells = series.sessions.map((point): [number, number, number] => {
+      const [date = '', time = ''] = String(point.x).split(' ');
+      return [new Date(`${date}T00:00:00Z`).getUTCDay(), Number(time.slice(0, 2)), Number(point.y)];
+    });
+    expect(cells).toHaveLength(4);
+    expect(await ok('sessions/weekly', zone)).toEqual(week(cells));
+  });
 });
 
 describe('events/series', () => {

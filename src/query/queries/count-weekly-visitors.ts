@@ -3,12 +3,14 @@
 // events of a range that match the filters (read on each event, as Umami reads them:
 // event-web-filters.ts); bots left out.
 
-import { listValue } from '@duckdb/node-api';
-import type { EventSource } from '../../storage/index.ts';
+import { BIGINT, LIST, listValue } from '@duckdb/node-api';
+import { DAY_MS, HOUR_MS } from '../../core/index.ts';
+import { type EventSource, floorDivSql } from '../../storage/index.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions } from '../filters.ts';
 import { numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { offsetSpans } from '../time-buckets.ts';
 import type { WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 
@@ -24,6 +26,8 @@ export interface WeeklyVisitorsOptions {
 }
 
 export const WEEK_DAYS = 7;
+/** 1970-01-01, day 0 of the epoch, was a Thursday: weekday 4 counting from Sunday. */
+const EPOCH_WEEKDAY = 4;
 export const DAY_HOURS = 24;
 
 /** Visitors by `[weekday][hour]`: 7 rows (Sunday first) of 24 hours, 0 where none. */
@@ -38,12 +42,24 @@ export async function countWeeklyVisitors(
     const params = new SqlParams();
     const views = params.lazy(listValue(PAGE_VIEW_NAMES));
     const events = sourcedEventsSql(snapshot.from, filterConditions({ fromMs, toMs }, params));
-    const local = `timezone(${params.add(options.tz)}, e."timestamp")`;
-    const sql = `SELECT dayofweek(${local}) AS weekday, hour(${local}) AS hour,
-        count(DISTINCT e.visitor_id) AS visitors
-      FROM ${events} AS e
-      WHERE ${eventFiltersSql(options.filters, views, params)}
-      GROUP BY 1, 2`;
+    // Local times by the zone's offsets as every other read has them (Intl's), not DuckDB's
+    // timezone(), whose tzdata may be another release's (America/Vancouver from 2026-11-01).
+    const spans = offsetSpans(fromMs, toMs, options.tz);
+    const list = (values: number[]) => params.add(listValue(values.map(BigInt)), LIST(BIGINT));
+    const day = floorDivSql('local_ms', DAY_MS);
+    const sql = `WITH zone AS (
+        SELECT unnest(${list(spans.starts)}) AS start_ms,
+          unnest(${list(spans.offsets)}) AS offset_ms),
+      matched AS (
+        SELECT e.visitor_id, epoch_ms(e."timestamp") AS ts FROM ${events} AS e
+        WHERE ${eventFiltersSql(options.filters, views, params)}),
+      local AS (
+        SELECT m.visitor_id, m.ts + z.offset_ms AS local_ms
+        FROM matched m ASOF JOIN zone z ON m.ts >= z.start_ms)
+      SELECT ((${day} + ${EPOCH_WEEKDAY}) % 7 + 7) % 7 AS weekday,
+        (local_ms - ${day} * ${DAY_MS}) // ${HOUR_MS} AS hour,
+        count(DISTINCT visitor_id) AS visitors
+      FROM local GROUP BY 1, 2`;
     return readRows(snapshot, sql, params);
   });
   const week = Array.from({ length: WEEK_DAYS }, () => new Array<number>(DAY_HOURS).fill(0));
