@@ -180,9 +180,13 @@ export function offsetSpans(
 function offsetChanges(fromMs: number, toMs: number, tz: string): number[] {
   const changes: number[] = [];
   const end = Math.ceil(toMs / 1000) * 1000;
+  // One offset lookup a day: each day's end is the next one's start.
+  let offset = offsetMs(fromMs, tz);
   for (let from = fromMs; from < end; from += DAY_MS) {
     const to = Math.min(from + DAY_MS, end);
-    if (offsetMs(from, tz) === offsetMs(to, tz)) continue;
+    const next = offsetMs(to, tz);
+    if (next === offset) continue;
+    offset = next;
     const at = offsetChangeBetween(from, to, tz);
     if (at < toMs) changes.push(at);
   }
