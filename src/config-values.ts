@@ -53,6 +53,12 @@ export const int = (min: number, max: number) => (raw: string) => {
     : new Invalid(`must be a whole number from ${min} to ${max}`);
 };
 
+/** `int`, its refusal saying why the bounds are what they are. */
+export const intFor = (min: number, max: number, why: string) => (raw: string) => {
+  const n = int(min, max)(raw);
+  return n instanceof Invalid ? new Invalid(`${n.rule}: ${why}`) : n;
+};
+
 export const bool = (raw: string) => {
   const v = raw.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;

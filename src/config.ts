@@ -20,6 +20,7 @@ import {
   email,
   host,
   int,
+  intFor,
   oneOf,
   originList,
   retentionDays,
@@ -33,7 +34,12 @@ import {
   noRetryWaitLimits,
   type Tunables,
 } from './core/index.ts';
-import { defaultLiveLimits, HEARTBEAT_INTERVAL_MS_MAX, type LiveLimits } from './live/index.ts';
+import {
+  defaultLiveLimits,
+  HEARTBEAT_INTERVAL_MS_MAX,
+  type LiveLimits,
+  liveMessageBytesMax,
+} from './live/index.ts';
 import { ALL_FAULT_POINTS, type Durability, type FaultPoint } from './storage/index.ts';
 
 export interface Config extends Tunables {
@@ -337,7 +343,12 @@ function readLive(r: EnvReader): Config['live'] {
     wsBufferedBytesMax: r.read(
       'LIVE_WS_BUFFERED_BYTES_MAX',
       d.wsBufferedBytesMax,
-      int(64 * 1024, 16 * 1024 * 1024 - 1),
+      intFor(
+        liveMessageBytesMax(d),
+        16 * 1024 * 1024 - 1,
+        'at least the largest message a live socket is sent (a snapshot with a names filter ' +
+          'at its limits), so that one whole message never makes a reader a slow consumer',
+      ),
     ),
     subscribersPerTenantMax: r.read(
       'LIVE_SUBSCRIBERS_PER_TENANT_MAX',

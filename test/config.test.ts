@@ -251,7 +251,8 @@ describe('loadConfig', () => {
     for (const [name, low, high, below, above] of [
       ['LIVE_PUSH_INTERVAL', '25ms', '1s', '24ms', '1001ms'],
       ['LIVE_HEARTBEAT_INTERVAL', '2s', '15s', '1999ms', '15001ms'],
-      ['LIVE_WS_BUFFERED_BYTES_MAX', '65536', '16777215', '65535', '16777216'],
+      // At least the largest live message (294 KiB): see test/live/message-size.test.ts.
+      ['LIVE_WS_BUFFERED_BYTES_MAX', '301056', '16777215', '301055', '16777216'],
       ['MAILBOX_EVENTS_MAX', '5000', '250000', '4999', '250001'],
       ['DEDUP_KEYS_MAX', '5000', '268435456', '4999', '268435457'],
     ] as const) {

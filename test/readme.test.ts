@@ -49,7 +49,12 @@ import {
 } from '../src/http/compat/umami-read-params.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { FILE_TENANT_CHARS_MAX } from '../src/http/routes/export.ts';
-import { CREDENTIALS_RECHECK_MS, defaultLiveLimits, LiveHub } from '../src/live/index.ts';
+import {
+  CREDENTIALS_RECHECK_MS,
+  defaultLiveLimits,
+  LiveHub,
+  liveMessageBytesMax,
+} from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
 import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
 import * as storageLimitsFile from '../src/storage/limits.ts';
@@ -535,6 +540,13 @@ describe("README: the numbers it states are the code's limits", () => {
       `the top ${live.namesShownMax} names`,
       `| the ${snapshotLimits.topPathsShownMax} most viewed paths (events named`,
       `at most ${live.namesShownMax} without a \`names\` filter`,
+      `A live message is at most ${size(liveMessageBytesMax(live))} (computed from the limits`,
+      `lists at most ${live.namesShownMax} names in each of its 4 windows and ` +
+        `${live.namesShownMax} latest metrics`,
+      `(at most ${live.subscribeNamesMax}, in a client message of at most ` +
+        `${size(live.clientMessageBytesMax)})`,
+      `a window lists ${snapshotLimits.topPathsShownMax} top paths of at most ` +
+        `${snapshotLimits.pathCharsShownMax} characters`,
       `nothing changed for ${live.heartbeatIntervalMs / 1000} seconds`,
       `at most one every ${live.pushIntervalMs} ms`,
       `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,

@@ -67,6 +67,12 @@ export const metricLimits = {
 export const snapshotLimits = {
   /** Paths a window's snapshot lists (the live message's `top_paths`). */
   topPathsShownMax: 10,
+  /**
+   * Characters of a path as the top-paths summary keeps it (a longer one is cut, marked '…'):
+   * a summary keeps up to ROLLUP_PATHS_MAX paths in each of its 47 buckets, and paths may be
+   * up to eventLimits.urlCharsMax long.
+   */
+  pathCharsShownMax: 256,
 } as const;
 
 /** Limits of one request body: ingest, and the account routes. */

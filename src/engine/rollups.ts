@@ -58,11 +58,8 @@ export interface RollupSnapshot {
 }
 
 const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
-/**
- * Paths are tracked by their first this many characters: a top-paths summary keeps up to
- * ROLLUP_PATHS_MAX paths in each of its 47 buckets, and paths may be up to 2 KiB long.
- */
-export const TRACKED_PATH_CHARS_MAX = 256;
+/** Paths are tracked by their first this many characters (snapshotLimits says why). */
+export const TRACKED_PATH_CHARS_MAX = snapshotLimits.pathCharsShownMax;
 /** How far ahead of its receipt a metric point's timestamp is believed (client clock skew). */
 const CLOCK_SKEW_MS = metricLimits.pointClockSkewMs;
 /** The finest bucket of any window (sliding counters count per second). */

@@ -24,6 +24,7 @@ export {
   renderSnapshotContent,
   snapshotMessage,
 } from './message.ts';
+export { liveMessageBytesMax } from './message-size.ts';
 export { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
 export {
   LiveClientMessage,

@@ -3,6 +3,7 @@
 // main.ts maps config onto these; tests pass their own. Relations are asserted at load time.
 
 import { assert, KiB, MiB } from '../core/index.ts';
+import { liveMessageBytesMax } from './message-size.ts';
 
 export interface LiveLimits {
   /** Least time between two snapshots on one topic: changes in between are coalesced. */
@@ -13,7 +14,10 @@ export interface LiveLimits {
   refreshIntervalMs: number;
   /** A topic with nothing to say this long gets a heartbeat. */
   heartbeatIntervalMs: number;
-  /** A socket with more bytes than this queued in the server is closed (1013). */
+  /**
+   * A socket with more bytes than this queued in the server is closed (1013); at least one
+   * whole message (liveMessageBytesMax), so a socket is never closed for its first snapshot.
+   */
   wsBufferedBytesMax: number;
   /** Open live sockets of one tenant. */
   subscribersPerTenantMax: number;
@@ -95,6 +99,10 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
   assert(
     limits.wsBufferedBytesMax > 0 && limits.wsBufferedBytesMax < BUN_BACKPRESSURE_LIMIT_BYTES,
     'a slow consumer is closed before Bun starts dropping its messages',
+  );
+  assert(
+    limits.wsBufferedBytesMax >= liveMessageBytesMax(limits),
+    'one whole message, the largest a socket is sent, never makes it a slow consumer',
   );
   assert(limits.subscribersPerTenantMax <= limits.subscribersMax, 'a tenant fits the server');
   assert(limits.filtersPerTenantMax >= 1, 'a tenant has at least the unfiltered topic');

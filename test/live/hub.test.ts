@@ -10,8 +10,10 @@ import type { ManualClock } from '../../src/core/index.ts';
 import {
   CREDENTIALS_RECHECK_MS,
   CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+  defaultLiveLimits,
   type LiveLimits,
   type LiveServerMessageBody,
+  liveMessageBytesMax,
 } from '../../src/live/index.ts';
 import {
   events1m,
@@ -486,14 +488,15 @@ describe('bounds', () => {
   });
 
   test('a socket over the buffered-bytes limit is closed with 1013; others go on', async () => {
-    const hub = makeHub({ wsBufferedBytesMax: 1000 });
+    const max = liveMessageBytesMax(defaultLiveLimits);
+    const hub = makeHub({ wsBufferedBytesMax: max });
     const slow = await join(hub);
     const fast = await join(hub);
-    slow.buffered = 1001;
+    slow.buffered = max + 1;
     ingest('acme', 'signup');
     clock.advance(250);
     hub.tick();
-    expect(slow.closed).toEqual({ code: 1013, reason: 'slow consumer: 1001 bytes queued' });
+    expect(slow.closed).toEqual({ code: 1013, reason: `slow consumer: ${max + 1} bytes queued` });
     expect(hub.stats()).toMatchObject({ connections: 1, slowConsumersClosed: 1 });
     ingest('acme', 'signup');
     clock.advance(250);

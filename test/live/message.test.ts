@@ -214,6 +214,7 @@ describe('limits', () => {
       { heartbeatIntervalMs: 500 },
       { heartbeatIntervalMs: 60_000 },
       { wsBufferedBytesMax: 32 * 1024 * 1024 },
+      { wsBufferedBytesMax: 64 * 1024 }, // under one whole message (liveMessageBytesMax)
       { subscribersPerTenantMax: 100_000 },
     ];
     for (const change of broken) {

@@ -3,7 +3,11 @@
 // and a slow consumer (a raw client that stops reading) closed with 1013 while others go on.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import type { LiveServerMessageBody } from '../../src/live/index.ts';
+import {
+  defaultLiveLimits,
+  type LiveServerMessageBody,
+  liveMessageBytesMax,
+} from '../../src/live/index.ts';
 import { RawWsClient } from './raw-client.ts';
 import {
   isHeartbeat,
@@ -141,11 +145,12 @@ describe('slow consumers', () => {
   test('a client that stops reading is closed with 1013; the others keep receiving', async () => {
     server = await startLiveServer({
       limits: {
-        wsBufferedBytesMax: 256 * 1024,
+        // At least one whole message: with 600 names shown, 2.8 MiB (liveMessageBytesMax).
+        wsBufferedBytesMax: liveMessageBytesMax({ ...defaultLiveLimits, namesShownMax: 600 }),
         pushIntervalMs: 20,
         tickIntervalMs: 5,
         refreshIntervalMs: 20,
-        namesShownMax: 1000,
+        namesShownMax: 600,
       },
       engine: { rollupLimits: { namesMax: 1000, pathsMax: 100 } },
     });
