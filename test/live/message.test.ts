@@ -4,6 +4,7 @@ import { describe, expect, test } from 'bun:test';
 import { Value } from '@sinclair/typebox/value';
 import { loadConfig } from '../../src/config.ts';
 import { InvariantError } from '../../src/core/index.ts';
+import { OTHER_NAME, type RollupSnapshot } from '../../src/engine/index.ts';
 import { type RollupEvent, TenantRollups } from '../../src/engine/rollups.ts';
 import {
   checkLiveLimits,
@@ -156,6 +157,140 @@ describe('snapshot messages', () => {
     // Once the "(other)" events left the window, b's own count is whole again.
     const whole = render(now + 2 * HOUR);
     expect(whole.windows['24h'].names).toEqual([{ name: 'b', events: 1 }]);
+  });
+
+  // The names lookup is built once per snapshot, not once per window: the output stays what
+  // it was, for every window, for several filters of one snapshot, and for a later snapshot.
+  test('filtered windows from one snapshot, several filters and a later snapshot', () => {
+    const w = (events: number) => ({ events, uniques: 1, top_paths: [] });
+    const n = (name: string, partial: boolean, [m1, m5, h1, h24]: number[]) => ({
+      name,
+      partial,
+      ...{ '1m': m1 as number, '5m': m5 as number, '1h': h1 as number, '24h': h24 as number },
+      perSecond: 0,
+    });
+    const snapshot: RollupSnapshot = {
+      windows: { '1m': w(3), '5m': w(9), '1h': w(40), '24h': w(400) },
+      names: [
+        n(OTHER_NAME, false, [0, 0, 7, 90]),
+        n('signup', false, [1, 4, 10, 100]),
+        n('late', true, [2, 2, 3, 3]),
+        n('quiet', false, [0, 0, 0, 5]),
+        n('page_view', false, [0, 3, 20, 202]),
+      ],
+      events_per_second: 0.05,
+      latest_metrics: [],
+    };
+    const filter = ['late', 'never', 'page_view', 'quiet', 'signup'];
+    const names = (content: string) =>
+      Object.fromEntries(
+        Object.entries(
+          (JSON.parse(content) as { windows: Record<string, { names: unknown }> }).windows,
+        ).map(([window, counters]) => [window, counters.names]),
+      );
+    const first = renderSnapshotContent('acme', snapshot, filter, 50);
+    expect(names(first)).toEqual({
+      '1m': [
+        { name: 'late', events: 2 },
+        { name: 'signup', events: 1 },
+        { name: 'never', events: 0 },
+        { name: 'page_view', events: 0 },
+        { name: 'quiet', events: 0 },
+      ],
+      '5m': [
+        { name: 'signup', events: 4 },
+        { name: 'page_view', events: 3 },
+        { name: 'late', events: 2 },
+        { name: 'never', events: 0 },
+        { name: 'quiet', events: 0 },
+      ],
+      '1h': [
+        { name: 'page_view', events: 20 },
+        { name: 'signup', events: 10 },
+        { name: 'late', events: 3, in_other: true },
+        { name: 'quiet', events: 0 },
+        { name: 'never', events: null, in_other: true },
+      ],
+      '24h': [
+        { name: 'page_view', events: 202 },
+        { name: 'signup', events: 100 },
+        { name: 'quiet', events: 5 },
+        { name: 'late', events: 3, in_other: true },
+        { name: 'never', events: null, in_other: true },
+      ],
+    });
+    // The whole content, as rendered before the lookup was shared.
+    expect(first).toBe(
+      '{"tenant":"acme","names_filter":["late","never","page_view","quiet","signup"],' +
+        '"events_per_second":0.05,"windows":{"1m":{"events":3,"uniques":1,' +
+        '"events_per_second":0.05,"names":[{"name":"late","events":2},' +
+        '{"name":"signup","events":1},{"name":"never","events":0},' +
+        '{"name":"page_view","events":0},{"name":"quiet","events":0}],"top_paths":[]},' +
+        '"5m":{"events":9,"uniques":1,"events_per_second":0.03,"names":[' +
+        '{"name":"signup","events":4},{"name":"page_view","events":3},' +
+        '{"name":"late","events":2},{"name":"never","events":0},{"name":"quiet","events":0}],' +
+        '"top_paths":[]},"1h":{"events":40,"uniques":1,"events_per_second":0.01111,' +
+        '"names":[{"name":"page_view","events":20},{"name":"signup","events":10},' +
+        '{"name":"late","events":3,"in_other":true},{"name":"quiet","events":0},' +
+        '{"name":"never","events":null,"in_other":true}],"top_paths":[]},' +
+        '"24h":{"events":400,"uniques":1,"events_per_second":0.00463,"names":[' +
+        '{"name":"page_view","events":202},{"name":"signup","events":100},' +
+        '{"name":"quiet","events":5},{"name":"late","events":3,"in_other":true},' +
+        '{"name":"never","events":null,"in_other":true}],"top_paths":[]}},' +
+        '"latest_metrics":[]}',
+    );
+    // Another filter of the same snapshot reads the same lookup, rendered alike.
+    expect(names(renderSnapshotContent('acme', snapshot, ['quiet'], 50))).toEqual({
+      '1m': [{ name: 'quiet', events: 0 }],
+      '5m': [{ name: 'quiet', events: 0 }],
+      '1h': [{ name: 'quiet', events: 0 }],
+      '24h': [{ name: 'quiet', events: 5 }],
+    });
+    expect(renderSnapshotContent('acme', snapshot, filter, 50)).toBe(first);
+    // A later snapshot (new counts, a name gone) is read anew, never from the earlier lookup.
+    const later: RollupSnapshot = {
+      ...snapshot,
+      names: [n('signup', false, [9, 9, 9, 9]), n('quiet', false, [0, 0, 0, 6])],
+    };
+    expect(names(renderSnapshotContent('acme', later, ['late', 'quiet', 'signup'], 50))).toEqual({
+      '1m': [
+        { name: 'signup', events: 9 },
+        { name: 'late', events: 0 },
+        { name: 'quiet', events: 0 },
+      ],
+      '5m': [
+        { name: 'signup', events: 9 },
+        { name: 'late', events: 0 },
+        { name: 'quiet', events: 0 },
+      ],
+      '1h': [
+        { name: 'signup', events: 9 },
+        { name: 'late', events: 0 },
+        { name: 'quiet', events: 0 },
+      ],
+      '24h': [
+        { name: 'signup', events: 9 },
+        { name: 'quiet', events: 6 },
+        { name: 'late', events: 0 },
+      ],
+    });
+  });
+
+  test("a snapshot's names are looked up by a table built once, for every window and filter", () => {
+    const rollups = rollupsWith([{ name: 'signup' }, { name: 'page_view' }]);
+    const snapshot = rollups.snapshot(NOW);
+    let walks = 0;
+    const names = [...snapshot.names];
+    // Counts the walks over the names that build a lookup (the renderer's only use of `map`).
+    names.map = function (this: typeof names, ...args: Parameters<typeof names.map>) {
+      walks++;
+      return Array.prototype.map.apply(this, args);
+    } as typeof names.map;
+    const counted = { ...snapshot, names };
+    const before = renderSnapshotContent('acme', snapshot, ['signup'], 50);
+    expect(renderSnapshotContent('acme', counted, ['signup'], 50)).toBe(before);
+    renderSnapshotContent('acme', counted, ['page_view', 'signup'], 50);
+    expect(walks).toBe(1); // it was one per window of each message: 8
   });
 
   test('unfiltered lists are cut to namesShownMax', () => {
