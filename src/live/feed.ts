@@ -53,9 +53,14 @@ export function isDue(nowMs: number, sinceMs: number, intervalMs: number): boole
   return nowMs - sinceMs >= intervalMs || nowMs < sinceMs;
 }
 
+/** A LiveSocket's readyState while it is open (WebSocket.OPEN). */
+export const SOCKET_OPEN = 1;
+
 /** The server side of one WebSocket (Bun's ServerWebSocket satisfies this). */
 export interface LiveSocket {
-  /** Bytes sent, -1 when queued under backpressure, 0 when dropped. */
+  /** SOCKET_OPEN while open; 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes sent, -1 when queued under backpressure, 0 when dropped (or the socket closed). */
   send(data: string): number;
   subscribe(topic: string): unknown;
   unsubscribe(topic: string): unknown;

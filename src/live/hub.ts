@@ -26,6 +26,7 @@ import {
   type LivePublisher,
   type LiveSocket,
   type LiveSource,
+  SOCKET_OPEN,
   TenantFeed,
 } from './feed.ts';
 import { checkLiveLimits, type LiveLimits } from './limits.ts';
@@ -378,6 +379,13 @@ export class LiveHub {
   }
 
   private closeSlowConnection(conn: Connection): void {
+    // A socket that closed before its close event reached the hub drops what it is sent: it
+    // is gone, not slow (the close event, when it comes, finds it forgotten).
+    if (conn.socket.readyState !== SOCKET_OPEN) {
+      this.counts.closedSends++;
+      this.close(conn.socket);
+      return;
+    }
     const buffered = conn.socket.getBufferedAmount();
     this.counts.slowConsumersClosed++;
     this.deps.log.warn('live: closing a slow consumer', {

@@ -11,6 +11,8 @@ export interface LiveStats {
   published: number;
   heartbeats: number;
   slowConsumersClosed: number;
+  /** Sends to a socket found closed (its close event not handled yet): forgotten, not slow. */
+  closedSends: number;
   /** Sockets closed because their credentials lapsed. */
   revokedClosed: number;
   /** Sockets closed because their credentials could not be checked (recheck.ts). */
@@ -31,6 +33,7 @@ export function zeroLiveCounts(): LiveCounts {
     published: 0,
     heartbeats: 0,
     slowConsumersClosed: 0,
+    closedSends: 0,
     revokedClosed: 0,
     uncheckedClosed: 0,
     evictedClosed: 0,

@@ -25,7 +25,9 @@ export class FakeSocket implements LiveSocket {
   topics = new Set<string>();
   buffered = 0;
   closed: { code: number; reason: string } | null = null;
+  readyState = 1;
   send(data: string): number {
+    if (this.readyState !== 1) return 0; // dropped, as Bun does
     this.sent.push(parse(data));
     return data.length;
   }
@@ -40,6 +42,7 @@ export class FakeSocket implements LiveSocket {
   }
   close(code = 1000, reason = '') {
     this.closed = { code, reason };
+    this.readyState = 3;
     this.topics.clear();
   }
 }

@@ -505,6 +505,28 @@ describe('bounds', () => {
     expect(events1m(slow.sent.at(-1))).toBe(1);
   });
 
+  test('a send to a socket already closed is no slow consumer: it is forgotten, not logged', async () => {
+    const hub = makeHub();
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    const socket = new FakeSocket();
+    hub.open(socket, 'acme', publisher);
+    const subscribed = hub.receive(socket, { type: 'subscribe' });
+    // The client goes while the rebuild runs; its close event has not reached the hub yet.
+    socket.readyState = 3;
+    finish();
+    await subscribed;
+    expect(socket.sent).toEqual([]);
+    expect(socket.closed).toBeNull();
+    expect(hub.stats()).toMatchObject({ connections: 0, slowConsumersClosed: 0, closedSends: 1 });
+    expect(bench.logs.filter((l) => l.msg.includes('slow consumer'))).toEqual([]);
+    hub.close(socket); // the close event, late: nothing left to forget
+    expect(hub.stats()).toMatchObject({ connections: 0, tenants: 0 });
+  });
+
   test('a socket sending messages past its budget is closed with 1008, costing no snapshot', async () => {
     const hub = makeHub({ clientMessageBurstMax: 3, clientMessageIntervalMs: 1_000 });
     const chatty = await join(hub);

@@ -123,6 +123,7 @@ describe('a deleted project’s live sockets close with 4410', () => {
 test('the hub: a socket opened with a deletion count older than the tenant’s is closed', () => {
   const closed: { code?: number; reason?: string }[] = [];
   const socket: LiveSocket = {
+    readyState: 1,
     send: () => 1,
     subscribe: () => undefined,
     unsubscribe: () => undefined,
