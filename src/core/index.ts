@@ -65,6 +65,7 @@ export {
   parseRangeEnd,
   parseTimestamp,
   rangeEndMs,
+  spacedOffsetMessage,
   type TimestampParse,
   utcDay,
   utcDayIndex,

@@ -88,6 +88,25 @@ export function rangeEndMs(instant: { ms: number; subMs?: number | undefined }):
   return instant.subMs !== undefined && instant.subMs > 0 ? instant.ms + 1 : instant.ms;
 }
 
+/**
+ * An ISO 8601 time whose offset's `+` a query string turned into a space, as it turns every
+ * unescaped `+` (`…T10:00:00+01:00` sent as is reads `…T10:00:00 01:00`).
+ */
+const SPACED_OFFSET =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? \d{2}(?::?\d{2})?$/;
+
+/**
+ * Why query parameter `field` is no timestamp when `value` is one whose offset's `+` came as
+ * a space (the URL did not escape it); undefined for any other value.
+ */
+export function spacedOffsetMessage(field: string, value: string): string | undefined {
+  if (!SPACED_OFFSET.test(value)) return undefined;
+  return (
+    `${field} has a space where its offset's + belongs (got "${value}"): a query string ` +
+    'reads an unescaped + as a space; send it as %2B (e.g. 2026-03-08T00:00:00%2B01:00)'
+  );
+}
+
 const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 

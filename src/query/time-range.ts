@@ -8,6 +8,7 @@ import {
   HOUR_MS,
   parseTimestamp,
   rangeEndMs,
+  spacedOffsetMessage,
 } from '../core/index.ts';
 import type { BucketUnit } from './time-buckets.ts';
 import { addDays, instantOf, type LocalParts, shiftLocal, timeZoneName } from './time-zone.ts';
@@ -168,26 +169,14 @@ function instant(
   return undefined;
 }
 
-/**
- * An ISO 8601 time whose offset's `+` a query string turned into a space, as it turns every
- * unescaped `+` (`…T10:00:00+01:00` sent as is reads `…T10:00:00 01:00`).
- */
-const SPACED_OFFSET =
-  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? \d{2}(?::?\d{2})?$/;
-
 /** Why `value` is no instant of a range. */
 function instantMessage(value: string, field: 'from' | 'to'): string {
   // Epoch digits out of range are epoch milliseconds all the same: say which range.
   if (EPOCH_DIGITS.test(value)) return `${field} must be epoch milliseconds from year 0000 to 9999`;
-  if (SPACED_OFFSET.test(value)) {
-    return (
-      `${field} has a space where its offset's + belongs (got "${value}"): a query string ` +
-      'reads an unescaped + as a space; send it as %2B (e.g. 2026-03-08T00:00:00%2B01:00)'
-    );
-  }
   return (
+    spacedOffsetMessage(field, value) ??
     `${field} must be YYYY-MM-DD, ISO 8601 with a zone offset ` +
-    `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`
+      `(e.g. 2026-03-08T00:00:00-05:00) or epoch milliseconds`
   );
 }
 

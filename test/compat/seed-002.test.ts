@@ -170,6 +170,27 @@ describe('seed 002: GET /events', () => {
     expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
     expect((await t.get('/events?tenant_id=tenant_1&start=2024-01-15T10:30:00')).status).toBe(422);
     expect((await t.get('/events')).status).toBe(422);
+    // A query string reads an unescaped + as a space: the 422 says so, on either end.
+    for (const path of ['/events', '/metrics']) {
+      const res = await t.get(`${path}?tenant_id=tenant_1&end=2024-01-15T11:30:00+01:00`);
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual({
+        detail: [
+          {
+            loc: ['query', 'end'],
+            msg:
+              'end has a space where its offset\'s + belongs (got "2024-01-15T11:30:00 01:00"): ' +
+              'a query string reads an unescaped + as a space; send it as %2B (e.g. ' +
+              '2026-03-08T00:00:00%2B01:00)',
+            type: 'datetime_parsing',
+          },
+        ],
+      });
+    }
+    const spaced = await t.get('/events?tenant_id=tenant_1&start=2024-01-15T11:30:02+01:00');
+    expect(JSON.stringify(await spaced.json())).toContain('start has a space where');
+    const plus = await t.getJson('/events?tenant_id=tenant_1&start=2024-01-15T11:30:02%2B01:00');
+    expect(plus.total).toBe(10);
     // A tenant no event can carry is a 422 on every read, as on ingest.
     for (const path of ['/events', '/metrics']) {
       const res = await t.get(`${path}?tenant_id=a%2Fb`);

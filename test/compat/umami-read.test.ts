@@ -134,6 +134,22 @@ describe('stats', () => {
     expect(await ok('stats', iso)).toEqual(await ok('stats'));
   });
 
+  test("a startDate whose offset's + came as a space is a 400 saying to send %2B", async () => {
+    // A query string reads an unescaped + as a space: startDate=…T10:00:00 01:00.
+    expect(
+      await refused('stats', 'startDate=2026-11-24T01:00:00+01:00&endDate=2026-11-25T23:59:59Z'),
+    ).toBe(
+      'startDate has a space where its offset\'s + belongs (got "2026-11-24T01:00:00 01:00"): ' +
+        'a query string reads an unescaped + as a space; send it as %2B (e.g. ' +
+        '2026-03-08T00:00:00%2B01:00)',
+    );
+    expect(await refused('stats', 'startDate=2026-11-24&endDate=2026-11-25 12:00 0530')).toContain(
+      'endDate has a space where',
+    );
+    const escaped = 'startDate=2026-11-24T01:00:00%2B01:00&endDate=2026-11-25T23:59:59.999Z';
+    expect(await ok('stats', escaped)).toEqual(await ok('stats'));
+  });
+
   test("a startDate without a zone is UTC, whatever the server process's TZ", async () => {
     // E views / at 2026-11-23T08:00Z. Read as New York time, 11-23 00:00–08:30 would be
     // 05:00–13:30Z and hold it; read as UTC (Umami's servers) it ends before it.

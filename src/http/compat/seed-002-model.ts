@@ -12,6 +12,7 @@ import {
   parseRangeEnd,
   parseTimestamp,
   type StoredEvent,
+  spacedOffsetMessage,
 } from '../../core/index.ts';
 import { queryLimits } from '../../query/index.ts';
 import { tenantIdSchema } from '../model.ts';
@@ -198,7 +199,7 @@ export function rangeOfQuery(query: { start?: string | undefined; end?: string |
     if (parsed.ok) return parsed.ms;
     issues.push({
       loc: ['query', field],
-      msg: `${field}: ${parsed.msg}`,
+      msg: spacedOffsetMessage(field, value) ?? `${field}: ${parsed.msg}`,
       type: 'datetime_parsing',
     });
     return undefined;

@@ -5,7 +5,7 @@
 // (prev, yoy), `limit`/`offset`, and the filters (`path=/pricing`, `browser=neq.Firefox`,
 // `title=c.Docs`). What Tally cannot answer honestly is a 400 naming it.
 
-import { AppError, DAY_MS, HOUR_MS, parseAsUtc } from '../../core/index.ts';
+import { AppError, DAY_MS, HOUR_MS, parseAsUtc, spacedOffsetMessage } from '../../core/index.ts';
 import {
   PAGE_VIEW_NAMES,
   queryLimits,
@@ -104,7 +104,11 @@ function endsOf(query: URLSearchParams): [number, number] {
     // zone this process happens to run in (Date.parse reads one in the process's TZ).
     const iso = parseAsUtc(text.trim());
     const value = iso.ok ? iso.ms : Date.parse(text);
-    if (Number.isNaN(value)) throw badRequest(`${name} must be a date (ISO 8601)`);
+    if (Number.isNaN(value)) {
+      throw badRequest(
+        spacedOffsetMessage(name, text.trim()) ?? `${name} must be a date (ISO 8601)`,
+      );
+    }
     return value;
   };
   const [startAt, endAt] = [number('startAt'), number('endAt')];
