@@ -277,7 +277,9 @@ export function regexPattern(values: string[]): string {
 
 /**
  * Whether the event `e` completes one of the goals `values`: a custom event of that name, or
- * a page view whose path matches a "Visit <path>" goal (`*` wildcards in either).
+ * a page view whose path matches a "Visit <path>" goal (`*` wildcards in the path). As in
+ * Plausible, a custom event goal is its event's name exactly (`Sign*` is no wildcard), and a
+ * page goal's path may hold wildcards (Goals.page_path_condition).
  */
 function goalConditionSql(values: string[], views: () => string, params: SqlParams): string {
   const pages = values.filter((v) => v.startsWith(PAGE_GOAL_PREFIX));
@@ -285,8 +287,12 @@ function goalConditionSql(values: string[], views: () => string, params: SqlPara
   const isView = `list_contains(${views()}, e.name)`;
   const either: string[] = [];
   if (names.length > 0) {
-    const match = names.some(hasWildcard) ? 'glob' : 'is';
-    const goal = { property: { event: 'goal' }, values: names, match, negated: false } as const;
+    const goal = {
+      property: { event: 'goal' },
+      values: names,
+      match: 'is',
+      negated: false,
+    } as const;
     const name = filterConditionSql(goal, 'e.name', params);
     either.push(`(NOT ${isView} AND ${name})`);
   }
@@ -302,10 +308,6 @@ function goalConditionSql(values: string[], views: () => string, params: SqlPara
 function goalNameSql(views: () => string): string {
   return `CASE WHEN list_contains(${views()}, e.name)
     THEN '${PAGE_GOAL_PREFIX}' || coalesce(e."path", '') ELSE e.name END`;
-}
-
-function hasWildcard(value: string): boolean {
-  return value.includes('*');
 }
 
 /**
@@ -331,7 +333,7 @@ export function eventFilterSql(filter: WebFilter, views: () => string, params: S
   const { property } = filter;
   assert(!isVisitProperty(property), 'an event filter names an event property');
   if ('event' in property && property.event === 'goal') {
-    // Goals by their names (wildcards too); matched otherwise, each by its display name.
+    // Goals by their names (a page goal's path with wildcards); else by each display name.
     if (filter.match !== 'is' || filter.ignoreCase === true) {
       return filterConditionSql(filter, goalNameSql(views), params);
     }

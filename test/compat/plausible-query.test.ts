@@ -459,6 +459,12 @@ describe('filters', () => {
     expect(await visitors([['contains', 'event:goal', ['Sign']]], ['visitors', 'events'])).toEqual([
       1, 1,
     ]);
+    // `is` names a goal whole, as Plausible's (Goals: display name ==): `*` is no wildcard in a
+    // custom event's name; a page goal's path keeps its own (Visit /blog/*).
+    expect(await visitors([['is', 'event:goal', ['Sign*']]], ['visitors', 'events'])).toEqual([
+      0, 0,
+    ]);
+    expect(await visitors([['is', 'event:goal', ['Visit /blog/*']]])).toEqual([2]);
   });
 
   test('is in any case: a value matches itself, whatever JavaScript lower-cases it to', async () => {

@@ -164,6 +164,36 @@ describe('GET /api/v1/stats/aggregate', () => {
     });
   });
 
+  test('`*` is a wildcard on every property but a goal, whose name is matched whole', async () => {
+    // Plausible's v1 parser (LegacyStatsAPIFilterParser) makes `*` a wildcard on every property
+    // but event:goal, which it reads as `is`: a goal's name, compared whole.
+    await beacon('2026-11-24T10:06:00Z', '198.51.100.1', {
+      n: 'Sign*',
+      u: 'https://example.com/blog/hello',
+    });
+    const f = (filters: string) =>
+      ok('aggregate', `${WEEK}&metrics=visitors,events&filters=${encodeURIComponent(filters)}`);
+    expect(await f('visit:source==Goo*')).toEqual({ visitors: { value: 1 }, events: { value: 4 } });
+    expect(await f('event:name==Sign*')).toEqual({ visitors: { value: 1 }, events: { value: 2 } });
+    expect(await f('event:props:plan==p*')).toEqual({
+      visitors: { value: 1 },
+      events: { value: 1 },
+    });
+    // The goal Sign* is the custom event of that name, not Signup too.
+    expect(await f('event:goal==Sign*')).toEqual({ visitors: { value: 1 }, events: { value: 1 } });
+    expect(await f('event:goal==Signu*')).toEqual({ visitors: { value: 0 }, events: { value: 0 } });
+    expect(await f('event:goal==Signu*|Signup')).toEqual({
+      visitors: { value: 1 },
+      events: { value: 1 },
+    });
+    expect(await f('event:goal!=Sign*')).toEqual({ visitors: { value: 4 }, events: { value: 6 } });
+    // A page goal's path keeps its own wildcards, as a Plausible goal "Visit /blog/*" does.
+    expect(await f('event:goal==Visit /blog/*')).toEqual({
+      visitors: { value: 2 },
+      events: { value: 2 },
+    });
+  });
+
   test("filters as a JSON list of v2's filters, which Plausible's v1 reads too", async () => {
     const json = (filters: unknown) => `filters=${encodeURIComponent(JSON.stringify(filters))}`;
     const blog = json([['matches_wildcard', 'event:page', ['/blog/**']]]);

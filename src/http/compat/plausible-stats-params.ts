@@ -230,7 +230,10 @@ export function resultKeyOf(name: string): string {
     : (name.split(':')[1] ?? name);
 }
 
-/** `filters`: `;`-joined `property==value`/`!=`, `|` alternatives (`\|` a literal `|`), `*`. */
+/**
+ * `filters`: `;`-joined `property==value`/`!=`, `|` alternatives (`\|` a literal `|`), `*`
+ * a wildcard but in a goal's name.
+ */
 export function filtersOf(text: string): WebFilter[] {
   const expressions = text.split(';').filter((e) => e.trim() !== '');
   if (expressions.length > queryLimits.webFiltersMax) {
@@ -272,10 +275,13 @@ function filterOf(expression: string): WebFilter {
         '2-letter country code.',
     );
   }
+  // `*` is a wildcard on every property but a goal, whose name Plausible matches whole (its
+  // parse_goal_filter: `is`); a page goal's path keeps its own wildcards (Visit /blog/*).
+  const goal = name === 'event:goal';
   return {
     property,
     values,
-    match: values.some((v) => v.includes('*')) ? 'glob' : 'is',
+    match: !goal && values.some((v) => v.includes('*')) ? 'glob' : 'is',
     negated: operator === '!=',
   };
 }
