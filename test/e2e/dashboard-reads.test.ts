@@ -30,11 +30,14 @@ interface ReadLog {
   statuses: number[];
   /** Read requests the page made, of one route or of both. */
   sent: (route?: 'stats' | 'timeseries') => number;
+  /** Those of them whose answer the page has whole (or whose request failed). */
+  ended: (route?: 'stats' | 'timeseries') => number;
 }
 
 function logReads(page: Page): ReadLog {
   const statuses: number[] = [];
   const sent = { stats: 0, timeseries: 0 };
+  const ended = { stats: 0, timeseries: 0 };
   const routeOf = (url: string) =>
     /\/api\/v1\/(stats|timeseries)\b/.exec(url)?.[1] as keyof typeof sent | undefined;
   page.on('request', (r) => {
@@ -44,10 +47,15 @@ function logReads(page: Page): ReadLog {
   page.on('response', (r) => {
     if (routeOf(r.url()) !== undefined) statuses.push(r.status());
   });
-  return {
-    statuses,
-    sent: (route) => (route === undefined ? sent.stats + sent.timeseries : sent[route]),
-  };
+  for (const event of ['requestfinished', 'requestfailed'] as const) {
+    page.on(event, (r) => {
+      const route = routeOf(r.url());
+      if (route !== undefined) ended[route]++;
+    });
+  }
+  const count = (of: typeof sent) => (route?: keyof typeof sent) =>
+    route === undefined ? of.stats + of.timeseries : of[route];
+  return { statuses, sent: count(sent), ended: count(ended) };
 }
 
 const seriesShown = (page: Page, timeoutMs: number) =>
@@ -57,6 +65,17 @@ const seriesShown = (page: Page, timeoutMs: number) =>
     null,
     { timeout: timeoutMs },
   );
+
+/**
+ * Resolves once `total` series reads were sent and each was answered (its body in, or failed),
+ * or after 10 s; the caller's expect says which.
+ */
+async function seriesReadsEnded(reads: ReadLog, total: number): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  const done = () =>
+    reads.sent('timeseries') >= total && reads.ended('timeseries') >= reads.sent('timeseries');
+  while (!done() && performance.now() < deadline) await Bun.sleep(20);
+}
 
 /** A browser (closed after the test) and a fresh page whose reads are logged. */
 async function openPage(): Promise<{ page: Page; reads: ReadLog }> {
@@ -126,6 +145,14 @@ describe('the dashboard and the per-tenant read gate', () => {
         select.dispatchEvent(new Event('change', { bubbles: true }));
       }
     }, ALL_PLACES + 6);
+    // The first change's reads are seen sent, then a second for room to send one too many.
+    const deadline = performance.now() + 10_000;
+    while (
+      (reads.sent('timeseries') === before.series || reads.sent('stats') === before.stats) &&
+      performance.now() < deadline
+    ) {
+      await Bun.sleep(20);
+    }
     await Bun.sleep(1000);
     const want = await page.inputValue('#tz');
     // One read of each panel waits (the zone is the page's); the changes behind them ask for
@@ -162,12 +189,12 @@ describe('the dashboard and the per-tenant read gate', () => {
         document.dispatchEvent(new Event('visibilitychange'));
       }, state);
     const before = reads.sent('timeseries');
-    /** The series reads sent since, once `want` were sent or 3 s passed (then one more). */
+    /**
+     * The series reads sent since, once `want` were sent and answered (a read still in flight
+     * would make the next refresh skip, as it should) or 10 s passed, then room for one more.
+     */
     const sentSince = async (want: number) => {
-      const deadline = performance.now() + 3000;
-      while (reads.sent('timeseries') - before < want && performance.now() < deadline) {
-        await Bun.sleep(50);
-      }
+      await seriesReadsEnded(reads, before + want);
       await Bun.sleep(300); // room for a read too many
       return reads.sent('timeseries') - before;
     };
@@ -211,10 +238,8 @@ describe('the dashboard and the per-tenant read gate', () => {
     const before = reads.sent('timeseries');
     for (let i = 0; i < 2; i++) {
       await page.clock.runFor(30_000);
-      const deadline = performance.now() + 3000;
-      while (reads.sent('timeseries') - before < i + 1 && performance.now() < deadline) {
-        await Bun.sleep(50);
-      }
+      // Answered before the next refresh: one still in flight would make it skip.
+      await seriesReadsEnded(reads, before + i + 1);
       await Bun.sleep(300);
     }
     expect(reads.sent('timeseries') - before).toBe(2);
