@@ -82,6 +82,16 @@ async function textBecomes(page: Page, selector: string, text: string, timeoutMs
   );
 }
 
+/**
+ * Installs the page's fake clock paused: its timers run only by runFor. Installed but running, it
+ * also follows real time whenever the page reads it between two runFor calls, so the waits a
+ * test counts in page time would shrink by however long a busy machine takes between steps.
+ */
+async function pauseClock(page: Page): Promise<void> {
+  await page.clock.install();
+  await page.clock.pauseAt(Date.now() + 1000);
+}
+
 const pageViews = (paths: string[]) => ({
   events: paths.map((p) => ({ name: 'page_view', path: p, user_id: `u-${p}` })),
 });
@@ -195,7 +205,7 @@ describe('dashboard in Chromium', () => {
   test('a connection that dies without a close is dropped and reopened, not shown as live', async () => {
     const server = await serve();
     const { page, errors } = await openBrowser(server);
-    await page.clock.install();
+    await pauseClock(page);
     let sockets = 0;
     let linkDown = false;
     // The page's socket goes through a relay that can stop passing messages on, as a NAT that
@@ -304,7 +314,7 @@ describe('dashboard in Chromium', () => {
   test('a check of access that hangs without an answer is given up and retried', async () => {
     const server = await serve();
     const { page, errors } = await openBrowser(server);
-    await page.clock.install();
+    await pauseClock(page);
     // The first check of access meets a connection that never answers nor closes.
     let checks = 0;
     await page.route(/\/api\/v1\/stats\?/, (route) => {
@@ -372,7 +382,7 @@ describe('dashboard in Chromium', () => {
   test("another project's first check is retried after 1 s, not the last one's grown backoff", async () => {
     const server = await serve();
     const { page } = await openBrowser(server);
-    await page.clock.install();
+    await pauseClock(page);
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     // From now on the page's check of access finds no server (a restart that lasts).
@@ -785,10 +795,9 @@ describe('a signed-in dashboard', () => {
   test("a refresh answered 429 is not sent again before its Retry-After, though the socket's retries come sooner", async () => {
     const { server, clock } = await signedInServer();
     const { page } = await openBrowser(server);
-    // The page's clock moves only when told: real time leaking in between the steps below
-    // (the more, the busier the machine) would run the 60 s out before the test means to.
-    await page.clock.install();
-    await page.clock.pauseAt(Date.now() + 1000);
+    // Real time leaking in between the steps below (the more, the busier the machine) would
+    // run the 60 s out before the test means to.
+    await pauseClock(page);
     await signIn(page, server);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     // The user's refreshes are rate limited for 60 s; later ones pass.
@@ -853,7 +862,7 @@ describe('a signed-in dashboard', () => {
   test('a sign-in that gets no answer is given up: its reason shown, the button usable again', async () => {
     const { server } = await signedInServer();
     const { page } = await openBrowser(server);
-    await page.clock.install();
+    await pauseClock(page);
     // The first sign-in meets a connection that never answers nor closes.
     let logins = 0;
     await page.route('**/api/v1/auth/login', (route) => {
@@ -918,9 +927,7 @@ describe('a signed-in dashboard', () => {
   test('a refresh that hangs is given up after 30 s and sent once more at once', async () => {
     const { server, clock } = await signedInServer();
     const { page } = await openBrowser(server);
-    // The page's clock moves only when told: no real time counts toward the 30 s.
-    await page.clock.install();
-    await page.clock.pauseAt(Date.now() + 1000);
+    await pauseClock(page); // no real time counts toward the 30 s
     await signIn(page, server);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     // The first refresh meets a connection that never answers nor closes; later ones pass.
