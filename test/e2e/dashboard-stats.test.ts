@@ -402,7 +402,10 @@ describe('the stats panel', () => {
     const server = await serve();
     let held = 0;
     const { page } = await openPage(server, async (page) => {
+      // Paused: only runFor moves it, so no real time between the steps counts toward the
+      // read's deadline (a busy machine's slow step would otherwise reach it early).
       await page.clock.install({ time: NOW });
+      await page.clock.pauseAt(Date.parse(NOW) + 1000);
       // The panel's first read meets a connection that never answers nor closes.
       await page.route(/\/api\/v1\/stats\?/, (route) => {
         if (!new URL(route.request().url()).searchParams.has('tz') || held++ > 0) {
