@@ -119,6 +119,26 @@ async function statsShown(page: Page, tz: string, from: string, to: string) {
   await page.waitForSelector(`#stats[data-shown="${tz} ${from}/${to}"]`, { timeout: 10_000 });
 }
 
+/**
+ * Resolves once each chart is as wide as its panel again: after a resize the charts follow on
+ * the next rendered frame (a ResizeObserver). Not two requestAnimationFrame callbacks in the
+ * page: its fake clock (setFixedTime) runs those on a timer of its own, not with the frames, so
+ * a busy renderer may not have drawn one yet (a chart still 1,116 px wide in a 400 px page).
+ */
+async function chartsFollowPanels(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      Array.from(document.querySelectorAll<HTMLElement>('.chart')).every((el) => {
+        const canvas = el.querySelector('canvas');
+        return (
+          canvas === null || Math.round(canvas.getBoundingClientRect().width) === el.clientWidth
+        );
+      }),
+    null,
+    { timeout: 10_000 },
+  );
+}
+
 const totals = (page: Page) =>
   page.$$eval('#stats-totals dd', (dds) =>
     Object.fromEntries(dds.map((dd) => [(dd as HTMLElement).dataset.stat, dd.textContent])),
@@ -581,10 +601,7 @@ describe('on a narrow screen', () => {
     expect(desktop.charts).toEqual([0, 0]);
 
     await page.setViewportSize({ width: 320, height: 800 });
-    // The charts follow their panels on the next frames (a ResizeObserver).
-    await page.evaluate(
-      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
-    );
+    await chartsFollowPanels(page);
     const wide = await page.evaluate(() =>
       Array.from(document.querySelectorAll('body *'))
         .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
@@ -701,9 +718,7 @@ describe('counts beside a long path', () => {
       );
     expect(await broken()).toEqual([]);
     await page.setViewportSize({ width: 400, height: 800 });
-    await page.evaluate(
-      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
-    );
+    await chartsFollowPanels(page);
     expect(await broken()).toEqual([]);
     // The page still does not scroll sideways: the path wraps instead.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
