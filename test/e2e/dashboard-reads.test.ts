@@ -5,7 +5,7 @@
 // tenant for a refused key, and must retry a refused read after Retry-After on its own.
 
 import { afterEach, describe, expect, test } from 'bun:test';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { queryLimits } from '../../src/query/index.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
@@ -47,12 +47,12 @@ function logReads(page: Page): ReadLog {
   page.on('response', (r) => {
     if (routeOf(r.url()) !== undefined) statuses.push(r.status());
   });
-  for (const event of ['requestfinished', 'requestfailed'] as const) {
-    page.on(event, (r) => {
-      const route = routeOf(r.url());
-      if (route !== undefined) ended[route]++;
-    });
-  }
+  const end = (r: Request) => {
+    const route = routeOf(r.url());
+    if (route !== undefined) ended[route]++;
+  };
+  page.on('requestfinished', end);
+  page.on('requestfailed', end);
   const count = (of: typeof sent) => (route?: keyof typeof sent) =>
     route === undefined ? of.stats + of.timeseries : of[route];
   return { statuses, sent: count(sent), ended: count(ended) };
