@@ -14,7 +14,7 @@ import { type AuthOptions, type ResolvedAuthOptions, resolveAuthOptions } from '
 import { PasswordHasher } from './passwords.ts';
 import { ProjectService } from './project-service.ts';
 import { ProjectStore } from './projects.ts';
-import { TokenBucketLimiter } from './rate-limit.ts';
+import { TokenBucketLimiter, type WhenFull } from './rate-limit.ts';
 import { RequiredTenancy } from './resolver.ts';
 import { SessionStore } from './sessions.ts';
 import { SigningKeyRing } from './signing-keys.ts';
@@ -64,8 +64,13 @@ export interface Auth {
 export function createAuth(deps: AuthDeps): Auth {
   const options = resolveAuthOptions(deps.options);
   const { db, clock } = deps;
-  const limiter = (spec: AuthOptions['rates']['read']) =>
-    new TokenBucketLimiter(spec, clock, options.rateKeysMax);
+  // Full of debts, the limits against guessing and abuse refuse a new key (forgetting a debt
+  // would hand out a fresh burst); tenants' traffic forgets the oldest debt instead, and so do
+  // the per-address-and-account limits: a new address gets a fresh one anyway, while their
+  // keys cost no hash (an attempt the account's total refuses still makes one), so refusing
+  // would let a few thousand requests a second refuse every login from a new address.
+  const limiter = (spec: AuthOptions['rates']['read'], whenFull: WhenFull = 'refuse') =>
+    new TokenBucketLimiter(spec, clock, options.rateKeysMax, whenFull);
   const projects = new ProjectStore(db);
   const stores = {
     users: new UserStore(db),
@@ -86,11 +91,11 @@ export function createAuth(deps: AuthDeps): Auth {
     hasher,
     clock,
     options,
-    loginPerEmailAndIp: limiter(options.rates.loginEmail),
+    loginPerEmailAndIp: limiter(options.rates.loginEmail, 'forget'),
     loginPerEmail: limiter(options.rates.loginEmailTotal),
     loginPerIp: limiter(options.rates.loginIp),
     registerPerIp: limiter(options.rates.registerIp),
-    passwordCheckPerUserAndIp: limiter(options.rates.passwordCheckUserIp),
+    passwordCheckPerUserAndIp: limiter(options.rates.passwordCheckUserIp, 'forget'),
     passwordCheckPerUser: limiter(options.rates.passwordCheckUser),
     refreshPerUser: limiter(options.rates.refreshUser),
   });
@@ -99,8 +104,8 @@ export function createAuth(deps: AuthDeps): Auth {
     keys: stores.keys,
     aliases: stores.aliases,
     projects: stores.projects,
-    writeLimiter: limiter(options.rates.write),
-    readLimiter: limiter(options.rates.read),
+    writeLimiter: limiter(options.rates.write, 'forget'),
+    readLimiter: limiter(options.rates.read, 'forget'),
   });
   const authenticate = (request: Request) => {
     const token = bearerOf(request);

@@ -53,11 +53,13 @@ export {
 export { ProjectService } from './project-service.ts';
 export { type Member, type Project, ROLES, type Role } from './projects.ts';
 export {
+  RATE_SWEEP_STEP,
   type RateDecision,
   type RateSpec,
   rateLimitHeaders,
   TokenBucketLimiter,
   takeOrRefuse,
+  type WhenFull,
 } from './rate-limit.ts';
 export { constantTimeEqual, redactPath, redactSecrets } from './secrets.ts';
 export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';

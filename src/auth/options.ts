@@ -85,7 +85,10 @@ export interface AuthOptions {
    * for those not given).
    */
   bounds: Partial<ProjectBounds>;
-  /** Buckets each rate limiter keeps in memory before dropping the least recently used. */
+  /**
+   * Buckets each rate limiter keeps in memory; when full, a refilled bucket makes room first
+   * (see `WhenFull` in rate-limit.ts for a limiter full of debts).
+   */
   rateKeysMax: number;
 }
 

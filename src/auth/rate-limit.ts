@@ -1,6 +1,10 @@
 // Token buckets keyed by who is asking (a project's keys, a user, an email, an IP). Each key
-// has its own bucket, so one tenant at its limit never slows another. Memory is bounded:
-// past `keysMax` buckets the least recently used one is dropped (it is idle, hence nearly full).
+// has its own bucket, so one tenant at its limit never slows another. Memory is bounded: at
+// `keysMax` buckets a new key takes the place of a bucket that has refilled to its burst (it
+// carries nothing: a fresh one would be the same). A bucket that still holds a debt is not
+// pushed out by other keys passing through, or a flood of addresses would reset the per-email
+// brake on password guessing; when every bucket looked at holds a debt the limiter is
+// saturated, and it refuses the new key or forgets the oldest debt (`WhenFull`).
 
 import { AppError, assert, type Clock } from '../core/index.ts';
 
@@ -23,6 +27,25 @@ export interface RateDecision {
   retryAfterMs: number;
 }
 
+/**
+ * What a full limiter does with a new key when every bucket it looked at holds a debt: `refuse`
+ * it (429 until one of them refills: for the limits against guessing and abuse, where a
+ * forgotten debt is a free burst) or `forget` the debt looked at longest ago (for tenants'
+ * traffic, where refusing would let other tenants' debts stall a tenant).
+ */
+export type WhenFull = 'refuse' | 'forget';
+
+/**
+ * Buckets a full limiter looks at for one new key, the one looked at longest ago (or created
+ * first) first. One that holds a debt goes to the back, to be looked at again only after all
+ * the others: a request costs at most this many steps, and a debt outlives any number of keys
+ * passing through.
+ */
+export const RATE_SWEEP_STEP = 32;
+
+/** Keys taken off the front of a limiter's order before the array is compacted (if half). */
+const ORDER_COMPACT_MIN = 1024;
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -30,39 +53,62 @@ interface Bucket {
 
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * Each bucket's key once, in the order they are looked at when full (from `head` on): as
+   * created or last sent to the back. An array, not the Map's own order: a Map deleted from
+   * the front iterates past its holes, so reading its first key costs more as keys go.
+   */
+  private order: string[] = [];
+  private head = 0;
+  private readonly msPerToken: number;
 
   constructor(
     private readonly spec: RateSpec,
     private readonly clock: Clock,
     private readonly keysMax: number,
+    private readonly whenFull: WhenFull = 'refuse',
   ) {
     assert(spec.perSecond > 0 && spec.burst >= 1, 'a rate needs perSecond > 0 and burst ≥ 1');
     assert(keysMax >= 1, 'a limiter keeps at least one bucket');
+    this.msPerToken = 1000 / spec.perSecond;
   }
 
-  /** Takes one token from `key`'s bucket when it has one. */
+  /**
+   * Takes one token from `key`'s bucket when it has one. A new key of a saturated limiter is
+   * refused until one of the buckets looked at has refilled.
+   */
   take(key: string): RateDecision {
     const now = this.clock.now();
-    const bucket = this.refilled(key, now);
+    let bucket = this.refilled(key, now);
+    if (bucket === undefined) {
+      const waitMs = this.makeRoom(now);
+      if (waitMs > 0) {
+        const retryAfterMs = Math.ceil(waitMs);
+        const limit = this.spec.burst;
+        return { allowed: false, limit, remaining: 0, resetMs: retryAfterMs, retryAfterMs };
+      }
+      bucket = { tokens: this.spec.burst, at: now };
+      this.buckets.set(key, bucket);
+      this.order.push(key);
+    }
     const allowed = bucket.tokens >= 1;
     if (allowed) bucket.tokens -= 1;
-    const msPerToken = 1000 / this.spec.perSecond;
     return {
       allowed,
       limit: this.spec.burst,
       remaining: Math.floor(bucket.tokens),
-      resetMs: Math.ceil((this.spec.burst - bucket.tokens) * msPerToken),
-      retryAfterMs: allowed ? 0 : Math.ceil((1 - bucket.tokens) * msPerToken),
+      resetMs: Math.ceil((this.spec.burst - bucket.tokens) * this.msPerToken),
+      retryAfterMs: allowed ? 0 : Math.ceil((1 - bucket.tokens) * this.msPerToken),
     };
   }
 
   /**
    * Gives back the token a request took from `key`'s bucket when it was then refused without
-   * doing anything (the bucket never holds more than `burst`).
+   * doing anything (the bucket never holds more than `burst`; a key with no bucket is full).
    */
   giveBack(key: string): void {
     const bucket = this.refilled(key, this.clock.now());
-    bucket.tokens = Math.min(this.spec.burst, bucket.tokens + 1);
+    if (bucket !== undefined) bucket.tokens = Math.min(this.spec.burst, bucket.tokens + 1);
   }
 
   /** Buckets held in memory. */
@@ -70,26 +116,56 @@ export class TokenBucketLimiter {
     return this.buckets.size;
   }
 
-  private refilled(key: string, now: number): Bucket {
+  /** `key`'s bucket refilled up to `now`, if it has one. */
+  private refilled(key: string, now: number): Bucket | undefined {
     const found = this.buckets.get(key);
-    if (found !== undefined) {
-      this.buckets.delete(key); // re-inserted below: Map order is least recently used first
-      const elapsedMs = Math.max(0, now - found.at);
-      found.tokens = Math.min(
-        this.spec.burst,
-        wholeIfNear(found.tokens + (elapsedMs * this.spec.perSecond) / 1000),
-      );
-      found.at = now;
-      this.buckets.set(key, found);
-      return found;
+    if (found === undefined) return undefined;
+    found.tokens = this.tokensAt(found, now);
+    found.at = now;
+    return found;
+  }
+
+  /**
+   * Makes room for one more bucket: 0 when there is room, else the milliseconds until one of
+   * the buckets looked at has refilled (the limiter is saturated and refuses the new key).
+   */
+  private makeRoom(now: number): number {
+    let soonestMs = Number.POSITIVE_INFINITY;
+    const steps = Math.min(RATE_SWEEP_STEP, this.buckets.size);
+    for (let step = 0; step < steps && this.buckets.size >= this.keysMax; step++) {
+      const key = this.shift();
+      const owed = this.spec.burst - this.tokensAt(this.buckets.get(key) as Bucket, now);
+      if (owed <= 0) {
+        this.buckets.delete(key); // refilled: it carries nothing
+        continue;
+      }
+      soonestMs = Math.min(soonestMs, owed * this.msPerToken);
+      this.order.push(key); // holds a debt: to the back
     }
-    while (this.buckets.size >= this.keysMax) {
-      const oldest = this.buckets.keys().next().value as string;
-      this.buckets.delete(oldest);
+    if (this.buckets.size < this.keysMax) return 0;
+    if (this.whenFull === 'refuse') return soonestMs;
+    while (this.buckets.size >= this.keysMax) this.buckets.delete(this.shift());
+    return 0;
+  }
+
+  /** The first key of `order`, taken off it (the array is compacted once half of it is gone). */
+  private shift(): string {
+    const key = this.order[this.head] as string;
+    this.head += 1;
+    if (this.head >= ORDER_COMPACT_MIN && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
-    const bucket = { tokens: this.spec.burst, at: now };
-    this.buckets.set(key, bucket);
-    return bucket;
+    return key;
+  }
+
+  /** The tokens `bucket` holds at `now`. */
+  private tokensAt(bucket: Bucket, now: number): number {
+    const elapsedMs = Math.max(0, now - bucket.at);
+    return Math.min(
+      this.spec.burst,
+      wholeIfNear(bucket.tokens + (elapsedMs * this.spec.perSecond) / 1000),
+    );
   }
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { rateLimitHeaders, TokenBucketLimiter } from '../../src/auth/index.ts';
+import {
+  defaultAuthOptions,
+  RATE_SWEEP_STEP,
+  rateLimitHeaders,
+  TokenBucketLimiter,
+} from '../../src/auth/index.ts';
 import { ManualClock } from '../../src/core/index.ts';
 
 describe('token buckets', () => {
@@ -66,16 +71,92 @@ describe('token buckets', () => {
     expect(limiter.take('tenant-b').allowed).toBe(true);
   });
 
-  test('memory is bounded: the least recently used bucket goes first', () => {
+  test('memory is bounded: a refilled bucket makes room, never one that holds a debt', () => {
+    const clock = new ManualClock(0);
+    const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 2 }, clock, 3);
+    limiter.take('victim');
+    limiter.take('victim'); // empty: full again in 2 s
+    limiter.take('a');
+    limiter.take('b'); // each owes one token: full again in 1 s
+    clock.advance(1000);
+    limiter.take('c'); // victim is the least recently used, but a has refilled: a goes
+    expect(limiter.size).toBe(3);
+    expect(limiter.take('victim').allowed).toBe(true); // kept: one token refilled, not two
+    expect(limiter.take('victim').allowed).toBe(false);
+    expect(limiter.take('a').remaining).toBe(1); // forgotten: a fresh bucket (b made room)
+    expect(limiter.size).toBe(3);
+  });
+
+  test("a victim's debt outlives 100k+ other keys passing through", () => {
+    // The per-email total of logins: a flood of other emails (or addresses) must not reset it.
+    const clock = new ManualClock(0);
+    const spec = defaultAuthOptions.rates.loginEmailTotal;
+    const limiter = new TokenBucketLimiter(spec, clock, defaultAuthOptions.rateKeysMax);
+    while (limiter.take('ada@example.com').allowed) {}
+    let refused = 0;
+    for (let i = 0; i < 200_000; i++) {
+      if (i % 10 === 0) clock.advance(1); // 20 s in all: ada gets 3 of her 50 tokens back
+      if (!limiter.take(`junk${i}@example.com`).allowed) refused++;
+    }
+    expect(refused).toBe(0); // each junk bucket has refilled 6 s after its one attempt
+    expect(limiter.size).toBe(defaultAuthOptions.rateKeysMax);
+    expect(limiter.take('ada@example.com').remaining).toBe(2); // a fresh bucket would say 49
+  });
+
+  test('full of debts, a limiter refuses a new key until one refills', () => {
     const clock = new ManualClock(0);
     const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 1 }, clock, 3);
     for (const key of ['a', 'b', 'c']) limiter.take(key);
-    limiter.take('a'); // a is now the most recent
-    limiter.take('d'); // evicts b
+    clock.advance(400);
+    const refused = limiter.take('d');
+    expect(refused).toEqual({
+      allowed: false,
+      limit: 1,
+      remaining: 0,
+      resetMs: 600,
+      retryAfterMs: 600,
+    });
     expect(limiter.size).toBe(3);
-    expect(limiter.take('a').allowed).toBe(false); // kept: still empty
-    expect(limiter.take('b').allowed).toBe(true); // forgotten: a fresh bucket
-    for (let i = 0; i < 1000; i++) limiter.take(`k${i}`);
+    for (const key of ['a', 'b', 'c']) expect(limiter.take(key).allowed).toBe(false);
+    clock.advance(1000); // each refused take above left its bucket as it was: all refilled
+    expect(limiter.take('d').allowed).toBe(true);
     expect(limiter.size).toBe(3);
+  });
+
+  test("full of debts, a tenants' limiter forgets the debt looked at longest ago", () => {
+    const clock = new ManualClock(0);
+    const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 1 }, clock, 2, 'forget');
+    limiter.take('a');
+    limiter.take('b');
+    expect(limiter.take('c').allowed).toBe(true);
+    expect(limiter.size).toBe(2);
+    expect(limiter.take('b').allowed).toBe(false); // kept
+    expect(limiter.take('a').allowed).toBe(true); // forgotten
+  });
+
+  test('a run of debts ahead of refilled buckets costs a refusal per RATE_SWEEP_STEP', () => {
+    const clock = new ManualClock(0);
+    const debts = RATE_SWEEP_STEP * 3;
+    const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 2 }, clock, debts + 10);
+    for (let i = 0; i < debts; i++) {
+      limiter.take(`debt${i}`);
+      limiter.take(`debt${i}`); // the least recently used: full again in 2 s
+    }
+    for (let i = 0; i < 10; i++) limiter.take(`idle${i}`); // full again in 1 s
+    clock.advance(1000);
+    // Each new key looks at RATE_SWEEP_STEP buckets, not all: the debts go to the back.
+    const outcomes = [0, 1, 2, 3].map((i) => limiter.take(`new${i}`));
+    expect(outcomes.map((d) => d.allowed)).toEqual([false, false, false, true]);
+    expect(outcomes[0]?.retryAfterMs).toBe(1000);
+    expect(limiter.size).toBe(debts + 10);
+    expect(limiter.take('debt0').remaining).toBe(0); // kept: one token refilled of two
+    expect(limiter.take('new4').allowed).toBe(true); // the idle ones, refilled, make room
+  });
+
+  test('giving back to a key with no bucket keeps no bucket', () => {
+    const clock = new ManualClock(0);
+    const limiter = new TokenBucketLimiter({ perSecond: 1, burst: 2 }, clock, 1);
+    limiter.giveBack('a');
+    expect(limiter.size).toBe(0);
   });
 });

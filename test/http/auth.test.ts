@@ -565,4 +565,55 @@ describe('login limits', () => {
     }
     expect((await attempt('ada@example.com', '203.0.113.4')).status).toBe(429);
   });
+
+  test("a flood of addresses and emails does not push out an email's limit", async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: {
+        rateKeysMax: 4,
+        rates: {
+          ...defaultAuthOptions.rates,
+          loginEmail: { perSecond: 1, burst: 20 },
+          loginEmailTotal: { perSecond: 1 / 60, burst: 10 },
+        },
+      },
+    });
+    const drain = [];
+    for (let i = 0; i < 11; i++)
+      drain.push((await attempt('ada@example.com', '203.0.113.1')).status);
+    expect(drain).toEqual([...Array(10).fill(401), 429]); // ada's total owes 10 minutes
+    // Each address and junk email owes one attempt, refilled before its place is wanted: they
+    // make room for each other, and ada's debt (the least recently used bucket) is kept.
+    for (let i = 0; i < 6; i++) {
+      t.clock.advance(21_000);
+      expect((await attempt(`junk${i}@example.com`, `2001:db8:${i}::1`)).status).toBe(401);
+    }
+    // 126 s later ada's total holds 2.1 attempts, not a fresh 10.
+    const after = [];
+    for (let i = 0; i < 3; i++)
+      after.push((await attempt('ada@example.com', '2001:db8:99::1')).status);
+    expect(after).toEqual([401, 401, 429]);
+  });
+
+  test('a flood of cheap address-and-email keys does not refuse logins from new addresses', async () => {
+    t = await makeAuthApp({
+      trustProxy: true,
+      auth: {
+        rateKeysMax: 4,
+        rates: {
+          ...defaultAuthOptions.rates,
+          loginIp: { perSecond: 1000, burst: 30 }, // each address refilled 1 ms later
+          loginEmailTotal: { perSecond: 1 / 60, burst: 1 },
+        },
+      },
+    });
+    expect((await attempt('junk@example.com', '2001:db8::1')).status).toBe(401);
+    // Refused by junk's total, these cost no hash, yet each leaves an address-and-email debt.
+    for (let i = 1; i <= 6; i++) {
+      t.clock.advance(1);
+      expect((await attempt('junk@example.com', `2001:db8:${i}::1`)).status).toBe(429);
+    }
+    t.clock.advance(1);
+    expect((await attempt('ada@example.com', '2001:db8:99::1')).status).toBe(401);
+  });
 });

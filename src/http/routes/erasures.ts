@@ -103,6 +103,7 @@ export function erasureRoutes(deps: ErasureRouteDeps) {
     },
     auth.clock,
     auth.options.rateKeysMax,
+    'forget', // a project's limit: other projects' debts must not stall its erasures
   );
   /** The caller, if they may erase in project `id` (an owner, or an admin). */
   const allowed = (request: Request, id: string) => {
