@@ -30,3 +30,35 @@ test('kept across a restart; a month before the previous one is forgotten', asyn
     remove();
   }
 });
+
+test('only the months an event can be stored in are kept; the others alike within a run', async () => {
+  const { dir, remove } = makeTempDir('tally-month-secrets-');
+  const at = (iso: string) => Date.parse(iso);
+  const clock = new ManualClock(at('2026-11-25T12:00:00Z'));
+  try {
+    const engine = await openEngine(engineOptions(dir, clock));
+    const kept = () =>
+      (
+        engine.store.sqlite
+          .query("SELECT key FROM meta WHERE key LIKE 'secret:%' ORDER BY key")
+          .all() as { key: string }[]
+      ).map((row) => row.key);
+    // An Umami item may name any second up to 9999 (its event is then refused as too far
+    // ahead): such a month's secret was written to tally.sqlite for good, one row a month.
+    const late = engine.monthSecret('s', at('9999-12-31T00:00:00Z'));
+    engine.monthSecret('s', at('2026-11-25T12:00:00Z'));
+    expect(kept()).toEqual(['secret:s:2026-11']);
+    expect(engine.monthSecret('s', at('9999-12-01T00:00:00Z'))).toBe(late);
+    // A backfill's months before the previous one: each was drawn anew once four others had
+    // been asked since, so one visitor's events of one month got two sessions.
+    const first = engine.monthSecret('s', at('2025-01-10T00:00:00Z'));
+    for (let month = 2; month <= 6; month++) {
+      engine.monthSecret('s', Date.UTC(2025, month - 1, 10));
+    }
+    expect(engine.monthSecret('s', at('2025-01-20T00:00:00Z'))).toBe(first);
+    expect(kept()).toEqual(['secret:s:2026-11']);
+    await engine.close();
+  } finally {
+    remove();
+  }
+});
