@@ -56,12 +56,31 @@ export class PasswordHasher {
 
   /** Verifies against `hash`, or against a dummy when there is no user (same time, false). */
   verify(password: string, hash: string | null): Promise<boolean> {
+    return this.gated(() => this.verifyNow(password, hash));
+  }
+
+  /**
+   * Verifies `password` against `hash` (as verify) and, when it holds, hashes `next` in the
+   * same place: one wait, so a password change whose check passed (and spent its rate) is
+   * never refused for room before its new hash. `next` is undefined when the check is all.
+   */
+  verifyThenHash(
+    password: string,
+    hash: string | null,
+    next: string | undefined,
+  ): Promise<{ ok: boolean; hash?: string }> {
     return this.gated(async () => {
-      if (hash !== null) return Bun.password.verify(password, hash);
-      this.dummy ??= this.hashNow('tally-dummy-password');
-      await Bun.password.verify(password, await this.dummy);
-      return false;
+      const ok = await this.verifyNow(password, hash);
+      if (!ok || next === undefined) return { ok };
+      return { ok, hash: await this.hashNow(next) };
     });
+  }
+
+  private async verifyNow(password: string, hash: string | null): Promise<boolean> {
+    if (hash !== null) return Bun.password.verify(password, hash);
+    this.dummy ??= this.hashNow('tally-dummy-password');
+    await Bun.password.verify(password, await this.dummy);
+    return false;
   }
 
   private hashNow(password: string): Promise<string> {

@@ -97,4 +97,31 @@ describe('password hashes at once', () => {
     });
     expect(registered.status).toBe(201);
   });
+
+  test("a password change's check and new hash take one place: it does not queue twice", async () => {
+    t = await makeAuthApp({ auth: { passwordHashes: { runningMax: 1, waitingMax: 1 } } });
+    const ada = await signUp(t, 'ada@example.com');
+    const held = holdNextVerify();
+    const done: string[] = [];
+    const change = t
+      .call('PUT', '/api/v1/users/me', {
+        token: ada.access_token,
+        body: { current_password: 'correct horse 1', password: 'a new long passphrase' },
+      })
+      .then((response) => {
+        done.push('change');
+        return response;
+      });
+    await held.reached;
+    const waiting = login('203.0.113.1').then((response) => {
+      done.push('login');
+      return response;
+    });
+    await Bun.sleep(10); // the login waits for the place the change holds
+    held.release();
+    expect((await change).status).toBe(200);
+    expect((await waiting).status).toBe(401);
+    // The new hash ran in the change's own place, not after the login that waited meanwhile.
+    expect(done).toEqual(['change', 'login']);
+  });
 });

@@ -137,18 +137,30 @@ describe('/api/v1/users/me', () => {
    * Holds the next password check (a login's) until `release` is called: what a slow argon2
    * verify is while the owner's request runs. Returns the release.
    */
+  /** Holds the next password check (a login's verify, or a change's verifyThenHash). */
   function holdNextVerify(): () => void {
     const hasher = t.auth.hasher;
     const verify = hasher.verify.bind(hasher);
+    const verifyThenHash = hasher.verifyThenHash.bind(hasher);
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    hasher.verify = async (password, hash) => {
+    const restore = () => {
       hasher.verify = verify; // only this one call waits
+      hasher.verifyThenHash = verifyThenHash;
+    };
+    hasher.verify = async (password, hash) => {
+      restore();
       const ok = await verify(password, hash);
       await gate;
       return ok;
+    };
+    hasher.verifyThenHash = async (password, hash, next) => {
+      restore();
+      const checked = await verifyThenHash(password, hash, next);
+      await gate;
+      return checked;
     };
     return release;
   }
