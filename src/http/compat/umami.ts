@@ -225,8 +225,9 @@ const BATCH_DOC = {
     'Bad items are reported in `details` and not stored; the rest are (`event` items only: ' +
     'identify, performance and error items count as processed, as on /api/send). Refused for ' +
     'overload, a request waits for room up to NO_RETRY_WAIT first, as on /api/send; the ' +
-    'items of a website whose alias is removed meanwhile are then reported in `details` (403), ' +
-    'the others written.',
+    'items of a website whose alias is removed meanwhile are then reported in `details` ' +
+    '(403), and those of a website whose project is deleted meanwhile (503); the others are ' +
+    'written.',
   requestBody: jsonRequestBody(t.Array(UmamiItemIn, { maxItems: UMAMI_BATCH_ITEMS_MAX }), [
     examplePageview,
     exampleEvent,
