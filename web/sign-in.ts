@@ -10,6 +10,7 @@ import { isBusy, retryAfterHeaderMs } from './retry-after.ts';
 
 /** The refresh token of the password sign-in, if any (a pasted key has none). */
 let refreshToken: string | null = null;
+/** The refresh in flight of this sign-in; a new sign-in (or none) never joins an old one's. */
 let refreshing: Promise<string | null> | null = null;
 /** Why the sign-in ended on the server (its refresh refused); see signInEnded. */
 let endedReason: string | null = null;
@@ -23,11 +24,13 @@ let refreshBusy: { untilMs: number; detail: string } | null = null;
  * Ends the password sign-in, if any (the user pasted a key, or forgot the credential): the
  * refresh token is dropped here at once, and its session is revoked on the server, with the
  * sign-in's access token when the tab holds no refresh token (a reload dropped it). A refresh
- * in flight meanwhile is not kept (see exchange).
+ * in flight meanwhile is not kept (see exchange), and no later refresh joins it: its answer is
+ * thrown away, so a new sign-in's refresh would come back empty-handed.
  */
 export function forgetSession(): void {
   const token = refreshToken;
   refreshToken = null;
+  refreshing = null;
   endedReason = null;
   refreshBusy = null;
   const accessToken = signedInToken();
@@ -108,10 +111,13 @@ export function signInEnded(detail: string): string | null {
  */
 export function refreshAccess(): Promise<string | null> {
   if (refreshToken === null || refreshWait() !== null) return Promise.resolve(null);
-  refreshing ??= exchange(refreshToken).finally(() => {
-    refreshing = null;
+  if (refreshing !== null) return refreshing;
+  const ongoing = exchange(refreshToken).finally(() => {
+    // A sign-in made since (forgetSession) may have its own refresh in flight: kept.
+    if (refreshing === ongoing) refreshing = null;
   });
-  return refreshing;
+  refreshing = ongoing;
+  return ongoing;
 }
 
 /**
