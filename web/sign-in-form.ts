@@ -15,9 +15,15 @@ export function wireSignIn(onSignedIn: (accessToken: string) => void): void {
     button.disabled = true;
     byId('auth-error').textContent = '';
     login(email, password)
-      .then(onSignedIn, (error: unknown) => {
-        byId('auth-error').textContent = error instanceof Error ? error.message : String(error);
-      })
+      .then(
+        (token) => {
+          // Null: a key was pasted while this sign-in waited, and stays.
+          if (token !== null) onSignedIn(token);
+        },
+        (error: unknown) => {
+          byId('auth-error').textContent = error instanceof Error ? error.message : String(error);
+        },
+      )
       .finally(() => {
         button.disabled = false;
       });

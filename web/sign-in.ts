@@ -12,6 +12,11 @@ import { isBusy, retryAfterHeaderMs } from './retry-after.ts';
 let refreshToken: string | null = null;
 /** The refresh in flight of this sign-in; a new sign-in (or none) never joins an old one's. */
 let refreshing: Promise<string | null> | null = null;
+/**
+ * Bumped by every choice of a credential (a sign-in sent, forgetSession: a key pasted, Forget
+ * key): a sign-in answered after a later choice is not the tab's (see login).
+ */
+let chosen = 0;
 /** Why the sign-in ended on the server (its refresh refused); see signInEnded. */
 let endedReason: string | null = null;
 /**
@@ -31,6 +36,7 @@ export function forgetSession(): void {
   const token = refreshToken;
   refreshToken = null;
   refreshing = null;
+  chosen++;
   endedReason = null;
   refreshBusy = null;
   const accessToken = signedInToken();
@@ -55,9 +61,12 @@ function logout(headers: Record<string, string>, body?: { refresh_token: string 
 /**
  * POST /api/v1/auth/login; the access token, or throws with the server's reason, or with why
  * no answer came (none within SIGN_IN_TIMEOUT_MS: given up, so the prompt can be used again).
+ * Null when another credential was chosen while it waited (a key pasted, another sign-in):
+ * the later choice stays, and this sign-in's session ends on the server at once.
  */
-export async function login(email: string, password: string): Promise<string> {
+export async function login(email: string, password: string): Promise<string | null> {
   type Tokens = { access_token?: string; refresh_token?: string };
+  const mine = ++chosen;
   const body = await withDeadline(async (signal) => {
     const response = await fetch('/api/v1/auth/login', {
       method: 'POST',
@@ -77,6 +86,13 @@ export async function login(email: string, password: string): Promise<string> {
     throw error;
   });
   if (typeof body.access_token !== 'string') throw new Error('the server sent no access token');
+  if (mine !== chosen) {
+    // A key was pasted (or another sign-in sent) while this one waited: that choice stays.
+    if (typeof body.refresh_token === 'string') {
+      logout({ 'content-type': 'application/json' }, { refresh_token: body.refresh_token });
+    } else logout({ authorization: `Bearer ${body.access_token}` });
+    return null;
+  }
   // A sign-in held until now (the prompt came for a refused project) is replaced: it ends.
   forgetSession();
   refreshToken = typeof body.refresh_token === 'string' ? body.refresh_token : null;

@@ -1133,6 +1133,45 @@ describe('a signed-in dashboard', () => {
     expect((await me(second)).status).toBe(200); // the new one did not
   }, 60_000);
 
+  test('a key pasted while a sign-in waits stays; the sign-in, answered late, is ended', async () => {
+    const { server, accessToken } = await signedInServer();
+    const { page } = await openBrowser(server);
+    // The sign-in's answer is held until the key is in use.
+    let release: (() => void) | null = null;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let lateAccess: string | null = null;
+    await page.route('**/api/v1/auth/login', async (route) => {
+      const response = await route.fetch();
+      lateAccess = ((await response.json()) as { access_token: string }).access_token;
+      await released;
+      await route.fulfill({ response });
+    });
+    await signIn(page, server);
+    await page.fill('#key', accessToken);
+    await page.click('#key-form button');
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
+    (release as (() => void) | null)?.();
+    expect((await answered).status()).toBe(200);
+    await Bun.sleep(300);
+    // The key chosen last is kept: the page does not switch to the older sign-in.
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBe(accessToken);
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.signed-in'))).toBeNull();
+    expect(await page.isVisible('#status[data-state="live"]')).toBe(true);
+    // The late sign-in's session was ended on the server, not left alive unheld.
+    const me = (token: string | null) =>
+      fetch(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(lateAccess).not.toBeNull();
+    const deadline = performance.now() + 5000;
+    while ((await me(lateAccess)).status !== 401 && performance.now() < deadline) {
+      await Bun.sleep(50);
+    }
+    expect((await me(lateAccess)).status).toBe(401);
+    expect((await me(accessToken)).status).toBe(200);
+  }, 60_000);
+
   test('Forget key with no answer and a refresh in flight drops the sign-in in the tab', async () => {
     const { server, clock } = await signedInServer();
     const { page } = await openBrowser(server);

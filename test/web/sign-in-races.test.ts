@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test';
 import { type Access, probe, saveToken } from '../../web/api.ts';
-import { forgetSession, login } from '../../web/sign-in.ts';
+import { canRefresh, forgetSession, login } from '../../web/sign-in.ts';
 
 const saved = {
   fetch: globalThis.fetch,
@@ -25,6 +25,9 @@ const presented: string[] = [];
 /** While set, refreshes wait until the test releases them, in its order. */
 let holdRefreshes = false;
 const heldRefreshes: Array<() => void> = [];
+/** While set, logins wait until the test releases them. */
+let holdLogins = false;
+const heldLogins: Array<() => void> = [];
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
@@ -56,6 +59,7 @@ async function stubFetch(input: string | URL | Request, init?: RequestInit): Pro
   const url = new URL(String(input), 'http://tally.test');
   const body = init?.body === undefined ? {} : JSON.parse(String(init.body));
   if (url.pathname === '/api/v1/auth/login') {
+    if (holdLogins) await new Promise<void>((resolve) => heldLogins.push(resolve));
     const id = `s${++logins}`;
     sessions.set(id, { live: `${id}-refresh-1`, used: new Set(), revoked: false });
     validAccess.add(`${id}-access-1`);
@@ -79,6 +83,7 @@ async function stubFetch(input: string | URL | Request, init?: RequestInit): Pro
 /** Signs in as the page does: the access token saved as a sign-in's, then expired. */
 async function signInExpired(): Promise<Access> {
   const token = await login('ana@example.com', 'secret password');
+  if (token === null) throw new Error('the sign-in was not kept');
   saveToken(token, true);
   validAccess.delete(token);
   return { token, project: null };
@@ -182,4 +187,34 @@ test("an old refresh finishing late leaves the new sign-in's refresh in flight s
   expect(await secondProbe).toEqual({ kind: 'ok' });
   expect(await third).toEqual({ kind: 'ok' });
   expect(sessions.get(`s${logins}`)?.revoked).toBe(false);
+});
+
+test('a key pasted while a sign-in waits stays; the sign-in, answered late, ends at once', async () => {
+  holdLogins = true;
+  const signingIn = login('ana@example.com', 'secret password');
+  while (heldLogins.length < 1) await Bun.sleep(1);
+  holdLogins = false;
+  // The key form, as the page wires it: the sign-in held is forgotten, the key kept.
+  forgetSession();
+  saveToken('pasted-key');
+  heldLogins.shift()?.();
+  expect(await signingIn).toBeNull();
+  expect(sessionStorage.getItem('tally.token')).toBe('pasted-key');
+  expect(canRefresh()).toBe(false);
+  await Bun.sleep(5); // the logout, sent best effort
+  expect(sessions.get(`s${logins}`)?.revoked).toBe(true);
+});
+
+test('of two sign-ins that overlap, the later one is kept', async () => {
+  holdLogins = true;
+  const first = login('ana@example.com', 'secret password');
+  while (heldLogins.length < 1) await Bun.sleep(1);
+  holdLogins = false;
+  const second = login('bo@example.com', 'another password');
+  expect(await second).toBe(`s${logins}-access-1`);
+  heldLogins.shift()?.();
+  expect(await first).toBeNull();
+  await Bun.sleep(5);
+  expect(sessions.get(`s${logins}`)?.revoked).toBe(true); // the first's, answered last
+  expect(sessions.get(`s${logins - 1}`)?.revoked).toBe(false);
 });
