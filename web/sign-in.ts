@@ -188,8 +188,15 @@ async function exchange(token: string): Promise<string | null> {
     return null;
   }
   // The sign-in was ended (forgotten: its session revoked) or replaced while this ran: what
-  // the server answered is not this tab's any more, and no token of it is saved.
-  if (refreshToken !== token) return null;
+  // the server answered is not this tab's any more, and no token of it is saved. New tokens
+  // mean the server rotated before any logout reached it (the logout may be lost: it is best
+  // effort), so the session is ended again with the rotated token, which the tab holds now.
+  if (refreshToken !== token) {
+    if (response.ok && typeof body.refresh_token === 'string') {
+      logout({ 'content-type': 'application/json' }, { refresh_token: body.refresh_token });
+    }
+    return null;
+  }
   if (!response.ok) {
     refreshToken = null;
     endedReason = `your sign-in ended (${detail}); sign in again`;

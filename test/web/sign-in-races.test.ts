@@ -25,6 +25,8 @@ const presented: string[] = [];
 /** While set, refreshes wait until the test releases them, in its order. */
 let holdRefreshes = false;
 const heldRefreshes: Array<() => void> = [];
+/** While set, logouts fail as offline: they never reach the stub server. */
+let loseLogouts = false;
 /** While set, logins wait until the test releases them. */
 let holdLogins = false;
 const heldLogins: Array<() => void> = [];
@@ -71,6 +73,7 @@ async function stubFetch(input: string | URL | Request, init?: RequestInit): Pro
     return rotate(body.refresh_token);
   }
   if (url.pathname === '/api/v1/auth/logout') {
+    if (loseLogouts) throw new TypeError('Failed to fetch');
     const found = sessionOf(body.refresh_token ?? '');
     if (found !== undefined) found[1].revoked = true;
     return new Response(null, { status: 204 });
@@ -217,4 +220,22 @@ test('of two sign-ins that overlap, the later one is kept', async () => {
   await Bun.sleep(5);
   expect(sessions.get(`s${logins}`)?.revoked).toBe(true); // the first's, answered last
   expect(sessions.get(`s${logins - 1}`)?.revoked).toBe(false);
+});
+
+test('a refresh answered after its sign-in was forgotten, the logout lost, ends the session', async () => {
+  const access = await signInExpired();
+  holdRefreshes = true;
+  const reading = probe(access);
+  await untilHeld(1); // the server rotates the refresh token once this is released
+  holdRefreshes = false;
+  loseLogouts = true; // Forget key while offline: the logout never reaches the server
+  forgetSession();
+  saveToken(null);
+  loseLogouts = false;
+  heldRefreshes.shift()?.();
+  await reading;
+  await Bun.sleep(5); // the logout, sent best effort
+  // The rotated refresh token is not kept, but its session is ended with it.
+  expect(sessionStorage.getItem('tally.token')).toBeNull();
+  expect(sessions.get(`s${logins}`)?.revoked).toBe(true);
 });
