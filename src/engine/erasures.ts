@@ -2,9 +2,10 @@
 // each and cuts the person's unflushed events at once (storage/person-eraser.ts), then rewrites
 // the segments holding them in the background, one erasure at a time; pending ones resume at
 // start. Once one has ended (done, or failed: its unflushed events were cut all the same, and
-// some segments may be rewritten) the tenant's live rollups are rebuilt from the store, so the
-// live counters and the latest metric points count what the reads count. Ingest goes on
-// throughout: events acknowledged after the erasure was accepted are kept.
+// some segments may be rewritten), or has only the release of its log records left to retry,
+// the tenant's live rollups are rebuilt from the store, so the live counters and the latest
+// metric points count what the reads count. Ingest goes on throughout: events acknowledged
+// after the erasure was accepted are kept.
 
 import { AppError, type ErasureField, erasureLimits, wellFormed } from '../core/index.ts';
 import type { Erasure, EventStore } from '../storage/index.ts';
@@ -109,8 +110,9 @@ export class Erasures {
 
   private start(id: string): void {
     this.deps.store.erasures.run(id).then((erasure) => {
-      // Pending: the store is closing, and the next start finishes it.
-      if (erasure !== null && erasure.status !== 'pending') {
+      // Pending without a reason: the store is closing, and the next start finishes it. With
+      // one, its segments are rewritten and only the release of its log records is retried.
+      if (erasure !== null && (erasure.status !== 'pending' || erasure.reason !== null)) {
         this.deps.registry.rebuild(erasure.tenant);
       }
     }, this.deps.onFatal);

@@ -18,7 +18,10 @@ export interface ErasureMatch {
 export interface Erasure extends ErasureMatch {
   id: string;
   status: ErasureStatus;
-  /** Why it failed, when it did. */
+  /**
+   * Why it failed, when it did; on a pending one, why its last step (deleting the log files
+   * holding the person's records) has not held yet: it is tried again.
+   */
   reason: string | null;
   /** Unflushed events removed from the hot tier when it was accepted. */
   hotEvents: number;
@@ -170,6 +173,11 @@ export class ErasureLog {
            segments_rewritten = segments_rewritten + 1 WHERE id = ?1`,
       )
       .run(id, events);
+  }
+
+  /** Why a pending erasure is not done yet (its last step is tried again). */
+  setReason(id: string, reason: string): void {
+    this.db.query('UPDATE erasures SET reason = ?2 WHERE id = ?1').run(id, reason);
   }
 
   finish(id: string, status: 'done' | 'failed', reason: string | null = null): void {

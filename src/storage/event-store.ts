@@ -138,6 +138,7 @@ export class EventStore implements EventSource {
       releaseLog: async (seq) => {
         if (closeOpeningFile) closeOpeningFile = !(await closeLogFileThrough(seq));
         wal.releaseThrough(seq);
+        this.erasures.retryReleases(); // erasures whose own release failed, in the background
       },
       onFatal: options.onFatal,
     });
@@ -152,12 +153,20 @@ export class EventStore implements EventSource {
     // The log files holding a deletion's, an erasure's or retention's records: the current one
     // is closed, and those whose records are all flushed go now; the others go with the flush
     // passing them, run now when `flush` says so (one running already may have begun before
-    // the closed file's last records came: a second takes them).
+    // the closed file's last records came: a second takes them). With `flush`, it throws when
+    // a log file still holds a record at or below `throughSeq` after it.
     const releaseLog = async (throughSeq: number, flush = false) => {
       if (wal.holdsThrough(throughSeq)) await committer.rotateLog();
       wal.releaseThrough(catalog.flushedThroughSeq());
       for (let i = 0; flush && i < 2 && catalog.flushedThroughSeq() < wal.closedThroughSeq; i++) {
         await flusher.flush(); // releases the files it passes
+      }
+      const held = flush ? wal.fileHoldingThrough(throughSeq) : null;
+      if (held !== null) {
+        throw new Error(
+          `the write-ahead log file ${held} still holds records at or below seq ${throughSeq} ` +
+            `(flushed through seq ${catalog.flushedThroughSeq()})`,
+        );
       }
     };
     const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, onFatal };

@@ -15,6 +15,10 @@
 //      the person's events cut from the hot tier too, even when they were all it held), and
 //      the log files whose records are all flushed are deleted: none of the person's records
 //      is left in the log.
+//      When this step fails (no room for the new file, a deletion or its fsync, the flush),
+//      the erasure stays pending with the reason (the records are still on disk: `done` would
+//      be untrue, and `failed` would say its work was not done): the step alone is tried again
+//      after each flush, and the whole at the next start, until it holds.
 //   4. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
@@ -74,6 +78,8 @@ export class PersonEraser {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set by `stop` (the store is closing): no erasure starts from then on. */
   private stopping = false;
+  /** Pending erasures whose segments are rewritten and whose log release (step 3) failed. */
+  private readonly releasing = new Set<string>();
 
   constructor(private readonly deps: PersonEraserDeps) {}
 
@@ -131,6 +137,14 @@ export class PersonEraser {
     return run;
   }
 
+  /**
+   * Tries step 3 again for the erasures whose release failed (after a flush released log
+   * files): each runs in the background, behind the erasures queued before it.
+   */
+  retryReleases(): void {
+    for (const id of this.releasing) void this.run(id);
+  }
+
   /** Resolves once no erasure runs (whatever their outcomes). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.running.values()]);
@@ -149,14 +163,27 @@ export class PersonEraser {
   private async runOnce(id: string): Promise<Erasure | null> {
     const { log, fault } = this.deps;
     const erasure = log.get(id);
+    if (erasure === null || erasure.status !== 'pending') this.releasing.delete(id);
     if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
+    const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
     try {
-      await this.rewriteAll(erasure);
-      await this.deps.releaseLog(erasure.throughSeq, true);
+      if (!this.releasing.has(id)) await this.rewriteAll(erasure);
     } catch (error) {
-      log.finish(id, 'failed', error instanceof Error ? error.message : String(error));
+      log.finish(id, 'failed', reasonOf(error));
       return log.get(id);
     }
+    try {
+      await this.deps.releaseLog(erasure.throughSeq, true);
+    } catch (error) {
+      this.releasing.add(id);
+      log.setReason(
+        id,
+        `its segments are rewritten, but the write-ahead log still holds the person's records: ` +
+          `${reasonOf(error)}; tried again after the next flush`,
+      );
+      return log.get(id);
+    }
+    this.releasing.delete(id);
     fault('erase:before-done');
     log.finish(id, 'done');
     return log.get(id);

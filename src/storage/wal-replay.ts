@@ -34,6 +34,38 @@ export interface WalRecord {
   payload: Uint8Array;
 }
 
+/** One log file as the log keeps track of it. */
+export interface WalFile {
+  index: number;
+  name: string;
+  lastSeq: number;
+  /** Every record of the file is above this seq (the last one before the file began). */
+  afterSeq: number;
+}
+
+/** Replays `names` (sorted) in order: each file with its seqs, the last seq, any damage cut. */
+export function replayFiles(
+  dir: string,
+  names: readonly string[],
+  onRecord: (record: WalRecord) => void,
+): { files: WalFile[]; lastSeq: number; damage: WalDamage | null } {
+  const files: WalFile[] = [];
+  let lastSeq = 0;
+  let damage: WalDamage | null = null;
+  names.forEach((name, i) => {
+    let firstSeq = 0; // none yet
+    const replay = replayFile(path.join(dir, name), i === names.length - 1, lastSeq, (r) => {
+      if (firstSeq === 0) firstSeq = r.seq;
+      onRecord(r);
+    });
+    const afterSeq = firstSeq === 0 ? lastSeq : firstSeq - 1;
+    lastSeq = Math.max(lastSeq, replay.lastSeq);
+    damage = replay.damage ?? damage;
+    files.push({ index: indexOf(name), name, lastSeq: replay.lastSeq, afterSeq });
+  });
+  return { files, lastSeq, damage };
+}
+
 export function replayFile(
   file: string,
   isNewest: boolean,

@@ -16,8 +16,9 @@ import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, frameHeader } from './wal-
 import {
   filesPastReleasedGap,
   logFileNames,
-  replayFile,
+  replayFiles,
   type WalDamage,
+  type WalFile,
   type WalRecord,
   walFileName,
 } from './wal-replay.ts';
@@ -33,12 +34,6 @@ export interface WalOptions {
   durability: Durability;
   /** The file system calls writes go through (tests put a full disk behind them). */
   io?: FileIo;
-}
-
-interface WalFile {
-  index: number;
-  name: string;
-  lastSeq: number;
 }
 
 /**
@@ -100,16 +95,7 @@ export class WriteAheadLog {
     makeDirsDurably(options.dir);
     // Before anything is replayed or cut.
     const names = filesPastReleasedGap(options.dir, logFileNames(options.dir), flushedSeq);
-    const files: WalFile[] = [];
-    let lastSeq = 0;
-    let damage: WalDamage | null = null;
-    names.forEach((name, i) => {
-      const isNewest = i === names.length - 1;
-      const replay = replayFile(path.join(options.dir, name), isNewest, lastSeq, onRecord);
-      lastSeq = Math.max(lastSeq, replay.lastSeq);
-      damage = replay.damage ?? damage;
-      files.push({ index: Number(name.slice(0, 10)), name, lastSeq: replay.lastSeq });
-    });
+    const { files, lastSeq, damage } = replayFiles(options.dir, names, onRecord);
     if (files.length === 0) files.push(createFile(options.dir, 1, options.io ?? nodeFileIo));
     return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor), damage);
   }
@@ -257,7 +243,21 @@ export class WriteAheadLog {
    * closed (see `rotate`), so an erased person's records would stay in it until it filled.
    */
   holdsThrough(seq: number): boolean {
-    return this.fileBytes > 0 && (this.files.at(-2)?.lastSeq ?? 0) < seq;
+    const current = this.files.at(-1);
+    return this.fileBytes > 0 && current !== undefined && current.afterSeq < seq;
+  }
+
+  /**
+   * The first log file (closed or current) still holding a record at or below `seq`, by name,
+   * or null when none does: what an erasure checks before it says its records left the disk.
+   */
+  fileHoldingThrough(seq: number): string | null {
+    const current = this.files.at(-1);
+    for (const file of this.files) {
+      const holdsAny = file === current ? this.fileBytes > 0 : file.lastSeq > file.afterSeq;
+      if (holdsAny && file.afterSeq < seq) return file.name;
+    }
+    return null;
   }
 
   /** The last seq of the closed files (0 when there is none): what they still hold. */
@@ -295,7 +295,8 @@ export class WriteAheadLog {
     }
     this.removalUnsynced = false; // that fsync made an earlier removal durable too
     fs.closeSync(this.fd);
-    this.files.push({ index: current.index + 1, name, lastSeq: current.lastSeq });
+    const afterSeq = current.lastSeq;
+    this.files.push({ index: current.index + 1, name, lastSeq: afterSeq, afterSeq });
     this.fd = fd;
     this.fileBytes = 0;
   }
@@ -393,5 +394,5 @@ function createFile(dir: string, index: number, io: FileIo): WalFile {
   const name = walFileName(index);
   fs.closeSync(io.openAppend(path.join(dir, name)));
   fsyncPath(dir);
-  return { index, name, lastSeq: 0 };
+  return { index, name, lastSeq: 0, afterSeq: 0 };
 }

@@ -36,3 +36,34 @@ test('a failed erasure rebuilds the live rollups too: its unflushed events were 
   await rebuilt?.whenReady();
   expect(rebuilt?.rollups.latestMetric('cpu')).toBeUndefined();
 });
+
+test('an erasure left to retry its log release rebuilds them at once: its segments are rewritten', async () => {
+  let failFlush = false;
+  t = await makeTestApp({
+    fault: (point) => {
+      if (point === 'flush:after-rename' && failFlush) throw new Error('disk I/O error (test)');
+    },
+  });
+  const send = async (event: Record<string, unknown>) => {
+    const res = await (t as TestApp).post('/api/v1/events', { tenant_id: 'acme', ...event });
+    expect(res.status).toBe(202);
+  };
+  await send({ event_id: 'flushed', name: 'cpu', value: 7, user_id: 'u1' });
+  await t.engine.store.flusher.flush(); // a segment to rewrite
+  const actor = t.engine.registry.peek('acme');
+  expect(actor?.rollups.latestMetric('cpu')?.value).toBe(7);
+  await send({ event_id: 'kept', name: 'page_view', user_id: 'u2' }); // for the release to flush
+
+  failFlush = true; // the release's flush fails: the erasure stays pending, with its reason
+  const accepted = await t.engine.erasures.request('acme', 'user_id', 'u1');
+  await t.engine.erasures.settled();
+  const waiting = t.engine.erasures.get('acme', accepted.id);
+  expect(waiting).toMatchObject({ status: 'pending', segmentsRewritten: 1 });
+  expect(waiting.reason).toContain('disk I/O error (test)');
+
+  // The reads no longer hold the point (its segment was rewritten): nor do the live counters.
+  const rebuilt = t.engine.registry.actorFor('acme');
+  await rebuilt?.whenReady();
+  expect(rebuilt?.rollups.latestMetric('cpu')).toBeUndefined();
+  failFlush = false;
+});

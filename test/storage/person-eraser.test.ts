@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { ErasureField } from '../../src/core/index.ts';
 import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
+import { LimitedDisk } from '../helpers/limited-disk.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -610,6 +611,85 @@ describe('the write-ahead log after an erasure', () => {
     await t.engine.store.flusher.flush();
     await t.restart();
     expect(await idsOf(t, 'acme')).toEqual(['c0', 'c3']);
+  });
+});
+
+describe('an erasure whose log release fails after its segments were rewritten', () => {
+  /** The files under the data directory whose bytes hold `needle`. */
+  const holding = (dir: string, needle: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true, recursive: true }).flatMap((entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      return entry.isFile() && fs.readFileSync(file).includes(needle) ? [file] : [];
+    });
+
+  async function sendMarked(app: TestApp, marker: string): Promise<void> {
+    const res = await app.post('/api/v1/events/batch', {
+      events: [
+        {
+          event_id: 'a1',
+          name: 'signup',
+          tenant_id: 'acme',
+          user_id: 'u1',
+          properties: { marker },
+        },
+        { event_id: 'a2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
+      ],
+    });
+    expect(res.status).toBe(202);
+  }
+
+  test('no room for the new log file: pending with the reason, done after a later flush', async () => {
+    const disk = new LimitedDisk();
+    t = await makeTestApp({ fileIo: disk });
+    const marker = 'person-10@example.com';
+    await sendMarked(t, marker);
+    await t.engine.store.flusher.flush();
+    disk.roomBytes = 0; // the log file holding the person's record cannot be closed
+    const waiting = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    // Not failed (its segments are rewritten), nor done (the log still holds the record).
+    expect(waiting).toMatchObject({ status: 'pending', segmentsRewritten: 1, finishedAt: null });
+    expect(waiting.reason).toContain('its segments are rewritten, but the write-ahead log still');
+    expect(waiting.reason).toContain('ENOSPC');
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+    expect(holding(t.dataDir, marker).map((f) => path.basename(path.dirname(f)))).toEqual(['wal']);
+    // A flush while the disk is still full: tried again, still pending.
+    await t.engine.store.flusher.flush();
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', waiting.id).status).toBe('pending');
+
+    disk.roomBytes = Number.MAX_SAFE_INTEGER;
+    await t.engine.store.flusher.flush(); // the release is tried again after it
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({
+      status: 'done',
+      reason: null,
+      segmentsRewritten: 1, // not rewritten again
+    });
+    expect(holding(t.dataDir, marker)).toEqual([]);
+    await t.restart();
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
+  test('its flush fails: pending, and the next start finishes it', async () => {
+    let failFlush = false;
+    t = await makeTestApp({
+      fault: (point) => {
+        if (point === 'flush:after-rename' && failFlush) throw new Error('disk I/O error (test)');
+      },
+    });
+    const marker = 'person-11@example.com';
+    await sendMarked(t, marker); // unflushed: the erasure's flush passes its record
+    failFlush = true;
+    const waiting = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+    expect(waiting).toMatchObject({ status: 'pending', hotEvents: 1 });
+    expect(waiting.reason).toContain('disk I/O error (test)');
+    expect(holding(t.dataDir, marker)).toHaveLength(1); // the log file
+    failFlush = false;
+    await t.restart(); // resumed at the start
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({ status: 'done' });
+    expect(holding(t.dataDir, marker)).toEqual([]);
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
   });
 });
 

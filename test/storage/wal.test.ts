@@ -293,4 +293,31 @@ describe('WriteAheadLog', () => {
     expect(reopened.records.map((r) => r.seq)).toEqual([4]);
     expect(reopened.wal.lastSeq).toBe(4);
   });
+
+  test('tells which file still holds records at or below a seq, once the ones before are gone', async () => {
+    const dir = tempLog();
+    const { wal } = openLog(dir);
+    await wal.append([Buffer.from('a'), Buffer.from('b')]); // seqs 1, 2
+    await wal.sync();
+    expect(wal.holdsThrough(2)).toBe(true);
+    expect(wal.fileHoldingThrough(1)).toBe('0000000001.wal');
+    await wal.syncBeforeRotation(true);
+    wal.rotate();
+    await wal.append([Buffer.from('c')]); // seq 3, in the second file
+    await wal.sync();
+    expect(wal.fileHoldingThrough(2)).toBe('0000000001.wal');
+    expect(wal.releaseThrough(2)).toBe(1);
+    // The file before the current one is gone: the current one holds nothing at or below 2
+    // (an erasure through seq 2 must not close it again, nor wait for it).
+    expect(wal.holdsThrough(2)).toBe(false);
+    expect(wal.fileHoldingThrough(2)).toBeNull();
+    expect(wal.holdsThrough(3)).toBe(true);
+    expect(wal.fileHoldingThrough(3)).toBe('0000000002.wal');
+    wal.close();
+    const reopened = openLog(dir); // the same, from the records read at open
+    expect(reopened.wal.holdsThrough(2)).toBe(false);
+    expect(reopened.wal.fileHoldingThrough(2)).toBeNull();
+    expect(reopened.wal.fileHoldingThrough(3)).toBe('0000000002.wal');
+    reopened.wal.close();
+  });
 });

@@ -33,7 +33,13 @@ const ErasureOut = t.Object({
   field: t.UnionEnum(ERASURE_FIELDS, { description: 'What names the person.' }),
   value: t.String(),
   status: t.UnionEnum(['pending', 'done', 'failed'] as const),
-  reason: t.Nullable(t.String({ description: 'Why it failed (then POST it again).' })),
+  reason: t.Nullable(
+    t.String({
+      description:
+        'Why it failed (then POST it again); on a pending one, why the deletion of the log ' +
+        "files holding the person's records has not held yet (retried after each flush).",
+    }),
+  ),
   events_erased: t.Integer({ description: 'Events removed so far, unflushed and stored.' }),
   unflushed_events_erased: t.Integer(),
   segments_rewritten: t.Integer({ description: 'Segment files rewritten (or dropped).' }),
