@@ -246,12 +246,43 @@ export function filesPastReleasedGap(
   const after = names.slice(gap);
   const firstAfter = firstSeqOf(dir, after);
   const flushed = (name: string) => highestSeqOf(path.join(dir, name)) <= flushedSeq;
-  if (firstAfter === null || firstAfter > flushedSeq + 1 || !before.every(flushed)) {
+  const beforeFlushed = before.every(flushed);
+  if (beforeFlushed && after.every((name) => fs.statSync(path.join(dir, name)).size === 0)) {
+    throw unprovableGap(names, gap, flushedSeq);
+  }
+  if (firstAfter === null || firstAfter > flushedSeq + 1 || !beforeFlushed) {
     checkNoneMissing(names);
   }
   for (const name of before) fs.rmSync(path.join(dir, name));
   fsyncPath(dir);
   return after;
+}
+
+/**
+ * The refusal of a gap whose files before it hold only flushed records while every file after
+ * it is empty: no record tells whether the missing files held only flushed records (a release
+ * an older Tally did not make durable, cut short by a power loss) or unflushed ones (removed by
+ * hand). The operator knows which: it names the files and what to do in either case.
+ */
+function unprovableGap(names: readonly string[], gap: number, flushedSeq: number): Error {
+  const before = names.slice(0, gap);
+  const first = walFileName(indexOf(names[gap - 1] as string) + 1);
+  const last = walFileName(indexOf(names[gap] as string) - 1);
+  const missing = first === last ? `${first} is` : `${first} to ${last} are`;
+  const after = names.slice(gap);
+  const list = (files: readonly string[]) => files.join(', ');
+  const hold = (files: readonly string[]) =>
+    `${list(files)} ${files.length > 1 ? 'hold' : 'holds'}`;
+  return new DamagedStoreError(
+    `write-ahead log file ${missing} missing (the log has ${list(names)}); ${hold(before)} ` +
+      `no record above the seq flushed into segments (${flushedSeq}) and ${hold(after)} ` +
+      'no record at all, so nothing shows whether the missing files held ' +
+      'records not flushed yet. If the gap is a release of flushed files that a power loss cut ' +
+      'short on a Tally older than this one (which did not make each deletion durable before ' +
+      `the next), delete ${list(before)} (the rest of that release) and start again; if files ` +
+      'were removed by hand, restore them from a backup (without them, the events they held ' +
+      'past the flushed seq are lost)',
+  );
 }
 
 /** Where the last gap of `names` is (the index of the file after it), or -1. */

@@ -449,7 +449,10 @@ describe('the server process', () => {
     const { code, stderr } = await failedStart({ DATA_DIR: dir });
     expect(code).toBe(2);
     expect(stderr).toStartWith(`tally: cannot use DATA_DIR ${dir}: write-ahead log file `);
-    expect(stderr).toContain(`(the log has ${newest} and ${stray}): restore it from a backup`);
+    // Every file holds no record (nothing was sent): the refusal says what to do either way.
+    expect(stderr).toContain(`(the log has ${newest}, ${stray}); ${newest} holds no record`);
+    expect(stderr).toContain(`delete ${newest} (the rest of that release) and start again`);
+    expect(stderr).toContain('restore them from a backup');
     expect(stderr.trim().split('\n')).toHaveLength(1); // a message, not a trace
   });
 

@@ -164,3 +164,48 @@ test('a release whose earlier deletion a power loss lost opens with every event 
   await reopened.close();
   expect(fs.readdirSync(wal)).not.toContain('0000000001.wal');
 });
+
+test('a released gap with only an empty file after it: refused naming what to delete, then opens', async () => {
+  // As an older Tally left it: a power loss kept the release's later unlinks and lost the first,
+  // and the newest file is empty (nothing was written after the release).
+  const temp = makeTempDir();
+  cleanup = temp.remove;
+  const options = engineOptions(temp.dir, new ManualClock(T0));
+  const wal = path.join(temp.dir, 'wal');
+  const engine = await openEngine(options);
+  for (const id of ['e1', 'e2', 'e3']) {
+    await engine.ingestor.ingest([makeEvent({ event_id: id, timestamp: T0, received_at: T0 })]);
+    await engine.store.committer.rotateLog();
+  }
+  const lost: string[] = [];
+  const rm = spyOn(fs, 'rmSync').mockImplementation(((file: string) => {
+    if (file.endsWith('.wal') && lost.length === 0) lost.push(path.basename(file));
+    else fs.unlinkSync(file);
+  }) as typeof fs.rmSync);
+  try {
+    await engine.store.flusher.flush(); // releases files 1 to 3 (records 1 to 3)
+  } finally {
+    rm.mockRestore();
+  }
+  await engine.close();
+  expect(fs.readdirSync(wal).sort()).toEqual(['0000000001.wal', '0000000004.wal']);
+  expect(fs.statSync(path.join(wal, '0000000004.wal')).size).toBe(0);
+
+  const refused = openEngine(options);
+  await expect(refused).rejects.toThrow(DamagedStoreError);
+  await expect(refused).rejects.toThrow(
+    'write-ahead log file 0000000002.wal to 0000000003.wal are missing (the log has ' +
+      '0000000001.wal, 0000000004.wal); 0000000001.wal holds no record above the seq flushed ' +
+      'into segments (3) and 0000000004.wal holds no record at all',
+  );
+  await expect(refused).rejects.toThrow('delete 0000000001.wal (the rest of that release)');
+  expect(fs.readdirSync(wal).sort()).toEqual(['0000000001.wal', '0000000004.wal']);
+
+  fs.rmSync(path.join(wal, '0000000001.wal')); // as the refusal says
+  const reopened = await openEngine(options);
+  expect(await countEvents(reopened.store, 'acme')).toBe(3);
+  await reopened.ingestor.ingest([makeEvent({ event_id: 'e4', timestamp: T0, received_at: T0 })]);
+  expect(reopened.store.lastSeq).toBe(4); // numbered above the flushed records
+  expect(await countEvents(reopened.store, 'acme')).toBe(4);
+  await reopened.close();
+});

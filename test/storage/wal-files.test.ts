@@ -105,8 +105,41 @@ test('a gap with no record after it refuses: nothing tells what the missing file
   // Files 1 (a, flushed) and 3 (empty, the newest): file 2 may have held records above the
   // watermark (removed by hand), or only flushed ones (a release cut short).
   fs.rmSync(path.join(dir, '0000000002.wal'));
-  expect(() => openLog(dir, 1)).toThrow('0000000002.wal is missing');
-  expect(fs.readdirSync(dir)).toHaveLength(2);
+  // The refusal names the files, what is known of them, and what to do in either case.
+  expect(() => openLog(dir, 1)).toThrow(
+    'write-ahead log file 0000000002.wal is missing (the log has 0000000001.wal, ' +
+      '0000000003.wal); 0000000001.wal holds no record above the seq flushed into segments (1) ' +
+      'and 0000000003.wal holds no record at all, so nothing shows whether the missing files held records ' +
+      'not flushed yet. If the gap is a release of flushed files that a power loss cut short on ' +
+      'a Tally older than this one (which did not make each deletion durable before the next), ' +
+      'delete 0000000001.wal (the rest of that release) and start again; if files were removed ' +
+      'by hand, restore them from a backup (without them, the events they held past the ' +
+      'flushed seq are lost)',
+  );
+  expect(fs.readdirSync(dir)).toHaveLength(2); // nothing deleted
+  // Done as it says, the log opens, and numbering goes on above the flushed seq.
+  fs.rmSync(path.join(dir, '0000000001.wal'));
+  const records: WalRecord[] = [];
+  const options = { dir, fileBytesMax: 1024, durability: 'fsync' as const };
+  const wal = WriteAheadLog.open(options, (r) => records.push(r), 2, 1);
+  expect(records).toEqual([]);
+  expect(await wal.append([Buffer.from('c')])).toBe(3);
+  wal.close();
+});
+
+test('a gap of several files with none after it holding a record: the refusal names them all', async () => {
+  const dir = tempLog();
+  await filesOf(dir, ['a', 'b', 'c', 'd']);
+  for (const n of [2, 3, 4]) fs.rmSync(path.join(dir, `000000000${n}.wal`));
+  expect(() => openLog(dir, 1)).toThrow(
+    'write-ahead log file 0000000002.wal to 0000000004.wal are missing (the log has ' +
+      '0000000001.wal, 0000000005.wal)',
+  );
+  // A file before the gap holding an unflushed record: the missing ones surely did too.
+  expect(() => openLog(dir, 0)).toThrow(
+    'write-ahead log file 0000000002.wal is missing (the log has 0000000001.wal and ' +
+      '0000000005.wal): restore it from a backup',
+  );
 });
 
 /** An errno error as node:fs throws it. */
