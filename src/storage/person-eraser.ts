@@ -139,10 +139,11 @@ export class PersonEraser {
 
   /**
    * Tries step 3 again for the erasures whose release failed (after a flush released log
-   * files): each runs in the background, behind the erasures queued before it.
+   * files): each runs in the background, behind the erasures queued before it; an outcome
+   * that cannot be recorded is fatal, as for every run.
    */
   retryReleases(): void {
-    for (const id of this.releasing) void this.run(id);
+    for (const id of this.releasing) this.run(id).catch((error) => this.deps.onFatal(error));
   }
 
   /** Resolves once no erasure runs (whatever their outcomes). */
