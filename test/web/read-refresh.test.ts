@@ -3,15 +3,10 @@
 // read's refresh ended is sent again with the new token, not refreshed once more. Run against
 // a stubbed fetch, sessionStorage and location (the page's globals).
 
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { expect, test } from 'bun:test';
 import { type Access, probe, saveToken } from '../../web/api.ts';
 import { login } from '../../web/sign-in.ts';
-
-const saved = {
-  fetch: globalThis.fetch,
-  location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
-  sessionStorage: Object.getOwnPropertyDescriptor(globalThis, 'sessionStorage'),
-};
+import { stubPageGlobals } from './page-globals.ts';
 
 /** Access tokens the stub server takes; a refresh rotates to the next one. */
 let valid = 'access-1';
@@ -46,32 +41,7 @@ async function stubFetch(input: string | URL | Request, init?: RequestInit): Pro
   return new Promise((resolve) => held.push(() => resolve(unauthorized)));
 }
 
-beforeAll(() => {
-  const storage = new Map<string, string>();
-  const sessionStorage = {
-    getItem: (key: string) => storage.get(key) ?? null,
-    setItem: (key: string, value: string) => void storage.set(key, value),
-    removeItem: (key: string) => void storage.delete(key),
-  };
-  Object.defineProperty(globalThis, 'sessionStorage', {
-    value: sessionStorage,
-    configurable: true,
-  });
-  Object.defineProperty(globalThis, 'location', {
-    value: { origin: 'http://tally.test' },
-    configurable: true,
-  });
-  globalThis.fetch = stubFetch as typeof fetch;
-});
-
-afterAll(() => {
-  globalThis.fetch = saved.fetch;
-  for (const key of ['location', 'sessionStorage'] as const) {
-    const descriptor = saved[key];
-    if (descriptor === undefined) Reflect.deleteProperty(globalThis, key);
-    else Object.defineProperty(globalThis, key, descriptor);
-  }
-});
+stubPageGlobals(stubFetch as typeof fetch);
 
 test('a 401 that comes after another read refreshed is sent with the new token, no refresh', async () => {
   saveToken(await login('ana@example.com', 'secret password'), true);

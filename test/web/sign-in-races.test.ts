@@ -5,15 +5,10 @@
 // reuse, which ends the session). Run against a stubbed fetch, sessionStorage and location
 // standing in for a server with rotating refresh tokens.
 
-import { afterAll, beforeAll, beforeEach, expect, test } from 'bun:test';
+import { beforeEach, expect, test } from 'bun:test';
 import { type Access, probe, saveToken } from '../../web/api.ts';
 import { canRefresh, forgetSession, login } from '../../web/sign-in.ts';
-
-const saved = {
-  fetch: globalThis.fetch,
-  location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
-  sessionStorage: Object.getOwnPropertyDescriptor(globalThis, 'sessionStorage'),
-};
+import { stubPageGlobals } from './page-globals.ts';
 
 /** The stub server: sign-ins (sessions) with a rotating refresh token, and live access tokens. */
 let logins = 0;
@@ -100,37 +95,13 @@ async function untilHeld(count: number): Promise<void> {
   }
 }
 
-beforeAll(() => {
-  const storage = new Map<string, string>();
-  Object.defineProperty(globalThis, 'sessionStorage', {
-    value: {
-      getItem: (key: string) => storage.get(key) ?? null,
-      setItem: (key: string, value: string) => void storage.set(key, value),
-      removeItem: (key: string) => void storage.delete(key),
-    },
-    configurable: true,
-  });
-  Object.defineProperty(globalThis, 'location', {
-    value: { origin: 'http://tally.test' },
-    configurable: true,
-  });
-  globalThis.fetch = stubFetch as typeof fetch;
-});
+stubPageGlobals(stubFetch as typeof fetch);
 
 beforeEach(() => {
   holdRefreshes = false;
   for (const release of heldRefreshes.splice(0)) release();
   forgetSession();
   saveToken(null);
-});
-
-afterAll(() => {
-  globalThis.fetch = saved.fetch;
-  for (const key of ['location', 'sessionStorage'] as const) {
-    const descriptor = saved[key];
-    if (descriptor === undefined) Reflect.deleteProperty(globalThis, key);
-    else Object.defineProperty(globalThis, key, descriptor);
-  }
 });
 
 test("a new sign-in's refresh does not join the refresh in flight of the one it replaced", async () => {

@@ -1,0 +1,37 @@
+// The page's globals the dashboard's modules use (fetch, sessionStorage, location), stubbed
+// for a test file run outside a browser, and put back after it.
+
+import { afterAll, beforeAll } from 'bun:test';
+
+/** Installs `fetch` and an in-memory sessionStorage and location for this file's tests. */
+export function stubPageGlobals(fetch: typeof globalThis.fetch): void {
+  const saved = {
+    fetch: globalThis.fetch,
+    location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
+    sessionStorage: Object.getOwnPropertyDescriptor(globalThis, 'sessionStorage'),
+  };
+  beforeAll(() => {
+    const storage = new Map<string, string>();
+    Object.defineProperty(globalThis, 'sessionStorage', {
+      value: {
+        getItem: (key: string) => storage.get(key) ?? null,
+        setItem: (key: string, value: string) => void storage.set(key, value),
+        removeItem: (key: string) => void storage.delete(key),
+      },
+      configurable: true,
+    });
+    Object.defineProperty(globalThis, 'location', {
+      value: { origin: 'http://tally.test' },
+      configurable: true,
+    });
+    globalThis.fetch = fetch;
+  });
+  afterAll(() => {
+    globalThis.fetch = saved.fetch;
+    for (const key of ['location', 'sessionStorage'] as const) {
+      const descriptor = saved[key];
+      if (descriptor === undefined) Reflect.deleteProperty(globalThis, key);
+      else Object.defineProperty(globalThis, key, descriptor);
+    }
+  });
+}
