@@ -336,17 +336,18 @@ export class WriteAheadLog {
   /**
    * Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now),
    * oldest first, each deletion made durable before the next (one a failed fsync left is
-   * synced first): a file system may keep a later unlink through a power loss and lose an
-   * earlier one, and a file missing between two others refuses the start unless what follows
-   * the gap shows it held only flushed records.
+   * synced first, even with none to release: an erasure checks the files gone after it): a
+   * file system may keep a later unlink through a power loss and lose an earlier one, and a
+   * file missing between two others refuses the start unless the records after it show why.
    */
   releaseThrough(seq: number): number {
+    if (this.releaseUnsynced) fsyncPath(this.options.dir);
+    this.releaseUnsynced = false;
     let released = 0;
     while (this.files.length > 1) {
       const oldest = this.files[0];
       assert(oldest !== undefined, 'files is non-empty');
       if (oldest.lastSeq > seq) break;
-      if (this.releaseUnsynced) fsyncPath(this.options.dir);
       fs.rmSync(path.join(this.options.dir, oldest.name));
       this.files.shift();
       released++;

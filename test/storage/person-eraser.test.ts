@@ -4,10 +4,11 @@
 // a snapshot held across the rewrite sees the old events whole, and a compaction racing it
 // leaves each kept event once.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErasureField } from '../../src/core/index.ts';
+import * as durable from '../../src/storage/durable-fs.ts';
 import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
@@ -690,6 +691,40 @@ describe('an erasure whose log release fails after its segments were rewritten',
     expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({ status: 'done' });
     expect(holding(t.dataDir, marker)).toEqual([]);
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
+  test('the fsync of its log file deletion fails: not done until one succeeds', async () => {
+    // The unlink of the file holding the person's record is durable only once the directory
+    // is fsynced: a power loss before that may bring the file back.
+    t = await makeTestApp();
+    const walDir = path.join(t.dataDir, 'wal');
+    const first = path.join(walDir, '0000000001.wal');
+    let failSync = true;
+    const real = durable.fsyncPath;
+    const fsynced = spyOn(durable, 'fsyncPath').mockImplementation((target) => {
+      // The rotation's fsync passes; those after the person's file was unlinked fail.
+      if (failSync && target === walDir && !fs.existsSync(first)) throw new Error('EIO (test)');
+      real(target);
+    });
+    try {
+      await sendMarked(t, 'person-12@example.com');
+      await t.engine.store.flusher.flush();
+      const waiting = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+      expect(waiting).toMatchObject({ status: 'pending', segmentsRewritten: 1 });
+      expect(waiting.reason).toContain('EIO (test)');
+      expect(fs.existsSync(first)).toBe(false); // unlinked, not durably
+      // A flush while the directory still cannot be synced: the deletion is still not durable.
+      await t.engine.store.flusher.flush().catch(() => undefined);
+      await t.engine.erasures.settled();
+      expect(t.engine.erasures.get('acme', waiting.id).status).toBe('pending');
+
+      failSync = false;
+      await t.engine.store.flusher.flush();
+      await t.engine.erasures.settled();
+      expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({ status: 'done' });
+    } finally {
+      fsynced.mockRestore();
+    }
   });
 });
 
