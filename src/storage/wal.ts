@@ -70,6 +70,8 @@ export class WriteAheadLog {
   ) {
     const current = files.at(-1);
     assert(current !== undefined, 'the log always has a current file');
+    // Opened without a record, it gets none at or below the seq numbering goes on above.
+    if (current.lastSeq === current.afterSeq) current.afterSeq = lastSeq;
     this.io = options.io ?? nodeFileIo;
     this.fd = this.io.openAppend(path.join(options.dir, current.name));
     this.fileBytes = fs.fstatSync(this.fd).size;
@@ -335,10 +337,8 @@ export class WriteAheadLog {
 
   /**
    * Deletes every closed file whose records all have seq ≤ `seq` (they live elsewhere now),
-   * oldest first, each deletion made durable before the next (one a failed fsync left is
-   * synced first, even with none to release: an erasure checks the files gone after it): a
-   * file system may keep a later unlink through a power loss and lose an earlier one, and a
-   * file missing between two others refuses the start unless the records after it show why.
+   * oldest first, each deletion made durable before the next, and one a failed fsync left
+   * first, even with none to release (see open for why; an erasure then checks them gone).
    */
   releaseThrough(seq: number): number {
     if (this.releaseUnsynced) fsyncPath(this.options.dir);

@@ -320,4 +320,27 @@ describe('WriteAheadLog', () => {
     expect(reopened.wal.fileHoldingThrough(3)).toBe('0000000002.wal');
     reopened.wal.close();
   });
+
+  test('a file opened empty holds nothing at or below the seq its numbering goes on above', async () => {
+    // Every file released before a restart (or none yet): the seq floor (flushed, tombstones,
+    // erasures) is what the next record goes above; an erasure through it must not wait for
+    // this file, nor close it (with no room for a new file, it would stay pending for nothing).
+    for (const made of [false, true]) {
+      const dir = tempLog();
+      if (made) {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, '0000000007.wal'), '');
+      }
+      const options = { dir, fileBytesMax: 64 * MiB, durability: 'fsync' as const };
+      const wal = WriteAheadLog.open(options, () => {}, 10, 10);
+      await wal.append([Buffer.from('a')]); // seq 11
+      await wal.sync();
+      expect(wal.lastSeq).toBe(11);
+      expect(wal.holdsThrough(10)).toBe(false);
+      expect(wal.fileHoldingThrough(10)).toBeNull();
+      expect(wal.holdsThrough(11)).toBe(true);
+      wal.close();
+      cleanup?.();
+    }
+  });
 });
