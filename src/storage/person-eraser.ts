@@ -80,6 +80,8 @@ export class PersonEraser {
   private stopping = false;
   /** Pending erasures whose segments are rewritten and whose log release (step 3) failed. */
   private readonly releasing = new Set<string>();
+  /** A run's step 3 is under way (one runs at a time): its flushes start no retry. */
+  private inRelease = false;
 
   constructor(private readonly deps: PersonEraserDeps) {}
 
@@ -140,9 +142,11 @@ export class PersonEraser {
   /**
    * Tries step 3 again for the erasures whose release failed (after a flush released log
    * files): each runs in the background, behind the erasures queued before it; an outcome
-   * that cannot be recorded is fatal, as for every run.
+   * that cannot be recorded is fatal, as for every run. Not from the flushes of a run's own
+   * release: two waiting would start each other again, for ever.
    */
   retryReleases(): void {
+    if (this.inRelease) return; // the next flush tries them
     for (const id of this.releasing) this.run(id).catch((error) => this.deps.onFatal(error));
   }
 
@@ -174,6 +178,7 @@ export class PersonEraser {
       return log.get(id);
     }
     try {
+      this.inRelease = true;
       await this.deps.releaseLog(erasure.throughSeq, true);
     } catch (error) {
       this.releasing.add(id);
@@ -183,6 +188,8 @@ export class PersonEraser {
           `${reasonOf(error)}; tried again after the next flush`,
       );
       return log.get(id);
+    } finally {
+      this.inRelease = false;
     }
     this.releasing.delete(id);
     fault('erase:before-done');

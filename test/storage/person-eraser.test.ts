@@ -693,6 +693,47 @@ describe('an erasure whose log release fails after its segments were rewritten',
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
   });
 
+  test('two waiting for a log file do not start each other again from their own flushes', async () => {
+    // Each retry's release flushes while the file holding its records is not flushed through;
+    // each of those flushes started the other's retry again, for ever (promise steps only:
+    // no timer, no request ran meanwhile). Here an acknowledged group has not reached the hot
+    // tier yet (the moment between its commit and `committed`), so no flush passes it.
+    t = await makeTestApp();
+    const store = t.engine.store;
+    await sendMarked(t, 'person-13@example.com');
+    await store.flusher.flush();
+    const committed = store.committed.bind(store);
+    let held = () => {};
+    store.committed = (seq, group) => {
+      held = () => committed(seq, group);
+    };
+    const res = await t.post('/api/v1/events', { tenant_id: 'acme', name: 'x', user_id: 'u9' });
+    expect(res.status).toBe(202);
+    store.committed = committed;
+    let flushes = 0;
+    const flush = store.flusher.flush.bind(store.flusher);
+    store.flusher.flush = () => {
+      if (++flushes === 100) held(); // the group reaches the hot tier: the loop can end
+      return flush();
+    };
+
+    const first = await t.engine.erasures.request('acme', 'user_id', 'u1');
+    const second = await t.engine.erasures.request('acme', 'user_id', 'u2');
+    await t.engine.erasures.settled();
+    await store.flusher.flush(); // tries both again
+    await Bun.sleep(20); // a timer runs only once the promise steps stop
+    await t.engine.erasures.settled();
+    expect(flushes).toBeLessThan(20);
+    expect(t.engine.erasures.get('acme', first.id).reason).toContain('still holds records');
+    expect(t.engine.erasures.get('acme', second.id).reason).toContain('still holds records');
+
+    held();
+    await store.flusher.flush();
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', first.id).status).toBe('done');
+    expect(t.engine.erasures.get('acme', second.id).status).toBe('done');
+  });
+
   test('the fsync of its log file deletion fails: not done until one succeeds', async () => {
     // The unlink of the file holding the person's record is durable only once the directory
     // is fsynced: a power loss before that may bring the file back.
