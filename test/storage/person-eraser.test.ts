@@ -521,34 +521,33 @@ describe('an erasure accepted while the store closes', () => {
   });
 });
 
-describe('the write-ahead log after an erasure', () => {
-  /** The files under the data directory whose bytes hold `needle`. */
-  function filesHolding(dir: string, needle: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) return filesHolding(file, needle);
-      return fs.readFileSync(file).includes(needle) ? [path.relative(dir, file)] : [];
-    });
-  }
+/** The files under `dir` (a data directory) whose bytes hold `needle`, relative to it. */
+function filesHolding(dir: string, needle: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).flatMap((entry) => {
+    const file = path.join(entry.parentPath, entry.name);
+    const holds = entry.isFile() && fs.readFileSync(file).includes(needle);
+    return holds ? [path.relative(dir, file)] : [];
+  });
+}
 
+/** Two events of acme: u1's carrying `marker` in a property, u2's without. */
+async function sendMarked(app: TestApp, marker: string): Promise<void> {
+  const res = await app.post('/api/v1/events/batch', {
+    events: [
+      { event_id: 'a1', name: 'signup', tenant_id: 'acme', user_id: 'u1', properties: { marker } },
+      { event_id: 'a2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
+    ],
+  });
+  expect(res.status).toBe(202);
+}
+
+describe('the write-ahead log after an erasure', () => {
   test.each(['fsync', 'os'] as const)(
     'once done (DURABILITY=%s), no log file holds the flushed events: the current one is closed',
     async (durability) => {
       t = await makeTestApp({ durability });
       const marker = 'person-7@example.com';
-      const res = await t.post('/api/v1/events/batch', {
-        events: [
-          {
-            event_id: 'a1',
-            name: 'signup',
-            tenant_id: 'acme',
-            user_id: 'u1',
-            properties: { marker },
-          },
-          { event_id: 'a2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
-        ],
-      });
-      expect(res.status).toBe(202);
+      await sendMarked(t, marker);
       await t.engine.store.flusher.flush();
       expect(filesHolding(t.dataDir, marker).length).toBe(2); // its log record and its segment
       const erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
@@ -617,28 +616,6 @@ describe('the write-ahead log after an erasure', () => {
 
 describe('an erasure whose log release fails after its segments were rewritten', () => {
   /** The files under the data directory whose bytes hold `needle`. */
-  const holding = (dir: string, needle: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true, recursive: true }).flatMap((entry) => {
-      const file = path.join(entry.parentPath, entry.name);
-      return entry.isFile() && fs.readFileSync(file).includes(needle) ? [file] : [];
-    });
-
-  async function sendMarked(app: TestApp, marker: string): Promise<void> {
-    const res = await app.post('/api/v1/events/batch', {
-      events: [
-        {
-          event_id: 'a1',
-          name: 'signup',
-          tenant_id: 'acme',
-          user_id: 'u1',
-          properties: { marker },
-        },
-        { event_id: 'a2', name: 'signup', tenant_id: 'acme', user_id: 'u2' },
-      ],
-    });
-    expect(res.status).toBe(202);
-  }
-
   test('no room for the new log file: pending with the reason, done after a later flush', async () => {
     const disk = new LimitedDisk();
     t = await makeTestApp({ fileIo: disk });
@@ -652,7 +629,9 @@ describe('an erasure whose log release fails after its segments were rewritten',
     expect(waiting.reason).toContain('its segments are rewritten, but the write-ahead log still');
     expect(waiting.reason).toContain('ENOSPC');
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
-    expect(holding(t.dataDir, marker).map((f) => path.basename(path.dirname(f)))).toEqual(['wal']);
+    expect(filesHolding(t.dataDir, marker).map((f) => path.basename(path.dirname(f)))).toEqual([
+      'wal',
+    ]);
     // A flush while the disk is still full: tried again, still pending.
     await t.engine.store.flusher.flush();
     await t.engine.erasures.settled();
@@ -666,7 +645,7 @@ describe('an erasure whose log release fails after its segments were rewritten',
       reason: null,
       segmentsRewritten: 1, // not rewritten again
     });
-    expect(holding(t.dataDir, marker)).toEqual([]);
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
     await t.restart();
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
   });
@@ -684,12 +663,12 @@ describe('an erasure whose log release fails after its segments were rewritten',
     const waiting = await eraseAndWait(t, 'acme', 'user_id', 'u1');
     expect(waiting).toMatchObject({ status: 'pending', hotEvents: 1 });
     expect(waiting.reason).toContain('disk I/O error (test)');
-    expect(holding(t.dataDir, marker)).toHaveLength(1); // the log file
+    expect(filesHolding(t.dataDir, marker)).toHaveLength(1); // the log file
     failFlush = false;
     await t.restart(); // resumed at the start
     await t.engine.erasures.settled();
     expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({ status: 'done' });
-    expect(holding(t.dataDir, marker)).toEqual([]);
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
   });
 

@@ -295,12 +295,7 @@ export const EVENT_DATA_OF_EVENT_DOC = {
           websiteId: t.String(),
           eventId: t.String(),
           eventName: t.String(),
-          dataKey: t.String(),
-          stringValue: t.String(),
-          numberValue: t.Union([t.Number(), t.Null()]),
-          dateValue: NullableText,
-          dataType: DataType,
-          createdAt: t.String({ format: 'date-time', description: "The event's time." }),
+          ...PropertyRow.properties,
         }),
       ),
       [
