@@ -4,7 +4,7 @@
 
 import { AppError, addressKeyOf, type Clock } from '../core/index.ts';
 
-import { signAccessToken, verifyAccessToken } from './jwt.ts';
+import { type AccessClaims, signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { ProjectStore } from './projects.ts';
@@ -162,15 +162,26 @@ export class AccountService {
     throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
   }
 
+  /**
+   * POST /auth/logout: ends the session of the refresh token when it names one (a used one, or
+   * one of an ended session, too), else that of the bearer access token, which is read only
+   * then: an expired access token sent along stops no logout, and a client whose refresh token
+   * is unknown (lost, or deleted once expired) still ends the session it holds. Each token
+   * names one session, the one its holder signed in to, so nobody else's ends. Idempotent: a
+   * token whose session has ended already is answered as at first (a lost answer is retried).
+   */
+  logoutTokens(refreshToken: string | null, accessToken: string | null): void {
+    const now = this.now();
+    if (refreshToken !== null && this.deps.sessions.revokeByToken(refreshToken, now)) return;
+    if (accessToken === null) {
+      throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
+    }
+    this.deps.sessions.revoke(this.accessClaims(accessToken).sid, 'logout', now);
+  }
+
   /** The principal of a bearer access token; 401 for anything not valid right now. */
   verifyAccess(token: string): Principal {
-    const check = verifyAccessToken(
-      token,
-      (kid) => this.deps.signingKeys.secretOf(kid),
-      this.now(),
-    );
-    if (check.kind === 'invalid') throw unauthorized('invalid access token', 'invalid_token');
-    const { sub, sid } = check.claims;
+    const { sub, sid } = this.accessClaims(token);
     const user = this.deps.users.byId(sub);
     if (user === null || !this.deps.sessions.isActive(sid, sub)) {
       throw unauthorized('the session of this access token has ended', 'invalid_token');
@@ -232,6 +243,14 @@ export class AccountService {
     const soleOwned = this.deps.projects.soleOwnedBy(user.id);
     if (soleOwned.length > 0) throw soleOwner(soleOwned);
     this.deps.users.delete(user.id);
+  }
+
+  /** The claims of a genuine, unexpired access token (its session not checked); 401 else. */
+  private accessClaims(token: string): AccessClaims {
+    const secretOf = (kid: string) => this.deps.signingKeys.secretOf(kid);
+    const check = verifyAccessToken(token, secretOf, this.now());
+    if (check.kind === 'invalid') throw unauthorized('invalid access token', 'invalid_token');
+    return check.claims;
   }
 
   private limitLogin(email: string, ip: string | null): void {

@@ -408,6 +408,63 @@ describe('refresh tokens', () => {
     expect((await me(tokens.access_token)).status).toBe(401);
     expect((await t.call('POST', '/api/v1/auth/logout', {})).status).toBe(401);
   });
+
+  test("a refresh token that names no session ends the bearer token's, and only it", async () => {
+    t = await makeAuthApp();
+    const ada = await signUp(t, 'ada@example.com');
+    const login = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password: 'correct horse 1' },
+    });
+    const adaElsewhere = (await login.json()) as typeof ada;
+    const bob = await signUp(t, 'bob@example.com');
+    const logout = (refresh_token: string, token?: string) =>
+      t.call('POST', '/api/v1/auth/logout', { body: { refresh_token }, token });
+    // Made up, or a real one's id with a wrong secret: no session, and without a valid access
+    // token nothing to end.
+    const forged = `${ada.refresh_token.slice(0, -4)}AAAA`;
+    expect((await logout(forged)).status).toBe(401);
+    expect((await logout('rt_nope', 'not.a.jwt')).status).toBe(401);
+    expect((await me(ada.access_token)).status).toBe(200);
+    // With the access token: its session ends, the same user's other one and Bob's go on.
+    expect((await logout(forged, ada.access_token)).status).toBe(204);
+    expect((await me(ada.access_token)).status).toBe(401);
+    const refresh = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: ada.refresh_token },
+    });
+    expect(refresh.status).toBe(401);
+    expect((await me(adaElsewhere.access_token)).status).toBe(200);
+    expect((await me(bob.access_token)).status).toBe(200);
+    // Said again (its answer lost), it is answered the same, and still ends nothing else.
+    expect((await logout(forged, ada.access_token)).status).toBe(204);
+    expect((await t.call('POST', '/api/v1/auth/logout', { token: ada.access_token })).status).toBe(
+      204,
+    );
+    expect((await me(adaElsewhere.access_token)).status).toBe(200);
+    // An access token past its expiry names no session to end.
+    t.clock.advance(defaultAuthOptions.accessTtlMs);
+    expect((await logout('rt_nope', adaElsewhere.access_token)).status).toBe(401);
+    // A refresh token that names its session ends it, whatever the access token sent along.
+    expect((await logout(adaElsewhere.refresh_token, 'not.a.jwt')).status).toBe(204);
+    const ended = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: adaElsewhere.refresh_token },
+    });
+    expect(ended.status).toBe(401);
+  });
+
+  test('logout with a refresh token already rotated ends its session', async () => {
+    t = await makeAuthApp();
+    const first = await signUp(t, 'ada@example.com');
+    const res = await t.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: first.refresh_token },
+    });
+    const next = (await res.json()) as typeof first;
+    const out = await t.call('POST', '/api/v1/auth/logout', {
+      body: { refresh_token: first.refresh_token },
+      token: next.access_token,
+    });
+    expect(out.status).toBe(204);
+    expect((await me(next.access_token)).status).toBe(401);
+  });
 });
 
 describe('registration limits', () => {

@@ -3,7 +3,7 @@
 // tokens are never cached (RFC 6749 §5.1).
 
 import { Elysia, t } from 'elysia';
-import { type Auth, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
+import { type Auth, bearerOf, PASSWORD_CHARS_MIN, presentUser } from '../../auth/index.ts';
 import { AppError } from '../../core/index.ts';
 import { accountBodyDocs, readAccountBody } from '../account-body.ts';
 import { clientIp } from '../context.ts';
@@ -177,8 +177,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
       '/logout',
       async ({ request }) => {
         const refreshToken = refreshTokenOf(await readAccountBody(request, { form: true }), false);
-        const principal = refreshToken === null ? auth.authenticate(request) : null;
-        auth.accounts.logout(refreshToken, principal);
+        auth.accounts.logoutTokens(refreshToken, bearerOf(request));
         return new Response(null, { status: 204 });
       },
       {
@@ -186,8 +185,9 @@ function sessionRoutes(deps: AuthRouteDeps) {
         detail: {
           summary: 'End a session',
           description:
-            'Revokes the session of the refresh token in the body, or of the bearer access ' +
-            'token; its refresh and access tokens stop working.',
+            'Revokes the session of the refresh token in the body (a used one too), or, when ' +
+            'the body has none or one that names no session, of the bearer access token; its ' +
+            'refresh and access tokens stop working. Said again, it is answered 204 again.',
           requestBody: {
             required: false,
             description: 'Optional: without it, the session of the bearer token ends.',
@@ -197,7 +197,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
             204: { description: 'Signed out' },
             ...accountBodyDocs(),
             ...errorDocs({
-              401: 'No valid token',
+              401: 'Neither a refresh token that names a session nor a valid access token',
               422: 'refresh_token empty or not a string; a body not an object',
             }),
           },
