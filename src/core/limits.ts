@@ -193,8 +193,10 @@ export const tenantShareLimits = {
    * Once the hot tier holds this share of HOT_BYTES_MAX (flushing is behind), a tenant holding
    * more than its part of it (HOT_BYTES_MAX ÷ the tenants holding hot events, at least two: a
    * lone one leaves the rest to tenants to come) gets 429 while the others go on ingesting; only
-   * a full budget answers every tenant 503. Live sockets are shared by the same rule, of
-   * LIVE_SUBSCRIBERS_MAX (live/admission.ts).
+   * a full budget answers every tenant 503. Live sockets are shared past the same share of
+   * LIVE_SUBSCRIBERS_MAX, a part there being LIVE_SUBSCRIBERS_MAX ÷ (the tenants holding
+   * sockets + 1): no flush frees sockets, so one part is always kept for a tenant to come
+   * (live/admission.ts).
    */
   hotPressureShare: 3 / 4,
 } as const;

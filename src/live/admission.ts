@@ -18,11 +18,15 @@ export interface LiveOccupancy {
 
 /**
  * The admission of a socket for `tenant`, which holds `count` of the server's sockets. Once
- * they reach tenantShareLimits.hotPressureShare of subscribersMax (as the hot tier's budget is
- * shared), a tenant that would hold more than its part (subscribersMax ÷ the tenants holding
- * sockets, at least two: a lone one leaves the rest to tenants to come) is refused (its own
- * 429) while the others go on until the server is full: read keys of a few projects cannot take
- * every socket of the server and have every other tenant's dashboards refused.
+ * they reach tenantShareLimits.hotPressureShare of subscribersMax (the hot tier's threshold),
+ * a tenant that would hold more than its part is refused (its own 429) while the others go on
+ * until the server is full: read keys of a few projects cannot take every socket of the server
+ * and have every other tenant's dashboards refused. The part is subscribersMax ÷ (the tenants
+ * holding sockets + 1): one part is kept for a tenant still to come, so tenants each at their
+ * part hold at most n/(n+1) of the server and a newcomer always finds room (its first socket
+ * is never over its part). Divided by the tenants holding sockets alone, five projects (one
+ * person's) each at a fifth would hold every socket, and the next tenant would get none.
+ * Unlike the hot tier's bytes, which a flush frees, sockets stay until their clients go.
  */
 export function admitSocket(
   limits: Pick<LiveLimits, 'subscribersMax' | 'subscribersPerTenantMax'>,
@@ -50,14 +54,16 @@ function shareRefusal(
   count: number,
 ): LiveAdmission | null {
   if (all.sockets < serverMax * tenantShareLimits.hotPressureShare) return null;
-  const sharing = Math.max(all.tenants, 2);
+  // A tenant holding none is not among all.tenants: its part is then over zero (n tenants
+  // hold at least n sockets, fewer than serverMax here), so its first socket is let in.
+  const sharing = all.tenants + 1;
   const part = Math.floor(serverMax / sharing);
   if (count < part) return null;
-  const among =
-    all.tenants <= 1 ? 'tenants: the one holding sockets and one to come' : 'tenants holding them';
+  const holding =
+    all.tenants === 1 ? 'the one holding sockets' : `the ${all.tenants} holding sockets`;
   const reason =
     `tenant ${tenant} has ${count} of the server's ${all.sockets} live subscribers while the ` +
     `server is near its limit, and its part is ${part} (LIVE_SUBSCRIBERS_MAX ${serverMax} ÷ ` +
-    `${sharing} ${among})`;
+    `${sharing} tenants: ${holding} and one to come)`;
   return { kind: 'full', scope: 'tenant', reason };
 }

@@ -457,7 +457,7 @@ describe('bounds', () => {
   });
 
   test('near the server limit a tenant past its fair part is refused; the others go on', async () => {
-    // 3/4 of 8 is 6: from then on a tenant gets 8 ÷ (the tenants holding sockets, at least 2).
+    // 3/4 of 8 is 6: from then on a tenant gets 8 ÷ (the tenants holding sockets + 1).
     const hub = makeHub({ subscribersPerTenantMax: 8, subscribersMax: 8 });
     for (let i = 0; i < 6; i++) await join(hub, 'flood');
     expect(hub.admit('flood')).toEqual({
@@ -486,12 +486,48 @@ describe('bounds', () => {
     expect(hub.admit('flood')).toMatchObject({ kind: 'full', scope: 'tenant' });
     await join(hub, 'acme');
     await join(hub, 'globex');
-    // Three tenants share it: 12 ÷ 3 is 4, which acme and globex (1 each) are under.
+    // Three tenants hold sockets: 12 ÷ (3 + 1) is 3, which acme and globex (1 each) are under.
     expect(hub.admit('acme')).toEqual({ kind: 'ok' });
     expect(hub.admit('globex')).toEqual({ kind: 'ok' });
     expect(hub.admit('flood')).toMatchObject({
-      reason: expect.stringContaining('its part is 4 (LIVE_SUBSCRIBERS_MAX 12 ÷ 3 tenants holding'),
+      reason: expect.stringContaining(
+        'its part is 3 (LIVE_SUBSCRIBERS_MAX 12 ÷ 4 tenants: the 3 holding sockets and one to come)',
+      ),
     });
+  });
+
+  test('tenants each at their part leave room: a tenant to come still connects', async () => {
+    // Five projects (one person's, say) and no other: each connecting in turn until refused.
+    // A part of 20 ÷ 5 would let them take all 20; 20 ÷ (5 + 1) leaves the next tenant room.
+    const hub = makeHub({ subscribersPerTenantMax: 20, subscribersMax: 20 });
+    const projects = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    const held = new Map(projects.map((p) => [p, 0]));
+    for (let more = true; more; ) {
+      more = false;
+      for (const p of projects) {
+        if (hub.admit(p).kind !== 'ok') continue;
+        await join(hub, p);
+        held.set(p, (held.get(p) ?? 0) + 1);
+        more = true;
+      }
+    }
+    expect([...held.values()]).toEqual([3, 3, 3, 3, 3]);
+    expect(hub.admit('p1')).toEqual({
+      kind: 'full',
+      scope: 'tenant',
+      reason:
+        "tenant p1 has 3 of the server's 15 live subscribers while the server is near its " +
+        'limit, and its part is 3 (LIVE_SUBSCRIBERS_MAX 20 ÷ 6 tenants: the 5 holding sockets ' +
+        'and one to come)',
+    });
+    // The next tenant connects, and so does one after it: each finds room the parts left.
+    expect(hub.admit('acme')).toEqual({ kind: 'ok' });
+    await join(hub, 'acme');
+    await join(hub, 'acme');
+    expect(hub.admit('acme')).toMatchObject({ kind: 'full', scope: 'tenant' });
+    expect(hub.admit('globex')).toEqual({ kind: 'ok' });
+    await join(hub, 'globex');
+    expect(hub.stats()).toMatchObject({ connections: 18, tenants: 7 });
   });
 
   test('a socket over the buffered-bytes limit is closed with 1013; others go on', async () => {

@@ -103,7 +103,7 @@ function operation(
         426: 'A plain GET without the WebSocket handshake',
         429:
           'The tenant has too many live sockets, or, once 3/4 of the server limit is open, ' +
-          'more than its part (the limit ÷ the tenants holding sockets, at least 2): ' +
+          'more than its part (the limit ÷ (the tenants holding sockets + 1)): ' +
           'tenant_overloaded; see Retry-After',
         503: 'The server has too many live sockets, or is starting; see Retry-After',
       }),
