@@ -249,8 +249,13 @@ export class Ingestor {
   /**
    * The refusal of `tenant` while the hot tier is near its budget (flushing is behind) and the
    * tenant holds more than its part of it: its flood is its own 429, not every tenant's 503.
-   * A tenant holding alone shares with one to come: the other tenants may hold nothing now
-   * (idle, or flushed), and its flood must not fill the last quarter they come back to.
+   * The part is HOT_BYTES_MAX ÷ (the tenants holding events + 1), as for live sockets: one part
+   * is kept for a tenant still to come, so tenants flooding at once, each at its part, hold
+   * about n/(n+1) of the budget and a tenant that starts sending then still gets its events in
+   * (its first ones are never over its part). A flush frees the bytes, but only once it is
+   * done; divided by the tenants holding events alone, a few flooding together would fill the
+   * budget meanwhile and have every tenant, the newcomer too, refused 503 until then. A lone
+   * tenant's part is half, so the others, idle or flushed, find the last quarter.
    * One comparison when there is no pressure, and map lookups when there is: no scan.
    */
   private hotShareRefusal(tenant: string): Refusal | null {
@@ -258,18 +263,19 @@ export class Ingestor {
     const max = this.limits.hotBytesMax;
     if (hot.bytes < max * tenantShareLimits.hotPressureShare) return null;
     const held = hot.bytesOf(tenant);
-    const sharing = Math.max(hot.tenants, 2);
+    // A tenant holding none is not among hot.tenants: its part is then over zero, and its
+    // first events are let in (held is 0); only the budget itself full refuses them.
+    const sharing = hot.tenants + 1;
     const part = Math.floor(max / sharing);
     if (held <= part) return null;
-    const among =
-      hot.tenants === 1
-        ? 'tenants: the one holding events and one to come'
-        : 'tenants holding events';
+    const holding =
+      hot.tenants === 1 ? 'the one holding events' : `the ${hot.tenants} holding events`;
     return {
       kind: 'tenant_full',
       reason:
         `tenant ${tenant} holds ${held} bytes of the in-memory event budget while flushing is ` +
-        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${sharing} ${among})`,
+        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${sharing} tenants: ` +
+        `${holding} and one to come)`,
     };
   }
 

@@ -25,8 +25,8 @@ export interface LiveOccupancy {
  * holding sockets + 1): one part is kept for a tenant still to come, so tenants each at their
  * part hold at most n/(n+1) of the server and a newcomer always finds room (its first socket
  * is never over its part). Divided by the tenants holding sockets alone, five projects (one
- * person's) each at a fifth would hold every socket, and the next tenant would get none.
- * Unlike the hot tier's bytes, which a flush frees, sockets stay until their clients go.
+ * person's) each at a fifth would hold every socket, and the next tenant would get none:
+ * sockets stay until their clients go. The hot tier's budget is shared by the same rule.
  */
 export function admitSocket(
   limits: Pick<LiveLimits, 'subscribersMax' | 'subscribersPerTenantMax'>,

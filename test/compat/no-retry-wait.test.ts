@@ -59,16 +59,19 @@ function watched(answer: Promise<Response>) {
 }
 
 /**
- * Native events until the node refuses for its in-memory budget (hot events to flush): of two
- * tenants in turn, as one tenant alone is refused (429) once it holds 3/4 of the budget.
+ * Native events until the node refuses for its in-memory budget (hot events to flush): of one
+ * tenant until its own 429 (once it holds 3/4 of the budget, over its part of half), then of
+ * another, whose part (a third: one of two tenants and one to come) is more than the rest.
  */
 async function fillHot(): Promise<void> {
+  const tenants = ['default', 'fill'];
   for (let i = 0; t.engine.ingestor.admission() === null; i++) {
     expect(i).toBeLessThan(200);
     const properties = { pad: 'p'.repeat(7_000) };
-    const tenant_id = i % 2 === 0 ? 'default' : 'fill';
+    const tenant_id = tenants[0];
     const res = await t.post('/api/v1/events', { tenant_id, name: 'fill', properties });
-    expect(res.status).toBe(202);
+    if (res.status === 429 && tenants.length > 1) tenants.shift();
+    else expect(res.status).toBe(202);
   }
 }
 const flush = () => t.engine.store.flusher.flush();

@@ -196,13 +196,13 @@ describe('explicit overload', () => {
     let res = await one('flood', 'f0');
     let sent = 1;
     while (res.status === 202 && sent < 100) res = await one('flood', `f${sent++}`);
-    // Refused once the tier holds 3/4 of the budget, the flood more than 40,000 ÷ 2 bytes of it.
+    // Refused once the tier holds 3/4 of the budget, the flood more than 40,000 ÷ (2 + 1) of it.
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
     const refusal = await body(res);
     expect(refusal.code).toBe('tenant_overloaded');
     expect(refusal.detail).toMatch(
-      /^tenant flood holds \d+ bytes of the in-memory event budget while flushing is behind, more than its part \(20000 bytes: HOT_BYTES_MAX 40000 ÷ 2 tenants holding events\); retry later$/,
+      /^tenant flood holds \d+ bytes of the in-memory event budget while flushing is behind, more than its part \(13333 bytes: HOT_BYTES_MAX 40000 ÷ 3 tenants: the 2 holding events and one to come\); retry later$/,
     );
     const hot = app.engine.store.hot;
     expect(hot.bytes).toBeGreaterThanOrEqual(30_000);
@@ -245,6 +245,41 @@ describe('explicit overload', () => {
     expect(app.engine.store.hot.bytes).toBeLessThan(40_000);
     // A tenant that comes next is taken.
     expect((await one('calm', 'c0')).status).toBe(202);
+  });
+
+  test('tenants flooding at once leave a part of the hot tier: a tenant starting then is taken', async () => {
+    // No flush runs (flushing is behind): each event holds ~1 KB of the 100 KB budget. Four
+    // projects flood together, one event each in turn, each until it is refused.
+    t = await makeTestApp({ hotBytesMax: 100_000 });
+    const app = t;
+    const one = (tenant: string, id: string) =>
+      app.post('/api/v1/events', { event_id: id, name: 'x', tenant_id: tenant });
+    const floods = ['f1', 'f2', 'f3', 'f4'];
+    const last = new Map<string, Response>();
+    for (let i = 0, more = true; more; i++) {
+      expect(i).toBeLessThan(100);
+      more = false;
+      for (const tenant of floods) {
+        if ((last.get(tenant)?.status ?? 202) !== 202) continue;
+        const res = await one(tenant, `${tenant}-${i}`);
+        last.set(tenant, res);
+        more ||= res.status === 202;
+      }
+    }
+    // Each its own 429 once over 100,000 ÷ (4 + 1) bytes. Parts of 100,000 ÷ 4 would let them
+    // fill the budget together, and every tenant, the next one too, would get 503.
+    const refused = floods.map((tenant) => last.get(tenant) as Response);
+    expect(refused.map((r) => r.status)).toEqual([429, 429, 429, 429]);
+    expect((await body(refused[0] as Response)).detail).toMatch(
+      /^tenant f1 holds \d+ bytes .* more than its part \(20000 bytes: HOT_BYTES_MAX 100000 ÷ 5 tenants: the 4 holding events and one to come\); retry later$/,
+    );
+    const hot = app.engine.store.hot;
+    expect(hot.bytes).toBeGreaterThanOrEqual(75_000);
+    expect(hot.bytes).toBeLessThan(100_000);
+    // A tenant that starts sending during the flood gets its events in; the floods stay refused.
+    for (let i = 0; i < 5; i++) expect((await one('newcomer', `n${i}`)).status).toBe(202);
+    expect(await app.count('newcomer')).toBe(5);
+    expect((await one('f1', 'again')).status).toBe(429);
   });
 
   test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {

@@ -18,7 +18,7 @@ const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 
 let t: AuthApp;
 let ada: Tokens;
-/** Write keys of two projects, filling the in-memory budget in turn. */
+/** Write keys of two projects, filling the in-memory budget one after the other. */
 let fill: string[];
 let write: { key: string; id: string };
 
@@ -46,17 +46,20 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 /**
- * Native events until the node refuses for its in-memory budget (hot events to flush): of two
- * projects in turn, as one alone is refused (429) once it holds 3/4 of the budget.
+ * Native events until the node refuses for its in-memory budget (hot events to flush): of one
+ * project until its own 429 (once it holds 3/4 of the budget, over its part of half), then of
+ * another, whose part (a third: one of two projects and one to come) is more than the rest.
  */
 async function fillHot(): Promise<void> {
+  const keys = [...fill];
   for (let i = 0; t.engine.ingestor.admission() === null; i++) {
     expect(i).toBeLessThan(200);
     const res = await t.call('POST', '/api/v1/events', {
-      headers: { 'x-tally-key': fill[i % 2] as string },
+      headers: { 'x-tally-key': keys[0] as string },
       body: { name: 'fill', properties: { pad: 'p'.repeat(7_000) } },
     });
-    expect(res.status).toBe(202);
+    if (res.status === 429 && keys.length > 1) keys.shift();
+    else expect(res.status).toBe(202);
   }
 }
 
