@@ -79,6 +79,9 @@ export function umamiAuthRoutes(deps: AppDeps) {
     return json({ token, authKey: null, shareToken: null, user }, 200, NO_STORE_HEADERS);
   });
   // Umami's logout ends the token's auth; here the session of the access token, as Tally's own.
+  // Said again with the same token it is 401, as Umami's: its route authenticates first, and
+  // a token whose auth its logout deleted (from Redis) finds no user. Tally's own logout is 204
+  // again; this one keeps Umami's answer.
   const logout = guard(async ({ request }: { request: Request }) => {
     await checkNoBody(request);
     let principal: ReturnType<Auth['authenticate']>;
