@@ -176,7 +176,7 @@ export class EventStore implements EventSource {
     const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
     const log = this.erasureLog;
     const eraserDeps = { ...shared, log, hot, flusher, rewriter, lastSeq, releaseLog, onFatal };
-    this.erasures = new PersonEraser(eraserDeps);
+    this.erasures = new PersonEraser({ ...eraserDeps, walDir: path.join(options.dataDir, 'wal') });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

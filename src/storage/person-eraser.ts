@@ -14,7 +14,9 @@
 //      next records), a flush passes the records it holds that are not flushed yet (those of
 //      the person's events cut from the hot tier too, even when they were all it held), and
 //      the log files whose records are all flushed are deleted: none of the person's records
-//      is left in the log.
+//      is left in the log. The copies of damaged log bytes a start kept lose theirs too
+//      (wal-damaged.ts); where their bytes that are no record hold the person's id, this step
+//      fails, saying which copy the operator must recover by hand and delete.
 //      When this step fails (no room for the new file, a deletion or its fsync, the flush),
 //      the erasure stays pending with the reason (the records are still on disk: `done` would
 //      be untrue, and `failed` would say its work was not done): the step alone is tried again
@@ -29,6 +31,7 @@ import type { Flusher } from './flusher.ts';
 import type { HotTier } from './hot-tier.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import type { SegmentRewriter } from './segment-rewriter.ts';
+import { eraseFromDamagedCopies } from './wal-damaged.ts';
 
 export interface PersonEraserDeps {
   log: ErasureLog;
@@ -44,6 +47,8 @@ export interface PersonEraserDeps {
    * (step 3).
    */
   releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
+  /** The log's directory, where the copies of damaged log bytes are kept (see wal-damaged.ts). */
+  walDir: string;
   fault: FaultHook;
   /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -180,6 +185,7 @@ export class PersonEraser {
     try {
       this.inRelease = true;
       await this.deps.releaseLog(erasure.throughSeq, true);
+      await eraseFromDamagedCopies(this.deps.walDir, erasure);
     } catch (error) {
       this.releasing.add(id);
       log.setReason(

@@ -54,23 +54,35 @@ function crcOf(buf: Buffer, start: number, end: number): number {
 /**
  * How many valid frames numbered above `lastSeq` follow in `data` after damage at `from`:
  * a crash tears only the end of what was written, so any is a sign of damage in the middle
- * (or of unsynced pages written back out of order before a power loss). Scans every offset;
- * the sequence number is checked before the CRC, so garbage costs little.
+ * (or of unsynced pages written back out of order before a power loss).
  */
 export function framesAfterDamage(data: Buffer, from: number, lastSeq: number): number {
   let found = 0;
-  let seqMin = lastSeq + 1;
-  let at = from + 1;
+  for (const _ of framesFrom(data, from + 1, lastSeq + 1)) found++;
+  return found;
+}
+
+/** A frame found among damaged bytes, at offset `at` of them. */
+export type FoundFrame = Extract<FrameRead, { kind: 'frame' }> & { at: number };
+
+/**
+ * The valid frames in `data` from `from` on, found at any offset, their seqs rising from
+ * `seqMin` (a log file's records are numbered in order): the records among damaged bytes.
+ * Scans every offset; the sequence number is checked before the CRC (no seq Tally writes
+ * passes 2^53), so garbage costs little.
+ */
+export function* framesFrom(data: Buffer, from: number, seqMin: number): Generator<FoundFrame> {
+  let at = from;
+  let min = seqMin;
   while (at + FRAME_HEADER_BYTES <= data.length) {
     const seq = data.readUInt32LE(at + 12) * 2 ** 32 + data.readUInt32LE(at + 8);
-    const read = seq >= seqMin ? decodeFrame(data, at) : null;
+    const read = seq >= min && seq <= Number.MAX_SAFE_INTEGER ? decodeFrame(data, at) : null;
     if (read?.kind === 'frame') {
-      found++;
-      seqMin = read.seq + 1;
+      yield { ...read, at };
+      min = read.seq + 1;
       at = read.next;
     } else {
       at++;
     }
   }
-  return found;
 }

@@ -1,0 +1,195 @@
+// An erasure and the copies of damaged log bytes a start keeps (`<file>.damaged-<offset>`): the
+// person's records readable in them are cut (each copy rewritten durably, its other bytes kept
+// as they were, for recovery by hand); where the damage itself holds the person's id, the
+// erasure is not done and says which copy to recover and delete, and turns done once it is.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ErasureMatch } from '../../src/storage/erasure-log.ts';
+import { eraseFromDamagedCopies } from '../../src/storage/wal-damaged.ts';
+import { decodeFrame, frameHeader, framesFrom } from '../../src/storage/wal-frame.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+let t: TestApp | undefined;
+let removeDir: (() => void) | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  removeDir?.();
+  removeDir = undefined;
+});
+
+type Sent = { id: string; user: string; marker?: string };
+
+/** One request, so one log record, of acme's events. */
+async function sendRecord(app: TestApp, events: Sent[]): Promise<void> {
+  const res = await app.post('/api/v1/events/batch', {
+    events: events.map((e) => ({
+      event_id: e.id,
+      name: 'signup',
+      tenant_id: 'acme',
+      user_id: e.user,
+      properties: e.marker === undefined ? {} : { marker: e.marker },
+    })),
+  });
+  expect(res.status).toBe(202);
+}
+
+const FIRST = '0000000001.wal';
+const COPY = `${FIRST}.damaged-0`;
+
+/**
+ * Restarts with one byte of the first record's payload flipped (its `{`): the start cuts the log
+ * there and keeps the whole file in COPY, as the records after it are valid. Returns the bytes
+ * of the damaged record as the copy holds them.
+ */
+async function restartWithFirstRecordDamaged(app: TestApp): Promise<Buffer> {
+  const file = path.join(app.dataDir, 'wal', FIRST);
+  let damaged = Buffer.alloc(0);
+  await app.restart(() => {
+    const bytes = fs.readFileSync(file);
+    const first = decodeFrame(bytes, 0);
+    if (first.kind !== 'frame') throw new Error('no first record');
+    bytes[16] = (bytes[16] as number) ^ 1;
+    fs.writeFileSync(file, bytes);
+    damaged = Buffer.from(bytes.subarray(0, first.next));
+  });
+  expect(fs.existsSync(path.join(app.dataDir, 'wal', COPY))).toBe(true);
+  return damaged;
+}
+
+/** The files under `dir` (a data directory) whose bytes hold `needle`, relative to it. */
+function filesHolding(dir: string, needle: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).flatMap((entry) => {
+    const file = path.join(entry.parentPath, entry.name);
+    const holds = entry.isFile() && fs.readFileSync(file).includes(needle);
+    return holds ? [path.relative(dir, file)] : [];
+  });
+}
+
+/** The event ids of each record readable in `file` (a damaged copy), in order. */
+function recordIds(file: string): string[][] {
+  return [...framesFrom(fs.readFileSync(file), 0, 1)].map((frame) =>
+    Buffer.from(frame.payload)
+      .toString('utf8')
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { event_id: string }).event_id),
+  );
+}
+
+async function eraseAndWait(app: TestApp, value: string) {
+  const accepted = await app.engine.erasures.request('acme', 'user_id', value);
+  await app.engine.erasures.settled();
+  return app.engine.erasures.get('acme', accepted.id);
+}
+
+describe('an erasure and the damaged log bytes a start kept', () => {
+  test("the person's records in them go; the damage and every other record stay", async () => {
+    t = await makeTestApp();
+    const marker = 'person-1@example.com';
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]); // the record to be damaged
+    await sendRecord(t, [
+      { id: 'a1', user: 'u1', marker },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await sendRecord(t, [{ id: 'a3', user: 'u1', marker }]);
+    await sendRecord(t, [{ id: 'c1', user: 'u3' }]);
+    const damaged = await restartWithFirstRecordDamaged(t);
+    const copy = path.join(t.dataDir, 'wal', COPY);
+    expect(recordIds(copy)).toEqual([['a1', 'a2'], ['a3'], ['c1']]);
+
+    const erasure = await eraseAndWait(t, 'u1');
+    expect(erasure).toMatchObject({ status: 'done', reason: null });
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
+    // The damaged record is kept byte for byte, the others whole and readable.
+    const after = fs.readFileSync(copy);
+    expect(after.subarray(0, damaged.length).equals(damaged)).toBe(true);
+    expect(recordIds(copy)).toEqual([['a2'], ['c1']]);
+    expect(
+      fs.readdirSync(path.join(t.dataDir, 'wal')).filter((n) => n.includes('damaged')),
+    ).toEqual([COPY]);
+  });
+
+  test("the person's id in the damage: pending, saying what to do; done once it is done", async () => {
+    t = await makeTestApp();
+    const inDamage = 'person-2@example.com';
+    const readable = 'person-3@example.com';
+    await sendRecord(t, [{ id: 'a1', user: 'u1', marker: inDamage }]); // to be damaged
+    await sendRecord(t, [
+      { id: 'a2', user: 'u1', marker: readable },
+      { id: 'b1', user: 'u2' },
+    ]);
+    await restartWithFirstRecordDamaged(t);
+
+    const waiting = await eraseAndWait(t, 'u1');
+    expect(waiting).toMatchObject({ status: 'pending', finishedAt: null });
+    expect(waiting.reason).toContain(`wal/${COPY}`);
+    expect(waiting.reason).toContain('recover what you need from those files by hand');
+    // Its readable records are cut all the same; the damage is not touched.
+    expect(filesHolding(t.dataDir, readable)).toEqual([]);
+    expect(filesHolding(t.dataDir, inDamage)).toEqual([`wal/${COPY}`]);
+    expect(recordIds(path.join(t.dataDir, 'wal', COPY))).toEqual([['b1']]);
+    await t.engine.store.flusher.flush(); // tried again: still there
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', waiting.id).status).toBe('pending');
+
+    // The operator recovers the copy by hand and deletes it: the next flush ends the erasure.
+    fs.rmSync(path.join(t.dataDir, 'wal', COPY));
+    await t.engine.store.flusher.flush();
+    await t.engine.erasures.settled();
+    expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({
+      status: 'done',
+      reason: null,
+    });
+    expect(filesHolding(t.dataDir, inDamage)).toEqual([]);
+  });
+});
+
+describe('the copies rewritten', () => {
+  const line = (tenant: string, id: string, user: string) =>
+    JSON.stringify({ tenant, event_id: id, user_id: user });
+  const frame = (seq: number, lines: string[]) => {
+    const payload = Buffer.from(lines.join('\n'));
+    return Buffer.concat([frameHeader(seq, payload), payload]);
+  };
+  const match: ErasureMatch = { tenant: 'acme', field: 'user_id', value: 'u1', throughSeq: 1 };
+
+  test("only the tenant's events of the person, whatever their seq; a crash's temp file goes", async () => {
+    const { dir, remove } = makeTempDir();
+    removeDir = remove;
+    const damage = Buffer.from('garbage without the id\n');
+    const copy = path.join(dir, '0000000003.wal.damaged-4096');
+    fs.writeFileSync(
+      copy,
+      Buffer.concat([
+        damage,
+        frame(7, [line('acme', 'a1', 'u1'), line('acme', 'a2', 'u2')]),
+        frame(8, [line('beta', 'b1', 'u1')]), // another project's person of the same id
+        frame(9, [line('acme', 'a3', 'u1')]), // the person's alone: the record goes
+        frame(10, [line('acme', 'a4', 'u3')]),
+      ]),
+    );
+    // A rewrite a crash cut short: the copy is whole, and the temp file goes.
+    const temp = `${copy}.erasing`;
+    fs.writeFileSync(temp, frame(9, [line('acme', 'a3', 'u1')]));
+    const other = path.join(dir, '0000000001.wal.damaged-0'); // no record of the person
+    fs.writeFileSync(other, Buffer.concat([damage, frame(2, [line('acme', 'a9', 'u2')])]));
+    const otherBefore = fs.readFileSync(other);
+
+    await eraseFromDamagedCopies(dir, match);
+    const after = fs.readFileSync(copy);
+    expect(after.subarray(0, damage.length).equals(damage)).toBe(true);
+    const frames = [...framesFrom(after, 0, 1)];
+    expect(frames.map((f) => f.seq)).toEqual([7, 8, 10]);
+    expect(frames.map((f) => Buffer.from(f.payload).toString())).toEqual([
+      line('acme', 'a2', 'u2'),
+      line('beta', 'b1', 'u1'),
+      line('acme', 'a4', 'u3'),
+    ]);
+    expect(fs.existsSync(temp)).toBe(false);
+    expect(fs.readFileSync(other).equals(otherBefore)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual([path.basename(other), path.basename(copy)]);
+  });
+});
