@@ -175,8 +175,8 @@ export class ErasureLog {
       .run(id, events);
   }
 
-  /** Why a pending erasure is not done yet (its last step is tried again). */
-  setReason(id: string, reason: string): void {
+  /** Why a pending erasure is not done yet (its last step is tried again); null once retried. */
+  setReason(id: string, reason: string | null): void {
     this.db.query('UPDATE erasures SET reason = ?2 WHERE id = ?1').run(id, reason);
   }
 

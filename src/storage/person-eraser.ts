@@ -20,7 +20,8 @@
 //      When this step fails (no room for the new file, a deletion or its fsync, the flush),
 //      the erasure stays pending with the reason (the records are still on disk: `done` would
 //      be untrue, and `failed` would say its work was not done): the step alone is tried again
-//      after each flush, and the whole at the next start, until it holds.
+//      after each flush, and the whole at the next start, until it holds. A reason is cleared
+//      as the erasure is tried again (it says why it waits, and it no longer does).
 //   4. marked done, with the events and segments it removed.
 // A crash anywhere leaves it pending: the start resumes it from step 2. One runs at a time.
 
@@ -176,6 +177,9 @@ export class PersonEraser {
     if (erasure === null || erasure.status !== 'pending') this.releasing.delete(id);
     if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
     const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+    // Resumed at a start, or tried again after a flush: the reason an earlier try left says why
+    // it waited, and it no longer does (a try that fails again sets its own).
+    if (erasure.reason !== null) log.setReason(id, null);
     try {
       if (!this.releasing.has(id)) await this.rewriteAll(erasure);
     } catch (error) {

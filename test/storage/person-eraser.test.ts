@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErasureField } from '../../src/core/index.ts';
 import * as durable from '../../src/storage/durable-fs.ts';
+import { ErasureLog } from '../../src/storage/erasure-log.ts';
 import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
@@ -670,6 +671,54 @@ describe('an erasure whose log release fails after its segments were rewritten',
     expect(t.engine.erasures.get('acme', waiting.id)).toMatchObject({ status: 'done' });
     expect(filesHolding(t.dataDir, marker)).toEqual([]);
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
+  test('tried again after a flush, or resumed at a start: no old reason shows while it runs', async () => {
+    // The reason says why it waits; once tried again, it no longer does (one that fails again
+    // sets its own). Read as each try ends, just before it is marked done.
+    const finish = ErasureLog.prototype.finish;
+    const reasonsAtFinish: (string | null)[] = [];
+    const finished = spyOn(ErasureLog.prototype, 'finish').mockImplementation(function (
+      this: ErasureLog,
+      id,
+      status,
+      reason,
+    ) {
+      reasonsAtFinish.push(this.get(id)?.reason ?? null);
+      finish.call(this, id, status, reason);
+    });
+    try {
+      let failFlush = false;
+      const disk = new LimitedDisk();
+      t = await makeTestApp({
+        fileIo: disk,
+        fault: (point) => {
+          if (point === 'flush:after-rename' && failFlush) throw new Error('disk I/O error (test)');
+        },
+      });
+      // Tried again after a flush: no room for its new log file, then room.
+      await sendMarked(t, 'person-14@example.com');
+      await t.engine.store.flusher.flush();
+      disk.roomBytes = 0;
+      const first = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+      expect(first.reason).toContain('ENOSPC');
+      disk.roomBytes = Number.MAX_SAFE_INTEGER;
+      await t.engine.store.flusher.flush();
+      await t.engine.erasures.settled();
+      expect(t.engine.erasures.get('acme', first.id).status).toBe('done');
+      // Resumed at a start: its flush failed.
+      await send(t, 'acme', [{ id: 'd1', user: 'u3' }]);
+      failFlush = true;
+      const second = await eraseAndWait(t, 'acme', 'user_id', 'u3');
+      expect(second.reason).toContain('disk I/O error (test)');
+      failFlush = false;
+      await t.restart();
+      await t.engine.erasures.settled();
+      expect(t.engine.erasures.get('acme', second.id).status).toBe('done');
+      expect(reasonsAtFinish).toEqual([null, null]);
+    } finally {
+      finished.mockRestore();
+    }
   });
 
   test('two waiting for a log file do not start each other again from their own flushes', async () => {
