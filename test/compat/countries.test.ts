@@ -104,6 +104,19 @@ describe('countries through the compatibility APIs', () => {
       'Invalid filter expression `visit:country==GB|Sweden`: visit:country needs to be a ' +
         'valid 2-letter country code.',
     );
+    // A wildcard is a code's pattern (G* is GB); with `|` Plausible's parser keeps the value
+    // whole, G*|SE, which is no code: Plausible drops the filter, Tally says so.
+    expect((await read('aggregate', filter('visit:country==G*'))).results).toEqual({
+      visitors: { value: 2 },
+    });
+    const both = await t.get(
+      `/api/v1/stats/aggregate?site_id=ex.com&period=day&${filter('visit:country==G*|SE')}`,
+    );
+    expect(both.status).toBe(400);
+    expect(((await both.json()) as Json).error).toBe(
+      'Invalid filter expression `visit:country==G*|SE`: visit:country needs to be a ' +
+        'valid 2-letter country code.',
+    );
   });
 
   test("Plausible's Stats API v2: visit:country_name, the country by Plausible's name", async () => {

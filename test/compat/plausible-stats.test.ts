@@ -187,6 +187,12 @@ describe('GET /api/v1/stats/aggregate', () => {
       events: { value: 1 },
     });
     expect(await f('event:goal!=Sign*')).toEqual({ visitors: { value: 4 }, events: { value: 6 } });
+    // With `|` too, each alternative is matched whole: /other is no /blog/other (Plausible's
+    // regex, ^/pri.*|/other$, would count it; see README).
+    expect(await f('event:page==/pri*|/other')).toEqual({
+      visitors: { value: 1 },
+      events: { value: 1 },
+    });
     // A page goal's path keeps its own wildcards, as a Plausible goal "Visit /blog/*" does.
     expect(await f('event:goal==Visit /blog/*')).toEqual({
       visitors: { value: 2 },

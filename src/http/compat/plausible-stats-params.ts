@@ -268,8 +268,10 @@ function filterOf(expression: string): WebFilter {
   if (values.length > queryLimits.webFilterValuesMax) {
     throw badRequest(`A filter may name at most ${queryLimits.webFilterValuesMax} values.`);
   }
-  // A country is its code: Plausible drops a filter naming another (reading all visits).
-  if (name === 'visit:country' && values.some((v) => [...v].length !== 2)) {
+  // A country is its code: Plausible drops a filter naming another (reading all visits). With
+  // a wildcard its parser keeps the value whole, `|` and all (`G*|SE`), and checks that.
+  const codes = raw.includes('*') ? [raw] : values;
+  if (name === 'visit:country' && codes.some((v) => [...v].length !== 2)) {
     throw badRequest(
       `Invalid filter expression \`${expression}\`: visit:country needs to be a valid ` +
         '2-letter country code.',
