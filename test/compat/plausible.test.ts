@@ -518,7 +518,7 @@ describe('Plausible POST /api/event', () => {
 });
 
 describe('Plausible domains in required mode', () => {
-  test('a registered domain writes to its project without a key; others are 403', async () => {
+  test('a registered domain writes to its project without a key; others are left out', async () => {
     const app = await makeCompatApp({ tenancy: keyTenancy({ 'shop.example': 'acme' }) });
     try {
       const post = (d: string) =>
@@ -529,9 +529,15 @@ describe('Plausible domains in required mode', () => {
       const refused = await post('unknown.example');
       expect(refused.status).toBe(403);
       expect(refused.headers.get('access-control-allow-origin')).toBe('*');
-      // All or nothing: one unregistered domain in the list refuses the beacon.
-      expect((await post('shop.example,unknown.example')).status).toBe(403);
-      expect((await app.getJson('/api/v1/stats?tenant_id=acme')).page_views).toBe(1);
+      expect(refused.headers.get('x-plausible-dropped')).toBeNull();
+      // As Plausible: each site of a list it knows gets its event, the others are left out and
+      // counted in x-plausible-dropped; a list of none it knows is refused as one site is.
+      const some = await post('shop.example,unknown.example,other.example');
+      expect(some.status).toBe(202);
+      expect(some.headers.get('x-plausible-dropped')).toBe('2');
+      expect((await post('unknown.example,other.example')).status).toBe(403);
+      expect((await post('shop.example')).headers.get('x-plausible-dropped')).toBeNull();
+      expect((await app.getJson('/api/v1/stats?tenant_id=acme')).page_views).toBe(3);
     } finally {
       await app.close();
     }

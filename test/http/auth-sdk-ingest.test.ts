@@ -100,6 +100,40 @@ describe('keyless beacons take a registered alias only', () => {
   });
 });
 
+describe("Plausible's domain list, each site its own", () => {
+  test('the sites a beacon may write to get their event; the others are left out', async () => {
+    // As Plausible's Events API: an event per site it knows, the others dropped and counted
+    // in x-plausible-dropped (a 202); a list of none the request may write to is refused.
+    await makeProject(t, ada.access_token, 'zed');
+    for (const [project, alias] of [
+      ['acme', 'acme.example'],
+      ['zed', 'zed.example'],
+    ]) {
+      const res = await t.call('POST', `/api/v1/projects/${project}/aliases`, {
+        token: ada.access_token,
+        body: { alias, kind: 'plausible_domain' },
+      });
+      expect(res.status).toBe(201);
+    }
+    const send = (d: string, headers: Record<string, string> = {}) =>
+      t.call('POST', '/api/event', {
+        headers,
+        body: { n: 'pageview', d, u: 'https://x.example/' },
+      });
+    // Keyless: every registered alias is written, an unknown one left out.
+    const keyless = await send('acme.example,unknown.example,zed.example');
+    expect(keyless.status).toBe(202);
+    expect(keyless.headers.get('x-plausible-dropped')).toBe('1');
+    // A write key writes to its project's aliases only: zed's is left out.
+    const keyed = await send('acme.example,zed.example', { 'x-tally-key': write.key });
+    expect(keyed.status).toBe(202);
+    expect(keyed.headers.get('x-plausible-dropped')).toBe('1');
+    expect((await send('zed.example', { 'x-tally-key': write.key })).status).toBe(403);
+    expect((await send('unknown.example,other.example')).status).toBe(403);
+    expect([await t.count('acme'), await t.count('zed')]).toEqual([2, 1]);
+  });
+});
+
 describe("PostHog's flags requests and the project's write rate", () => {
   test('flags requests check the key but spend none of the rate its captures need', async () => {
     // posthog-js asks /flags/ at every page load, posthog-node at every flag it evaluates

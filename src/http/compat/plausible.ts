@@ -1,6 +1,6 @@
 // Plausible's Events API: POST /api/event with `text/plain` (or JSON) `{n,u,d,r,p,…}` or the
-// long names. `d` is a domain alias, a comma list writing one event per site; the visitor hash
-// uses User-Agent and the address from the headers Plausible reads (plausible-ip.ts).
+// long names. `d` is a domain alias, a comma list one event per site taken (plausible-sites.ts);
+// the visitor hash uses User-Agent and the address of the headers Plausible reads (plausible-ip).
 // 202 "ok" only once stored; bad input is 400 `{"errors":{field:[msg]}}`. The tracker's
 // engagement beacons are stored under Tally's reserved name (plausible-engagement.ts), which
 // no read counts as an event.
@@ -40,6 +40,7 @@ import {
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
+import { domainsOf, droppedHeader, takenSites } from './plausible-sites.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
 
@@ -97,7 +98,7 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
         ...(sent === undefined ? {} : { ip: sent }),
         fit: PLAUSIBLE_FIT,
       });
-      const inputs = inputsOf(body);
+      const { inputs, dropped } = takenSites(deps, inputsOf(body), ctx);
       // Only a beacon named as the tracker names it writes the reserved name, never one sent.
       if (textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME) {
         ctx.writesReserved = ENGAGEMENT_EVENT_NAME;
@@ -105,7 +106,10 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
       const events = prepareEvents(inputs, ctx, () => ['body']);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
       await ingestWaiting(deps, request, events, () => ['body'], wait, ctx);
-      return new Response('ok', { status: 202, headers });
+      return new Response('ok', {
+        status: 202,
+        headers: { ...headers, ...droppedHeader(dropped) },
+      });
     }),
   );
   return new Elysia({ tags: ['compatibility'] }).post('/api/event', event, {
@@ -129,8 +133,9 @@ const PlausibleEventIn = t.Object(
       t.String({
         description:
           'Site domain (or `domain`): a tenant or a site alias, without a leading `www.`; a ' +
-          `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}). ` +
-          "Without it, the page URL's host.",
+          `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}); one the ` +
+          'request may not write to is left out, counted in `x-plausible-dropped` (403 when ' +
+          "all are). Without it, the page URL's host.",
       }),
     ),
     r: t.Optional(
@@ -207,7 +212,9 @@ const EVENT_DOC = {
   ),
   responses: {
     202: {
-      description: 'Stored',
+      description:
+        'Stored; sites of `d` the request may not write to are left out, counted in an ' +
+        '`x-plausible-dropped` header',
       content: { 'text/plain': { schema: openApiSchema(t.Literal('ok')), example: 'ok' } },
     },
     ...errorAnswers({ 400: 'Malformed JSON or gzip, or a field breaks a rule' }, () =>
@@ -316,19 +323,6 @@ function decodedPath(path: string): string {
   } catch {
     return path;
   }
-}
-
-/**
- * The sites of `d` as Plausible reads them: a comma list, each trimmed and without a leading
- * `www.`; without `d` (absent, not empty), the host of the page URL.
- */
-function domainsOf(d: unknown, url: string | undefined): string[] {
-  const host = url !== undefined && URL.canParse(url) ? new URL(url).hostname : '';
-  const sites = d === undefined || d === null ? host : typeof d === 'string' ? d : '';
-  return sites
-    .split(',')
-    .map((domain) => domain.trim().replace(/^www\./i, ''))
-    .filter((domain) => domain !== '');
 }
 
 /**
