@@ -11,6 +11,8 @@ import {
   instantOf,
   isoWeekday,
   localParts,
+  type NextOffsetChange,
+  nextOffsetChange,
   offsetChangeBetween,
   offsetMs,
 } from './time-zone.ts';
@@ -161,16 +163,37 @@ export function clockHourStarts(fromMs: number, toMs: number, tz: string): numbe
 /**
  * The offsets of `tz` over [fromMs, toMs): each from its start on (the first from `fromMs`'s
  * whole second), as Intl has them, for SQL that turns instants into local times by the same
- * rules as every bucket (DuckDB's own zone data may be of another tzdata release).
+ * rules as every bucket (DuckDB's own zone data may be of another tzdata release). The changes
+ * are those `next` names, the runtime's own, one lookup each (20 years of Berlin: 41, where a
+ * day at a time, run synchronously, looked up 7,300 offsets); each offset is Intl's, and a
+ * change after which Intl reads the same offset is none. Without `next`, a day at a time.
  */
 export function offsetSpans(
   fromMs: number,
   toMs: number,
   tz: string,
+  next: NextOffsetChange | null = nextOffsetChange,
 ): { starts: number[]; offsets: number[] } {
   const first = Math.floor(fromMs / 1000) * 1000;
-  const starts = [first, ...offsetChanges(first, toMs, tz)];
-  return { starts, offsets: starts.map((start) => offsetMs(start, tz)) };
+  const spans = { starts: [first], offsets: [offsetMs(first, tz)] };
+  const changes = next === null ? offsetChanges(first, toMs, tz) : changesOf(first, toMs, tz, next);
+  for (const start of changes) {
+    const offset = offsetMs(start, tz);
+    if (offset === spans.offsets.at(-1)) continue;
+    spans.starts.push(start);
+    spans.offsets.push(offset);
+  }
+  return spans;
+}
+
+/** The changes `next` names in (fromMs, toMs), in order. */
+function changesOf(fromMs: number, toMs: number, tz: string, next: NextOffsetChange): number[] {
+  const changes: number[] = [];
+  for (let at = next(fromMs, tz); at !== null && at < toMs; at = next(at, tz)) {
+    assert(at > (changes.at(-1) ?? fromMs), 'offset changes increase');
+    changes.push(at);
+  }
+  return changes;
 }
 
 /**

@@ -130,6 +130,34 @@ export function offsetChangeBetween(before: number, after: number, tz: string): 
   return hi * 1000;
 }
 
+/** The next instant after `ms` at which the offset of `tz` changes, or null when none does. */
+export type NextOffsetChange = (ms: number, tz: string) => number | null;
+
+/** The part of Temporal read here: Bun's runtime has it, TypeScript's lib not yet. */
+interface ZoneTransitions {
+  Instant: {
+    fromEpochMilliseconds(ms: number): {
+      toZonedDateTimeISO(tz: string): {
+        getTimeZoneTransition(direction: 'next'): { epochMilliseconds: number } | null;
+      };
+    };
+  };
+}
+const temporal = (globalThis as { Temporal?: ZoneTransitions }).Temporal;
+
+/**
+ * The zone's next change of offset as the runtime's zone data has it (Temporal reads the ICU
+ * data Intl reads), one lookup a change; null in a runtime without Temporal, where callers
+ * look for changes a day at a time.
+ */
+export const nextOffsetChange: NextOffsetChange | null =
+  temporal === undefined
+    ? null
+    : (ms, tz) => {
+        const zoned = temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(tz);
+        return zoned.getTimeZoneTransition('next')?.epochMilliseconds ?? null;
+      };
+
 /**
  * ISO 8601 with the offset of `tz` at that instant: `2026-11-01T01:00:00-04:00`. A local mean
  * time offset with seconds (before standard time, e.g. New York's -04:56:02 until 1883) is
