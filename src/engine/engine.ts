@@ -88,6 +88,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   let dedup: DedupIndex;
   try {
     dedup = await recoverDedupIndex(store, replayed, recovery);
+    // Cuts from the copies of damaged log bytes that deletions still owe (a crash or a failure
+    // cut one short; a deleted project's name in a copy's damage waits for the operator).
+    for (const left of await store.eraser.resumeCopyCuts()) {
+      options.log?.warn("damaged log copies still hold a deleted project's records", { ...left });
+    }
   } catch (error) {
     await store.close(); // lets go of the data directory, as a failed store open does
     throw error;

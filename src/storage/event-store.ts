@@ -11,6 +11,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { countedRowsOf } from './counted-events.ts';
+import { DamagedCopyCuts } from './damaged-cuts.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
@@ -143,10 +144,8 @@ export class EventStore implements EventSource {
       onFatal: options.onFatal,
     });
     const retire = (files: string[]) => this.readers.retire(files);
-    this.compactor = new Compactor(
-      { ...shared, retire, enter: () => this.readers.enter() },
-      options,
-    );
+    const enter = () => this.readers.enter();
+    this.compactor = new Compactor({ ...shared, retire, enter }, options);
     const { flusher } = this;
     const lastSeq = () => wal.lastSeq;
     const { onFatal } = options;
@@ -169,14 +168,15 @@ export class EventStore implements EventSource {
         );
       }
     };
-    const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, onFatal };
+    const copyCuts = new DamagedCopyCuts(sqlite, path.join(options.dataDir, 'wal'), fault);
+    const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, copyCuts, onFatal };
     this.eraser = new TenantEraser(eraser);
     this.retention = new RetentionEraser({ ...shared, retire, releaseLog });
     this.erasureLog = new ErasureLog(sqlite, options.now);
-    const rewriter = new SegmentRewriter({ ...shared, retire, enter: () => this.readers.enter() });
+    const rewriter = new SegmentRewriter({ ...shared, retire, enter });
     const log = this.erasureLog;
     const eraserDeps = { ...shared, log, hot, flusher, rewriter, lastSeq, releaseLog, onFatal };
-    this.erasures = new PersonEraser({ ...eraserDeps, walDir: path.join(options.dataDir, 'wal') });
+    this.erasures = new PersonEraser({ ...eraserDeps, copies: copyCuts.copies });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

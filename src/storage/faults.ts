@@ -1,12 +1,14 @@
-// Named points in flush, compaction, deletions, retention and erasures where a crash test can
-// stop the process, to prove each step is recoverable. In production the hook is a no-op; a
-// crash test sets FAULT_POINT and main.ts installs `killAt` that point.
+// Named points in flush, compaction, deletions, retention, erasures and the rewriting of the
+// copies of damaged log bytes (wal-damaged.ts) where a crash test can stop the process, to
+// prove each step is recoverable. In production the hook is a no-op; a crash test sets
+// FAULT_POINT and main.ts installs `killAt` that point.
 
 export type FaultPoint =
   | StoreFaultPoint
   | DeleteFaultPoint
   | RetentionFaultPoint
-  | ErasureFaultPoint;
+  | ErasureFaultPoint
+  | DamagedCopyFaultPoint;
 
 /** The steps of the background work that every ingest-only crash test reaches. */
 type StoreFaultPoint =
@@ -33,6 +35,13 @@ type ErasureFaultPoint =
   | 'erase:after-catalog'
   | 'erase:after-retire'
   | 'erase:before-done';
+
+/**
+ * The rewrite of a copy of damaged log bytes by an erasure or a tenant's deletion: its temp
+ * file written and fsynced, then renamed over the copy (wal-damaged.ts). Reached only when a
+ * start kept such a copy.
+ */
+type DamagedCopyFaultPoint = 'copies:after-write' | 'copies:after-rename';
 
 export const FAULT_POINTS: readonly StoreFaultPoint[] = [
   'flush:after-write',
@@ -65,12 +74,18 @@ export const ERASURE_FAULT_POINTS: readonly ErasureFaultPoint[] = [
   'erase:before-done',
 ];
 
+export const DAMAGED_COPY_FAULT_POINTS: readonly DamagedCopyFaultPoint[] = [
+  'copies:after-write',
+  'copies:after-rename',
+];
+
 /** Every point FAULT_POINT may name. */
 export const ALL_FAULT_POINTS: readonly FaultPoint[] = [
   ...FAULT_POINTS,
   ...DELETE_FAULT_POINTS,
   ...RETENTION_FAULT_POINTS,
   ...ERASURE_FAULT_POINTS,
+  ...DAMAGED_COPY_FAULT_POINTS,
 ];
 
 export type FaultHook = (point: FaultPoint) => void;

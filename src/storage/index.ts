@@ -20,6 +20,7 @@ export {
 } from './event-store.ts';
 export {
   ALL_FAULT_POINTS,
+  DAMAGED_COPY_FAULT_POINTS,
   DELETE_FAULT_POINTS,
   ERASURE_FAULT_POINTS,
   FAULT_POINTS,

@@ -32,7 +32,7 @@ import type { Flusher } from './flusher.ts';
 import type { HotTier } from './hot-tier.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import type { SegmentRewriter } from './segment-rewriter.ts';
-import { eraseFromDamagedCopies } from './wal-damaged.ts';
+import { type DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
 
 export interface PersonEraserDeps {
   log: ErasureLog;
@@ -48,8 +48,8 @@ export interface PersonEraserDeps {
    * (step 3).
    */
   releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
-  /** The log's directory, where the copies of damaged log bytes are kept (see wal-damaged.ts). */
-  walDir: string;
+  /** The copies of damaged log bytes a start kept (see wal-damaged.ts), cut in step 3. */
+  copies: DamagedCopies;
   fault: FaultHook;
   /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -189,7 +189,10 @@ export class PersonEraser {
     try {
       this.inRelease = true;
       await this.deps.releaseLog(erasure.throughSeq, true);
-      await eraseFromDamagedCopies(this.deps.walDir, erasure);
+      const unreadable = await this.deps.copies.cut({ kind: 'person', match: erasure });
+      if (unreadable.length > 0) {
+        throw new Error(unreadableCopiesMessage(unreadable, "the person's id"));
+      }
     } catch (error) {
       this.releasing.add(id);
       log.setReason(

@@ -9,11 +9,17 @@
 //      held (a compaction merging them meanwhile commits nothing: Catalog.commitCompaction)
 //   4. the log file holding its records is closed and the log files whose records are all
 //      flushed are deleted (those holding unflushed records go with the flush that passes them)
-// After a crash past 1, the start removes the files the catalog no longer lists and replay
-// skips the tenant's records up to its tombstone's seq, so nothing of it comes back.
+//   5. its records are cut from the copies of damaged log bytes a start kept (wal-damaged.ts),
+//      a cut owed since step 1 (damaged-cuts.ts: written in its transaction when there is a
+//      copy); where a copy's damage holds the tenant's name, it is reported, as a file that
+//      could not be removed is, and stays owed
+// After a crash past 1, the start removes the files the catalog no longer lists, replay skips
+// the tenant's records up to its tombstone's seq, and the owed cut is made, so nothing of it
+// comes back.
 
 import { assert } from '../core/index.ts';
 import type { Catalog, Segment } from './catalog.ts';
+import type { CutLeft, DamagedCopyCuts } from './damaged-cuts.ts';
 import type { FaultHook } from './faults.ts';
 import type { Flusher } from './flusher.ts';
 import type { HotTier } from './hot-tier.ts';
@@ -35,6 +41,8 @@ export interface EraserDeps {
    * records are all flushed (see EventStore): the tenant's records go from the log too.
    */
   releaseLog: (throughSeq: number) => Promise<void>;
+  /** The cut of its records from the copies of damaged log bytes (step 5). */
+  copyCuts: DamagedCopyCuts;
   fault: FaultHook;
   /** A purge that failed after the decision leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -52,7 +60,11 @@ export interface Erased {
   segments: number;
   /** Unflushed events purged from the hot tier. */
   hotEvents: number;
-  /** Why some files could not be removed yet (they stay retired, and the start sweeps them). */
+  /**
+   * Why some files could not be removed yet (they stay retired, and the start sweeps them), or
+   * a copy of damaged log bytes still holds the tenant's records or name (each start cuts
+   * again; one whose damage holds the name waits for the operator: the text says what to do).
+   */
   filesPending: string | null;
 }
 
@@ -66,9 +78,11 @@ export class TenantEraser {
   async erase(tenant: string, decide: DecideDeletion): Promise<Erased> {
     const { catalog, hot, lock, flusher, fault } = this.deps;
     const throughSeq = this.deps.lastSeq();
+    const copyCut = this.deps.copyCuts.planned(tenant, throughSeq);
     let segments: Segment[] | null = null;
     decide(() => {
       segments = catalog.deleteTenant(tenant, throughSeq);
+      if (copyCut !== null) this.deps.copyCuts.owe(copyCut);
     });
     assert(segments !== null, 'a decided deletion wrote its tombstone');
     const dropped: Segment[] = segments;
@@ -90,6 +104,16 @@ export class TenantEraser {
       // Deleted all the same (replay skips the records); the files go with a later flush.
       filesPending ??= `the log files holding its records stay for now: ${String(error)}`;
     }
+    const copiesLeft = copyCut === null ? null : await this.deps.copyCuts.pay(copyCut);
+    if (copiesLeft !== null) filesPending = [filesPending, copiesLeft].filter(Boolean).join('; ');
     return { throughSeq, segments: dropped.length, hotEvents, filesPending };
+  }
+
+  /**
+   * Makes the cuts from the copies of damaged log bytes that deletions still owe (step 5: at a
+   * start, after a crash or a cut that could not be done); returns those still owed, and why.
+   */
+  resumeCopyCuts(): Promise<CutLeft[]> {
+    return this.deps.copyCuts.resume();
   }
 }

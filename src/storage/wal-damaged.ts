@@ -1,17 +1,18 @@
 // The copies of damaged log bytes that opening the log keeps (`<file>.damaged-<offset>`, see
-// cutTail in wal-replay.ts) as an erasure sees them: they may hold records of the erased
-// person, so the erasure rewrites each copy holding one without them (step 3 of
-// person-eraser.ts). A copy's records are found as opening counted them (a valid frame at any
-// offset, seqs rising) and each is cut as the hot tier cuts one; every other byte of it (the
-// damage itself, which may hold acknowledged events to recover by hand) is kept as it is. Where
-// those bytes hold the person's id, no record can be cut from them: the erasure is not done,
-// and says which copy the operator must recover by hand and then delete.
+// cutTail in wal-replay.ts) as an erasure or a tenant's deletion sees them: they may hold the
+// erased person's or the deleted tenant's records, so each copy holding one is rewritten
+// without them (step 3 of person-eraser.ts, the last step of tenant-eraser.ts). A copy's
+// records are found as opening counted them (a valid frame at any offset, seqs rising); every
+// other byte of it (the damage itself, which may hold acknowledged events to recover by hand)
+// is kept as it is. Where those bytes hold the person's id or the tenant's name, no record can
+// be cut from them: the cut says which copies the operator must recover by hand and delete.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fsyncPathAsync } from './durable-fs.ts';
 import { withoutErased } from './erasure-filter.ts';
 import type { ErasureMatch } from './erasure-log.ts';
+import type { FaultHook } from './faults.ts';
 import { type FoundFrame, frameHeader, framesFrom } from './wal-frame.ts';
 
 const COPY_PATTERN = /^\d{10}\.wal\.damaged-\d+(-\d+)?$/;
@@ -19,50 +20,133 @@ const COPY_PATTERN = /^\d{10}\.wal\.damaged-\d+(-\d+)?$/;
 const TEMP_SUFFIX = '.erasing';
 
 /**
- * Cuts the events of `match`'s person from the records of every damaged copy in `dir` (the log
- * directory), each copy rewritten durably (temp file, fsync, rename, directory fsync). Every
- * record of the person goes, whatever its seq: the log numbered its records again from the
- * cut, so a copy's seqs say nothing of when they were sent against the erasure. Throws, once
- * every copy is done, when the bytes of one that are no record hold the person's id (as the
- * log writes it, a JSON string), naming the copies and what to do.
+ * What a cut takes from the copies. An erasure's person: their events of the tenant in every
+ * record, whatever its seq (the log numbered its records again from a start's cut, so a copy's
+ * seqs say nothing of when they were sent against the erasure). A deleted tenant's records:
+ * every one in `copies` (the copies there were when the deletion was decided: a start made
+ * them, so each record in them was sent before it), and in a copy a later start kept, those at
+ * or below `throughSeq` (the log numbers every record sent after the deletion above it: the
+ * seq the deletion was decided at, or the flushed watermark that passed it).
  */
-export async function eraseFromDamagedCopies(dir: string, match: ErasureMatch): Promise<void> {
-  const names = fs.readdirSync(dir);
-  // A rewrite a crash cut short: its copy is still whole, and it is not looked at again.
-  const temps = names.filter(
-    (n) => n.endsWith(TEMP_SUFFIX) && COPY_PATTERN.test(n.slice(0, -TEMP_SUFFIX.length)),
-  );
-  for (const temp of temps) await fs.promises.rm(path.join(dir, temp), { force: true });
-  if (temps.length > 0) await fsyncPathAsync(dir);
-  const needle = Buffer.from(JSON.stringify(match.value), 'utf8');
-  const unreadable: string[] = [];
-  for (const name of names.filter((n) => COPY_PATTERN.test(n)).sort()) {
-    const file = path.join(dir, name);
-    const data = await fs.promises.readFile(file);
-    if (!data.includes(needle)) continue; // no record of the person, nor their id at all
-    const { parts, erased, idInDamage } = cutCopy(data, match, needle);
-    if (idInDamage) unreadable.push(`${path.basename(dir)}/${name}`);
-    if (erased > 0) await replaceDurably(file, Buffer.concat(parts));
+export type DamagedCut =
+  | { kind: 'person'; match: ErasureMatch }
+  | { kind: 'tenant'; tenant: string; throughSeq: number; copies: readonly string[] };
+
+/** The record in `frame` without what the cut takes: as withoutErased answers. */
+type RecordCut = ReturnType<typeof withoutErased>;
+
+/** The copies of damaged log bytes in the log's directory, and their rewriting. */
+export class DamagedCopies {
+  /** The end of the last cut started: one runs at a time (see `cut`). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly fault: FaultHook,
+  ) {}
+
+  /** The copies there are now, by file name. */
+  names(): string[] {
+    return fs
+      .readdirSync(this.dir)
+      .filter((n) => COPY_PATTERN.test(n))
+      .sort();
   }
-  if (unreadable.length === 0) return;
-  throw new Error(
-    `the damaged log bytes kept in ${unreadable.join(', ')} (cut from the log at a start) hold ` +
-      "the person's id where they cannot be read as records, so they cannot be erased from " +
-      'them: recover what you need from those files by hand, then delete them (or move them ' +
-      'out of the data directory)',
-  );
+
+  /**
+   * Cuts `what` from the records of every copy, each copy rewritten durably (temp file, fsync,
+   * rename, directory fsync). Resolves to the copies (as `wal/<name>`) whose bytes that are no
+   * record hold the person's id or the tenant's name, as the log writes them (a JSON string;
+   * `"tenant":"<name>"`): nothing can be cut from those bytes. One cut runs at a time: an
+   * erasure's and a deletion's may meet, and each rewrites a copy from what it read.
+   */
+  cut(what: DamagedCut): Promise<string[]> {
+    const run = this.queue.then(() => this.cutNow(what));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async cutNow(what: DamagedCut): Promise<string[]> {
+    const names = fs.readdirSync(this.dir);
+    // A rewrite a crash cut short: its copy is still whole, and it is not looked at again.
+    const temps = names.filter(
+      (n) => n.endsWith(TEMP_SUFFIX) && COPY_PATTERN.test(n.slice(0, -TEMP_SUFFIX.length)),
+    );
+    for (const temp of temps) await fs.promises.rm(path.join(this.dir, temp), { force: true });
+    if (temps.length > 0) await fsyncPathAsync(this.dir);
+    const needle = Buffer.from(needleOf(what), 'utf8');
+    const unreadable: string[] = [];
+    for (const name of names.filter((n) => COPY_PATTERN.test(n)).sort()) {
+      const file = path.join(this.dir, name);
+      const data = await fs.promises.readFile(file);
+      if (!data.includes(needle)) continue; // no record of theirs, nor their id at all
+      const { parts, erased, idInDamage } = cutCopy(data, recordCutOf(what, name), needle);
+      if (idInDamage) unreadable.push(`${path.basename(this.dir)}/${name}`);
+      if (erased > 0) await this.replaceDurably(file, Buffer.concat(parts));
+    }
+    return unreadable;
+  }
+
+  /** Replaces `file` with `bytes` so that a crash leaves one or the other, whole. */
+  private async replaceDurably(file: string, bytes: Buffer): Promise<void> {
+    const temp = `${file}${TEMP_SUFFIX}`;
+    const handle = await fs.promises.open(temp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    this.fault('copies:after-write');
+    await fs.promises.rename(temp, file);
+    await fsyncPathAsync(path.dirname(file));
+    this.fault('copies:after-rename');
+  }
 }
 
 /**
- * `data` (a copy) as parts to write: its bytes with the person's events cut from its records,
- * the events cut, and whether its other bytes (the damage) hold `needle` (the person's id).
+ * Why a cut could not be done: the copies whose damage holds `held` (the person's id, the
+ * project's name), and what the operator does about it.
+ */
+export function unreadableCopiesMessage(copies: readonly string[], held: string): string {
+  return (
+    `the damaged log bytes kept in ${copies.join(', ')} (cut from the log at a start) hold ` +
+    `${held} where they cannot be read as records, so they cannot be erased from them: ` +
+    'recover what you need from those files by hand, then delete them (or move them out of ' +
+    'the data directory)'
+  );
+}
+
+/** The bytes a copy holds wherever it holds what `what` takes, as the log writes them. */
+function needleOf(what: DamagedCut): string {
+  if (what.kind === 'person') return JSON.stringify(what.match.value);
+  return `"tenant":${JSON.stringify(what.tenant)}`;
+}
+
+/** How `what` cuts a record of copy `name`, given the record's tenant. */
+function recordCutOf(what: DamagedCut, name: string) {
+  if (what.kind === 'person') {
+    const everySeq = [{ ...what.match, throughSeq: Number.POSITIVE_INFINITY }];
+    return (frame: FoundFrame, tenant: string) =>
+      withoutErased(frame.payload, tenant, frame.seq, everySeq);
+  }
+  const throughSeq = what.copies.includes(name) ? Number.POSITIVE_INFINITY : what.throughSeq;
+  return (frame: FoundFrame, tenant: string): RecordCut => {
+    if (tenant !== what.tenant || frame.seq > throughSeq) return null;
+    const events = Buffer.from(frame.payload).toString('utf8').split('\n').length;
+    return { payload: Buffer.alloc(0), events: 0, erased: events };
+  };
+}
+
+/**
+ * `data` (a copy) as parts to write: its bytes with what `cutOf` takes cut from its records,
+ * the events cut, and whether its other bytes (the damage) hold `needle`.
  */
 function cutCopy(
   data: Buffer,
-  match: ErasureMatch,
+  cutOf: (frame: FoundFrame, tenant: string) => RecordCut,
   needle: Buffer,
 ): { parts: Uint8Array[]; erased: number; idInDamage: boolean } {
-  const everySeq = { ...match, throughSeq: Number.POSITIVE_INFINITY };
   const parts: Uint8Array[] = [];
   let erased = 0;
   let idInDamage = false;
@@ -72,7 +156,7 @@ function cutCopy(
     idInDamage ||= data.subarray(damageFrom, end).includes(needle);
   };
   for (const frame of framesFrom(data, 0, 1)) {
-    const cut = cutRecord(frame, everySeq);
+    const cut = cutRecord(frame, cutOf);
     if (cut === undefined) continue; // a chance frame in the damage: damage too
     damageUntil(frame.at);
     damageFrom = frame.next;
@@ -88,31 +172,18 @@ function cutCopy(
 }
 
 /**
- * The record in `frame` without the events `match` covers (null when it is another tenant's),
- * or undefined when its payload is not a record (JSON lines of one tenant): a frame found by
- * chance among the damaged bytes.
+ * The record in `frame` as `cutOf` cuts it (null: untouched), or undefined when its payload is
+ * not a record (JSON lines of one tenant): a frame found by chance among the damaged bytes.
  */
-function cutRecord(frame: FoundFrame, match: ErasureMatch) {
+function cutRecord(
+  frame: FoundFrame,
+  cutOf: (frame: FoundFrame, tenant: string) => RecordCut,
+): RecordCut | undefined {
   try {
     const first = Buffer.from(frame.payload).toString('utf8').split('\n', 1)[0] as string;
     const { tenant } = JSON.parse(first) as { tenant?: unknown };
-    if (typeof tenant !== 'string') return undefined;
-    return withoutErased(frame.payload, tenant, frame.seq, [match]);
+    return typeof tenant === 'string' ? cutOf(frame, tenant) : undefined;
   } catch {
     return undefined; // not JSON: no record
   }
-}
-
-/** Replaces `file` with `bytes` so that a crash leaves one or the other, whole. */
-async function replaceDurably(file: string, bytes: Buffer): Promise<void> {
-  const temp = `${file}${TEMP_SUFFIX}`;
-  const handle = await fs.promises.open(temp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.promises.rename(temp, file);
-  await fsyncPathAsync(path.dirname(file));
 }

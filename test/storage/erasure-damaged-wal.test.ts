@@ -7,7 +7,8 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErasureMatch } from '../../src/storage/erasure-log.ts';
-import { eraseFromDamagedCopies } from '../../src/storage/wal-damaged.ts';
+import { noFaults } from '../../src/storage/faults.ts';
+import { DamagedCopies } from '../../src/storage/wal-damaged.ts';
 import { decodeFrame, frameHeader, framesFrom } from '../../src/storage/wal-frame.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -178,7 +179,7 @@ describe('the copies rewritten', () => {
     fs.writeFileSync(other, Buffer.concat([damage, frame(2, [line('acme', 'a9', 'u2')])]));
     const otherBefore = fs.readFileSync(other);
 
-    await eraseFromDamagedCopies(dir, match);
+    expect(await new DamagedCopies(dir, noFaults).cut({ kind: 'person', match })).toEqual([]);
     const after = fs.readFileSync(copy);
     expect(after.subarray(0, damage.length).equals(damage)).toBe(true);
     const frames = [...framesFrom(after, 0, 1)];

@@ -12,6 +12,7 @@ import { migration008 } from './008-emails-in-nfc.ts';
 import { migration009 } from './009-segment-format.ts';
 import { migration010 } from './010-project-retention.ts';
 import { migration011 } from './011-erasures.ts';
+import { migration012 } from './012-damaged-copy-cuts.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -25,4 +26,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration009,
   migration010,
   migration011,
+  migration012,
 ];

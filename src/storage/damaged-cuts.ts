@@ -1,0 +1,94 @@
+// A tenant's deletion and the copies of damaged log bytes a start kept (wal-damaged.ts): the
+// deletion owes a cut of the tenant's records from them. The debt is written in the SQLite
+// transaction that decides the deletion (only when there is a copy), and paid (deleted) once a
+// cut leaves no record of the tenant nor its name in any copy. A crash before that, a cut that
+// failed (an I/O error) or the tenant's name in a copy's damage (bytes that are no record, so
+// nothing can be cut from them) leaves it owed: each start cuts again and says what is left,
+// until the operator has recovered that copy by hand and deleted it.
+
+import type { Database } from 'bun:sqlite';
+import type { FaultHook } from './faults.ts';
+import { DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
+
+/** A deletion's cut: `tenant`'s records, as DamagedCut of kind 'tenant' takes them. */
+export interface OwedCut {
+  tenant: string;
+  throughSeq: number;
+  /** The copies there were when the deletion was decided. */
+  copies: readonly string[];
+}
+
+/** A cut still owed after a start's try, and why. */
+export interface CutLeft {
+  tenant: string;
+  reason: string;
+}
+
+export class DamagedCopyCuts {
+  /** The copies in the log's directory (an erasure cuts them too, one cut at a time). */
+  readonly copies: DamagedCopies;
+
+  constructor(
+    private readonly db: Database,
+    walDir: string,
+    fault: FaultHook,
+  ) {
+    this.copies = new DamagedCopies(walDir, fault);
+  }
+
+  /** The cut a deletion of `tenant` decided at `throughSeq` owes; null when there is no copy. */
+  planned(tenant: string, throughSeq: number): OwedCut | null {
+    const copies = this.copies.names();
+    return copies.length === 0 ? null : { tenant, throughSeq, copies };
+  }
+
+  /**
+   * Records `cut` as owed, in the deletion's transaction: it replaces the debt of an earlier
+   * deletion of the tenant (every copy there is now predates this one, and is cut whole).
+   */
+  owe(cut: OwedCut): void {
+    this.db
+      .query(
+        `INSERT INTO damaged_copy_cuts (tenant, through_seq, copies) VALUES (?1, ?2, ?3)
+         ON CONFLICT (tenant) DO UPDATE SET through_seq = excluded.through_seq,
+           copies = excluded.copies`,
+      )
+      .run(cut.tenant, cut.throughSeq, JSON.stringify(cut.copies));
+  }
+
+  /** Cuts `cut`'s records from the copies: null once done (paid), else why not (still owed). */
+  async pay(cut: OwedCut): Promise<string | null> {
+    let unreadable: string[];
+    try {
+      unreadable = await this.copies.cut({ kind: 'tenant', ...cut });
+    } catch (error) {
+      return (
+        `the copies of damaged log bytes still hold its records (cut again at the next ` +
+        `start): ${String(error)}`
+      );
+    }
+    if (unreadable.length > 0) {
+      const message = unreadableCopiesMessage(unreadable, "the deleted project's name");
+      return `${message}; until then each start says so`;
+    }
+    // A later deletion of the tenant may have replaced the debt meanwhile: that one stays.
+    this.db
+      .query('DELETE FROM damaged_copy_cuts WHERE tenant = ?1 AND through_seq = ?2')
+      .run(cut.tenant, cut.throughSeq);
+    return null;
+  }
+
+  /** Pays every cut owed (at a start: a crash or a failure left them); those still owed. */
+  async resume(): Promise<CutLeft[]> {
+    const rows = this.db
+      .query('SELECT tenant, through_seq, copies FROM damaged_copy_cuts ORDER BY tenant')
+      .all() as { tenant: string; through_seq: number; copies: string }[];
+    const left: CutLeft[] = [];
+    for (const row of rows) {
+      const copies = JSON.parse(row.copies) as string[];
+      const reason = await this.pay({ tenant: row.tenant, throughSeq: row.through_seq, copies });
+      if (reason !== null) left.push({ tenant: row.tenant, reason });
+    }
+    return left;
+  }
+}
