@@ -40,7 +40,9 @@ async function deleteProject(deps: ProjectDeleteDeps, request: Request, id: stri
     through_seq: erased.throughSeq,
   });
   if (erased.filesPending !== null) {
-    // The events are unreadable all the same; the files go at the next retire or start.
+    // The events are unreadable all the same; the files go at the next retire or start, but a
+    // copy of damaged log bytes whose damage holds the project's name waits for the operator
+    // (the message says what to do).
     log.warn('files of a deleted project could not be removed yet', {
       project: id,
       error: erased.filesPending,
