@@ -1,10 +1,10 @@
 // What an export (GET /api/v1/export) holds and in which order, shared by its page reads and
 // its Parquet copy: the stored fields of each event (every column but the store's internal
-// `seq`), the event filters it takes (bots included unless `bots=exclude`: an export is the
-// raw data), and the total order (timestamp, event_id, received_at) its keyset pages follow.
+// `seq`), the event filters it takes (an event list's, bots included unless `bots=exclude`: an
+// export is the raw data), and the total order (timestamp, event_id, received_at) its keyset
+// pages follow.
 
 import { EVENT_COLUMNS } from '../storage/index.ts';
-import type { EventFilters } from './filters.ts';
 import type { EventListFilters } from './queries/list-events.ts';
 
 /** The exported fields, in the order of a CSV header and a Parquet schema. */
@@ -16,7 +16,10 @@ export const EXPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** An export's filters and range: those of an event list (bots included unless excluded). */
+/**
+ * An export's filters and range: those of an event list (bots included unless excluded), read
+ * as the list reads them (list-events.ts's eventListFilters).
+ */
 export type ExportOptions = EventListFilters;
 
 /**
@@ -24,23 +27,3 @@ export type ExportOptions = EventListFilters;
  * rare two events of one id and timestamp (one sent again after its dedup window ended).
  */
 export const EXPORT_ORDER = 'e."timestamp" ASC, e.event_id ASC, e.received_at ASC';
-
-export function exportFilters(options: ExportOptions): EventFilters {
-  return {
-    equals: {
-      name: options.name,
-      user_id: options.user_id,
-      session_id: options.session_id,
-      source: options.source,
-      path: options.path,
-      os: options.os,
-      browser: options.browser,
-      device: options.device,
-      country: options.country?.toUpperCase(),
-    },
-    properties: options.properties ?? {},
-    includeBots: options.includeBots ?? true,
-    fromMs: options.fromMs,
-    toMs: options.toMs,
-  };
-}

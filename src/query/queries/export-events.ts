@@ -14,13 +14,14 @@ import { timestampTZValue } from '@duckdb/node-api';
 import { AppError, presentEvent } from '../../core/index.ts';
 import type { EventSnapshot, EventSource, TimeRange } from '../../storage/index.ts';
 import { EVENT_JSON, EVENT_SELECT, storedEventOfJson } from '../event-rows.ts';
-import { EXPORT_ORDER, type ExportOptions, exportFilters } from '../export-scope.ts';
+import { EXPORT_ORDER, type ExportOptions } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { queryLimits } from '../limits.ts';
 import { oldestFirstWindows, PAGE_WINDOW_FIRST_MS, windowSql } from '../page-windows.ts';
 import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import { clientGone } from '../tenant-reads.ts';
+import { eventListFilters } from './list-events.ts';
 
 /** The key of the last event sent: the next page starts strictly after it. */
 interface ExportKey {
@@ -110,7 +111,7 @@ async function firstPage(
   const range = rangeOf(options.fromMs, options.toMs);
   return withSnapshot(source, tenant, range, signal, async (snapshot) => {
     const params = new SqlParams();
-    const where = whereOf(filterConditions(exportFilters(options), params));
+    const where = whereOf(filterConditions(eventListFilters(options), params));
     const [row] = await readRows(
       snapshot,
       `SELECT epoch_us(max(e.received_at)) AS through_us,
@@ -241,7 +242,7 @@ function windowConditions(
   window: TimeRange,
   params: SqlParams,
 ): { conditions: string[]; days: TimeRange } {
-  const conditions = filterConditions(exportFilters(options), params);
+  const conditions = filterConditions(eventListFilters(options), params);
   conditions.push(`e.received_at <= ${params.add(timestampTZValue(throughUs))}`);
   if (after !== null) conditions.push(keySql('after', after, params));
   const { conditions: inWindow, days } = windowSql(window, options, params);

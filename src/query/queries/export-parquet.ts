@@ -7,15 +7,11 @@
 import * as fs from 'node:fs';
 import { AppError, isOutOfSpace } from '../../core/index.ts';
 import { type EventSource, sqlStringBody } from '../../storage/index.ts';
-import {
-  EXPORT_COLUMNS,
-  EXPORT_ORDER,
-  type ExportOptions,
-  exportFilters,
-} from '../export-scope.ts';
+import { EXPORT_COLUMNS, EXPORT_ORDER, type ExportOptions } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
 import { rangeOf, stopIfClientGone, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
+import { eventListFilters } from './list-events.ts';
 
 export interface ExportFile {
   /** Absolute path of the written file. */
@@ -38,7 +34,7 @@ export async function exportParquet(
     const file = snapshot.tempFile('parquet');
     const remove = () => fs.rmSync(file, { force: true });
     const params = new SqlParams();
-    const where = whereOf(filterConditions(exportFilters(options), params));
+    const where = whereOf(filterConditions(eventListFilters(options), params));
     try {
       stopIfClientGone(snapshot);
       await snapshot.connection.run(

@@ -3,6 +3,7 @@
 import type { EventSource } from '../../storage/index.ts';
 import { type Page, readPage } from '../event-pages.ts';
 import { presentEventRow } from '../event-rows.ts';
+import type { EventFilters } from '../filters.ts';
 import type { VisitScope } from './visit-scope.ts';
 
 /** The event filters and range of an event list (and of an export: export-scope.ts). */
@@ -28,6 +29,30 @@ export interface EventListFilters {
   toMs?: number | undefined;
 }
 
+/**
+ * The filters of the events `options` asks for, as every read of events takes them: the
+ * country in upper case, as it is stored, and bot traffic kept unless `includeBots` is false.
+ */
+export function eventListFilters(options: EventListFilters): EventFilters {
+  return {
+    equals: {
+      name: options.name,
+      user_id: options.user_id,
+      session_id: options.session_id,
+      source: options.source,
+      path: options.path,
+      os: options.os,
+      browser: options.browser,
+      device: options.device,
+      country: options.country?.toUpperCase(),
+    },
+    properties: options.properties ?? {},
+    includeBots: options.includeBots ?? true,
+    fromMs: options.fromMs,
+    toMs: options.toMs,
+  };
+}
+
 export interface ListEventsOptions extends EventListFilters {
   limit: number;
   cursor?: string | undefined;
@@ -48,28 +73,11 @@ export async function listEvents(
   options: ListEventsOptions,
   signal?: AbortSignal,
 ): Promise<EventList> {
-  const { name, user_id, session_id, path, fromMs, toMs } = options;
   const page: Page<Record<string, unknown>> = await readPage(
     source,
     tenant,
     {
-      filters: {
-        equals: {
-          name,
-          user_id,
-          session_id,
-          source: options.source,
-          path,
-          os: options.os,
-          browser: options.browser,
-          device: options.device,
-          country: options.country?.toUpperCase(),
-        },
-        properties: options.properties ?? {},
-        includeBots: options.includeBots ?? true,
-        fromMs,
-        toMs,
-      },
+      filters: eventListFilters(options),
       limit: options.limit,
       cursor: options.cursor,
       visits: options.visits,
