@@ -2,15 +2,16 @@
 // in the range and match the filters, the newest first, a page of them with each property as
 // Umami's event_data rows hold it, and how many such events there are in all.
 
-import type { EventSource } from '../../storage/index.ts';
+import type { EventSnapshot, EventSource } from '../../storage/index.ts';
+import { countedPageSql, readCountedPage } from '../counted-page.ts';
 import {
   type EventDataScope,
   eventDataCtes,
   type TypedDataValue,
   typedValuesOf,
 } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, rangeOf } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 
 export interface EventDataListOptions extends EventDataScope {
   /** Events per page, and how many to pass over. */
@@ -39,12 +40,10 @@ export async function listEventData(
   options: EventDataListOptions,
   signal?: AbortSignal,
 ): Promise<EventDataPage> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
+  const sql = (snapshot: EventSnapshot, params: SqlParams) => {
     const scope = { ...options, eventIds: true };
     // The count runs over every event with data; the properties are read for a page only.
-    const sql = `${eventDataCtes(snapshot.from, scope, params)},
+    return `${eventDataCtes(snapshot.from, scope, params)},
       with_data AS MATERIALIZED (
         SELECT c.rid, c.event_id, c.event_name, c.event_at FROM custom AS c
         WHERE c.rid IN (SELECT rid FROM data)
@@ -56,15 +55,13 @@ export async function listEventData(
           d.data_key, d.data_type, d.stored_value
         FROM page AS p JOIN data AS d USING (rid)
       )
-      SELECT (SELECT count(*) FROM with_data) AS total_rows, s.*
-      FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
-      ORDER BY s.event_at DESC, s.event_id, s.rid, s.data_key`;
-    return readRows(snapshot, sql, params);
-  });
+      ${countedPageSql('with_data', 's.event_at DESC, s.event_id, s.rid, s.data_key')}`;
+  };
+  const range = rangeOf(options.fromMs, options.toMs);
+  const page = await readCountedPage(source, tenant, range, signal, { sql, key: 'rid' });
   const events: EventDataOfEvent[] = [];
   let last: { rid: number; event: EventDataOfEvent } | undefined;
-  for (const row of rows) {
-    if (row.rid === null || row.rid === undefined) continue;
+  for (const row of page.rows) {
     const rid = numberOf(row.rid);
     if (last?.rid !== rid) {
       const event = {
@@ -85,5 +82,5 @@ export async function listEventData(
       ...typedValuesOf(dataType, stringValue),
     });
   }
-  return { events, total: numberOf(rows[0]?.total_rows) };
+  return { events, total: page.total };
 }

@@ -9,11 +9,12 @@
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
+import { countedPageSql, readCountedPage } from '../counted-page.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions, propertyText } from '../filters.ts';
-import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
+import { numberOf, type Row, rangeOf } from '../read.ts';
 import { referrerHostOf } from '../referrer-source.ts';
-import { SqlParams } from '../sql-params.ts';
+import type { SqlParams } from '../sql-params.ts';
 import { eventPropertySql, visitPropertySql, type WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { visitEventsCtes } from './visit-rows.ts';
@@ -96,13 +97,11 @@ export async function listWebEvents(
   signal?: AbortSignal,
 ): Promise<WebEventPage> {
   const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    return readRows(snapshot, webEventsSql(snapshot, options, params), params);
+  const page = await readCountedPage(source, tenant, range, signal, {
+    sql: (snapshot, params) => webEventsSql(snapshot, options, params),
+    key: 'event_id',
   });
-  const total = numberOf(rows[0]?.total_rows);
-  const events = rows.filter((row) => row.event_id !== null).map((row) => eventOf(row, options));
-  return { events, total };
+  return { events: page.rows.map((row) => eventOf(row, options)), total: page.total };
 }
 
 function webEventsSql(
@@ -154,9 +153,7 @@ function webEventsSql(
       FROM page AS p JOIN ${paged} AS e ON e.event_id = p.event_id
         AND e.seq IS NOT DISTINCT FROM p.seq AND epoch_ms(e."timestamp") = p.ts
     )
-    SELECT (SELECT count(*) FROM matched) AS total_rows, s.*
-    FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
-    ORDER BY s.ts DESC, s.event_id, s.seq`;
+    ${countedPageSql('matched', 's.ts DESC, s.event_id, s.seq')}`;
 }
 
 function eventOf(row: Row, options: WebEventsOptions): WebEvent {

@@ -8,10 +8,11 @@
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
+import { countedPageSql, readCountedPage } from '../counted-page.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions, propertyText } from '../filters.ts';
-import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, type Row, rangeOf } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import { visitPropertySql, type WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 import { visitEventsCtes } from './visit-rows.ts';
@@ -83,12 +84,11 @@ export async function listWebSessions(
   signal?: AbortSignal,
 ): Promise<WebSessionPage> {
   const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    return readRows(snapshot, webSessionsSql(snapshot, options, params), params);
+  const page = await readCountedPage(source, tenant, range, signal, {
+    sql: (snapshot, params) => webSessionsSql(snapshot, options, params),
+    key: 'id',
   });
-  const total = numberOf(rows[0]?.total_rows);
-  return { sessions: rows.filter((row) => row.id !== null).map(sessionOf), total };
+  return { sessions: page.rows.map(sessionOf), total: page.total };
 }
 
 function webSessionsSql(
@@ -139,9 +139,7 @@ function webSessionsSql(
       FROM page AS p JOIN ${firsts} AS e ON e.event_id = p.first.event_id
         AND e.seq IS NOT DISTINCT FROM p.first.seq AND epoch_ms(e."timestamp") = p.first_ms
     )
-    SELECT (SELECT count(*) FROM sessions) AS total_rows, s.*
-    FROM (SELECT 1) AS one LEFT JOIN shown AS s ON true
-    ORDER BY s.last_ms DESC, s.id`;
+    ${countedPageSql('sessions', 's.last_ms DESC, s.id')}`;
 }
 
 function sessionOf(row: Row): WebSession {
