@@ -6,10 +6,12 @@ import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { COHORT_ACTOR_NAMES, COHORT_KINDS, COHORT_PERIODS, queryLimits } from '../query/index.ts';
 import {
+  actorsDoc,
   dateParam,
   filterParams,
   literalsOf,
   oneOf,
+  orList,
   rangeParams,
   STEP_SYNTAX,
   StepMatch,
@@ -46,12 +48,7 @@ export const CohortsQuery = t.Object({
       'first: only in the period of its first start event ever (looked for before from too).',
   }),
   by: oneOf(COHORT_ACTOR_NAMES, {
-    description:
-      'Whom the cohorts hold: visitor (visitor_id, the default), device (anonymous_id, else ' +
-      'visitor_id: one browser before and after a sign-up), person (the user_id, else the ' +
-      'user the anonymous_id is linked to by the earliest event with both, else the device: ' +
-      'anonymous events before a sign-up and identified ones after) or user (user_id; ' +
-      'events without one are left out).',
+    description: `Whom the cohorts hold: ${actorsDoc(COHORT_ACTOR_NAMES)}.`,
   }),
 });
 
@@ -104,7 +101,7 @@ export const CohortsOut = t.Object({
   period: literalsOf(COHORT_PERIODS, { description: 'The length of a cohort.' }),
   cohort: literalsOf(COHORT_KINDS, { description: 'Who is in a cohort: recurring or first.' }),
   by: literalsOf(COHORT_ACTOR_NAMES, {
-    description: 'Whom the counts count: visitor, device, person or user.',
+    description: `Whom the counts count: ${orList(COHORT_ACTOR_NAMES)}.`,
   }),
   periods: t.Integer({ minimum: 1, description: 'How many periods a cohort is followed.' }),
   start: EventMatch('The start event, as given (`any` or a step).'),

@@ -7,10 +7,12 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { eventLimits } from '../core/index.ts';
 import { FUNNEL_ACTOR_NAMES, FUNNEL_BREAKDOWN_COLUMNS, queryLimits } from '../query/index.ts';
 import {
+  actorsDoc,
   dateParam,
   filterParams,
   literalsOf,
   oneOf,
+  orList,
   rangeParams,
   STEP_SYNTAX,
   StepMatch,
@@ -37,12 +39,7 @@ export const FunnelQuery = t.Object({
     }),
   ),
   by: oneOf(FUNNEL_ACTOR_NAMES, {
-    description:
-      'Whom the funnel follows: visitor (visitor_id, the default), device (anonymous_id, ' +
-      'else visitor_id: one browser before and after a sign-up), person (the user_id, else ' +
-      'the user the anonymous_id is linked to by the earliest event with both, else the ' +
-      'device: anonymous events before a sign-up and identified ones after), user (user_id; ' +
-      'events without one are left out) or session (session_id; likewise).',
+    description: `Whom the funnel follows: ${actorsDoc(FUNNEL_ACTOR_NAMES)}.`,
     examples: ['user'],
   }),
   breakdown: t.Optional(
@@ -132,7 +129,7 @@ export const FunnelOut = t.Object({
   ...counts,
   window_seconds: t.Integer({ minimum: 1, description: 'The conversion window.' }),
   by: literalsOf(FUNNEL_ACTOR_NAMES, {
-    description: 'Whom the counts count: visitor, device, person, user or session.',
+    description: `Whom the counts count: ${orList(FUNNEL_ACTOR_NAMES)}.`,
   }),
   from: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),
   to: t.Nullable(t.String({ description: 'ISO 8601 with the offset of tz.' })),

@@ -125,6 +125,28 @@ export const StepMatch = (description: string) =>
     { description },
   );
 
+/**
+ * Whom each `by` of a funnel or a cohort read follows (query/actors.ts), said once for both.
+ * A session is read after a user in every list (ACTOR_SQL's order), hence its "likewise".
+ */
+const ACTOR_DOCS = {
+  visitor: 'visitor (visitor_id, the default)',
+  device: 'device (anonymous_id, else visitor_id: one browser before and after a sign-up)',
+  person:
+    'person (the user_id, else the user the anonymous_id is linked to by the earliest event ' +
+    'with both, else the device: anonymous events before a sign-up and identified ones after)',
+  user: 'user (user_id; events without one are left out)',
+  session: 'session (session_id; likewise)',
+};
+
+/** `a, b or c`. */
+export const orList = (items: readonly string[]) =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+
+/** The `by` values of a read (the default first), each with whom it follows: `a (…) or b (…)`. */
+export const actorsDoc = (names: readonly (keyof typeof ACTOR_DOCS)[]) =>
+  orList(names.map((name) => ACTOR_DOCS[name]));
+
 export const FILTER_NOTE =
   ' Add `property.<key>=value` to keep events whose property equals value (as text).';
 
