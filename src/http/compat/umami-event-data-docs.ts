@@ -203,6 +203,8 @@ export const REALTIME_DOC = {
   },
 };
 
+/** An event of the event-data answers, by its website, id and name. */
+const DataEvent = { websiteId: t.String(), eventId: t.String(), eventName: t.String() };
 const PropertyRow = t.Object({
   dataKey: t.String(),
   stringValue: t.String(),
@@ -211,6 +213,20 @@ const PropertyRow = t.Object({
   dataType: DataType,
   createdAt: t.String({ format: 'date-time', description: "The event's time." }),
 });
+/** The examples' event, and its one property as PropertyRow has it. */
+const SIGNUP_EVENT = {
+  websiteId: '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b',
+  eventId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+  eventName: 'signup',
+};
+const PLAN_PROPERTY = {
+  dataKey: 'plan',
+  stringValue: 'pro',
+  numberValue: null,
+  dateValue: null,
+  dataType: 1,
+  createdAt: '2026-11-25T09:11:00.000Z',
+};
 const VALUES_TEXT =
   '`stringValue` as Umami stores it (a number with 4 decimals, a date as its UTC instant), ' +
   '`numberValue` for a number, `dateValue` for a date, else null';
@@ -228,36 +244,13 @@ export const EVENT_DATA_LIST_DOC = {
     200: jsonAnswer(
       'A page of events with data',
       t.Object({
-        data: t.Array(
-          t.Object({
-            websiteId: t.String(),
-            eventId: t.String(),
-            eventName: t.String(),
-            eventProperties: t.Array(PropertyRow),
-          }),
-        ),
+        data: t.Array(t.Object({ ...DataEvent, eventProperties: t.Array(PropertyRow) })),
         count: Count,
         page: Count,
         pageSize: Count,
       }),
       {
-        data: [
-          {
-            websiteId: '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b',
-            eventId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
-            eventName: 'signup',
-            eventProperties: [
-              {
-                dataKey: 'plan',
-                stringValue: 'pro',
-                numberValue: null,
-                dateValue: null,
-                dataType: 1,
-                createdAt: '2026-11-25T09:11:00.000Z',
-              },
-            ],
-          },
-        ],
+        data: [{ ...SIGNUP_EVENT, eventProperties: [PLAN_PROPERTY] }],
         count: 1,
         page: 1,
         pageSize: 20,
@@ -271,10 +264,8 @@ export const EVENT_DATA_OF_EVENT_DOC = {
   summary: 'Umami: the event data of one event',
   description:
     'Each property of the custom event `eventId` (an `id` of …/events, a Tally event_id), ' +
-    "as Umami's event_data rows: `stringValue` as Umami stores it (a number with 4 decimals, " +
-    'a date as its UTC instant), `numberValue` for a number, `dateValue` for a date, else ' +
-    'null; by property name. A page view, an unknown id or one of another website has none ' +
-    '(`[]`, as Umami answers).' +
+    `as Umami's event_data rows: ${VALUES_TEXT}; by property name. A page view, an unknown ` +
+    'id or one of another website has none (`[]`, as Umami answers).' +
     DATA_NOTE +
     AUTH_NOTE,
   parameters: [
@@ -290,27 +281,8 @@ export const EVENT_DATA_OF_EVENT_DOC = {
   responses: {
     200: jsonAnswer(
       'One row per property',
-      t.Array(
-        t.Object({
-          websiteId: t.String(),
-          eventId: t.String(),
-          eventName: t.String(),
-          ...PropertyRow.properties,
-        }),
-      ),
-      [
-        {
-          websiteId: '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b',
-          eventId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
-          eventName: 'signup',
-          dataKey: 'plan',
-          stringValue: 'pro',
-          numberValue: null,
-          dateValue: null,
-          dataType: 1,
-          createdAt: '2026-11-25T09:11:00.000Z',
-        },
-      ],
+      t.Array(t.Object({ ...DataEvent, ...PropertyRow.properties })),
+      [{ ...SIGNUP_EVENT, ...PLAN_PROPERTY }],
     ),
     ...ERRORS,
   },
