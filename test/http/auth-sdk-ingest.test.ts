@@ -132,6 +132,45 @@ describe("Plausible's domain list, each site its own", () => {
     expect((await send('unknown.example,other.example')).status).toBe(403);
     expect([await t.count('acme'), await t.count('zed')]).toEqual([2, 1]);
   });
+
+  test("a site over its keyless write rate is left out; the list's others are written", async () => {
+    // Plausible's GateKeeper throttles per site (`:throttle`) and drops that site's event as
+    // it drops an unknown one (202, x-plausible-dropped). Before, one site's 429 refused the
+    // whole beacon: the page view of the rollup's other site, still within its rate, was lost.
+    const burst = 2;
+    const tight = await makeAuthApp({
+      auth: { rates: { ...defaultAuthOptions.rates, write: { perSecond: 1, burst } } },
+    });
+    try {
+      const owner = await signUp(tight, 'pl@example.com');
+      for (const project of ['acme', 'zed']) {
+        await makeProject(tight, owner.access_token, project);
+        const res = await tight.call('POST', `/api/v1/projects/${project}/aliases`, {
+          token: owner.access_token,
+          body: { alias: `${project}.example`, kind: 'plausible_domain' },
+        });
+        expect(res.status).toBe(201);
+      }
+      const send = (d: string) =>
+        tight.call('POST', '/api/event', { body: { n: 'pageview', d, u: 'https://x.example/' } });
+      for (let i = 0; i < burst; i++) expect((await send('zed.example')).status).toBe(202);
+      // zed's beacons are over their rate; acme's are not.
+      const list = await send('zed.example,acme.example');
+      expect(list.status).toBe(202);
+      expect(list.headers.get('x-plausible-dropped')).toBe('1');
+      // Alone, a site over its rate is still Tally's 429 with Retry-After (README "When Tally
+      // refuses"); so is a list none of whose sites is taken, one of them only for its rate.
+      for (const d of ['zed.example', 'unknown.example,zed.example']) {
+        const refused = await send(d);
+        expect({ d, status: refused.status }).toEqual({ d, status: 429 });
+        expect(refused.headers.get('retry-after')).not.toBeNull();
+        expect(((await refused.json()) as { code: string }).code).toBe('rate_limited');
+      }
+      expect([await tight.count('acme'), await tight.count('zed')]).toEqual([1, burst]);
+    } finally {
+      await tight.close();
+    }
+  });
 });
 
 describe("PostHog's flags requests and the project's write rate", () => {

@@ -134,8 +134,8 @@ const PlausibleEventIn = t.Object(
         description:
           'Site domain (or `domain`): a tenant or a site alias, without a leading `www.`; a ' +
           `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}); one the ` +
-          'request may not write to is left out, counted in `x-plausible-dropped` (403 when ' +
-          "all are). Without it, the page URL's host.",
+          'request may not write to, or not now (over its keyless rate), is left out, counted ' +
+          "in `x-plausible-dropped` (403 or 429 when all are). Without it, the page URL's host.",
       }),
     ),
     r: t.Optional(
@@ -213,8 +213,8 @@ const EVENT_DOC = {
   responses: {
     202: {
       description:
-        'Stored; sites of `d` the request may not write to are left out, counted in an ' +
-        '`x-plausible-dropped` header',
+        'Stored; sites of `d` the request may not write to (or not now) are left out, ' +
+        'counted in an `x-plausible-dropped` header',
       content: { 'text/plain': { schema: openApiSchema(t.Literal('ok')), example: 'ok' } },
     },
     ...errorAnswers({ 400: 'Malformed JSON or gzip, or a field breaks a rule' }, () =>
