@@ -227,6 +227,25 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     expect(await count(other)).toBe(0);
   });
 
+  test('a Plausible domain list, one site deleted while it waits: only it is left out', async () => {
+    // As a site it may not write to is left out before the wait (Plausible drops a site it
+    // does not know, 202 with x-plausible-dropped); before, the whole beacon was the 503 and
+    // the other site's page view was lost (the tracker never resends).
+    await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
+    await fillHot();
+    const sent = watched(beacon('other.example,example.com'));
+    await Bun.sleep(100);
+    await t.engine.deletions.delete('other.example', { decide: (tombstone) => tombstone() });
+    expect(sent.answered).toBe(false);
+    await flush();
+    const res = await sent.answer;
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-plausible-dropped')).toBe('1');
+    await flush();
+    expect(await count('example.com')).toBe(1);
+    expect(await count('other.example')).toBe(0);
+  });
+
   test('a client that goes away stops waiting; its event is not stored', async () => {
     await open(5_000, { hotBytesMax: HOT_BYTES_MAX });
     await fillHot();

@@ -212,3 +212,38 @@ test("an Umami batch of two websites, one's alias removed while it waits: its it
   expect(await waited(filled.acme)).toBe(2);
   expect((await t.count('globex')) - filled.globex).toBe(0);
 });
+
+test("a Plausible domain list waiting, one site's alias removed meanwhile: only it is left out", async () => {
+  const res = await t.call('POST', '/api/v1/projects/globex/aliases', {
+    token: ada.access_token,
+    body: { alias: 'globex.example', kind: 'plausible_domain' },
+  });
+  expect(res.status).toBe(201);
+  await fillHot();
+  const filled = { acme: await t.count('acme'), globex: await t.count('globex') };
+  // As before the wait (and as Plausible drops a site it does not know): the removed alias's
+  // site is left out and counted; before, the whole beacon was a 403 and acme's page view,
+  // still allowed, was lost with it (the tracker never resends).
+  const sent = watched(
+    t.call('POST', '/api/event', {
+      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0' },
+      text: JSON.stringify({
+        n: 'waited',
+        u: 'https://x.example/',
+        d: 'globex.example,example.com',
+      }),
+    }),
+  );
+  await Bun.sleep(100);
+  const removed = await t.call('DELETE', '/api/v1/projects/globex/aliases/globex.example', {
+    token: ada.access_token,
+  });
+  expect(removed.status).toBe(204);
+  expect(sent.answered).toBe(false);
+  await t.engine.store.flusher.flush();
+  const answer = await sent.answer;
+  expect(answer.status).toBe(202);
+  expect(answer.headers.get('x-plausible-dropped')).toBe('1');
+  expect(await waited(filled.acme)).toBe(1);
+  expect((await t.count('globex')) - filled.globex).toBe(0);
+});

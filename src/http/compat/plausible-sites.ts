@@ -5,9 +5,10 @@
 // the site that is fine. A beacon none of whose sites is taken is refused as one site is
 // (Tally's 403 or 429 with Retry-After, where Plausible answers 202 for nothing stored).
 
-import { AppError, type EventInput } from '../../core/index.ts';
+import { AppError, assert, type BaseEvent, type EventInput } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import type { PrepareContext } from '../prepare.ts';
+import type { WaitRecheck } from './ingest.ts';
 
 /** The header Plausible counts the sites (events) it left out of a beacon in, if any. */
 export function droppedHeader(dropped: readonly string[]): Record<string, string> {
@@ -54,6 +55,48 @@ export function takenSites(
     deps.log.warn('plausible sites left out', { api: 'plausible', dropped: taken.dropped });
   }
   return taken;
+}
+
+/**
+ * What a beacon waiting for room checks again before each new try (ingestWaiting): a site of
+ * `taken` whose alias was removed, or whose tenant was deleted, meanwhile is left out of
+ * `events` (one per site of `taken.inputs`, in their order) and counted in `taken.dropped`, as
+ * a site it may not write to is left out before the wait; once none is left, its refusal (403,
+ * or the 503 of a tenant being deleted) is the beacon's, as one site's is. A write key revoked
+ * meanwhile still refuses the whole beacon (401).
+ */
+export function recheckedSites(
+  deps: AppDeps,
+  ctx: PrepareContext,
+  events: BaseEvent[],
+  taken: TakenSites,
+): WaitRecheck {
+  const sites = taken.inputs.map((input) => input.tenant_id);
+  assert(sites.length === events.length, 'a Plausible beacon has one event per site taken');
+  const leaveOut = (refusalOf: (i: number) => AppError | undefined) => {
+    const left: string[] = [];
+    let refusal: AppError | undefined;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const refused = refusalOf(i);
+      if (refused === undefined) continue;
+      refusal = refused; // the first site's, once the loop is done
+      left.unshift(sites[i] ?? '');
+      events.splice(i, 1);
+      sites.splice(i, 1);
+    }
+    if (refusal === undefined) return;
+    if (events.length === 0) throw refusal;
+    taken.dropped.push(...left);
+    deps.log.warn('plausible sites left out while waiting', { api: 'plausible', left });
+  };
+  return {
+    recheckTenancy: () => {
+      const refused = ctx.refusedClaims(new Set(sites));
+      if (refused.size > 0) leaveOut((i) => refused.get(sites[i]));
+    },
+    refuseTenant: (tenant, refusal) =>
+      leaveOut((i) => (events[i]?.tenant === tenant ? refusal : undefined)),
+  };
 }
 
 /**

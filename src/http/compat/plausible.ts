@@ -40,7 +40,7 @@ import {
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
-import { domainsOf, droppedHeader, takenSites } from './plausible-sites.ts';
+import { domainsOf, droppedHeader, recheckedSites, takenSites } from './plausible-sites.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
 
@@ -98,17 +98,18 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
         ...(sent === undefined ? {} : { ip: sent }),
         fit: PLAUSIBLE_FIT,
       });
-      const { inputs, dropped } = takenSites(deps, inputsOf(body), ctx);
+      const taken = takenSites(deps, inputsOf(body), ctx);
       // Only a beacon named as the tracker names it writes the reserved name, never one sent.
       if (textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME) {
         ctx.writesReserved = ENGAGEMENT_EVENT_NAME;
       }
-      const events = prepareEvents(inputs, ctx, () => ['body']);
+      const events = prepareEvents(taken.inputs, ctx, () => ['body']);
+      const recheck = recheckedSites(deps, ctx, events, taken);
+      await ingestWaiting(deps, request, events, () => ['body'], wait, recheck);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
-      await ingestWaiting(deps, request, events, () => ['body'], wait, ctx);
       return new Response('ok', {
         status: 202,
-        headers: { ...headers, ...droppedHeader(dropped) },
+        headers: { ...headers, ...droppedHeader(taken.dropped) },
       });
     }),
   );
