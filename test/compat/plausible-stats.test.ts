@@ -208,6 +208,24 @@ describe('GET /api/v1/stats/aggregate', () => {
       pageviews: { value: 2 },
       events: { value: 3 },
     });
+    // `|` in a wildcard separates alternatives, each matched whole, as in v1's expressions
+    // (which Plausible's v1 parses into this very filter); before, it was read as a literal
+    // `|`, and `/pri*|/other` matched no page at all.
+    const metrics = '&metrics=visitors,pageviews,events';
+    for (const [operator, expression] of [
+      ['matches_wildcard', 'event:page==/pri*|/other'],
+      ['matches_wildcard', 'event:page==/blog/**|/'],
+      ['matches_wildcard_not', 'event:page!=/pri*|/'],
+    ] as const) {
+      const value = expression.split(/[=!]=/)[1] as string;
+      const filter = json([[operator, 'event:page', [value]]]);
+      const sent = await ok('aggregate', `${WEEK}${metrics}&${filter}`);
+      const expressed = `filters=${encodeURIComponent(expression)}`;
+      const alike = await ok('aggregate', `${WEEK}${metrics}&${expressed}`);
+      expect({ operator, value, sent }).toEqual({ operator, value, sent: alike });
+    }
+    const pricing = json([['matches_wildcard', 'event:page', ['/pri*|/other']]]);
+    expect(await ok('aggregate', `${WEEK}&${pricing}`)).toEqual({ visitors: { value: 1 } });
     const sources = json([['is', 'visit:source', ['Google', 'Hacker News']]]);
     expect(await ok('aggregate', `${WEEK}&${sources}&metrics=visitors,pageviews`)).toEqual({
       visitors: { value: 2 },

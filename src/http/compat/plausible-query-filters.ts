@@ -20,7 +20,13 @@ import {
   type WebProperty,
 } from '../../query/index.ts';
 import type { AppDeps } from '../context.ts';
-import { badRequest, ownValue, propertyName, propertyOf } from './plausible-stats-params.ts';
+import {
+  alternativesOf,
+  badRequest,
+  ownValue,
+  propertyName,
+  propertyOf,
+} from './plausible-stats-params.ts';
 
 /** A filter's RE2 pattern as it is read, for the caller to check before any read. */
 export interface PatternAt {
@@ -231,7 +237,8 @@ function filterOf(
       `${path}: Filtering by \`${dimension}\` is not supported by Tally: ${property.refused}.`,
     );
   }
-  const values = clausesOf(clauses, path, invalid);
+  const sent = clausesOf(clauses, path, invalid);
+  const values = kind.match === 'glob' ? alternativesIn(sent, path) : sent;
   if (dimension === COUNTRY && kind.match === 'is' && values.some((v) => [...v].length !== 2)) {
     throw badRequest(
       `${path}/2: Invalid visit:country filter, visit:country needs to be a valid 2-letter ` +
@@ -251,6 +258,22 @@ function clausesOf(clauses: unknown, path: string, invalid: () => Error): string
     );
   }
   return clauses;
+}
+
+/**
+ * A wildcard filter's values (v1's JSON filters) with each `|` an alternative, `\|` a literal
+ * `|`, each matched whole, as v1's expressions read them: Plausible's v1 parses
+ * `event:page==/blog/*|/docs` into this filter, value whole, and its page_regex makes every `|`
+ * an alternation (whose anchors then hold only the first and last alternative: see README).
+ */
+function alternativesIn(clauses: string[], path: string): string[] {
+  const values = clauses.flatMap(alternativesOf);
+  if (values.length > queryLimits.webFilterValuesMax) {
+    throw badRequest(
+      `${path}/2: A filter may name at most ${queryLimits.webFilterValuesMax} values.`,
+    );
+  }
+  return values;
 }
 
 /**

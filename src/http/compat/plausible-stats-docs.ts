@@ -77,8 +77,8 @@ const FILTERS = param(
     'text: `event:page==/blog/**;visit:source==Google|Twitter`. Or, as Plausible also reads ' +
     "it, a JSON list of v2's filters, all of which must hold: " +
     '`[["is","visit:browser",["Firefox"]],["contains","event:page",["blog"]]]` (is, is_not, ' +
-    'contains, contains_not, matches, matches_not, matches_wildcard, matches_wildcard_not; no ' +
-    'and, or, not).',
+    'contains, contains_not, matches, matches_not, matches_wildcard, matches_wildcard_not: ' +
+    '`|` and `*` as above; no and, or, not).',
 );
 const READ_PARAMS = [SITE, PERIOD, DATE, TZ, METRICS, FILTERS];
 

@@ -264,7 +264,7 @@ function filterOf(expression: string): WebFilter {
   }
   const [, name = '', operator, raw = ''] = match;
   const property = filterPropertyOf(name);
-  const values = raw.split(/(?<!\\)\|/).map((v) => v.replaceAll('\\|', '|'));
+  const values = alternativesOf(raw);
   if (values.length > queryLimits.webFilterValuesMax) {
     throw badRequest(`A filter may name at most ${queryLimits.webFilterValuesMax} values.`);
   }
@@ -286,6 +286,11 @@ function filterOf(expression: string): WebFilter {
     match: !goal && values.some((v) => v.includes('*')) ? 'glob' : 'is',
     negated: operator === '!=',
   };
+}
+
+/** A v1 filter value's alternatives: split at each `|`, `\|` a literal `|`. */
+export function alternativesOf(raw: string): string[] {
+  return raw.split(/(?<!\\)\|/).map((v) => v.replaceAll('\\|', '|'));
 }
 
 /** Plausible's name of a property. */
