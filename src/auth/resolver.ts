@@ -107,10 +107,14 @@ export class RequiredTenancy implements TenantResolver {
 
   /**
    * Ingest without a key: only names registered as a project's alias are accepted; each
-   * project's alias rate is spent once a request, unless `limited` is false (it writes nothing).
+   * project's alias rate is spent once a request, unless `limited` is false (it writes nothing):
+   * once per project, not per name, so two aliases of one project (a Plausible list naming
+   * both) cost it one request, as they would with its write key.
    */
   private keyless(request: Request, limited: boolean): (claimed: string | undefined) => string {
     const resolved = new Map<string, string>();
+    // Per project: its rate's refusal, or undefined once the request was charged.
+    const decided = new Map<string, AppError | undefined>();
     return (claimed) => {
       if (claimed === undefined) {
         throw unauthorized('ingest needs a write key (Authorization: Bearer wk_… or X-Tally-Key)');
@@ -124,7 +128,13 @@ export class RequiredTenancy implements TenantResolver {
           `${claimed} is not a registered site alias; send a write key to ingest`,
         );
       }
-      if (limited) this.limit(request, this.deps.writeLimiter, `alias:${tenant}`);
+      if (limited) {
+        if (!decided.has(tenant)) {
+          decided.set(tenant, this.refusalOf(request, this.deps.writeLimiter, `alias:${tenant}`));
+        }
+        const refusal = decided.get(tenant);
+        if (refusal !== undefined) throw refusal;
+      }
       resolved.set(claimed, tenant);
       return tenant;
     };
@@ -160,16 +170,25 @@ export class RequiredTenancy implements TenantResolver {
   }
 
   private limit(request: Request, limiter: TokenBucketLimiter, key: string): void {
+    const refusal = this.refusalOf(request, limiter, key);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** Takes one request of `key`'s bucket: its 429 when the bucket is empty, else undefined. */
+  private refusalOf(
+    request: Request,
+    limiter: TokenBucketLimiter,
+    key: string,
+  ): AppError | undefined {
     const decision = limiter.take(key);
     const headers = rateLimitHeaders(decision);
     const sink = this.sinks.get(request);
     if (sink !== undefined) Object.assign(sink, headers);
-    if (!decision.allowed) {
-      throw new AppError('rate_limited', 'rate limit reached; retry later', {
-        retryAfterMs: decision.retryAfterMs,
-        headers,
-      });
-    }
+    if (decision.allowed) return undefined;
+    return new AppError('rate_limited', 'rate limit reached; retry later', {
+      retryAfterMs: decision.retryAfterMs,
+      headers,
+    });
   }
 }
 

@@ -171,7 +171,47 @@ describe("Plausible's domain list, each site its own", () => {
       await tight.close();
     }
   });
+
+  test("two aliases of one project in one list cost that project's rate one request", async () => {
+    // Keyless, the resolver charged each name of `d`: a list naming two aliases of a project
+    // spent two of its requests, as a write key (one project, one charge) never does.
+    const burst = 2;
+    const tight = await tightPlausible(burst, { acme: ['acme.example', 'acme.test'] });
+    try {
+      const both = await tight.send('acme.example,acme.test');
+      expect(both.status).toBe(202);
+      expect(both.headers.get('x-plausible-dropped')).toBeNull();
+      expect(both.headers.get('x-ratelimit-remaining')).toBe('1');
+      expect((await tight.send('acme.test')).status).toBe(202);
+      // Now over its rate: both names are left out, so the list is the one site's 429.
+      expect((await tight.send('acme.example,acme.test')).status).toBe(429);
+      expect(await tight.app.count('acme')).toBe(3);
+    } finally {
+      await tight.app.close();
+    }
+  });
 });
+
+/** A keyless write rate of `burst` (1 a second), and `aliases` (Plausible domains) by project. */
+async function tightPlausible(burst: number, aliases: Record<string, string[]>) {
+  const app = await makeAuthApp({
+    auth: { rates: { ...defaultAuthOptions.rates, write: { perSecond: 1, burst } } },
+  });
+  const owner = await signUp(app, 'rates@example.com');
+  for (const [project, names] of Object.entries(aliases)) {
+    await makeProject(app, owner.access_token, project);
+    for (const alias of names) {
+      const res = await app.call('POST', `/api/v1/projects/${project}/aliases`, {
+        token: owner.access_token,
+        body: { alias, kind: 'plausible_domain' },
+      });
+      expect(res.status).toBe(201);
+    }
+  }
+  const send = (d: string) =>
+    app.call('POST', '/api/event', { body: { n: 'pageview', d, u: 'https://x.example/' } });
+  return { app, send };
+}
 
 describe("PostHog's flags requests and the project's write rate", () => {
   test('flags requests check the key but spend none of the rate its captures need', async () => {
