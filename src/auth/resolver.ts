@@ -15,7 +15,7 @@ import type { AliasStore } from './aliases.ts';
 import type { ApiKey, ApiKeyStore } from './api-keys.ts';
 import { ingestCredentialOf, readCredentialOf } from './credentials.ts';
 import type { ProjectStore } from './projects.ts';
-import { rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
+import { type RateDecision, rateLimitHeaders, type TokenBucketLimiter } from './rate-limit.ts';
 
 export interface TenancyDeps {
   accounts: AccountService;
@@ -30,6 +30,8 @@ type HeaderSink = Record<string, unknown>;
 
 export class RequiredTenancy implements TenantResolver {
   private readonly sinks = new WeakMap<Request, HeaderSink>();
+  /** The decision a request's X-RateLimit-* headers show (show()). */
+  private readonly shown = new WeakMap<Request, RateDecision>();
 
   constructor(private readonly deps: TenancyDeps) {}
 
@@ -181,15 +183,36 @@ export class RequiredTenancy implements TenantResolver {
     key: string,
   ): AppError | undefined {
     const decision = limiter.take(key);
-    const headers = rateLimitHeaders(decision);
-    const sink = this.sinks.get(request);
-    if (sink !== undefined) Object.assign(sink, headers);
+    this.show(request, decision);
     if (decision.allowed) return undefined;
     return new AppError('rate_limited', 'rate limit reached; retry later', {
       retryAfterMs: decision.retryAfterMs,
-      headers,
+      headers: rateLimitHeaders(decision),
     });
   }
+
+  /**
+   * Sets the request's X-RateLimit-* to what it was charged. A keyless beacon naming sites of
+   * several projects spends several buckets: the headers show the one with the least remaining
+   * (the one to refuse it first), never the bucket of a site left out for its rate, which took
+   * nothing; a bucket's refusal is shown only when no bucket was charged (the first refusal).
+   */
+  private show(request: Request, decision: RateDecision): void {
+    const sink = this.sinks.get(request);
+    if (sink === undefined) return;
+    const shown = this.shown.get(request);
+    if (shown !== undefined && !tighter(decision, shown)) return;
+    this.shown.set(request, decision);
+    Object.assign(sink, rateLimitHeaders(decision));
+  }
+}
+
+/** Whether `next` is to be shown over `shown`: charged over refused, then less remaining. */
+function tighter(next: RateDecision, shown: RateDecision): boolean {
+  if (next.allowed !== shown.allowed) return next.allowed;
+  if (!next.allowed) return false;
+  if (next.remaining !== shown.remaining) return next.remaining < shown.remaining;
+  return next.resetMs > shown.resetMs;
 }
 
 /** A write key bound to origins is refused from any other origin (or none). */

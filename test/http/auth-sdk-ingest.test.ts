@@ -172,6 +172,32 @@ describe("Plausible's domain list, each site its own", () => {
     }
   });
 
+  test("X-RateLimit-* show the taken sites' bucket with the least remaining", async () => {
+    // The resolver wrote the headers of each bucket it asked, the last one shown: a 202 whose
+    // last site was left out for its rate said remaining 0, of a bucket it took nothing from.
+    const burst = 3;
+    const tight = await tightPlausible(burst, {
+      acme: ['acme.example'],
+      yon: ['yon.example'],
+      zed: ['zed.example'],
+    });
+    try {
+      for (let i = 0; i < burst; i++) expect((await tight.send('zed.example')).status).toBe(202);
+      expect((await tight.send('yon.example')).status).toBe(202);
+      // yon is charged to 1 left, acme to 2, zed (empty) is left out: yon's bucket is shown.
+      const list = await tight.send('yon.example,acme.example,zed.example');
+      expect(list.status).toBe(202);
+      expect(list.headers.get('x-plausible-dropped')).toBe('1');
+      expect(rateHeaders(list)).toEqual({ limit: '3', remaining: '1', reset: '2' });
+      // Nothing charged: the refusal's own bucket, as a single site over its rate shows it.
+      const refused = await tight.send('unknown.example,zed.example');
+      expect(refused.status).toBe(429);
+      expect(rateHeaders(refused)).toEqual({ limit: '3', remaining: '0', reset: '3' });
+    } finally {
+      await tight.app.close();
+    }
+  });
+
   test("two aliases of one project in one list cost that project's rate one request", async () => {
     // Keyless, the resolver charged each name of `d`: a list naming two aliases of a project
     // spent two of its requests, as a write key (one project, one charge) never does.
@@ -212,6 +238,12 @@ async function tightPlausible(burst: number, aliases: Record<string, string[]>) 
     app.call('POST', '/api/event', { body: { n: 'pageview', d, u: 'https://x.example/' } });
   return { app, send };
 }
+
+const rateHeaders = (res: Response) => ({
+  limit: res.headers.get('x-ratelimit-limit'),
+  remaining: res.headers.get('x-ratelimit-remaining'),
+  reset: res.headers.get('x-ratelimit-reset'),
+});
 
 describe("PostHog's flags requests and the project's write rate", () => {
   test('flags requests check the key but spend none of the rate its captures need', async () => {
