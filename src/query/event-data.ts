@@ -10,10 +10,12 @@
 // property as an absent one).
 
 import { listValue } from '@duckdb/node-api';
+import type { EventSource } from '../storage/index.ts';
 import { eventFiltersSql, sourcedEventsSql } from './event-web-filters.ts';
 import { filterConditions, javascriptJsonText, javascriptNumberText } from './filters.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
-import type { SqlParams } from './sql-params.ts';
+import { type Row, rangeOf, readRows, withSnapshot } from './read.ts';
+import { SqlParams } from './sql-params.ts';
 import type { WebFilter } from './web-properties.ts';
 
 /** Umami's DATA_TYPE numbers. */
@@ -147,4 +149,24 @@ export function eventDataCtes(from: string, scope: EventDataScope, params: SqlPa
           ELSE stored_value END AS shown_value
       FROM typed ${key}
     )`;
+}
+
+/**
+ * The rows of `select(params)`, a SELECT over the relations of eventDataCtes (`data`,
+ * `custom`), read on one snapshot of `tenant`'s events in the scope's range; `params` already
+ * holds the CTEs' parameters, and the SELECT adds its own (a LIMIT) after them.
+ */
+export function readEventDataRows(
+  source: EventSource,
+  tenant: string,
+  scope: EventDataScope,
+  signal: AbortSignal | undefined,
+  select: (params: SqlParams) => string,
+): Promise<Row[]> {
+  const range = rangeOf(scope.fromMs, scope.toMs);
+  return withSnapshot(source, tenant, range, signal, (snapshot) => {
+    const params = new SqlParams();
+    const ctes = eventDataCtes(snapshot.from, scope, params);
+    return readRows(snapshot, `${ctes}\n    ${select(params)}`, params);
+  });
 }

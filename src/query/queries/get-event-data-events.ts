@@ -3,9 +3,8 @@
 // (Umami's `event` parameter), the most frequent first within a property.
 
 import type { EventSource } from '../../storage/index.ts';
-import { type EventDataScope, eventDataCtes } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type EventDataScope, readEventDataRows } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataEventsOptions extends EventDataScope {
   /** Also group by each value (Umami's string_value). */
@@ -28,19 +27,18 @@ export async function getEventDataEvents(
   options: EventDataEventsOptions,
   signal?: AbortSignal,
 ): Promise<EventDataEventRow[]> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const ctes = eventDataCtes(snapshot.from, options, params);
-    const value = options.values ? ', stored_value' : '';
-    const order = options.values ? 'total DESC, stored_value' : 'total DESC';
-    const sql = `${ctes}
-      SELECT event_name, data_key, data_type${value}, count(*) AS total FROM data
+  const value = options.values ? ', stored_value' : '';
+  const order = options.values ? 'total DESC, stored_value' : 'total DESC';
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    options,
+    signal,
+    (params) => `SELECT event_name, data_key, data_type${value}, count(*) AS total FROM data
       GROUP BY event_name, data_key, data_type${value}
       ORDER BY event_name, data_key, data_type, ${order}
-      LIMIT ${params.add(options.limit)}`;
-    return readRows(snapshot, sql, params);
-  });
+      LIMIT ${params.add(options.limit)}`,
+  );
   return rows.map((row) => ({
     eventName: String(row.event_name),
     propertyName: String(row.data_key),

@@ -3,9 +3,8 @@
 // strings, as Umami orders them), then the most frequent first.
 
 import type { EventSource } from '../../storage/index.ts';
-import { type EventDataScope, eventDataCtes } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type EventDataScope, readEventDataRows } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataFieldRow {
   propertyName: string;
@@ -20,16 +19,16 @@ export async function getEventDataFields(
   options: EventDataScope & { limit: number },
   signal?: AbortSignal,
 ): Promise<EventDataFieldRow[]> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${eventDataCtes(snapshot.from, options, params)}
-      SELECT data_key, data_type, shown_value, count(*) AS total FROM data
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    options,
+    signal,
+    (params) => `SELECT data_key, data_type, shown_value, count(*) AS total FROM data
       GROUP BY data_key, data_type, shown_value
       ORDER BY data_type DESC, total DESC, data_key, shown_value
-      LIMIT ${params.add(options.limit)}`;
-    return readRows(snapshot, sql, params);
-  });
+      LIMIT ${params.add(options.limit)}`,
+  );
   return rows.map((row) => ({
     propertyName: String(row.data_key),
     dataType: numberOf(row.data_type),

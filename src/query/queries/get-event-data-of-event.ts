@@ -4,9 +4,8 @@
 // time. A page view, a bot's event, an unknown id or one of another tenant has none.
 
 import type { EventSource } from '../../storage/index.ts';
-import { eventDataCtes, type TypedDataValue, typedValuesOf } from '../event-data.ts';
-import { numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { readEventDataRows, type TypedDataValue, typedValuesOf } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataRecord extends TypedDataValue {
   eventName: string;
@@ -20,15 +19,16 @@ export async function getEventDataOfEvent(
   eventId: string,
   signal?: AbortSignal,
 ): Promise<EventDataRecord[]> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${eventDataCtes(snapshot.from, { filters: [], eventId }, params)}
-      SELECT d.event_name, d.data_key, d.data_type, d.stored_value,
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    { filters: [], eventId },
+    signal,
+    () => `SELECT d.event_name, d.data_key, d.data_type, d.stored_value,
         epoch_ms(c.event_at) AS at_ms
       FROM data AS d JOIN custom AS c USING (rid)
-      ORDER BY d.data_key`;
-    return readRows(snapshot, sql, params);
-  });
+      ORDER BY d.data_key`,
+  );
   return rows.map((row) => {
     const dataType = numberOf(row.data_type);
     const stringValue = String(row.stored_value);

@@ -2,9 +2,8 @@
 // names with how many events carry them, by event name, the most frequent first.
 
 import type { EventSource } from '../../storage/index.ts';
-import { type EventDataScope, eventDataCtes } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type EventDataScope, readEventDataRows } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataPropertyRow {
   eventName: string;
@@ -18,15 +17,15 @@ export async function getEventDataProperties(
   options: EventDataScope & { limit: number },
   signal?: AbortSignal,
 ): Promise<EventDataPropertyRow[]> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${eventDataCtes(snapshot.from, options, params)}
-      SELECT event_name, data_key, count(*) AS total FROM data
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    options,
+    signal,
+    (params) => `SELECT event_name, data_key, count(*) AS total FROM data
       GROUP BY event_name, data_key ORDER BY event_name, total DESC, data_key
-      LIMIT ${params.add(options.limit)}`;
-    return readRows(snapshot, sql, params);
-  });
+      LIMIT ${params.add(options.limit)}`,
+  );
   return rows.map((row) => ({
     eventName: String(row.event_name),
     propertyName: String(row.data_key),

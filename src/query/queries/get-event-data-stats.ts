@@ -2,9 +2,8 @@
 // distinct property names among them, and the properties they carry in all (records).
 
 import type { EventSource } from '../../storage/index.ts';
-import { type EventDataScope, eventDataCtes } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type EventDataScope, readEventDataRows } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataStats {
   events: number;
@@ -18,15 +17,15 @@ export async function getEventDataStats(
   options: EventDataScope,
   signal?: AbortSignal,
 ): Promise<EventDataStats> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${eventDataCtes(snapshot.from, options, params)}
-      SELECT count(DISTINCT rid) AS events, count(DISTINCT data_key) AS properties,
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    options,
+    signal,
+    () => `SELECT count(DISTINCT rid) AS events, count(DISTINCT data_key) AS properties,
         count(*) AS records
-      FROM data`;
-    return readRows(snapshot, sql, params);
-  });
+      FROM data`,
+  );
   const row = rows[0];
   return {
     events: numberOf(row?.events),

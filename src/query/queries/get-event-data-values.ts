@@ -3,9 +3,8 @@
 // frequent first.
 
 import type { EventSource } from '../../storage/index.ts';
-import { type EventDataScope, eventDataCtes } from '../event-data.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type EventDataScope, readEventDataRows } from '../event-data.ts';
+import { numberOf } from '../read.ts';
 
 export interface EventDataValueRow {
   value: string;
@@ -18,14 +17,14 @@ export async function getEventDataValues(
   options: EventDataScope & { propertyName: string; limit: number },
   signal?: AbortSignal,
 ): Promise<EventDataValueRow[]> {
-  const range = rangeOf(options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${eventDataCtes(snapshot.from, options, params)}
-      SELECT shown_value, count(*) AS total FROM data
+  const rows = await readEventDataRows(
+    source,
+    tenant,
+    options,
+    signal,
+    (params) => `SELECT shown_value, count(*) AS total FROM data
       GROUP BY shown_value ORDER BY total DESC, shown_value
-      LIMIT ${params.add(options.limit)}`;
-    return readRows(snapshot, sql, params);
-  });
+      LIMIT ${params.add(options.limit)}`,
+  );
   return rows.map((row) => ({ value: String(row.shown_value), total: numberOf(row.total) }));
 }
