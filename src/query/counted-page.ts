@@ -4,8 +4,8 @@
 // The paged reads of Umami's API use it: its events, sessions and event data.
 
 import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
-import { numberOf, type Row, readRows, withSnapshot } from './read.ts';
-import { SqlParams } from './sql-params.ts';
+import { numberOf, type Row, readSnapshotRows } from './read.ts';
+import type { SqlParams } from './sql-params.ts';
 
 export interface CountedPageRead {
   /** The statement, of the snapshot: a WITH whose CTE `shown` is the page, then countedPageSql. */
@@ -35,10 +35,7 @@ export async function readCountedPage(
   signal: AbortSignal | undefined,
   read: CountedPageRead,
 ): Promise<{ rows: Row[]; total: number }> {
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    return readRows(snapshot, read.sql(snapshot, params), params);
-  });
+  const rows = await readSnapshotRows(source, tenant, range, signal, read.sql);
   return {
     rows: rows.filter((row) => row[read.key] !== null && row[read.key] !== undefined),
     total: numberOf(rows[0]?.total_rows),

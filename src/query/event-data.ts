@@ -14,8 +14,8 @@ import type { EventSource } from '../storage/index.ts';
 import { eventFiltersSql, sourcedEventsSql } from './event-web-filters.ts';
 import { filterConditions, javascriptJsonText, javascriptNumberText } from './filters.ts';
 import { PAGE_VIEW_NAMES } from './queries/get-stats.ts';
-import { type Row, rangeOf, readRows, withSnapshot } from './read.ts';
-import { SqlParams } from './sql-params.ts';
+import { type Row, rangeOf, readSnapshotRows } from './read.ts';
+import type { SqlParams } from './sql-params.ts';
 import type { WebFilter } from './web-properties.ts';
 
 /** Umami's DATA_TYPE numbers. */
@@ -164,9 +164,8 @@ export function readEventDataRows(
   select: (params: SqlParams) => string,
 ): Promise<Row[]> {
   const range = rangeOf(scope.fromMs, scope.toMs);
-  return withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
+  return readSnapshotRows(source, tenant, range, signal, (snapshot, params) => {
     const ctes = eventDataCtes(snapshot.from, scope, params);
-    return readRows(snapshot, `${ctes}\n    ${select(params)}`, params);
+    return `${ctes}\n    ${select(params)}`;
   });
 }

@@ -8,7 +8,7 @@ import { AppError } from '../core/index.ts';
 import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
 import { queryLimits } from './limits.ts';
-import type { SqlParams } from './sql-params.ts';
+import { SqlParams } from './sql-params.ts';
 import { clientGone, TenantReadGate } from './tenant-reads.ts';
 
 export type Row = Record<string, Json | null>;
@@ -126,6 +126,23 @@ export async function readRows(
   return jsonRows(reader).map((row) =>
     Object.fromEntries(names.map((name, i) => [name, row[i] ?? null])),
   );
+}
+
+/**
+ * The rows of one statement on a snapshot of `tenant`'s events in `range` (withSnapshot):
+ * `sql` writes it for that snapshot, its values bound in `params`.
+ */
+export function readSnapshotRows(
+  source: EventSource,
+  tenant: string,
+  range: TimeRange,
+  signal: AbortSignal | undefined,
+  sql: (snapshot: EventSnapshot, params: SqlParams) => string,
+): Promise<Row[]> {
+  return withSnapshot(source, tenant, range, signal, (snapshot) => {
+    const params = new SqlParams();
+    return readRows(snapshot, sql(snapshot, params), params);
+  });
 }
 
 /**

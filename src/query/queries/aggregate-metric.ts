@@ -3,8 +3,7 @@
 
 import type { EventSource } from '../../storage/index.ts';
 import { bucketedCtes } from '../bucketed.ts';
-import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, numberOf, readSnapshotRows } from '../read.ts';
 import { type BucketUnit, bucketStarts } from '../time-buckets.ts';
 import { formatInZone } from '../time-zone.ts';
 
@@ -35,19 +34,18 @@ export async function aggregateMetric(
 ): Promise<MetricBucket[]> {
   const { fromMs, toMs } = options;
   const starts = bucketStarts(fromMs, toMs, options.bucket, options.tz);
-  const rows = await withSnapshot(source, tenant, { fromMs, toMs }, signal, async (snapshot) => {
-    const params = new SqlParams();
+  const range = { fromMs, toMs };
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) => {
     const filters = { equals: { name }, includeBots: true, valued: true, fromMs, toMs };
     const ctes = bucketedCtes(
       { from: snapshot.from, filters, starts, columns: ['e."value" AS value'] },
       params,
     );
-    const sql = `${ctes}
+    return `${ctes}
       SELECT bucket_ms, count(*) AS count, sum(value) AS sum, avg(value) AS avg,
         min(value) AS min, max(value) AS max,
         quantile_cont(value, 0.5) AS p50, quantile_cont(value, 0.95) AS p95
       FROM bucketed GROUP BY bucket_ms ORDER BY bucket_ms`;
-    return readRows(snapshot, sql, params);
   });
   return rows.map((row) => ({
     bucket: formatInZone(numberOf(row.bucket_ms), options.tz),

@@ -5,8 +5,7 @@
 import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
-import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, numberOf, readSnapshotRows } from '../read.ts';
 
 /** time_bucket's default origin. */
 const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
@@ -33,19 +32,17 @@ export async function aggregatePageVisits(
   options: PageVisitOptions,
   signal?: AbortSignal,
 ): Promise<PageVisitBucket[]> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
+  const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
     const origin = params.add(TIME_BUCKET_ORIGIN_MS);
     const width = params.add(options.widthMs);
     const pages = params.add(listValue(options.pages), LIST(VARCHAR));
-    const sql = `SELECT * FROM (
+    return `SELECT * FROM (
         SELECT CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
             * ${width} + ${origin} AS bucket_ms,
           e.path AS page, e.os AS os, avg(e.duration) AS avg_duration, count(*) AS count
         FROM ${snapshot.from} AS e WHERE list_contains(${pages}, e.path)
         GROUP BY ALL
       ) ORDER BY bucket_ms, page, lower(os), os LIMIT ${params.add(options.rowsMax + 1)}`;
-    return readRows(snapshot, sql, params);
   });
   if (rows.length > options.rowsMax) {
     throw AppError.validation([

@@ -3,8 +3,7 @@
 
 import type { EventSource } from '../../storage/index.ts';
 import { filterConditions, whereOf } from '../filters.ts';
-import { numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, readSnapshotRows } from '../read.ts';
 
 export interface CurrentVisitorsOptions {
   nowMs: number;
@@ -20,12 +19,10 @@ export async function countCurrentVisitors(
 ): Promise<number> {
   // No upper bound, as Plausible's: an event stamped a little ahead (clock skew) is current.
   const fromMs = options.nowMs - options.windowMs;
-  const rows = await withSnapshot(source, tenant, { fromMs }, signal, (snapshot) => {
-    const params = new SqlParams();
+  const rows = await readSnapshotRows(source, tenant, { fromMs }, signal, (snapshot, params) => {
     const where = whereOf(filterConditions({ fromMs }, params));
-    const sql = `SELECT count(DISTINCT e.visitor_id) AS visitors
+    return `SELECT count(DISTINCT e.visitor_id) AS visitors
       FROM ${snapshot.from} AS e ${where}`;
-    return readRows(snapshot, sql, params);
   });
   return numberOf(rows[0]?.visitors);
 }

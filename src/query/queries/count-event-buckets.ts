@@ -5,8 +5,7 @@
 import { AppError } from '../../core/index.ts';
 import { type EventSource, floorDivSql } from '../../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, rangeOf, readSnapshotRows } from '../read.ts';
 
 export interface EventBucketOptions {
   /** Bucket width in ms: 60,000, 3,600,000 or 86,400,000. */
@@ -38,22 +37,20 @@ export async function countEventBuckets(
     fromMs: options.fromMs,
     toMs: options.toMs,
   };
-  const rows = await withSnapshot(
+  const rows = await readSnapshotRows(
     source,
     tenant,
     rangeOf(options.fromMs, options.toMs),
     signal,
-    (snapshot) => {
-      const params = new SqlParams();
+    (snapshot, params) => {
       const where = whereOf(filterConditions(filters, params));
       const width = params.add(options.widthMs);
       const bucket = floorDivSql('epoch_ms(e."timestamp")', width);
-      const sql = `SELECT ${bucket} * ${width} AS bucket_ms,
+      return `SELECT ${bucket} * ${width} AS bucket_ms,
           e.source AS source, e.name AS name, count(*) AS count
         FROM ${snapshot.from} AS e ${where}
         GROUP BY ALL ORDER BY bucket_ms, source NULLS FIRST, name
         LIMIT ${params.add(options.rowsMax + 1)}`;
-      return readRows(snapshot, sql, params);
     },
   );
   if (rows.length > options.rowsMax) {

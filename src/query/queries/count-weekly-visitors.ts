@@ -8,8 +8,7 @@ import { DAY_MS, HOUR_MS } from '../../core/index.ts';
 import { type EventSource, floorDivSql } from '../../storage/index.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions } from '../filters.ts';
-import { numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, readSnapshotRows } from '../read.ts';
 import { offsetSpans } from '../time-buckets.ts';
 import type { WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
@@ -38,8 +37,8 @@ export async function countWeeklyVisitors(
   signal?: AbortSignal,
 ): Promise<number[][]> {
   const { fromMs, toMs } = options;
-  const rows = await withSnapshot(source, tenant, { fromMs, toMs }, signal, (snapshot) => {
-    const params = new SqlParams();
+  const range = { fromMs, toMs };
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) => {
     const views = params.lazy(listValue(PAGE_VIEW_NAMES));
     const events = sourcedEventsSql(snapshot.from, filterConditions({ fromMs, toMs }, params));
     // Local times by the zone's offsets as every other read has them (Intl's), not DuckDB's
@@ -47,7 +46,7 @@ export async function countWeeklyVisitors(
     const spans = offsetSpans(fromMs, toMs, options.tz);
     const list = (values: number[]) => params.add(listValue(values.map(BigInt)), LIST(BIGINT));
     const day = floorDivSql('local_ms', DAY_MS);
-    const sql = `WITH zone AS (
+    return `WITH zone AS (
         SELECT unnest(${list(spans.starts)}) AS start_ms,
           unnest(${list(spans.offsets)}) AS offset_ms),
       matched AS (
@@ -60,7 +59,6 @@ export async function countWeeklyVisitors(
         (local_ms - ${day} * ${DAY_MS}) // ${HOUR_MS} AS hour,
         count(DISTINCT visitor_id) AS visitors
       FROM local GROUP BY 1, 2`;
-    return readRows(snapshot, sql, params);
   });
   const week = Array.from({ length: WEEK_DAYS }, () => new Array<number>(DAY_HOURS).fill(0));
   for (const row of rows) {

@@ -22,8 +22,8 @@ import {
 } from '../cohort-params.ts';
 import { type CohortPeriod, cohortRange } from '../cohort-periods.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
-import { numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, type Row, rangeOf, readSnapshotRows } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import { stepCondition } from '../step-match.ts';
 import { formatInZone } from '../time-zone.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
@@ -72,11 +72,9 @@ export async function getCohorts(
   // A first start event may be any time before the range: `first` reads from the beginning.
   const readFromMs = options.kind === 'first' ? undefined : fromMs;
   const range = actorRange(options.by, rangeOf(readFromMs, toMs));
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = cohortsQuery(snapshot.from, options, { starts, fromMs, toMs }, params);
-    return readRows(snapshot, sql, params);
-  });
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) =>
+    cohortsQuery(snapshot.from, options, { starts, fromMs, toMs }, params),
+  );
   return { cohorts: cohortsOf(rows, starts, options), fromMs, toMs };
 }
 

@@ -4,8 +4,7 @@
 
 import type { EventSource } from '../../storage/index.ts';
 import { filterConditions, whereOf } from '../filters.ts';
-import { nullableNumberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, readSnapshotRows } from '../read.ts';
 
 /** UTC epoch ms of `tenant`'s first event, or null when it has none. */
 export async function getFirstEventMs(
@@ -22,13 +21,11 @@ export async function getEventTimeRange(
   tenant: string,
   signal?: AbortSignal,
 ): Promise<{ firstMs: number; lastMs: number } | null> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
+  const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
     const where = whereOf(filterConditions({}, params));
-    const sql = `SELECT min(epoch_ms(e."timestamp")) AS first_ms,
+    return `SELECT min(epoch_ms(e."timestamp")) AS first_ms,
         max(epoch_ms(e."timestamp")) AS last_ms
       FROM ${snapshot.from} AS e ${where}`;
-    return readRows(snapshot, sql, params);
   });
   const firstMs = nullableNumberOf(rows[0]?.first_ms);
   const lastMs = nullableNumberOf(rows[0]?.last_ms);

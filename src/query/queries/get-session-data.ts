@@ -12,8 +12,8 @@ import type { EventSnapshot, EventSource } from '../../storage/index.ts';
 import { eventDataCtes, type TypedDataValue, typedValuesOf } from '../event-data.ts';
 import { eventFiltersSql, sourcedEventsSql } from '../event-web-filters.ts';
 import { filterConditions } from '../filters.ts';
-import { numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, readSnapshotRows } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import type { WebFilter } from '../web-properties.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
 
@@ -75,13 +75,11 @@ export async function getSessionData(
   visitorId: string,
   signal?: AbortSignal,
 ): Promise<SessionDataRecord[]> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${latestCtes(snapshot, params, visitorId)}
+  const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
+    return `${latestCtes(snapshot, params, visitorId)}
       SELECT data_key, data_type, replace(stored_value, '.0000', '') AS string_value,
         stored_value, epoch_ms(event_at) AS at_ms
       FROM latest ORDER BY data_key`;
-    return readRows(snapshot, sql, params);
   });
   return rows.map((row) => {
     const dataType = numberOf(row.data_type);
@@ -109,16 +107,14 @@ export async function getSessionDataProperties(
   scope: SessionDataScope,
   signal?: AbortSignal,
 ): Promise<SessionDataPropertyRow[]> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
+  const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
     const key =
       scope.propertyName === undefined ? '' : `WHERE data_key = ${params.add(scope.propertyName)}`;
-    const sql = `${latestCtes(snapshot, params)}${sessionsCte(snapshot, scope, params)}
+    return `${latestCtes(snapshot, params)}${sessionsCte(snapshot, scope, params)}
       SELECT data_key, data_type, count(*) AS total
       FROM latest JOIN sessions USING (visitor_id) ${key}
       GROUP BY data_key, data_type ORDER BY total DESC, data_key, data_type
       LIMIT ${params.add(scope.limit)}`;
-    return readRows(snapshot, sql, params);
   });
   return rows.map((row) => ({
     propertyName: String(row.data_key),
@@ -142,15 +138,13 @@ export async function getSessionDataValues(
   scope: SessionDataScope & { propertyName: string },
   signal?: AbortSignal,
 ): Promise<SessionDataValueRow[]> {
-  const rows = await withSnapshot(source, tenant, {}, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = `${latestCtes(snapshot, params)}${sessionsCte(snapshot, scope, params)}
+  const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
+    return `${latestCtes(snapshot, params)}${sessionsCte(snapshot, scope, params)}
       SELECT shown_value, count(*) AS total
       FROM latest JOIN sessions USING (visitor_id)
       WHERE data_key = ${params.add(scope.propertyName)}
       GROUP BY shown_value ORDER BY total DESC, shown_value
       LIMIT ${params.add(scope.limit)}`;
-    return readRows(snapshot, sql, params);
   });
   return rows.map((row) => ({ value: String(row.shown_value), total: numberOf(row.total) }));
 }

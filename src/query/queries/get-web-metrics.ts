@@ -18,8 +18,8 @@ import type { EventSource } from '../../storage/index.ts';
 import { type BucketJoin, bucketJoinOf } from '../bucketed.ts';
 import { engagementSpecOf } from '../engagement-metrics.ts';
 import { byPageAlone, entryPlanOf, isExitPageFilter } from '../page-visits.ts';
-import { nullableNumberOf, numberOf, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, numberOf, rangeOf, readSnapshotRows } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import * as timeOnPage from '../time-on-page.ts';
 import {
   conditionSideOf,
@@ -61,11 +61,9 @@ export async function getWebMetrics(
 ): Promise<WebMetricsRow[]> {
   const range = (options.reach ? visitRangeOf : rangeOf)(options.fromMs, options.toMs);
   const keys = keysOf(options.dimension);
-  const rows = await withSnapshot(source, tenant, range, signal, (snapshot) => {
-    const params = new SqlParams();
-    const sql = webMetricsSql(snapshot, options, keys, params);
-    return readRows(snapshot, sql, params);
-  });
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) =>
+    webMetricsSql(snapshot, options, keys, params),
+  );
   const grouped = options.dimension.kind === 'group';
   return rows.map((row) => ({
     key: (row.d0 ?? null) as number | string | null,
