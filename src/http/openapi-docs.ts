@@ -18,6 +18,17 @@ export function jsonContent(schema: TSchema, example?: unknown) {
   return { 'application/json': media };
 }
 
+/**
+ * A body read as JSON (body.ts JSON_TYPES): sent as JSON, or as text/plain, as a browser
+ * beacon sends it to skip the CORS preflight; the example in each.
+ */
+export function jsonOrTextContent(schema: TSchema, example: unknown) {
+  return {
+    'application/json': { schema: openApiSchema(schema), example },
+    'text/plain': { schema: openApiSchema(schema), example: JSON.stringify(example) },
+  };
+}
+
 /** A JSON answer: its schema and, when given, an example of a real one. */
 export function jsonAnswer(
   description: string,

@@ -6,8 +6,13 @@
 import { type IntegerOptions, Type } from '@sinclair/typebox';
 import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import { openApiSchema } from '../model.ts';
-import { errorDocs, ingestErrorDocs, readErrorDocs, tallyError } from '../openapi-docs.ts';
+import {
+  errorDocs,
+  ingestErrorDocs,
+  jsonOrTextContent,
+  readErrorDocs,
+  tallyError,
+} from '../openapi-docs.ts';
 
 // The shared fragments, for the compatibility routes to take from one place.
 export {
@@ -15,6 +20,7 @@ export {
   errorAnswers,
   INGEST_ERROR_TEXT,
   jsonAnswer,
+  jsonOrTextContent,
   type ResponseDocs,
 } from '../openapi-docs.ts';
 
@@ -31,10 +37,7 @@ export function jsonRequestBody(
   return {
     required: true,
     description,
-    content: {
-      'application/json': { schema: openApiSchema(schema), example },
-      'text/plain': { schema: openApiSchema(schema), example: JSON.stringify(example) },
-    },
+    content: jsonOrTextContent(schema, example),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   errorAnswers,
   INGEST_ERROR_TEXT,
   jsonAnswer,
+  jsonOrTextContent,
   openObject,
 } from './docs.ts';
 import { objectOf, textOf } from './ingest.ts';
@@ -164,8 +165,7 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
     requestBody: {
       required: true,
       content: {
-        'application/json': { schema: openApiSchema(FlagsRequest), example },
-        'text/plain': { schema: openApiSchema(FlagsRequest), example: JSON.stringify(example) },
+        ...jsonOrTextContent(FlagsRequest, example),
         'application/x-www-form-urlencoded': {
           schema: openApiSchema(
             t.Object({ data: t.String({ description: 'The JSON body, base64.' }) }),

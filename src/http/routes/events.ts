@@ -22,7 +22,7 @@ import {
   openApiSchema,
   StoredEventOut,
 } from '../model.ts';
-import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
+import { jsonAnswer, jsonOrTextContent, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import {
   batchAcceptedExample,
   eventAcceptedExample,
@@ -47,11 +47,7 @@ const INGEST_ONE_DOC = {
     "body's `tenant_id`; a `tenant_id` query parameter is refused (422).",
   requestBody: {
     required: true,
-    content: {
-      'application/json': { schema: openApiSchema(EventIn), example: exampleEvent },
-      // A browser beacon's JSON, sent as text/plain to skip the CORS preflight (body.ts).
-      'text/plain': { schema: openApiSchema(EventIn), example: JSON.stringify(exampleEvent) },
-    },
+    content: jsonOrTextContent(EventIn, exampleEvent),
   },
   responses: ingestResponses(
     EventAccepted,
@@ -71,14 +67,7 @@ const INGEST_BATCH_DOC = {
   requestBody: {
     required: true,
     content: {
-      'application/json': {
-        schema: openApiSchema(BatchIn),
-        example: { events: [exampleEvent] },
-      },
-      'text/plain': {
-        schema: openApiSchema(BatchIn),
-        example: JSON.stringify({ events: [exampleEvent] }),
-      },
+      ...jsonOrTextContent(BatchIn, { events: [exampleEvent] }),
       'application/x-ndjson': {
         schema: openApiSchema(EventIn),
         example: JSON.stringify(exampleEvent),

@@ -17,8 +17,8 @@ import {
   ingestResponses,
   refuseQueryTenant,
 } from '../ingest-outcome.ts';
-import { openApiSchema, tenantIdSchema } from '../model.ts';
-import { jsonAnswer, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
+import { tenantIdSchema } from '../model.ts';
+import { jsonAnswer, jsonOrTextContent, longParamDocs, readErrorDocs } from '../openapi-docs.ts';
 import { latestMetricExample, metricAcceptedExample } from '../openapi-examples.ts';
 import {
   admitIngest,
@@ -83,13 +83,7 @@ const RECORD_POINT_DOC = {
     "body's `tenant_id`; a `tenant_id` query parameter is refused (422).",
   requestBody: {
     required: true,
-    content: {
-      'application/json': {
-        schema: openApiSchema(MetricIn),
-        example: POINT_EXAMPLE,
-      },
-      'text/plain': { schema: openApiSchema(MetricIn), example: JSON.stringify(POINT_EXAMPLE) },
-    },
+    content: jsonOrTextContent(MetricIn, POINT_EXAMPLE),
   },
   responses: ingestResponses(
     MetricAccepted,
