@@ -4,8 +4,7 @@
 
 import type { EventSource } from '../../storage/index.ts';
 import { EVENT_SELECT, presentEventRow } from '../event-rows.ts';
-import { type Row, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { type Row, readSnapshotRows } from '../read.ts';
 
 export async function getEvent(
   source: EventSource,
@@ -28,12 +27,14 @@ export async function eventRow(
   valued: boolean,
   signal?: AbortSignal,
 ): Promise<Row | null> {
-  return withSnapshot(source, tenant, {}, signal, async (snapshot) => {
-    const params = new SqlParams();
-    const sql =
+  const [row] = await readSnapshotRows(
+    source,
+    tenant,
+    {},
+    signal,
+    (snapshot, params) =>
       `SELECT ${EVENT_SELECT}, e."value" IS NOT NULL AS valued FROM ${snapshot.allFrom} AS e ` +
-      `WHERE e.event_id = ${params.add(id)} ORDER BY e.received_at DESC LIMIT 1`;
-    const [row] = await readRows(snapshot, sql, params);
-    return row === undefined || (valued && row.valued !== true) ? null : row;
-  });
+      `WHERE e.event_id = ${params.add(id)} ORDER BY e.received_at DESC LIMIT 1`,
+  );
+  return row === undefined || (valued && row.valued !== true) ? null : row;
 }

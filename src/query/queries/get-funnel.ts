@@ -17,8 +17,8 @@ import { actorRange, actorRows, actorSql } from '../actors.ts';
 import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
 import { breakdownSelect, breakdownValueSql, type FunnelBreakdown } from '../funnel-breakdown.ts';
 import { FUNNEL_ACTORS, type FunnelActor } from '../funnel-params.ts';
-import { nullableNumberOf, numberOf, type Row, rangeOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, numberOf, type Row, rangeOf, readSnapshotRows } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import { stepCondition } from '../step-match.ts';
 import type { FunnelStep } from '../step-syntax.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
@@ -84,13 +84,11 @@ export async function getFunnel(
   // Later steps may come up to the window after the last step-1 event of the range.
   const scanToMs = toMs === undefined ? undefined : toMs + options.windowMs;
   const range = actorRange(options.by, rangeOf(fromMs, scanToMs));
-  return withSnapshot(source, tenant, range, signal, async (snapshot) => {
-    const params = new SqlParams();
-    const sql = funnelQuery(snapshot.from, options, scanToMs, params);
-    const rows = await readRows(snapshot, sql, params);
-    if (options.breakdown === undefined) return funnelOf(options.steps, rows[0] ?? {});
-    return brokenDownOf(options.steps, rows);
-  });
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) =>
+    funnelQuery(snapshot.from, options, scanToMs, params),
+  );
+  if (options.breakdown === undefined) return funnelOf(options.steps, rows[0] ?? {});
+  return brokenDownOf(options.steps, rows);
 }
 
 /**

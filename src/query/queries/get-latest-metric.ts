@@ -6,8 +6,7 @@
 
 import { metricLimits } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
-import { numberOf, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { numberOf, readSnapshotRows } from '../read.ts';
 
 export interface LatestPoint {
   name: string;
@@ -28,21 +27,23 @@ export async function getLatestMetric(
   name: string,
   signal?: AbortSignal,
 ): Promise<LatestPoint | null> {
-  return withSnapshot(source, tenant, {}, signal, async (snapshot) => {
-    const params = new SqlParams();
-    const skew = `INTERVAL ${metricLimits.pointClockSkewMs} MILLISECOND`;
-    const sql =
+  const skew = `INTERVAL ${metricLimits.pointClockSkewMs} MILLISECOND`;
+  const [row] = await readSnapshotRows(
+    source,
+    tenant,
+    {},
+    signal,
+    (snapshot, params) =>
       `SELECT e.event_id, e."value", epoch_ms(e."timestamp") AS "timestamp" ` +
       `FROM ${snapshot.from} AS e WHERE e.name = ${params.add(name)} AND e."value" IS NOT NULL ` +
       `ORDER BY least(e."timestamp", e.received_at + ${skew}) DESC, e.received_at DESC, ` +
-      'e.event_id DESC LIMIT 1';
-    const row = (await readRows(snapshot, sql, params))[0];
-    if (row === undefined) return null;
-    return {
-      name,
-      value: numberOf(row.value),
-      timestamp: numberOf(row.timestamp),
-      event_id: String(row.event_id),
-    };
-  });
+      'e.event_id DESC LIMIT 1',
+  );
+  if (row === undefined) return null;
+  return {
+    name,
+    value: numberOf(row.value),
+    timestamp: numberOf(row.timestamp),
+    event_id: String(row.event_id),
+  };
 }
