@@ -5,8 +5,8 @@ import { AppError } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { bucketedCtes, minuteCountsSql } from '../bucketed.ts';
 import { type EventFilters, FILTER_COLUMNS, propertyGroupKey, propertyText } from '../filters.ts';
-import { nullableNumberOf, numberOf, type Row, readRows, withSnapshot } from '../read.ts';
-import { SqlParams } from '../sql-params.ts';
+import { nullableNumberOf, numberOf, type Row, readSnapshotRows } from '../read.ts';
+import type { SqlParams } from '../sql-params.ts';
 import { type BucketUnit, bucketStarts } from '../time-buckets.ts';
 import { formatInZone } from '../time-zone.ts';
 import { PAGE_VIEW_NAMES } from './get-stats.ts';
@@ -102,10 +102,9 @@ export async function getTimeSeries(
   const filters = { ...options.filters, fromMs: options.fromMs, toMs: options.toMs };
   const scope = scopeOf(options);
   const range = scopedRangeOf(scope, options.fromMs, options.toMs);
-  const rows = await withSnapshot(source, tenant, range, signal, async (snapshot) => {
-    const params = new SqlParams();
+  const rows = await readSnapshotRows(source, tenant, range, signal, (snapshot, params) => {
     const byMinutes = minuteCountsQueryOf(options, snapshot.minutesFrom, starts, params);
-    if (byMinutes !== null) return readRows(snapshot, byMinutes, params);
+    if (byMinutes !== null) return byMinutes;
     const group = options.groupBy === undefined ? 'NULL' : groupSql(options.groupBy, params);
     const ctes = bucketedCtes(
       {
@@ -120,16 +119,14 @@ export async function getTimeSeries(
       params,
     );
     const metric = METRIC_SQL[options.metric];
-    const sql =
-      options.groupBy === undefined
-        ? `${ctes} SELECT bucket_ms, NULL AS grp, count(*) AS events, ${metric} AS value
+    return options.groupBy === undefined
+      ? `${ctes} SELECT bucket_ms, NULL AS grp, count(*) AS events, ${metric} AS value
            FROM bucketed GROUP BY bucket_ms`
-        : `${ctes}, top AS (
+      : `${ctes}, top AS (
              SELECT grp, count(*) AS events FROM bucketed WHERE grp IS NOT NULL
              GROUP BY grp ORDER BY events DESC, grp LIMIT ${params.add(options.seriesMax)})
            SELECT b.bucket_ms, b.grp, any_value(t.events) AS events, ${metric} AS value
            FROM bucketed b JOIN top t ON b.grp = t.grp GROUP BY b.bucket_ms, b.grp`;
-    return readRows(snapshot, sql, params);
   });
   return { series: seriesOf(rows, starts, options) };
 }
