@@ -10,6 +10,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { STARTING_REASON } from './listener.ts';
 import { ErrorOut } from './model.ts';
 import { jsonAnswer } from './openapi-docs.ts';
+import { documentRateLimits } from './openapi-rate-limits.ts';
 import { documentSecurity, type SecuredDocument } from './openapi-security.ts';
 
 /** What this reads of an Elysia route (`app.routes`). */
@@ -114,8 +115,9 @@ export function keepParameterDescriptions(doc: Document, routes: readonly RouteD
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
  * parameters of the app's `routes` kept in that document (the descriptions of their query
  * parameters too), the 400 of a broken path on every operation with a path parameter, the
- * 503 of a server still starting, and the security schemes with each operation's requirement
- * (openapi-security.ts). The hook is local: no other route runs it.
+ * 503 of a server still starting, the rate limits' headers (openapi-rate-limits.ts), and the
+ * security schemes with each operation's requirement (openapi-security.ts). The hook is local:
+ * no other route runs it.
  */
 export function withDocumentedParameters(
   docs: AnyElysia,
@@ -129,6 +131,7 @@ export function withDocumentedParameters(
       keepParameterDescriptions(response as Document, routes());
       documentBrokenPaths(response as Document);
       documentStarting(response as Document);
+      documentRateLimits(response as Document);
       documentSecurity(response as SecuredDocument);
     })
     .use(docs);
