@@ -89,8 +89,17 @@ function withHeaders(answer: Answer, headers: Record<string, OpenAPIV3.HeaderObj
 }
 
 /**
+ * The status a rate's refusal is answered with: 429, or 503 on a route that documents no 429
+ * (PostHog's: posthog-js drops a request answered 429 and resends one answered 503).
+ */
+function refusalStatusOf(statuses: string[]): string {
+  return statuses.includes('429') ? '429' : '503';
+}
+
+/**
  * Puts the rate limits' headers on `doc`'s answers (in place, idempotent): Retry-After on each
- * 429 and 503, X-RateLimit-* on each 429 and on the 2xx of each operation spending a rate.
+ * 429 and 503, X-RateLimit-* on each 429, and on the 2xx and the refusal (refusalStatusOf) of
+ * each operation spending a rate.
  */
 export function documentRateLimits(doc: Document): void {
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
@@ -98,12 +107,15 @@ export function documentRateLimits(doc: Document): void {
       if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
       const rate = spentRateOf(method, path);
       const spent = rate === null ? null : spentRateHeaders(rate);
+      const refusal = refusalStatusOf(Object.keys(op.responses));
       for (const [status, answer] of Object.entries(op.responses)) {
         if (typeof answer !== 'object' || answer === null || '$ref' in answer) continue;
         let headers: Record<string, OpenAPIV3.HeaderObject> = {};
         if (status === '429' || status === '503') headers['Retry-After'] = RETRY_AFTER_HEADER;
-        if (status === '429') headers = { ...headers, ...(spent ?? REFUSING_LIMIT_HEADERS) };
-        if (status.startsWith('2') && spent !== null) headers = spent;
+        if (status === '429') headers = { ...headers, ...REFUSING_LIMIT_HEADERS };
+        if (spent !== null && (status.startsWith('2') || status === refusal)) {
+          headers = { ...headers, ...spent };
+        }
         if (Object.keys(headers).length === 0) continue;
         op.responses[status] = withHeaders(answer as Answer, headers);
       }

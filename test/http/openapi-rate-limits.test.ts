@@ -2,7 +2,8 @@
 // each operation is called with a project's write key and with its read key, its documented
 // example sent (the examples' write key replaced by the real one), and an operation whose
 // answer carries X-RateLimit-* spends a rate. Exactly those document the three headers on
-// every 2xx and 429; every 429 and 503 documents Retry-After, every 429 the three headers.
+// every 2xx and on the refusal of their rate (a 429; a 503 on PostHog's routes, which answer a
+// 429 so); every 429 and 503 documents Retry-After, every 429 the three headers.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
@@ -77,7 +78,7 @@ async function spentRate(
 }
 
 describe('the rate limits in the OpenAPI document', () => {
-  test('the operations that spend a rate document X-RateLimit-* on their 2xx and 429', async () => {
+  test('the operations that spend a rate document X-RateLimit-* on 2xx and 429', async () => {
     const ada = await signUp(t, 'ada-rates@example.com');
     await makeProject(t, ada.access_token, 'docs');
     const write = await makeKey(t, ada.access_token, 'docs', 'write');
@@ -95,7 +96,9 @@ describe('the rate limits in the OpenAPI document', () => {
     for (const { method, path, op, at } of operations()) {
       if (WEBSOCKETS.includes(at)) continue;
       const answers = Object.entries(op.responses ?? {});
-      const charged = answers.filter(([s]) => s.startsWith('2') || s === '429');
+      // A rate's refusal is a 429, or a 503 where there is none (PostHog's).
+      const refusal = answers.some(([s]) => s === '429') ? '429' : '503';
+      const charged = answers.filter(([s]) => s.startsWith('2') || s === refusal);
       const limit = (a: Answer) => a.headers?.['X-RateLimit-Limit']?.description ?? '';
       const has = (a: Answer) => RATE_HEADERS.every((h) => a.headers?.[h]?.schema !== undefined);
       if (charged.every(([, a]) => has(a)) && answers.some(([s]) => s.startsWith('2'))) {
@@ -139,5 +142,29 @@ describe('the rate limits in the OpenAPI document', () => {
     // The answer of a limit that is no key's or user's rate (here the login's).
     const login = spec.paths['/api/v1/auth/login']?.post?.responses?.['429'];
     expect(login?.headers?.['X-RateLimit-Limit']?.description).toContain('refused the request');
+  });
+
+  test("PostHog's refusal of the write rate is a 503 with the headers it documents", async () => {
+    const one = { perSecond: 1, burst: 1 };
+    const app = await makeAuthApp({ auth: { rates: { ...defaultAuthOptions.rates, write: one } } });
+    try {
+      const ada = await signUp(app, 'ada-posthog@example.com');
+      await makeProject(app, ada.access_token, 'docs');
+      const write = await makeKey(app, ada.access_token, 'docs', 'write');
+      const capture = () =>
+        app.call('POST', '/capture/', {
+          body: { api_key: write.key, event: 'signup', distinct_id: 'u1' },
+        });
+      expect((await capture()).status).toBe(200);
+      const refused = await capture();
+      expect(refused.status).toBe(503);
+      const documented = spec.paths['/capture/']?.post?.responses?.['503']?.headers ?? {};
+      for (const header of ['Retry-After', ...RATE_HEADERS]) {
+        expect({ header, sent: refused.headers.has(header) }).toEqual({ header, sent: true });
+        expect(Object.keys(documented)).toContain(header);
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
