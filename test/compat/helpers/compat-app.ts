@@ -19,14 +19,18 @@ export { T0 };
 export interface CompatApp {
   engine: Engine;
   clock: ManualClock;
+  dataDir: string;
   deps: AppDeps;
   handle(request: Request): Promise<Response>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string, headers?: Record<string, string>): Promise<Response>;
   /** GET and parse JSON, failing the test on a non-200. */
   getJson<T = Record<string, unknown>>(path: string): Promise<T>;
-  /** Closes the engine and opens a new one over the same directory (a clean restart). */
-  restart(): Promise<void>;
+  /**
+   * Closes the engine and opens a new one over the same directory (a clean restart);
+   * `whileStopped` runs in between, e.g. to leave the files as a crash would.
+   */
+  restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,6 +86,7 @@ export async function makeCompatApp(options: CompatAppOptions = {}): Promise<Com
       return current.deps;
     },
     clock,
+    dataDir: dir,
     handle,
     get,
     post(path, body, headers = {}) {
@@ -99,8 +104,9 @@ export async function makeCompatApp(options: CompatAppOptions = {}): Promise<Com
       if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
       return (await res.json()) as T;
     },
-    async restart() {
+    async restart(whileStopped) {
       await current.engine.close();
+      whileStopped?.();
       current = await build();
     },
     async close() {
