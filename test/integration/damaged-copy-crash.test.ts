@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { DAMAGED_COPY_FAULT_POINTS } from '../../src/storage/index.ts';
 import { decodeFrame, framesFrom } from '../../src/storage/wal-frame.ts';
 import { killServers, startServer } from '../helpers/server.ts';
+import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const temps: (() => void)[] = [];
@@ -22,19 +23,6 @@ afterAll(() => {
 const SLOW = { FLUSH_INTERVAL: '1h' };
 const USER = { email: 'ada@x.io', password: 'correct horse 1' };
 const MARKER = 'acme-person-secret';
-
-async function call(url: string, method: string, route: string, body?: unknown, token?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-  return fetch(`${url}${route}`, init);
-}
-
-async function signIn(url: string): Promise<string> {
-  const login = await call(url, 'POST', '/api/v1/auth/login', USER);
-  expect(login.status).toBe(200);
-  return ((await login.json()) as { access_token: string }).access_token;
-}
 
 /** One request, so one log record. */
 async function send(url: string, tenant: string, id: string, user: string, marker = '') {
@@ -52,7 +40,7 @@ async function setUp(dataDir: string): Promise<{ copy: string; damaged: Buffer }
   const first = await startServer(dataDir, SLOW);
   const { url } = first;
   expect((await call(url, 'POST', '/api/v1/auth/register', USER)).status).toBe(201);
-  const token = await signIn(url);
+  const token = await signIn(url, USER);
   for (const id of ['acme', 'globex']) {
     const made = await call(url, 'POST', '/api/v1/projects', { id, name: id }, token);
     expect(made.status).toBe(201);
@@ -99,7 +87,7 @@ describe('a damaged log copy rewritten in a server killed with SIGKILL', () => {
         const { copy, damaged } = await setUp(temp.dir);
         const doomed = await startServer(temp.dir, { ...SLOW, FAULT_POINT: point });
         expect(recordIds(copy)).toEqual(['a1', 'g1']); // the start kept the copy
-        await start(doomed.url, await signIn(doomed.url)).catch(() => null); // killed meanwhile
+        await start(doomed.url, await signIn(doomed.url, USER)).catch(() => null); // killed meanwhile
         await doomed.exited;
         expect(doomed.proc.signalCode).toBe('SIGKILL');
         if (point === 'copies:after-write') {
@@ -109,7 +97,7 @@ describe('a damaged log copy rewritten in a server killed with SIGKILL', () => {
 
         const again = await startServer(temp.dir, SLOW);
         try {
-          const token = await signIn(again.url);
+          const token = await signIn(again.url, USER);
           for (let i = 0; kind === 'erasure'; i++) {
             const res = await call(
               again.url,

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ERASURE_FAULT_POINTS } from '../../src/storage/index.ts';
 import { killServers, startServer } from '../helpers/server.ts';
+import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const temps: (() => void)[] = [];
@@ -20,19 +21,6 @@ const FAST = { FLUSH_INTERVAL: '100ms' };
 /** Nothing flushes on its own while the erasure is asked for: the hot tier holds events. */
 const SLOW = { FLUSH_INTERVAL: '1h' };
 const USER = { email: 'ada@x.io', password: 'correct horse 1' };
-
-async function call(url: string, method: string, route: string, body?: unknown, token?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-  return fetch(`${url}${route}`, init);
-}
-
-async function signIn(url: string): Promise<string> {
-  const login = await call(url, 'POST', '/api/v1/auth/login', USER);
-  expect(login.status).toBe(200);
-  return ((await login.json()) as { access_token: string }).access_token;
-}
 
 /** A tenant's event ids, sorted, through the SQL endpoint (repeats would show). */
 async function idsOf(url: string, tenant: string): Promise<string[]> {
@@ -67,7 +55,7 @@ async function setUp(dataDir: string): Promise<void> {
   try {
     const { url } = first;
     expect((await call(url, 'POST', '/api/v1/auth/register', USER)).status).toBe(201);
-    const token = await signIn(url);
+    const token = await signIn(url, USER);
     for (const id of ['acme', 'globex']) {
       expect((await call(url, 'POST', '/api/v1/projects', { id, name: id }, token)).status).toBe(
         201,
@@ -95,7 +83,7 @@ async function checkErased(dataDir: string): Promise<void> {
   const again = await startServer(dataDir, FAST);
   try {
     const { url } = again;
-    const token = await signIn(url);
+    const token = await signIn(url, USER);
     let list: { status: string; events_erased: number }[] = [];
     for (let i = 0; list[0]?.status !== 'done'; i++) {
       if (i > 400) throw new Error(`the erasure never ended: ${JSON.stringify(list)}`);
@@ -128,7 +116,7 @@ describe('an erasure in a server killed with SIGKILL', () => {
       ]);
       expect(await idsOf(url, 'acme')).toHaveLength(5); // the hot rows loaded too
       await send(url, 'acme', [['a-k3', 'u2']]);
-      const token = await signIn(url);
+      const token = await signIn(url, USER);
       await call(url, 'POST', '/api/v1/projects/acme/erasures', { user_id: 'u1' }, token).catch(
         () => null, // killed before it answered (the steps of its acceptance)
       );
@@ -149,7 +137,7 @@ describe('an erasure in a server killed with SIGKILL', () => {
       ['a-k2', 'u2'],
       ['a-k3', 'u2'],
     ]);
-    const token = await signIn(url);
+    const token = await signIn(url, USER);
     const res = await call(url, 'POST', '/api/v1/projects/acme/erasures', { user_id: 'u1' }, token);
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DELETE_FAULT_POINTS } from '../../src/storage/index.ts';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
+import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const temps: (() => void)[] = [];
@@ -17,22 +18,7 @@ afterAll(() => {
 
 const FAST = { FLUSH_INTERVAL: '100ms' };
 const PASSWORD = 'correct horse 1';
-
-async function call(url: string, method: string, route: string, body?: unknown, token?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-  return fetch(`${url}${route}`, init);
-}
-
-async function signIn(url: string): Promise<string> {
-  const login = await call(url, 'POST', '/api/v1/auth/login', {
-    email: 'ada@x.io',
-    password: PASSWORD,
-  });
-  expect(login.status).toBe(200);
-  return ((await login.json()) as { access_token: string }).access_token;
-}
+const USER = { email: 'ada@x.io', password: PASSWORD };
 
 /** Events (count, distinct ids) of a tenant, through the SQL endpoint. */
 async function countOf(url: string, tenant: string): Promise<[number, number]> {
@@ -58,7 +44,7 @@ async function setUp(server: RunningServer, dataDir: string): Promise<string> {
   const { url } = server;
   const user = { email: 'ada@x.io', password: PASSWORD };
   expect((await call(url, 'POST', '/api/v1/auth/register', user)).status).toBe(201);
-  const token = await signIn(url);
+  const token = await signIn(url, USER);
   for (const id of ['acme', 'globex']) {
     const res = await call(url, 'POST', '/api/v1/projects', { id, name: id }, token);
     expect(res.status).toBe(201);
@@ -81,7 +67,7 @@ async function checkDeleted(dataDir: string): Promise<void> {
     expect(await countOf(again.url, 'acme')).toEqual([0, 0]);
     expect(await countOf(again.url, 'globex')).toEqual([3, 3]);
     expect(tenantDirs(dataDir)).toEqual(['tenant=globex']);
-    const token = await signIn(again.url);
+    const token = await signIn(again.url, USER);
     const gone = await call(again.url, 'GET', '/api/v1/projects/acme', undefined, token);
     expect(gone.status).toBe(404);
     // The id is free again, and starts empty.
