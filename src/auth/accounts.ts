@@ -151,15 +151,9 @@ export class AccountService {
     }
   }
 
-  /** Ends the session of a refresh token, or of the access token's session. */
-  logout(refreshToken: string | null, principal: Principal | null): void {
-    const now = this.now();
-    if (refreshToken !== null && this.deps.sessions.revokeByToken(refreshToken, now)) return;
-    if (principal !== null) {
-      this.deps.sessions.revoke(principal.sessionId, 'logout', now);
-      return;
-    }
-    throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
+  /** Ends the session `principal` signed in with (Umami's logout: its access token's). */
+  endSession(principal: Principal): void {
+    this.deps.sessions.revoke(principal.sessionId, 'logout', this.now());
   }
 
   /**
@@ -170,7 +164,7 @@ export class AccountService {
    * names one session, the one its holder signed in to, so nobody else's ends. Idempotent: a
    * token whose session has ended already is answered as at first (a lost answer is retried).
    */
-  logoutTokens(refreshToken: string | null, accessToken: string | null): void {
+  logout(refreshToken: string | null, accessToken: string | null): void {
     const now = this.now();
     if (refreshToken !== null && this.deps.sessions.revokeByToken(refreshToken, now)) return;
     if (accessToken === null) {

@@ -47,10 +47,7 @@ export class DamagedCopies {
 
   /** The copies there are now, by file name. */
   names(): string[] {
-    return fs
-      .readdirSync(this.dir)
-      .filter((n) => COPY_PATTERN.test(n))
-      .sort();
+    return copiesAmong(fs.readdirSync(this.dir));
   }
 
   /**
@@ -76,7 +73,7 @@ export class DamagedCopies {
     if (temps.length > 0) await fsyncPathAsync(this.dir);
     const needle = Buffer.from(needleOf(what), 'utf8');
     const unreadable: string[] = [];
-    for (const name of names.filter((n) => COPY_PATTERN.test(n)).sort()) {
+    for (const name of copiesAmong(names)) {
       const file = path.join(this.dir, name);
       const data = await fs.promises.readFile(file);
       if (!data.includes(needle)) continue; // no record of theirs, nor their id at all
@@ -102,6 +99,11 @@ export class DamagedCopies {
     await fsyncPathAsync(path.dirname(file));
     this.fault('copies:after-rename');
   }
+}
+
+/** The names of copies among a directory's `names`, in order. */
+function copiesAmong(names: readonly string[]): string[] {
+  return names.filter((n) => COPY_PATTERN.test(n)).sort();
 }
 
 /**

@@ -91,7 +91,7 @@ export function umamiAuthRoutes(deps: AppDeps) {
       if (error instanceof AppError && error.status === 401) throw umamiUnauthorized(error);
       throw error;
     }
-    auth.accounts.logout(null, principal);
+    auth.accounts.endSession(principal);
     return json({ ok: true }, 200, NO_STORE_HEADERS);
   });
   return new Elysia({ tags: ['compatibility'] })

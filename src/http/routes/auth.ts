@@ -177,7 +177,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
       '/logout',
       async ({ request }) => {
         const refreshToken = refreshTokenOf(await readAccountBody(request, { form: true }), false);
-        auth.accounts.logoutTokens(refreshToken, bearerOf(request));
+        auth.accounts.logout(refreshToken, bearerOf(request));
         return new Response(null, { status: 204 });
       },
       {
