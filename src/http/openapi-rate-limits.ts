@@ -1,8 +1,9 @@
 // The response headers of the rate limits in the OpenAPI document, so a client generated from
 // it can read them: Retry-After on every 429 and 503 (errors.ts errorResponse and compat's
 // errorHeaders send it with each), and X-RateLimit-Limit/Remaining/Reset (auth/rate-limit.ts
-// rateLimitHeaders) on the answers of a request that spends a key's, an alias's or a user's
-// rate (the resolver charges it: auth/resolver.ts) and on every 429 of a limit. Doc only.
+// rateLimitHeaders) on every answer of a request that spends a key's, an alias's or a user's
+// rate once it is charged (auth/resolver.ts, with the credential's check: its later refusals,
+// a 422 or a 404, keep them) and on every 429 of a limit. Doc only.
 
 import type { OpenAPIV3 } from 'openapi-types';
 
@@ -37,6 +38,11 @@ export function spentRateOf(method: string, path: string): SpentRate | null {
   }
   return null;
 }
+
+const ONCE_CHARGED =
+  'Sent on every answer once the credential is checked and the request charged (a later ' +
+  'refusal, a 404 or a 422, too); an answer before that (a 401, a body refused before its ' +
+  'tenant is known) has none.';
 
 const REQUIRED_ONLY =
   "Sent with AUTH_MODE=required only (open mode's tenancy charges no key's or user's rate).";
@@ -74,7 +80,7 @@ function rateLimitHeaderDocs(bucket: string, note = ''): Record<string, OpenAPIV
 export function spentRateHeaders(rate: SpentRate) {
   return rateLimitHeaderDocs(
     'the bucket the request was charged to (charged to none, the first that refused it)',
-    ` ${RATE_OF[rate]} ${REQUIRED_ONLY}`,
+    ` ${RATE_OF[rate]} ${REQUIRED_ONLY} ${ONCE_CHARGED}`,
   );
 }
 
@@ -88,18 +94,14 @@ function withHeaders(answer: Answer, headers: Record<string, OpenAPIV3.HeaderObj
   return { ...answer, headers: { ...answer.headers, ...headers } };
 }
 
-/**
- * The status a rate's refusal is answered with: 429, or 503 on a route that documents no 429
- * (PostHog's: posthog-js drops a request answered 429 and resends one answered 503).
- */
-function refusalStatusOf(statuses: string[]): string {
-  return statuses.includes('429') ? '429' : '503';
-}
+/** An answer that charges no rate: the credential was not accepted. */
+const UNAUTHENTICATED = '401';
 
 /**
  * Puts the rate limits' headers on `doc`'s answers (in place, idempotent): Retry-After on each
- * 429 and 503, X-RateLimit-* on each 429, and on the 2xx and the refusal (refusalStatusOf) of
- * each operation spending a rate.
+ * 429 and 503, X-RateLimit-* on each 429 and on every answer but the 401 of each operation
+ * spending a rate (its refusal too: a 429, or PostHog's 503, as posthog-js drops a request
+ * answered 429 and resends one answered 503).
  */
 export function documentRateLimits(doc: Document): void {
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
@@ -107,15 +109,12 @@ export function documentRateLimits(doc: Document): void {
       if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
       const rate = spentRateOf(method, path);
       const spent = rate === null ? null : spentRateHeaders(rate);
-      const refusal = refusalStatusOf(Object.keys(op.responses));
       for (const [status, answer] of Object.entries(op.responses)) {
         if (typeof answer !== 'object' || answer === null || '$ref' in answer) continue;
         let headers: Record<string, OpenAPIV3.HeaderObject> = {};
         if (status === '429' || status === '503') headers['Retry-After'] = RETRY_AFTER_HEADER;
         if (status === '429') headers = { ...headers, ...REFUSING_LIMIT_HEADERS };
-        if (spent !== null && (status.startsWith('2') || status === refusal)) {
-          headers = { ...headers, ...spent };
-        }
+        if (spent !== null && status !== UNAUTHENTICATED) headers = { ...headers, ...spent };
         if (Object.keys(headers).length === 0) continue;
         op.responses[status] = withHeaders(answer as Answer, headers);
       }

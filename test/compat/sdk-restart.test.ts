@@ -15,6 +15,8 @@ import { makeTempDir } from '../helpers/temp-dir.ts';
 afterEach(killServers);
 
 const PASSWORD = 'correct horse 1';
+/** posthog-node's tries of a batch the stop cut: 300 ms apart, ~15 s for the restart. */
+const POSTHOG_RETRIES = 50;
 
 async function call(url: string, method: string, route: string, body?: unknown, token?: string) {
   return fetch(`${url}${route}`, {
@@ -56,11 +58,14 @@ describe('a server stopped while SDK batches are in flight, started again', () =
       try {
         const host = server.url;
         const analytics = new Analytics({ writeKey: 'wk', host, flushAt: 5, flushInterval: 20 });
+        // posthog-node gives up after fetchRetryCount tries (default 3, 300 ms apart: ~1 s),
+        // less than a restart takes on a loaded host; Segment's 10 back off up to a minute.
         const posthog = new PostHog('phc_key', {
           host,
           flushAt: 5,
           flushInterval: 20,
           fetchRetryDelay: 300,
+          fetchRetryCount: POSTHOG_RETRIES,
         });
         const delivered = new Set<string>();
         const failed: string[] = [];

@@ -3,7 +3,8 @@
 // example sent (the examples' write key replaced by the real one), and an operation whose
 // answer carries X-RateLimit-* spends a rate. Exactly those document the three headers on
 // every 2xx and on the refusal of their rate (a 429; a 503 on PostHog's routes, which answer a
-// 429 so); every 429 and 503 documents Retry-After, every 429 the three headers.
+// 429 so), and on what they answer a body they refuse once charged (sent `{}`: a 422, a 400…);
+// every 429 and 503 documents Retry-After, every 429 the three headers.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
@@ -77,8 +78,23 @@ async function spentRate(
   return null;
 }
 
+/**
+ * The status `method` `path` answers an empty object for a body with `key`, when that answer
+ * carries X-RateLimit-* (the body refused once the request was charged); else null.
+ */
+async function chargedRefusal(method: string, path: string, key: string) {
+  const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => pathValue(name));
+  const res = await t.call(method.toUpperCase(), url, {
+    token: key,
+    text: '{}',
+    headers: { 'content-type': 'application/json' },
+  });
+  await res.arrayBuffer();
+  return res.headers.has('x-ratelimit-limit') && res.status >= 400 ? String(res.status) : null;
+}
+
 describe('the rate limits in the OpenAPI document', () => {
-  test('the operations that spend a rate document X-RateLimit-* on 2xx and 429', async () => {
+  test('the operations that spend a rate document X-RateLimit-* on what they answer once charged', async () => {
     const ada = await signUp(t, 'ada-rates@example.com');
     await makeProject(t, ada.access_token, 'docs');
     const write = await makeKey(t, ada.access_token, 'docs', 'write');
@@ -93,6 +109,8 @@ describe('the rate limits in the OpenAPI document', () => {
     const sent: string[] = [];
     const documented: string[] = [];
     const misnamed: string[] = [];
+    const refusedOnceCharged: string[] = [];
+    const undocumented: string[] = [];
     for (const { method, path, op, at } of operations()) {
       if (WEBSOCKETS.includes(at)) continue;
       const answers = Object.entries(op.responses ?? {});
@@ -107,6 +125,14 @@ describe('the rate limits in the OpenAPI document', () => {
       const rate = await spentRate(method, path, op, [write.key, read.key]);
       if (rate === null) continue;
       sent.push(at);
+      if (op.requestBody !== undefined) {
+        const status = await chargedRefusal(method, path, rate === 'WRITE' ? write.key : read.key);
+        if (status !== null) {
+          refusedOnceCharged.push(at);
+          const answer = op.responses?.[status];
+          if (answer === undefined || !has(answer)) undocumented.push(`${at} ${status}`);
+        }
+      }
       // Each documented header names the rate the request was charged to.
       const named = charged.every(([, a]) => limit(a).includes(`RATE_${rate}_PER_SECOND`));
       if (!named) misnamed.push(`${at}: not RATE_${rate}_*`);
@@ -114,6 +140,8 @@ describe('the rate limits in the OpenAPI document', () => {
     expect(documented).toEqual(sent);
     expect(misnamed).toEqual([]);
     expect(sent.length).toBeGreaterThan(60);
+    expect(undocumented).toEqual([]);
+    expect(refusedOnceCharged.length).toBeGreaterThan(10);
     // A live socket's handshake spends the read rate (routes/live.ts): its 429 says so.
     for (const at of WEBSOCKETS) {
       const [method = '', path = ''] = at.split(' ');
