@@ -25,6 +25,9 @@ afterAll(async () => {
   data.remove();
 });
 
+/** How long Swagger UI may take to render the document's operations. */
+const SWAGGER_RENDER_MS = 60_000;
+
 describe('/openapi in Chromium, offline', () => {
   test('renders every tag and the native ingest operation from local files only', async () => {
     const origin = new URL(server.url).origin;
@@ -39,7 +42,9 @@ describe('/openapi in Chromium, offline', () => {
     const errors: string[] = [];
     tab.on('pageerror', (error) => errors.push(error.message));
     await tab.goto(`${origin}/openapi`);
-    await tab.waitForSelector('.opblock-tag-section', { timeout: 20_000 });
+    // Swagger UI renders every operation of the document at once: 20 s was short on a loaded
+    // host (two files at a time).
+    await tab.waitForSelector('.opblock-tag-section', { timeout: SWAGGER_RENDER_MS });
     expect(await tab.textContent('.info .title')).toContain('Tally');
     const tags = await tab.$$eval('.opblock-tag', (nodes) =>
       nodes.map((n) => n.getAttribute('data-tag')),
