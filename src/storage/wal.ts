@@ -22,6 +22,7 @@ import {
   type WalRecord,
   walFileName,
 } from './wal-replay.ts';
+import { LogSyncs } from './wal-syncs.ts';
 
 export type { WalDamage, WalRecord };
 export { WalDiskFullError, WalFileDeletedError };
@@ -50,8 +51,8 @@ export class WriteAheadLog {
   /** Highest seq whose frame is written (in the page cache, not necessarily durable). */
   private writtenSeq: number;
   private writing = false;
-  /** The fdatasyncs of the log running now (see `sync`). */
-  private readonly syncing = new Set<Promise<void>>();
+  /** The log's fdatasyncs, and whether one failed (see wal-syncs.ts). */
+  private readonly syncs = new LogSyncs();
   private closed = false;
   private readonly io: FileIo;
   /** Why the log takes no more appends: a failed rotation's file could not be removed. */
@@ -153,7 +154,7 @@ export class WriteAheadLog {
   private async cutBack(writeError: unknown): Promise<void> {
     try {
       this.io.truncate(this.fd, this.fileBytes);
-      await this.fdatasync(this.fd);
+      await this.syncs.run(this.fd);
     } catch (error) {
       throw new Error(
         `the write-ahead log could not be cut back after a write found no room (${String(error)})`,
@@ -170,27 +171,9 @@ export class WriteAheadLog {
   async sync(): Promise<void> {
     const fd = this.fd;
     if (this.options.durability === 'fsync') {
-      await this.fdatasync(fd);
-      // Linux reports a writeback error once per open file, to whichever fdatasync checks
-      // first: of two in flight on this descriptor (overlapping groups, or a cut's), the other
-      // may get the EIO of this group's pages while this one got 0. So this group's bytes are
-      // durable only once every fdatasync still in flight succeeded too.
-      await Promise.all(this.syncing);
+      await this.syncs.durable(fd); // and no other fdatasync of the log failed (see there)
     }
     this.ensureLinked(fd);
-  }
-
-  /** fdatasync(2) of `fd`, counted in `syncing` while it runs. */
-  private fdatasync(fd: number): Promise<void> {
-    const sync = new Promise<void>((resolve, reject) => {
-      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-    });
-    this.syncing.add(sync);
-    const done = () => {
-      this.syncing.delete(sync);
-    };
-    sync.then(done, done);
-    return sync;
   }
 
   /**
@@ -235,9 +218,9 @@ export class WriteAheadLog {
    * file that is no longer the newest.
    */
   syncBeforeRotation(force = false): Promise<void> {
-    if (force) return this.fdatasync(this.fd);
+    if (force) return this.syncs.run(this.fd);
     if (this.options.durability !== 'os' || !this.full) return Promise.resolve();
-    return this.fdatasync(this.fd);
+    return this.syncs.run(this.fd);
   }
 
   /**

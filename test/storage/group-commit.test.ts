@@ -215,15 +215,7 @@ describe('GroupCommitter', () => {
     const { committer, wal, fatal } = setup();
     const syncs = holdFdatasyncs();
     try {
-      const settledAs: string[] = [];
-      const submitNext = (name: string) => {
-        const o = admitted(committer, Buffer.from(name), 1);
-        if (o.kind !== 'queued') throw new Error('full');
-        return o.committed.then(
-          () => settledAs.push(`${name}:acked`),
-          () => settledAs.push(`${name}:refused`),
-        );
-      };
+      const { settledAs, submitNext } = settling(committer);
       const a = submitNext('a');
       await until(() => syncs.held.length === 1);
       const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
@@ -234,6 +226,31 @@ describe('GroupCommitter', () => {
       syncs.release(1, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       await Promise.all([a, b]);
       expect(settledAs.sort()).toEqual(['a:refused', 'b:refused']);
+      expect(fatal).toHaveLength(1);
+    } finally {
+      syncs.restore();
+      wal.close();
+    }
+  });
+
+  test('a group whose sync returns 0 after an overlapping one failed is not acknowledged', async () => {
+    // The other order of the test above: the later group's fdatasync reports the EIO (of the
+    // earlier group's pages, maybe) and ends first; the earlier one's 0 that comes after it
+    // says nothing of its pages either.
+    const { committer, wal, fatal } = setup();
+    const syncs = holdFdatasyncs();
+    try {
+      const { settledAs, submitNext } = settling(committer);
+      const a = submitNext('a');
+      await until(() => syncs.held.length === 1);
+      const b = submitNext('b');
+      await until(() => syncs.held.length === 2);
+      syncs.release(1, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await b;
+      expect(settledAs).toEqual(['b:refused']);
+      syncs.release(0, null);
+      await a;
+      expect(settledAs).toEqual(['b:refused', 'a:refused']);
       expect(fatal).toHaveLength(1);
     } finally {
       syncs.restore();
@@ -253,6 +270,20 @@ describe('GroupCommitter', () => {
     expect(committer.submit(Buffer.from('y'), 1, { events: 0, bytes: 0 }).kind).toBe('refused');
   });
 });
+
+/** Submits one-record groups by name, and how each settled (`a:acked`, `b:refused`), in order. */
+function settling(committer: GroupCommitter) {
+  const settledAs: string[] = [];
+  const submitNext = (name: string) => {
+    const o = admitted(committer, Buffer.from(name), 1);
+    if (o.kind !== 'queued') throw new Error('full');
+    return o.committed.then(
+      () => settledAs.push(`${name}:acked`),
+      () => settledAs.push(`${name}:refused`),
+    );
+  };
+  return { settledAs, submitNext };
+}
 
 /** Waits for `condition` (real fsyncs: up to 10 s on a busy machine). */
 async function until(condition: () => boolean): Promise<void> {
