@@ -165,10 +165,13 @@ describe('README Quick start: the files it names', () => {
     devDependencies: Record<string, string>;
   };
 
-  test('npm scripts: start, test, check (biome + tsc + bun test), test:e2e, crash:soak', () => {
+  test('npm scripts: start, test, check (biome + tsc + npm test), test:e2e, crash:soak', () => {
     expect(pkg.scripts.start).toBe('bun src/main.ts');
-    expect(pkg.scripts.test).toStartWith('bun test');
-    expect(pkg.scripts.check).toMatch(/^biome check \. && tsc --noEmit .* && bun test/);
+    // Two files at a time, the slowest first, by the times test:timings writes.
+    expect(pkg.scripts.test).toStartWith('bun test --timeout 60000 --parallel=2 ');
+    expect(pkg.scripts.test).toContain('--timings=test/timings.json');
+    expect(pkg.scripts['test:timings']).toContain('--timings=test/timings.json --update-timings');
+    expect(pkg.scripts.check).toMatch(/^biome check \. && tsc --noEmit .* && bun run test$/);
     expect(pkg.scripts['test:e2e']).toContain('test/e2e');
     expect(pkg.scripts['crash:soak']).toBe('bun test/integration/crash-soak.ts');
     // Bun comes as a dev dependency, so `npm install` on a machine with only Node brings it.
@@ -189,7 +192,7 @@ describe('README Quick start: the files it names', () => {
   test('.ci/run installs chromium and wrk, runs the gate and the browser suite', () => {
     const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
     expect(ci).toContain('apt-get install -y -qq chromium wrk');
-    for (const step of ['npx biome check .', 'npx tsc --noEmit', '"$BUN" test ', 'test/e2e']) {
+    for (const step of ['npx biome check .', 'npx tsc --noEmit', '"$BUN" run test ', 'test/e2e']) {
       expect([step, ci.includes(step)]).toEqual([step, true]);
     }
   });
