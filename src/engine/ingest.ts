@@ -239,7 +239,7 @@ export class Ingestor {
       if (!actor.hasRoom(indexes.length, bytesOf(indexes))) {
         return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
-      const full = this.hotShareRefusal(tenant);
+      const full = this.hotShareRefusal(tenant, actor);
       if (full !== null) return full;
       actors.push(actor);
     }
@@ -256,13 +256,24 @@ export class Ingestor {
    * done; divided by the tenants holding events alone, a few flooding together would fill the
    * budget meanwhile and have every tenant, the newcomer too, refused 503 until then. A lone
    * tenant's part is half, so the others, idle or flushed, find the last quarter.
+   * Both the tier and the tenant count their events in flight (in an actor's mailbox or being
+   * committed) as the hot bytes they will be once committed. Counting committed bytes alone, a
+   * tenant's batches sent at once would all pass before the first was committed, and a burst
+   * would bring on no pressure until it had filled the budget. The tier's are every actor's
+   * (the registry keeps their sum), not the commit queue's admitted room: that is given back
+   * when an actor submits its tick, before the events are durable. The request being checked
+   * is not counted: a tenant holding nothing gets it in, and one larger than a part is taken
+   * while its tenant holds less (its next ones then wait for a flush), never refused for ever.
    * One comparison when there is no pressure, and map lookups when there is: no scan.
+   * `actor`: the tenant's, when the caller has it (else the resident one, none started).
    */
-  private hotShareRefusal(tenant: string): Refusal | null {
+  private hotShareRefusal(tenant: string, actor?: TenantActor): Refusal | null {
     const hot = this.store.hot;
     const max = this.limits.hotBytesMax;
-    if (hot.bytes < max * tenantShareLimits.hotPressureShare) return null;
-    const held = hot.bytesOf(tenant);
+    const all = hot.bytes + hot.memoryOf(this.registry.inFlightBytes);
+    if (all < max * tenantShareLimits.hotPressureShare) return null;
+    const inFlight = hot.memoryOf((actor ?? this.registry.peek(tenant))?.inFlightBytes ?? 0);
+    const held = hot.bytesOf(tenant) + inFlight;
     // A tenant holding none is not among hot.tenants: its part is then over zero, and its
     // first events are let in (held is 0); only the budget itself full refuses them.
     const sharing = hot.tenants + 1;
@@ -270,12 +281,13 @@ export class Ingestor {
     if (held <= part) return null;
     const holding =
       hot.tenants === 1 ? 'the one holding events' : `the ${hot.tenants} holding events`;
+    const flying = inFlight > 0 ? ` (${inFlight} of them in flight)` : '';
     return {
       kind: 'tenant_full',
       reason:
-        `tenant ${tenant} holds ${held} bytes of the in-memory event budget while flushing is ` +
-        `behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ${sharing} tenants: ` +
-        `${holding} and one to come)`,
+        `tenant ${tenant} holds ${held} bytes${flying} of the in-memory event budget while ` +
+        `flushing is behind, more than its part (${part} bytes: HOT_BYTES_MAX ${max} ÷ ` +
+        `${sharing} tenants: ${holding} and one to come)`,
     };
   }
 

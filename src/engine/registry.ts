@@ -8,7 +8,7 @@ import type { Clock } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import { type RollupLimits, rebuildRollups, TenantRollups } from './rollups.ts';
-import { TenantActor } from './tenant-actor.ts';
+import { type InFlightBytes, TenantActor } from './tenant-actor.ts';
 import type { Ticker } from './ticker.ts';
 
 export interface RegistryOptions {
@@ -39,6 +39,12 @@ export class ActorRegistry {
    * have nothing in flight, busy or watched, so the rebuild is retried.
    */
   private readonly failed = new WeakSet<TenantActor>();
+  /**
+   * Every actor's bytes in flight, kept as they change: ingest asks under hot-tier pressure,
+   * and a sum over the actors would be a scan. An actor dropped with events in flight (a
+   * deleted tenant's is drained first) still takes its bytes away when they are answered.
+   */
+  private readonly inFlight: InFlightBytes = { bytes: 0 };
 
   constructor(
     private readonly store: EventStore,
@@ -91,6 +97,7 @@ export class ActorRegistry {
         ticker: this.ticker,
         mailboxEventsMax: this.options.mailboxEventsMax,
         mailboxBytesMax: this.options.mailboxBytesMax,
+        inFlight: this.inFlight,
         onFatal: this.options.onFatal,
       },
       ready,
@@ -155,6 +162,11 @@ export class ActorRegistry {
       return;
     }
     void actor.drained().then(() => this.rebuild(tenant));
+  }
+
+  /** The encoded bytes of every tenant's events in flight (see TenantActor.inFlightBytes). */
+  get inFlightBytes(): number {
+    return this.inFlight.bytes;
   }
 
   /** The resident actor of a tenant, without creating one. */

@@ -32,6 +32,11 @@ interface Submission {
   resolve: (outcome: ActorOutcome) => void;
 }
 
+/** Encoded bytes of every actor's events accepted and not yet answered: the node's in flight. */
+export interface InFlightBytes {
+  bytes: number;
+}
+
 export interface ActorDeps {
   store: EventStore;
   dedup: DedupIndex;
@@ -41,6 +46,8 @@ export interface ActorDeps {
   mailboxEventsMax: number;
   /** Encoded bytes in the mailbox at most (less than the commit queue's bound; see limits). */
   mailboxBytesMax: number;
+  /** Shared by every actor of the registry; each adds and takes away its pendingBytes' changes. */
+  inFlight: InFlightBytes;
   /**
    * Told of a failure after a commit was durable (making its events readable, or counting
    * them): only a restart repairs that state (see STYLE.md, errors §1).
@@ -93,6 +100,7 @@ export class TenantActor {
     }
     this.pendingEvents += events.length;
     this.pendingBytes += room.bytes;
+    this.deps.inFlight.bytes += room.bytes;
     const answered = new Promise<ActorOutcome>((resolve) => {
       this.mailbox.push({ events, lines, room, resolve });
     });
@@ -137,6 +145,16 @@ export class TenantActor {
 
   get inFlight(): number {
     return this.pendingEvents;
+  }
+
+  /**
+   * The encoded bytes of the events in flight (accepted into the mailbox, not yet answered):
+   * the hot tier holds them, duplicates aside, once committed. They are taken away a few
+   * microtasks after the commit put them there, so for that moment they count twice (never
+   * zero times).
+   */
+  get inFlightBytes(): number {
+    return this.pendingBytes;
   }
 
   /** When events last came for this tenant (the clock's ms). */
@@ -187,6 +205,7 @@ export class TenantActor {
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
       this.pendingBytes -= sub.room.bytes;
+      this.deps.inFlight.bytes -= sub.room.bytes;
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
     });
     // Waiters are rare (a deletion): the common commit allocates nothing here.

@@ -292,6 +292,11 @@ export class HotTier {
     return this.tenantBytes.get(tenant) ?? 0;
   }
 
+  /** What `jsonBytes` of JSON lines will count for in `bytes` once committed. */
+  memoryOf(jsonBytes: number): number {
+    return jsonBytes * MEMORY_PER_JSON_BYTE;
+  }
+
   /** Tenants holding events in the hot tier. */
   get tenants(): number {
     return this.tenantBytes.size;

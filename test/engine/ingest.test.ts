@@ -282,6 +282,68 @@ describe('explicit overload', () => {
     expect((await one('f1', 'again')).status).toBe(429);
   });
 
+  // Committed, the hot tier is past three quarters of its budget already, or gets there only
+  // with the flood's events in flight: either way the flood's part is what it has in flight.
+  test.each([75_000, 60_000])(
+    "a tenant's batches in flight count toward its part of the hot tier (%d bytes committed)",
+    async (filled) => {
+      // No flush runs (flushing is behind): each event holds ~1.2 KB of the 100 KB budget once
+      // committed. Four tenants fill 75 or 60 KB of it, ~19 or ~15 KB each (a part is 20 KB).
+      t = await makeTestApp({ hotBytesMax: 100_000 });
+      const app = t;
+      const hot = app.engine.store.hot;
+      const one = (tenant: string, id: string) =>
+        app.post('/api/v1/events', { event_id: id, name: 'x', tenant_id: tenant });
+      for (let i = 0; hot.bytes < filled; i++) {
+        const tenant = ['a', 'b', 'c', 'd'][i % 4] as string;
+        expect((await one(tenant, `${tenant}-${i}`)).status).toBe(202);
+      }
+      expect(hot.tenants).toBe(4);
+      // Ten batches of 3 events (~3.7 KB) sent at once: committed, the flood holds nothing while
+      // they are checked, but its part (100,000 ÷ (4 + 1)) is gone after ~6 of them in flight.
+      const openDisk = holdDisk(app);
+      const batch = (k: number) => ({
+        events: Array.from({ length: 3 }, (_, i) => ({
+          event_id: `${k}-${i}`,
+          name: 'x',
+          tenant_id: 'flood',
+        })),
+      });
+      let flood: Promise<Response>[] = [];
+      let others: Promise<Response>[] = [];
+      try {
+        flood = Array.from({ length: 10 }, (_, k) => app.post('/api/v1/events/batch', batch(k)));
+        let answered = 0;
+        for (const r of flood) void r.then(() => answered++);
+        const waiting = () => (app.engine.registry.peek('flood')?.inFlight ?? 0) / 3;
+        while (answered + waiting() < flood.length) await Bun.sleep(1);
+        expect(hot.bytesOf('flood')).toBe(0);
+        // Other tenants still get in: one holding less than its part, and one holding nothing.
+        others = [one('a', 'a-more'), one('newcomer', 'n0')];
+      } finally {
+        openDisk();
+      }
+      expect((await Promise.all(others)).map((r) => r.status)).toEqual([202, 202]);
+      const answers = await Promise.all(flood);
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.every((s) => s === 202 || s === 429)).toBe(true);
+      const accepted = statuses.filter((s) => s === 202).length;
+      expect(accepted).toBeGreaterThanOrEqual(5);
+      expect(accepted).toBeLessThanOrEqual(7);
+      const refused = answers.find((r) => r.status === 429) as Response;
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await body(refused)).toMatchObject({
+        code: 'tenant_overloaded',
+        detail: expect.stringMatching(
+          /^tenant flood holds \d+ bytes \(\d+ of them in flight\) of the in-memory event budget while flushing is behind, more than its part \(20000 bytes: HOT_BYTES_MAX 100000 ÷ 5 tenants: the 4 holding events and one to come\); retry later$/,
+        ),
+      });
+      expect(await app.count('flood')).toBe(accepted * 3);
+      // Past its part by at most its last batch taken (checked with the others in flight).
+      expect(hot.bytesOf('flood')).toBeLessThan(20_000 + 4_000);
+    },
+  );
+
   test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {
     // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
     t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });
@@ -355,13 +417,13 @@ describe('explicit overload', () => {
       })),
     });
     const actor = () =>
-      app.engine.registry.peek('default') as unknown as { inFlight: number; pendingBytes: number };
+      app.engine.registry.peek('default') as { inFlight: number; inFlightBytes: number };
     try {
       // ~150 KB: past the tenant's bound by itself, within the node's queue.
       const first = app.post('/api/v1/events/batch', batch(0, 150));
       while ((actor()?.inFlight ?? 0) === 0) await Bun.sleep(1);
-      expect(actor().pendingBytes).toBeGreaterThan(128 * 1024);
-      expect(actor().pendingBytes).toBeLessThan(200 * 1024);
+      expect(actor().inFlightBytes).toBeGreaterThan(128 * 1024);
+      expect(actor().inFlightBytes).toBeLessThan(200 * 1024);
       // ~20 KB more: room in the node's queue, none in the tenant's mailbox.
       const second = await app.post('/api/v1/events/batch', batch(1, 20));
       expect(second.status).toBe(429);
