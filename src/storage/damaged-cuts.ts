@@ -7,6 +7,8 @@
 // until the operator has recovered that copy by hand and deleted it.
 
 import type { Database } from 'bun:sqlite';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FaultHook } from './faults.ts';
 import { DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
 
@@ -14,7 +16,7 @@ import { DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
 export interface OwedCut {
   tenant: string;
   throughSeq: number;
-  /** The copies there were when the deletion was decided. */
+  /** The copies there were when the deletion was decided (less those gone since a start). */
   copies: readonly string[];
 }
 
@@ -90,5 +92,28 @@ export class DamagedCopyCuts {
       if (reason !== null) left.push({ tenant: row.tenant, reason });
     }
     return left;
+  }
+}
+
+/**
+ * Forgets, in every cut owed, the copies that are gone (the operator recovered them by hand and
+ * removed them). Called at a start before the log is opened: the copy that start may keep can
+ * take a gone one's name (damage at the same offset of the same file: the same bad sector), and
+ * it is a later copy, whose records above the deletion's seq were sent after it (a project of
+ * the same name made again), not one the deletion takes whole.
+ */
+export function forgetGoneCopies(db: Database, walDir: string): void {
+  const rows = db.query('SELECT tenant, copies FROM damaged_copy_cuts').all() as {
+    tenant: string;
+    copies: string;
+  }[];
+  for (const row of rows) {
+    const copies = JSON.parse(row.copies) as string[];
+    const left = copies.filter((name) => fs.existsSync(path.join(walDir, name)));
+    if (left.length === copies.length) continue;
+    db.query('UPDATE damaged_copy_cuts SET copies = ?1 WHERE tenant = ?2').run(
+      JSON.stringify(left),
+      row.tenant,
+    );
   }
 }

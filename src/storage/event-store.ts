@@ -11,7 +11,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from './catalog.ts';
 import { Compactor, type CompactorOptions } from './compactor.ts';
 import { countedRowsOf } from './counted-events.ts';
-import { DamagedCopyCuts } from './damaged-cuts.ts';
+import { DamagedCopyCuts, forgetGoneCopies } from './damaged-cuts.ts';
 import type { DiskStatus } from './disk.ts';
 import { HOT_TABLE, openDuckDb } from './duckdb.ts';
 import { ErasureLog } from './erasure-log.ts';
@@ -236,6 +236,7 @@ export class EventStore implements EventSource {
       durability: options.durability,
       io: options.fileIo,
     };
+    forgetGoneCopies(sqlite, walOptions.dir); // before the open keeps any new copy (see there)
     const wal = WriteAheadLog.open(
       walOptions,
       replayInto(

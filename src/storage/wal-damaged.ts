@@ -24,7 +24,8 @@ const TEMP_SUFFIX = '.erasing';
  * record, whatever its seq (the log numbered its records again from a start's cut, so a copy's
  * seqs say nothing of when they were sent against the erasure). A deleted tenant's records:
  * every one in `copies` (the copies there were when the deletion was decided: a start made
- * them, so each record in them was sent before it), and in a copy a later start kept, those at
+ * them, so each record in them was sent before it; one gone since a start is forgotten then, see
+ * forgetGoneCopies, as a later copy may take its name), and in a copy a later start kept, those at
  * or below `throughSeq` (the log numbers every record sent after the deletion above it: the
  * seq the deletion was decided at, or the flushed watermark that passed it).
  */

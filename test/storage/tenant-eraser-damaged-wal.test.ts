@@ -144,6 +144,31 @@ describe('a deletion and the damaged log bytes a start kept', () => {
   }
 });
 
+describe('a copy a later start kept under the name of one the operator removed', () => {
+  test("is cut as a later copy: the recreated project's records in it stay", async () => {
+    t = await makeTestApp();
+    await sendRecord(t, 'acme', ['a1'], 'acme-secret-5'); // damaged: the name in the damage
+    await sendRecord(t, 'globex', ['g1']);
+    await restartWithFirstRecordDamaged(t);
+    expect((await erase(t, 'acme')).filesPending).toContain(`wal/${COPY}`);
+    expect(owedCuts(t)).toEqual([{ tenant: 'acme' }]);
+
+    // The project is made again and sends; the operator recovers the copy and removes it; the
+    // same bad sector tears the log at the same offset, and that start keeps a copy of that
+    // name again, holding the new project's records (sent after the deletion).
+    const kept = 'acme-again-1';
+    await sendRecord(t, 'globex', ['g2']); // the record to be damaged
+    await sendRecord(t, 'acme', ['a2'], kept);
+    await sendRecord(t, 'globex', ['g3']);
+    const copy = path.join(t.dataDir, 'wal', COPY);
+    fs.rmSync(copy);
+    await restartWithFirstRecordDamaged(t);
+    expect(recordIds(copy)).toEqual([['a2'], ['g3']]);
+    expect(filesHolding(t.dataDir, kept)).toEqual([`wal/${COPY}`]);
+    expect(owedCuts(t)).toEqual([]);
+  });
+});
+
 describe('the copies cut of a deleted tenant', () => {
   const frame = (seq: number, tenant: string, ids: string[]) => {
     const lines = ids.map((id) => JSON.stringify({ tenant, event_id: id }));
