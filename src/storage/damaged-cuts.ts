@@ -1,15 +1,20 @@
 // A tenant's deletion and the copies of damaged log bytes a start kept (wal-damaged.ts): the
 // deletion owes a cut of the tenant's records from them. The debt is written in the SQLite
-// transaction that decides the deletion (only when there is a copy), and paid (deleted) once a
-// cut leaves no record of the tenant nor its name in any copy. A crash before that, a cut that
-// failed (an I/O error) or the tenant's name in a copy's damage (bytes that are no record, so
-// nothing can be cut from them) leaves it owed: each start cuts again and says what is left,
-// until the operator has recovered that copy by hand and deleted it.
+// transaction that decides the deletion (every deletion's, a copy there or not: a start after a
+// stop before the tenant's log file was closed may keep one holding its records), and paid
+// (deleted) once a cut leaves no record of the tenant nor its name in any copy and the log's
+// current file holds none of its records (no later start can keep a copy of them then). A crash
+// before that, a cut that failed (an I/O error), a log file not closed yet, or the tenant's name
+// in a copy's damage (bytes that are no record, so nothing can be cut from them) leaves it
+// owed: each start cuts again and says what is left (nothing of a log file not closed yet: it
+// is closed once full, or by the first flush after a start), until the operator has recovered
+// that copy by hand and deleted it.
 
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultHook } from './faults.ts';
+import type { WriteAheadLog } from './wal.ts';
 import { DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
 
 /** A deletion's cut: `tenant`'s records, as DamagedCut of kind 'tenant' takes them. */
@@ -34,14 +39,15 @@ export class DamagedCopyCuts {
     private readonly db: Database,
     walDir: string,
     fault: FaultHook,
+    /** The log: whether its current file holds a record at or below a seq. */
+    private readonly log: Pick<WriteAheadLog, 'holdsThrough'>,
   ) {
     this.copies = new DamagedCopies(walDir, fault);
   }
 
-  /** The cut a deletion of `tenant` decided at `throughSeq` owes; null when there is no copy. */
-  planned(tenant: string, throughSeq: number): OwedCut | null {
-    const copies = this.copies.names();
-    return copies.length === 0 ? null : { tenant, throughSeq, copies };
+  /** The cut a deletion of `tenant` decided at `throughSeq` owes. */
+  planned(tenant: string, throughSeq: number): OwedCut {
+    return { tenant, throughSeq, copies: this.copies.names() };
   }
 
   /**
@@ -58,7 +64,11 @@ export class DamagedCopyCuts {
       .run(cut.tenant, cut.throughSeq, JSON.stringify(cut.copies));
   }
 
-  /** Cuts `cut`'s records from the copies: null once done (paid), else why not (still owed). */
+  /**
+   * Cuts `cut`'s records from the copies: null once done (paid, or left owed while the log's
+   * current file still holds its records: a start may yet keep a copy of them), else why not
+   * (still owed).
+   */
   async pay(cut: OwedCut): Promise<string | null> {
     let unreadable: string[];
     try {
@@ -73,6 +83,7 @@ export class DamagedCopyCuts {
       const message = unreadableCopiesMessage(unreadable, "the deleted project's name");
       return `${message}; until then each start says so`;
     }
+    if (this.log.holdsThrough(cut.throughSeq)) return null;
     // A later deletion of the tenant may have replaced the debt meanwhile: that one stays.
     this.db
       .query('DELETE FROM damaged_copy_cuts WHERE tenant = ?1 AND through_seq = ?2')

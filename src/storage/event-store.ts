@@ -168,7 +168,7 @@ export class EventStore implements EventSource {
         );
       }
     };
-    const copyCuts = new DamagedCopyCuts(sqlite, path.join(options.dataDir, 'wal'), fault);
+    const copyCuts = new DamagedCopyCuts(sqlite, path.join(options.dataDir, 'wal'), fault, wal);
     const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, copyCuts, onFatal };
     this.eraser = new TenantEraser(eraser);
     this.retention = new RetentionEraser({ ...shared, retire, releaseLog });

@@ -10,9 +10,9 @@
 //   4. the log file holding its records is closed and the log files whose records are all
 //      flushed are deleted (those holding unflushed records go with the flush that passes them)
 //   5. its records are cut from the copies of damaged log bytes a start kept (wal-damaged.ts),
-//      a cut owed since step 1 (damaged-cuts.ts: written in its transaction when there is a
-//      copy); where a copy's damage holds the tenant's name, it is reported, as a file that
-//      could not be removed is, and stays owed
+//      a cut owed since step 1 (damaged-cuts.ts: written in its transaction); where a copy's
+//      damage holds the tenant's name, it is reported, as a file that could not be removed
+//      is, and stays owed (as it does while the file closed in step 4 is not)
 // After a crash past 1, the start removes the files the catalog no longer lists, replay skips
 // the tenant's records up to its tombstone's seq, and the owed cut is made, so nothing of it
 // comes back.
@@ -82,7 +82,7 @@ export class TenantEraser {
     let segments: Segment[] | null = null;
     decide(() => {
       segments = catalog.deleteTenant(tenant, throughSeq);
-      if (copyCut !== null) this.deps.copyCuts.owe(copyCut);
+      this.deps.copyCuts.owe(copyCut);
     });
     assert(segments !== null, 'a decided deletion wrote its tombstone');
     const dropped: Segment[] = segments;
@@ -104,7 +104,7 @@ export class TenantEraser {
       // Deleted all the same (replay skips the records); the files go with a later flush.
       filesPending ??= `the log files holding its records stay for now: ${String(error)}`;
     }
-    const copiesLeft = copyCut === null ? null : await this.deps.copyCuts.pay(copyCut);
+    const copiesLeft = await this.deps.copyCuts.pay(copyCut);
     if (copiesLeft !== null) filesPending = [filesPending, copiesLeft].filter(Boolean).join('; ');
     return { throughSeq, segments: dropped.length, hotEvents, filesPending };
   }

@@ -144,6 +144,28 @@ describe('a deletion and the damaged log bytes a start kept', () => {
   }
 });
 
+describe('a stop after a deletion decided with no copy, then a start that keeps one', () => {
+  test("the tenant's records that start kept in it are cut all the same", async () => {
+    t = await makeTestApp({ fault: stopOnceAt('delete:after-retire') });
+    const marker = 'acme-secret-6';
+    await sendRecord(t, 'globex', ['g0']); // the record to be damaged
+    await sendRecord(t, 'acme', ['a1'], marker);
+    await sendRecord(t, 'globex', ['g1']);
+    await expect(erase(t, 'acme')).rejects.toThrow('stopped at delete:after-retire');
+    expect(owedCuts(t)).toEqual([{ tenant: 'acme' }]);
+
+    // A start with the log whole: nothing to cut, but the file holding its records is the
+    // current one still, so the cut stays owed (without a word: no copy holds anything).
+    await t.restart();
+    expect(owedCuts(t)).toEqual([{ tenant: 'acme' }]);
+    // A start that finds that file damaged cuts it there, keeping a copy of the rest.
+    await restartWithFirstRecordDamaged(t);
+    expect(filesHolding(t.dataDir, marker)).toEqual([]);
+    expect(recordIds(path.join(t.dataDir, 'wal', COPY))).toEqual([['g1']]);
+    expect(owedCuts(t)).toEqual([]);
+  });
+});
+
 describe('a copy a later start kept under the name of one the operator removed', () => {
   test("is cut as a later copy: the recreated project's records in it stay", async () => {
     t = await makeTestApp();
