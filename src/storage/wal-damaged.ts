@@ -40,6 +40,13 @@ type RecordCut = ReturnType<typeof withoutErased>;
 export class DamagedCopies {
   /** The end of the last cut started: one runs at a time (see `cut`). */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The copies a cut found nothing more to cut from but their damage holding its needle, by
+   * cut and copy, with the copy's file as it was then (see `fileKeyOf`). An erasure waiting
+   * for the operator tries again after each flush: such a copy is read and parsed again only
+   * once its file changed (a 64 MiB copy costs about a second of CPU each time).
+   */
+  private readonly blocked = new Map<string, string>();
 
   constructor(
     private readonly dir: string,
@@ -76,11 +83,20 @@ export class DamagedCopies {
     const unreadable: string[] = [];
     for (const name of copiesAmong(names)) {
       const file = path.join(this.dir, name);
+      const shown = `${path.basename(this.dir)}/${name}`;
+      const cutKey = JSON.stringify([name, cutKeyOf(what, name)]);
+      const fileKey = await fileKeyOf(file);
+      if (this.blocked.get(cutKey) === fileKey) {
+        unreadable.push(shown);
+        continue;
+      }
+      this.blocked.delete(cutKey);
       const data = await fs.promises.readFile(file);
       if (!data.includes(needle)) continue; // no record of theirs, nor their id at all
       const { parts, erased, idInDamage } = cutCopy(data, recordCutOf(what, name), needle);
-      if (idInDamage) unreadable.push(`${path.basename(this.dir)}/${name}`);
+      if (idInDamage) unreadable.push(shown);
       if (erased > 0) await this.replaceDurably(file, Buffer.concat(parts));
+      else if (idInDamage) this.blocked.set(cutKey, fileKey);
     }
     return unreadable;
   }
@@ -100,6 +116,19 @@ export class DamagedCopies {
     await fsyncPathAsync(path.dirname(file));
     this.fault('copies:after-rename');
   }
+}
+
+/** A copy's file as it is now: another file, or the same one written since, differs. */
+async function fileKeyOf(file: string): Promise<string> {
+  const stat = await fs.promises.stat(file, { bigint: true });
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+}
+
+/** What decides how `what` cuts copy `name` (an erasure's id and status do not). */
+function cutKeyOf(what: DamagedCut, name: string): unknown[] {
+  if (what.kind === 'person')
+    return ['person', what.match.tenant, what.match.field, what.match.value];
+  return ['tenant', what.tenant, what.throughSeq, what.copies.includes(name)];
 }
 
 /** The names of copies among a directory's `names`, in order. */

@@ -3,7 +3,7 @@
 // as they were, for recovery by hand); where the damage itself holds the person's id, the
 // erasure is not done and says which copy to recover and delete, and turns done once it is.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ErasureMatch } from '../../src/storage/erasure-log.ts';
@@ -156,5 +156,33 @@ describe('the copies rewritten', () => {
     expect(fs.existsSync(temp)).toBe(false);
     expect(fs.readFileSync(other).equals(otherBefore)).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual([path.basename(other), path.basename(copy)]);
+  });
+  test('a copy whose damage holds the id is read again only once its file changed', async () => {
+    const { dir, remove } = makeTempDir();
+    removeDir = remove;
+    const copy = path.join(dir, '0000000002.wal.damaged-0');
+    const records = [frame(3, [line('acme', 'a1', 'u1')]), frame(4, [line('acme', 'a2', 'u2')])];
+    fs.writeFileSync(copy, Buffer.concat([Buffer.from('torn "u1" event\n'), ...records]));
+    const copies = new DamagedCopies(dir, noFaults);
+    const shown = [`${path.basename(dir)}/${path.basename(copy)}`];
+    expect(await copies.cut({ kind: 'person', match })).toEqual(shown); // its record goes
+    expect(await copies.cut({ kind: 'person', match })).toEqual(shown); // nothing more
+    const reads = spyOn(fs.promises, 'readFile');
+    try {
+      // Tried again after each flush while it waits for the operator: the same answer, unread.
+      expect(await copies.cut({ kind: 'person', match })).toEqual(shown);
+      expect(reads).not.toHaveBeenCalled();
+      // Another person's erasure reads it.
+      const other = { ...match, value: 'u2' };
+      expect(await copies.cut({ kind: 'person', match: other })).toEqual([]);
+      expect(reads).toHaveBeenCalledTimes(1);
+      // The operator takes the id out of the damage by hand: read again, and nothing is left.
+      const bytes = fs.readFileSync(copy);
+      fs.writeFileSync(copy, Buffer.concat([Buffer.from('torn event\n'), bytes.subarray(16)]));
+      expect(await copies.cut({ kind: 'person', match })).toEqual([]);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });
