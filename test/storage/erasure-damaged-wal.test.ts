@@ -185,4 +185,26 @@ describe('the copies rewritten', () => {
       reads.mockRestore();
     }
   });
+  test("an erasure's and a deletion's cut at once: each rewrites what the other left", async () => {
+    const { dir, remove } = makeTempDir();
+    removeDir = remove;
+    const copy = path.join(dir, '0000000002.wal.damaged-0');
+    const damage = Buffer.from('garbage without the id\n');
+    const records = [
+      frame(3, [line('acme', 'a1', 'u1'), line('acme', 'a2', 'u2')]),
+      frame(4, [line('beta', 'b1', 'u1')]),
+      frame(5, [line('gamma', 'c1', 'u1')]),
+    ];
+    fs.writeFileSync(copy, Buffer.concat([damage, ...records]));
+    const copies = new DamagedCopies(dir, noFaults);
+    const deletion = { kind: 'tenant', tenant: 'beta', throughSeq: 9, copies: [] } as const;
+    const cuts = [copies.cut({ kind: 'person', match }), copies.cut(deletion)];
+    expect(await Promise.all(cuts)).toEqual([[], []]);
+    const after = fs.readFileSync(copy);
+    expect(after.subarray(0, damage.length).equals(damage)).toBe(true);
+    expect([...framesFrom(after, 0, 1)].map((f) => Buffer.from(f.payload).toString())).toEqual([
+      line('acme', 'a2', 'u2'),
+      line('gamma', 'c1', 'u1'),
+    ]);
+  });
 });
