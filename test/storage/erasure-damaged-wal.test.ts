@@ -112,6 +112,26 @@ describe('an erasure and the damaged log bytes a start kept', () => {
   });
 });
 
+describe('the id as the log writes it', () => {
+  test('quotes, backslash, non-ASCII, lone surrogate: found in the damage, and cut', async () => {
+    t = await makeTestApp();
+    // The log holds U+FFFD for the lone surrogate (ingest), the rest as JSON.stringify writes it.
+    const id = 'q"\\é😀\ud800x';
+    const inDamage = 'person-4@example.com';
+    const readable = 'person-5@example.com';
+    await sendRecord(t, [{ id: 'a1', user: id, marker: inDamage }]); // to be damaged
+    await sendRecord(t, [{ id: 'a2', user: id, marker: readable }]);
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
+    await restartWithFirstRecordDamaged(t);
+
+    const waiting = await eraseAndWait(t, id);
+    expect(waiting).toMatchObject({ status: 'pending', finishedAt: null });
+    expect(waiting.reason).toContain(`wal/${COPY}`);
+    expect(filesHolding(t.dataDir, readable)).toEqual([]);
+    expect(recordIds(path.join(t.dataDir, 'wal', COPY))).toEqual([['b1']]);
+  });
+});
+
 describe('the copies rewritten', () => {
   const line = (tenant: string, id: string, user: string) =>
     JSON.stringify({ tenant, event_id: id, user_id: user });
