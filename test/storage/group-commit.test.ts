@@ -212,50 +212,28 @@ describe('GroupCommitter', () => {
     // Linux reports a writeback error once per open file: of two fdatasyncs in flight on the
     // log's one descriptor, the later one may get the EIO of the earlier group's pages, and
     // the earlier one 0. Its success alone does not make its group durable.
-    const { committer, wal, fatal } = setup();
-    const syncs = holdFdatasyncs();
-    try {
-      const { settledAs, submitNext } = settling(committer);
-      const a = submitNext('a');
-      await until(() => syncs.held.length === 1);
-      const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
-      await until(() => syncs.held.length === 2);
+    await withOverlappingGroups(async ({ syncs, settledAs, a, b }) => {
       syncs.release(0, null); // a's fdatasync says 0…
       await Bun.sleep(5);
       expect(settledAs).toEqual([]); // …but b's, on the same file, may report a's error
-      syncs.release(1, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      syncs.release(1, writebackError());
       await Promise.all([a, b]);
       expect(settledAs.sort()).toEqual(['a:refused', 'b:refused']);
-      expect(fatal).toHaveLength(1);
-    } finally {
-      syncs.restore();
-      wal.close();
-    }
+    });
   });
 
   test('a group whose sync returns 0 after an overlapping one failed is not acknowledged', async () => {
     // The other order of the test above: the later group's fdatasync reports the EIO (of the
     // earlier group's pages, maybe) and ends first; the earlier one's 0 that comes after it
     // says nothing of its pages either.
-    const { committer, wal, fatal } = setup();
-    const syncs = holdFdatasyncs();
-    try {
-      const { settledAs, submitNext } = settling(committer);
-      const a = submitNext('a');
-      await until(() => syncs.held.length === 1);
-      const b = submitNext('b');
-      await until(() => syncs.held.length === 2);
-      syncs.release(1, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await withOverlappingGroups(async ({ syncs, settledAs, a, b }) => {
+      syncs.release(1, writebackError());
       await b;
       expect(settledAs).toEqual(['b:refused']);
       syncs.release(0, null);
       await a;
       expect(settledAs).toEqual(['b:refused', 'a:refused']);
-      expect(fatal).toHaveLength(1);
-    } finally {
-      syncs.restore();
-      wal.close();
-    }
+    });
   });
 
   test('a failed write rejects every waiter and reports the failure', async () => {
@@ -271,18 +249,43 @@ describe('GroupCommitter', () => {
   });
 });
 
-/** Submits one-record groups by name, and how each settled (`a:acked`, `b:refused`), in order. */
-function settling(committer: GroupCommitter) {
-  const settledAs: string[] = [];
-  const submitNext = (name: string) => {
-    const o = admitted(committer, Buffer.from(name), 1);
-    if (o.kind !== 'queued') throw new Error('full');
-    return o.committed.then(
-      () => settledAs.push(`${name}:acked`),
-      () => settledAs.push(`${name}:refused`),
-    );
-  };
-  return { settledAs, submitNext };
+const writebackError = () => Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+
+/**
+ * Runs `check` with two one-record groups committing, `a` then `b` in a later turn, their
+ * fdatasyncs held (`syncs.held[0]` is a's, `[1]` b's; the test releases them), and how each
+ * settled in `settledAs` (`a:acked`, `b:refused`), in order; then one fatal failure reported.
+ */
+async function withOverlappingGroups(
+  check: (groups: {
+    syncs: ReturnType<typeof holdFdatasyncs>;
+    settledAs: string[];
+    a: Promise<number>;
+    b: Promise<number>;
+  }) => Promise<void>,
+): Promise<void> {
+  const { committer, wal, fatal } = setup();
+  const syncs = holdFdatasyncs();
+  try {
+    const settledAs: string[] = [];
+    const submitNext = (name: string) => {
+      const o = admitted(committer, Buffer.from(name), 1);
+      if (o.kind !== 'queued') throw new Error('full');
+      return o.committed.then(
+        () => settledAs.push(`${name}:acked`),
+        () => settledAs.push(`${name}:refused`),
+      );
+    };
+    const a = submitNext('a');
+    await until(() => syncs.held.length === 1);
+    const b = submitNext('b'); // a later turn: a second group, its sync overlapping a's
+    await until(() => syncs.held.length === 2);
+    await check({ syncs, settledAs, a, b });
+    expect(fatal).toHaveLength(1);
+  } finally {
+    syncs.restore();
+    wal.close();
+  }
 }
 
 /** Waits for `condition` (real fsyncs: up to 10 s on a busy machine). */
