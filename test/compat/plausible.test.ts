@@ -185,6 +185,35 @@ describe('Plausible POST /api/event', () => {
     expect((await stats('rollup.example')).page_views).toBe(1);
   });
 
+  test('a site named twice in a list, with www. or not, gets one event', async () => {
+    // Plausible writes an event per domain of `d`, so one site named twice counted the page
+    // view twice; one page view is one event of its site.
+    const res = await beacon({
+      n: 'pageview',
+      u: 'https://example.com/',
+      d: 'example.com,www.example.com, example.com,rollup.example',
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-plausible-dropped')).toBeNull();
+    expect((await stats('example.com')).page_views).toBe(1);
+    expect((await stats('rollup.example')).page_views).toBe(1);
+  });
+
+  test('a name of a list no site can have is left out and counted; alone it is a 400', async () => {
+    // As Plausible drops a domain it has no site of: the list's other sites are written, where
+    // the name's 400 lost their page views.
+    const view = { n: 'pageview', u: 'https://example.com/' };
+    const res = await beacon({ ...view, d: 'example.com,https://rollup.example/,a b' });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('ok');
+    expect(res.headers.get('x-plausible-dropped')).toBe('2');
+    expect((await stats('example.com')).page_views).toBe(1);
+    const alone = await beacon({ ...view, d: 'https://rollup.example/,a b' });
+    expect(alone.status).toBe(400);
+    expect(Object.keys(((await alone.json()) as { errors: Json }).errors)).toEqual(['domain']);
+    expect((await stats('example.com')).page_views).toBe(1);
+  });
+
   test('a domain list names at most 10 sites: 11 are a 400, nothing stored', async () => {
     const sites = Array.from({ length: 11 }, (_, i) => `s${i}.example`);
     const res = await beacon({ n: 'pageview', u: 'https://s0.example/', d: sites.join(',') });

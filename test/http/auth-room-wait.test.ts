@@ -247,3 +247,31 @@ test("a Plausible domain list waiting, one site's alias removed meanwhile: only 
   expect(await waited(filled.acme)).toBe(1);
   expect((await t.count('globex')) - filled.globex).toBe(0);
 });
+
+test('a Plausible list naming two aliases of a project, one removed while it waits: one event', async () => {
+  const res = await t.call('POST', '/api/v1/projects/acme/aliases', {
+    token: ada.access_token,
+    body: { alias: 'acme.example', kind: 'plausible_domain' },
+  });
+  expect(res.status).toBe(201);
+  await fillHot();
+  const filled = await t.count('acme');
+  // The project's one event stands for both names: it is written while either still names it.
+  const sent = watched(
+    t.call('POST', '/api/event', {
+      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0' },
+      text: JSON.stringify({ n: 'waited', u: 'https://x.example/', d: 'acme.example,example.com' }),
+    }),
+  );
+  await Bun.sleep(100);
+  const removed = await t.call('DELETE', '/api/v1/projects/acme/aliases/acme.example', {
+    token: ada.access_token,
+  });
+  expect(removed.status).toBe(204);
+  expect(sent.answered).toBe(false);
+  await t.engine.store.flusher.flush();
+  const answer = await sent.answer;
+  expect(answer.status).toBe(202);
+  expect(answer.headers.get('x-plausible-dropped')).toBeNull();
+  expect(await waited(filled)).toBe(1);
+});

@@ -134,9 +134,10 @@ const PlausibleEventIn = t.Object(
       t.String({
         description:
           'Site domain (or `domain`): a tenant or a site alias, without a leading `www.`; a ' +
-          `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}); one the ` +
-          'request may not write to, or not now (over its keyless rate), is left out, counted ' +
-          "in `x-plausible-dropped` (403 or 429 when all are). Without it, the page URL's host.",
+          `comma list writes one event per site (at most ${PLAUSIBLE_DOMAINS_MAX}; one a ` +
+          'tenant named twice); one the request may not write to, or not now (over its ' +
+          'keyless rate), is left out, counted in `x-plausible-dropped` (403 or 429 when all ' +
+          "are). Without it, the page URL's host.",
       }),
     ),
     r: t.Optional(
