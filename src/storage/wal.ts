@@ -100,6 +100,12 @@ export class WriteAheadLog {
     const names = filesPastReleasedGap(options.dir, logFileNames(options.dir), flushedSeq);
     const { files, lastSeq, damage } = replayFiles(options.dir, names, onRecord);
     if (files.length === 0) files.push(createFile(options.dir, 1, options.io ?? nodeFileIo));
+    // What the newest file held may be in the page cache only (written, its group's fdatasync
+    // not done before a crash): replayed, its ids are duplicates, and a request of duplicates
+    // only is answered with no sync of its own (GroupCommitter.barrier). Older files were
+    // synced before their rotation.
+    const newest = files.at(-1) as WalFile;
+    if (options.durability === 'fsync') fsyncPath(path.join(options.dir, newest.name));
     return new WriteAheadLog(options, files, Math.max(lastSeq, seqFloor), damage);
   }
 

@@ -49,6 +49,40 @@ describe('WriteAheadLog', () => {
     second.wal.close();
   });
 
+  test('opening syncs the records it replays: a crash may have left them in the page cache', async () => {
+    // Written by a process that crashed before their group's fdatasync: replayed, their ids
+    // are duplicates now, and a request of duplicates only is answered without a sync of its
+    // own (GroupCommitter.barrier), so they must be durable once the log is open.
+    const dir = tempLog();
+    const first = openLog(dir);
+    await first.wal.append([Buffer.from('written, never synced')]);
+    first.wal.close();
+    const newest = fs.realpathSync(path.join(dir, '0000000001.wal'));
+    const synced: string[] = [];
+    const recorded = <F extends (fd: number) => void>(real: F) =>
+      ((fd: number) => {
+        synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+        real(fd);
+      }) as F;
+    const { fsyncSync, fdatasyncSync } = fs; // the real ones, before the spies take their place
+    const spies = [
+      spyOn(fs, 'fsyncSync').mockImplementation(recorded(fsyncSync)),
+      spyOn(fs, 'fdatasyncSync').mockImplementation(recorded(fdatasyncSync)),
+    ];
+    try {
+      const second = openLog(dir);
+      expect(second.texts()).toEqual(['written, never synced']);
+      expect(synced).toContain(newest);
+      second.wal.close();
+      synced.length = 0;
+      // DURABILITY=os acknowledges before any sync: a start leaves it so.
+      openLog(dir, 64 * MiB, 'os').wal.close();
+      expect(synced).not.toContain(newest);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   test('numbering goes on above the floor when the files left hold no record', async () => {
     const dir = tempLog();
     const first = openLog(dir);
