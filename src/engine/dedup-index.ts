@@ -149,6 +149,24 @@ export class DedupIndex {
     return false;
   }
 
+  /**
+   * Adds a key read back at start, where an id stored twice (sent again once forgotten early)
+   * comes once per copy, in any order: the key is kept in the generation of its newest copy, as
+   * at run time, not of the first one read, which may expire or be dropped early first.
+   */
+  addNewest(key: string, receivedAt: number): void {
+    const h = this.hashOf(key);
+    const gen = this.generationOf(receivedAt);
+    for (const [g, table] of this.generations) {
+      if (table.find(h) < 0) continue;
+      if (g >= gen) return;
+      table.delete(h); // found, so deleted: moved to the newer copy's generation below
+      this.count--;
+      break;
+    }
+    this.insert(h, receivedAt);
+  }
+
   /** Undoes `add` for a key whose write was refused. */
   remove(key: string, receivedAt: number): void {
     const table = this.generations.get(this.generationOf(receivedAt));

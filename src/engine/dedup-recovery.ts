@@ -145,7 +145,7 @@ function remember(
   if (index.wouldOverflow(1)) index.makeRoom(1, now);
   const since = index.rememberedSince(now);
   if (since !== null && receivedAt < since) return;
-  index.hasOrAdd(index.keyOf(tenant, eventId), receivedAt);
+  index.addNewest(index.keyOf(tenant, eventId), receivedAt);
 }
 
 /**

@@ -111,6 +111,19 @@ describe('DedupIndex', () => {
     expect(index.size).toBe(1);
   });
 
+  test('addNewest keeps a key in its newest copy generation, whatever order they come in', () => {
+    for (const order of [
+      [0, 3 * DAY],
+      [3 * DAY, 0],
+    ]) {
+      const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
+      for (const at of order) index.addNewest('a', at);
+      expect(index.size).toBe(1);
+      index.expire(9 * DAY); // day 0's generation goes, day 3's stays
+      expect([index.has('a'), index.size]).toEqual([true, 1]);
+    }
+  });
+
   test('grows across many keys and finds each of them, in every generation', () => {
     const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 1_000_000 });
     const n = 300_000;

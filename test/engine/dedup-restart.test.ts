@@ -262,24 +262,50 @@ describe('restarting with the dedup snapshot', () => {
     expect(engine?.dedup.size).toBeLessThanOrEqual(25);
     await close();
     fs.rmSync(snapshotPath()); // as after a crash: rebuilt from the 60 ids of the segments
-    const hasOrAdd = DedupIndex.prototype.hasOrAdd;
+    const addNewest = DedupIndex.prototype.addNewest;
     let held = 0;
-    DedupIndex.prototype.hasOrAdd = function (this: DedupIndex, key, receivedAt) {
-      const known = hasOrAdd.call(this, key, receivedAt);
+    DedupIndex.prototype.addNewest = function (this: DedupIndex, key, receivedAt) {
+      addNewest.call(this, key, receivedAt);
       held = Math.max(held, this.size);
-      return known;
     };
     try {
       await open(limits);
     } finally {
-      DedupIndex.prototype.hasOrAdd = hasOrAdd;
+      DedupIndex.prototype.addNewest = addNewest;
     }
+    expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThanOrEqual(25);
     // As at run time: the newest days are remembered, the oldest forgotten early.
     const since = engine?.dedup.rememberedSince(clock.now()) ?? null;
     expect(since).not.toBeNull();
     expect(await send('acme', ids('d5-', 10))).toEqual(statuses('duplicate', 10));
     expect(await send('acme', ids('d0-', 10))).toEqual(statuses('accepted', 10));
+  });
+
+  test('an id stored again once forgotten early stays remembered after a rebuild', async () => {
+    setUp();
+    const limits = { dedupKeysMax: 25, dedupWindowMs: 8 * DAY_MS }; // a generation a day
+    await open(limits);
+    await send('acme', ids('a', 10));
+    clock.advance(DAY_MS);
+    await send('acme', ids('b', 10));
+    clock.advance(DAY_MS);
+    // 10 more would pass 25 (duplicates count too): day 0 is forgotten early ...
+    expect(await send('acme', ids('b', 10))).toEqual(statuses('duplicate', 10));
+    clock.advance(DAY_MS);
+    // ... so a0 is stored again, and from now on remembered by this copy (day 3).
+    expect(await send('acme', ['a0'])).toEqual(['accepted']);
+    clock.advance(DAY_MS);
+    await send('acme', ids('c', 10));
+    clock.advance(DAY_MS);
+    await send('acme', ids('d', 5)); // past 25 again: day 1 goes early
+    expect(await send('acme', ['a0'])).toEqual(['duplicate']);
+    await close();
+    fs.rmSync(snapshotPath()); // as after a crash: both copies of a0 are read back
+    await open(limits);
+    // Day 3's copy is within what the index remembers: a0 is still a duplicate.
+    expect(engine?.dedup.rememberedSince(clock.now())).toBeLessThanOrEqual(T0 + 3 * DAY_MS);
+    expect(await send('acme', ['a0'])).toEqual(['duplicate']);
   });
 
   test('once closing, the engine takes no more events (the snapshot stays true)', async () => {
