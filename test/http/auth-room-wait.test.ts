@@ -63,10 +63,10 @@ async function fillHot(): Promise<void> {
   }
 }
 
-const beacon = (headers: Record<string, string> = {}) =>
+const beacon = (headers: Record<string, string> = {}, d = 'example.com') =>
   t.call('POST', '/api/event', {
     headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0', ...headers },
-    text: JSON.stringify({ n: 'waited', u: 'https://example.com/', d: 'example.com' }),
+    text: JSON.stringify({ n: 'waited', u: 'https://example.com/', d }),
   });
 const umami = (path: '/api/send' | '/api/batch') => {
   const item = { type: 'event', payload: { website: WEBSITE, url: '/waited' } };
@@ -80,6 +80,26 @@ function watched(answer: Promise<Response>) {
     state.answered = true;
   });
   return state;
+}
+
+/**
+ * The answer to `send()` made while the node is full, after `project`'s `alias` was removed as
+ * it waited and a flush made room (its next try).
+ */
+async function answerAfterAliasRemoved(
+  send: () => Promise<Response>,
+  project: string,
+  alias: string,
+): Promise<Response> {
+  const sent = watched(send());
+  await Bun.sleep(100);
+  const removed = await t.call('DELETE', `/api/v1/projects/${project}/aliases/${alias}`, {
+    token: ada.access_token,
+  });
+  expect(removed.status).toBe(204);
+  expect(sent.answered).toBe(false);
+  await t.engine.store.flusher.flush();
+  return sent.answer;
 }
 
 /** The events of `acme` stored past `filled` (the count once the node was full). */
@@ -161,15 +181,8 @@ test('an Umami batch waiting: an alias removed meanwhile refuses only the events
     { type: 'event', payload: { website: WEBSITE, url: '/waited' } },
     { type: 'identify', payload: { website: other, id: 'u1' } },
   ];
-  const sent = watched(t.call('POST', '/api/batch', { body: items }));
-  await Bun.sleep(100);
-  const removed = await t.call('DELETE', `/api/v1/projects/globex/aliases/${other}`, {
-    token: ada.access_token,
-  });
-  expect(removed.status).toBe(204);
-  expect(sent.answered).toBe(false);
-  await t.engine.store.flusher.flush();
-  const answer = await sent.answer;
+  const send = () => t.call('POST', '/api/batch', { body: items });
+  const answer = await answerAfterAliasRemoved(send, 'globex', other);
   // The removed alias writes nothing in this batch: acme's event, still allowed, is stored.
   expect(answer.status).toBe(200);
   expect(await answer.json()).toEqual({ size: 2, processed: 2, errors: 0, details: [] });
@@ -189,15 +202,8 @@ test("an Umami batch of two websites, one's alias removed while it waits: its it
   // and acme's two events, still allowed, were lost with globex's (Umami's clients never resend).
   const item = (website: string, url: string) => ({ type: 'event', payload: { website, url } });
   const items = [item(WEBSITE, '/a'), item(other, '/b'), item(WEBSITE, '/c'), item(other, '/d')];
-  const sent = watched(t.call('POST', '/api/batch', { body: items }));
-  await Bun.sleep(100);
-  const removed = await t.call('DELETE', `/api/v1/projects/globex/aliases/${other}`, {
-    token: ada.access_token,
-  });
-  expect(removed.status).toBe(204);
-  expect(sent.answered).toBe(false);
-  await t.engine.store.flusher.flush();
-  const answer = await sent.answer;
+  const send = () => t.call('POST', '/api/batch', { body: items });
+  const answer = await answerAfterAliasRemoved(send, 'globex', other);
   expect(answer.status).toBe(200);
   const refused = { error: { code: 'forbidden', status: 403 } };
   expect(await answer.json()).toMatchObject({
@@ -224,24 +230,8 @@ test("a Plausible domain list waiting, one site's alias removed meanwhile: only 
   // As before the wait (and as Plausible drops a site it does not know): the removed alias's
   // site is left out and counted; before, the whole beacon was a 403 and acme's page view,
   // still allowed, was lost with it (the tracker never resends).
-  const sent = watched(
-    t.call('POST', '/api/event', {
-      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0' },
-      text: JSON.stringify({
-        n: 'waited',
-        u: 'https://x.example/',
-        d: 'globex.example,example.com',
-      }),
-    }),
-  );
-  await Bun.sleep(100);
-  const removed = await t.call('DELETE', '/api/v1/projects/globex/aliases/globex.example', {
-    token: ada.access_token,
-  });
-  expect(removed.status).toBe(204);
-  expect(sent.answered).toBe(false);
-  await t.engine.store.flusher.flush();
-  const answer = await sent.answer;
+  const send = () => beacon({}, 'globex.example,example.com');
+  const answer = await answerAfterAliasRemoved(send, 'globex', 'globex.example');
   expect(answer.status).toBe(202);
   expect(answer.headers.get('x-plausible-dropped')).toBe('1');
   expect(await waited(filled.acme)).toBe(1);
@@ -257,20 +247,8 @@ test('a Plausible list naming two aliases of a project, one removed while it wai
   await fillHot();
   const filled = await t.count('acme');
   // The project's one event stands for both names: it is written while either still names it.
-  const sent = watched(
-    t.call('POST', '/api/event', {
-      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0' },
-      text: JSON.stringify({ n: 'waited', u: 'https://x.example/', d: 'acme.example,example.com' }),
-    }),
-  );
-  await Bun.sleep(100);
-  const removed = await t.call('DELETE', '/api/v1/projects/acme/aliases/acme.example', {
-    token: ada.access_token,
-  });
-  expect(removed.status).toBe(204);
-  expect(sent.answered).toBe(false);
-  await t.engine.store.flusher.flush();
-  const answer = await sent.answer;
+  const send = () => beacon({}, 'acme.example,example.com');
+  const answer = await answerAfterAliasRemoved(send, 'acme', 'acme.example');
   expect(answer.status).toBe(202);
   expect(answer.headers.get('x-plausible-dropped')).toBeNull();
   expect(await waited(filled)).toBe(1);
