@@ -18,6 +18,11 @@ import { startCompatServer } from './helpers/compat-server.ts';
 type Json = Record<string, unknown>;
 const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 const HOT_BYTES_MAX = 256 * 1024;
+/**
+ * "At once": far under the 5 s NO_RETRY_WAIT a request that waited would take, and loose enough
+ * for a host running another test file beside this one (100 ms was missed there).
+ */
+const AT_ONCE_MS = 1_000;
 
 let t: CompatApp;
 let held: ReturnType<typeof holdFdatasyncs> | null = null;
@@ -150,7 +155,7 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     const started = performance.now();
     const over = await beacon('example.com');
     expect(over.status).toBe(503);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(AT_ONCE_MS);
     expect(waiting.some((w) => w.answered)).toBe(false);
     await flush();
     const answers = await Promise.all(waiting.map((w) => w.answer));
@@ -166,7 +171,7 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     t.deps.isAccepting = () => false;
     const stoppedAt = performance.now();
     const res = await sent.answer;
-    expect(performance.now() - stoppedAt).toBeLessThan(noRetryWaitLimits.backoffMaxMs + 100);
+    expect(performance.now() - stoppedAt).toBeLessThan(noRetryWaitLimits.backoffMaxMs + AT_ONCE_MS);
     expect(res.status).toBe(503);
     expect(((await res.json()) as Json).code).toBe('shutting_down');
     await flush();
@@ -256,7 +261,7 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     const leftAt = performance.now();
     abort.abort();
     await sent.answer.catch(() => undefined);
-    expect(performance.now() - leftAt).toBeLessThan(100);
+    expect(performance.now() - leftAt).toBeLessThan(AT_ONCE_MS);
     await flush();
     await Bun.sleep(noRetryWaitLimits.backoffMaxMs + 50); // a wait still running would try now
     expect(await count('example.com')).toBe(0);
@@ -273,7 +278,7 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
     const res = await beacon('example.com');
     expect(res.status).toBe(429);
     expect(((await res.json()) as Json).code).toBe('rate_limited');
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(AT_ONCE_MS);
   });
 
   test('other routes are refused at once: their clients resend', async () => {
@@ -289,7 +294,7 @@ describe('the node over its in-memory budget (503 overloaded) until a flush', ()
       },
     );
     expect(segment.status).toBe(503);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(AT_ONCE_MS);
   });
 });
 
@@ -344,7 +349,7 @@ describe("a tenant's mailbox full (429 tenant_overloaded) until its commit is du
     const res = await beacon('example.com');
     expect(res.status).toBe(429);
     expect(((await res.json()) as Json).code).toBe('rate_limited');
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(AT_ONCE_MS);
   });
 });
 
