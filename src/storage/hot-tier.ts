@@ -320,13 +320,19 @@ export class HotTier {
       let stop = this.loadedCount;
       const side = afterSplit(stop);
       while (stop < end && afterSplit(stop) === side) stop++;
-      await this.load(this.groups.slice(this.loadedCount, stop));
-      this.loadedCount = stop;
-      this.lastLoadSeq = (this.groups[stop - 1] as Group).seq;
+      await this.load(this.groups.slice(this.loadedCount, stop), () => {
+        this.loadedCount = stop;
+        this.lastLoadSeq = (this.groups[stop - 1] as Group).seq;
+      });
     }
   }
 
-  private async load(groups: Group[]): Promise<void> {
+  /**
+   * Loads `groups` into the hot table; `loaded` is called once their rows are in it, before
+   * the staging file is removed: a removal that fails (EIO) fails this read, but a later load
+   * must not insert the same groups again (a flush would take both copies).
+   */
+  private async load(groups: Group[], loaded: () => void): Promise<void> {
     const file = this.stagingFile();
     const seq = (groups.at(-1) as Group).seq;
     try {
@@ -349,6 +355,7 @@ export class HotTier {
         const lines = groups.map((g) => Buffer.from(g.payload).toString('utf8')).join('\n');
         await connection.run(MEMORY_LOAD_SQL, { lines, seq: BigInt(seq) });
       }
+      loaded();
     } finally {
       await fs.promises.rm(file, { force: true });
     }

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { HOT_TABLE, openDuckDb } from '../../src/storage/duckdb.ts';
@@ -194,6 +195,31 @@ describe('HotTier', () => {
     const { hot } = await setup(new LimitedDisk(0, 'EIO'));
     hot.add(1, group('acme', ['a1']));
     await expect(hot.sync()).rejects.toMatchObject({ code: 'EIO' });
+  });
+
+  test('a load whose staging file cannot be removed is loaded once, not again', async () => {
+    const { hot, rowsBySeq } = await setup();
+    hot.add(1, group('acme', ['a1', 'a2']));
+    // The rows are in the table when removing their staging file fails (EIO, say): the read
+    // fails, but a later one must not load the same groups a second time.
+    const realRm = fs.promises.rm;
+    const rm = spyOn(fs.promises, 'rm').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+    });
+    try {
+      await expect(hot.sync()).rejects.toThrow('EIO');
+    } finally {
+      rm.mockRestore();
+    }
+    expect(fs.promises.rm).toBe(realRm);
+    hot.add(2, group('acme', ['b1']));
+    await hot.sync();
+    expect(await rowsBySeq()).toEqual(['1:a1,a2', '2:b1']);
+    // A flush takes the table's rows once each.
+    const plan = await hot.beginFlush(0);
+    expect(plan).toMatchObject({ through: 2, tableThrough: 2 });
+    await hot.endFlush(plan as NonNullable<typeof plan>);
+    expect(await rowsBySeq()).toEqual([]);
   });
 
   test('a loader whose statement cannot be prepared closes its connection', async () => {
