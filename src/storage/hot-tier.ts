@@ -218,15 +218,25 @@ export class HotTier {
     this.groups = this.groups.slice(flushed);
     this.loadedCount -= wereLoaded;
     this.flushingThrough = null;
-    await removeFiles(plan.staged);
-    if (wereLoaded === 0) return;
-    // Rows loaded before the flush may carry a label above S: their load's last group was a
-    // deleted tenant's, purged since (see purgeTenant). Loads during the flush label theirs
-    // ≤ S or above every seq before it, so this bound takes exactly the flushed rows.
-    const seq = BigInt(Math.max(plan.through, plan.tableThrough));
+    // The flushed rows go before the staging files: a removal that fails (the store then
+    // stops) leaves no moment in which a read sees them beside their segments.
+    try {
+      if (wereLoaded > 0) await this.deleteThrough(Math.max(plan.through, plan.tableThrough));
+    } finally {
+      await removeFiles(plan.staged);
+    }
+  }
+
+  /**
+   * Deletes the hot table's rows labelled up to `seq`. Rows loaded before the flush may carry
+   * a label above S: their load's last group was a deleted tenant's, purged since (see
+   * purgeTenant). Loads during the flush label theirs ≤ S or above every seq before it, so
+   * max(S, the table's seq at the flush's start) takes exactly the flushed rows.
+   */
+  private async deleteThrough(seq: number): Promise<void> {
     const c = await this.instance.connect();
     try {
-      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq });
+      await c.run(`DELETE FROM ${HOT_TABLE} WHERE seq <= $seq`, { seq: BigInt(seq) });
     } finally {
       c.closeSync();
     }

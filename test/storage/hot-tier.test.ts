@@ -222,6 +222,25 @@ describe('HotTier', () => {
     expect(await rowsBySeq()).toEqual([]);
   });
 
+  test("a flush's end whose staging files cannot be removed has deleted its rows first", async () => {
+    const { hot, rowsBySeq } = await setup();
+    hot.add(1, group('acme', ['a1', 'a2']));
+    await hot.sync();
+    hot.add(2, group('acme', ['b1'])); // staged by the flush itself, not loaded
+    const plan = await hot.beginFlush(0);
+    // The segments are in the catalog: the store stops on this failure, and until it has,
+    // a read must not find the flushed rows in the hot table beside their segments.
+    const rm = spyOn(fs.promises, 'rm').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+    });
+    try {
+      await expect(hot.endFlush(plan as NonNullable<typeof plan>)).rejects.toThrow('EIO');
+    } finally {
+      rm.mockRestore();
+    }
+    expect(await rowsBySeq()).toEqual([]);
+  });
+
   test('a loader whose statement cannot be prepared closes its connection', async () => {
     const t = makeTempDir();
     cleanups.push(t.remove);
