@@ -162,7 +162,8 @@ describe('slow consumers', () => {
     raw.sendText(JSON.stringify({ type: 'subscribe' }));
     await Bun.sleep(100);
     raw.pause();
-    const deadline = performance.now() + 20_000;
+    // ~30 snapshots fill the buffer: a few seconds here, tens of them on a loaded host.
+    const deadline = performance.now() + 60_000;
     let sent = 600;
     while (server.hub.stats().slowConsumersClosed === 0 && performance.now() < deadline) {
       await server.post('/api/v1/events', { name: 'tick' });
@@ -182,7 +183,7 @@ describe('slow consumers', () => {
     expect(close?.reason).toMatch(/^slow consumer: \d+ bytes queued$/);
     expect(raw.bytesReceived).toBeGreaterThan(256 * 1024);
     raw.end();
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('resident tenants', () => {

@@ -210,4 +210,4 @@ test('a read by visit keys counts as the same read joining each event to its vis
   }
   // Most reads count something: the comparison is not of empty answers.
   expect(counted).toBeGreaterThan(40);
-});
+}, 180_000); // 120 reads: ~8 s alone, over 60 s with four test files at once on 2 vCPUs
