@@ -7,6 +7,7 @@
 // −00:44:30 until 1972) split a minute between two buckets: then the events are joined exactly.
 
 import { BIGINT, LIST, listValue } from '@duckdb/node-api';
+import { assert } from '../core/index.ts';
 import { floorDivSql } from '../storage/index.ts';
 import { type EventFilters, filterConditions, whereOf } from './filters.ts';
 import type { SqlParams } from './sql-params.ts';
@@ -53,32 +54,60 @@ export interface BucketJoin {
 /**
  * The buckets of `starts` (ending at `toMs`) as a join any row with a time can take, by the
  * minute → bucket table when boundaries are whole minutes (as bucketedCtes), else exactly.
+ * `bucketOf` (as long as `starts`) names the bucket each start's span counts in, `b.bucket_ms`
+ * (a wall-clock hour the clocks put back in two parts apart is one bucket: Chatham's 02:00
+ * on 2026-04-05, see clockHourStarts); each start its own by default.
  */
-export function bucketJoinOf(starts: number[], toMs: number, params: SqlParams): BucketJoin {
-  const list = params.add(listValue(starts.map(BigInt)), LIST(BIGINT));
+export function bucketJoinOf(
+  starts: number[],
+  toMs: number,
+  params: SqlParams,
+  bucketOf?: readonly number[],
+): BucketJoin {
+  const list = bucketsSql(starts, params, bucketOf);
   const first = Math.floor((starts[0] ?? 0) / MINUTE_MS);
   const last = Math.floor((toMs - 1) / MINUTE_MS);
   if (!onWholeMinutes(starts) || last - first + 1 > MINUTES_MAX) {
     return {
-      ctes: `buckets AS (SELECT unnest(${list}) AS bucket_ms)`,
-      join: (ts) => `ASOF JOIN buckets b ON ${ts} >= b.bucket_ms`,
+      ctes: `buckets AS (${list})`,
+      join: (ts) => `ASOF JOIN buckets b ON ${ts} >= b.start_ms`,
     };
   }
   return {
-    ctes: minutesCtes(list, first, last, params),
+    ctes: minutesOfBuckets(list, first, last, params),
     join: (ts) => `JOIN minutes b ON ${floorDivSql(ts, MINUTE_MS)} = b.minute`,
   };
 }
 
+/** `SELECT … AS start_ms, … AS bucket_ms`: each start and the bucket its span counts in. */
+function bucketsSql(starts: number[], params: SqlParams, bucketOf?: readonly number[]): string {
+  assert(bucketOf === undefined || bucketOf.length === starts.length, 'a bucket per start');
+  const list = (values: readonly number[]) =>
+    params.add(listValue(values.map(BigInt)), LIST(BIGINT));
+  const startList = list(starts);
+  const bucketList = bucketOf === undefined ? startList : list(bucketOf);
+  return `SELECT unnest(${startList}) AS start_ms, unnest(${bucketList}) AS bucket_ms`;
+}
+
 /** `buckets AS (…), minutes AS (…)`: each UTC minute of [first, last] and its bucket start. */
 function minutesCtes(starts: string, first: number, last: number, params: SqlParams): string {
+  return minutesOfBuckets(
+    `SELECT start_ms, start_ms AS bucket_ms FROM (SELECT unnest(${starts}) AS start_ms)`,
+    first,
+    last,
+    params,
+  );
+}
+
+/** minutesCtes over the buckets `SELECT start_ms, bucket_ms` of `buckets`. */
+function minutesOfBuckets(buckets: string, first: number, last: number, params: SqlParams) {
   const from = params.add(BigInt(first));
   const to = params.add(BigInt(last + 1));
-  return `buckets AS (SELECT unnest(${starts}) AS bucket_ms),
+  return `buckets AS (${buckets}),
     minutes AS (
       SELECT m.minute, b.bucket_ms
       FROM (SELECT range AS minute FROM range(${from}::BIGINT, ${to}::BIGINT)) m
-      ASOF JOIN buckets b ON m.minute * ${MINUTE_MS} >= b.bucket_ms)`;
+      ASOF JOIN buckets b ON m.minute * ${MINUTE_MS} >= b.start_ms)`;
 }
 
 export interface MinuteCountsQuery {

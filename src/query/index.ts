@@ -212,6 +212,7 @@ export {
 } from './web-conditions.ts';
 export {
   EXIT_RATE,
+  type TimeKey,
   VISIT_METRICS,
   WEB_METRICS,
   type WebDimension,

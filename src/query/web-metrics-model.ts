@@ -64,7 +64,7 @@ interface Ranking {
 export type WebDimension =
   | { kind: 'total' }
   /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
-  | { kind: 'bucket'; starts: number[] }
+  | ({ kind: 'bucket' } & TimeKey)
   /**
    * Rows by a property's value, ranked; a visit counts under each value of an event property
    * it holds a counted event with.
@@ -74,7 +74,17 @@ export type WebDimension =
   | ({ kind: 'group'; keys: WebKey[] } & Ranking);
 
 /** A key of a group: a property's value, or the time bucket (as `bucket`) of those starts. */
-export type WebKey = { property: WebProperty } | { starts: number[] };
+export type WebKey = { property: WebProperty } | TimeKey;
+
+/**
+ * Time buckets: the span from each start to the next counts in the bucket of the start (its
+ * key), or in the one `bucketOf` names for it (as long as `starts`: a wall-clock hour the
+ * clocks put back in two parts apart, Chatham's, is one bucket, keyed by its first start).
+ */
+export interface TimeKey {
+  starts: number[];
+  bucketOf?: number[];
+}
 
 /** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */
 export interface WebOrder {

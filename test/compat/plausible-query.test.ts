@@ -326,6 +326,27 @@ describe('time dimensions', () => {
     expect(labels.slice(2, 4)).toEqual(['2026-10-25 02:00:00', '2026-10-25 03:00:00']);
   });
 
+  test('an hour the clocks put back in two parts apart is one row (Chatham, +13:45)', async () => {
+    // Chatham 2026-04-05: 03:45 +13:45 is 02:45 +12:45, so the local hour 2 is 02:00–03:00
+    // +13:45 and again 02:45–03:00 +12:45, with 03:00–03:45 +13:45 (hour 3) between them.
+    const home = { n: 'pageview', u: 'https://example.com/' };
+    await beacon(t, '2026-04-04T12:30:00Z', '198.51.100.7', home); // 02:15 +13:45
+    await beacon(t, '2026-04-04T13:30:00Z', '198.51.100.8', home); // 03:15 +13:45
+    await beacon(t, '2026-04-04T14:05:00Z', '198.51.100.7', home); // 02:50 +12:45
+    t.clock.set(Date.parse(NOW));
+    expect(
+      await rows({
+        metrics: ['visitors', 'pageviews'],
+        date_range: ['2026-04-05', '2026-04-05'],
+        tz: 'Pacific/Chatham',
+        dimensions: ['time:hour'],
+      }),
+    ).toEqual([
+      ['2026-04-05 02:00:00', 1, 2],
+      ['2026-04-05 03:00:00', 1, 1],
+    ]);
+  });
+
   test("hours are the wall clock's, and one the clocks skip is a time label", async () => {
     // Lord Howe 2026-10-04: 02:00 +10:30 is 02:30 +11:00; 02:45 is in the local hour 2.
     const home = { n: 'pageview', u: 'https://example.com/' };

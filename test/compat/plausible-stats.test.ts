@@ -381,6 +381,24 @@ describe('GET /api/v1/stats/timeseries', () => {
     ]);
   });
 
+  test('an hour the clocks put back in two parts apart is one row (Chatham, +13:45)', async () => {
+    // Chatham 2026-04-05: 03:45 +13:45 is 02:45 +12:45, so the local hour 2 is 02:00–03:00
+    // +13:45 and again 02:45–03:00 +12:45, with 03:00–03:45 +13:45 (hour 3) between them.
+    await beacon('2026-04-04T12:30:00Z', '198.51.100.7', page('/')); // 02:15 +13:45
+    await beacon('2026-04-04T13:30:00Z', '198.51.100.8', page('/')); // 03:15 +13:45
+    await beacon('2026-04-04T14:05:00Z', '198.51.100.7', page('/')); // 02:50 +12:45
+    t.clock.set(at(NOW));
+    const hours = (await ok(
+      'timeseries',
+      'period=day&date=2026-04-05&tz=Pacific/Chatham&metrics=visitors,pageviews',
+    )) as Json[];
+    expect(hours).toHaveLength(24);
+    expect(hours.slice(2, 4)).toEqual([
+      { date: '2026-04-05 02:00:00', visitors: 1, pageviews: 2 },
+      { date: '2026-04-05 03:00:00', visitors: 1, pageviews: 1 },
+    ]);
+  });
+
   test("hours are the wall clock's: one the clocks skip is a row of zeros", async () => {
     // Lord Howe 2026-10-04: 02:00 +10:30 is 02:30 +11:00; 02:45 is in the local hour 2.
     await beacon('2026-10-03T14:45:00Z', '198.51.100.7', page('/')); // 01:15 +10:30

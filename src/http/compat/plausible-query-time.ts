@@ -15,6 +15,7 @@ import {
   type LocalParts,
   labelledBuckets,
   localParts,
+  type TimeKey,
 } from '../../query/index.ts';
 import { daysRange, parseDate, type StatsRange } from './plausible-stats-params.ts';
 
@@ -139,6 +140,20 @@ export function autoUnit(range: QueryRange): TimeUnit {
 export interface TimeBucket {
   start: number | null;
   label: string;
+  /**
+   * Later starts of the same wall-clock hour, its parts counted in it: Chatham's 02:45 +12:45
+   * on 2026-04-05 (03:45 +13:45 put back an hour), after 03:00–03:45 +13:45 of the hour 3.
+   */
+  later?: number[];
+}
+
+/** The buckets' starts as a read takes them (TimeKey): a later start counts in its bucket. */
+export function timeKeyOf(buckets: readonly TimeBucket[]): TimeKey {
+  const spans = buckets.flatMap(({ start, later = [] }) =>
+    start === null ? [] : [start, ...later].map((s) => [s, start] as const),
+  );
+  spans.sort((a, b) => a[0] - b[0]);
+  return { starts: spans.map(([s]) => s), bucketOf: spans.map(([, bucket]) => bucket) };
 }
 
 /**
@@ -163,9 +178,9 @@ export function bucketsOf(range: QueryRange, unit: TimeUnit): TimeBucket[] {
  */
 export function hourBucketsOf(range: StatsRange, instants = false): TimeBucket[] {
   const starts = clockHourStarts(range.fromMs, range.toMs, range.tz);
-  const byLabel = new Map<string, number>();
+  const byLabel = new Map<string, number[]>();
   for (const { start, label } of labelledBuckets(starts, (s) => labelOf(s, 'hour', range.tz))) {
-    if (!byLabel.has(label)) byLabel.set(label, start);
+    byLabel.set(label, [...(byLabel.get(label) ?? []), start]);
   }
   const first = instants ? localParts(range.fromMs, range.tz) : { ...range.first, hour: 0 };
   const last = instants ? localParts(range.toMs - 1, range.tz) : { ...range.last, hour: 23 };
@@ -180,9 +195,9 @@ export function hourBucketsOf(range: StatsRange, instants = false): TimeBucket[]
  */
 export function dayBucketsOf(range: StatsRange): TimeBucket[] {
   const starts = bucketStarts(range.fromMs, range.toMs, 'day', range.tz);
-  const byLabel = new Map<string, number>();
+  const byLabel = new Map<string, number[]>();
   for (const { start, label } of labelledBuckets(starts, (s) => labelOf(s, 'day', range.tz))) {
-    byLabel.set(label, start);
+    byLabel.set(label, [start]);
   }
   const labels: string[] = [];
   // Dates compared as dates: as text, the day after 9999-12-31 ("10000-01-01") sorts first.
@@ -195,11 +210,14 @@ export function dayBucketsOf(range: StatsRange): TimeBucket[] {
 
 /**
  * Every label of `naive` and of `byLabel`, in time order (labels are `YYYY-MM-DD[ HH:00:00]`:
- * in time order as text), each with its start in `byLabel`, or none.
+ * in time order as text), each with its starts in `byLabel` (the first its start), or none.
  */
-function withNaiveLabels(byLabel: Map<string, number>, naive: string[]): TimeBucket[] {
+function withNaiveLabels(byLabel: Map<string, number[]>, naive: string[]): TimeBucket[] {
   const labels = new Set([...naive, ...byLabel.keys()]);
-  return [...labels].sort().map((label) => ({ start: byLabel.get(label) ?? null, label }));
+  return [...labels].sort().map((label) => {
+    const [start = null, ...later] = byLabel.get(label) ?? [];
+    return later.length === 0 ? { start, label } : { start, label, later };
+  });
 }
 
 /** Every hour's label from `first`'s hour to `last`'s, stepped without a zone. */

@@ -41,6 +41,7 @@ import {
   type QueryRange,
   resolveRange,
   type TimeUnit,
+  timeKeyOf,
 } from './plausible-query-time.ts';
 import { plausibleError, requireKey, siteTenant } from './plausible-site.ts';
 import { badRequest } from './plausible-stats-params.ts';
@@ -195,8 +196,8 @@ async function readGroups(
   const buckets = time === undefined ? [] : timeBuckets(range, time, dimensions.indexOf(time));
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
   // An hour the clocks skip has a time label but no bucket: nothing happened in it.
-  const starts = buckets.flatMap((b) => (b.start === null ? [] : [b.start]));
-  const keys = dimensions.map((d) => ('time' in d ? { starts } : { property: d.property }));
+  const timeKey = timeKeyOf(buckets);
+  const keys = dimensions.map((d) => ('time' in d ? timeKey : { property: d.property }));
   const order: GoalOrder[] = readOrderOf(ranking, dimensions).map(({ name, desc }) => {
     const key = dimensions.findIndex((d) => d.name === name);
     if (key >= 0) return { by: { key }, desc };

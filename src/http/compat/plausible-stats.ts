@@ -19,7 +19,7 @@ import {
   type WebFilter,
 } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
-import { dayBucketsOf, hourBucketsOf, labelOf } from './plausible-query-time.ts';
+import { dayBucketsOf, hourBucketsOf, labelOf, timeKeyOf } from './plausible-query-time.ts';
 import { plausibleError, siteTenant } from './plausible-site.ts';
 import {
   AGGREGATE_DOC,
@@ -202,8 +202,7 @@ async function timeseries(ctx: StatsContext) {
         : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
             labelOf(start, 'day', range.tz),
           );
-  const starts = buckets.flatMap((b) => (b.start === null ? [] : [b.start]));
-  const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', starts });
+  const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', ...timeKeyOf(buckets) });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {
     results: buckets.map(({ start, label }) => ({

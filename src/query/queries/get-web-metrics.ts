@@ -79,7 +79,7 @@ function keysOf(dimension: WebDimension): WebKey[] {
     case 'total':
       return [];
     case 'bucket':
-      return [{ starts: dimension.starts }];
+      return [{ starts: dimension.starts, bucketOf: dimension.bucketOf }];
     case 'property':
       return [{ property: dimension.property }];
     case 'group':
@@ -111,7 +111,7 @@ function webMetricsSql(
   let buckets: BucketJoin | null = null;
   const sources = keys.map((key): KeySource => {
     if ('starts' in key) {
-      buckets = bucketJoinOf(key.starts, options.toMs, params);
+      buckets = bucketJoinOf(key.starts, options.toMs, params, key.bucketOf);
       return { bucket: true };
     }
     const { property } = key;
