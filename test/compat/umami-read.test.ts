@@ -280,11 +280,33 @@ describe('pageviews', () => {
       pageviews: [{ x: '2026-10-25 01:00:00', y: 3 }],
       sessions: [{ x: '2026-10-25 01:00:00', y: 2 }],
     });
-    // By minute, 01:30 BST and 01:30 GMT (an hour apart, both ends of the range) are one point.
+    // By minute, 01:30 BST and 01:30 GMT (an hour apart, both ends of the range) are one point,
+    // F in both counted once.
     const hour = `startAt=${at('2026-10-25T00:30:00Z')}&endAt=${at('2026-10-25T01:30:00Z')}`;
-    expect(((await ok('pageviews', `${hour}&timezone=Europe%2FLondon`)) as Json).pageviews).toEqual(
-      [{ x: '2026-10-25 01:30:00', y: 2 }],
-    );
+    expect(await ok('pageviews', `${hour}&timezone=Europe%2FLondon`)).toEqual({
+      pageviews: [{ x: '2026-10-25 01:30:00', y: 2 }],
+      sessions: [{ x: '2026-10-25 01:30:00', y: 1 }],
+    });
+  });
+
+  test('an hour set back in two parts apart is one point, its visitors counted once', async () => {
+    // Chatham 2026-04-05: 03:45 +13:45 is 02:45 +12:45, so the local hour 2 is 02:00–03:00
+    // +13:45 and again 02:45–03:00 +12:45, with 03:00–03:45 +13:45 (hour 3) between them.
+    await send('2026-04-04T12:30:00Z', '198.51.100.6', { url: '/' }); // 02:15 +13:45
+    await send('2026-04-04T13:30:00Z', '198.51.100.7', { url: '/' }); // 03:15 +13:45
+    await send('2026-04-04T14:05:00Z', '198.51.100.6', { url: '/pricing' }); // 02:50 +12:45
+    const day = `startAt=${at('2026-04-04T11:00:00Z')}&endAt=${at('2026-04-04T15:59:59.999Z')}`;
+    const body = await ok('pageviews', `${day}&unit=hour&timezone=Pacific%2FChatham`);
+    expect(body).toEqual({
+      pageviews: [
+        { x: '2026-04-05 02:00:00', y: 2 },
+        { x: '2026-04-05 03:00:00', y: 1 },
+      ],
+      sessions: [
+        { x: '2026-04-05 02:00:00', y: 1 },
+        { x: '2026-04-05 03:00:00', y: 1 },
+      ],
+    });
   });
 
   test("hours are the wall clock's across a half-hour change (Lord Howe)", async () => {

@@ -9,6 +9,7 @@ import {
   instantOf,
   labelledBuckets,
   localParts,
+  type TimeKey,
   type WebFilter,
   type WebMetric,
 } from '../../query/index.ts';
@@ -32,22 +33,18 @@ export async function pageviewSeries(
   range: UmamiRange,
   filters: WebFilter[],
 ): Promise<{ pageviews: UmamiPoint[]; sessions: UmamiPoint[] }> {
-  const starts = startsOf(range);
   const rows = await webMetricsOf(
     ctx,
     range,
     ['pageviews', 'visitors'],
     filters,
-  )({ kind: 'bucket', starts });
-  const points = (metric: WebMetric) => {
-    const byLabel = new Map<string, number>();
-    for (const row of rows.sort((a, b) => Number(a.key) - Number(b.key))) {
+  )({ kind: 'bucket', ...startsOf(range) });
+  rows.sort((a, b) => Number(a.key) - Number(b.key));
+  const points = (metric: WebMetric) =>
+    rows.flatMap((row) => {
       const y = row.values[metric] ?? 0;
-      const x = labelOf(Number(row.key), range);
-      if (y > 0) byLabel.set(x, (byLabel.get(x) ?? 0) + y);
-    }
-    return [...byLabel].map(([x, y]) => ({ x, y }));
-  };
+      return y > 0 ? [{ x: labelOf(Number(row.key), range), y }] : [];
+    });
   return { pageviews: points('pageviews'), sessions: points('visitors') };
 }
 
@@ -68,7 +65,6 @@ export async function eventSeries(
   range: UmamiRange,
   filters: WebFilter[],
 ): Promise<UmamiEventPoint[]> {
-  const starts = startsOf(range);
   const rows = await webMetricsOf(
     ctx,
     range,
@@ -76,36 +72,35 @@ export async function eventSeries(
     [...filters, CUSTOM_EVENTS],
   )({
     kind: 'group',
-    keys: [{ property: { event: 'name' } }, { starts }],
+    keys: [{ property: { event: 'name' } }, startsOf(range)],
     order: [{ by: { key: 1 }, desc: false }],
     limit: UMAMI_EVENT_SERIES_ROWS_MAX,
     offset: 0,
   });
-  // A minute a clock set back repeats is two buckets of one label: one point, added up.
-  const points = new Map<string, UmamiEventPoint & { start: number }>();
-  for (const row of rows) {
+  const points = rows.map((row) => {
     const [name, start] = [String(row.keys?.[0]), Number(row.keys?.[1])];
-    const t = labelOf(start, range);
-    const y = row.values.events ?? 0;
-    const point = points.get(`${t}\n${name}`);
-    if (point === undefined) points.set(`${t}\n${name}`, { x: name, t, y, start });
-    else point.y += y;
-  }
-  return [...points.values()]
+    return { x: name, t: labelOf(start, range), y: row.values.events ?? 0, start };
+  });
+  return points
     .filter((p) => p.y > 0)
     .sort((a, b) => a.start - b.start || b.y - a.y || (a.x < b.x ? -1 : a.x > b.x ? 1 : 0))
     .map(({ x, t, y }) => ({ x, t, y }));
 }
 
 /**
- * Bucket starts of the range, one per label: as Umami groups by the local time, the hour a
- * clock set back repeats is one bucket, its first start taking both. (A minute it repeats is
- * not next to its first: the two are one point, their visitors added; see pageviewSeries.)
+ * Bucket starts of the range, one bucket per label: as Umami groups by the local time, the
+ * hour a clock set back repeats is one bucket, its first start taking both, and so is a label
+ * that comes again later (a minute it repeats; Chatham's hour 2 on 2026-04-05, 02:45–03:00
+ * +12:45 after 03:00–03:45 +13:45), its visitors counted once.
  */
-function startsOf(range: UmamiRange): number[] {
-  return labelledBuckets(everyStartOf(range), (start) => labelOf(start, range)).map(
-    (bucket) => bucket.start,
-  );
+function startsOf(range: UmamiRange): TimeKey {
+  const starts = labelledBuckets(everyStartOf(range), (start) => labelOf(start, range));
+  const first = new Map<string, number>();
+  for (const { start, label } of starts) if (!first.has(label)) first.set(label, start);
+  return {
+    starts: starts.map((b) => b.start),
+    bucketOf: starts.map((b) => first.get(b.label) as number),
+  };
 }
 
 /**
