@@ -96,6 +96,24 @@ describe('posthog-js feature flags', () => {
     expect(await withConfig.json()).toMatchObject({ flags: {}, sessionRecording: false });
   });
 
+  test("/decide/ keeps PostHog's fields for older SDKs: autocapture stays on in them", async () => {
+    // posthog-js of 2023 (src/autocapture.ts, afterDecideResponse) adds its click, change
+    // and submit handlers only when the /decide/ answer has config.enable_collect_everything
+    // (else it sets __autocapture = false): PostHog's /decide/ always sends it.
+    for (const v of ['2', '3']) {
+      const decide = (await (await t.post(`/decide/?v=${v}`, request)).json()) as Json;
+      expect(decide).toMatchObject({
+        config: { enable_collect_everything: true },
+        toolbarParams: {},
+        isAuthenticated: false,
+        autocapture_opt_out: false,
+      });
+    }
+    // posthog-js that asks /flags/ reads autocapture_opt_out instead (the remote config).
+    const flags = (await (await t.post('/flags/?v=2&config=true', request)).json()) as Json;
+    expect(flags.autocapture_opt_out).toBe(false);
+  });
+
   test('a flags body over 256 KiB is a 413, read no further', async () => {
     const big = { ...request, pad: 'x'.repeat(256 * 1024) };
     const res = await t.post('/flags/?v=2', big);

@@ -85,9 +85,20 @@ export function remoteConfigScript(token: string): string {
 }
 
 /**
+ * What PostHog's /decide/ adds to the remote config for the SDKs that read it there: posthog-js
+ * of 2023 (src/autocapture.ts, afterDecideResponse) turns autocapture off unless `config`
+ * says `enable_collect_everything`, so without it none of its `$autocapture` clicks were sent.
+ */
+const DECIDE_COMPAT = {
+  config: { enable_collect_everything: true },
+  toolbarParams: {},
+  isAuthenticated: false,
+};
+
+/**
  * The flags answer: no flags. `/flags/?v=2` (and `/decide/?v=4`) answer the v2 shape
  * (`flags`), older versions the v1 shape (`featureFlags`, `featureFlagPayloads`); /decide/
- * and `config=true` add the remote config, as PostHog's do.
+ * and `config=true` add the remote config, as PostHog's do (/decide/ with DECIDE_COMPAT).
  */
 export function flagsAnswerOf(path: string, query: URLSearchParams, token: string) {
   const decide = path.startsWith('/decide');
@@ -97,6 +108,7 @@ export function flagsAnswerOf(path: string, query: URLSearchParams, token: strin
   const withConfig = decide || query.get('config') === 'true';
   return {
     ...(withConfig ? remoteConfigOf(token) : {}),
+    ...(decide ? DECIDE_COMPAT : {}),
     ...flags,
     errorsWhileComputingFlags: false,
     quotaLimited: [],
