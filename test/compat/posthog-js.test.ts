@@ -408,6 +408,41 @@ describe('posthog-js events', () => {
     expect(stored.properties).toMatchObject({ p0: 0, p13: 13, p64: 64 });
     expect(stored.properties.$posthog).toMatchObject({ $os: 'v0', $lib: 'v13' });
   });
+
+  test('older posthog-js posts people.set to /engage/: stored as $identify, as PostHog does', async () => {
+    // posthog-js of 2023 (src/posthog-people.ts, _send_request) posts people.set and
+    // people.set_once, and identify()'s properties once identified, to /engage/: a form whose
+    // `data` is the base64 of {$set | $set_once, $token, $distinct_id, $device_id, $user_id}.
+    // PostHog's capture names such a call `$identify`.
+    const engage = (update: Json) => {
+      const data = { ...update, $token: 'wk_acme', $distinct_id: 'user_42', $device_id: 'd-1' };
+      const base64 = Buffer.from(JSON.stringify(data)).toString('base64');
+      return t.post(
+        '/engage/?ip=1&_=1795600800000&ver=1.57.2',
+        `data=${encodeURIComponent(base64)}`,
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...ORIGIN,
+        },
+      );
+    };
+    for (const update of [{ $set: { plan: 'pro' } }, { $set_once: { first_plan: 'free' } }]) {
+      const res = await engage({ ...update, $user_id: 'user_42' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(await res.json()).toEqual({ status: 1 });
+    }
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=acme');
+    expect(list.events).toHaveLength(2);
+    for (const e of list.events) {
+      expect(e).toMatchObject({ name: '$identify', user_id: 'user_42' });
+      expect((e.properties as Json).$interactive).toBe(false);
+    }
+    const updates = list.events.map((e) => e.properties as Json);
+    expect(updates).toContainEqual(expect.objectContaining({ $set: { plan: 'pro' } }));
+    expect(updates).toContainEqual(expect.objectContaining({ $set_once: { first_plan: 'free' } }));
+    expect(tenancy.keys).toEqual(['wk_acme', 'wk_acme']);
+  });
 });
 
 describe('posthog-js across identify', () => {

@@ -81,6 +81,22 @@ const CaptureBody = t.Union([
   CapturedEvent,
 ]);
 
+/** /engage/'s body: a person update of older posthog-js, stored as the event `$identify`. */
+const EngageBody = t.Union([
+  t.Object(
+    {
+      $set: t.Optional(openObject('Person properties to set.')),
+      $set_once: t.Optional(openObject('Person properties to set unless set.')),
+      $token: t.Optional(t.String({ description: 'The write key (or `api_key`, `token`).' })),
+      $distinct_id: t.Optional(
+        t.String({ description: 'Whose update it is (or `distinct_id`); required.' }),
+      ),
+    },
+    { additionalProperties: true },
+  ),
+  CaptureBody,
+]);
+
 export const PostHogErrorOut = t.Object({
   type: t.Union([
     t.Literal('validation_error'),
@@ -118,6 +134,7 @@ const EXAMPLES: Record<PostHogPath, unknown> = {
   '/capture/': { api_key: EXAMPLE_WRITE_KEY, ...signup },
   '/e/': [{ ...pageview, properties: { ...pageview.properties, token: EXAMPLE_WRITE_KEY } }],
   '/i/v0/e/': [{ ...signup, properties: { ...signup.properties, token: EXAMPLE_WRITE_KEY } }],
+  '/engage/': { $set: { plan: 'pro' }, $token: EXAMPLE_WRITE_KEY, $distinct_id: 'user_42' },
   '/i/v0/ai/batch/': {
     api_key: EXAMPLE_WRITE_KEY,
     batch: [
@@ -130,12 +147,13 @@ const EXAMPLES: Record<PostHogPath, unknown> = {
   },
 };
 
-/** The OpenAPI detail of one capture path (all four take every body form). */
+/** The OpenAPI detail of one capture path (each takes every body form). */
 export function captureDoc(path: PostHogPath) {
   const e = INGEST_ERROR_TEXT;
   const example = EXAMPLES[path];
+  const engage = path === '/engage/';
   const json = jsonRequestBody(
-    CaptureBody,
+    engage ? EngageBody : CaptureBody,
     example,
     'A batch, an array of events or one event, as JSON or text/plain JSON; gzip by ' +
       'Content-Encoding or `?compression=gzip-js`, base64 by `?compression=base64`; or a ' +
@@ -143,7 +161,9 @@ export function captureDoc(path: PostHogPath) {
   );
   const base64 = Buffer.from(JSON.stringify(example)).toString('base64');
   return {
-    summary: `PostHog: capture (${path})`,
+    summary: engage
+      ? "PostHog: capture (/engage/: older posthog-js's people.set, stored as $identify)"
+      : `PostHog: capture (${path})`,
     requestBody: {
       ...json,
       content: {

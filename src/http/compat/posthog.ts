@@ -1,6 +1,7 @@
 // PostHog's capture API: POST /batch/, /capture/, /e/, /i/v0/e/ and /i/v0/ai/batch/ (where
-// posthog-node sends the events of `captureAi`, in the /batch/ body). The body's `api_key` (or
-// `token`) is the write key; `uuid` is the event_id, so a retried batch is stored once;
+// posthog-node sends the events of `captureAi`, in the /batch/ body), and /engage/ (older
+// posthog-js's people.set, an `$identify`). The body's `api_key` (or `token`) is the write
+// key; `uuid` is the event_id, so a retried batch is stored once;
 // `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
 // properties are kept under `$posthog` (posthog-properties.ts). Timestamps are read as
 // PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
@@ -51,12 +52,22 @@ import {
   preflightRoutes,
 } from './responses.ts';
 
+/**
+ * Where posthog-js of 2023 and before (src/posthog-people.ts) posts people.set and
+ * people.set_once, and identify()'s properties once identified: one object of `$set` or
+ * `$set_once` with `$token` and `$distinct_id`, and no event name. PostHog's capture takes it
+ * as the event `$identify` (ENGAGE_EVENT), as Tally does.
+ */
+const ENGAGE_PATH = '/engage/';
+const ENGAGE_EVENT = '$identify';
+
 export const POSTHOG_PATHS = [
   '/batch/',
   '/capture/',
   '/e/',
   '/i/v0/e/',
   '/i/v0/ai/batch/',
+  ENGAGE_PATH,
 ] as const;
 export type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
@@ -82,7 +93,9 @@ export function posthogRoutes(deps: AppDeps) {
     const { request, server } = c;
     admitIngest(deps);
     const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
-    const { key, items, sentAt } = eventsOf(body, new URL(request.url).searchParams);
+    const url = new URL(request.url);
+    const engage = url.pathname.startsWith('/engage'); // with or without its slash
+    const { key, items, sentAt } = eventsOf(engage ? engageOf(body) : body, url.searchParams);
     const ctx = contextOf(deps, request, server, { key, fit: POSTHOG_FIT });
     const batch = sortBatch(items, (item, i) => eventOf(item, i, sentAt, ctx));
     await ingestSorted(deps, request, batch, 'posthog');
@@ -158,9 +171,17 @@ function eventsOf(body: unknown, query: URLSearchParams): Capture {
     textOf(top?.token) ??
     textOf(first.api_key) ??
     textOf(first.token) ??
+    textOf(first.$token) ??
     textOf(objectOf(first.properties)?.token) ??
     null;
   return { key, items, sentAt: sentAtOf(textOf(top?.sent_at), query.get('_')) };
+}
+
+/** An /engage/ body as the event it is: one object (no batch) named ENGAGE_EVENT. */
+function engageOf(body: unknown): unknown {
+  const update = objectOf(body);
+  if (update === undefined || Array.isArray(update.batch)) return body;
+  return { ...update, event: ENGAGE_EVENT };
 }
 
 function sentAtOf(bodySentAt: string | undefined, queryMs: string | null): number | null {
@@ -187,7 +208,8 @@ function inputOf(
     delete properties[key];
     return value;
   };
-  const sentId = textOf(event.distinct_id) ?? take('distinct_id');
+  // `$distinct_id` (and `$token`, eventsOf) as /engage/ names them, PostHog's aliases of both.
+  const sentId = textOf(event.distinct_id) ?? textOf(event.$distinct_id) ?? take('distinct_id');
   if (sentId === undefined) throw new AppError('bad_request', `${where}.distinct_id is required`);
   // PostHog keeps a longer one (cut to 200 characters); refused, the event would be lost.
   const distinctId = sentId === COOKIELESS_DISTINCT_ID ? undefined : fittedIdOf(sentId);
