@@ -57,6 +57,30 @@ describe('seed 002: POST /events', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(0);
   });
 
+  test('a timestamp of Unix time (a number or its text) is UTC, as Pydantic reads it', async () => {
+    // 1705314600 s = 2024-01-15T10:30:00Z; above 2·10¹⁰ Pydantic reads milliseconds.
+    const sent = [1705314600, '1705314660', 1705314720.5, 1705314780000, '1705314840000'];
+    const stored = [
+      '2024-01-15T10:30:00.000Z',
+      '2024-01-15T10:31:00.000Z',
+      '2024-01-15T10:32:00.500Z',
+      '2024-01-15T10:33:00.000Z',
+      '2024-01-15T10:34:00.000Z',
+    ];
+    for (const [i, timestamp] of sent.entries()) {
+      const res = await t.post('/events', { ...example, event_id: `unix_${i}`, timestamp });
+      expect(res.status).toBe(201);
+      expect((await body(res)).timestamp).toBe(stored[i]);
+    }
+    const bulk = await t.post('/events/bulk', { events: [event(1, { timestamp: 1705314900 })] });
+    expect(await body(bulk)).toEqual({ received: 1, inserted: 1, duplicates: 0 });
+    const page = await t.getJson<{ items: Json[] }>('/events?tenant_id=tenant_1&source=mobile');
+    expect(page.items.map((e) => e.timestamp)).toEqual(['2024-01-15T10:35:00.000Z']);
+    const wrong = await t.post('/events', { ...example, timestamp: true });
+    expect(wrong.status).toBe(422);
+    expect(((await body(wrong)).detail as Json[])[0]?.loc).toEqual(['body', 'timestamp']);
+  });
+
   test('missing fields are named in one 422', async () => {
     const res = await t.post('/events', { event_id: 'x', payload: {} });
     expect(res.status).toBe(422);

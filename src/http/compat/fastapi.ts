@@ -94,6 +94,11 @@ const EPOCH_SECONDS_MAX = 2e10;
 /** A number written as text, which Pydantic also reads as Unix time. */
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
+/** Whether Pydantic reads `value` (a `datetime` field's) as Unix time: a number or its text. */
+export function isUnixTime(value: unknown): value is number | string {
+  return typeof value === 'number' || (typeof value === 'string' && NUMBER.test(value.trim()));
+}
+
 /**
  * A Pydantic `datetime` as epoch ms for the unified event, else the value unchanged (the event
  * rules then name what is wrong with it): ISO 8601 with a zone, without one (UTC, as the seeds'
@@ -101,8 +106,7 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
  * milliseconds.
  */
 export function pydanticDateTime(value: unknown): unknown {
-  if (typeof value === 'string' && NUMBER.test(value.trim()))
-    return pydanticDateTime(Number(value));
+  if (typeof value === 'string' && isUnixTime(value)) return pydanticDateTime(Number(value));
   if (typeof value === 'number' && Number.isFinite(value)) {
     return Math.round(Math.abs(value) > EPOCH_SECONDS_MAX ? value : value * 1000);
   }

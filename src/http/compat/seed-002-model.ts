@@ -18,6 +18,7 @@ import { queryLimits } from '../../query/index.ts';
 import { tenantIdSchema } from '../model.ts';
 import { issuesOf } from '../validate.ts';
 import { jsonInteger } from './docs.ts';
+import { isUnixTime, pydanticDateTime } from './fastapi.ts';
 
 /** Events one bulk request may carry (more is a 422). */
 export const BULK_EVENTS_MAX = 5000;
@@ -32,7 +33,11 @@ export const IngestionEventIn = t.Object(
     tenant_id: tenantIdSchema('The tenant (or a project alias).'),
     source: text(eventLimits.idCharsMax),
     event_type: text(eventLimits.nameCharsMax),
-    timestamp: t.String({ description: 'ISO 8601 with a zone (UTC); no zone is a 422.' }),
+    timestamp: t.Union([t.String(), t.Number()], {
+      description:
+        'ISO 8601 with a zone (UTC; no zone is a 422), or epoch seconds or milliseconds (a ' +
+        'number or its text), as Pydantic reads a datetime: those are UTC.',
+    }),
     payload: t.Optional(t.Record(t.String(), t.Unknown())),
   },
   { additionalProperties: true },
@@ -126,9 +131,18 @@ export function inputOf(item: IngestionEvent): EventInput {
     tenant_id: item.tenant_id,
     source: item.source,
     name: item.event_type,
-    timestamp: item.timestamp,
+    timestamp: timestampOf(item.timestamp),
     ...(item.payload === undefined ? {} : { properties: item.payload }),
   };
+}
+
+/**
+ * The event time as the service's Pydantic `datetime` reads it: a number, or a number's text,
+ * is Unix time (seconds, or milliseconds above 2·10¹⁰) and so UTC; text is left to the event's
+ * ISO 8601 rules, which refuse one without a zone as the service's UTC check does.
+ */
+function timestampOf(value: string | number): string | number {
+  return isUnixTime(value) ? (pydanticDateTime(value) as number) : value;
 }
 
 /** Unified field names as this API calls them, for 422 locations. */
