@@ -62,6 +62,26 @@ describe('seed 000: POST /ingest', () => {
     expect((await stats()).total_events).toBe(0);
   });
 
+  test("the user_id pattern's $ is Python's: one final newline passes, as in the service", async () => {
+    // re.match(r'^[a-zA-Z0-9_-]+$', 'abc_123\n') matches in Python; a second newline does not.
+    const res = await t.post('/ingest', { name: 'login', user_id: 'abc_123\n' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      status: 'accepted',
+      received_event: { name: 'login', user_id: 'abc_123\n', properties: null },
+    });
+    const events = await t.getJson<{ events: { user_id: string }[] }>('/api/v1/events');
+    expect(events.events.map((e) => e.user_id)).toEqual(['abc_123\n']);
+    for (const user_id of ['abc_123\n\n', '\nabc_123', 'abc\n123']) {
+      const refused = await t.post('/ingest', { name: 'login', user_id });
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { detail: { type: string }[] }).detail[0]?.type).toBe(
+        'value_error',
+      );
+    }
+    expect((await stats()).total_events).toBe(1);
+  });
+
   test('the other rules of the schema: enum, lengths, required fields, string properties', async () => {
     const res = await t.post('/ingest', {
       name: 'logout',

@@ -12,7 +12,11 @@ import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
 export const DATA_PULSE_NAMES = ['signup', 'login', 'click', 'purchase'] as const;
-const USER_ID_PATTERN = /^[a-zA-Z0-9_-]+$/;
+/**
+ * The service's `^[a-zA-Z0-9_-]+$` as Python's re.match reads it: its `$` also matches before a
+ * final newline, so `abc_123\n` passes there (and is kept as sent); JavaScript's `$` does not.
+ */
+const USER_ID_PATTERN = /^[a-zA-Z0-9_-]+\n?$/;
 const USER_ID_CHARS_MIN = 3;
 const USER_ID_CHARS_MAX = 30;
 
