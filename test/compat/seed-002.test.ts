@@ -191,6 +191,27 @@ describe('seed 002: GET /events', () => {
       (await t.getJson(`/events?tenant_id=tenant_1&start=${start}&end=${end}`)).total;
     expect(await inside('2024-01-15T10:30:02.0005Z', '2024-01-15T10:30:05Z')).toBe(3);
     expect(await inside('2024-01-15T10:30:02Z', '2024-01-15T10:30:05.0005Z')).toBe(4);
+    // Digits are Unix time, as a FastAPI datetime parameter reads them: 1705314602 s is
+    // 10:30:02Z; above 2·10¹⁰ they are milliseconds.
+    expect(await inside('1705314602', '1705314605000')).toBe(4);
+    const metrics = await t.getJson<{ buckets: Json[] }>(
+      '/metrics?tenant_id=tenant_1&start=1705314602&end=1705314605',
+    );
+    expect(metrics.buckets.reduce((n, b) => n + (b.count as number), 0)).toBe(4);
+    const far = await t.get('/events?tenant_id=tenant_1&start=999999999999999');
+    expect(far.status).toBe(422);
+    const notTime = await t.get('/events?tenant_id=tenant_1&end=yesterday');
+    expect(await notTime.json()).toEqual({
+      detail: [
+        {
+          loc: ['query', 'end'],
+          msg:
+            'end must be ISO 8601 with a zone (e.g. 2024-01-15T10:30:00Z) or Unix time ' +
+            '(seconds, or milliseconds above 2·10¹⁰) within the years 0000 to 9999',
+          type: 'datetime_parsing',
+        },
+      ],
+    });
     expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
     expect((await t.get('/events?tenant_id=tenant_1&start=2024-01-15T10:30:00')).status).toBe(422);
     expect((await t.get('/events')).status).toBe(422);

@@ -198,7 +198,8 @@ export const MetricsQuery = t.Object({
 
 /**
  * The range of `start` (inclusive) and `end` (inclusive, as the service compares with <=), each
- * ISO 8601 with a zone; 422 naming the parameter otherwise.
+ * ISO 8601 with a zone or Unix time (seconds, ms above 2·10¹⁰: a FastAPI `datetime` parameter's
+ * reading of digits, as `timestamp`'s); 422 naming the parameter otherwise.
  */
 export function rangeOfQuery(query: { start?: string | undefined; end?: string | undefined }): {
   fromMs?: number;
@@ -209,11 +210,12 @@ export function rangeOfQuery(query: { start?: string | undefined; end?: string |
   // millisecond, parseRangeEnd), an `end` inside one all of them (that millisecond).
   const at = (value: string | undefined, field: 'start' | 'end'): number | undefined => {
     if (value === undefined) return undefined;
-    const parsed = field === 'start' ? parseRangeEnd(value) : parseTimestamp(value);
+    const instant = isUnixTime(value) ? (pydanticDateTime(value) as number) : value;
+    const parsed = field === 'start' ? parseRangeEnd(instant) : parseTimestamp(instant);
     if (parsed.ok) return parsed.ms;
     issues.push({
       loc: ['query', field],
-      msg: spacedOffsetMessage(field, value) ?? `${field}: ${parsed.msg}`,
+      msg: spacedOffsetMessage(field, value) ?? timeIssue(field, parsed.msg),
       type: 'datetime_parsing',
     });
     return undefined;
@@ -225,4 +227,16 @@ export function rangeOfQuery(query: { start?: string | undefined; end?: string |
     ...(fromMs === undefined ? {} : { fromMs }),
     ...(endMs === undefined ? {} : { toMs: endMs + 1 }),
   };
+}
+
+/**
+ * Why a `start` or `end` is no time, in this API's terms: the core's message speaks of epoch
+ * milliseconds, where digits here are Unix time as Pydantic reads them.
+ */
+function timeIssue(field: string, msg: string): string {
+  if (!msg.includes('epoch milliseconds')) return `${field}: ${msg}`;
+  return (
+    `${field} must be ISO 8601 with a zone (e.g. 2024-01-15T10:30:00Z) or Unix time ` +
+    '(seconds, or milliseconds above 2·10¹⁰) within the years 0000 to 9999'
+  );
 }
