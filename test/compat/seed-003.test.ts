@@ -352,6 +352,49 @@ describe('seed 003: GET /api/events/', () => {
     ]);
   });
 
+  test('a duration of months or years buckets by UTC calendar month from 2000-01', async () => {
+    // TimescaleDB's time_bucket('1 month', time): the first of the month, in UTC; N months count
+    // from January 2000, so quarters start in January, April, July and October.
+    const at = async (iso: string, duration: number) => {
+      t.clock.set(Date.parse(iso));
+      await visit('/', UA.windows, duration);
+    };
+    await at('2026-11-30T23:59:59Z', 10);
+    await at('2026-12-01T00:00:00Z', 20);
+    await at('2026-12-31T12:00:00Z', 30);
+    await at('2027-01-15T08:00:00Z', 40);
+    const rows = async (duration: string) =>
+      (await t.getJson<Json[]>(`/api/events/?duration=${duration}&pages=/`)).map((r) => [
+        r.bucket,
+        r.count,
+        r.avg_duration,
+      ]);
+    const monthly = [
+      ['2026-11-01T00:00:00', 1, 10],
+      ['2026-12-01T00:00:00', 2, 25],
+      ['2027-01-01T00:00:00', 1, 40],
+    ];
+    for (const month of ['1%20month', '1%20mon', 'P1M', '@%201%20month']) {
+      expect(await rows(month)).toEqual(monthly);
+    }
+    expect(await rows('3%20months')).toEqual([
+      ['2026-10-01T00:00:00', 3, 20],
+      ['2027-01-01T00:00:00', 1, 40],
+    ]);
+    const yearly = [
+      ['2026-01-01T00:00:00', 3, 20],
+      ['2027-01-01T00:00:00', 1, 40],
+    ];
+    expect(await rows('1%20year')).toEqual(yearly);
+    expect(await rows('12%20months')).toEqual(yearly);
+    expect(await rows('P1Y')).toEqual(yearly);
+    // 18 months from January 2000: July 2025 to December 2026, then from January 2027.
+    expect(await rows('1%20year%206%20months')).toEqual([
+      ['2025-07-01T00:00:00', 3, 20],
+      ['2027-01-01T00:00:00', 1, 40],
+    ]);
+  });
+
   test("avg_duration is written as the schema's float: 30.0, not 30", async () => {
     // EventBucketSchema.avg_duration is Optional[float]: Python's JSON writes 25.0 (its README's
     // example), and a client reading it as a float gets one; JavaScript's would write 25.
@@ -422,10 +465,11 @@ describe('seed 003: GET /api/events/', () => {
       '1%20fortnight',
       'daily',
       '0%20days',
-      '1%20month',
+      '1%20month%202%20days',
+      '1.5%20months',
+      'P1M1D',
       '1%20hour%20and',
       '',
-      'P1M',
       'hour',
     ]) {
       expect((await t.get(`/api/events/?duration=${bad}`)).status).toBe(422);

@@ -19,7 +19,7 @@ import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer 
 import { pythonFloat, readFastApiBody } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
-import { intervalMs } from './seed-003-interval.ts';
+import { bucketWidth } from './seed-003-interval.ts';
 import {
   canonicalUuid,
   exampleVisit,
@@ -131,7 +131,7 @@ function visitRoutes(deps: AppDeps) {
           deps.engine.store,
           tenant,
           {
-            widthMs: intervalMs(query.duration ?? '1 day'),
+            width: bucketWidth(query.duration ?? '1 day'),
             pages: pagesOf(pages),
             rowsMax: queryLimits.bucketsMax,
           },
@@ -164,7 +164,8 @@ function visitRoutes(deps: AppDeps) {
           description:
             'duration: a PostgreSQL interval of seconds to weeks, e.g. `15 minutes`, `1h`, ' +
             '`1 hour 30 minutes`, `01:00:00`, `PT1H` (time_bucket widths, origin ' +
-            'Monday 2000-01-03 UTC). pages: repeat the parameter; a default list when absent.',
+            'Monday 2000-01-03 UTC), or of whole months or years, `1 month`, `1 year` (from ' +
+            '2000-01-01 UTC). pages: repeat the parameter; a default list when absent.',
           responses: {
             200: jsonAnswer('One row per bucket, page and operating system', VisitBucketsOut, [
               {

@@ -1,17 +1,19 @@
 // Events per time bucket, page and operating system with their mean duration: seed 003's
 // GET /api/events/. Buckets follow TimescaleDB's time_bucket: multiples of the width counted
-// from an origin (Monday 2000-01-03 UTC), so a week starts on Monday and a day at UTC midnight.
+// from an origin (Monday 2000-01-03 UTC), so a week starts on Monday and a day at UTC midnight;
+// a width of months counts whole UTC calendar months from 2000-01-01, as time_bucket does.
 
 import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { AppError } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { nullableNumberOf, numberOf, readSnapshotRows } from '../read.ts';
 
-/** time_bucket's default origin. */
+/** time_bucket's default origin (of buckets of months: 2000-01-01). */
 const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
 export interface PageVisitOptions {
-  widthMs: number;
+  /** A fixed width, or whole calendar months. */
+  width: { ms: number } | { months: number };
   /** Only events whose path is one of these. */
   pages: string[];
   /** Rows returned at most; more is a 422 asking for a larger bucket. */
@@ -33,12 +35,24 @@ export async function aggregatePageVisits(
   signal?: AbortSignal,
 ): Promise<PageVisitBucket[]> {
   const rows = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
-    const origin = params.add(TIME_BUCKET_ORIGIN_MS);
-    const width = params.add(options.widthMs);
+    let bucket: string;
+    if ('months' in options.width) {
+      // The month since 2000-01 of the event's UTC time (epoch_ms of a number is a naive UTC
+      // TIMESTAMP), down to a multiple of the width, as the ms of that month's first day.
+      const width = params.add(options.width.months);
+      const utc = `epoch_ms(epoch_ms(e."timestamp"))`;
+      const month = `(year(${utc}) - 2000) * 12 + month(${utc}) - 1`;
+      bucket = `epoch_ms(TIMESTAMP '2000-01-01' + to_months(
+          CAST(floor((${month}) / ${width}) * ${width} AS INTEGER)))`;
+    } else {
+      const origin = params.add(TIME_BUCKET_ORIGIN_MS);
+      const width = params.add(options.width.ms);
+      bucket = `CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
+            * ${width} + ${origin}`;
+    }
     const pages = params.add(listValue(options.pages), LIST(VARCHAR));
     return `SELECT * FROM (
-        SELECT CAST(floor((epoch_ms(e."timestamp") - ${origin}) / ${width}) AS BIGINT)
-            * ${width} + ${origin} AS bucket_ms,
+        SELECT ${bucket} AS bucket_ms,
           e.path AS page, e.os AS os, avg(e.duration) AS avg_duration, count(*) AS count
         FROM ${snapshot.from} AS e WHERE list_contains(${pages}, e.path)
         GROUP BY ALL
