@@ -272,6 +272,17 @@ describe('getTimeSeries metrics, groups and filters', () => {
     expect(result.series[1]?.points[0]).toEqual({ bucket: '2026-05-01T03:00:00+00:00', value: 1 });
   });
 
+  test('groups tied on events come in the order the top N cut them: by code point', async () => {
+    // DuckDB orders text by its UTF-8 bytes (code points); JavaScript's < by UTF-16 units,
+    // which puts a character past U+FFFF before U+FF5A. The 2 kept are the first 2 of the 3.
+    const names = ['ｚ', '😀', 'a'];
+    await source.add(names.map((name) => makeEvent({ timestamp: day.fromMs, name })));
+    const keys = async (seriesMax: number) =>
+      (await series({ ...day, groupBy: { column: 'name' }, seriesMax })).series.map((s) => s.key);
+    expect(await keys(3)).toEqual(['a', 'ｚ', '😀']);
+    expect(await keys(2)).toEqual(['a', 'ｚ']);
+  });
+
   test('group_by a property, filtered by property and column, bots excluded', async () => {
     await source.add([
       makeEvent({ timestamp: day.fromMs, properties: { plan: 'pro' }, os: 'iOS' }),

@@ -220,9 +220,14 @@ function seriesOf(rows: Row[], starts: number[], options: TimeSeriesOptions): Ti
     });
 }
 
+/**
+ * Keys in the order DuckDB gives text (ORDER BY grp, the top N's cut): by code point, as its
+ * UTF-8 bytes compare. JavaScript's `<` compares UTF-16 units, which puts a character past
+ * U+FFFF (a surrogate pair) before U+E000–U+FFFF, so tied series came out of the cut's order.
+ */
 function compareKeys(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return 1;
   if (b === null) return -1;
-  return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
