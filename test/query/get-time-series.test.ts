@@ -283,6 +283,17 @@ describe('getTimeSeries metrics, groups and filters', () => {
     expect(await keys(2)).toEqual(['a', 'ｚ']);
   });
 
+  test('an event without the grouped field is in no series; an empty text is a series', async () => {
+    await source.add([
+      makeEvent({ timestamp: day.fromMs, referrer: 'https://a.example/' }),
+      makeEvent({ timestamp: day.fromMs, referrer: '' }),
+      makeEvent({ timestamp: day.fromMs, referrer: '' }),
+      makeEvent({ timestamp: day.fromMs }),
+    ]);
+    const result = await series({ ...day, groupBy: { column: 'referrer' }, seriesMax: 10 });
+    expect(result.series.map((s) => s.key)).toEqual(['', 'https://a.example/']);
+  });
+
   test('group_by a property, filtered by property and column, bots excluded', async () => {
     await source.add([
       makeEvent({ timestamp: day.fromMs, properties: { plan: 'pro' }, os: 'iOS' }),

@@ -195,7 +195,8 @@ function seriesRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           `their offset; at most ${queryLimits.bucketsMax}. Without from, the range is the ` +
           'last hour, day, 30 days, 12 weeks or 12 months before to (default now), by ' +
           'bucket, in calendar days and months of tz. ' +
-          'group_by keeps the top N non-empty groups by event count. fill=zero lists every ' +
+          'group_by keeps the top N groups by event count (an event without the field is in ' +
+          'none; empty text is a group). fill=zero lists every ' +
           'bucket: empty ones are 0 for count, uniques and sum, null for the others. ' +
           "A visit group_by counts each event under its visit's value." +
           FILTER_NOTE +
