@@ -53,13 +53,20 @@ export interface Auth {
   clock: Clock;
   /** The signed-in user of a request (Authorization: Bearer <JWT>); 401 otherwise. */
   authenticate(request: Request): Principal;
-  /** Like authenticate, but null when the request carries no Authorization header. */
+  /**
+   * Like authenticate, but null when the request carries no bearer token: no Authorization
+   * header, or one of another scheme (a proxy's Basic credentials, passed on), as bearerOf
+   * ignores every other scheme. A bearer token that is no valid access token is still 401.
+   */
   optionalPrincipal(request: Request): Principal | null;
   /** Runs `work` in one SQLite transaction (nested calls become savepoints). */
   transaction<T>(work: () => T): T;
   /** Deletes expired refresh tokens and finished sessions; call it from a timer. */
   purgeExpired(): void;
 }
+
+/** An Authorization header of the Bearer scheme (RFC 6750), whatever follows it. */
+const BEARER_SCHEME = /^bearer(\s|$)/i;
 
 export function createAuth(deps: AuthDeps): Auth {
   const options = resolveAuthOptions(deps.options);
@@ -141,7 +148,7 @@ export function createAuth(deps: AuthDeps): Auth {
     clock,
     authenticate,
     optionalPrincipal: (request) =>
-      request.headers.get('authorization') === null ? null : authenticate(request),
+      BEARER_SCHEME.test(request.headers.get('authorization') ?? '') ? authenticate(request) : null,
     transaction: (work) => db.transaction(work)(),
     purgeExpired: () => stores.sessions.purge(clock.now()),
   };

@@ -159,6 +159,26 @@ describe('register and login', () => {
     expect(made.status).toBe(201);
   });
 
+  test("a proxy's Basic Authorization is no sign-in: register answers as without one", async () => {
+    // An authenticating proxy in front (ALLOW_OPEN_ON_PUBLIC=1) passes its Basic credentials
+    // on; they are no Tally credential, as bearerOf ignores every other scheme.
+    const basic = { authorization: `Basic ${Buffer.from('team:proxy-pass').toString('base64')}` };
+    t = await makeAuthApp();
+    const body = { email: 'bob@example.com', password: 'correct horse 1' };
+    const open = await t.call('POST', '/api/v1/auth/register', { body, headers: basic });
+    expect(open.status).toBe(201);
+    const bad = await t.call('POST', '/api/v1/auth/register', {
+      body: { ...body, email: 'cy@example.com' },
+      headers: { authorization: 'Bearer not-a-token' },
+    });
+    expect(bad.status).toBe(401); // a bearer token is read, and this one is none
+    await t.close();
+    t = await makeAuthApp({ auth: { registrationOpen: false } });
+    const closed = await t.call('POST', '/api/v1/auth/register', { body, headers: basic });
+    expect(closed.status).toBe(403);
+    expect(((await json(closed)) as { detail: string }).detail).toContain('registration is closed');
+  });
+
   test('registration closed: an admin signed out while the password is hashed creates none', async () => {
     t = await makeAuthApp({ auth: { registrationOpen: false } });
     const hasher = t.auth.hasher;

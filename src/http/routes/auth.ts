@@ -89,7 +89,7 @@ function registerRoute(deps: AuthRouteDeps) {
           201: { description: 'Created', content: jsonContent(UserOut, userExample) },
           ...accountBodyDocs(),
           ...errorDocs({
-            401: 'An Authorization that is no valid access token, or whose session ended',
+            401: 'A bearer token that is no valid access token, or whose session ended',
             403: 'Registration is closed',
             409: 'Email taken',
             422: 'Invalid',
