@@ -230,12 +230,14 @@ export class AccountService {
 
   /**
    * Deletes the caller's account, sessions and memberships; 409 while the caller is the only
-   * owner of a project, which would be left with keys nobody can revoke.
+   * owner of a project, which would be left with keys nobody can revoke, or the only admin: the
+   * next start in `required` mode would make a new admin, who takes over `default`.
    */
   deleteMe(principal: Principal): void {
     const { user } = principal;
     const soleOwned = this.deps.projects.soleOwnedBy(user.id);
     if (soleOwned.length > 0) throw soleOwner(soleOwned);
+    if (user.isAdmin && this.deps.users.adminCount() <= 1) throw soleAdmin();
     this.deps.users.delete(user.id);
   }
 
@@ -313,6 +315,14 @@ function soleOwner(projectIds: string[]): AppError {
     'conflict',
     `you are the only owner of ${list}; make another member an owner of each ` +
       '(POST /api/v1/projects/{id}/members with role owner) before deleting your account',
+  );
+}
+
+function soleAdmin(): AppError {
+  return new AppError(
+    'conflict',
+    'you are the only admin; without one, the next start in required mode makes a new admin ' +
+      'who takes over the default project, so the account is kept',
   );
 }
 

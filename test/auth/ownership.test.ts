@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
-import { type AuthApp, join, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
+import {
+  type AuthApp,
+  adminToken,
+  join,
+  json,
+  makeAuthApp,
+  makeKey,
+  makeProject,
+  signUp,
+} from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -45,6 +54,29 @@ describe('deleting the only owner of a project', () => {
       token: bob.token,
     });
     expect(revoke.status).toBe(204);
+  });
+});
+
+describe('deleting the only admin', () => {
+  test('is refused though no project is left without an owner: a start would make another', async () => {
+    t = await makeAuthApp();
+    const admin = await adminToken(t);
+    const bob = {
+      email: 'bob@example.com',
+      token: (await signUp(t, 'bob@example.com')).access_token,
+    };
+    expect((await join(t, admin, 'default', bob, 'owner')).status).toBe(200);
+    const refused = await t.call('DELETE', '/api/v1/users/me', { token: admin });
+    expect(refused.status).toBe(409);
+    expect(await json(refused)).toEqual({
+      detail:
+        'you are the only admin; without one, the next start in required mode makes a new ' +
+        'admin who takes over the default project, so the account is kept',
+      code: 'conflict',
+    });
+    expect((await t.call('GET', '/api/v1/users/me', { token: admin })).status).toBe(200);
+    // Others delete theirs as before.
+    expect((await t.call('DELETE', '/api/v1/users/me', { token: bob.token })).status).toBe(204);
   });
 });
 

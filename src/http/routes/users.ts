@@ -84,10 +84,14 @@ export function userRoutes(deps: UserRouteDeps) {
           summary: 'Delete the account, its sessions and its memberships',
           description:
             'Refused (409, naming them) while you are the only owner of a project: make ' +
-            'another member an owner first.',
+            'another member an owner first. The only admin is refused (409) too: a start ' +
+            'that finds no admin makes one, who takes over the default project.',
           responses: {
             204: { description: 'Deleted' },
-            ...errorDocs({ 401: 'Not signed in', 409: 'The only owner of a project' }),
+            ...errorDocs({
+              401: 'Not signed in',
+              409: 'The only owner of a project, or the only admin',
+            }),
           },
         },
       },
