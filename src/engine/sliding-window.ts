@@ -119,6 +119,13 @@ class CountRing {
 export class SlidingCounter {
   private readonly seconds = new CountRing(SECONDS_KEPT);
   private readonly minutes = new CountRing(MINUTES_KEPT);
+  /** The newest time the rings were moved to (see `advance`). */
+  private newestMs = Number.NEGATIVE_INFINITY;
+
+  /** The newest time seen: the rings hold nothing older than their length before it. */
+  get newest(): number {
+    return this.newestMs;
+  }
 
   /** Counts `count` events received at `atMs`, seen by the caller at `nowMs`. */
   add(atMs: number, nowMs: number, count = 1): AddOutcome {
@@ -133,6 +140,7 @@ export class SlidingCounter {
 
   /** Moves the rings forward to `nowMs`; reads and adds do this themselves. */
   advance(nowMs: number): void {
+    if (nowMs > this.newestMs) this.newestMs = nowMs;
     this.seconds.advance(Math.floor(nowMs / SECOND_MS));
     this.minutes.advance(Math.floor(nowMs / MINUTE_MS));
   }
@@ -264,14 +272,15 @@ export class KeyedSlidingCounter {
 
   add(name: string, atMs: number, nowMs: number, count = 1): AddOutcome {
     const outcome = this.all.add(atMs, nowMs, count);
-    if (outcome === 'counted') this.counterFor(name, nowMs).add(atMs, nowMs, count);
+    if (outcome === 'counted') this.caughtUp(this.counterFor(name, nowMs)).add(atMs, nowMs, count);
     return outcome;
   }
 
   /** Over all names, or for `name`: 0 for a name without its own counter (see OTHER_NAME). */
   total(window: WindowName, nowMs: number, name?: string): number {
     if (name === undefined) return this.all.total(window, nowMs);
-    return this.byName.get(name)?.total(window, nowMs) ?? 0;
+    const counter = this.byName.get(name);
+    return counter === undefined ? 0 : this.caughtUp(counter).total(window, nowMs);
   }
 
   eventsPerSecond(nowMs: number): number {
@@ -306,7 +315,7 @@ export class KeyedSlidingCounter {
   /** Drops the counters of names with no event in the last 24 h. */
   prune(nowMs: number): void {
     for (const [name, counter] of this.byName) {
-      if (counter.total('24h', nowMs) === 0) this.byName.delete(name);
+      if (this.caughtUp(counter).total('24h', nowMs) === 0) this.byName.delete(name);
     }
     for (const [name, until] of this.partialUntil) {
       if (until <= nowMs || !this.byName.has(name)) this.partialUntil.delete(name);
@@ -317,7 +326,7 @@ export class KeyedSlidingCounter {
   snapshot(nowMs: number): KeyedSnapshot {
     const names = [...this.byName].map(([name, c]) => ({
       name,
-      ...c.snapshot(nowMs),
+      ...this.caughtUp(c).snapshot(nowMs),
       partial: (this.partialUntil.get(name) ?? 0) > nowMs,
     }));
     names.sort((a, b) => b['24h'] - a['24h'] || (a.name < b.name ? -1 : 1));
@@ -335,10 +344,26 @@ export class KeyedSlidingCounter {
       this.byName.set(key, counter);
       // A name counted under OTHER_NAME until a place freed up: its earlier events stay there.
       const other = this.byName.get(OTHER_NAME);
-      if (key !== OTHER_NAME && other !== undefined && other.total('24h', nowMs) > 0) {
+      if (
+        key !== OTHER_NAME &&
+        other !== undefined &&
+        this.caughtUp(other).total('24h', nowMs) > 0
+      ) {
         this.partialUntil.set(key, nowMs + DAY_MS);
       }
     }
+    return counter;
+  }
+
+  /**
+   * `counter` moved to the newest time the total has seen: a name's rings then hold what the
+   * total's hold. A name counter created, or last moved, before the newest time and read or
+   * added to after the wall clock stepped back would otherwise still hold seconds the total's
+   * ring let go, and count events in 1m and 5m (and the rate) that the total leaves out.
+   */
+  private caughtUp(counter: SlidingCounter): SlidingCounter {
+    const newest = this.all.newest;
+    if (Number.isFinite(newest)) counter.advance(newest);
     return counter;
   }
 
