@@ -312,10 +312,14 @@ export class KeyedSlidingCounter {
     return this.byName.size;
   }
 
-  /** Drops the counters of names with no event in the last 24 h. */
+  /**
+   * Drops the counters of names with no event in the last 24 h: none held at all, as of the
+   * newest time seen (after a clock step back, events received before it are left out of the
+   * windows until the clock gets back to them, not gone).
+   */
   prune(nowMs: number): void {
     for (const [name, counter] of this.byName) {
-      if (this.caughtUp(counter).total('24h', nowMs) === 0) this.byName.delete(name);
+      if (!this.holdsAny(counter, nowMs)) this.byName.delete(name);
     }
     for (const [name, until] of this.partialUntil) {
       if (until <= nowMs || !this.byName.has(name)) this.partialUntil.delete(name);
@@ -344,12 +348,8 @@ export class KeyedSlidingCounter {
       this.byName.set(key, counter);
       // A name counted under OTHER_NAME until a place freed up: its earlier events stay there.
       const other = this.byName.get(OTHER_NAME);
-      if (
-        key !== OTHER_NAME &&
-        other !== undefined &&
-        this.caughtUp(other).total('24h', nowMs) > 0
-      ) {
-        this.partialUntil.set(key, nowMs + DAY_MS);
+      if (key !== OTHER_NAME && other !== undefined && this.holdsAny(other, nowMs)) {
+        this.partialUntil.set(key, Math.max(nowMs, this.all.newest) + DAY_MS);
       }
     }
     return counter;
@@ -365,6 +365,11 @@ export class KeyedSlidingCounter {
     const newest = this.all.newest;
     if (Number.isFinite(newest)) counter.advance(newest);
     return counter;
+  }
+
+  /** Whether `counter` holds any event: of the 24 h before `nowMs` or the newest time seen. */
+  private holdsAny(counter: SlidingCounter, nowMs: number): boolean {
+    return this.caughtUp(counter).total('24h', Math.max(nowMs, this.all.newest)) > 0;
   }
 
   private namedCount(): number {

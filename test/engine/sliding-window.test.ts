@@ -205,6 +205,22 @@ describe('KeyedSlidingCounter', () => {
     expect(k.total('1h', back)).toBe(2);
   });
 
+  test('after a clock step back, a name with events only after the clock keeps its place', () => {
+    // Its events are left out until the clock gets back to them, not gone: a new name that
+    // finds the table full must not prune it as if it had none in 24 h.
+    const k = new KeyedSlidingCounter({ namesMax: 1 });
+    k.add('a', T0 + 10 * M, T0 + 10 * M);
+    const back = T0 + 4 * M; // NTP steps the clock back six minutes
+    k.add('b', back, back);
+    const later = T0 + 10 * M;
+    expect(k.total('1m', later, 'a')).toBe(1);
+    expect(k.total('24h', later, OTHER_NAME)).toBe(1);
+    const snap = k.snapshot(later);
+    for (const w of WINDOW_NAMES) {
+      expect(snap.names.reduce((sum, n) => sum + n[w], 0)).toBe(snap.all[w]);
+    }
+  });
+
   test('a refused event is counted nowhere', () => {
     const k = new KeyedSlidingCounter({ namesMax: 4 });
     expect(k.add('x', T0 + H, T0)).toBe('future');
