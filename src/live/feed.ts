@@ -85,6 +85,11 @@ export interface Topic {
   lastSentAt: number;
   /** The last content rendered for this topic, and from which snapshot. */
   rendered: { snapshot: RollupSnapshot; content: string } | null;
+  /**
+   * The newest snapshot (TenantFeed.sequenceOf) a member was sent: a push that waited for its
+   * turn while a socket joined with a newer one must not follow it with an older one.
+   */
+  newestSent: number;
 }
 
 export interface Connection {
@@ -148,6 +153,9 @@ export class TenantFeed {
   private ready = false;
   private revivedAt = Number.NEGATIVE_INFINITY;
   private topicSeq = 0;
+  /** Snapshots built, numbered in order (see sequenceOf). */
+  private built = 0;
+  private readonly sequences = new WeakMap<RollupSnapshot, number>();
   /** Subscribes waiting for the actor to be rebuilt, per filter key. */
   private readonly pending = new Map<string, number>();
   private cache: {
@@ -213,7 +221,15 @@ export class TenantFeed {
     let topic = this.topics.get(key);
     if (topic === undefined) {
       const id = `live:${this.tenant}#${++this.topicSeq}`;
-      topic = { id, names, members: 0, content: null, lastSentAt: nowMs, rendered: null };
+      topic = {
+        id,
+        names,
+        members: 0,
+        content: null,
+        lastSentAt: nowMs,
+        rendered: null,
+        newestSent: 0,
+      };
       this.topics.set(key, topic);
     }
     topic.members++;
@@ -309,9 +325,15 @@ export class TenantFeed {
       return c.snapshot;
     }
     const snapshot = actor.rollups.snapshot(nowMs);
+    this.sequences.set(snapshot, ++this.built);
     this.hooks.onSnapshotBuilt();
     this.cache = { actor, version, atMs: nowMs, snapshot };
     return snapshot;
+  }
+
+  /** The order in which `snapshot` was built by `snapshot` (later ones are larger; 0: none). */
+  sequenceOf(snapshot: RollupSnapshot): number {
+    return this.sequences.get(snapshot) ?? 0;
   }
 
   /** The content of `topic` for `snapshot`, rendered once per snapshot. */

@@ -300,9 +300,11 @@ export class LiveHub {
     const topic = feed.join(names, now);
     conn.topic = topic;
     conn.socket.subscribe(topic.id);
-    const content = feed.render(topic, feed.snapshot(actor, now, this.limits.pushIntervalMs));
+    const snapshot = feed.snapshot(actor, now, this.limits.pushIntervalMs);
+    const content = feed.render(topic, snapshot);
     // A new topic's only member has this content; older members get it at the next push.
     if (topic.members === 1) topic.content = content;
+    topic.newestSent = Math.max(topic.newestSent, feed.sequenceOf(snapshot));
     this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(now, content));
   }

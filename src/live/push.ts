@@ -92,15 +92,23 @@ export function pushStep(feeds: readonly TenantFeed[], deps: PushDeps): Step {
 function publishSome(push: FeedPush, budget: { topics: number }, deps: PushDeps): boolean {
   const { feed, snapshot, now } = push;
   if (!deps.watched(feed)) return true;
+  const sequence = feed.sequenceOf(snapshot);
   while (push.next < push.topics.length) {
     if (budget.topics <= 0) return false;
     const topic = push.topics[push.next++] as Topic;
     if (topic.members === 0) continue;
+    if (sequence < topic.newestSent) {
+      // A socket joined it in a turn between, with a newer snapshot: this one would take its
+      // counts back. Its other members get the newer state at the tenant's next push.
+      feed.version = -1;
+      continue;
+    }
     budget.topics--;
     const content = feed.render(topic, snapshot);
     if (content === topic.content) continue;
     topic.content = content;
     topic.lastSentAt = now;
+    topic.newestSent = sequence;
     publish(topic.id, snapshotMessage(now, content), deps);
     push.published = true;
   }

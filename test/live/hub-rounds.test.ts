@@ -112,6 +112,34 @@ describe('cost of a tick', () => {
   });
 });
 
+describe('a subscribe during a push that takes several turns', () => {
+  test('the subscriber never gets an older snapshot after its first', async () => {
+    const hub = makeHub({ tickTopicsPerTurnMax: 8 });
+    const filters = Array.from({ length: 20 }, (_, f) => ['signup', `n${f}`]);
+    const watchers = [];
+    for (const names of filters) watchers.push(await join(hub, 'acme', names));
+    ingest('acme', 'signup');
+    clock.advance(250);
+    const round = hub.tick(); // 8 topics now, the others in the next turns
+    clock.advance(10);
+    ingest('acme', 'signup');
+    // Joins the filter of a topic the round has not published yet: its first snapshot
+    // counts both signups, and the round's pending one (one signup) must not follow it.
+    const late = await join(hub, 'acme', filters[15]);
+    await round;
+    clock.advance(250);
+    await hub.tick();
+    const seen = snapshots(late).map((m) => [m.at, events1m(m)]);
+    expect(seen[0]).toEqual([T0 + 260, 2]);
+    for (const [i, [at, events]] of seen.entries()) {
+      expect(at).toBeGreaterThanOrEqual(seen[Math.max(0, i - 1)]?.[0] as number);
+      expect(events).toBe(2);
+    }
+    // The topic's other member, and every other topic, still get the second signup.
+    for (const w of watchers) expect(events1m(w.sent.at(-1))).toBe(2);
+  });
+});
+
 describe('in_other', () => {
   test('a quiet tenant is pushed again when a name\'s "(other)" marker expires', async () => {
     const MIN = 60_000;
