@@ -175,11 +175,16 @@ export class TenantFeed {
   /**
    * Holds a place for a filter until its subscribe joins (or gives up), so subscribes that
    * wait for a rebuild count toward `filtersMax`; false when the filter would be one too many.
+   * `leaving`: the subscriber's topic now, whose place it frees when it is alone there (and
+   * no subscribe waits to join it), so a socket may change its filter at the bound.
    */
-  reserve(names: readonly string[] | null, filtersMax: number): boolean {
+  reserve(names: readonly string[] | null, filtersMax: number, leaving: Topic | null): boolean {
     const key = filterKey(names);
     const held = this.pending.get(key);
-    if (held === undefined && !this.topics.has(key) && this.filterCount() >= filtersMax) {
+    const leavingKey = leaving === null ? null : filterKey(leaving.names);
+    const freed =
+      leavingKey !== null && leaving?.members === 1 && !this.pending.has(leavingKey) ? 1 : 0;
+    if (held === undefined && !this.topics.has(key) && this.filterCount() - freed >= filtersMax) {
       return false;
     }
     this.pending.set(key, (held ?? 0) + 1);

@@ -253,7 +253,7 @@ export class LiveHub {
     const feed = this.feeds.get(conn.tenant);
     assert(feed !== undefined, 'an open connection has a feed');
     // Reserved before the wait for a rebuild: subscribes arriving meanwhile count too.
-    if (!feed.reserve(names, this.limits.filtersPerTenantMax)) {
+    if (!feed.reserve(names, this.limits.filtersPerTenantMax, conn.topic)) {
       const detail =
         `tenant ${conn.tenant} has ${feed.filterCount()} distinct names filters ` +
         `(limit ${this.limits.filtersPerTenantMax}); subscribe to all names or a shared filter`;

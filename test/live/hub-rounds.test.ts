@@ -289,4 +289,19 @@ describe('filters', () => {
     expect(socket.sent.filter((m) => m.type === 'snapshot')).toHaveLength(10);
     expect(hub.stats().topics).toBe(1);
   });
+
+  test('at the bound, a socket alone on its filter may change it: still as many filters', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 3 });
+    const sockets = [];
+    for (let i = 0; i < 3; i++) sockets.push(await join(hub, 'acme', [`n${i}`]));
+    const moving = sockets[2] as FakeSocket;
+    await hub.receive(moving, { type: 'subscribe', names: ['n9'] });
+    expect(moving.sent.at(-1)?.type).toBe('snapshot');
+    expect(hub.stats().topics).toBe(3);
+    // A socket that shares its filter would add one: refused, it keeps its filter.
+    const sharing = await join(hub, 'acme', ['n0']);
+    await hub.receive(sharing, { type: 'subscribe', names: ['n8'] });
+    expect(sharing.sent.at(-1)).toMatchObject({ type: 'error', code: 'tenant_overloaded' });
+    expect(hub.stats().topics).toBe(3);
+  });
 });
