@@ -341,6 +341,16 @@ export class TenantFeed {
     return this.sequences.get(snapshot) ?? 0;
   }
 
+  /**
+   * The first content of a socket joining `topic`, from a snapshot at most `maxAgeMs` old,
+   * noted as sent to the topic (a push that waited for its turn sends no older one after it).
+   */
+  firstContent(topic: Topic, actor: LiveActor, nowMs: number, maxAgeMs: number): string {
+    const snapshot = this.snapshot(actor, nowMs, maxAgeMs);
+    topic.newestSent = Math.max(topic.newestSent, this.sequenceOf(snapshot));
+    return this.render(topic, snapshot);
+  }
+
   /** The content of `topic` for `snapshot`, rendered once per snapshot. */
   render(topic: Topic, snapshot: RollupSnapshot): string {
     if (topic.rendered?.snapshot === snapshot) return topic.rendered.content;

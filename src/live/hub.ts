@@ -300,11 +300,9 @@ export class LiveHub {
     const topic = feed.join(names, now);
     conn.topic = topic;
     conn.socket.subscribe(topic.id);
-    const snapshot = feed.snapshot(actor, now, this.limits.pushIntervalMs);
-    const content = feed.render(topic, snapshot);
+    const content = feed.firstContent(topic, actor, now, this.limits.pushIntervalMs);
     // A new topic's only member has this content; older members get it at the next push.
     if (topic.members === 1) topic.content = content;
-    topic.newestSent = Math.max(topic.newestSent, feed.sequenceOf(snapshot));
     this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(now, content));
   }
