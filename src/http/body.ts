@@ -52,7 +52,15 @@ export interface BodyOptions {
    * (Starlette hands the bytes to json.loads). Else one Tally cannot read is a 415.
    */
   anyCharset?: true;
+  /**
+   * The body is one event, `bytesMax` its limit: measured as an NDJSON line is (eventBytesOf),
+   * without a byte order mark before it or a line end after it.
+   */
+  oneEvent?: true;
 }
+
+/** A UTF-8 byte order mark and a CRLF line end: around one event, not counted as its bytes. */
+const EVENT_FRAMING_BYTES = 3 + 2;
 
 export async function readBody<F extends string>(
   request: Request,
@@ -64,19 +72,33 @@ export async function readBody<F extends string>(
   const format = formatOf(contentType, accepted);
   if (options.anyCharset !== true) requireReadableCharset(contentType);
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > bytesMax) throw tooLarge(bytesMax);
+  // Bytes read at most: one event's body may hold a byte order mark and a line end besides.
+  const readMax = bytesMax + (options.oneEvent === true ? EVENT_FRAMING_BYTES : 0);
+  if (declared !== null && Number(declared) > readMax) throw tooLarge(bytesMax);
   // With a declared length within the limit, one arrayBuffer() read is about half the CPU of
   // reading the stream chunk by chunk; without one, count as the chunks arrive.
   const raw =
     declared === null
-      ? await readLimited(request, bytesMax)
+      ? await readLimited(request, readMax, bytesMax)
       : Buffer.from(await request.arrayBuffer());
-  if (raw.length > bytesMax) throw tooLarge(bytesMax);
+  if (raw.length > readMax) throw tooLarge(bytesMax);
   // Every coding listed is a gzip (codingsOf), so the order they are undone in is moot.
   let bytes = raw;
   const gzips = codingsOf(request.headers.get('content-encoding')).length;
-  for (let i = 0; i < gzips; i++) bytes = gunzipLimited(bytes, bytesMax);
+  for (let i = 0; i < gzips; i++) bytes = gunzipLimited(bytes, readMax, bytesMax);
+  if (options.oneEvent === true && eventBytesOf(bytes) > bytesMax) {
+    throw tooLarge(bytesMax, gzips > 0 ? 'decompressed ' : '');
+  }
   return { format, bytes };
+}
+
+/**
+ * The bytes of the one event a body holds, counted as an NDJSON line's (lineBytes): without a
+ * byte order mark or a final line end (a file sent with `curl --data-binary`), which made an
+ * event of the limit's size a 413 sent alone, while taken as an NDJSON line.
+ */
+function eventBytesOf(bytes: Buffer): number {
+  return lineBytes(bytes, 0, bytes.at(-1) === 0x0a ? bytes.length - 1 : bytes.length);
 }
 
 /**
@@ -156,7 +178,8 @@ function requireReadableCharset(header: string | null): void {
   }
 }
 
-async function readLimited(request: Request, bytesMax: number): Promise<Buffer> {
+/** The body, read up to `readMax` bytes (a 413 naming `bytesMax`, the limit, beyond). */
+async function readLimited(request: Request, readMax: number, bytesMax: number): Promise<Buffer> {
   if (request.body === null) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -165,7 +188,7 @@ async function readLimited(request: Request, bytesMax: number): Promise<Buffer> 
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > bytesMax) {
+    if (total > readMax) {
       void reader.cancel();
       throw tooLarge(bytesMax);
     }
@@ -174,10 +197,10 @@ async function readLimited(request: Request, bytesMax: number): Promise<Buffer> 
   return chunks.length === 1 ? Buffer.from(chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
 }
 
-/** Inflates gzip up to `bytesMax` bytes (413 beyond, 400 for broken gzip). */
-export function gunzipLimited(raw: Buffer, bytesMax: number): Buffer {
+/** Inflates gzip up to `readMax` bytes (413 naming the limit `bytesMax` beyond; 400 if broken). */
+export function gunzipLimited(raw: Buffer, readMax: number, bytesMax = readMax): Buffer {
   try {
-    return gunzipSync(raw, { maxOutputLength: bytesMax });
+    return gunzipSync(raw, { maxOutputLength: readMax });
   } catch (error) {
     if (
       error instanceof RangeError ||
@@ -209,7 +232,8 @@ export type JsonReviver = (
  * the event limit nesting deeper than `requestLimits.jsonDepthMax`.
  */
 export function parseJson(bytes: Buffer, reviver?: JsonReviver): unknown {
-  if (bytes.length > eventLimits.eventBytesMax) {
+  // Measured as the event limit measures one event: a body taken as one is not checked.
+  if (eventBytesOf(bytes) > eventLimits.eventBytesMax) {
     requireDepthWithin(bytes, 0, bytes.length, 'the body');
   }
   if (!isUtf8(bytes)) throw notUtf8('the body');

@@ -241,6 +241,38 @@ describe('POST /api/v1/events', () => {
     expect(notJson.status).toBe(413);
   });
 
+  test('an event at the limit is taken sent alone with a BOM and a line end, as on an NDJSON line', async () => {
+    const atLimit = (id: string, extra = 0) => {
+      // Padded with a field no event has (ignored, but measured as sent).
+      const head = `{"name":"x","event_id":"${id}","pad":"`;
+      return `${head}${'p'.repeat(eventLimits.eventBytesMax + extra - head.length - 2)}"}`;
+    };
+    expect(Buffer.byteLength(atLimit('s1'))).toBe(eventLimits.eventBytesMax);
+    const events = await t.post('/api/v1/events', `\ufeff${atLimit('s1')}\r\n`);
+    expect(events.status).toBe(202);
+    const zipped = await t.post('/api/v1/events', gzipSync(`${atLimit('s2')}\n`), {
+      'content-encoding': 'gzip',
+    });
+    expect(zipped.status).toBe(202);
+    const pointHead = '{"name":"cpu","value":1,"id":"s3","pad":"';
+    const point = `${pointHead}${'p'.repeat(eventLimits.eventBytesMax - pointHead.length - 2)}"}`;
+    expect((await t.post('/api/v1/metrics', `\ufeff${point}\n`)).status).toBe(202);
+    expect(await t.count()).toBe(3);
+    // A byte more is the event's (a space, or the event itself), and over the limit.
+    for (const body of [`\ufeff${atLimit('s4')} \r\n`, `${atLimit('s5', 1)}\n`]) {
+      const over = await t.post('/api/v1/events', body);
+      expect(over.status).toBe(413);
+      expect(await json(over)).toMatchObject({
+        detail: `the body is larger than ${eventLimits.eventBytesMax} bytes`,
+      });
+    }
+    const overZipped = await t.post('/api/v1/events', gzipSync(`${atLimit('s6', 1)}\n`), {
+      'content-encoding': 'gzip',
+    });
+    expect(overZipped.status).toBe(413);
+    expect(await t.count()).toBe(3);
+  });
+
   test('an event sent within 32 KB is stored, whatever the server adds to it', async () => {
     // The fields the server fills make the stored line longer than the body: a path from the
     // url (percent-encoded: 9 characters for each euro sign), visitor_id copied from user_id,

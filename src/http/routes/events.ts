@@ -176,7 +176,9 @@ export async function readOneEvent(
   request: Request,
   contextNow: () => PrepareContext,
 ): Promise<BaseEvent> {
-  const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+  const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax, {
+    oneEvent: true,
+  });
   const item = parseJson(body.bytes);
   requireObject(item, ['body']);
   return prepareEvents([item], contextNow(), bodyLoc)[0] as BaseEvent;

@@ -138,7 +138,9 @@ export function metricRoutes(deps: AppDeps) {
       async ({ request, server, set }) => {
         admitIngest(deps);
         refuseQueryTenant(request);
-        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax);
+        const body = await readBody(request, JSON_TYPES, eventLimits.eventBytesMax, {
+          oneEvent: true,
+        });
         const point = withoutNulls(parseJson(body.bytes));
         if (!metricInChecker.Check(point)) {
           throw AppError.validation(issuesOf(metricInChecker, point, ['body']));
