@@ -74,11 +74,17 @@ const FASTAPI_BODY_TYPES: Record<string, BodyFormat | 'bytes'> = {
 export async function readFastApiBody(
   request: Request,
   bytesMax: number,
-  type: JsonErrorType = 'json_invalid',
-  reviver?: JsonReviver,
+  options: {
+    type?: JsonErrorType;
+    reviver?: JsonReviver;
+    /** The body is one event: measured without a byte order mark or a final line end. */
+    oneEvent?: true;
+  } = {},
 ): Promise<unknown> {
+  const { type = 'json_invalid', reviver, oneEvent } = options;
   // FastAPI never reads a charset (Starlette hands the bytes to json.loads): none is refused.
-  const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax, { anyCharset: true });
+  const read = { anyCharset: true, ...(oneEvent === true ? { oneEvent } : {}) } as const;
+  const body = await readBody(request, FASTAPI_BODY_TYPES, bytesMax, read);
   if (body.format !== 'bytes' || body.bytes.length === 0) {
     return parseFastApiBody(body.bytes, type, reviver);
   }

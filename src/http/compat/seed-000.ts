@@ -64,12 +64,11 @@ export function seed000Routes(deps: AppDeps) {
     async ({ request, server }) => {
       admitIngest(deps);
       const numbers = numberSources();
-      const body = await readFastApiBody(
-        request,
-        eventLimits.eventBytesMax,
-        'value_error.jsondecode',
-        numbers.reviver,
-      );
+      const body = await readFastApiBody(request, eventLimits.eventBytesMax, {
+        type: 'value_error.jsondecode',
+        reviver: numbers.reviver,
+        oneEvent: true,
+      });
       const event = validate(body, numbers.sourceOf);
       const ctx = contextOf(deps, request, server);
       const input = {

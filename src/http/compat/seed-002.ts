@@ -78,7 +78,7 @@ function writeRoutes(deps: AppDeps) {
       '/events',
       async ({ request, server }) => {
         admitIngest(deps);
-        const item = await readFastApiBody(request, eventLimits.eventBytesMax);
+        const item = await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true });
         const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
         const event = events[0] as BaseEvent;
         const tenantId = (item as IngestionEvent).tenant_id;

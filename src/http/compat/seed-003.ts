@@ -89,7 +89,9 @@ function visitRoutes(deps: AppDeps) {
       '/api/events/',
       async ({ request, server }) => {
         admitIngest(deps);
-        const input = visitOf(await readFastApiBody(request, eventLimits.eventBytesMax));
+        const input = visitOf(
+          await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true }),
+        );
         const ctx = contextOf(deps, request, server);
         // The service's user_agent is its body's ('' when absent), never the request's header:
         // its clients relay a visitor's agent, and their own (a server's) would set the OS.

@@ -59,7 +59,7 @@ export function seed004Routes(deps: AppDeps) {
       '/event',
       async ({ request, server }) => {
         admitIngest(deps);
-        const body = await readFastApiBody(request, eventLimits.eventBytesMax);
+        const body = await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true });
         const item = requireFields(objectOf(body));
         const ctx = contextOf(deps, request, server);
         const input = {
