@@ -149,3 +149,13 @@ process.once('message', (job: SqlJob) => {
 });
 // A child whose server went away has no one to answer.
 process.on('disconnect', () => process.exit(0));
+// SIGTERM or SIGINT sent to the server's whole process group or cgroup (Ctrl-C in a terminal,
+// systemd's default KillMode) is the server's to handle: its shutdown lets a running statement
+// answer, then ends this process (by its deadline, or by going away). Ended by them at once, the
+// statement was answered 400 "the query stopped the process it ran in". A child whose server is
+// already gone takes the signal as it would have.
+const onStopSignal = (signal: NodeJS.Signals) => {
+  if (!process.connected) process.exit(signal === 'SIGINT' ? 130 : 143);
+};
+process.on('SIGTERM', onStopSignal);
+process.on('SIGINT', onStopSignal);

@@ -69,6 +69,48 @@ function unreadBytes(serverPort: number, clientPort: number | undefined): number
   return null;
 }
 
+/** The processes whose parent is `pid` (Linux /proc): the server's SQL statement processes. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // After the command's closing parenthesis: state, then the parent's pid.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+/** Whether `pid` runs (a zombie, ended but not yet reaped, does not). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** CPU time past what a SQL statement's process takes to boot: its statement is running. */
+const STATEMENT_CPU_S = 1;
+
+/** CPU seconds `pid` has used (Linux /proc); null once it is gone. */
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+  } catch {
+    return null;
+  }
+}
+
 /** Starts the server with `env` expecting it to stop at start: its exit code and stderr. */
 async function failedStart(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const proc = spawnServer({ HOST: '127.0.0.1', PORT: '0', ...env });
@@ -165,6 +207,35 @@ describe('the server process', () => {
     expect(await server.exited).toBe(0);
     await server.output;
     expect(server.lines.some((l) => l.includes('requests still running'))).toBe(false);
+  });
+
+  test('SIGTERM to the whole process group still lets a running SQL statement answer', async () => {
+    // Ctrl-C in a terminal, and systemd's default KillMode, signal every process of the group
+    // or cgroup: the statement's own process gets the signal too. It was ended by it, and the
+    // statement answered 400 "the query stopped the process it ran in".
+    const dir = tempDir();
+    const env = { SHUTDOWN_DEADLINE: LONG_DEADLINE, QUERY_TIMEOUT: LONG_DEADLINE };
+    const server = await startServer(dir, env);
+    // Seconds of CPU in the statement's process (its boot takes ~0.2 s), little memory.
+    const sql =
+      'SELECT count(*) AS n FROM (SELECT unnest(range(15000)) AS a), ' +
+      '(SELECT unnest(range(15000)) AS b) WHERE hash(a + b) % 7 = 0';
+    const pending = fetch(`${server.url}/api/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql }),
+    });
+    const running = () =>
+      childrenOf(server.proc.pid).some((pid) => (cpuSecondsOf(pid) ?? 0) >= STATEMENT_CPU_S);
+    await until(running, 'the statement runs in its process');
+    const children = childrenOf(server.proc.pid);
+    for (const pid of [server.proc.pid, ...children]) process.kill(pid, 'SIGTERM');
+    const res = await pending;
+    expect(await res.text()).toContain('"row_count":1');
+    expect(res.status).toBe(200);
+    expect(await server.exited).toBe(0);
+    // They leave the signal to the server, not their end: they end with it.
+    await until(() => children.every((pid) => !isRunning(pid)), 'the SQL processes end');
   });
 
   test('a connection with half-sent headers does not hold shutdown', async () => {
