@@ -44,7 +44,6 @@ import { listenError, StartError, startErrorOf } from './start-errors.ts';
 import type { FaultHook } from './storage/index.ts';
 import { DataDirInUseError, killAt, lockDataDir } from './storage/index.ts';
 
-const AUTH_PURGE_INTERVAL_MS = 60_000;
 const EXIT_FATAL = 70;
 /** How long an exit waits for the last log lines to leave stdout at most. */
 const OUTPUT_WAIT_MS_MAX = 1000;
@@ -173,8 +172,7 @@ function serve(
     isAccepting: () => accepting,
     isCut: () => cut,
   });
-  const timers = startTimers(engine, config, log, retention);
-  timers.push(setInterval(() => auth.purgeExpired(), AUTH_PURGE_INTERVAL_MS));
+  const timers = startTimers(engine, config, log, retention, () => auth.purgeExpired());
   const shutdown = (signal: string) => {
     if (!accepting) {
       log.error('second signal during shutdown; exiting now, a restart recovers from the log', {

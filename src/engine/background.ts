@@ -1,7 +1,7 @@
 // The engine's background work once it is open and serving: flushing the hot tier into
 // segments, compaction, retention (at start, then on its interval), dedup expiry with
-// idle-actor eviction, and the live rollups' memory budget. main.ts starts these timers and
-// clears them at shutdown.
+// idle-actor eviction, the live rollups' memory budget, and the purge of expired sessions.
+// main.ts starts these timers and clears them at shutdown.
 
 import { type Logger, retentionLimits } from '../core/index.ts';
 import type { Engine } from './engine.ts';
@@ -12,6 +12,8 @@ export const DEDUP_EXPIRY_INTERVAL_MS = 60_000;
 /** How often the live rollups' memory is held to ROLLUP_BYTES_MAX. */
 const ROLLUP_BUDGET_INTERVAL_MS = 5_000;
 const FLUSH_CHECK_INTERVAL_MS = 250;
+/** How often expired refresh tokens and sessions are deleted. */
+export const SESSION_PURGE_INTERVAL_MS = 60_000;
 
 export interface TimerOptions {
   flushIntervalMs: number;
@@ -20,12 +22,16 @@ export interface TimerOptions {
   compactIntervalMs: number;
 }
 
-/** Background work: flushing, compaction, retention, dedup expiry, actor eviction. */
+/**
+ * Background work: flushing, compaction, retention, dedup expiry, actor eviction, and
+ * `purgeSessions` (the accounts' expired sessions, in tally.sqlite).
+ */
 export function startTimers(
   engine: Engine,
   config: TimerOptions,
   log: Logger,
   retention: Pick<RetentionPass, 'run'>,
+  purgeSessions: () => void = () => {},
 ): ReturnType<typeof setInterval>[] {
   const { store } = engine;
   let lastFlushAt = performance.now();
@@ -69,5 +75,14 @@ export function startTimers(
         });
       }
     }, ROLLUP_BUDGET_INTERVAL_MS),
+    setInterval(() => {
+      try {
+        purgeSessions();
+      } catch (error) {
+        // A write of SQLite's that failed (SQLITE_FULL on a full disk) deleted nothing; the
+        // next round tries again. Thrown from the timer, it ended the process.
+        log.warn('purge of expired sessions failed; retried next time', { error: String(error) });
+      }
+    }, SESSION_PURGE_INTERVAL_MS),
   ];
 }

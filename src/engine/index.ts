@@ -2,7 +2,12 @@
 // live rollups, data retention and the GeoIP country database.
 
 export type { Erasure } from '../storage/index.ts';
-export { DEDUP_EXPIRY_INTERVAL_MS, startTimers, type TimerOptions } from './background.ts';
+export {
+  DEDUP_EXPIRY_INTERVAL_MS,
+  SESSION_PURGE_INTERVAL_MS,
+  startTimers,
+  type TimerOptions,
+} from './background.ts';
 export {
   CountryDb,
   CountryDbError,

@@ -7,6 +7,7 @@ import {
   DEDUP_EXPIRY_INTERVAL_MS,
   type Engine,
   openEngine,
+  SESSION_PURGE_INTERVAL_MS,
   startTimers,
 } from '../../src/engine/index.ts';
 import { engineOptions } from '../helpers/app.ts';
@@ -45,4 +46,33 @@ test('the dedup expiry timer expires ids by the engine clock, not the wall clock
     for (const timer of timers) clearInterval(timer);
   }
   expect(engine.dedup.size).toBe(0);
+});
+
+test('a purge of expired sessions that fails (a full disk) is logged; the timers go on', async () => {
+  temp = makeTempDir('tally-background-');
+  engine = await openEngine(engineOptions(temp.dir, new ManualClock(Date.now())));
+  const lines: string[] = [];
+  let purges = 0;
+  const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  jest.useFakeTimers();
+  const timers = startTimers(
+    engine,
+    { flushIntervalMs: DAY_MS, flushHotBytes: Number.MAX_SAFE_INTEGER, compactIntervalMs: DAY_MS },
+    createLogger('info', (line) => lines.push(line)),
+    { run: async () => [] },
+    () => {
+      purges++;
+      throw full; // what SQLite's DELETE throws on a full disk
+    },
+  );
+  try {
+    // Thrown from the timer, the first round's error ended the server's process.
+    jest.advanceTimersByTime(2 * SESSION_PURGE_INTERVAL_MS);
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+  }
+  expect(purges).toBe(2);
+  const failed = lines.filter((l) => l.includes('purge of expired sessions failed'));
+  expect(failed).toHaveLength(2);
+  expect(failed[0]).toContain('database or disk is full');
 });
