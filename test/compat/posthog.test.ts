@@ -203,6 +203,12 @@ describe('PostHog capture API', () => {
     const gz = gzipSync(JSON.stringify(tokenInProps));
     const viaGzipJs = await t.post('/e/?compression=gzip-js', gz, { 'content-type': 'text/plain' });
     expect(viaGzipJs.status).toBe(200);
+    // Both Content-Encoding and ?compression=gzip-js: inflated once, as PostHog's capture does.
+    const both = await t.post('/e/?compression=gzip-js', gz, {
+      'content-type': 'text/plain',
+      'content-encoding': 'gzip',
+    });
+    expect(both.status).toBe(200);
     const data = Buffer.from(JSON.stringify({ api_key: 'wk_acme', ...event({ uuid: 'u-3' }) }));
     const form = `data=${encodeURIComponent(data.toString('base64'))}`;
     const viaForm = await t.post('/i/v0/e/', form, {
@@ -214,7 +220,7 @@ describe('PostHog capture API', () => {
       batch: [event({ uuid: 'u-4' }), event({ uuid: 'u-1' })],
     });
     expect(batch.status).toBe(200);
-    expect(tenancy.keys).toEqual(['wk_acme', 'wk_acme', 'wk_acme', 'wk_acme']);
+    expect(tenancy.keys).toEqual(['wk_acme', 'wk_acme', 'wk_acme', 'wk_acme', 'wk_acme']);
     expect(await stats()).toMatchObject({ total_events: 4, page_views: 4, sessions: 1 });
     const stored = await t.getJson('/api/v1/events/u-2?tenant_id=acme');
     expect(stored).toMatchObject({ path: '/b', url: 'https://ex.com/b', user_id: 'd1' });

@@ -25,7 +25,12 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
     base64 = base64 || !/^\s*[[{]/.test(data.toString('latin1'));
   }
   if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
-  if (compression === 'gzip-js' || isGzip(bytes)) bytes = gunzipLimited(bytes, bytesMax);
+  // Inflated once, as PostHog's capture does: by Content-Encoding (readBody) when it names gzip,
+  // even with `?compression=gzip-js` beside it; a body still gzip is inflated whatever it says.
+  const inflated = /gzip/i.test(request.headers.get('content-encoding') ?? '');
+  if ((compression === 'gzip-js' && !inflated) || isGzip(bytes)) {
+    bytes = gunzipLimited(bytes, bytesMax);
+  }
   return parseJson(bytes);
 }
 
