@@ -181,9 +181,8 @@ export class TenantFeed {
   reserve(names: readonly string[] | null, filtersMax: number, leaving: Topic | null): boolean {
     const key = filterKey(names);
     const held = this.pending.get(key);
-    const leavingKey = leaving === null ? null : filterKey(leaving.names);
-    const freed =
-      leavingKey !== null && leaving?.members === 1 && !this.pending.has(leavingKey) ? 1 : 0;
+    const alone = leaving?.members === 1 && !this.pending.has(filterKey(leaving.names));
+    const freed = alone ? 1 : 0;
     if (held === undefined && !this.topics.has(key) && this.filterCount() - freed >= filtersMax) {
       return false;
     }

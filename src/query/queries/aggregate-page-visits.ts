@@ -8,7 +8,7 @@ import { AppError } from '../../core/index.ts';
 import type { EventSource } from '../../storage/index.ts';
 import { nullableNumberOf, numberOf, readSnapshotRows } from '../read.ts';
 
-/** time_bucket's default origin (of buckets of months: 2000-01-01). */
+/** time_bucket's default origin for widths of days and weeks (months count from 2000-01-01). */
 const TIME_BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
 export interface PageVisitOptions {
