@@ -132,6 +132,19 @@ export interface FeedHooks {
 const filterKey = (names: readonly string[] | null) =>
   names === null ? '*' : JSON.stringify(names);
 
+/** A place held by TenantFeed.reserve: its filter, and the filter it counted on freeing. */
+export interface FilterReservation {
+  readonly key: string;
+  readonly frees: string | null;
+}
+
+/** Adds `delta` to a count per key; a count that reaches 0 is removed. */
+function addCount(counts: Map<string, number>, key: string, delta: number): void {
+  const count = (counts.get(key) ?? 0) + delta;
+  if (count <= 0) counts.delete(key);
+  else counts.set(key, count);
+}
+
 export class TenantFeed {
   readonly connections = new Set<Connection>();
   readonly topics = new Map<string, Topic>();
@@ -158,6 +171,8 @@ export class TenantFeed {
   private readonly sequences = new WeakMap<RollupSnapshot, number>();
   /** Subscribes waiting for the actor to be rebuilt, per filter key. */
   private readonly pending = new Map<string, number>();
+  /** Filters whose only socket is switching away from them (reserve's `leaving`), per key. */
+  private readonly freeing = new Map<string, number>();
   private cache: {
     actor: LiveActor;
     version: number;
@@ -174,28 +189,35 @@ export class TenantFeed {
 
   /**
    * Holds a place for a filter until its subscribe joins (or gives up), so subscribes that
-   * wait for a rebuild count toward `filtersMax`; false when the filter would be one too many.
+   * wait for a rebuild count toward `filtersMax`; null when the filter would be one too many.
    * `leaving`: the subscriber's topic now, whose place it frees when it is alone there (and
-   * no subscribe waits to join it), so a socket may change its filter at the bound.
+   * no subscribe waits to join it), so a socket may change its filter at the bound. Until that
+   * switch ends, joining the topic it frees counts as a new filter (it would not be freed).
    */
-  reserve(names: readonly string[] | null, filtersMax: number, leaving: Topic | null): boolean {
+  reserve(
+    names: readonly string[] | null,
+    filtersMax: number,
+    leaving: Topic | null,
+  ): FilterReservation | null {
     const key = filterKey(names);
     const held = this.pending.get(key);
-    const alone = leaving?.members === 1 && !this.pending.has(filterKey(leaving.names));
-    const freed = alone ? 1 : 0;
-    if (held === undefined && !this.topics.has(key) && this.filterCount() - freed >= filtersMax) {
-      return false;
-    }
+    const leavingKey = leaving === null ? null : filterKey(leaving.names);
+    const frees =
+      leavingKey !== null &&
+      leaving?.members === 1 &&
+      !this.pending.has(leavingKey) &&
+      !this.freeing.has(leavingKey);
+    const isNew = held === undefined && (!this.topics.has(key) || this.freeing.has(key));
+    if (isNew && this.filterCount() - (frees ? 1 : 0) >= filtersMax) return null;
     this.pending.set(key, (held ?? 0) + 1);
-    return true;
+    if (frees) addCount(this.freeing, leavingKey, 1);
+    return { key, frees: frees ? leavingKey : null };
   }
 
   /** Gives back a place taken by `reserve`. */
-  unreserve(names: readonly string[] | null): void {
-    const key = filterKey(names);
-    const held = this.pending.get(key) ?? 0;
-    if (held <= 1) this.pending.delete(key);
-    else this.pending.set(key, held - 1);
+  unreserve(reservation: FilterReservation): void {
+    addCount(this.pending, reservation.key, -1);
+    if (reservation.frees !== null) addCount(this.freeing, reservation.frees, -1);
   }
 
   /** Notes a subscribe of `conn` (its generation now) that waits for the rebuild, from `nowMs`. */

@@ -22,6 +22,7 @@ import {
 import {
   type Connection,
   isDue,
+  type LiveActor,
   type LiveCredentials,
   type LivePublisher,
   type LiveSocket,
@@ -253,7 +254,8 @@ export class LiveHub {
     const feed = this.feeds.get(conn.tenant);
     assert(feed !== undefined, 'an open connection has a feed');
     // Reserved before the wait for a rebuild: subscribes arriving meanwhile count too.
-    if (!feed.reserve(names, this.limits.filtersPerTenantMax, conn.topic)) {
+    const reservation = feed.reserve(names, this.limits.filtersPerTenantMax, conn.topic);
+    if (reservation === null) {
       const detail =
         `tenant ${conn.tenant} has ${feed.filterCount()} distinct names filters ` +
         `(limit ${this.limits.filtersPerTenantMax}); subscribe to all names or a shared filter`;
@@ -263,7 +265,7 @@ export class LiveHub {
     try {
       await this.join(conn, feed, names);
     } finally {
-      feed.unreserve(names);
+      feed.unreserve(reservation);
     }
   }
 
@@ -273,16 +275,24 @@ export class LiveHub {
     names: readonly string[] | null,
   ): Promise<void> {
     const generation = ++conn.generation;
-    const actor = this.deps.source.peek(conn.tenant) ?? this.deps.source.actorForWatch(conn.tenant);
-    if (actor === null) {
-      return this.closeNoRoom([conn], `${NO_ROOM_REASON}; retry later`, NO_ROOM_REASON);
-    }
+    let actor: LiveActor | null = null;
     let failure: unknown = null;
     // A rebuild can take long: meanwhile a socket with no topic yet gets heartbeats (push.ts).
     feed.startWaiting(conn, this.deps.clock.now());
     try {
-      await actor.whenReady();
-      if (this.deps.source.rebuildFailed(actor)) failure = 'rebuilding from the store failed';
+      // The actor waited for can be dropped meanwhile (an erasure ended: its counters still
+      // hold the erased events): then its successor is waited for, whose counters do not.
+      for (;;) {
+        const current = this.actorFor(conn.tenant);
+        if (current === actor) break;
+        actor = current;
+        if (actor === null) break; // no room for its successor
+        await actor.whenReady();
+        if (this.deps.source.rebuildFailed(actor)) {
+          failure = 'rebuilding from the store failed';
+          break;
+        }
+      }
     } catch (error) {
       failure = error;
     } finally {
@@ -292,6 +302,9 @@ export class LiveHub {
     if (failure !== null) {
       this.closeFailed(conn.tenant, failure, [conn]);
       return;
+    }
+    if (actor === null) {
+      return this.closeNoRoom([conn], `${NO_ROOM_REASON}; retry later`, NO_ROOM_REASON);
     }
     if (conn.generation !== generation) return;
     const now = this.deps.clock.now();
@@ -305,6 +318,11 @@ export class LiveHub {
     if (topic.members === 1) topic.content = content;
     this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(now, content));
+  }
+
+  /** The tenant's resident actor, else one made for a subscribe; null when none fits. */
+  private actorFor(tenant: string): LiveActor | null {
+    return this.deps.source.peek(tenant) ?? this.deps.source.actorForWatch(tenant);
   }
 
   private leave(conn: Connection): void {

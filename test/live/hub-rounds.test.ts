@@ -304,4 +304,31 @@ describe('filters', () => {
     expect(sharing.sent.at(-1)).toMatchObject({ type: 'error', code: 'tenant_overloaded' });
     expect(hub.stats().topics).toBe(3);
   });
+
+  test('at the bound, joining the filter a switching socket frees counts as a new one', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 3 });
+    const sockets = [];
+    for (let i = 0; i < 3; i++) sockets.push(await join(hub, 'acme', [`n${i}`]));
+    const actor = source.actorFor('acme');
+    let finish: () => void = () => {};
+    actor.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    // n2's only socket moves to n9 and waits for the rebuild; n2 is to be freed meanwhile.
+    const moving = sockets[2] as FakeSocket;
+    const switching = hub.receive(moving, { type: 'subscribe', names: ['n9'] });
+    const joining = new FakeSocket();
+    hub.open(joining, 'acme', publisher);
+    const joined = hub.receive(joining, { type: 'subscribe', names: ['n2'] });
+    await Bun.sleep(1);
+    expect(joining.sent.at(-1)).toMatchObject({ type: 'error', code: 'tenant_overloaded' });
+    finish();
+    await Promise.all([switching, joined]);
+    expect(moving.sent.at(-1)?.type).toBe('snapshot');
+    expect(hub.stats().topics).toBe(3);
+    // Once the switch ended, n2 is free: a socket alone on its filter may move there.
+    await hub.receive(sockets[1] as FakeSocket, { type: 'subscribe', names: ['n2'] });
+    expect(sockets[1]?.sent.at(-1)?.type).toBe('snapshot');
+    expect(hub.stats().topics).toBe(3);
+  });
 });

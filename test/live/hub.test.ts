@@ -66,6 +66,26 @@ describe('subscribe', () => {
     await subscribing;
     expect(events1m(socket.sent[0])).toBe(1);
   });
+  test("an actor dropped while its rebuild is waited for: the first snapshot is its successor's", async () => {
+    const hub = makeHub();
+    const dropped = source.actorFor('acme');
+    let finish: () => void = () => {};
+    dropped.ready = new Promise((resolve) => {
+      finish = resolve;
+    });
+    ingest('acme', 'signup'); // e.g. the event of a person whose erasure has just ended
+    const socket = new FakeSocket();
+    hub.open(socket, 'acme', publisher);
+    const subscribing = hub.receive(socket, '{"type":"subscribe"}');
+    await Bun.sleep(1);
+    source.actors.delete('acme'); // the registry dropped it: the next use rebuilds without it
+    finish();
+    await subscribing;
+    expect(source.created).toBe(2);
+    expect(snapshots(socket)).toHaveLength(1);
+    expect(events1m(socket.sent[0])).toBe(0);
+  });
+
   test('subscribeAll: a snapshot of all names; a subscribe sent meanwhile wins', async () => {
     const hub = makeHub();
     const listener = new FakeSocket();
