@@ -22,7 +22,6 @@ import {
 import {
   type Connection,
   isDue,
-  type LiveActor,
   type LiveCredentials,
   type LivePublisher,
   type LiveSocket,
@@ -34,6 +33,7 @@ import { checkLiveLimits, type LiveLimits } from './limits.ts';
 import { errorMessage, parseClientMessage, snapshotMessage } from './message.ts';
 import { MessageBudget } from './message-budget.ts';
 import { type PushDeps, pushStep } from './push.ts';
+import { readyActor } from './ready-actor.ts';
 import {
   CREDENTIALS_RECHECK_MS,
   CREDENTIALS_UNCHECKED_ROUNDS_MAX,
@@ -275,38 +275,18 @@ export class LiveHub {
     names: readonly string[] | null,
   ): Promise<void> {
     const generation = ++conn.generation;
-    let actor: LiveActor | null = null;
-    let failure: unknown = null;
     // A rebuild can take long: meanwhile a socket with no topic yet gets heartbeats (push.ts).
     feed.startWaiting(conn, this.deps.clock.now());
-    try {
-      // The actor waited for can be dropped meanwhile (an erasure ended: its counters still
-      // hold the erased events): then its successor is waited for, whose counters do not.
-      for (;;) {
-        const current = this.actorFor(conn.tenant);
-        if (current === actor) break;
-        actor = current;
-        if (actor === null) break; // no room for its successor
-        await actor.whenReady();
-        if (this.deps.source.rebuildFailed(actor)) {
-          failure = 'rebuilding from the store failed';
-          break;
-        }
-      }
-    } catch (error) {
-      failure = error;
-    } finally {
-      feed.stopWaiting(conn);
-    }
+    const ready = await readyActor(this.deps.source, conn.tenant).finally(() =>
+      feed.stopWaiting(conn),
+    );
     if (!conn.open) return;
-    if (failure !== null) {
-      this.closeFailed(conn.tenant, failure, [conn]);
-      return;
-    }
-    if (actor === null) {
+    if (ready.kind === 'failed') return this.closeFailed(conn.tenant, ready.error, [conn]);
+    if (ready.kind === 'no_room') {
       return this.closeNoRoom([conn], `${NO_ROOM_REASON}; retry later`, NO_ROOM_REASON);
     }
     if (conn.generation !== generation) return;
+    const { actor } = ready;
     const now = this.deps.clock.now();
     this.leave(conn);
     feed.adopt(actor);
@@ -318,11 +298,6 @@ export class LiveHub {
     if (topic.members === 1) topic.content = content;
     this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(now, content));
-  }
-
-  /** The tenant's resident actor, else one made for a subscribe; null when none fits. */
-  private actorFor(tenant: string): LiveActor | null {
-    return this.deps.source.peek(tenant) ?? this.deps.source.actorForWatch(tenant);
   }
 
   private leave(conn: Connection): void {
