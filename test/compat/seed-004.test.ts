@@ -203,6 +203,22 @@ describe('seed 004: GET /stats', () => {
     });
     expect((await t.get('/stats?site_id=site-abc-123&date=2025-13-01')).status).toBe(422);
   });
+
+  test("date is read as the service's strptime('%Y-%m-%d'): a one-digit month or day", async () => {
+    await send('/pricing', 'u1', '2025-01-05T10:00:00Z');
+    await send('/pricing', 'u2', '2025-01-06T10:00:00Z');
+    const day = await t.getJson('/stats?site_id=site-abc-123&date=2025-1-5');
+    // The date echoed as asked, as the service echoes its parameter.
+    expect(day).toMatchObject({ date: '2025-1-5', total_views: 1, unique_users: 1 });
+    expect((await t.getJson('/stats?site_id=site-abc-123&date=2025-01-5')).total_views).toBe(1);
+    // strptime strips no whitespace, and takes no year 0 or day a month lacks.
+    for (const date of ['%202025-1-5', '2025-1-5%20', '0000-01-01', '2025-2-29', '2025-1-5T1']) {
+      const res = await t.get(`/stats?site_id=site-abc-123&date=${date}`);
+      expect([date, res.status]).toEqual([date, 422]);
+      const detail = ((await res.json()) as { detail: { loc: unknown[] }[] }).detail;
+      expect(detail[0]?.loc).toEqual(['query', 'date']);
+    }
+  });
 });
 
 describe('seed 004: site_id as a site alias in required mode', () => {

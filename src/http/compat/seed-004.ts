@@ -17,6 +17,7 @@ import {
 import { pydanticDateTime, readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
+import { strptimeDate } from './strptime-date.ts';
 
 const TOP_PATHS = 10;
 
@@ -100,7 +101,7 @@ export function seed004Routes(deps: AppDeps) {
       async ({ query, request }) => {
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.site_id });
         noteTenant(request, tenant);
-        const range = query.date === undefined ? {} : resolveRange({ date: query.date });
+        const range = query.date === undefined ? {} : resolveRange({ date: dayOf(query.date) });
         const stats = await getSiteStats(
           deps.engine.store,
           tenant,
@@ -118,7 +119,13 @@ export function seed004Routes(deps: AppDeps) {
       {
         query: t.Object({
           site_id: t.String({ minLength: 1, maxLength: eventLimits.tenantCharsMax }),
-          date: t.Optional(t.String({ maxLength: 10, description: 'A UTC day, YYYY-MM-DD.' })),
+          date: t.Optional(
+            t.String({
+              description:
+                "A UTC day, YYYY-MM-DD, read as Python's strptime(date, '%Y-%m-%d') reads it: " +
+                'month and day of one or two digits (2025-11-5), no spaces around.',
+            }),
+          ),
         }),
         detail: {
           summary: 'Analytics Backend: totals and top paths of a site',
@@ -141,6 +148,22 @@ export function seed004Routes(deps: AppDeps) {
         },
       },
     );
+}
+
+/**
+ * The day of `date` as the service reads it, `datetime.strptime(date, '%Y-%m-%d')`, which takes
+ * a month and day of one digit (2025-11-5) but no whitespace around; a 422 where it raises.
+ */
+function dayOf(date: string): string {
+  const day = strptimeDate(date);
+  if (day !== null) return day;
+  throw AppError.validation([
+    {
+      loc: ['query', 'date'],
+      msg: `date must be a calendar date, YYYY-MM-DD or YYYY-M-D (got "${date}")`,
+      type: 'date_parsing',
+    },
+  ]);
 }
 
 /**
