@@ -509,6 +509,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `≤ ${e.propertiesKeysMax} keys, ≤ ${e.propertiesBytesMax / KiB} KB serialized`,
       `A body over ${e.eventBytesMax / KiB} KB may nest arrays and objects at most ` +
         `${r.jsonDepthMax} levels deep`,
+      `A body must arrive whole within ${r.bodyReadTimeoutMs / 1000} s once its route reads it`,
       `One event ≤ ${e.eventBytesMax / KiB} KB`,
       `stored event may be up to ${e.storedEventBytesMax / KiB} KB`,
       `a batch ≤ ${count(r.batchEventsMax)} events and ≤ ${size(r.bodyBytesMax)}`,

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'limit_reached'
   | 'upgrade_required'
   | 'query_timeout'
+  | 'request_timeout'
   | 'overloaded'
   | 'rate_limited'
   | 'tenant_overloaded'
@@ -51,6 +52,8 @@ const statusByCode: Record<ErrorCode, number> = {
   limit_reached: 409,
   upgrade_required: 426,
   query_timeout: 408,
+  // The body did not arrive within requestLimits.bodyReadTimeoutMs (RFC 9110 §15.5.9).
+  request_timeout: 408,
   overloaded: 503,
   rate_limited: 429,
   tenant_overloaded: 429,

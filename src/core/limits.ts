@@ -96,6 +96,13 @@ export const requestLimits = {
    * bodyBytesMax, so a 16 KB header of them was thousands of 5 MiB inflates for one small body.
    */
   contentCodingsMax: 2,
+  /**
+   * How long a body may take to arrive once a route reads it, in all (408 beyond, the connection
+   * closed, nothing written). Bun's idle timeout (http/listener.ts) only bounds the wait between
+   * two bytes, so a client trickling a byte every few seconds held its request, and the part of
+   * the body it had sent, for good (slowloris). A 5 MiB batch arrives within it at 700 kbit/s.
+   */
+  bodyReadTimeoutMs: 60_000,
 } as const;
 
 /**

@@ -6,6 +6,7 @@ import { Elysia } from 'elysia';
 import { CREDENTIAL_HEADERS, redactPath } from '../auth/index.ts';
 import { AppError, type Logger } from '../core/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
+import { setBodyReadTimeout } from './body-bytes.ts';
 import {
   COMPAT_INGEST_ROUTES,
   compatRoutes,
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(requests.plugin)
     .use(credentialResponseHeaders(deps))
+    .use(bodyReadTimeout(deps.options.bodyReadTimeoutMs))
     .use(
       withDocumentedParameters(
         openapi({
@@ -256,6 +258,15 @@ function credentialResponseHeaders(deps: AppDeps) {
       Object.assign(set.headers, NO_STORE_HEADERS);
     }
   });
+}
+
+/**
+ * A body read time other than requestLimits.bodyReadTimeoutMs (HttpOptions: tests), set on
+ * every request; without one no hook is registered, and readBody takes the limit's.
+ */
+function bodyReadTimeout(timeoutMs: number | undefined) {
+  if (timeoutMs === undefined) return new Elysia({ name: 'body-read-timeout-default' });
+  return new Elysia().onRequest(({ request }) => setBodyReadTimeout(request, timeoutMs));
 }
 
 /** The live WebSocket routes, when the app has a live hub. */

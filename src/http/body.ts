@@ -1,10 +1,12 @@
 // Reads a request body within limits before anything parses it: a declared or streamed size
-// over the limit is refused with 413 as soon as it is known, and a gzip body is inflated only
-// up to the limit (a gzip bomb never costs more than `bytesMax` of memory).
+// over the limit is refused with 413 as soon as it is known, one that takes too long to arrive
+// with 408 (body-bytes.ts), and a gzip body is inflated only up to the limit (a gzip bomb never
+// costs more than `bytesMax` of memory).
 
 import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { AppError, eventLimits, requestLimits } from '../core/index.ts';
+import { readDeclared, readLimited, tooLarge } from './body-bytes.ts';
 
 export type BodyFormat = 'json' | 'ndjson' | 'text';
 
@@ -75,12 +77,9 @@ export async function readBody<F extends string>(
   // Bytes read at most: one event's body may hold a byte order mark and a line end besides.
   const readMax = bytesMax + (options.oneEvent === true ? EVENT_FRAMING_BYTES : 0);
   if (declared !== null && Number(declared) > readMax) throw tooLarge(bytesMax);
-  // With a declared length within the limit, one arrayBuffer() read is about half the CPU of
-  // reading the stream chunk by chunk; without one, count as the chunks arrive.
+  // With a declared length within the limit, read whole; without one, count as chunks arrive.
   const raw =
-    declared === null
-      ? await readLimited(request, readMax, bytesMax)
-      : Buffer.from(await request.arrayBuffer());
+    declared === null ? await readLimited(request, readMax, bytesMax) : await readDeclared(request);
   if (raw.length > readMax) throw tooLarge(bytesMax);
   // Every coding listed is a gzip (codingsOf), so the order they are undone in is moot.
   let bytes = raw;
@@ -178,25 +177,6 @@ function requireReadableCharset(header: string | null): void {
   }
 }
 
-/** The body, read up to `readMax` bytes (a 413 naming `bytesMax`, the limit, beyond). */
-async function readLimited(request: Request, readMax: number, bytesMax: number): Promise<Buffer> {
-  if (request.body === null) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > readMax) {
-      void reader.cancel();
-      throw tooLarge(bytesMax);
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 ? Buffer.from(chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
-}
-
 /** Inflates gzip up to `readMax` bytes (413 naming the limit `bytesMax` beyond; 400 if broken). */
 export function gunzipLimited(raw: Buffer, readMax: number, bytesMax = readMax): Buffer {
   try {
@@ -210,10 +190,6 @@ export function gunzipLimited(raw: Buffer, readMax: number, bytesMax = readMax):
     }
     throw new AppError('bad_request', 'the body is not valid gzip', { cause: error });
   }
-}
-
-export function tooLarge(bytesMax: number, what = ''): AppError {
-  return new AppError('payload_too_large', `the ${what}body is larger than ${bytesMax} bytes`);
 }
 
 /**

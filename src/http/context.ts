@@ -16,6 +16,11 @@ export interface HttpOptions {
   queryRowsMax: number;
   /** Bounds of an NDJSON or CSV export's pages (queryLimits' by default; tests set smaller). */
   exportPage?: PageBounds;
+  /**
+   * How long a body may take to arrive once a route reads it (requestLimits.bodyReadTimeoutMs
+   * by default; tests set smaller).
+   */
+  bodyReadTimeoutMs?: number;
   /** Origins allowed to call read routes from a browser (ingest routes allow any). */
   corsOrigins?: string[];
   /** Origins allowed to open live WebSockets besides the server's own (`*`: any). */

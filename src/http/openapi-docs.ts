@@ -4,6 +4,7 @@
 
 import type { TSchema } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
+import { requestLimits } from '../core/index.ts';
 import { ErrorOut, openApiSchema, ValidationErrorOut } from './model.ts';
 
 export type ResponseDocs = Record<number, OpenAPIV3.ResponseObject>;
@@ -78,6 +79,9 @@ export const INGEST_ERROR_TEXT = {
     'AUTH_MODE=required: a read key or access token, or a key or site alias that may not ' +
     'write to that tenant',
   tooLarge: 'Body or event over its size limit',
+  slowBody:
+    `The body did not arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s ` +
+    '(the connection is closed); nothing was written',
   mediaType: 'Unsupported Content-Type (or its charset) or Content-Encoding',
   invalid: 'Validation failed; nothing was written',
   busy: "The project's rate limit, or the tenant's backlog is full; see Retry-After",
@@ -91,6 +95,7 @@ export function ingestErrorDocs(): ResponseDocs {
     400: e.badJson,
     401: e.noKey,
     403: e.forbidden,
+    408: e.slowBody,
     413: e.tooLarge,
     415: e.mediaType,
     422: e.invalid,

@@ -85,6 +85,8 @@ export interface TestQueryLimits {
   trustProxy?: boolean;
   /** RETENTION_DAYS (0, forever, by default). */
   retentionDays?: number;
+  /** How long a body may take to arrive (requestLimits.bodyReadTimeoutMs by default). */
+  bodyReadTimeoutMs?: number;
 }
 
 /**
@@ -132,6 +134,9 @@ export async function makeTestApp(
         queryTimeoutMs: limits.queryTimeoutMs ?? 10_000,
         queryRowsMax: 10_000,
         exportPage: TEST_EXPORT_PAGE,
+        ...(limits.bodyReadTimeoutMs === undefined
+          ? {}
+          : { bodyReadTimeoutMs: limits.bodyReadTimeoutMs }),
       },
       isAccepting: () => accepting,
     });

@@ -781,7 +781,7 @@ describe('operations', () => {
       const answers = Object.keys(op?.responses ?? {});
       expect([route, answers]).toEqual([
         route,
-        ['202', '400', '401', '403', '413', '415', '422', '429', '503'],
+        ['202', '400', '401', '403', '408', '413', '415', '422', '429', '503'],
       ]);
     }
     expect((await t.get('/openapi')).status).toBe(200);

@@ -1,0 +1,119 @@
+// A body that takes too long to arrive in all (a client trickling it, slowloris) is a 408 in
+// the error shape that closes the connection, and nothing of it is written: Bun's idle timeout
+// bounds only the wait between two bytes. Over a real socket, with a short read time.
+
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { connect, type Socket } from 'node:net';
+import { type EarlyListener, listenEarly } from '../../src/http/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+const READ_TIMEOUT_MS = 300;
+
+let t: TestApp;
+let listener: EarlyListener;
+beforeEach(async () => {
+  t = await makeTestApp({}, { bodyReadTimeoutMs: READ_TIMEOUT_MS });
+  listener = listenEarly({
+    hostname: '127.0.0.1',
+    port: 0,
+    maxRequestBodySize: 1 << 20,
+    socket: {},
+    retryAfterSeconds: 1,
+  });
+  listener.serve(t.app);
+});
+afterEach(async () => {
+  await listener.server.stop(true);
+  await t.close();
+});
+
+/** What the server wrote on `socket` until it closed the connection. */
+function answerOf(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (data) => {
+      text += data.toString();
+    });
+    socket.on('close', () => resolve(text));
+  });
+}
+
+/** A raw HTTP/1.1 POST of `headers`, then `start` of the body; the rest never comes. */
+function postPart(path: string, headers: string[], start: string): Socket {
+  const socket = connect(listener.server.port as number, '127.0.0.1');
+  const head = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...headers].join('\r\n');
+  socket.write(`${head}\r\n\r\n${start}`);
+  return socket;
+}
+
+function parsed(answer: string): { status: number; headers: string; body: unknown } {
+  const [headers = '', body = ''] = answer.split('\r\n\r\n');
+  return { status: Number(headers.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+const event = JSON.stringify({ event_id: 'slow-1', name: 'signup' });
+
+describe('a body read in all within its time', () => {
+  test('a declared length never completed: 408, the connection closed, nothing written', async () => {
+    const socket = postPart(
+      '/api/v1/events',
+      ['Content-Type: application/json', `Content-Length: ${event.length}`],
+      event.slice(0, 10),
+    );
+    const answer = parsed(await answerOf(socket));
+    expect(answer.status).toBe(408);
+    expect(answer.headers.toLowerCase()).toContain('connection: close');
+    expect(answer.body).toEqual({
+      detail: `the body did not arrive within ${READ_TIMEOUT_MS / 1000} s; send it again`,
+      code: 'request_timeout',
+    });
+    expect(await t.count()).toBe(0);
+  });
+
+  test('a chunked body trickled a byte at a time, each well within the idle timeout', async () => {
+    const socket = postPart(
+      '/api/v1/events/batch',
+      ['Content-Type: application/json', 'Transfer-Encoding: chunked'],
+      '1\r\n{\r\n',
+    );
+    const answer = answerOf(socket);
+    let sent = 1;
+    // A byte every 50 ms: Bun's idle timeout (30 s) never ends it; the read time does.
+    const trickle = setInterval(() => {
+      if (!socket.destroyed) socket.write('1\r\n \r\n');
+      sent++;
+    }, 50);
+    try {
+      const { status, body } = parsed(await answer);
+      expect(status).toBe(408);
+      expect(body).toMatchObject({ code: 'request_timeout' });
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(sent).toBeGreaterThan(1);
+    expect(await t.count()).toBe(0);
+  });
+
+  test('a compatibility route too: its own error shape, the connection closed', async () => {
+    const socket = postPart(
+      '/event',
+      ['Content-Type: application/json', `Content-Length: ${event.length}`],
+      event.slice(0, 10),
+    );
+    const answer = parsed(await answerOf(socket));
+    expect(answer.status).toBe(408);
+    expect(answer.headers.toLowerCase()).toContain('connection: close');
+    expect(answer.body).toMatchObject({ detail: expect.stringContaining('did not arrive') });
+    expect(await t.count()).toBe(0);
+  });
+
+  test('a body sent whole is read as before, on the same kind of connection', async () => {
+    const res = await fetch(`${listener.server.url.href}api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: event,
+    });
+    expect(res.status).toBe(202);
+    expect(await t.count()).toBe(1);
+  });
+});
