@@ -486,6 +486,43 @@ describe('Plausible POST /api/event', () => {
     expect(breakdown).toEqual({ results: [{ plan: '(none)', events: 1 }] });
   });
 
+  test("a system goal's event without a path prop gets its page there, as Plausible's", async () => {
+    // The tracker's form-submission tracking sends `track('Form: Submission')` without props;
+    // Plausible's Request (maybe_set_props_path_to_pathname, SystemGoals.goals_with_path) adds
+    // the pathname as the prop `path` for it, `404` and `WP Form Completions`, unless the
+    // request names a `path` prop: the goal's pages are its `event:props:path` breakdown.
+    const sent = [
+      { n: 'Form: Submission', u: 'https://example.com/contact?x=1#top' },
+      { n: 'Form: Submission', u: 'https://example.com/app#/signup', h: 1 },
+      { n: '404', u: 'https://example.com/caf%C3%A9' },
+      { n: 'WP Form Completions', u: 'https://example.com/quote', p: { path: '/custom' } },
+      { n: 'Signup', u: 'https://example.com/contact' },
+    ];
+    for (const body of sent) {
+      t.clock.advance(1000);
+      expect((await beacon({ ...body, d: 'example.com' })).status).toBe(202);
+    }
+    const { events } = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(events.map((e) => [e.name, e.properties]).reverse()).toEqual([
+      ['Form: Submission', { path: '/contact' }],
+      ['Form: Submission', { path: '/app#/signup' }],
+      ['404', { path: '/café' }],
+      ['WP Form Completions', { path: '/custom' }],
+      ['Signup', {}],
+    ]);
+    const res = await t.post('/api/v2/query', {
+      site_id: 'example.com',
+      metrics: ['events'],
+      date_range: 'day',
+      dimensions: ['event:props:path'],
+      filters: [['is', 'event:goal', ['Form: Submission']]],
+    });
+    expect(((await res.json()) as Json).results).toEqual([
+      { metrics: [1], dimensions: ['/app#/signup'] },
+      { metrics: [1], dimensions: ['/contact'] },
+    ]);
+  });
+
   test('revenue is kept only as Plausible reads it: an amount and a currency', async () => {
     // @plausible-analytics/tracker 0.4.6 sends `$: {}` with every click on an element tagged
     // `plausible-event-name=…` without revenue classes (its click handler starts revenue at

@@ -50,6 +50,18 @@ import type { RoomWaits } from './room-wait.ts';
  */
 const NO_HOST_BASE = 'http://no-host.invalid';
 
+/**
+ * Plausible's system goals whose events carry their page as the custom property `path`
+ * (`SystemGoals.goals_with_path`): its ingestion adds the event's pathname there when the
+ * request names no `path` prop, as the tracker's form-submission tracking sends none, so that
+ * a goal's pages are its `event:props:path` breakdown.
+ */
+const GOALS_WITH_PATH: ReadonlySet<string> = new Set([
+  '404',
+  'WP Form Completions',
+  'Form: Submission',
+]);
+
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
 
@@ -275,10 +287,14 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const hashMode = body.h === 1 || body.h === true || body.hashMode === 1;
   // Duration: a beacon's engagement time (0 without); another event's `e` read as a beacon's.
   const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? engagementTimeOf(body.e);
+  const path = pagePath(page, hashMode);
+  if (GOALS_WITH_PATH.has(name as string) && !Object.hasOwn(properties, 'path')) {
+    properties.path = path;
+  }
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
     url: storedUrl(url as string, page),
-    path: pagePath(page, hashMode),
+    path,
     referrer: referrerOf(body.r ?? body.referrer),
     ...(engagementMs === null ? {} : { duration: engagementMs / 1000 }),
     properties: engagement === null ? properties : beaconProperties(properties, engagement),
