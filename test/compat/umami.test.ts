@@ -144,6 +144,38 @@ describe('Umami collection API', () => {
     expect((events.events[1] as Json).properties).toEqual({ n: 1, $hostname: 'ex.com' });
   });
 
+  test("an empty ip or userAgent is none: the request's stand in, as Umami's `||` reads them", async () => {
+    // Umami's getClientInfo: `payload?.ip || getIpAddress(headers)`, and so the userAgent. A
+    // server-side sender forwarding `ip: req.ip ?? ''` must not make its visitors one session.
+    const proxied = await makeCompatApp({ trustProxy: true });
+    try {
+      const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36';
+      const send = async (payload: Json, address: string) => {
+        const headers = { 'x-forwarded-for': address, 'user-agent': chrome };
+        proxied.clock.advance(1000);
+        const res = await proxied.post('/api/send', item(payload), headers);
+        expect(res.status).toBe(200);
+        return ((await res.json()) as Json).sessionId;
+      };
+      const a = await send({}, '198.51.100.1');
+      expect(await send({ ip: '' }, '198.51.100.1')).toBe(a);
+      expect(await send({ ip: '', userAgent: '' }, '198.51.100.1')).toBe(a);
+      const b = await send({ ip: '', userAgent: '' }, '198.51.100.2');
+      expect(b).not.toBe(a);
+      const { events } = await proxied.getJson<{ events: Json[] }>(
+        `/api/v1/events?tenant_id=${WEBSITE}`,
+      );
+      expect(events.map((e) => [e.anonymous_id, e.user_agent, e.browser])).toEqual([
+        [b, chrome, 'Chrome'],
+        [a, chrome, 'Chrome'],
+        [a, chrome, 'Chrome'],
+        [a, chrome, 'Chrome'],
+      ]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   test('a restart keeps the session of the month and the visit its cache carries', async () => {
     // Umami's session is (website, address, agent, month) under its persisted secret: one
     // visitor across a restart. Before, the key was drawn at each start, so a restart made

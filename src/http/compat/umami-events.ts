@@ -175,13 +175,15 @@ export function umamiItem(
   const { type, payload } = checkItem(item, loc);
   if (type === 'error') return { kind: 'error', websiteId: payload.website as string };
   const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : undefined);
-  // Umami reads an empty name or id as none (a page view, no distinct id).
+  // Umami reads an empty name, id, ip or userAgent as none (a page view, no distinct id, the
+  // request's address and agent).
   const given = (key: string) => text(key) || undefined;
   const website = payload.website as string;
   const seconds = payload.timestamp === undefined ? undefined : Number(payload.timestamp);
   const atMs = seconds === undefined ? ctx.receivedAt : seconds * 1000;
-  const ip = text('ip') ?? ctx.ip ?? '';
-  const userAgent = text('userAgent') ?? ctx.userAgent ?? '';
+  // Umami's getClientInfo: `payload.ip || <the request's>`, so an empty one is none, too.
+  const ip = given('ip') ?? ctx.ip ?? '';
+  const userAgent = given('userAgent') ?? ctx.userAgent ?? '';
   const id = given('id');
   // Fitted, not cut: two ids alike in their first 128 characters stay two people and sessions.
   const distinctId = id === undefined ? undefined : fittedIdOf(id);
@@ -214,8 +216,8 @@ export function umamiItem(
     url: url === undefined ? undefined : fittedUrl(url),
     path: umamiPathOf(url),
     referrer: referrer === undefined ? undefined : fittedUrl(referrer),
-    user_agent: cutTextOf(text('userAgent'), eventLimits.userAgentCharsMax),
-    ip: sentIpOf(text('ip')),
+    user_agent: cutTextOf(given('userAgent'), eventLimits.userAgentCharsMax),
+    ip: sentIpOf(given('ip')),
     properties,
   };
   const token = sessions.token(claims, ctx.receivedAt);
