@@ -176,6 +176,39 @@ describe('Umami collection API', () => {
     }
   });
 
+  test("a page sent without a hostname (or an empty one) has its URL's, as Umami saves it", async () => {
+    // Umami's send route saves `hostname || urlDomain` (the URL's host without www.): a sender
+    // naming the page by its whole URL alone (@umami/node's `track({ url })`) is on that host
+    // for the hostname metric and filter.
+    const page = (payload: Json, ip: string) =>
+      t.post(
+        '/api/send',
+        { type: 'event', payload: { website: WEBSITE, ip, ...payload } },
+        {
+          'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0',
+        },
+      );
+    const sent = [
+      { url: 'https://www.shop.example/a' },
+      { url: 'https://shop.example/b', hostname: '' },
+      { url: '/c', hostname: 'docs.example' },
+      { url: '/d' },
+    ];
+    for (const [i, payload] of sent.entries()) {
+      expect((await page(payload, `198.51.100.${i + 1}`)).status).toBe(200);
+    }
+    const range = `startAt=${T0 - 3_600_000}&endAt=${T0 + 3_600_000}`;
+    const base = `/api/websites/${WEBSITE}`;
+    expect(await t.getJson<Json[]>(`${base}/metrics?type=hostname&${range}`)).toEqual([
+      { x: 'shop.example', y: 2 },
+      { x: 'docs.example', y: 1 },
+    ]);
+    expect(await t.getJson(`${base}/stats?hostname=shop.example&${range}`)).toMatchObject({
+      pageviews: 2,
+      visitors: 2,
+    });
+  });
+
   test('a restart keeps the session of the month and the visit its cache carries', async () => {
     // Umami's session is (website, address, agent, month) under its persisted secret: one
     // visitor across a restart. Before, the key was drawn at each start, so a restart made

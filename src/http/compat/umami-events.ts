@@ -192,14 +192,14 @@ export function umamiItem(
   const ids = { websiteId: website, sessionId: claims.sessionId, visitId: claims.visitId };
   const properties: Record<string, unknown> = { ...objectOf(payload.data) };
   for (const field of PAGE_FIELDS) {
-    const sent = text(field);
+    const sent = field === 'hostname' ? hostnameOf(given('hostname'), text('url')) : text(field);
     // Umami saves the title decoded (safeDecodeURIComponent): its 2.x trackers encodeURI it.
     const value =
       field === 'title' && sent !== undefined ? decodedOr(sent, decodeURIComponent) : sent;
     if (value !== undefined) properties[`$${field}`] = cutToChars(value, PAGE_FIELD_CHARS_MAX);
   }
   const name = given('name');
-  const url = pageUrlOf(text('url'), text('hostname'));
+  const url = pageUrlOf(text('url'), given('hostname'));
   const referrer = text('referrer');
   const input: EventInput = {
     tenant_id: website,
@@ -224,6 +224,16 @@ export function umamiItem(
   const stored = type === 'identify' ? identifiesData(payload) : !UNSTORED_TYPES.has(type);
   const reserved = type === 'identify' ? { writesReserved: UMAMI_IDENTIFY_EVENT_NAME } : {};
   return { kind: 'event', input, ids, cache: token, stored, ...reserved };
+}
+
+/**
+ * The page's hostname as Umami saves it: the one sent (not empty), else the host of a page URL
+ * sent whole, without `www.` (`hostname || urlDomain`), so that its hostname metric and filter
+ * find the pages of a sender that names the URL alone (`@umami/node`'s `track({url})`).
+ */
+function hostnameOf(sent: string | undefined, url: string | undefined): string | undefined {
+  if (sent !== undefined || url === undefined || !URL.canParse(url)) return sent;
+  return new URL(url).hostname.replace(/^www\./, '') || undefined;
 }
 
 /**
