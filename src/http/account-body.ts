@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { AppError, requestLimits } from '../core/index.ts';
 import { parseJson, readBody } from './body.ts';
 import { formFieldBytes } from './form-urlencoded.ts';
-import { errorDocs, type ResponseDocs } from './openapi-docs.ts';
+import { errorDocs, type ResponseDocs, SLOW_BODY_TEXT } from './openapi-docs.ts';
 
 type AccountFormat = 'json' | 'form' | 'multipart';
 
@@ -89,6 +89,7 @@ async function multipartFields(bytes: Buffer, contentType: string | null) {
 export function accountBodyDocs(): ResponseDocs {
   return errorDocs({
     400: 'Malformed JSON',
+    408: SLOW_BODY_TEXT,
     413: `Body over ${requestLimits.accountBodyBytesMax} bytes`,
     415: 'Unsupported Content-Type (or its charset) or Content-Encoding',
   });

@@ -71,6 +71,14 @@ export function errorDocs(statuses: Record<number, string>): ResponseDocs {
   return errorAnswers(statuses, tallyError);
 }
 
+/**
+ * The 408 of every route that reads a body (body-bytes.ts): it did not arrive whole within
+ * requestLimits.bodyReadTimeoutMs. Nothing the body asked for is done.
+ */
+export const SLOW_BODY_TEXT =
+  `The body did not arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s ` +
+  '(the connection is closed)';
+
 /** What the error statuses of an ingest route mean, whatever the body shape. */
 export const INGEST_ERROR_TEXT = {
   badJson: 'Malformed JSON',
@@ -79,9 +87,7 @@ export const INGEST_ERROR_TEXT = {
     'AUTH_MODE=required: a read key or access token, or a key or site alias that may not ' +
     'write to that tenant',
   tooLarge: 'Body or event over its size limit',
-  slowBody:
-    `The body did not arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s ` +
-    '(the connection is closed); nothing was written',
+  slowBody: `${SLOW_BODY_TEXT}; nothing was written`,
   mediaType: 'Unsupported Content-Type (or its charset) or Content-Encoding',
   invalid: 'Validation failed; nothing was written',
   busy: "The project's rate limit, or the tenant's backlog is full; see Retry-After",

@@ -22,6 +22,7 @@ export {
   jsonAnswer,
   jsonOrTextContent,
   type ResponseDocs,
+  SLOW_BODY_TEXT,
 } from '../openapi-docs.ts';
 
 const JSON_BODY_NOTE =

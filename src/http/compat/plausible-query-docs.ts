@@ -4,7 +4,14 @@
 
 import { t } from 'elysia';
 import { queryLimits } from '../../query/index.ts';
-import { errorAnswers, jsonAnswer, jsonInteger, jsonRequestBody, openObject } from './docs.ts';
+import {
+  errorAnswers,
+  jsonAnswer,
+  jsonInteger,
+  jsonRequestBody,
+  openObject,
+  SLOW_BODY_TEXT,
+} from './docs.ts';
 import { PlausibleErrorOut } from './plausible-stats-docs.ts';
 
 const Strings = t.Array(t.String());
@@ -131,6 +138,7 @@ export const QUERY_DOC = {
       {
         400: 'A query Plausible or Tally refuses, the field named (`#/metrics/0: …`)',
         401: 'AUTH_MODE=required: no key, or a key or site_id that may not read the site',
+        408: SLOW_BODY_TEXT,
         413: `A body over ${queryLimits.statsQueryBytesMax} bytes`,
         415: 'A body that is not JSON',
         429: "The key's read rate limit or the tenant's reads at once; see Retry-After",

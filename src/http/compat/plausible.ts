@@ -246,6 +246,7 @@ const EVENT_DOC = {
       {
         401: INGEST_ERROR_TEXT.noKey,
         403: INGEST_ERROR_TEXT.forbidden,
+        408: INGEST_ERROR_TEXT.slowBody,
         413: INGEST_ERROR_TEXT.tooLarge,
         415: INGEST_ERROR_TEXT.mediaType,
         429: INGEST_ERROR_TEXT.busy,

@@ -18,6 +18,7 @@ import {
   jsonAnswer,
   jsonOrTextContent,
   openObject,
+  SLOW_BODY_TEXT,
 } from './docs.ts';
 import { objectOf, textOf } from './ingest.ts';
 import { posthogErrorShape } from './posthog.ts';
@@ -193,6 +194,7 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
           400: 'Malformed JSON, gzip or form',
           401: 'No token, or (AUTH_MODE=required) not a valid write key',
           403: e.forbidden,
+          408: SLOW_BODY_TEXT,
           413: `A body over ${FLAGS_BODY_KIB_MAX} KiB`,
           415: e.mediaType,
         },

@@ -189,6 +189,7 @@ export function captureDoc(path: PostHogPath) {
             '(clients drop the batch)',
           401: e.noKey,
           403: e.forbidden,
+          408: e.slowBody,
           413:
             `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
             'size limit (clients halve the batch)',

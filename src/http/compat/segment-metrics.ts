@@ -9,7 +9,13 @@ import { AppError, KiB } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { ErrorOut } from '../model.ts';
-import { errorAnswers, INGEST_ERROR_TEXT, jsonAnswer, jsonRequestBody } from './docs.ts';
+import {
+  errorAnswers,
+  INGEST_ERROR_TEXT,
+  jsonAnswer,
+  jsonRequestBody,
+  SLOW_BODY_TEXT,
+} from './docs.ts';
 import { objectOf } from './ingest.ts';
 import { guarded, json } from './responses.ts';
 import { segmentErrorShape } from './segment.ts';
@@ -74,6 +80,7 @@ function metricsDoc() {
         {
           // A body over the limit is a 400 too, as Segment answers it (asSegmentError).
           400: `Malformed JSON, no \`series\` list, or over ${METRICS_KIB_MAX} KiB`,
+          408: SLOW_BODY_TEXT,
           415: e.mediaType,
         },
         () => ErrorOut,

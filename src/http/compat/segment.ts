@@ -243,6 +243,7 @@ function segmentDoc(type: SegmentType | 'batch', short?: string) {
           400: `Malformed JSON, no valid message, or over a size limit (${limit})`,
           401: e.noKey,
           403: e.forbidden,
+          408: e.slowBody,
           415: e.mediaType,
           429: e.busy,
           503: e.overloaded,

@@ -18,7 +18,7 @@ import { type AppDeps, clientIp, requiredAuthOf } from '../context.ts';
 import { TENANT_PATTERN } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { jsonContent } from '../openapi-docs.ts';
-import { errorAnswers, jsonAnswer } from './docs.ts';
+import { errorAnswers, jsonAnswer, SLOW_BODY_TEXT } from './docs.ts';
 import { json } from './responses.ts';
 import { UmamiErrorOut, umamiGuard } from './umami-errors.ts';
 import { LOGIN_DOC, ME_DOC, VERIFY_DOC, VERIFY_POST_DOC } from './umami-read-docs.ts';
@@ -123,6 +123,7 @@ const LOGOUT_DOC = {
       {
         400: 'A body that is no JSON object',
         401: 'No valid access token',
+        408: SLOW_BODY_TEXT,
         415: 'Unsupported Content-Type or Content-Encoding',
       },
       () => UmamiErrorOut,

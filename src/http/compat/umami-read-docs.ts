@@ -6,7 +6,14 @@ import { t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
 import { requestLimits } from '../../core/index.ts';
 import { jsonContent } from '../openapi-docs.ts';
-import { errorAnswers, jsonAnswer, jsonInteger, queryParam, type ResponseDocs } from './docs.ts';
+import {
+  errorAnswers,
+  jsonAnswer,
+  jsonInteger,
+  queryParam,
+  type ResponseDocs,
+  SLOW_BODY_TEXT,
+} from './docs.ts';
 import { UmamiErrorOut } from './umami-errors.ts';
 
 export const Count = jsonInteger({ minimum: 0 });
@@ -159,6 +166,7 @@ export const LOGIN_DOC = {
           'Not JSON {username, password}: the body is read as JSON whatever its ' +
           'Content-Type, as Umami reads it, so a form is a 400 (as in Umami), not a 415',
         401: 'Wrong username or password (message.incorrect-username-password)',
+        408: SLOW_BODY_TEXT,
         413: `Body over ${requestLimits.accountBodyBytesMax} bytes`,
         429: 'Too many attempts; see Retry-After',
       },
@@ -227,6 +235,7 @@ export const VERIFY_POST_DOC = {
     ...errorAnswers(
       {
         400: 'A body that is not a JSON object',
+        408: SLOW_BODY_TEXT,
         415: 'Unsupported Content-Type or Content-Encoding',
       },
       () => UmamiErrorOut,

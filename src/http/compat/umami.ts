@@ -258,6 +258,7 @@ function umamiErrors(limits: { 400: string; 413: string }) {
       ...limits,
       401: e.noKey,
       403: e.forbidden,
+      408: e.slowBody,
       415: e.mediaType,
       429: e.busy,
       503: e.overloaded,

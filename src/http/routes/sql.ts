@@ -4,7 +4,7 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, type Static, t } from 'elysia';
-import { AppError } from '../../core/index.ts';
+import { AppError, requestLimits } from '../../core/index.ts';
 import { queryLimits, runSql } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { openApiSchema } from '../model.ts';
@@ -65,7 +65,10 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           sqlResultExample,
           {
             400: 'Malformed JSON, or a statement that is refused',
-            408: 'The statement ran past the time limit',
+            408:
+              'The statement ran past the time limit (`query_timeout`), or the body did not ' +
+              `arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s ` +
+              '(`request_timeout`; the connection is closed)',
             413: `A body over ${queryLimits.sqlBodyBytesMax / 1024 / 1024} MiB`,
             415: 'A body that is not JSON',
             429:
