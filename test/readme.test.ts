@@ -49,6 +49,7 @@ import {
 } from '../src/http/compat/umami-read-params.ts';
 import { createApp, openTenancy } from '../src/http/index.ts';
 import { FILE_TENANT_CHARS_MAX } from '../src/http/routes/export.ts';
+import { admitSocket } from '../src/live/admission.ts';
 import {
   CREDENTIALS_RECHECK_MS,
   defaultLiveLimits,
@@ -662,6 +663,36 @@ describe("README: the numbers it states are the code's limits", () => {
       `${storageLimitsFile.storageLimits.flushFailuresNotReadyMin} flushes to segments in a row`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  // The worked examples of the shared budgets (Limits) at the defaults: the hot tier's parts,
+  // and five projects connecting live sockets one each in turn until each is refused.
+  test("the shared budgets' examples are what the defaults give", () => {
+    const hotMax = defaultTunables.hotBytesMax;
+    const hotPart = Math.floor(hotMax / 5);
+    expect(text).toContain(
+      `with the default ${size(hotMax)}, four projects flooding together stop near ` +
+        `${Math.floor(hotPart / MiB)} MiB each and leave about ` +
+        `${Math.floor((hotMax - 4 * hotPart) / MiB)} MiB`,
+    );
+    const held = [0, 0, 0, 0, 0];
+    for (let admitted = true; admitted; ) {
+      admitted = false;
+      held.forEach((count, i) => {
+        const sockets = held.reduce((a, b) => a + b, 0);
+        const all = { sockets, tenants: held.filter((n) => n > 0).length };
+        if (admitSocket(live, all, `p${i}`, count).kind === 'ok') {
+          held[i] = count + 1;
+          admitted = true;
+        }
+      });
+    }
+    const left = live.subscribersMax - held.reduce((a, b) => a + b, 0);
+    expect(new Set(held).size).toBe(1);
+    expect(text).toContain(
+      `five projects alone connecting in turn stop at ${count(held[0] ?? 0)} sockets each ` +
+        `and leave ${count(left)}`,
+    );
   });
 
   // Every limit of the limits files (core/limits.ts and each module's limits.ts) is stated with
