@@ -2,7 +2,7 @@
 // (body-bytes.ts), and its OpenAPI answers say so: the native ingest routes, and as much the
 // account routes, SQL and every compatibility route (an SDK's or a service's) whose body is
 // read the same way. Found by asking each route of /openapi/json over a real socket, with a
-// body that never arrives whole.
+// body that never arrives whole (README, Ingest: "so on every route that reads a body").
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { connect } from 'node:net';
