@@ -133,6 +133,7 @@ const EXAMPLES: Record<PostHogPath, unknown> = {
   '/batch/': { api_key: EXAMPLE_WRITE_KEY, batch: [pageview, signup] },
   '/capture/': { api_key: EXAMPLE_WRITE_KEY, ...signup },
   '/e/': [{ ...pageview, properties: { ...pageview.properties, token: EXAMPLE_WRITE_KEY } }],
+  '/track/': { api_key: EXAMPLE_WRITE_KEY, ...signup },
   '/i/v0/e/': [{ ...signup, properties: { ...signup.properties, token: EXAMPLE_WRITE_KEY } }],
   '/engage/': { $set: { plan: 'pro' }, $token: EXAMPLE_WRITE_KEY, $distinct_id: 'user_42' },
   '/i/v0/ai/batch/': {

@@ -1,8 +1,8 @@
-// PostHog's capture API: POST /batch/, /capture/, /e/, /i/v0/e/ and /i/v0/ai/batch/ (where
-// posthog-node sends the events of `captureAi`, in the /batch/ body), and /engage/ (older
-// posthog-js's people.set, an `$identify`). The body's `api_key` (or `token`) is the write
-// key; `uuid` is the event_id, so a retried batch is stored once;
-// `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
+// PostHog's capture API: POST /batch/, /capture/, /e/, /track/ (PostHog's capture routes it as
+// /e/), /i/v0/e/ and /i/v0/ai/batch/ (where posthog-node sends the events of `captureAi`, in the
+// /batch/ body), and /engage/ (older posthog-js's people.set, an `$identify`). The body's
+// `api_key` (or `token`) is the write key; `uuid` is the event_id, so a retried batch is stored
+// once; `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
 // properties are kept under `$posthog` (posthog-properties.ts). Timestamps are read as
 // PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
 // receive time for one that is invalid or more than 23 h ahead. Events that break a rule are
@@ -65,6 +65,7 @@ export const POSTHOG_PATHS = [
   '/batch/',
   '/capture/',
   '/e/',
+  '/track/',
   '/i/v0/e/',
   '/i/v0/ai/batch/',
   ENGAGE_PATH,
