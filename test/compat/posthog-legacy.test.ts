@@ -1,9 +1,37 @@
 // PostHog's capture API as older and non-JavaScript clients use it: the /track/ path its
-// capture routes as /e/.
+// capture routes as /e/, and the lz64 (lz-string) bodies of older posthog-js.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { lz64Decode } from '../../src/http/compat/lz-string.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { keyTenancy } from './helpers/key-tenancy.ts';
+import { lz64Run } from './helpers/lz64.ts';
+
+/** posthog-js's own test snapshot (src/__tests__/__snapshots__/compression.js.snap): lz64 of… */
+const POSTHOG_JS_LZ64 =
+  'N4IgNghgTg5gpgfQNZwJ4gFwggIwMa4H6EnFlEWmXlW033WN1MPNusctfvec/99BvYQJFDRE8VLEzJs6XMULl81UrUr1Wz' +
+  'To17t+3QeNHTh8yYtnLN63asPbj+09cv3zz8xABfIA';
+/** …this text (posthog-js's compression test). */
+const POSTHOG_JS_TEXT = JSON.stringify({ large_key: new Array(500).join('abc') });
+
+/** lz-string 1.5.0's compressToBase64 of LZ64_BATCH (made outside the tests). */
+const LZ64_BODY =
+  'NobwRApgbhB2AuYBcYAkAHAhgc2gSwgHcwAaMAEzwGd49YBjeAfT3OQoEZSwBXH19gBsAXgFouZWgFsINTFPTsATAAYlAN' +
+  'nEdRSgKwAVDhyQqVJlQDpTKgFrd0AJwD26CA9qzk4eE4DWcdkJfJkx6GW5Ueh4HBzhmaMF2AAt4eHQqJAB6TIgADwt6Jyl' +
+  'M+kwAMwBL7lp4QQh2AHEHAB+AfYgAAkBeDcBpHbAAX36AXSA';
+const LZ64_BATCH = [
+  {
+    event: '$pageview',
+    distinct_id: 'd1',
+    uuid: 'lz-1',
+    timestamp: '2026-11-25T11:00:00.000Z',
+    properties: { token: 'wk_acme', $current_url: 'https://ex.com/café', title: 'Grüße 👋' },
+  },
+];
+/** lz-string 1.5.0's compressToBase64 of 'x' × 820 (a run of 40 tokens). */
+const LZ64_RUN_40 = 'B418ZXTt/DFOS1b0c17Pd/wYUcSaWeRZVUA=';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 type Json = Record<string, unknown>;
 
@@ -34,5 +62,52 @@ describe('PostHog capture: legacy paths and encodings', () => {
     expect(await stored('t-2')).toMatchObject({ name: 'signed_up', user_id: 'd1' });
     const preflight = await t.handle(new Request('http://localhost/track/', { method: 'OPTIONS' }));
     expect(preflight.status).toBe(204);
+  });
+
+  test('lz64 bodies of lz-string (older posthog-js) are read, in a form or by the query', async () => {
+    expect(lz64Decode(Buffer.from(POSTHOG_JS_LZ64), 1e6)).toBe(POSTHOG_JS_TEXT);
+    expect(lz64Decode(Buffer.from(LZ64_BODY), 1e6)).toBe(JSON.stringify(LZ64_BATCH));
+    // Older posthog-js: a form naming its compression beside `data` (escaped, as it sends it).
+    const form = `data=${encodeURIComponent(LZ64_BODY)}&compression=lz64`;
+    const viaForm = await t.post('/e/?ver=1.10.0', form, FORM);
+    expect(viaForm.status).toBe(200);
+    expect(await stored('lz-1')).toMatchObject({
+      url: 'https://ex.com/café',
+      user_id: 'd1',
+      properties: { title: 'Grüße 👋' },
+    });
+    // Its `+`s sent unescaped read as spaces: restored, as PostHog's capture restores them.
+    expect(LZ64_BODY).toContain('+');
+    expect((await t.post('/e/', `compression=lz-string&data=${LZ64_BODY}`, FORM)).status).toBe(200);
+    const viaQuery = await t.post('/e/?compression=LZ64', LZ64_BODY, {
+      'content-type': 'text/plain',
+    });
+    expect(viaQuery.status).toBe(200);
+    expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 1 });
+  });
+
+  test('an lz64 bomb is a 413 once the text passes the limit; a broken stream a 400', async () => {
+    expect(lz64Run('x', 40)).toBe(LZ64_RUN_40); // the bomb is lz-string's own text for its run
+    expect(lz64Decode(Buffer.from(LZ64_RUN_40), 820)).toBe('x'.repeat(820));
+    expect(() => lz64Decode(Buffer.from(LZ64_RUN_40), 819)).toThrow('larger than 819 bytes');
+    // 50,000 tokens, 122 KB: 1.25 billion characters (2.5 GB as UTF-16) if decoded whole.
+    const bomb = lz64Run('A', 50_000);
+    const headers = { 'content-type': 'text/plain' };
+    for (const res of [
+      await t.post('/e/?compression=lz64', bomb, headers),
+      await t.post('/batch/', `data=${encodeURIComponent(bomb)}&compression=lz64`, FORM),
+    ]) {
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as Json).detail).toBe(
+        'the decompressed body is larger than 5242880 bytes',
+      );
+    }
+    // lz-string 1.5.0's text of `[{"event":"e","distinct_id":"d\uD800"}]`: no Unicode (400).
+    const loneSurrogate = 'NobwRApgbhB2AuYBckwBowBMCWBne2sAxvAPrabJaAAG2AL4C6QA';
+    for (const broken of [LZ64_BODY.slice(0, 60), 'not*lz64', '', loneSurrogate]) {
+      const res = await t.post('/e/?compression=lz64', broken, headers);
+      expect(res.status).toBe(400);
+    }
+    expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
   });
 });

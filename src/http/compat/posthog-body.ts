@@ -1,10 +1,14 @@
 // Reading a PostHog capture body in every form its SDKs send: JSON or text/plain JSON, gzip by
-// Content-Encoding (posthog-node) or by `?compression=gzip-js` (posthog-js), base64, or a form
-// with a `data` field. Every form is bounded: inflating stops at the body limit.
+// Content-Encoding (posthog-node) or by `compression=gzip-js` (posthog-js), lz-string's base64
+// by `compression=lz64` (older posthog-js), base64, or a form with a `data` field. The
+// compression is named as PostHog's capture reads it: in the query, else in the form's own
+// `compression` field (where older posthog-js puts it). Every form is bounded: decompressing
+// stops at the body limit.
 
 import { AppError } from '../../core/index.ts';
-import { type BodyFormat, gunzipLimited, parseJson, readBody } from '../body.ts';
+import { type BodyFormat, gunzipLimited, parseJson, readBody, tooLarge } from '../body.ts';
 import { formFieldBytes } from '../form-urlencoded.ts';
+import { lz64Decode } from './lz-string.ts';
 
 const CAPTURE_TYPES: Record<string, BodyFormat> = {
   'application/json': 'json',
@@ -12,26 +16,63 @@ const CAPTURE_TYPES: Record<string, BodyFormat> = {
   'application/x-www-form-urlencoded': 'text',
 };
 
+type Compression = 'gzip' | 'lz64' | 'base64';
+
+/** The names PostHog's capture takes for each compression, in any case. */
+const COMPRESSIONS: Record<string, Compression> = {
+  gzip: 'gzip',
+  'gzip-js': 'gzip',
+  lz64: 'lz64',
+  'lz-string': 'lz64',
+  base64: 'base64',
+  b64: 'base64',
+};
+
 /** The parsed JSON of a capture request, whatever its encoding. */
 export async function readCaptureBody(request: Request, bytesMax: number): Promise<unknown> {
   const body = await readBody(request, CAPTURE_TYPES, bytesMax);
-  const compression = new URL(request.url).searchParams.get('compression');
+  let compression = compressionOf(new URL(request.url).searchParams.get('compression'));
   let bytes = body.bytes;
   let base64 = compression === 'base64';
   if (body.format === 'text') {
-    const data = formField(bytes, 'data');
+    const fields = formFieldBytes(bytes);
+    const data = formField(fields, 'data');
     if (data === null) throw new AppError('bad_request', 'a form body must have a data field');
-    bytes = data;
-    base64 = base64 || !/^\s*[[{]/.test(data.toString('latin1'));
+    compression ??= compressionOf(formField(fields, 'compression')?.toString('latin1') ?? null);
+    // A `+` of base64 sent unescaped reads as a space: restored, as PostHog's capture does.
+    const text = data.toString('latin1');
+    const plain = /^\s*[[{]/.test(text);
+    bytes = plain ? data : Buffer.from(text.replaceAll(' ', '+'), 'latin1');
+    base64 = compression !== 'lz64' && (base64 || !plain);
   }
+  if (compression === 'lz64') return parseJson(lz64Bytes(bytes, bytesMax));
   if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
   // Inflated once, as PostHog's capture does: by Content-Encoding (readBody) when it names gzip,
   // even with `?compression=gzip-js` beside it; a body still gzip is inflated whatever it says.
   const inflated = /gzip/i.test(request.headers.get('content-encoding') ?? '');
-  if ((compression === 'gzip-js' && !inflated) || isGzip(bytes)) {
+  if ((compression === 'gzip' && !inflated) || isGzip(bytes)) {
     bytes = gunzipLimited(bytes, bytesMax);
   }
   return parseJson(bytes);
+}
+
+/** A compression PostHog names, or null (none, or one it does not know: read as none). */
+function compressionOf(name: string | null): Compression | null {
+  return name === null ? null : (COMPRESSIONS[name.toLowerCase()] ?? null);
+}
+
+/**
+ * The UTF-8 of an lz64 body (413 past `bytesMax`, decoded or encoded); 400 for text that is no
+ * Unicode (a lone surrogate), which PostHog's capture refuses too (`String::from_utf16`).
+ */
+function lz64Bytes(base64: Buffer, bytesMax: number): Buffer {
+  const text = lz64Decode(base64, bytesMax);
+  if (!text.isWellFormed()) {
+    throw new AppError('bad_request', 'the lz64 body decodes to text that is not valid UTF-16');
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > bytesMax) throw tooLarge(bytesMax, 'decompressed ');
+  return bytes;
 }
 
 /**
@@ -39,8 +80,8 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
  * URLSearchParams would turn an escape that is not UTF-8 (`%FF`) into U+FFFD, which
  * parseJson's UTF-8 check would then never see.
  */
-function formField(bytes: Buffer, name: string): Buffer | null {
-  const field = formFieldBytes(bytes).find(([n]) => n.toString('latin1') === name);
+function formField(fields: [Buffer, Buffer][], name: string): Buffer | null {
+  const field = fields.find(([n]) => n.toString('latin1') === name);
   return field === undefined ? null : field[1];
 }
 

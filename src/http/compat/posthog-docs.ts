@@ -157,8 +157,9 @@ export function captureDoc(path: PostHogPath) {
     engage ? EngageBody : CaptureBody,
     example,
     'A batch, an array of events or one event, as JSON or text/plain JSON; gzip by ' +
-      'Content-Encoding or `?compression=gzip-js`, base64 by `?compression=base64`; or a ' +
-      'form whose `data` field holds the JSON (as text or base64).',
+      'Content-Encoding or `?compression=gzip-js`, lz-string base64 by `?compression=lz64`, ' +
+      'base64 by `?compression=base64`; or a form whose `data` field holds the JSON (as ' +
+      'text, base64, or lz64 with `compression=lz64` in the form or the query).',
   );
   const base64 = Buffer.from(JSON.stringify(example)).toString('base64');
   return {
@@ -171,7 +172,12 @@ export function captureDoc(path: PostHogPath) {
         ...json.content,
         'application/x-www-form-urlencoded': {
           schema: openApiSchema(
-            t.Object({ data: t.String({ description: 'The JSON body, as text or base64.' }) }),
+            t.Object({
+              data: t.String({ description: 'The JSON body, as text, base64 or lz64.' }),
+              compression: t.Optional(
+                t.String({ description: '`lz64` (older posthog-js), `gzip-js` or `base64`.' }),
+              ),
+            }),
           ),
           example: `data=${encodeURIComponent(base64)}`,
         },
