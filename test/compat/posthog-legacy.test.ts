@@ -1,7 +1,9 @@
 // PostHog's capture API as older and non-JavaScript clients use it: the /track/ path its
-// capture routes as /e/, and the lz64 (lz-string) bodies of older posthog-js.
+// capture routes as /e/, the lz64 (lz-string) bodies of older posthog-js, and the session
+// recordings of /s/, answered but not kept.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
 import { lz64Decode } from '../../src/http/compat/lz-string.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { keyTenancy } from './helpers/key-tenancy.ts';
@@ -108,6 +110,40 @@ describe('PostHog capture: legacy paths and encodings', () => {
       const res = await t.post('/e/?compression=lz64', broken, headers);
       expect(res.status).toBe(400);
     }
+    expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
+  });
+
+  test('/s/ (session recordings) is answered as PostHog answers it; nothing is stored', async () => {
+    // posthog-js's recorder: `$snapshot` events, gzip-js, posted to /s/ (PostHog's replay store).
+    const snapshot = (token?: string) => [
+      {
+        event: '$snapshot',
+        properties: {
+          ...(token === undefined ? {} : { token }),
+          distinct_id: 'd1',
+          $session_id: 's1',
+          $window_id: 'w1',
+          $snapshot_data: [{ type: 3, data: { source: 2 }, timestamp: T0 }],
+        },
+      },
+    ];
+    const gz = gzipSync(JSON.stringify(snapshot('wk_acme')));
+    const res = await t.post('/s/?compression=gzip-js&ver=1.200.0', gz, {
+      'content-type': 'text/plain',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const answer = (await res.json()) as { status: number; dropped: Json[] };
+    expect(answer).toMatchObject({ status: 1, dropped: [{ index: 0 }] });
+    expect(answer.dropped[0]?.reason).toContain('session recordings are not stored');
+    // The key is checked as a capture's is; a body that is no capture body is a 400.
+    expect((await t.post('/s/', snapshot())).status).toBe(401);
+    expect((await t.post('/s/', snapshot('pk_other'))).status).toBe(401);
+    for (const bad of ['[{"event":', '5', '{}', '[{"properties":{}}]']) {
+      expect((await t.post('/s/', bad)).status).toBe(400);
+    }
+    const preflight = await t.handle(new Request('http://localhost/s/', { method: 'OPTIONS' }));
+    expect(preflight.status).toBe(204);
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
   });
 });

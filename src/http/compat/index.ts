@@ -11,7 +11,7 @@ import { errorResponse, toAppError } from '../errors.ts';
 import { plausibleRoutes } from './plausible.ts';
 import { plausibleQueryRoutes } from './plausible-query.ts';
 import { plausibleStatsRoutes } from './plausible-stats.ts';
-import { POSTHOG_PATHS, posthogRoutes } from './posthog.ts';
+import { POSTHOG_PATHS, posthogRoutes, RECORDINGS_PATH } from './posthog.ts';
 import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
 
 export { posthogConfigScriptPathDocs } from './posthog-config.ts';
@@ -42,6 +42,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   ...Object.keys(SEGMENT_SHORT_PATHS).map((short) => `/v1/${short}`),
   SEGMENT_METRICS_PATH,
   ...POSTHOG_PATHS,
+  RECORDINGS_PATH,
   ...POSTHOG_FLAG_PATHS,
   '/api/send',
   '/api/batch',

@@ -210,3 +210,46 @@ export function captureDoc(path: PostHogPath) {
     },
   };
 }
+
+const SNAPSHOT = [
+  {
+    event: '$snapshot',
+    properties: {
+      token: EXAMPLE_WRITE_KEY,
+      distinct_id: 'user_42',
+      $session_id: '0193b5c4-6f00-7a3b-8c4d-5e6f7a8b9c0d',
+      $window_id: '0193b5c4-6f01-7a3b-8c4d-5e6f7a8b9c0e',
+      $snapshot_data: [{ type: 3, data: { source: 2, type: 2, id: 17 }, timestamp: 1764065700000 }],
+    },
+  },
+];
+
+/** The OpenAPI detail of /s/, where session recordings are answered but not kept. */
+export function recordingsDoc() {
+  const e = INGEST_ERROR_TEXT;
+  return {
+    summary: "PostHog: session recordings (/s/): answered as PostHog's capture does, not stored",
+    description:
+      "posthog-js's `$snapshot` events. Tally keeps no recordings: the write key is checked " +
+      '(no write rate spent) and every item is named in `dropped` (and logged), none stored ' +
+      'as an event. The remote config Tally serves turns recording off.',
+    requestBody: jsonRequestBody(CaptureBody, SNAPSHOT, 'A capture body, in any of its forms.'),
+    responses: {
+      200: jsonAnswer(
+        'Read and checked; every item in `dropped`',
+        t.Object({ status: t.Literal(1), dropped: DroppedOut }),
+        { status: 1, dropped: [{ index: 0, reason: 'session recordings are not stored' }] },
+      ),
+      ...errorAnswers(
+        {
+          400: 'Malformed JSON, gzip, lz64 or form, no events, or an item without `event`',
+          401: e.noKey,
+          403: e.forbidden,
+          413: `Over ${requestLimits.batchEventsMax} events, or the body over its size limit`,
+          415: e.mediaType,
+        },
+        () => PostHogErrorOut,
+      ),
+    },
+  };
+}

@@ -9,7 +9,8 @@
 // left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
 // batch on a 400; properties over the limits are cut to fit instead (core/properties.ts). An
 // oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
-// 503 (retried; a tenant's 429 too, as posthog-js drops a 4xx).
+// 503 (retried; a tenant's 429 too, as posthog-js drops a 4xx). Session recordings (/s/) are
+// answered but not kept (RECORDINGS_PATH).
 
 import { Elysia } from 'elysia';
 import {
@@ -35,7 +36,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { captureDoc } from './posthog-docs.ts';
+import { captureDoc, recordingsDoc } from './posthog-docs.ts';
 import {
   COOKIELESS_DISTINCT_ID,
   COOKIELESS_MODE_KEY,
@@ -72,6 +73,19 @@ export const POSTHOG_PATHS = [
 ] as const;
 export type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
+/**
+ * Where posthog-js posts session recordings: `$snapshot` events, which PostHog's capture sends
+ * to its replay store, never to the events insights count. Tally keeps no recordings: it checks
+ * the key as a capture does (401/403, no write rate spent, since nothing is written), answers
+ * 200 as PostHog does, with every item named in `dropped`, and logs a warn line, so that their
+ * loss shows in the answer and in the log; stored as events they would count as events, cut to
+ * the event limit (a snapshot is often larger) and of no use. Tally's remote config turns
+ * recording off, so only a client that turns it on itself sends any.
+ */
+export const RECORDINGS_PATH = '/s/';
+const RECORDING_LEFT_OUT =
+  'session recordings are not stored by Tally (disable_session_recording: true stops them)';
+
 /** PostHog's error body, with the CORS headers a page needs to read it. */
 export function posthogErrorShape(deps: AppDeps): ErrorShape {
   return (error) => {
@@ -103,10 +117,24 @@ export function posthogRoutes(deps: AppDeps) {
     const answer = batch.dropped.length > 0 ? { status: 1, dropped: batch.dropped } : OK;
     return json(answer, 200, CORS_HEADERS);
   });
-  const app = new Elysia({ tags: ['compatibility'] }).use(preflightRoutes(POSTHOG_PATHS));
+  const recordings = guarded(shape, async ({ request }: { request: Request }) => {
+    const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
+    const { key, items } = eventsOf(body, new URL(request.url).searchParams);
+    // PostHog's capture refuses the whole request when an item is no event (a 400).
+    const bad = items.findIndex((item) => textOf(objectOf(item)?.event) === undefined);
+    if (bad !== -1) throw new AppError('bad_request', `batch.${bad}.event is required`);
+    const tenant = deps.tenancy.forIngest(request, { key, rateLimited: false })(undefined);
+    const dropped = items.map((_, index) => ({ index, reason: RECORDING_LEFT_OUT }));
+    deps.log.warn('session recordings left out', { api: 'posthog', tenant, items: items.length });
+    return json({ status: 1, dropped }, 200, CORS_HEADERS);
+  });
+  const app = new Elysia({ tags: ['compatibility'] }).use(
+    preflightRoutes([...POSTHOG_PATHS, RECORDINGS_PATH]),
+  );
   for (const path of POSTHOG_PATHS) {
     app.post(path, capture, { parse: 'none', detail: captureDoc(path) });
   }
+  app.post(RECORDINGS_PATH, recordings, { parse: 'none', detail: recordingsDoc() });
   return app;
 }
 
