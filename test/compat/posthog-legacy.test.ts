@@ -1,6 +1,6 @@
 // PostHog's capture API as older and non-JavaScript clients use it: the /track/ path its
-// capture routes as /e/, the lz64 (lz-string) bodies of older posthog-js, and the session
-// recordings of /s/, answered but not kept.
+// capture routes as /e/, the lz64 (lz-string) bodies of older posthog-js, the session
+// recordings of /s/ (answered but not kept), and the 64-bit integer distinct_ids of server SDKs.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
@@ -145,5 +145,37 @@ describe('PostHog capture: legacy paths and encodings', () => {
     const preflight = await t.handle(new Request('http://localhost/s/', { method: 'OPTIONS' }));
     expect(preflight.status).toBe(204);
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
+  });
+
+  test('an integer distinct_id past 2^53 keeps its digits, as PostHog reads it', async () => {
+    // A server SDK (posthog-python, -go, -java …) sends a database id as it is. PostHog's
+    // capture keeps 64-bit integers exact (serde_json) and makes the id their text; JSON.parse
+    // rounds both ids below to 12345678901234567000: one person, where PostHog has two.
+    const raw = (uuid: string, id: string, where: 'top' | 'properties' = 'top') =>
+      `{"event":"signed_up","uuid":"${uuid}","timestamp":"${at}",` +
+      (where === 'top' ? `"distinct_id":${id},"properties":{` : '"properties":{') +
+      `"token":"wk_acme","order_id":12345678901234567890` +
+      (where === 'properties' ? `,"distinct_id":${id}}}` : '}}');
+    const body = `[${raw('b-1', '12345678901234567890')},${raw('b-2', '12345678901234567891')},${raw(
+      'b-3',
+      '-9223372036854775808',
+      'properties',
+    )},${raw('b-4', '42')}]`;
+    expect((await t.post('/e/', body, { 'content-type': 'text/plain' })).status).toBe(200);
+    expect(await stored('b-1')).toMatchObject({ user_id: '12345678901234567890' });
+    expect(await stored('b-2')).toMatchObject({ user_id: '12345678901234567891' });
+    expect(await stored('b-3')).toMatchObject({ user_id: '-9223372036854775808' });
+    expect(await stored('b-4')).toMatchObject({ user_id: '42' });
+    // A property is read as PostHog's ingestion reads it (JSON.parse): rounded past 2^53.
+    expect(((await stored('b-1')).properties as Json).order_id).toBe(12345678901234567000);
+    // /engage/'s $distinct_id too.
+    const engage = `{"$set":{"plan":"pro"},"$token":"wk_acme","$distinct_id":12345678901234567893}`;
+    expect((await t.post('/engage/', engage)).status).toBe(200);
+    const events = await t.getJson('/api/v1/events?tenant_id=acme&user_id=12345678901234567893');
+    expect(events.events).toMatchObject([
+      { name: '$identify', properties: { $set: { plan: 'pro' } } },
+    ]);
+    const users = await t.getJson('/api/v1/stats?tenant_id=acme');
+    expect(users).toMatchObject({ total_events: 5, unique_users: 5 });
   });
 });

@@ -30,6 +30,11 @@ const COMPRESSIONS: Record<string, Compression> = {
 
 /** The parsed JSON of a capture request, whatever its encoding. */
 export async function readCaptureBody(request: Request, bytesMax: number): Promise<unknown> {
+  return parseJson(await readCaptureJson(request, bytesMax));
+}
+
+/** The JSON bytes of a capture request, decoded from whatever encoding it came in. */
+export async function readCaptureJson(request: Request, bytesMax: number): Promise<Buffer> {
   const body = await readBody(request, CAPTURE_TYPES, bytesMax);
   let compression = compressionOf(new URL(request.url).searchParams.get('compression'));
   let bytes = body.bytes;
@@ -45,7 +50,7 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
     bytes = plain ? data : Buffer.from(text.replaceAll(' ', '+'), 'latin1');
     base64 = compression !== 'lz64' && (base64 || !plain);
   }
-  if (compression === 'lz64') return parseJson(lz64Bytes(bytes, bytesMax));
+  if (compression === 'lz64') return lz64Bytes(bytes, bytesMax);
   if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
   // Inflated once, as PostHog's capture does: by Content-Encoding (readBody) when it names gzip,
   // even with `?compression=gzip-js` beside it; a body still gzip is inflated whatever it says.
@@ -53,7 +58,7 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
   if ((compression === 'gzip' && !inflated) || isGzip(bytes)) {
     bytes = gunzipLimited(bytes, bytesMax);
   }
-  return parseJson(bytes);
+  return bytes;
 }
 
 /** A compression PostHog names, or null (none, or one it does not know: read as none). */

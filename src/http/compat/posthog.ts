@@ -23,6 +23,7 @@ import {
   parseAsUtc,
   requestLimits,
 } from '../../core/index.ts';
+import { parseJson } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
 import { cutTextOf, fittedIdOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
@@ -35,8 +36,9 @@ import {
   sortBatch,
   textOf,
 } from './ingest.ts';
-import { readCaptureBody } from './posthog-body.ts';
+import { readCaptureBody, readCaptureJson } from './posthog-body.ts';
 import { captureDoc, recordingsDoc } from './posthog-docs.ts';
+import { hasRoundedId, type IdText, parsedIdText, parseWithExactIds } from './posthog-ids.ts';
 import {
   COOKIELESS_DISTINCT_ID,
   COOKIELESS_MODE_KEY,
@@ -107,12 +109,20 @@ export function posthogRoutes(deps: AppDeps) {
   const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
     const { request, server } = c;
     admitIngest(deps);
-    const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
+    const bytes = await readCaptureJson(request, requestLimits.bodyBytesMax);
     const url = new URL(request.url);
     const engage = url.pathname.startsWith('/engage'); // with or without its slash
-    const { key, items, sentAt } = eventsOf(engage ? engageOf(body) : body, url.searchParams);
+    const captured = (body: unknown) => eventsOf(engage ? engageOf(body) : body, url.searchParams);
+    let capture = captured(parseJson(bytes));
+    let idText = parsedIdText;
+    if (capture.items.some(hasRoundedId)) {
+      const exact = parseWithExactIds(bytes);
+      capture = captured(exact.body);
+      idText = exact.idText;
+    }
+    const { key, items, sentAt } = capture;
     const ctx = contextOf(deps, request, server, { key, fit: POSTHOG_FIT });
-    const batch = sortBatch(items, (item, i) => eventOf(item, i, sentAt, ctx));
+    const batch = sortBatch(items, (item, i) => eventOf(item, i, sentAt, ctx, idText));
     await ingestSorted(deps, request, batch, 'posthog');
     const answer = batch.dropped.length > 0 ? { status: 1, dropped: batch.dropped } : OK;
     return json(answer, 200, CORS_HEADERS);
@@ -156,10 +166,11 @@ function eventOf(
   index: number,
   sentAt: number | null,
   ctx: PrepareContext,
+  idText: IdText,
 ): BaseEvent {
   const event = objectOf(item);
   if (event === undefined) throw new AppError('bad_request', `batch.${index} must be an object`);
-  const input = inputOf(event, `batch.${index}`, sentAt, ctx.receivedAt);
+  const input = inputOf(event, `batch.${index}`, sentAt, ctx.receivedAt, idText);
   return prepareEvents([input], ctx, () => ['batch', index])[0] as BaseEvent;
 }
 
@@ -206,11 +217,14 @@ function eventsOf(body: unknown, query: URLSearchParams): Capture {
   return { key, items, sentAt: sentAtOf(textOf(top?.sent_at), query.get('_')) };
 }
 
-/** An /engage/ body as the event it is: one object (no batch) named ENGAGE_EVENT. */
+/**
+ * An /engage/ body as the event it is: one object (no batch) named ENGAGE_EVENT. Named in
+ * place, so that the object stays the one whose ids parseWithExactIds kept.
+ */
 function engageOf(body: unknown): unknown {
   const update = objectOf(body);
-  if (update === undefined || Array.isArray(update.batch)) return body;
-  return { ...update, event: ENGAGE_EVENT };
+  if (update !== undefined && !Array.isArray(update.batch)) update.event = ENGAGE_EVENT;
+  return body;
 }
 
 function sentAtOf(bodySentAt: string | undefined, queryMs: string | null): number | null {
@@ -228,6 +242,7 @@ function inputOf(
   where: string,
   sentAt: number | null,
   receivedAt: number,
+  idText: IdText,
 ): EventInput {
   const name = textOf(event.event);
   if (name === undefined) throw new AppError('bad_request', `${where}.event is required`);
@@ -237,8 +252,14 @@ function inputOf(
     delete properties[key];
     return value;
   };
-  // `$distinct_id` (and `$token`, eventsOf) as /engage/ names them, PostHog's aliases of both.
-  const sentId = textOf(event.distinct_id) ?? textOf(event.$distinct_id) ?? take('distinct_id');
+  // `$distinct_id` (and `$token`, eventsOf) as /engage/ names them, PostHog's aliases of both;
+  // a number is its text as PostHog's capture writes it (posthog-ids.ts).
+  const takeId = () => {
+    const id = idText(objectOf(event.properties), 'distinct_id');
+    delete properties.distinct_id;
+    return id;
+  };
+  const sentId = idText(event, 'distinct_id') ?? idText(event, '$distinct_id') ?? takeId();
   if (sentId === undefined) throw new AppError('bad_request', `${where}.distinct_id is required`);
   // PostHog keeps a longer one (cut to 200 characters); refused, the event would be lost.
   const distinctId = sentId === COOKIELESS_DISTINCT_ID ? undefined : fittedIdOf(sentId);
