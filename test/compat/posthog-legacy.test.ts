@@ -66,7 +66,7 @@ describe('PostHog capture: legacy paths and encodings', () => {
     expect(preflight.status).toBe(204);
   });
 
-  test('lz64 bodies of lz-string (older posthog-js) are read, in a form or by the query', async () => {
+  test('lz64 bodies (lz-string, older posthog-js) are read, in a form or the query', async () => {
     expect(lz64Decode(Buffer.from(POSTHOG_JS_LZ64), 1e6)).toBe(POSTHOG_JS_TEXT);
     expect(lz64Decode(Buffer.from(LZ64_BODY), 1e6)).toBe(JSON.stringify(LZ64_BATCH));
     // Older posthog-js: a form naming its compression beside `data` (escaped, as it sends it).
@@ -113,7 +113,7 @@ describe('PostHog capture: legacy paths and encodings', () => {
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
   });
 
-  test('/s/ (session recordings) is answered as PostHog answers it; nothing is stored', async () => {
+  test('/s/ (session recordings) is answered as on PostHog; nothing is stored', async () => {
     // posthog-js's recorder: `$snapshot` events, gzip-js, posted to /s/ (PostHog's replay store).
     const snapshot = (token?: string) => [
       {
@@ -156,11 +156,13 @@ describe('PostHog capture: legacy paths and encodings', () => {
       (where === 'top' ? `"distinct_id":${id},"properties":{` : '"properties":{') +
       `"token":"wk_acme","order_id":12345678901234567890` +
       (where === 'properties' ? `,"distinct_id":${id}}}` : '}}');
-    const body = `[${raw('b-1', '12345678901234567890')},${raw('b-2', '12345678901234567891')},${raw(
-      'b-3',
-      '-9223372036854775808',
-      'properties',
-    )},${raw('b-4', '42')}]`;
+    const batch = [
+      raw('b-1', '12345678901234567890'),
+      raw('b-2', '12345678901234567891'),
+      raw('b-3', '-9223372036854775808', 'properties'),
+      raw('b-4', '42'),
+    ];
+    const body = `[${batch.join(',')}]`;
     expect((await t.post('/e/', body, { 'content-type': 'text/plain' })).status).toBe(200);
     expect(await stored('b-1')).toMatchObject({ user_id: '12345678901234567890' });
     expect(await stored('b-2')).toMatchObject({ user_id: '12345678901234567891' });
