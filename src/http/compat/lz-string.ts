@@ -6,7 +6,7 @@
 // decode to gigabytes (a long run of one character packs into a few KB) costs at most the limit.
 
 import { AppError } from '../../core/index.ts';
-import { tooLarge } from '../body.ts';
+import { tooLarge } from '../body-bytes.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=';
 

@@ -40,6 +40,7 @@ import {
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
+import { addGoalPath, propertiesOf } from './plausible-props.ts';
 import { domainsOf, droppedHeader, recheckedSites, takenSites } from './plausible-sites.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
@@ -49,18 +50,6 @@ import type { RoomWaits } from './room-wait.ts';
  * never stored. Plausible takes one (its hostname is then "(none)"), as its tracker never sends.
  */
 const NO_HOST_BASE = 'http://no-host.invalid';
-
-/**
- * Plausible's system goals whose events carry their page as the custom property `path`
- * (`SystemGoals.goals_with_path`): its ingestion adds the event's pathname there when the
- * request names no `path` prop, as the tracker's form-submission tracking sends none, so that
- * a goal's pages are its `event:props:path` breakdown.
- */
-const GOALS_WITH_PATH: ReadonlySet<string> = new Set([
-  '404',
-  'WP Form Completions',
-  'Form: Submission',
-]);
 
 /** Sites one event may name in `d`. */
 export const PLAUSIBLE_DOMAINS_MAX = 10;
@@ -289,9 +278,7 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   // Duration: a beacon's engagement time (0 without); another event's `e` read as a beacon's.
   const engagementMs = engagement?.properties[ENGAGEMENT_TIME_KEY] ?? engagementTimeOf(body.e);
   const path = pagePath(page, hashMode);
-  if (GOALS_WITH_PATH.has(name as string) && !Object.hasOwn(properties, 'path')) {
-    properties.path = path;
-  }
+  addGoalPath(name as string, properties, path);
   const shared: Omit<EventInput, 'tenant_id'> = {
     name: engagement === null ? (name as string) : ENGAGEMENT_EVENT_NAME,
     url: storedUrl(url as string, page),
@@ -342,61 +329,6 @@ function decodedPath(path: string): string {
   } catch {
     return path;
   }
-}
-
-/**
- * The props (`m`, `meta`, `p` or `props`, in the order Plausible reads them: an object or its
- * JSON text; anything else is no props, as Plausible's `decode_or_fallback` reads it; a prop
- * Plausible drops is left out: keptProp), plus revenue (`revenue` or `$`), scroll depth and the
- * interactive flag (`i` or `interactive`).
- */
-function propertiesOf(body: Record<string, unknown>): Record<string, unknown> {
-  let props = body.m ?? body.meta ?? body.p ?? body.props;
-  if (typeof props === 'string') {
-    try {
-      props = JSON.parse(props) as unknown;
-    } catch {
-      props = undefined;
-    }
-  }
-  // Defined, not assigned: a "__proto__" prop stays a prop.
-  const properties: Record<string, unknown> = Object.fromEntries(
-    Object.entries(objectOf(props) ?? {}).filter(([key, value]) => keptProp(key, value)),
-  );
-  const revenue = revenueOf(body.revenue ?? body.$);
-  if (revenue !== undefined) properties.$revenue = revenue;
-  if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
-  if (body.i === false || body.interactive === false) properties[INTERACTIVE_KEY] = false;
-  return properties;
-}
-
-/**
- * Revenue as Plausible reads it (`Revenue.put_revenue_source`): an object, or its JSON text,
- * with an `amount` and a `currency`; anything else (the tracker's `{}` on a tagged click) is
- * none.
- */
-function revenueOf(value: unknown): Record<string, unknown> | undefined {
-  let revenue = value;
-  if (typeof revenue === 'string') {
-    try {
-      revenue = JSON.parse(revenue) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  const object = objectOf(revenue);
-  if (object === undefined || !('amount' in object) || !('currency' in object)) return undefined;
-  return { amount: object.amount, currency: object.currency };
-}
-
-/**
- * Whether Plausible keeps a prop (its `filter_bad_props`): not when its value is a list or an
- * object, nor when its key or value is blank (null, empty or spaces); so a blank prop reads as
- * none, as in Plausible, not as a value "".
- */
-function keptProp(key: string, value: unknown): boolean {
-  if (value === null || typeof value === 'object') return false;
-  return key.trimStart() !== '' && String(value).trimStart() !== '';
 }
 
 /** Issues as Plausible's `errors` map: field → messages. */

@@ -6,7 +6,8 @@
 // stops at the body limit.
 
 import { AppError } from '../../core/index.ts';
-import { type BodyFormat, gunzipLimited, parseJson, readBody, tooLarge } from '../body.ts';
+import { type BodyFormat, gunzipLimited, parseJson, readBody } from '../body.ts';
+import { tooLarge } from '../body-bytes.ts';
 import { formFieldBytes } from '../form-urlencoded.ts';
 import { lz64Decode } from './lz-string.ts';
 

@@ -245,6 +245,7 @@ export function recordingsDoc() {
           400: 'Malformed JSON, gzip, lz64 or form, no events, or an item without `event`',
           401: e.noKey,
           403: e.forbidden,
+          408: e.slowBody,
           413: `Over ${requestLimits.batchEventsMax} events, or the body over its size limit`,
           415: e.mediaType,
         },
