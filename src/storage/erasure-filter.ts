@@ -14,13 +14,15 @@ export interface FilteredPayload {
 /**
  * The record `payload` of `tenant` at `seq` without the events that one of `matches` covers
  * (same tenant, seq at or below its throughSeq, the field equal to its value); null when no
- * match applies to it (the payload is then not parsed).
+ * match applies to it (the payload is then not parsed). `onCut`, if given, is told of each
+ * event cut, with the first match covering it.
  */
-export function withoutErased(
+export function withoutErased<M extends ErasureMatch>(
   payload: Uint8Array,
   tenant: string,
   seq: number,
-  matches: readonly ErasureMatch[],
+  matches: readonly M[],
+  onCut?: (match: M) => void,
 ): FilteredPayload | null {
   if (matches.length === 0) return null; // every record while no erasure is pending
   const apply = matches.filter((m) => m.tenant === tenant && seq <= m.throughSeq);
@@ -28,13 +30,37 @@ export function withoutErased(
   const lines = Buffer.from(payload).toString('utf8').split('\n');
   const kept = lines.filter((line) => {
     const event = JSON.parse(line) as Record<string, unknown>;
-    return !apply.some((m) => event[m.field] === m.value);
+    const covering = apply.find((m) => event[m.field] === m.value);
+    if (covering !== undefined) onCut?.(covering);
+    return covering === undefined;
   });
   return {
     payload: Buffer.from(kept.join('\n'), 'utf8'),
     events: kept.length,
     erased: lines.length - kept.length,
   };
+}
+
+/** An erasure the hot tier applies to records still to arrive, told of the events it cuts. */
+export interface LateCut extends ErasureMatch {
+  onCut: (events: number) => void;
+}
+
+/**
+ * withoutErased over erasures applied as records arrive: each is told once how many events it
+ * cut from the record (an event two of them cover counts for the first).
+ */
+export function withoutLateCuts(
+  payload: Uint8Array,
+  tenant: string,
+  seq: number,
+  cuts: readonly LateCut[],
+): FilteredPayload | null {
+  const counts = new Map<LateCut, number>();
+  const count = (m: LateCut) => counts.set(m, (counts.get(m) ?? 0) + 1);
+  const cut = withoutErased(payload, tenant, seq, cuts, count);
+  for (const [m, events] of counts) m.onCut(events);
+  return cut;
 }
 
 /** A hot tier's group, as far as an erasure cuts it. */

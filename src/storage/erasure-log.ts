@@ -161,8 +161,12 @@ export class ErasureLog {
     return row.seq ?? 0;
   }
 
-  setHotEvents(id: string, events: number): void {
-    this.db.query('UPDATE erasures SET hot_events = ?2 WHERE id = ?1').run(id, events);
+  /**
+   * Counts unflushed events cut: at the acceptance, and from records at or below its seq that
+   * the hot tier got after (their fdatasync still running as it was accepted).
+   */
+  addHotEvents(id: string, events: number): void {
+    this.db.query('UPDATE erasures SET hot_events = hot_events + ?2 WHERE id = ?1').run(id, events);
   }
 
   /** Counts one rewritten segment (call inside the catalog transaction that swaps it). */

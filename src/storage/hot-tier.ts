@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { assert, isOutOfSpace } from '../core/index.ts';
 import { HOT_TABLE } from './duckdb.ts';
-import { cutGroups, withoutErased } from './erasure-filter.ts';
+import { cutGroups, type LateCut, withoutLateCuts } from './erasure-filter.ts';
 import type { ErasureMatch } from './erasure-log.ts';
 import { type FileIo, nodeFileIo } from './file-io.ts';
 import {
@@ -84,7 +84,7 @@ export class HotTier {
   /** memoryBytes by tenant (a tenant holding none has no entry): its share, looked up in O(1). */
   private readonly tenantBytes = new Map<string, number>();
   /** Erasures records may still arrive under (seq at or below theirs): cut as they arrive. */
-  private erasures: ErasureMatch[] = [];
+  private erasures: LateCut[] = [];
   private syncing: Promise<void> | null = null;
   private files = 0;
   private loader: Promise<{
@@ -104,7 +104,7 @@ export class HotTier {
     this.passed(seq);
     // Records arrive in seq order: an erasure below this one covers no later record.
     if (this.erasures.length > 0) this.erasures = this.erasures.filter((m) => seq <= m.throughSeq);
-    const cut = withoutErased(group.payload, group.tenant, seq, this.erasures);
+    const cut = withoutLateCuts(group.payload, group.tenant, seq, this.erasures);
     if (cut?.events === 0) return;
     const kept = cut === null ? group : { ...group, payload: cut.payload, events: cut.events };
     this.groups.push({ ...kept, seq });
@@ -122,15 +122,16 @@ export class HotTier {
 
   /**
    * Applies an erasure (see person-eraser.ts): the groups held now lose the events it covers,
-   * and so do records at or below its seq added later (committed, not yet added, or replayed);
-   * returns the events cut. A cut group in the hot table empties the table: every group loads
+   * and so do records at or below its seq added later (committed, their fdatasync still
+   * running); returns the events cut now, and `onLateCut` is told of those cut from each
+   * record added later. A cut group in the hot table empties the table: every group loads
    * again at the next sync (a load's rows carry one label for all its records). Call under the
    * store's write lock while no flush runs (Flusher.whileIdle), as purgeTenant.
    */
-  async erase(match: ErasureMatch): Promise<number> {
+  async erase(match: ErasureMatch, onLateCut: (events: number) => void = () => {}) {
     assert(this.flushingThrough === null, 'no flush runs while an erasure cuts the hot tier');
     assert(this.syncing === null, 'an erasure runs under the write lock, while no query loads');
-    this.erasures.push(match);
+    this.erasures.push({ ...match, onCut: onLateCut });
     const cut = cutGroups(this.groups, this.loadedCount, match);
     this.groups = cut.kept;
     this.hold(match.tenant, -cut.bytesFreed);

@@ -11,6 +11,7 @@ import type { ErasureField } from '../../src/core/index.ts';
 import * as durable from '../../src/storage/durable-fs.ts';
 import { ErasureLog } from '../../src/storage/erasure-log.ts';
 import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
+import { WriteAheadLog } from '../../src/storage/wal.ts';
 import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
 
@@ -108,6 +109,42 @@ describe('erasing a person', () => {
     await t.engine.store.flusher.flush();
     expect(await idsOf(t, 'acme')).toEqual(['a2']);
     expect(await idsOf(t, 'globex')).toEqual(['g1']);
+  });
+
+  test('one committed as it is accepted (its fdatasync running) goes, and is counted', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await send(app, 'acme', [{ id: 'a1', user: 'u1' }]);
+    // The next group's fdatasync waits: its record is written (at or below the erasure's seq)
+    // but reaches the hot tier only after the erasure was accepted.
+    let syncs = () => {};
+    const held = new Promise<void>((resolve) => {
+      syncs = resolve;
+    });
+    const sync = WriteAheadLog.prototype.sync;
+    const waiting = spyOn(WriteAheadLog.prototype, 'sync').mockImplementation(async function (
+      this: WriteAheadLog,
+    ) {
+      await held;
+      return sync.call(this);
+    });
+    const written = app.engine.store.lastSeq;
+    const inFlight = send(app, 'acme', [
+      { id: 'a2', user: 'u1' },
+      { id: 'a3', user: 'u1' },
+      { id: 'a4', user: 'u2' },
+    ]);
+    while (app.engine.store.lastSeq === written) await Bun.sleep(1);
+    const accepted = await app.engine.erasures.request('acme', 'user_id', 'u1');
+    expect(accepted.throughSeq).toBe(app.engine.store.lastSeq);
+    syncs();
+    await inFlight;
+    waiting.mockRestore();
+    await app.engine.erasures.settled();
+    expect(await idsOf(app, 'acme')).toEqual(['a4']);
+    // Every event it erased is in its counts (a2 and a3 were left out of them).
+    const done = app.engine.erasures.get('acme', accepted.id);
+    expect(done).toMatchObject({ status: 'done', hotEvents: 3, segmentEvents: 0 });
   });
 
   test('a restart before any flush replays the log without the erased events', async () => {
