@@ -15,8 +15,11 @@ import type { TenantDeletions } from './tenant-deletions.ts';
 export interface ErasuresDeps {
   store: EventStore;
   registry: ActorRegistry;
-  /** Project deletions: an erasure accepted after its project's deletion is refused (404). */
-  deletions: Pick<TenantDeletions, 'decidedOf'>;
+  /**
+   * Project deletions: an erasure asked for while its project is being deleted, or accepted
+   * after its deletion, is refused (404).
+   */
+  deletions: Pick<TenantDeletions, 'decidedOf' | 'isDeleting'>;
   /** An erasure whose outcome could not be recorded leaves the store to a restart. */
   onFatal: (error: unknown) => void;
 }
@@ -38,7 +41,8 @@ export class Erasures {
    * past the tenant's pending erasures). A lone surrogate in `value` is taken as U+FFFD, as
    * ingest stored it (engine/ingest.ts): else the unflushed events would not match it.
    * `hooks.stillAllowed` throws to refuse (nothing recorded); it runs as the erasure is
-   * recorded, after the wait for a running flush, as the project's deletion is checked.
+   * recorded, after the wait for a running flush, as the project's deletion is checked (404
+   * while one runs or once one was decided).
    * `hooks.unrecorded` is called when the request ends with nothing recorded: refused, or
    * failed before its record was written.
    */
@@ -51,11 +55,16 @@ export class Erasures {
     const id = `er_${crypto.randomUUID().replaceAll('-', '')}`;
     const value = wellFormed(raw);
     const pendingMax = erasureLimits.erasuresPendingPerProjectMax;
-    // The acceptance waits for a running flush: a deletion of the project decided meanwhile
-    // deleted its erasures, and one recorded after it would outlive it (and show, with the
-    // person's id, in a new project of the same id).
+    // Refused once the project's deletion was decided, or while it runs. The acceptance waits
+    // for a running flush: a deletion decided meanwhile deleted the project's erasures, and one
+    // recorded after it would outlive it (and show, with the person's id, in a new project of
+    // the same id); a deletion still draining the project's ingest would take one accepted
+    // meanwhile with it, after its 202.
     const decided = this.deps.deletions.decidedOf(tenant);
     const check = () => {
+      if (this.deps.deletions.isDeleting(tenant)) {
+        throw new AppError('not_found', `no project ${tenant}: it is being deleted`);
+      }
       if (this.deps.deletions.decidedOf(tenant) !== decided) {
         throw new AppError('not_found', `no project ${tenant}: it was deleted`);
       }

@@ -486,6 +486,38 @@ describe('a project deleted while an erasure waits to be accepted', () => {
     expect(await idsOf(t, 'acme')).toEqual([]);
   });
 
+  test('one asked for while the deletion drains the ingest: refused (404), not a 202', async () => {
+    t = await makeTestApp();
+    const app = t;
+    await send(app, 'acme', [{ id: 'p1', user: 'u1' }]);
+    // An event in flight (its fdatasync held) keeps the deletion draining the tenant's ingest.
+    let syncs = () => {};
+    const held = new Promise<void>((resolve) => {
+      syncs = resolve;
+    });
+    const sync = WriteAheadLog.prototype.sync;
+    const waiting = spyOn(WriteAheadLog.prototype, 'sync').mockImplementation(async function (
+      this: WriteAheadLog,
+    ) {
+      await held;
+      return sync.call(this);
+    });
+    const written = app.engine.store.lastSeq;
+    const inFlight = send(app, 'acme', [{ id: 'p2', user: 'u1' }]);
+    while (app.engine.store.lastSeq === written) await Bun.sleep(1);
+    const deleting = app.engine.deletions.delete('acme', { decide: (tombstone) => tombstone() });
+    expect(app.engine.deletions.isDeleting('acme')).toBe(true);
+    const erasing = app.engine.erasures.request('acme', 'user_id', 'u1');
+    // Refused at once: accepted, it would be deleted with the project after its 202.
+    await expect(erasing).rejects.toMatchObject({ code: 'not_found' });
+    syncs();
+    await inFlight;
+    await deleting;
+    waiting.mockRestore();
+    expect(app.engine.store.erasureLog.listOf('acme', 10)).toEqual([]);
+    expect(await idsOf(app, 'acme')).toEqual([]);
+  });
+
   test('a deletion decided while the hot tier is cut: refused (404), not an empty answer', async () => {
     let app: TestApp | undefined;
     t = app = await makeTestApp({
