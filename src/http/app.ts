@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps) {
         ...(deps.options.exportPage === undefined ? {} : { exportPage: deps.options.exportPage }),
         now: () => deps.clock.now(),
         log,
+        deletions: deps.engine.deletions,
       }),
     )
     .use(compatRoutes(deps))

@@ -27,6 +27,13 @@ export interface TextBody {
 export interface StreamControl {
   /** Whether the request's credentials still read the tenant; false cuts the stream. */
   allowed: () => boolean;
+  /**
+   * Whether the tenant's project was deleted since the export began (true cuts the stream, as
+   * lapsed credentials do): asked before each page or chunk and again once a page is read, as
+   * a page read after the deletion holds none (or part) of its events and would end the export
+   * as if it were whole.
+   */
+  gone?: () => boolean;
   /** The server's own work (a page read): the connection is not idle meanwhile. */
   work: ServerWork;
   /** How long the client may take nothing before the stream is cut (see StallWatch). */
@@ -87,6 +94,7 @@ export async function textStream(
   control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
   const first = await control.work.run(() => pages.next());
+  if (control.gone?.() === true) throw lapsed();
   let watch: StallWatch | undefined;
   const { ended } = control;
   const stream = new ReadableStream<Uint8Array>({
@@ -106,10 +114,11 @@ export async function textStream(
     async pull(controller) {
       watch?.pause();
       try {
-        if (!control.allowed()) throw lapsed();
+        if (control.gone?.() === true || !control.allowed()) throw lapsed();
         const next = await control.work.run(() => pages.next());
         // Cancelled while the page was read: nothing more goes to the stream.
         if (stop.signal.aborted) return ended();
+        if (control.gone?.() === true) throw lapsed();
         if (next.done === true) {
           controller.close();
           return ended();
@@ -186,7 +195,7 @@ export async function fileStream(
         watch?.pause();
         const chunk = new Uint8Array(chunkBytes);
         try {
-          if (!control.allowed()) throw lapsed();
+          if (control.gone?.() === true || !control.allowed()) throw lapsed();
           reading = readInto(fd, chunk);
           const bytesRead = await reading;
           reading = null;

@@ -217,6 +217,36 @@ describe('credentials that lapse while an export is sent', () => {
     expect(events).toBeGreaterThan(TEST_EXPORT_PAGE.rows);
   });
 
+  test('a project deleted mid-export: cut at once, not ended as if whole', async () => {
+    // No time passes: the credentials are not checked again before the next page, and each
+    // page read after the deletion would find none of the project's events.
+    for (const format of ['ndjson', 'csv', 'parquet']) {
+      const project = `gone-${format}`;
+      await makeProject(t, w.ada.access_token, project);
+      const write = (await makeKey(t, w.ada.access_token, project, 'write')).key;
+      const read = (await makeKey(t, w.ada.access_token, project, 'read')).key;
+      const count = TEST_EXPORT_PAGE.rows * 3;
+      const events = Array.from({ length: count }, (_, i) => ({
+        event_id: `bulk-${i}`,
+        name: 'blob',
+        properties: { noise: Array.from({ length: 8 }, () => crypto.randomUUID()).join('') },
+      }));
+      const sent = await t.call('POST', '/api/v1/events/batch', { token: write, body: { events } });
+      expect(sent.status).toBe(202);
+      const res = await exportOf(`?format=${format}`, read);
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await reader.read()).done).toBe(false);
+      const deleted = await t.call('DELETE', `/api/v1/projects/${project}`, {
+        token: w.ada.access_token,
+      });
+      expect(deleted.status).toBe(204);
+      const { cut } = await drain(reader);
+      expect([format, cut?.code]).toEqual([format, 'unauthorized']);
+    }
+    expect(t.logs.filter((l) => l.includes('its credentials lapsed'))).toHaveLength(3);
+  });
+
   test('a member who gets a second project mid-export still exports the first', async () => {
     // cyd, a member of acme only, exports without tenant_id (her only project); while it is
     // sent she creates a project of her own. Her access to acme did not lapse: the export is

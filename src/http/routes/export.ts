@@ -88,6 +88,10 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       // Given back once the export ended (see StreamControl.ended), or its client went away.
       const release = slots.take(tenant);
       request.signal.addEventListener('abort', release, { once: true });
+      // The project's deletion is asked at every page and chunk, not every few seconds as the
+      // credentials are: a page read after it would find none of its events and end the export
+      // as if it were whole.
+      const decided = deps.deletions?.decidedOf(tenant);
       const control: StreamControl = {
         allowed: credentialsCheck(
           () => stillReads(deps, request, query, tenant),
@@ -95,6 +99,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           CREDENTIALS_RECHECK_MS,
           CREDENTIALS_UNCHECKED_ROUNDS_MAX,
         ),
+        gone: () => deps.deletions?.decidedOf(tenant) !== decided,
         work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
         stallMs: queryLimits.exportStallMsMax,
         log: deps.log,
@@ -203,7 +208,8 @@ const EXPORT_DOC = {
     'begun, a failure cuts the connection (an export without its end is incomplete), and so ' +
     'do credentials that lapse while it is sent (checked every ' +
     `${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, an expired token; a check that ` +
-    `fails by itself, ${CREDENTIALS_UNCHECKED_ROUNDS_MAX} times in a row) and a client that ` +
+    `fails by itself, ${CREDENTIALS_UNCHECKED_ROUNDS_MAX} times in a row), a deletion of its ` +
+    'project (at once) and a client that ' +
     `takes nothing for ${queryLimits.exportStallMsMax / 60_000} minutes. CSV: a header row of ` +
     'the fields in the order of this example, RFC 4180 quoting, CRLF, properties as JSON ' +
     'text, absent values empty and empty strings `""`; values are not altered against ' +

@@ -5,6 +5,7 @@
 
 import { Elysia, t } from 'elysia';
 import { AppError, eventLimits, type Logger } from '../../core/index.ts';
+import type { TenantDeletions } from '../../engine/index.ts';
 import {
   aggregateMetric,
   type EventSource,
@@ -83,6 +84,12 @@ export interface ReadDeps {
   now?: () => number;
   /** Where an export that fails after its answer began is reported. */
   log?: Logger;
+  /**
+   * Project deletions: an export whose project is deleted while it is sent is cut at once (a
+   * page read after the deletion holds none of its events, and the export would end as if
+   * whole). None: only its credentials' re-check cuts it.
+   */
+  deletions?: Pick<TenantDeletions, 'decidedOf'>;
 }
 
 type Query = Record<string, string | number | undefined>;
