@@ -3,6 +3,7 @@
 // the chosen IANA zone. Both follow the width of their container.
 
 import uPlot from 'uplot';
+import { zoneTime } from './time-axis.ts';
 
 const HEIGHT_PX = 220;
 /** Live samples kept: one a second for five minutes. */
@@ -16,6 +17,9 @@ const RATE_POINTS_MAX = RATE_SPAN_S;
 const WIDTH_MIN_PX = 120;
 
 const widthOf = (el: HTMLElement) => Math.max(WIDTH_MIN_PX, el.clientWidth);
+
+/** The least room between time ticks: labels such as "12:30 AM" (uPlot's 50 px would touch). */
+const X_TICK_SPACE_PX = 72;
 
 /** uPlot's own width of a y axis; a wider one is taken only for longer labels. */
 const Y_AXIS_MIN_PX = 50;
@@ -45,8 +49,14 @@ function yAxisSize(self: uPlot, values: string[] | null, axisIdx: number, cycle:
   return Math.max(Y_AXIS_MIN_PX, Math.ceil(text + axis.ticks.size + axis.gap));
 }
 
-/** The axes of a chart: time along x, counts up y with room for their labels. */
-const axes = (): uPlot.Axis[] => [{}, { size: yAxisSize }];
+/**
+ * The axes of a chart: time along x, labelled by Intl in the page's zone (web/time-axis.ts),
+ * counts up y with room for their labels.
+ */
+const axes = (time: ReturnType<typeof zoneTime>): uPlot.Axis[] => [
+  { values: time.axisValues, space: X_TICK_SPACE_PX },
+  { size: yAxisSize },
+];
 
 function resizeWith(chart: uPlot, el: HTMLElement): void {
   new ResizeObserver(() => chart.setSize({ width: widthOf(el), height: HEIGHT_PX })).observe(el);
@@ -69,18 +79,19 @@ export class RateChart {
 
   /** `timeZone` is read at each draw: the axis follows the page's zone when it changes. */
   constructor(el: HTMLElement, timeZone: () => string) {
+    const time = zoneTime(timeZone);
     this.chart = new uPlot(
       {
         width: widthOf(el),
         height: HEIGHT_PX,
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), timeZone()),
-        series: [{}, seriesStyle('events/s')],
+        series: [{ value: time.legendValue }, seriesStyle('events/s')],
         scales: {
           // Always the last five minutes, so the axis reads the same from the first sample.
           x: { time: true, range: () => [Date.now() / 1000 - RATE_SPAN_S, Date.now() / 1000] },
           y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] },
         },
-        axes: axes(),
+        axes: axes(time),
         legend: { show: false },
         cursor: { show: true },
       },
@@ -139,14 +150,15 @@ export class SeriesChart {
   /** Draws the series (a new chart each time: the zone and label may have changed). */
   show(data: SeriesData, tz: string): void {
     this.chart?.destroy();
+    const time = zoneTime(() => tz);
     this.chart = new uPlot(
       {
         width: widthOf(this.el),
         height: HEIGHT_PX,
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), tz),
-        series: [{}, seriesStyle(data.label)],
+        series: [{ value: time.legendValue }, seriesStyle(data.label)],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: axes(),
+        axes: axes(time),
         legend: { show: true },
       },
       [data.times, data.values],
