@@ -43,7 +43,15 @@ function formatsOf(timeZone: string, locale?: string): ZoneFormats {
     day: of({ month: 'short', day: 'numeric' }),
     month: of({ month: 'short' }),
     year: of({ year: 'numeric' }),
-    legend: of({ dateStyle: 'medium', timeStyle: 'short' }),
+    // With the zone's abbreviation: the hour a DST change repeats reads twice otherwise.
+    legend: of({
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZoneName: 'short',
+    }),
   };
 }
 
