@@ -50,12 +50,18 @@ function yAxisSize(self: uPlot, values: string[] | null, axisIdx: number, cycle:
 }
 
 /**
- * The axes of a chart: time along x, labelled by Intl in the page's zone (web/time-axis.ts),
- * counts up y with room for their labels.
+ * Steps of a y axis of counts: whole numbers (1, 2, 5, 10 … up to 2^53), so a series of a few
+ * events is not read off 0.25 or 0.5 events.
  */
-const axes = (time: ReturnType<typeof zoneTime>): uPlot.Axis[] => [
+const WHOLE_INCRS = Array.from({ length: 16 }, (_, k) => [1, 2, 5].map((m) => m * 10 ** k)).flat();
+
+/**
+ * The axes of a chart: time along x, labelled by Intl in the page's zone (web/time-axis.ts),
+ * the values up y with room for their labels (whole steps for counts).
+ */
+const axes = (time: ReturnType<typeof zoneTime>, counts: boolean): uPlot.Axis[] => [
   { values: time.axisValues, space: X_TICK_SPACE_PX },
-  { size: yAxisSize },
+  counts ? { size: yAxisSize, incrs: WHOLE_INCRS } : { size: yAxisSize },
 ];
 
 function resizeWith(chart: uPlot, el: HTMLElement): void {
@@ -91,7 +97,7 @@ export class RateChart {
           x: { time: true, range: () => [Date.now() / 1000 - RATE_SPAN_S, Date.now() / 1000] },
           y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] },
         },
-        axes: axes(time),
+        axes: axes(time, false),
         legend: { show: false },
         cursor: { show: true },
       },
@@ -158,7 +164,7 @@ export class SeriesChart {
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), tz),
         series: [{ value: time.legendValue }, seriesStyle(data.label)],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: axes(time),
+        axes: axes(time, true),
         legend: { show: true },
       },
       [data.times, data.values],

@@ -3,9 +3,10 @@
 // (uPlot's own labels, from a Date shifted into the browser's zone, named 01:00Z and 02:00Z
 // 12am and 1am in a Berlin browser on 2026-03-29). The series read is answered by the test
 // (page.route) with hour buckets around that change; the labels are read from the canvas
-// (fillText) of the chart's last draw.
+// (fillText) of the chart's last draw. Its y axis counts events in whole steps.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
 import { type LiveServer, startLiveServer } from '../live/support.ts';
 
@@ -45,36 +46,52 @@ function recordChartTexts(): void {
   };
 }
 
-describe('the series chart in a zone other than the browser zone', () => {
+/** Opens the dashboard with the series read answered by `points`; the page and its browser. */
+async function openWithSeries(
+  points: { bucket: string; value: number }[],
+  browserZone: string,
+): Promise<Page> {
+  const server = await serve();
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  const page = await browser.context.newPage();
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Emulation.setTimezoneOverride', { timezoneId: browserZone });
+  await page.addInitScript(recordChartTexts);
+  await page.route('**/api/v1/timeseries?**', (route) =>
+    route.fulfill({ json: { series: [{ points }] } }),
+  );
+  await page.goto(`${server.url}/dashboard`);
+  await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+  return page;
+}
+
+/** The texts of the series chart's last draw, once the note says `shown` and it is drawn. */
+async function drawnOnceShown(page: Page, shown: RegExp): Promise<string[]> {
+  await page.waitForFunction(
+    (source) => new RegExp(source).test(document.querySelector('#series-note')?.textContent ?? ''),
+    shown.source,
+    { timeout: 10_000 },
+  );
+  // Two frames: the chart's draw (uPlot draws in a frame of its own) is done.
+  await page.evaluate(
+    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+  );
+  return page.evaluate(() => (window as unknown as { __drawn: string[] }).__drawn);
+}
+
+const pointsOf = (buckets: number[], value: number) =>
+  buckets.map((ms) => ({ bucket: new Date(ms).toISOString(), value }));
+
+describe('the series chart', () => {
   test("hour labels across the browser zone's DST change are the page zone's hours", async () => {
-    const server = await serve();
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    const page = await browser.context.newPage();
-    const cdp = await browser.context.newCDPSession(page);
-    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Europe/Berlin' });
-    await page.addInitScript(recordChartTexts);
-    const points = BUCKETS.map((ms) => ({ bucket: new Date(ms).toISOString(), value: 1 }));
-    await page.route('**/api/v1/timeseries?**', (route) =>
-      route.fulfill({ json: { series: [{ points }] } }),
-    );
-    await page.goto(`${server.url}/dashboard`);
-    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    const page = await openWithSeries(pointsOf(BUCKETS, 1), 'Europe/Berlin');
     expect(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)).toBe(
       'Europe/Berlin',
     );
     await page.selectOption('#tz', 'UTC');
     await page.selectOption('#series-bucket', 'hour');
-    await page.waitForFunction(
-      () => /9 hour buckets in UTC/.test(document.querySelector('#series-note')?.textContent ?? ''),
-      null,
-      { timeout: 10_000 },
-    );
-    // Two frames: the chart's draw (uPlot draws in a frame of its own) is done.
-    await page.evaluate(
-      () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
-    );
-    const drawn = await page.evaluate(() => (window as unknown as { __drawn: string[] }).__drawn);
+    const drawn = await drawnOnceShown(page, /9 hour buckets in UTC/);
     // The hour labels (not the y axis' counts, nor the days below some hours), in order.
     const hourLabels = drawn
       .map((text) => text.split('\n')[0] ?? '')
@@ -92,5 +109,13 @@ describe('the series chart in a zone other than the browser zone', () => {
     }, BUCKETS);
     // Each bucket's hour is a tick's label (ticks may come every half hour too).
     for (const hour of hours) expect(hourLabels).toContain(hour);
+  }, 60_000);
+
+  test('a series of a few events counts up y in whole events, not 0.25 or 0.5', async () => {
+    const page = await openWithSeries(pointsOf(BUCKETS, 1), 'UTC');
+    await page.selectOption('#series-bucket', 'hour');
+    const drawn = await drawnOnceShown(page, /9 hour buckets in UTC/);
+    const counts = drawn.filter((text) => /^[\d.,]+$/.test(text));
+    expect(counts).toEqual(['0', '1']);
   }, 60_000);
 });
