@@ -6,7 +6,8 @@
 // key); the reconnects go on at their pace, each with the access the page has then. A socket
 // closed because its project was deleted (4410) is not reconnected: there is nothing to show.
 // A socket that hears nothing, not even a heartbeat, for LIVE_SILENCE_MAX_MS is dropped and
-// reopened: its connection died without a close.
+// reopened: its connection died without a close. So is one whose handshake got no answer in
+// that time (a server or proxy that holds it): a browser gives one up only after minutes.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -72,7 +73,8 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
       silence = setTimeout(() => {
         // A close handshake over a dead link may never end: this socket is given up now.
         ws.close();
-        closed(CLOSE_SILENT, `nothing heard for ${LIVE_SILENCE_MAX_MS / 1000} s`);
+        const why = opened ? 'nothing heard for' : 'no answer to the handshake in';
+        closed(CLOSE_SILENT, `${why} ${LIVE_SILENCE_MAX_MS / 1000} s`);
       }, LIVE_SILENCE_MAX_MS);
     };
     const closed = (code: number, reason: string) => {
@@ -90,6 +92,8 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
       timer = setTimeout(open, retryMs);
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     };
+    // From the handshake on: one the server never answers is given up too (Chromium waits 240 s).
+    listen();
     ws.addEventListener('open', () => {
       opened = true;
       ws.send(JSON.stringify({ type: 'subscribe' }));
