@@ -4,28 +4,22 @@
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { connect, type Socket } from 'node:net';
-import { type EarlyListener, listenEarly } from '../../src/http/index.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
-
-const READ_TIMEOUT_MS = 300;
+import type { EarlyListener } from '../../src/http/index.ts';
+import type { TestApp } from '../helpers/app.ts';
+import {
+  READ_TIMEOUT_MS,
+  type ReadTimeoutServer,
+  serveWithReadTimeout,
+} from '../helpers/read-timeout-server.ts';
 
 let t: TestApp;
 let listener: EarlyListener;
+let server: ReadTimeoutServer;
 beforeEach(async () => {
-  t = await makeTestApp({}, { bodyReadTimeoutMs: READ_TIMEOUT_MS });
-  listener = listenEarly({
-    hostname: '127.0.0.1',
-    port: 0,
-    maxRequestBodySize: 1 << 20,
-    socket: {},
-    retryAfterSeconds: 1,
-  });
-  listener.serve(t.app);
+  server = await serveWithReadTimeout();
+  ({ t, listener } = server);
 });
-afterEach(async () => {
-  await listener.server.stop(true);
-  await t.close();
-});
+afterEach(() => server.close());
 
 /** What the server wrote on `socket` until it closed the connection. */
 function answerOf(socket: Socket): Promise<string> {

@@ -6,29 +6,19 @@
 
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { connect } from 'node:net';
-import { type EarlyListener, listenEarly } from '../../src/http/index.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import type { EarlyListener } from '../../src/http/index.ts';
+import type { TestApp } from '../helpers/app.ts';
 import { operationsOf } from '../helpers/openapi.ts';
-
-const READ_TIMEOUT_MS = 300;
+import { type ReadTimeoutServer, serveWithReadTimeout } from '../helpers/read-timeout-server.ts';
 
 let t: TestApp;
 let listener: EarlyListener;
+let server: ReadTimeoutServer;
 beforeAll(async () => {
-  t = await makeTestApp({}, { bodyReadTimeoutMs: READ_TIMEOUT_MS });
-  listener = listenEarly({
-    hostname: '127.0.0.1',
-    port: 0,
-    maxRequestBodySize: 1 << 20,
-    socket: {},
-    retryAfterSeconds: 1,
-  });
-  listener.serve(t.app);
+  server = await serveWithReadTimeout();
+  ({ t, listener } = server);
 });
-afterAll(async () => {
-  await listener.server.stop(true);
-  await t.close();
-});
+afterAll(() => server.close());
 
 /** The status of a request whose body declares 40 bytes and sends 5, the rest never coming. */
 function statusOfPartial(method: string, path: string, headers: string[]): Promise<number> {

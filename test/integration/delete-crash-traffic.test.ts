@@ -6,6 +6,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import { DELETE_FAULT_POINTS } from '../../src/storage/index.ts';
+import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { killServers, startServer } from '../helpers/server.ts';
 import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -16,12 +17,6 @@ afterAll(() => {
   for (const remove of temps) remove();
 });
 
-const FAST = {
-  FLUSH_INTERVAL: '100ms',
-  COMPACT_INTERVAL: '250ms',
-  COMPACT_SEGMENTS_MIN: '2',
-  SMALL_SEGMENT_BYTES_MAX: String(1 << 30),
-};
 const USER = { email: 'ada@x.io', password: 'correct horse 1' };
 
 type Results = { event_id: string; status: string }[];
@@ -91,7 +86,7 @@ describe('a project deleted amid traffic in a server killed with SIGKILL', () =>
     test(`killed at ${point}: deleted events stay deleted, the other project's once`, async () => {
       const temp = makeTempDir('tally-delete-traffic-');
       temps.push(temp.remove);
-      const doomed = await startServer(temp.dir, { ...FAST, FAULT_POINT: point });
+      const doomed = await startServer(temp.dir, { ...FAST_FLUSH_ENV, FAULT_POINT: point });
       const { url } = doomed;
       expect((await call(url, 'POST', '/api/v1/auth/register', USER)).status).toBe(201);
       const token = await signIn(url, USER);
@@ -113,14 +108,14 @@ describe('a project deleted amid traffic in a server killed with SIGKILL', () =>
       await Promise.all(clients);
       expect(doomed.proc.signalCode).toBe('SIGKILL');
 
-      let again = await startServer(temp.dir, FAST);
+      let again = await startServer(temp.dir, FAST_FLUSH_ENV);
       await expectStored(again.url, t, deleted);
       await expectDuplicates(again.url, t.kept, 'after the crash');
       await Bun.sleep(1_000); // flushes and merges of the restarted server
       await expectStored(again.url, t, deleted);
       again.kill('SIGTERM');
       expect(await again.exited).toBe(0);
-      again = await startServer(temp.dir, FAST);
+      again = await startServer(temp.dir, FAST_FLUSH_ENV);
       await expectDuplicates(again.url, t.kept, 'after a clean restart');
       await expectStored(again.url, t, deleted);
       again.kill('SIGTERM');

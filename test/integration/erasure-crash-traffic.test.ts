@@ -6,6 +6,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import { ERASURE_FAULT_POINTS } from '../../src/storage/index.ts';
+import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
 import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -16,12 +17,6 @@ afterAll(() => {
   for (const remove of temps) remove();
 });
 
-const FAST = {
-  FLUSH_INTERVAL: '100ms',
-  COMPACT_INTERVAL: '250ms',
-  COMPACT_SEGMENTS_MIN: '2',
-  SMALL_SEGMENT_BYTES_MAX: String(1 << 30),
-};
 const USER = { email: 'ada@x.io', password: 'correct horse 1' };
 
 type Results = { event_id: string; status: string }[];
@@ -130,7 +125,7 @@ describe('an erasure amid traffic in a server killed with SIGKILL', () => {
     test(`killed at ${point}: the person's earlier events stay erased, others once`, async () => {
       const temp = makeTempDir('tally-erasure-traffic-');
       temps.push(temp.remove);
-      const doomed = await startServer(temp.dir, { ...FAST, FAULT_POINT: point });
+      const doomed = await startServer(temp.dir, { ...FAST_FLUSH_ENV, FAULT_POINT: point });
       const { url } = doomed;
       expect((await call(url, 'POST', '/api/v1/auth/register', USER)).status).toBe(201);
       const token = await signIn(url, USER);
@@ -158,7 +153,7 @@ describe('an erasure amid traffic in a server killed with SIGKILL', () => {
       const kept = [...t.person].filter(([, at]) => asked === 202 && at.sent > answeredAt);
       const person: Person = { erased: new Set(erased), kept: new Set(kept.map(([id]) => id)) };
 
-      let again = await startServer(temp.dir, FAST);
+      let again = await startServer(temp.dir, FAST_FLUSH_ENV);
       await waitDone(again, await signIn(again.url, USER));
       await expectStored(again.url, t, person);
       await expectDuplicates(again.url, t.kept, 'after the crash');
@@ -166,7 +161,7 @@ describe('an erasure amid traffic in a server killed with SIGKILL', () => {
       await expectStored(again.url, t, person);
       again.kill('SIGTERM');
       expect(await again.exited).toBe(0);
-      again = await startServer(temp.dir, FAST);
+      again = await startServer(temp.dir, FAST_FLUSH_ENV);
       await expectDuplicates(again.url, t.kept, 'after a clean restart');
       await expectStored(again.url, t, person);
       again.kill('SIGTERM');

@@ -7,6 +7,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import { FAULT_POINTS } from '../../src/storage/index.ts';
+import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -16,12 +17,6 @@ afterAll(() => {
   for (const remove of temps) remove();
 });
 
-const FAST = {
-  FLUSH_INTERVAL: '100ms',
-  COMPACT_INTERVAL: '250ms',
-  COMPACT_SEGMENTS_MIN: '2',
-  SMALL_SEGMENT_BYTES_MAX: String(1 << 30),
-};
 const CLIENTS = 8;
 const LATE = Date.parse('2026-01-15T08:00:00Z');
 
@@ -111,7 +106,7 @@ describe('crash at each step of flush and compaction amid concurrent ingest', ()
     test(`${point}: acknowledged events stored once, and duplicates after restarts`, async () => {
       const temp = makeTempDir('tally-fault-traffic-');
       temps.push(temp.remove);
-      const doomed = await startServer(temp.dir, { ...FAST, FAULT_POINT: point });
+      const doomed = await startServer(temp.dir, { ...FAST_FLUSH_ENV, FAULT_POINT: point });
       const sent: Sent = { acked: new Set(), unknown: new Set() };
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(doomed.url, c, sent));
       const fired = await Promise.race([doomed.exited.then(() => true), Bun.sleep(20_000)]);
@@ -121,7 +116,7 @@ describe('crash at each step of flush and compaction amid concurrent ingest', ()
       expect(doomed.proc.signalCode).toBe('SIGKILL');
       expect(sent.acked.size).toBeGreaterThan(0);
 
-      let server = await startServer(temp.dir, FAST);
+      let server = await startServer(temp.dir, FAST_FLUSH_ENV);
       await expectOnce(server.url, sent.acked);
       await expectDuplicates(server.url, sent.acked, 'after the crash');
       // The cut requests' ids, sent again: stored once whether or not they were before.
@@ -134,7 +129,7 @@ describe('crash at each step of flush and compaction amid concurrent ingest', ()
       await expectOnce(server.url, all);
       // A clean stop writes the dedup index's snapshot; the next start loads it.
       await stop(server);
-      server = await startServer(temp.dir, FAST);
+      server = await startServer(temp.dir, FAST_FLUSH_ENV);
       expect(server.lines.some((l) => l.includes('loaded from its snapshot'))).toBe(true);
       await expectDuplicates(server.url, all, 'after a clean restart');
       await expectOnce(server.url, all);

@@ -3,6 +3,7 @@
 
 import { afterAll, describe, expect, test } from 'bun:test';
 import { FAULT_POINTS } from '../../src/storage/index.ts';
+import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -10,13 +11,6 @@ const temps: (() => void)[] = [];
 afterAll(() => {
   for (const remove of temps) remove();
 });
-
-const FAST = {
-  FLUSH_INTERVAL: '100ms',
-  COMPACT_INTERVAL: '250ms',
-  COMPACT_SEGMENTS_MIN: '2',
-  SMALL_SEGMENT_BYTES_MAX: String(1 << 30),
-};
 
 async function post(url: string, ids: string[], timestamp?: number): Promise<number> {
   const res = await fetch(`${url}/api/v1/events/batch`, {
@@ -44,7 +38,7 @@ describe('crash at each step of flush and compaction', () => {
     test(point, async () => {
       const temp = makeTempDir('tally-fault-');
       temps.push(temp.remove);
-      const server = await startServer(temp.dir, { ...FAST, FAULT_POINT: point });
+      const server = await startServer(temp.dir, { ...FAST_FLUSH_ENV, FAULT_POINT: point });
       const acked: string[] = [];
       // Several spaced batches, so several flushes (and then a compaction) happen; one is late.
       for (let round = 0; round < 40; round++) {
@@ -64,7 +58,7 @@ describe('crash at each step of flush and compaction', () => {
       expect(server.lines.some((l) => l.includes('fault injection is on'))).toBe(true);
       expect(acked.length).toBeGreaterThan(0);
 
-      const again = await startServer(temp.dir, FAST);
+      const again = await startServer(temp.dir, FAST_FLUSH_ENV);
       try {
         const [[total, distinct]] = (await sql(
           again.url,
