@@ -4,11 +4,11 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, type Static, t } from 'elysia';
-import { AppError, requestLimits } from '../../core/index.ts';
+import { AppError } from '../../core/index.ts';
 import { queryLimits, runSql } from '../../query/index.ts';
 import { type BodyFormat, parseJson, readBody } from '../body.ts';
 import { openApiSchema } from '../model.ts';
-import { readAnswers } from '../openapi-docs.ts';
+import { readAnswers, SLOW_BODY_TEXT } from '../openapi-docs.ts';
 import { sqlResultExample } from '../openapi-examples.ts';
 import { SqlResultOut } from '../read-model.ts';
 import { SqlBody, tenantParam } from '../read-params.ts';
@@ -66,9 +66,8 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
           {
             400: 'Malformed JSON, or a statement that is refused',
             408:
-              'The statement ran past the time limit (`query_timeout`), or the body did not ' +
-              `arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s ` +
-              '(`request_timeout`; the connection is closed)',
+              'The statement ran past the time limit (`query_timeout`), or (`request_timeout`) ' +
+              SLOW_BODY_TEXT.toLowerCase(),
             413: `A body over ${queryLimits.sqlBodyBytesMax / 1024 / 1024} MiB`,
             415: 'A body that is not JSON',
             429:
