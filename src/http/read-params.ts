@@ -299,6 +299,15 @@ export const EventsQuery = t.Object({
   ...tenantParam,
   name: filterParams.name,
   user_id: filterParams.user_id,
+  anonymous_id: filterText(
+    "Only events of this anonymous id (a browser's or device's, as an SDK sends it).",
+    'anon_5d1e',
+  ),
+  visitor_id: filterText(
+    "Only events of this visitor_id (the user_id, else the anonymous_id, else Tally's daily " +
+      'hash of the address and agent): the ids an erasure takes.',
+    'dfa07795c2a94f1b8e0d4a6b9c3e7f21',
+  ),
   session_id: filterText('Only events of this session.', 's_8f2c'),
   source: filterParams.source,
   path: filterParams.path,
@@ -322,6 +331,8 @@ export const ExportQuery = t.Object({
   }),
   name: EventsQuery.properties.name,
   user_id: EventsQuery.properties.user_id,
+  anonymous_id: EventsQuery.properties.anonymous_id,
+  visitor_id: EventsQuery.properties.visitor_id,
   session_id: EventsQuery.properties.session_id,
   source: EventsQuery.properties.source,
   path: EventsQuery.properties.path,

@@ -1,5 +1,5 @@
 // The filters every read shares (name, path, source, user, session, os, browser, device,
-// country, property equality, bots, time) as SQL conditions over the event alias `e`, values
+// country, property equality, bots, time; event lists and exports also anonymous and visitor id) as SQL conditions over the event alias `e`, values
 // bound.
 
 import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
@@ -12,6 +12,8 @@ export const FILTER_COLUMNS = {
   path: 'path',
   source: 'source',
   user_id: 'user_id',
+  anonymous_id: 'anonymous_id',
+  visitor_id: 'visitor_id',
   session_id: 'session_id',
   os: 'os',
   browser: 'browser',

@@ -196,13 +196,60 @@ describe('more events than one page', () => {
 });
 
 describe('filters and range', () => {
-  test('name, user_id, session_id, path, source, os, browser, device, country, property.<key>, from/to', async () => {
+  // Unknown to both schemas, anonymous_id= and visitor_id= were dropped: a person's export asked
+  // for by the id an erasure takes (an access request) was every person's events.
+  test("the event list and the export take a person's ids as an erasure names them", async () => {
+    t = await makeTestApp();
+    await send(t, [
+      { event_id: 'p1', name: 'view', anonymous_id: 'dev-1' },
+      { event_id: 'p2', name: 'signup', anonymous_id: 'dev-1', user_id: 'u-9' },
+      { event_id: 'p3', name: 'view', user_id: 'u-9' },
+      { event_id: 'x1', name: 'view', user_agent: 'curl/8', ip: '203.0.113.5' },
+    ]);
+    const listed = async (query: string) => {
+      const res = await (t as TestApp).get(`/api/v1/events?${query}`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { events: { event_id: string }[] }).events
+        .map((e) => e.event_id)
+        .sort();
+    };
+    const exported = async (query: string) => {
+      const res = await (t as TestApp).get(`/api/v1/export?${query}`);
+      expect(res.status).toBe(200);
+      return ndjsonOf(await res.text())
+        .map((e) => String(e.event_id))
+        .sort();
+    };
+    const x1 = (await (await t.get('/api/v1/events/x1')).json()) as { visitor_id: string };
+    const hashed = x1.visitor_id;
+    expect(hashed).toMatch(/^[0-9a-f]{32}$/);
+    for (const read of [listed, exported]) {
+      expect(await read('anonymous_id=dev-1')).toEqual(['p1', 'p2']);
+      expect(await read('user_id=u-9')).toEqual(['p2', 'p3']);
+      // An event's visitor is its user_id, else its anonymous_id, else the daily hash.
+      expect(await read('visitor_id=u-9')).toEqual(['p2', 'p3']);
+      expect(await read('visitor_id=dev-1')).toEqual(['p1']);
+      expect(await read(`visitor_id=${hashed}`)).toEqual(['x1']);
+      expect(await read('anonymous_id=nobody')).toEqual([]);
+    }
+    await t.engine.store.flusher.flush();
+    expect(await exported('anonymous_id=dev-1')).toEqual(['p1', 'p2']);
+    expect(await listed('visitor_id=dev-1')).toEqual(['p1']);
+  });
+
+  test('name, user_id, anonymous_id, visitor_id, session_id, path, source, os, browser, device, country, property.<key>, from/to', async () => {
     t = await makeTestApp();
     await send(t, [
       { event_id: 'a', name: 'view', user_id: 'u1', session_id: 's1', path: '/x', source: 'web' },
-      { event_id: 'b', name: 'buy', user_id: 'u2', properties: { plan: 'pro' } },
+      {
+        event_id: 'b',
+        name: 'buy',
+        user_id: 'u2',
+        anonymous_id: 'anon-1',
+        properties: { plan: 'pro' },
+      },
       { event_id: 'c', name: 'view', path: '/y', source: 'ios', user_agent: BOT_UA },
-      { event_id: 'd', name: 'old', timestamp: '2026-11-20T10:00:00Z' },
+      { event_id: 'd', name: 'old', anonymous_id: 'anon-1', timestamp: '2026-11-20T10:00:00Z' },
     ]);
     await t.engine.store.flusher.flush();
     const ids = async (query: string) => {
@@ -217,6 +264,11 @@ describe('filters and range', () => {
     expect(await ids('name=view')).toEqual(['a', 'c']);
     expect(await ids('user_id=u2')).toEqual(['b']);
     expect(await ids('session_id=s1')).toEqual(['a']);
+    // The ids an erasure takes: a person's export (an access request) by the id erased by.
+    expect(await ids('anonymous_id=anon-1')).toEqual(['d', 'b']);
+    expect(await ids('visitor_id=u1')).toEqual(['a']);
+    expect(await ids('visitor_id=anon-1')).toEqual(['d']);
+    expect(await ids('anonymous_id=anon-1&user_id=u2')).toEqual(['b']);
     expect(await ids('path=/y')).toEqual(['c']);
     expect(await ids('source=ios')).toEqual(['c']);
     expect(await ids('property.plan=pro')).toEqual(['b']);
@@ -363,7 +415,8 @@ describe('errors', () => {
     const res = await t.get('/api/v1/export?channel=Email&utm_source=nope&name=page_view');
     expect(res.status).toBe(422);
     const filters =
-      'name, user_id, session_id, source, path, os, browser, device, country or property.<key>';
+      'name, user_id, anonymous_id, visitor_id, session_id, source, path, os, browser, device, ' +
+      'country or property.<key>';
     expect(await res.json()).toEqual({
       detail: ['channel', 'utm_source'].map((name) => ({
         loc: ['query', name],

@@ -39,7 +39,8 @@ type Query = Record<string, string | undefined>;
 
 /** The filters an export takes (ExportQuery's, and property.<key>). */
 const EXPORT_FILTERS =
-  'name, user_id, session_id, source, path, os, browser, device, country or property.<key>';
+  'name, user_id, anonymous_id, visitor_id, session_id, source, path, os, browser, device, ' +
+  'country or property.<key>';
 
 const MEDIA_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',
@@ -66,6 +67,8 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       const options: ExportOptions = {
         name: query.name,
         user_id: query.user_id,
+        anonymous_id: query.anonymous_id,
+        visitor_id: query.visitor_id,
         session_id: query.session_id,
         source: query.source,
         path: query.path,

@@ -10,6 +10,9 @@ import type { VisitScope } from './visit-scope.ts';
 export interface EventListFilters {
   name?: string | undefined;
   user_id?: string | undefined;
+  /** The ids an erasure takes besides user_id: a person's events found by the same id. */
+  anonymous_id?: string | undefined;
+  visitor_id?: string | undefined;
   session_id?: string | undefined;
   source?: string | undefined;
   path?: string | undefined;
@@ -38,6 +41,8 @@ export function eventListFilters(options: EventListFilters): EventFilters {
     equals: {
       name: options.name,
       user_id: options.user_id,
+      anonymous_id: options.anonymous_id,
+      visitor_id: options.visitor_id,
       session_id: options.session_id,
       source: options.source,
       path: options.path,
