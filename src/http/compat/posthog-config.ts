@@ -18,12 +18,11 @@ import {
   jsonAnswer,
   jsonOrTextContent,
   openObject,
-  SLOW_BODY_TEXT,
 } from './docs.ts';
 import { objectOf, textOf } from './ingest.ts';
 import { posthogErrorShape } from './posthog.ts';
 import { readCaptureBody } from './posthog-body.ts';
-import { PostHogErrorOut } from './posthog-docs.ts';
+import { PostHogErrorOut, SLOW_BODY_LATE } from './posthog-docs.ts';
 import { CORS_HEADERS, guarded, json, preflightRoutes } from './responses.ts';
 
 /** The POST routes of feature flags, for the app's CORS (preflights from any site). */
@@ -194,9 +193,9 @@ function flagsDoc(path: (typeof POSTHOG_FLAG_PATHS)[number]) {
           400: 'Malformed JSON, gzip or form',
           401: 'No token, or (AUTH_MODE=required) not a valid write key',
           403: e.forbidden,
-          408: SLOW_BODY_TEXT,
           413: `A body over ${FLAGS_BODY_KIB_MAX} KiB`,
           415: e.mediaType,
+          503: `${SLOW_BODY_LATE} (a 408 on other routes, a 5xx posthog-js retries)`,
         },
         () => PostHogErrorOut,
       ),

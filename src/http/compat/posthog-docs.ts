@@ -15,6 +15,11 @@ import {
 import { DroppedOut } from './ingest.ts';
 import type { PostHogPath } from './posthog.ts';
 
+/** The 503 PostHog's routes answer where others answer 408 (see posthogErrorShape). */
+export const SLOW_BODY_LATE =
+  `A body that did not arrive whole within ${requestLimits.bodyReadTimeoutMs / 1000} s (the ` +
+  'connection is closed, nothing written)';
+
 const CapturedEvent = t.Object(
   {
     event: t.String({
@@ -196,14 +201,14 @@ export function captureDoc(path: PostHogPath) {
             '(clients drop the batch)',
           401: e.noKey,
           403: e.forbidden,
-          408: e.slowBody,
           413:
             `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
             'size limit (clients halve the batch)',
           415: e.mediaType,
           503:
             `${e.overloaded}; also the project's rate limit or the tenant's backlog (a 429 on ` +
-            'other routes: posthog-js drops a 4xx, and retries a 5xx)',
+            `other routes). ${SLOW_BODY_LATE} (a 408 on other routes). posthog-js drops a 4xx, ` +
+            'and retries a 5xx',
         },
         () => PostHogErrorOut,
       ),
@@ -245,9 +250,9 @@ export function recordingsDoc() {
           400: 'Malformed JSON, gzip, lz64 or form, no events, or an item without `event`',
           401: e.noKey,
           403: e.forbidden,
-          408: e.slowBody,
           413: `Over ${requestLimits.batchEventsMax} events, or the body over its size limit`,
           415: e.mediaType,
+          503: `${SLOW_BODY_LATE} (a 408 on other routes, a 5xx posthog-js retries)`,
         },
         () => PostHogErrorOut,
       ),

@@ -9,8 +9,8 @@
 // left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
 // batch on a 400; properties over the limits are cut to fit instead (core/properties.ts). An
 // oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
-// 503 (retried; a tenant's 429 too, as posthog-js drops a 4xx). Session recordings (/s/) are
-// answered but not kept (RECORDINGS_PATH).
+// 503 (retried; a tenant's 429 and a late body's 408 too, as posthog-js drops a 4xx). Session
+// recordings (/s/) are answered but not kept (RECORDINGS_PATH).
 
 import { Elysia } from 'elysia';
 import {
@@ -96,8 +96,10 @@ export function posthogErrorShape(deps: AppDeps): ErrorShape {
     // A 429 (one tenant's mailbox full, its write rate spent) is sent as a 503, its code and
     // Retry-After kept: posthog-js resends a request only on a status under 400 or of 5xx
     // (retriableRequest in its module.js) and drops one answered 429, while posthog-node
-    // retries both alike.
-    const status = e.status === 429 ? 503 : e.status;
+    // retries both alike. So is a 408 (a body that did not arrive in time, as on a slow
+    // mobile link: nothing was written, and a resend may well arrive), with a Retry-After.
+    const status = e.status === 429 || e.status === 408 ? 503 : e.status;
+    if (e.status === 408) headers['retry-after'] = String(deps.options.retryAfterSeconds);
     const type = status < 500 ? 'validation_error' : 'server_error';
     const kind = status === 401 || status === 403 ? 'authentication_error' : type;
     return json({ type: kind, code: e.code, detail: e.message, attr: null }, status, headers);
