@@ -81,9 +81,15 @@ export type DerivedField = 'os' | 'browser' | 'device' | 'is_bot' | 'visitor_id'
  * An event after the client-facing rules, before the engine derives its other fields; `geoip`
  * false (present only then) asks for no country; `storeIp` false (present only then) keeps
  * its address out of the stored event even under STORE_IP (it still feeds visitor_id and
- * country): an API whose own service never recorded the connection's address.
+ * country): an API whose own service never recorded the connection's address; `edgeCountry`
+ * (present only then) is the country a proxy in front named for the client (Umami's location
+ * headers), taken instead of the database's. None of them is stored.
  */
-export type BaseEvent = Omit<StoredEvent, DerivedField> & { geoip?: false; storeIp?: false };
+export type BaseEvent = Omit<StoredEvent, DerivedField> & {
+  geoip?: false;
+  storeIp?: false;
+  edgeCountry?: string;
+};
 
 /** Facts about the request an event arrived in, used where the body is silent. */
 export interface RequestContext {

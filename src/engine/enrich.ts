@@ -3,7 +3,7 @@
 // and user agent), and country from the ip when a GeoIP database is configured (GEOIP_DB; see
 // country-db.ts). The client IP is used for these and then dropped unless the operator chose to
 // store IPs (and the event's API records the address it names). Without a database, country is
-// null and nothing is looked up.
+// null and nothing is looked up, unless a proxy in front named it (BaseEvent's `edgeCountry`).
 
 import { type BaseEvent, type Clock, DAY_MS, type StoredEvent, utcDay } from '../core/index.ts';
 import type { CountryLookup } from './country-db.ts';
@@ -36,7 +36,8 @@ export class Enricher {
     const located = input.geoip !== false;
     const keepsIp = this.storeIp && input.storeIp !== false;
     // The flags are not stored; an event without them (nearly all) is not copied for them.
-    const e = located && input.storeIp === undefined ? input : withoutFlags(input);
+    const flagged = !located || input.storeIp !== undefined || input.edgeCountry !== undefined;
+    const e = flagged ? withoutFlags(input) : input;
     const ua = deriveUserAgent(e.user_agent);
     return {
       ...e,
@@ -53,11 +54,11 @@ export class Enricher {
         userAgent: e.user_agent,
         salt: this.salts.saltFor(e.received_at),
       }),
-      country: this.countries === null || !located ? null : this.countries.countryOf(e.ip),
+      country: located ? (input.edgeCountry ?? this.countries?.countryOf(e.ip) ?? null) : null,
     };
   }
 }
 
-function withoutFlags({ geoip: _, storeIp: __, ...event }: BaseEvent): BaseEvent {
+function withoutFlags({ geoip: _, storeIp: __, edgeCountry: ___, ...event }: BaseEvent): BaseEvent {
   return event;
 }

@@ -223,6 +223,43 @@ describe('countries through the compatibility APIs', () => {
     expect(await countriesOf(WEBSITE)).toEqual(['US']);
   });
 
+  // Umami's getLocation reads a country from its proxy's headers when the payload names no ip;
+  // Tally read none, so a site behind Cloudflare or Vercel had no countries without GEOIP_DB.
+  test("Umami: a proxy's country header (CF-IPCountry, Vercel's, CloudFront's) without an ip", async () => {
+    const send = (ip: string | undefined, headers: Record<string, string>) =>
+      t.post(
+        '/api/send',
+        { type: 'event', payload: { website: WEBSITE, url: '/x', hostname: 'ex.com', ip } },
+        headers,
+      );
+    const cases: [string | undefined, Record<string, string>, string | null][] = [
+      [undefined, { 'cf-ipcountry': 'de' }, 'DE'],
+      [undefined, { 'cf-ipcountry': 'FR', 'x-vercel-ip-country': 'IT' }, 'FR'],
+      [undefined, { 'x-vercel-ip-country': 'IT', 'cloudfront-viewer-country': 'ES' }, 'IT'],
+      [undefined, { 'cloudfront-viewer-country': 'ES' }, 'ES'],
+      // Cloudflare's unknown and Tor: the next header, else none.
+      [undefined, { 'cf-ipcountry': 'XX', 'x-vercel-ip-country': 'NL' }, 'NL'],
+      [undefined, { 'cf-ipcountry': 'T1' }, null],
+      // A payload ip is located by the database, the header unread, as Umami reads it.
+      ['2001:480::5', { 'cf-ipcountry': 'DE' }, 'US'],
+    ];
+    for (const [ip, headers] of cases) expect((await send(ip, headers)).status).toBe(200);
+    expect(await countriesOf(WEBSITE)).toEqual(
+      ['DE', 'ES', 'FR', 'IT', 'NL', 'US', null].sort() as unknown[],
+    );
+    // Without a database as well; other APIs read no such header (none of them documents one).
+    await t.close();
+    t = await makeCompatApp({});
+    expect((await send(undefined, { 'cf-ipcountry': 'SE' })).status).toBe(200);
+    expect(await countriesOf(WEBSITE)).toEqual(['SE']);
+    const beacon = JSON.stringify({ n: 'pageview', u: 'https://ex.com/', d: 'ex.com' });
+    const headers = { 'content-type': 'text/plain', 'cf-ipcountry': 'SE' };
+    expect((await t.post('/api/event', beacon, headers)).status).toBe(202);
+    expect(await countriesOf('ex.com')).toEqual([null]);
+    const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}&country=se`);
+    expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'SE' }] });
+  });
+
   test('an SDK address over 64 characters, or no address at all, counts as none sent', async () => {
     // Refused, the whole message was lost (`ip must be at most 64 characters`), and the SDKs
     // take the 200 of a batch as delivered. The request's address stands in, as for an event

@@ -156,6 +156,8 @@ export type UmamiItem =
       ids: UmamiIds;
       cache: string;
       stored: boolean;
+      /** Whether the payload names an `ip` (then Umami reads no location header). */
+      ipSent: boolean;
       /** The reserved name the item may write (core/reserved.ts): an identify's. */
       writesReserved?: string;
     }
@@ -223,7 +225,8 @@ export function umamiItem(
   const token = sessions.token(claims, ctx.receivedAt);
   const stored = type === 'identify' ? identifiesData(payload) : !UNSTORED_TYPES.has(type);
   const reserved = type === 'identify' ? { writesReserved: UMAMI_IDENTIFY_EVENT_NAME } : {};
-  return { kind: 'event', input, ids, cache: token, stored, ...reserved };
+  const ipSent = given('ip') !== undefined;
+  return { kind: 'event', input, ids, cache: token, stored, ipSent, ...reserved };
 }
 
 /**

@@ -35,6 +35,7 @@ import {
   umamiItem,
   umamiItemWrites,
 } from './umami-events.ts';
+import { edgeCountryOf } from './umami-location.ts';
 import { type UmamiIds, UmamiSessions } from './umami-sessions.ts';
 
 /** Where Umami's tracker sends back the `cache` of its last answer. */
@@ -75,6 +76,8 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     // Only an identify writes its reserved name; an event item of that name is refused.
     ctx.writesReserved = item.writesReserved;
     const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
+    const country = item.ipSent ? undefined : edgeCountryOf(request.headers);
+    if (country !== undefined) event.edgeCountry = country;
     const { ids, cache, stored } = item;
     return { kind: 'event', event, website: item.input.tenant_id, ids, cache, stored };
   };
