@@ -53,10 +53,36 @@ export const int = (min: number, max: number) => (raw: string) => {
     : new Invalid(`must be a whole number from ${min} to ${max}`);
 };
 
-/** `int`, its refusal saying why the bounds are what they are. */
-export const intFor = (min: number, max: number, why: string) => (raw: string) => {
-  const n = int(min, max)(raw);
-  return n instanceof Invalid ? new Invalid(`${n.rule}: ${why}`) : n;
+/** A size: a number of bytes, or with a binary unit (`512MiB`, `2 GiB`; any case). */
+const SIZE = /^(\d+) ?(b|kib|mib|gib|tib|pib)?$/i;
+const SIZE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** `n` bytes as the README writes a size: in the largest binary unit it is a whole number of. */
+export function sizeText(n: number): string {
+  let unit = -1;
+  while (unit + 1 < SIZE_UNITS.length && n > 0 && n % 1024 ** (unit + 2) === 0) unit++;
+  if (unit < 0) return n === 1 ? '1 byte' : `${n} bytes`;
+  return `${n / 1024 ** (unit + 1)} ${SIZE_UNITS[unit]}`;
+}
+
+/**
+ * A size in bytes from `min` to `max`: a number of bytes, or with a unit (KiB, MiB, GiB, TiB,
+ * PiB: powers of 1024), as the README gives the defaults (`HOT_BYTES_MAX=1GiB`). Given `why`,
+ * the refusal says why the bounds are what they are.
+ */
+export const bytes = (min: number, max: number, why?: string) => (raw: string) => {
+  const m = SIZE.exec(raw);
+  const unit = m?.[2]?.toLowerCase();
+  const scale =
+    unit === undefined || unit === 'b'
+      ? 1
+      : 1024 ** (SIZE_UNITS.findIndex((u) => u.toLowerCase() === unit) + 1);
+  const n = m === null ? Number.NaN : Number(m[1]) * scale;
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  const rule =
+    `must be a size from ${sizeText(min)} to ${sizeText(max)}: a number of bytes, or with a ` +
+    'unit (KiB, MiB, GiB, TiB, PiB), like 512MiB';
+  return new Invalid(why === undefined ? rule : `${rule}: ${why}`);
 };
 
 export const bool = (raw: string) => {

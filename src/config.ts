@@ -12,6 +12,7 @@ import {
 } from './auth/index.ts';
 import {
   bool,
+  bytes,
   dedupWindow,
   durationFrom,
   durationIn,
@@ -20,7 +21,6 @@ import {
   email,
   host,
   int,
-  intFor,
   oneOf,
   originList,
   retentionDays,
@@ -228,22 +228,22 @@ function readStorage(r: EnvReader) {
     // was refused 503 "the deduplication index is full" on an empty index, and again on every
     // retry, for ever.
     dedupKeysMax: r.read('DEDUP_KEYS_MAX', d.dedupKeysMax, int(5000, 2 ** 28)),
-    walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, int(1 << 20, 2 ** 32)),
-    diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, int(0, 2 ** 50)),
+    walFileBytesMax: r.read('WAL_FILE_BYTES_MAX', d.walFileBytesMax, bytes(1 << 20, 2 ** 32)),
+    diskFreeBytesMin: r.read('DISK_FREE_BYTES_MIN', d.diskFreeBytesMin, bytes(0, 2 ** 50)),
     flushIntervalMs: r.read('FLUSH_INTERVAL', d.flushIntervalMs, durationFrom(50)),
-    flushHotBytes: r.read('FLUSH_HOT_BYTES', d.flushHotBytes, int(1 << 20, 2 ** 40)),
+    flushHotBytes: r.read('FLUSH_HOT_BYTES', d.flushHotBytes, bytes(1 << 20, 2 ** 40)),
     compactIntervalMs: r.read('COMPACT_INTERVAL', d.compactIntervalMs, durationFrom(100)),
     compactSegmentsMin: r.read('COMPACT_SEGMENTS_MIN', d.compactSegmentsMin, int(2, 1e6)),
     compactRowsMax: r.read('COMPACT_ROWS_MAX', d.compactRowsMax, int(2, 1e9)),
     smallSegmentBytesMax: r.read(
       'SMALL_SEGMENT_BYTES_MAX',
       d.smallSegmentBytesMax,
-      int(1, 2 ** 40),
+      bytes(1, 2 ** 40),
     ),
     duckdbMemoryBytesMax: r.read(
       'DUCKDB_MEMORY_BYTES_MAX',
       d.duckdbMemoryBytesMax,
-      int(64 << 20, 2 ** 45),
+      bytes(64 << 20, 2 ** 45),
     ),
     duckdbThreads: r.read('DUCKDB_THREADS', d.duckdbThreads, int(1, 256)),
   };
@@ -253,12 +253,12 @@ function readLimits(r: EnvReader) {
   const d = defaultTunables;
   return {
     commitQueueEventsMax: r.read('COMMIT_QUEUE_EVENTS_MAX', d.commitQueueEventsMax, int(1, 1e7)),
-    commitQueueBytesMax: r.read('COMMIT_QUEUE_BYTES_MAX', d.commitQueueBytesMax, int(1, 2 ** 40)),
-    hotBytesMax: r.read('HOT_BYTES_MAX', d.hotBytesMax, int(1, 2 ** 40)),
+    commitQueueBytesMax: r.read('COMMIT_QUEUE_BYTES_MAX', d.commitQueueBytesMax, bytes(1, 2 ** 40)),
+    hotBytesMax: r.read('HOT_BYTES_MAX', d.hotBytesMax, bytes(1, 2 ** 40)),
     mailboxEventsMax: r.read('MAILBOX_EVENTS_MAX', d.mailboxEventsMax, int(5000, 1e8)),
     actorsMax: r.read('ACTORS_MAX', d.actorsMax, int(1, 1e7)),
     actorIdleMs: r.read('ACTOR_IDLE', d.actorIdleMs, durationFrom(1000)),
-    rollupBytesMax: r.read('ROLLUP_BYTES_MAX', d.rollupBytesMax, int(16 * 2 ** 20, 2 ** 40)),
+    rollupBytesMax: r.read('ROLLUP_BYTES_MAX', d.rollupBytesMax, bytes(16 * 2 ** 20, 2 ** 40)),
     rollupNamesMax: r.read('ROLLUP_NAMES_MAX', 1000, int(10, 1e6)),
     rollupPathsMax: r.read('ROLLUP_PATHS_MAX', 1000, int(10, 1e6)),
   };
@@ -343,7 +343,7 @@ function readLive(r: EnvReader): Config['live'] {
     wsBufferedBytesMax: r.read(
       'LIVE_WS_BUFFERED_BYTES_MAX',
       d.wsBufferedBytesMax,
-      intFor(
+      bytes(
         liveMessageBytesMax(d),
         16 * 1024 * 1024 - 1,
         'at least the largest message a live socket is sent (a snapshot with a names filter ' +

@@ -79,6 +79,42 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/DEDUP_WINDOW="a week": must be a duration/);
   });
 
+  // README's Settings give sizes as 512 MiB, 2 GiB: HOT_BYTES_MAX=1GiB was a refusal that
+  // asked for "a whole number from 1 to 1099511627776".
+  test('sizes are bytes, or with a binary unit; a refusal names the range in units', () => {
+    const c = loadConfig({
+      HOT_BYTES_MAX: '1GiB',
+      FLUSH_HOT_BYTES: '256 mib',
+      DUCKDB_MEMORY_BYTES_MAX: '4GiB',
+      DISK_FREE_BYTES_MIN: '0',
+      LIVE_WS_BUFFERED_BYTES_MAX: '2MiB',
+      COMMIT_QUEUE_BYTES_MAX: '65536KiB',
+      ROLLUP_BYTES_MAX: '1TiB',
+    });
+    expect(c).toMatchObject({
+      hotBytesMax: 2 ** 30,
+      flushHotBytes: 2 ** 28,
+      diskFreeBytesMin: 0,
+      duckdbMemoryBytesMax: 2 ** 32,
+      commitQueueBytesMax: 2 ** 26,
+      rollupBytesMax: 2 ** 40,
+    });
+    expect(c.live.wsBufferedBytesMax).toBe(2 ** 21);
+    for (const [value, rule] of [
+      ['1TB', 'must be a size from 1 byte to 1 TiB: a number of bytes, or with a unit'],
+      ['1.5GiB', 'must be a size from 1 byte to 1 TiB'],
+      ['2TiB', 'must be a size from 1 byte to 1 TiB'],
+      ['0', 'must be a size from 1 byte to 1 TiB'],
+    ]) {
+      expect(() => loadConfig({ HOT_BYTES_MAX: value })).toThrow(
+        `HOT_BYTES_MAX="${value}": ${rule}`,
+      );
+    }
+    expect(() => loadConfig({ WAL_FILE_BYTES_MAX: '1KiB' })).toThrow(
+      'WAL_FILE_BYTES_MAX="1KiB": must be a size from 1 MiB to 4 GiB',
+    );
+  });
+
   test('LOG_LEVEL, DURABILITY and REGISTRATION are read in any case, as AUTH_MODE is', () => {
     const c = loadConfig({ LOG_LEVEL: 'WARN', DURABILITY: 'Os', REGISTRATION: ' CLOSED ' });
     expect(c).toMatchObject({ logLevel: 'warn', durability: 'os' });
