@@ -30,7 +30,41 @@ export function eventOf(
   const message = objectOf(item);
   if (message === undefined) throw new AppError('bad_request', `${where} must be an object`);
   const input = inputOf(message, where, textOf(message.sentAt) ?? batchSentAt, ctx.receivedAt);
-  return prepareEvents([input], ctx, () => loc)[0] as BaseEvent;
+  const own = fromServerLibrary(message) ? withoutRequestClient(ctx) : ctx;
+  return prepareEvents([input], own, () => loc)[0] as BaseEvent;
+}
+
+/**
+ * Segment's server-side libraries, by their `context.library.name` in lower case. Segment fills
+ * in `context.ip` from the request "for client side events only" (its Spec: Common Fields), and
+ * these libraries collect no other context: their request comes from the app's server, whose
+ * address (its country) and agent (`analytics-node-next/latest`) are not the user's.
+ */
+export const SEGMENT_SERVER_LIBRARIES: ReadonlySet<string> = new Set([
+  '@segment/analytics-node',
+  'analytics-node',
+  'analytics-python',
+  'analytics-ruby',
+  'analytics-go',
+  'analytics-java',
+  'analytics-php',
+  'analytics.net',
+]);
+
+/** Whether a message (its batch's context merged in) names a server-side library. */
+function fromServerLibrary(message: Record<string, unknown>): boolean {
+  const library = objectOf(objectOf(message.context)?.library);
+  const name = textOf(library?.name);
+  return name !== undefined && SEGMENT_SERVER_LIBRARIES.has(name.toLowerCase());
+}
+
+/**
+ * `ctx` without the request's client address and agent: a server-side library's message keeps
+ * only its own `context.ip` and `context.userAgent`, as Segment stores it (no country from the
+ * server's address, no address under STORE_IP). Everything else is `ctx`'s, read through it.
+ */
+function withoutRequestClient(ctx: PrepareContext): PrepareContext {
+  return Object.create(ctx, { ip: { value: null }, userAgent: { value: null } });
 }
 
 /** Maps one Segment message onto the unified event; `where` names it in errors. */

@@ -150,7 +150,11 @@ const SegmentMessage = t.Object(
       t.Object(
         {
           ip: t.Optional(
-            t.String({ description: 'Text that is no IP address counts as none (not refused).' }),
+            t.String({
+              description:
+                'Text that is no IP address counts as none (not refused). Without it, the ' +
+                "request's address, unless `library.name` is a server-side library's.",
+            }),
           ),
           userAgent: t.Optional(t.String()),
           page: t.Optional(openObject("path, url, referrer; a page or screen's properties first")),
