@@ -20,6 +20,7 @@ const RULES: [method: string, path: RegExp, rate: SpentRate][] = [
   ['post', /^\/api\/v1\/(events|events\/batch|metrics)$/, 'write'],
   ['post', /^\/(ingest|events|events\/bulk|event|api\/events\/)$/, 'write'],
   ['post', /^\/v1\/(batch|import|track|identify|page|screen|group|alias|[tipsgab])$/, 'write'],
+  ['get', /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/, 'write'],
   ['post', /^\/(batch|capture|e|i\/v0\/e|i\/v0\/ai\/batch|engage|track)\/$/, 'write'],
   ['post', /^\/api\/(send|batch|event)$/, 'write'],
   // Reads: Tally's own (the live sockets' handshakes too), the reference services',

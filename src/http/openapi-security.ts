@@ -67,6 +67,7 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
   ['post', /^\/api\/auth\/login$/, PUBLIC], // Umami's login: the password is the credential
   ['get', /^\/api\/(heartbeat|config)$/, PUBLIC], // Umami's: its app asks them signed out
   ['post', /^\/v1\/m$/, PUBLIC], // analytics.js's usage counters: answered, never stored
+  ['get', /^\/v1\/pixel\/[a-z]+$/, PUBLIC], // Segment's pixel: the key is in its `data`
   ['get', /^\/array\/\{token\}\/config(\.js)?$/, PUBLIC], // posthog-js: the key is the path
   // Logout: the session of the body's refresh token, else of the bearer access token.
   ['post', /^\/api\/v1\/auth\/logout$/, [...any('bearer'), {}]],

@@ -82,6 +82,13 @@ const COMPAT_READS: Record<
   },
   '/array/{token}/config': { url: () => '/array/wk_test/config' },
   '/array/{token}/config.js': { url: () => '/array/wk_test/config.js' },
+  // Segment's tracking pixels: a GIF, whatever became of the call.
+  ...Object.fromEntries(
+    ['track', 'identify', 'page', 'screen', 'group', 'alias'].map((type) => [
+      `/v1/pixel/${type}`,
+      { url: () => `/v1/pixel/${type}?writeKey=wk_test&userId=u1&event=Opened` },
+    ]),
+  ),
   // Plausible's Stats API over the Plausible example (example.com, at the test clock's day).
   '/api/v1/stats/realtime/visitors': { url: () => plausible('realtime/visitors', '') },
   '/api/v1/stats/aggregate': {

@@ -24,6 +24,7 @@ import { seed004Routes } from './seed-004.ts';
 import { SEGMENT_BATCH_PATHS, SEGMENT_SHORT_PATHS, segmentRoutes } from './segment.ts';
 import { SEGMENT_TYPES } from './segment-message.ts';
 import { SEGMENT_METRICS_PATH, segmentMetricsRoutes } from './segment-metrics.ts';
+import { segmentPixelRoutes } from './segment-pixel.ts';
 import { umamiRoutes } from './umami.ts';
 import { umamiReadRoutes } from './umami-read.ts';
 
@@ -68,6 +69,7 @@ export function compatRoutes(deps: AppDeps) {
     .use(seed004Routes(deps))
     .use(segmentRoutes(deps))
     .use(segmentMetricsRoutes(deps))
+    .use(segmentPixelRoutes(deps))
     .use(posthogRoutes(deps))
     .use(posthogConfigRoutes(deps))
     .use(umamiRoutes(deps, waits))

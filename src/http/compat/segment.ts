@@ -117,7 +117,7 @@ const OK = { success: true };
  * Properties over the limits are fitted (core/properties.ts); `utm_*` is kept first, and the
  * non-interactive mark of an identify, group or alias (segment-message.ts).
  */
-const SEGMENT_FIT = { api: 'segment', keep: new Set<string>([INTERACTIVE_KEY]) };
+export const SEGMENT_FIT = { api: 'segment', keep: new Set<string>([INTERACTIVE_KEY]) };
 
 const SegmentMessage = t.Object(
   {
@@ -280,7 +280,7 @@ function asSegmentError(error: AppError): AppError {
 }
 
 /** The key of HTTP Basic `writeKey:` (password empty), else the body's `writeKey`. */
-function writeKeyOf(request: Request, body: Record<string, unknown>): string | null {
+export function writeKeyOf(request: Request, body: Record<string, unknown>): string | null {
   const header = request.headers.get('authorization') ?? '';
   if (header.toLowerCase().startsWith('basic ')) {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
