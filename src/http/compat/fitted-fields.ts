@@ -13,6 +13,7 @@ import { assert, cutToChars, eventLimits, pathOfUrl, sentAddressOf } from '../..
 /** Hex digits of the SHA-256 that ends an id fitted to idCharsMax (64 bits). */
 const FITTED_ID_DIGEST_CHARS = 16;
 assert(eventLimits.eventIdCharsMax >= eventLimits.idCharsMax, 'a fitted id fits an event_id');
+assert(eventLimits.nameCharsMax > FITTED_ID_DIGEST_CHARS + 1, 'a fitted name keeps its start');
 
 /**
  * An id as stored (PostHog's distinct_id and `$session_id`, Segment's messageId as event_id): as
@@ -22,9 +23,18 @@ assert(eventLimits.eventIdCharsMax >= eventLimits.idCharsMax, 'a fitted id fits 
  * (a composite `org:team:…:user` key) stay two, where a plain cut made them one for good.
  */
 export function fittedIdOf(id: string): string {
-  if (id.length <= eventLimits.idCharsMax) return id;
-  const digest = createHash('sha256').update(id, 'utf8').digest('hex');
-  const kept = cutToChars(id, eventLimits.idCharsMax - FITTED_ID_DIGEST_CHARS - 1);
+  return fittedTextOf(id, eventLimits.idCharsMax);
+}
+
+/**
+ * Text fitted to `charsMax` characters as an id is (fittedIdOf): as sent when it fits, else its
+ * start, `~` and a digest of the whole; the same text is always the same stored text, and two
+ * alike in their start stay two (a Segment track's event name, which Segment takes whole).
+ */
+export function fittedTextOf(text: string, charsMax: number): string {
+  if (text.length <= charsMax) return text;
+  const digest = createHash('sha256').update(text, 'utf8').digest('hex');
+  const kept = cutToChars(text, charsMax - FITTED_ID_DIGEST_CHARS - 1);
   return `${kept}~${digest.slice(0, FITTED_ID_DIGEST_CHARS)}`;
 }
 

@@ -13,7 +13,7 @@ import {
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedIdOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import { cutTextOf, fittedIdOf, fittedTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import { objectOf, textOf } from './ingest.ts';
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -99,7 +99,9 @@ function inputOf(
     // Segment dedupes on a messageId of any length: a long one is kept as its start and a digest
     // of the whole, so a resend is still one event, and never left out under the batch's 200.
     event_id: messageId === undefined ? undefined : fittedIdOf(messageId),
-    name: type === 'track' ? (textOf(message.event) ?? '') : (type as string),
+    // Segment takes an event name of any length: one over nameCharsMax is kept as its start and
+    // a digest of the whole (two names alike in their start stay two), never left out.
+    name: type === 'track' ? trackNameOf(message) : (type as string),
     timestamp: timestampOf(message, sentAt, receivedAt),
     // Ids over idCharsMax as a PostHog distinct_id is: one person stays one, never two merged.
     user_id: userId === undefined ? undefined : fittedIdOf(userId),
@@ -111,6 +113,10 @@ function inputOf(
     ip: sentIpOf(textOf(context.ip)),
     properties,
   };
+}
+
+function trackNameOf(message: Record<string, unknown>): string {
+  return fittedTextOf(textOf(message.event) ?? '', eventLimits.nameCharsMax);
 }
 
 /** An alias's previousId is its anonymous_id when it has no anonymousId (analytics-node and
