@@ -20,7 +20,7 @@ import {
 import { sqlMap } from './sql-literals.ts';
 import type { SqlParams } from './sql-params.ts';
 
-const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query'] as const;
+const EVENT_PROPERTIES = ['page', 'name', 'goal', 'query', 'language'] as const;
 export type EventProperty = (typeof EVENT_PROPERTIES)[number];
 
 export const VISIT_PROPERTIES = [
@@ -91,8 +91,10 @@ export function isPageProperty(property: WebProperty): boolean {
 /**
  * The property's value of an event, over the event alias `e`; `views` binds the list of page
  * view names (once, where it is used). A page view has no goal (NULL); `query` is the URL's
- * query string without its `?` (NULL when empty), as Umami keeps it. A custom property that is
- * only compared with `comparedTo` reads cheaper (propertyTextComparedTo).
+ * query string without its `?` (NULL when empty), as Umami keeps it; `language` the first two
+ * characters of the page's language (`$language`) lower-case, as Umami's metrics group them
+ * (`en` for `en-US`; NULL when none). A custom property that is only compared with
+ * `comparedTo` reads cheaper (propertyTextComparedTo).
  */
 export function eventPropertySql(
   property: { event: EventProperty } | { prop: string },
@@ -116,6 +118,8 @@ export function eventPropertySql(
       return `CASE WHEN list_contains(${views()}, e.name) THEN NULL ELSE e.name END`;
     case 'query':
       return String.raw`nullif(regexp_extract(e."url", '^[^?#]*\?([^#]*)', 1), '')`;
+    case 'language':
+      return `nullif(lower(left(${propertyText('$language', params)}, 2)), '')`;
   }
 }
 

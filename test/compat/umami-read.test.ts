@@ -436,6 +436,29 @@ describe('metrics', () => {
     expect(await metric('event')).toEqual([{ x: 'signup', y: 1 }]);
   });
 
+  test("languages by their first two letters, lower-case, as Umami's lower(left(language, 2))", async () => {
+    const day = `startAt=${at('2026-11-26T00:00:00Z')}&endAt=${at('2026-11-26T23:59:59.999Z')}`;
+    const languages = ['en-US', 'en-GB', 'de-DE', 'EN'];
+    for (const [i, language] of languages.entries()) {
+      await send(`2026-11-26T10:0${i}:00Z`, `198.51.100.${20 + i}`, { url: '/', language });
+    }
+    expect(await ok('metrics?type=language', day)).toEqual([
+      { x: 'en', y: 3 },
+      { x: 'de', y: 1 },
+    ]);
+    expect(await ok('metrics/expanded?type=language', day)).toMatchObject([
+      { name: 'en', pageviews: 3, visitors: 3 },
+      { name: 'de', pageviews: 1, visitors: 1 },
+    ]);
+    // The filter, the search and the suggestions read the whole value, as Umami's column.
+    expect(await ok('metrics?type=language&language=en-GB', day)).toEqual([{ x: 'en', y: 1 }]);
+    expect(await ok('metrics?type=language&search=us', day)).toEqual([{ x: 'en', y: 1 }]);
+    expect(await ok('values?type=language&search=en-', day)).toEqual([
+      { value: 'en-GB', count: 1 },
+      { value: 'en-US', count: 1 },
+    ]);
+  });
+
   test('filters, search, limit and offset', async () => {
     expect(await metric('path', '&browser=Safari')).toEqual([{ x: '/blog/other', y: 1 }]);
     expect(await metric('path', '&search=blog')).toEqual([

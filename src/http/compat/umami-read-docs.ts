@@ -322,9 +322,9 @@ export const METRICS_DOC = {
   summary: 'Umami: top values of a field',
   description:
     'Rows ranked by visitors (type=event: by events), then value. Types: path (url), entry, ' +
-    'exit, referrer, title, query, browser, os, device, event, hostname (host), language, ' +
-    'screen, tag, country (with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, ' +
-    'utmTerm. ' +
+    'exit, referrer, title, query, browser, os, device, event, hostname (host), language ' +
+    '(by its first two letters, lower-case, as Umami: en-US is en), screen, tag, country ' +
+    '(with GEOIP_DB), utmSource, utmMedium, utmCampaign, utmContent, utmTerm. ' +
     "region and city (Tally keeps countries only), channel (Tally's channels are " +
     "Plausible's), domain and distinctId are a 400 saying why." +
     AUTH_NOTE,

@@ -328,6 +328,8 @@ export function having(property: WebProperty): WebFilter {
 /** A metric type: the property it ranks by and what each row counts. */
 export interface MetricType {
   property: WebProperty;
+  /** The field a `search` filters (the type's own filter field): the property but for languages. */
+  field: WebProperty;
   /** Custom events count events; everything else counts visitors, as Umami does. */
   metric: 'visitors' | 'events';
 }
@@ -337,12 +339,17 @@ export function metricTypeOf(type: string | null): MetricType {
   if (type === null || type === '') throw badRequest('The `type` parameter is required.');
   const why = own(REFUSED, type);
   if (why !== undefined) throw badRequest(`The metric type \`${type}\` is not supported: ${why}.`);
-  if (type === 'event') return { property: { event: 'goal' }, metric: 'events' };
-  const property = own(FIELDS, type);
-  if (property === undefined) {
+  if (type === 'event') {
+    return { property: { event: 'goal' }, field: { event: 'name' }, metric: 'events' };
+  }
+  const field = own(FIELDS, type);
+  if (field === undefined) {
     throw badRequest(`Unknown metric type \`${type}\`: one of ${Object.keys(FIELDS).join(', ')}.`);
   }
-  return { property, metric: 'visitors' };
+  // Umami ranks languages by their first two letters, lower-case (`lower(left(language, 2))`:
+  // `en-US` and `en-GB` are `en`), while its filter and search read the whole value.
+  const property: WebProperty = type === 'language' ? { event: 'language' } : field;
+  return { property, field, metric: 'visitors' };
 }
 
 /** `limit` and `offset` of /metrics. */

@@ -209,11 +209,11 @@ function metricsRead(ctx: ReadContext, metricsOf: (type: MetricType) => WebMetri
   const search = ctx.query.get('search');
   if (search !== null && search !== '') {
     // As Umami's `filters[type] = c.search`: the search takes the place of the field's filter.
-    const field = JSON.stringify(type.property);
+    const field = JSON.stringify(type.field);
     filters = filters.filter((f) => JSON.stringify(f.property) !== field);
     const values = [search];
     filters.push({
-      property: type.property,
+      property: type.field,
       values,
       match: 'contains',
       ignoreCase: true,

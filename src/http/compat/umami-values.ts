@@ -18,7 +18,10 @@ export const UMAMI_VALUE_SEARCHES_MAX = 5;
 /** GET …/values: the top values of a field by their events, searched as Umami searches them. */
 export async function umamiValues(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
-  const { property } = metricTypeOf(ctx.query.get('type'));
+  // The field's own values (a language whole, as Umami's getValues reads its column); custom
+  // events by their names.
+  const type = metricTypeOf(ctx.query.get('type'));
+  const property = type.metric === 'events' ? type.property : type.field;
   const search = ctx.query.get('search');
   const filters: WebFilter[] = 'prop' in property ? [having(property)] : [];
   if (search !== null && search !== '') {
