@@ -22,7 +22,9 @@ export const WEB_METRICS = [
 
 /**
  * Sums over the counted visits, for APIs that report counts where Plausible reports rates
- * (Umami's stats): the visits that bounced, and their whole seconds (a bounce's 0).
+ * (Umami's stats): the visits that bounced, and their whole seconds from their first to their
+ * last page view (a bounce's 0), as Umami's totaltime spans its page views alone: a custom
+ * event after a visit's last page view adds none.
  */
 const VISIT_SUMS = ['bounces', 'visit_seconds'] as const;
 

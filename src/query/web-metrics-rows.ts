@@ -129,16 +129,17 @@ export function visitCtes(plan: WebMetricsPlan): string {
   const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
   const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
   const counted = countedPerVisit(plan) ? COUNTED_PER_VISIT : {};
+  const spans = viewSpans(plan) ? VIEW_SPAN : {};
   const kept = keptVisitsCtes({
     aggregates: [
       'min(ts) AS start_ts',
       `${start} AS bucket_ts`,
       ...matched,
-      ...Object.entries(counted).map(([name, sql]) => `${sql} AS ${name}`),
+      ...Object.entries({ ...counted, ...spans }).map(([name, sql]) => `${sql} AS ${name}`),
     ],
     carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds']
       .concat(nmatched.length > 0 ? ['nmatched'] : [])
-      .concat(Object.keys(counted)),
+      .concat(Object.keys(counted), Object.keys(spans)),
     match: plan.visitMatch,
     keys: plan.visitKeys,
     channels: plan.channels,
@@ -161,6 +162,16 @@ function entryRowsSql(keys: string, plan: WebMetricsPlan): string {
   return `SELECT ${keys}, k.bounced, k.seconds
     FROM kept AS k ${plan.buckets?.join('k.bucket_ts') ?? ''}
     WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
+}
+
+/** A visit's seconds from its first to its last page view (NULL without one): Umami's span. */
+const VIEW_SPAN = {
+  view_seconds: '(max(ts) FILTER (WHERE is_view) - min(ts) FILTER (WHERE is_view)) / 1000',
+};
+
+/** Whether the visits' rows need VIEW_SPAN: the visit_seconds metric (Umami's totaltime). */
+function viewSpans(plan: WebMetricsPlan): boolean {
+  return plan.options.metrics.includes('visit_seconds');
 }
 
 /**
@@ -221,7 +232,8 @@ function eventRowsSql(plan: WebMetricsPlan): string {
  */
 function visitRowsOf(plan: WebMetricsPlan): string {
   const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
-  const columns = `k.bounced, k.seconds, k.views${over}`;
+  const span = viewSpans(plan) ? 'k.view_seconds' : 'CAST(NULL AS DOUBLE) AS view_seconds';
+  const columns = `k.bounced, k.seconds, k.views, ${span}${over}`;
   const buckets = plan.buckets?.join('k.bucket_ts') ?? '';
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);

@@ -96,7 +96,8 @@ export function metricsSelectSql(spec: MetricsSelect): string {
         ${rates.visit_duration} AS visit_duration,
         ${rates.views_per_visit} AS views_per_visit,
         count(*) FILTER (WHERE bounced) AS bounces,
-        sum(CASE WHEN bounced THEN 0 ELSE floor(seconds) END) AS visit_seconds
+        sum(CASE WHEN bounced THEN 0 ELSE floor(coalesce(view_seconds, 0)) END)
+          AS visit_seconds
       FROM vr GROUP BY ${byKeys})`);
   }
   if (entered.length > 0) {

@@ -93,14 +93,33 @@ const refused = async (path: string, query: string) => {
 
 describe('stats', () => {
   test('page views, visitors, visits, bounces and seconds, with the period before', async () => {
+    // totaltime spans each visit's page views, as Umami's: A's 240 s (/ at 10:00 to
+    // /blog/hello at 10:04; its signup at 10:05 adds none), C's 600 s.
     expect(await ok('stats')).toEqual({
       pageviews: 6,
       visitors: 4,
       visits: 4,
       bounces: 2,
-      totaltime: 900,
+      totaltime: 840,
       comparison: { pageviews: 1, visitors: 1, visits: 1, bounces: 1, totaltime: 0 },
     });
+  });
+
+  test("totaltime spans a visit's page views: a custom event after the last adds none", async () => {
+    // As Umami's getWebsiteStats (min and max of the visit's page views): a reader of one
+    // page who clicks a link 45 s later spent 0 s by Umami's count, one who reads two pages
+    // 30 s apart and clicks 45 s after the second 30 s.
+    const day = `startAt=${at('2026-11-26T00:00:00Z')}&endAt=${at('2026-11-26T23:59:59.999Z')}`;
+    await send('2026-11-26T10:00:00Z', '198.51.100.30', { url: '/' });
+    await send('2026-11-26T10:00:45Z', '198.51.100.30', { url: '/', name: 'outbound' });
+    await send('2026-11-26T11:00:00Z', '198.51.100.31', { url: '/' });
+    await send('2026-11-26T11:00:30Z', '198.51.100.31', { url: '/pricing' });
+    await send('2026-11-26T11:01:15Z', '198.51.100.31', { url: '/pricing', name: 'signup' });
+    expect(await ok('stats', day)).toMatchObject({ pageviews: 3, visits: 2, totaltime: 30 });
+    expect(await ok('metrics/expanded?type=path', day)).toEqual([
+      { name: '/', pageviews: 2, visitors: 2, visits: 2, bounces: 0, totaltime: 30 },
+      { name: '/pricing', pageviews: 1, visitors: 1, visits: 1, bounces: 0, totaltime: 30 },
+    ]);
   });
 
   test('compare=yoy compares with the same days a year before', async () => {
@@ -194,13 +213,13 @@ describe('stats', () => {
       visitors: 1,
     });
     expect(await ok('stats', `${TWO_DAYS}&query=ref%3Dx`)).toMatchObject({ pageviews: 1 });
-    // A custom event: its visitors and visits, no page view.
+    // A custom event: its visitors and visits, no page view; the visit's page views' span.
     expect(await ok('stats', `${TWO_DAYS}&event=signup`)).toMatchObject({
       pageviews: 0,
       visitors: 1,
       visits: 1,
       bounces: 0,
-      totaltime: 300,
+      totaltime: 240,
     });
   });
 });
@@ -373,12 +392,12 @@ describe('metrics', () => {
       totaltime: s,
     });
     expect(await ok('metrics/expanded?type=path')).toEqual([
-      row('/', 2, 2, 0, 900),
+      row('/', 2, 2, 0, 840),
       row('/pricing', 2, 2, 1, 600),
-      row('/blog/hello', 1, 1, 0, 300),
+      row('/blog/hello', 1, 1, 0, 240),
       row('/blog/other', 1, 1, 1, 0),
     ]);
-    expect(await ok('metrics/expanded?type=event')).toEqual([row('signup', 1, 1, 0, 300)]);
+    expect(await ok('metrics/expanded?type=event')).toEqual([row('signup', 1, 1, 0, 240)]);
     expect(await ok('metrics/expanded?type=browser&search=saf')).toEqual([
       row('Safari', 1, 1, 1, 0),
     ]);
