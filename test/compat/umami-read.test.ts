@@ -226,7 +226,7 @@ describe('stats', () => {
 
 describe('pageviews', () => {
   test('by day in UTC: buckets with page views, labelled as UTC instants', async () => {
-    expect(await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=UTC`)).toEqual({
+    const instants = {
       pageviews: [
         { x: '2026-11-24T00:00:00Z', y: 3 },
         { x: '2026-11-25T00:00:00Z', y: 3 },
@@ -235,7 +235,25 @@ describe('pageviews', () => {
         { x: '2026-11-24T00:00:00Z', y: 2 },
         { x: '2026-11-25T00:00:00Z', y: 2 },
       ],
-    });
+    };
+    expect(await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=utc`)).toEqual(instants);
+    expect(await ok('pageviews', `${TWO_DAYS}&unit=day`)).toEqual(instants);
+  });
+
+  test("timezone=UTC is labelled in local time, as Umami's getDateSQL: only `utc` is instants", async () => {
+    // Umami's `timezone !== 'utc'` is case-sensitive: a browser in UTC sends `UTC`.
+    for (const zone of ['UTC', 'Etc%2FUTC']) {
+      expect(await ok('pageviews', `${TWO_DAYS}&unit=day&timezone=${zone}`)).toEqual({
+        pageviews: [
+          { x: '2026-11-24 00:00:00', y: 3 },
+          { x: '2026-11-25 00:00:00', y: 3 },
+        ],
+        sessions: [
+          { x: '2026-11-24 00:00:00', y: 2 },
+          { x: '2026-11-25 00:00:00', y: 2 },
+        ],
+      });
+    }
   });
 
   test("by day in a zone: local days, Umami's local labels", async () => {

@@ -36,7 +36,10 @@ export interface UmamiRange {
   /** Exclusive: Umami's end is the last millisecond read. */
   toMs: number;
   tz: string;
-  /** Umami labels buckets as UTC instants (`…T00:00:00Z`) only for the `utc` zone. */
+  /**
+   * Umami labels buckets as UTC instants (`…T00:00:00Z`) only for the zone spelled `utc`, its
+   * default (its getDateSQL's `timezone !== 'utc'`): `UTC` is labelled as any other zone is.
+   */
   utc: boolean;
   unit: UmamiUnit;
   compare: 'prev' | 'yoy';
@@ -73,7 +76,7 @@ export const UMAMI_REALTIME_MINUTES = 30;
 
 /** A range from `start` to `end` (both included) in the asked zone and unit. */
 function endsRange(query: URLSearchParams, start: number, end: number) {
-  const zone = query.get('timezone') ?? 'UTC';
+  const zone = query.get('timezone') ?? 'utc';
   const tz = timeZoneName(zone);
   if (tz === null) throw badRequest(`Invalid timezone: ${zone}`);
   const asked = query.get('unit');
@@ -85,7 +88,7 @@ function endsRange(query: URLSearchParams, start: number, end: number) {
     asked !== null && allowed.includes(asked as UmamiUnit)
       ? (asked as UmamiUnit)
       : minimumUnit(start, end);
-  return { fromMs: start, toMs: end + 1, tz, utc: tz.toLowerCase() === 'utc', unit };
+  return { fromMs: start, toMs: end + 1, tz, utc: zone === 'utc', unit };
 }
 
 /** startAt and endAt, else startDate and endDate, as epoch ms. */
