@@ -1,6 +1,6 @@
 // The filters every read shares (name, path, source, user, session, os, browser, device,
-// country, property equality, bots, time; event lists and exports also anonymous and visitor id) as SQL conditions over the event alias `e`, values
-// bound.
+// country, property equality, bots, time; event lists and exports also anonymous and visitor
+// id) as SQL conditions over the event alias `e`, values bound.
 
 import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
 import { queryLimits } from './limits.ts';

@@ -53,6 +53,21 @@ describe('Segment Tracking Pixel API', () => {
     expect(await total()).toBe(1);
   });
 
+  // Elysia answers HEAD with the GET route: a link checker's HEAD stored an open.
+  test('a HEAD gets the GIF headers and stores nothing', async () => {
+    const data = Buffer.from(JSON.stringify({ ...EMAIL_OPENED, messageId: 'h-1' })).toString(
+      'base64url',
+    );
+    const res = await t.handle(
+      new Request(`http://localhost/v1/pixel/track?data=${data}`, { method: 'HEAD' }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/gif');
+    expect(await stored('h-1')).toBe(404);
+    await pixel(`/v1/pixel/track?data=${data}`);
+    expect(await stored('h-1')).toMatchObject({ name: 'Email Opened' });
+  });
+
   test('standard base64 (a `+` unescaped reads as a space), plain JSON, and query fields', async () => {
     // A subject whose base64 holds a `+`, sent unescaped as an img src may hold it.
     let subject = 'Weekly digest';

@@ -30,7 +30,8 @@ export function segmentPixelRoutes(deps: AppDeps) {
       `/${type}`,
       async ({ request, server }: { request: Request; server: Server }) => {
         try {
-          await storePixelCall(deps, request, server, type);
+          // HEAD (answered by this GET route: a link checker, a mail scanner) loads no image.
+          if (request.method !== 'HEAD') await storePixelCall(deps, request, server, type);
         } catch (error) {
           const refusal = toAppError(error, 'UNKNOWN', deps.log, request);
           deps.log.warn('segment pixel call refused', {

@@ -69,9 +69,7 @@ const Totals = {
   visitors: Count,
   visits: Count,
   bounces: Count,
-  totaltime: t.Number({
-    description: "Seconds from each visit's first to its last page view, summed (a bounce 0).",
-  }),
+  totaltime: t.Number({ description: 'Seconds, first to last page view of a visit, summed.' }),
 };
 const StatsOut = t.Object({ ...Totals, comparison: t.Object(Totals) });
 const Point = t.Object({ x: t.String(), y: Count });
