@@ -26,7 +26,7 @@ import {
 import { parseJson } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedIdOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import { cutTextOf, fittedIdOf, fittedTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
 import {
   contextOf,
   ingestSorted,
@@ -280,7 +280,9 @@ function inputOf(
   const sessionId = cookieless ? undefined : take('$session_id');
   return {
     event_id: textOf(event.uuid),
-    name,
+    // PostHog takes a longer name (its ingestion cuts at 200): one over nameCharsMax is kept as
+    // its start and a digest of the whole, as a distinct_id is, never refused (a 400 there).
+    name: fittedTextOf(name, eventLimits.nameCharsMax),
     timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
     // An identified event's device or merged anonymous id is its anonymous_id.
     ...identityOf(name, distinctId, properties, anonymous),
