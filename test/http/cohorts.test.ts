@@ -85,6 +85,13 @@ describe('GET /api/v1/cohorts', () => {
     ]);
     // `periods` without `from`: that many periods, ending with today.
     expect(await returned('periods=2')).toEqual([[0, 0], [1]]);
+    // `to` without `from`: that many periods, ending with the one `to` ends in (the 20th).
+    const before = await json(await t.get('/api/v1/cohorts?periods=2&to=2026-11-20'));
+    expect(before).toMatchObject({
+      from: '2026-11-19T00:00:00+00:00',
+      to: '2026-11-21T00:00:00+00:00',
+    });
+    expect((before as Answer).cohorts.map((c) => c.returned)).toEqual([[1, 0], [0]]);
   });
 
   test("another tenant's events never count", async () => {

@@ -282,6 +282,9 @@ describe('filters and range', () => {
     expect(await ids('bots=exclude&device=bot')).toEqual(['c']);
     expect((await t.get('/api/v1/export?bots=maybe')).status).toBe(422);
     expect(await ids('from=2026-11-20&to=2026-11-21')).toEqual(['d']);
+    // A bare date in `to` is its next local midnight: the range holds that whole day.
+    expect(await ids('from=2026-11-20&to=2026-11-20')).toEqual(['d']);
+    expect(await ids('to=2026-11-20T10:00:00Z')).toEqual([]);
     expect(await ids('from=2026-11-21T00:00:00Z')).toEqual(['a', 'b', 'c']);
     const parquet = await parquetOf(
       (await t.get('/api/v1/export?format=parquet&name=view')) as Response,
