@@ -14,6 +14,16 @@ test('a tenant directory keeps the escaped id when it is short', () => {
   );
 });
 
+test("the directory's whole name is what must fit: an escaped id over 121 bytes is shortened", () => {
+  // README "Segments": `tenant=` (7 bytes) and the id within tenantDirBytesMax (128).
+  const room = storageLimits.tenantDirBytesMax - 'tenant='.length;
+  expect(tenantDirName('a'.repeat(room))).toBe(`tenant=${'a'.repeat(room)}`);
+  expect(room).toBe(121);
+  const shortened = tenantDirName('a'.repeat(room + 1));
+  expect(shortened).toMatch(/^tenant=a+\+[0-9a-f]{32}$/);
+  expect(bytes(shortened)).toBeLessThanOrEqual(storageLimits.tenantDirBytesMax);
+});
+
 test('the longest tenant ids, escaped the most, get names within the limit, all distinct', () => {
   // Valid ids escape to at most 3 bytes a character (`:` is `%3A`): 384 bytes of escaped id.
   const worst = [
