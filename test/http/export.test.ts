@@ -314,6 +314,12 @@ describe('the answer', () => {
     const ndjson = await t.get('/api/v1/export');
     expect(ndjson.headers.get('content-type')).toBe('application/x-ndjson');
     await ndjson.text();
+    // A long tenant: its first 64 characters, `:` written `_` as any other character.
+    const long = await t.get(`/api/v1/export?tenant_id=${'a'.repeat(60)}:bcdefgh`);
+    expect(long.headers.get('content-disposition')).toBe(
+      `attachment; filename="tally-${'a'.repeat(60)}_bcd-20261125T120000Z.ndjson"`,
+    );
+    await long.text();
   });
 
   test('HEAD answers the headers and reads nothing', async () => {
