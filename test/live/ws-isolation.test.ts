@@ -93,4 +93,14 @@ describe('live sockets are tenant-isolated', () => {
     expect(JSON.stringify(message)).not.toContain('globex');
     client.close();
   });
+
+  test('a read key in X-Tally-Key opens its own project, as on the read routes; not another', async () => {
+    const headers = { 'x-tally-key': readKeys.acme as string };
+    const client = await LiveClient.connect(`${server.wsUrl}/api/v1/live`, { headers });
+    client.send({ type: 'subscribe' });
+    expect((await client.next(isSnapshot, 2000)).message.tenant).toBe('acme');
+    client.close();
+    const other = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=globex`, headers);
+    expect([403, 404]).toContain(other.status);
+  });
 });
