@@ -169,6 +169,8 @@ export class TenantFeed {
   /** Snapshots built, numbered in order (see sequenceOf). */
   private built = 0;
   private readonly sequences = new WeakMap<RollupSnapshot, number>();
+  /** When each snapshot was taken: its messages' `at`, also when a subscribe reuses it. */
+  private readonly takenAt = new WeakMap<RollupSnapshot, number>();
   /** Subscribes waiting for the actor to be rebuilt, per filter key. */
   private readonly pending = new Map<string, number>();
   /** Filters whose only socket is switching away from them (reserve's `leaving`), per key. */
@@ -352,6 +354,7 @@ export class TenantFeed {
     }
     const snapshot = actor.rollups.snapshot(nowMs);
     this.sequences.set(snapshot, ++this.built);
+    this.takenAt.set(snapshot, nowMs);
     this.hooks.onSnapshotBuilt();
     this.cache = { actor, version, atMs: nowMs, snapshot };
     return snapshot;
@@ -364,12 +367,18 @@ export class TenantFeed {
 
   /**
    * The first content of a socket joining `topic`, from a snapshot at most `maxAgeMs` old,
-   * noted as sent to the topic (a push that waited for its turn sends no older one after it).
+   * noted as sent to the topic (a push that waited for its turn sends no older one after it),
+   * and when that snapshot was taken (its `at`: a push of the same snapshot says the same).
    */
-  firstContent(topic: Topic, actor: LiveActor, nowMs: number, maxAgeMs: number): string {
+  firstContent(
+    topic: Topic,
+    actor: LiveActor,
+    nowMs: number,
+    maxAgeMs: number,
+  ): { content: string; atMs: number } {
     const snapshot = this.snapshot(actor, nowMs, maxAgeMs);
     topic.newestSent = Math.max(topic.newestSent, this.sequenceOf(snapshot));
-    return this.render(topic, snapshot);
+    return { content: this.render(topic, snapshot), atMs: this.takenAt.get(snapshot) ?? nowMs };
   }
 
   /** The content of `topic` for `snapshot`, rendered once per snapshot. */

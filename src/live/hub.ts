@@ -293,11 +293,11 @@ export class LiveHub {
     const topic = feed.join(names, now);
     conn.topic = topic;
     conn.socket.subscribe(topic.id);
-    const content = feed.firstContent(topic, actor, now, this.limits.pushIntervalMs);
+    const first = feed.firstContent(topic, actor, now, this.limits.pushIntervalMs);
     // A new topic's only member has this content; older members get it at the next push.
-    if (topic.members === 1) topic.content = content;
+    if (topic.members === 1) topic.content = first.content;
     this.counts.initialSnapshots++;
-    this.deliver(conn, snapshotMessage(now, content));
+    this.deliver(conn, snapshotMessage(first.atMs, first.content));
   }
 
   private leave(conn: Connection): void {

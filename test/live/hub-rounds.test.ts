@@ -138,6 +138,24 @@ describe('a subscribe during a push that takes several turns', () => {
     // The topic's other member, and every other topic, still get the second signup.
     for (const w of watchers) expect(events1m(w.sent.at(-1))).toBe(2);
   });
+
+  test("a first snapshot from the round's own is stamped when it was taken, never later", async () => {
+    const hub = makeHub({ tickTopicsPerTurnMax: 8 });
+    const filters = Array.from({ length: 20 }, (_, f) => ['signup', `n${f}`]);
+    for (const names of filters) await join(hub, 'acme', names);
+    ingest('acme', 'signup');
+    clock.advance(250);
+    const round = hub.tick(); // its snapshot is taken now, at T0 + 250
+    clock.advance(10);
+    // Nothing new: the late socket's first snapshot is the round's, taken at T0 + 250; the
+    // round then reaches its topic with that same snapshot. `at` is when it was taken both times.
+    const late = await join(hub, 'acme', filters[15]);
+    await round;
+    expect(snapshots(late).map((m) => [m.at, events1m(m)])).toEqual([
+      [T0 + 250, 1],
+      [T0 + 250, 1],
+    ]);
+  });
 });
 
 describe('in_other', () => {
