@@ -476,6 +476,38 @@ describe('errors', () => {
   });
 });
 
+describe('a full disk', () => {
+  test('a Parquet export that finds no room is a 503 overloaded with Retry-After, no file left', async () => {
+    t = await makeTestApp();
+    await send(t, [{ event_id: 'x', name: 'a' }]);
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    store.snapshot = async (tenant, range) => {
+      const taken = await snapshot.call(store, tenant, range);
+      const run = taken.connection.run.bind(taken.connection);
+      taken.connection.run = async (sql, ...rest) => {
+        if (sql.trimStart().startsWith('COPY')) {
+          // As DuckDB words ENOSPC (it gives no code).
+          throw new Error('IO Error: Could not write file "x.parquet": No space left on device');
+        }
+        return run(sql, ...rest);
+      };
+      return taken;
+    };
+    const res = await t.get('/api/v1/export?format=parquet');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    const body = (await res.json()) as { code: string; detail: string };
+    expect(body.code).toBe('overloaded');
+    expect(body.detail).toContain('export as ndjson or csv');
+    expect(tempFiles(t)).toEqual([]);
+    store.snapshot = snapshot; // NDJSON and CSV need no disk
+    const csv = await t.get('/api/v1/export?format=csv');
+    expect(csv.status).toBe(200);
+    expect(csvObjects(await csv.text()).map((e) => e.event_id)).toEqual(['x']);
+  });
+});
+
 describe('exports of one tenant at once', () => {
   const max = queryLimits.exportsPerTenantMax;
 
