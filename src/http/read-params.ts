@@ -84,6 +84,15 @@ export const filterParams = {
   path: filterText('Only events on this path.', '/pricing', eventLimits.urlCharsMax),
   source: filterText('Only events from this source.', 'web'),
   user_id: filterText('Only events of this user.', 'user_42'),
+  anonymous_id: filterText(
+    "Only events of this anonymous id (a browser's or device's, as an SDK sends it).",
+    'anon_5d1e',
+  ),
+  visitor_id: filterText(
+    "Only events of this visitor_id (the user_id, else the anonymous_id, else Tally's daily " +
+      'hash of the address and agent): the ids an erasure takes.',
+    'dfa07795c2a94f1b8e0d4a6b9c3e7f21',
+  ),
   os: filterText('Only events from this operating system.', 'macOS'),
   browser: filterText('Only events from this browser.', 'Chrome'),
   device: filterText('Only events from this device type.', 'mobile'),
@@ -299,15 +308,8 @@ export const EventsQuery = t.Object({
   ...tenantParam,
   name: filterParams.name,
   user_id: filterParams.user_id,
-  anonymous_id: filterText(
-    "Only events of this anonymous id (a browser's or device's, as an SDK sends it).",
-    'anon_5d1e',
-  ),
-  visitor_id: filterText(
-    "Only events of this visitor_id (the user_id, else the anonymous_id, else Tally's daily " +
-      'hash of the address and agent): the ids an erasure takes.',
-    'dfa07795c2a94f1b8e0d4a6b9c3e7f21',
-  ),
+  anonymous_id: filterParams.anonymous_id,
+  visitor_id: filterParams.visitor_id,
   session_id: filterText('Only events of this session.', 's_8f2c'),
   source: filterParams.source,
   path: filterParams.path,

@@ -1,6 +1,6 @@
-// The filters every read shares (name, path, source, user, session, os, browser, device,
-// country, property equality, bots, time; event lists and exports also anonymous and visitor
-// id) as SQL conditions over the event alias `e`, values bound.
+// The filters every read shares (name, path, source, user, anonymous and visitor id, session,
+// os, browser, device, country, property equality, bots, time) as SQL conditions over the event
+// alias `e`, values bound.
 
 import { AppError, assert, eventLimits, POSTHOG_PROPERTIES_KEY } from '../core/index.ts';
 import { queryLimits } from './limits.ts';
@@ -172,6 +172,19 @@ export function propertyGroupKey(value: string): string | undefined {
 /** Filter values of a query string, by the names of FILTER_COLUMNS; `bots=include`. */
 export type FilterParams = Partial<Record<FilterColumn | 'bots', string | number | undefined>>;
 
+/** The columns stats, series, funnels and cohorts filter by as sent (country is upper-cased). */
+const FILTERED_COLUMNS = [
+  'name',
+  'path',
+  'source',
+  'user_id',
+  'anonymous_id',
+  'visitor_id',
+  'os',
+  'browser',
+  'device',
+] as const;
+
 /**
  * The filters of stats and time series from their query string: the columns, the
  * `property.<key>` parameters of `url`, bots, and the resolved range.
@@ -182,7 +195,7 @@ export function filtersOf(
   range: { fromMs?: number | undefined; toMs?: number | undefined },
 ): EventFilters {
   const equals: EventFilters['equals'] = {};
-  for (const column of ['name', 'path', 'source', 'user_id', 'os', 'browser', 'device'] as const) {
+  for (const column of FILTERED_COLUMNS) {
     const value = params[column];
     if (value !== undefined) equals[column] = String(value);
   }

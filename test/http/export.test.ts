@@ -196,9 +196,10 @@ describe('more events than one page', () => {
 });
 
 describe('filters and range', () => {
-  // Unknown to both schemas, anonymous_id= and visitor_id= were dropped: a person's export asked
-  // for by the id an erasure takes (an access request) was every person's events.
-  test("the event list and the export take a person's ids as an erasure names them", async () => {
+  // Unknown to every read's schema, anonymous_id= and visitor_id= were dropped: a person's export
+  // asked for by the id an erasure takes (an access request) was every person's events, and
+  // their stats, funnels and cohorts were everyone's.
+  test("every read takes a person's ids as an erasure names them", async () => {
     t = await makeTestApp();
     await send(t, [
       { event_id: 'p1', name: 'view', anonymous_id: 'dev-1' },
@@ -235,6 +236,32 @@ describe('filters and range', () => {
     await t.engine.store.flusher.flush();
     expect(await exported('anonymous_id=dev-1')).toEqual(['p1', 'p2']);
     expect(await listed('visitor_id=dev-1')).toEqual(['p1']);
+    // Stats, series, funnels and cohorts filter their events by the same ids.
+    const read = async (path: string) => {
+      const res = await (t as TestApp).get(path);
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const range = 'from=2026-11-01&to=2026-12-01&bots=include';
+    for (const [query, events] of [
+      ['anonymous_id=dev-1', 2],
+      ['visitor_id=u-9', 2],
+      [`visitor_id=${hashed}`, 1],
+      ['anonymous_id=nobody', 0],
+    ] as const) {
+      expect((await read(`/api/v1/stats?${range}&${query}`)).total_events).toBe(events);
+      const series = await read(`/api/v1/timeseries?bucket=month&${range}&${query}`);
+      const lines = series.series as { events: number }[];
+      expect(lines.reduce((n, line) => n + line.events, 0)).toBe(events);
+    }
+    const funnel = await read(
+      `/api/v1/funnel?step=name:view&step=name:signup&by=device&${range}&anonymous_id=dev-1`,
+    );
+    expect((funnel.steps as { count: number }[]).map((s) => s.count)).toEqual([1, 1]);
+    const cohorts = await read(
+      `/api/v1/cohorts?start=name:view&return=name:view&${range}&visitor_id=u-9`,
+    );
+    expect(JSON.stringify(cohorts)).toContain('"size":1');
   });
 
   test('name, user_id, anonymous_id, visitor_id, session_id, path, source, os, browser, device, country, property.<key>, from/to', async () => {
