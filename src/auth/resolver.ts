@@ -108,6 +108,22 @@ export class RequiredTenancy implements TenantResolver {
   }
 
   /**
+   * The refusal of a read of a name that is no project's (nor an alias of the kind a route
+   * reads), after the checks and the rate charge forRead makes for a name of another project:
+   * the same 401/403/429 and X-RateLimit-* either way, so no answer tells whether it exists.
+   */
+  unknownRefusal(request: Request): AppError {
+    try {
+      // No project or alias is named '' (TENANT_PATTERN): forRead refuses it once charged.
+      this.forRead(request, { tenant_id: '' });
+    } catch (error) {
+      if (error instanceof AppError) return error;
+      throw error;
+    }
+    return noAccess('');
+  }
+
+  /**
    * Ingest without a key: only names registered as a project's alias are accepted; each
    * project's alias rate is spent once a request, unless `limited` is false (it writes nothing):
    * once per project, not per name, so two aliases of one project (a Plausible list naming

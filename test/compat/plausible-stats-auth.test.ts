@@ -137,6 +137,15 @@ describe('Plausible Stats API in required mode', () => {
     });
   });
 
+  test('an unknown site is charged and answered as another project’s: nothing tells them apart', async () => {
+    const remainingOf = (res: Response) => res.headers.get('x-ratelimit-remaining');
+    const known = await aggregate('other.example', acmeRead);
+    const unknown = await aggregate('nowhere.example', acmeRead);
+    const otherKind = await aggregate('acme-site', acmeRead);
+    for (const res of [known, unknown, otherKind]) await expectRefused(res, 401, INVALID);
+    expect([known, unknown, otherKind].map(remainingOf)).toEqual(['99', '98', '97']);
+  });
+
   test("Tally's own GET /api/v1/stats answers as before beside the Plausible routes", async () => {
     const res = await t.call('GET', '/api/v1/stats?tenant_id=acme', { token: acmeRead });
     expect(res.status).toBe(200);

@@ -296,6 +296,33 @@ describe('websites a credential reads', () => {
   });
 });
 
+/** The X-RateLimit-* headers of an answer. */
+function rateHeaders(res: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, name) => {
+    if (name.startsWith('x-ratelimit-')) headers[name] = value;
+  });
+  return headers;
+}
+
+describe('an unknown website answers as another project’s does', () => {
+  test('the same 401, charged to the same bucket, with the same X-RateLimit-*', async () => {
+    const stranger = await signUp(t, 'stranger@example.com');
+    for (const token of [acmeRead, stranger.access_token]) {
+      const known = await stats(OTHER, { token });
+      const unknown = await stats('00000000-0000-4000-8000-000000000000', { token });
+      const byId = await stats('no-such-project', { token });
+      for (const res of [known, unknown, byId]) expect(res.status).toBe(401);
+      const remaining = [known, unknown, byId].map(
+        (res) => rateHeaders(res)['x-ratelimit-remaining'],
+      );
+      // Each spent one request: nothing tells the website that exists from the others.
+      expect(remaining).toEqual(['99', '98', '97']);
+      expect(Object.keys(rateHeaders(unknown))).toEqual(Object.keys(rateHeaders(known)));
+    }
+  });
+});
+
 describe('sessions and events a credential reads', () => {
   const get = (website: string, path: string, token: string) =>
     t.call('GET', `/api/websites/${website}/${path}`, { token });

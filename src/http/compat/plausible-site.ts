@@ -54,10 +54,10 @@ export function siteTenant(deps: AppDeps, request: Request, siteId: string | nul
   if (auth === null)
     return deps.tenancy.forRead(request, { tenant_id: site.replace(/^www\./i, '') });
   const alias = auth.stores.aliases.get(site);
-  if (alias === null || alias.kind !== 'plausible_domain') {
-    throw new AppError('unauthorized', INVALID_KEY);
-  }
   try {
+    // An unknown site is refused as another project's is: charged, the same headers.
+    if (alias === null || alias.kind !== 'plausible_domain')
+      throw auth.tenancy.unknownRefusal(request);
     return deps.tenancy.forRead(request, { tenant_id: alias.projectId });
   } catch (error) {
     if (error instanceof AppError && (error.status === 401 || error.status === 403)) {

@@ -201,9 +201,10 @@ export function websiteOf(deps: AppDeps, request: Request, websiteId: string): W
     return { id: websiteId, tenant, project: deps.auth?.stores.projects.get(tenant) ?? null };
   }
   const projectId = projectNamed(auth, websiteId);
-  if (projectId === null) throw umamiUnauthorized();
   let tenant: string;
   try {
+    // An unknown website is refused as another project's is: charged, the same headers.
+    if (projectId === null) throw auth.tenancy.unknownRefusal(request);
     tenant = deps.tenancy.forRead(request, { tenant_id: projectId });
   } catch (error) {
     if (error instanceof AppError && (error.status === 401 || error.status === 403)) {
