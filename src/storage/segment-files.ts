@@ -21,19 +21,22 @@ export function segmentRelativePath(tenant: string, day: string, name: string): 
  * The directory of a tenant's segments: `tenant=` and the id escaped, or, when that would be
  * longer than `tenantDirBytesMax`, the escaped id's start, `+` and a hash of the whole id (a
  * name past the file system's 255 bytes would fail every flush). Escaping turns `+` into
- * `%2B`, so the two forms never meet. Nothing reads a tenant back from a directory name:
+ * `%2B`, so the two forms never meet. Capital letters are escaped too (`Acme` is `%41cme`):
+ * on a file system that ignores case (macOS, Windows) ids differing only in case would share
+ * a directory, and the sweep at start, comparing the names it lists with the catalog's, would
+ * delete the segments of one of them. Nothing reads a tenant back from a directory name:
  * reads, compaction and the sweep at start go by the files the catalog lists.
  */
 export function tenantDirName(tenant: string): string {
   const { tenantDirBytesMax, tenantDirHashHexChars } = storageLimits;
-  const readable = `${TENANT_DIR_PREFIX}${encodeURIComponent(tenant)}`;
+  const readable = `${TENANT_DIR_PREFIX}${escapeTenant(tenant)}`;
   // Escaped text is ASCII: its length in characters is its length in bytes.
   if (readable.length <= tenantDirBytesMax) return readable;
   const hash = createHash('sha256').update(tenant).digest('hex').slice(0, tenantDirHashHexChars);
   const room = tenantDirBytesMax - TENANT_DIR_PREFIX.length - 1 - hash.length;
   let start = '';
   for (const char of tenant) {
-    const escaped = encodeURIComponent(char);
+    const escaped = escapeTenant(char);
     if (start.length + escaped.length > room) break;
     start += escaped;
   }
@@ -41,6 +44,18 @@ export function tenantDirName(tenant: string): string {
 }
 
 const TENANT_DIR_PREFIX = 'tenant=';
+
+/**
+ * `text` URL-escaped, its capital letters as `%XX` too: what is left unescaped is lower-case,
+ * and escapes are upper-case hex, so two ids never escape to names equal but for case.
+ */
+function escapeTenant(text: string): string {
+  return encodeURIComponent(text).replace(
+    /(%[0-9A-F]{2})|[A-Z]/g,
+    (match, escaped: string | undefined) =>
+      escaped ?? `%${match.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
 
 /**
  * Moves written staging files to their final places (relative to `segmentsDir`, all in one

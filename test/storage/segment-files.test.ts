@@ -24,6 +24,17 @@ test("the directory's whole name is what must fit: an escaped id over 121 bytes 
   expect(bytes(shortened)).toBeLessThanOrEqual(storageLimits.tenantDirBytesMax);
 });
 
+test('ids differing only in case get directories that differ whatever the case', () => {
+  // A file system that ignores case (macOS, Windows) would hold both in one directory, and
+  // the sweep at start would delete the segments of one of them as files the catalog lacks.
+  expect(tenantDirName('Acme')).toBe('tenant=%41cme');
+  expect(tenantDirName('org:ACME')).toBe('tenant=org%3A%41%43%4D%45');
+  const long = (last: string) => `${'a'.repeat(tenantCharsMax - 1)}${last}`;
+  const ids = ['acme', 'Acme', 'ACME', 'aCmE', 'a:b', 'A:B', 'a:B', long('a'), long('A')];
+  const folded = ids.map((id) => tenantDirName(id).toLowerCase());
+  expect(new Set(folded).size).toBe(ids.length);
+});
+
 test('the longest tenant ids, escaped the most, get names within the limit, all distinct', () => {
   // Valid ids escape to at most 3 bytes a character (`:` is `%3A`): 384 bytes of escaped id.
   const worst = [
