@@ -116,8 +116,8 @@ describe('LIVE_WS_BUFFERED_BYTES_MAX holds one whole message', () => {
       MESSAGE_MAX,
     );
     expect(() => loadConfig({ LIVE_WS_BUFFERED_BYTES_MAX: '65536' })).toThrow(
-      `LIVE_WS_BUFFERED_BYTES_MAX="65536": must be a whole number from ${min} to 16777215: ` +
-        'at least the largest message a live socket is sent (a snapshot with a names filter ' +
+      'LIVE_WS_BUFFERED_BYTES_MAX="65536": must be a size from 294 KiB to 16777215 bytes: a ' +
+        'number of bytes, or with a unit (KiB, MiB, GiB, TiB, PiB), like 512MiB: at least the largest message a live socket is sent (a snapshot with a names filter ' +
         'at its limits), so that one whole message never makes a reader a slow consumer',
     );
     const below = { ...defaultLiveLimits, wsBufferedBytesMax: MESSAGE_MAX - 1 };
