@@ -125,6 +125,29 @@ function hasProtoName(type: DuckDBType): boolean {
   return false;
 }
 
+/**
+ * The first column whose type holds a VARIANT, whose values the driver reads into plain objects
+ * without their types: a field named `__proto__` is lost (`{"b":2}` for {'__proto__': 1,
+ * 'b': 2}), or fails the read with a 500 when it holds a list or struct; else null. No check of
+ * the column's type can tell (a VARIANT's field names are in its values), so every such column
+ * is refused, asking for a cast to JSON, which carries every value and name.
+ */
+export function columnWithVariant(names: string[], types: DuckDBType[]): string | null {
+  const index = types.findIndex(hasVariant);
+  return index === -1 ? null : (names[index] ?? String(index));
+}
+
+function hasVariant(type: DuckDBType): boolean {
+  if (type.typeId === DuckDBTypeId.VARIANT) return true;
+  if (type instanceof DuckDBStructType) return type.entryTypes.some(hasVariant);
+  if (type instanceof DuckDBListType || type instanceof DuckDBArrayType) {
+    return hasVariant(type.valueType);
+  }
+  if (type instanceof DuckDBMapType) return hasVariant(type.keyType) || hasVariant(type.valueType);
+  if (type instanceof DuckDBUnionType) return type.memberTypes.some(hasVariant);
+  return false;
+}
+
 /** The SQL name of a column type, aliases (JSON) included. */
 export function typeName(type: DuckDBType): string {
   return type.alias ?? type.toString();

@@ -9,7 +9,13 @@
 import { DuckDBInstance, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
 import { duckDbBytes, lockDown } from '../storage/index.ts';
-import { columnWithProtoName, columnWithUnnamedFields, jsonRow, typeName } from './json-values.ts';
+import {
+  columnWithProtoName,
+  columnWithUnnamedFields,
+  columnWithVariant,
+  jsonRow,
+  typeName,
+} from './json-values.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 import { columnNameAsSent } from './sql-placeholders.ts';
 import { runnableStatement } from './sql-statement.ts';
@@ -58,6 +64,15 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
       refused:
         `column ${proto} holds a STRUCT field or UNION member named __proto__, which a JSON ` +
         "object of the answer cannot carry; rename it ({'proto': 1})",
+    };
+  }
+  const variant = columnWithVariant(columnNames, columnTypes);
+  if (variant !== null) {
+    return {
+      ok: false,
+      refused:
+        `column ${variant} holds a VARIANT, whose values the answer cannot carry whole; ` +
+        'cast it to JSON (x::JSON)',
     };
   }
   const columns = columnNames.map((name, i) => ({

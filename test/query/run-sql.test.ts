@@ -168,6 +168,29 @@ describe('runSql', () => {
     ]);
   });
 
+  test('a VARIANT column is a 400 asking for JSON: its values lose fields or fail', async () => {
+    // The driver reads a VARIANT's STRUCT into a plain object as well, but its field names are
+    // in the values, not the column's type: {'__proto__': 1, 'b': 2}::VARIANT read {"b":2},
+    // and a list or struct under that name failed the statement with a 500 (type ANY).
+    for (const sql of [
+      `SELECT struct_pack("__proto__" := 1, b := 2)::VARIANT AS v`,
+      `SELECT struct_pack("__proto__" := [1, 2])::VARIANT AS v`,
+      'SELECT [1::VARIANT] AS v',
+      `SELECT {'x': 'a'::VARIANT} AS v`,
+      'SELECT MAP {1: 1::VARIANT} AS v',
+    ]) {
+      const refused = await refusal(sql);
+      expect([sql, refused.status, refused.message]).toEqual([
+        sql,
+        400,
+        'sql: column v holds a VARIANT, whose values the answer cannot carry whole; ' +
+          'cast it to JSON (x::JSON)',
+      ]);
+    }
+    const cast = `SELECT struct_pack("__proto__" := [1, 2], b := 2)::VARIANT::JSON AS j`;
+    expect(rowsOf(await run(cast))).toEqual([[JSON.parse('{"__proto__": [1, 2], "b": 2}')]]);
+  });
+
   test('a number literal beyond a double is a 400, not a 500', async () => {
     const refused = await refusal('SELECT 1e400 AS big');
     expect(refused.status).toBe(400);
