@@ -33,9 +33,12 @@ export function nameParameters(sql: string, spelled?: string[]): string {
     else if (c === '"') end = quotedEnd(sql, i, '"', false);
     else if ((c === 'e' || c === 'E') && next === "'") end = quotedEnd(sql, i + 1, "'", true);
     else if (c === '-' && next === '-') {
-      end = sql.indexOf('\n', i);
-      emit(sql.slice(i, end === -1 ? sql.length : end), false);
-      i = end === -1 ? sql.length : end;
+      // DuckDB's lexer ends a line comment at a line feed or a carriage return (a statement
+      // written with CR line endings): ended at \n alone, the parameters after it were read
+      // as inside the comment, left unnamed, and the statement refused as "could not be bound".
+      end = runEnd(sql, i, /[^\n\r]/);
+      emit(sql.slice(i, end), false);
+      i = end;
       continue;
     } else if (c === '/' && next === '*') {
       end = blockCommentEnd(sql, i);

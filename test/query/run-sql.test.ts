@@ -112,6 +112,14 @@ describe('runSql', () => {
     expect(
       rowsOf(await run('SELECT E\'it\\\'s ?\', $$a ? b$$, "?" FROM (SELECT 1 AS "?")')),
     ).toEqual([["it's ?", 'a ? b', 1]]);
+    // A line comment ends at a carriage return too, as DuckDB's lexer ends it (CR line endings):
+    // the parameters after it are the statement's.
+    for (const sql of [
+      'SELECT path FROM events -- one\rWHERE path = ? ORDER BY 1',
+      'SELECT path FROM events -- one\rWHERE path = $1 ORDER BY 1 -- two\r;',
+    ]) {
+      expect([sql, rowsOf(await run(sql, ['/a']))]).toEqual([sql, [['/a'], ['/a']]]);
+    }
     expect(rowsOf(await run('SELECT ? IS NULL, ?, ?', [null, true, 1.5]))).toEqual([
       [true, true, 1.5],
     ]);

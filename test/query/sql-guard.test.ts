@@ -384,6 +384,9 @@ describe('the guard`s parts', () => {
     );
     expect(nameParameters("SELECT E'\\'?' , ?")).toBe("SELECT E'\\'?' , $sql_param_1");
     expect(nameParameters('SELECT 1; ; -- end')).toBe('SELECT 1    -- end');
+    expect(nameParameters('SELECT 1 -- ?\r, ? -- ?\r\n;')).toBe(
+      'SELECT 1 -- ?\r, $sql_param_1 -- ?\r\n ',
+    );
   });
 
   test('what runs is what was checked: renamed parameters and the wrapped statement', async () => {
