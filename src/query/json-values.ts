@@ -148,9 +148,32 @@ function hasVariant(type: DuckDBType): boolean {
   return false;
 }
 
-/** The SQL name of a column type, aliases (JSON) included. */
+/**
+ * The SQL name of a column type, aliases (JSON) included at every level, as DuckDB's typeof
+ * names it: `JSON[]`, `STRUCT("p" JSON)`. (The driver names a nested type by its children's
+ * base types: a list of JSON, whose values are parsed, was named `VARCHAR[]`.)
+ */
 export function typeName(type: DuckDBType): string {
-  return type.alias ?? type.toString();
+  if (type.alias !== undefined) return type.alias;
+  if (type instanceof DuckDBListType) return `${typeName(type.valueType)}[]`;
+  if (type instanceof DuckDBArrayType) return `${typeName(type.valueType)}[${type.length}]`;
+  if (type instanceof DuckDBMapType) {
+    return `MAP(${typeName(type.keyType)}, ${typeName(type.valueType)})`;
+  }
+  if (type instanceof DuckDBStructType) {
+    return `STRUCT(${fieldsOf(type.entryNames, type.entryTypes)})`;
+  }
+  if (type instanceof DuckDBUnionType) {
+    return `UNION(${fieldsOf(type.memberTags, type.memberTypes)})`;
+  }
+  return type.toString();
+}
+
+/** `"name" TYPE, …`, as the driver writes the fields of a STRUCT or the members of a UNION. */
+function fieldsOf(names: readonly string[], types: readonly DuckDBType[]): string {
+  return names
+    .map((name, i) => `"${name.replaceAll('"', '""')}" ${typeName(types[i] as DuckDBType)}`)
+    .join(', ');
 }
 
 /** A number when `text` converts to one exactly, else the text itself. */

@@ -273,6 +273,33 @@ describe('runSql', () => {
     ]);
   });
 
+  test('a JSON value nested in a LIST, ARRAY, STRUCT, MAP or UNION is named JSON in its type', async () => {
+    // Its values are parsed as JSON at any depth; the type was named by its base type
+    // (VARCHAR[], STRUCT("p" VARCHAR)), as if the objects answered were strings.
+    const result = await run(
+      `SELECT [j] AS l, [j, j]::JSON[2] AS a, {'p': j, 'q': [j]} AS s, MAP {'k': j} AS m,
+         union_value(x := j) AS u
+       FROM (SELECT properties AS j FROM events WHERE name = 'page_view' AND user_id = 'u1')`,
+    );
+    expect(result.columns.map((c) => c.type)).toEqual([
+      'JSON[]',
+      'JSON[2]',
+      'STRUCT("p" JSON, "q" JSON[])',
+      'MAP(VARCHAR, JSON)',
+      'UNION("x" JSON)',
+    ]);
+    const plan = { plan: 'pro' };
+    expect(result.rows).toEqual([
+      [
+        [plan],
+        [plan, plan],
+        { p: plan, q: [plan] },
+        [{ key: 'k', value: plan }],
+        { tag: 'x', value: plan },
+      ],
+    ]);
+  });
+
   test('integer parameters are BIGINT, other numbers DOUBLE', async () => {
     const result = await run('SELECT typeof(?) AS a, typeof(?) AS b, typeof(?) AS c', [
       1,
