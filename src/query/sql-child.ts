@@ -40,7 +40,7 @@ async function run(job: SqlJob): Promise<SqlJobAnswer> {
     return why.startsWith(REFUSAL_PREFIX) ? why.slice(REFUSAL_PREFIX.length) : why;
   });
   if (typeof statement === 'string') {
-    return { ok: false, refused: cut(statement, job.messageCharsMax) };
+    return { ok: false, refused: statement };
   }
   // Streamed, not read whole: the rows are read and converted one chunk at a time, and reading
   // stops once the answer is full, so 10,001 rows of a tenant's large events never sit here
@@ -154,7 +154,14 @@ function nestedDeeperThan(value: unknown, levelsMax: number): boolean {
 
 process.once('message', (job: SqlJob) => {
   run(job).then(
-    (answer) => process.send?.(answer),
+    // Every refusal is cut, not only the guard's: one naming a column quotes its name, which
+    // may be most of a statement of 100,000 characters.
+    (answer) =>
+      process.send?.(
+        'refused' in answer
+          ? { ok: false, refused: cut(answer.refused, job.messageCharsMax) }
+          : answer,
+      ),
     (error: unknown) =>
       process.send?.({
         ok: false,

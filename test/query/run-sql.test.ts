@@ -444,9 +444,14 @@ describe('runSql', () => {
   test('an error message is cut short: a statement cannot make the server carry its values', async () => {
     // DuckDB's message holds the value the statement built (error(x), a failed cast of x):
     // uncut, 50 MB of it crossed to the server and came back as the 400's detail.
+    // A refusal naming a column quotes its name, which may be most of the statement.
+    const long = `"${'c'.repeat(90_000)}"`;
     for (const sql of [
       "SELECT error(repeat('x', 1000000)) AS e",
       "SELECT CAST(repeat('x', 1000000) AS INTEGER) AS n",
+      `SELECT ROW(1, 2) AS ${long}`,
+      `SELECT {'__proto__': 1} AS ${long}`,
+      `SELECT 1::VARIANT AS ${long}`,
     ]) {
       const error = await refusal(sql);
       expect(error.status).toBe(400);
