@@ -112,7 +112,16 @@ const ALLOWED = new Set([...NAMES.split(/\s+/).filter((n) => n !== ''), ...OPERA
 
 /** Whether a statement may call `name` (compared in lower case, as DuckDB resolves it). */
 export function isAllowedFunction(name: string): boolean {
-  return ALLOWED.has(name.toLowerCase());
+  return ALLOWED.has(asciiLower(name));
+}
+
+/**
+ * `name` in lower case as DuckDB compares names: A–Z only. JavaScript's toLowerCase also folds
+ * other letters, some into ASCII (the Kelvin sign K into k), so a name DuckDB keeps apart from
+ * `k…` read as it to the guard.
+ */
+export function asciiLower(name: string): string {
+  return name.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /** Every allowed name, for tests that check the list against the deny patterns. */

@@ -9,7 +9,7 @@
 import { type DuckDBConnection, listValue } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
 import { queryLimits } from './limits.ts';
-import { isAllowedFunction } from './sql-functions.ts';
+import { asciiLower, isAllowedFunction } from './sql-functions.ts';
 import { nameParameters, parameterSpellingProblem, SQL_PARAM_PREFIX } from './sql-placeholders.ts';
 
 /** The relation the statement reads: the caller's own events, bound by the runner. */
@@ -197,7 +197,7 @@ function walk(value: Json, scope: ReadonlySet<string>, findings: Findings): void
 function walkQueryNode(node: Node, scope: ReadonlySet<string>, findings: Findings): void {
   if (!QUERY_NODES.has(String(node.type))) findings.problems.push(`${node.type} is not allowed`);
   const entries = (((node.cte_map as Node | null)?.map ?? []) as Node[]).map((entry) => ({
-    name: String(entry.key).toLowerCase(),
+    name: asciiLower(String(entry.key)),
     body: entry.value ?? null,
   }));
   const visible = new Set(scope);
@@ -245,7 +245,7 @@ function checkTableRef(node: Node, scope: ReadonlySet<string>, findings: Finding
     return;
   }
   if (type !== 'BASE_TABLE') return;
-  const name = String(node.table_name).toLowerCase();
+  const name = asciiLower(String(node.table_name));
   const qualified = node.schema_name !== '' || node.catalog_name !== '';
   if (
     qualified ||

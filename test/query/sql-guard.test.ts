@@ -275,6 +275,10 @@ describe('the SQL guard refuses, and nothing changes', () => {
         `SELECT * FROM (WITH y AS (SELECT 1) SELECT 1) a, y`,
         'WITH events AS (SELECT 1) SELECT * FROM events',
         'WITH "my table" AS (SELECT 1) SELECT * FROM "my table"',
+        // The Kelvin sign (U+212A) is k to JavaScript's toLowerCase, never to DuckDB's names.
+        'WITH "duc\u212Adb_databases" AS (SELECT 1) SELECT * FROM duckdb_databases',
+        'WITH k AS (SELECT 1) SELECT * FROM "\u212A"',
+        'SELECT "\u212Aurtosis"(value) AS k FROM events',
         `WITH a AS (SELECT * FROM b), b AS (SELECT * FROM ${HOT_TABLE}) SELECT * FROM a`,
         `SELECT * FROM '${globexSegment}'`,
         'SELECT * FROM events AT (VERSION => 1)',
