@@ -176,13 +176,31 @@ function fieldsOf(names: readonly string[], types: readonly DuckDBType[]): strin
     .join(', ');
 }
 
-/** A number when `text` converts to one exactly, else the text itself. */
+/**
+ * A number when `text` converts to one exactly, else the text itself: exactly when the number,
+ * as JSON writes it, is the same decimal as `text` (0.000000100 is 1e-7; 0.1 is 0.1).
+ */
 function exactNumber(text: string): number | string {
   const n = Number(text);
   if (!Number.isFinite(n)) return text;
   if (/^-?\d+$/.test(text)) return Number.isSafeInteger(n) ? n : text;
-  const canonical = text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
-  return String(n) === canonical.replace(/^(-?)0+(\d)/, '$1$2') ? n : text;
+  return decimalOf(String(n)) === decimalOf(text) ? n : text;
+}
+
+/**
+ * A decimal number's text (`-0.0120`, `1.2e-8`) as its sign, significant digits and exponent
+ * (`-12e-3`), so that two spellings of one value compare equal. Compared as written, a DECIMAL
+ * below 1e-6 was answered as a string (JavaScript writes 1e-7 where DuckDB writes 0.000000100),
+ * beside numbers for the column's other values.
+ */
+function decimalOf(text: string): string {
+  const [, sign = '', whole = '', fraction = '', exponent = '0'] =
+    /^(-?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(text) ?? [];
+  const all = `${whole}${fraction}`.replace(/^0+/, '');
+  const digits = all.replace(/0+$/, '');
+  if (digits === '') return '0';
+  const scale = Number(exponent) - fraction.length + (all.length - digits.length);
+  return `${sign}${digits}e${scale}`;
 }
 
 /** A timestamp value's ticks and how many make a second; null for other values. */

@@ -273,6 +273,20 @@ describe('runSql', () => {
     ]);
   });
 
+  test('a DECIMAL is a number whenever JSON writes its value exactly, however small', async () => {
+    // Compared as written, 0.000000100 (DECIMAL(10,9)) and JavaScript's 1e-7 differed: values
+    // below 1e-6 were strings beside numbers in the same column.
+    const result = await run(
+      `SELECT x::DECIMAL(38,30) AS d
+       FROM (VALUES (0.5), (0.0000001), (0.000000000000000000015), (0.1000)) t(x)`,
+    );
+    expect(result.rows).toEqual([[0.5], [1e-7], [1.5e-20], [0.1]]);
+    // Inexact ones stay strings: more digits than a double holds.
+    expect(rowsOf(await run(`SELECT '0.12345678901234567890'::DECIMAL(38,20) AS d`))).toEqual([
+      ['0.12345678901234567890'],
+    ]);
+  });
+
   test('a JSON value nested in a LIST, ARRAY, STRUCT, MAP or UNION is named JSON in its type', async () => {
     // Its values are parsed as JSON at any depth; the type was named by its base type
     // (VARCHAR[], STRUCT("p" VARCHAR)), as if the objects answered were strings.
