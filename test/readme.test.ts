@@ -476,6 +476,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `Its DuckDB (${size(q.sqlDuckDbBytesMax)}, ${q.sqlThreads} threads) spills at most ` +
         size(q.sqlSpillBytesMax),
       `past ${size(q.sqlProcessBytesMax)} of resident memory`,
+      `a lower CPU priority than the server (nice ${q.sqlProcessNice} above it)`,
       `${q.sqlResultCharsMax / MiB}M characters of JSON rows`,
       `(\`400\`) is cut to ${count(q.sqlMessageCharsMax)} characters`,
       `a value nested more than ${count(q.sqlValueDepthMax)} levels deep`,

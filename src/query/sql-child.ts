@@ -6,6 +6,8 @@
 // one function call) costs this process, never the server. Started by sql-processes.ts; takes
 // one job over IPC, answers, and waits to be killed.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { DuckDBInstance, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
 import { duckDbBytes, lockDown } from '../storage/index.ts';
@@ -152,7 +154,30 @@ function nestedDeeperThan(value: unknown, levelsMax: number): boolean {
   return false;
 }
 
+/**
+ * Every thread of this process at the priority the server gave it (sql-processes.ts lowers it
+ * once the process is spawned): threads the runtime started before that kept the server's.
+ * DuckDB's threads start after this, from the main thread, and inherit it.
+ */
+function sharePriority(): void {
+  const nice = os.getPriority();
+  let threads: string[] = [];
+  try {
+    threads = fs.readdirSync('/proc/self/task');
+  } catch {
+    return; // not Linux: the statement runs all the same
+  }
+  for (const tid of threads) {
+    try {
+      os.setPriority(Number(tid), nice);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+}
+
 process.once('message', (job: SqlJob) => {
+  sharePriority();
   run(job).then(
     // Every refusal is cut, not only the guard's: one naming a column quotes its name, which
     // may be most of a statement of 100,000 characters.

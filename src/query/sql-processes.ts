@@ -7,8 +7,10 @@
 // its slow statements never refuse every other tenant's (DESIGN §1: a burst is that tenant's).
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Subprocess } from 'bun';
+import { queryLimits } from './limits.ts';
 import type { SqlJob, SqlJobAnswer, SqlJobStarted } from './sql-job.ts';
 
 const CHILD_ENTRY = path.join(import.meta.dir, 'sql-child.ts');
@@ -288,7 +290,21 @@ function spawnChild(command: readonly string[]): Child {
     onExit: () => deliver(null),
   });
   proc.unref(); // a spare waiting for work never keeps the server running
+  lowerPriority(proc.pid);
   return { proc, started, answer };
+}
+
+/**
+ * Lowers the CPU priority of the statement's process below the server's (sqlProcessNice), before
+ * it has a job: the threads its DuckDB starts then inherit it. Where the system refuses, the
+ * process runs as it is.
+ */
+function lowerPriority(pid: number): void {
+  try {
+    os.setPriority(pid, Math.min(19, os.getPriority() + queryLimits.sqlProcessNice));
+  } catch {
+    // The statement still runs, at the server's priority.
+  }
 }
 
 /** Resident memory of a process (Linux /proc); null where that cannot be read. */

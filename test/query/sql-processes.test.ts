@@ -4,8 +4,10 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { queryLimits } from '../../src/query/limits.ts';
 import type { SqlJob } from '../../src/query/sql-job.ts';
 import {
   SqlProcesses,
@@ -49,6 +51,19 @@ beforeAll(async () => {
   c.closeSync();
 });
 
+/** The nice values of a process's threads that DuckDB or its statement started (Linux /proc). */
+function threadNices(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [Number(fields[16])];
+    });
+  } catch {
+    return []; // gone meanwhile
+  }
+}
+
 /** A job that sorts the 3M rows in random order in a 32 MiB DuckDB: it must spill. */
 function spillingJob(name: string): SqlJob {
   const own = path.join(dir, name);
@@ -90,6 +105,31 @@ describe('SqlProcesses', () => {
     for (const name of ['a', 'b', 'c']) {
       expect(fs.existsSync(path.join(dir, name, 'spill'))).toBe(true);
     }
+  });
+
+  test('a statement runs at a lower CPU priority than the server, its DuckDB threads too', async () => {
+    // At the server's priority, 4 statements of 2 threads each on 2 cores took the CPU from the
+    // server as its equals: every tenant's reads waited on them (stats 4.5× slower).
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const before = new Set(sqlChildren());
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
+    const running = processes.run('acme', spillingJob('niced'), limits);
+    const expected = Math.min(19, os.getPriority() + queryLimits.sqlProcessNice);
+    // Threads of the running statement's process and of the spare started beside it; its
+    // DuckDB's threads start once its job arrives, so they are looked at while it runs.
+    const nices = new Set<number>();
+    let threads = 0;
+    while (Bun.peek.status(running) === 'pending') {
+      for (const pid of sqlChildren().filter((p) => !before.has(p))) {
+        for (const nice of threadNices(pid)) nices.add(nice);
+        threads = Math.max(threads, threadNices(pid).length);
+      }
+      await Bun.sleep(20);
+    }
+    expect(await running).toMatchObject({ ok: true });
+    expect(threads).toBeGreaterThan(1);
+    expect([...nices].every((nice) => nice >= expected)).toBe(true);
+    expect(nices.has(expected)).toBe(true);
   });
 
   test('a statement may spill only so much: past it, a DuckDB error', async () => {
@@ -150,6 +190,7 @@ describe('SqlProcesses', () => {
     fs.writeFileSync(
       wrapper,
       `import * as fs from 'node:fs';
+import * as os from 'node:os';
        const [marker, child] = process.argv.slice(2);
        let claimed = true;
        try { fs.renameSync(marker, marker + '.taken'); } catch { claimed = false; }
