@@ -204,6 +204,8 @@ export const SqlResultOut = t.Object({
   columns: t.Array(t.Object({ name: t.String(), type: t.String({ examples: ['BIGINT'] }) })),
   rows: t.Array(t.Array(t.Unknown()), { description: 'Rows as arrays, in column order.' }),
   row_count: Count,
-  truncated: t.Boolean({ description: 'True when rows were cut at the row limit.' }),
+  truncated: t.Boolean({
+    description: 'True when rows were cut at the row limit or at the size limit of the rows.',
+  }),
   elapsed_ms: t.Number(),
 });

@@ -203,6 +203,18 @@ describe('/openapi/json documents every operation with schemas and examples', ()
     expect(missing).toEqual([]);
   });
 
+  test('the SQL endpoint documents both limits that set truncated: rows and their size', () => {
+    // Its description and its field said the row limit alone; rows past 16M characters of JSON
+    // are cut too (README).
+    const found = operations.find((o) => o.method === 'post' && o.path === '/api/v1/query');
+    const op = found?.op as { description?: string } | undefined;
+    expect(op?.description).toContain('16M characters of JSON rows');
+    const schema = found?.op.responses?.['200']?.content?.['application/json']?.schema as {
+      properties?: Record<string, { description?: string }>;
+    };
+    expect(schema?.properties?.truncated?.description).toContain('size limit');
+  });
+
   test('the event list and the export document bots, which they take', () => {
     for (const path of ['/api/v1/events', '/api/v1/export']) {
       const found = operations.find((o) => o.method === 'get' && o.path === path);

@@ -90,9 +90,10 @@ export function sqlRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         description:
           'The statement reads the relation `events` (your tenant only); other tables, ' +
           'table functions, files, settings and DDL/DML are refused (400). It is stopped ' +
-          'after the time limit (408) and returns at most the row limit of rows ' +
-          '(`truncated: true` beyond). The tenant is the `tenant_id` query parameter (or the ' +
-          "credentials' only project); a `tenant_id` in the body is refused (422).",
+          'after the time limit (408) and returns at most the row limit of rows and ' +
+          `${queryLimits.sqlResultCharsMax / 1024 / 1024}M characters of JSON rows ` +
+          '(`truncated: true` beyond either). The tenant is the `tenant_id` query parameter ' +
+          "(or the credentials' only project); a `tenant_id` in the body is refused (422).",
       },
     },
   );
