@@ -5,7 +5,8 @@
 // runs at start and then every retentionPassIntervalMs (background.ts); it logs one line per
 // tenant whose days it deleted. Events that arrive late for a day already past retention are
 // stored and flushed as usual, and deleted by the next pass. A pass that deleted days lets the
-// write-ahead log files holding their records go once it has gone through every tenant.
+// write-ahead log files holding their records go once it has gone through every tenant, and
+// each pass cuts the events past retention from the copies of damaged log bytes a start kept.
 
 import { type Clock, DAY_MS, type Logger, utcDay } from '../core/index.ts';
 import type { Catalog, DroppedDays, RetentionEraser } from '../storage/index.ts';
@@ -27,7 +28,7 @@ export interface RetentionOptions {
 
 export interface RetentionStore {
   catalog: Pick<Catalog, 'oldestDays'>;
-  retention: Pick<RetentionEraser, 'dropDaysBefore' | 'releaseLog'>;
+  retention: Pick<RetentionEraser, 'dropDaysBefore' | 'releaseLog' | 'cutCopies'>;
 }
 
 /** The days a tenant keeps, and the first day kept (today − days). */
@@ -109,6 +110,8 @@ export class RetentionPass {
       // Once for the pass (after a stop or a failed tenant too): their days' log records go.
       if (drops.length > 0) await this.releaseLog();
     }
+    // Every pass, not only one that deleted days: a stop may have come between the two.
+    if (!this.stopping) await this.cutCopies(startedAt);
     this.lastRunAtMs = startedAt;
     return drops;
   }
@@ -118,6 +121,16 @@ export class RetentionPass {
     if (pending === null) return;
     // Deleted all the same: replay skips their records; the files go later.
     this.options.log.warn('log files past retention could not be removed yet', { error: pending });
+  }
+
+  private async cutCopies(now: number): Promise<void> {
+    const keptFrom = (tenant: string) => this.keptOf(tenant, now)?.keptFromDay ?? null;
+    const pending = await this.store.retention.cutCopies(keptFrom);
+    if (pending === null) return;
+    // Tried again at the next pass.
+    this.options.log.warn('damaged log copies past retention could not be cut yet', {
+      error: pending,
+    });
   }
 
   /** What `tenant` keeps at `now`: its project's days, else RETENTION_DAYS; null keeps all. */

@@ -171,7 +171,8 @@ export class EventStore implements EventSource {
     const copyCuts = new DamagedCopyCuts(sqlite, path.join(options.dataDir, 'wal'), fault, wal);
     const eraser = { ...shared, hot, flusher, lastSeq, retire, releaseLog, copyCuts, onFatal };
     this.eraser = new TenantEraser(eraser);
-    this.retention = new RetentionEraser({ ...shared, retire, releaseLog });
+    const { copies } = copyCuts;
+    this.retention = new RetentionEraser({ ...shared, retire, releaseLog, copies });
     this.erasureLog = new ErasureLog(sqlite, options.now);
     const rewriter = new SegmentRewriter({ ...shared, retire, enter });
     const log = this.erasureLog;

@@ -13,6 +13,10 @@
 //      event for such a day (or any event, on a server whose current log file had not filled
 //      since) stayed in it on disk past retention. Per tenant, each would close a file and
 //      flush: a pass deleting a thousand tenants' days would write a thousand small flushes.
+//   4. once per pass (`cutCopies`): the copies of damaged log bytes a start kept (the log never
+//      reads them again; wal-damaged.ts) lose their records' events of every tenant's days past
+//      retention, those of days an earlier pass deleted too (a stop before this step leaves
+//      them to the next pass). Before, they kept them for good.
 // After a crash past 1, the start removes the files the catalog no longer lists. Replay skips
 // the records of these days: only flushed events (at or below the watermark) are in segments.
 // Unflushed events of such days are flushed as usual and go at the next pass.
@@ -21,6 +25,7 @@ import type { Catalog } from './catalog.ts';
 import type { FaultHook } from './faults.ts';
 import type { ReadWriteLock } from './rw-lock.ts';
 import { retireSegments } from './segment-files.ts';
+import type { DamagedCopies } from './wal-damaged.ts';
 
 export interface RetentionEraserDeps {
   catalog: Catalog;
@@ -34,6 +39,8 @@ export interface RetentionEraserDeps {
    * records are all flushed, flushing first when `flush` (see EventStore).
    */
   releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
+  /** The copies of damaged log bytes a start kept (step 4). */
+  copies: Pick<DamagedCopies, 'cut' | 'names'>;
 }
 
 /** What one tenant lost to retention. */
@@ -87,6 +94,21 @@ export class RetentionEraser {
     try {
       // The records of every deleted segment's events are at or below the watermark.
       await this.deps.releaseLog(this.deps.catalog.flushedThroughSeq(), true);
+      return null;
+    } catch (error) {
+      return String(error);
+    }
+  }
+
+  /**
+   * Cuts, from the copies of damaged log bytes, each tenant's events of the days before the day
+   * `keptFrom` names for it (null: all kept) (step 4). Null when done (or no copy), else why not.
+   */
+  async cutCopies(keptFrom: (tenant: string) => string | null): Promise<string | null> {
+    try {
+      if (this.deps.copies.names().length > 0) {
+        await this.deps.copies.cut({ kind: 'retention', keptFrom });
+      }
       return null;
     } catch (error) {
       return String(error);

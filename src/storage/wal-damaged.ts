@@ -1,7 +1,8 @@
 // The copies of damaged log bytes that opening the log keeps (`<file>.damaged-<offset>`, see
 // cutTail in wal-replay.ts) as an erasure or a tenant's deletion sees them: they may hold the
 // erased person's or the deleted tenant's records, so each copy holding one is rewritten
-// without them (step 3 of person-eraser.ts, the last step of tenant-eraser.ts). A copy's
+// without them (step 3 of person-eraser.ts, the last step of tenant-eraser.ts); each retention
+// pass cuts the events of the days it deletes (retention-eraser.ts). A copy's
 // records are found as opening counted them (a valid frame at any offset, seqs rising); every
 // other byte of it (the damage itself, which may hold acknowledged events to recover by hand)
 // is kept as it is. Where those bytes hold the person's id or the tenant's name, no record can
@@ -9,6 +10,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { utcDay } from '../core/index.ts';
 import { fsyncPathAsync } from './durable-fs.ts';
 import { withoutErased } from './erasure-filter.ts';
 import type { ErasureMatch } from './erasure-log.ts';
@@ -31,7 +33,18 @@ const TEMP_SUFFIX = '.erasing';
  */
 export type DamagedCut =
   | { kind: 'person'; match: ErasureMatch }
-  | { kind: 'tenant'; tenant: string; throughSeq: number; copies: readonly string[] };
+  | { kind: 'tenant'; tenant: string; throughSeq: number; copies: readonly string[] }
+  | RetentionCut;
+
+/**
+ * Retention's: each tenant's events of the UTC days before the day `keptFrom` names for it
+ * (null: it keeps all), whatever the record's seq. Damage is never reported for it: bytes that
+ * are no record say nothing of the days of the events they held.
+ */
+export interface RetentionCut {
+  kind: 'retention';
+  keptFrom: (tenant: string) => string | null;
+}
 
 /** The record in `frame` without what the cut takes: as withoutErased answers. */
 type RecordCut = ReturnType<typeof withoutErased>;
@@ -94,9 +107,10 @@ export class DamagedCopies {
       const data = await fs.promises.readFile(file);
       if (!data.includes(needle)) continue; // no record of theirs, nor their id at all
       const { parts, erased, idInDamage } = cutCopy(data, recordCutOf(what, name), needle);
-      if (idInDamage) unreadable.push(shown);
+      const reported = idInDamage && what.kind !== 'retention';
+      if (reported) unreadable.push(shown);
       if (erased > 0) await this.replaceDurably(file, Buffer.concat(parts));
-      else if (idInDamage) this.blocked.set(cutKey, fileKey);
+      else if (reported) this.blocked.set(cutKey, fileKey);
     }
     return unreadable;
   }
@@ -128,6 +142,7 @@ async function fileKeyOf(file: string): Promise<string> {
 function cutKeyOf(what: DamagedCut, name: string): unknown[] {
   if (what.kind === 'person')
     return ['person', what.match.tenant, what.match.field, what.match.value];
+  if (what.kind === 'retention') return ['retention']; // never blocked: see RetentionCut
   return ['tenant', what.tenant, what.throughSeq, what.copies.includes(name)];
 }
 
@@ -152,6 +167,7 @@ export function unreadableCopiesMessage(copies: readonly string[], held: string)
 /** The bytes a copy holds wherever it holds what `what` takes, as the log writes them. */
 function needleOf(what: DamagedCut): string {
   if (what.kind === 'person') return JSON.stringify(what.match.value);
+  if (what.kind === 'retention') return '"tenant":'; // every record's
   return `"tenant":${JSON.stringify(what.tenant)}`;
 }
 
@@ -162,12 +178,28 @@ function recordCutOf(what: DamagedCut, name: string) {
     return (frame: FoundFrame, tenant: string) =>
       withoutErased(frame.payload, tenant, frame.seq, everySeq);
   }
+  if (what.kind === 'retention') {
+    return (frame: FoundFrame, tenant: string) => withoutPastRetention(frame, tenant, what);
+  }
   const throughSeq = what.copies.includes(name) ? Number.POSITIVE_INFINITY : what.throughSeq;
   return (frame: FoundFrame, tenant: string): RecordCut => {
     if (tenant !== what.tenant || frame.seq > throughSeq) return null;
     const events = Buffer.from(frame.payload).toString('utf8').split('\n').length;
     return { payload: Buffer.alloc(0), events: 0, erased: events };
   };
+}
+
+/** The record in `frame` (of `tenant`) without its events of days `cut` deletes. */
+function withoutPastRetention(frame: FoundFrame, tenant: string, cut: RetentionCut): RecordCut {
+  const keptFrom = cut.keptFrom(tenant);
+  if (keptFrom === null) return null;
+  const lines = Buffer.from(frame.payload).toString('utf8').split('\n');
+  const kept = lines.filter((line) => {
+    const { timestamp } = JSON.parse(line) as { timestamp?: unknown };
+    return typeof timestamp !== 'number' || utcDay(timestamp) >= keptFrom;
+  });
+  const payload = Buffer.from(kept.join('\n'), 'utf8');
+  return { payload, events: kept.length, erased: lines.length - kept.length };
 }
 
 /**

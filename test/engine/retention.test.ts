@@ -12,6 +12,12 @@ import { DAY_MS } from '../../src/core/index.ts';
 import type { RetentionDrop } from '../../src/engine/index.ts';
 import type { FaultPoint } from '../../src/storage/index.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import {
+  COPY,
+  filesHolding,
+  recordIds,
+  restartWithFirstRecordDamaged,
+} from '../helpers/damaged-copies.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -531,3 +537,50 @@ async function rebuilt(app: TestApp, tenant: string) {
   await actor.whenReady();
   return actor.rollups.snapshot(app.clock.now());
 }
+
+describe('a retention pass and the copies of damaged log bytes a start kept', () => {
+  test("their records' events of deleted days go; the rest of each copy stays", async () => {
+    t = await makeTestApp({}, { retentionDays: 2 });
+    await send(t, 'globex', [['g0', '2026-11-25']]); // the record to be damaged
+    await send(t, 'acme', [
+      ['old-1', '2026-11-20'],
+      ['kept-1', '2026-11-25'],
+    ]);
+    await send(t, 'globex', [['old-g', '2026-11-20']]);
+    await send(t, 'acme', [['kept-2', '2026-11-24']]);
+    await t.engine.store.flusher.flush();
+    const damaged = await restartWithFirstRecordDamaged(t);
+    const copy = path.join(t.dataDir, 'wal', COPY);
+    expect(recordIds(copy)).toEqual([['old-1', 'kept-1'], ['old-g'], ['kept-2']]);
+
+    await t.retention.run();
+    expect(filesHolding(t.dataDir, '"old-1"')).toEqual([]);
+    expect(filesHolding(t.dataDir, '"old-g"')).toEqual([]);
+    expect(recordIds(copy)).toEqual([['kept-1'], ['kept-2']]);
+    expect(fs.readFileSync(copy).subarray(0, damaged.length).equals(damaged)).toBe(true);
+  });
+
+  test('a pass after a stop past the catalog step still cuts them', async () => {
+    let stop = true;
+    t = await makeTestApp(
+      {
+        fault: (reached: FaultPoint) => {
+          if (reached !== 'retention:after-catalog' || !stop) return;
+          stop = false;
+          throw new Error('stopped');
+        },
+      },
+      { retentionDays: 2 },
+    );
+    await send(t, 'acme', [['k0', '2026-11-25']]); // the record to be damaged
+    await send(t, 'acme', [['old-1', '2026-11-20']]);
+    await t.engine.store.flusher.flush();
+    await restartWithFirstRecordDamaged(t);
+    stop = true;
+    await expect(t.retention.run()).rejects.toThrow('stopped');
+    expect(filesHolding(t.dataDir, '"old-1"')).toEqual([`wal/${COPY}`]);
+    await t.restart();
+    expect(await t.retention.run()).toEqual([]); // its days went before the stop
+    expect(filesHolding(t.dataDir, '"old-1"')).toEqual([]);
+  });
+});
