@@ -74,8 +74,7 @@ export type ReplayHandler = (seq: number, lines: string[]) => void;
 /**
  * The highest of the flushed seq, every tombstone's and the erasures' highest: new log records
  * go above it. A loop, not `Math.max(...tombstones)`: spread into arguments, a million
- * tombstones (tenants deleted since the last flush) overflow the call stack, and the store
- * would not open.
+ * tombstones (tenants deleted since the last flush) overflow the call stack: no open.
  */
 export function seqFloorOf(
   flushed: number,
