@@ -685,6 +685,17 @@ describe('POST /api/v1/query', () => {
     expect((await post('/api/v1/query', { sql: 'SELECT ?', params: [{}] })).status).toBe(422);
   });
 
+  test('a null params counts as absent, as a null optional field of an event does', async () => {
+    // A client that always sends its params (None, null, nil when there are none) must not
+    // get a 422 for a statement without any.
+    const res = await post('/api/v1/query?tenant_id=acme', {
+      sql: 'SELECT 1 AS one',
+      params: null,
+    });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ rows: [[1]], row_count: 1 });
+  });
+
   test("a tenant's statements past its share are 429s with Retry-After", async () => {
     // (That other tenants still run meanwhile is shown by test/query/run-sql.test.ts, with a
     // time limit that a loaded machine's process start cannot reach.)

@@ -22,6 +22,12 @@ const SQL_BODY_TYPES: Record<string, BodyFormat> = { 'application/json': 'json' 
 async function readSqlBody(request: Request): Promise<Static<typeof SqlBody>> {
   const { bytes } = await readBody(request, SQL_BODY_TYPES, queryLimits.sqlBodyBytesMax);
   const value = parseJson(bytes);
+  // A null params counts as absent, as a null optional field of an event does: a client that
+  // always sends its params (None when there are none) runs a statement without any.
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const body = value as Record<string, unknown>;
+    if (body.params === null) delete body.params;
+  }
   if (!sqlBodyChecker.Check(value)) {
     throw AppError.validation(issuesOf(sqlBodyChecker, value, ['body']));
   }
