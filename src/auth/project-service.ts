@@ -80,7 +80,11 @@ export class ProjectService {
       throw fields.name === undefined || fields.name === null ? missing('name') : emptyName();
     }
     const claims = !principal.user.isAdmin;
-    const givenId = fields.id === undefined ? null : checkTenantId(fields.id, ['body', 'id']);
+    // A null id is none (derived from the name), as a null optional field is absent elsewhere.
+    const givenId =
+      fields.id === undefined || fields.id === null
+        ? null
+        : checkTenantId(fields.id, ['body', 'id']);
     const retentionDays =
       fields.retention_days === undefined
         ? null

@@ -27,7 +27,7 @@ async function ingestOpen(tenant: string): Promise<void> {
   expect(res.status).toBe(202);
 }
 
-const createProject = (token: string, body: Record<string, string>) =>
+const createProject = (token: string, body: Record<string, string | null>) =>
   t.call('POST', '/api/v1/projects', { token, body });
 
 test('two concurrent creates from the same name both succeed, on different ids', async () => {
@@ -110,6 +110,10 @@ describe('a tenant that already holds events', () => {
     expect((await json(derived)).id).toMatch(/^acme-[0-9a-f]{6}$/);
     const fresh = await createProject(ada.access_token, { id: 'globex', name: 'Globex' });
     expect(fresh.status).toBe(201);
+    // A null id is no id, as a null optional field is absent everywhere: the name gives it.
+    const nullId = await createProject(ada.access_token, { id: null, name: 'Initech' });
+    expect(nullId.status).toBe(201);
+    expect((await json(nullId)).id).toBe('initech');
   });
 
   test('an admin may claim it and then reads its events', async () => {
