@@ -191,13 +191,12 @@ export class AccountService {
   async updateMe(principal: Principal, body: unknown, ip: string | null): Promise<User> {
     const fields = requireObject(body);
     const { user } = principal;
-    const email =
-      fields.email === undefined ? undefined : checkEmail(fields.email, ['body', 'email']);
+    // A null email or password is no change, as a null optional field is absent elsewhere (a
+    // null name clears the name: a user may have none).
+    const email = fields.email == null ? undefined : checkEmail(fields.email, ['body', 'email']);
     const name = fields.name === undefined ? undefined : checkName(fields.name, ['body', 'name']);
     const password =
-      fields.password === undefined
-        ? undefined
-        : checkPassword(fields.password, ['body', 'password']);
+      fields.password == null ? undefined : checkPassword(fields.password, ['body', 'password']);
     let checkedHash: string | null = null;
     let passwordHash: string | undefined;
     if (email !== undefined || password !== undefined) {

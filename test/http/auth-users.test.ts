@@ -56,6 +56,12 @@ describe('/api/v1/users/me', () => {
     expect((await json(await me(ada.access_token))).email).toBe('ada@example.com');
     // A name alone needs no password.
     expect((await update(ada.access_token, { name: 'Ada' })).status).toBe(200);
+    // ... and so does a name beside a null email and password: a null optional field is
+    // absent, as a client sending its whole model (None for what it leaves) has it.
+    const nulls = { name: 'Ada B.', email: null, password: null, current_password: null };
+    const named = await update(ada.access_token, nulls);
+    expect(named.status).toBe(200);
+    expect(await json(named)).toMatchObject({ name: 'Ada B.', email: 'ada@example.com' });
   });
 
   test('a new password needs the current one', async () => {
