@@ -214,7 +214,8 @@ export class ProjectService {
     this.require(principal, id, 'owner');
     const fields = requireObject(body);
     const email = checkEmail(fields.email, ['body', 'email']);
-    const role = oneOf(fields.role ?? 'viewer', ROLES, ['body', 'role']);
+    // The role is required: a change that named none once made an owner a viewer.
+    const role = oneOf(fields.role, ROLES, ['body', 'role']);
     takeOrRefuse(this.deps.memberAddPerUser, principal.user.id, 'invitations and role changes');
     const userId = this.deps.users.withHashByEmail(email)?.user.id ?? null;
     if (userId === null || !this.deps.projects.changeRole(id, userId, role, this.deps.bounds)) {

@@ -34,7 +34,11 @@ const BODY_ROUTES: BodyRoute[] = [
   },
   { method: 'PUT', path: '/api/v1/users/me', body: { name: 'Ada' } },
   { method: 'POST', path: '/api/v1/projects', body: { name: 'Acme' } },
-  { method: 'POST', path: '/api/v1/projects/p1/members', body: { email: 'bob@b.co' } },
+  {
+    method: 'POST',
+    path: '/api/v1/projects/p1/members',
+    body: { email: 'bob@b.co', role: 'viewer' },
+  },
   { method: 'POST', path: '/api/v1/projects/p1/invitations', body: { email: 'cy@b.co' } },
   {
     method: 'POST',

@@ -445,6 +445,22 @@ describe('the member route changes roles only', () => {
     expect(await json(res)).toMatchObject({ email: 'bob@example.com', role: 'owner' });
     expect(t.auth.stores.projects.roleOf('acme', userIdOf(bob))).toBe('owner');
   });
+
+  test('a change names the role: without one (or null) it is 422 and the role stays', async () => {
+    await join(t, ada.access_token, 'acme', invitee(bob));
+    expect((await setRole('bob@example.com', 'owner')).status).toBe(201);
+    for (const body of [{ email: 'bob@example.com' }, { email: 'bob@example.com', role: null }]) {
+      const res = await t.call('POST', '/api/v1/projects/acme/members', {
+        token: ada.access_token,
+        body,
+      });
+      expect(res.status).toBe(422);
+      expect(await json(res)).toEqual({
+        detail: [{ loc: ['body', 'role'], msg: 'role is required', type: 'missing' }],
+      });
+      expect(t.auth.stores.projects.roleOf('acme', userIdOf(bob))).toBe('owner');
+    }
+  });
 });
 
 function logInAs(email: string): Promise<Response> {

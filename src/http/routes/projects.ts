@@ -65,7 +65,7 @@ const MemberAddedOut = t.Object({
   role: t.UnionEnum(ROLES),
   created_at: stamp,
 });
-const MemberIn = t.Object({ email: t.String(), role: t.Optional(t.UnionEnum(ROLES)) });
+const MemberIn = t.Object({ email: t.String(), role: t.UnionEnum(ROLES) });
 const KeyOut = t.Object({
   id: t.String(),
   prefix: t.String({ description: 'The start of the key; the rest is never shown again.' }),
