@@ -176,6 +176,28 @@ describe('POST /api/v1/events', () => {
     expect(await t.count()).toBe(1);
   });
 
+  // NDJSON under a JSON type got only JSON.parse's words for its second line.
+  test('NDJSON sent as application/json is a 400 naming the type to send it with', async () => {
+    const lines = '{"name":"a"}\n{"name":"b"}\n';
+    const res = await t.post('/api/v1/events/batch', lines);
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.code).toBe('invalid_json');
+    expect(String(body.detail)).toStartWith('the body is not valid JSON: ');
+    expect(String(body.detail)).toEndWith(
+      '; it reads as NDJSON (one event a line): send that with Content-Type ' +
+        'application/x-ndjson, or JSON as {"events":[…]}',
+    );
+    // Other malformed JSON keeps its words alone.
+    const broken = await json(await t.post('/api/v1/events/batch', '{"events":[\n{"name":'));
+    expect(String(broken.detail)).not.toContain('NDJSON');
+    const sent = await t.post('/api/v1/events/batch', lines, {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(sent.status).toBe(202);
+    expect(await t.count()).toBe(2);
+  });
+
   // JSON.parse's 'Unexpected EOF' read as a body cut short.
   test('an empty body is a 400 saying it is empty, on every native JSON route', async () => {
     const detail = 'the body is empty (or only whitespace): send JSON';

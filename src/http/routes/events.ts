@@ -184,13 +184,42 @@ export async function readOneEvent(
   return prepareEvents([item], contextNow(), bodyLoc)[0] as BaseEvent;
 }
 
+/**
+ * A JSON batch body; one that fails to parse but whose first line is a JSON object alone is
+ * NDJSON sent under a JSON type, and its 400 says which type to send it with.
+ */
+function parseBatchJson(bytes: Buffer): unknown {
+  try {
+    return parseJson(bytes);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'invalid_json') throw error;
+    const text = bytes.toString('utf8');
+    const end = text.indexOf('\n');
+    if (end < 0 || text.slice(end).trim() === '' || !isJsonObject(text.slice(0, end))) throw error;
+    throw new AppError(
+      'invalid_json',
+      `${error.message}; it reads as NDJSON (one event a line): send that with Content-Type ` +
+        'application/x-ndjson, or JSON as {"events":[…]}',
+    );
+  }
+}
+
+function isJsonObject(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 function batchItems(format: 'json' | 'ndjson' | 'text', bytes: Buffer): unknown[] {
   if (format === 'ndjson') {
     const items = parseNdjson(bytes, eventLimits.eventBytesMax, requestLimits.batchEventsMax);
     if (items.length === 0) throw emptyBatch();
     return items;
   }
-  const body = parseJson(bytes);
+  const body = parseBatchJson(bytes);
   requireObject(body, ['body']);
   // The tenant is each event's: ignored, one beside `events` stored them all under `default`.
   refuseBodyTenant(
