@@ -6,7 +6,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import { DELETE_FAULT_POINTS } from '../../src/storage/index.ts';
-import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
+import { checkAfterRestarts, FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { killServers, startServer } from '../helpers/server.ts';
 import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -108,18 +108,10 @@ describe('a project deleted amid traffic in a server killed with SIGKILL', () =>
       await Promise.all(clients);
       expect(doomed.proc.signalCode).toBe('SIGKILL');
 
-      let again = await startServer(temp.dir, FAST_FLUSH_ENV);
-      await expectStored(again.url, t, deleted);
-      await expectDuplicates(again.url, t.kept, 'after the crash');
-      await Bun.sleep(1_000); // flushes and merges of the restarted server
-      await expectStored(again.url, t, deleted);
-      again.kill('SIGTERM');
-      expect(await again.exited).toBe(0);
-      again = await startServer(temp.dir, FAST_FLUSH_ENV);
-      await expectDuplicates(again.url, t.kept, 'after a clean restart');
-      await expectStored(again.url, t, deleted);
-      again.kill('SIGTERM');
-      expect(await again.exited).toBe(0);
+      await checkAfterRestarts(temp.dir, async (again, when) => {
+        await expectStored(again.url, t, deleted);
+        await expectDuplicates(again.url, t.kept, when);
+      });
     }, 90_000);
   }
 });

@@ -6,7 +6,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import { ERASURE_FAULT_POINTS } from '../../src/storage/index.ts';
-import { FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
+import { checkAfterRestarts, FAST_FLUSH_ENV } from '../helpers/fast-store.ts';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
 import { call, signIn } from '../helpers/server-calls.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -153,19 +153,11 @@ describe('an erasure amid traffic in a server killed with SIGKILL', () => {
       const kept = [...t.person].filter(([, at]) => asked === 202 && at.sent > answeredAt);
       const person: Person = { erased: new Set(erased), kept: new Set(kept.map(([id]) => id)) };
 
-      let again = await startServer(temp.dir, FAST_FLUSH_ENV);
-      await waitDone(again, await signIn(again.url, USER));
-      await expectStored(again.url, t, person);
-      await expectDuplicates(again.url, t.kept, 'after the crash');
-      await Bun.sleep(1_000); // flushes and merges of the restarted server
-      await expectStored(again.url, t, person);
-      again.kill('SIGTERM');
-      expect(await again.exited).toBe(0);
-      again = await startServer(temp.dir, FAST_FLUSH_ENV);
-      await expectDuplicates(again.url, t.kept, 'after a clean restart');
-      await expectStored(again.url, t, person);
-      again.kill('SIGTERM');
-      expect(await again.exited).toBe(0);
+      await checkAfterRestarts(temp.dir, async (again, when) => {
+        await waitDone(again, await signIn(again.url, USER));
+        await expectStored(again.url, t, person);
+        await expectDuplicates(again.url, t.kept, when);
+      });
     }, 90_000);
   }
 });
