@@ -45,6 +45,11 @@ export class ActorRegistry {
    * deleted tenant's is drained first) still takes its bytes away when they are answered.
    */
   private readonly inFlight: InFlightBytes = { bytes: 0 };
+  /**
+   * A tenant's actor dropped by `rebuild` with events in flight: answered when they are. Its
+   * successor starts only then (see `rebuild`).
+   */
+  private readonly predecessors = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: EventStore,
@@ -81,12 +86,13 @@ export class ActorRegistry {
     // read; live sockets are refused (1011, see `rebuildFailed`). They are whole again once
     // the actor is evicted (at the next `evictIdle` with nothing in flight) and created anew.
     let actor: TenantActor | null = null;
-    const ready = rebuildRollups(this.store, tenant, rollups, this.clock.now()).catch(
-      (error: unknown) => {
+    const predecessor = this.predecessors.get(tenant) ?? Promise.resolve();
+    const ready = predecessor
+      .then(() => rebuildRollups(this.store, tenant, rollups, this.clock.now()))
+      .catch((error: unknown) => {
         if (actor !== null) this.failed.add(actor);
         this.options.onRebuildError?.(tenant, error);
-      },
-    );
+      });
     actor = new TenantActor(
       tenant,
       rollups,
@@ -149,19 +155,23 @@ export class ActorRegistry {
   }
 
   /**
-   * Drops the tenant's actor once nothing of it is in flight, so that the next use rebuilds
-   * its rollups from what the store holds then (events erased or past retention no longer
-   * counted); an actor with events in flight goes when they are answered (a rebuild before
-   * would miss them).
+   * Drops the tenant's actor, so that the next use makes one whose rollups are rebuilt from
+   * what the store holds then (events erased or past retention no longer counted). An actor
+   * with events in flight takes no more: its successor takes the tenant's new events at once
+   * but starts (reads the store, then ticks) only once those are answered, so it counts them
+   * from the store and the tenant keeps one writer. Waiting for a busy tenant's actor to have
+   * nothing in flight instead could wait for ever: with requests overlapping every commit,
+   * its counters went on counting the deleted events.
    */
   rebuild(tenant: string): void {
     const actor = this.actors.get(tenant);
     if (actor === undefined) return;
-    if (actor.inFlight === 0) {
-      this.actors.delete(tenant);
-      return;
-    }
-    void actor.drained().then(() => this.rebuild(tenant));
+    this.actors.delete(tenant);
+    if (actor.inFlight === 0) return;
+    const drained: Promise<void> = actor.drained().then(() => {
+      if (this.predecessors.get(tenant) === drained) this.predecessors.delete(tenant);
+    });
+    this.predecessors.set(tenant, drained);
   }
 
   /** The encoded bytes of every tenant's events in flight (see TenantActor.inFlightBytes). */

@@ -3,6 +3,7 @@
 
 import { afterEach, expect, test } from 'bun:test';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { holdDisk } from '../helpers/hold-disk.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -66,4 +67,49 @@ test('an erasure left to retry its log release rebuilds them at once: its segmen
   await rebuilt?.whenReady();
   expect(rebuilt?.rollups.latestMetric('cpu')).toBeUndefined();
   failFlush = false;
+});
+
+test("a busy tenant's counters are rebuilt after an erasure, though its requests never pause", async () => {
+  t = await makeTestApp();
+  const app = t;
+  const { registry } = app.engine;
+  const event = (id: string, user: string, more: Record<string, unknown> = {}) =>
+    app.post('/api/v1/events', {
+      tenant_id: 'acme',
+      event_id: id,
+      name: 'x',
+      user_id: user,
+      ...more,
+    });
+  expect((await event('gone', 'u1', { name: 'cpu', value: 9 })).status).toBe(202);
+  expect((await event('kept', 'u2')).status).toBe(202);
+  const before = registry.peek('acme');
+  // The erasure's end asks for the rebuild; it is passed on once a request is in flight, as
+  // one always is for a tenant whose requests overlap every commit.
+  const rebuild = registry.rebuild.bind(registry);
+  let asked = '';
+  registry.rebuild = (tenant) => {
+    asked = tenant;
+  };
+  await app.engine.erasures.request('acme', 'user_id', 'u1');
+  await app.engine.erasures.settled();
+  expect(asked).toBe('acme');
+  const openDisk = holdDisk(app); // the disk holds every commit until it is opened
+  try {
+    const first = event('first', 'u2');
+    while ((before?.inFlight ?? 0) === 0) await Bun.sleep(1);
+    rebuild(asked);
+    const next = event('next', 'u2'); // sent before the first is answered
+    while ((registry.peek('acme')?.inFlight ?? 0) === 0) await Bun.sleep(1);
+    const counting = registry.peek('acme'); // the actor that counts the events sent from now
+    expect(counting === before).toBe(false);
+    openDisk();
+    expect([(await first).status, (await next).status]).toEqual([202, 202]);
+    await counting?.whenReady();
+    expect(counting?.rollups.latestMetric('cpu')).toBeUndefined(); // the erased point
+    // Each event still stored counted once: the one in flight across the rebuild too.
+    expect(counting?.rollups.snapshot(app.clock.now()).windows['24h'].events).toBe(3);
+  } finally {
+    openDisk();
+  }
 });
