@@ -114,22 +114,57 @@ describe('SqlProcesses', () => {
     const before = new Set(sqlChildren());
     const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
     const running = processes.run('acme', spillingJob('niced'), limits);
-    const expected = Math.min(19, os.getPriority() + queryLimits.sqlProcessNice);
-    // Threads of the running statement's process and of the spare started beside it; its
-    // DuckDB's threads start once its job arrives, so they are looked at while it runs.
-    const nices = new Set<number>();
-    let threads = 0;
+    const server = os.getPriority();
+    const expected = Math.min(19, server + queryLimits.sqlProcessNice);
+    // The threads of the statement's process and of the spare started beside it, by process;
+    // its DuckDB's threads start once its job arrives, so they are looked at while it runs.
+    const nices = new Map<number, Set<number>>();
+    const threads = new Map<number, number>();
     while (Bun.peek.status(running) === 'pending') {
       for (const pid of sqlChildren().filter((p) => !before.has(p))) {
-        for (const nice of threadNices(pid)) nices.add(nice);
-        threads = Math.max(threads, threadNices(pid).length);
+        const now = threadNices(pid);
+        for (const nice of now) nices.set(pid, (nices.get(pid) ?? new Set()).add(nice));
+        threads.set(pid, Math.max(threads.get(pid) ?? 0, now.length));
       }
       await Bun.sleep(20);
     }
     expect(await running).toMatchObject({ ok: true });
-    expect(threads).toBeGreaterThan(1);
-    expect([...nices].every((nice) => nice >= expected)).toBe(true);
-    expect(nices.has(expected)).toBe(true);
+    // The statement's process is gone (killed as it answered); the spare waits for work.
+    const [spare, ...others] = sqlChildren().filter((p) => !before.has(p));
+    expect(others).toEqual([]);
+    const statement = [...nices.keys()].filter((pid) => pid !== spare);
+    expect(statement.length).toBe(1);
+    const ran = nices.get(statement[0] as number) ?? new Set();
+    expect(threads.get(statement[0] as number)).toBeGreaterThan(1);
+    expect(ran.has(expected)).toBe(true);
+    // Booting is the server's work: the spare, set up for no statement yet, is not lowered.
+    expect(spare !== undefined && threadNices(spare).every((nice) => nice === server)).toBe(true);
+  });
+
+  test('a statement is lowered once its process is set up: booting runs at the server priority', async () => {
+    // Niced from its spawn, a process took over 10 s to boot on a host whose two cores were
+    // busy: every statement was a 503 (not ready within its start limit).
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const before = new Set(sqlChildren());
+    const server = os.getPriority();
+    const expected = Math.min(19, server + queryLimits.sqlProcessNice);
+    const seen = new Map<number, number[][]>(); // per process, each look at its threads' nices
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
+    const running = processes.run('acme', spillingJob('booted'), limits);
+    while (Bun.peek.status(running) === 'pending') {
+      for (const pid of sqlChildren().filter((p) => !before.has(p))) {
+        seen.set(pid, [...(seen.get(pid) ?? []), threadNices(pid)]);
+      }
+      await Bun.sleep(5);
+    }
+    expect(await running).toMatchObject({ ok: true });
+    const [spare] = sqlChildren().filter((p) => !before.has(p));
+    const looks = [...seen].find(([pid]) => pid !== spare)?.[1] ?? [];
+    // Seen first at the server's priority, every thread; later every thread lowered.
+    expect(looks.length).toBeGreaterThan(1);
+    expect((looks[0] ?? []).every((nice) => nice === server)).toBe(true);
+    const last = looks.findLast((nices) => nices.length > 0) ?? [];
+    expect(last.length > 1 && last.every((nice) => nice === expected)).toBe(true);
   });
 
   test('a statement may spill only so much: past it, a DuckDB error', async () => {
