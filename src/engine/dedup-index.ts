@@ -136,6 +136,21 @@ export class DedupIndex {
     return this.holds(this.hashOf(key));
   }
 
+  /**
+   * The start of the receive-time generation holding the key of `eventId`: the copy of the id
+   * received last (the one reads show) was received at or after it, so a read of that event by
+   * id need not open older segments. Null when the index does not hold the key (never stored,
+   * or forgotten) or keeps every key in one generation (a window of 0).
+   */
+  receivedSince(tenant: string, eventId: string): number | null {
+    if (!Number.isFinite(this.spanMs)) return null;
+    const h = this.hashOf(this.keyOf(tenant, eventId));
+    for (const [gen, table] of this.generations) {
+      if (table.find(h) >= 0) return Math.floor(gen * this.spanMs);
+    }
+    return null;
+  }
+
   /** Adds a key seen at `receivedAt`; the caller has checked `has(key)` is false. */
   add(key: string, receivedAt: number): void {
     this.insert(this.hashOf(key), receivedAt);

@@ -107,6 +107,7 @@ export function createApp(deps: AppDeps) {
         now: () => deps.clock.now(),
         log,
         deletions: deps.engine.deletions,
+        receivedSince: (tenant, eventId) => deps.engine.dedup.receivedSince(tenant, eventId),
       }),
     )
     .use(compatRoutes(deps))

@@ -83,7 +83,7 @@ export {
   type Cohorts,
   getCohorts,
 } from './queries/get-cohorts.ts';
-export { getEvent } from './queries/get-event.ts';
+export { type EventLookup, getEvent } from './queries/get-event.ts';
 export {
   type EventDataEventRow,
   type EventDataEventsOptions,

@@ -31,6 +31,24 @@ describe('DedupIndex', () => {
     expect(index.size).toBe(6);
   });
 
+  test("tells from when an id's copy received last was received: its generation's start", () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
+    const at = 100 * DAY + 5 * 3_600_000; // generations of a day
+    index.add(index.keyOf('acme', 'e1'), at);
+    expect(index.receivedSince('acme', 'e1')).toBe(100 * DAY);
+    expect(index.receivedSince('acme', 'e2')).toBeNull(); // never stored
+    expect(index.receivedSince('globex', 'e1')).toBeNull(); // another tenant's id
+    index.forgetTenant('acme');
+    expect(index.receivedSince('acme', 'e1')).toBeNull(); // a deleted tenant's ids are new
+    // Stored again once forgotten early, at start the key follows its newer copy.
+    index.addNewest(index.keyOf('acme', 'e3'), at);
+    index.addNewest(index.keyOf('acme', 'e3'), at + 3 * DAY);
+    expect(index.receivedSince('acme', 'e3')).toBe(103 * DAY);
+    const forever = new DedupIndex({ windowMs: 0, keysMax: 100 });
+    forever.add(forever.keyOf('acme', 'e1'), at);
+    expect(forever.receivedSince('acme', 'e1')).toBeNull(); // one generation: all time
+  });
+
   test('a zero window remembers forever', () => {
     const index = new DedupIndex({ windowMs: 0, keysMax: 100 });
     index.add('k', 0);

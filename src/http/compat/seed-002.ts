@@ -12,6 +12,7 @@ import {
 } from '../../core/index.ts';
 import { countEventBuckets, getEvent, listEventPage, queryLimits } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import { lookupOf } from '../event-lookup.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
 import { readFastApiBody } from './fastapi.ts';
@@ -93,7 +94,7 @@ function writeRoutes(deps: AppDeps) {
           deps.engine.store,
           event.tenant,
           event.event_id,
-          request.signal,
+          lookupOf(deps.engine, event.tenant, event.event_id, request.signal),
         );
         const repeat = stored === null ? event : storedFields(stored, event);
         return json(presentIngestionEvent(repeat, tenantId), 200);

@@ -13,6 +13,7 @@ import {
 } from '../../core/index.ts';
 import { aggregatePageVisits, getEvent, queryLimits } from '../../query/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import { lookupOf } from '../event-lookup.ts';
 import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
@@ -192,7 +193,8 @@ function visitRoutes(deps: AppDeps) {
         // The service's ids are UUID values: any spelling names the one stored (this API
         // stores the canonical one); an id stored as written by another API is found as asked.
         for (const key of new Set([params.event_id, id])) {
-          const stored = await getEvent(deps.engine.store, tenant, key, request.signal);
+          const lookup = lookupOf(deps.engine, tenant, key, request.signal);
+          const stored = await getEvent(deps.engine.store, tenant, key, lookup);
           if (stored !== null) return presentVisit(stored);
         }
         set.status = 404;

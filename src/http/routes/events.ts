@@ -7,6 +7,7 @@ import { AppError, type BaseEvent, eventLimits, requestLimits } from '../../core
 import { getEvent } from '../../query/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES, parseJson, parseNdjson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
+import { lookupOf } from '../event-lookup.ts';
 import {
   acceptedOrThrow,
   ingestEvents,
@@ -147,7 +148,12 @@ export function eventRoutes(deps: AppDeps) {
       async ({ params, query, request }) => {
         const tenant = deps.tenancy.forRead(request, query);
         noteTenant(request, tenant);
-        const event = await getEvent(deps.engine.store, tenant, params.event_id, request.signal);
+        const event = await getEvent(
+          deps.engine.store,
+          tenant,
+          params.event_id,
+          lookupOf(deps.engine, tenant, params.event_id, request.signal),
+        );
         if (event === null) {
           throw new AppError('not_found', `no event ${params.event_id} for tenant ${tenant}`);
         }

@@ -90,6 +90,11 @@ export interface ReadDeps {
    * whole). None: only its credentials' re-check cuts it.
    */
   deletions?: Pick<TenantDeletions, 'decidedOf'>;
+  /**
+   * When the copy of an id received last was received at the earliest, if known (the dedup
+   * index's `receivedSince`): a lookup by id opens only segments holding later events.
+   */
+  receivedSince?: (tenant: string, eventId: string) => number | null;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -334,7 +339,10 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       '/:id',
       async ({ params, query, request }) => {
         const tenant = tenantOf(request, query);
-        const metric = await getMetric(deps.source, tenant, params.id, request.signal);
+        const metric = await getMetric(deps.source, tenant, params.id, {
+          signal: request.signal,
+          receivedSinceMs: deps.receivedSince?.(tenant, params.id),
+        });
         if (metric !== null) return metric;
         throw new AppError('not_found', `no metric point ${params.id} for tenant ${tenant}`);
       },

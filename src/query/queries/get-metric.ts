@@ -2,14 +2,14 @@
 
 import type { EventSource } from '../../storage/index.ts';
 import { presentMetricRow } from '../event-rows.ts';
-import { eventRow } from './get-event.ts';
+import { type EventLookup, eventRow } from './get-event.ts';
 
 export async function getMetric(
   source: EventSource,
   tenant: string,
   id: string,
-  signal?: AbortSignal,
+  lookup: EventLookup = {},
 ): Promise<Record<string, unknown> | null> {
-  const row = await eventRow(source, tenant, id, true, signal);
+  const row = await eventRow(source, tenant, id, true, lookup);
   return row === null ? null : presentMetricRow(row);
 }
