@@ -23,9 +23,10 @@ interface TokenRow {
 }
 
 /**
- * Sessions kept per user: a login past it deletes the user's oldest (their refresh tokens stop
- * working). Far above a person's devices; without it, logins (10 a minute per email at most)
- * could add ~14,400 session rows a day to an account, each kept for the refresh lifetime.
+ * Sessions kept per user: a login past it deletes the user's ended ones, then those unused
+ * longest (their refresh tokens stop working). Far above a person's devices; without it, logins
+ * (10 a minute per email at most) could add ~14,400 session rows a day to an account, each kept
+ * for the refresh lifetime.
  */
 export const SESSIONS_PER_USER_MAX = 100;
 
@@ -37,8 +38,11 @@ export class SessionStore {
   ) {}
 
   /**
-   * Starts a session for `userId`; returns its id and first refresh token. The user's sessions
-   * past the newest SESSIONS_PER_USER_MAX (revoked ones too) are deleted with their tokens.
+   * Starts a session for `userId`; returns its id and first refresh token. Past
+   * SESSIONS_PER_USER_MAX of the user's sessions, the revoked ones go first, then the live ones
+   * last used (signed in or refreshed) longest ago, with their tokens: not the first made, which
+   * may be the one in use (a dashboard signed in weeks ago and refreshed since), while the
+   * sign-ins after it (each reloaded tab, each Umami client's login) are held by nobody.
    */
   start(userId: string, now: number): { sessionId: string; refreshToken: string } {
     const sessionId = Bun.randomUUIDv7();
@@ -48,11 +52,18 @@ export class SessionStore {
         .query('INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)')
         .run(sessionId, userId, now);
       refreshToken = this.issue(sessionId, now);
-      // Ids are UUIDv7: newest last within a millisecond too.
+      // A session's last use is its newest refresh token's issue (a login or a rotation): the
+      // token of the highest rowid, as each insert takes one above all rows there are (no
+      // INTEGER PRIMARY KEY, no VACUUM), read from the session index alone, not from each of
+      // the thousands of rows a session refreshed for weeks keeps. Session ids are UUIDv7.
       this.db
         .query(
-          `DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN (SELECT id FROM sessions
-             WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2)`,
+          `DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN (SELECT s.id FROM sessions s
+             WHERE s.user_id = ?1
+             ORDER BY s.revoked_at IS NULL DESC,
+               (SELECT max(t.rowid) FROM refresh_tokens t WHERE t.session_id = s.id) DESC,
+               s.created_at DESC, s.id DESC
+             LIMIT ?2)`,
         )
         .run(userId, this.sessionsMax);
     })();

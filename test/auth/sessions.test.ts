@@ -65,6 +65,43 @@ describe('sessions in the store', () => {
     expect(count('refresh_tokens')).toBe(SESSIONS_PER_USER_MAX + 1 + 1); // + a rotation
   });
 
+  test('the sessions a login past the bound ends are the ones unused longest, ended ones first', async () => {
+    // A dashboard signed in long ago and refreshed ever since is in use; the sign-ins of every
+    // reloaded tab or Umami client after it are not. Ending the first-made session ended the
+    // one in use and kept those nobody holds any more.
+    const user = await auth.accounts.register(
+      { email: 'wall@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
+    const sessions = auth.stores.sessions;
+    const wall = sessions.start(user.id, clock.now());
+    clock.advance(1);
+    const idle = [];
+    for (let i = 1; i < SESSIONS_PER_USER_MAX; i++) {
+      idle.push(sessions.start(user.id, clock.now()));
+      clock.advance(1);
+    }
+    const ended = idle.at(-1);
+    const unusedLongest = idle[0];
+    if (ended === undefined || unusedLongest === undefined) throw new Error('sessions started');
+    sessions.revokeByToken(ended.refreshToken, clock.now()); // a logout
+    clock.advance(1);
+    const rotated = sessions.rotate(wall.refreshToken, clock.now()); // the wall is in use
+    if (rotated.kind !== 'ok') throw new Error(`rotate: ${rotated.kind}`);
+    clock.advance(1);
+    sessions.start(user.id, clock.now()); // 101: the ended session goes
+    expect(sessions.isActive(wall.sessionId, user.id)).toBe(true);
+    expect(sessions.isActive(unusedLongest.sessionId, user.id)).toBe(true);
+    const gone = db.query('SELECT 1 FROM sessions WHERE id = ?');
+    expect(gone.get(ended.sessionId)).toBeNull();
+    clock.advance(1);
+    sessions.start(user.id, clock.now()); // 101 again: the live one unused longest goes
+    expect(sessions.isActive(unusedLongest.sessionId, user.id)).toBe(false);
+    expect(sessions.isActive(wall.sessionId, user.id)).toBe(true);
+    expect(sessions.rotate(rotated.refreshToken, clock.now()).kind).toBe('ok');
+  });
+
   test('only hashes of refresh tokens and keys are stored', async () => {
     const user = await auth.accounts.register(
       { email: 'a@b.co', password: 'long enough 1' },
