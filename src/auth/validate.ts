@@ -33,6 +33,23 @@ export function requireString(value: unknown, loc: Loc): string {
 }
 
 /**
+ * `text` when it is well-formed Unicode; a 422 when it holds a lone UTF-16 surrogate (JSON can
+ * escape one, `"\ud800"`). Stored (SQLite) or hashed (argon2), text is UTF-8, where a lone
+ * surrogate becomes U+FFFD: two addresses or passwords that differ there would be one, and a
+ * password holding U+FFFD would sign in with any lone surrogate in its place.
+ */
+function requireWellFormed(text: string, loc: Loc): string {
+  if (!text.isWellFormed()) {
+    fail(
+      loc,
+      `${fieldOf(loc)} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`,
+      'string_unicode',
+    );
+  }
+  return text;
+}
+
+/**
  * The one form an address is stored and compared in: trimmed, lower-cased and in Unicode NFC,
  * so `José@x` typed with a precomposed é or with e + U+0301 is one address (one account, and
  * the address an invitation to either form is for), as it renders the same.
@@ -43,7 +60,7 @@ export function canonicalEmail(raw: string): string {
 
 /** An email address in its canonical form (canonicalEmail). */
 export function checkEmail(value: unknown, loc: Loc): string {
-  const email = canonicalEmail(requireString(value, loc));
+  const email = canonicalEmail(requireWellFormed(requireString(value, loc), loc));
   if (email.length > EMAIL_CHARS_MAX || !EMAIL_PATTERN.test(email)) {
     fail(loc, `${fieldOf(loc)} must be an email address`, 'value_error');
   }
@@ -51,19 +68,20 @@ export function checkEmail(value: unknown, loc: Loc): string {
 }
 
 /**
- * The email (or OAuth2 username) of a login, in its canonical form. Only its length is
- * checked: an address no account can have is refused the same way whether or not accounts
- * exist, so the check says nothing about them, and the rate limiters never keep a long key.
+ * The email (or OAuth2 username) of a login, in its canonical form. Only its length (and that
+ * it is well-formed Unicode) is checked: an address no account can have is refused the same
+ * way whether or not accounts exist, so the check says nothing about them, and the rate
+ * limiters never keep a long key.
  */
 export function checkLoginEmail(value: unknown, loc: Loc): string {
   const email = requireString(value, loc).trim();
   if (email.length > EMAIL_CHARS_MAX) {
     fail(loc, `${fieldOf(loc)} must be at most ${EMAIL_CHARS_MAX} characters`, 'string_too_long');
   }
-  return canonicalEmail(email);
+  return canonicalEmail(requireWellFormed(email, loc));
 }
 
-/** The password of a login: any string up to LOGIN_PASSWORD_UNITS_MAX UTF-16 units. */
+/** The password of a login: any well-formed string up to LOGIN_PASSWORD_UNITS_MAX UTF-16 units. */
 export function checkLoginPassword(value: unknown, loc: Loc): string {
   const password = requireString(value, loc);
   if (password.length > LOGIN_PASSWORD_UNITS_MAX) {
@@ -73,11 +91,11 @@ export function checkLoginPassword(value: unknown, loc: Loc): string {
       'string_too_long',
     );
   }
-  return password;
+  return requireWellFormed(password, loc);
 }
 
 export function checkPassword(value: unknown, loc: Loc): string {
-  const password = requireString(value, loc);
+  const password = requireWellFormed(requireString(value, loc), loc);
   const chars = [...password].length;
   if (chars < PASSWORD_CHARS_MIN) {
     fail(loc, `password must be at least ${PASSWORD_CHARS_MIN} characters`, 'string_too_short');

@@ -71,18 +71,45 @@ function notUtf8Form(what: string): AppError {
   );
 }
 
-/** The text fields of a multipart/form-data body (the last of a repeated one; files ignored). */
+/**
+ * The text fields of a multipart/form-data body (the last of a repeated one; files ignored). A
+ * text field whose bytes are not UTF-8 is a 400, as in a urlencoded form: FormData decodes them
+ * as U+FFFD. Its bytes are not at hand: in a body that is not UTF-8 (a file's bytes need not
+ * be), a field holding U+FFFD is refused unless the body holds the field's text in UTF-8.
+ */
 async function multipartFields(bytes: Buffer, contentType: string | null) {
   const headers = { 'content-type': contentType ?? '' };
   const body = new Blob([new Uint8Array(bytes)]);
   const form = await new Response(body, { headers }).formData().catch((error: unknown) => {
     throw new AppError('bad_request', `the body is not valid multipart/form-data: ${error}`);
   });
+  const utf8 = isUtf8(bytes);
   const fields: [string, string][] = [];
   form.forEach((value, name) => {
-    if (typeof value === 'string') fields.push([name, value]);
+    if (typeof value !== 'string') return;
+    if (!utf8 && (decodedBadBytes(bytes, name) || decodedBadBytes(bytes, value))) {
+      throw notUtf8Multipart(name, decodedBadBytes(bytes, name));
+    }
+    fields.push([name, value]);
   });
   return Object.fromEntries(fields);
+}
+
+/** U+FFFD, what a decoder makes of bytes that are not UTF-8. */
+const REPLACEMENT = '\uFFFD';
+
+/** Whether `text` of `body` holds a U+FFFD that was not sent as one (its UTF-8 is absent). */
+function decodedBadBytes(body: Buffer, text: string): boolean {
+  return text.includes(REPLACEMENT) && !body.includes(Buffer.from(text, 'utf8'));
+}
+
+function notUtf8Multipart(name: string, inName: boolean): AppError {
+  const what = inName ? 'a field name' : `the field ${name.slice(0, QUOTED_NAME_CHARS_MAX)}`;
+  return new AppError(
+    'bad_request',
+    `the multipart/form-data body is not valid: ${what} is not UTF-8 (send each text field ` +
+      'in UTF-8)',
+  );
 }
 
 /** What readAccountBody refuses, for the OpenAPI answers of each route that reads a body. */

@@ -180,6 +180,98 @@ describe('media types and encodings', () => {
     expect(lonePercent.status).toBe(401);
   });
 
+  // The same U+FFFD, reached two other ways: bytes that are no UTF-8 in a multipart field
+  // (FormData decoding makes them U+FFFD), and a lone UTF-16 surrogate escaped in JSON
+  // (`"\ud800"`: SQLite and argon2 take the text as UTF-8, which has U+FFFD in its place).
+  test('a multipart field that is not UTF-8 is a 400 naming it; its files are not read', async () => {
+    t = await makeAuthApp();
+    const password = 'correct horse \uFFFD';
+    const registered = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'ada@example.com', password },
+    });
+    expect(registered.status).toBe(201);
+    const part = (name: string, value: Buffer, file = '') =>
+      Buffer.concat([
+        Buffer.from(`--x\r\nContent-Disposition: form-data; name="${name}"${file}\r\n\r\n`),
+        value,
+        Buffer.from('\r\n'),
+      ]);
+    const login = (passwordBytes: Buffer, extra: Buffer[] = []) =>
+      t.call('POST', '/api/v1/auth/login', {
+        bytes: new Uint8Array(
+          Buffer.concat([
+            part('username', Buffer.from('ada@example.com')),
+            part('password', passwordBytes),
+            ...extra,
+            Buffer.from('--x--\r\n'),
+          ]),
+        ),
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      });
+    const bad = await login(Buffer.concat([Buffer.from('correct horse '), Buffer.from([0xff])]));
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toEqual({
+      detail:
+        'the multipart/form-data body is not valid: the field password is not UTF-8 (send ' +
+        'each text field in UTF-8)',
+      code: 'bad_request',
+    });
+    // The password itself, in UTF-8, signs in, beside a file that is no UTF-8 (not read).
+    const file = part('avatar', Buffer.from([0xff, 0xfe]), '; filename="a.bin"');
+    expect((await login(Buffer.from(password), [file])).status).toBe(200);
+  });
+
+  test('an email or a password holding a lone UTF-16 surrogate is a 422 naming it', async () => {
+    t = await makeAuthApp();
+    const password = 'correct horse \uFFFD';
+    const registered = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'ada@example.com', password },
+    });
+    expect(registered.status).toBe(201);
+    const send = (method: string, path: string, text: string, token?: string) =>
+      t.call(method, path, { text, token, headers: { 'content-type': 'application/json' } });
+    const issue = (field: string) => ({
+      detail: [
+        {
+          loc: ['body', field],
+          msg: `${field} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`,
+          type: 'string_unicode',
+        },
+      ],
+    });
+    const login = await send(
+      'POST',
+      '/api/v1/auth/login',
+      '{"email":"ada@example.com","password":"correct horse \\ud800"}',
+    );
+    expect(login.status).toBe(422);
+    expect(await json(login)).toEqual(issue('password'));
+    // Two addresses that differ in a lone surrogate would be one account, shown with U+FFFD.
+    const email = await send(
+      'POST',
+      '/api/v1/auth/register',
+      '{"email":"bob\\ud800@example.com","password":"long enough 1"}',
+    );
+    expect(email.status).toBe(422);
+    expect(await json(email)).toEqual(issue('email'));
+    const tokens = await json(
+      await t.call('POST', '/api/v1/auth/login', { body: { email: 'ada@example.com', password } }),
+    );
+    const change = await send(
+      'PUT',
+      '/api/v1/users/me',
+      `{"current_password":${JSON.stringify(password)},"password":"new horse \\udc00 long"}`,
+      tokens.access_token as string,
+    );
+    expect(change.status).toBe(422);
+    expect(await json(change)).toEqual(issue('password'));
+    // A U+FFFD itself is well-formed: the password still signs in as it was.
+    const ok = await t.call('POST', '/api/v1/auth/login', {
+      body: { email: 'ada@example.com', password },
+    });
+    expect(ok.status).toBe(200);
+  });
+
   test('a gzip body is inflated; another encoding is 415', async () => {
     t = await makeAuthApp();
     const body = { email: 'ada@b.co', password: PASSWORD };

@@ -137,7 +137,7 @@ function sessionRoutes(deps: AuthRouteDeps) {
             ...accountBodyDocs(),
             ...errorDocs({
               401: 'Wrong email or password',
-              422: 'Email or password missing or over its length limit',
+              422: 'Email or password missing, over its length limit or not well-formed Unicode',
               429: 'Too many attempts',
               503: 'Too many password checks running and waiting; see Retry-After',
             }),
