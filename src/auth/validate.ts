@@ -149,8 +149,9 @@ export function checkRetentionDays(value: unknown, loc: Loc): number | null {
 }
 
 /**
- * A list of web origins (`scheme://host[:port]`), or null when absent. An empty list is a 422:
- * an allow-list naming no origin must never become a key usable from every origin.
+ * A list of web origins (`scheme://host[:port]`, as originOf spells them), or null when absent.
+ * An empty list is a 422: an allow-list naming no origin must never become a key usable from
+ * every origin.
  */
 export function checkOrigins(value: unknown, loc: Loc): string[] | null {
   if (value === undefined || value === null) return null;
@@ -167,22 +168,29 @@ export function checkOrigins(value: unknown, loc: Loc): string[] | null {
     fail(loc, `${fieldOf(loc)} holds at most ${ORIGINS_MAX} origins`, 'too_long');
   }
   const origins = value.map((item, i) => {
-    const text = requireString(item, [...loc, i]);
-    if (!isOrigin(text)) {
-      fail([...loc, i], 'an origin is scheme://host[:port] with no path', 'value_error');
+    const origin = originOf(requireString(item, [...loc, i]));
+    if (origin === null) {
+      fail(
+        [...loc, i],
+        'an origin is scheme://host[:port], with no path, query or user',
+        'value_error',
+      );
     }
-    return text;
+    return origin;
   });
   return [...new Set(origins)];
 }
 
-function isOrigin(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
-  } catch {
-    return false;
-  }
+/**
+ * The origin `text` names, as a browser's Origin header spells it (host lower-cased and in
+ * punycode, no default port, no trailing `/`): the form a write key's binding is compared in.
+ * Null when `text` is no http(s) origin: it has a path, a query, a fragment or a user.
+ */
+function originOf(text: string): string | null {
+  if (!URL.canParse(text)) return null;
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  return url.href === `${url.origin}/` ? url.origin : null;
 }
 
 /** The body as a record, or a 422 when it is not a JSON object. */

@@ -160,6 +160,50 @@ describe('keys', () => {
     }
   });
 
+  test('an origin spelled otherwise is kept as a browser sends it; a path or query is 422', async () => {
+    // A browser's Origin is lower-case, punycode and without a default port: an owner typing
+    // `https://Shop.Example` or an IDN was told their origin had a path, and had no way to
+    // bind a key to an IDN but to write its punycode by hand.
+    await makeProject(t, ada.access_token, 'acme');
+    const origins = [
+      'https://Shop.Example',
+      'https://bücher.example:443',
+      'http://localhost:8080/',
+    ];
+    const made = await makeKey(t, ada.access_token, 'acme', 'write', { allowed_origins: origins });
+    const [key] = (await list('/api/v1/projects/acme/keys', ada.access_token)).filter(
+      (k) => k.id === made.id,
+    );
+    expect(key?.allowed_origins).toEqual([
+      'https://shop.example',
+      'https://xn--bcher-kva.example',
+      'http://localhost:8080',
+    ]);
+    const ingest = (origin: string) =>
+      t.call('POST', '/api/v1/events', {
+        token: made.key,
+        body: { name: 'a' },
+        headers: { origin },
+      });
+    expect((await ingest('https://xn--bcher-kva.example')).status).toBe(202);
+    for (const origin of ['https://acme.com/path', 'https://acme.com/?', 'https://u@acme.com']) {
+      const res = await t.call('POST', '/api/v1/projects/acme/keys', {
+        token: ada.access_token,
+        body: { kind: 'write', allowed_origins: [origin] },
+      });
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual({
+        detail: [
+          {
+            loc: ['body', 'allowed_origins', 0],
+            msg: 'an origin is scheme://host[:port], with no path, query or user',
+            type: 'value_error',
+          },
+        ],
+      });
+    }
+  });
+
   test('an empty allowed_origins is 422: it never makes a key usable from any origin', async () => {
     await makeProject(t, ada.access_token, 'acme');
     const res = await t.call('POST', '/api/v1/projects/acme/keys', {

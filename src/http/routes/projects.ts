@@ -87,7 +87,8 @@ const KeyIn = t.Object({
     t.Array(t.String(), {
       description:
         'Write keys only: the Origins allowed to use the key (1 to 32; an empty list is 422, ' +
-        'leave it out for a key usable from any origin).',
+        'leave it out for a key usable from any origin). Each is kept as a browser sends its ' +
+        'Origin (host lower-cased and in punycode, no default port); a path or query is 422.',
     }),
   ),
 });
