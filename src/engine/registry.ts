@@ -174,6 +174,16 @@ export class ActorRegistry {
     this.predecessors.set(tenant, drained);
   }
 
+  /**
+   * Resolves once every event of `tenant` handed in so far is answered: its actor's, and those
+   * of the actor `rebuild` dropped before it. With no more handed in meanwhile (a tenant being
+   * deleted), nothing of it is in flight then.
+   */
+  async drained(tenant: string): Promise<void> {
+    await this.predecessors.get(tenant);
+    await this.actors.get(tenant)?.drained();
+  }
+
   /** The encoded bytes of every tenant's events in flight (see TenantActor.inFlightBytes). */
   get inFlightBytes(): number {
     return this.inFlight.bytes;

@@ -91,7 +91,7 @@ export class TenantDeletions {
   }
 
   private async run(tenant: string, how: DeleteTenant): Promise<Erased> {
-    await this.deps.registry.peek(tenant)?.drained();
+    await this.deps.registry.drained(tenant);
     const erased = await this.deps.store.eraser.erase(tenant, (tombstone) => {
       how.decide(tombstone);
       this.decided.set(tenant, this.decidedOf(tenant) + 1); // in the turn of the decision

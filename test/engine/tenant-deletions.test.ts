@@ -6,6 +6,7 @@ import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import { AppError } from '../../src/core/index.ts';
 import { TenantActor } from '../../src/engine/tenant-actor.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { holdDisk } from '../helpers/hold-disk.ts';
 import { makeEvent } from '../helpers/memory-source.ts';
 
 let t: TestApp | undefined;
@@ -40,6 +41,27 @@ describe('deleting a tenant in the engine', () => {
     expect(await t.count('acme')).toBe(2);
     const replayed = await t.engine.ingestor.ingest([event('warm')]);
     expect(replayed).toMatchObject({ kind: 'ok', accepted: 0, duplicates: 1 });
+  });
+
+  test('events in flight in an actor a rebuild dropped are deleted too', async () => {
+    t = await makeTestApp();
+    const app = t;
+    expect((await app.engine.ingestor.ingest([event('warm')])).kind).toBe('ok');
+    const openDisk = holdDisk(app); // the commit of the next event waits for the disk
+    try {
+      const before = app.engine.ingestor.ingest([event('in-flight')]);
+      while ((app.engine.registry.peek('acme')?.inFlight ?? 0) === 0) await Bun.sleep(1);
+      app.engine.registry.rebuild('acme'); // as an erasure's end does: the actor is dropped
+      const deletion = app.engine.deletions.delete('acme', tombstoneOnly);
+      await Bun.sleep(50); // the deletion waits for the dropped actor's commit
+      expect(Bun.peek.status(deletion)).toBe('pending');
+      openDisk();
+      expect(await before).toMatchObject({ kind: 'ok', accepted: 1 });
+      expect(await deletion).toMatchObject({ hotEvents: 2 });
+      expect(await app.count('acme')).toBe(0);
+    } finally {
+      openDisk();
+    }
   });
 
   test('a decision that fails deletes nothing, and ingest goes on', async () => {
