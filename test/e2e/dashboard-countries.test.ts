@@ -3,18 +3,15 @@
 // the table listing each country by name and code with its visitors and events; without a
 // database, the table says there are none.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { CountryDb } from '../../src/engine/index.ts';
-import { launchChromium } from '../helpers/chromium.ts';
 import { writeTestCountryDb } from '../helpers/mmdb-writer.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** The browser's now: noon UTC on Nov 25, 2025; the events are an hour before. */
 const NOW = '2025-11-25T12:00:00Z';
@@ -23,8 +20,7 @@ async function serve(withCountries: boolean): Promise<LiveServer> {
   const geo = makeTempDir('tally-geoip-');
   cleanups.push(geo.remove);
   const countries = withCountries ? CountryDb.open(writeTestCountryDb(geo.dir)) : null;
-  const server = await startLiveServer({ engine: { countries } });
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups, undefined, { engine: { countries } });
   const view = (user: string, ip: string) => ({
     name: 'page_view',
     path: '/',
@@ -45,8 +41,7 @@ async function serve(withCountries: boolean): Promise<LiveServer> {
 }
 
 async function countriesShown(server: LiveServer): Promise<string[][]> {
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const page: Page = await browser.context.newPage();
   await page.clock.setFixedTime(NOW);
   await page.goto(`${server.url}/dashboard`);

@@ -4,20 +4,15 @@
 // counters shown as connecting. The page is served through a proxy in this process that
 // passes every request on to the real server except WebSocket upgrades, which it holds.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
-import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function serve(): Promise<LiveServer> {
-  const server = await startLiveServer();
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups);
   return server;
 }
 
@@ -54,8 +49,7 @@ describe('the live socket of the dashboard', () => {
   test('a handshake with no answer is given up after 45 s and tried again', async () => {
     const server = await serve();
     const proxy = holdingProxy(server.url);
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
+    const browser = await chromiumFor(cleanups);
     const page = await browser.context.newPage();
     await page.clock.install();
     await page.clock.pauseAt(Date.now() + 1000);

@@ -6,18 +6,14 @@
 // step limits of the form, a 429 retried on its own, a 401 asking for a key, the retention
 // counts read out to screen readers and the panels at 320 px wide.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
-import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 import { ALL_PLACES, holdReads } from './read-gate.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** The browser's now: 22:30 on Nov 24 in New York (EST, UTC-5), already Nov 25 in UTC. */
 const NOW = '2025-11-25T03:30:00Z';
@@ -85,8 +81,7 @@ function retentionStory() {
 }
 
 async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
-  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups, tenancy);
   const events = [...funnelStory(), ...retentionStory()];
   const res = await server.post('/api/v1/events/batch', { events }, authOf(tenancy));
   expect(res.status).toBe(202);
@@ -98,8 +93,7 @@ const authOf = (tenancy?: TenantResolver): Record<string, string> =>
 
 /** A page whose clock stands at NOW, in New York, its funnel and cohort statuses logged. */
 async function openPage(server: LiveServer, zone = true) {
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const page = await browser.context.newPage();
   await page.clock.setFixedTime(NOW);
   const statuses: number[] = [];
@@ -565,8 +559,7 @@ describe('what the panels show while another read runs', () => {
 
   test('at midnight the funnel and cohorts of Today are read for the new day, as the stats', async () => {
     const server = await serve();
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
+    const browser = await chromiumFor(cleanups);
     const page = await browser.context.newPage();
     // 23:59:30 on Nov 24 in New York; the page's clock runs from there.
     await page.clock.install({ time: '2025-11-25T04:59:30Z' });

@@ -4,24 +4,19 @@
 // are the server's. A tab must not fire more reads than it shows, must not take a busy
 // tenant for a refused key, and must retry a refused read after Retry-After on its own.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page, Request } from 'playwright-core';
 import { queryLimits } from '../../src/query/index.ts';
-import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 import { ALL_PLACES, holdReads as holdPlaces } from './read-gate.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 const holdReads = (server: LiveServer, count: number) => holdPlaces(server, count, cleanups);
 
 async function serve(): Promise<LiveServer> {
-  const server = await startLiveServer();
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups);
   return server;
 }
 
@@ -79,8 +74,7 @@ async function seriesReadsEnded(reads: ReadLog, total: number): Promise<void> {
 
 /** A browser (closed after the test) and a fresh page whose reads are logged. */
 async function openPage(): Promise<{ page: Page; reads: ReadLog }> {
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const page = await browser.context.newPage();
   return { page, reads: logReads(page) };
 }
@@ -251,8 +245,7 @@ describe('the dashboard and the per-tenant read gate', () => {
 
   test('eight tabs of one project go live and load series; closed, no socket is left', async () => {
     const server = await serve();
-    const browser = await launchChromium();
-    cleanups.push(() => browser.close());
+    const browser = await chromiumFor(cleanups);
     const pages = await Promise.all(Array.from({ length: 8 }, () => browser.context.newPage()));
     const logs = pages.map(logReads);
     await Promise.all(pages.map((p) => p.goto(`${server.url}/dashboard`)));

@@ -8,19 +8,15 @@
 // a long path, no count is broken over lines (at 1280 or 400 px); counts of ten digits fit
 // their cards, longer ones (up to 2^53) compact.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { AppError, DEFAULT_TENANT, type TenantResolver } from '../../src/core/index.ts';
 import { READ_TIMEOUT_MS } from '../../web/deadline.ts';
-import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 import { ALL_PLACES, holdReads } from './read-gate.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** The browser's now: 22:30 on Nov 24 in New York (EST, UTC-5), already Nov 25 in UTC. */
 const NOW = '2025-11-25T03:30:00Z';
@@ -89,8 +85,7 @@ function twoDays() {
 const at = (time: string) => `2025-11-24${time}:00Z`;
 
 async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
-  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups, tenancy);
   const res = await server.post('/api/v1/events/batch', { events: twoDays() });
   expect(res.status).toBe(202);
   return server;
@@ -101,8 +96,7 @@ async function openPage(
   server: LiveServer,
   prepare: (page: Page) => Promise<unknown> = async () => undefined,
 ): Promise<{ page: Page; statuses: number[] }> {
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const page = await browser.context.newPage();
   await page.clock.setFixedTime(NOW);
   await prepare(page);

@@ -5,20 +5,15 @@
 // (page.route) with hour buckets around that change; the labels are read from the canvas
 // (fillText) of the chart's last draw. Its y axis counts events in whole steps.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.ts';
-import { type LiveServer, startLiveServer } from '../live/support.ts';
+import type { LiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function serve(): Promise<LiveServer> {
-  const server = await startLiveServer();
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups);
   return server;
 }
 
@@ -52,8 +47,7 @@ async function openWithSeries(
   browserZone: string,
 ): Promise<Page> {
   const server = await serve();
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const page = await browser.context.newPage();
   const cdp = await browser.context.newCDPSession(page);
   await cdp.send('Emulation.setTimezoneOverride', { timezoneId: browserZone });

@@ -7,7 +7,7 @@
 // (their exact value in the title), and the time series' y labels of 7 digits. Leaves
 // a screenshot in test-artifacts/dashboard.png.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -22,8 +22,8 @@ import { CREDENTIALS_RECHECK_MS, type LiveLimits } from '../../src/live/index.ts
 import { READ_TIMEOUT_MS, SIGN_IN_TIMEOUT_MS } from '../../web/deadline.ts';
 import { LIVE_SILENCE_MAX_MS } from '../../web/live.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
-import { launchChromium } from '../helpers/chromium.ts';
 import { LiveClient, type LiveServer, startLiveServer } from '../live/support.ts';
+import { chromiumFor, cleanupsAfterEach, serveFor } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dir, '../../test-artifacts');
 const VISIBLE_WITHIN_MS = 2000;
@@ -37,21 +37,15 @@ interface Browser {
   errors: string[];
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function serve(tenancy?: TenantResolver): Promise<LiveServer> {
-  const server = await startLiveServer(tenancy === undefined ? {} : { tenancy: () => tenancy });
-  cleanups.push(() => server.close());
+  const server = await serveFor(cleanups, tenancy);
   return server;
 }
 
 async function openBrowser(server: LiveServer): Promise<Browser> {
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
+  const browser = await chromiumFor(cleanups);
   const { context } = browser;
   const external: string[] = [];
   const ownHost = new URL(server.url).host;
