@@ -88,6 +88,54 @@ describe('PostHog capture: legacy paths and encodings', () => {
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 1 });
   });
 
+  test("a GET's body is its query's data (base64, JSON or lz64), as on PostHog", async () => {
+    // Older posthog-js, where a browser had no XMLHttpRequest, and an <img> pixel: the mixpanel
+    // shape `?data=<base64>&ip=1&_=<ms>`. Its `_` (a client clock an hour slow) sets the skew.
+    const HOUR = 3_600_000;
+    const sent = (uuid: string, pad: string) =>
+      Buffer.from(
+        JSON.stringify({
+          ...event({ uuid, timestamp: new Date(T0 - HOUR - 1_000).toISOString() }),
+          properties: { token: 'wk_acme', $current_url: 'https://ex.com/get', pad },
+        }),
+      ).toString('base64');
+    // A `+` of base64 sent unescaped (it reads as a space) is restored, as in a form.
+    const plus = ['~~~', 'x~~~', 'xx~~~']
+      .map((pad) => sent('g-1', pad))
+      .find((b) => b.includes('+'));
+    expect(plus).toBeDefined();
+    const res = await t.get(`/e/?data=${plus}&ip=1&_=${T0 - HOUR}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await stored('g-1')).toMatchObject({
+      name: 'signed_up',
+      user_id: 'd1',
+      path: '/get',
+      timestamp: new Date(T0 - 1_000).toISOString(),
+    });
+    // The JSON itself, escaped; a batch; the lz64 of older posthog-js; and a HEAD, which stores
+    // nothing (a link checker's look at a pixel).
+    const batch = { api_key: 'wk_acme', batch: [event({ uuid: 'g-2' })] };
+    const json = await t.get(`/batch/?data=${encodeURIComponent(JSON.stringify(batch))}`);
+    expect(json.status).toBe(200);
+    const lz64 = await t.get(`/e/?compression=lz64&data=${encodeURIComponent(LZ64_BODY)}`);
+    expect(lz64.status).toBe(200);
+    const head = new Request(`http://localhost/capture/?data=${sent('g-3', '')}`, {
+      method: 'HEAD',
+    });
+    expect((await t.handle(head)).status).toBe(200);
+    expect(await stored('g-2')).toMatchObject({ name: 'signed_up', user_id: 'd1' });
+    expect(await stored('lz-1')).toMatchObject({ url: 'https://ex.com/café' });
+    expect((await t.get('/api/v1/events/g-3?tenant_id=acme')).status).toBe(404);
+    // No data (or an empty one) is a capture of no body: 400; no key, 401.
+    expect((await t.get('/e/')).status).toBe(400);
+    expect((await t.get('/e/?data=&_=1')).status).toBe(400);
+    const keyless = encodeURIComponent(JSON.stringify(event({ uuid: 'g-4' })));
+    expect((await t.get(`/e/?data=${keyless}`)).status).toBe(401);
+    expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 3 });
+  });
+
   test('an lz64 bomb is a 413 once the text passes the limit; a broken stream a 400', async () => {
     expect(lz64Run('x', 40)).toBe(LZ64_RUN_40); // the bomb is lz-string's own text for its run
     expect(lz64Decode(Buffer.from(LZ64_RUN_40), 820)).toBe('x'.repeat(820));

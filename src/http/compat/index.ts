@@ -48,7 +48,10 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   '/api/send',
   '/api/batch',
   '/api/event',
-].map((path) => ({ method: 'POST', path }));
+]
+  .map((path) => ({ method: 'POST', path }))
+  // PostHog's capture paths answer a GET as well (its body the query's `data`).
+  .concat(POSTHOG_PATHS.map((path) => ({ method: 'GET', path })));
 
 /**
  * Every compatibility route. Its own error handler maps errors exactly as the app's does, so

@@ -1,6 +1,8 @@
 // Reading a PostHog capture body in every form its SDKs send: JSON or text/plain JSON, gzip by
 // Content-Encoding (posthog-node) or by `compression=gzip-js` (posthog-js), lz-string's base64
-// by `compression=lz64` (older posthog-js), base64, or a form with a `data` field. The
+// by `compression=lz64` (older posthog-js), base64, or a form with a `data` field; or, as
+// PostHog's capture reads it before any body, a `data` query parameter (a GET, as older
+// posthog-js sent one where a browser had no XMLHttpRequest, and as an `<img>` pixel does). The
 // compression is named as PostHog's capture reads it: in the query, else in the form's own
 // `compression` field (where older posthog-js puts it). Every form is bounded: decompressing
 // stops at the body limit.
@@ -36,8 +38,15 @@ export async function readCaptureBody(request: Request, bytesMax: number): Promi
 
 /** The JSON bytes of a capture request, decoded from whatever encoding it came in. */
 export async function readCaptureJson(request: Request, bytesMax: number): Promise<Buffer> {
+  const url = new URL(request.url);
+  let compression = compressionOf(url.searchParams.get('compression'));
+  const queried = queryData(url);
+  if (queried !== null) {
+    if (queried.length > bytesMax) throw tooLarge(bytesMax);
+    const data = dataFieldOf(queried, compression);
+    return decoded(data.bytes, compression, data.base64, false, bytesMax);
+  }
   const body = await readBody(request, CAPTURE_TYPES, bytesMax);
-  let compression = compressionOf(new URL(request.url).searchParams.get('compression'));
   let bytes = body.bytes;
   let base64 = compression === 'base64';
   if (body.format === 'text') {
@@ -45,21 +54,52 @@ export async function readCaptureJson(request: Request, bytesMax: number): Promi
     const data = formField(fields, 'data');
     if (data === null) throw new AppError('bad_request', 'a form body must have a data field');
     compression ??= compressionOf(formField(fields, 'compression')?.toString('latin1') ?? null);
-    // A `+` of base64 sent unescaped reads as a space: restored, as PostHog's capture does.
-    const text = data.toString('latin1');
-    const plain = /^\s*[[{]/.test(text);
-    bytes = plain ? data : Buffer.from(text.replaceAll(' ', '+'), 'latin1');
-    base64 = compression !== 'lz64' && (base64 || !plain);
+    const field = dataFieldOf(data, compression);
+    bytes = field.bytes;
+    base64 = field.base64;
   }
-  if (compression === 'lz64') return lz64Bytes(bytes, bytesMax);
-  if (base64) bytes = Buffer.from(bytes.toString('utf8'), 'base64');
   // Inflated once, as PostHog's capture does: by Content-Encoding (readBody) when it names gzip,
   // even with `?compression=gzip-js` beside it; a body still gzip is inflated whatever it says.
   const inflated = /gzip/i.test(request.headers.get('content-encoding') ?? '');
-  if ((compression === 'gzip' && !inflated) || isGzip(bytes)) {
-    bytes = gunzipLimited(bytes, bytesMax);
-  }
-  return bytes;
+  return decoded(bytes, compression, base64, inflated, bytesMax);
+}
+
+/**
+ * The query's `data`, its escapes decoded to bytes, when it holds any: PostHog's capture takes
+ * a non-empty one in place of the body, whatever the method.
+ */
+function queryData(url: URL): Buffer | null {
+  if (!url.searchParams.has('data')) return null;
+  const data = formField(formFieldBytes(Buffer.from(url.search.slice(1), 'latin1')), 'data');
+  return data === null || data.length === 0 ? null : data;
+}
+
+/**
+ * A `data` field (a form's or the query's): JSON as sent, or else base64 (or lz64 when named
+ * so), a `+` sent unescaped, which reads as a space, restored as PostHog's capture does.
+ */
+function dataFieldOf(
+  data: Buffer,
+  compression: Compression | null,
+): { bytes: Buffer; base64: boolean } {
+  const text = data.toString('latin1');
+  const plain = /^\s*[[{]/.test(text);
+  const bytes = plain ? data : Buffer.from(text.replaceAll(' ', '+'), 'latin1');
+  return { bytes, base64: compression !== 'lz64' && (compression === 'base64' || !plain) };
+}
+
+/** `bytes` undone of their compression and base64; `inflated`: gzip already undone. */
+function decoded(
+  bytes: Buffer,
+  compression: Compression | null,
+  base64: boolean,
+  inflated: boolean,
+  bytesMax: number,
+): Buffer {
+  if (compression === 'lz64') return lz64Bytes(bytes, bytesMax);
+  let json = base64 ? Buffer.from(bytes.toString('utf8'), 'base64') : bytes;
+  if ((compression === 'gzip' && !inflated) || isGzip(json)) json = gunzipLimited(json, bytesMax);
+  return json;
 }
 
 /** A compression PostHog names, or null (none, or one it does not know: read as none). */

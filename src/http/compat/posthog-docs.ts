@@ -11,6 +11,7 @@ import {
   jsonAnswer,
   jsonRequestBody,
   openObject,
+  queryParam,
 } from './docs.ts';
 import { DroppedOut } from './ingest.ts';
 import type { PostHogPath } from './posthog.ts';
@@ -155,7 +156,6 @@ const EXAMPLES: Record<PostHogPath, unknown> = {
 
 /** The OpenAPI detail of one capture path (each takes every body form). */
 export function captureDoc(path: PostHogPath) {
-  const e = INGEST_ERROR_TEXT;
   const example = EXAMPLES[path];
   const engage = path === '/engage/';
   const json = jsonRequestBody(
@@ -188,31 +188,56 @@ export function captureDoc(path: PostHogPath) {
         },
       },
     },
-    responses: {
-      200: jsonAnswer(
-        'Stored: every event but those in `dropped`',
-        t.Object({ status: t.Literal(1), dropped: t.Optional(DroppedOut) }),
-        { status: 1 },
-      ),
-      ...errorAnswers(
-        {
-          400:
-            'Malformed JSON, gzip or form, no events, or no event that keeps the rules ' +
-            '(clients drop the batch)',
-          401: e.noKey,
-          403: e.forbidden,
-          413:
-            `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
-            'size limit (clients halve the batch)',
-          415: e.mediaType,
-          503:
-            `${e.overloaded}; also the project's rate limit or the tenant's backlog (a 429 on ` +
-            `other routes). ${SLOW_BODY_LATE} (a 408 on other routes). posthog-js drops a 4xx, ` +
-            'and retries a 5xx',
-        },
-        () => PostHogErrorOut,
-      ),
-    },
+    responses: captureAnswers(),
+  };
+}
+
+/** The OpenAPI detail of a capture path's GET, whose body is the query's `data`. */
+export function captureGetDoc(path: PostHogPath) {
+  const base64 = Buffer.from(JSON.stringify(EXAMPLES[path])).toString('base64');
+  return {
+    summary: `PostHog: capture by GET (${path}?data=…)`,
+    description:
+      "As PostHog's capture reads a GET (older posthog-js where a browser had no " +
+      'XMLHttpRequest, an `<img>` pixel): the body is the `data` query parameter, its JSON as ' +
+      'text or base64 (lz64 with `compression=lz64`), stored as the POST stores it. A ' +
+      'non-empty `data` is read in place of the body on a POST too.',
+    parameters: [
+      queryParam('data', `The JSON body, as text or base64, e.g. \`${base64}\`.`, true),
+      queryParam('compression', '`lz64`, `gzip-js` (base64 of the gzip) or `base64`.'),
+      queryParam('_', 'When the client sent it (epoch ms), for its clock skew.'),
+    ],
+    responses: captureAnswers(),
+  };
+}
+
+/** A capture's answers, to a POST or a GET. */
+function captureAnswers() {
+  const e = INGEST_ERROR_TEXT;
+  return {
+    200: jsonAnswer(
+      'Stored: every event but those in `dropped`',
+      t.Object({ status: t.Literal(1), dropped: t.Optional(DroppedOut) }),
+      { status: 1 },
+    ),
+    ...errorAnswers(
+      {
+        400:
+          'Malformed JSON, gzip or form, no events, or no event that keeps the rules ' +
+          '(clients drop the batch)',
+        401: e.noKey,
+        403: e.forbidden,
+        413:
+          `Over ${requestLimits.batchEventsMax} events, or the body or an event over its ` +
+          'size limit (clients halve the batch)',
+        415: e.mediaType,
+        503:
+          `${e.overloaded}; also the project's rate limit or the tenant's backlog (a 429 on ` +
+          `other routes). ${SLOW_BODY_LATE} (a 408 on other routes). posthog-js drops a 4xx, ` +
+          'and retries a 5xx',
+      },
+      () => PostHogErrorOut,
+    ),
   };
 }
 

@@ -1,16 +1,17 @@
-// PostHog's capture API: POST /batch/, /capture/, /e/, /track/ (PostHog's capture routes it as
-// /e/), /i/v0/e/ and /i/v0/ai/batch/ (where posthog-node sends the events of `captureAi`, in the
-// /batch/ body), and /engage/ (older posthog-js's people.set, an `$identify`). The body's
-// `api_key` (or `token`) is the write key; `uuid` is the event_id, so a retried batch is stored
-// once; `$pageview` is a page view with `$current_url` as its url and path; PostHog's own `$`
-// properties are kept under `$posthog` (posthog-properties.ts). Timestamps are read as
-// PostHog's ingestion reads them: corrected for the client's clock by `sent_at`, and the
-// receive time for one that is invalid or more than 23 h ahead. Events that break a rule are
-// left out (named in the answer and logged) and the rest stored, since the SDKs drop a whole
-// batch on a 400; properties over the limits are cut to fit instead (core/properties.ts). An
-// oversized batch is a 413, on which posthog-node halves the batch and retries; overload is
-// 503 (retried; a tenant's 429 and a late body's 408 too, as posthog-js drops a 4xx). Session
-// recordings (/s/) are answered but not kept (RECORDINGS_PATH).
+// PostHog's capture API: POST (or GET, the body in the query's `data`: posthog-body.ts) /batch/,
+// /capture/, /e/, /track/ (PostHog's capture routes it as /e/), /i/v0/e/ and /i/v0/ai/batch/
+// (where posthog-node sends the events of `captureAi`, in the /batch/ body), and /engage/
+// (older posthog-js's people.set, an `$identify`). The body's `api_key` (or `token`) is the
+// write key; `uuid` is the event_id, so a retried batch is stored once; `$pageview` is a page
+// view with `$current_url` as its url and path; PostHog's own `$` properties are kept under
+// `$posthog` (posthog-properties.ts). Timestamps are read as PostHog's ingestion reads them:
+// corrected for the client's clock by `sent_at`, and the receive time for one that is invalid
+// or more than 23 h ahead. Events that break a rule are left out (named in the answer and
+// logged) and the rest stored, since the SDKs drop a whole batch on a 400; properties over the
+// limits are cut to fit instead (core/properties.ts). An oversized batch is a 413, on which
+// posthog-node halves the batch and retries; overload is 503 (retried; a tenant's 429 and a
+// late body's 408 too, as posthog-js drops a 4xx). Session recordings (/s/) are answered but
+// not kept (RECORDINGS_PATH).
 
 import { Elysia } from 'elysia';
 import {
@@ -37,7 +38,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody, readCaptureJson } from './posthog-body.ts';
-import { captureDoc, recordingsDoc } from './posthog-docs.ts';
+import { captureDoc, captureGetDoc, recordingsDoc } from './posthog-docs.ts';
 import { hasRoundedId, type IdText, parsedIdText, parseWithExactIds } from './posthog-ids.ts';
 import {
   COOKIELESS_DISTINCT_ID,
@@ -110,6 +111,8 @@ export function posthogRoutes(deps: AppDeps) {
   const shape = posthogErrorShape(deps);
   const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
     const { request, server } = c;
+    // A HEAD (a link checker's, a mail scanner's look at a GET pixel) stores nothing.
+    if (request.method === 'HEAD') return json(OK, 200, CORS_HEADERS);
     admitIngest(deps);
     const bytes = await readCaptureJson(request, requestLimits.bodyBytesMax);
     const url = new URL(request.url);
@@ -145,6 +148,8 @@ export function posthogRoutes(deps: AppDeps) {
   );
   for (const path of POSTHOG_PATHS) {
     app.post(path, capture, { parse: 'none', detail: captureDoc(path) });
+    // PostHog's capture answers GET on each path, its body the query's `data`.
+    app.get(path, capture, { detail: captureGetDoc(path) });
   }
   app.post(RECORDINGS_PATH, recordings, { parse: 'none', detail: recordingsDoc() });
   return app;
