@@ -619,6 +619,11 @@ describe('PostHog capture API', () => {
       event({ uuid: 'q-1', timestamp: iso(T0 - HOUR - 1_000), properties: { token: 'wk_acme' } }),
     ]);
     expect(await timeOf('q-1')).toBe(T0 - 1_000);
+    // Older SDKs sent it in seconds: ignored, as PostHog's capture ignores one before 2021.
+    await t.post(`/e/?_=${Math.floor((T0 - HOUR) / 1000)}`, [
+      event({ uuid: 'q-2', timestamp: iso(T0 - HOUR - 1_000), properties: { token: 'wk_acme' } }),
+    ]);
+    expect(await timeOf('q-2')).toBe(T0 - HOUR - 1_000);
     // No sent_at: more than 23 h ahead or invalid is the receive time; no zone is UTC.
     await t.post('/batch/', {
       api_key: 'wk_acme',

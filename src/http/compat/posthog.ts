@@ -240,8 +240,15 @@ function sentAtOf(bodySentAt: string | undefined, queryMs: string | null): numbe
     return parsed.ok ? parsed.ms : null;
   }
   const ms = Number(queryMs ?? Number.NaN);
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : null;
+  return Number.isSafeInteger(ms) && ms >= QUERY_SENT_AT_MS_MIN ? ms : null;
 }
+
+/**
+ * The earliest `_` read as the time of sending: PostHog's capture takes it as epoch ms only
+ * from 2021 on, so the seconds older SDKs sent there (January 1970 read as ms) are ignored,
+ * where taken they made every event's time decades ahead, and so its receive time.
+ */
+const QUERY_SENT_AT_MS_MIN = Date.UTC(2021, 0, 1);
 
 /** Maps one captured event onto the unified event. */
 function inputOf(
