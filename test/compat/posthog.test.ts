@@ -268,6 +268,27 @@ describe('PostHog capture API', () => {
     });
   });
 
+  test('a $set or $set_once both at the top and in properties is merged, the top winning', async () => {
+    // posthog-js puts its initial person info in a top-level $set_once on a first event, while
+    // PostHog's docs have the app send its own in properties: PostHog's ingestion merges them.
+    await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({
+          uuid: 'both',
+          properties: { $set_once: { first_plan: 'free', source: 'app' }, $set: 'not an object' },
+          $set_once: { $initial_referrer: '$direct', source: 'sdk' },
+          $set: { plan: 'pro' },
+        }),
+      ],
+    });
+    const stored = await t.getJson('/api/v1/events/both?tenant_id=acme');
+    expect(stored.properties).toEqual({
+      $set_once: { first_plan: 'free', source: 'sdk', $initial_referrer: '$direct' },
+      $set: { plan: 'pro' },
+    });
+  });
+
   test("an identified event's $device_id is its anonymous_id too; a bad one is left there", async () => {
     const device = '0193b5c4-0000-7000-8000-00000000d001';
     const identified = (uuid: string, properties: Json) =>

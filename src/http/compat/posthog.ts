@@ -283,8 +283,13 @@ function inputOf(
   delete properties.token;
   const anonymous =
     properties.$is_identified === false || properties.$process_person_profile === false;
+  // A top-level update is merged into the properties' own, its keys winning, as PostHog's
+  // ingestion merges them (normalizeEvent); one that is no object only stands in for none.
   for (const key of ['$set', '$set_once'] as const) {
-    if (event[key] !== undefined && properties[key] === undefined) properties[key] = event[key];
+    const top = objectOf(event[key]);
+    if (top !== undefined) properties[key] = { ...objectOf(properties[key]), ...top };
+    else if (event[key] !== undefined && properties[key] === undefined)
+      properties[key] = event[key];
   }
   const referrer = take('$referrer');
   // Fitted as a distinct_id is (PostHog takes any length): refused, the event was lost; cut,
