@@ -195,6 +195,28 @@ describe('PostHog capture: legacy paths and encodings', () => {
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
   });
 
+  test('a distinct_id of any other JSON type is its JSON text, as PostHog makes it', async () => {
+    // PostHog's capture stores such an event under the id's text (serde_json's, keys sorted);
+    // read as no id, each was left out ("distinct_id is required").
+    const withId = (uuid: string, distinct_id: unknown, properties: Json = {}) =>
+      event({ uuid, distinct_id, properties: { token: 'wk_acme', ...properties } });
+    const res = await t.post('/e/', [
+      withId('j-1', true),
+      withId('j-2', ['a', 'b']),
+      withId('j-3', { string: 'a', number: 3, nested: { z: 1, y: [{ b: 2, a: 1 }] } }),
+      withId('j-4', null, { distinct_id: false }),
+      withId('j-5', 23.4),
+    ]);
+    expect(await res.json()).toEqual({ status: 1 });
+    expect(await stored('j-1')).toMatchObject({ user_id: 'true' });
+    expect(await stored('j-2')).toMatchObject({ user_id: '["a","b"]' });
+    expect(await stored('j-3')).toMatchObject({
+      user_id: '{"nested":{"y":[{"a":1,"b":2}],"z":1},"number":3,"string":"a"}',
+    });
+    expect(await stored('j-4')).toMatchObject({ user_id: 'false' });
+    expect(await stored('j-5')).toMatchObject({ user_id: '23.4' });
+  });
+
   test('an integer distinct_id past 2^53 keeps its digits, as PostHog reads it', async () => {
     // A server SDK (posthog-python, -go, -java …) sends a database id as it is. PostHog's
     // capture keeps 64-bit integers exact (serde_json) and makes the id their text; JSON.parse

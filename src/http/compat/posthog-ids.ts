@@ -1,11 +1,12 @@
-// The distinct_id of a PostHog event sent as a JSON number, read as PostHog's capture reads it.
-// Its capture (serde_json, without `arbitrary_precision`) keeps an integer of up to 64 bits
-// exact (u64, or i64 when negative) and makes the id its decimal text (extract_distinct_id),
-// so 12345678901234567890 is that person's id to PostHog; JSON.parse rounds it past 2^53 to
-// 12345678901234567000, which would merge everyone whose ids round alike. Other numbers are
-// left as JSON.parse reads them: PostHog's ingestion parses properties with JSON.parse too,
-// so a property past 2^53 is stored rounded there as here. The exact read is a second parse,
-// taken only for a body whose ids the first parse rounded: the hot path never pays for it.
+// The distinct_id of a PostHog event sent as no string (a JSON number, mostly), read as
+// PostHog's capture reads it. Its capture (serde_json, without `arbitrary_precision`) keeps an
+// integer of up to 64 bits exact (u64, or i64 when negative) and makes the id its decimal text
+// (extract_distinct_id), so 12345678901234567890 is that person's id to PostHog; JSON.parse
+// rounds it past 2^53 to 12345678901234567000, which would merge everyone whose ids round
+// alike. Other numbers are left as JSON.parse reads them: PostHog's ingestion parses
+// properties with JSON.parse too, so a property past 2^53 is stored rounded there as here.
+// The exact read is a second parse, taken only for a body whose ids the first parse rounded:
+// the hot path never pays for it. Any other JSON value is its JSON text (parsedIdText).
 
 import { type JsonReviver, parseJson } from '../body.ts';
 import { objectOf, textOf } from './ingest.ts';
@@ -16,8 +17,27 @@ export type IdText = (
   key: string,
 ) => string | undefined;
 
-/** An id as JSON.parse left it: a string, or a finite number's JavaScript text. */
-export const parsedIdText: IdText = (holder, key) => textOf(holder?.[key]);
+/**
+ * An id as JSON.parse left it, made text as PostHog's capture makes it (extract_distinct_id):
+ * a string as sent, a finite number as its JavaScript text, and any other JSON value (`true`,
+ * a list, an object) as serde_json writes it, compact and an object's keys sorted, so that
+ * PostHog's person `["a","b"]` is Tally's too, not an event left out for want of an id.
+ */
+export const parsedIdText: IdText = (holder, key) => {
+  const id = holder?.[key];
+  if (typeof id === 'boolean' || (typeof id === 'object' && id !== null)) return sortedJson(id);
+  return textOf(id);
+};
+
+/** `value` as compact JSON, each object's keys in serde_json's order (by their UTF-8 bytes). */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const entries = Object.entries(v as Record<string, unknown>);
+    entries.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return Object.fromEntries(entries);
+  });
+}
 
 const ID_KEYS = new Set(['distinct_id', '$distinct_id']);
 
