@@ -381,6 +381,28 @@ describe('PostHog capture API', () => {
     expect(alias.properties).toMatchObject({ alias: 'old-id', distinct_id: 'user_42' });
   });
 
+  test('$merge_dangerously links its alias as $create_alias does, and ends no bounce', async () => {
+    // PostHog merges a $merge_dangerously's `alias` into its distinct_id as it merges a
+    // $create_alias's (apps send it where identify or alias would be refused): the same link.
+    const merge = (uuid: string, distinct: string, properties: Json) =>
+      event({ uuid, event: '$merge_dangerously', distinct_id: distinct, properties });
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        merge('merge', 'user_42', { alias: 'machine-7', $device_id: 'dev-1' }),
+        merge('merge-anon', 'anon-3', { $is_identified: false, alias: 'user_3' }),
+      ],
+    });
+    expect(await res.json()).toEqual({ status: 1 });
+    const stored = (id: string) => t.getJson(`/api/v1/events/${id}?tenant_id=acme`);
+    expect(await stored('merge')).toMatchObject({
+      user_id: 'user_42',
+      anonymous_id: 'machine-7',
+      properties: { alias: 'machine-7', $interactive: false },
+    });
+    expect(await stored('merge-anon')).toMatchObject({ user_id: 'user_3', anonymous_id: 'anon-3' });
+  });
+
   test('a number as the id $identify or $create_alias merges is that id, as distinct_id', async () => {
     // PostHog merges String(alias) and String($anon_distinct_id); posthog-python and other
     // server SDKs pass a database id as it is.

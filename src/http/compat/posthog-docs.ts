@@ -25,8 +25,9 @@ const CapturedEvent = t.Object(
   {
     event: t.String({
       description:
-        '`$pageview` is a page view; `$pageleave`, `$identify`, `$create_alias`, `$set`, ' +
-        '`$groupidentify`, `$feature_flag_called`, `$web_vitals`, `$$heatmap`, `$opt_in` and ' +
+        '`$pageview` is a page view; `$pageleave`, `$identify`, `$create_alias`, ' +
+        '`$merge_dangerously`, `$set`, `$groupidentify`, `$feature_flag_called`, ' +
+        '`$web_vitals`, `$$heatmap`, `$opt_in` and ' +
         '`$exception` are stored non-interactive (`$interactive: false`): they end no bounce.',
     }),
     distinct_id: t.Optional(

@@ -13,8 +13,8 @@
 // `distinct_id` switches from its anonymous id to the user id), is also an identified event's
 // anonymous_id (deviceIdOf): one browser before and after a sign-up (`by=device` reads). It
 // stays in `$posthog` as well, where events stored before carry it, so one SQL finds it in all.
-// `$identify` and `$create_alias` instead keep the id they merge as anonymous_id (identityOf):
-// what `by=person` reads link to the user.
+// `$identify`, `$create_alias` and `$merge_dangerously` instead keep the id they merge as
+// anonymous_id (identityOf): what `by=person` reads link to the user.
 
 import { eventLimits, INTERACTIVE_KEY, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
 import { fittedIdOf } from './fitted-fields.ts';
@@ -40,8 +40,8 @@ export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
 
 /**
  * The events PostHog's SDKs send of themselves that are no interaction: `$pageleave` (posthog-js's
- * beacon at every page hide), identity and person updates (`$identify`, `$create_alias`, `$set`,
- * `$groupidentify`), flag checks (`$feature_flag_called`), measurements (`$web_vitals`,
+ * beacon at every page hide), identity and person updates (`$identify`, `$create_alias`,
+ * `$merge_dangerously`, `$set`, `$groupidentify`), flag checks (`$feature_flag_called`), measurements (`$web_vitals`,
  * `$$heatmap`), `$opt_in` and captured errors (`$exception`). Stored non-interactive
  * (INTERACTIVE_KEY false), as Plausible's `i: false`, so that a one-page visit stays a bounce:
  * PostHog's own bounce counts only page views and autocapture, and a site calling `identify` at
@@ -51,6 +51,7 @@ const NON_INTERACTIVE_EVENTS: ReadonlySet<string> = new Set([
   '$pageleave',
   '$identify',
   '$create_alias',
+  '$merge_dangerously',
   '$set',
   '$groupidentify',
   '$feature_flag_called',
@@ -105,6 +106,13 @@ function deviceIdOf(properties: Record<string, unknown>): string | undefined {
   return idOf(properties.$device_id);
 }
 
+/**
+ * The events that merge their `alias` into their distinct_id: `$create_alias`, and
+ * `$merge_dangerously`, which PostHog's ingestion merges alike (without the checks that refuse
+ * to merge two identified persons, which Tally's one-hop links keep: see identityOf).
+ */
+const ALIAS_EVENTS: ReadonlySet<string> = new Set(['$create_alias', '$merge_dangerously']);
+
 /** The user_id and anonymous_id of a captured event (see the header). */
 export interface PostHogIdentity {
   user_id?: string | undefined;
@@ -116,10 +124,10 @@ export interface PostHogIdentity {
  * distinct_id's, as anonymous_id. An identified one is its distinct_id's, as user_id, with the
  * anonymous id it is linked to as anonymous_id (`by=person` reads merge the two): for
  * `$identify`, the anonymous distinct id it merges, `$anon_distinct_id` (posthog-js and the
- * mobile SDKs send it; after a reset() it is no longer the `$device_id`); for `$create_alias`,
- * its `alias`; else, or when that is not an id, `$device_id`. An anonymous `$create_alias`
- * (posthog-js's alias() before identify) links its distinct_id to the alias: the alias is its
- * user_id. The names stay in the properties as sent. An event of no one (the cookieless
+ * mobile SDKs send it; after a reset() it is no longer the `$device_id`); for `$create_alias`
+ * and `$merge_dangerously` (ALIAS_EVENTS), its `alias`; else, or when that is not an id,
+ * `$device_id`. An anonymous one of those (posthog-js's alias() before identify) links its
+ * distinct_id to the alias: the alias is its user_id. The names stay in the properties as sent. An event of no one (the cookieless
  * sentinel, `distinctId` undefined) has neither: its visitor is the address and agent's hash.
  */
 export function identityOf(
@@ -129,7 +137,7 @@ export function identityOf(
   anonymous: boolean,
 ): PostHogIdentity {
   if (distinctId === undefined) return {};
-  const alias = name === '$create_alias' ? mergedIdOf(properties.alias) : undefined;
+  const alias = ALIAS_EVENTS.has(name) ? mergedIdOf(properties.alias) : undefined;
   if (anonymous) return { anonymous_id: distinctId, user_id: alias };
   const merged = name === '$identify' ? mergedIdOf(properties.$anon_distinct_id) : alias;
   return { user_id: distinctId, anonymous_id: merged ?? deviceIdOf(properties) };
