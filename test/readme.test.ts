@@ -38,6 +38,7 @@ import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
 import { PLAUSIBLE_DOMAINS_MAX } from '../src/http/compat/plausible.ts';
 import { LAST_DAYS_MAX, LAST_MONTHS_MAX } from '../src/http/compat/plausible-query-time.ts';
+import { CAPTURE_BODY_MIB_MAX } from '../src/http/compat/posthog.ts';
 import { FLAGS_BODY_KIB_MAX } from '../src/http/compat/posthog-config.ts';
 import { BULK_EVENTS_MAX, PAGE_NUMBER_MAX } from '../src/http/compat/seed-002-model.ts';
 import { PAGES_MAX } from '../src/http/compat/seed-003.ts';
@@ -654,6 +655,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `\`<n>mo\` up to \`${LAST_MONTHS_MAX}mo\``,
       `\`/events/bulk\` (at most ${count(BULK_EVENTS_MAX)} events, \`422\` beyond)`,
       `a body of at most ${FLAGS_BODY_KIB_MAX} KiB, \`413\` beyond) answered as for a project`,
+      `PostHog's capture routes take a body of up to ${CAPTURE_BODY_MIB_MAX} MiB`,
+      `batch over 5,000 events or ${CAPTURE_BODY_MIB_MAX} MiB, PostHog's own limit`,
       `a body of at most ${METRICS_KIB_MAX} KiB: a \`400\` beyond, as Segment's)`,
       `\`/api/batch\` (at most ${UMAMI_BATCH_ITEMS_MAX} items, \`413\` beyond)`,
       `each a value of at most ${UMAMI_FILTER_CHARS_MAX} characters`,

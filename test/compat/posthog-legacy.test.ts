@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
 import { lz64Decode } from '../../src/http/compat/lz-string.ts';
+import { CAPTURE_BODY_MIB_MAX } from '../../src/http/compat/posthog.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { keyTenancy } from './helpers/key-tenancy.ts';
 import { lz64Run } from './helpers/lz64.ts';
@@ -149,7 +150,7 @@ describe('PostHog capture: legacy paths and encodings', () => {
     ]) {
       expect(res.status).toBe(413);
       expect(((await res.json()) as Json).detail).toBe(
-        'the decompressed body is larger than 5242880 bytes',
+        `the decompressed body is larger than ${CAPTURE_BODY_MIB_MAX * 1024 * 1024} bytes`,
       );
     }
     // lz-string 1.5.0's text of `[{"event":"e","distinct_id":"d\uD800"}]`: no Unicode (400).

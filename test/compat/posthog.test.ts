@@ -590,6 +590,30 @@ describe('PostHog capture API', () => {
     expect(Object.keys(cut)).toEqual(['big2', '$tally_cut']);
   });
 
+  test('a batch as posthog-python fills it, past 5 MiB by its last event, is taken', async () => {
+    // posthog-python (consumer.py) adds events to a batch until their JSON reaches 5 MiB, the
+    // event that crossed it (up to 900 KiB) included, and drops a batch answered 413 (it
+    // resends none but a 408, a 429 or a 5xx). PostHog's capture takes up to 20 MiB.
+    const large = (i: number) =>
+      event({
+        uuid: `py-${i}`,
+        event: '$ai_generation',
+        properties: { $ai_input: 'z'.repeat(900_000) },
+      });
+    const body = JSON.stringify({
+      api_key: 'wk_acme',
+      batch: Array.from({ length: 6 }, (_, i) => large(i)),
+    });
+    expect(body.length).toBeGreaterThan(5 * 1024 * 1024);
+    const res = await t.post('/batch/', body);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 1 });
+    expect((await stats()).total_events).toBe(6);
+    // Each is cut to the event limits, as any event is.
+    const stored = await t.getJson<{ properties: Json }>('/api/v1/events/py-5?tenant_id=acme');
+    expect(stored.properties.$tally_cut).toBeDefined();
+  });
+
   test('bad input is 400, too many events or bytes 413, no key 401; nothing stored', async () => {
     const bad = [
       { api_key: 'wk_acme', batch: [event({ event: undefined })] },
@@ -605,7 +629,7 @@ describe('PostHog capture API', () => {
     });
     expect(many.status).toBe(413);
     const huge = gzipSync(
-      JSON.stringify({ api_key: 'wk_acme', batch: [event({ pad: 'x'.repeat(6 * 1024 * 1024) })] }),
+      JSON.stringify({ api_key: 'wk_acme', batch: [event({ pad: 'x'.repeat(21 * 1024 * 1024) })] }),
     );
     const tooBig = await t.post('/batch/', huge, { 'content-encoding': 'gzip' });
     expect(tooBig.status).toBe(413);

@@ -16,13 +16,17 @@
 import { Elysia } from 'elysia';
 import {
   AppError,
+  assert,
   type BaseEvent,
+  defaultTunables,
   type EventInput,
   eventLimits,
   HOUR_MS,
   INTERACTIVE_KEY,
+  MiB,
   parseAsUtc,
   requestLimits,
+  tenantShareLimits,
 } from '../../core/index.ts';
 import { parseJson } from '../body.ts';
 import type { AppDeps } from '../context.ts';
@@ -77,6 +81,21 @@ export const POSTHOG_PATHS = [
 export type PostHogPath = (typeof POSTHOG_PATHS)[number];
 
 /**
+ * The largest capture body, as sent or inflated: PostHog's capture takes a batch of up to
+ * 20 MiB (its BATCH_BODY_SIZE), and posthog-python fills a batch to 5 MiB, then sends it with
+ * the event that crossed the mark (up to 900 KiB): the common 5 MiB refused such a batch of
+ * large events (`$ai_generation`, `$exception`) with a 413, which posthog-python does not
+ * resend, so the batch was lost. Its events are cut to the event limits as any other's.
+ */
+export const CAPTURE_BODY_MIB_MAX = 20;
+const CAPTURE_BODY_BYTES_MAX = CAPTURE_BODY_MIB_MAX * MiB;
+assert(
+  defaultTunables.commitQueueBytesMax * tenantShareLimits.mailboxQueueBytesShare >=
+    CAPTURE_BODY_BYTES_MAX * 2 && defaultTunables.walFileBytesMax >= CAPTURE_BODY_BYTES_MAX * 2,
+  'a tenant can have two full PostHog batches in flight, and a log file holds them',
+);
+
+/**
  * Where posthog-js posts session recordings: `$snapshot` events, which PostHog's capture sends
  * to its replay store, never to the events insights count. Tally keeps no recordings: it checks
  * the key as a capture does (401/403, no write rate spent, since nothing is written), answers
@@ -114,7 +133,7 @@ export function posthogRoutes(deps: AppDeps) {
     // A HEAD (a link checker's, a mail scanner's look at a GET pixel) stores nothing.
     if (request.method === 'HEAD') return json(OK, 200, CORS_HEADERS);
     admitIngest(deps);
-    const bytes = await readCaptureJson(request, requestLimits.bodyBytesMax);
+    const bytes = await readCaptureJson(request, CAPTURE_BODY_BYTES_MAX);
     const url = new URL(request.url);
     const engage = url.pathname.startsWith('/engage'); // with or without its slash
     const captured = (body: unknown) => eventsOf(engage ? engageOf(body) : body, url.searchParams);
