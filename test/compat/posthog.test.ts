@@ -268,7 +268,7 @@ describe('PostHog capture API', () => {
     });
   });
 
-  test('a $set or $set_once both at the top and in properties is merged, the top winning', async () => {
+  test('a top-level $set or $set_once is merged into the properties one, winning', async () => {
     // posthog-js puts its initial person info in a top-level $set_once on a first event, while
     // PostHog's docs have the app send its own in properties: PostHog's ingestion merges them.
     await t.post('/batch/', {

@@ -41,11 +41,11 @@ export const POSTHOG_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
 /**
  * The events PostHog's SDKs send of themselves that are no interaction: `$pageleave` (posthog-js's
  * beacon at every page hide), identity and person updates (`$identify`, `$create_alias`,
- * `$merge_dangerously`, `$set`, `$groupidentify`), flag checks (`$feature_flag_called`), measurements (`$web_vitals`,
- * `$$heatmap`), `$opt_in` and captured errors (`$exception`). Stored non-interactive
- * (INTERACTIVE_KEY false), as Plausible's `i: false`, so that a one-page visit stays a bounce:
- * PostHog's own bounce counts only page views and autocapture, and a site calling `identify` at
- * every page load would otherwise have none.
+ * `$merge_dangerously`, `$set`, `$groupidentify`), flag checks (`$feature_flag_called`),
+ * measurements (`$web_vitals`, `$$heatmap`), `$opt_in` and captured errors (`$exception`).
+ * Stored non-interactive (INTERACTIVE_KEY false), as Plausible's `i: false`, so that a one-page
+ * visit stays a bounce: PostHog's own bounce counts only page views and autocapture, and a site
+ * calling `identify` at every page load would otherwise have none.
  */
 const NON_INTERACTIVE_EVENTS: ReadonlySet<string> = new Set([
   '$pageleave',
@@ -127,8 +127,9 @@ export interface PostHogIdentity {
  * mobile SDKs send it; after a reset() it is no longer the `$device_id`); for `$create_alias`
  * and `$merge_dangerously` (ALIAS_EVENTS), its `alias`; else, or when that is not an id,
  * `$device_id`. An anonymous one of those (posthog-js's alias() before identify) links its
- * distinct_id to the alias: the alias is its user_id. The names stay in the properties as sent. An event of no one (the cookieless
- * sentinel, `distinctId` undefined) has neither: its visitor is the address and agent's hash.
+ * distinct_id to the alias: the alias is its user_id. The names stay in the properties as
+ * sent. An event of no one (the cookieless sentinel, `distinctId` undefined) has neither: its
+ * visitor is the address and agent's hash.
  */
 export function identityOf(
   name: string,
