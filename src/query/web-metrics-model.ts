@@ -65,7 +65,7 @@ interface Ranking {
 
 export type WebDimension =
   | { kind: 'total' }
-  /** Events by their time, visits by their first event's, into buckets starting at `starts`. */
+  /** Events by their time, visits as `reach` says, into buckets starting at `starts`. */
   | ({ kind: 'bucket' } & TimeKey)
   /**
    * Rows by a property's value, ranked; a visit counts under each value of an event property
@@ -86,6 +86,11 @@ export type WebKey = { property: WebProperty } | TimeKey;
 export interface TimeKey {
   starts: number[];
   bucketOf?: number[];
+  /**
+   * With `reach`, a visit counts in every bucket from its start to its last event (in the
+   * range), as Plausible's sessions by hour (its time slots), not in its last event's alone.
+   */
+  spans?: boolean;
 }
 
 /** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */
@@ -108,7 +113,9 @@ export interface WebMetricsOptions {
   /**
    * Plausible's visits (its reads; Umami's read the range's events alone): each visit active
    * in the range whole, its events within VISIT_REACH_MS around it too (visit-rows.ts), in the
-   * bucket of its start, the first when it began before the range.
+   * bucket of its last event (the range's last when it ends after the range), as Plausible's
+   * sessions by their `timestamp`; in every bucket it spans with a TimeKey's `spans`. Without,
+   * a visit is in the bucket of its start.
    */
   reach?: boolean;
   /** Missing campaign tags, browsers, OSs and devices as `(not set)` (Plausible's v2). */

@@ -44,6 +44,8 @@ export interface WebMetricsPlan {
   /** Each key's source, in order; a single NULL key in total. */
   keys: (KeySource | null)[];
   buckets: BucketJoin | null;
+  /** With `reach`, visits count in every bucket they span (TimeKey's `spans`). */
+  spans: boolean;
   /** Whether a filter or a key reads the visits' channel (its columns are made). */
   channels: boolean;
   /** The visit column `v<i>` saying a visit's bounce counts (byEntryPage), or null. */
@@ -124,20 +126,18 @@ export function visitCtes(plan: WebMetricsPlan): string {
       ...(plan.entry?.rest ? { nmatch: `(${plan.entry.rest})` } : {}),
     },
   });
-  // Only the range's events count: a visit's start before it is its first bucket's.
   const nmatched = plan.entry?.rest ? ['bool_or(nmatch AND side = 0) AS nmatched'] : [];
-  const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
   const matched = ['bool_or(ematch AND side = 0) AS matched', ...nmatched];
   const counted = countedPerVisit(plan) ? COUNTED_PER_VISIT : {};
   const spans = viewSpans(plan) ? VIEW_SPAN : {};
   const kept = keptVisitsCtes({
     aggregates: [
       'min(ts) AS start_ts',
-      `${start} AS bucket_ts`,
+      ...bucketTimesOf(plan),
       ...matched,
       ...Object.entries({ ...counted, ...spans }).map(([name, sql]) => `${sql} AS ${name}`),
     ],
-    carried: ['bucket_ts', 'matched', 'bounced', 'views', 'seconds']
+    carried: ['bucket_ts', 'bucket_end_ts', 'matched', 'bounced', 'views', 'seconds']
       .concat(nmatched.length > 0 ? ['nmatched'] : [])
       .concat(Object.keys(counted), Object.keys(spans)),
     match: plan.visitMatch,
@@ -152,15 +152,57 @@ export function visitCtes(plan: WebMetricsPlan): string {
       ? ''
       : `, nr AS (${entryRowsSql(keyColumns(plan, 'k', 'k', plan.entry.page), plan)})`;
   const exits = plan.exitRate ? `, xp AS (${pageViewsSql(joinKept)})` : '';
-  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} ${engaged || ''}
+  const spanned = visitSpansSql(plan);
+  return `${grouping}, ${kept}, ${timed ? `${timed},` : ''} ${engaged || ''} ${spanned}
     er AS (${eventRowsSql(plan)}),
     vr AS (${visitRowsOf(plan)})${entry}${exits}`;
+}
+
+/**
+ * `bucket_ts` and `bucket_end_ts` of a kept visit: the times that put it in buckets. Only the
+ * range's count: with `reach` (Plausible's sessions, counted by their `timestamp`) its last
+ * event's, the range's last instant when it ends after the range; with `spans` every bucket
+ * from its start (the range's first instant when it began before) to that; else its start's.
+ */
+function bucketTimesOf(plan: WebMetricsPlan): string[] {
+  const { options, params } = plan;
+  // Each bound once used: DuckDB refuses a statement with a parameter it does not read.
+  const end = `least(max(ts), epoch_ms(${params.addInstant(options.toMs)}) - 1)`;
+  if (options.reach === true && !plan.spans)
+    return [`${end} AS bucket_ts`, 'NULL AS bucket_end_ts'];
+  const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
+  return [`${start} AS bucket_ts`, `${end} AS bucket_end_ts`];
+}
+
+/**
+ * With `spans`, `vb AS (…),`: each kept visit's key with every bucket (`bucket_ms`) its time
+ * from `bucket_ts` to `bucket_end_ts` touches, once (Plausible's sessions by hour: each hour of
+ * its time slots, ClickHouse's timeSlots from `start` to `timestamp`). Else nothing.
+ */
+function visitSpansSql(plan: WebMetricsPlan): string {
+  if (plan.buckets === null || !plan.spans) return '';
+  const toMs = `epoch_ms(${plan.params.addInstant(plan.options.toMs)})`;
+  return `vb AS (
+      SELECT DISTINCT ${VISIT_KEY.map((c) => `k.${c}`).join(', ')}, s.bucket_ms
+      FROM kept AS k JOIN (
+        SELECT start_ms, bucket_ms,
+          coalesce(lead(start_ms) OVER (ORDER BY start_ms), ${toMs}) AS end_ms
+        FROM buckets) AS s
+      ON s.start_ms <= k.bucket_end_ts AND s.end_ms > k.bucket_ts
+    ),`;
+}
+
+/** The join giving a kept visit `k` its bucket `b.bucket_ms` (each of them with `spans`). */
+function visitBucketsJoin(plan: WebMetricsPlan): string {
+  if (plan.buckets === null) return '';
+  if (plan.spans) return `JOIN vb AS b ON ${sameVisitSql('k', 'b')}`;
+  return plan.buckets.join('k.bucket_ts');
 }
 
 /** The visits entered at a page, by it (entryPlanOf): ENTRY_METRICS' rows. */
 function entryRowsSql(keys: string, plan: WebMetricsPlan): string {
   return `SELECT ${keys}, k.bounced, k.seconds
-    FROM kept AS k ${plan.buckets?.join('k.bucket_ts') ?? ''}
+    FROM kept AS k ${visitBucketsJoin(plan)}
     WHERE ${plan.entry?.match} AND ${plan.rowMatch}`;
 }
 
@@ -227,14 +269,14 @@ function eventRowsSql(plan: WebMetricsPlan): string {
 }
 
 /**
- * Counted visits, in the bucket of their start; by event properties, one row per combination
- * of values the visit holds a counted event with.
+ * Counted visits, in their buckets (bucketTimesOf); by event properties, one row per
+ * combination of values the visit holds a counted event with.
  */
 function visitRowsOf(plan: WebMetricsPlan): string {
   const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
   const span = viewSpans(plan) ? 'k.view_seconds' : 'CAST(NULL AS DOUBLE) AS view_seconds';
   const columns = `k.bounced, k.seconds, k.views, ${span}${over}`;
-  const buckets = plan.buckets?.join('k.bucket_ts') ?? '';
+  const buckets = visitBucketsJoin(plan);
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);
     return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}

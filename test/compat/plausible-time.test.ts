@@ -1,5 +1,6 @@
-// Time edges of Plausible's Stats API v2 through the real app and store: the `all` range when
-// the only events are stored ahead of now (Tally's ingest takes up to 24 hours ahead).
+// Time edges of Plausible's Stats API v1 and v2 through the real app and store: the `all` range
+// when the only events are stored ahead of now (Tally's ingest takes up to 24 hours ahead), and
+// the time buckets a visit counts in.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
@@ -68,5 +69,75 @@ describe('the last days of year 9999', () => {
     });
     expect(answer.meta.time_labels).toEqual(['9999-12-31']);
     expect(answer.results).toEqual([]);
+  });
+});
+
+// Plausible counts a session in the time buckets of its `timestamp` (its last event), and by
+// hour in every hour from its `start` to it (time_slots, sql/expression.ex): a visit is not
+// only of the bucket where it began.
+describe('visits by time bucket, as Plausible counts its sessions', () => {
+  const metrics = ['visits', 'bounce_rate', 'visit_duration'];
+  /** A visit from 10:50 to 11:10 UTC on 11-24, and a bounce at 11:30. */
+  const seedHours = async () => {
+    await beacon(t, '2026-11-24T10:50:00Z', '198.51.100.1', page('/'));
+    await beacon(t, '2026-11-24T11:10:00Z', '198.51.100.1', page('/next'));
+    await beacon(t, '2026-11-24T11:30:00Z', '198.51.100.2', page('/'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+  };
+
+  test('v2 time:hour: a visit counts in every hour it spans', async () => {
+    await seedHours();
+    const answer = await query({
+      metrics,
+      date_range: ['2026-11-24', '2026-11-24'],
+      dimensions: ['time:hour'],
+    });
+    expect(answer.results).toEqual([
+      { dimensions: ['2026-11-24 10:00:00'], metrics: [1, 0, 1200] },
+      { dimensions: ['2026-11-24 11:00:00'], metrics: [2, 50, 600] },
+    ]);
+  });
+
+  test('v1 timeseries by hour: the same', async () => {
+    await seedHours();
+    const res = await t.get(
+      '/api/v1/stats/timeseries?site_id=example.com&period=day&date=2026-11-24' +
+        `&metrics=${metrics.join(',')}`,
+    );
+    const rows = ((await res.json()) as { results: Json[] }).results;
+    expect(rows.slice(10, 12)).toEqual([
+      { date: '2026-11-24 10:00:00', visits: 1, bounce_rate: 0, visit_duration: 1200 },
+      { date: '2026-11-24 11:00:00', visits: 2, bounce_rate: 50, visit_duration: 600 },
+    ]);
+  });
+
+  test('by day: a visit across local midnight counts on the day of its last event', async () => {
+    // 23:50 and 00:10 in Berlin: the visit ends on 11-24.
+    await beacon(t, '2026-11-23T22:50:00Z', '198.51.100.1', page('/'));
+    await beacon(t, '2026-11-23T23:10:00Z', '198.51.100.1', page('/next'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    const answer = await query({
+      metrics,
+      date_range: ['2026-11-23', '2026-11-24'],
+      dimensions: ['time:day'],
+      tz: 'Europe/Berlin',
+    });
+    expect(answer.results).toEqual([{ dimensions: ['2026-11-24'], metrics: [1, 0, 1200] }]);
+    const v1 = await t.get(
+      '/api/v1/stats/timeseries?site_id=example.com&period=custom&date=2026-11-23,2026-11-24' +
+        '&tz=Europe/Berlin&metrics=visits',
+    );
+    expect(((await v1.json()) as Json).results).toEqual([
+      { date: '2026-11-23', visits: 0 },
+      { date: '2026-11-24', visits: 1 },
+    ]);
+    // A range that ends before its last event counts it on its last day.
+    const first = await query({
+      metrics: ['visits'],
+      date_range: ['2026-11-23', '2026-11-23'],
+      dimensions: ['time:day'],
+      tz: 'Europe/Berlin',
+    });
+    expect(first.results).toEqual([{ dimensions: ['2026-11-23'], metrics: [1] }]);
   });
 });

@@ -148,12 +148,14 @@ export interface TimeBucket {
 }
 
 /** The buckets' starts as a read takes them (TimeKey): a later start counts in its bucket. */
-export function timeKeyOf(buckets: readonly TimeBucket[]): TimeKey {
+export function timeKeyOf(buckets: readonly TimeBucket[], unit: TimeUnit): TimeKey {
   const spans = buckets.flatMap(({ start, later = [] }) =>
     start === null ? [] : [start, ...later].map((s) => [s, start] as const),
   );
   spans.sort((a, b) => a[0] - b[0]);
-  return { starts: spans.map(([s]) => s), bucketOf: spans.map(([, bucket]) => bucket) };
+  const starts = spans.map(([s]) => s);
+  // By hour a visit counts in every hour it spans, as Plausible's sessions (their time slots).
+  return { starts, bucketOf: spans.map(([, bucket]) => bucket), spans: unit === 'hour' };
 }
 
 /**

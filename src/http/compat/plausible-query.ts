@@ -196,7 +196,7 @@ async function readGroups(
   const buckets = time === undefined ? [] : timeBuckets(range, time, dimensions.indexOf(time));
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
   // An hour the clocks skip has a time label but no bucket: nothing happened in it.
-  const timeKey = timeKeyOf(buckets);
+  const timeKey = timeKeyOf(buckets, time?.time ?? 'day');
   const keys = dimensions.map((d) => ('time' in d ? timeKey : { property: d.property }));
   const order: GoalOrder[] = readOrderOf(ranking, dimensions).map(({ name, desc }) => {
     const key = dimensions.findIndex((d) => d.name === name);

@@ -202,7 +202,10 @@ async function timeseries(ctx: StatsContext) {
         : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
             labelOf(start, 'day', range.tz),
           );
-  const rows = await read(ctx, range, metrics, filters, { kind: 'bucket', ...timeKeyOf(buckets) });
+  const rows = await read(ctx, range, metrics, filters, {
+    kind: 'bucket',
+    ...timeKeyOf(buckets, interval),
+  });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {
     results: buckets.map(({ start, label }) => ({

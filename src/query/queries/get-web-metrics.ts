@@ -79,7 +79,7 @@ function keysOf(dimension: WebDimension): WebKey[] {
     case 'total':
       return [];
     case 'bucket':
-      return [{ starts: dimension.starts, bucketOf: dimension.bucketOf }];
+      return [{ starts: dimension.starts, bucketOf: dimension.bucketOf, spans: dimension.spans }];
     case 'property':
       return [{ property: dimension.property }];
     case 'group':
@@ -109,9 +109,11 @@ function webMetricsSql(
   const eventKeys: string[] = [];
   const visitKeys: string[] = [];
   let buckets: BucketJoin | null = null;
+  let spans = false;
   const sources = keys.map((key): KeySource => {
     if ('starts' in key) {
       buckets = bucketJoinOf(key.starts, options.toMs, params, key.bucketOf);
+      spans = key.spans === true && options.reach === true;
       return { bucket: true };
     }
     const { property } = key;
@@ -146,6 +148,7 @@ function webMetricsSql(
     visitKeys,
     keys: sources.length === 0 ? [null] : sources,
     buckets,
+    spans,
     channels,
     bounceOver: null,
     entry: null,
