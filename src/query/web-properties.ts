@@ -186,14 +186,31 @@ export function visitPropertySql(property: VisitProperty): string {
 }
 
 /**
- * visitPropertySql, but with `notSet` a missing tag, browser, OS or device is NOT_SET_VALUE
- * instead of NULL, as Plausible's Stats API v2 lists and filters them.
+ * The properties a user agent gives, which Tally names `Other` (engine/user-agent.ts: a
+ * browser, OS or device it does not know) where Plausible stores '' (its UAInspector's
+ * `:unknown`, or no user agent) and lists NOT_SET_VALUE, in v1's breakdowns too (its legacy
+ * breakdown leaves out only the visits without a campaign tag, page or country).
  */
-export function visitValueSql(property: VisitProperty, notSet: boolean): string {
+const AGENT_PROPERTIES: readonly VisitProperty[] = ['browser', 'os', 'device'];
+const UNKNOWN_AGENT_VALUE = 'Other';
+
+/** visitPropertySql as Plausible stores it (`stored`): an unknown browser, OS or device NULL. */
+function storedValueSql(property: VisitProperty, stored: boolean): string {
   const value = visitPropertySql(property);
-  return notSet && NOT_SET_PROPERTIES.includes(property)
-    ? `coalesce(nullif(${value}, ''), '${NOT_SET_VALUE}')`
+  return stored && AGENT_PROPERTIES.includes(property)
+    ? `nullif(${value}, '${UNKNOWN_AGENT_VALUE}')`
     : value;
+}
+
+/**
+ * visitPropertySql, but with `notSet` a missing tag, browser, OS or device is NOT_SET_VALUE
+ * instead of NULL, as Plausible's Stats API v2 lists and filters them; with `stored`
+ * (Plausible's reads, v1's too) an unknown browser, OS or device is NOT_SET_VALUE.
+ */
+export function visitValueSql(property: VisitProperty, notSet: boolean, stored = false): string {
+  const value = storedValueSql(property, stored);
+  const listed = notSet ? NOT_SET_PROPERTIES : stored ? AGENT_PROPERTIES : [];
+  return listed.includes(property) ? `coalesce(nullif(${value}, ''), '${NOT_SET_VALUE}')` : value;
 }
 
 /** Visit properties Plausible stores as '' where a visit lacks them (visitFilterSql). */
@@ -211,7 +228,8 @@ const DIRECT_NAMED: readonly VisitProperty[] = [
 
 /**
  * A visit filter's condition as Plausible's WhereBuilder reads its session columns: a value a
- * visit lacks (a campaign tag, a browser, a source or referrer that is Direct / None) is '';
+ * visit lacks (a campaign tag, an unknown browser, a source or referrer that is Direct / None)
+ * is '';
  * `is` names it '', "(not set)" or, for the source, referrer and tags, "Direct / None" (as
  * sent: case-insensitive "(NOT SET)" is no name of it); contains and matches read '' (so
  * "(not set)" contains no "e"). Other properties (the pages) are filtered on `listed`, their
@@ -224,7 +242,7 @@ export function storedVisitFilterSql(
   params: SqlParams,
 ): string {
   if (!STORED_EMPTY.includes(visit)) return filterConditionSql(filter, listed, params);
-  const value = visitPropertySql(visit);
+  const value = storedValueSql(visit, true);
   const stored =
     visit === 'source' || visit === 'referrer'
       ? `coalesce(nullif(${value}, '${DIRECT_SOURCE}'), '')`

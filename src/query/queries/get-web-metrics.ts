@@ -104,7 +104,7 @@ function webMetricsSql(
   let channels = false; // whether a filter or a key reads the visits' channel
   const visitSql = (visit: VisitProperty) => {
     channels ||= visit === 'channel';
-    return visitValueSql(visit, notSet);
+    return visitValueSql(visit, notSet, options.storedEmpty === true);
   };
   const eventKeys: string[] = [];
   const visitKeys: string[] = [];
