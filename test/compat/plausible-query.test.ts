@@ -88,6 +88,9 @@ describe('POST /api/v2/query', () => {
     const echoed = async (date_range: unknown) =>
       (await ok({ metrics: ['visitors'], date_range })).query.date_range;
     expect(await echoed('7d')).toEqual(['2026-11-18T00:00:00+00:00', '2026-11-24T23:59:59+00:00']);
+    // Plausible reads <n> with Elixir's Integer.parse: leading zeros are taken.
+    expect(await echoed('07d')).toEqual(await echoed('7d'));
+    expect(await echoed('006mo')).toEqual(await echoed('6mo'));
     expect(await echoed('all')).toEqual(['2026-11-24T00:00:00+00:00', '2026-11-25T23:59:59+00:00']);
     expect(await echoed(['2026-11-24T12:00:00+02:00', '2026-11-24T12:59:59+02:00'])).toEqual([
       '2026-11-24T10:00:00+00:00',
@@ -834,7 +837,7 @@ describe("Plausible's 400s, naming the field", () => {
       '#/date_range: Invalid date range "yesterday"',
     );
     // README: any <n>d up to 5000d, <n>mo up to 100mo.
-    for (const range of ['5001d', '101mo']) {
+    for (const range of ['5001d', '101mo', '0d', '00mo', '+7d', '-7d', ' 7d', '7D', '7 d']) {
       expect(await refused({ ...base, date_range: range })).toBe(
         `#/date_range: Invalid date range "${range}"`,
       );

@@ -53,9 +53,11 @@ export function rangeSpecOf(value: unknown): RangeSpec | null {
 
 function keywordOf(text: string): RangeSpec | null {
   if (KEYWORDS.includes(text)) return { kind: 'keyword', keyword: text };
-  const match = /^([1-9]\d{0,3})(d|mo)$/.exec(text);
+  // Digits as Plausible's schema (`^\d+d$`) and Integer.parse take them: leading zeros too.
+  const match = /^(\d+)(d|mo)$/.exec(text);
   if (match === null) return null;
   const n = Number(match[1]);
+  if (n < 1) return null;
   if (match[2] === 'd')
     return n <= LAST_DAYS_MAX ? { kind: 'keyword', keyword: text, days: n } : null;
   return n <= LAST_MONTHS_MAX ? { kind: 'keyword', keyword: text, months: n } : null;
