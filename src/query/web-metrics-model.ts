@@ -91,6 +91,12 @@ export interface TimeKey {
    * range), as Plausible's sessions by hour (its time slots), not in its last event's alone.
    */
   spans?: boolean;
+  /**
+   * With `reach`, a visit counts in every bucket where it holds a counted event, as Plausible's
+   * v2 counts `visits` when it reads them from its events table (`uniq(session_id)`). Over
+   * `spans`.
+   */
+  byEvents?: boolean;
 }
 
 /** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */

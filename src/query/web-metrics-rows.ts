@@ -44,8 +44,11 @@ export interface WebMetricsPlan {
   /** Each key's source, in order; a single NULL key in total. */
   keys: (KeySource | null)[];
   buckets: BucketJoin | null;
-  /** With `reach`, visits count in every bucket they span (TimeKey's `spans`). */
-  spans: boolean;
+  /**
+   * With `reach`, visits count in several buckets (`vb`): every bucket of their time
+   * (TimeKey's `spans`), or every bucket where they hold a counted event (its `byEvents`).
+   */
+  spans: 'time' | 'events' | null;
   /** Whether a filter or a key reads the visits' channel (its columns are made). */
   channels: boolean;
   /** The visit column `v<i>` saying a visit's bounce counts (byEntryPage), or null. */
@@ -168,8 +171,9 @@ function bucketTimesOf(plan: WebMetricsPlan): string[] {
   const { options, params } = plan;
   // Each bound once used: DuckDB refuses a statement with a parameter it does not read.
   const end = `least(max(ts), epoch_ms(${params.addInstant(options.toMs)}) - 1)`;
-  if (options.reach === true && !plan.spans)
+  if (options.reach === true && plan.spans !== 'time') {
     return [`${end} AS bucket_ts`, 'NULL AS bucket_end_ts'];
+  }
   const start = `greatest(min(ts), epoch_ms(${params.addInstant(options.fromMs)}))`;
   return [`${start} AS bucket_ts`, `${end} AS bucket_end_ts`];
 }
@@ -177,10 +181,18 @@ function bucketTimesOf(plan: WebMetricsPlan): string[] {
 /**
  * With `spans`, `vb AS (…),`: each kept visit's key with every bucket (`bucket_ms`) its time
  * from `bucket_ts` to `bucket_end_ts` touches, once (Plausible's sessions by hour: each hour of
- * its time slots, ClickHouse's timeSlots from `start` to `timestamp`). Else nothing.
+ * its time slots, ClickHouse's timeSlots from `start` to `timestamp`), or ('events') that of
+ * each of its counted events. Else nothing.
  */
 function visitSpansSql(plan: WebMetricsPlan): string {
-  if (plan.buckets === null || !plan.spans) return '';
+  if (plan.buckets === null || plan.spans === null) return '';
+  if (plan.spans === 'events') {
+    return `vb AS (
+      SELECT DISTINCT ${VISIT_KEY.map((c) => `g.${c}`).join(', ')}, b.bucket_ms
+      FROM grouped AS g ${plan.buckets.join('g.ts')}
+      WHERE g.ematch AND g.side = 0
+    ),`;
+  }
   const toMs = `epoch_ms(${plan.params.addInstant(plan.options.toMs)})`;
   return `vb AS (
       SELECT DISTINCT ${VISIT_KEY.map((c) => `k.${c}`).join(', ')}, s.bucket_ms
@@ -195,7 +207,7 @@ function visitSpansSql(plan: WebMetricsPlan): string {
 /** The join giving a kept visit `k` its bucket `b.bucket_ms` (each of them with `spans`). */
 function visitBucketsJoin(plan: WebMetricsPlan): string {
   if (plan.buckets === null) return '';
-  if (plan.spans) return `JOIN vb AS b ON ${sameVisitSql('k', 'b')}`;
+  if (plan.spans !== null) return `JOIN vb AS b ON ${sameVisitSql('k', 'b')}`;
   return plan.buckets.join('k.bucket_ts');
 }
 

@@ -98,6 +98,31 @@ describe('visits by time bucket, as Plausible counts its sessions', () => {
     ]);
   });
 
+  test('v2 counts visits by their events where Plausible reads them from its events', async () => {
+    // A's visit enters at / at 10:50 and views /pricing at 11:10: with an event filter, `visits`
+    // is of Plausible's events table (uniq(session_id) by the events' hours): 11:00 alone.
+    await beacon(t, '2026-11-24T10:50:00Z', '198.51.100.1', page('/'));
+    await beacon(t, '2026-11-24T11:10:00Z', '198.51.100.1', page('/pricing'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    const hours = async (metrics: string[]) =>
+      (
+        await query({
+          metrics,
+          date_range: ['2026-11-24', '2026-11-24'],
+          dimensions: ['time:hour'],
+          filters: [['is', 'event:page', ['/pricing']]],
+        })
+      ).results;
+    expect(await hours(['visits'])).toEqual([
+      { dimensions: ['2026-11-24 11:00:00'], metrics: [1] },
+    ]);
+    // With a visit duration beside it, Plausible reads both from its sessions: every hour spanned.
+    expect(await hours(['visits', 'visit_duration'])).toEqual([
+      { dimensions: ['2026-11-24 10:00:00'], metrics: [1, 1200] },
+      { dimensions: ['2026-11-24 11:00:00'], metrics: [1, 1200] },
+    ]);
+  });
+
   test('v1 timeseries by hour: the same', async () => {
     await seedHours();
     const res = await t.get(
@@ -123,6 +148,17 @@ describe('visits by time bucket, as Plausible counts its sessions', () => {
       tz: 'Europe/Berlin',
     });
     expect(answer.results).toEqual([{ dimensions: ['2026-11-24'], metrics: [1, 0, 1200] }]);
+    // Beside page views Plausible's v2 reads visits from its events: on each day of one.
+    const byEvents = await query({
+      metrics: ['visits', 'pageviews'],
+      date_range: ['2026-11-23', '2026-11-24'],
+      dimensions: ['time:day'],
+      tz: 'Europe/Berlin',
+    });
+    expect(byEvents.results).toEqual([
+      { dimensions: ['2026-11-23'], metrics: [1, 1] },
+      { dimensions: ['2026-11-24'], metrics: [1, 1] },
+    ]);
     const v1 = await t.get(
       '/api/v1/stats/timeseries?site_id=example.com&period=custom&date=2026-11-23,2026-11-24' +
         '&tz=Europe/Berlin&metrics=visits',

@@ -79,7 +79,14 @@ function keysOf(dimension: WebDimension): WebKey[] {
     case 'total':
       return [];
     case 'bucket':
-      return [{ starts: dimension.starts, bucketOf: dimension.bucketOf, spans: dimension.spans }];
+      return [
+        {
+          starts: dimension.starts,
+          bucketOf: dimension.bucketOf,
+          spans: dimension.spans,
+          byEvents: dimension.byEvents,
+        },
+      ];
     case 'property':
       return [{ property: dimension.property }];
     case 'group':
@@ -109,11 +116,13 @@ function webMetricsSql(
   const eventKeys: string[] = [];
   const visitKeys: string[] = [];
   let buckets: BucketJoin | null = null;
-  let spans = false;
+  let spans: WebMetricsPlan['spans'] = null;
   const sources = keys.map((key): KeySource => {
     if ('starts' in key) {
       buckets = bucketJoinOf(key.starts, options.toMs, params, key.bucketOf);
-      spans = key.spans === true && options.reach === true;
+      if (options.reach === true) {
+        spans = key.byEvents === true ? 'events' : key.spans === true ? 'time' : null;
+      }
       return { bucket: true };
     }
     const { property } = key;
