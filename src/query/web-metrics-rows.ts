@@ -73,14 +73,20 @@ export interface WebMetricsPlan {
 }
 
 /** A row's key columns `d0, d1, …`: each from the bucket, an event column or a visit's. */
-function keyColumns(plan: WebMetricsPlan, event: string, visit: string, eventKey?: string): string {
+function keyColumns(
+  plan: WebMetricsPlan,
+  event: string,
+  visit: string,
+  eventKey?: string,
+  bucket = 'b',
+): string {
   return plan.keys
     .map((key, i) => {
       const sql =
         key === null
           ? 'NULL'
           : 'bucket' in key
-            ? 'b.bucket_ms'
+            ? `${bucket}.bucket_ms`
             : 'event' in key
               ? `${event}.${eventKey ?? `e${key.event}`}`
               : `${visit}.v${key.visit}`;
@@ -291,10 +297,15 @@ function visitRowsOf(plan: WebMetricsPlan): string {
   const buckets = visitBucketsJoin(plan);
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);
-    return `SELECT ${keyColumns(plan, 'p', 'k')}, ${columns}
-      FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')} FROM grouped
+    // By their events' buckets, each value in the bucket of the events that hold it.
+    const byEvents = plan.buckets !== null && plan.spans === 'events';
+    const bucket = byEvents ? ', b.bucket_ms' : '';
+    return `SELECT ${keyColumns(plan, 'p', 'k', undefined, byEvents ? 'p' : 'b')}, ${columns}
+      FROM (SELECT DISTINCT ${[...VISIT_KEY, ...held].join(', ')}${bucket}
+            FROM grouped ${byEvents ? plan.buckets?.join('grouped.ts') : ''}
             WHERE ematch AND side = 0 AND ${held.map((c) => `${c} IS NOT NULL`).join(' AND ')}) AS p
-      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${buckets} WHERE ${plan.rowMatch}`;
+      JOIN kept AS k ON ${sameVisitSql('p', 'k')} ${byEvents ? '' : buckets}
+      WHERE ${plan.rowMatch}`;
   }
   return `SELECT ${keyColumns(plan, '', 'k')}, ${columns}
     FROM kept AS k ${buckets} WHERE k.matched AND ${plan.rowMatch}`;

@@ -116,6 +116,16 @@ describe('visits by time bucket, as Plausible counts its sessions', () => {
     expect(await hours(['visits'])).toEqual([
       { dimensions: ['2026-11-24 11:00:00'], metrics: [1] },
     ]);
+    // By page too, each page in the hour it was viewed.
+    const byPage = await query({
+      metrics: ['visits'],
+      date_range: ['2026-11-24', '2026-11-24'],
+      dimensions: ['time:hour', 'event:page'],
+    });
+    expect(byPage.results).toEqual([
+      { dimensions: ['2026-11-24 10:00:00', '/'], metrics: [1] },
+      { dimensions: ['2026-11-24 11:00:00', '/pricing'], metrics: [1] },
+    ]);
     // With a visit duration beside it, Plausible reads both from its sessions: every hour spanned.
     expect(await hours(['visits', 'visit_duration'])).toEqual([
       { dimensions: ['2026-11-24 10:00:00'], metrics: [1, 1200] },
