@@ -121,7 +121,8 @@ export const TIMESERIES_DOC = {
   summary: 'Plausible: metrics per day, month or hour',
   description:
     'Every bucket of the period, empty ones 0 (visit_duration: null). Events count at their ' +
-    'time, visits at their start.' +
+    'time; visits, as Plausible counts sessions, on the day or month of their last event ' +
+    '(the last of the period when later) and in every hour they span.' +
     AUTH_NOTE,
   parameters: [
     ...READ_PARAMS,
