@@ -196,21 +196,29 @@ for (const name of TIERS) {
       expect(await v2('2026-11-25', BERLIN, viewedB)).toEqual([[1, 1, 0, 1200]]);
     });
 
-    test("Plausible's v2 by day over both days: each visit once, the days sum to the total", async () => {
+    test("Plausible's v2 by day over both days: visits as Plausible's tables count them", async () => {
       const both = { metrics: ['visits', 'pageviews'], date_range: ['2026-11-24', '2026-11-25'] };
       const byDay = { ...both, dimensions: ['time:day'] };
-      // In UTC both visits begin on the 24th; s2's /d is a page view of the 25th.
+      // Beside pageviews, Plausible counts visits from its events table: a visit in each day
+      // holding one of its events. In UTC s2's /c is on the 24th and its /d on the 25th.
       expect(await v2('', 'UTC', byDay)).toEqual([
         ['2026-11-24', 2, 3],
-        ['2026-11-25', 0, 1],
+        ['2026-11-25', 1, 1],
       ]);
       expect(await v2('', 'UTC', both)).toEqual([[2, 4]]);
-      // In Berlin v1 begins on the 24th (23:50), s2 on the 25th (00:55).
+      // In Berlin v1's /a is on the 24th (23:50) and its /b on the 25th; s2 is on the 25th.
       expect(await v2('', BERLIN, byDay)).toEqual([
         ['2026-11-24', 1, 1],
-        ['2026-11-25', 1, 3],
+        ['2026-11-25', 2, 3],
       ]);
       expect(await v2('', BERLIN, both)).toEqual([[2, 4]]);
+      // Visits alone come from its sessions table: each once, in the day of its last event.
+      const visits = { metrics: ['visits'], date_range: both.date_range, dimensions: ['time:day'] };
+      expect(await v2('', 'UTC', visits)).toEqual([
+        ['2026-11-24', 1],
+        ['2026-11-25', 1],
+      ]);
+      expect(await v2('', BERLIN, visits)).toEqual([['2026-11-25', 2]]);
     });
 
     test("Tally's /stats without from or without to reads the visits at the open end", async () => {
@@ -231,7 +239,12 @@ for (const name of TIERS) {
         metrics: ['visits'],
         dimensions: ['time:hour'],
       });
-      expect(rows).toEqual([['2026-11-25 00:00:00', 2]]);
+      // Each visit in every hour it spans within the range: v1 (23:50–00:10) in 00:00 only,
+      // s2 (00:55–01:05) in 00:00 and 01:00.
+      expect(rows).toEqual([
+        ['2026-11-25 00:00:00', 2],
+        ['2026-11-25 01:00:00', 1],
+      ]);
     });
   });
 }
