@@ -36,7 +36,7 @@ const COMPAT_POSTS = [
   ...['/ingest', '/events', '/events/bulk', '/api/events/', '/event'],
   ...['batch', 'track', 'identify', 'page', 'screen', 'group', 'alias'].map((c) => `/v1/${c}`),
   '/v1/m',
-  ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/flags/', '/decide/'],
+  ...['/batch/', '/capture/', '/e/', '/i/v0/e/', '/i/v1/analytics/events', '/flags/', '/decide/'],
   ...['/api/send', '/api/batch', '/api/event'],
   ...['/api/auth/login', '/api/auth/verify', '/api/auth/logout'],
   '/api/v2/query',

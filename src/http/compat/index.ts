@@ -13,6 +13,7 @@ import { plausibleQueryRoutes } from './plausible-query.ts';
 import { plausibleStatsRoutes } from './plausible-stats.ts';
 import { POSTHOG_PATHS, posthogRoutes, RECORDINGS_PATH } from './posthog.ts';
 import { POSTHOG_FLAG_PATHS, posthogConfigRoutes } from './posthog-config.ts';
+import { POSTHOG_V1_PATH, posthogV1Routes } from './posthog-v1.ts';
 
 export { posthogConfigScriptPathDocs } from './posthog-config.ts';
 
@@ -44,6 +45,7 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   SEGMENT_METRICS_PATH,
   ...POSTHOG_PATHS,
   RECORDINGS_PATH,
+  POSTHOG_V1_PATH,
   ...POSTHOG_FLAG_PATHS,
   '/api/send',
   '/api/batch',
@@ -74,6 +76,7 @@ export function compatRoutes(deps: AppDeps) {
     .use(segmentMetricsRoutes(deps))
     .use(segmentPixelRoutes(deps))
     .use(posthogRoutes(deps))
+    .use(posthogV1Routes(deps))
     .use(posthogConfigRoutes(deps))
     .use(umamiRoutes(deps, waits))
     .use(plausibleRoutes(deps, waits))

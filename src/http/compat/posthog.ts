@@ -181,13 +181,16 @@ const OK = { status: 1 };
  * entry by entry, person and group updates (and a `$pageleave`'s non-interactive flag) are cut
  * last.
  */
-const POSTHOG_FIT = { api: 'posthog', keep: new Set([...POSTHOG_TOP_LEVEL_KEYS, INTERACTIVE_KEY]) };
+export const POSTHOG_FIT = {
+  api: 'posthog',
+  keep: new Set([...POSTHOG_TOP_LEVEL_KEYS, INTERACTIVE_KEY]),
+};
 
 /** PostHog's ingestion takes a timestamp up to 23 h ahead of now; later ones become now. */
 const FUTURE_MS_MAX = 23 * HOUR_MS;
 
 /** One captured event as a validated event; throws a 400/422 AppError when it is not. */
-function eventOf(
+export function eventOf(
   item: unknown,
   index: number,
   sentAt: number | null,

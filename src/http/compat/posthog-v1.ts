@@ -1,0 +1,241 @@
+// PostHog's capture v1 (`POST /i/v1/analytics/events`): where posthog-node (with
+// POSTHOG_CAPTURE_MODE=v1), posthog-python (v1 by default on its master) and posthog-go send
+// analytics events. The write key is the `Authorization: Bearer` token; the body is
+// `{created_at, batch: [{event, uuid, distinct_id, timestamp, session_id?, window_id?, options,
+// properties}]}`, gzip, deflate or zstd by Content-Encoding; the answer is a 200 whose
+// `results` map each uuid to `ok`, or to `drop` with the rule it broke. The SDKs resend only
+// the events answered `retry` (Tally answers none: an event is stored or dropped), and a whole
+// batch on a 404, 408, 429 or 5xx; a 400, 401, 403, 413 or 415 drops the batch.
+//
+// Each event is turned back into the classic capture's event (posthog.ts), so it is stored as
+// the same event sent to /batch/ is: `session_id` and `window_id` are `$session_id` and
+// `$window_id` again, the `options` their `$` properties, and `$lib`/`$lib_version` (which the
+// SDKs move to the PostHog-Sdk-Info header) properties again; PostHog-Request-Timestamp (each
+// attempt's send time) is the classic `sent_at`, for the client's clock skew.
+
+import { inflateRawSync, inflateSync, zstdDecompressSync } from 'node:zlib';
+import { Elysia } from 'elysia';
+import { AppError, MiB, parseAsUtc, requestLimits } from '../../core/index.ts';
+import { gunzipLimited, parseJson } from '../body.ts';
+import { readDeclared, readLimited, tooLarge } from '../body-bytes.ts';
+import type { AppDeps } from '../context.ts';
+import { admitIngest } from '../prepare.ts';
+import {
+  contextOf,
+  ingestSorted,
+  issuesText,
+  objectOf,
+  type Server,
+  sortBatch,
+  textOf,
+} from './ingest.ts';
+import { CAPTURE_BODY_MIB_MAX, eventOf, POSTHOG_FIT } from './posthog.ts';
+import { hasRoundedId, parsedIdText, parseWithExactIds } from './posthog-ids.ts';
+import { captureV1Doc } from './posthog-v1-docs.ts';
+import {
+  CORS_HEADERS,
+  type ErrorShape,
+  errorHeaders,
+  guarded,
+  json,
+  preflightRoutes,
+} from './responses.ts';
+
+export const POSTHOG_V1_PATH = '/i/v1/analytics/events';
+
+/** The largest body, as sent or decompressed: the classic capture's (PostHog's 20 MiB). */
+const V1_BODY_BYTES_MAX = CAPTURE_BODY_MIB_MAX * MiB;
+
+/** The v1 `options` of an event, each back as the property the SDKs took it from. */
+const OPTION_PROPERTIES: Record<string, string> = {
+  cookieless_mode: '$cookieless_mode',
+  disable_skew_correction: '$ignore_sent_at',
+  process_person_profile: '$process_person_profile',
+  product_tour_id: '$product_tour_id',
+};
+
+/** Where PostHog's v1 error bodies point (its ErrorResponse.error_uri). */
+const ERROR_URI = 'https://posthog.com/docs/api';
+
+/**
+ * PostHog's v1 error body (`error`, `error_description`, `error_uri`). A 429 and a 408 stay
+ * themselves: the v1 senders retry both, where posthog-js's classic sender drops a 429.
+ */
+export function posthogV1ErrorShape(deps: AppDeps): ErrorShape {
+  return (error) => {
+    const e =
+      error.code === 'validation_failed'
+        ? new AppError('bad_request', issuesText(error.issues ?? []))
+        : error;
+    const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
+    const body = { error: e.code, error_description: e.message, error_uri: ERROR_URI };
+    return json(body, e.status, headers);
+  };
+}
+
+export function posthogV1Routes(deps: AppDeps) {
+  const shape = posthogV1ErrorShape(deps);
+  const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
+    const { request, server } = c;
+    admitIngest(deps);
+    const bytes = await readV1Json(request);
+    let body = parseJson(bytes);
+    let idText = parsedIdText;
+    if (itemsOf(body).some(hasRoundedId)) ({ body, idText } = parseWithExactIds(bytes));
+    const items = itemsOf(body);
+    const uuids = uuidsOf(items);
+    const sdk = sdkOf(request.headers.get('posthog-sdk-info'));
+    const sentAt =
+      timeOf(request.headers.get('posthog-request-timestamp')) ??
+      timeOf(textOf(objectOf(body)?.created_at) ?? null);
+    const key = bearerOf(request.headers.get('authorization'));
+    const ctx = contextOf(deps, request, server, { key, fit: POSTHOG_FIT });
+    const batch = sortBatch(items, (item, i) =>
+      eventOf(classicOf(item as Record<string, unknown>, i, sdk), i, sentAt, ctx, idText),
+    );
+    if (batch.events.length > 0) await ingestSorted(deps, request, batch, 'posthog');
+    const results: Record<string, { result: string; details?: string }> = {};
+    for (const uuid of uuids) results[uuid] = { result: 'ok' };
+    for (const { index, reason } of batch.dropped) {
+      results[uuids[index] as string] = { result: 'drop', details: reason };
+    }
+    return json({ results }, 200, CORS_HEADERS);
+  });
+  return new Elysia({ tags: ['compatibility'] })
+    .use(preflightRoutes([POSTHOG_V1_PATH]))
+    .post(POSTHOG_V1_PATH, capture, { parse: 'none', detail: captureV1Doc() });
+}
+
+/** The batch of a v1 body: 400 when there is none or it is empty, 413 over the events limit. */
+function itemsOf(body: unknown): unknown[] {
+  const batch = objectOf(body)?.batch;
+  if (!Array.isArray(batch)) throw new AppError('bad_request', 'the body must have a batch array');
+  if (batch.length === 0) throw new AppError('bad_request', 'the batch holds no events');
+  if (batch.length > requestLimits.batchEventsMax) {
+    throw new AppError(
+      'payload_too_large',
+      `a batch holds at most ${requestLimits.batchEventsMax} events (got ${batch.length})`,
+    );
+  }
+  return batch;
+}
+
+/**
+ * Each event's uuid, by which the answer names it: an item that is no object or has none, and
+ * a uuid twice in a batch, are a 400 for the whole batch, as PostHog's v1 capture answers them.
+ */
+function uuidsOf(items: unknown[]): string[] {
+  const seen = new Set<string>();
+  return items.map((item, index) => {
+    const event = objectOf(item);
+    if (event === undefined) throw new AppError('bad_request', `batch.${index} must be an object`);
+    const uuid = textOf(event.uuid);
+    if (uuid === undefined || uuid === '') {
+      throw new AppError('bad_request', `batch.${index}.uuid is required`);
+    }
+    if (seen.has(uuid)) throw new AppError('bad_request', `batch.${index}.uuid ${uuid} is twice`);
+    seen.add(uuid);
+    return uuid;
+  });
+}
+
+/**
+ * A v1 event as the classic capture's event (the SDKs' buildV1Event undone); 400 when its
+ * properties are no object (PostHog's v1 capture drops it: `malformed_event_properties`).
+ */
+function classicOf(
+  event: Record<string, unknown>,
+  index: number,
+  sdk: Record<string, string>,
+): Record<string, unknown> {
+  const sent = objectOf(event.properties);
+  if (sent === undefined && event.properties !== undefined && event.properties !== null) {
+    throw new AppError('bad_request', `batch.${index}.properties must be an object`);
+  }
+  const properties: Record<string, unknown> = { ...sent };
+  const putBack = (key: string, value: unknown) => {
+    if (value !== undefined && !(key in properties)) properties[key] = value;
+  };
+  putBack('$session_id', textOf(event.session_id));
+  putBack('$window_id', textOf(event.window_id));
+  const options = objectOf(event.options) ?? {};
+  for (const [option, key] of Object.entries(OPTION_PROPERTIES)) putBack(key, options[option]);
+  for (const [key, value] of Object.entries(sdk)) putBack(key, value);
+  const { session_id: _s, window_id: _w, options: _o, ...rest } = event;
+  return { ...rest, properties };
+}
+
+/** `$lib` and `$lib_version` from PostHog-Sdk-Info (`posthog-node/5.70.0`), when it has both. */
+function sdkOf(info: string | null): Record<string, string> {
+  const at = info?.lastIndexOf('/') ?? -1;
+  if (info === null || at <= 0 || at === info.length - 1) return {};
+  return { $lib: info.slice(0, at).trim(), $lib_version: info.slice(at + 1).trim() };
+}
+
+function timeOf(text: string | null): number | null {
+  if (text === null) return null;
+  const parsed = parseAsUtc(text);
+  return parsed.ok ? parsed.ms : null;
+}
+
+/** The token of `Authorization: Bearer <token>`, or null (the tenancy decides then). */
+function bearerOf(header: string | null): string | null {
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1] ?? null;
+}
+
+/**
+ * The JSON bytes of a v1 body: JSON (or text/plain JSON) only, 415 otherwise; read and then
+ * decompressed within V1_BODY_BYTES_MAX (413 beyond).
+ */
+async function readV1Json(request: Request): Promise<Buffer> {
+  const type = (request.headers.get('content-type') ?? 'application/json')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  if (type !== 'application/json' && type !== 'text/plain') {
+    throw new AppError(
+      'unsupported_media_type',
+      `Content-Type ${type || '(empty)'} is not supported here; send application/json`,
+    );
+  }
+  const max = V1_BODY_BYTES_MAX;
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > max) throw tooLarge(max);
+  const raw =
+    declared === null ? await readLimited(request, max, max) : await readDeclared(request);
+  if (raw.length > max) throw tooLarge(max);
+  if (raw.length === 0) throw new AppError('bad_request', 'the body is empty');
+  return decompressed(raw, request.headers.get('content-encoding'));
+}
+
+/** `raw` undone of its Content-Encoding: gzip, deflate (zlib or raw), zstd, or none. */
+function decompressed(raw: Buffer, encoding: string | null): Buffer {
+  const coding = (encoding ?? '').trim().toLowerCase();
+  const max = V1_BODY_BYTES_MAX;
+  if (coding === '' || coding === 'identity' || coding === 'none') return raw;
+  if (coding === 'gzip' || coding === 'x-gzip') return gunzipLimited(raw, max);
+  const inflate = (undo: (bytes: Buffer) => Buffer, name: string): Buffer => {
+    try {
+      return undo(raw);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw tooLarge(max, 'decompressed ');
+      }
+      throw new AppError('bad_request', `the body is not valid ${name}`, { cause: error });
+    }
+  };
+  const options = { maxOutputLength: max };
+  if (coding === 'zstd') return inflate((b) => zstdDecompressSync(b, options), 'zstd');
+  if (coding === 'deflate') {
+    // HTTP's deflate is zlib's format; some clients send the raw stream.
+    const zlib = raw.length >= 2 && ((raw[0] as number) * 256 + (raw[1] as number)) % 31 === 0;
+    return zlib
+      ? inflate((b) => inflateSync(b, options), 'deflate')
+      : inflate((b) => inflateRawSync(b, options), 'deflate');
+  }
+  throw new AppError(
+    'unsupported_media_type',
+    `Content-Encoding ${coding} is not supported; send gzip, deflate, zstd or none`,
+  );
+}
