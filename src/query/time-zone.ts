@@ -115,13 +115,16 @@ export function instantOf(local: LocalParts, tz: string): number {
  * one; `after` itself when the offset there is the old one), e.g. the end of a gap. Not always
  * `wall - new offset`: a gap may begin before the wall time asked for (Toronto 1919-03-30
  * 23:30 → 00:30 skipped midnight; its day began at 00:30, not 01:00). Offsets change on whole
- * seconds, so a search by seconds (between whole seconds) finds it exactly.
+ * seconds, so a search by seconds finds it exactly: from the whole seconds that hold `before`
+ * and `after` (an instant inside the first second after a change, 15:30:00.5Z at Lord Howe's
+ * 02:00 → 02:30, kept the search between 15:29:59 and 15:30:00.5 for ever).
  */
 export function offsetChangeBetween(before: number, after: number, tz: string): number {
   const old = offsetMs(before, tz);
   if (offsetMs(after, tz) === old) return after;
-  let lo = before / 1000;
-  let hi = after / 1000;
+  // offsetMs reads an instant's whole second: those of `before` and `after` hold their offsets.
+  let lo = Math.floor(before / 1000);
+  let hi = Math.floor(after / 1000);
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (offsetMs(mid * 1000, tz) === old) lo = mid;

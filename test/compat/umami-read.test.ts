@@ -346,6 +346,16 @@ describe('pageviews', () => {
     });
   });
 
+  test('a startAt inside the first second after a change is read (Lord Howe)', async () => {
+    // 02:00 +10:30 → 02:30 +11:00 at 15:30Z: a startAt half a second later looped for ever
+    // looking for the change between whole seconds, holding the server.
+    await send('2026-10-03T15:45:00Z', '198.51.100.7', { url: '/' });
+    const range = `startAt=${at('2026-10-03T15:30:00.500Z')}&endAt=${at('2026-10-03T16:59:59.999Z')}`;
+    const body = await ok('pageviews', `${range}&unit=hour&timezone=Australia%2FLord_Howe`);
+    const points = [{ x: '2026-10-04 02:00:00', y: 1 }];
+    expect(body).toEqual({ pageviews: points, sessions: points });
+  });
+
   test("hours are the wall clock's across a half-hour change (Lord Howe)", async () => {
     // 2026-10-04: 02:00 +10:30 is 02:30 +11:00. Umami truncates the local time: 01:15 is in
     // the hour 1, 02:45 in the hour 2 (Tally's own hour from 01:00 runs to 03:00).

@@ -264,6 +264,23 @@ describe('local mean time: offsets with seconds', () => {
   });
 });
 
+describe('a range starting inside the first second after an offset change', () => {
+  test('is read, not looped on for ever (Lord Howe 2026-10-04, from=…15:30:00.500Z)', async () => {
+    // 02:00 +10:30 → 02:30 +11:00 at 15:30Z. Tally's hour from 01:00 +10:30 (14:30Z) runs to
+    // 03:00 +11:00 (16:00Z). 15:30:00.500Z searched for the change between 15:29:59 and
+    // 15:30:00.5 by halves that never met: the read held the server for ever.
+    await send([
+      at('lh', '2026-10-03T15:45:00Z'), // 02:45 +11:00
+      at('lh', '2026-10-03T16:15:00Z'), // 03:15 +11:00
+    ]);
+    const query = 'bucket=hour&from=2026-10-03T15:30:00.500Z&to=2026-10-03T17:00:00Z';
+    expect(await points('lh', `${query}&tz=Australia/Lord_Howe`)).toEqual([
+      { bucket: '2026-10-04T01:00:00+10:30', value: 1 },
+      { bucket: '2026-10-04T03:00:00+11:00', value: 1 },
+    ]);
+  });
+});
+
 describe("an offset's + sent unescaped", () => {
   test('is a 422 saying to send it as %2B, and %2B reads the range', async () => {
     await send([at('plus', '2026-11-25T09:30:00Z')]); // 10:30 +01:00

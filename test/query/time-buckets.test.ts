@@ -290,6 +290,37 @@ describe('buckets', () => {
     expect(bucketStart(at('1972-01-07T00:44:40Z'), 'minute', m)).toBe(minutes[1] as number);
   });
 
+  test('an instant inside the first second after an offset change finds its bucket', () => {
+    // The change is searched for by whole seconds; a range starting at a fraction of a second
+    // past it (as `from=…00.500Z` or Umami's startAt can) looped for ever, holding the server.
+    // Lord Howe 2026-10-04 02:00 +10:30 → 02:30 +11:00 (15:30Z): 15:30:00.5Z is 02:30:00.5
+    // +11:00, in the 90-minute hour that began at 01:00 +10:30 (14:30Z), as 15:30:00Z is.
+    const lh = 'Australia/Lord_Howe';
+    const justAfter = at('2026-10-03T15:30:00.500Z');
+    expect(formatInZone(bucketStart(justAfter, 'hour', lh), lh)).toBe('2026-10-04T01:00:00+10:30');
+    expect(bucketStart(justAfter, 'hour', lh)).toBe(
+      bucketStart(at('2026-10-03T15:30:00Z'), 'hour', lh),
+    );
+    expect(labels(bucketStarts(justAfter, at('2026-10-03T17:00:00Z'), 'hour', lh), lh)).toEqual([
+      '2026-10-04T01:00:00+10:30',
+      '2026-10-04T03:00:00+11:00',
+    ]);
+    expect(labels(clockHourStarts(justAfter, at('2026-10-03T16:00:00Z'), lh), lh)).toEqual([
+      '2026-10-04T01:00:00+10:30',
+      '2026-10-04T02:30:00+11:00',
+    ]);
+    // Caracas 2007-12-09 03:00 −04:00 → 02:30 −04:30 (07:00Z): 07:00:00.001Z is 02:30:00.001
+    // −04:30, in the hour that began at 02:00 −04:00 (06:00Z).
+    const caracas = 'America/Caracas';
+    const start = bucketStart(at('2007-12-09T07:00:00.001Z'), 'hour', caracas);
+    expect(formatInZone(start, caracas)).toBe('2007-12-09T02:00:00-04:00');
+    // Minutes (Monrovia 1972: −00:44:30 → GMT at 00:44:30Z): 00:44:30.25Z is in the minute
+    // that began at 23:59 −00:44:30 (00:43:30Z), as 00:44:30Z is.
+    const m = 'Africa/Monrovia';
+    const minute = bucketStart(at('1972-01-07T00:44:30.250Z'), 'minute', m);
+    expect(formatInZone(minute, m)).toBe('1972-01-06T23:59:00-00:44:30');
+  });
+
   test("clock hours start where the wall clock's hour changes (Plausible's, Umami's hours)", () => {
     const lh = 'Australia/Lord_Howe';
     // 02:00 +10:30 is 02:30 +11:00: 02:30–03:00 is the local hour 2, not the end of hour 1.
