@@ -30,8 +30,11 @@ export interface FieldIssue {
   loc: (string | number)[];
   msg: string;
   type: string;
-  /** What the rule found, where FastAPI says it apart from `msg` (`{"error":"Extra data"}`). */
-  ctx?: Record<string, string>;
+  /**
+   * What the rule found, where FastAPI says it apart from `msg` (`{"error":"Extra data"}`;
+   * Pydantic v1's `{"limit_value":3}`).
+   */
+  ctx?: Record<string, unknown>;
 }
 
 const statusByCode: Record<ErrorCode, number> = {

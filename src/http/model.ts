@@ -173,10 +173,11 @@ export const ValidationErrorOut = t.Object({
       msg: t.String(),
       type: t.String(),
       ctx: t.Optional(
-        t.Record(t.String(), t.String(), {
+        t.Record(t.String(), t.Unknown(), {
           description:
             'What the rule found, where FastAPI says it apart from msg: a body that is not ' +
-            "JSON has Python's reason in ctx.error.",
+            "JSON has Python's reason in ctx.error (seed 000, Pydantic v1: the JSONDecodeError's " +
+            'msg, doc, pos, lineno and colno; a length its limit_value, an enum its enum_values).',
         }),
       ),
     }),

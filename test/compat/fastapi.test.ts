@@ -41,9 +41,12 @@ describe('FastAPI seed routes and malformed JSON', () => {
       const res = await t.post(path, text, { 'content-type': 'application/json' });
       expect(res.status).toBe(422);
       const body = (await res.json()) as { detail: unknown[] };
+      // v1 adds the JSONDecodeError's attributes as ctx (pydantic's error_dict: its __dict__).
+      const [lineno, colno] = (where.match(/\d+/g) ?? []).map(Number);
+      const v1Ctx = { msg: reason, doc: text, pos, lineno, colno };
       expect(body.detail).toEqual([
         type === 'value_error.jsondecode'
-          ? { loc: ['body', pos], msg: `${reason}: ${where}`, type }
+          ? { loc: ['body', pos], msg: `${reason}: ${where}`, type, ctx: v1Ctx }
           : { loc: ['body', pos], msg: 'JSON decode error', type, ctx: { error: reason } },
       ]);
     }

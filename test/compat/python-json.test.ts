@@ -38,6 +38,8 @@ describe('pythonJsonError', () => {
     expect(pythonJsonError('{"é😀":"x\n"}')).toEqual({
       msg: 'Invalid control character at',
       pos: 8,
+      lineno: 1,
+      colno: 9,
       text: 'Invalid control character at: line 1 column 9 (char 8)',
     });
     expect(pythonJsonError('{"a":1}\n😀 x')?.text).toBe('Extra data: line 2 column 1 (char 8)');

@@ -42,13 +42,16 @@ export function parseFastApiBody(
     if (!(error instanceof AppError) || error.code !== 'invalid_json') throw error;
     // Where Python's json stops, as FastAPI reports it: ["body", pos], and Pydantic v1's
     // message with its line and column, or v2's fixed one with the reason in ctx.error.
-    const found = isUtf8(bytes) ? pythonJsonError(bytes.toString('utf8', bomBytes(bytes))) : null;
+    const doc = isUtf8(bytes) ? bytes.toString('utf8', bomBytes(bytes)) : null;
+    const found = doc === null ? null : pythonJsonError(doc);
     if (found !== null) {
       const loc = ['body', found.pos];
+      // v1's ctx is the JSONDecodeError's attributes (pydantic's error_dict: exc.__dict__).
+      const { msg, pos, lineno, colno } = found;
       throw AppError.validation([
         type === 'value_error.jsondecode'
-          ? { loc, msg: found.text, type }
-          : { loc, msg: 'JSON decode error', type, ctx: { error: found.msg } },
+          ? { loc, msg: found.text, type, ctx: { msg, doc, pos, lineno, colno } }
+          : { loc, msg: 'JSON decode error', type, ctx: { error: msg } },
       ]);
     }
     // What Python reads but Tally does not (NaN, nesting past its depth, text not UTF-8).

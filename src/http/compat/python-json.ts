@@ -10,6 +10,9 @@ export interface PythonJsonError {
   msg: string;
   /** json.JSONDecodeError.pos: the code point the error is at. */
   pos: number;
+  /** json.JSONDecodeError.lineno and colno: its line and column, from 1. */
+  lineno: number;
+  colno: number;
   /** str(error): the message with its line, column and character. */
   text: string;
 }
@@ -53,6 +56,8 @@ export function pythonJsonError(text: string): PythonJsonError | null {
     return {
       msg: error.msg,
       pos,
+      lineno: line,
+      colno: column,
       text: `${error.msg}: line ${line} column ${column} (char ${pos})`,
     };
   }

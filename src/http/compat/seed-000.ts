@@ -117,13 +117,15 @@ function validate(value: unknown, sourceOf: SourceOf): DataPulseEvent {
     issues.push(noneNotAllowed('name'));
   } else if (!(DATA_PULSE_NAMES as readonly unknown[]).includes(name)) {
     const permitted = DATA_PULSE_NAMES.map((n) => `'${n}'`).join(', ');
-    issues.push(
-      issue(
+    issues.push({
+      ...issue(
         ['body', 'name'],
         `value is not a valid enumeration member; permitted: ${permitted}`,
         'enum',
       ),
-    );
+      // Pydantic v1 adds an error's context (EnumMemberError's enum_values) as ctx.
+      ctx: { enum_values: [...DATA_PULSE_NAMES] },
+    });
   }
   const userId = body.user_id;
   if (userId === undefined) issues.push(missing('user_id'));
@@ -156,12 +158,14 @@ function checkUserId(userId: unknown, issues: FieldIssue[]): void {
       loc,
       msg: `ensure this value has at least ${USER_ID_CHARS_MIN} characters`,
       type: 'value_error.any_str.min_length',
+      ctx: { limit_value: USER_ID_CHARS_MIN },
     });
   } else if (chars > USER_ID_CHARS_MAX) {
     issues.push({
       loc,
       msg: `ensure this value has at most ${USER_ID_CHARS_MAX} characters`,
       type: 'value_error.any_str.max_length',
+      ctx: { limit_value: USER_ID_CHARS_MAX },
     });
   } else if (!USER_ID_PATTERN.test(userId)) {
     issues.push({
