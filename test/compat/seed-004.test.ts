@@ -195,11 +195,12 @@ describe('seed 004: GET /stats', () => {
       top_paths: [{ path: '/pricing', views: 2 }],
     });
     expect((await t.getJson('/stats?site_id=site-abc-123')).total_views).toBe(3);
-    // FastAPI's type for a required parameter not sent, not a value_error about `undefined`.
+    // FastAPI's answer for a required parameter not sent (Pydantic v2's `Field required`, as
+    // for a body field), not a value_error about `undefined`.
     const missing = await t.get('/stats?date=2025-11-15');
     expect(missing.status).toBe(422);
     expect(await missing.json()).toEqual({
-      detail: [{ loc: ['query', 'site_id'], msg: 'site_id is required', type: 'missing' }],
+      detail: [{ loc: ['query', 'site_id'], msg: 'Field required', type: 'missing' }],
     });
     expect((await t.get('/stats?site_id=site-abc-123&date=2025-13-01')).status).toBe(422);
   });

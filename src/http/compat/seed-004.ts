@@ -127,6 +127,8 @@ export function seed004Routes(deps: AppDeps) {
             }),
           ),
         }),
+        // Before the query is validated: a site_id not sent is FastAPI's `Field required`.
+        transform: ({ query }) => requireSiteId(query),
         detail: {
           summary: 'Analytics Backend: totals and top paths of a site',
           description:
@@ -148,6 +150,14 @@ export function seed004Routes(deps: AppDeps) {
         },
       },
     );
+}
+
+/** FastAPI's 422 for its required `site_id` query parameter when it is not sent. */
+function requireSiteId(query: Record<string, unknown>): void {
+  if (query.site_id !== undefined) return;
+  throw AppError.validation([
+    { loc: ['query', 'site_id'], msg: 'Field required', type: 'missing' },
+  ]);
 }
 
 /**
