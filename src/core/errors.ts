@@ -35,6 +35,8 @@ export interface FieldIssue {
    * Pydantic v1's `{"limit_value":3}`).
    */
   ctx?: Record<string, unknown>;
+  /** The value the rule read, where FastAPI on Pydantic v2 shows it (the seed services). */
+  input?: unknown;
 }
 
 const statusByCode: Record<ErrorCode, number> = {

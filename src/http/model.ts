@@ -180,6 +180,13 @@ export const ValidationErrorOut = t.Object({
             'msg, doc, pos, lineno and colno; a length its limit_value, an enum its enum_values).',
         }),
       ),
+      input: t.Optional(
+        t.Unknown({
+          description:
+            'The value the rule read, as FastAPI on Pydantic v2 shows it (seeds 002-004): for a ' +
+            'field not sent, the object that lacks it; a parameter not sent, null.',
+        }),
+      ),
     }),
   ),
 });

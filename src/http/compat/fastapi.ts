@@ -3,7 +3,7 @@
 // read as Pydantic reads one.
 
 import { isUtf8 } from 'node:buffer';
-import { AppError, parseAsUtc } from '../../core/index.ts';
+import { AppError, type FieldIssue, parseAsUtc } from '../../core/index.ts';
 import {
   ANY_MEDIA_TYPE,
   type BodyFormat,
@@ -33,7 +33,7 @@ export function parseFastApiBody(
     throw AppError.validation([
       v1
         ? { loc: ['body'], msg: 'field required', type: 'value_error.missing' }
-        : { loc: ['body'], msg: 'Field required', type: 'missing' },
+        : { loc: ['body'], msg: 'Field required', type: 'missing', input: null },
     ]);
   }
   try {
@@ -51,14 +51,50 @@ export function parseFastApiBody(
       throw AppError.validation([
         type === 'value_error.jsondecode'
           ? { loc, msg: found.text, type, ctx: { msg, doc, pos, lineno, colno } }
-          : { loc, msg: 'JSON decode error', type, ctx: { error: msg } },
+          : { loc, msg: 'JSON decode error', type, ctx: { error: msg }, input: {} },
       ]);
     }
     // What Python reads but Tally does not (NaN, nesting past its depth, text not UTF-8).
+    const v2 = type === 'json_invalid' ? { input: {} } : {};
     throw AppError.validation([
-      { loc: ['body'], msg: `JSON decode error: ${error.message}`, type },
+      { loc: ['body'], msg: `JSON decode error: ${error.message}`, type, ...v2 },
     ]);
   }
+}
+
+/** Where a seed route's values are, for the `input` of each issue of its 422. */
+export interface IssueSources {
+  body?: unknown;
+  query?: Record<string, unknown>;
+  path?: Record<string, unknown>;
+}
+
+/**
+ * `error` with each issue's `input`, as FastAPI on Pydantic v2 shows it: the value at its loc;
+ * for a body field not sent, the object that lacks it; a parameter not sent, null. Issues that
+ * name theirs keep it; any other error passes unchanged.
+ */
+export function withInputs(error: unknown, sources: IssueSources): unknown {
+  if (!(error instanceof AppError) || error.issues === undefined) return error;
+  if (error.issues.every((issue) => 'input' in issue)) return error;
+  return AppError.validation(
+    error.issues.map((issue) =>
+      'input' in issue ? issue : { ...issue, input: inputOf(issue, sources) },
+    ),
+  );
+}
+
+function inputOf(issue: FieldIssue, sources: IssueSources): unknown {
+  const [where, ...path] = issue.loc;
+  const root = where === 'body' ? sources.body : where === 'query' ? sources.query : sources.path;
+  if (where !== 'body' && issue.type === 'missing') return null;
+  // A field not sent: Pydantic's input is the object it is missing from.
+  const keys = issue.type === 'missing' ? path.slice(0, -1) : path;
+  let at: unknown = root;
+  for (const key of keys) {
+    at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+  }
+  return at ?? null;
 }
 
 /** FastAPI's reading of a body by its media type: JSON (FASTAPI_JSON_TYPES), else bytes. */

@@ -17,7 +17,7 @@ import { lookupOf } from '../event-lookup.ts';
 import { tenantIdSchema } from '../model.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { pythonFloat, readFastApiBody } from './fastapi.ts';
+import { pythonFloat, readFastApiBody, withInputs } from './fastapi.ts';
 import { sentIpOf } from './fitted-fields.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { bucketWidth } from './seed-003-interval.ts';
@@ -90,9 +90,13 @@ function visitRoutes(deps: AppDeps) {
       '/api/events/',
       async ({ request, server }) => {
         admitIngest(deps);
-        const input = visitOf(
-          await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true }),
-        );
+        const body = await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true });
+        let input: EventInput;
+        try {
+          input = visitOf(body);
+        } catch (error) {
+          throw withInputs(error, { body });
+        }
         const ctx = contextOf(deps, request, server);
         // The service's user_agent is its body's ('' when absent), never the request's header:
         // its clients relay a visitor's agent, and their own (a server's) would set the OS.
@@ -102,7 +106,9 @@ function visitRoutes(deps: AppDeps) {
           events = prepareEvents([input], ctx, () => ['body']);
         } catch (error) {
           // The body's names: its page is the event's path, its description a property.
-          throw renamedIssues(error, { path: 'page', properties: 'description' });
+          throw withInputs(renamedIssues(error, { path: 'page', properties: 'description' }), {
+            body,
+          });
         }
         const event = events[0] as BaseEvent;
         // Its service keeps the body's ip_address ('' when absent), never the connection's.
@@ -130,16 +136,22 @@ function visitRoutes(deps: AppDeps) {
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
         noteTenant(request, tenant);
         const pages = new URL(request.url).searchParams.getAll('pages');
-        const buckets = await aggregatePageVisits(
-          deps.engine.store,
-          tenant,
-          {
-            width: bucketWidth(query.duration ?? '1 day'),
-            pages: pagesOf(pages),
-            rowsMax: queryLimits.bucketsMax,
-          },
-          request.signal,
-        );
+        const sources = { query: { duration: query.duration, pages } };
+        let buckets: Awaited<ReturnType<typeof aggregatePageVisits>>;
+        try {
+          buckets = await aggregatePageVisits(
+            deps.engine.store,
+            tenant,
+            {
+              width: bucketWidth(query.duration ?? '1 day'),
+              pages: pagesOf(pages),
+              rowsMax: queryLimits.bucketsMax,
+            },
+            request.signal,
+          );
+        } catch (error) {
+          throw withInputs(error, sources);
+        }
         // avg_duration is the schema's float: written as Python writes one (25.0, not 25).
         const rows = buckets.map((b) => {
           const head = JSON.stringify({
@@ -187,7 +199,12 @@ function visitRoutes(deps: AppDeps) {
     .get(
       '/api/events/:event_id/',
       async ({ params, query, request, set }) => {
-        const id = canonicalUuid(params.event_id);
+        let id: string;
+        try {
+          id = canonicalUuid(params.event_id);
+        } catch (error) {
+          throw withInputs(error, { path: params });
+        }
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
         noteTenant(request, tenant);
         // The service's ids are UUID values: any spelling names the one stored (this API

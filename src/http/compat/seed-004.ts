@@ -14,7 +14,7 @@ import {
   jsonAnswer,
   jsonInteger,
 } from './docs.ts';
-import { pydanticDateTime, readFastApiBody } from './fastapi.ts';
+import { pydanticDateTime, readFastApiBody, withInputs } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues } from './ingest.ts';
 import { json } from './responses.ts';
 import { strptimeDate } from './strptime-date.ts';
@@ -61,20 +61,21 @@ export function seed004Routes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const body = await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true });
-        const item = requireFields(objectOf(body));
         const ctx = contextOf(deps, request, server);
-        const input = {
-          tenant_id: item.site_id,
-          name: item.event_type,
-          timestamp: pydanticDateTime(item.timestamp),
-          path: item.path,
-          user_id: item.user_id,
-        };
         let events: ReturnType<typeof prepareEvents>;
         try {
+          const item = requireFields(objectOf(body));
+          const input = {
+            tenant_id: item.site_id,
+            name: item.event_type,
+            timestamp: pydanticDateTime(item.timestamp),
+            path: item.path,
+            user_id: item.user_id,
+          };
           events = prepareEvents([input], ctx, () => ['body']);
         } catch (error) {
-          throw renamedIssues(error, { tenant_id: 'site_id', name: 'event_type' });
+          const renamed = renamedIssues(error, { tenant_id: 'site_id', name: 'event_type' });
+          throw withInputs(renamed, { body });
         }
         await ingest(deps, request, events, () => ['body']);
         return json({ status: 'success', message: 'Event queued for processing' }, 202);
@@ -101,7 +102,12 @@ export function seed004Routes(deps: AppDeps) {
       async ({ query, request }) => {
         const tenant = deps.tenancy.forRead(request, { tenant_id: query.site_id });
         noteTenant(request, tenant);
-        const range = query.date === undefined ? {} : resolveRange({ date: dayOf(query.date) });
+        let range: ReturnType<typeof resolveRange> | Record<string, never> = {};
+        try {
+          if (query.date !== undefined) range = resolveRange({ date: dayOf(query.date) });
+        } catch (error) {
+          throw withInputs(error, { query });
+        }
         const stats = await getSiteStats(
           deps.engine.store,
           tenant,
@@ -156,7 +162,7 @@ export function seed004Routes(deps: AppDeps) {
 function requireSiteId(query: Record<string, unknown>): void {
   if (query.site_id !== undefined) return;
   throw AppError.validation([
-    { loc: ['query', 'site_id'], msg: 'Field required', type: 'missing' },
+    { loc: ['query', 'site_id'], msg: 'Field required', type: 'missing', input: null },
   ]);
 }
 
