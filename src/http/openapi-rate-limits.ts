@@ -22,6 +22,7 @@ const RULES: [method: string, path: RegExp, rate: SpentRate][] = [
   ['post', /^\/v1\/(batch|import|track|identify|page|screen|group|alias|[tipsgab])$/, 'write'],
   ['get', /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/, 'write'],
   ['post', /^\/(batch|capture|e|i\/v0\/e|i\/v0\/ai\/batch|engage|track)\/$/, 'write'],
+  ['post', /^\/i\/v1\/analytics\/events$/, 'write'],
   ['post', /^\/api\/(send|batch|event)$/, 'write'],
   // Reads: Tally's own (the live sockets' handshakes too), the reference services',
   // Plausible's and Umami's.
