@@ -80,6 +80,24 @@ export async function readLimited(
   return chunks.length === 1 ? Buffer.from(chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
 }
 
+/**
+ * The body as sent (still encoded), at most `readMax` bytes, a 413 naming `bytesMax` beyond: a
+ * declared length over it is refused before anything is read; a body of no declared length is
+ * counted as its chunks arrive.
+ */
+export async function readWithin(
+  request: Request,
+  readMax: number,
+  bytesMax = readMax,
+): Promise<Buffer> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > readMax) throw tooLarge(bytesMax);
+  const raw =
+    declared === null ? await readLimited(request, readMax, bytesMax) : await readDeclared(request);
+  if (raw.length > readMax) throw tooLarge(bytesMax);
+  return raw;
+}
+
 export function tooLarge(bytesMax: number, what = ''): AppError {
   return new AppError('payload_too_large', `the ${what}body is larger than ${bytesMax} bytes`);
 }

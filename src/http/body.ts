@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { AppError, eventLimits, requestLimits } from '../core/index.ts';
-import { readDeclared, readLimited, tooLarge } from './body-bytes.ts';
+import { readWithin, tooLarge } from './body-bytes.ts';
 
 export type BodyFormat = 'json' | 'ndjson' | 'text';
 
@@ -73,14 +73,9 @@ export async function readBody<F extends string>(
   const contentType = request.headers.get('content-type');
   const format = formatOf(contentType, accepted);
   if (options.anyCharset !== true) requireReadableCharset(contentType);
-  const declared = request.headers.get('content-length');
   // Bytes read at most: one event's body may hold a byte order mark and a line end besides.
   const readMax = bytesMax + (options.oneEvent === true ? EVENT_FRAMING_BYTES : 0);
-  if (declared !== null && Number(declared) > readMax) throw tooLarge(bytesMax);
-  // With a declared length within the limit, read whole; without one, count as chunks arrive.
-  const raw =
-    declared === null ? await readLimited(request, readMax, bytesMax) : await readDeclared(request);
-  if (raw.length > readMax) throw tooLarge(bytesMax);
+  const raw = await readWithin(request, readMax, bytesMax);
   // Every coding listed is a gzip (codingsOf), so the order they are undone in is moot.
   let bytes = raw;
   const gzips = codingsOf(request.headers.get('content-encoding')).length;
@@ -128,7 +123,7 @@ function codingsOf(header: string | null): string[] {
 }
 
 /** The format `accepted` maps the media type to, matched case-insensitively (RFC 9110 §8.3.1). */
-function formatOf<F extends string>(header: string | null, accepted: Record<string, F>): F {
+export function formatOf<F extends string>(header: string | null, accepted: Record<string, F>): F {
   const type = (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
   const suffixed = type.startsWith('application/') && type.endsWith('+json');
   const format =

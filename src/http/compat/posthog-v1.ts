@@ -16,8 +16,8 @@
 import { inflateRawSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 import { Elysia } from 'elysia';
 import { AppError, MiB, parseAsUtc, requestLimits } from '../../core/index.ts';
-import { gunzipLimited, parseJson } from '../body.ts';
-import { readDeclared, readLimited, tooLarge } from '../body-bytes.ts';
+import { formatOf, gunzipLimited, JSON_TYPES, parseJson } from '../body.ts';
+import { readWithin, tooLarge } from '../body-bytes.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest } from '../prepare.ts';
 import {
@@ -189,22 +189,8 @@ function bearerOf(header: string | null): string | null {
  * decompressed within V1_BODY_BYTES_MAX (413 beyond).
  */
 async function readV1Json(request: Request): Promise<Buffer> {
-  const type = (request.headers.get('content-type') ?? 'application/json')
-    .split(';')[0]
-    ?.trim()
-    .toLowerCase();
-  if (type !== 'application/json' && type !== 'text/plain') {
-    throw new AppError(
-      'unsupported_media_type',
-      `Content-Type ${type || '(empty)'} is not supported here; send application/json`,
-    );
-  }
-  const max = V1_BODY_BYTES_MAX;
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > max) throw tooLarge(max);
-  const raw =
-    declared === null ? await readLimited(request, max, max) : await readDeclared(request);
-  if (raw.length > max) throw tooLarge(max);
+  formatOf(request.headers.get('content-type'), JSON_TYPES);
+  const raw = await readWithin(request, V1_BODY_BYTES_MAX);
   if (raw.length === 0) throw new AppError('bad_request', 'the body is empty');
   return decompressed(raw, request.headers.get('content-encoding'));
 }
