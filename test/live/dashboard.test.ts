@@ -29,6 +29,7 @@ describe('GET /dashboard', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html;charset=utf-8');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const html = await res.text();
     expect(html).toContain('src="/dashboard/dashboard.js"');
     expect(html).toContain('href="/dashboard/dashboard.css"');

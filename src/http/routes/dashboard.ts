@@ -64,7 +64,11 @@ function serve(assets: Map<string, Asset>, name: string, request: Request): Resp
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
   };
-  if (name === 'index.html') headers['content-security-policy'] = CONTENT_SECURITY_POLICY;
+  if (name === 'index.html') {
+    headers['content-security-policy'] = CONTENT_SECURITY_POLICY;
+    // Nothing the page loads or opens learns where it came from.
+    headers['referrer-policy'] = 'no-referrer';
+  }
   if (request.headers.get('if-none-match') === found.etag) {
     return new Response(null, { status: 304, headers });
   }
