@@ -198,12 +198,13 @@ export const tenantShareLimits = {
   mailboxQueueBytesShare: 1 / 2,
   /**
    * Once the hot tier holds this share of HOT_BYTES_MAX (flushing is behind), a tenant holding
-   * more than its part of it (HOT_BYTES_MAX ÷ (the tenants holding hot events + 1): one part is
-   * kept for a tenant to come, as a flush frees bytes only once it is done) gets 429 while the
-   * others go on ingesting; only a full budget answers every tenant 503. The tier and the
-   * tenant both count their events in flight as held (engine/ingest.ts). Live sockets are
-   * shared past the same share of LIVE_SUBSCRIBERS_MAX by the same rule, a part there being
-   * LIVE_SUBSCRIBERS_MAX ÷ (the tenants holding sockets + 1) (live/admission.ts).
+   * more than its part of it (HOT_BYTES_MAX ÷ (the tenants holding hot events or events in
+   * flight + 1): one part is kept for a tenant to come, as a flush frees bytes only once it is
+   * done) gets 429 while the others go on ingesting; only a full budget answers every tenant
+   * 503. The tier and the tenant both count their events in flight as held (engine/ingest.ts).
+   * Live sockets are shared past the same share of LIVE_SUBSCRIBERS_MAX by the same rule, a
+   * part there being LIVE_SUBSCRIBERS_MAX ÷ (the tenants holding sockets + 1)
+   * (live/admission.ts).
    */
   hotPressureShare: 3 / 4,
 } as const;

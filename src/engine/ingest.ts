@@ -249,13 +249,14 @@ export class Ingestor {
   /**
    * The refusal of `tenant` while the hot tier is near its budget (flushing is behind) and the
    * tenant holds more than its part of it: its flood is its own 429, not every tenant's 503.
-   * The part is HOT_BYTES_MAX ÷ (the tenants holding events + 1), as for live sockets: one part
-   * is kept for a tenant still to come, so tenants flooding at once, each at its part, hold
-   * about n/(n+1) of the budget and a tenant that starts sending then still gets its events in
-   * (its first ones are never over its part). A flush frees the bytes, but only once it is
-   * done; divided by the tenants holding events alone, a few flooding together would fill the
-   * budget meanwhile and have every tenant, the newcomer too, refused 503 until then. A lone
-   * tenant's part is half, so the others, idle or flushed, find the last quarter.
+   * The part is HOT_BYTES_MAX ÷ (the tenants holding events, committed or in flight, + 1), as
+   * for live sockets: one part is kept for a tenant still to come, so tenants flooding at once,
+   * each at its part, hold about n/(n+1) of the budget and a tenant that starts sending then
+   * still gets its events in (its first ones are never over its part). A flush frees the
+   * bytes, but only once it is done; divided by the tenants holding events alone, a few
+   * flooding together would fill the budget meanwhile and have every tenant, the newcomer too,
+   * refused 503 until then. A lone tenant's part is half, so the others, idle or flushed, find
+   * the last quarter.
    * Both the tier and the tenant count their events in flight (in an actor's mailbox or being
    * committed) as the hot bytes they will be once committed. Counting committed bytes alone, a
    * tenant's batches sent at once would all pass before the first was committed, and a burst
@@ -264,7 +265,8 @@ export class Ingestor {
    * when an actor submits its tick, before the events are durable. The request being checked
    * is not counted: a tenant holding nothing gets it in, and one larger than a part is taken
    * while its tenant holds less (its next ones then wait for a flush), never refused for ever.
-   * One comparison when there is no pressure, and map lookups when there is: no scan.
+   * One comparison when there is no pressure; when there is, map lookups and a pass over the
+   * tenants with events in flight (those of the requests being committed, not every tenant).
    * `actor`: the tenant's, when the caller has it (else the resident one, none started).
    */
   private hotShareRefusal(tenant: string, actor?: TenantActor): Refusal | null {
@@ -274,13 +276,16 @@ export class Ingestor {
     if (all < max * tenantShareLimits.hotPressureShare) return null;
     const inFlight = hot.memoryOf((actor ?? this.registry.peek(tenant))?.inFlightBytes ?? 0);
     const held = hot.bytesOf(tenant) + inFlight;
-    // A tenant holding none is not among hot.tenants: its part is then over zero, and its
-    // first events are let in (held is 0); only the budget itself full refuses them.
-    const sharing = hot.tenants + 1;
+    // A tenant holding none is not among the holders: its part is then over zero, and its
+    // first events are let in (held is 0); only the budget itself full refuses them. Tenants
+    // whose events are all in flight are holders too: counted by the tier's tenants alone,
+    // tenants starting a flood together (after a flush emptied the tier, say) each had a part
+    // of the whole budget, and filled it past its end.
+    const holders = hot.tenants + this.registry.inFlightTenantsBeyond((t) => hot.bytesOf(t) > 0);
+    const sharing = holders + 1;
     const part = Math.floor(max / sharing);
     if (held <= part) return null;
-    const holding =
-      hot.tenants === 1 ? 'the one holding events' : `the ${hot.tenants} holding events`;
+    const holding = holders === 1 ? 'the one holding events' : `the ${holders} holding events`;
     const flying = inFlight > 0 ? ` (${inFlight} of them in flight)` : '';
     return {
       kind: 'tenant_full',

@@ -44,7 +44,7 @@ export class ActorRegistry {
    * and a sum over the actors would be a scan. An actor dropped with events in flight (a
    * deleted tenant's is drained first) still takes its bytes away when they are answered.
    */
-  private readonly inFlight: InFlightBytes = { bytes: 0 };
+  private readonly inFlight: InFlightBytes = { bytes: 0, byTenant: new Map() };
   /**
    * A tenant's actor dropped by `rebuild` with events in flight: answered when they are. Its
    * successor starts only then (see `rebuild`).
@@ -187,6 +187,16 @@ export class ActorRegistry {
   /** The encoded bytes of every tenant's events in flight (see TenantActor.inFlightBytes). */
   get inFlightBytes(): number {
     return this.inFlight.bytes;
+  }
+
+  /**
+   * How many tenants have events in flight and hold none by `holds` (the hot tier's): a scan
+   * of the tenants with events in flight only, as ingest asks only under hot-tier pressure.
+   */
+  inFlightTenantsBeyond(holds: (tenant: string) => boolean): number {
+    let count = 0;
+    for (const tenant of this.inFlight.byTenant.keys()) if (!holds(tenant)) count++;
+    return count;
   }
 
   /** The resident actor of a tenant, without creating one. */

@@ -35,6 +35,20 @@ interface Submission {
 /** Encoded bytes of every actor's events accepted and not yet answered: the node's in flight. */
 export interface InFlightBytes {
   bytes: number;
+  /**
+   * The same bytes by tenant, a tenant with none left out: the tenants sharing the hot tier
+   * include those whose events are all still in flight (see Ingestor.hotShareRefusal). By
+   * tenant, not by actor: an actor dropped with events in flight and its successor add up.
+   */
+  byTenant: Map<string, number>;
+}
+
+/** Counts `bytes` more (or, negative, fewer) of `tenant`'s encoded bytes as in flight. */
+function addInFlight(inFlight: InFlightBytes, tenant: string, bytes: number): void {
+  inFlight.bytes += bytes;
+  const left = (inFlight.byTenant.get(tenant) ?? 0) + bytes;
+  if (left > 0) inFlight.byTenant.set(tenant, left);
+  else inFlight.byTenant.delete(tenant);
 }
 
 export interface ActorDeps {
@@ -100,7 +114,7 @@ export class TenantActor {
     }
     this.pendingEvents += events.length;
     this.pendingBytes += room.bytes;
-    this.deps.inFlight.bytes += room.bytes;
+    addInFlight(this.deps.inFlight, this.tenant, room.bytes);
     const answered = new Promise<ActorOutcome>((resolve) => {
       this.mailbox.push({ events, lines, room, resolve });
     });
@@ -205,7 +219,7 @@ export class TenantActor {
     batch.forEach((sub, i) => {
       this.pendingEvents -= sub.events.length;
       this.pendingBytes -= sub.room.bytes;
-      this.deps.inFlight.bytes -= sub.room.bytes;
+      addInFlight(this.deps.inFlight, this.tenant, -sub.room.bytes);
       sub.resolve(outcome ?? { kind: 'ok', statuses: statuses[i] as EventStatus[] });
     });
     // Waiters are rare (a deletion): the common commit allocates nothing here.
