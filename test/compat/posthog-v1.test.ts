@@ -173,9 +173,14 @@ describe('PostHog capture v1 over HTTP', () => {
     properties: { plan: 'pro' },
     ...extra,
   });
+  /** The headers posthog-python's v1 sender puts on every request. */
   const headers = (extra: Record<string, string> = {}) => ({
     authorization: 'Bearer wk_acme',
+    'user-agent': 'posthog-python/7.0.0',
     'posthog-sdk-info': 'posthog-python/7.0.0',
+    'posthog-attempt': '1',
+    'posthog-request-id': '0193b5c4-7a1e-7c3a-9d2e-0000000000ff',
+    'posthog-request-timestamp': new Date(T0).toISOString(),
     ...extra,
   });
   const send = (body: unknown, extra: Record<string, string> = {}) =>
@@ -290,8 +295,54 @@ describe('PostHog capture v1 over HTTP', () => {
     expect((await send(Buffer.alloc(0))).status).toBe(400);
   });
 
+  test("a header PostHog's v1 requires, missing or unreadable, is a 400 for the batch", async () => {
+    const answer = async (res: Response) => [res.status, (await res.json()).error_description];
+    const without = (...names: string[]) => {
+      const all: Record<string, string> = { 'content-type': 'application/json', ...headers() };
+      for (const name of names) delete all[name];
+      return all;
+    };
+    const body = Buffer.from(JSON.stringify({ batch: [event('h-1')] }));
+    const post = (all: Record<string, string>) =>
+      t.handle(new Request(`http://localhost${V1}`, { method: 'POST', headers: all, body }));
+    expect(await answer(await post(without('posthog-sdk-info', 'user-agent')))).toEqual([
+      400,
+      'request is missing required headers: ["PostHog-Sdk-Info", "user-agent"]',
+    ]);
+    expect(await answer(await post(without('content-type')))).toEqual([
+      400,
+      'request is missing required headers: ["content-type"]',
+    ]);
+    const cases: [Record<string, string>, string][] = [
+      [{ 'posthog-attempt': '0' }, 'PostHog-Attempt must be a positive integer: 0'],
+      [{ 'posthog-request-id': 'req-1' }, 'PostHog-Request-Id is not a valid UUID: req-1'],
+      [
+        { 'posthog-request-timestamp': 'yesterday' },
+        'PostHog-Request-Timestamp is not valid RFC 3339: yesterday',
+      ],
+    ];
+    for (const [extra, description] of cases) {
+      expect(await answer(await send({ batch: [event('h-1')] }, extra))).toEqual([
+        400,
+        `invalid header value: ${description}`,
+      ]);
+    }
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+    // What the SDKs send is read: a simple UUID, an offset time, a later attempt.
+    const ok = await send(
+      { batch: [event('h-2')] },
+      {
+        'posthog-request-id': '0193b5c47a1e7c3a9d2e0000000000ff',
+        'posthog-request-timestamp': '2026-11-25T13:00:00.123456+01:00',
+        'posthog-attempt': '3',
+      },
+    );
+    expect(ok.status).toBe(200);
+  });
+
   test('the key is the Bearer token: none or an unknown one is a 401', async () => {
-    const none = await t.post(V1, { batch: [event('k-1')] });
+    const { authorization: _, ...keyless } = headers();
+    const none = await t.post(V1, { batch: [event('k-1')] }, keyless);
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ error: 'unauthorized' });
     const unknown = await send({ batch: [event('k-2')] }, { authorization: 'Bearer phc_x' });

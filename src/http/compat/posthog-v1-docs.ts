@@ -47,7 +47,9 @@ const V1Body = t.Object({
   created_at: t.Optional(
     t.String({ description: 'When the batch was made; the send time without the header.' }),
   ),
-  historical_migration: t.Optional(t.Boolean({ description: 'Accepted and ignored.' })),
+  historical_migration: t.Optional(
+    t.Boolean({ description: "PostHog's historical pipeline; stored as any other batch." }),
+  ),
   batch: t.Array(V1Event, { minItems: 1, maxItems: requestLimits.batchEventsMax }),
 });
 
@@ -103,8 +105,11 @@ export function captureV1Doc() {
       ...errorAnswers(
         {
           400:
-            'Malformed JSON or compression, no `batch` or an empty one, or an event that is ' +
-            'no object, has no uuid, or repeats one (the SDKs drop the batch)',
+            'With Authorization: a header PostHog requires missing (PostHog-Sdk-Info, ' +
+            'PostHog-Attempt, PostHog-Request-Id, PostHog-Request-Timestamp, Content-Type, ' +
+            'User-Agent) or unreadable; malformed JSON or compression, no `batch` or an ' +
+            'empty one, or an event that is no object, has no uuid, or repeats one (the SDKs ' +
+            'drop the batch)',
           401: e.noKey,
           403: e.forbidden,
           408: 'The body did not arrive in time (the SDKs send it again)',

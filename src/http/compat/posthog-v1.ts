@@ -4,8 +4,12 @@
 // `{created_at, batch: [{event, uuid, distinct_id, timestamp, session_id?, window_id?, options,
 // properties}]}`, gzip, deflate or zstd by Content-Encoding; the answer is a 200 whose
 // `results` map each uuid to `ok`, or to `drop` with the rule it broke. The SDKs resend only
-// the events answered `retry` (Tally answers none: an event is stored or dropped), and a whole
-// batch on a 404, 408, 429 or 5xx; a 400, 401, 403, 413 or 415 drops the batch.
+// the events answered `retry` (Tally answers none: a batch is written whole or refused whole,
+// a 503 or 429 the SDKs resend; nor `warning`, which PostHog gives an event it keeps but
+// changes, such as one whose person processing it turns off), and a whole batch on a 404, 408,
+// 429 or 5xx; a 400, 401, 403, 413 or 415 drops the batch. The PostHog-* headers every SDK
+// sends are required, as PostHog requires them (posthog-v1-headers.ts). `historical_migration`
+// only sends a batch down PostHog's historical pipeline: Tally stores it as any other.
 //
 // Each event is turned back into the classic capture's event (posthog.ts), so it is stored as
 // the same event sent to /batch/ is: `session_id` and `window_id` are `$session_id` and
@@ -32,6 +36,7 @@ import {
 import { CAPTURE_BODY_MIB_MAX, eventOf, POSTHOG_FIT } from './posthog.ts';
 import { hasRoundedId, parsedIdText, parseWithExactIds } from './posthog-ids.ts';
 import { captureV1Doc } from './posthog-v1-docs.ts';
+import { checkV1Headers } from './posthog-v1-headers.ts';
 import {
   CORS_HEADERS,
   type ErrorShape,
@@ -78,6 +83,7 @@ export function posthogV1Routes(deps: AppDeps) {
   const capture = guarded(shape, async (c: { request: Request; server: Server }) => {
     const { request, server } = c;
     admitIngest(deps);
+    checkV1Headers(request.headers);
     const bytes = await readV1Json(request);
     let body = parseJson(bytes);
     let idText = parsedIdText;
