@@ -619,6 +619,53 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     expect(await (await read('viewed')).json()).toMatchObject({ url: product.url, path: '/p/42' });
   });
 
+  test("context.campaign is the event's utm_* properties, its own properties first", async () => {
+    // analytics-next 1.84 (plugins/env-enrichment): context.campaign is the page query's utm_*
+    // keys without the prefix, utm_campaign as `name`; a mobile library sends it with no URL.
+    const campaign = {
+      name: 'spring',
+      source: 'newsletter',
+      medium: 'email',
+      term: 'shoes',
+      content: 'hero',
+      id: 42,
+      empty: '',
+    };
+    const res = await t.post(
+      '/v1/batch',
+      {
+        batch: [
+          msg('camp-track', { properties: { plan: 'pro' }, context: { campaign } }),
+          msg('camp-own', { properties: { utm_source: 'ads' }, context: { campaign } }),
+          msg('camp-screen', { type: 'screen', name: 'Home', context: { campaign } }),
+        ],
+      },
+      key,
+    );
+    expect(res.status).toBe(200);
+    const tags = {
+      utm_campaign: 'spring',
+      utm_source: 'newsletter',
+      utm_medium: 'email',
+      utm_term: 'shoes',
+      utm_content: 'hero',
+      utm_id: '42',
+    };
+    expect((await (await read('camp-track')).json()).properties).toEqual({ ...tags, plan: 'pro' });
+    expect((await (await read('camp-own')).json()).properties).toEqual({
+      ...tags,
+      utm_source: 'ads',
+    });
+    expect((await (await read('camp-screen')).json()).properties).toEqual({
+      ...tags,
+      name: 'Home',
+    });
+    const byTag = await t.getJson<{ events: Json[] }>(
+      '/api/v1/events?tenant_id=acme&property.utm_campaign=spring',
+    );
+    expect(byTag.events).toHaveLength(3);
+  });
+
   test('messages that break a rule are left out and named; the rest are stored', async () => {
     const res = await t.post(
       '/v1/batch',

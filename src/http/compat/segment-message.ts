@@ -90,7 +90,7 @@ function inputOf(
   }
   const context = objectOf(message.context) ?? {};
   const page = objectOf(context.page) ?? {};
-  const properties = propertiesOf(type as SegmentType, message, where);
+  const properties = withCampaign(propertiesOf(type as SegmentType, message, where), context);
   // Only a page or screen call's properties name its page (as analytics.js reads them); a
   // track's `url` is the app's (a product's page, a link), its page is context.page.
   const pageFields = type === 'page' || type === 'screen' ? properties : {};
@@ -113,6 +113,28 @@ function inputOf(
     ip: sentIpOf(textOf(context.ip)),
     properties,
   };
+}
+
+/**
+ * The properties with the call's `context.campaign` as the `utm_*` keys it was read from, as
+ * Tally keeps a campaign on an event (core/properties.ts, and PostHog's SDKs send them so):
+ * analytics.js fills it from the page's query (utm_campaign is its `name`, utm_source its
+ * `source`, any other utm_x its `x`), and a mobile or server library names it with no URL.
+ * A key the call's own properties give wins.
+ */
+function withCampaign(
+  properties: Record<string, unknown>,
+  context: Record<string, unknown>,
+): Record<string, unknown> {
+  const campaign = objectOf(context.campaign);
+  if (campaign === undefined) return properties;
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(campaign)) {
+    const tag = key === 'name' ? 'utm_campaign' : `utm_${key}`;
+    const text = textOf(value);
+    if (key !== '' && text !== undefined && !(tag in properties)) tags[tag] = text;
+  }
+  return { ...tags, ...properties };
 }
 
 function trackNameOf(message: Record<string, unknown>): string {
