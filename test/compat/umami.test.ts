@@ -309,6 +309,26 @@ describe('Umami collection API', () => {
     ]);
   });
 
+  test('a timestamp of "" or null is 0, as Umami\'s z.coerce.number() reads it', async () => {
+    // Umami (src/app/api/send/request-schema.ts): `timestamp: z.coerce.number().int()
+    // .optional()`, so Number("") and Number(null), 0, are its time: 1970-01-01.
+    const sent: [unknown, string][] = [
+      ['', '1970-01-01T00:00:00.000Z'],
+      [null, '1970-01-01T00:00:00.000Z'],
+      [' 60 ', '1970-01-01T00:01:00.000Z'],
+      ['-60', '1969-12-31T23:59:00.000Z'],
+    ];
+    for (const [timestamp] of sent) {
+      const res = await t.post('/api/send', item({ timestamp }));
+      expect(res.status).toBe(200);
+    }
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events.map((e) => e.timestamp).sort()).toEqual(sent.map(([, at]) => at).sort());
+    for (const timestamp of [1.5, 'soon', {}]) {
+      expect((await t.post('/api/send', item({ timestamp }))).status).toBe(400);
+    }
+  });
+
   test("bad items are 400 in Umami's error shape and store nothing", async () => {
     const cases = [
       item({ website: 'not-a-uuid' }),

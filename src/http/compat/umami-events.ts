@@ -12,6 +12,7 @@ import {
   CUT_PROPERTIES_KEY,
   cutToChars,
   EPOCH_MS_MAX,
+  EPOCH_MS_MIN,
   type EventInput,
   eventLimits,
   type FieldIssue,
@@ -60,6 +61,8 @@ export function umamiItemWrites(item: unknown): boolean {
 export const UMAMI_ERRORS_DISABLED = { ok: false, reason: 'errors_disabled' } as const;
 /** The latest `timestamp` (epoch seconds) that is a date: the last second of the year 9999. */
 const TIMESTAMP_SECONDS_MAX = Math.floor(EPOCH_MS_MAX / 1000);
+/** The earliest `timestamp` that is a date: the first second of the year 0000. */
+const TIMESTAMP_SECONDS_MIN = Math.ceil(EPOCH_MS_MIN / 1000);
 /** Page fields kept as properties, `$`-prefixed so they never collide with the event's data. */
 const PAGE_FIELDS = ['title', 'hostname', 'screen', 'language', 'tag'] as const;
 /**
@@ -122,13 +125,15 @@ export const UmamiItemIn = t.Object(
         timestamp: t.Optional(
           t.Union(
             [
-              jsonInteger({ minimum: 0, maximum: TIMESTAMP_SECONDS_MAX }),
-              t.String({ pattern: '^[0-9]{1,15}$' }),
+              jsonInteger({ minimum: TIMESTAMP_SECONDS_MIN, maximum: TIMESTAMP_SECONDS_MAX }),
+              t.String(),
+              t.Null(),
             ],
             {
               description:
-                'Epoch seconds (a number, or its digits as text), at most ' +
-                `${TIMESTAMP_SECONDS_MAX}.`,
+                'Epoch seconds, read as Umami coerces them (Number()): a whole number, or ' +
+                'text of one; "" and null are 0 (1970-01-01, where Umami stores them). ' +
+                `From ${TIMESTAMP_SECONDS_MIN} to ${TIMESTAMP_SECONDS_MAX}.`,
             },
           ),
         ),
@@ -181,7 +186,7 @@ export function umamiItem(
   // request's address and agent).
   const given = (key: string) => text(key) || undefined;
   const website = payload.website as string;
-  const seconds = payload.timestamp === undefined ? undefined : Number(payload.timestamp);
+  const seconds = timestampSeconds(payload.timestamp);
   const atMs = seconds === undefined ? ctx.receivedAt : seconds * 1000;
   // Umami's getClientInfo: `payload.ip || <the request's>`, so an empty one is none, too.
   const ip = given('ip') ?? ctx.ip ?? '';
@@ -270,6 +275,18 @@ function decodedOr(text: string, decode: (text: string) => string): string {
   }
 }
 
+/**
+ * `timestamp` as Umami's schema reads it (`z.coerce.number().int().optional()`): absent is
+ * none; anything else is JavaScript's Number() of it, which must be a whole number, so that
+ * "1795600000" and " 1795600000 " are that time and "" and null are 0 (1970-01-01, where
+ * Umami stores them); NaN for what is no whole number.
+ */
+function timestampSeconds(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isSafeInteger(seconds) ? seconds : Number.NaN;
+}
+
 function checkItem(
   item: unknown,
   at: (string | number)[],
@@ -302,18 +319,19 @@ function checkItem(
       bad(['payload', field], `${field} must be a string`);
     }
   }
-  // Umami coerces it (`z.coerce.number().int()`): "1795600000" is a time too. The session is
-  // derived from that time before the event rules see it, so it must be a date here already.
-  const seconds = payload.timestamp;
-  const wholeSeconds =
-    (Number.isInteger(seconds) && (seconds as number) >= 0) ||
-    (typeof seconds === 'string' && /^\d{1,15}$/.test(seconds));
-  if (seconds !== undefined && !wholeSeconds) {
+  // The session is derived from that time before the event rules see it, so it must be a
+  // date here already.
+  const seconds = timestampSeconds(payload.timestamp);
+  if (Number.isNaN(seconds)) {
     bad(['payload', 'timestamp'], 'timestamp must be whole epoch seconds');
-  } else if (seconds !== undefined && Number(seconds) > TIMESTAMP_SECONDS_MAX) {
+  } else if (
+    seconds !== undefined &&
+    (seconds < TIMESTAMP_SECONDS_MIN || seconds > TIMESTAMP_SECONDS_MAX)
+  ) {
     bad(
       ['payload', 'timestamp'],
-      `timestamp must be at most ${TIMESTAMP_SECONDS_MAX} (the end of the year 9999)`,
+      `timestamp must be from ${TIMESTAMP_SECONDS_MIN} to ${TIMESTAMP_SECONDS_MAX} (the years ` +
+        '0000 to 9999)',
     );
   }
   if (payload.data !== undefined && payload.data !== null && objectOf(payload.data) === undefined) {
