@@ -272,6 +272,23 @@ describe('PostHog capture v1 over HTTP', () => {
     expect(await res.json()).toEqual({
       results: { 'n-1': { result: 'drop', details: 'batch.0.event is required' } },
     });
+    // Too large only once stored (its url, path, referrer and agent at their limits, each
+    // character escaped to 6 bytes): dropped by its uuid too, as PostHog drops an event too big.
+    const c = '\u0001';
+    const heavy = event('n-2', {
+      properties: {
+        $current_url: `https://ex.com/${c.repeat(2030)}`,
+        $pathname: `/${c.repeat(2040)}`,
+        $referrer: `https://r/${c.repeat(2030)}`,
+        $raw_user_agent: c.repeat(1024),
+      },
+    });
+    const big = await send({ batch: [heavy] });
+    expect(big.status).toBe(200);
+    const results = ((await big.json()) as { results: Record<string, Json> }).results;
+    expect(results['n-2']).toMatchObject({ result: 'drop' });
+    expect(results['n-2']?.details).toContain('bytes stored; an event may be at most');
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
   });
 
   test('what cannot be answered by uuid is a 400 for the batch', async () => {

@@ -147,18 +147,21 @@ export function sortBatch<T>(
 
 /**
  * Writes the events of a sorted batch; a batch with none is a 400 naming why each item was
- * refused. An event only found too large once encoded for storage is left out like any other
- * (nothing is written before that check). Items left out are logged (warn), so a client bug
- * shows in the server's log too.
+ * refused, unless `eachAnswered` (the caller answers every item left out by itself, as
+ * PostHog's capture v1 does: then a batch of none is written as none). An event only found too
+ * large once encoded for storage is left out like any other (nothing is written before that
+ * check). Items left out are logged (warn), so a client bug shows in the server's log too.
  */
 export async function ingestSorted(
   deps: AppDeps,
   request: Request,
   batch: SortedBatch,
   api: string,
+  options: { eachAnswered?: boolean } = {},
 ): Promise<void> {
   for (;;) {
     if (batch.events.length === 0) {
+      if (options.eachAnswered === true) break;
       throw new AppError('bad_request', batch.dropped.map((d) => d.reason).join('; '));
     }
     const outcome = await write(deps, request, batch.events);

@@ -99,7 +99,7 @@ export function posthogV1Routes(deps: AppDeps) {
     const batch = sortBatch(items, (item, i) =>
       eventOf(classicOf(item as Record<string, unknown>, i, sdk), i, sentAt, ctx, idText),
     );
-    if (batch.events.length > 0) await ingestSorted(deps, request, batch, 'posthog');
+    await ingestSorted(deps, request, batch, 'posthog', { eachAnswered: true });
     const results: Record<string, { result: string; details?: string }> = {};
     for (const uuid of uuids) results[uuid] = { result: 'ok' };
     for (const { index, reason } of batch.dropped) {
