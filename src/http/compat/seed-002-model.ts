@@ -19,6 +19,7 @@ import { tenantIdSchema } from '../model.ts';
 import { issuesOf } from '../validate.ts';
 import { jsonInteger } from './docs.ts';
 import { isUnixTime, pydanticDateTime } from './fastapi.ts';
+import { objectOf } from './ingest.ts';
 
 /** Events one bulk request may carry (more is a 422). */
 export const BULK_EVENTS_MAX = 5000;
@@ -119,9 +120,40 @@ export const MetricsOut = t.Object({
 
 export type IngestionEvent = typeof IngestionEventIn.static;
 
+/**
+ * Pydantic v2's words for the shape errors it owns (the service is FastAPI on Pydantic v2): a
+ * field not sent, a value of another type. The rules that are Tally's (lengths, the payload's
+ * limits, the time's form) keep Tally's words, which name the limit.
+ */
+const PYDANTIC_WORDS: Record<string, string> = {
+  missing: 'Field required',
+  string_type: 'Input should be a valid string',
+  dict_type: 'Input should be a valid dictionary',
+  datetime_type: 'Input should be a valid datetime',
+};
+
+/**
+ * Pydantic v2's issue for a body (or a bulk item) that is no object, where the model wants one:
+ * FastAPI validates a body with `from_attributes`, hence "or object to extract fields from".
+ */
+export const NOT_A_MODEL: Omit<FieldIssue, 'loc'> = {
+  msg: 'Input should be a valid dictionary or object to extract fields from',
+  type: 'model_attributes_type',
+};
+
 /** The item's shape issues under `loc`, or none. */
 export function ingestionIssues(item: unknown, loc: (string | number)[]): FieldIssue[] {
-  return checker.Check(item) ? [] : issuesOf(checker, item, loc);
+  if (checker.Check(item)) return [];
+  if (objectOf(item) === undefined) return [{ loc, ...NOT_A_MODEL }];
+  return issuesOf(checker, item, loc).map((issue) => {
+    // The time is a union (text or number) to TypeBox, a datetime to Pydantic.
+    const type =
+      issue.type === 'union_type' && issue.loc.at(-1) === 'timestamp'
+        ? 'datetime_type'
+        : issue.type;
+    const msg = PYDANTIC_WORDS[type];
+    return msg === undefined ? issue : { ...issue, msg, type };
+  });
 }
 
 /** The unified event of a checked item; its `tenant_id` is the tenant (or alias) it claims. */

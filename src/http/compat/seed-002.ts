@@ -15,7 +15,7 @@ import { type AppDeps, noteTenant } from '../context.ts';
 import { lookupOf } from '../event-lookup.ts';
 import { admitIngest, prepareEvents } from '../prepare.ts';
 import { fastApiIngestErrors, fastApiReadErrors, fastApiRequestBody, jsonAnswer } from './docs.ts';
-import { readFastApiBody } from './fastapi.ts';
+import { readFastApiBody, withInputs } from './fastapi.ts';
 import { contextOf, ingest, objectOf, renamedIssues, type Server } from './ingest.ts';
 import { json } from './responses.ts';
 import {
@@ -36,6 +36,7 @@ import {
   inputOf,
   MetricsOut,
   MetricsQuery,
+  NOT_A_MODEL,
   presentIngestionEvent,
   rangeOfQuery,
 } from './seed-002-model.ts';
@@ -44,22 +45,26 @@ export function seed002Routes(deps: AppDeps) {
   return new Elysia().use(writeRoutes(deps)).use(readRoutes(deps));
 }
 
-/** Validates and writes `items`; every bad item is named in one 422 and nothing is written. */
+/**
+ * Validates and writes `items`; every bad item is named in one 422 and nothing is written.
+ * Each issue shows its `input` (the value at its loc in `body`), as FastAPI on Pydantic v2 does.
+ */
 async function write(
   deps: AppDeps,
   request: Request,
   server: Server,
   items: unknown[],
   loc: LocOf,
+  body: unknown,
 ) {
   const issues = items.flatMap((item, i) => ingestionIssues(item, loc(i)));
-  if (issues.length > 0) throw AppError.validation(issues);
+  if (issues.length > 0) throw withInputs(AppError.validation(issues), { body });
   const ctx = contextOf(deps, request, server);
   let events: BaseEvent[];
   try {
     events = prepareEvents((items as IngestionEvent[]).map(inputOf), ctx, loc);
   } catch (error) {
-    throw renamedIssues(error, INGESTION_NAMES);
+    throw withInputs(renamedIssues(error, INGESTION_NAMES), { body });
   }
   return { events, outcome: await ingest(deps, request, events, loc) };
 }
@@ -80,7 +85,8 @@ function writeRoutes(deps: AppDeps) {
       async ({ request, server }) => {
         admitIngest(deps);
         const item = await readFastApiBody(request, eventLimits.eventBytesMax, { oneEvent: true });
-        const { events, outcome } = await write(deps, request, server, [item], () => ['body']);
+        const loc = () => ['body'];
+        const { events, outcome } = await write(deps, request, server, [item], loc, item);
         const event = events[0] as BaseEvent;
         const tenantId = (item as IngestionEvent).tenant_id;
         if (outcome.accepted === 1) return json(presentIngestionEvent(event, tenantId), 201);
@@ -128,10 +134,11 @@ function writeRoutes(deps: AppDeps) {
       '/events/bulk',
       async ({ request, server }) => {
         admitIngest(deps);
-        const items = bulkItems(await readFastApiBody(request, requestLimits.bodyBytesMax));
+        const body = await readFastApiBody(request, requestLimits.bodyBytesMax);
+        const items = bulkItems(body);
         if (items.length === 0) return json({ received: 0, inserted: 0, duplicates: 0 });
         const locOf = (i: number) => ['body', 'events', i];
-        const { outcome } = await write(deps, request, server, items, locOf);
+        const { outcome } = await write(deps, request, server, items, locOf, body);
         return json({
           received: items.length,
           inserted: outcome.accepted,
@@ -187,6 +194,7 @@ function readRoutes(deps: AppDeps) {
       },
       {
         query: EventsQuery,
+        transform: ({ query }) => requireTenantId(query),
         detail: {
           summary: 'Ingestion service: list events',
           description: 'Ordered by timestamp, then event_id; `end` is inclusive.',
@@ -232,6 +240,7 @@ function readRoutes(deps: AppDeps) {
       },
       {
         query: MetricsQuery,
+        transform: ({ query }) => requireTenantId(query),
         detail: {
           summary: 'Ingestion service: event counts per UTC bucket, source and type',
           responses: {
@@ -256,33 +265,42 @@ function readRoutes(deps: AppDeps) {
 
 type LocOf = (i: number) => (string | number)[];
 
+/** FastAPI's 422 for the required `tenant_id` query parameter when it is not sent. */
+function requireTenantId(query: Record<string, unknown>): void {
+  if (query.tenant_id !== undefined) return;
+  throw AppError.validation([
+    { loc: ['query', 'tenant_id'], msg: 'Field required', type: 'missing', input: null },
+  ]);
+}
+
 function readTenant(deps: AppDeps, request: Request, query: { tenant_id: string }): string {
   const tenant = deps.tenancy.forRead(request, { tenant_id: query.tenant_id });
   noteTenant(request, tenant);
   return tenant;
 }
 
+/** The events of a bulk body; a 422 in Pydantic v2's words (and `input`) when there are none. */
 function bulkItems(body: unknown): unknown[] {
   const object = objectOf(body);
   if (object === undefined) {
-    throw AppError.validation([
-      { loc: ['body'], msg: 'body must be an object', type: 'dict_type' },
-    ]);
+    throw AppError.validation([{ loc: ['body'], ...NOT_A_MODEL, input: body }]);
   }
   const events = object.events;
-  const issue = (msg: string, type: string): FieldIssue => ({
+  const issue = (msg: string, type: string, input: unknown): FieldIssue => ({
     loc: ['body', 'events'],
     msg,
     type,
+    input,
   });
-  if (events === undefined) throw AppError.validation([issue('events is required', 'missing')]);
+  if (events === undefined) {
+    throw AppError.validation([issue('Field required', 'missing', object)]);
+  }
   if (!Array.isArray(events)) {
-    throw AppError.validation([issue('events must be a list of events', 'list_type')]);
+    throw AppError.validation([issue('Input should be a valid list', 'list_type', events)]);
   }
   if (events.length > BULK_EVENTS_MAX) {
-    throw AppError.validation([
-      issue(`events holds at most ${BULK_EVENTS_MAX} items (got ${events.length})`, 'too_long'),
-    ]);
+    const msg = `events holds at most ${BULK_EVENTS_MAX} items (got ${events.length})`;
+    throw AppError.validation([issue(msg, 'too_long', events)]);
   }
   return events;
 }
