@@ -233,6 +233,35 @@ describe('PostHog capture v1 over HTTP', () => {
     });
   });
 
+  test('options are read as PostHog reads them; one it cannot read drops the event', async () => {
+    const res = await send({
+      batch: [
+        event('o-1', {
+          options: { process_person_profile: 'False', cookieless_mode: 0, product_tour_id: 7 },
+        }),
+        event('o-2', { options: { process_person_profile: 'maybe' } }),
+        event('o-3', { options: 'none' }),
+        event('o-4', { options: null }),
+      ],
+    });
+    expect(await res.json()).toEqual({
+      results: {
+        'o-1': { result: 'ok' },
+        'o-2': { result: 'drop', details: 'batch.1.options.process_person_profile is invalid' },
+        'o-3': { result: 'drop', details: 'batch.2.options is invalid' },
+        'o-4': { result: 'ok' },
+      },
+    });
+    const e = await stored('o-1');
+    // process_person_profile false: an anonymous event, as PostHog processes no person for it.
+    expect(e).toMatchObject({ user_id: null, anonymous_id: 'd1' });
+    expect((e.properties as Json).$posthog).toMatchObject({
+      $process_person_profile: false,
+      $cookieless_mode: false,
+      $product_tour_id: '7',
+    });
+  });
+
   test("PostHog-Request-Timestamp corrects the client's clock, unless told not to", async () => {
     // The client's clock is an hour ahead: its times are moved back by the hour.
     const ahead = new Date(T0 + 3_600_000).toISOString();

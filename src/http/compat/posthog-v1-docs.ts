@@ -30,7 +30,9 @@ const V1Event = t.Object(
       openObject(
         '`cookieless_mode`, `disable_skew_correction`, `process_person_profile` and ' +
           '`product_tour_id`: read as the classic properties `$cookieless_mode`, ' +
-          '`$ignore_sent_at`, `$process_person_profile` and `$product_tour_id`.',
+          '`$ignore_sent_at`, `$process_person_profile` and `$product_tour_id`, as PostHog ' +
+          'reads them (a flag: a boolean, "true"/"false"/"1"/"0" or a number); a value it ' +
+          'cannot read drops the event.',
       ),
     ),
     properties: t.Optional(

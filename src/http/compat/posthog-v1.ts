@@ -164,11 +164,50 @@ function classicOf(
   };
   putBack('$session_id', textOf(event.session_id));
   putBack('$window_id', textOf(event.window_id));
-  const options = objectOf(event.options) ?? {};
-  for (const [option, key] of Object.entries(OPTION_PROPERTIES)) putBack(key, options[option]);
+  for (const [key, value] of Object.entries(optionsOf(event.options, index))) putBack(key, value);
   for (const [key, value] of Object.entries(sdk)) putBack(key, value);
   const { session_id: _s, window_id: _w, options: _o, ...rest } = event;
   return { ...rest, properties };
+}
+
+/**
+ * The `options` of an event as the classic properties, each read as PostHog's v1 capture reads
+ * it (RawOptions::validate): a flag is a boolean, "true"/"false"/"1"/"0" in any case, or a
+ * number (not 0 is true); `product_tour_id` text or an integer; null or absent is none. Options
+ * that are no object, or a value none of those, drop the event (PostHog's `invalid_options`).
+ */
+function optionsOf(sent: unknown, index: number): Record<string, unknown> {
+  if (sent === undefined || sent === null) return {};
+  const options = objectOf(sent);
+  const invalid = (what: string) =>
+    new AppError('bad_request', `batch.${index}.options${what} is invalid`);
+  if (options === undefined) throw invalid('');
+  const read: Record<string, unknown> = {};
+  for (const [option, key] of Object.entries(OPTION_PROPERTIES)) {
+    const value = options[option];
+    if (value === undefined || value === null) continue;
+    const coerced = option === 'product_tour_id' ? tourIdOf(value) : flagOf(value);
+    if (coerced === undefined) throw invalid(`.${option}`);
+    read[key] = coerced;
+  }
+  return read;
+}
+
+function flagOf(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim().toLowerCase();
+  return text === 'true' || text === '1'
+    ? true
+    : text === 'false' || text === '0'
+      ? false
+      : undefined;
+}
+
+function tourIdOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return Number.isSafeInteger(value) ? String(value) : undefined;
 }
 
 /** `$lib` and `$lib_version` from PostHog-Sdk-Info (`posthog-node/5.70.0`), when it has both. */
