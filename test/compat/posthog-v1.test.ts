@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { deflateRawSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { PostHog } from 'posthog-node';
-import { requestLimits } from '../../src/core/index.ts';
+import { AppError, requestLimits } from '../../src/core/index.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
 import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.ts';
@@ -395,6 +395,27 @@ describe('PostHog capture v1 over HTTP', () => {
     expect(unknown.status).toBe(401);
     const lower = await send({ batch: [event('k-3')] }, { authorization: 'bearer  wk_acme' });
     expect(lower.status).toBe(200);
+  });
+
+  test('a 429 (write rate, backlog) is a 503 with Retry-After, which every v1 sender resends', async () => {
+    // posthog-python and posthog-js take a v1 429 as final (their RETRYABLE_STATUSES are 408
+    // and 5xx) and would drop the batch; a 503 with Retry-After is resent by all three SDKs.
+    const busy = await makeCompatApp({
+      tenancy: {
+        ...keyTenancy({}),
+        forIngest: () => {
+          throw new AppError('rate_limited', 'the write rate is spent', { retryAfterMs: 7000 });
+        },
+      },
+    });
+    try {
+      const res = await busy.post(V1, { batch: [event('b-1')] }, headers());
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(await res.json()).toMatchObject({ error: 'rate_limited' });
+    } finally {
+      await busy.close();
+    }
   });
 
   test('a body that is not JSON is a 415; over the events limit a 413', async () => {

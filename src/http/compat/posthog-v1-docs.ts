@@ -117,8 +117,9 @@ export function captureV1Doc() {
           408: 'The body did not arrive in time (the SDKs send it again)',
           413: `Over ${requestLimits.batchEventsMax} events, or the body over 20 MiB`,
           415: 'A Content-Type other than JSON, or an unknown Content-Encoding',
-          429: "The project's rate limit or the tenant's backlog (sent again)",
-          503: `${e.overloaded} (sent again)`,
+          503:
+            `${e.overloaded}, or the project's write rate or the tenant's backlog (a 429 ` +
+            'elsewhere: posthog-python and posthog-js do not resend a v1 429); sent again',
         },
         () => V1ErrorOut,
       ),

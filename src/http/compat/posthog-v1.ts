@@ -63,8 +63,11 @@ const OPTION_PROPERTIES: Record<string, string> = {
 const ERROR_URI = 'https://posthog.com/docs/api';
 
 /**
- * PostHog's v1 error body (`error`, `error_description`, `error_uri`). A 429 and a 408 stay
- * themselves: the v1 senders retry both, where posthog-js's classic sender drops a 429.
+ * PostHog's v1 error body (`error`, `error_description`, `error_uri`). A 429 (the project's
+ * write rate spent, the tenant's backlog full: both pass) is sent as a 503, its code and
+ * Retry-After kept: in v1 a 429 is terminal to posthog-python and posthog-js (their v1
+ * senders resend only 408 and 5xx, PostHog signalling overload by a 5xx with Retry-After), so
+ * they dropped the batch; posthog-node resends both alike. A 408 stays itself: all resend it.
  */
 export function posthogV1ErrorShape(deps: AppDeps): ErrorShape {
   return (error) => {
@@ -74,7 +77,7 @@ export function posthogV1ErrorShape(deps: AppDeps): ErrorShape {
         : error;
     const headers = { ...CORS_HEADERS, ...errorHeaders(e, deps.options.retryAfterSeconds) };
     const body = { error: e.code, error_description: e.message, error_uri: ERROR_URI };
-    return json(body, e.status, headers);
+    return json(body, e.status === 429 ? 503 : e.status, headers);
   };
 }
 
