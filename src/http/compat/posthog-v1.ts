@@ -4,12 +4,13 @@
 // `{created_at, batch: [{event, uuid, distinct_id, timestamp, session_id?, window_id?, options,
 // properties}]}`, gzip, deflate or zstd by Content-Encoding; the answer is a 200 whose
 // `results` map each uuid to `ok`, or to `drop` with the rule it broke. The SDKs resend only
-// the events answered `retry` (Tally answers none: a batch is written whole or refused whole,
-// a 503 or 429 the SDKs resend; nor `warning`, which PostHog gives an event it keeps but
-// changes, such as one whose person processing it turns off), and a whole batch on a 404, 408,
-// 429 or 5xx; a 400, 401, 403, 413 or 415 drops the batch. The PostHog-* headers every SDK
-// sends are required, as PostHog requires them (posthog-v1-headers.ts). `historical_migration`
-// only sends a batch down PostHog's historical pipeline: Tally stores it as any other.
+// the events answered `retry` (Tally answers none: a batch is written whole or refused whole
+// with a 503 the SDKs resend; nor `warning`, which PostHog gives an event it keeps but changes,
+// such as one whose person processing it turns off), and a whole batch on a 408 or 5xx
+// (posthog-node also on a 404 or 429, the others not: Tally's 429 is a 503 here); a 400, 401,
+// 403, 413 or 415 drops the batch. The PostHog-* headers every SDK sends are required, as
+// PostHog requires them (posthog-v1-headers.ts). `historical_migration` only sends a batch
+// down PostHog's historical pipeline: Tally stores it as any other.
 //
 // Each event is turned back into the classic capture's event (posthog.ts), so it is stored as
 // the same event sent to /batch/ is: `session_id` and `window_id` are `$session_id` and
