@@ -22,6 +22,8 @@ const RULES: [method: string, path: RegExp, rate: SpentRate][] = [
   ['post', /^\/v1\/(batch|import|track|identify|page|screen|group|alias|[tipsgab])$/, 'write'],
   ['get', /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/, 'write'],
   ['post', /^\/(batch|capture|e|i\/v0\/e|i\/v0\/ai\/batch|engage|track)\/$/, 'write'],
+  // PostHog's capture by GET: the body in the query's `data`, spending what a POST spends.
+  ['get', /^\/(batch|capture|e|i\/v0\/e|i\/v0\/ai\/batch|engage|track)\/$/, 'write'],
   ['post', /^\/i\/v1\/analytics\/events$/, 'write'],
   ['post', /^\/api\/(send|batch|event)$/, 'write'],
   // Reads: Tally's own (the live sockets' handshakes too), the reference services',

@@ -89,6 +89,16 @@ const COMPAT_READS: Record<
       { url: () => `/v1/pixel/${type}?writeKey=wk_test&userId=u1&event=Opened` },
     ]),
   ),
+  // PostHog's capture paths by GET: the body in the query's `data`, base64.
+  ...Object.fromEntries(
+    ['/batch/', '/capture/', '/e/', '/track/', '/i/v0/e/', '/i/v0/ai/batch/', '/engage/'].map(
+      (path) => {
+        const body = { api_key: 'wk_test', event: 'opened', distinct_id: 'u1', $token: 'wk_test' };
+        const data = encodeURIComponent(Buffer.from(JSON.stringify(body)).toString('base64'));
+        return [path, { url: () => `${path}?data=${data}&_=${T0}` }];
+      },
+    ),
+  ),
   // Plausible's Stats API over the Plausible example (example.com, at the test clock's day).
   '/api/v1/stats/realtime/visitors': { url: () => plausible('realtime/visitors', '') },
   '/api/v1/stats/aggregate': {

@@ -1,7 +1,7 @@
 // The rate limits' headers in /openapi/json, held to what the routes send with AUTH_MODE=required:
 // each operation is called with a project's write key and with its read key, its documented
-// example sent (the examples' write key replaced by the real one), and an operation whose
-// answer carries X-RateLimit-* spends a rate. Exactly those document the three headers on
+// examples sent, the body's and a GET's query's (the examples' write key replaced by the real
+// one), and an operation whose answer carries X-RateLimit-* spends a rate. Exactly those document the three headers on
 // every 2xx and on the refusal of their rate (a 429; a 503 on PostHog's routes, which answer a
 // 429 so), and on what they answer a body they refuse once charged (sent `{}`: a 422, a 400…);
 // every 429 and 503 documents Retry-After, every 429 the three headers.
@@ -17,6 +17,7 @@ interface Answer {
 interface Op {
   responses?: Record<string, Answer>;
   requestBody?: { content?: Record<string, { example?: unknown }> };
+  parameters?: { name: string; in: string; example?: unknown }[];
 }
 interface Spec {
   paths: Record<string, Record<string, Op>>;
@@ -60,10 +61,19 @@ async function spentRate(
 ): Promise<'WRITE' | 'READ' | null> {
   const example = op.requestBody?.content?.['application/json']?.example;
   const text = typeof example === 'string' ? example : JSON.stringify(example);
-  const withQuery = method === 'get' ? `${path}?${READ_QUERY}` : path;
-  const url = withQuery.replace(/\{([^}]+)\}/g, (_, name: string) => pathValue(name));
+  // A GET's query: what a read needs, and each query parameter's example (PostHog's capture by
+  // GET has its body there), the examples' write key replaced by the key sent.
+  const urlWith = (key: string) => {
+    const examples = (op.parameters ?? []).flatMap((p) =>
+      p.in === 'query' && typeof p.example === 'string'
+        ? [`${p.name}=${encodeURIComponent(p.example.replaceAll(EXAMPLE_WRITE_KEY, key))}`]
+        : [],
+    );
+    const withQuery = method === 'get' ? `${path}?${[READ_QUERY, ...examples].join('&')}` : path;
+    return withQuery.replace(/\{([^}]+)\}/g, (_, name: string) => pathValue(name));
+  };
   for (const [i, key] of keys.entries()) {
-    const res = await t.call(method.toUpperCase(), url, {
+    const res = await t.call(method.toUpperCase(), urlWith(key), {
       token: key,
       ...(example === undefined
         ? {}

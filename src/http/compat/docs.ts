@@ -90,8 +90,17 @@ export function queryParam(
   name: string,
   description: string,
   required = false,
+  example?: string,
 ): OpenAPIV3.ParameterObject {
-  return { name, in: 'query', required, description, schema: { type: 'string' } };
+  const param: OpenAPIV3.ParameterObject = {
+    name,
+    in: 'query',
+    required,
+    description,
+    schema: { type: 'string' },
+  };
+  if (example !== undefined) param.example = example;
+  return param;
 }
 
 /** Any JSON object (properties, traits, payloads): open, values of any type. */

@@ -11,6 +11,7 @@ import {
   jsonAnswer,
   jsonRequestBody,
   openObject,
+  queryParam,
 } from './docs.ts';
 import { DroppedOut } from './ingest.ts';
 import type { PostHogPath } from './posthog.ts';
@@ -164,10 +165,8 @@ export function captureDoc(path: PostHogPath) {
     'A batch, an array of events or one event, as JSON or text/plain JSON; gzip by ' +
       'Content-Encoding or `?compression=gzip-js`, lz-string base64 by `?compression=lz64`, ' +
       'base64 by `?compression=base64`; or a form whose `data` field holds the JSON (as ' +
-      'text, base64, or lz64 with `compression=lz64` in the form or the query). A GET (or a ' +
-      "POST) with a non-empty `data` query parameter takes it as the body, as PostHog's " +
-      'capture reads it (older posthog-js, `<img>` pixels); a HEAD stores nothing. (The GET is ' +
-      'left out of this document: Swagger UI did not render the document with it.)',
+      'text, base64, or lz64 with `compression=lz64` in the form or the query). A non-empty ' +
+      '`data` query parameter is read in place of the body, as on the GET; a HEAD stores nothing.',
   );
   const base64 = Buffer.from(JSON.stringify(example)).toString('base64');
   return {
@@ -191,6 +190,26 @@ export function captureDoc(path: PostHogPath) {
         },
       },
     },
+    responses: captureAnswers(),
+  };
+}
+
+/** The OpenAPI detail of a capture path's GET, whose body is the query's `data`. */
+export function captureGetDoc(path: PostHogPath) {
+  const text = JSON.stringify(EXAMPLES[path]);
+  const base64 = Buffer.from(text).toString('base64');
+  return {
+    summary: `PostHog: capture by GET (${path}?data=…)`,
+    description:
+      "As PostHog's capture reads a GET (older posthog-js where a browser had no " +
+      'XMLHttpRequest, an `<img>` pixel): the body is the `data` query parameter, its JSON as ' +
+      'text or base64 (lz64 with `compression=lz64`), stored as the POST stores it. A ' +
+      'non-empty `data` is read in place of the body on a POST too.',
+    parameters: [
+      queryParam('data', `The JSON body, as text or base64, e.g. \`${base64}\`.`, true, text),
+      queryParam('compression', '`lz64`, `gzip-js` (base64 of the gzip) or `base64`.'),
+      queryParam('_', 'When the client sent it (epoch ms), for its clock skew.'),
+    ],
     responses: captureAnswers(),
   };
 }

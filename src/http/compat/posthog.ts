@@ -42,7 +42,7 @@ import {
   textOf,
 } from './ingest.ts';
 import { readCaptureBody, readCaptureJson } from './posthog-body.ts';
-import { captureDoc, recordingsDoc } from './posthog-docs.ts';
+import { captureDoc, captureGetDoc, recordingsDoc } from './posthog-docs.ts';
 import { hasRoundedId, type IdText, parsedIdText, parseWithExactIds } from './posthog-ids.ts';
 import {
   COOKIELESS_DISTINCT_ID,
@@ -167,9 +167,8 @@ export function posthogRoutes(deps: AppDeps) {
   );
   for (const path of POSTHOG_PATHS) {
     app.post(path, capture, { parse: 'none', detail: captureDoc(path) });
-    // PostHog's capture answers GET on each path, its body the query's `data` (described on
-    // the POST: Swagger UI 5 did not render a document with these GETs in it, see captureDoc).
-    app.get(path, capture, { detail: { hide: true } });
+    // PostHog's capture answers GET on each path, its body the query's `data`.
+    app.get(path, capture, { detail: captureGetDoc(path) });
   }
   app.post(RECORDINGS_PATH, recordings, { parse: 'none', detail: recordingsDoc() });
   return app;
