@@ -185,6 +185,23 @@ describe('/openapi/json documents every operation with schemas and examples', ()
       .filter((name) => !documented.has(name));
     expect(missing).toEqual([]);
     expect(documented).toContain('GET /array/{token}/config.js');
+    // Only the document, its UI and the dashboard are hidden: an API route is never left out
+    // to suit a viewer (PostHog's capture GETs were, while Swagger UI seemed not to render).
+    const hidden = t.app.routes
+      .filter((r) => (r.hooks.detail as { hide?: boolean })?.hide === true)
+      .map((r) => `${r.method} ${r.path}`)
+      .filter((name) => !/^GET \/(openapi|docs$|redoc$|api\/v1\/docs$|dashboard)/.test(name));
+    expect(hidden).toEqual([]);
+    expect(documented).toContain('GET /capture/');
+  });
+
+  test('each tag of the document has operations, and each operation only declared tags', async () => {
+    const spec = (await (await t.get('/openapi/json')).json()) as { tags: { name: string }[] };
+    const declared = spec.tags.map((tag) => tag.name);
+    const used = new Set(operations.flatMap((o) => (o.op as { tags?: string[] }).tags ?? []));
+    // Swagger UI lists a declared tag without operations as an empty section.
+    expect(declared.filter((name) => !used.has(name))).toEqual([]);
+    expect([...used].filter((name) => !declared.includes(name))).toEqual([]);
   });
 
   test('the parameters a route documents by hand are all in the document', () => {

@@ -26,7 +26,7 @@ export interface UserRouteDeps {
 
 export function userRoutes(deps: UserRouteDeps) {
   const { auth } = deps;
-  return new Elysia({ prefix: '/api/v1/users', tags: ['auth'] })
+  return new Elysia({ prefix: '/api/v1/users', tags: ['users'] })
     .get('/me', ({ request }) => presentUser(auth.authenticate(request).user), {
       detail: {
         summary: 'The signed-in user',
