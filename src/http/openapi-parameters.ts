@@ -12,6 +12,7 @@ import { ErrorOut } from './model.ts';
 import { jsonAnswer } from './openapi-docs.ts';
 import { documentRateLimits } from './openapi-rate-limits.ts';
 import { documentSecurity, type SecuredDocument } from './openapi-security.ts';
+import { type SharedDocument, shareAnswers } from './openapi-shared.ts';
 
 /** What this reads of an Elysia route (`app.routes`). */
 export interface RouteDetail {
@@ -115,9 +116,10 @@ export function keepParameterDescriptions(doc: Document, routes: readonly RouteD
  * `docs` (the OpenAPI plugin, serving its document at `specPath`) with the hand-documented
  * parameters of the app's `routes` kept in that document (the descriptions of their query
  * parameters too), the 400 of a broken path on every operation with a path parameter, the
- * 503 of a server still starting, the rate limits' headers (openapi-rate-limits.ts), and the
- * security schemes with each operation's requirement (openapi-security.ts). The hook is local:
- * no other route runs it.
+ * 503 of a server still starting, the rate limits' headers (openapi-rate-limits.ts), the
+ * security schemes with each operation's requirement (openapi-security.ts), and the answers
+ * operations give alike written once (openapi-shared.ts). The hook is local: no other route
+ * runs it.
  */
 export function withDocumentedParameters(
   docs: AnyElysia,
@@ -133,6 +135,7 @@ export function withDocumentedParameters(
       documentStarting(response as Document);
       documentRateLimits(response as Document);
       documentSecurity(response as SecuredDocument);
+      return shareAnswers(response as SharedDocument);
     })
     .use(docs);
 }

@@ -2,6 +2,7 @@
 // every one of them, and closed schemas for checking answers against what they document.
 
 import type { TSchema } from 'elysia';
+import { SHARED_ANSWERS_REF } from '../../src/http/openapi-shared.ts';
 import type { TestApp } from './app.ts';
 
 export interface FoundOperation<Op> {
@@ -10,9 +11,34 @@ export interface FoundOperation<Op> {
   op: Op;
 }
 
+/**
+ * `doc` (a /openapi/json) with each answer an operation names by `$ref` (the ones operations
+ * share, openapi-shared.ts) written in its place, as a reader of the document resolves it; a
+ * copy, each answer its own object.
+ */
+export function inlineSharedAnswers<Doc>(doc: Doc): Doc {
+  const copy = structuredClone(doc) as {
+    paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    components?: { responses?: Record<string, unknown> };
+  };
+  const shared = copy.components?.responses ?? {};
+  for (const operations of Object.values(copy.paths ?? {})) {
+    for (const op of Object.values(operations)) {
+      for (const [status, answer] of Object.entries(op?.responses ?? {})) {
+        const ref = (answer as { $ref?: unknown }).$ref;
+        if (typeof ref !== 'string' || !ref.startsWith(SHARED_ANSWERS_REF)) continue;
+        const named = shared[ref.slice(SHARED_ANSWERS_REF.length)];
+        if (named === undefined) throw new Error(`${ref} is not in components.responses`);
+        (op.responses as Record<string, unknown>)[status] = structuredClone(named);
+      }
+    }
+  }
+  return copy as Doc;
+}
+
 /** Every (method, path, operation) of the document; `Op` is the shape the test reads. */
 export async function operationsOf<Op>(t: TestApp): Promise<FoundOperation<Op>[]> {
-  const spec = (await (await t.get('/openapi/json')).json()) as {
+  const spec = inlineSharedAnswers(await (await t.get('/openapi/json')).json()) as {
     paths: Record<string, Record<string, Op>>;
   };
   return Object.entries(spec.paths).flatMap(([path, ops]) =>

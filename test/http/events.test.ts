@@ -5,6 +5,7 @@ import { eventLimits, requestLimits } from '../../src/core/index.ts';
 import { JSON_OR_NDJSON_TYPES, JSON_TYPES } from '../../src/http/body.ts';
 import { StoredEventOut } from '../../src/http/model.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
+import { inlineSharedAnswers } from '../helpers/openapi.ts';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -244,7 +245,7 @@ describe('POST /api/v1/events', () => {
     }
     expect(await t.count()).toBe(types.length);
     // OpenAPI says so where it lists the 415.
-    const spec = (await json(await t.get('/openapi/json'))) as {
+    const spec = inlineSharedAnswers(await json(await t.get('/openapi/json'))) as {
       paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
     };
     const refused = spec.paths['/api/v1/events']?.post?.responses['415']?.description;
@@ -599,7 +600,7 @@ describe('POST /api/v1/events/batch', () => {
       }
       for (const tenant of ['a', 'b', 'c']) expect(await small.count(tenant)).toBe(0);
       // The operation's description names the rule, as README's ACTORS_MAX row does.
-      const spec = (await json(await small.get('/openapi/json'))) as {
+      const spec = inlineSharedAnswers(await json(await small.get('/openapi/json'))) as {
         paths: Record<string, { post?: { description?: string } }>;
       };
       expect(spec.paths['/api/v1/events/batch']?.post?.description).toContain(
@@ -758,7 +759,7 @@ describe('operations', () => {
   });
 
   test('/openapi/json describes every route with its schema and examples', async () => {
-    const spec = (await json(await t.get('/openapi/json'))) as {
+    const spec = inlineSharedAnswers(await json(await t.get('/openapi/json'))) as {
       paths: Record<
         string,
         Record<string, { requestBody?: { content: Record<string, { example?: unknown }> } }>

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
 import { EXAMPLE_WRITE_KEY } from '../../src/http/compat/docs.ts';
 import { type AuthApp, json, makeAuthApp, makeKey, makeProject, signUp } from '../auth/harness.ts';
+import { inlineSharedAnswers } from '../helpers/openapi.ts';
 
 interface Answer {
   headers?: Record<string, { description?: string; schema?: { type?: string } }>;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   t = await makeAuthApp({
     auth: { rates: { ...defaultAuthOptions.rates, write: plenty, read: plenty } },
   });
-  spec = (await json(await t.call('GET', '/openapi/json'))) as unknown as Spec;
+  spec = inlineSharedAnswers(await json(await t.call('GET', '/openapi/json'))) as unknown as Spec;
 });
 afterAll(() => t.close());
 

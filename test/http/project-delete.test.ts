@@ -17,6 +17,7 @@ import {
   type Tokens,
 } from '../auth/harness.ts';
 import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
+import { inlineSharedAnswers } from '../helpers/openapi.ts';
 
 let t: AuthApp;
 let ada: Tokens;
@@ -122,7 +123,7 @@ describe('who may delete a project', () => {
 
 describe('the OpenAPI document', () => {
   test('describes the deletion: 204, and 400, 401, 403, 404, 422 and 503 with their bodies', async () => {
-    const spec = (await json(await t.call('GET', '/openapi/json'))) as {
+    const spec = inlineSharedAnswers(await json(await t.call('GET', '/openapi/json'))) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
     const op = spec.paths['/api/v1/projects/{id}']?.delete;

@@ -15,6 +15,7 @@ import {
 import { isOriginAllowed, readOfferedProtocols } from '../../src/http/routes/live.ts';
 import * as closeCodes from '../../src/live/close-codes.ts';
 import { CREDENTIALS_RECHECK_MS, LiveServerMessage } from '../../src/live/index.ts';
+import { inlineSharedAnswers } from '../helpers/openapi.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { RawWsClient } from './raw-client.ts';
 import {
@@ -489,7 +490,7 @@ describe('bounds and messages', () => {
   });
 
   test('the protocol is documented as OpenAPI components', async () => {
-    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+    const spec = inlineSharedAnswers(await (await fetch(`${server.url}/openapi/json`)).json()) as {
       components: { schemas: Record<string, { description?: string }> };
     };
     expect(spec.components.schemas.LiveServerMessage?.description).toContain('/api/v1/live');
@@ -499,7 +500,7 @@ describe('bounds and messages', () => {
   test('the component names every close code the server ends a socket with', async () => {
     // The 101 answer sends clients to this description for the close codes: 4410 (the
     // project was deleted, README "Close codes") was missing from it.
-    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+    const spec = inlineSharedAnswers(await (await fetch(`${server.url}/openapi/json`)).json()) as {
       components: { schemas: Record<string, { description?: string }> };
     };
     const description = spec.components.schemas.LiveServerMessage?.description ?? '';
@@ -512,7 +513,7 @@ describe('bounds and messages', () => {
   test('both handshakes are operations of the document: 101, every refusal, the parameters', async () => {
     // The plugin leaves WebSocket routes out: /openapi/json had no live path at all (its
     // `live` tag had no operation), so nothing said how to open the socket or how it fails.
-    const spec = (await (await fetch(`${server.url}/openapi/json`)).json()) as {
+    const spec = inlineSharedAnswers(await (await fetch(`${server.url}/openapi/json`)).json()) as {
       paths: Record<string, Record<string, Operation>>;
     };
     for (const path of ['/api/v1/live', '/api/v1/ws/metrics']) {
