@@ -73,14 +73,20 @@ async function spentRate(
     const withQuery = method === 'get' ? `${path}?${[READ_QUERY, ...examples].join('&')}` : path;
     return withQuery.replace(/\{([^}]+)\}/g, (_, name: string) => pathValue(name));
   };
+  // Each header parameter's example (PostHog's capture v1 requires its SDKs' headers).
+  const headers = Object.fromEntries(
+    (op.parameters ?? []).flatMap((p) =>
+      p.in === 'header' && typeof p.example === 'string' ? [[p.name, p.example]] : [],
+    ),
+  );
   for (const [i, key] of keys.entries()) {
     const res = await t.call(method.toUpperCase(), urlWith(key), {
       token: key,
       ...(example === undefined
-        ? {}
+        ? { headers }
         : {
             text: text.replaceAll(EXAMPLE_WRITE_KEY, key),
-            headers: { 'content-type': 'application/json' },
+            headers: { ...headers, 'content-type': 'application/json' },
           }),
     });
     await res.arrayBuffer();

@@ -2,6 +2,7 @@
 // results and its error body.
 
 import { t } from 'elysia';
+import type { OpenAPIV3 } from 'openapi-types';
 import { requestLimits } from '../../core/index.ts';
 import {
   EXAMPLE_WRITE_KEY,
@@ -81,6 +82,28 @@ const V1ErrorOut = t.Object({
   error_uri: t.String(),
 });
 
+/** The headers every PostHog SDK sends with a v1 batch, which PostHog (and so Tally) requires. */
+const V1_HEADERS: OpenAPIV3.ParameterObject[] = (
+  [
+    ['PostHog-Sdk-Info', 'The SDK and its version, `$lib`/`$lib_version`', 'posthog-node/5.70.0'],
+    ['PostHog-Attempt', 'Which send of the batch this is, from 1', '1'],
+    [
+      'PostHog-Request-Id',
+      'The batch’s UUID, the same on every attempt',
+      '0193b5c4-7a00-7b1c-8d2e-3f4a5b6c7d8e',
+    ],
+    ['PostHog-Request-Timestamp', 'When it was sent (RFC 3339)', '2026-11-28T09:30:00.000Z'],
+    ['User-Agent', 'The SDK’s agent', 'posthog-node/5.70.0'],
+  ] as const
+).map(([name, description, example]) => ({
+  name,
+  in: 'header',
+  required: true,
+  description: `${description}; with Authorization, a 400 without it.`,
+  schema: { type: 'string' },
+  example,
+}));
+
 /** The OpenAPI detail of POST /i/v1/analytics/events. */
 export function captureV1Doc() {
   const e = INGEST_ERROR_TEXT;
@@ -92,6 +115,7 @@ export function captureV1Doc() {
       ' is the write key; PostHog-Sdk-Info (`posthog-node/5.70.0`) gives `$lib` and ' +
       '`$lib_version`, PostHog-Request-Timestamp the send time. Each event is stored as ' +
       'the same event sent to /batch/; a retried one (same uuid) is stored once.',
+    parameters: V1_HEADERS,
     requestBody: jsonRequestBody(
       V1Body,
       EXAMPLE,
