@@ -521,6 +521,7 @@ describe('bounds and messages', () => {
       expect(op?.tags).toEqual(['live']);
       expect(Object.keys(op?.responses ?? {})).toEqual([
         '101',
+        '400',
         '401',
         '403',
         '422',
@@ -541,6 +542,13 @@ describe('bounds and messages', () => {
         authorization: 'Bearer rk_acme',
       });
       expect(Object.keys(op?.responses ?? {})).toContain(String(refused.status));
+      // A query string read two ways (query-string.ts) is refused before any credential:
+      // the 400 was answered but not documented.
+      const broken = await upgradeStatus(`${server.wsUrl}${path}?tenant_id=%FF`, {
+        authorization: 'Bearer rk_acme',
+      });
+      expect(broken.status).toBe(400);
+      expect(Object.keys(op?.responses ?? {})).toContain('400');
     }
   });
 });

@@ -97,6 +97,9 @@ function operation(
         },
       },
       ...errorDocs({
+        400:
+          'The query string is not percent-encoded UTF-8 (`tenant_id=%FF`, a bare `%`) or holds ' +
+          'a `#`, as on every native read',
         401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
         403: 'A write key, credentials that may not read that tenant, or a foreign Origin',
         422: 'tenant_id breaks the tenant rule, or a query parameter is given twice',
