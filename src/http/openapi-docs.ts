@@ -113,6 +113,7 @@ export function ingestErrorDocs(): ResponseDocs {
 /** Every refusal a read route can answer: a bad parameter, and the checks of required mode. */
 export function readErrorDocs(extra: Record<number, string> = {}): ResponseDocs {
   return errorDocs({
+    400: 'The query string is not percent-encoded UTF-8 (`name=%FF`, a bare `%`) or holds a `#`',
     401: 'AUTH_MODE=required: no bearer token (a JWT or a read key), or an unknown one',
     403: 'AUTH_MODE=required: these credentials may not read that tenant',
     422: 'A parameter breaks its rule',
