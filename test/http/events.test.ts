@@ -70,6 +70,14 @@ describe('POST /api/v1/events', () => {
     );
   });
 
+  test('lengths count UTF-16 code units: 64 emoji fit an id of 128, 65 are a 422', async () => {
+    const fits = await t.post('/api/v1/events', { event_id: '😀'.repeat(64), name: 'a' });
+    expect(fits.status).toBe(202);
+    const over = await t.post('/api/v1/events', { event_id: '😀'.repeat(65), name: 'a' });
+    expect(over.status).toBe(422);
+    expect(JSON.stringify(await json(over))).toContain('event_id');
+  });
+
   test('reports a repeated event_id as a duplicate and stores it once', async () => {
     await t.post('/api/v1/events', { event_id: 'dup', name: 'a', user_id: 'first' });
     const again = await t.post('/api/v1/events', { event_id: 'dup', name: 'a', user_id: 'second' });
