@@ -106,12 +106,32 @@ export function checkPassword(value: unknown, loc: Loc): string {
   return password;
 }
 
-/** An optional display name: absent or null → null. */
+/** Whether `text` holds a C0 or C1 control character or DEL (a NUL, a line break, an escape). */
+function holdsControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/**
+ * An optional display name (of a user, a project or a key): absent or null → null. One line of
+ * well-formed text: a control character (a NUL, a line break, a terminal escape) would print as
+ * something else, or not at all, wherever the name is shown or logged.
+ */
 export function checkName(value: unknown, loc: Loc): string | null {
   if (value === undefined || value === null) return null;
-  const name = requireString(value, loc).trim();
+  const name = requireWellFormed(requireString(value, loc), loc).trim();
   if (name.length > NAME_CHARS_MAX) {
     fail(loc, `${fieldOf(loc)} must be at most ${NAME_CHARS_MAX} characters`, 'string_too_long');
+  }
+  if (holdsControlChar(name)) {
+    fail(
+      loc,
+      `${fieldOf(loc)} must hold no control character (U+0000–U+001F, U+007F–U+009F)`,
+      'string_pattern_mismatch',
+    );
   }
   return name === '' ? null : name;
 }

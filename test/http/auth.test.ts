@@ -99,6 +99,38 @@ describe('register and login', () => {
     expect(await refusal('/api/v1/projects/acme/keys', key, token)).toEqual([tooLong]);
   });
 
+  test('a name holding a control character or a lone surrogate is a 422, nothing made', async () => {
+    t = await makeAuthApp();
+    const ada = await signUp(t, 'ada@example.com');
+    const token = ada.access_token;
+    for (const name of ['a\u0000b', 'line\nbreak', '\u001b[31mred', 'del\u007f', 'c1\u0085']) {
+      const res = await t.call('POST', '/api/v1/projects', { token, body: { id: 'acme', name } });
+      expect(res.status).toBe(422);
+      expect((await json(res)).detail).toEqual([
+        {
+          loc: ['body', 'name'],
+          msg: 'name must hold no control character (U+0000–U+001F, U+007F–U+009F)',
+          type: 'string_pattern_mismatch',
+        },
+      ]);
+    }
+    const lone = await t.call('POST', '/api/v1/projects', {
+      token,
+      text: '{"id":"acme","name":"half \\ud83d"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(lone.status).toBe(422);
+    const list = await json(await t.call('GET', '/api/v1/projects', { token }));
+    expect(JSON.stringify(list)).not.toContain('acme');
+    // A tab inside a name is a control character too; spaces around it are trimmed as before.
+    const fine = await t.call('POST', '/api/v1/projects', {
+      token,
+      body: { id: 'acme', name: '  Acme — Café 😀  ' },
+    });
+    expect(fine.status).toBe(201);
+    expect((await json(fine)).name).toBe('Acme — Café 😀');
+  });
+
   test('login takes JSON or the OAuth2 password form and returns bearer tokens', async () => {
     t = await makeAuthApp();
     await signUp(t, 'ada@example.com');
