@@ -59,7 +59,7 @@ export interface FlushResult {
 const DAY_INDEX = `floor(epoch_ms("timestamp") / ${DAY_MS})::BIGINT`;
 
 /** A per-connection temp table: one tenant's rows of a flush spanning several days. */
-const TENANT_TABLE = 'flush_tenant_rows';
+export const TENANT_TABLE = 'flush_tenant_rows';
 
 interface SegmentParams {
   through: bigint;
@@ -216,10 +216,7 @@ export class Flusher {
         let rows = `(${rowsOf(plan, tenant)})`;
         let tenantDays = known;
         if (tenantDays === null || tenantDays.length > 1) {
-          await run(c, `CREATE OR REPLACE TEMP TABLE ${TENANT_TABLE} AS ${rows}`, {
-            ...params,
-            tenant,
-          });
+          await run(c, tenantTableSql(rows), { ...params, tenant });
           rows = TENANT_TABLE;
           tenantDays ??= await daysIn(c, TENANT_TABLE);
         }
@@ -321,6 +318,17 @@ export class Flusher {
     ])) as [number];
     return { ...facts, bytes };
   }
+}
+
+/**
+ * Gathers one tenant's rows of a flush spanning several days into TENANT_TABLE, stored in time
+ * order: each day's COPY then reads only the row groups of its day (DuckDB's zone maps), where
+ * rows in arrival order made every day's COPY scan the whole table. A backfill of 1M events
+ * over 5 years (1,826 days) took ~117 ms a day so (3.6 min a flush), ~5 ms sorted.
+ */
+export function tenantTableSql(rows: string): string {
+  return `CREATE OR REPLACE TEMP TABLE ${TENANT_TABLE} AS
+    SELECT * FROM ${rows} AS r ORDER BY "timestamp", event_id`;
 }
 
 /**
