@@ -565,21 +565,47 @@ describe('Plausible POST /api/event', () => {
   });
 
   test("bad input is 400 with Plausible's errors map and stores nothing", async () => {
+    // The keys and words of Plausible's Ingestion.Request changeset (put_uri, map_domains,
+    // validate_required and validate_length of :event_name, the EventName cast).
     const missing = await beacon({ v: 36 });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({
-      errors: { name: ["can't be blank"], url: ["can't be blank"], domain: ["can't be blank"] },
+      errors: { event_name: ["can't be blank"], url: ['is required'], domain: ["can't be blank"] },
     });
     const emptyDomain = await beacon({ n: 'pageview', u: 'https://example.com/', d: '' });
     expect(await emptyDomain.json()).toEqual({ errors: { domain: ["can't be blank"] } });
     const badUrl = await beacon({ n: 'pageview', u: 'https://exa mple.com/', d: 'example.com' });
-    expect(await badUrl.json()).toEqual({ errors: { url: ['is invalid'] } });
+    expect(await badUrl.json()).toEqual({ errors: { url: ['must be a valid url'] } });
+    const numberUrl = await beacon({ n: 'pageview', u: 5, d: 'example.com' });
+    expect(numberUrl.status).toBe(400);
+    expect(await numberUrl.json()).toEqual({ errors: { url: ['must be a valid url'] } });
+    for (const n of [{ a: 1 }, ['pageview'], true, 4.5]) {
+      const badName = await beacon({ n, u: 'https://example.com/', d: 'example.com' });
+      expect(await badName.json()).toEqual({ errors: { event_name: ['is invalid'] } });
+    }
+    const long = await beacon({ n: 'x'.repeat(121), u: 'https://example.com/', d: 'example.com' });
+    expect(long.status).toBe(400);
+    expect(await long.json()).toEqual({
+      errors: { event_name: ['should be at most 120 character(s)'] },
+    });
     const badDomain = await beacon({ n: 'pageview', u: 'https://x.com/', d: '../etc' });
     expect(badDomain.status).toBe(400);
     expect(Object.keys(((await badDomain.json()) as { errors: Json }).errors)).toEqual(['domain']);
-    const notJson = await t.post('/api/event', '{"n":', { 'content-type': 'text/plain' });
-    expect(notJson.status).toBe(400);
+    for (const body of ['{"n":', '', '["pageview"]', '"pageview"']) {
+      const notJson = await t.post('/api/event', body, { 'content-type': 'text/plain' });
+      expect(notJson.status).toBe(400);
+      expect(await notJson.json()).toEqual({
+        errors: { request: ['Unable to parse request body as json'] },
+      });
+    }
     expect((await stats('example.com')).total_events).toBe(0);
+  });
+
+  test('a whole number as the name is its text, as Plausible casts it (404 tracking)', async () => {
+    const res = await beacon({ n: 404, u: 'https://example.com/gone', d: 'example.com' });
+    expect(res.status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(list.events.map((e) => e.name)).toEqual(['404']);
   });
 });
 

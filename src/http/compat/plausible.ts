@@ -63,9 +63,12 @@ const PLAUSIBLE_FIT = {
   keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, INTERACTIVE_KEY]),
 };
 
-/** Plausible's field names by unified (or short) name, for error bodies. */
+/** Plausible's words for a body that is no JSON object (empty, not JSON, not UTF-8, a list). */
+const NOT_JSON = 'Unable to parse request body as json';
+
+/** Plausible's field names (its Ingestion.Request's) by unified (or short) name. */
 const FIELD_NAMES: Record<string, string> = {
-  name: 'name',
+  name: 'event_name',
   url: 'url',
   path: 'url',
   tenant_id: 'domain',
@@ -77,7 +80,11 @@ const FIELD_NAMES: Record<string, string> = {
 export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
   const shape: ErrorShape = (error) => {
     const headers = { ...CORS_HEADERS, ...errorHeaders(error, deps.options.retryAfterSeconds) };
-    if (error.code === 'validation_failed' || error.code === 'invalid_json') {
+    // Plausible's Request.build answers any body it cannot decode to a JSON object so.
+    if (error.code === 'invalid_json') {
+      return json({ errors: { request: [NOT_JSON] } }, 400, headers);
+    }
+    if (error.code === 'validation_failed') {
       return json({ errors: errorsOf(error) }, 400, headers);
     }
     const response = errorResponse(error, deps.options.retryAfterSeconds);
@@ -251,13 +258,20 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const issues: FieldIssue[] = [];
   const blank = (field: string) =>
     issues.push({ loc: ['body', field], msg: "can't be blank", type: 'missing' });
-  const name = textOf(body.n ?? body.name);
-  const url = textOf(body.u ?? body.url);
+  const invalid = (field: string, msg: string) =>
+    issues.push({ loc: ['body', field], msg, type: 'value_error' });
+  const sentName = body.n ?? body.name;
+  const name = eventNameOf(sentName);
+  const sentUrl = body.u ?? body.url;
+  const url = typeof sentUrl === 'string' && sentUrl !== '' ? sentUrl : undefined;
   const domains = domainsOf(body.d ?? body.domain, url);
-  if (name === undefined) blank('name');
-  if (url === undefined) blank('url');
-  else if (!URL.canParse(url, NO_HOST_BASE)) {
-    issues.push({ loc: ['body', 'url'], msg: 'is invalid', type: 'value_error' });
+  // Plausible's words: a name neither text nor a whole number fails its cast ("is invalid");
+  // a url not sent "is required", one that is no text (or no URL) "must be a valid url".
+  if (name === undefined && (sentName == null || sentName === '')) blank('name');
+  else if (name === undefined) invalid('name', 'is invalid');
+  if (sentUrl == null || sentUrl === '') invalid('url', 'is required');
+  else if (url === undefined || !URL.canParse(url, NO_HOST_BASE)) {
+    invalid('url', 'must be a valid url');
   } else if (new URL(url, NO_HOST_BASE).protocol === 'data:') {
     // Plausible's put_uri: a data: URL names no page (`@disallowed_schemes`).
     issues.push({ loc: ['body', 'url'], msg: 'scheme is not allowed', type: 'value_error' });
@@ -288,6 +302,12 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
     properties: engagement === null ? properties : beaconProperties(properties, engagement),
   };
   return domains.map((domain) => ({ ...shared, tenant_id: domain }));
+}
+
+/** An event name as Plausible's EventName type casts it: text, or a whole number as text. */
+function eventNameOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  return Number.isSafeInteger(value) ? String(value) : undefined;
 }
 
 /** The referrer, over the url limit without its query (Plausible cuts it to 2,000 characters). */
@@ -338,7 +358,12 @@ function errorsOf(error: AppError): Record<string, string[]> {
   for (const issue of error.issues) {
     const field = issue.loc.find((p) => typeof p === 'string' && p !== 'body');
     const name = FIELD_NAMES[String(field)] ?? String(field ?? 'request');
-    errors[name] = [...(errors[name] ?? []), issue.msg];
+    // A name over its limit, in the words of Plausible's validate_length (both 120).
+    const msg =
+      name === 'event_name' && issue.type === 'string_too_long'
+        ? `should be at most ${eventLimits.nameCharsMax} character(s)`
+        : issue.msg;
+    errors[name] = [...(errors[name] ?? []), msg];
   }
   return errors;
 }
