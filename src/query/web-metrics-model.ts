@@ -97,6 +97,13 @@ export interface TimeKey {
    * `spans`.
    */
   byEvents?: boolean;
+  /**
+   * With `reach` and not `byEvents`, a row's visitors are those of its visits (the users of
+   * the visits it counts), as Plausible counts `visitors` when it reads them from its sessions
+   * table (uniq(user_id) by each session's `timestamp`, or time slots by hour), not the
+   * visitors of its counted events: a visit over midnight is one visitor of its last day.
+   */
+  visitorsOfVisits?: boolean;
 }
 
 /** One key of a ranking: a metric read (a missing value ranks as 0) or a key's value. */

@@ -63,6 +63,8 @@ export interface WebMetricsPlan {
   rowMatch: string;
   /** The exit rate is asked for: `xp` holds the page views of each page. */
   exitRate: boolean;
+  /** The metrics read from the visits `vr` (VISIT_METRICS, `visitors` with visitorsOfVisits). */
+  visitMetrics: readonly string[];
   wantsVisits: boolean;
   /** The metrics read the counted events `er` (readsEvents). */
   wantsEvents: boolean;
@@ -142,11 +144,13 @@ export function visitCtes(plan: WebMetricsPlan): string {
   const kept = keptVisitsCtes({
     aggregates: [
       'min(ts) AS start_ts',
+      // A visit's user, as a Plausible session has one (a session id's visitor may change).
+      'min(visitor_id) AS visitor',
       ...bucketTimesOf(plan),
       ...matched,
       ...Object.entries({ ...counted, ...spans }).map(([name, sql]) => `${sql} AS ${name}`),
     ],
-    carried: ['bucket_ts', 'bucket_end_ts', 'matched', 'bounced', 'views', 'seconds']
+    carried: ['bucket_ts', 'bucket_end_ts', 'visitor', 'matched', 'bounced', 'views', 'seconds']
       .concat(nmatched.length > 0 ? ['nmatched'] : [])
       .concat(Object.keys(counted), Object.keys(spans)),
     match: plan.visitMatch,
@@ -293,7 +297,7 @@ function eventRowsSql(plan: WebMetricsPlan): string {
 function visitRowsOf(plan: WebMetricsPlan): string {
   const over = plan.bounceOver === null ? '' : `, k.${plan.bounceOver} AS bounce_over`;
   const span = viewSpans(plan) ? 'k.view_seconds' : 'CAST(NULL AS DOUBLE) AS view_seconds';
-  const columns = `k.bounced, k.seconds, k.views, ${span}${over}`;
+  const columns = `k.visitor, k.bounced, k.seconds, k.views, ${span}${over}`;
   const buckets = visitBucketsJoin(plan);
   if (plan.eventKeys.length > 0) {
     const held = eventColumns(plan);

@@ -92,7 +92,8 @@ export function metricsSelectSql(spec: MetricsSelect): string {
   if (wantsVisits) {
     const bounceRate = plausibleVisitRatesSql(spec.bounceOver ?? null).bounce_rate;
     sides.push(`vs AS (
-      SELECT ${byKeys}, count(*) AS visits, ${bounceRate} AS bounce_rate,
+      SELECT ${byKeys}, count(*) AS visits, count(DISTINCT visitor) AS visitors,
+        ${bounceRate} AS bounce_rate,
         ${rates.visit_duration} AS visit_duration,
         ${rates.views_per_visit} AS views_per_visit,
         count(*) FILTER (WHERE bounced) AS bounces,

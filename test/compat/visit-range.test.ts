@@ -221,6 +221,64 @@ for (const name of TIERS) {
       expect(await v2('', BERLIN, visits)).toEqual([['2026-11-25', 2]]);
     });
 
+    test("Plausible's v2 by day: visitors as Plausible's tables count them", async () => {
+      const range = ['2026-11-24', '2026-11-25'];
+      const byDay = (metrics: string[], tz: string) =>
+        v2('', tz, { metrics, date_range: range, dimensions: ['time:day'] });
+      // Visitors alone, or with session metrics, come from Plausible's sessions table
+      // (TableDecider): each visit's user once, in the day of the visit's last event.
+      expect(await byDay(['visitors'], 'UTC')).toEqual([
+        ['2026-11-24', 1],
+        ['2026-11-25', 1],
+      ]);
+      expect(await byDay(['visitors'], BERLIN)).toEqual([['2026-11-25', 2]]);
+      expect(await byDay(['visitors', 'visits', 'bounce_rate'], 'UTC')).toEqual([
+        ['2026-11-24', 1, 1, 0],
+        ['2026-11-25', 1, 1, 0],
+      ]);
+      // With an event metric, from its events table: in each day holding one of their events.
+      expect(await byDay(['visitors', 'pageviews'], 'UTC')).toEqual([
+        ['2026-11-24', 2, 3],
+        ['2026-11-25', 1, 1],
+      ]);
+      expect(await byDay(['visitors', 'pageviews'], BERLIN)).toEqual([
+        ['2026-11-24', 1, 1],
+        ['2026-11-25', 2, 3],
+      ]);
+      // By hour, a session's user in every hour of its time slots, as its visits.
+      const byHour = await v2('2026-11-25', BERLIN, {
+        metrics: ['visitors'],
+        dimensions: ['time:hour'],
+      });
+      expect(byHour).toEqual([
+        ['2026-11-25 00:00:00', 2],
+        ['2026-11-25 01:00:00', 1],
+      ]);
+    });
+
+    test("Plausible's v1 timeseries by day: visitors and visits as its tables count them", async () => {
+      const series = async (metrics: string, tz: string) => {
+        const query = `site_id=${SITE}&period=custom&date=2026-11-24,2026-11-25&tz=${tz}`;
+        const body = await t.getJson<{ results: Json[] }>(
+          `/api/v1/stats/timeseries?${query}&metrics=${metrics}`,
+        );
+        return body.results.map((r) => Object.values(r));
+      };
+      // v1's timeseries runs v2's query (Legacy.Timeseries, QueryRunner): the same tables.
+      expect(await series('visitors', 'UTC')).toEqual([
+        ['2026-11-24', 1],
+        ['2026-11-25', 1],
+      ]);
+      expect(await series('visitors,visits', BERLIN)).toEqual([
+        ['2026-11-24', 0, 0],
+        ['2026-11-25', 2, 2],
+      ]);
+      expect(await series('visitors,visits,pageviews', 'UTC')).toEqual([
+        ['2026-11-24', 2, 2, 3],
+        ['2026-11-25', 1, 1, 1],
+      ]);
+    });
+
     test("Tally's /stats without from or without to reads the visits at the open end", async () => {
       const read = async (bound: Record<string, string>) => {
         const query = new URLSearchParams({ tenant_id: SITE, ...bound });

@@ -21,7 +21,6 @@ import {
   roundHalfEven,
   SCROLL_DEPTH,
   TIME_ON_PAGE,
-  type WebProperty,
 } from '../../query/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
@@ -46,6 +45,7 @@ import {
   timeKeyOf,
 } from './plausible-query-time.ts';
 import { plausibleError, requireKey, siteTenant } from './plausible-site.ts';
+import { readsEventsTable } from './plausible-stats-metrics.ts';
 import { badRequest } from './plausible-stats-params.ts';
 import { guarded, json } from './responses.ts';
 
@@ -161,36 +161,17 @@ function readOrderOf(ranking: QueryOrder[], dimensions: ResolvedDimension[]): Qu
   return read;
 }
 
-/** Plausible's metrics of its events table alone, and of its sessions table alone. */
-const EVENT_METRICS: readonly QueryMetric[] = ['pageviews', 'events'];
-const SESSION_METRICS: readonly QueryMetric[] = [
-  'bounce_rate',
-  'visit_duration',
-  'views_per_visit',
-];
-const SESSION_PROPERTIES = ['entry_page', 'exit_page'];
-
 /**
- * Whether Plausible reads `visits` (v2's metric of either table) from its events table, as its
- * TableDecider picks: with an event metric, dimension or filter (at any depth), unless only
- * event filters are of the events and something is of the sessions alone (a bounce rate, a
- * visit duration, views per visit, an entry or exit page). Then a visit counts in the time
- * buckets of its counted events (uniq(session_id)), else in those of its session.
+ * Whether Plausible reads `visits` and `visitors` (v2's metrics of either table) from its
+ * events table (readsEventsTable): then a visit counts in the time buckets of its counted
+ * events, else (its sessions table) in those of its session, its user with it.
  */
 function visitsByEvents({ params }: QueryContext): boolean {
-  const sides = (properties: WebProperty[]) => ({
-    event: properties.some((p) => !('visit' in p)),
-    session: properties.some((p) => 'visit' in p && SESSION_PROPERTIES.includes(p.visit)),
-  });
-  const filters = sides(
+  return readsEventsTable(
+    params.metrics,
     params.filters.conditions.flatMap((c) => conditionFilters(c).map((f) => f.filter.property)),
+    params.dimensions.flatMap((d) => ('property' in d ? [d.property] : [])),
   );
-  const dimensions = sides(params.dimensions.flatMap((d) => ('property' in d ? [d.property] : [])));
-  const eventMetric = params.metrics.some((m) => EVENT_METRICS.includes(m));
-  const sessionMetric = params.metrics.some((m) => SESSION_METRICS.includes(m));
-  if (!eventMetric && !filters.event && !dimensions.event) return false;
-  if (!sessionMetric && !filters.session && !dimensions.session) return true;
-  return eventMetric || dimensions.event;
 }
 
 /** The metrics read: a percentage is of the row's visitors. */
@@ -230,7 +211,14 @@ async function readGroups(
   const buckets = time === undefined ? [] : timeBuckets(range, time, dimensions.indexOf(time));
   const labelOf = new Map(buckets.map((b) => [b.start, b.label]));
   // An hour the clocks skip has a time label but no bucket: nothing happened in it.
-  const timeKey = { ...timeKeyOf(buckets, time?.time ?? 'day'), byEvents: visitsByEvents(ctx) };
+  // Visits (and visitors) of Plausible's events table by their events' buckets; else those
+  // of its sessions table, each visit (and its user) in the bucket of its end.
+  const byEvents = visitsByEvents(ctx);
+  const timeKey = {
+    ...timeKeyOf(buckets, time?.time ?? 'day'),
+    byEvents,
+    visitorsOfVisits: !byEvents,
+  };
   const keys = dimensions.map((d) => ('time' in d ? timeKey : { property: d.property }));
   const order: GoalOrder[] = readOrderOf(ranking, dimensions).map(({ name, desc }) => {
     const key = dimensions.findIndex((d) => d.name === name);

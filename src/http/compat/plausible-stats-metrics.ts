@@ -133,3 +133,33 @@ function checkTimeOnPage(filters: WebFilter[], breakdown: WebProperty | null): v
     );
   }
 }
+
+/** Plausible's metrics of its events table alone, and of its sessions table alone. */
+const EVENT_METRICS: readonly string[] = ['pageviews', 'events'];
+const SESSION_METRICS: readonly string[] = ['bounce_rate', 'visit_duration', 'views_per_visit'];
+const SESSION_PROPERTIES = ['entry_page', 'exit_page'];
+
+/**
+ * Whether Plausible reads the metrics of either table (`visits`, `visitors`) from its events
+ * table, as its TableDecider.partition_metrics picks for v1 and v2 alike: with an event
+ * metric, dimension or filter (at any depth), unless only event filters are of the events
+ * and something is of the sessions alone (a bounce rate, a visit duration, views per visit,
+ * an entry or exit page). Else from its sessions table.
+ */
+export function readsEventsTable(
+  metrics: readonly string[],
+  filtered: WebProperty[],
+  dimensions: WebProperty[],
+): boolean {
+  const sides = (properties: WebProperty[]) => ({
+    event: properties.some((p) => !('visit' in p)),
+    session: properties.some((p) => 'visit' in p && SESSION_PROPERTIES.includes(p.visit)),
+  });
+  const filters = sides(filtered);
+  const keys = sides(dimensions);
+  const eventMetric = metrics.some((m) => EVENT_METRICS.includes(m));
+  const sessionMetric = metrics.some((m) => SESSION_METRICS.includes(m));
+  if (!eventMetric && !filters.event && !keys.event) return false;
+  if (!sessionMetric && !filters.session && !keys.session) return true;
+  return eventMetric || keys.event;
+}

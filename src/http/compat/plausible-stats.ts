@@ -28,7 +28,7 @@ import {
   TIMESERIES_DOC,
 } from './plausible-stats-docs.ts';
 import { statsFiltersOf } from './plausible-stats-filters.ts';
-import { checkMetrics, metricsOf } from './plausible-stats-metrics.ts';
+import { checkMetrics, metricsOf, readsEventsTable } from './plausible-stats-metrics.ts';
 import {
   badRequest,
   compareOf,
@@ -202,9 +202,18 @@ async function timeseries(ctx: StatsContext) {
         : labelledBuckets(bucketStarts(range.fromMs, range.toMs, interval, range.tz), (start) =>
             labelOf(start, 'day', range.tz),
           );
+  // As v2: visits and visitors of Plausible's events table by their events' buckets, else
+  // (its sessions table) each visit and its user in the bucket of the visit's end.
+  const byEvents = readsEventsTable(
+    metrics,
+    filters.map((f) => f.property),
+    [],
+  );
   const rows = await read(ctx, range, metrics, filters, {
     kind: 'bucket',
     ...timeKeyOf(buckets, interval),
+    byEvents,
+    visitorsOfVisits: !byEvents,
   });
   const byStart = new Map(rows.map((row) => [Number(row.key), row.values]));
   return {

@@ -85,6 +85,7 @@ function keysOf(dimension: WebDimension): WebKey[] {
           bucketOf: dimension.bucketOf,
           spans: dimension.spans,
           byEvents: dimension.byEvents,
+          visitorsOfVisits: dimension.visitorsOfVisits,
         },
       ];
     case 'property':
@@ -117,11 +118,13 @@ function webMetricsSql(
   const visitKeys: string[] = [];
   let buckets: BucketJoin | null = null;
   let spans: WebMetricsPlan['spans'] = null;
+  let visitorsOfVisits = false;
   const sources = keys.map((key): KeySource => {
     if ('starts' in key) {
       buckets = bucketJoinOf(key.starts, options.toMs, params, key.bucketOf);
       if (options.reach === true) {
         spans = key.byEvents === true ? 'events' : key.spans === true ? 'time' : null;
+        visitorsOfVisits = key.byEvents !== true && key.visitorsOfVisits === true;
       }
       return { bucket: true };
     }
@@ -142,6 +145,7 @@ function webMetricsSql(
   // hold for the counted rows only (rowMatch).
   const exitRate = metrics.includes(EXIT_RATE);
   const exits = exitRate ? visitFilters.filter(isExitPageFilter) : [];
+  const visitMetrics = visitMetricsOf(visitorsOfVisits && metrics.includes('visitors'));
   const plan: WebMetricsPlan = {
     from,
     allFrom,
@@ -163,8 +167,9 @@ function webMetricsSql(
     entry: null,
     rowMatch: 'true',
     exitRate,
-    wantsVisits: metrics.some((m) => VISIT_METRICS.includes(m) || m === EXIT_RATE),
-    wantsEvents: readsEvents(metrics, VISIT_METRICS),
+    visitMetrics,
+    wantsVisits: metrics.some((m) => visitMetrics.includes(m) || m === EXIT_RATE),
+    wantsEvents: readsEvents(metrics, visitMetrics),
     timed: null,
     engaged: null,
   };
@@ -203,6 +208,11 @@ function webMetricsSql(
     ${finalSelect(plan)}`;
 }
 
+/** The metrics read from the visits: with `visitors` when they are their visits' (visitorsOfVisits). */
+function visitMetricsOf(visitors: boolean): readonly WebMetric[] {
+  return visitors ? [...VISIT_METRICS, 'visitors'] : VISIT_METRICS;
+}
+
 function conditionOf(filters: WebCondition[], sql: (filter: WebFilter) => string): string {
   if (filters.length === 0) return 'true';
   return filters.map((condition) => conditionSql(condition, sql)).join(' AND ');
@@ -220,7 +230,7 @@ function finalSelect(plan: WebMetricsPlan): string {
   return metricsSelectSql({
     keyCount: plan.keys.length,
     metrics,
-    visitMetrics: VISIT_METRICS,
+    visitMetrics: plan.visitMetrics,
     timed: plan.timed !== null,
     engaged: plan.engaged !== null,
     bounceOver: plan.bounceOver === null ? null : 'bounce_over',
