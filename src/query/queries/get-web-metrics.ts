@@ -208,7 +208,10 @@ function webMetricsSql(
     ${finalSelect(plan)}`;
 }
 
-/** The metrics read from the visits: with `visitors` when they are their visits' (visitorsOfVisits). */
+/**
+ * The metrics read from the visits: with `visitors` when they are their visits'
+ * (visitorsOfVisits).
+ */
 function visitMetricsOf(visitors: boolean): readonly WebMetric[] {
   return visitors ? [...VISIT_METRICS, 'visitors'] : VISIT_METRICS;
 }
