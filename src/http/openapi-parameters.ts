@@ -11,6 +11,7 @@ import { STARTING_REASON } from './listener.ts';
 import { ErrorOut } from './model.ts';
 import { jsonAnswer } from './openapi-docs.ts';
 import { documentRateLimits } from './openapi-rate-limits.ts';
+import { type SchemaSharedDocument, shareSchemas } from './openapi-schemas.ts';
 import { documentSecurity, type SecuredDocument } from './openapi-security.ts';
 import { type SharedDocument, shareAnswers } from './openapi-shared.ts';
 
@@ -118,8 +119,8 @@ export function keepParameterDescriptions(doc: Document, routes: readonly RouteD
  * parameters too), the 400 of a broken path on every operation with a path parameter, the
  * 503 of a server still starting, the rate limits' headers (openapi-rate-limits.ts), the
  * security schemes with each operation's requirement (openapi-security.ts), and the answers
- * operations give alike written once (openapi-shared.ts). The hook is local: no other route
- * runs it.
+ * operations give alike written once (openapi-shared.ts), as are the schemas bodies and errors
+ * hold alike (openapi-schemas.ts). The hook is local: no other route runs it.
  */
 export function withDocumentedParameters(
   docs: AnyElysia,
@@ -135,7 +136,8 @@ export function withDocumentedParameters(
       documentStarting(response as Document);
       documentRateLimits(response as Document);
       documentSecurity(response as SecuredDocument);
-      return shareAnswers(response as SharedDocument);
+      const shared = shareAnswers(response as SharedDocument);
+      return shareSchemas(shared as SchemaSharedDocument);
     })
     .use(docs);
 }

@@ -2,7 +2,9 @@
 // every one of them, and closed schemas for checking answers against what they document.
 
 import type { TSchema } from 'elysia';
+import { SHARED_SCHEMAS_REF } from '../../src/http/openapi-schemas.ts';
 import { SHARED_ANSWERS_REF } from '../../src/http/openapi-shared.ts';
+import { liveSchemas } from '../../src/live/index.ts';
 import type { TestApp } from './app.ts';
 
 export interface FoundOperation<Op> {
@@ -13,13 +15,14 @@ export interface FoundOperation<Op> {
 
 /**
  * `doc` (a /openapi/json) with each answer an operation names by `$ref` (the ones operations
- * share, openapi-shared.ts) written in its place, as a reader of the document resolves it; a
- * copy, each answer its own object.
+ * share, openapi-shared.ts) written in its place, and each schema a body or an answer names by
+ * `$ref` (openapi-schemas.ts; not the live protocol's messages, which are named on purpose), as
+ * a reader of the document resolves them; a copy, each answer and schema its own object.
  */
 export function inlineSharedAnswers<Doc>(doc: Doc): Doc {
   const copy = structuredClone(doc) as {
     paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
-    components?: { responses?: Record<string, unknown> };
+    components?: { responses?: Record<string, unknown>; schemas?: Record<string, unknown> };
   };
   const shared = copy.components?.responses ?? {};
   for (const operations of Object.values(copy.paths ?? {})) {
@@ -33,6 +36,21 @@ export function inlineSharedAnswers<Doc>(doc: Doc): Doc {
       }
     }
   }
+  const schemas = copy.components?.schemas ?? {};
+  const inline = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map(inline);
+    const ref = (value as { $ref?: unknown }).$ref;
+    if (typeof ref === 'string' && ref.startsWith(SHARED_SCHEMAS_REF)) {
+      const name = ref.slice(SHARED_SCHEMAS_REF.length);
+      if (Object.hasOwn(liveSchemas, name)) return value;
+      const named = schemas[name];
+      if (named === undefined) throw new Error(`${ref} is not in components.schemas`);
+      return inline(structuredClone(named));
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inline(v)]));
+  };
+  if (copy.paths !== undefined) copy.paths = inline(copy.paths) as typeof copy.paths;
   return copy as Doc;
 }
 
