@@ -132,7 +132,24 @@ export function shareSchemas(doc: SchemaSharedDocument): SchemaSharedDocument {
     return { $ref: `${SHARED_SCHEMAS_REF}${name}` };
   };
   for (const place of places) place.media.schema = share(place.media.schema, place.at);
-  return { ...copy, components: { ...copy.components, schemas } };
+  return { ...copy, components: { ...copy.components, schemas: withoutFragmentIds(schemas) } };
+}
+
+/**
+ * `schemas` without the `$id` the plugin gives a model (`#/components/schemas/LiveServerMessage`):
+ * JSON Schema 2020-12's `$id` must not hold a fragment, so the document was not valid OpenAPI
+ * 3.1 (openapi-spec-validator said so). Each is named by `$ref` to where it is, as the others.
+ */
+function withoutFragmentIds(schemas: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    const id = (schema as { $id?: unknown } | null)?.$id;
+    if (typeof id === 'string' && id.startsWith('#')) {
+      const { $id: _, ...rest } = schema as Record<string, Json>;
+      out[name] = rest;
+    } else out[name] = schema;
+  }
+  return out;
 }
 
 /** `at` as a component name (letters, digits, `.`, `-`, `_`), made unique in `taken`. */

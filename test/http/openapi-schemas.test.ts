@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { openApiSchema, ValidationErrorOut } from '../../src/http/model.ts';
-import { sharesAnswerSchemas } from '../../src/http/openapi-schemas.ts';
+import { shareSchemas, sharesAnswerSchemas } from '../../src/http/openapi-schemas.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 import { inlineSharedAnswers } from '../helpers/openapi.ts';
 
@@ -132,5 +132,19 @@ describe('/openapi/json shared schemas', () => {
     expect(refs.filter((ref) => !LIVE_MESSAGE.test(ref))).toEqual([]);
     const body = spec.paths['/api/v1/events']?.post?.requestBody?.content?.['application/json'];
     expect(body?.schema).toMatchObject({ type: 'object', required: ['name'] });
+  });
+
+  test('a component schema has no $id with a fragment (invalid in OpenAPI 3.1)', () => {
+    // The plugin gives a model (the live protocol's messages) `$id: '#/components/schemas/…'`;
+    // a test app has no live routes, so the step is given such a document.
+    const message = { type: 'object', $id: '#/components/schemas/LiveServerMessage' };
+    const plain = { type: 'string', $id: 'https://example.com/plain' };
+    const doc = { paths: {}, components: { schemas: { LiveServerMessage: message, plain } } };
+    const shared = shareSchemas(doc);
+    expect(shared.components?.schemas).toEqual({
+      LiveServerMessage: { type: 'object' },
+      plain: { type: 'string', $id: 'https://example.com/plain' },
+    });
+    expect(message.$id).toBe('#/components/schemas/LiveServerMessage'); // the plugin's, whole
   });
 });
