@@ -54,6 +54,11 @@ describe('seed 002: POST /events', () => {
     expect(res.status).toBe(422);
     const detail = (await body(res)).detail as { loc: unknown[]; type: string }[];
     expect(detail[0]?.loc).toEqual(['body', 'timestamp']);
+    // Digits here are Unix seconds (ms above 2·10¹⁰), not the native API's epoch milliseconds.
+    expect((detail[0] as { msg?: string }).msg).toBe(
+      'timestamp must be ISO 8601 with a zone (e.g. 2024-01-15T10:30:00Z) or Unix time ' +
+        '(seconds, or milliseconds above 2·10¹⁰)',
+    );
     expect((await t.getJson('/api/v1/stats?tenant_id=tenant_1')).total_events).toBe(0);
   });
 

@@ -272,3 +272,22 @@ function timeIssue(field: string, msg: string): string {
     '(seconds, or milliseconds above 2·10¹⁰) within the years 0000 to 9999'
   );
 }
+
+const BODY_TIME_WORDS =
+  'timestamp must be ISO 8601 with a zone (e.g. 2024-01-15T10:30:00Z) or Unix time ' +
+  '(seconds, or milliseconds above 2·10¹⁰)';
+
+/**
+ * A body's issues with its `timestamp` in this API's terms (as timeIssue's): the core's "or
+ * epoch milliseconds" would tell a client to send milliseconds where seconds are read.
+ */
+export function timestampIssues(error: unknown): unknown {
+  if (!(error instanceof AppError) || error.issues === undefined) return error;
+  return AppError.validation(
+    error.issues.map((issue) =>
+      issue.loc.at(-1) === 'timestamp' && issue.msg.includes('epoch milliseconds')
+        ? { ...issue, msg: BODY_TIME_WORDS }
+        : issue,
+    ),
+  );
+}

@@ -39,6 +39,7 @@ import {
   NOT_A_MODEL,
   presentIngestionEvent,
   rangeOfQuery,
+  timestampIssues,
 } from './seed-002-model.ts';
 
 export function seed002Routes(deps: AppDeps) {
@@ -64,7 +65,7 @@ async function write(
   try {
     events = prepareEvents((items as IngestionEvent[]).map(inputOf), ctx, loc);
   } catch (error) {
-    throw withInputs(renamedIssues(error, INGESTION_NAMES), { body });
+    throw withInputs(timestampIssues(renamedIssues(error, INGESTION_NAMES)), { body });
   }
   return { events, outcome: await ingest(deps, request, events, loc) };
 }
