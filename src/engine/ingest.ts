@@ -239,7 +239,7 @@ export class Ingestor {
       if (!actor.hasRoom(indexes.length, bytesOf(indexes))) {
         return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
-      const full = this.hotShareRefusal(tenant, actor);
+      const full = this.hotShareRefusal(tenant);
       if (full !== null) return full;
       actors.push(actor);
     }
@@ -267,14 +267,14 @@ export class Ingestor {
    * while its tenant holds less (its next ones then wait for a flush), never refused for ever.
    * One comparison when there is no pressure; when there is, map lookups and a pass over the
    * tenants with events in flight (those of the requests being committed, not every tenant).
-   * `actor`: the tenant's, when the caller has it (else the resident one, none started).
    */
-  private hotShareRefusal(tenant: string, actor?: TenantActor): Refusal | null {
+  private hotShareRefusal(tenant: string): Refusal | null {
     const hot = this.store.hot;
     const max = this.limits.hotBytesMax;
     const all = hot.bytes + hot.memoryOf(this.registry.inFlightBytes);
     if (all < max * tenantShareLimits.hotPressureShare) return null;
-    const inFlight = hot.memoryOf((actor ?? this.registry.peek(tenant))?.inFlightBytes ?? 0);
+    // By tenant, not by its actor: one a rebuild dropped may still have events in flight.
+    const inFlight = hot.memoryOf(this.registry.inFlightBytesOf(tenant));
     const held = hot.bytesOf(tenant) + inFlight;
     // A tenant holding none is not among the holders: its part is then over zero, and its
     // first events are let in (held is 0); only the budget itself full refuses them. Tenants

@@ -190,6 +190,14 @@ export class ActorRegistry {
   }
 
   /**
+   * The encoded bytes of `tenant`'s events in flight: its actor's and those of one `rebuild`
+   * dropped before it, still to be answered.
+   */
+  inFlightBytesOf(tenant: string): number {
+    return this.inFlight.byTenant.get(tenant) ?? 0;
+  }
+
+  /**
    * How many tenants have events in flight and hold none by `holds` (the hot tier's): a scan
    * of the tenants with events in flight only, as ingest asks only under hot-tier pressure.
    */

@@ -397,6 +397,62 @@ describe('explicit overload', () => {
     },
   );
 
+  test("a tenant's events in flight in an actor dropped by a rebuild still count toward its part", async () => {
+    // A rebuild (an erasure, a retention pass) drops a busy tenant's actor: its successor takes
+    // the tenant's new events at once but commits them only once the old one's are answered.
+    // Counted by the successor's events in flight alone, the tenant held nothing again and was
+    // given a whole new part while the old actor's batches were still to be committed.
+    t = await makeTestApp({ hotBytesMax: 100_000 });
+    const app = t;
+    const hot = app.engine.store.hot;
+    const { registry } = app.engine;
+    for (let i = 0; hot.bytes < 75_000; i++) {
+      const tenant = ['a', 'b', 'c', 'd'][i % 4] as string;
+      const res = await app.post('/api/v1/events', {
+        event_id: `${i}`,
+        name: 'x',
+        tenant_id: tenant,
+      });
+      expect(res.status).toBe(202);
+    }
+    const batch = (k: number) => ({
+      events: Array.from({ length: 3 }, (_, i) => ({
+        event_id: `${k}-${i}`,
+        name: 'x',
+        tenant_id: 'flood',
+      })),
+    });
+    const openDisk = holdDisk(app);
+    const sent: Promise<Response>[] = [];
+    let answered = 0;
+    // Sends ten batches at once and waits until each is answered or in the tenant's actor.
+    const sendTen = async (from: number, before: number) => {
+      for (let k = from; k < from + 10; k++) {
+        const res = app.post('/api/v1/events/batch', batch(k));
+        void res.then(() => answered++);
+        sent.push(res);
+      }
+      const waiting = () => before + (registry.peek('flood')?.inFlight ?? 0) / 3;
+      while (answered + waiting() < sent.length) await Bun.sleep(1);
+    };
+    try {
+      await sendTen(0, 0);
+      const first = (registry.peek('flood')?.inFlight ?? 0) / 3;
+      expect(first).toBeGreaterThanOrEqual(4);
+      registry.rebuild('flood');
+      await sendTen(10, first);
+      // The successor took none: the tenant's part is still held by the old actor's batches.
+      expect(registry.peek('flood')?.inFlight ?? 0).toBe(0);
+    } finally {
+      openDisk();
+    }
+    const statuses = (await Promise.all(sent)).map((r) => r.status);
+    const accepted = statuses.filter((s) => s === 202).length;
+    expect(accepted).toBeLessThanOrEqual(6);
+    expect(await app.count('flood')).toBe(accepted * 3);
+    expect(hot.bytesOf('flood')).toBeLessThan(16_666 + 4_000);
+  });
+
   test('a tenant flooding with large events gets its own 429, and other tenants go on', async () => {
     // Each tenant's mailbox holds at most half the commit queue's bytes (here 1 of 2 MiB).
     t = await makeTestApp({ commitQueueBytesMax: 2 * MiB });
