@@ -579,6 +579,12 @@ describe('Plausible POST /api/event', () => {
     const numberUrl = await beacon({ n: 'pageview', u: 5, d: 'example.com' });
     expect(numberUrl.status).toBe(400);
     expect(await numberUrl.json()).toEqual({ errors: { url: ['must be a valid url'] } });
+    // validate_required trims: a name of spaces alone is not sent.
+    for (const n of ['   ', '\t\n']) {
+      const blank = await beacon({ n, u: 'https://example.com/', d: 'example.com' });
+      expect(blank.status).toBe(400);
+      expect(await blank.json()).toEqual({ errors: { event_name: ["can't be blank"] } });
+    }
     for (const n of [{ a: 1 }, ['pageview'], true, 4.5]) {
       const badName = await beacon({ n, u: 'https://example.com/', d: 'example.com' });
       expect(await badName.json()).toEqual({ errors: { event_name: ['is invalid'] } });

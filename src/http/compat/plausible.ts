@@ -267,7 +267,8 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
   const domains = domainsOf(body.d ?? body.domain, url);
   // Plausible's words: a name neither text nor a whole number fails its cast ("is invalid");
   // a url not sent "is required", one that is no text (or no URL) "must be a valid url".
-  if (name === undefined && (sentName == null || sentName === '')) blank('name');
+  // As validate_required, which trims: a name of white space alone is not sent.
+  if (name === undefined && (sentName == null || isBlank(sentName))) blank('name');
   else if (name === undefined) invalid('name', 'is invalid');
   if (sentUrl == null || sentUrl === '') invalid('url', 'is required');
   else if (url === undefined || !URL.canParse(url, NO_HOST_BASE)) {
@@ -306,8 +307,13 @@ function inputsOf(body: Record<string, unknown>): EventInput[] {
 
 /** An event name as Plausible's EventName type casts it: text, or a whole number as text. */
 function eventNameOf(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'string') return isBlank(value) ? undefined : value;
   return Number.isSafeInteger(value) ? String(value) : undefined;
+}
+
+/** Whether `value` is text of white space alone (Ecto's validate_required trims it). */
+function isBlank(value: unknown): boolean {
+  return typeof value === 'string' && value.trim() === '';
 }
 
 /** The referrer, over the url limit without its query (Plausible cuts it to 2,000 characters). */
