@@ -366,6 +366,13 @@ describe('PostHog capture v1 over HTTP', () => {
         { 'posthog-request-timestamp': 'yesterday' },
         'PostHog-Request-Timestamp is not valid RFC 3339: yesterday',
       ],
+      // chrono's parse_from_rfc3339 holds the fields to their ranges (Date.parse took these).
+      ...['2024-02-30T10:00:00Z', '2024-01-01T24:00:00Z'].map(
+        (sent): [Record<string, string>, string] => [
+          { 'posthog-request-timestamp': sent },
+          `PostHog-Request-Timestamp is not valid RFC 3339: ${sent}`,
+        ],
+      ),
     ];
     for (const [extra, description] of cases) {
       expect(await answer(await send({ batch: [event('h-1')] }, extra))).toEqual([
@@ -384,6 +391,12 @@ describe('PostHog capture v1 over HTTP', () => {
       },
     );
     expect(ok.status).toBe(200);
+    // A leap second is a time to chrono (Date.parse refused it).
+    const leap = await send(
+      { batch: [event('h-3')] },
+      { 'posthog-request-timestamp': '2016-12-31T23:59:60Z' },
+    );
+    expect(leap.status).toBe(200);
   });
 
   test('the key is the Bearer token: none or an unknown one is a 401', async () => {

@@ -22,8 +22,9 @@ const UUID_TEXT =
   /^(?:urn:uuid:)?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
 const BRACED_UUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i;
 
-/** RFC 3339, as chrono's `parse_from_rfc3339` reads it: a date, a time and a zone. */
-const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+/** RFC 3339's form: a date, a time and a zone (captured: the date and time's fields). */
+const RFC_3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /** Largest PostHog-Attempt: PostHog reads it as an unsigned 32-bit integer. */
 const ATTEMPT_MAX = 2 ** 32 - 1;
@@ -47,7 +48,22 @@ export function checkV1Headers(headers: Headers): void {
     throw invalid(`PostHog-Attempt must be a positive integer: ${attempt}`);
   }
   const sent = value('PostHog-Request-Timestamp');
-  if (!RFC_3339.test(sent) || Number.isNaN(Date.parse(sent.toUpperCase().replace(' ', 'T')))) {
-    throw invalid(`PostHog-Request-Timestamp is not valid RFC 3339: ${sent}`);
-  }
+  if (!isRfc3339(sent)) throw invalid(`PostHog-Request-Timestamp is not valid RFC 3339: ${sent}`);
+}
+
+/**
+ * Whether `text` is a time as chrono's `parse_from_rfc3339` reads it: a day its month has, an
+ * hour up to 23 and a second up to 60 (a leap second), an offset under 24 hours. JavaScript's
+ * Date.parse took February 30 and 24:00 and refused a leap second.
+ */
+function isRfc3339(text: string): boolean {
+  const match = RFC_3339.exec(text);
+  if (match === null) return false;
+  const [y, mo, d, h, mi, sec, offH, offM] = match.slice(1).map((f) => Number(f ?? 0));
+  const [year, month, day] = [y as number, mo as number, d as number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  const time = (h as number) <= 23 && (mi as number) <= 59 && (sec as number) <= 60;
+  const offset = (offH as number) <= 23 && (offM as number) <= 59;
+  return month >= 1 && month <= 12 && day >= 1 && day <= monthDays && time && offset;
 }
