@@ -34,6 +34,10 @@ export type IngestOutcome =
   | { kind: 'overloaded'; reason: string };
 
 type Refusal = Extract<IngestOutcome, { kind: 'overloaded' | 'tenant_full' }>;
+/** The tenants holding hot events or events in flight, once counted for a request's check. */
+interface HotSharing {
+  holders?: number;
+}
 
 /** `ingestMany`'s outcome: or wait for `started` and take the request again. */
 type ManyOutcome =
@@ -231,6 +235,9 @@ export class Ingestor {
     bytesOf: (indexes: number[]) => number,
   ): TenantActor[] | Refusal {
     const actors: TenantActor[] = [];
+    // The tenants sharing the hot tier are counted once for the whole batch: nothing of it is
+    // in flight before every tenant is checked.
+    const counted: HotSharing = {};
     for (const [tenant, indexes] of byTenant) {
       const actor = this.registry.actorFor(tenant, actors);
       if (actor === null) {
@@ -239,7 +246,7 @@ export class Ingestor {
       if (!actor.hasRoom(indexes.length, bytesOf(indexes))) {
         return { kind: 'tenant_full', reason: `tenant ${tenant} has too many events in flight` };
       }
-      const full = this.hotShareRefusal(tenant);
+      const full = this.hotShareRefusal(tenant, counted);
       if (full !== null) return full;
       actors.push(actor);
     }
@@ -265,10 +272,11 @@ export class Ingestor {
    * when an actor submits its tick, before the events are durable. The request being checked
    * is not counted: a tenant holding nothing gets it in, and one larger than a part is taken
    * while its tenant holds less (its next ones then wait for a flush), never refused for ever.
-   * One comparison when there is no pressure; when there is, map lookups and a pass over the
-   * tenants with events in flight (those of the requests being committed, not every tenant).
+   * One comparison when there is no pressure; when there is, map lookups and, for a tenant
+   * holding events, a pass over the tenants with events in flight (those of the requests being
+   * committed, not every tenant), once per request: `counted` keeps it for a batch's others.
    */
-  private hotShareRefusal(tenant: string): Refusal | null {
+  private hotShareRefusal(tenant: string, counted: HotSharing = {}): Refusal | null {
     const hot = this.store.hot;
     const max = this.limits.hotBytesMax;
     const all = hot.bytes + hot.memoryOf(this.registry.inFlightBytes);
@@ -277,11 +285,15 @@ export class Ingestor {
     const inFlight = hot.memoryOf(this.registry.inFlightBytesOf(tenant));
     const held = hot.bytesOf(tenant) + inFlight;
     // A tenant holding none is not among the holders: its part is then over zero, and its
-    // first events are let in (held is 0); only the budget itself full refuses them. Tenants
-    // whose events are all in flight are holders too: counted by the tier's tenants alone,
-    // tenants starting a flood together (after a flush emptied the tier, say) each had a part
-    // of the whole budget, and filled it past its end.
-    const holders = hot.tenants + this.registry.inFlightTenantsBeyond((t) => hot.bytesOf(t) > 0);
+    // first events are let in (held is 0, the holders not counted); only the budget itself
+    // full refuses them.
+    if (held === 0) return null;
+    // Tenants whose events are all in flight are holders too: counted by the tier's tenants
+    // alone, tenants starting a flood together (after a flush emptied the tier, say) each had
+    // a part of the whole budget, and filled it past its end.
+    counted.holders ??=
+      hot.tenants + this.registry.inFlightTenantsBeyond((t) => hot.bytesOf(t) > 0);
+    const holders = counted.holders;
     const sharing = holders + 1;
     const part = Math.floor(max / sharing);
     if (held <= part) return null;

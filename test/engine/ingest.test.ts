@@ -397,6 +397,38 @@ describe('explicit overload', () => {
     },
   );
 
+  test("a batch's tenants are checked against their parts with one count of the holders", async () => {
+    // Under pressure each tenant of a batch was checked with its own pass over the tenants
+    // with events in flight: a batch of many tenants cost tenants × tenants in flight.
+    t = await makeTestApp({ hotBytesMax: 100_000 });
+    const app = t;
+    const hot = app.engine.store.hot;
+    const tenants = ['a', 'b', 'c', 'd'];
+    for (let i = 0; hot.bytes < 75_000; i++) {
+      const tenant = tenants[i % 4] as string;
+      const res = await app.post('/api/v1/events', {
+        event_id: `${i}`,
+        name: 'x',
+        tenant_id: tenant,
+      });
+      expect(res.status).toBe(202);
+    }
+    const { registry } = app.engine;
+    const count = registry.inFlightTenantsBeyond.bind(registry);
+    let passes = 0;
+    registry.inFlightTenantsBeyond = (holds) => {
+      passes++;
+      return count(holds);
+    };
+    const events = tenants.map((tenant) => ({ name: 'x', tenant_id: tenant }));
+    expect((await app.post('/api/v1/events/batch', { events })).status).toBe(202);
+    expect(passes).toBe(1);
+    // A tenant holding nothing is let in with no count at all.
+    const newcomer = await app.post('/api/v1/events', { name: 'x', tenant_id: 'newcomer' });
+    expect(newcomer.status).toBe(202);
+    expect(passes).toBe(1);
+  });
+
   test("a tenant's events in flight in an actor dropped by a rebuild still count toward its part", async () => {
     // A rebuild (an erasure, a retention pass) drops a busy tenant's actor: its successor takes
     // the tenant's new events at once but commits them only once the old one's are answered.
