@@ -15,7 +15,7 @@ import {
   watchStatement,
 } from '../../src/query/sql-processes.ts';
 import { EVENT_COLUMNS, SEGMENT_FORMAT } from '../../src/storage/index.ts';
-import { sqlChildren } from '../helpers/sql-children.ts';
+import { sqlChildren as sqlChildrenOf } from '../helpers/sql-children.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const { dir, remove } = makeTempDir('tally-sql-processes-');
@@ -26,8 +26,16 @@ const made: SqlProcesses[] = [];
 afterEach(() => {
   for (const processes of made.splice(0)) processes.close();
 });
+/**
+ * An argument sql-child.ts ignores that marks this file's SQL children: files that run beside
+ * this one in this process (bun test --parallel) start SQL children of this process too.
+ */
+const MARKER = `sql-processes-test-${process.pid}`;
+const CHILD = [process.execPath, path.resolve(import.meta.dir, '../../src/query/sql-child.ts')];
+const sqlChildren = () => sqlChildrenOf(MARKER);
+
 function processesOf(limits: SqlProcessLimits, command?: readonly string[]): SqlProcesses {
-  const processes = new SqlProcesses(limits, command);
+  const processes = new SqlProcesses(limits, command ?? [...CHILD, MARKER]);
   made.push(processes);
   return processes;
 }
