@@ -118,7 +118,10 @@ export class Ingestor {
         const event = encoded.events[0] as StoredEvent;
         const actor = this.registry.actorFor(event.tenant);
         if (actor === null) return this.tooManyTenants(encoded.room);
-        return outcomeOfOne(event, await actor.submit(encoded.events, encoded.lines, encoded.room));
+        return outcomeOfOne(
+          event,
+          await actor.submit(encoded.events, encoded.lines, encoded.lineBytes, encoded.room),
+        );
       }
     } finally {
       this.running--;
@@ -219,6 +222,7 @@ export class Ingestor {
         (actors[g] as TenantActor).submit(
           indexes.map((i) => events[i] as StoredEvent),
           indexes.map((i) => lines[i] as string),
+          indexes.map((i) => lineBytes[i] as number),
           { events: indexes.length, bytes: bytesOf(indexes) },
         ),
       ),

@@ -6,7 +6,7 @@
 // neither the hot tier nor the rollups, and its events' dedup keys are forgotten, so that a
 // client's retry is taken as new: its requests are told 'overloaded' (503).
 
-import { type Clock, type StoredEvent, utcDayIndex } from '../core/index.ts';
+import { assert, type Clock, type StoredEvent, utcDayIndex } from '../core/index.ts';
 import {
   type Admission,
   type EventStore,
@@ -27,6 +27,8 @@ export type ActorOutcome =
 interface Submission {
   events: readonly StoredEvent[];
   lines: readonly string[];
+  /** Each line's UTF-8 bytes and its newline in the log payload. */
+  lineBytes: readonly number[];
   /** Its room in the commit queue, taken by the ingestor before it was submitted. */
   room: Admission;
   resolve: (outcome: ActorOutcome) => void;
@@ -99,6 +101,7 @@ export class TenantActor {
   submit(
     events: readonly StoredEvent[],
     lines: readonly string[],
+    lineBytes: readonly number[],
     room: Admission,
   ): Promise<ActorOutcome> {
     this.lastActiveAt = this.deps.clock.now();
@@ -116,7 +119,7 @@ export class TenantActor {
     this.pendingBytes += room.bytes;
     addInFlight(this.deps.inFlight, this.tenant, room.bytes);
     const answered = new Promise<ActorOutcome>((resolve) => {
-      this.mailbox.push({ events, lines, room, resolve });
+      this.mailbox.push({ events, lines, lineBytes, room, resolve });
     });
     this.schedule();
     return answered;
@@ -194,12 +197,14 @@ export class TenantActor {
     const { dedup } = this.deps;
     const fresh: StoredEvent[] = [];
     const freshLines: string[] = [];
+    const freshBytes: number[] = [];
     const statuses = batch.map((sub) =>
       sub.events.map((e, i): EventStatus => {
         const key = dedup.keyOf(e.tenant, e.event_id);
         if (dedup.hasOrAdd(key, e.received_at)) return 'duplicate';
         fresh.push(e);
         freshLines.push(sub.lines[i] as string);
+        freshBytes.push(sub.lineBytes[i] as number);
         return 'accepted';
       }),
     );
@@ -210,7 +215,7 @@ export class TenantActor {
     }
     let outcome: ActorOutcome | null;
     try {
-      outcome = await this.commit(fresh, freshLines, room);
+      outcome = await this.commit(fresh, freshLines, freshBytes, room);
     } catch (error) {
       // Refused (a full disk), or the log failed (onFatal stops the process): nothing is
       // acknowledged, every request is still answered, and the mailbox's count stays true.
@@ -235,6 +240,7 @@ export class TenantActor {
   private async commit(
     fresh: StoredEvent[],
     lines: string[],
+    lineBytes: number[],
     room: Admission,
   ): Promise<ActorOutcome | null> {
     const { store } = this.deps;
@@ -244,7 +250,7 @@ export class TenantActor {
       await store.committer.barrier();
       return null;
     }
-    const records = recordsOf(fresh, lines);
+    const records = recordsOf(fresh, lines, lineBytes);
     const queued: Promise<number>[] = [];
     for (const [i, record] of records.entries()) {
       // The tick's room goes with its first record; the others are within it.
@@ -306,34 +312,63 @@ interface LogRecord {
  * The log records of a tick: one, unless its lines are over RECORD_BYTES_MAX (a tick holds
  * every request a tenant sent in one turn, up to its mailbox's bytes: half the commit queue,
  * 64 MiB by default, and past the 256 MiB frame limit with a COMMIT_QUEUE_BYTES_MAX over 512 MiB).
+ * `lineBytes` are each line's UTF-8 bytes and its newline.
  */
-function recordsOf(events: readonly StoredEvent[], lines: readonly string[]): LogRecord[] {
-  const whole = Buffer.from(lines.join('\n'));
-  if (whole.length <= RECORD_BYTES_MAX) return [{ events, payload: whole }];
+function recordsOf(
+  events: readonly StoredEvent[],
+  lines: readonly string[],
+  lineBytes: readonly number[],
+): LogRecord[] {
   const records: LogRecord[] = [];
   let start = 0;
   let bytes = 0;
   for (let i = 0; i < lines.length; i++) {
-    const lineBytes = Buffer.byteLength(lines[i] as string) + 1;
-    if (i > start && bytes + lineBytes > RECORD_BYTES_MAX) {
-      records.push(recordOf(events, lines, start, i));
+    const size = lineBytes[i] as number;
+    if (i > start && bytes + size > RECORD_BYTES_MAX) {
+      records.push(recordOf(events, lines, lineBytes, start, i, bytes));
       start = i;
       bytes = 0;
     }
-    bytes += lineBytes;
+    bytes += size;
   }
-  records.push(recordOf(events, lines, start, lines.length));
+  records.push(recordOf(events, lines, lineBytes, start, lines.length, bytes));
   return records;
 }
 
+const NEWLINE = 0x0a;
+
+/**
+ * Bun's (and Node's) Buffer#latin1Write, which @types/node leaves out: a string's UTF-16 units
+ * as bytes, for ASCII the same as UTF-8 and ~2× faster than `write(s, at, 'latin1')`.
+ */
+type Latin1Buffer = Buffer & { latin1Write(text: string, offset: number): number };
+
+/**
+ * The record of lines `start`–`end` (`bytes` with their newlines), encoded straight into the
+ * payload: joining them into one string first and encoding that copied every tick's events
+ * twice (12 % of the JavaScript thread's time in a 1,000-event batch's profile). A line whose
+ * UTF-8 bytes are as many as its UTF-16 units is ASCII, written byte for byte.
+ */
 function recordOf(
   events: readonly StoredEvent[],
   lines: readonly string[],
+  lineBytes: readonly number[],
   start: number,
   end: number,
+  bytes: number,
 ): LogRecord {
-  const payload = Buffer.from(lines.slice(start, end).join('\n'));
-  return { events: events.slice(start, end), payload };
+  // No newline after the last line.
+  const payload = Buffer.allocUnsafe(bytes - 1) as Latin1Buffer;
+  let at = 0;
+  for (let i = start; i < end; i++) {
+    if (i > start) payload[at++] = NEWLINE;
+    const line = lines[i] as string;
+    const size = (lineBytes[i] as number) - 1;
+    at += size === line.length ? payload.latin1Write(line, at) : payload.write(line, at);
+  }
+  assert(at === payload.length, `a log record's lines took ${at} of ${payload.length} bytes`);
+  const slice = start === 0 && end === events.length ? events : events.slice(start, end);
+  return { events: slice, payload };
 }
 
 /** The UTC days (days since 1970-01-01) of events' timestamps, each once. */

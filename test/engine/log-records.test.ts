@@ -65,3 +65,38 @@ test('one tick over the record bound is split into bounded records; all replay',
   const again = await t.post('/api/v1/events', { event_id: 'b0-0', name: 'x', tenant_id: 'acme' });
   expect(((await again.json()) as { duplicate: boolean }).duplicate).toBe(true);
 });
+
+/** Every frame's payload in the log directory, as its JSON lines parsed. */
+function frameLines(walDir: string): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const name of fs.readdirSync(walDir).sort()) {
+    const data = fs.readFileSync(path.join(walDir, name));
+    for (let at = 0; at + FRAME_HEADER_BYTES <= data.length; ) {
+      const length = data.readUInt32LE(at);
+      const payload = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+      for (const line of payload.toString('utf8').split('\n')) lines.push(JSON.parse(line));
+      at += FRAME_HEADER_BYTES + length;
+    }
+  }
+  return lines;
+}
+
+test('a record holds its lines byte for byte, ASCII or not, a duplicate left out', async () => {
+  t = await makeTestApp();
+  const texts = ['plain', 'café', '日本語', '😀 emoji', 'a\u2028b', 'tab\tand "quotes"'];
+  const events = texts.map((text, i) =>
+    makeEvent({ event_id: `e${i}`, timestamp: T0, path: `/${text}`, properties: { text } }),
+  );
+  // A duplicate between two fresh events: its line is not in the record.
+  const first = await t.engine.ingestor.ingest([events[2] as BaseEvent]);
+  expect(first.kind).toBe('ok');
+  const outcome = await t.engine.ingestor.ingest(events);
+  expect(outcome.kind).toBe('ok');
+  const order = [2, 0, 1, 3, 4, 5];
+  const logged = frameLines(path.join(t.dataDir, 'wal'));
+  expect(logged.map((e) => e.event_id)).toEqual(order.map((i) => `e${i}`));
+  expect(logged.map((e) => (e.properties as { text: string }).text)).toEqual(
+    order.map((i) => texts[i] as string),
+  );
+  expect(logged.map((e) => e.path)).toEqual(order.map((i) => `/${texts[i]}`));
+});
