@@ -3,10 +3,8 @@
 // and, in the same run, the same query functions over one (tenant, timestamp)-sorted Parquet
 // file in a bare DuckDB instance: the floor. Prints p50/p95 and the ratio to the floor.
 
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { defaultTunables, ManualClock } from '../../src/core/index.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import { createApp, openTenancy } from '../../src/http/index.ts';
@@ -18,54 +16,15 @@ import {
   getTimeSeries,
   listEvents,
 } from '../../src/query/index.ts';
-import {
-  type EventSnapshot,
-  type EventSource,
-  minuteCountsOf,
-  SEGMENT_FORMAT,
-  segmentRowsSql,
-} from '../../src/storage/index.ts';
+import type { EventSource } from '../../src/storage/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
+import { openFloor, timed } from './floor.ts';
 import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './generate.ts';
 
 const END_MS = Date.parse('2026-11-25T00:00:00Z');
 const DAY_MS = 86_400_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
-
-/** An EventSource over one Parquet file in its own DuckDB: the floor of what a read costs. */
-class FileSource implements EventSource {
-  constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly file: string,
-  ) {}
-  async snapshot(tenant: string): Promise<EventSnapshot> {
-    const connection = await this.instance.connect();
-    const from = `(SELECT * FROM read_parquet('${this.file}') WHERE tenant = $tenant)`;
-    return {
-      from,
-      allFrom: from,
-      within: () => from,
-      allWithin: () => from,
-      minutesFrom: `(${minuteCountsOf(from)})`,
-      params: { tenant },
-      connection,
-      exportFiles: async () => {
-        const dir = path.join(path.dirname(this.file), `export-${crypto.randomUUID()}`);
-        fs.mkdirSync(dir);
-        const file = path.join(dir, 'events.parquet');
-        await connection.run(`COPY ${from} TO '${file}' (FORMAT parquet)`, { tenant });
-        const files = [{ path: file, format: SEGMENT_FORMAT }];
-        const disk = fs.statfsSync(dir);
-        const spareBytes = disk.bavail * disk.bsize;
-        return { files, dir, spareBytes, remove: () => fs.rmSync(dir, { recursive: true }) };
-      },
-      tempFile: (extension) =>
-        path.join(path.dirname(this.file), `temp-${crypto.randomUUID()}.${extension}`),
-      release: () => connection.closeSync(),
-    };
-  }
-}
 
 interface Case {
   name: string;
@@ -249,21 +208,6 @@ function series(bucket: 'minute' | 'day', fromMs: number) {
   };
 }
 
-async function timed(
-  fn: () => Promise<unknown>,
-  runs: number,
-): Promise<{ p50: number; p95: number }> {
-  await fn(); // warm caches, as a running server has them
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    ms.push(performance.now() - start);
-  }
-  ms.sort((a, b) => a - b);
-  return { p50: ms[Math.floor(runs / 2)] as number, p95: ms[Math.floor(runs * 0.95)] as number };
-}
-
 const dataDir = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/out/query-data');
 const versionFile = path.join(dataDir, DATA_VERSION_FILE);
 const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : '1';
@@ -307,35 +251,7 @@ const app = createApp({
   isAccepting: () => true,
 });
 
-// The floor file is named after the segments it copies and the generator's version: data
-// generated anew (another BENCH_EVENTS, data directory or generator) gets a floor of its own,
-// never a stale one.
-const segments = engine.store.catalog.segmentsOf(MAIN_TENANT);
-const floorKey = crypto
-  .createHash('sha256')
-  .update(`${DATA_VERSION}\n`)
-  .update(segments.map((s) => `${s.file}:${s.rows}:${s.format}`).join('\n'))
-  .digest('hex')
-  .slice(0, 16);
-const floorFile = path.join(dataDir, '..', `floor-${floorKey}.parquet`);
-const floorDb = await DuckDBInstance.create(':memory:', {
-  threads: '2',
-  memory_limit: `${defaultTunables.duckdbMemoryBytesMax / 1024 ** 2}MB`,
-  // Beside the data, not DuckDB's default .tmp in the directory the bench was started from.
-  temp_directory: path.join(dataDir, '..', 'floor-spill'),
-});
-if (!fs.existsSync(floorFile)) {
-  // In today's column layout, whatever layout each segment was written in (segment-format.ts).
-  const files = segments.map((s) => ({
-    path: path.join(engine.store.segmentsDir, s.file),
-    format: s.format,
-  }));
-  const c = await floorDb.connect();
-  await c.run(`COPY (${segmentRowsSql(files)} ORDER BY tenant, "timestamp")
-               TO '${floorFile}' (FORMAT parquet, COMPRESSION zstd)`);
-  c.closeSync();
-}
-const floor = new FileSource(floorDb, floorFile);
+const floor = await openFloor(engine, dataDir, MAIN_TENANT);
 
 console.log(
   `\n${RUNS} runs each (a case of seconds: at most its runsMax); tenant ${MAIN_TENANT}; ${engine.store.catalog.segmentsOf(MAIN_TENANT).length} segments\n`,
@@ -368,7 +284,7 @@ for (const c of CASES) {
   );
 }
 await engine.close();
-floorDb.closeSync();
+floor.close();
 if (goalsMissed > 0) {
   console.log(`\n${goalsMissed} goal(s) missed`);
   process.exitCode = 1;
