@@ -89,9 +89,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   try {
     dedup = await recoverDedupIndex(store, replayed, recovery);
     // Cuts from the copies of damaged log bytes that deletions still owe (a crash or a failure
-    // cut one short; a deleted project's name in a copy's damage waits for the operator).
+    // cut one short; a deleted project's name in a copy's damage waits for the operator), and
+    // erasures an older Tally ended without cutting them.
     for (const left of await store.eraser.resumeCopyCuts()) {
-      options.log?.warn("damaged log copies still hold a deleted project's records", { ...left });
+      const held = left.erasure === undefined ? "a deleted project's records" : "a person's events";
+      options.log?.warn(`damaged log copies still hold ${held}`, { ...left });
     }
   } catch (error) {
     await store.close(); // lets go of the data directory, as a failed store open does

@@ -9,10 +9,16 @@
 // owed: each start cuts again and says what is left (nothing of a log file not closed yet: it
 // is closed once full, or by the first flush after a start), until the operator has recovered
 // that copy by hand and deleted it.
+//
+// Each start also pays what erasures that ended before erasures cut the copies owe (migration
+// 013: a data directory an older Tally wrote): the person's events are cut from every copy as an
+// erasure's step 3 cuts them, and the debt goes once no copy holds them readable or their id in
+// its damage; until then each start cuts again and says what is left.
 
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ErasureMatch } from './erasure-log.ts';
 import type { FaultHook } from './faults.ts';
 import type { WriteAheadLog } from './wal.ts';
 import { DamagedCopies, unreadableCopiesMessage } from './wal-damaged.ts';
@@ -25,9 +31,10 @@ export interface OwedCut {
   copies: readonly string[];
 }
 
-/** A cut still owed after a start's try, and why. */
+/** A cut still owed after a start's try, and why: a deletion's, or an erasure's (its id). */
 export interface CutLeft {
   tenant: string;
+  erasure?: string;
   reason: string;
 }
 
@@ -91,8 +98,15 @@ export class DamagedCopyCuts {
     return null;
   }
 
-  /** Pays every cut owed (at a start: a crash or a failure left them); those still owed. */
+  /**
+   * Pays every cut owed (at a start: a crash or a failure left them, or an older Tally's
+   * erasures); those still owed.
+   */
   async resume(): Promise<CutLeft[]> {
+    return [...(await this.resumeDeletions()), ...(await this.resumeErasures())];
+  }
+
+  private async resumeDeletions(): Promise<CutLeft[]> {
     const rows = this.db
       .query('SELECT tenant, through_seq, copies FROM damaged_copy_cuts ORDER BY tenant')
       .all() as { tenant: string; through_seq: number; copies: string }[];
@@ -104,6 +118,45 @@ export class DamagedCopyCuts {
     }
     return left;
   }
+
+  private async resumeErasures(): Promise<CutLeft[]> {
+    const rows = this.db
+      .query(
+        `SELECT e.id, e.tenant, e.field, e.value, e.through_seq
+         FROM erasure_copy_cuts c JOIN erasures e ON e.id = c.erasure_id
+         ORDER BY e.created_at, e.id`,
+      )
+      .all() as ErasureCutRow[];
+    const left: CutLeft[] = [];
+    for (const row of rows) {
+      const { tenant, field, value } = row;
+      const match: ErasureMatch = { tenant, field, value, throughSeq: row.through_seq };
+      let reason: string | null = null;
+      try {
+        const unreadable = await this.copies.cut({ kind: 'person', match });
+        if (unreadable.length > 0) {
+          const message = unreadableCopiesMessage(unreadable, "the person's id");
+          reason = `${message}; until then each start says so`;
+        }
+      } catch (error) {
+        reason =
+          `the copies of damaged log bytes still hold the person's events (cut again at the ` +
+          `next start): ${String(error)}`;
+      }
+      if (reason !== null) left.push({ tenant: row.tenant, erasure: row.id, reason });
+      else this.db.query('DELETE FROM erasure_copy_cuts WHERE erasure_id = ?1').run(row.id);
+    }
+    return left;
+  }
+}
+
+/** An erasure that ended before erasures cut the copies (migration 013): its person's cut. */
+interface ErasureCutRow {
+  id: string;
+  tenant: string;
+  field: ErasureMatch['field'];
+  value: string;
+  through_seq: number;
 }
 
 /**

@@ -111,7 +111,8 @@ export class TenantEraser {
 
   /**
    * Makes the cuts from the copies of damaged log bytes that deletions still owe (step 5: at a
-   * start, after a crash or a cut that could not be done); returns those still owed, and why.
+   * start, after a crash or a cut that could not be done), and those an older Tally's erasures
+   * owe (see damaged-cuts.ts); returns those still owed, and why.
    */
   resumeCopyCuts(): Promise<CutLeft[]> {
     return this.deps.copyCuts.resume();

@@ -3,9 +3,11 @@
 // as they were, for recovery by hand); where the damage itself holds the person's id, the
 // erasure is not done and says which copy to recover and delete, and turns done once it is.
 
+import { Database } from 'bun:sqlite';
 import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createLogger } from '../../src/core/index.ts';
 import type { ErasureMatch } from '../../src/storage/erasure-log.ts';
 import { noFaults } from '../../src/storage/faults.ts';
 import { DamagedCopies } from '../../src/storage/wal-damaged.ts';
@@ -109,6 +111,82 @@ describe('an erasure and the damaged log bytes a start kept', () => {
       reason: null,
     });
     expect(filesHolding(t.dataDir, inDamage)).toEqual([]);
+  });
+});
+
+/**
+ * Leaves the data directory as an older Tally (schema 12) leaves it after erasures of acme's users
+ * that did not cut the copies: each ended (done or failed), and nothing owed for them.
+ */
+function endedByAnOlderTally(app: TestApp, ended: [id: string, user: string, status: string][]) {
+  const db = new Database(path.join(app.dataDir, 'tally.sqlite'));
+  try {
+    db.run('DROP TABLE erasure_copy_cuts');
+    db.run('PRAGMA user_version = 12');
+    const insert = db.query(
+      `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
+       VALUES (?1, 'acme', 'user_id', ?2, 1, ?3, 0)`,
+    );
+    for (const [id, user, status] of ended) insert.run(id, user, status);
+  } finally {
+    db.close();
+  }
+}
+
+describe('erasures an older Tally ended without cutting the copies (migration 013)', () => {
+  test("the next start cuts the person's records from them, once", async () => {
+    t = await makeTestApp();
+    const [marker, failed] = ['person-6@example.com', 'person-7@example.com'];
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]); // to be damaged
+    await sendRecord(t, [
+      { id: 'a1', user: 'u1', marker },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await sendRecord(t, [{ id: 'a3', user: 'u3', marker: failed }]);
+    await restartWithFirstRecordDamaged(t);
+    const copy = path.join(t.dataDir, 'wal', COPY);
+    const app = t;
+    await app.restart(() =>
+      endedByAnOlderTally(app, [
+        ['er_old', 'u1', 'done'],
+        ['er_failed', 'u3', 'failed'],
+      ]),
+    );
+    expect(filesHolding(app.dataDir, marker)).toEqual([]);
+    expect(filesHolding(app.dataDir, failed)).toEqual([]);
+    expect(recordIds(copy)).toEqual([['a2']]);
+    // The erasures read as they were; the debt is paid, so a later start reads no copy for it.
+    expect(app.engine.erasures.get('acme', 'er_old')).toMatchObject({ status: 'done' });
+    const cut = spyOn(DamagedCopies.prototype, 'cut');
+    try {
+      await app.restart();
+      expect(cut).not.toHaveBeenCalled();
+    } finally {
+      cut.mockRestore();
+    }
+  });
+
+  test("the id in a copy's damage: owed, and said at each start till the copy goes", async () => {
+    const lines: string[] = [];
+    t = await makeTestApp({ log: createLogger('info', (line) => lines.push(line)) });
+    const marker = 'person-8@example.com';
+    await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]); // to be damaged
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
+    await restartWithFirstRecordDamaged(t);
+    const app = t;
+    const said = () =>
+      lines.filter((line) => line.includes("damaged log copies still hold a person's events"));
+    await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']]));
+    expect(said()).toHaveLength(1);
+    expect(said()[0]).toContain('er_old');
+    expect(said()[0]).toContain(`wal/${COPY}`);
+    expect(filesHolding(app.dataDir, marker)).toEqual([`wal/${COPY}`]);
+    await app.restart();
+    expect(said()).toHaveLength(2);
+    // The operator recovers the copy by hand and deletes it: the next start pays the debt.
+    await app.restart(() => fs.rmSync(path.join(app.dataDir, 'wal', COPY)));
+    await app.restart();
+    expect(said()).toHaveLength(2);
   });
 });
 

@@ -133,6 +133,26 @@ describe('migration 010', () => {
   });
 });
 
+describe('migration 013', () => {
+  test('erasures ended owe the cut from the damaged log copies, pending ones not', () => {
+    const db = new Database(':memory:', { strict: true });
+    db.run('PRAGMA foreign_keys = ON');
+    for (const migration of migrations.slice(0, 12)) migration(db);
+    db.run('PRAGMA user_version = 12');
+    const erasure = db.query(
+      `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
+       VALUES (?, 'acme', 'user_id', 'u1', 1, ?, 0)`,
+    );
+    for (const status of ['done', 'failed', 'pending']) erasure.run(`er_${status}`, status);
+    expect(migrate(db)).toBe(migrations.length);
+    const owed = () => db.query('SELECT erasure_id FROM erasure_copy_cuts ORDER BY 1').all();
+    expect(owed()).toEqual([{ erasure_id: 'er_done' }, { erasure_id: 'er_failed' }]);
+    // A deleted erasure (its project deleted, or pruned) owes nothing any more.
+    db.run("DELETE FROM erasures WHERE id = 'er_failed'");
+    expect(owed()).toEqual([{ erasure_id: 'er_done' }]);
+  });
+});
+
 describe('migrate', () => {
   test('a schema newer than this build is refused with its own error, changing nothing', () => {
     const db = new Database(':memory:', { strict: true });

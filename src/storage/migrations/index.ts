@@ -13,6 +13,7 @@ import { migration009 } from './009-segment-format.ts';
 import { migration010 } from './010-project-retention.ts';
 import { migration011 } from './011-erasures.ts';
 import { migration012 } from './012-damaged-copy-cuts.ts';
+import { migration013 } from './013-erasure-copy-cuts.ts';
 
 export const migrations: readonly ((db: Database) => void)[] = [
   migration001,
@@ -27,4 +28,5 @@ export const migrations: readonly ((db: Database) => void)[] = [
   migration010,
   migration011,
   migration012,
+  migration013,
 ];
