@@ -53,6 +53,7 @@ import { FILE_TENANT_CHARS_MAX } from '../src/http/routes/export.ts';
 import { admitSocket } from '../src/live/admission.ts';
 import {
   CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_RECHECK_SOON_MS,
   defaultLiveLimits,
   LiveHub,
   liveMessageBytesMax,
@@ -554,6 +555,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `nothing changed for ${live.heartbeatIntervalMs / 1000} seconds`,
       `at most one every ${live.pushIntervalMs} ms`,
       `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,
+      `at most ${CREDENTIALS_RECHECK_SOON_MS / 1000} s after the previous such check`,
       `a body over ${size(r.accountBodyBytesMax)} is \`413\``,
       `password ≥ ${PASSWORD_CHARS_MIN} chars and ≤ ${PASSWORD_CHARS_MAX}, a \`name\` (of a ` +
         `user, a project or a key) ≤ ${NAME_CHARS_MAX} (\`422\` beyond)`,

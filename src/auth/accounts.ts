@@ -4,6 +4,7 @@
 
 import { AppError, addressKeyOf, type Clock } from '../core/index.ts';
 
+import type { AccessLost } from './access-lost.ts';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './jwt.ts';
 import type { AuthOptions } from './options.ts';
 import type { PasswordHasher } from './passwords.ts';
@@ -61,6 +62,8 @@ export interface AccountDeps {
   passwordCheckPerUser: TokenBucketLimiter;
   /** Refresh-token rotations, keyed by user (taken before the token is spent). */
   refreshPerUser: TokenBucketLimiter;
+  /** Told when a session ends or an account is deleted (live sockets are checked at once). */
+  accessLost: AccessLost;
 }
 
 export function unauthorized(message: string, error?: 'invalid_token'): AppError {
@@ -141,6 +144,7 @@ export class AccountService {
       case 'ok':
         return this.pair(outcome.userId, outcome.sessionId, outcome.refreshToken);
       case 'reused':
+        this.deps.accessLost.notify(); // the family was revoked
         throw unauthorized('refresh token already used; the session is revoked', 'invalid_token');
       case 'expired':
         throw unauthorized('refresh token expired', 'invalid_token');
@@ -154,6 +158,7 @@ export class AccountService {
   /** Ends the session `principal` signed in with (Umami's logout: its access token's). */
   endSession(principal: Principal): void {
     this.deps.sessions.revoke(principal.sessionId, 'logout', this.now());
+    this.deps.accessLost.notify();
   }
 
   /**
@@ -166,11 +171,13 @@ export class AccountService {
    */
   logout(refreshToken: string | null, accessToken: string | null): void {
     const now = this.now();
-    if (refreshToken !== null && this.deps.sessions.revokeByToken(refreshToken, now)) return;
-    if (accessToken === null) {
-      throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
+    if (refreshToken === null || !this.deps.sessions.revokeByToken(refreshToken, now)) {
+      if (accessToken === null) {
+        throw unauthorized('no valid refresh or access token to log out', 'invalid_token');
+      }
+      this.deps.sessions.revoke(this.accessClaims(accessToken).sid, 'logout', now);
     }
-    this.deps.sessions.revoke(this.accessClaims(accessToken).sid, 'logout', now);
+    this.deps.accessLost.notify();
   }
 
   /** The principal of a bearer access token; 401 for anything not valid right now. */
@@ -223,6 +230,7 @@ export class AccountService {
     if (updated === null) throw unauthorized('the account no longer exists');
     if (passwordHash !== undefined) {
       this.deps.sessions.revokeOthers(user.id, principal.sessionId, 'password changed', now);
+      this.deps.accessLost.notify();
     }
     return updated;
   }
@@ -238,6 +246,7 @@ export class AccountService {
     if (soleOwned.length > 0) throw soleOwner(soleOwned);
     if (user.isAdmin && this.deps.users.adminCount() <= 1) throw soleAdmin();
     this.deps.users.delete(user.id);
+    this.deps.accessLost.notify();
   }
 
   /** The claims of a genuine, unexpired access token (its session not checked); 401 else. */

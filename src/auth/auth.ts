@@ -4,6 +4,7 @@
 
 import type { Database } from 'bun:sqlite';
 import type { Clock } from '../core/index.ts';
+import { AccessLost } from './access-lost.ts';
 import { AccountService, type Principal, unauthorized } from './accounts.ts';
 import { AliasStore } from './aliases.ts';
 import { ApiKeyStore } from './api-keys.ts';
@@ -40,6 +41,8 @@ export interface Auth {
   invitations: InvitationService;
   /** The resolver of AUTH_MODE=required. */
   tenancy: RequiredTenancy;
+  /** Told when a key, session or membership stops granting access (the live hub listens). */
+  accessLost: AccessLost;
   stores: {
     users: UserStore;
     projects: ProjectStore;
@@ -92,8 +95,10 @@ export function createAuth(deps: AuthDeps): Auth {
     accessTtlMs: options.accessTtlMs,
   });
   const hasher = new PasswordHasher(options.passwordCost, options.passwordHashes);
+  const accessLost = new AccessLost();
   const accounts = new AccountService({
     ...stores,
+    accessLost,
     signingKeys,
     hasher,
     clock,
@@ -126,6 +131,7 @@ export function createAuth(deps: AuthDeps): Auth {
     accounts,
     projects: new ProjectService({
       ...stores,
+      accessLost,
       clock,
       memberAddPerUser,
       projectCreatePerUser: limiter(options.rates.projectCreate),
@@ -142,6 +148,7 @@ export function createAuth(deps: AuthDeps): Auth {
       invitationTtlMs: options.invitationTtlMs,
     }),
     tenancy,
+    accessLost,
     stores,
     signingKeys,
     hasher,

@@ -9,6 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { AppError, type Clock } from '../core/index.ts';
+import type { AccessLost } from './access-lost.ts';
 import { type Principal, unauthorized } from './accounts.ts';
 import { ALIAS_KINDS, type Alias, type AliasKind, type AliasStore } from './aliases.ts';
 import { type ApiKey, type ApiKeyStore, KEY_KINDS } from './api-keys.ts';
@@ -55,6 +56,8 @@ export interface ProjectDeps {
   /** Checked by the stores in the transaction that inserts, so concurrent creates cannot pass. */
   bounds: ProjectBounds;
   tenantHoldsEvents: TenantHoldsEvents;
+  /** Told when a member is removed or a key revoked (live sockets are checked at once). */
+  accessLost: AccessLost;
 }
 
 const SLUG_CHARS_MAX = 48;
@@ -234,6 +237,7 @@ export class ProjectService {
     if (!this.deps.projects.removeMember(id, userId)) {
       throw new AppError('not_found', `user ${userId} is not a member of ${id}`);
     }
+    this.deps.accessLost.notify();
   }
 
   createKey(principal: Principal, id: string, body: unknown): { key: string; info: ApiKey } {
@@ -266,6 +270,7 @@ export class ProjectService {
     if (!this.deps.keys.revoke(id, keyId, this.deps.clock.now())) {
       throw new AppError('not_found', `no key ${keyId} in project ${id}`);
     }
+    this.deps.accessLost.notify();
   }
 
   /**

@@ -271,11 +271,16 @@ function bodyReadTimeout(timeoutMs: number | undefined) {
   return new Elysia().onRequest(({ request }) => setBodyReadTimeout(request, timeoutMs));
 }
 
-/** The live WebSocket routes, when the app has a live hub. */
+/**
+ * The live WebSocket routes, when the app has a live hub; a change of access made through the
+ * auth module (a key revoked, a session ended, a member removed) has it check its sockets at once.
+ */
 function liveRoutesOf(deps: AppDeps) {
-  if (deps.live === undefined) return new Elysia({ name: 'no-live' });
+  const hub = deps.live;
+  if (hub === undefined) return new Elysia({ name: 'no-live' });
+  deps.auth?.accessLost.listen(() => hub.recheckSoon());
   return liveRoutes({
-    hub: deps.live,
+    hub,
     tenancy: deps.tenancy,
     allowedOrigins: deps.options.liveAllowedOrigins ?? [],
   });

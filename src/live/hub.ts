@@ -21,7 +21,6 @@ import {
 } from './close-codes.ts';
 import {
   type Connection,
-  isDue,
   type LiveCredentials,
   type LivePublisher,
   type LiveSocket,
@@ -35,10 +34,10 @@ import { MessageBudget } from './message-budget.ts';
 import { type PushDeps, pushStep } from './push.ts';
 import { readyActor } from './ready-actor.ts';
 import {
-  CREDENTIALS_RECHECK_MS,
   CREDENTIALS_UNCHECKED_ROUNDS_MAX,
   OPEN_CREDENTIALS,
   type RecheckHooks,
+  RecheckSchedule,
   recheckStep,
 } from './recheck.ts';
 import { type LiveStats, zeroLiveCounts } from './stats.ts';
@@ -59,7 +58,7 @@ export class LiveHub {
   private timer: ReturnType<typeof setInterval> | null = null;
   /** The counters of stats(), named as it reports them. */
   private readonly counts = zeroLiveCounts();
-  private checkedAt = Number.NEGATIVE_INFINITY;
+  private readonly recheckSchedule = new RecheckSchedule();
   /**
    * Deletions of each tenant this hub closed (closeTenant), so a socket admitted before one
    * and opened after it is closed too (see open). One number per tenant deleted while the
@@ -210,7 +209,8 @@ export class LiveHub {
   }
 
   /**
-   * One round: close sockets whose credentials lapsed (every CREDENTIALS_RECHECK_MS), push
+   * One round: close sockets whose credentials lapsed (every CREDENTIALS_RECHECK_MS, and soon
+   * after recheckSoon), push
    * changed tenants, heartbeat quiet topics, close slow consumers. A round that fits one turn
    * of the event loop is done when this returns; a longer one goes on in later turns (the
    * promise resolves when it ends), and ticks in the meantime do not start another.
@@ -218,8 +218,7 @@ export class LiveHub {
   tick(): Promise<void> {
     const now = this.deps.clock.now();
     let recheck: Promise<void> | null = null;
-    if (!this.rechecks.busy && isDue(now, this.checkedAt, CREDENTIALS_RECHECK_MS)) {
-      this.checkedAt = now;
+    if (!this.rechecks.busy && this.recheckSchedule.take(now)) {
       const conns = [...this.connections.values()];
       recheck = this.rechecks.run(recheckStep(conns, this.limits, this.recheckHooks));
     }
@@ -227,6 +226,14 @@ export class LiveHub {
       ? Promise.resolve()
       : this.pushes.run(pushStep([...this.feeds.values()], this.push));
     return recheck === null ? push : Promise.all([recheck, push]).then(() => undefined);
+  }
+
+  /**
+   * Some credentials may have lost their access just now (a key revoked, a session ended, a
+   * member removed): every socket's are checked at the next tick, not at the next round.
+   */
+  recheckSoon(): void {
+    this.recheckSchedule.want();
   }
 
   /** Starts ticking every tickIntervalMs. */

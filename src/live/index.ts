@@ -25,7 +25,11 @@ export {
   snapshotMessage,
 } from './message.ts';
 export { liveMessageBytesMax } from './message-size.ts';
-export { CREDENTIALS_RECHECK_MS, CREDENTIALS_UNCHECKED_ROUNDS_MAX } from './recheck.ts';
+export {
+  CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_RECHECK_SOON_MS,
+  CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+} from './recheck.ts';
 export {
   LiveClientMessage,
   LiveServerMessage,

@@ -3,9 +3,10 @@
 // of sockets of one dashboard key cost one check, and a turn checks a bounded share. A check
 // that fails (SQLite busy, an I/O error) says nothing about the credentials: the socket stays
 // open and is checked again next round, and only after CREDENTIALS_UNCHECKED_ROUNDS_MAX such
-// rounds in a row is it closed (1011).
+// rounds in a row is it closed (1011). A change of access made through Tally (a key revoked, a
+// session ended, a member removed) asks for a round at once (RecheckSchedule.want).
 
-import type { Connection, LiveCredentials } from './feed.ts';
+import { type Connection, isDue, type LiveCredentials } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
 import type { Step } from './turns.ts';
 
@@ -18,6 +19,35 @@ export const CREDENTIALS_RECHECK_MS = 5000;
  * dashboard, and a lasting one does not let a socket stream past a revocation it cannot see.
  */
 export const CREDENTIALS_UNCHECKED_ROUNDS_MAX = 6;
+
+/**
+ * Least time between two rounds asked for by changes of access: a change ends its sockets at
+ * the next tick, unless such a round ran less than this before (then at most this much later),
+ * so a stream of logouts cannot keep the server checking every socket back to back.
+ */
+export const CREDENTIALS_RECHECK_SOON_MS = 1000;
+
+/** When the next credentials round is due: every CREDENTIALS_RECHECK_MS, and soon when asked. */
+export class RecheckSchedule {
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private soonAt = Number.NEGATIVE_INFINITY;
+  private wanted = false;
+
+  /** Some credentials may have lost their access: a round as soon as one may run. */
+  want(): void {
+    this.wanted = true;
+  }
+
+  /** Whether a round is due at `nowMs` (the caller starts it: it is noted as begun then). */
+  take(nowMs: number): boolean {
+    const soon = this.wanted && isDue(nowMs, this.soonAt, CREDENTIALS_RECHECK_SOON_MS);
+    if (!soon && !isDue(nowMs, this.checkedAt, CREDENTIALS_RECHECK_MS)) return false;
+    if (soon) this.soonAt = nowMs;
+    this.wanted = false; // this round sees every change made so far
+    this.checkedAt = nowMs;
+    return true;
+  }
+}
 
 /** Credentials that never lapse (open mode, tests). */
 export const OPEN_CREDENTIALS: LiveCredentials = { key: 'open', stillAuthorized: () => true };

@@ -118,7 +118,8 @@ export const LiveServerMessage = Type.Union(
       'A message pushed on WS /api/v1/live (also /api/v1/ws/metrics, whose sockets start ' +
       'subscribed to all names). Close codes: 1001 ' +
       'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
-      `expired or access lost; checked every ${CREDENTIALS_RECHECK_MS / 1000} s) or more than ` +
+      `expired or access lost; checked every ${CREDENTIALS_RECHECK_MS / 1000} s, and at once ` +
+      'after a change made through Tally) or more than ' +
       `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded or the credentials could not be checked ' +
