@@ -136,8 +136,9 @@ function openSocket(access: Access): WebSocket {
     // In a subprotocol the token stays out of URLs and access logs.
     return new WebSocket(url, ['tally.live', `bearer.${access.token}`]);
   } catch {
-    // A token with characters a subprotocol may not carry goes in the query instead.
-    url.searchParams.set('token', access.token);
+    // A token a subprotocol cannot carry (a space or a `/` in it) is none the server issues:
+    // the socket opens without it, refused as the reads refuse it, never with it in the URL
+    // (`?token=`), where proxies and the browser's history keep it.
     return new WebSocket(url, ['tally.live']);
   }
 }
