@@ -22,6 +22,7 @@ export type { Invitation } from './invitations.ts';
 export {
   ACCESS_TOKEN_CHARS_MAX,
   type AccessClaims,
+  accessTokenExpiresAt,
   type JwtCheck,
   signAccessToken,
   verifyAccessToken,

@@ -60,6 +60,18 @@ export function verifyAccessToken(
   return checkClaims(decodeJson(body), nowMs);
 }
 
+/**
+ * When a compact JWT says it expires (epoch ms), read without checking its signature: for a
+ * token verified already (a live socket's, checked again once it expires); null when it says
+ * nothing readable.
+ */
+export function accessTokenExpiresAt(token: string): number | null {
+  const body = token.split('.')[1];
+  if (body === undefined || !SEGMENT.test(body)) return null;
+  const exp = decodeJson(body)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+}
+
 function checkClaims(payload: Record<string, unknown> | null, nowMs: number): JwtCheck {
   if (payload === null) return invalid('malformed payload');
   const { sub, sid, iat, exp, iss, typ, nbf } = payload;

@@ -283,6 +283,7 @@ function liveRoutesOf(deps: AppDeps) {
     hub,
     tenancy: deps.tenancy,
     allowedOrigins: deps.options.liveAllowedOrigins ?? [],
+    verifiesTokens: requiredAuthOf(deps) !== null,
   });
 }
 

@@ -4,6 +4,7 @@
 // change, and a short-lived snapshot cache so a burst of new subscribers costs one snapshot.
 
 import type { RollupSnapshot } from '../engine/index.ts';
+import { isDue } from './due.ts';
 import type { LiveLimits } from './limits.ts';
 import { renderSnapshotContent } from './message.ts';
 import type { MessageBudget } from './message-budget.ts';
@@ -46,11 +47,6 @@ export interface LiveSource {
    * resolved): its counters miss what the store holds, so live sockets are closed with 1011.
    */
   rebuildFailed(actor: LiveActor): boolean;
-}
-
-/** Whether `intervalMs` has passed since `sinceMs`; a clock that stepped back counts as due. */
-export function isDue(nowMs: number, sinceMs: number, intervalMs: number): boolean {
-  return nowMs - sinceMs >= intervalMs || nowMs < sinceMs;
 }
 
 /** A LiveSocket's readyState while it is open (WebSocket.OPEN). */
@@ -115,6 +111,11 @@ export interface LiveCredentials {
    * are refused. Throws when it cannot tell (the check itself failed, e.g. SQLite busy).
    */
   stillAuthorized(): boolean;
+  /**
+   * When they lapse by themselves (an access token's expiry, epoch ms), if known: they are
+   * checked again then, not at the next round after it.
+   */
+  readonly expiresAt?: number | null;
 }
 
 /** What a feed tells the hub. */

@@ -157,6 +157,7 @@ export class LiveHub {
     };
     feed.connections.add(conn);
     this.connections.set(socket, conn);
+    if (credentials.expiresAt != null) this.recheckSchedule.expireAt(credentials.expiresAt);
     return true;
   }
 

@@ -6,7 +6,8 @@
 // sockets waiting for a rebuild, on no topic yet, get heartbeats sent.
 
 import type { RollupSnapshot } from '../engine/index.ts';
-import { type Connection, isDue, type LivePublisher, type TenantFeed, type Topic } from './feed.ts';
+import { isDue } from './due.ts';
+import type { Connection, LivePublisher, TenantFeed, Topic } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
 import { heartbeatMessage, snapshotMessage } from './message.ts';
 import type { Step } from './turns.ts';

@@ -6,7 +6,8 @@
 // rounds in a row is it closed (1011). A change of access made through Tally (a key revoked, a
 // session ended, a member removed) asks for a round at once (RecheckSchedule.want).
 
-import { type Connection, isDue, type LiveCredentials } from './feed.ts';
+import { isDue } from './due.ts';
+import type { Connection, LiveCredentials } from './feed.ts';
 import type { LiveLimits } from './limits.ts';
 import type { Step } from './turns.ts';
 
@@ -27,25 +28,54 @@ export const CREDENTIALS_UNCHECKED_ROUNDS_MAX = 6;
  */
 export const CREDENTIALS_RECHECK_SOON_MS = 1000;
 
-/** When the next credentials round is due: every CREDENTIALS_RECHECK_MS, and soon when asked. */
+/**
+ * When the next credentials round is due: every CREDENTIALS_RECHECK_MS, soon when asked, and
+ * soon once a socket's access token expires.
+ */
 export class RecheckSchedule {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private soonAt = Number.NEGATIVE_INFINITY;
   private wanted = false;
+  /**
+   * The whole seconds at which some socket's access token expires (those of sockets closed
+   * since stay until then): at most one per second of ACCESS_TOKEN_TTL, however many sockets.
+   */
+  private readonly expiries = new Set<number>();
+  /** The earliest of them: they are looked through only once it comes. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
 
   /** Some credentials may have lost their access: a round as soon as one may run. */
   want(): void {
     this.wanted = true;
   }
 
+  /** A socket's credentials expire at `atMs`: a round as soon as one may run from then on. */
+  expireAt(atMs: number): void {
+    const second = Math.ceil(atMs / 1000) * 1000;
+    this.expiries.add(second);
+    this.nextExpiry = Math.min(this.nextExpiry, second);
+  }
+
   /** Whether a round is due at `nowMs` (the caller starts it: it is noted as begun then). */
   take(nowMs: number): boolean {
+    if (nowMs >= this.nextExpiry) this.expire(nowMs);
     const soon = this.wanted && isDue(nowMs, this.soonAt, CREDENTIALS_RECHECK_SOON_MS);
     if (!soon && !isDue(nowMs, this.checkedAt, CREDENTIALS_RECHECK_MS)) return false;
     if (soon) this.soonAt = nowMs;
     this.wanted = false; // this round sees every change made so far
     this.checkedAt = nowMs;
     return true;
+  }
+
+  /** Forgets the expiries that came by `nowMs`, asking for a round, and notes the next one. */
+  private expire(nowMs: number): void {
+    this.nextExpiry = Number.POSITIVE_INFINITY;
+    for (const atMs of this.expiries) {
+      if (atMs <= nowMs) {
+        this.expiries.delete(atMs);
+        this.wanted = true;
+      } else this.nextExpiry = Math.min(this.nextExpiry, atMs);
+    }
   }
 }
 

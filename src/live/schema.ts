@@ -119,7 +119,7 @@ export const LiveServerMessage = Type.Union(
       'subscribed to all names). Close codes: 1001 ' +
       'server shutting down, 1008 the credentials lapsed (key revoked, session ended, token ' +
       `expired or access lost; checked every ${CREDENTIALS_RECHECK_MS / 1000} s, and at once ` +
-      'after a change made through Tally) or more than ' +
+      "after a change made through Tally or at the token's expiry) or more than " +
       `${defaultLiveLimits.clientMessageBurstMax} client messages at once (then one per ` +
       `${defaultLiveLimits.clientMessageIntervalMs} ms), 1009 client message too big, 1011 ` +
       'counters could not be loaded or the credentials could not be checked ' +

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { createHmac } from 'node:crypto';
-import { signAccessToken, verifyAccessToken } from '../../src/auth/index.ts';
+import { accessTokenExpiresAt, signAccessToken, verifyAccessToken } from '../../src/auth/index.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const secret = Buffer.alloc(32, 7);
@@ -29,6 +29,14 @@ describe('access tokens', () => {
     expect(verifyAccessToken(token, secretOf, NOW)).toEqual({ kind: 'ok', claims });
     const header = JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString());
     expect(header).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
+  });
+
+  test('the expiry a token states, in ms (a live socket is checked again then)', () => {
+    expect(accessTokenExpiresAt(signAccessToken(claims, 'k1', secret))).toBe(NOW + 900_000);
+    const { exp: _, ...timeless } = payload;
+    for (const token of ['rk_abc', 'a.b', `x.${b64([1])}.y`, forge({ kid: 'k1' }, timeless)]) {
+      expect([token, accessTokenExpiresAt(token)]).toEqual([token, null]);
+    }
   });
 
   test('alg none is refused, with or without a signature', () => {

@@ -1,15 +1,25 @@
 // A change of access made through Tally (a read key revoked, a member removed, a logout, a
 // password changed, an account deleted, a refresh token reused) closes the live sockets that
 // lost their access at once (1008), not at the next 5-second check: the hub is told, and checks
-// every socket's credentials at its next tick. The clock here never reaches that 5-second
-// check, so a socket closed at all was closed by the change. Sockets that kept their access stay.
+// every socket's credentials at its next tick. So does an access token's expiry. The clock here
+// never reaches that 5-second check, so a socket closed at all was closed by the change or the
+// expiry. Sockets that kept their access stay.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { type Auth, createAuth, storedEventsProbe } from '../../src/auth/index.ts';
 import { ManualClock } from '../../src/core/index.ts';
-import { CREDENTIALS_RECHECK_SOON_MS } from '../../src/live/index.ts';
+import { CREDENTIALS_RECHECK_SOON_MS, LiveHub } from '../../src/live/index.ts';
 import { TEST_PASSWORD_COST } from '../auth/harness.ts';
 import { isSnapshot, LiveClient, type LiveServer, startLiveServer } from './support.ts';
+
+/** A hub that keeps the expiry each socket's credentials were opened with. */
+class ExpiryHub extends LiveHub {
+  readonly expiries: (number | null | undefined)[] = [];
+  override open(...args: Parameters<LiveHub['open']>): boolean {
+    this.expiries.push(args[3]?.expiresAt);
+    return super.open(...args);
+  }
+}
 
 const PASSWORD = 'long enough password';
 const LAPSED = { code: 1008, reason: 'credentials revoked or expired' };
@@ -26,6 +36,7 @@ beforeEach(async () => {
   clock = new ManualClock(Date.parse('2026-11-25T12:00:00Z'));
   server = await startLiveServer({
     clock,
+    makeHub: (deps) => new ExpiryHub(deps),
     auth: (engine) => {
       auth = createAuth({
         db: engine.store.sqlite,
@@ -148,4 +159,35 @@ describe('rounds made at once are spaced', () => {
     clock.advance(CREDENTIALS_RECHECK_SOON_MS);
     expect(await closedPromptly(b)).toEqual(LAPSED);
   });
+});
+
+describe('an access token is checked again when it expires', () => {
+  test('its socket closes at the expiry, not at the next round after it', async () => {
+    const expiresAt = clock.now() + auth.options.accessTtlMs;
+    const pair = await login('ana@example.com');
+    const client = await open(pair.access_token);
+    expect((server.hub as ExpiryHub).expiries).toEqual([expiresAt]);
+    clock.advance(expiresAt - 1000 - clock.now());
+    await server.hub.tick(); // a round 1 s before the expiry: the token is still good
+    expect(await closedPromptly(client)).toBeNull();
+    clock.advance(1000); // the next round of every 5 s is 4 s later
+    expect(await closedPromptly(client)).toEqual(LAPSED);
+  });
+});
+
+test('in open mode a token is read by nobody: the expiry it states is not waited for', async () => {
+  const openServer = await startLiveServer({ makeHub: (deps) => new ExpiryHub(deps) });
+  try {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = `${b64({ alg: 'HS256' })}.${b64({ exp: 4_102_444_800 })}.sig`;
+    const client = await LiveClient.connect(`${openServer.wsUrl}/api/v1/live`, {
+      headers: { authorization: `Bearer ${forged}` },
+    });
+    client.send({ type: 'subscribe' });
+    await client.next(isSnapshot);
+    expect((openServer.hub as ExpiryHub).expiries).toEqual([null]);
+    client.close();
+  } finally {
+    await openServer.close();
+  }
 });

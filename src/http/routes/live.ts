@@ -6,7 +6,7 @@
 
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Elysia, t } from 'elysia';
-import { bearerOf } from '../../auth/index.ts';
+import { accessTokenExpiresAt, bearerOf, readCredentialOf } from '../../auth/index.ts';
 import { AppError, type TenantResolver } from '../../core/index.ts';
 import {
   CLOSE_INTERNAL_ERROR,
@@ -40,6 +40,11 @@ export interface LiveRouteDeps {
   tenancy: Pick<TenantResolver, 'forRead'>;
   /** Origins allowed besides the server's own host (`*`: any). No Origin (not a browser): ok. */
   allowedOrigins: readonly string[];
+  /**
+   * Whether `tenancy` verifies access tokens (AUTH_MODE=required): only then is the expiry a
+   * token states its own, and worth a check (open mode reads no token: it could say any).
+   */
+  verifiesTokens: boolean;
 }
 
 interface Admitted {
@@ -210,8 +215,11 @@ export function liveRoutes(deps: LiveRouteDeps) {
       }
     };
     const key = credentialsKey(credentials, query, tenant);
+    // An access token is checked again when it expires (verified above: only read here).
+    const credential = deps.verifiesTokens ? readCredentialOf(credentials) : null;
+    const expiresAt = credential?.kind === 'jwt' ? accessTokenExpiresAt(credential.value) : null;
     const stream = { tenant, publisher: server, deletions };
-    admitted.set(request, { ...stream, credentials: { key, stillAuthorized } });
+    admitted.set(request, { ...stream, credentials: { key, stillAuthorized, expiresAt } });
   };
   const open = (socket: LiveSocket, request: Request, subscribed: boolean) => {
     const admission = admitted.get(request);
