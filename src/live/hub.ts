@@ -211,10 +211,10 @@ export class LiveHub {
 
   /**
    * One round: close sockets whose credentials lapsed (every CREDENTIALS_RECHECK_MS, and soon
-   * after recheckSoon), push
-   * changed tenants, heartbeat quiet topics, close slow consumers. A round that fits one turn
-   * of the event loop is done when this returns; a longer one goes on in later turns (the
-   * promise resolves when it ends), and ticks in the meantime do not start another.
+   * after recheckSoon or a token's expiry), push changed tenants, heartbeat quiet topics, close
+   * slow consumers. A round that fits one turn of the event loop is done when this returns; a
+   * longer one goes on in later turns (the promise resolves when it ends), and ticks in the
+   * meantime do not start another.
    */
   tick(): Promise<void> {
     const now = this.deps.clock.now();
