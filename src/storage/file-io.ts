@@ -1,9 +1,11 @@
 // The file system calls the write-ahead log writes through, and the free-space measure the disk
 // check reads, behind one interface: production uses node:fs, and a test puts a full disk behind
-// it (a short write, then ENOSPC, as the kernel does). Writes off the event loop go out on Bun's
-// file I/O threads, so a slow disk delays the requests waiting for that write, not every other.
+// it (a short write, then ENOSPC, as the kernel does). Writes off the event loop go out on the
+// log's own I/O threads (log-io.ts), so a slow disk delays the requests waiting for that write,
+// not every other, and no DuckDB statement holding Bun's pool delays it.
 
 import * as fs from 'node:fs';
+import { logIo } from './log-io.ts';
 
 export interface FileIo {
   /** writev(2) at the file's offset: the bytes written (a short write is possible), or throws. */
@@ -20,12 +22,8 @@ export interface FileIo {
 
 export const nodeFileIo: FileIo = {
   writevSync: (fd, parts) => fs.writevSync(fd, parts as Uint8Array[]),
-  writev: (fd, parts) =>
-    new Promise((resolve, reject) => {
-      fs.writev(fd, parts as Uint8Array[], (error, written) =>
-        error ? reject(error) : resolve(written),
-      );
-    }),
+  // On the log's own threads: Bun's pool may be held by DuckDB statements (see log-io.ts).
+  writev: (fd, parts) => logIo.writev(fd, parts),
   openAppend: (file) => fs.openSync(file, 'a'),
   truncate: (fd, bytes) => fs.ftruncateSync(fd, bytes),
   freeBytes: (dir) => {

@@ -7,7 +7,7 @@
 // sync fails with it (the store stops, as for a failed write; the restart reads back what the
 // disk really holds).
 
-import * as fs from 'node:fs';
+import { logIo } from './log-io.ts';
 
 export class LogSyncs {
   /** The fdatasyncs running now. */
@@ -17,9 +17,8 @@ export class LogSyncs {
 
   /** fdatasync(2) of `fd`, counted while it runs; its failure is kept (see above). */
   run(fd: number): Promise<void> {
-    const sync = new Promise<void>((resolve, reject) => {
-      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-    });
+    // On the log's own threads: Bun's pool may be held by DuckDB statements (see log-io.ts).
+    const sync = logIo.fdatasync(fd);
     this.running.add(sync);
     sync.then(
       () => this.running.delete(sync),

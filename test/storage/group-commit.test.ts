@@ -2,6 +2,7 @@ import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMITS_IN_FLIGHT_MAX, GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
+import { logIo } from '../../src/storage/log-io.ts';
 import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -138,10 +139,9 @@ describe('GroupCommitter', () => {
       onFatal: () => {},
     });
     const synced: string[] = [];
-    const spy = spyOn(fs, 'fdatasync').mockImplementation(((fd: number, cb: () => void) => {
+    const spy = spyOn(logIo, 'fdatasync').mockImplementation(async (fd: number) => {
       synced.push(path.basename(fs.readlinkSync(`/proc/self/fd/${fd}`)));
-      cb();
-    }) as unknown as typeof fs.fdatasync);
+    });
     try {
       for (let i = 0; i < 7; i++) {
         const o = admitted(committer, Buffer.alloc(1500, 97), 1);

@@ -7,6 +7,7 @@ import {
   type WalRecord,
   WriteAheadLog,
 } from '../../src/storage/index.ts';
+import { logIo } from '../../src/storage/log-io.ts';
 import {
   decodeFrame,
   FRAME_HEADER_BYTES,
@@ -133,7 +134,7 @@ describe('WriteAheadLog', () => {
       const { wal } = openLog(dir, 64 * MiB, durability);
       await wal.append([Buffer.from('whole')]);
       await wal.sync();
-      const synced = spyOn(fs, 'fdatasync');
+      const synced = spyOn(logIo, 'fdatasync');
       try {
         await wal.syncBeforeRotation(true);
         expect(synced).toHaveBeenCalledTimes(1);

@@ -1,0 +1,84 @@
+// The write-ahead log's own I/O threads: its fdatasyncs and its writes too large to make inline
+// run on threads of its own (log-io-thread.ts), never on Bun's shared pool. That pool (2
+// threads on 2 cores: as many as the cores) also runs every DuckDB statement the server makes,
+// each holding a thread until it ends: two slow reads (a stats over months, of one tenant or
+// two) held both, and every commit of every tenant waited for one of them to end, seconds to
+// minutes without an answer, though the disk was idle. The log's calls here wait only for
+// the disk and for each other.
+
+import * as util from 'node:util';
+import { awaitAnswer, type LogIoCall, newAnswer } from './log-io-answer.ts';
+
+/**
+ * Threads the log's calls run on: as many as its fdatasyncs may overlap (COMMITS_IN_FLIGHT_MAX
+ * groups, each syncing while the next writes), so the threads never serialize what the disk
+ * takes at once.
+ */
+export const LOG_IO_THREADS = 4;
+
+const THREAD_ENTRY = new URL('./log-io-thread.ts', import.meta.url).href;
+
+/** Bun's Worker, which may be left out of the count of what keeps the process running. */
+type BunWorker = Worker & { ref(): void; unref(): void };
+
+interface Thread {
+  worker: BunWorker;
+  /** Calls sent and not yet answered. */
+  waiting: number;
+}
+
+class LogIoThreads {
+  private threads: Thread[] | null = null;
+
+  async fdatasync(fd: number): Promise<void> {
+    const answer = newAnswer();
+    await this.call({ op: 'fdatasync', fd, answer }, 'fdatasync');
+  }
+
+  writev(fd: number, parts: readonly Uint8Array[]): Promise<number> {
+    const answer = newAnswer();
+    return this.call({ op: 'writev', fd, parts: [...parts], answer }, 'writev');
+  }
+
+  /** Sends the call to the thread with the fewest calls waiting (started on first use). */
+  private async call(call: LogIoCall, syscall: string): Promise<number> {
+    this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
+    let thread = this.threads[0] as Thread;
+    for (const t of this.threads) if (t.waiting < thread.waiting) thread = t;
+    // Kept alive while a call is out: an awaited sync must not let the process end under it.
+    if (thread.waiting++ === 0) thread.worker.ref();
+    try {
+      thread.worker.postMessage(call);
+      const { value, failed } = await awaitAnswer(call.answer);
+      if (failed) throw errnoError(value, syscall);
+      return value;
+    } finally {
+      if (--thread.waiting === 0) thread.worker.unref();
+    }
+  }
+}
+
+function startThread(): Thread {
+  const worker = new Worker(THREAD_ENTRY) as BunWorker;
+  worker.unref();
+  return { worker, waiting: 0 };
+}
+
+/** The error node:fs would have thrown, with its code (ENOSPC, EIO …) for the log to read. */
+function errnoError(errno: number, syscall: string): Error {
+  const negative = -Math.abs(errno);
+  let code = 'UNKNOWN';
+  try {
+    code = util.getSystemErrorName(negative);
+  } catch {
+    // Not a system error number: left UNKNOWN.
+  }
+  return Object.assign(new Error(`${code}: ${syscall} of the write-ahead log failed`), {
+    code,
+    errno: negative,
+    syscall,
+  });
+}
+
+/** The log I/O threads of the process, shared by every open log. */
+export const logIo = new LogIoThreads();

@@ -1,0 +1,67 @@
+import { afterEach, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+let cleanup: (() => void) | undefined;
+afterEach(() => cleanup?.());
+
+/** More calls than Bun's shared pool has threads (as many as the cores, at least 2). */
+const POOL_HOLDERS = 64;
+
+/**
+ * Holds every thread of Bun's shared pool, as DuckDB statements do while they run (each holds
+ * one until it ends): reads of an empty pipe, each blocked on its thread until `release`.
+ */
+function holdSharedPool(dir: string) {
+  const fifo = path.join(dir, 'held');
+  expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0);
+  const fd = fs.openSync(fifo, 'r+'); // read and write: opening never blocks
+  const reads = Array.from(
+    { length: POOL_HOLDERS },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        fs.read(fd, Buffer.alloc(1), 0, 1, null, (error) => (error ? reject(error) : resolve()));
+      }),
+  );
+  return {
+    release: async () => {
+      fs.writeSync(fd, Buffer.alloc(POOL_HOLDERS));
+      await Promise.all(reads);
+      fs.closeSync(fd);
+    },
+  };
+}
+
+test("a group is written and synced while Bun's shared pool is held (by slow DuckDB reads)", async () => {
+  const t = makeTempDir();
+  cleanup = t.remove;
+  const wal = WriteAheadLog.open(
+    { dir: path.join(t.dir, 'wal'), fileBytesMax: 64 * 1024 * 1024, durability: 'fsync' },
+    () => {},
+  );
+  const committer = new GroupCommitter(wal, {
+    queueEventsMax: 1000,
+    queueBytesMax: 1 << 24,
+    onFatal: () => {},
+  });
+  const pool = holdSharedPool(t.dir);
+  try {
+    // Past the inline write's size: written off the event loop, then synced.
+    const payload = Buffer.alloc(256 * 1024, 97);
+    expect(committer.admit(1, payload.length)).toBe(true);
+    const submitted = committer.submit(payload, 1, { events: 1, bytes: payload.length });
+    if (submitted.kind !== 'queued') throw new Error('refused');
+    // Before the fix the group waited for a thread of the pool, here for ever; a read held it
+    // for as long as it ran (seconds to minutes), and every commit of every tenant with it.
+    const waited = new Promise<'still waiting'>((resolve) =>
+      setTimeout(() => resolve('still waiting'), 5000),
+    );
+    const outcome = await Promise.race([submitted.committed.then(() => 'committed'), waited]);
+    expect(outcome).toBe('committed');
+  } finally {
+    await pool.release();
+    wal.close();
+  }
+}, 30_000);
