@@ -35,6 +35,7 @@ import {
 import {
   createApp,
   type EarlyListener,
+  isPostHogCapture,
   listenEarly,
   openTenancy,
   stopServer,
@@ -108,6 +109,7 @@ async function start(config: Settings): Promise<void> {
       socket: liveSocketSettings(liveLimits),
       retryAfterSeconds: config.retryAfterSeconds,
       log,
+      waitsWhileStarting: isPostHogCapture,
     });
   } catch (error) {
     lockedDb.close();

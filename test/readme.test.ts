@@ -32,6 +32,7 @@ import {
   requestLimits,
   retentionLimits,
   snapshotLimits,
+  startingWaitLimits,
   tenantShareLimits,
 } from '../src/core/index.ts';
 import * as coreLimits from '../src/core/limits.ts';
@@ -647,6 +648,8 @@ describe("README: the numbers it states are the code's limits", () => {
         `${wait.waitingRequestsMax} such requests wait at once`,
       `a backoff of ${wait.backoffFirstMs} ms to ${wait.backoffMaxMs} ms`,
       `(\`NO_RETRY_WAIT\`, ${wait.waitMsDefault / 1000} s by default)`,
+      `waits instead, up to ${startingWaitLimits.waitMs / 1000} s, and is served once the store ` +
+        `is open (${startingWaitLimits.waitingRequestsMax} such requests at once;`,
       `up to ${count(geoLimits.recordCacheEntriesMax)} of the database's decoded records`,
       `the first ${geoLimits.checkRecordsMax} records that hold data, walking at most ` +
         `${count(geoLimits.checkLookupsMax)} networks`,

@@ -37,6 +37,7 @@ export {
   requestLimits,
   retentionLimits,
   snapshotLimits,
+  startingWaitLimits,
   type Tunables,
   tenantShareLimits,
 } from './limits.ts';

@@ -125,6 +125,20 @@ export const noRetryWaitLimits = {
   backoffMaxMs: 200,
 } as const;
 
+/**
+ * The wait of a PostHog capture that arrives while the store opens (http/listener.ts): it is
+ * served once the store is open, instead of the 503 every other request gets then. posthog-node
+ * keeps a batch whose tries all failed without an answer (its 10 s request timeout, a refused
+ * connection) for its next flush, but drops one whose last try was answered 503, so a start
+ * longer than its tries (3, 3 s apart) lost the batches sent meanwhile.
+ */
+export const startingWaitLimits = {
+  /** The longest wait: past posthog-node's request timeout (10 s), within posthog-js's (60 s). */
+  waitMs: 15_000,
+  /** Requests waiting at once; past it, the 503 at once. Each holds only its connection. */
+  waitingRequestsMax: 100,
+} as const;
+
 /** Defaults of the tunable limits; config.ts may override them. */
 export const defaultTunables = {
   /** Events waiting for the next group commit before ingest answers 503. */

@@ -2,13 +2,15 @@
 // locked, and the store opens (recovers: log replay, dedup index) behind it. Until the app is
 // served, /health says alive, /ready says why not, and every other request is 503 not_ready
 // with Retry-After, so a load balancer or client sees "not yet" instead of a refused
-// connection. Also stops the server at shutdown: requests in flight first, then connections.
+// connection; but a request `waitsWhileStarting` picks (PostHog's captures: see
+// startingWaitLimits) waits for the app, a while, and is served by it. Also stops the server at
+// shutdown: requests in flight first, then connections.
 
 import type { Server, WebSocketHandler } from 'bun';
 import type { AnyElysia } from 'elysia';
 import { websocket } from 'elysia/ws';
 import { redactPath } from '../auth/index.ts';
-import { AppError, type Logger } from '../core/index.ts';
+import { AppError, type Logger, startingWaitLimits } from '../core/index.ts';
 import { errorResponse } from './errors.ts';
 
 /** Why /ready is 503 while the store opens. */
@@ -28,6 +30,10 @@ export interface ListenOptions {
    * host) as the app logs its own: one `request` line each at LOG_LEVEL=info.
    */
   log?: Logger;
+  /** Requests that wait for the app while the store opens, rather than get the 503 at once. */
+  waitsWhileStarting?: (request: Request) => boolean;
+  /** How long such a request waits at most (startingWaitLimits.waitMs). */
+  startingWaitMs?: number;
 }
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -41,8 +47,29 @@ export interface EarlyListener {
 /** Listens at once, answering "starting" (see `startingAnswer`) until `serve` is called. */
 export function listenEarly(options: ListenOptions): EarlyListener {
   const { retryAfterSeconds, log } = options;
-  let handle: Handler = (request) =>
+  const waitMs = options.startingWaitMs ?? startingWaitLimits.waitMs;
+  const starting: Handler = (request) =>
     logged(log, request, performance.now(), startingAnswer(request, retryAfterSeconds));
+  let served = (): void => undefined;
+  const appServes = new Promise<void>((resolve) => {
+    served = resolve;
+  });
+  let waiting = 0;
+  /** Served by the app once it is (`handle` is its handler then), else the 503 after all. */
+  const waited = async (request: Request): Promise<Response> => {
+    waiting++;
+    try {
+      if (await servedWithin(appServes, waitMs, request.signal)) return handle(request);
+    } finally {
+      waiting--;
+    }
+    return starting(request);
+  };
+  let handle: Handler = (request) =>
+    waiting < startingWaitLimits.waitingRequestsMax &&
+    options.waitsWhileStarting?.(request) === true
+      ? waited(request)
+      : starting(request);
   const server = Bun.serve({
     hostname: options.hostname,
     port: options.port,
@@ -70,8 +97,29 @@ export function listenEarly(options: ListenOptions): EarlyListener {
               performance.now(),
               errorResponse(unroutableError(request.url), retryAfterSeconds),
             );
+      served();
     },
   };
+}
+
+/**
+ * Whether `served` resolves within `waitMs`; false at once when the client goes away (`signal`).
+ * The timer does not hold the process (a start that fails exits with requests still waiting).
+ */
+function servedWithin(served: Promise<void>, waitMs: number, signal: AbortSignal) {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const done = (outcome: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', gone);
+      resolve(outcome);
+    };
+    const gone = () => done(false);
+    const timer = setTimeout(() => done(false), waitMs);
+    timer.unref();
+    signal.addEventListener('abort', gone);
+    void served.then(() => done(true));
+  });
 }
 
 /** `answer`, once its request is logged as the app logs its own (app.ts, requestLog). */

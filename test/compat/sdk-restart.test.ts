@@ -129,6 +129,44 @@ describe('a server stopped while SDK batches are in flight, started again', () =
   );
 });
 
+describe('a batch sent while the store opens (listening, not yet ready)', () => {
+  test('posthog-node: its capture waits for the store and is stored, never a 503 it drops', async () => {
+    // posthog-node drops a batch whose last try was answered with an error status (a 503
+    // not_ready, with no retries left here), and keeps one that got no answer for its next
+    // flush: a start longer than its tries lost the batches sent meanwhile.
+    const { dir, remove } = makeTempDir('tally-sdk-starting-');
+    const env = { DISK_FREE_BYTES_MIN: '0', FAULT_OPEN_DELAY: '2s' };
+    const server = await startServer(dir, env, 'listening');
+    try {
+      const seen: number[] = [];
+      const posthog = new PostHog('phc_key', {
+        host: server.url,
+        flushAt: 3,
+        flushInterval: 0,
+        fetchRetryCount: 0,
+        fetch: (async (u: string, init: RequestInit) => {
+          const res = await fetch(u, init);
+          seen.push(res.status);
+          return res;
+        }) as never,
+      });
+      const errors: unknown[] = [];
+      posthog.on('error', (e) => errors.push(e));
+      const uuids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+      for (const uuid of uuids) posthog.capture({ distinctId: 'u', event: 'early', uuid });
+      await posthog.shutdown();
+      expect(errors).toEqual([]);
+      expect(seen).toEqual([200]);
+      const ids = await storedIds(server.url, 'default');
+      expect(uuids.map((uuid) => ids.get(uuid))).toEqual([1, 1, 1]);
+    } finally {
+      server.kill('SIGKILL');
+      await server.exited;
+      remove();
+    }
+  });
+});
+
 describe("a write key's rate limit (429 rate_limited, Retry-After) in AUTH_MODE=required", () => {
   test('the SDKs wait and resend: every event stored once', async () => {
     const { dir, remove } = makeTempDir('tally-sdk-rate-');

@@ -56,6 +56,16 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   .concat(POSTHOG_PATHS.map((path) => ({ method: 'GET', path })));
 
 /**
+ * PostHog's captures (each classic path and v1's), which wait for the store while it opens
+ * instead of the 503 (listener.ts; why: startingWaitLimits).
+ */
+export function isPostHogCapture(request: Request): boolean {
+  if (request.method !== 'POST') return false;
+  const path = new URL(request.url).pathname;
+  return path === POSTHOG_V1_PATH || (POSTHOG_PATHS as readonly string[]).includes(path);
+}
+
+/**
  * Every compatibility route. Its own error handler maps errors exactly as the app's does, so
  * the plugin answers the same whether it is mounted inside createApp or beside it.
  */
