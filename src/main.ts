@@ -35,9 +35,9 @@ import {
 import {
   createApp,
   type EarlyListener,
-  isPostHogCapture,
   listenEarly,
   openTenancy,
+  startingWaitOf,
   stopServer,
 } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
@@ -109,7 +109,7 @@ async function start(config: Settings): Promise<void> {
       socket: liveSocketSettings(liveLimits),
       retryAfterSeconds: config.retryAfterSeconds,
       log,
-      waitsWhileStarting: isPostHogCapture,
+      startingWaitOf: (request) => startingWaitOf(request, config.noRetryWaitMs),
     });
   } catch (error) {
     lockedDb.close();

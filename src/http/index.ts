@@ -1,6 +1,6 @@
 // Public surface of http: the application factory and what it needs.
 export { type App, createApp } from './app.ts';
-export { isPostHogCapture } from './compat/index.ts';
+export { startingWaitOf } from './compat/index.ts';
 export type { AppDeps, HttpOptions } from './context.ts';
 export {
   type EarlyListener,

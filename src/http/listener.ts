@@ -2,9 +2,9 @@
 // locked, and the store opens (recovers: log replay, dedup index) behind it. Until the app is
 // served, /health says alive, /ready says why not, and every other request is 503 not_ready
 // with Retry-After, so a load balancer or client sees "not yet" instead of a refused
-// connection; but a request `waitsWhileStarting` picks (PostHog's captures: see
-// startingWaitLimits) waits for the app, a while, and is served by it. Also stops the server at
-// shutdown: requests in flight first, then connections.
+// connection; but a request given a wait by `startingWaitOf` (a capture whose client drops or
+// never resends a 503: see startingWaitLimits) waits for the app that long at most, and is
+// served by it. Also stops the server at shutdown: requests in flight first, then connections.
 
 import type { Server, WebSocketHandler } from 'bun';
 import type { AnyElysia } from 'elysia';
@@ -30,10 +30,11 @@ export interface ListenOptions {
    * host) as the app logs its own: one `request` line each at LOG_LEVEL=info.
    */
   log?: Logger;
-  /** Requests that wait for the app while the store opens, rather than get the 503 at once. */
-  waitsWhileStarting?: (request: Request) => boolean;
-  /** How long such a request waits at most (startingWaitLimits.waitMs). */
-  startingWaitMs?: number;
+  /**
+   * How long a request waits for the app while the store opens before its 503 (ms; 0, or no
+   * function: the 503 at once).
+   */
+  startingWaitOf?: (request: Request) => number;
 }
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -47,7 +48,6 @@ export interface EarlyListener {
 /** Listens at once, answering "starting" (see `startingAnswer`) until `serve` is called. */
 export function listenEarly(options: ListenOptions): EarlyListener {
   const { retryAfterSeconds, log } = options;
-  const waitMs = options.startingWaitMs ?? startingWaitLimits.waitMs;
   const starting: Handler = (request) =>
     logged(log, request, performance.now(), startingAnswer(request, retryAfterSeconds));
   let served = (): void => undefined;
@@ -56,7 +56,7 @@ export function listenEarly(options: ListenOptions): EarlyListener {
   });
   let waiting = 0;
   /** Served by the app once it is (`handle` is its handler then), else the 503 after all. */
-  const waited = async (request: Request): Promise<Response> => {
+  const waited = async (request: Request, waitMs: number): Promise<Response> => {
     waiting++;
     try {
       if (await servedWithin(appServes, waitMs, request.signal)) return handle(request);
@@ -65,11 +65,13 @@ export function listenEarly(options: ListenOptions): EarlyListener {
     }
     return starting(request);
   };
-  let handle: Handler = (request) =>
-    waiting < startingWaitLimits.waitingRequestsMax &&
-    options.waitsWhileStarting?.(request) === true
-      ? waited(request)
-      : starting(request);
+  let handle: Handler = (request) => {
+    const waitMs =
+      waiting < startingWaitLimits.waitingRequestsMax
+        ? (options.startingWaitOf?.(request) ?? 0)
+        : 0;
+    return waitMs > 0 ? waited(request, waitMs) : starting(request);
+  };
   const server = Bun.serve({
     hostname: options.hostname,
     port: options.port,

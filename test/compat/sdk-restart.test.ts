@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import * as net from 'node:net';
 import { Analytics } from '@segment/analytics-node';
+import { Umami } from '@umami/node';
 import { PostHog } from 'posthog-node';
 import { CAPTURE_BODY_MIB_MAX } from '../../src/http/compat/posthog.ts';
 import { killServers, type RunningServer, startServer } from '../helpers/server.ts';
@@ -16,6 +17,7 @@ import { makeTempDir } from '../helpers/temp-dir.ts';
 afterEach(killServers);
 
 const PASSWORD = 'correct horse 1';
+const WEBSITE = '4fb7fa4c-5b46-438d-94b3-3a8fb9bc2e8b';
 /** posthog-node's tries of a batch the stop cut: 300 ms apart, ~15 s for the restart. */
 const POSTHOG_RETRIES = 50;
 
@@ -130,10 +132,11 @@ describe('a server stopped while SDK batches are in flight, started again', () =
 });
 
 describe('a batch sent while the store opens (listening, not yet ready)', () => {
-  test('posthog-node: its capture waits for the store and is stored, never a 503 it drops', async () => {
+  test('posthog-node and @umami/node: each capture waits for the store and is stored', async () => {
     // posthog-node drops a batch whose last try was answered with an error status (a 503
     // not_ready, with no retries left here), and keeps one that got no answer for its next
-    // flush: a start longer than its tries lost the batches sent meanwhile.
+    // flush: a start longer than its tries lost the batches sent meanwhile. @umami/node never
+    // resends: its caller got the 503.
     const { dir, remove } = makeTempDir('tally-sdk-starting-');
     const env = { DISK_FREE_BYTES_MIN: '0', FAULT_OPEN_DELAY: '2s' };
     const server = await startServer(dir, env, 'listening');
@@ -154,11 +157,15 @@ describe('a batch sent while the store opens (listening, not yet ready)', () => 
       posthog.on('error', (e) => errors.push(e));
       const uuids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
       for (const uuid of uuids) posthog.capture({ distinctId: 'u', event: 'early', uuid });
+      const umami = new Umami({ websiteId: WEBSITE, hostUrl: server.url });
+      const tracked = umami.track('early-umami');
       await posthog.shutdown();
       expect(errors).toEqual([]);
       expect(seen).toEqual([200]);
+      expect((await tracked).status).toBe(200);
       const ids = await storedIds(server.url, 'default');
       expect(uuids.map((uuid) => ids.get(uuid))).toEqual([1, 1, 1]);
+      expect([...(await storedIds(server.url, WEBSITE)).values()]).toEqual([1]);
     } finally {
       server.kill('SIGKILL');
       await server.exited;

@@ -1,12 +1,13 @@
-// While the store opens, a request the listener is told to hold (PostHog's captures) waits for
-// the app and is served by it, instead of the 503 every other request gets then (listener.ts,
-// startingWaitLimits): posthog-node drops a batch whose last try was a 503, and keeps one whose
-// tries got no answer. Past the wait, or once its client went away, it gets the 503 after all.
+// While the store opens, a capture whose client drops or never resends a 503 waits for the app
+// and is served by it, instead of the 503 every other request gets then (listener.ts,
+// startingWaitOf, startingWaitLimits): posthog-node drops a batch whose last try was a 503 and
+// keeps one whose tries got no answer; @umami/node and Plausible's tracker never resend. Past
+// the wait, or once its client went away, it gets the 503 after all.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import { Elysia } from 'elysia';
-import { createLogger } from '../../src/core/index.ts';
-import { type EarlyListener, isPostHogCapture, listenEarly } from '../../src/http/index.ts';
+import { createLogger, startingWaitLimits } from '../../src/core/index.ts';
+import { type EarlyListener, listenEarly, startingWaitOf } from '../../src/http/index.ts';
 
 let listener: EarlyListener | undefined;
 afterEach(async () => {
@@ -14,7 +15,8 @@ afterEach(async () => {
   listener = undefined;
 });
 
-function listen(lines: string[], startingWaitMs = 30_000): { early: EarlyListener; url: string } {
+/** A listener whose Umami and Plausible events wait `noRetryWaitMs` (NO_RETRY_WAIT). */
+function listen(lines: string[], noRetryWaitMs: number) {
   listener = listenEarly({
     hostname: '127.0.0.1',
     port: 0,
@@ -22,17 +24,17 @@ function listen(lines: string[], startingWaitMs = 30_000): { early: EarlyListene
     socket: {},
     retryAfterSeconds: 1,
     log: createLogger('info', (line) => lines.push(line)),
-    waitsWhileStarting: isPostHogCapture,
-    startingWaitMs,
+    startingWaitOf: (request) => startingWaitOf(request, noRetryWaitMs),
   });
   return { early: listener, url: listener.server.url.href.replace(/\/$/, '') };
 }
 
-/** An app that stores nothing: it answers each POST with its path and body. */
+/** An app that stores nothing: it answers each POST with its path (and the body it read). */
 const app = () =>
   new Elysia()
     .post('/batch/', ({ body }) => ({ served: '/batch/', body }))
     .post('/i/v1/analytics/events', () => ({ served: 'v1' }))
+    .post('/api/send', () => ({ served: 'umami' }))
     .post('/api/v1/events', () => ({ served: 'native' }));
 
 const post = (url: string, path: string, signal?: AbortSignal) =>
@@ -43,20 +45,21 @@ const post = (url: string, path: string, signal?: AbortSignal) =>
     signal,
   });
 
-/** The paths of the requests logged so far (one line each, as they are answered). */
+/** The requests logged so far (one line each, as they are answered). */
 const answered = (lines: string[]) =>
   lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request');
 
-describe('a PostHog capture while the store opens', () => {
+describe('a capture while the store opens', () => {
   test('waits and is served by the app once it is; other requests get the 503 at once', async () => {
     const lines: string[] = [];
-    const { early, url } = listen(lines);
+    const { early, url } = listen(lines, 30_000);
     const batch = post(url, '/batch/');
     const v1 = post(url, '/i/v1/analytics/events');
+    const umami = post(url, '/api/send');
     const native = await post(url, '/api/v1/events');
     expect(native.status).toBe(503);
     expect(((await native.json()) as { code: string }).code).toBe('not_ready');
-    const get = await fetch(`${url}/batch/`); // a GET is no capture of posthog-node's
+    const get = await fetch(`${url}/batch/`); // a GET is no capture of an SDK's
     expect(get.status).toBe(503);
     expect(answered(lines).map((l) => l.path)).toEqual(['/api/v1/events', '/batch/']);
     early.serve(app());
@@ -64,19 +67,26 @@ describe('a PostHog capture while the store opens', () => {
     expect(served.status).toBe(200);
     expect(await served.json()).toEqual({ served: '/batch/', body: { batch: [] } });
     expect(await (await v1).json()).toEqual({ served: 'v1' });
+    expect(await (await umami).json()).toEqual({ served: 'umami' });
   });
 
-  test('past the wait it gets the 503 not_ready, with Retry-After', async () => {
+  test('past its wait it gets the 503 not_ready; NO_RETRY_WAIT=0 leaves Umami none', async () => {
+    expect(startingWaitLimits.waitMs).toBe(15_000);
     const { url } = listen([], 300);
-    const late = await post(url, '/e/');
+    const late = await post(url, '/api/send');
     expect(late.status).toBe(503);
     expect(late.headers.get('retry-after')).toBe('1');
     expect(((await late.json()) as { code: string }).code).toBe('not_ready');
+    const request = (path: string) => new Request(`${url}${path}`, { method: 'POST' });
+    expect(startingWaitOf(request('/api/event'), 0)).toBe(0);
+    expect(startingWaitOf(request('/api/batch'), 0)).toBe(0);
+    expect(startingWaitOf(request('/e/'), 0)).toBe(startingWaitLimits.waitMs);
+    expect(startingWaitOf(request('/v1/batch'), 5_000)).toBe(0); // analytics-node resends
   });
 
   test('a client that goes away stops waiting (its 503 logged at once)', async () => {
     const lines: string[] = [];
-    const { early, url } = listen(lines); // a wait of 30 s: only the abort ends it in time
+    const { early, url } = listen(lines, 0); // PostHog's 15 s: only the abort ends it in time
     const gone = new AbortController();
     const aborted = post(url, '/capture/', gone.signal).catch((error: Error) => error.name);
     while (early.server.pendingRequests === 0) await Bun.sleep(5); // it waits

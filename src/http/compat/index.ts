@@ -5,6 +5,7 @@
 // path.
 
 import { Elysia } from 'elysia';
+import { startingWaitLimits } from '../../core/index.ts';
 import type { AppDeps } from '../context.ts';
 import type { IngestRoute } from '../cors.ts';
 import { errorResponse, toAppError } from '../errors.ts';
@@ -55,14 +56,22 @@ export const COMPAT_INGEST_ROUTES: readonly IngestRoute[] = [
   // PostHog's capture paths answer a GET as well (its body the query's `data`).
   .concat(POSTHOG_PATHS.map((path) => ({ method: 'GET', path })));
 
+/** The ingest paths of Umami and Plausible, whose clients never resend (room-wait.ts). */
+const NO_RETRY_PATHS: readonly string[] = ['/api/send', '/api/batch', '/api/event'];
+
 /**
- * PostHog's captures (each classic path and v1's), which wait for the store while it opens
- * instead of the 503 (listener.ts; why: startingWaitLimits).
+ * How long a request waits for the store while it opens before its 503 (listener.ts): a PostHog
+ * capture (a POST to each classic path and v1's) startingWaitLimits.waitMs (why: there); an
+ * Umami or Plausible event `noRetryWaitMs` (NO_RETRY_WAIT), as it waits for room on an
+ * overloaded node; any other request none.
  */
-export function isPostHogCapture(request: Request): boolean {
-  if (request.method !== 'POST') return false;
+export function startingWaitOf(request: Request, noRetryWaitMs: number): number {
+  if (request.method !== 'POST') return 0;
   const path = new URL(request.url).pathname;
-  return path === POSTHOG_V1_PATH || (POSTHOG_PATHS as readonly string[]).includes(path);
+  if (path === POSTHOG_V1_PATH || (POSTHOG_PATHS as readonly string[]).includes(path)) {
+    return startingWaitLimits.waitMs;
+  }
+  return NO_RETRY_PATHS.includes(path) ? noRetryWaitMs : 0;
 }
 
 /**
