@@ -72,6 +72,7 @@ export interface Config extends Tunables {
     | 'pushIntervalMs'
     | 'heartbeatIntervalMs'
     | 'wsBufferedBytesMax'
+    | 'wsBufferedBytesTotalMax'
     | 'subscribersPerTenantMax'
     | 'subscribersMax'
   >;
@@ -154,6 +155,13 @@ function readConfig(r: EnvReader): Config {
       'LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX',
       is('LIVE_SUBSCRIBERS_PER_TENANT_MAX', live.subscribersPerTenantMax),
       is('LIVE_SUBSCRIBERS_MAX', live.subscribersMax),
+    );
+  }
+  if (live.wsBufferedBytesMax > live.wsBufferedBytesTotalMax) {
+    relation(
+      'LIVE_WS_BUFFERED_BYTES_MAX must not exceed LIVE_WS_BUFFERED_BYTES_TOTAL_MAX',
+      is('LIVE_WS_BUFFERED_BYTES_MAX', live.wsBufferedBytesMax),
+      is('LIVE_WS_BUFFERED_BYTES_TOTAL_MAX', live.wsBufferedBytesTotalMax),
     );
   }
   // As for bytes (tenantShareLimits): one tenant filling its mailbox leaves half the commit
@@ -349,6 +357,11 @@ function readLive(r: EnvReader): Config['live'] {
         'at least the largest message a live socket is sent (a snapshot with a names filter ' +
           'at its limits), so that one whole message never makes a reader a slow consumer',
       ),
+    ),
+    wsBufferedBytesTotalMax: r.read(
+      'LIVE_WS_BUFFERED_BYTES_TOTAL_MAX',
+      d.wsBufferedBytesTotalMax,
+      bytes(liveMessageBytesMax(d), 2 ** 40),
     ),
     subscribersPerTenantMax: r.read(
       'LIVE_SUBSCRIBERS_PER_TENANT_MAX',

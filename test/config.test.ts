@@ -289,6 +289,7 @@ describe('loadConfig', () => {
       ['LIVE_HEARTBEAT_INTERVAL', '2s', '15s', '1999ms', '15001ms'],
       // At least the largest live message (294 KiB): see test/live/message-size.test.ts.
       ['LIVE_WS_BUFFERED_BYTES_MAX', '301056', '16777215', '301055', '16777216'],
+      ['LIVE_WS_BUFFERED_BYTES_TOTAL_MAX', '1MiB', '1TiB', '301055', '1099511627777'],
       ['MAILBOX_EVENTS_MAX', '5000', '250000', '4999', '250001'],
       ['DEDUP_KEYS_MAX', '5000', '268435456', '4999', '268435457'],
     ] as const) {
@@ -301,6 +302,12 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig({ LIVE_SUBSCRIBERS_PER_TENANT_MAX: '101', LIVE_SUBSCRIBERS_MAX: '100' }),
     ).toThrow(/LIVE_SUBSCRIBERS_PER_TENANT_MAX must not exceed LIVE_SUBSCRIBERS_MAX/);
+    expect(() => loadConfig({ LIVE_WS_BUFFERED_BYTES_TOTAL_MAX: '512KiB' })).toThrow(
+      'LIVE_WS_BUFFERED_BYTES_MAX must not exceed LIVE_WS_BUFFERED_BYTES_TOTAL_MAX: ' +
+        'LIVE_WS_BUFFERED_BYTES_MAX is 1048576 (its default), ' +
+        'LIVE_WS_BUFFERED_BYTES_TOTAL_MAX is 524288',
+    );
+    expect(loadConfig({}).live.wsBufferedBytesTotalMax).toBe(128 * 2 ** 20);
     const perTenant = { LIVE_SUBSCRIBERS_PER_TENANT_MAX: '100', LIVE_SUBSCRIBERS_MAX: '100' };
     expect(loadConfig(perTenant).live.subscribersPerTenantMax).toBe(100);
     expect(() => loadConfig({ ACCESS_TOKEN_TTL: '2h', REFRESH_TOKEN_TTL: '1h' })).toThrow(

@@ -3,7 +3,7 @@
 // (a new version, or a bucket with events left a window) and the push interval passed,
 // publishes one message per topic (one per tenant and names filter) through the server's
 // pub/sub, never a loop of sends (the push round: push.ts). Quiet topics get heartbeats; slow
-// consumers are closed (1013).
+// consumers, and the largest holders when all sockets hold too much, are closed (1013).
 // Rounds over many tenants or sockets run in bounded turns (turns.ts), never stalling the loop.
 
 import { assert, type Clock, type Logger } from '../core/index.ts';
@@ -25,7 +25,6 @@ import {
   type LivePublisher,
   type LiveSocket,
   type LiveSource,
-  SOCKET_OPEN,
   TenantFeed,
 } from './feed.ts';
 import { checkLiveLimits, type LiveLimits } from './limits.ts';
@@ -40,6 +39,7 @@ import {
   RecheckSchedule,
   recheckStep,
 } from './recheck.ts';
+import { SlowConsumers } from './slow-consumers.ts';
 import { type LiveStats, zeroLiveCounts } from './stats.ts';
 import { TurnRunner } from './turns.ts';
 
@@ -59,6 +59,7 @@ export class LiveHub {
   /** The counters of stats(), named as it reports them. */
   private readonly counts = zeroLiveCounts();
   private readonly recheckSchedule = new RecheckSchedule();
+  private readonly slow: SlowConsumers;
   /**
    * Deletions of each tenant this hub closed (closeTenant), so a socket admitted before one
    * and opened after it is closed too (see open). One number per tenant deleted while the
@@ -83,13 +84,20 @@ export class LiveHub {
 
   constructor(private readonly deps: LiveHubDeps) {
     this.limits = checkLiveLimits(deps.limits);
+    this.slow = new SlowConsumers({
+      limits: this.limits,
+      counts: this.counts,
+      log: deps.log,
+      all: () => this.connections.values(),
+      forget: (conn) => this.close(conn.socket),
+    });
     this.push = {
       limits: this.limits,
       now: () => deps.clock.now(),
       counts: this.counts,
       publisher: () => this.publisher,
       watched: (feed) => this.feeds.get(feed.tenant) === feed,
-      closeSlow: (conn) => this.closeSlowConnection(conn),
+      closeSlow: (conns) => this.slow.check(conns),
       deliver: (conn, text) => this.deliver(conn, text),
     };
   }
@@ -201,6 +209,7 @@ export class LiveHub {
     conn.open = false;
     this.leave(conn);
     this.connections.delete(socket);
+    this.slow.forget(conn);
     const feed = this.feeds.get(conn.tenant);
     feed?.connections.delete(conn);
     if (feed !== undefined && feed.connections.size === 0) {
@@ -318,10 +327,8 @@ export class LiveHub {
 
   /** Sends to one socket, closing it when it cannot keep up. */
   private deliver(conn: Connection, text: string): void {
-    const status = conn.socket.send(text);
-    if (status === 0 || conn.socket.getBufferedAmount() > this.limits.wsBufferedBytesMax) {
-      this.closeSlowConnection(conn);
-    }
+    if (conn.socket.send(text) === 0) this.slow.dropped(conn);
+    else this.slow.check([conn]);
   }
 
   private closeUnauthorized(conn: Connection): void {
@@ -377,23 +384,5 @@ export class LiveHub {
       this.close(conn.socket);
       conn.socket.close(code, reason);
     }
-  }
-
-  private closeSlowConnection(conn: Connection): void {
-    // A socket that closed before its close event reached the hub drops what it is sent: it
-    // is gone, not slow (the close event, when it comes, finds it forgotten).
-    if (conn.socket.readyState !== SOCKET_OPEN) {
-      this.counts.closedSends++;
-      this.close(conn.socket);
-      return;
-    }
-    const buffered = conn.socket.getBufferedAmount();
-    this.counts.slowConsumersClosed++;
-    this.deps.log.warn('live: closing a slow consumer', {
-      tenant: conn.tenant,
-      buffered_bytes: buffered,
-      limit_bytes: this.limits.wsBufferedBytesMax,
-    });
-    this.closeEach([conn], CLOSE_TRY_AGAIN_LATER, `slow consumer: ${buffered} bytes queued`);
   }
 }

@@ -19,6 +19,12 @@ export interface LiveLimits {
    * whole message (liveMessageBytesMax), so a socket is never closed for its first snapshot.
    */
   wsBufferedBytesMax: number;
+  /**
+   * Bytes all live sockets together may hold queued in the server: past it the sockets holding
+   * the most are closed (1013) until the rest fit (buffer-budget.ts), so sockets that never
+   * read cannot hold subscribersMax × wsBufferedBytesMax.
+   */
+  wsBufferedBytesTotalMax: number;
   /** Open live sockets of one tenant. */
   subscribersPerTenantMax: number;
   /** Open live sockets of the whole server. */
@@ -71,6 +77,7 @@ export const defaultLiveLimits: LiveLimits = {
   refreshIntervalMs: 1_000,
   heartbeatIntervalMs: 15_000,
   wsBufferedBytesMax: 1 * MiB,
+  wsBufferedBytesTotalMax: 128 * MiB,
   subscribersPerTenantMax: 10_000,
   subscribersMax: 50_000,
   filtersPerTenantMax: 64,
@@ -103,6 +110,10 @@ export function checkLiveLimits(limits: LiveLimits): LiveLimits {
   assert(
     limits.wsBufferedBytesMax >= liveMessageBytesMax(limits),
     'one whole message, the largest a socket is sent, never makes it a slow consumer',
+  );
+  assert(
+    limits.wsBufferedBytesTotalMax >= limits.wsBufferedBytesMax,
+    "one socket at its own limit fits the server's budget",
   );
   assert(limits.subscribersPerTenantMax <= limits.subscribersMax, 'a tenant fits the server');
   assert(limits.filtersPerTenantMax >= 1, 'a tenant has at least the unfiltered topic');

@@ -29,8 +29,8 @@ export interface PushDeps {
   publisher: () => LivePublisher | null;
   /** Whether `feed` is still its tenant's (a tenant whose last socket closed is skipped). */
   watched: (feed: TenantFeed) => boolean;
-  /** Closes one socket whose buffered bytes passed wsBufferedBytesMax. */
-  closeSlow: (conn: Connection) => void;
+  /** Closes the slow consumers among sockets just published to (buffer-budget.ts). */
+  closeSlow: (conns: Iterable<Connection>) => void;
   /** Sends to one socket (closing it when it cannot keep up). */
   deliver: (conn: Connection, text: string) => void;
 }
@@ -155,7 +155,5 @@ function publish(topic: string, text: string, deps: PushDeps): void {
 }
 
 function closeSlow(feed: TenantFeed, deps: PushDeps): void {
-  const max = deps.limits.wsBufferedBytesMax;
-  const slow = [...feed.connections].filter((c) => c.socket.getBufferedAmount() > max);
-  for (const conn of slow) deps.closeSlow(conn);
+  deps.closeSlow([...feed.connections]);
 }

@@ -26,10 +26,17 @@ export class FakeSocket implements LiveSocket {
   buffered = 0;
   closed: { code: number; reason: string } | null = null;
   readyState = 1;
+  /** False: a client that reads nothing, so what it is sent stays queued (`buffered`). */
+  reads = true;
   send(data: string): number {
     if (this.readyState !== 1) return 0; // dropped, as Bun does
+    this.take(data);
+    return this.reads ? data.length : -1;
+  }
+  /** What a send or a publish hands the socket. */
+  take(data: string): void {
     this.sent.push(parse(data));
-    return data.length;
+    if (!this.reads) this.buffered += Buffer.byteLength(data);
   }
   subscribe(topic: string) {
     this.topics.add(topic);
@@ -59,7 +66,7 @@ export class FakePublisher {
   sockets: FakeSocket[] = [];
   publish(topic: string, data: string): number {
     this.published.push({ topic, message: parse(data) });
-    for (const s of this.sockets) if (s.topics.has(topic)) s.sent.push(parse(data));
+    for (const s of this.sockets) if (s.topics.has(topic)) s.take(data);
     return data.length;
   }
 }
