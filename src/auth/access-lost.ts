@@ -1,8 +1,9 @@
 // The signal that some credential may have lost its access just now: a read key revoked, a
 // session ended (a logout, a password changed, a refresh token reused), a member removed, an
-// account deleted. A credential kept in use past its request (a live socket) is checked every
-// few seconds anyway; a listener (the live hub) checks again at once instead, so access made
-// to end through Tally ends then, not seconds later.
+// account deleted. A credential kept in use past its request (a live socket, an export being
+// sent) is checked every few seconds anyway; a listener (the live hub, the exports:
+// http/export-access.ts) checks again at once instead, so access made to end through Tally
+// ends then, not seconds later.
 
 export class AccessLost {
   private readonly listeners = new Set<() => void>();

@@ -107,6 +107,7 @@ export function createApp(deps: AppDeps) {
         now: () => deps.clock.now(),
         log,
         deletions: deps.engine.deletions,
+        ...(deps.auth === undefined ? {} : { accessLost: deps.auth.accessLost }),
         receivedSince: (tenant, eventId) => deps.engine.dedup.receivedSince(tenant, eventId),
       }),
     )

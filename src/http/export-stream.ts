@@ -6,8 +6,9 @@
 // sent): the stream is cut, so the client sees an incomplete transfer rather than a short
 // export that looks whole. An export may last hours, so its credentials are checked again as it
 // goes (StreamControl.allowed), as a live socket's are: once they lapse (a revoked key, an ended
-// session, lost access) the stream is cut before its next page or chunk; so is a stream whose
-// client takes nothing for StreamControl.stallMs (StallWatch).
+// session, lost access) the stream is cut before its next page or chunk, or at once when the
+// loss is signalled (StreamControl.cut); so is a stream whose client takes nothing for
+// StreamControl.stallMs (StallWatch).
 
 import * as fs from 'node:fs';
 import { AppError, type Logger } from '../core/index.ts';
@@ -34,6 +35,11 @@ export interface StreamControl {
    * as if it were whole.
    */
   gone?: () => boolean;
+  /**
+   * Aborted when the credentials were found lapsed between pages or chunks (a loss of access
+   * signalled: export-access.ts): the stream is cut at once, the page being read interrupted.
+   */
+  cut?: AbortSignal;
   /** The server's own work (a page read): the connection is not idle meanwhile. */
   work: ServerWork;
   /** How long the client may take nothing before the stream is cut (see StallWatch). */
@@ -93,8 +99,8 @@ export async function textStream(
   stop: AbortController,
   control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
-  const first = await control.work.run(() => pages.next());
-  if (control.gone?.() === true) throw lapsed();
+  const first = await control.work.run(() => pages.next()).catch(throwLapsed(control));
+  if (control.gone?.() === true || control.cut?.aborted === true) throw lapsed();
   let watch: StallWatch | undefined;
   const { ended } = control;
   const stream = new ReadableStream<Uint8Array>({
@@ -106,9 +112,14 @@ export async function textStream(
         ended();
         return;
       }
-      watch = new StallWatch(controller, control, () => {
+      const release = () => {
         stop.abort();
         ended();
+      };
+      watch = new StallWatch(controller, control, release);
+      cutOn(control, controller, () => {
+        watch?.pause();
+        release();
       });
     },
     async pull(controller) {
@@ -186,6 +197,7 @@ export async function fileStream(
     {
       start(controller) {
         watch = new StallWatch(controller, control, close);
+        cutOn(control, controller, close);
       },
       async pull(controller) {
         if (closed) {
@@ -282,7 +294,36 @@ function clientGone(): AppError {
   return new AppError('client_closed', 'the client went away; its export was stopped');
 }
 
-function lapsed(): AppError {
+/**
+ * Once `control.cut` aborts, frees what the stream holds (`release`) and fails it (the cut
+ * comes only while the export is watched: until it ended). Holds the stream only weakly, as
+ * StallWatch does: a body dropped unread is still collected, and so ended.
+ */
+function cutOn(
+  control: StreamControl,
+  controller: ReadableStreamDefaultController<Uint8Array>,
+  release: () => void,
+): void {
+  const stream = new WeakRef(controller);
+  control.cut?.addEventListener(
+    'abort',
+    () => {
+      release();
+      failed(lapsed(), control.log);
+      stream.deref()?.error(lapsed());
+    },
+    { once: true },
+  );
+}
+
+/** A failure of a read the cut interrupted is the cut's (`unauthorized`), not the read's. */
+function throwLapsed(control: StreamControl): (error: unknown) => never {
+  return (error) => {
+    throw control.cut?.aborted === true ? lapsed() : error;
+  };
+}
+
+export function lapsed(): AppError {
   return new AppError(
     'unauthorized',
     'the credentials of this export no longer read its project (a revoked key, an ended ' +

@@ -22,9 +22,10 @@ export const CREDENTIALS_RECHECK_MS = 5000;
 export const CREDENTIALS_UNCHECKED_ROUNDS_MAX = 6;
 
 /**
- * Least time between two rounds asked for by changes of access: a change ends its sockets at
- * the next tick, unless such a round ran less than this before (then at most this much later),
- * so a stream of logouts cannot keep the server checking every socket back to back.
+ * Least time between two rounds asked for by changes of access (the exports' too:
+ * http/export-access.ts): a change ends its sockets at the next tick, unless such a round ran
+ * less than this before (then at most this much later), so a stream of logouts cannot keep the
+ * server checking every socket back to back.
  */
 export const CREDENTIALS_RECHECK_SOON_MS = 1000;
 

@@ -14,12 +14,14 @@ import {
   queryLimits,
   resolveRange,
 } from '../../query/index.ts';
+import { ExportAccess } from '../export-access.ts';
 import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
 import { ExportSlots } from '../export-slots.ts';
 import {
   type CredentialsCheck,
   credentialsCheck,
   fileStream,
+  lapsed,
   type StreamControl,
   type TextBody,
   textStream,
@@ -56,6 +58,7 @@ const TEXT_BODIES: Record<'ndjson' | 'csv', TextBody> = {
 export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
   const now = deps.now ?? Date.now;
   const slots = new ExportSlots(queryLimits.exportsPerTenantMax);
+  const access = new ExportAccess(deps.accessLost);
   return new Elysia({ prefix: '/api/v1', tags: ['events'] }).get(
     '/export',
     async ({ query, request, server }) => {
@@ -89,19 +92,32 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         return new Response(null, { headers: { ...headers, 'transfer-encoding': 'chunked' } });
       }
       // Given back once the export ended (see StreamControl.ended), or its client went away.
-      const release = slots.take(tenant);
+      const free = slots.take(tenant);
+      // The credentials are asked every few seconds, and at once after a loss of access made
+      // through Tally (export-access.ts), which cuts the export then.
+      const reads = () => stillReads(deps, request, query, tenant);
+      const cut = new AbortController();
+      const unwatch = access.watch(() => {
+        if (reads() === false) cut.abort();
+      });
+      const periodic = credentialsCheck(
+        reads,
+        now,
+        CREDENTIALS_RECHECK_MS,
+        CREDENTIALS_UNCHECKED_ROUNDS_MAX,
+      );
+      const release = () => {
+        unwatch();
+        free();
+      };
       request.signal.addEventListener('abort', release, { once: true });
       // The project's deletion is asked at every page and chunk, not every few seconds as the
       // credentials are: a page read after it would find none of its events and end the export
       // as if it were whole.
       const decided = deps.deletions?.decidedOf(tenant);
       const control: StreamControl = {
-        allowed: credentialsCheck(
-          () => stillReads(deps, request, query, tenant),
-          now,
-          CREDENTIALS_RECHECK_MS,
-          CREDENTIALS_UNCHECKED_ROUNDS_MAX,
-        ),
+        allowed: () => !cut.signal.aborted && periodic(),
+        cut: cut.signal,
         gone: () => deps.deletions?.decidedOf(tenant) !== decided,
         work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
         stallMs: queryLimits.exportStallMsMax,
@@ -130,14 +146,21 @@ async function exportBody(
   request: Request,
   control: StreamControl,
 ): Promise<ReadableStream<Uint8Array>> {
+  const cut = control.cut === undefined ? [] : [control.cut];
   if (format === 'parquet') {
-    const { signal } = request;
-    const file = await control.work.run(() => exportParquet(deps.source, tenant, options, signal));
-    return fileStream(file, signal, control);
+    // Interrupted when the client goes away, or by a loss of access (then a 401).
+    const signal = AbortSignal.any([request.signal, ...cut]);
+    const file = await control.work
+      .run(() => exportParquet(deps.source, tenant, options, signal))
+      .catch((error: unknown) => {
+        throw control.cut?.aborted === true ? lapsed() : error;
+      });
+    return fileStream(file, request.signal, control);
   }
-  // Stopped when the client goes away (request.signal) or cancels the body (stop).
+  // Stopped when the client goes away (request.signal), cancels the body (stop) or loses its
+  // access (cut).
   const stop = new AbortController();
-  const signal = AbortSignal.any([request.signal, stop.signal]);
+  const signal = AbortSignal.any([request.signal, stop.signal, ...cut]);
   const pages = exportEventPages(deps.source, tenant, options, signal, deps.exportPage);
   return textStream(pages, TEXT_BODIES[format], stop, control);
 }
@@ -209,8 +232,9 @@ const EXPORT_DOC = {
     'each page a read of its own; Parquet is written by DuckDB to a file in the data ' +
     "directory's staging directory (one read), then sent and removed. Once the answer has " +
     'begun, a failure cuts the connection (an export without its end is incomplete), and so ' +
-    'do credentials that lapse while it is sent (checked every ' +
-    `${CREDENTIALS_RECHECK_MS / 1000} s: a revoked key, an expired token; a check that ` +
+    'do credentials that lapse while it is sent (a revoked key, an expired token: checked ' +
+    `every ${CREDENTIALS_RECHECK_MS / 1000} s, and at once after a key revoked, a session ` +
+    'ended or a member removed through Tally; a check that ' +
     `fails by itself, ${CREDENTIALS_UNCHECKED_ROUNDS_MAX} times in a row), a deletion of its ` +
     'project (at once) and a client that ' +
     `takes nothing for ${queryLimits.exportStallMsMax / 60_000} minutes. CSV: a header row of ` +

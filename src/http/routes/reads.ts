@@ -4,6 +4,7 @@
 // tenant, so authentication can replace it in one place.
 
 import { Elysia, t } from 'elysia';
+import type { Auth } from '../../auth/index.ts';
 import { AppError, eventLimits, type Logger } from '../../core/index.ts';
 import type { TenantDeletions } from '../../engine/index.ts';
 import {
@@ -90,6 +91,8 @@ export interface ReadDeps {
    * whole). None: only its credentials' re-check cuts it.
    */
   deletions?: Pick<TenantDeletions, 'decidedOf'>;
+  /** Losses of access made through Tally: an export they end is cut at once (export-access.ts). */
+  accessLost?: Pick<Auth['accessLost'], 'listen'>;
   /**
    * When the copy of an id received last was received at the earliest, if known (the dedup
    * index's `receivedSince`): a lookup by id opens only segments holding later events.
