@@ -1,6 +1,7 @@
 // Live delivery over real sockets against the real engine: latency from an ingest ack to the
 // first message that reflects it, coalescing, heartbeats, names filters, unsubscribe, shutdown,
-// and a slow consumer (a raw client that stops reading) closed with 1013 while others go on.
+// and a slow consumer (a raw client that stops reading) closed with 1013 while others go on,
+// past its own limit or, with others, past the server's budget.
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import {
@@ -183,6 +184,53 @@ describe('slow consumers', () => {
     expect(close?.reason).toMatch(/^slow consumer: \d+ bytes queued$/);
     expect(raw.bytesReceived).toBeGreaterThan(256 * 1024);
     raw.end();
+  }, 90_000);
+
+  test("clients that stop reading are closed past the server's budget, under their own limit", async () => {
+    // Each may queue 2.8 MiB, all together 1.5 times that: two that stop reading pass the
+    // budget long before either passes its own limit, and the one holding more is closed.
+    const own = liveMessageBytesMax({ ...defaultLiveLimits, namesShownMax: 600 });
+    server = await startLiveServer({
+      limits: {
+        wsBufferedBytesMax: own,
+        wsBufferedBytesTotalMax: Math.floor(own * 1.5),
+        pushIntervalMs: 20,
+        tickIntervalMs: 5,
+        refreshIntervalMs: 20,
+        namesShownMax: 600,
+      },
+      engine: { rollupLimits: { namesMax: 1000, pathsMax: 100 } },
+    });
+    const names = Array.from({ length: 600 }, (_, i) => ({ name: `event-${i}` }));
+    expect((await server.post('/api/v1/events/batch', { events: names })).status).toBe(202);
+    const { client } = await subscribed(server);
+    const stalled = [
+      await RawWsClient.connect(server.port, '/api/v1/live'),
+      await RawWsClient.connect(server.port, '/api/v1/live'),
+    ];
+    for (const raw of stalled) raw.sendText(JSON.stringify({ type: 'subscribe' }));
+    await Bun.sleep(100);
+    for (const raw of stalled) raw.pause();
+    const deadline = performance.now() + 60_000;
+    let sent = 600;
+    while (server.hub.stats().slowConsumersClosed === 0 && performance.now() < deadline) {
+      await server.post('/api/v1/events', { name: 'tick' });
+      sent++;
+      await Bun.sleep(5);
+    }
+    expect(server.hub.stats()).toMatchObject({ slowConsumersClosed: 1, connections: 2 });
+    await client.next(events1m(sent), 2000);
+    for (const raw of stalled) raw.resume();
+    const until = performance.now() + 5000;
+    while (stalled.every((raw) => raw.closeFrame() === null) && performance.now() < until) {
+      await Bun.sleep(20);
+    }
+    const closes = stalled.map((raw) => raw.closeFrame()).filter((c) => c !== null);
+    expect(closes.map((c) => c.code)).toEqual([1013]);
+    const queued = Number(/^slow consumer: (\d+) bytes queued$/.exec(closes[0]?.reason ?? '')?.[1]);
+    expect(queued).toBeGreaterThan(0);
+    expect(queued).toBeLessThanOrEqual(own);
+    for (const raw of stalled) raw.end();
   }, 90_000);
 });
 
