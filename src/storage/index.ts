@@ -37,6 +37,7 @@ export {
   GroupCommitter,
   type SubmitOutcome,
 } from './group-commit.ts';
+export { logPayloadBuffer } from './log-io.ts';
 export {
   MINUTE_MS,
   minuteCountsFile,
