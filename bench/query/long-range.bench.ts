@@ -8,12 +8,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultTunables, ManualClock } from '../../src/core/index.ts';
-import { openEngine } from '../../src/engine/index.ts';
-import { createApp, openTenancy } from '../../src/http/index.ts';
 import { getStats, getTimeSeries, listEvents } from '../../src/query/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
-import { engineOptions } from '../../test/helpers/app.ts';
+import { openBenchApp } from './bench-app.ts';
 import { openFloor, timed } from './floor.ts';
 import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './generate.ts';
 
@@ -116,23 +113,7 @@ if (!fs.existsSync(dataDir)) {
   console.log(`generated in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-const clock = new ManualClock(END_MS);
-const engine = await openEngine(
-  engineOptions(dataDir, clock, { duckdbMemoryBytesMax: defaultTunables.duckdbMemoryBytesMax }),
-);
-const app = createApp({
-  engine,
-  tenancy: openTenancy,
-  clock,
-  log: { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false },
-  options: {
-    trustProxy: false,
-    retryAfterSeconds: 1,
-    queryTimeoutMs: 60_000,
-    queryRowsMax: 10_000,
-  },
-  isAccepting: () => true,
-});
+const { engine, app } = await openBenchApp(dataDir, END_MS);
 const floor = await openFloor(engine, dataDir, MAIN_TENANT);
 const segments = engine.store.catalog.segmentsOf(MAIN_TENANT).length;
 

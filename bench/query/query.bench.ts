@@ -5,9 +5,6 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultTunables, ManualClock } from '../../src/core/index.ts';
-import { openEngine } from '../../src/engine/index.ts';
-import { createApp, openTenancy } from '../../src/http/index.ts';
 import {
   exportEventPages,
   getCohorts,
@@ -17,7 +14,7 @@ import {
   listEvents,
 } from '../../src/query/index.ts';
 import type { EventSource } from '../../src/storage/index.ts';
-import { engineOptions } from '../../test/helpers/app.ts';
+import { openBenchApp } from './bench-app.ts';
 import { openFloor, timed } from './floor.ts';
 import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './generate.ts';
 
@@ -231,25 +228,7 @@ if (!fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
     endMs: END_MS,
   });
 }
-const clock = new ManualClock(END_MS);
-// DuckDB's memory as a server has it by default (the test helper's 256 MiB made the 30-day
-// reads spill to disk, ~2× slower than the floor's unbounded DuckDB).
-const engine = await openEngine(
-  engineOptions(dataDir, clock, { duckdbMemoryBytesMax: defaultTunables.duckdbMemoryBytesMax }),
-);
-const app = createApp({
-  engine,
-  tenancy: openTenancy,
-  clock,
-  log: { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false },
-  options: {
-    trustProxy: false,
-    retryAfterSeconds: 1,
-    queryTimeoutMs: 60_000,
-    queryRowsMax: 10_000,
-  },
-  isAccepting: () => true,
-});
+const { engine, app } = await openBenchApp(dataDir, END_MS);
 
 const floor = await openFloor(engine, dataDir, MAIN_TENANT);
 
