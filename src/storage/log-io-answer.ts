@@ -3,8 +3,12 @@
 // as a message: the server's loop takes either, but bun's test runner, awaiting a promise in
 // expect(…).rejects, never delivers a worker's message, and the log's tests await so.
 
-/** A call: fdatasync(2) of `fd`, or writev(2) of `parts` to it; `answer` is its shared memory. */
+/**
+ * A call: fdatasync(2) of `fd`, writev(2) of `parts` to it, or `ready` (answered at once: the
+ * thread has loaded); `answer` is its shared memory.
+ */
 export type LogIoCall =
+  | { op: 'ready'; answer: SharedArrayBuffer }
   | { op: 'fdatasync'; fd: number; answer: SharedArrayBuffer }
   | { op: 'writev'; fd: number; parts: Uint8Array[]; answer: SharedArrayBuffer };
 

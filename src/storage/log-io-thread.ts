@@ -9,7 +9,9 @@ declare const self: Worker;
 self.onmessage = (message: MessageEvent<LogIoCall>) => {
   const call = message.data;
   try {
-    if (call.op === 'fdatasync') {
+    if (call.op === 'ready') {
+      answerCall(call.answer, 0);
+    } else if (call.op === 'fdatasync') {
       fs.fdatasyncSync(call.fd);
       answerCall(call.answer, 0);
     } else {

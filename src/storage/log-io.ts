@@ -30,6 +30,16 @@ interface Thread {
 class LogIoThreads {
   private threads: Thread[] | null = null;
 
+  /**
+   * Starts the threads, resolving once each has loaded. Loading a thread's module takes a
+   * thread of Bun's shared pool, so a log started lazily under slow reads waited for them after
+   * all: the store starts them as it opens, before any read runs (idempotent).
+   */
+  async start(): Promise<void> {
+    this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
+    await Promise.all(this.threads.map((thread) => this.callOn(thread, readyCall(), 'start')));
+  }
+
   async fdatasync(fd: number): Promise<void> {
     const answer = newAnswer();
     await this.call({ op: 'fdatasync', fd, answer }, 'fdatasync');
@@ -41,10 +51,14 @@ class LogIoThreads {
   }
 
   /** Sends the call to the thread with the fewest calls waiting (started on first use). */
-  private async call(call: LogIoCall, syscall: string): Promise<number> {
+  private call(call: LogIoCall, syscall: string): Promise<number> {
     this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
     let thread = this.threads[0] as Thread;
     for (const t of this.threads) if (t.waiting < thread.waiting) thread = t;
+    return this.callOn(thread, call, syscall);
+  }
+
+  private async callOn(thread: Thread, call: LogIoCall, syscall: string): Promise<number> {
     // Kept alive while a call is out: an awaited sync must not let the process end under it.
     if (thread.waiting++ === 0) thread.worker.ref();
     try {
@@ -56,6 +70,10 @@ class LogIoThreads {
       if (--thread.waiting === 0) thread.worker.unref();
     }
   }
+}
+
+function readyCall(): LogIoCall {
+  return { op: 'ready', answer: newAnswer() };
 }
 
 function startThread(): Thread {

@@ -1,12 +1,8 @@
 import { afterEach, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  GroupCommitter,
-  logPayloadBuffer,
-  nodeFileIo,
-  WriteAheadLog,
-} from '../../src/storage/index.ts';
+import { logPayloadBuffer, nodeFileIo } from '../../src/storage/index.ts';
+import { makeTestApp } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let cleanup: (() => void) | undefined;
@@ -40,18 +36,12 @@ function holdSharedPool(dir: string) {
 }
 
 test("a group is written and synced while Bun's shared pool is held (by slow DuckDB reads)", async () => {
-  const t = makeTempDir();
-  cleanup = t.remove;
-  const wal = WriteAheadLog.open(
-    { dir: path.join(t.dir, 'wal'), fileBytesMax: 64 * 1024 * 1024, durability: 'fsync' },
-    () => {},
-  );
-  const committer = new GroupCommitter(wal, {
-    queueEventsMax: 1000,
-    queueBytesMax: 1 << 24,
-    onFatal: () => {},
-  });
-  const pool = holdSharedPool(t.dir);
+  // Opened as the server opens it: the store starts the log's threads before any read can hold
+  // the pool (loading a thread takes a thread of it: started lazily here, the group waited).
+  const t = await makeTestApp();
+  cleanup = () => void t.close();
+  const { committer } = t.engine.store;
+  const pool = holdSharedPool(t.dataDir);
   try {
     // Past the inline write's size: written off the event loop, then synced.
     const payload = Buffer.alloc(256 * 1024, 97);
@@ -67,7 +57,6 @@ test("a group is written and synced while Bun's shared pool is held (by slow Duc
     expect(outcome).toBe('committed');
   } finally {
     await pool.release();
-    wal.close();
   }
 }, 30_000);
 
