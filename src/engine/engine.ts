@@ -8,6 +8,7 @@ import {
   EventStore,
   type EventStoreOptions,
   type FaultHook,
+  logIo,
   type StoreMark,
 } from '../storage/index.ts';
 import type { CountryLookup } from './country-db.ts';
@@ -73,6 +74,9 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     fatal ??= error;
     options.onFatal(error);
   };
+  // The log's I/O threads load before any DuckDB statement may hold Bun's shared pool, which
+  // loading them takes (log-io.ts).
+  await logIo.start();
   const store = await EventStore.open(
     { ...options, onFatal, now: () => clock.now() },
     replayed.onReplay,

@@ -21,7 +21,6 @@ import type { FileIo } from './file-io.ts';
 import { Flusher } from './flusher.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type HotGroup, HotTier } from './hot-tier.ts';
-import { logIo } from './log-io.ts';
 import { replayInto } from './log-replay.ts';
 import { minuteCountsFile } from './minute-counts.ts';
 import { PersonEraser } from './person-eraser.ts';
@@ -198,8 +197,6 @@ export class EventStore implements EventSource {
     const catalog = new Catalog(sqlite, options.now);
     const segmentsDir = path.join(options.dataDir, 'segments');
     const stagingDir = stagingOf(options.dataDir);
-    // Before any DuckDB statement may hold Bun's shared pool, which loading them takes.
-    await logIo.start();
     const instance = await openDuckDb({
       segmentsDir,
       stagingDir,

@@ -37,7 +37,7 @@ export {
   GroupCommitter,
   type SubmitOutcome,
 } from './group-commit.ts';
-export { logPayloadBuffer } from './log-io.ts';
+export { logIo, logPayloadBuffer } from './log-io.ts';
 export {
   MINUTE_MS,
   minuteCountsFile,

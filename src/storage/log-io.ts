@@ -33,7 +33,7 @@ class LogIoThreads {
   /**
    * Starts the threads, resolving once each has loaded. Loading a thread's module takes a
    * thread of Bun's shared pool, so a log started lazily under slow reads waited for them after
-   * all: the store starts them as it opens, before any read runs (idempotent).
+   * all: the engine starts them before it opens the store, before any read runs (idempotent).
    */
   async start(): Promise<void> {
     this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());

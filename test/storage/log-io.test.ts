@@ -36,7 +36,7 @@ function holdSharedPool(dir: string) {
 }
 
 test("a group is written and synced while Bun's shared pool is held (by slow DuckDB reads)", async () => {
-  // Opened as the server opens it: the store starts the log's threads before any read can hold
+  // Opened as the server opens it: the engine starts the log's threads before any read can hold
   // the pool (loading a thread takes a thread of it: started lazily here, the group waited).
   const t = await makeTestApp();
   cleanup = () => void t.close();
