@@ -36,8 +36,7 @@ class LogIoThreads {
    * all: the engine starts them before it opens the store, before any read runs (idempotent).
    */
   async start(): Promise<void> {
-    this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
-    await Promise.all(this.threads.map((thread) => this.callOn(thread, readyCall(), 'start')));
+    await Promise.all(this.started().map((thread) => this.callOn(thread, readyCall(), 'start')));
   }
 
   async fdatasync(fd: number): Promise<void> {
@@ -52,10 +51,15 @@ class LogIoThreads {
 
   /** Sends the call to the thread with the fewest calls waiting (started on first use). */
   private call(call: LogIoCall, syscall: string): Promise<number> {
-    this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
-    let thread = this.threads[0] as Thread;
-    for (const t of this.threads) if (t.waiting < thread.waiting) thread = t;
+    const threads = this.started();
+    let thread = threads[0] as Thread;
+    for (const t of threads) if (t.waiting < thread.waiting) thread = t;
     return this.callOn(thread, call, syscall);
+  }
+
+  private started(): Thread[] {
+    this.threads ??= Array.from({ length: LOG_IO_THREADS }, () => startThread());
+    return this.threads;
   }
 
   private async callOn(thread: Thread, call: LogIoCall, syscall: string): Promise<number> {
@@ -98,12 +102,18 @@ function errnoError(errno: number, syscall: string): Error {
   });
 }
 
+/** Payloads from this size up are in memory shared with the threads (logPayloadBuffer). */
+const SHARED_PAYLOAD_BYTES_MIN = 4096;
+
 /**
- * A zero-filled buffer for a log record's payload that the log's I/O threads write without a
- * copy: its memory is shared with them, where a message to a thread clones an ordinary buffer
- * (that copy took 1,000-event batches from ~100k to ~80k events/s on 2 cores).
+ * A buffer for a log record's payload (its bytes are the caller's to write) that the log's I/O
+ * threads write without a copy: a large one's memory is shared with them, where a message to a
+ * thread clones an ordinary buffer (that copy took 1,000-event batches from ~100k to ~80k
+ * events/s on 2 cores). A small one (a few single events) comes from Buffer's pool, ~1 µs
+ * cheaper than shared memory, and costs little to copy in the rare large group it joins.
  */
 export function logPayloadBuffer(bytes: number): Buffer {
+  if (bytes < SHARED_PAYLOAD_BYTES_MIN) return Buffer.allocUnsafe(bytes);
   return Buffer.from(new SharedArrayBuffer(bytes));
 }
 
