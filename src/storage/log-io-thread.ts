@@ -1,23 +1,32 @@
 // One thread of the write-ahead log's own I/O (log-io.ts): runs each call it is sent with the
-// blocking system call, on this thread, and answers through the call's shared memory.
+// blocking system call, on this thread, and answers in the call's cell of the answer cells it
+// was given first (log-io-answer.ts).
 
 import * as fs from 'node:fs';
-import { answerCall, type LogIoCall } from './log-io-answer.ts';
+import { AnswerCells, type LogIoCall, type LogIoStart } from './log-io-answer.ts';
 
 declare const self: Worker;
 
-self.onmessage = (message: MessageEvent<LogIoCall>) => {
+let cells: AnswerCells | null = null;
+
+self.onmessage = (message: MessageEvent<LogIoStart | LogIoCall>) => {
   const call = message.data;
+  if (call.op === 'start') {
+    cells = new AnswerCells(call.cells);
+    return;
+  }
+  // Messages from one sender arrive in order: the cells came before any call.
+  if (cells === null) throw new Error(`a log I/O call (${call.op}) came before its answer cells`);
   try {
     if (call.op === 'ready') {
-      answerCall(call.answer, 0);
+      cells.answer(call.cell, 0);
     } else if (call.op === 'fdatasync') {
       fs.fdatasyncSync(call.fd);
-      answerCall(call.answer, 0);
+      cells.answer(call.cell, 0);
     } else {
-      answerCall(call.answer, fs.writevSync(call.fd, call.parts));
+      cells.answer(call.cell, fs.writevSync(call.fd, call.parts));
     }
   } catch (error) {
-    answerCall(call.answer, (error as NodeJS.ErrnoException).errno ?? -1, true);
+    cells.answer(call.cell, (error as NodeJS.ErrnoException).errno ?? -1, true);
   }
 };

@@ -7,7 +7,8 @@
 // the disk and for each other.
 
 import * as util from 'node:util';
-import { awaitAnswer, type LogIoCall, newAnswer } from './log-io-answer.ts';
+import { assert } from '../core/index.ts';
+import { AnswerCells, type LogIoCall, type LogIoStart } from './log-io-answer.ts';
 
 /**
  * Threads the log's calls run on: as many as its fdatasyncs may overlap (COMMITS_IN_FLIGHT_MAX
@@ -23,12 +24,20 @@ type BunWorker = Worker & { ref(): void; unref(): void };
 
 interface Thread {
   worker: BunWorker;
+  cells: AnswerCells;
+  /** Numbers of the cells no call is waiting in. */
+  free: number[];
   /** Calls sent and not yet answered. */
   waiting: number;
 }
 
+/** A call without its cell: the cell is the thread's it is sent to. */
+type CallOf<C> = C extends LogIoCall ? Omit<C, 'cell'> : never;
+
 class LogIoThreads {
   private threads: Thread[] | null = null;
+  /** Calls waiting for a free cell (every cell of every thread taken: not seen in practice). */
+  private readonly cellWaiters: (() => void)[] = [];
 
   /**
    * Starts the threads, resolving once each has loaded. Loading a thread's module takes a
@@ -36,25 +45,29 @@ class LogIoThreads {
    * all: the engine starts them before it opens the store, before any read runs (idempotent).
    */
   async start(): Promise<void> {
-    await Promise.all(this.started().map((thread) => this.callOn(thread, readyCall(), 'start')));
+    await Promise.all(
+      this.started().map((thread) => this.callOn(thread, { op: 'ready' }, 'start')),
+    );
   }
 
   async fdatasync(fd: number): Promise<void> {
-    const answer = newAnswer();
-    await this.call({ op: 'fdatasync', fd, answer }, 'fdatasync');
+    await this.call({ op: 'fdatasync', fd }, 'fdatasync');
   }
 
   writev(fd: number, parts: readonly Uint8Array[]): Promise<number> {
-    const answer = newAnswer();
-    return this.call({ op: 'writev', fd, parts: [...parts], answer }, 'writev');
+    return this.call({ op: 'writev', fd, parts: [...parts] }, 'writev');
   }
 
-  /** Sends the call to the thread with the fewest calls waiting (started on first use). */
-  private call(call: LogIoCall, syscall: string): Promise<number> {
-    const threads = this.started();
-    let thread = threads[0] as Thread;
-    for (const t of threads) if (t.waiting < thread.waiting) thread = t;
-    return this.callOn(thread, call, syscall);
+  /** Sends the call to the thread with the fewest calls waiting that has a free cell. */
+  private async call(call: CallOf<LogIoCall>, syscall: string): Promise<number> {
+    for (;;) {
+      let thread: Thread | null = null;
+      for (const t of this.started()) {
+        if (t.free.length > 0 && (thread === null || t.waiting < thread.waiting)) thread = t;
+      }
+      if (thread !== null) return this.callOn(thread, call, syscall);
+      await new Promise<void>((resolve) => this.cellWaiters.push(resolve));
+    }
   }
 
   private started(): Thread[] {
@@ -62,28 +75,33 @@ class LogIoThreads {
     return this.threads;
   }
 
-  private async callOn(thread: Thread, call: LogIoCall, syscall: string): Promise<number> {
+  private async callOn(thread: Thread, call: CallOf<LogIoCall>, syscall: string) {
+    const cell = thread.free.pop();
+    assert(cell !== undefined, 'a log I/O call goes to a thread with a free answer cell');
     // Kept alive while a call is out: an awaited sync must not let the process end under it.
     if (thread.waiting++ === 0) thread.worker.ref();
     try {
-      thread.worker.postMessage(call);
-      const { value, failed } = await awaitAnswer(call.answer);
+      thread.cells.clear(cell);
+      thread.worker.postMessage({ ...call, cell } as LogIoCall);
+      const { value, failed } = await thread.cells.awaitAnswer(cell);
       if (failed) throw errnoError(value, syscall);
       return value;
     } finally {
+      // The thread is done with the cell once it has answered (or the message never went).
+      thread.free.push(cell);
+      this.cellWaiters.shift()?.();
       if (--thread.waiting === 0) thread.worker.unref();
     }
   }
 }
 
-function readyCall(): LogIoCall {
-  return { op: 'ready', answer: newAnswer() };
-}
-
 function startThread(): Thread {
   const worker = new Worker(THREAD_ENTRY) as BunWorker;
   worker.unref();
-  return { worker, waiting: 0 };
+  const cells = new AnswerCells();
+  worker.postMessage({ op: 'start', cells: cells.buffer } satisfies LogIoStart);
+  const free = Array.from({ length: cells.count }, (_, i) => cells.count - 1 - i);
+  return { worker, cells, free, waiting: 0 };
 }
 
 /** The error node:fs would have thrown, with its code (ENOSPC, EIO …) for the log to read. */
