@@ -237,6 +237,7 @@ async function openStore(config: Settings, log: Logger, lockedDb: Database): Pro
   log.info('store opened', {
     ms: Math.round(performance.now() - openedAt),
     dedup_keys: engine.dedup.size,
+    dedup_bytes: engine.dedup.bytes,
     last_seq: engine.store.lastSeq,
   });
   const damage = engine.store.logDamage;

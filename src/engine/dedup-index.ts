@@ -257,6 +257,16 @@ export class DedupIndex {
     return this.count;
   }
 
+  /**
+   * Bytes of the generations' tables, what the index allocates for its keys (16 per slot, see
+   * dedup-table.ts): not a table a doubling replaced, garbage until the collector frees it.
+   */
+  get bytes(): number {
+    let bytes = 0;
+    for (const table of this.generations.values()) bytes += table.table.byteLength;
+    return bytes;
+  }
+
   private hashOf(key: string): Int32Array {
     const h = this.hash;
     hashKey(key, this.seed, h);

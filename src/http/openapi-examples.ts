@@ -28,6 +28,7 @@ export const statusExample = {
   hot_bytes: 1_482_240,
   wal_files: 2,
   dedup_keys: 48_213,
+  dedup_bytes: 2_097_152,
   dedup_remembered_since: null,
   dedup_dropped_early: 0,
   actors: 3,

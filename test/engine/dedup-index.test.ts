@@ -152,6 +152,30 @@ describe('DedupIndex', () => {
     expect(found).toBe(n);
   });
 
+  test('counts the bytes of its tables: one a generation, grown by doubling, 23–46 B a key', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 1_000_000 });
+    expect(index.bytes).toBe(0);
+    index.add(key(0), 0);
+    const smallest = 16 * 1024; // a new generation's table: 1,024 slots of 16 bytes
+    expect(index.bytes).toBe(smallest);
+    const seen = [smallest];
+    for (let i = 1; i < 200_000; i++) {
+      index.add(key(i), 0);
+      if (index.bytes !== seen.at(-1)) seen.push(index.bytes);
+    }
+    // Each change is the one table doubling: 16 KiB, 32 KiB, … 8 MiB.
+    expect(seen).toEqual(seen.map((_, i) => smallest * 2 ** i));
+    expect(seen.length).toBe(10);
+    // Between half full and full at a load of 0.7: 16 / 0.7 to 2 × 16 / 0.7 bytes per key.
+    expect(index.bytes / index.size).toBeGreaterThanOrEqual(16 / 0.7);
+    expect(index.bytes / index.size).toBeLessThanOrEqual((2 * 16) / 0.7);
+    const oneGeneration = index.bytes;
+    index.add(key(0, 'b'), 2 * DAY); // a second generation: a table of its own
+    expect(index.bytes).toBe(oneGeneration + smallest);
+    index.expire(10 * DAY); // day 0's generation goes, and its table with it
+    expect([index.size, index.bytes]).toEqual([1, smallest]);
+  });
+
   test('removing keys keeps every other key reachable (backward-shift deletion)', () => {
     const index = new DedupIndex({ windowMs: 0, keysMax: 1_000_000 });
     const n = 100_000;

@@ -863,6 +863,7 @@ describe('GET /api/v1/status', () => {
     expect(before).toMatchObject({ last_seq: 1, flushed_through_seq: 0, wal_files: 1, actors: 1 });
     expect(before.hot_bytes).toBeGreaterThan(0);
     expect(before.rss_bytes).toBeGreaterThan(0);
+    expect(before.dedup_bytes).toBe(16 * 1024); // one key: one generation's smallest table
     await t.engine.store.flusher.flush();
     const after = (await json(await t.get('/api/v1/status'))) as Record<string, number>;
     expect(after).toMatchObject({ last_seq: 1, flushed_through_seq: 1, hot_bytes: 0 });

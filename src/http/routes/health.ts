@@ -70,6 +70,7 @@ export function healthRoutes(deps: AppDeps) {
         return {
           ...engine.store.backlog(),
           dedup_keys: engine.dedup.size,
+          dedup_bytes: engine.dedup.bytes,
           dedup_remembered_since: isoOrNull(engine.dedup.rememberedSince(deps.clock.now())),
           dedup_dropped_early: engine.dedup.droppedEarly,
           actors: engine.registry.size,
@@ -99,6 +100,10 @@ const StatusOut = t.Object({
   hot_bytes: t.Integer({ description: 'Estimated memory of unflushed events.' }),
   wal_files: t.Integer(),
   dedup_keys: t.Integer(),
+  dedup_bytes: t.Integer({
+    description:
+      "Memory of the dedup index's tables: 23–46 bytes per key, as many keys as DEDUP_KEYS_MAX.",
+  }),
   dedup_remembered_since: t.Union([t.String({ format: 'date-time' }), t.Null()], {
     description:
       'Null while every event_id of DEDUP_WINDOW is remembered. Past DEDUP_KEYS_MAX the oldest ' +
