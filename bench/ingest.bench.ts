@@ -34,6 +34,7 @@ import {
 import { startSampler } from './support/sampler.ts';
 import { printSustainedReport, type SustainedResult } from './support/sustained-report.ts';
 import {
+  dedupKeysMaxOf,
   type LoadRun,
   startTally,
   TALLY_BENCH_ENV,
@@ -433,6 +434,7 @@ async function runSustained(wrk: string, options: Options, runId: string) {
       eventsPerRequest: SUSTAINED.eventsPerRequest,
       durationS: options.sustainedS,
       offeredEventsPerS: options.sustainedRate,
+      dedupKeysMax: dedupKeysMaxOf(start),
       measured: loaded.measured,
       samples,
       verification,

@@ -1,6 +1,7 @@
 // Samples a running Tally once a second during the sustained benchmark: its resident memory from
 // /proc (read by this process, so it never waits on the server) and `GET /api/v1/status` (the
-// write-ahead log backlog, hot memory, dedup keys), each stamped with seconds since the start.
+// write-ahead log backlog, hot memory, the dedup index's keys and bytes), each stamped with seconds
+// since the start.
 
 import { rssMiB, type ServerProcess } from './processes.ts';
 
@@ -11,6 +12,7 @@ export interface Status {
   hot_bytes: number;
   wal_files: number;
   dedup_keys: number;
+  dedup_bytes: number;
   actors: number;
   rss_bytes: number;
 }

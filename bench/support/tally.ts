@@ -2,6 +2,7 @@
 // directory, durable acks), and the check after a run: kill -9, restart on the same directory,
 // and confirm that every acknowledged event came back from the write-ahead log.
 
+import { defaultTunables } from '../../src/core/index.ts';
 import { freePort, type ServerProcess, spawnServer, waitLogLine, waitReady } from './processes.ts';
 
 /**
@@ -15,6 +16,15 @@ export const TALLY_BENCH_ENV: Readonly<Record<string, string>> = {
   DURABILITY: 'fsync',
   LOG_LEVEL: 'warn',
 };
+
+/**
+ * The DEDUP_KEYS_MAX of a Tally started with `start`: the default unless the environment sets it
+ * (--tally-env, or the shell's, which spawnServer passes on). A value Tally refuses stops it.
+ */
+export function dedupKeysMaxOf(start: TallyStart): number {
+  const raw = (start.env.DEDUP_KEYS_MAX ?? Bun.env.DEDUP_KEYS_MAX ?? '').trim();
+  return raw === '' ? defaultTunables.dedupKeysMax : Number(raw);
+}
 
 /** Replaying a large log at start can take a while on a slow disk. */
 const READY_TIMEOUT_MS = 60_000;
