@@ -198,14 +198,18 @@ export class DedupIndex {
   expire(now: number): number {
     if (this.options.windowMs === 0) return 0;
     let dropped = 0;
+    let gone = 0;
     for (const [gen, table] of this.generations) {
       if ((gen + 1) * this.spanMs + this.options.windowMs <= now) {
         dropped += table.count;
         this.count -= table.count;
         this.generations.delete(gen);
+        gone++;
       }
     }
-    if (dropped > 0) this.sortTables();
+    // Whenever a generation goes, even one `remove` or `addNewest` emptied of its keys: left in
+    // the probe list, its table stayed in memory and was probed by every lookup.
+    if (gone > 0) this.sortTables();
     return dropped;
   }
 
@@ -224,17 +228,19 @@ export class DedupIndex {
     const current = this.generationOf(now);
     const older = [...this.generations.keys()].filter((g) => g < current).sort((a, b) => a - b);
     let dropped = 0;
+    let gone = 0;
     for (const gen of older) {
       const table = this.generations.get(gen) as HashTable;
       this.count -= table.count;
       dropped += table.count;
       this.generations.delete(gen);
+      gone++;
       this.shortenedTo = Math.max(this.shortenedTo ?? 0, (gen + 1) * this.spanMs);
       if (!this.wouldOverflow(extra)) break;
     }
+    if (gone > 0) this.sortTables();
     if (dropped > 0) {
       this.droppedEarly += dropped;
-      this.sortTables();
       this.options.onShortened?.(dropped, this.shortenedTo as number);
     }
     return !this.wouldOverflow(extra);
@@ -258,12 +264,13 @@ export class DedupIndex {
   }
 
   /**
-   * Bytes of the generations' tables, what the index allocates for its keys (16 per slot, see
-   * dedup-table.ts): not a table a doubling replaced, garbage until the collector frees it.
+   * Bytes of the tables the index keeps and probes, what it allocates for its keys (16 per
+   * slot, see dedup-table.ts): not a table a doubling replaced, garbage until the collector
+   * frees it.
    */
   get bytes(): number {
     let bytes = 0;
-    for (const table of this.generations.values()) bytes += table.table.byteLength;
+    for (const table of this.tables) bytes += table.table.byteLength;
     return bytes;
   }
 

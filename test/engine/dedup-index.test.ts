@@ -176,6 +176,18 @@ describe('DedupIndex', () => {
     expect([index.size, index.bytes]).toEqual([1, smallest]);
   });
 
+  test('a generation emptied by remove goes with its table when it expires', () => {
+    const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 1_000_000 });
+    index.add(key(0), 0);
+    index.add(key(1), 2 * DAY);
+    index.remove(key(0), 0); // a refused write: day 0's generation now holds no key
+    const bothTables = index.bytes;
+    expect(index.expire(10 * DAY)).toBe(0); // day 0's generation expires, with none of its keys
+    // Its table was kept (and probed by every lookup) until some generation with keys expired.
+    expect(index.bytes).toBe(bothTables / 2);
+    expect([index.size, index.has(key(1))]).toEqual([1, true]);
+  });
+
   test('removing keys keeps every other key reachable (backward-shift deletion)', () => {
     const index = new DedupIndex({ windowMs: 0, keysMax: 1_000_000 });
     const n = 100_000;
