@@ -191,6 +191,12 @@ export async function fileStream(
     close();
     throw clientGone();
   }
+  // Cut once the copy had ended (DuckDB drops an interrupt that comes then): a 401, as for a
+  // copy interrupted, before any answer begins. cutOn would never hear a cut made already.
+  if (control.cut?.aborted === true) {
+    close();
+    throw lapsed();
+  }
   signal.addEventListener('abort', close, { once: true });
   const chunkBytes = queryLimits.exportFileChunkBytes;
   const body = new ReadableStream<Uint8Array>(

@@ -271,6 +271,56 @@ describe('credentials that lapse while an export is sent', () => {
     expect(fs.readdirSync(staging).filter((f) => f.startsWith('temp-'))).toEqual([]);
   });
 
+  test('a read key revoked as a Parquet copy ends: a 401, its file closed', async () => {
+    // The round that finds the key revoked comes once DuckDB finished the copy (an interrupt
+    // then is dropped), before the file is streamed: no answer may begin, no file stay open.
+    await sendMany();
+    const read = await makeKey(t, w.ada.access_token, 'acme', 'read');
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    const keys = t.auth.stores.keys;
+    const verify = keys.verify.bind(keys);
+    let refused: () => void = () => {};
+    const roundRan = new Promise<void>((resolve) => {
+      refused = resolve;
+    });
+    keys.verify = (...args: Parameters<typeof verify>) => {
+      const found = verify(...args);
+      if (found === null && args[0] === read.key) refused();
+      return found;
+    };
+    store.snapshot = async (tenant, range) => {
+      const taken = await snapshot.call(store, tenant, range);
+      const run = taken.connection.run.bind(taken.connection);
+      taken.connection.run = async (sql, ...rest) => {
+        const result = await run(sql, ...rest);
+        if (sql.trimStart().startsWith('COPY')) {
+          const revoked = await t.call('DELETE', `/api/v1/projects/acme/keys/${read.id}`, {
+            token: w.ada.access_token,
+          });
+          expect(revoked.status).toBe(204);
+          await roundRan; // the export's round found the key revoked: it was cut
+        }
+        return result;
+      };
+      return taken;
+    };
+    try {
+      const res = await exportOf('?format=parquet', read.key);
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain('PAR1');
+    } finally {
+      store.snapshot = snapshot;
+      keys.verify = verify;
+    }
+    for (let waited = 0; openFiles().length > 0 && waited < 5_000; waited += 10) {
+      await Bun.sleep(10);
+    }
+    expect(openFiles()).toEqual([]);
+    const staging = path.join(t.dataDir, 'staging');
+    expect(fs.readdirSync(staging).filter((f) => f.startsWith('temp-'))).toEqual([]);
+  });
+
   test('a member removed from the project mid-export: the stream is cut', async () => {
     const events = await sendMany();
     const res = await exportOf('?tenant_id=acme', w.cyd.access_token);
