@@ -98,6 +98,8 @@ export interface Connection {
   readonly credentials: LiveCredentials;
   /** Credentials rounds in a row whose check threw (recheck.ts); 0 after one that answered. */
   uncheckedRounds: number;
+  /** When the last of them was counted: at most one every CREDENTIALS_RECHECK_MS counts. */
+  uncheckedAt: number;
   /** What the client may still send (past it the socket is closed). */
   readonly budget: MessageBudget;
 }

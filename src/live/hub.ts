@@ -161,6 +161,7 @@ export class LiveHub {
       open: true,
       credentials,
       uncheckedRounds: 0,
+      uncheckedAt: Number.NEGATIVE_INFINITY,
       budget: new MessageBudget(this.limits, this.deps.clock.now()),
     };
     feed.connections.add(conn);
@@ -230,7 +231,7 @@ export class LiveHub {
     let recheck: Promise<void> | null = null;
     if (!this.rechecks.busy && this.recheckSchedule.take(now)) {
       const conns = [...this.connections.values()];
-      recheck = this.rechecks.run(recheckStep(conns, this.limits, this.recheckHooks));
+      recheck = this.rechecks.run(recheckStep(conns, this.limits, this.recheckHooks, now));
     }
     const push = this.pushes.busy
       ? Promise.resolve()

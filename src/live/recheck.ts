@@ -3,8 +3,9 @@
 // of sockets of one dashboard key cost one check, and a turn checks a bounded share. A check
 // that fails (SQLite busy, an I/O error) says nothing about the credentials: the socket stays
 // open and is checked again next round, and only after CREDENTIALS_UNCHECKED_ROUNDS_MAX such
-// rounds in a row is it closed (1011). A change of access made through Tally (a key revoked, a
-// session ended, a member removed) asks for a round at once (RecheckSchedule.want).
+// rounds in a row, CREDENTIALS_RECHECK_MS apart, is it closed (1011). A change of access made
+// through Tally (a key revoked, a session ended, a member removed) asks for a round at once
+// (RecheckSchedule.want).
 
 import { isDue } from './due.ts';
 import type { Connection, LiveCredentials } from './feed.ts';
@@ -18,6 +19,8 @@ export const CREDENTIALS_RECHECK_MS = 5000;
  * Rounds in a row in which a socket's credentials could not be checked (the check threw)
  * before it is closed with 1011: 6 × 5 s = 30 s, so a passing database error never drops a
  * dashboard, and a lasting one does not let a socket stream past a revocation it cannot see.
+ * Only rounds CREDENTIALS_RECHECK_MS apart count: those asked for by changes of access (up to
+ * one a second) would otherwise drop every dashboard within 6 s of a failure.
  */
 export const CREDENTIALS_UNCHECKED_ROUNDS_MAX = 6;
 
@@ -98,11 +101,15 @@ export interface RecheckHooks {
 
 type Verdict = 'allowed' | 'lapsed' | 'failed';
 
-/** A round over `conns`, calling `hooks` for each open socket whose check was not a yes. */
+/**
+ * A round begun at `nowMs` over `conns`, calling `hooks` for each open socket whose check was
+ * not a yes.
+ */
 export function recheckStep(
   conns: readonly Connection[],
   limits: Pick<LiveLimits, 'recheckCredentialsPerTurnMax' | 'recheckSocketsPerTurnMax'>,
   hooks: RecheckHooks,
+  nowMs: number,
 ): Step {
   const verdicts = new Map<string, Verdict>();
   let next = 0;
@@ -129,9 +136,14 @@ export function recheckStep(
         verdicts.set(key, verdict);
         checks++;
       }
-      if (verdict === 'allowed') conn.uncheckedRounds = 0;
-      else if (verdict === 'lapsed') hooks.lapsed(conn);
-      else if (++conn.uncheckedRounds >= CREDENTIALS_UNCHECKED_ROUNDS_MAX) hooks.unchecked(conn);
+      if (verdict === 'allowed') {
+        conn.uncheckedRounds = 0;
+        conn.uncheckedAt = Number.NEGATIVE_INFINITY;
+      } else if (verdict === 'lapsed') hooks.lapsed(conn);
+      else if (isDue(nowMs, conn.uncheckedAt, CREDENTIALS_RECHECK_MS)) {
+        conn.uncheckedAt = nowMs;
+        if (++conn.uncheckedRounds >= CREDENTIALS_UNCHECKED_ROUNDS_MAX) hooks.unchecked(conn);
+      }
     }
     return next >= conns.length;
   };

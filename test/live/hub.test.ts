@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { ManualClock } from '../../src/core/index.ts';
 import {
   CREDENTIALS_RECHECK_MS,
+  CREDENTIALS_RECHECK_SOON_MS,
   CREDENTIALS_UNCHECKED_ROUNDS_MAX,
   defaultLiveLimits,
   type LiveLimits,
@@ -306,6 +307,31 @@ describe('lapses', () => {
     expect(sharing.closed).toEqual(unchecked);
     expect(another.closed).toEqual(unchecked);
     expect(hub.stats()).toMatchObject({ connections: 0, revokedClosed: 0, uncheckedClosed: 3 });
+  });
+
+  test('rounds asked for every second count one failure per 5 s: 1011 after 25 s', async () => {
+    // Changes of access (logouts, tokens expiring) ask for rounds as often as every second; a
+    // database failing meanwhile must not close every socket within 6 s instead of 30.
+    const hub = makeHub();
+    const socket = await join(hub, 'acme', undefined, () => {
+      throw new Error('database is locked');
+    });
+    const started = clock.now();
+    const roundAt = async (ms: number) => {
+      clock.set(started + ms);
+      hub.recheckSoon();
+      await hub.tick();
+    };
+    await hub.tick(); // the first failure
+    const last = (CREDENTIALS_UNCHECKED_ROUNDS_MAX - 1) * CREDENTIALS_RECHECK_MS;
+    for (let ms = CREDENTIALS_RECHECK_SOON_MS; ms < last; ms += CREDENTIALS_RECHECK_SOON_MS) {
+      await roundAt(ms);
+    }
+    const warned = bench.logs.filter((l) => l.msg.startsWith('live: checking credentials'));
+    expect(warned).toHaveLength(last / CREDENTIALS_RECHECK_SOON_MS); // a round every second
+    expect(socket.closed).toBeNull();
+    await roundAt(last);
+    expect(socket.closed).toEqual({ code: 1011, reason: 'the credentials could not be checked' });
   });
 
   test('a wall clock stepping back does not silence pushes and heartbeats', async () => {
