@@ -43,7 +43,7 @@ import {
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
 import { listenError, StartError, startErrorOf } from './start-errors.ts';
 import type { FaultHook } from './storage/index.ts';
-import { DataDirInUseError, killAt, lockDataDir } from './storage/index.ts';
+import { DataDirInUseError, killAt, lockDataDir, logIo } from './storage/index.ts';
 
 const EXIT_FATAL = 70;
 /** How long an exit waits for the last log lines to leave stdout at most. */
@@ -228,6 +228,10 @@ async function openStore(config: Settings, log: Logger, lockedDb: Database): Pro
     log.warn('fault injection is on: the store opens late', { ms: config.faultOpenDelayMs });
     await Bun.sleep(config.faultOpenDelayMs);
   }
+  // A log I/O thread that dies with calls out stops the store (onFatal); one that dies idle
+  // fails nothing, the others taking its calls, so only this line tells of it.
+  logIo.onLost = (error, left) =>
+    log.error('log I/O thread died', { error: error.message, threads_left: left });
   let engine: Engine;
   try {
     engine = await openEngine(engineOptions(config, log, lockedDb));

@@ -33,6 +33,11 @@ const FLOAT64_PER_CELL = CELL_BYTES / 8;
 const STATE_WAITING = 0;
 const STATE_DONE = 1;
 const STATE_FAILED = 2;
+/** Written by the server, not the thread: the thread died before it answered (`abandon`). */
+const STATE_LOST = 3;
+
+/** How a call ended: answered (`done`, or `failed` with its errno), or its thread died. */
+export type AnswerOutcome = 'done' | 'failed' | 'lost';
 
 /** A block of answer cells, seen the same from the server and from the thread it shares. */
 export class AnswerCells {
@@ -63,12 +68,28 @@ export class AnswerCells {
     Atomics.notify(this.states, at);
   }
 
-  /** Resolves with the answer of `cell` once written: the value, and whether the call failed. */
-  async awaitAnswer(cell: number): Promise<{ value: number; failed: boolean }> {
+  /**
+   * Ends the wait in `cell` as lost (the server, once the cell's thread died), unless the
+   * thread answered first: that answer is the call's real outcome (a write done is done), so
+   * it is kept. Nothing else wakes the wait: no thread is left to notify it.
+   */
+  abandon(cell: number): void {
+    const at = cell * INT32_PER_CELL;
+    if (Atomics.compareExchange(this.states, at, STATE_WAITING, STATE_LOST) === STATE_WAITING) {
+      Atomics.notify(this.states, at);
+    }
+  }
+
+  /** Resolves with the answer of `cell` once written (or abandoned): its value and outcome. */
+  async awaitAnswer(cell: number): Promise<{ value: number; outcome: AnswerOutcome }> {
     const at = cell * INT32_PER_CELL;
     const wait = Atomics.waitAsync(this.states, at, STATE_WAITING);
     if (wait.async) await wait.value;
     const value = this.values[cell * FLOAT64_PER_CELL + 1] as number;
-    return { value, failed: Atomics.load(this.states, at) === STATE_FAILED };
+    const state = Atomics.load(this.states, at);
+    return {
+      value,
+      outcome: state === STATE_DONE ? 'done' : state === STATE_FAILED ? 'failed' : 'lost',
+    };
   }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMITS_IN_FLIGHT_MAX, GroupCommitter, WriteAheadLog } from '../../src/storage/index.ts';
-import { logIo } from '../../src/storage/log-io.ts';
+import { LogIoThreads, logIo } from '../../src/storage/log-io.ts';
 import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -247,6 +247,41 @@ describe('GroupCommitter', () => {
     expect(committer.admit(1, 1)).toBe(false);
     expect(committer.submit(Buffer.from('y'), 1, { events: 0, bytes: 0 }).kind).toBe('refused');
   });
+
+  test.each(['fdatasync', 'writev'] as const)(
+    "a group whose %s's I/O thread dies is refused, and the store stops",
+    async (syscall) => {
+      const { committer, wal, fatal } = setup();
+      // The log's calls go to threads of the test's own, the one there dying of its next call
+      // (an op it does not know), so the log's threads stay for the other tests.
+      const threads = new LogIoThreads(1);
+      await threads.start();
+      const crash = () => threads.workers[0]?.postMessage({ op: 'crash' });
+      const crashing =
+        syscall === 'fdatasync'
+          ? spyOn(logIo, 'fdatasync').mockImplementation((fd) => {
+              crash();
+              return threads.fdatasync(fd);
+            })
+          : spyOn(logIo, 'writev').mockImplementation((fd, parts) => {
+              crash();
+              return threads.writev(fd, parts);
+            });
+      try {
+        // Past the inline write's size, so the write too goes to a thread.
+        const o = admitted(committer, Buffer.alloc(128 * 1024, 97), 1);
+        if (o.kind !== 'queued') throw new Error('refused');
+        // It waited for ever before: no answer comes from a dead thread.
+        const error = await o.committed.catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'ERR_LOG_IO_THREAD_LOST' });
+        expect(fatal).toEqual([error]);
+        expect(committer.healthy).toBe(false);
+      } finally {
+        crashing.mockRestore();
+        wal.close();
+      }
+    },
+  );
 });
 
 const writebackError = () => Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });

@@ -2,13 +2,21 @@ import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { logPayloadBuffer, nodeFileIo } from '../../src/storage/index.ts';
-import { LOG_IO_THREADS, logIo } from '../../src/storage/log-io.ts';
-import { ANSWER_CELLS } from '../../src/storage/log-io-answer.ts';
+import {
+  LOG_IO_THREADS,
+  type LogIoThreadLostError,
+  LogIoThreads,
+  logIo,
+} from '../../src/storage/log-io.ts';
+import { ANSWER_CELLS, AnswerCells } from '../../src/storage/log-io-answer.ts';
 import { makeTestApp } from '../helpers/app.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 let cleanup: (() => void) | undefined;
-afterEach(() => cleanup?.());
+afterEach(() => {
+  cleanup?.();
+  cleanup = undefined;
+});
 
 /** More calls than Bun's shared pool has threads (as many as the cores, at least 2). */
 const POOL_HOLDERS = 64;
@@ -137,4 +145,102 @@ test('more calls at once than the threads have answer cells all complete', async
     fs.closeSync(fd);
   }
   expect(fs.statSync(path.join(dir, 'out')).size).toBe(LOG_IO_THREADS * ANSWER_CELLS + 50);
+});
+
+/** Threads of a test's own, so that killing one leaves the log's for the other tests. */
+async function ownThreads(count: number) {
+  const threads = new LogIoThreads(count);
+  const lost: { error: LogIoThreadLostError; left: number }[] = [];
+  const losing: ((error: LogIoThreadLostError) => void)[] = [];
+  threads.onLost = (error, left) => {
+    lost.push({ error, left });
+    losing.shift()?.(error);
+  };
+  await threads.start();
+  return {
+    threads,
+    lost,
+    /** Resolves once a thread has died (told through onLost). */
+    nextLoss: () => new Promise<LogIoThreadLostError>((resolve) => losing.push(resolve)),
+    /** Makes a thread die of an uncaught error: a call it does not know is a bug it throws. */
+    crash: (index: number) => threads.workers[index]?.postMessage({ op: 'crash' }),
+  };
+}
+
+function openFile(name: string): number {
+  const { dir, remove } = makeTempDir();
+  const fd = fs.openSync(path.join(dir, name), 'w');
+  cleanup = () => {
+    fs.closeSync(fd);
+    remove();
+  };
+  return fd;
+}
+
+const LOST = 'ERR_LOG_IO_THREAD_LOST';
+
+test('calls sent to a thread that dies fail, naming it and its error; the rest go on', async () => {
+  const fd = openFile('out');
+  const { threads, lost, crash } = await ownThreads(2);
+  crash(0);
+  // Sent before its death is known: spread over both threads, half of them to the dead one,
+  // which never answers. They waited for ever before (the group commit with them).
+  const first = await Promise.allSettled(Array.from({ length: 8 }, () => threads.fdatasync(fd)));
+  const failed = first.filter((r) => r.status === 'rejected').map((r) => r.reason);
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed.length).toBeLessThan(first.length);
+  for (const error of failed) {
+    expect(error).toMatchObject({ code: LOST });
+    expect(String(error.message)).toContain('log I/O thread 1 of 2 died');
+    expect(String(error.message)).toContain('unknown op crash');
+  }
+  expect(lost.map((l) => l.left)).toEqual([1]);
+  // Its cells are never used again (it may have calls it never read): all go to the other.
+  const [dead, living] = threads.workers as [Worker, Worker];
+  const toDead = spyOn(dead, 'postMessage');
+  const toLiving = spyOn(living, 'postMessage');
+  expect(await threads.writev(fd, [Buffer.from('after')])).toBe(5);
+  await Promise.all(Array.from({ length: 8 }, () => threads.fdatasync(fd)));
+  expect(toDead).not.toHaveBeenCalled();
+  expect(toLiving).toHaveBeenCalledTimes(9);
+});
+
+test('once every thread is gone (terminated, as Bun may), calls fail at once', async () => {
+  const fd = openFile('out');
+  const { threads, nextLoss } = await ownThreads(1);
+  const loss = nextLoss();
+  threads.workers[0]?.terminate();
+  expect((await loss).message).toContain('log I/O thread 1 of 1 died: it exited');
+  const error = await threads.fdatasync(fd).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: LOST });
+  expect(String(error)).toContain('every log I/O thread of the write-ahead log died');
+  expect(await threads.start().catch((e: unknown) => e)).toMatchObject({ code: LOST });
+});
+
+test('a thread whose module fails to load fails the start, which waited for ever', async () => {
+  const threads = new LogIoThreads(1, new URL('./no-such-log-io-thread.ts', import.meta.url).href);
+  const error = await threads.start().catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: LOST });
+  expect(String(error)).toContain('log I/O thread 1 of 1 died');
+});
+
+test("a call the thread cannot make fails with the thread's error, not as EPERM", async () => {
+  // Not a system call's failure (no errno): a bug, which the thread dies of. Its errno was
+  // read as -1 before, and the log said EPERM.
+  const { threads } = await ownThreads(1);
+  const error = await threads.writev(-1, [Buffer.from('x')]).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: LOST });
+  expect(String(error)).toContain('"fd" is out of range');
+});
+
+test("a dead thread's answer, once written, is kept: only a call it never answered is lost", async () => {
+  const cells = new AnswerCells();
+  cells.clear(0);
+  cells.answer(0, 5);
+  cells.abandon(0);
+  expect(await cells.awaitAnswer(0)).toEqual({ value: 5, outcome: 'done' });
+  cells.clear(1);
+  const waiting = cells.awaitAnswer(1);
+  cells.abandon(1);
+  expect((await waiting).outcome).toBe('lost');
 });
