@@ -85,8 +85,10 @@ export class AnswerCells {
     const at = cell * INT32_PER_CELL;
     const wait = Atomics.waitAsync(this.states, at, STATE_WAITING);
     if (wait.async) await wait.value;
-    const value = this.values[cell * FLOAT64_PER_CELL + 1] as number;
+    // The state first: the thread writes the value before it, so a value read after a state
+    // is the one that state answers, even should a thread thought dead answer after all.
     const state = Atomics.load(this.states, at);
+    const value = this.values[cell * FLOAT64_PER_CELL + 1] as number;
     return {
       value,
       outcome: state === STATE_DONE ? 'done' : state === STATE_FAILED ? 'failed' : 'lost',
