@@ -92,6 +92,8 @@ export class ErasureLog {
    * Deletes the done erasures of `tenant` past its newest erasuresListedMax (what the list
    * shows) whose cut-off a flush has passed: a restart replays only the log records above the
    * flushed seq (matchesAbove), so those no longer cut anything; pending and failed ones stay.
+   * So does one whose cut from the damaged log copies is still owed (migration 013): its debt
+   * goes with it (ON DELETE CASCADE), and the person's events would stay in the copies unsaid.
    */
   private pruneDone(tenant: string): void {
     this.db
@@ -99,6 +101,7 @@ export class ErasureLog {
         `DELETE FROM erasures WHERE tenant = ?1 AND status = 'done'
            AND through_seq <= (SELECT CAST(value AS INTEGER) FROM meta
                                WHERE key = 'flushed_through_seq')
+           AND id NOT IN (SELECT erasure_id FROM erasure_copy_cuts)
            AND id NOT IN (SELECT id FROM erasures WHERE tenant = ?1
                           ORDER BY created_at DESC, rowid DESC LIMIT ?2)`,
       )

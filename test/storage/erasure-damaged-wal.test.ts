@@ -118,16 +118,20 @@ describe('an erasure and the damaged log bytes a start kept', () => {
  * Leaves the data directory as an older Tally (schema 12) leaves it after erasures of acme's users
  * that did not cut the copies: each ended (done or failed), and nothing owed for them.
  */
-function endedByAnOlderTally(app: TestApp, ended: [id: string, user: string, status: string][]) {
+function endedByAnOlderTally(
+  app: TestApp,
+  ended: [id: string, user: string, status: string][],
+  throughSeq = 1,
+) {
   const db = new Database(path.join(app.dataDir, 'tally.sqlite'));
   try {
     db.run('DROP TABLE erasure_copy_cuts');
     db.run('PRAGMA user_version = 12');
     const insert = db.query(
       `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
-       VALUES (?1, 'acme', 'user_id', ?2, 1, ?3, 0)`,
+       VALUES (?1, 'acme', 'user_id', ?2, ?4, ?3, 0)`,
     );
-    for (const [id, user, status] of ended) insert.run(id, user, status);
+    for (const [id, user, status] of ended) insert.run(id, user, status, throughSeq);
   } finally {
     db.close();
   }
@@ -187,6 +191,39 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
     await app.restart(() => fs.rmSync(path.join(app.dataDir, 'wal', COPY)));
     await app.restart();
     expect(said()).toHaveLength(2);
+  });
+
+  test('a cut still owed keeps its erasure past the newest 100 done ones', async () => {
+    const lines: string[] = [];
+    t = await makeTestApp({ log: createLogger('info', (line) => lines.push(line)) });
+    const marker = 'person-9@example.com';
+    await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]); // to be damaged
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
+    await restartWithFirstRecordDamaged(t);
+    const app = t;
+    const said = () =>
+      lines.filter((line) => line.includes("damaged log copies still hold a person's events"));
+    await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']]));
+    expect(said()).toHaveLength(1);
+    // 100 done erasures after it: the next one asked for deletes the done ones past the newest
+    // 100 whose cut-off a flush has passed, and the old one is among them but for its debt.
+    await sendRecord(app, [{ id: 'c1', user: 'u3' }]);
+    await app.engine.store.flusher.flush();
+    const insert = app.engine.store.sqlite.query(
+      `INSERT INTO erasures (id, tenant, field, value, through_seq, status, created_at)
+       VALUES (?1, 'acme', 'user_id', 'nobody', 1, 'done', ?2)`,
+    );
+    for (let i = 1; i < 100; i++) insert.run(`er_${i}`, i);
+    await eraseAndWait(app, 'nobody');
+    expect(app.engine.erasures.get('acme', 'er_old')).toMatchObject({ status: 'done' });
+    expect(app.engine.erasures.get('acme', 'er_1')).toMatchObject({ status: 'done' });
+    await app.restart();
+    expect(said()).toHaveLength(2);
+    expect(filesHolding(app.dataDir, marker)).toEqual([`wal/${COPY}`]);
+    // Paid once the operator deleted the copy: the next erasure asked for deletes it.
+    await app.restart(() => fs.rmSync(path.join(app.dataDir, 'wal', COPY)));
+    await eraseAndWait(app, 'nobody');
+    expect(() => app.engine.erasures.get('acme', 'er_old')).toThrow('no erasure er_old');
   });
 });
 
