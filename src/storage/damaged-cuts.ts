@@ -13,7 +13,9 @@
 // Each start also pays what erasures that ended before erasures cut the copies owe (migration
 // 013: a data directory an older Tally wrote): the person's events are cut from every copy as an
 // erasure's step 3 cuts them, and the debt goes once no copy holds them readable or their id in
-// its damage; until then each start cuts again and says what is left.
+// its damage, and the log's current file holds no record at or below the erasure's seq (a
+// failed erasure, or a Tally older still, left it open with the person's records: a later start
+// may keep a copy of them); until then each start cuts again and says what is left.
 
 import type { Database } from 'bun:sqlite';
 import * as fs from 'node:fs';
@@ -144,7 +146,9 @@ export class DamagedCopyCuts {
           `next start): ${String(error)}`;
       }
       if (reason !== null) left.push({ tenant: row.tenant, erasure: row.id, reason });
-      else this.db.query('DELETE FROM erasure_copy_cuts WHERE erasure_id = ?1').run(row.id);
+      else if (!this.log.holdsThrough(row.through_seq)) {
+        this.db.query('DELETE FROM erasure_copy_cuts WHERE erasure_id = ?1').run(row.id);
+      }
     }
     return left;
   }

@@ -15,6 +15,7 @@ import { frameHeader, framesFrom } from '../../src/storage/wal-frame.ts';
 import { makeTestApp, type TestApp } from '../helpers/app.ts';
 import {
   COPY,
+  FIRST,
   filesHolding,
   recordIds,
   restartWithFirstRecordDamaged,
@@ -191,6 +192,30 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
     await app.restart(() => fs.rmSync(path.join(app.dataDir, 'wal', COPY)));
     await app.restart();
     expect(said()).toHaveLength(2);
+  });
+
+  test("a log file still holding the person's records: a copy a later start keeps is cut", async () => {
+    t = await makeTestApp();
+    const marker = 'person-10@example.com';
+    await sendRecord(t, [{ id: 'b1', user: 'u2' }]); // to be damaged
+    await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]);
+    await sendRecord(t, [{ id: 'c1', user: 'u3' }]);
+    const app = t;
+    // An older Tally's erasure done without closing the log file that holds its records (before
+    // c46f8b5) or one that failed: no copy yet, and the upgraded start stops before any flush.
+    await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']], 3));
+    expect(filesHolding(app.dataDir, marker)).toEqual([`wal/${FIRST}`]);
+    await restartWithFirstRecordDamaged(app);
+    expect(filesHolding(app.dataDir, marker)).toEqual([]);
+    expect(recordIds(path.join(app.dataDir, 'wal', COPY))).toEqual([['c1']]);
+    // Paid now (the log holds none of its records): a later start reads no copy for it.
+    const cut = spyOn(DamagedCopies.prototype, 'cut');
+    try {
+      await app.restart();
+      expect(cut).not.toHaveBeenCalled();
+    } finally {
+      cut.mockRestore();
+    }
   });
 
   test('a cut still owed keeps its erasure past the newest 100 done ones', async () => {

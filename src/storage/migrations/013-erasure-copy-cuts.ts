@@ -1,8 +1,9 @@
 // Erasures that ended before an erasure cut the copies of damaged log bytes a start kept
 // (`wal/<file>.damaged-<offset>`, see wal-damaged.ts) left the person's events in them. Each
 // erasure already ended (done or failed) owes that cut, made at the next start (see
-// damaged-cuts.ts); the debt goes once no copy holds the person's events, and with its erasure.
-// Pending ones cut the copies themselves when the start resumes them.
+// damaged-cuts.ts); the debt goes once no copy holds the person's events and the log's current
+// file none of their records (a later start may keep a copy of it), and with its erasure (which
+// is kept meanwhile). Pending ones cut the copies themselves when the start resumes them.
 
 import type { Database } from 'bun:sqlite';
 
