@@ -88,7 +88,7 @@ export function seqFloorOf(
 
 export class EventStore implements EventSource {
   private readonly lock = new ReadWriteLock();
-  private readonly readers = new SnapshotReaders();
+  private readonly readers = new SnapshotReaders(() => this.erasures?.retryReleases());
   readonly flusher: Flusher;
   readonly compactor: Compactor;
   /** Deletes a tenant's stored events (see tenant-eraser.ts). */
@@ -174,9 +174,9 @@ export class EventStore implements EventSource {
     this.retention = new RetentionEraser({ ...shared, retire, releaseLog, copies });
     this.erasureLog = new ErasureLog(sqlite, options.now);
     const rewriter = new SegmentRewriter({ ...shared, retire, enter });
-    const log = this.erasureLog;
-    const eraserDeps = { ...shared, log, hot, flusher, rewriter, lastSeq, releaseLog, onFatal };
-    this.erasures = new PersonEraser({ ...eraserDeps, copies: copyCuts.copies });
+    const retiredAmong = (files: readonly string[]) => this.readers.retiredAmong(files);
+    const deps = { ...shared, log: this.erasureLog, hot, flusher, rewriter, lastSeq, releaseLog };
+    this.erasures = new PersonEraser({ ...deps, copies, onFatal, retiredAmong });
   }
 
   static async open(options: EventStoreOptions, onReplay: ReplayHandler): Promise<EventStore> {

@@ -50,6 +50,8 @@ export interface PersonEraserDeps {
   releaseLog: (throughSeq: number, flush: boolean) => Promise<void>;
   /** The copies of damaged log bytes a start kept (see wal-damaged.ts), cut in step 3. */
   copies: DamagedCopies;
+  /** Those of `files` retired but still on disk (a read holds them, or removal failed). */
+  retiredAmong: (files: readonly string[]) => string[];
   fault: FaultHook;
   /** An erasure whose hot tier cut failed half-way leaves state only a restart repairs. */
   onFatal: (error: unknown) => void;
@@ -86,6 +88,8 @@ export class PersonEraser {
   private stopping = false;
   /** Pending erasures whose segments are rewritten and whose log release (step 3) failed. */
   private readonly releasing = new Set<string>();
+  /** The files of the segments each running erasure's rewrites replaced (step 3 waits). */
+  private readonly replaced = new Map<string, string[]>();
   /** A run's step 3 is under way (one runs at a time): its flushes start no retry. */
   private inRelease = false;
 
@@ -187,7 +191,7 @@ export class PersonEraser {
   private async runOnce(id: string): Promise<Erasure | null> {
     const { log, fault } = this.deps;
     const erasure = log.get(id);
-    if (erasure === null || erasure.status !== 'pending') this.releasing.delete(id);
+    if (erasure === null || erasure.status !== 'pending') this.forget(id);
     if (erasure === null || erasure.status !== 'pending' || this.stopping) return erasure;
     const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
     // Resumed at a start, or tried again after a flush: the reason an earlier try left says why
@@ -196,6 +200,7 @@ export class PersonEraser {
     try {
       if (!this.releasing.has(id)) await this.rewriteAll(erasure);
     } catch (error) {
+      this.forget(id);
       log.finish(id, 'failed', reasonOf(error));
       return log.get(id);
     }
@@ -206,21 +211,30 @@ export class PersonEraser {
       if (unreadable.length > 0) {
         throw new Error(unreadableCopiesMessage(unreadable, "the person's id"));
       }
+      const onDisk = this.deps.retiredAmong(this.replaced.get(id) ?? []);
+      if (onDisk.length > 0) throw new ReplacedFilesOnDisk(onDisk.length);
     } catch (error) {
       this.releasing.add(id);
       log.setReason(
         id,
-        `its segments are rewritten, but the write-ahead log still holds the person's records: ` +
-          `${reasonOf(error)}; tried again after the next flush`,
+        error instanceof ReplacedFilesOnDisk
+          ? error.message
+          : "its segments are rewritten, but the write-ahead log still holds the person's " +
+              `records: ${reasonOf(error)}; tried again after the next flush`,
       );
       return log.get(id);
     } finally {
       this.inRelease = false;
     }
-    this.releasing.delete(id);
+    this.forget(id);
     fault('erase:before-done');
     log.finish(id, 'done');
     return log.get(id);
+  }
+
+  private forget(id: string): void {
+    this.releasing.delete(id);
+    this.replaced.delete(id);
   }
 
   /** Steps 2 (see the header): rewrites segments until none holds a covered event. */
@@ -230,7 +244,15 @@ export class PersonEraser {
       const found = await rewriter.reading(async () => {
         const affected = await rewriter.affected(erasure);
         for (const segment of affected) {
-          await rewriter.rewrite(segment, erasure, (events) => log.addRewrite(erasure.id, events));
+          const rewritten = await rewriter.rewrite(segment, erasure, (events) =>
+            log.addRewrite(erasure.id, events),
+          );
+          if (rewritten !== null) {
+            this.replaced.set(erasure.id, [
+              ...(this.replaced.get(erasure.id) ?? []),
+              ...rewritten.replaced,
+            ]);
+          }
         }
         return affected.length;
       });
@@ -242,5 +264,21 @@ export class PersonEraser {
         );
       }
     }
+  }
+}
+
+/**
+ * Step 3 is not over while files of the segments the rewrites replaced are on disk: `done`
+ * says no file of the data directory holds the person's events. A read that began before the
+ * rewrite keeps them until it ends (it reads the events as they were); the erasure is tried
+ * again as soon as they go (SnapshotReaders tells), or after the next flush.
+ */
+class ReplacedFilesOnDisk extends Error {
+  constructor(files: number) {
+    super(
+      `its segments are rewritten, but ${files} files of the segments they replaced are still ` +
+        'on disk (a read that began before the erasure holds them, or their deletion failed); ' +
+        'tried again as they go',
+    );
   }
 }

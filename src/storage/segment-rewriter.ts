@@ -24,6 +24,7 @@ import {
   publishSegments,
   removeQuietly,
   retireSegments,
+  segmentPaths,
   segmentRelativePath,
 } from './segment-files.ts';
 import { columnsOfFormat, SEGMENT_FORMAT, segmentRowsSql } from './segment-format.ts';
@@ -36,6 +37,8 @@ export interface Rewritten {
   events: number;
   /** Why the old files could not be removed yet (they stay retired; the start sweeps them). */
   filesPending: string | null;
+  /** The old segment's files (the segment and its minute counts), retired. */
+  replaced: string[];
 }
 
 /** The SQL condition of the rows `match` covers (bound: $value, $through). */
@@ -114,7 +117,8 @@ export class SegmentRewriter {
     if (!committed) return null;
     const filesPending = retireSegments(this.deps.retire, segmentsDir, [segment]);
     fault('erase:after-retire');
-    return { events, filesPending } satisfies Rewritten;
+    const replaced = segmentPaths(segmentsDir, segment.file);
+    return { events, filesPending, replaced } satisfies Rewritten;
   }
 
   /** Writes and publishes the kept rows of `segment`; null when none is kept (no file). */

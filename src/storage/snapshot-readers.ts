@@ -20,6 +20,9 @@ export class SnapshotReaders {
   private retired: Retired[] = [];
   private waiting: (() => void)[] = [];
 
+  /** `onRemoved` is told after retired files were removed (an erasure may wait for them). */
+  constructor(private readonly onRemoved: () => void = () => {}) {}
+
   /** Counts a snapshot taken now; returns its release (which may be called more than once). */
   enter(): () => void {
     const generation = this.generation;
@@ -51,6 +54,13 @@ export class SnapshotReaders {
     if (failure !== null) throw failure.error;
   }
 
+  /** Those of `files` retired and not removed yet: a held snapshot may read them, or their
+   * removal failed (tried again as snapshots are released and files retired). */
+  retiredAmong(files: readonly string[]): string[] {
+    const waiting = new Set(this.retired.flatMap((entry) => entry.files));
+    return files.filter((file) => waiting.has(file));
+  }
+
   /** Resolves once no snapshot is held. */
   released(): Promise<void> {
     if (this.held.size === 0) return Promise.resolve();
@@ -62,6 +72,7 @@ export class SnapshotReaders {
     let oldest = Number.POSITIVE_INFINITY;
     for (const generation of this.held.keys()) oldest = Math.min(oldest, generation);
     let failure: { error: unknown } | null = null;
+    let removed = 0;
     const kept: Retired[] = [];
     for (const entry of this.retired) {
       if (oldest < entry.generation) {
@@ -71,6 +82,7 @@ export class SnapshotReaders {
       const left = entry.files.filter((file) => {
         try {
           fs.rmSync(file, { force: true });
+          removed++;
           return false;
         } catch (error) {
           failure ??= { error };
@@ -80,6 +92,7 @@ export class SnapshotReaders {
       if (left.length > 0) kept.push({ generation: entry.generation, files: left });
     }
     this.retired = kept;
+    if (removed > 0) this.onRemoved();
     return failure;
   }
 }

@@ -238,6 +238,34 @@ describe('erasing a person', () => {
     expect(await countEvents(t.engine.store, 'acme')).toBe(1);
   });
 
+  test('done only once the replaced segment files are gone: a read holding them delays it', async () => {
+    t = await makeTestApp();
+    await send(t, 'acme', [
+      { id: 'a1', user: 'u1' },
+      { id: 'a2', user: 'u2' },
+    ]);
+    await t.engine.store.flusher.flush();
+    const [old] = t.engine.store.catalog.segmentsOf('acme') as [Segment];
+    const oldFile = path.join(t.dataDir, 'segments', old.file);
+    expect(fs.existsSync(oldFile)).toBe(true);
+    const held = await t.engine.store.snapshot('acme'); // an export that began before
+    let erasure: Awaited<ReturnType<typeof eraseAndWait>>;
+    try {
+      erasure = await eraseAndWait(t, 'acme', 'user_id', 'u1');
+      // The old file still holds the person's event: `done` would be untrue.
+      expect(fs.existsSync(oldFile)).toBe(true);
+      expect(erasure).toMatchObject({ status: 'pending', segmentsRewritten: 1 });
+      expect(erasure?.reason).toContain('2 files of the segments they replaced are still on disk');
+    } finally {
+      held.release(); // the files go, and the erasure is tried again at once
+    }
+    expect(fs.existsSync(oldFile)).toBe(false);
+    await t.engine.erasures.settled();
+    const id = erasure?.id as string;
+    expect(t.engine.erasures.get('acme', id)).toMatchObject({ status: 'done', reason: null });
+    expect(await idsOf(t, 'acme')).toEqual(['a2']);
+  });
+
   test('a compaction that merged the segment first: its merge is rewritten', async () => {
     t = await makeTestApp({ compactSegmentsMin: 2 });
     await send(t, 'acme', [{ id: 'a1', user: 'u1' }]);
