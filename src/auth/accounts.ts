@@ -128,8 +128,10 @@ export class AccountService {
     if (this.deps.users.passwordHashOf(found.user.id) !== found.passwordHash) {
       throw unauthorized('incorrect email or password');
     }
-    const { sessionId, refreshToken } = this.deps.sessions.start(found.user.id, this.now());
-    return this.pair(found.user.id, sessionId, refreshToken);
+    const started = this.deps.sessions.start(found.user.id, this.now());
+    // A session ended to make room: a live socket or an export holding its token stops now.
+    if (started.ended > 0) this.deps.accessLost.notify();
+    return this.pair(found.user.id, started.sessionId, started.refreshToken);
   }
 
   /** Rotates a refresh token; a used one revokes its whole family (401 either way). */

@@ -43,10 +43,12 @@ export class SessionStore {
    * last used (signed in or refreshed) longest ago, with their tokens: not the first made, which
    * may be the one in use (a dashboard signed in weeks ago and refreshed since), while the
    * sign-ins after it (each reloaded tab, each Umami client's login) are held by nobody.
+   * `ended`: the user's sessions it deleted so.
    */
-  start(userId: string, now: number): { sessionId: string; refreshToken: string } {
+  start(userId: string, now: number): { sessionId: string; refreshToken: string; ended: number } {
     const sessionId = Bun.randomUUIDv7();
     let refreshToken = '';
+    let ended = 0;
     this.db.transaction(() => {
       this.db
         .query('INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)')
@@ -56,7 +58,7 @@ export class SessionStore {
       // token of the highest rowid, as each insert takes one above all rows there are (no
       // INTEGER PRIMARY KEY, no VACUUM), read from the session index alone, not from each of
       // the thousands of rows a session refreshed for weeks keeps. Session ids are UUIDv7.
-      this.db
+      ended = this.db
         .query(
           `DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN (SELECT s.id FROM sessions s
              WHERE s.user_id = ?1
@@ -65,9 +67,9 @@ export class SessionStore {
                s.created_at DESC, s.id DESC
              LIMIT ?2)`,
         )
-        .run(userId, this.sessionsMax);
+        .run(userId, this.sessionsMax).changes;
     })();
-    return { sessionId, refreshToken };
+    return { sessionId, refreshToken, ended };
   }
 
   /**

@@ -65,6 +65,23 @@ describe('sessions in the store', () => {
     expect(count('refresh_tokens')).toBe(SESSIONS_PER_USER_MAX + 1 + 1); // + a rotation
   });
 
+  test('a login that ends a session to make room tells those holding access (sockets, exports)', async () => {
+    const user = await auth.accounts.register(
+      { email: 'full@b.co', password: 'long enough 1' },
+      null,
+      null,
+    );
+    let told = 0;
+    auth.accessLost.listen(() => told++);
+    for (let i = 0; i < SESSIONS_PER_USER_MAX; i++) {
+      auth.stores.sessions.start(user.id, clock.now());
+      clock.advance(1);
+    }
+    await auth.accounts.login({ email: 'full@b.co', password: 'long enough 1' }, null);
+    expect(told).toBe(1); // the session unused longest ended
+    expect(count('sessions')).toBe(SESSIONS_PER_USER_MAX);
+  });
+
   test('the sessions a login past the bound ends are the ones unused longest, ended ones first', async () => {
     // A dashboard signed in long ago and refreshed ever since is in use; the sign-ins of every
     // reloaded tab or Umami client after it are not. Ending the first-made session ended the
