@@ -105,6 +105,30 @@ describe('posthog-node against Tally', () => {
     expect((await stats('property.source=test-2')).total_events).toBe(10);
   });
 
+  test('a batch resent after a 503 keeps its times, and a later event stays later', async () => {
+    // posthog-node resends a refused batch as it was, the `sent_at` of its first try in it,
+    // after fetchRetryDelay: read whole as the client's clock skew, that wait moved each of its
+    // events later, past an event the app captured after them, and the funnel broke.
+    const posthog = client({ fetchRetryDelay: 1_500 });
+    const at = Date.now() - 60_000;
+    const step = (uuid: string, event: string, ms: number) =>
+      posthog.capture({ distinctId: 'resent', event, uuid, timestamp: new Date(ms) });
+    proxy.refuseNext('/batch/');
+    step('0193b5c4-0000-7000-8000-00000000a001', 'resent_1', at);
+    await posthog.flush();
+    step('0193b5c4-0000-7000-8000-00000000a002', 'resent_2', at + 1_000);
+    await posthog.shutdown();
+    expect(proxy.log.map((l) => l.status)).toEqual([503, 200, 200]);
+    const timeOf = async (uuid: string) =>
+      Date.parse(String((await server.getJson(`/api/v1/events/${uuid}`)).timestamp));
+    expect(await timeOf('0193b5c4-0000-7000-8000-00000000a001')).toBe(at);
+    expect(await timeOf('0193b5c4-0000-7000-8000-00000000a002')).toBe(at + 1_000);
+    const funnel = await server.getJson<{ steps: { count: number }[] }>(
+      '/api/v1/funnel?step=name:resent_1&step=name:resent_2',
+    );
+    expect(funnel.steps.map((s) => s.count)).toEqual([1, 1]);
+  });
+
   test('an oversized batch gets 413; the client halves it and every event arrives once', async () => {
     const count = 6000;
     const posthog = client({ flushAt: count, maxBatchSize: count, maxQueueSize: 2 * count });
@@ -681,6 +705,21 @@ describe('PostHog capture API', () => {
     expect(skewed.status).toBe(200);
     expect(await timeOf('s-1')).toBe(T0 - 5_000);
     expect(await timeOf('s-2')).toBe(T0 - 60_000);
+    // The skew is taken off in steps of 5 minutes, as PostHog's capture takes it: a request
+    // 40 s on its way (or resent) moves nothing; a clock 3 h 1 min slow is moved by 3 h.
+    for (const [uuid, skew] of [
+      ['d-1', -40_000],
+      ['d-2', -(3 * HOUR + 60_000)],
+    ] as const) {
+      const sent = await t.post('/batch/', {
+        api_key: 'wk_acme',
+        sent_at: iso(T0 + skew),
+        batch: [event({ uuid, timestamp: iso(T0 + skew - 1_000) })],
+      });
+      expect(sent.status).toBe(200);
+    }
+    expect(await timeOf('d-1')).toBe(T0 - 41_000);
+    expect(await timeOf('d-2')).toBe(T0 - 61_000);
     // posthog-js sends the time of sending as the `_` query parameter (epoch ms).
     await t.post(`/e/?_=${T0 - HOUR}`, [
       event({ uuid: 'q-1', timestamp: iso(T0 - HOUR - 1_000), properties: { token: 'wk_acme' } }),

@@ -45,7 +45,8 @@ const CapturedEvent = t.Object(
       t.Union([t.String(), t.Number()], {
         description:
           'ISO 8601 (UTC without a zone) or epoch ms, shifted by the clock skew `sent_at` ' +
-          'shows; now minus `offset` when given; else, or when invalid or over 23 h ahead, now.',
+          'shows, to the nearest 5 minutes (as PostHog: a request slow to arrive moves none); ' +
+          'now minus `offset` when given; else, or when invalid or over 23 h ahead, now.',
       }),
     ),
     offset: t.Optional(

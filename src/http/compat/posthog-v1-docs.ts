@@ -22,8 +22,8 @@ const V1Event = t.Object(
     distinct_id: t.String({ description: 'Who did it, as on the classic routes.' }),
     timestamp: t.String({
       description:
-        'RFC 3339, shifted by the clock skew PostHog-Request-Timestamp shows (unless ' +
-        '`options.disable_skew_correction`); invalid or over 23 h ahead, now.',
+        'RFC 3339, shifted by the clock skew PostHog-Request-Timestamp shows, to the nearest ' +
+        '5 minutes (unless `options.disable_skew_correction`); invalid or over 23 h ahead, now.',
     }),
     session_id: t.Optional(t.String({ description: "The classic routes' `$session_id`." })),
     window_id: t.Optional(t.String({ description: "The classic routes' `$window_id`." })),

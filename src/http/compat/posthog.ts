@@ -5,13 +5,13 @@
 // write key; `uuid` is the event_id, so a retried batch is stored once; `$pageview` is a page
 // view with `$current_url` as its url and path; PostHog's own `$` properties are kept under
 // `$posthog` (posthog-properties.ts). Timestamps are read as PostHog's ingestion reads them:
-// corrected for the client's clock by `sent_at`, and the receive time for one that is invalid
-// or more than 23 h ahead. Events that break a rule are left out (named in the answer and
-// logged) and the rest stored, since the SDKs drop a whole batch on a 400; properties over the
-// limits are cut to fit instead (core/properties.ts). An oversized batch is a 413, on which
-// posthog-node halves the batch and retries; overload is 503 (retried; a tenant's 429 and a
-// late body's 408 too, as posthog-js drops a 4xx). Session recordings (/s/) are answered but
-// not kept (RECORDINGS_PATH).
+// corrected for the client's clock by `sent_at` (to 5 minutes), and the receive time for one
+// that is invalid or more than 23 h ahead. Events that break a rule are left out (named in the
+// answer and logged) and the rest stored, since the SDKs drop a whole batch on a 400;
+// properties over the limits are cut to fit instead (core/properties.ts). An oversized batch is
+// a 413, on which posthog-node halves the batch and retries; overload is 503 (retried; a
+// tenant's 429 and a late body's 408 too, as posthog-js drops a 4xx). Session recordings (/s/)
+// are answered but not kept (RECORDINGS_PATH).
 
 import { Elysia } from 'elysia';
 import {
@@ -340,8 +340,8 @@ function inputOf(
 /**
  * The event's time as PostHog's capture computes it (`parse_event_timestamp`): now minus
  * `offset` (ms ago) when there is one; else `timestamp` shifted by the client's clock skew
- * (receive time − `sent_at`) when the client says when it sent; else now. A time that is
- * invalid, out of range, or more than 23 h ahead becomes the receive time.
+ * (receive time − `sent_at`, rounded: skewOf) when the client says when it sent; else now. A
+ * time that is invalid, out of range, or more than 23 h ahead becomes the receive time.
  */
 function timestampOf(
   event: Record<string, unknown>,
@@ -352,10 +352,32 @@ function timestampOf(
   const { timestamp, offset } = event;
   if (typeof timestamp === 'string' || typeof timestamp === 'number') {
     const parsed = parseAsUtc(timestamp);
-    ms = !parsed.ok ? Number.NaN : sentAt === null ? parsed.ms : parsed.ms + receivedAt - sentAt;
+    ms = !parsed.ok
+      ? Number.NaN
+      : sentAt === null
+        ? parsed.ms
+        : parsed.ms - skewOf(sentAt, receivedAt);
   }
   // As in PostHog's capture, an offset wins over any timestamp.
   if (typeof offset === 'number' && Number.isFinite(offset)) ms = Math.round(receivedAt - offset);
   const valid = parseAsUtc(ms).ok && ms - receivedAt <= FUTURE_MS_MAX;
   return valid ? ms : receivedAt;
+}
+
+/** The step a clock skew is taken off in, as PostHog's capture (its timestamp.rs) takes it. */
+const CLOCK_SKEW_QUANTUM_MS = 5 * 60_000;
+
+/**
+ * The clock skew a request shows (`sent_at` − receive time), to the nearest
+ * CLOCK_SKEW_QUANTUM_MS, half away from zero, as PostHog's `quantize_clock_skew`. The measure
+ * also holds the time the request took to arrive: a slow upload, Tally's wait for its store,
+ * and a resent batch, which posthog-node sends as it was, the `sent_at` of its first try in it,
+ * 3 s after a 5xx. Taken whole it moved every event of such a request later by that delay,
+ * past events the client captured after them but sent sooner (a funnel's steps out of order).
+ * Rounded, a clock wrong by minutes or more is still corrected, a healthy one not at all.
+ */
+function skewOf(sentAt: number, receivedAt: number): number {
+  const measured = sentAt - receivedAt;
+  const quanta = Math.round(Math.abs(measured) / CLOCK_SKEW_QUANTUM_MS);
+  return Math.sign(measured) * quanta * CLOCK_SKEW_QUANTUM_MS;
 }
