@@ -202,6 +202,7 @@ export {
   isTimeZone,
   type LocalParts,
   localParts,
+  spacedZoneMessage,
   timeZoneName,
 } from './time-zone.ts';
 export {

@@ -11,7 +11,14 @@ import {
   spacedOffsetMessage,
 } from '../core/index.ts';
 import type { BucketUnit } from './time-buckets.ts';
-import { addDays, instantOf, type LocalParts, shiftLocal, timeZoneName } from './time-zone.ts';
+import {
+  addDays,
+  instantOf,
+  type LocalParts,
+  shiftLocal,
+  spacedZoneMessage,
+  timeZoneName,
+} from './time-zone.ts';
 
 export interface TimeParams {
   /** A local day, YYYY-MM-DD: the range is that whole day in `tz`. */
@@ -49,7 +56,9 @@ export function resolveTimeZone(tz: string | undefined): string {
   throw AppError.validation([
     {
       loc: ['query', 'tz'],
-      msg: `tz must be an IANA time zone such as Europe/Berlin or America/New_York (got "${tz}")`,
+      msg:
+        spacedZoneMessage('tz', tz) ??
+        `tz must be an IANA time zone such as Europe/Berlin or America/New_York (got "${tz}")`,
       type: 'time_zone',
     },
   ]);

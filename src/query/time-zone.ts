@@ -41,6 +41,21 @@ export function timeZoneName(tz: string): string | null {
   }
 }
 
+/**
+ * What a zone name that names none says when its spaces are the `+` a query string turned into
+ * them (`tz=Etc/GMT+5` reads as `Etc/GMT 5`): that `+` sent as %2B, naming `field`; undefined
+ * when `tz` names a zone, or names none with `+` for its spaces either.
+ */
+export function spacedZoneMessage(field: string, tz: string): string | undefined {
+  if (!tz.includes(' ') || timeZoneName(tz) !== null) return undefined;
+  const name = timeZoneName(tz.replaceAll(' ', '+'));
+  if (name === null) return undefined;
+  return (
+    `${field} has a space where its + belongs (got "${tz}"): a query string reads an ` +
+    `unescaped + as a space; send it as %2B (${field}=${name.replaceAll('+', '%2B')})`
+  );
+}
+
 /** How many zone formatters are kept (one per zone spelled as the zone spells itself). */
 export function zoneFormattersKept(): number {
   return formatters.size;

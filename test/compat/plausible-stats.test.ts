@@ -811,6 +811,11 @@ describe("Plausible's 400s", () => {
     expect(await refused('aggregate', 'tz=Mars/Olympus')).toStartWith(
       'Error parsing `tz` parameter',
     );
+    // A zone's + sent unescaped arrives as a space (Etc/GMT 5): the answer says to send %2B.
+    expect(await refused('aggregate', 'tz=Etc/GMT+5')).toBe(
+      'Error parsing `tz` parameter: tz has a space where its + belongs (got "Etc/GMT 5"): a ' +
+        'query string reads an unescaped + as a space; send it as %2B (tz=Etc/GMT%2B5)',
+    );
     // A name every JavaScript object has is no property or interval either (was a 500, and
     // an interval of toString read days).
     for (const name of ['constructor', 'toString', '__proto__']) {

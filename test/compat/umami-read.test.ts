@@ -631,6 +631,10 @@ describe('active, the website, and refusals', () => {
     );
     expect(await refused('pageviews', `${TWO_DAYS}&unit=week`)).toContain('unit');
     expect(await refused('pageviews', `${TWO_DAYS}&timezone=Mars%2FBase`)).toContain('timezone');
+    expect(await refused('pageviews', `${TWO_DAYS}&timezone=Etc%2FGMT+5`)).toBe(
+      'timezone has a space where its + belongs (got "Etc/GMT 5"): a query string reads an ' +
+        'unescaped + as a space; send it as %2B (timezone=Etc/GMT%2B5)',
+    );
     expect(await refused('stats', `${TWO_DAYS}&compare=last`)).toContain('compare');
     // An empty compare is none (pageviews) or prev (stats), as Umami's falsy check reads it.
     expect(await ok('pageviews', `${TWO_DAYS}&compare=`)).toEqual(await ok('pageviews'));

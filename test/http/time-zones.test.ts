@@ -304,6 +304,28 @@ describe("an offset's + sent unescaped", () => {
   });
 });
 
+describe("a zone's + sent unescaped", () => {
+  test('is a 422 saying to send it as %2B; %2B reads Etc/GMT+5 as five hours behind', async () => {
+    await send([at('plus', '2026-11-25T04:30:00Z')]); // 11-24 23:30 in Etc/GMT+5 (UTC-5)
+    // tz=Etc/GMT+5 arrives as "Etc/GMT 5", which was refused as no IANA zone at all.
+    const res = await t.get('/api/v1/timeseries?name=plus&date=2026-11-24&tz=Etc/GMT+5');
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { detail: Json[] }).detail).toEqual([
+      {
+        loc: ['query', 'tz'],
+        msg:
+          'tz has a space where its + belongs (got "Etc/GMT 5"): a query string reads an ' +
+          'unescaped + as a space; send it as %2B (tz=Etc/GMT%2B5)',
+        type: 'time_zone',
+      },
+    ]);
+    // Etc/GMT+5 is POSIX's sign: UTC-5.
+    expect(await points('plus', 'bucket=day&date=2026-11-24&tz=Etc/GMT%2B5')).toEqual([
+      { bucket: '2026-11-24T00:00:00-05:00', value: 1 },
+    ]);
+  });
+});
+
 describe('ingest offsets', () => {
   test('+05:45, -00:00, a leap day and a year boundary are stored as their instants', async () => {
     const cases: [string, string][] = [

@@ -15,6 +15,7 @@ import {
   localParts,
   queryLimits,
   resolveTimeZone,
+  spacedZoneMessage,
   VISIT_PROPERTIES,
   type VisitProperty,
   type WebFilter,
@@ -110,9 +111,12 @@ function timeZoneOf(tz: string | null): string {
   try {
     return resolveTimeZone(tz ?? undefined);
   } catch {
+    const spaced = spacedZoneMessage('tz', tz ?? '');
     throw badRequest(
-      `Error parsing \`tz\` parameter: \`${tz}\` is not an IANA time zone ` +
-        '(e.g. Europe/Berlin); without it, days are UTC days',
+      spaced === undefined
+        ? `Error parsing \`tz\` parameter: \`${tz}\` is not an IANA time zone ` +
+            '(e.g. Europe/Berlin); without it, days are UTC days'
+        : `Error parsing \`tz\` parameter: ${spaced}`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { AppError, DAY_MS, HOUR_MS, parseAsUtc, spacedOffsetMessage } from '../.
 import {
   PAGE_VIEW_NAMES,
   queryLimits,
+  spacedZoneMessage,
   timeZoneName,
   type WebFilter,
   type WebProperty,
@@ -62,23 +63,13 @@ export function rangeOf(query: URLSearchParams): UmamiRange {
   return { ...endsRange(query, start, end), compare };
 }
 
-/**
- * The last 30 minutes Umami's realtime reads (its REALTIME_RANGE): from the start of the
- * current minute 30 minutes back to now, in the zone and unit asked (minutes by default).
- */
-export function realtimeRangeOf(query: URLSearchParams, nowMs: number): UmamiRange {
-  const start = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - UMAMI_REALTIME_MINUTES * MINUTE_MS;
-  return { ...endsRange(query, start, nowMs), compare: 'prev' };
-}
-
-/** Umami's realtime range, in minutes. */
-export const UMAMI_REALTIME_MINUTES = 30;
-
 /** A range from `start` to `end` (both included) in the asked zone and unit. */
-function endsRange(query: URLSearchParams, start: number, end: number) {
+export function endsRange(query: URLSearchParams, start: number, end: number) {
   const zone = query.get('timezone') ?? 'utc';
   const tz = timeZoneName(zone);
-  if (tz === null) throw badRequest(`Invalid timezone: ${zone}`);
+  if (tz === null) {
+    throw badRequest(spacedZoneMessage('timezone', zone) ?? `Invalid timezone: ${zone}`);
+  }
   const asked = query.get('unit');
   if (asked !== null && !(UMAMI_UNITS as readonly string[]).includes(asked)) {
     throw badRequest(`Invalid unit: ${asked} (one of ${UMAMI_UNITS.join(', ')})`);
