@@ -292,7 +292,24 @@ function spawnChild(command: readonly string[]): Child {
     onExit: () => deliver(null),
   });
   proc.unref(); // a spare waiting for work never keeps the server running
+  preferOomKill(proc.pid);
   return { proc, started, answer };
+}
+
+/** The most a process's oom_score_adj goes: the first the kernel's OOM killer takes. */
+const OOM_SCORE_ADJ_MAX = 1000;
+
+/**
+ * Makes the statement's process the OOM killer's first choice: a statement allocating faster
+ * than its memory is checked (rssBytesMax, every 50 ms) on a host short of memory must not
+ * have the server killed in its place. Where the system refuses (not Linux), it stays as is.
+ */
+function preferOomKill(pid: number): void {
+  try {
+    fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(OOM_SCORE_ADJ_MAX));
+  } catch {
+    // Not Linux, or refused: the kernel picks by memory alone.
+  }
 }
 
 /**

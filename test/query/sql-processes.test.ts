@@ -115,6 +115,29 @@ describe('SqlProcesses', () => {
     }
   });
 
+  test("a statement's process, not the server, is the OOM killer's first choice", async () => {
+    // A statement allocating faster than its memory is checked could have the server killed.
+    const processes = processesOf({ processesMax: 1, tenantProcessesMax: 1 });
+    const before = new Set(sqlChildren());
+    const limits = { timeoutMs: 60_000, startMsMax: 10_000, rssBytesMax: 4 * 1024 ** 3 };
+    const running = processes.run('acme', spillingJob('oom'), limits);
+    const scores = new Map<number, string>();
+    while (Bun.peek.status(running) === 'pending') {
+      for (const pid of sqlChildren().filter((p) => !before.has(p))) {
+        try {
+          scores.set(pid, fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim());
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      await Bun.sleep(20);
+    }
+    expect(await running).toMatchObject({ ok: true });
+    expect(scores.size).toBeGreaterThan(0);
+    expect([...new Set(scores.values())]).toEqual(['1000']);
+    expect(fs.readFileSync('/proc/self/oom_score_adj', 'utf8').trim()).not.toBe('1000');
+  });
+
   test('a statement runs at a lower CPU priority than the server, its DuckDB threads too', async () => {
     // At the server's priority, 4 statements of 2 threads each on 2 cores took the CPU from the
     // server as its equals: every tenant's reads waited on them (stats 4.5× slower).
