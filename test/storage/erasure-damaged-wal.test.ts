@@ -116,6 +116,22 @@ describe('an erasure and the damaged log bytes a start kept', () => {
 });
 
 /**
+ * A start after an older Tally ended erasure er_old of u1 while u1's id (and `marker`) sat in
+ * the damage of the first record's copy: the cut is owed; `said` lists the lines saying so.
+ */
+async function startOwingACut(marker: string) {
+  const lines: string[] = [];
+  t = await makeTestApp({ log: createLogger('info', (line) => lines.push(line)) });
+  await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]); // to be damaged
+  await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
+  await restartWithFirstRecordDamaged(t);
+  const app = t;
+  const said = () =>
+    lines.filter((line) => line.includes("damaged log copies still hold a person's events"));
+  await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']]));
+  return { app, said };
+}
+/**
  * Leaves the data directory as an older Tally (schema 12) leaves it after erasures of acme's users
  * that did not cut the copies: each ended (done or failed), and nothing owed for them.
  */
@@ -172,16 +188,8 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
   });
 
   test("the id in a copy's damage: owed, and said at each start till the copy goes", async () => {
-    const lines: string[] = [];
-    t = await makeTestApp({ log: createLogger('info', (line) => lines.push(line)) });
     const marker = 'person-8@example.com';
-    await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]); // to be damaged
-    await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
-    await restartWithFirstRecordDamaged(t);
-    const app = t;
-    const said = () =>
-      lines.filter((line) => line.includes("damaged log copies still hold a person's events"));
-    await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']]));
+    const { app, said } = await startOwingACut(marker);
     expect(said()).toHaveLength(1);
     expect(said()[0]).toContain('er_old');
     expect(said()[0]).toContain(`wal/${COPY}`);
@@ -219,16 +227,8 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
   });
 
   test('a cut still owed keeps its erasure past the newest 100 done ones', async () => {
-    const lines: string[] = [];
-    t = await makeTestApp({ log: createLogger('info', (line) => lines.push(line)) });
     const marker = 'person-9@example.com';
-    await sendRecord(t, [{ id: 'a1', user: 'u1', marker }]); // to be damaged
-    await sendRecord(t, [{ id: 'b1', user: 'u2' }]);
-    await restartWithFirstRecordDamaged(t);
-    const app = t;
-    const said = () =>
-      lines.filter((line) => line.includes("damaged log copies still hold a person's events"));
-    await app.restart(() => endedByAnOlderTally(app, [['er_old', 'u1', 'done']]));
+    const { app, said } = await startOwingACut(marker);
     expect(said()).toHaveLength(1);
     // 100 done erasures after it: the next one asked for deletes the done ones past the newest
     // 100 whose cut-off a flush has passed, and the old one is among them but for its debt.
