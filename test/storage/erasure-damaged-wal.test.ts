@@ -115,6 +115,17 @@ describe('an erasure and the damaged log bytes a start kept', () => {
   });
 });
 
+/** A restart once every debt is paid: it reads no damaged copy. */
+async function restartReadingNoCopy(app: TestApp): Promise<void> {
+  const cut = spyOn(DamagedCopies.prototype, 'cut');
+  try {
+    await app.restart();
+    expect(cut).not.toHaveBeenCalled();
+  } finally {
+    cut.mockRestore();
+  }
+}
+
 /**
  * A start after an older Tally ended erasure er_old of u1 while u1's id (and `marker`) sat in
  * the damage of the first record's copy: the cut is owed; `said` lists the lines saying so.
@@ -178,13 +189,7 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
     expect(recordIds(copy)).toEqual([['a2']]);
     // The erasures read as they were; the debt is paid, so a later start reads no copy for it.
     expect(app.engine.erasures.get('acme', 'er_old')).toMatchObject({ status: 'done' });
-    const cut = spyOn(DamagedCopies.prototype, 'cut');
-    try {
-      await app.restart();
-      expect(cut).not.toHaveBeenCalled();
-    } finally {
-      cut.mockRestore();
-    }
+    await restartReadingNoCopy(app);
   });
 
   test("the id in a copy's damage: owed, and said at each start till the copy goes", async () => {
@@ -217,13 +222,7 @@ describe('erasures an older Tally ended without cutting the copies (migration 01
     expect(filesHolding(app.dataDir, marker)).toEqual([]);
     expect(recordIds(path.join(app.dataDir, 'wal', COPY))).toEqual([['c1']]);
     // Paid now (the log holds none of its records): a later start reads no copy for it.
-    const cut = spyOn(DamagedCopies.prototype, 'cut');
-    try {
-      await app.restart();
-      expect(cut).not.toHaveBeenCalled();
-    } finally {
-      cut.mockRestore();
-    }
+    await restartReadingNoCopy(app);
   });
 
   test('a cut still owed keeps its erasure past the newest 100 done ones', async () => {
