@@ -371,6 +371,26 @@ describe('Plausible POST /api/event', () => {
     });
   });
 
+  test('a page URL over the url limit keeps the campaign tags and click ids of its query', async () => {
+    // Plausible takes utm_* (and source, ref) from the URL before it keeps only the path: the
+    // visit's source must not become Direct because a token made the URL long.
+    const query = `code=${'x'.repeat(3000)}&utm_source=newsletter&utm_campaign=winter&gclid=g1`;
+    const res = await beacon({
+      n: 'pageview',
+      u: `https://example.com/in?${query}`,
+      d: 'example.com',
+    });
+    expect(res.status).toBe(202);
+    const list = await t.getJson<{ events: Json[] }>('/api/v1/events?tenant_id=example.com');
+    expect(list.events[0]).toMatchObject({
+      url: 'https://example.com/in?utm_source=newsletter&utm_campaign=winter&gclid=g1',
+      path: '/in',
+    });
+    const s = await stats('example.com');
+    expect(s.top_utm_sources).toMatchObject([{ utm_source: 'newsletter' }]);
+    expect(s.top_utm_campaigns).toMatchObject([{ utm_campaign: 'winter' }]);
+  });
+
   test('a beacon over 32 KB (a page URL with a long token) keeps its page view', async () => {
     // The tracker sends the page's whole URL (fetch with keepalive: up to 64 KB) and never
     // resends: a 413 lost the page view that Plausible stores.

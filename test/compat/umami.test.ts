@@ -107,6 +107,24 @@ describe('@umami/node against Tally', () => {
     );
     expect(referrers).toEqual([]);
   });
+
+  test('a landing URL over the url limit keeps its campaign tags and click id', async () => {
+    // Umami saves utm_* and the click ids apart from the URL, so its campaign reads keep them
+    // whatever the length of the rest of the query (a sign-in token, say).
+    const THIRD = '0c1f6e2a-3b4d-4c5e-8f60-718293a4b5c6';
+    const umami = new Umami({ websiteId: THIRD, hostUrl: server.url });
+    const query = `token=${'t'.repeat(2100)}&utm_source=newsletter&utm_medium=email&gclid=abc`;
+    const res = await umami.track({ url: `/landing?${query}`, hostname: 'example.com' });
+    expect(res.status).toBe(200);
+    const { events } = await server.getJson<{ events: Json[] }>(
+      `/api/v1/events?tenant_id=${THIRD}`,
+    );
+    expect(events.map((e) => [e.url, e.path])).toEqual([
+      ['https://example.com/landing?utm_source=newsletter&utm_medium=email&gclid=abc', '/landing'],
+    ]);
+    const stats = await server.getJson(`/api/v1/stats?tenant_id=${THIRD}`);
+    expect(stats.top_utm_sources).toMatchObject([{ utm_source: 'newsletter' }]);
+  });
 });
 
 describe('Umami collection API', () => {

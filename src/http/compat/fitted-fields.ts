@@ -49,6 +49,48 @@ export function fittedUrl(url: string): string {
   return cutToChars(withoutQuery, eventLimits.urlCharsMax);
 }
 
+/**
+ * The query parameters the reads take from a page's URL: its source and campaign tags (Plausible
+ * and Umami keep them apart from the URL, its query cut or not) and the ad click ids a channel is
+ * told by (query/referrer-source.ts, channel-sql.ts, web-properties.ts).
+ */
+const READ_QUERY_PARAMS: ReadonlySet<string> = new Set([
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'source',
+  'ref',
+  'gclid',
+  'gbraid',
+  'wbraid',
+  'msclkid',
+]);
+
+/**
+ * The query of `url` with only its READ_QUERY_PARAMS pairs, in their order (a read takes a
+ * parameter's first), as `?a=1&b=2`; '' when it has none.
+ */
+export function readQueryOf(url: string): string {
+  const query = /^[^?#]*\?([^#]*)/.exec(url)?.[1] ?? '';
+  const kept = query
+    .split('&')
+    .filter((pair) => READ_QUERY_PARAMS.has(pair.split('=', 1)[0] ?? ''));
+  return kept.length === 0 ? '' : `?${kept.join('&')}`;
+}
+
+/**
+ * A page URL within the url limit, as fittedUrl, but keeping the campaign tags and click ids of
+ * its query (readQueryOf) when they fit: a landing page's URL made long by a token or a long
+ * ad-click id must not lose the utm_source its visit is credited to.
+ */
+export function fittedPageUrl(url: string): string {
+  if (url.length <= eventLimits.urlCharsMax) return url;
+  const tagged = `${url.split(/[?#]/, 1)[0] ?? ''}${readQueryOf(url)}`;
+  return tagged.length <= eventLimits.urlCharsMax ? tagged : fittedUrl(url);
+}
+
 /** fittedUrl of a URL that may be absent. */
 export function fittedUrlOf(url: string | undefined): string | undefined {
   return url === undefined ? undefined : fittedUrl(url);

@@ -31,7 +31,7 @@ import {
   jsonRequestBody,
   openObject,
 } from './docs.ts';
-import { fittedUrl } from './fitted-fields.ts';
+import { fittedUrl, readQueryOf } from './fitted-fields.ts';
 import { admitWaiting, contextOf, ingestWaiting, objectOf, type Server, textOf } from './ingest.ts';
 import {
   beaconProperties,
@@ -324,14 +324,17 @@ function referrerOf(value: unknown): string | undefined {
 
 /**
  * The page URL to store: as sent, or without its query and fragment when it is longer than an
- * event's url may be, or none when even that is (the path is kept). Plausible keeps only the
- * path of a page (and its UTM parameters), so a long query string (ad-click ids, OAuth
- * callbacks) or path must not cost the page view.
+ * event's url may be (but with the campaign tags and click ids the reads take: readQueryOf), or
+ * none when even that is (the path is kept). Plausible keeps only the path of a page and its UTM
+ * parameters, so a long query string (ad-click ids, OAuth callbacks) or path must not cost the
+ * page view, nor its source.
  */
 function storedUrl(url: string, page: URL): string | undefined {
   if (url.length <= eventLimits.urlCharsMax) return url;
   const origin = URL.canParse(url) ? page.origin : '';
   const withoutQuery = `${origin}${page.pathname}`;
+  const tagged = `${withoutQuery}${readQueryOf(url)}`;
+  if (tagged.length <= eventLimits.urlCharsMax) return tagged;
   return withoutQuery.length <= eventLimits.urlCharsMax ? withoutQuery : undefined;
 }
 

@@ -20,7 +20,14 @@ import {
 } from '../../core/index.ts';
 import type { PrepareContext } from '../prepare.ts';
 import { jsonInteger, openObject } from './docs.ts';
-import { cutTextOf, fittedIdOf, fittedUrl, pathWithHash, sentIpOf } from './fitted-fields.ts';
+import {
+  cutTextOf,
+  fittedIdOf,
+  fittedPageUrl,
+  fittedUrl,
+  pathWithHash,
+  sentIpOf,
+} from './fitted-fields.ts';
 import { objectOf } from './ingest.ts';
 import type { UmamiIds, UmamiSessions } from './umami-sessions.ts';
 
@@ -102,7 +109,8 @@ export const UmamiItemIn = t.Object(
         url: optionalText(
           'Page URL or path (a path is stored on https://<hostname>, as Umami reads it); the ' +
             'path keeps its #hash and is stored decodeURI-d. Over ' +
-            `${eventLimits.urlCharsMax} characters: stored without its query.`,
+            `${eventLimits.urlCharsMax} characters: stored without its query but its ` +
+            'campaign tags and ad click ids (utm_*, source, ref, gclid, …), as Umami keeps them.',
         ),
         referrer: optionalText(
           `Over ${eventLimits.urlCharsMax} characters: stored without its query.`,
@@ -220,7 +228,7 @@ export function umamiItem(
     user_id: distinctId,
     anonymous_id: ids.sessionId,
     session_id: ids.visitId,
-    url: url === undefined ? undefined : fittedUrl(url),
+    url: url === undefined ? undefined : fittedPageUrl(url),
     path: umamiPathOf(url),
     referrer: referrer === undefined ? undefined : fittedUrl(referrer),
     user_agent: cutTextOf(given('userAgent'), eventLimits.userAgentCharsMax),
