@@ -251,6 +251,21 @@ describe('PostHog capture API', () => {
     expect((stored.properties as Json).token).toBeUndefined();
   });
 
+  test('a $current_url over the url limit keeps the campaign tags and click ids of its query', async () => {
+    // A landing page made long by a token must not lose the utm_source its visit is credited to.
+    const query = `code=${'x'.repeat(3000)}&utm_source=newsletter&gclid=g1`;
+    const properties = { $current_url: `https://ex.com/in?${query}`, $pathname: '/in' };
+    const res = await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [event({ uuid: 'long-url', properties })],
+    });
+    expect(res.status).toBe(200);
+    expect(await t.getJson('/api/v1/events/long-url?tenant_id=acme')).toMatchObject({
+      url: 'https://ex.com/in?utm_source=newsletter&gclid=g1',
+      path: '/in',
+    });
+  });
+
   test('a form whose data is not UTF-8 is a 400, never stored with U+FFFD', async () => {
     // Percent-escapes decode to bytes: %FF and %FE are no UTF-8, and read as U+FFFD the two
     // uuids would be one (the second answered as stored, and lost as a duplicate).

@@ -147,7 +147,7 @@ describe('@segment/analytics-node against Tally', () => {
     const stored = await server.getJson(`/api/v1/events/${sentIds[0]}`);
     expect(stored).toMatchObject({
       path: '/landing',
-      url: 'https://example.com/landing',
+      url: 'https://example.com/landing?utm_source=ads', // its campaign tag kept: its source
       referrer: 'https://mail.example.net/read',
       os: 'Linux',
     });
@@ -296,6 +296,20 @@ describe('Segment HTTP Tracking API', () => {
     event: 'Clicked',
     timestamp: new Date(T0).toISOString(),
     ...extra,
+  });
+
+  test('a page URL over the url limit keeps the campaign tags and click ids of its query', async () => {
+    const query = `code=${'x'.repeat(3000)}&utm_campaign=winter&msclkid=m1`;
+    const page = track({
+      type: 'page',
+      messageId: 'long-url',
+      properties: { url: `https://ex.com/in?${query}`, path: '/in' },
+    });
+    expect((await t.post('/v1/batch', { batch: [page] }, basic('wk_acme'))).status).toBe(200);
+    expect(await t.getJson('/api/v1/events/long-url?tenant_id=acme')).toMatchObject({
+      url: 'https://ex.com/in?utm_campaign=winter&msclkid=m1',
+      path: '/in',
+    });
   });
 
   test('the write key comes from Basic auth or the body, and picks the project', async () => {

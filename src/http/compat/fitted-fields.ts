@@ -91,6 +91,11 @@ export function fittedPageUrl(url: string): string {
   return tagged.length <= eventLimits.urlCharsMax ? tagged : fittedUrl(url);
 }
 
+/** fittedPageUrl of a page URL that may be absent. */
+export function fittedPageUrlOf(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : fittedPageUrl(url);
+}
+
 /** fittedUrl of a URL that may be absent. */
 export function fittedUrlOf(url: string | undefined): string | undefined {
   return url === undefined ? undefined : fittedUrl(url);

@@ -31,7 +31,14 @@ import {
 import { parseJson } from '../body.ts';
 import type { AppDeps } from '../context.ts';
 import { admitIngest, type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedIdOf, fittedTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import {
+  cutTextOf,
+  fittedIdOf,
+  fittedPageUrlOf,
+  fittedTextOf,
+  fittedUrlOf,
+  sentIpOf,
+} from './fitted-fields.ts';
 import {
   contextOf,
   ingestSorted,
@@ -325,7 +332,7 @@ function inputOf(
     timestamp: timestampOf(event, properties.$ignore_sent_at === true ? null : sentAt, receivedAt),
     // An identified event's device or merged anonymous id is its anonymous_id.
     ...identityOf(name, distinctId, properties, anonymous),
-    url: fittedUrlOf(take('$current_url')),
+    url: fittedPageUrlOf(take('$current_url')),
     path: cutTextOf(take('$pathname'), eventLimits.urlCharsMax),
     referrer: referrer === '$direct' ? undefined : fittedUrlOf(referrer),
     session_id: sessionId === undefined ? undefined : fittedIdOf(sessionId),

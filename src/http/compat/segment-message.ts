@@ -13,7 +13,14 @@ import {
   parseAsUtc,
 } from '../../core/index.ts';
 import { type PrepareContext, prepareEvents } from '../prepare.ts';
-import { cutTextOf, fittedIdOf, fittedTextOf, fittedUrlOf, sentIpOf } from './fitted-fields.ts';
+import {
+  cutTextOf,
+  fittedIdOf,
+  fittedPageUrlOf,
+  fittedTextOf,
+  fittedUrlOf,
+  sentIpOf,
+} from './fitted-fields.ts';
 import { objectOf, textOf } from './ingest.ts';
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -107,7 +114,7 @@ function inputOf(
     user_id: userId === undefined ? undefined : fittedIdOf(userId),
     anonymous_id: fittedIdOrNone(anonymousId ?? previousIdOf(type as SegmentType, message)),
     path: cutTextOf(text('path'), eventLimits.urlCharsMax),
-    url: fittedUrlOf(text('url')),
+    url: fittedPageUrlOf(text('url')),
     referrer: fittedUrlOf(text('referrer')),
     user_agent: cutTextOf(textOf(context.userAgent), eventLimits.userAgentCharsMax),
     ip: sentIpOf(textOf(context.ip)),
