@@ -80,14 +80,23 @@ export class AnswerCells {
     }
   }
 
-  /** Resolves with the answer of `cell` once written (or abandoned): its value and outcome. */
+  /**
+   * Resolves with the answer of `cell` once written (or abandoned): its value and outcome. A
+   * wake with the cell still waiting is no answer, and the wait goes on: the thread stores an
+   * answer, then notifies, and between the two the server may read that answer, free the cell
+   * and give it to the next call, whose wait the late notify then wakes. Taken as an answer,
+   * it acknowledged a sync not yet done (then, as a dead thread's, it stopped the store).
+   */
   async awaitAnswer(cell: number): Promise<{ value: number; outcome: AnswerOutcome }> {
     const at = cell * INT32_PER_CELL;
-    const wait = Atomics.waitAsync(this.states, at, STATE_WAITING);
-    if (wait.async) await wait.value;
+    let state = Atomics.load(this.states, at);
+    while (state === STATE_WAITING) {
+      const wait = Atomics.waitAsync(this.states, at, STATE_WAITING);
+      if (wait.async) await wait.value;
+      state = Atomics.load(this.states, at);
+    }
     // The state first: the thread writes the value before it, so a value read after a state
     // is the one that state answers, even should a thread thought dead answer after all.
-    const state = Atomics.load(this.states, at);
     const value = this.values[cell * FLOAT64_PER_CELL + 1] as number;
     return {
       value,

@@ -244,3 +244,22 @@ test("a dead thread's answer, once written, is kept: only a call it never answer
   cells.abandon(1);
   expect((await waiting).outcome).toBe('lost');
 });
+
+test("a cell's late notify from its last call does not answer the next call waiting in it", async () => {
+  // The thread stores an answer, then notifies; between the two the server may read it, free
+  // the cell and give it to the next call. The late notify woke that call's wait, which took
+  // it as an answer: a sync acknowledged before it was done (or, later, a dead thread's call).
+  const cells = new AnswerCells();
+  const cell = 3;
+  cells.clear(cell);
+  const waiting = cells.awaitAnswer(cell);
+  let settled = false;
+  void waiting.then(() => {
+    settled = true;
+  });
+  Atomics.notify(new Int32Array(cells.buffer), cell * 4); // the late notify of the last call
+  await Bun.sleep(20);
+  expect(settled).toBe(false);
+  cells.answer(cell, 7);
+  expect(await waiting).toEqual({ value: 7, outcome: 'done' });
+});
