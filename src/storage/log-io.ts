@@ -130,7 +130,10 @@ export class LogIoThreads {
       thread.cells.clear(cell);
       thread.worker.postMessage({ ...call, cell } as LogIoCall);
       const { value, outcome } = await thread.cells.awaitAnswer(cell);
-      if (outcome === 'lost') throw thread.lost as LogIoThreadLostError; // set as it abandoned
+      if (outcome === 'lost') {
+        assert(thread.lost !== null, 'a call is lost only with its thread (abandon)');
+        throw thread.lost;
+      }
       if (outcome === 'failed') throw errnoError(value, syscall);
       return value;
     } finally {
