@@ -151,9 +151,10 @@ export class PersonEraser {
 
   /**
    * Tries step 3 again for the erasures whose release failed (after a flush released log
-   * files): each runs in the background, behind the erasures queued before it; an outcome
-   * that cannot be recorded is fatal, as for every run. Not from the flushes of a run's own
-   * release: two waiting would start each other again, for ever.
+   * files, or once replaced segment files a read held are deleted): each runs in the
+   * background, behind the erasures queued before it; an outcome that cannot be recorded is
+   * fatal, as for every run. Not from the flushes of a run's own release: two waiting would
+   * start each other again, for ever.
    */
   retryReleases(): void {
     if (this.inRelease) return; // the next flush tries them

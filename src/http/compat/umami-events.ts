@@ -23,8 +23,8 @@ import { jsonInteger, openObject } from './docs.ts';
 import {
   cutTextOf,
   fittedIdOf,
-  fittedPageUrl,
-  fittedUrl,
+  fittedPageUrlOf,
+  fittedUrlOf,
   pathWithHash,
   sentIpOf,
 } from './fitted-fields.ts';
@@ -228,9 +228,9 @@ export function umamiItem(
     user_id: distinctId,
     anonymous_id: ids.sessionId,
     session_id: ids.visitId,
-    url: url === undefined ? undefined : fittedPageUrl(url),
+    url: fittedPageUrlOf(url),
     path: umamiPathOf(url),
-    referrer: referrer === undefined ? undefined : fittedUrl(referrer),
+    referrer: fittedUrlOf(referrer),
     user_agent: cutTextOf(given('userAgent'), eventLimits.userAgentCharsMax),
     ip: sentIpOf(given('ip')),
     properties,
