@@ -74,10 +74,44 @@ export async function publishSegments(
   );
   await Promise.all(moves.map((m) => fsyncPathAsync(m.staging)));
   await makeDirsDurablyAsync(dir);
-  for (const [i, m] of moves.entries()) await fs.promises.rename(m.staging, targets[i] as string);
+  for (const [i, m] of moves.entries()) await moveInto(m.staging, targets[i] as string);
   await fsyncPathAsync(dir);
   return Promise.all(targets.map(async (t) => (await fs.promises.stat(t)).size));
 }
+
+/**
+ * Renames `from` (a synced staging file) to `to`. Across file systems (EXDEV: `segments/`
+ * mounted apart from `staging/`, as linkOrCopy allows) a rename cannot work, and every flush
+ * failed: the file is then copied beside `to` under a name ending in `.parquet` that no
+ * segment has (so the sweep at start removes it if a crash leaves it there), synced, and
+ * renamed within the target's directory, which stays atomic; the staging file goes last.
+ */
+export async function moveInto(
+  from: string,
+  to: string,
+  rename: (from: string, to: string) => Promise<void> = fs.promises.rename,
+): Promise<void> {
+  try {
+    await rename(from, to);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+  }
+  const beside = to.replace(/\.parquet$/, `${CROSS_DEVICE_SUFFIX}.parquet`);
+  assert(beside !== to, 'a segment file is published under a .parquet name');
+  try {
+    await fs.promises.copyFile(from, beside);
+    await fsyncPathAsync(beside);
+    await rename(beside, to);
+  } catch (error) {
+    await fs.promises.rm(beside, { force: true });
+    throw error;
+  }
+  await fs.promises.rm(from, { force: true });
+}
+
+/** What a segment file copied across file systems is called until it is renamed (moveInto). */
+const CROSS_DEVICE_SUFFIX = '.copying';
 
 /** The files of a segment (`file`, relative): it and its minute counts, which may not exist. */
 export function segmentPaths(segmentsDir: string, file: string): string[] {

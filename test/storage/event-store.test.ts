@@ -87,6 +87,34 @@ describe('flush', () => {
     expect((await t.get('/api/v1/events/old?tenant_id=acme')).status).toBe(200);
   });
 
+  const shm = '/dev/shm';
+  const apart = fs.existsSync(shm) ? test : test.skip;
+  apart('segments on a file system of their own (a symlink to another mount) flush', async () => {
+    t = await makeTestApp({ compactSegmentsMin: 2 });
+    const elsewhere = fs.mkdtempSync(path.join(shm, 'tally-segments-'));
+    try {
+      const segments = path.join(t.dataDir, 'segments');
+      expect(fs.statSync(elsewhere).dev).not.toBe(fs.statSync(t.dataDir).dev);
+      fs.rmSync(segments, { recursive: true });
+      fs.symlinkSync(elsewhere, segments);
+      await t.restart();
+      await sendBatch(t, ['a1', 'a2'], { tenant_id: 'acme' });
+      expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 2 });
+      await sendBatch(t, ['a3'], { tenant_id: 'acme' });
+      expect(await t.engine.store.flusher.flush()).toMatchObject({ segments: 1, rows: 1 });
+      expect(await t.engine.store.compactor.compact()).toBe(1);
+      await t.restart(); // the sweep at start keeps what the catalog lists, removes no copy
+      expect(await t.count('acme')).toBe(3);
+      const day = path.join(elsewhere, 'tenant=acme', 'day=2026-11-25');
+      expect(fs.readdirSync(day).filter((f) => f.includes('.copying'))).toEqual([]);
+      expect(segmentFiles(t.dataDir)).toHaveLength(1);
+    } finally {
+      await t.close();
+      t = undefined;
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   test('a tenant id whose escaped form is too long for a file name flushes like any', async () => {
     t = await makeTestApp({ compactSegmentsMin: 2 });
     // 128 characters, valid, escaped to 384 bytes (`:` is `%3A`): past a file name's 255.

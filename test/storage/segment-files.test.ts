@@ -1,7 +1,15 @@
-import { expect, test } from 'bun:test';
+import { afterEach, expect, test } from 'bun:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { eventLimits } from '../../src/core/index.ts';
 import { storageLimits } from '../../src/storage/limits.ts';
-import { segmentRelativePath, tenantDirName } from '../../src/storage/segment-files.ts';
+import {
+  moveInto,
+  publishSegments,
+  segmentRelativePath,
+  tenantDirName,
+} from '../../src/storage/segment-files.ts';
 
 const { tenantCharsMax } = eventLimits;
 const bytes = (name: string) => Buffer.byteLength(name);
@@ -60,4 +68,76 @@ test('a readable name and a shortened one never coincide', () => {
   const long = `a${':'.repeat(tenantCharsMax - 1)}`;
   const lookalike = tenantDirName(long).slice('tenant='.length);
   expect(tenantDirName(lookalike)).not.toBe(tenantDirName(long));
+});
+
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(parent = os.tmpdir()): string {
+  const dir = fs.mkdtempSync(path.join(parent, 'tally-segfiles-'));
+  made.push(dir);
+  return dir;
+}
+const crossDevice = Object.assign(new Error('EXDEV: cross-device link not permitted'), {
+  code: 'EXDEV',
+});
+
+test('a segment published across file systems is copied beside its place, then renamed', async () => {
+  const dir = tempDir();
+  const from = path.join(dir, 'staging.parquet');
+  const to = path.join(dir, 'x.parquet');
+  fs.writeFileSync(from, 'segment bytes');
+  const renames: string[][] = [];
+  // The first rename (staging → segments) fails as it does between two mounts.
+  await moveInto(from, to, async (a, b) => {
+    renames.push([path.basename(a), path.basename(b)]);
+    if (a === from) throw crossDevice;
+    await fs.promises.rename(a, b);
+  });
+  expect(fs.readFileSync(to, 'utf8')).toBe('segment bytes');
+  expect(fs.existsSync(from)).toBe(false);
+  // Renamed within the target's directory from a name the sweep at start removes (.parquet).
+  expect(renames).toEqual([
+    ['staging.parquet', 'x.parquet'],
+    ['x.copying.parquet', 'x.parquet'],
+  ]);
+  expect(fs.readdirSync(dir)).toEqual(['x.parquet']);
+});
+
+test('a move across file systems that fails leaves the staging file and no copy', async () => {
+  const dir = tempDir();
+  const from = path.join(dir, 'staging.parquet');
+  const to = path.join(dir, 'x.parquet');
+  fs.writeFileSync(from, 'segment bytes');
+  const failed = moveInto(from, to, async () => {
+    throw crossDevice;
+  });
+  await expect(failed).rejects.toThrow('EXDEV');
+  expect(fs.readdirSync(dir)).toEqual(['staging.parquet']);
+  // Any other error is the caller's, as before.
+  const denied = Object.assign(new Error('EACCES'), { code: 'EACCES' });
+  await expect(moveInto(from, to, () => Promise.reject(denied))).rejects.toThrow('EACCES');
+});
+
+const shm = '/dev/shm';
+const apart =
+  fs.existsSync(shm) && fs.statSync(shm).dev !== fs.statSync(os.tmpdir()).dev ? test : test.skip;
+
+apart('segments on another file system than staging are published (a real EXDEV)', async () => {
+  const staging = tempDir(shm);
+  const segments = tempDir();
+  const moves = ['x.parquet', 'x.minutes.parquet'].map((name) => {
+    const file = path.join(staging, name);
+    fs.writeFileSync(file, name);
+    return {
+      staging: file,
+      relative: segmentRelativePath('acme', '2026-11-25', name.slice(0, -8)),
+    };
+  });
+  const sizes = await publishSegments(segments, moves);
+  expect(sizes).toEqual([9, 17]);
+  const day = path.join(segments, 'tenant=acme', 'day=2026-11-25');
+  expect(fs.readdirSync(day).sort()).toEqual(['x.minutes.parquet', 'x.parquet']);
+  expect(fs.readdirSync(staging)).toEqual([]);
 });
