@@ -52,6 +52,11 @@ export {
   type PropertyFit,
   propertiesFit,
 } from './properties.ts';
+export {
+  RepeatedWarning,
+  type RepeatedWarningLimits,
+  repeatedWarningLimits,
+} from './repeated-warning.ts';
 export { isReservedEventName } from './reserved.ts';
 export {
   DEFAULT_TENANT,

@@ -4,6 +4,7 @@
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { gzipSync } from 'node:zlib';
+import { createLogger } from '../../src/core/index.ts';
 import { lz64Decode } from '../../src/http/compat/lz-string.ts';
 import { CAPTURE_BODY_MIB_MAX } from '../../src/http/compat/posthog.ts';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
@@ -194,6 +195,32 @@ describe('PostHog capture: legacy paths and encodings', () => {
     const preflight = await t.handle(new Request('http://localhost/s/', { method: 'OPTIONS' }));
     expect(preflight.status).toBe(204);
     expect(await t.getJson('/api/v1/stats?tenant_id=acme')).toMatchObject({ total_events: 0 });
+  });
+
+  test('/s/ says in the log that recordings were left out, once a minute per tenant', async () => {
+    // posthog-js posts a page's recording every few seconds: a warn line each was a flood.
+    const lines: Json[] = [];
+    await t.close();
+    t = await makeCompatApp({
+      tenancy: keyTenancy({}),
+      log: createLogger('warn', (line) => lines.push(JSON.parse(line) as Json)),
+    });
+    const snapshots = (n: number) =>
+      Array.from({ length: n }, () => ({
+        event: '$snapshot',
+        properties: { token: 'wk_acme', distinct_id: 'd1', $snapshot_data: [] },
+      }));
+    const warned = () => lines.filter((l) => l.msg === 'session recordings left out');
+    expect((await t.post('/s/', snapshots(2))).status).toBe(200);
+    expect(warned()).toMatchObject([{ level: 'warn', tenant: 'acme', requests: 1, items: 2 }]);
+    t.clock.advance(30_000);
+    for (let i = 0; i < 3; i++) expect((await t.post('/s/', snapshots(1))).status).toBe(200);
+    expect(warned()).toHaveLength(1);
+    t.clock.advance(30_000);
+    expect((await t.post('/s/', snapshots(5))).status).toBe(200);
+    // The second line stands for the three counted since the first, and itself.
+    expect(warned()).toHaveLength(2);
+    expect(warned()[1]).toMatchObject({ tenant: 'acme', requests: 4, items: 8 });
   });
 
   test('a distinct_id of any other JSON type is its JSON text, as PostHog makes it', async () => {

@@ -25,6 +25,7 @@ import {
   INTERACTIVE_KEY,
   MiB,
   parseAsUtc,
+  RepeatedWarning,
   requestLimits,
   tenantShareLimits,
 } from '../../core/index.ts';
@@ -106,10 +107,11 @@ assert(
  * Where posthog-js posts session recordings: `$snapshot` events, which PostHog's capture sends
  * to its replay store, never to the events insights count. Tally keeps no recordings: it checks
  * the key as a capture does (401/403, no write rate spent, since nothing is written), answers
- * 200 as PostHog does, with every item named in `dropped`, and logs a warn line, so that their
- * loss shows in the answer and in the log; stored as events they would count as events, cut to
- * the event limit (a snapshot is often larger) and of no use. Tally's remote config turns
- * recording off, so only a client that turns it on itself sends any.
+ * 200 as PostHog does, with every item named in `dropped`, and logs a warn line (at most once
+ * a minute per tenant: RepeatedWarning), so that their loss shows in the answer and in the
+ * log; stored as events they would count as events, cut to the event limit (a snapshot is
+ * often larger) and of no use. Tally's remote config turns recording off, so only a client
+ * that turns it on itself sends any.
  */
 export const RECORDINGS_PATH = '/s/';
 const RECORDING_LEFT_OUT =
@@ -158,6 +160,8 @@ export function posthogRoutes(deps: AppDeps) {
     const answer = batch.dropped.length > 0 ? { status: 1, dropped: batch.dropped } : OK;
     return json(answer, 200, CORS_HEADERS);
   });
+  // posthog-js posts every few seconds while a page records: one line a minute per tenant.
+  const leftOut = new RepeatedWarning(deps.log, 'session recordings left out', deps.clock);
   const recordings = guarded(shape, async ({ request }: { request: Request }) => {
     const body = await readCaptureBody(request, requestLimits.bodyBytesMax);
     const { key, items } = eventsOf(body, new URL(request.url).searchParams);
@@ -166,7 +170,7 @@ export function posthogRoutes(deps: AppDeps) {
     if (bad !== -1) throw new AppError('bad_request', `batch.${bad}.event is required`);
     const tenant = deps.tenancy.forIngest(request, { key, rateLimited: false })(undefined);
     const dropped = items.map((_, index) => ({ index, reason: RECORDING_LEFT_OUT }));
-    deps.log.warn('session recordings left out', { api: 'posthog', tenant, items: items.length });
+    leftOut.note(tenant, items.length, { api: 'posthog', tenant });
     return json({ status: 1, dropped }, 200, CORS_HEADERS);
   });
   const app = new Elysia({ tags: ['compatibility'] }).use(

@@ -41,6 +41,8 @@ export interface CompatAppOptions {
   engine?: Partial<EngineOptions>;
   /** NO_RETRY_WAIT: how long Umami's and Plausible's requests wait for room (0 by default). */
   noRetryWaitMs?: number;
+  /** Where the app's log lines go (by default: nowhere, errors only). */
+  log?: Logger;
 }
 
 export function appDeps(
@@ -68,7 +70,7 @@ export function appDeps(
 export async function makeCompatApp(options: CompatAppOptions = {}): Promise<CompatApp> {
   const { dir, remove } = makeTempDir('tally-compat-');
   const clock = new ManualClock(T0);
-  const log = createLogger('error', () => {});
+  const log = options.log ?? createLogger('error', () => {});
   const build = async () => {
     const engine = await openEngine(engineOptions(dir, clock, options.engine));
     const deps = appDeps(engine, clock, options, log);
