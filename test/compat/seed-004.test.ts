@@ -139,6 +139,28 @@ describe('seed 004: what FastAPI and Pydantic accept', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=s&bots=include')).total_events).toBe(0);
   });
 
+  test('an empty path or user_id is taken (the model sets no min_length): stored as none', async () => {
+    // `path: Optional[str] = None` and `user_id` alike take "" in the service; a 422 lost the
+    // event. No event path or user id is empty here, so "" is none: the event counts in
+    // total_views, but in neither top_paths nor unique_users.
+    for (const extra of [{ path: '' }, { user_id: '' }, { path: '', user_id: '' }]) {
+      const res = await t.post('/event', {
+        site_id: 'site-empty',
+        event_type: 'page_view',
+        timestamp: '2025-11-15T19:00:00Z',
+        ...extra,
+      });
+      expect([extra, res.status]).toEqual([extra, 202]);
+    }
+    expect(await t.getJson('/stats?site_id=site-empty')).toEqual({
+      site_id: 'site-empty',
+      date: null,
+      total_views: 3,
+      unique_users: 0,
+      top_paths: [],
+    });
+  });
+
   test("malformed JSON is FastAPI's 422 json_invalid, not a 400", async () => {
     const res = await t.post('/event', '{"site_id":', { 'content-type': 'application/json' });
     expect(res.status).toBe(422);
@@ -212,6 +234,24 @@ describe('seed 004: GET /stats', () => {
     expect(((await body(badDay)).detail as Record<string, unknown>[])[0]).toMatchObject({
       loc: ['query', 'date'],
       input: '2025-13-01',
+    });
+  });
+
+  test('an empty date is no filter, echoed as sent (the service tests `if date:`)', async () => {
+    // An HTML form with an optional date field sends `date=` when it is left blank.
+    await send('/pricing', 'u1', '2025-11-15T18:30:01Z');
+    await send('/features', 'u2', '2025-11-16T10:00:00Z');
+    const res = await t.get('/stats?site_id=site-abc-123&date=');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      site_id: 'site-abc-123',
+      date: '',
+      total_views: 2,
+      unique_users: 2,
+      top_paths: [
+        { path: '/features', views: 1 },
+        { path: '/pricing', views: 1 },
+      ],
     });
   });
 

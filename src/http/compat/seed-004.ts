@@ -69,8 +69,10 @@ export function seed004Routes(deps: AppDeps) {
             tenant_id: item.site_id,
             name: item.event_type,
             timestamp: pydanticDateTime(item.timestamp),
-            path: item.path,
-            user_id: item.user_id,
+            // The model's optional text takes "" (no min_length); no event path or user id is
+            // empty here, so "" is none rather than a 422 that loses the event.
+            path: item.path === '' ? undefined : item.path,
+            user_id: item.user_id === '' ? undefined : item.user_id,
           };
           events = prepareEvents([input], ctx, () => ['body']);
         } catch (error) {
@@ -104,7 +106,10 @@ export function seed004Routes(deps: AppDeps) {
         noteTenant(request, tenant);
         let range: ReturnType<typeof resolveRange> | Record<string, never> = {};
         try {
-          if (query.date !== undefined) range = resolveRange({ date: dayOf(query.date) });
+          // The service filters `if date:`, so `date=` (a blank form field) is all time.
+          if (query.date !== undefined && query.date !== '') {
+            range = resolveRange({ date: dayOf(query.date) });
+          }
         } catch (error) {
           throw withInputs(error, { query });
         }
@@ -129,7 +134,8 @@ export function seed004Routes(deps: AppDeps) {
             t.String({
               description:
                 "A UTC day, YYYY-MM-DD, read as Python's strptime(date, '%Y-%m-%d') reads it: " +
-                'month and day of one or two digits (2025-11-5), no spaces around.',
+                'month and day of one or two digits (2025-11-5), no spaces around; empty is ' +
+                'all time.',
             }),
           ),
         }),
