@@ -16,6 +16,8 @@ afterEach(() => t.close());
 
 type Json = Record<string, unknown>;
 const body = (r: Response) => r.json() as Promise<Json>;
+/** A row's first fields: its bucket, its page and the schema's ua, which is always "". */
+const row = (bucket: string, page: string) => ({ bucket, page, ua: '' });
 
 const UA = {
   windows:
@@ -221,6 +223,7 @@ describe('seed 003: POST /api/events/ and GET /api/events/{id}/', () => {
       {
         bucket: '2026-11-25T00:00:00',
         page: '/',
+        ua: '',
         operating_system: 'MacOS',
         avg_duration: 30,
         count: 2,
@@ -348,15 +351,16 @@ describe('seed 003: GET /api/events/', () => {
     const rows = await t.getJson<Json[]>('/api/events/?duration=1%20day&pages=/&pages=/about');
     const day1 = '2026-11-25T00:00:00';
     expect(rows).toEqual([
-      { bucket: day1, page: '/', operating_system: 'MacOS', avg_duration: 30, count: 1 },
-      { bucket: day1, page: '/', operating_system: 'Windows', avg_duration: 15, count: 2 },
-      { bucket: day1, page: '/about', operating_system: 'Android', avg_duration: 7, count: 1 },
-      { bucket: day1, page: '/about', operating_system: 'iOS', avg_duration: 5, count: 1 },
-      { bucket: day1, page: '/about', operating_system: 'Linux', avg_duration: 9, count: 1 },
-      { bucket: day1, page: '/about', operating_system: 'Other', avg_duration: 11, count: 1 },
+      { ...row(day1, '/'), operating_system: 'MacOS', avg_duration: 30, count: 1 },
+      { ...row(day1, '/'), operating_system: 'Windows', avg_duration: 15, count: 2 },
+      { ...row(day1, '/about'), operating_system: 'Android', avg_duration: 7, count: 1 },
+      { ...row(day1, '/about'), operating_system: 'iOS', avg_duration: 5, count: 1 },
+      { ...row(day1, '/about'), operating_system: 'Linux', avg_duration: 9, count: 1 },
+      { ...row(day1, '/about'), operating_system: 'Other', avg_duration: 11, count: 1 },
       {
         bucket: '2026-11-26T00:00:00',
         page: '/',
+        ua: '',
         operating_system: 'Windows',
         avg_duration: 40,
         count: 1,
@@ -413,6 +417,17 @@ describe('seed 003: GET /api/events/', () => {
     ]);
   });
 
+  test("every row has the schema's ua, '' (its README's note: defined, not filled)", async () => {
+    // EventBucketSchema declares `ua: Optional[str] = ""` between page and operating_system; the
+    // query selects no ua, so the service's response model writes its default in every row.
+    await visit('/', UA.mac, 30);
+    const text = await (await t.get('/api/events/?pages=/')).text();
+    expect(text).toBe(
+      '[{"bucket":"2026-11-25T00:00:00","page":"/","ua":"","operating_system":"MacOS",' +
+        '"avg_duration":30.0,"count":1}]',
+    );
+  });
+
   test("avg_duration is written as the schema's float: 30.0, not 30", async () => {
     // EventBucketSchema.avg_duration is Optional[float]: Python's JSON writes 25.0 (its README's
     // example), and a client reading it as a float gets one; JavaScript's would write 25.
@@ -425,11 +440,11 @@ describe('seed 003: GET /api/events/', () => {
     expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8');
     const text = await res.text();
     expect(text).toBe(
-      '[{"bucket":"2026-11-25T00:00:00","page":"/","operating_system":"MacOS",' +
+      '[{"bucket":"2026-11-25T00:00:00","page":"/","ua":"","operating_system":"MacOS",' +
         '"avg_duration":30.0,"count":1},' +
-        '{"bucket":"2026-11-25T00:00:00","page":"/about","operating_system":"MacOS",' +
+        '{"bucket":"2026-11-25T00:00:00","page":"/about","ua":"","operating_system":"MacOS",' +
         '"avg_duration":12.5,"count":2},' +
-        '{"bucket":"2026-11-25T00:00:00","page":"/blog","operating_system":"Other",' +
+        '{"bucket":"2026-11-25T00:00:00","page":"/blog","ua":"","operating_system":"Other",' +
         '"avg_duration":null,"count":1}]',
     );
     expect(await (await t.get('/api/events/?pages=/none')).text()).toBe('[]');
@@ -455,6 +470,7 @@ describe('seed 003: GET /api/events/', () => {
       {
         bucket: '2026-11-25T10:00:00',
         page: '/',
+        ua: '',
         operating_system: 'Linux',
         avg_duration: 2,
         count: 2,

@@ -125,9 +125,10 @@ describe('seed 003 (Analytics API), as its README writes it', () => {
     ]);
     expect(model).toMatchObject({ page: '/homepage', duration: 15, session_id: 'xyz789' });
     const rows = await t.get('/api/events/?pages=/homepage');
-    // The README's row: a bucket without a zone, avg_duration a float (15.0), count an integer.
+    // The README's row: a bucket without a zone, avg_duration a float (15.0), count an integer,
+    // and the `ua` its note says the schema defines (the query fills none: its default, "").
     expect(await rows.text()).toBe(
-      '[{"bucket":"2026-11-25T00:00:00","page":"/homepage","operating_system":"Windows",' +
+      '[{"bucket":"2026-11-25T00:00:00","page":"/homepage","ua":"","operating_system":"Windows",' +
         '"avg_duration":15.0,"count":1}]',
     );
     // ?pages=/&pages=/about, the README's example of the parameter.

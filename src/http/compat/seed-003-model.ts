@@ -51,6 +51,7 @@ export const VisitBucketsOut = t.Array(
   t.Object({
     bucket: t.String({ description: 'Bucket start, UTC, without a zone: 2023-10-27T00:00:00.' }),
     page: t.String(),
+    ua: t.String({ description: 'Always "": the schema defines it, its query fills none.' }),
     operating_system: t.String({ description: 'Windows, MacOS, iOS, Android, Linux or Other.' }),
     avg_duration: t.Nullable(t.Number()),
     count: jsonInteger(),

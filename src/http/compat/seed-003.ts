@@ -153,10 +153,12 @@ function visitRoutes(deps: AppDeps) {
           throw withInputs(error, sources);
         }
         // avg_duration is the schema's float: written as Python writes one (25.0, not 25).
+        // EventBucketSchema's `ua` (default "") is in every row: its query fills none.
         const rows = buckets.map((b) => {
           const head = JSON.stringify({
             bucket: new Date(b.bucketMs).toISOString().slice(0, 19),
             page: b.page,
+            ua: '',
             operating_system: b.os,
           }).slice(0, -1);
           const avg = b.avgDuration === null ? 'null' : pythonFloat(b.avgDuration);
@@ -186,6 +188,7 @@ function visitRoutes(deps: AppDeps) {
               {
                 bucket: '2023-10-27T00:00:00',
                 page: '/homepage',
+                ua: '',
                 operating_system: 'Windows',
                 avg_duration: 15,
                 count: 1,
