@@ -80,7 +80,7 @@ function seriesStyle(label: string): uPlot.Series {
 
 export class RateChart {
   private readonly times: number[] = [];
-  private readonly rates: number[] = [];
+  private readonly rates: (number | null)[] = [];
   private readonly chart: uPlot;
 
   /** `timeZone` is read at each draw: the axis follows the page's zone when it changes. */
@@ -119,8 +119,12 @@ export class RateChart {
     this.chart.setData([this.times, this.rates]);
   }
 
-  /** Adds one sample (epoch ms, events/s) and drops those older than five minutes. */
-  add(atMs: number, rate: number): void {
+  /**
+   * Adds one sample (epoch ms, events/s; null while the page knows no rate: the socket down or
+   * in error) and drops those older than five minutes. A null breaks the line, so a span with
+   * no rate is drawn as a gap, not as a line from the rate before it to the one after.
+   */
+  add(atMs: number, rate: number | null): void {
     this.times.push(atMs / 1000);
     this.rates.push(rate);
     if (this.times.length > RATE_POINTS_MAX) {

@@ -381,7 +381,8 @@ function main(): void {
     loadInsights();
   });
   setInterval(() => {
-    if (live && latest !== null) rateChart?.add(Date.now(), latest.events_per_second);
+    // Not live (offline, in error, connecting): no rate is known, and the chart shows a gap.
+    if (latest !== null) rateChart?.add(Date.now(), live ? latest.events_per_second : null);
   }, RATE_SAMPLE_INTERVAL_MS);
   setInterval(refreshSeries, SERIES_REFRESH_INTERVAL_MS);
   setInterval(followDay, DAY_CHECK_INTERVAL_MS);
