@@ -8,6 +8,7 @@
 // A socket that hears nothing, not even a heartbeat, for LIVE_SILENCE_MAX_MS is dropped and
 // reopened: its connection died without a close. So is one whose handshake got no answer in
 // that time (a server or proxy that holds it): a browser gives one up only after minutes.
+// Heartbeats before a socket's first snapshot (its counters being rebuilt) say it waits.
 
 import type { LiveServerMessageBody } from '../src/live/index.ts';
 import type { Access } from './api.ts';
@@ -67,6 +68,8 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
     socket = ws;
     let opened = false;
     let ended = false;
+    /** Whether this socket got a snapshot: heartbeats before one say nothing of the counters. */
+    let current = false;
     let silence: ReturnType<typeof setTimeout> | null = null;
     const listen = () => {
       if (silence !== null) clearTimeout(silence);
@@ -104,11 +107,16 @@ export function connectLive(accessOf: () => Access, handlers: LiveHandlers): Liv
       listen();
       const message = JSON.parse(String(event.data)) as LiveServerMessageBody;
       if (message.type === 'snapshot') {
+        current = true;
         retryMs = RETRY_FIRST_MS;
         handlers.onState('live', 'live');
         handlers.onSnapshot(message);
-      } else if (message.type === 'heartbeat') {
+      } else if (message.type === 'heartbeat' && current) {
         handlers.onHeartbeat(message.at);
+      } else if (message.type === 'heartbeat') {
+        // The subscribe waits for the counters to be rebuilt (a restart): those on the page are
+        // an earlier socket's, if any, and no heartbeat says they did not change since.
+        handlers.onState('connecting', 'waiting for the counters to be loaded…');
       } else {
         // Not live: what is shown is the last snapshot, if any, until the next one comes.
         handlers.onState('error', `${message.detail} (${message.code})`);
