@@ -9,6 +9,24 @@ type WindowName = keyof LiveSnapshot['windows'];
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+/** Under 1: significant digits, not 3 decimals, so a quiet tenant's 24 h rate is not 0. */
+const fraction = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
+/** Under this, a fraction in scientific notation: its zeros would run past a table cell. */
+const SCIENTIFIC_BELOW = 1e-5;
+const scientific = new Intl.NumberFormat(undefined, {
+  notation: 'scientific',
+  maximumSignificantDigits: 3,
+});
+
+/**
+ * A rate or a metric value: up to 3 decimals, a fraction under 1 to 3 significant digits
+ * (6 events in 24 h: 0.0000694/s, which the server sends with 4 so as not to round it to 0).
+ */
+function formatDecimal(n: number): string {
+  const size = Math.abs(n);
+  if (size === 0 || size >= 1) return decimal.format(n);
+  return (size < SCIENTIFIC_BELOW ? scientific : fraction).format(n);
+}
 /**
  * The least count a card or a table shows compact: 9 digits ("123,456,789") fit the narrowest
  * card in full; 10 and up to 2^53 ("9,007,199,254,740,991") would run past it.
@@ -54,7 +72,7 @@ export function clearLive(): void {
 function setCount(card: HTMLElement, field: string, n: number): void {
   const el = card.querySelector<HTMLElement>(`[data-field="${field}"]`);
   if (el === null) return;
-  const exact = n < RATE_WHOLE_FROM ? decimal.format(n) : integer.format(n);
+  const exact = n < RATE_WHOLE_FROM ? formatDecimal(n) : integer.format(n);
   const text = n < CARD_COMPACT_FROM ? exact : formatCompactCount(n);
   if (el.textContent !== text) el.textContent = text;
   if (text === exact) el.removeAttribute('title');
@@ -137,7 +155,7 @@ export function showMetrics(snapshot: LiveSnapshot, timeZone: string): void {
     byId('metrics').querySelector('tbody') as HTMLElement,
     snapshot.latest_metrics.map((m) => [
       m.name,
-      decimal.format(m.value),
+      formatDecimal(m.value),
       new Date(m.timestamp).toLocaleString(undefined, { timeZone, timeZoneName: 'short' }),
     ]),
     'No metric points yet (events with a value)',
