@@ -75,7 +75,7 @@ export interface Topic {
   /** Sorted event names of the filter; null for all. */
   readonly names: readonly string[] | null;
   members: number;
-  /** The content last published on this topic. */
+  /** The content last published on this topic; null when its members may hold different ones. */
   content: string | null;
   /** When a snapshot or heartbeat was last published on this topic. */
   lastSentAt: number;

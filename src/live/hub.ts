@@ -312,8 +312,11 @@ export class LiveHub {
     conn.topic = topic;
     conn.socket.subscribe(topic.id);
     const first = feed.firstContent(topic, actor, now, this.limits.pushIntervalMs);
-    // A new topic's only member has this content; older members get it at the next push.
+    // A new topic's only member has this content. Its older members were sent other content:
+    // the next push must reach them and this socket even when it renders what the topic was
+    // last sent (counts back to it, as after an erasure), so the topic then matches nothing.
     if (topic.members === 1) topic.content = first.content;
+    else if (first.content !== topic.content) topic.content = null;
     this.counts.initialSnapshots++;
     this.deliver(conn, snapshotMessage(first.atMs, first.content));
   }

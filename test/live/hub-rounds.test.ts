@@ -158,6 +158,33 @@ describe('a subscribe during a push that takes several turns', () => {
   });
 });
 
+describe('a subscribe with newer counts than its topic was last sent', () => {
+  test('its socket gets the next push, even one that renders what the topic was sent', async () => {
+    const hub = makeHub();
+    ingest('acme', 'signup');
+    clock.advance(1000); // a whole second: the rate counts it
+    const first = await join(hub); // a new topic: its content counts one signup
+    clock.advance(100);
+    ingest('acme', 'signup');
+    // Before the push of the second signup: this socket's first snapshot counts both, sent to
+    // it alone; the topic was last sent one.
+    const second = await join(hub);
+    expect(events1m(snapshots(second).at(-1))).toBe(2);
+    // An erasure of the second signup ends: its actor is dropped and rebuilt without it, so
+    // the counts are back to what the topic was last sent (the same second, the same rate).
+    source.actors.delete('acme');
+    clock.set(T0);
+    ingest('acme', 'signup'); // the rebuild counts the first signup, received at T0
+    clock.set(T0 + 1100);
+    await hub.tick(); // the rebuilt actor is seen, and ready
+    clock.advance(250);
+    await hub.tick();
+    expect(events1m(snapshots(first).at(-1))).toBe(1);
+    // Not left showing the erased signup: its counts are the topic's again.
+    expect(events1m(snapshots(second).at(-1))).toBe(1);
+  });
+});
+
 describe('in_other', () => {
   test('a quiet tenant is pushed again when a name\'s "(other)" marker expires', async () => {
     const MIN = 60_000;
