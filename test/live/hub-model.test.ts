@@ -1,0 +1,218 @@
+// The hub against a model (seeded), on a manual clock with the in-memory fakes: two tenants'
+// sockets open, subscribe to filters (again and again), unsubscribe and close; events come,
+// the clock moves and ticks run, some rounds over several turns (one topic and one tenant a
+// turn, so sockets join in between); actors are dropped and rebuilt, some slowly (an erasure
+// ending); credentials are revoked and tenants deleted. Checked on every socket: it hears only
+// its tenant, its snapshots' `at` never go back, nothing after an unsubscribe, only its new
+// filter once a snapshot of it came, and none after it was closed; and once the ops stop and
+// the clock runs on, every subscribed socket's last snapshot holds what its tenant's counters
+// hold then, a revoked one is closed with 1008 and a deleted tenant's with 4410. It found a
+// socket left showing erased counts (a join with newer counts than its topic was last sent:
+// see LiveHub.join). MODEL_SEEDS and MODEL_STEPS replay or lengthen a run.
+
+import { describe, expect, test } from 'bun:test';
+import type { LiveServerMessageBody } from '../../src/live/index.ts';
+import { FakeSocket, HubBench } from './hub-fakes.ts';
+
+type Snapshot = Extract<LiveServerMessageBody, { type: 'snapshot' }>;
+
+const SEEDS = process.env.MODEL_SEEDS?.split(',').map(Number) ?? range(1, 300);
+const STEPS = Number(process.env.MODEL_STEPS ?? 300);
+const TENANTS = ['t1', 't2'];
+const NAMES = ['a', 'b', 'c'];
+const FILTERS: (string[] | null)[] = [null, ['a'], ['b'], ['b', 'a'], ['c']];
+/** Real turns of the event loop after the ops: every round, join and rebuild is done. */
+const SETTLE_TICKS = 20;
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A small seeded generator (an LCG): a seed replays its run. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** One socket as the model sees it. */
+interface Client {
+  socket: FakeSocket;
+  tenant: string;
+  /** The filter last asked (null: all names), or undefined: none, or unsubscribed. */
+  filter: string[] | null | undefined;
+  /** Its messages before the last subscribe or unsubscribe. */
+  mark: number;
+  authorized: boolean;
+  /** Its tenant was deleted while it was open. */
+  deleted: boolean;
+  /** Closed by the client (no messages after), or by the server, with its code. */
+  closedByClient: boolean;
+  /** Messages when the server closed it (none may come after). */
+  sentAtClose: number | null;
+}
+
+const snapshotsOf = (messages: LiveServerMessageBody[]) =>
+  messages.filter((m): m is Snapshot => m.type === 'snapshot');
+const filterKey = (names: readonly string[] | null) =>
+  JSON.stringify(names === null ? null : [...new Set(names)].sort());
+
+async function run(seed: number): Promise<void> {
+  const r = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;
+  const bench = new HubBench();
+  const limits = { tickTopicsPerTurnMax: 1, tickTenantsPerTurnMax: 1, tickSnapshotsPerTurnMax: 1 };
+  const hub = bench.makeHub(limits);
+  const clients: Client[] = [];
+  const pending: Promise<unknown>[] = [];
+  const rebuilds: (() => void)[] = [];
+  const live = () => clients.filter((c) => !c.closedByClient && c.socket.closed === null);
+  const noteCloses = () => {
+    for (const c of clients) {
+      if (c.socket.closed !== null && c.sentAtClose === null) c.sentAtClose = c.socket.sent.length;
+    }
+  };
+  for (let step = 0; step < STEPS; step++) {
+    const x = r();
+    const some = live();
+    if (x < 0.1) {
+      const tenant = pick(TENANTS);
+      const client: Client = {
+        socket: new FakeSocket(),
+        tenant,
+        filter: undefined,
+        mark: 0,
+        authorized: true,
+        deleted: false,
+        closedByClient: false,
+        sentAtClose: null,
+      };
+      bench.publisher.sockets.push(client.socket);
+      const credentials = { key: `k${clients.length}`, stillAuthorized: () => client.authorized };
+      if (hub.open(client.socket, tenant, bench.publisher, credentials)) clients.push(client);
+    } else if (x < 0.28 && some.length > 0) {
+      const c = pick(some);
+      c.filter = pick(FILTERS);
+      c.mark = c.socket.sent.length;
+      const names = c.filter === null ? {} : { names: c.filter };
+      pending.push(hub.receive(c.socket, { type: 'subscribe', ...names }));
+    } else if (x < 0.32 && some.length > 0) {
+      const c = pick(some);
+      c.filter = undefined;
+      c.mark = c.socket.sent.length;
+      pending.push(hub.receive(c.socket, { type: 'unsubscribe' }));
+    } else if (x < 0.36 && some.length > 0) {
+      const c = pick(some);
+      c.closedByClient = true;
+      c.sentAtClose = c.socket.sent.length;
+      c.socket.close(1000, '');
+      hub.close(c.socket);
+    } else if (x < 0.4) {
+      // An erasure ends: the actor is dropped; half the time its successor rebuilds slowly.
+      const tenant = pick(TENANTS);
+      bench.source.actors.delete(tenant);
+      if (r() < 0.5) {
+        const actor = bench.source.actorFor(tenant);
+        actor.ready = new Promise((resolve) => rebuilds.push(() => resolve()));
+      }
+    } else if (x < 0.44 && rebuilds.length > 0) {
+      rebuilds.shift()?.();
+    } else if (x < 0.46 && some.length > 0) {
+      pick(some).authorized = false;
+      hub.recheckSoon();
+    } else if (x < 0.47) {
+      const tenant = pick(TENANTS);
+      for (const c of some) if (c.tenant === tenant) c.deleted = true;
+      hub.closeTenant(tenant);
+    } else if (x < 0.72) {
+      bench.ingest(pick(TENANTS), pick(NAMES));
+    } else if (x < 0.92) {
+      bench.clock.advance(Math.floor(r() * 400));
+      pending.push(hub.tick());
+    } else {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    noteCloses();
+  }
+  for (const finish of rebuilds) finish();
+  await Promise.all(pending);
+  for (let i = 0; i < SETTLE_TICKS; i++) {
+    bench.clock.advance(300);
+    await hub.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    noteCloses();
+  }
+  for (const [i, c] of clients.entries()) check(bench, c, `seed ${seed}, socket ${i}`);
+  const open = live();
+  const topics = new Set(
+    open
+      .filter((c) => c.filter !== undefined)
+      .map((c) => `${c.tenant} ${filterKey(c.filter ?? null)}`),
+  );
+  expect({ seed, ...pick2(hub.stats()) }).toEqual({
+    seed,
+    connections: open.length,
+    topics: topics.size,
+  });
+}
+
+const pick2 = ({ connections, topics }: { connections: number; topics: number }) => ({
+  connections,
+  topics,
+});
+
+function check(bench: HubBench, c: Client, where: string): void {
+  const sent = c.socket.sent;
+  expect({ where, tenants: [...new Set(snapshotsOf(sent).map((m) => m.tenant))] }).toEqual({
+    where,
+    tenants: snapshotsOf(sent).length === 0 ? [] : [c.tenant],
+  });
+  const ats = snapshotsOf(sent).map((m) => m.at);
+  expect({ where, ats }).toEqual({ where, ats: [...ats].sort((a, b) => a - b) });
+  if (c.sentAtClose !== null) {
+    expect({ where, after: sent.length - c.sentAtClose }).toEqual({ where, after: 0 });
+  }
+  const since = sent.slice(c.mark);
+  if (c.filter === undefined) {
+    // Unsubscribed (or never subscribed): nothing since, not even a heartbeat.
+    const heard = since.filter((m) => m.type !== 'error').map((m) => m.type);
+    if (c.mark > 0) expect({ where, heard }).toEqual({ where, heard: [] });
+    return;
+  }
+  const wanted = filterKey(c.filter);
+  const after = snapshotsOf(since);
+  const first = after.findIndex((m) => filterKey(m.names_filter) === wanted);
+  const filters = first < 0 ? [] : after.slice(first).map((m) => filterKey(m.names_filter));
+  expect({ where, filters }).toEqual({ where, filters: filters.map(() => wanted) });
+  if (c.socket.closed !== null) {
+    // By the server only for a deletion (4410) or revoked credentials (1008).
+    const code = c.socket.closed.code;
+    const why = c.closedByClient ? 1000 : c.deleted && code === 4410 ? 4410 : 1008;
+    expect({ where, code }).toEqual({ where, code: why });
+    if (why === 1008)
+      expect({ where, authorized: c.authorized }).toEqual({ where, authorized: false });
+    return;
+  }
+  expect({ where, revokedStillOpen: !c.authorized }).toEqual({ where, revokedStillOpen: false });
+  expect({ where, deletedStillOpen: c.deleted }).toEqual({
+    where,
+    deletedStillOpen: false,
+  });
+  // Settled: the last snapshot holds the tenant's counters now.
+  const actor = bench.source.actors.get(c.tenant);
+  const now = actor?.rollups.snapshot(bench.clock.now());
+  const last = after.at(-1);
+  const windows = (w: Snapshot['windows'] | undefined) =>
+    w === undefined ? null : Object.values(w).map((v) => [v.events, v.uniques]);
+  expect({ where, windows: windows(last?.windows) }).toEqual({
+    where,
+    windows:
+      now === undefined ? null : Object.values(now.windows).map((v) => [v.events, v.uniques]),
+  });
+}
+
+describe('the hub against a model', () => {
+  for (const seed of SEEDS) test(`seed ${seed}`, () => run(seed));
+});
