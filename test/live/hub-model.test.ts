@@ -2,13 +2,14 @@
 // sockets open, subscribe to filters (again and again), unsubscribe and close; events come,
 // the clock moves and ticks run, some rounds over several turns (one topic and one tenant a
 // turn, so sockets join in between); actors are dropped and rebuilt, some slowly (an erasure
-// ending); credentials are revoked and tenants deleted. Checked on every socket: it hears only
-// its tenant, its snapshots' `at` never go back, nothing after an unsubscribe, only its new
-// filter once a snapshot of it came, and none after it was closed; and once the ops stop and
-// the clock runs on, every subscribed socket's last snapshot holds what its tenant's counters
-// hold then, a revoked one is closed with 1008 and a deleted tenant's with 4410. It found a
-// socket left showing erased counts (a join with newer counts than its topic was last sent:
-// see LiveHub.join). MODEL_SEEDS and MODEL_STEPS replay or lengthen a run.
+// ending), or evicted with no room to come back; credentials are revoked and tenants deleted.
+// Checked on every socket: it hears only its tenant, its snapshots' `at` never go back,
+// nothing after an unsubscribe, only its new filter once a snapshot of it came, and nothing
+// after it was closed; once the ops stop and the clock runs on, every subscribed socket's last
+// snapshot holds what its tenant's counters hold then; a revoked one is closed with 1008, a
+// deleted tenant's with 4410 and an evicted one's with 1013 after an `overloaded` error. It
+// found a socket left showing erased counts (a join with newer counts than its topic was last
+// sent: see LiveHub.join). MODEL_SEEDS and MODEL_STEPS replay or lengthen a run.
 
 import { describe, expect, test } from 'bun:test';
 import type { LiveServerMessageBody } from '../../src/live/index.ts';
@@ -48,6 +49,8 @@ interface Client {
   authorized: boolean;
   /** Its tenant was deleted while it was open. */
   deleted: boolean;
+  /** Its tenant's actor was evicted with no room to come back while it was open. */
+  evicted: boolean;
   /** Closed by the client (no messages after), or by the server, with its code. */
   closedByClient: boolean;
   /** Messages when the server closed it (none may come after). */
@@ -68,6 +71,7 @@ async function run(seed: number): Promise<void> {
   const clients: Client[] = [];
   const pending: Promise<unknown>[] = [];
   const rebuilds: (() => void)[] = [];
+  let noRoom: string | null = null;
   const live = () => clients.filter((c) => !c.closedByClient && c.socket.closed === null);
   const noteCloses = () => {
     for (const c of clients) {
@@ -86,6 +90,7 @@ async function run(seed: number): Promise<void> {
         mark: 0,
         authorized: true,
         deleted: false,
+        evicted: false,
         closedByClient: false,
         sentAtClose: null,
       };
@@ -122,6 +127,11 @@ async function run(seed: number): Promise<void> {
     } else if (x < 0.46 && some.length > 0) {
       pick(some).authorized = false;
       hub.recheckSoon();
+    } else if (x < 0.465 && noRoom === null) {
+      // Evicted for another tenant's events, and no room to come back until the next tick.
+      noRoom = pick(TENANTS);
+      bench.source.actors.delete(noRoom);
+      bench.source.room = false;
     } else if (x < 0.47) {
       const tenant = pick(TENANTS);
       for (const c of some) if (c.tenant === tenant) c.deleted = true;
@@ -131,9 +141,15 @@ async function run(seed: number): Promise<void> {
     } else if (x < 0.92) {
       bench.clock.advance(Math.floor(r() * 400));
       pending.push(hub.tick());
+      for (const c of live()) if (!bench.source.actors.has(c.tenant)) c.evicted = true;
+      noRoom = null;
+      bench.source.room = true;
     } else {
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve)); // a round's next turns, too
     }
+    // While there is no room, a turn of a round may find any tenant's actor gone for good.
+    if (noRoom !== null)
+      for (const c of live()) if (!bench.source.actors.has(c.tenant)) c.evicted = true;
     noteCloses();
   }
   for (const finish of rebuilds) finish();
@@ -189,7 +205,15 @@ function check(bench: HubBench, c: Client, where: string): void {
   if (c.socket.closed !== null) {
     // By the server only for a deletion (4410) or revoked credentials (1008).
     const code = c.socket.closed.code;
-    const why = c.closedByClient ? 1000 : c.deleted && code === 4410 ? 4410 : 1008;
+    const evicted = c.evicted && code === 1013;
+    const why = c.closedByClient ? 1000 : c.deleted && code === 4410 ? 4410 : evicted ? 1013 : 1008;
+    if (evicted) {
+      const told = sent.at(-1);
+      expect({ where, told: told?.type === 'error' && told.code }).toEqual({
+        where,
+        told: 'overloaded',
+      });
+    }
     expect({ where, code }).toEqual({ where, code: why });
     if (why === 1008)
       expect({ where, authorized: c.authorized }).toEqual({ where, authorized: false });
