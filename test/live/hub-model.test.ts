@@ -3,7 +3,8 @@
 // the clock moves and ticks run, some rounds over several turns (one topic and one tenant a
 // turn, so sockets join in between); actors are dropped and rebuilt, some slowly (an erasure
 // ending), or evicted with no room to come back; credentials are revoked and tenants deleted.
-// Checked on every socket: it hears only its tenant, its snapshots' `at` never go back,
+// Checked at every step: no tenant holds more filters than its bound (some subscribes are
+// refused). Checked on every socket: it hears only its tenant, its snapshots' `at` never go back,
 // nothing after an unsubscribe, only its new filter once a snapshot of it came, and nothing
 // after it was closed; once the ops stop and the clock runs on, every subscribed socket's last
 // snapshot holds what its tenant's counters hold then; a revoked one is closed with 1008, a
@@ -22,6 +23,8 @@ const STEPS = Number(process.env.MODEL_STEPS ?? 300);
 const TENANTS = ['t1', 't2'];
 const NAMES = ['a', 'b', 'c'];
 const FILTERS: (string[] | null)[] = [null, ['a'], ['b'], ['b', 'a'], ['c']];
+/** Distinct filters a tenant may hold: fewer than FILTERS, so subscribes are refused too. */
+const FILTERS_MAX = 3;
 /** Real turns of the event loop after the ops: every round, join and rebuild is done. */
 const SETTLE_TICKS = 20;
 
@@ -66,7 +69,12 @@ async function run(seed: number): Promise<void> {
   const r = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;
   const bench = new HubBench();
-  const limits = { tickTopicsPerTurnMax: 1, tickTenantsPerTurnMax: 1, tickSnapshotsPerTurnMax: 1 };
+  const limits = {
+    tickTopicsPerTurnMax: 1,
+    tickTenantsPerTurnMax: 1,
+    tickSnapshotsPerTurnMax: 1,
+    filtersPerTenantMax: FILTERS_MAX,
+  };
   const hub = bench.makeHub(limits);
   const clients: Client[] = [];
   const pending: Promise<unknown>[] = [];
@@ -99,10 +107,16 @@ async function run(seed: number): Promise<void> {
       if (hub.open(client.socket, tenant, bench.publisher, credentials)) clients.push(client);
     } else if (x < 0.28 && some.length > 0) {
       const c = pick(some);
-      c.filter = pick(FILTERS);
-      c.mark = c.socket.sent.length;
-      const names = c.filter === null ? {} : { names: c.filter };
+      const filter = pick(FILTERS);
+      const before = c.socket.sent.length;
+      const names = filter === null ? {} : { names: filter };
       pending.push(hub.receive(c.socket, { type: 'subscribe', ...names }));
+      // Refused at once past the tenant's filters: the socket keeps the filter it had.
+      const refused = c.socket.sent.slice(before).some((m) => m.type === 'error');
+      if (!refused) {
+        c.filter = filter;
+        c.mark = before;
+      }
     } else if (x < 0.32 && some.length > 0) {
       const c = pick(some);
       c.filter = undefined;
@@ -151,6 +165,19 @@ async function run(seed: number): Promise<void> {
     if (noRoom !== null)
       for (const c of live()) if (!bench.source.actors.has(c.tenant)) c.evicted = true;
     noteCloses();
+    // Topics, not reservations; a socket alone on its filter that switches frees it only once
+    // its join is done (a rebuild may hold it), and its new filter may have a topic by then.
+    type Feed = { topics: Map<string, unknown>; freeing: Map<string, number> };
+    const feeds = (hub as unknown as { feeds: Map<string, Feed> }).feeds;
+    for (const [tenant, feed] of feeds) {
+      const over = feed.topics.size > FILTERS_MAX + feed.freeing.size;
+      expect({ seed, step, tenant, over }).toEqual({
+        seed,
+        step,
+        tenant,
+        over: false,
+      });
+    }
   }
   for (const finish of rebuilds) finish();
   await Promise.all(pending);
