@@ -189,18 +189,20 @@ export class LiveHub {
         return;
       case 'subscribe':
         await this.subscribe(conn, request.names);
-        return;
     }
   }
 
   /**
    * Subscribes an open socket to all names, as a client's `{"type":"subscribe"}` does: for
    * clients that only listen (PulseBoard's `/api/v1/ws/metrics`). A subscribe or unsubscribe the
-   * client sends meanwhile wins, as a later subscribe always does.
+   * client sends meanwhile wins, as a later subscribe always does. Refused (the tenant's filters
+   * are full), the socket is closed (1013) after the error: such a client sends no subscribe of
+   * its own and would hear nothing more, not even heartbeats; it reconnects later.
    */
   async subscribeAll(socket: LiveSocket): Promise<void> {
     const conn = this.connections.get(socket);
-    if (conn !== undefined) await this.subscribe(conn, null);
+    if (conn === undefined || (await this.subscribe(conn, null)) || !conn.open) return;
+    this.closeEach([conn], CLOSE_TRY_AGAIN_LATER, 'too many names filters; retry later');
   }
 
   /** Forgets a closed socket. Safe to call more than once. */
@@ -268,7 +270,8 @@ export class LiveHub {
     return { connections: this.connections.size, tenants: this.feeds.size, topics, ...this.counts };
   }
 
-  private async subscribe(conn: Connection, names: readonly string[] | null): Promise<void> {
+  /** False when refused: a filter over the tenant's bound (the socket is sent why). */
+  private async subscribe(conn: Connection, names: readonly string[] | null): Promise<boolean> {
     const feed = this.feeds.get(conn.tenant);
     assert(feed !== undefined, 'an open connection has a feed');
     // Reserved before the wait for a rebuild: subscribes arriving meanwhile count too.
@@ -278,13 +281,14 @@ export class LiveHub {
         `tenant ${conn.tenant} has ${feed.filterCount()} distinct names filters ` +
         `(limit ${this.limits.filtersPerTenantMax}); subscribe to all names or a shared filter`;
       this.deliver(conn, errorMessage('tenant_overloaded', detail));
-      return;
+      return false;
     }
     try {
       await this.join(conn, feed, names);
     } finally {
       feed.unreserve(reservation);
     }
+    return true;
   }
 
   private async join(

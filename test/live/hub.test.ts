@@ -172,6 +172,25 @@ describe('fan-out', () => {
     ]);
   });
 
+  test('subscribeAll over the bound: the error, then 1013, not a socket left silent', async () => {
+    const hub = makeHub({ filtersPerTenantMax: 1 });
+    await join(hub, 'acme', ['signup']);
+    // A listen-only client (the PulseBoard path) sends no subscribe of its own: a socket that
+    // only got the error would hear nothing more, not even a heartbeat, for as long as it is
+    // open. Closed, it reconnects later.
+    const listener = new FakeSocket();
+    hub.open(listener, 'acme', publisher);
+    await hub.subscribeAll(listener);
+    expect(listener.sent).toEqual([
+      expect.objectContaining({ type: 'error', code: 'tenant_overloaded' }),
+    ]);
+    expect(listener.closed).toEqual({
+      code: 1013,
+      reason: 'too many names filters; retry later',
+    });
+    expect(hub.stats()).toMatchObject({ connections: 1, topics: 1 });
+  });
+
   test('counters that could not be loaded close the socket with 1011', async () => {
     const hub = makeHub();
     source.failed.add(source.actorFor('acme'));
