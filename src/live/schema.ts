@@ -125,7 +125,9 @@ export const LiveServerMessage = Type.Union(
       'counters could not be loaded or the credentials could not be checked ' +
       `(${CREDENTIALS_UNCHECKED_ROUNDS_MAX} checks in a row failed), 1013 slow consumer, ` +
       'subscriber limit, no room for the counters of more tenants, or the counters evicted ' +
-      "for another tenant's events (an overloaded error first; try again later), 4410 " +
+      "for another tenant's events (an overloaded error first; try again later), or on " +
+      '/api/v1/ws/metrics no room for a filter of all names (a tenant_overloaded error ' +
+      'first), 4410 ' +
       'the project was deleted (its counters, keys and members are gone: do not reconnect).',
   },
 );
