@@ -114,7 +114,9 @@ function publishSome(push: FeedPush, budget: { topics: number }, deps: PushDeps)
     push.published = true;
   }
   if (push.published) feed.pushedAt = now;
-  const beat = heartbeat(feed, now, deps);
+  // Stamped now, not when the snapshot was taken: a socket may have joined a quiet topic since
+  // with a newer snapshot, and a heartbeat says that nothing changed after its `at`.
+  const beat = heartbeat(feed, deps.now(), deps);
   if (push.published || beat) closeSlow(feed, deps);
   return true;
 }

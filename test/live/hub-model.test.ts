@@ -4,13 +4,14 @@
 // turn, so sockets join in between); actors are dropped and rebuilt, some slowly (an erasure
 // ending), or evicted with no room to come back; credentials are revoked and tenants deleted.
 // Checked at every step: no tenant holds more filters than its bound (some subscribes are
-// refused). Checked on every socket: it hears only its tenant, its snapshots' `at` never go back,
-// nothing after an unsubscribe, only its new filter once a snapshot of it came, and nothing
-// after it was closed; once the ops stop and the clock runs on, every subscribed socket's last
-// snapshot holds what its tenant's counters hold then; a revoked one is closed with 1008, a
-// deleted tenant's with 4410 and an evicted one's with 1013 after an `overloaded` error. It
-// found a socket left showing erased counts (a join with newer counts than its topic was last
-// sent: see LiveHub.join). MODEL_SEEDS and MODEL_STEPS replay or lengthen a run.
+// refused). Checked on every socket: it hears only its tenant, its snapshots' `at` never go
+// back (nor a heartbeat's behind them), nothing after an unsubscribe, only its new filter once
+// a snapshot of it came, and nothing after it was closed; once the ops stop and the clock runs
+// on, every subscribed socket's last snapshot holds what its tenant's counters hold then; a
+// revoked one is closed with 1008, a deleted tenant's with 4410 and an evicted one's with 1013
+// after an `overloaded` error. It found a socket left showing erased counts (a join with newer
+// counts than its topic was last sent: see LiveHub.join) and heartbeats stamped before a
+// snapshot their socket had (push.ts). MODEL_SEEDS and MODEL_STEPS replay or lengthen a run.
 
 import { describe, expect, test } from 'bun:test';
 import type { LiveServerMessageBody } from '../../src/live/index.ts';
@@ -212,6 +213,13 @@ function check(bench: HubBench, c: Client, where: string): void {
     where,
     tenants: snapshotsOf(sent).length === 0 ? [] : [c.tenant],
   });
+  // A heartbeat says nothing changed since its `at`: never before a snapshot already sent.
+  let snapshotAt = Number.NEGATIVE_INFINITY;
+  const beatsBack = sent.filter((m) => {
+    if (m.type === 'snapshot') snapshotAt = Math.max(snapshotAt, m.at);
+    return m.type === 'heartbeat' && m.at < snapshotAt;
+  });
+  expect({ where, beatsBack }).toEqual({ where, beatsBack: [] });
   const ats = snapshotsOf(sent).map((m) => m.at);
   expect({ where, ats }).toEqual({ where, ats: [...ats].sort((a, b) => a - b) });
   if (c.sentAtClose !== null) {
