@@ -29,6 +29,7 @@ import {
   metricLimits,
   noRetryWaitLimits,
   propertyFitLimits,
+  rebuildLimits,
   requestLimits,
   retentionLimits,
   snapshotLimits,
@@ -670,6 +671,8 @@ describe("README: the numbers it states are the code's limits", () => {
       `longer than ${storageLimitsFile.storageLimits.tenantDirBytesMax} bytes`,
       `\`+\` and ${storageLimitsFile.storageLimits.tenantDirHashHexChars} hex digits of its SHA-256`,
       `${storageLimitsFile.storageLimits.flushFailuresNotReadyMin} flushes to segments in a row`,
+      `take at most ${size(rebuildLimits.deferredBytesMax)} of their stored lines ` +
+        '(`rebuildLimits.deferredBytesMax`;',
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

@@ -33,6 +33,7 @@ export class FileSource implements EventSource {
       allWithin: () => from,
       minutesFrom: `(${minuteCountsOf(from)})`,
       params: { tenant },
+      visibleThroughSeq: 0, // one file, no log
       connection,
       exportFiles: async () => {
         const dir = path.join(path.dirname(this.file), `export-${crypto.randomUUID()}`);

@@ -34,6 +34,7 @@ export {
   metricLimits,
   noRetryWaitLimits,
   propertyFitLimits,
+  rebuildLimits,
   requestLimits,
   retentionLimits,
   snapshotLimits,

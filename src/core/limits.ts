@@ -223,6 +223,18 @@ export const tenantShareLimits = {
   hotPressureShare: 3 / 4,
 } as const;
 
+/** A tenant's live counters rebuilt from the store while its ingest goes on. Not configurable. */
+export const rebuildLimits = {
+  /**
+   * Events committed while their actors' counters are rebuilt (engine/deferred-counts.ts), all
+   * actors' together, in their log records' bytes: each is held, as the fields the counters
+   * read, until its rebuild's read is known. Past it an actor still rebuilding ticks only once
+   * its rebuild is done (its requests wait, a busy tenant's mailbox may fill: 429). Soft by the
+   * commits in flight when it is reached (COMMIT_QUEUE_BYTES_MAX at most).
+   */
+  deferredBytesMax: 64 * MiB,
+} as const;
+
 /** Data retention (engine/retention.ts): whole UTC days past a project's days are deleted. */
 export const retentionLimits = {
   /** `retention_days` and RETENTION_DAYS at most (100 years); 0 means forever. */

@@ -211,10 +211,10 @@ export class Ingestor {
       return actors;
     }
     // Every part goes to the log in one group commit, so a full disk refuses all of it or
-    // none: only actors that are ready tick in the same turn (see TenantActor.isReady).
-    if (mayWait && actors.length > 1 && !actors.every((a) => a.isReady)) {
+    // none: only actors that are started tick in the same turn (see TenantActor.isStarted).
+    if (mayWait && actors.length > 1 && !actors.every((a) => a.isStarted)) {
       this.store.committer.release(encoded.room);
-      const started = Promise.all(actors.map((a) => a.whenReady()));
+      const started = Promise.all(actors.map((a) => a.whenStarted()));
       return { kind: 'starting', started, tenants: byTenant.keys() };
     }
     const outcomes = await Promise.all(

@@ -4,9 +4,10 @@
 // every resident actor has events in flight it is refused (503) rather than letting memory
 // grow. Watching never keeps another tenant's events out.
 
-import type { Clock } from '../core/index.ts';
+import { type Clock, rebuildLimits } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
+import type { DeferredBytes } from './deferred-counts.ts';
 import { type RollupLimits, rebuildRollups, TenantRollups } from './rollups.ts';
 import { type InFlightBytes, TenantActor } from './tenant-actor.ts';
 import type { Ticker } from './ticker.ts';
@@ -20,6 +21,8 @@ export interface RegistryOptions {
   /** Encoded bytes a tenant's mailbox holds at most (engine.ts derives it; see limits). */
   mailboxBytesMax: number;
   rollupLimits: RollupLimits;
+  /** Bytes of commits held while rollups are rebuilt (rebuildLimits.deferredBytesMax). */
+  deferredBytesMax?: number;
   /** Told when a tenant's live counters could not be rebuilt from the store. */
   onRebuildError?: (tenant: string, error: unknown) => void;
   /** Told of a failure after a commit was durable (see ActorDeps.onFatal). */
@@ -45,6 +48,8 @@ export class ActorRegistry {
    * deleted tenant's is drained first) still takes its bytes away when they are answered.
    */
   private readonly inFlight: InFlightBytes = { bytes: 0, byTenant: new Map() };
+  /** What every actor holds while its rollups are rebuilt (see DeferredCounts). */
+  private readonly deferred: DeferredBytes = { bytes: 0 };
   /**
    * A tenant's actor dropped by `rebuild` with events in flight: answered when they are. Its
    * successor starts only then (see `rebuild`).
@@ -81,18 +86,29 @@ export class ActorRegistry {
       if (this.evict(1, any, keep) === 0 && this.evict(1, any, keep, true) === 0) return null;
     }
     const rollups = new TenantRollups(this.options.rollupLimits);
+    // The actor ticks at once (after a predecessor's events, see `rebuild`), while the rebuild
+    // runs: it counts its commits once the rebuild's read is known (see DeferredCounts).
     // Live counters are a view of stored events: when they cannot be rebuilt (DuckDB out of
     // memory, an unreadable segment), events still go in and the counters start from what was
     // read; live sockets are refused (1011, see `rebuildFailed`). They are whole again once
     // the actor is evicted (at the next `evictIdle` with nothing in flight) and created anew.
     let actor: TenantActor | null = null;
-    const predecessor = this.predecessors.get(tenant) ?? Promise.resolve();
-    const ready = predecessor
-      .then(() => rebuildRollups(this.store, tenant, rollups, this.clock.now()))
-      .catch((error: unknown) => {
-        if (actor !== null) this.failed.add(actor);
-        this.options.onRebuildError?.(tenant, error);
-      });
+    const after = this.predecessors.get(tenant) ?? null;
+    let seen: number | null = null;
+    const rebuilt = (after ?? Promise.resolve())
+      .then(() =>
+        rebuildRollups(this.store, tenant, rollups, this.clock.now(), (seq) => {
+          seen = seq;
+        }),
+      )
+      .then(
+        () => seen,
+        (error: unknown) => {
+          if (actor !== null) this.failed.add(actor);
+          this.options.onRebuildError?.(tenant, error);
+          return seen;
+        },
+      );
     actor = new TenantActor(
       tenant,
       rollups,
@@ -104,9 +120,11 @@ export class ActorRegistry {
         mailboxEventsMax: this.options.mailboxEventsMax,
         mailboxBytesMax: this.options.mailboxBytesMax,
         inFlight: this.inFlight,
+        deferred: this.deferred,
+        deferredBytesMax: this.options.deferredBytesMax ?? rebuildLimits.deferredBytesMax,
         onFatal: this.options.onFatal,
       },
-      ready,
+      { after, rebuilt },
     );
     this.actors.set(tenant, actor);
     return actor;

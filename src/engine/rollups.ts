@@ -291,16 +291,19 @@ function bump(counts: Map<number, Map<string, number>>, at: number, key: string)
 /**
  * Refills `rollups` from the store: events received in the last 24 h, whatever their event
  * time (the segments are picked by receipt, so a backfilled event counts as it did live), and
- * the latest value of every metric.
+ * the latest value of every metric. `onRead` is told the seq the read of recent events sees
+ * the log through (EventSnapshot.visibleThroughSeq): commits above it are not counted here.
  */
 export async function rebuildRollups(
   source: EventSource,
   tenant: string,
   rollups: TenantRollups,
   nowMs: number,
+  onRead: (visibleThroughSeq: number) => void = () => {},
 ): Promise<void> {
   const since = nowMs - DAY_MS;
   const snapshot = await source.snapshot(tenant, { receivedSinceMs: since });
+  onRead(snapshot.visibleThroughSeq);
   try {
     // Streamed, one chunk of DuckDB's (2,048 rows) at a time: a day of a busy tenant's events
     // as objects all at once took gigabytes (3M events: ~3.8 GB), the rollups a few MB.

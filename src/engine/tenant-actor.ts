@@ -1,20 +1,18 @@
 // One tenant's single writer. Requests put their events in the actor's bounded mailbox; once
 // per tick the actor deduplicates everything that arrived, hands one payload to the shared
 // group commit, and after the commit makes the events readable and updates the tenant's live
-// rollups. A tenant over its mailbox bound (in events or in encoded bytes) is told 'full'
-// (429) while others go on. A commit that is refused (a full disk, or a failed log) reaches
-// neither the hot tier nor the rollups, and its events' dedup keys are forgotten, so that a
-// client's retry is taken as new: its requests are told 'overloaded' (503).
+// rollups (while they are rebuilt from the store, what it commits is held and counted after:
+// deferred-counts.ts; its ticks do not wait for the rebuild). A tenant over its mailbox bound
+// (in events or in encoded bytes) is told 'full' (429) while others go on. A commit that is
+// refused (a full disk, or a failed log) reaches neither the hot tier nor the rollups, and its
+// events' dedup keys are forgotten, so that a client's retry is taken as new: its requests are
+// told 'overloaded' (503).
 
-import { assert, type Clock, type StoredEvent, utcDayIndex } from '../core/index.ts';
-import {
-  type Admission,
-  type EventStore,
-  logPayloadBuffer,
-  RECORD_BYTES_MAX,
-  WalDiskFullError,
-} from '../storage/index.ts';
+import type { Clock, StoredEvent } from '../core/index.ts';
+import { type Admission, type EventStore, WalDiskFullError } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
+import { type DeferredBytes, DeferredCounts } from './deferred-counts.ts';
+import { recordsOf, utcDaysOf } from './log-records.ts';
 import type { TenantRollups } from './rollups.ts';
 import type { Ticker } from './ticker.ts';
 
@@ -65,11 +63,26 @@ export interface ActorDeps {
   mailboxBytesMax: number;
   /** Shared by every actor of the registry; each adds and takes away its pendingBytes' changes. */
   inFlight: InFlightBytes;
+  /** Shared too: what every actor holds while its rollups are rebuilt (DeferredCounts). */
+  deferred: DeferredBytes;
+  /** Past this many held bytes, an actor still rebuilding ticks only once it is rebuilt. */
+  deferredBytesMax: number;
   /**
    * Told of a failure after a commit was durable (making its events readable, or counting
    * them): only a restart repairs that state (see STYLE.md, errors §1).
    */
   onFatal: (error: unknown) => void;
+}
+
+/** When an actor may tick, and when its rollups are rebuilt (see ActorRegistry.actorFor). */
+export interface ActorStart {
+  /** Resolves once it may tick (a predecessor's events answered: ActorRegistry.rebuild). */
+  after: Promise<void> | null;
+  /**
+   * Resolves (never rejects) once the rebuild is done or failed: with the seq its read saw
+   * the log through, or null when it failed before reading.
+   */
+  rebuilt: Promise<number | null>;
 }
 
 export class TenantActor {
@@ -82,19 +95,32 @@ export class TenantActor {
   private lastActiveAt: number;
   /** Waiting for every event in flight to be answered (see drained). */
   private readonly drainWaiters: (() => void)[] = [];
-  /** Set once `ready` resolved: a submission's tick then runs in this turn's ticks. */
-  private started = false;
+  /** Set once `start.after` resolved: a submission's tick then runs in this turn's ticks. */
+  private started: boolean;
+  private readonly startable: Promise<void>;
+  /** Resolves once the rollups are rebuilt and count every commit (see DeferredCounts). */
+  private readonly ready: Promise<void>;
+  private readonly counts: DeferredCounts;
 
   constructor(
     readonly tenant: string,
     readonly rollups: TenantRollups,
     private readonly deps: ActorDeps,
-    /** Resolves when the rollups are rebuilt; the mailbox is not worked before. */
-    private readonly ready: Promise<void>,
+    start: ActorStart,
   ) {
     this.lastActiveAt = deps.clock.now();
-    void ready.then(() => {
+    this.counts = new DeferredCounts(rollups, deps.deferred, deps.deferredBytesMax);
+    this.started = start.after === null;
+    this.startable = start.after ?? Promise.resolve();
+    void this.startable.then(() => {
       this.started = true;
+    });
+    this.ready = start.rebuilt.then((seen) => {
+      try {
+        this.counts.rebuilt(seen, deps.clock.now());
+      } catch (error) {
+        deps.onFatal(error); // a broken invariant, as in `commit`
+      }
     });
   }
 
@@ -135,17 +161,22 @@ export class TenantActor {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Resolves once the rollups are rebuilt from the store. */
+  /** Resolves once the rollups are rebuilt from the store and count every commit. */
   whenReady(): Promise<void> {
     return this.ready;
   }
 
   /**
-   * Whether the rollups are rebuilt: events submitted now are then ticked in this turn, with
-   * every other ready actor's, and so reach the log in the same group commit as theirs.
+   * Whether events submitted now are ticked in this turn, with every other started actor's,
+   * and so reach the log in the same group commit as theirs.
    */
-  get isReady(): boolean {
-    return this.started;
+  get isStarted(): boolean {
+    return this.started && !this.counts.waitsForRebuild;
+  }
+
+  /** Resolves once the actor is started (see isStarted). */
+  whenStarted(): Promise<void> {
+    return this.counts.waitsForRebuild ? this.ready : this.startable;
   }
 
   /** Whether `count` more events of `bytes` encoded bytes fit in the mailbox now. */
@@ -183,7 +214,7 @@ export class TenantActor {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    void this.ready.then(() =>
+    void this.whenStarted().then(() =>
       this.deps.ticker.schedule(() => {
         this.scheduled = false;
         void this.tick();
@@ -280,7 +311,8 @@ export class TenantActor {
         };
         store.committed(seqs[i] as number, group);
       });
-      this.rollups.apply(fresh, this.deps.clock.now());
+      if (this.counts.whole) this.rollups.apply(fresh, this.deps.clock.now());
+      else for (const [i, r] of records.entries()) this.counts.hold(seqs[i] as number, r);
     } catch (error) {
       // The log holds the events: they are acknowledged, and their keys stay (a retry is a
       // duplicate). Refused instead, a retry would be stored a second time. What failed (a
@@ -301,84 +333,4 @@ export class TenantActor {
     const reason = error instanceof WalDiskFullError ? error.message : 'the write-ahead log failed';
     return { kind: 'overloaded', reason };
   }
-}
-
-interface LogRecord {
-  events: readonly StoredEvent[];
-  /** The events' JSON lines, newline-separated. */
-  payload: Buffer;
-}
-
-/**
- * The log records of a tick: one, unless its lines are over RECORD_BYTES_MAX (a tick holds
- * every request a tenant sent in one turn, up to its mailbox's bytes: half the commit queue,
- * 64 MiB by default, and past the 256 MiB frame limit with a COMMIT_QUEUE_BYTES_MAX over 512 MiB).
- * `lineBytes` are each line's UTF-8 bytes and its newline.
- */
-function recordsOf(
-  events: readonly StoredEvent[],
-  lines: readonly string[],
-  lineBytes: readonly number[],
-): LogRecord[] {
-  const records: LogRecord[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const size = lineBytes[i] as number;
-    if (i > start && bytes + size > RECORD_BYTES_MAX) {
-      records.push(recordOf(events, lines, lineBytes, start, i, bytes));
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-  }
-  records.push(recordOf(events, lines, lineBytes, start, lines.length, bytes));
-  return records;
-}
-
-const NEWLINE = 0x0a;
-
-/**
- * Bun's (and Node's) Buffer#latin1Write, which @types/node leaves out: a string's UTF-16 units
- * as bytes, for ASCII the same as UTF-8 and ~2× faster than `write(s, at, 'latin1')`.
- */
-type Latin1Buffer = Buffer & { latin1Write(text: string, offset: number): number };
-
-/**
- * The record of lines `start`–`end` (`bytes` with their newlines), encoded straight into the
- * payload: joining them into one string first and encoding that copied every tick's events
- * twice (12 % of the JavaScript thread's time in a 1,000-event batch's profile), in memory the
- * log's I/O threads write from without a copy. A line whose UTF-8 bytes are as many as its
- * UTF-16 units is ASCII, written byte for byte.
- */
-function recordOf(
-  events: readonly StoredEvent[],
-  lines: readonly string[],
-  lineBytes: readonly number[],
-  start: number,
-  end: number,
-  bytes: number,
-): LogRecord {
-  // No newline after the last line.
-  const payload = logPayloadBuffer(bytes - 1) as Latin1Buffer;
-  let at = 0;
-  for (let i = start; i < end; i++) {
-    if (i > start) payload[at++] = NEWLINE;
-    const line = lines[i] as string;
-    const size = (lineBytes[i] as number) - 1;
-    at += size === line.length ? payload.latin1Write(line, at) : payload.write(line, at);
-  }
-  assert(at === payload.length, `a log record's lines took ${at} of ${payload.length} bytes`);
-  const slice = start === 0 && end === events.length ? events : events.slice(start, end);
-  return { events: slice, payload };
-}
-
-/** The UTC days (days since 1970-01-01) of events' timestamps, each once. */
-function utcDaysOf(events: readonly StoredEvent[]): number[] {
-  const days: number[] = [];
-  for (const e of events) {
-    const day = utcDayIndex(e.timestamp);
-    if (!days.includes(day)) days.push(day);
-  }
-  return days;
 }

@@ -53,6 +53,13 @@ export interface EventSnapshot {
    * with the query's own.
    */
   params: Record<string, DuckDBValue>;
+  /**
+   * The log seq this snapshot sees through: every committed record at or below it (in a
+   * segment, or a hot row it loaded), none above it. Records reach the hot tier in seq order
+   * (HotTier.add), so one committed after the snapshot, or not made readable yet, is above it.
+   * The higher of the catalog's flushed seq and `$hotThroughSeq` (0 when no hot row is loaded).
+   */
+  visibleThroughSeq: number;
   /** A connection reserved for this snapshot's queries. */
   connection: DuckDBConnection;
   /**

@@ -259,10 +259,7 @@ export class EventStore implements EventSource {
     return new EventStore(options, sqlite, catalog, instance, hot, wal, committer, segmentsDir);
   }
 
-  /**
-   * Makes a committed group readable (call once its commit resolved): one tenant's events, as
-   * the log payload holds them, and the UTC days of their timestamps.
-   */
+  /** Makes a committed group (HotGroup) readable: call in seq order, once it is durable. */
   committed(seq: number, group: HotGroup): void {
     this.hot.add(seq, group);
   }
@@ -296,7 +293,7 @@ export class EventStore implements EventSource {
       // the lock favours writers, so every later read of every tenant would wait too.
       this.lock.releaseRead();
     }
-    const { allFrom, allWithin, minutesFrom, segmentFiles } = relations;
+    const { allFrom, allWithin, minutesFrom, segmentFiles, flushedThroughSeq } = relations;
     const conn = connection;
     const params = { tenant, hotThroughSeq };
     let released = false;
@@ -307,6 +304,7 @@ export class EventStore implements EventSource {
       allWithin,
       minutesFrom: countedRowsOf(minutesFrom),
       params,
+      visibleThroughSeq: Math.max(flushedThroughSeq, Number(hotThroughSeq)),
       connection: conn,
       exportFiles: () => this.exportFiles(conn, params, segmentFiles),
       tempFile: (extension) =>

@@ -29,6 +29,8 @@ export interface SnapshotRelations {
   allWithin(range: TimeRange): string;
   minutesFrom: string;
   segmentFiles: SegmentFile[];
+  /** The catalog's flushed seq as the segments were listed: every record at or below it. */
+  flushedThroughSeq: number;
 }
 
 /** A snapshot's unflushed rows: its tenant's, loaded by the time it was taken. */
@@ -71,7 +73,8 @@ export function snapshotRelations(
     counted.map((f) => quoted(minuteCountsFile(f))),
     raw,
   );
-  return { allFrom, allWithin, minutesFrom, segmentFiles };
+  const flushedThroughSeq = catalog.flushedThroughSeq();
+  return { allFrom, allWithin, minutesFrom, segmentFiles, flushedThroughSeq };
 }
 
 /**

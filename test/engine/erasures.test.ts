@@ -26,6 +26,7 @@ test('a failed erasure rebuilds the live rollups too: its unflushed events were 
   await t.engine.store.flusher.flush(); // a segment to rewrite, whose rewrite fails
   await send({ event_id: 'hot', name: 'cpu', value: 9, user_id: 'u1' }); // cut at acceptance
   const actor = t.engine.registry.peek('acme');
+  await actor?.whenReady();
   expect(actor?.rollups.latestMetric('cpu')?.value).toBe(9);
 
   const accepted = await t.engine.erasures.request('acme', 'user_id', 'u1');
@@ -52,6 +53,7 @@ test('an erasure left to retry its log release rebuilds them at once: its segmen
   await send({ event_id: 'flushed', name: 'cpu', value: 7, user_id: 'u1' });
   await t.engine.store.flusher.flush(); // a segment to rewrite
   const actor = t.engine.registry.peek('acme');
+  await actor?.whenReady();
   expect(actor?.rollups.latestMetric('cpu')?.value).toBe(7);
   await send({ event_id: 'kept', name: 'page_view', user_id: 'u2' }); // for the release to flush
 

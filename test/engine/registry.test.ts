@@ -186,6 +186,7 @@ describe('actor registry', () => {
     };
     app.clock.advance(-10 * 60_000); // NTP steps the clock back ten minutes
     const never = app.engine.registry.peek('a'); // the actor that counted them live
+    await never?.whenReady();
     app.engine.registry.rebuild('a'); // as an erasure, a retention pass or a restart does
     const rebuilt = await snapshotOf();
     expect(rebuilt).toEqual(never?.rollups.snapshot(app.clock.now()) as never);
@@ -247,6 +248,7 @@ describe('actor registry', () => {
       t.clock.advance(1000);
     }
     const { registry } = t.engine;
+    for (const tenant of ['old', 'watched', 'recent']) await registry.peek(tenant)?.whenReady();
     registry.watch('watched');
     const each = (registry.peek('recent')?.rollups.approxBytes ?? 0) as number;
     expect(each).toBeGreaterThan(100 * 1024); // 300 paths of ~110 characters, in 4 windows

@@ -108,6 +108,7 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
         },
         minutesFrom: countedRowsOf(`(${minuteCountsOf(relationOf(files))})`),
         params: { tenant },
+        visibleThroughSeq: seq, // its rows are read as they are at each query, not snapshotted
         connection,
         async exportFiles() {
           const dir = path.join(segmentsDir, `export-${crypto.randomUUID()}`);

@@ -30,6 +30,10 @@ async function send(app: TestApp, events: Record<string, unknown>[]): Promise<vo
     const res = await app.post('/api/v1/events/batch', { events: events.slice(i, i + 5000) });
     expect(res.status).toBe(202);
   }
+  // A new actor's rebuild reads the store after its 202: done here, so that the snapshots the
+  // tests below count and hold are the export's only.
+  const tenants = new Set(events.map((e) => String(e.tenant_id ?? 'default')));
+  for (const tenant of tenants) await app.engine.registry.peek(tenant)?.whenReady();
 }
 
 const ndjsonOf = (text: string): Exported[] =>

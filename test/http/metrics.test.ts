@@ -231,6 +231,7 @@ describe('POST /api/v1/metrics', () => {
       expect(res.status).toBe(202);
     }
     const actor = t.engine.registry.peek('default');
+    await actor?.whenReady();
     expect(actor?.rollups.latestMetric('disk_free')).toBeUndefined();
     const res = await t.get('/api/v1/metrics/latest/disk_free');
     expect(res.status).toBe(200);

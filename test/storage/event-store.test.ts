@@ -194,6 +194,8 @@ describe('flush', () => {
     await sendBatch(app, ['b1', 'b2'], { tenant_id: 'acme' });
     await sendBatch(app, ['b3'], { tenant_id: 'acme', timestamp: T0 - 3 * DAY }); // a 2nd day
     await sendBatch(app, ['g1'], { tenant_id: 'globex' });
+    // The new actors' rebuilds read the store after their 202: done before the race below.
+    for (const tenant of ['acme', 'globex']) await app.engine.registry.peek(tenant)?.whenReady();
     const flushing = app.engine.store.flusher.flush();
     // Queries race the flush: whichever step it is at, each sees every event exactly once,
     // and one of them loads b1..g1 into the hot table while the flush writes them out.

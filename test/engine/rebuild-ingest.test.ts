@@ -1,0 +1,230 @@
+// A tenant's ingest does not wait for its actor's rollups to be rebuilt from the store (a day of
+// events read through DuckDB: seconds while it is busy), and the events committed meanwhile are
+// counted once the rebuild is done: exactly once, whether the rebuild's read saw them (in a
+// segment or a hot row) or not, across flushes before and after that read.
+
+import { afterEach, describe, expect, test } from 'bun:test';
+import type { EventSnapshot } from '../../src/storage/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp | undefined;
+afterEach(() => t?.close());
+
+/** `n` events of `tenant` named `${tag}-i`: page views of two paths, and a metric point. */
+const batch = (tenant: string, tag: string, n: number) => ({
+  events: Array.from({ length: n }, (_, i) => ({
+    event_id: `${tag}-${i}`,
+    name: i === 0 ? 'temperature' : 'page_view',
+    path: `/${i % 2}`,
+    tenant_id: tenant,
+    user_id: `${tag}-u${i}`,
+    ...(i === 0 ? { value: tag.length * 10 + n } : {}),
+  })),
+});
+
+interface Gate {
+  open(): void;
+  opened: Promise<void>;
+}
+
+function gate(): Gate {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+/**
+ * Holds the store's next snapshot (the rebuild's read of recent events) twice: before it is
+ * taken, until `taking` opens, and after, until `reading` opens; `taken` resolves between.
+ * `fail` makes it fail once `taking` opens, as DuckDB out of memory would.
+ */
+function holdNextSnapshot(app: TestApp) {
+  const { store } = app.engine;
+  const real = store.snapshot.bind(store);
+  const taking = gate();
+  const reading = gate();
+  const taken = gate();
+  let held = false;
+  let failure: Error | null = null;
+  store.snapshot = async (tenant, range): Promise<EventSnapshot> => {
+    if (held) return real(tenant, range);
+    held = true;
+    await taking.opened;
+    if (failure !== null) throw failure;
+    const snapshot = await real(tenant, range);
+    taken.open();
+    await reading.opened;
+    return snapshot;
+  };
+  const restore = () => {
+    store.snapshot = real;
+    taking.open();
+    reading.open();
+  };
+  const fail = (error: Error) => {
+    failure = error;
+    taking.open();
+  };
+  return { taking, reading, taken: taken.opened, restore, fail };
+}
+
+/** The status of a POST, or 'waited' when it was not answered within a few seconds. */
+async function statusSoon(app: TestApp, body: unknown): Promise<number | 'waited'> {
+  app.clock.advance(1000); // each batch a second after the last: its metric point the latest
+  const res = app.post('/api/v1/events/batch', body);
+  const late = Bun.sleep(5000).then(() => 'waited' as const);
+  const answered = await Promise.race([res, late]);
+  return answered === 'waited' ? answered : answered.status;
+}
+
+/** The rollups of `tenant` as a new actor rebuilds them from the store alone. */
+async function rebuiltFromStore(app: TestApp, tenant: string) {
+  app.engine.registry.rebuild(tenant);
+  const actor = app.engine.registry.actorFor(tenant);
+  await actor?.whenReady();
+  return actor?.rollups.snapshot(app.clock.now());
+}
+
+describe('ingest during a rebuild of the live counters', () => {
+  // After an idle eviction (the earlier events in a segment), or after a restart (replayed
+  // from the log into the hot tier).
+  for (const flushBeforeRead of [true, false]) {
+    const when = flushBeforeRead
+      ? 'after an eviction, events flushed before its read'
+      : 'after a restart, events in the hot tier at its read';
+    test(`a held rebuild delays no 202, and counts each event once (${when})`, async () => {
+      t = await makeTestApp();
+      expect(await statusSoon(t, batch('a', 'p', 3))).toBe(202);
+      if (flushBeforeRead) {
+        await t.engine.store.flusher.flush();
+        t.engine.registry.rebuild('a'); // as an idle eviction: the next use rebuilds
+      } else {
+        await t.restart();
+      }
+      const app = t;
+      const { registry, store } = app.engine;
+      const held = holdNextSnapshot(app);
+      try {
+        // Before the rebuild's read is taken: answered at once, not after the rebuild.
+        expect(await statusSoon(app, batch('a', 'e1', 4))).toBe(202);
+        const actor = registry.peek('a');
+        expect(await statusSoon(app, batch('a', 'e2', 3))).toBe(202);
+        // Its read then sees them in segments only (the hot tier empty), or in hot rows.
+        if (flushBeforeRead) await store.flusher.flush();
+        held.taking.open();
+        await held.taken;
+        // After the read is taken: it does not see these, flushed during the rebuild or not.
+        expect(await statusSoon(app, batch('a', 'e3', 5))).toBe(202);
+        await store.flusher.flush();
+        expect(await statusSoon(app, batch('a', 'e4', 2))).toBe(202);
+        let ready = false;
+        void actor?.whenReady().then(() => {
+          ready = true;
+        });
+        await Bun.sleep(20);
+        expect(ready).toBe(false); // the live counters are not shown before they are whole
+        held.reading.open();
+        await actor?.whenReady();
+        expect(registry.rebuildFailed(actor as object)).toBe(false);
+        const live = actor?.rollups.snapshot(app.clock.now());
+        expect(live?.windows['1h'].events).toBe(3 + 4 + 3 + 5 + 2);
+        expect(await app.count('a')).toBe(3 + 4 + 3 + 5 + 2);
+        // Names, uniques, top paths and latest metrics too: as a rebuild from the store alone.
+        expect(live).toEqual(await rebuiltFromStore(app, 'a'));
+        expect(live?.latest_metrics.map((m) => m.value)).toEqual([10 * 2 + 2]); // e4's
+      } finally {
+        held.restore();
+      }
+    });
+  }
+
+  test('commits after the rebuild count at once, as before', async () => {
+    t = await makeTestApp();
+    const app = t;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202);
+      const actor = app.engine.registry.peek('a');
+      held.taking.open();
+      held.reading.open();
+      await actor?.whenReady();
+      expect(await statusSoon(app, batch('a', 'e2', 3))).toBe(202);
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(5);
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('events held while the wall clock stepped back are counted, not left out as future', async () => {
+    t = await makeTestApp();
+    const app = t;
+    const held = holdNextSnapshot(app);
+    try {
+      const actor = app.engine.registry.actorFor('a');
+      held.taking.open();
+      await held.taken;
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // after the read: held
+      app.clock.advance(-10 * 60_000); // NTP steps the clock back ten minutes
+      held.reading.open();
+      await actor?.whenReady();
+      // As of their receipt, as the rebuild's read counts those it sees, and as live counting
+      // did when they came: the same counters as a rebuild from the store alone.
+      const live = () => actor?.rollups.snapshot(app.clock.now());
+      expect(live()).toEqual(await rebuiltFromStore(app, 'a'));
+      app.clock.advance(10 * 60_000 + 1000); // caught up: they show
+      expect(live()?.windows['1h'].events).toBe(2);
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('a rebuild that fails while commits are held still behaves as before', async () => {
+    const failures: string[] = [];
+    t = await makeTestApp({ onRebuildError: (tenant, e) => failures.push(`${tenant}: ${e}`) });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('n', 'e1', 2))).toBe(202);
+      const actor = registry.peek('n');
+      held.fail(new Error('Out of Memory Error'));
+      await actor?.whenReady();
+      expect(failures).toEqual(['n: Error: Out of Memory Error']);
+      expect(registry.rebuildFailed(actor as object)).toBe(true);
+      // Counted as they came, from empty counters: it read nothing.
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2);
+      expect(await statusSoon(app, batch('n', 'e2', 3))).toBe(202);
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(5);
+      expect(actor?.inFlight).toBe(0);
+      expect(registry.evictIdle()).toBe(1); // retried at the next check, as before
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('past the bound of events held during rebuilds, ticks wait for the rebuild again', async () => {
+    t = await makeTestApp({ deferredBytesMax: 1 });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      // The first commit is held (the bound is soft by it), and reaches the bound.
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202);
+      const actor = registry.peek('a');
+      expect(actor?.isStarted).toBe(false);
+      const second = app.post('/api/v1/events/batch', batch('a', 'e2', 3));
+      await Bun.sleep(50);
+      expect(actor?.inFlight).toBe(3); // waiting in its mailbox for the rebuild, as before
+      held.taking.open();
+      held.reading.open();
+      expect((await second).status).toBe(202);
+      await actor?.whenReady();
+      expect(actor?.isStarted).toBe(true);
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(5);
+    } finally {
+      held.restore();
+    }
+  });
+});
