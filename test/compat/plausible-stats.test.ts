@@ -134,6 +134,17 @@ describe('GET /api/v1/stats/aggregate', () => {
     });
   });
 
+  test('another compare value asks for no comparison, as Plausible reads it (no 400)', async () => {
+    // Plausible's v1 compares only on compare=previous_period and ignores any other value
+    // (Legacy.QueryBuilder.parse_comparison_params), so a script's compare=false still reads.
+    const plain = await ok('aggregate', 'period=day&metrics=visitors,pageviews');
+    for (const value of ['false', 'none', 'year_over_year', 'PREVIOUS_PERIOD']) {
+      expect(
+        await ok('aggregate', `period=day&metrics=visitors,pageviews&compare=${value}`),
+      ).toEqual(plain);
+    }
+  });
+
   test('filters: pages with wildcards, sources by name, alternatives and negation', async () => {
     const blog = encodeURIComponent('event:page==/blog/**');
     expect(

@@ -110,7 +110,10 @@ export const AGGREGATE_DOC = {
     'Each metric over the period, as Plausible defines it. compare=previous_period adds the ' +
     'value of the days just before and the change in percent (bounce_rate: in points).' +
     AUTH_NOTE,
-  parameters: [...READ_PARAMS, param('compare', 'previous_period to compare (optional).')],
+  parameters: [
+    ...READ_PARAMS,
+    param('compare', 'previous_period to compare (optional; another value compares nothing).'),
+  ],
   responses: {
     200: jsonAnswer('The metrics', AggregateOut, { results: { visitors: { value: 1 } } }),
     ...ERRORS,

@@ -83,15 +83,13 @@ export function daysRange(
   };
 }
 
-/** `compare`: false without it; `previous_period` is the one comparison Plausible's v1 has. */
+/**
+ * `compare`: only `previous_period` compares. Plausible's v1 ignores any other value, empty or
+ * not (Legacy.QueryBuilder.parse_comparison_params falls through to no comparison), so a
+ * script sending `compare=false` reads the plain totals rather than a 400.
+ */
 export function compareOf(query: URLSearchParams): boolean {
-  const compare = query.get('compare');
-  if (compare === null || compare === '') return false;
-  if (compare === 'previous_period') return true;
-  throw badRequest(
-    `Error parsing \`compare\` parameter: invalid comparison \`${compare}\`. ` +
-      'The one comparison is `previous_period`.',
-  );
+  return query.get('compare') === 'previous_period';
 }
 
 /**
