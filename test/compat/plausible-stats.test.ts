@@ -786,6 +786,8 @@ describe("Plausible's 400s", () => {
     expect(await refused('breakdown', 'period=7d')).toStartWith(
       'The `property` parameter is required.',
     );
+    // An empty property is given, so Plausible names it invalid rather than missing.
+    expect(await refused('breakdown', 'property=')).toStartWith("Invalid property ''.");
     expect(await refused('breakdown', 'property=visit:planet')).toStartWith(
       "Invalid property 'visit:planet'.",
     );

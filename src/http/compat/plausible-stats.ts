@@ -232,7 +232,8 @@ async function timeseries(ctx: StatsContext) {
 async function breakdown(ctx: StatsContext) {
   const range = rangeOf(ctx.query, ctx.deps.clock.now());
   const name = ctx.query.get('property');
-  if (name === null || name === '') {
+  // Missing only when absent: Plausible reads `property=` as the property '', an invalid one.
+  if (name === null) {
     throw badRequest(
       'The `property` parameter is required. Please provide at least one property to show a ' +
         'breakdown by.',
