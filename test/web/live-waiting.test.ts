@@ -4,8 +4,9 @@
 // reconnect) or none: the page must not say "no change since" then, but that it waits for the
 // counters. Run against a stub WebSocket the test drives (web/live.ts).
 
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { expect, test } from 'bun:test';
 import { connectLive, type LiveHandlers } from '../../web/live.ts';
+import { stubLiveGlobals } from './page-globals.ts';
 
 const sockets: StubWebSocket[] = [];
 
@@ -22,22 +23,7 @@ class StubWebSocket extends EventTarget {
   }
 }
 
-const saved = {
-  WebSocket: globalThis.WebSocket,
-  location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
-};
-
-beforeAll(() => {
-  globalThis.WebSocket = StubWebSocket as unknown as typeof WebSocket;
-  const location = { href: 'https://tally.test/dashboard', protocol: 'https:' };
-  Object.defineProperty(globalThis, 'location', { value: location, configurable: true });
-});
-
-afterAll(() => {
-  globalThis.WebSocket = saved.WebSocket;
-  if (saved.location === undefined) Reflect.deleteProperty(globalThis, 'location');
-  else Object.defineProperty(globalThis, 'location', saved.location);
-});
+stubLiveGlobals(StubWebSocket);
 
 const T = Date.parse('2026-11-25T12:00:00Z');
 const windows = Object.fromEntries(

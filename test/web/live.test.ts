@@ -4,8 +4,9 @@
 // (and is refused, as such a token is on every read) instead of sending it as `?token=`, where
 // proxies log it. Run against a stub WebSocket that refuses such protocols as browsers do.
 
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { expect, test } from 'bun:test';
 import { connectLive, type LiveHandlers } from '../../web/live.ts';
+import { stubLiveGlobals } from './page-globals.ts';
 
 /** RFC 7230's token, which a WebSocket subprotocol must be (browsers throw a SyntaxError). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -24,22 +25,7 @@ class StubWebSocket extends EventTarget {
   close(): void {}
 }
 
-const saved = {
-  WebSocket: globalThis.WebSocket,
-  location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
-};
-
-beforeAll(() => {
-  globalThis.WebSocket = StubWebSocket as unknown as typeof WebSocket;
-  const location = { href: 'https://tally.test/dashboard', protocol: 'https:' };
-  Object.defineProperty(globalThis, 'location', { value: location, configurable: true });
-});
-
-afterAll(() => {
-  globalThis.WebSocket = saved.WebSocket;
-  if (saved.location === undefined) Reflect.deleteProperty(globalThis, 'location');
-  else Object.defineProperty(globalThis, 'location', saved.location);
-});
+stubLiveGlobals(StubWebSocket);
 
 const handlers: LiveHandlers = {
   onSnapshot: () => {},

@@ -1,5 +1,5 @@
-// The page's globals the dashboard's modules use (fetch, sessionStorage, location), stubbed
-// for a test file run outside a browser, and put back after it.
+// The page's globals the dashboard's modules use (fetch, sessionStorage, location, WebSocket),
+// stubbed for a test file run outside a browser, and put back after it.
 
 import { afterAll, beforeAll } from 'bun:test';
 
@@ -33,5 +33,26 @@ export function stubPageGlobals(fetch: typeof globalThis.fetch): void {
       if (descriptor === undefined) Reflect.deleteProperty(globalThis, key);
       else Object.defineProperty(globalThis, key, descriptor);
     }
+  });
+}
+
+/**
+ * Installs `socketClass` as the page's WebSocket, and a location on https://tally.test, for
+ * this file's tests of the live socket (web/live.ts).
+ */
+export function stubLiveGlobals(socketClass: unknown): void {
+  const saved = {
+    WebSocket: globalThis.WebSocket,
+    location: Object.getOwnPropertyDescriptor(globalThis, 'location'),
+  };
+  beforeAll(() => {
+    globalThis.WebSocket = socketClass as typeof WebSocket;
+    const location = { href: 'https://tally.test/dashboard', protocol: 'https:' };
+    Object.defineProperty(globalThis, 'location', { value: location, configurable: true });
+  });
+  afterAll(() => {
+    globalThis.WebSocket = saved.WebSocket;
+    if (saved.location === undefined) Reflect.deleteProperty(globalThis, 'location');
+    else Object.defineProperty(globalThis, 'location', saved.location);
   });
 }
