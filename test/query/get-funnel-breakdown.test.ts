@@ -140,6 +140,14 @@ describe('getFunnel with a breakdown', () => {
       [null, [7, 3]],
       ['web', [1, 0]],
     ]);
+    // A value on a later step only is no value (PostHog's first touch takes it: README).
+    await source.add([
+      ev('z', 'visit', HOUR),
+      ev('z', 'signup', HOUR + SEC, { properties: { plan: 'pro' } }),
+    ]);
+    const filters = { equals: { user_id: 'z' } };
+    const later = await funnel({ steps, breakdown: { property: 'plan' }, filters });
+    expect(table(later.breakdowns)).toEqual([[null, [1, 1]]]);
   });
 
   test('past the listed values, the others fold into one entry, last', async () => {

@@ -168,6 +168,20 @@ describe('getFunnel', () => {
     expect(result.steps[1]?.median_seconds_from_previous).toBe((DAY / SEC + 20) / 2);
   });
 
+  test('an actor that converted twice reports its latest conversion, not its first', async () => {
+    // README: PostHog reports the first path to reach the furthest step (60 s); Tally the
+    // latest entry that reached it (300 s). Pinned so the README's comparison stays true.
+    await source.add([
+      ev('a', 'visit', 0),
+      ev('a', 'signup', 60 * SEC),
+      ev('a', 'visit', 3 * DAY),
+      ev('a', 'signup', 3 * DAY + 300 * SEC),
+    ]);
+    const result = await funnel({ steps: SIGNUP_FLOW.slice(0, 2) });
+    expect(result.steps[1]?.count).toBe(1);
+    expect(result.steps[1]?.median_seconds_from_previous).toBe(300);
+  });
+
   test('an actor counts once, at its furthest step over all its entries', async () => {
     await source.add([
       ev('a', 'visit', 0),

@@ -9,7 +9,8 @@
 // event after the previous step's that matches it (ASOF JOIN on the order): taking the earliest
 // leaves every later event available, so this reaches as far as any choice could. An actor
 // counts at the furthest step any of its entries reaches; its times between steps are those of
-// its latest entry that reaches that far (as PostHog restarts at the latest step-1 event).
+// its latest entry that reaches that far (PostHog restarts at the latest step-1 event too, but
+// reports the first entry to reach that far: README, Funnels).
 
 import { listValue } from '@duckdb/node-api';
 import type { EventSource } from '../../storage/index.ts';
