@@ -22,6 +22,7 @@ import {
   type Logger,
   MiB,
   requestLimits,
+  signalLimits,
   systemClock,
 } from './core/index.ts';
 import {
@@ -175,7 +176,10 @@ function serve(
     isCut: () => cut,
   });
   const timers = startTimers(engine, config, log, retention, () => auth.purgeExpired());
+  let signalledAt = 0;
   const shutdown = (signal: string) => {
+    // The first signal again (npm's forward of it: signalLimits), not a second one.
+    if (!accepting && performance.now() - signalledAt < signalLimits.repeatMs) return;
     if (!accepting) {
       log.error('second signal during shutdown; exiting now, a restart recovers from the log', {
         signal,
@@ -184,6 +188,7 @@ function serve(
       return;
     }
     accepting = false;
+    signalledAt = performance.now();
     log.info('shutting down', { signal });
     for (const t of timers) clearInterval(t);
     const force = setTimeout(() => {

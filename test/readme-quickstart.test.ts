@@ -166,7 +166,8 @@ describe('README Quick start: the files it names', () => {
   };
 
   test('npm scripts: start, test, check (biome + tsc + npm test), test:e2e, crash:soak', () => {
-    expect(pkg.scripts.start).toBe('bun src/main.ts');
+    // exec: npm's child is the server, so a signal npm gets (a supervisor's stop) reaches it.
+    expect(pkg.scripts.start).toBe('exec bun src/main.ts');
     // Two files at a time, the slowest first, by the times test:timings writes.
     expect(pkg.scripts.test).toStartWith('bun test --timeout 60000 --parallel=2 ');
     expect(pkg.scripts.test).toContain('--timings=test/timings.json');

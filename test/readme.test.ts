@@ -32,6 +32,7 @@ import {
   rebuildLimits,
   requestLimits,
   retentionLimits,
+  signalLimits,
   snapshotLimits,
   startingWaitLimits,
   tenantShareLimits,
@@ -651,6 +652,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `(\`NO_RETRY_WAIT\`, ${wait.waitMsDefault / 1000} s by default)`,
       `waits instead, up to ${startingWaitLimits.waitMs / 1000} s, and is served once the store ` +
         `is open (${startingWaitLimits.waitingRequestsMax} such requests at once;`,
+      `one within ${signalLimits.repeatMs / 1000} s of the first is that one delivered twice`,
       `up to ${count(geoLimits.recordCacheEntriesMax)} of the database's decoded records`,
       `the first ${geoLimits.checkRecordsMax} records that hold data, walking at most ` +
         `${count(geoLimits.checkLookupsMax)} networks`,

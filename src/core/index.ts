@@ -37,6 +37,7 @@ export {
   rebuildLimits,
   requestLimits,
   retentionLimits,
+  signalLimits,
   snapshotLimits,
   startingWaitLimits,
   type Tunables,

@@ -139,6 +139,18 @@ export const startingWaitLimits = {
   waitingRequestsMax: 100,
 } as const;
 
+/** Signals at shutdown (main.ts). */
+export const signalLimits = {
+  /**
+   * A second SIGTERM/SIGINT this soon after the first is the same one delivered twice, not an
+   * operator's "exit now": `npm start` execs the server, so npm forwards it the signals it gets,
+   * and Ctrl-C (the terminal's process group) or a stop of the whole cgroup (systemd's default)
+   * signals npm and the server both, milliseconds apart. Taken as a second signal, it cut every
+   * such shutdown short (exit 1, no deduplication snapshot).
+   */
+  repeatMs: 1_000,
+} as const;
+
 /** Defaults of the tunable limits; config.ts may override them. */
 export const defaultTunables = {
   /** Events waiting for the next group commit before ingest answers 503. */

@@ -3,6 +3,7 @@ import { afterAll, afterEach, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { signalLimits } from '../../src/core/index.ts';
 import { killServers, type RunningServer, spawnServer, startServer } from '../helpers/server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -287,6 +288,8 @@ describe('the server process', () => {
     );
     server.kill('SIGTERM');
     await lineWith(server, '"msg":"shutting down"');
+    // Sooner, it is taken for the first one delivered twice (npm's forward of a Ctrl-C).
+    await Bun.sleep(signalLimits.repeatMs);
     const signalledAt = performance.now();
     server.kill('SIGINT');
     expect(await server.exited).toBe(1);
