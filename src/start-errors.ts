@@ -35,8 +35,24 @@ export function firstLine(error: unknown): string {
  */
 export function listenError(host: string, port: number, error: unknown): StartError {
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return new StartError(`cannot listen on ${address}:${port}: ${firstLine(error)}`);
+  const code = (error as { code?: unknown } | null)?.code;
+  const hint = typeof code === 'string' ? LISTEN_HINTS[code] : undefined;
+  const why = `${firstLine(error)}${hint === undefined ? '' : ` (${hint})`}`;
+  return new StartError(`cannot listen on ${address}:${port}: ${why}`);
 }
+
+/**
+ * The setting to change, by the listen error's code: Bun's own words name neither (`EINVAL:
+ * invalid argument, listen` is a HOST name that resolves to no address).
+ */
+const LISTEN_HINTS: Record<string, string> = {
+  EINVAL: 'HOST must be an address of this machine, or a name that resolves to one',
+  EADDRNOTAVAIL: 'HOST must be an address of this machine, or a name that resolves to one',
+  EACCES:
+    'a PORT under 1024 takes a privilege this user lacks: choose a higher one, or put a proxy ' +
+    'in front',
+  EADDRINUSE: 'another process listens on this PORT',
+};
 
 /**
  * A data directory that cannot be used is a message (StartError), not a trace; other errors

@@ -21,3 +21,42 @@ test('a start that cannot listen names the address as a URL writes it, IPv6 in b
     );
   }
 });
+
+// Bun's own words name neither setting: `EINVAL: invalid argument, listen` for a HOST name that
+// resolves to no address, `EADDRNOTAVAIL` for an address of another machine.
+test('a start that cannot listen says which setting to change, HOST or PORT', () => {
+  const error = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const cases: [string, number, Error, string][] = [
+    [
+      'tally.invalid',
+      8080,
+      error('EINVAL', 'EINVAL: invalid argument, listen'),
+      'cannot listen on tally.invalid:8080: EINVAL: invalid argument, listen (HOST must be an ' +
+        'address of this machine, or a name that resolves to one)',
+    ],
+    [
+      '192.0.2.1',
+      8080,
+      error('EADDRNOTAVAIL', 'EADDRNOTAVAIL: address not available, listen'),
+      'cannot listen on 192.0.2.1:8080: EADDRNOTAVAIL: address not available, listen (HOST ' +
+        'must be an address of this machine, or a name that resolves to one)',
+    ],
+    [
+      '127.0.0.1',
+      80,
+      error('EACCES', 'permission denied 127.0.0.1:80'),
+      'cannot listen on 127.0.0.1:80: permission denied 127.0.0.1:80 (a PORT under 1024 takes ' +
+        'a privilege this user lacks: choose a higher one, or put a proxy in front)',
+    ],
+    [
+      '127.0.0.1',
+      8080,
+      error('EADDRINUSE', 'Failed to start server. Is port 8080 in use?'),
+      'cannot listen on 127.0.0.1:8080: Failed to start server. Is port 8080 in use? (another ' +
+        'process listens on this PORT)',
+    ],
+  ];
+  for (const [host, port, cause, message] of cases) {
+    expect(listenError(host, port, cause).message).toBe(message);
+  }
+});
