@@ -15,7 +15,7 @@ import {
   umamiBrokenPathAnswer,
 } from './compat/index.ts';
 import type { AppDeps } from './context.ts';
-import { requiredAuthOf, tenantOf } from './context.ts';
+import { requiredAuthOf, tenantOf, whenAnswered } from './context.ts';
 import { cors, NATIVE_INGEST_ROUTES } from './cors.ts';
 import { errorResponse, toAppError } from './errors.ts';
 import { NO_STORE_HEADERS } from './no-store.ts';
@@ -229,7 +229,8 @@ function requestLog(log: Logger, isCut?: () => boolean) {
       startedAt.set(request, performance.now());
     })
     .onAfterResponse({ as: 'global' }, ({ request, set, path, responseValue }) => {
-      note(request, statusOf(responseValue, set.status), path);
+      const status = statusOf(responseValue, set.status);
+      whenAnswered(request, () => note(request, status, path));
     });
   return { plugin, note };
 }

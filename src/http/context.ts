@@ -72,6 +72,36 @@ export function tenantOf(request: Request): string | undefined {
   return tenantOfRequest.get(request);
 }
 
+/** A streamed answer's end, and the request-log line waiting for it. */
+interface StreamEnd {
+  ended: boolean;
+  line?: () => void;
+}
+const streamEndOfRequest = new WeakMap<Request, StreamEnd>();
+
+/**
+ * Marks the answer to `request` as a streamed body (an export, which may last minutes or hours):
+ * its request-log line waits for the stream's end, so its duration is the whole answer's, not
+ * the time until it began. Returns what to call once the stream ended, whichever way (more than
+ * once is fine).
+ */
+export function noteStreamed(request: Request): () => void {
+  const end: StreamEnd = { ended: false };
+  streamEndOfRequest.set(request, end);
+  return () => {
+    if (end.ended) return;
+    end.ended = true;
+    end.line?.();
+  };
+}
+
+/** Writes a request's log line now, or for a streamed answer once its stream ended. */
+export function whenAnswered(request: Request, line: () => void): void {
+  const end = streamEndOfRequest.get(request);
+  if (end === undefined || end.ended) line();
+  else end.line = line;
+}
+
 /**
  * The client address: the socket peer, or behind a trusted proxy the last X-Forwarded-For hop,
  * the one that proxy appended. Hops to its left are whatever the client sent, so taking the

@@ -692,6 +692,40 @@ describe('a client that goes away', () => {
     expect(await Promise.all(both)).toEqual([1, 1]);
   });
 
+  test("its request-log line is written once the body ended, with the whole stream's duration", async () => {
+    // An export streams for minutes; its line was written when the answer began (a 32 s export
+    // over a slow link was logged with 806 ms), so the log showed no slow request.
+    t = await makeTestApp();
+    await send(t, bulky(TEST_EXPORT_PAGE.rows * 2));
+    const exportLines = () =>
+      (t as TestApp).logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'request' && l.path === '/api/v1/export');
+    for (const format of ['ndjson', 'csv', 'parquet']) {
+      const startedAt = performance.now();
+      const res = await t.get(`/api/v1/export?format=${format}`);
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await reader.read()).done).toBe(false);
+      const SLOW_CLIENT_MS = 300;
+      await Bun.sleep(SLOW_CLIENT_MS); // the body is still being sent: no line yet
+      expect([format, exportLines()]).toEqual([format, []]);
+      while (!(await reader.read()).done) {}
+      const tookMs = performance.now() - startedAt;
+      await until(() => exportLines().length > 0, 'the line once the body ended');
+      const [line, ...more] = exportLines();
+      expect(more).toEqual([]);
+      expect(line).toMatchObject({ method: 'GET', status: 200, tenant: DEFAULT_TENANT });
+      expect(line?.duration_ms as number).toBeGreaterThanOrEqual(SLOW_CLIENT_MS);
+      expect(line?.duration_ms as number).toBeLessThanOrEqual(tookMs + 50);
+      t.logs.length = 0;
+    }
+    // One cancelled by its client is written at its end too.
+    const res = await t.get('/api/v1/export');
+    await (res.body as ReadableStream<Uint8Array>).cancel();
+    await until(() => exportLines().length > 0, 'the line of a cancelled export');
+  });
+
   test('cancelling a Parquet body closes its file; so does an abort before it is read', async () => {
     t = await makeTestApp();
     await send(t, bulky(4000));

@@ -14,6 +14,7 @@ import {
   queryLimits,
   resolveRange,
 } from '../../query/index.ts';
+import { noteStreamed } from '../context.ts';
 import { ExportAccess } from '../export-access.ts';
 import { CSV_HEADER, csvOf, ndjsonOf } from '../export-format.ts';
 import { ExportSlots } from '../export-slots.ts';
@@ -106,9 +107,11 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         CREDENTIALS_RECHECK_MS,
         CREDENTIALS_UNCHECKED_ROUNDS_MAX,
       );
+      const streamEnded = noteStreamed(request); // its request-log line waits for the end
       const release = () => {
         unwatch();
         free();
+        streamEnded();
       };
       request.signal.addEventListener('abort', release, { once: true });
       // The project's deletion is asked at every page and chunk, not every few seconds as the
