@@ -27,7 +27,10 @@ export class DeferredCounts {
   /** Records committed while the rebuild runs, seq ascending; null once it is done. */
   private held: HeldRecord[] | null = [];
   private heldBytes = 0;
-  /** Set when the node's bound was reached while this rebuild ran: ticks then wait for it. */
+  /**
+   * Set when this actor's hold reached the node's bound: its ticks wait for the rebuild even
+   * once other rebuilds, done, bring the node back under it.
+   */
   private overBound = false;
 
   constructor(
@@ -41,9 +44,14 @@ export class DeferredCounts {
     return this.held === null;
   }
 
-  /** Whether ticks wait for the rebuild: the node held too much while it ran. */
+  /**
+   * Whether ticks wait for the rebuild: it runs and the node holds too much, whoever's commits
+   * took it there. Not only the actor over it: each new tenant's actor would otherwise hold one
+   * tick more (up to a mailbox's bytes) before it waits, past the bound by a tick per tenant.
+   */
   get waitsForRebuild(): boolean {
-    return this.overBound && this.held !== null;
+    if (this.held === null) return false;
+    return this.overBound || this.shared.bytes >= this.bytesMax;
   }
 
   /** Holds a record committed at `seq` while the rebuild runs. */

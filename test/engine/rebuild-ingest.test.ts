@@ -227,4 +227,37 @@ describe('ingest during a rebuild of the live counters', () => {
       held.restore();
     }
   });
+
+  test("past the bound, a new tenant's first tick waits for its rebuild too", async () => {
+    t = await makeTestApp({ deferredBytesMax: 1 });
+    const app = t;
+    const { registry, store } = app.engine;
+    // Every snapshot waits, so every rebuild runs until the gate opens.
+    const real = store.snapshot.bind(store);
+    const reads = gate();
+    store.snapshot = async (tenant, range) => {
+      await reads.opened;
+      return real(tenant, range);
+    };
+    try {
+      // The first commit is held (the bound is soft by it), and reaches the bound.
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202);
+      // Another tenant's new actor holds nothing yet: it waits for its rebuild all the same,
+      // else each new tenant would add one tick more (a mailbox's bytes) past the bound.
+      const other = app.post('/api/v1/events/batch', batch('b', 'f1', 3));
+      await Bun.sleep(50);
+      const actor = registry.peek('b');
+      expect(actor?.isStarted).toBe(false);
+      expect(actor?.inFlight).toBe(3); // waiting in its mailbox for the rebuild
+      reads.open();
+      expect((await other).status).toBe(202);
+      await actor?.whenReady();
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(3);
+      await registry.peek('a')?.whenReady();
+      expect(registry.peek('a')?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2);
+    } finally {
+      store.snapshot = real;
+      reads.open();
+    }
+  });
 });
