@@ -26,6 +26,9 @@ function watchSnapshots(app: TestApp): string[] {
 
 async function sendAndFlush(app: TestApp, event: Record<string, unknown>): Promise<string> {
   expect((await app.post('/api/v1/events', event)).status).toBe(202);
+  // A new actor's rebuild reads the store after its 202 (its second snapshot, of every
+  // segment, after its first read): done here, so that the snapshots watched are the lookups'.
+  await app.engine.registry.peek('default')?.whenReady();
   await app.engine.store.flusher.flush();
   const files = app.engine.store.catalog.segmentsOf('default').map((s) => s.file);
   return files[files.length - 1] as string;

@@ -350,6 +350,7 @@ describe('GET /api/v1/metrics/latest/:name', () => {
     store.snapshot = snapshot;
     expect(res.status).toBe(202);
     const actor = registry.peek('default');
+    await actor?.whenReady(); // its failure is known then (the commit may come before it)
     expect(actor !== undefined && registry.rebuildFailed(actor)).toBe(true);
     expect(actor?.rollups.latestMetric('cpu_load')?.event_id).toBe('p0');
     expect(await (await latestOf('default')).json()).toMatchObject({ id: 'p1', value: 1 });
