@@ -244,6 +244,9 @@ describe('erasing a person', () => {
       { id: 'a1', user: 'u1' },
       { id: 'a2', user: 'u2' },
     ]);
+    // Its actor's rebuild reads after the 202: done, so that the only read holding the old
+    // files is the one below (the rebuild's, of every segment, would keep them a moment longer).
+    await t.engine.registry.peek('acme')?.whenReady();
     await t.engine.store.flusher.flush();
     const [old] = t.engine.store.catalog.segmentsOf('acme') as [Segment];
     const oldFile = path.join(t.dataDir, 'segments', old.file);
