@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { DAY_MS } from '../../src/core/index.ts';
 import type { RetentionDrop } from '../../src/engine/index.ts';
 import type { FaultPoint } from '../../src/storage/index.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 import {
   COPY,
   filesHolding,
@@ -36,6 +36,7 @@ async function send(app: TestApp, tenant: string, events: [string, string][]): P
     })),
   });
   expect(res.status).toBe(202);
+  await countersBuilt(app, tenant);
 }
 
 /** Two events a day of DAYS for `tenant`, flushed: one segment per day. */

@@ -57,6 +57,16 @@ export async function countEvents(source: EventSource, tenant: string): Promise<
   }
 }
 
+/**
+ * Waits until the live counters of `tenants`' actors are rebuilt from the store. A new actor's
+ * rebuild reads the store after its first 202 (ingest does not wait for it), and so holds
+ * snapshots and segment files a moment longer: a test that then replaces, counts or deletes
+ * them waits for it first.
+ */
+export async function countersBuilt(app: { engine: Engine }, ...tenants: string[]) {
+  for (const tenant of tenants) await app.engine.registry.peek(tenant)?.whenReady();
+}
+
 export function engineOptions(
   dataDir: string,
   clock: Clock,

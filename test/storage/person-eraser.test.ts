@@ -12,7 +12,7 @@ import * as durable from '../../src/storage/durable-fs.ts';
 import { ErasureLog } from '../../src/storage/erasure-log.ts';
 import { minuteCountsFile, type Segment } from '../../src/storage/index.ts';
 import { WriteAheadLog } from '../../src/storage/wal.ts';
-import { countEvents, makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countEvents, countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 import { LimitedDisk } from '../helpers/limited-disk.ts';
 
 let t: TestApp | undefined;
@@ -31,6 +31,7 @@ async function send(app: TestApp, tenant: string, events: Sent[]): Promise<void>
     })),
   });
   expect(res.status).toBe(202);
+  await countersBuilt(app, tenant);
 }
 
 /** A tenant's event ids, through a store snapshot (segments ∪ hot), sorted. */
@@ -640,6 +641,7 @@ async function sendMarked(app: TestApp, marker: string): Promise<void> {
     ],
   });
   expect(res.status).toBe(202);
+  await countersBuilt(app, 'acme');
 }
 
 describe('the write-ahead log after an erasure', () => {

@@ -13,7 +13,7 @@ import { noFaults } from '../../src/storage/faults.ts';
 import type { FaultPoint } from '../../src/storage/index.ts';
 import { DamagedCopies } from '../../src/storage/wal-damaged.ts';
 import { frameHeader, framesFrom } from '../../src/storage/wal-frame.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 import {
   COPY,
   filesHolding,
@@ -42,6 +42,7 @@ async function sendRecord(app: TestApp, tenant: string, ids: string[], marker = 
     })),
   });
   expect(res.status).toBe(202);
+  await countersBuilt(app, tenant);
 }
 
 /** Deletes `tenant` through the store alone (no project rows): the tombstone is the decision. */

@@ -7,7 +7,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FaultPoint } from '../../src/storage/index.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -17,6 +17,7 @@ async function send(app: TestApp, tenant: string, ids: string[]): Promise<void> 
     events: ids.map((id) => ({ event_id: id, name: 'page_view', tenant_id: tenant })),
   });
   expect(res.status).toBe(202);
+  await countersBuilt(app, tenant);
 }
 
 /** Deletes `tenant` through the store alone (no project rows): the tombstone is the decision. */
