@@ -45,9 +45,10 @@ export function listenError(host: string, port: number, error: unknown): StartEr
  * The setting to change, by the listen error's code: Bun's own words name neither (`EINVAL:
  * invalid argument, listen` is a HOST name that resolves to no address).
  */
+const NO_SUCH_HOST = 'HOST must be an address of this machine, or a name that resolves to one';
 const LISTEN_HINTS: Record<string, string> = {
-  EINVAL: 'HOST must be an address of this machine, or a name that resolves to one',
-  EADDRNOTAVAIL: 'HOST must be an address of this machine, or a name that resolves to one',
+  EINVAL: NO_SUCH_HOST,
+  EADDRNOTAVAIL: NO_SUCH_HOST,
   EACCES:
     'a PORT under 1024 takes a privilege this user lacks: choose a higher one, or put a proxy ' +
     'in front',
