@@ -1,7 +1,5 @@
 // Composition root: reads the config, builds every object, starts timers and the server, and
-// handles signals with an ordered shutdown: stop accepting → answer the requests in flight →
-// close every connection → finish in-flight commits → close the stores → exit, forced after the
-// deadline (or at once on a second signal).
+// hands the stop signals (SIGTERM, SIGINT) to the ordered shutdown of shutdown.ts.
 
 import type { Database } from 'bun:sqlite';
 import {
@@ -22,7 +20,6 @@ import {
   type Logger,
   MiB,
   requestLimits,
-  signalLimits,
   systemClock,
 } from './core/index.ts';
 import {
@@ -39,24 +36,21 @@ import {
   listenEarly,
   openTenancy,
   startingWaitOf,
-  stopServer,
 } from './http/index.ts';
 import { defaultLiveLimits, LiveHub, type LiveLimits, liveSocketSettings } from './live/index.ts';
+import {
+  createShutdown,
+  exitAfterOutput,
+  onStopSignals,
+  runStep,
+  stopWhileStarting,
+} from './shutdown.ts';
 import { listenError, StartError, startErrorOf } from './start-errors.ts';
 import type { FaultHook } from './storage/index.ts';
 import { DataDirInUseError, killAt, lockDataDir, logIo } from './storage/index.ts';
 
+/** The store failed while serving (onFatal); a restart recovers from the log. */
 const EXIT_FATAL = 70;
-/** How long an exit waits for the last log lines to leave stdout at most. */
-const OUTPUT_WAIT_MS_MAX = 1000;
-/** A shutdown cut short (a second signal, or the deadline passed); the log makes a restart safe. */
-const EXIT_INTERRUPTED = 1;
-/**
- * The share of SHUTDOWN_DEADLINE the requests in flight at the signal get to be answered. What
- * still runs then (a long statement, a body still arriving) is cut: the rest of the deadline is
- * for closing the stores, which first finish a running flush or compaction.
- */
-const SHUTDOWN_REQUESTS_SHARE = 3 / 4;
 
 /**
  * The largest request body the server lets arrive (Bun's maxRequestBodySize). Each route reads
@@ -98,10 +92,9 @@ async function start(config: Settings): Promise<void> {
   const stopStarting = (signal: string) => {
     stopping = true;
     log.info('shutting down while the store opens', { signal });
-    void (listener?.server.stop(true) ?? Promise.resolve()).then(() => exitAfterOutput(0));
+    void stopWhileStarting(listener?.server, log);
   };
-  process.on('SIGTERM', stopStarting);
-  process.on('SIGINT', stopStarting);
+  const offStopStarting = onStopSignals(stopStarting);
   try {
     listener = listenEarly({
       hostname: config.host,
@@ -125,12 +118,14 @@ async function start(config: Settings): Promise<void> {
     engine = await openStore(config, log, lockedDb);
     opened = await openAuth(engine, config);
   } catch (error) {
-    await listener.server.stop(true); // no "starting" answers from a start that failed
+    // No "starting" answers from a start that failed. A close that fails too is logged; the
+    // start's own error is still the one it stops with.
+    const server = listener.server;
+    await runStep(log, 'close the listener', () => server.stop(true));
     throw error;
   }
   if (stopping) return; // exiting: the open finished while the listener closed
-  process.off('SIGTERM', stopStarting);
-  process.off('SIGINT', stopStarting);
+  offStopStarting();
   serve(config, log, listener, engine, opened, liveLimits);
   log.info('ready', { url: listener.server.url.href, ...about });
 }
@@ -176,39 +171,23 @@ function serve(
     isCut: () => cut,
   });
   const timers = startTimers(engine, config, log, retention, () => auth.purgeExpired());
-  let signalledAt = 0;
-  const shutdown = (signal: string) => {
-    // The first signal again (npm's forward of it: signalLimits), not a second one.
-    if (!accepting && performance.now() - signalledAt < signalLimits.repeatMs) return;
-    if (!accepting) {
-      log.error('second signal during shutdown; exiting now, a restart recovers from the log', {
-        signal,
-      });
-      void exitAfterOutput(EXIT_INTERRUPTED);
-      return;
-    }
-    accepting = false;
-    signalledAt = performance.now();
-    log.info('shutting down', { signal });
-    for (const t of timers) clearInterval(t);
-    const force = setTimeout(() => {
-      log.error('shutdown deadline passed; exiting', { deadline_ms: config.shutdownDeadlineMs });
-      void exitAfterOutput(EXIT_INTERRUPTED);
-    }, config.shutdownDeadlineMs);
-    live.stop(); // closes live sockets (1001), which would otherwise keep the server open
-    const requestsWaitMs = config.shutdownDeadlineMs * SHUTDOWN_REQUESTS_SHARE;
-    const stores = { engine, retention };
-    const closeDelayMs = config.faultCloseDelayMs;
-    const onCut = () => {
+  const shutdown = createShutdown({
+    server: listener.server,
+    engine,
+    retention,
+    log,
+    deadlineMs: config.shutdownDeadlineMs,
+    faultCloseDelayMs: config.faultCloseDelayMs,
+    stopAccepting: () => {
+      accepting = false;
+      for (const t of timers) clearInterval(t);
+      live.stop(); // closes live sockets (1001), which would otherwise keep the server open
+    },
+    onCut: () => {
       cut = true;
-    };
-    void stopInOrder(listener.server, stores, log, requestsWaitMs, closeDelayMs, onCut).then(() => {
-      clearTimeout(force);
-      return exitAfterOutput(0);
-    });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+    },
+  });
+  onStopSignals(shutdown);
   // Only once the server listens and the store is open, so a start that cannot listen or
   // recover writes and shows no secret; in the turn that hands the listener the app (no request
   // reaches an account route before the admin exists) and before the "ready" line, which tells
@@ -343,45 +322,6 @@ function faultHook(config: Config, log: Logger): FaultHook | undefined {
   if (target === null) return undefined;
   log.warn('fault injection is on: this process will kill itself', { fault_point: target });
   return killAt(target);
-}
-
-async function stopInOrder(
-  server: EarlyListener['server'],
-  { engine, retention }: { engine: Engine; retention: RetentionPass },
-  log: Logger,
-  requestsWaitMs: number,
-  faultCloseDelayMs: number,
-  onCut: () => void,
-): Promise<void> {
-  await stopServer(server, requestsWaitMs, (requests) => {
-    log.warn('requests still running at their share of the shutdown deadline are cut', {
-      requests,
-    });
-    onCut();
-  });
-  if (faultCloseDelayMs > 0) {
-    log.warn('fault injection is on: the stores close late', { ms: faultCloseDelayMs });
-    await Bun.sleep(faultCloseDelayMs);
-  }
-  // A retention pass running ends after its tenant: its catalog step and files go together.
-  await retention.stop();
-  // Commits of requests cut above still finish: the log stays whole either way.
-  await engine.close();
-  log.info('stopped', {});
-}
-
-/**
- * Exits once the last lines are out: request-log lines are written by after-response hooks,
- * which run on a later turn than the response, and stdout to a pipe may still hold some. A
- * stdout nobody reads never holds the exit past OUTPUT_WAIT_MS_MAX.
- */
-async function exitAfterOutput(code: number): Promise<never> {
-  const flushed = (async () => {
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => process.stdout.write('', resolve));
-  })();
-  await Promise.race([flushed, Bun.sleep(OUTPUT_WAIT_MS_MAX)]);
-  process.exit(code);
 }
 
 try {

@@ -139,7 +139,7 @@ export const startingWaitLimits = {
   waitingRequestsMax: 100,
 } as const;
 
-/** Signals at shutdown (main.ts). */
+/** Signals at shutdown (shutdown.ts). */
 export const signalLimits = {
   /**
    * A second SIGTERM/SIGINT this soon after the first is the same one delivered twice, not an

@@ -6,6 +6,7 @@ export {
   type EarlyListener,
   listenEarly,
   STARTING_REASON,
+  type StoppableServer,
   startingAnswer,
   stopServer,
 } from './listener.ts';
