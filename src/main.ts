@@ -1,5 +1,5 @@
 // Composition root: reads the config, builds every object, starts timers and the server, and
-// hands the stop signals (SIGTERM, SIGINT) to the ordered shutdown of shutdown.ts.
+// hands the stop signals (SIGTERM, SIGINT, SIGHUP) to the ordered shutdown of shutdown.ts.
 
 import type { Database } from 'bun:sqlite';
 import {

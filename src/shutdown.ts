@@ -9,8 +9,12 @@ import { type Logger, signalLimits } from './core/index.ts';
 import type { Engine, RetentionPass } from './engine/index.ts';
 import { type StoppableServer, stopServer } from './http/index.ts';
 
-/** The signals that stop the server cleanly. */
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/**
+ * The signals that stop the server cleanly. SIGHUP too: the terminal or ssh session it runs in
+ * closed, or a process manager stops it so; its default was an exit with no shutdown at all
+ * (Tally has no configuration to reload on it).
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /** A shutdown cut short (a second signal, or the deadline passed); the log makes a restart safe. */
@@ -151,7 +155,7 @@ export async function runStep(
  * Exits once the last lines are out: request-log lines are written by after-response hooks,
  * which run on a later turn than the response, and stdout to a pipe may still hold some. A
  * stdout nobody reads never holds the exit past OUTPUT_WAIT_MS_MAX, and one that fails (its
- * reader gone) does not stop it.
+ * reader gone: the closed terminal of a SIGHUP) does not stop it.
  */
 export async function exitAfterOutput(
   code: number,

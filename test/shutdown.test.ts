@@ -73,7 +73,7 @@ const failures = (lines: Line[]) =>
 
 test('a shutdown whose steps succeed logs stopped and exits 0', async () => {
   const { parts, steps, lines, codes, exit } = fakeParts();
-  createShutdown(parts)('SIGTERM');
+  createShutdown(parts)('SIGHUP');
   expect(await exit).toBe(0);
   expect(steps).toEqual([
     'stopAccepting',
@@ -130,7 +130,7 @@ test('a start stopped while its store opens exits 1 when its listener fails to c
   }
 });
 
-// A stdout whose reader is gone may throw on write (log.ts's stdoutLines: EPIPE).
+// A stdout whose reader is gone (a closed terminal: SIGHUP's case) may throw on write.
 test('the exit happens when stdout throws on its last write', async () => {
   const codes: number[] = [];
   const out = {
@@ -142,8 +142,8 @@ test('the exit happens when stdout throws on its last write', async () => {
   expect(codes).toEqual([3]);
 });
 
-test('the stop signals are SIGTERM and SIGINT, each handled until removed', () => {
-  expect([...STOP_SIGNALS]).toEqual(['SIGTERM', 'SIGINT']);
+test('the stop signals are SIGTERM, SIGINT and SIGHUP, each handled until removed', () => {
+  expect([...STOP_SIGNALS]).toEqual(['SIGTERM', 'SIGINT', 'SIGHUP']);
   const before = STOP_SIGNALS.map((s) => process.listeners(s));
   const got: string[] = [];
   const off = onStopSignals((signal) => got.push(signal));

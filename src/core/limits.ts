@@ -142,11 +142,11 @@ export const startingWaitLimits = {
 /** Signals at shutdown (shutdown.ts). */
 export const signalLimits = {
   /**
-   * A second SIGTERM/SIGINT this soon after the first is the same one delivered twice, not an
-   * operator's "exit now": `npm start` execs the server, so npm forwards it the signals it gets,
-   * and Ctrl-C (the terminal's process group) or a stop of the whole cgroup (systemd's default)
-   * signals npm and the server both, milliseconds apart. Taken as a second signal, it cut every
-   * such shutdown short (exit 1, no deduplication snapshot).
+   * A second stop signal (SIGTERM, SIGINT, SIGHUP) this soon after the first is the same one
+   * delivered twice, not an operator's "exit now": `npm start` execs the server, so npm forwards
+   * it the signals it gets, and Ctrl-C (the terminal's process group) or a stop of the whole
+   * cgroup (systemd's default) signals npm and the server both, milliseconds apart. Taken as a
+   * second signal, it cut every such shutdown short (exit 1, no deduplication snapshot).
    */
   repeatMs: 1_000,
 } as const;
@@ -170,7 +170,7 @@ export const defaultTunables = {
   walFileBytesMax: 64 * MiB,
   /** Free disk space under which /ready reports not ready and ingest answers 503. */
   diskFreeBytesMin: 256 * MiB,
-  /** Time given to in-flight work on SIGTERM/SIGINT before the process exits anyway. */
+  /** Time given to in-flight work on a stop signal before the process exits anyway. */
   shutdownDeadlineMs: 10_000,
   /** Seconds a client is told to wait (Retry-After) when ingest is overloaded. */
   retryAfterSeconds: 1,

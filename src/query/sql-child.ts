@@ -196,13 +196,15 @@ process.once('message', (job: SqlJob) => {
 });
 // A child whose server went away has no one to answer.
 process.on('disconnect', () => process.exit(0));
-// SIGTERM or SIGINT sent to the server's whole process group or cgroup (Ctrl-C in a terminal,
-// systemd's default KillMode) is the server's to handle: its shutdown lets a running statement
-// answer, then ends this process (by its deadline, or by going away). Ended by them at once, the
-// statement was answered 400 "the query stopped the process it ran in". A child whose server is
-// already gone takes the signal as it would have.
-const onStopSignal = (signal: NodeJS.Signals) => {
-  if (!process.connected) process.exit(signal === 'SIGINT' ? 130 : 143);
-};
-process.on('SIGTERM', onStopSignal);
-process.on('SIGINT', onStopSignal);
+// SIGTERM, SIGINT or SIGHUP sent to the server's whole process group or cgroup (Ctrl-C in a
+// terminal, the terminal closed, systemd's default KillMode) is the server's to handle: its
+// shutdown lets a running statement answer, then ends this process (by its deadline, or by going
+// away). Ended by them at once, the statement was answered 400 "the query stopped the process it
+// ran in". A child whose server is already gone takes the signal as it would have (128 + its
+// number, the shell's code of a process a signal ended).
+const STOP_SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+for (const [signal, code] of Object.entries(STOP_SIGNAL_EXIT_CODES)) {
+  process.on(signal, () => {
+    if (!process.connected) process.exit(code);
+  });
+}

@@ -91,21 +91,26 @@ describe('a server whose store is still opening', () => {
     expect(await server.exited).toBe(0);
   }, 60_000);
 
-  test('SIGTERM while the store opens exits 0 without opening it or writing a snapshot', async () => {
-    const dir = tempDir();
-    const server = await startServer(dir, { FAULT_OPEN_DELAY: OPEN_DELAY }, 'listening');
-    server.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    await server.output;
-    expect(logged(server, 'shutting down while the store opens')).toBe(true);
-    expect(logged(server, 'store opened')).toBe(false);
-    expect(server.lines.some((line) => line.includes('snapshot written'))).toBe(false);
-    // The lock went with the process: the next start opens the store.
-    const next = await startServer(dir);
-    expect((await ingest(next.url)).status).toBe(202);
-    next.kill('SIGTERM');
-    expect(await next.exited).toBe(0);
-  }, 60_000);
+  // SIGHUP (the terminal closed) ended the process with no close of its listener.
+  test.each(['SIGTERM', 'SIGHUP'] as const)(
+    '%s while the store opens exits 0 without opening it or writing a snapshot',
+    async (signal) => {
+      const dir = tempDir();
+      const server = await startServer(dir, { FAULT_OPEN_DELAY: OPEN_DELAY }, 'listening');
+      server.kill(signal);
+      expect(await server.exited).toBe(0);
+      await server.output;
+      expect(logged(server, 'shutting down while the store opens')).toBe(true);
+      expect(logged(server, 'store opened')).toBe(false);
+      expect(server.lines.some((line) => line.includes('snapshot written'))).toBe(false);
+      // The lock went with the process: the next start opens the store.
+      const next = await startServer(dir);
+      expect((await ingest(next.url)).status).toBe(202);
+      next.kill('SIGTERM');
+      expect(await next.exited).toBe(0);
+    },
+    60_000,
+  );
 
   // README "Operations": "the first start's bootstrap credentials (AUTH_MODE=required) are
   // written and shown only once the store is open, just before `ready`".

@@ -210,33 +210,66 @@ describe('the server process', () => {
     expect(server.lines.some((l) => l.includes('requests still running'))).toBe(false);
   });
 
-  test('SIGTERM to the whole process group still lets a running SQL statement answer', async () => {
-    // Ctrl-C in a terminal, and systemd's default KillMode, signal every process of the group
-    // or cgroup: the statement's own process gets the signal too. It was ended by it, and the
-    // statement answered 400 "the query stopped the process it ran in".
+  // SIGHUP: the terminal the server runs in closed, which signals its whole process group.
+  test.each(['SIGTERM', 'SIGHUP'] as const)(
+    '%s to the whole process group still lets a running SQL statement answer',
+    async (signal) => {
+      // Ctrl-C in a terminal, and systemd's default KillMode, signal every process of the group
+      // or cgroup: the statement's own process gets the signal too. It was ended by it, and the
+      // statement answered 400 "the query stopped the process it ran in".
+      const dir = tempDir();
+      const env = { SHUTDOWN_DEADLINE: LONG_DEADLINE, QUERY_TIMEOUT: LONG_DEADLINE };
+      const server = await startServer(dir, env);
+      // Seconds of CPU in the statement's process (its boot takes ~0.2 s), little memory.
+      const sql =
+        'SELECT count(*) AS n FROM (SELECT unnest(range(15000)) AS a), ' +
+        '(SELECT unnest(range(15000)) AS b) WHERE hash(a + b) % 7 = 0';
+      const pending = fetch(`${server.url}/api/v1/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sql }),
+      });
+      const running = () =>
+        childrenOf(server.proc.pid).some((pid) => (cpuSecondsOf(pid) ?? 0) >= STATEMENT_CPU_S);
+      await until(running, 'the statement runs in its process');
+      const children = childrenOf(server.proc.pid);
+      for (const pid of [server.proc.pid, ...children]) process.kill(pid, signal);
+      const res = await pending;
+      expect(await res.text()).toContain('"row_count":1');
+      expect(res.status).toBe(200);
+      expect(await server.exited).toBe(0);
+      // They leave the signal to the server, not their end: they end with it.
+      await until(() => children.every((pid) => !isRunning(pid)), 'the SQL processes end');
+    },
+  );
+
+  // SIGHUP (the terminal or ssh session closed) ended the process at once: no snapshot, and
+  // the next start replayed the log and rebuilt the deduplication index.
+  test('SIGHUP shuts down as SIGTERM does, and twice at once is still one shutdown', async () => {
     const dir = tempDir();
-    const env = { SHUTDOWN_DEADLINE: LONG_DEADLINE, QUERY_TIMEOUT: LONG_DEADLINE };
-    const server = await startServer(dir, env);
-    // Seconds of CPU in the statement's process (its boot takes ~0.2 s), little memory.
-    const sql =
-      'SELECT count(*) AS n FROM (SELECT unnest(range(15000)) AS a), ' +
-      '(SELECT unnest(range(15000)) AS b) WHERE hash(a + b) % 7 = 0';
-    const pending = fetch(`${server.url}/api/v1/query`, {
+    const server = await startServer(dir);
+    const res = await fetch(`${server.url}/api/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sql }),
+      body: JSON.stringify({ event_id: 'before-hup', name: 'signup' }),
     });
-    const running = () =>
-      childrenOf(server.proc.pid).some((pid) => (cpuSecondsOf(pid) ?? 0) >= STATEMENT_CPU_S);
-    await until(running, 'the statement runs in its process');
-    const children = childrenOf(server.proc.pid);
-    for (const pid of [server.proc.pid, ...children]) process.kill(pid, 'SIGTERM');
-    const res = await pending;
-    expect(await res.text()).toContain('"row_count":1');
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
+    // As the kernel and the shell both send it when a session ends, within signalLimits.repeatMs.
+    server.kill('SIGHUP');
+    server.kill('SIGHUP');
     expect(await server.exited).toBe(0);
-    // They leave the signal to the server, not their end: they end with it.
-    await until(() => children.every((pid) => !isRunning(pid)), 'the SQL processes end');
+    await server.output;
+    const logged = (text: string) => server.lines.some((l) => l.includes(text));
+    expect(logged('"msg":"shutting down","signal":"SIGHUP"')).toBe(true);
+    expect(logged('second signal')).toBe(false);
+    expect(logged('deduplication index snapshot written')).toBe(true);
+    expect(logged('"msg":"stopped"')).toBe(true);
+
+    const again = await startServer(dir);
+    expect(again.lines.some((l) => l.includes('loaded from its snapshot'))).toBe(true);
+    expect((await fetch(`${again.url}/api/v1/events/before-hup`)).status).toBe(200);
+    again.kill('SIGHUP');
+    expect(await again.exited).toBe(0);
   });
 
   test('a connection with half-sent headers does not hold shutdown', async () => {
