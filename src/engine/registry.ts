@@ -95,6 +95,9 @@ export class ActorRegistry {
     let actor: TenantActor | null = null;
     const after = this.predecessors.get(tenant) ?? null;
     let seen: number | null = null;
+    let failure: { error: unknown } | null = null;
+    // Resolves on every end (the read failed, or counting what it read), never rejects: the
+    // actor then counts what it held and lets go of it (see DeferredCounts.rebuilt).
     const rebuilt = (after ?? Promise.resolve())
       .then(() =>
         rebuildRollups(this.store, tenant, rollups, this.clock.now(), (seq) => {
@@ -105,7 +108,7 @@ export class ActorRegistry {
         () => seen,
         (error: unknown) => {
           if (actor !== null) this.failed.add(actor);
-          this.options.onRebuildError?.(tenant, error);
+          failure = { error };
           return seen;
         },
       );
@@ -127,7 +130,25 @@ export class ActorRegistry {
       { after, rebuilt },
     );
     this.actors.set(tenant, actor);
+    // Told once the actor has settled, so that nothing the callback does keeps commits held or
+    // whenReady's waiters (live sockets, GET /metrics/latest) waiting; registered first, it is
+    // told before those waiters go on.
+    void actor.whenReady().then(() => {
+      if (failure !== null) this.reportRebuildError(tenant, failure.error);
+    });
     return actor;
+  }
+
+  /**
+   * Tells onRebuildError. A throw of its own is a bug of the caller's (main.ts logs): not
+   * hidden (nor an unhandled rejection), it is fatal, as a broken invariant is.
+   */
+  private reportRebuildError(tenant: string, error: unknown): void {
+    try {
+      this.options.onRebuildError?.(tenant, error);
+    } catch (thrown) {
+      this.options.onFatal(thrown);
+    }
   }
 
   /** Whether `actor`'s rollups could not be rebuilt (known once its whenReady resolved). */
@@ -205,6 +226,11 @@ export class ActorRegistry {
   /** The encoded bytes of every tenant's events in flight (see TenantActor.inFlightBytes). */
   get inFlightBytes(): number {
     return this.inFlight.bytes;
+  }
+
+  /** The log bytes every actor holds while its rollups are rebuilt (see DeferredCounts). */
+  get deferredBytes(): number {
+    return this.deferred.bytes;
   }
 
   /**

@@ -261,3 +261,97 @@ describe('ingest during a rebuild of the live counters', () => {
     }
   });
 });
+
+describe('every end of a rebuild lets go of the commits it held', () => {
+  const tombstoneOnly = { decide: (tombstone: () => void) => tombstone() };
+
+  test('an onRebuildError that throws neither keeps them held nor leaves whenReady unsettled', async () => {
+    const fatals: unknown[] = [];
+    const bug = new Error('the callback failed');
+    t = await makeTestApp({
+      deferredBytesMax: 1,
+      onRebuildError: () => {
+        throw bug;
+      },
+      onFatal: (error) => fatals.push(error),
+    });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('n', 'e1', 2))).toBe(202); // held, up to the bound
+      const actor = registry.peek('n');
+      expect(registry.deferredBytes).toBeGreaterThan(0);
+      const second = app.post('/api/v1/events/batch', batch('n', 'e2', 3)); // waits for it
+      held.fail(new Error('Out of Memory Error'));
+      await actor?.whenReady();
+      expect(registry.rebuildFailed(actor as object)).toBe(true);
+      expect(registry.deferredBytes).toBe(0);
+      expect((await second).status).toBe(202);
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(5);
+      // A bug of the callback's is not hidden: it is fatal, once the actor has settled.
+      expect(fatals).toEqual([bug]);
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('a rebuild that fails after its read of recent events counts each event once', async () => {
+    const failures: string[] = [];
+    t = await makeTestApp({ onRebuildError: (tenant, e) => failures.push(`${tenant}: ${e}`) });
+    const app = t;
+    const { registry, store } = app.engine;
+    expect(await statusSoon(app, batch('n', 'e0', 2))).toBe(202);
+    await store.flusher.flush();
+    registry.rebuild('n'); // as an idle eviction: the next use rebuilds
+    const held = holdNextSnapshot(app);
+    const real = store.snapshot.bind(store);
+    try {
+      expect(await statusSoon(app, batch('n', 'e1', 3))).toBe(202); // before the read: seen
+      const actor = registry.peek('n');
+      held.taking.open();
+      await held.taken;
+      expect(await statusSoon(app, batch('n', 'e2', 4))).toBe(202); // after it: held
+      // The read of every metric point, after the recent events were counted, fails.
+      store.snapshot = () => Promise.reject(new Error('Out of Memory Error'));
+      held.reading.open();
+      await actor?.whenReady();
+      expect(failures).toEqual(['n: Error: Out of Memory Error']);
+      expect(registry.rebuildFailed(actor as object)).toBe(true);
+      expect(registry.deferredBytes).toBe(0);
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2 + 3 + 4);
+    } finally {
+      store.snapshot = real;
+      held.restore();
+    }
+  });
+
+  for (const how of ['dropped to be rebuilt', 'deleted with its tenant'] as const) {
+    test(`an actor ${how} while rebuilding settles and lets go of what it held`, async () => {
+      t = await makeTestApp();
+      const app = t;
+      const { registry, deletions } = app.engine;
+      const held = holdNextSnapshot(app);
+      try {
+        expect(await statusSoon(app, batch('n', 'e1', 2))).toBe(202); // held
+        const actor = registry.peek('n');
+        expect(registry.deferredBytes).toBeGreaterThan(0);
+        if (how === 'dropped to be rebuilt') registry.rebuild('n');
+        else await deletions.delete('n', tombstoneOnly);
+        expect(registry.peek('n')).toBeUndefined();
+        held.taking.open();
+        held.reading.open();
+        await actor?.whenReady();
+        expect(registry.deferredBytes).toBe(0);
+        // The tenant's next actor counts what the store holds then, each event once.
+        const next = registry.actorFor('n');
+        await next?.whenReady();
+        const kept = how === 'dropped to be rebuilt' ? 2 : 0;
+        expect(next?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(kept);
+        expect(registry.deferredBytes).toBe(0);
+      } finally {
+        held.restore();
+      }
+    });
+  }
+});
