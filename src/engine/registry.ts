@@ -3,6 +3,12 @@
 // nothing in flight, an unwatched one first (live sockets read a watched one's counters); when
 // every resident actor has events in flight it is refused (503) rather than letting memory
 // grow. Watching never keeps another tenant's events out.
+// An actor whose rollups are still being rebuilt is busy: neither evicted as idle, nor for
+// ROLLUP_BYTES_MAX, nor for a live subscribe (its successor would read the store again, the
+// first read's work lost). Only a new tenant's events take its place, when no other actor can
+// make room (an unwatched one first): its rebuild runs on and settles (whenReady's waiters
+// read whole counters), letting go of the commits it held then, and its successor counts from
+// the store every event it committed (it has none in flight), each once.
 
 import { type Clock, rebuildLimits } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
@@ -78,13 +84,11 @@ export class ActorRegistry {
     if (existing !== undefined) return existing;
     // At the bound, an actor with nothing in flight can go (it is rebuilt on demand): an
     // unwatched one if there is one, else a watched one (the live hub closes its sockets, 1013,
-    // unless there is room to bring it back; their clients reconnect later).
+    // unless there is room to bring it back; their clients reconnect later), else one still
+    // rebuilding (see the header).
     // Any actor with nothing in flight, whatever its last activity: a cut-off at "now" would
     // spare every actor touched before the wall clock stepped back, and refuse new tenants.
-    if (this.actors.size >= this.options.actorsMax) {
-      const any = Number.POSITIVE_INFINITY;
-      if (this.evict(1, any, keep) === 0 && this.evict(1, any, keep, true) === 0) return null;
-    }
+    if (this.actors.size >= this.options.actorsMax && !this.makeRoom(keep)) return null;
     const rollups = new TenantRollups(this.options.rollupLimits);
     // The actor ticks at once (after a predecessor's events, see `rebuild`), while the rebuild
     // runs: it counts its commits once the rebuild's read is known (see DeferredCounts).
@@ -151,6 +155,20 @@ export class ActorRegistry {
     }
   }
 
+  /**
+   * Evicts one actor with nothing in flight, none in `keep`, for a new tenant's events: an
+   * unwatched one, else a watched one, else one still rebuilding (see the header); false when
+   * every one has events in flight.
+   */
+  private makeRoom(keep: readonly TenantActor[]): boolean {
+    const any = Number.POSITIVE_INFINITY;
+    for (const rebuilding of [false, true]) {
+      if (this.evict(1, any, keep, { watched: false, rebuilding }) > 0) return true;
+      if (this.evict(1, any, keep, { watched: true, rebuilding }) > 0) return true;
+    }
+    return false;
+  }
+
   /** Whether `actor`'s rollups could not be rebuilt (known once its whenReady resolved). */
   rebuildFailed(actor: object): boolean {
     return this.failed.has(actor as TenantActor);
@@ -168,7 +186,8 @@ export class ActorRegistry {
   /**
    * The tenant's actor for a live subscribe, created if needed: at the bound an unwatched actor
    * with nothing in flight gives way, never a watched one, whose dashboards would get nothing
-   * new until there is room (and, reopened, push out another's); null when none can.
+   * new until there is room (and, reopened, push out another's), nor one still rebuilding;
+   * null when none can.
    */
   actorForWatch(tenant: string): TenantActor | null {
     const existing = this.actors.get(tenant);
@@ -258,7 +277,8 @@ export class ActorRegistry {
 
   /**
    * Evicts every unwatched actor idle for the idle period, and every failed one with nothing
-   * in flight; main.ts calls this on a timer (a failed rebuild is so retried once a minute).
+   * in flight, but none still rebuilding; main.ts calls this on a timer (a failed rebuild is
+   * so retried once a minute).
    */
   evictIdle(): number {
     return this.evict(Number.POSITIVE_INFINITY, this.clock.now() - this.options.actorIdleMs);
@@ -266,21 +286,22 @@ export class ActorRegistry {
 
   /**
    * Evicts up to `count` actors untouched since `before` with nothing in flight, but none in
-   * `keep`, and watched ones only with `watchedToo`; a failed actor whenever it has nothing
-   * in flight.
+   * `keep`; watched ones and ones still rebuilding only when `too` says so; a failed actor
+   * (its rebuild is over) whenever it has nothing in flight.
    */
   private evict(
     count: number,
     before: number,
     keep: readonly TenantActor[] = [],
-    watchedToo = false,
+    too: { watched: boolean; rebuilding: boolean } = { watched: false, rebuilding: false },
   ): number {
     let eligible: [string, TenantActor][] = [];
     for (const [tenant, actor] of this.actors) {
       if (keep.includes(actor)) continue;
       const failed = this.failed.has(actor);
       if (failed ? actor.inFlight > 0 : !actor.isIdleSince(before)) continue;
-      if (this.watched.has(tenant) && !failed && !watchedToo) continue;
+      if (this.watched.has(tenant) && !failed && !too.watched) continue;
+      if (actor.isRebuilding && !too.rebuilding) continue;
       eligible.push([tenant, actor]);
     }
     // The least recently active go first, not the first created: a busy tenant between two
@@ -308,8 +329,9 @@ export class ActorRegistry {
   /**
    * Evicts unwatched actors with nothing in flight, least recently active first, until the
    * rollups fit `bytesMax` (ROLLUP_BYTES_MAX; main.ts calls this every few seconds). Actors
-   * with events in flight or live sockets stay (a watched one evicted would be rebuilt by its
-   * sockets at once, over and over), so the budget is soft by what those hold.
+   * with events in flight, live sockets or a rebuild running stay (a watched one evicted would
+   * be rebuilt by its sockets at once, over and over), so the budget is soft by what those
+   * hold.
    */
   fitBudget(bytesMax = this.options.rollupBytesMax): { bytes: number; evicted: number } {
     const sizes = new Map<TenantActor, number>();
@@ -323,6 +345,7 @@ export class ActorRegistry {
     if (bytes <= bytesMax) return { bytes, evicted };
     const candidates = [...this.actors]
       .filter(([tenant, actor]) => actor.inFlight === 0 && !this.watched.has(tenant))
+      .filter(([, actor]) => !actor.isRebuilding)
       .sort(([, a], [, b]) => a.lastActive - b.lastActive);
     for (const [tenant, actor] of candidates) {
       if (bytes <= bytesMax) break;

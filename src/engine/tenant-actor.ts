@@ -174,6 +174,14 @@ export class TenantActor {
     return this.started && !this.counts.waitsForRebuild;
   }
 
+  /**
+   * Whether its rollups are still being rebuilt (or wait for a predecessor to start): such an
+   * actor is busy for the registry, evicted only when nothing else makes room for a tenant.
+   */
+  get isRebuilding(): boolean {
+    return !this.counts.whole;
+  }
+
   /** Resolves once the actor is started (see isStarted). */
   whenStarted(): Promise<void> {
     return this.counts.waitsForRebuild ? this.ready : this.startable;

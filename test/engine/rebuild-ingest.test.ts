@@ -5,7 +5,7 @@
 
 import { afterEach, describe, expect, test } from 'bun:test';
 import type { EventSnapshot } from '../../src/storage/index.ts';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp | undefined;
 afterEach(() => t?.close());
@@ -354,4 +354,84 @@ describe('every end of a rebuild lets go of the commits it held', () => {
       }
     });
   }
+});
+
+describe('an actor still rebuilding is busy for the registry', () => {
+  test('it is not evicted as idle, nor for ROLLUP_BYTES_MAX, nor for a live subscribe', async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000, actorsMax: 1 });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // held
+      const actor = registry.peek('a');
+      app.clock.advance(61_000);
+      expect(registry.evictIdle()).toBe(0);
+      expect(registry.fitBudget(0).evicted).toBe(0);
+      expect(registry.actorForWatch('b')).toBeNull();
+      expect(registry.peek('a')).toBe(actor as never); // its rebuild's read is not made again
+      held.taking.open();
+      held.reading.open();
+      await actor?.whenReady();
+      expect(actor?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2);
+      expect(registry.evictIdle()).toBe(1); // rebuilt, and idle: it goes as before
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('at ACTORS_MAX a new tenant takes the place of another actor first', async () => {
+    t = await makeTestApp({ actorsMax: 3 });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // held, the least active
+      const rebuilding = registry.peek('a');
+      expect(await statusSoon(app, batch('b', 'f1', 1))).toBe(202);
+      expect(await statusSoon(app, batch('w', 'g1', 1))).toBe(202);
+      await countersBuilt(app, 'b', 'w');
+      registry.watch('w');
+      expect(await statusSoon(app, batch('c', 'h1', 1))).toBe(202);
+      expect(registry.peek('b')).toBeUndefined(); // idle, rebuilt: it gave way
+      await countersBuilt(app, 'c');
+      registry.watch('c');
+      expect(await statusSoon(app, batch('d', 'i1', 1))).toBe(202);
+      expect(registry.peek('w')).toBeUndefined(); // watched, but rebuilt: it gave way next
+      expect(registry.peek('a')).toBe(rebuilding as never);
+    } finally {
+      held.restore();
+    }
+  });
+
+  test('when only it can make room it gives way, and every event is counted once', async () => {
+    t = await makeTestApp({ actorsMax: 1 });
+    const app = t;
+    const { registry } = app.engine;
+    const held = holdNextSnapshot(app);
+    try {
+      expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // held by the first actor
+      const first = registry.peek('a');
+      expect(registry.deferredBytes).toBeGreaterThan(0);
+      expect(await statusSoon(app, batch('b', 'f1', 3))).toBe(202); // takes its place
+      expect(registry.peek('a')).toBeUndefined();
+      await countersBuilt(app, 'b');
+      // The tenant comes back while the first actor's rebuild still runs: its successor reads
+      // what that one committed, and holds what it commits itself.
+      expect(await statusSoon(app, batch('a', 'e2', 4))).toBe(202);
+      const second = registry.peek('a');
+      await second?.whenReady();
+      expect(second?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2 + 4);
+      held.taking.open();
+      held.reading.open();
+      // It settles, for whoever waited on it, with whole counters: its read, taken last,
+      // sees the successor's events too, and it counts its own held ones only once.
+      await first?.whenReady();
+      expect(first?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(2 + 4);
+      expect(registry.deferredBytes).toBe(0);
+      expect(await app.count('a')).toBe(2 + 4);
+    } finally {
+      held.restore();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { makeTestApp, type TestApp } from '../helpers/app.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
 import { holdDisk } from '../helpers/hold-disk.ts';
 
 let t: TestApp | undefined;
@@ -45,6 +45,7 @@ describe('actor registry', () => {
     await t.post('/api/v1/events', { event_id: 'a-again', name: 'x', tenant_id: 'a' });
     t.clock.advance(1000);
     const busy = t.engine.registry.peek('a'); // idle between two commits, but the busiest
+    await countersBuilt(t, 'a', 'b', 'c'); // one still rebuilding would give way last
     await t.post('/api/v1/events/batch', views('d', 1));
     const resident = ['a', 'b', 'c', 'd'].filter((x) => t?.engine.registry.peek(x) !== undefined);
     expect(resident).toEqual(['a', 'c', 'd']); // b, untouched the longest, made room
@@ -131,6 +132,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     await t.post('/api/v1/events/batch', views('a', 6));
     await t.engine.store.flusher.flush();
+    await countersBuilt(t, 'a'); // an actor still rebuilding is not idle
     t.clock.advance(30_000);
     expect(t.engine.registry.evictIdle()).toBe(0);
     t.clock.advance(31_000);
@@ -142,6 +144,7 @@ describe('actor registry', () => {
   test('a watched tenant is never evicted as idle', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     await t.post('/api/v1/events/batch', views('a', 2));
+    await countersBuilt(t, 'a'); // an actor still rebuilding is not idle
     t.engine.registry.watch('a'); // a live socket reads it
     t.clock.advance(61_000);
     expect(t.engine.registry.evictIdle()).toBe(0);
@@ -212,6 +215,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorsMax: 2 });
     await t.post('/api/v1/events/batch', views('a', 1));
     await t.post('/api/v1/events/batch', views('b', 1));
+    await countersBuilt(t, 'a', 'b'); // an actor still rebuilding gives way to no subscribe
     const { registry } = t.engine;
     registry.watch('a');
     expect(registry.actorForWatch('c')).not.toBeNull(); // b, unwatched, gave way
@@ -226,6 +230,7 @@ describe('actor registry', () => {
     t = await makeTestApp({ actorsMax: 2 });
     await t.post('/api/v1/events/batch', views('a', 1));
     await t.post('/api/v1/events/batch', views('b', 1));
+    await countersBuilt(t, 'a', 'b'); // one still rebuilding would give way after both
     t.engine.registry.watch('a');
     await t.post('/api/v1/events/batch', views('c', 1));
     expect(t.engine.registry.peek('a')).toBeDefined();

@@ -295,6 +295,7 @@ describe('evicted counters', () => {
     // b's dashboard stays live; a reconnect of a's (c is not watched: it gives way) is rebuilt.
     await s.post('/api/v1/events', { name: 'signup', tenant_id: 'b' });
     await b.next(events1m(2));
+    await s.engine.registry.peek('c')?.whenReady(); // still rebuilding, c would not give way
     const again = await watch('a');
     await again.next(events1m(1));
   });
