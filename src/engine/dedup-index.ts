@@ -29,7 +29,14 @@ export interface DedupState {
   /** Tenants deleted, each with its epoch (see keyOf). */
   epochs: [string, number][];
   /** Each generation's number, key count and table (KEY_HASH_LANES int32 per slot). */
-  generations: { gen: number; count: number; slots: Int32Array }[];
+  generations: { gen: number; count: number; slots: Int32Array<ArrayBuffer> }[];
+}
+
+/** A state whose tables stay whole (none freed by a doubling or a drop) until `release`. */
+export interface HeldState {
+  state: DedupState;
+  /** Lets the tables go; once only. */
+  release: () => void;
 }
 
 export interface DedupOptions {
@@ -95,18 +102,27 @@ export class DedupIndex {
     return index;
   }
 
-  /** The index's state for a snapshot: its tables themselves, not copies. */
-  exportState(): DedupState {
-    const generations = [...this.generations]
-      .sort(([a], [b]) => a - b)
-      .map(([gen, t]) => ({ gen, count: t.count, slots: t.table }));
-    return {
+  /**
+   * The index's state for a snapshot: its tables themselves, not copies, held until `release`
+   * (dedup-table.ts frees a replaced table at once otherwise, and a write may still read it).
+   */
+  holdState(): HeldState {
+    const held = [...this.generations].sort(([a], [b]) => a - b);
+    const generations = held.map(([gen, t]) => ({ gen, count: t.count, slots: t.hold() }));
+    const state: DedupState = {
       seed: this.seed,
       count: this.count,
       shortenedTo: this.shortenedTo,
       epochs: [...this.epochs],
       generations,
     };
+    let released = false;
+    const release = () => {
+      assert(!released, 'a held dedup state is released once');
+      released = true;
+      for (const [, table] of held) table.release();
+    };
+    return { state, release };
   }
 
   get windowMs(): number {
@@ -204,6 +220,7 @@ export class DedupIndex {
         dropped += table.count;
         this.count -= table.count;
         this.generations.delete(gen);
+        table.drop();
         gone++;
       }
     }
@@ -234,6 +251,7 @@ export class DedupIndex {
       this.count -= table.count;
       dropped += table.count;
       this.generations.delete(gen);
+      table.drop();
       gone++;
       this.shortenedTo = Math.max(this.shortenedTo ?? 0, (gen + 1) * this.spanMs);
       if (!this.wouldOverflow(extra)) break;
@@ -265,12 +283,12 @@ export class DedupIndex {
 
   /**
    * Bytes of the tables the index keeps and probes, what it allocates for its keys (16 per
-   * slot, see dedup-table.ts): not a table a doubling replaced, garbage until the collector
-   * frees it.
+   * slot, see dedup-table.ts): not a table a doubling replaced or a generation dropped, freed
+   * at once (later only while a snapshot holds it).
    */
   get bytes(): number {
     let bytes = 0;
-    for (const table of this.tables) bytes += table.table.byteLength;
+    for (const table of this.tables) bytes += table.bytes;
     return bytes;
   }
 

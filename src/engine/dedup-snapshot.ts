@@ -54,7 +54,8 @@ interface Header {
 
 /**
  * Writes `index` with the `mark` of the store it was made from; the bytes written. The index
- * must not change meanwhile (no ingest runs: the tables are written as they are).
+ * must not change meanwhile (no ingest runs: the tables are written as they are); its tables
+ * are held until the file is closed, so that none is freed while a write may read it.
  */
 export async function saveDedupSnapshot(
   dataDir: string,
@@ -62,7 +63,21 @@ export async function saveDedupSnapshot(
   mark: StoreMark,
   savedAt: number,
 ): Promise<number> {
-  const state = index.exportState();
+  const { state, release } = index.holdState();
+  try {
+    return await writeSnapshot(dataDir, index, state, { mark, savedAt });
+  } finally {
+    release();
+  }
+}
+
+async function writeSnapshot(
+  dataDir: string,
+  index: DedupIndex,
+  state: DedupState,
+  at: { mark: StoreMark; savedAt: number },
+): Promise<number> {
+  const { mark, savedAt } = at;
   const header: Header = {
     byteOrder: os.endianness(),
     windowMs: index.windowMs,

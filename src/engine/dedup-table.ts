@@ -9,6 +9,12 @@
 // remembered key whatever the id's length (~33 on average over a doubling; bench/dedup.bench.ts
 // measures 28 B of resident memory per key at 10M keys), plus the old table while one doubles.
 // The Set of strings it replaced took ~200 B per key with UUID-long ids.
+//
+// A table a doubling replaced, or a dropped generation's, is detached at once (`detach`): its
+// memory goes back to the allocator then, where left to the collector it stayed resident until
+// the next full collection, and raised how much garbage the collector let pile up meanwhile
+// (bench/README.md, 2026-11-29). A snapshot being written holds the tables it writes (`hold`):
+// one replaced meanwhile is freed once the last hold is released, never under a write.
 
 import { assert } from '../core/index.ts';
 import { KEY_HASH_LANES } from './key-hash.ts';
@@ -28,10 +34,14 @@ const LOAD_MAX = 0.7;
 export class HashTable {
   private mask: number;
   private limit: number;
+  /** Holds taken by snapshots being written (`hold`); while any is, nothing is freed. */
+  private holds = 0;
+  /** Slots replaced or dropped while held, freed when the last hold is released. */
+  private retired: Int32Array<ArrayBuffer>[] = [];
 
   /** A table over `slots` holding `count` hashes (an empty one, or one a snapshot kept). */
   constructor(
-    private slots: Int32Array = new Int32Array(SLOTS_MIN * KEY_HASH_LANES),
+    private slots: Int32Array<ArrayBuffer> = new Int32Array(SLOTS_MIN * KEY_HASH_LANES),
     public count = 0,
   ) {
     const slotsCount = slots.length / KEY_HASH_LANES;
@@ -39,9 +49,33 @@ export class HashTable {
     this.limit = Math.floor(slotsCount * LOAD_MAX);
   }
 
-  /** The slots as they are, for a snapshot (not a copy: the caller does not change them). */
-  get table(): Int32Array {
+  /** Bytes of the slots in use: the table's own memory (16 per slot). */
+  get bytes(): number {
+    return this.slots.byteLength;
+  }
+
+  /**
+   * The slots as they are, for a snapshot (not a copy: the caller does not change them), kept
+   * whole until `release`: a doubling or `drop` meanwhile frees them only then.
+   */
+  hold(): Int32Array<ArrayBuffer> {
+    this.holds++;
     return this.slots;
+  }
+
+  /** Ends one `hold`; the last one frees what was replaced or dropped meanwhile. */
+  release(): void {
+    assert(this.holds > 0, 'a dedup table is released only when held');
+    this.holds--;
+    if (this.holds > 0) return;
+    for (const slots of this.retired) detach(slots);
+    this.retired = [];
+  }
+
+  /** Frees the table's memory now (or at the last `release`): its generation is gone. */
+  drop(): void {
+    this.retire(this.slots);
+    this.count = 0;
   }
 
   /** The slot that holds hash `h`, or -1. */
@@ -128,7 +162,23 @@ export class HashTable {
     this.slots = slots;
     this.mask = mask;
     this.limit = Math.floor(slotsCount * LOAD_MAX);
+    this.retire(old);
   }
+
+  private retire(slots: Int32Array<ArrayBuffer>): void {
+    if (this.holds > 0) this.retired.push(slots);
+    else detach(slots);
+  }
+}
+
+/**
+ * Empties `slots`' buffer at once: transferring it to a new empty buffer detaches it, and
+ * JavaScriptCore frees the old contents then (the allocator gave a 256 MiB table's pages back to
+ * the system within ~20 ms here), where dropping the last reference leaves them to a full
+ * collection. No reference that still reads them may remain (a snapshot's is held, see `hold`).
+ */
+function detach(slots: Int32Array<ArrayBuffer>): void {
+  slots.buffer.transfer(0);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   SNAPSHOT_FILE,
   saveDedupSnapshot,
 } from '../../src/engine/dedup-snapshot.ts';
+import { SLOTS_MIN } from '../../src/engine/dedup-table.ts';
 import { DedupIndex } from '../../src/engine/index.ts';
 import type { StoreMark } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -106,6 +107,25 @@ describe('the dedup snapshot', () => {
     expect(read.kind).toBe('read');
     if (read.kind === 'read')
       expect([read.index.has('a'), read.index.has('b')]).toEqual([true, true]);
+  });
+
+  test('a table replaced by a doubling while its write is in flight is written whole', async () => {
+    const d = dir();
+    const index = new DedupIndex({ windowMs: 0, keysMax: 10_000 });
+    const full = Math.floor(SLOTS_MIN * 0.7); // the next key doubles the table
+    for (let i = 0; i < full; i++) index.add(`k${i}`, NOW);
+    const saving = saveDedupSnapshot(d, index, MARK, NOW);
+    // Not allowed of the engine (ingest is stopped first), but the old table must not be freed
+    // under the write: it reads the table as the snapshot began.
+    index.add('late', NOW);
+    expect(index.bytes).toBe(2 * SLOTS_MIN * 16);
+    await saving;
+    const read = readDedupSnapshot(d, { windowMs: 0, keysMax: 10_000 }, sameMark);
+    if (read.kind !== 'read') throw new Error(`not read: ${JSON.stringify(read)}`);
+    expect(read.index.size).toBe(full);
+    expect(read.index.bytes).toBe(SLOTS_MIN * 16);
+    for (let i = 0; i < full; i++) expect(read.index.has(`k${i}`)).toBe(true);
+    expect(read.index.has('late')).toBe(false);
   });
 
   test('a flipped byte anywhere, a cut file or another window is not used, and says why', async () => {
