@@ -72,9 +72,15 @@ export class HashTable {
     this.retired = [];
   }
 
-  /** Frees the table's memory now (or at the last `release`): its generation is gone. */
+  /**
+   * Frees the table's memory now (or at the last `release`): its generation is gone. What is
+   * left is an empty table of SLOTS_MIN, not detached slots (a probe there would never end).
+   */
   drop(): void {
     this.retire(this.slots);
+    this.slots = new Int32Array(SLOTS_MIN * KEY_HASH_LANES);
+    this.mask = SLOTS_MIN - 1;
+    this.limit = Math.floor(SLOTS_MIN * LOAD_MAX);
     this.count = 0;
   }
 

@@ -71,6 +71,9 @@ describe('HashTable memory', () => {
     const slots = peek(table);
     table.drop();
     expect(slots.byteLength).toBe(0);
+    expect(table.bytes).toBe(SLOTS_MIN * 16); // an empty table left, not the detached slots
+    expect(table.find(hashOf(0))).toBe(-1);
+    expect(table.count).toBe(0);
     const held = new HashTable();
     fill(held, 0, 10);
     const heldSlots = held.hold();
