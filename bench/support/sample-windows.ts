@@ -28,6 +28,8 @@ export const statusMs: Pick = (s) => (s.status ? s.statusMs : null);
 export interface Window {
   avg: number;
   max: number;
+  /** The lowest sample: for memory, the floor a collection leaves, which a leak raises. */
+  min: number;
   count: number;
 }
 
@@ -41,9 +43,11 @@ export function inWindow(
     .filter((s) => s.atS >= fromS && s.atS < toS)
     .map(pick)
     .filter((v): v is number => v !== null);
-  if (values.length === 0) return { avg: Number.NaN, max: Number.NaN, count: 0 };
+  if (values.length === 0) {
+    return { avg: Number.NaN, max: Number.NaN, min: Number.NaN, count: 0 };
+  }
   const avg = values.reduce((a, b) => a + b, 0) / values.length;
-  return { avg, max: Math.max(...values), count: values.length };
+  return { avg, max: Math.max(...values), min: Math.min(...values), count: values.length };
 }
 
 /** A quantity over the run: the warm-up, the settled 10–20 s, the last window, the max. */
@@ -68,9 +72,17 @@ export function trend(
   };
 }
 
-/** Pass when the last window's average is at most `factor` × the 10–20 s one (NaN fails). */
-export function notGrowing(t: Trend, factor: number, floor: number): boolean {
-  return t.last.avg <= factor * Math.max(t.settled.avg, floor);
+/**
+ * Pass when the last window's `stat` (its average, or its lowest sample) is at most `factor` ×
+ * the 10–20 s one's, the latter at least `floor` (NaN fails).
+ */
+export function notGrowing(
+  t: Trend,
+  factor: number,
+  floor: number,
+  stat: 'avg' | 'min' = 'avg',
+): boolean {
+  return t.last[stat] <= factor * Math.max(t.settled[stat], floor);
 }
 
 /**

@@ -44,9 +44,13 @@ export interface SustainedResult {
 export const SUSTAINED_CRITERIA = {
   eventsPerSMin: 100_000,
   /**
-   * Memory is bounded: the last 10 s average of RSS less the dedup index's tables ≤ this × its
-   * 10–20 s average, and the index within DEDUP_KEYS_MAX keys. The index remembers every id of
-   * the window, so it grows for the whole run by design, up to that bound (README Limits).
+   * Memory is bounded: the lowest sample of RSS less the dedup index's tables in the last 10 s ≤
+   * this × its lowest in 10–20 s, and the index within DEDUP_KEYS_MAX keys. The index remembers
+   * every id of the window, so it grows for the whole run by design, up to that bound (README
+   * Limits). The lowest sample, not the average: JavaScriptCore lets garbage pile up between
+   * two collections in proportion to the heap, the index's tables counted, so the averages swing
+   * with where a collection falls (hundreds of MiB with a 256 MiB index; bench/README, 33rd
+   * session); the floor a collection leaves is what a leak raises.
    */
   rssGrowthMax: 1.5,
   /** The backlog does not grow: the last 10 s average ≤ this × the 10–20 s average. */
@@ -100,9 +104,15 @@ interface Check {
   pass: boolean;
 }
 
-function trendRow(name: string, t: Trend, criterion: string, check: Check | null): string[] {
+function trendRow(
+  name: string,
+  t: Trend,
+  criterion: string,
+  check: Check | null,
+  stat: 'avg' | 'min' = 'avg',
+): string[] {
   const result = check === null ? '' : check.pass ? 'pass' : 'FAIL';
-  const values = [t.first.avg, t.settled.avg, t.last.avg, t.max].map(formatCount);
+  const values = [t.first[stat], t.settled[stat], t.last[stat], t.max].map(formatCount);
   return [name, ...values, criterion, result];
 }
 
@@ -139,21 +149,28 @@ export function printSustainedReport(r: SustainedResult): Verdict {
   const log = trendOf(backlog);
   const throughput = { name: 'durable events/s', pass: eventsPerS(r) >= c.eventsPerSMin };
   // Memory is bounded in two parts: the rest does not grow, the dedup index stays in its bound.
-  const restSteady = { name: 'rss - dedup', pass: notGrowing(rest, c.rssGrowthMax, 0) };
+  const restSteady = { name: 'rss - dedup', pass: notGrowing(rest, c.rssGrowthMax, 0, 'min') };
   const withinKeys = { name: 'dedup keys', pass: keys.max <= r.dedupKeysMax };
   const keysBound = `max <= ${formatCount(r.dedupKeysMax)} (DEDUP_KEYS_MAX)`;
   const bounded = { name: 'rss bounded', pass: restSteady.pass && withinKeys.pass };
   // A floor of one record: a backlog going from 0 to 1 is not growth.
   const steady = { name: 'backlog not growing', pass: notGrowing(log, c.backlogGrowthMax, 1) };
   const trends = renderTable(
-    ['averages', '0-10 s', '10-20 s', 'last 10 s', 'max', 'criterion', 'result'],
+    ['per window', '0-10 s', '10-20 s', 'last 10 s', 'max', 'criterion', 'result'],
     [
-      trendRow('rss MiB', trendOf(rss), 'not judged: holds the dedup index', null),
-      trendRow('dedup MiB', trendOf(dedupMiB), '', null),
-      trendRow('rss - dedup MiB', rest, `last <= ${c.rssGrowthMax} x 10-20 s`, restSteady),
-      trendRow('dedup keys', keys, keysBound, withinKeys),
-      trendRow('backlog records', log, `last <= ${c.backlogGrowthMax} x 10-20 s`, steady),
-      trendRow('hot MiB', trendOf(hotMiB), '', null),
+      trendRow('rss MiB avg', trendOf(rss), 'not judged: holds the dedup index', null),
+      trendRow('dedup MiB avg', trendOf(dedupMiB), '', null),
+      trendRow('rss - dedup MiB avg', rest, 'not judged: the collector swings it', null),
+      trendRow(
+        'rss - dedup MiB lowest',
+        rest,
+        `lowest: last <= ${c.rssGrowthMax} x 10-20 s`,
+        restSteady,
+        'min',
+      ),
+      trendRow('dedup keys avg', keys, keysBound, withinKeys),
+      trendRow('backlog records avg', log, `last <= ${c.backlogGrowthMax} x 10-20 s`, steady),
+      trendRow('hot MiB avg', trendOf(hotMiB), '', null),
     ],
   );
   const out = [
