@@ -5,10 +5,16 @@
 
 import { AppError, type FieldIssue } from '../core/index.ts';
 import { VISIT_PARAM_NAMES } from '../query/index.ts';
+import { filterParams, orList } from './read-params.ts';
 
-/** The event filters of funnels and cohort reads (those of /stats). */
-export const STATS_EVENT_FILTERS =
-  'name, path, source, user_id, os, browser, device, country or property.<key>';
+/**
+ * The event filters of funnels and cohort reads (those of /stats), read off their schema's
+ * filterParams: a list written out by hand missed anonymous_id and visitor_id once they came.
+ */
+export const STATS_EVENT_FILTERS = orList([
+  ...Object.keys(filterParams).filter((name) => name !== 'bots'),
+  'property.<key>',
+]);
 
 /**
  * A 422 listing each visit filter of `params`; `read` names the read ("a funnel"), `filters`

@@ -241,6 +241,10 @@ describe('GET /api/v1/cohorts', () => {
       { loc: ['query', 'channel'], type: 'extra_forbidden' },
       { loc: ['query', 'entry_page'], type: 'extra_forbidden' },
     ]);
+    // It names every event filter a cohort read takes, the ids an erasure takes among them.
+    expect((await issues('channel=Email'))[0]?.msg).toContain(
+      'filter its events by name, path, source, user_id, anonymous_id, visitor_id, os,',
+    );
   });
 
   test('a start or return event with property conditions, flushed or not', async () => {

@@ -217,6 +217,17 @@ describe('GET /api/v1/funnel', () => {
       { loc: ['query', 'channel'], type: 'extra_forbidden' },
       { loc: ['query', 'entry_page'], type: 'extra_forbidden' },
     ]);
+    // The refusal names the event filters a funnel takes: all of them, and each one taken.
+    const [refusal] = await issues(`${steps}&channel=Email`);
+    const named = 'name, path, source, user_id, anonymous_id, visitor_id, os, browser, device';
+    expect(refusal?.msg).toBe(
+      'a funnel takes no visit filters (channel); filter its events by ' +
+        `${named}, country or property.<key>`,
+    );
+    for (const filter of [...named.split(', '), 'country', 'property.plan']) {
+      const res = await t.get(`/api/v1/funnel?${steps}&${filter}=de`);
+      expect([filter, res.status]).toEqual([filter, 200]);
+    }
     expect((await issues(`${steps}&tz=Mars/Olympus`))[0]?.loc).toEqual(['query', 'tz']);
     expect((await issues(`${steps}&country=Germany`))[0]?.loc).toEqual(['query', 'country']);
   });
