@@ -210,7 +210,8 @@ export function normalizeEvent(
       loc: [...loc, 'event_id'],
       msg:
         `event_id ${input.event_id} cannot be read back: a URL resolves . and .. as path ` +
-        'segments (escaped too), so GET /api/v1/events/{event_id} never reaches it',
+        'segments (escaped too), so neither GET /api/v1/events/{event_id} nor ' +
+        'GET /api/v1/metrics/{id} reaches it',
       type: 'value_error',
     });
   }

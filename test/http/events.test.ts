@@ -439,7 +439,8 @@ describe('POST /api/v1/events', () => {
     for (const id of ['.', '..']) {
       const msg =
         `event_id ${id} cannot be read back: a URL resolves . and .. as path segments ` +
-        '(escaped too), so GET /api/v1/events/{event_id} never reaches it';
+        '(escaped too), so neither GET /api/v1/events/{event_id} nor ' +
+        'GET /api/v1/metrics/{id} reaches it';
       const one = await t.post('/api/v1/events', { event_id: id, name: 'dot' });
       expect(one.status).toBe(422);
       expect(await json(one)).toEqual({

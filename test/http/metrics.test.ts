@@ -73,7 +73,7 @@ describe('POST /api/v1/metrics', () => {
       detail: [
         {
           loc: ['body', 'id'],
-          msg: `id . cannot be read back: a URL resolves . and .. as path segments ${segments}events/{event_id} never reaches it`,
+          msg: `id . cannot be read back: a URL resolves . and .. as path segments (escaped too), so neither GET /api/v1/events/{event_id} nor GET /api/v1/metrics/{id} reaches it`,
           type: 'value_error',
         },
         {
