@@ -18,7 +18,8 @@ import { CUSTOM_EVENTS, type UmamiRange } from './umami-read-params.ts';
 
 /**
  * Rows of /events/series at most (event names × buckets): Umami answers them all; a range's
- * buckets are at most 184 (days up to 6 months), so this is 54 names a bucket at the least.
+ * buckets are at most 242 (months over 20 years, a local month begun before the range's first
+ * included; days only up to 6 calendar months, 215), so this is 41 names a bucket at the least.
  */
 export const UMAMI_EVENT_SERIES_ROWS_MAX = 10_000;
 
