@@ -49,6 +49,8 @@ export function remoteConfigOf(token: string) {
   return {
     token,
     supportedCompression: ['gzip', 'gzip-js'],
+    // PostHog says false for a project without active flags; posthog-js then never asks
+    // /flags/ and its onFeatureFlags callbacks never run. True has it ask, answered with none.
     hasFeatureFlags: true,
     captureDeadClicks: false,
     capturePerformance: false,
