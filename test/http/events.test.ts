@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { eventLimits, requestLimits } from '../../src/core/index.ts';
@@ -43,6 +45,35 @@ describe('POST /api/v1/events', () => {
     const body = await json(await t.get('/api/v1/events/e-1'));
     expect([...stored.Errors(body)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
     expect(Object.keys(body).sort()).toEqual(Object.keys(StoredEventOut.properties).sort());
+  });
+
+  // README Limits: "Unknown event fields are dropped, not stored."
+  test('an unknown field is dropped, not stored: the event is taken without it', async () => {
+    const one = await t.post('/api/v1/events', { event_id: 'u-1', name: 'x', plan: 'premium-x' });
+    expect(one.status).toBe(202);
+    const batch = await t.post('/api/v1/events/batch', {
+      events: [{ event_id: 'u-2', name: 'x', nested: { plan: 'premium-x' } }],
+    });
+    expect(batch.status).toBe(202);
+    // Not in the log either: what a restart replays is the event without it.
+    const wal = path.join(t.dataDir, 'wal');
+    for (const file of readdirSync(wal)) {
+      expect(readFileSync(path.join(wal, file)).includes('premium-x')).toBe(false);
+    }
+    const read = async () => [
+      await json(await t.get('/api/v1/events/u-1')),
+      await json(await t.get('/api/v1/events/u-2')),
+    ];
+    for (const stage of ['unflushed', 'flushed']) {
+      if (stage === 'flushed') await t.engine.store.flusher.flush();
+      for (const got of await read()) {
+        expect([stage, Object.keys(got).sort()]).toEqual([
+          stage,
+          Object.keys(StoredEventOut.properties).sort(),
+        ]);
+        expect(JSON.stringify(got)).not.toContain('premium-x');
+      }
+    }
   });
 
   test('any past time is taken: a 1969 event is stored, flushed to its day and listed', async () => {
