@@ -252,6 +252,31 @@ describe('keys', () => {
     const keys = await list('/api/v1/projects/acme/keys', ada.access_token);
     expect(keys[0]?.revoked_at).toBe(new Date(t.clock.now()).toISOString());
   });
+
+  // README Limits: keys belong to the project, not to the owner who made them.
+  test('keys outlive the owner who made them, and the list cannot tell who did', async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const invitee = { email: 'bob@example.com', token: bob.access_token };
+    expect((await join(t, ada.access_token, 'acme', invitee, 'owner')).status).toBe(200);
+    const write = await makeKey(t, bob.access_token, 'acme', 'write');
+    const read = await makeKey(t, bob.access_token, 'acme', 'read');
+    const adaKey = await makeKey(t, ada.access_token, 'acme', 'read');
+    const me = await json(await t.call('GET', '/api/v1/users/me', { token: bob.access_token }));
+    const removed = await t.call('DELETE', `/api/v1/projects/acme/members/${me.id}`, {
+      token: ada.access_token,
+    });
+    expect(removed.status).toBe(204);
+    const sent = await t.call('POST', '/api/v1/events', { token: write.key, body: { name: 'x' } });
+    expect(sent.status).toBe(202);
+    const stats = await t.call('GET', '/api/v1/stats', { token: read.key });
+    expect(stats.status).toBe(200);
+    // The owner left sees every key alike: nothing in an entry names who made it.
+    const keys = await list('/api/v1/projects/acme/keys', ada.access_token);
+    expect(keys.map((k) => k.prefix)).toEqual([write.id, read.id, adaKey.id]);
+    const fields = new Set(keys.flatMap((k) => Object.keys(k)));
+    expect(JSON.stringify(keys)).not.toContain(String(me.id));
+    expect([...fields].filter((f) => /user|owner|creat|member|by/.test(f))).toEqual(['created_at']);
+  });
 });
 
 describe('aliases', () => {
