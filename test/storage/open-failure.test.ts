@@ -5,8 +5,8 @@ import { Database } from 'bun:sqlite';
 import { afterEach, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ManualClock } from '../../src/core/index.ts';
-import { type EngineOptions, openEngine } from '../../src/engine/index.ts';
+import { DAY_MS, ManualClock } from '../../src/core/index.ts';
+import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
 import { DamagedStoreError, SchemaTooNewError } from '../../src/storage/index.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
 import { countEvents, engineOptions, T0 } from '../helpers/app.ts';
@@ -88,6 +88,74 @@ test('a damaged segment within the dedup window stops the open with a message', 
   fs.writeFileSync(segment, whole);
   // Without the release this open finds tally.sqlite locked (DataDirInUseError).
   await (await openEngine(options)).close();
+});
+
+/** Reads every event of tenant `acme` (the store's snapshot: its segments and hot events). */
+async function readAcme(engine: Engine): Promise<number> {
+  const snapshot = await engine.store.snapshot('acme');
+  try {
+    const sql = `SELECT count(*)::INTEGER AS n FROM ${snapshot.from} AS e`;
+    const r = await snapshot.connection.runAndReadAll(sql, snapshot.params);
+    return Number(r.getRowObjectsJS()[0]?.n);
+  } finally {
+    snapshot.release();
+  }
+}
+
+// README Limits: a start checks the segments within the window by their footers, not row by
+// row, and does not look at older ones: such damage is found by the first read of its day, and
+// reads fail until the file is restored (with the damaged file's time kept, until a restart).
+test('damage a start does not look for is found by the first read, until restored', async () => {
+  const { options, segment } = await flushedDir();
+  const whole = fs.readFileSync(segment);
+  const older = { ...options, clock: new ManualClock(T0 + options.dedupWindowMs + 2 * DAY_MS) };
+  const damages = [
+    // Inside the file, its footer whole: within the window, the start reads only footers.
+    {
+      name: 'pages',
+      options,
+      bytes: Buffer.concat([whole.subarray(0, 4), Buffer.alloc(64, 0xff), whole.subarray(68)]),
+    },
+    // Cut short, past the window: a start reads no segment received before it.
+    { name: 'older', options: older, bytes: whole.subarray(0, whole.length - 100) },
+  ];
+  const { mtime } = fs.statSync(segment);
+  for (const damage of damages) {
+    // Damaged by a tool that wrote it (a new modification time), then restored from a backup
+    // with its own time kept (`cp -p`, `rsync -a`). DuckDB caches a file's bytes by its path and
+    // modification time: a restore that keeps the damaged file's time is seen after a restart.
+    fs.writeFileSync(segment, damage.bytes);
+    fs.utimesSync(segment, mtime, new Date(mtime.getTime() + 60_000));
+    const engine = await openEngine(damage.options);
+    try {
+      await expect(readAcme(engine)).rejects.toThrow(/Invalid|magic bytes/);
+      await expect(readAcme(engine)).rejects.toThrow(/Invalid|magic bytes/);
+      fs.writeFileSync(segment, whole);
+      fs.utimesSync(segment, mtime, mtime);
+      expect([damage.name, await readAcme(engine)]).toEqual([damage.name, 1]);
+    } finally {
+      await engine.close();
+    }
+  }
+  // Damage that left the time as it was (a failing disk), restored with that time: the bytes
+  // DuckDB read keep failing the reads until a restart.
+  fs.writeFileSync(segment, damages[0]?.bytes ?? '');
+  fs.utimesSync(segment, mtime, mtime);
+  const engine = await openEngine(options);
+  try {
+    await expect(readAcme(engine)).rejects.toThrow(/Invalid/);
+    fs.writeFileSync(segment, whole);
+    fs.utimesSync(segment, mtime, mtime);
+    await expect(readAcme(engine)).rejects.toThrow(/Invalid/);
+  } finally {
+    await engine.close();
+  }
+  const restarted = await openEngine(options);
+  try {
+    expect(await readAcme(restarted)).toBe(1);
+  } finally {
+    await restarted.close();
+  }
 });
 
 /** A closed data directory whose log holds one event; its write-ahead log's directory. */
