@@ -1,8 +1,9 @@
 // The engine's background timers run by the engine's clock: dedup expiry through the timer
-// drops ids once the injected clock passed their window, whatever the wall clock says.
+// drops ids once the injected clock passed their window, whatever the wall clock says. Each
+// timer runs as often as the README says.
 
-import { afterEach, expect, jest, test } from 'bun:test';
-import { createLogger, DAY_MS, ManualClock } from '../../src/core/index.ts';
+import { afterEach, expect, jest, spyOn, test } from 'bun:test';
+import { createLogger, DAY_MS, HOUR_MS, ManualClock } from '../../src/core/index.ts';
 import {
   DEDUP_EXPIRY_INTERVAL_MS,
   type Engine,
@@ -75,4 +76,42 @@ test('a purge of expired sessions that fails (a full disk) is logged; the timers
   const failed = lines.filter((l) => l.includes('purge of expired sessions failed'));
   expect(failed).toHaveLength(2);
   expect(failed[0]).toContain('database or disk is full');
+});
+
+// README Limits: retention "runs at start and then every hour (not configurable)", and the live
+// rollups are held to ROLLUP_BYTES_MAX "every 5 s".
+test('retention runs at start, then every hour; the rollups budget is held every 5 s', async () => {
+  temp = makeTempDir('tally-background-');
+  engine = await openEngine(engineOptions(temp.dir, new ManualClock(Date.now())));
+  let passes = 0;
+  const fits = spyOn(engine.registry, 'fitBudget');
+  jest.useFakeTimers();
+  const timers = startTimers(
+    engine,
+    { flushIntervalMs: DAY_MS, flushHotBytes: Number.MAX_SAFE_INTEGER, compactIntervalMs: DAY_MS },
+    createLogger('silent'),
+    {
+      run: async () => {
+        passes++;
+        return [];
+      },
+    },
+  );
+  try {
+    expect([passes, fits.mock.calls.length]).toEqual([1, 0]);
+    jest.advanceTimersByTime(5_000 - 1);
+    expect(fits).toHaveBeenCalledTimes(0);
+    jest.advanceTimersByTime(1);
+    expect(fits).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(HOUR_MS - 5_000 - 1);
+    expect(passes).toBe(1);
+    jest.advanceTimersByTime(1);
+    expect(passes).toBe(2);
+    expect(fits).toHaveBeenCalledTimes(HOUR_MS / 5_000);
+    jest.advanceTimersByTime(HOUR_MS);
+    expect(passes).toBe(3);
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    fits.mockRestore();
+  }
 });
