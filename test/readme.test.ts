@@ -15,8 +15,10 @@ import {
   NAME_CHARS_MAX,
   PASSWORD_CHARS_MAX,
   PASSWORD_CHARS_MIN,
+  RATE_SWEEP_STEP,
   storedEventsProbe,
 } from '../src/auth/index.ts';
+import { SESSIONS_PER_USER_MAX } from '../src/auth/sessions.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import {
   createLogger,
@@ -677,6 +679,46 @@ describe("README: the numbers it states are the code's limits", () => {
         '(`rebuildLimits.deferredBytesMax`;',
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  // The Limits entries on live sockets, accounts, rate limits, waits and the dedup index: the
+  // numbers they state beside a code name, or worked out from the defaults.
+  test('the Limits entries on sockets, accounts, rate limits, waits and the dedup index', () => {
+    const a = defaultAuthOptions;
+    const hashes = a.passwordHashes;
+    const wait = noRetryWaitLimits;
+    const allQueued = live.subscribersMax * live.wsBufferedBytesMax;
+    const phrases = [
+      `\`LIVE_SUBSCRIBERS_MAX\` × \`LIVE_WS_BUFFERED_BYTES_MAX\` (~${Math.round(allQueued / GiB)} GiB)`,
+      `Live sockets hold at most ${size(live.wsBufferedBytesTotalMax)} queued together`,
+      `${a.bounds.projectsPerUserMax} projects owned per user (\`PROJECTS_PER_USER_MAX\`), and ` +
+        `per project ${a.bounds.keysPerProjectMax} keys not revoked (\`KEYS_PER_PROJECT_MAX\`), ` +
+        `${a.bounds.aliasesPerProjectMax} aliases (\`ALIASES_PER_PROJECT_MAX\`), ` +
+        `${count(a.bounds.membersPerProjectMax)} members (\`MEMBERS_PER_PROJECT_MAX\`) and ` +
+        `${a.bounds.invitationsPerProjectMax} pending invitations`,
+      `a user keeps ${SESSIONS_PER_USER_MAX} sessions (\`SESSIONS_PER_USER_MAX\``,
+      `refresh tokens are rotated at most ${a.rates.refreshUser.burst} at once, then one a minute`,
+      `and at most ${hashes.waitingMax} wait for their turn (\`defaultPasswordHashLimits\``,
+      `while ${hashes.runningMax + hashes.waitingMax} are being checked, is \`503\``,
+      `(${count(a.rateKeysMax)} by default: one per client address`,
+      `A new key looks at ${RATE_SWEEP_STEP} buckets at most (\`RATE_SWEEP_STEP\``,
+      `holds one of the tenant's ${q.tenantReadsRunningMax} read places`,
+      `a PostHog capture waits up to ${startingWaitLimits.waitMs / 1000} s for it instead`,
+      `when ${wait.waitingRequestsMax} requests wait already ` +
+        '(`noRetryWaitLimits.waitingRequestsMax`',
+      `at most ${wait.waitingRequestsMax} × ${size(r.bodyBytesMax)} ` +
+        `(\`requestLimits.bodyBytesMax\`), ${size(wait.waitingRequestsMax * r.bodyBytesMax)}`,
+      `polls (${wait.backoffFirstMs} ms doubling to ${wait.backoffMaxMs} ms;`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+    // "one at a time"; "about 10 logins a second" at ~0.1 s a hash.
+    expect(hashes.runningMax).toBe(1);
+    // "At 100k new ids a second the default fills in under 4 minutes".
+    expect(text).toContain('At 100k new ids a second the default fills in under 4 minutes');
+    expect(defaultTunables.dedupKeysMax / 100_000).toBeLessThan(4 * 60);
+    // "a value … 2^53 points at the limit still sum to a number".
+    expect(Number.isFinite(2 ** 53 * metricLimits.valueAbsMax)).toBe(true);
+    expect(Number.isFinite(2 ** 53 * eventLimits.durationSecondsMax)).toBe(true);
   });
 
   // The worked examples of the shared budgets (Limits) at the defaults: the hot tier's parts,
