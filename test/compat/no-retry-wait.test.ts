@@ -6,10 +6,11 @@
 // full until the test flushes, and a tenant's mailbox (half of COMMIT_QUEUE_BYTES_MAX) holding a
 // request whose fdatasync the test holds.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import { Umami } from '@umami/node';
 import { AppError, noRetryWaitLimits, type TenantResolver } from '../../src/core/index.ts';
 import type { EngineOptions } from '../../src/engine/index.ts';
+import { RoomWaits } from '../../src/http/compat/room-wait.ts';
 import { countEvents } from '../helpers/app.ts';
 import { holdFdatasyncs } from '../helpers/held-fdatasyncs.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
@@ -391,6 +392,41 @@ function limitedTenancy(): TenantResolver {
     forRead: (_request, query) => query.tenant_id ?? 'default',
   };
 }
+
+// README Limits: "A waiting request polls (10 ms doubling to 200 ms …), so it is taken up to
+// 200 ms after room frees, … and each try derives and encodes its events again (… up to 30
+// times in 5 s)". Over a virtual clock: the pauses one wait of NO_RETRY_WAIT=5s takes.
+test('a wait pauses 10 ms doubling to 200 ms: 30 tries at most in 5 s', async () => {
+  await open(0); // the app the hooks close; this wait is one of its own
+  let now = 0;
+  const pauses: number[] = [];
+  const clock = spyOn(performance, 'now').mockImplementation(() => now);
+  const timer = spyOn(globalThis, 'setTimeout').mockImplementation(((
+    done: () => void,
+    ms: number,
+  ) => {
+    pauses.push(ms);
+    now += ms;
+    queueMicrotask(done);
+    return 0;
+  }) as unknown as typeof setTimeout);
+  let tries = 1;
+  try {
+    const waits = new RoomWaits(5_000);
+    await waits.around(new Request('http://localhost/api/send'), async (wait) => {
+      while (await wait.next(() => true)) tries++;
+    });
+  } finally {
+    clock.mockRestore();
+    timer.mockRestore();
+  }
+  const { backoffFirstMs, backoffMaxMs } = noRetryWaitLimits;
+  expect(pauses.slice(0, 6)).toEqual([10, 20, 40, 80, 160, 200]);
+  expect([backoffFirstMs, backoffMaxMs]).toEqual([10, 200]);
+  expect(Math.max(...pauses)).toBe(backoffMaxMs);
+  expect(pauses.reduce((a, b) => a + b, 0)).toBe(5_000);
+  expect(tries).toBe(30);
+});
 
 describe('over a socket: the real @umami/node, and a beacon whose client goes away', () => {
   test('@umami/node gets its 200 once a flush made room; an aborted fetch stops waiting', async () => {
