@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { loadConfig } from '../../src/config.ts';
 import {
   type RollupEvent,
   rebuildRollups,
@@ -318,4 +319,47 @@ describe('rebuildRollups', () => {
       source.close();
     }
   });
+});
+
+// README Limits: "Live rollups take memory per resident tenant: up to 47 top-path buckets ×
+// ROLLUP_PATHS_MAX paths (each up to 256 characters), 47 HyperLogLog sketches of 16 KiB (~750
+// KiB) and per-name counters of ~7 KB each (up to ROLLUP_NAMES_MAX + 2). Worst case at the
+// defaults (all-distinct 256-character paths for 24 h), by those sizes: ~36 MiB per tenant".
+test('at the default limits, a worst-case tenant is estimated at ~36 MiB', () => {
+  const { rollupNamesMax, rollupPathsMax } = loadConfig({});
+  const r = new TenantRollups({ namesMax: rollupNamesMax, pathsMax: rollupPathsMax });
+  const MiB = 1024 * 1024;
+  const empty = r.approxBytes;
+  // A time in every bucket of every window (10 s × 6, 1 min × 5, 5 min × 12, 1 h × 24: 47),
+  // each with more distinct visitors than a sparse sketch holds and more paths than kept.
+  const buckets = [
+    [10_000, 6],
+    [60_000, 5],
+    [300_000, 12],
+    [3_600_000, 24],
+  ] as const;
+  const times = new Set(buckets.flatMap(([ms, n]) => Array.from({ length: n }, (_, k) => k * ms)));
+  let i = 0;
+  for (const ago of times) {
+    const at = NOW - ago;
+    const events = Array.from({ length: 2 * rollupPathsMax }, () => {
+      i++;
+      const path = `/${String(i).padEnd(TRACKED_PATH_CHARS_MAX - 1, 'x')}`;
+      return event(i, { path, visitor_id: `v${i}`, received_at: at, timestamp: at });
+    });
+    r.apply(events, NOW);
+  }
+  const withPaths = r.approxBytes;
+  // Every name counter taken (and the one of the others), each name a metric's latest value.
+  const names = Array.from({ length: rollupNamesMax + 1 }, (_, n) =>
+    event(n, { name: `name_${n}`, path: null, value: n, received_at: NOW, timestamp: NOW }),
+  );
+  r.apply(names, NOW);
+  const all = r.approxBytes;
+  // Top paths: 47 × 1,000 paths of 256 characters; sketches: 47 × 16 KiB (752 KiB).
+  expect((withPaths - empty) / MiB).toBeGreaterThan(28);
+  // ~7 KB a name's counter, and 400 B its metric's latest value.
+  expect((all - withPaths) / (rollupNamesMax + 1)).toBeGreaterThan(7_000);
+  expect((all - withPaths) / (rollupNamesMax + 1)).toBeLessThan(8_000);
+  expect(Math.round(all / MiB)).toBe(36);
 });
