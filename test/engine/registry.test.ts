@@ -178,6 +178,23 @@ describe('actor registry', () => {
     expect(actor?.rollups.snapshot(t.clock.now()).windows['24h'].events).toBe(0);
   });
 
+  // README Limits: the counters from the events received in the last 24 h, "and the latest value
+  // of each metric … from every metric point the project has stored".
+  test("a rebuild takes a metric's latest value from a point received days before", async () => {
+    t = await makeTestApp({ actorIdleMs: 60_000 });
+    const point = { event_id: 'old', name: 'disk_free', value: 42, tenant_id: 'a' };
+    expect((await t.post('/api/v1/events', point)).status).toBe(202);
+    await t.engine.store.flusher.flush();
+    t.clock.advance(3 * 86_400_000);
+    await t.post('/api/v1/events/batch', views('a', 1));
+    await countersBuilt(t, 'a');
+    await t.restart();
+    const actor = t.engine.registry.actorFor('a');
+    await actor?.whenReady();
+    expect(actor?.rollups.snapshot(t.clock.now()).windows['24h'].events).toBe(1);
+    expect(actor?.rollups.latestMetric('disk_free')).toMatchObject({ value: 42 });
+  });
+
   test('a rebuild after the wall clock stepped back still counts what was received before', async () => {
     t = await makeTestApp();
     const app = t;
