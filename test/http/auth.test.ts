@@ -403,6 +403,12 @@ describe('refresh tokens', () => {
     const ended = (await login.json()) as typeof tokens;
     await t.call('POST', '/api/v1/auth/logout', { body: { refresh_token: ended.refresh_token } });
     for (let i = 0; i < 5; i++) expect((await refresh(ended.refresh_token)).status).toBe(401);
+    // A second session of hers (another device): the limit is the user's, over all of them.
+    const device = (await (
+      await t.call('POST', '/api/v1/auth/login', {
+        body: { email: 'ada@example.com', password: 'correct horse 1' },
+      })
+    ).json()) as typeof tokens;
     for (let i = 0; i < 3; i++) {
       const res = await refresh(tokens.refresh_token);
       expect(res.status).toBe(200);
@@ -415,6 +421,7 @@ describe('refresh tokens', () => {
       detail: 'too many token refreshes; retry later',
       code: 'rate_limited',
     });
+    expect((await refresh(device.refresh_token)).status).toBe(429);
     // Another user is not touched; the refused token was not spent, so it works once the
     // bucket refills (no reuse, no revoked session).
     expect((await refresh(other.refresh_token)).status).toBe(200);
