@@ -5,7 +5,7 @@ import {
   LOGIN_PASSWORD_UNITS_MAX,
   resolveAuthOptions,
 } from '../../src/auth/index.ts';
-import { type AuthApp, json, makeAuthApp, signUp } from './harness.ts';
+import { type AuthApp, json, makeAuthApp, makeKey, makeProject, signUp } from './harness.ts';
 
 let t: AuthApp;
 afterEach(() => t.close());
@@ -136,5 +136,44 @@ describe('login limits per email and address, and per email', () => {
     );
     expect(owner.status).toBe(200);
     expect(defaultAuthOptions.rates.loginEmailTotal.perSecond).toBeGreaterThan(perSecond);
+  });
+});
+
+// README Limits: at RATE_LIMIT_KEYS_MAX, with every bucket looked at owing, "the limits on logins
+// per address and per email … refuse the new key (`429` with `Retry-After`, until one of them
+// refills)", while those "on a project's ingest, reads and erasures forget the debt looked at
+// longest ago instead".
+describe('a rate limit full of debts (RATE_LIMIT_KEYS_MAX)', () => {
+  test("logins from a new address are refused until a debt refills; a project's ingest is not", async () => {
+    t = await makeAuthApp({ trustProxy: true, auth: { rateKeysMax: 1 } });
+    const ada = await signUp(t, 'ada@example.com');
+    const keys = [];
+    for (const id of ['p1', 'p2']) {
+      await makeProject(t, ada.access_token, id);
+      keys.push(await makeKey(t, ada.access_token, id, 'write'));
+    }
+    for (const key of keys) {
+      const res = await t.call('POST', '/api/v1/events', { token: key.key, body: { name: 'x' } });
+      expect(res.status).toBe(202); // the second project's limit forgot the first one's debt
+    }
+    t.clock.advance(3_600_000); // the buckets the sign-up took refill: they make room
+    const guess = { email: 'ada@example.com', password: 'wrong guess 1' };
+    expect((await login(guess, '198.51.100.1')).status).toBe(401); // its address now owes
+    // Each limit of the login (per address, per email) refuses bob's new key in turn, saying
+    // when one of its buckets refills; once they have, bob's login is checked (a wrong password).
+    const bob = () => login({ email: 'bob@example.com', password: 'x' }, '198.51.100.2');
+    let res = await bob();
+    const waits: number[] = [];
+    while (res.status === 429 && waits.length < 5) {
+      waits.push(Number(res.headers.get('retry-after')));
+      expect((await json(res)).code).toBe('rate_limited');
+      t.clock.advance((waits.at(-1) ?? 0) * 1000);
+      res = await bob();
+    }
+    expect(res.status).toBe(401);
+    // Ada's address refills a token 2 s after her guess, her email's total 6 s after it.
+    const { loginIp, loginEmailTotal } = defaultAuthOptions.rates;
+    const perIp = 1 / loginIp.perSecond;
+    expect(waits).toEqual([perIp, 1 / loginEmailTotal.perSecond - perIp]);
   });
 });
