@@ -365,6 +365,36 @@ describe('erasing a person', () => {
   });
 });
 
+// README Limits: erasures "run one at a time for the whole server".
+test('erasures of two projects asked for at once run one after the other', async () => {
+  const steps: string[] = [];
+  t = await makeTestApp({
+    fault: (point) => {
+      if (point === 'erase:after-write' || point === 'erase:before-done') steps.push(point);
+    },
+  });
+  for (const tenant of ['acme', 'globex']) {
+    await send(t, tenant, [
+      { id: `${tenant}-1`, user: 'u1' },
+      { id: `${tenant}-2`, user: 'u2' },
+    ]);
+  }
+  await t.engine.store.flusher.flush();
+  const asked = await Promise.all(
+    ['acme', 'globex'].map((tenant) => t?.engine.erasures.request(tenant, 'user_id', 'u1')),
+  );
+  expect(asked.map((e) => e?.status)).toEqual(['pending', 'pending']);
+  await t.engine.erasures.settled();
+  // Each rewrites its project's segment and is done before the other writes anything.
+  expect(steps).toEqual([
+    'erase:after-write',
+    'erase:before-done',
+    'erase:after-write',
+    'erase:before-done',
+  ]);
+  expect([await idsOf(t, 'acme'), await idsOf(t, 'globex')]).toEqual([['acme-2'], ['globex-2']]);
+});
+
 describe('an erasure that fails, or reads that run alongside', () => {
   test('a failed step: failed with its reason, nothing lost or doubled; erased when asked again', async () => {
     let failOnce = true;
