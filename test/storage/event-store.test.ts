@@ -626,6 +626,21 @@ describe('readiness', () => {
     });
   });
 
+  // README Limits: "an older, rotated log file or `tally.sqlite` deleted on its own is not"
+  // detected: only the current log file and the directory itself are looked at.
+  test('an older log file or tally.sqlite deleted on its own goes unseen', async () => {
+    t = await makeTestApp({ walFileBytesMax: 1 }); // every commit after the first rotates
+    await sendBatch(t, ['r1']);
+    await sendBatch(t, ['r2']);
+    const wal = path.join(t.dataDir, 'wal');
+    const files = fs.readdirSync(wal).sort();
+    expect(files.length).toBeGreaterThan(1);
+    fs.rmSync(path.join(wal, files[0] as string));
+    fs.rmSync(path.join(t.dataDir, 'tally.sqlite'));
+    expect(t.engine.store.readiness()).toMatchObject({ ok: true });
+    expect((await t.post('/api/v1/events', { event_id: 'r3', name: 'x' })).status).toBe(202);
+  });
+
   test('a data directory deleted and made again is not the one the store opened', async () => {
     const { app } = await appRecordingFatal();
     t = app;
