@@ -386,6 +386,44 @@ describe('the server process', () => {
     }
   });
 
+  // README Limits: Bun takes a client that half-closes its connection after its request (`nc
+  // -N`) for one that went away: it is sent no answer; a read is stopped and logged 499, and an
+  // event is stored all the same (logged 202).
+  test('a client that half-closes after its request gets no answer; a read is logged 499', async () => {
+    const server = await startServer(tempDir());
+    const { hostname, port } = new URL(server.url);
+    const halfClosed = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => socket.end(request));
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString();
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const body = JSON.stringify({ event_id: 'half', name: 'x' });
+    const sent = await halfClosed(
+      'POST /api/v1/events HTTP/1.1\r\nHost: tally\r\ncontent-type: application/json\r\n' +
+        `content-length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(sent).toBe('');
+    await until(() => logged(server, '/api/v1/events', 202) === 1, 'the event logged');
+    const read = await halfClosed('GET /api/v1/stats HTTP/1.1\r\nHost: tally\r\n\r\n');
+    expect(read).toBe('');
+    await until(() => logged(server, '/api/v1/stats', 499) === 1, 'the read logged 499');
+    // The event was stored: the same id again is a duplicate.
+    const again = await fetch(`${server.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect([again.status, ((await again.json()) as { duplicate: boolean }).duplicate]).toEqual([
+      202,
+      true,
+    ]);
+  });
+
   test('a bad setting stops the start with a message naming it', async () => {
     const proc = spawnServer({
       PORT: 'eighty',
