@@ -49,6 +49,25 @@ describe('seed 002: POST /events', () => {
     expect(s.top_events).toEqual([{ name: 'click', events: 1, visitors: 1 }]);
   });
 
+  // README Limits: an event_id of . or .. sent through a compatibility route "is stored, not
+  // refused …, but cannot be read back through GET /api/v1/events/{event_id} (URLs resolve
+  // those path segments); lists and queries show it".
+  test('an event_id of . or .. is stored, listed, and out of reach of a read by id', async () => {
+    for (const id of ['.', '..']) {
+      expect((await t.post('/events', { ...example, event_id: id })).status).toBe(201);
+    }
+    const listed = await t.getJson<{ events: { event_id: string }[] }>(
+      '/api/v1/events?tenant_id=tenant_1',
+    );
+    expect(listed.events.map((e) => e.event_id).sort()).toEqual(['.', '..']);
+    for (const path of ['.', '..', '%2E', '%2E%2E'].map((id) => `/api/v1/events/${id}`)) {
+      const res = await t.get(`${path}?tenant_id=tenant_1`);
+      // `.` reads as the list (GET /api/v1/events/), `..` as no route (GET /api/v1/).
+      const read = (await res.json().catch(() => null)) as { event_id?: string } | null;
+      expect([path, read?.event_id]).toEqual([path, undefined]);
+    }
+  });
+
   test('a timestamp without a zone is a 422 and nothing is stored', async () => {
     const res = await t.post('/events', { ...example, timestamp: '2024-01-15T10:30:00' });
     expect(res.status).toBe(422);
