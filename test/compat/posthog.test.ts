@@ -251,6 +251,17 @@ describe('PostHog capture API', () => {
     expect((stored.properties as Json).token).toBeUndefined();
   });
 
+  // README Limits: an event_id of . or .. sent through a compatibility route (a PostHog `uuid`)
+  // is stored, not refused: the SDK's client would lose it. Lists show it.
+  test('a uuid of . or .. is stored as sent: only the native API refuses such ids', async () => {
+    const batch = [event({ uuid: '.' }), event({ uuid: '..' })];
+    expect((await t.post('/batch/', { api_key: 'wk_acme', batch })).status).toBe(200);
+    const listed = await t.getJson<{ events: { event_id: string }[] }>(
+      '/api/v1/events?tenant_id=acme',
+    );
+    expect(listed.events.map((e) => e.event_id).sort()).toEqual(['.', '..']);
+  });
+
   test('a $current_url over the url limit keeps the campaign tags and click ids of its query', async () => {
     // A landing page made long by a token must not lose the utm_source its visit is credited to.
     const query = `code=${'x'.repeat(3000)}&utm_source=newsletter&gclid=g1`;
