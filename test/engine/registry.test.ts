@@ -286,6 +286,29 @@ describe('actor registry', () => {
     expect(registry.rollupBytes).toBe(bytes);
   });
 
+  // README Limits: "Tenants with events in flight … are never evicted for it".
+  test('past ROLLUP_BYTES_MAX a tenant with events in flight stays; an idle one goes', async () => {
+    t = await makeTestApp();
+    const app = t;
+    for (const tenant of ['idle', 'busy']) {
+      await app.post('/api/v1/events/batch', views(tenant, 2));
+      await countersBuilt(app, tenant);
+    }
+    const openDisk = holdDisk(app);
+    try {
+      const sent = app.post('/api/v1/events/batch', views('busy', 3));
+      while ((app.engine.registry.peek('busy')?.inFlight ?? 0) === 0) await Bun.sleep(1);
+      expect(app.engine.registry.fitBudget(0).evicted).toBe(1);
+      expect(app.engine.registry.peek('idle')).toBeUndefined();
+      expect(app.engine.registry.peek('busy')).toBeDefined();
+      openDisk();
+      expect((await sent).status).toBe(202);
+      expect(app.engine.registry.fitBudget(0).evicted).toBe(1); // idle now, it goes too
+    } finally {
+      openDisk();
+    }
+  });
+
   test('a failed rebuild is retried while the tenant keeps ingesting', async () => {
     t = await makeTestApp({ actorIdleMs: 60_000 });
     const { store, registry } = t.engine;
