@@ -98,6 +98,24 @@ describe('projects', () => {
     expect(invitation.status).toBe(403);
   });
 
+  // README Limits: "the project's member list (`GET …/members`) shows members' email addresses
+  // and names to the other members", a viewer included.
+  test("a member's list of members shows the others' email addresses and names", async () => {
+    await makeProject(t, ada.access_token, 'acme');
+    const named = await t.call('PUT', '/api/v1/users/me', {
+      token: ada.access_token,
+      body: { name: 'Ada Lovelace' },
+    });
+    expect(named.status).toBe(200);
+    const invitee = { email: 'bob@example.com', token: bob.access_token };
+    expect((await join(t, ada.access_token, 'acme', invitee)).status).toBe(200);
+    const members = await list('/api/v1/projects/acme/members', bob.access_token);
+    expect(members.map((m) => [m.email, m.name, m.role])).toEqual([
+      ['ada@example.com', 'Ada Lovelace', 'owner'],
+      ['bob@example.com', null, 'viewer'],
+    ]);
+  });
+
   test('the last owner cannot leave; a member may leave', async () => {
     await makeProject(t, ada.access_token, 'acme');
     const adaId = (await json(await t.call('GET', '/api/v1/users/me', { token: ada.access_token })))
