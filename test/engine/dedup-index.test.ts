@@ -9,6 +9,23 @@ function key(i: number, salt = 'a'): string {
 }
 
 describe('DedupIndex', () => {
+  // README Limits: "The snapshot keeps the index's hash seed from start to start (a rebuild
+  // draws a new one)": each index built is seeded anew, so ids cannot be aimed at its probes.
+  test('each index built draws its own hash seed; a restored one keeps its own', () => {
+    const seedOf = (index: DedupIndex) => {
+      const held = index.holdState();
+      held.release();
+      return held.state.seed;
+    };
+    const options = { windowMs: 8 * DAY, keysMax: 1000 };
+    const seeds = new Set(Array.from({ length: 8 }, () => seedOf(new DedupIndex(options))));
+    expect(seeds.size).toBe(8);
+    const built = new DedupIndex(options);
+    const held = built.holdState();
+    expect(seedOf(DedupIndex.restore(options, held.state))).toBe(seedOf(built));
+    held.release();
+  });
+
   test('remembers a key for at least the window and at most 9/8 of it', () => {
     const index = new DedupIndex({ windowMs: 8 * DAY, keysMax: 100 });
     const t0 = 100 * DAY;
