@@ -724,6 +724,33 @@ describe('the server process', () => {
     expect(await again.exited).toBe(0);
   });
 
+  // README Limits: a failure of the log the running process cannot recover from is fatal (exit
+  // 70), so that a restart reads the log back; the request waiting on it is not acknowledged.
+  test('a commit whose log file was deleted is fatal: exit 70, its event not stored', async () => {
+    const dir = tempDir();
+    const server = await startServer(dir);
+    const post = (id: string) =>
+      fetch(`${server.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_id: id, name: 'x' }),
+      }).then(
+        (r) => r.status,
+        () => 0, // the process exited before answering
+      );
+    expect(await post('before')).toBe(202);
+    fs.rmSync(path.join(dir, 'wal'), { recursive: true });
+    expect(await post('after')).not.toBe(202);
+    expect(await server.exited).toBe(70);
+    await server.output;
+    expect(server.lines.some((l) => l.includes('exiting so a restart can recover'))).toBe(true);
+    fs.mkdirSync(path.join(dir, 'wal'));
+    const again = await startServer(dir);
+    expect((await fetch(`${again.url}/api/v1/events/after`)).status).toBe(404);
+    again.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+
   test('a server a test leaves running is killed (SIGKILL) by killServers, run after each', async () => {
     const server = await startServer(tempDir());
     await killServers();
