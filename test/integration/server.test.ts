@@ -380,6 +380,7 @@ describe('the server process', () => {
       const text = await answer(host);
       expect(text.split('\r\n')[0], host).toBe('HTTP/1.1 400 Bad Request');
       expect(text, host).toContain('a host name shorter than 4 characters works only with a port');
+      expect(text, host).toContain('"code":"bad_request"');
     }
     for (const host of ['api:8080', 'abcd', 'api.internal']) {
       expect((await answer(host)).split('\r\n')[0], host).toBe('HTTP/1.1 200 OK');
