@@ -139,6 +139,43 @@ describe('a full disk during a log write', () => {
     expect(await ids(t, 'beta')).toEqual(['r-beta']);
   });
 
+  // README Limits: "Only when, at the bound of resident tenants (`ACTORS_MAX`), the batch waited
+  // three times and each time a tenant's new actor was evicted again before it could be used,
+  // does the batch go in parts; if the disk fills between those commits, it is answered `503`
+  // while the tenants written before keep their events (a retry with the same `event_id`s
+  // stores the rest exactly once)". The eviction is played by an actor never started in time.
+  test('a batch that waited three times goes in parts: a full disk keeps the part written', async () => {
+    const disk = new LimitedDisk();
+    t = await makeTestApp({ fileIo: disk });
+    const first = { event_id: 'a-acme', name: 'x', tenant_id: 'acme' };
+    expect((await t.post('/api/v1/events', first)).status).toBe(202);
+    await t.engine.registry.peek('acme')?.whenReady();
+    const beta = t.engine.registry.actorFor('beta');
+    if (beta === null) throw new Error('no actor for beta');
+    await beta.whenReady();
+    let waits = 0;
+    const whenStarted = beta.whenStarted.bind(beta);
+    Object.defineProperty(beta, 'isStarted', { get: () => false });
+    beta.whenStarted = () => {
+      waits++;
+      // Past the batch's waits, its part's tick: the actor starts a moment later.
+      return waits > 3 ? Bun.sleep(50).then(whenStarted) : whenStarted();
+    };
+    disk.roomBytes = 2000; // acme's record, not beta's
+    const refused = await t.post('/api/v1/events/batch', batch);
+    expect(waits).toBe(3 + 1); // the batch's three waits, then its part's own tick
+    expect(refused.status).toBe(503);
+    expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+    expect(await ids(t, 'beta')).toEqual([]);
+    disk.roomBytes = Number.MAX_SAFE_INTEGER;
+    t.clock.advance(1000);
+    const retry = await t.post('/api/v1/events/batch', batch);
+    expect(await body(retry)).toMatchObject({ accepted: 1, duplicates: 1 });
+    await t.restart();
+    expect(await ids(t, 'acme')).toEqual(['a-acme', 'r-acme']);
+    expect(await ids(t, 'beta')).toEqual(['r-beta']);
+  });
+
   test('an exhausted quota (EDQUOT) is tried again once a second, not at every request', async () => {
     const disk = new LimitedDisk(Number.MAX_SAFE_INTEGER, 'EDQUOT');
     const logged: string[] = [];
