@@ -284,6 +284,9 @@ describe('actor registry', () => {
     expect([registry.peek('old'), registry.peek('recent')]).toEqual([undefined, undefined]);
     expect(registry.peek('watched')).toBeDefined();
     expect(registry.rollupBytes).toBe(bytes);
+    // GET /api/v1/status shows the estimate the budget holds (README Limits).
+    const status = (await (await t.get('/api/v1/status')).json()) as { rollup_bytes: number };
+    expect(status.rollup_bytes).toBe(bytes);
   });
 
   // README Limits: "Tenants with events in flight … are never evicted for it".
