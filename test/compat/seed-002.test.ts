@@ -433,3 +433,95 @@ describe('seed 002: /health and /ready', () => {
     }
   });
 });
+
+// README "Limits": where Tally keeps its own limits on the service's fields and reads.
+describe('seed 002: the limits Tally keeps (README Limits)', () => {
+  const issues = async (res: Response) => {
+    expect(res.status).toBe(422);
+    return ((await body(res)).detail as { loc: unknown[]; msg: string }[]).map((d) => [
+      d.loc,
+      d.msg,
+    ]);
+  };
+
+  test('source is at most 128 characters and event_type 120: a 422 naming the field', async () => {
+    expect(await issues(await t.post('/events', event(1, { source: 's'.repeat(129) })))).toEqual([
+      [['body', 'source'], 'source must be at most 128 characters'],
+    ]);
+    const longType = await t.post('/events', event(1, { event_type: 'e'.repeat(121) }));
+    expect(await issues(longType)).toEqual([
+      [['body', 'event_type'], 'event_type must be at most 120 characters'],
+    ]);
+    expect((await t.post('/events', event(1, { source: 's'.repeat(128) }))).status).toBe(201);
+  });
+
+  test("tenant_id follows the tenant id's rule, where the service took any text", async () => {
+    for (const tenant_id of ['acme corp', '_acme', 'example.com/blog']) {
+      expect(await issues(await t.post('/events', event(1, { tenant_id })))).toEqual([
+        [['body', 'tenant_id'], 'tenant_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]*$'],
+      ]);
+    }
+    expect(await issues(await t.post('/events', event(1, { tenant_id: 't'.repeat(129) })))).toEqual(
+      [[['body', 'tenant_id'], 'tenant_id must be at most 128 characters']],
+    );
+    expect((await t.post('/events', event(1, { tenant_id: 'acme.corp:eu-1' }))).status).toBe(201);
+  });
+
+  test('5,000 events of 1.1 KB each are over the 5 MiB of a batch (413): two requests take them', async () => {
+    const events = Array.from({ length: 5000 }, (_, i) =>
+      event(i, { payload: { pad: 'p'.repeat(1000) } }),
+    );
+    expect(JSON.stringify(events[0]).length).toBeGreaterThan(1100);
+    const whole = await t.post('/events/bulk', { events });
+    expect(whole.status).toBe(413);
+    expect(await t.getJson('/api/v1/stats?tenant_id=tenant_1&bots=include')).toMatchObject({
+      total_events: 0,
+    });
+    for (const half of [events.slice(0, 2500), events.slice(2500)]) {
+      expect(await body(await t.post('/events/bulk', { events: half }))).toMatchObject({
+        inserted: 2500,
+      });
+    }
+  });
+
+  test('GET /metrics answers at most 10,000 rows: more is a 422 naming bucket_size', async () => {
+    // 10,001 minutes of one source and type: one row each by minute, 167 by hour.
+    const minutes = Array.from({ length: 10_001 }, (_, i) =>
+      event(i, {
+        event_id: `m${i}`,
+        source: 'web',
+        event_type: 'view',
+        timestamp: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(),
+      }),
+    );
+    for (let i = 0; i < minutes.length; i += 5000) {
+      expect((await t.post('/events/bulk', { events: minutes.slice(i, i + 5000) })).status).toBe(
+        200,
+      );
+    }
+    expect(await issues(await t.get('/metrics?tenant_id=tenant_1&bucket_size=minute'))).toEqual([
+      [
+        ['query', 'bucket_size'],
+        'the answer would hold more than 10000 buckets; use a larger bucket_size or a shorter ' +
+          'start–end range',
+      ],
+    ]);
+    const end = encodeURIComponent(new Date(Date.UTC(2024, 0, 1) + 9_999 * 60_000).toISOString());
+    const ranged = await t.getJson<{ buckets: Json[] }>(
+      `/metrics?tenant_id=tenant_1&bucket_size=minute&end=${end}`,
+    );
+    expect(ranged.buckets).toHaveLength(10_000);
+    const hourly = await t.getJson<{ buckets: Json[] }>(
+      '/metrics?tenant_id=tenant_1&bucket_size=hour',
+    );
+    expect(hourly.buckets).toHaveLength(167);
+  });
+
+  test('GET /events: pages up to 1,000,000, of at most 1,000 events', async () => {
+    expect((await t.get('/events?tenant_id=tenant_1&page=1000000&page_size=1000')).status).toBe(
+      200,
+    );
+    expect((await t.get('/events?tenant_id=tenant_1&page=1000001')).status).toBe(422);
+    expect((await t.get('/events?tenant_id=tenant_1&page_size=1001')).status).toBe(422);
+  });
+});

@@ -529,6 +529,73 @@ describe('seed 003: CORS (README Limits)', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('access-control-allow-origin')).toBeNull();
     expect(read.headers.get('vary')).toBe('Origin');
+    // The other reads too: one event by id, the greeting and the health check.
+    const id = (await body(posted)).id as string;
+    for (const path of [`/api/events/${id}/`, '/', '/healthz']) {
+      const other = await t.get(path, origin);
+      expect(other.status, path).toBe(200);
+      expect(other.headers.get('access-control-allow-origin'), path).toBeNull();
+    }
+  });
+});
+
+// README "Limits": where Tally keeps the event's limits on the service's text and reads.
+describe('seed 003: the limits Tally keeps (README Limits)', () => {
+  const issues = async (res: Response) => {
+    expect(res.status).toBe(422);
+    return ((await body(res)).detail as { loc: unknown[]; msg: string }[]).map((d) => [
+      d.loc,
+      d.msg,
+    ]);
+  };
+
+  test('referrer 2,048, user_agent 1,024, session_id 128 characters; duration at least 0', async () => {
+    const over = [
+      ['referrer', 2048],
+      ['user_agent', 1024],
+      ['session_id', 128],
+    ] as const;
+    for (const [field, max] of over) {
+      expect(
+        await issues(await t.post('/api/events/', { page: '/', [field]: 'x'.repeat(max + 1) })),
+      ).toEqual([[['body', field], `${field} must be at most ${max} characters`]]);
+      const at = await t.post('/api/events/', { page: '/', [field]: 'x'.repeat(max) });
+      expect(at.status, field).toBe(200);
+    }
+    expect(await issues(await t.post('/api/events/', { page: '/', duration: -1 }))).toEqual([
+      [['body', 'duration'], 'duration must be ≥ 0'],
+    ]);
+  });
+
+  test('a read takes at most 100 pages of at most 2,048 characters', async () => {
+    const pages = (list: string[]) => list.map((p) => `pages=${encodeURIComponent(p)}`).join('&');
+    const hundred = Array.from({ length: 100 }, (_, i) => `/p${i}`);
+    expect((await t.get(`/api/events/?${pages(hundred)}`)).status).toBe(200);
+    const expected = [[['query', 'pages'], 'at most 100 pages of at most 2048 characters']];
+    expect(await issues(await t.get(`/api/events/?${pages([...hundred, '/p100'])}`))).toEqual(
+      expected,
+    );
+    expect(await issues(await t.get(`/api/events/?${pages([`/${'a'.repeat(2048)}`])}`))).toEqual(
+      expected,
+    );
+  });
+
+  test('a read answers at most 10,000 rows: more is a 422 naming duration', async () => {
+    // 10,001 seconds of visits to one page: a row a second, 167 a minute.
+    const visits = Array.from({ length: 10_001 }, (_, i) => ({
+      name: 'page_view',
+      path: '/',
+      timestamp: new Date(T0 - 20_000_000 + i * 1000).toISOString(),
+    }));
+    for (let i = 0; i < visits.length; i += 5000) {
+      const res = await t.post('/api/v1/events/batch', { events: visits.slice(i, i + 5000) });
+      expect(res.status).toBe(202);
+    }
+    expect(await issues(await t.get('/api/events/?pages=/&duration=1%20second'))).toEqual([
+      [['query', 'duration'], 'the answer would hold more than 10000 rows; use a longer duration'],
+    ]);
+    const minutes = await t.getJson<Json[]>('/api/events/?pages=/&duration=1%20minute');
+    expect(minutes.reduce((n, row) => n + (row.count as number), 0)).toBe(10_001);
   });
 });
 

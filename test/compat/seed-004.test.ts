@@ -161,6 +161,39 @@ describe('seed 004: what FastAPI and Pydantic accept', () => {
     });
   });
 
+  test('path 2,048, user_id 128 and event_type 120 characters at most: a 422 naming the field', async () => {
+    // README "Limits": the service takes text of any length; Tally keeps the event's limits.
+    const at = { site_id: 'site-long', event_type: 'page_view', timestamp: '2025-11-15T19:00:00Z' };
+    const over = [
+      ['path', 2048],
+      ['user_id', 128],
+      ['event_type', 120],
+    ] as const;
+    for (const [field, max] of over) {
+      const res = await t.post('/event', { ...at, [field]: `/${'x'.repeat(max)}` });
+      expect(res.status, field).toBe(422);
+      expect(await body(res)).toMatchObject({
+        detail: [{ loc: ['body', field], msg: `${field} must be at most ${max} characters` }],
+      });
+      const fits = await t.post('/event', { ...at, [field]: `/${'x'.repeat(max - 1)}` });
+      expect(fits.status, field).toBe(202);
+    }
+  });
+
+  test("site_id follows the tenant id's rule: a 422 naming it, where the service took any text", async () => {
+    const at = { event_type: 'page_view', timestamp: '2025-11-15T19:00:00Z' };
+    for (const site_id of ['acme corp', '_acme', 'example.com/blog']) {
+      const res = await t.post('/event', { ...at, site_id });
+      expect(res.status, site_id).toBe(422);
+      expect(await body(res)).toMatchObject({
+        detail: [
+          { loc: ['body', 'site_id'], msg: 'site_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]*$' },
+        ],
+      });
+    }
+    expect((await t.post('/event', { ...at, site_id: 'site-abc-123' })).status).toBe(202);
+  });
+
   test("malformed JSON is FastAPI's 422 json_invalid, not a 400", async () => {
     const res = await t.post('/event', '{"site_id":', { 'content-type': 'application/json' });
     expect(res.status).toBe(422);
