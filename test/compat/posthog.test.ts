@@ -196,6 +196,21 @@ describe('posthog-node against Tally', () => {
     expect(stored).toMatchObject({ user_id: 'ai-user', name: '$ai_generation' });
     expect((stored.properties as Json).$posthog).toMatchObject({ $ai_model: 'gpt-4o-mini' });
   });
+
+  test('local evaluation of flags is not served (404); captures go on through /batch/', async () => {
+    // README "Limits": a personal API key makes posthog-node load the flags' definitions, from
+    // /flags/definitions (older releases: /api/feature_flag/local_evaluation).
+    const posthog = client({ personalApiKey: 'phx_personal_key' });
+    const errors: unknown[] = [];
+    posthog.on('error', (error) => errors.push(error));
+    posthog.capture({ distinctId: 'flags-user', event: 'ran', properties: { source: 'test-5' } });
+    await posthog.shutdown();
+    const paths = proxy.log.map((l) => [l.path.split('?')[0], l.status]);
+    expect(paths).toContainEqual(['/flags/definitions', 404]);
+    expect(paths).toContainEqual(['/batch/', 200]);
+    expect(errors).toEqual([]); // posthog-node passes over a 404 there without a word
+    expect((await stats('property.source=test-5')).total_events).toBe(1);
+  });
 });
 
 describe('PostHog capture API', () => {
@@ -774,6 +789,17 @@ describe('PostHog capture API', () => {
     expect(await timeOf('f-4')).toBe(Date.parse('2026-11-20T08:30:00Z'));
     expect(await timeOf('f-5')).toBe(T0 - 90_000);
     expect(await timeOf('f-6')).toBe(T0 - 60_000);
+  });
+
+  test("posthog-node's OpenTelemetry routes and flag definitions are not served: 404", async () => {
+    // README "Limits": each a 404 the SDK reports; the capture routes above stay.
+    for (const path of ['/flags/definitions', '/api/feature_flag/local_evaluation']) {
+      expect((await t.get(`${path}?token=wk_acme&send_cohorts`)).status, path).toBe(404);
+    }
+    for (const path of ['/i/v1/logs', '/i/v1/metrics', '/i/v1/traces']) {
+      expect((await t.post(path, { resourceLogs: [] })).status, path).toBe(404);
+    }
+    expect((await stats()).total_events).toBe(0);
   });
 
   test('browsers get a CORS preflight answer', async () => {
