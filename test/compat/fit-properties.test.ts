@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Analytics } from '@segment/analytics-node';
 import { Umami } from '@umami/node';
 import { PostHog } from 'posthog-node';
-import { createLogger, propertyFitLimits } from '../../src/core/index.ts';
+import { createLogger, fitProperties, propertyFitLimits } from '../../src/core/index.ts';
+import { PLAUSIBLE_FIT } from '../../src/http/compat/plausible.ts';
+import { POSTHOG_FIT } from '../../src/http/compat/posthog.ts';
+import { SEGMENT_FIT } from '../../src/http/compat/segment.ts';
+import { UMAMI_FIT } from '../../src/http/compat/umami-events.ts';
 import { makeCompatApp } from './helpers/compat-app.ts';
 import { type CompatServer, startCompatServer } from './helpers/compat-server.ts';
 
@@ -263,6 +267,36 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
       .slice(before)
       .map((l) => l.events);
     expect(counts).toEqual([3000, 2]);
+  });
+});
+
+// README "Limits": the keys each API's events keep as long as possible, beside the campaign
+// keys (utm_*) and the `$posthog` bag every event keeps so.
+describe("the keys each SDK's events keep longest", () => {
+  test('as the README lists them, per API', () => {
+    const kept = (fit: { keep: ReadonlySet<string> }) => [...fit.keep].sort();
+    expect(kept(SEGMENT_FIT)).toEqual(['$interactive']);
+    expect(kept(POSTHOG_FIT)).toEqual(['$groups', '$interactive', '$set', '$set_once', '$unset']);
+    expect(kept(UMAMI_FIT)).toEqual(['$hostname', '$language', '$screen', '$tag', '$title']);
+    expect(kept(PLAUSIBLE_FIT)).toEqual([
+      '$engagement_time',
+      '$interactive',
+      '$revenue',
+      '$scroll_depth',
+    ]);
+  });
+
+  test('a kept key goes only after every other value, campaign keys among the kept', () => {
+    const big = { note: 'n'.repeat(3000), utm_campaign: 'u'.repeat(3000) };
+    const fitted = fitProperties(
+      { ...big, $interactive: false, pad: 'p'.repeat(3000) },
+      SEGMENT_FIT,
+    );
+    expect(fitted.cut).toEqual(['note']);
+    expect(fitted.properties).toMatchObject({
+      $interactive: false,
+      utm_campaign: big.utm_campaign,
+    });
   });
 });
 

@@ -58,7 +58,7 @@ export const PLAUSIBLE_DOMAINS_MAX = 10;
  * Props over the limits are fitted (core/properties.ts), the keys Tally adds cut last. Plausible
  * keeps 30 props and drops the rest without a word; refusing the event would lose its page view.
  */
-const PLAUSIBLE_FIT = {
+export const PLAUSIBLE_FIT = {
   api: 'plausible',
   keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, INTERACTIVE_KEY]),
 };
