@@ -798,6 +798,13 @@ describe("Plausible's 400s", () => {
     expect(await refused('aggregate', `filters=${encodeURIComponent('visit:city==Paris')}`)).toBe(
       'Filtering by `visit:city` is not supported by Tally: Tally locates visitors by country only.',
     );
+    // README "Limits": every property Tally keeps nothing for is a 400 saying so.
+    const unkept = ['visit:browser_version', 'visit:os_version', 'event:hostname'];
+    for (const property of unkept) {
+      expect(await refused('breakdown', `property=${property}`)).toStartWith(
+        `Breaking down by \`${property}\` is not supported by Tally: Tally keeps no `,
+      );
+    }
     expect(await refused('aggregate', 'filters=nonsense')).toStartWith(
       'Invalid filter expression `nonsense`',
     );

@@ -645,6 +645,11 @@ describe('active, the website, and refusals', () => {
     // What Tally always does may be asked for.
     expect(await ok('stats', `${TWO_DAYS}&match=all&trafficType=human`)).toEqual(await ok('stats'));
     expect(await refused('stats', `${TWO_DAYS}&path=re.%5E%2Fblog`)).toContain('re');
+    expect(await refused('stats', `${TWO_DAYS}&path=nre.%5E%2Fblog`)).toContain('nre');
+    // README "Limits": segments, cohorts, referrer domains and bot names are 400s too.
+    for (const field of ['segment', 'cohort', 'domain', 'botName']) {
+      expect(await refused('stats', `${TWO_DAYS}&${field}=x`)).toContain(field);
+    }
     expect(await refused('stats', `${TWO_DAYS}&path=%2Fa&path1=%2Fb`)).toContain('path1');
     // README: a filter's value is at most 500 characters, and at most 16 filters combine.
     expect(await refused('stats', `${TWO_DAYS}&path=${'a'.repeat(501)}`)).toBe(

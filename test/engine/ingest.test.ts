@@ -121,6 +121,24 @@ describe('exact-once ingest', () => {
       (await body(await t.post('/api/v1/events', { event_id: 'w', name: 'x' }))).duplicate,
     ).toBe(false);
   });
+
+  test('the window counts from receipt, not the timestamp: a backfill is deduplicated', async () => {
+    // README "Limits": an event 30 days old is remembered for the window from its receipt,
+    // and forgotten at most 9/8 of the window later.
+    const app = await makeTestApp({ dedupWindowMs: 60_000 });
+    t = app;
+    const timestamp = new Date(app.clock.now() - 30 * 86_400_000).toISOString();
+    const send = async () =>
+      (await body(await app.post('/api/v1/events', { event_id: 'old', name: 'x', timestamp })))
+        .duplicate;
+    expect(await send()).toBe(false);
+    app.clock.advance(60_000 - 1);
+    app.engine.dedup.expire(app.clock.now());
+    expect(await send()).toBe(true);
+    app.clock.advance((60_000 * 9) / 8 - (60_000 - 1));
+    app.engine.dedup.expire(app.clock.now());
+    expect(await send()).toBe(false);
+  });
 });
 
 describe('explicit overload', () => {

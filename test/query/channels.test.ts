@@ -180,6 +180,16 @@ describe('source categories', () => {
     expect(sourceCategoryOf('')).toBeNull();
   });
 
+  test('names are matched whole: a subdomain or a host the table lacks is of no category', () => {
+    // README "Limits": `smile.amazon.com` is not `amazon.com`; a smaller search engine Tally
+    // names by its host is Referral, not Organic Search.
+    expect(sourceCategoryOf('amazon.com')).toBe('shopping');
+    expect(sourceCategoryOf('smile.amazon.com')).toBeNull();
+    expect(sourceCategoryOf('search.example.net')).toBeNull();
+    expect(channel({ source: 'search.example.net' })).toBe('Referral');
+    expect(channel({ source: 'smile.amazon.com' })).toBe('Referral');
+  });
+
   test('a tag naming a network by its host or short name, as GA4 and Plausible list it', () => {
     const tagged = (tag: string, utmMedium = '') =>
       channel({ source: tag, utmSource: tag, utmMedium });
