@@ -64,9 +64,12 @@ import {
   liveMessageBytesMax,
 } from '../src/live/index.ts';
 import { cursorCharsMax, queryLimits } from '../src/query/index.ts';
+import { KNOWN_SOURCES } from '../src/query/known-sources.ts';
+import { CATEGORY_SOURCES } from '../src/query/source-categories.ts';
 import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
 import * as storageLimitsFile from '../src/storage/limits.ts';
 import { FRAME_PAYLOAD_BYTES_MAX } from '../src/storage/wal-frame.ts';
+import { READ_TIMEOUT_MS, SIGN_IN_TIMEOUT_MS } from '../web/deadline.ts';
 import { engineOptions, T0 } from './helpers/app.ts';
 import { makeTempDir } from './helpers/temp-dir.ts';
 
@@ -719,6 +722,26 @@ describe("README: the numbers it states are the code's limits", () => {
     // "a value … 2^53 points at the limit still sum to a number".
     expect(Number.isFinite(2 ** 53 * metricLimits.valueAbsMax)).toBe(true);
     expect(Number.isFinite(2 ** 53 * eventLimits.durationSecondsMax)).toBe(true);
+  });
+
+  // README "Limits": the dashboard's bounds on a read and a sign-in, and the sizes of the
+  // tables that name sources and their channels ("about", rounded as the README rounds them).
+  test("the dashboard's deadlines, and the tables of sources and channels", () => {
+    const queryTimeoutS = defaultTunables.queryTimeoutMs / 1000;
+    const rounds = q.tenantReadsWaitingMax / q.tenantReadsRunningMax;
+    const categories = Object.values(CATEGORY_SOURCES).flat().length;
+    const phrases = [
+      `gives each read and its check of access ${READ_TIMEOUT_MS / 60_000} minutes ` +
+        '(`READ_TIMEOUT_MS` in `web/deadline.ts`)',
+      `one may wait behind ${q.tenantReadsWaitingMax} others of its project, run ` +
+        `${q.tenantReadsRunningMax} at a time: at ${queryTimeoutS} s a read that is ${rounds} ` +
+        `rounds, under ${READ_TIMEOUT_MS / 60_000} minutes`,
+      `A sign-in or a token refresh is given ${SIGN_IN_TIMEOUT_MS / 1000} s (\`SIGN_IN_TIMEOUT_MS\`)`,
+      `Sources are named for about ${Math.round(KNOWN_SOURCES.length / 10) * 10} well-known`,
+      `Channels read a table of about ${Math.round(categories / 25) * 25} source categories`,
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+    expect((rounds + 1) * defaultTunables.queryTimeoutMs).toBeLessThan(READ_TIMEOUT_MS);
   });
 
   // The worked examples of the shared budgets (Limits) at the defaults: the hot tier's parts,
