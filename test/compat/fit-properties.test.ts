@@ -231,6 +231,31 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
     expect(properties.answer_18).toBeUndefined();
   });
 
+  test('an event still refused is left out of its batch, named in dropped and logged at warn', async () => {
+    // README "Limits": a number past the double range in a value that is kept (1e400), which
+    // JSON.stringify cannot write, so the body is written by hand.
+    const ok = '{"event":"kept","distinct_id":"u-drop","uuid":"drop-ok"}';
+    const bad =
+      '{"event":"huge","distinct_id":"u-drop","uuid":"drop-bad","properties":{"n":1e400}}';
+    const post = (batch: string) =>
+      fetch(`${server.url}/batch/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"api_key":"phc_project_key","batch":[${batch}]}`,
+      });
+    const before = logged.length;
+    const res = await post(`${ok},${bad}`);
+    expect(res.status).toBe(200);
+    const dropped = ((await res.json()) as { dropped: Json[] }).dropped;
+    expect(dropped.map((d) => d.index)).toEqual([1]);
+    const lines = logged.slice(before).filter((l) => l.msg === 'batch items left out');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'warn', api: 'posthog', stored: 1 });
+    expect((await event('drop-ok')).name).toBe('kept');
+    // A batch of only such events is a 400, which the SDK drops with an error.
+    expect((await post(bad)).status).toBe(400);
+  });
+
   test('a batch of thousands of cut events is one log line, naming the first few', async () => {
     const before = cutLines().length;
     // 70 keys each: 7 go, the largest first (`"k10":1` before `"k9":1`), ties in name order.

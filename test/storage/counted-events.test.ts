@@ -81,4 +81,8 @@ test("PostHog's group updates ($groupidentify) are in allFrom only; the rollups 
   const live = actor?.rollups.snapshot(t.clock.now());
   expect(live?.windows['1h'].events).toBe(1);
   expect(live?.names.map((n) => n.name)).toEqual(['report_run']);
+  // README "Limits": never counted whichever API sends the name, the native one too.
+  const native = await t.post('/api/v1/events', { name: '$groupidentify', user_id: '$team_a' });
+  expect(native.status).toBe(202);
+  expect(await counts('default')).toEqual({ from: 1, all: 3, minutes: 1 });
 });
