@@ -833,6 +833,12 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await refused({ ...base, metrics: ['total_revenue'] })).toBe(
       '#/metrics/0: The metric `total_revenue` is not supported by Tally: Tally has no revenue goals.',
     );
+    expect(await refused({ ...base, metrics: ['average_revenue'] })).toContain('no revenue goals');
+    // README "Limits": of the location names only the country's is answered.
+    for (const name of ['visit:region_name', 'visit:city_name']) {
+      expect(await refused({ ...base, dimensions: [name] })).toContain('by country only');
+    }
+    expect((await post({ ...base, dimensions: ['visit:country_name'] })).status).toBe(200);
     expect(await refused({ ...base, date_range: 'yesterday' })).toBe(
       '#/date_range: Invalid date range "yesterday"',
     );

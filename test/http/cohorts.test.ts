@@ -281,6 +281,15 @@ describe('GET /api/v1/cohorts', () => {
       ['query', 'start'],
       ['query', 'return'],
     ]);
+    // README "Limits": `any` takes no conditions.
+    const anyWith = await t.get(
+      `/api/v1/cohorts?${range}&start=name:a&return=any,property.plan:pro`,
+    );
+    expect(anyWith.status).toBe(422);
+    const [issue] = ((await anyWith.json()) as { detail: { loc: unknown[]; msg: string }[] })
+      .detail;
+    expect(issue?.loc).toEqual(['query', 'return']);
+    expect(issue?.msg).toContain('or any (every event) (got "any,property.plan:pro")');
   });
 
   test('is documented, start and return included', async () => {
