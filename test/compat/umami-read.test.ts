@@ -594,6 +594,27 @@ describe('metrics', () => {
   });
 });
 
+describe('values', () => {
+  test("a field's 10 values with the most events; a search of 5 texts at most", async () => {
+    // README "Limits": `values` 10 (a search of 5 texts at most). Twelve more paths, /p1 viewed
+    // once … /p12 twelve times, on 11-25.
+    for (let n = 1; n <= 12; n++) {
+      for (let i = 0; i < n; i++) {
+        await send('2026-11-25T10:00:00Z', `198.51.100.${100 + i}`, { url: `/p${n}` });
+      }
+    }
+    const values = async (query: string) =>
+      ((await ok('values', `${TWO_DAYS}&type=path${query}`)) as unknown as Json[]).map(
+        (row) => row.value,
+      );
+    expect(await values('')).toEqual(Array.from({ length: 10 }, (_, i) => `/p${12 - i}`));
+    // The sixth text of a search is not read: /p1 and /p2 are found, /p6 is not.
+    expect((await values('&search=p1,p2,p3,p4,p5,p6')).sort()).toEqual(
+      ['/p1', '/p10', '/p11', '/p12', '/p2', '/p3', '/p4', '/p5'].sort(),
+    );
+  });
+});
+
 describe('active, the website, and refusals', () => {
   test('active: visitors with an event in the last 5 minutes', async () => {
     expect(await ok('active', '')).toEqual({ visitors: 1 });
