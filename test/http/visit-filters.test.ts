@@ -104,6 +104,17 @@ describe('GET /api/v1/stats visit filters', () => {
     expect(await totals('utm_medium=email&path=/docs')).toEqual([1, 1]);
     const before = await get('/api/v1/stats?tenant_id=acme&date=2026-03-07&entry_page=/home');
     expect(before.body.total_events).toBe(0);
+    // README "Limits": one exact value each, read as sent: no other case, alternatives,
+    // negation or wildcards.
+    for (const literal of [
+      'referrer_source=google',
+      'referrer_source=Google%7CEmail',
+      'referrer_source=!Direct%20%2F%20None',
+      'entry_page=/home*',
+      'entry_page=/ho%25',
+    ]) {
+      expect([literal, await totals(literal)]).toEqual([literal, [0, 0]]);
+    }
   });
 
   test('entry_page keeps every page of a visit that entered there', async () => {
