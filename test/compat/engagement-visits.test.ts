@@ -296,3 +296,45 @@ test('a beacon of the instant a visit starts does not join it to the visit befor
     expect(await v1Aggregate()).toMatchObject({ visits: 2, bounce_rate: 100 });
   });
 });
+
+test("a beacon after a session's event keeps alive the visit an event without one joins", async () => {
+  // README "Limits": the native API's events of one visitor (the same address and agent as the
+  // tracker's beacon), /a in session s1 at 10:00 and /b without a session at 10:50. The
+  // beacon at 10:25 keeps the visit alive, so /b joins it; without a beacon (the second
+  // visitor) /b, 50 minutes later, starts a visit of its own.
+  const agent = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+  const native = async (ip: string, time: string, path: string, session?: string) => {
+    t.clock.set(at(`${DAY}T${time}Z`)); // received then: the visitor hash is of that day
+    const res = await t.post('/api/v1/events', {
+      tenant_id: SITE,
+      name: 'pageview',
+      url: `https://example.com${path}`,
+      timestamp: `${DAY}T${time}Z`,
+      ip,
+      user_agent: agent,
+      ...(session === undefined ? {} : { session_id: session }),
+    });
+    expect(res.status).toBe(202);
+  };
+  await native('198.51.100.38', '10:00:00', '/a', 's1');
+  t.clock.set(at(`${DAY}T10:25:00Z`));
+  const res = await t.post('/api/event', JSON.stringify({ ...engaged('/a'), d: SITE }), {
+    'content-type': 'text/plain',
+    'user-agent': agent,
+    'x-forwarded-for': '198.51.100.38',
+  });
+  expect(res.status).toBe(202);
+  await native('198.51.100.38', '10:50:00', '/b');
+  await native('198.51.100.39', '10:00:00', '/a', 's2');
+  await native('198.51.100.39', '10:50:00', '/b');
+  t.clock.set(at('2026-11-25T12:00:00Z'));
+  await hotAndFlushed(async () => {
+    expect(await tallyVisits()).toMatchObject({
+      visits: 3,
+      entry: [
+        ['/a', 2],
+        ['/b', 1],
+      ],
+    });
+  });
+});
