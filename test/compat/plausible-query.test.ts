@@ -810,6 +810,29 @@ describe('order_by and pagination', () => {
 describe("Plausible's 400s, naming the field", () => {
   const base = { metrics: ['visitors'], date_range: '7d' };
 
+  test('at most 16 filters of 100 values, nested 8 deep', async () => {
+    // README "Limits": the bounds Tally keeps where Plausible's v2 names none.
+    const is = (i: number, values = 1) => [
+      'is',
+      `event:props:k${i}`,
+      Array.from({ length: values }, (_, j) => `v${j}`),
+    ];
+    const many = (n: number) => Array.from({ length: n }, (_, i) => is(i));
+    // `depth` operators (and, or, not) each inside the one before, around one condition.
+    const nested = (depth: number): unknown => (depth === 0 ? is(0) : ['not', nested(depth - 1)]);
+    expect((await post({ ...base, filters: [...many(15), is(15, 100)] })).status).toBe(200);
+    expect(await refused({ ...base, filters: many(17) })).toBe(
+      '#/filters: At most 16 filters may be combined.',
+    );
+    expect(await refused({ ...base, filters: [is(0, 101)] })).toContain(
+      'A filter may name at most 100 values.',
+    );
+    expect((await post({ ...base, filters: [nested(8)] })).status).toBe(200);
+    expect(await refused({ ...base, filters: [nested(9)] })).toContain(
+      'Filters nest at most 8 deep.',
+    );
+  });
+
   test('the body: required and unknown keys, types, metrics, date ranges, tz', async () => {
     expect(await refused({ date_range: '7d' })).toBe(
       '#: Required property metrics was not present.',

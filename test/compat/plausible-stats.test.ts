@@ -757,6 +757,25 @@ describe('conversion_rate (goal conversions)', () => {
 });
 
 describe("Plausible's 400s", () => {
+  test('a filter of at most 16 conditions of 100 alternatives; breakdown pages 1,000 rows, 10,000', async () => {
+    // README "Limits": the bounds Tally keeps where Plausible's v1 names none.
+    const filters = (n: number, values = 1) => {
+      const alternatives = Array.from({ length: values }, (_, i) => `v${i}`).join('|');
+      const one = (i: number) => `event:props:k${i}==${alternatives}`;
+      return `filters=${encodeURIComponent(Array.from({ length: n }, (_, i) => one(i)).join(';'))}`;
+    };
+    expect(await ok('aggregate', `${WEEK}&${filters(16, 100)}`)).toBeDefined();
+    expect(await refused('aggregate', `${WEEK}&${filters(17)}`)).toBe(
+      'At most 16 filters may be combined.',
+    );
+    expect(await refused('aggregate', `${WEEK}&${filters(1, 101)}`)).toBe(
+      'A filter may name at most 100 values.',
+    );
+    const breakdown = `${WEEK}&property=visit:source&limit=1000`;
+    expect(await ok('breakdown', `${breakdown}&page=10000`)).toEqual([]);
+    expect((await stats('breakdown', `${breakdown}&page=10001`)).status).toBe(400);
+  });
+
   test('unknown or unsupported metrics, periods, dates, properties and filters', async () => {
     expect(await refused('aggregate', 'metrics=visitors,bogus')).toBe(
       'The metric `bogus` is not recognized. Find valid metrics from the documentation: ' +
