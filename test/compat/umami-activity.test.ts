@@ -450,6 +450,23 @@ describe('events/series', () => {
     ] as unknown as Json);
     expect((await read('events/series', 'unit=day')).status).toBe(400);
   });
+
+  test('at most 10,000 rows (README Limits), where Umami answers them all', async () => {
+    // 10,001 custom events of as many names in one hour: a row each.
+    const events = Array.from({ length: 10_001 }, (_, i) => ({
+      tenant_id: WEBSITE,
+      name: `e${String(i).padStart(5, '0')}`,
+      url: 'https://example.com/',
+      timestamp: '2026-11-25T08:00:00Z',
+    }));
+    for (let i = 0; i < events.length; i += 5000) {
+      const res = await t.post('/api/v1/events/batch', { events: events.slice(i, i + 5000) });
+      expect(res.status).toBe(202);
+    }
+    const day = `startAt=${at('2026-11-25T00:00:00Z')}&endAt=${at('2026-11-25T23:59:59.999Z')}`;
+    const rows = (await ok('events/series', `${day}&unit=day`)) as unknown as Json[];
+    expect(rows).toHaveLength(10_000);
+  });
 });
 
 describe('entry and exit filters', () => {

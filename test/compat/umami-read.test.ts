@@ -531,6 +531,9 @@ describe('metrics', () => {
     expect(await refused('metrics', `${TWO_DAYS}&type=bogus`)).toContain('bogus');
     expect(await refused('metrics', TWO_DAYS)).toContain('type');
     expect(await refused('metrics', `${TWO_DAYS}&type=path&limit=501`)).toContain('limit');
+    // README "Limits": metric rows 1–500 and 10,000 skipped at most.
+    expect(await ok('metrics', `${TWO_DAYS}&type=path&limit=500&offset=10000`)).toEqual([]);
+    expect(await refused('metrics', `${TWO_DAYS}&type=path&offset=10001`)).toContain('offset');
   });
 
   test("`host`, Umami 2's name of `hostname`, is a metric type and a filter", async () => {
