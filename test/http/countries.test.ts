@@ -4,7 +4,7 @@
 // `country` filter, timeseries `group_by=country`, stored events and the SQL view.
 
 import { afterAll, afterEach, describe, expect, test } from 'bun:test';
-import { CountryDb } from '../../src/engine/index.ts';
+import { CountryDb, type EngineOptions } from '../../src/engine/index.ts';
 import { makeTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { writeTestCountryDb } from '../helpers/mmdb-writer.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -88,6 +88,18 @@ describe('ingest', () => {
     t = await makeTestApp({}, { trustProxy: true });
     expect((await sendFrom(t, '81.2.69.160')).country).toBeNull();
     expect((await json(await t.get('/api/v1/stats'))).countries).toEqual([]);
+  });
+
+  test('a database configured later applies to new events only: those before keep null', async () => {
+    // README "Limits": fixed at ingest; the address is not stored, so nothing is looked up again.
+    const options: Partial<EngineOptions> = {};
+    t = await makeTestApp(options, { trustProxy: true });
+    const before = await sendFrom(t, '81.2.69.160');
+    expect(before.country).toBeNull();
+    options.countries = countries; // read at the next start, as GEOIP_DB is
+    await t.restart();
+    expect((await json(await t.get(`/api/v1/events/${before.event_id}`))).country).toBeNull();
+    expect((await sendFrom(t, '81.2.69.160')).country).toBe('GB');
   });
 });
 
