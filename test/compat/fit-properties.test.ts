@@ -256,6 +256,35 @@ describe('SDK events over the property limits are stored, cut to fit', () => {
     expect((await post(bad)).status).toBe(400);
   });
 
+  test('Segment, Umami and Plausible: such an event alone is their 400, nothing stored', async () => {
+    const send = (path: string, body: string) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 Firefox/133.0' },
+        body,
+      });
+    const sent = [
+      [
+        '/v1/track',
+        '{"writeKey":"k","event":"e","userId":"u","messageId":"seg-1e400","properties":{"n":1e400}}',
+      ],
+      [
+        '/api/send',
+        `{"type":"event","payload":{"website":"${WEBSITE}","url":"/","name":"e","data":{"n":1e400}}}`,
+      ],
+      [
+        '/api/event',
+        '{"n":"pageview","u":"https://example.com/","d":"example.com","p":{"n":1e400}}',
+      ],
+    ] as const;
+    for (const [path, body] of sent) {
+      const res = await send(path, body);
+      expect([path, res.status]).toEqual([path, 400]);
+      expect(await res.text()).toContain('must be a finite number');
+    }
+    expect((await fetch(`${server.url}/api/v1/events/seg-1e400`)).status).toBe(404);
+  });
+
   test('a batch of thousands of cut events is one log line, naming the first few', async () => {
     const before = cutLines().length;
     // 70 keys each: 7 go, the largest first (`"k10":1` before `"k9":1`), ties in name order.
