@@ -203,13 +203,13 @@ describe('posthog-node against Tally', () => {
     const posthog = client({ personalApiKey: 'phx_personal_key' });
     const errors: unknown[] = [];
     posthog.on('error', (error) => errors.push(error));
-    posthog.capture({ distinctId: 'flags-user', event: 'ran', properties: { source: 'test-5' } });
+    posthog.capture({ distinctId: 'flags-user', event: 'ran', properties: { source: 'test-6' } });
     await posthog.shutdown();
     const paths = proxy.log.map((l) => [l.path.split('?')[0], l.status]);
     expect(paths).toContainEqual(['/flags/definitions', 404]);
     expect(paths).toContainEqual(['/batch/', 200]);
     expect(errors).toEqual([]); // posthog-node passes over a 404 there without a word
-    expect((await stats('property.source=test-5')).total_events).toBe(1);
+    expect((await stats('property.source=test-6')).total_events).toBe(1);
   });
 });
 
