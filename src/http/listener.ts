@@ -35,6 +35,8 @@ export interface ListenOptions {
    * function: the 503 at once).
    */
   startingWaitOf?: (request: Request) => number;
+  /** Bun's idle timeout, seconds (IDLE_TIMEOUT_S; tests shorten it). */
+  idleTimeoutS?: number;
 }
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -79,7 +81,7 @@ export function listenEarly(options: ListenOptions): EarlyListener {
     // A port in use must be an error: SO_REUSEPORT would let a second server take half of the
     // connections of the first.
     reusePort: false,
-    idleTimeout: IDLE_TIMEOUT_S,
+    idleTimeout: options.idleTimeoutS ?? IDLE_TIMEOUT_S,
     development: false,
     // Elysia's handlers dispatch each socket's events to the route that upgraded it.
     websocket: { ...(websocket as WebSocketHandler<unknown>), ...options.socket },

@@ -1,11 +1,12 @@
 // A body that takes too long to arrive in all (a client trickling it, slowloris) is a 408 in
-// the error shape that closes the connection, and nothing of it is written: Bun's idle timeout
-// bounds only the wait between two bytes. Over a real socket, with a short read time.
+// the error shape that closes the connection, and nothing of it is written. Over a real socket,
+// with a short read time. One slower than 16 KiB an idle timeout is closed sooner by Bun itself
+// (uWebSockets restarts the idle timeout only per 16 KiB of body), without an answer.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { connect, type Socket } from 'node:net';
-import type { EarlyListener } from '../../src/http/index.ts';
-import type { TestApp } from '../helpers/app.ts';
+import { type EarlyListener, listenEarly } from '../../src/http/index.ts';
+import { makeTestApp, type TestApp } from '../helpers/app.ts';
 import {
   READ_TIMEOUT_MS,
   type ReadTimeoutServer,
@@ -72,7 +73,7 @@ describe('a body read in all within its time', () => {
     );
     const answer = answerOf(socket);
     let sent = 1;
-    // A byte every 50 ms: Bun's idle timeout (30 s) never ends it; the read time does.
+    // A byte every 50 ms: the read time (300 ms) ends it before Bun's idle timeout could.
     const trickle = setInterval(() => {
       if (!socket.destroyed) socket.write('1\r\n \r\n');
       sent++;
@@ -109,5 +110,46 @@ describe('a body read in all within its time', () => {
     });
     expect(res.status).toBe(202);
     expect(await t.count()).toBe(1);
+  });
+});
+
+describe("a body slower than Bun's idle timeout allows", () => {
+  test('a byte at a time: closed by Bun with no answer, before the read time, nothing written', async () => {
+    // The app's read time at its default (60 s); Bun's idle timeout shortened to 1 s (its
+    // timers tick every few seconds), which a byte every 50 ms (20 B/s, far under 16 KiB a
+    // timeout) never restarts: closed while the body still arrives (~30 s of it).
+    const body = JSON.stringify({ name: 'slow', properties: { pad: 'x'.repeat(560) } });
+    const app = await makeTestApp();
+    const slow = listenEarly({
+      hostname: '127.0.0.1',
+      port: 0,
+      maxRequestBodySize: 1 << 20,
+      socket: {},
+      retryAfterSeconds: 1,
+      idleTimeoutS: 1,
+    });
+    slow.serve(app.app);
+    const socket = connect(slow.server.port as number, '127.0.0.1');
+    const head = [
+      'POST /api/v1/events HTTP/1.1',
+      'Host: 127.0.0.1',
+      'Content-Type: application/json',
+      `Content-Length: ${body.length}`,
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    const answer = answerOf(socket);
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (!socket.destroyed && sent < body.length) socket.write(body[sent++] as string);
+    }, 50);
+    try {
+      expect(await answer).toBe('');
+      expect(sent).toBeLessThan(body.length);
+      expect(await app.count()).toBe(0);
+    } finally {
+      clearInterval(trickle);
+      await slow.server.stop(true);
+      await app.close();
+    }
   });
 });
