@@ -68,6 +68,8 @@ import { KNOWN_SOURCES } from '../src/query/known-sources.ts';
 import { CATEGORY_SOURCES } from '../src/query/source-categories.ts';
 import { COMMITS_IN_FLIGHT_MAX, RECORD_BYTES_MAX } from '../src/storage/index.ts';
 import * as storageLimitsFile from '../src/storage/limits.ts';
+import { LOG_IO_THREADS } from '../src/storage/log-io.ts';
+import { INLINE_WRITE_BYTES_MAX } from '../src/storage/wal.ts';
 import { FRAME_PAYLOAD_BYTES_MAX } from '../src/storage/wal-frame.ts';
 import { READ_TIMEOUT_MS, SIGN_IN_TIMEOUT_MS } from '../web/deadline.ts';
 import { engineOptions, T0 } from './helpers/app.ts';
@@ -443,6 +445,25 @@ describe('README: Settings', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  // The relations the prose lists ("Settings also keep relations … : A at most B; …") are the
+  // ones config.ts refuses at start, each item naming both of its settings.
+  test('the relations the prose lists are the ones config.ts checks', () => {
+    const source = readFileSync(path.join(import.meta.dir, '..', 'src', 'config.ts'), 'utf8');
+    const checked = [...source.matchAll(/'([A-Z_]+) must [a-z ]+ ([A-Z_]+)'/g)].map(
+      ([, a = '', b = '']) => [a, b].sort().join(' & '),
+    );
+    expect(checked.length).toBeGreaterThanOrEqual(5);
+    const text = README.replace(/\s+/g, ' ');
+    const list = /Settings also keep relations[^:]*: (.*?)\. \| variable/.exec(text)?.[1] ?? '';
+    const listed = list.split('; ').map((item) =>
+      [...item.matchAll(/`([A-Z_]+)`/g)]
+        .map((m) => m[1] ?? '')
+        .sort()
+        .join(' & '),
+    );
+    expect(listed.sort()).toEqual(checked.sort());
+  });
 });
 
 const KiB = 1024;
@@ -536,6 +557,8 @@ describe("README: the numbers it states are the code's limits", () => {
   test('the write-ahead log', () => {
     const phrases = [
       `Up to ${COMMITS_IN_FLIGHT_MAX} groups are in flight at once`,
+      `Writes over ${size(INLINE_WRITE_BYTES_MAX)} go to an I/O thread`,
+      `such writes run on ${LOG_IO_THREADS} threads of its own`,
       `one record, split past ${size(RECORD_BYTES_MAX)} (a frame over ` +
         `${size(FRAME_PAYLOAD_BYTES_MAX)} reads as damage)`,
     ];

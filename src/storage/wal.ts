@@ -42,7 +42,7 @@ export interface WalOptions {
  * it to an I/O thread and waiting for the answer. Larger ones go to the I/O threads, so a big
  * batch does not hold up every other request while the kernel copies it.
  */
-const INLINE_WRITE_BYTES_MAX = 64 * 1024;
+export const INLINE_WRITE_BYTES_MAX = 64 * 1024;
 
 export class WriteAheadLog {
   private fd: number;
