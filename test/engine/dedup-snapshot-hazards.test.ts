@@ -215,6 +215,27 @@ describe('the clock and the window across a restart', () => {
     expect(notUsed()).toEqual([`it was made for DEDUP_WINDOW=0ms`]);
     expect(await send('acme', ['old', 'new'])).toEqual(['accepted', 'duplicate']);
   });
+
+  // README "How it stores events": with DEDUP_WINDOW=0, which forgets nothing, a lower
+  // DEDUP_KEYS_MAX at the next start cannot be met by forgetting: ingest is refused (503)
+  // until DEDUP_KEYS_MAX is raised above the ids remembered.
+  test('DEDUP_WINDOW=0 restarted under a lower DEDUP_KEYS_MAX refuses new ids until raised', async () => {
+    setUp();
+    await open({ dedupWindowMs: 0 });
+    await send('acme', ids('k', 10));
+    await close();
+    await open({ dedupWindowMs: 0, dedupKeysMax: 5 });
+    expect(loaded()).toBe(1);
+    expect(engine?.dedup.size).toBe(10); // nothing forgotten
+    expect(await ingest('acme', ['new'])).toMatchObject({
+      kind: 'overloaded', // a 503 (test/engine/ingest.test.ts)
+      reason: 'the deduplication index is full',
+    });
+    await close();
+    await open({ dedupWindowMs: 0, dedupKeysMax: 11 });
+    expect(await send('acme', ['k0'])).toEqual(['duplicate']);
+    expect(await send('acme', ['new'])).toEqual(['accepted']);
+  });
 });
 
 describe('what is found where the snapshot goes', () => {

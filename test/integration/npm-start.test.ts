@@ -102,4 +102,17 @@ describe('npm start', () => {
     expect(lines.some((l) => l.includes('second signal'))).toBe(false);
     expect(lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   });
+
+  // README "Operations": npm does not forward SIGHUP; one sent to npm alone ends npm and leaves
+  // the server running (a closed terminal sends it to the server too).
+  test('SIGHUP to npm alone ends npm and leaves the server running', async () => {
+    const { npm, exited } = await npmStart();
+    const group = npm.pid as number;
+    const [server] = serversIn(group);
+    npm.kill('SIGHUP');
+    expect(await exited).toBe('SIGHUP');
+    expect(serversIn(group)).toEqual([server as number]);
+    process.kill(server as number, 'SIGTERM'); // the server still stops as a signal asks
+    await until(() => serversIn(group).length === 0, 'the server exits');
+  });
 });
