@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Reader } from 'mmdb-lib';
 import { geoLimits } from '../../src/core/index.ts';
 import { CountryDb, CountryDbError } from '../../src/engine/index.ts';
@@ -80,6 +81,13 @@ describe('CountryDb.open', () => {
     expect(() => open(Buffer.concat([Buffer.from('junk'), marker]))).toThrow(
       /not a MaxMind DB file: its metadata cannot be read/,
     );
+  });
+
+  // README Settings (GEOIP_DB): a `.gz` not unpacked is refused, as downloaded from DB-IP.
+  test('refuses a database still gzipped, saying it is not a MaxMind DB', () => {
+    const gzipped = gzipSync(writeMmdb(TEST_NETWORKS));
+    expect(() => open(gzipped)).toThrow(CountryDbError);
+    expect(() => open(gzipped)).toThrow(/not a MaxMind DB file \(\.mmdb\): no metadata marker/);
   });
 
   test('refuses a database cut short', () => {

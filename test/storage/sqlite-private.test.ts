@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, expect, test } from 'bun:test';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { migrations } from '../../src/storage/migrations/index.ts';
 import { DATA_DIR_MODE, lockDataDir } from '../../src/storage/sqlite.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -33,6 +34,20 @@ test('a new tally.sqlite and its WAL are readable by the owner alone', () => {
     db.run("INSERT INTO meta (key, value) VALUES ('x', 'y')");
     expect(files(dir.dir).length).toBeGreaterThanOrEqual(2); // the database and its WAL
     for (const file of files(dir.dir)) expect([file, modeOf(file)]).toEqual([file, 0o600]);
+  } finally {
+    db.close();
+  }
+});
+
+// README "How it stores events": tally.sqlite is in WAL mode with synchronous=FULL, and its
+// numbered migrations are all applied at open.
+test('tally.sqlite is opened in WAL mode, synchronous=FULL, at the last migration', () => {
+  const db = lockDataDir(dir.dir);
+  try {
+    const pragma = (name: string) => Object.values(db.query(`PRAGMA ${name}`).get() ?? {})[0];
+    expect(pragma('journal_mode')).toBe('wal');
+    expect(pragma('synchronous')).toBe(2); // FULL
+    expect(pragma('user_version')).toBe(migrations.length);
   } finally {
     db.close();
   }
