@@ -41,6 +41,7 @@ import {
 } from '../src/core/index.ts';
 import * as coreLimits from '../src/core/limits.ts';
 import { type Engine, openEngine } from '../src/engine/index.ts';
+import { KEY_HASH_LANES } from '../src/engine/key-hash.ts';
 import { PLAUSIBLE_DOMAINS_MAX } from '../src/http/compat/plausible.ts';
 import { LAST_DAYS_MAX, LAST_MONTHS_MAX } from '../src/http/compat/plausible-query-time.ts';
 import { CAPTURE_BODY_MIB_MAX } from '../src/http/compat/posthog.ts';
@@ -563,6 +564,17 @@ describe("README: the numbers it states are the code's limits", () => {
         `${size(FRAME_PAYLOAD_BYTES_MAX)} reads as damage)`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  });
+
+  // "How it stores events": the dedup index keeps 128-bit hashes, 16 bytes a slot, and two ids
+  // collide with probability about n²/2¹²⁹ (1.5·10⁻²¹ for 10⁹ ids).
+  test("the dedup index's hashes", () => {
+    const bits = KEY_HASH_LANES * 32; // Int32 lanes
+    expect(text).toContain(`It keeps ${bits}-bit hashes of the keys in typed-array tables`);
+    expect(text).toContain(`(${bits / 8} bytes a slot,`); // a slot holds one hash
+    expect(text).toContain(`probability about n²/2¹²⁹ (1.5·10⁻²¹ for 10⁹ ids)`);
+    expect(bits + 1).toBe(129);
+    expect(((1e9 * 1e9) / 2 ** 129).toPrecision(2)).toBe('1.5e-21');
   });
 
   test('live counters and accounts', () => {
