@@ -95,6 +95,12 @@ describe('a retention pass', () => {
     const files = (dir: string) => fs.readdirSync(path.join(t?.dataDir ?? '', 'segments', dir));
     expect(files('tenant=acme/day=2026-11-20').length).toBe(2);
 
+    // The log line's `bytes`: the catalogued bytes of the segments deleted.
+    const goingBytes = t.engine.store.catalog
+      .segmentsOf('acme')
+      .filter((s) => s.day < '2026-11-23')
+      .reduce((n, s) => n + s.bytes, 0);
+    expect(goingBytes).toBeGreaterThan(0);
     const drops = await t.retention.run();
     // Today 2026-11-25 − 2 days = 2026-11-23: the days strictly before it go.
     expect(drops).toEqual([
@@ -123,6 +129,7 @@ describe('a retention pass', () => {
       retention_days: 2,
       segments: 2,
       events: 4,
+      bytes: goingBytes,
     });
     expect(t.retention.lastRunAt).toBe(t.clock.now());
 
