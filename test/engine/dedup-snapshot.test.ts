@@ -2,7 +2,7 @@
 // how far back it remembers, its deleted tenants' epochs, its hash seed), and a file that is
 // damaged, cut short, made for another window or for a store that changed since is not used.
 
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, spyOn, test } from 'bun:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../src/engine/dedup-snapshot.ts';
 import { SLOTS_MIN } from '../../src/engine/dedup-table.ts';
 import { DedupIndex } from '../../src/engine/index.ts';
+import * as durable from '../../src/storage/durable-fs.ts';
 import type { StoreMark } from '../../src/storage/index.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -200,6 +201,46 @@ describe('the dedup snapshot', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(outside, 'utf8')).toBe('not for Tally');
     expect(fs.readdirSync(d).sort()).toEqual([SNAPSHOT_FILE, 'outside'].sort());
+  });
+
+  // README "How it stores events": to a temp file, fsynced, renamed, the directory fsynced.
+  test('is written to a temp file, synced, renamed into place, then the directory synced', async () => {
+    const d = dir();
+    const steps: string[] = [];
+    const name = (p: string) => path.relative(d, p) || '.';
+    // The real ones, before the spies take their place.
+    const { open } = fs.promises;
+    const { renameSync } = fs;
+    const { fsyncPath } = durable;
+    const spies = [
+      spyOn(fs.promises, 'open').mockImplementation(async (...args) => {
+        const handle = await open(...args);
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          steps.push(`sync ${name(String(args[0]))}`);
+          return sync();
+        };
+        return handle;
+      }),
+      spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+        steps.push(`rename ${name(String(from))} ${name(String(to))}`);
+        renameSync(from, to);
+      }),
+      spyOn(durable, 'fsyncPath').mockImplementation((target) => {
+        steps.push(`fsync ${name(target)}`);
+        fsyncPath(target);
+      }),
+    ];
+    try {
+      await saveDedupSnapshot(d, filledIndex(100).index, MARK, NOW);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(steps).toEqual([
+      `sync ${SNAPSHOT_FILE}.tmp`,
+      `rename ${SNAPSHOT_FILE}.tmp ${SNAPSHOT_FILE}`,
+      'fsync .',
+    ]);
   });
 
   test('a write that cannot take its place leaves no temp file behind', async () => {
