@@ -5,8 +5,12 @@
 // the wait, or once its client went away, it gets the 503 after all.
 
 import { afterEach, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Elysia } from 'elysia';
 import { createLogger, startingWaitLimits } from '../../src/core/index.ts';
+import { POSTHOG_PATHS } from '../../src/http/compat/posthog.ts';
+import { POSTHOG_V1_PATH } from '../../src/http/compat/posthog-v1.ts';
 import { type EarlyListener, listenEarly, startingWaitOf } from '../../src/http/index.ts';
 
 let listener: EarlyListener | undefined;
@@ -48,6 +52,34 @@ const post = (url: string, path: string, signal?: AbortSignal) =>
 /** The requests logged so far (one line each, as they are answered). */
 const answered = (lines: string[]) =>
   lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request');
+
+// README "Operations" names the routes that wait while the store opens: every PostHog capture
+// route, up to startingWaitLimits.waitMs; Umami's and Plausible's events, up to NO_RETRY_WAIT.
+describe('the routes README names as waiting at start', () => {
+  const readme = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+  const text = readme.replace(/\s+/g, ' ');
+  const pathsIn = (phrase: RegExp) => [...(phrase.exec(text)?.[1] ?? '').matchAll(/`(\/[^`]*)`/g)];
+  const posthog = pathsIn(/A PostHog capture \(a `POST` to (.*?)\) waits instead/).map((m) => m[1]);
+  const noRetry = pathsIn(/An Umami or Plausible event \(a `POST` to (.*?), whose clients/).map(
+    (m) => m[1],
+  );
+  const waitOf = (method: string, route = '') =>
+    startingWaitOf(new Request(`http://127.0.0.1${route}`, { method }), 5000);
+
+  test('each PostHog capture route waits, and README names every one', () => {
+    expect(posthog.sort()).toEqual([...POSTHOG_PATHS, POSTHOG_V1_PATH].sort());
+    for (const route of posthog) {
+      expect([route, waitOf('POST', route)]).toEqual([route, startingWaitLimits.waitMs]);
+      expect([route, waitOf('GET', route)]).toEqual([route, 0]); // a GET is no capture
+    }
+  });
+
+  test("Umami's and Plausible's events wait NO_RETRY_WAIT; other routes not at all", () => {
+    expect(noRetry).toEqual(['/api/send', '/api/batch', '/api/event']);
+    for (const route of noRetry) expect([route, waitOf('POST', route)]).toEqual([route, 5000]);
+    expect(waitOf('POST', '/api/v1/events')).toBe(0);
+  });
+});
 
 describe('a capture while the store opens', () => {
   test('waits and is served by the app once it is; other requests get the 503 at once', async () => {
