@@ -133,6 +133,20 @@ function logged(server: RunningServer, path: string, status: number): number {
   }).length;
 }
 
+/** POSTs event `id` to the server at `url`: its status and body; status 0 when the process exited. */
+async function postEvent(url: string, id: string): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(`${url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: id, name: 'x' }),
+    });
+    return { status: res.status, text: await res.text() };
+  } catch {
+    return { status: 0, text: '' }; // the process exited (70) before answering
+  }
+}
+
 describe('the server process', () => {
   test('SIGTERM finishes in-flight commits, exits 0, and the events are there after restart', async () => {
     const dir = tempDir();
@@ -699,15 +713,7 @@ describe('the server process', () => {
   test('a log deleted under the running server: /ready is 503 and no write is acknowledged', async () => {
     const dir = tempDir();
     const server = await startServer(dir);
-    const post = (id: string) =>
-      fetch(`${server.url}/api/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ event_id: id, name: 'x' }),
-      }).then(
-        (r) => r.status,
-        () => 0, // the process exited (70) before answering
-      );
+    const post = async (id: string) => (await postEvent(server.url, id)).status;
     expect(await post('before')).toBe(202);
     for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true });
     const ready = await fetch(`${server.url}/ready`);
@@ -735,18 +741,9 @@ describe('the server process', () => {
     for (let attempt = 1; ; attempt++) {
       const dir = tempDir();
       const server = await startServer(dir);
-      const post = (id: string) =>
-        fetch(`${server.url}/api/v1/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ event_id: id, name: 'x' }),
-        }).then(
-          async (r) => ({ status: r.status, text: await r.text() }),
-          () => ({ status: 0, text: '' }), // the process exited before answering
-        );
-      expect((await post('before')).status).toBe(202);
+      expect((await postEvent(server.url, 'before')).status).toBe(202);
       fs.rmSync(path.join(dir, 'wal'), { recursive: true });
-      const after = await post('after');
+      const after = await postEvent(server.url, 'after');
       if (after.text.includes('was deleted')) {
         server.kill('SIGKILL');
         await server.exited;
