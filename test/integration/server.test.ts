@@ -133,7 +133,7 @@ function logged(server: RunningServer, path: string, status: number): number {
   }).length;
 }
 
-/** POSTs event `id` to the server at `url`: its status and body; status 0 when the process exited. */
+/** POSTs event `id` to the server at `url`: status and body (status 0: the process exited). */
 async function postEvent(url: string, id: string): Promise<{ status: number; text: string }> {
   try {
     const res = await fetch(`${url}/api/v1/events`, {
