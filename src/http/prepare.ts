@@ -172,8 +172,24 @@ function propertiesCutLog(deps: AppDeps, api: string) {
   };
 }
 
-/** The client's name of each event field it names otherwise (a metric's `tags`: properties). */
-export type ClientNames = Readonly<Partial<Record<keyof EventInput, string>>>;
+/**
+ * Where the client sent what became an event field, given the path of an issue within that
+ * field (`["n"]` for `properties.n`): the path from the item the client sent, e.g. Umami's
+ * `["payload", "data", "n"]`. A field may come from several of the client's (PostHog's
+ * properties from its `properties` and top-level `$set`), so the path may pick by the key.
+ */
+export type ClientPath = (within: readonly (string | number)[]) => (string | number)[];
+
+/**
+ * The client's name of each event field it names otherwise (a metric's `tags`: properties), or
+ * the path to it (ClientPath), for a field the client sends nested or spread over several.
+ */
+export type ClientNames = Readonly<Partial<Record<keyof EventInput, string | ClientPath>>>;
+
+/** The ClientPath of a field the client sends at `path` (Umami's payload.data: properties). */
+export function clientPath(...path: string[]): ClientPath {
+  return (within) => [...path, ...within];
+}
 
 /**
  * Validates and normalizes `items`. `locOf(i)` is where item i sits in the request, e.g.
@@ -222,16 +238,20 @@ function inClientNames(
 }
 
 /**
- * `issue` with the event field at `loc[depth]` under the client's name, in its loc and, when
- * the issue is about the field itself, in its message (messages begin with the field's name).
+ * `issue` with the event field at `loc[depth]` under the client's name, in its loc and in its
+ * message when the message begins with the issue's path from that field (`properties.n must
+ * be …`, `name must not be blank`): both then name what the client sent (`payload.data.n`).
  */
 function inClientName(issue: FieldIssue, depth: number, clientNames: ClientNames): FieldIssue {
   const field = issue.loc[depth];
   const name = typeof field === 'string' ? clientNames[field as keyof EventInput] : undefined;
   if (field === undefined || name === undefined) return issue;
-  const loc = issue.loc.with(depth, name);
-  const aboutField = issue.loc.length === depth + 1 && issue.msg.startsWith(`${field} `);
-  const msg = aboutField ? `${name}${issue.msg.slice(String(field).length)}` : issue.msg;
+  const within = issue.loc.slice(depth + 1);
+  const sent = typeof name === 'string' ? [name, ...within] : name(within);
+  const loc = [...issue.loc.slice(0, depth), ...sent];
+  const path = [field, ...within].join('.');
+  const aboutPath = issue.msg.startsWith(`${path} `);
+  const msg = aboutPath ? `${sent.join('.')}${issue.msg.slice(path.length)}` : issue.msg;
   return { ...issue, loc, msg };
 }
 

@@ -718,7 +718,8 @@ describe('PostHog capture API', () => {
     const body = (await res.json()) as { status: number; dropped: Json[] };
     expect(body.status).toBe(1);
     expect(body.dropped.map((d) => d.index)).toEqual([1, 3]);
-    expect(String(body.dropped[0]?.reason)).toContain('batch.1.name');
+    // Named by the SDK's field, `event`, not the unified event's `name`.
+    expect(String(body.dropped[0]?.reason)).toContain('batch.1.event: event $umami_identify');
     expect(String(body.dropped[1]?.reason)).toContain('batch.3.distinct_id is required');
     expect((await stats()).total_events).toBe(2);
     const read = (id: string) => t.get(`/api/v1/events/${id}?tenant_id=acme`);

@@ -2,7 +2,8 @@
 // (or its JSON text) without the props it drops, revenue, scroll depth, the interactive flag,
 // and the page path of its system goals.
 
-import { INTERACTIVE_KEY } from '../../core/index.ts';
+import { INTERACTIVE_KEY, SCROLL_DEPTH_KEY } from '../../core/index.ts';
+import type { ClientNames } from '../prepare.ts';
 import { objectOf } from './ingest.ts';
 
 /**
@@ -16,6 +17,9 @@ const GOALS_WITH_PATH: ReadonlySet<string> = new Set([
   'WP Form Completions',
   'Form: Submission',
 ]);
+
+/** The property revenue is kept as. */
+const REVENUE_KEY = '$revenue';
 
 /** Adds `path` as the prop `path` of a system goal's event that names none (GOALS_WITH_PATH). */
 export function addGoalPath(name: string, properties: Record<string, unknown>, path: string): void {
@@ -42,10 +46,31 @@ export function propertiesOf(body: Record<string, unknown>): Record<string, unkn
     Object.entries(objectOf(props) ?? {}).filter(([key, value]) => keptProp(key, value)),
   );
   const revenue = revenueOf(body.revenue ?? body.$);
-  if (revenue !== undefined) properties.$revenue = revenue;
-  if (typeof body.sd === 'number') properties.$scroll_depth = body.sd;
+  if (revenue !== undefined) properties[REVENUE_KEY] = revenue;
+  if (typeof body.sd === 'number') properties[SCROLL_DEPTH_KEY] = body.sd;
   if (body.i === false || body.interactive === false) properties[INTERACTIVE_KEY] = false;
   return properties;
+}
+
+/**
+ * Where the properties of `body` came from (propertiesOf), so that an issue of the event rules
+ * names the field Plausible's `errors` know (`props`, `revenue`, `sd`) and the key within it,
+ * not the unified event's `properties`: `{"errors":{"props":["props.n must be a finite …"]}}`;
+ * and the name as `event_name`, the key its issues are under.
+ */
+export function plausibleNames(body: Record<string, unknown>): ClientNames {
+  const revenue = revenueOf(body.revenue ?? body.$) !== undefined;
+  const depth = typeof body.sd === 'number';
+  return {
+    // The key of its `errors`, as the one of the name's own checks (plausible.ts's FIELD_NAMES).
+    name: 'event_name',
+    properties: ([key, ...within]) =>
+      key === REVENUE_KEY && revenue
+        ? ['revenue', ...within]
+        : key === SCROLL_DEPTH_KEY && depth
+          ? ['sd', ...within]
+          : ['props', ...(key === undefined ? [] : [key]), ...within],
+  };
 }
 
 /**

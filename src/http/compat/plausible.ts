@@ -40,7 +40,7 @@ import {
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
-import { addGoalPath, propertiesOf } from './plausible-props.ts';
+import { addGoalPath, plausibleNames, propertiesOf } from './plausible-props.ts';
 import { domainsOf, droppedHeader, recheckedSites, takenSites } from './plausible-sites.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
@@ -73,7 +73,6 @@ const FIELD_NAMES: Record<string, string> = {
   path: 'url',
   tenant_id: 'domain',
   referrer: 'referrer',
-  properties: 'props',
   timestamp: 'timestamp',
 };
 
@@ -111,7 +110,7 @@ export function plausibleRoutes(deps: AppDeps, waits: RoomWaits) {
       if (textOf(body.n ?? body.name) === PLAUSIBLE_ENGAGEMENT_NAME) {
         ctx.writesReserved = ENGAGEMENT_EVENT_NAME;
       }
-      const events = prepareEvents(taken.inputs, ctx, () => ['body']);
+      const events = prepareEvents(taken.inputs, ctx, () => ['body'], plausibleNames(body));
       const recheck = recheckedSites(deps, ctx, events, taken);
       await ingestWaiting(deps, request, events, () => ['body'], wait, recheck);
       const headers = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };

@@ -17,7 +17,9 @@
 // anonymous_id (identityOf): what `by=person` reads link to the user.
 
 import { eventLimits, INTERACTIVE_KEY, POSTHOG_PROPERTIES_KEY } from '../../core/index.ts';
+import type { ClientNames } from '../prepare.ts';
 import { fittedIdOf } from './fitted-fields.ts';
+import { objectOf } from './ingest.ts';
 
 /**
  * The distinct_id posthog-js sends for everyone in cookieless mode (`cookieless_mode`), and the
@@ -78,6 +80,33 @@ export function storedProperties(
   // Defined, not assigned: assigning a "__proto__" property would set the object's prototype
   // instead, and the property would vanish from the stored event.
   return Object.fromEntries(stored);
+}
+
+/**
+ * Where a captured `event`'s fields came from, so that an issue of the event rules names what
+ * the SDK sent, not the unified event's field: `uuid`, `event`, and a property as the SDK put
+ * it, `properties.$screen_width` (stored in the `$posthog` bag) or a top-level `$set.plan` (merged
+ * into the properties' `$set`, its keys winning: inputOf), not `properties.$posthog.…`.
+ */
+export function postHogNamesOf(event: Record<string, unknown>): ClientNames {
+  const sent = objectOf(event.properties) ?? {};
+  const fromTop = ([key, entry]: readonly (string | number)[]): boolean => {
+    if (key !== '$set' && key !== '$set_once') return false;
+    const top = event[key];
+    if (entry === undefined) return top !== undefined && sent[key] === undefined;
+    const update = objectOf(top);
+    return update !== undefined && Object.hasOwn(update, entry);
+  };
+  return {
+    event_id: 'uuid',
+    name: 'event',
+    properties: (within) =>
+      within[0] === POSTHOG_PROPERTIES_KEY
+        ? ['properties', ...within.slice(1)]
+        : fromTop(within)
+          ? [...within]
+          : ['properties', ...within],
+  };
 }
 
 /**

@@ -57,6 +57,7 @@ import {
   COOKIELESS_MODE_KEY,
   identityOf,
   POSTHOG_TOP_LEVEL_KEYS,
+  postHogNamesOf,
   storedProperties,
 } from './posthog-properties.ts';
 import {
@@ -211,7 +212,7 @@ export function eventOf(
   const event = objectOf(item);
   if (event === undefined) throw new AppError('bad_request', `batch.${index} must be an object`);
   const input = inputOf(event, `batch.${index}`, sentAt, ctx.receivedAt, idText);
-  return prepareEvents([input], ctx, () => ['batch', index])[0] as BaseEvent;
+  return prepareEvents([input], ctx, () => ['batch', index], postHogNamesOf(event))[0] as BaseEvent;
 }
 
 /** posthog clients drop a batch on 400 and halve it on 413; both must say so. */

@@ -12,7 +12,7 @@ import {
   INTERACTIVE_KEY,
   parseAsUtc,
 } from '../../core/index.ts';
-import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { type ClientNames, type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   cutTextOf,
   fittedIdOf,
@@ -38,7 +38,32 @@ export function eventOf(
   if (message === undefined) throw new AppError('bad_request', `${where} must be an object`);
   const input = inputOf(message, where, textOf(message.sentAt) ?? batchSentAt, ctx.receivedAt);
   const own = fromServerLibrary(message) ? withoutRequestClient(ctx) : ctx;
-  return prepareEvents([input], own, () => loc)[0] as BaseEvent;
+  return prepareEvents([input], own, () => loc, clientNamesOf(message))[0] as BaseEvent;
+}
+
+/**
+ * The message's fields each event field is made of (inputOf), so that an issue of the event
+ * rules names what the client sent (`traits.n`, `event`, `messageId`), not the unified event's
+ * field (`properties.n`, `name`, `event_id`).
+ */
+function clientNamesOf(message: Record<string, unknown>): ClientNames {
+  const type = message.type as SegmentType;
+  // The keys propertiesOf takes from the message itself (a page's name, an alias's previousId).
+  const top = (key: string | number | undefined) =>
+    type === 'alias' ||
+    (type === 'group' && key === 'groupId') ||
+    ((type === 'page' || type === 'screen') &&
+      (key === 'name' || key === 'category') &&
+      message[key] != null);
+  return {
+    event_id: 'messageId',
+    ...(type === 'track' ? { name: 'event' } : {}),
+    timestamp: textOf(message.timestamp) === undefined ? 'originalTimestamp' : 'timestamp',
+    properties: (within) =>
+      top(within[0])
+        ? [...within]
+        : [type === 'identify' || type === 'group' ? 'traits' : 'properties', ...within],
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { Elysia, t } from 'elysia';
 import { AppError, type BaseEvent, requestLimits } from '../../core/index.ts';
 import { JSON_TYPES, parseJson, readBody } from '../body.ts';
 import type { AppDeps } from '../context.ts';
-import { type PrepareContext, prepareEvents } from '../prepare.ts';
+import { type ClientNames, clientPath, type PrepareContext, prepareEvents } from '../prepare.ts';
 import {
   errorAnswers,
   INGEST_ERROR_TEXT,
@@ -44,6 +44,25 @@ const UMAMI_CACHE_HEADER = 'x-umami-cache';
 /** Items one /api/batch request may carry. */
 export const UMAMI_BATCH_ITEMS_MAX = 500;
 
+/**
+ * The payload fields each event field is made of, so that an issue of the event rules names
+ * what the tracker sent (`payload.data.n`, `payload.name`), not the unified event's field
+ * (`properties.n`, `name`). The page fields Umami's item adds to the properties (`$title`, …)
+ * are text, which no property rule refuses.
+ */
+const UMAMI_NAMES: ClientNames = {
+  tenant_id: clientPath('payload', 'website'),
+  name: clientPath('payload', 'name'),
+  timestamp: clientPath('payload', 'timestamp'),
+  user_id: clientPath('payload', 'id'),
+  url: clientPath('payload', 'url'),
+  path: clientPath('payload', 'url'),
+  referrer: clientPath('payload', 'referrer'),
+  user_agent: clientPath('payload', 'userAgent'),
+  ip: clientPath('payload', 'ip'),
+  properties: clientPath('payload', 'data'),
+};
+
 /** A checked item: an event (stored or only answered) or an error report (never stored). */
 type Prepared =
   | {
@@ -75,7 +94,7 @@ export function umamiRoutes(deps: AppDeps, waits: RoomWaits) {
     }
     // Only an identify writes its reserved name; an event item of that name is refused.
     ctx.writesReserved = item.writesReserved;
-    const event = prepareEvents([item.input], ctx, () => loc)[0] as BaseEvent;
+    const event = prepareEvents([item.input], ctx, () => loc, UMAMI_NAMES)[0] as BaseEvent;
     const country = item.ipSent ? undefined : edgeCountryOf(request.headers);
     if (country !== undefined) event.edgeCountry = country;
     const { ids, cache, stored } = item;
