@@ -4,7 +4,8 @@
 // Umami's `payload.data`, Plausible's `props` (and `revenue`, `sd`), Segment's `properties`,
 // `traits` (and a page's `name`), PostHog's `properties` (its `$` keys, stored in the
 // `$posthog` bag) and top-level `$set`; a blank or reserved event name under the field it came
-// from (Umami's `payload.name`, Segment's `event`, PostHog's `event`).
+// from (Umami's `payload.name`, Segment's `event`, PostHog's `event`). Seed 002's 422 names
+// its `payload` the same way, and never renames a key within it.
 
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type CompatApp, makeCompatApp, T0 } from './helpers/compat-app.ts';
@@ -181,5 +182,39 @@ describe('PostHog: its 400 names the property as the SDK sent it', () => {
     expect(uuid.detail).toStartWith('batch.0.uuid: uuid must be well-formed Unicode');
     const long = await capture(event(`"uuid":"${'u'.repeat(200)}"`));
     expect(long.detail).toBe('batch.0.uuid: uuid must be at most 128 characters');
+  });
+});
+
+describe('seed 002: its 422 names payload, and never a key within it', () => {
+  const fields =
+    '"event_id":"e-1","tenant_id":"acme","source":"web","event_type":"click",' +
+    '"timestamp":"2026-11-25T12:00:00Z"';
+
+  test('a value past the double range in payload, alone or in a bulk item', async () => {
+    const one = await answer('/events', `{${fields},"payload":{"n":1e400}}`, 422);
+    expect(one.detail).toEqual([
+      expect.objectContaining({ loc: ['body', 'payload', 'n'], msg: `payload.n ${FINITE}` }),
+    ]);
+    const bulk = await answer(
+      '/events/bulk',
+      `{"events":[{${fields},"payload":{"n":[1e400]}}]}`,
+      422,
+    );
+    expect(bulk.detail).toEqual([
+      expect.objectContaining({
+        loc: ['body', 'events', 0, 'payload', 'n', 0],
+        msg: `payload.n.0 ${FINITE}`,
+      }),
+    ]);
+  });
+
+  test('a payload key named as an event field keeps its name', async () => {
+    const body = await answer('/events', `{${fields},"payload":{"name":{"x":1e400}}}`, 422);
+    expect(body.detail).toEqual([
+      expect.objectContaining({
+        loc: ['body', 'payload', 'name', 'x'],
+        msg: `payload.name.x ${FINITE}`,
+      }),
+    ]);
   });
 });

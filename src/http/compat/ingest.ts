@@ -191,22 +191,24 @@ export async function ingestSorted(
 }
 
 /**
- * Renames the fields of 422 issues to an API's own names (e.g. properties → payload), in
- * their `loc` and where a message begins with the field's name.
+ * Renames the event field of 422 issues to an API's own name (e.g. properties → payload): the
+ * first part of an issue's `loc` that `names` renames (what comes before it places the item:
+ * `body`, `events`, an index), never a key within it (a property named `name` stays `name`);
+ * and its message when it begins with the issue's path from that field (`properties.n must
+ * be …` → `payload.n must be …`).
  */
 export function renamedIssues(error: unknown, names: Record<string, string>): unknown {
   if (!(error instanceof AppError) || error.issues === undefined) return error;
+  const renames = (part: string | number): part is string =>
+    typeof part === 'string' && Object.hasOwn(names, part);
   const issues: FieldIssue[] = error.issues.map((issue) => {
-    const field = issue.loc.at(-1);
-    const renamed = typeof field === 'string' ? names[field] : undefined;
-    return {
-      ...issue,
-      loc: issue.loc.map((part) => (typeof part === 'string' ? (names[part] ?? part) : part)),
-      msg:
-        renamed !== undefined && issue.msg.startsWith(`${String(field)} `)
-          ? `${renamed}${issue.msg.slice(String(field).length)}`
-          : issue.msg,
-    };
+    const at = issue.loc.findIndex(renames);
+    if (at === -1) return issue;
+    const loc = issue.loc.with(at, names[issue.loc[at] as string] as string);
+    const path = issue.loc.slice(at).join('.');
+    const aboutPath = issue.msg.startsWith(`${path} `);
+    const msg = aboutPath ? `${loc.slice(at).join('.')}${issue.msg.slice(path.length)}` : issue.msg;
+    return { ...issue, loc, msg };
   });
   return AppError.validation(issues);
 }
