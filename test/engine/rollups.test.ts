@@ -48,6 +48,20 @@ describe('TenantRollups', () => {
     expect(r.snapshot(NOW, ['signup']).names.map((n) => n.name)).toEqual(['signup']);
   });
 
+  test('top paths count the four page-view names README lists, and no other event', () => {
+    const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
+    const views = ['page_view', 'pageview', '$pageview', 'page'];
+    const others = ['signup', 'Page_View', '$screen', 'page_leave'];
+    r.apply(
+      [
+        ...views.map((name, i) => event(i, { name, path: '/view' })),
+        ...others.map((name, i) => event(10 + i, { name, path: '/other' })),
+      ],
+      NOW,
+    );
+    expect(r.snapshot(NOW).windows['1m'].top_paths).toEqual([{ path: '/view', views: 4 }]);
+  });
+
   test('engagement beacons are not counted: no event, unique, name or path', () => {
     const r = new TenantRollups({ namesMax: 10, pathsMax: 10 });
     r.apply([event(1), event(2, { name: '$engagement', visitor_id: 'other' })], NOW);

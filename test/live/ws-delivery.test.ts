@@ -333,6 +333,31 @@ describe('shares of the live sockets', () => {
   });
 });
 
+/** The answer to a handshake sent as written (fetch would cut a `#` off the target). */
+async function rawHandshakeHead(live: LiveServer, target: string): Promise<string> {
+  let text = '';
+  const { promise: answered, resolve } = Promise.withResolvers<void>();
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port: Number(new URL(live.url).port),
+    socket: {
+      data: (_s, chunk) => {
+        text += Buffer.from(chunk).toString();
+        if (text.includes('}')) resolve(); // the JSON body of a refusal is in
+      },
+      close: () => resolve(),
+    },
+  });
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: ${new URL(live.url).host}\r\nUpgrade: websocket\r\n` +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await answered;
+  socket.end();
+  return text;
+}
+
 describe('open mode', () => {
   test('tenant_id is checked as the read routes check it: 422 before the upgrade', async () => {
     server = await startLiveServer();
@@ -357,6 +382,14 @@ describe('open mode', () => {
       loc: ['query', 'tenant_id'],
       type: 'string_pattern_mismatch',
     });
+    // Empty, as on the read routes (README's examples: empty, `a/b`, over 128 characters).
+    const empty = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=`);
+    expect(empty.status).toBe(422);
+    expect(JSON.parse(empty.body).detail[0]).toMatchObject({ loc: ['query', 'tenant_id'] });
+    // A raw `#` (no client sends a fragment; a raw request may) is the read routes' 400.
+    const hashed = await rawHandshakeHead(server, '/api/v1/live?tenant_id=a#&tenant_id=b');
+    expect(hashed).toStartWith('HTTP/1.1 400');
+    expect(hashed).toContain('the query string holds a #');
     // Given twice, as on the read routes: a 422 naming it, not one of the two streamed.
     const twice = await upgradeStatus(`${server.wsUrl}/api/v1/live?tenant_id=a&tenant_id=b`);
     expect(twice.status).toBe(422);
