@@ -62,15 +62,27 @@ const seriesShown = (page: Page, timeoutMs: number) =>
   );
 
 /**
- * Resolves once `total` series reads were sent and each was answered (its body in, or failed),
- * or after 10 s; the caller's expect says which.
+ * Resolves once `total` reads of the route were sent and each was answered (its body in, or
+ * failed), or after 10 s; the caller's expect says which.
  */
-async function seriesReadsEnded(reads: ReadLog, total: number): Promise<void> {
+async function readsEnded(
+  reads: ReadLog,
+  route: 'stats' | 'timeseries',
+  total: number,
+): Promise<void> {
   const deadline = performance.now() + 10_000;
-  const done = () =>
-    reads.sent('timeseries') >= total && reads.ended('timeseries') >= reads.sent('timeseries');
+  const done = () => reads.sent(route) >= total && reads.ended(route) >= reads.sent(route);
   while (!done() && performance.now() < deadline) await Bun.sleep(20);
 }
+
+const seriesReadsEnded = (reads: ReadLog, total: number) => readsEnded(reads, 'timeseries', total);
+
+/** Sets the tab's visibility as a browser does when the user switches tabs. */
+const setVisibility = (page: Page, state: 'hidden' | 'visible') =>
+  page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { get: () => s, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
 
 /** A browser (closed after the test) and a fresh page whose reads are logged. */
 async function openPage(): Promise<{ page: Page; reads: ReadLog }> {
@@ -176,12 +188,6 @@ describe('the dashboard and the per-tenant read gate', () => {
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
     await seriesShown(page, 10_000);
-    /** Sets the tab's visibility as a browser does when the user switches tabs. */
-    const setVisibility = (state: 'hidden' | 'visible') =>
-      page.evaluate((s) => {
-        Object.defineProperty(document, 'visibilityState', { get: () => s, configurable: true });
-        document.dispatchEvent(new Event('visibilitychange'));
-      }, state);
     const before = reads.sent('timeseries');
     /**
      * The series reads sent since, once `want` were sent and answered (a read still in flight
@@ -192,7 +198,7 @@ describe('the dashboard and the per-tenant read gate', () => {
       await Bun.sleep(300); // room for a read too many
       return reads.sent('timeseries') - before;
     };
-    await setVisibility('hidden');
+    await setVisibility(page, 'hidden');
     // Three of the series' 30 s refreshes pass in the background: none is read.
     for (let i = 0; i < 3; i++) {
       await page.clock.runFor(30_000);
@@ -200,11 +206,45 @@ describe('the dashboard and the per-tenant read gate', () => {
     }
     expect(await sentSince(0)).toBe(0);
     // Shown again: one read at once, not one per refresh missed.
-    await setVisibility('visible');
+    await setVisibility(page, 'visible');
     expect(await sentSince(1)).toBe(1);
     // Back on screen, the refresh goes on at its pace.
     await page.clock.runFor(30_000);
     expect(await sentSince(2)).toBe(2);
+  }, 60_000);
+
+  test('a hidden tab reads no stats; shown again after 60 s, it reads once, then every 60 s', async () => {
+    const server = await serve();
+    const { page, reads } = await openPage();
+    await page.clock.install();
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.waitForSelector('#stats[data-shown]', { timeout: 10_000 });
+    await readsEnded(reads, 'stats', reads.sent('stats'));
+    // Visible, the panel is read again every 60 s (a minute: one read, not the series' two).
+    let before = reads.sent('stats');
+    await page.clock.runFor(60_000);
+    await readsEnded(reads, 'stats', before + 1);
+    await Bun.sleep(300); // room for a read too many
+    expect(reads.sent('stats') - before).toBe(1);
+    // Hidden, three of its refreshes pass: none is read.
+    await setVisibility(page, 'hidden');
+    before = reads.sent('stats');
+    for (let i = 0; i < 3; i++) {
+      await page.clock.runFor(60_000);
+      await Bun.sleep(300); // a read sent would end before the next refresh
+    }
+    expect(reads.sent('stats') - before).toBe(0);
+    // Shown again after more than 60 s: one read at once, not one per refresh missed.
+    await setVisibility(page, 'visible');
+    await readsEnded(reads, 'stats', before + 1);
+    await Bun.sleep(300);
+    expect(reads.sent('stats') - before).toBe(1);
+    // A tab hidden and shown again within the 60 s reads nothing more.
+    await setVisibility(page, 'hidden');
+    await setVisibility(page, 'visible');
+    await Bun.sleep(300);
+    expect(reads.sent('stats') - before).toBe(1);
   }, 60_000);
 
   test('a series refresh failing as the last one did leaves its alert as it is', async () => {

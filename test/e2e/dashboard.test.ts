@@ -562,6 +562,9 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute(counter('24h', 'uniques'), 'title')).toBe(
       '9,007,199,254,740,991',
     );
+    // A rate of 1,000/s or more is whole (20,576,131.5/s here), compact from 10 digits.
+    expect(await page.textContent(counter('1m', 'rate'))).toBe('20,576,132');
+    expect(await page.textContent(counter('5m', 'rate'))).toBe('1.67B');
     for (const width of [1280, 1100, 1000, 800, 520, 400, 320]) {
       await page.setViewportSize({ width, height: 900 });
       await page.evaluate(
