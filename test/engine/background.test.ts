@@ -115,3 +115,30 @@ test('retention runs at start, then every hour; the rollups budget is held every
     fits.mockRestore();
   }
 });
+
+// README, close code 1011: a failed rebuild of a tenant's counters "is retried within a
+// minute": its actor is evicted by the idle sweep (evictIdle, which takes failed actors at
+// once), and that sweep runs every minute.
+test('the idle sweep, which retries failed rebuilds, runs every minute', async () => {
+  temp = makeTempDir('tally-background-');
+  engine = await openEngine(engineOptions(temp.dir, new ManualClock(Date.now())));
+  const sweeps = spyOn(engine.registry, 'evictIdle');
+  jest.useFakeTimers();
+  const timers = startTimers(
+    engine,
+    { flushIntervalMs: DAY_MS, flushHotBytes: Number.MAX_SAFE_INTEGER, compactIntervalMs: DAY_MS },
+    createLogger('silent'),
+    { run: async () => [] },
+  );
+  try {
+    jest.advanceTimersByTime(60_000 - 1);
+    expect(sweeps).toHaveBeenCalledTimes(0);
+    jest.advanceTimersByTime(1);
+    expect(sweeps).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(60_000);
+    expect(sweeps).toHaveBeenCalledTimes(2);
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    sweeps.mockRestore();
+  }
+});

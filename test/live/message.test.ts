@@ -297,6 +297,10 @@ describe('snapshot messages', () => {
     const m = render(rollups, null, 2);
     expect(m.windows['1m'].names).toHaveLength(2);
     expect(m.latest_metrics).toHaveLength(2);
+    // A filter lists every subscribed name, and the latest metric of each that has one.
+    const filtered = render(rollups, ['cpu', 'mem', 'signup'], 1);
+    expect(filtered.windows['1m'].names).toHaveLength(3);
+    expect(filtered.latest_metrics.map((x: { name: string }) => x.name)).toEqual(['mem', 'cpu']);
   });
 
   test('heartbeats', () => {
