@@ -727,6 +727,56 @@ describe('the funnel form by keyboard', () => {
   }, 60_000);
 });
 
+describe('on reload', () => {
+  test('the forms and selectors start afresh; the project is kept for the tab', async () => {
+    const server = await serve();
+    const { page } = await openPage(server, false);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    /** Every control of the page but the prompt's (key, email, password): id and value. */
+    const controls = () =>
+      page.$$eval('input[id], select[id]', (els) =>
+        els
+          .filter((el) => !['key', 'email', 'password'].includes(el.id))
+          .map((el): [string, string] => [el.id, (el as HTMLInputElement).value]),
+      );
+    const fresh = await controls();
+    await page.selectOption('#tz', NY);
+    await page.selectOption('#stats-period', '7d');
+    await fillSteps(page, [
+      ['path', '/typed'],
+      ['name', 'typed'],
+    ]);
+    await page.fill('#funnel-window', '3');
+    await page.selectOption('#funnel-window-unit', 'h');
+    await page.selectOption('#retention-period', 'week');
+    await page.fill('#retention-periods', '4');
+    await page.selectOption('#paths-window', '1m');
+    await page.selectOption('#series-bucket', 'minute');
+    await page.fill('#project', 'acme');
+    await page.dispatchEvent('#project', 'change');
+    const changed = new Map(await controls());
+    expect(fresh.filter(([id, value]) => changed.get(id) !== value).map(([id]) => id)).toEqual([
+      'project',
+      'tz',
+      'stats-period',
+      'funnel-step-1',
+      'funnel-step-2',
+      'funnel-window',
+      'funnel-window-unit',
+      'retention-period',
+      'retention-periods',
+      'paths-window',
+      'series-bucket',
+    ]);
+    await page.reload();
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    // What was typed or picked is gone, but the project, kept with the credential.
+    expect(await controls()).toEqual(
+      fresh.map(([id, value]) => [id, id === 'project' ? 'acme' : value]),
+    );
+  }, 60_000);
+});
+
 /** WCAG's relative luminance of an sRGB colour, 0-255 a channel. */
 function luminance([r, g, b]: number[]): number {
   const lin = (c: number) => {
