@@ -3,7 +3,8 @@
 // last rate before the outage to the first after it as if the rate had been measured between.
 // The page's clock is paused and run by the test; the socket goes through a relay that the
 // test takes down (closing the page's socket, refusing its reconnects) and brings back. What
-// the chart drew is read from its canvas: the line's pixels in a column of the outage.
+// the chart drew is read from its canvas: the line's pixels in a column of the outage. So is
+// a span while the server's error message is shown on an open socket: the page is not live.
 
 import { describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
@@ -86,5 +87,44 @@ describe('the live events/s chart', () => {
     expect(await linePixelsAt(page, 5)).toBeGreaterThan(0);
     // In the middle of the outage (about 65 s before now): nothing was measured, nothing drawn.
     expect(await linePixelsAt(page, 65)).toBe(0);
+  }, 60_000);
+
+  test("a span with the server's error message shown is a gap too, though the socket is open", async () => {
+    const server = await serveFor(cleanups);
+    const browser = await chromiumFor(cleanups);
+    const page = await browser.context.newPage();
+    await page.clock.install();
+    await page.clock.pauseAt(Date.now() + 1000);
+    let toPage: ((message: string) => void) | null = null;
+    await page.routeWebSocket(/\/api\/v1\/live/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => ws.send(message));
+      toPage = (message) => ws.send(message);
+    });
+    const events = Array.from({ length: 60 }, (_, i) => ({ name: 'page_view', path: `/${i}` }));
+    expect((await server.post('/api/v1/events/batch', { events })).status).toBe(202);
+    await Bun.sleep(1100); // a whole second holds them: the rate of the first snapshot counts them
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-window="1m"] [data-field="events"]')?.textContent === '60',
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.clock.runFor(30_000); // 30 s of samples before the error
+    // What the hub sends when it has no room for the tenant's counters; the socket stays open.
+    const error = { type: 'error', code: 'overloaded', detail: 'no room for more tenants' };
+    (toPage as ((message: string) => void) | null)?.(JSON.stringify(error));
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 5000 });
+    await page.clock.runFor(40_000);
+    // The next snapshot (an event counted) makes the page live again.
+    expect((await server.post('/api/v1/events', { name: 'signup' })).status).toBe(202);
+    await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
+    await page.clock.runFor(20_000); // samples after it
+    await drawn(page);
+    expect(await linePixelsAt(page, 75)).toBeGreaterThan(0); // before the error
+    expect(await linePixelsAt(page, 5)).toBeGreaterThan(0); // after it
+    expect(await linePixelsAt(page, 40)).toBe(0); // while it was shown: nothing sampled
   }, 60_000);
 });
