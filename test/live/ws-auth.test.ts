@@ -440,11 +440,13 @@ describe('bounds and messages', () => {
     const overTenant = await upgradeStatus(`${server.wsUrl}/api/v1/live?token=rk_acme`);
     expect(overTenant.status).toBe(429);
     expect(JSON.parse(overTenant.body).code).toBe('tenant_overloaded');
+    expect(Number(overTenant.retryAfter)).toBeGreaterThan(0); // README: "with `Retry-After`"
     expect(server.hub.stats().connections).toBe(3);
     const other = await connect('/api/v1/live?token=rk_globex');
     const overServer = await upgradeStatus(`${server.wsUrl}/api/v1/live?token=rk_globex`);
     expect(overServer.status).toBe(503);
     expect(JSON.parse(overServer.body).code).toBe('overloaded');
+    expect(Number(overServer.retryAfter)).toBeGreaterThan(0);
     other.close();
     await other.closed;
     (open[0] as LiveClient).close();
