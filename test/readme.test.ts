@@ -60,6 +60,7 @@ import { admitSocket } from '../src/live/admission.ts';
 import {
   CREDENTIALS_RECHECK_MS,
   CREDENTIALS_RECHECK_SOON_MS,
+  CREDENTIALS_UNCHECKED_ROUNDS_MAX,
   defaultLiveLimits,
   LiveHub,
   liveMessageBytesMax,
@@ -599,6 +600,11 @@ describe("README: the numbers it states are the code's limits", () => {
       `at most one every ${live.pushIntervalMs} ms`,
       `checked again every ${CREDENTIALS_RECHECK_MS / 1000} s`,
       `at most ${CREDENTIALS_RECHECK_SOON_MS / 1000} s after the previous such check`,
+      `could not be checked ${CREDENTIALS_UNCHECKED_ROUNDS_MAX} times in a row, ` +
+        `${(CREDENTIALS_UNCHECKED_ROUNDS_MAX * CREDENTIALS_RECHECK_MS) / 1000} s`,
+      `all live sockets together hold more than ${size(live.wsBufferedBytesTotalMax)}`,
+      `stay within its read places (${q.tenantReadsRunningMax} running, ` +
+        `${q.tenantReadsWaitingMax} waiting)`,
       `a body over ${size(r.accountBodyBytesMax)} is \`413\``,
       `password ≥ ${PASSWORD_CHARS_MIN} chars and ≤ ${PASSWORD_CHARS_MAX}, a \`name\` (of a ` +
         `user, a project or a key) ≤ ${NAME_CHARS_MAX} (\`422\` beyond)`,
