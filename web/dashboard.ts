@@ -141,12 +141,12 @@ function askForKey(detail: string, state?: string): void {
   byId('main').hidden = true;
   byId('auth').hidden = false;
   byId('auth-error').textContent = detail;
+  byId('forget').hidden = access.token === null;
   seriesReads.cancelRetry();
   stats?.stop();
   for (const panel of insights) panel.stop();
   showStatus('locked', state ?? (access.token === null ? 'key needed' : 'key refused'));
-  // The prompt takes the focus, unless someone is typing in it already (a sign-in's email):
-  // their next keys must not land in the key field.
+  // Focus the prompt, unless someone types in it already (a sign-in's email): keys stay there.
   if (!byId('auth').contains(document.activeElement)) byId<HTMLInputElement>('key').focus();
 }
 
@@ -154,6 +154,8 @@ function start(): void {
   byId('auth').hidden = true;
   byId('main').hidden = false;
   byId('forget').hidden = access.token === null;
+  // Kept by the tab now, not in the hidden prompt too, where Forget key would show it again.
+  for (const id of ['key', 'password']) byId<HTMLInputElement>(id).value = '';
   rateChart ??= new RateChart(byId('rate-chart'), () => selected('tz'));
   seriesChart ??= new SeriesChart(byId('series-chart'));
   // Another project, or the page was locked: nothing of what was shown carries over.

@@ -700,6 +700,19 @@ describe('dashboard in Chromium', () => {
     await server.post('/api/v1/events', { name: 'signup', tenant_id: 'acme' });
     await textBecomes(page, counter('1m', 'events'), '1', VISIBLE_WITHIN_MS);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-key.png') });
+    // Forget key: the tab drops the pasted key and asks again; nothing is sent to revoke it.
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() !== 'GET') sent.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    await page.click('#forget');
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBeNull();
+    // Gone from the prompt too (a click on Use key would take it again), with Forget key.
+    expect(await page.inputValue('#key')).toBe('');
+    expect(await page.isHidden('#forget')).toBe(true);
+    await Bun.sleep(300); // room for a request that should not be sent
+    expect(sent).toEqual([]);
     expect(external).toEqual([]);
   }, 60_000);
 });
@@ -1058,6 +1071,9 @@ describe('a signed-in dashboard', () => {
     await page.click('#forget');
     await page.waitForSelector('#auth:not([hidden])', { timeout: 10_000 });
     expect(await page.evaluate(() => sessionStorage.getItem('tally.token'))).toBeNull();
+    // Nothing of the sign-in is left in the prompt to sign in again with, and no Forget key.
+    expect(await page.inputValue('#password')).toBe('');
+    expect(await page.isHidden('#forget')).toBe(true);
     const deadline = performance.now() + 5000;
     while ((await me()).status !== 401 && performance.now() < deadline) await Bun.sleep(50);
     expect((await me()).status).toBe(401); // the session's access token ends with it
