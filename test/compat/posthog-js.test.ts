@@ -361,6 +361,31 @@ describe('posthog-js events', () => {
     expect(stats).toMatchObject({ total_events: 8, page_views: 2, visits: 2, bounce_rate: 50 });
     const click = await t.getJson('/api/v1/events/b2?tenant_id=acme');
     expect((click.properties as Json).$interactive).toBeUndefined();
+    // The rest of the README's list (Bounce rate): a one-page visit with them stays a bounce.
+    const more = ['$create_alias', '$groupidentify', '$$heatmap', '$opt_in'];
+    const rest = await gzipText('/i/v0/e/', [
+      event('c1', '$pageview', 0, 'sc'),
+      ...more.map((name, i) => {
+        const e = event(`c${i + 2}`, name, i + 1, 'sc');
+        if (name === '$create_alias') Object.assign(e.properties, { alias: 'someone' });
+        if (name === '$groupidentify') {
+          Object.assign(e.properties, { $group_type: 'company', $group_key: 'acme' });
+        }
+        return e;
+      }),
+    ]);
+    expect(rest.status).toBe(200);
+    const three = await t.getJson('/api/v1/stats?tenant_id=acme&date=2026-11-25');
+    // $groupidentify is never counted (Known limits); the other four are, in sc's bounce.
+    expect(three).toMatchObject({ total_events: 12, visits: 3, bounce_rate: 67 });
+    // Nor listed (README "Reads": the event list leaves it out); its id still shows it.
+    const list = await t.getJson('/api/v1/events?tenant_id=acme&limit=50');
+    const listed = (list.events as { event_id: string }[]).map((e) => e.event_id);
+    expect([listed.length, listed.includes('c3')]).toEqual([12, false]);
+    for (const [i, name] of more.entries()) {
+      const stored = await t.getJson(`/api/v1/events/c${i + 2}?tenant_id=acme`);
+      expect([name, (stored.properties as Json).$interactive]).toEqual([name, false]);
+    }
   });
 
   test('property.$<key> filters and group_by=property:$<key> find them under $posthog', async () => {

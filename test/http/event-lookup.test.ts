@@ -64,7 +64,7 @@ test('an event received recently is looked up in the segments received since, no
 test('an id the index forgot is still found, and one stored twice shows its copy received last', async () => {
   t = await makeTestApp({ dedupWindowMs: 8 * HOUR });
   const app = t;
-  await sendAndFlush(app, { event_id: 'twice', name: 'first' });
+  await sendAndFlush(app, { event_id: 'twice', name: 'first', value: 1 });
   await sendAndFlush(app, { event_id: 'once', name: 'kept' });
   app.clock.advance(10 * HOUR);
   app.engine.dedup.expire(app.clock.now()); // as the background timer does
@@ -72,9 +72,12 @@ test('an id the index forgot is still found, and one stored twice shows its copy
   const once = await app.get('/api/v1/events/once');
   expect([once.status, ((await once.json()) as { name: string }).name]).toEqual([200, 'kept']);
 
+  expect((await app.get('/api/v1/metrics/twice')).status).toBe(200);
   // Forgotten, the id is taken again: the newer copy is the one shown.
   await sendAndFlush(app, { event_id: 'twice', name: 'second' });
   expect(app.engine.dedup.receivedSince('default', 'twice')).toBeGreaterThan(T0);
   const twice = await app.get('/api/v1/events/twice');
   expect([twice.status, ((await twice.json()) as { name: string }).name]).toEqual([200, 'second']);
+  // The copy shown has no value: no metric point, though the first copy was one (README).
+  expect((await app.get('/api/v1/metrics/twice')).status).toBe(404);
 });

@@ -200,6 +200,46 @@ describe('GET /api/v1/stats', () => {
     expect(top1.top_entry_pages).toEqual([pages[0]]);
   });
 
+  test('no date, from or to is all time (from, to null); one end leaves one open', async () => {
+    // README "Sizes and defaults": stats and funnels read all time, `"from":null,"to":null`.
+    const range = async (path: string) => {
+      const body = await json(await get(path));
+      return [body.from, body.to, body.total_events ?? body.completed];
+    };
+    expect(await range('/api/v1/stats?tenant_id=acme')).toEqual([null, null, 5]);
+    expect(await range('/api/v1/stats?tenant_id=acme&from=2026-03-09')).toEqual([
+      '2026-03-09T00:00:00+00:00',
+      null,
+      2,
+    ]);
+    expect(await range('/api/v1/stats?tenant_id=acme&to=2026-03-09T00:00:00Z')).toEqual([
+      null,
+      '2026-03-09T00:00:00+00:00',
+      3,
+    ]);
+    // u1 views / on the 8th and /pricing on the 9th: a funnel over all time sees both.
+    const funnel = '/api/v1/funnel?tenant_id=acme&step=path:/&step=path:/pricing';
+    expect(await range(funnel)).toEqual([null, null, 1]);
+  });
+
+  test('an empty property.<key>= matches a property that is empty text, only that', async () => {
+    await source.add([
+      makeEvent({
+        tenant: 'blank-props',
+        timestamp: at('2026-03-08T05:00:00Z'),
+        properties: { plan: '' },
+      }),
+      makeEvent({
+        tenant: 'blank-props',
+        timestamp: at('2026-03-08T05:01:00Z'),
+        properties: { plan: 'pro' },
+      }),
+      makeEvent({ tenant: 'blank-props', timestamp: at('2026-03-08T05:02:00Z') }),
+    ]);
+    const blank = await json(await get('/api/v1/stats?tenant_id=blank-props&property.plan='));
+    expect(blank.total_events).toBe(1);
+  });
+
   test('a zone that is not IANA is a 422 naming tz', async () => {
     const res = await get('/api/v1/stats?tz=Mars/Olympus');
     expect(res.status).toBe(422);

@@ -127,6 +127,9 @@ describe('channelOf, rule by rule', () => {
     expect(channel({ source: 'Newsletter', utmSource: 'Newsletter' })).toBe('Email');
     expect(channel({ source: 'acme', utmSource: 'acme', utmMedium: 'e-mail' })).toBe('Email');
     expect(channel({ utmMedium: 'weekly_email' })).toBe('Email');
+    for (const medium of ['e_mail', 'e mail', 'Newsletter']) {
+      expect([medium, channel({ utmMedium: medium })]).toEqual([medium, 'Email']);
+    }
     // A source is not read as a tag: a referrer's host naming a newsletter is a Referral.
     expect(channel({ source: 'newsletter.example' })).toBe('Referral');
   });
@@ -148,6 +151,8 @@ describe('channelOf, rule by rule', () => {
   test('Referral: any other source, or a referral, app or link medium', () => {
     expect(channel({ source: 'news.example.org' })).toBe('Referral');
     expect(channel({ source: 'Wikipedia' })).toBe('Referral');
+    // A named search engine that is in no category of Plausible's table, as the README says.
+    expect(channel({ source: 'Startpage' })).toBe('Referral');
     // Webmail other than Gmail is in no category, as in Plausible: not Organic Search.
     expect(channel({ source: 'Yahoo! Mail' })).toBe('Referral');
     for (const medium of ['referral', 'app', 'link']) {

@@ -233,8 +233,15 @@ describe('getTimeSeries metrics, groups and filters', () => {
       ['2026-05-01T00:00:00+00:00', 6],
       ['2026-05-02T00:00:00+00:00', 0],
     ]);
-    const avg = await series({ ...range, fill: true, metric: 'avg' });
-    expect(points(avg)[1]).toEqual(['2026-05-02T00:00:00+00:00', null]);
+    // README: `0` for count, uniques and sum (a sum of nothing), `null` for avg … p99.
+    const metrics = ['count', 'uniques', 'sum', 'avg', 'min', 'max', 'p50', 'p95', 'p99'] as const;
+    const empty: [string, unknown][] = [];
+    for (const metric of metrics) {
+      empty.push([metric, points(await series({ ...range, fill: true, metric }))[1]?.[1]]);
+    }
+    expect(empty).toEqual(
+      metrics.map((m) => [m, ['count', 'uniques', 'sum'].includes(m) ? 0 : null]),
+    );
     const none = await series({
       fromMs: at('2027-01-01T00:00:00Z'),
       toMs: at('2027-01-03T00:00:00Z'),
@@ -250,6 +257,15 @@ describe('getTimeSeries metrics, groups and filters', () => {
         ],
       },
     ]);
+  });
+
+  test('a grouped read of an empty range has no series, with fill=zero too', async () => {
+    await addValues();
+    const empty = { fromMs: at('2027-01-01T00:00:00Z'), toMs: at('2027-01-03T00:00:00Z') };
+    for (const fill of [false, true]) {
+      const grouped = await series({ ...empty, fill, groupBy: { column: 'name' } });
+      expect([fill, grouped.series]).toEqual([fill, []]);
+    }
   });
 
   test('group_by keeps the top N groups by events, in rank order', async () => {
