@@ -101,6 +101,11 @@ describe('channelOf, rule by rule', () => {
     expect(channel({ source: 'Twitter', utmMedium: 'organic' })).toBe('Organic Social');
     expect(channel({ source: 'forum.example', utmMedium: 'social-media' })).toBe('Organic Social');
     expect(channel({ utmMedium: 'SM' })).toBe('Organic Social');
+    // The README's list of social mediums, each whole.
+    const mediums = ['social', 'social-network', 'social-media', 'sm', 'social network'];
+    for (const medium of [...mediums, 'social media']) {
+      expect([medium, channel({ utmMedium: medium })]).toEqual([medium, 'Organic Social']);
+    }
   });
 
   test('Organic Video: a video site, or a medium containing video', () => {
@@ -112,6 +117,10 @@ describe('channelOf, rule by rule', () => {
   test('AI Assistants: ChatGPT, Perplexity, Claude and the like', () => {
     for (const source of ['ChatGPT', 'Perplexity', 'Claude', 'Google Gemini', 'chatgpt.com']) {
       expect(channel({ source })).toBe('AI Assistants');
+    }
+    // The rest of the README's list.
+    for (const source of ['Copilot', 'DeepSeek', 'Grok', 'Phind']) {
+      expect([source, channel({ source })]).toEqual([source, 'AI Assistants']);
     }
   });
 
