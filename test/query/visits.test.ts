@@ -181,6 +181,19 @@ describe('visits', () => {
     expect([stats.visits, stats.visit_duration, stats.page_views]).toEqual([1, 70 * 60, 1]);
   });
 
+  test('a visit is read to VISIT_REACH_MINUTES after the range, not further', async () => {
+    // One session running on past the range's end: its events past the reach are not read.
+    const s = (minutes: number, path: string) =>
+      anon('v1', minutes, { session_id: 's1', path, name: 'page_view' });
+    await source.add([s(10, '/in'), s(70, '/after'), s(179, '/near'), s(181, '/far')]);
+    const stats = await getStats(source, 'acme', {
+      filters: { fromMs: T, toMs: T + 60 * MIN },
+      top: 10,
+    });
+    expect(stats.top_exit_pages.map((r) => r.path)).toEqual(['/near']);
+    expect([stats.visits, stats.visit_duration, stats.page_views]).toEqual([1, 169 * 60, 1]);
+  });
+
   test('a visit spanning a flushed segment and the hot tier is one visit', async () => {
     await source.add([anon('v1', 0), anon('v1', 10)]);
     await source.flush();
