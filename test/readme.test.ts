@@ -473,6 +473,8 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 /** A count as the README writes it: 1,000. */
 const count = (n: number) => n.toLocaleString('en-US');
+/** A number in exponent form as the README writes it: 1e292. */
+const exponent = (n: number) => String(n).replace('e+', 'e');
 /** A size as the README writes it: 64 KiB, 5 MiB, 1 GiB. */
 function size(bytes: number): string {
   for (const [unit, per] of [
@@ -552,6 +554,10 @@ describe("README: the numbers it states are the code's limits", () => {
         `${propertyFitLimits.cutNamesListedMax - 1} names and \`"+N more"\`), each cut to ` +
         `${propertyFitLimits.cutNameCharsMax} characters (\`cutNameCharsMax\`)`,
       `the \`first\` ${propertyFitLimits.cutLoggedEventsMax} (\`cutLoggedEventsMax\`)`,
+      `| \`duration\` | number | seconds, 0 to ${exponent(e.durationSecondsMax)} (\`422\` beyond)`,
+      `| \`value\` | number | the value of a metric data point; within ` +
+        `±${exponent(metricLimits.valueAbsMax)} (\`422\` beyond)`,
+      `fewer than ${noRetryWaitLimits.waitingRequestsMax} requests wait for room`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

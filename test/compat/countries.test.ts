@@ -240,12 +240,14 @@ describe('countries through the compatibility APIs', () => {
       // Cloudflare's unknown and Tor: the next header, else none.
       [undefined, { 'cf-ipcountry': 'XX', 'x-vercel-ip-country': 'NL' }, 'NL'],
       [undefined, { 'cf-ipcountry': 'T1' }, null],
+      // ZZ (unknown) names none either: the next header is asked.
+      [undefined, { 'cf-ipcountry': 'ZZ', 'cloudfront-viewer-country': 'pt' }, 'PT'],
       // A payload ip is located by the database, the header unread, as Umami reads it.
       ['2001:480::5', { 'cf-ipcountry': 'DE' }, 'US'],
     ];
     for (const [ip, headers] of cases) expect((await send(ip, headers)).status).toBe(200);
     expect(await countriesOf(WEBSITE)).toEqual(
-      ['DE', 'ES', 'FR', 'IT', 'NL', 'US', null].sort() as unknown[],
+      ['DE', 'ES', 'FR', 'IT', 'NL', 'PT', 'US', null].sort() as unknown[],
     );
     // Without a database as well; other APIs read no such header (none of them documents one).
     await t.close();
@@ -256,6 +258,9 @@ describe('countries through the compatibility APIs', () => {
     const headers = { 'content-type': 'text/plain', 'cf-ipcountry': 'SE' };
     expect((await t.post('/api/event', beacon, headers)).status).toBe(202);
     expect(await countriesOf('ex.com')).toEqual([null]);
+    const native = await t.post('/api/v1/events', { name: 'x' }, { 'cf-ipcountry': 'SE' });
+    expect(native.status).toBe(202);
+    expect(await countriesOf('default')).toEqual([null]);
     const stats = await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}&country=se`);
     expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'SE' }] });
   });

@@ -707,6 +707,18 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(2);
   });
 
+  // README "The event": property keys that become one as U+FFFD are the native API's 422; the
+  // SDK protocols, which take no 422, keep the event with the keys merged.
+  test('property keys that differ only in lone surrogates are merged, the message kept', async () => {
+    const sent =
+      '{"type":"track","messageId":"lone","userId":"u1","event":"E",' +
+      '"properties":{"\\ud800":1,"\\ud801":2}}';
+    const res = await t.post('/v1/track', sent, { ...key, 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const stored = (await (await read('lone')).json()) as Json;
+    expect(Object.keys(stored.properties as Json)).toEqual(['\ufffd']);
+  });
+
   test('a message too large only once stored is left out like any other', async () => {
     // Its url, path, referrer and user agent at their limits in characters, each escaped to 6
     // bytes (`\u0001`): over the 40 KB an event may take stored, which nothing cuts further.

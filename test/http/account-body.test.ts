@@ -107,6 +107,23 @@ describe('media types and encodings', () => {
     });
   });
 
+  // README "Ingest": a charset Tally cannot read is a 415 naming it on every route that reads a
+  // body, accounts included, before the body is read.
+  test('a charset Tally cannot read is a 415 naming it', async () => {
+    const token = await withAccounts();
+    for (const route of BODY_ROUTES) {
+      const res = await t.call(route.method, route.path, {
+        token,
+        text: JSON.stringify(route.body),
+        headers: { 'content-type': 'application/json; charset=utf-16le' },
+      });
+      expect([route.path, res.status]).toEqual([route.path, 415]);
+      expect((await json(res)).detail).toStartWith(
+        'Content-Type charset utf-16le is not supported',
+      );
+    }
+  });
+
   test('login, refresh and logout also take multipart/form-data, as a FormData fetch sends', async () => {
     t = await makeAuthApp();
     await signUp(t, 'ada@example.com');

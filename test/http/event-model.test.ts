@@ -224,6 +224,64 @@ test('a timestamp with a lower-case t (RFC 3339 allows it, as it does z) is take
   expect((await json(await t.get('/api/v1/events/lt'))).timestamp).toBe('2026-11-25T10:15:00.000Z');
 });
 
+// README "The event": stored in whole milliseconds, the digits past one dropped (up to 9 fraction
+// digits are taken), ISO or epoch milliseconds with a fraction (Python's time.time() * 1000).
+test('a timestamp is stored in whole milliseconds: digits past the millisecond are dropped', async () => {
+  const sent = [
+    ['iso', '"2026-11-20T00:00:00.0005Z"', '2026-11-20T00:00:00.000Z'],
+    ['nine', '"2026-11-20T00:00:00.123999999Z"', '2026-11-20T00:00:00.123Z'],
+    ['epoch', '1764072000000.5', '2025-11-25T12:00:00.000Z'],
+  ];
+  for (const [id, timestamp, stored] of sent) {
+    const body = `{"event_id":"${id}","name":"x","timestamp":${timestamp}}`;
+    expect((await t.post('/api/v1/events', body)).status).toBe(202);
+    expect([id, (await json(await t.get(`/api/v1/events/${id}`))).timestamp]).toEqual([id, stored]);
+  }
+  const ten = await t.post('/api/v1/events', {
+    name: 'x',
+    timestamp: '2026-11-20T00:00:00.0000000001Z',
+  });
+  expect(ten.status).toBe(422);
+  expect(await json(ten)).toMatchObject({ detail: [{ loc: ['body', 'timestamp'] }] });
+  expect(await t.count()).toBe(3);
+});
+
+// README "The event": numbers are doubles, an integer past 2^53 stored as JavaScript reads it.
+test('a property integer past 2^53 is stored rounded to a double, as JSON.parse reads it', async () => {
+  const body = '{"event_id":"big","name":"x","properties":{"n":9007199254740993}}';
+  expect((await t.post('/api/v1/events', body)).status).toBe(202);
+  expect((await json(await t.get('/api/v1/events/big'))).properties).toEqual({
+    n: 9007199254740992,
+  });
+});
+
+// README "The event": `tenant_id` is ^[A-Za-z0-9][A-Za-z0-9._:-]*$, 1–128 characters, `default`
+// when absent; a tenant out of its rule is a 422 naming it, never stored under another.
+test('a tenant_id out of its pattern or length is a 422 naming it; none is the default', async () => {
+  const pattern = 'tenant_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]*$';
+  const cases: [string, string, string][] = [
+    ['-x', pattern, 'string_pattern_mismatch'],
+    ['.x', pattern, 'string_pattern_mismatch'],
+    ['a b', pattern, 'string_pattern_mismatch'],
+    ['a/b', pattern, 'string_pattern_mismatch'],
+    ['', 'tenant_id must be at least 1 character', 'string_too_short'],
+    ['a'.repeat(129), 'tenant_id must be at most 128 characters', 'string_too_long'],
+  ];
+  for (const [tenant_id, msg, type] of cases) {
+    const res = await t.post('/api/v1/events', { name: 'x', tenant_id });
+    expect([tenant_id, res.status]).toEqual([tenant_id, 422]);
+    expect(await json(res)).toEqual({ detail: [{ loc: ['body', 'tenant_id'], msg, type }] });
+  }
+  const longest = `A0._:-${'z'.repeat(122)}`;
+  expect(
+    (await t.post('/api/v1/events', { event_id: 'l', name: 'x', tenant_id: longest })).status,
+  ).toBe(202);
+  expect((await t.post('/api/v1/events', { event_id: 'd', name: 'x' })).status).toBe(202);
+  expect(await json(await t.get('/api/v1/events/d'))).toMatchObject({ tenant: 'default' });
+  expect(await t.count(longest)).toBe(1);
+  expect(await t.count()).toBe(1);
+});
+
 test('an ip in the body is spelled one way, so one address is one visitor_id', async () => {
   const spellings = [
     '203.0.113.7',

@@ -268,6 +268,22 @@ describe('POST /api/v1/events', () => {
       }
     }
     expect(await t.count()).toBe(0);
+    // So on every route that reads a body (README "Ingest"): the SDKs' and SQL, in their shapes.
+    const others = [
+      '/v1/track',
+      '/batch/',
+      '/api/send',
+      '/api/event',
+      '/api/v2/query',
+      '/api/v1/query',
+    ];
+    for (const path of others) {
+      const res = await t.post(path, '{}', {
+        'content-type': 'application/json; charset=utf-16le',
+      });
+      expect([path, res.status]).toEqual([path, 415]);
+      expect(await res.text()).toContain('Content-Type charset utf-16le is not supported');
+    }
     const types = [
       'application/json; charset=utf-8',
       'application/json;charset="UTF-8"',
@@ -591,6 +607,31 @@ describe('POST /api/v1/events/batch', () => {
     });
     expect(res.status).toBe(202);
     expect((await json(res)).accepted).toBe(3);
+  });
+
+  // README "Ingest": application/jsonl is NDJSON too; a body with no Content-Type at all is
+  // read as JSON, so an NDJSON batch needs its type.
+  test('takes NDJSON as application/jsonl; a body with no Content-Type is read as JSON', async () => {
+    const lines = events(2, 'j').map((e) => `${JSON.stringify(e)}\n`);
+    const jsonl = await t.post('/api/v1/events/batch', lines.join(''), {
+      'content-type': 'application/jsonl',
+    });
+    expect(await json(jsonl)).toMatchObject({ accepted: 2 });
+    const untyped = (path: string, body: string) =>
+      t.app.handle(new Request(`http://localhost${path}`, { method: 'POST', body }));
+    const one = await untyped('/api/v1/events', '{"event_id":"u0","name":"click"}');
+    expect(await json(one)).toMatchObject({ status: 'accepted', event_id: 'u0' });
+    const batch = await untyped(
+      '/api/v1/events/batch',
+      '{"events":[{"event_id":"u1","name":"c"}]}',
+    );
+    expect(await json(batch)).toMatchObject({ accepted: 1 });
+    const ndjson = await untyped('/api/v1/events/batch', lines.join('').replaceAll('"j', '"k'));
+    expect(ndjson.status).toBe(400);
+    expect((await json(ndjson)).detail).toContain(
+      'send that with Content-Type application/x-ndjson',
+    );
+    expect(await t.count()).toBe(4);
   });
 
   test('is all-or-nothing: every bad item is named and nothing is written', async () => {
