@@ -797,6 +797,13 @@ describe('POST /api/v1/events/batch', () => {
     expect((await json(res)).detail).toBe(
       'NDJSON line 2 is larger than the 32768-byte event limit',
     );
+    // README "Ingest": the 413 names every such line, not the first alone.
+    const several = await t.post('/api/v1/events/batch', [lines[1], ...lines].join('\n'), {
+      'content-type': 'application/x-ndjson',
+    });
+    expect(await json(several)).toMatchObject({
+      detail: 'NDJSON lines 1, 3 are larger than the 32768-byte event limit',
+    });
     expect(await t.count()).toBe(0);
   });
 

@@ -19,6 +19,9 @@ describe('POST /api/v1/metrics', () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ status: 'accepted', id: 'p1', duplicate: false });
+    // README "Ingest": a point sent again with its id is answered as an event is, and kept once.
+    const again = await t.post('/api/v1/metrics', { id: 'p1', name: 'cpu_load', value: 0.9 });
+    expect(await again.json()).toEqual({ status: 'duplicate', id: 'p1', duplicate: true });
     const stored = (await (await t.get('/api/v1/events/p1')).json()) as Record<string, unknown>;
     expect(stored).toMatchObject({ name: 'cpu_load', value: 0.73, properties: { host: 'web-1' } });
     const latest = await (await t.get('/api/v1/metrics/latest/cpu_load')).json();
