@@ -265,6 +265,36 @@ describe('countries through the compatibility APIs', () => {
     expect(stats).toMatchObject({ page_views: 1, countries: [{ country: 'SE' }] });
   });
 
+  test("Plausible's v2 country names: the README's examples, (not set) for a code without one", async () => {
+    // README: Germany, United States, Russian Federation, South Korea, Türkiye, Kosovo for XK;
+    // AA is two letters a proxy may name but no country Plausible has a name for.
+    const codes = ['DE', 'US', 'RU', 'KR', 'TR', 'XK', 'AA'];
+    for (const code of codes) {
+      const payload = { website: WEBSITE, url: '/x', hostname: 'ex.com', ip: undefined };
+      // One visitor per code (Umami tells them apart by their agent here).
+      const headers = { 'cf-ipcountry': code, 'user-agent': `Mozilla/5.0 Firefox/${code}` };
+      const res = await t.post('/api/send', { type: 'event', payload }, headers);
+      expect(res.status).toBe(200);
+    }
+    const res = await t.post('/api/v2/query', {
+      site_id: WEBSITE,
+      metrics: ['visitors'],
+      date_range: 'day',
+      dimensions: ['visit:country', 'visit:country_name'],
+      order_by: [['visit:country', 'asc']],
+    });
+    const rows = ((await res.json()) as { results: { dimensions: string[] }[] }).results;
+    expect(rows.map((r) => r.dimensions)).toEqual([
+      ['AA', '(not set)'],
+      ['DE', 'Germany'],
+      ['KR', 'South Korea'],
+      ['RU', 'Russian Federation'],
+      ['TR', 'Türkiye'],
+      ['US', 'United States'],
+      ['XK', 'Kosovo'],
+    ]);
+  });
+
   test('an SDK address over 64 characters, or no address at all, counts as none sent', async () => {
     // Refused, the whole message was lost (`ip must be at most 64 characters`), and the SDKs
     // take the 200 of a batch as delivered. The request's address stands in, as for an event

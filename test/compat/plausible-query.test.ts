@@ -5,6 +5,7 @@
 // Plausible's 400s naming the field. Required mode is in plausible-stats-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
 import { VISIT_PROPERTIES, WEB_METRICS } from '../../src/query/index.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 import { beacon, NOW, seedSite } from './helpers/plausible-site.ts';
@@ -837,6 +838,9 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await refused({ date_range: '7d' })).toBe(
       '#: Required property metrics was not present.',
     );
+    expect(await refused({ metrics: ['visitors'] })).toBe(
+      '#: Required property date_range was not present.',
+    );
     expect(await refused({})).toBe('#: Required properties metrics, date_range were not present.');
     expect(await refused({ ...base, period: '7d' })).toBe(
       '#/period: Schema does not allow additional properties.',
@@ -953,6 +957,10 @@ describe("Plausible's 400s, naming the field", () => {
     );
     expect(await refused({ ...base, pagination: { limit: 10_001 } })).toBe(
       '#/pagination/limit: Expected the value to be <= 10000',
+    );
+    expect((await post({ ...base, pagination: { offset: 10_000_000 } })).status).toBe(200);
+    expect(await refused({ ...base, pagination: { offset: 10_000_001 } })).toBe(
+      '#/pagination/offset: Expected the value to be <= 10000000',
     );
   });
 
@@ -1071,6 +1079,30 @@ describe("Plausible's 400s, naming the field", () => {
     expect(await filtered(['is', 'event:page', []])).toBe(
       '#/filters/0/2: A filter needs at least one value.',
     );
+  });
+
+  test('the body: JSON, as text/plain too, gzip allowed, at most 64 KiB', async () => {
+    const query = { site_id: 'example.com', metrics: ['visitors'], date_range: 'day' };
+    const text = JSON.stringify(query);
+    const answer = [{ metrics: [2], dimensions: [] }];
+    const sent = async (body: string | Uint8Array, headers: Record<string, string>) => {
+      const res = await t.post('/api/v2/query', body, headers);
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    expect((await sent(text, { 'content-type': 'text/plain' })).body.results).toEqual(answer);
+    expect((await sent(gzipSync(text), { 'content-encoding': 'gzip' })).body.results).toEqual(
+      answer,
+    );
+    // Beyond the limit, sent or once unzipped: a 413 in Plausible's shape.
+    const big = JSON.stringify({ ...query, filters: [['is', 'event:page', ['x'.repeat(65_536)]]] });
+    expect(await sent(big, {})).toEqual({
+      status: 413,
+      body: { error: 'the body is larger than 65536 bytes' },
+    });
+    expect(await sent(gzipSync(big), { 'content-encoding': 'gzip' })).toEqual({
+      status: 413,
+      body: { error: 'the decompressed body is larger than 65536 bytes' },
+    });
   });
 
   test('site_id is required; a body that is not a JSON object is refused', async () => {

@@ -94,6 +94,28 @@ describe('Plausible Stats API in required mode', () => {
     });
   });
 
+  test('X-Tally-Key carries the key as Authorization does, on v1 and v2', async () => {
+    const headers = { 'x-tally-key': acmeRead };
+    const v1 = await t.call(
+      'GET',
+      '/api/v1/stats/aggregate?site_id=shop.example&period=day&metrics=visitors,pageviews',
+      { headers },
+    );
+    expect(await v1.json()).toEqual({
+      results: { visitors: { value: 2 }, pageviews: { value: 2 } },
+    });
+    const body = { site_id: 'shop.example', metrics: ['visitors'], date_range: 'day' };
+    const v2 = await t.call('POST', '/api/v2/query', { headers, body });
+    expect(((await v2.json()) as { results: unknown }).results).toEqual([
+      { metrics: [2], dimensions: [] },
+    ]);
+    const other = { 'x-tally-key': otherRead };
+    const refused = t.call('GET', '/api/v1/stats/aggregate?site_id=shop.example', {
+      headers: other,
+    });
+    await expectRefused(await refused, 401, INVALID);
+  });
+
   test("a member's access token reads it too; a non-member's does not", async () => {
     const res = await aggregate('shop.example', admin);
     expect(res.status).toBe(200);
@@ -144,6 +166,25 @@ describe('Plausible Stats API in required mode', () => {
     const otherKind = await aggregate('acme-site', acmeRead);
     for (const res of [known, unknown, otherKind]) await expectRefused(res, 401, INVALID);
     expect([known, unknown, otherKind].map(remainingOf)).toEqual(['99', '98', '97']);
+  });
+
+  test("past the read rate: Plausible's {error} shape, with Retry-After", async () => {
+    const realtime = () =>
+      t.call('GET', '/api/v1/stats/realtime/visitors?site_id=shop.example', { token: acmeRead });
+    // The read burst is 100 (RATE_READ_BURST): the 101st read at the same instant is over it.
+    let res = await realtime();
+    for (let i = 0; i < 200 && res.status === 200; i++) res = await realtime();
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(res.headers.get('x-ratelimit-remaining')).toBe('0');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['error']);
+    const v2 = await t.call('POST', '/api/v2/query', {
+      token: acmeRead,
+      body: { site_id: 'shop.example', metrics: ['visitors'], date_range: 'day' },
+    });
+    expect(v2.status).toBe(429);
+    expect(Object.keys((await v2.json()) as Record<string, unknown>)).toEqual(['error']);
   });
 
   test("Tally's own GET /api/v1/stats answers as before beside the Plausible routes", async () => {

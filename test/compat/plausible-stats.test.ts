@@ -55,6 +55,13 @@ describe('GET /api/v1/stats/realtime/visitors', () => {
     const res = await t.get('/api/v1/stats/realtime/visitors?site_id=example.com');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('1'); // D at 11:58; C at 09:00 is not current
+    // A crawler's page view at 11:59 is no current visitor (README: bots left out).
+    const crawler = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    await beacon('2026-11-25T11:59:00Z', '198.51.100.66', page('/'), crawler);
+    t.clock.set(at(NOW));
+    expect(await (await t.get('/api/v1/stats/realtime/visitors?site_id=example.com')).text()).toBe(
+      '1',
+    );
     t.clock.set(at('2026-11-25T12:04:00Z'));
     expect(await (await t.get('/api/v1/stats/realtime/visitors?site_id=example.com')).text()).toBe(
       '0',
@@ -132,6 +139,19 @@ describe('GET /api/v1/stats/aggregate', () => {
       pageviews: { value: 2, comparison_value: 3, change: -33 },
       bounce_rate: { value: 100, comparison_value: 50, change: 50 },
     });
+  });
+
+  test('open mode: site_id with www. names its tenant; with_imported is ignored', async () => {
+    // README: site_id is the tenant without a leading www., as the Events API writes `d`.
+    const res = await t.get(
+      '/api/v1/stats/aggregate?site_id=www.example.com&period=7d&date=2026-11-26',
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ results: { visitors: { value: 4 } } });
+    // Parameters Plausible has and Tally needs not are read past, not refused.
+    expect(await ok('aggregate', `${WEEK}&with_imported=true&${ALL}`)).toEqual(
+      await ok('aggregate', `${WEEK}&${ALL}`),
+    );
   });
 
   test('another compare value asks for no comparison, as Plausible reads it (no 400)', async () => {
@@ -479,6 +499,12 @@ describe('GET /api/v1/stats/timeseries', () => {
       { date: '2026-11-24', visitors: 2 },
       { date: '2026-11-25', visitors: 2 },
     ]);
+    // README: `date` (or `day`) or `month`, whatever the period's default.
+    const range = 'period=custom&date=2026-11-24,2026-11-25';
+    expect(await ok('timeseries', `${range}&interval=day`)).toEqual(days);
+    expect(await ok('timeseries', `${range}&interval=month&metrics=pageviews`)).toEqual([
+      { date: '2026-11-01', pageviews: 5 },
+    ]);
   });
 
   test('tz (Tally only): days of that zone', async () => {
@@ -530,6 +556,61 @@ describe('GET /api/v1/stats/breakdown', () => {
     expect(await refused('breakdown', 'property=event:page&page=-1')).toBe(
       'Please provide page as a positive number.',
     );
+  });
+
+  test('limit is 100 rows by default', async () => {
+    for (let i = 0; i < 101; i++) {
+      await beacon(
+        '2026-11-25T11:00:00Z',
+        '198.51.100.70',
+        page(`/p/${String(i).padStart(3, '0')}`),
+      );
+    }
+    t.clock.set(at(NOW));
+    const rows = (await ok('breakdown', `${WEEK}&property=event:page`)) as Json[];
+    expect(rows).toHaveLength(100);
+    expect(await ok('breakdown', `${WEEK}&property=event:page&page=2`)).toHaveLength(5);
+  });
+
+  test("Plausible's OS and device names; != with alternatives, and \\| a literal |", async () => {
+    const MAC =
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) ' +
+      'Version/17.0 Safari/605.1.15';
+    const LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+    const TABLET =
+      'Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+      'Chrome/131.0.0.0 Safari/537.36';
+    const DAY = 'period=day&date=2026-11-26';
+    await beacon('2026-11-26T10:00:00Z', '198.51.100.11', page('/post%7C1'), MAC);
+    await beacon('2026-11-26T10:00:00Z', '198.51.100.12', page('/blog/post%7C1'), LINUX);
+    await beacon('2026-11-26T10:00:00Z', '198.51.100.13', page('/something-else'), TABLET);
+    await beacon('2026-11-26T10:00:00Z', '198.51.100.14', page('/post'));
+    expect(await ok('breakdown', `${DAY}&property=visit:os`)).toEqual([
+      { os: 'Android', visitors: 1 },
+      { os: 'GNU/Linux', visitors: 1 },
+      { os: 'Mac', visitors: 1 },
+      { os: 'Windows', visitors: 1 },
+    ]);
+    expect(await ok('breakdown', `${DAY}&property=visit:device`)).toEqual([
+      { device: 'Desktop', visitors: 3 },
+      { device: 'Tablet', visitors: 1 },
+    ]);
+    const f = async (filter: string) =>
+      ok('breakdown', `${DAY}&property=event:page&filters=${encodeURIComponent(filter)}`);
+    // Plausible's documented example: paths ending in post|1, and /something-else.
+    expect(await f('event:page==**post\\|1|/something-else')).toEqual([
+      { page: '/blog/post|1', visitors: 1 },
+      { page: '/post|1', visitors: 1 },
+      { page: '/something-else', visitors: 1 },
+    ]);
+    expect(await f('event:page==/post\\|1')).toEqual([{ page: '/post|1', visitors: 1 }]);
+    expect(await f('visit:browser!=Chrome|Safari')).toEqual([
+      { page: '/blog/post|1', visitors: 1 },
+    ]);
+    expect(await f('visit:os!=Mac|GNU/Linux')).toEqual([
+      { page: '/post', visitors: 1 },
+      { page: '/something-else', visitors: 1 },
+    ]);
   });
 
   test('goals, custom props, devices, campaigns and entry pages', async () => {
@@ -829,6 +910,22 @@ describe("Plausible's 400s", () => {
     );
     expect(await refused('breakdown', 'property=event:goal&metrics=bounce_rate')).toBe(
       'Session metric `bounce_rate` cannot be queried for breakdown by `event:goal`.',
+    );
+    // README: a visit metric with a custom property; views_per_visit with a page filter or
+    // in any breakdown, in Plausible's words.
+    const plan = `filters=${encodeURIComponent('event:props:plan==pro')}`;
+    expect(await refused('aggregate', `${plan}&metrics=visit_duration`)).toBe(
+      'Session metric `visit_duration` cannot be queried when using a filter on `event:props:plan`.',
+    );
+    expect(await refused('breakdown', 'property=event:props:plan&metrics=bounce_rate')).toBe(
+      'Session metric `bounce_rate` cannot be queried for breakdown by `event:props:plan`.',
+    );
+    const home = `filters=${encodeURIComponent('event:page==/')}`;
+    expect(await refused('aggregate', `${home}&metrics=views_per_visit`)).toBe(
+      'Metric `views_per_visit` cannot be queried with a filter on `event:page`.',
+    );
+    expect(await refused('breakdown', 'property=visit:source&metrics=views_per_visit')).toBe(
+      'Metric `views_per_visit` is not supported in breakdown queries.',
     );
     // Split on commas only, as Plausible's v1 does (its String.split(",")): a space after a
     // comma makes a name it does not know.
