@@ -303,6 +303,11 @@ describe('time dimensions', () => {
     expect(await unit(['2026-10-24', '2026-10-25'], 'Europe/Berlin')).toEqual(['time:hour']);
     expect(await unit(['2026-11-23T00:00:00Z', '2026-11-25T00:59:59Z'])).toEqual(['time:hour']);
     expect(await unit(['2026-11-23T00:00:00Z', '2026-11-25T01:00:00Z'])).toEqual(['time:day']);
+    // Days up to 40 whole days (41 dates), weeks up to 52 whole weeks, else months.
+    expect(await unit(['2026-10-01', '2026-11-10'])).toEqual(['time:day']);
+    expect(await unit(['2026-10-01', '2026-11-11'])).toEqual(['time:week']);
+    expect(await unit(['2025-11-26', '2026-11-25'])).toEqual(['time:week']);
+    expect(await unit(['2025-11-18', '2026-11-25'])).toEqual(['time:month']);
   });
 
   test('an hour the clocks put back is one row and one label, as local hours', async () => {

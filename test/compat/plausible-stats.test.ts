@@ -973,6 +973,25 @@ describe("Plausible's 400s", () => {
     expect(((await res.json()) as Json).error).toStartWith('Invalid API key or site ID.');
   });
 
+  test("a server bug's 500 keeps Tally's {detail, code} and leaks nothing", async () => {
+    t.engine.store.snapshot = () => {
+      throw new Error('secret cause');
+    };
+    for (const res of [
+      await t.get('/api/v1/stats/aggregate?site_id=example.com'),
+      await t.post('/api/v2/query', {
+        site_id: 'example.com',
+        metrics: ['visitors'],
+        date_range: 'day',
+      }),
+    ]) {
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as Json;
+      expect(Object.keys(body).sort()).toEqual(['code', 'detail']);
+      expect(JSON.stringify(body)).not.toContain('secret');
+    }
+  });
+
   test('site_id is required', async () => {
     const res = await t.get('/api/v1/stats/aggregate?period=7d');
     expect(res.status).toBe(400);
@@ -1006,5 +1025,38 @@ describe('the read gate', () => {
     expect(readsWaiting(store, 'example.com')).toBe(0);
     release();
     await Promise.all(held);
+  });
+
+  test("past the reads waiting: Plausible's 429 {error} with Retry-After, v1 and v2", async () => {
+    const store = t.engine.store;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = Array.from({ length: queryLimits.tenantReadsRunningMax }, () =>
+      withSnapshot(store, 'example.com', {}, undefined, () => released),
+    );
+    const waiting = Array.from({ length: queryLimits.tenantReadsWaitingMax }, () =>
+      t.get('/api/v1/stats/aggregate?site_id=example.com'),
+    );
+    const full = () => readsWaiting(store, 'example.com') === queryLimits.tenantReadsWaitingMax;
+    for (let i = 0; i < 200 && !full(); i++) await Bun.sleep(5);
+    expect(full()).toBe(true);
+    const v1 = await t.get('/api/v1/stats/aggregate?site_id=example.com');
+    const v2 = await t.post('/api/v2/query', {
+      site_id: 'example.com',
+      metrics: ['visitors'],
+      date_range: 'day',
+    });
+    for (const res of [v1, v2]) {
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(Object.keys((await res.json()) as Json)).toEqual(['error']);
+    }
+    release();
+    await Promise.all(held);
+    expect((await Promise.all(waiting)).map((res) => res.status)).toEqual(
+      Array(queryLimits.tenantReadsWaitingMax).fill(200),
+    );
   });
 });

@@ -123,6 +123,39 @@ describe('v1', () => {
       { page: '/a', time_on_page: 240 },
       { page: '/b', time_on_page: 40 },
     ]);
+    // Asked first, it ranks by the metric after it: page views (/e's 3 before /b's 2).
+    const next = await ok('breakdown', `${DAY}&property=event:page&metrics=time_on_page,pageviews`);
+    expect((next as Json[]).map((row) => [row.page, row.pageviews])).toEqual([
+      ['/a', 4],
+      ['/e', 3],
+      ['/b', 2],
+      ['/c', 2],
+      ['/f', 2],
+      ['/d', 1],
+      ['/g', 1],
+    ]);
+  });
+
+  test('a custom property filter narrows the events timed in aggregate, not by page', async () => {
+    // On the 21st: V1 on /k 30 s, a Click (plan: pro) on it 30 s, then /m; V2 on /k 120 s.
+    await beacon(t, '2026-11-21T10:00:00Z', '198.51.100.21', page('/k'));
+    await beacon(t, '2026-11-21T10:00:00Z', '198.51.100.22', page('/k'));
+    const click = { ...page('/k'), n: 'Click', p: { plan: 'pro' } };
+    await beacon(t, '2026-11-21T10:00:30Z', '198.51.100.21', click);
+    await beacon(t, '2026-11-21T10:01:00Z', '198.51.100.21', page('/m'));
+    await beacon(t, '2026-11-21T10:02:00Z', '198.51.100.22', page('/m'));
+    t.clock.set(at('2026-11-25T12:00:00Z'));
+    const day = 'period=day&date=2026-11-21&metrics=time_on_page';
+    const f = (filters: string) => `filters=${encodeURIComponent(filters)}`;
+    const total = async (filters: string) => ok('aggregate', `${day}&${f(filters)}`);
+    expect(await total('event:page==/k')).toEqual({ time_on_page: { value: 90 } });
+    // Only the Click is timed, and nothing of the filter follows it: no time.
+    expect(await total('event:page==/k;event:props:plan==pro')).toEqual({
+      time_on_page: { value: null },
+    });
+    // By page, the filter picks the rows; each page keeps all its time.
+    const rows = await ok('breakdown', `${day}&property=event:page&${f('event:props:plan==pro')}`);
+    expect(rows).toEqual([{ page: '/k', time_on_page: 90 }]);
   });
 
   test("timeseries with a page filter: null every day, as Plausible's v1 answers", async () => {
