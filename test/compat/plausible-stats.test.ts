@@ -628,12 +628,38 @@ describe('GET /api/v1/stats/breakdown', () => {
     expect(await ok('breakdown', `${WEEK}&property=visit:utm_medium`)).toEqual([
       { utm_medium: 'email', visitors: 1 },
     ]);
+    // Each row named by the property without its prefix; no campaign, no row.
+    expect(await ok('breakdown', `${WEEK}&property=visit:utm_campaign`)).toEqual([]);
+    expect(await ok('breakdown', `${WEEK}&property=event:name`)).toEqual([
+      { name: 'pageview', visitors: 4 },
+      { name: 'Signup', visitors: 1 },
+    ]);
+    expect(await ok('breakdown', `${WEEK}&property=visit:referrer`)).toEqual([
+      { referrer: 'Direct / None', visitors: 2 },
+      { referrer: 'google.com/search', visitors: 1 },
+      { referrer: 'news.ycombinator.com', visitors: 1 },
+    ]);
+    expect(await ok('breakdown', `${WEEK}&property=visit:exit_page&metrics=visits`)).toEqual([
+      { exit_page: '/', visits: 1 },
+      { exit_page: '/blog/hello', visits: 1 },
+      { exit_page: '/blog/other', visits: 1 },
+      { exit_page: '/pricing', visits: 1 },
+    ]);
+    // A visit of a custom event alone has no entry page: no row (README), but it is a visit.
+    await beacon('2026-11-24T15:00:00Z', '198.51.100.40', {
+      n: 'Download',
+      u: 'https://example.com/x',
+    });
+    t.clock.set(at(NOW));
     expect(
       await ok('breakdown', 'period=day&date=2026-11-24&property=visit:entry_page&metrics=visits'),
     ).toEqual([
       { entry_page: '/', visits: 1 },
       { entry_page: '/blog/other', visits: 1 },
     ]);
+    expect(await ok('aggregate', 'period=day&date=2026-11-24&metrics=visits')).toEqual({
+      visits: { value: 3 },
+    });
   });
 });
 
@@ -940,10 +966,13 @@ describe("Plausible's 400s", () => {
       'Error parsing `interval` parameter: invalid interval `week`. Valid intervals are `day`, `month`',
     );
     // v1 has no revenue metrics: they are not recognized, as any unknown name.
-    expect(await refused('aggregate', 'metrics=total_revenue')).toBe(
-      'The metric `total_revenue` is not recognized. Find valid metrics from the documentation: ' +
-        'https://plausible.io/docs/stats-api#metrics',
-    );
+    // Nor is average_revenue, nor v2's scroll_depth (README), in Plausible's v1 either.
+    for (const metric of ['total_revenue', 'average_revenue', 'scroll_depth']) {
+      expect(await refused('aggregate', `metrics=${metric}`)).toBe(
+        `The metric \`${metric}\` is not recognized. Find valid metrics from the ` +
+          'documentation: https://plausible.io/docs/stats-api#metrics',
+      );
+    }
     expect(await refused('aggregate', 'tz=Mars/Olympus')).toStartWith(
       'Error parsing `tz` parameter',
     );
