@@ -431,6 +431,34 @@ describe('PostHog capture v1 over HTTP', () => {
     }
   });
 
+  test('a body over 20 MiB, as sent or once decompressed, is a 413 and stores nothing', async () => {
+    // README: "gzip, deflate or zstd by Content-Encoding, up to 20 MiB"; the JSON is padded with
+    // whitespace, so only the limit refuses it. A bomb of a few KiB must not be undone whole.
+    const padded = (uuid: string) =>
+      Buffer.from(`${' '.repeat(20 * 1024 * 1024)}${JSON.stringify({ batch: [event(uuid)] })}`);
+    const sent = await send(padded('z-raw'));
+    expect(sent.status).toBe(413);
+    for (const [encoding, pack] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['zstd', zstdCompressSync],
+    ] as const) {
+      const packed = pack(padded(`z-${encoding}`));
+      expect(packed.length).toBeLessThan(1024 * 1024);
+      const res = await send(packed, { 'content-encoding': encoding });
+      expect(res.status, encoding).toBe(413);
+    }
+    expect((await t.getJson('/api/v1/stats?tenant_id=acme')).total_events).toBe(0);
+  });
+
+  test('historical_migration: true is stored as any other batch', async () => {
+    // PostHog sends such a batch down its historical pipeline; Tally has one path.
+    const res = await send({ historical_migration: true, batch: [event('hm-1')] });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ results: { 'hm-1': { result: 'ok' } } });
+    expect(await stored('hm-1')).toMatchObject({ name: 'signed_up', user_id: 'd1' });
+  });
+
   test('a body that is not JSON is a 415; over the events limit a 413', async () => {
     const xml = await send('<batch/>', { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);
