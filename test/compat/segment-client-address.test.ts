@@ -97,4 +97,44 @@ describe('the request address and agent of a Segment call', () => {
     }
     expect(await stored('go')).toMatchObject({ ip: null, country: null, user_agent: null });
   });
+
+  test('every server-side library the README names takes neither', async () => {
+    // README: `@segment/analytics-node`, `analytics-node`, `-python`, `-ruby`, `-go`, `-java`,
+    // `-php`, `Analytics.NET` (each library's own `context.library.name`).
+    const names = [
+      '@segment/analytics-node',
+      'analytics-node',
+      'analytics-python',
+      'analytics-ruby',
+      'analytics-go',
+      'analytics-java',
+      'analytics-php',
+      'Analytics.NET',
+    ];
+    const batch = names.map((name, i) => ({
+      type: 'track',
+      anonymousId: 'a-2',
+      event: 'Clicked',
+      messageId: `lib-${i}`,
+      context: { library: { name, version: '1.0.0' } },
+    }));
+    const res = await fetch(`${server.url}/v1/batch`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${btoa('wk_test:')}`,
+        'x-forwarded-for': SERVER_IP,
+        'user-agent': BROWSER_AGENT,
+      },
+      body: JSON.stringify({ batch }),
+    });
+    expect(res.status).toBe(200);
+    for (const [i, name] of names.entries()) {
+      expect(await stored(`lib-${i}`), name).toMatchObject({
+        ip: null,
+        country: null,
+        user_agent: null,
+      });
+    }
+  });
 });
