@@ -399,10 +399,12 @@ describe('seed 003: GET /api/events/', () => {
     for (const month of ['1%20month', '1%20mon', 'P1M', '@%201%20month']) {
       expect(await rows(month)).toEqual(monthly);
     }
-    expect(await rows('3%20months')).toEqual([
-      ['2026-10-01T00:00:00', 3, 20],
-      ['2027-01-01T00:00:00', 1, 40],
-    ]);
+    for (const quarter of ['3%20months', '3%20mons']) {
+      expect(await rows(quarter)).toEqual([
+        ['2026-10-01T00:00:00', 3, 20],
+        ['2027-01-01T00:00:00', 1, 40],
+      ]);
+    }
     const yearly = [
       ['2026-01-01T00:00:00', 3, 20],
       ['2027-01-01T00:00:00', 1, 40],
@@ -415,6 +417,20 @@ describe('seed 003: GET /api/events/', () => {
       ['2025-07-01T00:00:00', 3, 20],
       ['2027-01-01T00:00:00', 1, 40],
     ]);
+  });
+
+  test('a width of several units, or of a day and a time, is one interval', async () => {
+    // README: `1 hour 30 minutes`, `1 day 02:00:00`: 90-minute and 26-hour buckets counted
+    // from Monday 2000-01-03 UTC, time_bucket's origin.
+    t.clock.set(Date.parse('2026-11-25T10:07:00Z'));
+    await visit('/', UA.linux, 1);
+    for (const [duration, bucket] of [
+      ['1%20hour%2030%20minutes', '2026-11-25T09:00:00'],
+      ['1%20day%2002:00:00', '2026-11-24T14:00:00'],
+    ] as const) {
+      const rows = await t.getJson<Json[]>(`/api/events/?duration=${duration}&pages=/`);
+      expect(rows.map((r) => r.bucket)).toEqual([bucket]);
+    }
   });
 
   test("every row has the schema's ua, '' (its README's note: defined, not filled)", async () => {
