@@ -382,6 +382,19 @@ describe('Umami collection API', () => {
     expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
   });
 
+  test('a timestamp before the year 0000 is a 400 too; its first second is taken', async () => {
+    // README: within the years 0000 to 9999, a 400 beyond. -62167219200 is 0000-01-01T00:00:00Z.
+    const first = await t.post('/api/send', item({ timestamp: -62_167_219_200 }));
+    expect(first.status).toBe(200);
+    const before = await t.post('/api/send', item({ timestamp: -62_167_219_201 }));
+    expect(before.status).toBe(400);
+    const error = ((await before.json()) as { error: Json }).error;
+    expect(error).toMatchObject({ code: 'bad-request', status: 400 });
+    expect(error.message).toContain('timestamp');
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events.map((e) => e.timestamp)).toEqual(['0000-01-01T00:00:00.000Z']);
+  });
+
   test('/api/batch stores the good items and reports each bad one by index', async () => {
     const res = await t.post('/api/batch', [
       item({ url: '/a' }),
