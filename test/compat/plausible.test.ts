@@ -404,6 +404,16 @@ describe('Plausible POST /api/event', () => {
     });
   });
 
+  test('a beacon is read up to 5 MiB: within it kept, past it a 413 storing nothing', async () => {
+    // README: "a beacon is read up to 5 MiB, not one event's 32 KB".
+    const at = (bytes: number) => `https://example.com/a?t=${'t'.repeat(bytes)}`;
+    const within = await beacon({ n: 'pageview', u: at(5 * 1024 * 1024 - 200), d: 'example.com' });
+    expect(within.status).toBe(202);
+    const past = await beacon({ n: 'pageview', u: at(5 * 1024 * 1024), d: 'example.com' });
+    expect(past.status).toBe(413);
+    expect(await stats('example.com')).toMatchObject({ total_events: 1, page_views: 1 });
+  });
+
   test('a page whose path or hash route is over the limits keeps its page view', async () => {
     // 1,000 'é' are 6,000 characters once percent-encoded: a url within its limit, a path not.
     const accented = `https://example.com/${'é'.repeat(1000)}?q=1`;
