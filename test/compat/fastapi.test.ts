@@ -3,6 +3,7 @@
 // seed 000), as FastAPI does, never a 400 with a string detail; and nothing is stored.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { gzipSync } from 'node:zlib';
 import { pythonFloat } from '../../src/http/compat/fastapi.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 
@@ -180,6 +181,21 @@ describe('FastAPI seed routes and the JSON content types', () => {
       expect(empty.status).toBe(422);
       expect(JSON.stringify(await empty.json())).toMatch(/"type":"(missing|value_error.missing)"/);
       expect((await t.getJson('/api/v1/events')).events).toEqual([]);
+    },
+  );
+
+  test.each(VALID)(
+    'POST %s reads a gzip body; another Content-Encoding is a 415',
+    async (path, body, status) => {
+      // README: "a `415` there is only for a `Content-Encoding` other than gzip".
+      const gzipped = await t.post(path, gzipSync(JSON.stringify(body)), {
+        'content-encoding': 'gzip',
+      });
+      expect(gzipped.status).toBe(status);
+      for (const encoding of ['br', 'compress']) {
+        const res = await t.post(path, JSON.stringify(body), { 'content-encoding': encoding });
+        expect({ encoding, status: res.status }).toEqual({ encoding, status: 415 });
+      }
     },
   );
 
