@@ -102,6 +102,43 @@ describe('a body read in all within its time', () => {
     expect(await t.count()).toBe(0);
   });
 
+  test("on PostHog's capture routes a 503 with Retry-After, as posthog-js drops a 4xx", async () => {
+    // README "When Tally refuses": a 408, "a 503 with Retry-After on PostHog's routes".
+    const body = JSON.stringify({ api_key: 'wk_test', batch: [{ event: 'e', distinct_id: 'd' }] });
+    const socket = postPart(
+      '/batch/',
+      ['Content-Type: application/json', `Content-Length: ${body.length}`],
+      body.slice(0, 10),
+    );
+    const answer = parsed(await answerOf(socket));
+    expect(answer.status).toBe(503);
+    expect(answer.headers.toLowerCase()).toContain('retry-after: 1');
+    expect(answer.body).toMatchObject({ code: 'request_timeout' });
+    expect(await t.count()).toBe(0);
+  });
+
+  test('on capture v1 a 408 stays a 408, which every v1 sender resends', async () => {
+    const body = JSON.stringify({ batch: [{ event: 'e', uuid: 'u-1', distinct_id: 'd' }] });
+    const socket = postPart(
+      '/i/v1/analytics/events',
+      [
+        'Content-Type: application/json',
+        `Content-Length: ${body.length}`,
+        'Authorization: Bearer wk_test',
+        'User-Agent: posthog-python/7.0.0',
+        'PostHog-Sdk-Info: posthog-python/7.0.0',
+        'PostHog-Attempt: 1',
+        'PostHog-Request-Id: 0193b5c4-7a1e-7c3a-9d2e-0000000000ff',
+        `PostHog-Request-Timestamp: ${new Date().toISOString()}`,
+      ],
+      body.slice(0, 10),
+    );
+    const answer = parsed(await answerOf(socket));
+    expect(answer.status).toBe(408);
+    expect(answer.body).toMatchObject({ error: 'request_timeout' });
+    expect(await t.count()).toBe(0);
+  });
+
   test('a body sent whole is read as before, on the same kind of connection', async () => {
     const res = await fetch(`${listener.server.url.href}api/v1/events`, {
       method: 'POST',
