@@ -527,6 +527,16 @@ describe('seed 003: GET /api/events/', () => {
       // Its input is the text sent, as FastAPI on Pydantic v2 names it.
       expect(((await body(res)).detail as Json[])[0]?.input).toBe(decodeURIComponent(bad));
     }
+    // Over Tally's length bound (32) it is refused before the route reads it: no input.
+    const long = await t.get(`/api/events/?duration=${'1'.repeat(33)}`);
+    expect(long.status).toBe(422);
+    expect((await body(long)).detail).toEqual([
+      {
+        loc: ['query', 'duration'],
+        msg: 'duration: must be at most 32 characters',
+        type: 'value_error',
+      },
+    ]);
     // A tenant no event can carry is a 422, as on ingest and the native reads.
     for (const tenant of ['a%2Fb', '', '%00']) {
       expect((await t.get(`/api/events/?tenant_id=${tenant}`)).status).toBe(422);

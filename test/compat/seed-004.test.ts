@@ -268,6 +268,19 @@ describe('seed 004: GET /stats', () => {
       loc: ['query', 'date'],
       input: '2025-13-01',
     });
+    // A parameter over Tally's length bound is refused before the route reads it: its issue
+    // names no input (README "Errors follow each client's expectations").
+    const long = await t.get(`/stats?site_id=${'a'.repeat(129)}`);
+    expect(long.status).toBe(422);
+    expect(await long.json()).toEqual({
+      detail: [
+        {
+          loc: ['query', 'site_id'],
+          msg: 'site_id: must be at most 128 characters',
+          type: 'value_error',
+        },
+      ],
+    });
   });
 
   test('an empty date is no filter, echoed as sent (the service tests `if date:`)', async () => {
