@@ -87,6 +87,35 @@ describe('stored', () => {
     expect(one).toMatchObject({ event_id: id, name: '$engagement' });
   });
 
+  test('with one of sd and e unreadable: no $scroll_depth, or an $engagement_time of 0', async () => {
+    // README: $scroll_depth absent when sd is missing or negative; $engagement_time 0 when e is
+    // missing, negative or 30 days or more, as Plausible reads them.
+    const sent: [string, unknown, unknown][] = [
+      ['/e-missing', 50, undefined],
+      ['/e-negative', 50, -5],
+      ['/e-30-days', 50, 30 * 24 * 3_600_000],
+      ['/e-under-30-days', 50, 30 * 24 * 3_600_000 - 1],
+      ['/sd-missing', undefined, 1_000],
+      ['/sd-negative', -1, 1_000],
+    ];
+    for (const [path, sd, e] of sent) {
+      await beacon(t, `${DAY}T10:05:00Z`, '198.51.100.21', engaged(path, sd, e));
+    }
+    const stored = Object.fromEntries(
+      (await exported())
+        .filter((e) => sent.some(([path]) => path === e.path))
+        .map((e) => [e.path, e.properties]),
+    );
+    expect(stored).toEqual({
+      '/e-missing': { $scroll_depth: 50, $engagement_time: 0 },
+      '/e-negative': { $scroll_depth: 50, $engagement_time: 0 },
+      '/e-30-days': { $scroll_depth: 50, $engagement_time: 0 },
+      '/e-under-30-days': { $scroll_depth: 50, $engagement_time: 30 * 24 * 3_600_000 - 1 },
+      '/sd-missing': { $engagement_time: 1_000 },
+      '/sd-negative': { $engagement_time: 1_000 },
+    });
+  });
+
   test('props over the key limit are cut before its scroll depth and engagement time', async () => {
     const props = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${i}`, 'v']));
     await beacon(t, `${DAY}T10:05:00Z`, '198.51.100.21', {
