@@ -333,6 +333,35 @@ describe('PostHog capture API', () => {
     });
   });
 
+  test('$unset and $groups stay at the top, other $ properties go under $posthog, nulls nowhere', async () => {
+    // README: "PostHog's other `$` properties under one key, `$posthog` (`$set`, `$set_once`,
+    // `$unset`, `$groups` stay at the top ...), the rest as sent, null values left out".
+    await t.post('/batch/', {
+      api_key: 'wk_acme',
+      batch: [
+        event({
+          uuid: 'tops',
+          event: 'signed_up',
+          properties: {
+            $unset: ['trial'],
+            $groups: { company: 'acme' },
+            $lib: 'posthog-node',
+            $browser: null,
+            plan: 'pro',
+            coupon: null,
+          },
+        }),
+      ],
+    });
+    const stored = await t.getJson('/api/v1/events/tops?tenant_id=acme');
+    expect(stored.properties).toEqual({
+      $unset: ['trial'],
+      $groups: { company: 'acme' },
+      $posthog: { $lib: 'posthog-node' },
+      plan: 'pro',
+    });
+  });
+
   test('a top-level $set or $set_once is merged into the properties one, winning', async () => {
     // posthog-js puts its initial person info in a top-level $set_once on a first event, while
     // PostHog's docs have the app send its own in properties: PostHog's ingestion merges them.
