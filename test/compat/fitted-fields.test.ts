@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from 'bun:test';
 import { eventLimits } from '../../src/core/index.ts';
-import { fittedUrl, pathWithHash } from '../../src/http/compat/fitted-fields.ts';
+import { fittedPageUrl, fittedUrl, pathWithHash } from '../../src/http/compat/fitted-fields.ts';
 
 const MAX = eventLimits.urlCharsMax;
 
@@ -40,6 +40,31 @@ describe('fittedUrl', () => {
   test('a URL no parser reads is cut as text, not refused', () => {
     const bad = `http://[bad/${'a'.repeat(MAX)}`;
     expect(fittedUrl(bad)).toBe(bad.slice(0, MAX));
+  });
+});
+
+describe('fittedPageUrl', () => {
+  test('over the limit: every campaign tag and click id the README names kept, no other', () => {
+    // README: "a url with its campaign tags and ad click ids (`utm_*`, `source`, `ref`, `gclid`,
+    // `gbraid`, `wbraid`, `msclkid`: the visit keeps its source)".
+    const kept = [
+      'utm_source=a',
+      'utm_medium=b',
+      'utm_campaign=c',
+      'utm_content=d',
+      'utm_term=e',
+      'source=f',
+      'ref=g',
+      'gclid=h',
+      'gbraid=i',
+      'wbraid=j',
+      'msclkid=k',
+    ];
+    const long = `https://example.com/in?token=${'t'.repeat(MAX)}&${kept.join('&')}&fbclid=x#top`;
+    expect(fittedPageUrl(long)).toBe(`https://example.com/in?${kept.join('&')}`);
+    // Within the limit a URL is kept whole.
+    const short = `https://example.com/in?token=t&${kept.join('&')}&fbclid=x#top`;
+    expect(fittedPageUrl(short)).toBe(short);
   });
 });
 
