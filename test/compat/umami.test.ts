@@ -290,6 +290,29 @@ describe('Umami collection API', () => {
     expect(bare.total_events).toBe(0);
   });
 
+  test('hostname, screen, language and tag over 500 characters are cut to 500, as title is', async () => {
+    const long = (c: string) => c.repeat(600);
+    const res = await t.post('/api/send', {
+      type: 'event',
+      payload: {
+        website: WEBSITE,
+        url: 'https://example.com/a',
+        hostname: `${long('h')}.example`,
+        screen: long('s'),
+        language: long('l'),
+        tag: long('t'),
+      },
+    });
+    expect(res.status).toBe(200);
+    const { events } = await t.getJson<{ events: Json[] }>(`/api/v1/events?tenant_id=${WEBSITE}`);
+    expect(events[0]?.properties).toMatchObject({
+      $hostname: 'h'.repeat(500),
+      $screen: 's'.repeat(500),
+      $language: 'l'.repeat(500),
+      $tag: 't'.repeat(500),
+    });
+  });
+
   test('two ids over 128 characters alike in their first 128 stay two people and sessions', async () => {
     // A plain cut to 128 made them one user_id and one Umami session (its key is the id).
     const prefix = `org:acme:team:${'t'.repeat(120)}:user:`;
