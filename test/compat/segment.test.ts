@@ -618,6 +618,11 @@ describe('Segment batches, clocks and analytics.js paths', () => {
         batch: [
           msg('clicked', { event: 'Product Clicked', properties: product, context: { page } }),
           msg('viewed', { type: 'page', properties: { ...page, path: '/p/42', url: product.url } }),
+          msg('both', {
+            type: 'page',
+            properties: { path: '/p/42', url: product.url, referrer: 'https://ex.com/shop' },
+            context: { page },
+          }),
         ],
       },
       key,
@@ -631,6 +636,12 @@ describe('Segment batches, clocks and analytics.js paths', () => {
     });
     // A page call's properties are its page, before its context.page.
     expect(await (await read('viewed')).json()).toMatchObject({ url: product.url, path: '/p/42' });
+    // Also where it has a context.page of its own (another page's): its properties win.
+    expect(await (await read('both')).json()).toMatchObject({
+      url: product.url,
+      path: '/p/42',
+      referrer: 'https://ex.com/shop',
+    });
   });
 
   test("context.campaign is the event's utm_* properties, its own properties first", async () => {
