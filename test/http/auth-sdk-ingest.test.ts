@@ -1,7 +1,8 @@
 // The SDK ingest routes (Segment, PostHog, Umami, Plausible) against the real AUTH_MODE=required
-// resolver: the SDK's own key place (Basic user, body api_key / token / writeKey) takes only a
-// live write key, and a keyless beacon only a registered alias; a read key, a member's access
-// token, a revoked write key or a project id that is no alias write nothing.
+// resolver: the SDK's own key place (Basic user, body api_key / token / writeKey, capture v1's
+// Bearer) takes only a live write key, and a keyless beacon only a registered alias; a read
+// key, a member's access token, a revoked write key or a project id that is no alias write
+// nothing.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { defaultAuthOptions } from '../../src/auth/index.ts';
@@ -48,7 +49,21 @@ const posthogToken = (key: string) =>
     body: [{ event: 'signup', distinct_id: 'u1', properties: { token: key } }],
   });
 
-const SDK_SENDS = { segment, segmentBody, posthog, posthogToken };
+/** PostHog's capture v1: the key is the Bearer token, beside the headers every SDK sends. */
+const posthogV1 = (key: string) =>
+  t.call('POST', '/i/v1/analytics/events', {
+    headers: {
+      authorization: `Bearer ${key}`,
+      'user-agent': 'posthog-python/7.0.0',
+      'posthog-sdk-info': 'posthog-python/7.0.0',
+      'posthog-attempt': '1',
+      'posthog-request-id': crypto.randomUUID(),
+      'posthog-request-timestamp': new Date().toISOString(),
+    },
+    body: { batch: [{ event: 'signup', uuid: crypto.randomUUID(), distinct_id: 'u1' }] },
+  });
+
+const SDK_SENDS = { segment, segmentBody, posthog, posthogToken, posthogV1 };
 
 describe('SDK key places take a live write key only', () => {
   test('the project’s write key is stored (the control)', async () => {
