@@ -266,6 +266,23 @@ describe('PostHog capture API', () => {
     expect((stored.properties as Json).token).toBeUndefined();
   });
 
+  test('the key as token or $token, the person as $distinct_id, on any capture path', async () => {
+    // README: "`api_key`/`token`/`$token` = write key", "`distinct_id` (or `$distinct_id`)".
+    const { distinct_id: _, ...anonymous } = event();
+    const before = tenancy.keys.length; // one tenancy for the whole describe
+    const res = await t.post('/e/', [
+      { ...anonymous, uuid: 'k-1', $token: 'wk_acme', $distinct_id: 'u-dollar' },
+    ]);
+    expect(res.status).toBe(200);
+    const top = await t.post('/capture/', { ...event({ uuid: 'k-2' }), token: 'wk_acme' });
+    expect(top.status).toBe(200);
+    expect(tenancy.keys.slice(before)).toEqual(['wk_acme', 'wk_acme']);
+    expect(await t.getJson('/api/v1/events/k-1?tenant_id=acme')).toMatchObject({
+      user_id: 'u-dollar',
+    });
+    expect(await t.getJson('/api/v1/events/k-2?tenant_id=acme')).toMatchObject({ user_id: 'd1' });
+  });
+
   // README Limits: an event_id of . or .. sent through a compatibility route (a PostHog `uuid`)
   // is stored, not refused: the SDK's client would lose it. Lists show it.
   test('a uuid of . or .. is stored as sent: only the native API refuses such ids', async () => {
