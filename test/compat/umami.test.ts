@@ -442,6 +442,20 @@ describe('Umami collection API', () => {
     expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
   });
 
+  test('on /api/batch, performance, engagement and error items count as processed', async () => {
+    // README: "`identify`, `performance`, `engagement` and `error` items count as processed, as
+    // in Umami"; none is an event.
+    const res = await t.post('/api/batch', [
+      item({ url: '/a' }),
+      item({ lcp: 1200, inp: 80 }, 'performance'),
+      item({ engagement: 42_000 }, 'engagement'),
+      { type: 'error', payload: { website: WEBSITE, name: 'TypeError', message: 'x' } },
+    ]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ size: 4, processed: 4, errors: 0 });
+    expect((await t.getJson(`/api/v1/stats?tenant_id=${WEBSITE}`)).total_events).toBe(1);
+  });
+
   test('a 413 for an event too large once stored names its item in the request', async () => {
     // The 413 named the event's place among the events stored (body.0 here: the identify item
     // without data is not stored), not its item in the request (body.1). The engine is made to
