@@ -148,6 +148,8 @@ describe('GET /api/v1/cohorts', () => {
     expect(await returned(`${signups}&return=name:login`)).toEqual([[1, 1], [0]]);
     expect(await returned(`${signups}&return=any&bots=include`)).toEqual([[2, 2], [0]]);
     expect(await returned(`${signups}&return=any&by=user&bots=include`)).toEqual([[1, 1], [0]]);
+    // Asking for the bot device asks for bots (README: "unless bots=include (or device=bot)").
+    expect(await returned(`${signups}&return=any&device=bot`)).toEqual([[1, 1], [0]]);
     // a signed up first on the 20th, before the range (on no source).
     expect(await returned(`${signups}&return=any&cohort=first`)).toEqual([[0, 0], [0]]);
     expect(await returned(`${signups}&return=any&source=ios`)).toEqual([[1, 1], [0]]);
@@ -206,6 +208,9 @@ describe('GET /api/v1/cohorts', () => {
     ]);
     expect(await issues('start=name:a&start=name:b')).toEqual([
       { loc: ['query', 'start'], msg: 'give start once (got 2)', type: 'too_long' },
+    ]);
+    expect(await issues('start=name:a&return=name:b&return=any')).toEqual([
+      { loc: ['query', 'return'], msg: 'give return once (got 2)', type: 'too_long' },
     ]);
     expect((await issues(`return=path:${'x'.repeat(2049)}`))[0]).toMatchObject({
       loc: ['query', 'return'],

@@ -120,6 +120,27 @@ describe('GET /api/v1/funnel', () => {
     expect(await counts(`${steps}&by=user&window=30m`)).toEqual([1, 1]);
     expect(await counts(`${steps}&window=1799s`)).toEqual([1, 0]);
     expect(await counts(`${steps}&user_id=b`)).toEqual([0, 0]);
+    // Asking for the bot device asks for bots (README: "unless bots=include (or device=bot)").
+    expect(await counts(`${steps}&device=bot`)).toEqual([1, 1]);
+  });
+
+  test('window takes s, m, h, d and w, from 1 second to 365 days', async () => {
+    // README: "a whole number and s, m, h, d or w … from 1 second to 365 days".
+    const steps = 'step=name:visit&step=name:signup';
+    const windowSeconds = async (window: string) => {
+      const res = await t.get(`/api/v1/funnel?${steps}&window=${window}`);
+      expect([window, res.status]).toEqual([window, 200]);
+      return ((await res.json()) as { window_seconds: number }).window_seconds;
+    };
+    expect(await windowSeconds('1s')).toBe(1);
+    expect(await windowSeconds('90m')).toBe(5400);
+    expect(await windowSeconds('36h')).toBe(129_600);
+    expect(await windowSeconds('2w')).toBe(1_209_600);
+    expect(await windowSeconds('52w')).toBe(364 * 86_400);
+    expect(await windowSeconds('365d')).toBe(365 * 86_400);
+    // The default, 14 days, is PostHog's.
+    const res = await t.get(`/api/v1/funnel?${steps}`);
+    expect(((await res.json()) as { window_seconds: number }).window_seconds).toBe(1_209_600);
   });
 
   test('by visitor follows visitor_id: a daily hash to UTC midnight, not through a user_id', async () => {

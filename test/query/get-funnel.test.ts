@@ -214,6 +214,39 @@ describe('getFunnel', () => {
     expect((await funnel({ steps: twice })).steps[1]?.median_seconds_from_previous).toBe(0);
   });
 
+  test('event_id breaks ties in byte order, not in a case-blind one', async () => {
+    // README: "events by timestamp, then event_id (byte order)": 'B' (0x42) sorts before 'a'.
+    const steps = [{ name: 'signup' }, { name: 'login' }];
+    await source.add([
+      ev('x', 'login', 0, { event_id: 'a-1' }),
+      ev('x', 'signup', 0, { event_id: 'B-2' }),
+    ]);
+    expect(await counts({ steps })).toEqual([1, 1]);
+    expect(await counts({ steps: [...steps].reverse() })).toEqual([1, 0]);
+  });
+
+  test('times between steps keep their milliseconds', async () => {
+    // README: seconds "milliseconds kept; the median of an even count is the mean of the
+    // middle two".
+    const steps = [{ name: 'visit' }, { name: 'signup' }];
+    await source.add([
+      ev('a', 'visit', 0),
+      ev('a', 'signup', 1_250),
+      ev('b', 'visit', 0),
+      ev('b', 'signup', 2_001),
+    ]);
+    const result = await funnel({ steps });
+    expect(result.steps[1]).toMatchObject({
+      median_seconds_from_previous: 1.6255,
+      avg_seconds_from_previous: 1.6255,
+    });
+    await source.add([ev('c', 'visit', 0), ev('c', 'signup', 7)]);
+    expect((await funnel({ steps })).steps[1]).toMatchObject({
+      median_seconds_from_previous: 1.25,
+      avg_seconds_from_previous: 1.086,
+    });
+  });
+
   test('steps match names, page views of a path (any alias), or both', async () => {
     await source.add([
       ev('a', '$pageview', 0, { path: '/pricing' }),
