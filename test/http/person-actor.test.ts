@@ -183,6 +183,42 @@ describe('the links of by=person', () => {
     expect(await funnel(SIGN_UP, 'person')).toEqual([views, 2]);
   });
 
+  test('every generic id README lists, in its cases and quotes, links no one', async () => {
+    // README: "blank, anonymous, guest, distinctid, distinct_id, id, not_authenticated, email,
+    // undefined, true, false in any case, null, none, None, NaN, 0, [object Object] as
+    // written, each also in single or double quotes".
+    const anyCase = ['anonymous', 'guest', 'distinctid', 'distinct_id', 'id'];
+    anyCase.push('not_authenticated', 'email', 'undefined', 'true', 'false');
+    const written = ['null', 'none', 'None', 'NaN', '0', '[object Object]'];
+    const plain = [
+      ...anyCase.flatMap((id) => [id, id.toUpperCase(), id[0]?.toUpperCase() + id.slice(1)]),
+      ...written,
+    ];
+    const ids = [...plain.flatMap((id) => [id, `'${id}'`, `"${id}"`]), ' ', '\t \u00a0'];
+    // On the anonymous side (a login pairing it with a user) and on the user side (a sign-up
+    // sent with a device's anonymous id): neither merges the device's view into the user. The
+    // two sides apart (other paths and names): an unlinked anonymous id and a user id of the
+    // same text are one person, as one distinct id is in PostHog.
+    await send(
+      ids.flatMap((id, i) => [
+        view(DAY1, { anonymous_id: id }),
+        { name: 'login', user_id: `u${i}`, anonymous_id: id, timestamp: DAY2 },
+        signedUp(DAY3, { user_id: `u${i}` }),
+        view(DAY1, { anonymous_id: `device-${i}` }, '/docs'),
+        { name: 'registered', user_id: id, anonymous_id: `device-${i}`, timestamp: DAY2 },
+      ]),
+    );
+    expect(await funnel(SIGN_UP, 'person')).toEqual([ids.length, 0]);
+    expect(await funnel('step=path:/docs&step=name:registered', 'person')).toEqual([ids.length, 0]);
+    // The same events with an id of no such kind merge (the check above can fail).
+    await send([
+      view(DAY1, { anonymous_id: 'nobody-special' }),
+      { name: 'login', user_id: 'ok', anonymous_id: 'nobody-special', timestamp: DAY2 },
+      signedUp(DAY3, { user_id: 'ok' }),
+    ]);
+    expect(await funnel(SIGN_UP, 'person')).toEqual([ids.length + 1, 1]);
+  });
+
   test('one hop: a user id is never merged into another, even named as an anonymous id', async () => {
     const res = await t.post('/v1/batch', {
       writeKey: 'wk_acme',
