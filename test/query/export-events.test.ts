@@ -302,6 +302,22 @@ describe('the pages of an export, over a memory source', () => {
     expect(rest.at(-1)?.toMs).toBeUndefined();
   });
 
+  test('a page whose events share one instant is followed by a window of a second', async () => {
+    // README: windows twice as long as the page before spanned, at least 1 s.
+    const source = await createMemorySource();
+    memory = source;
+    await source.add(
+      ['s0', 's1', 's2', 's3'].map((id) => makeEvent({ event_id: id, timestamp: T0 })),
+    );
+    source.withinRanges.length = 0;
+    expect(await pagesOf(source, 'acme', {}, 2)).toEqual([
+      ['s0', 's1'],
+      ['s2', 's3'],
+    ]);
+    const second = source.withinRanges.find((r) => r.fromMs === T0 && r.toMs !== T0 + 3_600_000);
+    expect(second).toEqual({ fromMs: T0, toMs: T0 + 1000 });
+  });
+
   test('the pages of any range are its events in order, wherever the windows cut: seeded', async () => {
     const source = await createMemorySource();
     memory = source;
