@@ -1000,3 +1000,68 @@ describe('an erasure while an export is sent', () => {
     expect(users.length).toBeLessThan(count);
   });
 });
+
+describe('a client that takes nothing for a while', () => {
+  test('holds no snapshot and no read place: the page sent and the next are all read', async () => {
+    // README: "the page being sent and the next are all the server holds, and a slow client
+    // holds no read place and no snapshot".
+    t = await makeTestApp();
+    await send(
+      t,
+      Array.from({ length: TEST_EXPORT_PAGE.rows * 5 }, (_, i) => ({
+        event_id: `e-${String(i).padStart(5, '0')}`,
+        name: 'view',
+      })),
+    );
+    const { store } = t.engine;
+    const snapshot = store.snapshot;
+    let taken = 0;
+    let held = 0;
+    store.snapshot = async (tenant, range) => {
+      const one = await snapshot.call(store, tenant, range);
+      taken++;
+      held++;
+      const release = one.release.bind(one);
+      one.release = () => {
+        held--;
+        release();
+      };
+      return one;
+    };
+    const res = await t.get('/api/v1/export');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    let text = decoder.decode(first.value, { stream: true });
+    await until(
+      () => taken === 2 && held === 0,
+      'the next page is read and its snapshot given back',
+    );
+    // Idle: no further page is read, nothing is held, and the tenant's reads run as if no
+    // export were open.
+    await Bun.sleep(200);
+    expect([taken, held]).toEqual([2, 0]);
+    store.snapshot = snapshot;
+    // Every read place of the tenant, running and waiting, is free to others meanwhile: one
+    // the export held would leave the last of these a 429.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const places = queryLimits.tenantReadsRunningMax + queryLimits.tenantReadsWaitingMax;
+    const reads = Array.from({ length: places }, () =>
+      withSnapshot(store, DEFAULT_TENANT, {}, undefined, () => released),
+    );
+    release();
+    await Promise.all(reads);
+    // It goes on once the client takes again: every event, once.
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    expect(held).toBe(0);
+    const ids = ndjsonOf(text).map((e) => e.event_id);
+    expect(new Set(ids).size).toBe(TEST_EXPORT_PAGE.rows * 5);
+    expect(ids).toHaveLength(TEST_EXPORT_PAGE.rows * 5);
+  });
+});
