@@ -1065,3 +1065,56 @@ describe('a client that takes nothing for a while', () => {
     expect(ids).toHaveLength(TEST_EXPORT_PAGE.rows * 5);
   });
 });
+
+describe('a project deleted while its export is sent', () => {
+  test('in AUTH_MODE=open too: the stream is cut at once, not ended as if whole', async () => {
+    // README: "A deletion of the project cuts it so at once, before its next page or chunk,
+    // in either AUTH_MODE" (export-auth.test checks required mode).
+    t = await makeTestApp();
+    const app = t.app;
+    const call = (method: string, url: string, token?: string, body?: unknown) =>
+      app.handle(
+        new Request(`http://localhost${url}`, {
+          method,
+          headers: {
+            'content-type': 'application/json',
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      );
+    const account = { email: 'ada@example.com', password: 'correct horse 1' };
+    expect((await call('POST', '/api/v1/auth/register', undefined, account)).status).toBe(201);
+    const login = await call('POST', '/api/v1/auth/login', undefined, account);
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    for (const format of ['ndjson', 'csv', 'parquet']) {
+      const project = `gone-${format}`;
+      const made = await call('POST', '/api/v1/projects', token, { id: project, name: project });
+      expect(made.status).toBe(201);
+      await send(
+        t,
+        Array.from({ length: TEST_EXPORT_PAGE.rows * 3 }, (_, i) => ({
+          tenant_id: project,
+          event_id: `e-${i}`,
+          name: 'blob',
+          properties: { noise: Array.from({ length: 8 }, () => crypto.randomUUID()).join('') },
+        })),
+      );
+      // Open mode: no credential, the tenant named.
+      const res = await t.get(`/api/v1/export?format=${format}&tenant_id=${project}`);
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await reader.read()).done).toBe(false);
+      expect((await call('DELETE', `/api/v1/projects/${project}`, token)).status).toBe(204);
+      const cut = await (async () => {
+        try {
+          while (!(await reader.read()).done) {}
+          return null;
+        } catch (error) {
+          return error as { code?: string };
+        }
+      })();
+      expect([format, cut?.code]).toEqual([format, 'unauthorized']);
+    }
+  });
+});
