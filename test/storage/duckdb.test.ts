@@ -9,7 +9,7 @@ afterEach(() => {
   for (const remove of cleanups.splice(0)) remove();
 });
 
-test('DuckDB gets the memory limit it is given in bytes (binary units, not decimal MB)', async () => {
+test('DuckDB gets the memory limit it is given in bytes (not decimal MB), spilling to staging', async () => {
   const t = makeTempDir();
   cleanups.push(t.remove);
   const instance = await openDuckDb({
@@ -23,6 +23,10 @@ test('DuckDB gets the memory limit it is given in bytes (binary units, not decim
     const r = await c.runAndReadAll("SELECT current_setting('memory_limit') AS m");
     // DuckDB's 'MB' is 1000², so '2048MB' was 1.9 GiB.
     expect(r.getRowObjectsJS()[0]?.m).toBe('2.0 GiB');
+    // README (export): a Parquet export's sort spills to DATA_DIR/staging, not to DuckDB's .tmp
+    // in whatever directory the server started in.
+    const spill = await c.runAndReadAll("SELECT current_setting('temp_directory') AS d");
+    expect(spill.getRowObjectsJS()[0]?.d).toBe(path.join(t.dir, 'staging', 'spill'));
   } finally {
     c.closeSync();
     instance.closeSync();
