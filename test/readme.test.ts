@@ -859,3 +859,38 @@ describe("README: the numbers it states are the code's limits", () => {
     expect(unstated).toEqual([]);
   });
 });
+
+// The numbers of Reads' Funnels, Cohort retention and Exporting raw events that the tests above
+// do not state, each as the README writes it there.
+describe('README: the numbers of funnels, cohorts and exports are the code’s', () => {
+  const text = README.replace(/\s+/g, ' ');
+  const q = queryLimits;
+  const e = eventLimits;
+  const DAY = 86_400_000;
+  const rounds = CREDENTIALS_UNCHECKED_ROUNDS_MAX;
+
+  test('as the sections state them', () => {
+    const phrases = [
+      `${q.funnelStepsMin} to ${q.funnelStepsMax} steps (PostHog's most)`,
+      `conditions, as many as ${q.stepPropertiesMax}, all of which must hold`,
+      `Keys are 1 to ${e.nameCharsMax} characters, values 1 to ` +
+        `${count(q.stepPropertyValueCharsMax)} (no empty value; a longer one could never ` +
+        `match: an event's properties are at most ${e.propertiesBytesMax / KiB} KiB)`,
+      `Names are at most ${e.nameCharsMax} characters, paths ${count(e.urlCharsMax)}.`,
+      `more than ${q.stepPropertiesMax} conditions`,
+      `fewer than ${q.funnelStepsMin} or more than ${q.funnelStepsMax} steps`,
+      `from ${q.funnelWindowMsMin / 1000} second to ${q.funnelWindowMsMax / DAY} days; ` +
+        `${q.funnelWindowMsDefault / DAY} days by default (PostHog's)`,
+      `a key of 1 to ${e.nameCharsMax} characters, numbers and booleans as their JSON text`,
+      `**Listed values**: the ${q.funnelBreakdownValuesMax} (PostHog's \`breakdown_limit\``,
+      `a page holds at least one event, so at most ${size(q.exportPageBytes)} + ` +
+        `${e.storedEventBytesMax / KiB} KB)`,
+      `A later page that finds them full waits (${q.exportPageRetryMs} ms at a time)`,
+      `every ${CREDENTIALS_RECHECK_MS / 1000} s as a live socket's are`,
+      `only ${rounds} such checks in a row (${(rounds * CREDENTIALS_RECHECK_MS) / 1000} s) ` +
+        'cut the export',
+    ];
+    expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+    expect(q.stepPropertyValueCharsMax).toBe(e.propertiesBytesMax); // "a longer one could never"
+  });
+});
