@@ -338,6 +338,26 @@ describe('rate limits', () => {
     expect(await t.count('globex')).toBe(2);
   });
 
+  test("keyless alias beacons have a bucket of their own, apart from the write keys'", async () => {
+    // README: "keyless alias beacons of a project share a third": anyone may send them, so a
+    // flood of them must not spend the quota of the project's own write keys, nor the reverse.
+    const alias = await t.call('POST', '/api/v1/projects/acme/aliases', {
+      token: w.ada.access_token,
+      body: { alias: 'acme.com', kind: 'plausible_domain' },
+    });
+    expect(alias.status).toBe(201);
+    const beacon = () => ingest(null, { name: 'pageview', tenant_id: 'acme.com' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await beacon()).status);
+    expect(statuses).toEqual([202, 202, 429]);
+    const keyed = [];
+    for (let i = 0; i < 3; i++) keyed.push((await ingest(w.acmeWrite.key, { name: 'k' })).status);
+    expect(keyed).toEqual([202, 202, 429]);
+    t.clock.advance(1000);
+    expect((await beacon()).status).toBe(202);
+    expect(await t.count('acme')).toBe(5);
+  });
+
   test('reads are limited per user and per read key, independently', async () => {
     const stats = (token: string) => t.call('GET', '/api/v1/stats', { token });
     expect((await stats(w.ada.access_token)).status).toBe(200);

@@ -222,6 +222,33 @@ describe('keys', () => {
     }
   });
 
+  test('allowed_origins lists at most 32; a fragment is a 422 as a path is', async () => {
+    // README keys row: "lists 1–32 origins"; "a path, query, fragment or user is 422".
+    await makeProject(t, ada.access_token, 'acme');
+    const origins = (n: number) => Array.from({ length: n }, (_, i) => `https://s${i}.example`);
+    const make = (allowed_origins: string[]) =>
+      t.call('POST', '/api/v1/projects/acme/keys', {
+        token: ada.access_token,
+        body: { kind: 'write', allowed_origins },
+      });
+    expect((await make(origins(32))).status).toBe(201);
+    const over = await make(origins(33));
+    expect(over.status).toBe(422);
+    expect(await over.json()).toEqual({
+      detail: [
+        {
+          loc: ['body', 'allowed_origins'],
+          msg: 'allowed_origins holds at most 32 origins',
+          type: 'too_long',
+        },
+      ],
+    });
+    for (const origin of ['https://acme.com#top', 'https://acme.com/#']) {
+      expect([origin, (await make([origin])).status]).toEqual([origin, 422]);
+    }
+    expect(await list('/api/v1/projects/acme/keys', ada.access_token)).toHaveLength(1);
+  });
+
   test('an empty allowed_origins is 422: it never makes a key usable from any origin', async () => {
     await makeProject(t, ada.access_token, 'acme');
     const res = await t.call('POST', '/api/v1/projects/acme/keys', {

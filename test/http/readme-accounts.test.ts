@@ -6,6 +6,9 @@
 import { afterEach, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { defaultAuthOptions, type RateSpec } from '../../src/auth/index.ts';
+import { defaultPasswordHashLimits } from '../../src/auth/passwords.ts';
+import { SESSIONS_PER_USER_MAX } from '../../src/auth/sessions.ts';
 import { type AuthApp, json, makeAuthApp, makeKey, signUp } from '../auth/harness.ts';
 
 const README = readFileSync(path.join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
@@ -63,8 +66,11 @@ function expectShown(actual: Record<string, unknown>, shown: Record<string, unkn
 }
 
 const lines = sectionLines('### Users, projects and keys');
-let t: AuthApp;
-afterEach(() => t.close());
+let t: AuthApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
 
 test('the invitation, its acceptance, a role change and a retention change answer as shown', async () => {
   t = await makeAuthApp();
@@ -145,4 +151,39 @@ test('deleting the account of the only owner of a project is the 409 shown', asy
   expect(await json(res)).toEqual(
     shownAnswer(lines, '-X DELETE http://127.0.0.1:8080/api/v1/users/me'),
   );
+});
+
+// The section's numbers for limits no setting changes (or whose route tests run tighter ones),
+// each phrase as the section writes it (line breaks as spaces), each value the code's default.
+test("the section's fixed limits are the code's defaults", () => {
+  const start = README.indexOf('\n### Users, projects and keys\n');
+  const text = README.slice(start, README.indexOf('\n### ', start + 5)).replace(/\s+/g, ' ');
+  const r = defaultAuthOptions.rates;
+  const hashes = defaultPasswordHashLimits;
+  const perMinute = (spec: RateSpec) => spec.perSecond * 60;
+  const members = r.memberAdd;
+  const strict = r.passwordCheckUserIp;
+  const loose = r.passwordCheckUser;
+  const total = r.loginEmailTotal;
+  const phrases = [
+    `At most ${members.burst} invitations and role changes an hour per caller (429 beyond)`,
+    `(a fixed ${members.burst} calls an hour, refused ones included)`,
+    `per user at one address (${strict.burst} at once, then one every ` +
+      `${1 / strict.perSecond} s)`,
+    `(a fixed ${strict.burst} at once, then one every ${1 / strict.perSecond} s)`,
+    `per user from all addresses (${loose.burst}, then ${perMinute(loose)} a minute)`,
+    `the user's loose total (${loose.burst}, then ${perMinute(loose)} a minute)`,
+    `per email from all addresses together (${total.burst} at once, then ` +
+      `${perMinute(total)} a minute`,
+    `at most ${r.refreshUser.burst} at once, then one a minute, per user`,
+    `a user keeps ${SESSIONS_PER_USER_MAX} (\`SESSIONS_PER_USER_MAX\``,
+    `while ${hashes.runningMax + hashes.waitingMax} password checks are running or waiting`,
+    `one hash runs at a time and ${hashes.waitingMax} wait`,
+    `expires after \`INVITATION_TTL\` (${defaultAuthOptions.invitationTtlMs / 86_400_000} days)`,
+  ];
+  expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
+  // "an hour", "then one a minute", "one at a time": the refills the phrases name.
+  expect(members.perSecond).toBe(members.burst / 3600);
+  expect(perMinute(r.refreshUser)).toBe(1);
+  expect(hashes.runningMax).toBe(1);
 });
