@@ -146,6 +146,23 @@ describe('keys, aliases and members of a project', () => {
     expect(t.auth.stores.keys.activeCount('acme')).toBe(2);
   });
 
+  test("the bootstrap's two keys are made past the bound: a start never fails on it", async () => {
+    // A `default` made while the store ran open, its keys at the bound, is taken over by the
+    // first start in required mode; that start still makes its write and read keys.
+    t = await makeAuthApp({ auth: bounded });
+    const ada = (await signUp(t, 'ada@example.com')).access_token;
+    await makeProject(t, ada, 'default');
+    await makeKey(t, ada, 'default', 'write');
+    await makeKey(t, ada, 'default', 'read');
+    const admin = await adminToken(t);
+    expect(t.auth.stores.keys.activeCount('default')).toBe(4);
+    const over = await t.call('POST', '/api/v1/projects/default/keys', {
+      token: admin,
+      body: { kind: 'read' },
+    });
+    expect(over.status).toBe(409);
+  });
+
   test('revoking and minting in a loop keeps only the newest revoked keys', async () => {
     t = await makeAuthApp({ auth: bounded });
     const ada = (await signUp(t, 'ada@example.com')).access_token;

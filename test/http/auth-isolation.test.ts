@@ -360,7 +360,11 @@ describe('rate limits', () => {
 
   test('reads are limited per user and per read key, independently', async () => {
     const stats = (token: string) => t.call('GET', '/api/v1/stats', { token });
-    expect((await stats(w.ada.access_token)).status).toBe(200);
+    // README: every answer that spends a user's rate carries the bucket's X-RateLimit-*.
+    const first = await stats(w.ada.access_token);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
     expect((await stats(w.ada.access_token)).status).toBe(200);
     const limited = await stats(w.ada.access_token);
     expect(limited.status).toBe(429);

@@ -502,7 +502,9 @@ describe('refresh tokens', () => {
     // An access token past its expiry names no session to end.
     t.clock.advance(defaultAuthOptions.accessTtlMs);
     expect((await logout('rt_nope', adaElsewhere.access_token)).status).toBe(401);
-    // A refresh token that names its session ends it, whatever the access token sent along.
+    // A refresh token that names its session ends it, whatever the access token sent along:
+    // expired (README: "an expired one beside a good refresh token stops nothing") or garbage.
+    expect((await logout(adaElsewhere.refresh_token, adaElsewhere.access_token)).status).toBe(204);
     expect((await logout(adaElsewhere.refresh_token, 'not.a.jwt')).status).toBe(204);
     const ended = await t.call('POST', '/api/v1/auth/refresh', {
       body: { refresh_token: adaElsewhere.refresh_token },
