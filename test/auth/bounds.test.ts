@@ -412,12 +412,18 @@ describe('adding aliases is rate-limited per user, as creating projects is', () 
     expect((await addAlias(ada, 'acme', 'c.example')).status).toBe(201);
   });
 
-  test('a refusal before the probe (a bad alias, a non-member) spends no token', async () => {
+  test('a refusal before the probe (a bad alias, a non-member, a viewer) spends no token', async () => {
     t = await makeAuthApp({ auth: tight });
     const ada = (await signUp(t, 'ada@example.com')).access_token;
     await makeProject(t, ada, 'acme');
     expect((await addAlias(ada, 'acme', 'not/an alias')).status).toBe(422);
     expect((await addAlias(ada, 'nope', 'x.example')).status).toBe(404);
+    const bo = (await signUp(t, 'bo@example.com')).access_token;
+    await makeProject(t, bo, 'globex');
+    expect((await join(t, bo, 'globex', { email: 'ada@example.com', token: ada })).status).toBe(
+      200,
+    );
+    expect((await addAlias(ada, 'globex', 'g.example')).status).toBe(403);
     expect((await addAlias(ada, 'acme', 'a.example')).status).toBe(201);
     expect((await addAlias(ada, 'acme', 'b.example')).status).toBe(201);
   });
@@ -450,6 +456,59 @@ describe('adding aliases is rate-limited per user, as creating projects is', () 
     expect((await addAlias(again, 'acme', 'b.example')).status).toBe(201);
     expect((await addAlias(again, 'acme', 'c.example')).status).toBe(429);
   });
+
+  // README: nor does an add refused after the probe "because its caller was signed out or lost
+  // the project meanwhile": demoted (403) or removed (404) while the probe ran.
+  const losses = [
+    ['demoted to viewer', 403, 'viewer'],
+    ['removed from the project', 404, null],
+  ] as const;
+  for (const [how, status, role] of losses) {
+    test(`an add refused after the probe (${how}, ${status}) gives its token back`, async () => {
+      t = await makeAuthApp({ auth: tight });
+      const ada = (await signUp(t, 'ada@example.com')).access_token;
+      await makeProject(t, ada, 'acme');
+      const bo = await signUp(t, 'bo@example.com');
+      const invitee = { email: 'bo@example.com', token: bo.access_token };
+      expect((await join(t, ada, 'acme', invitee, 'owner')).status).toBe(200);
+      const store = t.engine.store;
+      const snapshot = store.snapshot.bind(store);
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      store.snapshot = async (...args: Parameters<typeof snapshot>) => {
+        store.snapshot = snapshot;
+        await released;
+        return snapshot(...args);
+      };
+      const answer = addAlias(bo.access_token, 'acme', 'a.example');
+      const lose =
+        role === null
+          ? t.call('DELETE', `/api/v1/projects/acme/members/${userIdOf(bo.access_token)}`, {
+              token: ada,
+            })
+          : t.call('POST', '/api/v1/projects/acme/members', {
+              token: ada,
+              body: { email: 'bo@example.com', role },
+            });
+      expect((await lose).status).toBeLessThan(300);
+      release();
+      expect((await answer).status).toBe(status);
+      // Back as an owner: invited again once removed, promoted once demoted.
+      const back =
+        role === null
+          ? await join(t, ada, 'acme', invitee, 'owner')
+          : await t.call('POST', '/api/v1/projects/acme/members', {
+              token: ada,
+              body: { email: 'bo@example.com', role: 'owner' },
+            });
+      expect(back.status).toBeLessThan(300);
+      expect((await addAlias(bo.access_token, 'acme', 'a.example')).status).toBe(201);
+      expect((await addAlias(bo.access_token, 'acme', 'b.example')).status).toBe(201);
+      expect((await addAlias(bo.access_token, 'acme', 'c.example')).status).toBe(429);
+    });
+  }
 
   test('admins are exempt from the rate (not from the bound)', async () => {
     t = await makeAuthApp({ auth: tight });
