@@ -380,4 +380,29 @@ describe('fields of the wrong type', () => {
     const absent = await t.call('POST', '/api/v1/projects', { token, body: {} });
     expect(((await json(absent)).detail as { type: string }[])[0]?.type).toBe('missing');
   });
+
+  test("a user's or a key's empty name is none, as null is; a null name clears it", async () => {
+    // README: "the optional name of a user or a key left empty (or only spaces) is none".
+    const token = await withAccounts();
+    const made = await t.call('POST', '/api/v1/auth/register', {
+      body: { email: 'cy@b.co', password: PASSWORD, name: '   ' },
+    });
+    expect(made.status).toBe(201);
+    expect((await json(made)).name).toBeNull();
+    const named = await t.call('PUT', '/api/v1/users/me', { token, body: { name: 'Ada' } });
+    expect((await json(named)).name).toBe('Ada');
+    const cleared = await t.call('PUT', '/api/v1/users/me', { token, body: { name: '' } });
+    expect(cleared.status).toBe(200);
+    expect((await json(cleared)).name).toBeNull();
+    // "a `null` name clears it", as an empty one does.
+    await t.call('PUT', '/api/v1/users/me', { token, body: { name: 'Ada' } });
+    const nulled = await t.call('PUT', '/api/v1/users/me', { token, body: { name: null } });
+    expect((await json(nulled)).name).toBeNull();
+    const key = await t.call('POST', '/api/v1/projects/p1/keys', {
+      token,
+      body: { kind: 'read', name: ' ' },
+    });
+    expect(key.status).toBe(201);
+    expect((await json(key)).name).toBeNull();
+  });
 });

@@ -129,6 +129,13 @@ describe('register and login', () => {
     });
     expect(fine.status).toBe(201);
     expect((await json(fine)).name).toBe('Acme — Café 😀');
+    // README: "white space and line breaks at either end are taken off" before the check.
+    const ends = await t.call('POST', '/api/v1/projects', {
+      token,
+      body: { id: 'globex', name: '\r\n\tGlobex\n' },
+    });
+    expect(ends.status).toBe(201);
+    expect((await json(ends)).name).toBe('Globex');
   });
 
   test('login takes JSON or the OAuth2 password form and returns bearer tokens', async () => {
