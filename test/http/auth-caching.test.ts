@@ -36,6 +36,25 @@ test('every answer to a request with a key or a token is Cache-Control: no-store
   const refused = await t.call('GET', '/api/v1/stats', { headers: { 'x-tally-key': 'rk_no' } });
   expect(refused.status).toBe(401);
   expect(refused.headers.get('cache-control')).toBe('no-store');
+  // Ingest with a write key, an Authorization of another scheme, a refused Umami key: each
+  // request carries a credential header, so each answer is no-store too.
+  const write = (await makeKey(t, ada.access_token, 'acme', 'write')).key;
+  const others: [string, string, Record<string, string>, number][] = [
+    ['POST', '/api/v1/events', { 'x-tally-key': write }, 202],
+    ['GET', '/api/v1/stats', { authorization: 'Basic YTpi' }, 401],
+    ['GET', '/api/websites/acme/stats?startAt=0&endAt=1', { 'x-umami-api-key': 'rk_no' }, 401],
+  ];
+  for (const [method, path, headers, status] of others) {
+    const res = await t.call(method, path, {
+      headers,
+      body: method === 'POST' ? { name: 'x' } : undefined,
+    });
+    expect([path, res.status, res.headers.get('cache-control')]).toEqual([
+      path,
+      status,
+      'no-store',
+    ]);
+  }
 });
 
 test('an answer that depends on no credential keeps its own caching', async () => {

@@ -179,6 +179,7 @@ test("the section's fixed limits are the code's defaults", () => {
     `a user keeps ${SESSIONS_PER_USER_MAX} (\`SESSIONS_PER_USER_MAX\``,
     `while ${hashes.runningMax + hashes.waitingMax} password checks are running or waiting`,
     `one hash runs at a time and ${hashes.waitingMax} wait`,
+    `argon2id (\`Bun.password\`): about ${defaultAuthOptions.passwordCost.memoryCost / 1024} MiB`,
     `expires after \`INVITATION_TTL\` (${defaultAuthOptions.invitationTtlMs / 86_400_000} days)`,
   ];
   expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
