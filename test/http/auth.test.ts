@@ -559,7 +559,7 @@ describe('registration limits', () => {
     expect((await register('d@example.com', '203.0.113.9')).status).toBe(201);
   });
 
-  test('an IPv6 client is limited by its /64, not by each of its addresses', async () => {
+  test('an IPv6 client is limited by its /64, IPv4-mapped as the IPv4 address', async () => {
     t = await makeAuthApp({
       trustProxy: true,
       auth: {
@@ -575,6 +575,10 @@ describe('registration limits', () => {
     for (let n = 1; n <= 4; n++) statuses.push((await register(n, `2001:db8:1:2::${n}`)).status);
     expect(statuses).toEqual([201, 201, 429, 429]);
     expect((await register(5, '2001:db8:1:3::1')).status).toBe(201);
+    // README: "IPv4-mapped IPv6 as the IPv4 address; registrations too".
+    expect((await register(6, '203.0.113.7')).status).toBe(201);
+    expect((await register(7, '::ffff:203.0.113.7')).status).toBe(201);
+    expect((await register(8, '203.0.113.7')).status).toBe(429);
   });
 });
 
