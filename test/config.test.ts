@@ -235,6 +235,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '[::1]' }).authMode).toBe('open');
   });
 
+  test('AUTH_MODE=open on a public HOST is refused unless ALLOW_OPEN_ON_PUBLIC=1', () => {
+    // README "Users, projects and keys": refused "with a message unless ALLOW_OPEN_ON_PUBLIC=1".
+    const open = { HOST: '0.0.0.0', AUTH_MODE: 'open' };
+    expect(() => loadConfig(open)).toThrow(/ALLOW_OPEN_ON_PUBLIC=1/);
+    expect(() => loadConfig({ ...open, ALLOW_OPEN_ON_PUBLIC: '0' })).toThrow(
+      /ALLOW_OPEN_ON_PUBLIC=1/,
+    );
+    expect(loadConfig({ ...open, ALLOW_OPEN_ON_PUBLIC: '1' }).authMode).toBe('open');
+    expect(loadConfig({ HOST: '0.0.0.0' }).authMode).toBe('required');
+  });
+
   test('bounds on projects, keys, aliases, members, invitations: defaults, overrides, refusals', () => {
     expect(loadConfig({}).auth.bounds).toEqual({
       projectsPerUserMax: 100,
