@@ -37,7 +37,16 @@ describe('posthog-js remote config', () => {
       heatmaps: false,
       capturePerformance: false,
       siteApps: [],
+      // README: flags asked (answered with none), autocapture on, the rest of PostHog off.
+      hasFeatureFlags: true,
+      autocapture_opt_out: false,
+      captureDeadClicks: false,
+      autocaptureExceptions: false,
+      productTours: false,
+      conversations: false,
     });
+    // The surveys bundle posthog-js fetches unless disable_surveys: not served.
+    expect((await t.get('/static/1.200.0/surveys.js', ORIGIN)).status).toBe(404);
   });
 
   test('the script form sets window._POSTHOG_REMOTE_CONFIG[token], as the SDK reads it', async () => {

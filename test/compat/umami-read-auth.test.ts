@@ -155,6 +155,26 @@ describe('Umami login and verify over Tally accounts', () => {
     }
   });
 
+  test('logout with a body of another media type is 415, and signs nobody out', async () => {
+    const { token } = (await (await login(admin.email, admin.password)).json()) as Json;
+    for (const [text, type] of [
+      ['{}', 'text/plain'],
+      ['a=1', 'application/x-www-form-urlencoded'],
+    ]) {
+      const res = await t.call('POST', '/api/auth/logout', {
+        token: token as string,
+        text,
+        headers: { 'content-type': type as string },
+      });
+      expect(res.status, type).toBe(415);
+      expect(((await res.json()) as { error: Json }).error).toMatchObject({ status: 415 });
+    }
+    expect((await t.call('GET', '/api/auth/verify', { token: token as string })).status).toBe(200);
+    // An empty JSON object is taken (and ignored), as on verify.
+    const out = await t.call('POST', '/api/auth/logout', { token: token as string, body: {} });
+    expect(await out.json()).toEqual({ ok: true });
+  });
+
   test('verify without a token, or with a read key, is 401', async () => {
     expect((await t.call('GET', '/api/auth/verify')).status).toBe(401);
     const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });
@@ -406,5 +426,23 @@ describe('event data and realtime a credential reads', () => {
         expect(await refused.json()).toEqual(UNAUTHORIZED);
       }
     }
+  });
+});
+
+describe('past the read rate', () => {
+  test("Umami's reads answer its 429 {error} shape, with Retry-After", async () => {
+    // The read burst is 100 (RATE_READ_BURST): the 101st read at the same instant is over it.
+    const active = () => t.call('GET', `/api/websites/${ACME}/active`, { token: acmeRead });
+    let res = await active();
+    for (let i = 0; i < 200 && res.status === 200; i++) res = await active();
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(res.headers.get('x-ratelimit-remaining')).toBe('0');
+    const body = (await res.json()) as { error: Json };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error).toMatchObject({ code: 'too-many-requests', status: 429 });
+    const realtime = await t.call('GET', `/api/realtime/${ACME}`, { token: acmeRead });
+    expect(realtime.status).toBe(429);
+    expect(((await realtime.json()) as { error: Json }).error.status).toBe(429);
   });
 });

@@ -283,6 +283,49 @@ describe('pageviews', () => {
     expect(await ok('pageviews', `${TWO_DAYS}&unit=minute&timezone=Europe%2FBerlin`)).toEqual(body);
   });
 
+  test("a unit too fine for the range is made coarser at Umami's bounds", async () => {
+    const from = at('2026-11-24T10:00:00Z');
+    const xs = async (query: string) =>
+      ((await ok('pageviews', query)) as { pageviews: { x: string }[] }).pageviews.map((p) => p.x);
+    const asked = (ms: number, unit: string) =>
+      xs(`startAt=${from}&endAt=${from + ms - 1}&unit=${unit}`);
+    const HOUR = 3_600_000;
+    // Minutes up to 60 minutes, hours up to 48 hours (whole ones between the ends, as Umami's
+    // differenceInMinutes and differenceInHours count them).
+    expect(await asked(61 * 60_000, 'minute')).toEqual([
+      '2026-11-24T10:00:00Z',
+      '2026-11-24T10:04:00Z',
+      '2026-11-24T11:00:00Z',
+    ]);
+    expect(await asked(61 * 60_000 + 1, 'minute')).toEqual([
+      '2026-11-24T10:00:00Z',
+      '2026-11-24T11:00:00Z',
+    ]);
+    expect(await asked(49 * HOUR, 'hour')).toEqual([
+      '2026-11-24T10:00:00Z',
+      '2026-11-24T11:00:00Z',
+      '2026-11-25T09:00:00Z',
+      '2026-11-25T11:00:00Z',
+    ]);
+    expect(await asked(49 * HOUR + 1, 'hour')).toEqual([
+      '2026-11-24T00:00:00Z',
+      '2026-11-25T00:00:00Z',
+    ]);
+    // Days up to 6 calendar months; without a unit past 24 months, years (months may be asked).
+    const end = `endAt=${at('2026-11-30T23:59:59.999Z')}`;
+    expect(await xs(`startAt=${at('2026-05-01T00:00:00Z')}&${end}&unit=day`)).toEqual([
+      '2026-11-23T00:00:00Z',
+      '2026-11-24T00:00:00Z',
+      '2026-11-25T00:00:00Z',
+    ]);
+    expect(await xs(`startAt=${at('2026-04-30T00:00:00Z')}&${end}&unit=day`)).toEqual([
+      '2026-11-01T00:00:00Z',
+    ]);
+    const years = `startAt=${at('2024-01-01T00:00:00Z')}&endAt=${at('2026-12-31T23:59:59.999Z')}`;
+    expect(await xs(years)).toEqual(['2026-01-01T00:00:00Z']);
+    expect(await xs(`${years}&unit=month`)).toEqual(['2026-11-01T00:00:00Z']);
+  });
+
   test('by minute within an hour (a half-hour zone), by month and by year', async () => {
     const hour = `startAt=${at('2026-11-25T09:00:00Z')}&endAt=${at('2026-11-25T09:59:59.999Z')}`;
     const kolkata = `${hour}&unit=minute&timezone=Asia%2FKolkata`;
@@ -572,6 +615,14 @@ describe('metrics', () => {
     ]);
     // Contains reads the value whole.
     expect(await metric('path', '&path=c.blog,x')).toEqual([]);
+    // README: at most 100 values in a list.
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`).join(',');
+    expect(await ok('stats', `${TWO_DAYS}&browser=neq.${list(100)}`)).toMatchObject({
+      pageviews: 6,
+    });
+    expect(await refused('stats', `${TWO_DAYS}&browser=${list(101)}`)).toBe(
+      'The `browser` filter lists over 100 values.',
+    );
   });
 
   test("a repeated parameter is its last value, as Umami's Object.fromEntries reads it", async () => {
@@ -631,19 +682,34 @@ describe('active, the website, and refusals', () => {
       startDate: '2026-11-23T08:00:00.000Z',
       endDate: '2026-11-25T11:58:00.000Z',
     });
+    // A crawler's later page view is no event of the website's range.
+    const bot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    await send('2026-11-25T11:59:00Z', '198.51.100.9', { url: '/' }, bot);
+    expect(await ok('daterange', '')).toMatchObject({ endDate: '2026-11-25T11:58:00.000Z' });
     const other = await t.get('/api/websites/ad9e1e5c-6f1a-4d4e-9d43-0b9f3a1c1f7e/daterange');
     expect(await other.json()).toEqual({ startDate: null, endDate: null });
   });
 
   test('open mode: the website id is the tenant; no credential lists no websites', async () => {
     const site = (await (await t.get(`/api/websites/${WEBSITE}`)).json()) as Json;
-    expect(site).toMatchObject({ id: WEBSITE, name: WEBSITE, domain: '', shareId: null });
+    // A tenant that is no project has no creation time.
+    expect(site).toMatchObject({ id: WEBSITE, name: WEBSITE, domain: '', createdAt: null });
+    expect(site.shareId).toBeNull();
     expect(await (await t.get('/api/websites')).json()).toEqual({
       data: [],
       count: 0,
       page: 1,
       pageSize: 20,
     });
+    // README: page 1–10,000, pageSize 1–500.
+    const paged = await t.get('/api/websites?page=10000&pageSize=500');
+    expect(await paged.json()).toMatchObject({ page: 10000, pageSize: 500 });
+    for (const query of ['page=0', 'page=10001', 'pageSize=0', 'pageSize=501']) {
+      const res = await t.get(`/api/websites?${query}`);
+      expect(res.status, query).toBe(400);
+      const error = ((await res.json()) as { error: Json }).error;
+      expect(error.message).toContain(query.split('=')[0] as string);
+    }
   });
 
   test("a missing range, a bad unit, zone or filter are Umami's 400", async () => {
