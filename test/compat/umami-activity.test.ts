@@ -142,10 +142,14 @@ describe('sessions: paging, search, filters, a zone', () => {
     });
   });
 
-  test('search finds a browser, OS or device, in any case', async () => {
+  test('search finds a user id, browser, OS or device, in any case', async () => {
     const body = await ok('sessions', `${TWO_DAYS}&search=ios`);
     expect(body.count).toBe(1);
     expect((body.data as Json[])[0]?.id).toBe(sessionOf['198.51.100.2']);
+    // And the user id (a payload `id`), in any case: that session's id is the user's (README).
+    await send('2026-11-25T10:00:00Z', '198.51.100.4', { url: '/', id: 'Ada@Example.com' });
+    const user = await ok('sessions', `${TWO_DAYS}&search=ada@example`);
+    expect((user.data as Json[]).map((s) => s.id)).toEqual(['Ada@Example.com']);
   });
 
   test('filters keep the sessions with a matching event, counted over those', async () => {
@@ -235,6 +239,11 @@ describe('session stats, one session, its activity', () => {
     expect(missing.body).toEqual({
       error: { message: 'Not found', code: 'not-found', status: 404 },
     });
+    // Sent with an `id`, the session is that user (README): the sessionId /api/send answered
+    // it names none, where Umami's is that user's session (uuid of website and id).
+    await send('2026-11-25T10:00:00Z', '198.51.100.4', { url: '/', id: 'ada' });
+    expect((await read(`sessions/${sessionOf['198.51.100.4']}`, '')).status).toBe(404);
+    expect(await ok('sessions/ada', '')).toMatchObject({ id: 'ada', distinctId: 'ada', views: 1 });
   });
 
   test('activity: its events in the range, the newest first, with their visits', async () => {

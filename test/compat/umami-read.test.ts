@@ -555,6 +555,7 @@ describe('metrics', () => {
       { x: '/blog/hello', y: 1 },
       { x: '/blog/other', y: 1 },
     ]);
+    expect(await metric('path', '&search=BLOG')).toEqual(await metric('path', '&search=blog'));
     expect(await metric('path', '&limit=2&offset=1')).toEqual([
       { x: '/pricing', y: 2 },
       { x: '/blog/hello', y: 1 },
@@ -563,6 +564,8 @@ describe('metrics', () => {
 
   test('fields Tally does not keep, and unknown types, are 400 naming them', async () => {
     expect(await refused('metrics', `${TWO_DAYS}&type=city`)).toContain('country only');
+    expect(await refused('metrics', `${TWO_DAYS}&type=region`)).toContain('country only');
+    expect(await refused('metrics', `${TWO_DAYS}&type=domain`)).toContain('domain');
     // Tally has channels, Plausible's: the answer says where, not that there are none.
     const channel = await refused('metrics', `${TWO_DAYS}&type=channel`);
     expect(channel).toContain("Tally's channels are Plausible's, not Umami's");
