@@ -181,6 +181,16 @@ describe('realtime', () => {
     expect(Object.keys(body.urls as Json)).not.toContain('/blog');
   });
 
+  test('the range starts at the start of the minute 30 minutes ago', async () => {
+    // The clock is at 12:00:30: 11:30:00 is in, 11:29:59 out (not from 11:30:30 on).
+    const ip = '198.51.100.8';
+    await send('2026-11-25T11:29:59Z', ip, { url: '/before' });
+    await send('2026-11-25T11:30:00Z', ip, { url: '/first' });
+    const urls = Object.keys((await ok()).urls as Json);
+    expect(urls).toContain('/first');
+    expect(urls).not.toContain('/before');
+  });
+
   test("bad parameters are Umami's 400", async () => {
     for (const query of ['timezone=Mars/Base', 'unit=week', 'city=Berlin', 'path=re.x']) {
       const { status, body } = await read(query);

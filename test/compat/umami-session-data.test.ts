@@ -109,6 +109,26 @@ describe('Umami session data', () => {
     expect(noRange.status).toBe(400);
   });
 
+  test('session-data values: numbers and dates as Umami shows them, the top 100', async () => {
+    const ip = '198.51.100.3';
+    await send(ip, '2026-11-25T11:10:00Z', 'event', { url: '/' });
+    await send(ip, '2026-11-25T11:11:00Z', 'identify', {
+      data: { since: '2026-11-20T08:30:00Z', seats: 3 },
+    });
+    const values = (name: string, more = '') =>
+      ok(`session-data/values?${RANGE}&propertyName=${name}${more}`);
+    expect(await values('seats')).toEqual([{ value: '3', total: 2 }]);
+    // dataType is ignored, as Umami ignores it.
+    expect(await values('seats', '&dataType=1')).toEqual(await values('seats'));
+    expect(await values('since')).toEqual([{ value: '2026-11-20 08:00:00', total: 1 }]);
+    for (let i = 0; i < 101; i++) {
+      const who = `198.51.101.${i}`;
+      await send(who, '2026-11-25T11:20:00Z', 'event', { url: '/' });
+      await send(who, '2026-11-25T11:21:00Z', 'identify', { data: { code: `c${i}` } });
+    }
+    expect(((await values('code')) as unknown[]).length).toBe(100);
+  });
+
   test('identify items count in no read: not events, visitors, sessions or event data', async () => {
     const stats = (await ok(`stats?${RANGE}`)) as Json;
     expect(stats).toMatchObject({ pageviews: 2, visitors: 2, visits: 2 });
