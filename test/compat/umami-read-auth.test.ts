@@ -175,6 +175,18 @@ describe('Umami login and verify over Tally accounts', () => {
     expect(await out.json()).toEqual({ ok: true });
   });
 
+  test("the login's token is Tally's access token: it expires after 15 minutes", async () => {
+    const { token } = (await (await login(admin.email, admin.password)).json()) as Json;
+    t.clock.advance(15 * 60_000 - 1000);
+    expect((await stats(ACME, { token: token as string })).status).toBe(200);
+    t.clock.advance(2000);
+    const expired = await stats(ACME, { token: token as string });
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toEqual(UNAUTHORIZED);
+    // A read key does not expire.
+    expect((await stats(ACME, { token: acmeRead })).status).toBe(200);
+  });
+
   test('verify without a token, or with a read key, is 401', async () => {
     expect((await t.call('GET', '/api/auth/verify')).status).toBe(401);
     const res = await t.call('GET', '/api/auth/verify', { token: acmeRead });

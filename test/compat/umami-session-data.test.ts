@@ -129,6 +129,17 @@ describe('Umami session data', () => {
     expect(((await values('code')) as unknown[]).length).toBe(100);
   });
 
+  test('session-data/properties lists 500 keys at most', async () => {
+    for (let i = 0; i < 10; i++) {
+      const who = `198.51.102.${i}`;
+      const data = Object.fromEntries(Array.from({ length: 60 }, (_, k) => [`k${i}_${k}`, k]));
+      await send(who, '2026-11-25T11:30:00Z', 'event', { url: '/' });
+      await send(who, '2026-11-25T11:31:00Z', 'identify', { data });
+    }
+    const rows = (await ok(`session-data/properties?${RANGE}`)) as unknown[];
+    expect(rows.length).toBe(500);
+  });
+
   test('identify items count in no read: not events, visitors, sessions or event data', async () => {
     const stats = (await ok(`stats?${RANGE}`)) as Json;
     expect(stats).toMatchObject({ pageviews: 2, visitors: 2, visits: 2 });
