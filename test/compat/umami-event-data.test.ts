@@ -154,6 +154,12 @@ describe('event data', () => {
     expect(stats).toEqual({ status: 200, body: { events: 3, properties: 6, records: 9 } });
     const plan = await read('stats', `${TWO_DAYS}&propertyName=plan`);
     expect(plan.body).toEqual({ events: 3, properties: 1, records: 3 });
+    // README: propertyName narrows every route to one property.
+    for (const route of ['events', 'fields', 'properties']) {
+      const rows = await ok(route, `${TWO_DAYS}&propertyName=plan`);
+      expect(rows.length, route).toBeGreaterThan(0);
+      expect(new Set(rows.map((r) => r.propertyName)), route).toEqual(new Set(['plan']));
+    }
   });
 
   test('filters hold on each custom event; the range and another website', async () => {

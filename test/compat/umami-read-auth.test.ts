@@ -267,6 +267,8 @@ describe('websites a credential reads', () => {
     expect(await paged.json()).toMatchObject({ count: 3, page: 2, pageSize: 1 });
     const searched = await t.call('GET', '/api/websites?search=SHOP', { token: admin.token });
     expect(((await searched.json()) as { data: Json[] }).data.map((w) => w.id)).toEqual([ACME]);
+    const byName = await t.call('GET', '/api/websites?search=ACM', { token: admin.token });
+    expect(((await byName.json()) as { data: Json[] }).data.map((w) => w.id)).toEqual([ACME]);
     const byKey = (await (await t.call('GET', '/api/websites', { token: acmeRead })).json()) as {
       data: Json[];
     };

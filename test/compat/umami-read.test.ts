@@ -122,6 +122,16 @@ describe('stats', () => {
     ]);
   });
 
+  test('compare=prev is the exact length just before, not whole minutes', async () => {
+    // 10:02:30 to 10:04:59.999 (150 s): the range before starts at 10:00:00, so A's view of /
+    // at 10:00 is compared (Umami, shifting by 2 whole minutes, would start at 10:00:30).
+    const range = `startAt=${at('2026-11-24T10:02:30Z')}&endAt=${at('2026-11-24T10:04:59.999Z')}`;
+    const body = (await ok('stats', `${range}&compare=prev`)) as Json;
+    expect(body).toMatchObject({ pageviews: 1, comparison: { pageviews: 1 } });
+    const later = `startAt=${at('2026-11-24T10:02:31Z')}&endAt=${at('2026-11-24T10:04:59.999Z')}`;
+    expect(((await ok('stats', later)) as Json).comparison).toMatchObject({ pageviews: 0 });
+  });
+
   test('compare=yoy compares with the same days a year before', async () => {
     const body = (await ok('stats', `${TWO_DAYS}&compare=yoy`)) as Json;
     expect(body.comparison).toEqual({
@@ -443,6 +453,11 @@ describe('metrics', () => {
       { value: '/blog/other', count: 1 },
     ]);
     expect(await ok('values?type=event')).toEqual([{ value: 'signup', count: 1 }]);
+    // A visit's field counts the events of its visits: A's two views and its signup.
+    expect(await ok('values?type=referrer')).toEqual([
+      { value: 'google.com', count: 3 },
+      { value: 'news.ycombinator.com', count: 1 },
+    ]);
     expect(await refused('values?type=nope', TWO_DAYS)).toContain('nope');
   });
 
