@@ -5,6 +5,8 @@
 // umami-read-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { queryLimits } from '../../src/query/index.ts';
+import { readsWaiting, withSnapshot } from '../../src/query/read.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 import { IPHONE_SAFARI, WINDOWS_CHROME } from './helpers/user-agents.ts';
 
@@ -688,6 +690,34 @@ describe('values', () => {
 });
 
 describe('active, the website, and refusals', () => {
+  test("past the tenant's reads waiting: Umami's 429 {error} with Retry-After", async () => {
+    const store = t.engine.store;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = Array.from({ length: queryLimits.tenantReadsRunningMax }, () =>
+      withSnapshot(store, WEBSITE, {}, undefined, () => released),
+    );
+    const waiting = Array.from({ length: queryLimits.tenantReadsWaitingMax }, () =>
+      t.get(`/api/websites/${WEBSITE}/stats?${TWO_DAYS}`),
+    );
+    const full = () => readsWaiting(store, WEBSITE) === queryLimits.tenantReadsWaitingMax;
+    for (let i = 0; i < 200 && !full(); i++) await Bun.sleep(5);
+    expect(full()).toBe(true);
+    const res = await t.get(`/api/websites/${WEBSITE}/stats?${TWO_DAYS}`);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(await res.json()).toMatchObject({
+      error: { code: 'too-many-requests', status: 429 },
+    });
+    release();
+    await Promise.all(held);
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(
+      Array(queryLimits.tenantReadsWaitingMax).fill(200),
+    );
+  });
+
   test('active: visitors with an event in the last 5 minutes', async () => {
     expect(await ok('active', '')).toEqual({ visitors: 1 });
     t.clock.set(at('2026-11-25T12:04:00Z'));
