@@ -518,6 +518,23 @@ describe('entry and exit filters', () => {
   });
 });
 
+describe('bots', () => {
+  test("a crawler's page view is in no list: not events, sessions or their stats", async () => {
+    const before = await Promise.all(
+      ['events', 'sessions', 'sessions/stats', 'events/stats'].map((path) => ok(path)),
+    );
+    const bot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    await send('2026-11-25T10:30:00Z', '198.51.100.66', { url: '/crawled' }, bot);
+    const after = await Promise.all(
+      ['events', 'sessions', 'sessions/stats', 'events/stats'].map((path) => ok(path)),
+    );
+    expect(after).toEqual(before);
+    // It is stored (the export has it), only left out of the reads.
+    const exported = await t.get(`/api/v1/export?tenant_id=${WEBSITE}&format=ndjson`);
+    expect(await exported.text()).toContain('/crawled');
+  });
+});
+
 describe('another website', () => {
   test("its sessions and events are never another's", async () => {
     const sessions = await read('sessions', TWO_DAYS, OTHER);
