@@ -5,17 +5,9 @@
 // close); the exit code then says the shutdown did not finish. Never an unhandled rejection:
 // that exited 1 with a trace on stderr and no log line, maybe before the last lines were out.
 
-import { type Logger, signalLimits } from './core/index.ts';
+import { type Logger, STOP_SIGNALS, type StopSignal, signalLimits } from './core/index.ts';
 import type { Engine, RetentionPass } from './engine/index.ts';
 import { type StoppableServer, stopServer } from './http/index.ts';
-
-/**
- * The signals that stop the server cleanly. SIGHUP too: the terminal or ssh session it runs in
- * closed, or a process manager stops it so; its default was an exit with no shutdown at all
- * (Tally has no configuration to reload on it).
- */
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
-export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /** A shutdown cut short (a second signal, or the deadline passed); the log makes a restart safe. */
 const EXIT_INTERRUPTED = 1;

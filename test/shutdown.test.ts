@@ -3,14 +3,13 @@
 // it was an unhandled rejection (exit 1, a trace on stderr, the last log lines maybe lost).
 
 import { expect, test } from 'bun:test';
-import { createLogger } from '../src/core/index.ts';
+import { createLogger, STOP_SIGNALS } from '../src/core/index.ts';
 import {
   createShutdown,
   EXIT_STOP_FAILED,
   exitAfterOutput,
   onStopSignals,
   type ShutdownParts,
-  STOP_SIGNALS,
   stopWhileStarting,
 } from '../src/shutdown.ts';
 

@@ -60,6 +60,7 @@ export {
   repeatedWarningLimits,
 } from './repeated-warning.ts';
 export { isReservedEventName } from './reserved.ts';
+export { STOP_SIGNALS, type StopSignal } from './stop-signals.ts';
 export {
   DEFAULT_TENANT,
   type IngestCredentials,

@@ -344,8 +344,10 @@ export class ActorRegistry {
     let evicted = 0;
     if (bytes <= bytesMax) return { bytes, evicted };
     const candidates = [...this.actors]
-      .filter(([tenant, actor]) => actor.inFlight === 0 && !this.watched.has(tenant))
-      .filter(([, actor]) => !actor.isRebuilding)
+      .filter(
+        ([tenant, actor]) =>
+          actor.inFlight === 0 && !this.watched.has(tenant) && !actor.isRebuilding,
+      )
       .sort(([, a], [, b]) => a.lastActive - b.lastActive);
     for (const [tenant, actor] of candidates) {
       if (bytes <= bytesMax) break;

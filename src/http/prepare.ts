@@ -247,12 +247,23 @@ function inClientName(issue: FieldIssue, depth: number, clientNames: ClientNames
   const name = typeof field === 'string' ? clientNames[field as keyof EventInput] : undefined;
   if (field === undefined || name === undefined) return issue;
   const within = issue.loc.slice(depth + 1);
-  const sent = typeof name === 'string' ? [name, ...within] : name(within);
-  const loc = [...issue.loc.slice(0, depth), ...sent];
-  const path = [field, ...within].join('.');
+  return issueSentAs(issue, depth, typeof name === 'string' ? [name, ...within] : name(within));
+}
+
+/**
+ * `issue` with its `loc` from `at` on replaced by `sent` (where the client sent that value),
+ * and its message too when the message begins with the replaced path (`properties.n must be …`
+ * → `payload.data.n must be …`).
+ */
+export function issueSentAs(
+  issue: FieldIssue,
+  at: number,
+  sent: readonly (string | number)[],
+): FieldIssue {
+  const path = issue.loc.slice(at).join('.');
   const aboutPath = issue.msg.startsWith(`${path} `);
   const msg = aboutPath ? `${sent.join('.')}${issue.msg.slice(path.length)}` : issue.msg;
-  return { ...issue, loc, msg };
+  return { ...issue, loc: [...issue.loc.slice(0, at), ...sent], msg };
 }
 
 /**

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { DuckDBInstance, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
-import { AppError } from '../core/index.ts';
+import { AppError, STOP_SIGNALS } from '../core/index.ts';
 import { duckDbBytes, lockDown } from '../storage/index.ts';
 import {
   columnWithProtoName,
@@ -202,9 +202,8 @@ process.on('disconnect', () => process.exit(0));
 // away). Ended by them at once, the statement was answered 400 "the query stopped the process it
 // ran in". A child whose server is already gone takes the signal as it would have (128 + its
 // number, the shell's code of a process a signal ended).
-const STOP_SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
-for (const [signal, code] of Object.entries(STOP_SIGNAL_EXIT_CODES)) {
+for (const signal of STOP_SIGNALS) {
   process.on(signal, () => {
-    if (!process.connected) process.exit(code);
+    if (!process.connected) process.exit(128 + os.constants.signals[signal]);
   });
 }

@@ -7,7 +7,7 @@ import { AppError, type BaseEvent, eventLimits, type FieldIssue } from '../../co
 import type { IngestOutcome } from '../../engine/index.ts';
 import { type AppDeps, noteTenant } from '../context.ts';
 import { acceptedOrThrow, ingestEvents, tenantDeleting } from '../ingest-outcome.ts';
-import { admitIngest } from '../prepare.ts';
+import { admitIngest, issueSentAs } from '../prepare.ts';
 import type { RoomWait } from './room-wait.ts';
 
 export { type ContextOptions, contextOf, type Server } from '../prepare.ts';
@@ -204,11 +204,8 @@ export function renamedIssues(error: unknown, names: Record<string, string>): un
   const issues: FieldIssue[] = error.issues.map((issue) => {
     const at = issue.loc.findIndex(renames);
     if (at === -1) return issue;
-    const loc = issue.loc.with(at, names[issue.loc[at] as string] as string);
-    const path = issue.loc.slice(at).join('.');
-    const aboutPath = issue.msg.startsWith(`${path} `);
-    const msg = aboutPath ? `${loc.slice(at).join('.')}${issue.msg.slice(path.length)}` : issue.msg;
-    return { ...issue, loc, msg };
+    const renamed = issue.loc.with(at, names[issue.loc[at] as string] as string);
+    return issueSentAs(issue, at, renamed.slice(at));
   });
   return AppError.validation(issues);
 }

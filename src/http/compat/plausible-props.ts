@@ -19,7 +19,7 @@ const GOALS_WITH_PATH: ReadonlySet<string> = new Set([
 ]);
 
 /** The property revenue is kept as. */
-const REVENUE_KEY = '$revenue';
+export const REVENUE_KEY = '$revenue';
 
 /** Adds `path` as the prop `path` of a system goal's event that names none (GOALS_WITH_PATH). */
 export function addGoalPath(name: string, properties: Record<string, unknown>, path: string): void {

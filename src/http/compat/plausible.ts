@@ -40,7 +40,7 @@ import {
   PLAUSIBLE_ENGAGEMENT_NAME,
 } from './plausible-engagement.ts';
 import { plausibleIpOf, VISITOR_TEXT } from './plausible-ip.ts';
-import { addGoalPath, plausibleNames, propertiesOf } from './plausible-props.ts';
+import { addGoalPath, plausibleNames, propertiesOf, REVENUE_KEY } from './plausible-props.ts';
 import { domainsOf, droppedHeader, recheckedSites, takenSites } from './plausible-sites.ts';
 import { CORS_HEADERS, type ErrorShape, errorHeaders, guarded, json } from './responses.ts';
 import type { RoomWaits } from './room-wait.ts';
@@ -60,7 +60,7 @@ export const PLAUSIBLE_DOMAINS_MAX = 10;
  */
 export const PLAUSIBLE_FIT = {
   api: 'plausible',
-  keep: new Set(['$revenue', SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, INTERACTIVE_KEY]),
+  keep: new Set([REVENUE_KEY, SCROLL_DEPTH_KEY, ENGAGEMENT_TIME_KEY, INTERACTIVE_KEY]),
 };
 
 /** Plausible's words for a body that is no JSON object (empty, not JSON, not UTF-8, a list). */
