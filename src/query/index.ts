@@ -77,6 +77,7 @@ export {
 export { exportEventPages, type PageBounds } from './queries/export-events.ts';
 export { type ExportFile, exportParquet } from './queries/export-parquet.ts';
 export { findBadPattern } from './queries/find-bad-pattern.ts';
+export { findSessionVisitor } from './queries/find-session-visitor.ts';
 export {
   type Cohort,
   type CohortOptions,

@@ -239,11 +239,6 @@ describe('session stats, one session, its activity', () => {
     expect(missing.body).toEqual({
       error: { message: 'Not found', code: 'not-found', status: 404 },
     });
-    // Sent with an `id`, the session is that user (README): the sessionId /api/send answered
-    // it names none, where Umami's is that user's session (uuid of website and id).
-    await send('2026-11-25T10:00:00Z', '198.51.100.4', { url: '/', id: 'ada' });
-    expect((await read(`sessions/${sessionOf['198.51.100.4']}`, '')).status).toBe(404);
-    expect(await ok('sessions/ada', '')).toMatchObject({ id: 'ada', distinctId: 'ada', views: 1 });
   });
 
   test('activity: its events in the range, the newest first, with their visits', async () => {
@@ -287,6 +282,67 @@ describe('session stats, one session, its activity', () => {
     const body = (await ok(`sessions/${sessionOf[d]}/activity`)) as unknown as Json[];
     expect(body).toHaveLength(500);
     expect([body[0]?.urlPath, body.at(-1)?.urlPath]).toEqual(['/p500', '/p1']);
+  });
+});
+
+describe("an identified visitor's session: the sessionId /api/send answered", () => {
+  // Sent with an `id`, the visitor is that user (visitor_id = the id) and the sessionId
+  // answered is the events' anonymous_id: it names that session too, as Umami's does (README).
+  const ADA = '198.51.100.4';
+  const sendAda = (time: string, payload: Json) => send(time, ADA, { id: 'ada', ...payload });
+
+  test('sessions/:sessionId answers the session, under the id asked', async () => {
+    await sendAda('2026-11-25T10:00:00Z', { url: '/' });
+    await t.engine.store.flusher.flush();
+    await sendAda('2026-11-25T10:01:00Z', { url: '/pricing', name: 'trial' });
+    const answered = sessionOf[ADA] as string;
+    const byUser = await ok('sessions/ada', '');
+    expect(byUser).toMatchObject({ id: 'ada', distinctId: 'ada', views: 1, events: 1 });
+    const { status, body } = await read(`sessions/${answered}`, '');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body).toEqual({ ...byUser, id: answered });
+    // Its activity: the same events, over the segment and the hot tier.
+    const activity = (await ok(`sessions/${answered}/activity`)) as unknown as Json[];
+    expect(activity.map((e) => [e.urlPath, e.eventType, e.eventName])).toEqual([
+      ['/pricing', 2, 'trial'],
+      ['/', 1, null],
+    ]);
+    expect(activity).toEqual((await ok('sessions/ada/activity')) as unknown as Json[]);
+    // The list names it by its visitor, an id that reads it as well.
+    const list = (await ok('sessions')).data as Json[];
+    expect(list.map((s) => s.id)).toContain('ada');
+    expect(list.map((s) => s.id)).not.toContain(answered);
+  });
+
+  test("each month's sessionId names the one session; others are not found", async () => {
+    await sendAda('2026-11-25T10:00:00Z', { url: '/' });
+    const november = sessionOf[ADA] as string;
+    await sendAda('2026-10-15T10:00:00Z', { url: '/old' });
+    const october = sessionOf[ADA] as string;
+    expect(october).not.toBe(november);
+    for (const id of [october, november]) {
+      expect(await ok(`sessions/${id}`, '')).toMatchObject({ id, distinctId: 'ada', views: 2 });
+    }
+    const unknown = await read('sessions/0f0e0d0c-0000-5000-8000-000000000001', '');
+    expect(unknown.status).toBe(404);
+    const none = await read('sessions/0f0e0d0c-0000-5000-8000-000000000001/activity');
+    expect(none.body as unknown).toEqual([]);
+    // The same user on another website has another sessionId, not found under this one, and
+    // this website's is not found under the other.
+    const res = await t.post(
+      '/api/send',
+      { type: 'event', payload: { website: OTHER, url: '/', id: 'ada' } },
+      { 'user-agent': WINDOWS_CHROME, 'x-forwarded-for': ADA },
+    );
+    const elsewhere = ((await res.json()) as { sessionId: string }).sessionId;
+    expect(elsewhere).not.toBe(november);
+    expect((await read(`sessions/${elsewhere}`, '')).status).toBe(404);
+    expect((await read(`sessions/${elsewhere}/activity`)).body as unknown).toEqual([]);
+    expect((await read(`sessions/${november}`, '', OTHER)).status).toBe(404);
+    expect((await read(`sessions/${november}/activity`, TWO_DAYS, OTHER)).body as unknown).toEqual(
+      [],
+    );
+    expect(await ok('sessions/ada', '')).toMatchObject({ views: 2 });
   });
 });
 

@@ -16,6 +16,8 @@ const RANGE = `startAt=${at('2026-11-25T00:00:00Z')}&endAt=${at('2026-11-25T23:5
 let t: CompatApp;
 /** The session /api/send answered the visitor at 198.51.100.1. */
 let ana = '';
+/** The sessionId /api/send answered user-9's items (sent with its id: the visitor is user-9). */
+let user9 = '';
 
 async function send(ip: string, time: string, type: string, payload: Json): Promise<Json> {
   const body = {
@@ -42,10 +44,11 @@ beforeEach(async () => {
   await t.engine.store.flusher.flush();
   await send(ip, '2026-11-25T10:02:00Z', 'identify', { data: { plan: 'team' } });
   const user = { id: 'user-9' };
-  await send('198.51.100.2', '2026-11-25T11:00:00Z', 'identify', {
+  const identified = await send('198.51.100.2', '2026-11-25T11:00:00Z', 'identify', {
     ...user,
     data: { plan: 'pro' },
   });
+  user9 = identified.sessionId as string;
   await send('198.51.100.2', '2026-11-25T11:01:00Z', 'event', { ...user, url: '/blog' });
   t.clock.set(at('2026-11-25T12:00:00Z'));
 });
@@ -80,6 +83,17 @@ describe('Umami session data', () => {
       { sessionId: 'user-9', dataKey: 'plan', stringValue: 'pro' },
     ]);
     expect(await ok('sessions/nobody/properties')).toEqual([]);
+  });
+
+  test('the sessionId answered an identified visitor names its data too', async () => {
+    // Umami keeps the data under that session; Tally's visitor is user-9 (README).
+    expect(user9).not.toBe('user-9');
+    const byUser = (await ok('sessions/user-9/properties')) as Json[];
+    const answered = (await ok(`sessions/${user9}/properties`)) as Json[];
+    expect(answered).toEqual(byUser.map((row) => ({ ...row, sessionId: user9 })));
+    expect(answered).toMatchObject([{ dataKey: 'plan', stringValue: 'pro' }]);
+    // An id of no session's events still has none.
+    expect(await ok('sessions/0f0e0d0c-0000-5000-8000-000000000001/properties')).toEqual([]);
   });
 
   test('session-data keys and values count the sessions of the range and filters', async () => {

@@ -23,7 +23,11 @@ export const SESSION_ID: OpenAPIV3.ParameterObject = {
   name: 'sessionId',
   in: 'path',
   required: true,
-  description: "The session's id: a visitor_id (the sessionId /api/send answered).",
+  description:
+    "The session's id: a visitor_id (the session list's `id`; the sessionId /api/send " +
+    'answered an item without a distinct `id`), else an anonymous id of the events (the ' +
+    'sessionId /api/send answered an item with a distinct `id`, whose visitor is that user): ' +
+    'the visitor of the newest such event.',
   schema: { type: 'string' },
 };
 export const PAGING = [
@@ -138,7 +142,10 @@ export const SESSION_STATS_DOC = {
 
 export const SESSION_DOC = {
   summary: 'Umami: one session',
-  description: `A session over all of its events; 404 when it has none.${SESSION_NOTE}${AUTH_NOTE}`,
+  description:
+    'A session over all of its events, its `id` the id asked; 404 when it has none.' +
+    SESSION_NOTE +
+    AUTH_NOTE,
   parameters: [ID, SESSION_ID],
   responses: {
     200: jsonAnswer(

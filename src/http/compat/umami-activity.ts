@@ -3,9 +3,10 @@
 // /events (a page of events), /events/stats and /events/series, in the shapes and with the
 // parameters of today's Umami.
 // A Umami session is a Tally visitor (its visitor_id: the sessionId Umami's tracker is
-// answered by /api/send, or the user id an event names); its visits are Tally's visits. Lists
-// filter each event as Umami does (query/'s event-web-filters); totals are query/'s web
-// metrics, as /stats counts them. Fields Tally keeps nothing for (region, city) are null.
+// answered by /api/send, or the user id an event names, whose answered sessionId names it as
+// well: readSession); its visits are Tally's visits. Lists filter each event as Umami does
+// (query/'s event-web-filters); totals are query/'s web metrics, as /stats counts them.
+// Fields Tally keeps nothing for (region, city) are null.
 
 import { Elysia } from 'elysia';
 import {
@@ -26,7 +27,12 @@ import {
   SESSIONS_WEEKLY_DOC,
 } from './umami-activity-docs.ts';
 import { umamiNotFound } from './umami-errors.ts';
-import { type ReadContext, type ReadRoute, webMetricsOf } from './umami-read-context.ts';
+import {
+  type ReadContext,
+  type ReadRoute,
+  readSession,
+  webMetricsOf,
+} from './umami-read-context.ts';
 import {
   CUSTOM_EVENTS,
   comparedRange,
@@ -147,37 +153,50 @@ function customEvents(ctx: ReadContext, range: UmamiRange) {
   return webMetricsOf(ctx, range, ['events', 'visitors', 'visits'], filters);
 }
 
-/** GET …/sessions/:sessionId: one session over all its events; Umami's 404 if it has none. */
+/**
+ * GET …/sessions/:sessionId: one session over all its events; Umami's 404 if it has none. Its
+ * `id` is the id asked, as Umami answers: the visitor's, or the sessionId /api/send answered
+ * an identified visitor (readSession).
+ */
 async function session(ctx: ReadContext) {
-  const id = ctx.params.sessionId as string;
-  const found = await listWebSessions(
-    ctx.deps.engine.store,
-    ctx.website.tenant,
-    { filters: [], visitorId: id, limit: 1, offset: 0 },
-    ctx.request.signal,
+  const found = await readSession(
+    ctx,
+    (visitorId) =>
+      listWebSessions(
+        ctx.deps.engine.store,
+        ctx.website.tenant,
+        { filters: [], visitorId, limit: 1, offset: 0 },
+        ctx.request.signal,
+      ),
+    (page) => page.sessions.length > 0,
   );
   const s = found.sessions[0];
   if (s === undefined) throw umamiNotFound();
   const { createdAt: _, ...row } = sessionRow(ctx, s);
-  return { ...row, distinctId: s.userId, totaltime: s.seconds };
+  return { ...row, id: ctx.params.sessionId as string, distinctId: s.userId, totaltime: s.seconds };
 }
 
 /** GET …/sessions/:sessionId/activity: its events in the range, the newest 500. */
 async function activity(ctx: ReadContext) {
   const range = rangeOf(ctx.query);
-  const found = await listWebEvents(
-    ctx.deps.engine.store,
-    ctx.website.tenant,
-    {
-      fromMs: range.fromMs,
-      toMs: range.toMs,
-      filters: [],
-      visitorId: ctx.params.sessionId as string,
-      visits: true,
-      limit: UMAMI_ACTIVITY_ROWS_MAX,
-      offset: 0,
-    },
-    ctx.request.signal,
+  const found = await readSession(
+    ctx,
+    (visitorId) =>
+      listWebEvents(
+        ctx.deps.engine.store,
+        ctx.website.tenant,
+        {
+          fromMs: range.fromMs,
+          toMs: range.toMs,
+          filters: [],
+          visitorId,
+          visits: true,
+          limit: UMAMI_ACTIVITY_ROWS_MAX,
+          offset: 0,
+        },
+        ctx.request.signal,
+      ),
+    (page) => page.events.length > 0,
   );
   return found.events.map((e) => ({
     createdAt: iso(e.timestampMs),

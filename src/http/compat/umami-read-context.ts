@@ -3,6 +3,7 @@
 // answers a handler's value as JSON with Umami's error body.
 
 import {
+  findSessionVisitor,
   getWebMetrics,
   type WebDimension,
   type WebFilter,
@@ -61,4 +62,23 @@ export function webMetricsOf(
       { fromMs: range.fromMs, toMs: range.toMs, metrics, filters, dimension },
       ctx.request.signal,
     );
+}
+
+/**
+ * A read of the session `:sessionId` names: by that id as a visitor_id (a session is a
+ * visitor), else, when that found nothing, by the visitor it names as the anonymous id of
+ * events (query/'s findSessionVisitor): the sessionId /api/send answered an item with a
+ * distinct `id`, whose visitor is that user. The extra query is made only on such a miss.
+ */
+export async function readSession<T>(
+  ctx: ReadContext,
+  read: (visitorId: string) => Promise<T>,
+  found: (answer: T) => boolean,
+): Promise<T> {
+  const id = ctx.params.sessionId as string;
+  const first = await read(id);
+  if (found(first)) return first;
+  const { store } = ctx.deps.engine;
+  const visitor = await findSessionVisitor(store, ctx.website.tenant, id, ctx.request.signal);
+  return visitor === null || visitor === id ? first : read(visitor);
 }

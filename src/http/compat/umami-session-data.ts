@@ -13,7 +13,7 @@ import {
   type SessionDataScope,
 } from '../../query/index.ts';
 import { scopeOf as eventDataScopeOf } from './umami-event-data.ts';
-import type { ReadContext, ReadRoute } from './umami-read-context.ts';
+import { type ReadContext, type ReadRoute, readSession } from './umami-read-context.ts';
 import { badRequest } from './umami-read-params.ts';
 import {
   SESSION_DATA_PROPERTIES_DOC,
@@ -43,11 +43,18 @@ function scopeOf(ctx: ReadContext, limit: number): SessionDataScope {
   return { ...eventDataScopeOf(ctx), limit };
 }
 
-/** GET …/sessions/:sessionId/properties (an id longer than any visitor id has none). */
+/**
+ * GET …/sessions/:sessionId/properties (an id longer than any visitor id has none): the
+ * session's, found as readSession finds it; each row names the id asked.
+ */
 async function sessionProperties(ctx: ReadContext) {
   const sessionId = ctx.params.sessionId as string;
   if (sessionId.length > eventLimits.idCharsMax) return [];
-  const rows = await getSessionData(...read(ctx), sessionId, ctx.request.signal);
+  const rows = await readSession(
+    ctx,
+    (visitorId) => getSessionData(...read(ctx), visitorId, ctx.request.signal),
+    (found) => found.length > 0,
+  );
   return rows.map((row) => ({
     websiteId: ctx.website.id,
     sessionId,
