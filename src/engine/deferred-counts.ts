@@ -6,7 +6,9 @@
 // reach the hot tier in seq order, and each is made readable before it is held here), so every
 // committed event is counted once: by the read, or from here. Past the node's bound
 // (rebuildLimits.deferredBytesMax) an actor still rebuilding waits for the rebuild instead, as
-// every new actor did before.
+// every new actor did before. An actor evicted while rebuilding has its rebuild stopped and lets
+// go of what it held, uncounted: its rollups go with it, and its tenant's next actor reads
+// those records from the store.
 
 import { assert } from '../core/index.ts';
 import type { RollupEvent, TenantRollups } from './rollups.ts';
@@ -72,9 +74,7 @@ export class DeferredCounts {
   rebuilt(seenThroughSeq: number | null, nowMs: number): void {
     const held = this.held;
     if (held === null) return;
-    this.held = null;
-    this.shared.bytes -= this.heldBytes;
-    this.heldBytes = 0;
+    this.letGo();
     const unseen: RollupEvent[] = [];
     // As of their newest receipt when that is later than `nowMs` (the wall clock stepped back
     // since their commit), as rebuildRollups does: else they would be left out as future ones.
@@ -87,6 +87,18 @@ export class DeferredCounts {
       }
     }
     if (unseen.length > 0) this.rollups.apply(unseen, asOf);
+  }
+
+  /**
+   * Ends the hold counting nothing: the rebuild was stopped, its actor evicted, and the
+   * rollups go with it. Every held record is committed and readable (and the actor had nothing
+   * in flight), so the tenant's next actor counts each from the store, once.
+   */
+  letGo(): void {
+    if (this.held === null) return;
+    this.held = null;
+    this.shared.bytes -= this.heldBytes;
+    this.heldBytes = 0;
   }
 }
 

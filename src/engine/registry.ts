@@ -6,15 +6,17 @@
 // An actor whose rollups are still being rebuilt is busy: neither evicted as idle, nor for
 // ROLLUP_BYTES_MAX, nor for a live subscribe (its successor would read the store again, the
 // first read's work lost). Only a new tenant's events take its place, when no other actor can
-// make room (an unwatched one first): its rebuild runs on and settles (whenReady's waiters
-// read whole counters), letting go of the commits it held then, and its successor counts from
-// the store every event it committed (it has none in flight), each once.
+// make room (an unwatched one first): its rebuild is stopped (its DuckDB statement interrupted)
+// and settles at once, letting go of the commits it held, uncounted (whenReady's waiters find it
+// gone, or `rebuildStopped`, and read none of its counters); its successor counts from the store
+// every event it committed (it has none in flight), each once.
 
 import { type Clock, rebuildLimits } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
 import type { DedupIndex } from './dedup-index.ts';
 import type { DeferredBytes } from './deferred-counts.ts';
-import { type RollupLimits, rebuildRollups, TenantRollups } from './rollups.ts';
+import { rebuildUnlessStopped } from './rebuild-rollups.ts';
+import { type RollupLimits, TenantRollups } from './rollups.ts';
 import { type InFlightBytes, TenantActor } from './tenant-actor.ts';
 import type { Ticker } from './ticker.ts';
 
@@ -48,6 +50,10 @@ export class ActorRegistry {
    * have nothing in flight, busy or watched, so the rebuild is retried.
    */
   private readonly failed = new WeakSet<TenantActor>();
+  /** Actors whose rebuild was stopped, evicted while rebuilding: their rollups are partial. */
+  private readonly stopped = new WeakSet<TenantActor>();
+  /** What stops each actor's rebuild (see `evict`). */
+  private readonly stops = new WeakMap<TenantActor, AbortController>();
   /**
    * Every actor's bytes in flight, kept as they change: ingest asks under hot-tier pressure,
    * and a sum over the actors would be a scan. An actor dropped with events in flight (a
@@ -98,24 +104,21 @@ export class ActorRegistry {
     // the actor is evicted (at the next `evictIdle` with nothing in flight) and created anew.
     let actor: TenantActor | null = null;
     const after = this.predecessors.get(tenant) ?? null;
-    let seen: number | null = null;
+    const stop = new AbortController();
     let failure: { error: unknown } | null = null;
-    // Resolves on every end (the read failed, or counting what it read), never rejects: the
-    // actor then counts what it held and lets go of it (see DeferredCounts.rebuilt).
-    const rebuilt = (after ?? Promise.resolve())
-      .then(() =>
-        rebuildRollups(this.store, tenant, rollups, this.clock.now(), (seq) => {
-          seen = seq;
-        }),
-      )
-      .then(
-        () => seen,
-        (error: unknown) => {
-          if (actor !== null) this.failed.add(actor);
-          failure = { error };
-          return seen;
-        },
-      );
+    // Resolves on every end (the read failed, stopped, or counting what it read), never
+    // rejects: the actor then counts what it held (none when stopped) and lets go of it (see
+    // DeferredCounts.rebuilt). A stopped rebuild is no failure: nobody is told of it.
+    const start = { after, stop: stop.signal };
+    const rebuilt = rebuildUnlessStopped(this.store, tenant, rollups, this.clock, start).then(
+      (end) => {
+        if (actor !== null && end.kind !== 'done') {
+          (end.kind === 'failed' ? this.failed : this.stopped).add(actor);
+        }
+        if (end.kind === 'failed') failure = end;
+        return end.kind === 'stopped' ? end.kind : end.seen;
+      },
+    );
     actor = new TenantActor(
       tenant,
       rollups,
@@ -134,6 +137,7 @@ export class ActorRegistry {
       { after, rebuilt },
     );
     this.actors.set(tenant, actor);
+    this.stops.set(actor, stop);
     // Told once the actor has settled, so that nothing the callback does keeps commits held or
     // whenReady's waiters (live sockets, GET /metrics/latest) waiting; registered first, it is
     // told before those waiters go on.
@@ -172,6 +176,14 @@ export class ActorRegistry {
   /** Whether `actor`'s rollups could not be rebuilt (known once its whenReady resolved). */
   rebuildFailed(actor: object): boolean {
     return this.failed.has(actor as TenantActor);
+  }
+
+  /**
+   * Whether `actor`'s rebuild was stopped, the actor evicted (known once its whenReady
+   * resolved): its rollups hold part of what the store does, and are read nowhere.
+   */
+  rebuildStopped(actor: object): boolean {
+    return this.stopped.has(actor as TenantActor);
   }
 
   /** Keeps the tenant's actor resident while live sockets read it (see LiveSource). */
@@ -311,7 +323,11 @@ export class ActorRegistry {
       eligible = count === 1 ? [leastRecentlyActive(eligible)] : eligible.sort(byActivity);
     }
     const gone = eligible.slice(0, count);
-    for (const [tenant] of gone) this.actors.delete(tenant);
+    for (const [tenant, actor] of gone) {
+      this.actors.delete(tenant);
+      // Its day's read is not paid for counters nobody keeps (see the header).
+      if (actor.isRebuilding) this.stops.get(actor)?.abort();
+    }
     return gone.length;
   }
 

@@ -1,18 +1,17 @@
 // A tenant's live rollups: sliding-window counts (total and per event name), unique-visitor
 // estimates, top paths per window and the latest value of each metric. Updated once per commit
-// by the tenant's actor, by receive time; rebuilt from the store when an actor is created.
+// by the tenant's actor, by receive time; rebuilt from the store when an actor is created
+// (rebuild-rollups.ts).
 // Bots are left out, as stats leave them out by default; engagement beacons and PostHog's group
 // updates are never counted (core/uncounted.ts), as no read counts them.
 
 import {
   cutToChars,
-  DAY_MS,
   isCountedEventName,
   metricLimits,
   type StoredEvent,
   snapshotLimits,
 } from '../core/index.ts';
-import type { EventSource } from '../storage/index.ts';
 import { UNIQUE_BUCKETS, WindowedUniques } from './hll.ts';
 import { OldestFirst } from './oldest-first.ts';
 import {
@@ -61,7 +60,7 @@ const PAGE_VIEW_NAMES = new Set(['page_view', 'pageview', '$pageview', 'page']);
 /** Paths are tracked by their first this many characters (snapshotLimits says why). */
 export const TRACKED_PATH_CHARS_MAX = snapshotLimits.pathCharsShownMax;
 /** How far ahead of its receipt a metric point's timestamp is believed (client clock skew). */
-const CLOCK_SKEW_MS = metricLimits.pointClockSkewMs;
+export const CLOCK_SKEW_MS = metricLimits.pointClockSkewMs;
 /** The finest bucket of any window (sliding counters count per second). */
 const SECOND_MS = 1000;
 
@@ -286,114 +285,4 @@ function bump(counts: Map<number, Map<string, number>>, at: number, key: string)
     counts.set(at, byKey);
   }
   byKey.set(key, (byKey.get(key) ?? 0) + 1);
-}
-
-/**
- * Refills `rollups` from the store: events received in the last 24 h, whatever their event
- * time (the segments are picked by receipt, so a backfilled event counts as it did live), and
- * the latest value of every metric. `onRead` is told the seq the read of recent events sees
- * the log through (EventSnapshot.visibleThroughSeq): commits above it are not counted here.
- */
-export async function rebuildRollups(
-  source: EventSource,
-  tenant: string,
-  rollups: TenantRollups,
-  nowMs: number,
-  onRead: (visibleThroughSeq: number) => void = () => {},
-): Promise<void> {
-  const since = nowMs - DAY_MS;
-  const snapshot = await source.snapshot(tenant, { receivedSinceMs: since });
-  onRead(snapshot.visibleThroughSeq);
-  try {
-    // Streamed, one chunk of DuckDB's (2,048 rows) at a time: a day of a busy tenant's events
-    // as objects all at once took gigabytes (3M events: ~3.8 GB), the rollups a few MB.
-    const recent = await snapshot.connection.stream(
-      `SELECT ${RECENT_COLUMNS.join(', ')} FROM ${snapshot.from} AS e
-       WHERE received_at >= make_timestamptz($since::BIGINT) ORDER BY received_at`,
-      { ...snapshot.params, since: BigInt(since) * 1000n },
-    );
-    // Each chunk as of its newest receipt when that is later than `nowMs` (the wall clock
-    // stepped back since): the actor that counted them live had seen that time, and an event
-    // received 'ahead' of `nowMs` would otherwise be left out as a future one, for good.
-    let asOf = nowMs;
-    for (;;) {
-      const chunk = await recent.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const events = eventsOfChunk(chunk);
-      asOf = Math.max(asOf, events[events.length - 1]?.received_at ?? asOf);
-      rollups.apply(events, asOf);
-    }
-  } finally {
-    snapshot.release();
-  }
-  const all = await source.snapshot(tenant);
-  try {
-    // Ordered as noteLatest orders points (a future timestamp as of its receipt, then receipt,
-    // then event_id); the most recent metrics first, ties by name as forgetOldestMetric breaks
-    // them (UTF-8 bytes here, UTF-16 units there: the same but for characters past U+FFFF),
-    // as many as the rollups keep.
-    const at = `least("timestamp", received_at + INTERVAL ${CLOCK_SKEW_MS} MILLISECOND)`;
-    const order = `(${at}, received_at, event_id)`;
-    const metrics = await all.connection.runAndReadAll(
-      `SELECT name, arg_max(event_id, ${order}) AS event_id, arg_max(value, ${order}) AS value,
-              epoch_ms(arg_max("timestamp", ${order})) AS "timestamp",
-              epoch_ms(arg_max(received_at, ${order})) AS received_at,
-              false AS is_bot, NULL AS path, '' AS visitor_id
-       FROM ${all.from} AS e WHERE value IS NOT NULL GROUP BY name
-       ORDER BY max(${at}) DESC, name DESC LIMIT ${rollups.metricsMax}`,
-      all.params,
-    );
-    const rows = metrics.getRowObjectsJS();
-    for (const row of rows) rollups.noteLatest(toEvent(row));
-    if (rows.length >= rollups.metricsMax) rollups.noteMetricsLeftOut();
-  } finally {
-    all.release();
-  }
-}
-
-/** The columns of a rebuild's recent events, in the order `eventsOfChunk` reads them. */
-const RECENT_COLUMNS = [
-  'event_id',
-  'name',
-  'path',
-  'visitor_id',
-  'is_bot',
-  'value',
-  'epoch_ms(received_at)::DOUBLE AS received_at',
-  'epoch_ms("timestamp")::DOUBLE AS "timestamp"',
-];
-
-/** One streamed chunk of RECENT_COLUMNS (a DuckDB data chunk) as events. */
-function eventsOfChunk(chunk: {
-  rowCount: number;
-  getColumnValues(column: number): readonly unknown[];
-}): RollupEvent[] {
-  const [ids, names, paths, visitors, bots, values, received, stamps] = RECENT_COLUMNS.map((_, c) =>
-    chunk.getColumnValues(c),
-  ) as (readonly unknown[])[];
-  return Array.from({ length: chunk.rowCount }, (_, i) =>
-    toEvent({
-      event_id: ids?.[i],
-      name: names?.[i],
-      path: paths?.[i],
-      visitor_id: visitors?.[i],
-      is_bot: bots?.[i],
-      value: values?.[i],
-      received_at: received?.[i],
-      timestamp: stamps?.[i],
-    }),
-  );
-}
-
-function toEvent(row: Record<string, unknown>): RollupEvent {
-  return {
-    event_id: String(row.event_id),
-    name: String(row.name),
-    path: row.path === null ? null : String(row.path),
-    visitor_id: String(row.visitor_id),
-    is_bot: row.is_bot === true,
-    value: row.value === null ? null : Number(row.value),
-    received_at: Number(row.received_at),
-    timestamp: Number(row.timestamp),
-  };
 }

@@ -80,9 +80,10 @@ export interface ActorStart {
   after: Promise<void> | null;
   /**
    * Resolves (never rejects) once the rebuild is done or failed: with the seq its read saw
-   * the log through, or null when it failed before reading.
+   * the log through, or null when it failed before reading; 'stopped' when it was stopped,
+   * the actor evicted (what it held is let go uncounted: DeferredCounts.letGo).
    */
-  rebuilt: Promise<number | null>;
+  rebuilt: Promise<number | null | 'stopped'>;
 }
 
 export class TenantActor {
@@ -117,7 +118,8 @@ export class TenantActor {
     });
     this.ready = start.rebuilt.then((seen) => {
       try {
-        this.counts.rebuilt(seen, deps.clock.now());
+        if (seen === 'stopped') this.counts.letGo();
+        else this.counts.rebuilt(seen, deps.clock.now());
       } catch (error) {
         deps.onFatal(error); // a broken invariant, as in `commit`
       }

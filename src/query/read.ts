@@ -5,7 +5,12 @@
 
 import type { Json } from '@duckdb/node-api';
 import { AppError } from '../core/index.ts';
-import type { EventSnapshot, EventSource, TimeRange } from '../storage/index.ts';
+import {
+  type EventSnapshot,
+  type EventSource,
+  interruptOnAbort,
+  type TimeRange,
+} from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
 import { queryLimits } from './limits.ts';
 import { SqlParams } from './sql-params.ts';
@@ -58,7 +63,8 @@ export async function withSnapshot<T>(
     // Aborted in the turn its place was handed over: the place goes on to the next read.
     if (signal?.aborted) throw clientGone();
     const snapshot = await source.snapshot(tenant, range);
-    const stopInterrupting = interruptOnAbort(snapshot, signal);
+    if (signal !== undefined) signals.set(snapshot, signal);
+    const stopInterrupting = interruptOnAbort(snapshot.connection, signal);
     try {
       stopIfClientGone(snapshot);
       return await use(snapshot);
@@ -72,34 +78,6 @@ export async function withSnapshot<T>(
   } finally {
     leave();
   }
-}
-
-/**
- * How often a read whose client went away is interrupted again until it settles. DuckDB drops
- * an interrupt that comes while its connection executes nothing: before a statement submitted
- * has begun on DuckDB's threads, or between the steps of one `runAndReadAll` (prepare, then
- * execute). One interrupt sent then lets the statement run to its end (test/query/
- * read-abort.test.ts aborts at that moment).
- */
-const INTERRUPT_REPEAT_MS = 10;
-
-/**
- * Once `signal` aborts, interrupts `snapshot`'s statement (its own connection: no other read
- * is touched), and again every INTERRUPT_REPEAT_MS; returns what stops that.
- */
-function interruptOnAbort(snapshot: EventSnapshot, signal: AbortSignal | undefined): () => void {
-  if (signal === undefined) return () => undefined;
-  signals.set(snapshot, signal);
-  let repeat: ReturnType<typeof setInterval> | undefined;
-  const interrupt = () => {
-    snapshot.connection.interrupt();
-    repeat = setInterval(() => snapshot.connection.interrupt(), INTERRUPT_REPEAT_MS);
-  };
-  signal.addEventListener('abort', interrupt, { once: true });
-  return () => {
-    signal.removeEventListener('abort', interrupt);
-    clearInterval(repeat);
-  };
 }
 
 /**

@@ -37,6 +37,7 @@ export {
   GroupCommitter,
   type SubmitOutcome,
 } from './group-commit.ts';
+export { interruptOnAbort } from './interrupt-on-abort.ts';
 export { logIo, logPayloadBuffer } from './log-io.ts';
 export {
   MINUTE_MS,

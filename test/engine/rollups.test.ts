@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { loadConfig } from '../../src/config.ts';
+import { rebuildRollups } from '../../src/engine/rebuild-rollups.ts';
 import {
   type RollupEvent,
-  rebuildRollups,
   TenantRollups,
   TRACKED_PATH_CHARS_MAX,
 } from '../../src/engine/rollups.ts';

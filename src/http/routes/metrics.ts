@@ -110,8 +110,8 @@ const LATEST_DOC = {
  * memory until it idles out; a read never evicts another tenant); one that holds none is a
  * 404 without an actor (one catalog lookup and a look at its unflushed rows). A name the
  * rollups do not know is a 404 from memory while they know every metric; the store answers
- * only past ROLLUP_NAMES_MAX metrics, for rollups whose rebuild failed (they may miss points),
- * or when no actor could be had.
+ * only past ROLLUP_NAMES_MAX metrics, for rollups whose rebuild failed or was stopped (they may
+ * miss points), or when no actor could be had.
  */
 async function latestPoint(deps: AppDeps, tenant: string, name: string, signal: AbortSignal) {
   const { registry, store } = deps.engine;
@@ -122,7 +122,8 @@ async function latestPoint(deps: AppDeps, tenant: string, name: string, signal: 
   }
   if (actor !== null) {
     await actor.whenReady();
-    if (!registry.rebuildFailed(actor)) {
+    // Partial counters, else: a rebuild failed, or stopped (the actor evicted meanwhile).
+    if (!registry.rebuildFailed(actor) && !registry.rebuildStopped(actor)) {
       const tracked = actor.rollups.latestMetric(name);
       if (tracked !== undefined) return tracked;
       if (actor.rollups.knowsEveryMetric) return null;

@@ -1,0 +1,121 @@
+// An actor evicted while its live counters are rebuilt (at ACTORS_MAX, when no other actor can
+// make room) has its rebuild stopped: the DuckDB statement reading a day of its events is
+// interrupted, the commits it held stop counting against rebuildLimits.deferredBytesMax at once,
+// no rebuild error is told, whoever waited for it reads none of its partial counters, and the
+// tenant's next actor counts every event from the store, once.
+
+import { afterEach, expect, test } from 'bun:test';
+import type { EventSnapshot } from '../../src/storage/index.ts';
+import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
+import { batch, gate, holdNextSnapshot, statusSoon } from '../helpers/held-rebuild.ts';
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+/** Hashes 10^12 numbers: hours of work, unless interrupted (as test/query/read-abort.test.ts). */
+const ENDLESS = '(SELECT sum(hash(i)) AS s FROM range(1000000000000) r(i))';
+
+/**
+ * Makes the store's next snapshot endless to read: its events only once ENDLESS is done. Tells
+ * `started` once a statement is submitted on it, counts the interrupts of its connection, and
+ * tells `released` once it is let go.
+ */
+function endlessNextSnapshot(app: TestApp) {
+  const { store } = app.engine;
+  const real = store.snapshot.bind(store);
+  const started = gate();
+  const released = gate();
+  let interrupts = 0;
+  store.snapshot = async (tenant, range): Promise<EventSnapshot> => {
+    store.snapshot = real;
+    const snapshot = await real(tenant, range);
+    const { connection } = snapshot;
+    const stream = connection.stream.bind(connection);
+    connection.stream = (...args: Parameters<typeof stream>) => {
+      started.open();
+      return stream(...args);
+    };
+    const interrupt = connection.interrupt.bind(connection);
+    connection.interrupt = () => {
+      interrupts++;
+      interrupt();
+    };
+    return {
+      ...snapshot,
+      from: `(SELECT e.* FROM ${snapshot.from} AS e, ${ENDLESS} AS x WHERE x.s IS NOT NULL)`,
+      release: () => {
+        snapshot.release();
+        released.open();
+      },
+    };
+  };
+  return { started: started.opened, released: released.opened, interrupts: () => interrupts };
+}
+
+test('evicted while its read runs in DuckDB, the statement is interrupted', async () => {
+  const failures: unknown[] = [];
+  t = await makeTestApp({ actorsMax: 1, onRebuildError: (_, e) => failures.push(e) });
+  const app = t;
+  const { registry, store } = app.engine;
+  expect(await statusSoon(app, batch('a', 'e0', 3))).toBe(202);
+  await countersBuilt(app, 'a');
+  await store.flusher.flush();
+  registry.rebuild('a'); // as an idle eviction: the next use rebuilds
+  const endless = endlessNextSnapshot(app);
+  expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // held while the read runs
+  const first = registry.peek('a');
+  await endless.started;
+  expect(registry.deferredBytes).toBeGreaterThan(0);
+  let settled = false;
+  void first?.whenReady().then(() => {
+    settled = true;
+  });
+  // A new tenant's events take its place (no other actor can make room).
+  const other = registry.actorFor('b');
+  expect(registry.peek('a')).toBeUndefined();
+  await other?.whenReady(); // a read of its own, after the stopped one
+  expect(settled).toBe(true);
+  expect(registry.deferredBytes).toBe(0);
+  expect(endless.interrupts()).toBeGreaterThan(0);
+  await endless.released; // the statement ended, interrupted, and its snapshot was let go
+  expect(registry.rebuildStopped(first as object)).toBe(true);
+  expect(registry.rebuildFailed(first as object)).toBe(false);
+  expect(failures).toEqual([]);
+  // The tenant's next actor counts every event from the store, each once.
+  const next = registry.actorFor('a');
+  await next?.whenReady();
+  expect(next?.rollups.snapshot(app.clock.now()).windows['1h'].events).toBe(3 + 2);
+  expect(registry.rebuildStopped(next as object)).toBe(false);
+  expect(await app.count('a')).toBe(3 + 2);
+  expect(failures).toEqual([]);
+});
+
+test('a latest point waiting for a stopped rebuild is read from the store', async () => {
+  t = await makeTestApp({ actorsMax: 1 });
+  const app = t;
+  const { registry } = app.engine;
+  const held = holdNextSnapshot(app);
+  try {
+    expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // its rebuild's read held
+    const first = registry.peek('a');
+    if (first === undefined) throw new Error('no actor');
+    const whenReady = first.whenReady.bind(first);
+    let waiting = false;
+    first.whenReady = () => {
+      waiting = true;
+      return whenReady();
+    };
+    const latest = app.get('/api/v1/metrics/latest/temperature?tenant_id=a');
+    while (!waiting) await Bun.sleep(1);
+    registry.actorFor('b'); // takes its place: the rebuild is stopped, the GET goes on
+    const res = await latest;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { value: number }).value).toBe(10 * 2 + 2); // e1's point
+    expect(registry.rebuildStopped(first)).toBe(true);
+  } finally {
+    held.restore();
+  }
+});
