@@ -57,9 +57,7 @@ export {
 export {
   RepeatedWarning,
   type RepeatedWarningLimits,
-  repeatedWarningLimits,
 } from './repeated-warning.ts';
-export { isReservedEventName } from './reserved.ts';
 export { STOP_SIGNALS, type StopSignal } from './stop-signals.ts';
 export {
   DEFAULT_TENANT,
@@ -80,7 +78,6 @@ export {
   utcDayIndex,
 } from './time.ts';
 export {
-  GROUP_IDENTIFY_EVENT_NAME,
   isCountedEventName,
   UMAMI_IDENTIFY_EVENT_NAME,
   UNCOUNTED_EVENT_NAMES,

@@ -18,7 +18,7 @@ export interface Logger {
  * a log shipper that exited: EPIPE), a write throws, and the server, which would have died of
  * its next log line (a request's), goes on without its log. Said once on stderr.
  */
-export function stdoutLines(out: Pick<NodeJS.WriteStream, 'write' | 'on'> = process.stdout) {
+function stdoutLines(out: Pick<NodeJS.WriteStream, 'write' | 'on'> = process.stdout) {
   let failed = false;
   const dropped = (error: unknown) => {
     if (failed) return;

@@ -17,7 +17,7 @@ export interface RepeatedWarningLimits {
   keysMax: number;
 }
 
-export const repeatedWarningLimits: RepeatedWarningLimits = {
+const repeatedWarningLimits: RepeatedWarningLimits = {
   everyMs: 60_000,
   keysMax: 10_000,
 };

@@ -16,11 +16,6 @@ const RESERVED_NAMES: ReadonlyMap<string, string> = new Map([
   [UMAMI_IDENTIFY_EVENT_NAME, "Umami's identify data (its session properties)"],
 ]);
 
-/** True for a name no client may send (only Tally writes it). */
-export function isReservedEventName(name: string): boolean {
-  return RESERVED_NAMES.has(name);
-}
-
 /** What Tally stores under the reserved `name`; undefined for a name not reserved. */
 export function reservedNameUse(name: string): string | undefined {
   return RESERVED_NAMES.get(name);

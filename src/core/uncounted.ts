@@ -15,7 +15,7 @@
 import { ENGAGEMENT_EVENT_NAME } from './engagement.ts';
 
 /** PostHog's group update event. */
-export const GROUP_IDENTIFY_EVENT_NAME = '$groupidentify';
+const GROUP_IDENTIFY_EVENT_NAME = '$groupidentify';
 
 /** Umami's identify item (its data: the session's properties). */
 export const UMAMI_IDENTIFY_EVENT_NAME = '$umami_identify';
