@@ -12,8 +12,8 @@ import type { Auth } from './auth.ts';
 import { randomPassword } from './secrets.ts';
 import { canonicalEmail } from './validate.ts';
 
-export const BOOTSTRAP_FILE = 'bootstrap.json';
-export const DEFAULT_ADMIN_EMAIL = 'admin@tally.local';
+const BOOTSTRAP_FILE = 'bootstrap.json';
+const DEFAULT_ADMIN_EMAIL = 'admin@tally.local';
 
 export interface BootstrapOptions {
   dataDir: string;
@@ -36,7 +36,10 @@ export interface BootstrapResult {
   takenOver: { members: string[]; liveKeys: number } | null;
 }
 
-/** Creates the admin, project and keys when the store has no admin yet; null otherwise. */
+/**
+ * Creates the admin, project and keys when the store has no admin yet; null otherwise. The
+ * tests' one-call bootstrap: main.ts runs its two halves apart (prepare, then commit).
+ */
 export async function bootstrapAuth(
   auth: Auth,
   options: BootstrapOptions,

@@ -2,7 +2,7 @@
 // with members and invitations, API keys and aliases, rate limits, the required-mode tenant
 // resolver and the first-start bootstrap. Imports core, and storage's types for the stored-events
 // probe (SQLite through the connection it is given).
-export { type Principal, type TokenPair, unauthorized } from './accounts.ts';
+export type { Principal, TokenPair } from './accounts.ts';
 export { ALIAS_KINDS, type Alias, type AliasKind } from './aliases.ts';
 export { type ApiKey, KEY_KINDS, type KeyKind } from './api-keys.ts';
 export { type Auth, type AuthDeps, createAuth } from './auth.ts';
@@ -17,7 +17,6 @@ export {
 } from './bootstrap.ts';
 export { BOUND_SETTINGS, type ProjectBounds } from './bounds.ts';
 export { bearerOf, CREDENTIAL_HEADERS, readCredentialOf } from './credentials.ts';
-export { InvitationService } from './invitation-service.ts';
 export type { Invitation } from './invitations.ts';
 export {
   ACCESS_TOKEN_CHARS_MAX,
@@ -51,7 +50,6 @@ export {
   presentProject,
   presentUser,
 } from './present.ts';
-export { ProjectService } from './project-service.ts';
 export { type Member, type Project, ROLES, type Role } from './projects.ts';
 export {
   RATE_SWEEP_STEP,
@@ -62,7 +60,7 @@ export {
   takeOrRefuse,
   type WhenFull,
 } from './rate-limit.ts';
-export { constantTimeEqual, redactPath, redactSecrets } from './secrets.ts';
+export { constantTimeEqual, redactPath } from './secrets.ts';
 export { type StoredEvents, storedEventsProbe, type TenantHoldsEvents } from './stored-events.ts';
 export type { User } from './users.ts';
 export {

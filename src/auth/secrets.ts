@@ -47,7 +47,7 @@ const IN_TEXT = new RegExp(
  * `text` with each whole token in it cut to its public id and `…`, for logs: a token sent
  * where its id belongs (a path such as DELETE …/invitations/<token>) must not be written out.
  */
-export function redactSecrets(text: string): string {
+function redactSecrets(text: string): string {
   return text.replace(IN_TEXT, '$1…');
 }
 
@@ -74,7 +74,7 @@ export function secretMatches(token: string, storedHash: Uint8Array): boolean {
   return constantTimeEqual(sha256(token), storedHash);
 }
 
-export function sha256(text: string): Buffer {
+function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
