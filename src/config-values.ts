@@ -58,7 +58,7 @@ const SIZE = /^(\d+) ?(b|kib|mib|gib|tib|pib)?$/i;
 const SIZE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /** `n` bytes as the README writes a size: in the largest binary unit it is a whole number of. */
-export function sizeText(n: number): string {
+function sizeText(n: number): string {
   let unit = -1;
   while (unit + 1 < SIZE_UNITS.length && n > 0 && n % 1024 ** (unit + 2) === 0) unit++;
   if (unit < 0) return n === 1 ? '1 byte' : `${n} bytes`;
@@ -111,7 +111,7 @@ const span = (raw: string) => {
  * window of a few ms forgets each id before its retry comes (`DEDUP_WINDOW=7`, read as 7 ms,
  * turned exactly-once off without a word).
  */
-export const DEDUP_WINDOW_MS_MIN = MINUTE_MS;
+const DEDUP_WINDOW_MS_MIN = MINUTE_MS;
 
 /** How long an event_id is remembered: 0 (forever), or DEDUP_WINDOW_MS_MIN up to ten years. */
 export const dedupWindow = (raw: string) => {

@@ -84,6 +84,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The configuration `env` gives, GEOIP_DB not opened (tests; main.ts calls loadSettings). */
 export function loadConfig(env: Env = Bun.env): Config {
   const r = new EnvReader(env);
   const config = readConfig(r);

@@ -24,7 +24,7 @@ export class StartError extends Error {
   override name = 'StartError';
 }
 
-export function firstLine(error: unknown): string {
+function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
