@@ -21,8 +21,6 @@ export interface DeferredBytes {
 interface HeldRecord {
   seq: number;
   events: RollupEvent[];
-  /** Its log payload's bytes. */
-  bytes: number;
 }
 
 export class DeferredCounts {
@@ -61,7 +59,7 @@ export class DeferredCounts {
     assert(this.held !== null, 'a record is held only while the rebuild runs');
     const bytes = record.payload.length;
     // The fields the rollups read: not the properties and the rest of a stored event.
-    this.held.push({ seq, events: record.events.map(rollupFields), bytes });
+    this.held.push({ seq, events: record.events.map(rollupFields) });
     this.heldBytes += bytes;
     this.shared.bytes += bytes;
     if (this.shared.bytes >= this.bytesMax) this.overBound = true;

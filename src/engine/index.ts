@@ -17,7 +17,7 @@ export {
 export { DedupIndex, type DedupOptions } from './dedup-index.ts';
 export { type Engine, type EngineOptions, openEngine } from './engine.ts';
 export type { Erasures } from './erasures.ts';
-export { type EventResult, type IngestOutcome, Ingestor } from './ingest.ts';
+export type { EventResult, IngestOutcome } from './ingest.ts';
 export type { ActorRegistry } from './registry.ts';
 export {
   type RetentionDrop,

@@ -17,10 +17,10 @@ export interface MonthSecretCatalog {
 /** Bytes of a drawn secret (hex in the catalog). */
 const SECRET_BYTES = 32;
 /** Secrets held in memory, the latest asked; another is read from the catalog. */
-export const MONTH_SECRETS_CACHED_MAX = 4;
+const MONTH_SECRETS_CACHED_MAX = 4;
 
 /** The UTC month holding `ms`, `YYYY-MM`. */
-export function utcMonth(ms: number): string {
+function utcMonth(ms: number): string {
   return new Date(ms).toISOString().slice(0, 7);
 }
 

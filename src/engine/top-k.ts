@@ -159,23 +159,18 @@ function rank(entries: TopEntry[], n: number): TopEntry[] {
 }
 
 export interface WindowedTopKOptions {
-  /** Length of one bucket (TOP_24H: one hour). */
+  /** Length of one bucket (the 24 h window's: one hour). */
   bucketMs: number;
-  /** Buckets in the window, the current partial one included (TOP_24H: 24). */
+  /** Buckets in the window, the current partial one included (the 24 h window's: 24). */
   buckets: number;
   /** Counters per bucket. */
   capacity: number;
 }
 
-export const TOP_24H: Omit<WindowedTopKOptions, 'capacity'> = {
-  bucketMs: 3_600_000,
-  buckets: 24,
-};
-
 /**
  * Top items over a sliding window: one Space-Saving summary per bucket, merged on read. With
- * TOP_24H the window is "the last 24 hourly buckets including the current partial hour"
- * (23-24 h). A merged count is the sum of the bucket counts, plus, for each overflowed bucket
+ * 24 hourly buckets the window is "the last 24 hourly buckets including the current partial
+ * hour" (23-24 h). A merged count is the sum of the bucket counts, plus, for each overflowed bucket
  * that does not monitor the item, that bucket's unmonitoredCountMax, so it stays an upper
  * bound and `error` says by how much it may exceed the truth. Exact while no bucket overflows.
  * Each bucket keeps the latest receive time added to it: after a clock step back a bucket with

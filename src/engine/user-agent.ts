@@ -161,7 +161,7 @@ function deviceOf(
   return knownBrowser ? 'desktop' : 'other';
 }
 
-export const USER_AGENT_CACHE_ENTRIES_MAX = 10_000;
+const USER_AGENT_CACHE_ENTRIES_MAX = 10_000;
 
 /**
  * `parseUserAgent` behind a least-recently-used cache of at most `entriesMax` agents (a Map

@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'bun:test';
 import { TenantRollups } from '../../src/engine/rollups.ts';
-import { SpaceSaving, TOP_24H, type TopEntry, WindowedTopK } from '../../src/engine/top-k.ts';
+import { SpaceSaving, type TopEntry, WindowedTopK } from '../../src/engine/top-k.ts';
 import { seededRandom } from '../helpers/random.ts';
 
 const H = 3_600_000;
+/** The 24 h window of the rollups' top paths: 24 hourly buckets. */
+const TOP_24H = { bucketMs: H, buckets: 24 };
 const T0 = Date.UTC(2024, 0, 15, 0, 0, 0);
 
 /** A Zipf-like stream of paths: path i is drawn with probability ∝ 1 / (i + 1). */
