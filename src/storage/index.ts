@@ -40,7 +40,6 @@ export {
 export { interruptOnAbort } from './interrupt-on-abort.ts';
 export { logIo, logPayloadBuffer } from './log-io.ts';
 export {
-  MINUTE_MS,
   minuteCountsFile,
   minuteCountsOf,
   writeMinuteCounts,

@@ -5,7 +5,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { floorDivSql, sqlStringBody } from './duckdb.ts';
 
-export const MINUTE_MS = 60_000;
+const MINUTE_MS = 60_000;
 
 /** The companion file of a segment file (both relative to the segments directory). */
 export function minuteCountsFile(segmentFile: string): string {

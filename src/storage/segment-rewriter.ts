@@ -33,7 +33,7 @@ import { columnsOfFormat, SEGMENT_FORMAT, segmentRowsSql } from './segment-forma
 export type RewriterDeps = CompactorDeps;
 
 /** A rewrite that committed: events it removed. */
-export interface Rewritten {
+interface Rewritten {
   events: number;
   /** Why the old files could not be removed yet (they stay retired; the start sweeps them). */
   filesPending: string | null;

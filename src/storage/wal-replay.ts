@@ -66,7 +66,7 @@ export function replayFiles(
   return { files, lastSeq, damage };
 }
 
-export function replayFile(
+function replayFile(
   file: string,
   isNewest: boolean,
   prevSeq: number,
