@@ -199,7 +199,10 @@ export const CHANNEL_RULES: readonly ChannelRule[] = [
   },
 ];
 
-/** The channel of a visit. */
+/**
+ * The channel of a visit, the rules evaluated here: reads use channel-sql.ts's SQL, which
+ * test/query/channels.test.ts checks against this.
+ */
 export function channelOf(input: ChannelInput): Channel {
   const source = input.source === DIRECT_SOURCE ? '' : lowerAscii(input.source);
   const fields: Record<ChannelField, string> = {

@@ -19,7 +19,6 @@ export {
   type CohortPeriod,
   type CohortRange,
   type CohortRangeParams,
-  cohortRange,
 } from './cohort-periods.ts';
 export { cursorCharsMax } from './cursor.ts';
 export { SCROLL_DEPTH } from './engagement-metrics.ts';
@@ -32,7 +31,6 @@ export {
 } from './export-scope.ts';
 export {
   type EventFilters,
-  FILTER_COLUMNS,
   type FilterColumn,
   type FilterParams,
   filtersOf,
@@ -200,7 +198,6 @@ export {
   addMonths,
   formatInZone,
   instantOf,
-  isTimeZone,
   type LocalParts,
   localParts,
   spacedZoneMessage,

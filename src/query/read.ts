@@ -36,7 +36,7 @@ function gateOf(source: EventSource): TenantReadGate {
   return gate;
 }
 
-/** Reads of `tenant` waiting for a place of `source`'s gate now. */
+/** Reads of `tenant` waiting for a place of `source`'s gate now (for tests, to wait on). */
 export function readsWaiting(source: EventSource, tenant: string): number {
   return gateOf(source).waitingOf(tenant);
 }

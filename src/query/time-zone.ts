@@ -23,11 +23,6 @@ const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
  */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** True for an IANA zone name (or alias) the runtime knows, e.g. `Europe/Berlin`, `UTC`. */
-export function isTimeZone(tz: string): boolean {
-  return timeZoneName(tz) !== null;
-}
-
 /**
  * The zone's own spelling of `tz` (`america/new_york` is `America/New_York`; an alias such as
  * `Asia/Calcutta` stays itself), or null when `tz` names no zone the runtime knows.
@@ -56,7 +51,10 @@ export function spacedZoneMessage(field: string, tz: string): string | undefined
   );
 }
 
-/** How many zone formatters are kept (one per zone spelled as the zone spells itself). */
+/**
+ * How many zone formatters are kept (one per zone spelled as the zone spells itself): for the
+ * test that reads of many spellings keep no more.
+ */
 export function zoneFormattersKept(): number {
   return formatters.size;
 }

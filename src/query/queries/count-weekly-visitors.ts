@@ -18,16 +18,16 @@ export interface WeeklyVisitorsOptions {
   fromMs: number;
   /** Exclusive, UTC epoch ms. */
   toMs: number;
-  /** An IANA zone (isTimeZone). */
+  /** An IANA zone (timeZoneName). */
   tz: string;
   /** All must hold, on each event. */
   filters: WebFilter[];
 }
 
-export const WEEK_DAYS = 7;
+const WEEK_DAYS = 7;
 /** 1970-01-01, day 0 of the epoch, was a Thursday: weekday 4 counting from Sunday. */
 const EPOCH_WEEKDAY = 4;
-export const DAY_HOURS = 24;
+const DAY_HOURS = 24;
 
 /** Visitors by `[weekday][hour]`: 7 rows (Sunday first) of 24 hours, 0 where none. */
 export async function countWeeklyVisitors(

@@ -37,7 +37,7 @@ export const VISIT_GAP_MS = VISIT_GAP_MINUTES * 60_000;
  * on later, is read from (to) the margin's edge, as all visits were read from the range's.
  */
 export const VISIT_REACH_MINUTES = 120;
-export const VISIT_REACH_MS = VISIT_REACH_MINUTES * 60_000;
+const VISIT_REACH_MS = VISIT_REACH_MINUTES * 60_000;
 
 /** The time range to snapshot for the visits of a range (with `reach`): VISIT_REACH_MS wider. */
 export function visitRangeOf(fromMs: number | undefined, toMs: number | undefined): TimeRange {
