@@ -31,7 +31,6 @@ export {
   CREDENTIALS_UNCHECKED_ROUNDS_MAX,
 } from './recheck.ts';
 export {
-  LiveClientMessage,
   LiveServerMessage,
   type LiveServerMessageBody,
   liveSchemas,

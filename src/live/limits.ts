@@ -21,7 +21,7 @@ export interface LiveLimits {
   wsBufferedBytesMax: number;
   /**
    * Bytes all live sockets together may hold queued in the server: past it the sockets holding
-   * the most are closed (1013) until the rest fit (buffer-budget.ts), so sockets that never
+   * the most are closed (1013) until the rest fit (slow-consumers.ts), so sockets that never
    * read cannot hold subscribersMax × wsBufferedBytesMax.
    */
   wsBufferedBytesTotalMax: number;
@@ -69,7 +69,7 @@ export interface LiveLimits {
 export const HEARTBEAT_INTERVAL_MS_MAX = 15_000;
 
 /** Bun's default per-socket send buffer limit: past it `send` and `publish` silently drop. */
-export const BUN_BACKPRESSURE_LIMIT_BYTES = 16 * MiB;
+const BUN_BACKPRESSURE_LIMIT_BYTES = 16 * MiB;
 
 export const defaultLiveLimits: LiveLimits = {
   pushIntervalMs: 250,

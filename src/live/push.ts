@@ -29,7 +29,7 @@ export interface PushDeps {
   publisher: () => LivePublisher | null;
   /** Whether `feed` is still its tenant's (a tenant whose last socket closed is skipped). */
   watched: (feed: TenantFeed) => boolean;
-  /** Closes the slow consumers among sockets just published to (buffer-budget.ts). */
+  /** Closes the slow consumers among sockets just published to (slow-consumers.ts). */
   closeSlow: (conns: Iterable<Connection>) => void;
   /** Sends to one socket (closing it when it cannot keep up). */
   deliver: (conn: Connection, text: string) => void;

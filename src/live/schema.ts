@@ -34,7 +34,7 @@ const PathViews = Type.Object({
   views: Type.Integer({ minimum: 0, description: 'Page views (page_view, pageview, …).' }),
 });
 
-export const LiveWindow = Type.Object(
+const LiveWindow = Type.Object(
   {
     events: Type.Integer({ minimum: 0, description: 'Events received in the window (no bots).' }),
     uniques: Type.Integer({
@@ -66,7 +66,7 @@ const LatestMetric = Type.Object({
   event_id: Type.String(),
 });
 
-export const LiveSnapshotMessage = Type.Object(
+const LiveSnapshotMessage = Type.Object(
   {
     type: Type.Literal('snapshot'),
     at: Type.Integer({ description: 'Server time the snapshot was taken, epoch ms.' }),
@@ -97,12 +97,12 @@ export const LiveSnapshotMessage = Type.Object(
   },
 );
 
-export const LiveHeartbeatMessage = Type.Object(
+const LiveHeartbeatMessage = Type.Object(
   { type: Type.Literal('heartbeat'), at: Type.Integer({ description: 'Server time, epoch ms.' }) },
   { description: 'Sent when nothing changed for the heartbeat interval (15 s).' },
 );
 
-export const LiveErrorMessage = Type.Object(
+const LiveErrorMessage = Type.Object(
   {
     type: Type.Literal('error'),
     code: Type.String({ examples: ['bad_request'] }),
@@ -145,7 +145,7 @@ export const LiveSubscribeMessage = Type.Object(
   { description: 'Starts (or changes) the subscription; answered at once by a snapshot.' },
 );
 
-export const LiveUnsubscribeMessage = Type.Object(
+const LiveUnsubscribeMessage = Type.Object(
   { type: Type.Literal('unsubscribe') },
   { description: 'Stops snapshots and heartbeats; the connection stays open.' },
 );
@@ -154,11 +154,9 @@ export const LiveClientMessage = Type.Union([LiveSubscribeMessage, LiveUnsubscri
   description: 'A message a client sends on the live WebSocket, as JSON text.',
 });
 
-export type LiveSnapshot = Static<typeof LiveSnapshotMessage>;
 export type LiveWindowCounters = Static<typeof LiveWindow>;
 export type LiveNameCount = Static<typeof NameCount>;
 export type LiveServerMessageBody = Static<typeof LiveServerMessage>;
-export type LiveClientMessageBody = Static<typeof LiveClientMessage>;
 
 /** The OpenAPI components of the live protocol, by name. */
 export const liveSchemas = {
