@@ -197,7 +197,7 @@ const CLIENT_CLOSED_STATUS = 499;
  * The status a request cut by shutdown is logged with: nginx's 444, a connection the server
  * closed without an answer. It was logged 499, which blames a client that was still waiting.
  */
-export const CUT_AT_SHUTDOWN_STATUS = 444;
+const CUT_AT_SHUTDOWN_STATUS = 444;
 
 /**
  * One JSON line per request at LOG_LEVEL=info. Below info the hooks are not registered at all:

@@ -24,7 +24,7 @@ function readTimeoutOf(request: Request): number {
  * arrayBuffer() read is about half the CPU of reading the stream chunk by chunk. A 408 when it
  * has not all arrived within its time; the read left behind ends with the connection.
  */
-export async function readDeclared(request: Request): Promise<Buffer> {
+async function readDeclared(request: Request): Promise<Buffer> {
   const read = request.arrayBuffer();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -46,11 +46,7 @@ export async function readDeclared(request: Request): Promise<Buffer> {
  * chunks arrive, for a body of no declared length; a 408 when it has not all arrived within
  * its time.
  */
-export async function readLimited(
-  request: Request,
-  readMax: number,
-  bytesMax: number,
-): Promise<Buffer> {
+async function readLimited(request: Request, readMax: number, bytesMax: number): Promise<Buffer> {
   if (request.body === null) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -32,7 +32,7 @@ export const JSON_OR_NDJSON_TYPES: Record<string, BodyFormat> = {
  * The key of an `accepted` map that takes every `application/<subtype>+json` (RFC 6839's
  * structured syntax suffix): `application/vnd.api+json`, `application/merge-patch+json`.
  */
-export const SUFFIXED_JSON = 'application/*+json';
+const SUFFIXED_JSON = 'application/*+json';
 
 /** The key of an `accepted` map that takes every media type the map names not otherwise. */
 export const ANY_MEDIA_TYPE = '*/*';

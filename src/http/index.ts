@@ -5,7 +5,6 @@ export type { AppDeps, HttpOptions } from './context.ts';
 export {
   type EarlyListener,
   listenEarly,
-  STARTING_REASON,
   type StoppableServer,
   startingAnswer,
   stopServer,

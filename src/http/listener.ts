@@ -155,7 +155,7 @@ const ROUTER_PATH_SEARCH_FROM = 11;
  * default, which the URL leaves out), is shorter than four characters (`http://api/`, a
  * container's name on port 80), where it read another path or none: every route was a 404.
  */
-export function isRoutable(url: string): boolean {
+function isRoutable(url: string): boolean {
   return url.indexOf('/', url.indexOf('//') + 2) >= ROUTER_PATH_SEARCH_FROM;
 }
 

@@ -96,7 +96,6 @@ export const EventIn = t.Object(
   { additionalProperties: true },
 );
 
-export type EventInBody = typeof EventIn.static;
 export const eventInChecker = TypeCompiler.Compile(EventIn);
 
 export const BatchIn = t.Object({

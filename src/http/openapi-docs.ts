@@ -63,8 +63,7 @@ export function longParamDocs(param: string, charsMax: number): ResponseDocs {
 }
 
 /** Tally's error bodies (FastAPI's): field issues for 422, `{detail, code}` otherwise. */
-export const tallyError: ErrorSchemaOf = (status) =>
-  status === 422 ? ValidationErrorOut : ErrorOut;
+const tallyError: ErrorSchemaOf = (status) => (status === 422 ? ValidationErrorOut : ErrorOut);
 
 /** Error answers in Tally's shapes. */
 export function errorDocs(statuses: Record<number, string>): ResponseDocs {

@@ -37,7 +37,7 @@ const BROKEN_PATH_ANSWER = jsonAnswer(
 );
 
 /** Documents BROKEN_PATH_ANSWER on each operation of `doc` with a path parameter (in place). */
-export function documentBrokenPaths(doc: Document): void {
+function documentBrokenPaths(doc: Document): void {
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
     if (!path.includes('{')) continue;
     for (const op of Object.values(operations)) {
@@ -59,7 +59,7 @@ const STARTING_ANSWER = jsonAnswer(
 );
 
 /** Documents STARTING_ANSWER on each operation of `doc` but GET /health (in place). */
-export function documentStarting(doc: Document): void {
+function documentStarting(doc: Document): void {
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(operations)) {
       if (typeof op !== 'object' || op === null || op.responses === undefined) continue;
@@ -70,7 +70,7 @@ export function documentStarting(doc: Document): void {
 }
 
 /** Adds to `doc`'s operations the hand-documented parameters they lack (in place, idempotent). */
-export function keepDocumentedParameters(doc: Document, routes: readonly RouteDetail[]): void {
+function keepDocumentedParameters(doc: Document, routes: readonly RouteDetail[]): void {
   for (const route of routes) {
     const byHand = (route.hooks.detail as { parameters?: Parameter[] } | undefined)?.parameters;
     if (byHand === undefined) continue;
@@ -95,7 +95,7 @@ interface QuerySchema {
  * gives them where the document lacks them (in place, idempotent): the plugin drops them from a
  * union of literals.
  */
-export function keepParameterDescriptions(doc: Document, routes: readonly RouteDetail[]): void {
+function keepParameterDescriptions(doc: Document, routes: readonly RouteDetail[]): void {
   for (const route of routes) {
     const properties = (route.hooks.query as QuerySchema | undefined)?.properties;
     if (properties === undefined) continue;

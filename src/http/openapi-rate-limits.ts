@@ -12,7 +12,7 @@ type Operation = { responses?: Record<string, unknown> };
 type Document = { paths?: Record<string, Record<string, Operation>> };
 
 /** The rate an operation spends (RATE_WRITE_*, RATE_READ_*), with AUTH_MODE=required. */
-export type SpentRate = 'write' | 'read';
+type SpentRate = 'write' | 'read';
 
 /** Each rule: method and path pattern → the rate spent; the first that matches applies. */
 const RULES: [method: string, path: RegExp, rate: SpentRate][] = [
@@ -36,7 +36,7 @@ const RULES: [method: string, path: RegExp, rate: SpentRate][] = [
 ];
 
 /** The rate `method` `path` spends, by RULES; null when it spends none. */
-export function spentRateOf(method: string, path: string): SpentRate | null {
+function spentRateOf(method: string, path: string): SpentRate | null {
   for (const [m, pattern, rate] of RULES) {
     if (m === method && pattern.test(path)) return rate;
   }
@@ -51,7 +51,7 @@ const ONCE_CHARGED =
 const REQUIRED_ONLY =
   "Sent with AUTH_MODE=required only (open mode's tenancy charges no key's or user's rate).";
 
-export const RETRY_AFTER_HEADER: OpenAPIV3.HeaderObject = {
+const RETRY_AFTER_HEADER: OpenAPIV3.HeaderObject = {
   description: 'Seconds to wait before sending the request again.',
   schema: { type: 'integer', minimum: 1 },
 };
@@ -81,7 +81,7 @@ function rateLimitHeaderDocs(bucket: string, note = ''): Record<string, OpenAPIV
 }
 
 /** The headers of an answer to a request that spent `rate`. */
-export function spentRateHeaders(rate: SpentRate) {
+function spentRateHeaders(rate: SpentRate) {
   return rateLimitHeaderDocs(
     'the bucket the request was charged to (charged to none, the first that refused it)',
     ` ${RATE_OF[rate]} ${REQUIRED_ONLY} ${ONCE_CHARGED}`,
@@ -89,7 +89,7 @@ export function spentRateHeaders(rate: SpentRate) {
 }
 
 /** The headers of a 429 of another limit (logins, registrations, invitations…). */
-export const REFUSING_LIMIT_HEADERS = rateLimitHeaderDocs(
+const REFUSING_LIMIT_HEADERS = rateLimitHeaderDocs(
   'the bucket of the limit that refused the request',
 );
 

@@ -15,7 +15,7 @@ export type SecuredDocument = {
 const REQUIRED_ONLY = 'Needed with AUTH_MODE=required only; in open mode it is ignored.';
 
 /** The schemes, by the names the operations' requirements use. */
-export const SECURITY_SCHEMES = {
+const SECURITY_SCHEMES = {
   bearer: {
     type: 'http',
     scheme: 'bearer',
@@ -83,7 +83,7 @@ const RULES: [method: string, path: RegExp, requirement: Requirement[]][] = [
 ];
 
 /** The requirement of one operation, by RULES. */
-export function securityOf(method: string, path: string): Requirement[] {
+function securityOf(method: string, path: string): Requirement[] {
   for (const [m, pattern, requirement] of RULES) {
     if ((m === '*' || m === method) && pattern.test(path)) return requirement;
   }

@@ -11,7 +11,7 @@ import { filterParams, orList } from './read-params.ts';
  * The event filters of funnels and cohort reads (those of /stats), read off their schema's
  * filterParams: a list written out by hand missed anonymous_id and visitor_id once they came.
  */
-export const STATS_EVENT_FILTERS = orList([
+const STATS_EVENT_FILTERS = orList([
   ...Object.keys(filterParams).filter((name) => name !== 'bots'),
   'property.<key>',
 ]);

@@ -6,13 +6,7 @@
 import { type IntegerOptions, Type } from '@sinclair/typebox';
 import { type TSchema, t } from 'elysia';
 import type { OpenAPIV3 } from 'openapi-types';
-import {
-  errorDocs,
-  ingestErrorDocs,
-  jsonOrTextContent,
-  readErrorDocs,
-  tallyError,
-} from '../openapi-docs.ts';
+import { errorDocs, ingestErrorDocs, jsonOrTextContent, readErrorDocs } from '../openapi-docs.ts';
 
 // The shared fragments, for the compatibility routes to take from one place.
 export {
@@ -56,9 +50,6 @@ export function fastApiRequestBody(schema: TSchema, example: unknown) {
   const json = body.content['application/json'];
   return { ...body, content: { ...body.content, 'application/*+json': { ...json } } };
 }
-
-/** The reference services are FastAPI apps: their error bodies are Tally's own. */
-export const fastApiError = tallyError;
 
 /**
  * Errors of the reference services' ingest routes (seeds 000, 002, 003, 004): another

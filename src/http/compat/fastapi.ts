@@ -23,7 +23,7 @@ export type JsonErrorType = 'json_invalid' | 'value_error.jsondecode';
  * is no body to FastAPI (it parses only a non-empty one), so its model is a required body that
  * is missing: `field required` at `["body"]` (Pydantic v2: `Field required`, type `missing`).
  */
-export function parseFastApiBody(
+function parseFastApiBody(
   bytes: Buffer,
   type: JsonErrorType = 'json_invalid',
   reviver?: JsonReviver,

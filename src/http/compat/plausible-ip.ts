@@ -6,7 +6,7 @@
 // recipes (and Cloudflare) set them, and server-side senders name their visitor so.
 
 /** The headers Plausible reads, in its order of preference. */
-export const PLAUSIBLE_IP_HEADERS = [
+const PLAUSIBLE_IP_HEADERS = [
   'x-plausible-ip',
   'cf-connecting-ip',
   'b-forwarded-for',

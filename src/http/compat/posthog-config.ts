@@ -45,7 +45,7 @@ export const FLAGS_BODY_KIB_MAX = 256;
 const FLAGS_BODY_BYTES_MAX = FLAGS_BODY_KIB_MAX * KiB;
 
 /** PostHog's remote config for a project with nothing but product analytics switched on. */
-export function remoteConfigOf(token: string) {
+function remoteConfigOf(token: string) {
   return {
     token,
     supportedCompression: ['gzip', 'gzip-js'],
@@ -73,7 +73,7 @@ export function remoteConfigOf(token: string) {
  * The script form of the remote config, as PostHog serves it. The token is a JSON string with
  * `<` escaped, so no token can end the script or a surrounding <script> element.
  */
-export function remoteConfigScript(token: string): string {
+function remoteConfigScript(token: string): string {
   const literal = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
   return (
     '(function() {\n' +
@@ -102,7 +102,7 @@ const DECIDE_COMPAT = {
  * (`flags`), older versions the v1 shape (`featureFlags`, `featureFlagPayloads`); /decide/
  * and `config=true` add the remote config, as PostHog's do (/decide/ with DECIDE_COMPAT).
  */
-export function flagsAnswerOf(path: string, query: URLSearchParams, token: string) {
+function flagsAnswerOf(path: string, query: URLSearchParams, token: string) {
   const decide = path.startsWith('/decide');
   const version = Number(query.get('v') ?? (decide ? 3 : 1));
   const v2 = decide ? version >= 4 : version >= 2;

@@ -8,7 +8,7 @@
 import { AppError } from '../../core/index.ts';
 
 /** The headers PostHog's v1 capture refuses a batch without, in its order and spelling. */
-export const V1_REQUIRED_HEADERS = [
+const V1_REQUIRED_HEADERS = [
   'PostHog-Sdk-Info',
   'PostHog-Attempt',
   'PostHog-Request-Id',

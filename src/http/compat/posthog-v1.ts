@@ -70,7 +70,7 @@ const ERROR_URI = 'https://posthog.com/docs/api';
  * senders resend only 408 and 5xx, PostHog signalling overload by a 5xx with Retry-After), so
  * they dropped the batch; posthog-node resends both alike. A 408 stays itself: all resend it.
  */
-export function posthogV1ErrorShape(deps: AppDeps): ErrorShape {
+function posthogV1ErrorShape(deps: AppDeps): ErrorShape {
   return (error) => {
     const e =
       error.code === 'validation_failed'

@@ -11,7 +11,7 @@ import { numberSources, pythonNumberText, readFastApiBody } from './fastapi.ts';
 import { contextOf, ingest, objectOf } from './ingest.ts';
 import { json } from './responses.ts';
 
-export const DATA_PULSE_NAMES = ['signup', 'login', 'click', 'purchase'] as const;
+const DATA_PULSE_NAMES = ['signup', 'login', 'click', 'purchase'] as const;
 /**
  * The service's `^[a-zA-Z0-9_-]+$` as Python's re.match reads it: its `$` also matches before a
  * final newline, so `abc_123\n` passes there (and is kept as sent); JavaScript's `$` does not.

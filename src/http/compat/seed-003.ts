@@ -31,7 +31,7 @@ import {
 } from './seed-003-model.ts';
 
 /** The service's DEFAULT_LOOKUP_PAGES, used when `pages` is absent. */
-export const DEFAULT_LOOKUP_PAGES = [
+const DEFAULT_LOOKUP_PAGES = [
   '/',
   '/about',
   '/pricing',

@@ -72,7 +72,7 @@ function clientNamesOf(message: Record<string, unknown>): ClientNames {
  * these libraries collect no other context: their request comes from the app's server, whose
  * address (its country) and agent (`analytics-node-next/latest`) are not the user's.
  */
-export const SEGMENT_SERVER_LIBRARIES: ReadonlySet<string> = new Set([
+const SEGMENT_SERVER_LIBRARIES: ReadonlySet<string> = new Set([
   '@segment/analytics-node',
   'analytics-node',
   'analytics-python',

@@ -18,7 +18,7 @@ import { contextOf, ingestSorted, objectOf, type Server, sortBatch, textOf } fro
 import { SEGMENT_FIT, writeKeyOf } from './segment.ts';
 import { eventOf, SEGMENT_TYPES, type SegmentType } from './segment-message.ts';
 
-export const SEGMENT_PIXEL_PREFIX = '/v1/pixel';
+const SEGMENT_PIXEL_PREFIX = '/v1/pixel';
 
 /** A 1×1 transparent GIF (43 bytes). */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -69,7 +69,7 @@ async function storePixelCall(
 }
 
 /** The call a pixel's query carries: `data` (base64 or JSON), else its fields, nested. */
-export function pixelCallOf(query: URLSearchParams): Record<string, unknown> {
+function pixelCallOf(query: URLSearchParams): Record<string, unknown> {
   const data = query.get('data');
   if (data === null) return nestedFields(query);
   const text = data.trim();

@@ -51,7 +51,7 @@ import { eventOf, SEGMENT_TYPES, type SegmentType } from './segment-message.ts';
  * call at all. Each drops what is answered 400; a message over the event limits is stored with
  * its properties cut instead, as on every SDK route.
  */
-export const SEGMENT_BODY_BYTES_MAX = requestLimits.bodyBytesMax;
+const SEGMENT_BODY_BYTES_MAX = requestLimits.bodyBytesMax;
 
 /**
  * The paths that take a batch: `/v1/batch`, and `/v1/import`, the name Segment's API had for it

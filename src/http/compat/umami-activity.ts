@@ -45,7 +45,7 @@ import {
 import { eventSeries } from './umami-series.ts';
 
 /** A session's activity: its newest events, at most this many (Umami's limit). */
-export const UMAMI_ACTIVITY_ROWS_MAX = 500;
+const UMAMI_ACTIVITY_ROWS_MAX = 500;
 
 export function umamiActivityRoutes(r: ReadRoute) {
   return new Elysia({ name: 'umami-activity', tags: ['compatibility'] })

@@ -56,7 +56,7 @@ export function umamiError(error: AppError): { error: Record<string, unknown> } 
 }
 
 /** The ErrorShape of Umami's routes: its body, Retry-After on 429 and 503, CORS for beacons. */
-export function umamiErrorShape(retryAfterSeconds: number): ErrorShape {
+function umamiErrorShape(retryAfterSeconds: number): ErrorShape {
   return (error) => {
     const e = asUmamiError(error);
     const headers = { ...CORS_HEADERS, ...errorHeaders(e, retryAfterSeconds) };

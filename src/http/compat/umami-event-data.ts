@@ -29,8 +29,8 @@ import type { ReadContext, ReadRoute } from './umami-read-context.ts';
 import { badRequest, filtersOf, pageOf, rangeOf } from './umami-read-params.ts';
 
 /** Umami's row limits: events and properties list 500 rows, fields and values 100. */
-export const UMAMI_EVENT_DATA_ROWS_MAX = 500;
-export const UMAMI_EVENT_DATA_VALUES_MAX = 100;
+const UMAMI_EVENT_DATA_ROWS_MAX = 500;
+const UMAMI_EVENT_DATA_VALUES_MAX = 100;
 /** Names longer than this are no event or property Tally stores (Umami's 500 too). */
 const NAME_CHARS_MAX = 500;
 
@@ -47,7 +47,7 @@ export function umamiEventDataRoutes(r: ReadRoute) {
 }
 
 /** An optional name parameter: absent when empty, as Umami's `if (eventName)`. */
-export function nameOf(query: URLSearchParams, name: string): string | undefined {
+function nameOf(query: URLSearchParams, name: string): string | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   if (value.length > NAME_CHARS_MAX) {

@@ -33,8 +33,8 @@ import type { UmamiIds, UmamiSessions } from './umami-sessions.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The item types of Umami's /api/send (its collection schema and its error tracking). */
-export const UMAMI_TYPES = ['event', 'identify', 'performance', 'engagement', 'error'] as const;
-export type UmamiType = (typeof UMAMI_TYPES)[number];
+const UMAMI_TYPES = ['event', 'identify', 'performance', 'engagement', 'error'] as const;
+type UmamiType = (typeof UMAMI_TYPES)[number];
 /**
  * Types checked and answered like events but not stored: Umami counts none of them as an event,
  * so storing them would inflate totals, top events and live counters. performance: web vitals,
@@ -81,7 +81,7 @@ export const UMAMI_FIT = {
   keep: new Set<string>(PAGE_FIELDS.map((field) => `$${field}`)),
 };
 /** A page field is cut to Umami's widest column for them (`pageTitle`, 500 characters). */
-export const PAGE_FIELD_CHARS_MAX = 500;
+const PAGE_FIELD_CHARS_MAX = 500;
 const TEXT_FIELDS = ['url', 'referrer', 'name', 'id', 'ip', 'userAgent', ...PAGE_FIELDS];
 
 const optionalText = (description?: string) =>

@@ -28,12 +28,12 @@ const ID_RE = new RegExp(TENANT_PATTERN);
 export const API_KEY_HEADER = 'x-umami-api-key';
 
 /** Umami's 401, for every credential that may not read a website. */
-export function umamiUnauthorized(cause?: unknown): AppError {
+function umamiUnauthorized(cause?: unknown): AppError {
   return new AppError('unauthorized', 'Unauthorized', { cause });
 }
 
 /** A user as Umami's login and verify answer one (Tally has no teams). */
-export function umamiUserOf(user: User) {
+function umamiUserOf(user: User) {
   return {
     id: user.id,
     username: user.email,
@@ -48,7 +48,7 @@ export function umamiUserOf(user: User) {
  * A key in `x-umami-api-key` (Umami Cloud's header) is read as Tally's `x-tally-key` when the
  * request names no other credential.
  */
-export function takeApiKeyHeader(request: Request): void {
+function takeApiKeyHeader(request: Request): void {
   const key = request.headers.get(API_KEY_HEADER);
   if (key === null || readCredentialOf(request) !== null) return;
   request.headers.set('x-tally-key', key);

@@ -24,7 +24,7 @@ export interface ReadContext {
   params: RouteParams;
 }
 
-export type ReadHandler = (ctx: ReadContext) => Promise<unknown>;
+type ReadHandler = (ctx: ReadContext) => Promise<unknown>;
 
 type RouteParams = { id: string; sessionId?: string; eventId?: string };
 type RouteContext = { request: Request; params: RouteParams };

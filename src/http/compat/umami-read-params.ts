@@ -15,14 +15,14 @@ import {
   type WebProperty,
 } from '../../query/index.ts';
 
-export const UMAMI_UNITS = ['minute', 'hour', 'day', 'month', 'year'] as const;
+const UMAMI_UNITS = ['minute', 'hour', 'day', 'month', 'year'] as const;
 export type UmamiUnit = (typeof UMAMI_UNITS)[number];
 
 /** Umami's bounds: at most 20 years read at once; metric rows 1–500, skipped up to 10,000. */
 const RANGE_MS_MAX = 20 * 366 * DAY_MS;
-export const UMAMI_METRIC_ROWS_DEFAULT = 500;
-export const UMAMI_METRIC_ROWS_MAX = 500;
-export const UMAMI_METRIC_OFFSET_MAX = 10_000;
+const UMAMI_METRIC_ROWS_DEFAULT = 500;
+const UMAMI_METRIC_ROWS_MAX = 500;
+const UMAMI_METRIC_OFFSET_MAX = 10_000;
 /** Umami's filter values are at most 500 characters. */
 export const FILTER_CHARS_MAX = 500;
 
@@ -364,7 +364,7 @@ export function pagingOf(query: URLSearchParams): { limit: number; offset: numbe
 }
 
 /** Umami's pages (websites, sessions, events): 20 rows by default (its DEFAULT_PAGE_SIZE). */
-export const UMAMI_PAGE_ROWS_DEFAULT = 20;
+const UMAMI_PAGE_ROWS_DEFAULT = 20;
 export const UMAMI_PAGE_ROWS_MAX = 500;
 
 /** `page` (from 1) and `pageSize` of a paged list. */

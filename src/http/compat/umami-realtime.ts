@@ -12,17 +12,17 @@ import { endsRange, filtersOf, scopedFilters, type UmamiRange } from './umami-re
 import { pageviewSeries, type UmamiPoint } from './umami-series.ts';
 
 /** Umami's realtime activity: its newest 100 events. */
-export const UMAMI_REALTIME_EVENTS_MAX = 100;
+const UMAMI_REALTIME_EVENTS_MAX = 100;
 
 /** Umami's realtime range, in minutes. */
-export const UMAMI_REALTIME_MINUTES = 30;
+const UMAMI_REALTIME_MINUTES = 30;
 const MINUTE_MS = 60_000;
 
 /**
  * The last 30 minutes Umami's realtime reads (its REALTIME_RANGE): from the start of the
  * current minute 30 minutes back to now, in the zone and unit asked (minutes by default).
  */
-export function realtimeRangeOf(query: URLSearchParams, nowMs: number): UmamiRange {
+function realtimeRangeOf(query: URLSearchParams, nowMs: number): UmamiRange {
   const start = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - UMAMI_REALTIME_MINUTES * MINUTE_MS;
   return { ...endsRange(query, start, nowMs), compare: 'prev' };
 }

@@ -21,7 +21,7 @@ import { CUSTOM_EVENTS, type UmamiRange } from './umami-read-params.ts';
  * buckets are at most 242 (months over 20 years, a local month begun before the range's first
  * included; days only up to 6 calendar months, 215), so this is 41 names a bucket at the least.
  */
-export const UMAMI_EVENT_SERIES_ROWS_MAX = 10_000;
+const UMAMI_EVENT_SERIES_ROWS_MAX = 10_000;
 
 export interface UmamiPoint {
   x: string;

@@ -22,8 +22,8 @@ import {
 } from './umami-session-data-docs.ts';
 
 /** Umami's row limits: keys list 500 rows, values 100. */
-export const UMAMI_SESSION_DATA_ROWS_MAX = 500;
-export const UMAMI_SESSION_DATA_VALUES_MAX = 100;
+const UMAMI_SESSION_DATA_ROWS_MAX = 500;
+const UMAMI_SESSION_DATA_VALUES_MAX = 100;
 
 export function umamiSessionDataRoutes(r: ReadRoute) {
   return new Elysia({ name: 'umami-session-data', tags: ['compatibility'] })

@@ -11,7 +11,7 @@ import { jsonAnswer } from './docs.ts';
  * no update check to turn off (Tally does neither). Umami's optional URLs and tracker script
  * name are left out, as Umami leaves out those it has none for: Tally serves no tracker script.
  */
-export const UMAMI_CONFIG = {
+const UMAMI_CONFIG = {
   cloudMode: false,
   privateMode: false,
   sessionDeletionEnabled: false,

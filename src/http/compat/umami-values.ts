@@ -12,8 +12,8 @@ import { AUTH_NOTE, Count, ERRORS, ID, NullableText, RANGE } from './umami-read-
 import { having, metricTypeOf, rangeOf } from './umami-read-params.ts';
 
 /** Umami's bounds: 10 values, found by at most 5 texts of a search. */
-export const UMAMI_VALUES_MAX = 10;
-export const UMAMI_VALUE_SEARCHES_MAX = 5;
+const UMAMI_VALUES_MAX = 10;
+const UMAMI_VALUE_SEARCHES_MAX = 5;
 
 /** GET …/values: the top values of a field by their events, searched as Umami searches them. */
 export async function umamiValues(ctx: ReadContext) {

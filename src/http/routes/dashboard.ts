@@ -34,7 +34,7 @@ function asset(body: Uint8Array<ArrayBuffer>, type: string): Asset {
 }
 
 /** Bundles web/dashboard.ts (JS + CSS) and reads web/index.html. */
-export async function buildDashboard(webDir: string): Promise<Map<string, Asset>> {
+async function buildDashboard(webDir: string): Promise<Map<string, Asset>> {
   const result = await Bun.build({
     entrypoints: [path.join(webDir, 'dashboard.ts')],
     target: 'browser',

@@ -53,7 +53,7 @@ const ERASURE_ID_CHARS_MAX = 64;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function presentErasure(e: Erasure): typeof ErasureOut.static {
+function presentErasure(e: Erasure): typeof ErasureOut.static {
   return {
     id: e.id,
     project_id: e.tenant,

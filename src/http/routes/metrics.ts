@@ -32,7 +32,7 @@ import { tenantParam } from '../read-params.ts';
 import { refuseRepeatedParameters } from '../repeated-params.ts';
 import { issuesOf } from '../validate.ts';
 
-export const MetricIn = t.Object({
+const MetricIn = t.Object({
   name: t.String({ minLength: 1, maxLength: eventLimits.nameCharsMax, examples: ['cpu_load'] }),
   value: t.Number({
     description: `The measured value (magnitude at most ${metricLimits.valueAbsMax}).`,

@@ -15,10 +15,10 @@ export const OPENAPI_JSON_PATH = `${OPENAPI_PATH}/json`;
  * Where the reference services kept their interactive docs (FastAPI's /docs and /redoc; seed
  * 001's /api/v1/docs): each sends the browser on to this server's page.
  */
-export const FASTAPI_DOCS_PATHS = ['/docs', '/redoc', '/api/v1/docs'] as const;
+const FASTAPI_DOCS_PATHS = ['/docs', '/redoc', '/api/v1/docs'] as const;
 
 /** Where the /openapi page loads its files from. */
-export const OPENAPI_UI_ASSETS = `${OPENAPI_PATH}/assets`;
+const OPENAPI_UI_ASSETS = `${OPENAPI_PATH}/assets`;
 
 const FILES: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript;charset=utf-8',

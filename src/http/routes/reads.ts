@@ -361,5 +361,3 @@ function metricRoutes(deps: ReadDeps, tenantOf: TenantOf) {
       },
     );
 }
-
-export type ReadRoutes = ReturnType<typeof readRoutes>;
