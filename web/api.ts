@@ -13,7 +13,7 @@ import { canRefresh, refreshAccess, refreshWait } from './sign-in.ts';
 export { type Access, loadAccess, saveProject, saveToken } from './access.ts';
 
 /** A read-API URL with the project added as tenant_id. */
-export function readUrl(path: string, access: Access, params: Record<string, string> = {}) {
+function readUrl(path: string, access: Access, params: Record<string, string> = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   if (access.project !== null) url.searchParams.set('tenant_id', access.project);
@@ -75,7 +75,7 @@ const isServerFailure = (response: Response) =>
  * overload, a restart): the sign-in is kept and tried again, so the 401 says nothing of the
  * access yet (it is no refused key).
  */
-export class RefreshUnanswered extends Error {
+class RefreshUnanswered extends Error {
   constructor() {
     super('the access token expired and could not be refreshed yet (no answer, or busy)');
     this.name = 'RefreshUnanswered';

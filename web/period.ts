@@ -3,7 +3,7 @@
 // GET /api/v1/stats for them, and how counts, durations and days are written. Pure functions
 // of an instant, a zone and a locale: no DOM, no clock.
 
-export const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'custom'] as const;
+const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'custom'] as const;
 export type Period = (typeof PERIODS)[number];
 
 /** Local calendar days, YYYY-MM-DD, both included. */
