@@ -240,11 +240,11 @@ export const rebuildLimits = {
   /**
    * Events committed while their actors' counters are rebuilt (engine/deferred-counts.ts), all
    * actors' together, in their log records' bytes: each is held, as the fields the counters
-   * read, until its rebuild's read is known (or the rebuild is stopped, its actor evicted:
-   * then let go uncounted, as its successor reads them from the store). Past it an actor still
-   * rebuilding ticks only once its rebuild is done (its requests wait, a busy tenant's mailbox
-   * may fill: 429). Soft by the commits in flight when it is reached (COMMIT_QUEUE_BYTES_MAX at
-   * most).
+   * read, until its rebuild's read is known (or the rebuild is stopped, its actor evicted or
+   * dropped: then let go uncounted, as its successor reads them from the store). Past it an
+   * actor still rebuilding ticks only once its rebuild is done or stopped (its requests wait, a
+   * busy tenant's mailbox may fill: 429). Soft by the commits in flight when it is reached
+   * (COMMIT_QUEUE_BYTES_MAX at most).
    */
   deferredBytesMax: 64 * MiB,
 } as const;

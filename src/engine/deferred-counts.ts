@@ -6,9 +6,9 @@
 // reach the hot tier in seq order, and each is made readable before it is held here), so every
 // committed event is counted once: by the read, or from here. Past the node's bound
 // (rebuildLimits.deferredBytesMax) an actor still rebuilding waits for the rebuild instead, as
-// every new actor did before. An actor evicted while rebuilding has its rebuild stopped and lets
-// go of what it held, uncounted: its rollups go with it, and its tenant's next actor reads
-// those records from the store.
+// every new actor did before. An actor evicted or dropped (an erasure, a deleted tenant) while
+// rebuilding has its rebuild stopped and lets go of what it held, uncounted: its rollups go with
+// it, and its tenant's next actor reads those records from the store.
 
 import { assert } from '../core/index.ts';
 import type { RollupEvent, TenantRollups } from './rollups.ts';
@@ -88,9 +88,11 @@ export class DeferredCounts {
   }
 
   /**
-   * Ends the hold counting nothing: the rebuild was stopped, its actor evicted, and the
-   * rollups go with it. Every held record is committed and readable (and the actor had nothing
-   * in flight), so the tenant's next actor counts each from the store, once.
+   * Ends the hold counting nothing: the rebuild was stopped, its actor evicted or dropped, and
+   * the rollups go with it. Every held record is committed and readable, so the tenant's next
+   * actor counts each from the store, once; so are the actor's commits still in flight (it
+   * starts once they are answered: ActorRegistry.rebuild), which count, `whole` now, into the
+   * rollups nobody reads.
    */
   letGo(): void {
     if (this.held === null) return;

@@ -1,7 +1,7 @@
 // Refilling a new actor's rollups from the store: a day of the tenant's events, streamed, and
-// the latest point of each metric. A rebuild whose actor was evicted meanwhile is stopped (its
-// signal aborts): its running DuckDB statement is interrupted and no further one starts, so a
-// day's read is not paid for counters nobody keeps.
+// the latest point of each metric. A rebuild whose actor was evicted or dropped meanwhile is
+// stopped (its signal aborts): its running DuckDB statement is interrupted and no further one
+// starts, so a day's read is not paid for counters nobody keeps.
 
 import { type Clock, DAY_MS } from '../core/index.ts';
 import { type EventSource, interruptOnAbort } from '../storage/index.ts';
@@ -13,7 +13,7 @@ export interface RebuildOptions {
    * visibleThroughSeq): commits above it are not counted here.
    */
   onRead?: (visibleThroughSeq: number) => void;
-  /** Stops the rebuild (it rejects with the signal's reason): its actor was evicted. */
+  /** Stops the rebuild (it rejects with the signal's reason): its actor evicted or dropped. */
   signal?: AbortSignal;
 }
 

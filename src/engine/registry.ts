@@ -9,7 +9,8 @@
 // make room (an unwatched one first): its rebuild is stopped (its DuckDB statement interrupted)
 // and settles at once, letting go of the commits it held, uncounted (whenReady's waiters find it
 // gone, or `rebuildStopped`, and read none of its counters); its successor counts from the store
-// every event it committed (it has none in flight), each once.
+// every event it committed (it has none in flight), each once. So is the rebuild of an actor
+// dropped by `rebuild` (its events in flight still committed and answered) or `forget`.
 
 import { type Clock, rebuildLimits } from '../core/index.ts';
 import type { EventStore } from '../storage/index.ts';
@@ -50,9 +51,9 @@ export class ActorRegistry {
    * have nothing in flight, busy or watched, so the rebuild is retried.
    */
   private readonly failed = new WeakSet<TenantActor>();
-  /** Actors whose rebuild was stopped, evicted while rebuilding: their rollups are partial. */
+  /** Actors whose rebuild was stopped, dropped while rebuilding: their rollups are partial. */
   private readonly stopped = new WeakSet<TenantActor>();
-  /** What stops each actor's rebuild (see `evict`). */
+  /** What stops each actor's rebuild (see `drop`). */
   private readonly stops = new WeakMap<TenantActor, AbortController>();
   /**
    * Every actor's bytes in flight, kept as they change: ingest asks under hot-tier pressure,
@@ -179,8 +180,8 @@ export class ActorRegistry {
   }
 
   /**
-   * Whether `actor`'s rebuild was stopped, the actor evicted (known once its whenReady
-   * resolved): its rollups hold part of what the store does, and are read nowhere.
+   * Whether `actor`'s rebuild was stopped, the actor evicted or dropped (known once its
+   * whenReady resolved): its rollups hold part of what the store does, and are read nowhere.
    */
   rebuildStopped(actor: object): boolean {
     return this.stopped.has(actor as TenantActor);
@@ -217,26 +218,29 @@ export class ActorRegistry {
   }
 
   /**
-   * Drops a deleted tenant's actor with its rollups (the caller has drained it); the next use
-   * makes a new one, rebuilt from what the store holds then.
+   * Drops a deleted tenant's actor with its rollups (the caller has drained it), its rebuild
+   * stopped if it runs; the next use makes a new one, rebuilt from what the store holds then.
    */
   forget(tenant: string): void {
-    this.actors.delete(tenant);
+    const actor = this.actors.get(tenant);
+    if (actor !== undefined) this.drop(tenant, actor);
   }
 
   /**
    * Drops the tenant's actor, so that the next use makes one whose rollups are rebuilt from
-   * what the store holds then (events erased or past retention no longer counted). An actor
-   * with events in flight takes no more: its successor takes the tenant's new events at once
-   * but starts (reads the store, then ticks) only once those are answered, so it counts them
-   * from the store and the tenant keeps one writer. Waiting for a busy tenant's actor to have
-   * nothing in flight instead could wait for ever: with requests overlapping every commit,
-   * its counters went on counting the deleted events.
+   * what the store holds then (events erased or past retention no longer counted); a rebuild
+   * of the dropped one still running is stopped. An actor with events in flight takes no
+   * more: they are committed and answered (uncounted: its counters go with it), and its
+   * successor takes the tenant's new events at once but starts (reads the store, then ticks)
+   * only once those are answered, so it counts them from the store and the tenant keeps one
+   * writer. Waiting for a busy tenant's actor to have nothing in flight instead could wait
+   * for ever: with requests overlapping every commit, its counters went on counting the
+   * deleted events.
    */
   rebuild(tenant: string): void {
     const actor = this.actors.get(tenant);
     if (actor === undefined) return;
-    this.actors.delete(tenant);
+    this.drop(tenant, actor);
     if (actor.inFlight === 0) return;
     const drained: Promise<void> = actor.drained().then(() => {
       if (this.predecessors.get(tenant) === drained) this.predecessors.delete(tenant);
@@ -323,12 +327,17 @@ export class ActorRegistry {
       eligible = count === 1 ? [leastRecentlyActive(eligible)] : eligible.sort(byActivity);
     }
     const gone = eligible.slice(0, count);
-    for (const [tenant, actor] of gone) {
-      this.actors.delete(tenant);
-      // Its day's read is not paid for counters nobody keeps (see the header).
-      if (actor.isRebuilding) this.stops.get(actor)?.abort();
-    }
+    for (const [tenant, actor] of gone) this.drop(tenant, actor);
     return gone.length;
+  }
+
+  /**
+   * Makes `actor` no longer `tenant`'s, stopping its rebuild if it runs: a day's read is not
+   * paid for counters nobody keeps (see the header).
+   */
+  private drop(tenant: string, actor: TenantActor): void {
+    this.actors.delete(tenant);
+    if (actor.isRebuilding) this.stops.get(actor)?.abort();
   }
 
   get size(): number {

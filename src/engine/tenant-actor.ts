@@ -81,7 +81,7 @@ export interface ActorStart {
   /**
    * Resolves (never rejects) once the rebuild is done or failed: with the seq its read saw
    * the log through, or null when it failed before reading; 'stopped' when it was stopped,
-   * the actor evicted (what it held is let go uncounted: DeferredCounts.letGo).
+   * the actor evicted or dropped (what it held is let go uncounted: DeferredCounts.letGo).
    */
   rebuilt: Promise<number | null | 'stopped'>;
 }

@@ -5,55 +5,19 @@
 // tenant's next actor counts every event from the store, once.
 
 import { afterEach, expect, test } from 'bun:test';
-import type { EventSnapshot } from '../../src/storage/index.ts';
 import { countersBuilt, makeTestApp, type TestApp } from '../helpers/app.ts';
-import { batch, gate, holdNextSnapshot, statusSoon } from '../helpers/held-rebuild.ts';
+import {
+  batch,
+  endlessNextSnapshot,
+  holdNextSnapshot,
+  statusSoon,
+} from '../helpers/held-rebuild.ts';
 
 let t: TestApp | undefined;
 afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** Hashes 10^12 numbers: hours of work, unless interrupted (as test/query/read-abort.test.ts). */
-const ENDLESS = '(SELECT sum(hash(i)) AS s FROM range(1000000000000) r(i))';
-
-/**
- * Makes the store's next snapshot endless to read: its events only once ENDLESS is done. Tells
- * `started` once a statement is submitted on it, counts the interrupts of its connection, and
- * tells `released` once it is let go.
- */
-function endlessNextSnapshot(app: TestApp) {
-  const { store } = app.engine;
-  const real = store.snapshot.bind(store);
-  const started = gate();
-  const released = gate();
-  let interrupts = 0;
-  store.snapshot = async (tenant, range): Promise<EventSnapshot> => {
-    store.snapshot = real;
-    const snapshot = await real(tenant, range);
-    const { connection } = snapshot;
-    const stream = connection.stream.bind(connection);
-    connection.stream = (...args: Parameters<typeof stream>) => {
-      started.open();
-      return stream(...args);
-    };
-    const interrupt = connection.interrupt.bind(connection);
-    connection.interrupt = () => {
-      interrupts++;
-      interrupt();
-    };
-    return {
-      ...snapshot,
-      from: `(SELECT e.* FROM ${snapshot.from} AS e, ${ENDLESS} AS x WHERE x.s IS NOT NULL)`,
-      release: () => {
-        snapshot.release();
-        released.open();
-      },
-    };
-  };
-  return { started: started.opened, released: released.opened, interrupts: () => interrupts };
-}
 
 test('evicted while its read runs in DuckDB, the statement is interrupted', async () => {
   const failures: unknown[] = [];

@@ -1,5 +1,6 @@
-// Holding a new actor's rebuild of its live counters at chosen points, and posting batches while
-// it is held: for the tests of ingest during a rebuild and of a rebuild stopped by an eviction.
+// Holding a new actor's rebuild of its live counters at chosen points (or making its read
+// endless), and posting batches while it is held: for the tests of ingest during a rebuild and of
+// a rebuild stopped by an eviction, an erasure's end or a tenant's deletion.
 
 import type { EventSnapshot } from '../../src/storage/index.ts';
 import type { TestApp } from './app.ts';
@@ -71,4 +72,62 @@ export async function statusSoon(app: TestApp, body: unknown): Promise<number | 
   const late = Bun.sleep(5000).then(() => 'waited' as const);
   const answered = await Promise.race([res, late]);
   return answered === 'waited' ? answered : answered.status;
+}
+
+/** Hashes 10^12 numbers: hours of work, unless interrupted (as test/query/read-abort.test.ts). */
+const ENDLESS = '(SELECT sum(hash(i)) AS s FROM range(1000000000000) r(i))';
+
+/**
+ * Makes the store's next snapshot endless to read: its events only once ENDLESS is done. Tells
+ * `started` once a statement is submitted on it, counts the interrupts of its connection, and
+ * tells `released` once it is let go. `abandon` interrupts it from outside (a test's cleanup,
+ * when nothing did: the store closes only once every snapshot is released).
+ */
+export function endlessNextSnapshot(app: TestApp) {
+  const { store } = app.engine;
+  const real = store.snapshot.bind(store);
+  const started = gate();
+  const released = gate();
+  let interrupts = 0;
+  let abandon = () => {};
+  store.snapshot = async (tenant, range): Promise<EventSnapshot> => {
+    store.snapshot = real;
+    const snapshot = await real(tenant, range);
+    const { connection } = snapshot;
+    const outside = connection.interrupt.bind(connection);
+    abandon = () => outside();
+    const stream = connection.stream.bind(connection);
+    connection.stream = (...args: Parameters<typeof stream>) => {
+      started.open();
+      return stream(...args);
+    };
+    const interrupt = connection.interrupt.bind(connection);
+    connection.interrupt = () => {
+      interrupts++;
+      interrupt();
+    };
+    return {
+      ...snapshot,
+      from: `(SELECT e.* FROM ${snapshot.from} AS e, ${ENDLESS} AS x WHERE x.s IS NOT NULL)`,
+      release: () => {
+        snapshot.release();
+        released.open();
+      },
+    };
+  };
+  return {
+    started: started.opened,
+    released: released.opened,
+    interrupts: () => interrupts,
+    abandon: () => {
+      store.snapshot = real;
+      abandon();
+    },
+  };
+}
+
+/** What `promise` resolves to, or 'waited' when it has not within a few seconds. */
+export function soon<T>(promise: Promise<T>): Promise<T | 'waited'> {
+  const late = Bun.sleep(5000).then(() => 'waited' as const);
+  return Promise.race([promise, late]);
 }

@@ -122,7 +122,7 @@ async function latestPoint(deps: AppDeps, tenant: string, name: string, signal: 
   }
   if (actor !== null) {
     await actor.whenReady();
-    // Partial counters, else: a rebuild failed, or stopped (the actor evicted meanwhile).
+    // Partial counters, else: a rebuild failed, or stopped (the actor evicted or dropped).
     if (!registry.rebuildFailed(actor) && !registry.rebuildStopped(actor)) {
       const tracked = actor.rollups.latestMetric(name);
       if (tracked !== undefined) return tracked;
