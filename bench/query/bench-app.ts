@@ -6,6 +6,7 @@
 import { defaultTunables, ManualClock } from '../../src/core/index.ts';
 import { type Engine, openEngine } from '../../src/engine/index.ts';
 import { type App, createApp, openTenancy } from '../../src/http/index.ts';
+import type { PageBounds } from '../../src/query/index.ts';
 import { engineOptions } from '../../test/helpers/app.ts';
 
 export async function openBenchApp(
@@ -16,18 +17,23 @@ export async function openBenchApp(
   const engine = await openEngine(
     engineOptions(dataDir, clock, { duckdbMemoryBytesMax: defaultTunables.duckdbMemoryBytesMax }),
   );
-  const app = createApp({
+  return { engine, app: createBenchApp(engine) };
+}
+
+/** An app over `engine` as above; `exportPage` bounds its exports' pages (queryLimits'). */
+export function createBenchApp(engine: Engine, exportPage?: PageBounds): App {
+  return createApp({
     engine,
     tenancy: openTenancy,
-    clock,
+    clock: engine.clock,
     log: { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false },
     options: {
       trustProxy: false,
       retryAfterSeconds: 1,
       queryTimeoutMs: 60_000,
       queryRowsMax: 10_000,
+      ...(exportPage === undefined ? {} : { exportPage }),
     },
     isAccepting: () => true,
   });
-  return { engine, app };
 }
