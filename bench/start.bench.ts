@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { removeDedupSnapshot } from '../src/engine/dedup-snapshot.ts';
 import { generate } from './query/generate.ts';
 import { describeMachine } from './support/machine.ts';
 import { median } from './support/median.ts';
@@ -91,11 +92,9 @@ try {
 async function prepare(): Promise<void> {
   const marker = path.join(dataDir, MARKER);
   const wanted = `${events} ${days} ${endMs}`;
-  // No snapshot to start with: generate's engine wrote one of an empty index at its close (its
-  // segments were published behind the index's back), and a reused one is a previous run's.
-  const snapshot = path.join(dataDir, 'dedup-index.snapshot');
+  // The first start rebuilds: a snapshot left in a reused directory is a previous run's.
   if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === wanted) {
-    fs.rmSync(snapshot, { force: true });
+    removeDedupSnapshot(dataDir);
     console.log(`reusing ${dataDir}`);
     return;
   }
@@ -109,7 +108,6 @@ async function prepare(): Promise<void> {
     smallEventsPerDay: 0,
     endMs,
   });
-  fs.rmSync(snapshot, { force: true });
   fs.writeFileSync(marker, wanted);
   const s = ((performance.now() - started) / 1000).toFixed(0);
   console.log(`generated ${formatCount(n)} events over ${days} days in ${s} s into ${dataDir}`);

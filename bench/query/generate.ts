@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock } from '../../src/core/index.ts';
+import { removeDedupSnapshot } from '../../src/engine/dedup-snapshot.ts';
 import { openEngine } from '../../src/engine/index.ts';
 import {
   minuteCountsFile,
@@ -188,6 +189,10 @@ export async function generate(options: GenerateOptions): Promise<number> {
     c.closeSync();
     await engine.close();
   }
+  // The engine's close wrote the dedup index's snapshot, an index that knows none of the ids
+  // published above (they went past it) for a store mark that matches: a server started here
+  // would load it and accept those ids again. Without it, the first start rebuilds the index.
+  removeDedupSnapshot(options.dataDir);
   fs.writeFileSync(path.join(options.dataDir, DATA_VERSION_FILE), `${DATA_VERSION}\n`);
   return written;
 }
