@@ -66,6 +66,8 @@ interface Start {
   /** The `store opened` line's `ms`: the store's open, the index's recovery in it. */
   openedMs: number;
   dedupKeys: number;
+  /** The `store opened` line's `dedup_bytes`: the index's tables. */
+  dedupMiB: number;
   peakRssMiB: number;
   /** The CPU other processes took meanwhile, in % of one core. */
   otherCpu: number;
@@ -139,6 +141,7 @@ async function startOnce(kind: Start['kind'], stop: NodeJS.Signals): Promise<Sta
       readyMs: Date.parse(String(ready.ts)) - spawnedAt,
       openedMs: Number(opened.ms),
       dedupKeys: Number(opened.dedup_keys),
+      dedupMiB: Number(opened.dedup_bytes) / 1024 ** 2,
       peakRssMiB: peakRssMiB(server.pid),
       otherCpu: (100 * Math.max(0, other)) / elapsedS,
     };
@@ -157,7 +160,8 @@ async function startOnce(kind: Start['kind'], stop: NodeJS.Signals): Promise<Sta
     }
     console.log(
       `${kind.padEnd(8)} ready ${(start.readyMs / 1000).toFixed(2)} s, store opened ` +
-        `${(start.openedMs / 1000).toFixed(2)} s, keys ${formatCount(start.dedupKeys)}, ` +
+        `${(start.openedMs / 1000).toFixed(2)} s, keys ${formatCount(start.dedupKeys)} ` +
+        `(${formatCount(start.dedupMiB)} MiB), ` +
         `peak RSS ${formatCount(start.peakRssMiB)} MiB, other cpu ${start.otherCpu.toFixed(0)} %`,
     );
     return start;

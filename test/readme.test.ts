@@ -656,7 +656,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `projects are created at most ${create.burst} at once, then one a minute, per user`,
       `(\`DEDUP_WINDOW\`, ${defaultTunables.dedupWindowMs / 86_400_000} days)`,
       `\`MAILBOX_EVENTS_MAX\` events, or half of \`COMMIT_QUEUE_BYTES_MAX\` in encoded bytes`,
-      `the default ${defaultTunables.dedupKeysMax / 1e6}M is ~0.6–1 GB`,
+      `the default ${defaultTunables.dedupKeysMax / 1e6}M is ~0.5–1 GB`,
       `within ¾ of \`SHUTDOWN_DEADLINE\` (${(defaultTunables.shutdownDeadlineMs * 3) / 4000} s ` +
         `of ${defaultTunables.shutdownDeadlineMs / 1000} s)`,
       `the countries of the last ${count(geoLimits.recentAddressesMax)} addresses are kept`,
