@@ -47,9 +47,10 @@ export async function openDuckDb(options: DuckDbOptions): Promise<DuckDBInstance
 
 /**
  * The settings every Tally DuckDB runs with, set last: UTC, files only under `dirs`, no
- * extensions loaded on demand, at most `spillBytesMax` spilled to disk (DuckDB's default: 90 %
- * of the free space), and the configuration locked so no statement can change them. (The
- * spill cap is set here because DuckDB ignores `max_temp_directory_size` given at creation.)
+ * extensions loaded on demand, no external file cache, at most `spillBytesMax` spilled to disk
+ * (DuckDB's default: 90 % of the free space), and the configuration locked so no statement can
+ * change them. (The spill cap is set here because DuckDB ignores `max_temp_directory_size` given
+ * at creation.)
  */
 export async function lockDown(
   instance: DuckDBInstance,
@@ -67,6 +68,12 @@ export async function lockDown(
     await c.run('SET GLOBAL enable_external_access = false');
     await c.run('SET GLOBAL autoinstall_known_extensions = false');
     await c.run('SET GLOBAL autoload_known_extensions = false');
+    // DuckDB's external file cache (on by default since 1.3) keeps bytes it read of a file,
+    // known by its path and modification time: a damaged segment restored from a backup with
+    // that time kept (`cp -p`) failed every read on the damaged bytes until a restart. Segments
+    // are local files the OS caches already; off cost nothing measurable (bench/README.md,
+    // thirty-fourth session).
+    await c.run('SET GLOBAL enable_external_file_cache = false');
     await c.run('SET GLOBAL lock_configuration = true');
   } finally {
     c.closeSync();

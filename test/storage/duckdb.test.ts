@@ -1,7 +1,8 @@
 import { afterEach, expect, test } from 'bun:test';
 import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { MiB } from '../../src/core/index.ts';
-import { duckDbBytes, openDuckDb } from '../../src/storage/duckdb.ts';
+import { duckDbBytes, lockDown, openDuckDb } from '../../src/storage/duckdb.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 const cleanups: (() => void)[] = [];
@@ -36,4 +37,22 @@ test('DuckDB gets the memory limit it is given in bytes (not decimal MB), spilli
 test('sizes are written for DuckDB in whole KiB (the SQL child and the spill cap too)', () => {
   expect(duckDbBytes(2048 * MiB)).toBe('2097152KiB');
   expect(duckDbBytes(256 * MiB + 1023)).toBe('262144KiB');
+});
+
+// README Limits: a segment restored with the damaged file's modification time (`cp -p`) is read
+// again with no restart. The setting is in lockDown, so the SQL endpoint's child has it too
+// (test/storage/open-failure.test.ts reads such a restore through the engine).
+test("every Tally DuckDB runs without DuckDB's external file cache", async () => {
+  const t = makeTempDir();
+  cleanups.push(t.remove);
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await lockDown(instance, [t.dir]);
+    const r = await c.runAndReadAll("SELECT current_setting('enable_external_file_cache') AS on");
+    expect(r.getRowObjectsJS()[0]?.on).toBe(false);
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
 });

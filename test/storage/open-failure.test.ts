@@ -104,7 +104,7 @@ async function readAcme(engine: Engine): Promise<number> {
 
 // README Limits: a start checks the segments within the window by their footers, not row by
 // row, and does not look at older ones: such damage is found by the first read of its day, and
-// reads fail until the file is restored (with the damaged file's time kept, until a restart).
+// reads fail until the file is restored, with no restart (the damaged file's time kept too).
 test('damage a start does not look for is found by the first read, until restored', async () => {
   const { options, segment } = await flushedDir();
   const whole = fs.readFileSync(segment);
@@ -122,8 +122,7 @@ test('damage a start does not look for is found by the first read, until restore
   const { mtime } = fs.statSync(segment);
   for (const damage of damages) {
     // Damaged by a tool that wrote it (a new modification time), then restored from a backup
-    // with its own time kept (`cp -p`, `rsync -a`). DuckDB caches a file's bytes by its path and
-    // modification time: a restore that keeps the damaged file's time is seen after a restart.
+    // with its own time kept (`cp -p`, `rsync -a`).
     fs.writeFileSync(segment, damage.bytes);
     fs.utimesSync(segment, mtime, new Date(mtime.getTime() + 60_000));
     const engine = await openEngine(damage.options);
@@ -137,8 +136,10 @@ test('damage a start does not look for is found by the first read, until restore
       await engine.close();
     }
   }
-  // Damage that left the time as it was (a failing disk), restored with that time: the bytes
-  // DuckDB read keep failing the reads until a restart.
+  // Damage that left the time as it was (a failing disk), restored with that time (`cp -p`):
+  // the same path, size and modification time as the damaged bytes the first read met. With
+  // DuckDB's external file cache on (its default), which knows a file by its path and that
+  // time, the reads kept failing on the damaged bytes until a restart.
   fs.writeFileSync(segment, damages[0]?.bytes ?? '');
   fs.utimesSync(segment, mtime, mtime);
   const engine = await openEngine(options);
@@ -146,15 +147,9 @@ test('damage a start does not look for is found by the first read, until restore
     await expect(readAcme(engine)).rejects.toThrow(/Invalid/);
     fs.writeFileSync(segment, whole);
     fs.utimesSync(segment, mtime, mtime);
-    await expect(readAcme(engine)).rejects.toThrow(/Invalid/);
+    expect(await readAcme(engine)).toBe(1);
   } finally {
     await engine.close();
-  }
-  const restarted = await openEngine(options);
-  try {
-    expect(await readAcme(restarted)).toBe(1);
-  } finally {
-    await restarted.close();
   }
 });
 
