@@ -4,7 +4,9 @@
 // with Retry-After, so a load balancer or client sees "not yet" instead of a refused
 // connection; but a request given a wait by `startingWaitOf` (a capture whose client drops or
 // never resends a 503: see startingWaitLimits) waits for the app that long at most, and is
-// served by it. Also stops the server at shutdown: requests in flight first, then connections.
+// served by it. The app's answers go through answerServing (server-work.ts): a read slower
+// than Bun's idle timeout is not cut by it. Also stops the server at shutdown: requests in
+// flight first, then connections.
 
 import type { Server, WebSocketHandler } from 'bun';
 import type { AnyElysia } from 'elysia';
@@ -12,11 +14,12 @@ import { websocket } from 'elysia/ws';
 import { redactPath } from '../auth/index.ts';
 import { AppError, type Logger, startingWaitLimits } from '../core/index.ts';
 import { errorResponse } from './errors.ts';
+import { answerServing, IDLE_TIMEOUT_S, noteIdleTimeout } from './server-work.ts';
 
 /** Why /ready is 503 while the store opens. */
 export const STARTING_REASON = 'starting: recovering the store';
-/** Seconds Bun keeps an idle connection (Elysia's default for its own listen). */
-export const IDLE_TIMEOUT_S = 30;
+/** Seconds Bun keeps an idle connection (defined with the work that turns it off). */
+export { IDLE_TIMEOUT_S };
 
 export interface ListenOptions {
   hostname: string;
@@ -87,14 +90,16 @@ export function listenEarly(options: ListenOptions): EarlyListener {
     websocket: { ...(websocket as WebSocketHandler<unknown>), ...options.socket },
     fetch: (request) => handle(request),
   });
+  if (options.idleTimeoutS !== undefined) noteIdleTimeout(server, options.idleTimeoutS);
   return {
     server,
     serve(app) {
       app.server = server as AnyElysia['server'];
       const fetch = app.fetch; // composed once: Elysia's getter builds the handler each time
+      // The server's work on an answer (a long read) does not count as its connection idle.
       handle = (request) =>
         isRoutable(request.url)
-          ? fetch(request)
+          ? answerServing(server, request, fetch)
           : logged(
               log,
               request,

@@ -29,7 +29,7 @@ afterEach(() => {
 function controlOf(logs: string[]): StreamControl {
   return {
     allowed: () => true,
-    work: serverWorkOf(null, new Request('http://localhost/api/v1/export'), 30),
+    work: serverWorkOf(null, new Request('http://localhost/api/v1/export')),
     stallMs: STALL_MS,
     log: createLogger('info', (line) => logs.push(line)),
     ended: () => logs.push('ended'),

@@ -8,7 +8,7 @@ import type { Auth } from '../../src/auth/index.ts';
 import type { Clock, TenantResolver } from '../../src/core/index.ts';
 import { createLogger, type LogLevel, systemClock } from '../../src/core/index.ts';
 import { type Engine, type EngineOptions, openEngine } from '../../src/engine/index.ts';
-import { createApp, openTenancy } from '../../src/http/index.ts';
+import { createApp, listenEarly, openTenancy } from '../../src/http/index.ts';
 import {
   defaultLiveLimits,
   type LiveHub as Hub,
@@ -48,6 +48,11 @@ export interface LiveServerOptions {
   logLevel?: LogLevel;
   /** More routes on the same app, before it listens. */
   routes?: (hub: Hub, engine: Engine) => AnyElysia;
+  /**
+   * Served as main.ts serves the app (listenEarly), with Bun's idle timeout at this many
+   * seconds, instead of by the app's own listen.
+   */
+  idleTimeoutS?: number;
 }
 
 export async function startLiveServer(options: LiveServerOptions = {}): Promise<LiveServer> {
@@ -73,7 +78,7 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
   const app = createApp({ ...appDeps, isAccepting: () => true }).use(
     options.routes?.(hub, engine) ?? new Elysia(),
   );
-  app.listen({ hostname: '127.0.0.1', port: 0, websocket: liveSocketSettings(limits) });
+  const stop = listened(app, liveSocketSettings(limits), options.idleTimeoutS);
   const port = app.server?.port;
   if (port === undefined) throw new Error('the test server did not start');
   hub.start();
@@ -93,11 +98,38 @@ export async function startLiveServer(options: LiveServerOptions = {}): Promise<
       }),
     async close() {
       hub.stop();
-      await app.stop(true);
+      await stop();
       await engine.close();
       remove();
     },
   };
+}
+
+/**
+ * `app` listening on 127.0.0.1 port 0, by its own listen or, given an idle timeout, as main.ts
+ * serves it; what stops it.
+ */
+function listened(
+  app: AnyElysia,
+  socket: ReturnType<typeof liveSocketSettings>,
+  idleTimeoutS: number | undefined,
+): () => Promise<void> {
+  if (idleTimeoutS === undefined) {
+    app.listen({ hostname: '127.0.0.1', port: 0, websocket: socket });
+    return async () => {
+      await app.stop(true);
+    };
+  }
+  const listener = listenEarly({
+    hostname: '127.0.0.1',
+    port: 0,
+    maxRequestBodySize: 1 << 20,
+    socket,
+    retryAfterSeconds: 1,
+    idleTimeoutS,
+  });
+  listener.serve(app);
+  return () => listener.server.stop(true);
 }
 
 /** A WebSocket client that keeps every message, checked against the published schema. */

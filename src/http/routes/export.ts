@@ -27,7 +27,6 @@ import {
   type TextBody,
   textStream,
 } from '../export-stream.ts';
-import { IDLE_TIMEOUT_S } from '../listener.ts';
 import { openApiSchema, StoredEventOut } from '../model.ts';
 import { NO_STORE_HEADERS } from '../no-store.ts';
 import { readErrorDocs } from '../openapi-docs.ts';
@@ -122,7 +121,7 @@ export function exportRoutes(deps: ReadDeps, tenantOf: TenantOf) {
         allowed: () => !cut.signal.aborted && periodic(),
         cut: cut.signal,
         gone: () => deps.deletions?.decidedOf(tenant) !== decided,
-        work: serverWorkOf(server, request, IDLE_TIMEOUT_S),
+        work: serverWorkOf(server, request),
         stallMs: queryLimits.exportStallMsMax,
         log: deps.log,
         ended: release,
