@@ -184,9 +184,13 @@ export class TenantActor {
     return !this.counts.whole;
   }
 
-  /** Resolves once the actor is started (see isStarted). */
+  /**
+   * Resolves once the actor is started (see isStarted). After `ready` too, `startable`: a
+   * rebuild stopped (the actor dropped) settles before its predecessor's events are answered,
+   * and its ticks must still follow them (the tenant keeps one writer).
+   */
   whenStarted(): Promise<void> {
-    return this.counts.waitsForRebuild ? this.ready : this.startable;
+    return this.counts.waitsForRebuild ? this.ready.then(() => this.startable) : this.startable;
   }
 
   /** Whether `count` more events of `bytes` encoded bytes fit in the mailbox now. */

@@ -172,3 +172,49 @@ function filesOf(app: TestApp, tenant: string): string[] {
     .map(String)
     .filter((f) => f.endsWith('.parquet'));
 }
+
+test('a successor dropped before its predecessor is drained still commits after it', async () => {
+  // Past the bound of held bytes (another tenant's rebuild holds a commit), a new actor's ticks
+  // wait for its rebuild; stopping that rebuild must not let them run before the events of the
+  // actor it follows are answered: the tenant keeps one writer, and the next actor, started
+  // once the dropped one is drained, counts every event from the store.
+  t = await makeTestApp({ deferredBytesMax: 1 });
+  const app = t;
+  const { registry, store } = app.engine;
+  expect(await statusSoon(app, batch('a', 'e0', 3))).toBe(202);
+  await countersBuilt(app, 'a');
+  const held = holdNextSnapshot(app); // b's rebuild
+  cleanup.push(held.restore);
+  expect(await statusSoon(app, batch('b', 'b0', 2))).toBe(202);
+  expect(registry.deferredBytes).toBeGreaterThan(0);
+  const openDisk = holdDisk(app);
+  cleanup.push(openDisk);
+  app.clock.advance(1000);
+  const first = registry.peek('a');
+  const inFlight = app.post('/api/v1/events/batch', batch('a', 'e1', 2));
+  while ((first?.inFlight ?? 0) === 0) await Bun.sleep(1);
+  registry.rebuild('a'); // its successor starts once e1 is answered
+  app.clock.advance(1000);
+  const waiting = app.post('/api/v1/events/batch', batch('a', 'e2', 4));
+  let second = registry.peek('a');
+  while ((second?.inFlight ?? 0) === 0) {
+    await Bun.sleep(1);
+    second = registry.peek('a');
+  }
+  let submitted = 0;
+  const submit = store.committer.submit.bind(store.committer);
+  store.committer.submit = (...args) => {
+    submitted++;
+    return submit(...args);
+  };
+  registry.rebuild('a'); // stops the successor's rebuild, which had not begun
+  await second?.whenReady();
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  expect(submitted).toBe(0); // e2 waits for e1, still on the disk
+  openDisk();
+  expect((await inFlight).status).toBe(202);
+  const answered = await soon(waiting);
+  expect(answered === 'waited' ? answered : answered.status).toBe(202);
+  expect(await countedByNext(app, 'a')).toBe(3 + 2 + 4);
+  expect(await app.count('a')).toBe(3 + 2 + 4);
+});
