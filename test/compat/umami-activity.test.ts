@@ -344,6 +344,29 @@ describe("an identified visitor's session: the sessionId /api/send answered", ()
     );
     expect(await ok('sessions/ada', '')).toMatchObject({ views: 2 });
   });
+
+  test("a visitor's id is read once; only a miss looks for the visitor it names", async () => {
+    await sendAda('2026-11-25T10:00:00Z', { url: '/' });
+    const answered = sessionOf[ADA] as string;
+    const { store, registry } = t.engine;
+    await registry.peek(WEBSITE)?.whenReady(); // its live counters' rebuild reads the store too
+    const snapshot = store.snapshot.bind(store);
+    let reads = 0;
+    store.snapshot = (...args) => {
+      if (args[0] === WEBSITE) reads++;
+      return snapshot(...args);
+    };
+    const readsOf = async (sub: string, query?: string) => {
+      reads = 0;
+      await read(sub, query);
+      return reads;
+    };
+    // readSession (umami-read-context.ts): the extra query is made only on a miss.
+    expect(await readsOf('sessions/ada', '')).toBe(1);
+    expect(await readsOf('sessions/ada/activity')).toBe(1);
+    expect(await readsOf(`sessions/${answered}`, '')).toBe(3); // a miss, found, read again
+    expect(await readsOf('sessions/nobody', '')).toBe(2); // a miss, and none named
+  });
 });
 
 describe('events', () => {
