@@ -5,6 +5,7 @@
 // umami-read-auth.test.ts.
 
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { eventLimits } from '../../src/core/index.ts';
 import { type CompatApp, makeCompatApp } from './helpers/compat-app.ts';
 import { IPHONE_SAFARI, WINDOWS_CHROME } from './helpers/user-agents.ts';
 
@@ -366,6 +367,10 @@ describe("an identified visitor's session: the sessionId /api/send answered", ()
     expect(await readsOf('sessions/ada/activity')).toBe(1);
     expect(await readsOf(`sessions/${answered}`, '')).toBe(3); // a miss, found, read again
     expect(await readsOf('sessions/nobody', '')).toBe(2); // a miss, and none named
+    // An id longer than any stored id names nobody: no scan looks for it.
+    const long = 'x'.repeat(eventLimits.idCharsMax + 1);
+    expect(await readsOf(`sessions/${long}`, '')).toBe(1);
+    expect(await readsOf(`sessions/${long}/activity`)).toBe(1);
   });
 });
 

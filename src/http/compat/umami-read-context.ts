@@ -2,6 +2,7 @@
 // (umami-read-auth.ts; else Umami's 401), its query as Umami reads it, and the route that
 // answers a handler's value as JSON with Umami's error body.
 
+import { eventLimits } from '../../core/index.ts';
 import {
   findSessionVisitor,
   getWebMetrics,
@@ -68,7 +69,8 @@ export function webMetricsOf(
  * A read of the session `:sessionId` names: by that id as a visitor_id (a session is a
  * visitor), else, when that found nothing, by the visitor it names as the anonymous id of
  * events (query/'s findSessionVisitor): the sessionId /api/send answered an item with a
- * distinct `id`, whose visitor is that user. The extra query is made only on such a miss.
+ * distinct `id`, whose visitor is that user. The extra query is made only on such a miss, and
+ * not for an id longer than any visitor or anonymous id (eventLimits.idCharsMax).
  */
 export async function readSession<T>(
   ctx: ReadContext,
@@ -77,7 +79,8 @@ export async function readSession<T>(
 ): Promise<T> {
   const id = ctx.params.sessionId as string;
   const first = await read(id);
-  if (found(first)) return first;
+  // An id longer than any stored one names no event's visitor: not scanned for.
+  if (found(first) || id.length > eventLimits.idCharsMax) return first;
   const { store } = ctx.deps.engine;
   const visitor = await findSessionVisitor(store, ctx.website.tenant, id, ctx.request.signal);
   return visitor === null || visitor === id ? first : read(visitor);
