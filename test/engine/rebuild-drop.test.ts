@@ -13,6 +13,7 @@ import {
   batch,
   endlessNextSnapshot,
   holdNextSnapshot,
+  latestWaitingOn,
   soon,
   statusSoon,
 } from '../helpers/held-rebuild.ts';
@@ -126,14 +127,7 @@ test('a latest point waiting for a rebuild an erasure stopped is read from the s
   expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // its rebuild's read held
   const first = registry.peek('a');
   if (first === undefined) throw new Error('no actor');
-  const whenReady = first.whenReady.bind(first);
-  let waiting = false;
-  first.whenReady = () => {
-    waiting = true;
-    return whenReady();
-  };
-  const latest = app.get('/api/v1/metrics/latest/temperature?tenant_id=a');
-  while (!waiting) await Bun.sleep(1);
+  const { latest } = await latestWaitingOn(app, first, 'a');
   registry.rebuild('a');
   const res = await soon(latest);
   expect(res === 'waited' ? res : res.status).toBe(200);

@@ -10,6 +10,7 @@ import {
   batch,
   endlessNextSnapshot,
   holdNextSnapshot,
+  latestWaitingOn,
   statusSoon,
 } from '../helpers/held-rebuild.ts';
 
@@ -66,14 +67,7 @@ test('a latest point waiting for a stopped rebuild is read from the store', asyn
     expect(await statusSoon(app, batch('a', 'e1', 2))).toBe(202); // its rebuild's read held
     const first = registry.peek('a');
     if (first === undefined) throw new Error('no actor');
-    const whenReady = first.whenReady.bind(first);
-    let waiting = false;
-    first.whenReady = () => {
-      waiting = true;
-      return whenReady();
-    };
-    const latest = app.get('/api/v1/metrics/latest/temperature?tenant_id=a');
-    while (!waiting) await Bun.sleep(1);
+    const { latest } = await latestWaitingOn(app, first, 'a');
     registry.actorFor('b'); // takes its place: the rebuild is stopped, the GET goes on
     const res = await latest;
     expect(res.status).toBe(200);

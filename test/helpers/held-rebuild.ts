@@ -2,6 +2,7 @@
 // endless), and posting batches while it is held: for the tests of ingest during a rebuild and of
 // a rebuild stopped by an eviction, an erasure's end or a tenant's deletion.
 
+import type { TenantActor } from '../../src/engine/index.ts';
 import type { EventSnapshot } from '../../src/storage/index.ts';
 import type { TestApp } from './app.ts';
 
@@ -130,4 +131,20 @@ export function endlessNextSnapshot(app: TestApp) {
 export function soon<T>(promise: Promise<T>): Promise<T | 'waited'> {
   const late = Bun.sleep(5000).then(() => 'waited' as const);
   return Promise.race([promise, late]);
+}
+
+/**
+ * Starts a GET of `tenant`'s latest `temperature` point and resolves once it waits for
+ * `actor`'s rebuild (its whenReady): the response, still to come, is `latest`.
+ */
+export async function latestWaitingOn(app: TestApp, actor: TenantActor, tenant: string) {
+  const whenReady = actor.whenReady.bind(actor);
+  let waiting = false;
+  actor.whenReady = () => {
+    waiting = true;
+    return whenReady();
+  };
+  const latest = app.get(`/api/v1/metrics/latest/temperature?tenant_id=${tenant}`);
+  while (!waiting) await Bun.sleep(1);
+  return { latest };
 }
