@@ -51,3 +51,11 @@ test('a visitor_id names itself first, else the newest event names the visitor',
   await source.add([identified('cy', 's-shared', T), identified('di', 's-shared', T + 1000)]);
   expect(await find('s-shared')).toBe('di');
 });
+
+test("with a name, only that name's events name a visitor", async () => {
+  const identifies = (id: string) =>
+    findSessionVisitor(source, 'acme', id, undefined, UMAMI_IDENTIFY_EVENT_NAME);
+  // ada's events are page views: a read of identify data finds no session by her sessionId.
+  expect(await identifies('s-ada')).toBeNull();
+  expect(await identifies('s-bob')).toBe('bob');
+});

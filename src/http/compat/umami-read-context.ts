@@ -70,18 +70,21 @@ export function webMetricsOf(
  * visitor), else, when that found nothing, by the visitor it names as the anonymous id of
  * events (query/'s findSessionVisitor): the sessionId /api/send answered an item with a
  * distinct `id`, whose visitor is that user. The extra query is made only on such a miss, and
- * not for an id longer than any visitor or anonymous id (eventLimits.idCharsMax).
+ * not for an id longer than any visitor or anonymous id (eventLimits.idCharsMax); with `name`
+ * (a read of that name's events only) it looks at that name's events only.
  */
 export async function readSession<T>(
   ctx: ReadContext,
   read: (visitorId: string) => Promise<T>,
   found: (answer: T) => boolean,
+  name?: string,
 ): Promise<T> {
   const id = ctx.params.sessionId as string;
   const first = await read(id);
   // An id longer than any stored one names no event's visitor: not scanned for.
   if (found(first) || id.length > eventLimits.idCharsMax) return first;
   const { store } = ctx.deps.engine;
-  const visitor = await findSessionVisitor(store, ctx.website.tenant, id, ctx.request.signal);
+  const { tenant } = ctx.website;
+  const visitor = await findSessionVisitor(store, tenant, id, ctx.request.signal, name);
   return visitor === null || visitor === id ? first : read(visitor);
 }

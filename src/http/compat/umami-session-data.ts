@@ -5,7 +5,7 @@
 // get-session-data.ts reads them: each key of a session (a visitor) holds its latest value.
 
 import { Elysia } from 'elysia';
-import { eventLimits } from '../../core/index.ts';
+import { eventLimits, UMAMI_IDENTIFY_EVENT_NAME } from '../../core/index.ts';
 import {
   getSessionData,
   getSessionDataProperties,
@@ -54,6 +54,9 @@ async function sessionProperties(ctx: ReadContext) {
     ctx,
     (visitorId) => getSessionData(...read(ctx), visitorId, ctx.request.signal),
     (found) => found.length > 0,
+    // The data is that of identify events: only they can name the session, and the miss (a
+    // session without data, the common case) scans no more than the read did.
+    UMAMI_IDENTIFY_EVENT_NAME,
   );
   return rows.map((row) => ({
     websiteId: ctx.website.id,

@@ -14,18 +14,21 @@ import { readSnapshotRows } from '../read.ts';
 /**
  * The visitor_id of the session `id` names: `id` itself when it is an event's visitor_id, else
  * the visitor of the newest event (then the smallest visitor_id) whose anonymous_id it is;
- * null when neither.
+ * null when neither. With `name`, only events of that name are looked at: a read of one name's
+ * events (a session's identify data) scans what it reads anyway, not every event of all time.
  */
 export async function findSessionVisitor(
   source: EventSource,
   tenant: string,
   id: string,
   signal?: AbortSignal,
+  name?: string,
 ): Promise<string | null> {
   const [row] = await readSnapshotRows(source, tenant, {}, signal, (snapshot, params) => {
     const asked = params.add(id);
     const conditions = [
       ...filterConditions({}, params),
+      ...(name === undefined ? [] : [`e.name = ${params.add(name)}`]),
       'e.visitor_id IS NOT NULL',
       `(e.visitor_id = ${asked} OR e.anonymous_id = ${asked})`,
     ];
