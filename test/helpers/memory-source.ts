@@ -18,6 +18,7 @@ import {
   EVENT_COLUMNS,
   type EventSnapshot,
   type EventSource,
+  lockDown,
   minuteCountsOf,
   SEGMENT_FORMAT,
   type TimeRange,
@@ -57,8 +58,9 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
   });
   const setup = await instance.connect();
   await setup.run(`CREATE TABLE ${HOT_TABLE} (${EVENT_COLUMN_DEFS})`);
-  if (options.lockDown === true) await lockDown(setup, segmentsDir);
   setup.closeSync();
+  // The settings every Tally DuckDB runs with (storage/duckdb.ts), not a copy of them.
+  if (options.lockDown === true) await lockDown(instance, [segmentsDir]);
 
   const segments = new Map<string, string[]>();
   const withinRanges: TimeRange[] = [];
@@ -143,14 +145,6 @@ export async function createMemorySource(options: MemorySourceOptions = {}): Pro
       remove();
     },
   };
-}
-
-async function lockDown(c: DuckDBConnection, segmentsDir: string): Promise<void> {
-  await c.run(`SET GLOBAL allowed_directories = ['${quote(`${segmentsDir}/`)}']`);
-  await c.run('SET GLOBAL enable_external_access = false');
-  await c.run('SET GLOBAL autoinstall_known_extensions = false');
-  await c.run('SET GLOBAL autoload_known_extensions = false');
-  await c.run('SET GLOBAL lock_configuration = true');
 }
 
 function relationOf(files: string[]): string {
