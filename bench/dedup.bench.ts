@@ -1,7 +1,7 @@
 // The dedup index micro-benchmark (`bun bench/dedup.bench.ts`): the hashed tables of
 // src/engine/dedup-index.ts against the Set-of-strings index they replaced (kept below as the
-// baseline), at 1M and 10M keys, with one generation (window 0) and with nine (keys spread
-// over 9/8 of a window). Columns, in CPU ns per call:
+// baseline), at 1M and 10M keys (`--sizes=N,N…` for others), with one generation (window 0)
+// and with nine (keys spread over 9/8 of a window). Columns, in CPU ns per call:
 //   build     has() then add(), as the caller does today, averaged over filling the index
 //   has hit   has() of a stored key (a new string equal to it), over all generations
 //   has miss  has() of a key never added
@@ -12,6 +12,7 @@
 // Keys are shaped like eventKey(tenant, event_id): `tenant_N\0evt-<16 hex>-<12 hex>`, made
 // fresh for every call as the ingest path makes them, and not timed.
 
+import { parseArgs } from 'node:util';
 import { DedupIndex } from '../src/engine/index.ts';
 import { describeMachine } from './support/machine.ts';
 import { formatFixed, renderTable } from './support/table.ts';
@@ -22,7 +23,9 @@ const CHUNK_KEYS = 16_384;
 const PROBES = 1_000_000;
 /** New keys per way into the full index: 6 chunks, less than any table's room to spare. */
 const NEW_KEYS = 6 * CHUNK_KEYS;
-const SIZES = [1_000_000, 10_000_000];
+const SIZES_DEFAULT = '1000000,10000000';
+/** The Set baseline takes ~200 B a key (bench/README.md): 100M is the results' 23.5 GiB. */
+const SIZE_MAX = 100_000_000;
 
 type Impl = 'set' | 'hashed';
 type Mode = 'forever' | 'window';
@@ -178,10 +181,15 @@ function main(): void {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: SIZES_DEFAULT } } });
+  const sizes = values.sizes.split(',').map(Number);
+  if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= SIZE_MAX)) {
+    throw new Error(`--sizes=${values.sizes}: give keys per case, 1 to ${SIZE_MAX}, by commas`);
+  }
   const machine = describeMachine('-');
   console.log(`${machine.cpuModel}, ${machine.cores} cores, bun ${machine.bun}`);
   const rows: string[][] = [];
-  for (const size of SIZES)
+  for (const size of sizes)
     for (const m of ['forever', 'window'] as const)
       for (const which of ['set', 'hashed'] as const) {
         const r = runChild(which, size, m);

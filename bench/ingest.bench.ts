@@ -15,8 +15,8 @@ import {
   cpuSeconds,
   freePort,
   machineBusySeconds,
+  OUT_DIR,
   peakRssMiB,
-  REPO_ROOT,
   type ServerProcess,
   spawnServer,
   waitReady,
@@ -55,7 +55,6 @@ const ROUNDS_MAX = 20;
 /** The sustained verdict compares 10 s windows: first, 10–20 s and last must not overlap. */
 const SUSTAINED_S_MIN = 30;
 const SAMPLE_INTERVAL_MS = 1000;
-const OUT_DIR = path.join(REPO_ROOT, 'bench', 'out');
 const EXIT_FAILED = 1;
 const EXIT_SETUP = 2;
 
@@ -508,6 +507,7 @@ async function main(): Promise<number> {
     options.cpuProf ? `cpu profiles: ${path.join(OUT_DIR, 'cpu-prof')}` : '',
     `raw wrk output: ${OUT_DIR}`,
   ]);
+  fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(
     path.join(OUT_DIR, 'ingest-results.json'),
     `${JSON.stringify({ runId, options, results, sustained }, null, 2)}\n`,

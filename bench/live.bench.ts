@@ -3,6 +3,9 @@
 // Measures the lag from an ingest ack to the first message reflecting it (isolated events and a
 // steady stream), and fan-out bursts through one topic publish (what the hub does) against a
 // per-socket send loop over the same sockets. Roles: orchestrator, --role=server, --role=clients.
+// Sizes (the defaults are README's run): `--subscribers=N` (10,000; even, split over the two
+// client processes), `--probes=N` isolated events (20) and `--stream=S` seconds of steady
+// stream (10). Results go to bench/out/live-results.json (BENCH_OUT_DIR/ if set).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,20 +22,17 @@ import {
 } from '../src/live/index.ts';
 import { startLiveServer } from '../test/live/support.ts';
 import { describeMachine } from './support/machine.ts';
-import { cpuSeconds, REPO_ROOT } from './support/processes.ts';
+import { cpuSeconds, OUT_DIR } from './support/processes.ts';
 import { formatCount, formatFixed, renderTable } from './support/table.ts';
 
-const SUBSCRIBERS = 10_000;
 const CLIENT_PROCESSES = 2;
 const CONNECT_BATCH = 250;
-const PROBES = 20;
 const PROBE_GAP_MS = 500;
-const STREAM_MS = 10_000;
 const STREAM_BATCH_EVENTS = 10;
 const STREAM_GAP_MS = 20;
 const BURST_ROUNDS = 20;
 const FD_LIMIT_WANTED = 65_536;
-const OUT_FILE = path.join(REPO_ROOT, 'bench', 'out', 'live-results.json');
+const OUT_FILE = path.join(OUT_DIR, 'live-results.json');
 const BURST_TENANT = '__burst__';
 const BURST_MARK = `"tenant":"${BURST_TENANT}"`;
 const AT = /^\{"type":"snapshot","at":(\d+)/;
@@ -43,6 +43,32 @@ const now = () => performance.timeOrigin + performance.now();
 const openFilesLimit = () =>
   Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1]);
 const line = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+const { values } = parseArgs({
+  options: {
+    role: { type: 'string' },
+    url: { type: 'string' },
+    count: { type: 'string' },
+    subscribers: { type: 'string', default: '10000' },
+    probes: { type: 'string', default: '20' },
+    stream: { type: 'string', default: '10' },
+  },
+});
+/** `--name`'s whole number from `min` to `max`. */
+function option(name: 'subscribers' | 'probes' | 'stream', min: number, max: number): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`--${name}=${values[name]}: give a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+/** Each subscriber is an open file of its client process, whose limit is at most 65,536. */
+const SUBSCRIBERS = option('subscribers', CLIENT_PROCESSES, CLIENT_PROCESSES * FD_LIMIT_WANTED);
+if (SUBSCRIBERS % CLIENT_PROCESSES !== 0) {
+  throw new Error(`--subscribers=${SUBSCRIBERS}: give a multiple of ${CLIENT_PROCESSES}`);
+}
+const PROBES = option('probes', 1, 1000);
+const STREAM_MS = option('stream', 1, 600) * 1000;
 
 /** The real hub, remembering its sockets so the baseline can loop over the same ones. */
 class RecordingHub extends LiveHub {
@@ -348,7 +374,7 @@ function printSummary(s: ReturnType<typeof summarize>): void {
 async function orchestrate(): Promise<void> {
   const started = performance.now();
   const machine = { ...describeMachine('-'), wrk: undefined };
-  const server = spawnRole(['--role=server']);
+  const server = spawnRole(['--role=server', `--subscribers=${SUBSCRIBERS}`]);
   const ready = (await server.next()) as { port: number; pid: number; fdLimit: number };
   const clients = Array.from({ length: CLIENT_PROCESSES }, () =>
     spawnRole([
@@ -392,9 +418,6 @@ async function orchestrate(): Promise<void> {
   }
 }
 
-const { values } = parseArgs({
-  options: { role: { type: 'string' }, url: { type: 'string' }, count: { type: 'string' } },
-});
 if (values.role === 'server') await serverRole();
 else if (values.role === 'clients') await clientsRole(values.url as string, Number(values.count));
 else await orchestrate();

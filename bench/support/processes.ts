@@ -6,6 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(import.meta.dir, '..', '..');
+/**
+ * Where the benchmarks that keep raw output (bench:ingest's wrk runs and results, bench:live's
+ * results) write it: bench/out (git-ignored), or BENCH_OUT_DIR (bench:smoke's temp dirs).
+ */
+export const OUT_DIR = path.resolve(Bun.env.BENCH_OUT_DIR || path.join(REPO_ROOT, 'bench', 'out'));
 
 /** Linux reports /proc/<pid>/stat times in USER_HZ ticks, which is 100 on every arch we run. */
 const TICKS_PER_SECOND = 100;
