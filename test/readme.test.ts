@@ -727,6 +727,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `${storageLimitsFile.storageLimits.flushFailuresNotReadyMin} flushes to segments in a row`,
       `take at most ${size(rebuildLimits.deferredBytesMax)} of their stored lines ` +
         '(`rebuildLimits.deferredBytesMax`;',
+      `holding up to ${count(q.eventsOnceRowsMax)} events (\`queryLimits.eventsOnceRowsMax\`,`,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

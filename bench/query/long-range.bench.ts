@@ -4,7 +4,7 @@
 // events, floor.ts), in the same run. Data: LONG_RANGE_DAYS days (1,826: five years) of
 // LONG_RANGE_EVENTS_PER_DAY events (1,000) of one tenant, written by generate.ts into
 // bench/out/long-range-<days>x<events>/ on the first run (~1 minute for five years).
-// Reported only: no issue sets a target for these reads. Results: bench/README.md.
+// LONG_RANGE_ONLY=<text> runs only the cases whose name holds it. Reported only: no issue sets a target for these reads. Results: bench/README.md.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -87,6 +87,10 @@ const CASES: Case[] = [
   },
 ];
 
+// LONG_RANGE_ONLY=stats runs only the cases whose name holds it (quicker comparisons).
+const only = process.env.LONG_RANGE_ONLY;
+const cases = only === undefined ? CASES : CASES.filter((c) => c.name.includes(only));
+
 const dataDir = path.resolve(`bench/out/long-range-${DAYS}x${PER_DAY}`);
 const versionFile = path.join(dataDir, DATA_VERSION_FILE);
 if (fs.existsSync(dataDir) && !fs.existsSync(versionFile)) {
@@ -122,7 +126,7 @@ console.log(
 );
 console.log('| query | Tally p50 | Tally p95 | floor p50 | ratio |');
 console.log('|---|---:|---:|---:|---:|');
-for (const c of CASES) {
+for (const c of cases) {
   const tally = await timed(async () => {
     const res = await app.handle(new Request(`http://localhost${c.path}`));
     if (res.status !== 200) throw new Error(`${c.path}: ${res.status} ${await res.text()}`);

@@ -9,6 +9,7 @@ import {
   type EventSnapshot,
   type EventSource,
   interruptOnAbort,
+  minuteCountsOf,
   type TimeRange,
 } from '../storage/index.ts';
 import { jsonRows } from './json-values.ts';
@@ -86,6 +87,33 @@ export async function withSnapshot<T>(
  */
 export function stopIfClientGone(snapshot: EventSnapshot): void {
   if (signals.get(snapshot)?.aborted) throw clientGone();
+}
+
+/**
+ * `snapshot` reading `from` and `allFrom` instead of its own: relations of the same events on
+ * its connection that need none of its parameters (a Parquet copy of them, events-once.ts).
+ * `within` and `allWithin` are the same (rows are not filtered by time), `minutesFrom` counts
+ * `from`, and it reads no segments (no `segmentRows`). Its statements stop as `snapshot`'s do
+ * once the client goes away.
+ */
+export function readingInstead(
+  snapshot: EventSnapshot,
+  relations: { from: string; allFrom: string },
+): EventSnapshot {
+  const { from, allFrom } = relations;
+  const { segmentRows: _segments, ...rest } = snapshot;
+  const reading: EventSnapshot = {
+    ...rest,
+    from,
+    allFrom,
+    within: () => from,
+    allWithin: () => allFrom,
+    minutesFrom: `(${minuteCountsOf(from)})`,
+    params: {},
+  };
+  const signal = signals.get(snapshot);
+  if (signal !== undefined) signals.set(reading, signal);
+  return reading;
 }
 
 /** Every row of `sql` (which reads `snapshot.from`), with the snapshot's parameters bound. */

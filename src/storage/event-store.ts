@@ -293,7 +293,8 @@ export class EventStore implements EventSource {
       // the lock favours writers, so every later read of every tenant would wait too.
       this.lock.releaseRead();
     }
-    const { allFrom, allWithin, minutesFrom, segmentFiles, flushedThroughSeq } = relations;
+    const { allFrom, allWithin, minutesFrom, segmentFiles, segmentRows, flushedThroughSeq } =
+      relations;
     const conn = connection;
     const params = { tenant, hotThroughSeq };
     let released = false;
@@ -303,6 +304,7 @@ export class EventStore implements EventSource {
       within: (range) => countedRowsOf(allWithin(range)),
       allWithin,
       minutesFrom: countedRowsOf(minutesFrom),
+      segmentRows,
       params,
       visibleThroughSeq: Math.max(flushedThroughSeq, Number(hotThroughSeq)),
       connection: conn,

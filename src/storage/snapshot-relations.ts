@@ -29,6 +29,8 @@ export interface SnapshotRelations {
   allWithin(range: TimeRange): string;
   minutesFrom: string;
   segmentFiles: SegmentFile[];
+  /** Rows of those files, as the catalog counts them (EventSnapshot.segmentRows). */
+  segmentRows: number;
   /** The catalog's flushed seq as the segments were listed: every record at or below it. */
   flushedThroughSeq: number;
 }
@@ -74,7 +76,8 @@ export function snapshotRelations(
     raw,
   );
   const flushedThroughSeq = catalog.flushedThroughSeq();
-  return { allFrom, allWithin, minutesFrom, segmentFiles, flushedThroughSeq };
+  const segmentRows = segments.reduce((sum, s) => sum + s.rows, 0);
+  return { allFrom, allWithin, minutesFrom, segmentFiles, segmentRows, flushedThroughSeq };
 }
 
 /**

@@ -3,10 +3,20 @@
 // that count visits (entry and exit pages, sources: visit-stats.ts); and the seven top lists of
 // events, ranked in one scan and their visitors counted in another (stats-lists.ts). With
 // visit filters one statement before them keeps the matching visits' events (visit-scope.ts).
+// Over days holding few events (queryLimits.eventsOnceRowsMax) the four read one copy of the
+// range's events, not the day segments each (events-once.ts).
 
 import { listValue } from '@duckdb/node-api';
-import type { EventSnapshot, EventSource } from '../../storage/index.ts';
-import { type EventFilters, filterConditions, whereOf } from '../filters.ts';
+import type { EventColumn, EventSnapshot, EventSource } from '../../storage/index.ts';
+import { eventsOnce } from '../events-once.ts';
+import {
+  type EventFilters,
+  FILTER_COLUMNS,
+  type FilterColumn,
+  filterConditions,
+  whereOf,
+} from '../filters.ts';
+import { queryLimits } from '../limits.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import {
@@ -43,24 +53,36 @@ export type Stats = {
   VisitLists &
   TopLists;
 
+/** `rowsMax`: the bound of eventsOnce (tests read both ways with it). */
 export async function getStats(
   source: EventSource,
   tenant: string,
   options: StatsOptions,
   signal?: AbortSignal,
+  rowsMax: number = queryLimits.eventsOnceRowsMax,
 ): Promise<Stats> {
-  const { fromMs, toMs } = options.filters;
+  const { filters } = options;
+  const { fromMs, toMs } = filters;
   // Visits are read whole (visit-rows.ts's reach): the snapshot holds the events around too.
-  return withSnapshot(source, tenant, visitRangeOf(fromMs, toMs), signal, async (snapshot) => {
-    // With visit filters the kept visits' events are found once for the four statements.
-    const scoped =
-      options.visits === undefined
-        ? undefined
-        : await materializedVisitScope(snapshot, options.visits, options.filters, PAGE_VIEW_NAMES);
+  const range = visitRangeOf(fromMs, toMs);
+  return withSnapshot(source, tenant, range, signal, async (taken) => {
+    // Over many small days the range's events are read once, into one file.
+    const needed = { range, includeBots: filters.includeBots, columns: statsColumnsOf(options) };
+    const once = await eventsOnce(taken, needed, rowsMax);
+    const { snapshot } = once;
     try {
-      return await statsOf(snapshot, options, (params) => scoped?.from(params) ?? snapshot.from);
+      // With visit filters the kept visits' events are found once for the four statements.
+      const scoped =
+        options.visits === undefined
+          ? undefined
+          : await materializedVisitScope(snapshot, options.visits, filters, PAGE_VIEW_NAMES);
+      try {
+        return await statsOf(snapshot, options, (params) => scoped?.from(params) ?? snapshot.from);
+      } finally {
+        await scoped?.drop();
+      }
     } finally {
-      await scoped?.drop();
+      once.remove();
     }
   });
 }
@@ -103,6 +125,38 @@ export async function statsOf(
     ...topListsOf(ranked, visitors),
   };
 }
+
+/**
+ * The columns the statements of getStats read (eventsOnce): the lists', the visits', those
+ * its filters compare, and with visit filters the key visit-scope.ts finds events again by.
+ */
+function statsColumnsOf({ filters, visits }: StatsOptions): EventColumn[] {
+  const columns: EventColumn[] = [...STATS_COLUMNS];
+  for (const [name, value] of Object.entries(filters.equals ?? {})) {
+    if (value !== undefined) columns.push(FILTER_COLUMNS[name as FilterColumn]);
+  }
+  if (filters.valued === true) columns.push('value');
+  if (visits !== undefined) columns.push('event_id', 'received_at');
+  return columns;
+}
+
+const STATS_COLUMNS: readonly EventColumn[] = [
+  'name',
+  'timestamp',
+  'user_id',
+  'visitor_id',
+  'session_id',
+  'duration',
+  'is_bot',
+  'properties',
+  'path',
+  'url',
+  'referrer',
+  'country',
+  'browser',
+  'os',
+  'device',
+];
 
 function totalsQuery(from: string, filters: EventFilters, params: SqlParams): string {
   const where = whereOf(filterConditions(filters, params));
