@@ -13,6 +13,7 @@
 // files, and a copy would only add a write of them.
 
 import * as fs from 'node:fs';
+import { AppError, isOutOfSpace } from '../core/index.ts';
 import type { EventSnapshot, TimeRange } from '../storage/index.ts';
 import { countedRowsOf, sqlStringBody } from '../storage/index.ts';
 import { filterConditions, whereOf } from './filters.ts';
@@ -71,7 +72,13 @@ export async function eventsOnce(
     await readRows(snapshot, sql, params);
   } catch (error) {
     remove();
-    throw error;
+    if (!isOutOfSpace(error)) throw error;
+    throw new AppError(
+      'overloaded',
+      "the data directory's disk is full: a long read copies its events there first; retry " +
+        'later or read a shorter range',
+      { cause: error },
+    );
   }
   const copy = `(SELECT * FROM read_parquet('${sqlStringBody(file)}'))`;
   return {
