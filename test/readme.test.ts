@@ -728,6 +728,7 @@ describe("README: the numbers it states are the code's limits", () => {
       `take at most ${size(rebuildLimits.deferredBytesMax)} of their stored lines ` +
         '(`rebuildLimits.deferredBytesMax`;',
       `holding up to ${count(q.eventsOnceRowsMax)} events (\`queryLimits.eventsOnceRowsMax\`,`,
+      `over ${q.eventsOnceFilesMin} segment files or more (\`queryLimits.eventsOnceFilesMin\``,
     ];
     expect(phrases.filter((phrase) => !text.includes(phrase))).toEqual([]);
   });

@@ -10,7 +10,9 @@
 // it ran 2–4× slower than over a Parquet file (bench/README.md, Long-range reads). Only up to
 // queryLimits.eventsOnceRowsMax rows (the catalog knows them before the read): above it each
 // statement reads the segments, as a big tenant's reads are bound by their rows, not their
-// files, and a copy would only add a write of them.
+// files, and a copy would only add a write of them; and only over eventsOnceFilesMin files or
+// more: a day's or a week's few files cost little, and a copy of them would be a disk write at
+// every read of a dashboard's "today".
 
 import * as fs from 'node:fs';
 import { AppError, isOutOfSpace } from '../core/index.ts';
@@ -38,20 +40,38 @@ export interface EventsNeeded {
   columns: readonly string[];
 }
 
+/** When a read copies its events once (queryLimits' eventsOnceRowsMax, eventsOnceFilesMin). */
+export interface EventsOnceBounds {
+  rowsMax: number;
+  filesMin: number;
+}
+
+export const EVENTS_ONCE_BOUNDS: EventsOnceBounds = {
+  rowsMax: queryLimits.eventsOnceRowsMax,
+  filesMin: queryLimits.eventsOnceFilesMin,
+};
+
 /**
  * `snapshot` with the rows of its `allFrom` (uncounted names too) a read needs copied once
- * into a Parquet file of its own, when its segments hold at most `rowsMax` rows; else
- * `snapshot` as it is. A statement reading an event or column `needed` leaves out fails or
- * differs: test/query/stats-once.test.ts runs stats both ways. The file is removed on failure;
- * else the caller removes it (`remove`, in a finally).
+ * into a Parquet file of its own, when its segments are at least `bounds.filesMin` files
+ * holding at most `bounds.rowsMax` rows; else `snapshot` as it is. A statement reading an
+ * event or column `needed` leaves out fails or differs: test/query/stats-once.test.ts runs
+ * stats both ways. The file is removed on failure; else the caller removes it (`remove`, in a
+ * finally).
  */
 export async function eventsOnce(
   snapshot: EventSnapshot,
   needed: EventsNeeded,
-  rowsMax: number = queryLimits.eventsOnceRowsMax,
+  bounds: EventsOnceBounds = EVENTS_ONCE_BOUNDS,
 ): Promise<EventsOnce> {
-  const rows = snapshot.segmentRows;
-  if (rows === undefined || rows > rowsMax) return { snapshot, remove: () => undefined };
+  const { segments } = snapshot;
+  if (
+    segments === undefined ||
+    segments.rows > bounds.rowsMax ||
+    segments.files < bounds.filesMin
+  ) {
+    return { snapshot, remove: () => undefined };
+  }
   const file = snapshot.tempFile('parquet');
   const remove = () => fs.rmSync(file, { force: true });
   const params = new SqlParams();

@@ -109,6 +109,12 @@ export const queryLimits = {
    */
   eventsOnceRowsMax: 2_000_000,
   /**
+   * Segment files from which /stats copies its events once (with eventsOnceRowsMax): over fewer
+   * (a day's, a week's read) the files cost little, and the copy would be a write of the
+   * range's events to disk at each read of a dashboard's "today".
+   */
+  eventsOnceFilesMin: 30,
+  /**
    * Time a statement's process has to be ready (bun booted, its DuckDB set up) before the
    * statement starts; 503 beyond. The statement's own time limit counts from its start.
    */

@@ -93,7 +93,7 @@ export function stopIfClientGone(snapshot: EventSnapshot): void {
  * `snapshot` reading `from` and `allFrom` instead of its own: relations of the same events on
  * its connection that need none of its parameters (a Parquet copy of them, events-once.ts).
  * `within` and `allWithin` are the same (rows are not filtered by time), `minutesFrom` counts
- * `from`, and it reads no segments (no `segmentRows`). Its statements stop as `snapshot`'s do
+ * `from`, and it reads no segments (no `segments`). Its statements stop as `snapshot`'s do
  * once the client goes away.
  */
 export function readingInstead(
@@ -101,7 +101,7 @@ export function readingInstead(
   relations: { from: string; allFrom: string },
 ): EventSnapshot {
   const { from, allFrom } = relations;
-  const { segmentRows: _segments, ...rest } = snapshot;
+  const { segments: _segments, ...rest } = snapshot;
   const reading: EventSnapshot = {
     ...rest,
     from,

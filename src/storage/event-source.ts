@@ -48,12 +48,12 @@ export interface EventSnapshot {
    */
   minutesFrom: string;
   /**
-   * Rows of the segment files `from` and `allFrom` read, from the catalog (before any filter:
-   * uncounted names and events outside the range too), so a read knows how large it is before
-   * it reads. The unflushed rows are not in it: the hot tier is bounded by the flush
+   * The segment files `from` and `allFrom` read and their rows, from the catalog (before any
+   * filter: uncounted names and events outside the range too), so a read knows how large it is
+   * before it reads. The unflushed rows are not in it: the hot tier is bounded by the flush
    * thresholds. Undefined when the source does not know (a benchmark's floor, a test's fake).
    */
-  segmentRows?: number;
+  segments?: { files: number; rows: number };
   /**
    * Named values `from` and `minutesFrom` refer to (`$tenant`, and `$hotThroughSeq`, which
    * keeps out unflushed rows another reader loads while this snapshot is held); pass them

@@ -293,7 +293,7 @@ export class EventStore implements EventSource {
       // the lock favours writers, so every later read of every tenant would wait too.
       this.lock.releaseRead();
     }
-    const { allFrom, allWithin, minutesFrom, segmentFiles, segmentRows, flushedThroughSeq } =
+    const { allFrom, allWithin, minutesFrom, segmentFiles, segments, flushedThroughSeq } =
       relations;
     const conn = connection;
     const params = { tenant, hotThroughSeq };
@@ -304,7 +304,7 @@ export class EventStore implements EventSource {
       within: (range) => countedRowsOf(allWithin(range)),
       allWithin,
       minutesFrom: countedRowsOf(minutesFrom),
-      segmentRows,
+      segments,
       params,
       visibleThroughSeq: Math.max(flushedThroughSeq, Number(hotThroughSeq)),
       connection: conn,

@@ -29,8 +29,8 @@ export interface SnapshotRelations {
   allWithin(range: TimeRange): string;
   minutesFrom: string;
   segmentFiles: SegmentFile[];
-  /** Rows of those files, as the catalog counts them (EventSnapshot.segmentRows). */
-  segmentRows: number;
+  /** How many those files are, and their rows as the catalog counts them (EventSnapshot's). */
+  segments: { files: number; rows: number };
   /** The catalog's flushed seq as the segments were listed: every record at or below it. */
   flushedThroughSeq: number;
 }
@@ -76,8 +76,8 @@ export function snapshotRelations(
     raw,
   );
   const flushedThroughSeq = catalog.flushedThroughSeq();
-  const segmentRows = segments.reduce((sum, s) => sum + s.rows, 0);
-  return { allFrom, allWithin, minutesFrom, segmentFiles, segmentRows, flushedThroughSeq };
+  const sizes = { files: segments.length, rows: segments.reduce((sum, s) => sum + s.rows, 0) };
+  return { allFrom, allWithin, minutesFrom, segmentFiles, segments: sizes, flushedThroughSeq };
 }
 
 /**

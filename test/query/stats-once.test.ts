@@ -21,8 +21,8 @@ const DAY = 86_400_000;
 const MIN = 60_000;
 const T = Date.parse('2026-03-08T00:00:00Z');
 const SITE = 'https://shop.example';
-const ALWAYS = Number.MAX_SAFE_INTEGER;
-const NEVER = -1;
+const ALWAYS = { rowsMax: Number.MAX_SAFE_INTEGER, filesMin: 0 };
+const NEVER = { rowsMax: -1, filesMin: 0 };
 
 let source: MemorySource;
 /** Every statement run on a snapshot's connection, and the files it was given to write. */
@@ -41,7 +41,10 @@ beforeEach(async () => {
   }
   const snapshot = source.snapshot.bind(source);
   source.snapshot = async (tenant, range) => {
-    const taken: EventSnapshot = { ...(await snapshot(tenant, range)), segmentRows: 0 };
+    const taken: EventSnapshot = {
+      ...(await snapshot(tenant, range)),
+      segments: { files: 0, rows: 0 },
+    };
     const { connection } = taken;
     const run = connection.run.bind(connection);
     connection.run = (sql, ...rest) => {
@@ -144,6 +147,18 @@ for (const c of cases) {
   });
 }
 
+test('no copy over fewer files than filesMin or more rows than rowsMax', async () => {
+  const options: StatsOptions = { filters: {}, top: 10 };
+  const fake = { files: 3, rows: 100 }; // what each snapshot above says of its segments
+  const taking = source.snapshot.bind(source);
+  source.snapshot = async (tenant, range) => ({ ...(await taking(tenant, range)), segments: fake });
+  await getStats(source, 'acme', options, undefined, { rowsMax: 100, filesMin: 4 });
+  await getStats(source, 'acme', options, undefined, { rowsMax: 99, filesMin: 3 });
+  expect(files).toEqual([]);
+  await getStats(source, 'acme', options, undefined, { rowsMax: 100, filesMin: 3 });
+  expect(files).toHaveLength(1);
+});
+
 test('the copy is removed after the read, and when a statement fails or the read stops', async () => {
   const options: StatsOptions = {
     filters: {},
@@ -228,7 +243,10 @@ test('the store counts the rows of the segments a snapshot reads, from its catal
   const all = await t.engine.store.snapshot('default');
   const lastTwo = await t.engine.store.snapshot('default', { fromMs: days[1] });
   try {
-    expect([all.segmentRows, lastTwo.segmentRows]).toEqual([6, 5]);
+    expect([all.segments, lastTwo.segments]).toEqual([
+      { files: 3, rows: 6 },
+      { files: 2, rows: 5 },
+    ]);
   } finally {
     all.release();
     lastTwo.release();

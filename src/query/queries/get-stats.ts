@@ -3,12 +3,12 @@
 // that count visits (entry and exit pages, sources: visit-stats.ts); and the seven top lists of
 // events, ranked in one scan and their visitors counted in another (stats-lists.ts). With
 // visit filters one statement before them keeps the matching visits' events (visit-scope.ts).
-// Over days holding few events (queryLimits.eventsOnceRowsMax) the four read one copy of the
+// Over many days holding few events (queryLimits' eventsOnce*) the four read one copy of the
 // range's events, not the day segments each (events-once.ts).
 
 import { listValue } from '@duckdb/node-api';
 import type { EventColumn, EventSnapshot, EventSource } from '../../storage/index.ts';
-import { eventsOnce } from '../events-once.ts';
+import { EVENTS_ONCE_BOUNDS, type EventsOnceBounds, eventsOnce } from '../events-once.ts';
 import {
   type EventFilters,
   FILTER_COLUMNS,
@@ -16,7 +16,6 @@ import {
   filterConditions,
   whereOf,
 } from '../filters.ts';
-import { queryLimits } from '../limits.ts';
 import { nullableNumberOf, numberOf, readRows, withSnapshot } from '../read.ts';
 import { SqlParams } from '../sql-params.ts';
 import {
@@ -53,13 +52,13 @@ export type Stats = {
   VisitLists &
   TopLists;
 
-/** `rowsMax`: the bound of eventsOnce (tests read both ways with it). */
+/** `once`: when the four statements read one copy of the events (tests read both ways). */
 export async function getStats(
   source: EventSource,
   tenant: string,
   options: StatsOptions,
   signal?: AbortSignal,
-  rowsMax: number = queryLimits.eventsOnceRowsMax,
+  once: EventsOnceBounds = EVENTS_ONCE_BOUNDS,
 ): Promise<Stats> {
   const { filters } = options;
   const { fromMs, toMs } = filters;
@@ -68,8 +67,8 @@ export async function getStats(
   return withSnapshot(source, tenant, range, signal, async (taken) => {
     // Over many small days the range's events are read once, into one file.
     const needed = { range, includeBots: filters.includeBots, columns: statsColumnsOf(options) };
-    const once = await eventsOnce(taken, needed, rowsMax);
-    const { snapshot } = once;
+    const copied = await eventsOnce(taken, needed, once);
+    const { snapshot } = copied;
     try {
       // With visit filters the kept visits' events are found once for the four statements.
       const scoped =
@@ -82,7 +81,7 @@ export async function getStats(
         await scoped?.drop();
       }
     } finally {
-      once.remove();
+      copied.remove();
     }
   });
 }
