@@ -7,17 +7,16 @@
 // cost). The CPU time the process spent is printed too: on a busy host it moves less than the
 // wall time. The clock stands at the data's end, so every event is in segments, none in the log.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { queryLimits } from '../src/query/index.ts';
 import { createBenchApp, openBenchApp } from './query/bench-app.ts';
-import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './query/generate.ts';
+import { ensureQueryData, MAIN_TENANT, QUERY_DATA_END_MS } from './query/generate.ts';
 import { describeMachine } from './support/machine.ts';
 import { median } from './support/median.ts';
 import { formatCount, formatFixed, renderTable } from './support/table.ts';
 
-const END_MS = Date.parse('2026-11-25T00:00:00Z');
+const END_MS = QUERY_DATA_END_MS;
 const EVENTS = 10_000_000;
 const DAY = '2026-11-24';
 const SMALL_PAGE_ROWS = 1000;
@@ -32,23 +31,7 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs=${values.runs}`);
 
 const dataDir = path.resolve(values.dir);
-const versionFile = path.join(dataDir, DATA_VERSION_FILE);
-if (fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
-  const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : '1';
-  if (version !== String(DATA_VERSION)) {
-    throw new Error(`${dataDir} holds generator version ${version} data: remove it`);
-  }
-} else {
-  console.log(`generating ${formatCount(EVENTS)} events into ${dataDir}`);
-  await generate({
-    dataDir,
-    mainEvents: EVENTS,
-    days: 30,
-    smallTenants: 20,
-    smallEventsPerDay: 2000,
-    endMs: END_MS,
-  });
-}
+await ensureQueryData(dataDir, EVENTS);
 
 const { engine, app } = await openBenchApp(dataDir, END_MS);
 const smallPages = createBenchApp(engine, {

@@ -13,10 +13,9 @@
 // README's figures (2026-11-29): a day's stats 0.35 s idle, 0.54 s beside 4 heavy statements;
 // a small project's 30-day stats 0.17 s alone, 20 s beside bench-main's 2 heavy reads.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './query/generate.ts';
+import { ensureQueryData, MAIN_TENANT } from './query/generate.ts';
 import { describeMachine } from './support/machine.ts';
 import { median } from './support/median.ts';
 import {
@@ -28,7 +27,6 @@ import {
 } from './support/processes.ts';
 import { formatFixed, renderTable } from './support/table.ts';
 
-const END_MS = Date.parse('2026-11-25T00:00:00Z');
 const MONTH = 'from=2026-10-26&to=2026-11-25';
 /** The heavy loops start this long before the probes, so the probes meet them running. */
 const SETTLE_MS = 5000;
@@ -43,19 +41,7 @@ const probes = Number(values.probes);
 if (!Number.isInteger(probes) || probes < 1) throw new Error(`--probes=${values.probes}`);
 
 const dataDir = path.resolve(values.dir);
-if (!fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
-  console.log(`generating 10M events into ${dataDir}`);
-  await generate({
-    dataDir,
-    mainEvents: 10_000_000,
-    days: 30,
-    smallTenants: 20,
-    smallEventsPerDay: 2000,
-    endMs: END_MS,
-  });
-}
-const version = fs.readFileSync(path.join(dataDir, DATA_VERSION_FILE), 'utf8').trim();
-if (version !== String(DATA_VERSION)) throw new Error(`${dataDir}: generator version ${version}`);
+await ensureQueryData(dataDir, 10_000_000);
 
 const DAY_STATS = `/api/v1/stats?tenant_id=${MAIN_TENANT}&date=2026-11-24`;
 const SMALL_STATS = `/api/v1/stats?tenant_id=bench-small-0&${MONTH}`;

@@ -197,19 +197,41 @@ export async function generate(options: GenerateOptions): Promise<number> {
   return written;
 }
 
+/** The end of bench:query's data set (the clock its reads stand at): its last day ends here. */
+export const QUERY_DATA_END_MS = Date.parse('2026-11-25T00:00:00Z');
+
+/**
+ * bench:query's data set (also bench:export's and bench:read-contention's): `mainEvents` of
+ * MAIN_TENANT over 30 days and 20 small tenants, ending at QUERY_DATA_END_MS.
+ */
+function queryDataOf(dataDir: string, mainEvents: number): GenerateOptions {
+  const shape = { days: 30, smallTenants: 20, smallEventsPerDay: 2000 };
+  return { dataDir, mainEvents, ...shape, endMs: QUERY_DATA_END_MS };
+}
+
+/**
+ * Makes sure `dataDir` holds bench:query's data set: generated when it holds none, an error
+ * when it holds another generator version's (the run would read another shape of data).
+ */
+export async function ensureQueryData(dataDir: string, mainEvents: number): Promise<void> {
+  if (fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
+    const versionFile = path.join(dataDir, DATA_VERSION_FILE);
+    const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : '1';
+    if (version === String(DATA_VERSION)) return;
+    throw new Error(
+      `${dataDir} holds data of generator version ${version}, not ${DATA_VERSION} ` +
+        '(bench/query/generate.ts): remove the directory, and the run generates it anew',
+    );
+  }
+  console.log(`generating ${mainEvents} events into ${dataDir} (bun run bench:generate does this)`);
+  await generate(queryDataOf(dataDir, mainEvents));
+}
+
 if (import.meta.main) {
   const dataDir = path.resolve(process.argv[2] ?? 'bench/out/query-data');
   const mainEvents = Number(process.argv[3] ?? 10_000_000);
-  const endMs = Date.parse('2026-11-25T00:00:00Z');
   const started = performance.now();
-  const n = await generate({
-    dataDir,
-    mainEvents,
-    days: 30,
-    smallTenants: 20,
-    smallEventsPerDay: 2000,
-    endMs,
-  });
+  const n = await generate(queryDataOf(dataDir, mainEvents));
   const seconds = (performance.now() - started) / 1000;
   console.log(`wrote ${n} events into ${dataDir} in ${seconds.toFixed(1)} s`);
 }

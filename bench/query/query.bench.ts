@@ -3,7 +3,6 @@
 // and, in the same run, the same query functions over one (tenant, timestamp)-sorted Parquet
 // file in a bare DuckDB instance: the floor. Prints p50/p95 and the ratio to the floor.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   exportEventPages,
@@ -16,9 +15,9 @@ import {
 import type { EventSource } from '../../src/storage/index.ts';
 import { openBenchApp } from './bench-app.ts';
 import { openFloor, timed } from './floor.ts';
-import { DATA_VERSION, DATA_VERSION_FILE, generate, MAIN_TENANT } from './generate.ts';
+import { ensureQueryData, MAIN_TENANT, QUERY_DATA_END_MS } from './generate.ts';
 
-const END_MS = Date.parse('2026-11-25T00:00:00Z');
+const END_MS = QUERY_DATA_END_MS;
 const DAY_MS = 86_400_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
@@ -206,28 +205,7 @@ function series(bucket: 'minute' | 'day', fromMs: number) {
 }
 
 const dataDir = path.resolve(process.env.BENCH_DATA_DIR ?? 'bench/out/query-data');
-const versionFile = path.join(dataDir, DATA_VERSION_FILE);
-const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : '1';
-if (fs.existsSync(path.join(dataDir, 'tally.sqlite')) && version !== String(DATA_VERSION)) {
-  console.error(
-    `${dataDir} holds data of generator version ${version}, not ${DATA_VERSION} ` +
-      `(bench/query/generate.ts): remove the directory, and the run generates it anew`,
-  );
-  process.exit(1);
-}
-if (!fs.existsSync(path.join(dataDir, 'tally.sqlite'))) {
-  console.log(
-    `generating ${EVENTS} events into ${dataDir} (bun run bench:generate does this alone)`,
-  );
-  await generate({
-    dataDir,
-    mainEvents: EVENTS,
-    days: 30,
-    smallTenants: 20,
-    smallEventsPerDay: 2000,
-    endMs: END_MS,
-  });
-}
+await ensureQueryData(dataDir, EVENTS);
 const { engine, app } = await openBenchApp(dataDir, END_MS);
 
 const floor = await openFloor(engine, dataDir, MAIN_TENANT);
