@@ -44,7 +44,7 @@ export {
   tenantShareLimits,
 } from './limits.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.ts';
-export { isOutOfSpace } from './out-of-space.ts';
+export { isOutOfSpace, readRoomError } from './out-of-space.ts';
 export {
   CUT_PROPERTIES_KEY,
   type FittedProperties,

@@ -4,7 +4,12 @@
 // starts, so a day's read is not paid for counters nobody keeps.
 
 import { type Clock, DAY_MS } from '../core/index.ts';
-import { type EventSource, interruptOnAbort } from '../storage/index.ts';
+import {
+  type EventSnapshot,
+  type EventSource,
+  interruptOnAbort,
+  type TimeRange,
+} from '../storage/index.ts';
 import { CLOCK_SKEW_MS, type RollupEvent, type TenantRollups } from './rollups.ts';
 
 export interface RebuildOptions {
@@ -30,13 +35,8 @@ export async function rebuildRollups(
   { onRead, signal }: RebuildOptions = {},
 ): Promise<void> {
   const since = nowMs - DAY_MS;
-  // Checked before each statement too: an interrupt stops only the one running.
-  signal?.throwIfAborted();
-  const snapshot = await source.snapshot(tenant, { receivedSinceMs: since });
-  onRead?.(snapshot.visibleThroughSeq);
-  const stopInterrupting = interruptOnAbort(snapshot.connection, signal);
-  try {
-    signal?.throwIfAborted();
+  await readStopping(source, tenant, { receivedSinceMs: since }, signal, async (snapshot) => {
+    onRead?.(snapshot.visibleThroughSeq);
     // Streamed, one chunk of DuckDB's (2,048 rows) at a time: a day of a busy tenant's events
     // as objects all at once took gigabytes (3M events: ~3.8 GB), the rollups a few MB.
     const recent = await snapshot.connection.stream(
@@ -56,15 +56,8 @@ export async function rebuildRollups(
       asOf = Math.max(asOf, events[events.length - 1]?.received_at ?? asOf);
       rollups.apply(events, asOf);
     }
-  } finally {
-    stopInterrupting();
-    snapshot.release();
-  }
-  signal?.throwIfAborted();
-  const all = await source.snapshot(tenant);
-  const stopInterruptingAll = interruptOnAbort(all.connection, signal);
-  try {
-    signal?.throwIfAborted();
+  });
+  await readStopping(source, tenant, {}, signal, async (all) => {
     // Ordered as noteLatest orders points (a future timestamp as of its receipt, then receipt,
     // then event_id); the most recent metrics first, ties by name as forgetOldestMetric breaks
     // them (UTF-8 bytes here, UTF-16 units there: the same but for characters past U+FFFF),
@@ -83,9 +76,30 @@ export async function rebuildRollups(
     const rows = metrics.getRowObjectsJS();
     for (const row of rows) rollups.noteLatest(toEvent(row));
     if (rows.length >= rollups.metricsMax) rollups.noteMetricsLeftOut();
+  });
+}
+
+/**
+ * Runs `use` on a snapshot of `tenant`'s events in `range`, its statement interrupted once
+ * `signal` aborts, and none started after (checked before each: an interrupt stops only the
+ * one running); the snapshot released on every path.
+ */
+async function readStopping(
+  source: EventSource,
+  tenant: string,
+  range: TimeRange,
+  signal: AbortSignal | undefined,
+  use: (snapshot: EventSnapshot) => Promise<void>,
+): Promise<void> {
+  signal?.throwIfAborted();
+  const snapshot = await source.snapshot(tenant, range);
+  const stopInterrupting = interruptOnAbort(snapshot.connection, signal);
+  try {
+    signal?.throwIfAborted();
+    await use(snapshot);
   } finally {
-    stopInterruptingAll();
-    all.release();
+    stopInterrupting();
+    snapshot.release();
   }
 }
 

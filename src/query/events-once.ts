@@ -15,7 +15,7 @@
 // every read of a dashboard's "today".
 
 import * as fs from 'node:fs';
-import { AppError, isOutOfSpace } from '../core/index.ts';
+import { readRoomError } from '../core/index.ts';
 import type { EventSnapshot, TimeRange } from '../storage/index.ts';
 import { countedRowsOf, sqlStringBody } from '../storage/index.ts';
 import { filterConditions, whereOf } from './filters.ts';
@@ -92,12 +92,9 @@ export async function eventsOnce(
     await readRows(snapshot, sql, params);
   } catch (error) {
     remove();
-    if (!isOutOfSpace(error)) throw error;
-    throw new AppError(
-      'overloaded',
-      "the data directory's disk is full: a long read copies its events there first; retry " +
-        'later or read a shorter range',
-      { cause: error },
+    throw readRoomError(
+      error,
+      'a long read copies its events there first; retry later or read a shorter range',
     );
   }
   const copy = `(SELECT * FROM read_parquet('${sqlStringBody(file)}'))`;

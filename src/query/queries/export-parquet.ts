@@ -5,7 +5,7 @@
 // memory. Times stay TIMESTAMPTZ (UTC, microseconds), properties JSON.
 
 import * as fs from 'node:fs';
-import { AppError, isOutOfSpace } from '../../core/index.ts';
+import { readRoomError } from '../../core/index.ts';
 import { type EventSource, sqlStringBody } from '../../storage/index.ts';
 import { EXPORT_COLUMNS, EXPORT_ORDER, type ExportOptions } from '../export-scope.ts';
 import { filterConditions, whereOf } from '../filters.ts';
@@ -45,12 +45,10 @@ export async function exportParquet(
       );
     } catch (error) {
       remove();
-      if (!isOutOfSpace(error)) throw error;
-      throw new AppError(
-        'overloaded',
-        "the data directory's disk is full: a Parquet export is written there before it is " +
-          'sent; retry later, or export as ndjson or csv',
-        { cause: error },
+      throw readRoomError(
+        error,
+        'a Parquet export is written there before it is sent; retry later, or export as ' +
+          'ndjson or csv',
       );
     }
     return { path: file, remove };

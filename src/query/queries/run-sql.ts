@@ -9,7 +9,7 @@
 
 import * as path from 'node:path';
 import type { Json } from '@duckdb/node-api';
-import { AppError, isOutOfSpace, MiB } from '../../core/index.ts';
+import { AppError, MiB, readRoomError } from '../../core/index.ts';
 import type { EventSnapshot, EventSource, ExportedEvents } from '../../storage/index.ts';
 import { queryLimits } from '../limits.ts';
 import { stopIfClientGone, withSnapshot } from '../read.ts';
@@ -116,13 +116,9 @@ async function jobOf(
 ): Promise<{ job: SqlJob; exported: ExportedEvents }> {
   stopIfClientGone(snapshot);
   const exported = await snapshot.exportFiles().catch((error: unknown) => {
-    if (!isOutOfSpace(error)) throw error;
-    // The export is the one read that needs room on the disk; the node is not broken.
-    throw new AppError(
-      'overloaded',
-      "the data directory's disk is full: a SQL statement needs room there for a copy of " +
-        "the tenant's events; retry later",
-      { cause: error },
+    throw readRoomError(
+      error,
+      "a SQL statement needs room there for a copy of the tenant's events; retry later",
     );
   });
   const job: SqlJob = {
